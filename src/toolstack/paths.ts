@@ -1,0 +1,27 @@
+// Where a host keeps its sockets, logs and state: --state-dir, else $XENODE_STATE_DIR, else ~/.xenode.
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export function resolveStateDir(flag?: string): string {
+  return resolve(flag ?? process.env['XENODE_STATE_DIR'] ?? join(homedir(), '.xenode'));
+}
+
+export interface HostPaths {
+  readonly stateDir: string;
+  /** xenstored's Unix socket: point Xen's tools at it with XENSTORED_PATH. */
+  readonly xenstoredSocket: string;
+  /** The host daemon's control socket (toolstack API). */
+  readonly controlSocket: string;
+  readonly lockFile: string;
+  readonly logFile: string;
+}
+
+export function hostPaths(stateDir: string): HostPaths {
+  return {
+    stateDir,
+    xenstoredSocket: join(stateDir, 'xenstored.sock'),
+    controlSocket: join(stateDir, 'control.sock'),
+    lockFile: join(stateDir, 'host.pid'),
+    logFile: join(stateDir, 'host.log'),
+  };
+}
