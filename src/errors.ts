@@ -15,8 +15,8 @@ export type XenErrnoName = keyof typeof XEN_ERRNO;
 /** An operation failed with one of Xen's errno values. */
 export class XenError extends Error {
   override name = 'XenError';
-  constructor(readonly errno: XenErrnoName, message: string) {
-    super(`${errno}: ${message}`);
+  constructor(readonly errno: XenErrnoName, readonly detail: string) {
+    super(`${errno}: ${detail}`);
   }
   get errnoValue(): number {
     return XEN_ERRNO[this.errno];

@@ -74,8 +74,8 @@ export function gntstName(status: number): GntstName {
 /** A grant operation failed; `status` is the GNTST_* code Xen would return. */
 export class GrantError extends Error {
   override name = 'GrantError';
-  constructor(readonly status: number, message: string) {
-    super(`${gntstName(status)}: ${message}`);
+  constructor(readonly status: number, readonly detail: string) {
+    super(`${gntstName(status)}: ${detail}`);
   }
   get statusName(): GntstName {
     return gntstName(this.status);

@@ -30,3 +30,27 @@ export type ShutdownReason = (typeof SHUTDOWN_REASONS)[number];
 export function shutdownCode(reason: ShutdownReason): number {
   return SHUTDOWN_REASONS.indexOf(reason);
 }
+
+// struct start_info (x86_64), which the domain builder writes into the guest's start_info page.
+export const START_INFO_MAGIC_PREFIX = 'xen-3.0-x86_64';
+export const MAX_GUEST_CMDLINE = 1024;
+export const SI_MAGIC = 0; // char magic[32]
+export const SI_NR_PAGES = 32;
+export const SI_SHARED_INFO = 40;
+export const SI_FLAGS = 48;
+export const SI_STORE_MFN = 56;
+export const SI_STORE_EVTCHN = 64;
+export const SI_CONSOLE_MFN = 72; // console.domU.mfn
+export const SI_CONSOLE_EVTCHN = 80; // console.domU.evtchn
+export const SI_PT_BASE = 88;
+export const SI_NR_PT_FRAMES = 96;
+export const SI_MFN_LIST = 104;
+export const SI_MOD_START = 112;
+export const SI_MOD_LEN = 120;
+export const SI_CMD_LINE = 128;
+export const SI_FIRST_P2M_PFN = SI_CMD_LINE + MAX_GUEST_CMDLINE;
+export const SI_NR_P2M_FRAMES = SI_FIRST_P2M_PFN + 8;
+export const START_INFO_SIZE = SI_NR_P2M_FRAMES + 8;
+/** start_info.flags */
+export const SIF_PRIVILEGED = 1 << 0;
+export const SIF_INITDOMAIN = 1 << 1;

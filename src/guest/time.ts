@@ -1,0 +1,60 @@
+// Clock and timers of the library OS. Sleeping is done as a PV guest does it: one
+// set_timer_op deadline for the earliest sleeper, and VIRQ_TIMER when it passes.
+import type { Hypercalls } from '../hypervisor/hypercalls.js';
+
+export interface Time {
+  /** Nanoseconds since an arbitrary start, never going backwards. */
+  monotonic(): bigint;
+  /** The host's wall clock. */
+  wallclock(): Date;
+  /** Resolves after `ms` milliseconds. */
+  sleep(ms: number): Promise<void>;
+}
+
+export class GuestTime implements Time {
+  #hc: Hypercalls;
+  // Deadlines in performance.now() ms, kept sorted; a guest has few sleepers at a time.
+  #sleepers: { at: number; wake: () => void }[] = [];
+  #armed = 0;
+
+  constructor(hc: Hypercalls) {
+    this.#hc = hc;
+  }
+
+  monotonic(): bigint {
+    return process.hrtime.bigint();
+  }
+
+  wallclock(): Date {
+    return new Date();
+  }
+
+  sleep(ms: number): Promise<void> {
+    if (!Number.isFinite(ms) || ms < 0) return Promise.reject(new RangeError(`sleep: bad duration ${ms}`));
+    const at = performance.now() + ms;
+    return new Promise((wake) => {
+      let i = this.#sleepers.length;
+      while (i > 0 && this.#sleepers[i - 1]!.at > at) i--;
+      this.#sleepers.splice(i, 0, { at, wake });
+      this.#arm();
+    });
+  }
+
+  /** The VIRQ_TIMER handler. */
+  onTimer(): void {
+    const now = performance.now();
+    let n = 0;
+    while (n < this.#sleepers.length && this.#sleepers[n]!.at <= now) n++;
+    const due = this.#sleepers.splice(0, n);
+    this.#armed = 0;
+    this.#arm();
+    for (const s of due) s.wake();
+  }
+
+  #arm(): void {
+    const first = this.#sleepers[0]?.at ?? 0;
+    if (first === this.#armed) return;
+    this.#armed = first;
+    this.#hc.setTimer(first);
+  }
+}

@@ -1,0 +1,103 @@
+// Control-path hypercalls: the operations that change who may reach whom (binding and closing
+// event channels, growing the grant table, connecting peers, shutting down). They are carried
+// out by the hypervisor authority on dom0's thread; a domain's vCPU reaches it through a
+// private MessagePort. Data-path hypercalls (send, unmask, map, unmap, copy) never come here.
+import type { MessagePort } from 'node:worker_threads';
+import { GrantError } from '../abi/grant_table.js';
+import { XenError, type XenErrnoName } from '../errors.js';
+import type { EvtchnStatus } from './evtchn.js';
+import type { DomainBuffers } from './memory.js';
+import type { ShutdownReason } from '../abi/xen.js';
+
+export interface PeerGrant {
+  readonly peer: DomainBuffers;
+  /** The caller's maptrack, allocated the first time it is allowed to map anything. */
+  readonly maptrack?: SharedArrayBuffer;
+}
+
+/** The control operations one domain may ask of the hypervisor, bound to that caller. */
+export interface ControlPlane {
+  allocUnbound(dom: number, remoteDom: number): number;
+  bindInterdomain(remoteDom: number, remotePort: number): { port: number; peer?: PeerGrant };
+  bindVirq(virq: number, vcpu: number): number;
+  close(port: number): void;
+  status(dom: number, port: number): EvtchnStatus;
+  setupTable(nrFrames: number): number;
+  peer(domid: number): PeerGrant;
+  shutdown(reason: ShutdownReason): void;
+}
+
+export type ControlOp = keyof ControlPlane;
+const OPS: ReadonlySet<string> = new Set<ControlOp>([
+  'allocUnbound', 'bindInterdomain', 'bindVirq', 'close', 'status', 'setupTable', 'peer', 'shutdown',
+]);
+
+/** How a vCPU calls the control plane: directly on dom0's thread, by message elsewhere. */
+export interface ControlChannel {
+  call<K extends ControlOp>(op: K, ...args: Parameters<ControlPlane[K]>): Promise<ReturnType<ControlPlane[K]>>;
+}
+
+export function directChannel(plane: ControlPlane): ControlChannel {
+  return {
+    call(op, ...args) {
+      try {
+        return Promise.resolve((plane[op] as (...a: unknown[]) => never)(...args));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+  };
+}
+
+interface Request { id: number; op: string; args: unknown[] }
+type Reply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; kind: 'xen'; errno: XenErrnoName; message: string }
+  | { id: number; ok: false; kind: 'grant'; status: number; message: string };
+
+/** The vCPU side: requests out, replies matched by id. */
+export function portChannel(port: MessagePort): ControlChannel & { onPush(fn: (msg: unknown) => void): void } {
+  let next = 1;
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let pushHandler: (msg: unknown) => void = () => {};
+  port.on('message', (msg: Reply | { push: unknown }) => {
+    if ('push' in msg) return pushHandler(msg.push);
+    const p = pending.get(msg.id);
+    if (!p) return;
+    pending.delete(msg.id);
+    if (msg.ok) p.resolve(msg.value);
+    else if (msg.kind === 'grant') p.reject(new GrantError(msg.status, msg.message));
+    else p.reject(new XenError(msg.errno, msg.message));
+  });
+  return {
+    call(op, ...args) {
+      const id = next++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        port.postMessage({ id, op, args } satisfies Request);
+      });
+    },
+    onPush(fn) {
+      pushHandler = fn;
+    },
+  };
+}
+
+/** The authority side: serve one domain's control port. Anything malformed is refused. */
+export function serveControlPort(port: MessagePort, plane: ControlPlane): void {
+  port.on('message', (msg: unknown) => {
+    const req = msg as Partial<Request> | null;
+    if (!req || typeof req.id !== 'number' || typeof req.op !== 'string' || !Array.isArray(req.args)) return;
+    const { id, op, args } = req as Request;
+    let reply: Reply;
+    try {
+      if (!OPS.has(op)) throw new XenError('ENOSYS', `unknown control operation ${op}`);
+      reply = { id, ok: true, value: (plane[op as ControlOp] as (...a: unknown[]) => unknown)(...args) };
+    } catch (e) {
+      if (e instanceof GrantError) reply = { id, ok: false, kind: 'grant', status: e.status, message: e.detail };
+      else if (e instanceof XenError) reply = { id, ok: false, kind: 'xen', errno: e.errno, message: e.detail };
+      else reply = { id, ok: false, kind: 'xen', errno: 'EINVAL', message: String((e as Error)?.message ?? e) };
+    }
+    port.postMessage(reply);
+  });
+}

@@ -1,0 +1,296 @@
+// The hypercall surface of one domain, on the thread that runs it (its vCPU worker, or dom0's
+// main thread). Its authority (its own control block, the buffers of peers it was connected
+// to, its maptrack) is held in #private fields that guest and driver code cannot reach.
+// Data-path calls are synchronous and touch only shared memory; control-path calls go to the
+// hypervisor authority through a ControlChannel.
+import { VIRQ_TIMER } from '../abi/event_channel.js';
+import {
+  GNTST_bad_domain, GNTST_general_error, GNTST_okay, GRANT_ENTRIES_PER_FRAME, GRANT_ENTRY_V1_SIZE,
+  GTF_reading, GTF_writing, GrantError,
+} from '../abi/grant_table.js';
+import { DOMID_SELF, PAGE_SIZE, type ShutdownReason } from '../abi/xen.js';
+import { XenError } from '../errors.js';
+import type { ControlChannel, PeerGrant } from './control.js';
+import * as evtchn from './evtchn.js';
+import { copyGrant, mapGrant, Maptrack, unmapGrant, writeGrantEntry, type CopyOp, type GrantMapping } from './grant.js';
+import {
+  CB_MAX_GRANT_FRAMES, CB_MAX_PAGES, CB_NR_GRANT_FRAMES, CB_RAM_HWM, CB_TOT_PAGES, GNTTAB_NR_RESERVED_ENTRIES,
+  PFN_GRANT_TABLE, firstRamPfn,
+} from './layout.js';
+import { DomainView, type DomainBuffers } from './memory.js';
+
+const GT_BASE = PFN_GRANT_TABLE * PAGE_SIZE;
+
+export class Hypercalls {
+  readonly domid: number;
+  #self: DomainView;
+  #control: ControlChannel;
+  #maptrack: Maptrack | null = null;
+  #peers = new Map<number, DomainView>();
+  #connecting = new Map<number, Promise<void>>();
+  /** dom0 reaches every domain through the authority's registry instead of #peers. */
+  #registry: ((domid: number) => DomainView | undefined) | null;
+  #freeRefs: number[] = [];
+  #nextRef = GNTTAB_NR_RESERVED_ENTRIES;
+  #freePfns = new Set<number>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    self: DomainBuffers | DomainView,
+    control: ControlChannel,
+    opts: { registry?: (domid: number) => DomainView | undefined; maptrack?: SharedArrayBuffer } = {},
+  ) {
+    this.#self = self instanceof DomainView ? self : new DomainView(self);
+    this.domid = this.#self.domid;
+    this.#control = control;
+    this.#registry = opts.registry ?? null;
+    if (opts.maptrack) this.#maptrack = new Maptrack(opts.maptrack);
+  }
+
+  /** Typed views of the domain's own memory: its guest code may use all of it. */
+  get memory(): DomainView {
+    return this.#self;
+  }
+
+  #peer(domid: number): DomainView | undefined {
+    if (domid === this.domid || domid === DOMID_SELF) return this.#self;
+    return this.#registry ? this.#registry(domid) : this.#peers.get(domid);
+  }
+
+  #adopt(grant: PeerGrant): void {
+    if (!this.#peers.has(grant.peer.domid)) this.#peers.set(grant.peer.domid, new DomainView(grant.peer));
+    if (grant.maptrack && !this.#maptrack) this.#maptrack = new Maptrack(grant.maptrack);
+  }
+
+  /** Called by the vCPU runtime when the authority pushes a peer (an interdomain bind by the other end). */
+  adoptPeer(grant: PeerGrant): void {
+    this.#adopt(grant);
+  }
+
+  // ---------------- event channels ----------------
+
+  /** EVTCHNOP_send: deliver on the calling thread. */
+  evtchnSend(port: number): void {
+    const target = evtchn.sendTarget(this.#self, port);
+    if (!target) return;
+    const [domid, rport] = target;
+    const peer = this.#peer(domid);
+    if (peer) {
+      if (!peer.dying) evtchn.setPending(peer, rport);
+      return;
+    }
+    // The other end bound to us; its buffers reach us once, off the data path.
+    void this.connect(domid).then(
+      () => this.#peer(domid) && evtchn.setPending(this.#peer(domid)!, rport),
+      () => {},
+    );
+  }
+
+  evtchnUnmask(port: number): void {
+    evtchn.unmask(this.#self, port);
+  }
+
+  evtchnMask(port: number): void {
+    evtchn.mask(this.#self, port);
+  }
+
+  /** Raise a port of our own (a VIRQ or IPI we own), e.g. the timer. */
+  #raiseVirq(virq: number): void {
+    const port = evtchn.virqPort(this.#self, virq);
+    if (port) evtchn.setPending(this.#self, port);
+  }
+
+  evtchnAllocUnbound(remoteDom: number, dom: number = DOMID_SELF): Promise<number> {
+    return this.#control.call('allocUnbound', dom === DOMID_SELF ? this.domid : dom, remoteDom);
+  }
+
+  async evtchnBindInterdomain(remoteDom: number, remotePort: number): Promise<number> {
+    const r = await this.#control.call('bindInterdomain', remoteDom, remotePort);
+    if (r.peer) this.#adopt(r.peer);
+    return r.port;
+  }
+
+  evtchnBindVirq(virq: number, vcpu = 0): Promise<number> {
+    return this.#control.call('bindVirq', virq, vcpu);
+  }
+
+  evtchnClose(port: number): Promise<void> {
+    return this.#control.call('close', port);
+  }
+
+  evtchnStatus(port: number, dom: number = DOMID_SELF): Promise<evtchn.EvtchnStatus> {
+    if (dom === DOMID_SELF || dom === this.domid) return Promise.resolve(evtchn.status(this.#self, port));
+    return this.#control.call('status', dom, port);
+  }
+
+  // ---------------- grant tables: the granting side (our own entries) ----------------
+
+  /** gnttab_grant_foreign_access: entry written frame and domid first, flags last. */
+  grantAccess(domid: number, pfn: number, readonly: boolean): number {
+    const ref = this.#claimRef();
+    this.grantAccessRef(ref, domid, pfn, readonly);
+    return ref;
+  }
+
+  /** Fill a specific entry (the builder seeds the reserved console/xenstore entries). */
+  grantAccessRef(ref: number, domid: number, pfn: number, readonly: boolean): void {
+    writeGrantEntry(this.#self, ref, domid, pfn, readonly);
+  }
+
+  /**
+   * gnttab_end_foreign_access_ref: revoke unless the peer has it mapped (GTF_reading/writing),
+   * with the same compare-and-swap loop as Linux. Returns false while it is still in use.
+   */
+  endAccess(ref: number, release = true): boolean {
+    const m = this.#self.mem32;
+    const w = (GT_BASE + ref * GRANT_ENTRY_V1_SIZE) >> 2;
+    for (;;) {
+      const cur = Atomics.load(m, w);
+      if (cur & (GTF_reading | GTF_writing)) return false;
+      if (Atomics.compareExchange(m, w, cur, 0) === cur) break;
+    }
+    if (release) this.#freeRefs.push(ref);
+    return true;
+  }
+
+  #claimRef(): number {
+    const ref = this.#freeRefs.pop();
+    if (ref !== undefined) return ref;
+    const nr = Atomics.load(this.#self.ctl, CB_NR_GRANT_FRAMES) * GRANT_ENTRIES_PER_FRAME;
+    if (this.#nextRef >= nr) {
+      throw new GrantError(GNTST_general_error, `d${this.domid}: grant table full (${nr} entries): grow it with grantSetupTable`);
+    }
+    return this.#nextRef++;
+  }
+
+  /** Refs still available without growing the table. */
+  get freeGrantRefs(): number {
+    const nr = Atomics.load(this.#self.ctl, CB_NR_GRANT_FRAMES) * GRANT_ENTRIES_PER_FRAME;
+    return this.#freeRefs.length + nr - this.#nextRef;
+  }
+
+  /** GNTTABOP_setup_table: grow the grant table to `nrFrames` (never shrinks). */
+  grantSetupTable(nrFrames: number): Promise<number> {
+    return this.#control.call('setupTable', nrFrames);
+  }
+
+  /** GNTTABOP_query_size */
+  grantQuerySize(): { nrFrames: number; maxNrFrames: number } {
+    return {
+      nrFrames: Atomics.load(this.#self.ctl, CB_NR_GRANT_FRAMES),
+      maxNrFrames: Atomics.load(this.#self.ctl, CB_MAX_GRANT_FRAMES),
+    };
+  }
+
+  // ---------------- grant tables: the mapping side ----------------
+
+  /**
+   * Get access to another domain's memory, as the authority allows it (dom0 always; others
+   * when a device or event channel connects the two). Needed once before mapping its grants.
+   */
+  connect(domid: number): Promise<void> {
+    if (this.#peer(domid)) return Promise.resolve();
+    let p = this.#connecting.get(domid);
+    if (!p) {
+      p = this.#control.call('peer', domid).then((g) => this.#adopt(g));
+      p.catch(() => {}).finally(() => this.#connecting.delete(domid));
+      this.#connecting.set(domid, p);
+    }
+    return p;
+  }
+
+  #mt(): Maptrack {
+    if (!this.#maptrack) throw new GrantError(GNTST_bad_domain, `d${this.domid} is connected to no domain: call connect() first`);
+    return this.#maptrack;
+  }
+
+  /** GNTTABOP_map_grant_ref */
+  grantMap(domid: number, ref: number, readonly: boolean): GrantMapping {
+    const g = this.#peer(domid);
+    if (!g || domid === this.domid) throw new GrantError(GNTST_bad_domain, `d${domid} is not connected to d${this.domid}`);
+    return mapGrant(this.#mt(), this.domid, g, ref, readonly);
+  }
+
+  /** GNTTABOP_unmap_grant_ref */
+  grantUnmap(handle: number): void {
+    unmapGrant(this.#mt(), handle, (d) => this.#peer(d));
+  }
+
+  /** GNTTABOP_copy: one status per op, GNTST_okay or the failure, like Xen's batch. */
+  grantCopy(ops: readonly CopyOp[]): number[] {
+    return ops.map((op) => {
+      try {
+        copyGrant(this.#self, op, (d) => this.#peer(d));
+        return GNTST_okay;
+      } catch (e) {
+        if (e instanceof GrantError) return e.status;
+        throw e;
+      }
+    });
+  }
+
+  get maptrackUsed(): number {
+    return this.#maptrack?.used ?? 0;
+  }
+
+  // ---------------- memory ----------------
+
+  /**
+   * XENMEM_populate_physmap: `count` RAM frames, within the domain's max_pages. Frames come
+   * back zeroed only the first time (as fresh pages do); reused frames hold their old data.
+   */
+  populatePhysmap(count: number): number[] {
+    if (!Number.isInteger(count) || count < 0) throw new XenError('EINVAL', `bad frame count ${count}`);
+    const c = this.#self.ctl;
+    const tot = Atomics.load(c, CB_TOT_PAGES);
+    const max = Atomics.load(c, CB_MAX_PAGES);
+    if (tot + count > max) {
+      throw new XenError('ENOMEM', `d${this.domid}: out of memory: ${tot} of ${max} frames in use, ${count} more asked`);
+    }
+    Atomics.add(c, CB_TOT_PAGES, count);
+    const pfns: number[] = [];
+    for (const pfn of this.#freePfns) {
+      if (pfns.length === count) break;
+      this.#freePfns.delete(pfn);
+      pfns.push(pfn);
+    }
+    const hwm = Atomics.load(c, CB_RAM_HWM);
+    const fresh = count - pfns.length;
+    for (let i = 0; i < fresh; i++) pfns.push(hwm + i);
+    Atomics.store(c, CB_RAM_HWM, hwm + fresh);
+    return pfns;
+  }
+
+  /** XENMEM_decrease_reservation */
+  decreaseReservation(pfns: readonly number[]): void {
+    const hwm = Atomics.load(this.#self.ctl, CB_RAM_HWM);
+    const first = firstRamPfn(this.#self.geometry);
+    const unique = new Set(pfns);
+    for (const pfn of unique) {
+      if (!Number.isInteger(pfn) || pfn < first || pfn >= hwm || this.#freePfns.has(pfn)) {
+        throw new XenError('EINVAL', `d${this.domid}: pfn ${pfn} is not populated`);
+      }
+    }
+    if (unique.size !== pfns.length) throw new XenError('EINVAL', `d${this.domid}: a pfn is listed twice`);
+    for (const pfn of unique) this.#freePfns.add(pfn);
+    Atomics.sub(this.#self.ctl, CB_TOT_PAGES, pfns.length);
+  }
+
+  // ---------------- scheduling and time ----------------
+
+  /** set_timer_op: VIRQ_TIMER fires at `deadline` (performance.now() milliseconds); 0 cancels. */
+  setTimer(deadline: number): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (deadline === 0) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#raiseVirq(VIRQ_TIMER);
+    }, Math.max(0, deadline - performance.now()));
+  }
+
+  /** SCHEDOP_shutdown */
+  shutdown(reason: ShutdownReason): Promise<void> {
+    return this.#control.call('shutdown', reason);
+  }
+}

@@ -1,0 +1,382 @@
+// The hypervisor authority: the domain table and the control plane. It lives on dom0's
+// thread (the host's main thread) and is the only holder of every domain's buffers. Domains
+// reach it through their ControlPlane; dom0's toolstack calls the domctl methods directly.
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import {
+  EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, EVTCHNSTAT_virq, GLOBAL_VIRQS, NR_VIRQS,
+  VIRQ_DOM_EXC,
+} from '../abi/event_channel.js';
+import { DOMID_FIRST_RESERVED, DOMID_SELF, SHUTDOWN_REASONS, isValidDomid, type ShutdownReason } from '../abi/xen.js';
+import { XenError } from '../errors.js';
+import { directChannel, type ControlPlane, type PeerGrant } from './control.js';
+import * as ev from './evtchn.js';
+import { Maptrack, unpin } from './grant.js';
+import { Hypercalls } from './hypercalls.js';
+import {
+  CB_DYING, CB_MAX_GRANT_FRAMES, CB_NR_GRANT_FRAMES, CB_PAUSE, CB_RUNSTATE, CB_SHUTDOWN, CB_TOT_PAGES,
+  DEFAULT_MAX_EVTCHNS, DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, RUNSTATE_blocked,
+} from './layout.js';
+import { allocateDomainBuffers, allocateMaptrack, DomainView } from './memory.js';
+import { GNTMAP_readonly } from '../abi/grant_table.js';
+import { UPCALL_WORD } from './evtchn.js';
+
+/** The thread that runs a domain's vCPU, as the authority sees it. */
+export interface VcpuHandle {
+  /** Stop the thread for good; resolves once it no longer runs. */
+  terminate(): Promise<void>;
+  /** Milliseconds the vCPU has spent running. */
+  cpuTime(): number;
+  /** Hand a peer's buffers to the vCPU's hypercall layer (after the other end bound to it). */
+  push(grant: PeerGrant): void;
+}
+
+export interface DomainCreateOptions {
+  readonly name: string;
+  readonly uuid?: string;
+  /** RAM frames the domain may populate (its max_pages). */
+  readonly ramFrames: number;
+  readonly maxGrantFrames?: number;
+  readonly maxMaptrackFrames?: number;
+  readonly maxEvtchns?: number;
+  readonly privileged?: boolean;
+}
+
+export class Domain {
+  readonly createdAt = Date.now();
+  vcpu: VcpuHandle | null = null;
+  maptrack: Maptrack | null = null;
+  shutdownReason: ShutdownReason | null = null;
+  /** Set once destruction started; the domain stays listed while others still map its pages. */
+  dying = false;
+  constructor(
+    readonly domid: number,
+    public name: string,
+    readonly uuid: string,
+    readonly view: DomainView,
+    readonly privileged: boolean,
+    readonly maxMaptrackFrames: number,
+  ) {}
+
+  get paused(): boolean {
+    return Atomics.load(this.view.ctl, CB_PAUSE) > 0;
+  }
+  get blocked(): boolean {
+    return Atomics.load(this.view.ctl, CB_RUNSTATE) === RUNSTATE_blocked;
+  }
+  get totPages(): number {
+    return Atomics.load(this.view.ctl, CB_TOT_PAGES);
+  }
+  /** xl list's State column: r b p s c d. */
+  get stateString(): string {
+    const s = this.shutdownReason;
+    return [
+      !this.dying && !s && !this.paused && !this.blocked ? 'r' : '-',
+      !this.dying && !s && !this.paused && this.blocked ? 'b' : '-',
+      this.paused ? 'p' : '-',
+      s && s !== 'crash' ? 's' : '-',
+      s === 'crash' ? 'c' : '-',
+      this.dying ? 'd' : '-',
+    ].join('');
+  }
+}
+
+export interface HypervisorEvents {
+  /** A domain shut down (any reason) or was destroyed; VIRQ_DOM_EXC is raised too. */
+  domainException: [domid: number];
+  /** A dying domain's last foreign mapping went away: it is gone from the table. */
+  domainReaped: [domid: number];
+}
+
+export class Hypervisor extends EventEmitter<HypervisorEvents> {
+  #domains = new Map<number, Domain>();
+  #links = new Set<string>();
+  #nextDomid = 1;
+  readonly dom0: Domain;
+  /** dom0's own hypercall surface; it can reach every domain. */
+  readonly dom0Hypercalls: Hypercalls;
+
+  constructor(opts: { dom0RamFrames?: number } = {}) {
+    super();
+    this.dom0 = this.#create(0, { name: 'Domain-0', ramFrames: opts.dom0RamFrames ?? 4096, privileged: true });
+    this.dom0.maptrack = new Maptrack(allocateMaptrack(this.dom0.maxMaptrackFrames));
+    Atomics.store(this.dom0.view.ctl, CB_NR_GRANT_FRAMES, Atomics.load(this.dom0.view.ctl, CB_MAX_GRANT_FRAMES));
+    this.dom0Hypercalls = new Hypercalls(this.dom0.view, directChannel(this.controlPlane(0)), {
+      registry: (domid) => this.#domains.get(domid)?.view,
+      maptrack: this.dom0.maptrack.buffer,
+    });
+  }
+
+  #create(domid: number, o: DomainCreateOptions): Domain {
+    if (!Number.isInteger(o.ramFrames) || o.ramFrames < 1) throw new XenError('EINVAL', `bad memory size: ${o.ramFrames} frames`);
+    const maxGrantFrames = o.maxGrantFrames ?? DEFAULT_MAX_GRANT_FRAMES;
+    const maxEvtchns = o.maxEvtchns ?? DEFAULT_MAX_EVTCHNS;
+    if (!Number.isInteger(maxGrantFrames) || maxGrantFrames < 1 || maxGrantFrames > 1024) {
+      throw new XenError('EINVAL', `max_grant_frames must be 1..1024, not ${maxGrantFrames}`);
+    }
+    if (!Number.isInteger(maxEvtchns) || maxEvtchns < 1 || maxEvtchns > 4095) {
+      throw new XenError('EINVAL', `max_event_channels must be 1..4095, not ${maxEvtchns}`);
+    }
+    const buffers = allocateDomainBuffers(domid, {
+      maxGrantFrames, ramFrames: o.ramFrames, maxEvtchns, initialGrantFrames: Math.min(4, maxGrantFrames),
+    });
+    const d = new Domain(domid, o.name, o.uuid ?? randomUUID(), new DomainView(buffers), o.privileged ?? false,
+      o.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES);
+    this.#domains.set(domid, d);
+    return d;
+  }
+
+  // ---------------- domctls (dom0's toolstack) ----------------
+
+  /** XEN_DOMCTL_createdomain: the domain starts paused, as in Xen. */
+  createDomain(o: DomainCreateOptions): Domain {
+    const domid = this.#allocDomid();
+    const d = this.#create(domid, o);
+    Atomics.store(d.view.ctl, CB_PAUSE, 1);
+    Atomics.store(d.view.ctl, CB_RUNSTATE, RUNSTATE_blocked);
+    return d;
+  }
+
+  #allocDomid(): number {
+    for (let i = 0; i < DOMID_FIRST_RESERVED; i++) {
+      const id = this.#nextDomid;
+      this.#nextDomid = id + 1 >= DOMID_FIRST_RESERVED ? 1 : id + 1;
+      if (!this.#domains.has(id)) return id;
+    }
+    throw new XenError('ENOSPC', 'no free domain id');
+  }
+
+  domain(domid: number): Domain {
+    const d = this.#domains.get(domid);
+    if (!d) throw new XenError('ESRCH', `no domain with id ${domid}`);
+    return d;
+  }
+
+  findDomain(domid: number): Domain | undefined {
+    return this.#domains.get(domid);
+  }
+
+  /** Domains in domid order, dying ones included (xl list shows them with 'd'). */
+  domains(): Domain[] {
+    this.#reap();
+    return [...this.#domains.values()].sort((a, b) => a.domid - b.domid);
+  }
+
+  attachVcpu(domid: number, vcpu: VcpuHandle): void {
+    this.domain(domid).vcpu = vcpu;
+  }
+
+  pause(domid: number): void {
+    const d = this.#live(domid);
+    if (d.domid === 0) throw new XenError('EINVAL', 'dom0 cannot be paused');
+    Atomics.add(d.view.ctl, CB_PAUSE, 1);
+    // Wake the vCPU without raising an event, so it notices the pause at once if idle.
+    Atomics.notify(d.view.mem32, UPCALL_WORD);
+  }
+
+  unpause(domid: number): void {
+    const d = this.#live(domid);
+    if (Atomics.load(d.view.ctl, CB_PAUSE) <= 0) throw new XenError('EINVAL', `domain ${domid} is not paused`);
+    if (Atomics.sub(d.view.ctl, CB_PAUSE, 1) === 1) Atomics.notify(d.view.ctl, CB_PAUSE);
+  }
+
+  /** The domain shut down (SCHEDOP_shutdown, or a crash of its vCPU). */
+  shutdownDomain(domid: number, reason: ShutdownReason): void {
+    const d = this.#live(domid);
+    if (d.shutdownReason) return;
+    d.shutdownReason = reason;
+    Atomics.store(d.view.ctl, CB_SHUTDOWN, SHUTDOWN_REASONS.indexOf(reason));
+    this.#domainException(domid);
+  }
+
+  /**
+   * XEN_DOMCTL_destroydomain: stop the vCPU, close the domain's event channels (the other
+   * ends become unbound), drop the mappings it holds. Its own pages stay valid for whoever
+   * still maps them; the domain is reaped when the last of those mappings goes.
+   */
+  async destroyDomain(domid: number): Promise<void> {
+    const d = this.domain(domid);
+    if (domid === 0) throw new XenError('EPERM', 'dom0 cannot be destroyed');
+    if (d.dying) return;
+    d.dying = true;
+    Atomics.store(d.view.ctl, CB_DYING, 1);
+    const vcpu = d.vcpu;
+    d.vcpu = null;
+    await vcpu?.terminate();
+    for (let p = 1; p <= ev.maxPorts(d.view); p++) {
+      if (ev.portState(d.view, p) !== EVTCHNSTAT_closed) this.#closePort(d, p);
+    }
+    if (d.maptrack) {
+      for (const [handle, ref, flags, granter] of d.maptrack.live()) {
+        d.maptrack.free(handle);
+        const g = this.#domains.get(granter);
+        if (g) unpin(g.view, ref, (flags & GNTMAP_readonly) !== 0);
+      }
+    }
+    for (const key of this.#links) {
+      const [a, b] = key.split(':').map(Number);
+      if (a === domid || b === domid) this.#links.delete(key);
+    }
+    this.#domainException(domid);
+    this.#reap();
+  }
+
+  #reap(): void {
+    for (const d of this.#domains.values()) {
+      if (d.dying && d.view.foreignPins === 0) {
+        this.#domains.delete(d.domid);
+        this.emit('domainReaped', d.domid);
+      }
+    }
+  }
+
+  #live(domid: number): Domain {
+    const d = this.domain(domid);
+    if (d.dying) throw new XenError('EINVAL', `domain ${domid} is dying`);
+    return d;
+  }
+
+  /** Let two domains reach each other's memory: the toolstack does this when it connects a device. */
+  link(a: number, b: number): void {
+    this.#live(a);
+    this.#live(b);
+    this.#links.add(linkKey(a, b));
+  }
+
+  #linked(a: number, b: number): boolean {
+    return this.#links.has(linkKey(a, b));
+  }
+
+  #domainException(domid: number): void {
+    this.emit('domainException', domid);
+    this.#sendGlobalVirq(VIRQ_DOM_EXC);
+  }
+
+  /** Global VIRQs go to dom0 (Xen's default handler domain). */
+  #sendGlobalVirq(virq: number): void {
+    const port = ev.virqPort(this.dom0.view, virq);
+    if (port) ev.setPending(this.dom0.view, port);
+  }
+
+  #closePort(d: Domain, port: number): void {
+    const { state, a, b } = ev.readPort(d.view, port);
+    const remote = state === EVTCHNSTAT_interdomain ? this.#domains.get(a) : undefined;
+    ev.withEvtchnLocks(d.view, remote?.view ?? null, () => {
+      const cur = ev.readPort(d.view, port);
+      if (cur.state === EVTCHNSTAT_closed) throw new XenError('EINVAL', `d${d.domid}: port ${port} is not in use`);
+      if (cur.state === EVTCHNSTAT_virq) ev.setVirqPort(d.view, cur.a, 0);
+      if (remote && cur.state === EVTCHNSTAT_interdomain) {
+        const r = ev.readPort(remote.view, b);
+        // The other end goes back to unbound, still reserved for us, as evtchn_close does.
+        if (r.state === EVTCHNSTAT_interdomain && r.a === d.domid && r.b === port) {
+          ev.setPort(remote.view, b, EVTCHNSTAT_unbound, d.domid, 0);
+        }
+      }
+      ev.setPort(d.view, port, EVTCHNSTAT_closed, 0, 0);
+      ev.clearPending(d.view, port);
+    });
+  }
+
+  // ---------------- the control plane a domain sees ----------------
+
+  controlPlane(caller: number): ControlPlane {
+    const self = (): Domain => this.#live(caller);
+    const target = (dom: number): Domain => {
+      const id = dom === DOMID_SELF ? caller : dom;
+      if (!isValidDomid(id)) throw new XenError('EINVAL', `bad domain id ${dom}`);
+      if (id !== caller && !self().privileged) throw new XenError('EPERM', `d${caller} may not act for d${id}`);
+      const d = this.#domains.get(id);
+      if (!d || d.dying) throw new XenError('ESRCH', `no domain with id ${id}`);
+      return d;
+    };
+    const grantPeer = (me: Domain, peer: Domain): PeerGrant => {
+      let maptrack: SharedArrayBuffer | undefined;
+      if (!me.maptrack) {
+        me.maptrack = new Maptrack(allocateMaptrack(me.maxMaptrackFrames));
+        maptrack = me.maptrack.buffer;
+      }
+      return maptrack ? { peer: peer.view.buffers, maptrack } : { peer: peer.view.buffers };
+    };
+    return {
+      allocUnbound: (dom, remoteDom) => {
+        const d = target(dom);
+        const rd = remoteDom === DOMID_SELF ? caller : remoteDom;
+        if (!isValidDomid(rd)) throw new XenError('EINVAL', `bad remote domain id ${remoteDom}`);
+        return ev.withEvtchnLocks(d.view, null, () => {
+          const port = ev.allocPort(d.view);
+          ev.setPort(d.view, port, EVTCHNSTAT_unbound, rd, 0);
+          return port;
+        });
+      },
+      bindInterdomain: (remoteDom, remotePort) => {
+        const me = self();
+        const rid = remoteDom === DOMID_SELF ? caller : remoteDom;
+        const r = this.#domains.get(rid);
+        if (!r || r.dying) throw new XenError('ESRCH', `no domain with id ${remoteDom}`);
+        ev.checkPort(r.view, remotePort);
+        const port = ev.withEvtchnLocks(me.view, r.view, () => {
+          const rp = ev.readPort(r.view, remotePort);
+          if (rp.state !== EVTCHNSTAT_unbound || rp.a !== caller) {
+            throw new XenError('EINVAL', `d${rid} port ${remotePort} is not an unbound port offered to d${caller}`);
+          }
+          const lp = ev.allocPort(me.view);
+          ev.setPort(me.view, lp, EVTCHNSTAT_interdomain, rid, remotePort);
+          ev.setPort(r.view, remotePort, EVTCHNSTAT_interdomain, caller, lp);
+          return lp;
+        });
+        // Notifications sent to the unbound port were lost: raise one, as Xen does.
+        ev.setPending(me.view, port);
+        if (rid === caller) return { port };
+        this.#links.add(linkKey(caller, rid));
+        if (!r.privileged && r.vcpu) r.vcpu.push(grantPeer(r, me));
+        return me.privileged ? { port } : { port, peer: grantPeer(me, r) };
+      },
+      bindVirq: (virq, vcpu) => {
+        const me = self();
+        if (!Number.isInteger(virq) || virq < 0 || virq >= NR_VIRQS) throw new XenError('EINVAL', `bad VIRQ ${virq}`);
+        if (vcpu !== 0) throw new XenError('ENOENT', `d${caller} has no vCPU ${vcpu}`);
+        if (GLOBAL_VIRQS.has(virq) && !me.privileged) throw new XenError('EPERM', `VIRQ ${virq} is global: only dom0 binds it`);
+        return ev.withEvtchnLocks(me.view, null, () => {
+          if (ev.virqPort(me.view, virq)) throw new XenError('EEXIST', `VIRQ ${virq} is already bound`);
+          const port = ev.allocPort(me.view);
+          ev.setPort(me.view, port, EVTCHNSTAT_virq, virq, 0, vcpu);
+          ev.setVirqPort(me.view, virq, port);
+          return port;
+        });
+      },
+      close: (port) => {
+        const me = self();
+        ev.checkPort(me.view, port);
+        this.#closePort(me, port);
+      },
+      status: (dom, port) => ev.status(target(dom).view, port),
+      setupTable: (nrFrames) => {
+        const me = self();
+        const max = Atomics.load(me.view.ctl, CB_MAX_GRANT_FRAMES);
+        if (!Number.isInteger(nrFrames) || nrFrames < 1 || nrFrames > max) {
+          throw new XenError('EINVAL', `d${caller}: grant table size ${nrFrames} frames is outside 1..${max} (max_grant_frames)`);
+        }
+        const cur = Atomics.load(me.view.ctl, CB_NR_GRANT_FRAMES);
+        if (nrFrames > cur) Atomics.store(me.view.ctl, CB_NR_GRANT_FRAMES, nrFrames);
+        return Math.max(cur, nrFrames);
+      },
+      peer: (domid) => {
+        const me = self();
+        const p = this.#domains.get(domid);
+        if (!p || p.dying || domid === caller) throw new XenError('ESRCH', `no domain with id ${domid}`);
+        if (!me.privileged && !this.#linked(caller, domid)) {
+          throw new XenError('EPERM', `d${caller} is not connected to d${domid} (no device or event channel links them)`);
+        }
+        return grantPeer(me, p);
+      },
+      shutdown: (reason) => {
+        if (!SHUTDOWN_REASONS.includes(reason)) throw new XenError('EINVAL', `bad shutdown reason ${String(reason)}`);
+        this.shutdownDomain(caller, reason);
+      },
+    };
+  }
+}
+
+function linkKey(a: number, b: number): string {
+  return a < b ? `${a}:${b}` : `${b}:${a}`;
+}

@@ -1,0 +1,76 @@
+// A domain's memory and control block as typed views, shared by every thread that holds them.
+import { PAGE_SIZE } from '../abi/xen.js';
+import {
+  CB_DYING, CB_FOREIGN_PINS, CB_MAX_EVTCHNS, CB_MAX_GRANT_FRAMES, CB_MAX_PAGES, CB_NR_GRANT_FRAMES,
+  CB_RAM_HWM, CB_SHUTDOWN, MAPTRACK_PER_FRAME, MT_WORDS, controlBlockBytes, firstRamPfn, totalFrames,
+  type MemoryGeometry,
+} from './layout.js';
+
+/** What crosses a thread boundary to give a thread access to a domain (all shared memory). */
+export interface DomainBuffers {
+  readonly domid: number;
+  readonly geometry: MemoryGeometry;
+  readonly memory: SharedArrayBuffer;
+  readonly control: SharedArrayBuffer;
+}
+
+export interface DomainLimits extends MemoryGeometry {
+  readonly maxEvtchns: number;
+  /** Grant-table frames the guest starts with (Xen sets up one, grows on setup_table). */
+  readonly initialGrantFrames: number;
+}
+
+export function allocateDomainBuffers(domid: number, limits: DomainLimits): DomainBuffers {
+  const geometry = { maxGrantFrames: limits.maxGrantFrames, ramFrames: limits.ramFrames };
+  const memory = new SharedArrayBuffer(totalFrames(geometry) * PAGE_SIZE);
+  const control = new SharedArrayBuffer(controlBlockBytes(geometry.maxGrantFrames));
+  const ctl = new Int32Array(control);
+  ctl[CB_SHUTDOWN] = -1;
+  ctl[CB_NR_GRANT_FRAMES] = limits.initialGrantFrames;
+  ctl[CB_MAX_GRANT_FRAMES] = geometry.maxGrantFrames;
+  ctl[CB_MAX_PAGES] = geometry.ramFrames;
+  ctl[CB_MAX_EVTCHNS] = limits.maxEvtchns;
+  ctl[CB_RAM_HWM] = firstRamPfn(geometry);
+  return { domid, geometry, memory, control };
+}
+
+/** Typed views over a domain's buffers; built once per thread per domain. */
+export class DomainView {
+  readonly domid: number;
+  readonly geometry: MemoryGeometry;
+  readonly buffers: DomainBuffers;
+  readonly mem8: Uint8Array;
+  readonly mem32: Int32Array;
+  readonly ctl: Int32Array;
+  readonly nrFrames: number;
+
+  constructor(buffers: DomainBuffers) {
+    this.buffers = buffers;
+    this.domid = buffers.domid;
+    this.geometry = buffers.geometry;
+    this.mem8 = new Uint8Array(buffers.memory);
+    this.mem32 = new Int32Array(buffers.memory);
+    this.ctl = new Int32Array(buffers.control);
+    this.nrFrames = buffers.memory.byteLength / PAGE_SIZE;
+  }
+
+  frame(pfn: number): Uint8Array {
+    return new Uint8Array(this.buffers.memory, pfn * PAGE_SIZE, PAGE_SIZE);
+  }
+
+  get dying(): boolean {
+    return Atomics.load(this.ctl, CB_DYING) !== 0;
+  }
+
+  get foreignPins(): number {
+    return Atomics.load(this.ctl, CB_FOREIGN_PINS);
+  }
+}
+
+/**
+ * The maptrack table of a mapping domain (Xen's struct grant_mapping array). Only the thread
+ * that runs the domain's hypercalls touches it, and dom0 once that thread is gone.
+ */
+export function allocateMaptrack(maxMaptrackFrames: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(maxMaptrackFrames * MAPTRACK_PER_FRAME * MT_WORDS * 4);
+}

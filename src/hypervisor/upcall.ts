@@ -1,0 +1,107 @@
+// The event upcall of a vCPU: sleep on evtchn_upcall_pending with Atomics.waitAsync (so the
+// thread's own event loop keeps running), then scan evtchn_pending_sel and the pending/mask
+// bitmaps as Linux's 2-level handler does and run each port's handler.
+import { SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, vcpuInfoOffset } from '../abi/event_channel.js';
+import { CB_PAUSE, CB_RUNSTATE, RUNSTATE_blocked, RUNSTATE_running } from './layout.js';
+import type { DomainView } from './memory.js';
+import { UPCALL_WORD } from './evtchn.js';
+
+const PENDING_WORD = SHINFO_EVTCHN_PENDING >> 2;
+const MASK_WORD = SHINFO_EVTCHN_MASK >> 2;
+const SEL_WORD = (vcpuInfoOffset(0) + VCPUINFO_PENDING_SEL) >> 2;
+const UPCALL_BYTE = vcpuInfoOffset(0);
+
+export type PortHandler = (port: number) => void;
+
+export class UpcallLoop {
+  #view: DomainView;
+  #handlers = new Map<number, PortHandler>();
+  #running = false;
+  #onError: (err: unknown, port: number) => void;
+  /** Pausing blocks the whole thread; dom0 is never paused. */
+  #pausable: boolean;
+
+  constructor(view: DomainView, opts: { onError: (err: unknown, port: number) => void; pausable: boolean }) {
+    this.#view = view;
+    this.#onError = opts.onError;
+    this.#pausable = opts.pausable;
+  }
+
+  on(port: number, handler: PortHandler): void {
+    this.#handlers.set(port, handler);
+  }
+
+  off(port: number): void {
+    this.#handlers.delete(port);
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    void this.#loop();
+  }
+
+  stop(): void {
+    this.#running = false;
+    // Wake the waiter so the loop sees it should end.
+    Atomics.notify(this.#view.mem32, UPCALL_WORD);
+  }
+
+  async #loop(): Promise<void> {
+    const m = this.#view.mem32;
+    const ctl = this.#view.ctl;
+    while (this.#running) {
+      if (this.#pausable) this.#waitWhilePaused();
+      const word = Atomics.load(m, UPCALL_WORD);
+      if (word & 0xff) {
+        Atomics.store(ctl, CB_RUNSTATE, RUNSTATE_running);
+        this.#dispatch();
+        continue;
+      }
+      Atomics.store(ctl, CB_RUNSTATE, RUNSTATE_blocked);
+      const w = Atomics.waitAsync(m, UPCALL_WORD, word);
+      if (w.async) await w.value;
+      Atomics.store(ctl, CB_RUNSTATE, RUNSTATE_running);
+    }
+  }
+
+  /** A paused domain's thread sleeps here, timers and all, until the last unpause. */
+  #waitWhilePaused(): void {
+    const ctl = this.#view.ctl;
+    for (let p = Atomics.load(ctl, CB_PAUSE); p > 0; p = Atomics.load(ctl, CB_PAUSE)) {
+      Atomics.store(ctl, CB_RUNSTATE, RUNSTATE_blocked);
+      Atomics.wait(ctl, CB_PAUSE, p);
+    }
+  }
+
+  #dispatch(): void {
+    const m = this.#view.mem32;
+    Atomics.store(this.#view.mem8, UPCALL_BYTE, 0);
+    for (let half = 0; half < 2; half++) {
+      let sel = Atomics.exchange(m, SEL_WORD + half, 0);
+      while (sel !== 0) {
+        const bit = 31 - Math.clz32(sel & -sel);
+        sel &= ~(1 << bit);
+        const word64 = half * 32 + bit;
+        for (let k = 0; k < 2; k++) {
+          const w = word64 * 2 + k;
+          let bits = Atomics.load(m, PENDING_WORD + w) & ~Atomics.load(m, MASK_WORD + w);
+          while (bits !== 0) {
+            const b = 31 - Math.clz32(bits & -bits);
+            bits &= ~(1 << b);
+            // Clear before handling (edge semantics): an event during the handler re-raises.
+            Atomics.and(m, PENDING_WORD + w, ~(1 << b));
+            const port = w * 32 + b;
+            const h = this.#handlers.get(port);
+            if (!h) continue;
+            try {
+              h(port);
+            } catch (e) {
+              this.#onError(e, port);
+            }
+          }
+        }
+      }
+    }
+  }
+}

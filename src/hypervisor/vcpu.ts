@@ -1,0 +1,160 @@
+// vCPUs are worker threads. Starting a thread and loading the guest runtime costs tens of
+// milliseconds, so a pool keeps some started and idle; creating a domain then only hands one
+// its boot message (DESIGN.md §2, §10).
+import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads';
+import type { PeerGrant } from './control.js';
+import { serveControlPort } from './control.js';
+import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
+
+const BOOTSTRAP = new URL('../guest/bootstrap.js', import.meta.url);
+
+/** The one message a vCPU thread gets on its parentPort; everything after goes over `control`. */
+export interface BootMessage {
+  readonly type: 'boot';
+  readonly buffers: Domain['view']['buffers'];
+  readonly control: import('node:worker_threads').MessagePort;
+  /** URL of the kernel image (an ES module whose default export is main(os)). */
+  readonly kernel: string;
+}
+
+/** Messages a vCPU thread sends on its parentPort. */
+export type VcpuStatus =
+  | { readonly type: 'ready' }
+  | { readonly type: 'main' }
+  | { readonly type: 'log'; readonly line: string };
+
+export interface VcpuOptions {
+  /** JS heap cap of the guest (its part of memory=). */
+  readonly heapMb: number;
+}
+
+function spawn(opts: VcpuOptions): { worker: Worker; ready: Promise<void> } {
+  const resourceLimits: ResourceLimits = {
+    maxOldGenerationSizeMb: opts.heapMb,
+    maxYoungGenerationSizeMb: Math.max(1, Math.min(8, Math.floor(opts.heapMb / 4))),
+  };
+  // stdout/stderr are captured so nothing a guest does reaches the host's terminal except
+  // through its PV console.
+  const worker = new Worker(BOOTSTRAP, { resourceLimits, stdout: true, stderr: true });
+  const ready = new Promise<void>((resolve, reject) => {
+    const onMsg = (m: VcpuStatus) => {
+      if (m.type !== 'ready') return;
+      worker.off('message', onMsg);
+      worker.off('error', reject);
+      resolve();
+    };
+    worker.on('message', onMsg);
+    worker.once('error', reject);
+  });
+  ready.catch(() => {});
+  return { worker, ready };
+}
+
+/** Pre-started vCPU threads, one pool per heap size. */
+export class VcpuPool {
+  #idle = new Map<number, { worker: Worker; ready: Promise<void> }[]>();
+  #target: number;
+  #closed = false;
+
+  constructor(opts: { size: number }) {
+    this.#target = opts.size;
+  }
+
+  /** Start pool threads for this heap size, without waiting for them. */
+  warm(opts: VcpuOptions): void {
+    if (this.#closed) return;
+    const list = this.#idle.get(opts.heapMb) ?? [];
+    this.#idle.set(opts.heapMb, list);
+    while (list.length < this.#target) {
+      const w = spawn(opts);
+      w.worker.unref(); // an idle pool must not keep the host alive
+      w.worker.once('exit', () => {
+        const i = list.indexOf(w);
+        if (i >= 0) list.splice(i, 1);
+      });
+      list.push(w);
+    }
+  }
+
+  /** A started thread if one is ready, else a fresh one; refills in the background. */
+  take(opts: VcpuOptions): { worker: Worker; ready: Promise<void>; warm: boolean } {
+    const list = this.#idle.get(opts.heapMb);
+    const w = list?.shift();
+    if (list) setImmediate(() => this.warm(opts));
+    if (w) {
+      w.worker.removeAllListeners('exit');
+      w.worker.ref();
+      return { ...w, warm: true };
+    }
+    return { ...spawn(opts), warm: false };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#idle.values()].flat();
+    this.#idle.clear();
+    await Promise.all(all.map((w) => w.worker.terminate()));
+  }
+}
+
+export interface StartedVcpu extends VcpuHandle {
+  readonly worker: Worker;
+  /** Resolves when the guest's main() has been called. */
+  readonly mainCalled: Promise<void>;
+  readonly warm: boolean;
+}
+
+/**
+ * Give a domain its vCPU: a pool thread (or a new one) gets the boot message and a private
+ * control port served by the hypervisor. The vCPU's death without a shutdown is a crash.
+ */
+export async function startVcpu(
+  hv: Hypervisor,
+  domain: Domain,
+  kernel: string,
+  opts: VcpuOptions & { pool?: VcpuPool; onLog?: (line: string) => void },
+): Promise<StartedVcpu> {
+  const { worker, ready, warm } = opts.pool ? opts.pool.take(opts) : { ...spawn(opts), warm: false };
+  const { port1, port2 } = new MessageChannel();
+  serveControlPort(port1, hv.controlPlane(domain.domid));
+  let terminated = false;
+  let mainResolve!: () => void;
+  let mainReject!: (e: Error) => void;
+  const mainCalled = new Promise<void>((res, rej) => ((mainResolve = res), (mainReject = rej)));
+  mainCalled.catch(() => {});
+  const drain = (stream: NodeJS.ReadableStream) =>
+    stream.on('data', (b: Buffer) => opts.onLog?.(b.toString('utf8').trimEnd()));
+  drain(worker.stdout);
+  drain(worker.stderr);
+  worker.on('message', (m: VcpuStatus) => {
+    if (m.type === 'main') mainResolve();
+    else if (m.type === 'log') opts.onLog?.(m.line);
+  });
+  const crashed = (why: string) => {
+    if (terminated) return;
+    opts.onLog?.(`d${domain.domid}: vCPU died: ${why}`);
+    mainReject(new Error(why));
+    if (!domain.dying && !domain.shutdownReason) hv.shutdownDomain(domain.domid, 'crash');
+  };
+  worker.on('error', (e) => crashed(e.message));
+  worker.on('exit', (code) => crashed(`thread exited with code ${code}`));
+  await ready;
+  const handle: StartedVcpu = {
+    worker,
+    warm,
+    mainCalled,
+    async terminate() {
+      terminated = true;
+      port1.close();
+      await worker.terminate();
+    },
+    cpuTime: () => worker.performance.eventLoopUtilization().active,
+    push(grant: PeerGrant) {
+      port1.postMessage({ push: grant });
+    },
+  };
+  hv.attachVcpu(domain.domid, handle);
+  const boot: BootMessage = { type: 'boot', buffers: domain.view.buffers, control: port2, kernel };
+  worker.postMessage(boot, [port2]);
+  return handle;
+}
