@@ -86,7 +86,8 @@ export function mask(d: DomainView, port: number): void {
 
 /**
  * Where a send on `port` goes: [remote domid, remote port] for an interdomain channel,
- * [own domid, port] for a VIRQ or IPI, null for an unbound one (Xen drops those silently).
+ * [own domid, port] for an IPI, null for an unbound one (Xen drops those silently). A VIRQ
+ * port is raised only by the hypervisor: sending on it is EINVAL, as in evtchn_send.
  */
 export function sendTarget(d: DomainView, port: number): [number, number] | null {
   checkPort(d, port);
@@ -99,7 +100,6 @@ export function sendTarget(d: DomainView, port: number): [number, number] | null
   switch (state) {
     case EVTCHNSTAT_interdomain:
       return [rdom, rport];
-    case EVTCHNSTAT_virq:
     case EVTCHNSTAT_ipi:
       return [d.domid, port];
     case EVTCHNSTAT_unbound:

@@ -20,6 +20,7 @@ const ACTIVE_BASE = activeBase();
 const GT_BASE_WORD = (PFN_GRANT_TABLE * PAGE_SIZE) >> 2;
 const WRITE_PINS = 0xffff0000 | 0;
 const READ_PINS = 0xffff;
+const SET_STATUS_ATTEMPTS = 5;
 
 // ---- maptrack ----
 const MTH_FREE = 0;
@@ -110,11 +111,16 @@ function checkRef(g: DomainView, ref: number): void {
  * _set_status_v1: atomically set GTF_reading (and GTF_writing) in the entry, provided it
  * still permits access to `mapper` with the right mode. The compare-and-swap covers flags and
  * domid together, so a guest rewriting its entry concurrently either loses or is seen.
+ * Retries are bounded as in Xen, so a guest rewriting the entry without pause cannot keep
+ * the mapper (which holds the grant lock) spinning.
  */
 function setStatus(g: DomainView, ref: number, mapper: number, readonly: boolean): void {
   const m = g.mem32;
   const w = entryWord(ref);
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
+    if (attempt === SET_STATUS_ATTEMPTS) {
+      throw new GrantError(GNTST_general_error, `d${g.domid} ref ${ref}: shared grant entry is unstable`);
+    }
     const cur = Atomics.load(m, w);
     const flags = cur & 0xffff;
     const domid = cur >>> 16;

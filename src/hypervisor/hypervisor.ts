@@ -18,7 +18,7 @@ import {
   DEFAULT_MAX_EVTCHNS, DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, RUNSTATE_blocked,
 } from './layout.js';
 import { allocateDomainBuffers, allocateMaptrack, DomainView } from './memory.js';
-import { GNTMAP_readonly } from '../abi/grant_table.js';
+import { GNTMAP_readonly, GNTST_general_error, GrantError } from '../abi/grant_table.js';
 import { UPCALL_WORD } from './evtchn.js';
 
 /** The thread that runs a domain's vCPU, as the authority sees it. */
@@ -67,15 +67,15 @@ export class Domain {
   get totPages(): number {
     return Atomics.load(this.view.ctl, CB_TOT_PAGES);
   }
-  /** xl list's State column: r b p s c d. */
+  /** xl list's State column: r b p s, the shutdown reason's letter ("-rscwS" in xl), d. */
   get stateString(): string {
     const s = this.shutdownReason;
     return [
       !this.dying && !s && !this.paused && !this.blocked ? 'r' : '-',
       !this.dying && !s && !this.paused && this.blocked ? 'b' : '-',
       this.paused ? 'p' : '-',
-      s && s !== 'crash' ? 's' : '-',
-      s === 'crash' ? 'c' : '-',
+      s ? 's' : '-',
+      s ? '-rscwS'[SHUTDOWN_REASONS.indexOf(s)] : '-',
       this.dying ? 'd' : '-',
     ].join('');
   }
@@ -354,7 +354,8 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
         const me = self();
         const max = Atomics.load(me.view.ctl, CB_MAX_GRANT_FRAMES);
         if (!Number.isInteger(nrFrames) || nrFrames < 1 || nrFrames > max) {
-          throw new XenError('EINVAL', `d${caller}: grant table size ${nrFrames} frames is outside 1..${max} (max_grant_frames)`);
+          // gnttab_setup_table reports this in the op's status, not as an errno.
+          throw new GrantError(GNTST_general_error, `d${caller}: grant table size ${nrFrames} frames is outside 1..${max} (max_grant_frames)`);
         }
         const cur = Atomics.load(me.view.ctl, CB_NR_GRANT_FRAMES);
         if (nrFrames > cur) Atomics.store(me.view.ctl, CB_NR_GRANT_FRAMES, nrFrames);

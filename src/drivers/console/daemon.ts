@@ -1,0 +1,129 @@
+// The console daemon of dom0 (xenconsoled): for every guest it maps the console page through
+// the reserved grant entry, binds the console event channel, and moves bytes between the
+// page and whoever watches the domain's console, keeping a bounded log so output printed
+// before anyone attached is not lost.
+import { EventEmitter } from 'node:events';
+import {
+  XENCONS_IN, XENCONS_IN_CONS, XENCONS_IN_PROD, XENCONS_IN_SIZE, XENCONS_OUT, XENCONS_OUT_CONS, XENCONS_OUT_PROD,
+  XENCONS_OUT_SIZE,
+} from '../../abi/console.js';
+import type { Hypercalls } from '../../hypervisor/hypercalls.js';
+import { bindInterdomain, type BoundPort } from '../../hypervisor/port.js';
+import type { UpcallLoop } from '../../hypervisor/upcall.js';
+import { ByteRing } from './ring.js';
+
+interface GuestConsole {
+  readonly handle: number;
+  readonly port: BoundPort;
+  readonly out: ByteRing;
+  readonly in: ByteRing;
+  log: Uint8Array[];
+  logBytes: number;
+  pendingInput: Uint8Array[];
+}
+
+export interface ConsoleDaemonEvents {
+  output: [domid: number, data: Uint8Array];
+  /** The guest corrupted its console page; its console is detached. */
+  broken: [domid: number, reason: string];
+}
+
+export class ConsoleDaemon extends EventEmitter<ConsoleDaemonEvents> {
+  #hc: Hypercalls;
+  #loop: UpcallLoop;
+  #logLimit: number;
+  #consoles = new Map<number, GuestConsole>();
+
+  constructor(hc: Hypercalls, loop: UpcallLoop, opts: { logLimit?: number } = {}) {
+    super();
+    this.#hc = hc;
+    this.#loop = loop;
+    this.#logLimit = opts.logLimit ?? 64 * 1024;
+  }
+
+  /** Connect to a guest's console: `ringRef` is its console grant, `port` its unbound event channel. */
+  async attach(domid: number, ringRef: number, remotePort: number): Promise<void> {
+    if (this.#consoles.has(domid)) return;
+    await this.#hc.connect(domid);
+    const { handle, page } = this.#hc.grantMap(domid, ringRef, false);
+    let port: BoundPort;
+    try {
+      port = await bindInterdomain(this.#hc, this.#loop, domid, remotePort);
+    } catch (e) {
+      this.#hc.grantUnmap(handle);
+      throw e;
+    }
+    const c: GuestConsole = {
+      handle,
+      port,
+      out: new ByteRing(page, XENCONS_OUT, XENCONS_OUT_SIZE, XENCONS_OUT_CONS, XENCONS_OUT_PROD, 'consumer'),
+      in: new ByteRing(page, XENCONS_IN, XENCONS_IN_SIZE, XENCONS_IN_CONS, XENCONS_IN_PROD, 'producer'),
+      log: [],
+      logBytes: 0,
+      pendingInput: [],
+    };
+    this.#consoles.set(domid, c);
+    port.onEvent(() => this.#service(domid));
+  }
+
+  #service(domid: number): void {
+    const c = this.#consoles.get(domid);
+    if (!c) return;
+    try {
+      const data = c.out.read();
+      if (data.length) {
+        this.#record(c, data);
+        this.emit('output', domid, data);
+      }
+      while (c.pendingInput.length) {
+        const head = c.pendingInput[0]!;
+        const n = c.in.write(head);
+        if (n < head.length) {
+          c.pendingInput[0] = head.subarray(n);
+          break;
+        }
+        c.pendingInput.shift();
+      }
+      c.port.notify();
+    } catch (e) {
+      this.emit('broken', domid, (e as Error).message);
+      this.detach(domid);
+    }
+  }
+
+  #record(c: GuestConsole, data: Uint8Array): void {
+    c.log.push(data);
+    c.logBytes += data.length;
+    while (c.logBytes > this.#logLimit && c.log.length > 1) c.logBytes -= c.log.shift()!.length;
+  }
+
+  /** Read whatever the guest left in its ring (before it is destroyed). */
+  drain(domid: number): void {
+    this.#service(domid);
+  }
+
+  /** Type into the guest's console. */
+  input(domid: number, data: Uint8Array): void {
+    const c = this.#consoles.get(domid);
+    if (!c) return;
+    c.pendingInput.push(data.slice());
+    this.#service(domid);
+  }
+
+  /** The console output kept so far (bounded), oldest first. */
+  log(domid: number): Uint8Array {
+    return Buffer.concat(this.#consoles.get(domid)?.log ?? []);
+  }
+
+  has(domid: number): boolean {
+    return this.#consoles.has(domid);
+  }
+
+  detach(domid: number): void {
+    const c = this.#consoles.get(domid);
+    if (!c) return;
+    this.#consoles.delete(domid);
+    c.port.close();
+    this.#hc.grantUnmap(c.handle);
+  }
+}

@@ -1,0 +1,86 @@
+// The guest end of the PV console (as a Mini-OS or Linux hvc_xen frontend): output goes into
+// the page's out ring and an event tells the console daemon in dom0; input arrives in the in
+// ring. Output that does not fit waits for the daemon to make room.
+import {
+  XENCONS_IN, XENCONS_IN_CONS, XENCONS_IN_PROD, XENCONS_IN_SIZE, XENCONS_OUT, XENCONS_OUT_CONS, XENCONS_OUT_PROD,
+  XENCONS_OUT_SIZE,
+} from '../../abi/console.js';
+import { ByteRing } from './ring.js';
+
+export interface ConsolePort {
+  notify(): void;
+  onEvent(handler: () => void): () => void;
+}
+
+const encoder = new TextEncoder();
+
+export class ConsoleFront {
+  #out: ByteRing;
+  #in: ByteRing;
+  #port: ConsolePort;
+  #queue: Uint8Array[] = [];
+  #flushed: (() => void)[] = [];
+  #input = new Set<(data: Uint8Array) => void>();
+  #broken = false;
+
+  constructor(page: Uint8Array, port: ConsolePort) {
+    this.#out = new ByteRing(page, XENCONS_OUT, XENCONS_OUT_SIZE, XENCONS_OUT_CONS, XENCONS_OUT_PROD, 'producer');
+    this.#in = new ByteRing(page, XENCONS_IN, XENCONS_IN_SIZE, XENCONS_IN_CONS, XENCONS_IN_PROD, 'consumer');
+    this.#port = port;
+    port.onEvent(() => {
+      this.#pump();
+      this.#readInput();
+    });
+  }
+
+  write(data: string | Uint8Array): void {
+    if (this.#broken) return;
+    this.#queue.push(typeof data === 'string' ? encoder.encode(data) : data.slice());
+    this.#pump();
+  }
+
+  /** Resolves once everything written so far is in the ring, where the daemon will find it. */
+  flush(): Promise<void> {
+    if (this.#queue.length === 0 || this.#broken) return Promise.resolve();
+    return new Promise((resolve) => this.#flushed.push(resolve));
+  }
+
+  onInput(handler: (data: Uint8Array) => void): () => void {
+    this.#input.add(handler);
+    return () => this.#input.delete(handler);
+  }
+
+  #pump(): void {
+    let wrote = false;
+    try {
+      while (this.#queue.length) {
+        const head = this.#queue[0]!;
+        const n = this.#out.write(head);
+        if (n > 0) wrote = true;
+        if (n < head.length) {
+          this.#queue[0] = head.subarray(n);
+          break; // ring full: the daemon's event brings us back
+        }
+        this.#queue.shift();
+      }
+    } catch {
+      // Our own page was scribbled on: the console is lost to us, and only to us.
+      this.#broken = true;
+      this.#queue = [];
+    }
+    if (wrote) this.#port.notify();
+    if (this.#queue.length === 0) for (const f of this.#flushed.splice(0)) f();
+  }
+
+  #readInput(): void {
+    if (this.#broken || this.#in.pending === 0) return;
+    let data: Uint8Array;
+    try {
+      data = this.#in.read();
+    } catch {
+      return;
+    }
+    this.#port.notify();
+    for (const h of this.#input) h(data);
+  }
+}

@@ -1,0 +1,57 @@
+// The `os` object a guest program's main(os) receives: what a Mirage unikernel gets from its
+// platform (DESIGN.md §4).
+import { Console } from 'node:console';
+import { Writable } from 'node:stream';
+import type { ShutdownReason } from '../abi/xen.js';
+import type { ConsoleFront } from '../drivers/console/front.js';
+import type { Hypercalls } from '../hypervisor/hypercalls.js';
+import type { XenstoreClient } from '../xenstore/client.js';
+import type { Lifecycle } from './lifecycle.js';
+import type { Time } from './time.js';
+
+export interface GuestConsole {
+  /** Write text or bytes to the PV console as they are. */
+  write(data: string | Uint8Array): void;
+  /** console.log to the PV console (the guest's global console does the same). */
+  log(...args: unknown[]): void;
+  /** Resolves once everything written is in the console ring. */
+  flush(): Promise<void>;
+  /** Bytes typed at `xenode console`. */
+  onInput(handler: (data: Uint8Array) => void): () => void;
+}
+
+export interface OS {
+  readonly domid: number;
+  readonly name: string;
+  readonly uuid: string;
+  /** extra= / cmdline= of the configuration. */
+  readonly cmdline: string;
+  readonly console: GuestConsole;
+  readonly xenstore: XenstoreClient;
+  readonly time: Time;
+  readonly lifecycle: Lifecycle;
+  /** The hypercall surface, for guests that drive devices themselves (Mirage's OS.Xen). */
+  readonly xen: Hypercalls;
+  /** SCHEDOP_shutdown after flushing the console; never resolves. */
+  shutdown(reason: Extract<ShutdownReason, 'poweroff' | 'reboot' | 'crash' | 'suspend'>): Promise<never>;
+}
+
+/** A node Console whose output goes through the PV console. */
+export function pvConsole(front: ConsoleFront): { console: Console; consoleApi: GuestConsole } {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      front.write(chunk);
+      done();
+    },
+  });
+  const c = new Console({ stdout: sink, stderr: sink });
+  return {
+    console: c,
+    consoleApi: {
+      write: (data) => front.write(data),
+      log: (...args) => c.log(...args),
+      flush: () => front.flush(),
+      onInput: (h) => front.onInput(h),
+    },
+  };
+}

@@ -1,0 +1,151 @@
+// The domain builder: from a domain's configuration to a running domain, in the order
+// libxl and xc_dom do it: create (paused), allocate the xenstore and console event channels
+// for dom0, seed the reserved grant entries, write start_info, write the domain's xenstore
+// nodes, introduce it to xenstored, connect its console, start its vCPU, unpause.
+import { randomUUID } from 'node:crypto';
+import {
+  MAX_GUEST_CMDLINE, PAGE_SIZE, SI_CMD_LINE, SI_CONSOLE_EVTCHN, SI_CONSOLE_MFN, SI_FLAGS, SI_MAGIC, SI_NR_PAGES,
+  SI_SHARED_INFO, SI_STORE_EVTCHN, SI_STORE_MFN, START_INFO_MAGIC_PREFIX,
+} from '../abi/xen.js';
+import { XenError } from '../errors.js';
+import { writeGrantEntry } from '../hypervisor/grant.js';
+import type { Domain, Hypervisor } from '../hypervisor/hypervisor.js';
+import {
+  GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE,
+} from '../hypervisor/layout.js';
+import { startVcpu, type StartedVcpu, type VcpuPool } from '../hypervisor/vcpu.js';
+import type { ConsoleDaemon } from '../drivers/console/daemon.js';
+import type { XenstoreClient, XsPerm } from '../xenstore/client.js';
+import type { DomainConfig } from './domconfig.js';
+import { kernelImage } from './kernel.js';
+
+/** What the builder needs of a domain's configuration. */
+export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels'>;
+
+/** The smallest memory= a guest can run in: V8 needs room for its heap. */
+export const MIN_MEMORY_MB = 16;
+
+/**
+ * memory= is shared between the guest's I/O memory (frames in its SharedArrayBuffer: rings,
+ * grant-able pages) and the JS heap of its vCPU thread; a quarter goes to I/O memory.
+ */
+export function memorySplit(memoryMb: number): { ramFrames: number; heapMb: number } {
+  if (!Number.isInteger(memoryMb) || memoryMb < MIN_MEMORY_MB) {
+    throw new XenError('EINVAL', `memory=${memoryMb}: a guest needs at least ${MIN_MEMORY_MB} MiB`);
+  }
+  const ioMb = Math.floor(memoryMb / 4);
+  return { ramFrames: (ioMb * 1024 * 1024) / PAGE_SIZE, heapMb: memoryMb - ioMb };
+}
+
+export interface BuildContext {
+  readonly hv: Hypervisor;
+  readonly xs: XenstoreClient;
+  readonly consoled: ConsoleDaemon;
+  readonly pool?: VcpuPool;
+  readonly onLog?: (line: string) => void;
+}
+
+export interface BuiltDomain {
+  readonly domain: Domain;
+  readonly vcpu: StartedVcpu;
+  /** Milliseconds spent in each phase, for the create-latency figures. */
+  readonly timings: { readonly kernel: number; readonly setup: number; readonly vcpu: number };
+}
+
+function writeStartInfo(d: Domain, ramFrames: number, storePort: number, consolePort: number, cmdline: string): void {
+  const si = new DataView(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
+  const bytes = new Uint8Array(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
+  bytes.set(new TextEncoder().encode(START_INFO_MAGIC_PREFIX), SI_MAGIC);
+  si.setBigUint64(SI_NR_PAGES, BigInt(ramFrames), true);
+  si.setBigUint64(SI_SHARED_INFO, BigInt(PFN_SHARED_INFO * PAGE_SIZE), true);
+  si.setUint32(SI_FLAGS, 0, true);
+  si.setBigUint64(SI_STORE_MFN, BigInt(PFN_XENSTORE), true);
+  si.setUint32(SI_STORE_EVTCHN, storePort, true);
+  si.setBigUint64(SI_CONSOLE_MFN, BigInt(PFN_CONSOLE), true);
+  si.setUint32(SI_CONSOLE_EVTCHN, consolePort, true);
+  const cmd = new TextEncoder().encode(cmdline);
+  if (cmd.length >= MAX_GUEST_CMDLINE) throw new XenError('E2BIG', `extra= is ${cmd.length} bytes; the limit is ${MAX_GUEST_CMDLINE - 1}`);
+  bytes.set(cmd, SI_CMD_LINE);
+}
+
+/** The nodes libxl writes for a new domain, with its permissions: dom0 owns, the guest reads. */
+async function writeXenstore(xs: XenstoreClient, d: Domain, spec: BuildSpec, storePort: number, consolePort: number): Promise<void> {
+  const dom = `/local/domain/${d.domid}`;
+  const vm = `/vm/${d.uuid}`;
+  const ro: XsPerm[] = [{ domid: 0, perm: 'n' }, { domid: d.domid, perm: 'r' }];
+  const rw: XsPerm[] = [{ domid: d.domid, perm: 'n' }];
+  await xs.transaction(async (t) => {
+    await t.mkdir(dom);
+    await t.setPerms(dom, ro);
+    await t.mkdir(vm);
+    await t.setPerms(vm, ro);
+    const values: [string, string][] = [
+      [`${vm}/uuid`, d.uuid], [`${vm}/name`, spec.name], [`${vm}/start_time`, (d.createdAt / 1000).toFixed(2)],
+      [`${dom}/vm`, vm], [`${dom}/name`, spec.name], [`${dom}/domid`, String(d.domid)],
+      [`${dom}/memory/static-max`, String(spec.memory * 1024)], [`${dom}/memory/target`, String(spec.memory * 1024)],
+      [`${dom}/cpu/0/availability`, 'online'],
+      [`${dom}/store/port`, String(storePort)], [`${dom}/store/ring-ref`, String(PFN_XENSTORE)],
+      [`${dom}/console/port`, String(consolePort)], [`${dom}/console/ring-ref`, String(PFN_CONSOLE)],
+      [`${dom}/console/type`, 'xenconsoled'], [`${dom}/console/limit`, '1048576'],
+      [`${dom}/control/platform-feature-multiprocessor-suspend`, '1'],
+    ];
+    for (const [path, value] of values) await t.write(path, value);
+    await t.mkdir(`${dom}/control`);
+    // The guest owns what it writes: its devices' frontends, its data, its control replies.
+    for (const sub of ['device', 'data', 'drivers', 'feature', 'attr', 'error', 'control/shutdown', 'control/feature-poweroff', 'control/feature-reboot']) {
+      await t.write(`${dom}/${sub}`, '');
+      await t.setPerms(`${dom}/${sub}`, rw);
+    }
+  });
+}
+
+export async function buildDomain(ctx: BuildContext, spec: BuildSpec): Promise<BuiltDomain> {
+  const { hv, xs, consoled } = ctx;
+  const { ramFrames, heapMb } = memorySplit(spec.memory);
+  const t0 = performance.now();
+  const image = await kernelImage(spec.kernel);
+  const t1 = performance.now();
+  const d = hv.createDomain({
+    name: spec.name,
+    uuid: spec.uuid ?? randomUUID(),
+    ramFrames,
+    ...(spec.maxGrantFrames !== undefined && { maxGrantFrames: spec.maxGrantFrames }),
+    ...(spec.maxMaptrackFrames !== undefined && { maxMaptrackFrames: spec.maxMaptrackFrames }),
+    ...(spec.maxEventChannels !== undefined && { maxEvtchns: spec.maxEventChannels }),
+  });
+  try {
+    const hc0 = hv.dom0Hypercalls;
+    const storePort = await hc0.evtchnAllocUnbound(0, d.domid);
+    const consolePort = await hc0.evtchnAllocUnbound(0, d.domid);
+    writeGrantEntry(d.view, GNTTAB_RESERVED_CONSOLE, 0, PFN_CONSOLE, false);
+    writeGrantEntry(d.view, GNTTAB_RESERVED_XENSTORE, 0, PFN_XENSTORE, false);
+    writeStartInfo(d, ramFrames, storePort, consolePort, spec.cmdline ?? '');
+    await writeXenstore(xs, d, spec, storePort, consolePort);
+    await xs.introduce(d.domid, PFN_XENSTORE, storePort);
+    await consoled.attach(d.domid, GNTTAB_RESERVED_CONSOLE, consolePort);
+    const t2 = performance.now();
+    const vcpu = await startVcpu(hv, d, image, {
+      heapMb,
+      ...(ctx.pool && { pool: ctx.pool }),
+      ...(ctx.onLog && { onLog: ctx.onLog }),
+    });
+    hv.unpause(d.domid);
+    return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 } };
+  } catch (e) {
+    await teardownDomain(ctx, d.domid);
+    throw e;
+  }
+}
+
+/** Undo what the builder did and destroy the domain: console, xenstore, hypervisor. */
+export async function teardownDomain(ctx: BuildContext, domid: number): Promise<void> {
+  const d = ctx.hv.findDomain(domid);
+  ctx.consoled.drain(domid);
+  ctx.consoled.detach(domid);
+  await ctx.xs.release(domid).catch(() => {});
+  if (d) {
+    await ctx.xs.rm(`/local/domain/${domid}`).catch(() => {});
+    await ctx.xs.rm(`/vm/${d.uuid}`).catch(() => {});
+    await ctx.hv.destroyDomain(domid);
+  }
+}
