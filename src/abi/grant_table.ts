@@ -58,7 +58,7 @@ export const GNTST_address_too_big = -11;
 export const GNTST_eagain = -12;
 export const GNTST_no_space = -13;
 
-/** GNTTABOP_error_msgs, indexed by -status. */
+/** The GNTST_* symbol names, indexed by -status (GNTTABOP_error_msgs has the same count). */
 export const GNTST_NAMES = [
   'GNTST_okay', 'GNTST_general_error', 'GNTST_bad_domain', 'GNTST_bad_gntref',
   'GNTST_bad_handle', 'GNTST_bad_virt_addr', 'GNTST_bad_dev_addr', 'GNTST_no_device_space',

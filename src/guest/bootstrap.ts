@@ -21,6 +21,9 @@ import { GuestLifecycle } from './lifecycle.js';
 import { pvConsole, type OS } from './os.js';
 import { GuestTime } from './time.js';
 
+// Guest stacks should name the guest's own source lines, not the linked image's.
+process.setSourceMapsEnabled(true);
+
 const parent = parentPort!;
 const status = (m: VcpuStatus) => parent.postMessage(m);
 

@@ -21,6 +21,8 @@ export class GuestLifecycle implements Lifecycle {
   ) {}
 
   async start(): Promise<void> {
+    // Tell the toolstack which requests we honour, as Linux's xenbus does at boot.
+    await Promise.all([this.xs.write('control/feature-poweroff', '1'), this.xs.write('control/feature-reboot', '1')]);
     await this.xs.watch('control/shutdown', () => void this.#check());
   }
 

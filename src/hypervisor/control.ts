@@ -83,6 +83,12 @@ export function portChannel(port: MessagePort): ControlChannel & { onPush(fn: (m
   };
 }
 
+const MAX_ARGS = 4;
+
+function isScalarArg(a: unknown): boolean {
+  return typeof a === 'number' || (typeof a === 'string' && a.length <= 64);
+}
+
 /** The authority side: serve one domain's control port. Anything malformed is refused. */
 export function serveControlPort(port: MessagePort, plane: ControlPlane): void {
   port.on('message', (msg: unknown) => {
@@ -91,7 +97,10 @@ export function serveControlPort(port: MessagePort, plane: ControlPlane): void {
     const { id, op, args } = req as Request;
     let reply: Reply;
     try {
-      if (!OPS.has(op)) throw new XenError('ENOSYS', `unknown control operation ${op}`);
+      if (!OPS.has(op)) throw new XenError('ENOSYS', `unknown control operation ${op.slice(0, 64)}`);
+      // Every operation takes a few numbers or a short string. Anything else is refused before
+      // dom0's thread spends time on it (spreading a huge array, formatting a huge value).
+      if (args.length > MAX_ARGS || !args.every(isScalarArg)) throw new XenError('EINVAL', `malformed arguments to ${op}`);
       reply = { id, ok: true, value: (plane[op as ControlOp] as (...a: unknown[]) => unknown)(...args) };
     } catch (e) {
       if (e instanceof GrantError) reply = { id, ok: false, kind: 'grant', status: e.status, message: e.detail };

@@ -118,8 +118,9 @@ export class Hypercalls {
     return this.#control.call('close', port);
   }
 
-  evtchnStatus(port: number, dom: number = DOMID_SELF): Promise<evtchn.EvtchnStatus> {
-    if (dom === DOMID_SELF || dom === this.domid) return Promise.resolve(evtchn.status(this.#self, port));
+  /** Async even for our own ports, so a bad port rejects like every other control call. */
+  async evtchnStatus(port: number, dom: number = DOMID_SELF): Promise<evtchn.EvtchnStatus> {
+    if (dom === DOMID_SELF || dom === this.domid) return evtchn.status(this.#self, port);
     return this.#control.call('status', dom, port);
   }
 

@@ -1,0 +1,83 @@
+// xenstored's Unix-domain socket, for dom0 tools and Xen's own clients (XENSTORED_PATH). Every
+// client is dom0, as in Xen, so the socket is mode 0600. Replies produced in one turn leave in
+// one write; a client that does not read its replies stops being read (the kernel then blocks
+// its writes), and one that lets watch events pile up is dropped by the connection's bound.
+import { Buffer } from 'node:buffer';
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import { type Server, type Socket, createServer } from 'node:net';
+import type { CloseReason, ConnectionSink, SendBytes } from './transport.js';
+
+export type AcceptConnection = (send: SendBytes, onDrop: (reason: CloseReason) => void) => ConnectionSink;
+
+export class UnixSocketListener {
+  readonly #sockets = new Set<Socket>();
+
+  private constructor(private readonly server: Server, readonly path: string) {}
+
+  static async listen(path: string, accept: AcceptConnection): Promise<UnixSocketListener> {
+    // A socket left by a daemon that died would make bind fail; anything else at the path stays.
+    const st = await lstat(path).catch(() => undefined);
+    if (st?.isSocket()) await unlink(path);
+    const server = createServer();
+    const l = new UnixSocketListener(server, path);
+    server.on('connection', (sock) => l.#attach(sock, accept));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    await chmod(path, 0o600);
+    return l;
+  }
+
+  #attach(sock: Socket, accept: AcceptConnection): void {
+    this.#sockets.add(sock);
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let flushQueued = false;
+    let throttled = false;
+    const flush = (): void => {
+      flushQueued = false;
+      const out = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      if (sock.destroyed || out.length === 0) return;
+      if (!sock.write(out) && !throttled) {
+        throttled = true;
+        sock.pause();
+      }
+    };
+    const send: SendBytes = (bytes) => {
+      if (sock.destroyed) return 0;
+      pending.push(bytes as Buffer);
+      pendingBytes += bytes.byteLength;
+      if (!flushQueued) {
+        flushQueued = true;
+        queueMicrotask(flush);
+      }
+      return sock.writableLength + pendingBytes;
+    };
+    const conn = accept(send, () => sock.destroy());
+    sock.on('data', (d: Buffer) => conn.receive(d));
+    sock.on('drain', () => {
+      if (!throttled) return;
+      throttled = false;
+      sock.resume();
+    });
+    // 'close' follows every error (EPIPE, ECONNRESET): nothing to do here.
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      this.#sockets.delete(sock);
+      conn.close();
+    });
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.#sockets) s.destroy();
+    await closed;
+    await unlink(this.path).catch(() => undefined);
+  }
+}

@@ -1,0 +1,206 @@
+// The node store: a flat map from absolute path to an immutable node (value, permissions,
+// insertion-ordered child names), as cxenstored keeps one record per path. Every change stamps
+// the new node with the next store generation. While transactions are open, a replaced or
+// deleted node stays reachable through `prev` for as long as some transaction's snapshot may
+// read it (multi-version concurrency): a transaction starts in O(1), reads its snapshot, and
+// commits by checking that nothing it touched has a generation newer than its snapshot.
+import { Buffer } from 'node:buffer';
+import type { Perms } from './perms.js';
+
+/** Insertion-ordered child names (cxenstored lists DIRECTORY children in creation order). */
+export class Children {
+  static readonly EMPTY = new Children(new Set());
+  #blob: Buffer | undefined;
+
+  private constructor(readonly names: ReadonlySet<string>) {}
+
+  get size(): number {
+    return this.names.size;
+  }
+
+  has(name: string): boolean {
+    return this.names.has(name);
+  }
+
+  static of(name: string): Children {
+    return new Children(new Set([name]));
+  }
+
+  with(name: string): Children {
+    if (this.names.has(name)) return this;
+    const s = new Set(this.names);
+    s.add(name);
+    return new Children(s);
+  }
+
+  without(name: string): Children {
+    if (!this.names.has(name)) return this;
+    const s = new Set(this.names);
+    s.delete(name);
+    return new Children(s);
+  }
+
+  /** "name\0name\0...": the DIRECTORY payload and the byte string DIRECTORY_PART offsets index. */
+  blob(): Buffer {
+    if (this.#blob === undefined) {
+      let s = '';
+      for (const n of this.names) s += `${n}\0`;
+      this.#blob = Buffer.from(s, 'latin1');
+    }
+    return this.#blob;
+  }
+}
+
+const EMPTY_VALUE = new Uint8Array(0);
+
+/** One version of one node. Immutable once stored, except the store's bookkeeping fields. */
+export class Node {
+  /** Store generation at which this version was written. */
+  gen = 0;
+  /** The version this one replaced, kept while an open transaction may still read it. */
+  prev: Node | null = null;
+
+  constructor(
+    readonly value: Uint8Array,
+    readonly perms: Perms,
+    readonly children: Children = Children.EMPTY,
+    /** A deletion marker: the path has no node from this version on. */
+    readonly dead = false,
+  ) {}
+
+  withValue(value: Uint8Array): Node {
+    return new Node(value, this.perms, this.children);
+  }
+
+  withPerms(perms: Perms): Node {
+    return new Node(this.value, perms, this.children);
+  }
+
+  withChildren(children: Children): Node {
+    return new Node(this.value, this.perms, children);
+  }
+
+  /** Record size for the node-size quota: value plus child list (cxenstored counts both). */
+  get size(): number {
+    return this.value.byteLength + this.children.blob().byteLength;
+  }
+
+  static empty(perms: Perms): Node {
+    return new Node(EMPTY_VALUE, perms);
+  }
+}
+
+export class Store {
+  /** Bumped by every change; a transaction's snapshot is the value when it started. */
+  generation = 0;
+  readonly #nodes = new Map<string, Node>();
+  /** Paths whose entry carries older versions or is a deletion marker. */
+  readonly #history = new Set<string>();
+  /** Snapshots of open transactions, ascending (they are taken in generation order). */
+  readonly #snapshots: number[] = [];
+  /** Live nodes per owning domain, for the per-domain node quota. */
+  readonly #owned = new Map<number, number>();
+
+  /** The current node at `path`. */
+  get(path: string): Node | undefined {
+    const n = this.#nodes.get(path);
+    return n === undefined || n.dead ? undefined : n;
+  }
+
+  /** The node at `path` as a transaction with snapshot `snap` sees it. */
+  getAt(path: string, snap: number): Node | undefined {
+    let n = this.#nodes.get(path);
+    while (n !== undefined && n.gen > snap) n = n.prev ?? undefined;
+    return n === undefined || n.dead ? undefined : n;
+  }
+
+  /** Whether `path` changed (written, created or deleted) after generation `snap`. */
+  changedSince(path: string, snap: number): boolean {
+    const n = this.#nodes.get(path);
+    return n !== undefined && n.gen > snap;
+  }
+
+  ownedBy(domid: number): number {
+    return this.#owned.get(domid) ?? 0;
+  }
+
+  /** Store a new version of `path` (creating it or replacing the current one). */
+  set(path: string, node: Node): void {
+    const old = this.#nodes.get(path);
+    node.gen = ++this.generation;
+    this.#count(node.perms.owner, 1);
+    if (old !== undefined) {
+      if (!old.dead) this.#count(old.perms.owner, -1);
+      node.prev = this.#keep(old);
+      if (node.prev !== null) this.#history.add(path);
+    }
+    this.#nodes.set(path, node);
+  }
+
+  /** Remove the node at `path` (its children are the caller's business). */
+  delete(path: string): void {
+    const old = this.#nodes.get(path);
+    if (old === undefined || old.dead) return;
+    this.#count(old.perms.owner, -1);
+    const keep = this.#keep(old);
+    this.generation++;
+    if (keep === null) {
+      this.#nodes.delete(path);
+      return;
+    }
+    const marker = new Node(EMPTY_VALUE, old.perms, Children.EMPTY, true);
+    marker.gen = this.generation;
+    marker.prev = keep;
+    this.#nodes.set(path, marker);
+    this.#history.add(path);
+  }
+
+  /** Every live node (for consistency checks; not on any request path). */
+  *entries(): IterableIterator<[string, Node]> {
+    for (const e of this.#nodes) if (!e[1].dead) yield e;
+  }
+
+  /** A transaction starts: returns its snapshot. */
+  openSnapshot(): number {
+    this.#snapshots.push(this.generation);
+    return this.generation;
+  }
+
+  /** A transaction ended: forget versions no remaining snapshot can read. */
+  closeSnapshot(snap: number): void {
+    const i = this.#snapshots.indexOf(snap);
+    if (i < 0) return;
+    this.#snapshots.splice(i, 1);
+    if (i === 0) this.#prune();
+  }
+
+  /** Which version (if any) must stay reachable behind a replacement of `old`. */
+  #keep(old: Node): Node | null {
+    const newest = this.#snapshots.length === 0 ? -1 : this.#snapshots[this.#snapshots.length - 1]!;
+    // A version newer than every snapshot is invisible to all of them; what it hid is not.
+    return old.gen <= newest ? old : old.prev;
+  }
+
+  #prune(): void {
+    const oldest = this.#snapshots.length === 0 ? Infinity : this.#snapshots[0]!;
+    for (const path of this.#history) {
+      const head = this.#nodes.get(path)!;
+      if (head.dead && head.gen <= oldest) {
+        this.#nodes.delete(path);
+        this.#history.delete(path);
+        continue;
+      }
+      // The newest version each remaining snapshot can see is the last one anybody needs.
+      let n: Node = head;
+      while (n.gen > oldest && n.prev !== null) n = n.prev;
+      n.prev = null;
+      if (head.prev === null && !head.dead) this.#history.delete(path);
+    }
+  }
+
+  #count(domid: number, delta: number): void {
+    const v = (this.#owned.get(domid) ?? 0) + delta;
+    if (v === 0) this.#owned.delete(domid);
+    else this.#owned.set(domid, v);
+  }
+}

@@ -1,0 +1,61 @@
+// Types shared by xenstored's transports (Unix socket, per-domain ring page), the daemon core and
+// the client library, so the core never knows which transport carries a connection.
+
+/**
+ * One end of an event channel as a transport sees it: the xenstore ring of a domain is
+ * signalled through one of these (in Xen, the port given in XS_INTRODUCE).
+ */
+export interface EventPort {
+  /** Send an event to the other end (EVTCHNOP_send). */
+  notify(): void;
+  /** Call `handler` on every event from the other end; returns a function that unsubscribes. */
+  onEvent(handler: () => void): () => void;
+  /** Close this end (EVTCHNOP_close); no more events are delivered. */
+  close(): void;
+}
+
+/** A guest's xenstore ring as xenstored gets it: the mapped 4 KiB page and its event channel. */
+export interface DomainRing {
+  /** The guest's struct xenstore_domain_interface page (4096 bytes, shared with the guest). */
+  page: Uint8Array;
+  evtchn: EventPort;
+}
+
+/**
+ * Maps a guest's xenstore ring page for XS_INTRODUCE (domid, mfn, port). In xenode the host does
+ * this through the hypervisor; without it, xenstored registers the domain with no ring.
+ */
+export type IntroduceHook = (domid: number, mfn: number, port: number) => Promise<DomainRing>;
+
+/**
+ * Hands bytes (replies, watch events) to the transport. It may return how many bytes the
+ * transport still holds unsent afterwards: xenstored disconnects a peer whose backlog grows past
+ * its limit (a client that never reads its replies).
+ */
+export type SendBytes = (bytes: Uint8Array) => number | void;
+
+/** Why xenstored dropped a connection: the XENSTORE_ERROR_* code of xs_wire.h (0 = plain close). */
+export type CloseReason = number;
+
+/** The daemon side of one connection, as a transport drives it. */
+export interface ConnectionSink {
+  /** Bytes read from the peer, in order; any chunking. */
+  receive(bytes: Uint8Array): void;
+  /** The peer reconnected (ring `connection` = XENSTORE_RECONNECT): drop watches, transactions and partial input. */
+  reset(): void;
+  /** The transport is gone: abort its transactions, remove its watches. */
+  close(): void;
+}
+
+/** The transport side of one connection, as xenstored drives it. */
+export interface ServerTransport {
+  send: SendBytes;
+  /** xenstored dropped the peer; a ring transport records `reason` in the page's `error` field. */
+  close(reason: CloseReason): void;
+}
+
+/**
+ * The server end of a domain's ring (ring.ts exports one as `serveRing`): it moves request bytes
+ * from the page's req ring into `sink.receive` and reply bytes from `send` into the rsp ring.
+ */
+export type ServeRing = (ring: DomainRing, sink: ConnectionSink) => ServerTransport;
