@@ -14,7 +14,7 @@ import * as ev from './evtchn.js';
 import { Maptrack, unpin } from './grant.js';
 import { Hypercalls } from './hypercalls.js';
 import {
-  CB_DYING, CB_MAX_GRANT_FRAMES, CB_NR_GRANT_FRAMES, CB_PAUSE, CB_RUNSTATE, CB_SHUTDOWN, CB_TOT_PAGES,
+  CB_DYING, CB_EVTCHN_LOCK, CB_MAX_GRANT_FRAMES, CB_NR_GRANT_FRAMES, CB_PAUSE, CB_RUNSTATE, CB_SHUTDOWN, CB_TOT_PAGES,
   DEFAULT_MAX_EVTCHNS, DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, RUNSTATE_blocked,
 } from './layout.js';
 import { allocateDomainBuffers, allocateMaptrack, DomainView } from './memory.js';
@@ -202,7 +202,12 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     Atomics.store(d.view.ctl, CB_DYING, 1);
     const vcpu = d.vcpu;
     d.vcpu = null;
-    await vcpu?.terminate();
+    if (vcpu) {
+      await vcpu.terminate();
+      // A thread killed inside a hypercall may die holding its own event-channel lock (send
+      // and status take it). Only that thread and this one ever take it, so it is free now.
+      Atomics.store(d.view.ctl, CB_EVTCHN_LOCK, 0);
+    }
     for (let p = 1; p <= ev.maxPorts(d.view); p++) {
       if (ev.portState(d.view, p) !== EVTCHNSTAT_closed) this.#closePort(d, p);
     }

@@ -9,6 +9,7 @@ import type { ShutdownReason } from '../abi/xen.js';
 import { ConsoleDaemon } from '../drivers/console/daemon.js';
 import { XenError } from '../errors.js';
 import { Hypervisor } from '../hypervisor/hypervisor.js';
+import { GNTTAB_RESERVED_XENSTORE } from '../hypervisor/layout.js';
 import { bindInterdomain } from '../hypervisor/port.js';
 import { UpcallLoop } from '../hypervisor/upcall.js';
 import { VcpuPool } from '../hypervisor/vcpu.js';
@@ -88,12 +89,25 @@ export class Host extends EventEmitter<HostEvents> {
     const loop = new UpcallLoop(hv.dom0.view, { pausable: false, onError: (e, port) => log(`dom0: handler of port ${port} failed: ${(e as Error)?.stack ?? e}`) });
     loop.start();
     const hc = hv.dom0Hypercalls;
-    // XS_INTRODUCE: map the guest's xenstore page through its reserved grant, bind its port.
+    // XS_INTRODUCE: map the guest's xenstore page through its reserved grant (as cxenstored
+    // does), bind its port; when xenstored lets go of the ring, the mapping goes too.
     const xenstored = new Xenstored({
       introduce: async (domid, _mfn, port) => {
         await hc.connect(domid);
-        const { page } = hc.grantMap(domid, 1, false);
-        return { page, evtchn: await bindInterdomain(hc, loop, domid, port) };
+        const { handle, page } = hc.grantMap(domid, GNTTAB_RESERVED_XENSTORE, false);
+        const bound = await bindInterdomain(hc, loop, domid, port).catch((e: unknown) => {
+          hc.grantUnmap(handle);
+          throw e;
+        });
+        const evtchn = {
+          notify: () => bound.notify(),
+          onEvent: (h: () => void) => bound.onEvent(h),
+          close: () => {
+            bound.close();
+            hc.grantUnmap(handle);
+          },
+        };
+        return { page, evtchn };
       },
       log,
     });
