@@ -89,6 +89,9 @@ async function boot(msg: BootMessage): Promise<void> {
   process.on('unhandledRejection', (e) => void crash(e));
 
   try {
+    // Link the kernel while the platform comes up: nothing below depends on it.
+    const kernelLoaded = import(msg.kernel) as Promise<{ default?: unknown }>;
+    kernelLoaded.catch(() => {});
     const timerPort = await hc.evtchnBindVirq(VIRQ_TIMER);
     const time = new GuestTime(hc);
     loop.on(timerPort, () => time.onTimer());
@@ -96,12 +99,13 @@ async function boot(msg: BootMessage): Promise<void> {
     loop.start();
 
     const xs = new XenstoreClient(new XenstoreRingClient({ page: view.frame(si.storePfn), evtchn: new BoundPort(hc, loop, si.storePort) }));
-    const [name, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm')]);
-    label = name;
     const lifecycle = new GuestLifecycle(xs, (r) => {
       if (r !== 'suspend') void shutdown(r);
     });
-    await lifecycle.start();
+    // The watch fires once when set, so a request made before it is in place is not lost.
+    lifecycle.start().catch((e: unknown) => void crash(e));
+    const [name, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm')]);
+    label = name;
     const os: OS = {
       domid: view.domid,
       name,
@@ -114,7 +118,7 @@ async function boot(msg: BootMessage): Promise<void> {
       xen: hc,
       shutdown: (reason) => shutdown(reason),
     };
-    const kernel = (await import(msg.kernel)) as { default?: unknown };
+    const kernel = await kernelLoaded;
     if (typeof kernel.default !== 'function') throw new Error('the kernel does not export a default main(os) function');
     status({ type: 'main' });
     await (kernel.default as (os: OS) => unknown)(os);

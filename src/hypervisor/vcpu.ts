@@ -7,6 +7,7 @@ import { serveControlPort } from './control.js';
 import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
 
 const BOOTSTRAP = new URL('../guest/bootstrap.js', import.meta.url);
+const REFILL_DELAY_MS = 100;
 
 /** The one message a vCPU thread gets on its parentPort; everything after goes over `control`. */
 export interface BootMessage {
@@ -80,7 +81,9 @@ export class VcpuPool {
   take(opts: VcpuOptions): { worker: Worker; ready: Promise<void>; warm: boolean } {
     const list = this.#idle.get(opts.heapMb);
     const w = list?.shift();
-    if (list) setImmediate(() => this.warm(opts));
+    // Refill a little later: starting a thread takes a core for tens of milliseconds, and the
+    // domain just taken is booting now.
+    if (list) setTimeout(() => this.warm(opts), REFILL_DELAY_MS).unref();
     if (w) {
       w.worker.removeAllListeners('exit');
       w.worker.ref();
