@@ -90,3 +90,18 @@ test('on_crash=preserve keeps the crashed domain, shown as sc, until destroyed',
   assert.match(consoleText(id), /guest crashed: Error: boom from the guest/);
   await host.destroy(id);
 });
+
+test('a guest that corrupts its console ring loses its console, and nothing else', async () => {
+  const broken = once(host.consoled, 'broken');
+  const { domain } = await host.create(config('scribble', 'scribble.ts'));
+  const [domid, reason] = await broken;
+  assert.equal(domid, domain.domid);
+  assert.match(String(reason), /corrupt/);
+  assert.match(consoleText(domain.domid), /^$/); // detached: its log went with it
+  // Another guest still boots and prints.
+  const { domain: other } = await host.create(config('tick-d', 'ticker.ts'));
+  while (!consoleText(other.domid).includes('tick 1')) await once(host.consoled, 'output');
+  assert.ok(host.hv.findDomain(domain.domid), 'the scribbler itself keeps running');
+  await host.destroy(other.domid);
+  await host.destroy(domain.domid);
+});

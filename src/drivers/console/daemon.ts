@@ -3,10 +3,6 @@
 // page and whoever watches the domain's console, keeping a bounded log so output printed
 // before anyone attached is not lost.
 import { EventEmitter } from 'node:events';
-import {
-  XENCONS_IN, XENCONS_IN_CONS, XENCONS_IN_PROD, XENCONS_IN_SIZE, XENCONS_OUT, XENCONS_OUT_CONS, XENCONS_OUT_PROD,
-  XENCONS_OUT_SIZE,
-} from '../../abi/console.js';
 import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 import { bindInterdomain, type BoundPort } from '../../hypervisor/port.js';
 import type { UpcallLoop } from '../../hypervisor/upcall.js';
@@ -56,8 +52,8 @@ export class ConsoleDaemon extends EventEmitter<ConsoleDaemonEvents> {
     const c: GuestConsole = {
       handle,
       port,
-      out: new ByteRing(page, XENCONS_OUT, XENCONS_OUT_SIZE, XENCONS_OUT_CONS, XENCONS_OUT_PROD, 'consumer'),
-      in: new ByteRing(page, XENCONS_IN, XENCONS_IN_SIZE, XENCONS_IN_CONS, XENCONS_IN_PROD, 'producer'),
+      out: new ByteRing(page, 'out', 'consumer'),
+      in: new ByteRing(page, 'in', 'producer'),
       log: [],
       logBytes: 0,
       pendingInput: [],
@@ -71,20 +67,23 @@ export class ConsoleDaemon extends EventEmitter<ConsoleDaemonEvents> {
     if (!c) return;
     try {
       const data = c.out.read();
-      if (data.length) {
+      let moved = data.length > 0;
+      if (moved) {
         this.#record(c, data);
         this.emit('output', domid, data);
       }
       while (c.pendingInput.length) {
         const head = c.pendingInput[0]!;
         const n = c.in.write(head);
+        moved ||= n > 0;
         if (n < head.length) {
           c.pendingInput[0] = head.subarray(n);
           break;
         }
         c.pendingInput.shift();
       }
-      c.port.notify();
+      // The guest may be waiting for room in its out ring, or for input.
+      if (moved) c.port.notify();
     } catch (e) {
       this.emit('broken', domid, (e as Error).message);
       this.detach(domid);

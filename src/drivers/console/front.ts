@@ -1,10 +1,6 @@
 // The guest end of the PV console (as a Mini-OS or Linux hvc_xen frontend): output goes into
 // the page's out ring and an event tells the console daemon in dom0; input arrives in the in
 // ring. Output that does not fit waits for the daemon to make room.
-import {
-  XENCONS_IN, XENCONS_IN_CONS, XENCONS_IN_PROD, XENCONS_IN_SIZE, XENCONS_OUT, XENCONS_OUT_CONS, XENCONS_OUT_PROD,
-  XENCONS_OUT_SIZE,
-} from '../../abi/console.js';
 import { ByteRing } from './ring.js';
 
 export interface ConsolePort {
@@ -24,8 +20,8 @@ export class ConsoleFront {
   #broken = false;
 
   constructor(page: Uint8Array, port: ConsolePort) {
-    this.#out = new ByteRing(page, XENCONS_OUT, XENCONS_OUT_SIZE, XENCONS_OUT_CONS, XENCONS_OUT_PROD, 'producer');
-    this.#in = new ByteRing(page, XENCONS_IN, XENCONS_IN_SIZE, XENCONS_IN_CONS, XENCONS_IN_PROD, 'consumer');
+    this.#out = new ByteRing(page, 'out', 'producer');
+    this.#in = new ByteRing(page, 'in', 'consumer');
     this.#port = port;
     port.onEvent(() => {
       this.#pump();
