@@ -9,7 +9,7 @@ import {
 } from '../abi/grant_table.js';
 import { PAGE_SIZE } from '../abi/xen.js';
 import {
-  ACT_DOMID, ACT_FRAME, ACT_PIN, ACT_WORDS, CB_FOREIGN_PINS, CB_GRANT_LOCK, CB_NR_GRANT_FRAMES, MT_FLAGS_DOM,
+  ACT_DOMID, ACT_FRAME, ACT_PIN, ACT_WORDS, CB_FOREIGN_PINS, CB_GRANT_LOCK, CB_GRANT_LOCK_OWNER, CB_NR_GRANT_FRAMES, MT_FLAGS_DOM,
   MT_REF, MT_WORDS, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_XENSTORE, PIN_MAX, PIN_READ, PIN_WRITE, activeBase,
   firstRamPfn,
 } from './layout.js';
@@ -157,7 +157,7 @@ export function pin(g: DomainView, ref: number, mapper: number, readonly: boolea
   checkRef(g, ref);
   const c = g.ctl;
   const a = ACTIVE_BASE + ref * ACT_WORDS;
-  lock(c, CB_GRANT_LOCK);
+  grantLock(c, mapper);
   try {
     const pins = c[a + ACT_PIN]!;
     if (pins !== 0 && c[a + ACT_DOMID] !== mapper) {
@@ -184,14 +184,14 @@ export function pin(g: DomainView, ref: number, mapper: number, readonly: boolea
     Atomics.add(c, CB_FOREIGN_PINS, 1);
     return c[a + ACT_FRAME]!;
   } finally {
-    unlock(c, CB_GRANT_LOCK);
+    grantUnlock(c);
   }
 }
 
-export function unpin(g: DomainView, ref: number, readonly: boolean): void {
+export function unpin(g: DomainView, ref: number, readonly: boolean, mapper: number): void {
   const c = g.ctl;
   const a = ACTIVE_BASE + ref * ACT_WORDS;
-  lock(c, CB_GRANT_LOCK);
+  grantLock(c, mapper);
   try {
     const pins = c[a + ACT_PIN]! - (readonly ? PIN_READ : PIN_WRITE);
     c[a + ACT_PIN] = pins;
@@ -199,8 +199,24 @@ export function unpin(g: DomainView, ref: number, readonly: boolean): void {
     if (pins === 0) clearStatus(g, ref, GTF_reading);
     Atomics.sub(c, CB_FOREIGN_PINS, 1);
   } finally {
-    unlock(c, CB_GRANT_LOCK);
+    grantUnlock(c);
   }
+}
+
+function grantLock(c: Int32Array, holder: number): void {
+  lock(c, CB_GRANT_LOCK);
+  c[CB_GRANT_LOCK_OWNER] = holder + 1;
+}
+
+function grantUnlock(c: Int32Array): void {
+  c[CB_GRANT_LOCK_OWNER] = 0;
+  unlock(c, CB_GRANT_LOCK);
+}
+
+/** Release a grant lock that a vCPU which died inside a hypercall left held. */
+export function breakGrantLock(g: DomainView, deadDomid: number): void {
+  if (Atomics.load(g.ctl, CB_GRANT_LOCK_OWNER) !== deadDomid + 1) return;
+  grantUnlock(g.ctl);
 }
 
 export interface GrantMapping {
@@ -221,14 +237,14 @@ export function mapGrant(mt: Maptrack, mapper: number, g: DomainView, ref: numbe
 }
 
 /** GNTTABOP_unmap_grant_ref. `lookup` finds the granting domain even while it is dying. */
-export function unmapGrant(mt: Maptrack, handle: number, lookup: (domid: number) => DomainView | undefined): void {
+export function unmapGrant(mt: Maptrack, mapper: number, handle: number, lookup: (domid: number) => DomainView | undefined): void {
   const e = mt.get(handle);
   if (!e) throw new GrantError(GNTST_bad_handle, `grant handle ${handle} is not mapped`);
   const [ref, flags, domid] = e;
   const g = lookup(domid);
   if (!g) throw new GrantError(GNTST_bad_domain, `grant handle ${handle}: granting domain d${domid} is unknown`);
   mt.free(handle);
-  unpin(g, ref, (flags & GNTMAP_readonly) !== 0);
+  unpin(g, ref, (flags & GNTMAP_readonly) !== 0, mapper);
 }
 
 /** One side of a GNTTABOP_copy: a grant of `domid`, or a frame of the caller's own RAM. */
@@ -275,7 +291,7 @@ function acquire(self: DomainView, side: CopySide, readonly: boolean, lookup: (d
     const g = side.domid === self.domid ? self : lookup(side.domid);
     if (!g) throw new GrantError(GNTST_bad_domain, `copy: d${side.domid} is not connected to d${self.domid}`);
     const frame = pin(g, side.ref, self.domid, readonly);
-    return { mem: g.mem8, at: frame * PAGE_SIZE + side.offset, release: () => unpin(g, side.ref, readonly) };
+    return { mem: g.mem8, at: frame * PAGE_SIZE + side.offset, release: () => unpin(g, side.ref, readonly, self.domid) };
   }
   const first = firstRamPfn(self.geometry);
   if (!Number.isInteger(side.pfn) || side.pfn < first || side.pfn >= self.nrFrames) {

@@ -14,7 +14,7 @@ import type { ControlChannel, PeerGrant } from './control.js';
 import * as evtchn from './evtchn.js';
 import { copyGrant, mapGrant, Maptrack, unmapGrant, writeGrantEntry, type CopyOp, type GrantMapping } from './grant.js';
 import {
-  CB_MAX_GRANT_FRAMES, CB_MAX_PAGES, CB_NR_GRANT_FRAMES, CB_RAM_HWM, CB_TOT_PAGES, GNTTAB_NR_RESERVED_ENTRIES,
+  CB_IN_HYPERCALL, CB_KILL, CB_MAX_GRANT_FRAMES, CB_MAX_PAGES, CB_NR_GRANT_FRAMES, CB_RAM_HWM, CB_TOT_PAGES, GNTTAB_NR_RESERVED_ENTRIES,
   PFN_GRANT_TABLE, firstRamPfn,
 } from './layout.js';
 import { DomainView, type DomainBuffers } from './memory.js';
@@ -30,6 +30,7 @@ export class Hypercalls {
   #connecting = new Map<number, Promise<void>>();
   /** dom0 reaches every domain through the authority's registry instead of #peers. */
   #registry: ((domid: number) => DomainView | undefined) | null;
+  #gated: boolean;
   #freeRefs: number[] = [];
   #nextRef = GNTTAB_NR_RESERVED_ENTRIES;
   #freePfns = new Set<number>();
@@ -44,6 +45,7 @@ export class Hypercalls {
     this.domid = this.#self.domid;
     this.#control = control;
     this.#registry = opts.registry ?? null;
+    this.#gated = !this.#registry;
     if (opts.maptrack) this.#maptrack = new Maptrack(opts.maptrack);
   }
 
@@ -58,8 +60,38 @@ export class Hypercalls {
   }
 
   #adopt(grant: PeerGrant): void {
-    if (!this.#peers.has(grant.peer.domid)) this.#peers.set(grant.peer.domid, new DomainView(grant.peer));
+    const id = grant.peer.domid;
+    const cur = this.#peers.get(id);
+    // A domid can come back as a new domain once the old one is gone; its view replaces the
+    // old one unless we still map pages of the old (its handles unmap through that view).
+    if (!cur || (cur.buffers.memory !== grant.peer.memory && cur.dying && !this.#mapsOf(id))) {
+      this.#peers.set(id, new DomainView(grant.peer));
+    }
     if (grant.maptrack && !this.#maptrack) this.#maptrack = new Maptrack(grant.maptrack);
+  }
+
+  #mapsOf(domid: number): boolean {
+    for (const [, , , granter] of this.#maptrack?.live() ?? []) if (granter === domid) return true;
+    return false;
+  }
+
+  /**
+   * Data-path hypercalls may take other domains' locks. The authority kills a vCPU only
+   * between them: it sets CB_KILL and waits for CB_IN_HYPERCALL to clear (Dekker-style, both
+   * sides use sequentially consistent atomics). dom0 is never killed, so it skips the gate.
+   */
+  #enter(): void {
+    if (!this.#gated) return;
+    const c = this.#self.ctl;
+    Atomics.store(c, CB_IN_HYPERCALL, 1);
+    if (Atomics.load(c, CB_KILL) !== 0) {
+      Atomics.store(c, CB_IN_HYPERCALL, 0);
+      for (;;) Atomics.wait(c, CB_KILL, 1); // being destroyed: never run again
+    }
+  }
+
+  #exit(): void {
+    if (this.#gated) Atomics.store(this.#self.ctl, CB_IN_HYPERCALL, 0);
   }
 
   /** Called by the vCPU runtime when the authority pushes a peer (an interdomain bind by the other end). */
@@ -71,12 +103,18 @@ export class Hypercalls {
 
   /** EVTCHNOP_send: deliver on the calling thread. */
   evtchnSend(port: number): void {
-    const target = evtchn.sendTarget(this.#self, port);
+    this.#enter();
+    let target;
+    try {
+      target = evtchn.sendTarget(this.#self, port);
+    } finally {
+      this.#exit();
+    }
     if (!target) return;
     const [domid, rport] = target;
     const peer = this.#peer(domid);
-    if (peer) {
-      if (!peer.dying) evtchn.setPending(peer, rport);
+    if (peer && !peer.dying) {
+      evtchn.setPending(peer, rport);
       return;
     }
     // The other end bound to us; its buffers reach us once, off the data path.
@@ -120,8 +158,13 @@ export class Hypercalls {
 
   /** Async even for our own ports, so a bad port rejects like every other control call. */
   async evtchnStatus(port: number, dom: number = DOMID_SELF): Promise<evtchn.EvtchnStatus> {
-    if (dom === DOMID_SELF || dom === this.domid) return evtchn.status(this.#self, port);
-    return this.#control.call('status', dom, port);
+    if (dom !== DOMID_SELF && dom !== this.domid) return this.#control.call('status', dom, port);
+    this.#enter();
+    try {
+      return evtchn.status(this.#self, port);
+    } finally {
+      this.#exit();
+    }
   }
 
   // ---------------- grant tables: the granting side (our own entries) ----------------
@@ -190,7 +233,7 @@ export class Hypercalls {
    * when a device or event channel connects the two). Needed once before mapping its grants.
    */
   connect(domid: number): Promise<void> {
-    if (this.#peer(domid)) return Promise.resolve();
+    if (this.#peer(domid)?.dying === false) return Promise.resolve();
     let p = this.#connecting.get(domid);
     if (!p) {
       p = this.#control.call('peer', domid).then((g) => this.#adopt(g));
@@ -209,25 +252,42 @@ export class Hypercalls {
   grantMap(domid: number, ref: number, readonly: boolean): GrantMapping {
     const g = this.#peer(domid);
     if (!g || domid === this.domid) throw new GrantError(GNTST_bad_domain, `d${domid} is not connected to d${this.domid}`);
-    return mapGrant(this.#mt(), this.domid, g, ref, readonly);
+    const mt = this.#mt();
+    this.#enter();
+    try {
+      return mapGrant(mt, this.domid, g, ref, readonly);
+    } finally {
+      this.#exit();
+    }
   }
 
   /** GNTTABOP_unmap_grant_ref */
   grantUnmap(handle: number): void {
-    unmapGrant(this.#mt(), handle, (d) => this.#peer(d));
+    const mt = this.#mt();
+    this.#enter();
+    try {
+      unmapGrant(mt, this.domid, handle, (d) => this.#peer(d));
+    } finally {
+      this.#exit();
+    }
   }
 
   /** GNTTABOP_copy: one status per op, GNTST_okay or the failure, like Xen's batch. */
   grantCopy(ops: readonly CopyOp[]): number[] {
-    return ops.map((op) => {
-      try {
-        copyGrant(this.#self, op, (d) => this.#peer(d));
-        return GNTST_okay;
-      } catch (e) {
-        if (e instanceof GrantError) return e.status;
-        throw e;
-      }
-    });
+    this.#enter();
+    try {
+      return ops.map((op) => {
+        try {
+          copyGrant(this.#self, op, (d) => this.#peer(d));
+          return GNTST_okay;
+        } catch (e) {
+          if (e instanceof GrantError) return e.status;
+          throw e;
+        }
+      });
+    } finally {
+      this.#exit();
+    }
   }
 
   get maptrackUsed(): number {

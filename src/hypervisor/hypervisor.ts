@@ -11,10 +11,10 @@ import { DOMID_FIRST_RESERVED, DOMID_SELF, SHUTDOWN_REASONS, isValidDomid, type 
 import { XenError } from '../errors.js';
 import { directChannel, type ControlPlane, type PeerGrant } from './control.js';
 import * as ev from './evtchn.js';
-import { Maptrack, unpin } from './grant.js';
+import { breakGrantLock, Maptrack, unpin } from './grant.js';
 import { Hypercalls } from './hypercalls.js';
 import {
-  CB_DYING, CB_EVTCHN_LOCK, CB_MAX_GRANT_FRAMES, CB_NR_GRANT_FRAMES, CB_PAUSE, CB_RUNSTATE, CB_SHUTDOWN, CB_TOT_PAGES,
+  CB_DYING, CB_EVTCHN_LOCK, CB_IN_HYPERCALL, CB_KILL, CB_MAX_GRANT_FRAMES, CB_NR_GRANT_FRAMES, CB_PAUSE, CB_RUNSTATE, CB_SHUTDOWN, CB_TOT_PAGES,
   DEFAULT_MAX_EVTCHNS, DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, RUNSTATE_blocked,
 } from './layout.js';
 import { allocateDomainBuffers, allocateMaptrack, DomainView } from './memory.js';
@@ -58,8 +58,10 @@ export class Domain {
     readonly maxMaptrackFrames: number,
   ) {}
 
+  /** Pauses by the toolstack (a shut-down domain is stopped too, but not shown as paused). */
+  pauseCount = 0;
   get paused(): boolean {
-    return Atomics.load(this.view.ctl, CB_PAUSE) > 0;
+    return this.pauseCount > 0;
   }
   get blocked(): boolean {
     return Atomics.load(this.view.ctl, CB_RUNSTATE) === RUNSTATE_blocked;
@@ -87,6 +89,9 @@ export interface HypervisorEvents {
   /** A dying domain's last foreign mapping went away: it is gone from the table. */
   domainReaped: [domid: number];
 }
+
+const KILL_WAIT_MS = 100;
+const REAP_INTERVAL_MS = 250;
 
 export class Hypervisor extends EventEmitter<HypervisorEvents> {
   #domains = new Map<number, Domain>();
@@ -132,6 +137,7 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   createDomain(o: DomainCreateOptions): Domain {
     const domid = this.#allocDomid();
     const d = this.#create(domid, o);
+    d.pauseCount = 1;
     Atomics.store(d.view.ctl, CB_PAUSE, 1);
     Atomics.store(d.view.ctl, CB_RUNSTATE, RUNSTATE_blocked);
     return d;
@@ -166,18 +172,25 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     this.domain(domid).vcpu = vcpu;
   }
 
+  /** XEN_DOMCTL_pausedomain: the toolstack's pause, counted (xl list shows p). */
   pause(domid: number): void {
     const d = this.#live(domid);
     if (d.domid === 0) throw new XenError('EINVAL', 'dom0 cannot be paused');
-    Atomics.add(d.view.ctl, CB_PAUSE, 1);
-    // Wake the vCPU without raising an event, so it notices the pause at once if idle.
-    Atomics.notify(d.view.mem32, UPCALL_WORD);
+    d.pauseCount++;
+    this.#pauseVcpu(d);
   }
 
   unpause(domid: number): void {
     const d = this.#live(domid);
-    if (Atomics.load(d.view.ctl, CB_PAUSE) <= 0) throw new XenError('EINVAL', `domain ${domid} is not paused`);
+    if (d.pauseCount <= 0) throw new XenError('EINVAL', `domain ${domid} is not paused`);
+    d.pauseCount--;
     if (Atomics.sub(d.view.ctl, CB_PAUSE, 1) === 1) Atomics.notify(d.view.ctl, CB_PAUSE);
+  }
+
+  #pauseVcpu(d: Domain): void {
+    Atomics.add(d.view.ctl, CB_PAUSE, 1);
+    // Wake the vCPU without raising an event, so it notices the pause at once if idle.
+    Atomics.notify(d.view.mem32, UPCALL_WORD);
   }
 
   /** The domain shut down (SCHEDOP_shutdown, or a crash of its vCPU). */
@@ -186,6 +199,8 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     if (d.shutdownReason) return;
     d.shutdownReason = reason;
     Atomics.store(d.view.ctl, CB_SHUTDOWN, SHUTDOWN_REASONS.indexOf(reason));
+    // As domain_shutdown does: a shut-down domain's vCPU does not run again.
+    this.#pauseVcpu(d);
     this.#domainException(domid);
   }
 
@@ -203,10 +218,15 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     const vcpu = d.vcpu;
     d.vcpu = null;
     if (vcpu) {
+      // Kill the vCPU between hypercalls, never inside one (see Hypercalls#enter): it may
+      // hold locks of other domains there. Hypercalls take microseconds; a vCPU that stays
+      // inside one this long died there (out of heap), and its locks are broken below.
+      Atomics.store(d.view.ctl, CB_KILL, 1);
+      const deadline = performance.now() + KILL_WAIT_MS;
+      while (Atomics.load(d.view.ctl, CB_IN_HYPERCALL) !== 0 && performance.now() < deadline);
       await vcpu.terminate();
-      // A thread killed inside a hypercall may die holding its own event-channel lock (send
-      // and status take it). Only that thread and this one ever take it, so it is free now.
       Atomics.store(d.view.ctl, CB_EVTCHN_LOCK, 0);
+      for (const g of this.#domains.values()) breakGrantLock(g.view, domid);
     }
     for (let p = 1; p <= ev.maxPorts(d.view); p++) {
       if (ev.portState(d.view, p) !== EVTCHNSTAT_closed) this.#closePort(d, p);
@@ -215,7 +235,7 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
       for (const [handle, ref, flags, granter] of d.maptrack.live()) {
         d.maptrack.free(handle);
         const g = this.#domains.get(granter);
-        if (g) unpin(g.view, ref, (flags & GNTMAP_readonly) !== 0);
+        if (g) unpin(g.view, ref, (flags & GNTMAP_readonly) !== 0, domid);
       }
     }
     for (const key of this.#links) {
@@ -226,12 +246,28 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     this.#reap();
   }
 
+  #reaper: NodeJS.Timeout | undefined;
+
+  /**
+   * Remove dying domains nobody maps any more. Backends unmap on their own threads, so while
+   * some dying domain is still mapped, look again now and then.
+   */
   #reap(): void {
+    let waiting = false;
     for (const d of this.#domains.values()) {
-      if (d.dying && d.view.foreignPins === 0) {
+      if (!d.dying) continue;
+      if (d.view.foreignPins === 0) {
         this.#domains.delete(d.domid);
         this.emit('domainReaped', d.domid);
+      } else {
+        waiting = true;
       }
+    }
+    if (waiting && !this.#reaper) {
+      this.#reaper = setInterval(() => this.#reap(), REAP_INTERVAL_MS).unref();
+    } else if (!waiting && this.#reaper) {
+      clearInterval(this.#reaper);
+      this.#reaper = undefined;
     }
   }
 

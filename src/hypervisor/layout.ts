@@ -67,6 +67,12 @@ export const CB_MAX_EVTCHNS = 10;
 export const CB_DYING = 11;
 /** Next RAM frame never handed out (the allocator's high-water mark). */
 export const CB_RAM_HWM = 12;
+/** 1 while the vCPU runs a data-path hypercall (which may hold locks of other domains). */
+export const CB_IN_HYPERCALL = 13;
+/** Set by the authority before it kills the vCPU: no new hypercall may start. */
+export const CB_KILL = 14;
+/** domid + 1 of whoever holds CB_GRANT_LOCK, so a vCPU that died holding it can be cleaned up. */
+export const CB_GRANT_LOCK_OWNER = 15;
 export const CB_HEADER_WORDS = 16;
 
 export const RUNSTATE_running = 0;

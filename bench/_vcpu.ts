@@ -1,0 +1,109 @@
+// The worker side of bench/evtchn.ts: a domain's vCPU built from a boot message as the real
+// bootstrap builds it (Hypercalls over its control port, peers pushed on it, the UpcallLoop),
+// plus the bare Atomics ping-pongs the event channel is compared with, run on the same threads.
+import { parentPort, type MessagePort } from 'node:worker_threads';
+import { portChannel, type PeerGrant } from '../src/hypervisor/control.js';
+import { Hypercalls } from '../src/hypervisor/hypercalls.js';
+import type { DomainBuffers } from '../src/hypervisor/memory.js';
+import { UpcallLoop } from '../src/hypervisor/upcall.js';
+import { serveRequests } from './_lib.js';
+
+export type Role = 'ping' | 'pong';
+/** Word 0 counts pings, word 1 pongs. */
+export interface BareRequest { readonly role: Role; readonly sab: SharedArrayBuffer; readonly rounds: number }
+
+let hc: Hypercalls;
+let loop: UpcallLoop;
+
+/** Ping-pong with a thread that sleeps in Atomics.wait: the pinger returns its round trips in ms. */
+function bareWait({ role, sab, rounds }: BareRequest): Float64Array | null {
+  const w = new Int32Array(sab);
+  const samples = new Float64Array(rounds);
+  for (let i = 1; i <= rounds; i++) {
+    if (role === 'ping') {
+      const t0 = performance.now();
+      Atomics.store(w, 0, i);
+      Atomics.notify(w, 0);
+      while (Atomics.load(w, 1) !== i) Atomics.wait(w, 1, i - 1);
+      samples[i - 1] = performance.now() - t0;
+    } else {
+      while (Atomics.load(w, 0) !== i) Atomics.wait(w, 0, i - 1);
+      Atomics.store(w, 1, i);
+      Atomics.notify(w, 1);
+    }
+  }
+  return role === 'ping' ? samples : null;
+}
+
+/** The same with Atomics.waitAsync, which is how the upcall loop sleeps. */
+async function bareWaitAsync({ role, sab, rounds }: BareRequest): Promise<Float64Array | null> {
+  const w = new Int32Array(sab);
+  const samples = new Float64Array(rounds);
+  const until = async (index: number, value: number) => {
+    while (Atomics.load(w, index) !== value) {
+      const r = Atomics.waitAsync(w, index, value - 1);
+      if (r.async) await r.value;
+    }
+  };
+  for (let i = 1; i <= rounds; i++) {
+    if (role === 'ping') {
+      const t0 = performance.now();
+      Atomics.store(w, 0, i);
+      Atomics.notify(w, 0);
+      await until(1, i);
+      samples[i - 1] = performance.now() - t0;
+    } else {
+      await until(0, i);
+      Atomics.store(w, 1, i);
+      Atomics.notify(w, 1);
+    }
+  }
+  return role === 'ping' ? samples : null;
+}
+
+/** Round trips through an interdomain event channel; the far end runs `pong` on its port. */
+function evtchnPing({ port, rounds }: { port: number; rounds: number }): Promise<Float64Array> {
+  const samples = new Float64Array(rounds);
+  let i = 0;
+  let t0 = 0;
+  return new Promise((resolve) => {
+    loop.on(port, () => {
+      const t = performance.now();
+      samples[i++] = t - t0;
+      if (i === rounds) {
+        loop.off(port);
+        resolve(samples);
+        return;
+      }
+      t0 = t;
+      hc.evtchnSend(port);
+    });
+    t0 = performance.now();
+    hc.evtchnSend(port);
+  });
+}
+
+serveRequests(parentPort!, {
+  boot({ buffers, control }: { buffers: DomainBuffers; control: MessagePort }) {
+    const channel = portChannel(control);
+    hc = new Hypercalls(buffers, channel);
+    channel.onPush((g) => hc.adoptPeer(g as PeerGrant));
+    loop = new UpcallLoop(hc.memory, {
+      pausable: true,
+      onError: (e) => {
+        throw e;
+      },
+    });
+    loop.start();
+    return null;
+  },
+  hc: ({ method, args }: { method: keyof Hypercalls; args: unknown[] }) =>
+    (hc[method] as (...a: unknown[]) => unknown).apply(hc, args),
+  pong({ port }: { port: number }) {
+    loop.on(port, () => hc.evtchnSend(port));
+    return null;
+  },
+  ping: evtchnPing,
+  wait: bareWait,
+  waitAsync: bareWaitAsync,
+});

@@ -1,0 +1,70 @@
+// Grant tables on one thread: map+unmap pairs per second (dom0 mapping a guest's grants, as a
+// backend does), and GNTTABOP_copy of 4 KiB from a guest's grant into dom0's own frame, one op
+// per call and 16 per call, next to a bare 4 KiB typed-array copy between two
+// SharedArrayBuffers over the same frames in the same run.
+//
+//   node dist/bench/grant.js [--ms=500] [--pages=64]
+//
+// --ms is the time given to each measurement. The last line is JSON.
+import { PAGE_SIZE } from '../src/abi/xen.js';
+import { directChannel } from '../src/hypervisor/control.js';
+import type { CopyOp } from '../src/hypervisor/grant.js';
+import { Hypercalls } from '../src/hypervisor/hypercalls.js';
+import { Hypervisor } from '../src/hypervisor/hypervisor.js';
+import { emit, numberOptions, rate } from './_lib.js';
+
+const opts = numberOptions({ ms: 500, pages: 64 });
+const pages = opts.pages;
+
+const hv = new Hypervisor({ dom0RamFrames: pages });
+const dom0 = hv.dom0Hypercalls;
+const d = hv.createDomain({ name: 'frontend', ramFrames: pages });
+const guest = new Hypercalls(d.view, directChannel(hv.controlPlane(d.domid)));
+const gpfns = guest.populatePhysmap(pages);
+const rw = gpfns.map((pfn) => guest.grantAccess(0, pfn, false));
+const ro = gpfns.map((pfn) => guest.grantAccess(0, pfn, true));
+const own = dom0.populatePhysmap(pages);
+// Touch every frame once: the first write to a fresh page costs far more than a copy.
+for (const pfn of gpfns) guest.memory.frame(pfn).fill(1);
+for (const pfn of own) dom0.memory.frame(pfn).fill(2);
+
+let i = 0;
+const mapUnmap = (refs: number[], readonly: boolean) => () => {
+  dom0.grantUnmap(dom0.grantMap(d.domid, refs[i++ % pages]!, readonly).handle);
+};
+const mapUnmapRw = rate(opts.ms, 256, mapUnmap(rw, false));
+const mapUnmapRo = rate(opts.ms, 256, mapUnmap(ro, true));
+
+const copyOp = (k: number): CopyOp => ({
+  source: { domid: d.domid, ref: ro[k % pages]!, offset: 0 },
+  dest: { pfn: own[(k * 7) % pages]!, offset: 0 },
+  len: PAGE_SIZE,
+});
+const singles = Array.from({ length: pages }, (_, k) => [copyOp(k)]);
+const batches = Array.from({ length: pages }, (_, k) => Array.from({ length: 16 }, (_, j) => copyOp(k * 16 + j)));
+const copy1 = rate(opts.ms, 64, () => void dom0.grantCopy(singles[i++ % pages]!));
+const copy16 = 16 * rate(opts.ms, 16, () => void dom0.grantCopy(batches[i++ % pages]!));
+
+// The same frames, copied with a bare subarray/set between the two SharedArrayBuffers.
+const src = d.view.mem8;
+const dst = hv.dom0.view.mem8;
+const bare = rate(opts.ms, 64, () => {
+  const k = i++;
+  const from = gpfns[k % pages]! * PAGE_SIZE;
+  dst.set(src.subarray(from, from + PAGE_SIZE), own[(k * 7) % pages]! * PAGE_SIZE);
+});
+
+const gbps = (opsPerSec: number) => (opsPerSec * PAGE_SIZE) / 1e9;
+const copy = (opsPerSec: number) => ({ opsPerSec, GBps: gbps(opsPerSec), vsBare: opsPerSec / bare });
+const result = {
+  bench: 'grant',
+  pages,
+  mapUnmap: { rwPairsPerSec: mapUnmapRw, roPairsPerSec: mapUnmapRo, nsPerRwPair: 1e9 / mapUnmapRw },
+  copy4k: copy(copy1),
+  copy4kBatch16: copy(copy16),
+  bareCopy4k: { opsPerSec: bare, GBps: gbps(bare) },
+};
+console.log(`map+unmap: ${Math.round(mapUnmapRw)} rw pairs/s, ${Math.round(mapUnmapRo)} ro pairs/s`);
+console.log(`copy 4 KiB: ${Math.round(copy1)} ops/s (${gbps(copy1).toFixed(2)} GB/s) one per call, ` +
+  `${Math.round(copy16)} ops/s (${gbps(copy16).toFixed(2)} GB/s) 16 per call; bare ${Math.round(bare)} ops/s (${gbps(bare).toFixed(2)} GB/s)`);
+emit(result);
