@@ -89,9 +89,29 @@ function isScalarArg(a: unknown): boolean {
   return typeof a === 'number' || (typeof a === 'string' && a.length <= 64);
 }
 
+/**
+ * Control operations a domain may ask per second, and in one burst. Each costs dom0's thread
+ * a message and a reply; a domain that asks for more than any driver needs is flooding dom0.
+ */
+export const CONTROL_RATE = 20_000;
+export const CONTROL_BURST = 4_000;
+
 /** The authority side: serve one domain's control port. Anything malformed is refused. */
-export function serveControlPort(port: MessagePort, plane: ControlPlane): void {
+export function serveControlPort(port: MessagePort, plane: ControlPlane, onFlood: () => void = () => {}): void {
+  let tokens = CONTROL_BURST;
+  let last = performance.now();
+  let flooded = false;
   port.on('message', (msg: unknown) => {
+    if (flooded) return;
+    const now = performance.now();
+    tokens = Math.min(CONTROL_BURST, tokens + ((now - last) * CONTROL_RATE) / 1000);
+    last = now;
+    if (--tokens < 0) {
+      flooded = true;
+      port.close();
+      onFlood();
+      return;
+    }
     const req = msg as Partial<Request> | null;
     if (!req || typeof req.id !== 'number' || typeof req.op !== 'string' || !Array.isArray(req.args)) return;
     const { id, op, args } = req as Request;

@@ -13,6 +13,18 @@ const UPCALL_BYTE = vcpuInfoOffset(0);
 
 export type PortHandler = (port: number) => void;
 
+/**
+ * Halt-polling, as KVM does it: before a vCPU goes to sleep it may spin on upcall_pending for
+ * a while, because a wake through Atomics.waitAsync costs tens of microseconds while an
+ * event often follows within a few. The window adapts: it grows while events keep arriving
+ * soon after the vCPU goes idle and shrinks to nothing while they do not, so an idle domain
+ * never spins.
+ */
+export const HALT_POLL_MAX_US = 50;
+const HALT_POLL_START_US = 5;
+
+const yieldToTasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export class UpcallLoop {
   #view: DomainView;
   #handlers = new Map<number, PortHandler>();
@@ -20,11 +32,14 @@ export class UpcallLoop {
   #onError: (err: unknown, port: number) => void;
   /** Pausing blocks the whole thread; dom0 is never paused. */
   #pausable: boolean;
+  #pollMaxUs: number;
+  #pollUs = 0;
 
-  constructor(view: DomainView, opts: { onError: (err: unknown, port: number) => void; pausable: boolean }) {
+  constructor(view: DomainView, opts: { onError: (err: unknown, port: number) => void; pausable: boolean; haltPollUs?: number }) {
     this.#view = view;
     this.#onError = opts.onError;
     this.#pausable = opts.pausable;
+    this.#pollMaxUs = opts.haltPollUs ?? 0;
   }
 
   on(port: number, handler: PortHandler): void {
@@ -58,10 +73,39 @@ export class UpcallLoop {
         this.#dispatch();
         continue;
       }
+      if (this.#pollUs > 0) {
+        // Let the thread's own work (promise chains and tasks the handlers started) run
+        // first: while we spin, nothing else on this thread does.
+        await yieldToTasks();
+        if (this.#poll()) continue;
+      }
       Atomics.store(ctl, CB_RUNSTATE, RUNSTATE_blocked);
+      const t0 = performance.now();
       const w = Atomics.waitAsync(m, UPCALL_WORD, word);
       if (w.async) await w.value;
       Atomics.store(ctl, CB_RUNSTATE, RUNSTATE_running);
+      this.#adapt((performance.now() - t0) * 1000);
+    }
+  }
+
+  /** Spin for the current poll window; true if an event came. */
+  #poll(): boolean {
+    if (this.#pollUs === 0) return false;
+    const m = this.#view.mem32;
+    const end = performance.now() + this.#pollUs / 1000;
+    do {
+      if (Atomics.load(m, UPCALL_WORD) & 0xff) return true;
+    } while (performance.now() < end);
+    return false;
+  }
+
+  /** Grow the window after a sleep that a longer poll would have saved, shrink it otherwise. */
+  #adapt(sleptUs: number): void {
+    if (this.#pollMaxUs === 0) return;
+    if (sleptUs <= this.#pollMaxUs) {
+      this.#pollUs = Math.min(this.#pollMaxUs, this.#pollUs === 0 ? HALT_POLL_START_US : this.#pollUs * 2);
+    } else {
+      this.#pollUs = this.#pollUs <= HALT_POLL_START_US ? 0 : this.#pollUs / 2;
     }
   }
 

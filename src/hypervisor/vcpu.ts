@@ -119,7 +119,10 @@ export async function startVcpu(
 ): Promise<StartedVcpu> {
   const { worker, ready, warm } = opts.pool ? opts.pool.take(opts) : { ...spawn(opts), warm: false };
   const { port1, port2 } = new MessageChannel();
-  serveControlPort(port1, hv.controlPlane(domain.domid));
+  serveControlPort(port1, hv.controlPlane(domain.domid), () => {
+    opts.onLog?.(`d${domain.domid}: flooded the control plane; crashing it`);
+    if (!domain.dying && !domain.shutdownReason) hv.shutdownDomain(domain.domid, 'crash');
+  });
   let terminated = false;
   let mainResolve!: () => void;
   let mainReject!: (e: Error) => void;
