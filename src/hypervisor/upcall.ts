@@ -4,7 +4,7 @@
 import { SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, vcpuInfoOffset } from '../abi/event_channel.js';
 import { CB_PAUSE, CB_RUNSTATE, RUNSTATE_blocked, RUNSTATE_running } from './layout.js';
 import type { DomainView } from './memory.js';
-import { UPCALL_WORD } from './evtchn.js';
+import { mask, unmask, UPCALL_WORD } from './evtchn.js';
 
 const PENDING_WORD = SHINFO_EVTCHN_PENDING >> 2;
 const MASK_WORD = SHINFO_EVTCHN_MASK >> 2;
@@ -23,11 +23,28 @@ export type PortHandler = (port: number) => void;
 export const HALT_POLL_MAX_US = 50;
 const HALT_POLL_START_US = 5;
 
+/**
+ * Event storms (XSA-332): a guest can send on a port as fast as it likes, and every event
+ * costs the receiver's thread an upcall. A loop given a storm limit masks a port that fires
+ * more than `limit` times in a window and unmasks it after a pause (events that arrive meanwhile
+ * stay pending and are delivered then), so a flooding guest costs dom0 a bounded share.
+ */
+const STORM_WINDOW_MS = 100;
+const STORM_PAUSE_MS = 10;
+
+interface PortEntry {
+  handler: PortHandler;
+  events: number;
+  windowStart: number;
+}
+
 const yieldToTasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class UpcallLoop {
   #view: DomainView;
-  #handlers = new Map<number, PortHandler>();
+  #handlers = new Map<number, PortEntry>();
+  #stormLimit: number;
+  #onStorm: (port: number) => void;
   #running = false;
   #onError: (err: unknown, port: number) => void;
   /** Pausing blocks the whole thread; dom0 is never paused. */
@@ -35,15 +52,27 @@ export class UpcallLoop {
   #pollMaxUs: number;
   #pollUs = 0;
 
-  constructor(view: DomainView, opts: { onError: (err: unknown, port: number) => void; pausable: boolean; haltPollUs?: number }) {
+  constructor(
+    view: DomainView,
+    opts: {
+      onError: (err: unknown, port: number) => void;
+      pausable: boolean;
+      haltPollUs?: number;
+      /** Events per port per 100 ms before the port is throttled; no limit when absent. */
+      stormLimit?: number;
+      onStorm?: (port: number) => void;
+    },
+  ) {
     this.#view = view;
+    this.#stormLimit = opts.stormLimit ?? Infinity;
+    this.#onStorm = opts.onStorm ?? (() => {});
     this.#onError = opts.onError;
     this.#pausable = opts.pausable;
     this.#pollMaxUs = opts.haltPollUs ?? 0;
   }
 
   on(port: number, handler: PortHandler): void {
-    this.#handlers.set(port, handler);
+    this.#handlers.set(port, { handler, events: 0, windowStart: 0 });
   }
 
   off(port: number): void {
@@ -118,6 +147,25 @@ export class UpcallLoop {
     }
   }
 
+  #storming(h: PortEntry, port: number): boolean {
+    const now = performance.now();
+    if (now - h.windowStart > STORM_WINDOW_MS) {
+      h.windowStart = now;
+      h.events = 0;
+    }
+    if (++h.events <= this.#stormLimit) return false;
+    mask(this.#view, port);
+    // This event is kept pending, so unmasking delivers it.
+    Atomics.or(this.#view.mem32, PENDING_WORD + (port >>> 5), 1 << (port & 31));
+    this.#onStorm(port);
+    setTimeout(() => {
+      h.windowStart = performance.now();
+      h.events = 0;
+      unmask(this.#view, port);
+    }, STORM_PAUSE_MS).unref();
+    return true;
+  }
+
   #dispatch(): void {
     const m = this.#view.mem32;
     Atomics.store(this.#view.mem8, UPCALL_BYTE, 0);
@@ -138,8 +186,9 @@ export class UpcallLoop {
             const port = w * 32 + b;
             const h = this.#handlers.get(port);
             if (!h) continue;
+            if (this.#stormLimit !== Infinity && this.#storming(h, port)) continue;
             try {
-              h(port);
+              h.handler(port);
             } catch (e) {
               this.#onError(e, port);
             }

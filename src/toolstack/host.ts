@@ -8,7 +8,7 @@ import { VIRQ_DOM_EXC } from '../abi/event_channel.js';
 import type { ShutdownReason } from '../abi/xen.js';
 import { ConsoleDaemon } from '../drivers/console/daemon.js';
 import { XenError } from '../errors.js';
-import { Hypervisor } from '../hypervisor/hypervisor.js';
+import { Hypervisor, type Domain } from '../hypervisor/hypervisor.js';
 import { GNTTAB_RESERVED_XENSTORE } from '../hypervisor/layout.js';
 import { bindInterdomain } from '../hypervisor/port.js';
 import { UpcallLoop } from '../hypervisor/upcall.js';
@@ -17,7 +17,7 @@ import { connectLocal } from '../xenstore/client-transport.js';
 import { XenstoreClient } from '../xenstore/client.js';
 import { Xenstored } from '../xenstore/daemon.js';
 import { buildDomain, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
-import type { DomainConfig, ShutdownAction } from './domconfig.js';
+import { domainNameProblem, type DomainConfig, type ShutdownAction } from './domconfig.js';
 import { hostPaths, type HostPaths } from './paths.js';
 
 /**
@@ -36,6 +36,9 @@ function effectiveAction(a: ShutdownAction): 'destroy' | 'restart' | 'rename-res
   }
 }
 
+/** Events per dom0 port per 100 ms before the port is throttled (see UpcallLoop). */
+const DOM0_STORM_LIMIT = 20_000;
+
 export interface HostOptions {
   /** Where xenstored listens for Xen's tools; no socket when absent. */
   readonly stateDir?: string;
@@ -45,6 +48,11 @@ export interface HostOptions {
 }
 
 export interface HostEvents {
+  /** A domain was built (and is running, unless created paused). */
+  created: [domid: number, name: string];
+  paused: [domid: number, name: string];
+  unpaused: [domid: number, name: string];
+  renamed: [domid: number, name: string, oldName: string];
   /** A domain shut down; `action` is what the host is doing about it. */
   shutdown: [domid: number, name: string, reason: ShutdownReason, action: ShutdownAction];
   /** A domain is gone from the host. */
@@ -67,8 +75,13 @@ export class Host extends EventEmitter<HostEvents> {
   readonly pool: VcpuPool;
   readonly paths: HostPaths | null;
   #managed = new Map<number, Managed>();
+  /** Names of domains being built: a name is taken from the moment its create starts. */
+  #creating = new Set<string>();
+  #destroying = new Map<number, Promise<void>>();
   #log: (line: string) => void;
   #closed = false;
+  /** Set while the host shuts its guests down: their shutdown actions no longer restart them. */
+  #stopping = false;
 
   private constructor(opts: HostOptions, parts: { hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient }) {
     super();
@@ -86,7 +99,17 @@ export class Host extends EventEmitter<HostEvents> {
   static async start(opts: HostOptions = {}): Promise<Host> {
     const hv = new Hypervisor();
     const log = opts.log ?? (() => {});
-    const loop = new UpcallLoop(hv.dom0.view, { pausable: false, onError: (e, port) => log(`dom0: handler of port ${port} failed: ${(e as Error)?.stack ?? e}`) });
+    const stormed = new Set<number>();
+    const loop = new UpcallLoop(hv.dom0.view, {
+      pausable: false,
+      onError: (e, port) => log(`dom0: handler of port ${port} failed: ${(e as Error)?.stack ?? e}`),
+      stormLimit: DOM0_STORM_LIMIT,
+      onStorm: (port) => {
+        if (stormed.has(port)) return;
+        stormed.add(port);
+        log(`dom0: event storm on port ${port}: throttling it`);
+      },
+    });
     loop.start();
     const hc = hv.dom0Hypercalls;
     // XS_INTRODUCE: map the guest's xenstore page through its reserved grant (as cxenstored
@@ -126,30 +149,119 @@ export class Host extends EventEmitter<HostEvents> {
     return { hv: this.hv, xs: this.xs, consoled: this.consoled, pool: this.pool, onLog: this.#log };
   }
 
-  /** Create and start a domain (xl create). */
-  async create(config: DomainConfig): Promise<BuiltDomain> {
-    if (this.#closed) throw new XenError('EINVAL', 'the host is shutting down');
-    for (const d of this.hv.domains()) {
-      if (d.name === config.name && !d.dying) throw new XenError('EEXIST', `a domain named '${config.name}' already exists (id ${d.domid})`);
+  /** Create and start a domain (xl create); `paused` leaves it paused, as xl create -p. */
+  async create(config: DomainConfig, opts: { paused?: boolean } = {}): Promise<BuiltDomain> {
+    if (this.#closed || this.#stopping) throw new XenError('EINVAL', 'the host is shutting down');
+    this.#checkNameFree(config.name);
+    this.#creating.add(config.name);
+    try {
+      const built = await buildDomain(this.#ctx, config);
+      const { domid } = built.domain;
+      // The builder has just unpaused the domain, but its vCPU cannot run guest code before
+      // dom0 answers its first hypercall (a message this thread handles only after this
+      // continuation), so pausing here is as good as never unpausing.
+      if (opts.paused) this.hv.pause(domid);
+      this.#managed.set(domid, { config, handled: false });
+      this.emit('created', domid, config.name);
+      // A crash during the build was signalled before the domain was ours to handle.
+      if (built.domain.shutdownReason) void this.#onDomainException();
+      return built;
+    } finally {
+      this.#creating.delete(config.name);
     }
-    const built = await buildDomain(this.#ctx, config);
-    this.#managed.set(built.domain.domid, { config, handled: false });
-    return built;
   }
 
-  /** Ask the guest to shut down (xl shutdown / xl reboot): it sees control/shutdown. */
+  #checkNameFree(name: string): void {
+    if (this.#creating.has(name)) throw new XenError('EEXIST', `a domain named '${name}' is being created`);
+    for (const d of this.hv.domains()) {
+      if (d.name === name && !d.dying) throw new XenError('EEXIST', `a domain named '${name}' already exists (id ${d.domid})`);
+    }
+  }
+
+  /** The configuration a domain was created from (undefined for dom0 and domains still being built). */
+  config(domid: number): DomainConfig | undefined {
+    return this.#managed.get(domid)?.config;
+  }
+
+  /** A guest the toolstack manages, for an operation `what`; dom0 and domains being built are refused. */
+  #guest(domid: number, what: string): Domain {
+    const d = this.hv.domain(domid);
+    if (domid === 0) throw new XenError('EPERM', `Domain-0 cannot be ${what}`);
+    if (d.dying || this.#destroying.has(domid)) throw new XenError('ESRCH', `domain ${domid} is being destroyed`);
+    if (!this.#managed.has(domid)) throw new XenError('EBUSY', `domain ${domid} is still being created: try again when its create returns`);
+    return d;
+  }
+
+  /**
+   * Ask the guest to shut down (xl shutdown / xl reboot): it sees control/shutdown. A guest
+   * that has already shut down, or is paused, could not act on the request.
+   */
   async requestShutdown(domid: number, request: 'poweroff' | 'reboot'): Promise<void> {
-    this.hv.domain(domid);
+    const d = this.#guest(domid, request === 'reboot' ? 'rebooted' : 'shut down');
+    if (d.shutdownReason) throw new XenError('EINVAL', `domain ${domid} has already shut down (${d.shutdownReason}): destroy it with \`xenode destroy ${domid}\``);
+    if (d.paused) throw new XenError('EINVAL', `domain ${domid} is paused and cannot act on a ${request} request: unpause it first, or destroy it`);
     await this.xs.write(`/local/domain/${domid}/control/shutdown`, request);
   }
 
-  /** xl destroy */
-  async destroy(domid: number): Promise<void> {
-    const d = this.hv.domain(domid);
-    if (domid === 0) throw new XenError('EPERM', 'dom0 cannot be destroyed');
-    this.#managed.delete(domid);
-    await teardownDomain(this.#ctx, domid);
-    this.emit('destroyed', domid, d.name);
+  /** xl pause: pauses nest, as Xen's controller pause count does. */
+  pause(domid: number): void {
+    const d = this.#guest(domid, 'paused');
+    this.hv.pause(domid);
+    this.emit('paused', domid, d.name);
+  }
+
+  unpause(domid: number): void {
+    const d = this.#guest(domid, 'unpaused');
+    if (!d.paused) throw new XenError('EINVAL', `domain ${domid} is not paused`);
+    this.hv.unpause(domid);
+    this.emit('unpaused', domid, d.name);
+  }
+
+  /** xl rename: the domain's name in the hypervisor, in xenstore, and in the config it restarts with. */
+  async rename(domid: number, name: string): Promise<void> {
+    const d = this.#guest(domid, 'renamed');
+    const problem = domainNameProblem(name);
+    if (problem !== undefined) throw new XenError('EINVAL', `invalid domain name: ${problem}`);
+    if (name === d.name) return;
+    this.#checkNameFree(name);
+    const old = d.name;
+    d.name = name;
+    const m = this.#managed.get(domid)!;
+    m.config = { ...m.config, name };
+    await this.xs.transaction(async (t) => {
+      await t.write(`/local/domain/${domid}/name`, name);
+      await t.write(`/vm/${d.uuid}/name`, name);
+    });
+    this.emit('renamed', domid, name, old);
+  }
+
+  /** True from the moment a destroy of the domain starts until it is done. */
+  isDestroying(domid: number): boolean {
+    return this.#destroying.has(domid);
+  }
+
+  /**
+   * xl destroy. Destroys of one domain that overlap share one teardown (a shutdown action and
+   * a user's destroy can meet here); `destroyed` is emitted once.
+   */
+  destroy(domid: number): Promise<void> {
+    const pending = this.#destroying.get(domid);
+    if (pending) return pending;
+    let d: Domain;
+    try {
+      d = this.hv.domain(domid);
+      if (domid === 0) throw new XenError('EPERM', 'dom0 cannot be destroyed');
+      if (d.dying) throw new XenError('ESRCH', `domain ${domid} is already dying`);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const done = (async () => {
+      this.#managed.delete(domid);
+      await teardownDomain(this.#ctx, domid);
+      this.emit('destroyed', domid, d.name);
+    })().finally(() => this.#destroying.delete(domid));
+    this.#destroying.set(domid, done);
+    return done;
   }
 
   async #onDomainException(): Promise<void> {
@@ -172,7 +284,9 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   async #apply(domid: number, name: string, m: Managed, requested: ShutdownAction): Promise<void> {
-    const action = effectiveAction(requested);
+    // Someone is destroying it already: that wins over the configured action.
+    if (this.#destroying.has(domid)) return;
+    const action = this.#stopping ? 'destroy' : effectiveAction(requested);
     if (action === 'preserve') return;
     if (action === 'rename-restart') {
       this.hv.domain(domid).name = `${name}-${domid}`;
@@ -186,11 +300,37 @@ export class Host extends EventEmitter<HostEvents> {
     }
   }
 
+  /**
+   * Ask every running guest to power off, wait up to `graceMs` for them to go, then close the
+   * host (which destroys whatever is left). Paused guests cannot answer and are just destroyed.
+   */
+  async shutdownAll(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    const guests = this.hv.domains().filter((d) => d.domid !== 0 && !d.dying && !d.shutdownReason && !d.paused && this.#managed.has(d.domid));
+    const left = new Set(guests.map((d) => d.domid));
+    let allGone!: () => void;
+    const done = new Promise<void>((resolve) => (allGone = resolve));
+    const gone = (domid: number) => {
+      if (left.delete(domid) && left.size === 0) allGone();
+    };
+    this.on('shutdown', gone);
+    this.on('destroyed', gone);
+    await Promise.all(guests.map((d) => this.requestShutdown(d.domid, 'poweroff').catch(() => gone(d.domid))));
+    if (left.size) {
+      const timer = setTimeout(allGone, graceMs);
+      await done;
+      clearTimeout(timer);
+    }
+    this.off('shutdown', gone);
+    this.off('destroyed', gone);
+    await this.close();
+  }
+
   /** Destroy every domain and stop the host's services. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const d of this.hv.domains()) if (d.domid !== 0 && !d.dying) await this.destroy(d.domid).catch(() => {});
+    await Promise.all(this.hv.domains().filter((d) => d.domid !== 0 && !d.dying).map((d) => this.destroy(d.domid).catch(() => {})));
     await this.pool.close();
     this.xs.close();
     await this.xenstored.close();
