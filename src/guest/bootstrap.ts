@@ -92,11 +92,10 @@ async function boot(msg: BootMessage): Promise<void> {
     // Link the kernel while the platform comes up: nothing below depends on it.
     const kernelLoaded = import(msg.kernel) as Promise<{ default?: unknown }>;
     kernelLoaded.catch(() => {});
-    const timerPort = await hc.evtchnBindVirq(VIRQ_TIMER);
-    const time = new GuestTime(hc);
-    loop.on(timerPort, () => time.onTimer());
     // Runs until the first event wait; blocks right here while the domain is still paused.
     loop.start();
+    const time = new GuestTime(hc);
+    const timerBound = hc.evtchnBindVirq(VIRQ_TIMER).then((port) => loop.on(port, () => time.onTimer()));
 
     const xs = new XenstoreClient(new XenstoreRingClient({ page: view.frame(si.storePfn), evtchn: new BoundPort(hc, loop, si.storePort) }));
     const lifecycle = new GuestLifecycle(xs, (r) => {
@@ -104,7 +103,7 @@ async function boot(msg: BootMessage): Promise<void> {
     });
     // The watch fires once when set, so a request made before it is in place is not lost.
     lifecycle.start().catch((e: unknown) => void crash(e));
-    const [name, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm')]);
+    const [name, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm'), timerBound]);
     label = name;
     const os: OS = {
       domid: view.domid,
