@@ -17,8 +17,11 @@ export function xenstoredSocketPath(stateDir?: string): string {
 }
 
 /** A command failed: print `message` (if any) as one line and exit with `code`. */
-class CliExit {
-  constructor(readonly code: number, readonly message?: string) {}
+class CliExit extends Error {
+  override name = 'CliExit';
+  constructor(readonly code: number, message = '') {
+    super(message);
+  }
 }
 
 /**
@@ -225,7 +228,7 @@ export function registerXenstoreCommands(program: Command): void {
         try {
           await ls(xs, path, { full: o.full === true, perms: o.prefix === true }, emit);
         } catch (e) {
-          throw new CliExit(1, `xs_directory (${path}): ${e instanceof Error ? e.message : String(e)}`);
+          throw new CliExit(1, `xs_directory (${path}): ${e instanceof XenError ? e.errno : String(e)}`);
         } finally {
           process.stdout.write(buf);
         }
@@ -303,7 +306,8 @@ export function registerXenstoreCommands(program: Command): void {
     .description('exit 0 if every key exists, 1 otherwise (xenstore-exists)')
     .action(async (keys: string[], o: CommonOpts) => {
       await run('exists', o, (xs) => inTransaction(xs, true, async (ops) => {
-        for (const k of keys) if (!(await ops.exists(k))) throw new CliExit(1);
+        // Any failure means "no", silently, as in Xen.
+        for (const k of keys) if (!(await ops.exists(k).catch(() => false))) throw new CliExit(1);
       }));
     });
 
@@ -329,16 +333,8 @@ export function registerXenstoreCommands(program: Command): void {
     .option('-u, --upto', 'apply to every parent too')
     .option('-r, --recurse', 'apply to every child too')
     .action(async (key: string, modes: string[], o: CommonOpts & { upto?: boolean; recurse?: boolean }) => {
-      let perms: XsPerm[];
-      try {
-        perms = parseModes(modes);
-      } catch (e) {
-        const exit = e as CliExit;
-        process.stderr.write(`xenode xenstore chmod: ${exit.message}\n`);
-        process.exitCode = exit.code;
-        return;
-      }
       await run('chmod', o, (xs) => inTransaction(xs, true, async (ops) => {
+        const perms = parseModes(modes);
         const set = async (path: string): Promise<void> => {
           try {
             await ops.setPerms(path, perms);
