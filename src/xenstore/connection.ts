@@ -171,7 +171,14 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
   #send(msg: Buffer): void {
     if (this.#closed) return;
     if (this.owner.tracing) this.owner.trace(this, 'OUT', msg);
-    const backlog = this.transport(msg) ?? 0;
+    let backlog: number;
+    try {
+      backlog = this.transport(msg) ?? 0;
+    } catch (e) {
+      // A transport that cannot take bytes has lost its peer.
+      this.drop(XENSTORE_ERROR_COMM, `transport failed: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
     this.#sentBytes += msg.length;
     if (backlog === 0) {
       if (this.#ends.length > 0) this.#ends = [];

@@ -72,7 +72,8 @@ export class Xenstored {
 
   /** Serve a Unix socket (mode 0600); every client of it is dom0, as in Xen. */
   async listen(socketPath: string): Promise<void> {
-    const l = await UnixSocketListener.listen(socketPath, (send, onDrop) => this.#core.connect(0, send, true, onDrop));
+    const core = this.#core;
+    const l = await UnixSocketListener.listen(socketPath, (send, onDrop) => core.connect(0, send, true, onDrop), core.log);
     this.#listeners.add(l);
   }
 

@@ -14,8 +14,6 @@ import type { Quotas } from './quota.js';
 import { Children, Node } from './store.js';
 import type { View } from './view.js';
 
-const EMPTY = new Uint8Array(0);
-
 function allowed(who: Accessor, perms: Perms, want: number): boolean {
   return who.privileged || (permFor(who, perms) & want) === want;
 }
@@ -55,7 +53,7 @@ function checkSize(who: Accessor, q: Quotas, node: Node, path: string): void {
 }
 
 /** Create `path` and any missing ancestors (cxenstored create_node); returns the new node. */
-function createNode(view: View, who: Accessor, q: Quotas, path: string, value: Uint8Array): Node {
+function createNode(view: View, who: Accessor, q: Quotas, path: string, value: string): Node {
   const created = [path];
   let top = parentPath(path);
   let anc = view.get(top);
@@ -77,13 +75,14 @@ function createNode(view: View, who: Accessor, q: Quotas, path: string, value: U
   checkSize(who, q, node, path);
   view.set(path, node);
   for (let i = 1; i < created.length; i++) {
-    view.set(created[i]!, new Node(EMPTY, perms, Children.of(baseName(created[i - 1]!))));
+    view.set(created[i]!, new Node('', perms, Children.of(baseName(created[i - 1]!))));
   }
   view.set(top, parent);
   return node;
 }
 
-export function writeNode(view: View, who: Accessor, q: Quotas, path: string, value: Uint8Array): void {
+/** WRITE; `value` holds the bytes as a latin1 string. */
+export function writeNode(view: View, who: Accessor, q: Quotas, path: string, value: string): void {
   const old = view.get(path);
   let node: Node;
   if (old === undefined) {
@@ -104,7 +103,7 @@ export function makeNode(view: View, who: Accessor, q: Quotas, path: string): vo
     if (!allowed(who, old.perms, XS_PERM_WRITE)) throw new XenError('EACCES', `${path}: permission denied`);
     return;
   }
-  const node = createNode(view, who, q, path, EMPTY);
+  const node = createNode(view, who, q, path, '');
   view.changed({ path, exact: false, node, oldPerms: undefined });
 }
 

@@ -76,13 +76,6 @@ export function childPath(parent: string, name: string): string {
   return parent === '/' ? `/${name}` : `${parent}/${name}`;
 }
 
-/** Whether `path` is `ancestor` or lies below it. */
-export function isInSubtree(path: string, ancestor: string): boolean {
-  if (ancestor === '/') return true;
-  if (!path.startsWith(ancestor)) return false;
-  return path.length === ancestor.length || path.charCodeAt(ancestor.length) === SLASH;
-}
-
 /** A path cut short and made safe for a log line or error message. */
 export function printable(s: string): string {
   const cut = s.length > 80 ? `${s.slice(0, 80)}...` : s;

@@ -96,8 +96,7 @@ HANDLERS[XS_WRITE] = {
     const nul = p.indexOf(0);
     if (nul < 0) throw einval('WRITE needs a NUL-terminated path');
     const path = nodePath(core, conn, p.toString('latin1', 0, nul));
-    // Copied: the store keeps it, the packet buffer is the transport's.
-    writeNode(view(core, tx), conn, core.quotas, path, new Uint8Array(p.subarray(nul + 1)));
+    writeNode(view(core, tx), conn, core.quotas, path, p.toString('latin1', nul + 1));
     return OK;
   },
 };

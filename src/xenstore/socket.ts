@@ -14,7 +14,7 @@ export class UnixSocketListener {
 
   private constructor(private readonly server: Server, readonly path: string) {}
 
-  static async listen(path: string, accept: AcceptConnection): Promise<UnixSocketListener> {
+  static async listen(path: string, accept: AcceptConnection, log: (line: string) => void): Promise<UnixSocketListener> {
     // A socket left by a daemon that died would make bind fail; anything else at the path stays.
     const st = await lstat(path).catch(() => undefined);
     if (st?.isSocket()) await unlink(path);
@@ -25,6 +25,8 @@ export class UnixSocketListener {
       server.once('error', reject);
       server.listen(path, () => {
         server.off('error', reject);
+        // Later errors (accept failing for lack of file descriptors) cost one client, not the daemon.
+        server.on('error', (e) => log(`xenstored socket ${path}: ${e.message}`));
         resolve();
       });
     });
@@ -34,7 +36,7 @@ export class UnixSocketListener {
 
   #attach(sock: Socket, accept: AcceptConnection): void {
     this.#sockets.add(sock);
-    let pending: Buffer[] = [];
+    let pending: Uint8Array[] = [];
     let pendingBytes = 0;
     let flushQueued = false;
     let throttled = false;
@@ -51,13 +53,14 @@ export class UnixSocketListener {
     };
     const send: SendBytes = (bytes) => {
       if (sock.destroyed) return 0;
-      pending.push(bytes as Buffer);
+      pending.push(bytes);
       pendingBytes += bytes.byteLength;
       if (!flushQueued) {
         flushQueued = true;
         queueMicrotask(flush);
       }
-      return sock.writableLength + pendingBytes;
+      // What the peer has not taken: bytes the kernel refused (the batch leaves this turn).
+      return throttled ? sock.writableLength + pendingBytes : sock.writableLength;
     };
     const conn = accept(send, () => sock.destroy());
     sock.on('data', (d: Buffer) => conn.receive(d));

@@ -51,8 +51,6 @@ export class Children {
   }
 }
 
-const EMPTY_VALUE = new Uint8Array(0);
-
 /** One version of one node. Immutable once stored, except the store's bookkeeping fields. */
 export class Node {
   /** Store generation at which this version was written. */
@@ -61,14 +59,18 @@ export class Node {
   prev: Node | null = null;
 
   constructor(
-    readonly value: Uint8Array,
+    /**
+     * The value's bytes as a latin1 string (one char per byte): small values then live on the
+     * JS heap instead of each costing an ArrayBuffer, which keeps garbage collection cheap.
+     */
+    readonly value: string,
     readonly perms: Perms,
     readonly children: Children = Children.EMPTY,
     /** A deletion marker: the path has no node from this version on. */
     readonly dead = false,
   ) {}
 
-  withValue(value: Uint8Array): Node {
+  withValue(value: string): Node {
     return new Node(value, this.perms, this.children);
   }
 
@@ -82,11 +84,11 @@ export class Node {
 
   /** Record size for the node-size quota: value plus child list (cxenstored counts both). */
   get size(): number {
-    return this.value.byteLength + this.children.blob().byteLength;
+    return this.value.length + this.children.blob().byteLength;
   }
 
   static empty(perms: Perms): Node {
-    return new Node(EMPTY_VALUE, perms);
+    return new Node('', perms);
   }
 }
 
@@ -148,7 +150,7 @@ export class Store {
       this.#nodes.delete(path);
       return;
     }
-    const marker = new Node(EMPTY_VALUE, old.perms, Children.EMPTY, true);
+    const marker = new Node('', old.perms, Children.EMPTY, true);
     marker.gen = this.generation;
     marker.prev = keep;
     this.#nodes.set(path, marker);

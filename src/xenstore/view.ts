@@ -50,7 +50,7 @@ export class LiveView implements View {
 }
 
 /** A deletion in a transaction's write set. */
-const REMOVED = new Node(new Uint8Array(0), Perms.owned(0), Children.EMPTY, true);
+const REMOVED = new Node('', Perms.owned(0), Children.EMPTY, true);
 
 /**
  * A transaction: reads come from the store as of its start (snapshot isolation) or from its
@@ -129,6 +129,9 @@ export class Transaction implements View {
         throw new XenError('EAGAIN', `transaction ${this.id} conflicts with a change to ${path}`);
       }
     }
+    // No version this snapshot pinned is needed any more: release it before writing, so the
+    // store keeps no history on our account.
+    this.end();
     for (const [path, node] of this.#writes) {
       if (node.dead) this.store.delete(path);
       else this.store.set(path, node);

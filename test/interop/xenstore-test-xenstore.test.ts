@@ -1,0 +1,71 @@
+// test-xenstore from Debian's xen-utils-4.17 against our xenstored. When the package is not
+// installed it is fetched once with apt-get download and unpacked with dpkg -x into a cache
+// under the temp dir (its libraries via LD_LIBRARY_PATH); without apt, the test is skipped.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startDaemon } from '../unit/xenstore/helpers.js';
+
+const run = promisify(execFile);
+const BIN = 'usr/lib/xen-4.17/bin/test-xenstore';
+const LIBS = ['usr/lib/x86_64-linux-gnu', 'lib/x86_64-linux-gnu'];
+const PACKAGES = ['xen-utils-4.17', 'libxenstore4', 'libxentoolcore1'];
+
+interface Found {
+  bin: string;
+  libPath: string | undefined;
+}
+
+async function acquire(): Promise<Found | string> {
+  if (existsSync(`/${BIN}`)) return { bin: `/${BIN}`, libPath: undefined };
+  const cache = join(tmpdir(), 'xenode-test-debs');
+  const root = join(cache, 'root');
+  if (!existsSync(join(root, BIN))) {
+    await mkdir(cache, { recursive: true });
+    // Unpack beside the cache and rename into place, so concurrent runs never see half a tree.
+    const work = await mkdtemp(join(cache, 'dl-'));
+    try {
+      await run('apt-get', ['download', ...PACKAGES], { cwd: work, timeout: 180_000 });
+      const tree = join(work, 'root');
+      for (const deb of (await readdir(work)).filter((f) => f.endsWith('.deb'))) {
+        await run('dpkg', ['-x', join(work, deb), tree], { timeout: 60_000 });
+      }
+      await rename(tree, root).catch(() => undefined);
+    } catch (e) {
+      return `test-xenstore unavailable: xen-utils-4.17 is not installed and apt-get download failed (${(e as Error).message.split('\n')[0]})`;
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+  if (!existsSync(join(root, BIN))) return 'test-xenstore unavailable: not found in the downloaded xen-utils-4.17';
+  return { bin: join(root, BIN), libPath: LIBS.map((l) => join(root, l)).join(':') };
+}
+
+const found = await acquire();
+const skip = typeof found === 'string' ? found : false;
+if (skip) console.log(`# skipping: ${skip}`);
+
+test('test-xenstore: every test passes', { skip }, async () => {
+  const { bin, libPath } = found as Found;
+  const d = await startDaemon();
+  try {
+    const env: NodeJS.ProcessEnv = { ...process.env, XENSTORED_PATH: d.path };
+    if (libPath !== undefined) env.LD_LIBRARY_PATH = [libPath, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+    const { stdout } = await run(bin, ['-i', '3'], { env, timeout: 60_000 });
+    const lines = stdout.trim().split('\n');
+    assert.deepEqual(lines.filter((l) => /failed/.test(l)), []);
+    const names = lines.map((l) => l.split(':')[0]!.trim());
+    assert.deepEqual(names, ['read 1', 'read 2000', 'write 1', 'write 2000', 'dir', 'rm node', 'rm dir', 'ta empty',
+      'ta empty x', 'ta rmw', 'ta rmw x', 'ta err']);
+    // Its random mode: each test in random order for a second.
+    const random = await run(bin, ['-r', '1'], { env, timeout: 60_000 });
+    assert.doesNotMatch(random.stdout, /failed/);
+  } finally {
+    await d.stop();
+  }
+});
