@@ -8,6 +8,7 @@ import {
   type ShutdownReason,
 } from '../abi/xen.js';
 import { ConsoleFront } from '../drivers/console/front.js';
+import { eventChannels } from '../drivers/evtchn.js';
 import { portChannel, type PeerGrant } from '../hypervisor/control.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { PFN_START_INFO } from '../hypervisor/layout.js';
@@ -17,12 +18,16 @@ import { UpcallLoop } from '../hypervisor/upcall.js';
 import type { BootMessage, VcpuStatus } from '../hypervisor/vcpu.js';
 import { XenstoreClient } from '../xenstore/client.js';
 import { XenstoreRingClient } from '../xenstore/ring.js';
+import { blockDevices } from './block.js';
 import { GuestLifecycle } from './lifecycle.js';
 import { pvConsole, type OS } from './os.js';
 import { GuestTime } from './time.js';
 
 // Guest stacks should name the guest's own source lines, not the linked image's.
 process.setSourceMapsEnabled(true);
+
+// Guest kernels import 'xenode' from this same image (see image.ts).
+export * from './index.js';
 
 const parent = parentPort!;
 const status = (m: VcpuStatus) => parent.postMessage(m);
@@ -105,6 +110,7 @@ async function boot(msg: BootMessage): Promise<void> {
     lifecycle.start().catch((e: unknown) => void crash(e));
     const [name, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm'), timerBound]);
     label = name;
+    const evtchn = eventChannels(hc, loop);
     const os: OS = {
       domid: view.domid,
       name,
@@ -115,6 +121,8 @@ async function boot(msg: BootMessage): Promise<void> {
       time,
       lifecycle,
       xen: hc,
+      evtchn,
+      block: blockDevices({ hc, evtchn, xs }, view.domid),
       shutdown: (reason) => shutdown(reason),
     };
     const kernel = await kernelLoaded;

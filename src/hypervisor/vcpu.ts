@@ -2,11 +2,11 @@
 // milliseconds, so a pool keeps some started and idle; creating a domain then only hands one
 // its boot message (DESIGN.md §2, §10).
 import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads';
+import { GUEST_IMAGE } from '../guest/image.js';
 import type { PeerGrant } from './control.js';
 import { serveControlPort } from './control.js';
 import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
 
-const BOOTSTRAP = new URL('../guest/bootstrap.js', import.meta.url);
 const REFILL_DELAY_MS = 100;
 
 /** The one message a vCPU thread gets on its parentPort; everything after goes over `control`. */
@@ -36,7 +36,7 @@ function spawn(opts: VcpuOptions): { worker: Worker; ready: Promise<void> } {
   };
   // stdout/stderr are captured so nothing a guest does reaches the host's terminal except
   // through its PV console.
-  const worker = new Worker(BOOTSTRAP, { resourceLimits, stdout: true, stderr: true });
+  const worker = new Worker(GUEST_IMAGE, { resourceLimits, stdout: true, stderr: true });
   const ready = new Promise<void>((resolve, reject) => {
     const onMsg = (m: VcpuStatus) => {
       if (m.type !== 'ready') return;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { GUEST_IMAGE } from '../guest/image.js';
 
 /** The kernel could not be built into an image. */
 export class KernelError extends Error {
@@ -17,11 +18,11 @@ export class KernelError extends Error {
   }
 }
 
-const LIBRARY_ENTRY = fileURLToPath(new URL('../guest/index.js', import.meta.url));
+const LIBRARY_ENTRY = fileURLToPath(GUEST_IMAGE);
 const IMAGE_DIR = join(tmpdir(), `xenode-kernels-${process.getuid?.() ?? 'user'}`);
 
-// Guests import types (and a few values) from 'xenode': bind that to this very library so
-// classes are shared with the runtime that calls main(os).
+// Guests import types (and a few values) from 'xenode': bind that to the library OS image the
+// vCPU thread runs, so classes are shared with the runtime that calls main(os).
 const xenodeLibrary: Plugin = {
   name: 'xenode-library',
   setup(b) {
