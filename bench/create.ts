@@ -45,8 +45,8 @@ await cold.close();
 const warm = await Host.start({ poolSize: opts.pool });
 warm.pool.warm({ heapMb: 24 });
 await sleep(500);
-await series(warm, 2, false, () => sleep(150));
-const warmMs = await series(warm, opts.samples, false, () => sleep(150));
+await series(warm, 2, false, () => sleep(300));
+const warmMs = await series(warm, opts.samples, false, () => sleep(300));
 
 // Density: boot idle guests and keep them; warm create latency as the host fills up.
 const rss0 = process.memoryUsage().rss;
@@ -56,7 +56,7 @@ for (let i = 0; i < opts.idle; i++) fillMs.push((await createToMain(warm)).ms);
 const bootAll = performance.now() - t0;
 await sleep(300);
 const rss1 = process.memoryUsage().rss;
-const tail = await series(warm, Math.min(opts.samples, 20), true, () => sleep(150));
+const tail = await series(warm, Math.min(opts.samples, 20), true, () => sleep(300));
 await warm.close();
 
 const c = summarize(coldMs);

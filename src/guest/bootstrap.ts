@@ -22,6 +22,7 @@ import { blockDevices } from './block.js';
 import { GuestLifecycle } from './lifecycle.js';
 import { pvConsole, type OS } from './os.js';
 import { GuestTime } from './time.js';
+import { warmUp } from './warmup.js';
 
 // Guest stacks should name the guest's own source lines, not the linked image's.
 process.setSourceMapsEnabled(true);
@@ -135,5 +136,6 @@ async function boot(msg: BootMessage): Promise<void> {
   }
 }
 
+await warmUp();
 parent.once('message', (msg: BootMessage) => void boot(msg));
 status({ type: 'ready' });
