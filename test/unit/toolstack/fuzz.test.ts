@@ -6,18 +6,8 @@ import { DiskSpecError, parseDiskSpec } from '../../../src/toolstack/diskspec.js
 import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import { VifSpecError, parseVifSpec } from '../../../src/toolstack/vifspec.js';
 import { ConfigError, parseXlCfg } from '../../../src/toolstack/xlcfg.js';
+import { rng } from '../../helpers/random.js';
 
-/** mulberry32: small, fast, and the same sequence on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS = [
   `# a guest\nname = "web"\nkernel = "web.js"\nmemory = 0x40\nmaxmem = "128"\nvcpus = 1\n` +

@@ -7,18 +7,8 @@ import { Buffer } from 'node:buffer';
 import { XS_CONTROL, XS_MKDIR, XS_READ, XS_SET_PERMS, XS_TYPE_COUNT, XS_WRITE } from '../../../src/abi/xs_wire.js';
 import { Xenstored } from '../../../src/xenstore/daemon.js';
 import { Peer, SocketPeer, packet, show, startDaemon } from './helpers.js';
+import { rng } from '../../helpers/random.js';
 
-/** mulberry32: small, fast, seedable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = [
   '/', '/a', '/a/b', '/a/b/c', 'rel', 'rel/x', '/local/domain/5/data/f', '/local/domain/5', '/tool/xenstored',
