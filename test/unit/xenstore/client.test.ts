@@ -13,24 +13,10 @@ import { connectLocal } from '../../../src/xenstore/client-transport.js';
 import { XenstoreClient, localDomainPath, type XsWatchEvent } from '../../../src/xenstore/client.js';
 import { Xenstored } from '../../../src/xenstore/daemon.js';
 import { XenstoreRingClient } from '../../../src/xenstore/ring.js';
-import type { EventPort } from '../../../src/xenstore/transport.js';
+import { portPair } from './helpers.js';
 
 const unhandled: unknown[] = [];
 process.on('unhandledRejection', (e) => unhandled.push(e));
-
-/** Two ends of an in-thread event channel; events arrive on a later turn, as real ones do. */
-function portPair(): [EventPort, EventPort] {
-  const handlers = [new Set<() => void>(), new Set<() => void>()];
-  const end = (me: number): EventPort => ({
-    notify: () => setImmediate(() => { for (const h of handlers[1 - me]!) h(); }),
-    onEvent: (h) => {
-      handlers[me]!.add(h);
-      return () => handlers[me]!.delete(h);
-    },
-    close: () => handlers[me]!.clear(),
-  });
-  return [end(0), end(1)];
-}
 
 interface Harness {
   xenstored: Xenstored;

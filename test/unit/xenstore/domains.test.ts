@@ -10,8 +10,8 @@ import {
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { Xenstored, type XenstoredOptions } from '../../../src/xenstore/daemon.js';
 import { XenstoreRingClient } from '../../../src/xenstore/ring.js';
-import type { DomainRing, EventPort } from '../../../src/xenstore/transport.js';
-import { Framer, Peer, packet, show } from './helpers.js';
+import type { DomainRing } from '../../../src/xenstore/transport.js';
+import { Framer, Peer, packet, show, portPair } from './helpers.js';
 
 /** dom0 lays out /local/domain/<id> as xl does: dom0-owned, readable by the guest, with guest-owned data/. */
 function host(opts: XenstoredOptions = {}, guests = [5, 6]): { xs: Xenstored; d0: Peer } {
@@ -158,19 +158,6 @@ test('releasing a domain drops its connections, watches, transactions and nodes,
   assert.throws(() => xs.releaseDomain(0), /EINVAL/);
   assert.equal(d0.req(XS_CONTROL, 'check\0'), '0 OK\0');
 });
-
-function portPair(): [EventPort, EventPort] {
-  const handlers = [new Set<() => void>(), new Set<() => void>()];
-  const end = (me: number): EventPort => ({
-    notify: () => setImmediate(() => { for (const h of handlers[1 - me]!) h(); }),
-    onEvent: (h) => {
-      handlers[me]!.add(h);
-      return () => handlers[me]!.delete(h);
-    },
-    close: () => handlers[me]!.clear(),
-  });
-  return [end(0), end(1)];
-}
 
 /** A guest ring page and the two ends of its event channel. */
 function guestRing(): { server: DomainRing; client: DomainRing } {

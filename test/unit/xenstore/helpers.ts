@@ -1,3 +1,4 @@
+import type { EventPort } from '../../../src/xenstore/transport.js';
 // Test helpers for xenstored: raw xsd_sockmsg peers (in-process and over a Unix socket) and a
 // daemon on a socket in a fresh temp dir.
 import { Buffer } from 'node:buffer';
@@ -166,4 +167,18 @@ export class SocketPeer {
   close(): void {
     this.sock.destroy();
   }
+}
+
+/** Two ends of an in-thread event channel; events arrive on a later turn, as real ones do. */
+export function portPair(): [EventPort, EventPort] {
+  const handlers = [new Set<() => void>(), new Set<() => void>()];
+  const end = (me: number): EventPort => ({
+    notify: () => setImmediate(() => { for (const h of handlers[1 - me]!) h(); }),
+    onEvent: (h) => {
+      handlers[me]!.add(h);
+      return () => handlers[me]!.delete(h);
+    },
+    close: () => handlers[me]!.clear(),
+  });
+  return [end(0), end(1)];
 }

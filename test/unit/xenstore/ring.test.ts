@@ -13,21 +13,8 @@ import { isXenError, type XenError } from '../../../src/errors.js';
 import { XsFrameReader, encodeRequest } from '../../../src/xenstore/client-frames.js';
 import { Xenstored } from '../../../src/xenstore/daemon.js';
 import { SERVER_FEATURES, XenstoreRingClient, serveRing } from '../../../src/xenstore/ring.js';
-import type { ConnectionSink, EventPort } from '../../../src/xenstore/transport.js';
-
-/** Two ends of an in-thread event channel; events arrive on a later turn, as real ones do. */
-function portPair(): [EventPort, EventPort] {
-  const handlers = [new Set<() => void>(), new Set<() => void>()];
-  const end = (me: number): EventPort => ({
-    notify: () => setImmediate(() => { for (const h of handlers[1 - me]!) h(); }),
-    onEvent: (h) => {
-      handlers[me]!.add(h);
-      return () => handlers[me]!.delete(h);
-    },
-    close: () => handlers[me]!.clear(),
-  });
-  return [end(0), end(1)];
-}
+import type { ConnectionSink } from '../../../src/xenstore/transport.js';
+import { portPair } from './helpers.js';
 
 /** A ring page as frame 1 of a 3-frame buffer, with sentinels around it to catch stray writes. */
 function framedPage(): { page: Uint8Array; outside: () => boolean } {
