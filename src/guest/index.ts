@@ -4,3 +4,8 @@ export type { Time } from './time.js';
 export type { Lifecycle, ShutdownRequest } from './lifecycle.js';
 export type { XenstoreClient } from '../xenstore/client.js';
 export { XenError } from '../errors.js';
+export type { Block, BlockInfo } from '../drivers/blk/block.js';
+export type { BlkfrontOptions } from '../drivers/blk/front.js';
+export { BlockError, Disconnected, IoError, OutOfRange, ReadOnly } from '../drivers/blk/errors.js';
+export type { EventChannels } from '../drivers/evtchn.js';
+export { serveBlockBackends } from '../drivers/blk/serve.js';

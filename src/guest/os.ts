@@ -3,7 +3,10 @@
 import { Console } from 'node:console';
 import { Writable } from 'node:stream';
 import type { ShutdownReason } from '../abi/xen.js';
+import type { Block } from '../drivers/blk/block.js';
+import type { BlkfrontOptions } from '../drivers/blk/front.js';
 import type { ConsoleFront } from '../drivers/console/front.js';
+import type { EventChannels } from '../drivers/evtchn.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
 import type { XenstoreClient } from '../xenstore/client.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -32,6 +35,10 @@ export interface OS {
   readonly lifecycle: Lifecycle;
   /** The hypercall surface, for guests that drive devices themselves (Mirage's OS.Xen). */
   readonly xen: Hypercalls;
+  /** Event channels on this vCPU's upcall loop, for guests that run split drivers themselves. */
+  readonly evtchn: EventChannels;
+  /** A block device (blkfront), connected on first use: the disk named `vdev` (xvda, ...), else the first. */
+  block(vdev?: string, opts?: BlkfrontOptions): Promise<Block>;
   /** SCHEDOP_shutdown after flushing the console; never resolves. */
   shutdown(reason: Extract<ShutdownReason, 'poweroff' | 'reboot' | 'crash' | 'suspend'>): Promise<never>;
 }

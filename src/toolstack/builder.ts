@@ -15,12 +15,14 @@ import {
 } from '../hypervisor/layout.js';
 import { startVcpu, type StartedVcpu, type VcpuPool } from '../hypervisor/vcpu.js';
 import type { ConsoleDaemon } from '../drivers/console/daemon.js';
+import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsPerm } from '../xenstore/client.js';
+import { attachDisk, removeDomainDisks, type DeviceHost } from './devices.js';
 import type { DomainConfig } from './domconfig.js';
 import { kernelImage } from './kernel.js';
 
 /** What the builder needs of a domain's configuration. */
-export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels'>;
+export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'disks'>;
 
 /** The smallest memory= a guest can run in: V8 needs room for its heap. */
 export const MIN_MEMORY_MB = 16;
@@ -43,6 +45,15 @@ export interface BuildContext {
   readonly consoled: ConsoleDaemon;
   readonly pool?: VcpuPool;
   readonly onLog?: (line: string) => void;
+  /** dom0's upcall loop: its blkback service runs there (needed for disks). */
+  readonly loop?: UpcallLoop;
+  /** Where relative disk targets live (devices.ts). */
+  readonly imagesDir?: string;
+}
+
+function deviceHost(ctx: BuildContext): DeviceHost {
+  if (!ctx.loop) throw new XenError('EINVAL', "attaching disks needs dom0's upcall loop in the build context");
+  return { hv: ctx.hv, xs: ctx.xs, loop: ctx.loop, ...(ctx.onLog && { log: ctx.onLog }), ...(ctx.imagesDir && { imagesDir: ctx.imagesDir }) };
 }
 
 export interface BuiltDomain {
@@ -120,6 +131,7 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec): Promise<B
     await writeXenstore(xs, d, spec, storePort, consolePort);
     await xs.introduce(d.domid, PFN_XENSTORE, storePort);
     await consoled.attach(d.domid, GNTTAB_RESERVED_CONSOLE, consolePort);
+    for (const disk of spec.disks) await attachDisk(deviceHost(ctx), d.domid, disk);
     const t2 = performance.now();
     const vcpu = await startVcpu(hv, d, image, {
       heapMb,
@@ -139,6 +151,7 @@ export async function teardownDomain(ctx: BuildContext, domid: number): Promise<
   const d = ctx.hv.findDomain(domid);
   ctx.consoled.drain(domid);
   ctx.consoled.detach(domid);
+  await removeDomainDisks(ctx.hv, ctx.xs, domid).catch(() => {});
   await ctx.xs.release(domid).catch(() => {});
   if (d) {
     await ctx.xs.rm(`/local/domain/${domid}`).catch(() => {});

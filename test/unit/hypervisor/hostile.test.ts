@@ -257,7 +257,8 @@ test('floods its control port with malformed, unknown and oversized requests', a
     req('bindVirq', ['v'.repeat(4 << 20), 0]),
     req('allocUnbound', [new Uint8Array(8 << 20), 0]),
   ];
-  const many = Array.from({ length: 10_000 }, (_, i) => req(['close', 'status', 'bindVirq', 'nope'][i % 4], [i, i]));
+  // Fewer than CONTROL_BURST in all: past that, the domain is cut off as a flooder (control.test.ts).
+  const many = Array.from({ length: 2_000 }, (_, i) => req(['close', 'status', 'bindVirq', 'nope'][i % 4], [i, i]));
   const replies = await bad.call<{ id: number; ok: boolean; errno?: string; status?: number }[]>(
     'flood', [...shapeless, ...answered, ...many], answered.length + many.length);
   assert.equal(replies.length, answered.length + many.length);

@@ -1,0 +1,145 @@
+// The persistent-grants scalability experiment ("Improving block protocol scalability with
+// persistent grants") on xenode: 1..32 guests doing 4 KiB random reads (and writes) at queue
+// depth 32 on their own RAM disks, with persistent grants on and off, the backend in dom0 and
+// in a driver domain; 1 MiB sequential reads by one guest with indirect descriptors on and off.
+// Every figure stands next to the physical limit measured in the same run: the same I/O done
+// directly on a RAM disk in one thread. Writes docs/blk-iops.svg; prints one line of JSON.
+//
+//   npm run bench -- blk [--runtime=1] [--max-guests=32] [--qd=32] [--disk-mb=8]
+//
+// The chart is written only by a full run (--max-guests=32), so quick runs leave it alone.
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { RamDisk } from '../src/storage/ram.js';
+import { parseDomainConfig } from '../src/toolstack/domconfig.js';
+import { Host } from '../src/toolstack/host.js';
+import { bucketOf, percentileOf } from '../examples/blkbench/blkbench.js';
+import { lineChart } from './_chart.js';
+import { emit, numberOptions } from './_lib.js';
+
+const opts = numberOptions({ runtime: 1, 'max-guests': 32, qd: 32, 'disk-mb': 8 });
+const BLKBENCH = fileURLToPath(new URL('../../examples/blkbench/blkbench.ts', import.meta.url));
+const DRIVER_DOMAIN = fileURLToPath(new URL('../../examples/driver-domain/blkback.ts', import.meta.url));
+const CHART = fileURLToPath(new URL('../../docs/blk-iops.svg', import.meta.url));
+const DISK_BYTES = opts['disk-mb'] * 2 ** 20;
+
+interface Point { guests: number; iops: number; mbps: number; p50_us: number; p99_us: number }
+
+// ---------------- the physical limit: the same I/O on a RAM disk, one thread ----------------
+
+/** `disks` RAM disks (one per guest of the run it stands next to), used in turn. */
+function direct(bs: number, random: boolean, write: boolean, disks = 1): Point {
+  const all = Array.from({ length: disks }, () => new RamDisk(DISK_BYTES));
+  const buf = new Uint8Array(bs);
+  const span = DISK_BYTES / bs;
+  const hist = new Array<number>(200).fill(0);
+  let ops = 0;
+  const t0 = performance.now();
+  const end = t0 + opts.runtime * 1000;
+  for (let now = t0; now < end;) {
+    for (let i = 0; i < 64; i++) {
+      const disk = all[ops % disks]!;
+      const block = random ? Math.floor(Math.random() * span) : ops % span;
+      if (write) disk.write((block * bs) / 512, [buf]);
+      else disk.read((block * bs) / 512, [buf]);
+      ops++;
+    }
+    const t = performance.now();
+    hist[bucketOf(((t - now) * 1000) / 64)]! += 64;
+    now = t;
+  }
+  const secs = (performance.now() - t0) / 1000;
+  return { guests: 1, iops: ops / secs, mbps: (ops * bs) / secs / 1e6, p50_us: percentileOf(hist, 50), p99_us: percentileOf(hist, 99) };
+}
+
+// ---------------- guests running blkbench ----------------
+
+let seq = 0;
+async function run(host: Host, guests: number, extra: string, backend?: string): Promise<Point> {
+  const domids: number[] = [];
+  try {
+    for (let i = 0; i < guests; i++) {
+      const be = backend ? `, backend=${backend}` : '';
+      const cfg = `name = "blkbench-${seq++}"\nkernel = "${BLKBENCH}"\nmemory = 32\n` +
+        `disk = [ 'vdev=xvda${be}, target=ram:${DISK_BYTES}' ]\nextra = "${extra} runtime=${opts.runtime} sync=1"\n`;
+      const built = await host.create(parseDomainConfig(cfg, BLKBENCH).config);
+      domids.push(built.domain.domid);
+    }
+    const node = (d: number, k: string) => `/local/domain/${d}/data/blkbench/${k}`;
+    await Promise.all(domids.map((d) => host.xs.wait(node(d, 'ready'), (v) => v === '1', { timeout: 60_000 })));
+    await Promise.all(domids.map((d) => host.xs.write(node(d, 'go'), '1')));
+    const results = await Promise.all(domids.map(async (d) => {
+      const r = await host.xs.wait(node(d, 'result'), (v) => v !== undefined, { timeout: 60_000 + opts.runtime * 4000 });
+      return JSON.parse(r!) as { iops: number; mbps: number; hist: string };
+    }));
+    const hist = new Array<number>(200).fill(0);
+    for (const r of results) r.hist.split(',').forEach((n, b) => (hist[b]! += Number(n)));
+    return {
+      guests, iops: results.reduce((a, r) => a + r.iops, 0), mbps: results.reduce((a, r) => a + r.mbps, 0),
+      p50_us: percentileOf(hist, 50), p99_us: percentileOf(hist, 99),
+    };
+  } finally {
+    for (const d of domids) await host.destroy(d).catch(() => {});
+  }
+}
+
+const host = await Host.start({ poolSize: 4 });
+const guestCounts = [1, 2, 4, 8, 16, 32].filter((n) => n <= opts['max-guests']);
+const physical = {
+  randread_4k: direct(4096, true, false),
+  randwrite_4k: direct(4096, true, true),
+  read_1m: direct(2 ** 20, false, false),
+  /** The same random reads over as many disks as guests. */
+  randread_4k_by_disks: guestCounts.map((n) => ({ ...direct(4096, true, false, n), guests: n })),
+};
+
+const ddName = 'storage-dd';
+const dd = await host.create(parseDomainConfig(`name = "${ddName}"\nkernel = "${DRIVER_DOMAIN}"\nmemory = 64\n`, DRIVER_DOMAIN).config);
+await run(host, 1, 'rw=randread bs=4096 qd=8', ddName); // warm the kernel images and JIT
+
+const modes = [
+  { name: 'dom0, persistent grants', backend: undefined, persistent: 1 },
+  { name: 'dom0, no persistent grants', backend: undefined, persistent: 0 },
+  { name: 'driver domain, persistent grants', backend: ddName, persistent: 1 },
+  { name: 'driver domain, no persistent grants', backend: ddName, persistent: 0 },
+];
+const randread: Record<string, Point[]> = {};
+for (const m of modes) {
+  randread[m.name] = [];
+  for (const n of guestCounts) randread[m.name]!.push(await run(host, n, `rw=randread bs=4096 qd=${opts.qd} persistent=${m.persistent}`, m.backend));
+}
+const randwrite: Record<string, Point[]> = {};
+for (const m of modes.slice(0, 2)) {
+  randwrite[m.name] = [];
+  for (const n of guestCounts.filter((g) => g === 1 || g === 8 || g === 32)) {
+    randwrite[m.name]!.push(await run(host, n, `rw=randwrite bs=4096 qd=${opts.qd} persistent=${m.persistent}`, m.backend));
+  }
+}
+const seq1m: Record<string, Point> = {};
+for (const [name, extra] of [
+  ['indirect, persistent grants', 'indirect=256 persistent=1'],
+  ['indirect, no persistent grants', 'indirect=256 persistent=0'],
+  ['no indirect, persistent grants', 'indirect=0 persistent=1'],
+  ['no indirect, no persistent grants', 'indirect=0 persistent=0'],
+] as const) {
+  seq1m[name] = await run(host, 1, `rw=read bs=1048576 qd=4 ${extra}`);
+}
+await host.destroy(dd.domain.domid);
+await host.close();
+
+if (opts['max-guests'] >= 32) {
+  await writeFile(CHART, lineChart({
+    title: '4 KiB random reads, queue depth 32, RAM disks: aggregate IOPS',
+    xLabel: 'guests', yLabel: 'IOPS',
+    series: modes.map((m) => ({ name: m.name, points: randread[m.name]!.map((p) => [p.guests, p.iops] as const), dashed: m.persistent === 0 })),
+    references: [{ name: 'direct copy, one thread', y: physical.randread_4k.iops }],
+  }));
+}
+
+const best = Math.max(...Object.values(randread).flat().map((p) => p.iops));
+emit({
+  bench: 'blk', runtime_s: opts.runtime, qd: opts.qd, disk_mb: opts['disk-mb'],
+  physical, randread, randwrite, seq_1m: seq1m,
+  seq_1m_fraction_of_direct: Object.fromEntries(Object.entries(seq1m).map(([k, p]) => [k, p.mbps / physical.read_1m.mbps])),
+  randread_best_iops: best, randread_best_fraction_of_direct: best / physical.randread_4k.iops,
+});

@@ -1,0 +1,100 @@
+// blkbench: a fio-like load generator guest. It keeps `qd` requests of `bs` bytes in flight on
+// its first disk for `runtime` seconds and prints one line of JSON: operations, IOPS, MB/s,
+// latency percentiles and a latency histogram (so a harness can merge several guests).
+//
+// extra= takes key=value words:
+//   rw=randread|randwrite|read|write|randrw   mix=50 (percent reads for randrw)
+//   bs=4096  qd=32  runtime=2 (seconds)  size=0 (bytes of the disk to use; 0: all of it)
+//   persistent=1  indirect=256  ring=0 (ring page order)  queues=1   (blkfront options)
+//   sync=1: write data/blkbench/ready and start when dom0 writes data/blkbench/go;
+//           the result also goes to data/blkbench/result.
+import type { OS } from 'xenode';
+
+/** Histogram buckets: 8 per power of two of microseconds, up to about 1 s. */
+const BUCKETS_PER_OCTAVE = 8;
+const NBUCKETS = 20 * BUCKETS_PER_OCTAVE;
+
+export function bucketOf(us: number): number {
+  return Math.min(NBUCKETS - 1, Math.max(0, Math.floor(Math.log2(Math.max(us, 1)) * BUCKETS_PER_OCTAVE)));
+}
+
+/** The upper bound in microseconds of a bucket. */
+export function bucketLimit(b: number): number {
+  return 2 ** ((b + 1) / BUCKETS_PER_OCTAVE);
+}
+
+export function percentileOf(hist: readonly number[], p: number): number {
+  const total = hist.reduce((a, b) => a + b, 0);
+  let seen = 0;
+  for (let b = 0; b < hist.length; b++) {
+    seen += hist[b]!;
+    if (seen >= (p / 100) * total) return bucketLimit(b);
+  }
+  return NaN;
+}
+
+function options(cmdline: string): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (const w of cmdline.split(/\s+/)) {
+    const eq = w.indexOf('=');
+    if (eq > 0) o[w.slice(0, eq)] = w.slice(eq + 1);
+  }
+  return o;
+}
+
+export default async function main(os: OS): Promise<void> {
+  const o = options(os.cmdline);
+  const num = (k: string, d: number) => (o[k] === undefined ? d : Number(o[k]));
+  const rw = o['rw'] ?? 'randread';
+  const bs = num('bs', 4096);
+  const qd = num('qd', 32);
+  const runtimeMs = num('runtime', 2) * 1000;
+  const mix = num('mix', 50) / 100;
+  const sync = o['sync'] === '1';
+  const disk = await os.block(undefined, {
+    persistent: num('persistent', 1) === 1,
+    maxIndirectSegments: num('indirect', 256),
+    ringPageOrder: num('ring', 0),
+    queues: num('queues', 1),
+  });
+  const sectors = disk.info().sizeSectors;
+  const span = Math.floor((num('size', 0) || sectors * 512) / bs);
+  if (bs % 512 !== 0 || span < 1) throw new Error(`bs=${bs} does not fit the disk`);
+  if (sync) {
+    await os.xenstore.write('data/blkbench/ready', '1');
+    await os.xenstore.wait('data/blkbench/go', (v) => v === '1');
+  }
+  const hist = new Array<number>(NBUCKETS).fill(0);
+  let ops = 0;
+  let reads = 0;
+  let cursor = 0;
+  const random = rw.startsWith('rand');
+  const t0 = performance.now();
+  const end = t0 + runtimeMs;
+  const worker = async (): Promise<void> => {
+    const buf = new Uint8Array(bs);
+    while (performance.now() < end) {
+      const block = random ? Math.floor(Math.random() * span) : cursor++ % span;
+      const read = rw === 'randread' || rw === 'read' || (rw === 'randrw' && Math.random() < mix);
+      const s = performance.now();
+      if (read) await disk.read((block * bs) / 512, buf);
+      else await disk.write((block * bs) / 512, buf);
+      hist[bucketOf((performance.now() - s) * 1000)]!++;
+      ops++;
+      if (read) reads++;
+    }
+  };
+  await Promise.all(Array.from({ length: qd }, worker));
+  const secs = (performance.now() - t0) / 1000;
+  const n = disk as { negotiated?: { persistent: boolean; maxSegments: number } };
+  const result = {
+    guest: os.name, rw, bs, qd, seconds: Number(secs.toFixed(3)), ops, reads,
+    iops: Math.round(ops / secs), mbps: Number(((ops * bs) / secs / 1e6).toFixed(1)),
+    p50_us: Number(percentileOf(hist, 50).toFixed(1)), p99_us: Number(percentileOf(hist, 99).toFixed(1)),
+    persistent: n.negotiated?.persistent, max_segments: n.negotiated?.maxSegments,
+    hist: hist.join(','),
+  };
+  console.log(JSON.stringify(result));
+  if (sync) await os.xenstore.write('data/blkbench/result', JSON.stringify(result));
+  await disk.disconnect();
+}

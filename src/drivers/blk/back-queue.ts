@@ -1,0 +1,333 @@
+// One ring of blkback: consume requests, validate them, run them against the disk, answer.
+// Every slot is hostile (DESIGN.md §5): each request is copied out of the ring before it is
+// decoded (RING_COPY_REQUEST), indirect segment lists are copied out of their pages before
+// they are read, and every count, sector range and segment bound is checked on the copy. A
+// frontend that publishes an impossible req_prod gets its ring halted, as Linux does.
+import {
+  BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_READ,
+  BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER, BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR, BLKIF_RSP_OKAY, BLKIF_SEGMENT_SIZE,
+  BLKIF_SEGS_PER_INDIRECT_FRAME, BLKIF_SLOT_SIZE, BLKIF_DISCARD_SECURE, blkifIndirectPages, decodeBlkifRequest,
+  decodeBlkifSegment, encodeBlkifResponse, type BlkifRequest, type BlkifSegment,
+} from '../../abi/blkif.js';
+import type { BackRing } from '../../abi/ring.js';
+import { PAGE_SIZE } from '../../abi/xen.js';
+import type { Hypercalls } from '../../hypervisor/hypercalls.js';
+import type { BoundPort } from '../../hypervisor/port.js';
+import type { Disk } from '../../storage/disk.js';
+import { SECTOR_BYTES, SECTORS_PER_PAGE } from './params.js';
+import type { PersistentGrant, PersistentGrants } from './pgrants.js';
+
+/** Responses published in a batch before the rest of it is done (the two ends then overlap). */
+const PUSH_EVERY = 8;
+
+/** Counters a backend keeps per device (xenstore's statistics nodes in Linux; tests read them). */
+export interface BlkbackStats {
+  requests: number;
+  /** Requests answered BLKIF_RSP_ERROR or EOPNOTSUPP. */
+  errors: number;
+  /** Grants mapped for one request and unmapped after it. */
+  transientMaps: number;
+}
+
+/** A segment's page as the backend holds it during one request. */
+interface Held {
+  readonly page: Uint8Array;
+  readonly handle: number;
+  readonly pgrant: PersistentGrant | null;
+}
+
+/** The request failed validation or mapping: answer with `status`. */
+class Refused {
+  constructor(readonly status: number, readonly why: string) {}
+}
+
+export interface BackQueueOptions {
+  readonly ring: BackRing;
+  readonly port: BoundPort;
+  readonly hc: Hypercalls;
+  readonly frontendId: number;
+  readonly disk: Disk;
+  readonly pool: PersistentGrants | null;
+  readonly maxIndirectSegments: number;
+  readonly discard: boolean;
+  readonly stats: BlkbackStats;
+  /** The frontend broke the ring protocol: the device must go. */
+  readonly onFatal: (why: string) => void;
+  readonly log: (line: string) => void;
+}
+
+export class BackQueue {
+  readonly #o: BackQueueOptions;
+  readonly #ring: BackRing;
+  readonly #slot = new Uint8Array(BLKIF_SLOT_SIZE);
+  readonly #slotView = new DataView(this.#slot.buffer);
+  readonly #segs: Uint8Array;
+  readonly #segsView: DataView;
+  #inflight = 0;
+  #servicing = false;
+  #stopped = false;
+  #halted = false;
+  /** A barrier waiting for earlier requests to finish, or running (later requests wait). */
+  #barrier: BlkifRequest | 'running' | null = null;
+  #pushQueued = false;
+  #drained: (() => void) | null = null;
+  #logged = 0;
+
+  constructor(o: BackQueueOptions) {
+    this.#o = o;
+    this.#ring = o.ring;
+    this.#segs = new Uint8Array(Math.max(1, blkifIndirectPages(o.maxIndirectSegments)) * PAGE_SIZE);
+    this.#segsView = new DataView(this.#segs.buffer);
+    o.port.onEvent(() => this.service());
+  }
+
+  /** Consume whatever the frontend published, until the ring is empty and it knows to wake us. */
+  service(): void {
+    if (this.#servicing || this.#stopped || this.#halted) return;
+    this.#servicing = true;
+    const ring = this.#ring;
+    try {
+      for (;;) {
+        const rp = ring.reqProd;
+        if (ring.requestProdOverflow(rp)) {
+          this.#halt(`req_prod ${rp} is ${(rp - ring.rspProdPvt) >>> 0} requests ahead of the responses on a ${ring.nrEnts}-slot ring`);
+          return;
+        }
+        for (let n = 1; ring.reqCons !== rp && this.#barrier === null && !ring.requestConsOverflow(ring.reqCons); n++) {
+          ring.copyRequest(ring.reqCons, this.#slot);
+          ring.reqCons = ring.reqCons + 1;
+          this.#dispatch(decodeBlkifRequest(this.#slotView, 0));
+          // Publish as we go, so the frontend can refill the ring while we work on the rest.
+          if (n % PUSH_EVERY === 0) this.#push();
+        }
+        this.#push();
+        if (this.#barrier !== null || ring.requestConsOverflow(ring.reqCons)) return; // a completion resumes us
+        if (!ring.finalCheckForRequests()) return;
+      }
+    } finally {
+      this.#servicing = false;
+    }
+  }
+
+  #halt(why: string): void {
+    this.#halted = true;
+    this.#o.log(`halting ring of d${this.#o.frontendId}: ${why}`);
+    this.#o.onFatal(why);
+  }
+
+  #push(): void {
+    if (this.#stopped) return;
+    if (this.#ring.pushResponsesAndCheckNotify()) this.#o.port.notify();
+  }
+
+  #respond(id: bigint, operation: number, status: number): void {
+    if (this.#stopped) return;
+    const ring = this.#ring;
+    encodeBlkifResponse(ring.view, ring.slotOffset(ring.rspProdPvt), { id, operation, status });
+    ring.rspProdPvt = ring.rspProdPvt + 1;
+    this.#o.stats.requests++;
+    if (status !== BLKIF_RSP_OKAY) this.#o.stats.errors++;
+  }
+
+  #refuse(req: BlkifRequest, r: Refused): void {
+    if (this.#logged < 8) {
+      this.#logged++;
+      this.#o.log(`d${this.#o.frontendId}: request ${req.id} (op ${req.operation}) refused: ${r.why}`);
+    }
+    this.#respond(req.id, req.operation, r.status);
+  }
+
+  #dispatch(req: BlkifRequest): void {
+    try {
+      this.#run(req);
+    } catch (e) {
+      if (e instanceof Refused) return this.#refuse(req, e);
+      // A mapping or disk error: the request fails, the ring goes on.
+      this.#refuse(req, new Refused(BLKIF_RSP_ERROR, (e as Error).message));
+    }
+  }
+
+  #run(req: BlkifRequest): void {
+    const disk = this.#o.disk;
+    switch (req.kind) {
+      case 'discard': {
+        if (!this.#o.discard || !disk.features.discard) throw new Refused(BLKIF_RSP_EOPNOTSUPP, 'discard is not offered');
+        const secure = (req.flag & BLKIF_DISCARD_SECURE) !== 0;
+        if (secure && !disk.features.secureDiscard) throw new Refused(BLKIF_RSP_EOPNOTSUPP, 'secure discard is not offered');
+        checkSectors(req.sectorNumber, req.nrSectors, disk.sectors);
+        return this.#finish(req, disk.discard(req.sectorNumber, req.nrSectors, secure), []);
+      }
+      case 'indirect': {
+        if (this.#o.maxIndirectSegments === 0) throw new Refused(BLKIF_RSP_EOPNOTSUPP, 'indirect requests are not offered');
+        if (req.indirectOp !== BLKIF_OP_READ && req.indirectOp !== BLKIF_OP_WRITE) {
+          throw new Refused(BLKIF_RSP_ERROR, `indirect operation ${req.indirectOp} is neither read nor write`);
+        }
+        checkCount(req.nrSegments, 1, this.#o.maxIndirectSegments);
+        return this.#rw(req, req.indirectOp, this.#indirectSegments(req.indirectGrefs, req.nrSegments), false);
+      }
+      case 'segments': {
+        const op = req.operation;
+        if (op === BLKIF_OP_READ || op === BLKIF_OP_WRITE) {
+          checkCount(req.nrSegments, 1, BLKIF_MAX_SEGMENTS_PER_REQUEST);
+          return this.#rw(req, op, req.seg, false);
+        }
+        if (op === BLKIF_OP_FLUSH_DISKCACHE || op === BLKIF_OP_WRITE_BARRIER) {
+          if (!disk.features.flush) throw new Refused(BLKIF_RSP_EOPNOTSUPP, 'the disk has no cache to flush');
+          checkCount(req.nrSegments, 0, BLKIF_MAX_SEGMENTS_PER_REQUEST);
+          if (op === BLKIF_OP_WRITE_BARRIER) return this.#barrierRequest(req);
+          return req.nrSegments === 0 ? this.#finish(req, disk.flush(), []) : this.#rw(req, BLKIF_OP_WRITE, req.seg, true);
+        }
+        throw new Refused(BLKIF_RSP_EOPNOTSUPP, `unknown operation ${op}`);
+      }
+    }
+  }
+
+  /** Barriers wait for everything before them and hold back everything after them. */
+  #barrierRequest(req: BlkifRequest & { kind: 'segments' }): void {
+    if (this.#inflight > 0) {
+      this.#barrier = req;
+      return;
+    }
+    this.#barrier = 'running';
+    if (req.nrSegments === 0) this.#finish(req, this.#o.disk.flush(), []);
+    else this.#rw(req, BLKIF_OP_WRITE, req.seg, true);
+    if (this.#inflight === 0) this.#barrier = null;
+  }
+
+  /** Copy the segment list out of the indirect pages, then decode the private copy. */
+  #indirectSegments(grefs: readonly number[], n: number): BlkifSegment[] {
+    const pages = blkifIndirectPages(n);
+    for (let p = 0; p < pages; p++) {
+      const held = this.#map(grefs[p]!, false);
+      try {
+        const bytes = Math.min(BLKIF_SEGS_PER_INDIRECT_FRAME, n - p * BLKIF_SEGS_PER_INDIRECT_FRAME) * BLKIF_SEGMENT_SIZE;
+        this.#segs.set(held.page.subarray(0, bytes), p * PAGE_SIZE);
+      } finally {
+        this.#release([held]);
+      }
+    }
+    const segs: BlkifSegment[] = [];
+    for (let i = 0; i < n; i++) segs.push(decodeBlkifSegment(this.#segsView, i * BLKIF_SEGMENT_SIZE));
+    return segs;
+  }
+
+  #rw(req: BlkifRequest, op: number, segs: readonly BlkifSegment[], flushAfter: boolean): void {
+    const disk = this.#o.disk;
+    let sectors = 0;
+    for (const s of segs) {
+      if (s.lastSect >= SECTORS_PER_PAGE || s.lastSect < s.firstSect) {
+        throw new Refused(BLKIF_RSP_ERROR, `segment sectors ${s.firstSect}..${s.lastSect} do not lie in a page`);
+      }
+      sectors += s.lastSect - s.firstSect + 1;
+    }
+    checkSectors(req.sectorNumber, sectors, disk.sectors);
+    const reading = op === BLKIF_OP_READ;
+    if (!reading && disk.readOnly) throw new Refused(BLKIF_RSP_ERROR, 'write to a read-only disk');
+    const held: Held[] = [];
+    const views: Uint8Array[] = [];
+    try {
+      for (const s of segs) {
+        const h = this.#map(s.gref, reading);
+        held.push(h);
+        views.push(h.page.subarray(s.firstSect * SECTOR_BYTES, (s.lastSect + 1) * SECTOR_BYTES));
+      }
+    } catch (e) {
+      this.#release(held);
+      throw e;
+    }
+    let result: Promise<void> | void;
+    try {
+      result = reading ? disk.read(req.sectorNumber, views) : disk.write(req.sectorNumber, views);
+      if (flushAfter) result = result ? result.then(() => disk.flush()) : disk.flush();
+    } catch (e) {
+      this.#release(held);
+      throw e;
+    }
+    this.#finish(req, result, held);
+  }
+
+  /** Map for this request: from the persistent pool when negotiated, else map now, unmap after. */
+  #map(gref: number, writable: boolean): Held {
+    const pool = this.#o.pool;
+    if (pool) {
+      const g = pool.acquire(gref);
+      if (g) return { page: g.page, handle: -1, pgrant: g };
+    }
+    const m = this.#o.hc.grantMap(this.#o.frontendId, gref, !writable);
+    this.#o.stats.transientMaps++;
+    return { page: m.page, handle: m.handle, pgrant: null };
+  }
+
+  #release(held: readonly Held[]): void {
+    for (const h of held) {
+      if (h.pgrant) this.#o.pool!.release(h.pgrant);
+      else this.#o.hc.grantUnmap(h.handle);
+    }
+  }
+
+  /** Answer now if the disk finished synchronously, else when it does. */
+  #finish(req: BlkifRequest, result: Promise<void> | void, held: readonly Held[]): void {
+    if (result === undefined) {
+      this.#release(held);
+      this.#respond(req.id, req.operation, BLKIF_RSP_OKAY);
+      return;
+    }
+    this.#inflight++;
+    result.then(
+      () => BLKIF_RSP_OKAY,
+      (e: unknown) => {
+        this.#o.log(`d${this.#o.frontendId}: request ${req.id} failed: ${(e as Error).message}`);
+        return BLKIF_RSP_ERROR;
+      },
+    ).then((status) => {
+      this.#release(held);
+      this.#respond(req.id, req.operation, status);
+      this.#inflight--;
+      if (this.#barrier === 'running' && this.#inflight === 0) this.#barrier = null;
+      this.#afterCompletion();
+    });
+  }
+
+  #afterCompletion(): void {
+    if (this.#inflight === 0 && this.#drained) {
+      this.#drained();
+      return;
+    }
+    if (this.#pushQueued) return;
+    this.#pushQueued = true;
+    queueMicrotask(() => {
+      this.#pushQueued = false;
+      this.#push();
+      const waiting = this.#barrier;
+      if (waiting !== null && waiting !== 'running' && this.#inflight === 0) {
+        this.#barrier = null;
+        this.#servicing = true;
+        try {
+          this.#dispatch(waiting);
+        } finally {
+          this.#servicing = false;
+        }
+        this.#push();
+      }
+      this.service();
+    });
+  }
+
+  /** Stop consuming and wait for requests in flight; the caller then unmaps the ring and the pool. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#o.port.close();
+    if (this.#inflight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+  }
+}
+
+function checkCount(n: number, min: number, max: number): void {
+  if (n < min || n > max) throw new Refused(BLKIF_RSP_ERROR, `${n} segments: must be ${min}..${max}`);
+}
+
+/** sector + count within the disk; a hostile sector_number may be >= 2^53, which still compares as huge. */
+function checkSectors(sector: number, count: number, diskSectors: number): void {
+  if (count > diskSectors || sector > diskSectors - count) {
+    throw new Refused(BLKIF_RSP_ERROR, `sectors ${sector}+${count} are past the end of the disk (${diskSectors} sectors)`);
+  }
+}

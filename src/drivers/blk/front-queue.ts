@@ -1,0 +1,115 @@
+// One ring of blkfront: requests out, responses in, a shadow entry per ring slot remembering
+// what each request id stands for (Linux's blk_shadow). Responses are checked before they are
+// believed: an id the frontend did not issue, or an rsp_prod beyond what the ring can hold,
+// means the backend is broken.
+import {
+  BLKIF_SLOT_SIZE, decodeBlkifResponse, encodeBlkifRequest, type BlkifRequest, type BlkifResponse,
+} from '../../abi/blkif.js';
+import { FrontRing } from '../../abi/ring.js';
+import { XenError } from '../../errors.js';
+import type { Hypercalls } from '../../hypervisor/hypercalls.js';
+import type { BoundPort } from '../../hypervisor/port.js';
+import { grantRing, revokeRing, type GrantedRing } from '../ringpages.js';
+
+export class FrontQueue<S> {
+  readonly ring: FrontRing;
+  readonly granted: GrantedRing;
+  readonly port: BoundPort;
+  readonly #shadow: (S | undefined)[];
+  readonly #freeIds: number[] = [];
+  /** Every id of the ring as a bigint, made once, so posting a request allocates none. */
+  readonly #ids: bigint[] = [];
+  readonly #rsp = new Uint8Array(BLKIF_SLOT_SIZE);
+  readonly #rspView = new DataView(this.#rsp.buffer);
+  #dirty = false;
+
+  private constructor(granted: GrantedRing, port: BoundPort) {
+    this.granted = granted;
+    this.ring = FrontRing.create(granted.bytes, BLKIF_SLOT_SIZE);
+    this.port = port;
+    this.#shadow = new Array<S | undefined>(this.ring.nrEnts);
+    for (let i = this.ring.nrEnts - 1; i >= 0; i--) {
+      this.#freeIds.push(i);
+      this.#ids[i] = BigInt(i);
+    }
+  }
+
+  /** A fresh ring of 2^order pages granted to `backend`, and an unbound port for it. */
+  static async create<S>(hc: Hypercalls, allocUnbound: (d: number) => Promise<BoundPort>, backend: number, order: number): Promise<FrontQueue<S>> {
+    const granted = grantRing(hc, backend, 1 << order);
+    try {
+      return new FrontQueue<S>(granted, await allocUnbound(backend));
+    } catch (e) {
+      revokeRing(hc, granted);
+      throw e;
+    }
+  }
+
+  get hasRoom(): boolean {
+    return this.#freeIds.length > 0;
+  }
+
+  /** Requests published and not yet answered. */
+  get inFlight(): number {
+    return this.ring.nrEnts - this.#freeIds.length;
+  }
+
+  /** Put a request in the next slot; `req.id` is replaced by the shadow slot's id. Published by flush(). */
+  post(req: BlkifRequest, shadow: S): void {
+    const id = this.#freeIds.pop();
+    if (id === undefined) throw new XenError('EAGAIN', 'blkfront ring is full');
+    this.#shadow[id] = shadow;
+    req.id = this.#ids[id]!;
+    const ring = this.ring;
+    encodeBlkifRequest(ring.view, ring.slotOffset(ring.reqProdPvt), req);
+    ring.reqProdPvt = ring.reqProdPvt + 1;
+    this.#dirty = true;
+  }
+
+  /** RING_PUSH_REQUESTS_AND_CHECK_NOTIFY for everything posted since the last flush. */
+  flush(): void {
+    if (!this.#dirty) return;
+    this.#dirty = false;
+    if (this.ring.pushRequestsAndCheckNotify()) this.port.notify();
+  }
+
+  /**
+   * Hand every response to `done` with its shadow, then ask to be woken when about half of
+   * what is still in flight has been answered (one wake-up per batch instead of one per
+   * response: DESIGN.md §10). Throws EIO if the backend misbehaves.
+   */
+  poll(done: (shadow: S, rsp: BlkifResponse) => void): void {
+    const ring = this.ring;
+    for (;;) {
+      const rp = ring.rspProd;
+      if (ring.responseProdOverflow(rp)) throw new XenError('EIO', `backend published rsp_prod ${rp}, beyond the ring`);
+      while (ring.rspCons !== rp) {
+        ring.copyResponse(ring.rspCons, this.#rsp);
+        ring.rspCons = ring.rspCons + 1;
+        const rsp = decodeBlkifResponse(this.#rspView, 0);
+        const id = rsp.id < BigInt(ring.nrEnts) ? Number(rsp.id) : -1;
+        const shadow = id < 0 ? undefined : this.#shadow[id];
+        if (shadow === undefined) throw new XenError('EIO', `backend answered request id ${rsp.id}, which is not in flight`);
+        this.#shadow[id] = undefined;
+        this.#freeIds.push(id);
+        done(shadow, rsp);
+      }
+      // Only published requests count: the backend cannot answer the others yet.
+      const outstanding = (ring.reqProd - ring.rspCons) >>> 0;
+      if (!ring.finalCheckForResponses(Math.max(1, outstanding >> 1))) return;
+    }
+  }
+
+  /** The shadows of every request in flight, taken out of the ring (the connection is going). */
+  takeInFlight(): S[] {
+    const out: S[] = [];
+    for (let i = 0; i < this.#shadow.length; i++) {
+      const s = this.#shadow[i];
+      if (s === undefined) continue;
+      out.push(s);
+      this.#shadow[i] = undefined;
+      this.#freeIds.push(i);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,24 @@
+// Limits and units of the block protocol shared by blkfront and blkback.
+import { BLKIF_SLOT_SIZE } from '../../abi/blkif.js';
+import { ringSize } from '../../abi/ring.js';
+import { PAGE_SIZE } from '../../abi/xen.js';
+
+/** blkif sector unit (sector_number, first_sect/last_sect, sectors): 512 bytes. */
+export const SECTOR_SHIFT = 9;
+export const SECTOR_BYTES = 1 << SECTOR_SHIFT;
+export const SECTORS_PER_PAGE = PAGE_SIZE >> SECTOR_SHIFT;
+
+/** What blkback offers by default: Linux's defaults (xen_blkif_max_ring_order, MAX_INDIRECT_SEGMENTS). */
+export const DEFAULT_MAX_RING_PAGE_ORDER = 4;
+export const DEFAULT_MAX_INDIRECT_SEGMENTS = 256;
+export const DEFAULT_MAX_QUEUES = 4;
+
+/** Slots of a blkif ring of 2^order pages. */
+export function blkRingSlots(order: number): number {
+  return ringSize(PAGE_SIZE << order, BLKIF_SLOT_SIZE);
+}
+
+/** Linux blkback's default pool (xen_blkif_max_pgrants), raised to blkif.h's ideal for big rings. */
+export function defaultPersistentLimit(slots: number): number {
+  return Math.max(1056, slots * 11);
+}

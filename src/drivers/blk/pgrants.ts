@@ -1,0 +1,72 @@
+// blkback's pool of persistently mapped grants, one per ring (blkif.h feature-persistent): a
+// grant the frontend uses again is found already mapped; at the limit, the least recently used
+// grant that no request holds is unmapped to make room (blkif.h's LRU, paired with the
+// frontend's LIFO reuse). A Map's insertion order is the recency order.
+import type { Hypercalls } from '../../hypervisor/hypercalls.js';
+
+export interface PersistentGrant {
+  readonly gref: number;
+  readonly handle: number;
+  readonly page: Uint8Array;
+  users: number;
+}
+
+export class PersistentGrants {
+  readonly #hc: Hypercalls;
+  readonly #domid: number;
+  readonly #grants = new Map<number, PersistentGrant>();
+  /** Grants mapped and unmapped over the pool's life (for stats and tests). */
+  maps = 0;
+  evictions = 0;
+
+  constructor(hc: Hypercalls, domid: number, readonly limit: number) {
+    this.#hc = hc;
+    this.#domid = domid;
+  }
+
+  get size(): number {
+    return this.#grants.size;
+  }
+
+  /**
+   * The mapping of `gref` (writable: persistent grants are always granted read-write, blkif.h
+   * note 8), or null when the pool is full of grants in use: the caller then maps for this
+   * request only. Throws GrantError if the frontend did not grant it so.
+   */
+  acquire(gref: number): PersistentGrant | null {
+    let g = this.#grants.get(gref);
+    if (g) {
+      this.#grants.delete(gref);
+      this.#grants.set(gref, g);
+      g.users++;
+      return g;
+    }
+    if (this.#grants.size >= this.limit && !this.#evictOne()) return null;
+    const m = this.#hc.grantMap(this.#domid, gref, false);
+    this.maps++;
+    g = { gref, handle: m.handle, page: m.page, users: 1 };
+    this.#grants.set(gref, g);
+    return g;
+  }
+
+  release(g: PersistentGrant): void {
+    g.users--;
+  }
+
+  #evictOne(): boolean {
+    for (const [gref, g] of this.#grants) {
+      if (g.users !== 0) continue;
+      this.#grants.delete(gref);
+      this.#hc.grantUnmap(g.handle);
+      this.evictions++;
+      return true;
+    }
+    return false;
+  }
+
+  /** Unmap everything: the connection is going (no request holds a grant by then). */
+  clear(): void {
+    for (const g of this.#grants.values()) this.#hc.grantUnmap(g.handle);
+    this.#grants.clear();
+  }
+}

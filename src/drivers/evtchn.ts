@@ -1,0 +1,30 @@
+// Event channels as drivers open them: a BoundPort on the calling domain's upcall loop. The
+// library OS gives guests this (Mirage's OS.Eventchn); dom0 and driver domains build it from
+// their own Hypercalls and UpcallLoop.
+import type { Hypercalls } from '../hypervisor/hypercalls.js';
+import { BoundPort, bindInterdomain } from '../hypervisor/port.js';
+import type { UpcallLoop } from '../hypervisor/upcall.js';
+
+export interface EventChannels {
+  /** EVTCHNOP_alloc_unbound for `remoteDom` to bind to; events arrive on the returned port. */
+  allocUnbound(remoteDom: number): Promise<BoundPort>;
+  /** EVTCHNOP_bind_interdomain to a port `remoteDom` offered us. */
+  bindInterdomain(remoteDom: number, remotePort: number): Promise<BoundPort>;
+}
+
+export function eventChannels(hc: Hypercalls, loop: UpcallLoop): EventChannels {
+  return {
+    async allocUnbound(remoteDom) {
+      return new BoundPort(hc, loop, await hc.evtchnAllocUnbound(remoteDom));
+    },
+    bindInterdomain: (remoteDom, remotePort) => bindInterdomain(hc, loop, remoteDom, remotePort),
+  };
+}
+
+/** What a split driver needs from the domain it runs in. */
+export interface DriverContext {
+  readonly hc: Hypercalls;
+  readonly evtchn: EventChannels;
+  readonly xs: import('../xenstore/client.js').XenstoreClient;
+  readonly log?: (line: string) => void;
+}

@@ -1,0 +1,50 @@
+// Disk backends behind one interface: what a block backend reads and writes. Sector numbers
+// and counts are in 512-byte units (blkif's sector unit); buffers are whole sectors. A method
+// may complete synchronously (returns undefined), which lets a backend answer a RAM disk's
+// request in the same pass that read it, or return a promise (file I/O, later VHD).
+import { XenError } from '../errors.js';
+
+export const SECTOR_SIZE = 512;
+
+export interface DiskFeatures {
+  /** flush() makes acknowledged writes durable (FLUSH_DISKCACHE, barriers). */
+  readonly flush: boolean;
+  readonly discard: boolean;
+  /** discard(..., secure) renders the data unrecoverable. */
+  readonly secureDiscard: boolean;
+}
+
+export interface Disk {
+  /** Size in 512-byte sectors. */
+  readonly sectors: number;
+  readonly readOnly: boolean;
+  readonly features: DiskFeatures;
+  /** Fill `bufs`, in order, from the sectors starting at `sector`. */
+  read(sector: number, bufs: readonly Uint8Array[]): Promise<void> | void;
+  /** Write `bufs`, in order, to the sectors starting at `sector`. */
+  write(sector: number, bufs: readonly Uint8Array[]): Promise<void> | void;
+  /** Make every completed write durable. */
+  flush(): Promise<void> | void;
+  /** The sectors read as zeros afterwards. */
+  discard(sector: number, count: number, secure: boolean): Promise<void> | void;
+  close(): Promise<void>;
+}
+
+/** Total bytes of a buffer list, checked to be whole sectors. */
+export function sgBytes(bufs: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const b of bufs) n += b.byteLength;
+  if (n % SECTOR_SIZE !== 0) throw new XenError('EINVAL', `I/O of ${n} bytes is not a whole number of ${SECTOR_SIZE}-byte sectors`);
+  return n;
+}
+
+/** Range check every backend repeats (the block backend checks first; this is the last line). */
+export function checkRange(disk: Disk, sector: number, count: number): void {
+  if (!Number.isSafeInteger(sector) || !Number.isSafeInteger(count) || sector < 0 || count < 0 || sector > disk.sectors - count) {
+    throw new XenError('ERANGE', `sectors ${sector}+${count} are outside the disk (${disk.sectors} sectors)`);
+  }
+}
+
+export function checkWritable(disk: Disk): void {
+  if (disk.readOnly) throw new XenError('EROFS', 'the disk is read-only');
+}

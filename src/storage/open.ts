@@ -1,0 +1,39 @@
+// Open the disk a block backend serves, from what the toolstack wrote in its backend node:
+// `params` as libxl writes it for a userspace (qdisk) backend, "<format>:<target>". A target
+// "ram:<size>" is a RAM disk of that many bytes (suffixes K, M, G), created empty.
+import { XenError } from '../errors.js';
+import type { Disk } from './disk.js';
+import { RamDisk } from './ram.js';
+import { RawFile } from './raw.js';
+import { ReadOnlyDisk } from './readonly.js';
+
+export const RAM_TARGET_PREFIX = 'ram:';
+
+const UNITS: Readonly<Record<string, number>> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 };
+
+/** "64M" -> 67108864; undefined if malformed. */
+export function parseSize(s: string): number | undefined {
+  const m = /^([0-9]{1,10})([KMG]?)$/i.exec(s);
+  return m ? Number(m[1]) * UNITS[m[2]!.toUpperCase()]! : undefined;
+}
+
+/** Split params into format and target, as libxl joined them. */
+export function parseParams(params: string): { format: string; target: string } {
+  const colon = params.indexOf(':');
+  if (colon <= 0) throw new XenError('EINVAL', `backend params '${params.slice(0, 80)}' is not <format>:<target>`);
+  return { format: params.slice(0, colon), target: params.slice(colon + 1) };
+}
+
+export async function openDisk(params: string, opts: { readOnly: boolean }): Promise<Disk> {
+  const { format, target } = parseParams(params);
+  if (format !== 'raw') throw new XenError('EOPNOTSUPP', `disk format ${format} is not supported yet (raw only)`);
+  let disk: Disk;
+  if (target.startsWith(RAM_TARGET_PREFIX)) {
+    const bytes = parseSize(target.slice(RAM_TARGET_PREFIX.length));
+    if (bytes === undefined) throw new XenError('EINVAL', `RAM disk size '${target}' is not <bytes>[K|M|G]`);
+    disk = new RamDisk(bytes);
+  } else {
+    disk = await RawFile.open(target, opts);
+  }
+  return opts.readOnly && !disk.readOnly ? new ReadOnlyDisk(disk) : disk;
+}

@@ -1,0 +1,240 @@
+// Virtual block devices of running domains, as libxl's device code handles them: attaching
+// writes the backend and frontend xenstore nodes (with their permissions), links the two
+// domains so the backend may map the frontend's grants, and waits for the backend's hotplug
+// outcome; detaching asks the device to close through the xenbus state machine and removes the
+// nodes. The backend runs in dom0 (its blkback service starts with the first disk) or in the
+// driver domain named by the disk spec's backend=, whose kernel runs the same service
+// (examples/driver-domain). The builder attaches config.disks; `xenode block-attach` calls
+// attachDisk for hot-plug.
+import { mkdir, open, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
+import { XenbusState } from '../abi/xenbus.js';
+import { isValidDomid } from '../abi/xen.js';
+import { BlkbackDaemon, HOTPLUG_ERROR, HOTPLUG_STATUS, type BlkbackDaemonOptions } from '../drivers/blk/devd.js';
+import { eventChannels } from '../drivers/evtchn.js';
+import { backendPath, frontendPath, readState } from '../drivers/xenbus.js';
+import { XenError, isXenError } from '../errors.js';
+import type { Hypervisor } from '../hypervisor/hypervisor.js';
+import type { UpcallLoop } from '../hypervisor/upcall.js';
+import { RAM_TARGET_PREFIX } from '../storage/open.js';
+import type { XenstoreClient, XsPerm } from '../xenstore/client.js';
+import { vdevToDevid, type DiskSpec } from './diskspec.js';
+import { resolveStateDir } from './paths.js';
+
+/** What the device code needs of a host: dom0's hypervisor, xenstore client and upcall loop. */
+export interface DeviceHost {
+  readonly hv: Hypervisor;
+  readonly xs: XenstoreClient;
+  readonly loop: UpcallLoop;
+  readonly log?: (line: string) => void;
+  /** Where relative disk targets live (default: <state dir>/images). */
+  readonly imagesDir?: string;
+}
+
+/** One row of `xl block-list`. */
+export interface DiskDevice {
+  readonly vdev: string;
+  readonly devid: number;
+  readonly backendId: number;
+  /** The frontend's xenbus state. */
+  readonly state: XenbusState;
+  readonly eventChannel: number | undefined;
+  readonly ringRef: number | undefined;
+  readonly backendPath: string;
+}
+
+/** libxl's LIBXL_DESTROY_TIMEOUT and hotplug timeout. */
+const DEVICE_TIMEOUT_MS = 10_000;
+/** Size of an image created for a relative target that does not exist yet. */
+export const DEFAULT_IMAGE_BYTES = 64 * 2 ** 20;
+
+const dom0Services = new WeakMap<Hypervisor, Promise<BlkbackDaemon>>();
+
+/**
+ * dom0's blkback service (started on first use). `opts` apply only when it starts; tests and
+ * benchmarks pass them before attaching anything.
+ */
+export function dom0Blkback(host: DeviceHost, opts: BlkbackDaemonOptions = {}): Promise<BlkbackDaemon> {
+  let p = dom0Services.get(host.hv);
+  if (!p) {
+    const hc = host.hv.dom0Hypercalls;
+    const log = host.log;
+    p = BlkbackDaemon.start({ hc, evtchn: eventChannels(hc, host.loop), xs: host.xs, ...(log && { log }) }, 0, opts);
+    p.catch(() => dom0Services.delete(host.hv));
+    dom0Services.set(host.hv, p);
+  }
+  return p;
+}
+
+function backendDomain(host: DeviceHost, name: string | undefined): number {
+  if (name === undefined) return 0;
+  const byId = /^[0-9]+$/.test(name) ? Number(name) : -1;
+  const d = host.hv.domains().find((x) => !x.dying && (x.name === name || x.domid === byId));
+  if (!d) throw new XenError('ESRCH', `backend=${name}: no such running domain to serve the disk`);
+  return d.domid;
+}
+
+/**
+ * The backend's `params`. A relative target names an image in the images directory (xenode's
+ * local storage repository), created as an empty sparse file on first use; an absolute one is
+ * used as it is, as xl does; ram:<size> is a RAM disk.
+ */
+async function diskParams(host: DeviceHost, spec: DiskSpec): Promise<string> {
+  if (spec.target === undefined) throw new XenError('EOPNOTSUPP', `${spec.vdev}: an empty cdrom drive is not supported`);
+  if (spec.format !== 'raw') throw new XenError('EOPNOTSUPP', `${spec.vdev}: format=${spec.format} is not supported yet (raw only)`);
+  let target = spec.target;
+  if (!target.startsWith(RAM_TARGET_PREFIX) && !isAbsolute(target)) {
+    target = join(host.imagesDir ?? join(resolveStateDir(), 'images'), target);
+    if (!(await stat(target).catch(() => null))) {
+      await mkdir(dirname(target), { recursive: true });
+      const fh = await open(target, 'wx').catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'EEXIST') return null;
+        throw e;
+      });
+      await fh?.truncate(DEFAULT_IMAGE_BYTES);
+      await fh?.close();
+      if (fh) host.log?.(`created disk image ${target} (${DEFAULT_IMAGE_BYTES} bytes)`);
+    }
+  }
+  return `${spec.format}:${target}`;
+}
+
+/** Attach a disk to a running (or being built) domain; resolves once its backend is ready. */
+export async function attachDisk(host: DeviceHost, domid: number, spec: DiskSpec): Promise<DiskDevice> {
+  const { hv, xs } = host;
+  const guest = hv.domain(domid);
+  if (guest.dying) throw new XenError('EINVAL', `domain ${domid} is dying`);
+  const backendId = backendDomain(host, spec.backend);
+  if (backendId === domid) throw new XenError('EINVAL', `${spec.vdev}: a domain cannot serve its own disk`);
+  const fe = frontendPath(domid, 'vbd', spec.devid);
+  const be = backendPath(backendId, 'vbd', domid, spec.devid);
+  if (await xs.exists(`${fe}/backend`)) throw new XenError('EEXIST', `domain ${domid} already has a disk ${spec.vdev} (device ${spec.devid})`);
+  const params = await diskParams(host, spec);
+  if (backendId !== 0) hv.link(backendId, domid);
+  else await dom0Blkback(host);
+  const devtype = spec.cdrom ? 'cdrom' : 'disk';
+  const bePerms: XsPerm[] = [{ domid: backendId, perm: 'n' }, { domid, perm: 'r' }];
+  const fePerms: XsPerm[] = [{ domid, perm: 'n' }, { domid: backendId, perm: 'r' }];
+  await xs.transaction(async (t) => {
+    await t.mkdir(be);
+    await t.setPerms(be, bePerms);
+    await t.mkdir(fe);
+    await t.setPerms(fe, fePerms);
+    const backend: [string, string | number][] = [
+      ['frontend', fe], ['frontend-id', domid], ['online', 1], ['removable', spec.cdrom ? 1 : 0], ['bootable', 1],
+      ['dev', spec.vdev], ['type', spec.backendtype ?? 'qdisk'], ['mode', spec.access === 'rw' ? 'w' : 'r'],
+      ['device-type', devtype], ['params', params], ['discard-enable', spec.discard ? 1 : 0],
+      ...(spec.directIoSafe ? [['direct-io-safe', 1] as [string, number]] : []),
+      ['state', XenbusState.Initialising],
+    ];
+    for (const [k, v] of backend) await t.write(`${be}/${k}`, String(v));
+    const frontend: [string, string | number][] = [
+      ['backend', be], ['backend-id', backendId], ['virtual-device', spec.devid], ['device-type', devtype],
+      ['trusted', spec.trusted ? 1 : 0], ['state', XenbusState.Initialising],
+    ];
+    for (const [k, v] of frontend) await t.write(`${fe}/${k}`, String(v));
+  });
+  let status: string | undefined;
+  try {
+    status = await xs.wait(`${be}/${HOTPLUG_STATUS}`, (v) => v !== undefined, { timeout: DEVICE_TIMEOUT_MS });
+  } catch (e) {
+    if (!isXenError(e, 'ETIMEDOUT')) throw e;
+  }
+  if (status !== 'connected') {
+    const why = (await xs.readOptional(`${be}/${HOTPLUG_ERROR}`)) ?? `backend d${backendId} did not take the device within ${DEVICE_TIMEOUT_MS} ms`;
+    await removeNodes(xs, fe, be);
+    throw new XenError('ENODEV', `${spec.vdev}: ${why}`);
+  }
+  return readDevice(xs, domid, spec.devid);
+}
+
+async function removeNodes(xs: XenstoreClient, fe: string, be: string): Promise<void> {
+  await xs.rm(fe).catch(() => {});
+  await xs.rm(be).catch(() => {});
+}
+
+function devidOf(vdev: string | number): number {
+  const devid = typeof vdev === 'number' ? vdev : vdevToDevid(vdev);
+  if (devid === undefined) throw new XenError('EINVAL', `'${vdev}' is not a virtual device name or number`);
+  return devid;
+}
+
+/**
+ * Detach (libxl's device remove): online=0 and backend Closing, wait for the xenbus close
+ * handshake (the guest closes its frontend), then remove both nodes. `force` (or a frontend
+ * that never connected, or a handshake that times out) removes them at once.
+ */
+export async function detachDisk(host: DeviceHost, domid: number, vdev: string | number, opts: { force?: boolean } = {}): Promise<void> {
+  const xs = host.xs;
+  const devid = devidOf(vdev);
+  const fe = frontendPath(domid, 'vbd', devid);
+  const be = await xs.readOptional(`${fe}/backend`);
+  if (be === undefined) throw new XenError('ENOENT', `domain ${domid} has no disk ${vdev}`);
+  const front = await readState(xs, fe);
+  const engaged = front !== XenbusState.Initialising && front !== XenbusState.Closed && front !== XenbusState.Unknown;
+  if (!opts.force && engaged) {
+    await xs.transaction(async (t) => {
+      await t.write(`${be}/online`, '0');
+      await t.write(`${be}/state`, String(XenbusState.Closing));
+    });
+    await xs.wait(`${be}/state`, (v) => v === undefined || v === String(XenbusState.Closed), { timeout: DEVICE_TIMEOUT_MS }).catch((e: unknown) => {
+      if (!isXenError(e, 'ETIMEDOUT')) throw e;
+      host.log?.(`d${domid} ${vdev}: the guest did not close the device within ${DEVICE_TIMEOUT_MS} ms; removing it`);
+    });
+  }
+  await removeNodes(xs, fe, be);
+}
+
+async function readDevice(xs: XenstoreClient, domid: number, devid: number): Promise<DiskDevice> {
+  const fe = frontendPath(domid, 'vbd', devid);
+  const be = (await xs.readOptional(`${fe}/backend`)) ?? '';
+  const num = async (p: string) => {
+    const v = await xs.readOptional(p);
+    return v !== undefined && /^[0-9]{1,10}$/.test(v) ? Number(v) : undefined;
+  };
+  const q0 = (await xs.exists(`${fe}/queue-0`)) ? `${fe}/queue-0` : fe;
+  return {
+    vdev: (await xs.readOptional(`${be}/dev`)) ?? String(devid),
+    devid,
+    backendId: (await num(`${fe}/backend-id`)) ?? 0,
+    state: await readState(xs, fe),
+    eventChannel: await num(`${q0}/event-channel`),
+    ringRef: (await num(`${q0}/ring-ref`)) ?? (await num(`${q0}/ring-ref0`)),
+    backendPath: be,
+  };
+}
+
+/** The domain's disks, by device number (xl block-list). */
+export async function listDisks(host: DeviceHost, domid: number): Promise<DiskDevice[]> {
+  if (!isValidDomid(domid)) throw new XenError('EINVAL', `bad domain id ${domid}`);
+  host.hv.domain(domid);
+  const ids = await host.xs.directory(`/local/domain/${domid}/device/vbd`).catch((e: unknown) => {
+    if (isXenError(e, 'ENOENT')) return [];
+    throw e;
+  });
+  const devids = ids.filter((s) => /^[0-9]+$/.test(s)).map(Number).sort((a, b) => a - b);
+  return Promise.all(devids.map((devid) => readDevice(host.xs, domid, devid)));
+}
+
+/**
+ * A domain is being destroyed: remove its disks at once (its backends let go), and the disks
+ * it served as a driver domain (their guests see the device close).
+ */
+export async function removeDomainDisks(hv: Hypervisor, xs: XenstoreClient, domid: number): Promise<void> {
+  const fronts = await xs.directory(`/local/domain/${domid}/device/vbd`).catch(() => [] as string[]);
+  for (const devid of fronts) {
+    const fe = `/local/domain/${domid}/device/vbd/${devid}`;
+    const be = await xs.readOptional(`${fe}/backend`);
+    await removeNodes(xs, fe, be ?? fe);
+  }
+  const served = `/local/domain/${domid}/backend/vbd`;
+  for (const guest of await xs.directory(served).catch(() => [] as string[])) {
+    for (const devid of await xs.directory(`${served}/${guest}`).catch(() => [] as string[])) {
+      const fe = await xs.readOptional(`${served}/${guest}/${devid}/frontend`);
+      if (fe) await xs.rm(fe).catch(() => {});
+    }
+  }
+  await xs.rm(served).catch(() => {});
+  // dom0's backends let go now rather than when their watch fires: the host may be closing.
+  await (await dom0Services.get(hv)?.catch(() => undefined))?.removeFrontend(domid);
+}

@@ -1,0 +1,137 @@
+// A machine for block-driver tests on the test's own thread: a hypervisor (dom0 and guests as
+// local domains, each with its upcall loop), an in-process xenstored with one connection per
+// domain, dom0's blkback service started through the toolstack's device code, and disks the
+// test chooses (RAM disks, or its own) registered under absolute targets that no file has.
+import { Xenstored } from '../../../src/xenstore/daemon.js';
+import { XenstoreClient } from '../../../src/xenstore/client.js';
+import { connectLocal } from '../../../src/xenstore/client-transport.js';
+import { eventChannels, type DriverContext } from '../../../src/drivers/evtchn.js';
+import { BlkFront, type BlkfrontOptions } from '../../../src/drivers/blk/front.js';
+import type { BlkbackDaemonOptions } from '../../../src/drivers/blk/devd.js';
+import type { BlkbackOptions } from '../../../src/drivers/blk/back.js';
+import { attachDisk, dom0Blkback, type DeviceHost } from '../../../src/toolstack/devices.js';
+import { parseDiskSpec } from '../../../src/toolstack/diskspec.js';
+import { openDisk } from '../../../src/storage/open.js';
+import type { Disk } from '../../../src/storage/disk.js';
+import { ReadOnlyDisk } from '../../../src/storage/readonly.js';
+import { Harness, type LocalDomain } from '../hypervisor/_helpers.js';
+
+export { within } from '../hypervisor/_helpers.js';
+
+export interface GuestSide extends LocalDomain {
+  readonly ctx: DriverContext;
+  readonly xs: XenstoreClient;
+}
+
+export class Rig {
+  readonly h = new Harness();
+  readonly xenstored = new Xenstored();
+  readonly xs0 = new XenstoreClient(connectLocal(this.xenstored, 0));
+  readonly log: string[] = [];
+  readonly disks = new Map<string, Disk>();
+  readonly host: DeviceHost;
+  #clients: XenstoreClient[] = [this.xs0];
+
+  constructor(readonly backendOpts: BlkbackOptions = {}) {
+    this.host = { hv: this.h.hv, xs: this.xs0, loop: this.h.dom0Events.loop, log: (l) => this.log.push(l) };
+  }
+
+  get dom0(): DriverContext {
+    return { hc: this.h.dom0, evtchn: eventChannels(this.h.dom0, this.h.dom0Events.loop), xs: this.xs0, log: (l) => this.log.push(l) };
+  }
+
+  /** dom0's blkback service, with this rig's options and its test disks. */
+  daemon() {
+    const opts: BlkbackDaemonOptions = {
+      blkback: this.backendOpts,
+      openDisk: async (params, o) => {
+        const d = this.disks.get(params.slice('raw:'.length));
+        if (!d) return openDisk(params, o);
+        return o.readOnly ? new ReadOnlyDisk(d) : d;
+      },
+    };
+    return dom0Blkback(this.host, opts);
+  }
+
+  guest(ramFrames = 1024): GuestSide {
+    const d = this.h.local({ ramFrames });
+    this.xenstored.introduceDomain(d.domid);
+    const xs = new XenstoreClient(connectLocal(this.xenstored, d.domid));
+    this.#clients.push(xs);
+    return { ...d, xs, ctx: { hc: d.hc, evtchn: eventChannels(d.hc, d.events.loop), xs } };
+  }
+
+  /** Attach `disk` (registered under its absolute target path) or a spec target through the toolstack's code. */
+  async attach(g: GuestSide, spec: string, disk?: Disk): Promise<void> {
+    await this.daemon();
+    const parsed = parseDiskSpec(spec);
+    if (disk) this.disks.set(parsed.target!, disk);
+    await attachDisk(this.host, g.domid, parsed);
+  }
+
+  async front(g: GuestSide, devid = 51712, opts: BlkfrontOptions = {}): Promise<BlkFront> {
+    return BlkFront.connect(g.ctx, g.domid, devid, 'xvda', opts);
+  }
+
+  async close(): Promise<void> {
+    const d = await this.daemon().catch(() => undefined);
+    await d?.stop();
+    for (const c of this.#clients) c.close();
+    await this.h.close();
+  }
+}
+
+/** Bytes with a recognizable pattern per sector: sector number and a salt. */
+export function pattern(sector: number, sectors: number, salt: number): Uint8Array {
+  const b = new Uint8Array(sectors * 512);
+  const v = new DataView(b.buffer);
+  for (let s = 0; s < sectors; s++) {
+    for (let i = 0; i < 512; i += 8) {
+      v.setUint32(s * 512 + i, sector + s, true);
+      v.setUint32(s * 512 + i + 4, salt, true);
+    }
+  }
+  return b;
+}
+
+/** A disk whose I/O waits for the test to open the gate: requests stay in flight. */
+export class GatedDisk implements Disk {
+  readonly features = { flush: true, discard: true, secureDiscard: true };
+  readonly readOnly = false;
+  #waiting: (() => void)[] = [];
+  #open = true;
+  started = 0;
+  constructor(readonly inner: Disk) {}
+  get sectors(): number {
+    return this.inner.sectors;
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+  shut(): void {
+    this.#open = false;
+  }
+  open(): void {
+    this.#open = true;
+    for (const w of this.#waiting.splice(0)) w();
+  }
+  async #gate(): Promise<void> {
+    this.started++;
+    if (!this.#open) await new Promise<void>((r) => this.#waiting.push(r));
+  }
+  async read(sector: number, bufs: readonly Uint8Array[]): Promise<void> {
+    await this.#gate();
+    await this.inner.read(sector, bufs);
+  }
+  async write(sector: number, bufs: readonly Uint8Array[]): Promise<void> {
+    await this.#gate();
+    await this.inner.write(sector, bufs);
+  }
+  async flush(): Promise<void> {
+    await this.#gate();
+  }
+  async discard(sector: number, count: number, secure: boolean): Promise<void> {
+    await this.#gate();
+    await this.inner.discard(sector, count, secure);
+  }
+}

@@ -1,0 +1,100 @@
+// The xenbus life of a device: the guest closes and reopens it, the backend restarts under
+// in-flight requests (which the frontend issues again), the toolstack detaches it, and the
+// backend vanishes (the guest sees the device close).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { XenbusState } from '../../../src/abi/xenbus.js';
+import { BlkBack } from '../../../src/drivers/blk/back.js';
+import { Disconnected } from '../../../src/drivers/blk/errors.js';
+import { switchState } from '../../../src/drivers/xenbus.js';
+import { RamDisk } from '../../../src/storage/ram.js';
+import { detachDisk, listDisks } from '../../../src/toolstack/devices.js';
+import { GatedDisk, Rig, pattern, within } from './_rig.js';
+
+const MiB = 1 << 20;
+
+test('the guest disconnects, the grants go, and it can connect again', async (t) => {
+  const rig = new Rig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  await rig.attach(g, 'vdev=xvda, target=/test/a', new RamDisk(MiB));
+  const f = await within(rig.front(g), 'connect');
+  await f.write(0, pattern(0, 8, 1));
+  const granted = g.hc.freeGrantRefs;
+  await within(f.disconnect(), 'disconnect');
+  assert.equal(f.status, 'closed');
+  const be = `/local/domain/0/backend/vbd/${g.domid}/51712`;
+  assert.equal(await rig.xs0.read(`${be}/state`), String(XenbusState.Closed));
+  assert.ok(g.hc.freeGrantRefs > granted, 'ring and persistent grants were ended');
+  assert.equal(g.domain.view.foreignPins, 0, 'the backend holds no mapping of the guest');
+  await assert.rejects(f.read(0, new Uint8Array(512)), Disconnected);
+  const again = await within(rig.front(g), 'reconnect');
+  const b = new Uint8Array(4096);
+  await again.read(0, b);
+  assert.deepEqual(b, pattern(0, 8, 1));
+});
+
+test('a backend restart: requests in flight are issued again and complete', async (t) => {
+  const rig = new Rig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  const ram = new RamDisk(MiB);
+  for (let s = 0; s < 256; s += 8) ram.write(s, [pattern(s, 8, 9)]);
+  const gated = new GatedDisk(ram);
+  await rig.attach(g, 'vdev=xvda, target=/test/a', gated);
+  const f = await within(rig.front(g), 'connect');
+  gated.shut();
+  const bufs = Array.from({ length: 16 }, () => new Uint8Array(4096));
+  const reads = bufs.map((b, i) => f.read(i * 8, b));
+  while (gated.started < 16) await new Promise((r) => setTimeout(r, 1));
+  // The old backend goes (as a reload of blkback would): it stops, unmaps, says Closed.
+  const d = await rig.daemon();
+  const old = d.device(g.domid, 51712)!;
+  const closing = old.close();
+  gated.open();
+  await closing;
+  const dir = old.dir;
+  await switchState(rig.xs0, dir, XenbusState.Closed);
+  const fresh = await BlkBack.start(rig.dom0, dir, gated);
+  t.after(() => fresh.close());
+  await within(Promise.all(reads), 'the reads, issued again');
+  bufs.forEach((b, i) => assert.deepEqual(b, pattern(i * 8, 8, 9)));
+  assert.equal(f.status, 'connected');
+  assert.ok(fresh.stats.requests >= 16);
+});
+
+test('block-detach: the guest is asked to close, and the nodes go', async (t) => {
+  const rig = new Rig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  await rig.attach(g, 'vdev=xvda, target=/test/a', new RamDisk(MiB));
+  await rig.attach(g, 'vdev=xvdb, target=/test/b', new RamDisk(MiB));
+  const f = await within(rig.front(g), 'connect');
+  const list = await listDisks(rig.host, g.domid);
+  assert.deepEqual(list.map((d) => [d.vdev, d.devid, d.state]), [['xvda', 51712, XenbusState.Connected], ['xvdb', 51728, XenbusState.Initialising]]);
+  assert.equal(typeof list[0]!.ringRef, 'number');
+  await within(detachDisk(rig.host, g.domid, 'xvda'), 'detach');
+  assert.equal(f.status, 'closed');
+  await assert.rejects(f.read(0, new Uint8Array(512)), Disconnected);
+  assert.equal(await rig.xs0.exists(`/local/domain/${g.domid}/device/vbd/51712`), false);
+  assert.equal(await rig.xs0.exists(`/local/domain/0/backend/vbd/${g.domid}/51712`), false);
+  // A device the guest never opened goes at once.
+  await within(detachDisk(rig.host, g.domid, 51728), 'detach xvdb');
+  assert.deepEqual(await listDisks(rig.host, g.domid), []);
+  await assert.rejects(detachDisk(rig.host, g.domid, 'xvdb'), { errno: 'ENOENT' });
+});
+
+test('the backend vanishes: pending I/O fails with Disconnected, the device is closed', async (t) => {
+  const rig = new Rig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  const gated = new GatedDisk(new RamDisk(MiB));
+  await rig.attach(g, 'vdev=xvda, target=/test/a', gated);
+  const f = await within(rig.front(g), 'connect');
+  gated.shut();
+  const pending = f.read(0, new Uint8Array(4096));
+  await rig.xs0.rm(`/local/domain/0/backend/vbd/${g.domid}/51712`);
+  await assert.rejects(within(pending, 'the pending read'), Disconnected);
+  assert.equal(f.status, 'closed');
+  gated.open();
+});
