@@ -1,27 +1,42 @@
-// The xenode command. Subcommands and their output follow xl (DESIGN.md §6).
-import { readFileSync } from 'node:fs';
+// The xenode command. Subcommands and their output follow xl (DESIGN.md §6); those that manage
+// domains talk to the host daemon of a state dir through the command API. Modules that only a
+// few subcommands need (the host itself, esbuild) load when those run, so that `xenode list`
+// starts quickly.
 import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.js';
+import { withStateDir } from './common.js';
+import { registerDemoCommand } from './demo.js';
+import { registerDomainCommands } from './domains.js';
+import { registerHostCommands } from './host.js';
+import { registerTopCommand } from './top.js';
 import { registerXenstoreCommands } from './xenstore.js';
-import { run } from './run.js';
-
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('xenode')
   .description('The Xen architecture on Node.js: hypervisor, xenstored, PV drivers, toolstack, unikernels')
-  .version(pkg.version)
+  .version(VERSION)
+  .enablePositionalOptions()
   .exitOverride();
 
-program
-  .command('run')
-  .description('boot one guest in an in-process host, with its console on this terminal')
+withStateDir(program.command('run'))
+  .description('boot one guest with its console on this terminal, on the host daemon if one runs, else in this process')
   .argument('<config>', 'the domain configuration, in xl.cfg syntax')
-  .option('--state-dir <dir>', 'where the host puts its sockets (env XENODE_STATE_DIR, default ~/.xenode)')
   .option('-q, --quiet', "print only the guest's console")
   .action(async (config: string, opts: { stateDir?: string; quiet?: boolean }) => {
+    const { run } = await import('./run.js');
     process.exitCode = await run(config, opts);
   });
 
+registerHostCommands(program);
+registerDomainCommands(program);
+registerTopCommand(program);
+registerDemoCommand(program);
 registerXenstoreCommands(program);
+
+// `xenode console d | head`: when the reader goes away, stop quietly, as a Unix tool does.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(process.exitCode ?? 0);
+});
 
 try {
   await program.parseAsync();

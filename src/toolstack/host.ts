@@ -16,25 +16,12 @@ import { VcpuPool } from '../hypervisor/vcpu.js';
 import { connectLocal } from '../xenstore/client-transport.js';
 import { XenstoreClient } from '../xenstore/client.js';
 import { Xenstored } from '../xenstore/daemon.js';
+import { effectiveAction } from './actions.js';
 import { buildDomain, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
+import { attachDisk, detachDisk, type DeviceHost, type DiskDevice } from './devices.js';
+import { vdevToDevid, type DiskSpec } from './diskspec.js';
 import { domainNameProblem, type DomainConfig, type ShutdownAction } from './domconfig.js';
 import { hostPaths, type HostPaths } from './paths.js';
-
-/**
- * What the host does after a shutdown. xenode writes no core dumps, so the coredump-* actions
- * act as their plain counterparts; soft-reset restarts.
- */
-function effectiveAction(a: ShutdownAction): 'destroy' | 'restart' | 'rename-restart' | 'preserve' {
-  switch (a) {
-    case 'coredump-destroy':
-      return 'destroy';
-    case 'coredump-restart':
-    case 'soft-reset':
-      return 'restart';
-    default:
-      return a;
-  }
-}
 
 /** Events per dom0 port per 100 ms before the port is throttled (see UpcallLoop). */
 const DOM0_STORM_LIMIT = 20_000;
@@ -59,6 +46,8 @@ export interface HostEvents {
   destroyed: [domid: number, name: string];
   /** A domain was restarted as a new domain (xl gives it a new id). */
   restarted: [oldDomid: number, newDomid: number, name: string];
+  /** Its shutdown action said restart, but the new domain could not be created. */
+  restartFailed: [domid: number, name: string, error: string];
 }
 
 interface Managed {
@@ -146,7 +135,8 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   get #ctx(): BuildContext {
-    return { hv: this.hv, xs: this.xs, consoled: this.consoled, pool: this.pool, onLog: this.#log };
+    return { hv: this.hv, xs: this.xs, consoled: this.consoled, pool: this.pool, onLog: this.#log, loop: this.loop,
+      ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }) };
   }
 
   /** Create and start a domain (xl create); `paused` leaves it paused, as xl create -p. */
@@ -235,6 +225,29 @@ export class Host extends EventEmitter<HostEvents> {
     this.emit('renamed', domid, name, old);
   }
 
+  /** What the device code needs of this host. */
+  get devices(): DeviceHost {
+    return { hv: this.hv, xs: this.xs, loop: this.loop, log: this.#log, ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }) };
+  }
+
+  /** xl block-attach: hot-plug a disk. It stays in the configuration the domain restarts with, as libxl keeps it. */
+  async attachDisk(domid: number, spec: DiskSpec): Promise<DiskDevice> {
+    this.#guest(domid, 'given a disk');
+    const dev = await attachDisk(this.devices, domid, spec);
+    const m = this.#managed.get(domid);
+    if (m) m.config = { ...m.config, disks: [...m.config.disks.filter((x) => x.devid !== spec.devid), spec] };
+    return dev;
+  }
+
+  /** xl block-detach [-f]. */
+  async detachDisk(domid: number, vdev: string, force: boolean): Promise<void> {
+    this.#guest(domid, 'relieved of a disk');
+    await detachDisk(this.devices, domid, vdev, { force });
+    const devid = /^[0-9]+$/.test(vdev) ? Number(vdev) : vdevToDevid(vdev);
+    const m = this.#managed.get(domid);
+    if (m) m.config = { ...m.config, disks: m.config.disks.filter((x) => x.devid !== devid) };
+  }
+
   /** True from the moment a destroy of the domain starts until it is done. */
   isDestroying(domid: number): boolean {
     return this.#destroying.has(domid);
@@ -295,7 +308,13 @@ export class Host extends EventEmitter<HostEvents> {
       await this.destroy(domid);
     }
     if (action === 'restart' || action === 'rename-restart') {
-      const built = await this.create(m.config);
+      let built: BuiltDomain;
+      try {
+        built = await this.create(m.config);
+      } catch (e) {
+        this.emit('restartFailed', domid, name, (e as Error).message);
+        throw e;
+      }
       this.emit('restarted', domid, built.domain.domid, name);
     }
   }

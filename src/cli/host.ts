@@ -1,0 +1,120 @@
+// `xenode host` (the host daemon, in the foreground), `xenode host start` (the same, in the
+// background: prints the control socket once it answers) and `xenode host stop`.
+import { spawn } from 'node:child_process';
+import { Option, type Command } from 'commander';
+import { displayPath } from '../toolstack/client.js';
+import { dmesgLine } from '../toolstack/hostlog.js';
+import { hostPaths, resolveStateDir } from '../toolstack/paths.js';
+import { say, withHost, withStateDir, type StateDirOpts } from './common.js';
+
+interface DaemonOpts extends StateDirOpts {
+  readonly pool: string;
+  readonly shutdownTimeout: string;
+  readonly notifyParent?: boolean;
+}
+
+/** What a daemonized host tells `host start` over the IPC channel. */
+type StartReport = { ready: string } | { error: string };
+
+function numbers(o: DaemonOpts): { poolSize: number; shutdownGraceMs: number } {
+  const poolSize = Number(o.pool);
+  const grace = Number(o.shutdownTimeout);
+  if (!Number.isInteger(poolSize) || poolSize < 0) throw new Error(`--pool wants a whole number of threads, not '${o.pool}'`);
+  if (!(grace >= 0)) throw new Error(`--shutdown-timeout wants a number of seconds, not '${o.shutdownTimeout}'`);
+  return { poolSize, shutdownGraceMs: grace * 1000 };
+}
+
+async function runDaemon(o: DaemonOpts): Promise<void> {
+  const { HostDaemon } = await import('../toolstack/daemon.js');
+  const stateDir = resolveStateDir(o.stateDir);
+  // Started by `host start`: report over IPC, then live without a terminal.
+  const report = o.notifyParent && process.send ? (m: StartReport) => void process.send!(m) : null;
+  let daemon;
+  try {
+    daemon = await HostDaemon.start({
+      stateDir,
+      ...numbers(o),
+      ...(!report && { echo: (e) => say(dmesgLine(e)) }),
+    });
+  } catch (e) {
+    if (!report) throw e;
+    report({ error: (e as Error).message });
+    process.disconnect?.();
+    process.exitCode = 1;
+    return;
+  }
+  const d = daemon;
+  const stop = () => void d.stop();
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  // A bug in one command must not take every guest down with the host: log it and go on.
+  const uncaught = (e: unknown) => d.local.log.message(`uncaught error in the host: ${(e as Error)?.stack ?? String(e)}`);
+  process.on('uncaughtException', uncaught);
+  if (report) {
+    report({ ready: d.paths.controlSocket });
+    process.disconnect?.();
+  } else {
+    say(`xenode host on ${displayPath(stateDir)} (pid ${process.pid}): control socket ${d.paths.controlSocket}, ` +
+      `xenstored ${d.paths.xenstoredSocket}; Ctrl-C stops it`);
+  }
+  await d.stopped;
+  process.off('SIGTERM', stop);
+  process.off('SIGINT', stop);
+  process.off('uncaughtException', uncaught);
+}
+
+/** Start a daemon in the background; resolves with its control socket once it serves. */
+async function startDetached(o: DaemonOpts): Promise<string> {
+  const stateDir = resolveStateDir(o.stateDir);
+  numbers(o);
+  const child = spawn(process.execPath, [
+    ...process.execArgv, process.argv[1]!, 'host', '--state-dir', stateDir, '--pool', o.pool,
+    '--shutdown-timeout', o.shutdownTimeout, '--notify-parent',
+  ], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  const report = await new Promise<StartReport>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as StartReport));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => reject(new Error(
+      `the host exited (${signal ?? `status ${code}`}) while starting: see ${displayPath(hostPaths(stateDir).logFile)}`)));
+  });
+  child.removeAllListeners('exit');
+  child.unref();
+  if ('error' in report) throw new Error(report.error);
+  return report.ready;
+}
+
+export function registerHostCommands(program: Command): void {
+  const daemonOptions = (cmd: Command) => withStateDir(cmd)
+    .option('--pool <n>', 'vCPU threads kept started, ready for new domains', '2')
+    .option('--shutdown-timeout <seconds>', 'how long guests get to power off when the host stops', '10');
+
+  const host = daemonOptions(program.command('host'))
+    .description('run the host daemon in the foreground: hypervisor, dom0, xenstored, consoles, control socket (Ctrl-C stops it)')
+    .addOption(new Option('--notify-parent').hideHelp())
+    .action(async (o: DaemonOpts) => {
+      await runDaemon(o);
+    });
+
+  daemonOptions(host.command('start'))
+    .description('start the host daemon in the background; prints its control socket once it answers')
+    .action(async (o: DaemonOpts) => {
+      process.stdout.write(`${await startDetached(o)}\n`);
+    });
+
+  withStateDir(host.command('stop'))
+    .description('stop the host daemon: guests are asked to power off, then destroyed if they linger')
+    .action(async (o: StateDirOpts) => {
+      await withHost(o, async (ts) => {
+        let gone!: () => void;
+        const stopped = new Promise<void>((resolve) => (gone = resolve));
+        // The host hangs up on every client once it has stopped.
+        const sub = await ts.events((e) => {
+          if (e.type === 'destroyed') say(`Domain ${e.domid} has been destroyed`);
+        }, () => gone());
+        say(`Stopping the host on ${displayPath(resolveStateDir(o.stateDir))}`);
+        await ts.call('stop', {});
+        await stopped;
+        sub.close();
+      });
+    });
+}

@@ -1,0 +1,87 @@
+// The host daemon (`xenode host`): one Host for a state dir, its command API on the control
+// socket, xenstored on its socket, and the JSON-lines log. It holds the state dir's lock for
+// as long as it runs. Stopping it (SIGTERM, `xenode host stop`) asks every guest to power off,
+// gives them a grace period, then destroys what is left.
+import { mkdir } from 'node:fs/promises';
+import { memorySplit } from './builder.js';
+import { DEFAULT_MEMORY_MIB } from './domconfig.js';
+import type { HostEvent } from './hostlog.js';
+import { startLocalHost, type LocalHost } from './local.js';
+import { HostLock } from './lock.js';
+import { hostPaths, type HostPaths } from './paths.js';
+import { ControlServer } from './server.js';
+
+export interface DaemonOptions {
+  readonly stateDir: string;
+  /** Pre-started vCPU threads for guests of the default size. */
+  readonly poolSize?: number;
+  /** How long guests get to power off when the host stops. */
+  readonly shutdownGraceMs?: number;
+  /** Sees every log entry (the foreground daemon prints them). */
+  readonly echo?: (e: HostEvent) => void;
+}
+
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
+export class HostDaemon {
+  #stopping: Promise<void> | null = null;
+  #resolveStopped!: () => void;
+  /** Resolves once the daemon has stopped. */
+  readonly stopped = new Promise<void>((resolve) => (this.#resolveStopped = resolve));
+
+  private constructor(
+    readonly paths: HostPaths,
+    readonly local: LocalHost,
+    private readonly server: ControlServer,
+    private readonly lock: HostLock,
+    private readonly graceMs: number,
+  ) {}
+
+  static async start(opts: DaemonOptions): Promise<HostDaemon> {
+    const paths = hostPaths(opts.stateDir);
+    await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
+    const lock = HostLock.acquire(paths.lockFile, paths.stateDir);
+    let local: LocalHost | undefined;
+    try {
+      let daemon: HostDaemon | undefined;
+      local = await startLocalHost({
+        stateDir: paths.stateDir,
+        poolSize: opts.poolSize ?? 2,
+        logFile: paths.logFile,
+        ...(opts.echo && { echo: opts.echo }),
+        onStop: () => void daemon?.stop(),
+      });
+      local.host.pool.warm({ heapMb: memorySplit(DEFAULT_MEMORY_MIB).heapMb });
+      const server = await ControlServer.listen(paths.controlSocket, local.api);
+      daemon = new HostDaemon(paths, local, server, lock, opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
+      local.log.record({ type: 'host', state: 'started', pid: process.pid });
+      return daemon;
+    } catch (e) {
+      await local?.close();
+      lock.release();
+      throw e;
+    }
+  }
+
+  /**
+   * Stop: guests get the grace period to power off, then the rest is destroyed and clients
+   * are hung up on. A second call while stopping destroys the guests at once.
+   */
+  stop(): Promise<void> {
+    const { host, log } = this.local;
+    if (this.#stopping) {
+      void host.close();
+      return this.#stopping;
+    }
+    log.record({ type: 'host', state: 'stopping', pid: process.pid });
+    this.#stopping = (async () => {
+      await host.shutdownAll(this.graceMs);
+      await this.server.close();
+      log.record({ type: 'host', state: 'stopped', pid: process.pid });
+      await this.local.close();
+      this.lock.release();
+      this.#resolveStopped();
+    })();
+    return this.#stopping;
+  }
+}

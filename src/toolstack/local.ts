@@ -1,0 +1,50 @@
+// A host in this process with its command API: what `xenode run` (when no daemon is up),
+// `xenode demo`, the host daemon and tests drive.
+import { ToolstackApi } from './api.js';
+import { Host } from './host.js';
+import { HostLog, type HostEvent } from './hostlog.js';
+
+export interface LocalHostOptions {
+  /** Exposes xenstored's socket there. */
+  readonly stateDir?: string;
+  readonly poolSize?: number;
+  /** The JSON-lines log file; none when absent. */
+  readonly logFile?: string;
+  readonly echo?: (e: HostEvent) => void;
+  /** What `xenode host stop` does; an in-process host without it refuses to be stopped. */
+  readonly onStop?: () => void;
+}
+
+export interface LocalHost {
+  readonly host: Host;
+  readonly api: ToolstackApi;
+  readonly log: HostLog;
+  /** Destroy every guest and stop the host (shutdownAll first for a graceful stop). */
+  close(): Promise<void>;
+}
+
+export async function startLocalHost(opts: LocalHostOptions = {}): Promise<LocalHost> {
+  const log = new HostLog({ ...(opts.logFile && { file: opts.logFile }), ...(opts.echo && { echo: opts.echo }) });
+  let host: Host;
+  try {
+    host = await Host.start({
+      ...(opts.stateDir && { stateDir: opts.stateDir }),
+      poolSize: opts.poolSize ?? 0,
+      log: (line) => log.message(line),
+    });
+  } catch (e) {
+    log.close();
+    throw e;
+  }
+  log.attach(host);
+  const api = new ToolstackApi(host, { log, ...(opts.onStop && { onStop: opts.onStop }) });
+  return {
+    host,
+    api,
+    log,
+    async close() {
+      await host.close();
+      log.close();
+    },
+  };
+}
