@@ -5,20 +5,21 @@
 //     creates);
 //  2. density: --guests idle guests booted one after another, the create latency per batch of
 //     --batch as they accumulate (flat is the goal), the time and the host's memory per guest;
-//  3. `xenode list` with all of them running: the CLI's wall time, the API call alone, and a
-//     bare `node -e 0` for the process start-up share.
+//  3. `xenode list` with all of them running (and settled): the CLI's wall time, the API call
+//     alone, and a bare `node -e 0` for the process start-up share.
 //
-//   node dist/bench/toolstack.js [--samples=20] [--cli=5] [--guests=100] [--batch=25] [--pool=4]
+//   node dist/bench/toolstack.js [--samples=20] [--cli=5] [--guests=100] [--batch=25] [--pool=4] [--settle=15]
 //   node dist/bench/toolstack.js --guests=1000 --batch=100   # the big run (about 9 GiB of RAM)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CreateResult } from '../src/toolstack/api.js';
 import { RemoteToolstack } from '../src/toolstack/client.js';
 import { emit, numberOptions, summarize, type Summary } from './_lib.js';
 
-const opts = numberOptions({ samples: 20, cli: 5, guests: 100, batch: 25, pool: 4 });
+const opts = numberOptions({ samples: 20, cli: 5, guests: 100, batch: 25, pool: 4, settle: 15 });
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const XENODE = join(ROOT, 'bin/xenode.js');
 const KERNEL = join(ROOT, 'bench/guests/idle.ts');
@@ -40,10 +41,19 @@ interface Daemon {
   stop(): Promise<void>;
 }
 
+/** Daemons still running: if the benchmark dies, they must not live on with their guests. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+process.on('SIGINT', () => process.exit(130));
+
 /** `xenode host` in the foreground, in a process of its own. */
 async function startDaemon(name: string, pool: number): Promise<Daemon> {
   const stateDir = join(dir, name);
   const child = spawn(process.execPath, [XENODE, 'host', '--state-dir', stateDir, '--pool', String(pool), '--shutdown-timeout', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   await new Promise<void>((resolve, reject) => {
     let err = '';
     child.stderr!.on('data', (b: Buffer) => {
@@ -69,12 +79,15 @@ async function startDaemon(name: string, pool: number): Promise<Daemon> {
 }
 
 let seq = 0;
+/** The phases of the last API create (CreateResult.ms). */
+let phases: CreateResult['ms'] = { kernel: 0, setup: 0, vcpu: 0, main: 0 };
 /** API create-to-running, ms; the guest is destroyed again unless `keep`. */
 async function apiCreate(d: Daemon, keep = false): Promise<number> {
   const t0 = performance.now();
-  const { domid } = await d.ts.call('create', { file: CFG, text: `name = "idle-${seq++}"\n${BASE}` });
+  const r = await d.ts.call('create', { file: CFG, text: `name = "idle-${seq++}"\n${BASE}` });
   const t = performance.now() - t0;
-  if (!keep) await d.ts.call('destroy', { domain: domid });
+  phases = r.ms;
+  if (!keep) await d.ts.call('destroy', { domain: r.domid });
   return t;
 }
 
@@ -127,17 +140,24 @@ try {
   const rss0 = warm.rss();
   const t0 = performance.now();
   const each: number[] = [];
+  const eachPhases: CreateResult['ms'][] = [];
   for (let i = 0; i < opts.guests; i++) {
     each.push(await apiCreate(warm, true));
+    eachPhases.push(phases);
     if ((i + 1) % opts.batch === 0) log(`  ${i + 1} guests, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   const bootAll = (performance.now() - t0) / 1000;
-  await sleep(500);
+  // A new guest's isolate keeps a core busy for some seconds after boot (V8 finishing its
+  // compilation and first collections): measure memory and list once they are idle.
+  log(`letting them settle for ${opts.settle} s ...`);
+  await sleep(opts.settle * 1000);
   const rss1 = warm.rss();
-  const batches: { running: number; median: number; p99: number }[] = [];
+  const batches: { running: number; median: number; p99: number; phases_median: Record<string, number> }[] = [];
   for (let i = 0; i < each.length; i += opts.batch) {
     const s = summarize(each.slice(i, i + opts.batch));
-    batches.push({ running: i, median: s.median, p99: s.p99 });
+    const ph = eachPhases.slice(i, i + opts.batch);
+    const phases_median = Object.fromEntries((['kernel', 'setup', 'vcpu', 'main'] as const).map((k) => [k, summarize(ph.map((p) => p[k])).median]));
+    batches.push({ running: i, median: s.median, p99: s.p99, phases_median });
   }
 
   // 3. list with them all running.

@@ -4,7 +4,7 @@
 import type { ConsoleSession, DomainRef, Toolstack } from '../toolstack/api.js';
 
 /** Ctrl-]: the byte xl console (and telnet) detach on. */
-export const DETACH_BYTE = 0x1d;
+const DETACH_BYTE = 0x1d;
 
 /** This terminal's input, sent to whichever console session is current, until Ctrl-]. */
 export class Keyboard {

@@ -43,6 +43,17 @@ export interface DomainInfo extends DomainId {
   readonly config?: DomainConfig;
 }
 
+export interface CreateResult extends DomainId {
+  /** About the configuration: keys this version ignores, and the like. */
+  readonly warnings: string[];
+  /**
+   * Where the time went, in ms: linking the kernel image, setting the domain up (memory, event
+   * channels, xenstore, console, devices), starting its vCPU, and from there to main() (0 when
+   * created paused).
+   */
+  readonly ms: { readonly kernel: number; readonly setup: number; readonly vcpu: number; readonly main: number };
+}
+
 /** `xenode info`: the machine and the host, in the terms of xl info. */
 export interface HostInfo {
   readonly host: string;
@@ -71,7 +82,7 @@ export interface Commands {
    * itself (`file` then names it in messages and anchors a relative kernel=). Returns once the
    * guest's main() runs, or once it is built when `paused`.
    */
-  create: { args: { file: string; text?: string; paused?: boolean }; result: DomainId & { warnings: string[] } };
+  create: { args: { file: string; text?: string; paused?: boolean }; result: CreateResult };
   /** xl list; every domain when `domains` is absent. */
   list: { args: { domains?: DomainRef[]; long?: boolean }; result: DomainInfo[] };
   /** xl domid / xl domname. */
@@ -97,7 +108,7 @@ export interface Commands {
 }
 
 export type Op = keyof Commands;
-export const OPS: readonly Op[] = [
+const OPS: readonly Op[] = [
   'create', 'list', 'lookup', 'destroy', 'shutdown', 'pause', 'unpause', 'rename', 'blockAttach', 'blockDetach', 'blockList',
   'consoleLog', 'info', 'dmesg', 'stop',
 ];
@@ -391,15 +402,16 @@ export class ToolstackApi implements Toolstack {
     return d;
   }
 
-  async #create(file: string, text: string | undefined, paused: boolean): Promise<DomainId & { warnings: string[] }> {
+  async #create(file: string, text: string | undefined, paused: boolean): Promise<CreateResult> {
     if (!isAbsolute(file)) throw new XenError('EINVAL', `create: the configuration file must be an absolute path, not '${file}'`);
     if (text !== undefined && Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
       throw new XenError('E2BIG', `create: the configuration is ${Buffer.byteLength(text)} bytes; the limit is ${MAX_CONFIG_BYTES}`);
     }
     const { config, warnings } = text === undefined ? await loadDomainConfig(file) : parseDomainConfig(text, file);
     const built = await this.#host.create(config, { paused });
+    const t = performance.now();
     if (!paused) await this.#booted(built);
-    return { ...id(built.domain), warnings };
+    return { ...id(built.domain), warnings, ms: { ...built.timings, main: paused ? 0 : performance.now() - t } };
   }
 
   /** Until the guest's main() runs; an error if the domain shuts down or goes first. */

@@ -21,7 +21,7 @@ export interface DaemonOptions {
   readonly echo?: (e: HostEvent) => void;
 }
 
-export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export class HostDaemon {
   #stopping: Promise<void> | null = null;

@@ -20,7 +20,7 @@ export type HostEventBody =
 export type HostEvent = HostEventBody & { readonly time: string };
 
 /** The event as a sentence, the way dmesg shows it. */
-export function describeEvent(e: HostEventBody): string {
+function describeEvent(e: HostEventBody): string {
   switch (e.type) {
     case 'created': return `d${e.domid} '${e.name}': created`;
     case 'destroyed': return `d${e.domid} '${e.name}': destroyed`;

@@ -76,7 +76,8 @@ async function clean(): Promise<void> {
 
 test('the control socket is 0600 and the log is JSON lines', T, async () => {
   assert.equal(statSync(daemon.paths.controlSocket).mode & 0o777, 0o600);
-  const { domid } = await ts.call('create', { file: cfg('ticker.ts', '', 'logged') });
+  const { domid, ms } = await ts.call('create', { file: cfg('ticker.ts', '', 'logged') });
+  assert.ok(ms.setup > 0 && ms.vcpu > 0 && ms.main > 0, JSON.stringify(ms));
   await ts.call('destroy', { domain: 'logged' });
   const lines = readFileSync(daemon.paths.logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as HostEvent);
   assert.ok(lines.some((e) => e.type === 'host' && e.state === 'started'));
@@ -268,11 +269,14 @@ test('stopping a host: guests that power off go at once; one that ignores the re
   await api.call('create', { file: cfg('ticker.ts', '', 'polite') });
   await api.call('create', { file: cfg('stubborn.ts', '', 'stubborn') });
   const seen: HostEvent[] = [];
+  let out = '';
+  await api.console('stubborn', { onOutput: (d) => (out += Buffer.from(d).toString()), onEnd() {} }, { replay: true });
   await api.events((e) => seen.push(e));
   await other.stop();
+  console.error('STUBBORN OUTPUT:', JSON.stringify(out), JSON.stringify(seen.filter((e) => e.type === 'message')));
   const polite = seen.find((e) => e.type === 'shutdown' && e.name === 'polite');
   assert.ok(polite && polite.type === 'shutdown' && polite.reason === 'poweroff', 'polite did not power off');
-  assert.ok(!seen.some((e) => e.type === 'shutdown' && e.name === 'stubborn'), 'stubborn shut down');
+  assert.ok(!seen.some((e) => e.type === 'shutdown' && e.name === 'stubborn'), JSON.stringify(seen.filter((e) => e.type === 'shutdown')));
   assert.ok(seen.some((e) => e.type === 'destroyed' && e.name === 'stubborn'), 'stubborn was not destroyed');
   assert.deepEqual(other.local.host.hv.domains().map((d) => d.domid), [0]);
   await assert.rejects(RemoteToolstack.connect(join(dir, 'stop')), /no host running/);
