@@ -6,37 +6,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { HostEvent } from '../../src/toolstack/hostlog.js';
+import { FIXTURES, ROOT, XENODE, xenode as run, type Result, type RunOptions } from '../helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const XENODE = join(ROOT, 'bin/xenode.js');
-const FIXTURES = join(ROOT, 'test/fixtures/guests');
 const dir = mkdtempSync(join(tmpdir(), 'xenode-daemon-'));
 const stateDir = join(dir, 'state');
 const T = { timeout: 30_000 };
 
-interface Result { code: number | null; stdout: string; stderr: string }
-
-/** Run `xenode ARGS` to the end; `onStdout` sees the output so far and may type into stdin. */
-function xenode(args: string[], opts: { state?: string; input?: string; onStdout?: (text: string, child: ChildProcessWithoutNullStreams) => void } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [XENODE, ...args], { cwd: ROOT, env: { ...process.env, XENODE_STATE_DIR: opts.state ?? stateDir } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-      opts.onStdout?.(stdout, child);
-    });
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    if (opts.input !== undefined) child.stdin.write(opts.input);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Run `xenode ARGS` against this file's host (or another state dir). */
+function xenode(args: string[], opts: Partial<RunOptions> = {}): Promise<Result> {
+  return run(args, { ...opts, state: opts.state ?? stateDir });
 }
 
 async function ok(args: string[]): Promise<string> {

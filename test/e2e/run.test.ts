@@ -1,37 +1,16 @@
 // `xenode run` as a user runs it: a child process, its terminal output and its exit status.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { FIXTURES, xenode as run, type Result, type RunOptions } from '../helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const XENODE = join(ROOT, 'bin/xenode.js');
-const FIXTURES = join(ROOT, 'test/fixtures/guests');
 const stateDir = mkdtempSync(join(tmpdir(), 'xenode-run-'));
 after(() => rmSync(stateDir, { recursive: true, force: true }));
 
-interface Result { code: number | null; stdout: string; stderr: string }
-
-function xenode(args: string[], opts: { onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [XENODE, ...args], { cwd: ROOT, env: { ...process.env, XENODE_STATE_DIR: stateDir } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-      opts.onStdout?.(stdout, child);
-    });
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function xenode(args: string[], opts: Partial<RunOptions> = {}): Promise<Result> {
+  return run(args, { ...opts, state: stateDir });
 }
 
 test('hello boots, prints on its console, sleeps and powers off with status 0', async () => {
