@@ -14,6 +14,8 @@ const REQUESTS: Record<string, ShutdownRequest> = { poweroff: 'poweroff', halt: 
 
 export class GuestLifecycle implements Lifecycle {
   #waiters: ((r: ShutdownRequest) => void)[] = [];
+  /** Watch events are handled one after another, so two cannot take the same request. */
+  #checks: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly xs: XenstoreClient,
@@ -23,7 +25,9 @@ export class GuestLifecycle implements Lifecycle {
   async start(): Promise<void> {
     // Tell the toolstack which requests we honour, as Linux's xenbus does at boot.
     await Promise.all([this.xs.write('control/feature-poweroff', '1'), this.xs.write('control/feature-reboot', '1')]);
-    await this.xs.watch('control/shutdown', () => void this.#check());
+    await this.xs.watch('control/shutdown', () => {
+      this.#checks = this.#checks.then(() => this.#check());
+    });
   }
 
   async #check(): Promise<void> {

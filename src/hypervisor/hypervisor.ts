@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
-  EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, EVTCHNSTAT_virq, GLOBAL_VIRQS, NR_VIRQS,
+  EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, EVTCHNSTAT_virq, GLOBAL_VIRQS, NR_VIRQS,
   VIRQ_DOM_EXC,
 } from '../abi/event_channel.js';
 import { DOMID_FIRST_RESERVED, DOMID_SELF, SHUTDOWN_REASONS, isValidDomid, type ShutdownReason } from '../abi/xen.js';
@@ -103,7 +103,8 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
 
   constructor(opts: { dom0RamFrames?: number } = {}) {
     super();
-    this.dom0 = this.#create(0, { name: 'Domain-0', ramFrames: opts.dom0RamFrames ?? 4096, privileged: true });
+    // max_event_channels does not apply to dom0 (it holds two or three ports per guest).
+    this.dom0 = this.#create(0, { name: 'Domain-0', ramFrames: opts.dom0RamFrames ?? 4096, privileged: true, maxEvtchns: EVTCHN_2L_NR_CHANNELS - 1 });
     this.dom0.maptrack = new Maptrack(allocateMaptrack(this.dom0.maxMaptrackFrames));
     Atomics.store(this.dom0.view.ctl, CB_NR_GRANT_FRAMES, Atomics.load(this.dom0.view.ctl, CB_MAX_GRANT_FRAMES));
     this.dom0Hypercalls = new Hypercalls(this.dom0.view, directChannel(this.controlPlane(0)), {
