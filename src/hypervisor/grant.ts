@@ -84,6 +84,19 @@ export class Maptrack {
 // ---- grant entries of the granting domain ----
 
 /**
+ * Clear an entry unless the peer has it mapped (GTF_reading/GTF_writing), with Linux's
+ * compare-and-swap loop (gnttab_end_foreign_access_ref). False while it is still in use.
+ */
+export function revokeGrantEntry(g: DomainView, ref: number): boolean {
+  const w = entryWord(ref);
+  for (;;) {
+    const cur = Atomics.load(g.mem32, w);
+    if (cur & (GTF_reading | GTF_writing)) return false;
+    if (Atomics.compareExchange(g.mem32, w, cur, 0) === cur) return true;
+  }
+}
+
+/**
  * Write a v1 entry the way a granting guest must: frame and domid first, then the flags that
  * make it valid. Used by a domain for itself and by the builder to seed the reserved entries.
  */

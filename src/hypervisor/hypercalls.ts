@@ -4,22 +4,18 @@
 // Data-path calls are synchronous and touch only shared memory; control-path calls go to the
 // hypervisor authority through a ControlChannel.
 import { VIRQ_TIMER } from '../abi/event_channel.js';
-import {
-  GNTST_bad_domain, GNTST_general_error, GNTST_okay, GRANT_ENTRIES_PER_FRAME, GRANT_ENTRY_V1_SIZE,
-  GTF_reading, GTF_writing, GrantError,
-} from '../abi/grant_table.js';
-import { DOMID_SELF, PAGE_SIZE, type ShutdownReason } from '../abi/xen.js';
+import { GNTST_bad_domain, GNTST_general_error, GNTST_okay, GRANT_ENTRIES_PER_FRAME, GrantError } from '../abi/grant_table.js';
+import { DOMID_SELF, type ShutdownReason } from '../abi/xen.js';
 import { XenError } from '../errors.js';
 import type { ControlChannel, PeerGrant } from './control.js';
 import * as evtchn from './evtchn.js';
-import { copyGrant, mapGrant, Maptrack, unmapGrant, writeGrantEntry, type CopyOp, type GrantMapping } from './grant.js';
+import { copyGrant, mapGrant, Maptrack, unmapGrant, revokeGrantEntry, writeGrantEntry, type CopyOp, type GrantMapping } from './grant.js';
 import {
   CB_IN_HYPERCALL, CB_KILL, CB_MAX_GRANT_FRAMES, CB_MAX_PAGES, CB_NR_GRANT_FRAMES, CB_RAM_HWM, CB_TOT_PAGES, GNTTAB_NR_RESERVED_ENTRIES,
-  PFN_GRANT_TABLE, firstRamPfn,
+  firstRamPfn,
 } from './layout.js';
 import { DomainView, type DomainBuffers } from './memory.js';
 
-const GT_BASE = PFN_GRANT_TABLE * PAGE_SIZE;
 
 export class Hypercalls {
   readonly domid: number;
@@ -186,13 +182,7 @@ export class Hypercalls {
    * with the same compare-and-swap loop as Linux. Returns false while it is still in use.
    */
   endAccess(ref: number, release = true): boolean {
-    const m = this.#self.mem32;
-    const w = (GT_BASE + ref * GRANT_ENTRY_V1_SIZE) >> 2;
-    for (;;) {
-      const cur = Atomics.load(m, w);
-      if (cur & (GTF_reading | GTF_writing)) return false;
-      if (Atomics.compareExchange(m, w, cur, 0) === cur) break;
-    }
+    if (!revokeGrantEntry(this.#self, ref)) return false;
     if (release) this.#freeRefs.push(ref);
     return true;
   }
