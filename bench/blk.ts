@@ -70,12 +70,17 @@ async function run(host: Host, guests: number, extra: string, backend?: string):
     await Promise.all(domids.map((d) => host.xs.write(node(d, 'go'), '1')));
     const results = await Promise.all(domids.map(async (d) => {
       const r = await host.xs.wait(node(d, 'result'), (v) => v !== undefined, { timeout: 60_000 + opts.runtime * 4000 });
-      return JSON.parse(r!) as { iops: number; mbps: number; hist: string };
+      return JSON.parse(r!) as { ops: number; bs: number; start_ms: number; end_ms: number; hist: string };
     }));
     const hist = new Array<number>(200).fill(0);
     for (const r of results) r.hist.split(',').forEach((n, b) => (hist[b]! += Number(n)));
+    // Aggregate over the span from the first guest's start to the last one's end: guests that
+    // did not quite overlap are not credited with each other's time.
+    const secs = (Math.max(...results.map((r) => r.end_ms)) - Math.min(...results.map((r) => r.start_ms))) / 1000;
+    const ops = results.reduce((a, r) => a + r.ops, 0);
+    const bytes = results.reduce((a, r) => a + r.ops * r.bs, 0);
     return {
-      guests, iops: results.reduce((a, r) => a + r.iops, 0), mbps: results.reduce((a, r) => a + r.mbps, 0),
+      guests, iops: ops / secs, mbps: bytes / secs / 1e6,
       p50_us: percentileOf(hist, 50), p99_us: percentileOf(hist, 99),
     };
   } finally {

@@ -6,6 +6,9 @@
 //   rw=randread|randwrite|read|write|randrw   mix=50 (percent reads for randrw)
 //   bs=4096  qd=32  runtime=2 (seconds)  size=0 (bytes of the disk to use; 0: all of it)
 //   persistent=1  indirect=256  ring=0 (ring page order)  queues=1   (blkfront options)
+//   iomem=1: buffers are I/O pages (os.io), which blkfront grants without copying; 0: ordinary
+//           Uint8Arrays, copied through blkfront's bounce pages
+//   ramp=0.2: seconds of the same load before measuring (fio's ramp_time: the JIT warms up)
 //   sync=1: write data/blkbench/ready and start when dom0 writes data/blkbench/go;
 //           the result also goes to data/blkbench/result.
 import type { OS } from 'xenode';
@@ -51,6 +54,8 @@ export default async function main(os: OS): Promise<void> {
   const runtimeMs = num('runtime', 2) * 1000;
   const mix = num('mix', 50) / 100;
   const sync = o['sync'] === '1';
+  const iomem = num('iomem', 1) === 1;
+  const rampMs = num('ramp', 0.2) * 1000;
   const disk = await os.block(undefined, {
     persistent: num('persistent', 1) === 1,
     maxIndirectSegments: num('indirect', 256),
@@ -60,19 +65,14 @@ export default async function main(os: OS): Promise<void> {
   const sectors = disk.info().sizeSectors;
   const span = Math.floor((num('size', 0) || sectors * 512) / bs);
   if (bs % 512 !== 0 || span < 1) throw new Error(`bs=${bs} does not fit the disk`);
-  if (sync) {
-    await os.xenstore.write('data/blkbench/ready', '1');
-    await os.xenstore.wait('data/blkbench/go', (v) => v === '1');
-  }
   const hist = new Array<number>(NBUCKETS).fill(0);
   let ops = 0;
   let reads = 0;
   let cursor = 0;
+  let end = 0;
   const random = rw.startsWith('rand');
-  const t0 = performance.now();
-  const end = t0 + runtimeMs;
-  const worker = async (): Promise<void> => {
-    const buf = new Uint8Array(bs);
+  const buffers = Array.from({ length: qd }, () => (iomem ? os.io.alloc(bs).subarray(0, bs) : new Uint8Array(bs)));
+  const worker = async (buf: Uint8Array): Promise<void> => {
     while (performance.now() < end) {
       const block = random ? Math.floor(Math.random() * span) : cursor++ % span;
       const read = rw === 'randread' || rw === 'read' || (rw === 'randrw' && Math.random() < mix);
@@ -84,11 +84,26 @@ export default async function main(os: OS): Promise<void> {
       if (read) reads++;
     }
   };
-  await Promise.all(Array.from({ length: qd }, worker));
+  if (rampMs > 0) {
+    end = performance.now() + rampMs;
+    await Promise.all(buffers.map(worker));
+    hist.fill(0);
+    ops = reads = 0;
+  }
+  if (sync) {
+    await os.xenstore.write('data/blkbench/ready', '1');
+    await os.xenstore.wait('data/blkbench/go', (v) => v === '1');
+  }
+  const t0 = performance.now();
+  end = t0 + runtimeMs;
+  await Promise.all(buffers.map(worker));
   const secs = (performance.now() - t0) / 1000;
   const n = disk as { negotiated?: { persistent: boolean; maxSegments: number } };
   const result = {
-    guest: os.name, rw, bs, qd, seconds: Number(secs.toFixed(3)), ops, reads,
+    guest: os.name, rw, bs, qd, iomem, seconds: Number(secs.toFixed(3)), ops, reads,
+    // Wall-clock start and end (ms since the epoch), so a harness can add up guests over the
+    // time they all ran rather than trusting each one's own rate.
+    start_ms: performance.timeOrigin + t0, end_ms: performance.timeOrigin + t0 + secs * 1000,
     iops: Math.round(ops / secs), mbps: Number(((ops * bs) / secs / 1e6).toFixed(1)),
     p50_us: Number(percentileOf(hist, 50).toFixed(1)), p99_us: Number(percentileOf(hist, 99).toFixed(1)),
     persistent: n.negotiated?.persistent, max_segments: n.negotiated?.maxSegments,

@@ -25,10 +25,15 @@ function consecutive(pfns: readonly number[]): boolean {
 export function allocContiguous(hc: Hypercalls, n: number): number[] {
   let pfns = hc.populatePhysmap(n).sort((a, b) => a - b);
   const spare: number[] = [];
-  while (!consecutive(pfns)) {
-    spare.push(pfns.shift()!);
-    pfns.push(...hc.populatePhysmap(1));
-    pfns.sort((a, b) => a - b);
+  try {
+    while (!consecutive(pfns)) {
+      spare.push(pfns.shift()!);
+      pfns.push(...hc.populatePhysmap(1));
+      pfns.sort((a, b) => a - b);
+    }
+  } catch (e) {
+    hc.decreaseReservation([...spare, ...pfns]); // out of memory: give back what was taken
+    throw e;
   }
   if (spare.length) hc.decreaseReservation(spare);
   return pfns;

@@ -1,6 +1,7 @@
 // The vCPU thread of a domain. It loads the library OS while idle in the pool; its boot
 // message gives it a domain, and then it does what a PV kernel's early boot does: read
 // start_info, bring up the console and xenstore, then call the guest program's main(os).
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { VIRQ_TIMER } from '../abi/event_channel.js';
 import {
@@ -14,11 +15,12 @@ import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { PFN_START_INFO } from '../hypervisor/layout.js';
 import { DomainView } from '../hypervisor/memory.js';
 import { BoundPort } from '../hypervisor/port.js';
-import { UpcallLoop } from '../hypervisor/upcall.js';
+import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
 import type { BootMessage, VcpuStatus } from '../hypervisor/vcpu.js';
 import { XenstoreClient } from '../xenstore/client.js';
 import { XenstoreRingClient } from '../xenstore/ring.js';
 import { blockDevices } from './block.js';
+import { ioPages } from './iopages.js';
 import { GuestLifecycle } from './lifecycle.js';
 import { pvConsole, type OS } from './os.js';
 import { GuestTime } from './time.js';
@@ -69,7 +71,12 @@ async function boot(msg: BootMessage): Promise<void> {
   let down = false;
   let label = `d${view.domid}`;
 
-  const loop = new UpcallLoop(view, { pausable: true, onError: (e) => void crash(e) });
+  try {
+    setPriority(msg.nice); // this thread only (Linux); lowering it may need privilege
+  } catch {
+    /* the guest runs at the host process's priority */
+  }
+  const loop = new UpcallLoop(view, { pausable: true, haltPollUs: HALT_POLL_MAX_US, onError: (e) => void crash(e) });
   const front = new ConsoleFront(view.frame(si.consolePfn), new BoundPort(hc, loop, si.consolePort));
   const pv = pvConsole(front);
   Object.defineProperty(globalThis, 'console', { value: pv.console, writable: true, configurable: true });
@@ -124,6 +131,7 @@ async function boot(msg: BootMessage): Promise<void> {
       xen: hc,
       evtchn,
       block: blockDevices({ hc, evtchn, xs }, view.domid),
+      io: ioPages(hc),
       shutdown: (reason) => shutdown(reason),
     };
     const kernel = await kernelLoaded;

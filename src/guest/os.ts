@@ -8,6 +8,7 @@ import type { BlkfrontOptions } from '../drivers/blk/front.js';
 import type { ConsoleFront } from '../drivers/console/front.js';
 import type { EventChannels } from '../drivers/evtchn.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
+import type { IoPages } from './iopages.js';
 import type { XenstoreClient } from '../xenstore/client.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Time } from './time.js';
@@ -39,6 +40,8 @@ export interface OS {
   readonly evtchn: EventChannels;
   /** A block device (blkfront), connected on first use: the disk named `vdev` (xvda, ...), else the first. */
   block(vdev?: string, opts?: BlkfrontOptions): Promise<Block>;
+  /** I/O pages (Mirage's Io_page): buffers in the guest's RAM that block I/O uses without copying. */
+  readonly io: IoPages;
   /** SCHEDOP_shutdown after flushing the console; never resolves. */
   shutdown(reason: Extract<ShutdownReason, 'poweroff' | 'reboot' | 'crash' | 'suspend'>): Promise<never>;
 }

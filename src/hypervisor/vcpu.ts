@@ -6,6 +6,7 @@ import { GUEST_IMAGE } from '../guest/image.js';
 import type { PeerGrant } from './control.js';
 import { serveControlPort } from './control.js';
 import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
+import { CREDIT_DEFAULT_WEIGHT, niceForWeight } from './sched.js';
 
 const REFILL_DELAY_MS = 100;
 
@@ -16,6 +17,8 @@ export interface BootMessage {
   readonly control: import('node:worker_threads').MessagePort;
   /** URL of the kernel image (an ES module whose default export is main(os)). */
   readonly kernel: string;
+  /** The thread's nice value (sched.ts). */
+  readonly nice: number;
 }
 
 /** Messages a vCPU thread sends on its parentPort. */
@@ -115,7 +118,7 @@ export async function startVcpu(
   hv: Hypervisor,
   domain: Domain,
   kernel: string,
-  opts: VcpuOptions & { pool?: VcpuPool; onLog?: (line: string) => void },
+  opts: VcpuOptions & { pool?: VcpuPool; onLog?: (line: string) => void; weight?: number },
 ): Promise<StartedVcpu> {
   const { worker, ready, warm } = opts.pool ? opts.pool.take(opts) : { ...spawn(opts), warm: false };
   const { port1, port2 } = new MessageChannel();
@@ -160,7 +163,8 @@ export async function startVcpu(
     },
   };
   hv.attachVcpu(domain.domid, handle);
-  const boot: BootMessage = { type: 'boot', buffers: domain.view.buffers, control: port2, kernel };
+  const nice = niceForWeight(opts.weight ?? CREDIT_DEFAULT_WEIGHT);
+  const boot: BootMessage = { type: 'boot', buffers: domain.view.buffers, control: port2, kernel, nice };
   worker.postMessage(boot, [port2]);
   return handle;
 }

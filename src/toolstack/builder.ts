@@ -22,7 +22,7 @@ import type { DomainConfig } from './domconfig.js';
 import { kernelImage } from './kernel.js';
 
 /** What the builder needs of a domain's configuration. */
-export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'disks'>;
+export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'cpuWeight' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'disks'>;
 
 /** The smallest memory= a guest can run in: V8 needs room for its heap. */
 export const MIN_MEMORY_MB = 16;
@@ -135,6 +135,7 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec): Promise<B
     const t2 = performance.now();
     const vcpu = await startVcpu(hv, d, image, {
       heapMb,
+      ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }),
       ...(ctx.pool && { pool: ctx.pool }),
       ...(ctx.onLog && { onLog: ctx.onLog }),
     });

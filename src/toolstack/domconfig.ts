@@ -12,6 +12,7 @@ import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { EVTCHN_2L_NR_CHANNELS } from '../abi/event_channel.js';
 import { XEN_ERRNO, XenError, type XenErrnoName } from '../errors.js';
+import { CREDIT_MAX_WEIGHT, CREDIT_MIN_WEIGHT } from '../hypervisor/sched.js';
 import { DiskSpecError, parseDiskSpec, type DiskSpec } from './diskspec.js';
 import { VifSpecError, parseVifSpec, type VifSpec } from './vifspec.js';
 import {
@@ -40,6 +41,8 @@ export interface DomainConfig {
   readonly maxmem: number;
   /** This version runs one vCPU per domain. */
   readonly vcpus: 1;
+  /** Credit scheduler weight (cpu_weight=, 1..65535); 256 when absent. */
+  readonly cpuWeight?: number;
   /** The guest's command line, from cmdline=, or else from root= and extra=; undefined if none. */
   readonly cmdline?: string;
   readonly onPoweroff: ShutdownAction;
@@ -248,6 +251,7 @@ function readConfig(r: Reader): DomainConfig {
   const kernel = readKernel(r);
   const { memory, maxmem } = readMemory(r);
   const vcpus = readVcpus(r);
+  const cpuWeight = r.integer('cpu_weight', CREDIT_MIN_WEIGHT, CREDIT_MAX_WEIGHT);
   const cmdline = readCmdline(r);
   const disks = readDevices(r, 'disk', parseDiskSpec, (d) => `vdev ${d.vdev} (device ${d.devid})`);
   const vifs = readDevices(r, 'vif', (spec, i): DomainVif => {
@@ -264,6 +268,7 @@ function readConfig(r: Reader): DomainConfig {
     memory,
     maxmem,
     vcpus,
+    ...(cpuWeight === undefined ? {} : { cpuWeight }),
     ...(cmdline === undefined ? {} : { cmdline }),
     onPoweroff: r.action('on_poweroff', 'destroy'),
     onReboot: r.action('on_reboot', 'restart'),

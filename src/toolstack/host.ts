@@ -11,7 +11,7 @@ import { XenError } from '../errors.js';
 import { Hypervisor, type Domain } from '../hypervisor/hypervisor.js';
 import { GNTTAB_RESERVED_XENSTORE } from '../hypervisor/layout.js';
 import { bindInterdomain } from '../hypervisor/port.js';
-import { UpcallLoop } from '../hypervisor/upcall.js';
+import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
 import { VcpuPool } from '../hypervisor/vcpu.js';
 import { connectLocal } from '../xenstore/client-transport.js';
 import { XenstoreClient } from '../xenstore/client.js';
@@ -91,6 +91,7 @@ export class Host extends EventEmitter<HostEvents> {
     const stormed = new Set<number>();
     const loop = new UpcallLoop(hv.dom0.view, {
       pausable: false,
+      haltPollUs: HALT_POLL_MAX_US,
       onError: (e, port) => log(`dom0: handler of port ${port} failed: ${(e as Error)?.stack ?? e}`),
       stormLimit: DOM0_STORM_LIMIT,
       onStorm: (port) => {

@@ -7,7 +7,8 @@ import {
   BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_READ,
   BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER, BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR, BLKIF_RSP_OKAY, BLKIF_SEGMENT_SIZE,
   BLKIF_SEGS_PER_INDIRECT_FRAME, BLKIF_SLOT_SIZE, BLKIF_DISCARD_SECURE, blkifIndirectPages, decodeBlkifRequest,
-  decodeBlkifSegment, encodeBlkifResponse, type BlkifRequest, type BlkifSegment,
+  BLKIF_REQ_SEG, BLKIF_SEG_FIRST_SECT, BLKIF_SEG_GREF, BLKIF_SEG_LAST_SECT, encodeBlkifResponse,
+  type BlkifRequest,
 } from '../../abi/blkif.js';
 import type { BackRing } from '../../abi/ring.js';
 import { PAGE_SIZE } from '../../abi/xen.js';
@@ -17,8 +18,12 @@ import type { Disk } from '../../storage/disk.js';
 import { SECTOR_BYTES, SECTORS_PER_PAGE } from './params.js';
 import type { PersistentGrant, PersistentGrants } from './pgrants.js';
 
-/** Responses published in a batch before the rest of it is done (the two ends then overlap). */
-const PUSH_EVERY = 8;
+/**
+ * Responses are published in the middle of a batch, so the two ends overlap: after this many
+ * segments' worth of work (8 small requests, or each request of 64 segments and more).
+ */
+const PUSH_AFTER_SEGMENTS = 64;
+const PUSH_AFTER_SMALL = PUSH_AFTER_SEGMENTS / 8;
 
 /** Counters a backend keeps per device (xenstore's statistics nodes in Linux; tests read them). */
 export interface BlkbackStats {
@@ -29,12 +34,8 @@ export interface BlkbackStats {
   transientMaps: number;
 }
 
-/** A segment's page as the backend holds it during one request. */
-interface Held {
-  readonly page: Uint8Array;
-  readonly handle: number;
-  readonly pgrant: PersistentGrant | null;
-}
+/** What a request holds while it runs: persistent grants, or handles of grants mapped for it alone. */
+type Held = (PersistentGrant | number)[];
 
 /** The request failed validation or mapping: answer with `status`. */
 class Refused {
@@ -67,8 +68,11 @@ export class BackQueue {
   #servicing = false;
   #stopped = false;
   #halted = false;
-  /** A barrier waiting for earlier requests to finish, or running (later requests wait). */
-  #barrier: BlkifRequest | 'running' | null = null;
+  /**
+   * A barrier waiting for earlier requests to finish, with a copy of its slot (its segments are
+   * read from there), or running (later requests wait).
+   */
+  #barrier: { req: BlkifRequest; slot: Uint8Array } | 'running' | null = null;
   #pushQueued = false;
   #drained: (() => void) | null = null;
   #logged = 0;
@@ -93,12 +97,18 @@ export class BackQueue {
           this.#halt(`req_prod ${rp} is ${(rp - ring.rspProdPvt) >>> 0} requests ahead of the responses on a ${ring.nrEnts}-slot ring`);
           return;
         }
-        for (let n = 1; ring.reqCons !== rp && this.#barrier === null && !ring.requestConsOverflow(ring.reqCons); n++) {
+        let work = 0;
+        while (ring.reqCons !== rp && this.#barrier === null && !ring.requestConsOverflow(ring.reqCons)) {
           ring.copyRequest(ring.reqCons, this.#slot);
           ring.reqCons = ring.reqCons + 1;
-          this.#dispatch(decodeBlkifRequest(this.#slotView, 0));
+          const req = decodeBlkifRequest(this.#slotView, 0);
+          this.#dispatch(req);
           // Publish as we go, so the frontend can refill the ring while we work on the rest.
-          if (n % PUSH_EVERY === 0) this.#push();
+          work += Math.max(PUSH_AFTER_SMALL, Math.min(req.kind === 'discard' ? 0 : req.nrSegments, PUSH_AFTER_SEGMENTS));
+          if (work >= PUSH_AFTER_SEGMENTS) {
+            this.#push();
+            work = 0;
+          }
         }
         this.#push();
         if (this.#barrier !== null || ring.requestConsOverflow(ring.reqCons)) return; // a completion resumes us
@@ -163,19 +173,20 @@ export class BackQueue {
           throw new Refused(BLKIF_RSP_ERROR, `indirect operation ${req.indirectOp} is neither read nor write`);
         }
         checkCount(req.nrSegments, 1, this.#o.maxIndirectSegments);
-        return this.#rw(req, req.indirectOp, this.#indirectSegments(req.indirectGrefs, req.nrSegments), false);
+        this.#copyIndirectSegments(req.indirectGrefs, req.nrSegments);
+        return this.#rw(req, req.indirectOp, this.#segsView, 0, req.nrSegments, false);
       }
       case 'segments': {
         const op = req.operation;
         if (op === BLKIF_OP_READ || op === BLKIF_OP_WRITE) {
           checkCount(req.nrSegments, 1, BLKIF_MAX_SEGMENTS_PER_REQUEST);
-          return this.#rw(req, op, req.seg, false);
+          return this.#rw(req, op, this.#slotView, BLKIF_REQ_SEG, req.nrSegments, false);
         }
         if (op === BLKIF_OP_FLUSH_DISKCACHE || op === BLKIF_OP_WRITE_BARRIER) {
           if (!disk.features.flush) throw new Refused(BLKIF_RSP_EOPNOTSUPP, 'the disk has no cache to flush');
           checkCount(req.nrSegments, 0, BLKIF_MAX_SEGMENTS_PER_REQUEST);
           if (op === BLKIF_OP_WRITE_BARRIER) return this.#barrierRequest(req);
-          return req.nrSegments === 0 ? this.#finish(req, disk.flush(), []) : this.#rw(req, BLKIF_OP_WRITE, req.seg, true);
+          return req.nrSegments === 0 ? this.#finish(req, disk.flush(), []) : this.#rw(req, BLKIF_OP_WRITE, this.#slotView, BLKIF_REQ_SEG, req.nrSegments, true);
         }
         throw new Refused(BLKIF_RSP_EOPNOTSUPP, `unknown operation ${op}`);
       }
@@ -185,59 +196,76 @@ export class BackQueue {
   /** Barriers wait for everything before them and hold back everything after them. */
   #barrierRequest(req: BlkifRequest & { kind: 'segments' }): void {
     if (this.#inflight > 0) {
-      this.#barrier = req;
+      this.#barrier = { req, slot: this.#slot.slice() };
       return;
     }
     this.#barrier = 'running';
     if (req.nrSegments === 0) this.#finish(req, this.#o.disk.flush(), []);
-    else this.#rw(req, BLKIF_OP_WRITE, req.seg, true);
+    else this.#rw(req, BLKIF_OP_WRITE, this.#slotView, BLKIF_REQ_SEG, req.nrSegments, true);
     if (this.#inflight === 0) this.#barrier = null;
   }
 
-  /** Copy the segment list out of the indirect pages, then decode the private copy. */
-  #indirectSegments(grefs: readonly number[], n: number): BlkifSegment[] {
+  /** Copy the segment list out of the indirect pages into #segs, where #rw reads it. */
+  #copyIndirectSegments(grefs: readonly number[], n: number): void {
     const pages = blkifIndirectPages(n);
     for (let p = 0; p < pages; p++) {
-      const held = this.#map(grefs[p]!, false);
+      const held: Held = [];
       try {
+        const page = this.#map(grefs[p]!, false, held);
         const bytes = Math.min(BLKIF_SEGS_PER_INDIRECT_FRAME, n - p * BLKIF_SEGS_PER_INDIRECT_FRAME) * BLKIF_SEGMENT_SIZE;
-        this.#segs.set(held.page.subarray(0, bytes), p * PAGE_SIZE);
+        this.#segs.set(page.subarray(0, bytes), p * PAGE_SIZE);
       } finally {
-        this.#release([held]);
+        this.#release(held);
       }
     }
-    const segs: BlkifSegment[] = [];
-    for (let i = 0; i < n; i++) segs.push(decodeBlkifSegment(this.#segsView, i * BLKIF_SEGMENT_SIZE));
-    return segs;
   }
 
-  #rw(req: BlkifRequest, op: number, segs: readonly BlkifSegment[], flushAfter: boolean): void {
+  /**
+   * Read or write through the `n` segments at `base` of `segs` (a private copy: the ring slot
+   * or the indirect pages). Segments on adjacent frames of the frontend (os.io's I/O pages)
+   * become one run, which the disk copies in one go.
+   */
+  #rw(req: BlkifRequest, op: number, segs: DataView, base: number, n: number, flushAfter: boolean): void {
     const disk = this.#o.disk;
     let sectors = 0;
-    for (const s of segs) {
-      if (s.lastSect >= SECTORS_PER_PAGE || s.lastSect < s.firstSect) {
-        throw new Refused(BLKIF_RSP_ERROR, `segment sectors ${s.firstSect}..${s.lastSect} do not lie in a page`);
+    for (let i = 0, off = base; i < n; i++, off += BLKIF_SEGMENT_SIZE) {
+      const first = segs.getUint8(off + BLKIF_SEG_FIRST_SECT);
+      const last = segs.getUint8(off + BLKIF_SEG_LAST_SECT);
+      if (last >= SECTORS_PER_PAGE || last < first) {
+        throw new Refused(BLKIF_RSP_ERROR, `segment sectors ${first}..${last} do not lie in a page`);
       }
-      sectors += s.lastSect - s.firstSect + 1;
+      sectors += last - first + 1;
     }
     checkSectors(req.sectorNumber, sectors, disk.sectors);
     const reading = op === BLKIF_OP_READ;
     if (!reading && disk.readOnly) throw new Refused(BLKIF_RSP_ERROR, 'write to a read-only disk');
-    const held: Held[] = [];
-    const views: Uint8Array[] = [];
+    const held: Held = [];
+    const runs: Uint8Array[] = [];
+    let runMem: ArrayBufferLike | null = null;
+    let runStart = 0;
+    let runEnd = 0;
     try {
-      for (const s of segs) {
-        const h = this.#map(s.gref, reading);
-        held.push(h);
-        views.push(h.page.subarray(s.firstSect * SECTOR_BYTES, (s.lastSect + 1) * SECTOR_BYTES));
+      for (let i = 0, off = base; i < n; i++, off += BLKIF_SEGMENT_SIZE) {
+        const page = this.#map(segs.getUint32(off + BLKIF_SEG_GREF, true), reading, held);
+        const start = page.byteOffset + segs.getUint8(off + BLKIF_SEG_FIRST_SECT) * SECTOR_BYTES;
+        const end = page.byteOffset + (segs.getUint8(off + BLKIF_SEG_LAST_SECT) + 1) * SECTOR_BYTES;
+        if (page.buffer === runMem && start === runEnd) {
+          runEnd = end;
+          continue;
+        }
+        if (runMem) runs.push(new Uint8Array(runMem, runStart, runEnd - runStart));
+        runMem = page.buffer;
+        runStart = start;
+        runEnd = end;
       }
+      if (runMem) runs.push(new Uint8Array(runMem, runStart, runEnd - runStart));
     } catch (e) {
       this.#release(held);
       throw e;
     }
     let result: Promise<void> | void;
     try {
-      result = reading ? disk.read(req.sectorNumber, views) : disk.write(req.sectorNumber, views);
+      result = reading ? disk.read(req.sectorNumber, runs) : disk.write(req.sectorNumber, runs);
       if (flushAfter) result = result ? result.then(() => disk.flush()) : disk.flush();
     } catch (e) {
       this.#release(held);
@@ -246,27 +274,34 @@ export class BackQueue {
     this.#finish(req, result, held);
   }
 
-  /** Map for this request: from the persistent pool when negotiated, else map now, unmap after. */
-  #map(gref: number, writable: boolean): Held {
+  /**
+   * The page of `gref`, recorded in `held`: from the persistent pool when negotiated, else
+   * mapped now and unmapped after the request.
+   */
+  #map(gref: number, writable: boolean, held: Held): Uint8Array {
     const pool = this.#o.pool;
     if (pool) {
       const g = pool.acquire(gref);
-      if (g) return { page: g.page, handle: -1, pgrant: g };
+      if (g) {
+        held.push(g);
+        return g.page;
+      }
     }
     const m = this.#o.hc.grantMap(this.#o.frontendId, gref, !writable);
     this.#o.stats.transientMaps++;
-    return { page: m.page, handle: m.handle, pgrant: null };
+    held.push(m.handle);
+    return m.page;
   }
 
-  #release(held: readonly Held[]): void {
+  #release(held: Held): void {
     for (const h of held) {
-      if (h.pgrant) this.#o.pool!.release(h.pgrant);
-      else this.#o.hc.grantUnmap(h.handle);
+      if (typeof h === 'number') this.#o.hc.grantUnmap(h);
+      else this.#o.pool!.release(h);
     }
   }
 
   /** Answer now if the disk finished synchronously, else when it does. */
-  #finish(req: BlkifRequest, result: Promise<void> | void, held: readonly Held[]): void {
+  #finish(req: BlkifRequest, result: Promise<void> | void, held: Held): void {
     if (result === undefined) {
       this.#release(held);
       this.#respond(req.id, req.operation, BLKIF_RSP_OKAY);
@@ -303,7 +338,8 @@ export class BackQueue {
         this.#barrier = null;
         this.#servicing = true;
         try {
-          this.#dispatch(waiting);
+          this.#slot.set(waiting.slot);
+          this.#dispatch(waiting.req);
         } finally {
           this.#servicing = false;
         }

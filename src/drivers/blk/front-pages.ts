@@ -4,6 +4,12 @@
 // Without them each use grants the page (read-only when the backend only reads it) and ends
 // the grant after the response. A grant the backend still maps cannot be ended; its page is
 // set aside until it can, since the backend may still write it.
+//
+// Buffers the guest already keeps in its RAM (os.io's I/O pages) need no bounce page: their own
+// frames are granted (zero copy, as Mirage's blkfront does with Io_pages). With persistent
+// grants such a frame keeps its grant for the life of the connection, so a buffer used again
+// costs nothing; the number of frames granted that way is bounded, and beyond the bound
+// requests fall back to bounce pages.
 import { PAGE_SIZE } from '../../abi/xen.js';
 import { isXenError } from '../../errors.js';
 import type { Hypercalls } from '../../hypervisor/hypercalls.js';
@@ -14,7 +20,12 @@ export interface IoPage {
   readonly view: DataView;
   /** The grant while the backend may use the page, else -1. */
   ref: number;
+  /** A frame of the guest's own buffer rather than a bounce page of the driver. */
+  readonly direct: boolean;
 }
+
+/** Frames of guest buffers that keep a persistent grant at once (16 MiB of I/O memory). */
+export const MAX_DIRECT_PERSISTENT = 4096;
 
 export class FrontPages {
   readonly #hc: Hypercalls;
@@ -28,6 +39,8 @@ export class FrontPages {
   #revoking: IoPage[] = [];
   /** Persistent grants handed out over the connection's life. */
   #granted = 0;
+  /** Frames of guest buffers granted persistently on this connection, by pfn. */
+  readonly #direct = new Map<number, IoPage>();
 
   constructor(hc: Hypercalls) {
     this.#hc = hc;
@@ -62,17 +75,36 @@ export class FrontPages {
     return p;
   }
 
+  /**
+   * Frame `pfn` of a guest buffer, granted for a request (`backendWrites` as for take()); null
+   * when persistent grants are in use and too many frames already hold one.
+   */
+  direct(pfn: number, backendWrites: boolean): IoPage | null {
+    if (this.#persistent) {
+      const known = this.#direct.get(pfn);
+      if (known) return known;
+      if (this.#direct.size >= MAX_DIRECT_PERSISTENT) return null;
+    }
+    const p = this.#page(pfn, true);
+    p.ref = this.#hc.grantAccess(this.#backend, pfn, !this.#persistent && !backendWrites);
+    if (this.#persistent) {
+      this.#direct.set(pfn, p);
+      this.#granted++;
+    }
+    return p;
+  }
+
   /** The request is answered: keep the persistent grant, or end the grant. */
   put(p: IoPage): void {
-    if (this.#persistent) this.#pool.push(p);
-    else this.#revoke(p);
+    if (!this.#persistent) this.#revoke(p);
+    else if (!p.direct) this.#pool.push(p);
   }
 
   /** End a grant now if the backend lets go of it, else later. */
   #revoke(p: IoPage): void {
     if (this.#hc.endAccess(p.ref)) {
       p.ref = -1;
-      this.#free.push(p);
+      if (!p.direct) this.#free.push(p);
     } else {
       this.#revoking.push(p);
     }
@@ -83,12 +115,15 @@ export class FrontPages {
     const held = this.#revoking;
     this.#revoking = [];
     for (const p of this.#pool.splice(0)) this.#revoke(p);
+    for (const p of this.#direct.values()) this.#revoke(p);
+    this.#direct.clear();
     for (const p of held) this.#revoke(p);
   }
 
   /** Give back a page of a request that will never be answered (the connection went). */
   abandon(p: IoPage): void {
-    this.#revoke(p);
+    // A guest frame with a persistent grant is ended with the others by revokeAll().
+    if (!(p.direct && this.#persistent)) this.#revoke(p);
   }
 
   #frame(): IoPage | null {
@@ -101,7 +136,11 @@ export class FrontPages {
       if (isXenError(e, 'ENOMEM')) return null;
       throw e;
     }
+    return this.#page(pfn, false);
+  }
+
+  #page(pfn: number, direct: boolean): IoPage {
     const buf = this.#hc.memory.buffers.memory;
-    return { pfn, page: new Uint8Array(buf, pfn * PAGE_SIZE, PAGE_SIZE), view: new DataView(buf, pfn * PAGE_SIZE, PAGE_SIZE), ref: -1 };
+    return { pfn, page: new Uint8Array(buf, pfn * PAGE_SIZE, PAGE_SIZE), view: new DataView(buf, pfn * PAGE_SIZE, PAGE_SIZE), ref: -1, direct };
   }
 }

@@ -66,11 +66,24 @@ export class FrontQueue<S> {
     this.#dirty = true;
   }
 
-  /** RING_PUSH_REQUESTS_AND_CHECK_NOTIFY for everything posted since the last flush. */
-  flush(): void {
-    if (!this.#dirty) return;
+  /**
+   * RING_PUSH_REQUESTS_AND_CHECK_NOTIFY for everything posted since the last flush; true if
+   * responses are waiting to be polled.
+   */
+  flush(): boolean {
+    if (!this.#dirty) return false;
     this.#dirty = false;
     if (this.ring.pushRequestsAndCheckNotify()) this.port.notify();
+    // poll() armed rsp_event before these requests existed (often for the very next response):
+    // re-arm it for half of what is now outstanding, so one wake-up still covers a batch.
+    return this.#arm();
+  }
+
+  /** Ask to be woken when half of what is outstanding is answered; true if responses are already waiting. */
+  #arm(): boolean {
+    const ring = this.ring;
+    const outstanding = (ring.reqProd - ring.rspCons) >>> 0;
+    return ring.finalCheckForResponses(Math.max(1, outstanding >> 1));
   }
 
   /**
@@ -95,8 +108,7 @@ export class FrontQueue<S> {
         done(shadow, rsp);
       }
       // Only published requests count: the backend cannot answer the others yet.
-      const outstanding = (ring.reqProd - ring.rspCons) >>> 0;
-      if (!ring.finalCheckForResponses(Math.max(1, outstanding >> 1))) return;
+      if (!this.#arm()) return;
     }
   }
 

@@ -59,6 +59,8 @@ interface Io {
   readonly op: number;
   readonly sector: number;
   readonly bufs: readonly Uint8Array[];
+  /** Every buffer is whole pages of the guest's RAM (bar the last one's tail): grant them, copy nothing. */
+  readonly direct: boolean;
   /** Discard: sectors; secure flag. */
   readonly count: number;
   readonly secure: boolean;
@@ -78,6 +80,8 @@ interface Chunk {
 interface Shadow {
   readonly chunk: Chunk;
   readonly operation: number;
+  /** The guest's own frames (nothing to copy back), or bounce pages. */
+  readonly direct: boolean;
   readonly pages: IoPage[];
   readonly indirect: IoPage[];
 }
@@ -406,7 +410,8 @@ export class BlkFront implements Block {
     return new Promise<void>((resolve, reject) => {
       const chunkBytes = info.maxSegments * PAGE_SIZE;
       const n = op === BLKIF_OP_READ || op === BLKIF_OP_WRITE ? Math.ceil(bytes / chunkBytes) : 1;
-      const io: Io = { op, sector, bufs, count, secure, chunksLeft: n, error: null, resolve, reject };
+      const direct = (op === BLKIF_OP_READ || op === BLKIF_OP_WRITE) && this.#inGuestPages(bufs);
+      const io: Io = { op, sector, bufs, direct, count, secure, chunksLeft: n, error: null, resolve, reject };
       if (n === 1) this.#work.push({ io, offset: 0, len: bytes });
       else for (let off = 0; off < bytes; off += chunkBytes) this.#work.push({ io, offset: off, len: Math.min(chunkBytes, bytes - off) });
       // Everything submitted in this turn of the event loop goes out in one push.
@@ -418,6 +423,17 @@ export class BlkFront implements Block {
         });
       }
     });
+  }
+
+  /** Buffers that are whole pages of this guest's RAM (os.io), the last one possibly ending mid-page. */
+  #inGuestPages(bufs: readonly Uint8Array[]): boolean {
+    const ram = this.#ctx.hc.memory.buffers.memory;
+    for (let i = 0; i < bufs.length; i++) {
+      const b = bufs[i]!;
+      if (b.buffer !== ram || b.byteOffset % PAGE_SIZE !== 0) return false;
+      if (i < bufs.length - 1 && b.byteLength % PAGE_SIZE !== 0) return false;
+    }
+    return true;
   }
 
   #inFlight(): number {
@@ -454,7 +470,7 @@ export class BlkFront implements Block {
       }
       this.#work.shift();
     }
-    for (const c of queues) c.flush();
+    for (const c of queues) if (c.flush()) queueMicrotask(() => this.#onEvent(c));
   }
 
   /** Put one chunk on `q`; false if pages ran out. */
@@ -462,7 +478,7 @@ export class BlkFront implements Block {
     const io = chunk.io;
     const handle = this.devid & 0xffff;
     if (io.op !== BLKIF_OP_READ && io.op !== BLKIF_OP_WRITE) {
-      const shadow: Shadow = { chunk, operation: io.op, pages: [], indirect: [] };
+      const shadow: Shadow = { chunk, operation: io.op, direct: false, pages: [], indirect: [] };
       if (io.op === BLKIF_OP_DISCARD) {
         q.post({ kind: 'discard', operation: BLKIF_OP_DISCARD, flag: io.secure ? 1 : 0, handle, id: 0n, sectorNumber: io.sector, nrSectors: io.count }, shadow);
       } else {
@@ -472,21 +488,24 @@ export class BlkFront implements Block {
     }
     const nseg = Math.ceil(chunk.len / PAGE_SIZE);
     const indirect = nseg > BLKIF_MAX_SEGMENTS_PER_REQUEST;
-    const pages = this.#take(nseg, io.op === BLKIF_OP_READ);
+    const reading = io.op === BLKIF_OP_READ;
+    const ownPages = io.direct ? this.#guestPages(chunk, nseg, reading) : null;
+    const direct = ownPages !== null;
+    const pages = ownPages ?? this.#take(nseg, reading);
     if (!pages) return false;
     const ind = indirect ? this.#take(blkifIndirectPages(nseg), false) : [];
     if (!ind) {
       for (const p of pages) this.#pages.put(p);
       return false;
     }
-    if (io.op === BLKIF_OP_WRITE) copySg(io.bufs, chunk.offset, pages, chunk.len, true);
+    if (!direct && !reading) copySg(io.bufs, chunk.offset, pages, chunk.len, true);
     const seg: BlkifSegment[] = [];
     for (let i = 0; i < nseg; i++) {
       const bytes = Math.min(PAGE_SIZE, chunk.len - i * PAGE_SIZE);
       seg.push({ gref: pages[i]!.ref, firstSect: 0, lastSect: (bytes >> SECTOR_SHIFT) - 1 });
     }
     const sectorNumber = io.sector + chunk.offset / SECTOR_BYTES;
-    const shadow: Shadow = { chunk, operation: indirect ? BLKIF_OP_INDIRECT : io.op, pages, indirect: ind };
+    const shadow: Shadow = { chunk, operation: indirect ? BLKIF_OP_INDIRECT : io.op, direct, pages, indirect: ind };
     if (!indirect) {
       q.post({ kind: 'segments', operation: io.op, nrSegments: nseg, handle, id: 0n, sectorNumber, seg }, shadow);
       return true;
@@ -499,6 +518,36 @@ export class BlkFront implements Block {
       indirectGrefs: ind.map((p) => p.ref),
     }, shadow);
     return true;
+  }
+
+  /** The guest frames under `chunk`, granted; null to use bounce pages instead (see FrontPages.direct). */
+  #guestPages(chunk: Chunk, nseg: number, backendWrites: boolean): IoPage[] | null {
+    const bufs = chunk.io.bufs;
+    let bi = 0;
+    let bo = chunk.offset;
+    while (bo >= bufs[bi]!.byteLength) bo -= bufs[bi++]!.byteLength;
+    const out: IoPage[] = [];
+    for (let i = 0; i < nseg; i++) {
+      const b = bufs[bi]!;
+      const at = b.byteOffset + bo;
+      let p: IoPage | null;
+      try {
+        p = this.#pages.direct(at / PAGE_SIZE, backendWrites);
+      } catch {
+        p = null; // the grant table is full: bounce pages still work
+      }
+      if (!p) {
+        for (const q of out) this.#pages.put(q);
+        return null;
+      }
+      out.push(p);
+      bo += PAGE_SIZE;
+      if (bo >= b.byteLength) {
+        bi++;
+        bo = 0;
+      }
+    }
+    return out;
   }
 
   #take(n: number, backendWrites: boolean): IoPage[] | null {
@@ -534,7 +583,7 @@ export class BlkFront implements Block {
     if (rsp.operation !== s.operation) {
       err = new IoError(`${this.vdev}: backend answered operation ${rsp.operation} to a request of operation ${s.operation}`);
     } else if (rsp.status === BLKIF_RSP_OKAY) {
-      if (io.op === BLKIF_OP_READ) copySg(io.bufs, chunk.offset, s.pages, chunk.len, false);
+      if (io.op === BLKIF_OP_READ && !s.direct) copySg(io.bufs, chunk.offset, s.pages, chunk.len, false);
     } else {
       const unsupported = rsp.status === BLKIF_RSP_EOPNOTSUPP;
       err = new IoError(`${this.vdev}: operation ${io.op} at sector ${io.sector} failed: ${unsupported ? 'BLKIF_RSP_EOPNOTSUPP' : 'BLKIF_RSP_ERROR'}`, unsupported);
