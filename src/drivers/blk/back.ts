@@ -191,7 +191,7 @@ export class BlkBack {
       conn.rings.push(mapped);
       const ring = new BackRing(mapped.bytes, BLKIF_SLOT_SIZE);
       const port = await evtchn.bindInterdomain(this.frontendId, remotePort);
-      const pool = persistent ? new PersistentGrants(hc, this.frontendId, o.maxPersistentGrants ?? defaultPersistentLimit(ring.nrEnts)) : null;
+      const pool = persistent ? new PersistentGrants(hc, this.frontendId, o.maxPersistentGrants ?? defaultPersistentLimit(ring.nrEnts, o.maxIndirectSegments)) : null;
       if (pool) conn.pools.push(pool);
       conn.queues.push(new BackQueue({
         ring, port, hc, pool,

@@ -41,6 +41,7 @@ export class FrontPages {
   #granted = 0;
   /** Frames of guest buffers granted persistently on this connection, by pfn. */
   readonly #direct = new Map<number, IoPage>();
+  #directLimit = MAX_DIRECT_PERSISTENT;
 
   constructor(hc: Hypercalls) {
     this.#hc = hc;
@@ -53,6 +54,14 @@ export class FrontPages {
     this.#granted = 0;
   }
 
+  /**
+   * Keep no more guest frames persistently granted than the backend's pool holds by default
+   * (defaultPersistentLimit), so that cycling through many buffers does not make it thrash.
+   */
+  limitDirect(backendPool: number): void {
+    this.#directLimit = Math.min(MAX_DIRECT_PERSISTENT, backendPool);
+  }
+
   get persistentGrants(): number {
     return this.#granted;
   }
@@ -62,7 +71,10 @@ export class FrontPages {
     return this.#revoking.length;
   }
 
-  /** A page granted for one use: `backendWrites` when the backend fills it (a read). Null if memory ran out. */
+  /**
+   * A page granted for one use: `backendWrites` when the backend fills it (a read). Null if
+   * memory or grant references ran out (see tableFull).
+   */
   take(backendWrites: boolean): IoPage | null {
     if (this.#persistent) {
       const p = this.#pool.pop();
@@ -70,9 +82,23 @@ export class FrontPages {
     }
     const p = this.#frame();
     if (!p) return null;
-    p.ref = this.#hc.grantAccess(this.#backend, p.pfn, !this.#persistent && !backendWrites);
+    if (!this.#grant(p, backendWrites)) {
+      this.#free.push(p);
+      return null;
+    }
     if (this.#persistent) this.#granted++;
     return p;
+  }
+
+  /** Every grant reference of the table is in use: growing it (GNTTABOP_setup_table) would help. */
+  get tableFull(): boolean {
+    return this.#hc.freeGrantRefs === 0;
+  }
+
+  #grant(p: IoPage, backendWrites: boolean): boolean {
+    if (this.tableFull) return false;
+    p.ref = this.#hc.grantAccess(this.#backend, p.pfn, !this.#persistent && !backendWrites);
+    return true;
   }
 
   /**
@@ -83,10 +109,10 @@ export class FrontPages {
     if (this.#persistent) {
       const known = this.#direct.get(pfn);
       if (known) return known;
-      if (this.#direct.size >= MAX_DIRECT_PERSISTENT) return null;
+      if (this.#direct.size >= this.#directLimit) return null;
     }
     const p = this.#page(pfn, true);
-    p.ref = this.#hc.grantAccess(this.#backend, pfn, !this.#persistent && !backendWrites);
+    if (!this.#grant(p, backendWrites)) return null;
     if (this.#persistent) {
       this.#direct.set(pfn, p);
       this.#granted++;

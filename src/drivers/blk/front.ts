@@ -24,7 +24,7 @@ import type { Block, BlockInfo } from './block.js';
 import { Disconnected, IoError, OutOfRange, ReadOnly, type BlockError } from './errors.js';
 import { FrontPages, type IoPage } from './front-pages.js';
 import { FrontQueue } from './front-queue.js';
-import { DEFAULT_MAX_INDIRECT_SEGMENTS, SECTOR_BYTES, SECTOR_SHIFT } from './params.js';
+import { DEFAULT_MAX_INDIRECT_SEGMENTS, SECTOR_BYTES, SECTOR_SHIFT, defaultPersistentLimit } from './params.js';
 
 export interface BlkfrontOptions {
   /** Use persistent grants when the backend offers them (default true). */
@@ -140,6 +140,9 @@ export class BlkFront implements Block {
   #work: Chunk[] = [];
   #rr = 0;
   #pumpQueued = false;
+  /** A GNTTABOP_setup_table is under way. */
+  #growing = false;
+  #growFailed = false;
   #closing = false;
   #stopWatches: (() => Promise<void>)[] = [];
   #onConnected: { resolve: () => void; reject: (e: Error) => void } | null = null;
@@ -315,6 +318,7 @@ export class BlkFront implements Block {
       ringPages: 1 << this.#order,
       queues: this.#queues.length,
     };
+    this.#pages.limitDirect(defaultPersistentLimit(this.#queues[0]!.ring.nrEnts, indirect));
     await this.#switch(XenbusState.Connected);
     this.#status = 'connected';
     this.#onConnected?.resolve();
@@ -463,6 +467,7 @@ export class BlkFront implements Block {
         continue;
       }
       if (!this.#issue(q, chunk)) {
+        if (this.#pages.tableFull && this.#growTable()) break; // pumped again once it has grown
         if (this.#inFlight() > 0) break; // pages come back with the responses
         this.#work.shift();
         this.#chunkDone(chunk, new IoError(`${this.vdev}: out of I/O memory for a ${chunk.len}-byte request (raise memory=)`));
@@ -471,6 +476,31 @@ export class BlkFront implements Block {
       this.#work.shift();
     }
     for (const c of queues) if (c.flush()) queueMicrotask(() => this.#onEvent(c));
+  }
+
+  /**
+   * Grow the grant table (GNTTABOP_setup_table, up to its maximum) as Linux's gnttab_expand
+   * does, then issue what waits; false if it cannot grow.
+   */
+  #growTable(): boolean {
+    if (this.#growing) return true;
+    const hc = this.#ctx.hc;
+    const { nrFrames, maxNrFrames } = hc.grantQuerySize();
+    if (nrFrames >= maxNrFrames || this.#growFailed) return false;
+    this.#growing = true;
+    hc.grantSetupTable(Math.min(maxNrFrames, nrFrames * 2)).then(
+      () => {
+        this.#growing = false;
+        this.#pump();
+      },
+      (e: unknown) => {
+        this.#growing = false;
+        this.#growFailed = true;
+        this.#ctx.log?.(`blkfront ${this.vdev}: growing the grant table failed: ${(e as Error).message}`);
+        this.#pump();
+      },
+    );
+    return true;
   }
 
   /** Put one chunk on `q`; false if pages ran out. */
@@ -534,7 +564,7 @@ export class BlkFront implements Block {
       try {
         p = this.#pages.direct(at / PAGE_SIZE, backendWrites);
       } catch {
-        p = null; // the grant table is full: bounce pages still work
+        p = null; // a frame that cannot be granted: bounce pages still work
       }
       if (!p) {
         for (const q of out) this.#pages.put(q);

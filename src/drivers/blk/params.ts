@@ -1,5 +1,5 @@
 // Limits and units of the block protocol shared by blkfront and blkback.
-import { BLKIF_SLOT_SIZE } from '../../abi/blkif.js';
+import { BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_SLOT_SIZE } from '../../abi/blkif.js';
 import { ringSize } from '../../abi/ring.js';
 import { PAGE_SIZE } from '../../abi/xen.js';
 
@@ -18,7 +18,12 @@ export function blkRingSlots(order: number): number {
   return ringSize(PAGE_SIZE << order, BLKIF_SLOT_SIZE);
 }
 
-/** Linux blkback's default pool (xen_blkif_max_pgrants), raised to blkif.h's ideal for big rings. */
-export function defaultPersistentLimit(slots: number): number {
-  return Math.max(1056, slots * 11);
+/**
+ * The persistent grants a ring keeps: blkif.h's bound, ring slots times segments per request
+ * (indirect ones when offered), and never below Linux blkback's default (xen_blkif_max_pgrants,
+ * 1056). A smaller pool thrashes once a frontend cycles through more buffers than it holds:
+ * each request then evicts the grant the next one needs.
+ */
+export function defaultPersistentLimit(slots: number, maxIndirectSegments: number): number {
+  return Math.max(1056, slots * Math.max(BLKIF_MAX_SEGMENTS_PER_REQUEST, maxIndirectSegments));
 }
