@@ -5,7 +5,7 @@ import { parentPort, type MessagePort } from 'node:worker_threads';
 import { portChannel, type PeerGrant } from '../src/hypervisor/control.js';
 import { Hypercalls } from '../src/hypervisor/hypercalls.js';
 import type { DomainBuffers } from '../src/hypervisor/memory.js';
-import { UpcallLoop } from '../src/hypervisor/upcall.js';
+import { HALT_POLL_MAX_US, UpcallLoop } from '../src/hypervisor/upcall.js';
 import { serveRequests } from './_lib.js';
 
 export type Role = 'ping' | 'pong';
@@ -90,6 +90,7 @@ serveRequests(parentPort!, {
     channel.onPush((g) => hc.adoptPeer(g as PeerGrant));
     loop = new UpcallLoop(hc.memory, {
       pausable: true,
+      haltPollUs: HALT_POLL_MAX_US, // as the guest bootstrap sets it
       onError: (e) => {
         throw e;
       },

@@ -1,11 +1,13 @@
 // The persistent-grants scalability experiment ("Improving block protocol scalability with
 // persistent grants") on xenode: 1..32 guests doing 4 KiB random reads (and writes) at queue
 // depth 32 on their own RAM disks, with persistent grants on and off, the backend in dom0 and
-// in a driver domain; 1 MiB sequential reads by one guest with indirect descriptors on and off.
-// Every figure stands next to the physical limit measured in the same run: the same I/O done
-// directly on a RAM disk in one thread. Writes docs/blk-iops.svg; prints one line of JSON.
+// in a driver domain, guest buffers in I/O pages (zero copy) or ordinary memory (bounce pages);
+// 1 MiB sequential reads by one guest with indirect descriptors and persistent grants on and
+// off, on a cache-sized RAM disk and on one far larger than the caches. Every figure stands next
+// to the physical limit measured in the same run: the same I/O done directly on a RAM disk in
+// one thread. Writes docs/blk-iops.svg; prints one line of JSON.
 //
-//   npm run bench -- blk [--runtime=1] [--max-guests=32] [--qd=32] [--disk-mb=8]
+//   npm run bench -- blk [--runtime=1] [--max-guests=32] [--qd=32] [--disk-mb=8] [--seq-disk-mb=256] [--seq-qd=8]
 //
 // The chart is written only by a full run (--max-guests=32), so quick runs leave it alone.
 import { writeFile } from 'node:fs/promises';
@@ -17,21 +19,33 @@ import { bucketOf, percentileOf } from '../examples/blkbench/blkbench.js';
 import { lineChart } from './_chart.js';
 import { emit, numberOptions } from './_lib.js';
 
-const opts = numberOptions({ runtime: 1, 'max-guests': 32, qd: 32, 'disk-mb': 8 });
+const opts = numberOptions({ runtime: 1, 'max-guests': 32, qd: 32, 'disk-mb': 8, 'seq-disk-mb': 256, 'seq-qd': 8 });
 const BLKBENCH = fileURLToPath(new URL('../../examples/blkbench/blkbench.ts', import.meta.url));
 const DRIVER_DOMAIN = fileURLToPath(new URL('../../examples/driver-domain/blkback.ts', import.meta.url));
 const CHART = fileURLToPath(new URL('../../docs/blk-iops.svg', import.meta.url));
 const DISK_BYTES = opts['disk-mb'] * 2 ** 20;
+/** Seconds of load each guest runs before it is measured (blkbench's ramp=): the JIT warms up. */
+const RAMP_S = 0.5;
 
 interface Point { guests: number; iops: number; mbps: number; p50_us: number; p99_us: number }
 
 // ---------------- the physical limit: the same I/O on a RAM disk, one thread ----------------
 
-/** `disks` RAM disks (one per guest of the run it stands next to), used in turn. */
-function direct(bs: number, random: boolean, write: boolean, disks = 1): Point {
-  const all = Array.from({ length: disks }, () => new RamDisk(DISK_BYTES));
-  const buf = new Uint8Array(bs);
-  const span = DISK_BYTES / bs;
+/**
+ * `disks` RAM disks of `diskBytes` (one per guest of the run it stands next to), used in turn.
+ * The buffer is ordinary memory, or with `shared` a SharedArrayBuffer, as all memory a guest
+ * can grant is.
+ */
+function direct(bs: number, random: boolean, write: boolean, disks = 1, diskBytes = DISK_BYTES, shared = false): Point {
+  const buf = shared ? new Uint8Array(new SharedArrayBuffer(bs)) : new Uint8Array(bs);
+  const span = diskBytes / bs;
+  const all = Array.from({ length: disks }, () => {
+    // Written first, as the guests' disks are (fill=1): never-written memory reads from one zero page.
+    const d = new RamDisk(diskBytes);
+    buf.fill(0xa5);
+    for (let b = 0; b < span; b++) d.write((b * bs) / 512, [buf]);
+    return d;
+  });
   const hist = new Array<number>(200).fill(0);
   let ops = 0;
   const t0 = performance.now();
@@ -55,18 +69,26 @@ function direct(bs: number, random: boolean, write: boolean, disks = 1): Point {
 // ---------------- guests running blkbench ----------------
 
 let seq = 0;
-async function run(host: Host, guests: number, extra: string, backend?: string): Promise<Point> {
+/** The driver domain's id, once it runs. */
+let ddDomid = -1;
+async function run(host: Host, guests: number, extra: string, backend?: string, diskBytes = DISK_BYTES, memory = 32): Promise<Point> {
   const domids: number[] = [];
   try {
     for (let i = 0; i < guests; i++) {
       const be = backend ? `, backend=${backend}` : '';
-      const cfg = `name = "blkbench-${seq++}"\nkernel = "${BLKBENCH}"\nmemory = 32\n` +
-        `disk = [ 'vdev=xvda${be}, target=ram:${DISK_BYTES}' ]\nextra = "${extra} runtime=${opts.runtime} sync=1"\n`;
+      const cfg = `name = "blkbench-${seq++}"\nkernel = "${BLKBENCH}"\nmemory = ${memory}\n` +
+        `disk = [ 'vdev=xvda${be}, target=ram:${diskBytes}' ]\nextra = "${extra} runtime=${opts.runtime} ramp=${RAMP_S} fill=1 sync=1"\n`;
       const built = await host.create(parseDomainConfig(cfg, BLKBENCH).config);
       domids.push(built.domain.domid);
     }
     const node = (d: number, k: string) => `/local/domain/${d}/data/blkbench/${k}`;
-    await Promise.all(domids.map((d) => host.xs.wait(node(d, 'ready'), (v) => v === '1', { timeout: 60_000 })));
+    // A guest that never gets ready has its console shown, so a failed run says why.
+    const ready = (d: number) => host.xs.wait(node(d, 'ready'), (v) => v === '1', { timeout: 60_000 }).catch((e: unknown) => {
+      const log = (id: number) => (host.consoled.has(id) ? new TextDecoder().decode(host.consoled.log(id)) : '(no console)');
+      const be = backend ? `\nbackend ${backend}:\n${log(ddDomid)}` : '';
+      throw new Error(`d${d} (${extra}) did not get ready: ${(e as Error).message}\n${log(d)}${be}`);
+    });
+    await Promise.all(domids.map(ready));
     await Promise.all(domids.map((d) => host.xs.write(node(d, 'go'), '1')));
     const results = await Promise.all(domids.map(async (d) => {
       const r = await host.xs.wait(node(d, 'result'), (v) => v !== undefined, { timeout: 60_000 + opts.runtime * 4000 });
@@ -90,28 +112,37 @@ async function run(host: Host, guests: number, extra: string, backend?: string):
 
 const host = await Host.start({ poolSize: 4 });
 const guestCounts = [1, 2, 4, 8, 16, 32].filter((n) => n <= opts['max-guests']);
+const SEQ_DISK_BYTES = opts['seq-disk-mb'] * 2 ** 20;
 const physical = {
   randread_4k: direct(4096, true, false),
   randwrite_4k: direct(4096, true, true),
+  /** 1 MiB sequential reads from the small disk (cache-hot) and the large one, into ordinary and into shared memory. */
   read_1m: direct(2 ** 20, false, false),
+  read_1m_shared: direct(2 ** 20, false, false, 1, DISK_BYTES, true),
+  read_1m_large: direct(2 ** 20, false, false, 1, SEQ_DISK_BYTES),
+  read_1m_large_shared: direct(2 ** 20, false, false, 1, SEQ_DISK_BYTES, true),
   /** The same random reads over as many disks as guests. */
   randread_4k_by_disks: guestCounts.map((n) => ({ ...direct(4096, true, false, n), guests: n })),
 };
 
 const ddName = 'storage-dd';
 const dd = await host.create(parseDomainConfig(`name = "${ddName}"\nkernel = "${DRIVER_DOMAIN}"\nmemory = 64\n`, DRIVER_DOMAIN).config);
+ddDomid = dd.domain.domid;
 await run(host, 1, 'rw=randread bs=4096 qd=8', ddName); // warm the kernel images and JIT
 
 const modes = [
-  { name: 'dom0, persistent grants', backend: undefined, persistent: 1 },
-  { name: 'dom0, no persistent grants', backend: undefined, persistent: 0 },
-  { name: 'driver domain, persistent grants', backend: ddName, persistent: 1 },
-  { name: 'driver domain, no persistent grants', backend: ddName, persistent: 0 },
+  { name: 'dom0, persistent grants', backend: undefined, persistent: 1, iomem: 1 },
+  { name: 'dom0, no persistent grants', backend: undefined, persistent: 0, iomem: 1 },
+  { name: 'driver domain, persistent grants', backend: ddName, persistent: 1, iomem: 1 },
+  { name: 'driver domain, no persistent grants', backend: ddName, persistent: 0, iomem: 1 },
+  { name: 'dom0, persistent grants, bounce buffers', backend: undefined, persistent: 1, iomem: 0 },
 ];
 const randread: Record<string, Point[]> = {};
 for (const m of modes) {
   randread[m.name] = [];
-  for (const n of guestCounts) randread[m.name]!.push(await run(host, n, `rw=randread bs=4096 qd=${opts.qd} persistent=${m.persistent}`, m.backend));
+  for (const n of guestCounts) {
+    randread[m.name]!.push(await run(host, n, `rw=randread bs=4096 qd=${opts.qd} persistent=${m.persistent} iomem=${m.iomem}`, m.backend));
+  }
 }
 const randwrite: Record<string, Point[]> = {};
 for (const m of modes.slice(0, 2)) {
@@ -120,14 +151,19 @@ for (const m of modes.slice(0, 2)) {
     randwrite[m.name]!.push(await run(host, n, `rw=randwrite bs=4096 qd=${opts.qd} persistent=${m.persistent}`, m.backend));
   }
 }
+/** 1 MiB sequential reads by one guest (64 MiB of memory: room for seq-qd MiB of I/O pages). */
 const seq1m: Record<string, Point> = {};
+const seq1mLarge: Record<string, Point> = {};
 for (const [name, extra] of [
   ['indirect, persistent grants', 'indirect=256 persistent=1'],
   ['indirect, no persistent grants', 'indirect=256 persistent=0'],
   ['no indirect, persistent grants', 'indirect=0 persistent=1'],
   ['no indirect, no persistent grants', 'indirect=0 persistent=0'],
+  ['indirect, persistent grants, bounce buffers', 'indirect=256 persistent=1 iomem=0'],
 ] as const) {
-  seq1m[name] = await run(host, 1, `rw=read bs=1048576 qd=4 ${extra}`);
+  const load = `rw=read bs=1048576 qd=${opts['seq-qd']} ${extra}`;
+  seq1m[name] = await run(host, 1, load, undefined, DISK_BYTES, 64);
+  seq1mLarge[name] = await run(host, 1, load, undefined, SEQ_DISK_BYTES, 64);
 }
 await host.destroy(dd.domain.domid);
 await host.close();
@@ -136,7 +172,7 @@ if (opts['max-guests'] >= 32) {
   await writeFile(CHART, lineChart({
     title: '4 KiB random reads, queue depth 32, RAM disks: aggregate IOPS',
     xLabel: 'guests', yLabel: 'IOPS',
-    series: modes.map((m) => ({ name: m.name, points: randread[m.name]!.map((p) => [p.guests, p.iops] as const), dashed: m.persistent === 0 })),
+    series: modes.map((m) => ({ name: m.name, points: randread[m.name]!.map((p) => [p.guests, p.iops] as const), dashed: m.persistent === 0 || m.iomem === 0 })),
     references: [{ name: 'direct copy, one thread', y: physical.randread_4k.iops }],
   }));
 }
@@ -144,7 +180,8 @@ if (opts['max-guests'] >= 32) {
 const best = Math.max(...Object.values(randread).flat().map((p) => p.iops));
 emit({
   bench: 'blk', runtime_s: opts.runtime, qd: opts.qd, disk_mb: opts['disk-mb'],
-  physical, randread, randwrite, seq_1m: seq1m,
+  physical, randread, randwrite, seq_1m: seq1m, seq_1m_large_disk: seq1mLarge,
   seq_1m_fraction_of_direct: Object.fromEntries(Object.entries(seq1m).map(([k, p]) => [k, p.mbps / physical.read_1m.mbps])),
+  seq_1m_large_disk_fraction_of_direct: Object.fromEntries(Object.entries(seq1mLarge).map(([k, p]) => [k, p.mbps / physical.read_1m_large.mbps])),
   randread_best_iops: best, randread_best_fraction_of_direct: best / physical.randread_4k.iops,
 });

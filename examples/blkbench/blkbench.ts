@@ -9,6 +9,7 @@
 //   iomem=1: buffers are I/O pages (os.io), which blkfront grants without copying; 0: ordinary
 //           Uint8Arrays, copied through blkfront's bounce pages
 //   ramp=0.2: seconds of the same load before measuring (fio's ramp_time: the JIT warms up)
+//   fill=0: 1 writes the whole area first (a RAM disk never written reads from one zero page)
 //   sync=1: write data/blkbench/ready and start when dom0 writes data/blkbench/go;
 //           the result also goes to data/blkbench/result.
 import type { OS } from 'xenode';
@@ -56,6 +57,7 @@ export default async function main(os: OS): Promise<void> {
   const sync = o['sync'] === '1';
   const iomem = num('iomem', 1) === 1;
   const rampMs = num('ramp', 0.2) * 1000;
+  const fill = num('fill', 0) === 1;
   const disk = await os.block(undefined, {
     persistent: num('persistent', 1) === 1,
     maxIndirectSegments: num('indirect', 256),
@@ -84,6 +86,11 @@ export default async function main(os: OS): Promise<void> {
       if (read) reads++;
     }
   };
+  if (fill) {
+    const b = buffers[0]!;
+    b.fill(0xa5);
+    for (let block = 0; block < span; block++) await disk.write((block * bs) / 512, b);
+  }
   if (rampMs > 0) {
     end = performance.now() + rampMs;
     await Promise.all(buffers.map(worker));

@@ -138,11 +138,16 @@ export class FrontPages {
 
   /** The connection is gone: end every persistent grant, and retry grants the backend held. */
   revokeAll(): void {
-    const held = this.#revoking;
-    this.#revoking = [];
     for (const p of this.#pool.splice(0)) this.#revoke(p);
     for (const p of this.#direct.values()) this.#revoke(p);
     this.#direct.clear();
+    this.retryRevoking();
+  }
+
+  /** End the grants an earlier backend still mapped, where it has let go since. */
+  retryRevoking(): void {
+    const held = this.#revoking;
+    this.#revoking = [];
     for (const p of held) this.#revoke(p);
   }
 

@@ -356,9 +356,10 @@ export class BlkFront implements Block {
     this.#onDrained?.();
   }
 
+  /** Retry what an earlier connection left granted; the current connection's grants stay. */
   #retryRevoke(): void {
     this.#deadRings = this.#deadRings.filter((r) => !revokeRing(this.#ctx.hc, r));
-    this.#pages.revokeAll();
+    this.#pages.retryRevoking();
   }
 
   /** The device is gone for good: fail everything, stop watching. */
@@ -572,7 +573,8 @@ export class BlkFront implements Block {
       }
       out.push(p);
       bo += PAGE_SIZE;
-      if (bo >= b.byteLength) {
+      // On to the next buffer that holds data (an empty one has no page of its own).
+      while (bi < bufs.length && bo >= bufs[bi]!.byteLength) {
         bi++;
         bo = 0;
       }

@@ -135,3 +135,45 @@ export class GatedDisk implements Disk {
     await this.inner.discard(sector, count, secure);
   }
 }
+
+/** One read or write as the disk saw it: where each buffer it was given lies. */
+export interface DiskCall {
+  readonly op: 'read' | 'write';
+  readonly sector: number;
+  readonly runs: readonly { readonly buffer: ArrayBufferLike; readonly byteOffset: number; readonly byteLength: number }[];
+}
+
+/** A disk that records the buffers blkback hands it (so a test sees copies and runs), then passes them on. */
+export class RecordingDisk implements Disk {
+  readonly calls: DiskCall[] = [];
+  constructor(readonly inner: Disk) {}
+  get features() {
+    return this.inner.features;
+  }
+  get readOnly(): boolean {
+    return this.inner.readOnly;
+  }
+  get sectors(): number {
+    return this.inner.sectors;
+  }
+  #record(op: DiskCall['op'], sector: number, bufs: readonly Uint8Array[]): void {
+    this.calls.push({ op, sector, runs: bufs.map((b) => ({ buffer: b.buffer, byteOffset: b.byteOffset, byteLength: b.byteLength })) });
+  }
+  read(sector: number, bufs: readonly Uint8Array[]): Promise<void> | void {
+    this.#record('read', sector, bufs);
+    return this.inner.read(sector, bufs);
+  }
+  write(sector: number, bufs: readonly Uint8Array[]): Promise<void> | void {
+    this.#record('write', sector, bufs);
+    return this.inner.write(sector, bufs);
+  }
+  flush(): Promise<void> | void {
+    return this.inner.flush();
+  }
+  discard(sector: number, count: number, secure: boolean): Promise<void> | void {
+    return this.inner.discard(sector, count, secure);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

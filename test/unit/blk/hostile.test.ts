@@ -8,86 +8,18 @@ import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import {
   BLKIF_OP_DISCARD, BLKIF_OP_INDIRECT, BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR,
-  BLKIF_RSP_OKAY, BLKIF_SLOT_SIZE, decodeBlkifResponse, encodeBlkifRequest, encodeBlkifSegment, type BlkifRequest,
-  type BlkifResponse, type BlkifSegment,
+  BLKIF_RSP_OKAY, BLKIF_SLOT_SIZE, encodeBlkifSegment, type BlkifRequest, type BlkifSegment,
 } from '../../../src/abi/blkif.js';
-import { FrontRing, SRING_RING } from '../../../src/abi/ring.js';
+import { SRING_RING } from '../../../src/abi/ring.js';
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { XenbusState } from '../../../src/abi/xenbus.js';
-import { grantRing } from '../../../src/drivers/ringpages.js';
-import { switchState } from '../../../src/drivers/xenbus.js';
 import { RamDisk } from '../../../src/storage/ram.js';
 import type { FlipJob } from './_flipper.js';
-import { Rig, pattern, within, type GuestSide } from './_rig.js';
+import { RawFront, rw } from './_raw.js';
+import { Rig, pattern, within } from './_rig.js';
 
 const MiB = 1 << 20;
 const SECTORS = MiB / 512;
-
-/** A frontend written by hand: it puts whatever the test says on the ring. */
-class RawFront {
-  readonly ring: FrontRing;
-  readonly ringPfn: number;
-  #responses: BlkifResponse[] = [];
-  #waiters: (() => void)[] = [];
-  #buf = new Uint8Array(BLKIF_SLOT_SIZE);
-
-  private constructor(readonly g: GuestSide, ring: FrontRing, ringPfn: number, readonly port: { notify(): void }) {
-    this.ring = ring;
-    this.ringPfn = ringPfn;
-  }
-
-  static async connect(rig: Rig, g: GuestSide, persistent: boolean): Promise<RawFront> {
-    const fe = `/local/domain/${g.domid}/device/vbd/51712`;
-    const be = `/local/domain/0/backend/vbd/${g.domid}/51712`;
-    const granted = grantRing(g.hc, 0, 1);
-    const ring = FrontRing.create(granted.bytes, BLKIF_SLOT_SIZE);
-    const port = await g.ctx.evtchn.allocUnbound(0);
-    const f = new RawFront(g, ring, granted.pfns[0]!, port);
-    port.onEvent(() => f.#collect());
-    await g.xs.write(`${fe}/ring-ref`, String(granted.refs[0]));
-    await g.xs.write(`${fe}/event-channel`, String(port.port));
-    await g.xs.write(`${fe}/feature-persistent`, persistent ? '1' : '0');
-    await switchState(g.xs, fe, XenbusState.Initialised);
-    await within(rig.xs0.wait(`${be}/state`, (v) => v === String(XenbusState.Connected)), 'backend Connected');
-    return f;
-  }
-
-  #collect(): void {
-    const r = this.ring;
-    do {
-      while (r.rspCons !== r.rspProd) {
-        r.copyResponse(r.rspCons, this.#buf);
-        r.rspCons = r.rspCons + 1;
-        this.#responses.push(decodeBlkifResponse(new DataView(this.#buf.buffer), 0));
-      }
-    } while (r.finalCheckForResponses());
-    for (const w of this.#waiters.splice(0)) w();
-  }
-
-  send(req: BlkifRequest): void {
-    const r = this.ring;
-    encodeBlkifRequest(r.view, r.slotOffset(r.reqProdPvt), req);
-    r.reqProdPvt = r.reqProdPvt + 1;
-    if (r.pushRequestsAndCheckNotify()) this.port.notify();
-  }
-
-  /** The next `n` responses. */
-  async take(n: number): Promise<BlkifResponse[]> {
-    while (this.#responses.length < n) await within(new Promise<void>((r) => this.#waiters.push(r)), `${n} responses`);
-    return this.#responses.splice(0, n);
-  }
-
-  /** A page of the guest's RAM granted to dom0. */
-  page(readonly: boolean, fill = 0): { ref: number; page: Uint8Array; pfn: number } {
-    const [pfn] = this.g.hc.populatePhysmap(1) as [number];
-    const page = this.g.hc.memory.frame(pfn);
-    page.fill(fill);
-    return { ref: this.g.hc.grantAccess(0, pfn, readonly), page, pfn };
-  }
-}
-
-const rw = (operation: number, sectorNumber: number, seg: BlkifSegment[], nrSegments = seg.length): BlkifRequest =>
-  ({ kind: 'segments', operation, nrSegments, handle: 0, id: 1n, sectorNumber, seg });
 
 async function setup(t: import('node:test').TestContext, opts: { persistent: boolean; maxPersistentGrants?: number }) {
   const rig = new Rig(opts.maxPersistentGrants === undefined ? {} : { maxPersistentGrants: opts.maxPersistentGrants });

@@ -98,3 +98,26 @@ test('the backend vanishes: pending I/O fails with Disconnected, the device is c
   assert.equal(f.status, 'closed');
   gated.open();
 });
+
+test('the backend announcing Connected again (a resize) leaves the persistent grants in place', async (t) => {
+  const rig = new Rig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  await rig.attach(g, 'vdev=xvda, target=/test/a', new RamDisk(MiB));
+  const f = await within(rig.front(g), 'connect');
+  await f.write(0, pattern(0, 64, 3));
+  const persistent = f.persistentGrants;
+  const free = g.hc.freeGrantRefs;
+  assert.ok(persistent > 0);
+  const be = `/local/domain/0/backend/vbd/${g.domid}/51712`;
+  await rig.xs0.write(`${be}/sectors`, String((2 * MiB) / 512));
+  await switchState(rig.xs0, be, XenbusState.Connected);
+  await within((async () => {
+    while (f.info().sizeSectors !== (2 * MiB) / 512) await new Promise((r) => setTimeout(r, 1));
+  })(), 'the new size');
+  const b = new Uint8Array(64 * 512);
+  await f.read(0, b);
+  assert.deepEqual(b, pattern(0, 64, 3));
+  assert.equal(f.persistentGrants, persistent, 'no page had to be granted again');
+  assert.equal(g.hc.freeGrantRefs, free, 'no grant was ended or added');
+});

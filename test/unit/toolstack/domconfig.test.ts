@@ -150,6 +150,19 @@ test('grant, maptrack and event-channel limits are bounded', () => {
   refuses(`${MINIMAL}max_event_channels = 4097`, '3:22', 'max_event_channels', /from 1 to 4096/);
 });
 
+test('cpu_weight: the credit weight, an integer from 1 to 65535; absent when not given', () => {
+  assert.equal(parse('cpu_weight = 512').config.cpuWeight, 512);
+  assert.equal(parse('cpu_weight = "0x100"').config.cpuWeight, 256);
+  assert.equal(parse('cpu_weight = 1').config.cpuWeight, 1);
+  assert.equal(parse('cpu_weight = 65535').config.cpuWeight, 65535);
+  assert.deepEqual(parse('cpu_weight = 512').warnings, [], 'a key this version reads');
+  assert.equal('cpuWeight' in parseDomainConfig(MINIMAL, FILE).config, false);
+  refuses(`${MINIMAL}cpu_weight = 0`, '3:14', 'cpu_weight', /^0 is out of range: expected an integer from 1 to 65535$/);
+  refuses(`${MINIMAL}cpu_weight = 65536`, '3:14', 'cpu_weight', /^65536 is out of range: expected an integer from 1 to 65535$/);
+  refuses(`${MINIMAL}vcpus = 1\n  cpu_weight = "heavy"`, '4:16', 'cpu_weight', /expected an integer from 1 to 65535, found the string "heavy"/);
+  refuses(`${MINIMAL}cpu_weight = [256]`, '3:14', 'cpu_weight', /found a list/);
+});
+
 test('disk and vif entries: errors point at the entry', () => {
   refuses(`${MINIMAL}disk = [ '/a,,xvda',\n  '/b,,xvdz0' ]`, '4:3', 'disk', /entry 1 '\/b,,xvdz0': invalid vdev 'xvdz0'/);
   refuses(`${MINIMAL}disk = [ '/a,,xvda', '/b,,d0p0' ]`, '3:22', 'disk',
