@@ -318,7 +318,8 @@ export class BlkFront implements Block {
       ringPages: 1 << this.#order,
       queues: this.#queues.length,
     };
-    this.#pages.limitDirect(defaultPersistentLimit(this.#queues[0]!.ring.nrEnts, indirect));
+    // The pool blkback keeps by default for what it offered (params.ts), whatever we use of it.
+    this.#pages.limitDirect(defaultPersistentLimit(this.#queues[0]!.ring.nrEnts, beIndirect));
     await this.#switch(XenbusState.Connected);
     this.#status = 'connected';
     this.#onConnected?.resolve();

@@ -347,3 +347,27 @@ test('ioPages.alloc: page-aligned, contiguous, zeroed; bad sizes are EINVAL; pas
   assert.throws(() => io.alloc(2 * PAGE_SIZE), xen('ENOMEM'));
   assert.equal(g.domain.totPages, 15);
 });
+
+test('persistent grants without indirect requests: I/O pages past 1056 frames still go zero copy, as the backend pool is sized by what it offers', async (t) => {
+  const rig = new Rig();
+  t.after(() => rig.close());
+  const g = rig.guest(4096);
+  const disk = new RecordingDisk(new RamDisk(8 * MiB));
+  await rig.attach(g, 'vdev=xvda, target=/test/a', disk);
+  const f = await within(rig.front(g, 51712, { persistent: true, maxIndirectSegments: 0 }), 'connect');
+  assert.equal(f.negotiated?.maxSegments, 11);
+  const be = (await rig.daemon()).device(g.domid, 51712)!;
+  const io = ioPages(g.hc);
+  // 1200 frames: more than Linux's default pool (1056), fewer than the backend's own
+  // (32 slots x 256 offered indirect segments).
+  const buf = io.alloc(1200 * PAGE_SIZE);
+  buf.set(pattern(0, 1200 * 8, 7));
+  await within(f.write(0, buf), 'write');
+  assert.equal(f.persistentGrants, 1200, 'every frame granted persistently, none bounced');
+  const maps = be.stats.transientMaps;
+  const back = io.alloc(1200 * PAGE_SIZE);
+  await within(f.read(0, back), 'read');
+  assert.deepEqual(back, buf);
+  assert.equal(f.persistentGrants, 2400);
+  assert.equal(be.stats.transientMaps, maps, 'the backend kept every grant mapped');
+});
