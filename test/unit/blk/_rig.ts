@@ -6,9 +6,11 @@ import { Xenstored } from '../../../src/xenstore/daemon.js';
 import { XenstoreClient } from '../../../src/xenstore/client.js';
 import { connectLocal } from '../../../src/xenstore/client-transport.js';
 import { eventChannels, type DriverContext } from '../../../src/drivers/evtchn.js';
+import { switchState } from '../../../src/drivers/xenbus.js';
+import { XenbusState } from '../../../src/abi/xenbus.js';
 import { BlkFront, type BlkfrontOptions } from '../../../src/drivers/blk/front.js';
 import type { BlkbackDaemonOptions } from '../../../src/drivers/blk/devd.js';
-import type { BlkbackOptions } from '../../../src/drivers/blk/back.js';
+import { BlkBack, type BlkbackOptions } from '../../../src/drivers/blk/back.js';
 import { attachDisk, dom0Blkback, type DeviceHost } from '../../../src/toolstack/devices.js';
 import { parseDiskSpec } from '../../../src/toolstack/diskspec.js';
 import { openDisk } from '../../../src/storage/open.js';
@@ -71,6 +73,20 @@ export class Rig {
 
   async front(g: GuestSide, devid = 51712, opts: BlkfrontOptions = {}): Promise<BlkFront> {
     return BlkFront.connect(g.ctx, g.domid, devid, 'xvda', opts);
+  }
+
+  /**
+   * Replace the backend of `g`'s xvda under its frontend, as a reload of blkback would: the old
+   * one stops (once `gated` lets its requests finish), unmaps and says Closed; a fresh one
+   * starts on the same directory and disk.
+   */
+  async restartBackend(g: GuestSide, gated: GatedDisk): Promise<BlkBack> {
+    const old = (await this.daemon()).device(g.domid, 51712)!;
+    const closing = old.close();
+    gated.open();
+    await closing;
+    await switchState(this.xs0, old.dir, XenbusState.Closed);
+    return BlkBack.start(this.dom0, old.dir, gated);
   }
 
   async close(): Promise<void> {

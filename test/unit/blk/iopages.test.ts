@@ -6,9 +6,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GRANT_ENTRIES_PER_FRAME, GTF_permit_access, GTF_readonly } from '../../../src/abi/grant_table.js';
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
-import { XenbusState } from '../../../src/abi/xenbus.js';
-import { BlkBack } from '../../../src/drivers/blk/back.js';
-import { switchState } from '../../../src/drivers/xenbus.js';
 import { ioPages } from '../../../src/guest/iopages.js';
 import { firstRamPfn } from '../../../src/hypervisor/layout.js';
 import { RamDisk } from '../../../src/storage/ram.js';
@@ -284,15 +281,7 @@ test('a backend restart with direct persistent grants in flight: they are revoke
   const write = f.write(500, wbuf);
   while (gated.started < 18) await new Promise((r) => setTimeout(r, 1));
   assert.equal(f.persistentGrants, 18);
-  // The old backend goes (as a reload of blkback would): it stops, unmaps, says Closed.
-  const d = await rig.daemon();
-  const old = d.device(g.domid, 51712)!;
-  const closing = old.close();
-  gated.open();
-  await closing;
-  const dir = old.dir;
-  await switchState(rig.xs0, dir, XenbusState.Closed);
-  const fresh = await BlkBack.start(rig.dom0, dir, gated);
+  const fresh = await rig.restartBackend(g, gated);
   t.after(() => fresh.close());
   await within(Promise.all([...reads, write]), 'the I/O, issued again');
   bufs.forEach((b, i) => assert.deepEqual(b, pattern(i * 8, 8, 9)));

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { XenbusState } from '../../../src/abi/xenbus.js';
-import { BlkBack } from '../../../src/drivers/blk/back.js';
 import { Disconnected } from '../../../src/drivers/blk/errors.js';
 import { switchState } from '../../../src/drivers/xenbus.js';
 import { RamDisk } from '../../../src/storage/ram.js';
@@ -47,15 +46,7 @@ test('a backend restart: requests in flight are issued again and complete', asyn
   const bufs = Array.from({ length: 16 }, () => new Uint8Array(4096));
   const reads = bufs.map((b, i) => f.read(i * 8, b));
   while (gated.started < 16) await new Promise((r) => setTimeout(r, 1));
-  // The old backend goes (as a reload of blkback would): it stops, unmaps, says Closed.
-  const d = await rig.daemon();
-  const old = d.device(g.domid, 51712)!;
-  const closing = old.close();
-  gated.open();
-  await closing;
-  const dir = old.dir;
-  await switchState(rig.xs0, dir, XenbusState.Closed);
-  const fresh = await BlkBack.start(rig.dom0, dir, gated);
+  const fresh = await rig.restartBackend(g, gated);
   t.after(() => fresh.close());
   await within(Promise.all(reads), 'the reads, issued again');
   bufs.forEach((b, i) => assert.deepEqual(b, pattern(i * 8, 8, 9)));
