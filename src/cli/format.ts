@@ -112,6 +112,17 @@ export function xlBlockList(domid: number, disks: readonly DiskDevice[]): string
 
 export const XL_BLOCK_LIST_HEADER = `${['Vdev', 'BE', 'handle', 'state', 'evt-ch', 'ring-ref', 'BE-path'].map((h, i) => padEnd(h, [5, 3, 6, 5, 6, 8, 30][i]!)).join(' ')}\n`;
 
+/**
+ * VBD_OO, VBD_RD, VBD_WR, VBD_RSECT, VBD_WSECT: blkback's counters for the disks dom0 serves;
+ * '-' for disks without statistics (served by a driver domain), as xentop shows them.
+ */
+function vbdColumns(d: DomainInfo): string[] {
+  const widths = [8, 8, 8, 10, 10] as const;
+  const s = d.vbdStats;
+  if (!s) return widths.map((w) => padStart(d.vbds ? '-' : 0, w));
+  return [s.oo, s.rd, s.wr, s.rsect, s.wsect].map((v, i) => padStart(v, widths[i]!));
+}
+
 /** xentop's summary lines and one row per domain (batch mode's frame, without the header). */
 export function xentopFrame(cur: TopSample, prev: TopSample | undefined): { summary: string; rows: string[] } {
   const pct = cpuPercents(cur, prev);
@@ -144,8 +155,7 @@ export function xentopFrame(cur: TopSample, prev: TopSample | undefined): { summ
     d.maxmemKiB === null ? padStart('n/a', 9) : padStart(((d.maxmemKiB / totalKiB) * 100).toFixed(1), 9),
     padStart(d.vcpus, 5),
     padStart(0, 4), padStart(0, 8), padStart(0, 8),
-    // Block counters are not collected yet: '-' as xentop shows devices without statistics.
-    padStart(d.vbds, 4), ...([8, 8, 8, 10, 10] as const).map((w) => padStart(d.vbds ? '-' : 0, w)),
+    padStart(d.vbds, 4), ...vbdColumns(d),
     padStart(0, 4),
   ].join(' '));
   return { summary, rows };

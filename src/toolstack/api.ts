@@ -10,7 +10,8 @@ import { XenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import { VERSION } from '../version.js';
 import type { BuiltDomain } from './builder.js';
-import { listDisks, type DiskDevice } from './devices.js';
+import type { BlkbackStats } from '../drivers/blk/back-queue.js';
+import { dom0VbdStats, listDisks, type DiskDevice } from './devices.js';
 import { DiskSpecError, parseDiskSpec } from './diskspec.js';
 import { MAX_CONFIG_BYTES, loadDomainConfig, parseDomainConfig, type DomainConfig } from './domconfig.js';
 import type { Host } from './host.js';
@@ -22,6 +23,14 @@ export type DomainRef = string | number;
 export interface DomainId {
   readonly domid: number;
   readonly name: string;
+}
+
+export interface VbdStats {
+  readonly oo: number;
+  readonly rd: number;
+  readonly wr: number;
+  readonly rsect: number;
+  readonly wsect: number;
 }
 
 /** One row of `xenode list` / `xenode top`. */
@@ -37,6 +46,11 @@ export interface DomainInfo extends DomainId {
   readonly cpuSeconds: number;
   /** Virtual block devices. */
   readonly vbds: number;
+  /**
+   * xentop's block counters (blkback's oo_req, rd_req, wr_req, rd_sect, wr_sect) over the disks
+   * dom0 serves; null when it serves none of them (a driver domain serves them, or none are).
+   */
+  readonly vbdStats: VbdStats | null;
   /** When it was created, in ms since the epoch. */
   readonly startTime: number;
   /** With `long`: the configuration it was created from. */
@@ -266,7 +280,9 @@ export class ToolstackApi implements Toolstack {
         const refs = a.domains('domains');
         const long = a.bool('long');
         a.done();
-        return (refs ? refs.map((r) => this.#resolve(r)) : this.#host.hv.domains()).map((d) => this.#info(d, long));
+        const domains = refs ? refs.map((r) => this.#resolve(r)) : this.#host.hv.domains();
+        const vbd = await dom0VbdStats(this.#host);
+        return domains.map((d) => this.#info(d, long, vbd.get(d.domid)));
       }
       case 'lookup': {
         const d = this.#resolve(a.domain());
@@ -439,7 +455,7 @@ export class ToolstackApi implements Toolstack {
     return id(d);
   }
 
-  #info(d: Domain, long: boolean): DomainInfo {
+  #info(d: Domain, long: boolean, vbd: BlkbackStats | undefined): DomainInfo {
     const cfg = this.#host.config(d.domid);
     const dom0 = d.domid === 0;
     const ms = dom0 ? performance.eventLoopUtilization().active : (d.vcpu?.cpuTime() ?? 0);
@@ -454,6 +470,7 @@ export class ToolstackApi implements Toolstack {
       vcpus: 1,
       cpuSeconds: ms / 1000,
       vbds: cfg?.disks.length ?? 0,
+      vbdStats: vbd ? { oo: vbd.ooReq, rd: vbd.rdReq, wr: vbd.wrReq, rsect: vbd.rdSect, wsect: vbd.wrSect } : null,
       startTime: d.createdAt,
       ...(long && cfg ? { config: cfg } : {}),
     };

@@ -10,6 +10,7 @@ import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { XenbusState } from '../abi/xenbus.js';
 import { isValidDomid } from '../abi/xen.js';
+import { emptyBlkbackStats, type BlkbackStats } from '../drivers/blk/back-queue.js';
 import { BlkbackDaemon, HOTPLUG_ERROR, HOTPLUG_STATUS, type BlkbackDaemonOptions } from '../drivers/blk/devd.js';
 import { eventChannels } from '../drivers/evtchn.js';
 import { backendPath, frontendPath, readState } from '../drivers/xenbus.js';
@@ -64,6 +65,22 @@ export function dom0Blkback(host: DeviceHost, opts: BlkbackDaemonOptions = {}): 
     dom0Services.set(host.hv, p);
   }
   return p;
+}
+
+/**
+ * blkback's statistics for each frontend domain, summed over the disks dom0 serves (as xentop
+ * reads them from dom0's sysfs: disks served by a driver domain are not counted). Empty when
+ * dom0 serves no disk.
+ */
+export async function dom0VbdStats(host: DeviceHost): Promise<Map<number, BlkbackStats>> {
+  const out = new Map<number, BlkbackStats>();
+  const daemon = await dom0Services.get(host.hv)?.catch(() => undefined);
+  for (const be of daemon?.devices.values() ?? []) {
+    let sum = out.get(be.frontendId);
+    if (!sum) out.set(be.frontendId, (sum = emptyBlkbackStats()));
+    for (const k of Object.keys(sum) as (keyof BlkbackStats)[]) sum[k] += be.stats[k];
+  }
+  return out;
 }
 
 function backendDomain(host: DeviceHost, name: string | undefined): number {

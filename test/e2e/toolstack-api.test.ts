@@ -278,3 +278,15 @@ test('stopping a host: guests that power off go at once; a hung one is destroyed
   assert.deepEqual(other.local.host.hv.domains().map((d) => d.domid), [0]);
   await assert.rejects(RemoteToolstack.connect(join(dir, 'stop')), /no host running/);
 });
+
+test("xentop's block counters: blkback's rd_req, wr_req, rd_sect and wr_sect for the disks dom0 serves", T, async () => {
+  const { domid } = await ts.call('create', { file: cfg('diskio.ts', "disk = [ 'vdev=xvda, target=ram:1M' ]\n", 'diskio') });
+  await daemon.local.host.xs.wait(`/local/domain/${domid}/data/diskio`, (v) => v === 'done', { timeout: 20_000 });
+  const [d] = await ts.call('list', { domains: [domid] });
+  assert.equal(d!.vbds, 1);
+  assert.deepEqual(d!.vbdStats, { oo: 0, rd: 2, wr: 3, rsect: 16, wsect: 24 });
+  const [dom0] = await ts.call('list', { domains: [0] });
+  assert.equal(dom0!.vbdStats, null, 'dom0 has no disks');
+  await ts.call('destroy', { domain: domid });
+  await assertConsistent();
+});

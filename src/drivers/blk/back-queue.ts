@@ -25,13 +25,31 @@ import type { PersistentGrant, PersistentGrants } from './pgrants.js';
 const PUSH_AFTER_SEGMENTS = 64;
 const PUSH_AFTER_SMALL = PUSH_AFTER_SEGMENTS / 8;
 
-/** Counters a backend keeps per device (xenstore's statistics nodes in Linux; tests read them). */
+/**
+ * Counters a backend keeps per device: Linux blkback's statistics (its sysfs `statistics/`
+ * files, which xentop reads), then xenode's own.
+ */
 export interface BlkbackStats {
+  /** oo_req: requests that waited for want of free request structures; never, here. */
+  ooReq: number;
+  /** rd_req, wr_req: reads and writes accepted (a flush with data counts as a flush). */
+  rdReq: number;
+  wrReq: number;
+  /** f_req: flushes and barriers; ds_req: discards. */
+  fReq: number;
+  dsReq: number;
+  /** rd_sect, wr_sect: sectors read and written. */
+  rdSect: number;
+  wrSect: number;
   requests: number;
   /** Requests answered BLKIF_RSP_ERROR or EOPNOTSUPP. */
   errors: number;
   /** Grants mapped for one request and unmapped after it. */
   transientMaps: number;
+}
+
+export function emptyBlkbackStats(): BlkbackStats {
+  return { ooReq: 0, rdReq: 0, wrReq: 0, fReq: 0, dsReq: 0, rdSect: 0, wrSect: 0, requests: 0, errors: 0, transientMaps: 0 };
 }
 
 /** What a request holds while it runs: persistent grants, or handles of grants mapped for it alone. */
@@ -165,6 +183,7 @@ export class BackQueue {
         const secure = (req.flag & BLKIF_DISCARD_SECURE) !== 0;
         if (secure && !disk.features.secureDiscard) throw new Refused(BLKIF_RSP_EOPNOTSUPP, 'secure discard is not offered');
         checkSectors(req.sectorNumber, req.nrSectors, disk.sectors);
+        this.#o.stats.dsReq++;
         return this.#finish(req, disk.discard(req.sectorNumber, req.nrSectors, secure), []);
       }
       case 'indirect': {
@@ -186,7 +205,8 @@ export class BackQueue {
           if (!disk.features.flush) throw new Refused(BLKIF_RSP_EOPNOTSUPP, 'the disk has no cache to flush');
           checkCount(req.nrSegments, 0, BLKIF_MAX_SEGMENTS_PER_REQUEST);
           if (op === BLKIF_OP_WRITE_BARRIER) return this.#barrierRequest(req);
-          return req.nrSegments === 0 ? this.#finish(req, disk.flush(), []) : this.#rw(req, BLKIF_OP_WRITE, this.#slotView, BLKIF_REQ_SEG, req.nrSegments, true);
+          if (req.nrSegments === 0) return this.#flush(req);
+          return this.#rw(req, BLKIF_OP_WRITE, this.#slotView, BLKIF_REQ_SEG, req.nrSegments, true);
         }
         throw new Refused(BLKIF_RSP_EOPNOTSUPP, `unknown operation ${op}`);
       }
@@ -200,9 +220,14 @@ export class BackQueue {
       return;
     }
     this.#barrier = 'running';
-    if (req.nrSegments === 0) this.#finish(req, this.#o.disk.flush(), []);
+    if (req.nrSegments === 0) this.#flush(req);
     else this.#rw(req, BLKIF_OP_WRITE, this.#slotView, BLKIF_REQ_SEG, req.nrSegments, true);
     if (this.#inflight === 0) this.#barrier = null;
+  }
+
+  #flush(req: BlkifRequest): void {
+    this.#o.stats.fReq++;
+    this.#finish(req, this.#o.disk.flush(), []);
   }
 
   /** Copy the segment list out of the indirect pages into #segs, where #rw reads it. */
@@ -239,6 +264,12 @@ export class BackQueue {
     checkSectors(req.sectorNumber, sectors, disk.sectors);
     const reading = op === BLKIF_OP_READ;
     if (!reading && disk.readOnly) throw new Refused(BLKIF_RSP_ERROR, 'write to a read-only disk');
+    const stats = this.#o.stats;
+    if (flushAfter) stats.fReq++;
+    else if (reading) stats.rdReq++;
+    else stats.wrReq++;
+    if (reading) stats.rdSect += sectors;
+    else stats.wrSect += sectors;
     const held: Held = [];
     const runs: Uint8Array[] = [];
     let runMem: ArrayBufferLike | null = null;

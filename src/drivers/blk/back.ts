@@ -11,7 +11,7 @@ import type { Disk } from '../../storage/disk.js';
 import type { DriverContext } from '../evtchn.js';
 import { mapRing, type MappedRing } from '../ringpages.js';
 import { XEN_IO_PROTO_ABI_NATIVE, readFlag, readUint, switchState, watchState } from '../xenbus.js';
-import { BackQueue, type BlkbackStats } from './back-queue.js';
+import { BackQueue, emptyBlkbackStats, type BlkbackStats } from './back-queue.js';
 import {
   DEFAULT_MAX_INDIRECT_SEGMENTS, DEFAULT_MAX_QUEUES, DEFAULT_MAX_RING_PAGE_ORDER, SECTOR_BYTES, defaultPersistentLimit,
 } from './params.js';
@@ -41,7 +41,7 @@ const MAX_EVTCHN_PORT = 0xffff;
 export class BlkBack {
   readonly frontendId: number;
   readonly frontendDir: string;
-  readonly stats: BlkbackStats = { requests: 0, errors: 0, transientMaps: 0 };
+  readonly stats: BlkbackStats = emptyBlkbackStats();
   readonly #ctx: DriverContext;
   readonly #disk: Disk;
   readonly #o: Required<Omit<BlkbackOptions, 'maxPersistentGrants'>> & { maxPersistentGrants?: number };
