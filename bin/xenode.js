@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // The xenode command; the code lives in dist/ (built by `npm ci` through the prepare script).
-import '../dist/src/cli/main.js';
+import '../dist/src/cli/xenode.mjs';

@@ -7,7 +7,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import type { Plugin } from 'esbuild';
 import { GUEST_IMAGE } from '../guest/image.js';
 
 /** The kernel could not be built into an image. */
@@ -54,6 +54,8 @@ export async function kernelImage(kernelPath: string): Promise<string> {
   if (!st?.isFile()) throw new KernelError(kernelPath, 'no such file');
   let result;
   try {
+    // Loaded on first use: commands that build no kernel (xenode list, ...) start without it.
+    const { build } = await import('esbuild');
     result = await build({
       entryPoints: [path],
       bundle: true,

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Links two programs out of dist/ into single modules, because one module loads far faster
+// than dozens (see docs/PERFORMANCE.md):
+// - the library OS (dist/src/guest/bootstrap.js and its imports) into dist/guest.mjs, which a
+//   vCPU thread starts from and guest kernels import as 'xenode';
+// - the xenode command (dist/src/cli/main.js, commander included) into dist/src/cli/xenode.mjs,
+//   with what only some commands need (the host daemon, an in-process host for run and demo)
+//   split into chunks beside it that load when used, so `xenode list` parses little. Each module
+//   is linked once (a class linked twice would fail instanceof checks), and everything lands at
+//   the same depth as the modules that find files relative to themselves (dist/guest.mjs,
+//   examples/), so those paths resolve alike. esbuild stays a package: it finds its binary
+//   relative to itself.
+import { build } from 'esbuild';
+import { readdirSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+const common = { bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'warning' };
+await build({
+  ...common,
+  entryPoints: [`${dist}src/guest/bootstrap.js`],
+  outfile: `${dist}guest.mjs`,
+});
+// Chunks of an earlier build have other names: clear them, or they would pile up.
+for (const f of readdirSync(`${dist}src/cli`)) if (/^xenode(-[A-Z0-9]+)?\.mjs$/.test(f)) rmSync(`${dist}src/cli/${f}`);
+await build({
+  ...common,
+  entryPoints: { xenode: `${dist}src/cli/main.js` },
+  outdir: `${dist}src/cli`,
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  chunkNames: 'xenode-[hash]',
+  external: ['esbuild'],
+  // commander is CommonJS: its require() of Node's modules needs a real require.
+  banner: { js: "import { createRequire as __xenodeRequire } from 'node:module'; const require = __xenodeRequire(import.meta.url);" },
+});
