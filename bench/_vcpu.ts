@@ -90,7 +90,7 @@ serveRequests(parentPort!, {
     channel.onPush((g) => hc.adoptPeer(g as PeerGrant));
     loop = new UpcallLoop(hc.memory, {
       pausable: true,
-      haltPollUs: HALT_POLL_MAX_US, // as the guest bootstrap sets it
+      haltPollUs: HALT_POLL_MAX_US, // as the guest bootstrap sets it (the bench always awaits an event)
       onError: (e) => {
         throw e;
       },

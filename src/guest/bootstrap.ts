@@ -76,7 +76,12 @@ async function boot(msg: BootMessage): Promise<void> {
   } catch {
     /* the guest runs at the host process's priority */
   }
-  const loop = new UpcallLoop(view, { pausable: true, haltPollUs: HALT_POLL_MAX_US, onError: (e) => void crash(e) });
+  const loop = new UpcallLoop(view, {
+    pausable: true,
+    haltPollUs: HALT_POLL_MAX_US,
+    pollOnlyWhenExpected: true,
+    onError: (e) => void crash(e),
+  });
   const front = new ConsoleFront(view.frame(si.consolePfn), new BoundPort(hc, loop, si.consolePort));
   const pv = pvConsole(front);
   Object.defineProperty(globalThis, 'console', { value: pv.console, writable: true, configurable: true });

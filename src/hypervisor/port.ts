@@ -6,6 +6,7 @@ import type { UpcallLoop } from './upcall.js';
 export class BoundPort {
   #handlers = new Set<() => void>();
   #closed = false;
+  #expecting = false;
 
   constructor(
     readonly hypercalls: Hypercalls,
@@ -21,6 +22,13 @@ export class BoundPort {
     if (!this.#closed) this.hypercalls.evtchnSend(this.port);
   }
 
+  /** Whether an event is due soon on this port (requests in flight): the vCPU may poll for it. */
+  expectEvents(on: boolean): void {
+    if (on === this.#expecting || (on && this.#closed)) return;
+    this.#expecting = on;
+    this.loop.expectEvents(on);
+  }
+
   onEvent(handler: () => void): () => void {
     this.#handlers.add(handler);
     return () => this.#handlers.delete(handler);
@@ -29,6 +37,7 @@ export class BoundPort {
   /** Stop delivering events; `closeChannel` also frees the port (EVTCHNOP_close). */
   close(closeChannel = true): void {
     if (this.#closed) return;
+    this.expectEvents(false);
     this.#closed = true;
     this.#handlers.clear();
     this.loop.off(this.port);

@@ -19,6 +19,12 @@ export type PortHandler = (port: number) => void;
  * event often follows within a few. The window adapts: it grows while events keep arriving
  * soon after the vCPU goes idle and shrinks to nothing while they do not, so an idle domain
  * never spins.
+ *
+ * A loop may poll only while something awaits an event (`expectEvents`): a driver with
+ * requests in flight, which expects its responses within microseconds. Guests run that way, as
+ * blk-mq and io_uring poll only for I/O they issued: a guest that merely waits for xenstore or
+ * a timer does not spin, which matters when guests outnumber cores (booting hundreds at once,
+ * each spinning on its replies, starves dom0).
  */
 export const HALT_POLL_MAX_US = 50;
 const HALT_POLL_START_US = 5;
@@ -51,6 +57,8 @@ export class UpcallLoop {
   #pausable: boolean;
   #pollMaxUs: number;
   #pollUs = 0;
+  #pollOnlyWhenExpected: boolean;
+  #expected = 0;
 
   constructor(
     view: DomainView,
@@ -58,6 +66,8 @@ export class UpcallLoop {
       onError: (err: unknown, port: number) => void;
       pausable: boolean;
       haltPollUs?: number;
+      /** Poll only while expectEvents() holds are taken. */
+      pollOnlyWhenExpected?: boolean;
       /** Events per port per 100 ms before the port is throttled; no limit when absent. */
       stormLimit?: number;
       onStorm?: (port: number) => void;
@@ -69,6 +79,12 @@ export class UpcallLoop {
     this.#onError = opts.onError;
     this.#pausable = opts.pausable;
     this.#pollMaxUs = opts.haltPollUs ?? 0;
+    this.#pollOnlyWhenExpected = opts.pollOnlyWhenExpected ?? false;
+  }
+
+  /** Something now awaits an event soon (true) or no longer does (false); calls pair up. */
+  expectEvents(on: boolean): void {
+    this.#expected += on ? 1 : -1;
   }
 
   on(port: number, handler: PortHandler): void {
@@ -102,7 +118,7 @@ export class UpcallLoop {
         this.#dispatch();
         continue;
       }
-      if (this.#pollUs > 0) {
+      if (this.#pollUs > 0 && (this.#expected > 0 || !this.#pollOnlyWhenExpected)) {
         // Let the thread's own work (promise chains and tasks the handlers started) run
         // first: while we spin, nothing else on this thread does.
         await yieldToTasks();

@@ -73,6 +73,7 @@ export class FrontQueue<S> {
   flush(): boolean {
     if (!this.#dirty) return false;
     this.#dirty = false;
+    this.port.expectEvents(true);
     if (this.ring.pushRequestsAndCheckNotify()) this.port.notify();
     // poll() armed rsp_event before these requests existed (often for the very next response):
     // re-arm it for half of what is now outstanding, so one wake-up still covers a batch.
@@ -108,7 +109,10 @@ export class FrontQueue<S> {
         done(shadow, rsp);
       }
       // Only published requests count: the backend cannot answer the others yet.
-      if (!this.#arm()) return;
+      if (!this.#arm()) {
+        this.port.expectEvents(this.inFlight > 0);
+        return;
+      }
     }
   }
 
