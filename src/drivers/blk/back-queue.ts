@@ -16,7 +16,7 @@ import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 import type { BoundPort } from '../../hypervisor/port.js';
 import type { Disk } from '../../storage/disk.js';
 import { SECTOR_BYTES, SECTORS_PER_PAGE } from './params.js';
-import type { PersistentGrant, PersistentGrants } from './pgrants.js';
+import { mappedPage, type MappedPage, type PersistentGrant, type PersistentGrants } from './pgrants.js';
 
 /**
  * Responses are published in the middle of a batch, so the two ends overlap: after this many
@@ -238,7 +238,7 @@ export class BackQueue {
       try {
         const page = this.#map(grefs[p]!, false, held);
         const bytes = Math.min(BLKIF_SEGS_PER_INDIRECT_FRAME, n - p * BLKIF_SEGS_PER_INDIRECT_FRAME) * BLKIF_SEGMENT_SIZE;
-        this.#segs.set(page.subarray(0, bytes), p * PAGE_SIZE);
+        this.#segs.set(new Uint8Array(page.mem, page.offset, bytes), p * PAGE_SIZE);
       } finally {
         this.#release(held);
       }
@@ -278,14 +278,14 @@ export class BackQueue {
     try {
       for (let i = 0, off = base; i < n; i++, off += BLKIF_SEGMENT_SIZE) {
         const page = this.#map(segs.getUint32(off + BLKIF_SEG_GREF, true), reading, held);
-        const start = page.byteOffset + segs.getUint8(off + BLKIF_SEG_FIRST_SECT) * SECTOR_BYTES;
-        const end = page.byteOffset + (segs.getUint8(off + BLKIF_SEG_LAST_SECT) + 1) * SECTOR_BYTES;
-        if (page.buffer === runMem && start === runEnd) {
+        const start = page.offset + segs.getUint8(off + BLKIF_SEG_FIRST_SECT) * SECTOR_BYTES;
+        const end = page.offset + (segs.getUint8(off + BLKIF_SEG_LAST_SECT) + 1) * SECTOR_BYTES;
+        if (page.mem === runMem && start === runEnd) {
           runEnd = end;
           continue;
         }
         if (runMem) runs.push(new Uint8Array(runMem, runStart, runEnd - runStart));
-        runMem = page.buffer;
+        runMem = page.mem;
         runStart = start;
         runEnd = end;
       }
@@ -309,19 +309,19 @@ export class BackQueue {
    * The page of `gref`, recorded in `held`: from the persistent pool when negotiated, else
    * mapped now and unmapped after the request.
    */
-  #map(gref: number, writable: boolean, held: Held): Uint8Array {
+  #map(gref: number, writable: boolean, held: Held): MappedPage {
     const pool = this.#o.pool;
     if (pool) {
       const g = pool.acquire(gref);
       if (g) {
         held.push(g);
-        return g.page;
+        return g;
       }
     }
     const m = this.#o.hc.grantMap(this.#o.frontendId, gref, !writable);
     this.#o.stats.transientMaps++;
     held.push(m.handle);
-    return m.page;
+    return mappedPage(m.page);
   }
 
   #release(held: Held): void {

@@ -7,10 +7,20 @@
 // one lookup, and an eviction amortised O(1), whatever a hostile frontend asks for.
 import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 
-export interface PersistentGrant {
+/** A granted page as blkback uses it: the granter's memory and the page's offset in it. */
+export interface MappedPage {
+  readonly mem: ArrayBufferLike;
+  readonly offset: number;
+}
+
+/** Read once per mapping: `.buffer` of a typed array is a call into V8 each time. */
+export function mappedPage(page: Uint8Array): MappedPage {
+  return { mem: page.buffer, offset: page.byteOffset };
+}
+
+export interface PersistentGrant extends MappedPage {
   readonly gref: number;
   readonly handle: number;
-  readonly page: Uint8Array;
   users: number;
   /** Used since the eviction hand last passed it. */
   referenced: boolean;
@@ -19,7 +29,10 @@ export interface PersistentGrant {
 export class PersistentGrants {
   readonly #hc: Hypercalls;
   readonly #domid: number;
+  /** In CLOCK order. */
   readonly #grants = new Map<number, PersistentGrant>();
+  /** The same grants by ref: an array index is cheaper than a Map lookup, once per segment. */
+  readonly #byRef: (PersistentGrant | undefined)[] = [];
   /** Grants mapped and unmapped over the pool's life (for stats and tests). */
   maps = 0;
   evictions = 0;
@@ -39,7 +52,7 @@ export class PersistentGrants {
    * request only. Throws GrantError if the frontend did not grant it so.
    */
   acquire(gref: number): PersistentGrant | null {
-    let g = this.#grants.get(gref);
+    let g = this.#byRef[gref];
     if (g) {
       g.referenced = true;
       g.users++;
@@ -48,8 +61,9 @@ export class PersistentGrants {
     if (this.#grants.size >= this.limit && !this.#evictOne()) return null;
     const m = this.#hc.grantMap(this.#domid, gref, false);
     this.maps++;
-    g = { gref, handle: m.handle, page: m.page, users: 1, referenced: true };
+    g = { gref, handle: m.handle, ...mappedPage(m.page), users: 1, referenced: true };
     this.#grants.set(gref, g);
+    this.#byRef[gref] = g;
     return g;
   }
 
@@ -64,6 +78,7 @@ export class PersistentGrants {
       if (g === undefined) return false;
       this.#grants.delete(g.gref);
       if (g.users === 0 && !g.referenced) {
+        this.#byRef[g.gref] = undefined;
         this.#hc.grantUnmap(g.handle);
         this.evictions++;
         return true;
@@ -78,5 +93,6 @@ export class PersistentGrants {
   clear(): void {
     for (const g of this.#grants.values()) this.#hc.grantUnmap(g.handle);
     this.#grants.clear();
+    this.#byRef.length = 0;
   }
 }

@@ -21,7 +21,7 @@ function setup(h: Harness, n: number, limit: number) {
   const use = (i: number) => {
     const g = pool.acquire(refs[i]!);
     assert.ok(g, `grant ${i} is in the pool`);
-    assert.equal(g.page[0], i + 1, `grant ${i} maps its page`);
+    assert.equal(new Uint8Array(g.mem, g.offset, 1)[0], i + 1, `grant ${i} maps its page`);
     pool.release(g);
   };
   return { f, pages, refs, pool, mapped, use };
@@ -40,12 +40,12 @@ test('a pool at its limit never evicts a grant in use, and answers null when all
   assert.equal(pool.maps, 3);
   assert.deepEqual(mapped(), refs.slice(0, 3), 'the grants in use are still mapped');
   assert.equal(f.domain.view.foreignPins, 3);
-  for (const [i, g] of held.entries()) assert.equal(g.page[0], i + 1, `grant ${i} still maps its page`);
+  for (const [i, g] of held.entries()) assert.equal(new Uint8Array(g.mem, g.offset, 1)[0], i + 1, `grant ${i} still maps its page`);
   // Let go of the newest: it is the only one that may go, though it is the last in the clock's order.
   pool.release(held[2]!);
   const g3 = pool.acquire(refs[3]!);
   assert.ok(g3);
-  assert.equal(g3.page[0], 4);
+  assert.equal(new Uint8Array(g3.mem, g3.offset, 1)[0], 4);
   assert.equal(pool.evictions, 1);
   assert.deepEqual(mapped(), [refs[0], refs[1], refs[3]], 'grant 2 was unmapped; 0 and 1, in use, were not');
   // Still held twice over: a second acquire of a held grant is a hit, not a map.
