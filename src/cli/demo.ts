@@ -55,7 +55,7 @@ async function boot(ts: Toolstack, g: Guest, file: string): Promise<{ domid: num
 function summary(g: Guest): string {
   const bench = /^\{"guest":"blkbench".*\}$/m.exec(g.output);
   const r = bench ? (JSON.parse(bench[0]) as { iops: number; mbps: number; p99_us: number }) : undefined;
-  const did = r ? `${Math.round(r.iops).toLocaleString('en')} IOPS, ${r.mbps} MB/s, p99 ${r.p99_us} µs (4 KiB random reads, queue depth 32)`
+  const did = r ? `${Math.round(r.iops).toLocaleString('en')} IOPS, ${r.mbps} MB/s, p99 ${r.p99_us} µs (4 KiB random reads, queue depth 32, on a raw image file)`
     : g.name === 'kv-store' ? (/survived the restart/.test(g.output) ? 'wrote a key, rebooted, found it on its disk' : 'did not finish its round trip')
       : (g.output.split('\n').find((l) => l.trim()) ?? '');
   const restarts = g.restarts ? `, restarted ${g.restarts}x` : '';
