@@ -1,7 +1,7 @@
 // The domain builder: from a domain's configuration to a running domain, in the order
 // libxl and xc_dom do it: create (paused), allocate the xenstore and console event channels
 // for dom0, seed the reserved grant entries, write start_info, write the domain's xenstore
-// nodes, introduce it to xenstored, connect its console, start its vCPU, unpause.
+// nodes, introduce it to xenstored, connect its console, start its vCPU, unpause (unless asked to leave it paused, as xl create -p).
 import { randomUUID } from 'node:crypto';
 import {
   MAX_GUEST_CMDLINE, PAGE_SIZE, SI_CMD_LINE, SI_CONSOLE_EVTCHN, SI_CONSOLE_MFN, SI_FLAGS, SI_MAGIC, SI_NR_PAGES,
@@ -107,7 +107,7 @@ async function writeXenstore(xs: XenstoreClient, d: Domain, spec: BuildSpec, sto
   });
 }
 
-export async function buildDomain(ctx: BuildContext, spec: BuildSpec): Promise<BuiltDomain> {
+export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { paused?: boolean } = {}): Promise<BuiltDomain> {
   const { hv, xs, consoled } = ctx;
   const { ramFrames, heapMb } = memorySplit(spec.memory);
   const t0 = performance.now();
@@ -139,7 +139,8 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec): Promise<B
       ...(ctx.pool && { pool: ctx.pool }),
       ...(ctx.onLog && { onLog: ctx.onLog }),
     });
-    hv.unpause(d.domid);
+    // The domain was created paused; xl create -p leaves it so.
+    if (!opts.paused) hv.unpause(d.domid);
     return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 } };
   } catch (e) {
     await teardownDomain(ctx, d.domid);

@@ -146,12 +146,8 @@ export class Host extends EventEmitter<HostEvents> {
     this.#checkNameFree(config.name);
     this.#creating.add(config.name);
     try {
-      const built = await buildDomain(this.#ctx, config);
+      const built = await buildDomain(this.#ctx, config, opts);
       const { domid } = built.domain;
-      // The builder has just unpaused the domain, but its vCPU cannot run guest code before
-      // dom0 answers its first hypercall (a message this thread handles only after this
-      // continuation), so pausing here is as good as never unpausing.
-      if (opts.paused) this.hv.pause(domid);
       this.#managed.set(domid, { config, handled: false });
       this.emit('created', domid, config.name);
       // A crash during the build was signalled before the domain was ours to handle.
