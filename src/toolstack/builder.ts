@@ -1,7 +1,8 @@
 // The domain builder: from a domain's configuration to a running domain, in the order
 // libxl and xc_dom do it: create (paused), allocate the xenstore and console event channels
 // for dom0, seed the reserved grant entries, write start_info, write the domain's xenstore
-// nodes, introduce it to xenstored, connect its console, start its vCPU, unpause (unless asked to leave it paused, as xl create -p).
+// nodes, introduce it to xenstored, connect its console, start its vCPU, unpause (unless
+// asked to leave it paused, as xl create -p).
 import { randomUUID } from 'node:crypto';
 import {
   MAX_GUEST_CMDLINE, PAGE_SIZE, SI_CMD_LINE, SI_CONSOLE_EVTCHN, SI_CONSOLE_MFN, SI_FLAGS, SI_MAGIC, SI_NR_PAGES,
