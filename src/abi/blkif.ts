@@ -195,11 +195,15 @@ export function encodeBlkifSegment(view: DataView, off: number, seg: BlkifSegmen
   view.setUint8(off + BLKIF_SEG_LAST_SECT, checkUint('blkif last_sect', seg.lastSect, 8));
 }
 
+const NO_SEGMENTS: BlkifSegment[] = Object.freeze([]) as unknown as BlkifSegment[];
+
 /**
  * Decode the request at `off`. The operation byte is read once and picks the layout, so the
- * result is consistent even if the frontend rewrites the slot meanwhile.
+ * result is consistent even if the frontend rewrites the slot meanwhile. Without `segments`
+ * the segments of the slot are left undecoded (`seg` is empty): a backend that reads them from
+ * its private copy of the slot allocates nothing for them.
  */
-export function decodeBlkifRequest(view: DataView, off: number): BlkifRequest {
+export function decodeBlkifRequest(view: DataView, off: number, segments = true): BlkifRequest {
   const operation = view.getUint8(off + BLKIF_REQ_OPERATION);
   const id = view.getBigUint64(off + BLKIF_REQ_ID, LE);
   const sectorNumber = readU64(view, off + BLKIF_REQ_SECTOR_NUMBER);
@@ -224,8 +228,8 @@ export function decodeBlkifRequest(view: DataView, off: number): BlkifRequest {
     };
   }
   const nrSegments = view.getUint8(off + BLKIF_REQ_NR_SEGMENTS);
-  const seg: BlkifSegment[] = [];
-  for (let i = 0; i < Math.min(nrSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST); i++) {
+  const seg: BlkifSegment[] = segments ? [] : NO_SEGMENTS;
+  for (let i = 0; segments && i < Math.min(nrSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST); i++) {
     seg.push(decodeBlkifSegment(view, off + BLKIF_REQ_SEG + i * BLKIF_SEGMENT_SIZE));
   }
   return {
@@ -255,9 +259,9 @@ export function encodeBlkifRequest(view: DataView, off: number, req: BlkifReques
       view.setUint8(off + BLKIF_INDIRECT_OP, checkUint('blkif indirect_op', req.indirectOp, 8));
       view.setUint16(off + BLKIF_INDIRECT_NR_SEGMENTS, checkUint('blkif nr_segments', req.nrSegments, 16), LE);
       view.setUint16(off + BLKIF_INDIRECT_HANDLE, checkUint('blkif handle', req.handle, 16), LE);
-      req.indirectGrefs.forEach((gref, i) => {
-        view.setUint32(off + BLKIF_INDIRECT_GREFS + 4 * i, checkUint('blkif indirect gref', gref, 32), LE);
-      });
+      for (let i = 0; i < req.indirectGrefs.length; i++) {
+        view.setUint32(off + BLKIF_INDIRECT_GREFS + 4 * i, checkUint('blkif indirect gref', req.indirectGrefs[i]!, 32), LE);
+      }
       return;
     case 'segments':
       if (req.seg.length > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
@@ -265,7 +269,7 @@ export function encodeBlkifRequest(view: DataView, off: number, req: BlkifReques
       }
       view.setUint8(off + BLKIF_REQ_NR_SEGMENTS, checkUint('blkif nr_segments', req.nrSegments, 8));
       view.setUint16(off + BLKIF_REQ_HANDLE, checkUint('blkif handle', req.handle, 16), LE);
-      req.seg.forEach((s, i) => encodeBlkifSegment(view, off + BLKIF_REQ_SEG + i * BLKIF_SEGMENT_SIZE, s));
+      for (let i = 0; i < req.seg.length; i++) encodeBlkifSegment(view, off + BLKIF_REQ_SEG + i * BLKIF_SEGMENT_SIZE, req.seg[i]!);
       return;
   }
 }

@@ -8,7 +8,7 @@ import {
   BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER, BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR, BLKIF_RSP_OKAY, BLKIF_SEGMENT_SIZE,
   BLKIF_SEGS_PER_INDIRECT_FRAME, BLKIF_SLOT_SIZE, BLKIF_DISCARD_SECURE, blkifIndirectPages, decodeBlkifRequest,
   BLKIF_REQ_SEG, BLKIF_SEG_FIRST_SECT, BLKIF_SEG_GREF, BLKIF_SEG_LAST_SECT, encodeBlkifResponse,
-  type BlkifRequest,
+  type BlkifRequest, type BlkifResponse,
 } from '../../abi/blkif.js';
 import type { BackRing } from '../../abi/ring.js';
 import { PAGE_SIZE } from '../../abi/xen.js';
@@ -82,6 +82,8 @@ export class BackQueue {
   readonly #slotView = new DataView(this.#slot.buffer);
   readonly #segs: Uint8Array;
   readonly #segsView: DataView;
+  /** Filled in and encoded by #respond: no object per response. */
+  readonly #rsp: BlkifResponse = { id: 0n, operation: 0, status: 0 };
   #inflight = 0;
   #servicing = false;
   #stopped = false;
@@ -119,7 +121,8 @@ export class BackQueue {
         while (ring.reqCons !== rp && this.#barrier === null && !ring.requestConsOverflow(ring.reqCons)) {
           ring.copyRequest(ring.reqCons, this.#slot);
           ring.reqCons = ring.reqCons + 1;
-          const req = decodeBlkifRequest(this.#slotView, 0);
+          // Segments are read from the slot copy where they are used (#rw), not decoded here.
+          const req = decodeBlkifRequest(this.#slotView, 0, false);
           this.#dispatch(req);
           // Publish as we go, so the frontend can refill the ring while we work on the rest.
           work += Math.max(PUSH_AFTER_SMALL, Math.min(req.kind === 'discard' ? 0 : req.nrSegments, PUSH_AFTER_SEGMENTS));
@@ -151,7 +154,11 @@ export class BackQueue {
   #respond(id: bigint, operation: number, status: number): void {
     if (this.#stopped) return;
     const ring = this.#ring;
-    encodeBlkifResponse(ring.view, ring.slotOffset(ring.rspProdPvt), { id, operation, status });
+    const rsp = this.#rsp;
+    rsp.id = id;
+    rsp.operation = operation;
+    rsp.status = status;
+    encodeBlkifResponse(ring.view, ring.slotOffset(ring.rspProdPvt), rsp);
     ring.rspProdPvt = ring.rspProdPvt + 1;
     this.#o.stats.requests++;
     if (status !== BLKIF_RSP_OKAY) this.#o.stats.errors++;

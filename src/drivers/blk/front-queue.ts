@@ -3,7 +3,7 @@
 // believed: an id the frontend did not issue, or an rsp_prod beyond what the ring can hold,
 // means the backend is broken.
 import {
-  BLKIF_SLOT_SIZE, decodeBlkifResponse, encodeBlkifRequest, type BlkifRequest, type BlkifResponse,
+  BLKIF_RESPONSE_ID, BLKIF_RESPONSE_OPERATION, BLKIF_RESPONSE_STATUS, BLKIF_SLOT_SIZE, encodeBlkifRequest, type BlkifRequest,
 } from '../../abi/blkif.js';
 import { FrontRing } from '../../abi/ring.js';
 import { XenError } from '../../errors.js';
@@ -92,21 +92,25 @@ export class FrontQueue<S> {
    * what is still in flight has been answered (one wake-up per batch instead of one per
    * response: DESIGN.md §10). Throws EIO if the backend misbehaves.
    */
-  poll(done: (shadow: S, rsp: BlkifResponse) => void): void {
+  poll(done: (shadow: S, operation: number, status: number) => void): void {
     const ring = this.ring;
+    const v = this.#rspView;
     for (;;) {
       const rp = ring.rspProd;
       if (ring.responseProdOverflow(rp)) throw new XenError('EIO', `backend published rsp_prod ${rp}, beyond the ring`);
       while (ring.rspCons !== rp) {
         ring.copyResponse(ring.rspCons, this.#rsp);
         ring.rspCons = ring.rspCons + 1;
-        const rsp = decodeBlkifResponse(this.#rspView, 0);
-        const id = rsp.id < BigInt(ring.nrEnts) ? Number(rsp.id) : -1;
-        const shadow = id < 0 ? undefined : this.#shadow[id];
-        if (shadow === undefined) throw new XenError('EIO', `backend answered request id ${rsp.id}, which is not in flight`);
-        this.#shadow[id] = undefined;
-        this.#freeIds.push(id);
-        done(shadow, rsp);
+        // The ids we issue are slot numbers: the high word is 0 (read as two words, no bigint per response).
+        const lo = v.getUint32(BLKIF_RESPONSE_ID, true);
+        const hi = v.getUint32(BLKIF_RESPONSE_ID + 4, true);
+        const shadow = hi === 0 && lo < ring.nrEnts ? this.#shadow[lo] : undefined;
+        if (shadow === undefined) {
+          throw new XenError('EIO', `backend answered request id ${v.getBigUint64(BLKIF_RESPONSE_ID, true)}, which is not in flight`);
+        }
+        this.#shadow[lo] = undefined;
+        this.#freeIds.push(lo);
+        done(shadow, v.getUint8(BLKIF_RESPONSE_OPERATION), v.getInt16(BLKIF_RESPONSE_STATUS, true));
       }
       // Only published requests count: the backend cannot answer the others yet.
       if (!this.#arm()) {

@@ -10,7 +10,7 @@ import {
   BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST, BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_OP_DISCARD, BLKIF_OP_FLUSH_DISKCACHE,
   BLKIF_OP_INDIRECT, BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER, BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_OKAY,
   BLKIF_SEGMENT_SIZE, BLKIF_SEGS_PER_INDIRECT_FRAME, BLKIF_XS, VDISK_CDROM, VDISK_READONLY, VDISK_REMOVABLE,
-  blkifIndirectPages, blkifQueueKey, blkifRingRefKey, encodeBlkifSegment, type BlkifResponse, type BlkifSegment,
+  blkifIndirectPages, blkifQueueKey, blkifRingRefKey, encodeBlkifSegment, type BlkifRequestSegments, type BlkifSegment,
 } from '../../abi/blkif.js';
 import { PAGE_SIZE } from '../../abi/xen.js';
 import { XenbusState } from '../../abi/xenbus.js';
@@ -92,6 +92,7 @@ const MAX_RING_PAGE_ORDER = 4;
 const MAX_QUEUES = 64;
 /** Segments that fit the indirect pages of one request. */
 const MAX_INDIRECT = BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * BLKIF_SEGS_PER_INDIRECT_FRAME;
+const NO_PAGES: IoPage[] = Object.freeze([]) as unknown as IoPage[];
 
 function asList(b: Uint8Array | readonly Uint8Array[]): readonly Uint8Array[] {
   return b instanceof Uint8Array ? [b] : b;
@@ -148,6 +149,14 @@ export class BlkFront implements Block {
   #onConnected: { resolve: () => void; reject: (e: Error) => void } | null = null;
   #onBackendClosed: (() => void) | null = null;
   #onDrained: (() => void) | null = null;
+  /**
+   * The request and segments #issue fills in for a read or write (segs[n] holds n segments):
+   * post() encodes them into the slot at once, so nothing is allocated for them per I/O.
+   */
+  readonly #req: BlkifRequestSegments = { kind: 'segments', operation: 0, nrSegments: 0, handle: 0, id: 0n, sectorNumber: 0, seg: [] };
+  readonly #segs: BlkifSegment[][] = Array.from({ length: BLKIF_MAX_SEGMENTS_PER_REQUEST + 1 }, (_, n) =>
+    Array.from({ length: n }, () => ({ gref: 0, firstSect: 0, lastSect: 0 })));
+  readonly #done = (s: Shadow, operation: number, status: number): void => this.#complete(s, operation, status);
 
   private constructor(ctx: DriverContext, readonly vdev: string, readonly devid: number, readonly domid: number,
     readonly backendDir: string, readonly backendId: number, opts: BlkfrontOptions) {
@@ -510,7 +519,7 @@ export class BlkFront implements Block {
     const io = chunk.io;
     const handle = this.devid & 0xffff;
     if (io.op !== BLKIF_OP_READ && io.op !== BLKIF_OP_WRITE) {
-      const shadow: Shadow = { chunk, operation: io.op, direct: false, pages: [], indirect: [] };
+      const shadow: Shadow = { chunk, operation: io.op, direct: false, pages: NO_PAGES, indirect: NO_PAGES };
       if (io.op === BLKIF_OP_DISCARD) {
         q.post({ kind: 'discard', operation: BLKIF_OP_DISCARD, flag: io.secure ? 1 : 0, handle, id: 0n, sectorNumber: io.sector, nrSectors: io.count }, shadow);
       } else {
@@ -525,26 +534,32 @@ export class BlkFront implements Block {
     const direct = ownPages !== null;
     const pages = ownPages ?? this.#take(nseg, reading);
     if (!pages) return false;
-    const ind = indirect ? this.#take(blkifIndirectPages(nseg), false) : [];
+    const ind = indirect ? this.#take(blkifIndirectPages(nseg), false) : NO_PAGES;
     if (!ind) {
       for (const p of pages) this.#pages.put(p);
       return false;
     }
     if (!direct && !reading) copySg(io.bufs, chunk.offset, pages, chunk.len, true);
-    const seg: BlkifSegment[] = [];
-    for (let i = 0; i < nseg; i++) {
-      const bytes = Math.min(PAGE_SIZE, chunk.len - i * PAGE_SIZE);
-      seg.push({ gref: pages[i]!.ref, firstSect: 0, lastSect: (bytes >> SECTOR_SHIFT) - 1 });
-    }
     const sectorNumber = io.sector + chunk.offset / SECTOR_BYTES;
     const shadow: Shadow = { chunk, operation: indirect ? BLKIF_OP_INDIRECT : io.op, direct, pages, indirect: ind };
-    if (!indirect) {
-      q.post({ kind: 'segments', operation: io.op, nrSegments: nseg, handle, id: 0n, sectorNumber, seg }, shadow);
+    const seg: BlkifSegment = { gref: 0, firstSect: 0, lastSect: 0 };
+    const segs = indirect ? null : this.#segs[nseg]!;
+    for (let i = 0; i < nseg; i++) {
+      const s = segs ? segs[i]! : seg;
+      s.gref = pages[i]!.ref;
+      s.lastSect = (Math.min(PAGE_SIZE, chunk.len - i * PAGE_SIZE) >> SECTOR_SHIFT) - 1;
+      if (!segs) encodeBlkifSegment(ind[Math.floor(i / BLKIF_SEGS_PER_INDIRECT_FRAME)]!.view, (i % BLKIF_SEGS_PER_INDIRECT_FRAME) * BLKIF_SEGMENT_SIZE, s);
+    }
+    if (segs) {
+      const req = this.#req;
+      req.operation = io.op;
+      req.nrSegments = nseg;
+      req.handle = handle;
+      req.sectorNumber = sectorNumber;
+      req.seg = segs;
+      q.post(req, shadow);
       return true;
     }
-    seg.forEach((s, i) => {
-      encodeBlkifSegment(ind[Math.floor(i / BLKIF_SEGS_PER_INDIRECT_FRAME)]!.view, (i % BLKIF_SEGS_PER_INDIRECT_FRAME) * BLKIF_SEGMENT_SIZE, s);
-    });
     q.post({
       kind: 'indirect', operation: BLKIF_OP_INDIRECT, indirectOp: io.op, nrSegments: nseg, handle, id: 0n, sectorNumber,
       indirectGrefs: ind.map((p) => p.ref),
@@ -558,7 +573,7 @@ export class BlkFront implements Block {
     let bi = 0;
     let bo = chunk.offset;
     while (bo >= bufs[bi]!.byteLength) bo -= bufs[bi++]!.byteLength;
-    const out: IoPage[] = [];
+    const out = new Array<IoPage>(nseg);
     for (let i = 0; i < nseg; i++) {
       const b = bufs[bi]!;
       const at = b.byteOffset + bo;
@@ -569,10 +584,10 @@ export class BlkFront implements Block {
         p = null; // a frame that cannot be granted: bounce pages still work
       }
       if (!p) {
-        for (const q of out) this.#pages.put(q);
+        for (let j = 0; j < i; j++) this.#pages.put(out[j]!);
         return null;
       }
-      out.push(p);
+      out[i] = p;
       bo += PAGE_SIZE;
       // On to the next buffer that holds data (an empty one has no page of its own).
       while (bi < bufs.length && bo >= bufs[bi]!.byteLength) {
@@ -599,7 +614,7 @@ export class BlkFront implements Block {
   #onEvent(q: FrontQueue<Shadow>): void {
     if (this.#status === 'closed') return;
     try {
-      q.poll((s, rsp) => this.#complete(s, rsp));
+      q.poll(this.#done);
     } catch (e) {
       this.#ctx.log?.(`blkfront ${this.vdev}: ${(e as Error).message}`);
       this.#final(new IoError(`${this.vdev}: ${(e as Error).message}`));
@@ -609,20 +624,20 @@ export class BlkFront implements Block {
     if (this.#onDrained && this.#inFlight() === 0) this.#onDrained();
   }
 
-  #complete(s: Shadow, rsp: BlkifResponse): void {
+  #complete(s: Shadow, operation: number, status: number): void {
     const { chunk } = s;
     const io = chunk.io;
     let err: BlockError | null = null;
-    if (rsp.operation !== s.operation) {
-      err = new IoError(`${this.vdev}: backend answered operation ${rsp.operation} to a request of operation ${s.operation}`);
-    } else if (rsp.status === BLKIF_RSP_OKAY) {
+    if (operation !== s.operation) {
+      err = new IoError(`${this.vdev}: backend answered operation ${operation} to a request of operation ${s.operation}`);
+    } else if (status === BLKIF_RSP_OKAY) {
       if (io.op === BLKIF_OP_READ && !s.direct) copySg(io.bufs, chunk.offset, s.pages, chunk.len, false);
     } else {
-      const unsupported = rsp.status === BLKIF_RSP_EOPNOTSUPP;
+      const unsupported = status === BLKIF_RSP_EOPNOTSUPP;
       err = new IoError(`${this.vdev}: operation ${io.op} at sector ${io.sector} failed: ${unsupported ? 'BLKIF_RSP_EOPNOTSUPP' : 'BLKIF_RSP_ERROR'}`, unsupported);
     }
-    for (const p of s.pages) this.#pages.put(p);
-    for (const p of s.indirect) this.#pages.put(p);
+    for (let i = 0; i < s.pages.length; i++) this.#pages.put(s.pages[i]!);
+    for (let i = 0; i < s.indirect.length; i++) this.#pages.put(s.indirect[i]!);
     this.#chunkDone(chunk, err);
   }
 
