@@ -23,7 +23,7 @@ import type { DomainConfig } from './domconfig.js';
 import { kernelImage } from './kernel.js';
 
 /** What the builder needs of a domain's configuration. */
-export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'cpuWeight' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'disks'>;
+export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'cpuWeight' | 'driverDomain' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'disks'>;
 
 /** The smallest memory= a guest can run in: V8 needs room for its heap. */
 export const MIN_MEMORY_MB = 16;
@@ -101,8 +101,10 @@ async function writeXenstore(xs: XenstoreClient, d: Domain, spec: BuildSpec, sto
       [`${dom}/console/type`, 'xenconsoled'], [`${dom}/console/limit`, '1048576'],
       [`${dom}/control/platform-feature-multiprocessor-suspend`, '1'],
     ];
-    // The guest owns what it writes: its devices' frontends, its data, its control replies.
-    const owned = ['device', 'data', 'drivers', 'feature', 'attr', 'error', 'control/shutdown', 'control/feature-poweroff', 'control/feature-reboot'];
+    // The guest owns what it writes: its devices' frontends, its data, its control replies;
+    // a driver domain also its own libxl and device-model directories, as libxl gives it.
+    const owned = ['device', 'data', 'drivers', 'feature', 'attr', 'error', 'control/shutdown', 'control/feature-poweroff', 'control/feature-reboot',
+      ...(spec.driverDomain ? ['libxl', 'device-model'] : [])];
     await Promise.all([...values.map(([path, value]) => t.write(path, value)), ...owned.map((sub) => t.write(`${dom}/${sub}`, ''))]);
     await Promise.all(owned.map((sub) => t.setPerms(`${dom}/${sub}`, rw)));
   });

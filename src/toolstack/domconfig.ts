@@ -43,6 +43,8 @@ export interface DomainConfig {
   readonly vcpus: 1;
   /** Credit scheduler weight (cpu_weight=, 1..65535); 256 when absent. */
   readonly cpuWeight?: number;
+  /** driver_domain=1: the domain serves devices to others (it gets the libxl and device-model directories libxl gives one). */
+  readonly driverDomain?: boolean;
   /** The guest's command line, from cmdline=, or else from root= and extra=; undefined if none. */
   readonly cmdline?: string;
   readonly onPoweroff: ShutdownAction;
@@ -121,6 +123,12 @@ class Reader {
     if (n === undefined) throw this.fail(s, `expected ${range}, found ${describe(s.value)}`);
     if (n < min || n > max) throw this.fail(s, `${n} is out of range: expected ${range}`);
     return n;
+  }
+
+  /** xl's boolean: 0 or 1, as a number or a string holding one. */
+  boolean(key: string): boolean | undefined {
+    const n = this.integer(key, 0, 1);
+    return n === undefined ? undefined : n === 1;
   }
 
   /** A list of strings, each with its position. */
@@ -252,6 +260,7 @@ function readConfig(r: Reader): DomainConfig {
   const { memory, maxmem } = readMemory(r);
   const vcpus = readVcpus(r);
   const cpuWeight = r.integer('cpu_weight', CREDIT_MIN_WEIGHT, CREDIT_MAX_WEIGHT);
+  const driverDomain = r.boolean('driver_domain');
   const cmdline = readCmdline(r);
   const disks = readDevices(r, 'disk', parseDiskSpec, (d) => `vdev ${d.vdev} (device ${d.devid})`);
   const vifs = readDevices(r, 'vif', (spec, i): DomainVif => {
@@ -269,6 +278,7 @@ function readConfig(r: Reader): DomainConfig {
     maxmem,
     vcpus,
     ...(cpuWeight === undefined ? {} : { cpuWeight }),
+    ...(driverDomain ? { driverDomain } : {}),
     ...(cmdline === undefined ? {} : { cmdline }),
     onPoweroff: r.action('on_poweroff', 'destroy'),
     onReboot: r.action('on_reboot', 'restart'),

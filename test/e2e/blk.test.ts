@@ -56,8 +56,13 @@ test('kv-store: what was set before a guest restart is there after it', async ()
 
 test('a driver domain serves a disk; when it crashes, dom0 runs on and the guest sees the disk close', async () => {
   const kernel = join(EXAMPLES, 'driver-domain/blkback.ts');
-  const dd = await host.create(parseDomainConfig(`name = "storage-dd"\nkernel = "${kernel}"\nmemory = 32\n`, kernel).config);
+  const dd = await host.create(parseDomainConfig(`name = "storage-dd"\nkernel = "${kernel}"\nmemory = 32\ndriver_domain = 1\n`, kernel).config);
+  // driver_domain=1: libxl's libxl and device-model directories, owned by the driver domain.
+  for (const dir of ['libxl', 'device-model']) {
+    assert.deepEqual(await host.xs.getPerms(`/local/domain/${dd.domain.domid}/${dir}`), [{ domid: dd.domain.domid, perm: 'n' }]);
+  }
   const { domain } = await host.create(kvConfig('kv-dd', 'vdev=xvda, backend=storage-dd, target=ram:4M'));
+  assert.equal(await host.xs.readOptional(`/local/domain/${domain.domid}/libxl`), undefined, 'an ordinary guest has none');
   assert.equal(await ask(domain.domid, 'set k v'), 'ok');
   assert.equal(await host.xs.read(`/local/domain/${domain.domid}/device/vbd/51712/backend-id`), String(dd.domain.domid));
   const destroyed = once(host, 'destroyed');

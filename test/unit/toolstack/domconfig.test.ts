@@ -163,6 +163,15 @@ test('cpu_weight: the credit weight, an integer from 1 to 65535; absent when not
   refuses(`${MINIMAL}cpu_weight = [256]`, '3:14', 'cpu_weight', /found a list/);
 });
 
+test('driver_domain: xl\'s boolean, 0 or 1; absent or 0 leaves it out', () => {
+  assert.equal(parse('driver_domain = 1').config.driverDomain, true);
+  assert.equal(parse('driver_domain = "1"').config.driverDomain, true);
+  assert.equal('driverDomain' in parse('driver_domain = 0').config, false);
+  assert.deepEqual(parse('driver_domain = 1').warnings, [], 'a key this version reads');
+  refuses(`${MINIMAL}driver_domain = 2`, '3:17', 'driver_domain', /^2 is out of range: expected an integer from 0 to 1$/);
+  refuses(`${MINIMAL}driver_domain = "yes"`, '3:17', 'driver_domain', /found the string "yes"/);
+});
+
 test('disk and vif entries: errors point at the entry', () => {
   refuses(`${MINIMAL}disk = [ '/a,,xvda',\n  '/b,,xvdz0' ]`, '4:3', 'disk', /entry 1 '\/b,,xvdz0': invalid vdev 'xvdz0'/);
   refuses(`${MINIMAL}disk = [ '/a,,xvda', '/b,,d0p0' ]`, '3:22', 'disk',
