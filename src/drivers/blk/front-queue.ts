@@ -19,8 +19,6 @@ export class FrontQueue<S> {
   readonly #freeIds: number[] = [];
   /** Every id of the ring as a bigint, made once, so posting a request allocates none. */
   readonly #ids: bigint[] = [];
-  readonly #rsp = new Uint8Array(BLKIF_SLOT_SIZE);
-  readonly #rspView = new DataView(this.#rsp.buffer);
   #dirty = false;
 
   private constructor(granted: GrantedRing, port: BoundPort) {
@@ -94,23 +92,25 @@ export class FrontQueue<S> {
    */
   poll(done: (shadow: S, operation: number, status: number) => void): void {
     const ring = this.ring;
-    const v = this.#rspView;
+    const v = ring.view;
     for (;;) {
       const rp = ring.rspProd;
       if (ring.responseProdOverflow(rp)) throw new XenError('EIO', `backend published rsp_prod ${rp}, beyond the ring`);
       while (ring.rspCons !== rp) {
-        ring.copyResponse(ring.rspCons, this.#rsp);
+        // Each field is read from the slot once (no double fetch), so the slot need not be
+        // copied first. The ids we issue are slot numbers: the high word is 0 (two words, no
+        // bigint per response).
+        const off = ring.slotOffset(ring.rspCons);
         ring.rspCons = ring.rspCons + 1;
-        // The ids we issue are slot numbers: the high word is 0 (read as two words, no bigint per response).
-        const lo = v.getUint32(BLKIF_RESPONSE_ID, true);
-        const hi = v.getUint32(BLKIF_RESPONSE_ID + 4, true);
+        const lo = v.getUint32(off + BLKIF_RESPONSE_ID, true);
+        const hi = v.getUint32(off + BLKIF_RESPONSE_ID + 4, true);
         const shadow = hi === 0 && lo < ring.nrEnts ? this.#shadow[lo] : undefined;
         if (shadow === undefined) {
-          throw new XenError('EIO', `backend answered request id ${v.getBigUint64(BLKIF_RESPONSE_ID, true)}, which is not in flight`);
+          throw new XenError('EIO', `backend answered request id ${BigInt(hi) * 2n ** 32n + BigInt(lo)}, which is not in flight`);
         }
         this.#shadow[lo] = undefined;
         this.#freeIds.push(lo);
-        done(shadow, v.getUint8(BLKIF_RESPONSE_OPERATION), v.getInt16(BLKIF_RESPONSE_STATUS, true));
+        done(shadow, v.getUint8(off + BLKIF_RESPONSE_OPERATION), v.getInt16(off + BLKIF_RESPONSE_STATUS, true));
       }
       // Only published requests count: the backend cannot answer the others yet.
       if (!this.#arm()) {
