@@ -229,8 +229,10 @@ export function decodeBlkifRequest(view: DataView, off: number, segments = true)
   }
   const nrSegments = view.getUint8(off + BLKIF_REQ_NR_SEGMENTS);
   const seg: BlkifSegment[] = segments ? [] : NO_SEGMENTS;
-  for (let i = 0; segments && i < Math.min(nrSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST); i++) {
-    seg.push(decodeBlkifSegment(view, off + BLKIF_REQ_SEG + i * BLKIF_SEGMENT_SIZE));
+  if (segments) {
+    for (let i = 0; i < Math.min(nrSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST); i++) {
+      seg.push(decodeBlkifSegment(view, off + BLKIF_REQ_SEG + i * BLKIF_SEGMENT_SIZE));
+    }
   }
   return {
     kind: 'segments', operation, nrSegments, id, sectorNumber, seg,
