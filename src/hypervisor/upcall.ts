@@ -118,6 +118,11 @@ export class UpcallLoop {
         this.#dispatch();
         continue;
       }
+      // Whether to poll is decided here, on the state the handlers left, before the thread's
+      // own tasks run: a driver whose requests were all answered expects nothing yet, even if
+      // its caller issues more at once. So a guest that drained its ring (the backend is ahead
+      // of it, as with many guests on few cores) sleeps instead of spinning; deciding after the
+      // tasks ran made 32 guests on 2 cores poll and lose 25–40% (docs/PERFORMANCE.md).
       if (this.#pollUs > 0 && (this.#expected > 0 || !this.#pollOnlyWhenExpected)) {
         // Let the thread's own work (promise chains and tasks the handlers started) run
         // first: while we spin, nothing else on this thread does.
