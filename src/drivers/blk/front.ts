@@ -542,10 +542,11 @@ export class BlkFront implements Block {
     if (!direct && !reading) copySg(io.bufs, chunk.offset, pages, chunk.len, true);
     const sectorNumber = io.sector + chunk.offset / SECTOR_BYTES;
     const shadow: Shadow = { chunk, operation: indirect ? BLKIF_OP_INDIRECT : io.op, direct, pages, indirect: ind };
-    const seg: BlkifSegment = { gref: 0, firstSect: 0, lastSect: 0 };
+    // Direct segments go into the reused request; indirect ones, one at a time, into their pages.
     const segs = indirect ? null : this.#segs[nseg]!;
+    const seg: BlkifSegment | null = segs ? null : { gref: 0, firstSect: 0, lastSect: 0 };
     for (let i = 0; i < nseg; i++) {
-      const s = segs ? segs[i]! : seg;
+      const s = segs ? segs[i]! : seg!;
       s.gref = pages[i]!.ref;
       s.lastSect = (Math.min(PAGE_SIZE, chunk.len - i * PAGE_SIZE) >> SECTOR_SHIFT) - 1;
       if (!segs) encodeBlkifSegment(ind[Math.floor(i / BLKIF_SEGS_PER_INDIRECT_FRAME)]!.view, (i % BLKIF_SEGS_PER_INDIRECT_FRAME) * BLKIF_SEGMENT_SIZE, s);

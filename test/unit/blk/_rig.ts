@@ -16,7 +16,8 @@ import { parseDiskSpec } from '../../../src/toolstack/diskspec.js';
 import { openDisk } from '../../../src/storage/open.js';
 import type { Disk } from '../../../src/storage/disk.js';
 import { ReadOnlyDisk } from '../../../src/storage/readonly.js';
-import { Harness, type LocalDomain } from '../hypervisor/_helpers.js';
+import type { TestContext } from 'node:test';
+import { Harness, within, type LocalDomain } from '../hypervisor/_helpers.js';
 
 export { within } from '../hypervisor/_helpers.js';
 
@@ -95,6 +96,16 @@ export class Rig {
     for (const c of this.#clients) c.close();
     await this.h.close();
   }
+}
+
+/** A rig whose one guest has connected blkfront to `disk` under `spec`; the rig closes after the test. */
+export async function connected(t: TestContext, disk: Disk, spec = 'vdev=xvda, target=/test/a') {
+  const rig = new Rig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  await rig.attach(g, spec, disk);
+  const f = await within(rig.front(g), 'connect');
+  return { rig, g, f };
 }
 
 /** Bytes with a recognizable pattern per sector: sector number and a salt. */

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { XenbusState } from '../../../src/abi/xenbus.js';
 import { RamDisk } from '../../../src/storage/ram.js';
 import { OutOfRange, ReadOnly } from '../../../src/drivers/blk/errors.js';
-import { Rig, pattern, within } from './_rig.js';
+import { Rig, connected, pattern, within } from './_rig.js';
 
 const MiB = 1 << 20;
 
@@ -32,12 +32,8 @@ test('handshake: both ends go Connected and publish the keys of blkif.h', async 
 });
 
 test('read, write, flush and discard, from one sector to 1 MiB, in one buffer or several', async (t) => {
-  const rig = new Rig();
-  t.after(() => rig.close());
-  const g = rig.guest();
   const disk = new RamDisk(8 * MiB);
-  await rig.attach(g, 'vdev=xvda, target=/test/a', disk);
-  const f = await within(rig.front(g), 'connect');
+  const { f } = await connected(t, disk);
   for (const sectors of [1, 7, 8, 9, 88, 89, 2048]) {
     const data = pattern(100, sectors, sectors);
     await within(f.write(100, data), `write ${sectors}`);
@@ -113,11 +109,7 @@ test('persistent grants: the backend maps each grant once; without them it maps 
 });
 
 test('indirect descriptors carry 1 MiB in one request; without them it takes 24', async (t) => {
-  const rig = new Rig();
-  t.after(() => rig.close());
-  const g = rig.guest();
-  await rig.attach(g, 'vdev=xvda, target=/test/a', new RamDisk(4 * MiB));
-  const f = await within(rig.front(g), 'connect');
+  const { rig, g, f } = await connected(t, new RamDisk(4 * MiB));
   const be = (await rig.daemon()).device(g.domid, 51712)!;
   const before = be.stats.requests;
   await f.read(0, new Uint8Array(MiB));
@@ -135,11 +127,7 @@ test('indirect descriptors carry 1 MiB in one request; without them it takes 24'
 });
 
 test('a read-only disk says so and refuses writes', async (t) => {
-  const rig = new Rig();
-  t.after(() => rig.close());
-  const g = rig.guest();
-  await rig.attach(g, 'vdev=xvda, access=ro, target=/test/a', new RamDisk(MiB));
-  const f = await within(rig.front(g), 'connect');
+  const { f } = await connected(t, new RamDisk(MiB), 'vdev=xvda, access=ro, target=/test/a');
   assert.equal(f.info().readWrite, false);
   await assert.rejects(f.write(0, new Uint8Array(512)), ReadOnly);
   await f.read(0, new Uint8Array(512));

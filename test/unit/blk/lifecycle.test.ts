@@ -8,16 +8,12 @@ import { Disconnected } from '../../../src/drivers/blk/errors.js';
 import { switchState } from '../../../src/drivers/xenbus.js';
 import { RamDisk } from '../../../src/storage/ram.js';
 import { detachDisk, listDisks } from '../../../src/toolstack/devices.js';
-import { GatedDisk, Rig, pattern, within } from './_rig.js';
+import { GatedDisk, Rig, connected, pattern, within } from './_rig.js';
 
 const MiB = 1 << 20;
 
 test('the guest disconnects, the grants go, and it can connect again', async (t) => {
-  const rig = new Rig();
-  t.after(() => rig.close());
-  const g = rig.guest();
-  await rig.attach(g, 'vdev=xvda, target=/test/a', new RamDisk(MiB));
-  const f = await within(rig.front(g), 'connect');
+  const { rig, g, f } = await connected(t, new RamDisk(MiB));
   await f.write(0, pattern(0, 8, 1));
   const granted = g.hc.freeGrantRefs;
   await within(f.disconnect(), 'disconnect');
@@ -76,12 +72,8 @@ test('block-detach: the guest is asked to close, and the nodes go', async (t) =>
 });
 
 test('the backend vanishes: pending I/O fails with Disconnected, the device is closed', async (t) => {
-  const rig = new Rig();
-  t.after(() => rig.close());
-  const g = rig.guest();
   const gated = new GatedDisk(new RamDisk(MiB));
-  await rig.attach(g, 'vdev=xvda, target=/test/a', gated);
-  const f = await within(rig.front(g), 'connect');
+  const { rig, g, f } = await connected(t, gated);
   gated.shut();
   const pending = f.read(0, new Uint8Array(4096));
   await rig.xs0.rm(`/local/domain/0/backend/vbd/${g.domid}/51712`);
@@ -91,11 +83,7 @@ test('the backend vanishes: pending I/O fails with Disconnected, the device is c
 });
 
 test('the backend announcing Connected again (a resize) leaves the persistent grants in place', async (t) => {
-  const rig = new Rig();
-  t.after(() => rig.close());
-  const g = rig.guest();
-  await rig.attach(g, 'vdev=xvda, target=/test/a', new RamDisk(MiB));
-  const f = await within(rig.front(g), 'connect');
+  const { rig, g, f } = await connected(t, new RamDisk(MiB));
   await f.write(0, pattern(0, 64, 3));
   const persistent = f.persistentGrants;
   const free = g.hc.freeGrantRefs;
