@@ -9,9 +9,10 @@ import { DOMID_SELF, type ShutdownReason } from '../abi/xen.js';
 import { XenError } from '../errors.js';
 import type { ControlChannel, PeerGrant } from './control.js';
 import * as evtchn from './evtchn.js';
+import { enterGate, leaveGate } from './gate.js';
 import { copyGrant, mapGrant, Maptrack, unmapGrant, revokeGrantEntry, writeGrantEntry, type CopyOp, type GrantMapping } from './grant.js';
 import {
-  CB_IN_HYPERCALL, CB_KILL, CB_MAX_GRANT_FRAMES, CB_MAX_PAGES, CB_NR_GRANT_FRAMES, CB_RAM_HWM, CB_TOT_PAGES, GNTTAB_NR_RESERVED_ENTRIES,
+  CB_MAX_GRANT_FRAMES, CB_MAX_PAGES, CB_NR_GRANT_FRAMES, CB_RAM_HWM, CB_TOT_PAGES, GNTTAB_NR_RESERVED_ENTRIES,
   firstRamPfn,
 } from './layout.js';
 import { DomainView, type DomainBuffers } from './memory.js';
@@ -71,23 +72,13 @@ export class Hypercalls {
     return false;
   }
 
-  /**
-   * Data-path hypercalls may take other domains' locks. The authority kills a vCPU only
-   * between them: it sets CB_KILL and waits for CB_IN_HYPERCALL to clear (Dekker-style, both
-   * sides use sequentially consistent atomics). dom0 is never killed, so it skips the gate.
-   */
+  /** The hypercall gate (gate.ts); dom0 is never killed, so it skips it. */
   #enter(): void {
-    if (!this.#gated) return;
-    const c = this.#self.ctl;
-    Atomics.store(c, CB_IN_HYPERCALL, 1);
-    if (Atomics.load(c, CB_KILL) !== 0) {
-      Atomics.store(c, CB_IN_HYPERCALL, 0);
-      for (;;) Atomics.wait(c, CB_KILL, 1); // being destroyed: never run again
-    }
+    if (this.#gated) enterGate(this.#self.ctl);
   }
 
   #exit(): void {
-    if (this.#gated) Atomics.store(this.#self.ctl, CB_IN_HYPERCALL, 0);
+    if (this.#gated) leaveGate(this.#self.ctl);
   }
 
   /** Called by the vCPU runtime when the authority pushes a peer (an interdomain bind by the other end). */

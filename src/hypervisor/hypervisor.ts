@@ -14,9 +14,11 @@ import * as ev from './evtchn.js';
 import { breakGrantLock, Maptrack, unpin } from './grant.js';
 import { Hypercalls } from './hypercalls.js';
 import {
-  CB_DYING, CB_EVTCHN_LOCK, CB_IN_HYPERCALL, CB_KILL, CB_MAX_GRANT_FRAMES, CB_NR_GRANT_FRAMES, CB_PAUSE, CB_RUNSTATE, CB_SHUTDOWN, CB_TOT_PAGES,
+  CB_DYING, CB_EVTCHN_LOCK, CB_MAX_GRANT_FRAMES, CB_NR_GRANT_FRAMES, CB_PAUSE, CB_RUNSTATE, CB_SHUTDOWN, CB_TOT_PAGES,
   DEFAULT_MAX_EVTCHNS, DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, RUNSTATE_blocked,
 } from './layout.js';
+import { DomHeap } from './domheap.js';
+import { closeGate } from './gate.js';
 import { allocateDomainBuffers, allocateMaptrack, DomainView } from './memory.js';
 import { GNTMAP_readonly, GNTST_general_error, GrantError } from '../abi/grant_table.js';
 import { UPCALL_WORD } from './evtchn.js';
@@ -49,6 +51,8 @@ export class Domain {
   shutdownReason: ShutdownReason | null = null;
   /** Set once destruction started; the domain stays listed while others still map its pages. */
   dying = false;
+  /** Set once destruction stopped its vCPU and closed its ports: it may be reaped. */
+  tornDown = false;
   constructor(
     readonly domid: number,
     public name: string,
@@ -90,19 +94,28 @@ export interface HypervisorEvents {
   domainReaped: [domid: number];
 }
 
+/** How long destroy waits for a vCPU to leave a hypercall before it kills it there. */
 const KILL_WAIT_MS = 100;
 const REAP_INTERVAL_MS = 250;
 
 export class Hypervisor extends EventEmitter<HypervisorEvents> {
   #domains = new Map<number, Domain>();
   #links = new Set<string>();
+  /** Domains whose threads were handed a domain's buffers (PeerGrant), by lender. */
+  #borrowers = new Map<number, Set<number>>();
   #nextDomid = 1;
+  /** Guest memory of reaped domains, for the next domains of the same size. */
+  readonly heap: DomHeap;
   readonly dom0: Domain;
   /** dom0's own hypercall surface; it can reach every domain. */
   readonly dom0Hypercalls: Hypercalls;
 
-  constructor(opts: { dom0RamFrames?: number } = {}) {
+  #killWaitMs: number;
+
+  constructor(opts: { dom0RamFrames?: number; heap?: DomHeap; killWaitMs?: number } = {}) {
     super();
+    this.#killWaitMs = opts.killWaitMs ?? KILL_WAIT_MS;
+    this.heap = opts.heap ?? new DomHeap();
     // max_event_channels does not apply to dom0 (it holds two or three ports per guest).
     this.dom0 = this.#create(0, { name: 'Domain-0', ramFrames: opts.dom0RamFrames ?? 4096, privileged: true, maxEvtchns: EVTCHN_2L_NR_CHANNELS - 1 });
     this.dom0.maptrack = new Maptrack(allocateMaptrack(this.dom0.maxMaptrackFrames));
@@ -125,7 +138,7 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     }
     const buffers = allocateDomainBuffers(domid, {
       maxGrantFrames, ramFrames: o.ramFrames, maxEvtchns, initialGrantFrames: Math.min(4, maxGrantFrames),
-    });
+    }, (bytes) => this.heap.alloc(bytes));
     const d = new Domain(domid, o.name, o.uuid ?? randomUUID(), new DomainView(buffers), o.privileged ?? false,
       o.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES);
     this.#domains.set(domid, d);
@@ -219,12 +232,10 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     const vcpu = d.vcpu;
     d.vcpu = null;
     if (vcpu) {
-      // Kill the vCPU between hypercalls, never inside one (see Hypercalls#enter): it may
-      // hold locks of other domains there. Hypercalls take microseconds; a vCPU that stays
-      // inside one this long died there (out of heap), and its locks are broken below.
-      Atomics.store(d.view.ctl, CB_KILL, 1);
-      const deadline = performance.now() + KILL_WAIT_MS;
-      while (Atomics.load(d.view.ctl, CB_IN_HYPERCALL) !== 0 && performance.now() < deadline);
+      // Kill the vCPU between hypercalls, never inside one: it may hold locks of other
+      // domains there. One that stays inside this long died there (out of heap); its locks
+      // are broken below.
+      await closeGate(d.view.ctl, this.#killWaitMs);
       await vcpu.terminate();
       Atomics.store(d.view.ctl, CB_EVTCHN_LOCK, 0);
       for (const g of this.#domains.values()) breakGrantLock(g.view, domid);
@@ -243,6 +254,7 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
       const [a, b] = key.split(':').map(Number);
       if (a === domid || b === domid) this.#links.delete(key);
     }
+    d.tornDown = true;
     this.#domainException(domid);
     this.#reap();
   }
@@ -256,9 +268,10 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   #reap(): void {
     let waiting = false;
     for (const d of this.#domains.values()) {
-      if (!d.dying) continue;
+      if (!d.tornDown) continue;
       if (d.view.foreignPins === 0) {
         this.#domains.delete(d.domid);
+        this.#freeMemory(d);
         this.emit('domainReaped', d.domid);
       } else {
         waiting = true;
@@ -270,6 +283,18 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
       clearInterval(this.#reaper);
       this.#reaper = undefined;
     }
+  }
+
+  /**
+   * A reaped domain's memory goes back to the heap unless a thread that may still hold it
+   * lives on: its own vCPU was terminated before it could be reaped, and nobody maps its
+   * pages any more, but a peer that was handed the buffer keeps it while it runs.
+   */
+  #freeMemory(d: Domain): void {
+    const borrowers = this.#borrowers.get(d.domid);
+    this.#borrowers.delete(d.domid);
+    for (const b of borrowers ?? []) if (this.#domains.has(b)) return;
+    this.heap.free(d.view.buffers.memory);
   }
 
   #live(domid: number): Domain {
@@ -332,6 +357,12 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
       return d;
     };
     const grantPeer = (me: Domain, peer: Domain): PeerGrant => {
+      // dom0 runs here and reaches peers through the domain table, never by a kept buffer.
+      if (me.domid !== 0) {
+        let set = this.#borrowers.get(peer.domid);
+        if (!set) this.#borrowers.set(peer.domid, (set = new Set()));
+        set.add(me.domid);
+      }
       let maptrack: SharedArrayBuffer | undefined;
       if (!me.maptrack) {
         me.maptrack = new Maptrack(allocateMaptrack(me.maxMaptrackFrames));

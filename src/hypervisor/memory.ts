@@ -20,9 +20,14 @@ export interface DomainLimits extends MemoryGeometry {
   readonly initialGrantFrames: number;
 }
 
-export function allocateDomainBuffers(domid: number, limits: DomainLimits): DomainBuffers {
+/** `alloc` gives zeroed memory (the hypervisor's DomHeap reuses buffers of gone domains). */
+export function allocateDomainBuffers(
+  domid: number,
+  limits: DomainLimits,
+  alloc: (bytes: number) => SharedArrayBuffer = (bytes) => new SharedArrayBuffer(bytes),
+): DomainBuffers {
   const geometry = { maxGrantFrames: limits.maxGrantFrames, ramFrames: limits.ramFrames };
-  const memory = new SharedArrayBuffer(totalFrames(geometry) * PAGE_SIZE);
+  const memory = alloc(totalFrames(geometry) * PAGE_SIZE);
   const control = new SharedArrayBuffer(controlBlockBytes(geometry.maxGrantFrames));
   const ctl = new Int32Array(control);
   ctl[CB_SHUTDOWN] = -1;

@@ -2,7 +2,6 @@
 // milliseconds, so a pool keeps some started and idle; creating a domain then only hands one
 // its boot message (DESIGN.md §2, §10).
 import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads';
-import { GUEST_IMAGE } from '../guest/image.js';
 import type { PeerGrant } from './control.js';
 import { serveControlPort } from './control.js';
 import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
@@ -32,14 +31,14 @@ export interface VcpuOptions {
   readonly heapMb: number;
 }
 
-function spawn(opts: VcpuOptions): { worker: Worker; ready: Promise<void> } {
+function spawn(image: URL, opts: VcpuOptions): { worker: Worker; ready: Promise<void> } {
   const resourceLimits: ResourceLimits = {
     maxOldGenerationSizeMb: opts.heapMb,
     maxYoungGenerationSizeMb: Math.max(1, Math.min(8, Math.floor(opts.heapMb / 4))),
   };
   // stdout/stderr are captured so nothing a guest does reaches the host's terminal except
   // through its PV console.
-  const worker = new Worker(GUEST_IMAGE, { resourceLimits, stdout: true, stderr: true });
+  const worker = new Worker(image, { resourceLimits, stdout: true, stderr: true });
   const ready = new Promise<void>((resolve, reject) => {
     const onMsg = (m: VcpuStatus) => {
       if (m.type !== 'ready') return;
@@ -54,14 +53,20 @@ function spawn(opts: VcpuOptions): { worker: Worker; ready: Promise<void> } {
   return { worker, ready };
 }
 
-/** Pre-started vCPU threads, one pool per heap size. */
+/**
+ * Where vCPU threads come from: pre-started ones, one pool per heap size, or fresh ones. The
+ * toolstack names the guest runtime image the threads start from (the hypervisor does not
+ * know the library OS).
+ */
 export class VcpuPool {
   #idle = new Map<number, { worker: Worker; ready: Promise<void> }[]>();
   #target: number;
+  #image: URL;
   #closed = false;
 
-  constructor(opts: { size: number }) {
+  constructor(opts: { size: number; image: URL }) {
     this.#target = opts.size;
+    this.#image = opts.image;
   }
 
   /** Start pool threads for this heap size, without waiting for them. */
@@ -70,7 +75,7 @@ export class VcpuPool {
     const list = this.#idle.get(opts.heapMb) ?? [];
     this.#idle.set(opts.heapMb, list);
     while (list.length < this.#target) {
-      const w = spawn(opts);
+      const w = spawn(this.#image, opts);
       w.worker.unref(); // an idle pool must not keep the host alive
       w.worker.once('exit', () => {
         const i = list.indexOf(w);
@@ -92,7 +97,7 @@ export class VcpuPool {
       w.worker.ref();
       return { ...w, warm: true };
     }
-    return { ...spawn(opts), warm: false };
+    return { ...spawn(this.#image, opts), warm: false };
   }
 
   async close(): Promise<void> {
@@ -111,16 +116,16 @@ export interface StartedVcpu extends VcpuHandle {
 }
 
 /**
- * Give a domain its vCPU: a pool thread (or a new one) gets the boot message and a private
+ * Give a domain its vCPU: a thread from the pool gets the boot message and a private
  * control port served by the hypervisor. The vCPU's death without a shutdown is a crash.
  */
 export async function startVcpu(
   hv: Hypervisor,
   domain: Domain,
   kernel: string,
-  opts: VcpuOptions & { pool?: VcpuPool; onLog?: (line: string) => void; weight?: number },
+  opts: VcpuOptions & { pool: VcpuPool; onLog?: (line: string) => void; weight?: number },
 ): Promise<StartedVcpu> {
-  const { worker, ready, warm } = opts.pool ? opts.pool.take(opts) : { ...spawn(opts), warm: false };
+  const { worker, ready, warm } = opts.pool.take(opts);
   const { port1, port2 } = new MessageChannel();
   serveControlPort(port1, hv.controlPlane(domain.domid), () => {
     opts.onLog?.(`d${domain.domid}: flooded the control plane; crashing it`);

@@ -44,7 +44,7 @@ export interface BuildContext {
   readonly hv: Hypervisor;
   readonly xs: XenstoreClient;
   readonly consoled: ConsoleDaemon;
-  readonly pool?: VcpuPool;
+  readonly pool: VcpuPool;
   readonly onLog?: (line: string) => void;
   /** dom0's upcall loop: its blkback service runs there (needed for disks). */
   readonly loop?: UpcallLoop;
@@ -139,7 +139,7 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
     const vcpu = await startVcpu(hv, d, image, {
       heapMb,
       ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }),
-      ...(ctx.pool && { pool: ctx.pool }),
+      pool: ctx.pool,
       ...(ctx.onLog && { onLog: ctx.onLog }),
     });
     // The domain was created paused; xl create -p leaves it so.

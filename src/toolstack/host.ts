@@ -12,6 +12,7 @@ import { Hypervisor, type Domain } from '../hypervisor/hypervisor.js';
 import { GNTTAB_RESERVED_XENSTORE } from '../hypervisor/layout.js';
 import { bindInterdomain } from '../hypervisor/port.js';
 import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
+import { GUEST_IMAGE } from '../guest/image.js';
 import { VcpuPool } from '../hypervisor/vcpu.js';
 import { connectLocal } from '../xenstore/client/transport.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
@@ -81,7 +82,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.#log = opts.log ?? (() => {});
     this.consoled = new ConsoleDaemon(this.hv.dom0Hypercalls, this.loop);
     this.consoled.on('broken', (domid, why) => this.#log(`d${domid}: console detached: ${why}`));
-    this.pool = new VcpuPool({ size: opts.poolSize ?? 0 });
+    this.pool = new VcpuPool({ size: opts.poolSize ?? 0, image: GUEST_IMAGE });
     this.paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
   }
 

@@ -1,0 +1,77 @@
+// Memory after churn (issue 11): the host daemon, started as `xenode host start` starts it,
+// creates and destroys a guest over and over; its RSS after the first `warm` cycles is
+// compared with its RSS after all of them. A host that keeps something of every guest it
+// ran grows without end here.
+//
+//   npm run bench -- churn [--cycles=1000] [--warm=10] [--memory=16] [--settle=1000]
+//
+// The daemon runs with the node flags the CLI gives it; extra ones come from NODE_OPTIONS.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RemoteToolstack } from '../src/toolstack/client.js';
+import { emit, numberOptions } from './_lib.js';
+
+const opts = numberOptions({ cycles: 1000, warm: 10, memory: 16, settle: 1000 });
+const XENODE = fileURLToPath(new URL('../../bin/xenode.js', import.meta.url));
+const KERNEL = fileURLToPath(new URL('../../bench/guests/idle.ts', import.meta.url));
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Resident and anonymous memory of a process, in MiB (Linux /proc). */
+async function memoryOf(pid: number): Promise<{ rss: number; anon: number }> {
+  const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { rss: kib('Rss') / 1024, anon: kib('Anonymous') / 1024 };
+}
+
+const stateDir = await mkdtemp(join(tmpdir(), 'xenode-churn-'));
+const file = join(stateDir, 'churn.cfg');
+const child = spawn(process.execPath, [XENODE, 'host', 'start', '--state-dir', stateDir, '--pool', '2'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const started = await new Promise<string>((resolve, reject) => {
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`xenode host start exited ${code}`))));
+});
+if (!started.trim()) throw new Error('xenode host start printed no control socket');
+const ts = await RemoteToolstack.connect(stateDir);
+const hostStarted = (await ts.call('dmesg', {})).find((e) => e.type === 'host');
+if (hostStarted?.type !== 'host') throw new Error('the host log names no daemon pid');
+const daemonPid = hostStarted.pid;
+
+let seq = 0;
+const cycle = async () => {
+  const text = `name = "churn-${seq++}"\nkernel = "${KERNEL}"\nmemory = ${opts.memory}\n`;
+  const { domid } = await ts.call('create', { file, text });
+  await ts.call('destroy', { domain: domid });
+};
+
+const t0 = performance.now();
+for (let i = 0; i < opts.warm; i++) await cycle();
+await sleep(opts.settle);
+const first = await memoryOf(daemonPid);
+for (let i = opts.warm; i < opts.cycles; i++) await cycle();
+await sleep(opts.settle);
+const last = await memoryOf(daemonPid);
+const seconds = (performance.now() - t0) / 1000;
+
+await ts.call('stop', {}).catch(() => {});
+ts.close();
+while (await memoryOf(daemonPid).then(() => true, () => false)) await sleep(100);
+await rm(stateDir, { recursive: true, force: true });
+
+emit({
+  bench: 'churn',
+  cycles: opts.cycles,
+  memory_mib: opts.memory,
+  node_options: process.env.NODE_OPTIONS ?? '',
+  seconds,
+  rss_mib: { [`after_${opts.warm}`]: first.rss, [`after_${opts.cycles}`]: last.rss },
+  anon_mib: { [`after_${opts.warm}`]: first.anon, [`after_${opts.cycles}`]: last.anon },
+  ratio: last.rss / first.rss,
+  target_ratio: 1.2,
+});
