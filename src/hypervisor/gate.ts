@@ -28,13 +28,20 @@ export function leaveGate(ctl: Int32Array): void {
  */
 export async function closeGate(ctl: Int32Array, killWaitMs: number): Promise<'outside' | 'timed-out'> {
   Atomics.store(ctl, CB_KILL, 1);
+  if (Atomics.load(ctl, CB_IN_HYPERCALL) === 0) return 'outside';
   const deadline = performance.now() + killWaitMs;
-  // Woken by leaveGate; looping covers a vCPU that, stopped at enterGate, marks and clears.
-  while (Atomics.load(ctl, CB_IN_HYPERCALL) !== 0) {
-    const left = deadline - performance.now();
-    if (left <= 0) return 'timed-out';
-    const w = Atomics.waitAsync(ctl, CB_IN_HYPERCALL, 1, left);
-    if (w.async) await w.value;
+  // Node does not count a pending waitAsync as keeping the process alive (nodejs/node#44729).
+  const alive = setInterval(() => {}, 1 << 30);
+  try {
+    // Woken by leaveGate; looping covers a vCPU that, stopped at enterGate, marks and clears.
+    while (Atomics.load(ctl, CB_IN_HYPERCALL) !== 0) {
+      const left = deadline - performance.now();
+      if (left <= 0) return 'timed-out';
+      const w = Atomics.waitAsync(ctl, CB_IN_HYPERCALL, 1, left);
+      if (w.async) await w.value;
+    }
+    return 'outside';
+  } finally {
+    clearInterval(alive);
   }
-  return 'outside';
 }

@@ -1,11 +1,13 @@
 // The host's log: every domain event and host message as one JSON object per line in the state
-// dir's log file (for machines), a bounded ring of the latest ones (for `xenode dmesg`, as Xen
-// keeps its console ring), and an event feed for API subscribers (`xenode run`, `shutdown -w`).
+// dir's log file (for machines; bounded and written in the background, logfile.ts), a bounded
+// ring of the latest ones (for `xenode dmesg`, as Xen keeps its console ring), and an event
+// feed for API subscribers (`xenode run`, `shutdown -w`). Repeated messages are rate-limited.
 import { EventEmitter } from 'node:events';
-import { closeSync, openSync, writeSync } from 'node:fs';
 import type { ShutdownReason } from '../abi/xen.js';
 import type { ShutdownAction } from './domconfig.js';
 import type { Host } from './host.js';
+import { LogFile, type LogFileOptions } from './logfile.js';
+import { RateLimiter, type RateLimitOptions } from './ratelimit.js';
 
 export type HostEventBody =
   | { readonly type: 'created' | 'destroyed' | 'paused' | 'unpaused'; readonly domid: number; readonly name: string }
@@ -18,6 +20,10 @@ export type HostEventBody =
 
 /** One line of the log: what happened, and when (ISO 8601, UTC). */
 export type HostEvent = HostEventBody & { readonly time: string };
+
+function stamp(body: HostEventBody): HostEvent {
+  return { ...body, time: new Date().toISOString() } as HostEvent;
+}
 
 /** The event as a sentence, the way dmesg shows it. */
 function describeEvent(e: HostEventBody): string {
@@ -43,6 +49,10 @@ export function dmesgLine(e: HostEvent): string {
 export interface HostLogOptions {
   /** Append JSON lines here (created 0600); none when absent. */
   readonly file?: string;
+  /** Bounds of the file (queue, rotation). */
+  readonly fileLimits?: Omit<LogFileOptions, 'droppedLine'>;
+  /** How often one kind of message may be logged. */
+  readonly rateLimit?: Omit<RateLimitOptions, 'onSuppressed'>;
   /** Entries kept for dmesg. */
   readonly limit?: number;
   /** Also sees each entry (the foreground daemon prints them). */
@@ -52,29 +62,36 @@ export interface HostLogOptions {
 export class HostLog extends EventEmitter<{ event: [HostEvent] }> {
   #ring: HostEvent[] = [];
   #limit: number;
-  #fd: number | null;
+  #file: LogFile | null;
   #echo: ((e: HostEvent) => void) | undefined;
+  #limiter: RateLimiter;
 
   constructor(opts: HostLogOptions = {}) {
     super();
     this.#limit = opts.limit ?? 2000;
-    // Written synchronously: the log must survive the host dying right after an event.
-    this.#fd = opts.file ? openSync(opts.file, 'a', 0o600) : null;
+    this.#file = opts.file ? new LogFile(opts.file, {
+      ...opts.fileLimits,
+      droppedLine: (n) => JSON.stringify(stamp({ type: 'message', text: `host.log: ${n} entries dropped: the disk was slower than the host` })),
+    }) : null;
     this.#echo = opts.echo;
+    this.#limiter = new RateLimiter({
+      ...opts.rateLimit,
+      onSuppressed: (sample, n) => this.record({ type: 'message', text: `${n} more messages like this suppressed: ${sample}` }),
+    });
   }
 
   record(body: HostEventBody): HostEvent {
-    const e = { ...body, time: new Date().toISOString() } as HostEvent;
+    const e = stamp(body);
     this.#ring.push(e);
     if (this.#ring.length > this.#limit) this.#ring.splice(0, this.#ring.length - this.#limit);
-    if (this.#fd !== null) writeSync(this.#fd, `${JSON.stringify(e)}\n`);
+    this.#file?.append(JSON.stringify(e));
     this.#echo?.(e);
     this.emit('event', e);
     return e;
   }
 
   message(text: string): void {
-    this.record({ type: 'message', text });
+    if (this.#limiter.allow(text)) this.record({ type: 'message', text });
   }
 
   /** Record the host's domain events from now on. */
@@ -98,8 +115,15 @@ export class HostLog extends EventEmitter<{ event: [HostEvent] }> {
     this.#ring = [];
   }
 
-  close(): void {
-    if (this.#fd !== null) closeSync(this.#fd);
-    this.#fd = null;
+  /** Resolves once every entry so far is in the file. */
+  async flushed(): Promise<void> {
+    await this.#file?.flush();
+  }
+
+  /** Stop: what is queued for the file is written first. */
+  async close(): Promise<void> {
+    this.#limiter.close();
+    await this.#file?.close();
+    this.#file = null;
   }
 }

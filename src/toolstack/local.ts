@@ -33,7 +33,7 @@ export async function startLocalHost(opts: LocalHostOptions = {}): Promise<Local
       log: (line) => log.message(line),
     });
   } catch (e) {
-    log.close();
+    await log.close();
     throw e;
   }
   log.attach(host);
@@ -44,7 +44,7 @@ export async function startLocalHost(opts: LocalHostOptions = {}): Promise<Local
     log,
     async close() {
       await host.close();
-      log.close();
+      await log.close();
     },
   };
 }
