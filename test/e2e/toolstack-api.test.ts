@@ -79,6 +79,7 @@ test('the control socket is 0600 and the log is JSON lines', T, async () => {
   const { domid, ms } = await ts.call('create', { file: cfg('ticker.ts', '', 'logged') });
   assert.ok(ms.setup > 0 && ms.vcpu > 0 && ms.main > 0, JSON.stringify(ms));
   await ts.call('destroy', { domain: 'logged' });
+  await daemon.local.log.flushed(); // written in the background
   const lines = readFileSync(daemon.paths.logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as HostEvent);
   assert.ok(lines.some((e) => e.type === 'host' && e.state === 'started'));
   assert.ok(lines.some((e) => e.type === 'created' && e.domid === domid && e.name === 'logged' && /^\d{4}-\d\d-\d\dT/.test(e.time)));
