@@ -6,7 +6,7 @@ import { BlkFront } from '../../../src/drivers/blk/front.js';
 import type { DriverContext } from '../../../src/drivers/evtchn.js';
 import { XenError } from '../../../src/errors.js';
 import { blockDevices } from '../../../src/guest/block.js';
-import type { XenstoreClient } from '../../../src/xenstore/client.js';
+import type { XenstoreClient } from '../../../src/guest/index.js';
 import { xen } from '../../support/hypervisor.js';
 
 const DOMID = 7;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GuestLifecycle, type ShutdownRequest } from '../../../src/guest/lifecycle.js';
-import type { XenstoreClient } from '../../../src/xenstore/client.js';
+import type { XenstoreClient } from '../../../src/guest/index.js';
 
 /** The guest's own xenstore directory, with the one watch the lifecycle sets. */
 class FakeStore {
