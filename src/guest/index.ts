@@ -4,7 +4,7 @@ export type { Time } from './time.js';
 export type { IoPages } from './iopages.js';
 export type { Lifecycle, ShutdownRequest } from './lifecycle.js';
 export { HISTOGRAM_BUCKETS, bucketLimit, bucketOf, percentileOf } from './histogram.js';
-export type { XenstoreClient } from '../xenstore/client.js';
+export type { XenstoreClient } from '../xenstore/client/client.js';
 export { XenError } from '../errors.js';
 export type { Block, BlockInfo } from '../drivers/blk/block.js';
 export type { BlkfrontOptions } from '../drivers/blk/front.js';
