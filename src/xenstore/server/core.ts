@@ -52,6 +52,8 @@ export class XenstoreCore implements ConnectionOwner {
   readonly watches = new WatchTable<Connection>();
   readonly domains = new Map<number, Domain>();
   readonly connections = new Set<Connection>();
+  /** Each introduced domain's connection over its xenstore ring page, by domid. */
+  readonly #rings = new Map<number, Connection>();
   /** Permissions of the special watch paths: who hears of domains coming and going. */
   readonly specialPerms = new Map<string, Perms>([[INTRODUCE_DOMAIN, Perms.owned(0)], [RELEASE_DOMAIN, Perms.owned(0)]]);
   /** INTRODUCEs waiting for the host to map a ring. */
@@ -117,7 +119,7 @@ export class XenstoreCore implements ConnectionOwner {
     conn.watches.clear();
     if (conn.closed) {
       this.connections.delete(conn);
-      if (conn.domain.ring === conn) conn.domain.ring = undefined;
+      if (this.#rings.get(conn.domid) === conn) this.#rings.delete(conn.domid);
     }
   }
 
@@ -162,16 +164,16 @@ export class XenstoreCore implements ConnectionOwner {
   /** Register a domain (with its ring, if it has one) and tell @introduceDomain watchers. */
   introduce(domid: number, ring: DomainRing | undefined): Connection | undefined {
     const d = this.domain(domid);
-    if (d.introduced) return d.ring;
+    if (d.introduced) return this.#rings.get(domid);
     d.introduced = true;
     if (ring !== undefined) {
       let transport: ReturnType<ServeRing> | undefined;
       const conn = this.connect(domid, (b) => transport?.send(b), domid === 0, (reason) => transport?.close(reason));
       transport = this.#serveRing(ring, conn);
-      d.ring = conn;
+      this.#rings.set(domid, conn);
     }
     this.fireSpecial(INTRODUCE_DOMAIN);
-    return d.ring;
+    return this.#rings.get(domid);
   }
 
   /**
