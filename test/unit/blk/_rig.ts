@@ -17,9 +17,9 @@ import { openDisk } from '../../../src/storage/open.js';
 import type { Disk } from '../../../src/storage/disk.js';
 import { ReadOnlyDisk } from '../../../src/storage/readonly.js';
 import type { TestContext } from 'node:test';
-import { Harness, within, type LocalDomain } from '../hypervisor/_helpers.js';
+import { Harness, within, type LocalDomain } from '../../support/hypervisor.js';
 
-export { within } from '../hypervisor/_helpers.js';
+export { within } from '../../support/hypervisor.js';
 
 export interface GuestSide extends LocalDomain {
   readonly ctx: DriverContext;

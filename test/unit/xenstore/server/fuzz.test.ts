@@ -7,7 +7,7 @@ import { Buffer } from 'node:buffer';
 import { XS_CONTROL, XS_MKDIR, XS_READ, XS_SET_PERMS, XS_TYPE_COUNT, XS_WRITE } from '../../../../src/abi/xs_wire.js';
 import { Xenstored } from '../../../../src/xenstore/server/daemon.js';
 import { Peer, SocketPeer, packet, show, startDaemon } from '../../../support/xenstore.js';
-import { rng } from '../../../helpers/random.js';
+import { rng } from '../../../support/random.js';
 
 
 const WORDS = [

@@ -2,12 +2,12 @@
 // a boot message exactly as the real bootstrap does, then runs operations the test posts to
 // it. Some operations misbehave on purpose (hostile.test.ts).
 import { parentPort, type MessagePort } from 'node:worker_threads';
-import { GrantError } from '../../../src/abi/grant_table.js';
-import { XenError } from '../../../src/errors.js';
-import { portChannel, type PeerGrant } from '../../../src/hypervisor/control.js';
-import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
-import type { DomainBuffers } from '../../../src/hypervisor/memory.js';
-import { UpcallLoop } from '../../../src/hypervisor/upcall.js';
+import { GrantError } from '../../src/abi/grant_table.js';
+import { XenError } from '../../src/errors.js';
+import { portChannel, type PeerGrant } from '../../src/hypervisor/control.js';
+import { Hypercalls } from '../../src/hypervisor/hypercalls.js';
+import type { DomainBuffers } from '../../src/hypervisor/memory.js';
+import { UpcallLoop } from '../../src/hypervisor/upcall.js';
 
 export interface GuestBoot {
   readonly buffers: DomainBuffers;

@@ -1,19 +1,19 @@
 // Shared by the hypervisor tests: a hypervisor with dom0's upcall loop, domains driven from
-// the test's own thread, and guests running in real worker threads (./_guest.ts).
+// the test's own thread, and guests running in real worker threads (./hypervisor-vcpu.ts).
 import type { TestContext } from 'node:test';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { GrantError } from '../../../src/abi/grant_table.js';
-import { PAGE_SIZE } from '../../../src/abi/xen.js';
-import { XenError } from '../../../src/errors.js';
-import { directChannel, serveControlPort } from '../../../src/hypervisor/control.js';
-import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
-import { Hypervisor, type Domain, type DomainCreateOptions } from '../../../src/hypervisor/hypervisor.js';
-import { PFN_GRANT_TABLE } from '../../../src/hypervisor/layout.js';
-import type { DomainView } from '../../../src/hypervisor/memory.js';
-import { UpcallLoop } from '../../../src/hypervisor/upcall.js';
-import type { EncodedError, GuestBoot, GuestMessage, GuestRequest } from './_guest.js';
+import { GrantError } from '../../src/abi/grant_table.js';
+import { PAGE_SIZE } from '../../src/abi/xen.js';
+import { XenError } from '../../src/errors.js';
+import { directChannel, serveControlPort } from '../../src/hypervisor/control.js';
+import { Hypercalls } from '../../src/hypervisor/hypercalls.js';
+import { Hypervisor, type Domain, type DomainCreateOptions } from '../../src/hypervisor/hypervisor.js';
+import { PFN_GRANT_TABLE } from '../../src/hypervisor/layout.js';
+import type { DomainView } from '../../src/hypervisor/memory.js';
+import { UpcallLoop } from '../../src/hypervisor/upcall.js';
+import type { EncodedError, GuestBoot, GuestMessage, GuestRequest } from './hypervisor-vcpu.js';
 
-const GUEST = new URL('./_guest.js', import.meta.url);
+const GUEST = new URL('./hypervisor-vcpu.js', import.meta.url);
 
 /**
  * Fail instead of hanging (generously: other test files load the machine too); the timer also
@@ -114,7 +114,7 @@ export class Guest extends EventCounter {
     });
   }
 
-  /** Run one of _guest.ts's operations in the guest's thread. */
+  /** Run one of hypervisor-vcpu.ts's operations in the guest's thread. */
   call<T = unknown>(op: string, ...args: unknown[]): Promise<T> {
     const id = this.#next++;
     return within(
