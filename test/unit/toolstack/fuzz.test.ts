@@ -88,7 +88,9 @@ test('disk and vif spec parsers: 2000 inputs each return or throw their own erro
   assert.ok(vif.ok > 100 && vif.refused > 100, JSON.stringify(vif));
 });
 
-test('large hostile inputs are handled in linear time', () => {
+// No clock in the assertions (a loaded machine is slow, not wrong): a quadratic parser needs
+// hours on these half-megabyte inputs, so the test's timeout is what catches it.
+test('large hostile inputs are handled in linear time', { timeout: 60_000 }, () => {
   const cases = [
     `a = [ ${'1, '.repeat(200_000)}]`,
     `a = "${'x'.repeat(500_000)}"`,
@@ -100,17 +102,13 @@ test('large hostile inputs are handled in linear time', () => {
     `${'x'.repeat(500_000)} = 1`,
   ];
   for (const text of cases) {
-    const t0 = performance.now();
     try {
       parseXlCfg(text, 'big.cfg');
     } catch (e) {
       assert.ok(e instanceof ConfigError, String(e));
     }
-    assert.ok(performance.now() - t0 < 2000, `slow on ${JSON.stringify(text.slice(0, 40))}`);
   }
-  const t0 = performance.now();
   assert.throws(() => parseDiskSpec(`${'x'.repeat(200_000)},${','.repeat(200_000)}`), DiskSpecError);
   assert.throws(() => parseDiskSpec(`/t,,xvd${'a'.repeat(200_000)}`), DiskSpecError);
   assert.throws(() => parseVifSpec(`${'bridge=b,'.repeat(50_000)}`), VifSpecError);
-  assert.ok(performance.now() - t0 < 2000);
 });
