@@ -68,7 +68,6 @@ function fuzz(name: string, seed: number, count: number, seeds: readonly string[
 }
 
 test('xl.cfg parser: 4000 mutated and random texts return or throw ConfigError', () => {
-  const t0 = performance.now();
   const xl = fuzz('parseXlCfg', 0x5eed, 2000, SEEDS, (s) => {
     for (const setting of parseXlCfg(s, 'fuzz.cfg').settings.values()) {
       assert.ok(setting.pos.line >= 1 && setting.pos.column >= 1 && setting.valuePos.line >= setting.pos.line);
@@ -78,7 +77,6 @@ test('xl.cfg parser: 4000 mutated and random texts return or throw ConfigError',
   // The mutations must exercise both outcomes, or the fuzz proves little.
   assert.ok(xl.ok > 100 && xl.refused > 100, JSON.stringify(xl));
   assert.ok(dom.ok > 20 && dom.refused > 100, JSON.stringify(dom));
-  assert.ok(performance.now() - t0 < 5000, 'fuzzing took too long');
 });
 
 test('disk and vif spec parsers: 2000 inputs each return or throw their own error', () => {
