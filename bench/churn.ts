@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RemoteToolstack } from '../src/toolstack/client.js';
-import { emit, numberOptions } from './_lib.js';
+import { emit, numberOptions } from './support/harness.js';
 
 const opts = numberOptions({ cycles: 1000, warm: 10, memory: 16, settle: 1000 });
 const XENODE = fileURLToPath(new URL('../../bin/xenode.js', import.meta.url));
