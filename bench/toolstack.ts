@@ -15,7 +15,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CreateResult } from '../src/toolstack/api.js';
+import type { CreateResult } from '../src/toolstack/contract.js';
 import { RemoteToolstack } from '../src/toolstack/client.js';
 import { emit, numberOptions, summarize, type Summary } from './_lib.js';
 

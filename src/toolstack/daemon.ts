@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { memorySplit } from './builder.js';
 import { DEFAULT_MEMORY_MIB } from './domconfig.js';
-import type { HostEvent } from './hostlog.js';
+import type { HostEvent } from './contract.js';
 import { startLocalHost, type LocalHost } from './local.js';
 import { HostLock } from './lock.js';
 import { hostPaths, type HostPaths } from './paths.js';

@@ -5,9 +5,6 @@
 // (raw bytes both ways, as a pty would carry them) and "events" (one HostEvent per line).
 import { XEN_ERRNO, XenError, type XenErrnoName } from '../errors.js';
 
-export const STREAM_OPS = ['console', 'events'] as const;
-export type StreamOp = (typeof STREAM_OPS)[number];
-
 /** Requests are small; anything longer is garbage or hostile. */
 export const MAX_REQUEST_BYTES = 1 << 20;
 /** Replies can be large (list -l of a thousand domains), but not unbounded. */

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { HostEvent } from '../../src/toolstack/hostlog.js';
+import type { HostEvent } from '../../src/toolstack/contract.js';
 import { FIXTURES, ROOT, XENODE, xenode as run, type Result, type RunOptions } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-daemon-'));

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { XenError, isXenError } from '../../src/errors.js';
 import { RemoteToolstack } from '../../src/toolstack/client.js';
 import { HostDaemon } from '../../src/toolstack/daemon.js';
-import type { HostEvent } from '../../src/toolstack/hostlog.js';
+import type { HostEvent } from '../../src/toolstack/contract.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'xenode-api-'));
