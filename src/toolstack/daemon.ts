@@ -32,7 +32,7 @@ export class HostDaemon {
   private constructor(
     readonly paths: HostPaths,
     readonly local: LocalHost,
-    private readonly server: ControlServer,
+    readonly control: ControlServer,
     private readonly lock: HostLock,
     private readonly graceMs: number,
   ) {}
@@ -76,7 +76,7 @@ export class HostDaemon {
     log.record({ type: 'host', state: 'stopping', pid: process.pid });
     this.#stopping = (async () => {
       await host.shutdownAll(this.graceMs);
-      await this.server.close();
+      await this.control.close();
       log.record({ type: 'host', state: 'stopped', pid: process.pid });
       await this.local.close();
       this.lock.release();

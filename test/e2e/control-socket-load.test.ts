@@ -1,0 +1,151 @@
+// The control socket under hostile clients: one that floods requests and reads no reply, and
+// one that opens connections without end. Neither may delay a polite client or make the host
+// hold more than its bounds; when they leave, what they cost is given back. Every loop here is
+// bounded in count and time.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { MAX_PENDING_INPUT } from '../../src/drivers/console/daemon.js';
+import { RemoteToolstack } from '../../src/toolstack/client.js';
+import { HostDaemon } from '../../src/toolstack/daemon.js';
+import { CONTROL_LIMITS, ControlServer } from '../../src/toolstack/server.js';
+
+const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'xenode-control-load-'));
+const stateDir = join(dir, 'state');
+const T = { timeout: 60_000 };
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+let daemon: HostDaemon;
+let ts: RemoteToolstack;
+
+before(async () => {
+  daemon = await HostDaemon.start({ stateDir, poolSize: 0, shutdownGraceMs: 2000 });
+  ts = await RemoteToolstack.connect(stateDir);
+});
+after(async () => {
+  ts.close();
+  await daemon.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function open(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(path);
+    sock.once('error', reject);
+    sock.once('connect', () => {
+      sock.off('error', reject);
+      sock.on('error', () => {});
+      resolve(sock);
+    });
+  });
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+test('a client that floods requests and reads nothing delays no one, and holds only its bounds', T, async () => {
+  const server = daemon.control;
+  const flooder = await open(daemon.paths.controlSocket);
+  flooder.pause();
+  // 100,000 requests at most, written as fast as the socket takes them.
+  let writing = true;
+  void (async () => {
+    for (let id = 1; id <= 100_000 && writing; id += 500) {
+      let chunk = '';
+      for (let k = id; k < id + 500; k++) chunk += `{"id":${k},"op":"list","args":{}}\n`;
+      if (!flooder.write(chunk)) await new Promise((r) => flooder.once('drain', r));
+    }
+  })();
+  const probes: number[] = [];
+  let peakUnread = 0;
+  const until = performance.now() + 3_000;
+  while (performance.now() < until && probes.length < 1_000) {
+    const t = performance.now();
+    await ts.call('list', {});
+    probes.push(performance.now() - t);
+    peakUnread = Math.max(peakUnread, server.stats().unreadBytes);
+    await sleep(5);
+  }
+  writing = false;
+  const p99 = percentile(probes, 99);
+  // The flooder's replies stop at its high-water mark plus what its requests in flight return.
+  assert.ok(peakUnread > 0, 'the flood never reached the host');
+  assert.ok(peakUnread < CONTROL_LIMITS.outputHigh + (2 << 20), `unread output peaked at ${peakUnread} bytes`);
+  assert.ok(p99 < 100, `a polite client's p99 was ${p99.toFixed(1)} ms over ${probes.length} calls`);
+  flooder.destroy();
+  const deadline = Date.now() + 5_000;
+  while (server.stats().connections > 1 && Date.now() < deadline) await sleep(10);
+  assert.deepEqual(server.stats(), { connections: 1, unreadBytes: server.stats().unreadBytes });
+  assert.ok(server.stats().unreadBytes < 64 << 10, `${server.stats().unreadBytes} bytes still held for clients that left`);
+});
+
+test('connections past the limit are refused with EAGAIN; a slot that frees up serves again', T, async () => {
+  const path = join(dir, 'small.sock');
+  const server = await ControlServer.listen(path, daemon.local.api, { maxConnections: 4 });
+  try {
+    const held = await Promise.all([0, 1, 2, 3].map(() => open(path)));
+    const refused = await open(path);
+    const reply = await new Promise<string>((resolve) => {
+      let buf = '';
+      refused.on('data', (b) => (buf += b.toString()));
+      refused.on('close', () => resolve(buf));
+    });
+    const r = JSON.parse(reply) as { ok: boolean; error: { errno: string; message: string } };
+    assert.equal(r.ok, false);
+    assert.equal(r.error.errno, 'EAGAIN');
+    assert.match(r.error.message, /at most 4 control connections/);
+    held[0]!.destroy();
+    const deadline = Date.now() + 5_000;
+    while (server.stats().connections > 3 && Date.now() < deadline) await sleep(10);
+    const again = await open(path);
+    const answer = await new Promise<string>((resolve) => {
+      again.on('data', (b) => resolve(b.toString()));
+      again.write('{"id":1,"op":"info"}\n');
+    });
+    assert.match(answer, /"ok":true/);
+    for (const s of [...held, again]) s.destroy();
+  } finally {
+    await server.close();
+  }
+});
+
+test('requests in flight per connection are capped; the rest wait unread and are all answered', T, async () => {
+  const path = join(dir, 'inflight.sock');
+  const server = await ControlServer.listen(path, daemon.local.api, { maxInFlight: 2 });
+  try {
+    const sock = await open(path);
+    const n = 200;
+    let text = '';
+    for (let id = 1; id <= n; id++) text += `{"id":${id},"op":"lookup","args":{"domain":0}}\n`;
+    const replies = await new Promise<string[]>((resolve) => {
+      let buf = '';
+      sock.on('data', (b) => (buf += b.toString()));
+      sock.on('close', () => resolve(buf.split('\n').filter(Boolean)));
+      sock.end(text);
+    });
+    assert.equal(replies.length, n);
+    assert.deepEqual(new Set(replies.map((l) => (JSON.parse(l) as { id: number }).id)).size, n);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a console's pending input is bounded for a guest that does not read it", T, async () => {
+  const file = join(dir, 'deaf.cfg');
+  writeFileSync(file, `name = "deaf"\nkernel = "${join(FIXTURES, 'ticker.ts')}"\nmemory = 32\n`);
+  const { domid } = await ts.call('create', { file });
+  const consoled = daemon.local.host.consoled;
+  const burst = new Uint8Array(1 << 20).fill(0x61);
+  let taken = 0;
+  for (let i = 0; i < 4; i++) taken += consoled.input(domid, burst);
+  // The guest's input ring holds 1 KiB (xencons_interface.in) beyond what is pending.
+  assert.ok(taken <= MAX_PENDING_INPUT + 1024, `${taken} bytes taken`);
+  assert.ok(taken >= MAX_PENDING_INPUT, `${taken} bytes taken`);
+  await ts.call('destroy', { domain: domid });
+});
