@@ -6,14 +6,14 @@
 //
 //   node dist/bench/control-socket.js [--requests=200000] [--seconds=15] [--probe-ms=20] [--settle=5]
 //   XENODE_ROOT=/path/to/other/checkout node dist/bench/control-socket.js   # measure another build
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RemoteToolstack } from '../src/toolstack/client.js';
 import { hostPaths } from '../src/toolstack/paths.js';
+import { spawnHost } from './_host.js';
 import { emit, numberOptions, summarize } from './_lib.js';
 
 const opts = numberOptions({ requests: 200_000, seconds: 15, 'probe-ms': 20, settle: 5 });
@@ -24,18 +24,8 @@ const stateDir = join(dir, 'state');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const MB = 2 ** 20;
 
-const child: ChildProcess = spawn(process.execPath, [XENODE, 'host', '--state-dir', stateDir, '--pool', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-process.on('exit', () => child.kill('SIGKILL'));
-await new Promise<void>((resolve, reject) => {
-  let err = '';
-  child.stderr!.on('data', (b: Buffer) => {
-    err += b.toString();
-    if (err.includes('control socket')) resolve();
-  });
-  child.once('exit', (code) => reject(new Error(`the daemon exited with ${code}: ${err}`)));
-});
-child.stderr!.resume();
-const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
+const host = await spawnHost(XENODE, stateDir, ['--pool', '0']);
+const rss = host.rss;
 
 const ts = await RemoteToolstack.connect(stateDir);
 for (let i = 0; i < 50; i++) await ts.call('list', {});
@@ -78,8 +68,7 @@ await sleep(opts.settle * 1000);
 const rssAfter = rss();
 const p = summarize(probes);
 ts.close();
-child.kill('SIGTERM');
-await new Promise((r) => child.once('exit', r));
+await host.stop();
 rmSync(dir, { recursive: true, force: true });
 emit({
   bench: 'control-socket',
