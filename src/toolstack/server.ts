@@ -107,7 +107,8 @@ export class ControlServer {
     sock.on('error', () => {});
     if (this.#conns.size >= this.limits.maxConnections) {
       const e = new XenError('EAGAIN', `the host serves at most ${this.limits.maxConnections} control connections at once: try again when others have closed`);
-      sock.end(encodeLine({ id: 0, ok: false, error: encodeError(e) }));
+      // Closed outright once the line is out: a refused client must not keep a descriptor half open.
+      sock.end(encodeLine({ id: 0, ok: false, error: encodeError(e) }), () => sock.destroy());
       return;
     }
     const c = new Conn(sock);
