@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { XenError, isXenError } from '../../../src/errors.js';
 import { COMMAND_ARGS, InvalidArgument, STREAM_ARGS, decodeRequest, type Op } from '../../../src/toolstack/contract.js';
-import { rng } from '../../helpers/random.js';
+import { rng } from '../../support/random.js';
 
 /** One good argument object per operation (the optional keys set). */
 const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
