@@ -18,6 +18,8 @@ export interface ControlLimits {
   readonly maxConnections: number;
   /** Requests of one connection running at once; its further requests wait unread. */
   readonly maxInFlight: number;
+  /** Requests of one connection started in one turn of the event loop: others get theirs in between. */
+  readonly perTurn: number;
   /** A connection with this much unread output gets no more of its requests read... */
   readonly outputHigh: number;
   /** ...until it has read down to this. */
@@ -31,6 +33,7 @@ export interface ControlLimits {
 export const CONTROL_LIMITS: ControlLimits = {
   maxConnections: 1024,
   maxInFlight: 64,
+  perTurn: 8,
   outputHigh: 1 << 20,
   outputLow: 256 << 10,
   streamUnread: 8 << 20,
@@ -201,9 +204,14 @@ export class ControlServer {
 
   #drain(c: Conn): void {
     try {
-      while (c.mode === 'rpc' && !c.closed) {
+      for (let started = 0; c.mode === 'rpc' && !c.closed; started++) {
         if (c.inFlight >= this.limits.maxInFlight || c.outputBlocked) {
           c.linesTaken = false;
+          break;
+        }
+        if (started === this.limits.perTurn) {
+          c.linesTaken = false;
+          this.#scheduleDrain(c);
           break;
         }
         const line = c.lines.next();

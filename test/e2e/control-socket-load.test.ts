@@ -49,8 +49,24 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
+/** A polite client's `list` latencies, one call every 5 ms for `ms`. */
+async function probe(ms: number, during: () => void = () => {}): Promise<number[]> {
+  const probes: number[] = [];
+  const until = performance.now() + ms;
+  while (performance.now() < until && probes.length < 1_000) {
+    const t = performance.now();
+    await ts.call('list', {});
+    probes.push(performance.now() - t);
+    during();
+    await sleep(5);
+  }
+  return probes;
+}
+
 test('a client that floods requests and reads nothing delays no one, and holds only its bounds', T, async () => {
   const server = daemon.control;
+  // The same client alone first: the machine may be busy with other work.
+  const alone = await probe(1_000);
   const flooder = await open(daemon.paths.controlSocket);
   flooder.pause();
   // 100,000 requests at most, written as fast as the socket takes them.
@@ -62,22 +78,20 @@ test('a client that floods requests and reads nothing delays no one, and holds o
       if (!flooder.write(chunk)) await new Promise((r) => flooder.once('drain', r));
     }
   })();
-  const probes: number[] = [];
   let peakUnread = 0;
-  const until = performance.now() + 3_000;
-  while (performance.now() < until && probes.length < 1_000) {
-    const t = performance.now();
-    await ts.call('list', {});
-    probes.push(performance.now() - t);
-    peakUnread = Math.max(peakUnread, server.stats().unreadBytes);
-    await sleep(5);
-  }
+  const probes = await probe(3_000, () => (peakUnread = Math.max(peakUnread, server.stats().unreadBytes)));
   writing = false;
   const p99 = percentile(probes, 99);
   // The flooder's replies stop at its high-water mark plus what its requests in flight return.
   assert.ok(peakUnread > 0, 'the flood never reached the host');
   assert.ok(peakUnread < CONTROL_LIMITS.outputHigh + (2 << 20), `unread output peaked at ${peakUnread} bytes`);
-  assert.ok(p99 < 100, `a polite client's p99 was ${p99.toFixed(1)} ms over ${probes.length} calls`);
+  // Against the same client alone on this machine, which may be busy: unbounded, the polite
+  // client got 2 answers in 3 s (p99 1 s) where it gets hundreds alone.
+  const rateAlone = alone.length / 1_000;
+  const rate = probes.length / 3_000;
+  const what = `a polite client's median / p99 were ${percentile(probes, 50).toFixed(1)} / ${p99.toFixed(1)} ms over ${probes.length} calls in 3 s; ` +
+    `alone ${percentile(alone, 50).toFixed(1)} / ${percentile(alone, 99).toFixed(1)} ms over ${alone.length} in 1 s`;
+  assert.ok(rate > rateAlone / 4 && percentile(probes, 50) < Math.max(50, 4 * percentile(alone, 50)) && p99 < 500, what);
   flooder.destroy();
   const deadline = Date.now() + 5_000;
   while (server.stats().connections > 1 && Date.now() < deadline) await sleep(10);
