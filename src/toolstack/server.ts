@@ -26,8 +26,11 @@ export interface ControlLimits {
   readonly outputLow: number;
   /** A console or event stream with this much unread output is dropped (it cannot be paused). */
   readonly streamUnread: number;
-  /** Unread output of all connections together; past it the largest holder is dropped. */
-  readonly totalOutput: number;
+  /**
+   * What all connections together hold: unread output and requests received but not taken
+   * (a partial line, say). Past it the connection holding the most is dropped.
+   */
+  readonly totalHeld: number;
 }
 
 export const CONTROL_LIMITS: ControlLimits = {
@@ -37,7 +40,7 @@ export const CONTROL_LIMITS: ControlLimits = {
   outputHigh: 1 << 20,
   outputLow: 256 << 10,
   streamUnread: 8 << 20,
-  totalOutput: 64 << 20,
+  totalHeld: 64 << 20,
 };
 
 interface Stream {
@@ -57,6 +60,8 @@ class Conn {
   inFlight = 0;
   /** Bytes written to the socket and not yet taken by the client. */
   unread = 0;
+  /** Bytes received and not yet taken as requests, as last counted. */
+  input = 0;
   /** Above outputHigh, until below outputLow. */
   outputBlocked = false;
   /** The client has ended its side. */
@@ -78,6 +83,8 @@ export class ControlServer {
   readonly #conns = new Set<Conn>();
   /** Sum of every connection's unread bytes. */
   #unread = 0;
+  /** Sum of every connection's input bytes. */
+  #input = 0;
 
   private constructor(private readonly server: Server, readonly path: string, private readonly api: Toolstack, readonly limits: ControlLimits) {}
 
@@ -102,8 +109,8 @@ export class ControlServer {
   }
 
   /** Connections served, and the bytes written to them that they have not read yet. */
-  stats(): { connections: number; unreadBytes: number } {
-    return { connections: this.#conns.size, unreadBytes: this.#unread };
+  stats(): { connections: number; unreadBytes: number; inputBytes: number } {
+    return { connections: this.#conns.size, unreadBytes: this.#unread, inputBytes: this.#input };
   }
 
   #accept(sock: Socket): void {
@@ -135,6 +142,8 @@ export class ControlServer {
       this.#conns.delete(c);
       this.#unread -= c.unread;
       c.unread = 0;
+      this.#input -= c.input;
+      c.input = 0;
       c.stream?.close();
     });
   }
@@ -159,13 +168,14 @@ export class ControlServer {
       return;
     }
     if (c.unread > this.limits.outputHigh) c.outputBlocked = true;
-    if (this.#unread > this.limits.totalOutput) this.#dropLargest();
+    this.#checkTotal();
     this.#flow(c);
   }
 
-  #dropLargest(): void {
+  #checkTotal(): void {
+    if (this.#unread + this.#input <= this.limits.totalHeld) return;
     let largest: Conn | undefined;
-    for (const c of this.#conns) if (!largest || c.unread > largest.unread) largest = c;
+    for (const c of this.#conns) if (!largest || c.unread + c.input > largest.unread + largest.input) largest = c;
     largest?.sock.destroy();
   }
 
@@ -226,6 +236,12 @@ export class ControlServer {
       this.#reply(c, { id: 0, ok: false, error: encodeError(e) });
       c.sock.end();
     }
+    if (!c.closed) {
+      const input = c.mode === 'stream' ? 0 : c.lines.length;
+      this.#input += input - c.input;
+      c.input = input;
+      this.#checkTotal();
+    }
     this.#flow(c);
   }
 
@@ -258,6 +274,8 @@ export class ControlServer {
       c.mode = 'stream';
       s.stream.start();
       const rest = c.lines.takeRest();
+      this.#input -= c.input;
+      c.input = 0;
       if (rest.length) s.stream.input(rest);
       this.#flow(c);
       if (c.clientDone) c.sock.end();
