@@ -179,10 +179,11 @@ export class ControlServer {
     largest?.sock.destroy();
   }
 
-  /** Read a client's requests only while it may start more and reads its replies. */
+  /** Read a client's requests only while it may start more, has none waiting, and reads its replies. */
   #flow(c: Conn): void {
     if (c.closed) return;
-    const hold = c.mode === 'upgrading' || (c.mode === 'rpc' && (c.inFlight >= this.limits.maxInFlight || c.outputBlocked));
+    // Complete lines still waiting are enough input: what the client sends next stays in its socket.
+    const hold = c.mode === 'upgrading' || (c.mode === 'rpc' && (!c.linesTaken || c.inFlight >= this.limits.maxInFlight || c.outputBlocked));
     if (hold && !c.sock.isPaused()) c.sock.pause();
     else if (!hold && c.sock.isPaused()) c.sock.resume();
   }

@@ -79,7 +79,11 @@ test('a client that floods requests and reads nothing delays no one, and holds o
     }
   })();
   let peakUnread = 0;
-  const sample = () => void (peakUnread = Math.max(peakUnread, server.stats().unreadBytes));
+  let peakInput = 0;
+  const sample = () => {
+    peakUnread = Math.max(peakUnread, server.stats().unreadBytes);
+    peakInput = Math.max(peakInput, server.stats().inputBytes);
+  };
   const sampler = setInterval(sample, 2);
   const probes = await probe(3_000, sample);
   // A slow machine may not have filled the socket's kernel buffer yet: give it time (bounded).
@@ -90,6 +94,8 @@ test('a client that floods requests and reads nothing delays no one, and holds o
   // The flooder's replies stop at its high-water mark plus what its requests in flight return.
   assert.ok(peakUnread > 0, `the flood never reached the host: ${JSON.stringify(server.stats())}`);
   assert.ok(peakUnread < CONTROL_LIMITS.outputHigh + (2 << 20), `unread output peaked at ${peakUnread} bytes`);
+  // Its requests stay in its socket, not in the host: a chunk or two of them at most.
+  assert.ok(peakInput < 1 << 20, `requests held peaked at ${peakInput} bytes`);
   // Against the same client alone on this machine, which may be busy: unbounded, the polite
   // client got 2 answers in 3 s (p99 1 s) where it gets hundreds alone.
   const rateAlone = alone.length / 1_000;
