@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RemoteToolstack } from '../src/toolstack/client.js';
 import { hostPaths } from '../src/toolstack/paths.js';
-import { spawnHost } from './_host.js';
-import { emit, numberOptions, summarize } from './_lib.js';
+import { emit, numberOptions, summarize } from './support/harness.js';
+import { spawnHost } from './support/host.js';
 
 const opts = numberOptions({ requests: 200_000, seconds: 15, 'probe-ms': 20, settle: 5 });
 const ROOT = process.env['XENODE_ROOT'] ?? fileURLToPath(new URL('../../', import.meta.url));

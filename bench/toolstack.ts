@@ -17,8 +17,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CreateResult } from '../src/toolstack/contract.js';
 import { RemoteToolstack } from '../src/toolstack/client.js';
-import { spawnHost } from './_host.js';
-import { emit, numberOptions, summarize, type Summary } from './_lib.js';
+import { spawnHost } from './support/host.js';
+import { emit, numberOptions, summarize, type Summary } from './support/harness.js';
 
 const opts = numberOptions({ samples: 20, cli: 5, guests: 100, batch: 25, pool: 4, settle: 15 });
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
