@@ -11,7 +11,8 @@ import { FIXTURES, ROOT, XENODE, xenode as run, type Result, type RunOptions } f
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-daemon-'));
 const stateDir = join(dir, 'state');
-const T = { timeout: 30_000 };
+// A bound, not a speed check: these take 10–20 s alone and longer on a loaded machine.
+const T = { timeout: 120_000 };
 
 /** Run `xenode ARGS` against this file's host (or another state dir). */
 function xenode(args: string[], opts: Partial<RunOptions> = {}): Promise<Result> {

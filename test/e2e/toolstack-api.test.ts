@@ -30,7 +30,8 @@ after(async () => {
 });
 
 /** Every test is bounded: a hang fails it instead of stalling the suite. */
-const T = { timeout: 30_000 };
+// A bound, not a speed check: these take 10–20 s alone and longer on a loaded machine.
+const T = { timeout: 120_000 };
 
 let seq = 0;
 /** A config file for a fixture kernel; returns its absolute path. */
