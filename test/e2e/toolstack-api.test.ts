@@ -162,6 +162,8 @@ test('a guest that dies before main() runs fails its create with what it printed
   const cfgFile = join(dir, 'early.cfg');
   writeFileSync(cfgFile, `name = "early"\nkernel = "${file}"\n`);
   await rejectsWith(ts.call('create', { file: cfgFile }), 'ENOEXEC', /'early' \(id \d+\) shut down \(crash\) before its main\(\) ran: .*dead on arrival/);
+  // on_crash=destroy runs after the create failed; under load it may not be done yet.
+  for (let i = 0; i < 100 && (await ts.call('list', {})).some((d) => d.name === 'early'); i++) await new Promise((r) => setTimeout(r, 100));
   await assertConsistent();
 });
 
