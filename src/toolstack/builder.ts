@@ -21,20 +21,18 @@ import type { XenstoreClient, XsPerm } from '../xenstore/client.js';
 import { attachDisk, removeDomainDisks, type DeviceHost } from './devices.js';
 import type { DomainConfig } from './domconfig.js';
 import { kernelImage } from './kernel.js';
+import { MIN_MEMORY_MIB } from './limits.js';
 
 /** What the builder needs of a domain's configuration. */
 export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'cpuWeight' | 'driverDomain' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'disks'>;
-
-/** The smallest memory= a guest can run in: V8 needs room for its heap. */
-export const MIN_MEMORY_MB = 16;
 
 /**
  * memory= is shared between the guest's I/O memory (frames in its SharedArrayBuffer: rings,
  * grant-able pages) and the JS heap of its vCPU thread; a quarter goes to I/O memory.
  */
 export function memorySplit(memoryMb: number): { ramFrames: number; heapMb: number } {
-  if (!Number.isInteger(memoryMb) || memoryMb < MIN_MEMORY_MB) {
-    throw new XenError('EINVAL', `memory=${memoryMb}: a guest needs at least ${MIN_MEMORY_MB} MiB`);
+  if (!Number.isInteger(memoryMb) || memoryMb < MIN_MEMORY_MIB) {
+    throw new XenError('EINVAL', `memory=${memoryMb}: a guest needs at least ${MIN_MEMORY_MIB} MiB`);
   }
   const ioMb = Math.floor(memoryMb / 4);
   return { ramFrames: (ioMb * 1024 * 1024) / PAGE_SIZE, heapMb: memoryMb - ioMb };
