@@ -55,6 +55,19 @@ function deviceHost(ctx: BuildContext): DeviceHost {
   return { hv: ctx.hv, xs: ctx.xs, loop: ctx.loop, ...(ctx.onLog && { log: ctx.onLog }), ...(ctx.imagesDir && { imagesDir: ctx.imagesDir }) };
 }
 
+/**
+ * How long `create` waits for the guest's main() once the domain is built and unpaused. xl
+ * returns at that point; xenode waits a little more, so a kernel that fails at once is reported
+ * by create, but not forever: a kernel may run its top level as long as it likes.
+ */
+export const MAIN_WAIT_MS = 5000;
+
+/** create's warning when main() was not reached within MAIN_WAIT_MS. */
+export function mainLate(d: Domain): string {
+  return `domain '${d.name}' (id ${d.domid}) is running, but its kernel has not called main() after ${MAIN_WAIT_MS / 1000} s ` +
+    '(its top level still runs): `xenode list` shows its state, `xenode console` its output';
+}
+
 export interface BuiltDomain {
   readonly domain: Domain;
   readonly vcpu: StartedVcpu;
