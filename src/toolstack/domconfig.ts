@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { readNamed } from '../storage/named.js';
 import { CREDIT_MAX_WEIGHT, CREDIT_MIN_WEIGHT } from '../hypervisor/sched.js';
 import { DiskSpecError, parseDiskSpec, type DiskSpec } from './diskspec.js';
+import { resolveConfigTarget } from './images.js';
 import { hostLimits, type Bounds, type HostLimits } from './limits.js';
 import { VifSpecError, parseVifSpec, type VifSpec } from './vifspec.js';
 import {
@@ -281,7 +282,10 @@ function readConfig(r: Reader): DomainConfig {
   const cpuWeight = r.integer('cpu_weight', CREDIT_MIN_WEIGHT, CREDIT_MAX_WEIGHT);
   const driverDomain = r.boolean('driver_domain');
   const cmdline = readCmdline(r);
-  const disks = readDevices(r, 'disk', parseDiskSpec, (d) => `vdev ${d.vdev} (device ${d.devid})`);
+  const disks = readDevices(r, 'disk', (spec) => {
+    const d = parseDiskSpec(spec);
+    return d.target === undefined ? d : { ...d, target: resolveConfigTarget(d.target, r.cfg.file) };
+  }, (d) => `vdev ${d.vdev} (device ${d.devid})`);
   const vifs = readDevices(r, 'vif', (spec, i): DomainVif => {
     const v = parseVifSpec(spec);
     return { ...v, devid: v.devid ?? i };
