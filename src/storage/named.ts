@@ -18,11 +18,11 @@ const readP = promisify(read);
 /** What a caller accepts: a regular file, or (for disk targets) a regular file or a block device. */
 export type NamedKind = 'file' | 'disk';
 
-/** A named path that cannot be used: its path, and why, in words. */
+/** A named path that cannot be used: what it was for, its path, and why, in words. */
 export class NamedFileError extends XenError {
   override name = 'NamedFileError';
-  constructor(errno: XenErrnoName, readonly path: string, readonly why: string) {
-    super(errno, `${path}: ${why}`);
+  constructor(errno: XenErrnoName, readonly what: string, readonly path: string, readonly why: string) {
+    super(errno, `${what} ${path} ${why}`);
   }
 }
 
@@ -47,18 +47,18 @@ function kindOf(st: Stats): string {
 function checkKind(path: string, st: Stats, opts: NamedOptions): void {
   if (st.isFile() || (opts.kind === 'disk' && st.isBlockDevice())) return;
   const want = opts.kind === 'disk' ? 'a regular file or a block device' : 'a regular file';
-  throw new NamedFileError(st.isDirectory() ? 'EISDIR' : 'EINVAL', path, `the ${opts.what} is ${kindOf(st)}; it must be ${want}`);
+  throw new NamedFileError(st.isDirectory() ? 'EISDIR' : 'EINVAL', opts.what, path, `is ${kindOf(st)}; it must be ${want}`);
 }
 
 function openFailure(path: string, opts: NamedOptions, e: unknown): unknown {
   const code = (e as NodeJS.ErrnoException | null)?.code;
-  if (code === 'ENOENT') return new NamedFileError('ENOENT', path, `the ${opts.what} does not exist`);
-  if (code === 'EACCES' || code === 'EPERM') return new NamedFileError('EACCES', path, `the ${opts.what} cannot be opened: permission denied`);
-  if (code === 'ENOTDIR') return new NamedFileError('ENOENT', path, `the ${opts.what} does not exist (a parent is not a directory)`);
-  if (code === 'ELOOP') return new NamedFileError('EINVAL', path, `the ${opts.what} is a loop of symbolic links`);
-  if (code === 'ENAMETOOLONG') return new NamedFileError('ENAMETOOLONG', path, 'the path is too long');
-  if (code === 'ENXIO') return new NamedFileError('ENXIO', path, `the ${opts.what} cannot be opened (no such device or reader)`);
-  if (code === 'EROFS') return new NamedFileError('EROFS', path, `the ${opts.what} is on a read-only file system`);
+  if (code === 'ENOENT') return new NamedFileError('ENOENT', opts.what, path, 'does not exist');
+  if (code === 'EACCES' || code === 'EPERM') return new NamedFileError('EACCES', opts.what, path, 'cannot be opened: permission denied');
+  if (code === 'ENOTDIR') return new NamedFileError('ENOENT', opts.what, path, 'does not exist (a parent is not a directory)');
+  if (code === 'ELOOP') return new NamedFileError('EINVAL', opts.what, path, 'is a loop of symbolic links');
+  if (code === 'ENAMETOOLONG') return new NamedFileError('ENAMETOOLONG', opts.what, path, 'is too long a path');
+  if (code === 'ENXIO') return new NamedFileError('ENXIO', opts.what, path, 'cannot be opened (no such device or reader)');
+  if (code === 'EROFS') return new NamedFileError('EROFS', opts.what, path, 'is on a read-only file system');
   return e;
 }
 
@@ -89,7 +89,7 @@ const CHUNK = 64 * 1024;
  */
 export async function readNamed(path: string, opts: { what: string; limit: number }): Promise<Uint8Array> {
   const { fd, stats } = await openNamed(path, { what: opts.what, kind: 'file' });
-  const tooBig = (n: number | string) => new NamedFileError('E2BIG', path, `the ${opts.what} is ${n} bytes; the limit is ${opts.limit}`);
+  const tooBig = (n: number | string) => new NamedFileError('E2BIG', opts.what, path, `is ${n} bytes; the limit is ${opts.limit}`);
   try {
     if (stats.size > opts.limit) throw tooBig(stats.size);
     const chunks: Buffer[] = [];

@@ -34,6 +34,8 @@ const MAX_GRANT_FRAMES = 1024;
 const MAX_MAPTRACK_FRAMES = 16384;
 /** The 2-level ABI's ports, less port 0 (never allocated). */
 const MAX_EVENT_CHANNELS = 4095;
+/** The library OS binds three as it boots (xenstore, console, VIRQ_TIMER); with fewer it crashes before main(). */
+const MIN_EVENT_CHANNELS = 3;
 const MIB = 2 ** 20;
 /** One typed array over a domain's memory cannot pass 2^32 elements (DESIGN.md §10). */
 const MAX_MEMORY_BUFFER = 2 ** 32;
@@ -58,7 +60,7 @@ export function hostLimits(): HostLimits {
     cmdlineBytes: MAX_GUEST_CMDLINE - 1,
     maxGrantFrames: { min: 1, max: MAX_GRANT_FRAMES },
     maxMaptrackFrames: { min: 0, max: MAX_MAPTRACK_FRAMES },
-    maxEventChannels: { min: 1, max: MAX_EVENT_CHANNELS },
+    maxEventChannels: { min: MIN_EVENT_CHANNELS, max: MAX_EVENT_CHANNELS },
     vcpus: { min: 1, max: 1 },
   };
 }
