@@ -41,8 +41,10 @@ test('an idle guest is shown blocked', { timeout: 30_000 }, async () => {
   const file = rig.cfgFile('idle', `name = "idle"\nkernel = "${join(FIXTURES, 'ticker.ts')}"\nmemory = 32\n`);
   const r = await rig.ts.call('create', { file });
   assert.deepEqual(r.warnings, []);
-  // It sleeps 50 ms between ticks: most samples find it asleep.
-  const seen = await states(r.domid, 20);
-  assert.ok(seen.filter((s) => s === '-b----').length >= 10, seen.join(' '));
+  // It sleeps 50 ms between ticks, so samples find it asleep (on a loaded machine, woken
+  // threads wait their turn runnable, so not every sample does).
+  const seen: string[] = [];
+  while (seen.length < 200 && !seen.includes('-b----')) seen.push(...(await states(r.domid, 5)));
+  assert.ok(seen.includes('-b----'), seen.join(' '));
   await rig.ts.call('destroy', { domain: r.domid });
 });
