@@ -16,7 +16,7 @@ import { backendPath, frontendPath, readState } from '../drivers/xenbus.js';
 import { XenError, isXenError } from '../errors.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
-import type { XenstoreClient, XsPerm } from '../xenstore/client.js';
+import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
 import { targetPath } from './images.js';
 import { resolveStateDir } from './paths.js';

@@ -8,8 +8,9 @@ import { after, before, test } from 'node:test';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { hostLimits } from '../../src/toolstack/limits.js';
 import { ConfigError } from '../../src/toolstack/xlcfg.js';
-import { rng } from '../helpers/random.js';
-import { FIXTURES, startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
+import { rng } from '../support/random.js';
+import { FIXTURES } from '../support/cli.js';
+import { startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
 
 let rig: DaemonRig;
 before(async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
-import { FIXTURES, ROOT, XENODE } from '../helpers/cli.js';
+import { FIXTURES, ROOT, XENODE } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-crash-stack-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { isXenError } from '../../src/errors.js';
 import { MAX_CONFIG_BYTES } from '../../src/toolstack/domconfig.js';
-import { FIXTURES, startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
+import { FIXTURES } from '../support/cli.js';
+import { startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
 
 let rig: DaemonRig;
 let fifo: string;

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { MAIN_WAIT_MS } from '../../src/toolstack/builder.js';
-import { FIXTURES, startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
+import { FIXTURES } from '../support/cli.js';
+import { startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
 
 let rig: DaemonRig;
 before(async () => {

@@ -3,11 +3,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { RemoteToolstack } from '../../src/toolstack/client.js';
 import { HostDaemon } from '../../src/toolstack/daemon.js';
-
-export const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
 
 export interface DaemonRig {
   readonly dir: string;
