@@ -13,7 +13,7 @@ import { readNamed } from '../storage/named.js';
 import { CREDIT_MAX_WEIGHT, CREDIT_MIN_WEIGHT } from '../hypervisor/sched.js';
 import { DiskSpecError, parseDiskSpec, type DiskSpec } from './diskspec.js';
 import { resolveConfigTarget } from './images.js';
-import { hostLimits, type Bounds, type HostLimits } from './limits.js';
+import { MAX_NAME_BYTES, hostLimits, type Bounds, type HostLimits } from './limits.js';
 import { VifSpecError, parseVifSpec, type VifSpec } from './vifspec.js';
 import {
   ConfigError, parseCInteger, parseXlCfg, type CfgPosition, type CfgSetting, type CfgValue, type XlConfig,
@@ -70,10 +70,12 @@ export const MAX_CONFIG_BYTES = 1 << 20;
 /**
  * Why name cannot name a domain, or undefined if it can. Beyond xl's own rule (non-empty), a
  * name may not be only digits (xl commands read such an argument as a domain id), nor contain
- * '/' or control characters (it names files and xenstore values).
+ * '/' or control characters (it names files and xenstore values), nor be longer than xenstore
+ * can hold (MAX_NAME_BYTES).
  */
 export function domainNameProblem(name: string): string | undefined {
   if (name === '') return 'must not be empty';
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) return `${Buffer.byteLength(name)} bytes is too long: this host takes at most ${MAX_NAME_BYTES} bytes`;
   if (/^[0-9]+$/.test(name)) return `'${name}' is only digits, which xl commands would read as a domain id`;
   if (name.includes('/')) return `'${name}' contains '/'`;
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'contains a control character';
@@ -178,7 +180,7 @@ class Reader {
 }
 
 function readName(r: Reader): string {
-  const name = r.boundedString('name', r.limits.nameBytes);
+  const name = r.string('name');
   const s = r.setting('name');
   if (name === undefined || s === undefined) {
     throw new ConfigError(r.cfg.file, { line: 1, column: 1 }, 'the domain has no name: add name = "..."', 'name');

@@ -16,8 +16,6 @@ export interface Bounds {
 export interface HostLimits {
   /** memory= and maxmem=, MiB. */
   readonly memoryMiB: Bounds;
-  /** Bytes of name= (UTF-8). */
-  readonly nameBytes: number;
   /** Bytes of the guest's command line (UTF-8). */
   readonly cmdlineBytes: number;
   readonly maxGrantFrames: Bounds;
@@ -41,6 +39,8 @@ const MIB = 2 ** 20;
 const MAX_MEMORY_BUFFER = 2 ** 32;
 /** The longest xenstore path the builder writes a name to: /vm/<uuid>/name. */
 const NAME_PATH = '/vm/xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx/name';
+/** Bytes of a domain's name: an XS_WRITE carries the path, its NUL and the value. */
+export const MAX_NAME_BYTES = XENSTORE_PAYLOAD_MAX - NAME_PATH.length - 1;
 
 /**
  * The largest memory= whose I/O quarter (builder.ts memorySplit), after the special and
@@ -55,8 +55,6 @@ function engineMemoryMiB(): number {
 export function hostLimits(): HostLimits {
   return {
     memoryMiB: { min: MIN_MEMORY_MIB, max: Math.min(engineMemoryMiB(), Math.floor(totalmem() / MIB)) },
-    // An XS_WRITE carries the path, its NUL and the value.
-    nameBytes: XENSTORE_PAYLOAD_MAX - NAME_PATH.length - 1,
     cmdlineBytes: MAX_GUEST_CMDLINE - 1,
     maxGrantFrames: { min: 1, max: MAX_GRANT_FRAMES },
     maxMaptrackFrames: { min: 0, max: MAX_MAPTRACK_FRAMES },

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
-import { hostLimits } from '../../src/toolstack/limits.js';
+import { MAX_NAME_BYTES, hostLimits } from '../../src/toolstack/limits.js';
 import { ConfigError } from '../../src/toolstack/xlcfg.js';
 import { rng } from '../support/random.js';
 import { FIXTURES } from '../support/cli.js';
@@ -46,7 +46,7 @@ test('random configurations at and past the host limits: each runs, or fails nam
   ];
   const outcomes = { ran: 0, refused: 0 };
   for (let i = 0; i < CONFIGS; i++) {
-    const nameLen = pick([8, 8, 8, limits.nameBytes, limits.nameBytes + 1, 8192]);
+    const nameLen = pick([8, 8, 8, MAX_NAME_BYTES, MAX_NAME_BYTES + 1, 8192]);
     const name = `f${i}-`.padEnd(nameLen, 'x');
     let text = `name = "${name}"\nkernel = "${join(FIXTURES, 'ticker.ts')}"\n`;
     for (const [key, value] of keys) if (r() < 0.3) text += `${key} = ${value()}\n`;
@@ -74,4 +74,17 @@ test('random configurations at and past the host limits: each runs, or fails nam
   t.diagnostic(JSON.stringify(outcomes));
   assert.ok(outcomes.ran > 0 && outcomes.refused > 0, JSON.stringify(outcomes));
   assert.deepEqual((await rig.ts.call('list', {})).map((d) => d.name), ['Domain-0']);
+});
+
+test('rename to a name xenstore cannot hold is refused, and changes nothing', { timeout: 30_000 }, async () => {
+  const file = rig.cfgFile('named', `name = "named"\nkernel = "${join(FIXTURES, 'ticker.ts')}"\n`);
+  const { domid } = await rig.ts.call('create', { file });
+  await assert.rejects(rig.ts.call('rename', { domain: domid, name: 'n'.repeat(MAX_NAME_BYTES + 1) }),
+    new RegExp(`invalid domain name: ${MAX_NAME_BYTES + 1} bytes is too long: this host takes at most ${MAX_NAME_BYTES} bytes`));
+  assert.deepEqual((await rig.ts.call('list', { domains: [domid] })).map((d) => d.name), ['named']);
+  assert.equal(await rig.daemon.local.host.xs.read(`/local/domain/${domid}/name`), 'named');
+  const long = 'l'.repeat(MAX_NAME_BYTES);
+  await rig.ts.call('rename', { domain: domid, name: long });
+  assert.equal(await rig.daemon.local.host.xs.read(`/local/domain/${domid}/name`), long);
+  await rig.ts.call('destroy', { domain: domid });
 });

@@ -107,6 +107,7 @@ test('name: required, validated', () => {
   refuses('name = ["a"]\nkernel="k"', '1:8', 'name', /found a list/);
   assert.equal(domainNameProblem('Web_1.example-2'), undefined);
   assert.equal(domainNameProblem('0x1'), undefined);
+  assert.match(domainNameProblem('\u00e9'.repeat(2026)) ?? '', /^4052 bytes is too long: this host takes at most 4050 bytes$/);
 });
 
 test('kernel: required, a non-empty string', () => {
