@@ -7,7 +7,7 @@ import type { PeerGrant } from './control.js';
 import { serveControlPort } from './control.js';
 import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
 import { CREDIT_DEFAULT_WEIGHT, niceForWeight } from './sched.js';
-import { threadRunnable } from './thread.js';
+import { ThreadState } from './thread.js';
 
 const REFILL_DELAY_MS = 100;
 
@@ -156,6 +156,8 @@ export async function startVcpu(
   worker.on('error', (e) => crashed(e.message));
   worker.on('exit', (code) => crashed(`thread exited with code ${code}`));
   const tid = await ready;
+  const thread = tid === undefined ? undefined : ThreadState.open(tid);
+  worker.once('exit', () => thread?.close());
   const handle: StartedVcpu = {
     worker,
     warm,
@@ -166,7 +168,7 @@ export async function startVcpu(
       await worker.terminate();
     },
     cpuTime: () => worker.performance.eventLoopUtilization().active,
-    running: () => (tid === undefined ? undefined : threadRunnable(tid)),
+    running: () => thread?.runnable(),
     push(grant: PeerGrant) {
       port1.postMessage({ push: grant });
     },
