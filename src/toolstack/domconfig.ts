@@ -62,8 +62,6 @@ export interface DomainConfig {
 /** libxl's default memory (and so maxmem) in MiB. */
 export const DEFAULT_MEMORY_MIB = 32;
 const INT_MAX = 0x7fffffff;
-/** Above every host limit, so that a number past a limit is told the limit, not the engine's range. */
-const BEYOND = Number.MAX_SAFE_INTEGER;
 /** Larger files are refused before they are read: no real configuration comes close. */
 export const MAX_CONFIG_BYTES = 1 << 20;
 
@@ -116,24 +114,23 @@ class Reader {
     return s.value;
   }
 
-  /** An integer in [min, max]: a number, or a string holding one (xl reads both). */
-  integer(key: string, min: number, max: number, unit = ''): number | undefined {
+  /**
+   * An integer in [min, max]: a number, or a string holding one (xl reads both). `host`: the
+   * bounds are what this host can give, and the message says so.
+   */
+  integer(key: string, min: number, max: number, unit = '', host = false): number | undefined {
     const s = this.setting(key);
     if (s === undefined) return undefined;
     const n = typeof s.value === 'number' ? s.value : typeof s.value === 'string' ? parseCInteger(s.value) : undefined;
     const range = `an integer${unit} from ${min} to ${max}`;
     if (n === undefined) throw this.fail(s, `expected ${range}, found ${describe(s.value)}`);
-    if (n < min || n > max) throw this.fail(s, `${n} is out of range: expected ${range}`);
+    if (n < min || n > max) throw this.fail(s, `${n} is out of range: ${host ? 'this host can give' : 'expected'} ${range}`);
     return n;
   }
 
-  /** An integer within what this host can give (`bounds`); past them, the message says so. */
+  /** An integer within what this host can give. */
   bounded(key: string, bounds: Bounds, unit = ''): number | undefined {
-    const n = this.integer(key, 0, BEYOND, unit);
-    if (n !== undefined && (n < bounds.min || n > bounds.max)) {
-      throw this.fail(this.setting(key)!, `${n} is out of range: this host can give an integer${unit} from ${bounds.min} to ${bounds.max}`);
-    }
-    return n;
+    return this.integer(key, bounds.min, bounds.max, unit, true);
   }
 
   /** A string of at most `maxBytes` bytes of UTF-8. */
