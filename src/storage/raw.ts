@@ -27,7 +27,10 @@ export class RawFile implements Disk {
     this.sectors = sectors;
   }
 
-  /** Open an existing image (a regular file or a block device: openNamed); a size that is not whole sectors is rounded down, as blkback does. */
+  /**
+   * Open an existing image: a regular file or a block device, opened without blocking (named.ts).
+   * A size that is not whole sectors is rounded down, as blkback does.
+   */
   static async open(path: string, opts: { readOnly: boolean }): Promise<RawFile> {
     const { fd, stats: st } = await openNamed(path, { what: 'disk image', kind: 'disk', write: !opts.readOnly });
     return new RawFile(path, fd, Math.floor(st.size / SECTOR_SIZE), opts.readOnly);
