@@ -10,7 +10,7 @@ import { XenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import { VERSION } from '../version.js';
 import type { BuiltDomain } from './builder.js';
-import type { BlkbackStats } from '../drivers/blk/back-queue.js';
+import type { BlkbackStats } from '../drivers/blk/back/queue.js';
 import { dom0VbdStats, listDisks, type DiskDevice } from './devices.js';
 import { DiskSpecError, parseDiskSpec } from './diskspec.js';
 import { MAX_CONFIG_BYTES, loadDomainConfig, parseDomainConfig, type DomainConfig } from './domconfig.js';

@@ -1,8 +1,9 @@
 // The errors of Mirage's Block signature, as typed values a guest can tell apart:
 // `Disconnected`, `Is_read_only` (ReadOnly) and the backend's I/O failures, plus OutOfRange
-// for sectors past the end of the device (checked before anything reaches the ring).
+// for sectors past the end of the device and Unaligned for buffers that are not whole sectors
+// (both checked before anything reaches the ring).
 
-export type BlockErrorKind = 'Disconnected' | 'ReadOnly' | 'OutOfRange' | 'IoError';
+export type BlockErrorKind = 'Disconnected' | 'ReadOnly' | 'OutOfRange' | 'Unaligned' | 'IoError';
 
 export abstract class BlockError extends Error {
   abstract readonly kind: BlockErrorKind;
@@ -24,6 +25,12 @@ export class ReadOnly extends BlockError {
 export class OutOfRange extends BlockError {
   override name = 'OutOfRange';
   readonly kind = 'OutOfRange';
+}
+
+/** Buffers that add up to a length that is not a whole number of sectors. */
+export class Unaligned extends BlockError {
+  override name = 'Unaligned';
+  readonly kind = 'Unaligned';
 }
 
 /** The backend answered BLKIF_RSP_ERROR or BLKIF_RSP_EOPNOTSUPP (`unsupported`), or memory ran out. */
