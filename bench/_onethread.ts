@@ -12,9 +12,9 @@ import type { Disk } from '../src/storage/disk.js';
 import type { DomainView } from '../src/hypervisor/memory.js';
 import { attachDisk, dom0Blkback, type DeviceHost } from '../src/toolstack/devices.js';
 import { parseDiskSpec } from '../src/toolstack/diskspec.js';
-import { XenstoreClient } from '../src/xenstore/client.js';
-import { connectLocal } from '../src/xenstore/client-transport.js';
-import { Xenstored } from '../src/xenstore/daemon.js';
+import { XenstoreClient } from '../src/xenstore/client/client.js';
+import { connectLocal } from '../src/xenstore/client/transport.js';
+import { Xenstored } from '../src/xenstore/server/daemon.js';
 
 export interface OneThreadGuest {
   readonly domid: number;

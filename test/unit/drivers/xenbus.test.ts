@@ -8,10 +8,10 @@ import {
   backendPath, frontendPath, parseUint, readFlag, readState, readUint, switchState, watchState,
 } from '../../../src/drivers/xenbus.js';
 import { isXenError } from '../../../src/errors.js';
-import { XenstoreClient } from '../../../src/xenstore/client.js';
-import { connectLocal } from '../../../src/xenstore/client-transport.js';
-import { Xenstored } from '../../../src/xenstore/daemon.js';
-import { within } from '../hypervisor/_helpers.js';
+import { XenstoreClient } from '../../../src/xenstore/client/client.js';
+import { connectLocal } from '../../../src/xenstore/client/transport.js';
+import { Xenstored } from '../../../src/xenstore/server/daemon.js';
+import { within } from '../../support/hypervisor.js';
 
 function store(t: TestContext): XenstoreClient {
   const xs = new XenstoreClient(connectLocal(new Xenstored(), 0));

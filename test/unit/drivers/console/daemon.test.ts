@@ -8,7 +8,7 @@ import { XenconsInterface } from '../../../../src/abi/console.js';
 import { ConsoleDaemon } from '../../../../src/drivers/console/daemon.js';
 import { ConsoleFront } from '../../../../src/drivers/console/front.js';
 import { BoundPort } from '../../../../src/hypervisor/port.js';
-import { harness, ramPage, within, type Harness } from '../../hypervisor/_helpers.js';
+import { harness, ramPage, within, type Harness } from '../../../support/hypervisor.js';
 
 async function consoleGuest(h: Harness, daemon: ConsoleDaemon) {
   const g = h.local({ ramFrames: 32 });
