@@ -9,34 +9,28 @@ export abstract class BlockError extends Error {
   abstract readonly kind: BlockErrorKind;
 }
 
-/** The device is not connected (any more): closed by the guest, detached, or its backend gone. */
-export class Disconnected extends BlockError {
-  override name = 'Disconnected';
-  readonly kind = 'Disconnected';
+/** The base of one kind: its name is its kind, so `instanceof`, `name` and `kind` agree. */
+function ofKind<K extends BlockErrorKind>(kind: K) {
+  return class extends BlockError {
+    override name: string = kind;
+    readonly kind: K = kind;
+  };
 }
+
+/** The device is not connected (any more): closed by the guest, detached, or its backend gone. */
+export class Disconnected extends ofKind('Disconnected') {}
 
 /** A write or discard on a read-only device. */
-export class ReadOnly extends BlockError {
-  override name = 'ReadOnly';
-  readonly kind = 'ReadOnly';
-}
+export class ReadOnly extends ofKind('ReadOnly') {}
 
 /** Sectors outside the device. */
-export class OutOfRange extends BlockError {
-  override name = 'OutOfRange';
-  readonly kind = 'OutOfRange';
-}
+export class OutOfRange extends ofKind('OutOfRange') {}
 
 /** Buffers that add up to a length that is not a whole number of sectors. */
-export class Unaligned extends BlockError {
-  override name = 'Unaligned';
-  readonly kind = 'Unaligned';
-}
+export class Unaligned extends ofKind('Unaligned') {}
 
 /** The backend answered BLKIF_RSP_ERROR or BLKIF_RSP_EOPNOTSUPP (`unsupported`), or memory ran out. */
-export class IoError extends BlockError {
-  override name = 'IoError';
-  readonly kind = 'IoError';
+export class IoError extends ofKind('IoError') {
   constructor(message: string, readonly unsupported = false) {
     super(message);
   }
