@@ -1,5 +1,5 @@
 // The block data path with every domain on one thread: dom0's blkback and 1, 8 and 32 guests'
-// blkfronts as local domains (./_onethread.ts), each guest keeping 32 random 4 KiB reads of I/O
+// blkfronts as local domains (./support/onethread.ts), each guest keeping 32 random 4 KiB reads of I/O
 // pages in flight on its own RAM disk, with persistent grants. Nothing sleeps or wakes across
 // threads, so the CPU time per I/O is what the protocol and drivers cost both ends together,
 // with warm caches; `npm run bench -- blk` gives the same load one thread per domain.
@@ -9,8 +9,8 @@
 import { RamDisk } from '../src/storage/ram.js';
 import { ioPages } from '../src/guest/iopages.js';
 import type { BlkFront } from '../src/drivers/blk/front/blkfront.js';
-import { OneThreadHost } from './_onethread.js';
-import { emit, numberOptions } from './_lib.js';
+import { OneThreadHost } from './support/onethread.js';
+import { emit, numberOptions } from './support/harness.js';
 
 const opts = numberOptions({ runtime: 1, qd: 32, 'disk-mb': 8 });
 const BS = 4096;

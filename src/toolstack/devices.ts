@@ -19,6 +19,7 @@ import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import { RAM_TARGET_PREFIX } from '../storage/open.js';
 import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
+import type { DiskDevice } from './contract.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
 import { resolveStateDir } from './paths.js';
 
@@ -30,18 +31,6 @@ export interface DeviceHost {
   readonly log?: (line: string) => void;
   /** Where relative disk targets live (default: <state dir>/images). */
   readonly imagesDir?: string;
-}
-
-/** One row of `xl block-list`. */
-export interface DiskDevice {
-  readonly vdev: string;
-  readonly devid: number;
-  readonly backendId: number;
-  /** The frontend's xenbus state. */
-  readonly state: XenbusState;
-  readonly eventChannel: number | undefined;
-  readonly ringRef: number | undefined;
-  readonly backendPath: string;
 }
 
 /** libxl's LIBXL_DESTROY_TIMEOUT and hotplug timeout. */

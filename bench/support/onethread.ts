@@ -2,19 +2,19 @@
 // an in-process xenstored, dom0's blkback started through the toolstack's device code, and
 // guests as domains whose hypercalls and upcall loops run here too. Disks are RAM disks the
 // bench registers under absolute targets that no file has.
-import { BlkFront, type BlkfrontOptions } from '../src/drivers/blk/front/blkfront.js';
-import { eventChannels, type DriverContext } from '../src/drivers/evtchn.js';
-import { directChannel } from '../src/hypervisor/control.js';
-import { Hypercalls } from '../src/hypervisor/hypercalls.js';
-import { Hypervisor } from '../src/hypervisor/hypervisor.js';
-import { UpcallLoop } from '../src/hypervisor/upcall.js';
-import type { Disk } from '../src/storage/disk.js';
-import type { DomainView } from '../src/hypervisor/memory.js';
-import { attachDisk, dom0Blkback, type DeviceHost } from '../src/toolstack/devices.js';
-import { parseDiskSpec } from '../src/toolstack/diskspec.js';
-import { XenstoreClient } from '../src/xenstore/client/client.js';
-import { connectLocal } from '../src/xenstore/client/transport.js';
-import { Xenstored } from '../src/xenstore/server/daemon.js';
+import { BlkFront, type BlkfrontOptions } from '../../src/drivers/blk/front/blkfront.js';
+import { eventChannels, type DriverContext } from '../../src/drivers/evtchn.js';
+import { directChannel } from '../../src/hypervisor/control.js';
+import { Hypercalls } from '../../src/hypervisor/hypercalls.js';
+import { Hypervisor } from '../../src/hypervisor/hypervisor.js';
+import { UpcallLoop } from '../../src/hypervisor/upcall.js';
+import type { Disk } from '../../src/storage/disk.js';
+import type { DomainView } from '../../src/hypervisor/memory.js';
+import { attachDisk, dom0Blkback, type DeviceHost } from '../../src/toolstack/devices.js';
+import { parseDiskSpec } from '../../src/toolstack/diskspec.js';
+import { XenstoreClient } from '../../src/xenstore/client/client.js';
+import { connectLocal } from '../../src/xenstore/client/transport.js';
+import { Xenstored } from '../../src/xenstore/server/daemon.js';
 
 export interface OneThreadGuest {
   readonly domid: number;
