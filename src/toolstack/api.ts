@@ -8,7 +8,7 @@ import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import { VERSION } from '../version.js';
-import type { BuiltDomain } from './builder.js';
+import { MAIN_WAIT_MS, mainLate, type BuiltDomain } from './builder.js';
 import type { BlkbackStats } from '../drivers/blk/back/queue.js';
 import type {
   Args, ConsoleHandlers, ConsoleSession, CreateResult, DomainId, DomainInfo, DomainRef, HostEvent, HostInfo, Op, Result,
@@ -192,20 +192,25 @@ export class ToolstackApi implements Toolstack {
     const { config, warnings } = text === undefined ? await loadDomainConfig(file) : parseDomainConfig(text, file);
     const built = await this.#host.create(config, { paused });
     const t = performance.now();
-    if (!paused) await this.#booted(built);
+    if (!paused && !(await this.#booted(built))) warnings.push(mainLate(built.domain));
     return { ...id(built.domain), warnings, ms: { ...built.timings, main: paused ? 0 : performance.now() - t } };
   }
 
-  /** Until the guest's main() runs; an error if the domain shuts down or goes first. */
-  #booted(built: BuiltDomain): Promise<void> {
+  /**
+   * Until the guest's main() runs (true), or MAIN_WAIT_MS pass first (false); an error if the
+   * domain shuts down or goes first.
+   */
+  #booted(built: BuiltDomain): Promise<boolean> {
     const { domid } = built.domain;
-    return new Promise<void>((resolve, reject) => {
-      const settle = (e?: Error) => {
+    return new Promise<boolean>((resolve, reject) => {
+      const settle = (e?: Error, called = true) => {
         if (this.#booting.get(domid) !== waiter) return;
         this.#booting.delete(domid);
+        clearTimeout(timer);
         if (e) reject(e);
-        else resolve();
+        else resolve(called);
       };
+      const timer = setTimeout(() => settle(undefined, false), MAIN_WAIT_MS);
       const waiter: BootWaiter = { fail: settle };
       this.#booting.set(domid, waiter);
       built.vcpu.mainCalled.then(() => settle(), (e: Error) => settle(new XenError('ENOEXEC', `domain ${domid}'s vCPU died while it booted: ${e.message}`)));
