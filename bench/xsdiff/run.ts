@@ -1,0 +1,109 @@
+// The differential fuzz: the same seeded requests on two connections to xenode's xenstored and
+// to cxenstored, every message each connection receives (replies and watch events, in order)
+// compared after the rules in rules.ts. A seed stops at its first unexplained difference, since
+// the two stores may differ from there on.
+import { Buffer } from 'node:buffer';
+import { XS_RM, XS_TRANSACTION_START, XS_ERROR } from '../../src/abi/xs_wire.js';
+import { FUZZ_ROOT, type Op, OpGenerator } from './ops.js';
+import { explain } from './rules.js';
+import { WireClient, describe, rawPacket, type Received } from './wire.js';
+
+export interface Target {
+  readonly socket: string;
+  /** False once the daemon has died. */
+  alive(): boolean;
+}
+
+export interface Difference {
+  seed: number;
+  op: number;
+  request: string;
+  xenode: string[];
+  cxenstored: string[];
+}
+
+export interface SeedResult {
+  ops: number;
+  /** How often each rule explained a difference. */
+  explained: Record<string, number>;
+  difference: Difference | undefined;
+}
+
+const REPLY_TIMEOUT_MS = 2000;
+
+/** The messages one request produced, as text, with "CLOSED"/"NO REPLY" when none came. */
+function texts(msgs: Received[], replied: boolean, client: WireClient): string[] {
+  const out = msgs.map(describe);
+  if (!replied) out.push(client.closed ? 'CLOSED' : 'NO REPLY');
+  return out;
+}
+
+function showOp(op: Op): string {
+  return `conn${op.conn} tx${op.tx} ${describe({ type: op.type, txId: op.tx, payload: op.payload })}`;
+}
+
+class Side {
+  clients: WireClient[] = [];
+  /** The daemon's transaction id for each of the fuzz's transaction numbers. */
+  readonly txIds = new Map<number, number>();
+
+  constructor(readonly target: Target) {}
+
+  async open(): Promise<void> {
+    this.clients = [await WireClient.open(this.target.socket), await WireClient.open(this.target.socket)];
+  }
+
+  async reopen(conn: number): Promise<void> {
+    this.clients[conn]!.close();
+    this.clients[conn] = await WireClient.open(this.target.socket);
+  }
+
+  close(): void {
+    for (const c of this.clients) c.close();
+  }
+
+  packet(op: Op): Buffer {
+    // A transaction number the fuzz never opened stays as it is: a bogus id on both sides.
+    return rawPacket(op.type, op.tx === 0 ? 0 : this.txIds.get(op.tx) ?? op.tx, op.payload);
+  }
+}
+
+/** Run one seed of `count` requests against both daemons (already running, any state). */
+export async function runSeed(seed: number, count: number, xenode: Target, cxenstored: Target): Promise<SeedResult> {
+  const sides = [new Side(xenode), new Side(cxenstored)] as const;
+  await Promise.all(sides.map((s) => s.open()));
+  const explained: Record<string, number> = {};
+  const gen = new OpGenerator(seed);
+  try {
+    // Start from an empty fuzz subtree (and nothing at the relative path the fuzz may write).
+    for (const s of sides) {
+      for (const p of [FUZZ_ROOT, 'd']) await s.clients[0]!.request(rawPacket(XS_RM, 0, Buffer.from(`${p}\0`)), REPLY_TIMEOUT_MS);
+    }
+    for (let i = 0; i < count; i++) {
+      const op = gen.next();
+      const [x, c] = await Promise.all(sides.map(async (s) => {
+        const client = s.clients[op.conn]!;
+        const { msgs, replied } = await client.request(s.packet(op), REPLY_TIMEOUT_MS);
+        const reply = msgs[msgs.length - 1];
+        if (op.starts !== undefined && replied && reply!.type === XS_TRANSACTION_START) {
+          s.txIds.set(op.starts, Number.parseInt(reply!.payload.toString('latin1'), 10));
+        }
+        return { msgs: texts(msgs, replied, client), replied, ok: replied && reply!.type !== XS_ERROR };
+      }));
+      const e = explain(op, x.msgs, c.msgs);
+      if (JSON.stringify(e.x) !== JSON.stringify(e.c) || !cxenstored.alive()) {
+        const why = cxenstored.alive() ? [] : ['(cxenstored died)'];
+        return { ops: i + 1, explained, difference: { seed, op: i, request: showOp(op), xenode: x.msgs, cxenstored: [...c.msgs, ...why] } };
+      }
+      for (const r of e.used) explained[r] = (explained[r] ?? 0) + 1;
+      if (op.starts !== undefined && x.ok) gen.opened(op.conn, op.starts);
+      if (!x.replied) {
+        gen.reset(op.conn);
+        await Promise.all(sides.map((s) => s.reopen(op.conn)));
+      }
+    }
+    return { ops: count, explained, difference: undefined };
+  } finally {
+    for (const s of sides) s.close();
+  }
+}
