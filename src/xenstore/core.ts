@@ -85,7 +85,6 @@ export class XenstoreCore implements ConnectionOwner {
   }
 
   forget(conn: Connection): void {
-    for (const tx of conn.transactions.values()) tx.end();
     conn.transactions.clear();
     for (const w of conn.watches) this.watches.remove(w);
     conn.domain.watches -= conn.watches.size;

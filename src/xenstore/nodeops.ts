@@ -18,18 +18,20 @@ function allowed(who: Accessor, perms: Perms, want: number): boolean {
   return who.privileged || (permFor(who, perms) & want) === want;
 }
 
-/** The error for a request on a missing node (cxenstored errno_from_parents). */
+/**
+ * The error for a request on a missing node (cxenstored errno_from_parents). The ancestors are
+ * read up to the nearest existing one for every caller, privileged or not: in a transaction
+ * those reads are accesses that commit checks, as in cxenstored.
+ */
 function missing(view: View, who: Accessor, path: string, want: number): XenError {
-  if (!who.privileged) {
-    let p = path;
-    let anc: Node | undefined;
-    do {
-      p = parentPath(p);
-      anc = view.get(p);
-    } while (anc === undefined && p !== '/');
-    if (anc === undefined || (permFor(who, anc.perms) & want) === 0) {
-      return new XenError('EACCES', `${path}: permission denied`);
-    }
+  let p = path;
+  let anc: Node | undefined;
+  do {
+    p = parentPath(p);
+    anc = view.get(p);
+  } while (anc === undefined && p !== '/');
+  if (!who.privileged && (anc === undefined || (permFor(who, anc.perms) & want) === 0)) {
+    return new XenError('EACCES', `${path}: permission denied`);
   }
   return new XenError('ENOENT', `${path}: no such node`);
 }
@@ -110,7 +112,9 @@ export function makeNode(view: View, who: Accessor, q: Quotas, path: string): vo
 /**
  * RM: remove `path` and everything below it. Watches on each removed descendant fire with
  * its path; watches on `path` and above fire once, with `path`. A missing node whose parent
- * exists is not an error.
+ * exists is not an error. In a transaction the view may list a child that is gone (the parent
+ * was first read before another client removed it): as cxenstored, the walk stops there with
+ * EIO, and what it removed before stays removed.
  */
 export function removeNode(view: View, who: Accessor, path: string): void {
   const node = view.get(path);
@@ -121,23 +125,34 @@ export function removeNode(view: View, who: Accessor, path: string): void {
   }
   if (!allowed(who, node.perms, XS_PERM_WRITE)) throw new XenError('EACCES', `${path}: permission denied`);
   if (path === '/') throw new XenError('EINVAL', 'the root node cannot be removed');
-  // Post-order walk: children go (and fire) before their parent, as cxenstored's walk does.
-  const stack = [{ path, node, kids: node.children.names.values() }];
+  // The parent is read before the walk, as cxenstored's rm_node does (access order matters to
+  // the order of a transaction's watch events).
+  const pp = parentPath(path);
+  const parent = view.get(pp)!;
+  // Post-order walk: children go (and fire) before their parent, as cxenstored's walk does;
+  // each removed child leaves its parent's list at once, as there.
+  type Frame = { path: string; node: Node; kids: Iterator<string>; left: Children };
+  const stack: Frame[] = [{ path, node, kids: node.children.names.values(), left: node.children }];
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     const next = top.kids.next();
     if (!next.done) {
       const p = childPath(top.path, next.value);
       const n = view.get(p);
-      if (n !== undefined) stack.push({ path: p, node: n, kids: n.children.names.values() });
+      if (n === undefined) {
+        // Keep the view consistent with what went: each frame's list without its removed children.
+        for (const f of stack) if (f.left !== f.node.children) view.set(f.path, f.node.withChildren(f.left));
+        throw new XenError('EIO', `${p} is listed by ${top.path} but missing in this transaction's view`);
+      }
+      stack.push({ path: p, node: n, kids: n.children.names.values(), left: n.children });
       continue;
     }
     stack.pop();
     view.delete(top.path);
     view.changed({ path: top.path, exact: top.path !== path, node: top.node, oldPerms: undefined });
+    const up = stack[stack.length - 1];
+    if (up !== undefined) up.left = up.left.without(baseName(top.path));
   }
-  const pp = parentPath(path);
-  const parent = view.get(pp)!;
   view.set(pp, parent.withChildren(parent.children.without(baseName(path))));
 }
 

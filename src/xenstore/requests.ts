@@ -176,7 +176,14 @@ HANDLERS[XS_UNWATCH] = {
   noTx: true,
   fn: (core, conn, p) => {
     const [raw, tokenStr] = exactArgs(p, 2);
-    const w = core.watches.find(conn, watchPath(core, conn, raw!).path, Buffer.from(tokenStr!, 'latin1'));
+    // A path no watch could have is simply not watched: ENOENT, as cxenstored (not EINVAL).
+    let path: string | undefined;
+    try {
+      path = watchPath(core, conn, raw!).path;
+    } catch (e) {
+      if (!isXenError(e, 'EINVAL')) throw e;
+    }
+    const w = path === undefined ? undefined : core.watches.find(conn, path, Buffer.from(tokenStr!, 'latin1'));
     if (w === undefined) throw new XenError('ENOENT', `no watch on ${printable(raw!)} with that token`);
     core.watches.remove(w);
     conn.watches.delete(w);
@@ -211,11 +218,7 @@ HANDLERS[XS_TRANSACTION_END] = {
     if (tx === undefined) throw new XenError('ENOENT', 'no transaction to end');
     // The transaction is over whatever happens next, conflicts included.
     conn.transactions.delete(tx.id);
-    try {
-      if (how === 'T') core.commit(conn, tx);
-    } finally {
-      tx.end();
-    }
+    if (how === 'T') core.commit(conn, tx);
     return OK;
   },
 };

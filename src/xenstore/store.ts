@@ -1,9 +1,7 @@
 // The node store: a flat map from absolute path to an immutable node (value, permissions,
 // insertion-ordered child names), as cxenstored keeps one record per path. Every change stamps
-// the new node with the next store generation. While transactions are open, a replaced or
-// deleted node stays reachable through `prev` for as long as some transaction's snapshot may
-// read it (multi-version concurrency): a transaction starts in O(1), reads its snapshot, and
-// commits by checking that nothing it touched has a generation newer than its snapshot.
+// the new node with the next store generation and stores a new object, so a transaction that
+// keeps the node it first read can tell by identity whether the path changed since.
 import { Buffer } from 'node:buffer';
 import type { Perms } from './perms.js';
 
@@ -51,12 +49,10 @@ export class Children {
   }
 }
 
-/** One version of one node. Immutable once stored, except the store's bookkeeping fields. */
+/** One version of one node. Immutable once stored, except its generation. */
 export class Node {
   /** Store generation at which this version was written. */
   gen = 0;
-  /** The version this one replaced, kept while an open transaction may still read it. */
-  prev: Node | null = null;
 
   constructor(
     /**
@@ -66,8 +62,6 @@ export class Node {
     readonly value: string,
     readonly perms: Perms,
     readonly children: Children = Children.EMPTY,
-    /** A deletion marker: the path has no node from this version on. */
-    readonly dead = false,
   ) {}
 
   withValue(value: string): Node {
@@ -93,33 +87,15 @@ export class Node {
 }
 
 export class Store {
-  /** Bumped by every change; a transaction's snapshot is the value when it started. */
+  /** Bumped by every change. */
   generation = 0;
   readonly #nodes = new Map<string, Node>();
-  /** Paths whose entry carries older versions or is a deletion marker. */
-  readonly #history = new Set<string>();
-  /** Snapshots of open transactions, ascending (they are taken in generation order). */
-  readonly #snapshots: number[] = [];
   /** Live nodes per owning domain, for the per-domain node quota. */
   readonly #owned = new Map<number, number>();
 
   /** The current node at `path`. */
   get(path: string): Node | undefined {
-    const n = this.#nodes.get(path);
-    return n === undefined || n.dead ? undefined : n;
-  }
-
-  /** The node at `path` as a transaction with snapshot `snap` sees it. */
-  getAt(path: string, snap: number): Node | undefined {
-    let n = this.#nodes.get(path);
-    while (n !== undefined && n.gen > snap) n = n.prev ?? undefined;
-    return n === undefined || n.dead ? undefined : n;
-  }
-
-  /** Whether `path` changed (written, created or deleted) after generation `snap`. */
-  changedSince(path: string, snap: number): boolean {
-    const n = this.#nodes.get(path);
-    return n !== undefined && n.gen > snap;
+    return this.#nodes.get(path);
   }
 
   ownedBy(domid: number): number {
@@ -131,73 +107,22 @@ export class Store {
     const old = this.#nodes.get(path);
     node.gen = ++this.generation;
     this.#count(node.perms.owner, 1);
-    if (old !== undefined) {
-      if (!old.dead) this.#count(old.perms.owner, -1);
-      node.prev = this.#keep(old);
-      if (node.prev !== null) this.#history.add(path);
-    }
+    if (old !== undefined) this.#count(old.perms.owner, -1);
     this.#nodes.set(path, node);
   }
 
   /** Remove the node at `path` (its children are the caller's business). */
   delete(path: string): void {
     const old = this.#nodes.get(path);
-    if (old === undefined || old.dead) return;
+    if (old === undefined) return;
     this.#count(old.perms.owner, -1);
-    const keep = this.#keep(old);
     this.generation++;
-    if (keep === null) {
-      this.#nodes.delete(path);
-      return;
-    }
-    const marker = new Node('', old.perms, Children.EMPTY, true);
-    marker.gen = this.generation;
-    marker.prev = keep;
-    this.#nodes.set(path, marker);
-    this.#history.add(path);
+    this.#nodes.delete(path);
   }
 
-  /** Every live node (for consistency checks; not on any request path). */
-  *entries(): IterableIterator<[string, Node]> {
-    for (const e of this.#nodes) if (!e[1].dead) yield e;
-  }
-
-  /** A transaction starts: returns its snapshot. */
-  openSnapshot(): number {
-    this.#snapshots.push(this.generation);
-    return this.generation;
-  }
-
-  /** A transaction ended: forget versions no remaining snapshot can read. */
-  closeSnapshot(snap: number): void {
-    const i = this.#snapshots.indexOf(snap);
-    if (i < 0) return;
-    this.#snapshots.splice(i, 1);
-    if (i === 0) this.#prune();
-  }
-
-  /** Which version (if any) must stay reachable behind a replacement of `old`. */
-  #keep(old: Node): Node | null {
-    const newest = this.#snapshots.length === 0 ? -1 : this.#snapshots[this.#snapshots.length - 1]!;
-    // A version newer than every snapshot is invisible to all of them; what it hid is not.
-    return old.gen <= newest ? old : old.prev;
-  }
-
-  #prune(): void {
-    const oldest = this.#snapshots.length === 0 ? Infinity : this.#snapshots[0]!;
-    for (const path of this.#history) {
-      const head = this.#nodes.get(path)!;
-      if (head.dead && head.gen <= oldest) {
-        this.#nodes.delete(path);
-        this.#history.delete(path);
-        continue;
-      }
-      // The newest version each remaining snapshot can see is the last one anybody needs.
-      let n: Node = head;
-      while (n.gen > oldest && n.prev !== null) n = n.prev;
-      n.prev = null;
-      if (head.prev === null && !head.dead) this.#history.delete(path);
-    }
+  /** Every node (for consistency checks; not on any request path). */
+  entries(): IterableIterator<[string, Node]> {
+    return this.#nodes.entries();
   }
 
   #count(domid: number, delta: number): void {

@@ -143,7 +143,7 @@ test('transactions: isolation, commit, abort, conflict, bad ids', () => {
   assert.equal(c.req(XS_READ, '/vec/a\0', 3), '2 hello');
   assert.equal(c.req(XS_WRITE, '/vec/c\0x', 3), '11 OK\0');
   assert.equal(other.req(XS_WRITE, '/vec/a\0changed'), '11 OK\0');
-  assert.equal(c.req(XS_READ, '/vec/a\0', 3), '2 hello', 'snapshot isolation');
+  assert.equal(c.req(XS_READ, '/vec/a\0', 3), '2 hello', 'a node reads as at the first access');
   assert.equal(c.req(XS_TRANSACTION_END, 'T\0', 3), 'ERROR EAGAIN\0');
   assert.equal(c.req(XS_READ, '/vec/c\0'), 'ERROR ENOENT\0');
   assert.equal(c.req(XS_TRANSACTION_END, 'F\0', 3), 'ERROR ENOENT\0', 'a failed commit ends the transaction');
