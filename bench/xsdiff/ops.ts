@@ -49,20 +49,52 @@ export class OpGenerator {
   readonly #r: () => number;
   /** Open transactions per connection, by the fuzz's numbering. */
   open: number[][] = [[], []];
+  /** "path\0token" of each connection's watches. */
+  readonly #watches = [new Set<string>(), new Set<string>()];
   #nextTx = 1;
+  #nextToken = 1;
 
-  constructor(seed: number) {
+  constructor(seed: number, private readonly sameTokens = false) {
     this.#r = rng(seed);
   }
 
-  /** The daemons granted the transaction `id` asked for by a TRANSACTION_START. */
-  opened(conn: number, id: number): void {
-    this.open[conn]!.push(id);
+  /** Whether connection `conn` has a watch (events may be on their way to it). */
+  watching(conn: number): boolean {
+    return this.#watches[conn]!.size > 0;
   }
 
-  /** The connection was closed: its transactions are gone. */
+  /** What xenode answered `op` (ok: not an error): the transactions and watches that exist. */
+  settled(op: Op, ok: boolean): void {
+    if (!ok) return;
+    if (op.starts !== undefined) this.open[op.conn]!.push(op.starts);
+    if (op.type === XS_WATCH || op.type === XS_UNWATCH) {
+      const [path, token] = op.payload.toString('latin1').split('\0');
+      const key = `${path}\0${token}`;
+      if (op.type === XS_WATCH) this.#watches[op.conn]!.add(key);
+      else this.#watches[op.conn]!.delete(key);
+    }
+  }
+
+  /**
+   * A token for a new watch on `path`. Unless `sameTokens`, never one the connection already
+   * uses on another path: cxenstored then sends one event per (path, token) for a change
+   * (send_event drops an identical queued event) where xenode sends one per watch, a
+   * difference the fairness work removes.
+   */
+  #token(conn: number, path: string): string {
+    const t = this.#pick(TOKENS);
+    if (this.sameTokens) return t;
+    for (const key of this.#watches[conn]!) {
+      const [p, used] = key.split('\0');
+      if (used === t && p !== path) return `u${this.#nextToken++}`;
+    }
+    return t;
+  }
+
+  /** The connection was closed: its transactions and watches are gone. */
   reset(conn: number): void {
     this.open[conn] = [];
+    this.#watches[conn]!.clear();
   }
 
   #pick<T>(xs: readonly T[]): T {
@@ -101,10 +133,21 @@ export class OpGenerator {
     if (k < 0.73) return { conn, type: XS_GET_PERMS, payload: parts([this.#path()]), tx };
     if (k < 0.78) {
       const p = this.#pick(PERMS);
-      return { conn, type: XS_SET_PERMS, payload: p === '' ? parts([this.#path()]) : parts([this.#path(), p]), tx };
+      // Never an unknown special path: cxenstored 4.17 crashes on those (docs/XENSTORE.md).
+      let path = this.#path();
+      if (path.startsWith('@')) path = '@introduceDomain';
+      return { conn, type: XS_SET_PERMS, payload: p === '' ? parts([path]) : parts([path, p]), tx };
     }
-    if (k < 0.86) return { conn, type: XS_WATCH, payload: parts([this.#path(), this.#pick(TOKENS)]), tx: 0 };
-    if (k < 0.92) return { conn, type: XS_UNWATCH, payload: parts([this.#path(), this.#pick(TOKENS)]), tx: 0 };
+    if (k < 0.86) {
+      const path = this.#path();
+      return { conn, type: XS_WATCH, payload: parts([path, this.#token(conn, path)]), tx: 0 };
+    }
+    if (k < 0.92) {
+      // Mostly a watch the connection has, so watches come and go rather than pile up.
+      const mine = [...this.#watches[conn]!];
+      const [path, token] = mine.length > 0 && this.#chance(0.8) ? this.#pick(mine).split('\0') : [this.#path(), this.#pick(TOKENS)];
+      return { conn, type: XS_UNWATCH, payload: parts([path!, token!]), tx: 0 };
+    }
     if (k < 0.93) return { conn, type: XS_GET_DOMAIN_PATH, payload: parts([this.#pick(['0', '1', 'x', ''])]), tx: 0 };
     return this.#malformed(conn, tx);
   }

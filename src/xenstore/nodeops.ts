@@ -112,9 +112,10 @@ export function makeNode(view: View, who: Accessor, q: Quotas, path: string): vo
 /**
  * RM: remove `path` and everything below it. Watches on each removed descendant fire with
  * its path; watches on `path` and above fire once, with `path`. A missing node whose parent
- * exists is not an error. In a transaction the view may list a child that is gone (the parent
- * was first read before another client removed it): as cxenstored, the walk stops there with
- * EIO, and what it removed before stays removed.
+ * exists is not an error. In a transaction the view may be inconsistent (a parent first read
+ * before another client added or removed a child): as cxenstored, a listed child that is gone
+ * stops the walk with EIO, a parent that does not list the node gives EIO after the walk, and
+ * what was removed before stays removed; a missing parent is EINVAL.
  */
 export function removeNode(view: View, who: Accessor, path: string): void {
   const node = view.get(path);
@@ -128,7 +129,9 @@ export function removeNode(view: View, who: Accessor, path: string): void {
   // The parent is read before the walk, as cxenstored's rm_node does (access order matters to
   // the order of a transaction's watch events).
   const pp = parentPath(path);
-  const parent = view.get(pp)!;
+  const parent = view.get(pp);
+  // Only a transaction's view can lack the parent of a node it has (cxenstored: EINVAL).
+  if (parent === undefined) throw new XenError('EINVAL', `${pp}, the parent of ${path}, is missing in this transaction's view`);
   // Post-order walk: children go (and fire) before their parent, as cxenstored's walk does;
   // each removed child leaves its parent's list at once, as there.
   type Frame = { path: string; node: Node; kids: Iterator<string>; left: Children };
@@ -153,6 +156,9 @@ export function removeNode(view: View, who: Accessor, path: string): void {
     const up = stack[stack.length - 1];
     if (up !== undefined) up.left = up.left.without(baseName(top.path));
   }
+  // The node may come from the store while the parent is the transaction's older copy that
+  // does not list it: cxenstored has removed the subtree by then and answers EIO.
+  if (!parent.children.has(baseName(path))) throw new XenError('EIO', `${pp} does not list ${path} in this transaction's view`);
   view.set(pp, parent.withChildren(parent.children.without(baseName(path))));
 }
 
