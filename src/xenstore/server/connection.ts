@@ -1,0 +1,222 @@
+// One client connection of xenstored, whatever carries it: splits the byte stream into
+// xsd_sockmsg packets, owns the connection's transactions and watches, and frames replies and
+// watch events. A peer that sends an over-long packet, or leaves too much output unread, is
+// dropped; nothing it does reaches other connections.
+import { Buffer } from 'node:buffer';
+import {
+  XENSTORE_ERROR_COMM, XENSTORE_ERROR_NONE, XENSTORE_ERROR_PROTO, XENSTORE_PAYLOAD_MAX, XS_ERROR, XS_WATCH_EVENT,
+  XSD_ERRORS, XSD_SOCKMSG_SIZE,
+} from '../../abi/xs_wire.js';
+import type { XenErrnoName } from '../../errors.js';
+import type { Domain } from './domain.js';
+import type { Accessor } from './perms.js';
+import type { CloseReason, ConnectionSink, SendBytes } from './transport.js';
+import type { Transaction } from './view.js';
+import type { Watch, WatchOwner } from './watches.js';
+
+/** A connection as a transport (or the host) holds it. */
+export interface XsConnection extends ConnectionSink {
+  readonly domid: number;
+  readonly closed: boolean;
+}
+
+/** What a connection needs from the daemon it belongs to. */
+export interface ConnectionOwner {
+  dispatch(conn: Connection, type: number, reqId: number, txId: number, payload: Buffer): void;
+  /** The connection is gone: forget its watches and transactions. */
+  forget(conn: Connection): void;
+  trace(conn: Connection, dir: 'IN' | 'OUT', msg: Buffer): void;
+  readonly tracing: boolean;
+  readonly log: (line: string) => void;
+  readonly limits: { readonly outstanding: number; readonly maxOutputBytes: number };
+}
+
+function header(type: number, reqId: number, txId: number, len: number): Buffer {
+  const b = Buffer.allocUnsafe(XSD_SOCKMSG_SIZE + len);
+  b.writeUInt32LE(type, 0);
+  b.writeUInt32LE(reqId, 4);
+  b.writeUInt32LE(txId, 8);
+  b.writeUInt32LE(len, 12);
+  return b;
+}
+
+const ERROR_PAYLOADS = new Map<string, Buffer>(XSD_ERRORS.map((e) => [e, Buffer.from(`${e}\0`, 'latin1')]));
+
+export class Connection implements XsConnection, Accessor, WatchOwner {
+  readonly home: string;
+  readonly transactions = new Map<number, Transaction>();
+  readonly watches = new Set<Watch<Connection>>();
+  #nextTxId = 1;
+  #partial: Buffer | undefined;
+  #closed = false;
+  /** Requests wait while an earlier one of this connection completes asynchronously. */
+  #stalled = false;
+  // Output the transport has not delivered yet: message end offsets in the byte stream.
+  #sentBytes = 0;
+  #ends: number[] = [];
+
+  constructor(
+    private readonly owner: ConnectionOwner,
+    readonly seq: number,
+    readonly domain: Domain,
+    readonly privileged: boolean,
+    private readonly transport: SendBytes,
+    private readonly onDrop: (reason: CloseReason) => void,
+  ) {
+    this.home = domain.path;
+  }
+
+  get domid(): number {
+    return this.domain.domid;
+  }
+
+  get target(): number | undefined {
+    return this.domain.target;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Replies and events handed to the transport and not yet delivered (as of the last send). */
+  get outstanding(): number {
+    return this.#ends.length;
+  }
+
+  receive(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    let buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (this.#partial !== undefined) {
+      buf = Buffer.concat([this.#partial, buf]);
+      this.#partial = undefined;
+    }
+    this.#process(buf);
+  }
+
+  #process(buf: Buffer): void {
+    let off = 0;
+    while (!this.#closed && !this.#stalled && buf.length - off >= XSD_SOCKMSG_SIZE) {
+      const len = buf.readUInt32LE(off + 12);
+      if (len > XENSTORE_PAYLOAD_MAX) {
+        this.drop(XENSTORE_ERROR_PROTO, `packet payload of ${len} bytes exceeds ${XENSTORE_PAYLOAD_MAX}`);
+        return;
+      }
+      const end = off + XSD_SOCKMSG_SIZE + len;
+      if (end > buf.length) break;
+      const type = buf.readUInt32LE(off);
+      const reqId = buf.readUInt32LE(off + 4);
+      const txId = buf.readUInt32LE(off + 8);
+      if (this.owner.tracing) this.owner.trace(this, 'IN', buf.subarray(off, end));
+      const payload = buf.subarray(off + XSD_SOCKMSG_SIZE, end);
+      off = end;
+      this.owner.dispatch(this, type, reqId, txId, payload);
+    }
+    // Keep only the unprocessed tail, copied so the transport's chunk can be freed.
+    if (!this.#closed && off < buf.length) this.#partial = Buffer.from(buf.subarray(off));
+  }
+
+  /** Hold further requests until resume() (a request completing asynchronously). */
+  stall(): void {
+    this.#stalled = true;
+  }
+
+  resume(): void {
+    this.#stalled = false;
+    const rest = this.#partial;
+    this.#partial = undefined;
+    if (rest !== undefined && !this.#closed) this.#process(rest);
+  }
+
+  nextTransactionId(): number {
+    // Ids are per connection, never 0 (that means "no transaction"), never one in use.
+    for (;;) {
+      const id = this.#nextTxId;
+      this.#nextTxId = (this.#nextTxId + 1) >>> 0;
+      if (id !== 0 && !this.transactions.has(id)) return id;
+    }
+  }
+
+  reply(type: number, reqId: number, txId: number, payload: Uint8Array | string): void {
+    const isString = typeof payload === 'string';
+    const len = isString ? payload.length : payload.byteLength;
+    if (len > XENSTORE_PAYLOAD_MAX) {
+      this.replyError(reqId, txId, 'E2BIG');
+      return;
+    }
+    const msg = header(type, reqId, txId, len);
+    if (isString) msg.write(payload, XSD_SOCKMSG_SIZE, 'latin1');
+    else msg.set(payload, XSD_SOCKMSG_SIZE);
+    this.#send(msg);
+  }
+
+  replyError(reqId: number, txId: number, errno: XenErrnoName): void {
+    // Errors without a wire name go out as EINVAL, as cxenstored's send_error does.
+    const payload = ERROR_PAYLOADS.get(errno) ?? ERROR_PAYLOADS.get('EINVAL')!;
+    this.reply(XS_ERROR, reqId, txId, payload);
+  }
+
+  /** A WATCH_EVENT ("path\0token\0"); events that would not fit a packet are not sent. */
+  sendEvent(path: string, token: Buffer): void {
+    if (this.#closed) return;
+    const len = path.length + token.length + 2;
+    if (len > XENSTORE_PAYLOAD_MAX) return;
+    const msg = header(XS_WATCH_EVENT, 0, 0, len);
+    msg.write(path, XSD_SOCKMSG_SIZE, 'latin1');
+    msg[XSD_SOCKMSG_SIZE + path.length] = 0;
+    token.copy(msg, XSD_SOCKMSG_SIZE + path.length + 1);
+    msg[msg.length - 1] = 0;
+    this.#send(msg);
+  }
+
+  #send(msg: Buffer): void {
+    if (this.#closed) return;
+    if (this.owner.tracing) this.owner.trace(this, 'OUT', msg);
+    let backlog: number;
+    try {
+      backlog = this.transport(msg) ?? 0;
+    } catch (e) {
+      // A transport that cannot take bytes has lost its peer.
+      this.drop(XENSTORE_ERROR_COMM, `transport failed: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    this.#sentBytes += msg.length;
+    if (backlog === 0) {
+      if (this.#ends.length > 0) this.#ends = [];
+      return;
+    }
+    const ends = this.#ends;
+    ends.push(this.#sentBytes);
+    const delivered = this.#sentBytes - backlog;
+    let i = 0;
+    while (i < ends.length && ends[i]! <= delivered) i++;
+    if (i > 0) ends.splice(0, i);
+    const { outstanding, maxOutputBytes } = this.owner.limits;
+    if (backlog > maxOutputBytes || (!this.privileged && ends.length > outstanding)) {
+      this.drop(XENSTORE_ERROR_COMM, `${ends.length} replies/events (${backlog} bytes) left unread`);
+    }
+  }
+
+  /** The peer reconnected its ring: start afresh, as a new connection would. */
+  reset(): void {
+    if (this.#closed) return;
+    this.#partial = undefined;
+    this.#ends = [];
+    this.owner.forget(this);
+  }
+
+  /** The transport is gone. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#partial = undefined;
+    this.owner.forget(this);
+  }
+
+  /** xenstored drops the peer (bad input, unread output, domain released). */
+  drop(reason: CloseReason, why: string): void {
+    if (this.#closed) return;
+    if (reason !== XENSTORE_ERROR_NONE) this.owner.log(`dropping connection of domain ${this.domid}: ${why}`);
+    this.close();
+    this.onDrop(reason);
+  }
+}
