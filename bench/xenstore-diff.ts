@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Xenstored } from '../src/xenstore/daemon.js';
+import { Xenstored } from '../src/xenstore/server/daemon.js';
 import { startCxenstored } from './xsdiff/cxenstored.js';
 import { runSeed, type Difference } from './xsdiff/run.js';
 

@@ -4,7 +4,7 @@
 import { Buffer } from 'node:buffer';
 import { type Socket, connect } from 'node:net';
 import { XSD_SOCKMSG_SIZE, XS_ERROR, XS_TYPE_NAMES, XS_WATCH_EVENT, writeSockmsg } from '../../src/abi/xs_wire.js';
-import { XsFrameReader } from '../../src/xenstore/client-frames.js';
+import { XsFrameReader } from '../../src/xenstore/common/frames.js';
 
 export interface Received {
   type: number;

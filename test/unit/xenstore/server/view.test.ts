@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   XS_DIRECTORY, XS_MKDIR, XS_READ, XS_RM, XS_TRANSACTION_END, XS_TRANSACTION_START, XS_UNWATCH, XS_WATCH, XS_WRITE,
-} from '../../../src/abi/xs_wire.js';
-import { Xenstored } from '../../../src/xenstore/daemon.js';
-import { Peer } from './helpers.js';
+} from '../../../../src/abi/xs_wire.js';
+import { Xenstored } from '../../../../src/xenstore/server/daemon.js';
+import { Peer } from '../../../support/xenstore.js';
 
 function pair(): [Peer, Peer] {
   const xs = new Xenstored();
