@@ -38,17 +38,3 @@ export function explain(op: Op, x: string[], c: string[]): { x: string[]; c: str
   });
   return { x: apply(x), c: apply(c), used };
 }
-
-/**
- * A transaction's view mixes nodes first read at different times. When a parent's copy lists a
- * child that the transaction then finds missing and creates, cxenstored appends the name again
- * (DIRECTORY then shows it twice, and RM of the parent walks into the second entry and stops
- * with EIO, leaving the parent); xenode keeps each name once, so the views part. Such a
- * transaction cannot commit: the parent changed after its first read, so both daemons fail it
- * with EAGAIN. The fuzz lets the replies of a transaction differ once they have, provided the
- * events agree, and then requires that end.
- */
-export const DOOMED_TRANSACTION = {
-  name: 'doomed-transaction',
-  reason: 'in a transaction that must fail with EAGAIN, cxenstored may list a child twice (and its RM then answers EIO); xenode never lists one twice',
-};

@@ -7,7 +7,7 @@ import {
   XS_ERROR, XS_GET_DOMAIN_PATH, XS_MKDIR, XS_RM, XS_SET_PERMS, XS_TRANSACTION_END, XS_TRANSACTION_START, XS_WATCH, XS_WRITE,
 } from '../../src/abi/xs_wire.js';
 import { FUZZ_ROOT, type Op, OpGenerator } from './ops.js';
-import { DOOMED_TRANSACTION, explain } from './rules.js';
+import { explain } from './rules.js';
 import { WireClient, describe, rawPacket, type Received } from './wire.js';
 
 export interface Target {
@@ -78,51 +78,6 @@ class Side {
   }
 }
 
-/**
- * Transactions whose views went apart (rules.ts, DOOMED_TRANSACTION): their replies may differ
- * until they end, and they must end in EAGAIN on both daemons; the fuzz commits them to check,
- * even where it meant to abort. Anything else is the first difference, unexplained.
- */
-class DoomedTransactions {
-  /** The first difference of each doomed transaction, by connection and fuzz number. */
-  readonly #first = new Map<string, Difference>();
-
-  constructor(private readonly gen: OpGenerator) {}
-
-  /** The request to send for `op`: a doomed transaction's abort becomes a commit. */
-  request(op: Op): Op {
-    if (op.type !== XS_TRANSACTION_END || !this.#first.has(`${op.conn}/${op.tx}`)) return op;
-    return op.payload.toString('latin1') === 'F\0' ? { ...op, payload: Buffer.from('T\0') } : op;
-  }
-
-  /** 'same', 'unexplained', 'deferred', 'confirmed', or the earlier difference now unexplained. */
-  judge(op: Op, x: string[], c: string[], here: Difference): 'same' | 'unexplained' | 'deferred' | 'confirmed' | Difference {
-    const key = `${op.conn}/${op.tx}`;
-    const first = this.#first.get(key);
-    const same = JSON.stringify(x) === JSON.stringify(c);
-    // Events come from other requests: they must agree whatever this transaction's state.
-    const events = (m: string[]): string => JSON.stringify(m.slice(0, -1));
-    if (first === undefined) {
-      if (same) return 'same';
-      const live = op.tx !== 0 && this.gen.open[op.conn]!.includes(op.tx) && op.type !== XS_TRANSACTION_END;
-      if (!live || events(x) !== events(c)) return 'unexplained';
-      this.#first.set(key, here);
-      return 'deferred';
-    }
-    if (events(x) !== events(c)) return here;
-    if (op.type !== XS_TRANSACTION_END) return 'deferred';
-    const how = op.payload.toString('latin1');
-    if (how !== 'T\0' && how !== 'F\0') return same ? 'deferred' : here;
-    this.#first.delete(key);
-    const reply = (m: string[]): string => m[m.length - 1]!;
-    return reply(x) === 'ERROR EAGAIN\\u0000' && reply(c) === 'ERROR EAGAIN\\u0000' ? 'confirmed' : first;
-  }
-
-  reset(conn: number): void {
-    for (const k of [...this.#first.keys()]) if (k.startsWith(`${conn}/`)) this.#first.delete(k);
-  }
-}
-
 /** Run one seed of `count` requests against both daemons (already running, any state). */
 export async function runSeed(seed: number, count: number, xenode: Target, cxenstored: Target): Promise<SeedResult> {
   const sides = [new Side(xenode), new Side(cxenstored)] as const;
@@ -130,14 +85,13 @@ export async function runSeed(seed: number, count: number, xenode: Target, cxens
   const explained: Record<string, number> = {};
   const gen = new OpGenerator(seed);
   const before: string[] = [];
-  const doomed = new DoomedTransactions(gen);
   try {
     // Start from an empty fuzz subtree (and nothing at the relative path the fuzz may write).
     for (const s of sides) {
       for (const p of [FUZZ_ROOT, 'd']) await s.clients[0]!.request(rawPacket(XS_RM, 0, Buffer.from(`${p}\0`)), REPLY_TIMEOUT_MS);
     }
     for (let i = 0; i < count; i++) {
-      const op = doomed.request(gen.next());
+      const op = gen.next();
       const syncs = [0, 1].filter((n) => gen.watching(n) && FIRES.has(op.type));
       const [x, c] = await Promise.all(sides.map(async (s) => {
         const client = s.clients[op.conn]!;
@@ -163,16 +117,12 @@ export async function runSeed(seed: number, count: number, xenode: Target, cxens
       const e = explain(op, x.msgs, c.msgs);
       const here: Difference = { seed, op: i, request: showOp(op), xenode: x.msgs, cxenstored: c.msgs, before: [...before] };
       if (!cxenstored.alive()) return { ops: i + 1, explained, difference: { ...here, cxenstored: [...c.msgs, '(cxenstored died)'] } };
-      const verdict = doomed.judge(op, e.x, e.c, here);
-      if (verdict === 'unexplained') return { ops: i + 1, explained, difference: here };
-      if (typeof verdict === 'object') return { ops: i + 1, explained, difference: verdict };
-      if (verdict === 'confirmed') e.used.push(DOOMED_TRANSACTION.name);
+      if (JSON.stringify(e.x) !== JSON.stringify(e.c)) return { ops: i + 1, explained, difference: here };
       before.push(`${i} ${showOp(op)} -> ${x.msgs.join(' | ')}`);
       if (before.length > HISTORY) before.shift();
       for (const r of e.used) explained[r] = (explained[r] ?? 0) + 1;
       gen.settled(op, x.ok);
       if (!x.replied) {
-        doomed.reset(op.conn);
         gen.reset(op.conn);
         await Promise.all(sides.map((s) => s.reopen(op.conn)));
       }

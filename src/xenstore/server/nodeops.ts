@@ -65,7 +65,7 @@ function createNode(view: View, who: Accessor, q: Quotas, path: string, value: s
     anc = view.get(top);
   }
   if (!allowed(who, anc.perms, XS_PERM_WRITE)) throw new XenError('EACCES', `${path}: permission denied`);
-  const parent = anc.withChildren(anc.children.with(baseName(created[created.length - 1]!)));
+  const parent = anc.withChildren(anc.children.appended(baseName(created[created.length - 1]!)));
   if (!who.privileged) {
     if (view.ownedBy(who.domid) + created.length > q.nodes) {
       throw new XenError('ENOSPC', `domain ${who.domid} would exceed its quota of ${q.nodes} nodes`);

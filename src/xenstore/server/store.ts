@@ -5,37 +5,42 @@
 import { Buffer } from 'node:buffer';
 import type { Perms } from './perms.js';
 
-/** Insertion-ordered child names (cxenstored lists DIRECTORY children in creation order). */
+/**
+ * Insertion-ordered child names (cxenstored lists DIRECTORY children in creation order). A name
+ * is listed once, except where cxenstored too would list it twice: a transaction whose view of
+ * the parent lists a child that it then finds missing and creates (a transaction that cannot
+ * commit; see docs/XENSTORE.md).
+ */
 export class Children {
-  static readonly EMPTY = new Children(new Set());
+  static readonly EMPTY = new Children([]);
   #blob: Buffer | undefined;
+  #set: ReadonlySet<string> | undefined;
 
-  private constructor(readonly names: ReadonlySet<string>) {}
+  private constructor(readonly names: readonly string[]) {}
 
   get size(): number {
-    return this.names.size;
+    return this.names.length;
   }
 
   has(name: string): boolean {
-    return this.names.has(name);
+    this.#set ??= new Set(this.names);
+    return this.#set.has(name);
   }
 
   static of(name: string): Children {
-    return new Children(new Set([name]));
+    return new Children([name]);
   }
 
-  with(name: string): Children {
-    if (this.names.has(name)) return this;
-    const s = new Set(this.names);
-    s.add(name);
-    return new Children(s);
+  /** `name` added at the end even if listed already (cxenstored add_child). */
+  appended(name: string): Children {
+    return new Children([...this.names, name]);
   }
 
+  /** Without the first entry `name` (cxenstored delete_child). */
   without(name: string): Children {
-    if (!this.names.has(name)) return this;
-    const s = new Set(this.names);
-    s.delete(name);
-    return new Children(s);
+    const i = this.names.indexOf(name);
+    if (i < 0) return this;
+    return new Children([...this.names.slice(0, i), ...this.names.slice(i + 1)]);
   }
 
   /** "name\0name\0...": the DIRECTORY payload and the byte string DIRECTORY_PART offsets index. */

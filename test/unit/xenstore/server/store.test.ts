@@ -37,13 +37,16 @@ test('set/get/delete stamp generations and count nodes per owner', () => {
   assert.deepEqual([...s.entries()].map(([p]) => p), ['/b']);
 });
 
-test('children keep insertion order and cache their listing', () => {
-  const c = Children.EMPTY.with('b').with('a').with('c').without('a').with('a');
+test('children keep insertion order and cache their listing; appending twice lists twice, as cxenstored', () => {
+  const c = Children.EMPTY.appended('b').appended('a').appended('c').without('a').appended('a');
   assert.deepEqual([...c.names], ['b', 'c', 'a']);
   assert.equal(c.blob().toString('latin1'), 'b\0c\0a\0');
   assert.equal(c.blob(), c.blob());
-  assert.equal(c.with('b'), c);
   assert.equal(c.without('zz'), c);
+  const twice = c.appended('b');
+  assert.deepEqual([...twice.names], ['b', 'c', 'a', 'b']);
+  assert.ok(twice.has('b'));
+  assert.deepEqual([...twice.without('b').names], ['c', 'a', 'b'], 'without drops the first entry');
 });
 
 function fresh(): Store {

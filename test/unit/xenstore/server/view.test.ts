@@ -98,3 +98,17 @@ test('UNWATCH of a path no watch can have answers ENOENT, as cxenstored', () => 
   const [a] = pair();
   assert.equal(a.req(XS_UNWATCH, '/t//x\0tok\0'), 'ERROR ENOENT\0');
 });
+
+test('a transaction that creates a child its older copy of the parent lists sees it twice, as cxenstored (and cannot commit)', () => {
+  const [a, b] = pair();
+  a.req(XS_WRITE, '/t/p/c\0');
+  const tx = start(a);
+  assert.equal(a.req(XS_DIRECTORY, '/t/p\0', tx), `${XS_DIRECTORY} c\0`);
+  b.req(XS_RM, '/t/p/c\0');
+  a.req(XS_WRITE, '/t/p/c\0again', tx);
+  assert.equal(a.req(XS_DIRECTORY, '/t/p\0', tx), `${XS_DIRECTORY} c\0c\0`);
+  // RM walks into the second entry, which is gone by then.
+  assert.equal(a.req(XS_RM, '/t/p\0', tx), 'ERROR EIO\0');
+  assert.equal(a.req(XS_TRANSACTION_END, 'T\0', tx), 'ERROR EAGAIN\0');
+  assert.equal(a.req(XS_READ, '/t/p/c\0'), 'ERROR ENOENT\0');
+});
