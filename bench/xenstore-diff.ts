@@ -31,7 +31,8 @@ try {
     total += r.ops;
     for (const [k, v] of Object.entries(r.explained)) explained[k] = (explained[k] ?? 0) + v;
     if (r.difference !== undefined) differences.push(r.difference);
-    if (!cx.alive()) {
+    // A difference may leave cxenstored dead or its store unlike xenode's: start afresh.
+    if (r.difference !== undefined) {
       await cx.stop();
       cx = await startCxenstored();
     }

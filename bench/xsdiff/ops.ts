@@ -5,7 +5,7 @@
 import { Buffer } from 'node:buffer';
 import {
   XS_DIRECTORY, XS_DIRECTORY_PART, XS_GET_DOMAIN_PATH, XS_GET_PERMS, XS_MKDIR, XS_READ, XS_RM, XS_SET_PERMS,
-  XS_TRANSACTION_END, XS_TRANSACTION_START, XS_UNWATCH, XS_WATCH, XS_WRITE,
+  XS_ERROR, XS_TRANSACTION_END, XS_TRANSACTION_START, XS_TYPE_COUNT, XS_UNWATCH, XS_WATCH, XS_WATCH_EVENT, XS_WRITE,
 } from '../../src/abi/xs_wire.js';
 
 /** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
@@ -159,10 +159,12 @@ export class OpGenerator {
    */
   #malformed(conn: number, tx: number): Op {
     const path = this.#pick(PATHS);
-    switch (Math.floor(this.#r() * 3)) {
+    switch (Math.floor(this.#r() * 4)) {
       case 0: return { conn, type: XS_WRITE, payload: Buffer.from(path, 'latin1'), tx };
       case 1: return { conn, type: XS_WATCH, payload: Buffer.from(`${path}\0`, 'latin1'), tx: 0 };
-      default: return { conn, type: XS_WATCH, payload: Buffer.from(`${path}\0t\0extra\0`, 'latin1'), tx: 0 };
+      case 2: return { conn, type: XS_WATCH, payload: Buffer.from(`${path}\0t\0extra\0`, 'latin1'), tx: 0 };
+      // Types that are no request: the reply-only ones, the hole at 20, past the end.
+      default: return { conn, type: this.#pick([XS_WATCH_EVENT, XS_ERROR, 20, XS_TYPE_COUNT, 0xffff]), payload: parts([path]), tx };
     }
   }
 }
