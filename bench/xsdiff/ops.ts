@@ -7,18 +7,7 @@ import {
   XS_DIRECTORY, XS_DIRECTORY_PART, XS_GET_DOMAIN_PATH, XS_GET_PERMS, XS_MKDIR, XS_READ, XS_RM, XS_SET_PERMS,
   XS_ERROR, XS_TRANSACTION_END, XS_TRANSACTION_START, XS_TYPE_COUNT, XS_UNWATCH, XS_WATCH, XS_WATCH_EVENT, XS_WRITE,
 } from '../../src/abi/xs_wire.js';
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './rng.js';
 
 export const FUZZ_ROOT = '/d';
 const PATHS = ['/d', '/d/a', '/d/b', '/d/a/x', '/d/a/y', '/d/b/x', '/d/a/x/z', '/d/c', '/d/c/q/r'];

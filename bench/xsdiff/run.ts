@@ -3,10 +3,15 @@
 // compared after the rules in rules.ts. A seed stops at its first unexplained difference, since
 // the two stores may differ from there on.
 import { Buffer } from 'node:buffer';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   XS_ERROR, XS_GET_DOMAIN_PATH, XS_MKDIR, XS_RM, XS_SET_PERMS, XS_TRANSACTION_END, XS_TRANSACTION_START, XS_WATCH, XS_WRITE,
 } from '../../src/abi/xs_wire.js';
 import { FUZZ_ROOT, type Op, OpGenerator } from './ops.js';
+import { Xenstored } from '../../src/xenstore/server/daemon.js';
+import { startCxenstored } from './cxenstored.js';
 import { explain } from './rules.js';
 import { WireClient, describe, rawPacket, type Received } from './wire.js';
 
@@ -35,7 +40,8 @@ export interface SeedResult {
   difference: Difference | undefined;
 }
 
-const REPLY_TIMEOUT_MS = 2000;
+// Long enough for a loaded machine; every request the fuzz sends is answered.
+const REPLY_TIMEOUT_MS = 10_000;
 /** Requests after which events may be queued: their connections are synced before the next. */
 const FIRES = new Set([XS_WRITE, XS_MKDIR, XS_RM, XS_SET_PERMS, XS_TRANSACTION_END, XS_WATCH]);
 /** A request that changes nothing and answers the same on both daemons. */
@@ -131,4 +137,44 @@ export async function runSeed(seed: number, count: number, xenode: Target, cxens
   } finally {
     for (const s of sides) s.close();
   }
+}
+
+export interface FuzzResult {
+  ops: number;
+  ms: number;
+  explained: Record<string, number>;
+  differences: Difference[];
+}
+
+/**
+ * Seeds `first`..`first+seeds-1` of `ops` requests each against a fresh xenode xenstored and
+ * cxenstored (restarted after a difference, which may have killed it or left its store apart).
+ */
+export async function runFuzz(first: number, seeds: number, ops: number): Promise<FuzzResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'xenode-xsdiff-'));
+  const xs = new Xenstored();
+  const socket = join(dir, 'socket');
+  await xs.listen(socket);
+  const xenode = { socket, alive: () => true };
+  let cx = await startCxenstored();
+  const t0 = performance.now();
+  const result: FuzzResult = { ops: 0, ms: 0, explained: {}, differences: [] };
+  try {
+    for (let s = first; s < first + seeds; s++) {
+      const r = await runSeed(s, ops, xenode, cx);
+      result.ops += r.ops;
+      for (const [k, v] of Object.entries(r.explained)) result.explained[k] = (result.explained[k] ?? 0) + v;
+      if (r.difference !== undefined) {
+        result.differences.push(r.difference);
+        await cx.stop();
+        cx = await startCxenstored();
+      }
+    }
+  } finally {
+    await cx.stop();
+    await xs.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  result.ms = Math.round(performance.now() - t0);
+  return result;
 }
