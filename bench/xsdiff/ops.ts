@@ -26,6 +26,8 @@ export interface Op {
   tx: number;
   /** TRANSACTION_START: the fuzz's number for the new transaction, if it is granted. */
   starts?: number;
+  /** A header claiming more payload than XENSTORE_PAYLOAD_MAX: both daemons close the connection. */
+  oversize?: boolean;
 }
 
 /** Parts each followed by NUL (the usual request layout); `raw` for the WRITE value. */
@@ -148,7 +150,8 @@ export class OpGenerator {
    */
   #malformed(conn: number, tx: number): Op {
     const path = this.#pick(PATHS);
-    switch (Math.floor(this.#r() * 4)) {
+    switch (Math.floor(this.#r() * 5)) {
+      case 4: return { conn, type: XS_READ, payload: Buffer.alloc(0), tx, oversize: true };
       case 0: return { conn, type: XS_WRITE, payload: Buffer.from(path, 'latin1'), tx };
       case 1: return { conn, type: XS_WATCH, payload: Buffer.from(`${path}\0`, 'latin1'), tx: 0 };
       case 2: return { conn, type: XS_WATCH, payload: Buffer.from(`${path}\0t\0extra\0`, 'latin1'), tx: 0 };

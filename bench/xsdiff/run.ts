@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  XS_ERROR, XS_GET_DOMAIN_PATH, XS_MKDIR, XS_RM, XS_SET_PERMS, XS_TRANSACTION_END, XS_TRANSACTION_START, XS_WATCH, XS_WRITE,
+  XENSTORE_PAYLOAD_MAX, XSD_SOCKMSG_LEN, XS_ERROR, XS_GET_DOMAIN_PATH, XS_MKDIR, XS_RM, XS_SET_PERMS, XS_TRANSACTION_END, XS_TRANSACTION_START, XS_WATCH, XS_WRITE,
 } from '../../src/abi/xs_wire.js';
 import { FUZZ_ROOT, type Op, OpGenerator } from './ops.js';
 import { Xenstored } from '../../src/xenstore/server/daemon.js';
@@ -55,7 +55,7 @@ function texts(msgs: Received[], replied: boolean, client: WireClient): string[]
 }
 
 function showOp(op: Op): string {
-  return `conn${op.conn} tx${op.tx} ${describe({ type: op.type, txId: op.tx, payload: op.payload })}`;
+  return `conn${op.conn} tx${op.tx} ${describe({ type: op.type, txId: op.tx, payload: op.payload })}${op.oversize ? ' (len over the limit)' : ''}`;
 }
 
 class Side {
@@ -80,7 +80,9 @@ class Side {
 
   packet(op: Op): Buffer {
     // A transaction number the fuzz never opened stays as it is: a bogus id on both sides.
-    return rawPacket(op.type, op.tx === 0 ? 0 : this.txIds.get(op.tx) ?? op.tx, op.payload);
+    const p = rawPacket(op.type, op.tx === 0 ? 0 : this.txIds.get(op.tx) ?? op.tx, op.payload);
+    if (op.oversize) p.writeUInt32LE(XENSTORE_PAYLOAD_MAX + 1, XSD_SOCKMSG_LEN);
+    return p;
   }
 }
 
