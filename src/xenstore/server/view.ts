@@ -1,5 +1,5 @@
-// What a request sees of the store: the live tree, or a transaction's snapshot with its own
-// changes on top. Node operations are written once against View; the live view applies each
+// What a request sees of the store: the live tree, or a transaction's view (each node as it
+// first read it) with its own changes on top. Node operations are written once against View; the live view applies each
 // change and fires its watches at once, a transaction collects both until it commits.
 import { XenError } from '../../errors.js';
 import { Perms } from './perms.js';
