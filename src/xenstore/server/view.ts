@@ -1,6 +1,7 @@
 // What a request sees of the store: the live tree, or a transaction's view (each node as it
-// first read it) with its own changes on top. Node operations are written once against View; the live view applies each
-// change and fires its watches at once, a transaction collects both until it commits.
+// first read it) with its own changes on top. Node operations are written once against View;
+// the live view applies each change and fires its watches at once, a transaction collects both
+// until it commits.
 import { XenError } from '../../errors.js';
 import { Perms } from './perms.js';
 import { Node, type Store } from './store.js';
