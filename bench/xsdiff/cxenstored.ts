@@ -4,8 +4,9 @@
 // stands in for libxenctrl/libxengnttab/libxenevtchn (only dom0 exists, its ring never fires).
 // The shared libraries it links come with libxen-dev.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,12 +62,24 @@ export interface Cxenstored {
   stop(): Promise<void>;
 }
 
+/** The shim, built once per version of its source (in the package cache). */
+async function buildShim(): Promise<string> {
+  const source = await readFile(SHIM_SOURCE);
+  const shim = join(CACHE, `cxenstored-shim-${createHash('sha256').update(source).digest('hex').slice(0, 16)}.so`);
+  if (existsSync(shim)) return shim;
+  await mkdir(CACHE, { recursive: true });
+  // Built beside and renamed into place, so a concurrent run never loads half a file.
+  const part = `${shim}.${process.pid}`;
+  await run('gcc', ['-shared', '-fPIC', '-O2', '-o', part, SHIM_SOURCE, '-ldl'], { timeout: 60_000 });
+  await rename(part, shim);
+  return shim;
+}
+
 /** Start cxenstored in the foreground serving a socket in a fresh temp dir. */
 export async function startCxenstored(): Promise<Cxenstored> {
   const root = await fetchXenUtils();
+  const shim = await buildShim();
   const dir = await mkdtemp(join(tmpdir(), 'xenode-cxenstored-'));
-  const shim = join(dir, 'shim.so');
-  await run('gcc', ['-shared', '-fPIC', '-O2', '-o', shim, SHIM_SOURCE, '-ldl'], { timeout: 60_000 });
   await mkdir(join(dir, 'run'));
   await mkdir(join(dir, 'lib'));
   const socket = join(dir, 'socket');
