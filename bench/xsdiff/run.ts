@@ -100,7 +100,8 @@ export async function runSeed(seed: number, count: number, xenode: Target, cxens
     }
     for (let i = 0; i < count; i++) {
       const op = gen.next();
-      const syncs = [0, 1].filter((n) => gen.watching(n) && FIRES.has(op.type));
+      // The requester's own events come before its reply, except a new watch's first event.
+      const syncs = [0, 1].filter((n) => gen.watching(n) && FIRES.has(op.type) && (n !== op.conn || op.type === XS_WATCH));
       const [x, c] = await Promise.all(sides.map(async (s) => {
         const client = s.clients[op.conn]!;
         const { msgs, replied } = await client.request(s.packet(op), REPLY_TIMEOUT_MS);
