@@ -1,13 +1,14 @@
-// One client connection of xenstored, whatever carries it: splits the byte stream into
-// xsd_sockmsg packets, owns the connection's transactions and watches, and frames replies and
+// One client connection of xenstored, whatever carries it: cuts the byte stream into
+// xsd_sockmsg packets (common/frames.ts), owns the connection's transactions and watches, and frames replies and
 // watch events. A peer that sends an over-long packet, or leaves too much output unread, is
 // dropped; nothing it does reaches other connections.
 import { Buffer } from 'node:buffer';
 import {
   XENSTORE_ERROR_COMM, XENSTORE_ERROR_NONE, XENSTORE_ERROR_PROTO, XENSTORE_PAYLOAD_MAX, XS_ERROR, XS_WATCH_EVENT,
-  XSD_ERRORS, XSD_SOCKMSG_SIZE,
+  XSD_ERRORS, XSD_SOCKMSG_SIZE, type XsdSockmsg,
 } from '../../abi/xs_wire.js';
 import type { XenErrnoName } from '../../errors.js';
+import { XsFrameReader } from '../common/frames.js';
 import type { Domain } from './domain.js';
 import type { Accessor } from './perms.js';
 import type { CloseReason, ConnectionSink, SendBytes } from './transport.js';
@@ -47,10 +48,11 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
   readonly transactions = new Map<number, Transaction>();
   readonly watches = new Set<Watch<Connection>>();
   #nextTxId = 1;
-  #partial: Buffer | undefined;
   #closed = false;
-  /** Requests wait while an earlier one of this connection completes asynchronously. */
-  #stalled = false;
+  readonly #frames = new XsFrameReader(
+    (h, payload, packet) => this.#packet(h, payload, packet),
+    (len) => this.drop(XENSTORE_ERROR_PROTO, `packet payload of ${len} bytes exceeds ${XENSTORE_PAYLOAD_MAX}`),
+  );
   // Output the transport has not delivered yet: message end offsets in the byte stream.
   #sentBytes = 0;
   #ends: number[] = [];
@@ -85,46 +87,21 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
 
   receive(bytes: Uint8Array): void {
     if (this.#closed) return;
-    let buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (this.#partial !== undefined) {
-      buf = Buffer.concat([this.#partial, buf]);
-      this.#partial = undefined;
-    }
-    this.#process(buf);
+    this.#frames.push(bytes);
   }
 
-  #process(buf: Buffer): void {
-    let off = 0;
-    while (!this.#closed && !this.#stalled && buf.length - off >= XSD_SOCKMSG_SIZE) {
-      const len = buf.readUInt32LE(off + 12);
-      if (len > XENSTORE_PAYLOAD_MAX) {
-        this.drop(XENSTORE_ERROR_PROTO, `packet payload of ${len} bytes exceeds ${XENSTORE_PAYLOAD_MAX}`);
-        return;
-      }
-      const end = off + XSD_SOCKMSG_SIZE + len;
-      if (end > buf.length) break;
-      const type = buf.readUInt32LE(off);
-      const reqId = buf.readUInt32LE(off + 4);
-      const txId = buf.readUInt32LE(off + 8);
-      if (this.owner.tracing) this.owner.trace(this, 'IN', buf.subarray(off, end));
-      const payload = buf.subarray(off + XSD_SOCKMSG_SIZE, end);
-      off = end;
-      this.owner.dispatch(this, type, reqId, txId, payload);
-    }
-    // Keep only the unprocessed tail, copied so the transport's chunk can be freed.
-    if (!this.#closed && off < buf.length) this.#partial = Buffer.from(buf.subarray(off));
+  #packet(h: XsdSockmsg, payload: Buffer, packet: Buffer): void {
+    if (this.owner.tracing) this.owner.trace(this, 'IN', packet);
+    this.owner.dispatch(this, h.type, h.reqId, h.txId, payload);
   }
 
   /** Hold further requests until resume() (a request completing asynchronously). */
   stall(): void {
-    this.#stalled = true;
+    this.#frames.hold();
   }
 
   resume(): void {
-    this.#stalled = false;
-    const rest = this.#partial;
-    this.#partial = undefined;
-    if (rest !== undefined && !this.#closed) this.#process(rest);
+    if (!this.#closed) this.#frames.release();
   }
 
   nextTransactionId(): number {
@@ -199,7 +176,7 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
   /** The peer reconnected its ring: start afresh, as a new connection would. */
   reset(): void {
     if (this.#closed) return;
-    this.#partial = undefined;
+    this.#frames.clear();
     this.#ends = [];
     this.owner.forget(this);
   }
@@ -208,7 +185,7 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#partial = undefined;
+    this.#frames.clear();
     this.owner.forget(this);
   }
 

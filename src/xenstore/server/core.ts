@@ -1,5 +1,7 @@
 // xenstored's state and the operations that span connections: the store, watches and their
-// delivery, domains (introduce, release, SET_TARGET), and the connections themselves.
+// delivery, domains (introduce, release, SET_TARGET), and the connections themselves. The core
+// is given its request table and its ring transport when it is built (daemon.ts does that), as
+// ocaml-xenstore's server is a functor over its transport: it imports neither.
 import type { Buffer } from 'node:buffer';
 import { XENSTORE_ERROR_NONE, XS_TYPE_NAMES } from '../../abi/xs_wire.js';
 import { XenError } from '../../errors.js';
@@ -9,11 +11,9 @@ import { removeNode } from './nodeops.js';
 import { baseName, childPath, parentPath, printable } from '../common/path.js';
 import { type Accessor, Perms, XS_PERM_READ, permFor } from './perms.js';
 import type { Quotas } from './quota.js';
-import { handleRequest } from './requests.js';
-import { serveRing } from './ring.js';
 import { Children, Node, Store } from './store.js';
 import type { DomainRing } from '../common/ring.js';
-import type { CloseReason, IntroduceHook, SendBytes } from './transport.js';
+import type { CloseReason, IntroduceHook, SendBytes, ServeRing } from './transport.js';
 import { type Change, LiveView, type Transaction } from './view.js';
 import { WatchTable } from './watches.js';
 
@@ -30,12 +30,30 @@ export interface CoreLimits {
   maxOutputBytes: number;
 }
 
+/** Answers one request of `conn` (requests.ts's handleRequest is xenstored's). */
+export type Dispatcher = (core: XenstoreCore, conn: Connection, type: number, reqId: number, txId: number, payload: Buffer) => void;
+
+export interface CoreOptions {
+  quotas: Quotas;
+  /** Unread output bytes any connection may accumulate before it is dropped. */
+  maxOutputBytes: number;
+  log: (line: string) => void;
+  /** Maps a guest's ring for a wire XS_INTRODUCE; without it the domain gets no ring. */
+  introduce: IntroduceHook | undefined;
+  /** The request table. */
+  dispatch: Dispatcher;
+  /** Attaches a connection to a domain's ring page (server/ring.ts's serveRing). */
+  serveRing: ServeRing;
+}
+
 export class XenstoreCore implements ConnectionOwner {
   readonly store = new Store();
   readonly live: LiveView;
   readonly watches = new WatchTable<Connection>();
   readonly domains = new Map<number, Domain>();
   readonly connections = new Set<Connection>();
+  /** Each introduced domain's connection over its xenstore ring page, by domid. */
+  readonly #rings = new Map<number, Connection>();
   /** Permissions of the special watch paths: who hears of domains coming and going. */
   readonly specialPerms = new Map<string, Perms>([[INTRODUCE_DOMAIN, Perms.owned(0)], [RELEASE_DOMAIN, Perms.owned(0)]]);
   /** INTRODUCEs waiting for the host to map a ring. */
@@ -43,12 +61,20 @@ export class XenstoreCore implements ConnectionOwner {
   tracing = false;
   #connSeq = 0;
 
-  constructor(
-    readonly quotas: Quotas,
-    private readonly maxOutputBytes: number,
-    readonly log: (line: string) => void,
-    readonly introduceHook: IntroduceHook | undefined,
-  ) {
+  readonly quotas: Quotas;
+  readonly log: (line: string) => void;
+  readonly introduceHook: IntroduceHook | undefined;
+  readonly #maxOutputBytes: number;
+  readonly #dispatch: Dispatcher;
+  readonly #serveRing: ServeRing;
+
+  constructor(opts: CoreOptions) {
+    this.quotas = opts.quotas;
+    this.log = opts.log;
+    this.introduceHook = opts.introduce;
+    this.#maxOutputBytes = opts.maxOutputBytes;
+    this.#dispatch = opts.dispatch;
+    this.#serveRing = opts.serveRing;
     this.live = new LiveView(this.store, (c) => this.fire(c));
     // cxenstored's initial tree.
     const root = Perms.owned(0);
@@ -59,7 +85,7 @@ export class XenstoreCore implements ConnectionOwner {
   }
 
   get limits(): CoreLimits {
-    return { outstanding: this.quotas.outstanding, maxOutputBytes: this.maxOutputBytes };
+    return { outstanding: this.quotas.outstanding, maxOutputBytes: this.#maxOutputBytes };
   }
 
   domain(domid: number): Domain {
@@ -82,7 +108,7 @@ export class XenstoreCore implements ConnectionOwner {
   }
 
   dispatch(conn: Connection, type: number, reqId: number, txId: number, payload: Buffer): void {
-    handleRequest(this, conn, type, reqId, txId, payload);
+    this.#dispatch(this, conn, type, reqId, txId, payload);
   }
 
   forget(conn: Connection): void {
@@ -92,7 +118,7 @@ export class XenstoreCore implements ConnectionOwner {
     conn.watches.clear();
     if (conn.closed) {
       this.connections.delete(conn);
-      if (conn.domain.ring === conn) conn.domain.ring = undefined;
+      if (this.#rings.get(conn.domid) === conn) this.#rings.delete(conn.domid);
     }
   }
 
@@ -137,16 +163,16 @@ export class XenstoreCore implements ConnectionOwner {
   /** Register a domain (with its ring, if it has one) and tell @introduceDomain watchers. */
   introduce(domid: number, ring: DomainRing | undefined): Connection | undefined {
     const d = this.domain(domid);
-    if (d.introduced) return d.ring;
+    if (d.introduced) return this.#rings.get(domid);
     d.introduced = true;
     if (ring !== undefined) {
-      let transport: ReturnType<typeof serveRing> | undefined;
+      let transport: ReturnType<ServeRing> | undefined;
       const conn = this.connect(domid, (b) => transport?.send(b), domid === 0, (reason) => transport?.close(reason));
-      transport = serveRing(ring, conn);
-      d.ring = conn;
+      transport = this.#serveRing(ring, conn);
+      this.#rings.set(domid, conn);
     }
     this.fireSpecial(INTRODUCE_DOMAIN);
-    return d.ring;
+    return this.#rings.get(domid);
   }
 
   /**
