@@ -15,6 +15,7 @@ import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { PFN_START_INFO } from '../hypervisor/layout.js';
 import { DomainView } from '../hypervisor/memory.js';
 import { BoundPort } from '../hypervisor/port.js';
+import { currentThreadId } from '../hypervisor/thread.js';
 import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
 import type { BootMessage, VcpuStatus } from '../hypervisor/vcpu.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
@@ -89,9 +90,11 @@ async function boot(msg: BootMessage): Promise<void> {
   async function shutdown(reason: ShutdownReason): Promise<never> {
     if (!down) {
       down = true;
-      loop.stop();
       // The console daemon drains the ring before the domain goes; make sure it is all there.
+      // Output larger than the ring moves only as the daemon's events come in, so the upcall
+      // loop stops after the flush, not before.
       await Promise.race([front.flush(), new Promise((r) => setTimeout(r, 1000))]);
+      loop.stop();
       await hc.shutdown(reason).catch(() => {});
     }
     return deschedule();
@@ -151,4 +154,4 @@ async function boot(msg: BootMessage): Promise<void> {
 
 await warmUp();
 parent.once('message', (msg: BootMessage) => void boot(msg));
-status({ type: 'ready' });
+status({ type: 'ready', tid: currentThreadId() });
