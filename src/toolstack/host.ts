@@ -122,6 +122,8 @@ export class Host extends EventEmitter<HostEvents> {
         };
         return { page, evtchn };
       },
+      // SET_PERMS may name only domains the hypervisor has (XSA-322's class).
+      domainExists: (domid) => hv.findDomain(domid) !== undefined,
       log,
     });
     const xs = new XenstoreClient(connectLocal(xenstored, 0));

@@ -1,7 +1,10 @@
 // One client connection of xenstored, whatever carries it: splits the byte stream into
 // xsd_sockmsg packets, owns the connection's transactions and watches, and frames replies and
-// watch events. A peer that sends an over-long packet, or leaves too much output unread, is
-// dropped; nothing it does reaches other connections.
+// watch events. Its requests are handled when the scheduler gives it a turn; it holds at most
+// INPUT_HOLD bytes of unprocessed input (the transport stops reading beyond that), and while more
+// than OUTPUT_THROTTLE bytes of its output are unread its requests wait. A peer that sends an
+// over-long packet, or lets unread output (watch events) grow past the connection's or the
+// daemon's bound, is dropped; nothing it does reaches other connections.
 import { Buffer } from 'node:buffer';
 import {
   XENSTORE_ERROR_COMM, XENSTORE_ERROR_NONE, XENSTORE_ERROR_PROTO, XENSTORE_PAYLOAD_MAX, XS_ERROR, XS_WATCH_EVENT,
@@ -12,7 +15,7 @@ import type { Domain } from './domain.js';
 import type { Accessor } from './perms.js';
 import type { CloseReason, ConnectionSink, SendBytes } from './transport.js';
 import type { Transaction } from './view.js';
-import type { Watch, WatchOwner } from './watches.js';
+import type { WatchOwner } from './watches.js';
 
 /** A connection as a transport (or the host) holds it. */
 export interface XsConnection extends ConnectionSink {
@@ -28,8 +31,17 @@ export interface ConnectionOwner {
   trace(conn: Connection, dir: 'IN' | 'OUT', msg: Buffer): void;
   readonly tracing: boolean;
   readonly log: (line: string) => void;
-  readonly limits: { readonly outstanding: number; readonly maxOutputBytes: number };
+  readonly limits: { readonly outstanding: number; readonly maxOutputBytes: number; readonly maxTotalOutputBytes: number };
+  /** The connection may have requests to handle: give it a turn. */
+  wake(conn: Connection): void;
+  /** Unread output of some connection changed by `delta` bytes; returns the total over all connections. */
+  addUnread(delta: number): number;
 }
+
+/** Unprocessed input a connection holds before its transport stops reading. */
+export const INPUT_HOLD = 16 * 1024;
+/** Unread output beyond which a connection's requests wait until the peer reads. */
+export const OUTPUT_THROTTLE = 64 * 1024;
 
 function header(type: number, reqId: number, txId: number, len: number): Buffer {
   const b = Buffer.allocUnsafe(XSD_SOCKMSG_SIZE + len);
@@ -45,9 +57,14 @@ const ERROR_PAYLOADS = new Map<string, Buffer>(XSD_ERRORS.map((e) => [e, Buffer.
 export class Connection implements XsConnection, Accessor, WatchOwner {
   readonly home: string;
   readonly transactions = new Map<number, Transaction>();
-  readonly watches = new Set<Watch<Connection>>();
   #nextTxId = 1;
-  #partial: Buffer | undefined;
+  /** Input not handled yet: `#in` from `#inOff` on. */
+  #in: Buffer | undefined;
+  #inOff = 0;
+  /** The transport was told to stop reading (input over INPUT_HOLD). */
+  #inputHeld = false;
+  /** Output handed to the transport and not yet taken by the peer, as last reported. */
+  #unread = 0;
   #closed = false;
   /** Requests wait while an earlier one of this connection completes asynchronously. */
   #stalled = false;
@@ -65,6 +82,9 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
   ) {
     this.home = domain.path;
   }
+
+  /** Set by the transport: called when the connection takes input again after holding it. */
+  onInputSpace: (() => void) | undefined;
 
   get domid(): number {
     return this.domain.domid;
@@ -85,34 +105,61 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
 
   receive(bytes: Uint8Array): void {
     if (this.#closed) return;
-    let buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (this.#partial !== undefined) {
-      buf = Buffer.concat([this.#partial, buf]);
-      this.#partial = undefined;
-    }
-    this.#process(buf);
+    const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#in = this.#in === undefined ? buf : Buffer.concat([this.#in.subarray(this.#inOff), buf]);
+    this.#inOff = 0;
+    this.owner.wake(this);
+    if (!this.wantsInput) this.#inputHeld = true;
   }
 
-  #process(buf: Buffer): void {
-    let off = 0;
-    while (!this.#closed && !this.#stalled && buf.length - off >= XSD_SOCKMSG_SIZE) {
+  /** False while the connection holds more unprocessed input than INPUT_HOLD: stop reading. */
+  get wantsInput(): boolean {
+    return this.#in === undefined || this.#in.length - this.#inOff <= INPUT_HOLD;
+  }
+
+  /** A complete request waits and may be handled now. */
+  get runnable(): boolean {
+    const buf = this.#in;
+    if (this.#closed || this.#stalled || this.#unread > OUTPUT_THROTTLE || buf === undefined) return false;
+    const avail = buf.length - this.#inOff;
+    if (avail < XSD_SOCKMSG_SIZE) return false;
+    const len = buf.readUInt32LE(this.#inOff + 12);
+    return len > XENSTORE_PAYLOAD_MAX || avail >= XSD_SOCKMSG_SIZE + len;
+  }
+
+  /** Handle up to `max` requests (the scheduler's turn); returns how many were handled. */
+  serve(max: number): number {
+    let n = 0;
+    while (n < max && this.runnable) {
+      const buf = this.#in!;
+      const off = this.#inOff;
       const len = buf.readUInt32LE(off + 12);
       if (len > XENSTORE_PAYLOAD_MAX) {
         this.drop(XENSTORE_ERROR_PROTO, `packet payload of ${len} bytes exceeds ${XENSTORE_PAYLOAD_MAX}`);
-        return;
+        break;
       }
       const end = off + XSD_SOCKMSG_SIZE + len;
-      if (end > buf.length) break;
-      const type = buf.readUInt32LE(off);
-      const reqId = buf.readUInt32LE(off + 4);
-      const txId = buf.readUInt32LE(off + 8);
+      this.#inOff = end;
+      n++;
       if (this.owner.tracing) this.owner.trace(this, 'IN', buf.subarray(off, end));
-      const payload = buf.subarray(off + XSD_SOCKMSG_SIZE, end);
-      off = end;
-      this.owner.dispatch(this, type, reqId, txId, payload);
+      this.owner.dispatch(this, buf.readUInt32LE(off), buf.readUInt32LE(off + 4), buf.readUInt32LE(off + 8), buf.subarray(off + XSD_SOCKMSG_SIZE, end));
     }
-    // Keep only the unprocessed tail, copied so the transport's chunk can be freed.
-    if (!this.#closed && off < buf.length) this.#partial = Buffer.from(buf.subarray(off));
+    const rest = this.#in;
+    if (rest !== undefined && !this.#closed && this.#inOff > 0) {
+      if (this.#inOff >= rest.length) {
+        this.#in = undefined;
+        this.#inOff = 0;
+      } else if (!this.runnable) {
+        // Keep only an incomplete tail, copied so the transport's chunk can be freed.
+        this.#in = Buffer.from(rest.subarray(this.#inOff));
+        this.#inOff = 0;
+      }
+    }
+    if (this.#inputHeld && this.wantsInput) {
+      this.#inputHeld = false;
+      this.onInputSpace?.();
+    }
+    return n;
   }
 
   /** Hold further requests until resume() (a request completing asynchronously). */
@@ -122,9 +169,7 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
 
   resume(): void {
     this.#stalled = false;
-    const rest = this.#partial;
-    this.#partial = undefined;
-    if (rest !== undefined && !this.#closed) this.#process(rest);
+    this.owner.wake(this);
   }
 
   nextTransactionId(): number {
@@ -180,6 +225,8 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
       return;
     }
     this.#sentBytes += msg.length;
+    this.#noteUnread(backlog);
+    if (this.#closed) return;
     if (backlog === 0) {
       if (this.#ends.length > 0) this.#ends = [];
       return;
@@ -190,16 +237,34 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
     let i = 0;
     while (i < ends.length && ends[i]! <= delivered) i++;
     if (i > 0) ends.splice(0, i);
-    const { outstanding, maxOutputBytes } = this.owner.limits;
-    if (backlog > maxOutputBytes || (!this.privileged && ends.length > outstanding)) {
+    if (!this.privileged && ends.length > this.owner.limits.outstanding) {
       this.drop(XENSTORE_ERROR_COMM, `${ends.length} replies/events (${backlog} bytes) left unread`);
     }
+  }
+
+  /** The transport reports how many bytes of output the peer has not taken yet. */
+  outputPending(bytes: number): void {
+    if (this.#closed) return;
+    const was = this.#unread;
+    this.#noteUnread(bytes);
+    if (was > OUTPUT_THROTTLE && bytes <= OUTPUT_THROTTLE) this.owner.wake(this);
+  }
+
+  #noteUnread(bytes: number): void {
+    const grew = bytes > this.#unread;
+    const total = this.owner.addUnread(bytes - this.#unread);
+    this.#unread = bytes;
+    const { maxOutputBytes, maxTotalOutputBytes } = this.owner.limits;
+    if (bytes > maxOutputBytes) this.drop(XENSTORE_ERROR_COMM, `${bytes} bytes of output left unread`);
+    else if (grew && total > maxTotalOutputBytes) this.drop(XENSTORE_ERROR_COMM, `${bytes} bytes left unread while all connections hold ${total}`);
   }
 
   /** The peer reconnected its ring: start afresh, as a new connection would. */
   reset(): void {
     if (this.#closed) return;
-    this.#partial = undefined;
+    this.#in = undefined;
+    this.#inOff = 0;
+    this.#inputHeld = false;
     this.#ends = [];
     this.owner.forget(this);
   }
@@ -208,7 +273,9 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#partial = undefined;
+    this.#in = undefined;
+    this.owner.addUnread(-this.#unread);
+    this.#unread = 0;
     this.owner.forget(this);
   }
 

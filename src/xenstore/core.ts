@@ -11,6 +11,7 @@ import { type Accessor, Perms, XS_PERM_READ, permFor } from './perms.js';
 import type { Quotas } from './quota.js';
 import { handleRequest } from './requests.js';
 import { serveRing } from './ring.js';
+import { Scheduler } from './scheduler.js';
 import { Children, Node, Store } from './store.js';
 import type { CloseReason, DomainRing, IntroduceHook, SendBytes } from './transport.js';
 import { type Change, LiveView, type Transaction } from './view.js';
@@ -27,6 +28,8 @@ export interface CoreLimits {
   outstanding: number;
   /** Unread output bytes any connection may accumulate before it is dropped. */
   maxOutputBytes: number;
+  /** Unread output bytes of all connections together; a connection adding beyond it is dropped. */
+  maxTotalOutputBytes: number;
 }
 
 export class XenstoreCore implements ConnectionOwner {
@@ -41,13 +44,19 @@ export class XenstoreCore implements ConnectionOwner {
   readonly introducing = new Set<number>();
   tracing = false;
   #connSeq = 0;
+  readonly #scheduler = new Scheduler();
+  /** Unread output bytes of all connections. */
+  #unread = 0;
+  readonly limits: CoreLimits;
 
   constructor(
     readonly quotas: Quotas,
-    private readonly maxOutputBytes: number,
+    output: { maxOutputBytes: number; maxTotalOutputBytes: number },
     readonly log: (line: string) => void,
     readonly introduceHook: IntroduceHook | undefined,
+    private readonly domainLookup: (domid: number) => boolean,
   ) {
+    this.limits = { get outstanding() { return quotas.outstanding; }, ...output };
     this.live = new LiveView(this.store, (c) => this.fire(c));
     // cxenstored's initial tree.
     const root = Perms.owned(0);
@@ -57,8 +66,13 @@ export class XenstoreCore implements ConnectionOwner {
     this.domain(0).introduced = true;
   }
 
-  get limits(): CoreLimits {
-    return { outstanding: this.quotas.outstanding, maxOutputBytes: this.maxOutputBytes };
+  wake(conn: Connection): void {
+    this.#scheduler.wake(conn);
+  }
+
+  addUnread(delta: number): number {
+    this.#unread += delta;
+    return this.#unread;
   }
 
   domain(domid: number): Domain {
@@ -87,9 +101,7 @@ export class XenstoreCore implements ConnectionOwner {
   forget(conn: Connection): void {
     for (const tx of conn.transactions.values()) tx.end();
     conn.transactions.clear();
-    for (const w of conn.watches) this.watches.remove(w);
-    conn.domain.watches -= conn.watches.size;
-    conn.watches.clear();
+    conn.domain.watches -= this.watches.removeOwner(conn);
     if (conn.closed) {
       this.connections.delete(conn);
       if (conn.domain.ring === conn) conn.domain.ring = undefined;
@@ -167,22 +179,42 @@ export class XenstoreCore implements ConnectionOwner {
     this.fireSpecial(RELEASE_DOMAIN);
   }
 
+  /**
+   * As cxenstored does by default (no -K): the nodes the domain owns are removed (the top of
+   * each owned subtree; removing it takes the rest), and ACL entries naming it grant nothing
+   * from now on, also to a later domain with the same id. The store's index of nodes naming the
+   * domain keeps this from scanning the whole tree.
+   */
   #forgetNodesOf(domid: number): void {
     const owned: string[] = [];
     const acl: string[] = [];
-    for (const [path, n] of this.store.entries()) {
-      if (n.perms.owner === domid) {
-        // Only the top of each owned subtree: removing it takes the rest.
-        if (this.store.get(parentPath(path))?.perms.owner !== domid) owned.push(path);
-      } else if (n.perms.withoutAcl(domid) !== n.perms) {
-        acl.push(path);
-      }
+    for (const path of this.store.naming(domid)) {
+      const n = this.store.get(path)!;
+      if (n.perms.owner !== domid) acl.push(path);
+      else if (this.store.get(parentPath(path))?.perms.owner !== domid) owned.push(path);
+    }
+    const gone = (id: number): boolean => id === domid;
+    for (const path of acl) {
+      const n = this.store.get(path)!;
+      const perms = n.perms.ignoring(gone);
+      if (perms !== n.perms) this.store.set(path, n.withPerms(perms));
     }
     for (const path of owned) if (this.store.get(path) !== undefined) removeNode(this.live, DAEMON, path);
-    for (const path of acl) {
-      const n = this.store.get(path);
-      if (n !== undefined) this.store.set(path, n.withPerms(n.perms.withoutAcl(domid)));
+    // cxenstored remove_domid_from_perm: the special nodes forget the domain outright.
+    for (const [name, perms] of this.specialPerms) {
+      const kept = perms.entries.filter((e, i) => i === 0 || e.id !== domid);
+      if (kept.length !== perms.entries.length || perms.owner === domid) {
+        this.specialPerms.set(name, new Perms([{ ...kept[0]!, id: perms.owner === domid ? 0 : perms.owner }, ...kept.slice(1)]));
+      }
     }
+  }
+
+  /**
+   * Whether `domid` exists, for permissions that name it (cxenstored domain_alloc_permrefs):
+   * xenstored knows it, or the hypervisor does.
+   */
+  domainExists(domid: number): boolean {
+    return domid === 0 || this.isIntroduced(domid) || this.domainLookup(domid);
   }
 
   /** CONTROL check: every node's parent lists it and every listed child exists. */

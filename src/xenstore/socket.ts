@@ -1,7 +1,8 @@
 // xenstored's Unix-domain socket, for dom0 tools and Xen's own clients (XENSTORED_PATH). Every
 // client is dom0, as in Xen, so the socket is mode 0600. Replies produced in one turn leave in
-// one write; a client that does not read its replies stops being read (the kernel then blocks
-// its writes), and one that lets watch events pile up is dropped by the connection's bound.
+// one write; a client that does not read its replies, or whose connection holds as much
+// unprocessed input as it takes, stops being read (the kernel then blocks its writes), and one
+// that lets watch events pile up is dropped by the connection's bound.
 import { Buffer } from 'node:buffer';
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { type Server, type Socket, createServer } from 'node:net';
@@ -49,6 +50,7 @@ export class UnixSocketListener {
       if (!sock.write(out) && !throttled) {
         throttled = true;
         sock.pause();
+        conn.outputPending?.(sock.writableLength);
       }
     };
     const send: SendBytes = (bytes) => {
@@ -63,11 +65,20 @@ export class UnixSocketListener {
       return throttled ? sock.writableLength + pendingBytes : sock.writableLength;
     };
     const conn = accept(send, () => sock.destroy());
-    sock.on('data', (d: Buffer) => conn.receive(d));
+    const reading = (): void => {
+      if (throttled || conn.wantsInput === false) sock.pause();
+      else sock.resume();
+    };
+    conn.onInputSpace = reading;
+    sock.on('data', (d: Buffer) => {
+      conn.receive(d);
+      reading();
+    });
     sock.on('drain', () => {
       if (!throttled) return;
       throttled = false;
-      sock.resume();
+      conn.outputPending?.(sock.writableLength);
+      reading();
     });
     // 'close' follows every error (EPIPE, ECONNRESET): nothing to do here.
     sock.on('error', () => undefined);

@@ -102,6 +102,8 @@ export class Store {
   readonly #snapshots: number[] = [];
   /** Live nodes per owning domain, for the per-domain node quota. */
   readonly #owned = new Map<number, number>();
+  /** Paths of live nodes whose permissions name each domain, so releasing one scans only those. */
+  readonly #naming = new Map<number, Set<string>>();
 
   /** The current node at `path`. */
   get(path: string): Node | undefined {
@@ -126,11 +128,18 @@ export class Store {
     return this.#owned.get(domid) ?? 0;
   }
 
+  /** Paths of the live nodes whose permissions name `domid` (as owner or in the ACL). */
+  naming(domid: number): string[] {
+    return [...(this.#naming.get(domid) ?? [])];
+  }
+
   /** Store a new version of `path` (creating it or replacing the current one). */
   set(path: string, node: Node): void {
     const old = this.#nodes.get(path);
     node.gen = ++this.generation;
     this.#count(node.perms.owner, 1);
+    const was = old === undefined || old.dead ? undefined : old.perms;
+    if (was !== node.perms) this.#reindex(path, was, node.perms);
     if (old !== undefined) {
       if (!old.dead) this.#count(old.perms.owner, -1);
       node.prev = this.#keep(old);
@@ -144,6 +153,7 @@ export class Store {
     const old = this.#nodes.get(path);
     if (old === undefined || old.dead) return;
     this.#count(old.perms.owner, -1);
+    this.#reindex(path, old.perms, undefined);
     const keep = this.#keep(old);
     this.generation++;
     if (keep === null) {
@@ -197,6 +207,22 @@ export class Store {
       while (n.gen > oldest && n.prev !== null) n = n.prev;
       n.prev = null;
       if (head.prev === null && !head.dead) this.#history.delete(path);
+    }
+  }
+
+  #reindex(path: string, was: Perms | undefined, now: Perms | undefined): void {
+    if (was !== undefined) {
+      for (const d of was.domids()) {
+        const paths = this.#naming.get(d);
+        if (paths !== undefined && paths.delete(path) && paths.size === 0) this.#naming.delete(d);
+      }
+    }
+    if (now !== undefined) {
+      for (const d of now.domids()) {
+        const paths = this.#naming.get(d);
+        if (paths === undefined) this.#naming.set(d, new Set([path]));
+        else paths.add(path);
+      }
     }
   }
 
