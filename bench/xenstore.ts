@@ -22,11 +22,11 @@ import {
   XS_WATCH, XS_WATCH_EVENT, XS_WRITE,
 } from '../src/abi/xs_wire.js';
 import { PAGE_SIZE } from '../src/abi/xen.js';
-import { XsFrameReader, encodeRequest } from '../src/xenstore/client-frames.js';
-import { connectSocket, type XsClientTransport } from '../src/xenstore/client-transport.js';
-import { XenstoreRingClient } from '../src/xenstore/ring.js';
-import { Xenstored } from '../src/xenstore/daemon.js';
-import type { DomainRing, EventPort } from '../src/xenstore/transport.js';
+import { XsFrameReader, encodeRequest } from '../src/xenstore/common/frames.js';
+import { connectSocket, type XsClientTransport } from '../src/xenstore/client/transport.js';
+import { XenstoreRingClient } from '../src/xenstore/client/ring.js';
+import { Xenstored } from '../src/xenstore/server/daemon.js';
+import type { DomainRing, EventPort } from '../src/xenstore/common/ring.js';
 
 /** Guest domains of the ring test: the first is measured, the second writes for watch latency. */
 const RING_DOMS = [1, 2] as const;

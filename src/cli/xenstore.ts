@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { hostPaths, resolveStateDir } from '../toolstack/paths.js';
 import { XenError, isXenError } from '../errors.js';
-import { XenstoreClient, type XsNodeOps, type XsPerm, type XsPermLetter } from '../xenstore/client.js';
+import { XenstoreClient, type XsNodeOps, type XsPerm, type XsPermLetter } from '../xenstore/client/client.js';
 
 interface CommonOpts {
   stateDir?: string;

@@ -25,6 +25,6 @@ export function eventChannels(hc: Hypercalls, loop: UpcallLoop): EventChannels {
 export interface DriverContext {
   readonly hc: Hypercalls;
   readonly evtchn: EventChannels;
-  readonly xs: import('../xenstore/client.js').XenstoreClient;
+  readonly xs: import('../xenstore/client/client.js').XenstoreClient;
   readonly log?: (line: string) => void;
 }

@@ -3,7 +3,7 @@
 // wrote. Block and network drivers share it.
 import { XenbusState, parseXenbusState } from '../abi/xenbus.js';
 import { XenError } from '../errors.js';
-import type { XenstoreClient, XsWatch } from '../xenstore/client.js';
+import type { XenstoreClient, XsWatch } from '../xenstore/client/client.js';
 
 /** `/local/domain/<domid>/device/<type>/<devid>` */
 export function frontendPath(domid: number, type: string, devid: number): string {

@@ -1,7 +1,7 @@
 // Shutdown requests from the toolstack: `xl shutdown`/`xl reboot` write control/shutdown and
 // the guest acknowledges by clearing it, as Linux and Mini-OS do. A guest that does not ask
 // for requests itself is shut down with the requested reason (Mirage's default).
-import type { XenstoreClient } from '../xenstore/client.js';
+import type { XenstoreClient } from '../xenstore/client/client.js';
 
 export type ShutdownRequest = 'poweroff' | 'reboot' | 'suspend';
 

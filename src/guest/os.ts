@@ -9,7 +9,7 @@ import type { ConsoleFront } from '../drivers/console/front.js';
 import type { EventChannels } from '../drivers/evtchn.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
 import type { IoPages } from './iopages.js';
-import type { XenstoreClient } from '../xenstore/client.js';
+import type { XenstoreClient } from '../xenstore/client/client.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Time } from './time.js';
 

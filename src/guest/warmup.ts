@@ -15,8 +15,8 @@ import { PFN_CONSOLE, PFN_XENSTORE } from '../hypervisor/layout.js';
 import { allocateDomainBuffers, DomainView } from '../hypervisor/memory.js';
 import { BoundPort } from '../hypervisor/port.js';
 import { UpcallLoop } from '../hypervisor/upcall.js';
-import { XenstoreClient } from '../xenstore/client.js';
-import { XenstoreRingClient } from '../xenstore/ring.js';
+import { XenstoreClient } from '../xenstore/client/client.js';
+import { XenstoreRingClient } from '../xenstore/client/ring.js';
 import { pvConsole } from './os.js';
 
 const SCRATCH_DOMID = 0x7fef;

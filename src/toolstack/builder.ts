@@ -17,7 +17,7 @@ import {
 import { startVcpu, type StartedVcpu, type VcpuPool } from '../hypervisor/vcpu.js';
 import type { ConsoleDaemon } from '../drivers/console/daemon.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
-import type { XenstoreClient, XsPerm } from '../xenstore/client.js';
+import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
 import { attachDisk, removeDomainDisks, type DeviceHost } from './devices.js';
 import type { DomainConfig } from './domconfig.js';
 import { kernelImage } from './kernel.js';

@@ -18,7 +18,7 @@ import { XenError, isXenError } from '../errors.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import { RAM_TARGET_PREFIX } from '../storage/open.js';
-import type { XenstoreClient, XsPerm } from '../xenstore/client.js';
+import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
 import { resolveStateDir } from './paths.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { HostEvent } from '../../src/toolstack/hostlog.js';
-import { FIXTURES, ROOT, XENODE, xenode as run, type Result, type RunOptions } from '../helpers/cli.js';
+import { FIXTURES, ROOT, XENODE, xenode as run, type Result, type RunOptions } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-daemon-'));
 const stateDir = join(dir, 'state');

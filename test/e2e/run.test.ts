@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { FIXTURES, xenode as run, type Result, type RunOptions } from '../helpers/cli.js';
+import { FIXTURES, xenode as run, type Result, type RunOptions } from '../support/cli.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'xenode-run-'));
 after(() => rmSync(stateDir, { recursive: true, force: true }));

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { startDaemon } from '../unit/xenstore/helpers.js';
+import { startDaemon } from '../support/xenstore.js';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3';

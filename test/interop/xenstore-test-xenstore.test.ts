@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startDaemon } from '../unit/xenstore/helpers.js';
+import { startDaemon } from '../support/xenstore.js';
 
 const run = promisify(execFile);
 const BIN = 'usr/lib/xen-4.17/bin/test-xenstore';

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { XS_CONTROL } from '../../src/abi/xs_wire.js';
-import { SocketPeer, startDaemon, type SocketDaemon } from '../unit/xenstore/helpers.js';
+import { SocketPeer, startDaemon, type SocketDaemon } from '../support/xenstore.js';
 
 const run = promisify(execFile);
 const TOOLS = ['xenstore-write', 'xenstore-read', 'xenstore-ls', 'xenstore-list', 'xenstore-rm', 'xenstore-chmod', 'xenstore-exists', 'xenstore-watch'];

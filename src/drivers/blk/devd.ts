@@ -7,7 +7,7 @@
 import { XenError } from '../../errors.js';
 import type { Disk } from '../../storage/disk.js';
 import { openDisk as openDiskDefault } from '../../storage/open.js';
-import type { XsWatch } from '../../xenstore/client.js';
+import type { XsWatch } from '../../xenstore/client/client.js';
 import type { DriverContext } from '../evtchn.js';
 import { BlkBack, type BlkbackOptions } from './back.js';
 

@@ -8,7 +8,7 @@ import { BackRing } from '../../../src/abi/ring.js';
 import { FrontQueue } from '../../../src/drivers/blk/front-queue.js';
 import { eventChannels } from '../../../src/drivers/evtchn.js';
 import { isXenError } from '../../../src/errors.js';
-import { harness } from '../hypervisor/_helpers.js';
+import { harness } from '../../support/hypervisor.js';
 
 /** A guest's queue with `n` flushes posted, and a backend's view of the same ring. */
 async function setup(t: import('node:test').TestContext, n: number) {

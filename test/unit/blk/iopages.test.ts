@@ -9,7 +9,7 @@ import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { ioPages } from '../../../src/guest/iopages.js';
 import { firstRamPfn } from '../../../src/hypervisor/layout.js';
 import { RamDisk } from '../../../src/storage/ram.js';
-import { grantEntryAddr, xen } from '../hypervisor/_helpers.js';
+import { grantEntryAddr, xen } from '../../support/hypervisor.js';
 import { GatedDisk, RecordingDisk, Rig, pattern, within, type DiskCall, type GuestSide } from './_rig.js';
 
 const MiB = 1 << 20;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GTF_permit_access, GTF_reading, GTF_writing } from '../../../src/abi/grant_table.js';
 import { PersistentGrants, type PersistentGrant } from '../../../src/drivers/blk/pgrants.js';
-import { grantFlags, harness, ramPage, type Harness, type LocalDomain } from '../hypervisor/_helpers.js';
+import { grantFlags, harness, ramPage, type Harness, type LocalDomain } from '../../support/hypervisor.js';
 
 const MAPPED = GTF_permit_access | GTF_reading | GTF_writing;
 

@@ -11,7 +11,7 @@ import {
 } from '../../../src/abi/grant_table.js';
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import type { EvtchnStatus } from '../../../src/hypervisor/evtchn.js';
-import { grantFlags, gntst, harness, ramPage, xen } from './_helpers.js';
+import { grantFlags, gntst, harness, ramPage, xen } from '../../support/hypervisor.js';
 
 test('a worker guest binds to dom0, and events flow both ways across the threads', async (t) => {
   const h = harness(t);

@@ -6,7 +6,7 @@ import { EVTCHNSTAT_closed, EVTCHNSTAT_unbound, VIRQ_TIMER } from '../../../src/
 import { GNTST_bad_domain, GTF_permit_access } from '../../../src/abi/grant_table.js';
 import { SHUTDOWN_REASONS } from '../../../src/abi/xen.js';
 import { firstRamPfn, PFN_SHARED_INFO } from '../../../src/hypervisor/layout.js';
-import { grantFlags, gntst, harness, ramPage, xen } from './_helpers.js';
+import { grantFlags, gntst, harness, ramPage, xen } from '../../support/hypervisor.js';
 
 test('domains are created paused with fresh ids, names and UUIDs; bad sizes are refused', async (t) => {
   const h = harness(t);

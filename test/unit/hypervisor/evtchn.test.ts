@@ -9,7 +9,7 @@ import {
 import { DOMID_SELF } from '../../../src/abi/xen.js';
 import { UPCALL_WORD } from '../../../src/hypervisor/evtchn.js';
 import type { DomainView } from '../../../src/hypervisor/memory.js';
-import { harness, xen, type Harness, type LocalDomain } from './_helpers.js';
+import { harness, xen, type Harness, type LocalDomain } from '../../support/hypervisor.js';
 
 function pendingBit(view: DomainView, port: number): boolean {
   return (Atomics.load(view.mem32, (SHINFO_EVTCHN_PENDING >> 2) + (port >>> 5)) & (1 << (port & 31))) !== 0;

@@ -8,7 +8,7 @@ import {
 } from '../../../src/abi/grant_table.js';
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE } from '../../../src/hypervisor/layout.js';
-import { grantFlags, gntst, harness, ramPage, xen } from './_helpers.js';
+import { grantFlags, gntst, harness, ramPage, xen } from '../../support/hypervisor.js';
 
 const RO = GTF_permit_access | GTF_readonly;
 const RW = GTF_permit_access;

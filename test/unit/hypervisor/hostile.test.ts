@@ -14,8 +14,8 @@ import { XenError } from '../../../src/errors.js';
 import {
   GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_XENSTORE,
 } from '../../../src/hypervisor/layout.js';
-import { FLOOD_ID_BASE, rng } from './_guest.js';
-import { grantEntryAddr, gntst, harness, ramPage, xen, type Harness } from './_helpers.js';
+import { FLOOD_ID_BASE, rng } from '../../support/hypervisor-vcpu.js';
+import { grantEntryAddr, gntst, harness, ramPage, xen, type Harness } from '../../support/hypervisor.js';
 
 /**
  * A well-behaved guest connected to dom0 by an event channel (it echoes) and a grant each way,

@@ -6,7 +6,7 @@ import { DiskSpecError, parseDiskSpec } from '../../../src/toolstack/diskspec.js
 import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import { VifSpecError, parseVifSpec } from '../../../src/toolstack/vifspec.js';
 import { ConfigError, parseXlCfg } from '../../../src/toolstack/xlcfg.js';
-import { rng } from '../../helpers/random.js';
+import { rng } from '../../support/random.js';
 
 
 const SEEDS = [

@@ -1,0 +1,149 @@
+// The node store and transactions: versions, snapshots, conflicts, pruning.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isXenError } from '../../../../src/errors.js';
+import { Perms } from '../../../../src/xenstore/server/perms.js';
+import { Children, Node, Store } from '../../../../src/xenstore/server/store.js';
+import { Transaction } from '../../../../src/xenstore/server/view.js';
+
+const P0 = Perms.owned(0);
+const P5 = Perms.owned(5);
+
+function val(n: Node | undefined): string | undefined {
+  return n?.value;
+}
+
+function node(v: string, perms = P0): Node {
+  return new Node(v, perms);
+}
+
+test('set/get/delete stamp generations and count nodes per owner', () => {
+  const s = new Store();
+  s.set('/a', node('1', P5));
+  const g1 = s.generation;
+  s.set('/a', node('2', P5));
+  assert.ok(s.generation > g1);
+  assert.equal(s.get('/a')!.gen, s.generation);
+  assert.equal(val(s.get('/a')), '2');
+  s.set('/b', node('x', P5));
+  assert.equal(s.ownedBy(5), 2);
+  s.set('/b', node('x', P0));
+  assert.equal(s.ownedBy(5), 1);
+  assert.equal(s.ownedBy(0), 1);
+  s.delete('/a');
+  s.delete('/a');
+  assert.equal(s.get('/a'), undefined);
+  assert.equal(s.ownedBy(5), 0);
+  assert.deepEqual([...s.entries()].map(([p]) => p), ['/b']);
+});
+
+test('a snapshot keeps seeing the versions of its start until it closes', () => {
+  const s = new Store();
+  s.set('/a', node('old'));
+  s.set('/gone', node('here'));
+  const snap = s.openSnapshot();
+  s.set('/a', node('new'));
+  s.set('/a', node('newer'));
+  s.delete('/gone');
+  s.set('/born', node('later'));
+  assert.equal(val(s.getAt('/a', snap)), 'old');
+  assert.equal(val(s.getAt('/gone', snap)), 'here');
+  assert.equal(s.getAt('/born', snap), undefined);
+  assert.equal(val(s.get('/a')), 'newer');
+  assert.equal(s.get('/gone'), undefined);
+  assert.ok(s.changedSince('/a', snap) && s.changedSince('/gone', snap) && s.changedSince('/born', snap));
+  assert.ok(!s.changedSince('/untouched', snap));
+  assert.deepEqual([...s.entries()].map(([p]) => p).sort(), ['/a', '/born']);
+  s.closeSnapshot(snap);
+  // Old versions are dropped once nobody can read them.
+  assert.equal(s.getAt('/a', snap), undefined);
+  assert.equal(s.getAt('/gone', snap), undefined);
+  assert.equal(val(s.get('/a')), 'newer');
+});
+
+test('overlapping snapshots each see their own version', () => {
+  const s = new Store();
+  s.set('/k', node('v1'));
+  const a = s.openSnapshot();
+  s.set('/k', node('v2'));
+  const b = s.openSnapshot();
+  s.set('/k', node('v3'));
+  assert.deepEqual([val(s.getAt('/k', a)), val(s.getAt('/k', b)), val(s.get('/k'))], ['v1', 'v2', 'v3']);
+  s.closeSnapshot(a);
+  assert.deepEqual([val(s.getAt('/k', b)), val(s.get('/k'))], ['v2', 'v3']);
+  s.closeSnapshot(b);
+  assert.equal(s.getAt('/k', b), undefined);
+});
+
+test('children keep insertion order and cache their listing', () => {
+  const c = Children.EMPTY.with('b').with('a').with('c').without('a').with('a');
+  assert.deepEqual([...c.names], ['b', 'c', 'a']);
+  assert.equal(c.blob().toString('latin1'), 'b\0c\0a\0');
+  assert.equal(c.blob(), c.blob());
+  assert.equal(c.with('b'), c);
+  assert.equal(c.without('zz'), c);
+});
+
+function fresh(): Store {
+  const s = new Store();
+  s.set('/', new Node('', P0, Children.of('a')));
+  s.set('/a', node('A'));
+  return s;
+}
+
+test('transaction: private writes, commit applies them, abort leaves nothing', () => {
+  const s = fresh();
+  const t = new Transaction(1, s, Infinity);
+  t.set('/b', node('B', P5));
+  assert.equal(val(t.get('/b')), 'B');
+  assert.equal(s.get('/b'), undefined);
+  assert.equal(t.ownedBy(5), 1);
+  assert.equal(t.addedFor(5), 1);
+  t.delete('/a');
+  assert.equal(t.get('/a'), undefined);
+  assert.equal(val(s.get('/a')), 'A');
+  t.changed({ path: '/b', exact: false, node: t.get('/b')!, oldPerms: undefined });
+  const events = t.commit();
+  t.end();
+  assert.deepEqual(events.map((e) => e.path), ['/b']);
+  assert.equal(val(s.get('/b')), 'B');
+  assert.equal(s.get('/a'), undefined);
+  assert.equal(s.ownedBy(5), 1);
+
+  const u = new Transaction(2, s, Infinity);
+  u.set('/c', node('C'));
+  u.end();
+  assert.equal(s.get('/c'), undefined);
+});
+
+test('transaction: EAGAIN when anything it read or wrote changed, even a node it found missing', () => {
+  for (const change of [(s: Store) => s.set('/a', node('A2')), (s: Store) => s.delete('/a'), (s: Store) => s.set('/x', node('X'))]) {
+    const s = fresh();
+    const t = new Transaction(1, s, Infinity);
+    t.get('/a');
+    t.get('/x');
+    t.set('/y', node('Y'));
+    change(s);
+    assert.throws(() => t.commit(), (e) => isXenError(e, 'EAGAIN'));
+    t.end();
+    assert.equal(s.get('/y'), undefined);
+  }
+  const s = fresh();
+  const t = new Transaction(1, s, Infinity);
+  t.get('/a');
+  s.set('/unrelated', node('u'));
+  assert.doesNotThrow(() => t.commit());
+  t.end();
+});
+
+test('transaction: reads are a snapshot, and the access limit applies', () => {
+  const s = fresh();
+  const t = new Transaction(1, s, 3);
+  s.set('/a', node('changed'));
+  assert.equal(val(t.get('/a')), 'A');
+  t.get('/1');
+  t.get('/2');
+  t.get('/a');
+  assert.throws(() => t.get('/3'), (e) => isXenError(e, 'ENOSPC'));
+  t.end();
+});
