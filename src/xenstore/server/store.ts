@@ -7,44 +7,72 @@
 import { Buffer } from 'node:buffer';
 import type { Perms } from './perms.js';
 
-/** Insertion-ordered child names (cxenstored lists DIRECTORY children in creation order). */
+/** An append-only list of child names that successive versions of one node share. */
+class NameLog {
+  readonly names: string[] = [];
+  readonly index = new Map<string, number>();
+
+  static from(names: Iterable<string>): NameLog {
+    const log = new NameLog();
+    for (const n of names) log.append(n);
+    return log;
+  }
+
+  append(name: string): void {
+    this.index.set(name, this.names.length);
+    this.names.push(name);
+  }
+}
+
+/**
+ * Insertion-ordered child names (cxenstored lists DIRECTORY children in creation order). Each
+ * version sees a prefix of a shared append-only log, so adding a child to the newest version
+ * costs O(1) however many children there are; removing one, or adding to an older version,
+ * copies.
+ */
 export class Children {
-  static readonly EMPTY = new Children(new Set());
+  static readonly EMPTY = new Children(new NameLog(), 0, 0);
   #blob: Buffer | undefined;
 
-  private constructor(readonly names: ReadonlySet<string>) {}
+  private constructor(
+    private readonly log: NameLog,
+    readonly size: number,
+    /** Bytes of the DIRECTORY payload ("name\0" per child). */
+    readonly bytes: number,
+  ) {}
 
-  get size(): number {
-    return this.names.size;
+  /** The names, in order. */
+  get names(): readonly string[] {
+    return this.log.names.slice(0, this.size);
   }
 
   has(name: string): boolean {
-    return this.names.has(name);
+    const i = this.log.index.get(name);
+    return i !== undefined && i < this.size;
   }
 
   static of(name: string): Children {
-    return new Children(new Set([name]));
+    return Children.EMPTY.with(name);
   }
 
   with(name: string): Children {
-    if (this.names.has(name)) return this;
-    const s = new Set(this.names);
-    s.add(name);
-    return new Children(s);
+    if (this.has(name)) return this;
+    let log = this.log;
+    if (this.size === 0 || this.size !== log.names.length || log.index.has(name)) log = NameLog.from(this.names);
+    log.append(name);
+    return new Children(log, this.size + 1, this.bytes + name.length + 1);
   }
 
   without(name: string): Children {
-    if (!this.names.has(name)) return this;
-    const s = new Set(this.names);
-    s.delete(name);
-    return new Children(s);
+    if (!this.has(name)) return this;
+    return new Children(NameLog.from(this.names.filter((n) => n !== name)), this.size - 1, this.bytes - name.length - 1);
   }
 
   /** "name\0name\0...": the DIRECTORY payload and the byte string DIRECTORY_PART offsets index. */
   blob(): Buffer {
     if (this.#blob === undefined) {
       let s = '';
-      for (const n of this.names) s += `${n}\0`;
+      for (let i = 0; i < this.size; i++) s += `${this.log.names[i]}\0`;
       this.#blob = Buffer.from(s, 'latin1');
     }
     return this.#blob;
@@ -84,7 +112,7 @@ export class Node {
 
   /** Record size for the node-size quota: value plus child list (cxenstored counts both). */
   get size(): number {
-    return this.value.length + this.children.blob().byteLength;
+    return this.value.length + this.children.bytes;
   }
 
   static empty(perms: Perms): Node {
