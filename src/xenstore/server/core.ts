@@ -117,9 +117,11 @@ export class XenstoreCore implements ConnectionOwner {
 
   /** Deliver a change to the watches it fires, as far as each watcher may read the node. */
   fire(c: Change): void {
-    for (const w of this.watches.matching(c.path, c.exact)) {
+    const found = this.watches.matching(c.path, c.exact);
+    for (const w of found) {
       if (this.#mayHear(w.owner, c)) w.owner.sendEvent(w.eventPath(c.path), w.token);
     }
+    this.#scheduler.charge(found.length);
   }
 
   /** cxenstored watch_permitted: the node, its old permissions, or its parent must be readable. */

@@ -3,13 +3,16 @@
 // once, inside the callback that read it, up to REQUESTS_PER_CONNECTION requests (so a lone
 // request is answered in the same turn). Whatever is left waits its turn: waiting connections
 // are served round robin, each at most REQUESTS_PER_CONNECTION per round and all of them together
-// at most REQUESTS_PER_TURN per turn of dom0's event loop; then xenstored yields (setImmediate)
+// at most REQUESTS_PER_TURN per turn of dom0's event loop (EVENTS_PER_REQUEST watch events fired
+// count as one more request); then xenstored yields (setImmediate)
 // so I/O, backends and newly arrived clients get in before the next turn.
 
 /** At most this many requests of one connection are handled per turn. */
 export const REQUESTS_PER_CONNECTION = 32;
 /** At most this many requests are handled per turn of dom0's event loop, over all connections. */
 export const REQUESTS_PER_TURN = 256;
+/** Watch events a request's share of a turn covers: a write that fires many watches costs more of the turn. */
+export const EVENTS_PER_REQUEST = 8;
 
 /** A connection as the scheduler sees it. */
 export interface Schedulable {
@@ -23,6 +26,13 @@ export class Scheduler {
   /** Connections with work, in turn order (a Set keeps insertion order). */
   readonly #ready = new Set<Schedulable>();
   #tickQueued = false;
+  /** Watch events queued since the count was last taken. */
+  #events = 0;
+
+  /** `n` watch events were queued: they count against the turn. */
+  charge(n: number): void {
+    this.#events += n;
+  }
 
   /** `c` may have work: serve it now if nobody is waiting, else queue it for its turn. */
   wake(c: Schedulable): void {
@@ -47,7 +57,8 @@ export class Scheduler {
       for (const c of [...this.#ready]) {
         if (budget <= 0) break;
         this.#ready.delete(c);
-        budget -= c.serve(Math.min(REQUESTS_PER_CONNECTION, budget));
+        this.#events = 0;
+        budget -= c.serve(Math.min(REQUESTS_PER_CONNECTION, budget)) + Math.floor(this.#events / EVENTS_PER_REQUEST);
         if (c.runnable) this.#ready.add(c);
       }
     }

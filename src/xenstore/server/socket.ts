@@ -57,7 +57,8 @@ export class UnixSocketListener {
       if (sock.destroyed) return 0;
       pending.push(bytes);
       pendingBytes += bytes.byteLength;
-      if (!flushQueued) {
+      // While the peer is not reading, output waits here until 'drain' (no copying meanwhile).
+      if (!flushQueued && !throttled) {
         flushQueued = true;
         queueMicrotask(flush);
       }
@@ -77,7 +78,8 @@ export class UnixSocketListener {
     sock.on('drain', () => {
       if (!throttled) return;
       throttled = false;
-      conn.outputPending?.(sock.writableLength);
+      if (pendingBytes > 0) flush();
+      conn.outputPending?.(sock.writableLength + pendingBytes);
       reading();
     });
     // 'close' follows every error (EPIPE, ECONNRESET): nothing to do here.

@@ -39,6 +39,10 @@ function ownerKey(path: string, token: Buffer): string {
 export class WatchTable<O extends WatchOwner> {
   /** Per path, in creation order. */
   readonly #byPath = new Map<string, Set<Watch<O>>>();
+  /** Paths whose watches are not in owner order (a connection older than the last watch's added one). */
+  readonly #unordered = new Set<string>();
+  /** The newest watch on each path. */
+  readonly #last = new Map<string, Watch<O>>();
   readonly #byOwner = new Map<O, Map<string, Watch<O>>>();
   #seq = 0;
 
@@ -58,8 +62,13 @@ export class WatchTable<O extends WatchOwner> {
   add(owner: O, path: string, token: Buffer, relativeTo: number): Watch<O> {
     const w = new Watch(owner, path, token, relativeTo, ++this.#seq);
     const list = this.#byPath.get(path);
-    if (list === undefined) this.#byPath.set(path, new Set([w]));
-    else list.add(w);
+    if (list === undefined) {
+      this.#byPath.set(path, new Set([w]));
+    } else {
+      if (this.#last.get(path)!.owner.seq > owner.seq) this.#unordered.add(path);
+      list.add(w);
+    }
+    this.#last.set(path, w);
     let mine = this.#byOwner.get(owner);
     if (mine === undefined) {
       mine = new Map();
@@ -72,7 +81,7 @@ export class WatchTable<O extends WatchOwner> {
   remove(w: Watch<O>): void {
     const list = this.#byPath.get(w.path);
     if (list === undefined || !list.delete(w)) return;
-    if (list.size === 0) this.#byPath.delete(w.path);
+    if (list.size === 0) this.#forgetPath(w.path);
     const mine = this.#byOwner.get(w.owner)!;
     mine.delete(ownerKey(w.path, w.token));
     if (mine.size === 0) this.#byOwner.delete(w.owner);
@@ -85,10 +94,16 @@ export class WatchTable<O extends WatchOwner> {
     for (const w of mine.values()) {
       const list = this.#byPath.get(w.path)!;
       list.delete(w);
-      if (list.size === 0) this.#byPath.delete(w.path);
+      if (list.size === 0) this.#forgetPath(w.path);
     }
     this.#byOwner.delete(owner);
     return mine.size;
+  }
+
+  #forgetPath(path: string): void {
+    this.#byPath.delete(path);
+    this.#unordered.delete(path);
+    this.#last.delete(path);
   }
 
   /**
@@ -99,10 +114,12 @@ export class WatchTable<O extends WatchOwner> {
     if (this.#byPath.size === 0) return [];
     const found: Watch<O>[] = [];
     let lists = 0;
+    let ordered = true;
     const add = (p: string): void => {
       const list = this.#byPath.get(p);
       if (list === undefined) return;
       lists++;
+      if (this.#unordered.has(p)) ordered = false;
       for (const w of list) found.push(w);
     };
     add(path);
@@ -112,8 +129,8 @@ export class WatchTable<O extends WatchOwner> {
         add(p);
       }
     }
-    // One path's watches are in creation order already; only owners may need ordering.
-    if (found.length > 1 && (lists > 1 || found.some((w) => w.owner !== found[0]!.owner))) {
+    // One path's watches are in order already unless an older connection added one after a newer.
+    if (found.length > 1 && (lists > 1 || !ordered)) {
       found.sort((a, b) => a.owner.seq - b.owner.seq || a.seq - b.seq);
     }
     return found;

@@ -52,3 +52,22 @@ test('waiting connections alternate', async () => {
   // a's first share was served at once; then turns alternate.
   assert.deepEqual(log, ['a32', 'a32', 'b32', 'a32', 'b32', 'a4', 'b32', 'b4']);
 });
+
+test('watch events fired count against the turn', async () => {
+  const s = new Scheduler();
+  const log: string[] = [];
+  // Each request fires 64 events: 8 requests' worth of the turn.
+  const noisy = new Fake(1000, log, 'n');
+  const serve = noisy.serve.bind(noisy);
+  noisy.serve = (max) => {
+    const n = serve(max);
+    s.charge(n * 64);
+    return n;
+  };
+  s.wake(noisy);
+  const before = noisy.served.length;
+  await tick();
+  const inTurn = noisy.served.slice(before).reduce((a, n) => a + n, 0);
+  // One share costs 32 requests and 32 * 64 / 8 = 256 more: the turn is over after it.
+  assert.equal(inTurn, REQUESTS_PER_CONNECTION, `one turn handled ${inTurn} requests`);
+});

@@ -49,3 +49,14 @@ test('WATCH, UNWATCH and a connection going away do not scan other watches on th
   assert.equal(t.removeOwner(b), 1);
   assert.equal(t.isEmpty, true);
 });
+
+test('watches on one path fire by owner, also when an older connection adds one later', () => {
+  const t = new WatchTable<{ seq: number }>();
+  const [a, b] = [{ seq: 1 }, { seq: 2 }];
+  t.add(a, '/p', Buffer.from('a1'), 0);
+  t.add(b, '/p', Buffer.from('b1'), 0);
+  const names = (): string[] => t.matching('/p', true).map((w) => w.token.toString());
+  assert.deepEqual(names(), ['a1', 'b1']);
+  t.add(a, '/p', Buffer.from('a2'), 0);
+  assert.deepEqual(names(), ['a1', 'a2', 'b1']);
+});
