@@ -8,6 +8,9 @@ import { chmod, lstat, unlink } from 'node:fs/promises';
 import { type Server, type Socket, createServer } from 'node:net';
 import type { CloseReason, ConnectionSink, SendBytes } from './transport.js';
 
+/** Small messages held for a peer that does not read are merged this many at a time. */
+const MERGE_BATCH = 256;
+
 export type AcceptConnection = (send: SendBytes, onDrop: (reason: CloseReason) => void) => ConnectionSink;
 
 export class UnixSocketListener {
@@ -39,6 +42,8 @@ export class UnixSocketListener {
     this.#sockets.add(sock);
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
+    /** pending[0..merged) are merged chunks; the small messages after them are merged in batches. */
+    let merged = 0;
     let flushQueued = false;
     let throttled = false;
     const flush = (): void => {
@@ -46,6 +51,7 @@ export class UnixSocketListener {
       const out = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
       pending = [];
       pendingBytes = 0;
+      merged = 0;
       if (sock.destroyed || out.length === 0) return;
       if (!sock.write(out) && !throttled) {
         throttled = true;
@@ -57,7 +63,12 @@ export class UnixSocketListener {
       if (sock.destroyed) return 0;
       pending.push(bytes);
       pendingBytes += bytes.byteLength;
-      // While the peer is not reading, output waits here until 'drain' (no copying meanwhile).
+      // While the peer is not reading, output waits here until 'drain', merged so that a
+      // backlog of many small events costs few objects.
+      if (throttled && pending.length - merged >= MERGE_BATCH) {
+        pending.push(Buffer.concat(pending.splice(merged)));
+        merged = pending.length;
+      }
       if (!flushQueued && !throttled) {
         flushQueued = true;
         queueMicrotask(flush);
