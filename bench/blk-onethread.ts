@@ -10,7 +10,7 @@ import { RamDisk } from '../src/storage/ram.js';
 import { ioPages } from '../src/guest/iopages.js';
 import type { BlkFront } from '../src/drivers/blk/front.js';
 import { Rig, within } from '../test/unit/blk/_rig.js';
-import { emit, numberOptions } from './_lib.js';
+import { emit, numberOptions } from './support/harness.js';
 
 const opts = numberOptions({ runtime: 1, qd: 32, 'disk-mb': 8 });
 const BS = 4096;

@@ -16,12 +16,12 @@
 // The chart is written only by a full run (--max-guests=32), so quick runs leave it alone.
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { bucketOf, percentileOf } from '../src/guest/histogram.js';
 import { RamDisk } from '../src/storage/ram.js';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
-import { bucketOf, percentileOf } from '../examples/blkbench/blkbench.js';
-import { lineChart } from './_chart.js';
-import { emit, numberOptions } from './_lib.js';
+import { lineChart } from './support/chart.js';
+import { emit, numberOptions } from './support/harness.js';
 
 const opts = numberOptions({ runtime: 1, 'max-guests': 32, qd: 32, 'disk-mb': 8, 'seq-disk-mb': 256, 'seq-qd': 8, repeat: 3 });
 const BLKBENCH = fileURLToPath(new URL('../../examples/blkbench/blkbench.ts', import.meta.url));

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
-import { emit, numberOptions, summarize } from './_lib.js';
+import { emit, numberOptions, summarize } from './support/harness.js';
 
 const opts = numberOptions({ samples: 40, idle: 100, pool: 4 });
 const KERNEL = fileURLToPath(new URL('../../bench/guests/idle.ts', import.meta.url));

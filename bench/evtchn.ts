@@ -12,10 +12,10 @@ import { MessageChannel } from 'node:worker_threads';
 import { directChannel, serveControlPort } from '../src/hypervisor/control.js';
 import { Hypercalls } from '../src/hypervisor/hypercalls.js';
 import { Hypervisor } from '../src/hypervisor/hypervisor.js';
-import { BenchWorker, emit, numberOptions, rate, summarize } from './_lib.js';
-import type { BareRequest } from './_vcpu.js';
+import { BenchWorker, emit, numberOptions, rate, summarize } from './support/harness.js';
+import type { BareRequest } from './support/evtchn-vcpu.js';
 
-const VCPU = new URL('./_vcpu.js', import.meta.url);
+const VCPU = new URL('./support/evtchn-vcpu.js', import.meta.url);
 const opts = numberOptions({ rounds: 5, block: 4000, warmup: 2000 });
 
 /** A domain with a bench vCPU thread, wired to the hypervisor the way startVcpu wires one. */

@@ -11,7 +11,7 @@ import { directChannel } from '../src/hypervisor/control.js';
 import type { CopyOp } from '../src/hypervisor/grant.js';
 import { Hypercalls } from '../src/hypervisor/hypercalls.js';
 import { Hypervisor } from '../src/hypervisor/hypervisor.js';
-import { emit, numberOptions, rate } from './_lib.js';
+import { emit, numberOptions, rate } from './support/harness.js';
 
 const opts = numberOptions({ ms: 500, pages: 64 });
 const pages = opts.pages;

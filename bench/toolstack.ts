@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CreateResult } from '../src/toolstack/api.js';
 import { RemoteToolstack } from '../src/toolstack/client.js';
-import { emit, numberOptions, summarize, type Summary } from './_lib.js';
+import { emit, numberOptions, summarize, type Summary } from './support/harness.js';
 
 const opts = numberOptions({ samples: 20, cli: 5, guests: 100, batch: 25, pool: 4, settle: 15 });
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

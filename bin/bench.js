@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `npm run bench -- NAME [options]`: runs dist/bench/NAME.js, which prints one line of JSON.
+// Every module at the top of bench/ is a benchmark; what they share sits in bench/support/ and
+// their guest kernels in bench/guests/.
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 const dir = fileURLToPath(new URL('../dist/bench/', import.meta.url));
 const name = process.argv[2];
-const names = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.js') && !f.startsWith('_')).map((f) => f.slice(0, -3)) : [];
+const names = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3)) : [];
 if (!name || !names.includes(name)) {
   console.error(`usage: npm run bench -- NAME [options]\nbenchmarks: ${names.join(', ') || '(none built: run npm run build)'}`);
   process.exit(2);

@@ -12,30 +12,7 @@
 //   fill=0: 1 writes the whole area first (a RAM disk never written reads from one zero page)
 //   sync=1: write data/blkbench/ready and start when dom0 writes data/blkbench/go;
 //           the result also goes to data/blkbench/result.
-import type { OS } from 'xenode';
-
-/** Histogram buckets: 8 per power of two of microseconds, up to about 1 s. */
-const BUCKETS_PER_OCTAVE = 8;
-const NBUCKETS = 20 * BUCKETS_PER_OCTAVE;
-
-export function bucketOf(us: number): number {
-  return Math.min(NBUCKETS - 1, Math.max(0, Math.floor(Math.log2(Math.max(us, 1)) * BUCKETS_PER_OCTAVE)));
-}
-
-/** The upper bound in microseconds of a bucket. */
-export function bucketLimit(b: number): number {
-  return 2 ** ((b + 1) / BUCKETS_PER_OCTAVE);
-}
-
-export function percentileOf(hist: readonly number[], p: number): number {
-  const total = hist.reduce((a, b) => a + b, 0);
-  let seen = 0;
-  for (let b = 0; b < hist.length; b++) {
-    seen += hist[b]!;
-    if (seen >= (p / 100) * total) return bucketLimit(b);
-  }
-  return NaN;
-}
+import { HISTOGRAM_BUCKETS, bucketOf, percentileOf, type OS } from 'xenode';
 
 function options(cmdline: string): Record<string, string> {
   const o: Record<string, string> = {};
@@ -67,7 +44,7 @@ export default async function main(os: OS): Promise<void> {
   const sectors = disk.info().sizeSectors;
   const span = Math.floor((num('size', 0) || sectors * 512) / bs);
   if (bs % 512 !== 0 || span < 1) throw new Error(`bs=${bs} does not fit the disk`);
-  const hist = new Array<number>(NBUCKETS).fill(0);
+  const hist = new Array<number>(HISTOGRAM_BUCKETS).fill(0);
   let ops = 0;
   let reads = 0;
   let cursor = 0;

@@ -89,9 +89,11 @@ async function boot(msg: BootMessage): Promise<void> {
   async function shutdown(reason: ShutdownReason): Promise<never> {
     if (!down) {
       down = true;
-      loop.stop();
       // The console daemon drains the ring before the domain goes; make sure it is all there.
+      // Output larger than the ring moves only as the daemon's events come in, so the upcall
+      // loop stops after the flush, not before.
       await Promise.race([front.flush(), new Promise((r) => setTimeout(r, 1000))]);
+      loop.stop();
       await hc.shutdown(reason).catch(() => {});
     }
     return deschedule();

@@ -25,7 +25,8 @@ const STORE_PORT = 2;
 
 const noControl: ControlChannel = { call: () => Promise.reject(new Error('no control plane during warm-up')) };
 
-export async function warmUp(): Promise<void> {
+/** True if every step ran: a step that fails is skipped silently, and so would warm nothing. */
+export async function warmUp(): Promise<boolean> {
   const view = new DomainView(
     allocateDomainBuffers(SCRATCH_DOMID, { maxGrantFrames: 1, ramFrames: 1, maxEvtchns: 4, initialGrantFrames: 1 }),
   );
@@ -53,10 +54,11 @@ export async function warmUp(): Promise<void> {
     rsp.setUint8(XSD_SOCKMSG_SIZE, 0x78);
     Atomics.store(new Int32Array(store.buffer, store.byteOffset, 1024), XS_INTF_RSP_PROD >> 2, XSD_SOCKMSG_SIZE + 1);
     hc.evtchnSend(STORE_PORT);
-    await Promise.race([reply, new Promise((r) => setTimeout(r, 100))]);
+    const answered = await Promise.race([reply.then((v) => v === 'x'), new Promise<false>((r) => setTimeout(r, 100, false))]);
     xs.close();
+    return answered;
   } catch {
-    // Warm-up is an optimisation only.
+    return false; // warm-up is an optimisation only
   } finally {
     loop.stop();
   }

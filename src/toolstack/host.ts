@@ -9,13 +9,12 @@ import type { ShutdownReason } from '../abi/xen.js';
 import { ConsoleDaemon } from '../drivers/console/daemon.js';
 import { XenError } from '../errors.js';
 import { Hypervisor, type Domain } from '../hypervisor/hypervisor.js';
-import { GNTTAB_RESERVED_XENSTORE } from '../hypervisor/layout.js';
-import { bindInterdomain } from '../hypervisor/port.js';
 import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
 import { VcpuPool } from '../hypervisor/vcpu.js';
 import { connectLocal } from '../xenstore/client/transport.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
 import { Xenstored } from '../xenstore/server/daemon.js';
+import { mapGuestRing } from '../xenstore/server/introduce.js';
 import { effectiveAction } from './actions.js';
 import { buildDomain, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
 import { attachDisk, detachDisk, type DeviceHost, type DiskDevice } from './devices.js';
@@ -102,26 +101,8 @@ export class Host extends EventEmitter<HostEvents> {
     });
     loop.start();
     const hc = hv.dom0Hypercalls;
-    // XS_INTRODUCE: map the guest's xenstore page through its reserved grant (as cxenstored
-    // does), bind its port; when xenstored lets go of the ring, the mapping goes too.
     const xenstored = new Xenstored({
-      introduce: async (domid, _mfn, port) => {
-        await hc.connect(domid);
-        const { handle, page } = hc.grantMap(domid, GNTTAB_RESERVED_XENSTORE, false);
-        const bound = await bindInterdomain(hc, loop, domid, port).catch((e: unknown) => {
-          hc.grantUnmap(handle);
-          throw e;
-        });
-        const evtchn = {
-          notify: () => bound.notify(),
-          onEvent: (h: () => void) => bound.onEvent(h),
-          close: () => {
-            bound.close();
-            hc.grantUnmap(handle);
-          },
-        };
-        return { page, evtchn };
-      },
+      introduce: mapGuestRing(hc, loop),
       // SET_PERMS may name only domains the hypervisor has (XSA-322's class).
       domainExists: (domid) => hv.findDomain(domid) !== undefined,
       log,

@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { Host } from '../../src/toolstack/host.js';
+import { FIXTURES } from '../support/cli.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
 let host: Host;
 before(async () => {
   host = await Host.start();

@@ -1,8 +1,8 @@
-// The client's side of xsd_sockmsg framing: encode a request, cut xenstored's byte stream into
-// packets. Shared by the client library and the benchmark's raw load generator.
+// xsd_sockmsg framing (xen/io/xs_wire.h): encode a request, cut a byte stream into packets.
+// Shared by xenstored's connections, the client library and the benchmark's load generator.
 import { Buffer } from 'node:buffer';
 import {
-  XENSTORE_PAYLOAD_MAX, XSD_SOCKMSG_LEN, XSD_SOCKMSG_SIZE, XS_TYPE_NAMES, readSockmsg, writeSockmsg,
+  XENSTORE_PAYLOAD_MAX, XSD_SOCKMSG_LEN, XSD_SOCKMSG_REQ_ID, XSD_SOCKMSG_SIZE, XSD_SOCKMSG_TX_ID, XSD_SOCKMSG_TYPE, XS_TYPE_NAMES, writeSockmsg,
   type XsdSockmsg,
 } from '../../abi/xs_wire.js';
 import { XenError } from '../../errors.js';
@@ -36,34 +36,122 @@ export function encodeRequest(type: number, reqId: number, txId: number, parts: 
   return out;
 }
 
-/** Cuts xenstored's byte stream (any chunking) into packets. */
+/**
+ * Cuts an xsd_sockmsg byte stream (any chunking) into packets: the one framer of xenode's
+ * xenstore, used by xenstored's connections for requests and by the client for replies and
+ * watch events.
+ */
 export class XsFrameReader {
-  #partial: Buffer | undefined;
-
-  constructor(private readonly onPacket: (h: XsdSockmsg, payload: Buffer) => void) {}
+  /** Bytes of an incomplete packet (or of packets held back by hold()), copied out of the chunk. */
+  #rest: Buffer | undefined;
+  #held = false;
+  /** Bumped by clear(), so a cut in progress stops when its consumer resets the stream. */
+  #epoch = 0;
 
   /**
-   * Feed bytes; calls onPacket for every complete packet. Throws EIO for a payload over
-   * XENSTORE_PAYLOAD_MAX: the stream cannot be trusted after that.
+   * `onPacket` gets each packet's header, its payload and the whole packet, as views into the
+   * chunk; nothing here writes to it afterwards. `onOversize` is called for a header whose
+   * payload exceeds XENSTORE_PAYLOAD_MAX: the stream cannot be trusted after that, so the rest
+   * is discarded. By default (a client reading xenstored's replies) it throws EIO out of push().
    */
+  constructor(
+    private readonly onPacket: (h: XsdSockmsg, payload: Buffer, packet: Buffer) => void,
+    private readonly onOversize: (len: number) => void = oversize,
+  ) {}
+
+  /** Feed bytes; calls onPacket for every complete packet, unless held. */
   push(chunk: Uint8Array): void {
-    let data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (this.#partial) {
-      data = Buffer.concat([this.#partial, data]);
-      this.#partial = undefined;
-    }
+    this.#cut(this.#take(chunk), Infinity);
+  }
+
+  /**
+   * Store bytes without cutting them: the consumer takes packets with pull() when it has time
+   * (xenstored serves its connections in turns).
+   */
+  append(chunk: Uint8Array): void {
+    this.#rest = this.#take(chunk);
+  }
+
+  /** Bytes stored and not yet cut. */
+  get buffered(): number {
+    return this.#rest?.length ?? 0;
+  }
+
+  /** Whether a whole packet (or a header too long to be one) is stored. */
+  get ready(): boolean {
+    const d = this.#rest;
+    if (this.#held || d === undefined || d.length < XSD_SOCKMSG_SIZE) return false;
+    const len = d.readUInt32LE(XSD_SOCKMSG_LEN);
+    return len > XENSTORE_PAYLOAD_MAX || d.length >= XSD_SOCKMSG_SIZE + len;
+  }
+
+  /** Cut and deliver up to `max` stored packets; returns how many were delivered. */
+  pull(max: number): number {
+    const data = this.#rest;
+    this.#rest = undefined;
+    return data === undefined ? 0 : this.#cut(data, max);
+  }
+
+  /** Stop after the packet being delivered: the consumer completes it asynchronously. */
+  hold(): void {
+    this.#held = true;
+  }
+
+  /** The held packet completed: pull() goes on with the packets stored meanwhile. */
+  release(): void {
+    this.#held = false;
+  }
+
+  /** Drop buffered bytes and stop the cut in progress (the stream was reset or closed). */
+  clear(): void {
+    this.#rest = undefined;
+    this.#epoch++;
+  }
+
+  /** The stored bytes followed by `chunk`. */
+  #take(chunk: Uint8Array): Buffer {
+    const data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const rest = this.#rest;
+    this.#rest = undefined;
+    return rest === undefined ? data : Buffer.concat([rest, data]);
+  }
+
+  #cut(data: Buffer, max: number): number {
+    const epoch = this.#epoch;
     let at = 0;
-    while (data.length - at >= XSD_SOCKMSG_SIZE) {
+    let n = 0;
+    while (!this.#held && n < max && data.length - at >= XSD_SOCKMSG_SIZE) {
       const len = data.readUInt32LE(at + XSD_SOCKMSG_LEN);
       if (len > XENSTORE_PAYLOAD_MAX) {
-        throw new XenError('EIO', `xenstored sent a ${len}-byte payload (limit ${XENSTORE_PAYLOAD_MAX})`);
+        this.clear();
+        this.onOversize(len);
+        return n;
       }
-      if (data.length - at < XSD_SOCKMSG_SIZE + len) break;
-      const h = readSockmsg(data, at);
-      at += XSD_SOCKMSG_SIZE + len;
-      // Payloads are views into the chunk; nothing here writes to it afterwards.
-      this.onPacket(h, data.subarray(at - len, at));
+      const end = at + XSD_SOCKMSG_SIZE + len;
+      if (end > data.length) break;
+      // Read with Buffer's accessors, not readSockmsg's DataView: this is xenstored's hot path.
+      const h: XsdSockmsg = {
+        type: data.readUInt32LE(at + XSD_SOCKMSG_TYPE),
+        reqId: data.readUInt32LE(at + XSD_SOCKMSG_REQ_ID),
+        txId: data.readUInt32LE(at + XSD_SOCKMSG_TX_ID),
+        len,
+      };
+      const packet = data.subarray(at, end);
+      at = end;
+      n++;
+      this.onPacket(h, packet.subarray(XSD_SOCKMSG_SIZE), packet);
+      if (epoch !== this.#epoch) return n;
     }
-    if (at < data.length) this.#partial = data.subarray(at);
+    if (at < data.length) {
+      const tail = data.subarray(at);
+      // Whole packets left for a later pull stay a view; an incomplete tail is copied so the
+      // transport's chunk can be freed.
+      this.#rest = this.#rest !== undefined ? Buffer.concat([tail, this.#rest]) : n >= max || this.#held ? tail : Buffer.from(tail);
+    }
+    return n;
   }
+}
+
+function oversize(len: number): never {
+  throw new XenError('EIO', `xenstored sent a ${len}-byte payload (limit ${XENSTORE_PAYLOAD_MAX})`);
 }

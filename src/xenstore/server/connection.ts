@@ -1,16 +1,17 @@
-// One client connection of xenstored, whatever carries it: splits the byte stream into
-// xsd_sockmsg packets, owns the connection's transactions and watches, and frames replies and
-// watch events. Its requests are handled when the scheduler gives it a turn; it holds at most
-// INPUT_HOLD bytes of unprocessed input (the transport stops reading beyond that), and while more
-// than OUTPUT_THROTTLE bytes of its output are unread its requests wait. A peer that sends an
-// over-long packet, or lets unread output (watch events) grow past the connection's or the
-// daemon's bound, is dropped; nothing it does reaches other connections.
+// One client connection of xenstored, whatever carries it: cuts the byte stream into
+// xsd_sockmsg packets (common/frames.ts), owns the connection's transactions and watches, and
+// frames replies and watch events. Its requests are handled when the scheduler gives it a turn;
+// it holds at most INPUT_HOLD bytes of unprocessed input (the transport stops reading beyond
+// that), and while more than OUTPUT_THROTTLE bytes of its output are unread its requests wait.
+// A peer that sends an over-long packet, or lets unread output (watch events) grow past the
+// connection's or the daemon's bound, is dropped; nothing it does reaches other connections.
 import { Buffer } from 'node:buffer';
 import {
   XENSTORE_ERROR_COMM, XENSTORE_ERROR_NONE, XENSTORE_ERROR_PROTO, XENSTORE_PAYLOAD_MAX, XS_ERROR, XS_WATCH_EVENT,
-  XSD_ERRORS, XSD_SOCKMSG_SIZE,
+  XSD_ERRORS, XSD_SOCKMSG_SIZE, type XsdSockmsg,
 } from '../../abi/xs_wire.js';
 import type { XenErrnoName } from '../../errors.js';
+import { XsFrameReader } from '../common/frames.js';
 import type { Domain } from './domain.js';
 import type { Accessor } from './perms.js';
 import type { CloseReason, ConnectionSink, SendBytes } from './transport.js';
@@ -58,16 +59,17 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
   readonly home: string;
   readonly transactions = new Map<number, Transaction>();
   #nextTxId = 1;
-  /** Input not handled yet: `#in` from `#inOff` on. */
-  #in: Buffer | undefined;
-  #inOff = 0;
   /** The transport was told to stop reading (input over INPUT_HOLD). */
   #inputHeld = false;
   /** Output handed to the transport and not yet taken by the peer, as last reported. */
   #unread = 0;
-  #closed = false;
   /** Requests wait while an earlier one of this connection completes asynchronously. */
   #stalled = false;
+  #closed = false;
+  readonly #frames = new XsFrameReader(
+    (h, payload, packet) => this.#packet(h, payload, packet),
+    (len) => this.drop(XENSTORE_ERROR_PROTO, `packet payload of ${len} bytes exceeds ${XENSTORE_PAYLOAD_MAX}`),
+  );
   // Output the transport has not delivered yet: message end offsets in the byte stream.
   #sentBytes = 0;
   #ends: number[] = [];
@@ -105,56 +107,26 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
 
   receive(bytes: Uint8Array): void {
     if (this.#closed) return;
-    const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.#in = this.#in === undefined ? buf : Buffer.concat([this.#in.subarray(this.#inOff), buf]);
-    this.#inOff = 0;
+    this.#frames.append(bytes);
     this.owner.wake(this);
     if (!this.wantsInput) this.#inputHeld = true;
   }
 
   /** False while the connection holds more unprocessed input than INPUT_HOLD: stop reading. */
   get wantsInput(): boolean {
-    return this.#in === undefined || this.#in.length - this.#inOff <= INPUT_HOLD;
+    return this.#frames.buffered <= INPUT_HOLD;
   }
 
   /** A complete request waits and may be handled now. */
   get runnable(): boolean {
-    const buf = this.#in;
-    if (this.#closed || this.#stalled || this.#unread > OUTPUT_THROTTLE || buf === undefined) return false;
-    const avail = buf.length - this.#inOff;
-    if (avail < XSD_SOCKMSG_SIZE) return false;
-    const len = buf.readUInt32LE(this.#inOff + 12);
-    return len > XENSTORE_PAYLOAD_MAX || avail >= XSD_SOCKMSG_SIZE + len;
+    return !this.#closed && !this.#stalled && this.#unread <= OUTPUT_THROTTLE && this.#frames.ready;
   }
 
   /** Handle up to `max` requests (the scheduler's turn); returns how many were handled. */
   serve(max: number): number {
+    // One packet at a time: a reply may leave too much unread, or a request stall the rest.
     let n = 0;
-    while (n < max && this.runnable) {
-      const buf = this.#in!;
-      const off = this.#inOff;
-      const len = buf.readUInt32LE(off + 12);
-      if (len > XENSTORE_PAYLOAD_MAX) {
-        this.drop(XENSTORE_ERROR_PROTO, `packet payload of ${len} bytes exceeds ${XENSTORE_PAYLOAD_MAX}`);
-        break;
-      }
-      const end = off + XSD_SOCKMSG_SIZE + len;
-      this.#inOff = end;
-      n++;
-      if (this.owner.tracing) this.owner.trace(this, 'IN', buf.subarray(off, end));
-      this.owner.dispatch(this, buf.readUInt32LE(off), buf.readUInt32LE(off + 4), buf.readUInt32LE(off + 8), buf.subarray(off + XSD_SOCKMSG_SIZE, end));
-    }
-    const rest = this.#in;
-    if (rest !== undefined && !this.#closed && this.#inOff > 0) {
-      if (this.#inOff >= rest.length) {
-        this.#in = undefined;
-        this.#inOff = 0;
-      } else if (!this.runnable) {
-        // Keep only an incomplete tail, copied so the transport's chunk can be freed.
-        this.#in = Buffer.from(rest.subarray(this.#inOff));
-        this.#inOff = 0;
-      }
-    }
+    while (n < max && this.runnable) n += this.#frames.pull(1);
     if (this.#inputHeld && this.wantsInput) {
       this.#inputHeld = false;
       this.onInputSpace?.();
@@ -162,13 +134,19 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
     return n;
   }
 
+  #packet(h: XsdSockmsg, payload: Buffer, packet: Buffer): void {
+    if (this.owner.tracing) this.owner.trace(this, 'IN', packet);
+    this.owner.dispatch(this, h.type, h.reqId, h.txId, payload);
+  }
+
   /** Hold further requests until resume() (a request completing asynchronously). */
   stall(): void {
-    this.#stalled = true;
+    this.#frames.hold();
   }
 
   resume(): void {
     this.#stalled = false;
+    this.#frames.release();
     this.owner.wake(this);
   }
 
@@ -262,8 +240,7 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
   /** The peer reconnected its ring: start afresh, as a new connection would. */
   reset(): void {
     if (this.#closed) return;
-    this.#in = undefined;
-    this.#inOff = 0;
+    this.#frames.clear();
     this.#inputHeld = false;
     this.#ends = [];
     this.owner.forget(this);
@@ -273,7 +250,7 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#in = undefined;
+    this.#frames.clear();
     this.owner.addUnread(-this.#unread);
     this.#unread = 0;
     this.owner.forget(this);

@@ -1,5 +1,7 @@
 // xenstored's state and the operations that span connections: the store, watches and their
-// delivery, domains (introduce, release, SET_TARGET), and the connections themselves.
+// delivery, domains (introduce, release, SET_TARGET), and the connections themselves. The core
+// is given its request table and its ring transport when it is built (daemon.ts does that), as
+// ocaml-xenstore's server is a functor over its transport: it imports neither.
 import type { Buffer } from 'node:buffer';
 import { XENSTORE_ERROR_NONE, XS_TYPE_NAMES } from '../../abi/xs_wire.js';
 import { XenError } from '../../errors.js';
@@ -9,12 +11,10 @@ import { removeNode } from './nodeops.js';
 import { baseName, childPath, parentPath, printable } from '../common/path.js';
 import { type Accessor, Perms, XS_PERM_READ, permFor } from './perms.js';
 import type { Quotas } from './quota.js';
-import { handleRequest } from './requests.js';
-import { serveRing } from './ring.js';
 import { Scheduler } from './scheduler.js';
 import { Children, Node, Store } from './store.js';
 import type { DomainRing } from '../common/ring.js';
-import type { CloseReason, IntroduceHook, SendBytes } from './transport.js';
+import type { CloseReason, IntroduceHook, SendBytes, ServeRing } from './transport.js';
 import { type Change, LiveView, type Transaction } from './view.js';
 import { WatchTable } from './watches.js';
 
@@ -33,12 +33,34 @@ export interface CoreLimits {
   maxTotalOutputBytes: number;
 }
 
+/** Answers one request of `conn` (requests.ts's handleRequest is xenstored's). */
+export type Dispatcher = (core: XenstoreCore, conn: Connection, type: number, reqId: number, txId: number, payload: Buffer) => void;
+
+export interface CoreOptions {
+  quotas: Quotas;
+  /** Unread output bytes any connection may accumulate before it is dropped. */
+  maxOutputBytes: number;
+  /** Unread output bytes of all connections together; a connection adding beyond it is dropped. */
+  maxTotalOutputBytes: number;
+  /** Whether the hypervisor has a domain (for permissions that name one). */
+  domainExists: (domid: number) => boolean;
+  log: (line: string) => void;
+  /** Maps a guest's ring for a wire XS_INTRODUCE; without it the domain gets no ring. */
+  introduce: IntroduceHook | undefined;
+  /** The request table. */
+  dispatch: Dispatcher;
+  /** Attaches a connection to a domain's ring page (server/ring.ts's serveRing). */
+  serveRing: ServeRing;
+}
+
 export class XenstoreCore implements ConnectionOwner {
   readonly store = new Store();
   readonly live: LiveView;
   readonly watches = new WatchTable<Connection>();
   readonly domains = new Map<number, Domain>();
   readonly connections = new Set<Connection>();
+  /** Each introduced domain's connection over its xenstore ring page, by domid. */
+  readonly #rings = new Map<number, Connection>();
   /** Permissions of the special watch paths: who hears of domains coming and going. */
   readonly specialPerms = new Map<string, Perms>([[INTRODUCE_DOMAIN, Perms.owned(0)], [RELEASE_DOMAIN, Perms.owned(0)]]);
   /** INTRODUCEs waiting for the host to map a ring. */
@@ -48,16 +70,28 @@ export class XenstoreCore implements ConnectionOwner {
   readonly #scheduler = new Scheduler();
   /** Unread output bytes of all connections. */
   #unread = 0;
-  readonly limits: CoreLimits;
 
-  constructor(
-    readonly quotas: Quotas,
-    output: { maxOutputBytes: number; maxTotalOutputBytes: number },
-    readonly log: (line: string) => void,
-    readonly introduceHook: IntroduceHook | undefined,
-    private readonly domainLookup: (domid: number) => boolean,
-  ) {
-    this.limits = { get outstanding() { return quotas.outstanding; }, ...output };
+  readonly quotas: Quotas;
+  readonly log: (line: string) => void;
+  readonly introduceHook: IntroduceHook | undefined;
+  readonly limits: CoreLimits;
+  readonly #dispatch: Dispatcher;
+  readonly #serveRing: ServeRing;
+  readonly #domainExists: (domid: number) => boolean;
+
+  constructor(opts: CoreOptions) {
+    this.quotas = opts.quotas;
+    this.log = opts.log;
+    this.introduceHook = opts.introduce;
+    const quotas = opts.quotas;
+    this.limits = {
+      get outstanding() { return quotas.outstanding; },
+      maxOutputBytes: opts.maxOutputBytes,
+      maxTotalOutputBytes: opts.maxTotalOutputBytes,
+    };
+    this.#dispatch = opts.dispatch;
+    this.#serveRing = opts.serveRing;
+    this.#domainExists = opts.domainExists;
     this.live = new LiveView(this.store, (c) => this.fire(c));
     // cxenstored's initial tree.
     const root = Perms.owned(0);
@@ -96,7 +130,7 @@ export class XenstoreCore implements ConnectionOwner {
   }
 
   dispatch(conn: Connection, type: number, reqId: number, txId: number, payload: Buffer): void {
-    handleRequest(this, conn, type, reqId, txId, payload);
+    this.#dispatch(this, conn, type, reqId, txId, payload);
   }
 
   forget(conn: Connection): void {
@@ -105,7 +139,7 @@ export class XenstoreCore implements ConnectionOwner {
     conn.domain.watches -= this.watches.removeOwner(conn);
     if (conn.closed) {
       this.connections.delete(conn);
-      if (conn.domain.ring === conn) conn.domain.ring = undefined;
+      if (this.#rings.get(conn.domid) === conn) this.#rings.delete(conn.domid);
     }
   }
 
@@ -152,16 +186,16 @@ export class XenstoreCore implements ConnectionOwner {
   /** Register a domain (with its ring, if it has one) and tell @introduceDomain watchers. */
   introduce(domid: number, ring: DomainRing | undefined): Connection | undefined {
     const d = this.domain(domid);
-    if (d.introduced) return d.ring;
+    if (d.introduced) return this.#rings.get(domid);
     d.introduced = true;
     if (ring !== undefined) {
-      let transport: ReturnType<typeof serveRing> | undefined;
+      let transport: ReturnType<ServeRing> | undefined;
       const conn = this.connect(domid, (b) => transport?.send(b), domid === 0, (reason) => transport?.close(reason));
-      transport = serveRing(ring, conn);
-      d.ring = conn;
+      transport = this.#serveRing(ring, conn);
+      this.#rings.set(domid, conn);
     }
     this.fireSpecial(INTRODUCE_DOMAIN);
-    return d.ring;
+    return this.#rings.get(domid);
   }
 
   /**
@@ -217,7 +251,7 @@ export class XenstoreCore implements ConnectionOwner {
    * xenstored knows it, or the hypervisor does.
    */
   domainExists(domid: number): boolean {
-    return domid === 0 || this.isIntroduced(domid) || this.domainLookup(domid);
+    return domid === 0 || this.isIntroduced(domid) || this.#domainExists(domid);
   }
 
   /** CONTROL check: every node's parent lists it and every listed child exists. */

@@ -1,9 +1,12 @@
-// xenstored: the public face of the daemon. Transports hand it connections; the host introduces
-// and releases domains; `listen` serves Xen's tools on a Unix socket.
+// xenstored: the public face of the daemon and the one place that assembles it (the core, its
+// request table, its ring transport). Transports hand it connections; the host introduces and
+// releases domains; `listen` serves Xen's tools on a Unix socket.
 import { XENSTORE_ERROR_NONE } from '../../abi/xs_wire.js';
 import type { XsConnection } from './connection.js';
 import { XenstoreCore } from './core.js';
 import { type Quotas, resolveQuotas } from './quota.js';
+import { handleRequest } from './requests.js';
+import { serveRing } from './ring.js';
 import { UnixSocketListener } from './socket.js';
 import type { DomainRing } from '../common/ring.js';
 import type { CloseReason, IntroduceHook, SendBytes } from './transport.js';
@@ -45,13 +48,16 @@ export class Xenstored {
   readonly #listeners = new Set<UnixSocketListener>();
 
   constructor(opts: XenstoredOptions = {}) {
-    this.#core = new XenstoreCore(
-      resolveQuotas(opts.quotas),
-      { maxOutputBytes: opts.maxOutputBytes ?? 2 * 1024 * 1024, maxTotalOutputBytes: opts.maxTotalOutputBytes ?? 64 * 1024 * 1024 },
-      opts.log ?? (() => undefined),
-      opts.introduce,
-      opts.domainExists ?? (() => true),
-    );
+    this.#core = new XenstoreCore({
+      quotas: resolveQuotas(opts.quotas),
+      maxOutputBytes: opts.maxOutputBytes ?? 2 * 1024 * 1024,
+      maxTotalOutputBytes: opts.maxTotalOutputBytes ?? 64 * 1024 * 1024,
+      domainExists: opts.domainExists ?? (() => true),
+      log: opts.log ?? (() => undefined),
+      introduce: opts.introduce,
+      dispatch: handleRequest,
+      serveRing,
+    });
   }
 
   /** A connection for a transport: the transport pushes received bytes in and gets reply bytes out through `send`. */

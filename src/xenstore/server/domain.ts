@@ -1,15 +1,12 @@
 // What xenstored knows about a domain: whether the toolstack introduced it, its home path, the
-// domain it acts for (SET_TARGET), and its ring connection if it has one.
+// domain it acts for (SET_TARGET) and its watch count. Its connections are the core's business.
 import { domainPath } from '../common/path.js';
-import type { Connection } from './connection.js';
 
 export class Domain {
   readonly path: string;
   introduced = false;
   /** The domain this one is a stub domain / device model for (XS_SET_TARGET). */
   target: number | undefined;
-  /** The connection over the domain's xenstore ring page. */
-  ring: Connection | undefined;
   /** Watches held by all of the domain's connections (the watch quota is per domain). */
   watches = 0;
 

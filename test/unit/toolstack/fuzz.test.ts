@@ -68,7 +68,6 @@ function fuzz(name: string, seed: number, count: number, seeds: readonly string[
 }
 
 test('xl.cfg parser: 4000 mutated and random texts return or throw ConfigError', () => {
-  const t0 = performance.now();
   const xl = fuzz('parseXlCfg', 0x5eed, 2000, SEEDS, (s) => {
     for (const setting of parseXlCfg(s, 'fuzz.cfg').settings.values()) {
       assert.ok(setting.pos.line >= 1 && setting.pos.column >= 1 && setting.valuePos.line >= setting.pos.line);
@@ -78,7 +77,6 @@ test('xl.cfg parser: 4000 mutated and random texts return or throw ConfigError',
   // The mutations must exercise both outcomes, or the fuzz proves little.
   assert.ok(xl.ok > 100 && xl.refused > 100, JSON.stringify(xl));
   assert.ok(dom.ok > 20 && dom.refused > 100, JSON.stringify(dom));
-  assert.ok(performance.now() - t0 < 5000, 'fuzzing took too long');
 });
 
 test('disk and vif spec parsers: 2000 inputs each return or throw their own error', () => {
@@ -88,7 +86,9 @@ test('disk and vif spec parsers: 2000 inputs each return or throw their own erro
   assert.ok(vif.ok > 100 && vif.refused > 100, JSON.stringify(vif));
 });
 
-test('large hostile inputs are handled in linear time', () => {
+// No clock in the assertions (a loaded machine is slow, not wrong): a quadratic parser needs
+// hours on these half-megabyte inputs, so the test's timeout is what catches it.
+test('large hostile inputs are handled in linear time', { timeout: 60_000 }, () => {
   const cases = [
     `a = [ ${'1, '.repeat(200_000)}]`,
     `a = "${'x'.repeat(500_000)}"`,
@@ -100,17 +100,13 @@ test('large hostile inputs are handled in linear time', () => {
     `${'x'.repeat(500_000)} = 1`,
   ];
   for (const text of cases) {
-    const t0 = performance.now();
     try {
       parseXlCfg(text, 'big.cfg');
     } catch (e) {
       assert.ok(e instanceof ConfigError, String(e));
     }
-    assert.ok(performance.now() - t0 < 2000, `slow on ${JSON.stringify(text.slice(0, 40))}`);
   }
-  const t0 = performance.now();
   assert.throws(() => parseDiskSpec(`${'x'.repeat(200_000)},${','.repeat(200_000)}`), DiskSpecError);
   assert.throws(() => parseDiskSpec(`/t,,xvd${'a'.repeat(200_000)}`), DiskSpecError);
   assert.throws(() => parseVifSpec(`${'bridge=b,'.repeat(50_000)}`), VifSpecError);
-  assert.ok(performance.now() - t0 < 2000);
 });

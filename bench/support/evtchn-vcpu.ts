@@ -2,11 +2,11 @@
 // bootstrap builds it (Hypercalls over its control port, peers pushed on it, the UpcallLoop),
 // plus the bare Atomics ping-pongs the event channel is compared with, run on the same threads.
 import { parentPort, type MessagePort } from 'node:worker_threads';
-import { portChannel, type PeerGrant } from '../src/hypervisor/control.js';
-import { Hypercalls } from '../src/hypervisor/hypercalls.js';
-import type { DomainBuffers } from '../src/hypervisor/memory.js';
-import { HALT_POLL_MAX_US, UpcallLoop } from '../src/hypervisor/upcall.js';
-import { serveRequests } from './_lib.js';
+import { portChannel, type PeerGrant } from '../../src/hypervisor/control.js';
+import { Hypercalls } from '../../src/hypervisor/hypercalls.js';
+import type { DomainBuffers } from '../../src/hypervisor/memory.js';
+import { HALT_POLL_MAX_US, UpcallLoop } from '../../src/hypervisor/upcall.js';
+import { serveRequests } from './harness.js';
 
 export type Role = 'ping' | 'pong';
 /** Word 0 counts pings, word 1 pongs. */
