@@ -11,14 +11,16 @@ import { removeNode } from './nodeops.js';
 import { baseName, childPath, parentPath, printable } from '../common/path.js';
 import { type Accessor, Perms, XS_PERM_READ, permFor } from './perms.js';
 import type { Quotas } from './quota.js';
-import { Scheduler } from './scheduler.js';
+import { type Job, Scheduler } from './scheduler.js';
 import { Children, Node, Store } from './store.js';
 import type { DomainRing } from '../common/ring.js';
 import type { CloseReason, IntroduceHook, SendBytes, ServeRing } from './transport.js';
 import { type Change, LiveView, type Transaction } from './view.js';
-import { WatchTable } from './watches.js';
+import { type Watch, WatchTable } from './watches.js';
 
 export const INTRODUCE_DOMAIN = '@introduceDomain';
+/** A change firing more watches than this has its events delivered over several turns. */
+export const FIRE_AT_ONCE = 1024;
 export const RELEASE_DOMAIN = '@releaseDomain';
 
 /** xenstored itself, for the work it does on its own behalf (releasing a domain's nodes). */
@@ -152,11 +154,40 @@ export class XenstoreCore implements ConnectionOwner {
   /** Deliver a change to the watches it fires, as far as each watcher may read the node. */
   fire(c: Change): void {
     const found = this.watches.matching(c.path, c.exact);
-    for (const w of found) {
+    if (this.#firing.length === 0 && found.length <= FIRE_AT_ONCE) {
+      this.#deliver(c, found, 0, found.length);
+      return;
+    }
+    // Too many for one turn: delivered over the next turns, and later changes queue behind, so
+    // each connection still gets its events in order.
+    this.#firing.push({ c, found, at: 0 });
+    this.#scheduler.defer(this.#firingJob);
+  }
+
+  #deliver(c: Change, found: readonly Watch<Connection>[], from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      const w = found[i]!;
       if (this.#mayHear(w.owner, c)) w.owner.sendEvent(w.eventPath(c.path), w.token);
     }
-    this.#scheduler.charge(found.length);
+    this.#scheduler.charge(to - from);
   }
+
+  readonly #firing: Array<{ c: Change; found: Watch<Connection>[]; at: number }> = [];
+  readonly #firingJob: Job = {
+    run: (max) => {
+      let done = 0;
+      while (done < max && this.#firing.length > 0) {
+        const f = this.#firing[0]!;
+        const to = Math.min(f.found.length, f.at + max - done);
+        this.#deliver(f.c, f.found, f.at, to);
+        done += to - f.at;
+        f.at = to;
+        if (f.at === f.found.length) this.#firing.shift();
+      }
+      return done;
+    },
+    pending: () => this.#firing.length > 0,
+  };
 
   /** cxenstored watch_permitted: the node, its old permissions, or its parent must be readable. */
   #mayHear(who: Connection, c: Change): boolean {

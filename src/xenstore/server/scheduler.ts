@@ -14,6 +14,14 @@ export const REQUESTS_PER_TURN = 256;
 /** Watch events a request's share of a turn covers: a write that fires many watches costs more of the turn. */
 export const EVENTS_PER_REQUEST = 8;
 
+/** Work that goes on over several turns (watch events of a change that fires very many watches). */
+export interface Job {
+  /** Do up to `max` units (watch events); returns how many were done. */
+  run(max: number): number;
+  /** Whether work is left. */
+  pending(): boolean;
+}
+
 /** A connection as the scheduler sees it. */
 export interface Schedulable {
   /** Whether a complete request waits and may be handled now. */
@@ -26,12 +34,19 @@ export class Scheduler {
   /** Connections with work, in turn order (a Set keeps insertion order). */
   readonly #ready = new Set<Schedulable>();
   #tickQueued = false;
+  #jobs: Job[] = [];
   /** Watch events queued since the count was last taken. */
   #events = 0;
 
   /** `n` watch events were queued: they count against the turn. */
   charge(n: number): void {
     this.#events += n;
+  }
+
+  /** Go on with `job` in the coming turns, a share of each turn at a time. */
+  defer(job: Job): void {
+    if (!this.#jobs.includes(job)) this.#jobs.push(job);
+    this.#queueTick();
   }
 
   /** `c` may have work: serve it now if nobody is waiting, else queue it for its turn. */
@@ -52,6 +67,12 @@ export class Scheduler {
   #tick(): void {
     this.#tickQueued = false;
     let budget = REQUESTS_PER_TURN;
+    // Deferred work gets half a turn, so connections keep being served meanwhile.
+    for (const job of this.#jobs) {
+      budget -= Math.ceil(job.run((REQUESTS_PER_TURN / 2) * EVENTS_PER_REQUEST) / EVENTS_PER_REQUEST);
+      if (budget <= REQUESTS_PER_TURN / 2) break;
+    }
+    this.#jobs = this.#jobs.filter((j) => j.pending());
     while (budget > 0 && this.#ready.size > 0) {
       // One round: everyone waiting now gets a go, in order; those with more go to the back.
       for (const c of [...this.#ready]) {
@@ -62,6 +83,6 @@ export class Scheduler {
         if (c.runnable) this.#ready.add(c);
       }
     }
-    if (this.#ready.size > 0) this.#queueTick();
+    if (this.#ready.size > 0 || this.#jobs.length > 0) this.#queueTick();
   }
 }

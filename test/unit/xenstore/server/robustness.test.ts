@@ -168,3 +168,30 @@ test('in-process: unread output beyond the connection bound or the total drops t
   d.conn.receive(packet(XS_READ, '/tool\0'));
   assert.equal(d.dropped(), undefined);
 });
+
+test('in-process: a change that fires thousands of watches is delivered over several turns, in order', async () => {
+  const xs = new Xenstored();
+  const many = new Peer(xs, 0);
+  const other = new Peer(xs, 0);
+  for (let i = 0; i < 3000; i++) many.req(XS_WATCH, `/p\0t${i}\0`);
+  other.req(XS_WATCH, '/p\0o\0');
+  other.req(XS_WATCH, '/q\0o\0');
+  many.takeEvents();
+  other.takeEvents();
+  assert.equal(other.req(XS_WRITE, '/p\0x'), '11 OK\0');
+  const first = many.takeEvents().length;
+  assert.ok(first < 3000, 'not all at once');
+  // A later change queues behind: every connection gets its events in order.
+  assert.equal(other.req(XS_WRITE, '/q\0y'), '11 OK\0');
+  assert.deepEqual(other.takeEvents(), []);
+  for (let i = 0; i < 100 && other.events.length < 2; i++) {
+    await new Promise((r) => setImmediate(r));
+    other.drain();
+  }
+  assert.deepEqual(other.takeEvents(), ['/p\0o\0', '/q\0o\0']);
+  for (let i = 0; i < 100 && first + many.events.length < 3000; i++) {
+    await new Promise((r) => setImmediate(r));
+    many.drain();
+  }
+  assert.equal(first + many.takeEvents().length, 3000, 'every watch heard it once');
+});
