@@ -10,13 +10,14 @@
 //
 //   node dist/bench/toolstack.js [--samples=20] [--cli=5] [--guests=100] [--batch=25] [--pool=4] [--settle=15]
 //   node dist/bench/toolstack.js --guests=1000 --batch=100   # the big run (about 9 GiB of RAM)
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CreateResult } from '../src/toolstack/api.js';
+import type { CreateResult } from '../src/toolstack/contract.js';
 import { RemoteToolstack } from '../src/toolstack/client.js';
+import { spawnHost } from './support/host.js';
 import { emit, numberOptions, summarize, type Summary } from './support/harness.js';
 
 const opts = numberOptions({ samples: 20, cli: 5, guests: 100, batch: 25, pool: 4, settle: 15 });
@@ -41,39 +42,19 @@ interface Daemon {
   stop(): Promise<void>;
 }
 
-/** Daemons still running: if the benchmark dies, they must not live on with their guests. */
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-process.on('SIGINT', () => process.exit(130));
-
 /** `xenode host` in the foreground, in a process of its own. */
 async function startDaemon(name: string, pool: number): Promise<Daemon> {
   const stateDir = join(dir, name);
-  const child = spawn(process.execPath, [XENODE, 'host', '--state-dir', stateDir, '--pool', String(pool), '--shutdown-timeout', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (b: Buffer) => {
-      err += b.toString();
-      if (err.includes('control socket')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`the daemon exited with ${code}: ${err}`)));
-  });
-  child.stderr!.resume();
+  const host = await spawnHost(XENODE, stateDir, ['--pool', String(pool), '--shutdown-timeout', '0']);
   const ts = await RemoteToolstack.connect(stateDir);
   return {
     stateDir,
-    child,
+    child: host.child,
     ts,
-    rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024,
+    rss: host.rss,
     async stop() {
       ts.close();
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
+      await host.stop();
     },
   };
 }

@@ -8,8 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Progress } from '../../src/cli/progress.js';
-import type { Toolstack } from '../../src/toolstack/api.js';
-import { HostNotRunning, RemoteToolstack, displayPath } from '../../src/toolstack/client.js';
+import type { Toolstack } from '../../src/toolstack/contract.js';
+import { HostNotRunning, RemoteToolstack } from '../../src/toolstack/client.js';
+import { displayPath } from '../../src/toolstack/paths.js';
 import { startLocalHost } from '../../src/toolstack/local.js';
 import { resolveStateDir } from '../../src/toolstack/paths.js';
 

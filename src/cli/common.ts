@@ -1,6 +1,6 @@
 // What every subcommand that talks to a host shares: --state-dir, the connection, messages.
 import type { Command } from 'commander';
-import type { Toolstack } from '../toolstack/api.js';
+import type { Toolstack } from '../toolstack/contract.js';
 import { RemoteToolstack } from '../toolstack/client.js';
 import { resolveStateDir } from '../toolstack/paths.js';
 

@@ -1,7 +1,7 @@
 // Console viewers (`xenode console`, `create -c`, `run`): the guest's output on stdout and,
 // for an interactive viewer, this terminal's keystrokes to the guest; Ctrl-] detaches, as in
 // xl console. Several viewers may attach, one after another or at once.
-import type { ConsoleSession, DomainRef, Toolstack } from '../toolstack/api.js';
+import type { ConsoleSession, DomainRef, Toolstack } from '../toolstack/contract.js';
 
 /** Ctrl-]: the byte xl console (and telnet) detach on. */
 const DETACH_BYTE = 0x1d;

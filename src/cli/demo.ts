@@ -7,9 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { styleText } from 'node:util';
-import type { ConsoleSession, Toolstack } from '../toolstack/api.js';
-import { effectiveAction } from '../toolstack/actions.js';
-import type { HostEvent } from '../toolstack/hostlog.js';
+import type { ConsoleSession, HostEvent, Toolstack } from '../toolstack/contract.js';
 import { say } from './common.js';
 import { top } from './top.js';
 
@@ -86,7 +84,7 @@ export async function demo(): Promise<void> {
       if (!g) return;
       if (e.type === 'shutdown') {
         g.ended = e.reason === 'poweroff' ? 'powered off' : `shut down (${e.reason})`;
-        if (effectiveAction(e.action) === 'restart') restarting.add(e.domid);
+        if (e.taken === 'restart') restarting.add(e.domid);
       } else if (e.type === 'restarted') {
         g.restarts++;
         byDomid.set(e.domid, g);

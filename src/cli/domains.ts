@@ -3,12 +3,11 @@
 // is one call of the command API (api.ts); output is xl's (format.ts).
 import type { Command } from 'commander';
 import { SHUTDOWN_REASONS } from '../abi/xen.js';
-import type { DomainId, DomainRef, Toolstack } from '../toolstack/api.js';
-import { dmesgLine } from '../toolstack/hostlog.js';
+import type { DomainId, DomainRef, Toolstack } from '../toolstack/contract.js';
 import { say, withHost, withStateDir, type StateDirOpts } from './common.js';
 import { interactiveConsole } from './console.js';
 import { createDomain } from './follow.js';
-import { XL_BLOCK_LIST_HEADER, xlBlockList, xlInfo, xlList, xlUptime } from './format.js';
+import { XL_BLOCK_LIST_HEADER, dmesgLine, xlBlockList, xlInfo, xlList, xlUptime } from './format.js';
 
 const DOMAIN = ['<domain>', 'the domain, by name or id'] as const;
 

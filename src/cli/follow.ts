@@ -3,9 +3,7 @@
 // status then says how the domain ended.
 import { resolve } from 'node:path';
 import type { ShutdownReason } from '../abi/xen.js';
-import { effectiveAction } from '../toolstack/actions.js';
-import type { Toolstack } from '../toolstack/api.js';
-import type { HostEvent } from '../toolstack/hostlog.js';
+import type { HostEvent, Toolstack } from '../toolstack/contract.js';
 import { say } from './common.js';
 import { Keyboard, view, type Viewer } from './console.js';
 
@@ -98,9 +96,8 @@ async function follow(ts: Toolstack, path: string, o: CreateOptions, note: (line
       case 'shutdown': {
         if (e.domid !== domid) return;
         outcome = e.reason;
-        const then = effectiveAction(e.action);
-        restarting = then === 'restart' || then === 'rename-restart';
-        if (then === 'preserve') {
+        restarting = e.taken === 'restart' || e.taken === 'rename-restart';
+        if (e.taken === 'preserve') {
           note(`Domain ${domid} shut down (${e.reason}) and is preserved, as its configuration asks`);
           finish();
         }

@@ -1,7 +1,6 @@
 // Output formats of xl and xentop, column for column (tools/xl/xl_info.c, tools/xentop/xentop.c),
 // so that scripts that read xl's output read xenode's. Pure functions of API results.
-import type { DomainInfo, HostInfo } from '../toolstack/api.js';
-import type { DiskDevice } from '../toolstack/devices.js';
+import type { DiskDevice, DomainInfo, HostEvent, HostEventBody, HostInfo } from '../toolstack/contract.js';
 
 const padEnd = (s: string | number, n: number) => String(s).padEnd(n);
 const padStart = (s: string | number, n: number) => String(s).padStart(n);
@@ -159,4 +158,25 @@ export function xentopFrame(cur: TopSample, prev: TopSample | undefined): { summ
     padStart(0, 4),
   ].join(' '));
   return { summary, rows };
+}
+
+/** The event as a sentence, the way dmesg shows it. */
+function describeEvent(e: HostEventBody): string {
+  switch (e.type) {
+    case 'created': return `d${e.domid} '${e.name}': created`;
+    case 'destroyed': return `d${e.domid} '${e.name}': destroyed`;
+    case 'paused': return `d${e.domid} '${e.name}': paused`;
+    case 'unpaused': return `d${e.domid} '${e.name}': unpaused`;
+    case 'shutdown': return `d${e.domid} '${e.name}': shut down (${e.reason}); action ${e.action}`;
+    case 'restarted': return `d${e.from} '${e.name}': restarted as d${e.domid}`;
+    case 'restart-failed': return `d${e.domid} '${e.name}': restart failed: ${e.error}`;
+    case 'renamed': return `d${e.domid}: renamed from '${e.from}' to '${e.name}'`;
+    case 'message': return e.text;
+    case 'host': return `host ${e.state} (pid ${e.pid})`;
+  }
+}
+
+/** Xen's console timestamp format with console_timestamps=datems: [YYYY-MM-DD HH:MM:SS.mmm]. */
+export function dmesgLine(e: HostEvent): string {
+  return `(XEN) [${e.time.slice(0, 10)} ${e.time.slice(11, 23)}] ${describeEvent(e)}`;
 }

@@ -2,10 +2,9 @@
 // background: prints the control socket once it answers) and `xenode host stop`.
 import { spawn } from 'node:child_process';
 import { Option, type Command } from 'commander';
-import { displayPath } from '../toolstack/client.js';
-import { dmesgLine } from '../toolstack/hostlog.js';
-import { hostPaths, resolveStateDir } from '../toolstack/paths.js';
+import { displayPath, hostPaths, resolveStateDir } from '../toolstack/paths.js';
 import { say, withHost, withStateDir, type StateDirOpts } from './common.js';
+import { dmesgLine } from './format.js';
 
 interface DaemonOpts extends StateDirOpts {
   readonly pool: string;

@@ -1,8 +1,8 @@
 // `xenode run FILE.cfg`: boot one guest with its console on this terminal and exit when it is
 // gone, with a status that says how it ended (RUN_EXIT). It uses the host daemon of the state
 // dir when one runs; otherwise it starts a host in this process for this one guest.
-import { HostNotRunning, RemoteToolstack, displayPath } from '../toolstack/client.js';
-import { resolveStateDir } from '../toolstack/paths.js';
+import { HostNotRunning, RemoteToolstack } from '../toolstack/client.js';
+import { displayPath, resolveStateDir } from '../toolstack/paths.js';
 import { say } from './common.js';
 import { createDomain, type CreateOptions } from './follow.js';
 

@@ -3,7 +3,7 @@
 // after another, as xentop -b; --json prints one JSON object per refresh.
 import type { Command } from 'commander';
 import { styleText } from 'node:util';
-import type { Toolstack } from '../toolstack/api.js';
+import type { Toolstack } from '../toolstack/contract.js';
 import { withHost, withStateDir, type StateDirOpts } from './common.js';
 import { cpuPercents, xentopFrame, xentopHeader, type TopSample } from './format.js';
 

@@ -15,6 +15,7 @@ import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { PFN_START_INFO } from '../hypervisor/layout.js';
 import { DomainView } from '../hypervisor/memory.js';
 import { BoundPort } from '../hypervisor/port.js';
+import { currentThreadId } from '../hypervisor/thread.js';
 import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
 import type { BootMessage, VcpuStatus } from '../hypervisor/vcpu.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
@@ -153,4 +154,4 @@ async function boot(msg: BootMessage): Promise<void> {
 
 await warmUp();
 parent.once('message', (msg: BootMessage) => void boot(msg));
-status({ type: 'ready' });
+status({ type: 'ready', tid: currentThreadId() });

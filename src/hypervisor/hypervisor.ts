@@ -29,6 +29,8 @@ export interface VcpuHandle {
   cpuTime(): number;
   /** Hand a peer's buffers to the vCPU's hypercall layer (after the other end bound to it). */
   push(grant: PeerGrant): void;
+  /** Whether its thread is on a CPU or waiting for one (thread.ts); undefined if unknown. */
+  running?(): boolean | undefined;
 }
 
 export interface DomainCreateOptions {
@@ -63,7 +65,10 @@ export class Domain {
   get paused(): boolean {
     return this.pauseCount > 0;
   }
+  /** The thread's state when the OS tells it (thread.ts), else the upcall loop's runstate word. */
   get blocked(): boolean {
+    const running = this.vcpu?.running?.();
+    if (running !== undefined) return !running;
     return Atomics.load(this.view.ctl, CB_RUNSTATE) === RUNSTATE_blocked;
   }
   get totPages(): number {

@@ -7,6 +7,7 @@ import type { PeerGrant } from './control.js';
 import { serveControlPort } from './control.js';
 import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
 import { CREDIT_DEFAULT_WEIGHT, niceForWeight } from './sched.js';
+import { ThreadState } from './thread.js';
 
 const REFILL_DELAY_MS = 100;
 
@@ -23,7 +24,8 @@ export interface BootMessage {
 
 /** Messages a vCPU thread sends on its parentPort. */
 export type VcpuStatus =
-  | { readonly type: 'ready' }
+  /** `tid`: the thread's kernel id, where the OS has one (thread.ts). */
+  | { readonly type: 'ready'; readonly tid?: number }
   | { readonly type: 'main' }
   | { readonly type: 'log'; readonly line: string };
 
@@ -32,7 +34,13 @@ export interface VcpuOptions {
   readonly heapMb: number;
 }
 
-function spawn(opts: VcpuOptions): { worker: Worker; ready: Promise<void> } {
+interface Spawned {
+  readonly worker: Worker;
+  /** Resolves with the thread's kernel id once the runtime is loaded. */
+  readonly ready: Promise<number | undefined>;
+}
+
+function spawn(opts: VcpuOptions): Spawned {
   const resourceLimits: ResourceLimits = {
     maxOldGenerationSizeMb: opts.heapMb,
     maxYoungGenerationSizeMb: Math.max(1, Math.min(8, Math.floor(opts.heapMb / 4))),
@@ -40,12 +48,12 @@ function spawn(opts: VcpuOptions): { worker: Worker; ready: Promise<void> } {
   // stdout/stderr are captured so nothing a guest does reaches the host's terminal except
   // through its PV console.
   const worker = new Worker(GUEST_IMAGE, { resourceLimits, stdout: true, stderr: true });
-  const ready = new Promise<void>((resolve, reject) => {
+  const ready = new Promise<number | undefined>((resolve, reject) => {
     const onMsg = (m: VcpuStatus) => {
       if (m.type !== 'ready') return;
       worker.off('message', onMsg);
       worker.off('error', reject);
-      resolve();
+      resolve(m.tid);
     };
     worker.on('message', onMsg);
     worker.once('error', reject);
@@ -56,7 +64,7 @@ function spawn(opts: VcpuOptions): { worker: Worker; ready: Promise<void> } {
 
 /** Pre-started vCPU threads, one pool per heap size. */
 export class VcpuPool {
-  #idle = new Map<number, { worker: Worker; ready: Promise<void> }[]>();
+  #idle = new Map<number, Spawned[]>();
   #target: number;
   #closed = false;
 
@@ -81,7 +89,7 @@ export class VcpuPool {
   }
 
   /** A started thread if one is ready, else a fresh one; refills in the background. */
-  take(opts: VcpuOptions): { worker: Worker; ready: Promise<void>; warm: boolean } {
+  take(opts: VcpuOptions): Spawned & { warm: boolean } {
     const list = this.#idle.get(opts.heapMb);
     const w = list?.shift();
     // Refill a little later: starting a thread takes a core for tens of milliseconds, and the
@@ -147,7 +155,9 @@ export async function startVcpu(
   };
   worker.on('error', (e) => crashed(e.message));
   worker.on('exit', (code) => crashed(`thread exited with code ${code}`));
-  await ready;
+  const tid = await ready;
+  const thread = tid === undefined ? undefined : ThreadState.open(tid);
+  worker.once('exit', () => thread?.close());
   const handle: StartedVcpu = {
     worker,
     warm,
@@ -158,6 +168,7 @@ export async function startVcpu(
       await worker.terminate();
     },
     cpuTime: () => worker.performance.eventLoopUtilization().active,
+    running: () => thread?.runnable(),
     push(grant: PeerGrant) {
       port1.postMessage({ push: grant });
     },

@@ -1,13 +1,12 @@
 // A raw image file: sector n is at byte n * 512. I/O uses the callback fs API with readv and
 // writev (one system call per request, several requests in flight on libuv's pool: about
 // twice the rate of fs.promises, DESIGN.md §10); flush is fdatasync.
-import { close, fdatasync, fstat, open, readv, writev } from 'node:fs';
+import { close, fdatasync, readv, writev } from 'node:fs';
 import { promisify } from 'node:util';
 import { XenError } from '../errors.js';
 import { SECTOR_SIZE, checkRange, checkWritable, sgBytes, type Disk } from './disk.js';
+import { openNamed } from './named.js';
 
-const openP = promisify(open);
-const fstatP = promisify(fstat);
 const closeP = promisify(close);
 
 /** Zeros written per system call when discarding. */
@@ -28,20 +27,12 @@ export class RawFile implements Disk {
     this.sectors = sectors;
   }
 
-  /** Open an existing image; a size that is not whole sectors is rounded down, as blkback does. */
+  /**
+   * Open an existing image: a regular file or a block device, opened without blocking (named.ts).
+   * A size that is not whole sectors is rounded down, as blkback does.
+   */
   static async open(path: string, opts: { readOnly: boolean }): Promise<RawFile> {
-    let fd: number;
-    try {
-      fd = await openP(path, opts.readOnly ? 'r' : 'r+');
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw new XenError(err.code === 'ENOENT' ? 'ENOENT' : err.code === 'EACCES' ? 'EACCES' : 'EIO', `disk image ${path}: ${err.code ?? err.message}`);
-    }
-    const st = await fstatP(fd);
-    if (!st.isFile() && !st.isBlockDevice()) {
-      await closeP(fd);
-      throw new XenError('EINVAL', `disk image ${path} is neither a file nor a block device`);
-    }
+    const { fd, stats: st } = await openNamed(path, { what: 'disk image', kind: 'disk', write: !opts.readOnly });
     return new RawFile(path, fd, Math.floor(st.size / SECTOR_SIZE), opts.readOnly);
   }
 

@@ -21,20 +21,18 @@ import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
 import { attachDisk, removeDomainDisks, type DeviceHost } from './devices.js';
 import type { DomainConfig } from './domconfig.js';
 import { kernelImage } from './kernel.js';
+import { MIN_MEMORY_MIB } from './limits.js';
 
 /** What the builder needs of a domain's configuration. */
 export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'cpuWeight' | 'driverDomain' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'disks'>;
-
-/** The smallest memory= a guest can run in: V8 needs room for its heap. */
-export const MIN_MEMORY_MB = 16;
 
 /**
  * memory= is shared between the guest's I/O memory (frames in its SharedArrayBuffer: rings,
  * grant-able pages) and the JS heap of its vCPU thread; a quarter goes to I/O memory.
  */
 export function memorySplit(memoryMb: number): { ramFrames: number; heapMb: number } {
-  if (!Number.isInteger(memoryMb) || memoryMb < MIN_MEMORY_MB) {
-    throw new XenError('EINVAL', `memory=${memoryMb}: a guest needs at least ${MIN_MEMORY_MB} MiB`);
+  if (!Number.isInteger(memoryMb) || memoryMb < MIN_MEMORY_MIB) {
+    throw new XenError('EINVAL', `memory=${memoryMb}: a guest needs at least ${MIN_MEMORY_MIB} MiB`);
   }
   const ioMb = Math.floor(memoryMb / 4);
   return { ramFrames: (ioMb * 1024 * 1024) / PAGE_SIZE, heapMb: memoryMb - ioMb };
@@ -55,6 +53,19 @@ export interface BuildContext {
 function deviceHost(ctx: BuildContext): DeviceHost {
   if (!ctx.loop) throw new XenError('EINVAL', "attaching disks needs dom0's upcall loop in the build context");
   return { hv: ctx.hv, xs: ctx.xs, loop: ctx.loop, ...(ctx.onLog && { log: ctx.onLog }), ...(ctx.imagesDir && { imagesDir: ctx.imagesDir }) };
+}
+
+/**
+ * How long `create` waits for the guest's main() once the domain is built and unpaused. xl
+ * returns at that point; xenode waits a little more, so a kernel that fails at once is reported
+ * by create, but not forever: a kernel may run its top level as long as it likes.
+ */
+export const MAIN_WAIT_MS = 5000;
+
+/** create's warning when main() was not reached within MAIN_WAIT_MS. */
+export function mainLate(d: Domain): string {
+  return `domain '${d.name}' (id ${d.domid}) is running, but its kernel has not called main() after ${MAIN_WAIT_MS / 1000} s ` +
+    '(its top level still runs): `xenode list` shows its state, `xenode console` its output';
 }
 
 export interface BuiltDomain {

@@ -1,18 +1,12 @@
 // The command API of a host daemon, reached through its control socket: the same Toolstack
 // interface as an in-process ToolstackApi, so a command does not care where its host runs.
-import { homedir } from 'node:os';
 import { connect, type Socket } from 'node:net';
 import { XenError } from '../errors.js';
-import type { Commands, ConsoleHandlers, ConsoleSession, DomainId, DomainRef, Op, Subscription, Toolstack } from './api.js';
-import type { HostEvent } from './hostlog.js';
-import { hostPaths } from './paths.js';
-import { LineBuffer, MAX_REPLY_BYTES, decodeError, encodeLine, type StreamOp, type WireReply } from './wire.js';
-
-/** ~/x for paths under the home directory, as a person would write them. */
-export function displayPath(path: string): string {
-  const home = homedir();
-  return path === home || path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
-}
+import type {
+  Args, ConsoleHandlers, ConsoleSession, DomainId, DomainRef, HostEvent, Op, Result, StreamOp, Streams, Subscription, Toolstack,
+} from './contract.js';
+import { displayPath, hostPaths } from './paths.js';
+import { LineBuffer, MAX_REPLY_BYTES, decodeError, encodeLine, type WireReply } from './wire.js';
 
 /** Nothing answers on the state dir's control socket. */
 export class HostNotRunning extends Error {
@@ -65,7 +59,7 @@ export class RemoteToolstack implements Toolstack {
     return new RemoteToolstack(stateDir, await open(stateDir));
   }
 
-  call<K extends Op>(op: K, args: Commands[K]['args']): Promise<Commands[K]['result']> {
+  call<K extends Op>(op: K, args: Args<K>): Promise<Result<K>> {
     if (this.sock.destroyed) return Promise.reject(hostGone());
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
@@ -78,7 +72,7 @@ export class RemoteToolstack implements Toolstack {
    * A connection of its own for a stream op: its reply comes first, then the stream, whose
    * bytes go to `onData`. `onEnd` runs when the host ends the stream, not when we close it.
    */
-  async #stream(op: StreamOp, args: object, onData: (b: Buffer) => void, onEnd: () => void): Promise<{ result: unknown; write(b: Uint8Array): void; close(): void }> {
+  async #stream<K extends StreamOp>(op: K, args: Streams[K]['args'], onData: (b: Buffer) => void, onEnd: () => void): Promise<{ result: unknown; write(b: Uint8Array): void; close(): void }> {
     const sock = await open(this.stateDir);
     const lines = new LineBuffer(MAX_REPLY_BYTES);
     let streaming = false;

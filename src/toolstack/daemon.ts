@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { memorySplit } from './builder.js';
 import { DEFAULT_MEMORY_MIB } from './domconfig.js';
-import type { HostEvent } from './hostlog.js';
+import type { HostEvent } from './contract.js';
 import { startLocalHost, type LocalHost } from './local.js';
 import { HostLock } from './lock.js';
 import { hostPaths, type HostPaths } from './paths.js';
@@ -32,7 +32,7 @@ export class HostDaemon {
   private constructor(
     readonly paths: HostPaths,
     readonly local: LocalHost,
-    private readonly server: ControlServer,
+    readonly control: ControlServer,
     private readonly lock: HostLock,
     private readonly graceMs: number,
   ) {}
@@ -76,7 +76,7 @@ export class HostDaemon {
     log.record({ type: 'host', state: 'stopping', pid: process.pid });
     this.#stopping = (async () => {
       await host.shutdownAll(this.graceMs);
-      await this.server.close();
+      await this.control.close();
       log.record({ type: 'host', state: 'stopped', pid: process.pid });
       await this.local.close();
       this.lock.release();

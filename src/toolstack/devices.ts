@@ -6,8 +6,7 @@
 // driver domain named by the disk spec's backend=, whose kernel runs the same service
 // (examples/driver-domain). The builder attaches config.disks; `xenode block-attach` calls
 // attachDisk for hot-plug.
-import { mkdir, open, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { XenbusState } from '../abi/xenbus.js';
 import { isValidDomid } from '../abi/xen.js';
 import { emptyBlkbackStats, type BlkbackStats } from '../drivers/blk/back-queue.js';
@@ -17,9 +16,10 @@ import { backendPath, frontendPath, readState } from '../drivers/xenbus.js';
 import { XenError, isXenError } from '../errors.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
-import { RAM_TARGET_PREFIX } from '../storage/open.js';
 import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
+import type { DiskDevice } from './contract.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
+import { targetPath } from './images.js';
 import { resolveStateDir } from './paths.js';
 
 /** What the device code needs of a host: dom0's hypervisor, xenstore client and upcall loop. */
@@ -32,22 +32,8 @@ export interface DeviceHost {
   readonly imagesDir?: string;
 }
 
-/** One row of `xl block-list`. */
-export interface DiskDevice {
-  readonly vdev: string;
-  readonly devid: number;
-  readonly backendId: number;
-  /** The frontend's xenbus state. */
-  readonly state: XenbusState;
-  readonly eventChannel: number | undefined;
-  readonly ringRef: number | undefined;
-  readonly backendPath: string;
-}
-
 /** libxl's LIBXL_DESTROY_TIMEOUT and hotplug timeout. */
 const DEVICE_TIMEOUT_MS = 10_000;
-/** Size of an image created for a relative target that does not exist yet. */
-export const DEFAULT_IMAGE_BYTES = 64 * 2 ** 20;
 
 const dom0Services = new WeakMap<Hypervisor, Promise<BlkbackDaemon>>();
 
@@ -91,29 +77,11 @@ function backendDomain(host: DeviceHost, name: string | undefined): number {
   return d.domid;
 }
 
-/**
- * The backend's `params`. A relative target names an image in the images directory (xenode's
- * local storage repository), created as an empty sparse file on first use; an absolute one is
- * used as it is, as xl does; ram:<size> is a RAM disk.
- */
+/** The backend's `params`; images.ts says where a target is. */
 async function diskParams(host: DeviceHost, spec: DiskSpec): Promise<string> {
   if (spec.target === undefined) throw new XenError('EOPNOTSUPP', `${spec.vdev}: an empty cdrom drive is not supported`);
   if (spec.format !== 'raw') throw new XenError('EOPNOTSUPP', `${spec.vdev}: format=${spec.format} is not supported yet (raw only)`);
-  let target = spec.target;
-  if (!target.startsWith(RAM_TARGET_PREFIX) && !isAbsolute(target)) {
-    target = join(host.imagesDir ?? join(resolveStateDir(), 'images'), target);
-    if (!(await stat(target).catch(() => null))) {
-      await mkdir(dirname(target), { recursive: true });
-      const fh = await open(target, 'wx').catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'EEXIST') return null;
-        throw e;
-      });
-      await fh?.truncate(DEFAULT_IMAGE_BYTES);
-      await fh?.close();
-      if (fh) host.log?.(`created disk image ${target} (${DEFAULT_IMAGE_BYTES} bytes)`);
-    }
-  }
-  return `${spec.format}:${target}`;
+  return `${spec.format}:${await targetPath(spec.target, host.imagesDir ?? join(resolveStateDir(), 'images'), host.log)}`;
 }
 
 /** Attach a disk to a running (or being built) domain; resolves once its backend is ready. */

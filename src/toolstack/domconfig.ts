@@ -8,12 +8,12 @@
 //
 // Keys this version does not read are reported as warnings, one per key, never dropped
 // silently. Any malformed value is a ConfigError naming the file, line, column and key.
-import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { EVTCHN_2L_NR_CHANNELS } from '../abi/event_channel.js';
-import { XEN_ERRNO, XenError, type XenErrnoName } from '../errors.js';
+import { readNamed } from '../storage/named.js';
 import { CREDIT_MAX_WEIGHT, CREDIT_MIN_WEIGHT } from '../hypervisor/sched.js';
 import { DiskSpecError, parseDiskSpec, type DiskSpec } from './diskspec.js';
+import { resolveConfigTarget } from './images.js';
+import { MAX_NAME_BYTES, hostLimits, type Bounds, type HostLimits } from './limits.js';
 import { VifSpecError, parseVifSpec, type VifSpec } from './vifspec.js';
 import {
   ConfigError, parseCInteger, parseXlCfg, type CfgPosition, type CfgSetting, type CfgValue, type XlConfig,
@@ -61,8 +61,6 @@ export interface DomainConfig {
 
 /** libxl's default memory (and so maxmem) in MiB. */
 export const DEFAULT_MEMORY_MIB = 32;
-/** Keeps memory in bytes an exact JS integer. */
-const MAX_MEMORY_MIB = 2 ** 32;
 const INT_MAX = 0x7fffffff;
 /** Larger files are refused before they are read: no real configuration comes close. */
 export const MAX_CONFIG_BYTES = 1 << 20;
@@ -70,10 +68,12 @@ export const MAX_CONFIG_BYTES = 1 << 20;
 /**
  * Why name cannot name a domain, or undefined if it can. Beyond xl's own rule (non-empty), a
  * name may not be only digits (xl commands read such an argument as a domain id), nor contain
- * '/' or control characters (it names files and xenstore values).
+ * '/' or control characters (it names files and xenstore values), nor be longer than xenstore
+ * can hold (MAX_NAME_BYTES).
  */
 export function domainNameProblem(name: string): string | undefined {
   if (name === '') return 'must not be empty';
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) return `${Buffer.byteLength(name)} bytes is too long: this host takes at most ${MAX_NAME_BYTES} bytes`;
   if (/^[0-9]+$/.test(name)) return `'${name}' is only digits, which xl commands would read as a domain id`;
   if (name.includes('/')) return `'${name}' contains '/'`;
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'contains a control character';
@@ -92,7 +92,7 @@ class Reader {
   readonly #asked = new Set<string>();
   readonly warnings: string[] = [];
 
-  constructor(readonly cfg: XlConfig) {}
+  constructor(readonly cfg: XlConfig, readonly limits: HostLimits) {}
 
   setting(key: string): CfgSetting | undefined {
     this.#asked.add(key);
@@ -114,15 +114,31 @@ class Reader {
     return s.value;
   }
 
-  /** An integer in [min, max]: a number, or a string holding one (xl reads both). */
-  integer(key: string, min: number, max: number, unit = ''): number | undefined {
+  /**
+   * An integer in [min, max]: a number, or a string holding one (xl reads both). `host`: the
+   * bounds are what this host can give, and the message says so.
+   */
+  integer(key: string, min: number, max: number, unit = '', host = false): number | undefined {
     const s = this.setting(key);
     if (s === undefined) return undefined;
     const n = typeof s.value === 'number' ? s.value : typeof s.value === 'string' ? parseCInteger(s.value) : undefined;
     const range = `an integer${unit} from ${min} to ${max}`;
     if (n === undefined) throw this.fail(s, `expected ${range}, found ${describe(s.value)}`);
-    if (n < min || n > max) throw this.fail(s, `${n} is out of range: expected ${range}`);
+    if (n < min || n > max) throw this.fail(s, `${n} is out of range: ${host ? 'this host can give' : 'expected'} ${range}`);
     return n;
+  }
+
+  /** An integer within what this host can give. */
+  bounded(key: string, bounds: Bounds, unit = ''): number | undefined {
+    return this.integer(key, bounds.min, bounds.max, unit, true);
+  }
+
+  /** A string of at most `maxBytes` bytes of UTF-8. */
+  boundedString(key: string, maxBytes: number): string | undefined {
+    const v = this.string(key);
+    const bytes = v === undefined ? 0 : Buffer.byteLength(v);
+    if (bytes > maxBytes) throw this.fail(this.setting(key)!, `${bytes} bytes is too long: this host takes at most ${maxBytes} bytes`);
+    return v;
   }
 
   /** xl's boolean: 0 or 1, as a number or a string holding one. */
@@ -194,7 +210,7 @@ function readKernel(r: Reader): string {
 function readVcpus(r: Reader): 1 {
   for (const key of ['vcpus', 'maxvcpus']) {
     const n = r.integer(key, 0, INT_MAX);
-    if (n !== undefined && n !== 1) {
+    if (n !== undefined && (n !== 1 || n < r.limits.vcpus.min || n > r.limits.vcpus.max)) {
       throw r.fail(r.setting(key)!, `${n} vCPUs requested, but this version runs exactly one vCPU per domain: ` +
         `set ${key} = 1 or leave it out`);
     }
@@ -204,22 +220,25 @@ function readVcpus(r: Reader): 1 {
 
 /** xl's rule: cmdline= wins over root= and extra=; otherwise "root=ROOT EXTRA". */
 function readCmdline(r: Reader): string | undefined {
-  const cmdline = r.string('cmdline');
-  const root = r.string('root');
-  const extra = r.string('extra');
+  const max = r.limits.cmdlineBytes;
+  const cmdline = r.boundedString('cmdline', max);
+  const root = r.boundedString('root', max);
+  const extra = r.boundedString('extra', max);
   if (cmdline !== undefined) {
     if (root !== undefined || extra !== undefined) {
       r.warn(r.setting('cmdline')!.pos.line, 'ignoring root= and extra= in favour of cmdline=');
     }
     return cmdline;
   }
-  if (root !== undefined) return extra === undefined ? `root=${root}` : `root=${root} ${extra}`;
-  return extra;
+  const joined = root === undefined ? extra : extra === undefined ? `root=${root}` : `root=${root} ${extra}`;
+  const bytes = joined === undefined ? 0 : Buffer.byteLength(joined);
+  if (bytes > max) throw r.fail(r.setting('extra') ?? r.setting('root')!, `root= and extra= make a ${bytes}-byte command line: this host takes at most ${max} bytes`);
+  return joined;
 }
 
 function readMemory(r: Reader): { memory: number; maxmem: number } {
-  const memory = r.integer('memory', 1, MAX_MEMORY_MIB, ' (MiB)') ?? DEFAULT_MEMORY_MIB;
-  const maxmem = r.integer('maxmem', 1, MAX_MEMORY_MIB, ' (MiB)') ?? memory;
+  const memory = r.bounded('memory', r.limits.memoryMiB, ' (MiB)') ?? DEFAULT_MEMORY_MIB;
+  const maxmem = r.bounded('maxmem', r.limits.memoryMiB, ' (MiB)') ?? memory;
   if (maxmem < memory) {
     throw r.fail(r.setting('maxmem')!, `maxmem (${maxmem} MiB) is less than memory (${memory} MiB)`);
   }
@@ -262,14 +281,17 @@ function readConfig(r: Reader): DomainConfig {
   const cpuWeight = r.integer('cpu_weight', CREDIT_MIN_WEIGHT, CREDIT_MAX_WEIGHT);
   const driverDomain = r.boolean('driver_domain');
   const cmdline = readCmdline(r);
-  const disks = readDevices(r, 'disk', parseDiskSpec, (d) => `vdev ${d.vdev} (device ${d.devid})`);
+  const disks = readDevices(r, 'disk', (spec) => {
+    const d = parseDiskSpec(spec);
+    return d.target === undefined ? d : { ...d, target: resolveConfigTarget(d.target, r.cfg.file) };
+  }, (d) => `vdev ${d.vdev} (device ${d.devid})`);
   const vifs = readDevices(r, 'vif', (spec, i): DomainVif => {
     const v = parseVifSpec(spec);
     return { ...v, devid: v.devid ?? i };
   }, (v) => `devid ${v.devid}`);
-  const maxGrantFrames = r.integer('max_grant_frames', 1, INT_MAX);
-  const maxMaptrackFrames = r.integer('max_maptrack_frames', 0, INT_MAX);
-  const maxEventChannels = r.integer('max_event_channels', 1, EVTCHN_2L_NR_CHANNELS);
+  const maxGrantFrames = r.bounded('max_grant_frames', r.limits.maxGrantFrames);
+  const maxMaptrackFrames = r.bounded('max_maptrack_frames', r.limits.maxMaptrackFrames);
+  const maxEventChannels = r.bounded('max_event_channels', r.limits.maxEventChannels);
   return {
     name,
     ...(uuid === undefined ? {} : { uuid }),
@@ -295,22 +317,14 @@ function readConfig(r: Reader): DomainConfig {
 
 /**
  * Reads a domain configuration from xl.cfg text; file names it in messages and anchors a
- * relative kernel path. Throws ConfigError (and nothing else) if the text is malformed.
+ * relative kernel path. Throws ConfigError (and nothing else) if the text is malformed or asks
+ * for more than `limits` (this host's, by default) allow.
  */
-export function parseDomainConfig(text: string, file: string): { config: DomainConfig; warnings: string[] } {
-  const r = new Reader(parseXlCfg(text, file));
+export function parseDomainConfig(text: string, file: string, limits: HostLimits = hostLimits()): { config: DomainConfig; warnings: string[] } {
+  const r = new Reader(parseXlCfg(text, file), limits);
   const config = readConfig(r);
   r.unasked();
   return { config, warnings: r.warnings };
-}
-
-function readFailure(path: string, e: unknown): unknown {
-  const code = (e as NodeJS.ErrnoException | null)?.code;
-  if (code === 'ENOENT') return new XenError('ENOENT', `configuration file ${path} does not exist`);
-  if (code !== undefined && Object.hasOwn(XEN_ERRNO, code)) {
-    return new XenError(code as XenErrnoName, `cannot read configuration file ${path}`);
-  }
-  return e;
 }
 
 /** The file's text; a byte sequence that is not UTF-8 is a ConfigError at its position. */
@@ -327,24 +341,11 @@ function decode(path: string, bytes: Uint8Array): string {
 }
 
 /**
- * Reads and parses a configuration file. A file that cannot be read is a XenError (ENOENT
- * when it does not exist, E2BIG past MAX_CONFIG_BYTES); a malformed one is a ConfigError.
+ * Reads and parses a configuration file. A file that cannot be read is a NamedFileError (ENOENT
+ * when it does not exist, EINVAL when it is not a regular file, E2BIG past MAX_CONFIG_BYTES);
+ * a malformed one is a ConfigError.
  */
-export async function loadDomainConfig(path: string): Promise<{ config: DomainConfig; warnings: string[] }> {
-  let bytes: Uint8Array;
-  try {
-    const fh = await open(path, 'r');
-    try {
-      const { size } = await fh.stat();
-      if (size > MAX_CONFIG_BYTES) {
-        throw new XenError('E2BIG', `configuration file ${path} is ${size} bytes; the limit is ${MAX_CONFIG_BYTES}`);
-      }
-      bytes = await fh.readFile();
-    } finally {
-      await fh.close();
-    }
-  } catch (e) {
-    throw readFailure(path, e);
-  }
-  return parseDomainConfig(decode(path, bytes), path);
+export async function loadDomainConfig(path: string, limits?: HostLimits): Promise<{ config: DomainConfig; warnings: string[] }> {
+  const bytes = await readNamed(path, { what: 'configuration file', limit: MAX_CONFIG_BYTES });
+  return parseDomainConfig(decode(path, bytes), path, limits);
 }

@@ -15,9 +15,9 @@ import { connectLocal } from '../xenstore/client/transport.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
 import { Xenstored } from '../xenstore/server/daemon.js';
 import { mapGuestRing } from '../xenstore/server/introduce.js';
-import { effectiveAction } from './actions.js';
 import { buildDomain, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
-import { attachDisk, detachDisk, type DeviceHost, type DiskDevice } from './devices.js';
+import type { DiskDevice, ShutdownOutcome } from './contract.js';
+import { attachDisk, detachDisk, type DeviceHost } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
 import { domainNameProblem, type DomainConfig, type ShutdownAction } from './domconfig.js';
 import { hostPaths, type HostPaths } from './paths.js';
@@ -39,8 +39,8 @@ export interface HostEvents {
   paused: [domid: number, name: string];
   unpaused: [domid: number, name: string];
   renamed: [domid: number, name: string, oldName: string];
-  /** A domain shut down; `action` is what the host is doing about it. */
-  shutdown: [domid: number, name: string, reason: ShutdownReason, action: ShutdownAction];
+  /** A domain shut down; `action` is its on_* setting, `taken` what the host does about it. */
+  shutdown: [domid: number, name: string, reason: ShutdownReason, action: ShutdownAction, taken: ShutdownOutcome];
   /** A domain is gone from the host. */
   destroyed: [domid: number, name: string];
   /** A domain was restarted as a new domain (xl gives it a new id). */
@@ -267,19 +267,20 @@ export class Host extends EventEmitter<HostEvents> {
       const action = reason === 'crash' ? c.onCrash : reason === 'reboot' ? c.onReboot : reason === 'watchdog' ? c.onWatchdog
         : reason === 'soft_reset' ? c.onSoftReset : c.onPoweroff;
       this.consoled.drain(d.domid);
-      this.emit('shutdown', d.domid, d.name, reason, action);
+      // Decided here, once: the event tells everyone what happens next.
+      const taken = this.#stopping || this.#destroying.has(d.domid) ? 'destroy' : outcomeOf(action);
+      this.emit('shutdown', d.domid, d.name, reason, action, taken);
       try {
-        await this.#apply(d.domid, d.name, m, action);
+        await this.#apply(d.domid, d.name, m, taken);
       } catch (e) {
-        this.#log(`d${d.domid}: ${action} after ${reason} failed: ${(e as Error).message}`);
+        this.#log(`d${d.domid}: ${taken} after ${reason} failed: ${(e as Error).message}`);
       }
     }
   }
 
-  async #apply(domid: number, name: string, m: Managed, requested: ShutdownAction): Promise<void> {
+  async #apply(domid: number, name: string, m: Managed, action: ShutdownOutcome): Promise<void> {
     // Someone is destroying it already: that wins over the configured action.
     if (this.#destroying.has(domid)) return;
-    const action = this.#stopping ? 'destroy' : effectiveAction(requested);
     if (action === 'preserve') return;
     if (action === 'rename-restart') {
       this.hv.domain(domid).name = `${name}-${domid}`;
@@ -334,5 +335,21 @@ export class Host extends EventEmitter<HostEvents> {
     this.xs.close();
     await this.xenstored.close();
     this.loop.stop();
+  }
+}
+
+/**
+ * What the host does after a shutdown. xenode writes no core dumps, so the coredump-* actions
+ * act as their plain counterparts; soft-reset restarts.
+ */
+function outcomeOf(a: ShutdownAction): ShutdownOutcome {
+  switch (a) {
+    case 'coredump-destroy':
+      return 'destroy';
+    case 'coredump-restart':
+    case 'soft-reset':
+      return 'restart';
+    default:
+      return a;
   }
 }

@@ -3,42 +3,8 @@
 // keeps its console ring), and an event feed for API subscribers (`xenode run`, `shutdown -w`).
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import type { ShutdownReason } from '../abi/xen.js';
-import type { ShutdownAction } from './domconfig.js';
+import type { HostEvent, HostEventBody } from './contract.js';
 import type { Host } from './host.js';
-
-export type HostEventBody =
-  | { readonly type: 'created' | 'destroyed' | 'paused' | 'unpaused'; readonly domid: number; readonly name: string }
-  | { readonly type: 'shutdown'; readonly domid: number; readonly name: string; readonly reason: ShutdownReason; readonly action: ShutdownAction }
-  | { readonly type: 'restarted'; readonly domid: number; readonly name: string; readonly from: number }
-  | { readonly type: 'restart-failed'; readonly domid: number; readonly name: string; readonly error: string }
-  | { readonly type: 'renamed'; readonly domid: number; readonly name: string; readonly from: string }
-  | { readonly type: 'message'; readonly text: string }
-  | { readonly type: 'host'; readonly state: 'started' | 'stopping' | 'stopped'; readonly pid: number };
-
-/** One line of the log: what happened, and when (ISO 8601, UTC). */
-export type HostEvent = HostEventBody & { readonly time: string };
-
-/** The event as a sentence, the way dmesg shows it. */
-function describeEvent(e: HostEventBody): string {
-  switch (e.type) {
-    case 'created': return `d${e.domid} '${e.name}': created`;
-    case 'destroyed': return `d${e.domid} '${e.name}': destroyed`;
-    case 'paused': return `d${e.domid} '${e.name}': paused`;
-    case 'unpaused': return `d${e.domid} '${e.name}': unpaused`;
-    case 'shutdown': return `d${e.domid} '${e.name}': shut down (${e.reason}); action ${e.action}`;
-    case 'restarted': return `d${e.from} '${e.name}': restarted as d${e.domid}`;
-    case 'restart-failed': return `d${e.domid} '${e.name}': restart failed: ${e.error}`;
-    case 'renamed': return `d${e.domid}: renamed from '${e.from}' to '${e.name}'`;
-    case 'message': return e.text;
-    case 'host': return `host ${e.state} (pid ${e.pid})`;
-  }
-}
-
-/** Xen's console timestamp format with console_timestamps=datems: [YYYY-MM-DD HH:MM:SS.mmm]. */
-export function dmesgLine(e: HostEvent): string {
-  return `(XEN) [${e.time.slice(0, 10)} ${e.time.slice(11, 23)}] ${describeEvent(e)}`;
-}
 
 export interface HostLogOptions {
   /** Append JSON lines here (created 0600); none when absent. */
@@ -83,7 +49,7 @@ export class HostLog extends EventEmitter<{ event: [HostEvent] }> {
     host.on('paused', (domid, name) => this.record({ type: 'paused', domid, name }));
     host.on('unpaused', (domid, name) => this.record({ type: 'unpaused', domid, name }));
     host.on('renamed', (domid, name, from) => this.record({ type: 'renamed', domid, name, from }));
-    host.on('shutdown', (domid, name, reason, action) => this.record({ type: 'shutdown', domid, name, reason, action }));
+    host.on('shutdown', (domid, name, reason, action, taken) => this.record({ type: 'shutdown', domid, name, reason, action, taken }));
     host.on('destroyed', (domid, name) => this.record({ type: 'destroyed', domid, name }));
     host.on('restarted', (from, domid, name) => this.record({ type: 'restarted', domid, name, from }));
     host.on('restartFailed', (domid, name, error) => this.record({ type: 'restart-failed', domid, name, error }));

@@ -2,13 +2,18 @@
 // toolstack links it into one image: esbuild bundles the program and its own imports into a
 // single ES module (TypeScript included), leaving Node's builtins and the xenode library
 // itself outside. Images are cached by source path and modification times.
-import { createHash } from 'node:crypto';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+//
+// Every file esbuild reads comes through a plugin that opens it as storage/named.ts opens what
+// a client names: a regular file, within a size limit (a FIFO or /dev/zero among a guest's
+// imports would otherwise hang the build or fill memory); and a build is bounded in time.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Plugin } from 'esbuild';
+import type { BuildResult, Plugin } from 'esbuild';
 import { GUEST_IMAGE } from '../guest/image.js';
+import { readNamed } from '../storage/named.js';
 
 /** The kernel could not be built into an image. */
 export class KernelError extends Error {
@@ -20,6 +25,14 @@ export class KernelError extends Error {
 
 const LIBRARY_ENTRY = fileURLToPath(GUEST_IMAGE);
 const IMAGE_DIR = join(tmpdir(), `xenode-kernels-${process.getuid?.() ?? 'user'}`);
+/** Where esbuild is told the image goes: source map paths come out relative to its directory. */
+const OUT_FILE = join(IMAGE_DIR, 'kernel.mjs');
+/** One source file of a kernel; a guest program is far smaller. */
+export const MAX_SOURCE_BYTES = 16 * 2 ** 20;
+/** All the sources of one kernel together. */
+export const MAX_KERNEL_SOURCE_BYTES = 64 * 2 ** 20;
+/** A build that takes longer is cancelled. */
+export const KERNEL_BUILD_TIMEOUT_MS = 60_000;
 
 // Guests import types (and a few values) from 'xenode': bind that to the library OS image the
 // vCPU thread runs, so classes are shared with the runtime that calls main(os).
@@ -29,6 +42,21 @@ const xenodeLibrary: Plugin = {
     b.onResolve({ filter: /^xenode$/ }, () => ({ path: LIBRARY_ENTRY, external: true }));
   },
 };
+
+/** esbuild reads every source through readNamed, and at most `total` bytes in all. */
+function boundedSources(total: number): Plugin {
+  let left = total;
+  return {
+    name: 'xenode-bounded-sources',
+    setup(b) {
+      b.onLoad({ filter: /.*/, namespace: 'file' }, async (args) => {
+        const bytes = await readNamed(args.path, { what: 'kernel source', limit: Math.min(MAX_SOURCE_BYTES, left) });
+        left -= bytes.length;
+        return { contents: bytes, loader: 'default' };
+      });
+    },
+  };
+}
 
 interface CachedImage {
   readonly url: string;
@@ -45,44 +73,93 @@ async function upToDate(img: CachedImage): Promise<boolean> {
   return true;
 }
 
+/** esbuild over one entry point, with sources bounded in size and the build in time. */
+async function build(entry: string): Promise<BuildResult<{ metafile: true; write: false }>> {
+  // Loaded on first use: commands that build no kernel (xenode list, ...) start without it.
+  const esbuild = await import('esbuild');
+  const ctx = await esbuild.context({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    outfile: OUT_FILE,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    metafile: true,
+    logLevel: 'silent',
+    sourcemap: 'external',
+    plugins: [xenodeLibrary, boundedSources(MAX_KERNEL_SOURCE_BYTES)],
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void ctx.cancel();
+  }, KERNEL_BUILD_TIMEOUT_MS);
+  try {
+    const result = await ctx.rebuild();
+    if (timedOut) throw new Error(`the build took longer than ${KERNEL_BUILD_TIMEOUT_MS / 1000} s and was cancelled`);
+    return result;
+  } catch (e) {
+    if (timedOut) throw new Error(`the build took longer than ${KERNEL_BUILD_TIMEOUT_MS / 1000} s and was cancelled`);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    await ctx.dispose();
+  }
+}
+
+/**
+ * The image's code with its source map inline, the map naming each source by its absolute file
+ * URL: esbuild writes them relative to where it was told the image goes, which is not where a
+ * stack trace should point (the image lives in a temporary directory; the sources are the guest's).
+ */
+function withSourceMap(result: BuildResult<{ write: false }>): Uint8Array {
+  const files = result.outputFiles;
+  const js = files.find((f) => f.path.endsWith('.mjs'))!;
+  const mapFile = files.find((f) => f.path.endsWith('.map'));
+  if (!mapFile) return js.contents;
+  const map = JSON.parse(mapFile.text) as { sources: string[] };
+  map.sources = map.sources.map((src) => pathToFileURL(resolve(dirname(OUT_FILE), src)).href);
+  const inline = `\n//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}\n`;
+  return Buffer.concat([js.contents, Buffer.from(inline)]);
+}
+
 /** Build (or reuse) the image of `kernelPath`; returns its file URL. */
 export async function kernelImage(kernelPath: string): Promise<string> {
   const path = resolve(kernelPath);
   const hit = cache.get(path);
   if (hit && (await upToDate(hit))) return hit.url;
+  // Other kinds than these two the build's reader refuses, with its reason.
   const st = await stat(path).catch(() => null);
-  if (!st?.isFile()) throw new KernelError(kernelPath, 'no such file');
+  if (!st) throw new KernelError(kernelPath, 'no such file');
+  if (st.isDirectory()) throw new KernelError(kernelPath, "is a directory; kernel= names the guest program's file");
   let result;
   try {
-    // Loaded on first use: commands that build no kernel (xenode list, ...) start without it.
-    const { build } = await import('esbuild');
-    result = await build({
-      entryPoints: [path],
-      bundle: true,
-      write: false,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      metafile: true,
-      logLevel: 'silent',
-      sourcemap: 'inline',
-      plugins: [xenodeLibrary],
-    });
+    result = await build(path);
   } catch (e) {
-    const errors = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } }[] }).errors;
+    const errors = (e as { errors?: { text: string; pluginName?: string; location?: { file: string; line: number; column: number } }[] }).errors;
     const first = errors?.[0];
-    const where = first?.location ? `${first.location.file}:${first.location.line}:${first.location.column}: ` : '';
-    throw new KernelError(kernelPath, first ? `${where}${first.text}` : String(e));
+    // A plugin's error is located in the plugin's code: its text names the file already.
+    const where = first?.location && !first.pluginName ? `${first.location.file}:${first.location.line}:${first.location.column}: ` : '';
+    throw new KernelError(kernelPath, first ? `${where}${first.text}` : String((e as Error).message ?? e));
   }
-  const out = Object.values(result.metafile.outputs)[0];
+  const out = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('.mjs'))?.[1];
   if (!out?.exports.includes('default')) {
     throw new KernelError(kernelPath, 'does not export a main function (export default async function main(os) { ... })');
   }
-  const code = result.outputFiles[0]!.contents;
+  const code = withSourceMap(result);
   const digest = createHash('sha256').update(code).digest('hex').slice(0, 16);
   await mkdir(IMAGE_DIR, { recursive: true });
   const file = join(IMAGE_DIR, `${digest}.mjs`);
-  await writeFile(file, code);
+  // Another build (this process or another) may be loading this very image: it appears whole or not at all.
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, code);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
   const inputs = new Map<string, number>();
   for (const input of Object.keys(result.metafile.inputs)) {
     const abs = resolve(input);

@@ -2,7 +2,8 @@
 // `xenode demo`, the host daemon and tests drive.
 import { ToolstackApi } from './api.js';
 import { Host } from './host.js';
-import { HostLog, type HostEvent } from './hostlog.js';
+import type { HostEvent } from './contract.js';
+import { HostLog } from './hostlog.js';
 
 export interface LocalHostOptions {
   /** Exposes xenstored's socket there. */

@@ -3,7 +3,7 @@
 // so nobody reads a half-written lock. A lock whose pid is gone is stale and taken over.
 import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { XenError } from '../errors.js';
-import { displayPath } from './client.js';
+import { displayPath } from './paths.js';
 
 function readPid(path: string): number | undefined {
   try {

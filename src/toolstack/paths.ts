@@ -1,4 +1,5 @@
-// Where a host keeps its sockets, logs and state: --state-dir, else $XENODE_STATE_DIR, else ~/.xenode.
+// Where a host keeps its sockets, logs and state: --state-dir, else $XENODE_STATE_DIR, else ~/.xenode;
+// and how messages show such paths.
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -24,4 +25,10 @@ export function hostPaths(stateDir: string): HostPaths {
     lockFile: join(stateDir, 'host.pid'),
     logFile: join(stateDir, 'host.log'),
   };
+}
+
+/** ~/x for paths under the home directory, as a person would write them. */
+export function displayPath(path: string): string {
+  const home = homedir();
+  return path === home || path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
 }

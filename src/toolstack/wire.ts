@@ -5,9 +5,6 @@
 // (raw bytes both ways, as a pty would carry them) and "events" (one HostEvent per line).
 import { XEN_ERRNO, XenError, type XenErrnoName } from '../errors.js';
 
-export const STREAM_OPS = ['console', 'events'] as const;
-export type StreamOp = (typeof STREAM_OPS)[number];
-
 /** Requests are small; anything longer is garbage or hostile. */
 export const MAX_REQUEST_BYTES = 1 << 20;
 /** Replies can be large (list -l of a thousand domains), but not unbounded. */
@@ -64,33 +61,76 @@ export function encodeLine(message: object): string {
   return `${JSON.stringify(message)}\n`;
 }
 
-/** Splits a byte stream into lines, refusing a line longer than `limit`. */
+/**
+ * Splits a byte stream into lines, refusing a line longer than `limit`. Bytes are copied into
+ * one growing buffer and each is searched once, so a line sent a byte at a time costs what it
+ * costs in one piece (a client cannot make the host's work grow with the square of its line).
+ */
 export class LineBuffer {
-  #buf: Buffer = Buffer.alloc(0);
+  #buf: Buffer = EMPTY;
+  /** The bytes held are #buf[#start, #end); none of #buf[#start, #scanned) is a newline. */
+  #start = 0;
+  #end = 0;
+  #scanned = 0;
 
   constructor(readonly limit: number) {}
 
+  /** Bytes held: the partial line and any lines not taken yet. */
+  get length(): number {
+    return this.#end - this.#start;
+  }
+
   push(chunk: Buffer): void {
-    this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
+    const live = this.#end - this.#start;
+    if (this.#end + chunk.length > this.#buf.length) {
+      let cap = Math.max(this.#buf.length, MIN_CAPACITY);
+      while (live + chunk.length > cap / 2) cap *= 2;
+      // Move the live bytes to the front, into a larger buffer when half of this one would not do.
+      const to = cap === this.#buf.length ? this.#buf : Buffer.allocUnsafe(cap);
+      this.#buf.copy(to, 0, this.#start, this.#end);
+      this.#buf = to;
+      this.#scanned -= this.#start;
+      this.#start = 0;
+      this.#end = live;
+    }
+    chunk.copy(this.#buf, this.#end);
+    this.#end += chunk.length;
   }
 
   /** The next complete line without its newline, or undefined; E2BIG if a line runs past the limit. */
   next(): string | undefined {
-    const nl = this.#buf.indexOf(0x0a);
+    const nl = this.#buf.subarray(0, this.#end).indexOf(0x0a, Math.max(this.#start, this.#scanned));
     if (nl < 0) {
-      if (this.#buf.length > this.limit) throw new XenError('E2BIG', `a line of more than ${this.limit} bytes`);
+      this.#scanned = this.#end;
+      if (this.length > this.limit) throw tooLong(this.limit);
       return undefined;
     }
-    if (nl > this.limit) throw new XenError('E2BIG', `a line of more than ${this.limit} bytes`);
-    const line = this.#buf.subarray(0, nl).toString('utf8');
-    this.#buf = this.#buf.subarray(nl + 1);
+    if (nl - this.#start > this.limit) throw tooLong(this.limit);
+    const line = this.#buf.toString('utf8', this.#start, nl);
+    this.#start = nl + 1;
+    this.#scanned = this.#start;
+    if (this.#start === this.#end) this.#reset();
     return line;
   }
 
   /** Everything after the last line taken (where a stream starts); empties the buffer. */
   takeRest(): Buffer {
-    const rest = this.#buf;
-    this.#buf = Buffer.alloc(0);
+    const rest = Buffer.from(this.#buf.subarray(this.#start, this.#end));
+    this.#reset();
     return rest;
   }
+
+  #reset(): void {
+    this.#start = this.#end = this.#scanned = 0;
+    // An idle connection keeps no large buffer from one long line.
+    if (this.#buf.length > KEEP_CAPACITY) this.#buf = EMPTY;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+const MIN_CAPACITY = 16 << 10;
+const KEEP_CAPACITY = 64 << 10;
+
+function tooLong(limit: number): XenError {
+  return new XenError('E2BIG', `a line of more than ${limit} bytes`);
 }

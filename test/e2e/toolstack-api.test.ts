@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { XenError, isXenError } from '../../src/errors.js';
 import { RemoteToolstack } from '../../src/toolstack/client.js';
 import { HostDaemon } from '../../src/toolstack/daemon.js';
-import type { HostEvent } from '../../src/toolstack/hostlog.js';
+import type { HostEvent } from '../../src/toolstack/contract.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'xenode-api-'));
@@ -30,7 +30,8 @@ after(async () => {
 });
 
 /** Every test is bounded: a hang fails it instead of stalling the suite. */
-const T = { timeout: 30_000 };
+// A bound, not a speed check: these take 10–20 s alone and longer on a loaded machine.
+const T = { timeout: 120_000 };
 
 let seq = 0;
 /** A config file for a fixture kernel; returns its absolute path. */

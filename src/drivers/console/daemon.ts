@@ -16,7 +16,15 @@ interface GuestConsole {
   log: Uint8Array[];
   logBytes: number;
   pendingInput: Uint8Array[];
+  /** Bytes in pendingInput: a viewer may type faster than the guest reads. */
+  pendingBytes: number;
 }
+
+/**
+ * Typed bytes held for a guest that does not read its console (a paste or a flood): beyond
+ * this, input is dropped, as a serial line drops what its receiver has no room for.
+ */
+export const MAX_PENDING_INPUT = 64 * 1024;
 
 export interface ConsoleDaemonEvents {
   output: [domid: number, data: Uint8Array];
@@ -57,6 +65,7 @@ export class ConsoleDaemon extends EventEmitter<ConsoleDaemonEvents> {
       log: [],
       logBytes: 0,
       pendingInput: [],
+      pendingBytes: 0,
     };
     this.#consoles.set(domid, c);
     port.onEvent(() => this.#service(domid));
@@ -75,6 +84,7 @@ export class ConsoleDaemon extends EventEmitter<ConsoleDaemonEvents> {
       while (c.pendingInput.length) {
         const head = c.pendingInput[0]!;
         const n = c.in.write(head);
+        c.pendingBytes -= n;
         moved ||= n > 0;
         if (n < head.length) {
           c.pendingInput[0] = head.subarray(n);
@@ -101,12 +111,16 @@ export class ConsoleDaemon extends EventEmitter<ConsoleDaemonEvents> {
     this.#service(domid);
   }
 
-  /** Type into the guest's console. */
-  input(domid: number, data: Uint8Array): void {
+  /** Type into the guest's console; returns how many bytes were taken (the rest found no room). */
+  input(domid: number, data: Uint8Array): number {
     const c = this.#consoles.get(domid);
-    if (!c) return;
-    c.pendingInput.push(data.slice());
+    if (!c) return 0;
+    const take = Math.min(data.length, MAX_PENDING_INPUT - c.pendingBytes);
+    if (take <= 0) return 0;
+    c.pendingInput.push(data.slice(0, take));
+    c.pendingBytes += take;
     this.#service(domid);
+    return take;
   }
 
   /** The console output kept so far (bounded), oldest first. */

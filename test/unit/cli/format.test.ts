@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { XL_BLOCK_LIST_HEADER, cpuPercents, uptimeString, xlBlockList, xentopFrame, xentopHeader, xentopState, xlInfo, xlList, xlUptime, type TopSample } from '../../../src/cli/format.js';
-import type { DomainInfo, HostInfo } from '../../../src/toolstack/api.js';
+import type { DomainInfo, HostInfo } from '../../../src/toolstack/contract.js';
 
 const dom0: DomainInfo = { domid: 0, name: 'Domain-0', uuid: '0', state: 'r-----', memoryKiB: 1024 * 1024, maxmemKiB: null, vcpus: 1, cpuSeconds: 12.34, vbds: 0, vbdStats: null, startTime: 0 };
 const guest: DomainInfo = { domid: 7, name: 'kv-store', uuid: '1', state: '-b----', memoryKiB: 32 * 1024, maxmemKiB: 100 * 1024, vcpus: 1, cpuSeconds: 0.05, vbds: 1, vbdStats: null, startTime: 1000 };

@@ -2,12 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { isXenError } from '../../../src/errors.js';
 import {
   DEFAULT_MEMORY_MIB, domainNameProblem, loadDomainConfig, MAX_CONFIG_BYTES, parseDomainConfig,
 } from '../../../src/toolstack/domconfig.js';
+import { hostLimits, type HostLimits } from '../../../src/toolstack/limits.js';
 import { ConfigError } from '../../../src/toolstack/xlcfg.js';
 
 const FILE = '/etc/xen/guest.cfg';
@@ -54,7 +55,7 @@ disk = [ '/srv/web.vhd,vhd,xvda,w', 'format=raw,vdev=xvdb,access=ro,target=/srv/
 vif = [ 'mac=00:16:3e:00:00:01,bridge=xenbr0', 'devid=5', '' ]
 max_grant_frames = 32
 max_maptrack_frames = 0
-max_event_channels = 4096
+max_event_channels = 4095
 `, FILE);
   assert.deepEqual(warnings, []);
   assert.equal(config.name, 'web-1');
@@ -69,7 +70,7 @@ max_event_channels = 4096
     [['/srv/web.vhd', 'vhd', 51712, 'rw'], ['/srv/data,v2.img', 'raw', 51728, 'ro']]);
   assert.deepEqual(config.vifs.map((v) => [v.devid, v.mac, v.bridge]),
     [[0, '00:16:3e:00:00:01', 'xenbr0'], [5, undefined, undefined], [2, undefined, undefined]]);
-  assert.deepEqual([config.maxGrantFrames, config.maxMaptrackFrames, config.maxEventChannels], [32, 0, 4096]);
+  assert.deepEqual([config.maxGrantFrames, config.maxMaptrackFrames, config.maxEventChannels], [32, 0, 4095]);
 });
 
 test('kernel is resolved from the directory of the config file', () => {
@@ -106,6 +107,7 @@ test('name: required, validated', () => {
   refuses('name = ["a"]\nkernel="k"', '1:8', 'name', /found a list/);
   assert.equal(domainNameProblem('Web_1.example-2'), undefined);
   assert.equal(domainNameProblem('0x1'), undefined);
+  assert.match(domainNameProblem('\u00e9'.repeat(2026)) ?? '', /^4052 bytes is too long: this host takes at most 4050 bytes$/);
 });
 
 test('kernel: required, a non-empty string', () => {
@@ -124,7 +126,7 @@ test('memory and maxmem: positive integers in MiB, maxmem at least memory', () =
   assert.equal(parse('memory = 0x100').config.memory, 256);
   assert.equal(parse('memory = "0400"').config.memory, 256);
   assert.deepEqual([parse('memory = 64').config.maxmem, parse('maxmem = 64').config.memory], [64, 32]);
-  refuses(`${MINIMAL}memory = 0`, '3:10', 'memory', /0 is out of range: expected an integer \(MiB\) from 1/);
+  refuses(`${MINIMAL}memory = 0`, '3:10', 'memory', /0 is out of range: this host can give an integer \(MiB\) from 16 to/);
   refuses(`${MINIMAL}memory = "lots"`, '3:10', 'memory', /expected an integer \(MiB\).*found the string "lots"/);
   refuses(`${MINIMAL}memory = "64M"`, '3:10', 'memory', /found the string "64M"/);
   refuses(`${MINIMAL}memory = [64]`, '3:10', 'memory', /found a list/);
@@ -147,7 +149,7 @@ test('shutdown actions', () => {
 test('grant, maptrack and event-channel limits are bounded', () => {
   refuses(`${MINIMAL}max_grant_frames = 0`, '3:20', 'max_grant_frames', /out of range/);
   refuses(`${MINIMAL}max_maptrack_frames = 2147483648`, '3:23', 'max_maptrack_frames', /out of range/);
-  refuses(`${MINIMAL}max_event_channels = 4097`, '3:22', 'max_event_channels', /from 1 to 4096/);
+  refuses(`${MINIMAL}max_event_channels = 4096`, '3:22', 'max_event_channels', /from 3 to 4095/);
 });
 
 test('cpu_weight: the credit weight, an integer from 1 to 65535; absent when not given', () => {
@@ -213,4 +215,40 @@ test('loadDomainConfig reads a file; a missing, oversized or non-UTF-8 file is a
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('what the host cannot give is refused when parsed, naming the key and the bound', () => {
+  const limits: HostLimits = { ...hostLimits(), memoryMiB: { min: 16, max: 8192 } };
+  const refusesOn = (text: string, key: string, what: RegExp) => assert.throws(() => parseDomainConfig(MINIMAL + text, FILE, limits), (e: unknown) => {
+    assert.ok(e instanceof ConfigError, String(e));
+    assert.equal(e.key, key);
+    assert.match(e.reason, what);
+    return true;
+  });
+  assert.equal(parseDomainConfig(`${MINIMAL}memory = 8192`, FILE, limits).config.memory, 8192);
+  refusesOn('memory = 65536', 'memory', /^65536 is out of range: this host can give an integer \(MiB\) from 16 to 8192$/);
+  refusesOn('memory = 4194304', 'memory', /from 16 to 8192/);
+  refusesOn('memory = 15', 'memory', /from 16 to 8192/);
+  refusesOn('maxmem = 8193', 'maxmem', /from 16 to 8192/);
+  refusesOn('max_grant_frames = 1025', 'max_grant_frames', /from 1 to 1024$/);
+  refusesOn('max_maptrack_frames = 16385', 'max_maptrack_frames', /from 0 to 16384$/);
+  refusesOn('max_event_channels = 2', 'max_event_channels', /from 3 to 4095$/);
+  refusesOn(`cmdline = "${'c'.repeat(1024)}"`, 'cmdline', /^1024 bytes is too long: this host takes at most 1023 bytes$/);
+  refusesOn(`extra = "${'e'.repeat(1000)}"\nroot = "${'r'.repeat(30)}"`, 'extra', /1036-byte command line: this host takes at most 1023 bytes/);
+  assert.equal(parseDomainConfig(`${MINIMAL}cmdline = "${'c'.repeat(1023)}"`, FILE, limits).config.cmdline?.length, 1023);
+  assert.throws(() => parseDomainConfig(`name = "${'n'.repeat(4051)}"\nkernel = "k.js"\n`, FILE, limits),
+    (e: unknown) => e instanceof ConfigError && e.key === 'name' && /4051 bytes is too long: this host takes at most 4050 bytes/.test(e.reason));
+  assert.equal(parseDomainConfig(`name = "${'\u00e9'.repeat(2025)}"\nkernel = "k.js"\n`, FILE, limits).config.name.length, 2025);
+});
+
+test("the host's memory bound is its RAM, and never more than one domain's memory buffer can hold", () => {
+  const { memoryMiB } = hostLimits();
+  assert.equal(memoryMiB.min, 16);
+  assert.ok(memoryMiB.max <= Math.floor(totalmem() / 2 ** 20) && memoryMiB.max < 4 * 4096, String(memoryMiB.max));
+});
+
+test('disk targets: a bare name stays for the images directory, a relative path is anchored at the config file', () => {
+  const disks = parseDomainConfig(`${MINIMAL}disk = [ 'vdev=xvda,target=a.img', 'vdev=xvdb,target=../x/b.img', 'vdev=xvdc,target=/abs.img', 'vdev=xvdd,target=ram:4M' ]`,
+    '/a/b/c.cfg').config.disks;
+  assert.deepEqual(disks.map((d) => d.target), ['a.img', '/a/x/b.img', '/abs.img', 'ram:4M']);
 });

@@ -39,3 +39,40 @@ test('a XenError crosses the wire as itself; other errors keep name and message'
   assert.equal(other.name, 'ConfigError');
   assert.equal(other.message, 'x.cfg:1:2: bad');
 });
+
+test('a line cut into single bytes, and lines cut anywhere, come out whole', () => {
+  const text = '{"id":1,"op":"list"}\nsecond line\n\nlast';
+  for (const cut of [1, 2, 3, 7, 64]) {
+    const b = new LineBuffer(1 << 20);
+    const out: string[] = [];
+    for (let i = 0; i < text.length; i += cut) {
+      b.push(Buffer.from(text.slice(i, i + cut)));
+      for (let l = b.next(); l !== undefined; l = b.next()) out.push(l);
+    }
+    assert.deepEqual(out, ['{"id":1,"op":"list"}', 'second line', ''], `cut ${cut}`);
+    assert.equal(b.length, 4);
+    assert.equal(b.takeRest().toString(), 'last');
+    assert.equal(b.length, 0);
+  }
+});
+
+test('a long line sent a byte at a time is refused once past the limit, and costs linear work', { timeout: 60_000 }, () => {
+  const limit = 256 << 10;
+  const b = new LineBuffer(limit);
+  const one = Buffer.from('a');
+  let pushed = 0;
+  let refused = false;
+  // Bounded by count; quadratic work would take minutes here and the test timeout catches it.
+  while (!refused && pushed <= limit + 1) {
+    b.push(one);
+    pushed++;
+    try {
+      assert.equal(b.next(), undefined);
+    } catch (e) {
+      assert.ok(isXenError(e, 'E2BIG'));
+      refused = true;
+    }
+  }
+  assert.ok(refused, `not refused after ${pushed} bytes`);
+  assert.equal(pushed, limit + 1);
+});

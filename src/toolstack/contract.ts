@@ -1,0 +1,324 @@
+// The toolstack's command contract: every operation's arguments and result, the events a host
+// reports, and the decoders that turn a request's raw JSON into typed arguments. Everything
+// that crosses the control socket is declared here, so a front end (the CLI, the control
+// socket, XenAPI) depends on this module and not on the host's implementation. As
+// Firecracker's VmmAction and Cloud Hypervisor's ApiRequest do, input is validated once, at
+// the edge (decodeRequest); the handlers behind it take typed values.
+import type { XenbusState } from '../abi/xenbus.js';
+import { DOMID_FIRST_RESERVED, type ShutdownReason } from '../abi/xen.js';
+import { XenError } from '../errors.js';
+import type { DomainConfig, ShutdownAction } from './domconfig.js';
+
+/** A domain as a user names it: its name, or its id (a number, or a string of digits). */
+export type DomainRef = string | number;
+
+export interface DomainId {
+  readonly domid: number;
+  readonly name: string;
+}
+
+export interface VbdStats {
+  readonly oo: number;
+  readonly rd: number;
+  readonly wr: number;
+  readonly rsect: number;
+  readonly wsect: number;
+}
+
+/** One row of `xenode list` / `xenode top`. */
+export interface DomainInfo extends DomainId {
+  readonly uuid: string;
+  /** xl list's State column: r b p s, the shutdown reason's letter, d. */
+  readonly state: string;
+  readonly memoryKiB: number;
+  /** null: no limit (Domain-0). */
+  readonly maxmemKiB: number | null;
+  readonly vcpus: number;
+  /** Time the vCPU spent running. */
+  readonly cpuSeconds: number;
+  /** Virtual block devices. */
+  readonly vbds: number;
+  /**
+   * xentop's block counters (blkback's oo_req, rd_req, wr_req, rd_sect, wr_sect) over the disks
+   * dom0 serves; null when it serves none of them (a driver domain serves them, or none are).
+   */
+  readonly vbdStats: VbdStats | null;
+  /** When it was created, in ms since the epoch. */
+  readonly startTime: number;
+  /** With `long`: the configuration it was created from. */
+  readonly config?: DomainConfig;
+}
+
+export interface CreateResult extends DomainId {
+  /** About the configuration: keys this version ignores, and the like. */
+  readonly warnings: string[];
+  /**
+   * Where the time went, in ms: linking the kernel image, setting the domain up (memory, event
+   * channels, xenstore, console, devices), starting its vCPU, and from there to main() (0 when
+   * created paused).
+   */
+  readonly ms: { readonly kernel: number; readonly setup: number; readonly vcpu: number; readonly main: number };
+}
+
+/** `xenode info`: the machine and the host, in the terms of xl info. */
+export interface HostInfo {
+  readonly host: string;
+  readonly release: string;
+  readonly version: string;
+  readonly machine: string;
+  readonly nrCpus: number;
+  readonly cpuMhz: number;
+  readonly totalMemoryMiB: number;
+  readonly freeMemoryMiB: number;
+  readonly xenodeVersion: string;
+  readonly nodeVersion: string;
+  readonly pageSize: number;
+  /** The host process's command line. */
+  readonly commandline: string;
+  /** When the host started, in ms since the epoch. */
+  readonly startTime: number;
+  readonly stateDir: string | null;
+  readonly domains: number;
+}
+
+/** One row of `xl block-list`. */
+export interface DiskDevice {
+  readonly vdev: string;
+  readonly devid: number;
+  readonly backendId: number;
+  /** The frontend's xenbus state. */
+  readonly state: XenbusState;
+  readonly eventChannel: number | undefined;
+  readonly ringRef: number | undefined;
+  readonly backendPath: string;
+}
+
+/**
+ * What the host did after a domain shut down: its on_* setting as xenode carries it out
+ * (no core dumps, so coredump-* act as their plain counterparts; soft-reset restarts), or
+ * destroy when the host is stopping or someone is destroying the domain already.
+ */
+export type ShutdownOutcome = 'destroy' | 'restart' | 'rename-restart' | 'preserve';
+
+export type HostEventBody =
+  | { readonly type: 'created' | 'destroyed' | 'paused' | 'unpaused'; readonly domid: number; readonly name: string }
+  | {
+    readonly type: 'shutdown'; readonly domid: number; readonly name: string; readonly reason: ShutdownReason;
+    /** The configured on_* action. */
+    readonly action: ShutdownAction;
+    /** What the host does about it, decided once, by the host. */
+    readonly taken: ShutdownOutcome;
+  }
+  | { readonly type: 'restarted'; readonly domid: number; readonly name: string; readonly from: number }
+  | { readonly type: 'restart-failed'; readonly domid: number; readonly name: string; readonly error: string }
+  | { readonly type: 'renamed'; readonly domid: number; readonly name: string; readonly from: string }
+  | { readonly type: 'message'; readonly text: string }
+  | { readonly type: 'host'; readonly state: 'started' | 'stopping' | 'stopped'; readonly pid: number };
+
+/** One line of the host's log and of an events stream: what happened, and when (ISO 8601, UTC). */
+export type HostEvent = HostEventBody & { readonly time: string };
+
+type NoArgs = Record<string, never>;
+
+/** Operation name → its arguments and its result. */
+export interface Commands {
+  /**
+   * xl create: `file` is an absolute path to an xl.cfg file, or, with `text`, the configuration
+   * itself (`file` then names it in messages and anchors a relative kernel=). Returns once the
+   * guest's main() runs, or once it is built when `paused`.
+   */
+  create: { args: { file: string; text?: string; paused?: boolean }; result: CreateResult };
+  /** xl list; every domain when `domains` is absent. */
+  list: { args: { domains?: DomainRef[]; long?: boolean }; result: DomainInfo[] };
+  /** xl domid / xl domname. */
+  lookup: { args: { domain: DomainRef }; result: DomainId };
+  destroy: { args: { domain: DomainRef }; result: DomainId };
+  /** xl shutdown, or xl reboot with `reboot`: ask the guest through control/shutdown. */
+  shutdown: { args: { domain: DomainRef; reboot?: boolean }; result: DomainId };
+  pause: { args: { domain: DomainRef }; result: DomainId };
+  unpause: { args: { domain: DomainRef }; result: DomainId };
+  rename: { args: { domain: DomainRef; name: string }; result: DomainId };
+  /** xl block-attach: `spec` in xl-disk-configuration(5) syntax. */
+  blockAttach: { args: { domain: DomainRef; spec: string }; result: DiskDevice };
+  /** xl block-detach [-f]: the guest closes the device first, unless forced. */
+  blockDetach: { args: { domain: DomainRef; vdev: string; force?: boolean }; result: DomainId };
+  blockList: { args: { domain: DomainRef }; result: DiskDevice[] };
+  /** The console output the host kept (bounded), base64. */
+  consoleLog: { args: { domain: DomainRef }; result: DomainId & { data: string } };
+  info: { args: NoArgs; result: HostInfo };
+  /** The host log's latest entries; `clear` empties it after reading (xl dmesg -c). */
+  dmesg: { args: { clear?: boolean }; result: HostEvent[] };
+  /** Stop the host daemon: guests are shut down, then destroyed if they linger. */
+  stop: { args: NoArgs; result: NoArgs };
+}
+
+export type Op = keyof Commands;
+export type Args<K extends Op> = Commands[K]['args'];
+export type Result<K extends Op> = Commands[K]['result'];
+
+/**
+ * Operations that turn their connection into a stream once their reply is out: a console
+ * (raw bytes both ways, as a pty carries them) and the host's events (one HostEvent a line).
+ */
+export interface Streams {
+  console: { args: { domain: DomainRef; replay?: boolean }; result: DomainId };
+  events: { args: NoArgs; result: NoArgs };
+}
+
+export type StreamOp = keyof Streams;
+
+/** One request as the edge decoded it: an operation and its typed arguments. */
+export type Request = { [K in Op]: { readonly kind: 'call'; readonly op: K; readonly args: Args<K> } }[Op]
+  | { [K in StreamOp]: { readonly kind: 'stream'; readonly op: K; readonly args: Streams[K]['args'] } }[StreamOp];
+
+export interface ConsoleHandlers {
+  onOutput(data: Uint8Array): void;
+  /** The console went away (its domain was destroyed, or the host stopped). */
+  onEnd(): void;
+}
+
+/** An attached console viewer. */
+export interface ConsoleSession extends DomainId {
+  /** Type into the guest's console. */
+  write(data: Uint8Array): void;
+  /** Detach (onEnd is not called). */
+  close(): void;
+}
+
+export interface Subscription {
+  close(): void;
+}
+
+/** What a front end sees of a host, wherever it runs (in this process or behind a socket). */
+export interface Toolstack {
+  call<K extends Op>(op: K, args: Args<K>): Promise<Result<K>>;
+  /** Attach to a domain's console; `replay` delivers the kept log first. */
+  console(domain: DomainRef, handlers: ConsoleHandlers, opts?: { replay?: boolean }): Promise<ConsoleSession>;
+  /** Every host event from now on; `onEnd` if the host goes away. */
+  events(onEvent: (e: HostEvent) => void, onEnd?: () => void): Promise<Subscription>;
+  close(): void;
+}
+
+/** An argument a caller got wrong: `field` names it (EINVAL on the wire). */
+export class InvalidArgument extends XenError {
+  override name = 'InvalidArgument';
+  constructor(readonly op: string, readonly field: string | null, detail: string) {
+    super('EINVAL', `${op}: ${detail}`);
+  }
+}
+
+/** Reads one operation's arguments, refusing wrong types and unknown keys. */
+export class Fields {
+  readonly #seen = new Set<string>();
+  readonly #raw: Record<string, unknown>;
+
+  constructor(readonly op: string, raw: unknown) {
+    if (raw === undefined) raw = {};
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InvalidArgument(op, null, 'arguments must be an object');
+    this.#raw = raw as Record<string, unknown>;
+  }
+
+  #get(key: string): unknown {
+    this.#seen.add(key);
+    return Object.hasOwn(this.#raw, key) ? this.#raw[key] : undefined;
+  }
+
+  #fail(key: string, want: string): InvalidArgument {
+    return new InvalidArgument(this.op, key, `${key} must be ${want}`);
+  }
+
+  string(key: string): string {
+    const v = this.#get(key);
+    if (typeof v !== 'string' || v === '') throw this.#fail(key, 'a non-empty string');
+    return v;
+  }
+
+  optionalString(key: string): string | undefined {
+    const v = this.#get(key);
+    if (v !== undefined && typeof v !== 'string') throw this.#fail(key, 'a string');
+    return v;
+  }
+
+  /** An optional flag: absent reads as false. */
+  bool(key: string): boolean {
+    const v = this.#get(key);
+    if (v !== undefined && typeof v !== 'boolean') throw this.#fail(key, 'true or false');
+    return v === true;
+  }
+
+  domain(key = 'domain'): DomainRef {
+    const v = this.#get(key);
+    if (!isDomainRef(v)) throw this.#fail(key, 'a domain name or id');
+    return v;
+  }
+
+  domains(key: string): DomainRef[] | undefined {
+    const v = this.#get(key);
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || !v.every(isDomainRef)) throw this.#fail(key, 'a list of domain names or ids');
+    return v;
+  }
+
+  /** Call last: an argument nobody asked for is a mistake of the caller's. */
+  done<T>(value: T): T {
+    const extra = Object.keys(this.#raw).filter((k) => !this.#seen.has(k));
+    if (extra.length) throw new InvalidArgument(this.op, extra[0]!, `unknown argument ${extra.map((k) => `'${k}'`).join(', ')}`);
+    return value;
+  }
+}
+
+export function isDomainRef(v: unknown): v is DomainRef {
+  return (typeof v === 'string' && v !== '' && v.length <= 256) || (Number.isInteger(v) && (v as number) >= 0 && (v as number) < DOMID_FIRST_RESERVED);
+}
+
+type Decoder<T> = (f: Fields) => T;
+
+const domainOnly: Decoder<{ domain: DomainRef }> = (f) => f.done({ domain: f.domain() });
+const none: Decoder<NoArgs> = (f) => f.done({});
+
+/** Each operation's decoder: the one place where raw arguments become typed ones. */
+export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
+  create: (f) => {
+    const file = f.string('file');
+    if (!file.startsWith('/')) throw new InvalidArgument('create', 'file', `the configuration file must be an absolute path, not '${file}'`);
+    const text = f.optionalString('text');
+    return f.done({ file, ...(text !== undefined && { text }), paused: f.bool('paused') });
+  },
+  list: (f) => {
+    const domains = f.domains('domains');
+    return f.done({ ...(domains && { domains }), long: f.bool('long') });
+  },
+  lookup: domainOnly,
+  destroy: domainOnly,
+  shutdown: (f) => f.done({ domain: f.domain(), reboot: f.bool('reboot') }),
+  pause: domainOnly,
+  unpause: domainOnly,
+  rename: (f) => f.done({ domain: f.domain(), name: f.string('name') }),
+  blockAttach: (f) => f.done({ domain: f.domain(), spec: f.string('spec') }),
+  blockDetach: (f) => f.done({ domain: f.domain(), vdev: f.string('vdev'), force: f.bool('force') }),
+  blockList: domainOnly,
+  consoleLog: domainOnly,
+  info: none,
+  dmesg: (f) => f.done({ clear: f.bool('clear') }),
+  stop: none,
+};
+
+export const STREAM_ARGS: { readonly [K in StreamOp]: Decoder<Streams[K]['args']> } = {
+  console: (f) => f.done({ domain: f.domain(), replay: f.bool('replay') }),
+  events: none,
+};
+
+const OPS = Object.keys(COMMAND_ARGS) as Op[];
+
+/** A request's operation and raw arguments, validated: ENOSYS for an unknown op, InvalidArgument for bad arguments. */
+export function decodeRequest(op: string, raw: unknown): Request {
+  if (Object.hasOwn(COMMAND_ARGS, op)) {
+    const k = op as Op;
+    return { kind: 'call', op: k, args: COMMAND_ARGS[k](new Fields(k, raw)) } as Request;
+  }
+  if (Object.hasOwn(STREAM_ARGS, op)) {
+    const k = op as StreamOp;
+    return { kind: 'stream', op: k, args: STREAM_ARGS[k](new Fields(k, raw)) } as Request;
+  }
+  throw new XenError('ENOSYS', `unknown operation '${op}' (known: ${[...OPS, ...Object.keys(STREAM_ARGS)].join(', ')})`);
+}

@@ -1,0 +1,40 @@
+// A host daemon in a temporary state dir and a control-socket client to it, for e2e tests
+// that drive the host as `xenode` does.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RemoteToolstack } from '../../src/toolstack/client.js';
+import { HostDaemon } from '../../src/toolstack/daemon.js';
+
+export interface DaemonRig {
+  readonly dir: string;
+  readonly stateDir: string;
+  readonly daemon: HostDaemon;
+  readonly ts: RemoteToolstack;
+  /** Write a config file in the rig's dir (`text` as given); returns its absolute path. */
+  cfgFile(name: string, text: string): string;
+  close(): Promise<void>;
+}
+
+export async function startDaemonRig(prefix: string): Promise<DaemonRig> {
+  const dir = mkdtempSync(join(tmpdir(), `xenode-${prefix}-`));
+  const stateDir = join(dir, 'state');
+  const daemon = await HostDaemon.start({ stateDir, poolSize: 1, shutdownGraceMs: 2000 });
+  const ts = await RemoteToolstack.connect(stateDir);
+  return {
+    dir,
+    stateDir,
+    daemon,
+    ts,
+    cfgFile(name, text) {
+      const file = join(dir, `${name}.cfg`);
+      writeFileSync(file, text);
+      return file;
+    },
+    async close() {
+      ts.close();
+      await daemon.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
