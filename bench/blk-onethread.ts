@@ -1,5 +1,5 @@
 // The block data path with every domain on one thread: dom0's blkback and 1, 8 and 32 guests'
-// blkfronts as local domains of the test rig, each guest keeping 32 random 4 KiB reads of I/O
+// blkfronts as local domains (./support/onethread.ts), each guest keeping 32 random 4 KiB reads of I/O
 // pages in flight on its own RAM disk, with persistent grants. Nothing sleeps or wakes across
 // threads, so the CPU time per I/O is what the protocol and drivers cost both ends together,
 // with warm caches; `npm run bench -- blk` gives the same load one thread per domain.
@@ -8,8 +8,8 @@
 //   npm run bench -- blk-onethread [--runtime=1] [--qd=32] [--disk-mb=8]
 import { RamDisk } from '../src/storage/ram.js';
 import { ioPages } from '../src/guest/iopages.js';
-import type { BlkFront } from '../src/drivers/blk/front.js';
-import { Rig, within } from '../test/unit/blk/_rig.js';
+import type { BlkFront } from '../src/drivers/blk/front/blkfront.js';
+import { OneThreadHost } from './support/onethread.js';
 import { emit, numberOptions } from './support/harness.js';
 
 const opts = numberOptions({ runtime: 1, qd: 32, 'disk-mb': 8 });
@@ -18,16 +18,15 @@ const BS = 4096;
 interface Point { guests: number; iops: number; cpu_us_per_io: number }
 
 async function measure(guests: number): Promise<Point> {
-  const rig = new Rig();
+  const host = new OneThreadHost();
   try {
     const fronts: { f: BlkFront; bufs: Uint8Array[] }[] = [];
     for (let i = 0; i < guests; i++) {
-      const g = rig.guest(2048);
+      const g = host.guest(2048);
       const disk = new RamDisk(opts['disk-mb'] * 2 ** 20);
       const fill = new Uint8Array(BS).fill(0xa5); // a never-written RAM disk reads from one zero page
       for (let s = 0; s < disk.sectors; s += BS / 512) disk.write(s, [fill]);
-      await rig.attach(g, `vdev=xvda, target=/bench/d${i}`, disk);
-      const f = await within(rig.front(g, 51712, { persistent: true }), 'connect');
+      const f = await host.attach(g, `vdev=xvda, target=/bench/d${i}`, disk, { persistent: true });
       const io = ioPages(g.hc);
       fronts.push({ f, bufs: Array.from({ length: opts.qd }, () => io.alloc(BS).subarray(0, BS)) });
     }
@@ -52,7 +51,7 @@ async function measure(guests: number): Promise<Point> {
     await round(500); // the JIT warms up
     return await round(opts.runtime * 1000);
   } finally {
-    await rig.close();
+    await host.close();
   }
 }
 

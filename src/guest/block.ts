@@ -1,7 +1,7 @@
 // os.block: the guest's block devices, found under its device/vbd directory and connected
 // (blkfront) on first use, so a guest that never touches a disk pays nothing at boot.
-import { BlkFront, type BlkfrontOptions } from '../drivers/blk/front.js';
-import type { Block } from '../drivers/blk/block.js';
+import { BlkFront, type BlkfrontOptions } from '../drivers/blk/front/blkfront.js';
+import type { Block } from '../drivers/blk/front/block.js';
 import type { DriverContext } from '../drivers/evtchn.js';
 import { XenError, isXenError } from '../errors.js';
 

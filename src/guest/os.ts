@@ -3,8 +3,8 @@
 import { Console } from 'node:console';
 import { Writable } from 'node:stream';
 import type { ShutdownReason } from '../abi/xen.js';
-import type { Block } from '../drivers/blk/block.js';
-import type { BlkfrontOptions } from '../drivers/blk/front.js';
+import type { Block } from '../drivers/blk/front/block.js';
+import type { BlkfrontOptions } from '../drivers/blk/front/blkfront.js';
 import type { ConsoleFront } from '../drivers/console/front.js';
 import type { EventChannels } from '../drivers/evtchn.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';

@@ -4,7 +4,9 @@
 // request in the same pass that read it, or return a promise (file I/O, later VHD).
 import { XenError } from '../errors.js';
 
-export const SECTOR_SIZE = 512;
+/** The sector unit of blkif (sector_number, first_sect/last_sect, `sectors`) and of every disk: 512 bytes. */
+export const SECTOR_SHIFT = 9;
+export const SECTOR_SIZE = 1 << SECTOR_SHIFT;
 
 export interface DiskFeatures {
   /** flush() makes acknowledged writes durable (FLUSH_DISKCACHE, barriers). */

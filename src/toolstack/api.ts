@@ -9,7 +9,7 @@ import { XenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import { VERSION } from '../version.js';
 import { MAIN_WAIT_MS, mainLate, type BuiltDomain } from './builder.js';
-import type { BlkbackStats } from '../drivers/blk/back-queue.js';
+import type { BlkbackStats } from '../drivers/blk/back/queue.js';
 import type {
   Args, ConsoleHandlers, ConsoleSession, CreateResult, DomainId, DomainInfo, DomainRef, HostEvent, HostInfo, Op, Result,
   Subscription, Toolstack,

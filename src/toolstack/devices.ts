@@ -9,8 +9,8 @@
 import { join } from 'node:path';
 import { XenbusState } from '../abi/xenbus.js';
 import { isValidDomid } from '../abi/xen.js';
-import { emptyBlkbackStats, type BlkbackStats } from '../drivers/blk/back-queue.js';
-import { BlkbackDaemon, HOTPLUG_ERROR, HOTPLUG_STATUS, type BlkbackDaemonOptions } from '../drivers/blk/devd.js';
+import { emptyBlkbackStats, type BlkbackStats } from '../drivers/blk/back/queue.js';
+import { BlkbackDaemon, HOTPLUG_ERROR, HOTPLUG_STATUS, type BlkbackDaemonOptions } from '../drivers/blk/back/devd.js';
 import { eventChannels } from '../drivers/evtchn.js';
 import { backendPath, frontendPath, readState } from '../drivers/xenbus.js';
 import { XenError, isXenError } from '../errors.js';

@@ -137,8 +137,11 @@ HANDLERS[XS_SET_PERMS] = {
     if (!conn.privileged && strings.length > core.quotas.permissions) {
       throw new XenError('ENOSPC', `more than ${core.quotas.permissions} permission entries`);
     }
-    const perms = Perms.parse(strings);
-    if (!isValidDomid(perms.owner)) throw new XenError('ENOENT', `owner domain ${perms.owner} does not exist`);
+    // cxenstored domain_alloc_permrefs: the owner must exist; other entries naming a domain that
+    // does not are kept but grant nothing, so a domain created later with that id gets nothing.
+    const exists = (domid: number): boolean => isValidDomid(domid) && core.domainExists(domid);
+    const perms = Perms.parse(strings).ignoring((domid) => !exists(domid));
+    if (!exists(perms.owner)) throw new XenError('ENOENT', `owner domain ${perms.owner} does not exist`);
     if (isSpecialPath(raw)) {
       const old = core.specialPerms.get(raw);
       if (old === undefined) throw new XenError('ENOENT', `no special node ${printable(raw)}`);
@@ -162,8 +165,7 @@ HANDLERS[XS_WATCH] = {
     if (!conn.privileged && conn.domain.watches >= core.quotas.watches) {
       throw new XenError('E2BIG', `domain ${conn.domid} has ${core.quotas.watches} watches`);
     }
-    const w = core.watches.add(conn, path, token, relativeTo);
-    conn.watches.add(w);
+    core.watches.add(conn, path, token, relativeTo);
     conn.domain.watches++;
     conn.reply(XS_WATCH, reqId, txId, OK);
     // The initial event, so a client never misses a change made before the watch took.
@@ -186,7 +188,6 @@ HANDLERS[XS_UNWATCH] = {
     const w = path === undefined ? undefined : core.watches.find(conn, path, Buffer.from(tokenStr!, 'latin1'));
     if (w === undefined) throw new XenError('ENOENT', `no watch on ${printable(raw!)} with that token`);
     core.watches.remove(w);
-    conn.watches.delete(w);
     conn.domain.watches--;
     return OK;
   },

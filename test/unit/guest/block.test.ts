@@ -2,7 +2,7 @@
 // once. blkfront itself is tested in test/unit/drivers/blk; here its connect is stood in for.
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
-import { BlkFront } from '../../../src/drivers/blk/front.js';
+import { BlkFront } from '../../../src/drivers/blk/front/blkfront.js';
 import type { DriverContext } from '../../../src/drivers/evtchn.js';
 import { XenError } from '../../../src/errors.js';
 import { blockDevices } from '../../../src/guest/block.js';

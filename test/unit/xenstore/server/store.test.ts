@@ -49,6 +49,18 @@ test('children keep insertion order and cache their listing; appending twice lis
   assert.deepEqual([...twice.without('b').names], ['c', 'a', 'b'], 'without drops the first entry');
 });
 
+test('versions of a child list that share their names stay independent', () => {
+  const base = Children.of('x').with('y');
+  const a = base.with('a');
+  const b = base.with('b').with('a');
+  const again = base.with('a');
+  assert.deepEqual([[...base.names], [...a.names], [...b.names], [...again.names]], [['x', 'y'], ['x', 'y', 'a'], ['x', 'y', 'b', 'a'], ['x', 'y', 'a']]);
+  assert.deepEqual([base.has('a'), a.has('b'), b.has('a')], [false, false, true]);
+  assert.equal(b.blob().toString('latin1'), 'x\0y\0b\0a\0');
+  assert.deepEqual([base.bytes, b.bytes, b.without('b').bytes], [4, 8, 6]);
+  assert.deepEqual([...b.without('x').with('x').names], ['y', 'b', 'a', 'x']);
+});
+
 function fresh(): Store {
   const s = new Store();
   s.set('/', new Node('', P0, Children.of('a')));

@@ -3,12 +3,12 @@
 // stays within the ring. Anything else is EIO, and no shadow is handed out twice.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_READ, BLKIF_SLOT_SIZE, decodeBlkifRequest, encodeBlkifResponse } from '../../../src/abi/blkif.js';
-import { BackRing } from '../../../src/abi/ring.js';
-import { FrontQueue } from '../../../src/drivers/blk/front-queue.js';
-import { eventChannels } from '../../../src/drivers/evtchn.js';
-import { isXenError } from '../../../src/errors.js';
-import { harness } from '../../support/hypervisor.js';
+import { BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_READ, BLKIF_SLOT_SIZE, decodeBlkifRequest, encodeBlkifResponse } from '../../../../../src/abi/blkif.js';
+import { BackRing } from '../../../../../src/abi/ring.js';
+import { FrontQueue } from '../../../../../src/drivers/blk/front/queue.js';
+import { eventChannels } from '../../../../../src/drivers/evtchn.js';
+import { isXenError } from '../../../../../src/errors.js';
+import { harness } from '../../../../support/hypervisor.js';
 
 /** A guest's queue with `n` flushes posted, and a backend's view of the same ring. */
 async function setup(t: import('node:test').TestContext, n: number) {

@@ -3,9 +3,9 @@
 // again since; a pool whose grants are all held answers null (the caller maps for the request).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GTF_permit_access, GTF_reading, GTF_writing } from '../../../src/abi/grant_table.js';
-import { PersistentGrants, type PersistentGrant } from '../../../src/drivers/blk/pgrants.js';
-import { grantFlags, harness, ramPage, type Harness, type LocalDomain } from '../../support/hypervisor.js';
+import { GTF_permit_access, GTF_reading, GTF_writing } from '../../../../../src/abi/grant_table.js';
+import { PersistentGrants, type PersistentGrant } from '../../../../../src/drivers/blk/back/pgrants.js';
+import { grantFlags, harness, ramPage, type Harness, type LocalDomain } from '../../../../support/hypervisor.js';
 
 const MAPPED = GTF_permit_access | GTF_reading | GTF_writing;
 

@@ -10,9 +10,9 @@
 // grants such a frame keeps its grant for the life of the connection, so a buffer used again
 // costs nothing; the number of frames granted that way is bounded, and beyond the bound
 // requests fall back to bounce pages.
-import { PAGE_SIZE } from '../../abi/xen.js';
-import { isXenError } from '../../errors.js';
-import type { Hypercalls } from '../../hypervisor/hypercalls.js';
+import { PAGE_SIZE } from '../../../abi/xen.js';
+import { isXenError } from '../../../errors.js';
+import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
 
 export interface IoPage {
   readonly pfn: number;

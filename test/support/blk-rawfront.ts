@@ -2,12 +2,12 @@
 // requests, and legal ones no blkfront of ours would build (partial sectors, chosen frames).
 import {
   BLKIF_SLOT_SIZE, decodeBlkifResponse, encodeBlkifRequest, type BlkifRequest, type BlkifResponse, type BlkifSegment,
-} from '../../../src/abi/blkif.js';
-import { FrontRing } from '../../../src/abi/ring.js';
-import { XenbusState } from '../../../src/abi/xenbus.js';
-import { grantRing } from '../../../src/drivers/ringpages.js';
-import { switchState } from '../../../src/drivers/xenbus.js';
-import { within, type GuestSide, type Rig } from './_rig.js';
+} from '../../src/abi/blkif.js';
+import { FrontRing } from '../../src/abi/ring.js';
+import { XenbusState } from '../../src/abi/xenbus.js';
+import { grantRing } from '../../src/drivers/ringpages.js';
+import { switchState } from '../../src/drivers/xenbus.js';
+import { within, type GuestSide, type Rig } from './blk.js';
 
 /** A frontend written by hand: it puts whatever the test says on the ring. */
 export class RawFront {

@@ -9,13 +9,13 @@ import {
   BLKIF_SEGS_PER_INDIRECT_FRAME, BLKIF_SLOT_SIZE, BLKIF_DISCARD_SECURE, blkifIndirectPages, decodeBlkifRequest,
   BLKIF_REQ_SEG, BLKIF_SEG_FIRST_SECT, BLKIF_SEG_GREF, BLKIF_SEG_LAST_SECT, encodeBlkifResponse,
   type BlkifRequest, type BlkifResponse,
-} from '../../abi/blkif.js';
-import type { BackRing } from '../../abi/ring.js';
-import { PAGE_SIZE } from '../../abi/xen.js';
-import type { Hypercalls } from '../../hypervisor/hypercalls.js';
-import type { BoundPort } from '../../hypervisor/port.js';
-import type { Disk } from '../../storage/disk.js';
-import { SECTOR_BYTES, SECTORS_PER_PAGE } from './params.js';
+} from '../../../abi/blkif.js';
+import type { BackRing } from '../../../abi/ring.js';
+import { PAGE_SIZE } from '../../../abi/xen.js';
+import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
+import type { BoundPort } from '../../../hypervisor/port.js';
+import { SECTOR_SIZE, type Disk } from '../../../storage/disk.js';
+import { SECTORS_PER_PAGE } from '../protocol.js';
 import { mappedPage, type MappedPage, type PersistentGrant, type PersistentGrants } from './pgrants.js';
 
 /**
@@ -285,8 +285,8 @@ export class BackQueue {
     try {
       for (let i = 0, off = base; i < n; i++, off += BLKIF_SEGMENT_SIZE) {
         const page = this.#map(segs.getUint32(off + BLKIF_SEG_GREF, true), reading, held);
-        const start = page.offset + segs.getUint8(off + BLKIF_SEG_FIRST_SECT) * SECTOR_BYTES;
-        const end = page.offset + (segs.getUint8(off + BLKIF_SEG_LAST_SECT) + 1) * SECTOR_BYTES;
+        const start = page.offset + segs.getUint8(off + BLKIF_SEG_FIRST_SECT) * SECTOR_SIZE;
+        const end = page.offset + (segs.getUint8(off + BLKIF_SEG_LAST_SECT) + 1) * SECTOR_SIZE;
         if (page.mem === runMem && start === runEnd) {
           runEnd = end;
           continue;

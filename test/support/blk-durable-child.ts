@@ -1,8 +1,8 @@
 // The child of durability.test.ts: a machine whose guest writes records to a raw image through
 // blkfront and blkback, flushing after each, and reports every record once its flush is
 // acknowledged. The parent kills it with SIGKILL in the middle of this.
-import { RawFile } from '../../../src/storage/raw.js';
-import { Rig } from './_rig.js';
+import { RawFile } from '../../src/storage/raw.js';
+import { Rig } from './blk.js';
 
 const image = process.argv[2]!;
 const rig = new Rig();

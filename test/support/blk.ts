@@ -2,24 +2,24 @@
 // local domains, each with its upcall loop), an in-process xenstored with one connection per
 // domain, dom0's blkback service started through the toolstack's device code, and disks the
 // test chooses (RAM disks, or its own) registered under absolute targets that no file has.
-import { Xenstored } from '../../../src/xenstore/server/daemon.js';
-import { XenstoreClient } from '../../../src/xenstore/client/client.js';
-import { connectLocal } from '../../../src/xenstore/client/transport.js';
-import { eventChannels, type DriverContext } from '../../../src/drivers/evtchn.js';
-import { switchState } from '../../../src/drivers/xenbus.js';
-import { XenbusState } from '../../../src/abi/xenbus.js';
-import { BlkFront, type BlkfrontOptions } from '../../../src/drivers/blk/front.js';
-import type { BlkbackDaemonOptions } from '../../../src/drivers/blk/devd.js';
-import { BlkBack, type BlkbackOptions } from '../../../src/drivers/blk/back.js';
-import { attachDisk, dom0Blkback, type DeviceHost } from '../../../src/toolstack/devices.js';
-import { parseDiskSpec } from '../../../src/toolstack/diskspec.js';
-import { openDisk } from '../../../src/storage/open.js';
-import type { Disk } from '../../../src/storage/disk.js';
-import { ReadOnlyDisk } from '../../../src/storage/readonly.js';
+import { Xenstored } from '../../src/xenstore/server/daemon.js';
+import { XenstoreClient } from '../../src/xenstore/client/client.js';
+import { connectLocal } from '../../src/xenstore/client/transport.js';
+import { eventChannels, type DriverContext } from '../../src/drivers/evtchn.js';
+import { switchState } from '../../src/drivers/xenbus.js';
+import { XenbusState } from '../../src/abi/xenbus.js';
+import { BlkFront, type BlkfrontOptions } from '../../src/drivers/blk/front/blkfront.js';
+import type { BlkbackDaemonOptions } from '../../src/drivers/blk/back/devd.js';
+import { BlkBack, type BlkbackOptions } from '../../src/drivers/blk/back/blkback.js';
+import { attachDisk, dom0Blkback, type DeviceHost } from '../../src/toolstack/devices.js';
+import { parseDiskSpec } from '../../src/toolstack/diskspec.js';
+import { openDisk } from '../../src/storage/open.js';
+import type { Disk } from '../../src/storage/disk.js';
+import { ReadOnlyDisk } from '../../src/storage/readonly.js';
 import type { TestContext } from 'node:test';
-import { Harness, within, type LocalDomain } from '../../support/hypervisor.js';
+import { Harness, within, type LocalDomain } from './hypervisor.js';
 
-export { within } from '../../support/hypervisor.js';
+export { within } from './hypervisor.js';
 
 export interface GuestSide extends LocalDomain {
   readonly ctx: DriverContext;

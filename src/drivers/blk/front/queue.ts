@@ -4,12 +4,12 @@
 // means the backend is broken.
 import {
   BLKIF_RESPONSE_ID, BLKIF_RESPONSE_OPERATION, BLKIF_RESPONSE_STATUS, BLKIF_SLOT_SIZE, encodeBlkifRequest, type BlkifRequest,
-} from '../../abi/blkif.js';
-import { FrontRing } from '../../abi/ring.js';
-import { XenError } from '../../errors.js';
-import type { Hypercalls } from '../../hypervisor/hypercalls.js';
-import type { BoundPort } from '../../hypervisor/port.js';
-import { grantRing, revokeRing, type GrantedRing } from '../ringpages.js';
+} from '../../../abi/blkif.js';
+import { FrontRing } from '../../../abi/ring.js';
+import { XenError } from '../../../errors.js';
+import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
+import type { BoundPort } from '../../../hypervisor/port.js';
+import { grantRing, revokeRing, type GrantedRing } from '../../ringpages.js';
 
 export class FrontQueue<S> {
   readonly ring: FrontRing;

@@ -4,13 +4,13 @@
 // indirect, split over several ring requests); anything else falls back to bounce pages.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GRANT_ENTRIES_PER_FRAME, GTF_permit_access, GTF_readonly } from '../../../src/abi/grant_table.js';
-import { PAGE_SIZE } from '../../../src/abi/xen.js';
-import { ioPages } from '../../../src/guest/iopages.js';
-import { firstRamPfn } from '../../../src/hypervisor/layout.js';
-import { RamDisk } from '../../../src/storage/ram.js';
-import { grantEntryAddr, xen } from '../../support/hypervisor.js';
-import { GatedDisk, RecordingDisk, Rig, pattern, within, type DiskCall, type GuestSide } from './_rig.js';
+import { GRANT_ENTRIES_PER_FRAME, GTF_permit_access, GTF_readonly } from '../../../../../src/abi/grant_table.js';
+import { PAGE_SIZE } from '../../../../../src/abi/xen.js';
+import { ioPages } from '../../../../../src/guest/iopages.js';
+import { firstRamPfn } from '../../../../../src/hypervisor/layout.js';
+import { RamDisk } from '../../../../../src/storage/ram.js';
+import { grantEntryAddr, xen } from '../../../../support/hypervisor.js';
+import { GatedDisk, RecordingDisk, Rig, pattern, within, type DiskCall, type GuestSide } from '../../../../support/blk.js';
 
 const MiB = 1 << 20;
 

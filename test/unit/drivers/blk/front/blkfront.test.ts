@@ -3,12 +3,12 @@
 // backend vanishes (the guest sees the device close).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { XenbusState } from '../../../src/abi/xenbus.js';
-import { Disconnected } from '../../../src/drivers/blk/errors.js';
-import { switchState } from '../../../src/drivers/xenbus.js';
-import { RamDisk } from '../../../src/storage/ram.js';
-import { detachDisk, listDisks } from '../../../src/toolstack/devices.js';
-import { GatedDisk, Rig, connected, pattern, within } from './_rig.js';
+import { XenbusState } from '../../../../../src/abi/xenbus.js';
+import { Disconnected } from '../../../../../src/drivers/blk/front/errors.js';
+import { switchState } from '../../../../../src/drivers/xenbus.js';
+import { RamDisk } from '../../../../../src/storage/ram.js';
+import { detachDisk, listDisks } from '../../../../../src/toolstack/devices.js';
+import { GatedDisk, Rig, connected, pattern, within } from '../../../../support/blk.js';
 
 const MiB = 1 << 20;
 

@@ -1,11 +1,10 @@
-// Limits and units of the block protocol shared by blkfront and blkback.
+// What blkfront and blkback share beyond blkif.h's layouts (src/abi/blkif.ts): ring sizes and the
+// limits each side offers. The sector unit is storage's SECTOR_SIZE (storage/disk.ts).
 import { BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_SLOT_SIZE } from '../../abi/blkif.js';
 import { ringSize } from '../../abi/ring.js';
 import { PAGE_SIZE } from '../../abi/xen.js';
+import { SECTOR_SHIFT } from '../../storage/disk.js';
 
-/** blkif sector unit (sector_number, first_sect/last_sect, sectors): 512 bytes. */
-export const SECTOR_SHIFT = 9;
-export const SECTOR_BYTES = 1 << SECTOR_SHIFT;
 export const SECTORS_PER_PAGE = PAGE_SIZE >> SECTOR_SHIFT;
 
 /** What blkback offers by default: Linux's defaults (xen_blkif_max_ring_order, MAX_INDIRECT_SEGMENTS). */

@@ -3,18 +3,18 @@
 // maps the frontend's ring(s), binds the event channel(s) and goes Connected; it follows the
 // frontend through Closing and Closed, unmapping everything, and waits for a reconnection
 // until the toolstack takes the device away (online = 0, or the nodes removed).
-import { BLKIF_SLOT_SIZE, BLKIF_XS, VDISK_CDROM, VDISK_READONLY, blkifQueueKey, blkifRingRefKey } from '../../abi/blkif.js';
-import { BackRing } from '../../abi/ring.js';
-import { XenbusState } from '../../abi/xenbus.js';
-import { XenError } from '../../errors.js';
-import type { Disk } from '../../storage/disk.js';
-import type { DriverContext } from '../evtchn.js';
-import { mapRing, type MappedRing } from '../ringpages.js';
-import { XEN_IO_PROTO_ABI_NATIVE, readFlag, readUint, switchState, watchState } from '../xenbus.js';
-import { BackQueue, emptyBlkbackStats, type BlkbackStats } from './back-queue.js';
+import { BLKIF_SLOT_SIZE, BLKIF_XS, VDISK_CDROM, VDISK_READONLY, blkifQueueKey, blkifRingRefKey } from '../../../abi/blkif.js';
+import { BackRing } from '../../../abi/ring.js';
+import { XenbusState } from '../../../abi/xenbus.js';
+import { XenError } from '../../../errors.js';
+import { SECTOR_SIZE, type Disk } from '../../../storage/disk.js';
+import type { DriverContext } from '../../evtchn.js';
+import { mapRing, type MappedRing } from '../../ringpages.js';
+import { XEN_IO_PROTO_ABI_NATIVE, readFlag, readUint, switchState, watchState } from '../../xenbus.js';
+import { BackQueue, emptyBlkbackStats, type BlkbackStats } from './queue.js';
 import {
-  DEFAULT_MAX_INDIRECT_SEGMENTS, DEFAULT_MAX_QUEUES, DEFAULT_MAX_RING_PAGE_ORDER, SECTOR_BYTES, defaultPersistentLimit,
-} from './params.js';
+  DEFAULT_MAX_INDIRECT_SEGMENTS, DEFAULT_MAX_QUEUES, DEFAULT_MAX_RING_PAGE_ORDER, defaultPersistentLimit,
+} from '../protocol.js';
 import { PersistentGrants } from './pgrants.js';
 
 export interface BlkbackOptions {
@@ -105,7 +105,7 @@ export class BlkBack {
       const discard = d.features.discard && (await t.readOptional(`${this.dir}/${BLKIF_XS.discardEnable}`)) !== '0';
       await w(BLKIF_XS.featureDiscard, discard);
       if (discard) {
-        await w(BLKIF_XS.discardGranularity, SECTOR_BYTES);
+        await w(BLKIF_XS.discardGranularity, SECTOR_SIZE);
         await w(BLKIF_XS.discardAlignment, 0);
         await w(BLKIF_XS.discardSecure, d.features.secureDiscard);
       }
@@ -208,8 +208,8 @@ export class BlkBack {
     const cdrom = (await xs.readOptional(`${this.dir}/${BLKIF_XS.deviceType}`)) === 'cdrom';
     await xs.transaction(async (t) => {
       await t.write(`${this.dir}/${BLKIF_XS.sectors}`, String(d.sectors));
-      await t.write(`${this.dir}/${BLKIF_XS.sectorSize}`, String(SECTOR_BYTES));
-      await t.write(`${this.dir}/${BLKIF_XS.physicalSectorSize}`, String(SECTOR_BYTES));
+      await t.write(`${this.dir}/${BLKIF_XS.sectorSize}`, String(SECTOR_SIZE));
+      await t.write(`${this.dir}/${BLKIF_XS.physicalSectorSize}`, String(SECTOR_SIZE));
       await t.write(`${this.dir}/${BLKIF_XS.info}`, String((d.readOnly ? VDISK_READONLY : 0) | (cdrom ? VDISK_CDROM : 0)));
     });
     await this.#switch(XenbusState.Connected);

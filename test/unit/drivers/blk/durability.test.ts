@@ -17,7 +17,7 @@ test('every record whose flush was acknowledged is in the image after kill -9', 
   const fh = await open(image, 'w');
   await fh.truncate(16 << 20);
   await fh.close();
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./_durable-child.js', import.meta.url)), image], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../../../support/blk-durable-child.js', import.meta.url)), image], { stdio: ['ignore', 'pipe', 'inherit'] });
   let acked = -1;
   let out = '';
   await new Promise<void>((resolve, reject) => {

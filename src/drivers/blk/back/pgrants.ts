@@ -5,7 +5,7 @@
 // referenced bit; eviction walks the Map in insertion order, giving each referenced grant a
 // second chance (moved to the back, bit cleared) and unmapping the first idle one. A use costs
 // one lookup, and an eviction amortised O(1), whatever a hostile frontend asks for.
-import type { Hypercalls } from '../../hypervisor/hypercalls.js';
+import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
 
 /** A granted page as blkback uses it: the granter's memory and the page's offset in it. */
 export interface MappedPage {

@@ -1,19 +1,19 @@
 // blkback's runs: segments on adjacent frames of the frontend become one buffer for the disk,
 // but only where the bytes really are adjacent. A segment that stops short of its page's end,
 // or starts past its page's start, breaks the run; so does a frame out of order. Requests are
-// put on the ring by hand (./_raw.ts), with sector ranges no blkfront of ours would send.
+// put on the ring by hand (test/support/blk-rawfront.ts), with sector ranges no blkfront of ours would send.
 // Also here: a barrier that waits for earlier requests still writes its own segments (blkback
 // keeps a copy of its slot, from which #rw reads them once the barrier runs).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   BLKIF_OP_INDIRECT, BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER, BLKIF_RSP_OKAY, encodeBlkifSegment, type BlkifRequest, type BlkifSegment,
-} from '../../../src/abi/blkif.js';
-import { PAGE_SIZE } from '../../../src/abi/xen.js';
-import { ioPages } from '../../../src/guest/iopages.js';
-import { RamDisk } from '../../../src/storage/ram.js';
-import { RawFront, rw } from './_raw.js';
-import { GatedDisk, RecordingDisk, Rig, pattern } from './_rig.js';
+} from '../../../../../src/abi/blkif.js';
+import { PAGE_SIZE } from '../../../../../src/abi/xen.js';
+import { ioPages } from '../../../../../src/guest/iopages.js';
+import { RamDisk } from '../../../../../src/storage/ram.js';
+import { RawFront, rw } from '../../../../support/blk-rawfront.js';
+import { GatedDisk, RecordingDisk, Rig, pattern } from '../../../../support/blk.js';
 
 const MiB = 1 << 20;
 const SECTORS = MiB / 512;

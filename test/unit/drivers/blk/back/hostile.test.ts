@@ -9,14 +9,14 @@ import { Worker } from 'node:worker_threads';
 import {
   BLKIF_OP_DISCARD, BLKIF_OP_INDIRECT, BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR,
   BLKIF_RSP_OKAY, BLKIF_SLOT_SIZE, encodeBlkifSegment, type BlkifRequest, type BlkifSegment,
-} from '../../../src/abi/blkif.js';
-import { SRING_RING } from '../../../src/abi/ring.js';
-import { PAGE_SIZE } from '../../../src/abi/xen.js';
-import { XenbusState } from '../../../src/abi/xenbus.js';
-import { RamDisk } from '../../../src/storage/ram.js';
-import type { FlipJob } from './_flipper.js';
-import { RawFront, rw } from './_raw.js';
-import { Rig, pattern, within } from './_rig.js';
+} from '../../../../../src/abi/blkif.js';
+import { SRING_RING } from '../../../../../src/abi/ring.js';
+import { PAGE_SIZE } from '../../../../../src/abi/xen.js';
+import { XenbusState } from '../../../../../src/abi/xenbus.js';
+import { RamDisk } from '../../../../../src/storage/ram.js';
+import type { FlipJob } from '../../../../support/blk-flipper.js';
+import { RawFront, rw } from '../../../../support/blk-rawfront.js';
+import { Rig, pattern, within } from '../../../../support/blk.js';
 
 const MiB = 1 << 20;
 const SECTORS = MiB / 512;
@@ -146,7 +146,7 @@ test('a frontend rewriting its ring slots while the backend reads them hurts onl
     words.push({ offset: o + 28, values: [0x0700, 0x0007, 0xffff, 0x0100] });
   }
   const stop = new SharedArrayBuffer(4);
-  const worker = new Worker(new URL('./_flipper.js', import.meta.url), {
+  const worker = new Worker(new URL('../../../../support/blk-flipper.js', import.meta.url), {
     workerData: { memory: evil.domain.view.buffers.memory, words, stop } satisfies FlipJob,
   });
   await once(worker, 'message');

@@ -4,12 +4,12 @@
 // blkback on it; when the toolstack removes the device's nodes, the blkback goes. It reports
 // each device's hotplug outcome in `hotplug-status` (and `hotplug-error`), which the toolstack
 // waits for, as libxl waits for its hotplug scripts.
-import { XenError } from '../../errors.js';
-import type { Disk } from '../../storage/disk.js';
-import { openDisk as openDiskDefault } from '../../storage/open.js';
-import type { XsWatch } from '../../xenstore/client/client.js';
-import type { DriverContext } from '../evtchn.js';
-import { BlkBack, type BlkbackOptions } from './back.js';
+import { XenError } from '../../../errors.js';
+import type { Disk } from '../../../storage/disk.js';
+import { openDisk as openDiskDefault } from '../../../storage/open.js';
+import type { XsWatch } from '../../../xenstore/client/client.js';
+import type { DriverContext } from '../../evtchn.js';
+import { BlkBack, type BlkbackOptions } from './blkback.js';
 
 export const HOTPLUG_STATUS = 'hotplug-status';
 export const HOTPLUG_ERROR = 'hotplug-error';
