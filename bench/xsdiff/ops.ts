@@ -15,7 +15,7 @@ const PATHS = ['/d', '/d/a', '/d/b', '/d/a/x', '/d/a/y', '/d/b/x', '/d/a/x/z', '
 const ODD_PATHS = ['/d//a', '/d/a/', '', 'd', '/d/a b', '/d/\u00e9', '/d/' + 'n'.repeat(40), '@d'];
 const VALUES = ['', '1', 'v', 'hello', 'x'.repeat(100), 'a\u0000b'];
 const TOKENS = ['t1', 't2', '', 'tok\u0001'];
-const PERMS = ['n0', 'r0', 'b0', 'w0', 'n0\0r0', 'r0\0w0', 'x0', 'n', '', 'n0\0', 'b0\0b0\0n0'];
+const PERMS = ['r5', 'n0\0r5', 'n5', 'n0', 'r0', 'b0', 'w0', 'n0\0r0', 'r0\0w0', 'x0', 'n', '', 'n0\0', 'b0\0b0\0n0'];
 
 /** One request to send: the connection (0 or 1), the packet parts, and which transaction. */
 export interface Op {
