@@ -43,9 +43,8 @@ export class OpGenerator {
   /** "path\0token" of each connection's watches. */
   readonly #watches = [new Set<string>(), new Set<string>()];
   #nextTx = 1;
-  #nextToken = 1;
 
-  constructor(seed: number, private readonly sameTokens = false) {
+  constructor(seed: number) {
     this.#r = rng(seed);
   }
 
@@ -64,22 +63,6 @@ export class OpGenerator {
       if (op.type === XS_WATCH) this.#watches[op.conn]!.add(key);
       else this.#watches[op.conn]!.delete(key);
     }
-  }
-
-  /**
-   * A token for a new watch on `path`. Unless `sameTokens`, never one the connection already
-   * uses on another path: cxenstored then sends one event per (path, token) for a change
-   * (send_event drops an identical queued event) where xenode sends one per watch, a
-   * difference the fairness work removes.
-   */
-  #token(conn: number, path: string): string {
-    const t = this.#pick(TOKENS);
-    if (this.sameTokens) return t;
-    for (const key of this.#watches[conn]!) {
-      const [p, used] = key.split('\0');
-      if (used === t && p !== path) return `u${this.#nextToken++}`;
-    }
-    return t;
   }
 
   /** The connection was closed: its transactions and watches are gone. */
@@ -131,7 +114,7 @@ export class OpGenerator {
     }
     if (k < 0.86) {
       const path = this.#path();
-      return { conn, type: XS_WATCH, payload: parts([path, this.#token(conn, path)]), tx: 0 };
+      return { conn, type: XS_WATCH, payload: parts([path, this.#pick(TOKENS)]), tx: 0 };
     }
     if (k < 0.92) {
       // Mostly a watch the connection has, so watches come and go rather than pile up.

@@ -23,6 +23,14 @@ export const INTRODUCE_DOMAIN = '@introduceDomain';
 export const FIRE_AT_ONCE = 1024;
 export const RELEASE_DOMAIN = '@releaseDomain';
 
+/** A change being delivered: its watches, how far delivery got, and the events each got. */
+interface Firing {
+  readonly c: Change;
+  readonly found: readonly Watch<Connection>[];
+  at: number;
+  readonly sent: Map<Connection, Set<string>>;
+}
+
 /** xenstored itself, for the work it does on its own behalf (releasing a domain's nodes). */
 const DAEMON: Accessor = { domid: 0, privileged: true, target: undefined };
 
@@ -152,33 +160,44 @@ export class XenstoreCore implements ConnectionOwner {
 
   /** Deliver a change to the watches it fires, as far as each watcher may read the node. */
   fire(c: Change): void {
-    const found = this.watches.matching(c.path, c.exact);
-    if (this.#firing.length === 0 && found.length <= FIRE_AT_ONCE) {
-      this.#deliver(c, found, 0, found.length);
+    const f: Firing = { c, found: this.watches.matching(c.path, c.exact), at: 0, sent: new Map() };
+    if (this.#firing.length === 0 && f.found.length <= FIRE_AT_ONCE) {
+      this.#deliver(f, f.found.length);
       return;
     }
     // Too many for one turn: delivered over the next turns, and later changes queue behind, so
     // each connection still gets its events in order.
-    this.#firing.push({ c, found, at: 0 });
+    this.#firing.push(f);
     this.#scheduler.defer(this.#firingJob);
   }
 
-  #deliver(c: Change, found: readonly Watch<Connection>[], from: number, to: number): void {
-    for (let i = from; i < to; i++) {
+  #deliver(f: Firing, to: number): void {
+    const { c, found, sent } = f;
+    for (let i = f.at; i < to; i++) {
       const w = found[i]!;
-      if (this.#mayHear(w.owner, c)) w.owner.sendEvent(w.eventPath(c.path), w.token);
+      if (!this.#mayHear(w.owner, c)) continue;
+      const path = w.eventPath(c.path);
+      // cxenstored queues a change's events before writing any and drops one identical to an
+      // event still queued: two watches of one connection with the same token and a change
+      // both see give one event.
+      const key = `${path}\0${w.token.toString('latin1')}`;
+      let seen = sent.get(w.owner);
+      if (seen === undefined) sent.set(w.owner, (seen = new Set()));
+      else if (seen.has(key)) continue;
+      seen.add(key);
+      w.owner.sendEvent(path, w.token);
     }
-    this.#scheduler.charge(to - from);
+    this.#scheduler.charge(to - f.at);
   }
 
-  readonly #firing: Array<{ c: Change; found: Watch<Connection>[]; at: number }> = [];
+  readonly #firing: Firing[] = [];
   readonly #firingJob: Job = {
     run: (max) => {
       let done = 0;
       while (done < max && this.#firing.length > 0) {
         const f = this.#firing[0]!;
         const to = Math.min(f.found.length, f.at + max - done);
-        this.#deliver(f.c, f.found, f.at, to);
+        this.#deliver(f, to);
         done += to - f.at;
         f.at = to;
         if (f.at === f.found.length) this.#firing.shift();

@@ -189,6 +189,21 @@ test('watches: OK then initial event, node and children, EEXIST, UNWATCH, relati
   assert.equal(w.events.length, 2);
 });
 
+test('watches: one token on several paths gives one event per change, as cxenstored', () => {
+  const { xs, c } = dom0();
+  const w = new Peer(xs, 0);
+  assert.equal(w.req(XS_WATCH, '/same\0t\0'), '4 OK\0');
+  assert.equal(w.req(XS_WATCH, '/same/a\0t\0'), '4 OK\0');
+  assert.equal(w.req(XS_WATCH, '/same/a\0u\0'), '4 OK\0');
+  w.takeEvents();
+  // Both t watches see /same/a/b as "/same/a/b\0t\0": cxenstored drops the identical second.
+  c.req(XS_WRITE, '/same/a/b\0x');
+  assert.deepEqual(w.takeEvents(), ['/same/a/b\0t\0', '/same/a/b\0u\0']);
+  // A second change is a new event.
+  c.req(XS_WRITE, '/same/a/b\0y');
+  assert.deepEqual(w.takeEvents(), ['/same/a/b\0t\0', '/same/a/b\0u\0']);
+});
+
 test('watches: removing a subtree fires descendants with their path, ancestors once', () => {
   const { xs, c } = dom0();
   const w = new Peer(xs, 0);
