@@ -104,6 +104,8 @@ export class Host extends EventEmitter<HostEvents> {
     const hc = hv.dom0Hypercalls;
     const xenstored = new Xenstored({
       introduce: mapGuestRing(hc, loop),
+      // SET_PERMS may name only domains the hypervisor has (XSA-322's class).
+      domainExists: (domid) => hv.findDomain(domid) !== undefined,
       log,
     });
     const xs = new XenstoreClient(connectLocal(xenstored, 0));

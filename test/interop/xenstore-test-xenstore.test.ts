@@ -1,20 +1,19 @@
 // test-xenstore from Debian's xen-utils-4.17 against our xenstored. When the package is not
 // installed it is fetched once with apt-get download and unpacked with dpkg -x into a cache
-// under the temp dir (its libraries via LD_LIBRARY_PATH); without apt, the test is skipped.
+// under the temp dir (bench/xsdiff/cxenstored.ts; its libraries via LD_LIBRARY_PATH); without
+// apt, the test is skipped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startDaemon } from '../support/xenstore.js';
+import { fetchXenUtils } from '../../bench/xsdiff/cxenstored.js';
 
 const run = promisify(execFile);
 const BIN = 'usr/lib/xen-4.17/bin/test-xenstore';
 const LIBS = ['usr/lib/x86_64-linux-gnu', 'lib/x86_64-linux-gnu'];
-const PACKAGES = ['xen-utils-4.17', 'libxenstore4', 'libxentoolcore1'];
 
 interface Found {
   bin: string;
@@ -23,24 +22,11 @@ interface Found {
 
 async function acquire(): Promise<Found | string> {
   if (existsSync(`/${BIN}`)) return { bin: `/${BIN}`, libPath: undefined };
-  const cache = join(tmpdir(), 'xenode-test-debs');
-  const root = join(cache, 'root');
-  if (!existsSync(join(root, BIN))) {
-    await mkdir(cache, { recursive: true });
-    // Unpack beside the cache and rename into place, so concurrent runs never see half a tree.
-    const work = await mkdtemp(join(cache, 'dl-'));
-    try {
-      await run('apt-get', ['download', ...PACKAGES], { cwd: work, timeout: 180_000 });
-      const tree = join(work, 'root');
-      for (const deb of (await readdir(work)).filter((f) => f.endsWith('.deb'))) {
-        await run('dpkg', ['-x', join(work, deb), tree], { timeout: 60_000 });
-      }
-      await rename(tree, root).catch(() => undefined);
-    } catch (e) {
-      return `test-xenstore unavailable: xen-utils-4.17 is not installed and apt-get download failed (${(e as Error).message.split('\n')[0]})`;
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
+  let root: string;
+  try {
+    root = await fetchXenUtils();
+  } catch (e) {
+    return `test-xenstore unavailable: xen-utils-4.17 is not installed and apt-get download failed (${(e as Error).message.split('\n')[0]})`;
   }
   if (!existsSync(join(root, BIN))) return 'test-xenstore unavailable: not found in the downloaded xen-utils-4.17';
   return { bin: join(root, BIN), libPath: LIBS.map((l) => join(root, l)).join(':') };

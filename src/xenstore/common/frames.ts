@@ -61,12 +61,35 @@ export class XsFrameReader {
 
   /** Feed bytes; calls onPacket for every complete packet, unless held. */
   push(chunk: Uint8Array): void {
-    let data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (this.#rest !== undefined) {
-      data = Buffer.concat([this.#rest, data]);
-      this.#rest = undefined;
-    }
-    this.#cut(data);
+    this.#cut(this.#take(chunk), Infinity);
+  }
+
+  /**
+   * Store bytes without cutting them: the consumer takes packets with pull() when it has time
+   * (xenstored serves its connections in turns).
+   */
+  append(chunk: Uint8Array): void {
+    this.#rest = this.#take(chunk);
+  }
+
+  /** Bytes stored and not yet cut. */
+  get buffered(): number {
+    return this.#rest?.length ?? 0;
+  }
+
+  /** Whether a whole packet (or a header too long to be one) is stored. */
+  get ready(): boolean {
+    const d = this.#rest;
+    if (this.#held || d === undefined || d.length < XSD_SOCKMSG_SIZE) return false;
+    const len = d.readUInt32LE(XSD_SOCKMSG_LEN);
+    return len > XENSTORE_PAYLOAD_MAX || d.length >= XSD_SOCKMSG_SIZE + len;
+  }
+
+  /** Cut and deliver up to `max` stored packets; returns how many were delivered. */
+  pull(max: number): number {
+    const data = this.#rest;
+    this.#rest = undefined;
+    return data === undefined ? 0 : this.#cut(data, max);
   }
 
   /** Stop after the packet being delivered: the consumer completes it asynchronously. */
@@ -74,12 +97,9 @@ export class XsFrameReader {
     this.#held = true;
   }
 
-  /** Go on with the packets that arrived while held. */
+  /** The held packet completed: pull() goes on with the packets stored meanwhile. */
   release(): void {
     this.#held = false;
-    const rest = this.#rest;
-    this.#rest = undefined;
-    if (rest !== undefined) this.#cut(rest);
   }
 
   /** Drop buffered bytes and stop the cut in progress (the stream was reset or closed). */
@@ -88,15 +108,24 @@ export class XsFrameReader {
     this.#epoch++;
   }
 
-  #cut(data: Buffer): void {
+  /** The stored bytes followed by `chunk`. */
+  #take(chunk: Uint8Array): Buffer {
+    const data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const rest = this.#rest;
+    this.#rest = undefined;
+    return rest === undefined ? data : Buffer.concat([rest, data]);
+  }
+
+  #cut(data: Buffer, max: number): number {
     const epoch = this.#epoch;
     let at = 0;
-    while (!this.#held && data.length - at >= XSD_SOCKMSG_SIZE) {
+    let n = 0;
+    while (!this.#held && n < max && data.length - at >= XSD_SOCKMSG_SIZE) {
       const len = data.readUInt32LE(at + XSD_SOCKMSG_LEN);
       if (len > XENSTORE_PAYLOAD_MAX) {
         this.clear();
         this.onOversize(len);
-        return;
+        return n;
       }
       const end = at + XSD_SOCKMSG_SIZE + len;
       if (end > data.length) break;
@@ -109,11 +138,17 @@ export class XsFrameReader {
       };
       const packet = data.subarray(at, end);
       at = end;
+      n++;
       this.onPacket(h, packet.subarray(XSD_SOCKMSG_SIZE), packet);
-      if (epoch !== this.#epoch) return;
+      if (epoch !== this.#epoch) return n;
     }
-    // Keep only the unprocessed tail, copied so the transport's chunk can be freed.
-    if (at < data.length) this.#rest = Buffer.from(data.subarray(at));
+    if (at < data.length) {
+      const tail = data.subarray(at);
+      // Whole packets left for a later pull stay a view; an incomplete tail is copied so the
+      // transport's chunk can be freed.
+      this.#rest = this.#rest !== undefined ? Buffer.concat([tail, this.#rest]) : n >= max || this.#held ? tail : Buffer.from(tail);
+    }
+    return n;
   }
 }
 

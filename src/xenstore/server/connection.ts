@@ -1,7 +1,10 @@
 // One client connection of xenstored, whatever carries it: cuts the byte stream into
-// xsd_sockmsg packets (common/frames.ts), owns the connection's transactions and watches, and frames replies and
-// watch events. A peer that sends an over-long packet, or leaves too much output unread, is
-// dropped; nothing it does reaches other connections.
+// xsd_sockmsg packets (common/frames.ts), owns the connection's transactions and watches, and
+// frames replies and watch events. Its requests are handled when the scheduler gives it a turn;
+// it holds at most INPUT_HOLD bytes of unprocessed input (the transport stops reading beyond
+// that), and while more than OUTPUT_THROTTLE bytes of its output are unread its requests wait.
+// A peer that sends an over-long packet, or lets unread output (watch events) grow past the
+// connection's or the daemon's bound, is dropped; nothing it does reaches other connections.
 import { Buffer } from 'node:buffer';
 import {
   XENSTORE_ERROR_COMM, XENSTORE_ERROR_NONE, XENSTORE_ERROR_PROTO, XENSTORE_PAYLOAD_MAX, XS_ERROR, XS_WATCH_EVENT,
@@ -13,7 +16,7 @@ import type { Domain } from './domain.js';
 import type { Accessor } from './perms.js';
 import type { CloseReason, ConnectionSink, SendBytes } from './transport.js';
 import type { Transaction } from './view.js';
-import type { Watch, WatchOwner } from './watches.js';
+import type { WatchOwner } from './watches.js';
 
 /** A connection as a transport (or the host) holds it. */
 export interface XsConnection extends ConnectionSink {
@@ -29,8 +32,17 @@ export interface ConnectionOwner {
   trace(conn: Connection, dir: 'IN' | 'OUT', msg: Buffer): void;
   readonly tracing: boolean;
   readonly log: (line: string) => void;
-  readonly limits: { readonly outstanding: number; readonly maxOutputBytes: number };
+  readonly limits: { readonly outstanding: number; readonly maxOutputBytes: number; readonly maxTotalOutputBytes: number };
+  /** The connection may have requests to handle: give it a turn. */
+  wake(conn: Connection): void;
+  /** Unread output of some connection changed by `delta` bytes; returns the total over all connections. */
+  addUnread(delta: number): number;
 }
+
+/** Unprocessed input a connection holds before its transport stops reading. */
+export const INPUT_HOLD = 16 * 1024;
+/** Unread output beyond which a connection's requests wait until the peer reads. */
+export const OUTPUT_THROTTLE = 64 * 1024;
 
 function header(type: number, reqId: number, txId: number, len: number): Buffer {
   const b = Buffer.allocUnsafe(XSD_SOCKMSG_SIZE + len);
@@ -46,8 +58,13 @@ const ERROR_PAYLOADS = new Map<string, Buffer>(XSD_ERRORS.map((e) => [e, Buffer.
 export class Connection implements XsConnection, Accessor, WatchOwner {
   readonly home: string;
   readonly transactions = new Map<number, Transaction>();
-  readonly watches = new Set<Watch<Connection>>();
   #nextTxId = 1;
+  /** The transport was told to stop reading (input over INPUT_HOLD). */
+  #inputHeld = false;
+  /** Output handed to the transport and not yet taken by the peer, as last reported. */
+  #unread = 0;
+  /** Requests wait while an earlier one of this connection completes asynchronously. */
+  #stalled = false;
   #closed = false;
   readonly #frames = new XsFrameReader(
     (h, payload, packet) => this.#packet(h, payload, packet),
@@ -68,6 +85,9 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
     this.home = domain.path;
   }
 
+  /** Set by the transport: called when the connection takes input again after holding it. */
+  onInputSpace: (() => void) | undefined;
+
   get domid(): number {
     return this.domain.domid;
   }
@@ -87,7 +107,31 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
 
   receive(bytes: Uint8Array): void {
     if (this.#closed) return;
-    this.#frames.push(bytes);
+    this.#frames.append(bytes);
+    this.owner.wake(this);
+    if (!this.wantsInput) this.#inputHeld = true;
+  }
+
+  /** False while the connection holds more unprocessed input than INPUT_HOLD: stop reading. */
+  get wantsInput(): boolean {
+    return this.#frames.buffered <= INPUT_HOLD;
+  }
+
+  /** A complete request waits and may be handled now. */
+  get runnable(): boolean {
+    return !this.#closed && !this.#stalled && this.#unread <= OUTPUT_THROTTLE && this.#frames.ready;
+  }
+
+  /** Handle up to `max` requests (the scheduler's turn); returns how many were handled. */
+  serve(max: number): number {
+    // One packet at a time: a reply may leave too much unread, or a request stall the rest.
+    let n = 0;
+    while (n < max && this.runnable) n += this.#frames.pull(1);
+    if (this.#inputHeld && this.wantsInput) {
+      this.#inputHeld = false;
+      this.onInputSpace?.();
+    }
+    return n;
   }
 
   #packet(h: XsdSockmsg, payload: Buffer, packet: Buffer): void {
@@ -101,7 +145,9 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
   }
 
   resume(): void {
-    if (!this.#closed) this.#frames.release();
+    this.#stalled = false;
+    this.#frames.release();
+    this.owner.wake(this);
   }
 
   nextTransactionId(): number {
@@ -157,6 +203,8 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
       return;
     }
     this.#sentBytes += msg.length;
+    this.#noteUnread(backlog);
+    if (this.#closed) return;
     if (backlog === 0) {
       if (this.#ends.length > 0) this.#ends = [];
       return;
@@ -167,16 +215,33 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
     let i = 0;
     while (i < ends.length && ends[i]! <= delivered) i++;
     if (i > 0) ends.splice(0, i);
-    const { outstanding, maxOutputBytes } = this.owner.limits;
-    if (backlog > maxOutputBytes || (!this.privileged && ends.length > outstanding)) {
+    if (!this.privileged && ends.length > this.owner.limits.outstanding) {
       this.drop(XENSTORE_ERROR_COMM, `${ends.length} replies/events (${backlog} bytes) left unread`);
     }
+  }
+
+  /** The transport reports how many bytes of output the peer has not taken yet. */
+  outputPending(bytes: number): void {
+    if (this.#closed) return;
+    const was = this.#unread;
+    this.#noteUnread(bytes);
+    if (was > OUTPUT_THROTTLE && bytes <= OUTPUT_THROTTLE) this.owner.wake(this);
+  }
+
+  #noteUnread(bytes: number): void {
+    const grew = bytes > this.#unread;
+    const total = this.owner.addUnread(bytes - this.#unread);
+    this.#unread = bytes;
+    const { maxOutputBytes, maxTotalOutputBytes } = this.owner.limits;
+    if (bytes > maxOutputBytes) this.drop(XENSTORE_ERROR_COMM, `${bytes} bytes of output left unread`);
+    else if (grew && total > maxTotalOutputBytes) this.drop(XENSTORE_ERROR_COMM, `${bytes} bytes left unread while all connections hold ${total}`);
   }
 
   /** The peer reconnected its ring: start afresh, as a new connection would. */
   reset(): void {
     if (this.#closed) return;
     this.#frames.clear();
+    this.#inputHeld = false;
     this.#ends = [];
     this.owner.forget(this);
   }
@@ -186,6 +251,8 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
     if (this.#closed) return;
     this.#closed = true;
     this.#frames.clear();
+    this.owner.addUnread(-this.#unread);
+    this.#unread = 0;
     this.owner.forget(this);
   }
 

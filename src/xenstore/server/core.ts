@@ -11,14 +11,25 @@ import { removeNode } from './nodeops.js';
 import { baseName, childPath, parentPath, printable } from '../common/path.js';
 import { type Accessor, Perms, XS_PERM_READ, permFor } from './perms.js';
 import type { Quotas } from './quota.js';
+import { type Job, Scheduler } from './scheduler.js';
 import { Children, Node, Store } from './store.js';
 import type { DomainRing } from '../common/ring.js';
 import type { CloseReason, IntroduceHook, SendBytes, ServeRing } from './transport.js';
 import { type Change, LiveView, type Transaction } from './view.js';
-import { WatchTable } from './watches.js';
+import { type Watch, WatchTable } from './watches.js';
 
 export const INTRODUCE_DOMAIN = '@introduceDomain';
+/** A change firing more watches than this has its events delivered over several turns. */
+export const FIRE_AT_ONCE = 1024;
 export const RELEASE_DOMAIN = '@releaseDomain';
+
+/** A change being delivered: its watches, how far delivery got, and the events each got. */
+interface Firing {
+  readonly c: Change;
+  readonly found: readonly Watch<Connection>[];
+  at: number;
+  readonly sent: Map<Connection, Set<string>>;
+}
 
 /** xenstored itself, for the work it does on its own behalf (releasing a domain's nodes). */
 const DAEMON: Accessor = { domid: 0, privileged: true, target: undefined };
@@ -28,6 +39,8 @@ export interface CoreLimits {
   outstanding: number;
   /** Unread output bytes any connection may accumulate before it is dropped. */
   maxOutputBytes: number;
+  /** Unread output bytes of all connections together; a connection adding beyond it is dropped. */
+  maxTotalOutputBytes: number;
 }
 
 /** Answers one request of `conn` (requests.ts's handleRequest is xenstored's). */
@@ -37,6 +50,10 @@ export interface CoreOptions {
   quotas: Quotas;
   /** Unread output bytes any connection may accumulate before it is dropped. */
   maxOutputBytes: number;
+  /** Unread output bytes of all connections together; a connection adding beyond it is dropped. */
+  maxTotalOutputBytes: number;
+  /** Whether the hypervisor has a domain (for permissions that name one). */
+  domainExists: (domid: number) => boolean;
   log: (line: string) => void;
   /** Maps a guest's ring for a wire XS_INTRODUCE; without it the domain gets no ring. */
   introduce: IntroduceHook | undefined;
@@ -60,21 +77,31 @@ export class XenstoreCore implements ConnectionOwner {
   readonly introducing = new Set<number>();
   tracing = false;
   #connSeq = 0;
+  readonly #scheduler = new Scheduler();
+  /** Unread output bytes of all connections. */
+  #unread = 0;
 
   readonly quotas: Quotas;
   readonly log: (line: string) => void;
   readonly introduceHook: IntroduceHook | undefined;
-  readonly #maxOutputBytes: number;
+  readonly limits: CoreLimits;
   readonly #dispatch: Dispatcher;
   readonly #serveRing: ServeRing;
+  readonly #domainExists: (domid: number) => boolean;
 
   constructor(opts: CoreOptions) {
     this.quotas = opts.quotas;
     this.log = opts.log;
     this.introduceHook = opts.introduce;
-    this.#maxOutputBytes = opts.maxOutputBytes;
+    const quotas = opts.quotas;
+    this.limits = {
+      get outstanding() { return quotas.outstanding; },
+      maxOutputBytes: opts.maxOutputBytes,
+      maxTotalOutputBytes: opts.maxTotalOutputBytes,
+    };
     this.#dispatch = opts.dispatch;
     this.#serveRing = opts.serveRing;
+    this.#domainExists = opts.domainExists;
     this.live = new LiveView(this.store, (c) => this.fire(c));
     // cxenstored's initial tree.
     const root = Perms.owned(0);
@@ -84,8 +111,13 @@ export class XenstoreCore implements ConnectionOwner {
     this.domain(0).introduced = true;
   }
 
-  get limits(): CoreLimits {
-    return { outstanding: this.quotas.outstanding, maxOutputBytes: this.#maxOutputBytes };
+  wake(conn: Connection): void {
+    this.#scheduler.wake(conn);
+  }
+
+  addUnread(delta: number): number {
+    this.#unread += delta;
+    return this.#unread;
   }
 
   domain(domid: number): Domain {
@@ -112,11 +144,8 @@ export class XenstoreCore implements ConnectionOwner {
   }
 
   forget(conn: Connection): void {
-    for (const tx of conn.transactions.values()) tx.end();
     conn.transactions.clear();
-    for (const w of conn.watches) this.watches.remove(w);
-    conn.domain.watches -= conn.watches.size;
-    conn.watches.clear();
+    conn.domain.watches -= this.watches.removeOwner(conn);
     if (conn.closed) {
       this.connections.delete(conn);
       if (this.#rings.get(conn.domid) === conn) this.#rings.delete(conn.domid);
@@ -131,10 +160,52 @@ export class XenstoreCore implements ConnectionOwner {
 
   /** Deliver a change to the watches it fires, as far as each watcher may read the node. */
   fire(c: Change): void {
-    for (const w of this.watches.matching(c.path, c.exact)) {
-      if (this.#mayHear(w.owner, c)) w.owner.sendEvent(w.eventPath(c.path), w.token);
+    const f: Firing = { c, found: this.watches.matching(c.path, c.exact), at: 0, sent: new Map() };
+    if (this.#firing.length === 0 && f.found.length <= FIRE_AT_ONCE) {
+      this.#deliver(f, f.found.length);
+      return;
     }
+    // Too many for one turn: delivered over the next turns, and later changes queue behind, so
+    // each connection still gets its events in order.
+    this.#firing.push(f);
+    this.#scheduler.defer(this.#firingJob);
   }
+
+  #deliver(f: Firing, to: number): void {
+    const { c, found, sent } = f;
+    for (let i = f.at; i < to; i++) {
+      const w = found[i]!;
+      if (!this.#mayHear(w.owner, c)) continue;
+      const path = w.eventPath(c.path);
+      // cxenstored queues a change's events before writing any and drops one identical to an
+      // event still queued: two watches of one connection with the same token and a change
+      // both see give one event.
+      const key = `${path}\0${w.token.toString('latin1')}`;
+      let seen = sent.get(w.owner);
+      if (seen === undefined) sent.set(w.owner, (seen = new Set()));
+      else if (seen.has(key)) continue;
+      seen.add(key);
+      w.owner.sendEvent(path, w.token);
+    }
+    this.#scheduler.charge(to - f.at);
+  }
+
+  readonly #firing: Firing[] = [];
+  readonly #firingJob: Job = {
+    run: (max) => {
+      let done = 0;
+      while (done < max && this.#firing.length > 0) {
+        const f = this.#firing[0]!;
+        const to = Math.min(f.found.length, f.at + max - done);
+        this.#deliver(f, to);
+        done += to - f.at;
+        f.at = to;
+        if (f.at === f.found.length) this.#firing.shift();
+      }
+      return done;
+    },
+    pending: () => this.#firing.length > 0,
+  };
 
   /** cxenstored watch_permitted: the node, its old permissions, or its parent must be readable. */
   #mayHear(who: Connection, c: Change): boolean {
@@ -194,22 +265,42 @@ export class XenstoreCore implements ConnectionOwner {
     this.fireSpecial(RELEASE_DOMAIN);
   }
 
+  /**
+   * As cxenstored does by default (no -K): the nodes the domain owns are removed (the top of
+   * each owned subtree; removing it takes the rest), and ACL entries naming it grant nothing
+   * from now on, also to a later domain with the same id. The store's index of nodes naming the
+   * domain keeps this from scanning the whole tree.
+   */
   #forgetNodesOf(domid: number): void {
     const owned: string[] = [];
     const acl: string[] = [];
-    for (const [path, n] of this.store.entries()) {
-      if (n.perms.owner === domid) {
-        // Only the top of each owned subtree: removing it takes the rest.
-        if (this.store.get(parentPath(path))?.perms.owner !== domid) owned.push(path);
-      } else if (n.perms.withoutAcl(domid) !== n.perms) {
-        acl.push(path);
-      }
+    for (const path of this.store.naming(domid)) {
+      const n = this.store.get(path)!;
+      if (n.perms.owner !== domid) acl.push(path);
+      else if (this.store.get(parentPath(path))?.perms.owner !== domid) owned.push(path);
+    }
+    const gone = (id: number): boolean => id === domid;
+    for (const path of acl) {
+      const n = this.store.get(path)!;
+      const perms = n.perms.ignoring(gone);
+      if (perms !== n.perms) this.store.set(path, n.withPerms(perms));
     }
     for (const path of owned) if (this.store.get(path) !== undefined) removeNode(this.live, DAEMON, path);
-    for (const path of acl) {
-      const n = this.store.get(path);
-      if (n !== undefined) this.store.set(path, n.withPerms(n.perms.withoutAcl(domid)));
+    // cxenstored remove_domid_from_perm: the special nodes forget the domain outright.
+    for (const [name, perms] of this.specialPerms) {
+      const kept = perms.entries.filter((e, i) => i === 0 || e.id !== domid);
+      if (kept.length !== perms.entries.length || perms.owner === domid) {
+        this.specialPerms.set(name, new Perms([{ ...kept[0]!, id: perms.owner === domid ? 0 : perms.owner }, ...kept.slice(1)]));
+      }
     }
+  }
+
+  /**
+   * Whether `domid` exists, for permissions that name it (cxenstored domain_alloc_permrefs):
+   * xenstored knows it, or the hypervisor does.
+   */
+  domainExists(domid: number): boolean {
+    return domid === 0 || this.isIntroduced(domid) || this.#domainExists(domid);
   }
 
   /** CONTROL check: every node's parent lists it and every listed child exists. */

@@ -24,8 +24,16 @@ export interface XenstoredOptions {
    * INTRODUCE registers the domain with no ring.
    */
   introduce?: IntroduceHook;
-  /** Unread output bytes any connection may accumulate before it is dropped (default 16 MiB). */
+  /**
+   * Whether a domain exists (the hypervisor's domain lookup): SET_PERMS may not name as owner a
+   * domain that does not, and ACL entries naming one grant nothing. Without it, every domain id
+   * counts as existing (a xenstored with no hypervisor behind it).
+   */
+  domainExists?: (domid: number) => boolean;
+  /** Unread output bytes any connection may accumulate before it is dropped (default 2 MiB). */
   maxOutputBytes?: number;
+  /** Unread output bytes of all connections together (default 64 MiB): a connection adding past it is dropped. */
+  maxTotalOutputBytes?: number;
 }
 
 export interface ConnectOptions {
@@ -42,7 +50,9 @@ export class Xenstored {
   constructor(opts: XenstoredOptions = {}) {
     this.#core = new XenstoreCore({
       quotas: resolveQuotas(opts.quotas),
-      maxOutputBytes: opts.maxOutputBytes ?? 16 * 1024 * 1024,
+      maxOutputBytes: opts.maxOutputBytes ?? 2 * 1024 * 1024,
+      maxTotalOutputBytes: opts.maxTotalOutputBytes ?? 64 * 1024 * 1024,
+      domainExists: opts.domainExists ?? (() => true),
       log: opts.log ?? (() => undefined),
       introduce: opts.introduce,
       dispatch: handleRequest,

@@ -18,18 +18,20 @@ function allowed(who: Accessor, perms: Perms, want: number): boolean {
   return who.privileged || (permFor(who, perms) & want) === want;
 }
 
-/** The error for a request on a missing node (cxenstored errno_from_parents). */
+/**
+ * The error for a request on a missing node (cxenstored errno_from_parents). The ancestors are
+ * read up to the nearest existing one for every caller, privileged or not: in a transaction
+ * those reads are accesses that commit checks, as in cxenstored.
+ */
 function missing(view: View, who: Accessor, path: string, want: number): XenError {
-  if (!who.privileged) {
-    let p = path;
-    let anc: Node | undefined;
-    do {
-      p = parentPath(p);
-      anc = view.get(p);
-    } while (anc === undefined && p !== '/');
-    if (anc === undefined || (permFor(who, anc.perms) & want) === 0) {
-      return new XenError('EACCES', `${path}: permission denied`);
-    }
+  let p = path;
+  let anc: Node | undefined;
+  do {
+    p = parentPath(p);
+    anc = view.get(p);
+  } while (anc === undefined && p !== '/');
+  if (!who.privileged && (anc === undefined || (permFor(who, anc.perms) & want) === 0)) {
+    return new XenError('EACCES', `${path}: permission denied`);
   }
   return new XenError('ENOENT', `${path}: no such node`);
 }
@@ -63,7 +65,7 @@ function createNode(view: View, who: Accessor, q: Quotas, path: string, value: s
     anc = view.get(top);
   }
   if (!allowed(who, anc.perms, XS_PERM_WRITE)) throw new XenError('EACCES', `${path}: permission denied`);
-  const parent = anc.withChildren(anc.children.with(baseName(created[created.length - 1]!)));
+  const parent = anc.withChildren(anc.children.appended(baseName(created[created.length - 1]!)));
   if (!who.privileged) {
     if (view.ownedBy(who.domid) + created.length > q.nodes) {
       throw new XenError('ENOSPC', `domain ${who.domid} would exceed its quota of ${q.nodes} nodes`);
@@ -110,7 +112,10 @@ export function makeNode(view: View, who: Accessor, q: Quotas, path: string): vo
 /**
  * RM: remove `path` and everything below it. Watches on each removed descendant fire with
  * its path; watches on `path` and above fire once, with `path`. A missing node whose parent
- * exists is not an error.
+ * exists is not an error. In a transaction the view may be inconsistent (a parent first read
+ * before another client added or removed a child): as cxenstored, a listed child that is gone
+ * stops the walk with EIO, a parent that does not list the node gives EIO after the walk, and
+ * what was removed before stays removed; a missing parent is EINVAL.
  */
 export function removeNode(view: View, who: Accessor, path: string): void {
   const node = view.get(path);
@@ -121,23 +126,39 @@ export function removeNode(view: View, who: Accessor, path: string): void {
   }
   if (!allowed(who, node.perms, XS_PERM_WRITE)) throw new XenError('EACCES', `${path}: permission denied`);
   if (path === '/') throw new XenError('EINVAL', 'the root node cannot be removed');
-  // Post-order walk: children go (and fire) before their parent, as cxenstored's walk does.
-  const stack = [{ path, node, kids: node.children.names.values() }];
+  // The parent is read before the walk, as cxenstored's rm_node does (access order matters to
+  // the order of a transaction's watch events).
+  const pp = parentPath(path);
+  const parent = view.get(pp);
+  // Only a transaction's view can lack the parent of a node it has (cxenstored: EINVAL).
+  if (parent === undefined) throw new XenError('EINVAL', `${pp}, the parent of ${path}, is missing in this transaction's view`);
+  // Post-order walk: children go (and fire) before their parent, as cxenstored's walk does;
+  // each removed child leaves its parent's list at once, as there.
+  type Frame = { path: string; node: Node; kids: Iterator<string>; left: Children };
+  const stack: Frame[] = [{ path, node, kids: node.children.names.values(), left: node.children }];
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     const next = top.kids.next();
     if (!next.done) {
       const p = childPath(top.path, next.value);
       const n = view.get(p);
-      if (n !== undefined) stack.push({ path: p, node: n, kids: n.children.names.values() });
+      if (n === undefined) {
+        // Keep the view consistent with what went: each frame's list without its removed children.
+        for (const f of stack) if (f.left !== f.node.children) view.set(f.path, f.node.withChildren(f.left));
+        throw new XenError('EIO', `${p} is listed by ${top.path} but missing in this transaction's view`);
+      }
+      stack.push({ path: p, node: n, kids: n.children.names.values(), left: n.children });
       continue;
     }
     stack.pop();
     view.delete(top.path);
     view.changed({ path: top.path, exact: top.path !== path, node: top.node, oldPerms: undefined });
+    const up = stack[stack.length - 1];
+    if (up !== undefined) up.left = up.left.without(baseName(top.path));
   }
-  const pp = parentPath(path);
-  const parent = view.get(pp)!;
+  // The node may come from the store while the parent is the transaction's older copy that
+  // does not list it: cxenstored has removed the subtree by then and answers EIO.
+  if (!parent.children.has(baseName(path))) throw new XenError('EIO', `${pp} does not list ${path} in this transaction's view`);
   view.set(pp, parent.withChildren(parent.children.without(baseName(path))));
 }
 

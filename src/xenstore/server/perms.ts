@@ -19,6 +19,12 @@ export interface PermEntry {
   /** Domain id as the C daemons keep it: a 32-bit integer, printed signed. */
   readonly id: number;
   readonly perms: number;
+  /**
+   * The entry names a domain that did not exist when it was set, or that has gone since: it
+   * grants nothing, also to a later domain with the same id (cxenstored's XS_PERM_IGNORE). It
+   * is still listed by GET_PERMS.
+   */
+  readonly ignored?: boolean;
 }
 
 /** Who is asking, as far as permissions go. */
@@ -64,10 +70,15 @@ export class Perms {
     return new Perms([{ id: domid, perms: this.entries[0]!.perms }, ...this.entries.slice(1)]);
   }
 
-  /** The list without ACL entries for `domid` (the domain is gone; its id may be reused). */
-  withoutAcl(domid: number): Perms {
-    const kept = this.entries.filter((e, i) => i === 0 || e.id !== domid);
-    return kept.length === this.entries.length ? this : new Perms(kept);
+  /** The list with its ACL entries naming a domain for which `gone(id)` holds marked ignored. */
+  ignoring(gone: (domid: number) => boolean): Perms {
+    if (!this.entries.some((e, i) => i > 0 && !e.ignored && gone(e.id))) return this;
+    return new Perms(this.entries.map((e, i) => (i > 0 && !e.ignored && gone(e.id) ? { ...e, ignored: true } : e)));
+  }
+
+  /** The domains the list names, owner included. */
+  *domids(): IterableIterator<number> {
+    for (const e of this.entries) yield e.id;
   }
 
   /** The GET_PERMS payload: one NUL-terminated string per entry. */
@@ -86,7 +97,7 @@ export function permFor(who: Accessor, perms: Perms): number {
   const owner = e[0]!.id;
   if (owner === who.domid || owner === who.target) return XS_PERM_ALL;
   for (let i = 1; i < e.length; i++) {
-    if (e[i]!.id === who.domid || e[i]!.id === who.target) return e[i]!.perms;
+    if (!e[i]!.ignored && (e[i]!.id === who.domid || e[i]!.id === who.target)) return e[i]!.perms;
   }
   return e[0]!.perms;
 }

@@ -137,8 +137,11 @@ HANDLERS[XS_SET_PERMS] = {
     if (!conn.privileged && strings.length > core.quotas.permissions) {
       throw new XenError('ENOSPC', `more than ${core.quotas.permissions} permission entries`);
     }
-    const perms = Perms.parse(strings);
-    if (!isValidDomid(perms.owner)) throw new XenError('ENOENT', `owner domain ${perms.owner} does not exist`);
+    // cxenstored domain_alloc_permrefs: the owner must exist; other entries naming a domain that
+    // does not are kept but grant nothing, so a domain created later with that id gets nothing.
+    const exists = (domid: number): boolean => isValidDomid(domid) && core.domainExists(domid);
+    const perms = Perms.parse(strings).ignoring((domid) => !exists(domid));
+    if (!exists(perms.owner)) throw new XenError('ENOENT', `owner domain ${perms.owner} does not exist`);
     if (isSpecialPath(raw)) {
       const old = core.specialPerms.get(raw);
       if (old === undefined) throw new XenError('ENOENT', `no special node ${printable(raw)}`);
@@ -162,8 +165,7 @@ HANDLERS[XS_WATCH] = {
     if (!conn.privileged && conn.domain.watches >= core.quotas.watches) {
       throw new XenError('E2BIG', `domain ${conn.domid} has ${core.quotas.watches} watches`);
     }
-    const w = core.watches.add(conn, path, token, relativeTo);
-    conn.watches.add(w);
+    core.watches.add(conn, path, token, relativeTo);
     conn.domain.watches++;
     conn.reply(XS_WATCH, reqId, txId, OK);
     // The initial event, so a client never misses a change made before the watch took.
@@ -176,10 +178,16 @@ HANDLERS[XS_UNWATCH] = {
   noTx: true,
   fn: (core, conn, p) => {
     const [raw, tokenStr] = exactArgs(p, 2);
-    const w = core.watches.find(conn, watchPath(core, conn, raw!).path, Buffer.from(tokenStr!, 'latin1'));
+    // A path no watch could have is simply not watched: ENOENT, as cxenstored (not EINVAL).
+    let path: string | undefined;
+    try {
+      path = watchPath(core, conn, raw!).path;
+    } catch (e) {
+      if (!isXenError(e, 'EINVAL')) throw e;
+    }
+    const w = path === undefined ? undefined : core.watches.find(conn, path, Buffer.from(tokenStr!, 'latin1'));
     if (w === undefined) throw new XenError('ENOENT', `no watch on ${printable(raw!)} with that token`);
     core.watches.remove(w);
-    conn.watches.delete(w);
     conn.domain.watches--;
     return OK;
   },
@@ -211,11 +219,7 @@ HANDLERS[XS_TRANSACTION_END] = {
     if (tx === undefined) throw new XenError('ENOENT', 'no transaction to end');
     // The transaction is over whatever happens next, conflicts included.
     conn.transactions.delete(tx.id);
-    try {
-      if (how === 'T') core.commit(conn, tx);
-    } finally {
-      tx.end();
-    }
+    if (how === 'T') core.commit(conn, tx);
     return OK;
   },
 };

@@ -26,6 +26,7 @@ export class XenstoreRingServer extends RingEnd implements ServerTransport {
   constructor(ring: DomainRing, sink: ConnectionSink) {
     super(ring, true);
     this.#sink = sink;
+    sink.onInputSpace = () => this.queuePass();
     // Advertised before any byte is consumed or produced, as the reconnection feature requires.
     Atomics.or(this.words, W_FEATURES, SERVER_FEATURES);
     this.listen();
@@ -62,11 +63,14 @@ export class XenstoreRingServer extends RingEnd implements ServerTransport {
       this.#reconnect();
       return;
     }
-    if (!this.stopped) this.pump();
+    if (this.stopped) return;
+    const held = this.backlog.bytes;
+    this.pump();
+    if (this.backlog.bytes < held) this.#sink.outputPending?.(this.backlog.bytes);
   }
 
   protected override wantInput(): boolean {
-    return this.backlog.bytes < SERVER_READ_HOLD_OFF;
+    return this.backlog.bytes < SERVER_READ_HOLD_OFF && this.#sink.wantsInput !== false;
   }
 
   protected deliver(bytes: Uint8Array): void {

@@ -1,11 +1,15 @@
 // xenstored's Unix-domain socket, for dom0 tools and Xen's own clients (XENSTORED_PATH). Every
 // client is dom0, as in Xen, so the socket is mode 0600. Replies produced in one turn leave in
-// one write; a client that does not read its replies stops being read (the kernel then blocks
-// its writes), and one that lets watch events pile up is dropped by the connection's bound.
+// one write; a client that does not read its replies, or whose connection holds as much
+// unprocessed input as it takes, stops being read (the kernel then blocks its writes), and one
+// that lets watch events pile up is dropped by the connection's bound.
 import { Buffer } from 'node:buffer';
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { type Server, type Socket, createServer } from 'node:net';
 import type { CloseReason, ConnectionSink, SendBytes } from './transport.js';
+
+/** Small messages held for a peer that does not read are merged this many at a time. */
+const MERGE_BATCH = 256;
 
 export type AcceptConnection = (send: SendBytes, onDrop: (reason: CloseReason) => void) => ConnectionSink;
 
@@ -38,6 +42,8 @@ export class UnixSocketListener {
     this.#sockets.add(sock);
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
+    /** pending[0..merged) are merged chunks; the small messages after them are merged in batches. */
+    let merged = 0;
     let flushQueued = false;
     let throttled = false;
     const flush = (): void => {
@@ -45,17 +51,25 @@ export class UnixSocketListener {
       const out = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
       pending = [];
       pendingBytes = 0;
+      merged = 0;
       if (sock.destroyed || out.length === 0) return;
       if (!sock.write(out) && !throttled) {
         throttled = true;
         sock.pause();
+        conn.outputPending?.(sock.writableLength);
       }
     };
     const send: SendBytes = (bytes) => {
       if (sock.destroyed) return 0;
       pending.push(bytes);
       pendingBytes += bytes.byteLength;
-      if (!flushQueued) {
+      // While the peer is not reading, output waits here until 'drain', merged so that a
+      // backlog of many small events costs few objects.
+      if (throttled && pending.length - merged >= MERGE_BATCH) {
+        pending.push(Buffer.concat(pending.splice(merged)));
+        merged = pending.length;
+      }
+      if (!flushQueued && !throttled) {
         flushQueued = true;
         queueMicrotask(flush);
       }
@@ -63,11 +77,21 @@ export class UnixSocketListener {
       return throttled ? sock.writableLength + pendingBytes : sock.writableLength;
     };
     const conn = accept(send, () => sock.destroy());
-    sock.on('data', (d: Buffer) => conn.receive(d));
+    const reading = (): void => {
+      if (throttled || conn.wantsInput === false) sock.pause();
+      else sock.resume();
+    };
+    conn.onInputSpace = reading;
+    sock.on('data', (d: Buffer) => {
+      conn.receive(d);
+      reading();
+    });
     sock.on('drain', () => {
       if (!throttled) return;
       throttled = false;
-      sock.resume();
+      if (pendingBytes > 0) flush();
+      conn.outputPending?.(sock.writableLength + pendingBytes);
+      reading();
     });
     // 'close' follows every error (EPIPE, ECONNRESET): nothing to do here.
     sock.on('error', () => undefined);

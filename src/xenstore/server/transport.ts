@@ -26,6 +26,12 @@ export interface ConnectionSink {
   reset(): void;
   /** The transport is gone: abort its transactions, remove its watches. */
   close(): void;
+  /** False while the connection holds as much unprocessed input as it takes: stop reading. */
+  readonly wantsInput?: boolean;
+  /** Set by the transport: called when the connection takes input again. */
+  onInputSpace?: (() => void) | undefined;
+  /** The transport reports the output bytes the peer has not taken yet (it read some, or fell behind). */
+  outputPending?(bytes: number): void;
 }
 
 /** The transport side of one connection, as xenstored drives it. */

@@ -1,9 +1,10 @@
-// What a request sees of the store: the live tree, or a transaction's snapshot with its own
-// changes on top. Node operations are written once against View; the live view applies each
-// change and fires its watches at once, a transaction collects both until it commits.
+// What a request sees of the store: the live tree, or a transaction's view (each node as it
+// first read it) with its own changes on top. Node operations are written once against View;
+// the live view applies each change and fires its watches at once, a transaction collects both
+// until it commits.
 import { XenError } from '../../errors.js';
 import { Perms } from './perms.js';
-import { Children, Node, type Store } from './store.js';
+import { Node, type Store } from './store.js';
 
 /** One watch event's worth of change (cxenstored fire_watches arguments). */
 export interface Change {
@@ -50,42 +51,40 @@ export class LiveView implements View {
 }
 
 /** A deletion in a transaction's write set. */
-const REMOVED = new Node('', Perms.owned(0), Children.EMPTY, true);
+const REMOVED = new Node('', Perms.owned(0));
 
 /**
- * A transaction: reads come from the store as of its start (snapshot isolation) or from its
- * own writes; commit succeeds only if nothing it read or wrote changed since (else EAGAIN).
+ * A transaction as cxenstored runs one: each node is read from the store at the transaction's
+ * first access to it and kept (found or missing), later accesses see that copy or the
+ * transaction's own writes; commit succeeds only if every node it kept is still the store's
+ * (else EAGAIN), so the view may mix nodes first read at different times, as cxenstored's does.
  */
 export class Transaction implements View {
-  readonly snap: number;
-  /** Paths read or written, checked at commit. */
-  readonly #accessed = new Set<string>();
-  /** Final state of each path written (REMOVED for deletions), in first-write order. */
+  /** Each path accessed, in first-access order, with the node the store had then. */
+  readonly #first = new Map<string, Node | undefined>();
+  /** Final state of each path written (REMOVED for deletions). */
   readonly #writes = new Map<string, Node>();
   readonly #changes = new Map<string, Change>();
   /** Change of each domain's node count, for the quota. */
   readonly #owned = new Map<number, number>();
-  #ended = false;
 
   constructor(
     readonly id: number,
     private readonly store: Store,
     /** Most paths it may touch (the transaction-nodes quota), or Infinity. */
     private readonly maxAccessed: number,
-  ) {
-    this.snap = store.openSnapshot();
-  }
+  ) {}
 
   get(path: string): Node | undefined {
     const w = this.#writes.get(path);
-    if (w !== undefined) return w.dead ? undefined : w;
-    if (!this.#accessed.has(path)) {
-      if (this.#accessed.size >= this.maxAccessed) {
-        throw new XenError('ENOSPC', `transaction ${this.id} touches more than ${this.maxAccessed} nodes`);
-      }
-      this.#accessed.add(path);
+    if (w !== undefined) return w === REMOVED ? undefined : w;
+    if (this.#first.has(path)) return this.#first.get(path);
+    if (this.#first.size >= this.maxAccessed) {
+      throw new XenError('ENOSPC', `transaction ${this.id} touches more than ${this.maxAccessed} nodes`);
     }
-    return this.store.getAt(path, this.snap);
+    const n = this.store.get(path);
+    this.#first.set(path, n);
+    return n;
   }
 
   set(path: string, node: Node): void {
@@ -104,7 +103,7 @@ export class Transaction implements View {
 
   changed(change: Change): void {
     const prev = this.#changes.get(change.path);
-    // One event per path, in first-change order; a change that fires more watches wins.
+    // One event per path; a change that fires more watches wins (cxenstored queue_watches).
     if (prev === undefined || (prev.exact && !change.exact)) {
       this.#changes.set(change.path, prev === undefined ? change : { ...change, oldPerms: prev.oldPerms });
     }
@@ -120,34 +119,34 @@ export class Transaction implements View {
   }
 
   /**
-   * Apply the writes to the store if nothing this transaction touched changed since its
-   * snapshot; returns the watch events to fire. Throws EAGAIN on a conflict.
+   * Apply the writes to the store if every node this transaction accessed is as it first saw
+   * it; returns the watch events to fire. Throws EAGAIN on a conflict.
    */
   commit(): Change[] {
-    for (const path of this.#accessed) {
-      if (this.store.changedSince(path, this.snap)) {
+    for (const [path, seen] of this.#first) {
+      if (this.store.get(path) !== seen) {
         throw new XenError('EAGAIN', `transaction ${this.id} conflicts with a change to ${path}`);
       }
     }
-    // No version this snapshot pinned is needed any more: release it before writing, so the
-    // store keeps no history on our account.
-    this.end();
     for (const [path, node] of this.#writes) {
-      if (node.dead) this.store.delete(path);
+      if (node === REMOVED) this.store.delete(path);
       else this.store.set(path, node);
     }
-    return [...this.#changes.values()].map((c) => {
-      // Watchers check the node as committed; a removed one as it was before removal.
-      const final = this.#writes.get(c.path);
-      return final === undefined || final.dead || final === c.node ? c : { ...c, node: final };
-    });
-  }
-
-  /** Release the snapshot (after commit, abort, or when the connection goes). */
-  end(): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.store.closeSnapshot(this.snap);
+    // cxenstored fires in first-access order; a node that did not exist at its first access
+    // and does not exist now (created and removed in here) fires nothing.
+    const out: Change[] = [];
+    for (const [path, seen] of this.#first) {
+      const c = this.#changes.get(path);
+      if (c === undefined) continue;
+      const final = this.#writes.get(path);
+      if (final === REMOVED || final === undefined) {
+        if (seen !== undefined) out.push(c);
+      } else {
+        // Watchers check the node as committed.
+        out.push(final === c.node ? c : { ...c, node: final });
+      }
+    }
+    return out;
   }
 
   #count(domid: number, delta: number): void {

@@ -68,17 +68,35 @@ test('an oversize length is rejected before its payload arrives and the stream i
   assert.equal(ok.seen.length, 1);
 });
 
-test('hold stops after the current packet; release delivers what waited', () => {
+test('hold stops after the current packet; after release, pull delivers what waited', () => {
   const seen: number[] = [];
   const r: XsFrameReader = new XsFrameReader((h) => {
     seen.push(h.reqId);
     if (h.reqId === 1) r.hold();
   });
   r.push(Buffer.concat([a, b]));
-  r.push(c);
+  r.append(c);
   assert.deepEqual(seen, [1]);
+  assert.equal(r.ready, false, 'nothing is ready while held');
   r.release();
+  assert.equal(r.ready, true);
+  assert.equal(r.pull(10), 2);
   assert.deepEqual(seen, [1, 2, 3]);
+});
+
+test('append stores, pull delivers at most as many packets as asked', () => {
+  const seen: number[] = [];
+  const r = new XsFrameReader((h) => seen.push(h.reqId));
+  const all = Buffer.concat([a, b, c]);
+  r.append(all.subarray(0, 10));
+  assert.deepEqual([r.ready, r.buffered, r.pull(5)], [false, 10, 0]);
+  r.append(all.subarray(10));
+  assert.equal(r.buffered, all.length);
+  assert.equal(r.pull(2), 2);
+  assert.deepEqual(seen, [1, 2]);
+  assert.equal(r.buffered, c.length);
+  assert.equal(r.pull(2), 1);
+  assert.deepEqual([seen, r.ready, r.buffered], [[1, 2, 3], false, 0]);
 });
 
 test('clear during delivery stops the cut and forgets buffered bytes', () => {

@@ -152,8 +152,13 @@ test('releasing a domain drops its connections, watches, transactions and nodes,
   // data/x fires only watches on exactly that path; data fires /local/domain/5 and above.
   assert.deepEqual(w.takeEvents(), ['/local/domain/5/data\0l\0', '@releaseDomain\0r\0']);
   assert.equal(d0.req(XS_DIRECTORY, '/local/domain/5\0'), '1 ', 'nodes it owned are gone; dom0\'s stay');
-  assert.equal(d0.req(XS_GET_PERMS, '/shared\0'), '3 n0\0r6\0', 'its ACL entries are gone (domids get reused)');
+  // cxenstored marks them XS_PERM_IGNORE: still listed, granting nothing (domids get reused).
+  assert.equal(d0.req(XS_GET_PERMS, '/shared\0'), '3 n0\0r5\0r6\0', 'its ACL entries are still listed');
   assert.equal(d0.req(XS_IS_DOMAIN_INTRODUCED, '5\0'), '17 F\0');
+  assert.equal(d0.req(XS_INTRODUCE, '5\x00100\x001\0'), '8 OK\0');
+  assert.equal(new Peer(xs, 5).req(XS_READ, '/shared\0'), 'ERROR EACCES\0', 'a new domain 5 inherits nothing');
+  assert.equal(new Peer(xs, 6).req(XS_READ, '/shared\0'), '2 ', 'other entries still grant');
+  assert.equal(d0.req(XS_RELEASE, '5\0'), '9 OK\0');
   assert.throws(() => xs.releaseDomain(5), /ENOENT/);
   assert.throws(() => xs.releaseDomain(0), /EINVAL/);
   assert.equal(d0.req(XS_CONTROL, 'check\0'), '0 OK\0');
@@ -228,4 +233,47 @@ test('wire INTRODUCE maps the ring through the host hook, and later requests wai
   for (let i = 0; i < 100 && p.framer.msgs.length < 1; i++) await tick();
   assert.deepEqual(p.drain().map(show), ['ERROR EIO\0']);
   assert.equal(p.req(XS_IS_DOMAIN_INTRODUCED, '4\0'), '17 F\0');
+});
+
+test('SET_PERMS naming a domain that does not exist: ENOENT as owner, nothing granted in the ACL', () => {
+  const alive = new Set([0, 5]);
+  const { xs, d0 } = host({ domainExists: (d) => alive.has(d) }, [5]);
+  d0.req(XS_WRITE, '/t\0v');
+  // xenstore-chmod /t n7 with no domain 7 (XSA-322's class): cxenstored says ENOENT.
+  assert.equal(d0.req(XS_SET_PERMS, '/t\0n7\0'), 'ERROR ENOENT\0');
+  assert.equal(d0.req(XS_GET_PERMS, '/t\0'), '3 n0\0', 'unchanged');
+  // An ACL entry for a domain not there yet is kept but ignored, so its later namesake gets nothing.
+  assert.equal(d0.req(XS_SET_PERMS, '/t\0n0\0r7\0r5\0'), '14 OK\0');
+  alive.add(7);
+  assert.equal(d0.req(XS_INTRODUCE, '7\x00100\x001\0'), '8 OK\0');
+  assert.equal(new Peer(xs, 7).req(XS_READ, '/t\0'), 'ERROR EACCES\0');
+  assert.equal(new Peer(xs, 5).req(XS_READ, '/t\0'), '2 v');
+  // Domains xenstored knows exist even if the lookup does not say so (introduced by the host).
+  assert.equal(d0.req(XS_SET_PERMS, '/t\0n5\0'), '14 OK\0');
+  assert.equal(d0.req(XS_SET_PERMS, '@releaseDomain\0n9\0'), 'ERROR ENOENT\0', 'special nodes too');
+});
+
+test('releasing a domain visits only the nodes that name it', () => {
+  const { xs, d0 } = host({}, [5, 6]);
+  for (let i = 0; i < 50; i++) d0.req(XS_WRITE, `/many/n${i}\0`);
+  d0.req(XS_SET_PERMS, '/many/n7\0n0\0b5\0');
+  d0.req(XS_SET_PERMS, '@releaseDomain\0n5\0r6\0');
+  const g = new Peer(xs, 5);
+  g.req(XS_WRITE, 'data/a/b\0');
+  d0.req(XS_SET_PERMS, '/local/domain/5/data/a\0n6\0');
+  assert.equal(d0.req(XS_RELEASE, '5\0'), '9 OK\0');
+  // As cxenstored's domain_tree_remove: an owned node goes with its whole subtree, whoever owns the rest.
+  assert.equal(d0.req(XS_DIRECTORY, '/local/domain/5\0'), '1 ');
+  assert.equal(d0.req(XS_DIRECTORY, '/many\0').split('\0').length, 51, 'dom0\'s nodes stay');
+  assert.equal(d0.req(XS_GET_PERMS, '/many/n7\0'), '3 n0\0b5\0');
+  // Special nodes forget the domain outright (remove_domid_from_perm): a new domain 5 hears nothing.
+  assert.equal(d0.req(XS_INTRODUCE, '5\x00100\x001\0'), '8 OK\0');
+  const [g5, g6] = [new Peer(xs, 5), new Peer(xs, 6)];
+  for (const p of [g5, g6]) p.req(XS_WATCH, '@releaseDomain\0r\0');
+  for (const p of [g5, g6]) p.takeEvents();
+  xs.introduceDomain(8);
+  xs.releaseDomain(8);
+  assert.deepEqual(g6.takeEvents(), ['@releaseDomain\0r\0']);
+  assert.deepEqual(g5.takeEvents(), []);
+  assert.equal(d0.req(XS_CONTROL, 'check\0'), '0 OK\0');
 });

@@ -40,7 +40,9 @@ test('permissions: owner, ACL, default, privileged, target', () => {
   assert.equal(permFor(who(9, undefined, true), p), XS_PERM_ALL);
   assert.equal(permFor(who(9), Perms.parse(['r0'])), XS_PERM_READ, 'first entry is everyone\'s default');
   assert.deepEqual(p.withOwner(3).toWire().toString('latin1'), 'n3\0r6\0w7\0b8\0');
-  assert.deepEqual(p.withoutAcl(7).toWire().toString('latin1'), 'n5\0r6\0b8\0');
-  assert.equal(p.withoutAcl(5), p, 'the owner entry stays');
+  const ignoring7 = p.ignoring((d) => d === 7);
+  assert.equal(permFor(who(7), ignoring7), XS_PERM_NONE, 'an ignored entry grants nothing: the default applies');
+  assert.equal(ignoring7.toWire().toString('latin1'), 'n5\0r6\0w7\0b8\0', 'GET_PERMS still lists it, as cxenstored');
+  assert.equal(p.ignoring((d) => d === 5), p, 'the owner entry is never ignored');
   assert.throws(() => Perms.parse(['q1']), /EINVAL/);
 });

@@ -6,8 +6,8 @@ import { Buffer } from 'node:buffer';
 import {
   XENSTORE_ERROR_COMM, XENSTORE_ERROR_PROTO, XS_CONTROL, XS_MKDIR, XS_READ, XS_SET_PERMS, XS_WATCH, XS_WRITE,
 } from '../../../../src/abi/xs_wire.js';
-import { Xenstored } from '../../../../src/xenstore/server/daemon.js';
-import { Peer, SocketPeer, packet, show, startDaemon } from '../../../support/xenstore.js';
+import { Xenstored, type XsConnection } from '../../../../src/xenstore/server/daemon.js';
+import { Framer, Peer, SocketPeer, packet, show, startDaemon } from '../../../support/xenstore.js';
 
 test('socket: over-long length, truncated and split packets, garbage', async () => {
   const d = await startDaemon();
@@ -117,4 +117,81 @@ test('in-process: a flood of watches from a guest stops at its quota', () => {
   }
   assert.deepEqual(Object.fromEntries(replies), { '4 OK\0': 128, 'ERROR E2BIG\0': 872 });
   assert.equal(d0.req(XS_WATCH, '/x\0t\0'), '4 OK\0', 'dom0 is not limited');
+});
+
+/** A dom0 connection whose transport reports `unread.bytes` of output not taken by the peer. */
+function reporting(xs: Xenstored, unread: { bytes: number }): { conn: XsConnection; framer: Framer; dropped: () => number | undefined } {
+  const framer = new Framer();
+  let dropped: number | undefined;
+  const conn = xs.connect(0, (b) => { framer.push(b); return unread.bytes; }, { onClose: (r) => { dropped = r; } });
+  return { conn, framer, dropped: () => dropped };
+}
+
+test('in-process: a connection with 64 KiB unread waits; more than 16 KiB of input is held', () => {
+  const xs = new Xenstored();
+  const unread = { bytes: 0 };
+  const { conn, framer } = reporting(xs, unread);
+  let resumed = 0;
+  conn.onInputSpace = () => { resumed++; };
+  unread.bytes = 65 * 1024;
+  const reads = Buffer.concat(Array.from({ length: 1000 }, () => packet(XS_READ, '/tool\0')));
+  conn.receive(reads);
+  assert.equal(framer.msgs.length, 1, 'one reply, then the peer must read first');
+  assert.equal(conn.wantsInput, false, 'the transport is told to stop reading');
+  unread.bytes = 0;
+  conn.outputPending!(0);
+  // The rest is served in later turns; the input hold lifts once it is under 16 KiB.
+  return (async () => {
+    for (let i = 0; i < 100 && framer.msgs.length < 1000; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(framer.msgs.length, 1000);
+    assert.equal(resumed, 1);
+    assert.equal(conn.wantsInput, true);
+  })();
+});
+
+test('in-process: unread output beyond the connection bound or the total drops the connection', () => {
+  const lines: string[] = [];
+  const xs = new Xenstored({ maxOutputBytes: 1000, maxTotalOutputBytes: 1500, log: (l) => lines.push(l) });
+  const a = reporting(xs, { bytes: 1001 });
+  a.conn.receive(packet(XS_READ, '/tool\0'));
+  assert.equal(a.dropped(), XENSTORE_ERROR_COMM);
+  const b = reporting(xs, { bytes: 800 });
+  b.conn.receive(packet(XS_READ, '/tool\0'));
+  assert.equal(b.dropped(), undefined);
+  const c = reporting(xs, { bytes: 800 });
+  c.conn.receive(packet(XS_READ, '/tool\0'));
+  assert.equal(c.dropped(), XENSTORE_ERROR_COMM, 'all connections together hold too much');
+  assert.equal(b.dropped(), undefined, 'the one that was within bounds stays');
+  assert.match(lines.join('\n'), /left unread while all connections hold 1600/);
+  // A dropped connection's output no longer counts.
+  const d = reporting(xs, { bytes: 600 });
+  d.conn.receive(packet(XS_READ, '/tool\0'));
+  assert.equal(d.dropped(), undefined);
+});
+
+test('in-process: a change that fires thousands of watches is delivered over several turns, in order', async () => {
+  const xs = new Xenstored();
+  const many = new Peer(xs, 0);
+  const other = new Peer(xs, 0);
+  for (let i = 0; i < 3000; i++) many.req(XS_WATCH, `/p\0t${i}\0`);
+  other.req(XS_WATCH, '/p\0o\0');
+  other.req(XS_WATCH, '/q\0o\0');
+  many.takeEvents();
+  other.takeEvents();
+  assert.equal(other.req(XS_WRITE, '/p\0x'), '11 OK\0');
+  const first = many.takeEvents().length;
+  assert.ok(first < 3000, 'not all at once');
+  // A later change queues behind: every connection gets its events in order.
+  assert.equal(other.req(XS_WRITE, '/q\0y'), '11 OK\0');
+  assert.deepEqual(other.takeEvents(), []);
+  for (let i = 0; i < 100 && other.events.length < 2; i++) {
+    await new Promise((r) => setImmediate(r));
+    other.drain();
+  }
+  assert.deepEqual(other.takeEvents(), ['/p\0o\0', '/q\0o\0']);
+  for (let i = 0; i < 100 && first + many.events.length < 3000; i++) {
+    await new Promise((r) => setImmediate(r));
+    many.drain();
+  }
+  assert.equal(first + many.takeEvents().length, 3000, 'every watch heard it once');
 });

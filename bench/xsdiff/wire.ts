@@ -1,0 +1,80 @@
+// A raw xenstore socket client for the differential fuzz: sends one packet at a time and keeps,
+// in arrival order, every message the daemon sends on this connection (replies and watch
+// events), so two daemons' streams can be compared message by message.
+import { Buffer } from 'node:buffer';
+import { type Socket, connect } from 'node:net';
+import { XSD_SOCKMSG_SIZE, XS_ERROR, XS_TYPE_NAMES, XS_WATCH_EVENT, writeSockmsg } from '../../src/abi/xs_wire.js';
+import { XsFrameReader } from '../../src/xenstore/common/frames.js';
+
+export interface Received {
+  type: number;
+  txId: number;
+  payload: Buffer;
+}
+
+/** A packet with a raw payload (malformed ones included), as the fuzz builds them. */
+export function rawPacket(type: number, txId: number, payload: Buffer, reqId = 0): Buffer {
+  const h = Buffer.alloc(XSD_SOCKMSG_SIZE);
+  writeSockmsg(h, { type, reqId, txId, len: payload.length });
+  return Buffer.concat([h, payload]);
+}
+
+/** One message as comparable text: "READ abc\0", "ERROR ENOENT\0", "WATCH_EVENT /d\0t\0". */
+export function describe(m: Received): string {
+  const name = m.type === XS_ERROR ? 'ERROR' : XS_TYPE_NAMES[m.type] || `type${m.type}`;
+  return `${name} ${JSON.stringify(m.payload.toString('latin1')).slice(1, -1)}`;
+}
+
+export class WireClient {
+  /** Messages not yet taken, in arrival order. */
+  readonly inbox: Received[] = [];
+  closed = false;
+  #wake: (() => void) | undefined;
+  readonly #reader = new XsFrameReader((h, payload) => {
+    this.inbox.push({ type: h.type, txId: h.txId, payload: Buffer.from(payload) });
+    this.#wake?.();
+  });
+
+  private constructor(private readonly sock: Socket) {
+    sock.on('data', (d: Buffer) => this.#reader.push(d));
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      this.closed = true;
+      this.#wake?.();
+    });
+  }
+
+  static open(path: string): Promise<WireClient> {
+    return new Promise((resolve, reject) => {
+      const s = connect(path, () => resolve(new WireClient(s)));
+      s.once('error', reject);
+    });
+  }
+
+  /**
+   * Send one packet and return everything received up to and including its reply (events that
+   * arrived first come first). Resolves with what came if the daemon closes the connection or
+   * nothing answers within `timeoutMs` (a daemon that died or ignores the packet).
+   */
+  async request(packet: Buffer, timeoutMs: number): Promise<{ msgs: Received[]; replied: boolean }> {
+    if (!this.closed) this.sock.write(packet);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const at = this.inbox.findIndex((m) => m.type !== XS_WATCH_EVENT);
+      if (at >= 0) return { msgs: this.inbox.splice(0, at + 1), replied: true };
+      if (this.closed || Date.now() >= deadline) return { msgs: this.inbox.splice(0), replied: false };
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        this.#wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
+    }
+  }
+
+  close(): void {
+    this.sock.destroy();
+  }
+}
