@@ -20,11 +20,22 @@ const KERNEL = fileURLToPath(new URL('../../bench/guests/idle.ts', import.meta.u
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Resident and anonymous memory of a process, in MiB (Linux /proc). */
-async function memoryOf(pid: number): Promise<{ rss: number; anon: number }> {
+/**
+ * Resident and anonymous memory of a process, in MiB (Linux /proc), and the part of it in
+ * anonymous 256 KiB mappings: V8 heap pages (of every isolate), where the remainder is the
+ * binary, malloc and guest memory.
+ */
+async function memoryOf(pid: number): Promise<{ rss: number; anon: number; v8_pages: number }> {
   const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
   const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-  return { rss: kib('Rss') / 1024, anon: kib('Anonymous') / 1024 };
+  let v8Pages = 0;
+  let page = false;
+  for (const line of (await readFile(`/proc/${pid}/smaps`, 'utf8')).split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(\S*)$/.exec(line);
+    if (m) page = !m[3] && parseInt(m[2]!, 16) - parseInt(m[1]!, 16) === 256 * 1024;
+    else if (page && line.startsWith('Rss:')) v8Pages += Number(/(\d+) kB/.exec(line)?.[1] ?? 0);
+  }
+  return { rss: kib('Rss') / 1024, anon: kib('Anonymous') / 1024, v8_pages: v8Pages / 1024 };
 }
 
 const stateDir = await mkdtemp(join(tmpdir(), 'xenode-churn-'));
@@ -72,6 +83,7 @@ emit({
   seconds,
   rss_mib: { [`after_${opts.warm}`]: first.rss, [`after_${opts.cycles}`]: last.rss },
   anon_mib: { [`after_${opts.warm}`]: first.anon, [`after_${opts.cycles}`]: last.anon },
+  v8_pages_mib: { [`after_${opts.warm}`]: first.v8_pages, [`after_${opts.cycles}`]: last.v8_pages },
   ratio: last.rss / first.rss,
   target_ratio: 1.2,
 });
