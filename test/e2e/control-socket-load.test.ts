@@ -3,7 +3,7 @@
 // hold more than its bounds; when they leave, what they cost is given back. Every loop here is
 // bounded in count and time.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,26 +11,23 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { MAX_PENDING_INPUT } from '../../src/drivers/console/daemon.js';
 import { RemoteToolstack } from '../../src/toolstack/client.js';
-import { HostDaemon } from '../../src/toolstack/daemon.js';
+import type { HostDaemon } from '../../src/toolstack/daemon.js';
+import { type DaemonRig, startDaemonRig } from '../support/host-daemon.js';
 import { CONTROL_LIMITS, ControlServer } from '../../src/toolstack/server.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'xenode-control-load-'));
-const stateDir = join(dir, 'state');
 const T = { timeout: 60_000 };
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 let daemon: HostDaemon;
 let ts: RemoteToolstack;
+let rig: DaemonRig;
 
 before(async () => {
-  daemon = await HostDaemon.start({ stateDir, poolSize: 0, shutdownGraceMs: 2000 });
-  ts = await RemoteToolstack.connect(stateDir);
+  rig = await startDaemonRig('control-load', { dir, poolSize: 0, shutdownGraceMs: 2000 });
+  ({ daemon, ts } = rig);
 });
-after(async () => {
-  ts.close();
-  await daemon.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => rig.close());
 
 function open(path: string): Promise<Socket> {
   return new Promise((resolve, reject) => {

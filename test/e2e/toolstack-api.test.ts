@@ -2,7 +2,7 @@
 // clear error, and afterwards the host is checked for consistency (hypervisor, xenstore,
 // consoles and the API's own view agree).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { XenError, isXenError } from '../../src/errors.js';
 import { RemoteToolstack } from '../../src/toolstack/client.js';
 import { HostDaemon } from '../../src/toolstack/daemon.js';
+import { type DaemonRig, startDaemonRig } from '../support/host-daemon.js';
 import type { HostEvent } from '../../src/toolstack/contract.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
@@ -18,16 +19,13 @@ const dir = mkdtempSync(join(tmpdir(), 'xenode-api-'));
 const stateDir = join(dir, 'state');
 let daemon: HostDaemon;
 let ts: RemoteToolstack;
+let rig: DaemonRig;
 
 before(async () => {
-  daemon = await HostDaemon.start({ stateDir, poolSize: 1, shutdownGraceMs: 5000 });
-  ts = await RemoteToolstack.connect(stateDir);
+  rig = await startDaemonRig('api', { dir, poolSize: 1, shutdownGraceMs: 5000 });
+  ({ daemon, ts } = rig);
 });
-after(async () => {
-  ts.close();
-  await daemon.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => rig.close());
 
 /** Every test is bounded: a hang fails it instead of stalling the suite. */
 // A bound, not a speed check: these take 10–20 s alone and longer on a loaded machine.

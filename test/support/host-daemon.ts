@@ -16,10 +16,17 @@ export interface DaemonRig {
   close(): Promise<void>;
 }
 
-export async function startDaemonRig(prefix: string): Promise<DaemonRig> {
-  const dir = mkdtempSync(join(tmpdir(), `xenode-${prefix}-`));
+export interface DaemonRigOptions {
+  /** The temporary dir to use (removed on close); a new one by default. */
+  dir?: string;
+  poolSize?: number;
+  shutdownGraceMs?: number;
+}
+
+export async function startDaemonRig(prefix: string, opts: DaemonRigOptions = {}): Promise<DaemonRig> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `xenode-${prefix}-`));
   const stateDir = join(dir, 'state');
-  const daemon = await HostDaemon.start({ stateDir, poolSize: 1, shutdownGraceMs: 2000 });
+  const daemon = await HostDaemon.start({ stateDir, poolSize: opts.poolSize ?? 1, shutdownGraceMs: opts.shutdownGraceMs ?? 2000 });
   const ts = await RemoteToolstack.connect(stateDir);
   return {
     dir,

@@ -192,6 +192,16 @@ export class Harness {
   }
 }
 
+/** One event from dom0's port `p0` to the guest's `pg` and one back, each awaited. */
+export async function pingPong(h: Harness, g: Guest, p0: number, pg: number): Promise<void> {
+  const toGuest = g.next(pg);
+  h.dom0.evtchnSend(p0);
+  await toGuest;
+  const toDom0 = h.dom0Events.next(p0);
+  await g.hc('evtchnSend', pg);
+  await toDom0;
+}
+
 export function harness(t: TestContext): Harness {
   const h = new Harness();
   t.after(() => h.close());

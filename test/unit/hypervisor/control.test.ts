@@ -11,7 +11,7 @@ import {
 } from '../../../src/abi/grant_table.js';
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import type { EvtchnStatus } from '../../../src/hypervisor/evtchn.js';
-import { grantFlags, gntst, harness, ramPage, xen } from '../../support/hypervisor.js';
+import { grantFlags, gntst, harness, pingPong, ramPage, xen } from '../../support/hypervisor.js';
 
 test('a worker guest binds to dom0, and events flow both ways across the threads', async (t) => {
   const h = harness(t);
@@ -23,14 +23,7 @@ test('a worker guest binds to dom0, and events flow both ways across the threads
   assert.deepEqual(await g.hc<EvtchnStatus>('evtchnStatus', pg), {
     status: EVTCHNSTAT_interdomain, vcpu: 0, remoteDomid: 0, remotePort: p0,
   });
-  for (let i = 0; i < 20; i++) {
-    const toGuest = g.next(pg);
-    h.dom0.evtchnSend(p0);
-    await toGuest;
-    const toDom0 = h.dom0Events.next(p0);
-    await g.hc('evtchnSend', pg);
-    await toDom0;
-  }
+  for (let i = 0; i < 20; i++) await pingPong(h, g, p0, pg);
   assert.equal(h.dom0Events.count(p0), 20);
 });
 

@@ -15,7 +15,7 @@ import {
   GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_XENSTORE,
 } from '../../../src/hypervisor/layout.js';
 import { FLOOD_ID_BASE, rng } from '../../support/hypervisor-vcpu.js';
-import { grantEntryAddr, gntst, harness, ramPage, xen, type Harness } from '../../support/hypervisor.js';
+import { grantEntryAddr, gntst, harness, pingPong, ramPage, xen, type Harness } from '../../support/hypervisor.js';
 
 /**
  * A well-behaved guest connected to dom0 by an event channel (it echoes) and a grant each way,
@@ -133,12 +133,7 @@ test('garbage in its shared_info (pending/mask bitmaps, selector, upcall bytes) 
   // The guest still runs, and its events still work once it clears its own mess.
   await bad.call('write', PFN_SHARED_INFO * PAGE_SIZE, new Uint8Array(PAGE_SIZE));
   await bad.call('listen', pb);
-  const ev = bad.next(pb);
-  h.dom0.evtchnSend(p0);
-  await ev;
-  const evToDom0 = h.dom0Events.next(p0);
-  await bad.hc('evtchnSend', pb);
-  await evToDom0;
+  await pingPong(h, bad, p0, pb);
 });
 
 test('maps refs it was never granted, unmaps handles it never had', async (t) => {
