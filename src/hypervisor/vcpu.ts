@@ -33,6 +33,14 @@ export interface VcpuOptions {
   readonly heapMb: number;
 }
 
+/** A vCPU thread that ended before it could take its domain. */
+export class VcpuExited extends Error {
+  override name = 'VcpuExited';
+  constructor(detail: string) {
+    super(`vCPU thread ${detail}`);
+  }
+}
+
 interface Spawned {
   readonly worker: Worker;
   /** Resolves with the thread's kernel id once the runtime is loaded. */
@@ -48,14 +56,29 @@ function spawn(image: URL, opts: VcpuOptions): Spawned {
   // through its PV console.
   const worker = new Worker(image, { resourceLimits, stdout: true, stderr: true });
   const ready = new Promise<number | undefined>((resolve, reject) => {
+    const settle = () => {
+      worker.off('message', onMsg);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
     const onMsg = (m: VcpuStatus) => {
       if (m.type !== 'ready') return;
-      worker.off('message', onMsg);
-      worker.off('error', reject);
+      settle();
       resolve(m.tid);
     };
+    const onError = (e: Error) => {
+      settle();
+      reject(new VcpuExited(`failed to start: ${e.message}`));
+    };
+    // A thread that ends before it is ready (its runtime failed to load) must not leave the
+    // domain's builder waiting for ever.
+    const onExit = (code: number) => {
+      settle();
+      reject(new VcpuExited(`exited with code ${code} before it was ready`));
+    };
     worker.on('message', onMsg);
-    worker.once('error', reject);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
   });
   ready.catch(() => {});
   return { worker, ready };
@@ -68,6 +91,8 @@ function spawn(image: URL, opts: VcpuOptions): Spawned {
  */
 export class VcpuPool {
   #idle = new Map<number, Spawned[]>();
+  /** The pool's own exit handler of each idle thread, taken off when the thread is handed out. */
+  #onExit = new Map<Worker, () => void>();
   #target: number;
   #image: URL;
   #closed = false;
@@ -85,10 +110,13 @@ export class VcpuPool {
     while (list.length < this.#target) {
       const w = spawn(this.#image, opts);
       w.worker.unref(); // an idle pool must not keep the host alive
-      w.worker.once('exit', () => {
+      const onExit = () => {
+        this.#onExit.delete(w.worker);
         const i = list.indexOf(w);
         if (i >= 0) list.splice(i, 1);
-      });
+      };
+      this.#onExit.set(w.worker, onExit);
+      w.worker.once('exit', onExit);
       list.push(w);
     }
   }
@@ -101,7 +129,8 @@ export class VcpuPool {
     // domain just taken is booting now.
     if (list) setTimeout(() => this.warm(opts), REFILL_DELAY_MS).unref();
     if (w) {
-      w.worker.removeAllListeners('exit');
+      w.worker.off('exit', this.#onExit.get(w.worker)!);
+      this.#onExit.delete(w.worker);
       w.worker.ref();
       return { ...w, warm: true };
     }
@@ -112,6 +141,7 @@ export class VcpuPool {
     this.#closed = true;
     const all = [...this.#idle.values()].flat();
     this.#idle.clear();
+    this.#onExit.clear();
     await Promise.all(all.map((w) => w.worker.terminate()));
   }
 }
@@ -158,9 +188,17 @@ export async function startVcpu(
     mainReject(new Error(why));
     if (!domain.dying && !domain.shutdownReason) hv.shutdownDomain(domain.domid, 'crash');
   };
+  let tid: number | undefined;
+  try {
+    tid = await ready;
+  } catch (e) {
+    // Not the domain's crash: it never ran. The builder tears the domain down.
+    port1.close();
+    throw e;
+  }
+  // Registered once ready: an earlier end rejected `ready` instead.
   worker.on('error', (e) => crashed(e.message));
   worker.on('exit', (code) => crashed(`thread exited with code ${code}`));
-  const tid = await ready;
   const thread = tid === undefined ? undefined : ThreadState.open(tid);
   worker.once('exit', () => thread?.close());
   const handle: StartedVcpu = {
