@@ -26,10 +26,16 @@ export const RELEASE_DOMAIN = '@releaseDomain';
 /** A change being delivered: its watches, how far delivery got, and the events each got. */
 interface Firing {
   readonly c: Change;
+  /** In owner order (WatchTable.matching), so one owner's events are delivered together. */
   readonly found: readonly Watch<Connection>[];
   at: number;
-  readonly sent: Map<Connection, Set<string>>;
+  /** The owner being delivered to, its first event, and the events it got once it has two. */
+  owner?: Connection;
+  first?: { path: string; token: Buffer };
+  seen?: Set<string>;
 }
+
+const eventKey = (path: string, token: Buffer): string => `${path}\0${token.toString('latin1')}`;
 
 /** xenstored itself, for the work it does on its own behalf (releasing a domain's nodes). */
 const DAEMON: Accessor = { domid: 0, privileged: true, target: undefined };
@@ -160,7 +166,7 @@ export class XenstoreCore implements ConnectionOwner {
 
   /** Deliver a change to the watches it fires, as far as each watcher may read the node. */
   fire(c: Change): void {
-    const f: Firing = { c, found: this.watches.matching(c.path, c.exact), at: 0, sent: new Map() };
+    const f: Firing = { c, found: this.watches.matching(c.path, c.exact), at: 0 };
     if (this.#firing.length === 0 && f.found.length <= FIRE_AT_ONCE) {
       this.#deliver(f, f.found.length);
       return;
@@ -172,22 +178,34 @@ export class XenstoreCore implements ConnectionOwner {
   }
 
   #deliver(f: Firing, to: number): void {
-    const { c, found, sent } = f;
+    const { c, found } = f;
     for (let i = f.at; i < to; i++) {
       const w = found[i]!;
       if (!this.#mayHear(w.owner, c)) continue;
       const path = w.eventPath(c.path);
-      // cxenstored queues a change's events before writing any and drops one identical to an
-      // event still queued: two watches of one connection with the same token and a change
-      // both see give one event.
-      const key = `${path}\0${w.token.toString('latin1')}`;
-      let seen = sent.get(w.owner);
-      if (seen === undefined) sent.set(w.owner, (seen = new Set()));
-      else if (seen.has(key)) continue;
-      seen.add(key);
+      if (this.#repeats(f, w, path)) continue;
       w.owner.sendEvent(path, w.token);
     }
     this.#scheduler.charge(to - f.at);
+  }
+
+  /**
+   * cxenstored queues a change's events before writing any and drops one identical to an event
+   * still queued: two watches of one connection with the same token that a change both fires
+   * give one event. Keys are made only for an owner with a second watch in the change.
+   */
+  #repeats(f: Firing, w: Watch<Connection>, path: string): boolean {
+    if (w.owner !== f.owner) {
+      f.owner = w.owner;
+      f.first = { path, token: w.token };
+      f.seen = undefined;
+      return false;
+    }
+    f.seen ??= new Set([eventKey(f.first!.path, f.first!.token)]);
+    const key = eventKey(path, w.token);
+    if (f.seen.has(key)) return true;
+    f.seen.add(key);
+    return false;
   }
 
   readonly #firing: Firing[] = [];
