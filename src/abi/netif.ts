@@ -281,3 +281,21 @@ export function encodeNetifExtraInfo(view: DataView, off: number, info: NetifExt
       return;
   }
 }
+
+/**
+ * What a frame's sender says about it: netif.h's checksum flags (NETTXF_csum_blank and
+ * NETTXF_data_validated on transmit, NETRXF_* on receive) and a GSO extra-info, decoded. It
+ * travels with the frame from netfront through netback and dom0's switch to the receiver, so
+ * that frames that never leave the host need no checksum (DESIGN.md §5a).
+ */
+export interface NetFrameInfo {
+  /** The L4 checksum is not filled in (partial): only a peer on this host may take it as is. */
+  readonly csumBlank: boolean;
+  /** The checksum is known good; the receiver need not verify it. */
+  readonly dataValidated: boolean;
+  /** A GSO super-frame: its TCP payload is to be cut into segments of `size` bytes. */
+  readonly gso?: { readonly type: typeof XEN_NETIF_GSO_TYPE_TCPV4 | typeof XEN_NETIF_GSO_TYPE_TCPV6; readonly size: number };
+}
+
+/** A frame whose checksums are complete and that is not a GSO super-frame. */
+export const NET_FRAME_PLAIN: NetFrameInfo = Object.freeze({ csumBlank: false, dataValidated: false });
