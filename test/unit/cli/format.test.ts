@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import { XL_BLOCK_LIST_HEADER, cpuPercents, uptimeString, xlBlockList, xentopFrame, xentopHeader, xentopState, xlInfo, xlList, xlUptime, type TopSample } from '../../../src/cli/format.js';
 import type { DomainInfo, HostInfo } from '../../../src/toolstack/contract.js';
 
-const dom0: DomainInfo = { domid: 0, name: 'Domain-0', uuid: '0', state: 'r-----', memoryKiB: 1024 * 1024, maxmemKiB: null, vcpus: 1, cpuSeconds: 12.34, vbds: 0, vbdStats: null, startTime: 0 };
-const guest: DomainInfo = { domid: 7, name: 'kv-store', uuid: '1', state: '-b----', memoryKiB: 32 * 1024, maxmemKiB: 100 * 1024, vcpus: 1, cpuSeconds: 0.05, vbds: 1, vbdStats: null, startTime: 1000 };
+const dom0: DomainInfo = { domid: 0, name: 'Domain-0', uuid: '0', state: 'r-----', memoryKiB: 1024 * 1024, maxmemKiB: null, vcpus: 1, cpuSeconds: 12.34, vbds: 0, vbdStats: null, nets: 0, netStats: null, startTime: 0 };
+const guest: DomainInfo = { domid: 7, name: 'kv-store', uuid: '1', state: '-b----', memoryKiB: 32 * 1024, maxmemKiB: 100 * 1024, vcpus: 1, cpuSeconds: 0.05, vbds: 1, vbdStats: null, nets: 1, netStats: null, startTime: 1000 };
 const host: HostInfo = {
   host: 'h', release: 'r', version: 'v', machine: 'x86_64', nrCpus: 2, cpuMhz: 2400, totalMemoryMiB: 1024, freeMemoryMiB: 512,
   xenodeVersion: '0.1.0', nodeVersion: 'v20', pageSize: 4096, commandline: 'xenode host', startTime: 0, stateDir: null, domains: 2,
@@ -58,8 +58,10 @@ test("xentop: state letters in xentop's order, summary counts, CPU% between samp
   assert.equal(xentopHeader().indexOf('STATE'), 12);
   const cols = rows[1]!.trim().split(/ +/);
   assert.deepEqual(cols.slice(0, 9), ['kv-store', '--b---', '1', '50.0', '32768', '3.1', '102400', '9.8', '1']);
-  assert.deepEqual(cols.slice(9, 19), ['0', '0', '0', '1', '-', '-', '-', '-', '-', '0']);
+  assert.deepEqual(cols.slice(9, 19), ['1', '0', '0', '1', '-', '-', '-', '-', '-', '0']);
   assert.match(rows[0]!, /no limit +n\/a/);
   const served = xentopFrame({ ...b, domains: [b.domains[0]!, { ...b.domains[1]!, vbdStats: { oo: 0, rd: 12, wr: 3, rsect: 96, wsect: 24 } }] }, a);
   assert.deepEqual(served.rows[1]!.trim().split(/ +/).slice(12, 18), ['1', '0', '12', '3', '96', '24'], 'blkback counters in the VBD columns');
+  const sent = xentopFrame({ ...b, domains: [b.domains[0]!, { ...b.domains[1]!, netStats: { txBytes: 10 * 1024 + 5, rxBytes: 3 * 1024 } }] }, a);
+  assert.deepEqual(sent.rows[1]!.trim().split(/ +/).slice(9, 12), ['1', '10', '3'], "netback's counters in NETS, NETTX(k), NETRX(k)");
 });
