@@ -7,6 +7,10 @@ import type { Clock, Timer } from '../../src/tcpip/clock.js';
 import type { ReassemblyOptions } from '../../src/tcpip/reassembly.js';
 import { createStack, type TcpipStack } from '../../src/tcpip/stack.js';
 import type { TcpConfig } from '../../src/tcpip/tcp/host.js';
+import { parseIpv4, parseMac, writeIpv4 } from '../../src/tcpip/addr.js';
+import { fillL4Checksum, finish, sumBytes } from '../../src/tcpip/checksum.js';
+import { PROTO_TCP } from '../../src/tcpip/ipv4.js';
+import { encodeHeader } from '../../src/tcpip/tcp/wire.js';
 import { rng } from './random.js';
 
 /** A clock that moves only when told: timers fire in deadline order, ties in arming order. */
@@ -195,9 +199,6 @@ export async function runUntil(clock: ManualClock, done: () => boolean, maxMs = 
     if (done()) return true;
     const next = clock.next();
     if (next === undefined || next > end) {
-      await settle();
-      if (done()) return true;
-      if (next === undefined) return false;
       clock.advanceTo(end);
       await settle();
       return done();
@@ -218,14 +219,19 @@ export async function runPromise<T>(clock: ManualClock, p: Promise<T>, maxMs = 6
 }
 
 /** Two stacks on one link: a at 10.0.0.1, b at 10.0.0.2 (a /24), seeded. */
-export function stackPair(o: LinkOptions & { tcp?: Partial<TcpConfig>; reassembly?: Partial<ReassemblyOptions> } = {}): {
+export function stackPair(o: LinkOptions & {
+  tcp?: Partial<TcpConfig>;
+  /** TCP settings of b only (a server with its own limits). */
+  tcpB?: Partial<TcpConfig>;
+  reassembly?: Partial<ReassemblyOptions>;
+} = {}): {
   clock: ManualClock; link: Link; a: TcpipStack; b: TcpipStack;
 } {
   const clock = new ManualClock();
   const link = new Link(clock, o);
   const seed = o.seed ?? 1;
   const a = createStack(link.a, { clock, random: rng(seed * 7 + 1), tcp: o.tcp, reassembly: o.reassembly });
-  const b = createStack(link.b, { clock, random: rng(seed * 7 + 2), tcp: o.tcp, reassembly: o.reassembly });
+  const b = createStack(link.b, { clock, random: rng(seed * 7 + 2), tcp: { ...o.tcp, ...o.tcpB }, reassembly: o.reassembly });
   a.configure({ ip: '10.0.0.1/24' });
   b.configure({ ip: '10.0.0.2/24' });
   return { clock, link, a, b };
@@ -238,4 +244,63 @@ export function collect(s: NodeJS.ReadableStream): { bytes: () => Buffer; ended:
   s.on('data', (c: Buffer) => chunks.push(c));
   s.on('end', () => { ended = true; });
   return { bytes: () => Buffer.concat(chunks), ended: () => ended };
+}
+
+export interface RawTcp {
+  src: string;
+  dst: string;
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  ack?: number;
+  flags: number;
+  window?: number;
+  /** Raw option bytes (a multiple of 4 long, or not: the data offset rounds down). */
+  options?: Uint8Array;
+  payload?: Uint8Array;
+}
+
+/** A hand-made Ethernet + IPv4 + TCP frame with correct checksums (a peer we do not trust). */
+export function tcpFrame(t: RawTcp, dstMac = '00:16:3e:00:00:0b', srcMac = '00:16:3e:00:00:0a'): Uint8Array {
+  const opts = t.options ?? new Uint8Array(0);
+  const payload = t.payload ?? new Uint8Array(0);
+  const tcpLen = 20 + opts.length + payload.length;
+  const f = new Uint8Array(14 + 20 + tcpLen);
+  f.set(parseMac(dstMac), 0);
+  f.set(parseMac(srcMac), 6);
+  f[12] = 0x08;
+  ipHeader(f, 14, 20 + tcpLen, PROTO_TCP, parseIpv4(t.src), parseIpv4(t.dst));
+  const o = 34;
+  encodeHeader(f, o, { srcPort: t.srcPort, dstPort: t.dstPort, seq: t.seq >>> 0, ack: (t.ack ?? 0) >>> 0, flags: t.flags, window: t.window ?? 65535 }, undefined);
+  f[o + 12] = ((20 + opts.length) >> 2) << 4;
+  f.set(opts, o + 20);
+  f.set(payload, o + 20 + opts.length);
+  fillL4Checksum(f, o, tcpLen, o + 16, parseIpv4(t.src), parseIpv4(t.dst), PROTO_TCP, false);
+  return f;
+}
+
+/** Write a 20-byte IPv4 header (no fragmentation unless `frag` is given) with its checksum. */
+export function ipHeader(f: Uint8Array, o: number, total: number, proto: number, src: number, dst: number, id = 1, frag = 0): void {
+  f[o] = 0x45;
+  f[o + 2] = total >> 8; f[o + 3] = total & 255;
+  f[o + 4] = id >> 8; f[o + 5] = id & 255;
+  f[o + 6] = frag >> 8; f[o + 7] = frag & 255;
+  f[o + 8] = 64;
+  f[o + 9] = proto;
+  writeIpv4(f, o + 12, src);
+  writeIpv4(f, o + 16, dst);
+  const c = finish(sumBytes(f, o, 20));
+  f[o + 10] = c >> 8; f[o + 11] = c & 255;
+}
+
+/** An Ethernet + IPv4 frame around `payload` (a fragment when `frag` is given: offset/8 | MF). */
+export function ipv4Frame(src: string, dst: string, proto: number, payload: Uint8Array, id = 1, frag = 0,
+  dstMac = '00:16:3e:00:00:0b'): Uint8Array {
+  const f = new Uint8Array(34 + payload.length);
+  f.set(parseMac(dstMac), 0);
+  f.set(parseMac('00:16:3e:00:00:0a'), 6);
+  f[12] = 0x08;
+  ipHeader(f, 14, 20 + payload.length, proto, parseIpv4(src), parseIpv4(dst), id, frag);
+  f.set(payload, 34);
+  return f;
 }

@@ -590,6 +590,15 @@ export class Connection {
       this.#sndWl2 = ack;
       if (opened && this.#persisting) this.#rtx.cancel();
     }
+    if (this.sndWnd === 0 && ack === this.sndUna && this.#isSynchronized()) {
+      // The peer is alive and its window is shut: stop retransmitting into it and probe
+      // instead, for as long as it keeps answering (RFC 9293 §3.8.6.1).
+      this.#retries = 0;
+      if (seqGt(this.sndNxt, this.sndUna) && this.#finSeq === -1) {
+        this.sndNxt = this.sndUna;
+        if (!this.#persisting) this.#rtx.cancel();
+      }
+    }
     const finAcked = this.#finSeq !== -1 && seqGt(this.sndUna, this.#finSeq);
     switch (this.state) {
       case 'FIN-WAIT-1':
