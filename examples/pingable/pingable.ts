@@ -1,7 +1,8 @@
 // pingable: a raw-frame unikernel written against os.net only. It answers ARP requests for its
 // address and ICMP echo requests (so `ping` from another guest on its bridge works), and, when
-// told `ping=ADDR`, it pings ADDR itself: resolves it by ARP, sends `count=` echo requests,
-// prints each reply and powers off. Its address comes from extra= (ip=A.B.C.D).
+// told `ping=ADDR`, it pings ADDR itself: resolves it by ARP (`arp-tries=` requests 100 ms
+// apart), sends `count=` echo requests, prints each reply and powers off (crashes when a reply
+// is missing). Its address comes from extra= (ip=A.B.C.D).
 import type { Net, OS } from 'xenode';
 
 const ETH_ARP = 0x0806;
@@ -125,7 +126,8 @@ export default async function main(os: OS): Promise<void> {
   const dst = ipBytes(target);
   const count = Number(option(os.cmdline, 'count') ?? 3);
   let mac: Uint8Array | undefined;
-  for (let tries = 0; !mac && tries < 50; tries++) {
+  const arpTries = Number(option(os.cmdline, 'arp-tries') ?? 50);
+  for (let tries = 0; !mac && tries < arpTries; tries++) {
     send(ethernet(broadcast, myMac, ETH_ARP, arp(1, myMac, myIp, new Uint8Array(6), dst)));
     await os.time.sleep(100);
     mac = arpCache.get(target);

@@ -197,14 +197,25 @@ export async function removeDevice(host: DeviceHost, fe: string, force: boolean,
   return true;
 }
 
-async function readDevice(xs: XenstoreClient, domid: number, devid: number): Promise<DiskDevice> {
-  const fe = frontendPath(domid, 'vbd', devid);
-  const be = (await xs.readOptional(`${fe}/backend`)) ?? '';
+/**
+ * What a device list shows of the frontend at `fe`: its backend path, a reader of the numbers
+ * the frontend wrote (undefined when absent or not a number), and where queue 0's keys are.
+ */
+export async function frontendView(xs: XenstoreClient, fe: string): Promise<{ be: string; num: (p: string) => Promise<number | undefined>; q0: string }> {
   const num = async (p: string) => {
     const v = await xs.readOptional(p);
     return v !== undefined && /^[0-9]{1,10}$/.test(v) ? Number(v) : undefined;
   };
-  const q0 = (await xs.exists(`${fe}/queue-0`)) ? `${fe}/queue-0` : fe;
+  return {
+    be: (await xs.readOptional(`${fe}/backend`)) ?? '',
+    num,
+    q0: (await xs.exists(`${fe}/queue-0`)) ? `${fe}/queue-0` : fe,
+  };
+}
+
+async function readDevice(xs: XenstoreClient, domid: number, devid: number): Promise<DiskDevice> {
+  const fe = frontendPath(domid, 'vbd', devid);
+  const { be, num, q0 } = await frontendView(xs, fe);
   return {
     vdev: (await xs.readOptional(`${be}/dev`)) ?? String(devid),
     devid,

@@ -10,7 +10,7 @@ import { XenError } from '../errors.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { XenstoreClient } from '../xenstore/client/client.js';
 import type { NicDevice } from './contract.js';
-import { backendDomain, createDevice, deviceIds, removeDevice, removeDomainDevices, type DeviceHost } from './devices.js';
+import { backendDomain, createDevice, deviceIds, frontendView, removeDevice, removeDomainDevices, type DeviceHost } from './devices.js';
 import type { DomainVif } from './domconfig.js';
 import { randomVifMac } from './vifspec.js';
 
@@ -116,12 +116,7 @@ export async function detachVif(host: DeviceHost, domid: number, which: string, 
 
 async function readNic(xs: XenstoreClient, domid: number, devid: number): Promise<NicDevice> {
   const fe = frontendPath(domid, 'vif', devid);
-  const be = (await xs.readOptional(`${fe}/backend`)) ?? '';
-  const num = async (p: string) => {
-    const v = await xs.readOptional(p);
-    return v !== undefined && /^[0-9]{1,10}$/.test(v) ? Number(v) : undefined;
-  };
-  const q0 = (await xs.exists(`${fe}/queue-0`)) ? `${fe}/queue-0` : fe;
+  const { be, num, q0 } = await frontendView(xs, fe);
   return {
     devid,
     backendId: (await num(`${fe}/backend-id`)) ?? 0,

@@ -1,7 +1,7 @@
 // xl's and xentop's output formats, column for column.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { XL_BLOCK_LIST_HEADER, cpuPercents, uptimeString, xlBlockList, xentopFrame, xentopHeader, xentopState, xlInfo, xlList, xlUptime, type TopSample } from '../../../src/cli/format.js';
+import { XL_BLOCK_LIST_HEADER, XL_NETWORK_LIST_HEADER, xlNetworkList, cpuPercents, uptimeString, xlBlockList, xentopFrame, xentopHeader, xentopState, xlInfo, xlList, xlUptime, type TopSample } from '../../../src/cli/format.js';
 import type { DomainInfo, HostInfo } from '../../../src/toolstack/contract.js';
 
 const dom0: DomainInfo = { domid: 0, name: 'Domain-0', uuid: '0', state: 'r-----', memoryKiB: 1024 * 1024, maxmemKiB: null, vcpus: 1, cpuSeconds: 12.34, vbds: 0, vbdStats: null, nets: 0, netStats: null, startTime: 0 };
@@ -64,4 +64,15 @@ test("xentop: state letters in xentop's order, summary counts, CPU% between samp
   assert.deepEqual(served.rows[1]!.trim().split(/ +/).slice(12, 18), ['1', '0', '12', '3', '96', '24'], 'blkback counters in the VBD columns');
   const sent = xentopFrame({ ...b, domains: [b.domains[0]!, { ...b.domains[1]!, netStats: { txBytes: 10 * 1024 + 5, rxBytes: 3 * 1024 } }] }, a);
   assert.deepEqual(sent.rows[1]!.trim().split(/ +/).slice(9, 12), ['1', '10', '3'], "netback's counters in NETS, NETTX(k), NETRX(k)");
+});
+
+test('xl network-list: the header and rows as xl_vif.c prints them', () => {
+  assert.equal(XL_NETWORK_LIST_HEADER, 'Idx BE Mac Addr.         handle state evt-ch   tx-/rx-ring-ref BE-path                       \n');
+  const rows = xlNetworkList([
+    { devid: 0, backendId: 0, mac: '00:16:3e:57:db:c5', handle: 0, state: 4, eventChannel: undefined, txRingRef: undefined, rxRingRef: undefined, backendPath: '/local/domain/0/backend/vif/2/0' },
+    { devid: 1, backendId: 0, mac: '00:16:3e:10:8a:7e', handle: 1, state: 4, eventChannel: 12, txRingRef: 1282, rxRingRef: 1283, backendPath: '/local/domain/0/backend/vif/28/1' },
+  ]);
+  assert.equal(rows,
+    '0   0  00:16:3e:57:db:c5     0     4     -1    -1/-1          /local/domain/0/backend/vif/2/0\n' +
+    '1   0  00:16:3e:10:8a:7e     1     4     12  1282/1283        /local/domain/0/backend/vif/28/1\n');
 });
