@@ -21,7 +21,7 @@ import { buildDomain, teardownDomain, type BuildContext, type BuiltDomain } from
 import type { DiskDevice, NicDevice, ShutdownOutcome } from './contract.js';
 import { attachDisk, detachDisk } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
-import { attachVif, detachVif, type VifHost } from './vifs.js';
+import { attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
 import { domainNameProblem, type DomainConfig, type DomainVif, type ShutdownAction } from './domconfig.js';
 import { hostPaths, type HostPaths } from './paths.js';
 
@@ -133,6 +133,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.#checkNameFree(config.name);
     this.#creating.add(config.name);
     try {
+      config = { ...config, vifs: settleVifMacs(config.vifs) };
       const built = await buildDomain(this.#ctx, config, opts);
       const { domid } = built.domain;
       this.#managed.set(domid, { config, handled: false });

@@ -68,6 +68,14 @@ export async function removeDomainVifs(hv: Hypervisor, xs: XenstoreClient, domid
   await (await dom0Services.get(hv)?.catch(() => undefined))?.removeFrontend(domid);
 }
 
+/**
+ * Give every vif without a MAC a generated one, as libxl's nic defaults do before it saves the
+ * domain's configuration: the guest keeps its MACs across reboots.
+ */
+export function settleVifMacs(vifs: readonly DomainVif[]): DomainVif[] {
+  return vifs.map((v) => (v.mac === undefined ? { ...v, mac: randomVifMac() } : v));
+}
+
 /** Attach a vif to a running (or being built) domain; resolves once its backend is ready. */
 export async function attachVif(host: VifHost, domid: number, vif: DomainVif): Promise<NicDevice> {
   const { hv, xs } = host;
