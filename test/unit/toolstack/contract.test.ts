@@ -24,6 +24,13 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   info: {},
   dmesg: { clear: true },
   stop: {},
+  srList: {},
+  srCreate: { name: 'fast', type: 'file', path: '/srv/fast', description: 'SSD' },
+  srScan: { sr: 'default' },
+  vdiCreate: { sr: 'default', name: 'root', size: '8G', format: 'raw', description: 'boot disk' },
+  vdiList: { sr: 'fast' },
+  vdiDestroy: { vdi: 'root' },
+  vdiResize: { vdi: 'root', size: '16G' },
 };
 const STREAM_GOOD: Record<string, Record<string, unknown>> = { console: { domain: 'g', replay: false }, events: {} };
 const ALL = { ...GOOD, ...STREAM_GOOD };
@@ -100,6 +107,7 @@ test('required fields, unknown keys, non-objects, unknown operations', () => {
   }
   assert.equal(invalid('create', { file: 'relative.cfg' }).field, 'file');
   assert.equal(invalid('destroy', {}).field, 'domain');
+  assert.equal(invalid('srCreate', { name: 'x', type: 'nfs' }).field, 'type');
   assert.throws(() => decodeRequest('fly', {}), (e: Error) => isXenError(e, 'ENOSYS') && /unknown operation 'fly'/.test(e.message));
   assert.throws(() => decodeRequest('__proto__', {}), (e: Error) => isXenError(e, 'ENOSYS'));
   assert.throws(() => decodeRequest('toString', {}), (e: Error) => isXenError(e, 'ENOSYS'));
