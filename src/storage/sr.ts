@@ -105,9 +105,9 @@ export class Storage {
       if (args.path === undefined) throw new XenError('EINVAL', 'sr-create type=file needs path=<directory>');
       if (!isAbsolute(args.path) || args.path.includes('\0')) throw new XenError('EINVAL', `path=${args.path}: the SR's directory must be an absolute path`);
       path = normalize(args.path);
-      await mkdir(path, { recursive: true, mode: 0o700 });
-      const st = await lstat(path);
-      if (!st.isDirectory()) throw new XenError('EINVAL', `path=${path} is not a directory`);
+      const st = await lstat(path).catch(() => null);
+      if (st === null) await mkdir(path, { recursive: true, mode: 0o700 });
+      else if (!st.isDirectory()) throw new XenError('EINVAL', `path=${path} is not a directory`);
       path = await realpath(path);
       physical_size = await capacity(path);
     } else if (args.path !== undefined) {
