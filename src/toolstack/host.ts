@@ -4,6 +4,7 @@
 // shut down, as xl's per-domain daemon does.
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { VIRQ_DOM_EXC } from '../abi/event_channel.js';
 import type { ShutdownReason } from '../abi/xen.js';
 import { ConsoleDaemon } from '../drivers/console/daemon.js';
@@ -16,17 +17,16 @@ import { connectLocal } from '../xenstore/client/transport.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
 import { Xenstored } from '../xenstore/server/daemon.js';
 import { mapGuestRing } from '../xenstore/server/introduce.js';
+import { Storage } from '../storage/sr.js';
+import { Vdis } from '../storage/vdi.js';
 import { buildDomain, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
 import type { DiskDevice, ShutdownOutcome } from './contract.js';
 import { attachDisk, detachDisk, vdiUsers, type DeviceHost } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
 import { domainNameProblem, type DomainConfig, type ShutdownAction } from './domconfig.js';
 import { hostPaths, resolveStateDir, type HostPaths } from './paths.js';
-import { SqliteHostDb } from './db/sqlite.js';
 import type { HostDb } from './db/hostdb.js';
-import { Storage } from '../storage/sr.js';
-import { Vdis } from '../storage/vdi.js';
-import { join } from 'node:path';
+import { SqliteHostDb } from './db/sqlite.js';
 
 /** Events per dom0 port per 100 ms before the port is throttled (see UpcallLoop). */
 const DOM0_STORM_LIMIT = 20_000;
