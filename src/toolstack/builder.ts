@@ -23,6 +23,7 @@ import type { DomainConfig } from './domconfig.js';
 import { kernelImage } from './kernel.js';
 import { MIN_MEMORY_MIB } from './limits.js';
 import { attachVif, removeDomainVifs, type VifHost } from './vifs.js';
+import type { Vdis } from '../storage/vdi.js';
 
 /** What the builder needs of a domain's configuration. */
 export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'cpuWeight' | 'driverDomain' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'disks' | 'vifs'>;
@@ -49,6 +50,8 @@ export interface BuildContext {
   readonly loop?: UpcallLoop;
   /** Where relative disk targets live (devices.ts). */
   readonly imagesDir?: string;
+  /** The host's VDIs, for `vdi:` disk targets. */
+  readonly vdis?: Vdis;
   /** Starts dom0's netback service (vifs.ts), for vifs served by dom0. */
   readonly startNetback?: VifHost['startNetback'];
 }
@@ -56,7 +59,7 @@ export interface BuildContext {
 function deviceHost(ctx: BuildContext): VifHost {
   if (!ctx.loop) throw new XenError('EINVAL', "attaching devices needs dom0's upcall loop in the build context");
   return { hv: ctx.hv, xs: ctx.xs, loop: ctx.loop, ...(ctx.onLog && { log: ctx.onLog }), ...(ctx.imagesDir && { imagesDir: ctx.imagesDir }),
-    ...(ctx.startNetback && { startNetback: ctx.startNetback }) };
+    ...(ctx.vdis && { vdis: ctx.vdis }), ...(ctx.startNetback && { startNetback: ctx.startNetback }) };
 }
 
 /**
