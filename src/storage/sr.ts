@@ -8,7 +8,7 @@ import { lstat, mkdir, readdir, realpath, statfs } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { XenError } from '../errors.js';
 import type { HostDb, Tx } from '../toolstack/db/hostdb.js';
-import { isUuid, type Ref, type SRRecord, type SrType, type VDIRecord } from '../toolstack/db/records.js';
+import { NULL_REF, isUuid, type Ref, type SRRecord, type SrType, type VDIRecord } from '../toolstack/db/records.js';
 import { formatOfExtension, imageFormat } from './open.js';
 
 export const DEFAULT_SR_NAME = 'default';
@@ -201,9 +201,13 @@ export class Storage {
   }
 }
 
+/** An SR and its PBD, plugged into the pool's master; the first becomes the pool's default SR. */
 function createSr(tx: Tx, fields: Partial<SRRecord>, path: string | null): Ref<'SR'> {
   const ref = tx.SR.create({ content_type: 'user', ...fields });
-  tx.PBD.create({ SR: ref, device_config: path === null ? {} : { location: path }, currently_attached: true });
+  const [pool] = tx.pool.getAll();
+  const p = pool === undefined ? undefined : tx.pool.get(pool);
+  tx.PBD.create({ SR: ref, device_config: path === null ? {} : { location: path }, currently_attached: true, ...(p && { host: p.master }) });
+  if (pool !== undefined && p!.default_SR === NULL_REF) tx.pool.update(pool, { default_SR: ref });
   return ref;
 }
 
