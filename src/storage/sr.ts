@@ -99,6 +99,8 @@ export class Storage {
   async create(args: { name: string; type: SrType; path?: string; description?: string }): Promise<SrView> {
     checkName('SR', args.name);
     await this.defaultSr();
+    // Before the directory is made; the transaction below checks again.
+    await this.db.read((tx) => this.#nameFree(tx, args.name));
     let path: string | null = null;
     let physical_size = 0;
     if (args.type === 'file') {
@@ -115,7 +117,7 @@ export class Storage {
     }
     const dir = path;
     const ref = await this.db.transaction((tx) => {
-      if (tx.SR.getByNameLabel(args.name).length) throw new XenError('EEXIST', `an SR named '${args.name}' exists already`);
+      this.#nameFree(tx, args.name);
       if (dir !== null) {
         for (const sr of tx.SR.getAll()) {
           const other = srPath(tx, sr);
@@ -127,6 +129,10 @@ export class Storage {
       return createSr(tx, { name_label: args.name, name_description: args.description ?? '', type: args.type, physical_size }, dir);
     });
     return this.db.read((tx) => ({ ref, record: tx.SR.get(ref), path: dir }));
+  }
+
+  #nameFree(tx: Tx, name: string): void {
+    if (tx.SR.getByNameLabel(name).length) throw new XenError('EEXIST', `an SR named '${name}' exists already`);
   }
 
   async list(): Promise<SrView[]> {
