@@ -5,8 +5,10 @@
 // NAME.TAG) and any number of tagged ones (trunks); a VXLAN link carries them all.
 import type { NetFrameInfo } from '../abi/netif.js';
 import { NATIVE_VID } from './bridgespec.js';
+import type { Tap } from './capture.js';
 import { Fdb, type FdbLimits, type FdbOwner, type FdbRow } from './fdb.js';
 import { ETH_HLEN, ETH_P_8021Q, VLAN_HLEN, isGroupMac, isLinkLocalGroup, macAt } from './mac.js';
+import { COMPLETED, completeOffloads, needsCompletion } from './offload.js';
 import type { PortDevice, SwitchPort } from './port.js';
 
 /** Frames larger than this (a 64 KiB GSO super-frame plus its headers) are malformed. */
@@ -48,9 +50,11 @@ export interface PortMode {
 }
 
 /** A frame as it crosses the bridge: its bytes in whichever forms were needed, and its VLAN. */
-class Transit {
+export class Transit {
   #untagged: Uint8Array | undefined;
   #tagged: Uint8Array | undefined;
+  /** The completed frames (see offload.ts) of each form, for ports without the offloads: null if it cannot be. */
+  #completed: [Uint8Array[] | null | undefined, Uint8Array[] | null | undefined] = [undefined, undefined];
   constructor(readonly vid: number, readonly frame: Uint8Array, readonly hasTag: boolean, readonly info: NetFrameInfo) {
     if (hasTag) this.#tagged = frame;
     else this.#untagged = frame;
@@ -62,6 +66,17 @@ class Transit {
 
   tagged(): Uint8Array {
     return (this.#tagged ??= insertTag(this.frame, this.vid));
+  }
+
+  /** The frame as a port of that native VLAN sees it on its wire. */
+  form(native: number): Uint8Array {
+    return this.vid === native ? this.untagged() : this.tagged();
+  }
+
+  completed(native: number): Uint8Array[] | null {
+    const i = this.vid === native ? 0 : 1;
+    const done = this.#completed[i];
+    return done !== undefined ? done : (this.#completed[i] = completeOffloads(this.form(native), this.info));
   }
 }
 
@@ -85,6 +100,8 @@ export function insertTag(frame: Uint8Array, vid: number): Uint8Array {
 
 export class BridgePort implements SwitchPort, FdbOwner {
   readonly counters: PortCounters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsIn: 0, dropsOut: 0 };
+  /** Captures of this port: frames in as the device sent them, frames out as it took them. */
+  readonly taps = new Set<Tap>();
   learned = 0;
   #plugged = true;
 
@@ -102,6 +119,7 @@ export class BridgePort implements SwitchPort, FdbOwner {
     if (!this.#plugged) return;
     this.counters.framesIn++;
     this.counters.bytesIn += frame.length;
+    for (const tap of this.taps) tap.frame(frame, info);
     this.bridge.ingress(this, frame, info);
   }
 
@@ -112,10 +130,20 @@ export class BridgePort implements SwitchPort, FdbOwner {
 
   /** A frame of the bridge out to the device, in the form this port's mode gives it. */
   output(t: Transit): void {
-    const frame = t.vid === this.mode.native ? t.untagged() : t.tagged();
-    if (this.device.deliver(frame, t.info)) {
+    if (!needsCompletion(t.info, this.device.features)) return this.#deliver(t.form(this.mode.native), t.info);
+    const frames = t.completed(this.mode.native);
+    if (!frames) {
+      this.counters.dropsOut++;
+      return;
+    }
+    for (const f of frames) this.#deliver(f, COMPLETED);
+  }
+
+  #deliver(frame: Uint8Array, info: NetFrameInfo): void {
+    if (this.device.deliver(frame, info)) {
       this.counters.framesOut++;
       this.counters.bytesOut += frame.length;
+      for (const tap of this.taps) tap.frame(frame, info);
     } else {
       this.counters.dropsOut++;
     }
@@ -126,6 +154,7 @@ export class BridgePort implements SwitchPort, FdbOwner {
     this.#plugged = false;
     this.bridge.remove(this);
     this.onUnplug(this);
+    for (const tap of [...this.taps]) tap.gone();
   }
 }
 
@@ -137,6 +166,8 @@ export class Bridge {
   /** Ports that carry every VLAN (VXLAN links). */
   readonly #trunkAll = new Set<BridgePort>();
   readonly #ports = new Set<BridgePort>();
+  /** Captures of the bridge: every frame it accepts, tagged with its VLAN unless on the untagged segment. */
+  readonly taps = new Set<Tap>();
 
   constructor(readonly name: string, limits: FdbLimits, now: () => number) {
     this.fdb = new Fdb(limits, now);
@@ -203,6 +234,7 @@ export class Bridge {
     if (isLinkLocalGroup(frame)) return this.#drop(from, 'dropLinkLocal');
     this.fdb.learn(vid, src, from);
     const t = new Transit(vid, frame, hasTag, info);
+    for (const tap of this.taps) tap.frame(t.form(NATIVE_VID), info);
     if (!isGroupMac(frame, 0)) {
       const to = this.fdb.lookup(vid, macAt(frame, 0));
       if (to) {

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Switch } from '../../../src/network/switch.js';
 import { isXenError } from '../../../src/errors.js';
-import { Sink, ethFrame, plain, vidOf } from '../../support/switch.js';
+import { XEN_NETIF_GSO_TYPE_TCPV4 } from '../../../src/abi/netif.js';
+import { ALL_OFFLOADS, NO_OFFLOADS, Sink, ethFrame, ipPacket, plain, referenceL4Checksum, vidOf } from '../../support/switch.js';
 
 const A = '00:16:3e:00:00:0a';
 const B = '00:16:3e:00:00:0b';
@@ -181,4 +182,43 @@ test('close unplugs every port', () => {
   assert.equal(sinks['vif2.0']!.take().length, 0);
   assert.equal(sw.findPort('vif2.0'), undefined);
   assert.equal(sw.findBridge('xenbr0')!.ports.size, 0);
+});
+
+test('offloads are completed only for the ports that lack them, once per form', () => {
+  const sw = new Switch();
+  const gsoGuest = new Sink('vif1.0', ALL_OFFLOADS);
+  const plainGuest = new Sink('vif2.0', NO_OFFLOADS);
+  const csumOnly = new Sink('vif3.0', { csumOffload: true, gsoTcpv4: false, gsoTcpv6: false });
+  const trunk = new Sink('vif4.0', NO_OFFLOADS);
+  const from = sw.plug(new Sink('vif0.0'), { bridge: 'xenbr0.9' });
+  sw.plug(gsoGuest, { bridge: 'xenbr0.9' });
+  sw.plug(plainGuest, { bridge: 'xenbr0.9' });
+  sw.plug(csumOnly, { bridge: 'xenbr0.9' });
+  sw.plug(trunk, { bridge: 'xenbr0:9' });
+  const blank = { csumBlank: true, dataValidated: false };
+  // Unknown unicast floods to all four.
+  const small = ipPacket(4, { payload: new Uint8Array(10) });
+  from.input(small, blank);
+  assert.deepEqual(gsoGuest.infos, [blank]);
+  assert.deepEqual(csumOnly.infos, [blank]);
+  const [done] = plainGuest.take();
+  const { field, want } = referenceL4Checksum(done!);
+  assert.equal((done![field]! << 8) | done![field + 1]!, want);
+  assert.equal(plainGuest.infos.pop()!.dataValidated, true);
+  const [tagged] = trunk.take();
+  assert.equal(vidOf(tagged!), 9);
+  assert.equal(referenceL4Checksum(tagged!).want, (tagged![field + 4]! << 8) | tagged![field + 5]!);
+  for (const s of [gsoGuest, csumOnly]) s.take();
+  const big = ipPacket(4, { payload: new Uint8Array(10_000) });
+  from.input(big, { ...blank, gso: { type: XEN_NETIF_GSO_TYPE_TCPV4, size: 1000 } });
+  assert.equal(gsoGuest.take().length, 1);
+  assert.equal(csumOnly.take().length, 10);
+  assert.equal(plainGuest.take().length, 10);
+  assert.equal(trunk.take().length, 10);
+  // A frame that cannot be completed is dropped for the ports that needed it only.
+  const notIp = ethFrame(BCAST, A);
+  from.input(notIp, blank);
+  assert.equal(gsoGuest.take().length, 1);
+  assert.equal(plainGuest.take().length, 0);
+  assert.equal(sw.findPort('vif2.0')!.counters.dropsOut, 1);
 });
