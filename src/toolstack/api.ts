@@ -319,6 +319,14 @@ function parseDisk(text: string) {
   }
 }
 
+function srInfo(v: SrView): SrInfo {
+  return { ...v.record, path: v.path };
+}
+
+function vdiInfo(v: VdiView): VdiInfo {
+  return { ...v.record, sr_uuid: v.srUuid, sr_name_label: v.srName };
+}
+
 function parseVif(text: string) {
   try {
     return parseVifSpec(text);
@@ -326,14 +334,6 @@ function parseVif(text: string) {
     if (e instanceof VifSpecError) throw new XenError('EINVAL', e.message);
     throw e;
   }
-}
-
-function srInfo(v: SrView): SrInfo {
-  return { ...v.record, path: v.path };
-}
-
-function vdiInfo(v: VdiView): VdiInfo {
-  return { ...v.record, sr_uuid: v.srUuid, sr_name_label: v.srName };
 }
 
 function id(d: Domain): DomainId {

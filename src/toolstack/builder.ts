@@ -22,8 +22,8 @@ import { attachDisk, removeDomainDisks } from './devices.js';
 import type { DomainConfig } from './domconfig.js';
 import { kernelImage } from './kernel.js';
 import { MIN_MEMORY_MIB } from './limits.js';
-import { attachVif, removeDomainVifs, type VifHost } from './vifs.js';
 import type { Vdis } from '../storage/vdi.js';
+import { attachVif, removeDomainVifs, type VifHost } from './vifs.js';
 
 /** What the builder needs of a domain's configuration. */
 export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'cpuWeight' | 'driverDomain' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'disks' | 'vifs'>;

@@ -28,6 +28,7 @@ import { attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
 import { domainNameProblem, type DomainConfig, type DomainVif, type ShutdownAction } from './domconfig.js';
 import { hostPaths, resolveStateDir, type HostPaths } from './paths.js';
 import type { HostDb } from './db/hostdb.js';
+import { seedHost } from './db/seed.js';
 import { SqliteHostDb } from './db/sqlite.js';
 
 /** Events per dom0 port per 100 ms before the port is throttled (see UpcallLoop). */
@@ -131,10 +132,12 @@ export class Host extends EventEmitter<HostEvents> {
     const xs = new XenstoreClient(connectLocal(xenstored, 0));
     const paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
     if (paths) await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
-    let db: HostDb;
+    let db: HostDb | undefined;
     try {
       db = SqliteHostDb.open(paths?.hostDb ?? ':memory:');
+      await seedHost(db);
     } catch (e) {
+      await db?.close();
       xs.close();
       await xenstored.close();
       loop.stop();
@@ -244,8 +247,7 @@ export class Host extends EventEmitter<HostEvents> {
 
   /** What the device code needs of this host. */
   get devices(): VifHost {
-    return { hv: this.hv, xs: this.xs, loop: this.loop, log: this.#log, ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis,
-      ...this.#netback };
+    return { hv: this.hv, xs: this.xs, loop: this.loop, log: this.#log, ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback };
   }
 
   /** How dom0's netback service starts: plugging vifs into this host's switch. */
