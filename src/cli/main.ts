@@ -9,6 +9,7 @@ import { withStateDir } from './common.js';
 import { registerDemoCommand } from './demo.js';
 import { registerDomainCommands } from './domains.js';
 import { registerHostCommands } from './host.js';
+import { registerStorageCommands } from './storage.js';
 import { registerTopCommand } from './top.js';
 import { registerXenstoreCommands } from './xenstore.js';
 
@@ -29,6 +30,7 @@ withStateDir(program.command('run'))
 
 registerHostCommands(program);
 registerDomainCommands(program);
+registerStorageCommands(program);
 registerTopCommand(program);
 registerDemoCommand(program);
 registerXenstoreCommands(program);
