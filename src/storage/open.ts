@@ -1,11 +1,13 @@
 // Open the disk a block backend serves, from what the toolstack wrote in its backend node:
 // `params` as libxl writes it for a userspace (qdisk) backend, "<format>:<target>". A target
-// "ram:<size>" is a RAM disk of that many bytes (suffixes K, M, G), created empty.
+// "ram:<size>" is a RAM disk of that many bytes (suffixes K, M, G), created empty. Image formats
+// other than raw open files only, from the table below.
 import { XenError } from '../errors.js';
 import type { Disk } from './disk.js';
 import { RamDisk } from './ram.js';
 import { RawFile } from './raw.js';
 import { ReadOnlyDisk } from './readonly.js';
+import { VhdDisk } from './vhd/chain.js';
 
 export const RAM_TARGET_PREFIX = 'ram:';
 
@@ -24,16 +26,28 @@ export function parseParams(params: string): { format: string; target: string } 
   return { format: params.slice(0, colon), target: params.slice(colon + 1) };
 }
 
+type ImageOpener = (path: string, opts: { readOnly: boolean }) => Promise<Disk>;
+
+/** Image formats by their params prefix (raw also takes RAM targets). */
+const IMAGE_FORMATS: Readonly<Record<string, ImageOpener>> = {
+  raw: (path, opts) => RawFile.open(path, opts),
+  vhd: (path, opts) => VhdDisk.open(path, opts),
+};
+
+/** The formats openDisk accepts, for the toolstack's checks. */
+export const DISK_FORMATS: readonly string[] = Object.keys(IMAGE_FORMATS);
+
 export async function openDisk(params: string, opts: { readOnly: boolean }): Promise<Disk> {
   const { format, target } = parseParams(params);
-  if (format !== 'raw') throw new XenError('EOPNOTSUPP', `disk format ${format} is not supported yet (raw only)`);
+  const opener = Object.hasOwn(IMAGE_FORMATS, format) ? IMAGE_FORMATS[format]! : undefined;
+  if (!opener) throw new XenError('EOPNOTSUPP', `disk format ${format} is not supported (${DISK_FORMATS.join(', ')})`);
   let disk: Disk;
-  if (target.startsWith(RAM_TARGET_PREFIX)) {
+  if (format === 'raw' && target.startsWith(RAM_TARGET_PREFIX)) {
     const bytes = parseSize(target.slice(RAM_TARGET_PREFIX.length));
     if (bytes === undefined) throw new XenError('EINVAL', `RAM disk size '${target}' is not <bytes>[K|M|G]`);
     disk = new RamDisk(bytes);
   } else {
-    disk = await RawFile.open(target, opts);
+    disk = await opener(target, opts);
   }
   return opts.readOnly && !disk.readOnly ? new ReadOnlyDisk(disk) : disk;
 }
