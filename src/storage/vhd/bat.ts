@@ -15,14 +15,18 @@ export function decodeBat(b: Uint8Array, entries: number): Uint32Array {
   return bat;
 }
 
-/** The BAT's sector holding `block`'s entry, as it will be on disk with that entry set to `sector`. */
-export function batSector(bat: Uint32Array, block: number, sector: number): Uint8Array {
+/**
+ * The BAT's sector holding the entries of `changes` (block -> sector offset; all in one BAT
+ * sector), as it will be on disk with them set.
+ */
+export function batSector(bat: Uint32Array, changes: ReadonlyMap<number, number>): Uint8Array {
   const out = new Uint8Array(VHD_SECTOR);
   const v = new DataView(out.buffer);
-  const first = block - (block % (VHD_SECTOR / 4));
+  const some = changes.keys().next().value!;
+  const first = some - (some % (VHD_SECTOR / 4));
   for (let i = 0; i < VHD_SECTOR / 4; i++) {
     const e = first + i;
-    v.setUint32(i * 4, e === block ? sector : e < bat.length ? bat[e]! : BAT_UNUSED);
+    v.setUint32(i * 4, changes.get(e) ?? (e < bat.length ? bat[e]! : BAT_UNUSED));
   }
   return out;
 }

@@ -136,16 +136,17 @@ export class VhdDisk implements Disk {
 
   async #writeBlock(b: number, s: number, count: number, bufs: Uint8Array[]): Promise<void> {
     const leaf = this.#leaf;
-    if (!leaf.isAllocated(b)) {
-      try {
-        if (await leaf.allocate(b, s, bufs)) return;
-      } finally {
-        // Allocated (even if the footer's move then failed): reads now start at the leaf.
-        if (leaf.isAllocated(b) && this.#owners[b]![0] !== 0) this.#owners[b] = [0, ...this.#owners[b]!];
-      }
+    // Another request's allocation of the block may fail (a full disk): then try ours.
+    while (!leaf.isAllocated(b)) {
+      if (await leaf.allocate(b, s, bufs).finally(() => this.#noteAllocated(b))) return;
     }
     await leaf.write(b, s, bufs);
     await leaf.markWritten(b, s, count);
+  }
+
+  /** Once the leaf has a block (even if its footer's move then failed), reads start there. */
+  #noteAllocated(b: number): void {
+    if (this.#leaf.isAllocated(b) && this.#owners[b]![0] !== 0) this.#owners[b] = [0, ...this.#owners[b]!];
   }
 
   async flush(): Promise<void> {

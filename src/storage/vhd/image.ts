@@ -10,7 +10,9 @@
 // A crash between any two steps leaves a file whose BAT points only at blocks whose bitmap and
 // data are written; only the footer at the end may be missing, and open then takes the copy at
 // the start of the file and (writable) truncates after the last block and writes the footer
-// there, dropping a block whose BAT entry was never written.
+// there, dropping a block whose BAT entry was never written. Allocations queued while one is
+// being committed go together as the next batch, each step for all of them at once (a group
+// commit: one footer move for many blocks).
 import { close } from 'node:fs';
 import { promisify } from 'node:util';
 import { openNamed } from '../named.js';
@@ -33,6 +35,18 @@ export interface OpenImageOptions {
   readonly blockSize?: number;
 }
 
+/** A block being allocated: its first data, its bitmap, where it goes, and its request. */
+interface Allocation {
+  readonly b: number;
+  readonly s: number;
+  readonly bufs: readonly Uint8Array[];
+  readonly bm: Uint8Array;
+  start: number;
+  readonly done: Promise<void>;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
 export class VhdImage {
   readonly type: DiskTypeName;
   /** Virtual size in bytes. */
@@ -53,7 +67,10 @@ export class VhdImage {
   readonly #footerBytes: Uint8Array;
   /** A failed allocation left the tail of the file unknown: truncate and rewrite the footer. */
   #tailDirty: boolean;
-  #allocLock: Promise<unknown> = Promise.resolve();
+  /** Allocations waiting for the allocator, the batch it is committing, and the allocator's run. */
+  #queue: Allocation[] = [];
+  #batch: Allocation[] | undefined;
+  #allocator: Promise<void> | undefined;
   readonly #blockLocks = new Map<number, Promise<unknown>>();
 
   private constructor(
@@ -221,48 +238,88 @@ export class VhdImage {
   }
 
   /**
-   * Allocate block `b` with `bufs` written at its sector `s` (the order above). A differencing
-   * image marks only those sectors (the rest still comes from the parent); an image with no
-   * parent marks the whole block, whose other sectors read as the zeros of the new file space.
-   * Returns false if the block was allocated meanwhile (write to it then).
+   * Allocate block `b` with `bufs` written at its sector `s`. A differencing image marks only
+   * those sectors (the rest still comes from the parent); an image with no parent marks the
+   * whole block, whose other sectors read as the zeros of new file space. Returns false if the
+   * block was allocated by another request meanwhile (write to it then).
    */
   allocate(b: number, s: number, bufs: readonly Uint8Array[]): Promise<boolean> {
-    const run = async (): Promise<boolean> => {
-      if (this.isAllocated(b)) return false;
-      if (this.#tailDirty) await this.#restoreTail();
-      const start = this.#nextFree;
-      const end = start + this.#bitmapBytes + this.blockSize;
-      let count = 0;
-      for (const x of bufs) count += x.byteLength / VHD_SECTOR;
-      const bm = new Uint8Array(this.#bitmapBytes);
-      if (this.type === 'differencing') setBits(bm, s, count);
-      else bm.fill(0xff);
+    if (this.isAllocated(b)) return Promise.resolve(false);
+    const other = this.#queue.find((a) => a.b === b) ?? this.#batch?.find((a) => a.b === b);
+    if (other) return other.done.then(() => false, () => false);
+    let count = 0;
+    for (const x of bufs) count += x.byteLength / VHD_SECTOR;
+    const bm = new Uint8Array(this.#bitmapBytes);
+    if (this.type === 'differencing') setBits(bm, s, count);
+    else bm.fill(0xff);
+    let settle!: { resolve(): void; reject(e: unknown): void };
+    const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    this.#queue.push({ b, s, bufs, bm, start: 0, done, ...settle });
+    this.#allocator ??= this.#allocateQueued();
+    return done.then(() => true);
+  }
+
+  /**
+   * The allocator: takes every queued allocation as one batch and commits it with the order
+   * above, each step for the whole batch at once (group commit: under a deep queue, many blocks
+   * cost one footer move), then the next batch.
+   */
+  async #allocateQueued(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = (this.#batch = this.#queue.splice(0));
       try {
-        await truncate(this.#fd, this.path, end + FOOTER_BYTES);
-        await transfer('write', this.#fd, this.path, bufs, start + this.#bitmapBytes + s * VHD_SECTOR);
-        await pwrite(this.#fd, this.path, bm, start);
-        const entry = Math.floor(b / (VHD_SECTOR / 4)) * VHD_SECTOR;
-        await pwrite(this.#fd, this.path, batSector(this.bat, b, start / VHD_SECTOR), this.header!.tableOffset + entry);
+        await this.#commit(batch);
+        for (const a of batch) a.resolve();
       } catch (e) {
-        this.#tailDirty = true;
-        await this.#restoreTail().catch(() => {});
-        throw e;
+        for (const a of batch) a.reject(e);
       }
-      this.bat[b] = start / VHD_SECTOR;
-      this.#bitmaps[b] = bm;
-      if (allSet(bm, 0, this.sectorsIn(b))) this.#full[b] = 1;
-      this.#nextFree = end;
-      try {
-        await pwrite(this.#fd, this.path, this.#footerBytes, end);
-      } catch (e) {
-        this.#tailDirty = true;
-        throw e;
+    }
+    this.#batch = undefined;
+    this.#allocator = undefined;
+  }
+
+  async #commit(batch: Allocation[]): Promise<void> {
+    if (this.#tailDirty) await this.#restoreTail();
+    const first = this.#nextFree;
+    let end = first;
+    for (const a of batch) {
+      a.start = end;
+      end += this.#bitmapBytes + this.blockSize;
+    }
+    const all = (fn: (a: Allocation) => Promise<void>) => Promise.all(batch.map(fn));
+    try {
+      await truncate(this.#fd, this.path, end + FOOTER_BYTES);
+      await all((a) => transfer('write', this.#fd, this.path, a.bufs, a.start + this.#bitmapBytes + a.s * VHD_SECTOR));
+      await all((a) => pwrite(this.#fd, this.path, a.bm, a.start));
+    } catch (e) {
+      // Nothing points at the new blocks yet: cut them off and put the footer back.
+      this.#tailDirty = true;
+      await this.#restoreTail().catch(() => {});
+      throw e;
+    }
+    // From here the BAT may point into the new space, so it stays: unreferenced blocks in it
+    // are only lost space, and the footer goes after it.
+    this.#nextFree = end;
+    try {
+      const sectors = new Map<number, Allocation[]>();
+      for (const a of batch) {
+        const k = Math.floor(a.b / (VHD_SECTOR / 4));
+        sectors.set(k, [...(sectors.get(k) ?? []), a]);
       }
-      return true;
-    };
-    const p = this.#allocLock.then(run);
-    this.#allocLock = p.catch(() => {});
-    return p;
+      await Promise.all([...sectors].map(async ([k, group]) => {
+        const entries = new Map(group.map((a) => [a.b, a.start / VHD_SECTOR]));
+        await pwrite(this.#fd, this.path, batSector(this.bat, entries), this.header!.tableOffset + k * VHD_SECTOR);
+        for (const a of group) {
+          this.bat[a.b] = a.start / VHD_SECTOR;
+          this.#bitmaps[a.b] = a.bm;
+          if (allSet(a.bm, 0, this.sectorsIn(a.b))) this.#full[a.b] = 1;
+        }
+      }));
+      await pwrite(this.#fd, this.path, this.#footerBytes, end);
+    } catch (e) {
+      this.#tailDirty = true;
+      throw e;
+    }
   }
 
   /** Cut the file after the last block and write the footer there. */
@@ -298,7 +355,7 @@ export class VhdImage {
 
   async flush(): Promise<void> {
     if (this.readOnly) return;
-    await this.#allocLock;
+    await this.#allocator;
     if (this.#tailDirty) await this.#restoreTail();
     await datasync(this.#fd, this.path);
   }
@@ -306,7 +363,7 @@ export class VhdImage {
   async close(): Promise<void> {
     const fd = this.#fd;
     if (fd < 0) return;
-    await this.#allocLock;
+    await this.#allocator;
     this.#fd = -1;
     await closeP(fd).catch((e: NodeJS.ErrnoException) => {
       throw fsError('close', this.path, e);

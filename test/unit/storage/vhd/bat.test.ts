@@ -15,7 +15,7 @@ test('entries decode big-endian; a sector write carries its neighbours', () => {
   raw.set([0, 0, 0, 4], 4);
   const bat = decodeBat(raw, 3);
   assert.deepEqual([...bat], [BAT_UNUSED, 4, BAT_UNUSED]);
-  const s = batSector(bat, 2, 13);
+  const s = batSector(bat, new Map([[2, 13]]));
   assert.deepEqual([...s.subarray(0, 12)], [255, 255, 255, 255, 0, 0, 0, 4, 0, 0, 0, 13]);
 });
 
