@@ -3,7 +3,8 @@
 // - 4 KiB random reads and writes (queue depth 32) and 1 MiB sequential reads (queue depth 8)
 //   on a fully allocated dynamic VHD, as a ratio to a raw file of the same size;
 // - first writes that allocate: 4 KiB random writes on a fresh, empty image of --alloc-gb
-//   (almost every write lands in a block not yet allocated) next to a fresh sparse raw file;
+//   (almost every write lands in a block not yet allocated: the worst case) next to a fresh
+//   sparse raw file, and 4 KiB sequential writes on a fresh image (every 512th allocates);
 // - 4 KiB random reads through chains of 1, 5 and 30 images (the data in the base, each level
 //   holding a few sectors of its own), as a ratio to the chain of 1.
 // Raw and VHD runs alternate, --repeat times, and medians are compared (the machine is shared).
@@ -54,14 +55,18 @@ async function vhdFile(name: string, bytes: number, filled: boolean): Promise<st
   return path;
 }
 
-/** A chain of `depth` on a filled base: each child holds one 4 KiB write in a few blocks. */
+/**
+ * A chain of `depth` on a filled base: each child holds a 4 KiB write in a few of the first
+ * 16 blocks (a snapshot that changed a little), so most reads fall through to the base and
+ * some are put together from several images' bitmaps.
+ */
 async function chainOf(depth: number, base: string): Promise<string> {
   let top = base;
   for (let i = 1; i < depth; i++) {
     const next = join(dir, `chain${depth}-${i}.vhd`);
     await createDifferencing(next, top);
     const d = await VhdDisk.open(next, { readOnly: false });
-    for (let b = 0; b < 4; b++) await d.write(((i * 7 + b * 13) % (DISK / (2 * MiB))) * 4096 + i * 8, [new Uint8Array(4096).fill(i)]);
+    for (let b = 0; b < 4; b++) await d.write(((i * 7 + b * 13) % 16) * 4096 + i * 8, [new Uint8Array(4096).fill(i)]);
     await d.close();
     top = next;
   }
@@ -117,6 +122,11 @@ try {
     s.raw.push(await run(host, 'raw', await rawFile(`alloc${r}.img`, allocBytes, false), loads.randwrite_4k, 0));
     const fresh = await vhdFile(`alloc${r}.vhd`, allocBytes, false);
     s.vhd.push(await run(host, 'vhd', fresh, loads.randwrite_4k, 0));
+    const seqs = (samples['alloc_write_4k_sequential'] ??= { raw: [], vhd: [] });
+    seqs.raw.push(await run(host, 'raw', await rawFile(`seq${r}.img`, DISK, false), 'rw=write bs=4096 qd=32', 0));
+    seqs.vhd.push(await run(host, 'vhd', await vhdFile(`seq${r}.vhd`, DISK, false), 'rw=write bs=4096 qd=32', 0));
+    await rm(join(dir, `seq${r}.img`));
+    await rm(join(dir, `seq${r}.vhd`));
     const img = await VhdImage.open(fresh, { readOnly: true });
     allocations = Math.max(allocations, img.bat.filter((e) => e !== 0xffffffff).length);
     await img.close();

@@ -16,10 +16,3 @@ export function allSet(bm: Uint8Array, first: number, count: number): boolean {
   return true;
 }
 
-/** The length of the run from `first` (at most `max` sectors) whose bits all equal sector first's. */
-export function runLength(bm: Uint8Array, first: number, max: number): number {
-  const v = testBit(bm, first);
-  let n = 1;
-  while (n < max && testBit(bm, first + n) === v) n++;
-  return n;
-}

@@ -6,7 +6,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { XenError } from '../../errors.js';
 import { SECTOR_SIZE, checkRange, checkWritable, sgBytes, type Disk } from '../disk.js';
-import { runLength, testBit } from './bitmap.js';
+import { testBit } from './bitmap.js';
 import { VHD_MAX_CHAIN, VhdError, uuidString } from './format.js';
 import { VhdImage } from './image.js';
 
@@ -110,28 +110,33 @@ export class VhdDisk implements Disk {
   }
 
   /** Sector by sector: each run from the topmost image whose bitmap has it, zeros where none. */
-  async #readMixed(b: number, s: number, count: number, bufs: readonly Uint8Array[], own: readonly number[]): Promise<void> {
-    const maps = await Promise.all(own.map((i) => this.images[i]!.bitmap(b)));
+  #readMixed(b: number, s: number, count: number, bufs: readonly Uint8Array[], own: readonly number[]): Promise<void> | void {
+    const maps = own.map((i) => this.images[i]!.bitmap(b));
+    // Bitmaps are cached after their first use: then no await at all.
+    if (maps.some((m) => m instanceof Promise)) {
+      return Promise.all(maps).then((loaded) => this.#readRuns(b, s, count, bufs, own, loaded));
+    }
+    return this.#readRuns(b, s, count, bufs, own, maps as Uint8Array[]);
+  }
+
+  #readRuns(b: number, s: number, count: number, bufs: readonly Uint8Array[], own: readonly number[], maps: readonly Uint8Array[]): Promise<void> | void {
     const jobs: Promise<void>[] = [];
+    const levelOf = (at: number): number => {
+      for (let k = 0; k < maps.length; k++) if (testBit(maps[k]!, at)) return k;
+      return -1;
+    };
     let i = 0;
     while (i < count) {
-      const at = s + i;
-      const level = maps.findIndex((bm) => testBit(bm, at));
-      let n: number;
-      if (level < 0) {
-        n = 1;
-        while (i + n < count && maps.every((bm) => !testBit(bm, at + n))) n++;
-      } else {
-        // The run stays with this image while its bit stays set and no image above it has one.
-        n = runLength(maps[level]!, at, count - i);
-        for (let k = 1; k < n; k++) if (maps.slice(0, level).some((bm) => testBit(bm, at + k))) n = k;
-      }
+      const level = levelOf(s + i);
+      let n = 1;
+      while (i + n < count && levelOf(s + i + n) === level) n++;
       const part = sgSlice(bufs, i * SECTOR_SIZE, n * SECTOR_SIZE);
       if (level < 0) zero(part);
-      else jobs.push(this.images[own[level]!]!.read(b, at, part));
+      else jobs.push(this.images[own[level]!]!.read(b, s + i, part));
       i += n;
     }
-    await Promise.all(jobs);
+    if (jobs.length === 1) return jobs[0];
+    if (jobs.length > 1) return Promise.all(jobs).then(() => undefined);
   }
 
   async #writeBlock(b: number, s: number, count: number, bufs: Uint8Array[]): Promise<void> {
