@@ -11,7 +11,7 @@
 //
 //   npm run bench -- vhd [--runtime=1] [--disk-mb=256] [--alloc-gb=8] [--repeat=3]
 import { mkdtemp, open, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RawFile } from '../src/storage/raw.js';
@@ -113,8 +113,9 @@ try {
   for (let r = 0; r < opts.repeat; r++) {
     for (const [name, load] of Object.entries(loads)) {
       const s = (samples[name] ??= { raw: [], vhd: [] });
-      s.raw.push(await run(host, 'raw', raw, load));
-      s.vhd.push(await run(host, 'vhd', vhd, load));
+      // Which goes first alternates, so neither always meets the page cache as the other left it.
+      const pair = [async () => s.raw.push(await run(host, 'raw', raw, load)), async () => s.vhd.push(await run(host, 'vhd', vhd, load))];
+      for (const go of r % 2 === 0 ? pair : pair.reverse()) await go();
     }
     // Fresh images each time: no ramp, so the measured writes are the first ones.
     const allocBytes = opts['alloc-gb'] * 2 ** 30;
@@ -145,6 +146,8 @@ try {
   }));
   emit({
     bench: 'vhd', runtime_s: opts.runtime, disk_mb: opts['disk-mb'], alloc_gb: opts['alloc-gb'], repeat: opts.repeat,
+    // The machine's load as the run ended: on a shared machine the figures are only as good as this.
+    loadavg_1m: loadavg()[0],
     ...figures, alloc_blocks_allocated: allocations, chain_randread_4k: chain,
   });
 } finally {

@@ -4,6 +4,7 @@
 // data however deep the chain (unallocated levels are never visited). Writes go to the leaf,
 // allocating blocks there (image.ts says in which order, for crash safety).
 import { realpath, stat } from 'node:fs/promises';
+import { isAbsolute, relative } from 'node:path';
 import { XenError } from '../../errors.js';
 import { SECTOR_SIZE, checkRange, checkWritable, sgBytes, type Disk } from '../disk.js';
 import { testBit } from './bitmap.js';
@@ -38,8 +39,12 @@ export class VhdDisk implements Disk {
     }
   }
 
-  /** Open `path` and its parents (read-only); every file is checked before any I/O is served. */
-  static async open(path: string, opts: { readOnly: boolean }): Promise<VhdDisk> {
+  /**
+   * Open `path` and its parents (read-only); every file is checked before any I/O is served.
+   * With `confine`, every parent must lie in that directory (an SR's): an image brought in from
+   * outside cannot name another SR's image, or any file of the host, as its parent.
+   */
+  static async open(path: string, opts: { readOnly: boolean; confine?: string }): Promise<VhdDisk> {
     const images: VhdImage[] = [];
     try {
       let image = await VhdImage.open(path, { readOnly: opts.readOnly });
@@ -49,6 +54,9 @@ export class VhdDisk implements Disk {
         if (images.length >= VHD_MAX_CHAIN) throw new VhdError(path, 'chain', `is deeper than ${VHD_MAX_CHAIN} images`, 'EMLINK');
         const parentPath = await findParent(image);
         const real = await realpath(parentPath);
+        if (opts.confine !== undefined && !isInside(real, await realpath(opts.confine))) {
+          throw new VhdError(image.path, 'parent locator', `names ${parentPath}, outside ${opts.confine}`, 'EACCES');
+        }
         if (seen.has(real)) throw new VhdError(image.path, 'parent locator', `leads back to ${parentPath}, already in the chain`);
         seen.add(real);
         const parent = await VhdImage.open(parentPath, { readOnly: true, blockSize: image.blockSize });
@@ -175,6 +183,11 @@ async function findParent(image: VhdImage): Promise<string> {
     if (await stat(p).then((st) => st.isFile() || st.isBlockDevice(), () => false)) return p;
   }
   throw new VhdError(image.path, 'parent locator', `no parent at ${[...new Set(paths)].join(' or ')}`, 'ENOENT');
+}
+
+function isInside(path: string, dir: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 function zero(bufs: readonly Uint8Array[]): void {

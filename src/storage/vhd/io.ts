@@ -4,25 +4,12 @@
 // the data is there.
 import { fdatasync, ftruncate, readv, writev } from 'node:fs';
 import { XenError } from '../../errors.js';
+import { advance } from '../raw.js';
 
 export function fsError(op: string, file: string, e: NodeJS.ErrnoException): XenError {
   // A file that cannot grow (ENOSPC, or EFBIG past RLIMIT_FSIZE) is a full disk to the guest.
   const errno = e.code === 'ENOSPC' || e.code === 'EFBIG' || e.code === 'EDQUOT' ? 'ENOSPC' : 'EIO';
   return new XenError(errno, `${op} ${file}: ${e.code ?? e.message}`);
-}
-
-/** The buffer list after its first `n` bytes. */
-function advance(bufs: readonly Uint8Array[], n: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const b of bufs) {
-    if (n >= b.byteLength) {
-      n -= b.byteLength;
-      continue;
-    }
-    out.push(n > 0 ? b.subarray(n) : b);
-    n = 0;
-  }
-  return out;
 }
 
 export function transfer(op: 'read' | 'write', fd: number, file: string, bufs: readonly Uint8Array[], position: number): Promise<void> {

@@ -4,7 +4,7 @@
 // headers never crashes.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -109,6 +109,13 @@ test('a parent locator that loops back, names a missing file, or a parent with a
     isXenError(e, 'ENOENT') && /b\.vhd: VHD parent locator: no parent at .*\/a\.vhd/.test((e as Error).message));
   await createVhd(a, { type: 'dynamic', size: MiB });
   await assert.rejects(VhdDisk.open(c, { readOnly: true }), /b\.vhd: VHD parent uuid: .* is not the uuid of/);
+  // Confined to a directory (an SR), a parent outside it is refused.
+  const sr = join(dir, 'sr');
+  await mkdir(sr);
+  await createDifferencing(join(sr, 'd.vhd'), a);
+  await assert.rejects(VhdDisk.open(join(sr, 'd.vhd'), { readOnly: true, confine: sr }), (e: unknown) =>
+    isXenError(e, 'EACCES') && /d\.vhd: VHD parent locator: names .*a\.vhd, outside/.test((e as Error).message));
+  await (await VhdDisk.open(join(sr, 'd.vhd'), { readOnly: true })).close();
   // A locator whose data is outside the file.
   await editHeader(b, (h) => ({ ...h, locators: [{ ...h.locators[0]!, offset: 2 ** 30 }] }));
   await assert.rejects(VhdDisk.open(c, { readOnly: true }), /b\.vhd: VHD parent locator 0: ends at byte/);
