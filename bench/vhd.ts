@@ -8,6 +8,8 @@
 // - 4 KiB random reads through chains of 1, 5 and 30 images (the data in the base, each level
 //   holding a few sectors of its own), as a ratio to the chain of 1.
 // Raw and VHD runs alternate, --repeat times, and medians are compared (the machine is shared).
+// `direct` is the same I/O on the disks in the bench's own thread, raw and VHD (or the three
+// chains) taking turns every 50 ms: the formats' own cost, with the machine's load cancelled.
 //
 //   npm run bench -- vhd [--runtime=1] [--disk-mb=256] [--alloc-gb=8] [--repeat=3]
 import { mkdtemp, open, rm } from 'node:fs/promises';
@@ -91,6 +93,31 @@ async function run(host: Host, format: 'raw' | 'vhd', target: string, load: stri
   }
 }
 
+/**
+ * The same loads on the disks directly in this thread (no guest, no ring), the disks taking
+ * turns every 50 ms for `seconds` each, so that the machine's load, which drifts, falls on
+ * both alike: operations per second of each disk.
+ */
+async function direct(disks: Disk[], bs: number, random: boolean, write: boolean, qd: number, seconds: number): Promise<number[]> {
+  const ops = disks.map(() => 0);
+  const bufs = Array.from({ length: qd }, () => new Uint8Array(bs).fill(0x5a));
+  const span = Math.floor((disks[0]!.sectors * 512) / bs);
+  let cursor = 0;
+  for (let slice = 0; slice < seconds * 20; slice++) {
+    for (const [i, d] of disks.entries()) {
+      const end = performance.now() + 50;
+      await Promise.all(bufs.map(async (buf) => {
+        while (performance.now() < end) {
+          const at = ((random ? Math.floor(Math.random() * span) : cursor++ % span) * bs) / 512;
+          await (write ? d.write(at, [buf]) : d.read(at, [buf]));
+          ops[i]!++;
+        }
+      }));
+    }
+  }
+  return ops.map((n) => n / seconds);
+}
+
 function median(points: Point[]): Point {
   const s = [...points].sort((a, b) => a.iops - b.iops);
   return s[(s.length - 1) >> 1]!;
@@ -101,6 +128,19 @@ try {
   const raw = await rawFile('raw.img', DISK, true);
   const vhd = await vhdFile('full.vhd', DISK, true);
   const chains = { 1: vhd, 5: await chainOf(5, vhd), 30: await chainOf(30, vhd) };
+  // Directly, in turns: the formats' own cost with the machine's drifting load cancelled out.
+  const opened = [await RawFile.open(raw, { readOnly: false }), await VhdDisk.open(vhd, { readOnly: false })];
+  const chainDisks = await Promise.all([chains[1], chains[5], chains[30]].map((p) => VhdDisk.open(p, { readOnly: true })));
+  const ratio = ([a, b]: number[]) => ({ raw_ops: a!, vhd_ops: b!, ratio: b! / a! });
+  const directFigures = {
+    randread_4k: ratio(await direct(opened, 4096, true, false, 32, 2)),
+    randwrite_4k: ratio(await direct(opened, 4096, true, true, 32, 2)),
+    read_1m: ratio(await direct(opened, MiB, false, false, 8, 2)),
+    chain_randread_4k: await direct(chainDisks, 4096, true, false, 32, 2).then(([d1, d5, d30]) => ({
+      depth_1: d1!, depth_5: d5!, depth_30: d30!, ratio_5_to_1: d5! / d1!, ratio_30_to_1: d30! / d1!,
+    })),
+  };
+  for (const d of [...opened, ...chainDisks]) await d.close();
   await run(host, 'vhd', vhd, 'rw=randread bs=4096 qd=8'); // warm the kernel image and JIT
   const loads = {
     randread_4k: 'rw=randread bs=4096 qd=32',
@@ -148,7 +188,7 @@ try {
     bench: 'vhd', runtime_s: opts.runtime, disk_mb: opts['disk-mb'], alloc_gb: opts['alloc-gb'], repeat: opts.repeat,
     // The machine's load as the run ended: on a shared machine the figures are only as good as this.
     loadavg_1m: loadavg()[0],
-    ...figures, alloc_blocks_allocated: allocations, chain_randread_4k: chain,
+    ...figures, alloc_blocks_allocated: allocations, chain_randread_4k: chain, direct: directFigures,
   });
 } finally {
   await host.close();

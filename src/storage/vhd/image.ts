@@ -4,7 +4,7 @@
 // Allocating a block is crash-safe by its order of writes (docs/BLOCK.md):
 //   0. the file is extended to the new end (a full disk fails here, nothing changed yet);
 //   1. the data, into the new block (past the old footer);
-//   2. the block's bitmap, over the old footer;
+//   2. the block's bitmap (over or after the old footer);
 //   3. the BAT entry;
 //   4. the footer, moved to the new end.
 // A crash between any two steps leaves a file whose BAT points only at blocks whose bitmap and
@@ -25,6 +25,9 @@ import { datasync, fsError, pread, pwrite, transfer, truncate } from './io.js';
 import { decodeLocator } from './locators.js';
 
 const closeP = promisify(close);
+
+/** Page size new blocks' data is aligned to. */
+const PAGE = 4096;
 
 /** The longest parent locator we read. */
 const MAX_LOCATOR_BYTES = 8192;
@@ -283,8 +286,10 @@ export class VhdImage {
     const first = this.#nextFree;
     let end = first;
     for (const a of batch) {
-      a.start = end;
-      end += this.#bitmapBytes + this.blockSize;
+      // Each block's data starts on a page (its bitmap just before): a 4 KiB read or write then
+      // touches one page of the page cache, not two. The gap left holds zeros (or the old footer).
+      a.start = Math.ceil((end + this.#bitmapBytes) / PAGE) * PAGE - this.#bitmapBytes;
+      end = a.start + this.#bitmapBytes + this.blockSize;
     }
     const all = (fn: (a: Allocation) => Promise<void>) => Promise.all(batch.map(fn));
     try {
