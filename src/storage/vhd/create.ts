@@ -3,7 +3,7 @@
 // BAT at 1536, then for a child its parent locators (MACX, W2KU, W2RU, relative paths), the
 // first block where the footer then is. Never overwrites a file.
 import { randomUUID } from 'node:crypto';
-import { close, open, stat } from 'node:fs';
+import { close, fstat, open, stat } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +21,7 @@ import { BLKTAP_LOCATORS, PlatformCode, encodeLocator, locatorSpace, relativePar
 const openP = promisify(open);
 const closeP = promisify(close);
 const statP = promisify(stat);
+const fstatP = promisify(fstat);
 
 /**
  * The creator application we write: XenServer's (blktap's), whose images qemu sizes by
@@ -37,6 +38,11 @@ export interface CreateOptions {
   readonly size: number;
   /** Dynamic images: a power of two, default 2 MiB. */
   readonly blockSize?: number;
+  /**
+   * Dynamic images: the size the BAT has room for (default `size`), so that growing the image
+   * up to it is a footer update (vhd-util create -S; XCP uses the largest size).
+   */
+  readonly maxSize?: number;
 }
 
 function checkSize(path: string, size: number): void {
@@ -71,10 +77,10 @@ async function writeNew(path: string, fill: (fd: number) => Promise<void>): Prom
 }
 
 /** Footer copy, header, BAT (all unallocated), locators' data, footer: a dynamic or differencing image. */
-async function writeDynamic(fd: number, path: string, footer: Footer, blockSize: number, parent?: {
+async function writeDynamic(fd: number, path: string, footer: Footer, blockSize: number, maxSize: number, parent?: {
   uuid: Uint8Array; timestamp: number; name: string; rel: string;
 }): Promise<void> {
-  const entries = Math.ceil(footer.currentSize / blockSize);
+  const entries = Math.ceil(Math.max(maxSize, footer.currentSize) / blockSize);
   const bat = new Uint8Array(batBytes(entries)).fill(0xff);
   let at = BAT_OFFSET + bat.length;
   const locators: LocatorEntry[] = [];
@@ -107,13 +113,14 @@ export async function createVhd(path: string, opts: CreateOptions): Promise<void
   if (blockSize < VHD_MIN_BLOCK || blockSize > VHD_MAX_BLOCK || (blockSize & (blockSize - 1)) !== 0) {
     throw new XenError('EINVAL', `${path}: VHD block size ${blockSize} is not a power of two from ${VHD_MIN_BLOCK} to ${VHD_MAX_BLOCK}`);
   }
+  if (opts.maxSize !== undefined) checkSize(path, opts.maxSize);
   const footer = newFooter(opts.type, opts.size);
   await writeNew(path, async (fd) => {
     if (opts.type === 'fixed') {
       await truncate(fd, path, opts.size + FOOTER_BYTES);
       await pwrite(fd, path, encodeFooter(footer), opts.size);
     } else {
-      await writeDynamic(fd, path, footer, blockSize);
+      await writeDynamic(fd, path, footer, blockSize, opts.maxSize ?? opts.size);
     }
   });
 }
@@ -140,7 +147,35 @@ export async function createDifferencing(path: string, parentPath: string, opts:
   const mtime = await statP(parentPath).catch((e: NodeJS.ErrnoException) => {
     throw fsError('stat', parentPath, e);
   });
-  await writeNew(path, (fd) => writeDynamic(fd, path, newFooter('differencing', size), blockSize, {
+  await writeNew(path, (fd) => writeDynamic(fd, path, newFooter('differencing', size), blockSize, size, {
     uuid, timestamp: vhdTime(mtime.mtimeMs), name: basename(parentPath), rel: relativeParentPath(path, parentPath),
   }));
+}
+
+/**
+ * Grow a dynamic or differencing image to `size` bytes within the room its BAT has: the footer
+ * (both copies) says the new size. The image must not be in use.
+ */
+export async function resizeVhd(path: string, size: number): Promise<void> {
+  checkSize(path, size);
+  // Writable: a crash's missing footer at the end is put back first.
+  const image = await VhdImage.open(path, { readOnly: false });
+  const { footer, header } = image;
+  await image.close();
+  if (!header) throw new XenError('EOPNOTSUPP', `${path}: a fixed VHD is not resized`);
+  if (size < image.bytes) throw new XenError('EINVAL', `${path}: VHD size ${size} is smaller than the image's ${image.bytes}`);
+  const room = header.maxTableEntries * header.blockSize;
+  if (size > room) throw new XenError('ENOSPC', `${path}: the image's BAT has room for ${room} bytes, not ${size}`);
+  const f = encodeFooter({ ...footer, currentSize: size, geometry: geometryFor(size) });
+  const fd = await openP(path, 'r+').catch((e: NodeJS.ErrnoException) => {
+    throw fsError('open', path, e);
+  });
+  try {
+    const end = (await fstatP(fd)).size - FOOTER_BYTES;
+    await pwrite(fd, path, f, end);
+    await pwrite(fd, path, f, 0);
+    await datasync(fd, path);
+  } finally {
+    await closeP(fd);
+  }
 }

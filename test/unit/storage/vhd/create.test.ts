@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createDifferencing, createVhd } from '../../../../src/storage/vhd/create.js';
+import { imageFormat, openDisk } from '../../../../src/storage/open.js';
+import { VhdDisk } from '../../../../src/storage/vhd/chain.js';
+import { createDifferencing, createVhd, resizeVhd } from '../../../../src/storage/vhd/create.js';
 import { decodeFooter } from '../../../../src/storage/vhd/footer.js';
 import { decodeHeader } from '../../../../src/storage/vhd/header.js';
 import { PlatformCode } from '../../../../src/storage/vhd/locators.js';
@@ -69,4 +71,25 @@ test('bad sizes and block sizes are refused; an existing file is never overwritt
   await assert.rejects(createDifferencing(join(dir, 'c.vhd'), base, { size: 2 ** 21 }), /smaller than its parent/);
   await assert.rejects(createDifferencing(join(dir, 'c.vhd'), join(dir, 'none.vhd')), { errno: 'ENOENT' });
   await assert.rejects(stat(join(dir, 'c.vhd')), { code: 'ENOENT' });
+});
+
+test('an image with room in its BAT grows by a footer update; the SR format row uses that', async (t) => {
+  const dir = await scratch(t);
+  const p = join(dir, 'r.vhd');
+  await createVhd(p, { type: 'dynamic', size: 4 * 2 ** 20, maxSize: 64 * 2 ** 20 });
+  await resizeVhd(p, 32 * 2 ** 20);
+  const d = await VhdDisk.open(p, { readOnly: false });
+  assert.equal(d.sectors, 65536);
+  await d.write(60000, [new Uint8Array(4096).fill(3)]);
+  await d.close();
+  await assert.rejects(resizeVhd(p, 65 * 2 ** 20), { errno: 'ENOSPC' });
+  await assert.rejects(resizeVhd(p, 2 ** 20), { errno: 'EINVAL' });
+  const f = imageFormat('vhd');
+  const q = join(dir, `x.${f.extension}`);
+  await f.create(q, 8 * 2 ** 20);
+  await f.resize(q, 100 * 2 ** 30);
+  assert.equal((await f.info(q)).virtualSize, 100 * 2 ** 30);
+  const disk = await openDisk(`vhd:${q}`, { readOnly: true });
+  assert.equal(disk.sectors, 100 * 2 ** 21);
+  await disk.close();
 });
