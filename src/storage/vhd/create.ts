@@ -62,7 +62,8 @@ function newFooter(type: Footer['type'], size: number): Footer {
 
 /** Write a new file with `fill(fd)`, synced; a failure leaves no file behind. */
 async function writeNew(path: string, fill: (fd: number) => Promise<void>): Promise<void> {
-  const fd = await openP(path, 'wx').catch((e: NodeJS.ErrnoException) => {
+  // Private to the host, as the SR's raw images are.
+  const fd = await openP(path, 'wx', 0o600).catch((e: NodeJS.ErrnoException) => {
     throw new XenError(e.code === 'EEXIST' ? 'EEXIST' : 'EIO', `create VHD ${path}: ${e.code ?? e.message}`);
   });
   try {
