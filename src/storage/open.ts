@@ -11,6 +11,10 @@ import type { Disk } from './disk.js';
 import { RamDisk } from './ram.js';
 import { RawFile } from './raw.js';
 import { ReadOnlyDisk } from './readonly.js';
+import { VhdDisk } from './vhd/chain.js';
+import { createVhd, resizeVhd } from './vhd/create.js';
+import { VHD_MAX_BYTES } from './vhd/format.js';
+import { VhdImage } from './vhd/image.js';
 
 export const RAM_TARGET_PREFIX = 'ram:';
 
@@ -61,8 +65,24 @@ const RAW: ImageFormat = {
   resize: (path, virtualSize) => truncate(path, virtualSize),
 };
 
+/** Dynamic VHDs with a BAT for XCP's largest size, so that a resize is a footer update (vhd-util create -S). */
+const VHD: ImageFormat = {
+  extension: 'vhd',
+  open: (path, opts) => VhdDisk.open(path, opts),
+  create: (path, virtualSize) => createVhd(path, { type: 'dynamic', size: virtualSize, maxSize: VHD_MAX_BYTES }),
+  async info(path) {
+    const image = await VhdImage.open(path, { readOnly: true });
+    await image.close();
+    return { virtualSize: image.bytes, physicalUtilisation: (await stat(path)).blocks * 512 };
+  },
+  resize: (path, virtualSize) => resizeVhd(path, virtualSize),
+};
+
 /** Format name (as xl's format= and sm_config's `format` spell it) → its implementation. */
-const FORMATS: ReadonlyMap<string, ImageFormat> = new Map([['raw', RAW]]);
+const FORMATS: ReadonlyMap<string, ImageFormat> = new Map([['raw', RAW], ['vhd', VHD]]);
+
+/** The formats openDisk accepts, for the toolstack's checks. */
+export const DISK_FORMATS: readonly string[] = [...FORMATS.keys()];
 
 /** The format of that name; EOPNOTSUPP naming the ones there are. */
 export function imageFormat(name: string): ImageFormat {

@@ -17,6 +17,7 @@ import { backendPath, frontendPath, readState } from '../drivers/xenbus.js';
 import { XenError, isXenError } from '../errors.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
+import { DISK_FORMATS } from '../storage/open.js';
 import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
 import type { Vdis } from '../storage/vdi.js';
 import type { DiskDevice } from './contract.js';
@@ -141,7 +142,9 @@ async function diskParams(host: DeviceHost, spec: DiskSpec): Promise<{ params: s
     const { uuid, params } = await host.vdis.diskParams(spec.target.slice(VDI_TARGET_PREFIX.length), spec.access);
     return { params, vdiUuid: uuid };
   }
-  if (spec.format !== 'raw') throw new XenError('EOPNOTSUPP', `${spec.vdev}: format=${spec.format} is not supported yet (raw only)`);
+  if (!DISK_FORMATS.includes(spec.format)) {
+    throw new XenError('EOPNOTSUPP', `${spec.vdev}: format=${spec.format} is not supported (${DISK_FORMATS.join(', ')})`);
+  }
   return { params: `${spec.format}:${await targetPath(spec.target, host.imagesDir ?? join(resolveStateDir(), 'images'), host.log)}` };
 }
 

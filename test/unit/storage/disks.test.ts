@@ -50,7 +50,8 @@ test('opening by params: raw files, RAM disks, read-only wrapping, unsupported f
   assert.equal(ram.sectors, 2048);
   assert.equal(parseSize('64M'), 64 << 20);
   assert.equal(parseSize('64X'), undefined);
-  await assert.rejects(openDisk(`vhd:${path}`, { readOnly: false }), { errno: 'EOPNOTSUPP' });
+  await assert.rejects(openDisk(`qed:${path}`, { readOnly: false }), { errno: 'EOPNOTSUPP' });
+  await assert.rejects(openDisk(`vhd:${path}`, { readOnly: false }), { errno: 'EBADMSG' });
   await assert.rejects(openDisk('raw:ram:lots', { readOnly: false }), { errno: 'EINVAL' });
   await assert.rejects(openDisk('nocolon', { readOnly: false }), { errno: 'EINVAL' });
   const wrapped = new ReadOnlyDisk(new RamDisk(4096));
