@@ -4,6 +4,7 @@
 import { XenError } from '../errors.js';
 import type { Disk } from './disk.js';
 import { RamDisk } from './ram.js';
+import { Qcow2Disk } from './qcow2/qcow2.js';
 import { RawFile } from './raw.js';
 import { ReadOnlyDisk } from './readonly.js';
 
@@ -24,16 +25,25 @@ export function parseParams(params: string): { format: string; target: string } 
   return { format: params.slice(0, colon), target: params.slice(colon + 1) };
 }
 
+/** Image formats a backend opens, by the name in `params` (and in a disk spec's format=). */
+const OPENERS: Readonly<Record<string, (path: string, opts: { readOnly: boolean }) => Promise<Disk>>> = {
+  raw: (path, opts) => RawFile.open(path, opts),
+  qcow2: (path, opts) => Qcow2Disk.open(path, opts),
+};
+
+export const DISK_FORMATS: readonly string[] = Object.keys(OPENERS);
+
 export async function openDisk(params: string, opts: { readOnly: boolean }): Promise<Disk> {
   const { format, target } = parseParams(params);
-  if (format !== 'raw') throw new XenError('EOPNOTSUPP', `disk format ${format} is not supported yet (raw only)`);
+  const opener = Object.hasOwn(OPENERS, format) ? OPENERS[format] : undefined;
+  if (!opener) throw new XenError('EOPNOTSUPP', `disk format ${format} is not supported yet (${DISK_FORMATS.join(', ')})`);
   let disk: Disk;
-  if (target.startsWith(RAM_TARGET_PREFIX)) {
+  if (format === 'raw' && target.startsWith(RAM_TARGET_PREFIX)) {
     const bytes = parseSize(target.slice(RAM_TARGET_PREFIX.length));
     if (bytes === undefined) throw new XenError('EINVAL', `RAM disk size '${target}' is not <bytes>[K|M|G]`);
     disk = new RamDisk(bytes);
   } else {
-    disk = await RawFile.open(target, opts);
+    disk = await opener(target, opts);
   }
   return opts.readOnly && !disk.readOnly ? new ReadOnlyDisk(disk) : disk;
 }
