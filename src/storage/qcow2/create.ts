@@ -33,9 +33,11 @@ export async function createQcow2(path: string, opts: CreateQcow2Options): Promi
     backingFormat = opts.backing.format ?? await probeFormat(where).catch(() => {
       throw new Qcow2Error('ENOENT', path, 'backing_file', `${where}: no such file`);
     });
-    const b = backingFormat === 'qcow2' ? await Qcow2Disk.open(where, { readOnly: true }) : await RawFile.open(where, { readOnly: true });
-    size ??= b.sectors * SECTOR_SIZE;
-    await b.close();
+    if (size === undefined) {
+      const b = backingFormat === 'qcow2' ? await Qcow2Disk.open(where, { readOnly: true }) : await RawFile.open(where, { readOnly: true });
+      size = b.sectors * SECTOR_SIZE;
+      await b.close();
+    }
   }
   if (size === undefined || !Number.isSafeInteger(size) || size < 0 || size > MAX_VIRTUAL_SIZE || size % SECTOR_SIZE !== 0) {
     throw new XenError('EINVAL', `virtual size ${size} is not a whole number of sectors up to ${MAX_VIRTUAL_SIZE} bytes`);

@@ -114,8 +114,8 @@ export function parseHeader(file: string, buf: Uint8Array, fileSize: number): Qc
     throw new Qcow2Error('EOPNOTSUPP', file, 'crypt_method', `${h.cryptMethod}: encrypted qcow2 images are not supported`);
   }
   // The table placement: aligned, after the header cluster, inside the file.
-  const table = (field: string, off: number, bytes: number, max: number): void => {
-    if (bytes > max) fail(field, `${bytes} bytes is beyond the ${max}-byte limit`);
+  const table = (field: string, sizeField: string, off: number, bytes: number, max: number): void => {
+    if (bytes > max) fail(sizeField, `${bytes} bytes is beyond the ${max}-byte limit`);
     if (bytes === 0) return;
     if (off % cs !== 0) fail(field, `offset ${off} is not cluster-aligned`);
     if (off < cs) fail(field, `offset ${off} overlaps the header`);
@@ -124,9 +124,9 @@ export function parseHeader(file: string, buf: Uint8Array, fileSize: number): Qc
   const l2Span = cs * (cs / 8);
   const l1Needed = Math.ceil(h.size / l2Span);
   if (h.l1Size < l1Needed) fail('l1_size', `${h.l1Size} entries do not cover ${h.size} bytes (${l1Needed} needed)`);
-  table('l1_table_offset', h.l1TableOffset, h.l1Size * 8, MAX_L1_BYTES);
+  table('l1_table_offset', 'l1_size', h.l1TableOffset, h.l1Size * 8, MAX_L1_BYTES);
   if (h.refcountTableClusters === 0) fail('refcount_table_clusters', 'is 0');
-  table('refcount_table_offset', h.refcountTableOffset, h.refcountTableClusters * cs, MAX_REFTABLE_BYTES);
+  table('refcount_table_offset', 'refcount_table_clusters', h.refcountTableOffset, h.refcountTableClusters * cs, MAX_REFTABLE_BYTES);
   if (h.l1Size > 0 && h.l1TableOffset < h.refcountTableOffset + h.refcountTableClusters * cs && h.refcountTableOffset < h.l1TableOffset + h.l1Size * 8) {
     fail('l1_table_offset', `the L1 table at ${h.l1TableOffset} overlaps the refcount table at ${h.refcountTableOffset}`);
   }
@@ -234,11 +234,13 @@ export function encodeHeader(n: NewHeader): Uint8Array {
     buf.set(data, off + 8);
     off += 8 + Math.ceil(data.byteLength / 8) * 8;
   };
+  const name = new TextEncoder().encode(n.backingFile ?? '');
   if (n.backingFormat !== undefined) ext(EXT_BACKING_FORMAT, new TextEncoder().encode(n.backingFormat));
-  ext(EXT_FEATURE_NAMES, featureNameTable());
+  const names = featureNameTable();
+  // Optional: left out where it does not fit (512-byte clusters).
+  if (off + 8 + names.byteLength + 8 + name.byteLength <= cs) ext(EXT_FEATURE_NAMES, names);
   off += 8; // the end marker: type 0, length 0
   if (n.backingFile !== undefined) {
-    const name = new TextEncoder().encode(n.backingFile);
     if (name.byteLength === 0 || name.byteLength > MAX_BACKING_NAME || off + name.byteLength > cs) {
       throw new RangeError(`backing file name of ${name.byteLength} bytes does not fit the header`);
     }
