@@ -104,15 +104,19 @@ export class ClusterMap {
 
   /** Write changed L2 entries (whole new tables) to the file. */
   async writeL2(): Promise<void> {
+    // Entries stay dirty until written (a failed write-back is retried by the next flush);
+    // nothing changes them meanwhile, as allocations wait for the flush.
     const writes: Promise<void>[] = [];
+    const tables: L2Table[] = [];
     for (const [l1i, t] of this.#l2) {
       if (t instanceof Promise) continue;
       const base = this.#l1[l1i]!;
-      if (t.dirty === 'all') writes.push(this.#file.write(base, [t.raw.slice()]));
-      else for (const i of t.dirty) writes.push(this.#file.write(base + i * 8, [t.raw.slice(i * 8, i * 8 + 8)]));
-      t.dirty = new Set();
+      if (t.dirty === 'all') writes.push(this.#file.write(base, [t.raw]));
+      else for (const i of t.dirty) writes.push(this.#file.write(base + i * 8, [t.raw.subarray(i * 8, i * 8 + 8)]));
+      tables.push(t);
     }
     await Promise.all(writes);
+    for (const t of tables) t.dirty = new Set();
   }
 
   /** Write changed L1 entries (each pointing at a table already written and synced). */
@@ -125,8 +129,8 @@ export class ClusterMap {
       v.setUint32(4, this.#l1[l1i]! % 2 ** 32);
       writes.push(this.#file.write(this.#h.l1TableOffset + l1i * 8, [e]));
     }
-    this.#l1Dirty.clear();
     await Promise.all(writes);
+    this.#l1Dirty.clear();
   }
 
   get l1Dirty(): boolean {

@@ -42,7 +42,6 @@ export class Qcow2Disk implements Disk {
   readonly #cs: number;
   readonly #map: ClusterMap;
   readonly #refcounts: Refcounts;
-  readonly #zeros: Uint8Array;
   /** Guest clusters being allocated: a second write to one waits, then finds it mapped. */
   readonly #allocating = new Map<number, Promise<void>>();
   /** Clusters unmapped since the last flush, released once the unmapping is durable. */
@@ -62,7 +61,6 @@ export class Qcow2Disk implements Disk {
     this.#cs = 2 ** h.clusterBits;
     this.#map = map;
     this.#refcounts = refcounts;
-    this.#zeros = new Uint8Array(this.#cs);
     this.sectors = Math.floor(h.size / SECTOR_SIZE);
     this.features = { flush: !readOnly, discard: false, secureDiscard: false };
   }
@@ -81,7 +79,7 @@ export class Qcow2Disk implements Disk {
       const h = parseHeader(path, first, file.size);
       if (!opts.readOnly) await writable(file, h);
       if (h.backingFile !== undefined) backing = await openBacking(path, h, [...chain, await realpath(path)]);
-      const [map, refcounts] = await Promise.all([ClusterMap.load(file, h), Refcounts.load(file, h)]);
+      const [map, refcounts] = await Promise.all([ClusterMap.load(file, h), Refcounts.load(file, h, !opts.readOnly)]);
       return new Qcow2Disk(path, file, h, map, refcounts, backing, opts.readOnly);
     } catch (e) {
       await backing?.close().catch(() => {});
@@ -228,14 +226,18 @@ export class Qcow2Disk implements Disk {
     this.#allocs++;
     try {
       const len = bufs.reduce((n, b) => n + b.byteLength, 0);
+      // A new cluster lies past anything ever written to the file, so it reads as zeros already:
+      // over zeros only the data is written (as qemu does with write-zeroes for the rest).
       let list = bufs;
-      if (len < this.#cs) {
+      let at = inOff;
+      if (len < this.#cs && !this.#readsAsZeros(old)) {
         const base = await this.#oldContent(gc, old);
         list = [base.subarray(0, inOff), ...bufs, base.subarray(inOff + len)];
+        at = 0;
       }
       if (!this.#map.hasTable(gc)) await this.#newTable(gc);
       const host = await this.#refcounts.allocate();
-      await this.#file.write(host, list);
+      await this.#file.write(host + at, list);
       await this.#map.set(gc, host);
       if (old.kind !== 'unallocated' && old.host !== 0) this.#releases.push(old);
     } finally {
@@ -255,9 +257,12 @@ export class Qcow2Disk implements Disk {
     return run;
   }
 
-  /** What a partial write to guest cluster `gc` keeps around it (a buffer not to be modified). */
+  #readsAsZeros(m: Mapping): boolean {
+    return m.kind === 'zero' || (m.kind === 'unallocated' && !this.backing);
+  }
+
+  /** What a partial write to guest cluster `gc` keeps around it. */
   async #oldContent(gc: number, old: Mapping): Promise<Uint8Array> {
-    if (old.kind === 'zero' || (old.kind === 'unallocated' && !this.backing)) return this.#zeros;
     const buf = new Uint8Array(this.#cs);
     const pos = gc * this.#cs;
     if (old.kind === 'data') await this.#file.read(old.host, [buf]);

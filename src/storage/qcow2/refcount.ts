@@ -33,7 +33,8 @@ export class Refcounts {
     this.#end = Math.ceil(file.size / this.#cs) * this.#cs;
   }
 
-  static async load(file: ImageFile, h: Qcow2Header): Promise<Refcounts> {
+  /** The refcount table; for a writable image also where appending starts. */
+  static async load(file: ImageFile, h: Qcow2Header, writable: boolean): Promise<Refcounts> {
     const cs = 2 ** h.clusterBits;
     const raw = new Uint8Array(h.refcountTableClusters * cs);
     await file.read(h.refcountTableOffset, [raw]);
@@ -43,7 +44,24 @@ export class Refcounts {
       const off = (v.getUint32(i * 8) & OFFSET_MASK_HI) * 2 ** 32 + ((v.getUint32(i * 8 + 4) & 0xfffffe00) >>> 0);
       table.push(off);
     }
-    return new Refcounts(file, h, table);
+    const r = new Refcounts(file, h, table);
+    if (writable) await r.#findEnd();
+    return r;
+  }
+
+  /**
+   * Appending starts past the last cluster with a refcount, not just the file's end: a crash
+   * between a new cluster's refcount and its data leaves a counted cluster past the end.
+   */
+  async #findEnd(): Promise<void> {
+    let idx = this.#table.length - 1;
+    while (idx >= 0 && this.#table[idx] === 0) idx--;
+    if (idx < 0) return;
+    const block = await this.#block(idx);
+    const perBlock = (this.#cs * 8) / this.#bits;
+    let i = perBlock - 1;
+    while (i >= 0 && this.#entry(block, i) === 0) i--;
+    this.#end = Math.max(this.#end, idx * 2 ** this.#blockShift + (i + 1) * this.#cs);
   }
 
   /** The refcount of the cluster at byte `off` of the file. */

@@ -124,27 +124,45 @@ test('a data cluster outside the file or on the tables fails its I/O, naming the
   }
 });
 
-test('a refcount block outside the file fails allocating writes; reads still work', async (t) => {
+test('a refcount block outside the file: a writable open is refused naming it, a read-only one reads', async (t) => {
   const path = await image(t, true);
   await patch(path, CS, u64(0x1000000));
-  const d = await Qcow2Disk.open(path, { readOnly: false });
+  await assert.rejects(Qcow2Disk.open(path, { readOnly: false }), refused('refcount_table[0]', 'EIO'));
+  const d = await Qcow2Disk.open(path, { readOnly: true });
   t.after(() => d.close());
-  await assert.rejects(d.write(1024, [new Uint8Array(512)]), refused('refcount_table[0]', 'EIO'));
   const b = new Uint8Array(512);
   await d.read(0, [b]);
   assert.equal(b[0], 5);
 });
 
-test('refcount overflow: a cluster to allocate whose refcount is already at its maximum fails the write, nothing is mapped', async (t) => {
+test('a counted cluster past the end of the file (a crash can leave one) is not reused', async (t) => {
   const path = await image(t, true);
-  // The refcount block's entry for the next cluster at the end of the file (cluster 6) says 0xffff.
-  await patch(path, 2 * CS + 6 * 2, (v) => v.setUint16(0, 0xffff), 2);
+  // The refcount block's entry for the cluster at the end of the file (cluster 6) says 1.
+  await patch(path, 2 * CS + 6 * 2, (v) => v.setUint16(0, 1), 2);
   const d = await Qcow2Disk.open(path, { readOnly: false });
-  await assert.rejects(d.write(1024, [new Uint8Array(512).fill(1)]), refused('refcount block', 'EIO'));
-  const b = new Uint8Array(512);
-  await d.read(1024, [b]);
-  assert.ok(b.every((x) => x === 0));
+  await d.write(1024, [new Uint8Array(512).fill(1)]);
   await d.close();
+  const img = await readFile(path);
+  const v = new DataView(img.buffer, img.byteOffset);
+  assert.ok(img.byteLength > 7 * CS, 'the new cluster went after cluster 6');
+  assert.equal(v.getUint16(2 * CS + 7 * 2), 1);
+});
+
+test('refcount underflow: releasing a replaced cluster whose refcount is already 0 fails the flush, naming the refcount block', async (t) => {
+  const path = await image(t, true);
+  const img = await readFile(path);
+  const l2 = Number(new DataView(img.buffer, img.byteOffset).getBigUint64(L1) & 0xffffffffff00n);
+  const data = Number(new DataView(img.buffer, img.byteOffset).getBigUint64(l2) & 0xffffffffff00n);
+  // Guest cluster 0 is shared (no COPIED flag), so a write replaces it; its refcount says 0.
+  await patch(path, l2, u64(data));
+  await patch(path, 2 * CS + (data / CS) * 2, (v) => v.setUint16(0, 0), 2);
+  const d = await Qcow2Disk.open(path, { readOnly: false });
+  await d.write(0, [new Uint8Array(512).fill(9)]);
+  await assert.rejects(d.flush(), refused('refcount block', 'EIO'));
+  const b = new Uint8Array(1024);
+  await d.read(0, [b]);
+  assert.deepEqual([b[0], b[512]], [9, 5]);
+  await d.close().catch(() => {});
 });
 
 test('fuzz: 400 seeded mutations of a header are refused with a typed error or open and serve I/O', async (t) => {
