@@ -1,10 +1,11 @@
 // Open the disk a block backend serves, from what the toolstack wrote in its backend node:
 // `params` as libxl writes it for a userspace (qdisk) backend, "<format>:<target>". A target
-// "ram:<size>" is a RAM disk of that many bytes (suffixes K, M, G), created empty.
+// "ram:<size>" is a RAM disk of that many bytes (suffixes K, M, G), created empty. Image formats
+// other than raw open files only, from the table below.
 import { XenError } from '../errors.js';
 import type { Disk } from './disk.js';
-import { RamDisk } from './ram.js';
 import { Qcow2Disk } from './qcow2/qcow2.js';
+import { RamDisk } from './ram.js';
 import { RawFile } from './raw.js';
 import { ReadOnlyDisk } from './readonly.js';
 
@@ -25,18 +26,21 @@ export function parseParams(params: string): { format: string; target: string } 
   return { format: params.slice(0, colon), target: params.slice(colon + 1) };
 }
 
-/** Image formats a backend opens, by the name in `params` (and in a disk spec's format=). */
-const OPENERS: Readonly<Record<string, (path: string, opts: { readOnly: boolean }) => Promise<Disk>>> = {
-  raw: (path, opts) => RawFile.open(path, opts),
+type ImageOpener = (path: string, opts: { readOnly: boolean }) => Promise<Disk>;
+
+/** Image formats by their params prefix (raw also takes RAM targets). */
+const IMAGE_FORMATS: Readonly<Record<string, ImageOpener>> = {
   qcow2: (path, opts) => Qcow2Disk.open(path, opts),
+  raw: (path, opts) => RawFile.open(path, opts),
 };
 
-export const DISK_FORMATS: readonly string[] = Object.keys(OPENERS);
+/** The formats openDisk accepts, for the toolstack's checks. */
+export const DISK_FORMATS: readonly string[] = Object.keys(IMAGE_FORMATS);
 
 export async function openDisk(params: string, opts: { readOnly: boolean }): Promise<Disk> {
   const { format, target } = parseParams(params);
-  const opener = Object.hasOwn(OPENERS, format) ? OPENERS[format] : undefined;
-  if (!opener) throw new XenError('EOPNOTSUPP', `disk format ${format} is not supported yet (${DISK_FORMATS.join(', ')})`);
+  const opener = Object.hasOwn(IMAGE_FORMATS, format) ? IMAGE_FORMATS[format]! : undefined;
+  if (!opener) throw new XenError('EOPNOTSUPP', `disk format ${format} is not supported (${DISK_FORMATS.join(', ')})`);
   let disk: Disk;
   if (format === 'raw' && target.startsWith(RAM_TARGET_PREFIX)) {
     const bytes = parseSize(target.slice(RAM_TARGET_PREFIX.length));

@@ -15,8 +15,8 @@ import { eventChannels } from '../drivers/evtchn.js';
 import { backendPath, frontendPath, readState } from '../drivers/xenbus.js';
 import { XenError, isXenError } from '../errors.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
-import { DISK_FORMATS } from '../storage/open.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
+import { DISK_FORMATS } from '../storage/open.js';
 import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
 import type { DiskDevice } from './contract.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
@@ -81,7 +81,9 @@ function backendDomain(host: DeviceHost, name: string | undefined): number {
 /** The backend's `params`; images.ts says where a target is. */
 async function diskParams(host: DeviceHost, spec: DiskSpec): Promise<string> {
   if (spec.target === undefined) throw new XenError('EOPNOTSUPP', `${spec.vdev}: an empty cdrom drive is not supported`);
-  if (!DISK_FORMATS.includes(spec.format)) throw new XenError('EOPNOTSUPP', `${spec.vdev}: format=${spec.format} is not supported yet (${DISK_FORMATS.join(', ')})`);
+  if (!DISK_FORMATS.includes(spec.format)) {
+    throw new XenError('EOPNOTSUPP', `${spec.vdev}: format=${spec.format} is not supported (${DISK_FORMATS.join(', ')})`);
+  }
   return `${spec.format}:${await targetPath(spec.target, host.imagesDir ?? join(resolveStateDir(), 'images'), host.log)}`;
 }
 

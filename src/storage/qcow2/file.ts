@@ -1,12 +1,11 @@
 // The image file under a qcow2 disk: positioned vectored I/O with the callback fs API (one
 // system call per run, several in flight on libuv's pool, as raw.ts does) and its size, which
 // grows as clusters are appended. Errors name the file and the operation.
-import { close, fdatasync, fstat, open, readv, writev } from 'node:fs';
+import { close, fdatasync, readv, writev } from 'node:fs';
 import { promisify } from 'node:util';
 import { XenError } from '../../errors.js';
+import { openNamed } from '../named.js';
 
-const openP = promisify(open);
-const fstatP = promisify(fstat);
 const closeP = promisify(close);
 
 export class ImageFile {
@@ -15,16 +14,10 @@ export class ImageFile {
     this.#fd = fd;
   }
 
+  /** A regular file, opened as every named file is (named.ts: no blocking on FIFOs, kinds checked). */
   static async open(path: string, write: boolean): Promise<ImageFile> {
-    const fd = await openP(path, write ? 'r+' : 'r').catch((e: NodeJS.ErrnoException) => {
-      throw new XenError(e.code === 'ENOENT' ? 'ENOENT' : 'EIO', `open ${path}: ${e.code ?? e.message}`);
-    });
-    const st = await fstatP(fd);
-    if (!st.isFile()) {
-      await closeP(fd);
-      throw new XenError('EINVAL', `${path} is not a regular file`);
-    }
-    return new ImageFile(path, fd, st.size);
+    const { fd, stats } = await openNamed(path, { what: 'qcow2 image', kind: 'file', write });
+    return new ImageFile(path, fd, stats.size);
   }
 
   /** Fill `bufs` from `pos`; bytes past the end of the file read as zeros. */
@@ -58,6 +51,8 @@ export class ImageFile {
   #move(op: 'read' | 'write', pos: number, bufs: readonly Uint8Array[]): Promise<void> {
     return new Promise((resolve, reject) => {
       let list = bufs as Uint8Array[];
+      let left = 0;
+      for (const b of list) left += b.byteLength;
       const step = (e: NodeJS.ErrnoException | null, n: number): void => {
         if (e) return reject(this.#error(op, e));
         if (n === 0 && op === 'read') {
@@ -65,18 +60,31 @@ export class ImageFile {
           return resolve();
         }
         if (n === 0) return reject(new XenError('EIO', `write ${this.path}: no progress`));
+        left -= n;
+        if (left === 0) return resolve();
         pos += n;
-        while (list.length > 0 && n >= list[0]!.byteLength) n -= list.shift()!.byteLength;
-        if (list.length === 0) return resolve();
-        if (n > 0) list[0] = list[0]!.subarray(n);
+        list = rest(list, n);
         issue();
       };
       const issue = (): void => {
         if (op === 'read') readv(this.#fd, list, pos, step);
         else writev(this.#fd, list, pos, step);
       };
-      list = list.slice();
       issue();
     });
   }
+}
+
+/** The buffer list after its first `n` bytes (a short transfer goes on from there). */
+function rest(bufs: readonly Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const b of bufs) {
+    if (n >= b.byteLength) {
+      n -= b.byteLength;
+      continue;
+    }
+    out.push(n > 0 ? b.subarray(n) : b);
+    n = 0;
+  }
+  return out;
 }

@@ -71,7 +71,7 @@ export class ClusterMap {
     return n;
   }
 
-  /** The mapping of guest cluster `gc`: at once if its L2 table is in memory. */
+  /** The mapping of guest cluster `gc`: at once if its L2 table is in memory. Throws a corrupt pointer's error. */
   lookup(gc: number): Mapping | Promise<Mapping> {
     const l1i = gc >>> this.#l2Bits;
     if (this.#l1[l1i] === 0) return UNALLOCATED;
@@ -137,25 +137,26 @@ export class ClusterMap {
     return this.#l1Dirty.size > 0;
   }
 
-  /** Check that a cluster the image points at lies in the file and off the header and tables. */
-  #checkCluster(field: string, off: number, bytes: number): void {
+  /** Check that a cluster the image points at lies in the file and off the header and tables; `field` names the pointer. */
+  #checkCluster(field: () => string, off: number): void {
+    if (off % this.#cs === 0 && off < this.#file.size && !this.#overlapsTables(off)) return;
     const bad = off % this.#cs !== 0 ? 'is not cluster-aligned'
       : off >= this.#file.size ? `is past the end of the file (${this.#file.size} bytes)`
-      : this.#reserved.some(([s, e]) => off < e && s < off + bytes) ? 'overlaps the header, the L1 table or the refcount table'
-      : undefined;
-    if (bad) throw new Qcow2Error('EIO', this.#file.path, field, `cluster at ${off} ${bad}`);
+      : 'overlaps the header, the L1 table or the refcount table';
+    throw new Qcow2Error('EIO', this.#file.path, field(), `cluster at ${off} ${bad}`);
+  }
+
+  #overlapsTables(off: number): boolean {
+    for (const [s, e] of this.#reserved) if (off < e && s < off + this.#cs) return true;
+    return false;
   }
 
   #table(l1i: number): L2Table | Promise<L2Table> {
     const have = this.#l2.get(l1i);
     if (have) return have;
     const off = this.#l1[l1i]!;
-    try {
-      this.#checkCluster(`L1[${l1i}]`, off, this.#cs);
-      if (off + this.#cs > this.#file.size) throw new Qcow2Error('EIO', this.#file.path, `L1[${l1i}]`, `L2 table at ${off} reaches past the end of the file`);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    this.#checkCluster(() => `L1[${l1i}]`, off);
+    if (off + this.#cs > this.#file.size) throw new Qcow2Error('EIO', this.#file.path, `L1[${l1i}]`, `L2 table at ${off} reaches past the end of the file`);
     const load = (async () => {
       const raw = new Uint8Array(this.#cs);
       await this.#file.read(off, [raw]);
@@ -187,7 +188,7 @@ export class ClusterMap {
     const host = (hi & OFFSET_MASK_HI) * 2 ** 32 + ((lo & 0xfffffe00) >>> 0);
     if (this.#h.version === 3 && lo & 1) return { kind: 'zero', host };
     if (host === 0) return UNALLOCATED;
-    this.#checkCluster(`L2 entry of guest cluster ${gc}`, host, this.#cs);
+    this.#checkCluster(() => `L2 entry of guest cluster ${gc}`, host);
     return { kind: 'data', host, copied: (hi & COPIED) !== 0 };
   }
 
