@@ -101,7 +101,7 @@ export class RawFile implements Disk {
 }
 
 /** The buffer list after its first `n` bytes. */
-function advance(bufs: readonly Uint8Array[], n: number): Uint8Array[] {
+export function advance(bufs: readonly Uint8Array[], n: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const b of bufs) {
     if (n >= b.byteLength) {

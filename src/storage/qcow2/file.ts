@@ -5,6 +5,7 @@ import { close, fdatasync, readv, writev } from 'node:fs';
 import { promisify } from 'node:util';
 import { XenError } from '../../errors.js';
 import { openNamed } from '../named.js';
+import { advance } from '../raw.js';
 
 const closeP = promisify(close);
 
@@ -63,7 +64,7 @@ export class ImageFile {
         left -= n;
         if (left === 0) return resolve();
         pos += n;
-        list = rest(list, n);
+        list = advance(list, n);
         issue();
       };
       const issue = (): void => {
@@ -75,16 +76,3 @@ export class ImageFile {
   }
 }
 
-/** The buffer list after its first `n` bytes (a short transfer goes on from there). */
-function rest(bufs: readonly Uint8Array[], n: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const b of bufs) {
-    if (n >= b.byteLength) {
-      n -= b.byteLength;
-      continue;
-    }
-    out.push(n > 0 ? b.subarray(n) : b);
-    n = 0;
-  }
-  return out;
-}
