@@ -4,6 +4,7 @@
 // starts quickly.
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { registerBridgeCommands } from './bridge.js';
 import { withStateDir } from './common.js';
 import { registerDemoCommand } from './demo.js';
 import { registerDomainCommands } from './domains.js';
@@ -31,6 +32,7 @@ registerDomainCommands(program);
 registerTopCommand(program);
 registerDemoCommand(program);
 registerXenstoreCommands(program);
+registerBridgeCommands(program);
 
 // `xenode console d | head`: when the reader goes away, stop quietly, as a Unix tool does.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

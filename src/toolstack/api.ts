@@ -18,6 +18,8 @@ import { dom0VbdStats, listDisks } from './devices.js';
 import { DiskSpecError, parseDiskSpec } from './diskspec.js';
 import { MAX_CONFIG_BYTES, loadDomainConfig, parseDomainConfig } from './domconfig.js';
 import type { Host } from './host.js';
+import { bridgeInfos, linkInfo } from '../network/info.js';
+import { parseEndpoint } from '../network/vxlan.js';
 import type { HostLog } from './hostlog.js';
 
 const TAIL_LINES = 5;
@@ -128,6 +130,19 @@ export class ToolstackApi implements Toolstack {
       // After this reply has gone out.
       setImmediate(stop);
       return {};
+    },
+    bridgeList: async () => ({ bridges: bridgeInfos(this.#host.switch), links: (await this.#host.switch.links()).map(linkInfo) }),
+    capture: (a) => this.#host.switch.captureToFile(a.target, a.file, a),
+    captureStop: (a) => ({ stopped: this.#host.switch.stopCapture(a.file) }),
+    bridgeLink: async (a) => linkInfo(await this.#host.switch.link(a.bridge, parseEndpoint(a.remote),
+      { ...(a.local !== undefined && { local: parseEndpoint(a.local, { local: true }) }), ...(a.vni !== undefined && { vni: a.vni }) })),
+    bridgeUnlink: async (a) => {
+      const remote = parseEndpoint(a.remote);
+      const link = (await this.#host.switch.links()).find((l) => l.bridge === a.bridge && l.remote.address === remote.address && l.remote.port === remote.port);
+      if (!link) throw new XenError('ENOENT', `bridge ${a.bridge} has no link to ${a.remote}`);
+      const info = linkInfo(link);
+      link.unlink();
+      return info;
     },
   };
 

@@ -7,7 +7,12 @@
 import type { XenbusState } from '../abi/xenbus.js';
 import { DOMID_FIRST_RESERVED, type ShutdownReason } from '../abi/xen.js';
 import { XenError } from '../errors.js';
+import type { CaptureSummary } from '../network/capture.js';
+import type { BridgeInfo, LinkInfo } from '../network/info.js';
 import type { DomainConfig, ShutdownAction } from './domconfig.js';
+
+export type { BridgeInfo, BridgePortInfo, LearnedMac, LinkInfo } from '../network/info.js';
+export type { CaptureSummary } from '../network/capture.js';
 
 /** A domain as a user names it: its name, or its id (a number, or a string of digits). */
 export type DomainRef = string | number;
@@ -150,6 +155,17 @@ export interface Commands {
   dmesg: { args: { clear?: boolean }; result: HostEvent[] };
   /** Stop the host daemon: guests are shut down, then destroyed if they linger. */
   stop: { args: NoArgs; result: NoArgs };
+  /** dom0's bridges: their ports, VLANs, learned MACs and counters; and the VXLAN links. */
+  bridgeList: { args: NoArgs; result: { bridges: BridgeInfo[]; links: LinkInfo[] } };
+  /**
+   * Capture a bridge or a port (vifD.N) into a pcap file the host writes (`file`, an absolute
+   * path), until `count` frames, `maxBytes`, or captureStop; returns then.
+   */
+  capture: { args: { target: string; file: string; count?: number; snaplen?: number; maxBytes?: number }; result: CaptureSummary };
+  captureStop: { args: { file: string }; result: { stopped: boolean } };
+  /** Link a bridge to the same-named bridge of another host over VXLAN: `remote` and `local` are ADDRESS[:PORT] (4789). */
+  bridgeLink: { args: { bridge: string; remote: string; local?: string; vni?: number }; result: LinkInfo };
+  bridgeUnlink: { args: { bridge: string; remote: string }; result: LinkInfo };
 }
 
 export type Op = keyof Commands;
@@ -246,6 +262,12 @@ export class Fields {
     return v === true;
   }
 
+  optionalInteger(key: string, min: number, max: number): number | undefined {
+    const v = this.#get(key);
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) >= min && (v as number) <= max)) throw this.#fail(key, `an integer in ${min}..${max}`);
+    return v as number | undefined;
+  }
+
   domain(key = 'domain'): DomainRef {
     const v = this.#get(key);
     if (!isDomainRef(v)) throw this.#fail(key, 'a domain name or id');
@@ -301,6 +323,25 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   info: none,
   dmesg: (f) => f.done({ clear: f.bool('clear') }),
   stop: none,
+  bridgeList: none,
+  capture: (f) => {
+    const target = f.string('target');
+    const file = f.string('file');
+    if (!file.startsWith('/')) throw new InvalidArgument('capture', 'file', `the capture file must be an absolute path, not '${file}'`);
+    const count = f.optionalInteger('count', 1, Number.MAX_SAFE_INTEGER);
+    const snaplen = f.optionalInteger('snaplen', 1, 262_144);
+    const maxBytes = f.optionalInteger('maxBytes', 24, 2 ** 32);
+    return f.done({ target, file, ...(count !== undefined && { count }), ...(snaplen !== undefined && { snaplen }), ...(maxBytes !== undefined && { maxBytes }) });
+  },
+  captureStop: (f) => f.done({ file: f.string('file') }),
+  bridgeLink: (f) => {
+    const bridge = f.string('bridge');
+    const remote = f.string('remote');
+    const local = f.optionalString('local');
+    const vni = f.optionalInteger('vni', 0, 0xff_ffff);
+    return f.done({ bridge, remote, ...(local !== undefined && { local }), ...(vni !== undefined && { vni }) });
+  },
+  bridgeUnlink: (f) => f.done({ bridge: f.string('bridge'), remote: f.string('remote') }),
 };
 
 export const STREAM_ARGS: { readonly [K in StreamOp]: Decoder<Streams[K]['args']> } = {

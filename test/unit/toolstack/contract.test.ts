@@ -24,6 +24,11 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   info: {},
   dmesg: { clear: true },
   stop: {},
+  bridgeList: {},
+  capture: { target: 'vif3.0', file: '/tmp/x.pcap', count: 10, snaplen: 96, maxBytes: 1 << 20 },
+  captureStop: { file: '/tmp/x.pcap' },
+  bridgeLink: { bridge: 'xenbr0', remote: '127.0.0.1:4790', local: '127.0.0.1:4789', vni: 5000 },
+  bridgeUnlink: { bridge: 'xenbr0', remote: '127.0.0.1:4790' },
 };
 const STREAM_GOOD: Record<string, Record<string, unknown>> = { console: { domain: 'g', replay: false }, events: {} };
 const ALL = { ...GOOD, ...STREAM_GOOD };
