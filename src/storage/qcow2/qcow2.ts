@@ -115,26 +115,32 @@ export class Qcow2Disk implements Disk {
       if (run) jobs.push(this.#file.read(run.host, slice(bufs, run.at, run.len)));
       run = undefined;
     };
-    for (let at = 0; at < bytes;) {
-      const pos = start + at;
-      const gc = Math.floor(pos / this.#cs);
-      const inOff = pos - gc * this.#cs;
-      const len = Math.min(this.#cs - inOff, bytes - at);
-      let m = this.#map.lookup(gc);
-      if (m instanceof Promise) m = await m;
-      if (m.kind === 'data') {
-        if (run && run.host + run.len === m.host + inOff) run.len += len;
-        else {
+    try {
+      for (let at = 0; at < bytes;) {
+        const pos = start + at;
+        const gc = Math.floor(pos / this.#cs);
+        const inOff = pos - gc * this.#cs;
+        const len = Math.min(this.#cs - inOff, bytes - at);
+        let m = this.#map.lookup(gc);
+        if (m instanceof Promise) m = await m;
+        if (m.kind === 'data') {
+          if (run && run.host + run.len === m.host + inOff) run.len += len;
+          else {
+            endRun();
+            run = { host: m.host + inOff, at, len };
+          }
+        } else {
           endRun();
-          run = { host: m.host + inOff, at, len };
+          jobs.push(this.#readOther(m, pos, slice(bufs, at, len)));
         }
-      } else {
-        endRun();
-        jobs.push(this.#readOther(m, pos, slice(bufs, at, len)));
+        at += len;
       }
-      at += len;
+      endRun();
+    } catch (e) {
+      // A corrupt entry further on fails the request; the reads already started must not go unheard.
+      for (const j of jobs) j.catch(() => {});
+      throw e;
     }
-    endRun();
     await Promise.all(jobs);
   }
 

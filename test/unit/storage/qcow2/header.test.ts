@@ -124,6 +124,19 @@ test('a data cluster outside the file or on the tables fails its I/O, naming the
   }
 });
 
+test('a read across clusters whose second entry is corrupt fails as a whole, naming that entry', async (t) => {
+  const path = await image(t, true);
+  const d0 = await Qcow2Disk.open(path, { readOnly: false });
+  await d0.write(128, [new Uint8Array(512)]);
+  await d0.close();
+  const img = await readFile(path);
+  const l2 = Number(new DataView(img.buffer, img.byteOffset).getBigUint64(L1) & 0xffffffffff00n);
+  await patch(path, l2 + 8, u64(0x1000000n + 2n ** 63n));
+  const d = await Qcow2Disk.open(path, { readOnly: true });
+  t.after(() => d.close());
+  await assert.rejects(d.read(0, [new Uint8Array(256 * 512)]), refused('L2 entry of guest cluster 1', 'EIO'));
+});
+
 test('a refcount block outside the file: a writable open is refused naming it, a read-only one reads', async (t) => {
   const path = await image(t, true);
   await patch(path, CS, u64(0x1000000));
