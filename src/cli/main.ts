@@ -9,6 +9,8 @@ import { withStateDir } from './common.js';
 import { registerDemoCommand } from './demo.js';
 import { registerDomainCommands } from './domains.js';
 import { registerHostCommands } from './host.js';
+import { registerStorageCommands } from './storage.js';
+import { registerNetworkCommands } from './network.js';
 import { registerTopCommand } from './top.js';
 import { registerXenstoreCommands } from './xenstore.js';
 
@@ -29,6 +31,8 @@ withStateDir(program.command('run'))
 
 registerHostCommands(program);
 registerDomainCommands(program);
+registerStorageCommands(program);
+registerNetworkCommands(program);
 registerTopCommand(program);
 registerDemoCommand(program);
 registerXenstoreCommands(program);

@@ -10,6 +10,7 @@ import { XenError } from '../errors.js';
 import type { CaptureSummary } from '../network/capture.js';
 import type { BridgeInfo, LinkInfo } from '../network/info.js';
 import type { DomainConfig, ShutdownAction } from './domconfig.js';
+import { SR_TYPES, type SRRecord, type SrType, type VDIRecord } from './db/records.js';
 
 export type { BridgeInfo, BridgePortInfo, LearnedMac, LinkInfo } from '../network/info.js';
 export type { CaptureSummary } from '../network/capture.js';
@@ -30,6 +31,11 @@ export interface VbdStats {
   readonly wsect: number;
 }
 
+export interface NetStats {
+  readonly txBytes: number;
+  readonly rxBytes: number;
+}
+
 /** One row of `xenode list` / `xenode top`. */
 export interface DomainInfo extends DomainId {
   readonly uuid: string;
@@ -48,6 +54,13 @@ export interface DomainInfo extends DomainId {
    * dom0 serves; null when it serves none of them (a driver domain serves them, or none are).
    */
   readonly vbdStats: VbdStats | null;
+  /** Network interfaces (xentop's NETS). */
+  readonly nets: number;
+  /**
+   * xentop's NETTX(k) and NETRX(k): bytes the guest sent and received, from the counters of
+   * dom0's netback over the vifs it serves; null when it serves none of them.
+   */
+  readonly netStats: NetStats | null;
   /** When it was created, in ms since the epoch. */
   readonly startTime: number;
   /** With `long`: the configuration it was created from. */
@@ -98,6 +111,21 @@ export interface DiskDevice {
   readonly backendPath: string;
 }
 
+/** One row of `xl network-list`. */
+export interface NicDevice {
+  readonly devid: number;
+  readonly backendId: number;
+  readonly mac: string;
+  readonly handle: number;
+  /** The frontend's xenbus state. */
+  readonly state: XenbusState;
+  /** Absent (xl's -1) with split event channels, as libxl reads only event-channel. */
+  readonly eventChannel: number | undefined;
+  readonly txRingRef: number | undefined;
+  readonly rxRingRef: number | undefined;
+  readonly backendPath: string;
+}
+
 /**
  * What the host did after a domain shut down: its on_* setting as xenode carries it out
  * (no core dumps, so coredump-* act as their plain counterparts; soft-reset restarts), or
@@ -125,6 +153,20 @@ export type HostEvent = HostEventBody & { readonly time: string };
 
 type NoArgs = Record<string, never>;
 
+/** An SR as sr-list shows it: XAPI's record, and its directory (null for a RAM SR). */
+export type SrInfo = SRRecord & { readonly path: string | null };
+
+/** A VDI as vdi-list shows it: XAPI's record, with its SR's uuid and name (the SR field is a ref). */
+export type VdiInfo = VDIRecord & { readonly sr_uuid: string; readonly sr_name_label: string };
+
+export interface SrScanResult {
+  readonly sr: string;
+  readonly introduced: string[];
+  readonly missing: string[];
+  readonly found: string[];
+  readonly skipped: { readonly file: string; readonly why: string }[];
+}
+
 /** Operation name → its arguments and its result. */
 export interface Commands {
   /**
@@ -148,6 +190,11 @@ export interface Commands {
   /** xl block-detach [-f]: the guest closes the device first, unless forced. */
   blockDetach: { args: { domain: DomainRef; vdev: string; force?: boolean }; result: DomainId };
   blockList: { args: { domain: DomainRef }; result: DiskDevice[] };
+  /** xl network-attach: `spec` in xl-network-configuration(5) syntax. */
+  networkAttach: { args: { domain: DomainRef; spec: string }; result: NicDevice };
+  /** xl network-detach: the vif by devid or MAC; the guest closes it first, unless forced. */
+  networkDetach: { args: { domain: DomainRef; vif: string; force?: boolean }; result: DomainId };
+  networkList: { args: { domain: DomainRef }; result: NicDevice[] };
   /** The console output the host kept (bounded), base64. */
   consoleLog: { args: { domain: DomainRef }; result: DomainId & { data: string } };
   info: { args: NoArgs; result: HostInfo };
@@ -166,6 +213,20 @@ export interface Commands {
   /** Link a bridge to the same-named bridge of another host over VXLAN: `remote` and `local` are ADDRESS[:PORT] (4789). */
   bridgeLink: { args: { bridge: string; remote: string; local?: string; vni?: number }; result: LinkInfo };
   bridgeUnlink: { args: { bridge: string; remote: string }; result: LinkInfo };
+  /** xe sr-list: every SR (the default one is made on first use). */
+  srList: { args: NoArgs; result: SrInfo[] };
+  /** xe sr-create: a directory SR at `path` (made if absent), or a RAM SR. */
+  srCreate: { args: { name: string; type: SrType; path?: string; description?: string }; result: SrInfo };
+  /** xe sr-scan: an SR (by name or uuid) reconciled with its files. */
+  srScan: { args: { sr: string }; result: SrScanResult };
+  /** xe vdi-create: `size` as <bytes>[K|M|G|T]; `format` raw unless given. */
+  vdiCreate: { args: { sr: string; name: string; size: string; format?: string; description?: string }; result: VdiInfo };
+  /** xe vdi-list, of one SR when `sr` is given. */
+  vdiList: { args: { sr?: string }; result: VdiInfo[] };
+  /** xe vdi-destroy: `kept` is the image's path when xenode did not make it (sr-scan found it) and left it. */
+  vdiDestroy: { args: { vdi: string }; result: { uuid: string; kept: string | null } };
+  /** xe vdi-resize: grow a VDI to `size`. */
+  vdiResize: { args: { vdi: string; size: string }; result: VdiInfo };
 }
 
 export type Op = keyof Commands;
@@ -319,6 +380,9 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   blockAttach: (f) => f.done({ domain: f.domain(), spec: f.string('spec') }),
   blockDetach: (f) => f.done({ domain: f.domain(), vdev: f.string('vdev'), force: f.bool('force') }),
   blockList: domainOnly,
+  networkAttach: (f) => f.done({ domain: f.domain(), spec: f.optionalString('spec') ?? '' }),
+  networkDetach: (f) => f.done({ domain: f.domain(), vif: f.string('vif'), force: f.bool('force') }),
+  networkList: domainOnly,
   consoleLog: domainOnly,
   info: none,
   dmesg: (f) => f.done({ clear: f.bool('clear') }),
@@ -342,6 +406,28 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     return f.done({ bridge, remote, ...(local !== undefined && { local }), ...(vni !== undefined && { vni }) });
   },
   bridgeUnlink: (f) => f.done({ bridge: f.string('bridge'), remote: f.string('remote') }),
+  srList: none,
+  srCreate: (f) => {
+    const name = f.string('name');
+    const type = f.string('type');
+    if (!(SR_TYPES as readonly string[]).includes(type)) throw new InvalidArgument('srCreate', 'type', `type must be one of ${SR_TYPES.join(', ')}, not '${type}'`);
+    const path = f.optionalString('path');
+    const description = f.optionalString('description');
+    return f.done({ name, type: type as SrType, ...(path !== undefined && { path }), ...(description !== undefined && { description }) });
+  },
+  srScan: (f) => f.done({ sr: f.string('sr') }),
+  vdiCreate: (f) => {
+    const args = { sr: f.string('sr'), name: f.string('name'), size: f.string('size') };
+    const format = f.optionalString('format');
+    const description = f.optionalString('description');
+    return f.done({ ...args, ...(format !== undefined && { format }), ...(description !== undefined && { description }) });
+  },
+  vdiList: (f) => {
+    const sr = f.optionalString('sr');
+    return f.done(sr === undefined ? {} : { sr });
+  },
+  vdiDestroy: (f) => f.done({ vdi: f.string('vdi') }),
+  vdiResize: (f) => f.done({ vdi: f.string('vdi'), size: f.string('size') }),
 };
 
 export const STREAM_ARGS: { readonly [K in StreamOp]: Decoder<Streams[K]['args']> } = {

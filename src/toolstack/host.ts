@@ -4,6 +4,7 @@
 // shut down, as xl's per-domain daemon does.
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { VIRQ_DOM_EXC } from '../abi/event_channel.js';
 import type { ShutdownReason } from '../abi/xen.js';
 import { ConsoleDaemon } from '../drivers/console/daemon.js';
@@ -17,12 +18,18 @@ import { connectLocal } from '../xenstore/client/transport.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
 import { Xenstored } from '../xenstore/server/daemon.js';
 import { mapGuestRing } from '../xenstore/server/introduce.js';
+import { Storage } from '../storage/sr.js';
+import { Vdis } from '../storage/vdi.js';
 import { buildDomain, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
-import type { DiskDevice, ShutdownOutcome } from './contract.js';
-import { attachDisk, detachDisk, type DeviceHost } from './devices.js';
+import type { DiskDevice, NicDevice, ShutdownOutcome } from './contract.js';
+import { attachDisk, detachDisk, vdiUsers } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
-import { domainNameProblem, type DomainConfig, type ShutdownAction } from './domconfig.js';
-import { hostPaths, type HostPaths } from './paths.js';
+import { attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
+import { domainNameProblem, type DomainConfig, type DomainVif, type ShutdownAction } from './domconfig.js';
+import { hostPaths, resolveStateDir, type HostPaths } from './paths.js';
+import type { HostDb } from './db/hostdb.js';
+import { seedHost } from './db/seed.js';
+import { SqliteHostDb } from './db/sqlite.js';
 
 /** Events per dom0 port per 100 ms before the port is throttled (see UpcallLoop). */
 const DOM0_STORM_LIMIT = 20_000;
@@ -64,6 +71,10 @@ export class Host extends EventEmitter<HostEvents> {
   readonly consoled: ConsoleDaemon;
   readonly pool: VcpuPool;
   readonly paths: HostPaths | null;
+  /** The host database (in memory for a host without a state dir). */
+  readonly db: HostDb;
+  readonly storage: Storage;
+  readonly vdis: Vdis;
   #managed = new Map<number, Managed>();
   /** Names of domains being built: a name is taken from the moment its create starts. */
   #creating = new Set<string>();
@@ -74,7 +85,7 @@ export class Host extends EventEmitter<HostEvents> {
   #stopping = false;
   #switch: Switch | undefined;
 
-  private constructor(opts: HostOptions, parts: { hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient }) {
+  private constructor(opts: HostOptions, parts: { hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient; db: HostDb }) {
     super();
     this.hv = parts.hv;
     this.loop = parts.loop;
@@ -85,6 +96,14 @@ export class Host extends EventEmitter<HostEvents> {
     this.consoled.on('broken', (domid, why) => this.#log(`d${domid}: console detached: ${why}`));
     this.pool = new VcpuPool({ size: opts.poolSize ?? 0, image: GUEST_IMAGE });
     this.paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
+    this.db = parts.db;
+    this.storage = new Storage(this.db, this.#imagesDir);
+    this.vdis = new Vdis(this.storage, (vdi) => vdiUsers(this.devices, vdi));
+  }
+
+  /** The default SR's directory, where bare-name disk targets live. */
+  get #imagesDir(): string {
+    return join(this.paths?.stateDir ?? resolveStateDir(), 'images');
   }
 
   static async start(opts: HostOptions = {}): Promise<Host> {
@@ -111,9 +130,21 @@ export class Host extends EventEmitter<HostEvents> {
       log,
     });
     const xs = new XenstoreClient(connectLocal(xenstored, 0));
-    const host = new Host(opts, { hv, loop, xenstored, xs });
+    const paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
+    if (paths) await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
+    let db: HostDb | undefined;
+    try {
+      db = SqliteHostDb.open(paths?.hostDb ?? ':memory:');
+      await seedHost(db);
+    } catch (e) {
+      await db?.close();
+      xs.close();
+      await xenstored.close();
+      loop.stop();
+      throw e;
+    }
+    const host = new Host(opts, { hv, loop, xenstored, xs, db });
     if (host.paths) {
-      await mkdir(host.paths.stateDir, { recursive: true, mode: 0o700 });
       await xenstored.listen(host.paths.xenstoredSocket);
     }
     const domExc = await hc.evtchnBindVirq(VIRQ_DOM_EXC);
@@ -123,7 +154,7 @@ export class Host extends EventEmitter<HostEvents> {
 
   get #ctx(): BuildContext {
     return { hv: this.hv, xs: this.xs, consoled: this.consoled, pool: this.pool, onLog: this.#log, loop: this.loop,
-      ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }) };
+      ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback };
   }
 
   /** Create and start a domain (xl create); `paused` leaves it paused, as xl create -p. */
@@ -132,6 +163,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.#checkNameFree(config.name);
     this.#creating.add(config.name);
     try {
+      config = { ...config, vifs: settleVifMacs(config.vifs) };
       const built = await buildDomain(this.#ctx, config, opts);
       const { domid } = built.domain;
       this.#managed.set(domid, { config, handled: false });
@@ -214,8 +246,30 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   /** What the device code needs of this host. */
-  get devices(): DeviceHost {
-    return { hv: this.hv, xs: this.xs, loop: this.loop, log: this.#log, ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }) };
+  get devices(): VifHost {
+    return { hv: this.hv, xs: this.xs, loop: this.loop, log: this.#log, ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback };
+  }
+
+  /** How dom0's netback service starts: plugging vifs into this host's switch. */
+  get #netback(): Pick<VifHost, 'startNetback'> {
+    return {};
+  }
+
+  /** xl network-attach: hot-plug a vif. It stays in the configuration the domain restarts with, as libxl keeps it. */
+  async attachVif(domid: number, vif: DomainVif): Promise<NicDevice> {
+    this.#guest(domid, 'given a vif');
+    const dev = await attachVif(this.devices, domid, vif);
+    const m = this.#managed.get(domid);
+    if (m) m.config = { ...m.config, vifs: [...m.config.vifs.filter((x) => x.devid !== vif.devid), { ...vif, mac: dev.mac }] };
+    return dev;
+  }
+
+  /** xl network-detach DEVID|MAC [-f]. */
+  async detachVif(domid: number, which: string, force: boolean): Promise<void> {
+    this.#guest(domid, 'relieved of a vif');
+    const devid = await detachVif(this.devices, domid, which, { force });
+    const m = this.#managed.get(domid);
+    if (m) m.config = { ...m.config, vifs: m.config.vifs.filter((x) => x.devid !== devid) };
   }
 
   /** xl block-attach: hot-plug a disk. It stays in the configuration the domain restarts with, as libxl keeps it. */
@@ -343,6 +397,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.#switch?.close();
     this.xs.close();
     await this.xenstored.close();
+    await this.db.close();
     this.loop.stop();
   }
 }
