@@ -1,0 +1,22 @@
+// The network backend service of a backend domain (dom0 or a driver domain): a netback for
+// every vif the toolstack creates under the domain's backend/vif, plugged into the domain's
+// virtual switch, reported through hotplug-status as vif-bridge reports it to libxl.
+import { BackendDaemon } from '../../devd.js';
+import type { DriverContext } from '../../evtchn.js';
+import type { VirtualSwitch } from '../../../network/port.js';
+import { NetBack, type NetbackOptions } from './netback.js';
+
+export interface NetbackDaemonOptions {
+  /** The switch vifs are plugged into (dom0's, or the driver domain's). */
+  readonly switch: VirtualSwitch;
+  readonly netback?: NetbackOptions;
+}
+
+export class NetbackDaemon extends BackendDaemon<NetBack> {
+  /** Serve every vif whose backend is domain `domid`. */
+  static async start(ctx: DriverContext, domid: number, opts: NetbackDaemonOptions): Promise<NetbackDaemon> {
+    const d = new NetbackDaemon(ctx, domid, 'vif', (c, dir) => NetBack.start(c, dir, opts.switch, opts.netback));
+    await d.watch();
+    return d;
+  }
+}
