@@ -5,6 +5,7 @@ import { BackendDaemon } from '../../devd.js';
 import type { DriverContext } from '../../evtchn.js';
 import type { VirtualSwitch } from '../../../network/port.js';
 import { NetBack, type NetbackOptions } from './netback.js';
+import { addNetbackStats, emptyNetbackStats, type NetbackStats } from './stats.js';
 
 export interface NetbackDaemonOptions {
   /** The switch vifs are plugged into (dom0's, or the driver domain's). */
@@ -18,5 +19,17 @@ export class NetbackDaemon extends BackendDaemon<NetBack> {
     const d = new NetbackDaemon(ctx, domid, 'vif', (c, dir) => NetBack.start(c, dir, opts.switch, opts.netback));
     await d.watch();
     return d;
+  }
+
+  /** Counters per frontend domain, its vifs summed (for xentop's NETS, NETTX, NETRX: see guestTraffic). */
+  stats(): Map<number, NetbackStats & { vifs: number }> {
+    const out = new Map<number, NetbackStats & { vifs: number }>();
+    for (const be of this.devices.values()) {
+      let sum = out.get(be.frontendId);
+      if (!sum) out.set(be.frontendId, (sum = { ...emptyNetbackStats(), vifs: 0 }));
+      addNetbackStats(sum, be.stats);
+      sum.vifs++;
+    }
+    return out;
   }
 }

@@ -29,3 +29,8 @@ export function emptyNetbackStats(): NetbackStats {
 export function guestTraffic(s: NetbackStats): { txBytes: number; txPackets: number; rxBytes: number; rxPackets: number } {
   return { txBytes: s.rxBytes, txPackets: s.rxPackets, rxBytes: s.txBytes, rxPackets: s.txPackets };
 }
+
+/** Add `from`'s counters into `into` (a domain's vifs summed, as xentop shows them). */
+export function addNetbackStats(into: NetbackStats, from: NetbackStats): void {
+  for (const k of Object.keys(from) as (keyof NetbackStats)[]) into[k] += from[k];
+}

@@ -2,7 +2,9 @@
 // gets NETIF_RSP_ERROR (the ring goes on), a dropped frame, or a disabled vif, as Linux
 // xen-netback decides; through it all dom0's side and another guest's vif keep forwarding.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { test, type TestContext } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import {
   NETIF_RSP_ERROR, NETIF_RSP_NULL, NETIF_RSP_OKAY, NETTXF_extra_info, NETTXF_more_data, NET_FRAME_PLAIN,
   XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, XEN_NETIF_CTRL_HASH_TYPE_IPV4, XEN_NETIF_CTRL_STATUS_BUFFER_OVERFLOW,
@@ -13,6 +15,7 @@ import {
 } from '../../../../../src/abi/netif.js';
 import { PAGE_SIZE } from '../../../../../src/abi/xen.js';
 import type { NetBack } from '../../../../../src/drivers/net/back/netback.js';
+import type { FlipJob } from '../../../../support/blk-flipper.js';
 import { rng } from '../../../../support/random.js';
 import { RawNetFront, frameOf, netRig, type TxSlot } from '../../../../support/net-back.js';
 
@@ -25,8 +28,8 @@ async function setup(t: TestContext, opts: Parameters<typeof RawNetFront.connect
   const goodG = rig.guest();
   const evilBe = await rig.vif(evilG);
   const goodBe = await rig.vif(goodG);
-  const evil = await RawNetFront.connect(rig, evilG, opts);
-  const good = await RawNetFront.connect(rig, goodG);
+  const evil = await RawNetFront.connect(rig.xs0, evilG, opts);
+  const good = await RawNetFront.connect(rig.xs0, goodG);
   let salt = 0;
   const stillForwards = async () => {
     // dom0's side into the good guest...
@@ -174,7 +177,7 @@ test('the ctrl ring refuses hash mappings out of range (XSA-270) and oversized k
   const rig = netRig(t);
   const g = rig.guest();
   const be = await rig.vif(g);
-  const f = await RawNetFront.connect(rig, g, { queues: 2, ctrl: true });
+  const f = await RawNetFront.connect(rig.xs0, g, { queues: 2, ctrl: true });
   assert.equal(be.queues, 2);
   const u32 = (vals: number[]) => {
     const b = new Uint8Array(vals.length * 4);
@@ -216,7 +219,7 @@ test('a seeded fuzz of tx slots: answers are well-formed or the vif is disabled;
   const rig = netRig(t);
   const goodG = rig.guest();
   await rig.vif(goodG);
-  const good = await RawNetFront.connect(rig, goodG);
+  const good = await RawNetFront.connect(rig.xs0, goodG);
   const rand = rng(0x4e455442);
   const int = (n: number) => Math.floor(rand() * n);
   const ROUNDS = 24;
@@ -224,7 +227,7 @@ test('a seeded fuzz of tx slots: answers are well-formed or the vif is disabled;
   for (let round = 0; round < ROUNDS; round++) {
     const g = rig.guest(256);
     const be = await rig.vif(g);
-    const f = await RawNetFront.connect(rig, g);
+    const f = await RawNetFront.connect(rig.xs0, g);
     const grants = [f.page(new Uint8Array(PAGE_SIZE).fill(round)), f.page(), 4000, 0];
     // Well-formed packets of 1..4 slots (some with a GSO extra), each field mutated now and then.
     const slots: TxSlot[] = [];
@@ -268,3 +271,42 @@ test('a seeded fuzz of tx slots: answers are well-formed or the vif is disabled;
   assert.equal(good.txResponses[0]!.status, NETIF_RSP_OKAY);
 });
 
+
+test('a frontend rewriting its tx slots while netback reads them (XSA-155) gets one consistent reading of each', async (t) => {
+  const { evil, evilBe, rig, stillForwards } = await setup(t);
+  const page = new Uint8Array(PAGE_SIZE).map((_, i) => (i * 13) & 0xff);
+  page.set(frameOf(14, '00:16:3e:00:01:00'), 0);
+  page.set(frameOf(14, '00:16:3e:00:01:00'), 3000);
+  const gref = evil.page(page);
+  const tx = evil.queues[0]!.tx;
+  const base = tx.bytes.byteOffset;
+  // Every slot's offset/flags word flips between offsets 0 and 3000, its id/size word between
+  // sizes 60 and 4000: 3000 + 4000 crosses the page, the other three readings are good packets.
+  const words = [];
+  for (let i = 0; i < tx.nrEnts; i++) {
+    const off = base + tx.slotOffset(i);
+    words.push({ offset: off + 4, values: [0, 3000] }, { offset: off + 8, values: [60 << 16, 4000 << 16] });
+  }
+  const stop = new SharedArrayBuffer(4);
+  const worker = new Worker(new URL('../../../../support/blk-flipper.js', import.meta.url), {
+    workerData: { memory: evil.g.hc.memory.buffers.memory, words, stop } satisfies FlipJob,
+  });
+  await once(worker, 'message');
+  const N = 1000;
+  for (let i = 0; i < N && evilBe.disabled === null; i++) {
+    evil.sendSlots([{ gref, offset: 0, flags: 0, id: 0, size: 60 }]);
+    if (i % 16 === 15) await evil.until(() => evil.txResponses.length === i + 1 || evilBe.disabled !== null, 'responses');
+  }
+  Atomics.store(new Int32Array(stop), 0, 1);
+  const [flips] = await once(worker, 'message');
+  assert.ok((flips as number) > 0);
+  const frames = rig.hub.frames.filter((x) => x.from === evilBe.name).map((x) => x.frame);
+  assert.ok(frames.length > 0 || evilBe.disabled !== null);
+  for (const fr of frames) {
+    const ok = (fr.length === 60 && (Buffer.compare(fr, page.subarray(0, 60)) === 0 || Buffer.compare(fr, page.subarray(3000, 3060)) === 0))
+      || (fr.length === 4000 && Buffer.compare(fr, page.subarray(0, 4000)) === 0);
+    assert.ok(ok, `a frame of ${fr.length} bytes is one reading of the slot`);
+  }
+  if (evilBe.disabled !== null) assert.match(evilBe.disabled, /crosses the page/);
+  await stillForwards();
+});
