@@ -9,7 +9,7 @@
 //   npm run bench -- net [--runtime=1] [--repeat=3]
 import {
   NETRXF_extra_info, NETRXF_more_data, NETTXF_csum_blank, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_GSO_TYPE_TCPV4,
-  type NetifTxRequest,
+  type NetifExtraInfo, type NetifTxRequest,
 } from '../src/abi/netif.js';
 import { PAGE_SIZE } from '../src/abi/xen.js';
 import { NetbackDaemon } from '../src/drivers/net/back/devd.js';
@@ -52,7 +52,7 @@ async function stream(size: number, gso: boolean, ms: number): Promise<Point> {
     const b = await RawNetFront.connect(host.dom0.xs, gb);
     const frame = frameOf(size, `00:16:3e:00:0${ga.domid}:00`, `00:16:3e:00:0${gb.domid}:00`, 1, 0x0800);
     // One packet's slots, on pages granted once and reused by every packet.
-    const extras = gso ? [{ kind: 'gso' as const, type: XEN_NETIF_EXTRA_TYPE_GSO, flags: 0, size: 1448, gsoType: XEN_NETIF_GSO_TYPE_TCPV4, features: 0 }] : [];
+    const extras: NetifExtraInfo[] = gso ? [{ kind: 'gso', type: XEN_NETIF_EXTRA_TYPE_GSO, flags: 0, size: 1448, gsoType: XEN_NETIF_GSO_TYPE_TCPV4, features: 0 }] : [];
     const template = a.frameSlots(frame, { flags: gso ? NETTXF_csum_blank : 0, extras });
     const perPacket = template.length;
     const txRing = a.queues[0]!.tx;
