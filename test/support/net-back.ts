@@ -73,19 +73,25 @@ export class NetRig {
   readonly h = new Harness();
   readonly xenstored = new Xenstored();
   readonly xs0 = new XenstoreClient(connectLocal(this.xenstored, 0));
-  readonly hub = new Hub();
   readonly log: string[] = [];
   #clients: XenstoreClient[] = [this.xs0];
   #daemon: Promise<NetbackDaemon> | null = null;
 
-  constructor(readonly opts: NetbackOptions = {}) {}
+  /** `sw`: the switch vifs are plugged into (the recording hub unless a test gives dom0's real one). */
+  constructor(readonly opts: NetbackOptions = {}, readonly sw: VirtualSwitch = new Hub()) {}
+
+  /** The recording hub (the default switch). */
+  get hub(): Hub {
+    if (!(this.sw instanceof Hub)) throw new Error('this rig runs a real switch');
+    return this.sw;
+  }
 
   get dom0(): DriverContext {
     return { hc: this.h.dom0, evtchn: eventChannels(this.h.dom0, this.h.dom0Events.loop), xs: this.xs0, log: (l) => this.log.push(l) };
   }
 
   daemon(): Promise<NetbackDaemon> {
-    this.#daemon ??= NetbackDaemon.start(this.dom0, 0, { switch: this.hub, netback: this.opts });
+    this.#daemon ??= NetbackDaemon.start(this.dom0, 0, { switch: this.sw, netback: this.opts });
     return this.#daemon;
   }
 
@@ -112,8 +118,8 @@ export class NetRig {
   }
 }
 
-export function netRig(t: TestContext, opts: NetbackOptions = {}): NetRig {
-  const rig = new NetRig(opts);
+export function netRig(t: TestContext, opts: NetbackOptions = {}, sw?: VirtualSwitch): NetRig {
+  const rig = new NetRig(opts, sw);
   t.after(() => rig.close());
   return rig;
 }

@@ -5,7 +5,7 @@ import { BackendDaemon } from '../../devd.js';
 import type { DriverContext } from '../../evtchn.js';
 import type { VirtualSwitch } from '../../../network/port.js';
 import { NetBack, type NetbackOptions } from './netback.js';
-import { addNetbackStats, emptyNetbackStats, type NetbackStats } from './stats.js';
+import { addNetbackStats, emptyNetbackStats, guestTraffic, type NetbackStats } from './stats.js';
 
 export interface NetbackDaemonOptions {
   /** The switch vifs are plugged into (dom0's, or the driver domain's). */
@@ -29,6 +29,16 @@ export class NetbackDaemon extends BackendDaemon<NetBack> {
       if (!sum) out.set(be.frontendId, (sum = { ...emptyNetbackStats(), vifs: 0 }));
       addNetbackStats(sum, be.stats);
       sum.vifs++;
+    }
+    return out;
+  }
+
+  /** Bytes per frontend domain from the guest's side (xentop's NETTX, NETRX), with its vif count: the toolstack's VifBackendService. */
+  traffic(): Map<number, { vifs: number; txBytes: number; rxBytes: number }> {
+    const out = new Map<number, { vifs: number; txBytes: number; rxBytes: number }>();
+    for (const [domid, s] of this.stats()) {
+      const g = guestTraffic(s);
+      out.set(domid, { vifs: s.vifs, txBytes: g.txBytes, rxBytes: g.rxBytes });
     }
     return out;
   }

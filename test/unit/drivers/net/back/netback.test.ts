@@ -53,6 +53,10 @@ test('frames go both ways: guest transmit into the switch, switch into posted rx
   assert.deepEqual([be.stats.rxPackets, be.stats.rxBytes], [2, 60 + 9000]);
   const bb = (await rig.daemon()).device(b.domid, 0)!;
   assert.deepEqual([bb.stats.txPackets, bb.stats.txBytes], [2, 60 + 9000]);
+  // The toolstack's view (xentop's NETTX/NETRX are the guest's own directions).
+  const traffic = (await rig.daemon()).traffic();
+  assert.deepEqual(traffic.get(a.domid), { vifs: 1, txBytes: 60 + 9000, rxBytes: 0 });
+  assert.deepEqual(traffic.get(b.domid), { vifs: 1, txBytes: 0, rxBytes: 60 + 9000 });
 });
 
 test('a GSO super-frame goes in with its extra-info and out to a GSO frontend whole', async (t) => {
@@ -151,7 +155,7 @@ test('after a backend restart, a frontend left Connected is not taken as ready; 
   await old.close();
   await switchState(rig.xs0, dir, XenbusState.Closed);
   const { NetBack } = await import('../../../../../src/drivers/net/back/netback.js');
-  const fresh = await NetBack.start(rig.dom0, dir, rig.hub);
+  const fresh = await NetBack.start(rig.dom0, dir, rig.sw);
   t.after(() => fresh.close());
   assert.equal(fresh.state, XenbusState.InitWait);
   assert.equal(fresh.connected, false);
