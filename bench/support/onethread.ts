@@ -35,6 +35,12 @@ export class OneThreadHost {
     this.#host = { hv: this.#hv, xs: xs0, loop: this.#loop(this.#hv.dom0.view) };
   }
 
+  /** dom0's own context: its hypercalls, event channels and xenstore client (for backends a bench starts itself). */
+  get dom0(): DriverContext {
+    const hc = this.#hv.dom0Hypercalls;
+    return { hc, evtchn: eventChannels(hc, this.#host.loop), xs: this.#host.xs };
+  }
+
   guest(ramFrames: number): OneThreadGuest {
     const domain = this.#hv.createDomain({ name: `bench${this.#loops.length}`, ramFrames });
     const hc = new Hypercalls(domain.view, directChannel(this.#hv.controlPlane(domain.domid)));

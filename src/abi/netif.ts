@@ -86,6 +86,7 @@ export const NETIF_XS = {
   featureGsoTcpv6: 'feature-gso-tcpv6',
   featureSg: 'feature-sg',
   featureRxCopy: 'feature-rx-copy',
+  featureRxFlip: 'feature-rx-flip',
   featureMulticastControl: 'feature-multicast-control',
   featureDynamicMulticastControl: 'feature-dynamic-multicast-control',
   requestMulticastControl: 'request-multicast-control',
@@ -299,3 +300,120 @@ export interface NetFrameInfo {
 
 /** A frame whose checksums are complete and that is not a GSO super-frame. */
 export const NET_FRAME_PLAIN: NetFrameInfo = Object.freeze({ csumBlank: false, dataValidated: false });
+
+// ---------------- the control ring (netif.h "Control ring") ----------------
+
+/** Hash types a frontend may enable (XEN_NETIF_CTRL_HASH_TYPE_*, a bit mask). */
+export const XEN_NETIF_CTRL_HASH_TYPE_IPV4 = 1 << 0;
+export const XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP = 1 << 1;
+export const XEN_NETIF_CTRL_HASH_TYPE_IPV6 = 1 << 2;
+export const XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP = 1 << 3;
+export const XEN_NETIF_CTRL_HASH_ALGORITHM_NONE = 0;
+export const XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ = 1;
+
+export const XEN_NETIF_CTRL_TYPE_INVALID = 0;
+export const XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS = 1;
+export const XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS = 2;
+export const XEN_NETIF_CTRL_TYPE_SET_HASH_KEY = 3;
+export const XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE = 4;
+export const XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE = 5;
+export const XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING = 6;
+export const XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM = 7;
+export const XEN_NETIF_CTRL_TYPE_GET_GREF_MAPPING_SIZE = 8;
+export const XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING = 9;
+export const XEN_NETIF_CTRL_TYPE_DEL_GREF_MAPPING = 10;
+
+export const XEN_NETIF_CTRL_STATUS_SUCCESS = 0;
+export const XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED = 1;
+export const XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER = 2;
+export const XEN_NETIF_CTRL_STATUS_BUFFER_OVERFLOW = 3;
+
+/** struct xen_netif_ctrl_request: id, type, data[3]. */
+export const NETIF_CTRL_REQ_ID = 0;
+export const NETIF_CTRL_REQ_TYPE = 2;
+export const NETIF_CTRL_REQ_DATA = 4;
+export const NETIF_CTRL_REQUEST_SIZE = 16;
+/** struct xen_netif_ctrl_response: id, type, status, data. */
+export const NETIF_CTRL_RSP_ID = 0;
+export const NETIF_CTRL_RSP_TYPE = 2;
+export const NETIF_CTRL_RSP_STATUS = 4;
+export const NETIF_CTRL_RSP_DATA = 8;
+export const NETIF_CTRL_RESPONSE_SIZE = 12;
+/** sizeof(union xen_netif_ctrl_sring_entry). */
+export const NETIF_CTRL_SLOT_SIZE = Math.max(NETIF_CTRL_REQUEST_SIZE, NETIF_CTRL_RESPONSE_SIZE);
+
+export interface NetifCtrlRequest {
+  id: number;
+  type: number;
+  data: [number, number, number];
+}
+
+export interface NetifCtrlResponse {
+  id: number;
+  type: number;
+  status: number;
+  data: number;
+}
+
+export function decodeNetifCtrlRequest(view: DataView, off: number): NetifCtrlRequest {
+  return {
+    id: view.getUint16(off + NETIF_CTRL_REQ_ID, LE),
+    type: view.getUint16(off + NETIF_CTRL_REQ_TYPE, LE),
+    data: [
+      view.getUint32(off + NETIF_CTRL_REQ_DATA, LE),
+      view.getUint32(off + NETIF_CTRL_REQ_DATA + 4, LE),
+      view.getUint32(off + NETIF_CTRL_REQ_DATA + 8, LE),
+    ],
+  };
+}
+
+export function encodeNetifCtrlRequest(view: DataView, off: number, req: NetifCtrlRequest): void {
+  view.setUint16(off + NETIF_CTRL_REQ_ID, checkUint('netif ctrl id', req.id, 16), LE);
+  view.setUint16(off + NETIF_CTRL_REQ_TYPE, checkUint('netif ctrl type', req.type, 16), LE);
+  for (let i = 0; i < 3; i++) view.setUint32(off + NETIF_CTRL_REQ_DATA + 4 * i, checkUint('netif ctrl data', req.data[i]!, 32), LE);
+}
+
+export function decodeNetifCtrlResponse(view: DataView, off: number): NetifCtrlResponse {
+  return {
+    id: view.getUint16(off + NETIF_CTRL_RSP_ID, LE),
+    type: view.getUint16(off + NETIF_CTRL_RSP_TYPE, LE),
+    status: view.getUint32(off + NETIF_CTRL_RSP_STATUS, LE),
+    data: view.getUint32(off + NETIF_CTRL_RSP_DATA, LE),
+  };
+}
+
+export function encodeNetifCtrlResponse(view: DataView, off: number, rsp: NetifCtrlResponse): void {
+  view.setUint16(off + NETIF_CTRL_RSP_ID, checkUint('netif ctrl id', rsp.id, 16), LE);
+  view.setUint16(off + NETIF_CTRL_RSP_TYPE, checkUint('netif ctrl type', rsp.type, 16), LE);
+  view.setUint32(off + NETIF_CTRL_RSP_STATUS, checkUint('netif ctrl status', rsp.status, 32), LE);
+  view.setUint32(off + NETIF_CTRL_RSP_DATA, checkUint('netif ctrl data', rsp.data, 32), LE);
+}
+
+/**
+ * xen_netif_toeplitz_hash: the key and the buffer are shift registers, the hash XORs in the
+ * key's leftmost 32 bits for every set bit of the buffer. Key bytes past keylen count as zero.
+ */
+export function toeplitzHash(key: Uint8Array, buf: Uint8Array): number {
+  // The 64-bit prefix of the C code as two 32-bit halves: hi is the window the hash takes.
+  let hi = 0;
+  let lo = 0;
+  let keyi = 0;
+  for (; keyi < 8; keyi++) {
+    const b = keyi < key.length ? key[keyi]! : 0;
+    if (keyi < 4) hi = ((hi << 8) | b) >>> 0;
+    else lo = ((lo << 8) | b) >>> 0;
+  }
+  let hash = 0;
+  for (let bufi = 0; bufi < buf.length; bufi++) {
+    let byte = buf[bufi]!;
+    for (let bit = 0; bit < 8; bit++) {
+      if (byte & 0x80) hash = (hash ^ hi) >>> 0;
+      hi = ((hi << 1) | (lo >>> 31)) >>> 0;
+      lo = (lo << 1) >>> 0;
+      byte <<= 1;
+    }
+    lo = (lo | (keyi < key.length ? key[keyi]! : 0)) >>> 0;
+    keyi++;
+  }
+  return hash;
+}

@@ -8,6 +8,9 @@
 import { open, stat, truncate } from 'node:fs/promises';
 import { XenError } from '../errors.js';
 import type { Disk } from './disk.js';
+import { createQcow2 } from './qcow2/create.js';
+import { Qcow2Disk } from './qcow2/qcow2.js';
+import { qcow2Info, resizeQcow2 } from './qcow2/resize.js';
 import { RamDisk } from './ram.js';
 import { RawFile } from './raw.js';
 import { ReadOnlyDisk } from './readonly.js';
@@ -78,11 +81,16 @@ const VHD: ImageFormat = {
   resize: (path, virtualSize) => resizeVhd(path, virtualSize),
 };
 
-/** Format name (as xl's format= and sm_config's `format` spell it) → its implementation. */
-const FORMATS: ReadonlyMap<string, ImageFormat> = new Map([['raw', RAW], ['vhd', VHD]]);
+const QCOW2: ImageFormat = {
+  extension: 'qcow2',
+  open: (path, opts) => Qcow2Disk.open(path, opts),
+  create: (path, virtualSize) => createQcow2(path, { size: virtualSize }),
+  info: qcow2Info,
+  resize: resizeQcow2,
+};
 
-/** The formats openDisk accepts, for the toolstack's checks. */
-export const DISK_FORMATS: readonly string[] = [...FORMATS.keys()];
+/** Format name (as xl's format= and sm_config's `format` spell it) → its implementation. */
+const FORMATS: ReadonlyMap<string, ImageFormat> = new Map([['raw', RAW], ['vhd', VHD], ['qcow2', QCOW2]]);
 
 /** The format of that name; EOPNOTSUPP naming the ones there are. */
 export function imageFormat(name: string): ImageFormat {

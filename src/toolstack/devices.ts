@@ -17,8 +17,8 @@ import { backendPath, frontendPath, readState } from '../drivers/xenbus.js';
 import { XenError, isXenError } from '../errors.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
-import { DISK_FORMATS } from '../storage/open.js';
 import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
+import { imageFormat } from '../storage/open.js';
 import type { Vdis } from '../storage/vdi.js';
 import type { DiskDevice } from './contract.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
@@ -142,9 +142,7 @@ async function diskParams(host: DeviceHost, spec: DiskSpec): Promise<{ params: s
     const { uuid, params } = await host.vdis.diskParams(spec.target.slice(VDI_TARGET_PREFIX.length), spec.access);
     return { params, vdiUuid: uuid };
   }
-  if (!DISK_FORMATS.includes(spec.format)) {
-    throw new XenError('EOPNOTSUPP', `${spec.vdev}: format=${spec.format} is not supported (${DISK_FORMATS.join(', ')})`);
-  }
+  imageFormat(spec.format); // EOPNOTSUPP naming the formats there are
   return { params: `${spec.format}:${await targetPath(spec.target, host.imagesDir ?? join(resolveStateDir(), 'images'), host.log)}` };
 }
 

@@ -14,6 +14,8 @@ import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
 import { GUEST_IMAGE } from '../guest/image.js';
 import { VcpuPool } from '../hypervisor/vcpu.js';
 import { Switch } from '../network/switch.js';
+import { NetbackDaemon } from '../drivers/net/back/devd.js';
+import { eventChannels } from '../drivers/evtchn.js';
 import { connectLocal } from '../xenstore/client/transport.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
 import { Xenstored } from '../xenstore/server/daemon.js';
@@ -252,7 +254,9 @@ export class Host extends EventEmitter<HostEvents> {
 
   /** How dom0's netback service starts: plugging vifs into this host's switch. */
   get #netback(): Pick<VifHost, 'startNetback'> {
-    return {};
+    const hc = this.hv.dom0Hypercalls;
+    const ctx = { hc, evtchn: eventChannels(hc, this.loop), xs: this.xs, log: this.#log };
+    return { startNetback: () => NetbackDaemon.start(ctx, 0, { switch: this.switch }) };
   }
 
   /** xl network-attach: hot-plug a vif. It stays in the configuration the domain restarts with, as libxl keeps it. */

@@ -144,6 +144,7 @@ add({
 });
 const slotTypes: Array<[string, number]> = [
   ['blkif', blk.BLKIF_SLOT_SIZE], ['netif_tx', net.NETIF_TX_SLOT_SIZE], ['netif_rx', net.NETIF_RX_SLOT_SIZE],
+  ['xen_netif_ctrl', net.NETIF_CTRL_SLOT_SIZE],
   ['probe', PROBE_SLOT_SIZE],
 ];
 for (const [tag, slot] of slotTypes) {
@@ -221,6 +222,26 @@ consts(['XEN_NETIF_NR_SLOTS_MIN', 'XEN_NETIF_MAX_TX_SIZE', 'NETTXF_csum_blank', 
   'XEN_NETIF_EXTRA_TYPE_MCAST_ADD', 'XEN_NETIF_EXTRA_TYPE_MCAST_DEL', 'XEN_NETIF_EXTRA_TYPE_HASH',
   'XEN_NETIF_EXTRA_TYPE_MAX', 'XEN_NETIF_EXTRA_FLAG_MORE', 'XEN_NETIF_GSO_TYPE_NONE', 'XEN_NETIF_GSO_TYPE_TCPV4',
   'XEN_NETIF_GSO_TYPE_TCPV6', 'NETIF_RSP_DROPPED', 'NETIF_RSP_ERROR', 'NETIF_RSP_OKAY', 'NETIF_RSP_NULL'], net);
+consts(['XEN_NETIF_CTRL_HASH_TYPE_IPV4', 'XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP', 'XEN_NETIF_CTRL_HASH_TYPE_IPV6',
+  'XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP', 'XEN_NETIF_CTRL_HASH_ALGORITHM_NONE', 'XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ',
+  'XEN_NETIF_CTRL_TYPE_INVALID', 'XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS', 'XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS',
+  'XEN_NETIF_CTRL_TYPE_SET_HASH_KEY', 'XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE',
+  'XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE', 'XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING',
+  'XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM', 'XEN_NETIF_CTRL_TYPE_GET_GREF_MAPPING_SIZE',
+  'XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING', 'XEN_NETIF_CTRL_TYPE_DEL_GREF_MAPPING', 'XEN_NETIF_CTRL_STATUS_SUCCESS',
+  'XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED', 'XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER',
+  'XEN_NETIF_CTRL_STATUS_BUFFER_OVERFLOW'], net);
+// The header's own xen_netif_toeplitz_hash against ours, on seeded keys and buffers of every
+// length the hash types use (and key lengths short of the 8-byte prefix and past the buffer).
+{
+  const rnd = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (Math.imul(seed * 131 + i, 2654435761) >>> 24) & 0xff);
+  const cArr = (b: Uint8Array) => `(const uint8_t[]){${b.length ? [...b].join(',') : '0'}}`;
+  for (const [keylen, buflen, seed] of [[40, 12, 1], [40, 8, 2], [40, 36, 3], [40, 32, 4], [3, 12, 5], [0, 8, 6], [16, 36, 7], [40, 0, 8]] as const) {
+    const key = rnd(keylen, seed);
+    const buf = rnd(buflen, seed + 100);
+    layout.push([`xen_netif_toeplitz_hash(${cArr(key)}, ${keylen}, ${cArr(buf)}, ${buflen})`, net.toeplitzHash(key, buf)]);
+  }
+}
 add({
   'sizeof(struct netif_tx_request)': net.NETIF_TX_REQUEST_SIZE,
   'offsetof(struct netif_tx_request, gref)': net.NETIF_TX_REQ_GREF,
@@ -252,6 +273,16 @@ add({
   'offsetof(struct netif_extra_info, u.hash.value)': net.NETIF_EXTRA_HASH_VALUE,
   'sizeof(union netif_tx_sring_entry)': net.NETIF_TX_SLOT_SIZE,
   'sizeof(union netif_rx_sring_entry)': net.NETIF_RX_SLOT_SIZE,
+  'sizeof(struct xen_netif_ctrl_request)': net.NETIF_CTRL_REQUEST_SIZE,
+  'offsetof(struct xen_netif_ctrl_request, id)': net.NETIF_CTRL_REQ_ID,
+  'offsetof(struct xen_netif_ctrl_request, type)': net.NETIF_CTRL_REQ_TYPE,
+  'offsetof(struct xen_netif_ctrl_request, data)': net.NETIF_CTRL_REQ_DATA,
+  'sizeof(struct xen_netif_ctrl_response)': net.NETIF_CTRL_RESPONSE_SIZE,
+  'offsetof(struct xen_netif_ctrl_response, id)': net.NETIF_CTRL_RSP_ID,
+  'offsetof(struct xen_netif_ctrl_response, type)': net.NETIF_CTRL_RSP_TYPE,
+  'offsetof(struct xen_netif_ctrl_response, status)': net.NETIF_CTRL_RSP_STATUS,
+  'offsetof(struct xen_netif_ctrl_response, data)': net.NETIF_CTRL_RSP_DATA,
+  'sizeof(union xen_netif_ctrl_sring_entry)': net.NETIF_CTRL_SLOT_SIZE,
 });
 
 // io/xs_wire.h

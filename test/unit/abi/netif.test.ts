@@ -5,7 +5,9 @@ import {
   XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_HASH, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, XEN_NETIF_GSO_TYPE_TCPV4,
   type NetifExtraInfo, decodeNetifExtraInfo, decodeNetifRxRequest, decodeNetifRxResponse, decodeNetifTxRequest,
   decodeNetifTxResponse, encodeNetifExtraInfo, encodeNetifRxRequest, encodeNetifRxResponse, encodeNetifTxRequest,
-  encodeNetifTxResponse,
+  encodeNetifTxResponse, NETIF_CTRL_SLOT_SIZE, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING,
+  XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER, decodeNetifCtrlRequest, decodeNetifCtrlResponse, encodeNetifCtrlRequest,
+  encodeNetifCtrlResponse, toeplitzHash,
 } from '../../../src/abi/netif.js';
 import { isXenError } from '../../../src/errors.js';
 
@@ -46,4 +48,35 @@ test('encoders refuse values that do not fit', () => {
     () => encodeNetifExtraInfo(v, 0, { kind: 'mcast', type: XEN_NETIF_EXTRA_TYPE_MCAST_ADD, flags: 0, addr: new Uint8Array(7) }),
     (e) => isXenError(e, 'EINVAL'),
   );
+});
+
+test('ctrl ring requests and responses round-trip, and fit the ctrl slot', () => {
+  const v = view();
+  const req = { id: 0xffff, type: XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING, data: [0xfffffffe, 128, 7] as [number, number, number] };
+  encodeNetifCtrlRequest(v, NETIF_CTRL_SLOT_SIZE, req);
+  assert.deepEqual(decodeNetifCtrlRequest(v, NETIF_CTRL_SLOT_SIZE), req);
+  const rsp = { id: 1, type: XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING, status: XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER, data: 0xffffffff };
+  encodeNetifCtrlResponse(v, 0, rsp);
+  assert.deepEqual(decodeNetifCtrlResponse(v, 0), rsp);
+  assert.throws(() => encodeNetifCtrlRequest(v, 0, { id: 0, type: 0x10000, data: [0, 0, 0] }), (e) => isXenError(e, 'EINVAL'));
+});
+
+// Microsoft's RSS verification suite (the key and the IPv4 rows of "Verifying the RSS hash calculation").
+const RSS_KEY = Uint8Array.from(Buffer.from('6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa', 'hex'));
+const ip4 = (a: string) => a.split('.').map(Number);
+const port = (p: number) => [p >> 8, p & 0xff];
+
+test('the Toeplitz hash gives the RSS verification values', () => {
+  const rows: [string, string, number, number, number, number][] = [
+    ['66.9.149.187', '161.142.100.80', 2794, 1766, 0x323e8fc2, 0x51ccc178],
+    ['199.92.111.2', '65.69.140.83', 14230, 4739, 0xd718262a, 0xc626b0ea],
+    ['24.19.198.95', '12.22.207.184', 12898, 38024, 0xd2d0a5de, 0x5c2b394a],
+  ];
+  for (const [src, dst, sport, dport, ipOnly, withTcp] of rows) {
+    const addrs = [...ip4(src), ...ip4(dst)];
+    assert.equal(toeplitzHash(RSS_KEY, Uint8Array.from(addrs)), ipOnly, `${src} -> ${dst}`);
+    assert.equal(toeplitzHash(RSS_KEY, Uint8Array.from([...addrs, ...port(sport), ...port(dport)])), withTcp, `${src}:${sport} -> ${dst}:${dport}`);
+  }
+  // An empty key hashes everything to 0 (netif.h: "the calculated hash will always be zero").
+  assert.equal(toeplitzHash(new Uint8Array(0), Uint8Array.of(1, 2, 3, 4)), 0);
 });

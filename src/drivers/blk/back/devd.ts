@@ -1,18 +1,12 @@
-// The block backend service of a backend domain, as xl devd runs in a driver domain and the
-// kernel's xenbus backend bus in dom0: it watches the domain's backend/vbd directory, and for
-// every device the toolstack creates there it opens the disk named by `params` and starts a
-// blkback on it; when the toolstack removes the device's nodes, the blkback goes. It reports
-// each device's hotplug outcome in `hotplug-status` (and `hotplug-error`), which the toolstack
-// waits for, as libxl waits for its hotplug scripts.
-import { XenError } from '../../../errors.js';
+// The block backend service of a backend domain (drivers/devd.ts): for every vbd the toolstack
+// creates it opens the disk named by `params` and starts a blkback on it.
 import type { Disk } from '../../../storage/disk.js';
 import { openDisk as openDiskDefault } from '../../../storage/open.js';
-import type { XsWatch } from '../../../xenstore/client/client.js';
+import { BackendDaemon } from '../../devd.js';
 import type { DriverContext } from '../../evtchn.js';
 import { BlkBack, type BlkbackOptions } from './blkback.js';
 
-export const HOTPLUG_STATUS = 'hotplug-status';
-export const HOTPLUG_ERROR = 'hotplug-error';
+export { HOTPLUG_ERROR, HOTPLUG_STATUS } from '../../devd.js';
 
 export interface BlkbackDaemonOptions {
   readonly blkback?: BlkbackOptions;
@@ -20,117 +14,20 @@ export interface BlkbackDaemonOptions {
   readonly openDisk?: (params: string, opts: { readOnly: boolean }) => Promise<Disk>;
 }
 
-export class BlkbackDaemon {
-  readonly base: string;
-  readonly #ctx: DriverContext;
-  readonly #opts: BlkbackDaemonOptions;
-  readonly #devices = new Map<string, BlkBack>();
-  #watch: XsWatch | null = null;
-  #chain = Promise.resolve();
-  #stopped = false;
-
-  private constructor(ctx: DriverContext, domid: number, opts: BlkbackDaemonOptions) {
-    this.#ctx = ctx;
-    this.#opts = opts;
-    this.base = `/local/domain/${domid}/backend/vbd`;
-  }
-
+export class BlkbackDaemon extends BackendDaemon<BlkBack> {
   static async start(ctx: DriverContext, domid: number, opts: BlkbackDaemonOptions = {}): Promise<BlkbackDaemon> {
-    const d = new BlkbackDaemon(ctx, domid, opts);
-    d.#watch = await ctx.xs.watch(d.base, (ev) => d.#enqueue(ev.path));
-    return d;
-  }
-
-  /** The blkback serving `<frontend domid>/<devid>`, if any. */
-  device(frontendId: number, devid: number): BlkBack | undefined {
-    return this.#devices.get(`${frontendId}/${devid}`);
-  }
-
-  get devices(): ReadonlyMap<string, BlkBack> {
-    return this.#devices;
-  }
-
-  #enqueue(path: string): void {
-    // One change at a time: starting and removing a device take several xenstore round trips.
-    this.#chain = this.#chain.then(() => this.#changed(path)).catch((e: unknown) => {
-      this.#ctx.log?.(`blkback daemon: ${(e as Error).message}`);
+    const d = new BlkbackDaemon(ctx, domid, 'vbd', async (c, dir) => {
+      const params = await c.xs.read(`${dir}/params`);
+      const readOnly = (await c.xs.readOptional(`${dir}/mode`)) !== 'w';
+      const disk = await (opts.openDisk ?? openDiskDefault)(params, { readOnly });
+      try {
+        return await BlkBack.start(c, dir, disk, opts.blkback);
+      } catch (e) {
+        await disk.close().catch(() => {});
+        throw e;
+      }
     });
-  }
-
-  async #changed(path: string): Promise<void> {
-    if (this.#stopped) return;
-    const rest = path === this.base ? [] : path.slice(this.base.length + 1).split('/');
-    // Something at or above a device changed (or the watch was just set): look at every device below.
-    if (rest.length < 2) {
-      for (const key of await this.#keys(rest[0])) await this.#device(key);
-      for (const key of [...this.#devices.keys()]) if (rest.length === 0 || key.startsWith(`${rest[0]}/`)) await this.#device(key);
-      return;
-    }
-    await this.#device(`${rest[0]}/${rest[1]}`);
-  }
-
-  /** `<frontend domid>/<devid>` of every device node below the base (or one frontend's). */
-  async #keys(frontend?: string): Promise<string[]> {
-    const list = (p: string) => this.#ctx.xs.directory(p).catch(() => [] as string[]);
-    const keys: string[] = [];
-    for (const fe of frontend === undefined ? await list(this.base) : [frontend]) {
-      for (const devid of await list(`${this.base}/${fe}`)) keys.push(`${fe}/${devid}`);
-    }
-    return keys;
-  }
-
-  /** Start the device if it is new, remove it if its nodes went. */
-  async #device(key: string): Promise<void> {
-    if (!/^[0-9]+\/[0-9]+$/.test(key)) return;
-    const dir = `${this.base}/${key}`;
-    const present = await this.#present(dir);
-    if (this.#devices.has(key)) {
-      if (!present) await this.#remove(key);
-      return;
-    }
-    if (present && (await this.#ctx.xs.readOptional(`${dir}/${HOTPLUG_STATUS}`)) === undefined) await this.#add(key, dir);
-  }
-
-  #present(dir: string): Promise<boolean> {
-    return this.#ctx.xs.exists(`${dir}/frontend-id`);
-  }
-
-  async #add(key: string, dir: string): Promise<void> {
-    const xs = this.#ctx.xs;
-    let disk: Disk | undefined;
-    try {
-      const params = await xs.read(`${dir}/params`);
-      const readOnly = (await xs.readOptional(`${dir}/mode`)) !== 'w';
-      disk = await (this.#opts.openDisk ?? openDiskDefault)(params, { readOnly });
-      const be = await BlkBack.start(this.#ctx, dir, disk, this.#opts.blkback);
-      this.#devices.set(key, be);
-      await xs.write(`${dir}/${HOTPLUG_STATUS}`, 'connected');
-    } catch (e) {
-      await disk?.close().catch(() => {});
-      const why = e instanceof XenError ? e.message : String((e as Error)?.message ?? e);
-      this.#ctx.log?.(`blkback daemon: ${dir}: ${why}`);
-      await xs.write(`${dir}/${HOTPLUG_ERROR}`, why).catch(() => {});
-      await xs.write(`${dir}/${HOTPLUG_STATUS}`, 'error').catch(() => {});
-    }
-  }
-
-  async #remove(key: string): Promise<void> {
-    const be = this.#devices.get(key);
-    if (!be) return;
-    this.#devices.delete(key);
-    await be.close();
-  }
-
-  /** Close the devices of frontend domain `domid` now (it is being destroyed). */
-  async removeFrontend(domid: number): Promise<void> {
-    for (const key of [...this.#devices.keys()]) if (key.startsWith(`${domid}/`)) await this.#remove(key);
-  }
-
-  /** Close every device and stop watching (the backend domain is going away). */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#watch?.unwatch().catch(() => {});
-    await this.#chain;
-    for (const key of [...this.#devices.keys()]) await this.#remove(key);
+    await d.watch();
+    return d;
   }
 }

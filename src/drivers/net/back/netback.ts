@@ -1,0 +1,327 @@
+// netback: the backend half of a virtual network interface (Linux's xen-netback, xenbus side).
+// It publishes what it offers and goes InitWait; when the frontend has written its rings
+// (Initialised, or Connected as Linux netfront says it) it maps them, binds the event
+// channels, plugs the vif into dom0's switch and goes Connected. It follows the frontend
+// through Closing and Closed, unplugging and unmapping, and waits for a reconnection until the
+// toolstack takes the device away. It refuses as Linux does: no request-rx-copy (netback only
+// copies), more queues than offered. A frontend that breaks the tx rules is disabled
+// (xenvif_fatal_tx_err): the vif drops everything and stays so until the frontend reconnects.
+import { NETIF_CTRL_SLOT_SIZE, NETIF_RX_SLOT_SIZE, NETIF_TX_SLOT_SIZE, NETIF_XS, type NetFrameInfo } from '../../../abi/netif.js';
+import { BackRing } from '../../../abi/ring.js';
+import { XenbusState } from '../../../abi/xenbus.js';
+import { XenError } from '../../../errors.js';
+import type { BoundPort } from '../../../hypervisor/port.js';
+import type { PortDevice, PortFeatures, SwitchPort, VirtualSwitch } from '../../../network/port.js';
+import type { DriverContext } from '../../evtchn.js';
+import { mapRing, type MappedRing } from '../../ringpages.js';
+import { readFlag, readUint, switchState, watchState } from '../../xenbus.js';
+import { DEFAULT_MAX_QUEUES, VIF_BACKEND_XS, XL_DEFAULT_BRIDGE, netifQueueKey, parseRateNode } from '../protocol.js';
+import { Credit } from './credit.js';
+import { CtrlRing, QueueSelector } from './ctrl.js';
+import { emptyNetbackStats, type NetbackStats } from './stats.js';
+import { RxPath, type RxFeatures } from './rx.js';
+import { TxPath } from './tx.js';
+
+export interface NetbackOptions {
+  /** multi-queue-max-queues (default 4). */
+  readonly maxQueues?: number;
+  /** Let the vif send from any MAC (the switch checks the source against `mac` otherwise). */
+  readonly macSpoof?: boolean;
+}
+
+interface Queue {
+  readonly tx: TxPath;
+  readonly rx: RxPath;
+  readonly ports: BoundPort[];
+}
+
+interface Connection {
+  readonly queues: Queue[];
+  readonly rings: MappedRing[];
+  readonly selector: QueueSelector;
+  ctrl: CtrlRing | null;
+  ctrlPort: BoundPort | null;
+  readonly features: PortFeatures;
+  port: SwitchPort | null;
+}
+
+const MAX_EVTCHN_PORT = 0xffff;
+const MAX_GREF = 0xffffffff;
+const NO_FEATURES: PortFeatures = { csumOffload: false, gsoTcpv4: false, gsoTcpv6: false };
+
+export class NetBack implements PortDevice {
+  readonly frontendId: number;
+  readonly frontendDir: string;
+  readonly handle: number;
+  readonly name: string;
+  readonly stats: NetbackStats = emptyNetbackStats();
+  readonly #ctx: DriverContext;
+  readonly #switch: VirtualSwitch;
+  readonly #maxQueues: number;
+  readonly #macSpoof: boolean;
+  #state = XenbusState.Initialising;
+  #conn: Connection | null = null;
+  #stopWatch: (() => Promise<void>) | null = null;
+  #closed = false;
+  /** Why the frontend was disabled as malicious, until it reconnects. */
+  #disabled: string | null = null;
+  /** The frontend's first state, seen when we start: a Connected left by an earlier backend is stale. */
+  #first = true;
+  #log: (line: string) => void;
+
+  private constructor(ctx: DriverContext, readonly dir: string, sw: VirtualSwitch, frontendId: number, frontendDir: string, handle: number, name: string, opts: NetbackOptions) {
+    this.#ctx = ctx;
+    this.#switch = sw;
+    this.frontendId = frontendId;
+    this.frontendDir = frontendDir;
+    this.handle = handle;
+    this.name = name;
+    this.#maxQueues = opts.maxQueues ?? DEFAULT_MAX_QUEUES;
+    this.#macSpoof = opts.macSpoof ?? false;
+    const log = ctx.log ?? (() => {});
+    this.#log = (line) => log(`netback ${name}: ${line}`);
+  }
+
+  /**
+   * Serve the vif at backend directory `dir` (which the toolstack created, with frontend-id,
+   * frontend and handle), plugging it into `sw` once connected.
+   */
+  static async start(ctx: DriverContext, dir: string, sw: VirtualSwitch, opts: NetbackOptions = {}): Promise<NetBack> {
+    const xs = ctx.xs;
+    const frontendId = await readUint(xs, `${dir}/frontend-id`, 0x7fef);
+    const frontendDir = await xs.read(`${dir}/frontend`);
+    const handle = await readUint(xs, `${dir}/${VIF_BACKEND_XS.handle}`, 0xffff);
+    const vifname = await xs.readOptional(`${dir}/${VIF_BACKEND_XS.vifname}`);
+    await ctx.hc.connect(frontendId);
+    const be = new NetBack(ctx, dir, sw, frontendId, frontendDir, handle, vifname ?? `vif${frontendId}.${handle}`, opts);
+    await be.#publishFeatures();
+    await be.#switchState(XenbusState.InitWait);
+    be.#stopWatch = await watchState(xs, frontendDir, (s) => be.#frontendChanged(s), (e) => be.#log(`frontend watch: ${(e as Error).message}`));
+    return be;
+  }
+
+  get state(): XenbusState {
+    return this.#state;
+  }
+
+  get connected(): boolean {
+    return this.#conn !== null;
+  }
+
+  /** Why the vif was disabled (the frontend broke the ring rules), or null. */
+  get disabled(): string | null {
+    return this.#disabled;
+  }
+
+  get queues(): number {
+    return this.#conn?.queues.length ?? 0;
+  }
+
+  // ---------------- PortDevice ----------------
+
+  get features(): PortFeatures {
+    return this.#conn?.features ?? NO_FEATURES;
+  }
+
+  deliver(frame: Uint8Array, info: NetFrameInfo): boolean {
+    const conn = this.#conn;
+    if (!conn || this.#disabled !== null) {
+      this.stats.txDropped++;
+      return false;
+    }
+    return conn.queues[conn.selector.select(frame)]!.rx.deliver(frame, info);
+  }
+
+  // ---------------- xenbus ----------------
+
+  async #publishFeatures(): Promise<void> {
+    await this.#ctx.xs.transaction(async (t) => {
+      const w = (k: string, v: string | number) => t.write(`${this.dir}/${k}`, String(v));
+      await w(NETIF_XS.featureSg, 1);
+      await w(NETIF_XS.featureGsoTcpv4, 1);
+      await w(NETIF_XS.featureGsoTcpv6, 1);
+      await w(NETIF_XS.featureIpv6CsumOffload, 1);
+      await w(NETIF_XS.featureRxCopy, 1);
+      await w(NETIF_XS.featureRxFlip, 0);
+      await w(NETIF_XS.featureMulticastControl, 1);
+      await w(NETIF_XS.featureDynamicMulticastControl, 1);
+      await w(NETIF_XS.featureSplitEventChannels, 1);
+      await w(NETIF_XS.multiQueueMaxQueues, this.#maxQueues);
+      await w(NETIF_XS.featureCtrlRing, 1);
+    });
+  }
+
+  async #switchState(s: XenbusState): Promise<void> {
+    if (this.#closed) return;
+    this.#state = s;
+    await switchState(this.#ctx.xs, this.dir, s);
+  }
+
+  /** Linux netback's frontend_changed, connecting on Initialised too (as blkback does). */
+  async #frontendChanged(s: XenbusState): Promise<void> {
+    if (this.#closed) return;
+    const first = this.#first;
+    this.#first = false;
+    switch (s) {
+      case XenbusState.Initialising:
+        if (this.#state === XenbusState.Closed) await this.#switchState(XenbusState.InitWait);
+        return;
+      case XenbusState.Initialised:
+      case XenbusState.Connected:
+        // A Connected we find on starting was left by an earlier backend: its rings are
+        // mid-stream, and the frontend starts over when it sees us InitWait.
+        if (this.#conn || (first && s === XenbusState.Connected)) return;
+        try {
+          await this.#connect();
+        } catch (e) {
+          await this.#disconnect();
+          await this.#fatal(`connecting to the frontend's rings: ${(e as Error).message}`);
+        }
+        return;
+      case XenbusState.Closing:
+        await this.#disconnect();
+        await this.#switchState(XenbusState.Closing);
+        return;
+      case XenbusState.Closed:
+        if (this.#state === XenbusState.InitWait && !this.#conn) return;
+        await this.#disconnect();
+        await this.#switchState(XenbusState.Closed);
+        if ((await this.#ctx.xs.readOptional(`${this.dir}/${VIF_BACKEND_XS.online}`)) === '0') await this.close();
+        return;
+      default:
+        await this.close();
+    }
+  }
+
+  /** xenbus_dev_fatal: say why and close the device from our side. */
+  async #fatal(why: string): Promise<void> {
+    this.#log(why);
+    await this.#ctx.xs.write(`${this.dir}/error`, why).catch(() => {});
+    await this.#switchState(XenbusState.Closing);
+  }
+
+  async #connect(): Promise<void> {
+    const { xs, hc, evtchn } = this.#ctx;
+    const fe = this.frontendDir;
+    const be = this.dir;
+    if (!(await readFlag(xs, `${fe}/${NETIF_XS.requestRxCopy}`))) {
+      throw new XenError('EOPNOTSUPP', `${fe}/${NETIF_XS.requestRxCopy} is not 1: netback only copies into the guest`);
+    }
+    const nq = await readUint(xs, `${fe}/${NETIF_XS.multiQueueNumQueues}`, 0xffff, 1);
+    if (nq === 0 || nq > this.#maxQueues) {
+      throw new XenError('EINVAL', `the guest asked for ${nq} queues, the most offered is ${this.#maxQueues}`);
+    }
+    const rateNode = await xs.readOptional(`${be}/${VIF_BACKEND_XS.rate}`);
+    const rate = rateNode === undefined ? null : parseRateNode(rateNode);
+    const bridge = (await xs.readOptional(`${be}/${VIF_BACKEND_XS.bridge}`)) ?? XL_DEFAULT_BRIDGE;
+    const mac = await xs.readOptional(`${be}/${VIF_BACKEND_XS.mac}`);
+    const flag = (k: string) => readFlag(xs, `${fe}/${k}`);
+    const sg = await flag(NETIF_XS.featureSg);
+    const rxFeatures: RxFeatures = {
+      sg,
+      gsoTcpv4: sg && (await flag(NETIF_XS.featureGsoTcpv4)),
+      gsoTcpv6: sg && (await flag(NETIF_XS.featureGsoTcpv6)),
+    };
+    const features: PortFeatures = {
+      csumOffload: !(await flag(NETIF_XS.featureNoCsumOffload)),
+      gsoTcpv4: rxFeatures.gsoTcpv4,
+      gsoTcpv6: rxFeatures.gsoTcpv6,
+    };
+    const selector = new QueueSelector(nq);
+    const conn: Connection = { queues: [], rings: [], selector, ctrl: null, ctrlPort: null, features, port: null };
+    this.#conn = conn;
+    this.#disabled = null;
+    const onFatal = (why: string) => this.#disable(why);
+    for (let q = 0; q < nq; q++) {
+      const qdir = nq === 1 ? fe : `${fe}/${netifQueueKey(q)}`;
+      const txRef = await readUint(xs, `${qdir}/${NETIF_XS.txRingRef}`, MAX_GREF);
+      const rxRef = await readUint(xs, `${qdir}/${NETIF_XS.rxRingRef}`, MAX_GREF);
+      const split = await xs.readOptional(`${qdir}/${NETIF_XS.eventChannelTx}`);
+      const txRemote = await readUint(xs, `${qdir}/${split === undefined ? NETIF_XS.eventChannel : NETIF_XS.eventChannelTx}`, MAX_EVTCHN_PORT);
+      const rxRemote = split === undefined ? txRemote : await readUint(xs, `${qdir}/${NETIF_XS.eventChannelRx}`, MAX_EVTCHN_PORT);
+      const txMapped = mapRing(hc, this.frontendId, [txRef]);
+      conn.rings.push(txMapped);
+      const rxMapped = mapRing(hc, this.frontendId, [rxRef]);
+      conn.rings.push(rxMapped);
+      const txPort = await evtchn.bindInterdomain(this.frontendId, txRemote);
+      const rxPort = split === undefined ? txPort : await evtchn.bindInterdomain(this.frontendId, rxRemote);
+      const common = { hc, frontendId: this.frontendId, stats: this.stats, onFatal, log: this.#log };
+      const tx = new TxPath({
+        ...common,
+        ring: new BackRing(txMapped.bytes, NETIF_TX_SLOT_SIZE),
+        credit: rate && new Credit(rate),
+        notify: () => txPort.notify(),
+        output: (frame, info) => conn.port?.input(frame, info),
+      });
+      const rx = new RxPath({ ...common, ring: new BackRing(rxMapped.bytes, NETIF_RX_SLOT_SIZE), features: rxFeatures, notify: () => rxPort.notify() });
+      txPort.onEvent(() => tx.service());
+      conn.queues.push({ tx, rx, ports: split === undefined ? [txPort] : [txPort, rxPort] });
+    }
+    if (await flag(NETIF_XS.featureCtrlRing)) await this.#connectCtrl(conn);
+    conn.port = this.#switch.plug(this, { bridge, ...(mac !== undefined && { mac }), macSpoof: this.#macSpoof });
+    await this.#switchState(XenbusState.Connected);
+    // Packets published before we were listening.
+    for (const q of conn.queues) q.tx.service();
+  }
+
+  async #connectCtrl(conn: Connection): Promise<void> {
+    const { xs, hc, evtchn } = this.#ctx;
+    const fe = this.frontendDir;
+    const ref = await readUint(xs, `${fe}/${NETIF_XS.ctrlRingRef}`, MAX_GREF);
+    const remote = await readUint(xs, `${fe}/${NETIF_XS.eventChannelCtrl}`, MAX_EVTCHN_PORT);
+    const mapped = mapRing(hc, this.frontendId, [ref]);
+    conn.rings.push(mapped);
+    const port = await evtchn.bindInterdomain(this.frontendId, remote);
+    const ctrl = new CtrlRing({
+      ring: new BackRing(mapped.bytes, NETIF_CTRL_SLOT_SIZE),
+      hc, frontendId: this.frontendId, selector: conn.selector,
+      notify: () => port.notify(),
+      onFatal: (why) => this.#disable(why),
+    });
+    conn.ctrl = ctrl;
+    conn.ctrlPort = port;
+    port.onEvent(() => ctrl.service());
+    ctrl.service();
+  }
+
+  /** xenvif_fatal_tx_err: the frontend is malicious; the vif stops until it reconnects. */
+  #disable(why: string): void {
+    const conn = this.#conn;
+    if (!conn || this.#disabled !== null) return;
+    this.#disabled = why;
+    this.stats.fatal++;
+    this.#log(`d${this.frontendId} disabled: ${why}`);
+    for (const q of conn.queues) {
+      q.tx.stop();
+      q.rx.stop();
+    }
+    conn.ctrl?.stop();
+    conn.port?.unplug();
+    conn.port = null;
+  }
+
+  /** Unplug, stop every ring, unmap it all (xenvif_disconnect_data; idempotent). */
+  async #disconnect(): Promise<void> {
+    const conn = this.#conn;
+    if (!conn) return;
+    this.#conn = null;
+    conn.port?.unplug();
+    conn.port = null;
+    for (const q of conn.queues) {
+      q.tx.stop();
+      q.rx.stop();
+      for (const p of q.ports) p.close();
+    }
+    conn.ctrl?.stop();
+    conn.ctrlPort?.close();
+    for (const r of conn.rings) r.unmap();
+  }
+
+  /** Take the device away: disconnect and stop following the frontend. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#disconnect();
+    this.#closed = true;
+    await this.#stopWatch?.();
+  }
+}

@@ -1,0 +1,126 @@
+// A machine for netback tests on the test's own thread: a hypervisor (dom0 and guests as local
+// domains), an in-process xenstored, dom0's NetbackDaemon plugged into a recording hub that
+// stands in for the virtual switch, vifs created the way libxl creates them, and a frontend
+// written by hand (bench/support/net-rawfront.ts) that puts on the rings what a test means to.
+import type { TestContext } from 'node:test';
+import type { NetFrameInfo } from '../../src/abi/netif.js';
+import { eventChannels, type DriverContext } from '../../src/drivers/evtchn.js';
+import { NetbackDaemon } from '../../src/drivers/net/back/devd.js';
+import type { NetBack, NetbackOptions } from '../../src/drivers/net/back/netback.js';
+import type { PortDevice, PortOptions, SwitchPort, VirtualSwitch } from '../../src/network/port.js';
+import { XenstoreClient } from '../../src/xenstore/client/client.js';
+import { connectLocal } from '../../src/xenstore/client/transport.js';
+import { Xenstored } from '../../src/xenstore/server/daemon.js';
+import { Harness, within, type LocalDomain } from './hypervisor.js';
+
+export { within } from './hypervisor.js';
+import { createVif } from '../../bench/support/net-rawfront.js';
+export { RawNetFront, frameOf, type RawNetFrontOptions, type TxSlot } from '../../bench/support/net-rawfront.js';
+
+/** A frame as it went into the hub. */
+export interface HubFrame {
+  readonly from: string;
+  readonly frame: Uint8Array;
+  readonly info: NetFrameInfo;
+}
+
+/**
+ * Stands in for dom0's virtual switch: every port hears every other port's frames (no
+ * learning, no MAC checks: those are the switch's), and everything that went in is recorded.
+ */
+export class Hub implements VirtualSwitch {
+  readonly frames: HubFrame[] = [];
+  readonly ports = new Map<string, { device: PortDevice; opts: PortOptions }>();
+  #waiters: (() => void)[] = [];
+
+  plug(device: PortDevice, opts: PortOptions): SwitchPort {
+    this.ports.set(device.name, { device, opts });
+    const hub = this;
+    let plugged = true;
+    return {
+      name: device.name,
+      input(frame, info) {
+        if (!plugged) return;
+        hub.frames.push({ from: device.name, frame: frame.slice(), info });
+        for (const [name, p] of hub.ports) if (name !== device.name) p.device.deliver(frame, info);
+        for (const w of hub.#waiters.splice(0)) w();
+      },
+      unplug() {
+        plugged = false;
+        if (hub.ports.get(device.name)?.device === device) hub.ports.delete(device.name);
+      },
+    };
+  }
+
+  /** Resolves once `n` frames in all have gone in. */
+  async until(n: number): Promise<HubFrame[]> {
+    while (this.frames.length < n) await within(new Promise<void>((r) => this.#waiters.push(r)), `${n} frames into the hub`);
+    return this.frames;
+  }
+
+  /** A frame from a device of the test's own (dom0's side of the bridge). */
+  inject(frame: Uint8Array, info: NetFrameInfo): boolean[] {
+    return [...this.ports.values()].map((p) => p.device.deliver(frame, info));
+  }
+}
+
+export interface GuestSide extends LocalDomain {
+  readonly ctx: DriverContext;
+  readonly xs: XenstoreClient;
+}
+
+export class NetRig {
+  readonly h = new Harness();
+  readonly xenstored = new Xenstored();
+  readonly xs0 = new XenstoreClient(connectLocal(this.xenstored, 0));
+  readonly log: string[] = [];
+  #clients: XenstoreClient[] = [this.xs0];
+  #daemon: Promise<NetbackDaemon> | null = null;
+
+  /** `sw`: the switch vifs are plugged into (the recording hub unless a test gives dom0's real one). */
+  constructor(readonly opts: NetbackOptions = {}, readonly sw: VirtualSwitch = new Hub()) {}
+
+  /** The recording hub (the default switch). */
+  get hub(): Hub {
+    if (!(this.sw instanceof Hub)) throw new Error('this rig runs a real switch');
+    return this.sw;
+  }
+
+  get dom0(): DriverContext {
+    return { hc: this.h.dom0, evtchn: eventChannels(this.h.dom0, this.h.dom0Events.loop), xs: this.xs0, log: (l) => this.log.push(l) };
+  }
+
+  daemon(): Promise<NetbackDaemon> {
+    this.#daemon ??= NetbackDaemon.start(this.dom0, 0, { switch: this.sw, netback: this.opts });
+    return this.#daemon;
+  }
+
+  guest(ramFrames = 1024): GuestSide {
+    const d = this.h.local({ ramFrames });
+    this.xenstored.introduceDomain(d.domid);
+    const xs = new XenstoreClient(connectLocal(this.xenstored, d.domid));
+    this.#clients.push(xs);
+    return { ...d, xs, ctx: { hc: d.hc, evtchn: eventChannels(d.hc, d.events.loop), xs } };
+  }
+
+  /** Create the vif's nodes as libxl does and wait for dom0's netback to take it (hotplug-status). */
+  async vif(g: GuestSide, devid = 0, backend: Record<string, string> = {}): Promise<NetBack> {
+    const daemon = await this.daemon();
+    await createVif(this.xs0, g.domid, devid, backend);
+    return daemon.device(g.domid, devid)!;
+  }
+
+  async close(): Promise<void> {
+    const d = await this.#daemon?.catch(() => undefined);
+    await d?.stop();
+    for (const c of this.#clients) c.close();
+    await this.h.close();
+  }
+}
+
+export function netRig(t: TestContext, opts: NetbackOptions = {}, sw?: VirtualSwitch): NetRig {
+  const rig = new NetRig(opts, sw);
+  t.after(() => rig.close());
+  return rig;
+}
+

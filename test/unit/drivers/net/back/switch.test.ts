@@ -1,0 +1,50 @@
+// netback plugged into dom0's real virtual switch (src/network): two guests on one bridge
+// exchange frames; a vif sends only from its configured MAC (the switch checks the `mac`
+// netback plugs the port with) unless the backend allows spoofing; guests on other bridges
+// hear nothing.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Switch } from '../../../../../src/network/switch.js';
+import { RawNetFront, frameOf, netRig } from '../../../../support/net-back.js';
+
+async function pair(t: import('node:test').TestContext, macSpoof: boolean) {
+  const sw = new Switch();
+  t.after(() => sw.close());
+  const rig = netRig(t, { macSpoof }, sw);
+  const ga = rig.guest();
+  const gb = rig.guest();
+  const gc = rig.guest();
+  await rig.vif(ga);
+  await rig.vif(gb);
+  await rig.vif(gc, 0, { bridge: 'xenbr1' });
+  const a = await RawNetFront.connect(rig.xs0, ga);
+  const b = await RawNetFront.connect(rig.xs0, gb);
+  const c = await RawNetFront.connect(rig.xs0, gc);
+  b.postRx(4);
+  c.postRx(4);
+  const macOf = (domid: number) => `00:16:3e:00:${domid.toString(16).padStart(2, '0')}:00`;
+  return { sw, a, b, c, macA: macOf(ga.domid), macB: macOf(gb.domid) };
+}
+
+test('two guests on one bridge exchange frames; a spoofed source MAC is dropped; another bridge hears nothing', async (t) => {
+  const { sw, a, b, c, macA, macB } = await pair(t, false);
+  const good = frameOf(100, macA, macB, 1);
+  a.send(good, { id: 1 });
+  await b.until(() => b.received().length === 1, 'b receives');
+  assert.deepEqual(b.received()[0]!.frame, good);
+  a.send(frameOf(100, '00:16:3e:99:99:99', 'ff:ff:ff:ff:ff:ff', 2), { id: 2 });
+  await a.until(() => a.txResponses.length === 2, 'two tx responses');
+  assert.equal(sw.findBridge('xenbr0')!.counters.dropSpoof, 1);
+  a.send(frameOf(100, macA, 'ff:ff:ff:ff:ff:ff', 3), { id: 3 });
+  await b.until(() => b.received().length === 2, 'b receives the broadcast');
+  assert.equal(c.rxResponses.length, 0, 'xenbr1 heard nothing');
+});
+
+test('a backend started with macSpoof lets the vif send from any MAC', async (t) => {
+  const { sw, a, b, macB } = await pair(t, true);
+  const spoofed = frameOf(100, '00:16:3e:99:99:99', macB, 4);
+  a.send(spoofed, { id: 1 });
+  await b.until(() => b.received().length === 1, 'b receives');
+  assert.deepEqual(b.received()[0]!.frame, spoofed);
+  assert.equal(sw.findBridge('xenbr0')!.counters.dropSpoof, 0);
+});
