@@ -1,14 +1,29 @@
-// The kernel of a block driver domain (xl's driver_domain=1 plus `xl devd`): it serves the
-// disks the toolstack assigns to it with backend=<its name> until it is asked to shut down.
-// Its kernel file is two lines (examples/driver-domain/blkback.ts); a crash here takes down
-// this domain only: dom0 removes its nodes and the guests it served see their disks close.
+// The kernel of a driver domain (xl's driver_domain=1 plus `xl devd`): it serves the disks, or
+// the vifs, the toolstack assigns to it with backend=<its name> until it is asked to shut
+// down. Its kernel file is two lines (examples/driver-domain/blkback.ts, netback.ts); a crash
+// here takes down this domain only: dom0 removes its nodes and the guests it served see their
+// devices close.
 import type { OS } from './os.js';
 import { BlkbackDaemon, type BlkbackDaemonOptions } from '../drivers/blk/back/devd.js';
+import { NetbackDaemon } from '../drivers/net/back/devd.js';
+import type { NetbackOptions } from '../drivers/net/back/netback.js';
+import { Switch } from '../network/switch.js';
 
 export async function serveBlockBackends(os: OS, opts: BlkbackDaemonOptions = {}): Promise<void> {
   const daemon = await BlkbackDaemon.start(
     { hc: os.xen, evtchn: os.evtchn, xs: os.xenstore, log: (line) => os.console.log(line) }, os.domid, opts);
   const request = await os.lifecycle.awaitShutdownRequest();
   await daemon.stop();
+  await os.shutdown(request === 'reboot' ? 'reboot' : 'poweroff');
+}
+
+/** A network driver domain: its own virtual switch, a netback for every vif it is given. */
+export async function serveNetBackends(os: OS, opts: NetbackOptions = {}): Promise<void> {
+  const sw = new Switch();
+  const daemon = await NetbackDaemon.start(
+    { hc: os.xen, evtchn: os.evtchn, xs: os.xenstore, log: (line) => os.console.log(line) }, os.domid, { switch: sw, netback: opts });
+  const request = await os.lifecycle.awaitShutdownRequest();
+  await daemon.stop();
+  sw.close();
   await os.shutdown(request === 'reboot' ? 'reboot' : 'poweroff');
 }

@@ -16,4 +16,4 @@ export {
   BackendMisbehaved, Disconnected as NetDisconnected, InvalidLength, NetError, TxError, Unimplemented,
 } from '../drivers/net/front/errors.js';
 export type { EventChannels } from '../drivers/evtchn.js';
-export { serveBlockBackends } from './driver-domain.js';
+export { serveBlockBackends, serveNetBackends } from './driver-domain.js';
