@@ -9,6 +9,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerDomainCommands } from './domains.js';
 import { registerHostCommands } from './host.js';
 import { registerTopCommand } from './top.js';
+import { registerUserCommands } from './users.js';
 import { registerXenstoreCommands } from './xenstore.js';
 
 const program = new Command('xenode')
@@ -31,6 +32,7 @@ registerDomainCommands(program);
 registerTopCommand(program);
 registerDemoCommand(program);
 registerXenstoreCommands(program);
+registerUserCommands(program);
 
 // `xenode console d | head`: when the reader goes away, stop quietly, as a Unix tool does.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

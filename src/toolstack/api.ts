@@ -12,7 +12,7 @@ import { MAIN_WAIT_MS, mainLate, type BuiltDomain } from './builder.js';
 import type { BlkbackStats } from '../drivers/blk/back/queue.js';
 import type {
   Args, ConsoleHandlers, ConsoleSession, CreateResult, DomainId, DomainInfo, DomainRef, HostEvent, HostInfo, Op, Result,
-  Subscription, Toolstack,
+  Subscription, Toolstack, UserDirectory,
 } from './contract.js';
 import { dom0VbdStats, listDisks } from './devices.js';
 import { DiskSpecError, parseDiskSpec } from './diskspec.js';
@@ -44,6 +44,8 @@ export class ToolstackApi implements Toolstack {
   readonly #host: Host;
   readonly #log: HostLog;
   readonly #onStop: (() => void) | undefined;
+  /** XenAPI's users; none on a host that serves no XenAPI. */
+  #users: UserDirectory | undefined;
   readonly #viewers = new Map<number, Set<ConsoleHandlers>>();
   readonly #booting = new Map<number, BootWaiter>();
 
@@ -129,7 +131,16 @@ export class ToolstackApi implements Toolstack {
       setImmediate(stop);
       return {};
     },
+    userAdd: async (a) => {
+      if (!this.#users) throw new XenError('EOPNOTSUPP', 'this host serves no XenAPI, so it has no users');
+      return { name: a.name, role: a.role, replaced: await this.#users.add(a.name, a.role, a.password) };
+    },
   };
+
+  /** Where userAdd keeps users: the daemon sets it once its XenAPI service is up. */
+  setUsers(users: UserDirectory): void {
+    this.#users = users;
+  }
 
   async console(ref: DomainRef, handlers: ConsoleHandlers, opts: { replay?: boolean } = {}): Promise<ConsoleSession> {
     const d = this.#guestWithConsole(ref);

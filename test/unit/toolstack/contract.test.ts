@@ -24,6 +24,7 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   info: {},
   dmesg: { clear: true },
   stop: {},
+  userAdd: { name: 'alice', role: 'vm-admin', password: 'secret' },
 };
 const STREAM_GOOD: Record<string, Record<string, unknown>> = { console: { domain: 'g', replay: false }, events: {} };
 const ALL = { ...GOOD, ...STREAM_GOOD };
