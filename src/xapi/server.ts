@@ -113,8 +113,10 @@ export class XapiServer {
   #setUp(server: Server, peer: (req: IncomingMessage) => Peer): void {
     server.maxConnections = this.limits.maxConnections;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.#serve(req, res, peer(req)));
-    server.on('clientError', (_e, sock) => {
-      if (sock.writable) sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    server.on('clientError', (e: NodeJS.ErrnoException, sock) => {
+      // Too slow (slowloris): 408, as node says it; anything else the parser refused: 400.
+      const status = e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      if (sock.writable) sock.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
       sock.destroy();
     });
     this.#servers.push(server);

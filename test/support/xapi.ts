@@ -2,8 +2,16 @@
 // dir, with raw HTTP helpers to speak to it as XenAPI clients do.
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { XapiRole } from '../../src/toolstack/contract.js';
+import { startLocalHost, type LocalHost } from '../../src/toolstack/local.js';
+import { ensureCertificate } from '../../src/xapi/cert.js';
+import { XapiServer, type XapiHttpLimits } from '../../src/xapi/server.js';
+import { XapiService, type XapiServiceOptions } from '../../src/xapi/service.js';
+import { UserFile } from '../../src/xapi/users.js';
 import { startDaemonRig, type DaemonRig } from './host-daemon.js';
 
 export const GUESTS = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
@@ -78,4 +86,46 @@ export async function rootSession(target: { socket: string }): Promise<string> {
 export function xmlCall(method: string, params: string[]): string {
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   return `<?xml version="1.0"?><methodCall><methodName>${esc(method)}</methodName><params>${params.map((p) => `<param><value><string>${esc(p)}</string></value></param>`).join('')}</params></methodCall>`;
+}
+
+/** XenAPI over an in-process host (no daemon): the service and its listeners, with the limits given. */
+export interface InProcessXapi {
+  readonly local: LocalHost;
+  readonly service: XapiService;
+  readonly server: XapiServer;
+  readonly users: UserFile;
+  readonly unix: { readonly socket: string };
+  readonly tcp: { readonly port: number };
+  /** A session of a new user of `role` (password: the role's name), logged in over HTTPS. */
+  login(role: XapiRole): Promise<string>;
+  close(): Promise<void>;
+}
+
+let certDir: string | undefined;
+
+export async function startInProcessXapi(prefix: string, opts: XapiServiceOptions & { http?: Partial<XapiHttpLimits> } = {}): Promise<InProcessXapi> {
+  const dir = mkdtempSync(join(tmpdir(), `xenode-${prefix}-`));
+  certDir ??= mkdtempSync(join(tmpdir(), 'xenode-xapi-cert-'));
+  const tls = await ensureCertificate(join(certDir, 'cert.pem'), join(certDir, 'key.pem'));
+  const local = await startLocalHost({});
+  const users = await UserFile.open(join(dir, 'users.json'));
+  const service = await new XapiService(local.api, users, opts).start();
+  const server = await XapiServer.listen(service, { unixPath: join(dir, 'xapi.sock'), tcp: { host: '127.0.0.1', port: 0, ...tls } }, opts.http);
+  const tcp = { port: server.port };
+  return {
+    local, service, server, users, unix: { socket: join(dir, 'xapi.sock') }, tcp,
+    async login(role) {
+      const name = `u-${role}`;
+      await users.add(name, role, role);
+      const r = await jsonCall(tcp, 'session.login_with_password', [name, role]);
+      if (typeof r.result !== 'string') throw new Error(`login failed: ${JSON.stringify(r.error)}`);
+      return r.result;
+    },
+    async close() {
+      service.close();
+      await server.close();
+      await local.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
