@@ -28,7 +28,6 @@ export async function startXapi(ts: Toolstack, opts: XapiHostOptions): Promise<X
   const paths = xapiPaths(opts.stateDir);
   const users = await UserFile.open(paths.users);
   const service = await new XapiService(ts, users, opts).start();
-  users.onReplaced = (name) => service.sessions.revokeUser(name);
   try {
     const tls = opts.port === undefined ? undefined : await ensureCertificate(paths.cert, paths.key);
     const server = await XapiServer.listen(service, {

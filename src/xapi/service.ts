@@ -22,6 +22,8 @@ export interface Peer {
 export interface Authenticator {
   /** The user if the password is theirs. */
   authenticate(name: string, password: string): Promise<User | undefined>;
+  /** Set by the service: a user was replaced (new role or password), so their sessions end. */
+  onReplaced: (name: string) => void;
 }
 
 export interface XapiServiceOptions {
@@ -61,6 +63,7 @@ export class XapiService implements CallHost {
     this.throttle = new LoginThrottle({ failures: 5, windowMs: 60_000, maxSources: 4096, ...opts.logins });
     this.events = new EventLog({ keep: 10_000, maxWaiters: 1024, maxWaitMs: 60_000, ...opts.events });
     this.tasks = new TaskTable(this.events, this.model.hostRef);
+    users.onReplaced = (name) => this.sessions.revokeUser(name);
   }
 
   /** Follow the host's events, so that event.from sees VMs change. */

@@ -48,7 +48,7 @@ export class UserFile implements UserDirectory {
   #users = new Map<string, StoredUser>();
   /** Writes one at a time, in order. */
   #writing: Promise<void> = Promise.resolve();
-  /** Told when a user is replaced: their sessions end. */
+  /** Told when a user is replaced (the service ends their sessions). */
   onReplaced: (name: string) => void = () => {};
 
   private constructor(readonly path: string) {}

@@ -90,6 +90,8 @@ export function xmlCall(method: string, params: string[]): string {
 
 /** XenAPI over an in-process host (no daemon): the service and its listeners, with the limits given. */
 export interface InProcessXapi {
+  /** A temporary dir, removed on close. */
+  readonly dir: string;
   readonly local: LocalHost;
   readonly service: XapiService;
   readonly server: XapiServer;
@@ -113,7 +115,7 @@ export async function startInProcessXapi(prefix: string, opts: XapiServiceOption
   const server = await XapiServer.listen(service, { unixPath: join(dir, 'xapi.sock'), tcp: { host: '127.0.0.1', port: 0, ...tls } }, opts.http);
   const tcp = { port: server.port };
   return {
-    local, service, server, users, unix: { socket: join(dir, 'xapi.sock') }, tcp,
+    dir, local, service, server, users, unix: { socket: join(dir, 'xapi.sock') }, tcp,
     async login(role) {
       const name = `u-${role}`;
       await users.add(name, role, role);
