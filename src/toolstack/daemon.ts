@@ -24,6 +24,8 @@ export interface DaemonOptions {
   readonly xapiPort?: number;
   /** The address XenAPI's HTTPS binds (127.0.0.1 unless told otherwise). */
   readonly xapiAddress?: string;
+  /** xapiPort is a default: if it is taken, serve XenAPI on the Unix socket only, and log why. */
+  readonly xapiPortOptional?: boolean;
 }
 
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
@@ -63,7 +65,9 @@ export class HostDaemon {
         stateDir: paths.stateDir,
         ...(opts.xapiPort !== undefined && { port: opts.xapiPort }),
         ...(opts.xapiAddress !== undefined && { address: opts.xapiAddress }),
+        ...(opts.xapiPortOptional && { portOptional: true }),
       });
+      if (xapi.tcpRefused) local.log.message(`XenAPI: no HTTPS (${xapi.tcpRefused}): serving on ${xapi.paths.socket} only`);
       local.api.setUsers(xapi.users);
       const server = await ControlServer.listen(paths.controlSocket, local.api);
       daemon = new HostDaemon(paths, local, server, xapi, lock, opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);

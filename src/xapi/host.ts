@@ -13,6 +13,8 @@ export interface XapiHostOptions extends XapiServiceOptions {
   readonly port?: number;
   /** The address HTTPS binds; 127.0.0.1 unless told otherwise. */
   readonly address?: string;
+  /** The port is a default, not the user's choice: if it is taken, serve on the Unix socket only (and say so). */
+  readonly portOptional?: boolean;
   readonly http?: Partial<XapiHttpLimits>;
 }
 
@@ -21,6 +23,8 @@ export interface XapiHost {
   readonly service: XapiService;
   readonly server: XapiServer;
   readonly users: UserFile;
+  /** Why HTTPS is not served (an optional port was taken); undefined when it is, or was not asked for. */
+  readonly tcpRefused?: string;
   close(): Promise<void>;
 }
 
@@ -30,12 +34,22 @@ export async function startXapi(ts: Toolstack, opts: XapiHostOptions): Promise<X
   const service = await new XapiService(ts, users, opts).start();
   try {
     const tls = opts.port === undefined ? undefined : await ensureCertificate(paths.cert, paths.key);
-    const server = await XapiServer.listen(service, {
+    const address = opts.address ?? '127.0.0.1';
+    const listen = (tcp: boolean) => XapiServer.listen(service, {
       unixPath: paths.socket,
-      ...(tls && { tcp: { host: opts.address ?? '127.0.0.1', port: opts.port!, ...tls } }),
+      ...(tcp && tls && { tcp: { host: address, port: opts.port!, ...tls } }),
     }, opts.http);
+    let server: XapiServer;
+    let tcpRefused: string | undefined;
+    try {
+      server = await listen(true);
+    } catch (e) {
+      if (!opts.portOptional || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+      tcpRefused = `${address}:${opts.port} is in use`;
+      server = await listen(false);
+    }
     return {
-      paths, service, server, users,
+      paths, service, server, users, ...(tcpRefused && { tcpRefused }),
       async close() {
         service.close();
         await server.close();

@@ -2,12 +2,10 @@
 // envelope ({Status, Value} or {Status, ErrorDescription}). Parsing is saxes (a strict,
 // streaming XML 1.0 parser) under our limits: no DOCTYPE at all (so no entity expansion and no
 // external entities, the billion-laughs and XXE classes), a bounded nesting depth and element
-// count; writing is xmlbuilder2. XAPI writes strings as bare <value>text</value>, ints (64-bit)
+// count. Writing is ours (see `value`). XAPI writes strings as bare <value>text</value>, ints (64-bit)
 // as strings, floats as <double>, and no whitespace between elements: the xen-api client
 // parses without trimming and depends on that.
 import { SaxesParser } from 'saxes';
-import { create } from 'xmlbuilder2';
-import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { XapiError } from './errors.js';
 import { Double, xapiDate, type XValue } from './types.js';
 
@@ -121,47 +119,58 @@ export function decodeMethodCall(xml: string, limits: XmlLimits = XML_LIMITS): M
   return { method, params: params ? params.children.map((p) => decodeValue(only(p, 'value'))) : [] };
 }
 
-function encodeInto(parent: XMLBuilder, v: XValue): void {
-  const value = parent.ele('value');
-  if (typeof v === 'string') {
-    if (v !== '') value.txt(v);
-  } else if (typeof v === 'number') {
-    if (Number.isInteger(v)) value.txt(String(v));
-    else value.ele('double').txt(String(v));
-  } else if (typeof v === 'boolean') {
-    value.ele('boolean').txt(v ? '1' : '0');
-  } else if (v === null) {
-    value.ele('nil');
-  } else if (v instanceof Double) {
-    value.ele('double').txt(String(v.value));
-  } else if (v instanceof Date) {
-    value.ele('dateTime.iso8601').txt(xapiDate(v));
-  } else if (Array.isArray(v)) {
-    const data = value.ele('array').ele('data');
-    for (const x of v as readonly XValue[]) encodeInto(data, x);
+/** Characters XML 1.0 cannot carry (controls, lone surrogates, U+FFFE/F) become U+FFFD. */
+const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+const SUSPECT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/;
+const MARKUP = /[&<>]/;
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+
+/** Text as XML character data: escaped, and what XML cannot carry replaced. */
+function text(s: string): string {
+  // Most text needs neither: test first, replace only then.
+  if (SUSPECT.test(s)) s = s.replace(NOT_XML, '\uFFFD');
+  return MARKUP.test(s) ? s.replace(/[&<>]/g, (c) => ESCAPES[c]!) : s;
+}
+
+/**
+ * One <value>. The grammar written is XML-RPC's fixed handful of elements, with every piece of
+ * text escaped: a writer this small is ~100x faster than a general XML builder (docs/XENAPI.md,
+ * "Transports"), and XAPI's clients need values written the way XAPI writes them anyway.
+ */
+function value(v: XValue, out: string[]): void {
+  if (typeof v === 'string') out.push(v === '' ? '<value/>' : `<value>${text(v)}</value>`);
+  else if (typeof v === 'number') out.push(Number.isInteger(v) ? `<value>${v}</value>` : `<value><double>${v}</double></value>`);
+  else if (typeof v === 'boolean') out.push(v ? '<value><boolean>1</boolean></value>' : '<value><boolean>0</boolean></value>');
+  else if (v === null) out.push('<value><nil/></value>');
+  else if (v instanceof Double) out.push(`<value><double>${v.value}</double></value>`);
+  else if (v instanceof Date) out.push(`<value><dateTime.iso8601>${xapiDate(v)}</dateTime.iso8601></value>`);
+  else if (Array.isArray(v)) {
+    out.push('<value><array><data>');
+    for (const x of v as readonly XValue[]) value(x, out);
+    out.push('</data></array></value>');
   } else {
-    const struct = value.ele('struct');
+    out.push('<value><struct>');
     for (const [k, x] of Object.entries(v)) {
-      const m = struct.ele('member');
-      m.ele('name').txt(k);
-      encodeInto(m, x);
+      out.push(`<member><name>${text(k)}</name>`);
+      value(x, out);
+      out.push('</member>');
     }
+    out.push('</struct></value>');
   }
 }
 
-const BUILD = { invalidCharReplacement: '\uFFFD' };
-
 /** A methodResponse with XAPI's envelope: the call's value, or its error. */
 export function encodeResponse(result: { ok: true; value: XValue } | { ok: false; error: XapiError }): string {
-  const doc = create({ ...BUILD, version: '1.0' });
-  const param = doc.ele('methodResponse').ele('params').ele('param');
-  encodeInto(param, result.ok ? { Status: 'Success', Value: result.value } : { Status: 'Failure', ErrorDescription: result.error.description });
-  return doc.end({ prettyPrint: false });
+  const out = ['<?xml version="1.0"?><methodResponse><params><param>'];
+  value(result.ok ? { Status: 'Success', Value: result.value } : { Status: 'Failure', ErrorDescription: result.error.description }, out);
+  out.push('</param></params></methodResponse>');
+  return out.join('');
 }
 
 /** One value as a document fragment: a task's result field holds its XML-RPC value. */
 export function encodeValue(v: XValue): string {
-  const frag = create(BUILD).ele('r');
-  encodeInto(frag, v);
-  return frag.first().toString({ prettyPrint: false });
+  const out: string[] = [];
+  value(v, out);
+  return out.join('');
 }

@@ -34,7 +34,7 @@ test('responses carry the Status envelope, int64 as strings, floats as doubles, 
     '<member><name>n</name><value>1099511627776</value></member><member><name>f</name><value><double>1</double></value></member>' +
     '<member><name>s</name><value>a&lt;b</value></member><member><name>e</name><value/></member>' +
     '<member><name>d</name><value><dateTime.iso8601>20260102T03:04:05Z</dateTime.iso8601></value></member>' +
-    '<member><name>t</name><value><boolean>1</boolean></value></member><member><name>l</name><value><array><data/></array></value></member>' +
+    '<member><name>t</name><value><boolean>1</boolean></value></member><member><name>l</name><value><array><data></data></array></value></member>' +
     '</struct></value></member></struct></value></param></params></methodResponse>');
   const fail = encodeResponse({ ok: false, error: new XapiError('HANDLE_INVALID', ['VM', 'OpaqueRef:x']) });
   assert.ok(fail.includes('<name>Status</name><value>Failure</value></member><member><name>ErrorDescription</name><value><array><data><value>HANDLE_INVALID</value><value>VM</value><value>OpaqueRef:x</value></data></array></value>'));
