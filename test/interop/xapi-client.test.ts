@@ -4,6 +4,7 @@
 // Async.* task it watches through events).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { xenode } from '../support/cli.js';
 import { startXapiRig } from '../support/xapi.js';
 
 interface XapiObject {
@@ -35,7 +36,13 @@ test('the xen-api client connects, follows events and shuts a VM down with callA
   const rig = await startXapiRig('xapi-client');
   const xapi = createClient({ url: rig.url, allowUnauthorized: true, auth: { user: 'alice', password: 'wonderland' }, debounce: 20, eventPollDelay: 50 });
   try {
-    await rig.ts.call('userAdd', { name: 'alice', role: 'vm-admin', password: 'wonderland' });
+    // As a user adds one: `xenode user-add`, the password on standard input.
+    const add = await xenode(['user-add', 'alice', '--role', 'vm-admin'], { state: rig.stateDir, input: 'wonderland\n' });
+    assert.equal(add.code, 0, add.stderr);
+    assert.equal(add.stderr, 'Added user alice (vm-admin)\n');
+    const bad = await xenode(['user-add', 'eve', '--role', 'root', '--password', 'x'], { state: rig.stateDir });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /role must be one of pool-admin, /);
     await xapi.connect();
     await xapi.objectsFetched;
     const all = () => Object.values(xapi.objects.all);
