@@ -1,0 +1,45 @@
+// The Internet checksum (RFC 1071): a 16-bit ones' complement sum.
+import type { Ipv4 } from './addr.js';
+
+/** Add bytes [off, off+len) to a running 32-bit sum (not folded). */
+export function sumBytes(b: Uint8Array, off: number, len: number, sum = 0): number {
+  const end = off + len;
+  let i = off;
+  for (; i + 1 < end; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
+  if (i < end) sum += b[i]! << 8;
+  // Fold now and then so the sum stays a small integer on long buffers.
+  return sum > 0x7fffffff ? fold(sum) : sum;
+}
+
+export function fold(sum: number): number {
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  return sum;
+}
+
+/** The checksum field value for a folded-and-complemented sum. */
+export function finish(sum: number): number {
+  return ~fold(sum) & 0xffff;
+}
+
+/** The sum of the IPv4 pseudo-header of a TCP or UDP segment. */
+export function pseudoHeaderSum(src: Ipv4, dst: Ipv4, proto: number, len: number): number {
+  return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + proto + len;
+}
+
+/** True when bytes [off, off+len) with their checksum field sum to zero (plus `initial`). */
+export function verify(b: Uint8Array, off: number, len: number, initial = 0): boolean {
+  return fold(sumBytes(b, off, len, initial)) === 0xffff;
+}
+
+/**
+ * Fill the TCP/UDP checksum at `csumOff` of the segment [off, off+len). With `blank` (the vif
+ * negotiated checksum offload) only the pseudo-header sum goes in, as Linux leaves a
+ * CHECKSUM_PARTIAL packet for whoever completes it; the payload is not read.
+ */
+export function fillL4Checksum(b: Uint8Array, off: number, len: number, csumOff: number,
+  src: Ipv4, dst: Ipv4, proto: number, blank: boolean): void {
+  const pseudo = pseudoHeaderSum(src, dst, proto, len);
+  b[csumOff] = 0; b[csumOff + 1] = 0;
+  const c = blank ? fold(pseudo) : finish(sumBytes(b, off, len, pseudo));
+  b[csumOff] = c >> 8; b[csumOff + 1] = c;
+}

@@ -1,0 +1,48 @@
+// Time as the stack sees it: a millisecond clock and cancellable one-shot timers, injected so
+// that tests run on a virtual clock and a guest can drive the stack from its own timer source.
+
+export interface Timer {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Milliseconds since an arbitrary start, never going backwards. */
+  now(): number;
+  /** Call `fn` once after `ms` milliseconds unless cancelled first. */
+  setTimer(ms: number, fn: () => void): Timer;
+}
+
+/** The host's clock: performance.now() and setTimeout (unref'd, so idle stacks let Node exit). */
+export const realClock: Clock = {
+  now: () => performance.now(),
+  setTimer(ms, fn) {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+/** A timer slot that holds at most one pending timer: arming it again replaces the old one. */
+export class TimerSlot {
+  #timer: Timer | undefined;
+  constructor(private readonly clock: Clock) {}
+  get armed(): boolean {
+    return this.#timer !== undefined;
+  }
+  arm(ms: number, fn: () => void): void {
+    this.#timer?.cancel();
+    const t = this.clock.setTimer(ms, () => {
+      if (this.#timer === t) this.#timer = undefined;
+      fn();
+    });
+    this.#timer = t;
+  }
+  /** Arm only when not already armed (a deadline that must not be pushed back). */
+  ensure(ms: number, fn: () => void): void {
+    if (!this.#timer) this.arm(ms, fn);
+  }
+  cancel(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+  }
+}

@@ -1,0 +1,102 @@
+// Ethernet II framing with an optional 802.1Q tag. Outgoing frames are allocated with room for
+// every header in front, so upper layers write in place and nothing is copied on the way down.
+import type { Net } from '../drivers/net/front/net.js';
+import { NET_FRAME_PLAIN, type NetFrameInfo } from '../abi/netif.js';
+import { parseMac } from './addr.js';
+
+export const ETHERTYPE_IPV4 = 0x0800;
+export const ETHERTYPE_ARP = 0x0806;
+export const ETHERTYPE_VLAN = 0x8100;
+
+export interface EthernetHeader {
+  readonly dst: Uint8Array;
+  readonly src: Uint8Array;
+  /** The 802.1Q VLAN id, when the frame is tagged. */
+  readonly vlan: number | undefined;
+  readonly ethertype: number;
+  /** Where the payload starts in the frame. */
+  readonly payloadOffset: number;
+}
+
+/** Decode the header; undefined for a frame too short to hold one. */
+export function parseEthernet(frame: Uint8Array): EthernetHeader | undefined {
+  if (frame.length < 14) return undefined;
+  let ethertype = (frame[12]! << 8) | frame[13]!;
+  let vlan: number | undefined;
+  let off = 14;
+  if (ethertype === ETHERTYPE_VLAN) {
+    if (frame.length < 18) return undefined;
+    vlan = ((frame[14]! << 8) | frame[15]!) & 0xfff;
+    ethertype = (frame[16]! << 8) | frame[17]!;
+    off = 18;
+  }
+  return { dst: frame.subarray(0, 6), src: frame.subarray(6, 12), vlan, ethertype, payloadOffset: off };
+}
+
+export function isBroadcastOrMulticast(mac: Uint8Array): boolean {
+  return (mac[0]! & 1) === 1;
+}
+
+export function sameMac(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 6; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export interface EthernetCounters {
+  rxFrames: number;
+  rxDropped: number;
+  txFrames: number;
+  txErrors: number;
+}
+
+/** One interface's Ethernet layer: header writing, VLAN filtering and dispatch by ethertype. */
+export class Ethernet {
+  readonly mac: Uint8Array;
+  /** Bytes of Ethernet header in front of every payload this interface sends. */
+  readonly hlen: number;
+  readonly counters: EthernetCounters = { rxFrames: 0, rxDropped: 0, txFrames: 0, txErrors: 0 };
+  #handlers = new Map<number, (frame: Uint8Array, off: number, src: Uint8Array, info: NetFrameInfo) => void>();
+
+  constructor(readonly net: Net, readonly vlan?: number) {
+    this.mac = parseMac(net.mac);
+    this.hlen = vlan === undefined ? 14 : 18;
+  }
+
+  on(ethertype: number, fn: (frame: Uint8Array, off: number, src: Uint8Array, info: NetFrameInfo) => void): void {
+    this.#handlers.set(ethertype, fn);
+  }
+
+  /** A zeroed frame with `payloadLen` bytes after the Ethernet header. */
+  alloc(payloadLen: number): Uint8Array {
+    return new Uint8Array(this.hlen + payloadLen);
+  }
+
+  transmit(frame: Uint8Array, dst: Uint8Array, ethertype: number, info: NetFrameInfo = NET_FRAME_PLAIN): void {
+    frame.set(dst, 0);
+    frame.set(this.mac, 6);
+    let off = 12;
+    if (this.vlan !== undefined) {
+      frame[12] = ETHERTYPE_VLAN >> 8; frame[13] = ETHERTYPE_VLAN & 255;
+      frame[14] = this.vlan >> 8; frame[15] = this.vlan & 255;
+      off = 16;
+    }
+    frame[off] = ethertype >> 8; frame[off + 1] = ethertype & 255;
+    this.counters.txFrames++;
+    this.net.write(frame, info).catch(() => { this.counters.txErrors++; });
+  }
+
+  input(frame: Uint8Array, info: NetFrameInfo): void {
+    const h = parseEthernet(frame);
+    if (!h || h.vlan !== this.vlan || (!isBroadcastOrMulticast(h.dst) && !sameMac(h.dst, this.mac))) {
+      this.counters.rxDropped++;
+      return;
+    }
+    const fn = this.#handlers.get(h.ethertype);
+    if (!fn) {
+      this.counters.rxDropped++;
+      return;
+    }
+    this.counters.rxFrames++;
+    fn(frame, h.payloadOffset, h.src, info);
+  }
+}

@@ -1,0 +1,156 @@
+// A TCP/IP stack over one Net device: the layers wired together, configured statically or by
+// DHCP, with the guest-facing API (tcp.listen/connect, udp.bind, dns.resolve, icmp.ping).
+import type { Net } from '../drivers/net/front/net.js';
+import { formatIpv4, parseIpv4, type Ipv4 } from './addr.js';
+import { Arp, type ArpOptions } from './arp.js';
+import { realClock, type Clock } from './clock.js';
+import { parseStaticConfig, type StaticConfig, type StaticConfigInput } from './config.js';
+import { DhcpClient, type DhcpLease } from './dhcp.js';
+import { DnsResolver } from './dns.js';
+import { Timeout } from './errors.js';
+import { Ethernet } from './ethernet.js';
+import { Icmp } from './icmp.js';
+import { Ipv4Layer } from './ipv4.js';
+import type { ReassemblyOptions } from './reassembly.js';
+import type { TcpConfig } from './tcp/host.js';
+import { Tcp, type ConnectOptions, type TcpServer } from './tcp/tcp.js';
+import type { TcpSocket } from './tcp/socket.js';
+import { Udp, type UdpPeer, type UdpSocket } from './udp.js';
+
+export interface StackOptions {
+  clock?: Clock;
+  /** Uniform in [0, 1); defaults to the Web Crypto generator. Tests pass a seeded one. */
+  random?: () => number;
+  /** 802.1Q tag for every frame (the vif sits on a trunk). */
+  vlan?: number;
+  tcp?: Partial<TcpConfig>;
+  arp?: Partial<ArpOptions>;
+  reassembly?: Partial<ReassemblyOptions>;
+}
+
+export interface AddressInfo {
+  readonly address: string;
+  readonly netmask: string;
+  readonly gateway: string | undefined;
+  readonly dns: readonly string[];
+}
+
+function cryptoRandom(): number {
+  const a = new Uint32Array(1);
+  globalThis.crypto.getRandomValues(a);
+  return a[0]! / 0x100000000;
+}
+
+export class TcpipStack {
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly eth: Ethernet;
+  readonly arp: Arp;
+  readonly ip: Ipv4Layer;
+  readonly icmpLayer: Icmp;
+  readonly udpLayer: Udp;
+  readonly tcpLayer: Tcp;
+  readonly resolver: DnsResolver;
+  #dhcp: DhcpClient | undefined;
+  #stopListening: () => void;
+
+  readonly tcp = {
+    listen: (port: number, onConn: (s: TcpSocket) => void, opts?: { backlog?: number }): TcpServer =>
+      this.tcpLayer.listen(port, onConn, opts),
+    connect: (addr: string, port: number, opts?: ConnectOptions): Promise<TcpSocket> => this.tcpLayer.connect(addr, port, opts),
+  };
+
+  readonly udp = {
+    bind: (port: number, handler: (msg: Uint8Array, from: UdpPeer) => void): UdpSocket => this.udpLayer.bind(port, handler),
+  };
+
+  readonly dns = {
+    resolve: (name: string): Promise<string[]> => this.resolver.resolve(name),
+  };
+
+  readonly icmp = {
+    ping: (addr: string, timeoutMs?: number): Promise<number> => this.icmpLayer.ping(parseIpv4(addr), timeoutMs),
+  };
+
+  constructor(readonly net: Net, opts: StackOptions = {}) {
+    this.clock = opts.clock ?? realClock;
+    this.random = opts.random ?? cryptoRandom;
+    this.eth = new Ethernet(net, opts.vlan);
+    this.arp = new Arp(this.eth, this.clock, () => this.ip.config.address, opts.arp);
+    this.ip = new Ipv4Layer(this.eth, this.arp, this.clock, opts.reassembly);
+    this.icmpLayer = new Icmp(this.ip, this.clock);
+    this.udpLayer = new Udp(this.ip, this.icmpLayer, this.random);
+    this.tcpLayer = new Tcp(this.ip, this.icmpLayer, this.clock, this.random, opts.tcp);
+    this.resolver = new DnsResolver(this.udpLayer, this.clock, this.random);
+    this.#stopListening = net.listen((frame, info) => this.eth.input(frame, info));
+  }
+
+  get address(): AddressInfo | undefined {
+    const c = this.ip.config;
+    if (c.address === 0) return undefined;
+    return {
+      address: formatIpv4(c.address), netmask: formatIpv4(c.netmask),
+      gateway: c.gateway === undefined ? undefined : formatIpv4(c.gateway),
+      dns: this.resolver.servers.map(formatIpv4),
+    };
+  }
+
+  /** Use a static address (xl's ip=); announces it with a gratuitous ARP. */
+  configure(c: StaticConfigInput | StaticConfig): void {
+    const s = typeof (c as StaticConfigInput).ip === 'string' ? parseStaticConfig(c as StaticConfigInput) : (c as StaticConfig);
+    this.#setAddress(s.address, s.netmask, s.gateway, s.dns);
+  }
+
+  #setAddress(address: Ipv4, netmask: Ipv4, gateway: Ipv4 | undefined, dns: readonly Ipv4[]): void {
+    const changed = address !== this.ip.config.address;
+    if (changed && this.ip.config.address !== 0) this.tcpLayer.abortAll('the interface address changed');
+    this.ip.config = { address, netmask, gateway };
+    this.resolver.servers = [...dns];
+    if (changed) {
+      this.arp.flush();
+      this.arp.announce();
+    }
+  }
+
+  /** Gratuitous ARP on demand (after resume or migration). */
+  announce(): void {
+    this.arp.announce();
+  }
+
+  /** Configure by DHCP; resolves with the first lease, rejects with Timeout after `timeoutMs`. */
+  dhcp(timeoutMs = 60_000): Promise<DhcpLease> {
+    return new Promise((resolve, reject) => {
+      let first = true;
+      const timer = this.clock.setTimer(timeoutMs, () => {
+        if (first) reject(new Timeout(`no DHCP lease in ${timeoutMs} ms`));
+      });
+      this.#dhcp?.stop();
+      this.#dhcp = new DhcpClient(this.udpLayer, this.ip, this.clock, this.random, (lease) => {
+        if (lease) this.#setAddress(lease.address, lease.netmask, lease.gateway, lease.dns);
+        else this.#setAddress(0, 0, undefined, []);
+        if (lease && first) {
+          first = false;
+          timer.cancel();
+          resolve(lease);
+        }
+      });
+      this.#dhcp.start();
+    });
+  }
+
+  /** Stop: reset every connection and stop listening to the device. */
+  stop(): void {
+    this.#dhcp?.stop();
+    this.tcpLayer.abortAll('the stack stopped');
+    this.arp.flush();
+    this.ip.reassembly.clear();
+    this.#stopListening();
+  }
+}
+
+/** Build a stack on `net` (configure it with configure() or dhcp()). */
+export function createStack(net: Net, opts?: StackOptions): TcpipStack {
+  return new TcpipStack(net, opts);
+}
+
+export type { TcpSocket, TcpServer, UdpSocket, UdpPeer, DhcpLease };

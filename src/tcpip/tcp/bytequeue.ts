@@ -1,0 +1,58 @@
+// A queue of bytes kept as the chunks they arrived in: the send buffer (read at any offset,
+// dropped from the front as ACKs arrive) and the receive buffer (taken from the front).
+
+export class ByteQueue {
+  #chunks: Uint8Array[] = [];
+  #head = 0;
+  length = 0;
+
+  push(b: Uint8Array): void {
+    if (b.length === 0) return;
+    this.#chunks.push(b);
+    this.length += b.length;
+  }
+
+  /** Drop `n` bytes from the front. */
+  drop(n: number): void {
+    n = Math.min(n, this.length);
+    this.length -= n;
+    while (n > 0) {
+      const c = this.#chunks[0]!;
+      const left = c.length - this.#head;
+      if (n < left) {
+        this.#head += n;
+        return;
+      }
+      n -= left;
+      this.#chunks.shift();
+      this.#head = 0;
+    }
+  }
+
+  /** Copy `len` bytes starting `from` bytes into the queue to dst[off..]. */
+  copyTo(from: number, len: number, dst: Uint8Array, off: number): void {
+    let skip = from + this.#head;
+    for (const c of this.#chunks) {
+      if (len === 0) return;
+      if (skip >= c.length) {
+        skip -= c.length;
+        continue;
+      }
+      const n = Math.min(len, c.length - skip);
+      dst.set(c.subarray(skip, skip + n), off);
+      off += n;
+      len -= n;
+      skip = 0;
+    }
+  }
+
+  /** Take up to `max` bytes from the front as one chunk (no copy when a whole chunk fits). */
+  shift(max = Infinity): Uint8Array | undefined {
+    const c = this.#chunks[0];
+    if (!c) return undefined;
+    const n = Math.min(max, c.length - this.#head);
+    const out = c.subarray(this.#head, this.#head + n);
+    this.drop(n);
+    return out;
+  }
+}

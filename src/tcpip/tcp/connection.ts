@@ -1,0 +1,739 @@
+// One TCP connection (RFC 9293's TCB and its segment-arrival rules), hardened per RFC 5961
+// (RST and SYN only act on an exact sequence match, else a rate-limited challenge ACK; ACKs
+// outside the window are dropped), with RFC 6298 retransmission, NewReno congestion control,
+// RFC 7323 window scaling, timestamps and PAWS, delayed ACKs, Nagle, zero-window probes and
+// keepalive. Buffers are bounded: the send buffer by sndBufMax, the receive side by the window
+// we advertise (the reassembly queue holds only bytes inside it, in at most MAX_OOO pieces).
+import { formatIpv4, type Ipv4 } from '../addr.js';
+import { TimerSlot, type Clock } from '../clock.js';
+import { ConnectionRefused, ConnectionReset, NoRoute, Timeout, type TcpipError } from '../errors.js';
+import { ByteQueue } from './bytequeue.js';
+import { NewReno } from './newreno.js';
+import { Rto } from './rto.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { ACK, FIN, PSH, RST, SYN, type Segment, type TcpOptions } from './wire.js';
+import type { TcpConfig, TcpHost } from './host.js';
+
+export type TcpState =
+  | 'SYN-SENT' | 'SYN-RECEIVED' | 'ESTABLISHED' | 'FIN-WAIT-1' | 'FIN-WAIT-2' | 'CLOSE-WAIT'
+  | 'CLOSING' | 'LAST-ACK' | 'TIME-WAIT' | 'CLOSED';
+
+const MAX_OOO = 64;
+const DEFAULT_MSS = 536;
+const TS_OPT_LEN = 12;
+const MAX_WSCALE = 14;
+const CHALLENGE_ACKS_PER_SECOND = 10;
+
+/** What the owner of a connection (the stream) hears from it. */
+export interface ConnectionEvents {
+  onEstablished(): void;
+  /** In-order bytes are ready to read(), or the peer's FIN arrived. */
+  onReadable(): void;
+  /** Send buffer space freed. */
+  onWritable(): void;
+  /** The connection is gone; with an error unless it closed in order. */
+  onClosed(err: TcpipError | undefined): void;
+}
+
+export class Connection {
+  state: TcpState;
+  events: ConnectionEvents | undefined;
+  // Send side (RFC 9293 names).
+  readonly iss: number;
+  sndUna: number;
+  sndNxt: number;
+  /** The highest sequence number sent (sndNxt goes back to sndUna after a timeout). */
+  sndMax: number;
+  sndWnd = 0;
+  #maxSndWnd = 0;
+  #sndWl1 = 0;
+  #sndWl2 = 0;
+  #sndWscale = 0;
+  readonly sndBuf = new ByteQueue();
+  /** Sequence number of our FIN once close() was called, else -1. */
+  #finSeq = -1;
+  // Receive side.
+  #irs = 0;
+  rcvNxt = 0;
+  /** The right edge of the window we last advertised. */
+  #rcvAdv = 0;
+  #rcvWscale = 0;
+  #wsOk = false;
+  readonly rcvQueue = new ByteQueue();
+  #ooo: { seq: number; data: Uint8Array; fin: boolean }[] = [];
+  #finReceived = false;
+  #lastAckSent = 0;
+  #unackedSegs = 0;
+  // Options.
+  #sendMss = DEFAULT_MSS;
+  #tsOk = false;
+  #tsRecent = 0;
+  readonly #tsOffset: number;
+  // Timing and congestion.
+  readonly rto: Rto;
+  readonly cc: NewReno;
+  #rttSeq = -1;
+  #rttStart = 0;
+  #retries = 0;
+  #rtx: TimerSlot;
+  #rtxAt = 0;
+  /** The rtx slot runs the persist timer (zero window, nothing in flight). */
+  #persisting = false;
+  #delack: TimerSlot;
+  #other: TimerSlot;
+  #lastRecv: number;
+  #challengeTokens = CHALLENGE_ACKS_PER_SECOND;
+  #challengeRefill = 0;
+  noDelay = false;
+  #keepalive: { idleMs: number; intervalMs: number; count: number; sent: number } | undefined;
+
+  constructor(
+    private readonly host: TcpHost,
+    readonly localPort: number,
+    readonly remoteAddr: Ipv4,
+    readonly remotePort: number,
+    readonly passive: boolean,
+    iss: number,
+  ) {
+    const clock: Clock = host.clock;
+    this.iss = iss;
+    this.sndUna = this.sndNxt = this.sndMax = iss;
+    this.state = passive ? 'SYN-RECEIVED' : 'SYN-SENT';
+    this.rto = new Rto(host.config.rto);
+    this.cc = new NewReno(DEFAULT_MSS, iss);
+    this.#rtx = new TimerSlot(clock);
+    this.#delack = new TimerSlot(clock);
+    this.#other = new TimerSlot(clock);
+    this.#tsOffset = Math.floor(host.random() * 0xffffffff);
+    this.#lastRecv = clock.now();
+    let ws = 0;
+    while (ws < MAX_WSCALE && host.config.rcvBufMax >> ws > 0xffff) ws++;
+    this.#rcvWscale = ws;
+  }
+
+  get config(): TcpConfig {
+    return this.host.config;
+  }
+
+  get key(): string {
+    return `${this.remoteAddr}:${this.remotePort}:${this.localPort}`;
+  }
+
+  get describe(): string {
+    return `${formatIpv4(this.remoteAddr)}:${this.remotePort}`;
+  }
+
+  get finReceived(): boolean {
+    return this.#finReceived;
+  }
+
+  /** Bytes the application may still add to the send buffer. */
+  get sendSpace(): number {
+    return this.#finSeq === -1 && this.#synchronizedOrOpening() ? Math.max(0, this.config.sndBufMax - this.sndBuf.length) : 0;
+  }
+
+  get mss(): number {
+    return this.#sendMss;
+  }
+
+  #synchronizedOrOpening(): boolean {
+    return this.state !== 'CLOSED' && this.state !== 'TIME-WAIT';
+  }
+
+  #ourMss(): number {
+    return this.host.pathMtu(this.remoteAddr) - 40;
+  }
+
+  #tsVal(): number {
+    return (Math.floor(this.host.clock.now()) + this.#tsOffset) >>> 0;
+  }
+
+  // ---- Opening ----
+
+  /** Active open: send the SYN. */
+  open(): void {
+    this.sndNxt = this.sndMax = seqAdd(this.iss, 1);
+    this.#rttStart = this.host.clock.now();
+    this.#sendSyn();
+    this.#armRtx();
+  }
+
+  /** Passive open: take the SYN's options and answer with SYN-ACK. */
+  acceptSyn(seg: Segment): void {
+    this.#irs = seg.seq;
+    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.#takeSynOptions(seg);
+    this.sndWnd = seg.window; // never scaled in a SYN
+    this.#maxSndWnd = this.sndWnd;
+    this.#sndWl1 = seg.seq;
+    this.sndNxt = this.sndMax = seqAdd(this.iss, 1);
+    this.#sendSyn();
+    this.#armRtx();
+  }
+
+  /** Options of the peer's SYN: window scaling and timestamps only when both sides offer them. */
+  #takeSynOptions(seg: Segment): void {
+    const o = seg.opts;
+    const peerMss = o.mss !== undefined && o.mss > 0 ? o.mss : DEFAULT_MSS;
+    this.#wsOk = o.wscale !== undefined;
+    if (!this.#wsOk) this.#rcvWscale = 0;
+    this.#tsOk = (this.passive || this.#tsOk) && o.ts !== undefined;
+    this.#sndWscale = this.#wsOk ? Math.min(MAX_WSCALE, o.wscale!) : 0;
+    if (o.ts) this.#tsRecent = o.ts.val;
+    this.#sendMss = Math.max(64, Math.min(peerMss, this.#ourMss()) - (this.#tsOk ? TS_OPT_LEN : 0));
+    this.cc.setMss(this.#sendMss);
+    this.cc.cwnd = 10 * this.#sendMss;
+  }
+
+  /** Our SYN (active open) or SYN-ACK (passive, and simultaneous open). */
+  #sendSyn(): void {
+    const synAck = this.state === 'SYN-RECEIVED';
+    const opts: TcpOptions = { mss: this.#ourMss() };
+    if (!synAck || this.#wsOk) opts.wscale = this.#rcvWscale;
+    if (!synAck) this.#tsOk = true; // offered; the SYN-ACK decides
+    if (this.#tsOk) opts.ts = { val: this.#tsVal(), ecr: synAck ? this.#tsRecent : 0 };
+    const wnd = Math.min(this.config.rcvBufMax, 0xffff);
+    this.host.emit(this, this.iss, this.rcvNxt, synAck ? SYN | ACK : SYN, wnd, opts, 0, 0);
+    if (synAck) this.#rcvAdv = seqAdd(this.rcvNxt, wnd);
+  }
+
+  // ---- Application calls ----
+
+  /** Queue bytes to send; returns how many fit in the send buffer. */
+  write(data: Uint8Array): number {
+    const n = Math.min(data.length, this.sendSpace);
+    if (n === 0) return 0;
+    // Copy: the caller may reuse its buffer, and we keep the bytes until they are acknowledged.
+    this.sndBuf.push(data.slice(0, n));
+    this.output();
+    return n;
+  }
+
+  /** Take received bytes (undefined when none are waiting); opens the window as space frees. */
+  read(max?: number): Uint8Array | undefined {
+    const before = this.#freeRcv();
+    const b = this.rcvQueue.shift(max);
+    if (b && this.#isSynchronized()) {
+      const after = this.#freeRcv();
+      const advertised = seqDiff(this.#rcvAdv, this.rcvNxt);
+      // Send a window update once the opening is worth it (receiver-side SWS avoidance).
+      if (after - Math.max(0, advertised) >= Math.min(this.config.rcvBufMax / 2, 2 * this.#sendMss) && before < after) {
+        this.#sendAck();
+      }
+    }
+    return b;
+  }
+
+  /** No more data from us: send FIN after what is queued. */
+  close(): void {
+    switch (this.state) {
+      case 'SYN-SENT':
+        this.#closed(undefined);
+        return;
+      case 'SYN-RECEIVED':
+      case 'ESTABLISHED':
+        this.state = 'FIN-WAIT-1';
+        break;
+      case 'CLOSE-WAIT':
+        this.state = 'LAST-ACK';
+        break;
+      default:
+        return;
+    }
+    this.#finSeq = seqAdd(this.sndUna, this.sndBuf.length);
+    this.output();
+  }
+
+  /** Abort: RST to the peer if it knows us, drop everything. */
+  reset(err?: TcpipError): void {
+    if (this.state === 'CLOSED') return;
+    if (this.state !== 'SYN-SENT' && this.state !== 'TIME-WAIT') {
+      this.host.emit(this, this.sndNxt, this.rcvNxt, RST | ACK, 0, undefined, 0, 0);
+    }
+    this.#closed(err);
+  }
+
+  /** Forget the connection without a word to the peer (an evicted half-open one, a recycled TIME-WAIT). */
+  abandon(): void {
+    this.#closed(undefined);
+  }
+
+  setKeepAlive(enable: boolean, idleMs = 7_200_000, intervalMs = 75_000, count = 9): void {
+    this.#keepalive = enable ? { idleMs, intervalMs, count, sent: 0 } : undefined;
+    if (enable) this.#armKeepalive();
+    else if (this.state !== 'TIME-WAIT' && this.state !== 'FIN-WAIT-2') this.#other.cancel();
+  }
+
+  // ---- Output ----
+
+  #freeRcv(): number {
+    return Math.max(0, this.config.rcvBufMax - this.rcvQueue.length);
+  }
+
+  /** The window to advertise (unscaled bytes): never shrinking the right edge we promised. */
+  #rcvWindow(): number {
+    const promised = Math.max(0, seqDiff(this.#rcvAdv, this.rcvNxt));
+    let wnd = this.#freeRcv();
+    if (wnd < promised) wnd = promised;
+    else if (wnd - promised < Math.min(this.config.rcvBufMax / 2, this.#sendMss) && wnd < this.config.rcvBufMax) wnd = promised;
+    return Math.min(wnd, 0xffff << this.#rcvWscale);
+  }
+
+  #isSynchronized(): boolean {
+    return this.state !== 'SYN-SENT' && this.state !== 'SYN-RECEIVED' && this.state !== 'CLOSED';
+  }
+
+  /** Send a segment at `seq` with `len` bytes from the send buffer (starting at seq - sndUna). */
+  #sendSegment(seq: number, flags: number, len: number): void {
+    const wnd = this.#rcvWindow();
+    const field = wnd >> this.#rcvWscale;
+    const opts: TcpOptions | undefined = this.#tsOk ? { ts: { val: this.#tsVal(), ecr: this.#tsRecent } } : undefined;
+    this.host.emit(this, seq, this.rcvNxt, flags | ACK, field, opts, len, seqDiff(seq, this.sndUna));
+    this.#rcvAdv = seqAdd(this.rcvNxt, field << this.#rcvWscale);
+    this.#lastAckSent = this.rcvNxt;
+    this.#unackedSegs = 0;
+    this.#delack.cancel();
+  }
+
+  #sendAck(): void {
+    this.#sendSegment(this.sndNxt, 0, 0);
+  }
+
+  #challengeAck(): void {
+    const now = this.host.clock.now();
+    this.#challengeTokens = Math.min(CHALLENGE_ACKS_PER_SECOND,
+      this.#challengeTokens + ((now - this.#challengeRefill) * CHALLENGE_ACKS_PER_SECOND) / 1000);
+    this.#challengeRefill = now;
+    if (this.#challengeTokens < 1) return;
+    this.#challengeTokens--;
+    this.#sendAck();
+  }
+
+  /** Send whatever the windows, Nagle and the FIN allow. */
+  output(): void {
+    if (this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED' || this.state === 'CLOSED' ||
+        this.state === 'TIME-WAIT' || this.state === 'FIN-WAIT-2') return;
+    const mss = this.#sendMss;
+    for (;;) {
+      const inFlight = seqDiff(this.sndNxt, this.sndUna);
+      const offset = Math.min(inFlight, this.sndBuf.length);
+      const unsent = this.sndBuf.length - offset;
+      const finPending = this.#finSeq !== -1 && this.sndNxt === this.#finSeq;
+      if (unsent === 0 && !finPending) break;
+      const usable = Math.min(this.sndWnd, this.cc.cwnd) - inFlight;
+      if (unsent > 0 && usable <= 0) {
+        if (this.sndWnd === 0 && inFlight === 0) this.#armPersist();
+        break;
+      }
+      const maxSeg = this.host.gso ? Math.max(mss, Math.floor(Math.min(this.config.gsoMax, 0xffff - 80) / mss) * mss) : mss;
+      const len = Math.min(unsent, Math.max(0, usable), maxSeg);
+      const fin = finPending || (this.#finSeq !== -1 && len === unsent && unsent > 0);
+      // Nagle (RFC 896): hold a small segment while data is unacknowledged.
+      if (len > 0 && len < mss && inFlight > 0 && !this.noDelay && !fin) break;
+      if (len === 0 && !fin) break;
+      this.#sendSegment(this.sndNxt, (fin ? FIN : 0) | (len > 0 && len === unsent ? PSH : 0), len);
+      if (this.#rttSeq === -1 && len > 0 && !seqLt(this.sndNxt, this.sndMax)) {
+        this.#rttSeq = seqAdd(this.sndNxt, len);
+        this.#rttStart = this.host.clock.now();
+      }
+      this.sndNxt = seqAdd(this.sndNxt, len + (fin ? 1 : 0));
+      if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
+      this.#armRtx();
+      if (fin) break;
+    }
+  }
+
+  /** Resend the first unacknowledged segment (fast retransmit, partial ACK, timeout). */
+  #retransmitFirst(): void {
+    const len = Math.min(this.sndBuf.length, this.#sendMss, Math.max(0, seqDiff(this.sndMax, this.sndUna)));
+    const fin = this.#finSeq !== -1 && seqAdd(this.sndUna, len) === this.#finSeq && seqGt(this.sndMax, this.#finSeq);
+    if (len === 0 && !fin) return;
+    this.#rttSeq = -1; // Karn: no samples from retransmissions
+    this.#sendSegment(this.sndUna, fin ? FIN : 0, len);
+    const end = seqAdd(this.sndUna, len + (fin ? 1 : 0));
+    if (seqLt(this.sndNxt, end)) this.sndNxt = end;
+  }
+
+  // ---- Timers ----
+
+  /** (Re)start the retransmission timer: a deadline, the timer itself re-armed lazily. */
+  #armRtx(): void {
+    this.#rtxAt = this.host.clock.now() + this.rto.rto;
+    if (!this.#rtx.armed || this.#persisting) {
+      this.#persisting = false;
+      this.#rtx.arm(this.rto.rto, () => this.#onRtxTimer());
+    }
+  }
+
+  #onRtxTimer(): void {
+    const now = this.host.clock.now();
+    if (now < this.#rtxAt) {
+      this.#rtx.arm(this.#rtxAt - now, () => this.#onRtxTimer());
+      return;
+    }
+    this.#onTimeout();
+  }
+
+  #onTimeout(): void {
+    const opening = this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED';
+    this.#retries++;
+    const limit = opening ? this.config.synRetries : this.config.dataRetries;
+    if (this.#retries > limit) {
+      this.#closed(this.passive && opening ? undefined : new Timeout(`${this.describe}: no answer after ${this.#retries - 1} retransmissions`));
+      return;
+    }
+    this.rto.backoff();
+    if (opening) {
+      this.#sendSyn();
+      this.#armRtx();
+      return;
+    }
+    if (this.sndUna === this.sndMax) return;
+    this.cc.onTimeout(seqDiff(this.sndMax, this.sndUna), this.sndMax);
+    this.sndNxt = this.sndUna;
+    this.#retransmitFirst();
+    this.#armRtx();
+  }
+
+  #armPersist(): void {
+    if (this.#rtx.armed) return;
+    this.#persisting = true;
+    this.#rtx.arm(this.rto.rto, () => {
+      this.#persisting = false;
+      // A zero-window probe: one byte already acknowledged, so the peer answers with its window.
+      if (this.sndWnd === 0 && this.sndUna === this.sndNxt && this.sndBuf.length > 0) {
+        this.host.emit(this, seqAdd(this.sndUna, -1), this.rcvNxt, ACK, this.#rcvWindow() >> this.#rcvWscale,
+          this.#tsOk ? { ts: { val: this.#tsVal(), ecr: this.#tsRecent } } : undefined, 0, 0);
+        this.rto.backoff();
+        this.#armPersist();
+      } else this.output();
+    });
+  }
+
+  #scheduleAck(fullSegment: boolean): void {
+    if (fullSegment) this.#unackedSegs++;
+    if (this.#unackedSegs >= 2) this.#sendAck();
+    else this.#delack.ensure(this.config.delayedAckMs, () => this.#sendAck());
+  }
+
+  #armKeepalive(): void {
+    const ka = this.#keepalive;
+    if (!ka || this.state === 'TIME-WAIT' || this.state === 'CLOSED') return;
+    const idle = this.host.clock.now() - this.#lastRecv;
+    const wait = ka.sent === 0 ? Math.max(0, ka.idleMs - idle) : ka.intervalMs;
+    this.#other.arm(wait, () => {
+      const idleNow = this.host.clock.now() - this.#lastRecv;
+      if (ka.sent === 0 && idleNow < ka.idleMs) return this.#armKeepalive();
+      if (ka.sent >= ka.count) {
+        this.reset(new Timeout(`${this.describe}: ${ka.count} keepalive probes unanswered`));
+        return;
+      }
+      ka.sent++;
+      this.host.emit(this, seqAdd(this.sndUna, -1), this.rcvNxt, ACK, this.#rcvWindow() >> this.#rcvWscale,
+        this.#tsOk ? { ts: { val: this.#tsVal(), ecr: this.#tsRecent } } : undefined, 0, 0);
+      this.#armKeepalive();
+    });
+  }
+
+  /** Bounded: a peer that goes silent without its FIN does not keep us forever. */
+  #armFinWait2(): void {
+    this.#other.arm(this.config.finWait2Ms, () => this.#closed(undefined));
+  }
+
+  #enterTimeWait(): void {
+    this.state = 'TIME-WAIT';
+    this.#rtx.cancel();
+    this.#delack.cancel();
+    this.#other.arm(2 * this.config.mslMs, () => this.#closed(undefined));
+    this.host.timeWait(this);
+  }
+
+  #closed(err: TcpipError | undefined): void {
+    if (this.state === 'CLOSED') return;
+    this.state = 'CLOSED';
+    this.#rtx.cancel();
+    this.#delack.cancel();
+    this.#other.cancel();
+    this.#ooo = [];
+    this.host.release(this);
+    this.events?.onClosed(err);
+  }
+
+  // ---- Input (RFC 9293 §3.10.7) ----
+
+  input(seg: Segment): void {
+    this.#lastRecv = this.host.clock.now();
+    if (this.#keepalive) this.#keepalive.sent = 0;
+    if (this.state === 'SYN-SENT') return this.#inputSynSent(seg);
+    const flags = seg.flags;
+    // A retransmitted SYN while we wait for the handshake's ACK: answer it again.
+    if (this.state === 'SYN-RECEIVED' && (flags & (SYN | ACK | RST)) === SYN && seg.seq === this.#irs) {
+      this.#sendSyn();
+      return;
+    }
+    let seq = seg.seq;
+    let data = seg.payload;
+    let fin = (flags & FIN) !== 0;
+    const syn = (flags & SYN) !== 0;
+    const segLen = data.length + (syn ? 1 : 0) + (fin ? 1 : 0);
+    const wnd = Math.max(0, seqDiff(this.#rcvAdv, this.rcvNxt));
+    // 1. Sequence number acceptable? (and PAWS, RFC 7323 §5)
+    let ok: boolean;
+    if (segLen === 0) ok = wnd === 0 ? seq === this.rcvNxt : seqGe(seq, this.rcvNxt) && seqLt(seq, seqAdd(this.rcvNxt, wnd));
+    else if (wnd === 0) ok = seq === this.rcvNxt && (flags & (RST | ACK)) !== 0; // data is trimmed off below
+    else {
+      const last = seqAdd(seq, segLen - 1);
+      ok = (seqGe(seq, this.rcvNxt) && seqLt(seq, seqAdd(this.rcvNxt, wnd))) ||
+           (seqGe(last, this.rcvNxt) && seqLt(last, seqAdd(this.rcvNxt, wnd)));
+    }
+    if (ok && this.#tsOk && seg.opts.ts && (flags & RST) === 0 && seqLt(seg.opts.ts.val, this.#tsRecent)) ok = false;
+    if (!ok) {
+      if ((flags & RST) === 0) this.#sendAck();
+      return;
+    }
+    // 2. RST (RFC 5961 §3): only an exact match resets; in-window gets a challenge ACK.
+    if (flags & RST) {
+      if (seq !== this.rcvNxt) return this.#challengeAck();
+      if (this.state === 'SYN-RECEIVED' && this.passive) return this.#closed(undefined);
+      const closing = this.state === 'CLOSING' || this.state === 'LAST-ACK' || this.state === 'TIME-WAIT';
+      return this.#closed(closing ? undefined : new ConnectionReset(`${this.describe} reset the connection`));
+    }
+    // 4. SYN in a synchronized state (RFC 5961 §4): challenge ACK, never a reset.
+    if (syn) {
+      if (this.state === 'SYN-RECEIVED' && this.passive) return this.#closed(undefined);
+      return this.#challengeAck();
+    }
+    // Trim to the window: bytes before rcvNxt were seen; bytes beyond the window are not ours yet.
+    const before = seqDiff(this.rcvNxt, seq);
+    if (before > 0) {
+      data = data.subarray(Math.min(before, data.length));
+      seq = this.rcvNxt;
+    }
+    const room = Math.max(0, seqDiff(seqAdd(this.rcvNxt, wnd), seq));
+    if (data.length > room) {
+      data = data.subarray(0, room);
+      fin = false;
+    }
+    // 5. ACK.
+    if ((flags & ACK) === 0) return;
+    if (this.state === 'SYN-RECEIVED') {
+      if (!seqGt(seg.ack, this.sndUna) || seqGt(seg.ack, this.sndMax)) {
+        this.host.emit(this, seg.ack, 0, RST, 0, undefined, 0, 0);
+        return;
+      }
+      this.#tsRecent = seg.opts.ts?.val ?? this.#tsRecent;
+      this.state = this.#finSeq !== -1 ? 'FIN-WAIT-1' : 'ESTABLISHED';
+      this.sndUna = seg.ack;
+      this.sndWnd = seg.window << this.#sndWscale;
+      this.#maxSndWnd = this.sndWnd;
+      this.#sndWl1 = seg.seq;
+      this.#sndWl2 = seg.ack;
+      this.#retries = 0;
+      this.#rtx.cancel();
+      this.host.established(this);
+      this.events?.onEstablished();
+      if ((this.state as TcpState) === 'CLOSED') return;
+    } else if (!this.#processAck(seg)) {
+      this.output(); // LAST-ACK and CLOSING may still have data to send
+      return;
+    }
+    if (this.state === 'CLOSED') return;
+    if (this.#tsOk && seg.opts.ts && seqLe(seg.seq, this.#lastAckSent)) this.#tsRecent = seg.opts.ts.val;
+    // 7. Data.
+    if ((data.length > 0 || fin) &&
+        (this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2')) {
+      this.#receive(seq, data, fin, data.length >= this.#sendMss);
+    }
+    this.output();
+  }
+
+  /** Step 5 for synchronized states; false when the segment is to be dropped. */
+  #processAck(seg: Segment): boolean {
+    const ack = seg.ack;
+    if (seqGt(ack, this.sndMax)) {
+      this.#sendAck();
+      return false;
+    }
+    if (seqLt(ack, seqAdd(this.sndUna, -Math.max(this.#maxSndWnd, 1)))) {
+      this.#challengeAck();
+      return false;
+    }
+    const wndField = seg.window << this.#sndWscale;
+    if (seqGt(ack, this.sndUna)) {
+      const flightBefore = seqDiff(this.sndMax, this.sndUna);
+      const acked = seqDiff(ack, this.sndUna);
+      this.sndBuf.drop(acked);
+      this.sndUna = ack;
+      if (seqLt(this.sndNxt, this.sndUna)) this.sndNxt = this.sndUna;
+      this.#retries = 0;
+      // RTT: from the timestamp echo when there is one, else the one timed segment (Karn).
+      if (this.#tsOk && seg.opts.ts && seg.opts.ts.ecr !== 0) {
+        this.rto.sample(seqDiff(this.#tsVal(), seg.opts.ts.ecr));
+      } else if (this.#rttSeq !== -1 && seqGe(ack, this.#rttSeq)) {
+        this.rto.sample(this.host.clock.now() - this.#rttStart);
+      }
+      if (this.#rttSeq !== -1 && seqGe(ack, this.#rttSeq)) this.#rttSeq = -1;
+      if (this.cc.onAck(ack, acked, flightBefore) === 'partial') this.#retransmitFirst();
+      if (this.sndUna === this.sndMax) this.#rtx.cancel();
+      else this.#armRtx();
+      if (this.sendSpace > 0) this.events?.onWritable();
+      if (this.state === 'CLOSED') return false;
+    } else if (ack === this.sndUna && seg.payload.length === 0 && (seg.flags & (SYN | FIN)) === 0 &&
+               wndField === this.sndWnd && this.sndUna !== this.sndMax) {
+      if (this.cc.onDupAck(ack, seqDiff(this.sndMax, this.sndUna), this.sndMax)) this.#retransmitFirst();
+    }
+    if (seqLt(this.#sndWl1, seg.seq) || (this.#sndWl1 === seg.seq && seqLe(this.#sndWl2, ack))) {
+      const opened = this.sndWnd === 0 && wndField > 0;
+      this.sndWnd = wndField;
+      this.#maxSndWnd = Math.max(this.#maxSndWnd, wndField);
+      this.#sndWl1 = seg.seq;
+      this.#sndWl2 = ack;
+      if (opened && this.#persisting) this.#rtx.cancel();
+    }
+    if (this.sndWnd === 0 && ack === this.sndUna && this.#isSynchronized()) {
+      // The peer is alive and its window is shut: stop retransmitting into it and probe
+      // instead, for as long as it keeps answering (RFC 9293 §3.8.6.1).
+      this.#retries = 0;
+      if (seqGt(this.sndNxt, this.sndUna) && this.#finSeq === -1) {
+        this.sndNxt = this.sndUna;
+        if (!this.#persisting) this.#rtx.cancel();
+      }
+    }
+    const finAcked = this.#finSeq !== -1 && seqGt(this.sndUna, this.#finSeq);
+    switch (this.state) {
+      case 'FIN-WAIT-1':
+        if (finAcked) {
+          this.state = 'FIN-WAIT-2';
+          this.#armFinWait2();
+        }
+        break;
+      case 'FIN-WAIT-2':
+        this.#armFinWait2();
+        break;
+      case 'CLOSING':
+        if (finAcked) this.#enterTimeWait();
+        return false;
+      case 'LAST-ACK':
+        if (finAcked) this.#closed(undefined);
+        return false;
+      case 'TIME-WAIT':
+        if (seg.flags & FIN) {
+          this.#sendAck();
+          this.#other.arm(2 * this.config.mslMs, () => this.#closed(undefined));
+        }
+        return false;
+      default:
+        break;
+    }
+    return true;
+  }
+
+  #receive(seq: number, data: Uint8Array, fin: boolean, full: boolean): void {
+    if (seq !== this.rcvNxt) {
+      // Out of order: keep it (bounded) and send a duplicate ACK at once.
+      if (this.#ooo.length < MAX_OOO && data.length > 0) {
+        let i = this.#ooo.length;
+        while (i > 0 && seqGt(this.#ooo[i - 1]!.seq, seq)) i--;
+        const prev = this.#ooo[i - 1];
+        if (!(prev && prev.seq === seq && prev.data.length >= data.length)) {
+          this.#ooo.splice(i, 0, { seq, data: data.slice(), fin });
+        }
+      }
+      this.#sendAck();
+      return;
+    }
+    const filledHole = this.#ooo.length > 0;
+    this.#accept(data, fin);
+    while (this.#ooo.length > 0 && !this.#finReceived) {
+      const o = this.#ooo[0]!;
+      if (seqGt(o.seq, this.rcvNxt)) break;
+      this.#ooo.shift();
+      const skip = seqDiff(this.rcvNxt, o.seq);
+      if (skip < o.data.length || (skip === o.data.length && o.fin)) this.#accept(o.data.subarray(skip), o.fin);
+    }
+    if (fin || filledHole || this.#finReceived) this.#sendAck();
+    else this.#scheduleAck(full);
+    this.events?.onReadable();
+  }
+
+  #accept(data: Uint8Array, fin: boolean): void {
+    if (data.length > 0) {
+      // The frame is only valid during the call: keep a copy.
+      this.rcvQueue.push(data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice());
+      this.rcvNxt = seqAdd(this.rcvNxt, data.length);
+    }
+    if (fin && !this.#finReceived) {
+      this.#finReceived = true;
+      this.#ooo = [];
+      this.rcvNxt = seqAdd(this.rcvNxt, 1);
+      switch (this.state) {
+        case 'ESTABLISHED': this.state = 'CLOSE-WAIT'; break;
+        case 'FIN-WAIT-1':
+          if (this.#finSeq !== -1 && seqGt(this.sndUna, this.#finSeq)) this.#enterTimeWait();
+          else this.state = 'CLOSING';
+          break;
+        case 'FIN-WAIT-2':
+          this.#other.cancel();
+          this.#enterTimeWait();
+          break;
+        default: break;
+      }
+    }
+  }
+
+  #inputSynSent(seg: Segment): void {
+    const f = seg.flags;
+    const ackOk = (f & ACK) !== 0 && seqGt(seg.ack, this.iss) && seqLe(seg.ack, this.sndMax);
+    if ((f & ACK) && !ackOk) {
+      if (!(f & RST)) this.host.emit(this, seg.ack, 0, RST, 0, undefined, 0, 0);
+      return;
+    }
+    if (f & RST) {
+      if (ackOk) this.#closed(new ConnectionRefused(`${this.describe} refused the connection`));
+      return;
+    }
+    if (!(f & SYN)) return;
+    this.#irs = seg.seq;
+    this.rcvNxt = this.#rcvAdv = seqAdd(seg.seq, 1);
+    this.#takeSynOptions(seg);
+    this.sndWnd = seg.window; // unscaled in a SYN
+    this.#sndWl1 = seg.seq;
+    this.#sndWl2 = seg.ack;
+    if (ackOk) {
+      this.sndUna = seg.ack;
+      this.#maxSndWnd = this.sndWnd;
+      this.state = 'ESTABLISHED';
+      if (this.#retries === 0) this.rto.sample(this.host.clock.now() - this.#rttStart); // Karn
+      this.#retries = 0;
+      this.#rtx.cancel();
+      this.#sendAck();
+      this.host.established(this);
+      this.events?.onEstablished();
+      this.output();
+    } else {
+      // Simultaneous open: answer with SYN-ACK from the same ISN.
+      this.state = 'SYN-RECEIVED';
+      this.#sendSyn();
+      this.#armRtx();
+    }
+  }
+
+  /** The peer or the path is gone (ICMP hard error): fail the open, or keep trying (RFC 1122 soft errors). */
+  unreachable(refused: boolean): void {
+    if (this.state !== 'SYN-SENT') return;
+    this.#closed(refused ? new ConnectionRefused(`${this.describe}: port unreachable`) : new NoRoute(`${this.describe}: unreachable`));
+  }
+
+  /** ICMP says the path MTU fell: send smaller segments from now on. */
+  pathMtuChanged(): void {
+    const mss = Math.max(64, this.#ourMss() - (this.#tsOk ? TS_OPT_LEN : 0));
+    if (mss < this.#sendMss) {
+      this.#sendMss = mss;
+      this.cc.setMss(mss);
+      if (this.sndUna !== this.sndMax) {
+        this.sndNxt = this.sndUna;
+        this.output();
+      }
+    }
+  }
+}

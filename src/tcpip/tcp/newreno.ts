@@ -1,0 +1,64 @@
+// Congestion control: NewReno (RFC 5681 slow start and congestion avoidance, fast retransmit
+// and fast recovery with RFC 6582's partial-ACK handling), counted in bytes, with RFC 3465's
+// appropriate byte counting (L = 1 SMSS) and RFC 6928's initial window of 10 segments.
+import { seqGe, seqGt } from './seq.js';
+
+export type AckOutcome = 'normal' | 'partial' | 'full';
+
+export class NewReno {
+  cwnd: number;
+  ssthresh = 0x7fffffff;
+  dupAcks = 0;
+  inRecovery = false;
+  /** The highest sequence sent when recovery began (RFC 6582's "recover"). */
+  recover: number;
+
+  constructor(private mss: number, iss: number) {
+    this.cwnd = 10 * mss;
+    this.recover = iss;
+  }
+
+  setMss(mss: number): void {
+    this.mss = mss;
+  }
+
+  /** New data acknowledged up to `ack` (`acked` bytes); says whether recovery ended or a hole remains. */
+  onAck(ack: number, acked: number, flightBefore: number): AckOutcome {
+    this.dupAcks = 0;
+    if (this.inRecovery) {
+      if (seqGe(ack, this.recover)) {
+        this.inRecovery = false;
+        this.cwnd = Math.min(this.ssthresh, Math.max(flightBefore - acked, this.mss) + this.mss);
+        return 'full';
+      }
+      this.cwnd = Math.max(this.mss, this.cwnd - acked + (acked >= this.mss ? this.mss : 0));
+      return 'partial';
+    }
+    if (this.cwnd < this.ssthresh) this.cwnd += Math.min(acked, this.mss);
+    else this.cwnd += Math.max(1, Math.floor((this.mss * this.mss) / this.cwnd));
+    return 'normal';
+  }
+
+  /** A duplicate ACK; true when it is the third and fast retransmit should fire. */
+  onDupAck(ack: number, flight: number, sndMax: number): boolean {
+    this.dupAcks++;
+    if (this.inRecovery) {
+      this.cwnd += this.mss;
+      return false;
+    }
+    if (this.dupAcks !== 3 || !seqGt(ack, this.recover)) return false;
+    this.ssthresh = Math.max(Math.floor(flight / 2), 2 * this.mss);
+    this.recover = sndMax;
+    this.cwnd = this.ssthresh + 3 * this.mss;
+    this.inRecovery = true;
+    return true;
+  }
+
+  onTimeout(flight: number, sndMax: number): void {
+    this.ssthresh = Math.max(Math.floor(flight / 2), 2 * this.mss);
+    this.cwnd = this.mss;
+    this.inRecovery = false;
+    this.dupAcks = 0;
+    this.recover = sndMax;
+  }
+}
