@@ -63,6 +63,8 @@ export class HostDaemon {
       local.host.pool.warm({ heapMb: memorySplit(DEFAULT_MEMORY_MIB).heapMb });
       xapi = await startXapi(local.api, {
         stateDir: paths.stateDir,
+        db: local.host.db,
+        log: (line) => local!.log.message(line),
         ...(opts.xapiPort !== undefined && { port: opts.xapiPort }),
         ...(opts.xapiAddress !== undefined && { address: opts.xapiAddress }),
         ...(opts.xapiPortOptional && { portOptional: true }),

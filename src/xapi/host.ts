@@ -5,10 +5,16 @@ import { ensureCertificate } from './cert.js';
 import { xapiPaths, type XapiPaths } from './paths.js';
 import { XapiServer, type XapiHttpLimits } from './server.js';
 import { XapiService, type XapiServiceOptions } from './service.js';
-import { UserFile } from './users.js';
+import type { HostDb } from '../toolstack/db/hostdb.js';
+import { HostDbSessions } from './sessions.js';
+import { HostDbUsers } from './users.js';
 
 export interface XapiHostOptions extends XapiServiceOptions {
   readonly stateDir: string;
+  /** The host database: users live there. */
+  readonly db: HostDb;
+  /** Told of what goes wrong in the background (a session the database could not keep). */
+  readonly log: (line: string) => void;
   /** HTTPS on this TCP port (0: any free one); none when absent. */
   readonly port?: number;
   /** The address HTTPS binds; 127.0.0.1 unless told otherwise. */
@@ -22,7 +28,7 @@ export interface XapiHost {
   readonly paths: XapiPaths;
   readonly service: XapiService;
   readonly server: XapiServer;
-  readonly users: UserFile;
+  readonly users: HostDbUsers;
   /** Why HTTPS is not served (an optional port was taken); undefined when it is, or was not asked for. */
   readonly tcpRefused?: string;
   close(): Promise<void>;
@@ -30,8 +36,9 @@ export interface XapiHost {
 
 export async function startXapi(ts: Toolstack, opts: XapiHostOptions): Promise<XapiHost> {
   const paths = xapiPaths(opts.stateDir);
-  const users = await UserFile.open(paths.users);
-  const service = await new XapiService(ts, users, opts).start();
+  const users = new HostDbUsers(opts.db);
+  const sessionStore = new HostDbSessions(opts.db, (e) => opts.log(`XenAPI: a session could not be kept in the host database: ${e.message}`));
+  const service = await new XapiService(ts, users, { ...opts, sessionStore }).start();
   try {
     const tls = opts.port === undefined ? undefined : await ensureCertificate(paths.cert, paths.key);
     const address = opts.address ?? '127.0.0.1';

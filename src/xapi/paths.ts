@@ -6,7 +6,6 @@ export interface XapiPaths {
   readonly socket: string;
   readonly cert: string;
   readonly key: string;
-  readonly users: string;
 }
 
 export function xapiPaths(stateDir: string): XapiPaths {
@@ -14,6 +13,5 @@ export function xapiPaths(stateDir: string): XapiPaths {
     socket: join(stateDir, 'xapi.sock'),
     cert: join(stateDir, 'xapi-cert.pem'),
     key: join(stateDir, 'xapi-key.pem'),
-    users: join(stateDir, 'users.json'),
   };
 }

@@ -8,7 +8,7 @@ import { CALLS, type Call, type CallHost } from './calls.js';
 import { methodUnknown, parameterCountMismatch, toXapiError, XapiError } from './errors.js';
 import { EventLog, type EventLimits } from './events.js';
 import { Model, type XRecord } from './model.js';
-import { LoginThrottle, SessionTable, type LoginLimits, type SessionLimits } from './sessions.js';
+import { LoginThrottle, SessionTable, type LoginLimits, type SessionLimits, type SessionStore } from './sessions.js';
 import { TaskTable } from './tasks.js';
 import { checkParam, type XValue } from './types.js';
 import type { User } from './users.js';
@@ -28,6 +28,8 @@ export interface Authenticator {
 
 export interface XapiServiceOptions {
   readonly sessions?: Partial<SessionLimits>;
+  /** Where sessions outlive the process (the host database); in memory only when absent. */
+  readonly sessionStore?: SessionStore;
   readonly logins?: Partial<LoginLimits>;
   readonly events?: Partial<EventLimits>;
 }
@@ -59,15 +61,16 @@ export class XapiService implements CallHost {
 
   constructor(readonly ts: Toolstack, private readonly users: Authenticator, opts: XapiServiceOptions = {}) {
     this.model = new Model(ts);
-    this.sessions = new SessionTable({ idleMs: 24 * 3600_000, maxSessions: 1000, ...opts.sessions });
+    this.sessions = new SessionTable({ idleMs: 24 * 3600_000, maxSessions: 1000, ...opts.sessions }, Date.now, opts.sessionStore);
     this.throttle = new LoginThrottle({ failures: 5, windowMs: 60_000, maxSources: 4096, ...opts.logins });
     this.events = new EventLog({ keep: 10_000, maxWaiters: 1024, maxWaitMs: 60_000, ...opts.events });
     this.tasks = new TaskTable(this.events, this.model.hostRef);
     users.onReplaced = (name) => this.sessions.revokeUser(name);
   }
 
-  /** Follow the host's events, so that event.from sees VMs change. */
+  /** Take up the stored sessions, and follow the host's events, so that event.from sees VMs change. */
   async start(): Promise<this> {
+    await this.sessions.restore();
     this.#sub = await this.ts.events((e) => this.#onHostEvent(e));
     return this;
   }

@@ -1,18 +1,12 @@
-// XenAPI's users: a name, a role and an scrypt hash of the password, kept in a 0600 file of the
-// state dir (written whole and renamed, so a crash leaves the old file or the new one). The
-// host database takes them over once it exists; this module's interface stays.
+// XenAPI's users: a name, a role and an scrypt hash of the password, kept in the host
+// database (its user class), so they persist with the host's other records.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
 import { isXapiRole, type UserDirectory, type XapiRole } from '../toolstack/contract.js';
+import type { HostDb } from '../toolstack/db/hostdb.js';
 
 export interface User {
   readonly name: string;
   readonly role: XapiRole;
-}
-
-interface StoredUser extends User {
-  /** scrypt$N$r$p$salt$hash, salt and hash in base64. */
-  readonly hash: string;
 }
 
 /** scrypt's cost: N=2^15 takes ~50 ms and 32 MiB, enough to make guessing offline slow. */
@@ -23,6 +17,7 @@ function scrypt(password: string, salt: Buffer, opts: ScryptOptions): Promise<Bu
   return new Promise((resolve, reject) => scryptCb(password, salt, KEY_LEN, opts, (e, key) => (e ? reject(e) : resolve(key))));
 }
 
+/** scrypt$N$r$p$salt$hash, salt and hash in base64, as the user record keeps it. */
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
   const key = await scrypt(password, salt, SCRYPT);
@@ -44,52 +39,32 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** A hash no password matches, checked for unknown users so that they take as long to refuse. */
 const DECOY = hashPassword(randomBytes(16).toString('hex'));
 
-export class UserFile implements UserDirectory {
-  #users = new Map<string, StoredUser>();
-  /** Writes one at a time, in order. */
-  #writing: Promise<void> = Promise.resolve();
+/** XenAPI's users in the host database's user class: short_name, role, password_hash. */
+export class HostDbUsers implements UserDirectory {
   /** Told when a user is replaced (the service ends their sessions). */
   onReplaced: (name: string) => void = () => {};
 
-  private constructor(readonly path: string) {}
-
-  static async open(path: string): Promise<UserFile> {
-    const f = new UserFile(path);
-    const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return '[]';
-      throw e;
-    });
-    const list = JSON.parse(text) as unknown;
-    if (!Array.isArray(list)) throw new Error(`${path}: not a list of users`);
-    for (const u of list as StoredUser[]) {
-      if (typeof u?.name !== 'string' || typeof u.hash !== 'string' || typeof u.role !== 'string' || !isXapiRole(u.role)) {
-        throw new Error(`${path}: a malformed user entry`);
-      }
-      f.#users.set(u.name, { name: u.name, role: u.role, hash: u.hash });
-    }
-    return f;
-  }
+  constructor(private readonly db: HostDb) {}
 
   async add(name: string, role: XapiRole, password: string): Promise<boolean> {
     const hash = await hashPassword(password);
-    const replaced = this.#users.has(name);
-    this.#users.set(name, { name, role, hash });
-    const text = JSON.stringify([...this.#users.values()], null, 1);
-    const write = this.#writing.then(async () => {
-      const tmp = `${this.path}.tmp`;
-      await writeFile(tmp, text, { mode: 0o600 });
-      await rename(tmp, this.path);
+    const replaced = await this.db.transaction((tx) => {
+      const [ref] = tx.user.where('short_name', name);
+      if (ref) tx.user.update(ref, { password_hash: hash, role });
+      else tx.user.create({ short_name: name, fullname: name, password_hash: hash, role });
+      return ref !== undefined;
     });
-    this.#writing = write.catch(() => {});
-    await write;
     if (replaced) this.onReplaced(name);
     return replaced;
   }
 
   /** The user if the password is theirs; undefined otherwise (in about the same time). */
   async authenticate(name: string, password: string): Promise<User | undefined> {
-    const u = this.#users.get(name);
-    const ok = await verifyPassword(password, u?.hash ?? (await DECOY));
-    return u && ok ? { name: u.name, role: u.role } : undefined;
+    const u = await this.db.read((tx) => {
+      const [ref] = tx.user.where('short_name', name);
+      return ref === undefined ? undefined : tx.user.get(ref);
+    });
+    const ok = await verifyPassword(password, u?.password_hash ?? (await DECOY));
+    return u && ok && isXapiRole(u.role) ? { name: u.short_name, role: u.role } : undefined;
   }
 }

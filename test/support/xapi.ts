@@ -11,7 +11,7 @@ import { startLocalHost, type LocalHost } from '../../src/toolstack/local.js';
 import { ensureCertificate } from '../../src/xapi/cert.js';
 import { XapiServer, type XapiHttpLimits } from '../../src/xapi/server.js';
 import { XapiService, type XapiServiceOptions } from '../../src/xapi/service.js';
-import { UserFile } from '../../src/xapi/users.js';
+import { HostDbUsers } from '../../src/xapi/users.js';
 import { startDaemonRig, type DaemonRig } from './host-daemon.js';
 
 export const GUESTS = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
@@ -95,7 +95,7 @@ export interface InProcessXapi {
   readonly local: LocalHost;
   readonly service: XapiService;
   readonly server: XapiServer;
-  readonly users: UserFile;
+  readonly users: HostDbUsers;
   readonly unix: { readonly socket: string };
   readonly tcp: { readonly port: number };
   /** A session of a new user of `role` (password: the role's name), logged in over HTTPS. */
@@ -110,7 +110,7 @@ export async function startInProcessXapi(prefix: string, opts: XapiServiceOption
   certDir ??= mkdtempSync(join(tmpdir(), 'xenode-xapi-cert-'));
   const tls = await ensureCertificate(join(certDir, 'cert.pem'), join(certDir, 'key.pem'));
   const local = await startLocalHost({});
-  const users = await UserFile.open(join(dir, 'users.json'));
+  const users = new HostDbUsers(local.host.db);
   const service = await new XapiService(local.api, users, opts).start();
   const server = await XapiServer.listen(service, { unixPath: join(dir, 'xapi.sock'), tcp: { host: '127.0.0.1', port: 0, ...tls } }, opts.http);
   const tcp = { port: server.port };

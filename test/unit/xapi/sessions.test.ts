@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { XapiError } from '../../../src/xapi/errors.js';
-import { LoginThrottle, SessionTable } from '../../../src/xapi/sessions.js';
+import { SqliteHostDb } from '../../../src/toolstack/db/sqlite.js';
+import { HostDbSessions, LoginThrottle, SessionTable } from '../../../src/xapi/sessions.js';
+import { HostDbUsers } from '../../../src/xapi/users.js';
 
 const invalid = (ref: string) => (e: unknown) => e instanceof XapiError && e.code === 'SESSION_INVALID' && e.params[0] === ref;
 
@@ -52,4 +54,41 @@ test('a source gets `failures` failed logins per window, then waits; others are 
   th.failed('c');
   th.failed('c');
   assert.throws(() => th.check('c', 'u'));
+});
+
+test('sessions kept in the host database are taken up again by the next host; idle and ended ones are not', async () => {
+  const db = SqliteHostDb.open(':memory:');
+  const errors: Error[] = [];
+  const store = new HostDbSessions(db, (e) => errors.push(e));
+  await new HostDbUsers(db).add('alice', 'vm-admin', 'pw');
+  let now = Date.parse('2026-12-04T12:00:00Z');
+  const clock = () => now;
+  const limits = { idleMs: 3600_000, maxSessions: 10 };
+  const first = new SessionTable(limits, clock, store);
+  const alice = first.create('alice', 'vm-admin', '127.0.0.1', 'test');
+  const root = first.create('root', 'pool-admin', 'unix', '');
+  const gone = first.create('alice', 'vm-admin', '127.0.0.1', '');
+  first.revoke(gone.ref);
+  now += 1800_000;
+  first.use(alice.ref);
+  await db.read(() => undefined);
+  const second = new SessionTable(limits, clock, store);
+  await second.restore();
+  assert.deepEqual([second.use(alice.ref).user, second.use(alice.ref).role], ['alice', 'vm-admin']);
+  assert.equal(second.size, 2, 'alice and root');
+  assert.throws(() => second.use(gone.ref), invalid(gone.ref));
+  // root's session was last used at login: past the idle limit for a host started later.
+  now += 2400_000;
+  const third = new SessionTable(limits, clock, store);
+  await third.restore();
+  assert.equal(third.use(alice.ref).user, 'alice');
+  assert.throws(() => third.use(root.ref), invalid(root.ref));
+  // The next one again gets root's session as pool-admin, had it been used lately.
+  const fourth = new SessionTable(limits, clock, store);
+  const root2 = third.create('root', 'pool-admin', 'unix', '');
+  await fourth.restore();
+  assert.equal(fourth.use(root2.ref).role, 'pool-admin');
+  assert.deepEqual((await db.read((tx) => tx.session.getAll())).sort(), [alice.ref, root2.ref].sort());
+  assert.deepEqual(errors, []);
+  await db.close();
 });

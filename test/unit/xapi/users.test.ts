@@ -1,11 +1,12 @@
-// Users: scrypt hashes, kept across a reopen in a 0600 file; wrong passwords and unknown users
-// are refused alike.
+// Users: scrypt hashes in the host database's user records, kept across a reopen; wrong
+// passwords and unknown users are refused alike.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { UserFile, hashPassword, verifyPassword } from '../../../src/xapi/users.js';
+import { SqliteHostDb } from '../../../src/toolstack/db/sqlite.js';
+import { HostDbUsers, hashPassword, verifyPassword } from '../../../src/xapi/users.js';
 
 test('passwords are kept as scrypt hashes and checked', async () => {
   const h = await hashPassword('s3cret');
@@ -16,24 +17,28 @@ test('passwords are kept as scrypt hashes and checked', async () => {
   assert.equal(await verifyPassword('s3cret', h.replace('32768', String(2 ** 30))), false, 'a cost too high to compute is refused');
 });
 
-test('users persist across a reopen, in a 0600 file holding no password', async () => {
+test('users persist in the host database, which holds no password', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'xenode-users-'));
   try {
-    const path = join(dir, 'users.json');
-    const f = await UserFile.open(path);
+    const path = join(dir, 'host.db');
+    const db = SqliteHostDb.open(path);
+    const f = new HostDbUsers(db);
     let replaced = '';
     f.onReplaced = (n) => (replaced = n);
     assert.equal(await f.add('alice', 'vm-admin', 'pw1'), false);
     assert.equal(await f.add('alice', 'pool-admin', 'pw2'), true);
     assert.equal(replaced, 'alice');
-    assert.equal(statSync(path).mode & 0o777, 0o600);
-    assert.ok(!readFileSync(path, 'utf8').includes('pw2'));
-    const g = await UserFile.open(path);
+    const records = await db.read((tx) => [...tx.user.getAllRecords().values()]);
+    assert.equal(records.length, 1);
+    assert.equal(records[0]!.role, 'pool-admin');
+    assert.ok(!JSON.stringify(records).includes('pw2'));
+    await db.close();
+    const db2 = SqliteHostDb.open(path);
+    const g = new HostDbUsers(db2);
     assert.deepEqual(await g.authenticate('alice', 'pw2'), { name: 'alice', role: 'pool-admin' });
     assert.equal(await g.authenticate('alice', 'pw1'), undefined);
     assert.equal(await g.authenticate('bob', 'pw2'), undefined);
-    writeFileSync(path, '[{"name":"x","role":"god","hash":"h"}]');
-    await assert.rejects(UserFile.open(path), /malformed/);
+    await db2.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
