@@ -38,7 +38,13 @@ export async function startXapi(ts: Toolstack, opts: XapiHostOptions): Promise<X
   const paths = xapiPaths(opts.stateDir);
   const users = new HostDbUsers(opts.db);
   const sessionStore = new HostDbSessions(opts.db, (e) => opts.log(`XenAPI: a session could not be kept in the host database: ${e.message}`));
-  const service = await new XapiService(ts, users, { ...opts, sessionStore }).start();
+  const identity = await opts.db.read((tx) => {
+    const [poolRef] = tx.pool.getAll();
+    if (poolRef === undefined) return undefined;
+    const pool = tx.pool.get(poolRef);
+    return { poolRef, poolUuid: pool.uuid, hostRef: pool.master, hostUuid: tx.host.get(pool.master).uuid };
+  });
+  const service = await new XapiService(ts, users, { ...opts, sessionStore, ...(identity && { identity }) }).start();
   try {
     const tls = opts.port === undefined ? undefined : await ensureCertificate(paths.cert, paths.key);
     const address = opts.address ?? '127.0.0.1';

@@ -48,15 +48,29 @@ interface VmHandle {
 
 const ACTION: Record<string, string> = { destroy: 'destroy', restart: 'restart', preserve: 'preserve', 'rename-restart': 'rename_restart' };
 
+/** The pool's and the host's refs and uuids: the host database's, so they persist. */
+export interface PoolIdentity {
+  readonly poolRef: string;
+  readonly poolUuid: string;
+  readonly hostRef: string;
+  readonly hostUuid: string;
+}
+
 export class Model {
-  readonly hostRef = `OpaqueRef:${randomUUID()}`;
-  readonly hostUuid = randomUUID();
-  readonly poolRef = `OpaqueRef:${randomUUID()}`;
-  readonly poolUuid = randomUUID();
+  readonly hostRef: string;
+  readonly hostUuid: string;
+  readonly poolRef: string;
+  readonly poolUuid: string;
   readonly #vmByRef = new Map<string, VmHandle>();
   readonly #refByUuid = new Map<string, string>();
 
-  constructor(private readonly ts: Toolstack) {}
+  /** Without an identity (a host with no database), new refs and uuids. */
+  constructor(private readonly ts: Toolstack, identity?: PoolIdentity) {
+    this.poolRef = identity?.poolRef ?? `OpaqueRef:${randomUUID()}`;
+    this.poolUuid = identity?.poolUuid ?? randomUUID();
+    this.hostRef = identity?.hostRef ?? `OpaqueRef:${randomUUID()}`;
+    this.hostUuid = identity?.hostUuid ?? randomUUID();
+  }
 
   /** The ref of a domain's VM, made the first time it is seen. */
   vmRef(d: { uuid: string; domid: number }): string {

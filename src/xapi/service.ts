@@ -7,7 +7,7 @@ import { XAPI_ROLES, type XapiRole } from '../toolstack/contract.js';
 import { CALLS, type Call, type CallHost } from './calls.js';
 import { methodUnknown, parameterCountMismatch, toXapiError, XapiError } from './errors.js';
 import { EventLog, type EventLimits } from './events.js';
-import { Model, type XRecord } from './model.js';
+import { Model, type PoolIdentity, type XRecord } from './model.js';
 import { LoginThrottle, SessionTable, type LoginLimits, type SessionLimits, type SessionStore } from './sessions.js';
 import { TaskTable } from './tasks.js';
 import { checkParam, type XValue } from './types.js';
@@ -30,6 +30,8 @@ export interface XapiServiceOptions {
   readonly sessions?: Partial<SessionLimits>;
   /** Where sessions outlive the process (the host database); in memory only when absent. */
   readonly sessionStore?: SessionStore;
+  /** The pool's and host's refs (the host database's); new ones when absent. */
+  readonly identity?: PoolIdentity;
   readonly logins?: Partial<LoginLimits>;
   readonly events?: Partial<EventLimits>;
 }
@@ -60,7 +62,7 @@ export class XapiService implements CallHost {
   #vmEvents: Promise<void> = Promise.resolve();
 
   constructor(readonly ts: Toolstack, private readonly users: Authenticator, opts: XapiServiceOptions = {}) {
-    this.model = new Model(ts);
+    this.model = new Model(ts, opts.identity);
     this.sessions = new SessionTable({ idleMs: 24 * 3600_000, maxSessions: 1000, ...opts.sessions }, Date.now, opts.sessionStore);
     this.throttle = new LoginThrottle({ failures: 5, windowMs: 60_000, maxSources: 4096, ...opts.logins });
     this.events = new EventLog({ keep: 10_000, maxWaiters: 1024, maxWaitMs: 60_000, ...opts.events });

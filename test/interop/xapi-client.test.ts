@@ -47,6 +47,8 @@ test('the xen-api client connects, follows events and shuts a VM down with callA
     await xapi.objectsFetched;
     const all = () => Object.values(xapi.objects.all);
     assert.equal(xapi.pool.$type, 'pool');
+    // The pool is the host database's, ref and all.
+    assert.deepEqual(await rig.daemon.local.host.db.read((tx) => tx.pool.getAll()), [xapi.pool.$ref]);
     assert.ok(all().some((o) => o.$type === 'host' && o.$ref === xapi.pool['master']), 'the pool master is among the objects');
     assert.ok(all().some((o) => o.$type === 'VM' && o['is_control_domain'] === true), 'dom0 is a VM');
 
