@@ -9,6 +9,9 @@ import { dmesgLine } from './format.js';
 interface DaemonOpts extends StateDirOpts {
   readonly pool: string;
   readonly shutdownTimeout: string;
+  /** Absent: the default port, which may be taken (another host on this machine). */
+  readonly xapiPort?: string;
+  readonly xapiAddress: string;
   readonly notifyParent?: boolean;
 }
 
@@ -42,12 +45,17 @@ const mallocTuned = () => Object.keys(DAEMON_MALLOC_ENV).every((k) => process.en
 /** What a daemonized host tells `host start` over the IPC channel. */
 type StartReport = { ready: string } | { error: string };
 
-function numbers(o: DaemonOpts): { poolSize: number; shutdownGraceMs: number } {
+/** XenAPI's HTTPS port unless --xapi-port says otherwise. */
+const DEFAULT_XAPI_PORT = 8443;
+
+function numbers(o: DaemonOpts): { poolSize: number; shutdownGraceMs: number; xapiPort?: number; xapiAddress: string; xapiPortOptional: boolean } {
   const poolSize = Number(o.pool);
   const grace = Number(o.shutdownTimeout);
+  const port = o.xapiPort === 'off' ? undefined : o.xapiPort === undefined ? DEFAULT_XAPI_PORT : Number(o.xapiPort);
   if (!Number.isInteger(poolSize) || poolSize < 0) throw new Error(`--pool wants a whole number of threads, not '${o.pool}'`);
   if (!(grace >= 0)) throw new Error(`--shutdown-timeout wants a number of seconds, not '${o.shutdownTimeout}'`);
-  return { poolSize, shutdownGraceMs: grace * 1000 };
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new Error(`--xapi-port wants a TCP port or 'off', not '${o.xapiPort}'`);
+  return { poolSize, shutdownGraceMs: grace * 1000, ...(port !== undefined && { xapiPort: port }), xapiAddress: o.xapiAddress, xapiPortOptional: o.xapiPort === undefined };
 }
 
 async function runDaemon(o: DaemonOpts): Promise<void> {
@@ -85,7 +93,8 @@ async function runDaemon(o: DaemonOpts): Promise<void> {
     process.disconnect?.();
   } else {
     say(`xenode host on ${displayPath(stateDir)} (pid ${process.pid}): control socket ${d.paths.controlSocket}, ` +
-      `xenstored ${d.paths.xenstoredSocket}; Ctrl-C stops it`);
+      `xenstored ${d.paths.xenstoredSocket}, XenAPI ${d.xapi.server.port ? `https://${o.xapiAddress}:${d.xapi.server.port}/ and ` : ''}` +
+      `${d.xapi.paths.socket}; Ctrl-C stops it`);
   }
   await d.stopped;
   process.off('SIGTERM', stop);
@@ -99,7 +108,7 @@ async function startDetached(o: DaemonOpts): Promise<string> {
   numbers(o);
   const child = spawn(process.execPath, [
     ...daemonNodeFlags(process.execArgv, process.env.NODE_OPTIONS), ...process.execArgv, process.argv[1]!, 'host', '--state-dir', stateDir, '--pool', o.pool,
-    '--shutdown-timeout', o.shutdownTimeout, '--notify-parent',
+    '--shutdown-timeout', o.shutdownTimeout, ...(o.xapiPort !== undefined ? ['--xapi-port', o.xapiPort] : []), '--xapi-address', o.xapiAddress, '--notify-parent',
   ], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...DAEMON_MALLOC_ENV, ...process.env } });
   const report = await new Promise<StartReport>((resolve, reject) => {
     child.once('message', (m) => resolve(m as StartReport));
@@ -116,7 +125,10 @@ async function startDetached(o: DaemonOpts): Promise<string> {
 export function registerHostCommands(program: Command): void {
   const daemonOptions = (cmd: Command) => withStateDir(cmd)
     .option('--pool <n>', 'vCPU threads kept started, ready for new domains', '2')
-    .option('--shutdown-timeout <seconds>', 'how long guests get to power off when the host stops', '10');
+    .option('--shutdown-timeout <seconds>', 'how long guests get to power off when the host stops', '10')
+    .option('--xapi-port <port>', `XenAPI over HTTPS on this TCP port ('off': only on the state dir's xapi.sock; default ${DEFAULT_XAPI_PORT}, ` +
+      'skipped with a note in the log when another host has it)')
+    .option('--xapi-address <address>', "the address XenAPI's HTTPS listens on", '127.0.0.1');
 
   const host = daemonOptions(program.command('host'))
     .description('run the host daemon in the foreground: hypervisor, dom0, xenstored, consoles, control socket (Ctrl-C stops it)')

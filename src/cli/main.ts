@@ -12,6 +12,7 @@ import { registerHostCommands } from './host.js';
 import { registerStorageCommands } from './storage.js';
 import { registerNetworkCommands } from './network.js';
 import { registerTopCommand } from './top.js';
+import { registerUserCommands } from './users.js';
 import { registerXenstoreCommands } from './xenstore.js';
 
 const program = new Command('xenode')
@@ -36,6 +37,7 @@ registerNetworkCommands(program);
 registerTopCommand(program);
 registerDemoCommand(program);
 registerXenstoreCommands(program);
+registerUserCommands(program);
 registerBridgeCommands(program);
 
 // `xenode console d | head`: when the reader goes away, stop quietly, as a Unix tool does.

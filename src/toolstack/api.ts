@@ -12,7 +12,7 @@ import { MAIN_WAIT_MS, mainLate, type BuiltDomain } from './builder.js';
 import type { BlkbackStats } from '../drivers/blk/back/queue.js';
 import type {
   Args, ConsoleHandlers, ConsoleSession, CreateResult, DomainId, DomainInfo, DomainRef, HostEvent, HostInfo, Op, Result,
-  SrInfo, Subscription, Toolstack, VdiInfo,
+  SrInfo, Subscription, Toolstack, UserDirectory, VdiInfo,
 } from './contract.js';
 import type { SrView } from '../storage/sr.js';
 import type { VdiView } from '../storage/vdi.js';
@@ -50,6 +50,8 @@ export class ToolstackApi implements Toolstack {
   readonly #host: Host;
   readonly #log: HostLog;
   readonly #onStop: (() => void) | undefined;
+  /** XenAPI's users; none on a host that serves no XenAPI. */
+  #users: UserDirectory | undefined;
   readonly #viewers = new Map<number, Set<ConsoleHandlers>>();
   readonly #booting = new Map<number, BootWaiter>();
 
@@ -148,6 +150,10 @@ export class ToolstackApi implements Toolstack {
       setImmediate(stop);
       return {};
     },
+    userAdd: async (a) => {
+      if (!this.#users) throw new XenError('EOPNOTSUPP', 'this host serves no XenAPI, so it has no users');
+      return { name: a.name, role: a.role, replaced: await this.#users.add(a.name, a.role, a.password) };
+    },
     bridgeList: async () => ({ bridges: bridgeInfos(this.#host.switch), links: (await this.#host.switch.links()).map(linkInfo) }),
     capture: (a) => this.#host.switch.captureToFile(a.target, a.file, a),
     captureStop: (a) => ({ stopped: this.#host.switch.stopCapture(a.file) }),
@@ -169,6 +175,11 @@ export class ToolstackApi implements Toolstack {
     vdiDestroy: (a) => this.#host.vdis.destroy(a.vdi),
     vdiResize: async (a) => vdiInfo(await this.#host.vdis.resize(a.vdi, a.size)),
   };
+
+  /** Where userAdd keeps users: the daemon sets it once its XenAPI service is up. */
+  setUsers(users: UserDirectory): void {
+    this.#users = users;
+  }
 
   async console(ref: DomainRef, handlers: ConsoleHandlers, opts: { replay?: boolean } = {}): Promise<ConsoleSession> {
     const d = this.#guestWithConsole(ref);

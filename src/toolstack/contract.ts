@@ -202,6 +202,8 @@ export interface Commands {
   dmesg: { args: { clear?: boolean }; result: HostEvent[] };
   /** Stop the host daemon: guests are shut down, then destroyed if they linger. */
   stop: { args: NoArgs; result: NoArgs };
+  /** Add a XenAPI user, or give an existing one a new role and password (their sessions end). */
+  userAdd: { args: { name: string; role: XapiRole; password: string }; result: { name: string; role: XapiRole; replaced: boolean } };
   /** dom0's bridges: their ports, VLANs, learned MACs and counters; and the VXLAN links. */
   bridgeList: { args: NoArgs; result: { bridges: BridgeInfo[]; links: LinkInfo[] } };
   /**
@@ -227,6 +229,21 @@ export interface Commands {
   vdiDestroy: { args: { vdi: string }; result: { uuid: string; kept: string | null } };
   /** xe vdi-resize: grow a VDI to `size`. */
   vdiResize: { args: { vdi: string; size: string }; result: VdiInfo };
+}
+
+
+/** XAPI's roles, most powerful first: each may do everything the ones after it may. */
+export const XAPI_ROLES = ['pool-admin', 'pool-operator', 'vm-power-admin', 'vm-admin', 'vm-operator', 'read-only'] as const;
+export type XapiRole = (typeof XAPI_ROLES)[number];
+
+export function isXapiRole(s: string): s is XapiRole {
+  return (XAPI_ROLES as readonly string[]).includes(s);
+}
+
+/** XenAPI's users, as the command layer manages them (`xenode user-add`). */
+export interface UserDirectory {
+  /** Add or replace; true when it replaced a user. */
+  add(name: string, role: XapiRole, password: string): Promise<boolean>;
 }
 
 export type Op = keyof Commands;
@@ -387,6 +404,15 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   info: none,
   dmesg: (f) => f.done({ clear: f.bool('clear') }),
   stop: none,
+  userAdd: (f) => {
+    const name = f.string('name');
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/.test(name)) throw new InvalidArgument('userAdd', 'name', `a user name is 1-64 letters, digits, '_', '.', '@' or '-', not '${name.slice(0, 80)}'`);
+    const role = f.string('role');
+    if (!isXapiRole(role)) throw new InvalidArgument('userAdd', 'role', `role must be one of ${XAPI_ROLES.join(', ')}`);
+    const password = f.string('password');
+    if (password.length > 1024) throw new InvalidArgument('userAdd', 'password', 'a password is at most 1024 characters');
+    return f.done({ name, role, password });
+  },
   bridgeList: none,
   capture: (f) => {
     const target = f.string('target');

@@ -10,6 +10,7 @@ import { startLocalHost, type LocalHost } from './local.js';
 import { HostLock } from './lock.js';
 import { hostPaths, type HostPaths } from './paths.js';
 import { ControlServer } from './server.js';
+import { startXapi, type XapiHost } from '../xapi/host.js';
 
 export interface DaemonOptions {
   readonly stateDir: string;
@@ -19,6 +20,12 @@ export interface DaemonOptions {
   readonly shutdownGraceMs?: number;
   /** Sees every log entry (the foreground daemon prints them). */
   readonly echo?: (e: HostEvent) => void;
+  /** XenAPI over HTTPS on this port (0: any free one); only on its Unix socket when absent. */
+  readonly xapiPort?: number;
+  /** The address XenAPI's HTTPS binds (127.0.0.1 unless told otherwise). */
+  readonly xapiAddress?: string;
+  /** xapiPort is a default: if it is taken, serve XenAPI on the Unix socket only, and log why. */
+  readonly xapiPortOptional?: boolean;
 }
 
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
@@ -33,6 +40,7 @@ export class HostDaemon {
     readonly paths: HostPaths,
     readonly local: LocalHost,
     readonly control: ControlServer,
+    readonly xapi: XapiHost,
     private readonly lock: HostLock,
     private readonly graceMs: number,
   ) {}
@@ -42,6 +50,7 @@ export class HostDaemon {
     await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
     const lock = HostLock.acquire(paths.lockFile, paths.stateDir);
     let local: LocalHost | undefined;
+    let xapi: XapiHost | undefined;
     try {
       let daemon: HostDaemon | undefined;
       local = await startLocalHost({
@@ -52,11 +61,22 @@ export class HostDaemon {
         onStop: () => void daemon?.stop(),
       });
       local.host.pool.warm({ heapMb: memorySplit(DEFAULT_MEMORY_MIB).heapMb });
+      xapi = await startXapi(local.api, {
+        stateDir: paths.stateDir,
+        db: local.host.db,
+        log: (line) => local!.log.message(line),
+        ...(opts.xapiPort !== undefined && { port: opts.xapiPort }),
+        ...(opts.xapiAddress !== undefined && { address: opts.xapiAddress }),
+        ...(opts.xapiPortOptional && { portOptional: true }),
+      });
+      if (xapi.tcpRefused) local.log.message(`XenAPI: no HTTPS (${xapi.tcpRefused}): serving on ${xapi.paths.socket} only`);
+      local.api.setUsers(xapi.users);
       const server = await ControlServer.listen(paths.controlSocket, local.api);
-      daemon = new HostDaemon(paths, local, server, lock, opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
+      daemon = new HostDaemon(paths, local, server, xapi, lock, opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
       local.log.record({ type: 'host', state: 'started', pid: process.pid });
       return daemon;
     } catch (e) {
+      await xapi?.close();
       await local?.close();
       lock.release();
       throw e;
@@ -77,6 +97,7 @@ export class HostDaemon {
     this.#stopping = (async () => {
       await host.shutdownAll(this.graceMs);
       await this.control.close();
+      await this.xapi.close();
       log.record({ type: 'host', state: 'stopped', pid: process.pid });
       await this.local.close();
       this.lock.release();

@@ -27,6 +27,7 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   info: {},
   dmesg: { clear: true },
   stop: {},
+  userAdd: { name: 'alice', role: 'vm-admin', password: 'secret' },
   bridgeList: {},
   capture: { target: 'vif3.0', file: '/tmp/x.pcap', count: 10, snaplen: 96, maxBytes: 1 << 20 },
   captureStop: { file: '/tmp/x.pcap' },

@@ -1,0 +1,100 @@
+// XenAPI's calls per second against a host daemon in its own process, next to the same
+// operation through the control socket in the same run (the XenAPI layer's cost as a ratio):
+// VM.get_record (control socket: `list` of one domain, long) and VM.get_all_records (`list`,
+// long) with --vms guests, over JSON-RPC and XML-RPC on the XenAPI Unix socket with keep-alive,
+// --clients connections each making one call at a time, for --seconds per figure.
+//
+//   npm run bench -- xapi [--vms=20] [--clients=8] [--seconds=3]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RemoteToolstack } from '../src/toolstack/client.js';
+import { xapiPaths } from '../src/xapi/paths.js';
+import { emit, numberOptions } from './support/harness.js';
+import { spawnHost } from './support/host.js';
+
+const opts = numberOptions({ vms: 20, clients: 8, seconds: 3 });
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const KERNEL = join(ROOT, 'bench/guests/idle.ts');
+const dir = mkdtempSync(join(tmpdir(), 'xenode-bench-xapi-'));
+const stateDir = join(dir, 'state');
+const host = await spawnHost(join(ROOT, 'bin/xenode.js'), stateDir, ['--pool', '2', '--xapi-port', 'off']);
+const socketPath = xapiPaths(stateDir).socket;
+const agent = new Agent({ keepAlive: true, maxSockets: opts.clients });
+
+function post(path: string, body: string, type: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, agent, method: 'POST', path, headers: { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString()) : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const json = (method: string, params: unknown[]) => JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 });
+const xml = (method: string, params: string[]) =>
+  `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${params.map((p) => `<param><value>${p}</value></param>`).join('')}</params></methodCall>`;
+
+/** Calls per second of `call`, made by --clients callers one at a time each, for --seconds. */
+async function rate(call: () => Promise<unknown>): Promise<number> {
+  const run = async (ms: number) => {
+    const end = performance.now() + ms;
+    let n = 0;
+    await Promise.all(Array.from({ length: opts.clients }, async () => {
+      while (performance.now() < end) {
+        await call();
+        n++;
+      }
+    }));
+    return n;
+  };
+  await run(300);
+  const t = performance.now();
+  const n = await run(opts.seconds * 1000);
+  return (n * 1000) / (performance.now() - t);
+}
+
+try {
+  const ts = await RemoteToolstack.connect(stateDir);
+  for (let i = 0; i < opts.vms; i++) {
+    await ts.call('create', { file: join(dir, `g${i}.cfg`), text: `name = "g${i}"\nkernel = "${KERNEL}"\nmemory = 32\n` });
+  }
+  const login = JSON.parse(await post('/jsonrpc', json('session.login_with_password', ['root', '']), 'application/json')) as { result: string };
+  const session = login.result;
+  const vm = (JSON.parse(await post('/jsonrpc', json('VM.get_by_name_label', [session, 'g0']), 'application/json')) as { result: string[] }).result[0]!;
+  const check = (body: string) => {
+    if (body.includes('Failure') || body.includes('"error"')) throw new Error(`a call failed: ${body.slice(0, 300)}`);
+  };
+  const figures: Record<string, number> = {};
+  const controls = await Promise.all(Array.from({ length: opts.clients }, () => RemoteToolstack.connect(stateDir)));
+  let next = 0;
+  const control = (args: { domains?: string[]; long: boolean }) => () => controls[next++ % controls.length]!.call('list', args);
+  const cases: [string, string, string[], { domains?: string[]; long: boolean }][] = [
+    ['get_record', 'VM.get_record', [session, vm], { domains: ['g0'], long: true }],
+    ['get_all_records', 'VM.get_all_records', [session], { long: true }],
+  ];
+  for (const [name, method, params, args] of cases) {
+    const c = await rate(control(args));
+    const j = await rate(async () => check(await post('/jsonrpc', json(method, params), 'application/json')));
+    const x = await rate(async () => check(await post('/', xml(method, params), 'text/xml')));
+    Object.assign(figures, {
+      [`${name}_control_per_s`]: c,
+      [`${name}_jsonrpc_per_s`]: j,
+      [`${name}_jsonrpc_vs_control`]: j / c,
+      [`${name}_xmlrpc_per_s`]: x,
+      [`${name}_xmlrpc_vs_control`]: x / c,
+    });
+  }
+  for (const c of controls) c.close();
+  ts.close();
+  emit({ bench: 'xapi', vms: opts.vms + 1, clients: opts.clients, seconds: opts.seconds, ...figures });
+} finally {
+  agent.destroy();
+  await host.stop();
+  rmSync(dir, { recursive: true, force: true });
+}

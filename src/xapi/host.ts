@@ -1,0 +1,75 @@
+// XenAPI for a host daemon: the service over the host's command API, its users, and its
+// listeners (the Unix socket always; HTTPS on TCP when a port is given).
+import type { Toolstack } from '../toolstack/contract.js';
+import { ensureCertificate } from './cert.js';
+import { xapiPaths, type XapiPaths } from './paths.js';
+import { XapiServer, type XapiHttpLimits } from './server.js';
+import { XapiService, type XapiServiceOptions } from './service.js';
+import type { HostDb } from '../toolstack/db/hostdb.js';
+import { HostDbSessions } from './sessions.js';
+import { HostDbUsers } from './users.js';
+
+export interface XapiHostOptions extends XapiServiceOptions {
+  readonly stateDir: string;
+  /** The host database: users live there. */
+  readonly db: HostDb;
+  /** Told of what goes wrong in the background (a session the database could not keep). */
+  readonly log: (line: string) => void;
+  /** HTTPS on this TCP port (0: any free one); none when absent. */
+  readonly port?: number;
+  /** The address HTTPS binds; 127.0.0.1 unless told otherwise. */
+  readonly address?: string;
+  /** The port is a default, not the user's choice: if it is taken, serve on the Unix socket only (and say so). */
+  readonly portOptional?: boolean;
+  readonly http?: Partial<XapiHttpLimits>;
+}
+
+export interface XapiHost {
+  readonly paths: XapiPaths;
+  readonly service: XapiService;
+  readonly server: XapiServer;
+  readonly users: HostDbUsers;
+  /** Why HTTPS is not served (an optional port was taken); undefined when it is, or was not asked for. */
+  readonly tcpRefused?: string;
+  close(): Promise<void>;
+}
+
+export async function startXapi(ts: Toolstack, opts: XapiHostOptions): Promise<XapiHost> {
+  const paths = xapiPaths(opts.stateDir);
+  const users = new HostDbUsers(opts.db);
+  const sessionStore = new HostDbSessions(opts.db, (e) => opts.log(`XenAPI: a session could not be kept in the host database: ${e.message}`));
+  const identity = await opts.db.read((tx) => {
+    const [poolRef] = tx.pool.getAll();
+    if (poolRef === undefined) return undefined;
+    const pool = tx.pool.get(poolRef);
+    return { poolRef, poolUuid: pool.uuid, hostRef: pool.master, hostUuid: tx.host.get(pool.master).uuid };
+  });
+  const service = await new XapiService(ts, users, { ...opts, sessionStore, ...(identity && { identity }) }).start();
+  try {
+    const tls = opts.port === undefined ? undefined : await ensureCertificate(paths.cert, paths.key);
+    const address = opts.address ?? '127.0.0.1';
+    const listen = (tcp: boolean) => XapiServer.listen(service, {
+      unixPath: paths.socket,
+      ...(tcp && tls && { tcp: { host: address, port: opts.port!, ...tls } }),
+    }, opts.http);
+    let server: XapiServer;
+    let tcpRefused: string | undefined;
+    try {
+      server = await listen(true);
+    } catch (e) {
+      if (!opts.portOptional || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+      tcpRefused = `${address}:${opts.port} is in use`;
+      server = await listen(false);
+    }
+    return {
+      paths, service, server, users, ...(tcpRefused && { tcpRefused }),
+      async close() {
+        service.close();
+        await server.close();
+      },
+    };
+  } catch (e) {
+    service.close();
+    throw e;
+  }
+}

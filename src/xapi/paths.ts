@@ -1,0 +1,17 @@
+// Where the XenAPI service keeps its files in a host's state dir.
+import { join } from 'node:path';
+
+export interface XapiPaths {
+  /** Plain HTTP for local clients; root needs no password here. */
+  readonly socket: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+export function xapiPaths(stateDir: string): XapiPaths {
+  return {
+    socket: join(stateDir, 'xapi.sock'),
+    cert: join(stateDir, 'xapi-cert.pem'),
+    key: join(stateDir, 'xapi-key.pem'),
+  };
+}

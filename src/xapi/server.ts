@@ -1,0 +1,252 @@
+// XenAPI's HTTP transports, as xapi serves them: JSON-RPC (1.0 and 2.0) on POST /jsonrpc and
+// XML-RPC on POST to any other path (/, /RPC2, and /xmlrpc, where the xen-api client posts),
+// over HTTPS on TCP and plain HTTP on a local Unix socket. Content types are exactly
+// `text/xml` and `application/json`: the xen-api client compares them whole to choose its
+// transport.
+//
+// Every client is bounded (docs/SECURITY.md, "XenAPI"): its body by size before anything is
+// parsed (Content-Length, then what actually arrives), its headers and body by time (slowloris),
+// the connections and the calls running at once by count; past a bound it gets an HTTP error
+// and the others go on being served.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { XapiError } from './errors.js';
+import type { Peer, XapiService } from './service.js';
+import { xapiDate, type XValue } from './types.js';
+import { decodeMethodCall, encodeResponse, XML_LIMITS, XmlRpcParseError } from './xmlrpc.js';
+
+export interface XapiHttpLimits {
+  /** A request body larger than this is refused (413) before it is parsed. */
+  readonly maxBodyBytes: number;
+  /** A client has this long to send its request's headers... */
+  readonly headersTimeoutMs: number;
+  /** ...and this long for the whole request. */
+  readonly requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
+  /** Connections at once per listener; more are closed at once. */
+  readonly maxConnections: number;
+  /** Calls running at once; more are answered 503. */
+  readonly maxInFlight: number;
+}
+
+export const XAPI_HTTP_LIMITS: XapiHttpLimits = {
+  maxBodyBytes: 1 << 20,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 1024,
+  maxInFlight: 512,
+};
+
+/** JSON values nested deeper than this are refused, as XML's are. */
+const MAX_JSON_DEPTH = XML_LIMITS.maxDepth;
+
+export interface XapiListen {
+  /** HTTPS on TCP: port 0 picks a free one. */
+  readonly tcp?: { readonly host: string; readonly port: number; readonly key: string; readonly cert: string };
+  /** Plain HTTP on a Unix socket (0600). */
+  readonly unixPath?: string;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+function tooDeep(v: unknown, depth: number): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (depth <= 0) return true;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) if (tooDeep(x, depth - 1)) return true;
+  return false;
+}
+
+/** JSON has no datetime: XAPI sends them as strings in its own form. */
+function jsonReplacer(this: unknown, key: string, v: unknown): unknown {
+  const raw = (this as Record<string, unknown>)[key];
+  return raw instanceof Date ? xapiDate(raw) : v;
+}
+
+function jsonError(e: XapiError): { code: number; message: string; data: string[] } {
+  return { code: 1, message: e.code, data: [...e.params] };
+}
+
+export class XapiServer {
+  readonly #servers: Server[] = [];
+  #inFlight = 0;
+  #tcpPort = 0;
+
+  private constructor(private readonly svc: XapiService, readonly limits: XapiHttpLimits) {}
+
+  static async listen(svc: XapiService, where: XapiListen, limits: Partial<XapiHttpLimits> = {}): Promise<XapiServer> {
+    const s = new XapiServer(svc, { ...XAPI_HTTP_LIMITS, ...limits });
+    try {
+      if (where.unixPath) await s.#listenUnix(where.unixPath);
+      if (where.tcp) await s.#listenTcp(where.tcp);
+    } catch (e) {
+      await s.close();
+      throw e;
+    }
+    return s;
+  }
+
+  /** The TCP port served (the one picked, for port 0). */
+  get port(): number {
+    return this.#tcpPort;
+  }
+
+  #options() {
+    const l = this.limits;
+    return {
+      headersTimeout: l.headersTimeoutMs,
+      requestTimeout: l.requestTimeoutMs,
+      keepAliveTimeout: l.keepAliveTimeoutMs,
+      // How often the timeouts above are enforced.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, l.headersTimeoutMs / 4)),
+      maxHeaderSize: 16 << 10,
+    };
+  }
+
+  #setUp(server: Server, peer: (req: IncomingMessage) => Peer): void {
+    server.maxConnections = this.limits.maxConnections;
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.#serve(req, res, peer(req)));
+    server.on('clientError', (e: NodeJS.ErrnoException, sock) => {
+      // Too slow (slowloris): 408, as node says it; anything else the parser refused: 400.
+      const status = e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      if (sock.writable) sock.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+      sock.destroy();
+    });
+    this.#servers.push(server);
+  }
+
+  async #listenUnix(path: string): Promise<void> {
+    // The caller holds the state dir's lock: a socket there is a dead host's.
+    const st = await lstat(path).catch(() => undefined);
+    if (st?.isSocket()) await unlink(path);
+    const server = createHttpServer(this.#options());
+    this.#setUp(server, () => ({ source: 'unix', local: true }));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+    await chmod(path, 0o600);
+  }
+
+  async #listenTcp(tcp: NonNullable<XapiListen['tcp']>): Promise<void> {
+    const server = createHttpsServer({ ...this.#options(), key: tcp.key, cert: tcp.cert, handshakeTimeout: this.limits.headersTimeoutMs });
+    this.#setUp(server, (req) => ({ source: req.socket.remoteAddress ?? 'unknown', local: false }));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(tcp.port, tcp.host, () => resolve());
+    });
+    this.#tcpPort = (server.address() as AddressInfo).port;
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse, peer: Peer): Promise<void> {
+    try {
+      if (req.method !== 'POST') throw new HttpError(405, 'XenAPI takes POST requests');
+      const json = (req.url ?? '/').split('?')[0] === '/jsonrpc';
+      const body = await this.#body(req);
+      if (this.#inFlight >= this.limits.maxInFlight) throw new HttpError(503, 'too many calls at once: try again');
+      this.#inFlight++;
+      try {
+        if (json) await this.#jsonRpc(body, res, peer);
+        else await this.#xmlRpc(body, res, peer);
+      } finally {
+        this.#inFlight--;
+      }
+    } catch (e) {
+      const status = e instanceof HttpError ? e.status : 500;
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // After a refused body the connection cannot be reused: what is left of the body is unread.
+      if (status === 413) res.setHeader('Connection', 'close');
+      res.writeHead(status, { 'Content-Type': 'text/plain' }).end(`${(e as Error).message}\n`);
+      if (status === 413) res.once('finish', () => req.socket.destroySoon());
+    }
+  }
+
+  /** The body, refused by size before parsing: first by its Content-Length, then as it arrives. */
+  #body(req: IncomingMessage): Promise<string> {
+    const max = this.limits.maxBodyBytes;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > max) return Promise.reject(new HttpError(413, `the body is ${declared} bytes; the limit is ${max}`));
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let n = 0;
+      const onData = (c: Buffer) => {
+        n += c.length;
+        if (n > max) {
+          req.off('data', onData);
+          req.pause();
+          reject(new HttpError(413, `the body is over ${max} bytes`));
+          return;
+        }
+        chunks.push(c);
+      };
+      req.on('data', onData);
+      req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.once('error', reject);
+    });
+  }
+
+  async #xmlRpc(body: string, res: ServerResponse, peer: Peer): Promise<void> {
+    let call;
+    try {
+      call = decodeMethodCall(body);
+    } catch (e) {
+      if (e instanceof XmlRpcParseError) throw new HttpError(400, `not XML-RPC: ${e.message}`);
+      throw e;
+    }
+    let out: string;
+    try {
+      out = encodeResponse({ ok: true, value: await this.svc.call(call.method, call.params, peer) });
+    } catch (e) {
+      out = encodeResponse({ ok: false, error: e as XapiError });
+    }
+    res.writeHead(200, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(out) }).end(out);
+  }
+
+  async #jsonRpc(body: string, res: ServerResponse, peer: Peer): Promise<void> {
+    const send = (v: unknown) => {
+      const out = JSON.stringify(v, jsonReplacer);
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(out) }).end(out);
+    };
+    let req: unknown;
+    try {
+      req = JSON.parse(body);
+    } catch {
+      send({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error' }, id: null });
+      return;
+    }
+    const r = req as { jsonrpc?: unknown; method?: unknown; params?: unknown; id?: unknown };
+    const v2 = typeof req === 'object' && req !== null && r.jsonrpc === '2.0';
+    const id = typeof r?.id === 'string' || typeof r?.id === 'number' ? r.id : null;
+    const reply = (ok: { result: XValue } | { error: unknown }) => send(v2 ? { jsonrpc: '2.0', ...ok, id } : { result: null, error: null, ...ok, id });
+    if (typeof req !== 'object' || req === null || Array.isArray(req) || typeof r.method !== 'string' || !Array.isArray(r.params ?? [])) {
+      reply({ error: { code: -32600, message: 'Invalid Request' } });
+      return;
+    }
+    if (tooDeep(r.params, MAX_JSON_DEPTH)) {
+      reply({ error: { code: -32600, message: `Invalid Request: parameters nested deeper than ${MAX_JSON_DEPTH}` } });
+      return;
+    }
+    try {
+      reply({ result: await this.svc.call(r.method, (r.params ?? []) as unknown[], peer) });
+    } catch (e) {
+      reply({ error: jsonError(e as XapiError) });
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#servers.map((s) => new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    })));
+  }
+}

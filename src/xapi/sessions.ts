@@ -1,0 +1,206 @@
+// XenAPI sessions: a ref handed out at login, checked on every call. A session ends at logout,
+// when it has been idle too long, when its user is replaced, or when the table is full (the
+// least recently used goes, as XAPI drops its oldest past 500 per user). Refs are 128 random
+// bits: a forged one is SESSION_INVALID, as is an expired or revoked one. Checks run on the
+// table in memory; a SessionStore (the host database) keeps the sessions for the next start,
+// written when they begin and end, and their last use at most once a minute.
+import { randomUUID } from 'node:crypto';
+import { isXapiRole, type XapiRole } from '../toolstack/contract.js';
+import type { HostDb } from '../toolstack/db/hostdb.js';
+import { NULL_REF } from '../toolstack/db/records.js';
+import { sessionInvalid, XapiError } from './errors.js';
+
+export interface Session {
+  readonly ref: string;
+  readonly uuid: string;
+  readonly user: string;
+  readonly role: XapiRole;
+  /** Where the login came from: an address, or 'unix' for the local socket. */
+  readonly source: string;
+  readonly originator: string;
+  readonly created: Date;
+  lastActive: number;
+  /** lastActive as the store last had it. */
+  stored: number;
+}
+
+/** Where sessions outlive the process: told of each change, read once at start. */
+export interface SessionStore {
+  load(): Promise<Session[]>;
+  /** A session began, or was used a while after its last save. */
+  save(s: Session): void;
+  remove(ref: string): void;
+}
+
+/** How stale a stored last use may get: a write per call would cost a disk flush per call. */
+const STORE_ACTIVE_MS = 60_000;
+
+export interface SessionLimits {
+  /** A session idle this long ends. */
+  readonly idleMs: number;
+  /** Sessions at once; the least recently used goes past it. */
+  readonly maxSessions: number;
+}
+
+export const SESSION_LIMITS: SessionLimits = { idleMs: 24 * 3600_000, maxSessions: 1000 };
+
+export class SessionTable {
+  /** In order of last use: the first is the least recently used. */
+  readonly #byRef = new Map<string, Session>();
+
+  constructor(readonly limits: SessionLimits = SESSION_LIMITS, private readonly now: () => number = Date.now, private readonly store?: SessionStore) {}
+
+  /** The sessions the store kept (those still within their idle limit), oldest use first. */
+  async restore(): Promise<void> {
+    if (!this.store) return;
+    const kept = (await this.store.load()).sort((a, b) => a.lastActive - b.lastActive);
+    for (const s of kept) {
+      if (this.now() - s.lastActive > this.limits.idleMs) this.store.remove(s.ref);
+      else this.#add(s);
+    }
+  }
+
+  create(user: string, role: XapiRole, source: string, originator: string): Session {
+    const now = this.now();
+    const s: Session = {
+      ref: `OpaqueRef:${randomUUID()}`, uuid: randomUUID(), user, role, source, originator, created: new Date(now), lastActive: now, stored: now,
+    };
+    this.#add(s);
+    this.store?.save(s);
+    return s;
+  }
+
+  #add(s: Session): void {
+    while (this.#byRef.size >= this.limits.maxSessions) this.revoke(this.#byRef.keys().next().value!);
+    this.#byRef.set(s.ref, s);
+  }
+
+  /** The live session of `ref` (now used), or SESSION_INVALID. */
+  use(ref: unknown): Session {
+    const r = typeof ref === 'string' ? ref : '';
+    const s = this.#byRef.get(r);
+    if (!s) throw sessionInvalid(r);
+    const now = this.now();
+    if (now - s.lastActive > this.limits.idleMs) {
+      this.revoke(r);
+      throw sessionInvalid(r);
+    }
+    s.lastActive = now;
+    this.#byRef.delete(r);
+    this.#byRef.set(r, s);
+    if (now - s.stored > STORE_ACTIVE_MS) {
+      s.stored = now;
+      this.store?.save(s);
+    }
+    return s;
+  }
+
+  revoke(ref: string): boolean {
+    if (!this.#byRef.delete(ref)) return false;
+    this.store?.remove(ref);
+    return true;
+  }
+
+  /** End every session of a user. */
+  revokeUser(user: string): void {
+    for (const [ref, s] of this.#byRef) if (s.user === user) this.revoke(ref);
+  }
+
+  get size(): number {
+    return this.#byRef.size;
+  }
+
+  all(): Session[] {
+    return [...this.#byRef.values()];
+  }
+}
+
+export interface LoginLimits {
+  /** Failed logins from one source within the window before its logins are refused... */
+  readonly failures: number;
+  /** ...until the window since its first failure is over. */
+  readonly windowMs: number;
+  /** Sources tracked at once; past it the oldest entry is forgotten. */
+  readonly maxSources: number;
+}
+
+export const LOGIN_LIMITS: LoginLimits = { failures: 5, windowMs: 60_000, maxSources: 4096 };
+
+/** Failed logins per source: a guesser gets `failures` tries per window, then waits. */
+export class LoginThrottle {
+  readonly #failed = new Map<string, { since: number; count: number }>();
+
+  constructor(readonly limits: LoginLimits = LOGIN_LIMITS, private readonly now: () => number = Date.now) {}
+
+  /** SESSION_AUTHENTICATION_FAILED if `source` has failed too often lately. */
+  check(source: string, user: string): void {
+    const f = this.#failed.get(source);
+    if (!f) return;
+    const left = f.since + this.limits.windowMs - this.now();
+    if (left <= 0) this.#failed.delete(source);
+    else if (f.count >= this.limits.failures) {
+      throw new XapiError('SESSION_AUTHENTICATION_FAILED', [user, `too many failed logins from ${source}: try again in ${Math.ceil(left / 1000)} s`]);
+    }
+  }
+
+  failed(source: string): void {
+    const f = this.#failed.get(source);
+    if (f) f.count++;
+    else {
+      if (this.#failed.size >= this.limits.maxSources) this.#failed.delete(this.#failed.keys().next().value!);
+      this.#failed.set(source, { since: this.now(), count: 1 });
+    }
+  }
+
+  succeeded(source: string): void {
+    this.#failed.delete(source);
+  }
+}
+
+/**
+ * Sessions as the host database's session records: auth_user_name, originator, last_active;
+ * root's local sessions are is_local_superuser. The role is the user's at load time.
+ */
+export class HostDbSessions implements SessionStore {
+  /** Called with a write the database refused (the session goes on in memory). */
+  constructor(private readonly db: HostDb, private readonly onError: (e: Error) => void) {}
+
+  async load(): Promise<Session[]> {
+    return this.db.read((tx) => {
+      const out: Session[] = [];
+      for (const [ref, r] of tx.session.getAllRecords()) {
+        const user = r.this_user === NULL_REF ? undefined : tx.user.find(r.this_user);
+        const role = r.is_local_superuser ? 'pool-admin' : user?.role;
+        const last = Date.parse(r.last_active);
+        if (role === undefined || !isXapiRole(role) || Number.isNaN(last)) continue;
+        out.push({
+          ref, uuid: r.uuid, user: r.auth_user_name, role, source: r.other_config['source'] ?? '', originator: r.originator,
+          created: new Date(r.validation_time), lastActive: last, stored: last,
+        });
+      }
+      return out;
+    });
+  }
+
+  save(s: Session): void {
+    this.db.transaction((tx) => {
+      const last_active = new Date(s.lastActive).toISOString();
+      if (tx.session.find(s.ref)) {
+        tx.session.update(s.ref, { last_active });
+        return;
+      }
+      const superuser = s.source === 'unix' && s.user === 'root';
+      const [user] = superuser ? [] : tx.user.where('short_name', s.user);
+      tx.session.create({
+        uuid: s.uuid, this_user: user ?? NULL_REF, auth_user_name: s.user, last_active, validation_time: s.created.toISOString(),
+        originator: s.originator, is_local_superuser: superuser, other_config: { source: s.source },
+      }, s.ref);
+    }).catch(this.onError);
+  }
+
+  remove(ref: string): void {
+    this.db.transaction((tx) => {
+      if (tx.session.find(ref)) tx.session.destroy(ref);
+    }).catch(this.onError);
+  }
+}

@@ -1,0 +1,80 @@
+// XAPI's tasks: what an Async.* call returns at once, then finishes with the call's result
+// (an XML-RPC value, as XAPI keeps it) or its error. Clients watch them through event.from.
+// The table is bounded: finished tasks go first, and a full table of pending ones refuses more
+// with TOO_MANY_PENDING_TASKS.
+import { randomUUID } from 'node:crypto';
+import { handleInvalid, XapiError } from './errors.js';
+import type { EventLog } from './events.js';
+import { encodeValue } from './xmlrpc.js';
+import { Double, type XValue } from './types.js';
+
+export const NULL_REF = 'OpaqueRef:NULL';
+
+export type TaskStatus = 'pending' | 'success' | 'failure' | 'cancelling' | 'cancelled';
+
+interface Task {
+  readonly ref: string;
+  readonly uuid: string;
+  readonly name: string;
+  /** The session that started it. */
+  readonly session: string;
+  readonly created: Date;
+  finished: Date;
+  status: TaskStatus;
+  result: string;
+  error: string[];
+}
+
+export class TaskTable {
+  readonly #tasks = new Map<string, Task>();
+
+  constructor(private readonly events: EventLog, private readonly hostRef: string, readonly max = 1000) {}
+
+  record(t: Task): Record<string, XValue> {
+    return {
+      uuid: t.uuid, name_label: t.name, name_description: '', allowed_operations: [], current_operations: {},
+      created: t.created, finished: t.finished, status: t.status, resident_on: this.hostRef,
+      progress: new Double(t.status === 'pending' ? 0 : 1), type: '', result: t.result, error_info: t.error,
+      other_config: {}, subtask_of: NULL_REF, subtasks: [], backtrace: '',
+    };
+  }
+
+  /** Run `work` as a task; returns its ref at once. */
+  start(name: string, session: string, work: () => Promise<XValue | undefined>): string {
+    if (this.#tasks.size >= this.max) {
+      const done = [...this.#tasks.values()].find((t) => t.status !== 'pending');
+      if (!done) throw new XapiError('TOO_MANY_PENDING_TASKS');
+      this.destroy(done.ref);
+    }
+    const t: Task = { ref: `OpaqueRef:${randomUUID()}`, uuid: randomUUID(), name, session, created: new Date(), finished: new Date(0), status: 'pending', result: '', error: [] };
+    this.#tasks.set(t.ref, t);
+    this.events.record('task', 'add', t.ref, this.record(t));
+    work().then((v) => {
+      t.status = 'success';
+      t.result = v === undefined ? '' : encodeValue(v);
+    }, (e: unknown) => {
+      t.status = 'failure';
+      t.error = e instanceof XapiError ? e.description : ['INTERNAL_ERROR', String((e as Error)?.message ?? e)];
+    }).finally(() => {
+      t.finished = new Date();
+      if (this.#tasks.get(t.ref) === t) this.events.record('task', 'mod', t.ref, this.record(t));
+    });
+    return t.ref;
+  }
+
+  get(ref: string): Task {
+    const t = this.#tasks.get(ref);
+    if (!t) throw handleInvalid('task', ref);
+    return t;
+  }
+
+  destroy(ref: string): void {
+    this.get(ref);
+    this.#tasks.delete(ref);
+    this.events.record('task', 'del', ref);
+  }
+
+  all(): Task[] {
+    return [...this.#tasks.values()];
+  }
+}
