@@ -11,20 +11,16 @@
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createQcow2 } from '../src/storage/qcow2/create.js';
 import { Qcow2Disk } from '../src/storage/qcow2/qcow2.js';
-import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
+import { medianPoint, runBlkbench, type Point } from './support/blkbench.js';
 import { emit, numberOptions } from './support/harness.js';
 
 const opts = numberOptions({ runtime: 1, 'disk-mb': 256, 'alloc-disk-mb': 4096, qd: 32, repeat: 5 });
-const BLKBENCH = fileURLToPath(new URL('../../examples/blkbench/blkbench.ts', import.meta.url));
 const DISK_BYTES = opts['disk-mb'] * 2 ** 20;
 const ALLOC_BYTES = opts['alloc-disk-mb'] * 2 ** 20;
 type Format = 'raw' | 'qcow2';
-
-interface Point { iops: number; mbps: number; p50_us: number; p99_us: number }
 
 const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-qcow2-'));
 let seq = 0;
@@ -51,21 +47,8 @@ async function image(format: Format, bytes: number, fresh: boolean): Promise<str
   return path;
 }
 
-async function run(host: Host, format: Format, path: string, load: string, ramp: number): Promise<Point> {
-  const cfg = `name = "qcow2bench-${seq++}"\nkernel = "${BLKBENCH}"\nmemory = 64\n` +
-    `disk = [ 'vdev=xvda, format=${format}, target=${path}' ]\nextra = "${load} runtime=${opts.runtime} ramp=${ramp} sync=1"\n`;
-  const built = await host.create(parseDomainConfig(cfg, BLKBENCH).config);
-  const d = built.domain.domid;
-  try {
-    const node = (k: string) => `/local/domain/${d}/data/blkbench/${k}`;
-    await host.xs.wait(node('ready'), (v) => v === '1', { timeout: 60_000 });
-    await host.xs.write(node('go'), '1');
-    const r = await host.xs.wait(node('result'), (v) => v !== undefined, { timeout: 60_000 + opts.runtime * 4000 });
-    const p = JSON.parse(r!) as Point;
-    return { iops: p.iops, mbps: p.mbps, p50_us: p.p50_us, p99_us: p.p99_us };
-  } finally {
-    await host.destroy(d).catch(() => {});
-  }
+function run(host: Host, format: Format, path: string, load: string, ramp: number): Promise<Point> {
+  return runBlkbench(host, { name: `qcow2bench-${seq++}`, format, target: path, load, runtime: opts.runtime, ramp, readyTimeout: 60_000 });
 }
 
 /** Medians by throughput of raw and qcow2 runs, alternating, and qcow2's ratio to raw. */
@@ -85,9 +68,8 @@ async function compare(name: string, load: string, fresh: boolean): Promise<{ ra
   }
   // The ratio is the median of the rounds' ratios (each round's pair ran back to back).
   const ratios = runs.raw.map((r, i) => runs.qcow2[i]!.iops / r.iops).sort((a, b) => a - b);
-  const median = (ps: Point[]) => [...ps].sort((a, b) => a.iops - b.iops)[(ps.length - 1) >> 1]!;
-  const raw = median(runs.raw);
-  const qcow2 = median(runs.qcow2);
+  const raw = medianPoint(runs.raw);
+  const qcow2 = medianPoint(runs.qcow2);
   const ratio = ratios[(ratios.length - 1) >> 1]!;
   process.stderr.write(`${name}: raw ${raw.iops} IOPS, qcow2 ${qcow2.iops} IOPS, ratios ${ratios.map((x) => x.toFixed(2)).join(' ')}\n`);
   return { raw, qcow2, ratio, ratios };

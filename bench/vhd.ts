@@ -15,23 +15,19 @@
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { RawFile } from '../src/storage/raw.js';
 import { VhdDisk } from '../src/storage/vhd/chain.js';
 import { createDifferencing, createVhd } from '../src/storage/vhd/create.js';
 import { VhdImage } from '../src/storage/vhd/image.js';
 import type { Disk } from '../src/storage/disk.js';
-import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
+import { medianPoint, runBlkbench, type Point } from './support/blkbench.js';
 import { emit, numberOptions } from './support/harness.js';
 
 const opts = numberOptions({ runtime: 1, 'disk-mb': 256, 'alloc-gb': 8, repeat: 3 });
-const BLKBENCH = fileURLToPath(new URL('../../examples/blkbench/blkbench.ts', import.meta.url));
 const MiB = 2 ** 20;
 const DISK = opts['disk-mb'] * MiB;
 const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-vhd-'));
-
-interface Point { iops: number; mbps: number; p50_us: number; p99_us: number }
 
 /** Write every byte once (allocating every VHD block), in 1 MiB requests. */
 async function fill(disk: Disk): Promise<void> {
@@ -76,21 +72,8 @@ async function chainOf(depth: number, base: string): Promise<string> {
 }
 
 let seq = 0;
-async function run(host: Host, format: 'raw' | 'vhd', target: string, load: string, ramp = 0.5): Promise<Point> {
-  const cfg = `name = "vhdbench-${seq++}"\nkernel = "${BLKBENCH}"\nmemory = 64\n` +
-    `disk = [ 'vdev=xvda, format=${format}, target=${target}' ]\nextra = "${load} runtime=${opts.runtime} ramp=${ramp} sync=1"\n`;
-  const built = await host.create(parseDomainConfig(cfg, BLKBENCH).config);
-  const d = built.domain.domid;
-  try {
-    const node = (k: string) => `/local/domain/${d}/data/blkbench/${k}`;
-    await host.xs.wait(node('ready'), (v) => v === '1', { timeout: 120_000 });
-    await host.xs.write(node('go'), '1');
-    const r = await host.xs.wait(node('result'), (v) => v !== undefined, { timeout: 60_000 + opts.runtime * 4000 });
-    const p = JSON.parse(r!) as Point;
-    return { iops: p.iops, mbps: p.mbps, p50_us: p.p50_us, p99_us: p.p99_us };
-  } finally {
-    await host.destroy(d).catch(() => {});
-  }
+function run(host: Host, format: 'raw' | 'vhd', target: string, load: string, ramp = 0.5): Promise<Point> {
+  return runBlkbench(host, { name: `vhdbench-${seq++}`, format, target, load, runtime: opts.runtime, ramp, readyTimeout: 120_000 });
 }
 
 /**
@@ -116,11 +99,6 @@ async function direct(disks: Disk[], bs: number, random: boolean, write: boolean
     }
   }
   return ops.map((n) => n / seconds);
-}
-
-function median(points: Point[]): Point {
-  const s = [...points].sort((a, b) => a.iops - b.iops);
-  return s[(s.length - 1) >> 1]!;
 }
 
 const host = await Host.start({ poolSize: 2 });
@@ -176,13 +154,13 @@ try {
     for (const depth of [1, 5, 30] as const) chainSamples[depth]!.push(await run(host, 'vhd', chains[depth], loads.randread_4k));
   }
   const figures = Object.fromEntries(Object.entries(samples).map(([k, v]) => {
-    const rawM = median(v.raw);
-    const vhdM = median(v.vhd);
+    const rawM = medianPoint(v.raw);
+    const vhdM = medianPoint(v.vhd);
     return [k, { raw: rawM, vhd: vhdM, ratio_iops: vhdM.iops / rawM.iops, ratio_mbps: vhdM.mbps / rawM.mbps }];
   }));
   const chain = Object.fromEntries(([1, 5, 30] as const).map((depth) => {
-    const m = median(chainSamples[depth]!);
-    return [`depth_${depth}`, { ...m, ratio_to_depth_1: m.iops / median(chainSamples[1]!).iops }];
+    const m = medianPoint(chainSamples[depth]!);
+    return [`depth_${depth}`, { ...m, ratio_to_depth_1: m.iops / medianPoint(chainSamples[1]!).iops }];
   }));
   emit({
     bench: 'vhd', runtime_s: opts.runtime, disk_mb: opts['disk-mb'], alloc_gb: opts['alloc-gb'], repeat: opts.repeat,

@@ -8,9 +8,10 @@ import { BackRing } from '../../../abi/ring.js';
 import { XenbusState } from '../../../abi/xenbus.js';
 import { XenError } from '../../../errors.js';
 import { SECTOR_SIZE, type Disk } from '../../../storage/disk.js';
+import { BackendLifecycle } from '../../backend.js';
 import type { DriverContext } from '../../evtchn.js';
 import { mapRing, type MappedRing } from '../../ringpages.js';
-import { XEN_IO_PROTO_ABI_NATIVE, readFlag, readUint, switchState, watchState } from '../../xenbus.js';
+import { XEN_IO_PROTO_ABI_NATIVE, readFlag, readUint } from '../../xenbus.js';
 import { BackQueue, emptyBlkbackStats, type BlkbackStats } from './queue.js';
 import {
   DEFAULT_MAX_INDIRECT_SEGMENTS, DEFAULT_MAX_QUEUES, DEFAULT_MAX_RING_PAGE_ORDER, defaultPersistentLimit,
@@ -45,10 +46,8 @@ export class BlkBack {
   readonly #ctx: DriverContext;
   readonly #disk: Disk;
   readonly #o: Required<Omit<BlkbackOptions, 'maxPersistentGrants'>> & { maxPersistentGrants?: number };
-  #state = XenbusState.Initialising;
+  readonly #life: BackendLifecycle;
   #conn: Connection | null = null;
-  #stopWatch: (() => Promise<void>) | null = null;
-  #closed = false;
   #log: (line: string) => void;
 
   private constructor(ctx: DriverContext, readonly dir: string, disk: Disk, frontendId: number, frontendDir: string, opts: BlkbackOptions) {
@@ -65,6 +64,17 @@ export class BlkBack {
     };
     const log = ctx.log ?? (() => {});
     this.#log = (line) => log(`blkback ${dir}: ${line}`);
+    const be = this;
+    this.#life = new BackendLifecycle(ctx.xs, dir, frontendDir, this.#log, {
+      get connected() {
+        return be.#conn !== null;
+      },
+      wantsConnect: (s) => s === XenbusState.Initialised && this.#life.state !== XenbusState.Connected,
+      connect: () => this.#connect(),
+      disconnect: () => this.#disconnect(),
+      disconnectOnClosing: false,
+      closed: () => this.#disk.close(),
+    });
   }
 
   /**
@@ -77,13 +87,12 @@ export class BlkBack {
     await ctx.hc.connect(frontendId);
     const be = new BlkBack(ctx, dir, disk, frontendId, frontendDir, opts);
     await be.#publishFeatures();
-    await be.#switch(XenbusState.InitWait);
-    be.#stopWatch = await watchState(ctx.xs, frontendDir, (s) => be.#frontendChanged(s), (e) => be.#log(`frontend watch: ${(e as Error).message}`));
+    await be.#life.start();
     return be;
   }
 
   get state(): XenbusState {
-    return this.#state;
+    return this.#life.state;
   }
 
   get connected(): boolean {
@@ -114,56 +123,6 @@ export class BlkBack {
       await w(BLKIF_XS.maxRingPageOrder, o.maxRingPageOrder);
       await w(BLKIF_XS.multiQueueMaxQueues, o.maxQueues);
     });
-  }
-
-  async #switch(s: XenbusState): Promise<void> {
-    if (this.#closed) return;
-    this.#state = s;
-    await switchState(this.#ctx.xs, this.dir, s);
-  }
-
-  /** Linux blkback's frontend_changed. */
-  async #frontendChanged(s: XenbusState): Promise<void> {
-    if (this.#closed) return;
-    switch (s) {
-      case XenbusState.Initialising:
-        if (this.#state === XenbusState.Closed) await this.#switch(XenbusState.InitWait);
-        return;
-      case XenbusState.Initialised:
-        if (this.#state === XenbusState.Connected) return;
-        await this.#disconnect();
-        try {
-          await this.#connect();
-        } catch (e) {
-          await this.#disconnect();
-          await this.#fatal(`connecting to the frontend's rings: ${(e as Error).message}`);
-        }
-        return;
-      case XenbusState.Connected:
-        // The frontend only reaches Connected after we did; seen while we are not, it is the
-        // state an earlier backend left behind, and the frontend will start over.
-        return;
-      case XenbusState.Closing:
-        await this.#switch(XenbusState.Closing);
-        return;
-      case XenbusState.Closed:
-        // A frontend left Closed by an earlier backend: stay InitWait, it starts over when it sees us.
-        if (this.#state === XenbusState.InitWait && !this.#conn) return;
-        await this.#disconnect();
-        await this.#switch(XenbusState.Closed);
-        if ((await this.#ctx.xs.readOptional(`${this.dir}/online`)) === '0') await this.close();
-        return;
-      default:
-        // Unknown: the frontend's nodes are gone (its domain, or the device, was removed).
-        await this.close();
-    }
-  }
-
-  /** xenbus_dev_fatal: say why and close the device from our side. */
-  async #fatal(why: string): Promise<void> {
-    this.#log(why);
-    await this.#ctx.xs.write(`${this.dir}/error`, why).catch(() => {});
-    await this.#switch(XenbusState.Closing);
   }
 
   async #connect(): Promise<void> {
@@ -212,14 +171,14 @@ export class BlkBack {
       await t.write(`${this.dir}/${BLKIF_XS.physicalSectorSize}`, String(SECTOR_SIZE));
       await t.write(`${this.dir}/${BLKIF_XS.info}`, String((d.readOnly ? VDISK_READONLY : 0) | (cdrom ? VDISK_CDROM : 0)));
     });
-    await this.#switch(XenbusState.Connected);
+    await this.#life.switch(XenbusState.Connected);
     // Requests published before we were listening.
     for (const q of conn.queues) q.service();
   }
 
   async #protocolError(why: string): Promise<void> {
     await this.#disconnect();
-    await this.#fatal(`the frontend broke the ring protocol: ${why}`);
+    await this.#life.fatal(`the frontend broke the ring protocol: ${why}`);
   }
 
   /** Stop every ring, wait for its requests, unmap it all (xen_blkif_disconnect; idempotent). */
@@ -233,11 +192,7 @@ export class BlkBack {
   }
 
   /** Take the device away: disconnect, stop following the frontend, close the disk. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    await this.#disconnect();
-    this.#closed = true;
-    await this.#stopWatch?.();
-    await this.#disk.close();
+  close(): Promise<void> {
+    return this.#life.close();
   }
 }

@@ -1,23 +1,21 @@
-// blkfront: the frontend half of a virtual block device, in the guest (Linux's xen-blkfront).
-// This module is its xenbus lifecycle: it negotiates with the backend (rings of 2^order pages,
-// one or more queues, persistent grants, indirect descriptors), follows the backend's state,
-// and checks each guest I/O before handing it to the data path (./datapath.ts), which cuts it
-// into ring requests and copies data through granted I/O pages. When the backend goes away
-// under it (Closing, Closed, or back to InitWait after a restart) the data path revokes its
-// grants and keeps every request that was in flight to issue again once a backend connects,
-// as Linux's blkif_recover does; when the device itself goes (its nodes removed, or the
-// backend's), everything pending fails with Disconnected.
+// blkfront: the frontend half of a virtual block device, in the guest (Linux's xen-blkfront). This
+// module is its xenbus negotiation (the lifecycle is ../../frontend.ts): it negotiates with the
+// backend (rings of 2^order pages, one or more queues, persistent grants, indirect descriptors),
+// follows the backend's state, and checks each guest I/O before handing it to the data path
+// (./datapath.ts), which cuts it into ring requests and copies data through granted I/O pages.
+// When the backend goes away under it (Closing, Closed, or back to InitWait after a restart) the
+// data path revokes its grants and keeps every request that was in flight to issue again once a
+// backend connects, as Linux's blkif_recover does; when the device itself goes (its nodes removed,
+// or the backend's), everything pending fails with Disconnected.
 import {
   BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST, BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_OP_DISCARD, BLKIF_OP_FLUSH_DISKCACHE,
   BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER, BLKIF_SEGS_PER_INDIRECT_FRAME, BLKIF_XS, VDISK_CDROM,
   VDISK_READONLY, VDISK_REMOVABLE, blkifQueueKey, blkifRingRefKey,
 } from '../../../abi/blkif.js';
-import { XenbusState } from '../../../abi/xenbus.js';
 import { SECTOR_SIZE } from '../../../storage/disk.js';
 import type { DriverContext } from '../../evtchn.js';
-import {
-  XEN_IO_PROTO_ABI_NATIVE, frontendPath, readFlag, readState, readUint, switchState, watchState,
-} from '../../xenbus.js';
+import { FrontendLifecycle, type FrontendStatus } from '../../frontend.js';
+import { XEN_IO_PROTO_ABI_NATIVE, frontendPath, readFlag, readUint } from '../../xenbus.js';
 import { DEFAULT_MAX_INDIRECT_SEGMENTS } from '../protocol.js';
 import type { Block, BlockInfo } from './block.js';
 import { FrontDatapath } from './datapath.js';
@@ -50,10 +48,8 @@ export interface BlkfrontInfo extends BlockInfo {
   readonly queues: number;
 }
 
-export type BlkfrontStatus = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+export type BlkfrontStatus = FrontendStatus;
 
-/** How long an orderly close waits for the backend to let go before revoking what it can. */
-const CLOSE_TIMEOUT_MS = 5000;
 const MAX_RING_PAGE_ORDER = 4;
 const MAX_QUEUES = 64;
 /** Segments that fit the indirect pages of one request. */
@@ -64,23 +60,29 @@ export class BlkFront implements Block {
   readonly #ctx: DriverContext;
   readonly #o: BlkfrontOptions;
   readonly #data: FrontDatapath;
-  #state = XenbusState.Initialising;
-  #status: BlkfrontStatus = 'connecting';
+  readonly #life: FrontendLifecycle<BlockError>;
   #info: BlkfrontInfo | null = null;
   #persistent = false;
   #order = 0;
   #queues = 0;
-  #closing = false;
-  #stopWatches: (() => Promise<void>)[] = [];
-  #onConnected: { resolve: () => void; reject: (e: Error) => void } | null = null;
-  #onBackendClosed: (() => void) | null = null;
 
   private constructor(ctx: DriverContext, readonly vdev: string, readonly devid: number, readonly domid: number,
     readonly backendDir: string, readonly backendId: number, opts: BlkfrontOptions) {
     this.#ctx = ctx;
     this.#o = opts;
     this.dir = frontendPath(domid, 'vbd', devid);
-    this.#data = new FrontDatapath(ctx, vdev, devid, (e) => this.#final(e));
+    this.#data = new FrontDatapath(ctx, vdev, devid, (e) => this.#life.final(e));
+    const data = this.#data;
+    this.#life = new FrontendLifecycle<BlockError>(ctx.xs, vdev, this.dir, backendDir, {
+      disconnected: (message) => new Disconnected(message),
+      talk: () => this.#talk(),
+      finishConnect: () => this.#finishConnect(),
+      reconnected: () => this.#readSize(),
+      teardown: (recover) => data.teardown(recover),
+      close: (err) => data.close(err),
+      retryRevoke: () => data.retryRevoke(),
+      drain: (err) => data.drain(err),
+    });
   }
 
   /** Connect to device `devid` of domain `domid`; resolves once the handshake is done. */
@@ -90,12 +92,12 @@ export class BlkFront implements Block {
     if (backendDir === undefined) throw new Disconnected(`${vdev}: no such block device (${dir})`);
     const backendId = await readUint(ctx.xs, `${dir}/backend-id`, 0x7fef);
     const f = new BlkFront(ctx, vdev, devid, domid, backendDir, backendId, opts);
-    await f.#start();
+    await f.#life.start();
     return f;
   }
 
   get status(): BlkfrontStatus {
-    return this.#status;
+    return this.#life.status;
   }
 
   /** Everything negotiated (null before the first connection). */
@@ -123,7 +125,7 @@ export class BlkFront implements Block {
 
   flush(): Promise<void> {
     const i = this.#info;
-    if (i && !i.flush && !i.barrier && this.#status !== 'closed') return Promise.resolve();
+    if (i && !i.flush && !i.barrier && this.#life.status !== 'closed') return Promise.resolve();
     return this.#submit(i?.flush === false ? BLKIF_OP_WRITE_BARRIER : BLKIF_OP_FLUSH_DISKCACHE, 0, [], 0, false);
   }
 
@@ -133,59 +135,12 @@ export class BlkFront implements Block {
 
   /** Check an I/O against the device; the data path queues it until a ring takes it. */
   #submit(op: number, sector: number, bufs: readonly Uint8Array[], count: number, secure: boolean): Promise<void> {
-    if (this.#closing || this.#status === 'closed') return Promise.reject(new Disconnected(`${this.vdev}: the device is closed`));
+    if (this.#life.refusing) return Promise.reject(new Disconnected(`${this.vdev}: the device is closed`));
     const bytes = byteLength(bufs);
     const err = checkIo(this.vdev, this.#info!, op, sector, bytes, count);
     if (err) return Promise.reject(err);
     if (isEmptyIo(op, bytes, count)) return Promise.resolve();
     return this.#data.submit(op, sector, bufs, bytes, count, secure);
-  }
-
-  async #start(): Promise<void> {
-    const xs = this.#ctx.xs;
-    const connected = new Promise<void>((resolve, reject) => (this.#onConnected = { resolve, reject }));
-    this.#state = await readState(xs, this.dir);
-    // A device used before (and closed) starts over from Initialising, which tells the backend.
-    if (this.#state !== XenbusState.Initialising) await this.#switch(XenbusState.Initialising);
-    const onError = (e: unknown) => this.#final(new Disconnected(`${this.vdev}: ${(e as Error).message}`));
-    this.#stopWatches.push(await watchState(xs, this.dir, (s) => {
-      if (s === XenbusState.Unknown) this.#final(new Disconnected(`${this.vdev}: the device was removed`));
-    }, onError));
-    this.#stopWatches.push(await watchState(xs, this.backendDir, (s) => this.#backendChanged(s), onError));
-    await connected;
-  }
-
-  async #switch(s: XenbusState): Promise<void> {
-    this.#state = s;
-    await switchState(this.#ctx.xs, this.dir, s);
-  }
-
-  /** Linux blkfront's backend_changed, plus recovery when the backend restarts under us. */
-  async #backendChanged(s: XenbusState): Promise<void> {
-    if (this.#status === 'closed') return;
-    this.#data.retryRevoke();
-    switch (s) {
-      case XenbusState.InitWait:
-        if (this.#state === XenbusState.Initialised || this.#state === XenbusState.Connected) this.#teardown(!this.#closing);
-        if (this.#closing) return this.#onBackendClosed?.();
-        return this.#talk();
-      case XenbusState.Connected:
-        if (this.#state === XenbusState.Initialised) return this.#finishConnect();
-        if (this.#state === XenbusState.Connected) return this.#readSize();
-        return;
-      case XenbusState.Closing:
-      case XenbusState.Closed:
-        if (this.#state !== XenbusState.Closed) {
-          this.#teardown(!this.#closing);
-          await this.#switch(XenbusState.Closed);
-        }
-        if (s === XenbusState.Closed) this.#onBackendClosed?.();
-        return;
-      case XenbusState.Unknown:
-        return this.#final(new Disconnected(`${this.vdev}: the backend is gone`));
-      default:
-        return;
-    }
   }
 
   /** talk_to_blkback: rings, event channels and features, then Initialised. */
@@ -217,7 +172,7 @@ export class BlkFront implements Block {
       await w(BLKIF_XS.protocol, XEN_IO_PROTO_ABI_NATIVE);
       await w(BLKIF_XS.featurePersistent, persistent ? 1 : 0);
     });
-    await this.#switch(XenbusState.Initialised);
+    await this.#life.initialised();
   }
 
   /** blkfront_connect: read what the backend says about the disk, go Connected, issue what waits. */
@@ -227,7 +182,7 @@ export class BlkFront implements Block {
     const sectorSize = await readUint(xs, `${be}/${BLKIF_XS.sectorSize}`, 1 << 16, SECTOR_SIZE);
     if (sectorSize !== SECTOR_SIZE) {
       // We do not write feature-large-sector-size, so the backend must use 512 (blkif.h).
-      return this.#final(new IoError(`${this.vdev}: backend sector-size ${sectorSize} is not ${SECTOR_SIZE}`));
+      return this.#life.final(new IoError(`${this.vdev}: backend sector-size ${sectorSize} is not ${SECTOR_SIZE}`));
     }
     const info = await readUint(xs, `${be}/${BLKIF_XS.info}`, 0xffffffff, 0);
     const beIndirect = await readUint(xs, `${be}/${BLKIF_XS.featureMaxIndirectSegments}`, 0xffffffff, 0);
@@ -247,10 +202,7 @@ export class BlkFront implements Block {
       ringPages: 1 << this.#order,
       queues: this.#queues,
     };
-    await this.#switch(XenbusState.Connected);
-    this.#status = 'connected';
-    this.#onConnected?.resolve();
-    this.#onConnected = null;
+    await this.#life.connected();
     this.#data.start(this.#info.maxSegments, beIndirect);
   }
 
@@ -260,38 +212,11 @@ export class BlkFront implements Block {
     if (this.#info) this.#info = { ...this.#info, sizeSectors };
   }
 
-  /** The connection is gone: the data path keeps what was in flight if `recover`, else fails it. */
-  #teardown(recover: boolean): void {
-    this.#data.teardown(recover);
-    if (this.#status === 'connected') this.#status = 'reconnecting';
-  }
-
-  /** The device is gone for good: fail everything, stop watching. */
-  #final(err: BlockError): void {
-    if (this.#status === 'closed') return;
-    this.#data.close(err);
-    this.#status = 'closed';
-    this.#onConnected?.reject(err);
-    this.#onConnected = null;
-    this.#onBackendClosed?.();
-    for (const stop of this.#stopWatches.splice(0)) void stop();
-  }
-
   /**
    * Orderly close (Mirage's disconnect): new I/O is refused, I/O in flight finishes, then
    * Closing, Closed, and the grants go once the backend has let go of them.
    */
-  async disconnect(): Promise<void> {
-    if (this.#closing || this.#status === 'closed') return;
-    this.#closing = true;
-    const err = new Disconnected(`${this.vdev}: disconnected by the guest`);
-    await this.#data.drain(err);
-    const backendClosed = new Promise<void>((resolve) => (this.#onBackendClosed = resolve));
-    const timer = setTimeout(() => this.#onBackendClosed?.(), CLOSE_TIMEOUT_MS);
-    await this.#switch(XenbusState.Closing).catch(() => {});
-    await backendClosed;
-    clearTimeout(timer);
-    this.#data.retryRevoke();
-    this.#final(err);
+  disconnect(): Promise<void> {
+    return this.#life.disconnect();
   }
 }

@@ -3,19 +3,15 @@
 // for sectors past the end of the device and Unaligned for buffers that are not whole sectors
 // (both checked before anything reaches the ring).
 
+import { ofKind as kindOf } from '../../errors.js';
+
 export type BlockErrorKind = 'Disconnected' | 'ReadOnly' | 'OutOfRange' | 'Unaligned' | 'IoError';
 
 export abstract class BlockError extends Error {
   abstract readonly kind: BlockErrorKind;
 }
 
-/** The base of one kind: its name is its kind, so `instanceof`, `name` and `kind` agree. */
-function ofKind<K extends BlockErrorKind>(kind: K) {
-  return class extends BlockError {
-    override name: string = kind;
-    readonly kind: K = kind;
-  };
-}
+const ofKind = <K extends BlockErrorKind>(kind: K) => kindOf(BlockError, kind);
 
 /** The device is not connected (any more): closed by the guest, detached, or its backend gone. */
 export class Disconnected extends ofKind('Disconnected') {}

@@ -12,9 +12,10 @@ import { XenbusState } from '../../../abi/xenbus.js';
 import { XenError } from '../../../errors.js';
 import type { BoundPort } from '../../../hypervisor/port.js';
 import type { PortDevice, PortFeatures, SwitchPort, VirtualSwitch } from '../../../network/port.js';
+import { BackendLifecycle } from '../../backend.js';
 import type { DriverContext } from '../../evtchn.js';
 import { mapRing, type MappedRing } from '../../ringpages.js';
-import { readFlag, readUint, switchState, watchState } from '../../xenbus.js';
+import { readFlag, readUint } from '../../xenbus.js';
 import { DEFAULT_MAX_QUEUES, VIF_BACKEND_XS, XL_DEFAULT_BRIDGE, netifQueueKey, parseRateNode } from '../protocol.js';
 import { Credit } from './credit.js';
 import { CtrlRing, QueueSelector } from './ctrl.js';
@@ -59,14 +60,10 @@ export class NetBack implements PortDevice {
   readonly #switch: VirtualSwitch;
   readonly #maxQueues: number;
   readonly #macSpoof: boolean;
-  #state = XenbusState.Initialising;
+  readonly #life: BackendLifecycle;
   #conn: Connection | null = null;
-  #stopWatch: (() => Promise<void>) | null = null;
-  #closed = false;
   /** Why the frontend was disabled as malicious, until it reconnects. */
   #disabled: string | null = null;
-  /** The frontend's first state, seen when we start: a Connected left by an earlier backend is stale. */
-  #first = true;
   #log: (line: string) => void;
 
   private constructor(ctx: DriverContext, readonly dir: string, sw: VirtualSwitch, frontendId: number, frontendDir: string, handle: number, name: string, opts: NetbackOptions) {
@@ -80,6 +77,19 @@ export class NetBack implements PortDevice {
     this.#macSpoof = opts.macSpoof ?? false;
     const log = ctx.log ?? (() => {});
     this.#log = (line) => log(`netback ${name}: ${line}`);
+    const be = this;
+    this.#life = new BackendLifecycle(ctx.xs, dir, frontendDir, this.#log, {
+      get connected() {
+        return be.#conn !== null;
+      },
+      // Connecting on Initialised too (as blkback does). A Connected we find on starting was
+      // left by an earlier backend: its rings are mid-stream, and the frontend starts over
+      // when it sees us InitWait.
+      wantsConnect: (s, first) => !this.#conn && !(first && s === XenbusState.Connected),
+      connect: () => this.#connect(),
+      disconnect: () => this.#disconnect(),
+      disconnectOnClosing: true,
+    });
   }
 
   /**
@@ -95,13 +105,12 @@ export class NetBack implements PortDevice {
     await ctx.hc.connect(frontendId);
     const be = new NetBack(ctx, dir, sw, frontendId, frontendDir, handle, vifname ?? `vif${frontendId}.${handle}`, opts);
     await be.#publishFeatures();
-    await be.#switchState(XenbusState.InitWait);
-    be.#stopWatch = await watchState(xs, frontendDir, (s) => be.#frontendChanged(s), (e) => be.#log(`frontend watch: ${(e as Error).message}`));
+    await be.#life.start();
     return be;
   }
 
   get state(): XenbusState {
-    return this.#state;
+    return this.#life.state;
   }
 
   get connected(): boolean {
@@ -149,55 +158,6 @@ export class NetBack implements PortDevice {
       await w(NETIF_XS.multiQueueMaxQueues, this.#maxQueues);
       await w(NETIF_XS.featureCtrlRing, 1);
     });
-  }
-
-  async #switchState(s: XenbusState): Promise<void> {
-    if (this.#closed) return;
-    this.#state = s;
-    await switchState(this.#ctx.xs, this.dir, s);
-  }
-
-  /** Linux netback's frontend_changed, connecting on Initialised too (as blkback does). */
-  async #frontendChanged(s: XenbusState): Promise<void> {
-    if (this.#closed) return;
-    const first = this.#first;
-    this.#first = false;
-    switch (s) {
-      case XenbusState.Initialising:
-        if (this.#state === XenbusState.Closed) await this.#switchState(XenbusState.InitWait);
-        return;
-      case XenbusState.Initialised:
-      case XenbusState.Connected:
-        // A Connected we find on starting was left by an earlier backend: its rings are
-        // mid-stream, and the frontend starts over when it sees us InitWait.
-        if (this.#conn || (first && s === XenbusState.Connected)) return;
-        try {
-          await this.#connect();
-        } catch (e) {
-          await this.#disconnect();
-          await this.#fatal(`connecting to the frontend's rings: ${(e as Error).message}`);
-        }
-        return;
-      case XenbusState.Closing:
-        await this.#disconnect();
-        await this.#switchState(XenbusState.Closing);
-        return;
-      case XenbusState.Closed:
-        if (this.#state === XenbusState.InitWait && !this.#conn) return;
-        await this.#disconnect();
-        await this.#switchState(XenbusState.Closed);
-        if ((await this.#ctx.xs.readOptional(`${this.dir}/${VIF_BACKEND_XS.online}`)) === '0') await this.close();
-        return;
-      default:
-        await this.close();
-    }
-  }
-
-  /** xenbus_dev_fatal: say why and close the device from our side. */
-  async #fatal(why: string): Promise<void> {
-    this.#log(why);
-    await this.#ctx.xs.write(`${this.dir}/error`, why).catch(() => {});
-    await this.#switchState(XenbusState.Closing);
   }
 
   async #connect(): Promise<void> {
@@ -259,7 +219,7 @@ export class NetBack implements PortDevice {
     }
     if (await flag(NETIF_XS.featureCtrlRing)) await this.#connectCtrl(conn);
     conn.port = this.#switch.plug(this, { bridge, ...(mac !== undefined && { mac }), macSpoof: this.#macSpoof });
-    await this.#switchState(XenbusState.Connected);
+    await this.#life.switch(XenbusState.Connected);
     // Packets published before we were listening.
     for (const q of conn.queues) q.tx.service();
   }
@@ -318,10 +278,7 @@ export class NetBack implements PortDevice {
   }
 
   /** Take the device away: disconnect and stop following the frontend. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    await this.#disconnect();
-    this.#closed = true;
-    await this.#stopWatch?.();
+  close(): Promise<void> {
+    return this.#life.close();
   }
 }

@@ -3,19 +3,15 @@
 // offload the backend did not negotiate), plus the backend's refusal of a frame (TxError) and
 // a backend that broke the protocol (BackendMisbehaved: the device is then closed).
 
+import { ofKind as kindOf } from '../../errors.js';
+
 export type NetErrorKind = 'Disconnected' | 'InvalidLength' | 'Unimplemented' | 'TxError' | 'BackendMisbehaved';
 
 export abstract class NetError extends Error {
   abstract readonly kind: NetErrorKind;
 }
 
-/** The base of one kind: its name is its kind, so `instanceof`, `name` and `kind` agree. */
-function ofKind<K extends NetErrorKind>(kind: K) {
-  return class extends NetError {
-    override name: string = kind;
-    readonly kind: K = kind;
-  };
-}
+const ofKind = <K extends NetErrorKind>(kind: K) => kindOf(NetError, kind);
 
 /** The device is not connected (any more): closed by the guest, detached, or its backend gone. */
 export class Disconnected extends ofKind('Disconnected') {}
