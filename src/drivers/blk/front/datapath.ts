@@ -12,6 +12,7 @@ import {
 import { PAGE_SIZE } from '../../../abi/xen.js';
 import type { DriverContext } from '../../evtchn.js';
 import { revokeRing, type GrantedRing } from '../../ringpages.js';
+import { oncePerTurn } from '../../turn.js';
 import { defaultPersistentLimit } from '../protocol.js';
 import { Disconnected, IoError, type BlockError } from './errors.js';
 import { FrontPages, type IoPage } from './pages.js';
@@ -73,7 +74,8 @@ export class FrontDatapath {
   /** Rings are connected: the pump may issue. */
   #open = false;
   #closed = false;
-  #pumpQueued = false;
+  /** The one way into the pump: once per turn of the event loop, whoever asks. */
+  readonly #kick = oncePerTurn(() => this.#pump());
   /** A GNTTABOP_setup_table is under way. */
   #growing = false;
   #growFailed = false;
@@ -181,16 +183,6 @@ export class FrontDatapath {
     this.teardown(false);
     this.#closed = true;
     for (const c of this.#work.splice(0)) this.#chunkDone(c, err);
-  }
-
-  /** The one way into the pump: once per turn of the event loop, whoever asks. */
-  #kick(): void {
-    if (this.#pumpQueued) return;
-    this.#pumpQueued = true;
-    queueMicrotask(() => {
-      this.#pumpQueued = false;
-      this.#pump();
-    });
   }
 
   /** Issue waiting chunks while a ring has room and pages can be had; publish them. */

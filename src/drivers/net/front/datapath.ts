@@ -9,6 +9,7 @@ import { PAGE_SIZE } from '../../../abi/xen.js';
 import type { BoundPort } from '../../../hypervisor/port.js';
 import type { DriverContext } from '../../evtchn.js';
 import { grantRing, revokeRing, type GrantedRing } from '../../ringpages.js';
+import { oncePerTurn } from '../../turn.js';
 import { BackendMisbehaved, TxError, type NetError } from './errors.js';
 import type { NetStats } from './net.js';
 import { NetPages } from './pages.js';
@@ -53,7 +54,8 @@ export class NetDatapath {
   #dead: { rings: GrantedRing[]; pages: NetPages[] } = { rings: [], pages: [] };
   #waiting: Pending[] = [];
   #open = false;
-  #pumpQueued = false;
+  /** The one way into the pump: once per turn of the event loop, whoever asks. */
+  readonly #kick = oncePerTurn(() => this.#pump());
   #onDrained: (() => void) | null = null;
   #logged = 0;
 
@@ -184,15 +186,6 @@ export class NetDatapath {
     this.teardown(err);
     for (const p of this.#waiting.splice(0)) p.fail(err);
     this.listeners.clear();
-  }
-
-  #kick(): void {
-    if (this.#pumpQueued) return;
-    this.#pumpQueued = true;
-    queueMicrotask(() => {
-      this.#pumpQueued = false;
-      this.#pump();
-    });
   }
 
   /** Post waiting frames in order while their queue has room (a frame that does not fit holds the rest back). */
