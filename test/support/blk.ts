@@ -2,10 +2,6 @@
 // local domains, each with its upcall loop), an in-process xenstored with one connection per
 // domain, dom0's blkback service started through the toolstack's device code, and disks the
 // test chooses (RAM disks, or its own) registered under absolute targets that no file has.
-import { Xenstored } from '../../src/xenstore/server/daemon.js';
-import { XenstoreClient } from '../../src/xenstore/client/client.js';
-import { connectLocal } from '../../src/xenstore/client/transport.js';
-import { eventChannels, type DriverContext } from '../../src/drivers/evtchn.js';
 import { switchState } from '../../src/drivers/xenbus.js';
 import { XenbusState } from '../../src/abi/xenbus.js';
 import { BlkFront, type BlkfrontOptions } from '../../src/drivers/blk/front/blkfront.js';
@@ -17,30 +13,20 @@ import { openDisk } from '../../src/storage/open.js';
 import type { Disk } from '../../src/storage/disk.js';
 import { ReadOnlyDisk } from '../../src/storage/readonly.js';
 import type { TestContext } from 'node:test';
-import { Harness, within, type LocalDomain } from './hypervisor.js';
+import { DriverRig, type GuestSide } from './driver-rig.js';
+import { within } from './hypervisor.js';
 
 export { within } from './hypervisor.js';
 
-export interface GuestSide extends LocalDomain {
-  readonly ctx: DriverContext;
-  readonly xs: XenstoreClient;
-}
+export type { GuestSide } from './driver-rig.js';
 
-export class Rig {
-  readonly h = new Harness();
-  readonly xenstored = new Xenstored();
-  readonly xs0 = new XenstoreClient(connectLocal(this.xenstored, 0));
-  readonly log: string[] = [];
+export class Rig extends DriverRig {
   readonly disks = new Map<string, Disk>();
   readonly host: DeviceHost;
-  #clients: XenstoreClient[] = [this.xs0];
 
   constructor(readonly backendOpts: BlkbackOptions = {}) {
+    super();
     this.host = { hv: this.h.hv, xs: this.xs0, loop: this.h.dom0Events.loop, log: (l) => this.log.push(l) };
-  }
-
-  get dom0(): DriverContext {
-    return { hc: this.h.dom0, evtchn: eventChannels(this.h.dom0, this.h.dom0Events.loop), xs: this.xs0, log: (l) => this.log.push(l) };
   }
 
   /** dom0's blkback service, with this rig's options and its test disks. */
@@ -54,14 +40,6 @@ export class Rig {
       },
     };
     return dom0Blkback(this.host, opts);
-  }
-
-  guest(ramFrames = 1024): GuestSide {
-    const d = this.h.local({ ramFrames });
-    this.xenstored.introduceDomain(d.domid);
-    const xs = new XenstoreClient(connectLocal(this.xenstored, d.domid));
-    this.#clients.push(xs);
-    return { ...d, xs, ctx: { hc: d.hc, evtchn: eventChannels(d.hc, d.events.loop), xs } };
   }
 
   /** Attach `disk` (registered under its absolute target path) or a spec target through the toolstack's code. */
@@ -90,11 +68,10 @@ export class Rig {
     return BlkBack.start(this.dom0, old.dir, gated);
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     const d = await this.daemon().catch(() => undefined);
     await d?.stop();
-    for (const c of this.#clients) c.close();
-    await this.h.close();
+    await super.close();
   }
 }
 

@@ -4,14 +4,11 @@
 // written by hand (bench/support/net-rawfront.ts) that puts on the rings what a test means to.
 import type { TestContext } from 'node:test';
 import type { NetFrameInfo } from '../../src/abi/netif.js';
-import { eventChannels, type DriverContext } from '../../src/drivers/evtchn.js';
 import { NetbackDaemon } from '../../src/drivers/net/back/devd.js';
 import type { NetBack, NetbackOptions } from '../../src/drivers/net/back/netback.js';
 import type { PortDevice, PortOptions, SwitchPort, VirtualSwitch } from '../../src/network/port.js';
-import { XenstoreClient } from '../../src/xenstore/client/client.js';
-import { connectLocal } from '../../src/xenstore/client/transport.js';
-import { Xenstored } from '../../src/xenstore/server/daemon.js';
-import { Harness, within, type LocalDomain } from './hypervisor.js';
+import { DriverRig, type GuestSide } from './driver-rig.js';
+import { within } from './hypervisor.js';
 
 export { within } from './hypervisor.js';
 import { createVif } from '../../bench/support/net-rawfront.js';
@@ -64,21 +61,15 @@ export class Hub implements VirtualSwitch {
   }
 }
 
-export interface GuestSide extends LocalDomain {
-  readonly ctx: DriverContext;
-  readonly xs: XenstoreClient;
-}
+export type { GuestSide } from './driver-rig.js';
 
-export class NetRig {
-  readonly h = new Harness();
-  readonly xenstored = new Xenstored();
-  readonly xs0 = new XenstoreClient(connectLocal(this.xenstored, 0));
-  readonly log: string[] = [];
-  #clients: XenstoreClient[] = [this.xs0];
+export class NetRig extends DriverRig {
   #daemon: Promise<NetbackDaemon> | null = null;
 
   /** `sw`: the switch vifs are plugged into (the recording hub unless a test gives dom0's real one). */
-  constructor(readonly opts: NetbackOptions = {}, readonly sw: VirtualSwitch = new Hub()) {}
+  constructor(readonly opts: NetbackOptions = {}, readonly sw: VirtualSwitch = new Hub()) {
+    super();
+  }
 
   /** The recording hub (the default switch). */
   get hub(): Hub {
@@ -86,21 +77,9 @@ export class NetRig {
     return this.sw;
   }
 
-  get dom0(): DriverContext {
-    return { hc: this.h.dom0, evtchn: eventChannels(this.h.dom0, this.h.dom0Events.loop), xs: this.xs0, log: (l) => this.log.push(l) };
-  }
-
   daemon(): Promise<NetbackDaemon> {
     this.#daemon ??= NetbackDaemon.start(this.dom0, 0, { switch: this.sw, netback: this.opts });
     return this.#daemon;
-  }
-
-  guest(ramFrames = 1024): GuestSide {
-    const d = this.h.local({ ramFrames });
-    this.xenstored.introduceDomain(d.domid);
-    const xs = new XenstoreClient(connectLocal(this.xenstored, d.domid));
-    this.#clients.push(xs);
-    return { ...d, xs, ctx: { hc: d.hc, evtchn: eventChannels(d.hc, d.events.loop), xs } };
   }
 
   /** Create the vif's nodes as libxl does and wait for dom0's netback to take it (hotplug-status). */
@@ -110,11 +89,10 @@ export class NetRig {
     return daemon.device(g.domid, devid)!;
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     const d = await this.#daemon?.catch(() => undefined);
     await d?.stop();
-    for (const c of this.#clients) c.close();
-    await this.h.close();
+    await super.close();
   }
 }
 

@@ -9,22 +9,17 @@ import {
 } from '../../src/abi/netif.js';
 import { BackRing } from '../../src/abi/ring.js';
 import { XenbusState } from '../../src/abi/xenbus.js';
-import { eventChannels, type DriverContext } from '../../src/drivers/evtchn.js';
 import { NetFront, type NetfrontOptions } from '../../src/drivers/net/front/netfront.js';
 import { mapRing, type MappedRing } from '../../src/drivers/ringpages.js';
 import { backendPath, frontendPath, switchState } from '../../src/drivers/xenbus.js';
 import type { BoundPort } from '../../src/hypervisor/port.js';
 import { XenstoreClient } from '../../src/xenstore/client/client.js';
-import { connectLocal } from '../../src/xenstore/client/transport.js';
-import { Xenstored } from '../../src/xenstore/server/daemon.js';
-import { Harness, within, type LocalDomain } from './hypervisor.js';
+import { DriverRig, type GuestSide } from './driver-rig.js';
+import { within } from './hypervisor.js';
 
 export { within } from './hypervisor.js';
 
-export interface NetGuest extends LocalDomain {
-  readonly ctx: DriverContext;
-  readonly xs: XenstoreClient;
-}
+export type NetGuest = GuestSide;
 
 /** What Linux netback offers. */
 export const NETBACK_OFFER: Readonly<Record<string, string | number>> = {
@@ -32,23 +27,9 @@ export const NETBACK_OFFER: Readonly<Record<string, string | number>> = {
   [NETIF_XS.featureRxCopy]: 1, [NETIF_XS.featureSplitEventChannels]: 1, [NETIF_XS.multiQueueMaxQueues]: 4,
 };
 
-export class NetRig {
-  readonly h = new Harness();
-  readonly xenstored = new Xenstored();
-  readonly xs0 = new XenstoreClient(connectLocal(this.xenstored, 0));
-  readonly log: string[] = [];
-  #clients: XenstoreClient[] = [this.xs0];
-
-  get dom0(): DriverContext {
-    return { hc: this.h.dom0, evtchn: eventChannels(this.h.dom0, this.h.dom0Events.loop), xs: this.xs0, log: (l) => this.log.push(l) };
-  }
-
-  guest(ramFrames = 2048): NetGuest {
-    const d = this.h.local({ ramFrames });
-    this.xenstored.introduceDomain(d.domid);
-    const xs = new XenstoreClient(connectLocal(this.xenstored, d.domid));
-    this.#clients.push(xs);
-    return { ...d, xs, ctx: { hc: d.hc, evtchn: eventChannels(d.hc, d.events.loop), xs, log: (l) => this.log.push(l) } };
+export class NetRig extends DriverRig {
+  override guest(ramFrames = 2048): NetGuest {
+    return super.guest(ramFrames, true);
   }
 
   /** The device's nodes and a backend in InitWait offering `offer`. */
@@ -72,11 +53,6 @@ export class NetRig {
     const front = NetFront.connect(g.ctx, g.domid, devid, opts);
     await within(back.attach(), 'the frontend to write its rings');
     return within(front, 'netfront to connect');
-  }
-
-  async close(): Promise<void> {
-    for (const c of this.#clients) c.close();
-    await this.h.close();
   }
 }
 
