@@ -12,12 +12,11 @@ export interface Clock {
   setTimer(ms: number, fn: () => void): Timer;
 }
 
-/** The host's clock: performance.now() and setTimeout (unref'd, so idle stacks let Node exit). */
+/** The host's clock: performance.now() and setTimeout. */
 export const realClock: Clock = {
   now: () => performance.now(),
   setTimer(ms, fn) {
     const t = setTimeout(fn, ms);
-    t.unref?.();
     return { cancel: () => clearTimeout(t) };
   },
 };

@@ -5,6 +5,6 @@ export { ConnectionRefused, ConnectionReset, NoRoute, TcpipError, Timeout, type 
 export { parseStaticConfig, type StaticConfig, type StaticConfigInput } from './config.js';
 export type { TcpSocket } from './tcp/socket.js';
 export type { TcpServer, ConnectOptions } from './tcp/tcp.js';
-export type { TcpConfig } from './tcp/host.js';
+export type { TcpConfig } from './tcp/settings.js';
 export type { UdpSocket, UdpPeer } from './udp.js';
 export type { DhcpLease } from './dhcp.js';
