@@ -12,6 +12,7 @@ import { Hypervisor, type Domain } from '../hypervisor/hypervisor.js';
 import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
 import { GUEST_IMAGE } from '../guest/image.js';
 import { VcpuPool } from '../hypervisor/vcpu.js';
+import { Switch } from '../network/switch.js';
 import { connectLocal } from '../xenstore/client/transport.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
 import { Xenstored } from '../xenstore/server/daemon.js';
@@ -71,6 +72,7 @@ export class Host extends EventEmitter<HostEvents> {
   #closed = false;
   /** Set while the host shuts its guests down: their shutdown actions no longer restart them. */
   #stopping = false;
+  #switch: Switch | undefined;
 
   private constructor(opts: HostOptions, parts: { hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient }) {
     super();
@@ -206,6 +208,11 @@ export class Host extends EventEmitter<HostEvents> {
     this.emit('renamed', domid, name, old);
   }
 
+  /** dom0's virtual switch (src/network), made when something first plugs into it. */
+  get switch(): Switch {
+    return (this.#switch ??= new Switch());
+  }
+
   /** What the device code needs of this host. */
   get devices(): DeviceHost {
     return { hv: this.hv, xs: this.xs, loop: this.loop, log: this.#log, ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }) };
@@ -333,6 +340,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.#closed = true;
     await Promise.all(this.hv.domains().filter((d) => d.domid !== 0 && !d.dying).map((d) => this.destroy(d.domid).catch(() => {})));
     await this.pool.close();
+    this.#switch?.close();
     this.xs.close();
     await this.xenstored.close();
     this.loop.stop();

@@ -15,6 +15,8 @@ export interface HostPaths {
   readonly controlSocket: string;
   readonly lockFile: string;
   readonly logFile: string;
+  /** The host database (SQLite, with its -wal and -shm files beside it). */
+  readonly hostDb: string;
 }
 
 export function hostPaths(stateDir: string): HostPaths {
@@ -24,6 +26,7 @@ export function hostPaths(stateDir: string): HostPaths {
     controlSocket: join(stateDir, 'control.sock'),
     lockFile: join(stateDir, 'host.pid'),
     logFile: join(stateDir, 'host.log'),
+    hostDb: join(stateDir, 'host.db'),
   };
 }
 
