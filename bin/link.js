@@ -8,8 +8,8 @@
 //   split into chunks beside it that load when used, so `xenode list` parses little. Each module
 //   is linked once (a class linked twice would fail instanceof checks), and everything lands at
 //   the same depth as the modules that find files relative to themselves (dist/guest.mjs,
-//   examples/), so those paths resolve alike. esbuild stays a package: it finds its binary
-//   relative to itself.
+//   examples/), so those paths resolve alike. esbuild and better-sqlite3 stay packages: each
+//   finds its native binary relative to itself.
 import { build } from 'esbuild';
 import { readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +30,7 @@ await build({
   outExtension: { '.js': '.mjs' },
   splitting: true,
   chunkNames: 'xenode-[hash]',
-  external: ['esbuild'],
+  external: ['esbuild', 'better-sqlite3'],
   // commander is CommonJS: its require() of Node's modules needs a real require.
   banner: { js: "import { createRequire as __xenodeRequire } from 'node:module'; const require = __xenodeRequire(import.meta.url);" },
 });

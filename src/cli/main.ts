@@ -4,10 +4,12 @@
 // starts quickly.
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { registerBridgeCommands } from './bridge.js';
 import { withStateDir } from './common.js';
 import { registerDemoCommand } from './demo.js';
 import { registerDomainCommands } from './domains.js';
 import { registerHostCommands } from './host.js';
+import { registerStorageCommands } from './storage.js';
 import { registerTopCommand } from './top.js';
 import { registerXenstoreCommands } from './xenstore.js';
 
@@ -28,9 +30,11 @@ withStateDir(program.command('run'))
 
 registerHostCommands(program);
 registerDomainCommands(program);
+registerStorageCommands(program);
 registerTopCommand(program);
 registerDemoCommand(program);
 registerXenstoreCommands(program);
+registerBridgeCommands(program);
 
 // `xenode console d | head`: when the reader goes away, stop quietly, as a Unix tool does.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

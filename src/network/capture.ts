@@ -3,6 +3,9 @@
 // as they would be on a wire. It is bounded: it ends after `count` frames or when the file
 // would pass `maxBytes`, and drops (and counts) frames while its writer is `maxBacklog` bytes
 // behind, as a kernel's capture ring does, so a slow reader never grows dom0's memory.
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import type { NetFrameInfo } from '../abi/netif.js';
 import { XenError } from '../errors.js';
 import { completeOffloads, needsCompletion } from './offload.js';
@@ -127,4 +130,27 @@ export class Capture implements Tap {
     this.#detach();
     this.#resolve(this.summary);
   }
+}
+
+/** A pcap file for a capture: created (mode 0600) or truncated; only a regular file, never through a symlink. */
+export async function openPcapFile(file: string): Promise<{ sink: CaptureSink; close(): Promise<void> }> {
+  if (!isAbsolute(file)) throw new XenError('EINVAL', `the capture file must be an absolute path, not '${file}'`);
+  const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600)
+    .catch((e: NodeJS.ErrnoException) => {
+      throw new XenError(e.code === 'ENOENT' ? 'ENOENT' : e.code === 'EACCES' ? 'EACCES' : 'EINVAL', `cannot write ${file}: ${e.message}`);
+    });
+  if (!(await fh.stat()).isFile()) {
+    await fh.close();
+    throw new XenError('EINVAL', `${file} is not a regular file`);
+  }
+  const stream = fh.createWriteStream();
+  const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+  stream.on('error', () => {});
+  return {
+    sink: { write: (chunk) => void stream.write(chunk), get backlog() { return stream.writableLength; } },
+    close: () => {
+      stream.end();
+      return closed;
+    },
+  };
 }

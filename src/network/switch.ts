@@ -5,7 +5,7 @@
 import { XenError } from '../errors.js';
 import { Bridge, BridgePort, type PortMode, type VlanMembership } from './bridge.js';
 import { VLAN_MAX, checkBridgeName, parseBridgeSpec } from './bridgespec.js';
-import type { Capture } from './capture.js';
+import { Capture, openPcapFile, type CaptureOptions, type CaptureSummary, type Tap } from './capture.js';
 import { FDB_DEFAULTS, type FdbLimits } from './fdb.js';
 import { parseMac } from './mac.js';
 import type { PortDevice, PortOptions, SwitchPort, VirtualSwitch } from './port.js';
@@ -50,6 +50,7 @@ export class Switch implements VirtualSwitch {
   /** Local endpoint → its VTEP (an ephemeral port is keyed by the port it got). */
   readonly #vteps = new Map<string, Promise<Vtep>>();
   #linkSeq = 0;
+  readonly #fileCaptures = new Map<string, Capture>();
 
   constructor(opts: SwitchOptions = {}) {
     this.#limits = { ...FDB_DEFAULTS, ...opts.fdb };
@@ -155,16 +156,50 @@ export class Switch implements VirtualSwitch {
     return [...this.#bridges.values()];
   }
 
-  /** Tap a capture into a port (by name) or a bridge; it comes out again when it ends. */
-  capture(target: string, capture: Capture): void {
+  #tapsOf(target: string): Set<Tap> {
     const taps = this.#ports.get(target)?.taps ?? this.#bridges.get(target)?.taps;
     if (!taps) throw new XenError('ENODEV', `no bridge or port named '${target}'`);
     if (this.#captures >= this.#maxCaptures) throw new XenError('EBUSY', `${this.#maxCaptures} captures are running already`);
+    return taps;
+  }
+
+  /** Tap a capture into a port (by name) or a bridge; it comes out again when it ends. */
+  capture(target: string, capture: Capture): void {
+    const taps = this.#tapsOf(target);
     this.#captures++;
     taps.add(capture);
     capture.attached(() => {
       if (taps.delete(capture)) this.#captures--;
     });
+  }
+
+  /** Capture a bridge or port into a pcap file (an absolute path) until the capture ends; stopCapture(file) ends it. */
+  async captureToFile(target: string, file: string, opts: CaptureOptions = {}): Promise<CaptureSummary> {
+    this.#tapsOf(target);
+    if (this.#fileCaptures.has(file)) throw new XenError('EBUSY', `a capture is writing ${file} already`);
+    const out = await openPcapFile(file);
+    let cap: Capture;
+    try {
+      cap = new Capture(out.sink, opts);
+      this.capture(target, cap);
+    } catch (e) {
+      await out.close();
+      throw e;
+    }
+    this.#fileCaptures.set(file, cap);
+    try {
+      return await cap.done;
+    } finally {
+      this.#fileCaptures.delete(file);
+      await out.close();
+    }
+  }
+
+  /** End the capture writing `file`; false if there is none. */
+  stopCapture(file: string): boolean {
+    const cap = this.#fileCaptures.get(file);
+    cap?.stop();
+    return cap !== undefined;
   }
 
   /** Unplug every port; captures end, VXLAN sockets close. */

@@ -71,11 +71,12 @@ export interface Endpoint {
   readonly port: number;
 }
 
-export function parseEndpoint(text: string, defaultPort = VXLAN_PORT): Endpoint {
+/** ADDRESS[:PORT]; a local endpoint may say port 0 (any free port). */
+export function parseEndpoint(text: string, opts: { local?: boolean } = {}): Endpoint {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+))(?::([0-9]{1,5}))?$/.exec(text);
   const address = m?.[1] ?? m?.[2];
-  const port = m?.[3] === undefined ? defaultPort : Number(m[3]);
-  if (!address || !isIP(address) || !(port >= 1 && port <= 65_535)) throw new XenError('EINVAL', `invalid endpoint '${text}' (want ADDRESS[:PORT], an IP address)`);
+  const port = m?.[3] === undefined ? VXLAN_PORT : Number(m[3]);
+  if (!address || !isIP(address) || !(port >= (opts.local ? 0 : 1) && port <= 65_535)) throw new XenError('EINVAL', `invalid endpoint '${text}' (want ADDRESS[:PORT], an IP address)`);
   return { address, port };
 }
 

@@ -1,6 +1,11 @@
 // Open the disk a block backend serves, from what the toolstack wrote in its backend node:
 // `params` as libxl writes it for a userspace (qdisk) backend, "<format>:<target>". A target
 // "ram:<size>" is a RAM disk of that many bytes (suffixes K, M, G), created empty.
+//
+// Image formats are rows of FORMATS: what a block backend opens, and what an SR creates,
+// measures and resizes (sr.ts, vdi.ts). A format module (VHD, qcow2) adds its row here; a
+// format without one is refused by name.
+import { open, stat, truncate } from 'node:fs/promises';
 import { XenError } from '../errors.js';
 import type { Disk } from './disk.js';
 import { RamDisk } from './ram.js';
@@ -9,11 +14,11 @@ import { ReadOnlyDisk } from './readonly.js';
 
 export const RAM_TARGET_PREFIX = 'ram:';
 
-const UNITS: Readonly<Record<string, number>> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 };
+const UNITS: Readonly<Record<string, number>> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 
-/** "64M" -> 67108864; undefined if malformed. */
+/** "64M" -> 67108864 (suffixes K, M, G, T); undefined if malformed. */
 export function parseSize(s: string): number | undefined {
-  const m = /^([0-9]{1,10})([KMG]?)$/i.exec(s);
+  const m = /^([0-9]{1,10})([KMGT]?)$/i.exec(s);
   return m ? Number(m[1]) * UNITS[m[2]!.toUpperCase()]! : undefined;
 }
 
@@ -24,16 +29,65 @@ export function parseParams(params: string): { format: string; target: string } 
   return { format: params.slice(0, colon), target: params.slice(colon + 1) };
 }
 
+/** An image format as backends and storage repositories use it. */
+export interface ImageFormat {
+  /** The file name extension of its images in an SR (`<uuid>.<extension>`, as XCP's FileSR names them). */
+  readonly extension: string;
+  open(path: string, opts: { readOnly: boolean }): Promise<Disk>;
+  /** A new, empty image of `virtualSize` bytes (a multiple of 512); the file must not exist. */
+  create(path: string, virtualSize: number): Promise<void>;
+  /** The size the guest sees and the bytes the image takes on its file system. */
+  info(path: string): Promise<{ virtualSize: number; physicalUtilisation: number }>;
+  /** Grow the image to `virtualSize` bytes. */
+  resize(path: string, virtualSize: number): Promise<void>;
+}
+
+const RAW: ImageFormat = {
+  extension: 'raw',
+  open: (path, opts) => RawFile.open(path, opts),
+  async create(path, virtualSize) {
+    const fh = await open(path, 'wx', 0o600);
+    try {
+      await fh.truncate(virtualSize);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+  async info(path) {
+    const st = await stat(path);
+    return { virtualSize: st.size, physicalUtilisation: st.blocks * 512 };
+  },
+  resize: (path, virtualSize) => truncate(path, virtualSize),
+};
+
+/** Format name (as xl's format= and sm_config's `format` spell it) → its implementation. */
+const FORMATS: ReadonlyMap<string, ImageFormat> = new Map([['raw', RAW]]);
+
+/** The format of that name; EOPNOTSUPP naming the ones there are. */
+export function imageFormat(name: string): ImageFormat {
+  const f = FORMATS.get(name);
+  if (!f) throw new XenError('EOPNOTSUPP', `disk format ${name} is not supported yet (known: ${[...FORMATS.keys()].join(', ')})`);
+  return f;
+}
+
+/** The format whose images have that extension, if any. */
+export function formatOfExtension(extension: string): string | undefined {
+  for (const [name, f] of FORMATS) if (f.extension === extension) return name;
+  return undefined;
+}
+
 export async function openDisk(params: string, opts: { readOnly: boolean }): Promise<Disk> {
   const { format, target } = parseParams(params);
-  if (format !== 'raw') throw new XenError('EOPNOTSUPP', `disk format ${format} is not supported yet (raw only)`);
+  const f = imageFormat(format);
   let disk: Disk;
   if (target.startsWith(RAM_TARGET_PREFIX)) {
+    if (format !== 'raw') throw new XenError('EINVAL', `a RAM disk is raw, not ${format}`);
     const bytes = parseSize(target.slice(RAM_TARGET_PREFIX.length));
     if (bytes === undefined) throw new XenError('EINVAL', `RAM disk size '${target}' is not <bytes>[K|M|G]`);
     disk = new RamDisk(bytes);
   } else {
-    disk = await RawFile.open(target, opts);
+    disk = await f.open(target, opts);
   }
   return opts.readOnly && !disk.readOnly ? new ReadOnlyDisk(disk) : disk;
 }

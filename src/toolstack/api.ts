@@ -12,12 +12,16 @@ import { MAIN_WAIT_MS, mainLate, type BuiltDomain } from './builder.js';
 import type { BlkbackStats } from '../drivers/blk/back/queue.js';
 import type {
   Args, ConsoleHandlers, ConsoleSession, CreateResult, DomainId, DomainInfo, DomainRef, HostEvent, HostInfo, Op, Result,
-  Subscription, Toolstack,
+  SrInfo, Subscription, Toolstack, VdiInfo,
 } from './contract.js';
+import type { SrView } from '../storage/sr.js';
+import type { VdiView } from '../storage/vdi.js';
 import { dom0VbdStats, listDisks } from './devices.js';
 import { DiskSpecError, parseDiskSpec } from './diskspec.js';
 import { MAX_CONFIG_BYTES, loadDomainConfig, parseDomainConfig } from './domconfig.js';
 import type { Host } from './host.js';
+import { bridgeInfos, linkInfo } from '../network/info.js';
+import { parseEndpoint } from '../network/vxlan.js';
 import type { HostLog } from './hostlog.js';
 
 const TAIL_LINES = 5;
@@ -129,6 +133,26 @@ export class ToolstackApi implements Toolstack {
       setImmediate(stop);
       return {};
     },
+    bridgeList: async () => ({ bridges: bridgeInfos(this.#host.switch), links: (await this.#host.switch.links()).map(linkInfo) }),
+    capture: (a) => this.#host.switch.captureToFile(a.target, a.file, a),
+    captureStop: (a) => ({ stopped: this.#host.switch.stopCapture(a.file) }),
+    bridgeLink: async (a) => linkInfo(await this.#host.switch.link(a.bridge, parseEndpoint(a.remote),
+      { ...(a.local !== undefined && { local: parseEndpoint(a.local, { local: true }) }), ...(a.vni !== undefined && { vni: a.vni }) })),
+    bridgeUnlink: async (a) => {
+      const remote = parseEndpoint(a.remote);
+      const link = (await this.#host.switch.links()).find((l) => l.bridge === a.bridge && l.remote.address === remote.address && l.remote.port === remote.port);
+      if (!link) throw new XenError('ENOENT', `bridge ${a.bridge} has no link to ${a.remote}`);
+      const info = linkInfo(link);
+      link.unlink();
+      return info;
+    },
+    srList: async () => (await this.#host.storage.list()).map(srInfo),
+    srCreate: async (a) => srInfo(await this.#host.storage.create(a)),
+    srScan: async (a) => this.#host.storage.scan(await this.#host.storage.resolve(a.sr)),
+    vdiCreate: async (a) => vdiInfo(await this.#host.vdis.create(a)),
+    vdiList: async (a) => (await this.#host.vdis.list(a.sr)).map(vdiInfo),
+    vdiDestroy: (a) => this.#host.vdis.destroy(a.vdi),
+    vdiResize: async (a) => vdiInfo(await this.#host.vdis.resize(a.vdi, a.size)),
   };
 
   async console(ref: DomainRef, handlers: ConsoleHandlers, opts: { replay?: boolean } = {}): Promise<ConsoleSession> {
@@ -276,6 +300,14 @@ function parseDisk(text: string) {
     if (e instanceof DiskSpecError) throw new XenError('EINVAL', e.message);
     throw e;
   }
+}
+
+function srInfo(v: SrView): SrInfo {
+  return { ...v.record, path: v.path };
+}
+
+function vdiInfo(v: VdiView): VdiInfo {
+  return { ...v.record, sr_uuid: v.srUuid, sr_name_label: v.srName };
 }
 
 function id(d: Domain): DomainId {

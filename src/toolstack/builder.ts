@@ -22,6 +22,7 @@ import { attachDisk, removeDomainDisks, type DeviceHost } from './devices.js';
 import type { DomainConfig } from './domconfig.js';
 import { kernelImage } from './kernel.js';
 import { MIN_MEMORY_MIB } from './limits.js';
+import type { Vdis } from '../storage/vdi.js';
 
 /** What the builder needs of a domain's configuration. */
 export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'cpuWeight' | 'driverDomain' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'disks'>;
@@ -48,11 +49,13 @@ export interface BuildContext {
   readonly loop?: UpcallLoop;
   /** Where relative disk targets live (devices.ts). */
   readonly imagesDir?: string;
+  /** The host's VDIs, for `vdi:` disk targets. */
+  readonly vdis?: Vdis;
 }
 
 function deviceHost(ctx: BuildContext): DeviceHost {
   if (!ctx.loop) throw new XenError('EINVAL', "attaching disks needs dom0's upcall loop in the build context");
-  return { hv: ctx.hv, xs: ctx.xs, loop: ctx.loop, ...(ctx.onLog && { log: ctx.onLog }), ...(ctx.imagesDir && { imagesDir: ctx.imagesDir }) };
+  return { hv: ctx.hv, xs: ctx.xs, loop: ctx.loop, ...(ctx.onLog && { log: ctx.onLog }), ...(ctx.imagesDir && { imagesDir: ctx.imagesDir }), ...(ctx.vdis && { vdis: ctx.vdis }) };
 }
 
 /**

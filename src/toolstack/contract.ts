@@ -7,7 +7,13 @@
 import type { XenbusState } from '../abi/xenbus.js';
 import { DOMID_FIRST_RESERVED, type ShutdownReason } from '../abi/xen.js';
 import { XenError } from '../errors.js';
+import type { CaptureSummary } from '../network/capture.js';
+import type { BridgeInfo, LinkInfo } from '../network/info.js';
 import type { DomainConfig, ShutdownAction } from './domconfig.js';
+import { SR_TYPES, type SRRecord, type SrType, type VDIRecord } from './db/records.js';
+
+export type { BridgeInfo, BridgePortInfo, LearnedMac, LinkInfo } from '../network/info.js';
+export type { CaptureSummary } from '../network/capture.js';
 
 /** A domain as a user names it: its name, or its id (a number, or a string of digits). */
 export type DomainRef = string | number;
@@ -120,6 +126,20 @@ export type HostEvent = HostEventBody & { readonly time: string };
 
 type NoArgs = Record<string, never>;
 
+/** An SR as sr-list shows it: XAPI's record, and its directory (null for a RAM SR). */
+export type SrInfo = SRRecord & { readonly path: string | null };
+
+/** A VDI as vdi-list shows it: XAPI's record, with its SR's uuid and name (the SR field is a ref). */
+export type VdiInfo = VDIRecord & { readonly sr_uuid: string; readonly sr_name_label: string };
+
+export interface SrScanResult {
+  readonly sr: string;
+  readonly introduced: string[];
+  readonly missing: string[];
+  readonly found: string[];
+  readonly skipped: { readonly file: string; readonly why: string }[];
+}
+
 /** Operation name → its arguments and its result. */
 export interface Commands {
   /**
@@ -150,6 +170,31 @@ export interface Commands {
   dmesg: { args: { clear?: boolean }; result: HostEvent[] };
   /** Stop the host daemon: guests are shut down, then destroyed if they linger. */
   stop: { args: NoArgs; result: NoArgs };
+  /** dom0's bridges: their ports, VLANs, learned MACs and counters; and the VXLAN links. */
+  bridgeList: { args: NoArgs; result: { bridges: BridgeInfo[]; links: LinkInfo[] } };
+  /**
+   * Capture a bridge or a port (vifD.N) into a pcap file the host writes (`file`, an absolute
+   * path), until `count` frames, `maxBytes`, or captureStop; returns then.
+   */
+  capture: { args: { target: string; file: string; count?: number; snaplen?: number; maxBytes?: number }; result: CaptureSummary };
+  captureStop: { args: { file: string }; result: { stopped: boolean } };
+  /** Link a bridge to the same-named bridge of another host over VXLAN: `remote` and `local` are ADDRESS[:PORT] (4789). */
+  bridgeLink: { args: { bridge: string; remote: string; local?: string; vni?: number }; result: LinkInfo };
+  bridgeUnlink: { args: { bridge: string; remote: string }; result: LinkInfo };
+  /** xe sr-list: every SR (the default one is made on first use). */
+  srList: { args: NoArgs; result: SrInfo[] };
+  /** xe sr-create: a directory SR at `path` (made if absent), or a RAM SR. */
+  srCreate: { args: { name: string; type: SrType; path?: string; description?: string }; result: SrInfo };
+  /** xe sr-scan: an SR (by name or uuid) reconciled with its files. */
+  srScan: { args: { sr: string }; result: SrScanResult };
+  /** xe vdi-create: `size` as <bytes>[K|M|G|T]; `format` raw unless given. */
+  vdiCreate: { args: { sr: string; name: string; size: string; format?: string; description?: string }; result: VdiInfo };
+  /** xe vdi-list, of one SR when `sr` is given. */
+  vdiList: { args: { sr?: string }; result: VdiInfo[] };
+  /** xe vdi-destroy: `kept` is the image's path when xenode did not make it (sr-scan found it) and left it. */
+  vdiDestroy: { args: { vdi: string }; result: { uuid: string; kept: string | null } };
+  /** xe vdi-resize: grow a VDI to `size`. */
+  vdiResize: { args: { vdi: string; size: string }; result: VdiInfo };
 }
 
 export type Op = keyof Commands;
@@ -246,6 +291,12 @@ export class Fields {
     return v === true;
   }
 
+  optionalInteger(key: string, min: number, max: number): number | undefined {
+    const v = this.#get(key);
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) >= min && (v as number) <= max)) throw this.#fail(key, `an integer in ${min}..${max}`);
+    return v as number | undefined;
+  }
+
   domain(key = 'domain'): DomainRef {
     const v = this.#get(key);
     if (!isDomainRef(v)) throw this.#fail(key, 'a domain name or id');
@@ -301,6 +352,47 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   info: none,
   dmesg: (f) => f.done({ clear: f.bool('clear') }),
   stop: none,
+  bridgeList: none,
+  capture: (f) => {
+    const target = f.string('target');
+    const file = f.string('file');
+    if (!file.startsWith('/')) throw new InvalidArgument('capture', 'file', `the capture file must be an absolute path, not '${file}'`);
+    const count = f.optionalInteger('count', 1, Number.MAX_SAFE_INTEGER);
+    const snaplen = f.optionalInteger('snaplen', 1, 262_144);
+    const maxBytes = f.optionalInteger('maxBytes', 24, 2 ** 32);
+    return f.done({ target, file, ...(count !== undefined && { count }), ...(snaplen !== undefined && { snaplen }), ...(maxBytes !== undefined && { maxBytes }) });
+  },
+  captureStop: (f) => f.done({ file: f.string('file') }),
+  bridgeLink: (f) => {
+    const bridge = f.string('bridge');
+    const remote = f.string('remote');
+    const local = f.optionalString('local');
+    const vni = f.optionalInteger('vni', 0, 0xff_ffff);
+    return f.done({ bridge, remote, ...(local !== undefined && { local }), ...(vni !== undefined && { vni }) });
+  },
+  bridgeUnlink: (f) => f.done({ bridge: f.string('bridge'), remote: f.string('remote') }),
+  srList: none,
+  srCreate: (f) => {
+    const name = f.string('name');
+    const type = f.string('type');
+    if (!(SR_TYPES as readonly string[]).includes(type)) throw new InvalidArgument('srCreate', 'type', `type must be one of ${SR_TYPES.join(', ')}, not '${type}'`);
+    const path = f.optionalString('path');
+    const description = f.optionalString('description');
+    return f.done({ name, type: type as SrType, ...(path !== undefined && { path }), ...(description !== undefined && { description }) });
+  },
+  srScan: (f) => f.done({ sr: f.string('sr') }),
+  vdiCreate: (f) => {
+    const args = { sr: f.string('sr'), name: f.string('name'), size: f.string('size') };
+    const format = f.optionalString('format');
+    const description = f.optionalString('description');
+    return f.done({ ...args, ...(format !== undefined && { format }), ...(description !== undefined && { description }) });
+  },
+  vdiList: (f) => {
+    const sr = f.optionalString('sr');
+    return f.done(sr === undefined ? {} : { sr });
+  },
+  vdiDestroy: (f) => f.done({ vdi: f.string('vdi') }),
+  vdiResize: (f) => f.done({ vdi: f.string('vdi'), size: f.string('size') }),
 };
 
 export const STREAM_ARGS: { readonly [K in StreamOp]: Decoder<Streams[K]['args']> } = {

@@ -6,6 +6,7 @@
 // driver domain named by the disk spec's backend=, whose kernel runs the same service
 // (examples/driver-domain). The builder attaches config.disks; `xenode block-attach` calls
 // attachDisk for hot-plug.
+import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XenbusState } from '../abi/xenbus.js';
 import { isValidDomid } from '../abi/xen.js';
@@ -17,6 +18,7 @@ import { XenError, isXenError } from '../errors.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
+import type { Vdis } from '../storage/vdi.js';
 import type { DiskDevice } from './contract.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
 import { targetPath } from './images.js';
@@ -30,7 +32,15 @@ export interface DeviceHost {
   readonly log?: (line: string) => void;
   /** Where relative disk targets live (default: <state dir>/images). */
   readonly imagesDir?: string;
+  /** The host's VDIs, for targets `vdi:<name or uuid>`. */
+  readonly vdis?: Vdis;
 }
+
+/** A disk target that names a VDI of the host database. */
+export const VDI_TARGET_PREFIX = 'vdi:';
+
+/** The backend key xenode adds to a disk made from a VDI: which one it is (blkback ignores it). */
+const VDI_UUID_KEY = 'vdi-uuid';
 
 /** libxl's LIBXL_DESTROY_TIMEOUT and hotplug timeout. */
 const DEVICE_TIMEOUT_MS = 10_000;
@@ -77,11 +87,43 @@ function backendDomain(host: DeviceHost, name: string | undefined): number {
   return d.domid;
 }
 
-/** The backend's `params`; images.ts says where a target is. */
-async function diskParams(host: DeviceHost, spec: DiskSpec): Promise<string> {
+/**
+ * The backend's `params`, and the VDI's uuid for a `vdi:` target (whose format is the VDI's,
+ * whatever format= says); images.ts says where other targets are.
+ */
+async function diskParams(host: DeviceHost, spec: DiskSpec): Promise<{ params: string; vdiUuid?: string }> {
   if (spec.target === undefined) throw new XenError('EOPNOTSUPP', `${spec.vdev}: an empty cdrom drive is not supported`);
+  if (spec.target.startsWith(VDI_TARGET_PREFIX)) {
+    if (!host.vdis) throw new XenError('EOPNOTSUPP', `${spec.vdev}: target=${spec.target}: this host has no VDIs`);
+    const { uuid, params } = await host.vdis.diskParams(spec.target.slice(VDI_TARGET_PREFIX.length), spec.access);
+    return { params, vdiUuid: uuid };
+  }
   if (spec.format !== 'raw') throw new XenError('EOPNOTSUPP', `${spec.vdev}: format=${spec.format} is not supported yet (raw only)`);
-  return `${spec.format}:${await targetPath(spec.target, host.imagesDir ?? join(resolveStateDir(), 'images'), host.log)}`;
+  return { params: `${spec.format}:${await targetPath(spec.target, host.imagesDir ?? join(resolveStateDir(), 'images'), host.log)}` };
+}
+
+/**
+ * Who uses a VDI, from the backends in xenstore (the one record of what is attached): a disk
+ * made from it, or any disk whose image is its file.
+ */
+export async function vdiUsers(host: DeviceHost, vdi: { readonly uuid: string; readonly path: string | null }): Promise<string[]> {
+  const users: string[] = [];
+  const dirs = (p: string) => host.xs.directory(p).catch(() => [] as string[]);
+  for (const backend of host.hv.domains()) {
+    const base = `/local/domain/${backend.domid}/backend/vbd`;
+    for (const fe of await dirs(base)) {
+      for (const devid of await dirs(`${base}/${fe}`)) {
+        const be = `${base}/${fe}/${devid}`;
+        const [uuid, params] = await Promise.all([host.xs.readOptional(`${be}/${VDI_UUID_KEY}`), host.xs.readOptional(`${be}/params`)]);
+        const file = params?.slice(params.indexOf(':') + 1);
+        if (uuid !== vdi.uuid && (vdi.path === null || file === undefined || (await realpath(file).catch(() => file)) !== vdi.path)) continue;
+        const guest = host.hv.findDomain(Number(fe));
+        const dev = (await host.xs.readOptional(`${be}/dev`)) ?? devid;
+        users.push(`domain ${fe}${guest ? ` ('${guest.name}')` : ''} as ${dev}`);
+      }
+    }
+  }
+  return users;
 }
 
 /** Attach a disk to a running (or being built) domain; resolves once its backend is ready. */
@@ -94,7 +136,7 @@ export async function attachDisk(host: DeviceHost, domid: number, spec: DiskSpec
   const fe = frontendPath(domid, 'vbd', spec.devid);
   const be = backendPath(backendId, 'vbd', domid, spec.devid);
   if (await xs.exists(`${fe}/backend`)) throw new XenError('EEXIST', `domain ${domid} already has a disk ${spec.vdev} (device ${spec.devid})`);
-  const params = await diskParams(host, spec);
+  const { params, vdiUuid } = await diskParams(host, spec);
   if (backendId !== 0) hv.link(backendId, domid);
   else await dom0Blkback(host);
   const devtype = spec.cdrom ? 'cdrom' : 'disk';
@@ -110,6 +152,7 @@ export async function attachDisk(host: DeviceHost, domid: number, spec: DiskSpec
       ['dev', spec.vdev], ['type', spec.backendtype ?? 'qdisk'], ['mode', spec.access === 'rw' ? 'w' : 'r'],
       ['device-type', devtype], ['params', params], ['discard-enable', spec.discard ? 1 : 0],
       ...(spec.directIoSafe ? [['direct-io-safe', 1] as [string, number]] : []),
+      ...(vdiUuid !== undefined ? [[VDI_UUID_KEY, vdiUuid] as [string, string]] : []),
       ['state', XenbusState.Initialising],
     ];
     for (const [k, v] of backend) await t.write(`${be}/${k}`, String(v));

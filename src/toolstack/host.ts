@@ -4,6 +4,7 @@
 // shut down, as xl's per-domain daemon does.
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { VIRQ_DOM_EXC } from '../abi/event_channel.js';
 import type { ShutdownReason } from '../abi/xen.js';
 import { ConsoleDaemon } from '../drivers/console/daemon.js';
@@ -17,12 +18,16 @@ import { connectLocal } from '../xenstore/client/transport.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
 import { Xenstored } from '../xenstore/server/daemon.js';
 import { mapGuestRing } from '../xenstore/server/introduce.js';
+import { Storage } from '../storage/sr.js';
+import { Vdis } from '../storage/vdi.js';
 import { buildDomain, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
 import type { DiskDevice, ShutdownOutcome } from './contract.js';
-import { attachDisk, detachDisk, type DeviceHost } from './devices.js';
+import { attachDisk, detachDisk, vdiUsers, type DeviceHost } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
 import { domainNameProblem, type DomainConfig, type ShutdownAction } from './domconfig.js';
-import { hostPaths, type HostPaths } from './paths.js';
+import { hostPaths, resolveStateDir, type HostPaths } from './paths.js';
+import type { HostDb } from './db/hostdb.js';
+import { SqliteHostDb } from './db/sqlite.js';
 
 /** Events per dom0 port per 100 ms before the port is throttled (see UpcallLoop). */
 const DOM0_STORM_LIMIT = 20_000;
@@ -64,6 +69,10 @@ export class Host extends EventEmitter<HostEvents> {
   readonly consoled: ConsoleDaemon;
   readonly pool: VcpuPool;
   readonly paths: HostPaths | null;
+  /** The host database (in memory for a host without a state dir). */
+  readonly db: HostDb;
+  readonly storage: Storage;
+  readonly vdis: Vdis;
   #managed = new Map<number, Managed>();
   /** Names of domains being built: a name is taken from the moment its create starts. */
   #creating = new Set<string>();
@@ -74,7 +83,7 @@ export class Host extends EventEmitter<HostEvents> {
   #stopping = false;
   #switch: Switch | undefined;
 
-  private constructor(opts: HostOptions, parts: { hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient }) {
+  private constructor(opts: HostOptions, parts: { hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient; db: HostDb }) {
     super();
     this.hv = parts.hv;
     this.loop = parts.loop;
@@ -85,6 +94,14 @@ export class Host extends EventEmitter<HostEvents> {
     this.consoled.on('broken', (domid, why) => this.#log(`d${domid}: console detached: ${why}`));
     this.pool = new VcpuPool({ size: opts.poolSize ?? 0, image: GUEST_IMAGE });
     this.paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
+    this.db = parts.db;
+    this.storage = new Storage(this.db, this.#imagesDir);
+    this.vdis = new Vdis(this.storage, (vdi) => vdiUsers(this.devices, vdi));
+  }
+
+  /** The default SR's directory, where bare-name disk targets live. */
+  get #imagesDir(): string {
+    return join(this.paths?.stateDir ?? resolveStateDir(), 'images');
   }
 
   static async start(opts: HostOptions = {}): Promise<Host> {
@@ -111,9 +128,19 @@ export class Host extends EventEmitter<HostEvents> {
       log,
     });
     const xs = new XenstoreClient(connectLocal(xenstored, 0));
-    const host = new Host(opts, { hv, loop, xenstored, xs });
+    const paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
+    if (paths) await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
+    let db: HostDb;
+    try {
+      db = SqliteHostDb.open(paths?.hostDb ?? ':memory:');
+    } catch (e) {
+      xs.close();
+      await xenstored.close();
+      loop.stop();
+      throw e;
+    }
+    const host = new Host(opts, { hv, loop, xenstored, xs, db });
     if (host.paths) {
-      await mkdir(host.paths.stateDir, { recursive: true, mode: 0o700 });
       await xenstored.listen(host.paths.xenstoredSocket);
     }
     const domExc = await hc.evtchnBindVirq(VIRQ_DOM_EXC);
@@ -123,7 +150,7 @@ export class Host extends EventEmitter<HostEvents> {
 
   get #ctx(): BuildContext {
     return { hv: this.hv, xs: this.xs, consoled: this.consoled, pool: this.pool, onLog: this.#log, loop: this.loop,
-      ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }) };
+      ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis };
   }
 
   /** Create and start a domain (xl create); `paused` leaves it paused, as xl create -p. */
@@ -215,7 +242,7 @@ export class Host extends EventEmitter<HostEvents> {
 
   /** What the device code needs of this host. */
   get devices(): DeviceHost {
-    return { hv: this.hv, xs: this.xs, loop: this.loop, log: this.#log, ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }) };
+    return { hv: this.hv, xs: this.xs, loop: this.loop, log: this.#log, ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis };
   }
 
   /** xl block-attach: hot-plug a disk. It stays in the configuration the domain restarts with, as libxl keeps it. */
@@ -343,6 +370,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.#switch?.close();
     this.xs.close();
     await this.xenstored.close();
+    await this.db.close();
     this.loop.stop();
   }
 }

@@ -65,6 +65,8 @@ export interface PacketOpts {
   readonly hopByHop?: boolean;
   /** Ethernet padding after the IP packet. */
   readonly pad?: number;
+  /** Destination port (9, discard, by default: no dissector guesses at the payload). */
+  readonly dport?: number;
 }
 
 /** An IPv4 or IPv6 packet with a TCP (20-byte header + 12 bytes of options) or UDP header, L4 checksum left 0 (csumBlank). */
@@ -99,7 +101,7 @@ export function ipPacket(v: 4 | 6, o: PacketOpts = {}): Uint8Array {
   }
   const l4 = ipH;
   dv.setUint16(l4, 40000);
-  dv.setUint16(l4 + 2, 80);
+  dv.setUint16(l4 + 2, o.dport ?? 9);
   if (proto === 6) {
     dv.setUint32(l4 + 4, o.seq ?? 1000);
     dv.setUint32(l4 + 8, 77);

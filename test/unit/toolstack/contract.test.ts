@@ -24,6 +24,18 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   info: {},
   dmesg: { clear: true },
   stop: {},
+  bridgeList: {},
+  capture: { target: 'vif3.0', file: '/tmp/x.pcap', count: 10, snaplen: 96, maxBytes: 1 << 20 },
+  captureStop: { file: '/tmp/x.pcap' },
+  bridgeLink: { bridge: 'xenbr0', remote: '127.0.0.1:4790', local: '127.0.0.1:4789', vni: 5000 },
+  bridgeUnlink: { bridge: 'xenbr0', remote: '127.0.0.1:4790' },
+  srList: {},
+  srCreate: { name: 'fast', type: 'file', path: '/srv/fast', description: 'SSD' },
+  srScan: { sr: 'default' },
+  vdiCreate: { sr: 'default', name: 'root', size: '8G', format: 'raw', description: 'boot disk' },
+  vdiList: { sr: 'fast' },
+  vdiDestroy: { vdi: 'root' },
+  vdiResize: { vdi: 'root', size: '16G' },
 };
 const STREAM_GOOD: Record<string, Record<string, unknown>> = { console: { domain: 'g', replay: false }, events: {} };
 const ALL = { ...GOOD, ...STREAM_GOOD };
@@ -100,6 +112,7 @@ test('required fields, unknown keys, non-objects, unknown operations', () => {
   }
   assert.equal(invalid('create', { file: 'relative.cfg' }).field, 'file');
   assert.equal(invalid('destroy', {}).field, 'domain');
+  assert.equal(invalid('srCreate', { name: 'x', type: 'nfs' }).field, 'type');
   assert.throws(() => decodeRequest('fly', {}), (e: Error) => isXenError(e, 'ENOSYS') && /unknown operation 'fly'/.test(e.message));
   assert.throws(() => decodeRequest('__proto__', {}), (e: Error) => isXenError(e, 'ENOSYS'));
   assert.throws(() => decodeRequest('toString', {}), (e: Error) => isXenError(e, 'ENOSYS'));
