@@ -1,6 +1,6 @@
 // Output formats of xl and xentop, column for column (tools/xl/xl_info.c, tools/xentop/xentop.c),
 // so that scripts that read xl's output read xenode's. Pure functions of API results.
-import type { DiskDevice, DomainInfo, HostEvent, HostEventBody, HostInfo } from '../toolstack/contract.js';
+import type { DiskDevice, DomainInfo, HostEvent, HostEventBody, HostInfo, NicDevice } from '../toolstack/contract.js';
 
 const padEnd = (s: string | number, n: number) => String(s).padEnd(n);
 const padStart = (s: string | number, n: number) => String(s).padStart(n);
@@ -111,6 +111,17 @@ export function xlBlockList(domid: number, disks: readonly DiskDevice[]): string
 
 export const XL_BLOCK_LIST_HEADER = `${['Vdev', 'BE', 'handle', 'state', 'evt-ch', 'ring-ref', 'BE-path'].map((h, i) => padEnd(h, [5, 3, 6, 5, 6, 8, 30][i]!)).join(' ')}\n`;
 
+/** xl network-list's rows (xl_vif.c's printf formats). */
+export function xlNetworkList(nics: readonly NicDevice[]): string {
+  // printf("%-3d %-2d ", devid, backend_id); the MAC; printf("%6d %5d %6d %5d/%-11d %-30s\n", ...)
+  return nics.map((n) => `${padEnd(n.devid, 3)} ${padEnd(n.backendId, 2)} ${n.mac}${padStart(n.handle, 6)}${padStart(n.state, 6)}` +
+    `${padStart(n.eventChannel ?? -1, 7)}${padStart(n.txRingRef ?? -1, 6)}/${padEnd(n.rxRingRef ?? -1, 11)} ${padEnd(n.backendPath, 30)}\n`).join('');
+}
+
+/** printf("%-3s %-2s %-17s %-6s %-5s %-6s %5s/%-5s %-30s\n", "Idx", "BE", "Mac Addr.", "handle", "state", "evt-ch", "tx-", "rx-ring-ref", "BE-path") */
+export const XL_NETWORK_LIST_HEADER = `${padEnd('Idx', 3)} ${padEnd('BE', 2)} ${padEnd('Mac Addr.', 17)} ${padEnd('handle', 6)} ${padEnd('state', 5)} ` +
+  `${padEnd('evt-ch', 6)} ${padStart('tx-', 5)}/${padEnd('rx-ring-ref', 5)} ${padEnd('BE-path', 30)}\n`;
+
 /**
  * VBD_OO, VBD_RD, VBD_WR, VBD_RSECT, VBD_WSECT: blkback's counters for the disks dom0 serves;
  * '-' for disks without statistics (served by a driver domain), as xentop shows them.
@@ -153,7 +164,7 @@ export function xentopFrame(cur: TopSample, prev: TopSample | undefined): { summ
     d.maxmemKiB === null ? padStart('no limit', 10) : padStart(d.maxmemKiB, 10),
     d.maxmemKiB === null ? padStart('n/a', 9) : padStart(((d.maxmemKiB / totalKiB) * 100).toFixed(1), 9),
     padStart(d.vcpus, 5),
-    padStart(0, 4), padStart(0, 8), padStart(0, 8),
+    padStart(d.nets, 4), padStart(Math.floor((d.netStats?.txBytes ?? 0) / 1024), 8), padStart(Math.floor((d.netStats?.rxBytes ?? 0) / 1024), 8),
     padStart(d.vbds, 4), ...vbdColumns(d),
     padStart(0, 4),
   ].join(' '));

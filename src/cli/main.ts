@@ -10,6 +10,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerDomainCommands } from './domains.js';
 import { registerHostCommands } from './host.js';
 import { registerStorageCommands } from './storage.js';
+import { registerNetworkCommands } from './network.js';
 import { registerTopCommand } from './top.js';
 import { registerXenstoreCommands } from './xenstore.js';
 
@@ -31,6 +32,7 @@ withStateDir(program.command('run'))
 registerHostCommands(program);
 registerDomainCommands(program);
 registerStorageCommands(program);
+registerNetworkCommands(program);
 registerTopCommand(program);
 registerDemoCommand(program);
 registerXenstoreCommands(program);

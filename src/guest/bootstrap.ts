@@ -21,6 +21,7 @@ import type { BootMessage, VcpuStatus } from '../hypervisor/vcpu.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
 import { XenstoreRingClient } from '../xenstore/client/ring.js';
 import { blockDevices } from './block.js';
+import { netDevices } from './net.js';
 import { ioPages } from './iopages.js';
 import { GuestLifecycle } from './lifecycle.js';
 import { pvConsole, type OS } from './os.js';
@@ -139,6 +140,7 @@ async function boot(msg: BootMessage): Promise<void> {
       xen: hc,
       evtchn,
       block: blockDevices({ hc, evtchn, xs }, view.domid),
+      net: netDevices({ hc, evtchn, xs }, view.domid),
       io: ioPages(hc),
       shutdown: (reason) => shutdown(reason),
     };

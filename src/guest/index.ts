@@ -9,5 +9,11 @@ export { XenError } from '../errors.js';
 export type { Block, BlockInfo } from '../drivers/blk/front/block.js';
 export type { BlkfrontOptions } from '../drivers/blk/front/blkfront.js';
 export { BlockError, Disconnected, IoError, OutOfRange, ReadOnly, Unaligned } from '../drivers/blk/front/errors.js';
+export type { Net, NetOffloads, NetStats } from '../drivers/net/front/net.js';
+export type { NetfrontOptions } from '../drivers/net/front/netfront.js';
+export { NET_FRAME_PLAIN, type NetFrameInfo } from '../abi/netif.js';
+export {
+  BackendMisbehaved, Disconnected as NetDisconnected, InvalidLength, NetError, TxError, Unimplemented,
+} from '../drivers/net/front/errors.js';
 export type { EventChannels } from '../drivers/evtchn.js';
 export { serveBlockBackends } from './driver-domain.js';

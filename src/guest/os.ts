@@ -7,6 +7,8 @@ import type { Block } from '../drivers/blk/front/block.js';
 import type { BlkfrontOptions } from '../drivers/blk/front/blkfront.js';
 import type { ConsoleFront } from '../drivers/console/front.js';
 import type { EventChannels } from '../drivers/evtchn.js';
+import type { Net } from '../drivers/net/front/net.js';
+import type { NetfrontOptions } from '../drivers/net/front/netfront.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
 import type { IoPages } from './iopages.js';
 import type { XenstoreClient } from '../xenstore/client/client.js';
@@ -40,6 +42,11 @@ export interface OS {
   readonly evtchn: EventChannels;
   /** A block device (blkfront), connected on first use: the disk named `vdev` (xvda, ...), else the first. */
   block(vdev?: string, opts?: BlkfrontOptions): Promise<Block>;
+  /**
+   * A network interface (netfront), connected on first use: vif `devid` (its index in vif=),
+   * else the first. Mirage's NETWORK: mac, mtu, write, listen, stats, disconnect.
+   */
+  net(devid?: number, opts?: NetfrontOptions): Promise<Net>;
   /** I/O pages (Mirage's Io_page): buffers in the guest's RAM that block I/O uses without copying. */
   readonly io: IoPages;
   /** SCHEDOP_shutdown after flushing the console; never resolves. */

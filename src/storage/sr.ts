@@ -8,7 +8,7 @@ import { lstat, mkdir, readdir, realpath, statfs } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { XenError } from '../errors.js';
 import type { HostDb, Tx } from '../toolstack/db/hostdb.js';
-import { isUuid, type Ref, type SRRecord, type SrType, type VDIRecord } from '../toolstack/db/records.js';
+import { NULL_REF, isUuid, type Ref, type SRRecord, type SrType, type VDIRecord } from '../toolstack/db/records.js';
 import { formatOfExtension, imageFormat } from './open.js';
 
 export const DEFAULT_SR_NAME = 'default';
@@ -99,6 +99,8 @@ export class Storage {
   async create(args: { name: string; type: SrType; path?: string; description?: string }): Promise<SrView> {
     checkName('SR', args.name);
     await this.defaultSr();
+    // Before the directory is made; the transaction below checks again.
+    await this.db.read((tx) => this.#nameFree(tx, args.name));
     let path: string | null = null;
     let physical_size = 0;
     if (args.type === 'file') {
@@ -115,7 +117,7 @@ export class Storage {
     }
     const dir = path;
     const ref = await this.db.transaction((tx) => {
-      if (tx.SR.getByNameLabel(args.name).length) throw new XenError('EEXIST', `an SR named '${args.name}' exists already`);
+      this.#nameFree(tx, args.name);
       if (dir !== null) {
         for (const sr of tx.SR.getAll()) {
           const other = srPath(tx, sr);
@@ -127,6 +129,10 @@ export class Storage {
       return createSr(tx, { name_label: args.name, name_description: args.description ?? '', type: args.type, physical_size }, dir);
     });
     return this.db.read((tx) => ({ ref, record: tx.SR.get(ref), path: dir }));
+  }
+
+  #nameFree(tx: Tx, name: string): void {
+    if (tx.SR.getByNameLabel(name).length) throw new XenError('EEXIST', `an SR named '${name}' exists already`);
   }
 
   async list(): Promise<SrView[]> {
@@ -201,9 +207,13 @@ export class Storage {
   }
 }
 
+/** An SR and its PBD, plugged into the pool's master; the first becomes the pool's default SR. */
 function createSr(tx: Tx, fields: Partial<SRRecord>, path: string | null): Ref<'SR'> {
   const ref = tx.SR.create({ content_type: 'user', ...fields });
-  tx.PBD.create({ SR: ref, device_config: path === null ? {} : { location: path }, currently_attached: true });
+  const [pool] = tx.pool.getAll();
+  const p = pool === undefined ? undefined : tx.pool.get(pool);
+  tx.PBD.create({ SR: ref, device_config: path === null ? {} : { location: path }, currently_attached: true, ...(p && { host: p.master }) });
+  if (pool !== undefined && p!.default_SR === NULL_REF) tx.pool.update(pool, { default_SR: ref });
   return ref;
 }
 

@@ -76,6 +76,10 @@ export class Vdis {
         location, sm_config: { format }, other_config: { [CREATED_KEY]: 'true' } });
       refreshSr(tx, sr);
       return r;
+    }).catch(async (e: unknown) => {
+      // No record, no image: an image without one would only come back as a stranger at the next sr-scan.
+      if (dir !== null) await rm(`${dir}/${location}`, { force: true });
+      throw e;
     });
     return this.#view(ref);
   }

@@ -18,6 +18,8 @@ import type { SrView } from '../storage/sr.js';
 import type { VdiView } from '../storage/vdi.js';
 import { dom0VbdStats, listDisks } from './devices.js';
 import { DiskSpecError, parseDiskSpec } from './diskspec.js';
+import { VifSpecError, parseVifSpec } from './vifspec.js';
+import { dom0VifTraffic, listVifs, type VifTraffic } from './vifs.js';
 import { MAX_CONFIG_BYTES, loadDomainConfig, parseDomainConfig } from './domconfig.js';
 import type { Host } from './host.js';
 import { bridgeInfos, linkInfo } from '../network/info.js';
@@ -81,8 +83,8 @@ export class ToolstackApi implements Toolstack {
     create: (a) => this.#create(a.file, a.text, a.paused === true),
     list: async (a) => {
       const domains = a.domains ? a.domains.map((r) => this.#resolve(r)) : this.#host.hv.domains();
-      const vbd = await dom0VbdStats(this.#host);
-      return domains.map((d) => this.#info(d, a.long === true, vbd.get(d.domid)));
+      const [vbd, net] = await Promise.all([dom0VbdStats(this.#host), dom0VifTraffic(this.#host.hv)]);
+      return domains.map((d) => this.#info(d, a.long === true, vbd.get(d.domid), net.get(d.domid)));
     },
     lookup: (a) => id(this.#resolve(a.domain)),
     destroy: (a) => this.#destroy(a.domain),
@@ -116,6 +118,19 @@ export class ToolstackApi implements Toolstack {
       return id(d);
     },
     blockList: (a) => listDisks(this.#host.devices, this.#resolve(a.domain).domid),
+    networkAttach: async (a) => {
+      const d = this.#resolve(a.domain);
+      const vif = parseVif(a.spec);
+      // xl's default devid: one past the highest in use.
+      const ids = (await listVifs(this.#host.devices, d.domid)).map((n) => n.devid);
+      return this.#host.attachVif(d.domid, { ...vif, devid: vif.devid ?? (ids.length ? Math.max(...ids) + 1 : 0) });
+    },
+    networkDetach: async (a) => {
+      const d = this.#resolve(a.domain);
+      await this.#host.detachVif(d.domid, a.vif, a.force === true);
+      return id(d);
+    },
+    networkList: (a) => listVifs(this.#host.devices, this.#resolve(a.domain).domid),
     consoleLog: (a) => {
       const d = this.#guestWithConsole(a.domain);
       return { ...id(d), data: Buffer.from(this.#host.consoled.log(d.domid)).toString('base64') };
@@ -250,7 +265,7 @@ export class ToolstackApi implements Toolstack {
     return id(d);
   }
 
-  #info(d: Domain, long: boolean, vbd: BlkbackStats | undefined): DomainInfo {
+  #info(d: Domain, long: boolean, vbd: BlkbackStats | undefined, net: VifTraffic | undefined): DomainInfo {
     const cfg = this.#host.config(d.domid);
     const dom0 = d.domid === 0;
     const ms = dom0 ? performance.eventLoopUtilization().active : (d.vcpu?.cpuTime() ?? 0);
@@ -266,6 +281,8 @@ export class ToolstackApi implements Toolstack {
       cpuSeconds: ms / 1000,
       vbds: cfg?.disks.length ?? 0,
       vbdStats: vbd ? { oo: vbd.ooReq, rd: vbd.rdReq, wr: vbd.wrReq, rsect: vbd.rdSect, wsect: vbd.wrSect } : null,
+      nets: cfg?.vifs.length ?? 0,
+      netStats: net ? { txBytes: net.txBytes, rxBytes: net.rxBytes } : null,
       startTime: d.createdAt,
       ...(long && cfg ? { config: cfg } : {}),
     };
@@ -308,6 +325,15 @@ function srInfo(v: SrView): SrInfo {
 
 function vdiInfo(v: VdiView): VdiInfo {
   return { ...v.record, sr_uuid: v.srUuid, sr_name_label: v.srName };
+}
+
+function parseVif(text: string) {
+  try {
+    return parseVifSpec(text);
+  } catch (e) {
+    if (e instanceof VifSpecError) throw new XenError('EINVAL', e.message);
+    throw e;
+  }
 }
 
 function id(d: Domain): DomainId {

@@ -18,14 +18,15 @@ import { startVcpu, type StartedVcpu, type VcpuPool } from '../hypervisor/vcpu.j
 import type { ConsoleDaemon } from '../drivers/console/daemon.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
-import { attachDisk, removeDomainDisks, type DeviceHost } from './devices.js';
+import { attachDisk, removeDomainDisks } from './devices.js';
 import type { DomainConfig } from './domconfig.js';
 import { kernelImage } from './kernel.js';
 import { MIN_MEMORY_MIB } from './limits.js';
 import type { Vdis } from '../storage/vdi.js';
+import { attachVif, removeDomainVifs, type VifHost } from './vifs.js';
 
 /** What the builder needs of a domain's configuration. */
-export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'cpuWeight' | 'driverDomain' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'disks'>;
+export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'cpuWeight' | 'driverDomain' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'disks' | 'vifs'>;
 
 /**
  * memory= is shared between the guest's I/O memory (frames in its SharedArrayBuffer: rings,
@@ -51,11 +52,14 @@ export interface BuildContext {
   readonly imagesDir?: string;
   /** The host's VDIs, for `vdi:` disk targets. */
   readonly vdis?: Vdis;
+  /** Starts dom0's netback service (vifs.ts), for vifs served by dom0. */
+  readonly startNetback?: VifHost['startNetback'];
 }
 
-function deviceHost(ctx: BuildContext): DeviceHost {
-  if (!ctx.loop) throw new XenError('EINVAL', "attaching disks needs dom0's upcall loop in the build context");
-  return { hv: ctx.hv, xs: ctx.xs, loop: ctx.loop, ...(ctx.onLog && { log: ctx.onLog }), ...(ctx.imagesDir && { imagesDir: ctx.imagesDir }), ...(ctx.vdis && { vdis: ctx.vdis }) };
+function deviceHost(ctx: BuildContext): VifHost {
+  if (!ctx.loop) throw new XenError('EINVAL', "attaching devices needs dom0's upcall loop in the build context");
+  return { hv: ctx.hv, xs: ctx.xs, loop: ctx.loop, ...(ctx.onLog && { log: ctx.onLog }), ...(ctx.imagesDir && { imagesDir: ctx.imagesDir }),
+    ...(ctx.vdis && { vdis: ctx.vdis }), ...(ctx.startNetback && { startNetback: ctx.startNetback }) };
 }
 
 /**
@@ -149,6 +153,7 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
     await xs.introduce(d.domid, PFN_XENSTORE, storePort);
     await consoled.attach(d.domid, GNTTAB_RESERVED_CONSOLE, consolePort);
     for (const disk of spec.disks) await attachDisk(deviceHost(ctx), d.domid, disk);
+    for (const vif of spec.vifs) await attachVif(deviceHost(ctx), d.domid, vif);
     const t2 = performance.now();
     const vcpu = await startVcpu(hv, d, image, {
       heapMb,
@@ -171,6 +176,7 @@ export async function teardownDomain(ctx: BuildContext, domid: number): Promise<
   ctx.consoled.drain(domid);
   ctx.consoled.detach(domid);
   await removeDomainDisks(ctx.hv, ctx.xs, domid).catch(() => {});
+  await removeDomainVifs(ctx.hv, ctx.xs, domid).catch(() => {});
   await ctx.xs.release(domid).catch(() => {});
   if (d) {
     await ctx.xs.rm(`/local/domain/${domid}`).catch(() => {});

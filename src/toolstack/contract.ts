@@ -31,6 +31,11 @@ export interface VbdStats {
   readonly wsect: number;
 }
 
+export interface NetStats {
+  readonly txBytes: number;
+  readonly rxBytes: number;
+}
+
 /** One row of `xenode list` / `xenode top`. */
 export interface DomainInfo extends DomainId {
   readonly uuid: string;
@@ -49,6 +54,13 @@ export interface DomainInfo extends DomainId {
    * dom0 serves; null when it serves none of them (a driver domain serves them, or none are).
    */
   readonly vbdStats: VbdStats | null;
+  /** Network interfaces (xentop's NETS). */
+  readonly nets: number;
+  /**
+   * xentop's NETTX(k) and NETRX(k): bytes the guest sent and received, from the counters of
+   * dom0's netback over the vifs it serves; null when it serves none of them.
+   */
+  readonly netStats: NetStats | null;
   /** When it was created, in ms since the epoch. */
   readonly startTime: number;
   /** With `long`: the configuration it was created from. */
@@ -96,6 +108,21 @@ export interface DiskDevice {
   readonly state: XenbusState;
   readonly eventChannel: number | undefined;
   readonly ringRef: number | undefined;
+  readonly backendPath: string;
+}
+
+/** One row of `xl network-list`. */
+export interface NicDevice {
+  readonly devid: number;
+  readonly backendId: number;
+  readonly mac: string;
+  readonly handle: number;
+  /** The frontend's xenbus state. */
+  readonly state: XenbusState;
+  /** Absent (xl's -1) with split event channels, as libxl reads only event-channel. */
+  readonly eventChannel: number | undefined;
+  readonly txRingRef: number | undefined;
+  readonly rxRingRef: number | undefined;
   readonly backendPath: string;
 }
 
@@ -163,6 +190,11 @@ export interface Commands {
   /** xl block-detach [-f]: the guest closes the device first, unless forced. */
   blockDetach: { args: { domain: DomainRef; vdev: string; force?: boolean }; result: DomainId };
   blockList: { args: { domain: DomainRef }; result: DiskDevice[] };
+  /** xl network-attach: `spec` in xl-network-configuration(5) syntax. */
+  networkAttach: { args: { domain: DomainRef; spec: string }; result: NicDevice };
+  /** xl network-detach: the vif by devid or MAC; the guest closes it first, unless forced. */
+  networkDetach: { args: { domain: DomainRef; vif: string; force?: boolean }; result: DomainId };
+  networkList: { args: { domain: DomainRef }; result: NicDevice[] };
   /** The console output the host kept (bounded), base64. */
   consoleLog: { args: { domain: DomainRef }; result: DomainId & { data: string } };
   info: { args: NoArgs; result: HostInfo };
@@ -348,6 +380,9 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   blockAttach: (f) => f.done({ domain: f.domain(), spec: f.string('spec') }),
   blockDetach: (f) => f.done({ domain: f.domain(), vdev: f.string('vdev'), force: f.bool('force') }),
   blockList: domainOnly,
+  networkAttach: (f) => f.done({ domain: f.domain(), spec: f.optionalString('spec') ?? '' }),
+  networkDetach: (f) => f.done({ domain: f.domain(), vif: f.string('vif'), force: f.bool('force') }),
+  networkList: domainOnly,
   consoleLog: domainOnly,
   info: none,
   dmesg: (f) => f.done({ clear: f.bool('clear') }),

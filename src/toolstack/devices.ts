@@ -79,12 +79,55 @@ export async function dom0VbdStats(host: DeviceHost): Promise<Map<number, Blkbac
   return out;
 }
 
-function backendDomain(host: DeviceHost, name: string | undefined): number {
+/** The domain named by a spec's backend= (dom0 when absent), which serves `what`. */
+export function backendDomain(host: DeviceHost, name: string | undefined, what: string): number {
   if (name === undefined) return 0;
   const byId = /^[0-9]+$/.test(name) ? Number(name) : -1;
   const d = host.hv.domains().find((x) => !x.dying && (x.name === name || x.domid === byId));
-  if (!d) throw new XenError('ESRCH', `backend=${name}: no such running domain to serve the disk`);
+  if (!d) throw new XenError('ESRCH', `backend=${name}: no such running domain to serve the ${what}`);
   return d.domid;
+}
+
+/** A device's two directories and the domains at each end. */
+export interface DeviceEnds {
+  readonly domid: number;
+  readonly backendId: number;
+  readonly fe: string;
+  readonly be: string;
+}
+
+/**
+ * Create a device's backend and frontend directories in one transaction, with libxl's
+ * permissions (each end owns its directory, the other end reads it), then wait for the
+ * backend's hotplug outcome; on failure the nodes go and the error says why (ENODEV).
+ */
+export async function createDevice(host: DeviceHost, ends: DeviceEnds, backend: readonly (readonly [string, string | number])[],
+  frontend: readonly (readonly [string, string | number])[], what: string): Promise<void> {
+  const { xs } = host;
+  const { domid, backendId, fe, be } = ends;
+  const bePerms: XsPerm[] = [{ domid: backendId, perm: 'n' }, { domid, perm: 'r' }];
+  const fePerms: XsPerm[] = [{ domid, perm: 'n' }, { domid: backendId, perm: 'r' }];
+  await xs.transaction(async (t) => {
+    await t.mkdir(be);
+    await t.setPerms(be, bePerms);
+    await t.mkdir(fe);
+    await t.setPerms(fe, fePerms);
+    for (const [k, v] of backend) await t.write(`${be}/${k}`, String(v));
+    await t.write(`${be}/state`, String(XenbusState.Initialising));
+    for (const [k, v] of frontend) await t.write(`${fe}/${k}`, String(v));
+    await t.write(`${fe}/state`, String(XenbusState.Initialising));
+  });
+  let status: string | undefined;
+  try {
+    status = await xs.wait(`${be}/${HOTPLUG_STATUS}`, (v) => v !== undefined, { timeout: DEVICE_TIMEOUT_MS });
+  } catch (e) {
+    if (!isXenError(e, 'ETIMEDOUT')) throw e;
+  }
+  if (status !== 'connected') {
+    const why = (await xs.readOptional(`${be}/${HOTPLUG_ERROR}`)) ?? `backend d${backendId} did not take the device within ${DEVICE_TIMEOUT_MS} ms`;
+    await removeNodes(xs, fe, be);
+    throw new XenError('ENODEV', `${what}: ${why}`);
+  }
 }
 
 /**
@@ -131,7 +174,7 @@ export async function attachDisk(host: DeviceHost, domid: number, spec: DiskSpec
   const { hv, xs } = host;
   const guest = hv.domain(domid);
   if (guest.dying) throw new XenError('EINVAL', `domain ${domid} is dying`);
-  const backendId = backendDomain(host, spec.backend);
+  const backendId = backendDomain(host, spec.backend, 'disk');
   if (backendId === domid) throw new XenError('EINVAL', `${spec.vdev}: a domain cannot serve its own disk`);
   const fe = frontendPath(domid, 'vbd', spec.devid);
   const be = backendPath(backendId, 'vbd', domid, spec.devid);
@@ -140,39 +183,16 @@ export async function attachDisk(host: DeviceHost, domid: number, spec: DiskSpec
   if (backendId !== 0) hv.link(backendId, domid);
   else await dom0Blkback(host);
   const devtype = spec.cdrom ? 'cdrom' : 'disk';
-  const bePerms: XsPerm[] = [{ domid: backendId, perm: 'n' }, { domid, perm: 'r' }];
-  const fePerms: XsPerm[] = [{ domid, perm: 'n' }, { domid: backendId, perm: 'r' }];
-  await xs.transaction(async (t) => {
-    await t.mkdir(be);
-    await t.setPerms(be, bePerms);
-    await t.mkdir(fe);
-    await t.setPerms(fe, fePerms);
-    const backend: [string, string | number][] = [
-      ['frontend', fe], ['frontend-id', domid], ['online', 1], ['removable', spec.cdrom ? 1 : 0], ['bootable', 1],
-      ['dev', spec.vdev], ['type', spec.backendtype ?? 'qdisk'], ['mode', spec.access === 'rw' ? 'w' : 'r'],
-      ['device-type', devtype], ['params', params], ['discard-enable', spec.discard ? 1 : 0],
-      ...(spec.directIoSafe ? [['direct-io-safe', 1] as [string, number]] : []),
-      ...(vdiUuid !== undefined ? [[VDI_UUID_KEY, vdiUuid] as [string, string]] : []),
-      ['state', XenbusState.Initialising],
-    ];
-    for (const [k, v] of backend) await t.write(`${be}/${k}`, String(v));
-    const frontend: [string, string | number][] = [
-      ['backend', be], ['backend-id', backendId], ['virtual-device', spec.devid], ['device-type', devtype],
-      ['trusted', spec.trusted ? 1 : 0], ['state', XenbusState.Initialising],
-    ];
-    for (const [k, v] of frontend) await t.write(`${fe}/${k}`, String(v));
-  });
-  let status: string | undefined;
-  try {
-    status = await xs.wait(`${be}/${HOTPLUG_STATUS}`, (v) => v !== undefined, { timeout: DEVICE_TIMEOUT_MS });
-  } catch (e) {
-    if (!isXenError(e, 'ETIMEDOUT')) throw e;
-  }
-  if (status !== 'connected') {
-    const why = (await xs.readOptional(`${be}/${HOTPLUG_ERROR}`)) ?? `backend d${backendId} did not take the device within ${DEVICE_TIMEOUT_MS} ms`;
-    await removeNodes(xs, fe, be);
-    throw new XenError('ENODEV', `${spec.vdev}: ${why}`);
-  }
+  await createDevice(host, { domid, backendId, fe, be }, [
+    ['frontend', fe], ['frontend-id', domid], ['online', 1], ['removable', spec.cdrom ? 1 : 0], ['bootable', 1],
+    ['dev', spec.vdev], ['type', spec.backendtype ?? 'qdisk'], ['mode', spec.access === 'rw' ? 'w' : 'r'],
+    ['device-type', devtype], ['params', params], ['discard-enable', spec.discard ? 1 : 0],
+    ...(spec.directIoSafe ? [['direct-io-safe', 1] as const] : []),
+    ...(vdiUuid !== undefined ? [[VDI_UUID_KEY, vdiUuid] as const] : []),
+  ], [
+    ['backend', be], ['backend-id', backendId], ['virtual-device', spec.devid], ['device-type', devtype],
+    ['trusted', spec.trusted ? 1 : 0],
+  ], spec.vdev);
   return readDevice(xs, domid, spec.devid);
 }
 
@@ -193,34 +213,52 @@ function devidOf(vdev: string | number): number {
  * that never connected, or a handshake that times out) removes them at once.
  */
 export async function detachDisk(host: DeviceHost, domid: number, vdev: string | number, opts: { force?: boolean } = {}): Promise<void> {
-  const xs = host.xs;
   const devid = devidOf(vdev);
-  const fe = frontendPath(domid, 'vbd', devid);
+  if (!(await removeDevice(host, frontendPath(domid, 'vbd', devid), opts.force === true, `d${domid} ${vdev}`))) {
+    throw new XenError('ENOENT', `domain ${domid} has no disk ${vdev}`);
+  }
+}
+
+/** libxl's device remove of the device whose frontend is at `fe`; false if there is none. */
+export async function removeDevice(host: DeviceHost, fe: string, force: boolean, what: string): Promise<boolean> {
+  const xs = host.xs;
   const be = await xs.readOptional(`${fe}/backend`);
-  if (be === undefined) throw new XenError('ENOENT', `domain ${domid} has no disk ${vdev}`);
+  if (be === undefined) return false;
   const front = await readState(xs, fe);
   const engaged = front !== XenbusState.Initialising && front !== XenbusState.Closed && front !== XenbusState.Unknown;
-  if (!opts.force && engaged) {
+  if (!force && engaged) {
     await xs.transaction(async (t) => {
       await t.write(`${be}/online`, '0');
       await t.write(`${be}/state`, String(XenbusState.Closing));
     });
     await xs.wait(`${be}/state`, (v) => v === undefined || v === String(XenbusState.Closed), { timeout: DEVICE_TIMEOUT_MS }).catch((e: unknown) => {
       if (!isXenError(e, 'ETIMEDOUT')) throw e;
-      host.log?.(`d${domid} ${vdev}: the guest did not close the device within ${DEVICE_TIMEOUT_MS} ms; removing it`);
+      host.log?.(`${what}: the guest did not close the device within ${DEVICE_TIMEOUT_MS} ms; removing it`);
     });
   }
   await removeNodes(xs, fe, be);
+  return true;
 }
 
-async function readDevice(xs: XenstoreClient, domid: number, devid: number): Promise<DiskDevice> {
-  const fe = frontendPath(domid, 'vbd', devid);
-  const be = (await xs.readOptional(`${fe}/backend`)) ?? '';
+/**
+ * What a device list shows of the frontend at `fe`: its backend path, a reader of the numbers
+ * the frontend wrote (undefined when absent or not a number), and where queue 0's keys are.
+ */
+export async function frontendView(xs: XenstoreClient, fe: string): Promise<{ be: string; num: (p: string) => Promise<number | undefined>; q0: string }> {
   const num = async (p: string) => {
     const v = await xs.readOptional(p);
     return v !== undefined && /^[0-9]{1,10}$/.test(v) ? Number(v) : undefined;
   };
-  const q0 = (await xs.exists(`${fe}/queue-0`)) ? `${fe}/queue-0` : fe;
+  return {
+    be: (await xs.readOptional(`${fe}/backend`)) ?? '',
+    num,
+    q0: (await xs.exists(`${fe}/queue-0`)) ? `${fe}/queue-0` : fe,
+  };
+}
+
+async function readDevice(xs: XenstoreClient, domid: number, devid: number): Promise<DiskDevice> {
+  const fe = frontendPath(domid, 'vbd', devid);
+  const { be, num, q0 } = await frontendView(xs, fe);
   return {
     vdev: (await xs.readOptional(`${be}/dev`)) ?? String(devid),
     devid,
@@ -232,16 +270,20 @@ async function readDevice(xs: XenstoreClient, domid: number, devid: number): Pro
   };
 }
 
-/** The domain's disks, by device number (xl block-list). */
-export async function listDisks(host: DeviceHost, domid: number): Promise<DiskDevice[]> {
+/** The device numbers under the domain's device/<type> directory, in order. */
+export async function deviceIds(host: DeviceHost, domid: number, type: string): Promise<number[]> {
   if (!isValidDomid(domid)) throw new XenError('EINVAL', `bad domain id ${domid}`);
   host.hv.domain(domid);
-  const ids = await host.xs.directory(`/local/domain/${domid}/device/vbd`).catch((e: unknown) => {
+  const ids = await host.xs.directory(`/local/domain/${domid}/device/${type}`).catch((e: unknown) => {
     if (isXenError(e, 'ENOENT')) return [];
     throw e;
   });
-  const devids = ids.filter((s) => /^[0-9]+$/.test(s)).map(Number).sort((a, b) => a - b);
-  return Promise.all(devids.map((devid) => readDevice(host.xs, domid, devid)));
+  return ids.filter((s) => /^[0-9]+$/.test(s)).map(Number).sort((a, b) => a - b);
+}
+
+/** The domain's disks, by device number (xl block-list). */
+export async function listDisks(host: DeviceHost, domid: number): Promise<DiskDevice[]> {
+  return Promise.all((await deviceIds(host, domid, 'vbd')).map((devid) => readDevice(host.xs, domid, devid)));
 }
 
 /**
@@ -249,13 +291,20 @@ export async function listDisks(host: DeviceHost, domid: number): Promise<DiskDe
  * it served as a driver domain (their guests see the device close).
  */
 export async function removeDomainDisks(hv: Hypervisor, xs: XenstoreClient, domid: number): Promise<void> {
-  const fronts = await xs.directory(`/local/domain/${domid}/device/vbd`).catch(() => [] as string[]);
+  await removeDomainDevices(xs, domid, 'vbd');
+  // dom0's backends let go now rather than when their watch fires: the host may be closing.
+  await (await dom0Services.get(hv)?.catch(() => undefined))?.removeFrontend(domid);
+}
+
+/** The nodes of a dying domain's devices of `type`, both those it uses and those it serves. */
+export async function removeDomainDevices(xs: XenstoreClient, domid: number, type: string): Promise<void> {
+  const fronts = await xs.directory(`/local/domain/${domid}/device/${type}`).catch(() => [] as string[]);
   for (const devid of fronts) {
-    const fe = `/local/domain/${domid}/device/vbd/${devid}`;
+    const fe = `/local/domain/${domid}/device/${type}/${devid}`;
     const be = await xs.readOptional(`${fe}/backend`);
     await removeNodes(xs, fe, be ?? fe);
   }
-  const served = `/local/domain/${domid}/backend/vbd`;
+  const served = `/local/domain/${domid}/backend/${type}`;
   for (const guest of await xs.directory(served).catch(() => [] as string[])) {
     for (const devid of await xs.directory(`${served}/${guest}`).catch(() => [] as string[])) {
       const fe = await xs.readOptional(`${served}/${guest}/${devid}/frontend`);
@@ -263,6 +312,4 @@ export async function removeDomainDisks(hv: Hypervisor, xs: XenstoreClient, domi
     }
   }
   await xs.rm(served).catch(() => {});
-  // dom0's backends let go now rather than when their watch fires: the host may be closing.
-  await (await dom0Services.get(hv)?.catch(() => undefined))?.removeFrontend(domid);
 }

@@ -21,12 +21,14 @@ import { mapGuestRing } from '../xenstore/server/introduce.js';
 import { Storage } from '../storage/sr.js';
 import { Vdis } from '../storage/vdi.js';
 import { buildDomain, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
-import type { DiskDevice, ShutdownOutcome } from './contract.js';
-import { attachDisk, detachDisk, vdiUsers, type DeviceHost } from './devices.js';
+import type { DiskDevice, NicDevice, ShutdownOutcome } from './contract.js';
+import { attachDisk, detachDisk, vdiUsers } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
-import { domainNameProblem, type DomainConfig, type ShutdownAction } from './domconfig.js';
+import { attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
+import { domainNameProblem, type DomainConfig, type DomainVif, type ShutdownAction } from './domconfig.js';
 import { hostPaths, resolveStateDir, type HostPaths } from './paths.js';
 import type { HostDb } from './db/hostdb.js';
+import { seedHost } from './db/seed.js';
 import { SqliteHostDb } from './db/sqlite.js';
 
 /** Events per dom0 port per 100 ms before the port is throttled (see UpcallLoop). */
@@ -130,10 +132,12 @@ export class Host extends EventEmitter<HostEvents> {
     const xs = new XenstoreClient(connectLocal(xenstored, 0));
     const paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
     if (paths) await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
-    let db: HostDb;
+    let db: HostDb | undefined;
     try {
       db = SqliteHostDb.open(paths?.hostDb ?? ':memory:');
+      await seedHost(db);
     } catch (e) {
+      await db?.close();
       xs.close();
       await xenstored.close();
       loop.stop();
@@ -150,7 +154,7 @@ export class Host extends EventEmitter<HostEvents> {
 
   get #ctx(): BuildContext {
     return { hv: this.hv, xs: this.xs, consoled: this.consoled, pool: this.pool, onLog: this.#log, loop: this.loop,
-      ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis };
+      ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback };
   }
 
   /** Create and start a domain (xl create); `paused` leaves it paused, as xl create -p. */
@@ -159,6 +163,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.#checkNameFree(config.name);
     this.#creating.add(config.name);
     try {
+      config = { ...config, vifs: settleVifMacs(config.vifs) };
       const built = await buildDomain(this.#ctx, config, opts);
       const { domid } = built.domain;
       this.#managed.set(domid, { config, handled: false });
@@ -241,8 +246,30 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   /** What the device code needs of this host. */
-  get devices(): DeviceHost {
-    return { hv: this.hv, xs: this.xs, loop: this.loop, log: this.#log, ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis };
+  get devices(): VifHost {
+    return { hv: this.hv, xs: this.xs, loop: this.loop, log: this.#log, ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback };
+  }
+
+  /** How dom0's netback service starts: plugging vifs into this host's switch. */
+  get #netback(): Pick<VifHost, 'startNetback'> {
+    return {};
+  }
+
+  /** xl network-attach: hot-plug a vif. It stays in the configuration the domain restarts with, as libxl keeps it. */
+  async attachVif(domid: number, vif: DomainVif): Promise<NicDevice> {
+    this.#guest(domid, 'given a vif');
+    const dev = await attachVif(this.devices, domid, vif);
+    const m = this.#managed.get(domid);
+    if (m) m.config = { ...m.config, vifs: [...m.config.vifs.filter((x) => x.devid !== vif.devid), { ...vif, mac: dev.mac }] };
+    return dev;
+  }
+
+  /** xl network-detach DEVID|MAC [-f]. */
+  async detachVif(domid: number, which: string, force: boolean): Promise<void> {
+    this.#guest(domid, 'relieved of a vif');
+    const devid = await detachVif(this.devices, domid, which, { force });
+    const m = this.#managed.get(domid);
+    if (m) m.config = { ...m.config, vifs: m.config.vifs.filter((x) => x.devid !== devid) };
   }
 
   /** xl block-attach: hot-plug a disk. It stays in the configuration the domain restarts with, as libxl keeps it. */

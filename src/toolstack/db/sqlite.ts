@@ -27,6 +27,8 @@ interface Statements {
   all: Database.Statement;
   byUuid: Database.Statement;
   byName: Database.Statement;
+  /** Records whose field (a JSON path, bound) has a value. */
+  byField: Database.Statement;
   insert: Database.Statement;
   update: Database.Statement;
   remove: Database.Statement;
@@ -168,6 +170,7 @@ export class SqliteHostDb implements HostDb {
         all: db.prepare(`SELECT ref, body FROM ${t} ORDER BY rowid`),
         byUuid: db.prepare(`SELECT ref FROM ${t} WHERE uuid = ?`).pluck(),
         byName: db.prepare(`SELECT ref FROM ${t} WHERE name_label = ? ORDER BY ref`).pluck(),
+        byField: db.prepare(`SELECT ref FROM ${t} WHERE json_extract(body, ?) = ? ORDER BY rowid`).pluck(),
         insert: db.prepare(`INSERT INTO ${t} (ref, uuid, name_label, body) VALUES (?, ?, ?, ?)`),
         update: db.prepare(`UPDATE ${t} SET name_label = ?, body = ? WHERE ref = ?`),
         remove: db.prepare(`DELETE FROM ${t} WHERE ref = ?`),
@@ -217,8 +220,7 @@ export class SqliteHostDb implements HostDb {
       where: (field, value) => {
         inTx();
         if (!FIELD_RE.test(field)) throw new XenError('EINVAL', `'${field}' is not a field name`);
-        return this.#db.prepare(`SELECT ref FROM ${classTable(cls)} WHERE json_extract(body, ?) = ? ORDER BY rowid`).pluck()
-          .all(`$.${field}`, value) as string[];
+        return s().byField.all(`$.${field}`, value) as string[];
       },
       create: (fields: NewRecord<C>, ref: Ref<C> = newRef<C>()) => {
         this.#writable();

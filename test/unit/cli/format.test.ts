@@ -1,11 +1,11 @@
 // xl's and xentop's output formats, column for column.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { XL_BLOCK_LIST_HEADER, cpuPercents, uptimeString, xlBlockList, xentopFrame, xentopHeader, xentopState, xlInfo, xlList, xlUptime, type TopSample } from '../../../src/cli/format.js';
+import { XL_BLOCK_LIST_HEADER, XL_NETWORK_LIST_HEADER, xlNetworkList, cpuPercents, uptimeString, xlBlockList, xentopFrame, xentopHeader, xentopState, xlInfo, xlList, xlUptime, type TopSample } from '../../../src/cli/format.js';
 import type { DomainInfo, HostInfo } from '../../../src/toolstack/contract.js';
 
-const dom0: DomainInfo = { domid: 0, name: 'Domain-0', uuid: '0', state: 'r-----', memoryKiB: 1024 * 1024, maxmemKiB: null, vcpus: 1, cpuSeconds: 12.34, vbds: 0, vbdStats: null, startTime: 0 };
-const guest: DomainInfo = { domid: 7, name: 'kv-store', uuid: '1', state: '-b----', memoryKiB: 32 * 1024, maxmemKiB: 100 * 1024, vcpus: 1, cpuSeconds: 0.05, vbds: 1, vbdStats: null, startTime: 1000 };
+const dom0: DomainInfo = { domid: 0, name: 'Domain-0', uuid: '0', state: 'r-----', memoryKiB: 1024 * 1024, maxmemKiB: null, vcpus: 1, cpuSeconds: 12.34, vbds: 0, vbdStats: null, nets: 0, netStats: null, startTime: 0 };
+const guest: DomainInfo = { domid: 7, name: 'kv-store', uuid: '1', state: '-b----', memoryKiB: 32 * 1024, maxmemKiB: 100 * 1024, vcpus: 1, cpuSeconds: 0.05, vbds: 1, vbdStats: null, nets: 1, netStats: null, startTime: 1000 };
 const host: HostInfo = {
   host: 'h', release: 'r', version: 'v', machine: 'x86_64', nrCpus: 2, cpuMhz: 2400, totalMemoryMiB: 1024, freeMemoryMiB: 512,
   xenodeVersion: '0.1.0', nodeVersion: 'v20', pageSize: 4096, commandline: 'xenode host', startTime: 0, stateDir: null, domains: 2,
@@ -58,8 +58,21 @@ test("xentop: state letters in xentop's order, summary counts, CPU% between samp
   assert.equal(xentopHeader().indexOf('STATE'), 12);
   const cols = rows[1]!.trim().split(/ +/);
   assert.deepEqual(cols.slice(0, 9), ['kv-store', '--b---', '1', '50.0', '32768', '3.1', '102400', '9.8', '1']);
-  assert.deepEqual(cols.slice(9, 19), ['0', '0', '0', '1', '-', '-', '-', '-', '-', '0']);
+  assert.deepEqual(cols.slice(9, 19), ['1', '0', '0', '1', '-', '-', '-', '-', '-', '0']);
   assert.match(rows[0]!, /no limit +n\/a/);
   const served = xentopFrame({ ...b, domains: [b.domains[0]!, { ...b.domains[1]!, vbdStats: { oo: 0, rd: 12, wr: 3, rsect: 96, wsect: 24 } }] }, a);
   assert.deepEqual(served.rows[1]!.trim().split(/ +/).slice(12, 18), ['1', '0', '12', '3', '96', '24'], 'blkback counters in the VBD columns');
+  const sent = xentopFrame({ ...b, domains: [b.domains[0]!, { ...b.domains[1]!, netStats: { txBytes: 10 * 1024 + 5, rxBytes: 3 * 1024 } }] }, a);
+  assert.deepEqual(sent.rows[1]!.trim().split(/ +/).slice(9, 12), ['1', '10', '3'], "netback's counters in NETS, NETTX(k), NETRX(k)");
+});
+
+test('xl network-list: the header and rows as xl_vif.c prints them', () => {
+  assert.equal(XL_NETWORK_LIST_HEADER, 'Idx BE Mac Addr.         handle state evt-ch   tx-/rx-ring-ref BE-path                       \n');
+  const rows = xlNetworkList([
+    { devid: 0, backendId: 0, mac: '00:16:3e:57:db:c5', handle: 0, state: 4, eventChannel: undefined, txRingRef: undefined, rxRingRef: undefined, backendPath: '/local/domain/0/backend/vif/2/0' },
+    { devid: 1, backendId: 0, mac: '00:16:3e:10:8a:7e', handle: 1, state: 4, eventChannel: 12, txRingRef: 1282, rxRingRef: 1283, backendPath: '/local/domain/0/backend/vif/28/1' },
+  ]);
+  assert.equal(rows,
+    '0   0  00:16:3e:57:db:c5     0     4     -1    -1/-1          /local/domain/0/backend/vif/2/0\n' +
+    '1   0  00:16:3e:10:8a:7e     1     4     12  1282/1283        /local/domain/0/backend/vif/28/1\n');
 });

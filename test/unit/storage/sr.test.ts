@@ -58,6 +58,8 @@ test('sr-create: a directory SR (made if absent) and a RAM SR; clashes and bad i
   assert.equal(mem.path, null);
   assert.deepEqual((await r.storage.list()).map((s) => s.record.name_label), ['default', 'fast', 'mem']);
   await fails(r.storage.create({ name: 'fast', type: 'ram' }), 'EEXIST', /an SR named 'fast' exists already/);
+  await fails(r.storage.create({ name: 'fast', type: 'file', path: join(r.state, 'fast-again') }), 'EEXIST', /exists already/);
+  assert.equal(existsSync(join(r.state, 'fast-again')), false);
   await fails(r.storage.create({ name: 'inside', type: 'file', path: join(r.state, 'fast', 'sub') }), 'EEXIST', /overlaps the directory of SR 'fast'/);
   await fails(r.storage.create({ name: 'outside', type: 'file', path: r.state }), 'EEXIST', /overlaps/);
   await fails(r.storage.create({ name: 'rel', type: 'file', path: 'fast2' }), 'EINVAL', /must be an absolute path/);
