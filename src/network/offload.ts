@@ -2,8 +2,9 @@
 // port that cannot take it so (a VXLAN link, a capture, a frontend without the feature). A
 // frame with csumBlank gets its TCP or UDP checksum; a GSO super-frame is cut into MSS-sized
 // TCP segments with their own IP ids, lengths, sequence numbers, flags and checksums, as Linux's
-// tcp_gso_segment does. Pure functions over bytes; the input is never written.
+// tcp_gso_segment does. Pure functions over bytes (the checksum arithmetic is src/tcpip's); the input is never written.
 import { XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_GSO_TYPE_TCPV6, type NetFrameInfo } from '../abi/netif.js';
+import { finish, sumBytes } from '../tcpip/checksum.js';
 import { ETH_HLEN, ETH_P_8021Q, ETH_P_IPV4, ETH_P_IPV6, VLAN_HLEN } from './mac.js';
 
 export const IPPROTO_TCP = 6;
@@ -17,20 +18,6 @@ const TCP_CWR = 0x80;
 
 /** Frames whose checksums are complete and verified by the switch that completed them. */
 export const COMPLETED: NetFrameInfo = Object.freeze({ csumBlank: false, dataValidated: true });
-
-/** The 16-bit ones' complement sum of RFC 1071 over data, added to `sum` (not folded, not complemented). */
-export function onesSum(data: Uint8Array, start: number, end: number, sum = 0): number {
-  let i = start;
-  for (; i + 1 < end; i += 2) sum += (data[i]! << 8) | data[i + 1]!;
-  if (i < end) sum += data[i]! << 8;
-  return sum;
-}
-
-/** Fold a sum to 16 bits and complement it: the Internet checksum. */
-export function foldChecksum(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return ~sum & 0xffff;
-}
 
 /** Where a frame's IP and L4 headers are, and what the L4 checksum covers. */
 interface L4 {
@@ -105,10 +92,10 @@ function fillL4Checksum(frame: Uint8Array, l: L4): void {
   frame[field] = 0;
   frame[field + 1] = 0;
   const addrs = l.v6 ? [l.l3 + 8, l.l3 + 40] : [l.l3 + 12, l.l3 + 20];
-  let sum = onesSum(frame, addrs[0]!, addrs[1]!);
+  let sum = sumBytes(frame, addrs[0]!, addrs[1]! - addrs[0]!);
   sum += l.proto + (l.l4Len >>> 16) + (l.l4Len & 0xffff);
-  sum = onesSum(frame, l.l4, l.l4 + l.l4Len, sum);
-  let c = foldChecksum(sum);
+  sum = sumBytes(frame, l.l4, l.l4Len, sum);
+  let c = finish(sum);
   // UDP sends 0 as "no checksum": a computed 0 is sent as its other form (RFC 768).
   if (c === 0 && l.proto === IPPROTO_UDP) c = 0xffff;
   frame[field] = c >> 8;
@@ -118,7 +105,7 @@ function fillL4Checksum(frame: Uint8Array, l: L4): void {
 function fillIpv4HeaderChecksum(frame: Uint8Array, l3: number, ihl: number): void {
   frame[l3 + 10] = 0;
   frame[l3 + 11] = 0;
-  const c = foldChecksum(onesSum(frame, l3, l3 + ihl));
+  const c = finish(sumBytes(frame, l3, ihl));
   frame[l3 + 10] = c >> 8;
   frame[l3 + 11] = c & 0xff;
 }

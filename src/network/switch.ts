@@ -35,6 +35,9 @@ export interface InternalPortOptions {
   readonly trunks?: VlanMembership;
 }
 
+/** Shared by every port without trunks: a thousand access ports need no thousand empty sets. */
+const NO_TRUNKS: ReadonlySet<number> = new Set();
+
 const PORT_NAME_RE = /^[A-Za-z0-9_.:-]{1,32}$/;
 
 export class Switch implements VirtualSwitch {
@@ -65,12 +68,12 @@ export class Switch implements VirtualSwitch {
   plug(device: PortDevice, opts: PortOptions): SwitchPort {
     const spec = parseBridgeSpec(opts.bridge);
     const mac = opts.mac === undefined || opts.macSpoof ? null : parseMac(opts.mac);
-    return this.#plug(spec.bridge, device, { native: spec.tag, trunks: new Set(spec.trunks), mac });
+    return this.#plug(spec.bridge, device, { native: spec.tag, trunks: spec.trunks.length ? new Set(spec.trunks) : NO_TRUNKS, mac });
   }
 
   /** Plug in a port of the switch's own (a VXLAN link, a gateway): it may send from any MAC. */
   plugInternal(bridge: string, device: PortDevice, opts: InternalPortOptions = {}, onUnplug?: () => void): BridgePort {
-    return this.#plug(checkBridgeName(bridge), device, { native: opts.native ?? 0, trunks: opts.trunks ?? new Set(), mac: null }, onUnplug);
+    return this.#plug(checkBridgeName(bridge), device, { native: opts.native ?? 0, trunks: opts.trunks ?? NO_TRUNKS, mac: null }, onUnplug);
   }
 
   /** The VTEP (UDP socket) on a local endpoint, bound now if there is none; port 0 binds an ephemeral port. */
