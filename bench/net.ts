@@ -6,19 +6,22 @@
 // the physical limit measured in the same run: the same frames copied from one
 // SharedArrayBuffer to another in one thread. Prints one line of JSON.
 //
-//   npm run bench -- net [--runtime=1] [--repeat=3]
+// Last, the time to hot-plug --vifs vifs into one guest, next to the same xenstore work with no
+// netback.
+//
+//   npm run bench -- net [--runtime=1] [--repeat=3] [--vifs=100]
 import {
   NETRXF_extra_info, NETRXF_more_data, NETTXF_csum_blank, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_GSO_TYPE_TCPV4,
-  type NetifExtraInfo, type NetifTxRequest,
+  encodeNetifRxRequest, type NetifExtraInfo,
 } from '../src/abi/netif.js';
 import { PAGE_SIZE } from '../src/abi/xen.js';
 import { NetbackDaemon } from '../src/drivers/net/back/devd.js';
 import { Switch } from '../src/network/switch.js';
 import { emit, numberOptions } from './support/harness.js';
-import { RawNetFront, createVif, frameOf, type TxSlot } from './support/net-rawfront.js';
+import { RawNetFront, createVif, frameOf, writeVifNodes } from './support/net-rawfront.js';
 import { OneThreadHost } from './support/onethread.js';
 
-const opts = numberOptions({ runtime: 1, repeat: 3 });
+const opts = numberOptions({ runtime: 1, repeat: 3, vifs: 100 });
 const GSO_FRAME = 65000;
 
 interface Point { readonly frames_per_s: number; readonly gbit_per_s: number }
@@ -58,17 +61,22 @@ async function stream(size: number, gso: boolean, ms: number): Promise<Point> {
     const txRing = a.queues[0]!.tx;
     const rxRing = b.queues[0]!.rx;
     // B: post every rx slot once; as each response comes back, repost the buffer of the request
-    // at its ring index (as netfront does: a GSO extra-info's response carries no id).
+    // at its ring index (as netfront does: a GSO extra-info's response carries no id). Each
+    // ring slot keeps its buffer, so a repost is one request encoded in place, nothing allocated.
     b.postRx(rxRing.nrEnts);
+    const rxGrefs = Array.from({ length: rxRing.nrEnts }, (_, i) => b.rxPosted.get(i)!);
+    const rxReq = { id: 0, gref: 0 };
     let received = 0;
-    let consumed = 0;
     let extraNext = false;
     b.onCollect = () => {
       const rs = b.rxResponses;
       if (rs.length === 0) return;
-      const grefs: number[] = [];
       for (const r of rs) {
-        grefs.push(b.rxPosted.get(consumed++ & 0xffff)!);
+        const idx = rxRing.reqProdPvt;
+        rxReq.id = idx & 0xffff;
+        rxReq.gref = rxGrefs[idx % rxRing.nrEnts]!;
+        encodeNetifRxRequest(rxRing.view, rxRing.slotOffset(idx), rxReq);
+        rxRing.reqProdPvt = idx + 1;
         if (extraNext) {
           extraNext = false;
           continue;
@@ -77,19 +85,25 @@ async function stream(size: number, gso: boolean, ms: number): Promise<Point> {
         if (!(r.flags & NETRXF_more_data) && r.status >= 0) received++;
       }
       rs.length = 0;
-      b.postRx(grefs.length, 0, grefs);
+      if (rxRing.pushRequestsAndCheckNotify()) b.queues[0]!.rxPort.notify();
     };
     let running = true;
     let sent = 0;
     let id = 0;
+    // The template's slots are encoded straight onto the ring, each request's id renumbered in
+    // place, and pushed once per fill: the bench's frontend allocates nothing per frame.
     const fill = () => {
       a.txResponses.length = 0;
-      const slots: TxSlot[] = [];
-      while (running && txRing.freeRequests() - slots.length >= perPacket) {
-        for (const s of template) slots.push('extra' in s ? s : ({ ...s, id: id++ & 0xffff } satisfies NetifTxRequest));
-        sent++;
+      let n = 0;
+      while (running && txRing.freeRequests() >= perPacket) {
+        for (const s of template) {
+          if (!('extra' in s)) (s as { id: number }).id = id++ & 0xffff;
+        }
+        a.putSlots(template);
+        n++;
       }
-      if (slots.length) a.sendSlots(slots);
+      sent += n;
+      if (n) a.pushTx();
     };
     a.onCollect = fill;
     const round = async (roundMs: number): Promise<Point> => {
@@ -116,6 +130,32 @@ async function stream(size: number, gso: boolean, ms: number): Promise<Point> {
   }
 }
 
+/**
+ * Hot-plug `n` vifs into one guest, one after another as `xl network-attach` does: the
+ * toolstack's xenstore transaction, then netback's setup up to hotplug-status. The limit next
+ * to it: the same transactions on a host with no netback (the xenstore work alone).
+ */
+async function hotplug(n: number, withNetback: boolean): Promise<number> {
+  const host = new OneThreadHost();
+  const sw = new Switch();
+  const daemon = withNetback ? await NetbackDaemon.start(host.dom0, 0, { switch: sw }) : null;
+  try {
+    const g = host.guest(64);
+    const t0 = performance.now();
+    for (let devid = 0; devid < n; devid++) {
+      if (withNetback) await createVif(host.dom0.xs, g.domid, devid);
+      else await writeVifNodes(host.dom0.xs, g.domid, devid);
+    }
+    const ms = performance.now() - t0;
+    if (daemon && daemon.devices.size !== n) throw new Error(`${daemon.devices.size} of ${n} vifs came up`);
+    return ms;
+  } finally {
+    await daemon?.stop();
+    sw.close();
+    await host.close();
+  }
+}
+
 function median(points: Point[]): Point {
   return [...points].sort((x, y) => x.frames_per_s - y.frames_per_s)[points.length >> 1]!;
 }
@@ -133,4 +173,12 @@ for (const [name, size, gso] of [['eth64', 64, false], ['eth1514', 1514, false],
   const limit = median(limits);
   results[name] = { bytes: size, ...round2(got), sab_copy: round2(limit), ratio: Math.round((got.frames_per_s / limit.frames_per_s) * 10000) / 10000 };
 }
+const plug: number[] = [];
+const plugLimit: number[] = [];
+for (let r = 0; r < opts.repeat; r++) {
+  plug.push(await hotplug(opts.vifs, true));
+  plugLimit.push(await hotplug(opts.vifs, false));
+}
+const mid = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+results.hotplug = { vifs: opts.vifs, ms: mid(plug), xenstore_only_ms: mid(plugLimit), ratio: mid(plug) / mid(plugLimit) };
 emit({ bench: 'net', runtime_s: opts.runtime, repeat: opts.repeat, path: 'raw tx ring -> netback -> Switch -> netback -> raw rx ring, one thread', ...results });

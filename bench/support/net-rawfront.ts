@@ -24,6 +24,13 @@ import type { XenstoreClient } from '../../src/xenstore/client/client.js';
  * overriding) and wait for the backend domain's daemon to report hotplug-status.
  */
 export async function createVif(xs0: XenstoreClient, domid: number, devid: number, nodes: Record<string, string> = {}): Promise<void> {
+  const be = await writeVifNodes(xs0, domid, devid, nodes);
+  const status = await within(xs0.wait(`${be}/hotplug-status`, (v) => v !== undefined), 'hotplug-status');
+  if (status !== 'connected') throw new Error(`vif ${domid}/${devid}: ${await xs0.readOptional(`${be}/hotplug-error`)}`);
+}
+
+/** createVif's xenstore transaction alone (libxl's part of a network-attach); returns the backend path. */
+export async function writeVifNodes(xs0: XenstoreClient, domid: number, devid: number, nodes: Record<string, string> = {}): Promise<string> {
   const fe = frontendPath(domid, 'vif', devid);
   const be = backendPath(0, 'vif', domid, devid);
   const mac = `00:16:3e:00:${domid.toString(16).padStart(2, '0')}:${devid.toString(16).padStart(2, '0')}`;
@@ -37,8 +44,7 @@ export async function createVif(xs0: XenstoreClient, domid: number, devid: numbe
     for (const [k, v] of Object.entries(backend)) await t.write(`${be}/${k}`, v);
     for (const [k, v] of Object.entries({ backend: be, 'backend-id': '0', handle: String(devid), mac, state: initialising })) await t.write(`${fe}/${k}`, v);
   });
-  const status = await within(xs0.wait(`${be}/hotplug-status`, (v) => v !== undefined), 'hotplug-status');
-  if (status !== 'connected') throw new Error(`vif ${domid}/${devid}: ${await xs0.readOptional(`${be}/hotplug-error`)}`);
+  return be;
 }
 
 /** The guest a RawNetFront runs in. */
@@ -201,6 +207,12 @@ export class RawNetFront {
 
   /** Put `slots` on queue `q`'s tx ring as given, push and notify. */
   sendSlots(slots: readonly TxSlot[], q = 0): void {
+    this.putSlots(slots, q);
+    this.pushTx(q);
+  }
+
+  /** Put `slots` on queue `q`'s tx ring as given, unpublished until pushTx. */
+  putSlots(slots: readonly TxSlot[], q = 0): void {
     const r = this.queues[q]!.tx;
     for (const s of slots) {
       const off = r.slotOffset(r.reqProdPvt);
@@ -208,6 +220,11 @@ export class RawNetFront {
       else encodeNetifTxRequest(r.view, off, s);
       r.reqProdPvt = r.reqProdPvt + 1;
     }
+  }
+
+  /** Publish queue `q`'s tx requests and notify netback if it asked. */
+  pushTx(q = 0): void {
+    const r = this.queues[q]!.tx;
     if (r.pushRequestsAndCheckNotify()) this.queues[q]!.txPort.notify();
   }
 

@@ -22,6 +22,7 @@ import { XenstoreClient } from '../xenstore/client/client.js';
 import { XenstoreRingClient } from '../xenstore/client/ring.js';
 import { blockDevices } from './block.js';
 import { netDevices } from './net.js';
+import { tcpipStacks } from './tcpip.js';
 import { ioPages } from './iopages.js';
 import { GuestLifecycle } from './lifecycle.js';
 import { pvConsole, type OS } from './os.js';
@@ -128,6 +129,7 @@ async function boot(msg: BootMessage): Promise<void> {
     const [name, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm'), timerBound]);
     label = name;
     const evtchn = eventChannels(hc, loop);
+    const net = netDevices({ hc, evtchn, xs }, view.domid);
     const os: OS = {
       domid: view.domid,
       name,
@@ -140,7 +142,8 @@ async function boot(msg: BootMessage): Promise<void> {
       xen: hc,
       evtchn,
       block: blockDevices({ hc, evtchn, xs }, view.domid),
-      net: netDevices({ hc, evtchn, xs }, view.domid),
+      net,
+      tcpip: tcpipStacks(net, time),
       io: ioPages(hc),
       shutdown: (reason) => shutdown(reason),
     };

@@ -17,3 +17,6 @@ export {
 } from '../drivers/net/front/errors.js';
 export type { EventChannels } from '../drivers/evtchn.js';
 export { serveBlockBackends, serveNetBackends } from './driver-domain.js';
+export type { TcpipOptions } from './tcpip.js';
+export type { TcpipStack, AddressInfo, TcpSocket, TcpServer, UdpSocket, UdpPeer, DhcpLease } from '../tcpip/index.js';
+export { ConnectionRefused, ConnectionReset, NoRoute, TcpipError, Timeout } from '../tcpip/index.js';

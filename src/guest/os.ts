@@ -13,6 +13,8 @@ import type { Hypercalls } from '../hypervisor/hypercalls.js';
 import type { IoPages } from './iopages.js';
 import type { XenstoreClient } from '../xenstore/client/client.js';
 import type { Lifecycle } from './lifecycle.js';
+import type { TcpipStack } from '../tcpip/stack.js';
+import type { TcpipOptions } from './tcpip.js';
 import type { Time } from './time.js';
 
 export interface GuestConsole {
@@ -47,6 +49,8 @@ export interface OS {
    * else the first. Mirage's NETWORK: mac, mtu, write, listen, stats, disconnect.
    */
   net(devid?: number, opts?: NetfrontOptions): Promise<Net>;
+  /** A TCP/IP stack on a vif (the first unless `devid`), by DHCP unless `ip` is given; one per vif. */
+  tcpip(opts?: TcpipOptions): Promise<TcpipStack>;
   /** I/O pages (Mirage's Io_page): buffers in the guest's RAM that block I/O uses without copying. */
   readonly io: IoPages;
   /** SCHEDOP_shutdown after flushing the console; never resolves. */

@@ -12,12 +12,11 @@ export interface Clock {
   setTimer(ms: number, fn: () => void): Timer;
 }
 
-/** The host's clock: performance.now() and setTimeout (unref'd, so idle stacks let Node exit). */
+/** The host's clock: performance.now() and setTimeout. */
 export const realClock: Clock = {
   now: () => performance.now(),
   setTimer(ms, fn) {
     const t = setTimeout(fn, ms);
-    t.unref?.();
     return { cancel: () => clearTimeout(t) };
   },
 };
@@ -45,4 +44,21 @@ export class TimerSlot {
     this.#timer?.cancel();
     this.#timer = undefined;
   }
+}
+
+/**
+ * A Clock over a guest's `os.time` (src/guest/time.ts), whose timers are sleeps: a cancelled
+ * timer's sleep still ends, unheeded, so cancelled timers cost memory until their deadline.
+ */
+export function clockFromTime(time: { monotonic(): bigint; sleep(ms: number): Promise<void> }): Clock {
+  return {
+    now: () => Number(time.monotonic() / 1000n) / 1000,
+    setTimer(ms, fn) {
+      let live = true;
+      void time.sleep(Math.max(0, ms)).then(() => {
+        if (live) fn();
+      });
+      return { cancel: () => { live = false; } };
+    },
+  };
 }

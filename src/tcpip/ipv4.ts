@@ -183,11 +183,9 @@ export class Ipv4Layer {
     if (avail < IPV4_HLEN || frame[o]! >> 4 !== 4) return void this.counters.rxBadHeader++;
     const ihl = (frame[o]! & 15) * 4;
     const total = (frame[o + 2]! << 8) | frame[o + 3]!;
-    // A GSO super-frame may carry more than 64 KiB of TCP payload; its total length is not checked.
-    const gso = info.gso !== undefined;
-    if (ihl < IPV4_HLEN || ihl > avail || (!gso && (total < ihl || total > avail))) return void this.counters.rxBadHeader++;
+    if (ihl < IPV4_HLEN || ihl > avail || total < ihl || total > avail) return void this.counters.rxBadHeader++;
     if (!verify(frame, o, ihl)) return void this.counters.rxBadHeader++;
-    const end = gso ? frame.length : o + total;
+    const end = o + total; // Ethernet padding after the datagram is not payload
     const src = readIpv4(frame, o + 12);
     const dst = readIpv4(frame, o + 16);
     const { address } = this.config;

@@ -12,7 +12,7 @@ import { Ethernet } from './ethernet.js';
 import { Icmp } from './icmp.js';
 import { Ipv4Layer } from './ipv4.js';
 import type { ReassemblyOptions } from './reassembly.js';
-import type { TcpConfig } from './tcp/host.js';
+import type { TcpConfig } from './tcp/settings.js';
 import { Tcp, type ConnectOptions, type TcpServer } from './tcp/tcp.js';
 import type { TcpSocket } from './tcp/socket.js';
 import { Udp, type UdpPeer, type UdpSocket } from './udp.js';

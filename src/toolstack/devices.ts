@@ -143,7 +143,7 @@ async function diskParams(host: DeviceHost, spec: DiskSpec): Promise<{ params: s
     return { params, vdiUuid: uuid };
   }
   imageFormat(spec.format); // EOPNOTSUPP naming the formats there are
-  return { params: `${spec.format}:${await targetPath(spec.target, host.imagesDir ?? join(resolveStateDir(), 'images'), host.log)}` };
+  return { params: `${spec.format}:${await targetPath(spec.target, spec.format, host.imagesDir ?? join(resolveStateDir(), 'images'), host.log)}` };
 }
 
 /**

@@ -8,10 +8,10 @@
 //   directory of the configuration file: the nearest thing to xl's working directory a client
 //   names (the file a user wrote the path into), and the anchor kernel= already uses. With no
 //   file to anchor it (block-attach), it is refused.
-import { mkdir, open, realpath } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import { XenError } from '../errors.js';
-import { RAM_TARGET_PREFIX } from '../storage/open.js';
+import { XenError, isXenError } from '../errors.js';
+import { RAM_TARGET_PREFIX, imageFormat } from '../storage/open.js';
 
 /** Size of an image created for a bare name that does not exist yet. */
 export const DEFAULT_IMAGE_BYTES = 64 * 2 ** 20;
@@ -32,9 +32,9 @@ export function resolveConfigTarget(target: string, configFile: string): string 
 
 /**
  * The path a target names on this host, for the backend's params. A bare name is confined to
- * `imagesDir` and created there (empty, sparse) if absent; `log` is told when one is.
+ * `imagesDir` and created there (empty, sparse, in `format`) if absent; `log` is told when one is.
  */
-export async function targetPath(target: string, imagesDir: string, log?: (line: string) => void): Promise<string> {
+export async function targetPath(target: string, format: string, imagesDir: string, log?: (line: string) => void): Promise<string> {
   if (isAbsolute(target) || target.startsWith(RAM_TARGET_PREFIX)) return target;
   if (!isImageName(target)) {
     throw new XenError('EINVAL', `target=${target}: a relative path is resolved against a configuration file's directory, ` +
@@ -45,18 +45,12 @@ export async function targetPath(target: string, imagesDir: string, log?: (line:
   }
   await mkdir(imagesDir, { recursive: true });
   const path = join(imagesDir, target);
-  const fh = await open(path, 'wx').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'EEXIST') return null;
+  // An image of the disk's own format, so that the backend can open what it finds.
+  const created = await imageFormat(format).create(path, DEFAULT_IMAGE_BYTES).then(() => true, (e: unknown) => {
+    if (isXenError(e, 'EEXIST') || (e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
   });
-  if (fh) {
-    try {
-      await fh.truncate(DEFAULT_IMAGE_BYTES);
-    } finally {
-      await fh.close();
-    }
-    log?.(`created disk image ${path} (${DEFAULT_IMAGE_BYTES} bytes)`);
-  }
+  if (created) log?.(`created ${format} disk image ${path} (${DEFAULT_IMAGE_BYTES} bytes)`);
   const [real, realDir] = await Promise.all([realpath(path), realpath(imagesDir)]).catch(() => {
     throw new XenError('ENOENT', `target=${target}: ${path} is a symbolic link that leads nowhere`);
   });

@@ -6,7 +6,7 @@ import type { Net, NetOffloads, NetStats } from '../../src/drivers/net/front/net
 import type { Clock, Timer } from '../../src/tcpip/clock.js';
 import type { ReassemblyOptions } from '../../src/tcpip/reassembly.js';
 import { createStack, type TcpipStack } from '../../src/tcpip/stack.js';
-import type { TcpConfig } from '../../src/tcpip/tcp/host.js';
+import type { TcpConfig } from '../../src/tcpip/tcp/settings.js';
 import { parseIpv4, parseMac, writeIpv4 } from '../../src/tcpip/addr.js';
 import { fillL4Checksum, finish, sumBytes } from '../../src/tcpip/checksum.js';
 import { PROTO_TCP } from '../../src/tcpip/ipv4.js';

@@ -12,7 +12,29 @@ import { NewReno } from './newreno.js';
 import { Rto } from './rto.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.js';
 import { ACK, FIN, PSH, RST, SYN, type Segment, type TcpOptions } from './wire.js';
-import type { TcpConfig, TcpHost } from './host.js';
+import type { TcpConfig } from './settings.js';
+
+/** What a connection needs from the TCP layer that owns it. */
+export interface TcpHost {
+  readonly clock: Clock;
+  readonly config: TcpConfig;
+  readonly random: () => number;
+  /** The vif does GSO: segments may be super-frames of several MSS. */
+  readonly gso: boolean;
+  pathMtu(addr: Ipv4): number;
+  /**
+   * Send one segment; `len` payload bytes are copied from the connection's send buffer at
+   * `bufOffset`.
+   */
+  emit(c: Connection, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined,
+    len: number, bufOffset: number): void;
+  /** The handshake completed. */
+  established(c: Connection): void;
+  /** The connection entered TIME-WAIT. */
+  timeWait(c: Connection): void;
+  /** The connection is CLOSED: forget it. */
+  release(c: Connection): void;
+}
 
 export type TcpState =
   | 'SYN-SENT' | 'SYN-RECEIVED' | 'ESTABLISHED' | 'FIN-WAIT-1' | 'FIN-WAIT-2' | 'CLOSE-WAIT'
@@ -85,6 +107,8 @@ export class Connection {
   #challengeTokens = CHALLENGE_ACKS_PER_SECOND;
   #challengeRefill = 0;
   noDelay = false;
+  /** Segments sent again, and how many of those a timeout caused. */
+  readonly stats = { retransmits: 0, timeouts: 0, fastRetransmits: 0 };
   #keepalive: { idleMs: number; intervalMs: number; count: number; sent: number } | undefined;
 
   constructor(
@@ -349,6 +373,7 @@ export class Connection {
     const fin = this.#finSeq !== -1 && seqAdd(this.sndUna, len) === this.#finSeq && seqGt(this.sndMax, this.#finSeq);
     if (len === 0 && !fin) return;
     this.#rttSeq = -1; // Karn: no samples from retransmissions
+    this.stats.retransmits++;
     this.#sendSegment(this.sndUna, fin ? FIN : 0, len);
     const end = seqAdd(this.sndUna, len + (fin ? 1 : 0));
     if (seqLt(this.sndNxt, end)) this.sndNxt = end;
@@ -389,6 +414,7 @@ export class Connection {
       return;
     }
     if (this.sndUna === this.sndMax) return;
+    this.stats.timeouts++;
     this.cc.onTimeout(seqDiff(this.sndMax, this.sndUna), this.sndMax);
     this.sndNxt = this.sndUna;
     this.#retransmitFirst();
@@ -410,8 +436,9 @@ export class Connection {
     });
   }
 
-  #scheduleAck(fullSegment: boolean): void {
-    if (fullSegment) this.#unackedSegs++;
+  /** RFC 9293's "ACK at least every second full-sized segment" (a GSO super-frame counts as the segments it stands for). */
+  #scheduleAck(bytes: number): void {
+    this.#unackedSegs += Math.floor(bytes / this.#sendMss);
     if (this.#unackedSegs >= 2) this.#sendAck();
     else this.#delack.ensure(this.config.delayedAckMs, () => this.#sendAck());
   }
@@ -542,7 +569,7 @@ export class Connection {
     // 7. Data.
     if ((data.length > 0 || fin) &&
         (this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2')) {
-      this.#receive(seq, data, fin, data.length >= this.#sendMss);
+      this.#receive(seq, data, fin);
     }
     this.output();
   }
@@ -580,7 +607,10 @@ export class Connection {
       if (this.state === 'CLOSED') return false;
     } else if (ack === this.sndUna && seg.payload.length === 0 && (seg.flags & (SYN | FIN)) === 0 &&
                wndField === this.sndWnd && this.sndUna !== this.sndMax) {
-      if (this.cc.onDupAck(ack, seqDiff(this.sndMax, this.sndUna), this.sndMax)) this.#retransmitFirst();
+      if (this.cc.onDupAck(ack, seqDiff(this.sndMax, this.sndUna), this.sndMax)) {
+        this.stats.fastRetransmits++;
+        this.#retransmitFirst();
+      }
     }
     if (seqLt(this.#sndWl1, seg.seq) || (this.#sndWl1 === seg.seq && seqLe(this.#sndWl2, ack))) {
       const opened = this.sndWnd === 0 && wndField > 0;
@@ -628,7 +658,7 @@ export class Connection {
     return true;
   }
 
-  #receive(seq: number, data: Uint8Array, fin: boolean, full: boolean): void {
+  #receive(seq: number, data: Uint8Array, fin: boolean): void {
     if (seq !== this.rcvNxt) {
       // Out of order: keep it (bounded) and send a duplicate ACK at once.
       if (this.#ooo.length < MAX_OOO && data.length > 0) {
@@ -652,7 +682,7 @@ export class Connection {
       if (skip < o.data.length || (skip === o.data.length && o.fin)) this.#accept(o.data.subarray(skip), o.fin);
     }
     if (fin || filledHole || this.#finReceived) this.#sendAck();
-    else this.#scheduleAck(full);
+    else this.#scheduleAck(data.length);
     this.events?.onReadable();
   }
 

@@ -1,6 +1,8 @@
 // Congestion control: NewReno (RFC 5681 slow start and congestion avoidance, fast retransmit
-// and fast recovery with RFC 6582's partial-ACK handling), counted in bytes, with RFC 3465's
-// appropriate byte counting (L = 1 SMSS) and RFC 6928's initial window of 10 segments.
+// and fast recovery with RFC 6582's partial-ACK handling), counted in bytes with RFC 3465's
+// appropriate byte counting, and RFC 6928's initial window of 10 segments. Slow start grows by
+// all the bytes an ACK covers (RFC 3465's limit L is lifted: with GSO one ACK stands for a
+// super-frame of tens of segments, and L = 2 SMSS would make slow start crawl).
 import { seqGe, seqGt } from './seq.js';
 
 export type AckOutcome = 'normal' | 'partial' | 'full';
@@ -12,6 +14,7 @@ export class NewReno {
   inRecovery = false;
   /** The highest sequence sent when recovery began (RFC 6582's "recover"). */
   recover: number;
+  #bytesAcked = 0;
 
   constructor(private mss: number, iss: number) {
     this.cwnd = 10 * mss;
@@ -34,8 +37,16 @@ export class NewReno {
       this.cwnd = Math.max(this.mss, this.cwnd - acked + (acked >= this.mss ? this.mss : 0));
       return 'partial';
     }
-    if (this.cwnd < this.ssthresh) this.cwnd += Math.min(acked, this.mss);
-    else this.cwnd += Math.max(1, Math.floor((this.mss * this.mss) / this.cwnd));
+    if (this.cwnd < this.ssthresh) {
+      this.cwnd += acked;
+      return 'normal';
+    }
+    // Congestion avoidance by byte counting: one SMSS per cwnd of bytes acknowledged.
+    this.#bytesAcked += acked;
+    if (this.#bytesAcked >= this.cwnd) {
+      this.#bytesAcked -= this.cwnd;
+      this.cwnd += this.mss;
+    }
     return 'normal';
   }
 

@@ -118,3 +118,40 @@ test('a bounded seeded fuzz of frames into a listening stack: nothing throws, me
   assert.ok(await runUntil(clock, () => got.ended(), 10_000));
   assert.equal(got.bytes().toString(), 'hi');
 });
+
+test('a seeded fuzz of segments aimed at an established connection: it never throws, and it closes or keeps working', async () => {
+  const { clock, link, a, b } = stackPair();
+  let server: TcpSocket | undefined;
+  b.tcp.listen(80, (s) => {
+    server = s;
+    s.on('error', () => {});
+  });
+  const client = await runPromise(clock, a.tcp.connect('10.0.0.2', 80));
+  client.on('error', () => {});
+  assert.ok(await runUntil(clock, () => server !== undefined));
+  const conn = [...b.tcpLayer.connections()][0]!;
+  const r = rng(77);
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
+  for (let i = 0; i < 5000 && conn.state !== 'CLOSED'; i++) {
+    const near = (x: number) => (x + Math.floor((r() - 0.5) * 2 ** (1 + Math.floor(r() * 31)))) >>> 0;
+    const opts = r() < 0.3 ? Uint8Array.from({ length: 4 * Math.floor(r() * 4) }, () => pick([0, 1, 2, 3, 4, 5, 8, 10, 255, Math.floor(r() * 256)])) : undefined;
+    link.b.deliver(tcpFrame({
+      src: '10.0.0.1', dst: '10.0.0.2', srcPort: client.localPort, dstPort: 80,
+      seq: near(conn.rcvNxt), ack: near(conn.sndNxt), flags: Math.floor(r() * 64) & ~0x04 | (r() < 0.02 ? 0x04 : 0),
+      window: Math.floor(r() * 65536), options: opts, payload: new Uint8Array(Math.floor(r() * 64)),
+    }));
+    if (i % 500 === 0) await runUntil(clock, () => false, 5);
+  }
+  await runUntil(clock, () => false, 1000);
+  assert.ok(conn.rcvQueue.length <= b.tcpLayer.config.rcvBufMax + 1500);
+  assert.ok(conn.sndBuf.length <= b.tcpLayer.config.sndBufMax);
+  if (conn.state === 'ESTABLISHED' || conn.state === 'CLOSE-WAIT') {
+    // Still a working connection in the direction the fuzz did not touch.
+    const got = collect(client);
+    server!.write('after the fuzz');
+    assert.ok(await runUntil(clock, () => got.bytes().toString().endsWith('after the fuzz'), 60_000));
+  }
+  // Either way a new connection works.
+  const c2 = await runPromise(clock, a.tcp.connect('10.0.0.2', 80));
+  c2.destroy();
+});

@@ -1,9 +1,6 @@
-// What a connection needs from the TCP layer that owns it, and the layer's settings.
+// The TCP layer's settings, and the 4-tuple half a segment needs.
 import type { Ipv4 } from '../addr.js';
-import type { Clock } from '../clock.js';
-import type { Connection } from './connection.js';
 import { RTO_DEFAULTS, type RtoOptions } from './rto.js';
-import type { TcpOptions } from './wire.js';
 
 export interface TcpConfig {
   /** Bytes queued for sending per connection (write() backpressure beyond this). */
@@ -49,25 +46,4 @@ export interface Endpoint {
   readonly localPort: number;
   readonly remoteAddr: Ipv4;
   readonly remotePort: number;
-}
-
-export interface TcpHost {
-  readonly clock: Clock;
-  readonly config: TcpConfig;
-  readonly random: () => number;
-  /** The vif does GSO: segments may be super-frames of several MSS. */
-  readonly gso: boolean;
-  pathMtu(addr: Ipv4): number;
-  /**
-   * Send one segment; `len` payload bytes are copied from the connection's send buffer at
-   * `bufOffset`.
-   */
-  emit(c: Connection, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined,
-    len: number, bufOffset: number): void;
-  /** The handshake completed. */
-  established(c: Connection): void;
-  /** The connection entered TIME-WAIT. */
-  timeWait(c: Connection): void;
-  /** The connection is CLOSED: forget it. */
-  release(c: Connection): void;
 }

@@ -1,0 +1,166 @@
+// TCP stream throughput between two in-process stacks joined by an in-memory Ethernet link
+// (with and without checksum/GSO offloads), next to Node's own `net` over loopback in the same
+// run; then memory per idle connection (10,000 connections held open between the two stacks).
+//
+//   npm run bench -- tcp [--mib=64] [--conns=10000] [--rounds=3]
+//
+// The link hands frames over in batches on setImmediate, as a ring and an event channel would;
+// timers are the host's. The last line is JSON.
+import { once } from 'node:events';
+import { createServer, connect as netConnect, type AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { NET_FRAME_PLAIN, type NetFrameInfo } from '../src/abi/netif.js';
+import type { Net, NetOffloads } from '../src/drivers/net/front/net.js';
+import { createStack, type TcpipStack } from '../src/tcpip/stack.js';
+import type { TcpSocket } from '../src/tcpip/tcp/socket.js';
+import { emit, numberOptions } from './support/harness.js';
+
+const opts = numberOptions({ mib: 64, conns: 10000, rounds: 3 });
+const CHUNK = 64 * 1024;
+
+/** A Net whose frames go to its peer's listeners on the next turn of the event loop. */
+class PipeEnd implements Net {
+  readonly devid = 0;
+  readonly mtu = 1500;
+  peer!: PipeEnd;
+  #handlers = new Set<(f: Uint8Array, i: NetFrameInfo) => void>();
+  #queue: [Uint8Array, NetFrameInfo][] = [];
+  #scheduled = false;
+  constructor(readonly mac: string, readonly offloads: NetOffloads) {}
+  write(frames: Uint8Array | readonly Uint8Array[], info: NetFrameInfo = NET_FRAME_PLAIN): Promise<void> {
+    for (const f of frames instanceof Uint8Array ? [frames] : frames) this.peer.#queue.push([f, info]);
+    if (!this.peer.#scheduled) {
+      this.peer.#scheduled = true;
+      setImmediate(() => this.peer.#drain());
+    }
+    return Promise.resolve();
+  }
+  #drain(): void {
+    this.#scheduled = false;
+    const q = this.#queue;
+    this.#queue = [];
+    for (const [f, i] of q) for (const h of this.#handlers) h(f, i);
+  }
+  listen(h: (f: Uint8Array, i: NetFrameInfo) => void): () => void {
+    this.#handlers.add(h);
+    return () => this.#handlers.delete(h);
+  }
+  stats() {
+    return { rxBytes: 0, rxPackets: 0, txBytes: 0, txPackets: 0, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0 };
+  }
+  disconnect(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function pair(offload: boolean, maxConnections = 16384): { a: TcpipStack; b: TcpipStack } {
+  const off: NetOffloads = { csum: offload, gsoTcpv4: offload, gsoTcpv6: false };
+  const ea = new PipeEnd('00:16:3e:00:00:0a', off);
+  const eb = new PipeEnd('00:16:3e:00:00:0b', off);
+  ea.peer = eb;
+  eb.peer = ea;
+  const tcp = { maxConnections, backlog: 1024 };
+  const a = createStack(ea, { tcp });
+  const b = createStack(eb, { tcp });
+  a.configure({ ip: '10.0.0.1/24' });
+  b.configure({ ip: '10.0.0.2/24' });
+  return { a, b };
+}
+
+/** Write `bytes` with backpressure and wait until the reader has them all; returns MiB/s. */
+async function pump(w: NodeJS.WritableStream, r: NodeJS.ReadableStream, bytes: number): Promise<number> {
+  const buf = Buffer.alloc(CHUNK, 0x5a);
+  let got = 0;
+  const done = new Promise<void>((resolve) => {
+    r.on('data', (c: Buffer) => {
+      got += c.length;
+      if (got >= bytes) resolve();
+    });
+  });
+  const start = performance.now();
+  for (let sent = 0; sent < bytes; sent += CHUNK) {
+    if (!w.write(buf)) await once(w, 'drain');
+  }
+  await done;
+  return bytes / (1 << 20) / ((performance.now() - start) / 1000);
+}
+
+async function ourThroughput(offload: boolean, bytes: number): Promise<number> {
+  const { a, b } = pair(offload);
+  const accepted = new Promise<TcpSocket>((resolve) => b.tcp.listen(5001, resolve));
+  const c = await a.tcp.connect('10.0.0.2', 5001);
+  const s = await accepted;
+  const rate = await pump(c, s, bytes);
+  if (process.env.TCP_BENCH_DEBUG) for (const x of a.tcpLayer.connections()) console.error(x.stats, x.cc.cwnd, x.rto.rto, x.rto.srtt);
+  c.destroy();
+  s.destroy();
+  a.stop();
+  b.stop();
+  return rate;
+}
+
+async function nodeThroughput(bytes: number): Promise<number> {
+  let peer: import('node:net').Socket | undefined;
+  const srv = createServer((s) => { peer = s; });
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const c = netConnect((srv.address() as AddressInfo).port, '127.0.0.1');
+  await once(c, 'connect');
+  while (!peer) await new Promise((r) => setImmediate(r));
+  const rate = await pump(c, peer, bytes);
+  c.destroy();
+  peer.destroy();
+  srv.close();
+  return rate;
+}
+
+function gc(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+async function idleMemory(n: number): Promise<{ perConnBytes: number; heapMiB: number; opened: number }> {
+  const { a, b } = pair(true, n + 100);
+  const held: TcpSocket[] = [];
+  b.tcp.listen(80, (s) => held.push(s));
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const clients: TcpSocket[] = [];
+  for (let i = 0; i < n; i += 500) {
+    const batch = await Promise.all(Array.from({ length: Math.min(500, n - i) }, () => a.tcp.connect('10.0.0.2', 80)));
+    clients.push(...batch);
+  }
+  while (held.length < n) await new Promise((r) => setImmediate(r));
+  gc();
+  const delta = process.memoryUsage().heapUsed - before;
+  const opened = held.length;
+  for (const s of [...held, ...clients]) s.destroy();
+  a.stop();
+  b.stop();
+  // Both ends of every connection live in this heap: half is one guest's cost.
+  return { perConnBytes: delta / opened / 2, heapMiB: delta / 2 / (1 << 20), opened };
+}
+
+const bytes = opts.mib * (1 << 20);
+const ours: number[] = [];
+const oursNoOffload: number[] = [];
+const node: number[] = [];
+for (let r = 0; r < opts.rounds; r++) {
+  ours.push(await ourThroughput(true, bytes));
+  oursNoOffload.push(await ourThroughput(false, bytes));
+  node.push(await nodeThroughput(bytes));
+}
+const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+const mem = await idleMemory(opts.conns);
+const result = {
+  bench: 'tcp',
+  mib: opts.mib,
+  rounds: opts.rounds,
+  streamMiBps: { offload: med(ours), noOffload: med(oursNoOffload), nodeNetLoopback: med(node) },
+  ratioToNodeNet: { offload: med(ours) / med(node), noOffload: med(oursNoOffload) / med(node) },
+  idle: { connections: mem.opened, bytesPerConnection: mem.perConnBytes, MiBForAllOnOneSide: mem.heapMiB, goalMiB: 64 },
+};
+console.log(`stream: ours ${med(ours).toFixed(0)} MiB/s with offloads, ${med(oursNoOffload).toFixed(0)} without; Node net loopback ${med(node).toFixed(0)} MiB/s`);
+console.log(`idle: ${mem.opened} connections, ${(mem.perConnBytes / 1024).toFixed(2)} KiB each per side (${mem.heapMiB.toFixed(1)} MiB of 64)`);
+emit(result);
