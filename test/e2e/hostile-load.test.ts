@@ -1,6 +1,7 @@
 // xenstored under hostile load, as a user of its socket can make it: while one client runs an
-// attack, a second client's READs must still be answered promptly (p99 under 50 ms) and the host's
-// RSS must stay bounded. Runs a real `xenode host` and measures it from outside.
+// attack, a second client's READs must still be answered promptly (p99 under 50 ms, or under a
+// small fraction of the attack's own duration on a loaded machine; no READ waiting out most of the
+// storm: see `within`) and the host's RSS must stay bounded. Runs a real `xenode host` and measures it from outside.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,6 +16,11 @@ import { ROOT, XENODE } from '../support/cli.js';
 import { SocketPeer, packet } from '../support/xenstore.js';
 
 const P99_MAX_MS = 50;
+/** The probe's p99 may also be up to this fraction of the storm's duration (see `within`). */
+const STORM_FRACTION = 0.1;
+/** The probe's longest wait: at most this much more than the idle probe's, or this fraction of the storm. */
+const MAX_WAIT_MS = 250;
+const MAX_WAIT_FRACTION = 0.25;
 const RSS_GROWTH_MAX = 256 * 1024 * 1024;
 /** How long the probe runs during each attack. */
 const PROBE_MS = 2500;
@@ -40,7 +46,7 @@ async function open(): Promise<SocketPeer> {
   return p;
 }
 
-interface Figures { p99: number; max: number; reads: number; rssGrowth: number }
+interface Figures { p99: number; max: number; reads: number; rssGrowth: number; stormMs: number }
 
 /**
  * The second client, on its own thread so the attacker's work in this one does not delay it:
@@ -88,7 +94,9 @@ s.on('data', (d) => {
 /**
  * READ latency of the probe client while `attack` runs (at least PROBE_MS, and until the attack
  * is over; an attack still running after ATTACK_MAX_MS is told to stop), and the host's RSS
- * growth meanwhile.
+ * growth meanwhile. `attack` resolves once its storm is over (every request answered, or every
+ * connection set up); how long that took is `stormMs`. What it holds (connections) stays held
+ * until PROBE_MS.
  */
 async function underAttack(name: string, attack: (stop: (hard?: boolean) => boolean) => Promise<void>, probeMs = PROBE_MS): Promise<Figures> {
   const base = rss();
@@ -102,6 +110,7 @@ async function underAttack(name: string, attack: (stop: (hard?: boolean) => bool
   // A bounded attack runs to its end (unless it overruns); one that holds resources, for PROBE_MS.
   const stop = (hard = false): boolean => Date.now() - t0 > ATTACK_MAX_MS || (!hard && Date.now() - t0 > probeMs);
   await attack(stop);
+  const stormMs = Date.now() - t0;
   while (!stop()) await delay(20);
   probe.postMessage('stop');
   const lat = await probed;
@@ -111,26 +120,39 @@ async function underAttack(name: string, attack: (stop: (hard?: boolean) => bool
   lat.sort((a, b) => a - b);
   // No answer at all while attacked counts as an endless wait.
   if (lat.length === 0) lat.push(Infinity);
-  const f = { p99: lat[Math.floor(lat.length * 0.99)]!, max: lat[lat.length - 1]!, reads: lat.length, rssGrowth: peak - base };
-  console.log(`# ${name}: p99 ${f.p99.toFixed(1)} ms, max ${f.max.toFixed(1)} ms over ${f.reads} READs in ${Date.now() - t0} ms, RSS +${(f.rssGrowth / 2 ** 20).toFixed(0)} MiB`);
+  const f = { p99: lat[Math.floor(lat.length * 0.99)]!, max: lat[lat.length - 1]!, reads: lat.length, rssGrowth: peak - base, stormMs };
+  console.log(`# ${name}: p99 ${f.p99.toFixed(1)} ms, max ${f.max.toFixed(1)} ms over ${f.reads} READs in ${Date.now() - t0} ms (storm ${stormMs} ms), RSS +${(f.rssGrowth / 2 ** 20).toFixed(0)} MiB`);
   for (const p of peers.splice(0)) p.close();
   return f;
 }
 
 /**
- * Run `attack` and check the bounds. On a machine busy with other work the probe's latency has
- * noise no attack causes, so the probe is first measured with no attack running, and that idle
- * p99 is added to the bound; a miss is retried (twice), since noise comes and goes while an
- * unfair daemon misses every time (before fair service: p99 of seconds).
+ * Run `attack` and check the bounds. What is checked is fair service: the probe is not made to
+ * wait behind the storm. A fair daemon answers the probe within a turn or a few, whatever the
+ * storm's length; an unfair one serves the storm first, so a probe READ waits about the storm's
+ * whole duration (before fair service: seconds). Two bounds, each the larger of an absolute one
+ * and a fraction of the storm's duration:
+ * - p99 < max(50 ms + the idle probe's p99, STORM_FRACTION x storm);
+ * - max < max(MAX_WAIT_MS + the idle probe's max, MAX_WAIT_FRACTION x storm): a READ stuck
+ *   behind the whole storm is one among the hundreds the probe makes after it, so p99 alone
+ *   misses it (measured with a scratch scheduler serving the busiest connection first: max 0.6
+ *   to 1.0 x storm, p99 a few ms; fair: max 0.02 to 0.05 x storm).
+ * The idle probe, measured first with no attack running, is the machine's own noise. The
+ * fractions of the storm keep the test meaningful on a loaded machine (load average far above
+ * the cores): every turn of the daemon is slower, which stretches the probe's waits and the storm
+ * alike, so their ratio stays near 0 for a fair daemon and near 1 for an unfair one.
+ * A miss is retried (twice), since noise comes and goes while an unfair daemon misses every time.
  */
 async function within(name: string, attack: (stop: (hard?: boolean) => boolean) => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const idle = await underAttack(`${name} (idle probe before)`, async () => undefined, IDLE_MS);
     const f = await underAttack(name, attack);
-    const bound = P99_MAX_MS + idle.p99;
-    const ok = f.p99 < bound && f.rssGrowth < RSS_GROWTH_MAX;
+    const bound = Math.max(P99_MAX_MS + idle.p99, STORM_FRACTION * f.stormMs);
+    const maxBound = Math.max(MAX_WAIT_MS + idle.max, MAX_WAIT_FRACTION * f.stormMs);
+    const ok = f.p99 < bound && f.max < maxBound && f.rssGrowth < RSS_GROWTH_MAX;
     if (ok || attempt === 3) {
-      assert.ok(f.p99 < bound, `p99 READ latency ${f.p99.toFixed(1)} ms >= ${P99_MAX_MS} ms + idle p99 ${idle.p99.toFixed(1)} ms`);
+      assert.ok(f.p99 < bound, `p99 READ latency ${f.p99.toFixed(1)} ms >= max(${P99_MAX_MS} ms + idle p99 ${idle.p99.toFixed(1)} ms, ${STORM_FRACTION} x storm ${f.stormMs} ms)`);
+      assert.ok(f.max < maxBound, `longest READ wait ${f.max.toFixed(1)} ms >= max(${MAX_WAIT_MS} ms + idle max ${idle.max.toFixed(1)} ms, ${MAX_WAIT_FRACTION} x storm ${f.stormMs} ms)`);
       assert.ok(f.rssGrowth < RSS_GROWTH_MAX, `RSS grew by ${(f.rssGrowth / 2 ** 20).toFixed(0)} MiB`);
       return;
     }
@@ -205,26 +227,28 @@ test('32 watchers that never read while events fire', T, async () => {
       w.sock.pause();
     }
     const writer = await open();
-    discard(writer);
+    const received = discard(writer);
+    let sent = 0;
     // Distinct paths, so no two events are alike; each fires all 32 watches.
-    for (let i = 0; i < 100_000 && !stop(true); i += 500) {
+    for (let i = 0; i < 100_000 && !stop(true); i += 500, sent += 500) {
       const batch: Buffer[] = [];
       for (let j = i; j < i + 500; j++) batch.push(packet(XS_WRITE, `/hostile/hot/k${j % 5000}\0${'v'.repeat(64)}`));
       writer.write(Buffer.concat(batch));
       await drained(writer, stop);
       await delay(1);
     }
+    // Each WRITE is answered "OK" (19 bytes).
+    while (received() < 19 * sent && !writer.closed && !stop(true)) await delay(10);
   });
 });
 
 test('a stalled half message, on many connections', T, async () => {
-  await within('stalled half messages', async (stop) => {
+  await within('stalled half messages', async () => {
     for (let i = 0; i < 64; i++) {
       const p = await open();
       // A header promising 4000 bytes, and 100 of them.
       p.write(packet(XS_WRITE, `/hostile/half\0${'x'.repeat(3980)}`).subarray(0, 116));
     }
-    while (!stop()) await delay(20);
   });
 });
 
@@ -234,19 +258,21 @@ test('a thousand connections', T, async () => {
       const p = await open();
       p.write(packet(XS_WRITE, `/hostile/conn/c${i % 100}\0${i}`));
     }
-    while (!stop()) await delay(20);
   });
 });
 
 test('a 600,000-request pipeline', T, async () => {
   await within('600k pipeline', async (stop) => {
     const p = await open();
-    discard(p);
+    const received = discard(p);
     const one = packet(XS_READ, '/hostile/probe\0');
     const chunk = Buffer.concat(Array.from({ length: 10_000 }, () => one));
-    for (let i = 0; i < 60 && !stop(true); i++) {
+    let sent = 0;
+    for (let i = 0; i < 60 && !stop(true); i++, sent += 10_000) {
       p.write(chunk);
       await drained(p, stop);
     }
+    // Each READ is answered "ok" (18 bytes).
+    while (received() < 18 * sent && !p.closed && !stop(true)) await delay(10);
   });
 });
