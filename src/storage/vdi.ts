@@ -157,12 +157,16 @@ export class Vdis {
     const uuid = randomUUID();
     const location = `${uuid}.${imageFormat(format).extension}`;
     const virtual_size = disk.sectors * SECTOR_SIZE;
+    const path = `${dir}/${location}`;
     try {
-      await writeImage(disk, `${dir}/${location}`, format);
+      await writeImage(disk, path, format);
     } finally {
       await disk.close();
     }
-    const { physicalUtilisation } = await imageFormat(format).info(`${dir}/${location}`);
+    const { physicalUtilisation } = await imageFormat(format).info(path).catch(async (e: unknown) => {
+      await rm(path, { force: true });
+      throw e;
+    });
     return this.#record({ uuid, name, description: args.description, sr, virtual_size, physical_utilisation: physicalUtilisation, location, format, dir });
   }
 
