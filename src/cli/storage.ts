@@ -1,9 +1,10 @@
 // The storage subcommands, with xe's names, parameters (key=value, xe's spellings and the
 // short ones of xenode's docs) and output: sr-list, sr-create, sr-scan, vdi-create, vdi-list,
-// vdi-destroy, vdi-resize. Each is one call of the command API; records print as xe prints
+// vdi-destroy, vdi-resize, vdi-import, vdi-export. Each is one call of the command API; records print as xe prints
 // them (`uuid ( RO)    : ...`), with xe's default columns, or every field with params=all.
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import type { SrInfo, VdiInfo } from '../toolstack/contract.js';
 import type { SrType } from '../toolstack/db/records.js';
 import { say, withHost, withStateDir, type StateDirOpts } from './common.js';
@@ -178,5 +179,31 @@ export function registerStorageCommands(program: Command): void {
       const p = xeParams(words, { uuid: 'vdi', vdi: 'vdi', size: 'size', 'disk-size': 'size' }, 'vdi');
       const how = 'vdi-resize VDI size=SIZE';
       await withHost(o, (ts) => ts.call('vdiResize', { vdi: required(p, 'vdi', how), size: required(p, 'size', how) }));
+    });
+
+  withStateDir(program.command('vdi-import'))
+    .description('copy an image file (raw, vhd or qcow2, found from its contents) into an SR as a new VDI: sr=SR file=PATH [name=NAME] [format=F]; prints its uuid')
+    .argument(...PARAMS)
+    .option('--json', 'the new VDI record as JSON')
+    .action(async (words: string[], o: StateDirOpts & { json?: boolean }) => {
+      const p = xeParams(words, { sr: 'sr', 'sr-uuid': 'sr', file: 'file', filename: 'file', name: 'name', 'name-label': 'name', format: 'format', 'name-description': 'description' });
+      const how = 'vdi-import sr=SR file=PATH';
+      const v = await withHost(o, (ts) => ts.call('vdiImport', {
+        sr: p.get('sr') ?? 'default', file: resolve(required(p, 'file', how)),
+        ...(p.has('name') && { name: p.get('name')! }), ...(p.has('format') && { format: p.get('format')! }),
+        ...(p.has('description') && { description: p.get('description')! }),
+      }));
+      process.stdout.write(o.json ? `${JSON.stringify(v)}\n` : `${v.uuid}\n`);
+    });
+
+  withStateDir(program.command('vdi-export'))
+    .description('write a VDI (by name or uuid) to a new image file: VDI file=PATH format=vhd|qcow2|raw; refused while a guest uses it')
+    .argument(...PARAMS)
+    .option('--json', 'the result as JSON')
+    .action(async (words: string[], o: StateDirOpts & { json?: boolean }) => {
+      const p = xeParams(words, { uuid: 'vdi', vdi: 'vdi', file: 'file', filename: 'file', format: 'format' }, 'vdi');
+      const how = 'vdi-export VDI file=PATH format=vhd|qcow2|raw';
+      const r = await withHost(o, (ts) => ts.call('vdiExport', { vdi: required(p, 'vdi', how), file: required(p, 'file', how), format: required(p, 'format', how) }));
+      if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
     });
 }

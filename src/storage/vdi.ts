@@ -4,11 +4,13 @@
 // resizing a VDI that a running guest uses is refused: `users` says who uses one (the
 // toolstack reads that from the backends in xenstore).
 import { randomUUID } from 'node:crypto';
-import { realpath, rm } from 'node:fs/promises';
+import { lstat, realpath, rm } from 'node:fs/promises';
+import { basename, isAbsolute } from 'node:path';
 import { XenError } from '../errors.js';
 import type { Tx } from '../toolstack/db/hostdb.js';
 import { isUuid, type Ref, type VDIRecord } from '../toolstack/db/records.js';
 import { RAM_TARGET_PREFIX, imageFormat, parseSize } from './open.js';
+import { openSource, writeImage } from './copy.js';
 import { SECTOR_SIZE } from './disk.js';
 import { CREATED_KEY, checkName, confined, imagePath, refreshSr, srPath, type Storage } from './sr.js';
 
@@ -71,14 +73,20 @@ export class Vdis {
       await f.create(path, virtual_size);
       physical_utilisation = (await f.info(path)).physicalUtilisation;
     }
-    const ref = await db.transaction((tx) => {
-      const r = tx.VDI.create({ uuid, name_label: args.name, name_description: args.description ?? '', SR: sr, virtual_size, physical_utilisation,
-        location, sm_config: { format }, other_config: { [CREATED_KEY]: 'true' } });
-      refreshSr(tx, sr);
+    return this.#record({ uuid, name: args.name, description: args.description, sr, virtual_size, physical_utilisation, location, format, dir });
+  }
+
+  /** The record of a new image (made by xenode); without one the image is removed. */
+  async #record(a: { uuid: string; name: string; description: string | undefined; sr: Ref<'SR'>; virtual_size: number; physical_utilisation: number;
+    location: string; format: string; dir: string | null }): Promise<VdiView> {
+    const ref = await this.storage.db.transaction((tx) => {
+      const r = tx.VDI.create({ uuid: a.uuid, name_label: a.name, name_description: a.description ?? '', SR: a.sr, virtual_size: a.virtual_size,
+        physical_utilisation: a.physical_utilisation, location: a.location, sm_config: { format: a.format }, other_config: { [CREATED_KEY]: 'true' } });
+      refreshSr(tx, a.sr);
       return r;
     }).catch(async (e: unknown) => {
       // No record, no image: an image without one would only come back as a stranger at the next sr-scan.
-      if (dir !== null) await rm(`${dir}/${location}`, { force: true });
+      if (a.dir !== null) await rm(`${a.dir}/${a.location}`, { force: true });
       throw e;
     });
     return this.#view(ref);
@@ -136,6 +144,53 @@ export class Vdis {
   }
 
   /**
+   * vdi-import: a new VDI holding a copy of the image at `file` (an absolute path the host
+   * reads), in the same format, its backing chain flattened; named after the file unless named.
+   */
+  async import(args: { sr: string; file: string; name?: string; format?: string; description?: string }): Promise<VdiView> {
+    const file = absolute(args.file);
+    const name = checkName('VDI', args.name ?? basename(file));
+    const sr = await this.storage.resolve(args.sr);
+    const dir = await this.storage.db.read((tx) => srPath(tx, sr));
+    if (dir === null) throw new XenError('EINVAL', 'a RAM SR cannot hold an imported image: import into a file SR');
+    const { format, disk } = await openSource(file, args.format);
+    const uuid = randomUUID();
+    const location = `${uuid}.${imageFormat(format).extension}`;
+    const virtual_size = disk.sectors * SECTOR_SIZE;
+    const path = `${dir}/${location}`;
+    try {
+      await writeImage(disk, path, format);
+    } finally {
+      await disk.close();
+    }
+    const { physicalUtilisation } = await imageFormat(format).info(path).catch(async (e: unknown) => {
+      await rm(path, { force: true });
+      throw e;
+    });
+    return this.#record({ uuid, name, description: args.description, sr, virtual_size, physical_utilisation: physicalUtilisation, location, format, dir });
+  }
+
+  /** vdi-export: a new image of `format` at `file` (absolute, must not exist) with the VDI's contents; refused while a guest uses the VDI. */
+  async export(name: string, args: { file: string; format: string }): Promise<{ uuid: string; file: string }> {
+    const file = absolute(args.file);
+    imageFormat(args.format);
+    const { vdi, path } = await this.storage.db.read((tx) => {
+      const r = findVdi(tx, name);
+      return { vdi: tx.VDI.get(r), path: vdiPath(tx, r) };
+    });
+    if (path === null) throw new XenError('EINVAL', `VDI '${vdi.name_label}' is in a RAM SR: there is nothing to export`);
+    await this.#refuseInUse(vdi.uuid, path, 'exported');
+    if (await lstat(file).then(() => true, () => false)) throw new XenError('EEXIST', `${file} exists already: export writes a new file`);
+    const src = await imageFormat(vdi.sm_config['format'] ?? 'raw').open(await confined(path, path.slice(0, path.lastIndexOf('/'))), { readOnly: true });
+    try {
+      await writeImage(src, file, args.format);
+    } finally {
+      await src.close();
+    }
+    return { uuid: vdi.uuid, file };
+  }
+
+  /**
    * A disk target `vdi:<name or uuid>` as a block backend's params ("<format>:<path>", or
    * raw:ram:<size> in a RAM SR), and the VDI's uuid for the backend node.
    */
@@ -165,6 +220,12 @@ export class Vdis {
       return { ref, record, srUuid: sr.uuid, srName: sr.name_label };
     });
   }
+}
+
+/** A host path from a user: absolute, without NULs. */
+function absolute(path: string): string {
+  if (!isAbsolute(path) || path.includes('\0')) throw new XenError('EINVAL', `file=${path.slice(0, 80)}: give an absolute path`);
+  return path;
 }
 
 /** Bytes as open.ts's RAM target takes them: the largest unit that divides them exactly. */

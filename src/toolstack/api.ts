@@ -174,6 +174,8 @@ export class ToolstackApi implements Toolstack {
     vdiList: async (a) => (await this.#host.vdis.list(a.sr)).map(vdiInfo),
     vdiDestroy: (a) => this.#host.vdis.destroy(a.vdi),
     vdiResize: async (a) => vdiInfo(await this.#host.vdis.resize(a.vdi, a.size)),
+    vdiImport: async (a) => vdiInfo(await this.#host.vdis.import(a)),
+    vdiExport: (a) => this.#host.vdis.export(a.vdi, a),
   };
 
   /** Where userAdd keeps users: the daemon sets it once its XenAPI service is up. */

@@ -229,6 +229,10 @@ export interface Commands {
   vdiDestroy: { args: { vdi: string }; result: { uuid: string; kept: string | null } };
   /** xe vdi-resize: grow a VDI to `size`. */
   vdiResize: { args: { vdi: string; size: string }; result: VdiInfo };
+  /** vdi-import: a copy of the image at `file` (absolute, read by the host) as a new VDI of its format (found, or `format` checked). */
+  vdiImport: { args: { sr: string; file: string; name?: string; format?: string; description?: string }; result: VdiInfo };
+  /** vdi-export: a new image of `format` at `file` (absolute, must not exist) with the VDI's contents. */
+  vdiExport: { args: { vdi: string; file: string; format: string }; result: { uuid: string; file: string } };
 }
 
 
@@ -454,6 +458,14 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   },
   vdiDestroy: (f) => f.done({ vdi: f.string('vdi') }),
   vdiResize: (f) => f.done({ vdi: f.string('vdi'), size: f.string('size') }),
+  vdiImport: (f) => {
+    const args = { sr: f.string('sr'), file: f.string('file') };
+    const name = f.optionalString('name');
+    const format = f.optionalString('format');
+    const description = f.optionalString('description');
+    return f.done({ ...args, ...(name !== undefined && { name }), ...(format !== undefined && { format }), ...(description !== undefined && { description }) });
+  },
+  vdiExport: (f) => f.done({ vdi: f.string('vdi'), file: f.string('file'), format: f.string('format') }),
 };
 
 export const STREAM_ARGS: { readonly [K in StreamOp]: Decoder<Streams[K]['args']> } = {

@@ -40,6 +40,8 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   vdiList: { sr: 'fast' },
   vdiDestroy: { vdi: 'root' },
   vdiResize: { vdi: 'root', size: '16G' },
+  vdiImport: { sr: 'default', file: '/tmp/disk.qcow2', name: 'root', format: 'qcow2' },
+  vdiExport: { vdi: 'root', file: '/tmp/out.vhd', format: 'vhd' },
 };
 const STREAM_GOOD: Record<string, Record<string, unknown>> = { console: { domain: 'g', replay: false }, events: {} };
 const ALL = { ...GOOD, ...STREAM_GOOD };
