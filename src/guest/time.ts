@@ -7,8 +7,11 @@ export interface Time {
   monotonic(): bigint;
   /** The host's wall clock. */
   wallclock(): Date;
-  /** Resolves after `ms` milliseconds. */
-  sleep(ms: number): Promise<void>;
+  /**
+   * Resolves after `ms` milliseconds; when `signal` aborts first, rejects with its reason and
+   * the sleeper is gone at once (as Node's timers/promises setTimeout).
+   */
+  sleep(ms: number, opts?: { signal?: AbortSignal }): Promise<void>;
 }
 
 export class GuestTime implements Time {
@@ -29,15 +32,36 @@ export class GuestTime implements Time {
     return new Date();
   }
 
-  sleep(ms: number): Promise<void> {
+  sleep(ms: number, opts: { signal?: AbortSignal } = {}): Promise<void> {
     if (!Number.isFinite(ms) || ms < 0) return Promise.reject(new RangeError(`sleep: bad duration ${ms}`));
+    const { signal } = opts;
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const at = performance.now() + ms;
-    return new Promise((wake) => {
+    return new Promise((resolve, reject) => {
+      const abort = (): void => {
+        const i = this.#sleepers.indexOf(sleeper);
+        if (i >= 0) this.#sleepers.splice(i, 1);
+        this.#arm();
+        reject(signal!.reason);
+      };
+      const sleeper = {
+        at,
+        wake: () => {
+          signal?.removeEventListener('abort', abort);
+          resolve();
+        },
+      };
       let i = this.#sleepers.length;
       while (i > 0 && this.#sleepers[i - 1]!.at > at) i--;
-      this.#sleepers.splice(i, 0, { at, wake });
+      this.#sleepers.splice(i, 0, sleeper);
+      signal?.addEventListener('abort', abort, { once: true });
       this.#arm();
     });
+  }
+
+  /** Sleepers waiting (cancelled ones are not). */
+  get sleepers(): number {
+    return this.#sleepers.length;
   }
 
   /** The VIRQ_TIMER handler. */

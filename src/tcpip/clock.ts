@@ -47,18 +47,19 @@ export class TimerSlot {
 }
 
 /**
- * A Clock over a guest's `os.time` (src/guest/time.ts), whose timers are sleeps: a cancelled
- * timer's sleep still ends, unheeded, so cancelled timers cost memory until their deadline.
+ * A Clock over a guest's `os.time` (src/guest/time.ts), whose timers are sleeps: cancelling a
+ * timer aborts its sleep, so the stack's many cancelled timers (TCP re-arms often) leave nothing behind.
  */
-export function clockFromTime(time: { monotonic(): bigint; sleep(ms: number): Promise<void> }): Clock {
+export function clockFromTime(time: { monotonic(): bigint; sleep(ms: number, opts?: { signal?: AbortSignal }): Promise<void> }): Clock {
   return {
     now: () => Number(time.monotonic() / 1000n) / 1000,
     setTimer(ms, fn) {
-      let live = true;
-      void time.sleep(Math.max(0, ms)).then(() => {
-        if (live) fn();
-      });
-      return { cancel: () => { live = false; } };
+      const ac = new AbortController();
+      // Checked again on waking: a Time may end a sleep without heeding its signal.
+      time.sleep(Math.max(0, ms), { signal: ac.signal }).then(() => {
+        if (!ac.signal.aborted) fn();
+      }, () => undefined);
+      return { cancel: () => ac.abort() };
     },
   };
 }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { tcpipStacks } from '../../../src/guest/tcpip.js';
-import type { Time } from '../../../src/guest/time.js';
+import { GuestTime, type Time } from '../../../src/guest/time.js';
+import type { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
+import { clockFromTime } from '../../../src/tcpip/clock.js';
 import { createStack } from '../../../src/tcpip/stack.js';
 import { rng } from '../../support/random.js';
 import { Link, ManualClock, collect, runPromise, runUntil } from '../../support/tcpip-link.js';
@@ -27,4 +29,15 @@ test('os.tcpip: one stack per vif on os.time, statically configured, talking TCP
   const got = collect(c);
   assert.ok(await runUntil(clock, () => got.ended(), 10_000));
   assert.equal(got.bytes().toString(), 'hello guest');
+});
+
+test('os.tcpip timers (clockFromTime over os.time): a cancelled timer leaves no sleeper behind', () => {
+  const time = new GuestTime({ setTimer: () => undefined } as unknown as Hypercalls);
+  const clock = clockFromTime(time);
+  // TCP re-arms its timers all the time: each arming cancels the last.
+  for (let i = 0; i < 1000; i++) clock.setTimer(60_000, () => assert.fail('a cancelled timer fired')).cancel();
+  const kept = clock.setTimer(60_000, () => undefined);
+  assert.equal(time.sleepers, 1);
+  kept.cancel();
+  assert.equal(time.sleepers, 0);
 });

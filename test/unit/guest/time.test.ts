@@ -78,3 +78,34 @@ test('a bad duration is refused; the clocks move forward', async () => {
   assert.ok(time.monotonic() >= m0);
   assert.ok(Math.abs(time.wallclock().getTime() - Date.now()) < 60_000);
 });
+
+test('an aborted sleep rejects with the reason, leaves the queue, and the timer is re-armed for the next sleeper', async () => {
+  const { time, armed } = clock();
+  const later = time.sleep(120_000);
+  const ac = new AbortController();
+  const s = time.sleep(60_000, { signal: ac.signal });
+  assert.equal(time.sleepers, 2);
+  const first = armed.at(-1)!;
+  ac.abort(new Error('cancelled'));
+  await assert.rejects(s, /cancelled/);
+  assert.equal(time.sleepers, 1, 'the aborted sleeper is gone before its deadline');
+  assert.ok(armed.at(-1)! > first, 're-armed for the later sleeper');
+  time.onTimer();
+  assert.deepEqual(await woken([later]), [false]);
+});
+
+test('a sleep with an already aborted signal rejects at once and queues nothing; a woken one ignores a later abort', async () => {
+  const { time } = clock();
+  const ac = new AbortController();
+  ac.abort(new Error('early'));
+  await assert.rejects(time.sleep(10, { signal: ac.signal }), /early/);
+  assert.equal(time.sleepers, 0);
+  const live = new AbortController();
+  const s = time.sleep(0, { signal: live.signal });
+  const t = performance.now() + 1;
+  while (performance.now() < t) await new Promise((r) => setImmediate(r));
+  time.onTimer();
+  await s;
+  live.abort();
+  assert.equal(time.sleepers, 0);
+});
