@@ -3,7 +3,7 @@
 // clusters). Every record the child wrote allocated a cluster, so each kill lands somewhere in
 // the allocation ordering (refcount, data, L2 entry, L1 entry).
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,27 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createQcow2 } from '../../../../src/storage/qcow2/create.js';
 import { Qcow2Disk } from '../../../../src/storage/qcow2/qcow2.js';
+import { killAfterFlushed } from '../../../support/kill-child.js';
 
 const CHILD = fileURLToPath(new URL('durable-child.js', import.meta.url));
 const QEMU_IMG = '/usr/bin/qemu-img';
-
-/** Run the child until it has acknowledged `atLeast` flushed records (and a few more), kill it; the last acknowledged record. */
-async function runAndKill(image: string, atLeast: number): Promise<number> {
-  const child = spawn(process.execPath, [CHILD, image], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let acked = -1;
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`child exited with ${code}`))));
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      const lines = out.split('\n');
-      out = lines.pop()!;
-      for (const l of lines) acked = Number(l.split(' ')[1]);
-      if (acked >= atLeast) child.kill('SIGKILL');
-    });
-  });
-  return acked;
-}
 
 test('every record whose flush was acknowledged is in the qcow2 image after kill -9, and the image is not corrupt', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'xenode-qcow2-durable-'));
@@ -43,7 +26,7 @@ test('every record whose flush was acknowledged is in the qcow2 image after kill
   // Three kills at different points; each run continues over the last run's image.
   const records = new Map<number, number>();
   for (const atLeast of [12, 20, 29]) {
-    const acked = await runAndKill(image, atLeast);
+    const acked = await killAfterFlushed(CHILD, [image], atLeast);
     assert.ok(acked >= atLeast);
     for (let i = 0; i <= acked; i++) records.set(i, i);
     if (existsSync(QEMU_IMG)) {

@@ -3,7 +3,7 @@
 // error, kill -9 during allocating writes loses no acknowledged write, and a seeded fuzz of
 // headers never crashes.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -15,6 +15,7 @@ import { VhdDisk } from '../../../../src/storage/vhd/chain.js';
 import { createDifferencing, createVhd } from '../../../../src/storage/vhd/create.js';
 import { VhdImage } from '../../../../src/storage/vhd/image.js';
 import { connected } from '../../../support/blk.js';
+import { killAfterFlushed } from '../../../support/kill-child.js';
 import { rng } from '../../../support/random.js';
 import { record, recordSector } from '../../../support/vhd-crash-child.js';
 import { editHeader, pattern, scratch } from '../../../support/vhd.js';
@@ -188,19 +189,7 @@ test('kill -9 during allocating writes: every record flushed before it is in the
     const image = join(dir, `crash${n}.vhd`);
     if (kind === 'dynamic') await createVhd(image, { type: 'dynamic', size: 64 * MiB, blockSize: 64 * 1024 });
     else await createDifferencing(image, base);
-    const proc = spawn(process.execPath, [child, image], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let acked = -1;
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      proc.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`child exited with ${code}`))));
-      proc.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const lines = out.split('\n');
-        out = lines.pop()!;
-        for (const l of lines) if (l.startsWith('flushed ')) acked = Number(l.split(' ')[1]);
-        if (acked >= killAt) proc.kill('SIGKILL');
-      });
-    });
+    const acked = await killAfterFlushed(child, [image], killAt);
     const d = await VhdDisk.open(image, { readOnly: false });
     for (let i = 0; i <= acked; i++) assert.deepEqual(await readAll(d, recordSector(i), 4096), record(i), `${kind}: record ${i}`);
     // Around the records: zeros (dynamic) or the base (differencing), never another block's data.
