@@ -295,6 +295,11 @@ export class BackRing extends RingHalf {
     return ((prod - this.#rspProdPvt) >>> 0) > this.nrEnts;
   }
 
+  /** What a backend says as it halts on a req_prod that requestProdOverflow refused. */
+  requestProdOverflowMessage(prod: number): string {
+    return `req_prod ${prod} is ${(prod - this.#rspProdPvt) >>> 0} requests ahead of the responses on a ${this.nrEnts}-slot ring`;
+  }
+
   /** RING_COPY_REQUEST into `dst` (at least slotSize bytes): validate the copy, never the slot. */
   copyRequest(idx: number, dst: Uint8Array): void {
     this.copySlot(idx, dst);

@@ -114,7 +114,7 @@ export class BackQueue {
       for (;;) {
         const rp = ring.reqProd;
         if (ring.requestProdOverflow(rp)) {
-          this.#halt(`req_prod ${rp} is ${(rp - ring.rspProdPvt) >>> 0} requests ahead of the responses on a ${ring.nrEnts}-slot ring`);
+          this.#halt(ring.requestProdOverflowMessage(rp));
           return;
         }
         let work = 0;

@@ -63,7 +63,7 @@ export class RxPath {
     const rp = ring.reqProd;
     if (ring.requestProdOverflow(rp)) {
       this.stop();
-      this.#o.onFatal(`rx req_prod ${rp} is ${(rp - ring.rspProdPvt) >>> 0} requests ahead of the responses on a ${ring.nrEnts}-slot ring`);
+      this.#o.onFatal(`rx ${ring.requestProdOverflowMessage(rp)}`);
       stats.txDropped++;
       return false;
     }

@@ -75,7 +75,7 @@ export class TxPath {
       for (;;) {
         const rp = ring.reqProd;
         if (ring.requestProdOverflow(rp)) {
-          throw new Fatal(`req_prod ${rp} is ${(rp - ring.rspProdPvt) >>> 0} requests ahead of the responses on a ${ring.nrEnts}-slot ring`);
+          throw new Fatal(ring.requestProdOverflowMessage(rp));
         }
         while (ring.reqCons !== rp && !this.#stopped) {
           if (this.#waitForCredit()) return this.#push();
