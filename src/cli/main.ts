@@ -46,13 +46,12 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   process.exit(process.exitCode ?? 0);
 });
 
-try {
-  await program.parseAsync();
-} catch (e) {
+// Not a top-level await: the command is also linked as a script, which V8 can cache (bin/xenode.js).
+program.parseAsync().catch((e: unknown) => {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode;
   } else {
     process.stderr.write(`xenode: ${(e as Error).message}\n`);
     process.exitCode = 1;
   }
-}
+});
