@@ -3,9 +3,10 @@
 // than dozens (see docs/PERFORMANCE.md):
 // - the library OS (dist/src/guest/bootstrap.js and its imports) into dist/guest.mjs, which a
 //   vCPU thread starts from and guest kernels import as 'xenode';
-// - the xenode command (dist/src/cli/main.js, commander included) into dist/src/cli/xenode.cjs,
-//   a script whose compiled code V8 caches (bin/xenode.js). Each module is linked once (a
-//   class linked twice would fail instanceof checks), and everything lands at
+// - the xenode command (dist/src/cli/main.js, commander included) into dist/src/cli/xenode.mjs,
+//   with what only some commands need (the host daemon, an in-process host for run and demo)
+//   split into chunks beside it that load when used, so `xenode list` parses little. Each module
+//   is linked once (a class linked twice would fail instanceof checks), and everything lands at
 //   the same depth as the modules that find files relative to themselves (dist/guest.mjs,
 //   examples/), so those paths resolve alike. esbuild and better-sqlite3 stay packages: each
 //   finds its native binary relative to itself.
@@ -20,19 +21,16 @@ await build({
   entryPoints: [`${dist}src/guest/bootstrap.js`],
   outfile: `${dist}guest.mjs`,
 });
-// The command is a CommonJS script, not a module: bin/xenode.js compiles it through vm.Script
-// with V8's code cache, which Node 20 offers for scripts only. What only some commands need (the
-// host daemon, an in-process host) stays behind lazy initializers and runs only when used;
-// dynamic imports become require()s (a vm.Script cannot import() without a flag), and
-// import.meta.url the script's own URL, at the same depth as the modules it replaces.
+// Chunks of an earlier build have other names: clear them, or they would pile up.
 for (const f of readdirSync(`${dist}src/cli`)) if (/^xenode(-[A-Z0-9]+)?\.mjs$/.test(f)) rmSync(`${dist}src/cli/${f}`);
 await build({
   ...common,
-  entryPoints: [`${dist}src/cli/main.js`],
-  outfile: `${dist}src/cli/xenode.cjs`,
-  format: 'cjs',
+  entryPoints: { xenode: `${dist}src/cli/main.js` },
+  outdir: `${dist}src/cli`,
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  chunkNames: 'xenode-[hash]',
   external: ['esbuild', 'better-sqlite3'],
-  supported: { 'dynamic-import': false },
-  define: { 'import.meta.url': '__xenodeScriptUrl' },
-  banner: { js: "var __xenodeScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // commander is CommonJS: its require() of Node's modules needs a real require.
+  banner: { js: "import { createRequire as __xenodeRequire } from 'node:module'; const require = __xenodeRequire(import.meta.url);" },
 });

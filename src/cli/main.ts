@@ -46,12 +46,13 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   process.exit(process.exitCode ?? 0);
 });
 
-// Not a top-level await: the command is also linked as a script, which V8 can cache (bin/xenode.js).
-program.parseAsync().catch((e: unknown) => {
+try {
+  await program.parseAsync();
+} catch (e) {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode;
   } else {
     process.stderr.write(`xenode: ${(e as Error).message}\n`);
     process.exitCode = 1;
   }
-});
+}
