@@ -1,0 +1,214 @@
+// Host port forwards (QEMU's hostfwd): a host socket on ADDRESS:PORT (127.0.0.1 unless told
+// otherwise) whose connections (TCP) or datagrams (UDP, one flow per host peer) the gateway
+// carries to a guest's port through its own stack, from the gateway's address. The guest's
+// address is looked up when a connection arrives (its DHCP lease may come later than the
+// forward). Bounded: connections per forward, UDP flows per forward with idle timeouts.
+import { createSocket, type Socket as DgramSocket } from 'node:dgram';
+import { createServer, isIPv4, type Server, type Socket } from 'node:net';
+import { XenError } from '../../errors.js';
+import { formatIpv4, type Ipv4 } from '../../tcpip/addr.js';
+import type { TcpipStack } from '../../tcpip/index.js';
+import { splice } from './splice.js';
+
+export type ForwardProto = 'tcp' | 'udp';
+
+/** PROTO:[HOSTADDR:]HOSTPORT:GUESTPORT, as `forward = [ ... ]` and `xenode network-forward` spell it. */
+export interface ForwardSpec {
+  readonly proto: ForwardProto;
+  readonly hostAddress: string;
+  readonly hostPort: number;
+  readonly guestPort: number;
+}
+
+export const FORWARD_DEFAULT_ADDRESS = '127.0.0.1';
+
+export class ForwardSpecError extends XenError {
+  override name = 'ForwardSpecError';
+  constructor(readonly spec: string, readonly reason: string) {
+    super('EINVAL', `forward '${spec.slice(0, 80)}': ${reason}`);
+  }
+}
+
+function port(spec: string, s: string, what: string): number {
+  if (!/^[0-9]{1,5}$/.test(s) || Number(s) < 1 || Number(s) > 65535) throw new ForwardSpecError(spec, `${what} must be a port number 1..65535, not '${s}'`);
+  return Number(s);
+}
+
+export function parseForwardSpec(spec: string): ForwardSpec {
+  const parts = spec.trim().split(':');
+  const proto = parts[0]?.toLowerCase();
+  if (proto !== 'tcp' && proto !== 'udp') throw new ForwardSpecError(spec, "expected tcp:HOSTPORT:GUESTPORT or udp:..., optionally tcp:HOSTADDR:HOSTPORT:GUESTPORT");
+  if (parts.length !== 3 && parts.length !== 4) throw new ForwardSpecError(spec, 'expected PROTO:[HOSTADDR:]HOSTPORT:GUESTPORT');
+  const hostAddress = parts.length === 4 ? parts[1]! : FORWARD_DEFAULT_ADDRESS;
+  if (!isIPv4(hostAddress)) throw new ForwardSpecError(spec, `host address '${hostAddress}' is not an IPv4 address`);
+  return { proto, hostAddress, hostPort: port(spec, parts.at(-2)!, 'the host port'), guestPort: port(spec, parts.at(-1)!, 'the guest port') };
+}
+
+export function formatForwardSpec(f: ForwardSpec): string {
+  return `${f.proto}:${f.hostAddress === FORWARD_DEFAULT_ADDRESS ? '' : `${f.hostAddress}:`}${f.hostPort}:${f.guestPort}`;
+}
+
+export interface ForwardLimits {
+  readonly maxConnections: number;
+  readonly maxUdpFlows: number;
+  readonly udpIdleMs: number;
+}
+
+export const FORWARD_DEFAULTS: ForwardLimits = { maxConnections: 1024, maxUdpFlows: 256, udpIdleMs: 60_000 };
+
+export interface ForwardCounters {
+  accepted: number;
+  refused: number;
+  datagrams: number;
+}
+
+/** A forward, listening once open() resolves. */
+export abstract class HostForward {
+  readonly counters: ForwardCounters = { accepted: 0, refused: 0, datagrams: 0 };
+
+  /** `localUdp`: the UDP ports of the gateway's own address in use by the gateway (not NAT'd). */
+  constructor(readonly spec: ForwardSpec, protected readonly stack: TcpipStack, protected readonly target: () => Ipv4 | undefined,
+    protected readonly limits: ForwardLimits, protected readonly localUdp: Set<number>) {}
+
+  abstract open(): Promise<void>;
+  abstract close(): void;
+  /** The host port it listens on (the spec's, or the one the host chose for port 0). */
+  abstract get boundPort(): number;
+}
+
+/** Bind errors as the user should see them. */
+function bindError(spec: ForwardSpec, e: NodeJS.ErrnoException): XenError {
+  const where = `${spec.hostAddress}:${spec.hostPort}`;
+  if (e.code === 'EADDRINUSE') return new XenError('EADDRINUSE', `host port ${where} (${spec.proto}) is in use`);
+  if (e.code === 'EACCES') return new XenError('EACCES', `no permission to listen on ${where} (ports below 1024 need root)`);
+  if (e.code === 'EADDRNOTAVAIL') return new XenError('EADDRNOTAVAIL', `${spec.hostAddress} is not an address of this host`);
+  return new XenError('EIO', `listening on ${where}: ${e.message}`);
+}
+
+export class TcpForward extends HostForward {
+  #server: Server | undefined;
+
+  open(): Promise<void> {
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.#accept(s));
+    server.maxConnections = this.limits.maxConnections;
+    this.#server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', (e) => reject(bindError(this.spec, e)));
+      server.listen({ host: this.spec.hostAddress, port: this.spec.hostPort, exclusive: true }, () => {
+        server.removeAllListeners('error');
+        server.on('error', () => {});
+        resolve();
+      });
+    });
+  }
+
+  get boundPort(): number {
+    const a = this.#server?.address();
+    return a && typeof a === 'object' ? a.port : this.spec.hostPort;
+  }
+
+  #accept(s: Socket): void {
+    s.on('error', () => {});
+    const ip = this.target();
+    if (ip === undefined) {
+      this.counters.refused++;
+      s.resetAndDestroy();
+      return;
+    }
+    this.stack.tcp.connect(formatIpv4(ip), this.spec.guestPort, { noDelay: true }).then((g) => {
+      if (s.destroyed) {
+        g.reset();
+        return;
+      }
+      this.counters.accepted++;
+      splice(s, g, () => {});
+    }, () => {
+      this.counters.refused++;
+      s.resetAndDestroy();
+    });
+  }
+
+  close(): void {
+    this.#server?.close();
+    this.#server = undefined;
+  }
+}
+
+interface UdpFlow {
+  readonly port: number;
+  readonly timer: NodeJS.Timeout;
+}
+
+export class UdpForward extends HostForward {
+  #socket: DgramSocket | undefined;
+  /** By host peer ADDRESS:PORT, least recently used first. */
+  readonly #flows = new Map<string, UdpFlow>();
+
+  open(): Promise<void> {
+    const sock = createSocket('udp4');
+    this.#socket = sock;
+    sock.on('message', (msg, rinfo) => this.#fromHost(msg, rinfo.address, rinfo.port));
+    return new Promise((resolve, reject) => {
+      sock.once('error', (e) => reject(bindError(this.spec, e)));
+      sock.bind({ address: this.spec.hostAddress, port: this.spec.hostPort, exclusive: true }, () => {
+        sock.removeAllListeners('error');
+        sock.on('error', () => {});
+        resolve();
+      });
+    });
+  }
+
+  get boundPort(): number {
+    return this.#socket ? this.#socket.address().port : this.spec.hostPort;
+  }
+
+  #fromHost(msg: Buffer, address: string, peerPort: number): void {
+    const ip = this.target();
+    if (ip === undefined) return void this.counters.refused++;
+    const key = `${address}:${peerPort}`;
+    let flow = this.#flows.get(key);
+    if (flow) {
+      this.#flows.delete(key);
+      this.#flows.set(key, flow);
+      flow.timer.refresh();
+    } else {
+      if (this.#flows.size >= this.limits.maxUdpFlows) {
+        const [k, f] = this.#flows.entries().next().value as [string, UdpFlow];
+        this.#end(k, f);
+      }
+      const udp = this.stack.udpLayer;
+      const p = udp.bindRaw(0, (payload, src, srcPort) => {
+        if (src !== this.target() || srcPort !== this.spec.guestPort) return;
+        this.#socket?.send(payload, peerPort, address);
+      });
+      this.localUdp.add(p);
+      const f: UdpFlow = { port: p, timer: setTimeout(() => this.#end(key, f), this.limits.udpIdleMs).unref() };
+      this.#flows.set(key, f);
+      flow = f;
+    }
+    this.counters.datagrams++;
+    try {
+      this.stack.udpLayer.sendTo(flow.port, ip, this.spec.guestPort, msg);
+    } catch {
+      // Larger than one datagram can be: dropped.
+    }
+  }
+
+  #end(key: string, f: UdpFlow): void {
+    if (this.#flows.get(key) !== f) return;
+    this.#flows.delete(key);
+    clearTimeout(f.timer);
+    this.stack.udpLayer.unbind(f.port);
+    this.localUdp.delete(f.port);
+  }
+
+  close(): void {
+    for (const [k, f] of [...this.#flows]) this.#end(k, f);
+    this.#socket?.close();
+    this.#socket = undefined;
+  }
+}
+
+export function hostForward(spec: ForwardSpec, stack: TcpipStack, target: () => Ipv4 | undefined, limits: ForwardLimits, localUdp: Set<number>): HostForward {
+  return spec.proto === 'tcp' ? new TcpForward(spec, stack, target, limits, localUdp) : new UdpForward(spec, stack, target, limits, localUdp);
+}
