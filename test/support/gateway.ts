@@ -14,13 +14,21 @@ import { createStack, realClock, type TcpipStack } from '../../src/tcpip/index.j
 export interface Rig {
   sw: Switch;
   gw: Gateway;
+  /** Guests' stacks, stopped by close(). */
+  stacks: TcpipStack[];
   close(): void;
 }
 
 export function gatewayRig(opts: GatewayOptions = {}): Rig {
   const sw = new Switch();
   const gw = Gateway.attach(sw, 'xenbr0', { dnsUpstream: { address: '127.0.0.1', port: 9 }, ...opts });
-  return { sw, gw, close: () => sw.close() };
+  const stacks: TcpipStack[] = [];
+  return {
+    sw, gw, stacks, close: () => {
+      for (const s of stacks) s.stop();
+      sw.close();
+    },
+  };
 }
 
 export interface Guest {
@@ -31,13 +39,16 @@ export interface Guest {
 }
 
 /** A guest on xenbr0 with MAC 00:16:3e:00:00:NN (its stack unconfigured: dhcp() or configure()). */
-export function guest(sw: Switch, n: number): Guest {
+export function guest(rig: Rig, n: number): Guest {
+  const { sw } = rig;
   const mac = `00:16:3e:00:00:${n.toString(16).padStart(2, '0')}`;
   let net: GatewayNet | undefined;
   const port = new GatewayPort(`vif${n}.0`, mac, 1500, (f, i) => net?.feed(f, i));
   net = port.net();
   port.switchPort = sw.plug(port, { bridge: 'xenbr0', mac });
-  return { stack: createStack(net, { clock: realClock }), port, send: (f) => port.send(f, NET_FRAME_PLAIN) };
+  const stack = createStack(net, { clock: realClock });
+  rig.stacks.push(stack);
+  return { stack, port, send: (f) => port.send(f, NET_FRAME_PLAIN) };
 }
 
 /** A DNS server on 127.0.0.1 that answers every A query with `answer`. */
