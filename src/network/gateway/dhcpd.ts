@@ -47,7 +47,9 @@ export class DhcpServer {
   readonly #byAddress = new Map<Ipv4, string>();
   rejected = 0;
 
-  constructor(private readonly stack: TcpipStack, private readonly pool: DhcpPool, private readonly now: () => number) {
+  /** `onAck`: a client was given (or confirmed) an address, at that MAC. */
+  constructor(private readonly stack: TcpipStack, private readonly pool: DhcpPool, private readonly now: () => number,
+    private readonly onAck: (address: Ipv4, mac: Uint8Array) => void = () => {}) {
     stack.udpLayer.bindRaw(DHCP_SERVER_PORT, (payload) => this.input(payload));
   }
 
@@ -83,9 +85,11 @@ export class DhcpServer {
         if (want !== undefined && l && l.address === want) {
           l.expires = this.now() + this.pool.leaseS * 1000;
           this.#reply(m, ACK, want);
+          this.onAck(want, m.chaddr);
         } else if (want !== undefined && this.#inPool(want) && !this.#byAddress.has(want)) {
           this.#bind(mac, want);
           this.#reply(m, ACK, want);
+          this.onAck(want, m.chaddr);
         } else this.#reply(m, NAK, 0);
         return;
       }

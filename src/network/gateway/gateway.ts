@@ -17,7 +17,8 @@ import { XenError } from '../../errors.js';
 import type { Switch } from '../switch.js';
 import { DHCP_SERVER_PORT, DhcpServer, type DhcpLeaseInfo } from './dhcpd.js';
 import { DNS_PORT, DNS_RELAY_DEFAULTS, DnsRelay, type DnsRelayLimits, type DnsUpstream } from './dns-relay.js';
-import { FORWARD_DEFAULTS, hostForward, type ForwardLimits, type ForwardSpec, type HostForward } from './forward.js';
+import { FORWARD_DEFAULTS, hostForward, type ForwardLimits, type HostForward } from './forward.js';
+import type { ForwardSpec } from './forwardspec.js';
 import { TCP_NAT_DEFAULTS, TcpNat, type TcpNatLimits } from './nat-tcp.js';
 import { UDP_NAT_DEFAULTS, UdpNat, type UdpNatLimits } from './nat-udp.js';
 import { Persona, unrefClock } from './persona.js';
@@ -121,7 +122,7 @@ export class Gateway {
     this.dhcp = new DhcpServer(this.main.stack, {
       server: this.address, netmask: this.#netmask, dns: this.dnsAddress, first: this.#network + FIRST_LEASE, size: LEASES,
       leaseS: opts.leaseSeconds ?? 3600,
-    }, () => this.#clock.now());
+    }, () => this.#clock.now(), (ip, mac) => this.main.learn(ip, mac));
     this.dns = new DnsRelay(this.dnsPersona.stack, opts.dnsUpstream ?? hostResolver(), this.limits.dns);
     const hostAddress = (dst: Ipv4) => this.#nat.get(dst) ?? formatIpv4(dst);
     this.tcpNat = new TcpNat({
@@ -137,6 +138,10 @@ export class Gateway {
     const gw = new Gateway(bridge, opts);
     gw.port.switchPort = sw.plugInternal(bridge, gw.port, {}, () => gw.close());
     return gw;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
   get subnet(): string {

@@ -98,7 +98,7 @@ export class TcpNat {
     }
     persona.learn(s.src, s.srcMac);
     const held = s.frame.slice();
-    const host = connect({ host: this.host.hostAddress(s.dst), port: s.dstPort, allowHalfOpen: true });
+    const host = connect({ host: this.host.hostAddress(s.dst), port: s.dstPort, allowHalfOpen: true, noDelay: true });
     host.pause();
     const timer = setTimeout(() => fail(), this.limits.handshakeMs).unref();
     const flow: Flow = { state: 'connecting', persona, host, timer };

@@ -30,7 +30,8 @@ export class Persona {
   constructor(port: GatewayPort, readonly address: Ipv4, netmask: Ipv4, clock: Clock,
     private readonly onConnection: (p: Persona, s: TcpSocket) => void) {
     this.net = port.net();
-    this.stack = createStack(this.net, { clock });
+    // Many connections may open towards one guest while its MAC is being resolved.
+    this.stack = createStack(this.net, { clock, arp: { maxQueuedPerAddress: 256 } });
     this.stack.configure({ address, netmask, gateway: undefined, dns: [] });
     this.#mac = this.stack.eth.mac;
   }

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { ConnectionRefused } from '../../../../src/tcpip/index.js';
-import { parseForwardSpec } from '../../../../src/network/gateway/forward.js';
+import { parseForwardSpec } from '../../../../src/network/gateway/forwardspec.js';
 import { dnsServer, gatewayRig, guest, l4Frame, waitFor } from '../../../support/gateway.js';
 
 async function listen(server: Server): Promise<number> {
@@ -216,12 +216,4 @@ test('gateway: host forwards (tcp and udp) reach the guest by its lease; a guest
   const none = await rig.gw.forward({ ...parseForwardSpec('tcp:1:80'), hostPort: 0 }, () => undefined);
   const r = connect(none.boundPort, '127.0.0.1');
   await assert.rejects(collect(r), /ECONNRESET/);
-});
-
-test('gateway: forward specs are parsed strictly', () => {
-  assert.deepEqual(parseForwardSpec('tcp:8080:80'), { proto: 'tcp', hostAddress: '127.0.0.1', hostPort: 8080, guestPort: 80 });
-  assert.deepEqual(parseForwardSpec('udp:0.0.0.0:5353:53'), { proto: 'udp', hostAddress: '0.0.0.0', hostPort: 5353, guestPort: 53 });
-  for (const bad of ['', 'tcp', 'sctp:1:2', 'tcp:0:80', 'tcp:8080:65536', 'tcp:host:1:2', 'tcp:1:2:3:4', 'tcp:080a:80']) {
-    assert.throws(() => parseForwardSpec(bad), /forward/, bad);
-  }
 });
