@@ -3,6 +3,7 @@
 // relay as name server. Requests are checked (BOOTREQUEST over Ethernet, the magic cookie,
 // bounded options); anything else is counted and ignored, so nonsense costs only its sender.
 import { IPV4_BROADCAST, formatIpv4, formatMac, isUnusableUnicast, readIpv4, writeIpv4, type Ipv4 } from '../../tcpip/addr.js';
+import { parseDhcpOptions } from '../../tcpip/dhcp.js';
 import type { TcpipStack } from '../../tcpip/index.js';
 
 export const DHCP_SERVER_PORT = 67;
@@ -193,20 +194,8 @@ export function parseRequest(b: Uint8Array): DhcpRequest | undefined {
   if (b[0] !== 1 || b[1] !== 1 || b[2] !== 6 || readIpv4(b, FIXED_LEN) !== COOKIE) return undefined;
   const chaddr = b.slice(28, 34);
   if ((chaddr[0]! & 1) === 1 || chaddr.every((x) => x === 0)) return undefined;
-  const opts = new Map<number, Uint8Array>();
-  for (let o = FIXED_LEN + 4; o < b.length;) {
-    const k = b[o]!;
-    if (k === 255) break;
-    if (k === 0) {
-      o++;
-      continue;
-    }
-    if (o + 1 >= b.length) return undefined;
-    const l = b[o + 1]!;
-    if (o + 2 + l > b.length) return undefined;
-    if (!opts.has(k)) opts.set(k, b.slice(o + 2, o + 2 + l));
-    o += 2 + l;
-  }
+  const opts = parseDhcpOptions(b);
+  if (!opts) return undefined;
   const t = opts.get(53);
   if (!t || t.length !== 1) return undefined;
   const ciaddr = readIpv4(b, 12);

@@ -9,6 +9,7 @@ import { XenError } from '../../errors.js';
 import { formatIpv4, type Ipv4 } from '../../tcpip/addr.js';
 import type { TcpipStack } from '../../tcpip/index.js';
 import type { ForwardSpec } from './forwardspec.js';
+import { FlowTable } from './flowtable.js';
 import { splice } from './splice.js';
 
 export interface ForwardLimits {
@@ -98,15 +99,13 @@ export class TcpForward extends HostForward {
   }
 }
 
-interface UdpFlow {
-  readonly port: number;
-  readonly timer: NodeJS.Timeout;
-}
-
 export class UdpForward extends HostForward {
   #socket: DgramSocket | undefined;
-  /** By host peer ADDRESS:PORT, least recently used first. */
-  readonly #flows = new Map<string, UdpFlow>();
+  /** By host peer ADDRESS:PORT: the port of the gateway's address its datagrams come from. */
+  readonly #flows = new FlowTable<number>(this.limits.maxUdpFlows, this.limits.udpIdleMs, (port) => {
+    this.stack.udpLayer.unbind(port);
+    this.localUdp.delete(port);
+  });
 
   open(): Promise<void> {
     const sock = createSocket('udp4');
@@ -130,44 +129,25 @@ export class UdpForward extends HostForward {
     const ip = this.target();
     if (ip === undefined) return void this.counters.refused++;
     const key = `${address}:${peerPort}`;
-    let flow = this.#flows.get(key);
-    if (flow) {
-      this.#flows.delete(key);
-      this.#flows.set(key, flow);
-      flow.timer.refresh();
-    } else {
-      if (this.#flows.size >= this.limits.maxUdpFlows) {
-        const [k, f] = this.#flows.entries().next().value as [string, UdpFlow];
-        this.#end(k, f);
-      }
-      const udp = this.stack.udpLayer;
-      const p = udp.bindRaw(0, (payload, src, srcPort) => {
-        if (src !== this.target() || srcPort !== this.spec.guestPort) return;
+    let port = this.#flows.touch(key);
+    if (port === undefined) {
+      port = this.stack.udpLayer.bindRaw(0, (payload, src, srcPort) => {
+        if (src !== this.target() || srcPort !== this.spec.guestPort || !this.#flows.refresh(key, port!)) return;
         this.#socket?.send(payload, peerPort, address);
       });
-      this.localUdp.add(p);
-      const f: UdpFlow = { port: p, timer: setTimeout(() => this.#end(key, f), this.limits.udpIdleMs).unref() };
-      this.#flows.set(key, f);
-      flow = f;
+      this.localUdp.add(port);
+      this.#flows.add(key, port);
     }
     this.counters.datagrams++;
     try {
-      this.stack.udpLayer.sendTo(flow.port, ip, this.spec.guestPort, msg);
+      this.stack.udpLayer.sendTo(port, ip, this.spec.guestPort, msg);
     } catch {
       // Larger than one datagram can be: dropped.
     }
   }
 
-  #end(key: string, f: UdpFlow): void {
-    if (this.#flows.get(key) !== f) return;
-    this.#flows.delete(key);
-    clearTimeout(f.timer);
-    this.stack.udpLayer.unbind(f.port);
-    this.localUdp.delete(f.port);
-  }
-
   close(): void {
-    for (const [k, f] of [...this.#flows]) this.#end(k, f);
+    this.#flows.clear();
     this.#socket?.close();
     this.#socket = undefined;
   }

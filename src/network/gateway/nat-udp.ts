@@ -5,6 +5,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { Ipv4 } from '../../tcpip/addr.js';
 import type { TcpipStack } from '../../tcpip/index.js';
+import { FlowTable } from './flowtable.js';
 
 export interface UdpNatLimits {
   readonly maxFlows: number;
@@ -15,60 +16,45 @@ export const UDP_NAT_DEFAULTS: UdpNatLimits = { maxFlows: 1024, idleMs: 60_000 }
 
 export interface UdpNatCounters {
   flows: number;
-  evicted: number;
   toHost: number;
   toGuest: number;
 }
 
-interface Flow {
-  readonly socket: Socket;
-  readonly timer: NodeJS.Timeout;
-}
-
 export class UdpNat {
-  readonly counters: UdpNatCounters = { flows: 0, evicted: 0, toHost: 0, toGuest: 0 };
-  /** In least-recently-used order. */
-  readonly #flows = new Map<string, Flow>();
+  readonly counters: UdpNatCounters = { flows: 0, toHost: 0, toGuest: 0 };
+  readonly #flows: FlowTable<Socket>;
 
   /**
    * `reply` is the stack that sends answers to guests (from the destination's address);
    * `hostAddress` maps a destination to where it is on the host.
    */
   constructor(private readonly reply: TcpipStack, private readonly hostAddress: (dst: Ipv4) => string,
-    private readonly limits: UdpNatLimits = UDP_NAT_DEFAULTS) {}
+    limits: UdpNatLimits = UDP_NAT_DEFAULTS) {
+    this.#flows = new FlowTable(limits.maxFlows, limits.idleMs, (s) => s.close());
+  }
 
   get size(): number {
     return this.#flows.size;
   }
 
+  /** Flows that had to go to make room for new ones. */
+  get evicted(): number {
+    return this.#flows.evicted;
+  }
+
   /** A datagram from a guest (its payload valid during the call). */
   input(src: Ipv4, srcPort: number, dst: Ipv4, dstPort: number, payload: Uint8Array): void {
     const key = `${src}:${srcPort}>${dst}:${dstPort}`;
-    let flow = this.#flows.get(key);
-    if (flow) {
-      this.#flows.delete(key);
-      this.#flows.set(key, flow);
-      flow.timer.refresh();
-    } else {
-      if (this.#flows.size >= this.limits.maxFlows) {
-        const [oldKey, old] = this.#flows.entries().next().value as [string, Flow];
-        this.counters.evicted++;
-        this.#end(oldKey, old);
-      }
-      flow = this.#open(key, src, srcPort, dst, dstPort);
-    }
+    const socket = this.#flows.touch(key) ?? this.#open(key, src, srcPort, dst, dstPort);
     this.counters.toHost++;
-    flow.socket.send(payload, dstPort, this.hostAddress(dst));
+    socket.send(payload, dstPort, this.hostAddress(dst));
   }
 
-  #open(key: string, src: Ipv4, srcPort: number, dst: Ipv4, dstPort: number): Flow {
+  #open(key: string, src: Ipv4, srcPort: number, dst: Ipv4, dstPort: number): Socket {
     const socket = createSocket('udp4');
     const host = this.hostAddress(dst);
-    const timer = setTimeout(() => this.#end(key, flow), this.limits.idleMs).unref();
-    const flow: Flow = { socket, timer };
     socket.on('message', (msg, rinfo) => {
-      if (rinfo.address !== host || rinfo.port !== dstPort || this.#flows.get(key) !== flow) return;
-      timer.refresh();
+      if (rinfo.address !== host || rinfo.port !== dstPort || !this.#flows.refresh(key, socket)) return;
       this.counters.toGuest++;
       try {
         this.reply.udpLayer.sendTo(dstPort, src, srcPort, msg, dst);
@@ -76,21 +62,13 @@ export class UdpNat {
         // Too large for one datagram: the host's answer costs only itself.
       }
     });
-    socket.on('error', () => this.#end(key, flow));
+    socket.on('error', () => this.#flows.end(key, socket));
     socket.unref();
-    this.#flows.set(key, flow);
     this.counters.flows++;
-    return flow;
-  }
-
-  #end(key: string, flow: Flow): void {
-    if (this.#flows.get(key) !== flow) return;
-    this.#flows.delete(key);
-    clearTimeout(flow.timer);
-    flow.socket.close();
+    return this.#flows.add(key, socket);
   }
 
   close(): void {
-    for (const [k, f] of [...this.#flows]) this.#end(k, f);
+    this.#flows.clear();
   }
 }
