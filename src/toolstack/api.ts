@@ -24,6 +24,7 @@ import { MAX_CONFIG_BYTES, loadDomainConfig, parseDomainConfig } from './domconf
 import type { Host } from './host.js';
 import { bridgeInfos, linkInfo } from '../network/info.js';
 import { parseEndpoint } from '../network/vxlan.js';
+import { parseForwardSpec } from '../network/gateway/forwardspec.js';
 import type { HostLog } from './hostlog.js';
 
 const TAIL_LINES = 5;
@@ -133,6 +134,12 @@ export class ToolstackApi implements Toolstack {
       return id(d);
     },
     networkList: (a) => listVifs(this.#host.devices, this.#resolve(a.domain).domid),
+    networkForward: (a) => {
+      const d = this.#resolve(a.domain);
+      const spec = parseForwardSpec(a.spec);
+      return a.remove ? this.#host.removeForward(d.domid, spec) : this.#host.addForward(d.domid, spec);
+    },
+    networkForwardList: (a) => this.#host.forwards.list(a.domain === undefined ? undefined : this.#resolve(a.domain).domid),
     consoleLog: (a) => {
       const d = this.#guestWithConsole(a.domain);
       return { ...id(d), data: Buffer.from(this.#host.consoled.log(d.domid)).toString('base64') };

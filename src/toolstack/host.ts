@@ -14,6 +14,8 @@ import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
 import { GUEST_IMAGE } from '../guest/image.js';
 import { VcpuPool } from '../hypervisor/vcpu.js';
 import { Switch } from '../network/switch.js';
+import { Gateway } from '../network/gateway/gateway.js';
+import type { ForwardSpec } from '../network/gateway/forwardspec.js';
 import { NetbackDaemon } from '../drivers/net/back/devd.js';
 import { eventChannels } from '../drivers/evtchn.js';
 import { connectLocal } from '../xenstore/client/transport.js';
@@ -24,10 +26,11 @@ import { Storage } from '../storage/sr.js';
 import { Vdis } from '../storage/vdi.js';
 import { buildDomain, claimShell, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
 import { isShellName, ShellPool } from './shells.js';
-import type { DiskDevice, NicDevice, ShutdownOutcome } from './contract.js';
+import type { DiskDevice, ForwardInfo, NicDevice, ShutdownOutcome } from './contract.js';
 import { attachDisk, detachDisk, vdiUsers } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
-import { attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
+import { DEFAULT_BRIDGE, attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
+import { DomainForwards } from './forwards.js';
 import { domainNameProblem, type DomainConfig, type DomainVif, type ShutdownAction } from './domconfig.js';
 import { hostPaths, resolveStateDir, type HostPaths } from './paths.js';
 import type { HostDb } from './db/hostdb.js';
@@ -99,6 +102,9 @@ export class Host extends EventEmitter<HostEvents> {
   /** Set while the host shuts its guests down: their shutdown actions no longer restart them. */
   #stopping = false;
   #switch: Switch | undefined;
+  readonly #gateways = new Map<string, Gateway>();
+  /** Host port forwards of domains, through their bridges' gateways. */
+  readonly forwards = new DomainForwards((bridge) => this.gateway(bridge));
 
   private constructor(opts: HostOptions, parts: { hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient; db: HostDb }) {
     super();
@@ -189,6 +195,12 @@ export class Host extends EventEmitter<HostEvents> {
       const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
       const { domid } = built.domain;
       this.#managed.set(domid, { config, handled: false });
+      try {
+        for (const f of config.forwards ?? []) await this.forwards.add(domid, config.vifs, f);
+      } catch (e) {
+        await this.destroy(domid).catch(() => {});
+        throw e;
+      }
       this.emit('created', domid, config.name);
       // A crash during the build was signalled before the domain was ours to handle.
       if (built.domain.shutdownReason) void this.#onDomainException();
@@ -278,6 +290,35 @@ export class Host extends EventEmitter<HostEvents> {
     return (this.#switch ??= new Switch());
   }
 
+  /** The gateway of `bridge` (10.0.2.0/24 in slirp's shape), attached if it has none; xenbr0 gets one with the first vif. */
+  gateway(bridge: string): Gateway {
+    let gw = this.#gateways.get(bridge);
+    if (!gw || gw.closed) {
+      gw = Gateway.attach(this.switch, bridge);
+      this.#gateways.set(bridge, gw);
+    }
+    return gw;
+  }
+
+  /** xenode network-forward: a host port to the domain's first vif; it stays in the configuration the domain restarts with. */
+  async addForward(domid: number, spec: ForwardSpec): Promise<ForwardInfo> {
+    this.#guest(domid, 'given a forward');
+    const m = this.#managed.get(domid)!;
+    const info = await this.forwards.add(domid, m.config.vifs, spec);
+    m.config = { ...m.config, forwards: [...(m.config.forwards ?? []), spec] };
+    return info;
+  }
+
+  /** xenode network-forward --remove. */
+  removeForward(domid: number, spec: ForwardSpec): ForwardInfo {
+    this.#guest(domid, 'relieved of a forward');
+    const info = this.forwards.remove(domid, spec);
+    const m = this.#managed.get(domid)!;
+    const same = (f: ForwardSpec) => f.proto === spec.proto && f.hostAddress === spec.hostAddress && f.hostPort === spec.hostPort;
+    m.config = { ...m.config, forwards: (m.config.forwards ?? []).filter((f) => !same(f)) };
+    return info;
+  }
+
   /** What the device code needs of this host. */
   get devices(): VifHost {
     return { hv: this.hv, xs: this.xs, loop: this.loop, log: this.#log, ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback };
@@ -287,7 +328,12 @@ export class Host extends EventEmitter<HostEvents> {
   get #netback(): Pick<VifHost, 'startNetback'> {
     const hc = this.hv.dom0Hypercalls;
     const ctx = { hc, evtchn: eventChannels(hc, this.loop), xs: this.xs, log: this.#log };
-    return { startNetback: () => NetbackDaemon.start(ctx, 0, { switch: this.switch }) };
+    return {
+      startNetback: () => {
+        this.gateway(DEFAULT_BRIDGE);
+        return NetbackDaemon.start(ctx, 0, { switch: this.switch });
+      },
+    };
   }
 
   /** xl network-attach: hot-plug a vif. It stays in the configuration the domain restarts with, as libxl keeps it. */
@@ -347,6 +393,7 @@ export class Host extends EventEmitter<HostEvents> {
     }
     const done = (async () => {
       this.#managed.delete(domid);
+      this.forwards.removeDomain(domid);
       await teardownDomain(this.#ctx, domid);
       this.emit('destroyed', domid, d.name);
     })().finally(() => this.#destroying.delete(domid));
