@@ -25,6 +25,7 @@ export interface OpenOptions {
 interface Statements {
   get: Database.Statement;
   all: Database.Statement;
+  refs: Database.Statement;
   byUuid: Database.Statement;
   byName: Database.Statement;
   /** Records whose field has a value, per field: the path is part of the statement, so an index on it (schema.ts) serves it. */
@@ -168,6 +169,7 @@ export class SqliteHostDb implements HostDb {
       s = {
         get: db.prepare(`SELECT body FROM ${t} WHERE ref = ?`).pluck(),
         all: db.prepare(`SELECT ref, body FROM ${t} ORDER BY rowid`),
+        refs: db.prepare(`SELECT ref FROM ${t} ORDER BY rowid`).pluck(),
         byUuid: db.prepare(`SELECT ref FROM ${t} WHERE uuid = ?`).pluck(),
         byName: db.prepare(`SELECT ref FROM ${t} WHERE name_label = ? ORDER BY ref`).pluck(),
         byField: new Map(),
@@ -201,7 +203,7 @@ export class SqliteHostDb implements HostDb {
       find,
       getAll: () => {
         inTx();
-        return (s().all.all() as { ref: string }[]).map((r) => r.ref);
+        return s().refs.all() as string[];
       },
       getAllRecords: () => {
         inTx();
