@@ -7,7 +7,7 @@
 // the physical limit measured in the same run: the same frames copied from one
 // SharedArrayBuffer to another in one thread. Prints one line of JSON.
 //
-//   npm run bench -- net-guests [--runtime=1] [--ramp=0.5] [--max-pairs=16] [--window=64] [--repeat=1]
+//   npm run bench -- net-guests [--runtime=1] [--ramp=0.5] [--max-pairs=16] [--window=256] [--repeat=1]
 //
 // All guests and dom0 share this machine's cores, so the aggregate measures the whole host;
 // the load average at the start and the end is in the result.
@@ -17,7 +17,7 @@ import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { emit, numberOptions } from './support/harness.js';
 
-const opts = numberOptions({ runtime: 1, ramp: 0.5, 'max-pairs': 16, window: 64, repeat: 1 });
+const opts = numberOptions({ runtime: 1, ramp: 0.5, 'max-pairs': 16, window: 256, repeat: 1 });
 const NETPEER = fileURLToPath(new URL('../../bench/guests/netpeer.ts', import.meta.url));
 const NET_DD = fileURLToPath(new URL('../../examples/driver-domain/netback.ts', import.meta.url));
 const SIZES = [64, 1514, 65000] as const;
