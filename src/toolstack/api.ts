@@ -26,6 +26,7 @@ import { MAX_CONFIG_BYTES, loadDomainConfig, parseDomainConfig } from './domconf
 import type { Host } from './host.js';
 import { bridgeInfos, linkInfo } from '../network/info.js';
 import { parseEndpoint } from '../network/vxlan.js';
+import { parseForwardSpec } from '../network/gateway/forwardspec.js';
 import type { HostLog } from './hostlog.js';
 
 const TAIL_LINES = 5;
@@ -86,7 +87,7 @@ export class ToolstackApi implements Toolstack {
   readonly #handlers: { readonly [K in Op]: Handler<K> } = {
     create: (a) => this.#create(a.file, a.text, a.paused === true),
     list: async (a) => {
-      const domains = a.domains ? a.domains.map((r) => this.#resolve(r)) : this.#host.hv.domains();
+      const domains = a.domains ? a.domains.map((r) => this.#resolve(r)) : this.#host.domains();
       const [vbd, net] = await Promise.all([dom0VbdStats(this.#host), dom0VifTraffic(this.#host.hv)]);
       return domains.map((d) => this.#info(d, a.long === true, vbd.get(d.domid), net.get(d.domid)));
     },
@@ -140,6 +141,12 @@ export class ToolstackApi implements Toolstack {
       return id(d);
     },
     networkList: (a) => listVifs(this.#host.devices, this.#resolve(a.domain).domid),
+    networkForward: (a) => {
+      const d = this.#resolve(a.domain);
+      const spec = parseForwardSpec(a.spec);
+      return a.remove ? this.#host.removeForward(d.domid, spec) : this.#host.addForward(d.domid, spec);
+    },
+    networkForwardList: (a) => this.#host.forwards.list(a.domain === undefined ? undefined : this.#resolve(a.domain).domid),
     consoleLog: (a) => {
       const d = this.#guestWithConsole(a.domain);
       return { ...id(d), data: Buffer.from(this.#host.consoled.log(d.domid)).toString('base64') };
@@ -301,14 +308,13 @@ export class ToolstackApi implements Toolstack {
 
   /** A domain by name (live ones only: names are reused) or by id (dying ones too, as xl). */
   #resolve(ref: DomainRef): Domain {
-    const hv = this.#host.hv;
     if (typeof ref === 'number' || /^[0-9]+$/.test(ref)) {
       const domid = Number(ref);
-      const d = hv.findDomain(domid);
+      const d = this.#host.findDomain(domid);
       if (!d) throw new XenError('ESRCH', `no domain with id ${domid}: \`xenode list\` shows the domains`);
       return d;
     }
-    const d = hv.domains().find((x) => x.name === ref && !x.dying);
+    const d = this.#host.domains().find((x) => x.name === ref && !x.dying);
     if (!d) throw new XenError('ESRCH', `no domain named '${ref}': \`xenode list\` shows the domains`);
     return d;
   }
@@ -409,7 +415,7 @@ export class ToolstackApi implements Toolstack {
       commandline: process.argv.slice(1).join(' '),
       startTime: this.#host.hv.dom0.createdAt,
       stateDir: this.#host.paths?.stateDir ?? null,
-      domains: this.#host.hv.domains().length,
+      domains: this.#host.domains().length,
     };
   }
 }

@@ -126,6 +126,21 @@ export interface NicDevice {
   readonly backendPath: string;
 }
 
+/** A host port forward (xenode's `forward` key, `xenode network-forward`), as a row of its list. */
+export interface ForwardInfo {
+  readonly domid: number;
+  /** PROTO:[HOSTADDR:]HOSTPORT:GUESTPORT. */
+  readonly spec: string;
+  readonly proto: 'tcp' | 'udp';
+  readonly hostAddress: string;
+  readonly hostPort: number;
+  readonly guestPort: number;
+  /** The bridge whose gateway carries it. */
+  readonly bridge: string;
+  /** Where it goes now: the vif's ip=, or its DHCP lease; null while it has none. */
+  readonly guestAddress: string | null;
+}
+
 /**
  * What the host did after a domain shut down: its on_* setting as xenode carries it out
  * (no core dumps, so coredump-* act as their plain counterparts; soft-reset restarts), or
@@ -227,6 +242,13 @@ export interface Commands {
   /** xl network-detach: the vif by devid or MAC; the guest closes it first, unless forced. */
   networkDetach: { args: { domain: DomainRef; vif: string; force?: boolean }; result: DomainId };
   networkList: { args: { domain: DomainRef }; result: NicDevice[] };
+  /**
+   * xenode network-forward: forward a host port to the domain's first vif (`spec` is
+   * PROTO:[HOSTADDR:]HOSTPORT:GUESTPORT), or with `remove` stop forwarding it. Forwards go with the domain.
+   */
+  networkForward: { args: { domain: DomainRef; spec: string; remove?: boolean }; result: ForwardInfo };
+  /** The host port forwards of one domain, or of all. */
+  networkForwardList: { args: { domain?: DomainRef }; result: ForwardInfo[] };
   /** The console output the host kept (bounded), base64. */
   consoleLog: { args: { domain: DomainRef }; result: DomainId & { data: string } };
   info: { args: NoArgs; result: HostInfo };
@@ -402,6 +424,12 @@ export class Fields {
     return v;
   }
 
+  optionalDomain(key = 'domain'): DomainRef | undefined {
+    const v = this.#get(key);
+    if (v !== undefined && !isDomainRef(v)) throw this.#fail(key, 'a domain name or id');
+    return v as DomainRef | undefined;
+  }
+
   domains(key: string): DomainRef[] | undefined {
     const v = this.#get(key);
     if (v === undefined) return undefined;
@@ -451,6 +479,11 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   networkAttach: (f) => f.done({ domain: f.domain(), spec: f.optionalString('spec') ?? '' }),
   networkDetach: (f) => f.done({ domain: f.domain(), vif: f.string('vif'), force: f.bool('force') }),
   networkList: domainOnly,
+  networkForward: (f) => f.done({ domain: f.domain(), spec: f.string('spec'), remove: f.bool('remove') }),
+  networkForwardList: (f) => {
+    const domain = f.optionalDomain();
+    return f.done(domain === undefined ? {} : { domain });
+  },
   consoleLog: domainOnly,
   info: none,
   dmesg: (f) => f.done({ clear: f.bool('clear') }),

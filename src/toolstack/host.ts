@@ -14,6 +14,8 @@ import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
 import { GUEST_IMAGE } from '../guest/image.js';
 import { VcpuPool } from '../hypervisor/vcpu.js';
 import { Switch } from '../network/switch.js';
+import { Gateway } from '../network/gateway/gateway.js';
+import type { ForwardSpec } from '../network/gateway/forwardspec.js';
 import { NetbackDaemon } from '../drivers/net/back/devd.js';
 import { eventChannels } from '../drivers/evtchn.js';
 import { connectLocal } from '../xenstore/client/transport.js';
@@ -22,11 +24,13 @@ import { Xenstored } from '../xenstore/server/daemon.js';
 import { mapGuestRing } from '../xenstore/server/introduce.js';
 import { Storage } from '../storage/sr.js';
 import { Vdis } from '../storage/vdi.js';
-import { buildDomain, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
-import type { DiskDevice, NicDevice, ShutdownOutcome } from './contract.js';
+import { buildDomain, claimShell, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
+import { isShellName, ShellPool } from './shells.js';
+import type { DiskDevice, ForwardInfo, NicDevice, ShutdownOutcome } from './contract.js';
 import { attachDisk, detachDisk, vdiUsers } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
-import { attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
+import { DEFAULT_BRIDGE, attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
+import { DomainForwards } from './forwards.js';
 import { domainNameProblem, type DomainConfig, type DomainVif, type ShutdownAction } from './domconfig.js';
 import { hostPaths, resolveStateDir, type HostPaths } from './paths.js';
 import type { HostDb } from './db/hostdb.js';
@@ -43,8 +47,18 @@ export interface HostOptions {
   readonly stateDir?: string;
   /** Pre-started vCPU threads kept ready per heap size. */
   readonly poolSize?: number;
+  /** Pre-built domains kept ready for creates of this memory= (shells.ts); none by default. */
+  readonly shells?: { readonly count: number; readonly memory: number };
+  /** Creates in progress at once before one more is refused with EAGAIN (MAX_CREATES_IN_FLIGHT). */
+  readonly maxCreates?: number;
   readonly log?: (line: string) => void;
 }
+
+/**
+ * Creates in progress at once; one more is refused with EAGAIN, so a storm of creates costs
+ * its senders a retry instead of the host its responsiveness.
+ */
+export const MAX_CREATES_IN_FLIGHT = 64;
 
 export interface HostEvents {
   /** A domain was built (and is running, unless created paused). */
@@ -76,6 +90,7 @@ export class Host extends EventEmitter<HostEvents> {
   readonly xs: XenstoreClient;
   readonly consoled: ConsoleDaemon;
   readonly pool: VcpuPool;
+  readonly shells: ShellPool;
   readonly paths: HostPaths | null;
   /** The host database (in memory for a host without a state dir). */
   readonly db: HostDb;
@@ -88,10 +103,14 @@ export class Host extends EventEmitter<HostEvents> {
   #creating = new Set<string>();
   #destroying = new Map<number, Promise<void>>();
   #log: (line: string) => void;
+  readonly #maxCreates: number;
   #closed = false;
   /** Set while the host shuts its guests down: their shutdown actions no longer restart them. */
   #stopping = false;
   #switch: Switch | undefined;
+  readonly #gateways = new Map<string, Gateway>();
+  /** Host port forwards of domains, through their bridges' gateways. */
+  readonly forwards = new DomainForwards((bridge) => this.gateway(bridge));
 
   private constructor(opts: HostOptions, parts: { hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient; db: HostDb; vms: VmTable }) {
     super();
@@ -100,9 +119,11 @@ export class Host extends EventEmitter<HostEvents> {
     this.xenstored = parts.xenstored;
     this.xs = parts.xs;
     this.#log = opts.log ?? (() => {});
+    this.#maxCreates = opts.maxCreates ?? MAX_CREATES_IN_FLIGHT;
     this.consoled = new ConsoleDaemon(this.hv.dom0Hypercalls, this.loop);
     this.consoled.on('broken', (domid, why) => this.#log(`d${domid}: console detached: ${why}`));
     this.pool = new VcpuPool({ size: opts.poolSize ?? 0, image: GUEST_IMAGE });
+    this.shells = new ShellPool(() => this.#ctx, opts.shells ?? { count: 0, memory: 0 }, this.#log);
     this.paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
     this.db = parts.db;
     this.vms = parts.vms;
@@ -161,6 +182,7 @@ export class Host extends EventEmitter<HostEvents> {
     }
     const domExc = await hc.evtchnBindVirq(VIRQ_DOM_EXC);
     loop.on(domExc, () => void host.#onDomainException());
+    host.shells.fill();
     return host;
   }
 
@@ -175,11 +197,15 @@ export class Host extends EventEmitter<HostEvents> {
    */
   async create(config: DomainConfig, opts: { paused?: boolean; vm?: Ref<'VM'> } = {}): Promise<BuiltDomain> {
     if (this.#closed || this.#stopping) throw new XenError('EINVAL', 'the host is shutting down');
+    if (this.#creating.size >= this.#maxCreates) {
+      throw new XenError('EAGAIN', `${this.#creating.size} creates are in progress on this host: try again when one has finished`);
+    }
     this.#checkNameFree(config.name);
     this.#creating.add(config.name);
     try {
       config = { ...config, vifs: settleVifMacs(config.vifs) };
-      const built = await buildDomain(this.#ctx, config, opts);
+      const fromShell = !opts.paused && this.shells.fits(config) ? await claimShell(this.#ctx, () => this.shells.take(), config) : undefined;
+      const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
       const { domid, uuid } = built.domain;
       // The domain keeps its uuid when it restarts, as libxl's does.
       config = { ...config, uuid };
@@ -191,6 +217,12 @@ export class Host extends EventEmitter<HostEvents> {
         throw e;
       }
       this.#managed.set(domid, { config, handled: false, vm });
+      try {
+        for (const f of config.forwards ?? []) await this.forwards.add(domid, config.vifs, f);
+      } catch (e) {
+        await this.destroy(domid).catch(() => {});
+        throw e;
+      }
       this.emit('created', domid, config.name);
       // A crash during the build was signalled before the domain was ours to handle.
       if (built.domain.shutdownReason) void this.#onDomainException();
@@ -205,6 +237,17 @@ export class Host extends EventEmitter<HostEvents> {
     for (const d of this.hv.domains()) {
       if (d.name === name && !d.dying) throw new XenError('EEXIST', `a domain named '${name}' already exists (id ${d.domid})`);
     }
+  }
+
+  /** The domains users see, in domid order: every domain but the shells (shells.ts). */
+  domains(): Domain[] {
+    return this.hv.domains().filter((d) => !isShellName(d.name));
+  }
+
+  /** The domain `domid` if users may see it (not a shell). */
+  findDomain(domid: number): Domain | undefined {
+    const d = this.hv.findDomain(domid);
+    return d && !isShellName(d.name) ? d : undefined;
   }
 
   /** Boot a halted persistent VM (XAPI's VM.start) with the configuration its record holds. */
@@ -309,6 +352,35 @@ export class Host extends EventEmitter<HostEvents> {
     return (this.#switch ??= new Switch());
   }
 
+  /** The gateway of `bridge` (10.0.2.0/24 in slirp's shape), attached if it has none; xenbr0 gets one with the first vif. */
+  gateway(bridge: string): Gateway {
+    let gw = this.#gateways.get(bridge);
+    if (!gw || gw.closed) {
+      gw = Gateway.attach(this.switch, bridge);
+      this.#gateways.set(bridge, gw);
+    }
+    return gw;
+  }
+
+  /** xenode network-forward: a host port to the domain's first vif; it stays in the configuration the domain restarts with. */
+  async addForward(domid: number, spec: ForwardSpec): Promise<ForwardInfo> {
+    this.#guest(domid, 'given a forward');
+    const m = this.#managed.get(domid)!;
+    const info = await this.forwards.add(domid, m.config.vifs, spec);
+    m.config = { ...m.config, forwards: [...(m.config.forwards ?? []), spec] };
+    return info;
+  }
+
+  /** xenode network-forward --remove. */
+  removeForward(domid: number, spec: ForwardSpec): ForwardInfo {
+    this.#guest(domid, 'relieved of a forward');
+    const info = this.forwards.remove(domid, spec);
+    const m = this.#managed.get(domid)!;
+    const same = (f: ForwardSpec) => f.proto === spec.proto && f.hostAddress === spec.hostAddress && f.hostPort === spec.hostPort;
+    m.config = { ...m.config, forwards: (m.config.forwards ?? []).filter((f) => !same(f)) };
+    return info;
+  }
+
   /** What the device code needs of this host. */
   get devices(): VifHost {
     return { hv: this.hv, xs: this.xs, loop: this.loop, log: this.#log, ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback };
@@ -318,7 +390,12 @@ export class Host extends EventEmitter<HostEvents> {
   get #netback(): Pick<VifHost, 'startNetback'> {
     const hc = this.hv.dom0Hypercalls;
     const ctx = { hc, evtchn: eventChannels(hc, this.loop), xs: this.xs, log: this.#log };
-    return { startNetback: () => NetbackDaemon.start(ctx, 0, { switch: this.switch }) };
+    return {
+      startNetback: () => {
+        this.gateway(DEFAULT_BRIDGE);
+        return NetbackDaemon.start(ctx, 0, { switch: this.switch });
+      },
+    };
   }
 
   /** xl network-attach: hot-plug a vif. It stays in the configuration the domain restarts with, as libxl keeps it. */
@@ -376,6 +453,7 @@ export class Host extends EventEmitter<HostEvents> {
     const done = (async () => {
       const vm = this.#managed.get(domid)?.vm;
       this.#managed.delete(domid);
+      this.forwards.removeDomain(domid);
       await teardownDomain(this.#ctx, domid);
       if (vm) await this.vms.stopped(vm, keepVm).catch((e: Error) => this.#log(`d${domid}: its VM record could not be updated: ${e.message}`));
       this.emit('destroyed', domid, d.name);
@@ -385,6 +463,7 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   async #onDomainException(): Promise<void> {
+    this.shells.reap();
     for (const d of this.hv.domains()) {
       const m = this.#managed.get(d.domid);
       if (!m || m.handled || !d.shutdownReason) continue;
@@ -468,6 +547,7 @@ export class Host extends EventEmitter<HostEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.shells.close();
     await Promise.all(this.hv.domains().filter((d) => d.domid !== 0 && !d.dying).map((d) => this.destroy(d.domid).catch(() => {})));
     await this.pool.close();
     this.#switch?.close();

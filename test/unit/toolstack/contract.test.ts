@@ -24,6 +24,8 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   networkAttach: { domain: 'g', spec: 'bridge=xenbr1,mac=00:16:3e:aa:bb:cc' },
   networkDetach: { domain: 'g', vif: '00:16:3e:aa:bb:cc', force: true },
   networkList: { domain: 'g' },
+  networkForward: { domain: 'g', spec: 'tcp:8080:80', remove: true },
+  networkForwardList: { domain: 'g' },
   consoleLog: { domain: 'g' },
   info: {},
   dmesg: { clear: true },
