@@ -24,7 +24,7 @@ import { Storage } from '../storage/sr.js';
 import { Vdis } from '../storage/vdi.js';
 import { buildDomain, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
 import type { DiskDevice, NicDevice, ShutdownOutcome } from './contract.js';
-import { attachDisk, detachDisk, vdiUsers } from './devices.js';
+import { attachDisk, detachDisk, vdiLiveDisks, vdiUsers } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
 import { attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
 import { domainNameProblem, type DomainConfig, type DomainVif, type ShutdownAction } from './domconfig.js';
@@ -100,7 +100,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
     this.db = parts.db;
     this.storage = new Storage(this.db, this.#imagesDir);
-    this.vdis = new Vdis(this.storage, (vdi) => vdiUsers(this.devices, vdi));
+    this.vdis = new Vdis(this.storage, (vdi) => vdiUsers(this.devices, vdi), (vdi) => vdiLiveDisks(this.devices, vdi));
   }
 
   /** The default SR's directory, where bare-name disk targets live. */

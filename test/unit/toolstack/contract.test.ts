@@ -42,6 +42,13 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   vdiResize: { vdi: 'root', size: '16G' },
   vdiImport: { sr: 'default', file: '/tmp/disk.qcow2', name: 'root', format: 'qcow2' },
   vdiExport: { vdi: 'root', file: '/tmp/out.vhd', format: 'vhd' },
+  vdiSnapshot: { vdi: 'root', name: 'before', description: 'd', clone: true },
+  vdiMigrate: { vdi: 'root', sr: 'fast' },
+  srGc: { sr: 'fast' },
+  taskSubmit: { call: { op: 'vdiExport', args: { vdi: 'root', file: '/tmp/out.vhd', format: 'vhd' } } },
+  taskGet: { task: 'e3b0c442-98fc-1c14-9afb-f4c8996fb924' },
+  taskList: {},
+  taskCancel: { task: 'e3b0c442-98fc-1c14-9afb-f4c8996fb924' },
 };
 const STREAM_GOOD: Record<string, Record<string, unknown>> = { console: { domain: 'g', replay: false }, events: {} };
 const ALL = { ...GOOD, ...STREAM_GOOD };
