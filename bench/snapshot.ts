@@ -7,9 +7,12 @@
 // - the throttled collector (its default duty) coalescing one VDI while a guest reads another:
 //   the guest's IOPS next to the same load without it (goal: at least 0.8).
 //
+// Every figure comes with its limit measured in the same run: fdatasync's median (a snapshot is
+// a few synchronous flushes), the guest's own throughput without the operation, `cp`.
+//
 //   npm run bench -- snapshot [--size-gb=8] [--alloc-gb=1] [--runtime=3] [--count=5]
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -62,10 +65,26 @@ async function started(name: string): Promise<void> {
 
 const ms = (xs: number[]) => summarize(xs);
 
+/** The machine's limit for these operations: the median fdatasync of a small file in the SR's directory, now. */
+async function fdatasyncMs(): Promise<number> {
+  const fh = await open(join(state, 'images', '.probe'), 'w');
+  const t: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    await fh.write('x');
+    const t0 = performance.now();
+    await fh.datasync();
+    t.push(performance.now() - t0);
+  }
+  await fh.close();
+  await rm(join(state, 'images', '.probe'));
+  return summarize(t).median;
+}
+
 try {
   const size = `${opts['size-gb']}G`;
   await host.vdis.create({ sr: 'default', name: 'root', size, format: 'vhd' });
   await write('root', ALLOC, 1);
+  const syncMs = await fdatasyncMs();
   // No guest: files and records only.
   const offline = { snapshot: [] as number[], clone: [] as number[] };
   for (let i = 0; i < opts.count; i++) {
@@ -81,7 +100,7 @@ try {
   // Under a guest writing: the same load with and without snapshots.
   const randwrite = 'rw=randwrite bs=4096 qd=32';
   const baseline = await guest('root', randwrite).done;
-  const g = guest('root', randwrite);
+  const g = guest('root', randwrite, Math.max(opts.runtime, opts.count * 2));
   await started(g.name);
   const live = { total: [] as number[], paused: [] as number[] };
   for (let i = 0; i < opts.count; i++) {
@@ -130,10 +149,32 @@ try {
   await gc;
   const bgS = (performance.now() - tBg) / 1000;
 
+  // Live migration of root (a chain coalesced back to one image of ALLOC) under the guest's
+  // random writes: total time, the copy's rate next to cp of the base, the guest's IOPS and p99
+  // during it next to before, the longest pause.
+  await host.storage.create({ name: 'fast', type: 'file', path: join(state, 'fast') });
+  const rootNow = (await host.vdis.list()).find((x) => x.record.name_label === 'root')!;
+  const rootFile = join(state, 'images', rootNow.record.location);
+  const rootBytes = (await stat(rootFile)).blocks * 512;
+  const tCp2 = performance.now();
+  await run('cp', [rootFile, join(state, 'cp-root')]);
+  const cpRootS = (performance.now() - tCp2) / 1000;
+  await rm(join(state, 'cp-root'));
+  const beforeMig = await guest('root', randwrite).done;
+  const g3 = guest('root', randwrite, Math.max(opts.runtime, 6));
+  await started(g3.name);
+  const tMig = performance.now();
+  const moved = await host.vdis.migrate('root', 'fast');
+  const migS = (performance.now() - tMig) / 1000;
+  const duringMig = await g3.done;
+
   emit({
     bench: 'snapshot', size_gb: opts['size-gb'], alloc_gb: opts['alloc-gb'], runtime_s: opts.runtime, count: opts.count,
     loadavg_1m: loadavg()[0],
+    // A snapshot is about 8 synchronous flushes (journal, new files, directory, the host database): its physical limit.
+    fdatasync_ms: syncMs, fdatasync_after_ms: await fdatasyncMs(),
     offline_snapshot_ms: ms(offline.snapshot), offline_clone_ms: ms(offline.clone),
+    offline_snapshot_in_fdatasyncs: ms(offline.snapshot).median / syncMs,
     live_snapshot_ms: ms(live.total), live_paused_ms: ms(live.paused),
     guest_randwrite_4k: { without_snapshots: baseline, with_snapshots: during, ratio_iops: during.iops / baseline.iops },
     live_chain_coalesce_ms: liveGcMs,
@@ -141,6 +182,12 @@ try {
     throttled_gc: {
       guest_randread_4k_alone: alone, guest_randread_4k_with_gc: withGc, ratio_iops: withGc.iops / alone.iops,
       gc_seconds: bgS,
+    },
+    migrate: {
+      seconds: migS, copied_bytes: moved.copiedBytes, mirrored_bytes: moved.mirroredBytes, copy_mb_s: moved.copiedBytes / MiB / migS,
+      cp_seconds: cpRootS, cp_bytes: rootBytes, ratio_to_cp: (moved.copiedBytes / migS) / (rootBytes / cpRootS),
+      max_paused_ms: moved.maxPausedMs, guest_randwrite_4k_before: beforeMig, guest_randwrite_4k_during: duringMig,
+      ratio_iops: duringMig.iops / beforeMig.iops,
     },
   });
 } finally {

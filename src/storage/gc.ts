@@ -18,7 +18,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { XenError } from '../errors.js';
 import type { HostDb } from '../toolstack/db/hostdb.js';
 import type { Ref, VDIRecord } from '../toolstack/db/records.js';
-import { COPY_CHUNK_BYTES } from './copy.js';
 import { SECTOR_SIZE, type LayeredDisk } from './disk.js';
 import { journalDone, journalEntries, journalWrite, syncDir } from './journal.js';
 import { imageFormat } from './open.js';
@@ -27,7 +26,9 @@ import { PARENT_KEY, recoverSnapshots } from './snapshot.js';
 import { CREATED_KEY, refreshSr } from './sr.js';
 
 /** The share of time a coalesce copies by default: the guest keeps the rest. */
-export const GC_DUTY = 0.2;
+export const GC_DUTY = 0.1;
+/** Bytes a coalesce copies per step: small, so a guest's requests never wait long behind one on libuv's pool. */
+const GC_CHUNK_BYTES = 256 * 1024;
 
 export interface GcOptions {
   /** Share of wall time the copy may use, in (0, 1]. */
@@ -57,8 +58,6 @@ interface CoalesceJournal {
   readonly leaf: boolean;
   readonly parent: { readonly uuid: string; readonly location: string };
   readonly child: { readonly uuid: string; readonly location: string };
-  /** The child's children (a hidden child only), by uuid and file. */
-  readonly grandchildren: { readonly uuid: string; readonly location: string }[];
 }
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
@@ -96,6 +95,12 @@ export async function collectGarbage(db: HostDb, sr: Ref<'SR'>, dir: string, opt
       deferred.add(hidden.uuid);
       continue;
     }
+    if (child.other_config[CREATED_KEY] !== 'true') {
+      // Coalescing ends with the child's file deleted or replaced: never a file xenode did not make.
+      deferred.add(hidden.uuid);
+      report.deferred.push({ uuid: child.uuid, why: 'has an image xenode did not make (sr-scan found it): it is not coalesced' });
+      continue;
+    }
     const release = leaf && opts.hold ? opts.hold(child.uuid) : () => {};
     if (!release) {
       deferred.add(hidden.uuid);
@@ -112,12 +117,15 @@ export async function collectGarbage(db: HostDb, sr: Ref<'SR'>, dir: string, opt
       const j: CoalesceJournal = {
         op: 'coalesce', format: hidden.sm_config['format'] ?? 'raw', leaf,
         parent: { uuid: hidden.uuid, location: hidden.location }, child: { uuid: child.uuid, location: child.location },
-        grandchildren: (kids.get(child.uuid) ?? []).map((g) => ({ uuid: g.uuid, location: g.location })),
       };
       const id = await journalWrite(dir, j);
-      await coalesce(db, sr, dir, j, opts);
+      const done = await coalesce(db, sr, dir, j, opts);
       await journalDone(dir, id);
-      report.coalesced.push({ parent: hidden.uuid, child: child.uuid, leaf });
+      if (done === true) report.coalesced.push({ parent: hidden.uuid, child: child.uuid, leaf });
+      else {
+        deferred.add(hidden.uuid);
+        report.deferred.push({ uuid: done, why: 'is busy (a snapshot or migration runs on it): its chain is coalesced later' });
+      }
     } finally {
       release();
     }
@@ -131,28 +139,55 @@ export async function recover(db: HostDb, sr: Ref<'SR'>, dir: string, opts: GcOp
   await recoverMigrations(db, sr, dir);
   for (const { id, entry } of await journalEntries(dir)) {
     if (entry['op'] !== 'coalesce') continue;
+    // A busy VDI leaves the job undone but the chain consistent: the journal goes, a later run starts afresh.
     await coalesce(db, sr, dir, entry as unknown as CoalesceJournal, opts);
     await journalDone(dir, id);
   }
 }
 
-/** The steps of one coalesce; each is skipped when the files show it done. */
-async function coalesce(db: HostDb, sr: Ref<'SR'>, dir: string, j: CoalesceJournal, opts: GcOptions): Promise<void> {
+/**
+ * The steps of one coalesce; each is skipped when the files show it done. A hidden child's
+ * children are read from the records after the copy (a snapshot may have split one meanwhile)
+ * and held while they are relinked; if one is busy, the coalesce stops there (true: done; else
+ * the busy VDI's uuid): the copy changed nothing any reader sees.
+ */
+async function coalesce(db: HostDb, sr: Ref<'SR'>, dir: string, j: CoalesceJournal, opts: GcOptions): Promise<true | string> {
   const f = imageFormat(j.format);
   const [parentPath, childPath] = [join(dir, j.parent.location), join(dir, j.child.location)];
-  if (await exists(j.leaf ? parentPath : childPath)) {
-    await copyDown(f, childPath, parentPath, opts);
-    await opts.onStep?.('copied');
-    if (j.leaf) {
-      await rename(parentPath, childPath);
-      await syncDir(dir);
-      await opts.onStep?.('renamed');
-    } else {
-      for (const g of j.grandchildren) await f.layers!.relink(join(dir, g.location), parentPath);
-      await opts.onStep?.('relinked');
+  const releases: (() => void)[] = [];
+  try {
+    if (await exists(j.leaf ? parentPath : childPath)) {
+      await copyDown(f, childPath, parentPath, opts);
+      await opts.onStep?.('copied');
+      if (j.leaf) {
+        await rename(parentPath, childPath);
+        await syncDir(dir);
+        await opts.onStep?.('renamed');
+      } else {
+        const grandchildren = await db.read((tx) => tx.VDI.where('SR', sr).map((r) => tx.VDI.get(r)).filter((v) => v.sm_config[PARENT_KEY] === j.child.uuid));
+        for (const g of grandchildren) {
+          const release = g.managed && opts.hold ? opts.hold(g.uuid) : () => {};
+          if (!release) return g.uuid;
+          releases.push(release);
+        }
+        for (const g of grandchildren) await f.layers!.relink(join(dir, g.location), parentPath);
+        await opts.onStep?.('relinked');
+      }
     }
+    await record(db, sr, j, (await stat(j.leaf ? childPath : parentPath).catch(() => null))?.blocks ?? 0);
+  } finally {
+    for (const r of releases) r();
   }
-  const physical = (await stat(j.leaf ? childPath : parentPath).catch(() => null))?.blocks ?? 0;
+  await opts.onStep?.('recorded');
+  if (!j.leaf) {
+    await rm(childPath, { force: true });
+    await syncDir(dir);
+  }
+  return true;
+}
+
+/** The records after a coalesce (idempotent: a run after a crash may repeat it). */
+async function record(db: HostDb, sr: Ref<'SR'>, j: CoalesceJournal, physical: number): Promise<void> {
   await db.transaction((tx) => {
     const find = (uuid: string) => tx.VDI.where('SR', sr).find((r) => tx.VDI.get(r).uuid === uuid);
     const parentRef = find(j.parent.uuid);
@@ -165,20 +200,18 @@ async function coalesce(db: HostDb, sr: Ref<'SR'>, dir: string, j: CoalesceJourn
       }
       if (parentRef !== undefined) tx.VDI.destroy(parentRef);
     } else {
-      for (const g of j.grandchildren) {
-        const r = find(g.uuid);
-        if (r !== undefined) tx.VDI.update(r, { sm_config: { ...tx.VDI.get(r).sm_config, [PARENT_KEY]: j.parent.uuid } });
+      // The relinked children: every record still naming the child.
+      for (const r of tx.VDI.where('SR', sr)) {
+        const v = tx.VDI.get(r);
+        if (v.sm_config[PARENT_KEY] === j.child.uuid) {
+          tx.VDI.update(r, { sm_config: { ...v.sm_config, [PARENT_KEY]: j.parent.uuid } });
+        }
       }
       if (childRef !== undefined) tx.VDI.destroy(childRef);
       if (parentRef !== undefined) tx.VDI.update(parentRef, { physical_utilisation: physical * 512 });
     }
     refreshSr(tx, sr);
   });
-  await opts.onStep?.('recorded');
-  if (!j.leaf) {
-    await rm(childPath, { force: true });
-    await syncDir(dir);
-  }
 }
 
 /** Copy the sectors the child image holds itself into its parent, throttled; then flush the parent. */
@@ -195,8 +228,8 @@ async function copyDown(f: ReturnType<typeof imageFormat>, childPath: string, pa
         runs.push(r);
         total += r[1] * SECTOR_SIZE;
       }
-      const per = COPY_CHUNK_BYTES / SECTOR_SIZE;
-      const buf = new Uint8Array(COPY_CHUNK_BYTES);
+      const per = GC_CHUNK_BYTES / SECTOR_SIZE;
+      const buf = new Uint8Array(GC_CHUNK_BYTES);
       let done = 0;
       for (const [first, count] of runs) {
         for (let at = first; at < first + count; at += per) {

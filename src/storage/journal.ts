@@ -31,15 +31,22 @@ export async function journalWrite(srDir: string, entry: object): Promise<string
   const dir = join(srDir, JOURNAL_DIR);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const id = randomUUID();
-  const fh = await open(join(dir, `${id}.json`), 'wx', 0o600);
-  try {
-    await fh.writeFile(JSON.stringify(entry));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await syncDir(dir);
+  // Marked ours before the file exists: a recovery running meanwhile must not take it for a crash's.
   active.add(id);
+  try {
+    const fh = await open(join(dir, `${id}.json`), 'wx', 0o600);
+    try {
+      await fh.writeFile(JSON.stringify(entry));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await syncDir(dir);
+  } catch (e) {
+    active.delete(id);
+    await rm(join(dir, `${id}.json`), { force: true });
+    throw e;
+  }
   return id;
 }
 

@@ -72,11 +72,6 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
   const backend: LiveDisk | undefined = live[0];
   let maxPausedMs = 0;
 
-  // 1. Freeze the base.
-  const snap = await snapshotVdi(db, ref, { name: `migrate-${vdi.uuid}`, clone: false }, liveDisks);
-  maxPausedMs = snap.pausedMs;
-  const { snapUuid, baseUuid } = await db.read((tx) => ({ snapUuid: tx.VDI.get(snap.ref).uuid, baseUuid: tx.VDI.get(ref).sm_config[PARENT_KEY]! }));
-  const srcBase = await db.read((tx) => join(srcDir, tx.VDI.get(tx.VDI.getByUuid(baseUuid)).location));
   const destBaseUuid = randomUUID();
   const destLeaf = join(destDir, `${vdi.uuid}.${f.extension}`);
   const destBase = join(destDir, `${destBaseUuid}.${f.extension}`);
@@ -84,14 +79,23 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
   let mirror: MirrorDisk | undefined;
   let target: Disk | undefined;
   let switched = false;
+  let srcBase = '';
+  let snapUuid: string | undefined;
   try {
-    // 2. The destination's leaf over the source's base, and the mirror.
-    await f.layers.createChild(destLeaf, srcBase);
-    if (backend) {
-      target = await f.open(destLeaf, { readOnly: false });
-      const t = target;
-      maxPausedMs = Math.max(maxPausedMs, await backend.switchDisk(async (old) => (mirror = new MirrorDisk(old, t))));
-    }
+    // 1 and 2. Freeze the base; in the same pause of the guest's I/O, start the mirror onto a
+    // new leaf in the destination over the source's base (opened there, once the base is final).
+    const snap = await snapshotVdi(db, ref, { name: `migrate-${vdi.uuid}`, clone: false }, liveDisks, {
+      before: async (base) => {
+        srcBase = base;
+        await f.layers!.createChild(destLeaf, base);
+      },
+      wrap: async (disk) => {
+        target = await f.open(destLeaf, { readOnly: false });
+        return (mirror = new MirrorDisk(disk, target));
+      },
+    });
+    maxPausedMs = snap.pausedMs;
+    snapUuid = await db.read((tx) => tx.VDI.get(snap.ref).uuid);
     await opts.onStep?.('mirroring');
     // 3. The base chain, flattened into one image.
     const base = await f.open(srcBase, { readOnly: true });
@@ -125,7 +129,7 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
     }
     await Promise.all([destLeaf, destBase].map((p) => rm(p, { force: true })));
     await journalDone(destDir, journal);
-    await destroySnapshot(snapUuid).catch(() => {});
+    if (snapUuid !== undefined) await destroySnapshot(snapUuid).catch(() => {});
     throw e;
   }
   // 6. Records; then the source's leaf and the snapshot go.
@@ -143,7 +147,7 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
   });
   await journalDone(destDir, journal);
   await rm(join(srcDir, vdi.location), { force: true });
-  await destroySnapshot(snapUuid);
+  await destroySnapshot(snapUuid!);
   const mirrored = (mirror as MirrorDisk | undefined)?.mirrored ?? 0;
   return { maxPausedMs, copiedBytes: baseSt.blocks * 512, mirroredBytes: mirrored };
 }

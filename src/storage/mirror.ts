@@ -38,7 +38,10 @@ export class MirrorDisk implements Disk {
     if (this.broken === null) {
       let n = 0;
       for (const b of bufs) n += b.byteLength;
-      both.push(this.#toTarget(() => this.target.write(sector, bufs)).then(() => void (this.mirrored += n)));
+      both.push(this.#toTarget(async () => {
+        await this.target.write(sector, bufs);
+        this.mirrored += n;
+      }));
     }
     return Promise.all(both).then(() => undefined);
   }

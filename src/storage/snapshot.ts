@@ -33,6 +33,8 @@ const MAX_CHAIN = 30;
 
 /** A backend in this process serving a VDI's image, which can switch its disk with I/O paused (BlkBack). */
 export interface LiveDisk {
+  /** The disk it serves now. */
+  readonly disk: Disk;
   switchDisk(open: (old: Disk) => Promise<Disk>): Promise<number>;
 }
 
@@ -75,8 +77,19 @@ export function chainDepth(tx: Tx, vdi: VDIRecord): number {
   return n;
 }
 
+/**
+ * What a live migration does inside a snapshot: `before` runs once the base exists (as a second
+ * name of the leaf's image) and before I/O pauses; `wrap` runs during the pause, on the disk
+ * the guest is about to get, and returns the one it gets instead (a mirror), so that no write
+ * falls between the snapshot and the mirror.
+ */
+export interface SnapshotHooks {
+  before?(basePath: string): Promise<void>;
+  wrap?(disk: Disk): Promise<Disk>;
+}
+
 /** Take a snapshot or clone of VDI `ref` (see the top of this file). */
-export async function snapshotVdi(db: HostDb, ref: Ref<'VDI'>, args: SnapshotArgs, liveDisks: LiveDisks): Promise<SnapshotResult> {
+export async function snapshotVdi(db: HostDb, ref: Ref<'VDI'>, args: SnapshotArgs, liveDisks: LiveDisks, hooks: SnapshotHooks = {}): Promise<SnapshotResult> {
   checkName('VDI', args.name);
   const { vdi, dir, depth } = await db.read((tx) => {
     const v = tx.VDI.get(ref);
@@ -92,6 +105,7 @@ export async function snapshotVdi(db: HostDb, ref: Ref<'VDI'>, args: SnapshotArg
   const child = { uuid: randomUUID(), name: args.name, description: args.description ?? '', clone: args.clone, time: new Date().toISOString() };
   const childLocation = `${child.uuid}.${f.extension}`;
   if (vdi.read_only) {
+    if (hooks.before || hooks.wrap) throw new XenError('EINVAL', `VDI ${vdi.uuid} is read-only`);
     // Its data never changes: the new VDI is a child of it as it is.
     await layers.createChild(join(dir, childLocation), leafPath);
     return { ref: await recordChild(db, vdi, { ...child, location: childLocation }, vdi.uuid, f, dir), pausedMs: 0 };
@@ -112,16 +126,20 @@ export async function snapshotVdi(db: HostDb, ref: Ref<'VDI'>, args: SnapshotArg
     await layers.createChild(tmp, base);
     await layers.createChild(other, base);
     await syncDir(dir);
+    await hooks.before?.(base);
     const swap = async () => {
       await rename(tmp, leafPath);
       await syncDir(dir);
     };
     if (live[0]) {
+      // Most of the leaf's dirty data goes out now, so the flush in the pause has little left.
+      await live[0].disk.flush();
       pausedMs = await live[0].switchDisk(async (old) => {
         await old.flush();
         await swap();
         try {
-          return await layers.openOver(leafPath, old);
+          const next = await layers.openOver(leafPath, old);
+          return hooks.wrap ? await hooks.wrap(next) : next;
         } catch (e) {
           // Put the old image back under its name: the guest goes on as before.
           await rename(base, leafPath);

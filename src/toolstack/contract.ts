@@ -404,9 +404,13 @@ export class Fields {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw this.#fail(key, 'an object {op, args}');
     const { op, args, ...rest } = v as Record<string, unknown>;
     if (Object.keys(rest).length) throw this.#fail(key, 'an object with only op and args');
-    if (typeof op !== 'string' || !(TASK_OPS as readonly string[]).includes(op)) throw this.#fail(`${key}.op`, `one of ${TASK_OPS.join(', ')}`);
+    if (typeof op !== 'string' || !(TASK_OPS as readonly string[]).includes(op)) throw this.#fail(key, `{op, args} with op one of ${TASK_OPS.join(', ')}`);
     const k = op as TaskOp;
-    return { op: k, args: COMMAND_ARGS[k](new Fields(k, args)) } as TaskCall;
+    try {
+      return { op: k, args: COMMAND_ARGS[k](new Fields(k, args)) } as TaskCall;
+    } catch (e) {
+      throw new InvalidArgument(this.op, key, `${key}.args of ${k}: ${(e as Error).message.replace(/^EINVAL: /, '')}`);
+    }
   }
 
   /** Call last: an argument nobody asked for is a mistake of the caller's. */

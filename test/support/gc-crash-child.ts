@@ -2,32 +2,24 @@
 // base when its snapshot is destroyed), then runs the garbage collector, printing "flushed 0"
 // and stopping at step `k` (0 copied, 1 renamed/relinked, 2 recorded) to be killed there.
 // argv: state dir, format, leaf case (true/false), k.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectGarbage } from '../../src/storage/gc.js';
 import { imageFormat } from '../../src/storage/open.js';
-import { Storage, srPath } from '../../src/storage/sr.js';
-import { Vdis } from '../../src/storage/vdi.js';
-import { SqliteHostDb } from '../../src/toolstack/db/sqlite.js';
+import { srPath } from '../../src/storage/sr.js';
+import { storageRig, tagged } from './storage.js';
 
 const [state, format, leafArg, kArg] = process.argv.slice(2) as [string, string, string, string];
 const leafCase = leafArg === 'true';
 const k = Number(kArg);
 
-function fill(sector: number, sectors: number, salt: number): Uint8Array {
-  const b = new Uint8Array(sectors * 512);
-  const v = new DataView(b.buffer);
-  for (let s = 0; s < sectors; s++) for (let i = 0; i < 512; i += 8) {
-    v.setUint32(s * 512 + i, sector + s, true);
-    v.setUint32(s * 512 + i + 4, salt, true);
-  }
-  return b;
+const fill = tagged;
+
+/** A timer keeps the process alive (a bare pending promise would let it exit with 13). */
+function waitForKill(): Promise<never> {
+  return new Promise(() => setInterval(() => {}, 60_000));
 }
 
-mkdirSync(state, { recursive: true });
-const db = SqliteHostDb.open(join(state, 'host.db'));
-const storage = new Storage(db, join(state, 'images'));
-const vdis = new Vdis(storage, async () => []);
+const { db, storage, vdis } = storageRig(state);
 const write = async (name: string, sector: number, data: Uint8Array) => {
   const v = (await vdis.list()).find((x) => x.record.name_label === name)!;
   const d = await imageFormat(format).open(join(state, 'images', v.record.location), { readOnly: false });
@@ -53,8 +45,8 @@ await collectGarbage(db, sr, dir, {
   onStep: async (step) => {
     if (step !== steps[k]) return;
     process.stdout.write('flushed 0\n');
-    await new Promise(() => {}); // wait for the kill
+    await waitForKill();
   },
 });
 process.stdout.write('flushed 0\n');
-await new Promise(() => {});
+await waitForKill();

@@ -5,7 +5,7 @@
 // a snapshot under a guest writing through blkfront loses no acknowledged write; kill -9 at
 // every step of a coalesce leaves a chain that reads the same and the next run finishes it.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -14,37 +14,21 @@ import { isXenError } from '../../../src/errors.js';
 import { collectGarbage } from '../../../src/storage/gc.js';
 import { imageFormat } from '../../../src/storage/open.js';
 import { BASE_NAME, PARENT_KEY } from '../../../src/storage/snapshot.js';
-import { Storage, srPath } from '../../../src/storage/sr.js';
+import { srPath } from '../../../src/storage/sr.js';
 import { Vdis, type VdiView } from '../../../src/storage/vdi.js';
-import { SqliteHostDb } from '../../../src/toolstack/db/sqlite.js';
 import { vdiLiveDisks } from '../../../src/toolstack/devices.js';
 import { connected } from '../../support/blk.js';
 import { killAfterFlushed } from '../../support/kill-child.js';
+import { guestWriter, storageRig, tagged, type StorageRig } from '../../support/storage.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-snap-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-export function rig(state = join(dir, `s${n++}`)) {
-  mkdirSync(state, { recursive: true });
-  const db = SqliteHostDb.open(join(state, 'host.db'));
-  const storage = new Storage(db, join(state, 'images'));
-  const vdis = new Vdis(storage, async () => []);
-  return { state, db, storage, vdis, images: join(state, 'images') };
-}
+const rig = (state = join(dir, `s${n++}`)) => storageRig(state);
+const fill = tagged;
 
-/** Sectors filled with `salt` and their number. */
-function fill(sector: number, sectors: number, salt: number): Uint8Array {
-  const b = new Uint8Array(sectors * 512);
-  const v = new DataView(b.buffer);
-  for (let s = 0; s < sectors; s++) for (let i = 0; i < 512; i += 8) {
-    v.setUint32(s * 512 + i, sector + s, true);
-    v.setUint32(s * 512 + i + 4, salt, true);
-  }
-  return b;
-}
-
-async function io(r: ReturnType<typeof rig>, v: VdiView, fn: (d: Awaited<ReturnType<ReturnType<typeof imageFormat>['open']>>) => Promise<void>, readOnly = false) {
+async function io(r: StorageRig, v: VdiView, fn: (d: Awaited<ReturnType<ReturnType<typeof imageFormat>['open']>>) => Promise<void>, readOnly = false) {
   const d = await imageFormat(v.record.sm_config['format']!).open(join(r.images, v.record.location), { readOnly });
   try {
     await fn(d);
@@ -53,7 +37,7 @@ async function io(r: ReturnType<typeof rig>, v: VdiView, fn: (d: Awaited<ReturnT
   }
 }
 
-async function reads(r: ReturnType<typeof rig>, v: VdiView, sector: number, expect: Uint8Array, what: string) {
+async function reads(r: StorageRig, v: VdiView, sector: number, expect: Uint8Array, what: string) {
   await io(r, v, async (d) => {
     const b = new Uint8Array(expect.byteLength);
     await d.read(sector, [b]);
@@ -61,7 +45,7 @@ async function reads(r: ReturnType<typeof rig>, v: VdiView, sector: number, expe
   }, true);
 }
 
-const view = async (r: ReturnType<typeof rig>, name: string) => (await r.vdis.list()).find((v) => v.record.name_label === name || v.record.uuid === name)!;
+const view = async (r: StorageRig, name: string) => (await r.vdis.list()).find((v) => v.record.name_label === name || v.record.uuid === name)!;
 
 for (const format of ['vhd', 'qcow2']) {
   test(`${format}: snapshot and clone as FileSR: hidden base, the leaf keeps uuid and file, snapshot reads the past, clone is independent`, async () => {
@@ -165,23 +149,13 @@ test('a snapshot under a guest writing through blkfront: no acknowledged write l
   const live = (vdi: { uuid: string; path: string | null }) => vdiLiveDisks(blk.host, vdi);
   const vdis = new Vdis(r.storage, async () => [], live);
   // The guest writes sector runs, each tagged with its generation; a snapshot lands mid-stream.
-  const acked = new Map<number, number>();
-  let gen = 0;
-  let stop = false;
-  const writer = (async () => {
-    for (let i = 0; !stop && i < 4000; i++) {
-      const sector = (i * 8) % 8192;
-      const g = ++gen;
-      await f.write(sector, [fill(sector, 8, g)]);
-      acked.set(sector, g);
-    }
-  })();
-  while (gen < 200) await new Promise((res) => setTimeout(res, 1));
+  const w = guestWriter(f, 8192);
+  const { acked } = w;
+  await w.more(200);
   const snap = await vdis.snapshot('root', { name: 'live', clone: false });
-  const genAtSnap = gen;
-  while (gen < genAtSnap + 200) await new Promise((res) => setTimeout(res, 1));
-  stop = true;
-  await writer;
+  const genAtSnap = w.gen;
+  await w.more(200);
+  await w.stop();
   await f.flush();
   assert.ok(snap.pausedMs < 1000, `paused ${snap.pausedMs} ms`);
   // What the guest reads now is exactly what it last wrote.
