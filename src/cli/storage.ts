@@ -217,7 +217,7 @@ export function registerStorageCommands(program: Command): void {
   withStateDir(program.command('vdi-migrate'))
     .description('move a VDI to another directory SR, live while a guest uses it (Storage XenMotion within the host): VDI sr=SR')
     .argument(...PARAMS)
-    .option('--json', 'progress and the moved VDI as JSON lines')
+    .option('--json', 'the moved VDI as JSON (progress as JSON lines on stderr)')
     .action(async (words: string[], o: StateDirOpts & { json?: boolean }) => {
       const p = xeParams(words, { uuid: 'vdi', vdi: 'vdi', sr: 'sr', 'sr-uuid': 'sr' }, 'vdi');
       const how = 'vdi-migrate VDI sr=SR';
@@ -229,7 +229,7 @@ export function registerStorageCommands(program: Command): void {
   withStateDir(program.command('sr-gc'))
     .description("run an SR's garbage collector now (as sm's cleanup: coalesce hidden bases, delete unused ones); it also runs by itself after vdi-destroy and sr-scan")
     .argument(...PARAMS)
-    .option('--json', 'progress and the report as JSON lines')
+    .option('--json', 'the report as JSON (progress as JSON lines on stderr)')
     .action(async (words: string[], o: StateDirOpts & { json?: boolean }) => {
       const p = xeParams(words, { uuid: 'sr', sr: 'sr' }, 'sr');
       const r = await withHost(o, (ts) => runTask(ts, { op: 'srGc', args: { sr: p.get('sr') ?? 'default' } }, 'coalescing', o.json === true));

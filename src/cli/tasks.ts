@@ -1,6 +1,7 @@
-// Long commands (vdi-import, vdi-export, sr-gc) run as tasks of the command layer: submitted,
-// then polled until done, with a progress bar on a terminal (progress.ts), a JSON line per
-// poll with --json, and Ctrl-C cancelling the task on the host (the command then exits 130).
+// Long commands (vdi-import, vdi-export, vdi-migrate, sr-gc) run as tasks of the command
+// layer: submitted, then polled until done, with a progress bar on a terminal (progress.ts), or
+// with --json a JSON line per poll on stderr (stdout keeps the one result a script parses);
+// Ctrl-C cancels the task on the host (the command then exits 130).
 import type { Commands, TaskCall, TaskInfo, TaskOp, Toolstack } from '../toolstack/contract.js';
 import { Progress } from './progress.js';
 
@@ -22,7 +23,7 @@ export async function runTask<K extends TaskOp>(ts: Toolstack, call: { op: K; ar
     while (task.finished === null) {
       await new Promise((r) => setTimeout(r, POLL_MS));
       task = await ts.call('taskGet', { task: task.uuid });
-      if (json) process.stdout.write(`${JSON.stringify({ task: task.uuid, status: task.status, progress: task.progress })}\n`);
+      if (json) process.stderr.write(`${JSON.stringify({ task: task.uuid, status: task.status, progress: task.progress })}\n`);
       else bar!.update(Math.round(task.progress * PERCENT));
     }
   } finally {

@@ -1,12 +1,19 @@
 // Tasks of the command layer: progress reported by the operation through taskControl(),
-// success with the result, failure with [errno, message], cancel through the AbortSignal.
+// success with the result, failure with [errno, message], cancel through the AbortSignal down
+// to the storage copy.
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { XenError } from '../../../src/errors.js';
 import { Tasks, taskControl } from '../../../src/toolstack/tasks.js';
+import { storageRig } from '../../support/storage.js';
 
+/** The task once finished (polled for at most 20 s). */
 const settled = async (tasks: Tasks, uuid: string) => {
-  for (let i = 0; i < 1000 && tasks.get(uuid).finished === null; i++) await new Promise((r) => setImmediate(r));
+  const end = performance.now() + 20_000;
+  while (tasks.get(uuid).finished === null && performance.now() < end) await new Promise((r) => setTimeout(r, 2));
   return tasks.get(uuid);
 };
 
@@ -60,4 +67,33 @@ test('the table is bounded: finished tasks make room, running ones do not', asyn
   tasks.start('c', forever);
   assert.throws(() => tasks.get(a.uuid), /no task/);
   assert.throws(() => tasks.start('d', forever), (e: Error) => e instanceof XenError && e.errno === 'EAGAIN');
+});
+
+test('a cancelled export stops between chunks and leaves no file; progress reached the storage copy', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xenode-tasks-'));
+  try {
+    const r = storageRig(join(dir, 's'));
+    await r.vdis.create({ sr: 'default', name: 'big', size: '64M', format: 'vhd' });
+    const tasks = new Tasks();
+    const seen: number[] = [];
+    const t = tasks.start('vdiExport', () => {
+      const ctl = taskControl()!;
+      return r.vdis.export('big', { file: join(dir, 'out.qcow2'), format: 'qcow2' }, {
+        signal: ctl.signal,
+        progress: (done, total) => {
+          ctl.progress(done, total);
+          seen.push(done);
+          if (seen.length === 3) tasks.cancel(t.uuid);
+        },
+      });
+    });
+    const done = await settled(tasks, t.uuid);
+    assert.equal(done.status, 'cancelled');
+    assert.equal(seen.length, 3, 'the copy stopped at the next chunk');
+    assert.ok(done.progress > 0 && done.progress < 1);
+    assert.equal(existsSync(join(dir, 'out.qcow2')), false);
+    await r.db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
