@@ -26,6 +26,10 @@ import { emit, numberOptions } from './support/harness.js';
 
 const opts = numberOptions({ runtime: 1, 'disk-mb': 256, 'alloc-gb': 8, repeat: 3 });
 const MiB = 2 ** 20;
+// The chains write into the first 16 blocks of 2 MiB (32 MiB); images are filled in whole MiB.
+if (!Number.isInteger(opts['disk-mb']) || opts['disk-mb'] < 32) throw new Error(`--disk-mb wants a whole number of MiB from 32, not ${opts['disk-mb']}`);
+if (!Number.isInteger(opts['alloc-gb'] * 1024)) throw new Error(`--alloc-gb wants a whole number of MiB (a multiple of 1/1024), not ${opts['alloc-gb']}`);
+if (!Number.isInteger(opts.repeat)) throw new Error(`--repeat wants a whole number, not ${opts.repeat}`);
 const DISK = opts['disk-mb'] * MiB;
 const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-vhd-'));
 
@@ -136,7 +140,7 @@ try {
       for (const go of r % 2 === 0 ? pair : pair.reverse()) await go();
     }
     // Fresh images each time: no ramp, so the measured writes are the first ones.
-    const allocBytes = opts['alloc-gb'] * 2 ** 30;
+    const allocBytes = opts['alloc-gb'] * 1024 * MiB;
     const s = (samples['alloc_randwrite_4k'] ??= { raw: [], vhd: [] });
     s.raw.push(await run(host, 'raw', await rawFile(`alloc${r}.img`, allocBytes, false), loads.randwrite_4k, 0));
     const fresh = await vhdFile(`alloc${r}.vhd`, allocBytes, false);

@@ -1,6 +1,7 @@
 // The storage subcommands, with xe's names, parameters (key=value, xe's spellings and the
 // short ones of xenode's docs) and output: sr-list, sr-create, sr-scan, vdi-create, vdi-list,
-// vdi-destroy, vdi-resize, vdi-import, vdi-export. Each is one call of the command API; records print as xe prints
+// vdi-destroy, vdi-resize, vdi-import, vdi-export, vdi-snapshot, vdi-clone, vdi-migrate, sr-gc. The long ones
+// (import, export, migrate, gc) run as tasks (tasks.ts): a progress bar, JSON lines with --json, Ctrl-C cancels. Each is one call of the command API; records print as xe prints
 // them (`uuid ( RO)    : ...`), with xe's default columns, or every field with params=all.
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
@@ -8,6 +9,7 @@ import { resolve } from 'node:path';
 import type { SrInfo, VdiInfo } from '../toolstack/contract.js';
 import type { SrType } from '../toolstack/db/records.js';
 import { say, withHost, withStateDir, type StateDirOpts } from './common.js';
+import { runTask } from './tasks.js';
 
 /** A parameter's spellings → its name; a value of `undefined` in the result: not given. */
 type Spellings = Readonly<Record<string, string>>;
@@ -188,12 +190,55 @@ export function registerStorageCommands(program: Command): void {
     .action(async (words: string[], o: StateDirOpts & { json?: boolean }) => {
       const p = xeParams(words, { sr: 'sr', 'sr-uuid': 'sr', file: 'file', filename: 'file', name: 'name', 'name-label': 'name', format: 'format', 'name-description': 'description' });
       const how = 'vdi-import sr=SR file=PATH';
-      const v = await withHost(o, (ts) => ts.call('vdiImport', {
+      const v = await withHost(o, (ts) => runTask(ts, { op: 'vdiImport', args: {
         sr: p.get('sr') ?? 'default', file: resolve(required(p, 'file', how)),
         ...(p.has('name') && { name: p.get('name')! }), ...(p.has('format') && { format: p.get('format')! }),
         ...(p.has('description') && { description: p.get('description')! }),
-      }));
+      } }, 'importing', o.json === true));
       process.stdout.write(o.json ? `${JSON.stringify(v)}\n` : `${v.uuid}\n`);
+    });
+
+  for (const clone of [false, true]) {
+    withStateDir(program.command(clone ? 'vdi-clone' : 'vdi-snapshot'))
+      .description(clone ? 'a writable copy of a VDI sharing its base (O(1), as XCP\'s FileSR): VDI name=NAME; prints its uuid'
+        : 'a read-only snapshot of a VDI (O(1), live under a running guest, as XCP\'s FileSR): VDI name=NAME; prints its uuid')
+      .argument(...PARAMS)
+      .option('--json', 'the new VDI record as JSON')
+      .action(async (words: string[], o: StateDirOpts & { json?: boolean }) => {
+        const p = xeParams(words, { uuid: 'vdi', vdi: 'vdi', name: 'name', 'new-name-label': 'name', 'name-label': 'name', 'name-description': 'description' }, 'vdi');
+        const how = `${clone ? 'vdi-clone' : 'vdi-snapshot'} VDI name=NAME`;
+        const v = await withHost(o, (ts) => ts.call('vdiSnapshot', {
+          vdi: required(p, 'vdi', how), name: required(p, 'name', how), clone, ...(p.has('description') && { description: p.get('description')! }),
+        }));
+        process.stdout.write(o.json ? `${JSON.stringify(v)}\n` : `${v.uuid}\n`);
+      });
+  }
+
+  withStateDir(program.command('vdi-migrate'))
+    .description('move a VDI to another directory SR, live while a guest uses it (Storage XenMotion within the host): VDI sr=SR')
+    .argument(...PARAMS)
+    .option('--json', 'the moved VDI as JSON (progress as JSON lines on stderr)')
+    .action(async (words: string[], o: StateDirOpts & { json?: boolean }) => {
+      const p = xeParams(words, { uuid: 'vdi', vdi: 'vdi', sr: 'sr', 'sr-uuid': 'sr' }, 'vdi');
+      const how = 'vdi-migrate VDI sr=SR';
+      const v = await withHost(o, (ts) => runTask(ts, { op: 'vdiMigrate', args: { vdi: required(p, 'vdi', how), sr: required(p, 'sr', how) } }, 'migrating', o.json === true));
+      if (o.json) process.stdout.write(`${JSON.stringify(v)}\n`);
+      else say(`moved VDI ${v.uuid} to SR ${v.sr_name_label}; the guest's I/O paused ${v.max_paused_ms.toFixed(1)} ms at most`);
+    });
+
+  withStateDir(program.command('sr-gc'))
+    .description("run an SR's garbage collector now (as sm's cleanup: coalesce hidden bases, delete unused ones); it also runs by itself after vdi-destroy and sr-scan")
+    .argument(...PARAMS)
+    .option('--json', 'the report as JSON (progress as JSON lines on stderr)')
+    .action(async (words: string[], o: StateDirOpts & { json?: boolean }) => {
+      const p = xeParams(words, { uuid: 'sr', sr: 'sr' }, 'sr');
+      const r = await withHost(o, (ts) => runTask(ts, { op: 'srGc', args: { sr: p.get('sr') ?? 'default' } }, 'coalescing', o.json === true));
+      if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+      else {
+        for (const u of r.removed) say(`removed unused base ${u}`);
+        for (const c of r.coalesced) say(`coalesced ${c.child} into ${c.parent}${c.leaf ? ' (leaf: the VDI kept its uuid and file)' : ''}`);
+        for (const d of r.deferred) say(`deferred: VDI ${d.uuid} ${d.why}`);
+      }
     });
 
   withStateDir(program.command('vdi-export'))
@@ -203,7 +248,8 @@ export function registerStorageCommands(program: Command): void {
     .action(async (words: string[], o: StateDirOpts & { json?: boolean }) => {
       const p = xeParams(words, { uuid: 'vdi', vdi: 'vdi', file: 'file', filename: 'file', format: 'format' }, 'vdi');
       const how = 'vdi-export VDI file=PATH format=vhd|qcow2|raw';
-      const r = await withHost(o, (ts) => ts.call('vdiExport', { vdi: required(p, 'vdi', how), file: required(p, 'file', how), format: required(p, 'format', how) }));
+      const r = await withHost(o, (ts) => runTask(ts, { op: 'vdiExport', args: { vdi: required(p, 'vdi', how), file: required(p, 'file', how), format: required(p, 'format', how) } },
+        'exporting', o.json === true));
       if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
     });
 }

@@ -49,16 +49,23 @@ function isZero(b: Uint8Array): boolean {
   return true;
 }
 
+/** How a long copy reports and is stopped: bytes done of the total after each chunk; an aborted signal stops it between chunks. */
+export interface CopyControl {
+  readonly progress?: (done: number, total: number) => void;
+  readonly signal?: AbortSignal;
+}
+
 /**
  * Copy every sector of `src` to `dst` (at least as large), writing only runs of sectors that
  * are not all zeros (the destination is new, so it reads zeros there already), then flush.
- * `progress` hears the bytes done after each chunk.
  */
-export async function copyDisk(src: Disk, dst: Disk, progress?: (done: number, total: number) => void): Promise<void> {
+export async function copyDisk(src: Disk, dst: Disk, ctl: CopyControl = {}): Promise<void> {
+  const { progress, signal } = ctl;
   if (dst.sectors < src.sectors) throw new XenError('EINVAL', `the destination (${dst.sectors} sectors) is smaller than the source (${src.sectors})`);
   const perChunk = COPY_CHUNK_BYTES / SECTOR_SIZE;
   const buf = new Uint8Array(COPY_CHUNK_BYTES);
   for (let at = 0; at < src.sectors; at += perChunk) {
+    signal?.throwIfAborted();
     const n = Math.min(perChunk, src.sectors - at);
     const chunk = buf.subarray(0, n * SECTOR_SIZE);
     await src.read(at, [chunk]);
@@ -77,13 +84,13 @@ export async function copyDisk(src: Disk, dst: Disk, progress?: (done: number, t
 }
 
 /** A new image of `format` at `path` (which must not exist) holding a copy of `src`; the partial file is removed on failure. */
-export async function writeImage(src: Disk, path: string, format: string): Promise<void> {
+export async function writeImage(src: Disk, path: string, format: string, ctl: CopyControl = {}): Promise<void> {
   const f = imageFormat(format);
   await f.create(path, src.sectors * SECTOR_SIZE);
   try {
     const dst = await f.open(path, { readOnly: false });
     try {
-      await copyDisk(src, dst);
+      await copyDisk(src, dst, ctl);
     } finally {
       await dst.close();
     }

@@ -32,6 +32,12 @@ export interface Disk {
   close(): Promise<void>;
 }
 
+/** A disk made of layers (a VHD chain, a qcow2 image over its backing file): what its top layer holds. */
+export interface LayeredDisk extends Disk {
+  /** Runs of sectors [first, count) whose data is in the top layer itself, in order: what a coalesce copies down. */
+  leafExtents(): AsyncIterable<readonly [number, number]>;
+}
+
 /** Total bytes of a buffer list, checked to be whole sectors. */
 export function sgBytes(bufs: readonly Uint8Array[]): number {
   let n = 0;

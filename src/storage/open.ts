@@ -6,16 +6,17 @@
 // measures and resizes (sr.ts, vdi.ts). A format module (VHD, qcow2) adds its row here; a
 // format without one is refused by name.
 import { open, stat, truncate } from 'node:fs/promises';
+import { dirname, relative } from 'node:path';
 import { XenError } from '../errors.js';
 import type { Disk } from './disk.js';
 import { createQcow2 } from './qcow2/create.js';
 import { Qcow2Disk } from './qcow2/qcow2.js';
-import { qcow2Info, resizeQcow2 } from './qcow2/resize.js';
+import { qcow2Info, rebaseQcow2, resizeQcow2 } from './qcow2/resize.js';
 import { RamDisk } from './ram.js';
 import { RawFile } from './raw.js';
 import { ReadOnlyDisk } from './readonly.js';
 import { VhdDisk } from './vhd/chain.js';
-import { createVhd, resizeVhd } from './vhd/create.js';
+import { createDifferencing, createVhd, relinkVhd, resizeVhd } from './vhd/create.js';
 import { VHD_MAX_BYTES } from './vhd/format.js';
 import { VhdImage } from './vhd/image.js';
 
@@ -47,6 +48,22 @@ export interface ImageFormat {
   info(path: string): Promise<{ virtualSize: number; physicalUtilisation: number }>;
   /** Grow the image to `virtualSize` bytes. */
   resize(path: string, virtualSize: number): Promise<void>;
+  /** Formats with differencing images (snapshots, clones, coalescing); absent for raw. */
+  readonly layers?: ImageLayers;
+}
+
+/** What snapshots and the garbage collector ask of a format with differencing images. */
+export interface ImageLayers {
+  /** A new, empty child of the image at `parentPath` (named relative to the child), at `path`: O(1) in the parent's size. */
+  createChild(path: string, parentPath: string): Promise<void>;
+  /** Make the child at `path` name `parentPath` as its parent, which holds the same data for it (sm's relink). */
+  relink(path: string, parentPath: string): Promise<void>;
+  /**
+   * Open the new leaf at `path` whose parent is the file of `below`, a writable disk of this
+   * format that a running guest used until now: `below` becomes part of the new disk (shared
+   * open files, nothing read again), so it must not be closed by the caller.
+   */
+  openOver(path: string, below: Disk): Promise<Disk>;
 }
 
 const RAW: ImageFormat = {
@@ -79,6 +96,11 @@ const VHD: ImageFormat = {
     return { virtualSize: image.bytes, physicalUtilisation: (await stat(path)).blocks * 512 };
   },
   resize: (path, virtualSize) => resizeVhd(path, virtualSize),
+  layers: {
+    createChild: (path, parentPath) => createDifferencing(path, parentPath),
+    relink: relinkVhd,
+    openOver: async (path, below) => (below instanceof VhdDisk ? VhdDisk.overDisk(path, below) : VhdDisk.open(path, { readOnly: false })),
+  },
 };
 
 const QCOW2: ImageFormat = {
@@ -87,6 +109,14 @@ const QCOW2: ImageFormat = {
   create: (path, virtualSize) => createQcow2(path, { size: virtualSize }),
   info: qcow2Info,
   resize: resizeQcow2,
+  layers: {
+    async createChild(path, parentPath) {
+      const { virtualSize } = await qcow2Info(parentPath);
+      await createQcow2(path, { size: virtualSize, backing: { file: relative(dirname(path), parentPath), format: 'qcow2' } });
+    },
+    relink: (path, parentPath) => rebaseQcow2(path, relative(dirname(path), parentPath)),
+    openOver: (path, below) => Qcow2Disk.open(path, { readOnly: false, ...(below instanceof Qcow2Disk && { backing: below }) }),
+  },
 };
 
 /** Format name (as xl's format= and sm_config's `format` spell it) → its implementation. */

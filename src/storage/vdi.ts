@@ -10,9 +10,12 @@ import { XenError } from '../errors.js';
 import type { Tx } from '../toolstack/db/hostdb.js';
 import { isUuid, type Ref, type VDIRecord } from '../toolstack/db/records.js';
 import { RAM_TARGET_PREFIX, imageFormat, parseSize } from './open.js';
-import { openSource, writeImage } from './copy.js';
+import { openSource, writeImage, type CopyControl } from './copy.js';
 import { SECTOR_SIZE } from './disk.js';
-import { CREATED_KEY, checkName, confined, imagePath, refreshSr, srPath, type Storage } from './sr.js';
+import { CREATED_KEY, checkName, confined, imagePath, refreshSr, srPath, type ScanReport, type Storage } from './sr.js';
+import { collectGarbage, recover, type GcOptions, type GcReport } from './gc.js';
+import { BASE_NAME, PARENT_KEY, snapshotVdi, type LiveDisks, type SnapshotArgs } from './snapshot.js';
+import { migrateVdi, type MigrateOptions, type MigrateResult } from './migrate.js';
 
 /** What a VDI (its image's real path) is used by: one line per user, e.g. "domain 3 ('web') as xvda"; empty when unused. */
 export type VdiUsers = (vdi: { readonly uuid: string; readonly path: string | null }) => Promise<string[]>;
@@ -53,7 +56,90 @@ function vdiPath(tx: Tx, ref: Ref<'VDI'>): string | null {
 }
 
 export class Vdis {
-  constructor(readonly storage: Storage, readonly users: VdiUsers) {}
+  /** VDIs whose leaf the garbage collector is coalescing: not attached meanwhile. */
+  readonly #held = new Set<string>();
+  #gc: Promise<unknown> = Promise.resolve();
+
+  /** `live` finds the backends of this process that serve a VDI (for snapshots under a running guest). */
+  constructor(readonly storage: Storage, readonly users: VdiUsers, readonly live: LiveDisks = async () => ({ live: [], foreign: [] })) {}
+
+  /**
+   * vdi-snapshot / vdi-clone (snapshot.ts): O(1), under a running guest too (its I/O paused
+   * for the switch only).
+   */
+  async snapshot(name: string, args: SnapshotArgs): Promise<VdiView & { pausedMs: number }> {
+    const { ref, uuid } = await this.storage.db.read((tx) => {
+      const r = findVdi(tx, name);
+      return { ref: r, uuid: tx.VDI.get(r).uuid };
+    });
+    const release = this.#hold(uuid);
+    if (!release) throw new XenError('EBUSY', `VDI ${uuid} is being snapshotted or coalesced: try again in a moment`);
+    try {
+      const r = await snapshotVdi(this.storage.db, ref, args, this.live);
+      return { ...(await this.#view(r.ref)), pausedMs: r.pausedMs };
+    } finally {
+      release();
+    }
+  }
+
+  /** vdi-migrate (migrate.ts): move a VDI to another directory SR, live under a running guest. */
+  async migrate(name: string, destSr: string, opts: MigrateOptions = {}): Promise<VdiView & MigrateResult> {
+    const dest = await this.storage.resolve(destSr);
+    const { ref, uuid } = await this.storage.db.read((tx) => {
+      const r = findVdi(tx, name);
+      return { ref: r, uuid: tx.VDI.get(r).uuid };
+    });
+    const release = this.#hold(uuid);
+    if (!release) throw new XenError('EBUSY', `VDI ${uuid} is being snapshotted, coalesced or migrated: try again in a moment`);
+    try {
+      const r = await migrateVdi(this.storage.db, ref, dest, this.live, (snap) => this.destroy(snap), opts);
+      return { ...(await this.#view(ref)), ...r };
+    } finally {
+      release();
+    }
+  }
+
+  /** Mark a VDI busy (a snapshot or a leaf coalesce runs on it); undefined if it is already. */
+  #hold(uuid: string): (() => void) | undefined {
+    if (this.#held.has(uuid)) return undefined;
+    this.#held.add(uuid);
+    return () => this.#held.delete(uuid);
+  }
+
+  /** sr-scan: finish what a crash interrupted (journals), reconcile records with files, then collect garbage in the background. */
+  async scan(name: string): Promise<ScanReport> {
+    const sr = await this.storage.resolve(name);
+    const dir = await this.storage.db.read((tx) => srPath(tx, sr));
+    if (dir !== null) await this.#gc.then(() => recover(this.storage.db, sr, dir));
+    const report = await this.storage.scan(sr);
+    this.kickGarbageCollector(sr);
+    return report;
+  }
+
+  /**
+   * Run the garbage collector on an SR (by ref), after any run already going; the report.
+   * Background runs (after vdi-destroy and sr-scan) go through here too, one at a time.
+   */
+  collectGarbage(sr: Ref<'SR'>, opts: Omit<GcOptions, 'users' | 'hold'> = {}): Promise<GcReport> {
+    const run = this.#gc.then(async () => {
+      const dir = await this.storage.db.read((tx) => srPath(tx, sr));
+      if (dir === null) return { removed: [], coalesced: [], deferred: [] };
+      return collectGarbage(this.storage.db, sr, dir, {
+        ...opts,
+        users: async (v) => this.users({ uuid: v.uuid, path: await realpath(v.path).catch(() => v.path) }),
+        hold: (uuid) => this.#hold(uuid),
+      });
+    });
+    this.#gc = run.catch(() => {});
+    return run;
+  }
+
+  /** Start the garbage collector in the background; its failures go to `log`. */
+  kickGarbageCollector(sr: Ref<'SR'>, log: (line: string) => void = () => {}): void {
+    this.collectGarbage(sr).then((r) => {
+      for (const d of r.deferred) log(`gc: VDI ${d.uuid} ${d.why}`);
+    }, (e: unknown) => log(`gc: ${(e as Error).message}`));
+  }
 
   /** vdi-create: a new, empty image; its record. */
   async create(args: { sr: string; name: string; size: string; format?: string; description?: string }): Promise<VdiView> {
@@ -108,11 +194,15 @@ export class Vdis {
     });
     await this.#refuseInUse(vdi.uuid, path, 'destroyed');
     const ours = vdi.other_config[CREATED_KEY] === 'true';
-    if (path !== null && ours) await rm(path, { force: true });
+    // An image others are made over stays, hidden, until the garbage collector has coalesced them (as sm does).
+    const parentOfOthers = await db.read((tx) => tx.VDI.where('SR', vdi.SR).some((r) => tx.VDI.get(r).sm_config[PARENT_KEY] === vdi.uuid));
+    if (path !== null && ours && !parentOfOthers) await rm(path, { force: true });
     await db.transaction((tx) => {
-      tx.VDI.destroy(ref);
+      if (parentOfOthers) tx.VDI.update(ref, { managed: false, read_only: true, name_label: BASE_NAME, is_a_snapshot: false });
+      else tx.VDI.destroy(ref);
       refreshSr(tx, vdi.SR);
     });
+    this.kickGarbageCollector(vdi.SR);
     return { uuid: vdi.uuid, kept: path !== null && !ours ? path : null };
   }
 
@@ -147,7 +237,7 @@ export class Vdis {
    * vdi-import: a new VDI holding a copy of the image at `file` (an absolute path the host
    * reads), in the same format, its backing chain flattened; named after the file unless named.
    */
-  async import(args: { sr: string; file: string; name?: string; format?: string; description?: string }): Promise<VdiView> {
+  async import(args: { sr: string; file: string; name?: string; format?: string; description?: string }, ctl: CopyControl = {}): Promise<VdiView> {
     const file = absolute(args.file);
     const name = checkName('VDI', args.name ?? basename(file));
     const sr = await this.storage.resolve(args.sr);
@@ -159,7 +249,7 @@ export class Vdis {
     const virtual_size = disk.sectors * SECTOR_SIZE;
     const path = `${dir}/${location}`;
     try {
-      await writeImage(disk, path, format);
+      await writeImage(disk, path, format, ctl);
     } finally {
       await disk.close();
     }
@@ -171,7 +261,7 @@ export class Vdis {
   }
 
   /** vdi-export: a new image of `format` at `file` (absolute, must not exist) with the VDI's contents; refused while a guest uses the VDI. */
-  async export(name: string, args: { file: string; format: string }): Promise<{ uuid: string; file: string }> {
+  async export(name: string, args: { file: string; format: string }, ctl: CopyControl = {}): Promise<{ uuid: string; file: string }> {
     const file = absolute(args.file);
     imageFormat(args.format);
     const { vdi, path } = await this.storage.db.read((tx) => {
@@ -183,7 +273,7 @@ export class Vdis {
     if (await lstat(file).then(() => true, () => false)) throw new XenError('EEXIST', `${file} exists already: export writes a new file`);
     const src = await imageFormat(vdi.sm_config['format'] ?? 'raw').open(await confined(path, path.slice(0, path.lastIndexOf('/'))), { readOnly: true });
     try {
-      await writeImage(src, file, args.format);
+      await writeImage(src, file, args.format, ctl);
     } finally {
       await src.close();
     }
@@ -201,6 +291,8 @@ export class Vdis {
       return { vdi: tx.VDI.get(r), path: vdiPath(tx, r) };
     });
     if (vdi.missing) throw new XenError('ENOENT', `VDI '${vdi.name_label}' (${vdi.uuid}) is missing: its image is gone (see \`xenode sr-scan\`)`);
+    if (!vdi.managed) throw new XenError('EINVAL', `VDI ${vdi.uuid} is a hidden base of other VDIs: attach one of them`);
+    if (this.#held.has(vdi.uuid)) throw new XenError('EBUSY', `VDI '${vdi.name_label}' is being coalesced by the garbage collector: try again in a moment`);
     if (access === 'rw' && vdi.read_only) throw new XenError('EROFS', `VDI '${vdi.name_label}' is read-only: attach it with access=ro`);
     const format = vdi.sm_config['format'] ?? 'raw';
     if (path === null) return { uuid: vdi.uuid, params: `raw:${RAM_TARGET_PREFIX}${sizeText(vdi.virtual_size)}` };

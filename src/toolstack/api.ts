@@ -28,6 +28,7 @@ import { bridgeInfos, linkInfo } from '../network/info.js';
 import { parseEndpoint } from '../network/vxlan.js';
 import { parseForwardSpec } from '../network/gateway/forwardspec.js';
 import type { HostLog } from './hostlog.js';
+import { Tasks, taskControl } from './tasks.js';
 
 const TAIL_LINES = 5;
 
@@ -57,6 +58,7 @@ export class ToolstackApi implements Toolstack {
   #users: UserDirectory | undefined;
   readonly #viewers = new Map<number, Set<ConsoleHandlers>>();
   readonly #booting = new Map<number, BootWaiter>();
+  readonly #tasks = new Tasks();
 
   constructor(host: Host, opts: ToolstackApiOptions) {
     this.#host = host;
@@ -183,13 +185,26 @@ export class ToolstackApi implements Toolstack {
     },
     srList: async () => (await this.#host.storage.list()).map(srInfo),
     srCreate: async (a) => srInfo(await this.#host.storage.create(a)),
-    srScan: async (a) => this.#host.storage.scan(await this.#host.storage.resolve(a.sr)),
+    srScan: (a) => this.#host.vdis.scan(a.sr),
     vdiCreate: async (a) => vdiInfo(await this.#host.vdis.create(a)),
     vdiList: async (a) => (await this.#host.vdis.list(a.sr)).map(vdiInfo),
     vdiDestroy: (a) => this.#host.vdis.destroy(a.vdi),
     vdiResize: async (a) => vdiInfo(await this.#host.vdis.resize(a.vdi, a.size)),
-    vdiImport: async (a) => vdiInfo(await this.#host.vdis.import(a)),
-    vdiExport: (a) => this.#host.vdis.export(a.vdi, a),
+    vdiImport: async (a) => vdiInfo(await this.#host.vdis.import(a, taskControl())),
+    vdiExport: (a) => this.#host.vdis.export(a.vdi, a, taskControl()),
+    vdiSnapshot: async (a) => {
+      const v = await this.#host.vdis.snapshot(a.vdi, { name: a.name, clone: a.clone === true, ...(a.description !== undefined && { description: a.description }) });
+      return { ...vdiInfo(v), paused_ms: v.pausedMs };
+    },
+    vdiMigrate: async (a) => {
+      const v = await this.#host.vdis.migrate(a.vdi, a.sr, taskControl());
+      return { ...vdiInfo(v), max_paused_ms: v.maxPausedMs, copied_bytes: v.copiedBytes, mirrored_bytes: v.mirroredBytes };
+    },
+    srGc: async (a) => this.#host.vdis.collectGarbage(await this.#host.storage.resolve(a.sr), taskControl()),
+    taskSubmit: (a) => this.#tasks.start(a.call.op, () => this.call(a.call.op, a.call.args as never)),
+    taskGet: (a) => this.#tasks.get(a.task),
+    taskList: () => this.#tasks.list(),
+    taskCancel: (a) => this.#tasks.cancel(a.task),
     vmImport: async (a) => {
       const { config } = await this.#config('vmImport', a.file, a.text);
       const { ref } = await this.#host.vms.create(config, a.description === undefined ? {} : { name_description: a.description });

@@ -11,6 +11,9 @@ import type { CaptureSummary } from '../network/capture.js';
 import type { BridgeInfo, LinkInfo } from '../network/info.js';
 import type { DomainConfig, ShutdownAction } from './domconfig.js';
 import { SR_TYPES, type SRRecord, type SrType, type VDIRecord } from './db/records.js';
+import type { TaskInfo } from './tasks.js';
+
+export type { TaskInfo, TaskStatus } from './tasks.js';
 
 export type { BridgeInfo, BridgePortInfo, LearnedMac, LinkInfo } from '../network/info.js';
 export type { CaptureSummary } from '../network/capture.js';
@@ -287,6 +290,27 @@ export interface Commands {
   vdiImport: { args: { sr: string; file: string; name?: string; format?: string; description?: string }; result: VdiInfo };
   /** vdi-export: a new image of `format` at `file` (absolute, must not exist) with the VDI's contents. */
   vdiExport: { args: { vdi: string; file: string; format: string }; result: { uuid: string; file: string } };
+  /**
+   * vdi-snapshot: a read-only snapshot of a VDI (vhd or qcow2), O(1), live under a running guest
+   * (`paused_ms`: how long its I/O was paused); vdi-clone with `clone`: a writable copy sharing
+   * the base.
+   */
+  vdiSnapshot: { args: { vdi: string; name: string; description?: string; clone?: boolean }; result: VdiInfo & { readonly paused_ms: number } };
+  /**
+   * vdi-migrate: move a VDI to another directory SR, live under a running guest (Storage
+   * XenMotion within the host); the longest pause of its I/O and the bytes copied and mirrored.
+   */
+  vdiMigrate: { args: { vdi: string; sr: string }; result: VdiInfo & { readonly max_paused_ms: number; readonly copied_bytes: number; readonly mirrored_bytes: number } };
+  /** Run the SR's garbage collector now (it also runs in the background after vdi-destroy and sr-scan). */
+  srGc: { args: { sr: string }; result: GcResult };
+  /**
+   * Start a long operation (one of TASK_OPS) as a task, as XenAPI's Async calls do: its record
+   * at once; poll it with taskGet, stop it with taskCancel.
+   */
+  taskSubmit: { args: { call: TaskCall }; result: TaskInfo };
+  taskGet: { args: { task: string }; result: TaskInfo };
+  taskList: { args: NoArgs; result: TaskInfo[] };
+  taskCancel: { args: { task: string }; result: TaskInfo };
   /** vm-import: a persistent, halted VM from an xl.cfg file (`file` absolute; or `text`, as create takes it). */
   vmImport: { args: { file: string; text?: string; description?: string }; result: VmInfo };
   /** vm-start (XAPI's VM.start): boot a halted persistent VM (by uuid or name) with its stored configuration. */
@@ -302,6 +326,17 @@ export interface Commands {
   /** XAPI's network.create: a network record for a bridge of dom0's switch (made when a vif first joins it). */
   networkCreate: { args: { name: string; bridge?: string; description?: string }; result: { uuid: string; bridge: string } };
 }
+
+export interface GcResult {
+  readonly removed: string[];
+  readonly coalesced: { readonly parent: string; readonly child: string; readonly leaf: boolean }[];
+  readonly deferred: { readonly uuid: string; readonly why: string }[];
+}
+
+/** Operations that may run as tasks: the long ones, which report progress and can be cancelled. */
+export const TASK_OPS = ['vdiImport', 'vdiExport', 'vdiMigrate', 'srGc'] as const;
+export type TaskOp = (typeof TASK_OPS)[number];
+export type TaskCall = { [K in TaskOp]: { readonly op: K; readonly args: Commands[K]['args'] } }[TaskOp];
 
 
 /** XAPI's roles, most powerful first: each may do everything the ones after it may. */
@@ -437,6 +472,21 @@ export class Fields {
     return v;
   }
 
+  /** An operation to run as a task: {op, args}, the op one of TASK_OPS, its args decoded as that op's. */
+  taskCall(key: string): TaskCall {
+    const v = this.#get(key);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw this.#fail(key, 'an object {op, args}');
+    const { op, args, ...rest } = v as Record<string, unknown>;
+    if (Object.keys(rest).length) throw this.#fail(key, 'an object with only op and args');
+    if (typeof op !== 'string' || !(TASK_OPS as readonly string[]).includes(op)) throw this.#fail(key, `{op, args} with op one of ${TASK_OPS.join(', ')}`);
+    const k = op as TaskOp;
+    try {
+      return { op: k, args: COMMAND_ARGS[k](new Fields(k, args)) } as TaskCall;
+    } catch (e) {
+      throw new InvalidArgument(this.op, key, `${key}.args of ${k}: ${(e as Error).message.replace(/^EINVAL: /, '')}`);
+    }
+  }
+
   /** Call last: an argument nobody asked for is a mistake of the caller's. */
   done<T>(value: T): T {
     const extra = Object.keys(this.#raw).filter((k) => !this.#seen.has(k));
@@ -546,6 +596,17 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     return f.done({ ...args, ...(name !== undefined && { name }), ...(format !== undefined && { format }), ...(description !== undefined && { description }) });
   },
   vdiExport: (f) => f.done({ vdi: f.string('vdi'), file: f.string('file'), format: f.string('format') }),
+  vdiSnapshot: (f) => {
+    const args = { vdi: f.string('vdi'), name: f.string('name'), clone: f.bool('clone') };
+    const description = f.optionalString('description');
+    return f.done({ ...args, ...(description !== undefined && { description }) });
+  },
+  vdiMigrate: (f) => f.done({ vdi: f.string('vdi'), sr: f.string('sr') }),
+  srGc: (f) => f.done({ sr: f.string('sr') }),
+  taskSubmit: (f) => f.done({ call: f.taskCall('call') }),
+  taskGet: (f) => f.done({ task: f.string('task') }),
+  taskList: none,
+  taskCancel: (f) => f.done({ task: f.string('task') }),
   vmImport: (f) => {
     const file = f.string('file');
     if (!file.startsWith('/')) throw new InvalidArgument('vmImport', 'file', `the configuration file must be an absolute path, not '${file}'`);

@@ -12,6 +12,7 @@ import { XenbusState } from '../abi/xenbus.js';
 import { isValidDomid } from '../abi/xen.js';
 import { emptyBlkbackStats, type BlkbackStats } from '../drivers/blk/back/queue.js';
 import { BlkbackDaemon, HOTPLUG_ERROR, HOTPLUG_STATUS, type BlkbackDaemonOptions } from '../drivers/blk/back/devd.js';
+import type { BlkBack } from '../drivers/blk/back/blkback.js';
 import { eventChannels } from '../drivers/evtchn.js';
 import { backendPath, frontendPath, readState } from '../drivers/xenbus.js';
 import { XenError, isXenError } from '../errors.js';
@@ -146,12 +147,19 @@ async function diskParams(host: DeviceHost, spec: DiskSpec): Promise<{ params: s
   return { params: `${spec.format}:${await targetPath(spec.target, spec.format, host.imagesDir ?? join(resolveStateDir(), 'images'), host.log)}` };
 }
 
+/** A backend serving a VDI: its directory, its domain, and who it serves ("domain 3 ('web') as xvda"). */
+interface VdiBackend {
+  readonly be: string;
+  readonly backendId: number;
+  readonly user: string;
+}
+
 /**
- * Who uses a VDI, from the backends in xenstore (the one record of what is attached): a disk
+ * The backends that serve a VDI, from xenstore (the one record of what is attached): a disk
  * made from it, or any disk whose image is its file.
  */
-export async function vdiUsers(host: DeviceHost, vdi: { readonly uuid: string; readonly path: string | null }): Promise<string[]> {
-  const users: string[] = [];
+async function vdiBackendNodes(host: DeviceHost, vdi: { readonly uuid: string; readonly path: string | null }): Promise<VdiBackend[]> {
+  const found: VdiBackend[] = [];
   const dirs = (p: string) => host.xs.directory(p).catch(() => [] as string[]);
   for (const backend of host.hv.domains()) {
     const base = `/local/domain/${backend.domid}/backend/vbd`;
@@ -163,11 +171,34 @@ export async function vdiUsers(host: DeviceHost, vdi: { readonly uuid: string; r
         if (uuid !== vdi.uuid && (vdi.path === null || file === undefined || (await realpath(file).catch(() => file)) !== vdi.path)) continue;
         const guest = host.hv.findDomain(Number(fe));
         const dev = (await host.xs.readOptional(`${be}/dev`)) ?? devid;
-        users.push(`domain ${fe}${guest ? ` ('${guest.name}')` : ''} as ${dev}`);
+        found.push({ be, backendId: backend.domid, user: `domain ${fe}${guest ? ` ('${guest.name}')` : ''} as ${dev}` });
       }
     }
   }
-  return users;
+  return found;
+}
+
+/** Who uses a VDI: one line per disk served from it. */
+export async function vdiUsers(host: DeviceHost, vdi: { readonly uuid: string; readonly path: string | null }): Promise<string[]> {
+  return (await vdiBackendNodes(host, vdi)).map((b) => b.user);
+}
+
+/**
+ * The blkbacks of dom0 serving a VDI, which can switch their disk under the guest (a snapshot),
+ * and the users served elsewhere (a driver domain), which cannot.
+ */
+export async function vdiLiveDisks(host: DeviceHost, vdi: { readonly uuid: string; readonly path: string | null }): Promise<{ live: BlkBack[]; foreign: string[] }> {
+  const path = vdi.path === null ? null : await realpath(vdi.path).catch(() => vdi.path);
+  const nodes = await vdiBackendNodes(host, { uuid: vdi.uuid, path });
+  const daemon = await dom0Services.get(host.hv)?.catch(() => undefined);
+  const live: BlkBack[] = [];
+  const foreign: string[] = [];
+  for (const n of nodes) {
+    const be = n.backendId === 0 ? [...daemon?.devices.values() ?? []].find((d) => d.dir === n.be) : undefined;
+    if (be) live.push(be);
+    else foreign.push(n.user);
+  }
+  return { live, foreign };
 }
 
 /** Attach a disk to a running (or being built) domain; resolves once its backend is ready. */

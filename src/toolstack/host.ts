@@ -27,7 +27,7 @@ import { Vdis } from '../storage/vdi.js';
 import { buildDomain, claimShell, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
 import { isShellName, ShellPool } from './shells.js';
 import type { DiskDevice, ForwardInfo, NicDevice, ShutdownOutcome } from './contract.js';
-import { attachDisk, detachDisk, vdiUsers } from './devices.js';
+import { attachDisk, detachDisk, vdiLiveDisks, vdiUsers } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
 import { DEFAULT_BRIDGE, attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
 import { DomainForwards } from './forwards.js';
@@ -128,7 +128,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.db = parts.db;
     this.vms = parts.vms;
     this.storage = new Storage(this.db, this.#imagesDir);
-    this.vdis = new Vdis(this.storage, (vdi) => vdiUsers(this.devices, vdi));
+    this.vdis = new Vdis(this.storage, (vdi) => vdiUsers(this.devices, vdi), (vdi) => vdiLiveDisks(this.devices, vdi));
   }
 
   /** The default SR's directory, where bare-name disk targets live. */

@@ -16,7 +16,7 @@
 import { realpath } from 'node:fs/promises';
 import { inflateRawSync, constants as zc } from 'node:zlib';
 import { XenError, isXenError } from '../../errors.js';
-import { SECTOR_SIZE, checkRange, checkWritable, sgBytes, type Disk } from '../disk.js';
+import { SECTOR_SIZE, checkRange, checkWritable, sgBytes, type Disk, type LayeredDisk } from '../disk.js';
 import { RawFile } from '../raw.js';
 import { MAX_CHAIN_DEPTH, backingPath, probeFormat } from './backing.js';
 import { Qcow2Error } from './errors.js';
@@ -32,9 +32,15 @@ export interface Qcow2OpenOptions {
   readOnly: boolean;
   /** Real paths of the images above this one in a chain (for loops and depth). */
   chain?: readonly string[];
+  /**
+   * The backing file as an open disk, instead of opening it again: a snapshot under a running
+   * guest puts the new image over the disk the guest was using (its file is now the base). It
+   * is only read from then on, and closed with this disk.
+   */
+  backing?: Disk;
 }
 
-export class Qcow2Disk implements Disk {
+export class Qcow2Disk implements LayeredDisk {
   readonly sectors: number;
   readonly features;
   readonly #file: ImageFile;
@@ -78,13 +84,33 @@ export class Qcow2Disk implements Disk {
       await file.read(0, [first]);
       const h = parseHeader(path, first, file.size);
       if (!opts.readOnly) await writable(file, h);
-      if (h.backingFile !== undefined) backing = await openBacking(path, h, [...chain, await realpath(path)]);
+      if (h.backingFile !== undefined) backing = opts.backing ?? await openBacking(path, h, [...chain, await realpath(path)]);
       const [map, refcounts] = await Promise.all([ClusterMap.load(file, h), Refcounts.load(file, h, !opts.readOnly)]);
       return new Qcow2Disk(path, file, h, map, refcounts, backing, opts.readOnly);
     } catch (e) {
       await backing?.close().catch(() => {});
       await file.close();
       throw e;
+    }
+  }
+
+  /** Guest clusters this image maps itself (data, zero or compressed), runs merged. */
+  async *leafExtents(): AsyncGenerator<readonly [number, number]> {
+    const spc = this.#cs / SECTOR_SIZE;
+    const clusters = Math.ceil(this.sectors / spc);
+    let run = -1;
+    for (let gc = 0; gc <= clusters; gc++) {
+      let mapped = false;
+      if (gc < clusters) {
+        let m = this.#map.lookup(gc);
+        if (m instanceof Promise) m = await m;
+        mapped = m.kind !== 'unallocated';
+      }
+      if (mapped && run < 0) run = gc;
+      else if (!mapped && run >= 0) {
+        yield [run * spc, Math.min(gc * spc, this.sectors) - run * spc];
+        run = -1;
+      }
     }
   }
 

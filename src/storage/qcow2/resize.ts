@@ -23,6 +23,32 @@ export async function qcow2Info(path: string): Promise<{ virtualSize: number; ph
   }
 }
 
+/**
+ * Point an image at another backing file (after a coalesce): the new name, stored relative to
+ * the image's directory as qemu-img rebase -u does, in place of the old one and its size in one
+ * header write. The name may not be longer than the old one (sm's names are all one length).
+ */
+export async function rebaseQcow2(path: string, backingName: string): Promise<void> {
+  const file = await ImageFile.open(path, true);
+  try {
+    const h = await header(file);
+    if (h.backingFile === undefined) throw new XenError('EINVAL', `${path}: the image has no backing file to change`);
+    const name = Buffer.from(backingName, 'utf8');
+    if (name.length > h.backingFileSize) {
+      throw new XenError('ENOSPC', `${path}: the backing file name ${backingName} is longer than the ${h.backingFileSize} bytes the header has for it`);
+    }
+    const buf = new Uint8Array(h.backingFileOffset + h.backingFileSize);
+    await file.read(0, [buf]);
+    buf.fill(0, h.backingFileOffset);
+    buf.set(name, h.backingFileOffset);
+    new DataView(buf.buffer).setUint32(16, name.length);
+    await file.write(0, [buf]);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
 /** Grow the image to `size` bytes: new L1 entries zeroed and synced, then the header's size and l1_size in one write. */
 export async function resizeQcow2(path: string, size: number): Promise<void> {
   const file = await ImageFile.open(path, true);

@@ -6,14 +6,14 @@
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
 import { XenError } from '../../errors.js';
-import { SECTOR_SIZE, checkRange, checkWritable, sgBytes, type Disk } from '../disk.js';
+import { SECTOR_SIZE, checkRange, checkWritable, sgBytes, type LayeredDisk } from '../disk.js';
 import { testBit } from './bitmap.js';
 import { VHD_MAX_CHAIN, VhdError, uuidString } from './format.js';
 import { VhdImage } from './image.js';
 
 const NONE: readonly number[] = Object.freeze([]);
 
-export class VhdDisk implements Disk {
+export class VhdDisk implements LayeredDisk {
   readonly sectors: number;
   readonly readOnly: boolean;
   readonly features = { flush: true, discard: false, secureDiscard: false } as const;
@@ -75,6 +75,50 @@ export class VhdDisk implements Disk {
       throw e;
     }
     return new VhdDisk(images, opts.readOnly);
+  }
+
+  /**
+   * A new leaf at `path` over the images of `below`, a disk in use whose leaf just became the
+   * new leaf's parent (a snapshot under a running guest): no file of `below` is opened again,
+   * and what its images cached stays true, as they are only read from now on.
+   */
+  static async overDisk(path: string, below: VhdDisk): Promise<VhdDisk> {
+    const leaf = await VhdImage.open(path, { readOnly: false });
+    try {
+      const parent = below.images[0]!;
+      if (leaf.type !== 'differencing' || uuidString(leaf.header!.parentUuid) !== uuidString(parent.uuid)) {
+        throw new VhdError(path, 'parent uuid', `is not the uuid of ${parent.path} (${uuidString(parent.uuid)})`);
+      }
+      if (leaf.blockSize !== parent.blockSize) throw new VhdError(path, 'dynamic header block size', `${leaf.blockSize} differs from its parent's ${parent.blockSize}`);
+      if (below.images.length + 1 > VHD_MAX_CHAIN) throw new VhdError(path, 'chain', `would be deeper than ${VHD_MAX_CHAIN} images`, 'EMLINK');
+      return new VhdDisk([leaf, ...below.images], false);
+    } catch (e) {
+      await leaf.close().catch(() => {});
+      throw e;
+    }
+  }
+
+  async *leafExtents(): AsyncGenerator<readonly [number, number]> {
+    const leaf = this.#leaf;
+    for (let b = 0; b < leaf.blocks; b++) {
+      if (!leaf.isAllocated(b)) continue;
+      const n = leaf.sectorsIn(b);
+      const base = b * this.#spb;
+      if (leaf.isFull(b)) {
+        yield [base, n];
+        continue;
+      }
+      const bm = await leaf.bitmap(b);
+      let run = -1;
+      for (let s = 0; s <= n; s++) {
+        const set = s < n && testBit(bm, s);
+        if (set && run < 0) run = s;
+        else if (!set && run >= 0) {
+          yield [base + run, s - run];
+          run = -1;
+        }
+      }
+    }
   }
 
   read(sector: number, bufs: readonly Uint8Array[]): Promise<void> | void {

@@ -3,24 +3,23 @@
 // BAT at 1536, then for a child its parent locators (MACX, W2KU, W2RU, relative paths), the
 // first block where the footer then is. Never overwrites a file.
 import { randomUUID } from 'node:crypto';
-import { close, fstat, open, stat } from 'node:fs';
+import { close, fstat, open } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
 import { XenError } from '../../errors.js';
 import { batBytes } from './bat.js';
-import { FOOTER_BYTES, encodeFooter, type Footer } from './footer.js';
+import { FOOTER_BYTES, decodeFooter, encodeFooter, virtualBytes, type Footer } from './footer.js';
 import {
-  VHD_DEFAULT_BLOCK, VHD_MAX_BLOCK, VHD_MAX_BYTES, VHD_MIN_BLOCK, VHD_SECTOR, geometryFor, vhdTime, NO_OFFSET,
+  VHD_DEFAULT_BLOCK, VHD_MAX_BLOCK, VHD_MAX_BYTES, VHD_MIN_BLOCK, VHD_SECTOR, VhdError, geometryFor, vhdTime, NO_OFFSET,
 } from './format.js';
-import { HEADER_BYTES, encodeHeader, type LocatorEntry } from './header.js';
-import { datasync, fsError, pwrite, truncate } from './io.js';
+import { HEADER_BYTES, decodeHeader, encodeHeader, type LocatorEntry } from './header.js';
+import { datasync, fsError, pread, pwrite, truncate } from './io.js';
 import { VhdImage } from './image.js';
 import { BLKTAP_LOCATORS, PlatformCode, encodeLocator, locatorSpace, relativeParentPath } from './locators.js';
 
 const openP = promisify(open);
 const closeP = promisify(close);
-const statP = promisify(stat);
 const fstatP = promisify(fstat);
 
 /**
@@ -126,31 +125,100 @@ export async function createVhd(path: string, opts: CreateOptions): Promise<void
   });
 }
 
+/** What a child needs of its parent: read from its footer and header only (never its BAT), so a snapshot costs the same at any size. */
+export interface VhdIdentity {
+  readonly uuid: Uint8Array;
+  readonly bytes: number;
+  readonly blockSize: number;
+  readonly mtimeMs: number;
+}
+
+export async function vhdIdentity(path: string): Promise<VhdIdentity> {
+  const fd = await openP(path, 'r').catch((e: NodeJS.ErrnoException) => {
+    throw e.code === 'ENOENT' ? new XenError('ENOENT', `open VHD ${path}: no such file`) : fsError('open', path, e);
+  });
+  try {
+    const st = await fstatP(fd);
+    if (st.size < FOOTER_BYTES) throw new VhdError(path, 'file size', `${st.size} bytes is too short for a footer (truncated?)`);
+    const b = new Uint8Array(FOOTER_BYTES);
+    await pread(fd, path, b, st.size - FOOTER_BYTES);
+    let footer: Footer;
+    try {
+      footer = decodeFooter(b, path);
+    } catch (e) {
+      // A crash during an allocation leaves the copy at the start only (image.ts).
+      await pread(fd, path, b, 0);
+      try {
+        footer = decodeFooter(b, path);
+      } catch {
+        throw e;
+      }
+    }
+    let blockSize = VHD_DEFAULT_BLOCK;
+    if (footer.type !== 'fixed') {
+      const hb = new Uint8Array(HEADER_BYTES);
+      await pread(fd, path, hb, Number(footer.dataOffset));
+      blockSize = decodeHeader(hb, path).blockSize;
+    }
+    return { uuid: footer.uuid, bytes: virtualBytes(footer), blockSize, mtimeMs: st.mtimeMs };
+  } finally {
+    await closeP(fd);
+  }
+}
+
 /**
  * A new differencing image at `path` whose parent is the VHD at `parentPath`: empty, so it reads
- * as its parent. Its size is the parent's unless `size` (larger) is given.
+ * as its parent. Its size is the parent's unless `size` (larger) is given. O(1): only the
+ * parent's footer and header are read.
  */
 export async function createDifferencing(path: string, parentPath: string, opts: { size?: number } = {}): Promise<void> {
-  const parent = await VhdImage.open(parentPath, { readOnly: true });
-  let parentSize: number;
-  let uuid: Uint8Array;
-  let blockSize: number;
-  try {
-    parentSize = parent.bytes;
-    uuid = parent.uuid;
-    blockSize = parent.blockSize;
-  } finally {
-    await parent.close();
-  }
-  const size = opts.size ?? parentSize;
+  const parent = await vhdIdentity(parentPath);
+  const size = opts.size ?? parent.bytes;
   checkSize(path, size);
-  if (size < parentSize) throw new XenError('EINVAL', `${path}: a child of ${size} bytes is smaller than its parent ${parentPath} (${parentSize})`);
-  const mtime = await statP(parentPath).catch((e: NodeJS.ErrnoException) => {
-    throw fsError('stat', parentPath, e);
-  });
-  await writeNew(path, (fd) => writeDynamic(fd, path, newFooter('differencing', size), blockSize, size, {
-    uuid, timestamp: vhdTime(mtime.mtimeMs), name: basename(parentPath), rel: relativeParentPath(path, parentPath),
+  if (size < parent.bytes) throw new XenError('EINVAL', `${path}: a child of ${size} bytes is smaller than its parent ${parentPath} (${parent.bytes})`);
+  await writeNew(path, (fd) => writeDynamic(fd, path, newFooter('differencing', size), parent.blockSize, size, {
+    uuid: parent.uuid, timestamp: vhdTime(parent.mtimeMs), name: basename(parentPath), rel: relativeParentPath(path, parentPath),
   }));
+}
+
+/**
+ * Point a differencing image at another parent (sm's relink after a coalesce): its parent
+ * locators' data first, then the header naming the new parent's uuid in one write. The new
+ * parent must hold the same data as the old for this image's unallocated sectors.
+ */
+export async function relinkVhd(path: string, parentPath: string): Promise<void> {
+  const parent = await vhdIdentity(parentPath);
+  const fd = await openP(path, 'r+').catch((e: NodeJS.ErrnoException) => {
+    throw fsError('open', path, e);
+  });
+  try {
+    const st = await fstatP(fd);
+    const fb = new Uint8Array(FOOTER_BYTES);
+    await pread(fd, path, fb, st.size - FOOTER_BYTES);
+    const footer = decodeFooter(fb, path);
+    if (footer.type !== 'differencing') throw new VhdError(path, 'footer disk type', `is ${footer.type}: only a differencing image has a parent`, 'EINVAL');
+    const hb = new Uint8Array(HEADER_BYTES);
+    const at = Number(footer.dataOffset);
+    await pread(fd, path, hb, at);
+    const header = decodeHeader(hb, path);
+    const rel = relativeParentPath(path, parentPath);
+    const locators = [];
+    for (const l of header.locators) {
+      const kind = BLKTAP_LOCATORS.find((k) => PlatformCode[k] === l.code);
+      if (kind === undefined) continue; // a platform we do not write is dropped, not left naming the old parent
+      const data = encodeLocator(kind, rel);
+      if (data.length > l.space) throw new VhdError(path, 'parent locator', `${data.length} bytes for ${rel} do not fit its ${l.space} bytes`, 'ENOSPC');
+      const padded = new Uint8Array(l.space);
+      padded.set(data);
+      await pwrite(fd, path, padded, l.offset);
+      locators.push({ ...l, length: data.length });
+    }
+    await datasync(fd, path);
+    await pwrite(fd, path, encodeHeader({ ...header, parentUuid: parent.uuid, parentTimestamp: vhdTime(parent.mtimeMs), parentName: basename(parentPath), locators }), at);
+    await datasync(fd, path);
+  } finally {
+    await closeP(fd);
+  }
 }
 
 /**

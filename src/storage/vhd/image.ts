@@ -60,6 +60,7 @@ export class VhdImage {
   readonly bat: Uint32Array;
   readonly blocks: number;
   #fd: number;
+  #path: string;
   readonly #bitmapBytes: number;
   /** Cached bitmaps, loaded on first use; `#full[b]` = 1: every sector of block b is here. */
   readonly #bitmaps: (Uint8Array | undefined)[] = [];
@@ -77,9 +78,10 @@ export class VhdImage {
   readonly #blockLocks = new Map<number, Promise<unknown>>();
 
   private constructor(
-    readonly path: string, fd: number, readonly readOnly: boolean, readonly footer: Footer,
+    path: string, fd: number, readonly readOnly: boolean, readonly footer: Footer,
     readonly header: DynamicHeader | undefined, bat: Uint32Array, blockSize: number, nextFree: number, tailDirty: boolean,
   ) {
+    this.#path = path;
     this.#fd = fd;
     this.type = footer.type;
     this.bytes = virtualBytes(footer);
@@ -169,6 +171,16 @@ export class VhdImage {
     const metaEnd = Math.max(...reserved.map((r) => Math.ceil(r.end / VHD_SECTOR) * VHD_SECTOR));
     const nextFree = footerAtEnd ? limit : Math.max(metaEnd, blockEnd);
     return new VhdImage(path, fd, opts.readOnly, footer, header, bat, header.blockSize, nextFree, !footerAtEnd);
+  }
+
+  /** Where the file is (its name in errors and the base of its relative parent locators). */
+  get path(): string {
+    return this.#path;
+  }
+
+  /** The file was renamed (or linked) to `path` while open: a snapshot made it a base. */
+  moved(path: string): void {
+    this.#path = path;
   }
 
   get uuid(): Uint8Array {

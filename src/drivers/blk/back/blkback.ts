@@ -44,7 +44,8 @@ export class BlkBack {
   readonly frontendDir: string;
   readonly stats: BlkbackStats = emptyBlkbackStats();
   readonly #ctx: DriverContext;
-  readonly #disk: Disk;
+  #disk: Disk;
+  #switching: Promise<unknown> = Promise.resolve();
   readonly #o: Required<Omit<BlkbackOptions, 'maxPersistentGrants'>> & { maxPersistentGrants?: number };
   readonly #life: BackendLifecycle;
   #conn: Connection | null = null;
@@ -189,6 +190,41 @@ export class BlkBack {
     await Promise.all(conn.queues.map((q) => q.stop()));
     for (const p of conn.pools) p.clear();
     for (const r of conn.rings) r.unmap();
+  }
+
+  /** The disk served now. */
+  get disk(): Disk {
+    return this.#disk;
+  }
+
+  /**
+   * Switch the disk under the guest, as XCP pauses tapdisk to snapshot: every ring stops taking
+   * requests and drains what it took, `open(old)` gives the disk to serve from then on (the
+   * same size), the rings go on with it. The guest sees only latency. If `open` fails, the rings
+   * go on with the old disk. Returns how long I/O was paused (ms). The old disk is not closed.
+   */
+  switchDisk(open: (old: Disk) => Promise<Disk>): Promise<number> {
+    const run = this.#switching.then(async () => {
+      const queues = this.#conn?.queues ?? [];
+      const t0 = performance.now();
+      await Promise.all(queues.map((q) => q.pause()));
+      let next = this.#disk;
+      try {
+        next = await open(this.#disk);
+        if (next.sectors !== this.#disk.sectors) {
+          const got = next.sectors;
+          await next.close().catch(() => {});
+          next = this.#disk;
+          throw new XenError('EINVAL', `${this.dir}: the new disk has ${got} sectors, not ${this.#disk.sectors}`);
+        }
+        this.#disk = next;
+      } finally {
+        for (const q of queues) q.resume(next);
+      }
+      return performance.now() - t0;
+    });
+    this.#switching = run.catch(() => {});
+    return run;
   }
 
   /** Take the device away: disconnect, stop following the frontend, close the disk. */

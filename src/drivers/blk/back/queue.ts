@@ -95,11 +95,16 @@ export class BackQueue {
   #barrier: { req: BlkifRequest; slot: Uint8Array } | 'running' | null = null;
   #pushQueued = false;
   #drained: (() => void) | null = null;
+  #disk: Disk;
+  /** Paused for a disk switch: requests stay in the ring; `#idle` hears when the last in flight is answered. */
+  #paused = false;
+  #idle: (() => void) | null = null;
   #logged = 0;
 
   constructor(o: BackQueueOptions) {
     this.#o = o;
     this.#ring = o.ring;
+    this.#disk = o.disk;
     this.#segs = new Uint8Array(Math.max(1, blkifIndirectPages(o.maxIndirectSegments)) * PAGE_SIZE);
     this.#segsView = new DataView(this.#segs.buffer);
     o.port.onEvent(() => this.service());
@@ -107,7 +112,7 @@ export class BackQueue {
 
   /** Consume whatever the frontend published, until the ring is empty and it knows to wake us. */
   service(): void {
-    if (this.#servicing || this.#stopped || this.#halted) return;
+    if (this.#servicing || this.#stopped || this.#halted || this.#paused) return;
     this.#servicing = true;
     const ring = this.#ring;
     try {
@@ -183,7 +188,7 @@ export class BackQueue {
   }
 
   #run(req: BlkifRequest): void {
-    const disk = this.#o.disk;
+    const disk = this.#disk;
     switch (req.kind) {
       case 'discard': {
         if (!this.#o.discard || !disk.features.discard) throw new Refused(BLKIF_RSP_EOPNOTSUPP, 'discard is not offered');
@@ -234,7 +239,7 @@ export class BackQueue {
 
   #flush(req: BlkifRequest): void {
     this.#o.stats.fReq++;
-    this.#finish(req, this.#o.disk.flush(), []);
+    this.#finish(req, this.#disk.flush(), []);
   }
 
   /** Copy the segment list out of the indirect pages into #segs, where #rw reads it. */
@@ -258,7 +263,7 @@ export class BackQueue {
    * become one run, which the disk copies in one go.
    */
   #rw(req: BlkifRequest, op: number, segs: DataView, base: number, n: number, flushAfter: boolean): void {
-    const disk = this.#o.disk;
+    const disk = this.#disk;
     let sectors = 0;
     for (let i = 0, off = base; i < n; i++, off += BLKIF_SEGMENT_SIZE) {
       const first = segs.getUint8(off + BLKIF_SEG_FIRST_SECT);
@@ -383,8 +388,36 @@ export class BackQueue {
         }
         this.#push();
       }
+      this.#checkIdle();
       this.service();
     });
+  }
+
+  #checkIdle(): void {
+    if (this.#paused && this.#inflight === 0 && this.#barrier === null && this.#idle) {
+      const idle = this.#idle;
+      this.#idle = null;
+      idle();
+    }
+  }
+
+  /**
+   * Stop taking requests (they wait in the ring) and resolve once every request taken has been
+   * answered: the disk is quiescent, as tapdisk is after `tap-ctl pause`.
+   */
+  pause(): Promise<void> {
+    this.#paused = true;
+    const idle = new Promise<void>((resolve) => (this.#idle = resolve));
+    this.#checkIdle();
+    return idle;
+  }
+
+  /** Serve `disk` from now on and take requests again (tap-ctl unpause with a new image). */
+  resume(disk: Disk): void {
+    this.#disk = disk;
+    this.#paused = false;
+    this.#idle = null;
+    this.service();
   }
 
   /** Stop consuming and wait for requests in flight; the caller then unmaps the ring and the pool. */
