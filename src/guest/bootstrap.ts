@@ -5,9 +5,10 @@ import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { VIRQ_TIMER } from '../abi/event_channel.js';
 import {
-  MAX_GUEST_CMDLINE, PAGE_SIZE, SI_CMD_LINE, SI_CONSOLE_EVTCHN, SI_CONSOLE_MFN, SI_STORE_EVTCHN, SI_STORE_MFN,
-  type ShutdownReason,
+  MAX_GUEST_CMDLINE, PAGE_SIZE, SI_CMD_LINE, SI_CONSOLE_EVTCHN, SI_CONSOLE_MFN, SI_FLAGS, SI_MOD_LEN, SI_MOD_START, SI_STORE_EVTCHN,
+  SI_STORE_MFN, type ShutdownReason,
 } from '../abi/xen.js';
+import { SIF_XENODE_RESUMED } from '../abi/suspend.js';
 import { ConsoleFront } from '../drivers/console/front.js';
 import { eventChannels } from '../drivers/evtchn.js';
 import { portChannel, type PeerGrant } from '../hypervisor/control.js';
@@ -27,6 +28,7 @@ import { ioPages } from './iopages.js';
 import { GuestLifecycle } from './lifecycle.js';
 import { pvConsole, type OS } from './os.js';
 import { GuestTime } from './time.js';
+import { Suspender, resumeRecord } from './suspend.js';
 import { warmUp } from './warmup.js';
 
 // Guest stacks should name the guest's own source lines, not the linked image's.
@@ -44,6 +46,8 @@ interface StartInfo {
   consolePfn: number;
   consolePort: number;
   cmdline: string;
+  /** A restored domain's suspend record (abi/suspend.ts). */
+  resume: { pfn: number; bytes: number } | undefined;
 }
 
 function readStartInfo(view: DomainView): StartInfo {
@@ -56,6 +60,8 @@ function readStartInfo(view: DomainView): StartInfo {
     consolePfn: Number(si.getBigUint64(SI_CONSOLE_MFN, true)),
     consolePort: si.getUint32(SI_CONSOLE_EVTCHN, true),
     cmdline: new TextDecoder().decode(nul < 0 ? cmd : cmd.subarray(0, nul)),
+    resume: (si.getUint32(SI_FLAGS, true) & SIF_XENODE_RESUMED) !== 0
+      ? { pfn: Number(si.getBigUint64(SI_MOD_START, true)), bytes: Number(si.getBigUint64(SI_MOD_LEN, true)) } : undefined,
   };
 }
 
@@ -121,15 +127,20 @@ async function boot(msg: BootMessage): Promise<void> {
     const timerBound = hc.evtchnBindVirq(VIRQ_TIMER).then((port) => loop.on(port, () => time.onTimer()));
 
     const xs = new XenstoreClient(new XenstoreRingClient({ page: view.frame(si.storePfn), evtchn: new BoundPort(hc, loop, si.storePort) }));
-    const lifecycle = new GuestLifecycle(xs, (r) => {
-      if (r !== 'suspend') void shutdown(r);
+    // Resumed from a save or migration: the old runtime's RAM is freed, the program's kept.
+    const record = si.resume ? resumeRecord(hc, si.resume.pfn, si.resume.bytes) : undefined;
+    const io = ioPages(hc, record?.io);
+    const suspender: Suspender = new Suspender({
+      hc, handler: () => lifecycle.suspendHandler, ioRanges: () => io.ranges(), flushConsole: () => front.flush(),
+      log: (line) => front.write(`[${label}] ${line}\n`),
     });
+    const lifecycle = new GuestLifecycle(xs, (r) => void shutdown(r), () => void suspender.suspend());
     // The watch fires once when set, so a request made before it is in place is not lost.
     lifecycle.start().catch((e: unknown) => void crash(e));
     const [name, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm'), timerBound]);
     label = name;
     const evtchn = eventChannels(hc, loop);
-    const net = netDevices({ hc, evtchn, xs }, view.domid);
+    const net = netDevices({ hc, evtchn, xs }, view.domid, (p) => suspender.trackDevice(p));
     const os: OS = {
       domid: view.domid,
       name,
@@ -141,11 +152,12 @@ async function boot(msg: BootMessage): Promise<void> {
       lifecycle,
       xen: hc,
       evtchn,
-      block: blockDevices({ hc, evtchn, xs }, view.domid),
+      block: blockDevices({ hc, evtchn, xs }, view.domid, (p) => suspender.trackDevice(p)),
       net,
-      tcpip: tcpipStacks(net, time),
-      io: ioPages(hc),
-      shutdown: (reason) => shutdown(reason),
+      tcpip: tcpipStacks(net, time, (p) => suspender.trackStack(p)),
+      io,
+      resumed: record?.hasState ? record.state : undefined,
+      shutdown: ((reason: ShutdownReason) => (reason === 'suspend' ? suspender.suspend() : shutdown(reason))) as OS['shutdown'],
     };
     const kernel = await kernelLoaded;
     if (typeof kernel.default !== 'function') throw new Error('the kernel does not export a default main(os) function');

@@ -7,7 +7,8 @@ import { XenError, isXenError } from '../errors.js';
 
 export type OpenNet = (devid?: number, opts?: NetfrontOptions) => Promise<Net>;
 
-export function netDevices(ctx: DriverContext, domid: number): OpenNet {
+/** `track` learns of every device opened (the runtime quiesces them for a suspend). */
+export function netDevices(ctx: DriverContext, domid: number, track?: (f: Promise<NetFront>) => void): OpenNet {
   const base = `/local/domain/${domid}/device/vif`;
   const open = new Map<number, Promise<NetFront>>();
 
@@ -31,6 +32,7 @@ export function netDevices(ctx: DriverContext, domid: number): OpenNet {
     }
     const p = NetFront.connect(ctx, domid, id, opts);
     open.set(id, p);
+    track?.(p);
     p.catch(() => open.delete(id));
     return p;
   };

@@ -25,6 +25,9 @@ import type { Host } from './host.js';
 import { bridgeInfos, linkInfo } from '../network/info.js';
 import { parseEndpoint } from '../network/vxlan.js';
 import type { HostLog } from './hostlog.js';
+import { saveDomain } from '../migration/save.js';
+import { restoreFile } from '../migration/restore.js';
+import { migrateDomain } from '../migration/migrate.js';
 
 const TAIL_LINES = 5;
 
@@ -176,6 +179,29 @@ export class ToolstackApi implements Toolstack {
     vdiResize: async (a) => vdiInfo(await this.#host.vdis.resize(a.vdi, a.size)),
     vdiImport: async (a) => vdiInfo(await this.#host.vdis.import(a)),
     vdiExport: (a) => this.#host.vdis.export(a.vdi, a),
+    save: async (a) => {
+      const d = this.#resolve(a.domain);
+      if (d.domid === 0) throw new XenError('EPERM', 'Domain-0 cannot be saved');
+      const r = await saveDomain(this.#host, d.domid, a.file, {
+        checkpoint: a.checkpoint === true, paused: a.paused === true, ...(a.timeoutMs !== undefined && { timeoutMs: a.timeoutMs }),
+      });
+      return { ...id(d), ...r };
+    },
+    migrate: async (a) => {
+      const d = this.#resolve(a.domain);
+      if (d.domid === 0) throw new XenError('EPERM', 'Domain-0 cannot be migrated');
+      const r = await migrateDomain(this.#host, d.domid, a.target, {
+        token: a.token, ...(a.maxRounds !== undefined && { maxRounds: a.maxRounds }), ...(a.dirtyThreshold !== undefined && { dirtyThreshold: a.dirtyThreshold }),
+      });
+      return { domid: d.domid, name: d.name.replace(/--migratedaway$/, ''), ...r };
+    },
+    restore: async (a) => {
+      const built = await restoreFile(this.#host, a.file, { paused: a.paused === true });
+      const t = performance.now();
+      const warnings: string[] = [];
+      if (!a.paused && !(await this.#booted(built))) warnings.push(mainLate(built.domain));
+      return { ...id(built.domain), warnings, info: built.info, ms: { ...built.timings, main: a.paused ? 0 : performance.now() - t } };
+    },
   };
 
   /** Where userAdd keeps users: the daemon sets it once its XenAPI service is up. */

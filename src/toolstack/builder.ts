@@ -6,8 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import {
   MAX_GUEST_CMDLINE, PAGE_SIZE, SI_CMD_LINE, SI_CONSOLE_EVTCHN, SI_CONSOLE_MFN, SI_FLAGS, SI_MAGIC, SI_NR_PAGES,
-  SI_SHARED_INFO, SI_STORE_EVTCHN, SI_STORE_MFN, START_INFO_MAGIC_PREFIX,
+  SI_MOD_LEN, SI_MOD_START, SI_SHARED_INFO, SI_STORE_EVTCHN, SI_STORE_MFN, START_INFO_MAGIC_PREFIX,
 } from '../abi/xen.js';
+import { SIF_MOD_START_PFN, SIF_XENODE_RESUMED } from '../abi/suspend.js';
 import { XenError } from '../errors.js';
 import { writeGrantEntry } from '../hypervisor/grant.js';
 import type { Domain, Hypervisor } from '../hypervisor/hypervisor.js';
@@ -82,13 +83,28 @@ export interface BuiltDomain {
   readonly timings: { readonly kernel: number; readonly setup: number; readonly vcpu: number };
 }
 
-function writeStartInfo(d: Domain, ramFrames: number, storePort: number, consolePort: number, cmdline: string): void {
+/** What a domain restored from a save image starts with (migration/restore.ts). */
+export interface RestoreSpec {
+  /** RAM frames below this pfn are populated. */
+  readonly hwm: number;
+  /** Write the image's frames into the new domain's memory. */
+  fill(d: Domain): void;
+  /** The guest's suspend record, for start_info (abi/suspend.ts). */
+  readonly record?: { readonly pfn: number; readonly bytes: number };
+}
+
+function writeStartInfo(d: Domain, ramFrames: number, storePort: number, consolePort: number, cmdline: string,
+  record: RestoreSpec['record']): void {
   const si = new DataView(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
   const bytes = new Uint8Array(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
   bytes.set(new TextEncoder().encode(START_INFO_MAGIC_PREFIX), SI_MAGIC);
   si.setBigUint64(SI_NR_PAGES, BigInt(ramFrames), true);
   si.setBigUint64(SI_SHARED_INFO, BigInt(PFN_SHARED_INFO * PAGE_SIZE), true);
-  si.setUint32(SI_FLAGS, 0, true);
+  si.setUint32(SI_FLAGS, record ? SIF_MOD_START_PFN | SIF_XENODE_RESUMED : 0, true);
+  if (record) {
+    si.setBigUint64(SI_MOD_START, BigInt(record.pfn), true);
+    si.setBigUint64(SI_MOD_LEN, BigInt(record.bytes), true);
+  }
   si.setBigUint64(SI_STORE_MFN, BigInt(PFN_XENSTORE), true);
   si.setUint32(SI_STORE_EVTCHN, storePort, true);
   si.setBigUint64(SI_CONSOLE_MFN, BigInt(PFN_CONSOLE), true);
@@ -128,7 +144,7 @@ async function writeXenstore(xs: XenstoreClient, d: Domain, spec: BuildSpec, sto
   });
 }
 
-export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { paused?: boolean } = {}): Promise<BuiltDomain> {
+export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { paused?: boolean; restore?: RestoreSpec } = {}): Promise<BuiltDomain> {
   const { hv, xs, consoled } = ctx;
   const { ramFrames, heapMb } = memorySplit(spec.memory);
   const t0 = performance.now();
@@ -148,7 +164,11 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
     const consolePort = await hc0.evtchnAllocUnbound(0, d.domid);
     writeGrantEntry(d.view, GNTTAB_RESERVED_CONSOLE, 0, PFN_CONSOLE, false);
     writeGrantEntry(d.view, GNTTAB_RESERVED_XENSTORE, 0, PFN_XENSTORE, false);
-    writeStartInfo(d, ramFrames, storePort, consolePort, spec.cmdline ?? '');
+    if (opts.restore) {
+      hv.restorePhysmap(d.domid, opts.restore.hwm);
+      opts.restore.fill(d);
+    }
+    writeStartInfo(d, ramFrames, storePort, consolePort, spec.cmdline ?? '', opts.restore?.record);
     await writeXenstore(xs, d, spec, storePort, consolePort);
     await xs.introduce(d.domid, PFN_XENSTORE, storePort);
     await consoled.attach(d.domid, GNTTAB_RESERVED_CONSOLE, consolePort);

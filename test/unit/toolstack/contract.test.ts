@@ -42,6 +42,9 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   vdiResize: { vdi: 'root', size: '16G' },
   vdiImport: { sr: 'default', file: '/tmp/disk.qcow2', name: 'root', format: 'qcow2' },
   vdiExport: { vdi: 'root', file: '/tmp/out.vhd', format: 'vhd' },
+  save: { domain: 'g', file: '/tmp/g.save', checkpoint: true, paused: true, timeoutMs: 5000 },
+  restore: { file: '/tmp/g.save', paused: true },
+  migrate: { domain: 'g', target: '127.0.0.1:8444', token: 'ab'.repeat(32), maxRounds: 5, dirtyThreshold: 50 },
 };
 const STREAM_GOOD: Record<string, Record<string, unknown>> = { console: { domain: 'g', replay: false }, events: {} };
 const ALL = { ...GOOD, ...STREAM_GOOD };
