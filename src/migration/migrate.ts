@@ -48,7 +48,7 @@ export interface MigrateResult {
   /** Frames sent in each pre-copy round, then in the stop-and-copy. */
   readonly rounds: number[];
   readonly bytes: number;
-  /** From the suspend to the receiver's acknowledgement (the guest runs nowhere meanwhile). */
+  /** From the suspend to the target's report that its copy runs (unpaused): the guest runs nowhere meanwhile. */
   readonly downtimeMs: number;
   readonly totalMs: number;
 }
@@ -152,7 +152,6 @@ export async function migrateDomain(host: Host, domid: number, target: string, o
       host.resume(domid);
       throw failed(e, 'Migration failed, resuming at sender.');
     }
-    const downtimeMs = performance.now() - tSuspend;
     say('migration sender: Target has acknowledged transfer.');
     const name = d.name;
     try {
@@ -182,6 +181,7 @@ export async function migrateDomain(host: Host, domid: number, target: string, o
       say('migration sender: Resumed OK.');
       throw new XenError('EIO', 'Migration failed due to problems at target.');
     }
+    const downtimeMs = performance.now() - tSuspend;
     say('migration sender: Target reports successful startup.');
     await host.destroy(domid);
     say('Migration successful.');

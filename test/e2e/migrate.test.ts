@@ -18,6 +18,7 @@ import { ByteSource } from '../../src/migration/source.js';
 import { AUTH_BYTES } from '../../src/migration/wire.js';
 import type { Host } from '../../src/toolstack/host.js';
 import { listVifs } from '../../src/toolstack/vifs.js';
+import { xenode } from '../support/cli.js';
 import { startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
 
 const KV = fileURLToPath(new URL('../../../examples/kv-store/kv.ts', import.meta.url));
@@ -155,4 +156,25 @@ test('the target vanishes after the permission to go: the sender never resumes i
   assert.deepEqual(whereIs('kv-gone'), ['a:kv-gone--migratedaway:suspend']);
   fake.server.close();
   await a.ts.call('destroy', { domain: domid });
+});
+
+test("the xenode command: save, restore and migrate print xl's messages", T, async () => {
+  await kvGuest('kv-cli');
+  const file = join(a.dir, 'kv-cli.save');
+  const s = await xenode(['save', 'kv-cli', file], { state: a.stateDir });
+  assert.equal(s.code, 0, s.stderr);
+  assert.match(s.stderr, /^Saving to \/.*kv-cli\.save new xl format \(info 0x3\/0x0\/\d+\)$/m);
+  assert.deepEqual(whereIs('kv-cli'), []);
+  const r = await xenode(['restore', file], { state: a.stateDir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^Loading new save file \/.*kv-cli\.save \(new xl fmt info 0x3\/0x0\/\d+\)\n Savefile contains xl domain config in JSON format\nParsing config from <saved>$/m);
+  assert.deepEqual(whereIs('kv-cli'), ['a:kv-cli:running']);
+  const m = await xenode(['migrate', 'kv-cli', target, '--token-file', join(b.stateDir, 'migration-token')], { state: a.stateDir });
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stderr, /migration sender: Target has acknowledged transfer\.\n[\s\S]*Migration successful\.\n$/);
+  assert.deepEqual(whereIs('kv-cli'), ['b:kv-cli:running']);
+  const bad = await xenode(['migrate', 'kv-cli', target, '--token', 'nothex'], { state: b.stateDir });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /token/);
+  await b.ts.call('destroy', { domain: 'kv-cli' });
 });
