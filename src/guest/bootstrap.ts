@@ -6,9 +6,9 @@ import { parentPort } from 'node:worker_threads';
 import { VIRQ_TIMER } from '../abi/event_channel.js';
 import {
   MAX_GUEST_CMDLINE, PAGE_SIZE, SI_CMD_LINE, SI_CONSOLE_EVTCHN, SI_CONSOLE_MFN, SI_FLAGS, SI_MOD_LEN, SI_MOD_START, SI_STORE_EVTCHN,
-  SI_STORE_MFN, type ShutdownReason,
+  SI_STORE_MFN,
+  type ShutdownReason,
 } from '../abi/xen.js';
-import { SIF_XENODE_RESUMED } from '../abi/suspend.js';
 import { ConsoleFront } from '../drivers/console/front.js';
 import { eventChannels } from '../drivers/evtchn.js';
 import { portChannel, type PeerGrant } from '../hypervisor/control.js';
@@ -18,7 +18,7 @@ import { DomainView } from '../hypervisor/memory.js';
 import { BoundPort } from '../hypervisor/port.js';
 import { currentThreadId } from '../hypervisor/thread.js';
 import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
-import type { BootMessage, VcpuStatus } from '../hypervisor/vcpu.js';
+import type { BootMarks, BootMessage, KernelMessage, VcpuStatus } from '../hypervisor/vcpu.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
 import { XenstoreRingClient } from '../xenstore/client/ring.js';
 import { blockDevices } from './block.js';
@@ -29,6 +29,7 @@ import { GuestLifecycle } from './lifecycle.js';
 import { pvConsole, type OS } from './os.js';
 import { GuestTime } from './time.js';
 import { Suspender, resumeRecord } from './suspend.js';
+import { SIF_XENODE_RESUMED } from '../abi/suspend.js';
 import { warmUp } from './warmup.js';
 
 // Guest stacks should name the guest's own source lines, not the linked image's.
@@ -38,6 +39,8 @@ process.setSourceMapsEnabled(true);
 export * from './index.js';
 
 const parent = parentPort!;
+/** Wall-clock ms, comparable across threads (for the boot's breakdown). */
+const now = () => performance.timeOrigin + performance.now();
 const status = (m: VcpuStatus) => parent.postMessage(m);
 
 interface StartInfo {
@@ -45,24 +48,50 @@ interface StartInfo {
   storePort: number;
   consolePfn: number;
   consolePort: number;
-  cmdline: string;
-  /** A restored domain's suspend record (abi/suspend.ts). */
-  resume: { pfn: number; bytes: number } | undefined;
 }
 
 function readStartInfo(view: DomainView): StartInfo {
   const si = new DataView(view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
-  const cmd = new Uint8Array(view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE).slice();
-  const nul = cmd.indexOf(0);
   return {
     storePfn: Number(si.getBigUint64(SI_STORE_MFN, true)),
     storePort: si.getUint32(SI_STORE_EVTCHN, true),
     consolePfn: Number(si.getBigUint64(SI_CONSOLE_MFN, true)),
     consolePort: si.getUint32(SI_CONSOLE_EVTCHN, true),
-    cmdline: new TextDecoder().decode(nul < 0 ? cmd : cmd.subarray(0, nul)),
-    resume: (si.getUint32(SI_FLAGS, true) & SIF_XENODE_RESUMED) !== 0
-      ? { pfn: Number(si.getBigUint64(SI_MOD_START, true)), bytes: Number(si.getBigUint64(SI_MOD_LEN, true)) } : undefined,
   };
+}
+
+/** The command line in start_info: read when the kernel is known (a shell's is written when it is claimed). */
+function readCmdline(view: DomainView): string {
+  const cmd = new Uint8Array(view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE).slice();
+  const nul = cmd.indexOf(0);
+  return new TextDecoder().decode(nul < 0 ? cmd : cmd.subarray(0, nul));
+}
+
+/** A restored domain's suspend record (abi/suspend.ts), from start_info; read once the kernel is known. */
+function readResume(view: DomainView): { pfn: number; bytes: number } | undefined {
+  const si = new DataView(view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
+  if ((si.getUint32(SI_FLAGS, true) & SIF_XENODE_RESUMED) === 0) return undefined;
+  return { pfn: Number(si.getBigUint64(SI_MOD_START, true)), bytes: Number(si.getBigUint64(SI_MOD_LEN, true)) };
+}
+
+function setNice(nice: number): void {
+  try {
+    setPriority(nice); // this thread only (Linux); lowering it may need privilege
+  } catch {
+    /* the guest runs at the host process's priority */
+  }
+}
+
+/** A shell's kernel, when the toolstack claims it. */
+function kernelMessage(): Promise<KernelMessage> {
+  return new Promise((resolve) => {
+    const on = (m: KernelMessage) => {
+      if (m?.type !== 'kernel') return;
+      parent.off('message', on);
+      resolve(m);
+    };
+    parent.on('message', on);
+  });
 }
 
 /** A vCPU that has shut down is never scheduled again: block the thread until it is destroyed. */
@@ -72,6 +101,7 @@ function deschedule(): never {
 }
 
 async function boot(msg: BootMessage): Promise<void> {
+  const marks: BootMarks = { booted: now() };
   const view = new DomainView(msg.buffers);
   const channel = portChannel(msg.control);
   const hc = new Hypercalls(view, channel);
@@ -80,11 +110,7 @@ async function boot(msg: BootMessage): Promise<void> {
   let down = false;
   let label = `d${view.domid}`;
 
-  try {
-    setPriority(msg.nice); // this thread only (Linux); lowering it may need privilege
-  } catch {
-    /* the guest runs at the host process's priority */
-  }
+  setNice(msg.nice);
   const loop = new UpcallLoop(view, {
     pausable: true,
     haltPollUs: HALT_POLL_MAX_US,
@@ -119,49 +145,77 @@ async function boot(msg: BootMessage): Promise<void> {
 
   try {
     // Link the kernel while the platform comes up: nothing below depends on it.
-    const kernelLoaded = import(msg.kernel) as Promise<{ default?: unknown }>;
-    kernelLoaded.catch(() => {});
+    const link = (url: string) => {
+      const p = import(url) as Promise<{ default?: unknown }>;
+      p.catch(() => {});
+      return p;
+    };
+    let kernelLoaded = msg.kernel === null ? undefined : link(msg.kernel);
     // Runs until the first event wait; blocks right here while the domain is still paused.
     loop.start();
     const time = new GuestTime(hc);
     const timerBound = hc.evtchnBindVirq(VIRQ_TIMER).then((port) => loop.on(port, () => time.onTimer()));
 
     const xs = new XenstoreClient(new XenstoreRingClient({ page: view.frame(si.storePfn), evtchn: new BoundPort(hc, loop, si.storePort) }));
+    // A suspend asked for before the runtime is up is carried out once it is.
+    let suspender: Suspender | undefined;
+    let suspendAsked = false;
+    const lifecycle = new GuestLifecycle(xs, (r) => void shutdown(r), () => (suspender ? void suspender.suspend() : (suspendAsked = true)));
+    // The watch fires once when set, so a request made before it is in place is not lost.
+    lifecycle.start().catch((e: unknown) => void crash(e));
+    let name: string;
+    let uuid: string;
+    if (kernelLoaded === undefined) {
+      // A shell: the platform is up; what makes it a guest (name, command line, kernel) comes
+      // when the toolstack claims it.
+      await timerBound;
+      status({ type: 'parked' });
+      const k = await kernelMessage();
+      marks.handed = now();
+      if (k.nice !== msg.nice) setNice(k.nice);
+      kernelLoaded = link(k.kernel);
+      ({ name, uuid } = k);
+    } else {
+      const [n, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm'), timerBound]);
+      name = n;
+      uuid = vm?.split('/').pop() ?? '';
+    }
+    marks.named = now();
+    label = name;
     // Resumed from a save or migration: the old runtime's RAM is freed, the program's kept.
-    const record = si.resume ? resumeRecord(hc, si.resume.pfn, si.resume.bytes) : undefined;
+    const resume = readResume(view);
+    const record = resume ? resumeRecord(hc, resume.pfn, resume.bytes) : undefined;
     const io = ioPages(hc, record?.io);
-    const suspender: Suspender = new Suspender({
+    const sus = new Suspender({
       hc, handler: () => lifecycle.suspendHandler, ioRanges: () => io.ranges(), flushConsole: () => front.flush(),
       log: (line) => front.write(`[${label}] ${line}\n`),
     });
-    const lifecycle = new GuestLifecycle(xs, (r) => void shutdown(r), () => void suspender.suspend());
-    // The watch fires once when set, so a request made before it is in place is not lost.
-    lifecycle.start().catch((e: unknown) => void crash(e));
-    const [name, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm'), timerBound]);
-    label = name;
+    suspender = sus;
+    if (suspendAsked) void sus.suspend();
     const evtchn = eventChannels(hc, loop);
-    const net = netDevices({ hc, evtchn, xs }, view.domid, (p) => suspender.trackDevice(p));
+    const net = netDevices({ hc, evtchn, xs }, view.domid, (p) => sus.trackDevice(p));
     const os: OS = {
       domid: view.domid,
       name,
-      uuid: vm?.split('/').pop() ?? '',
-      cmdline: si.cmdline,
+      uuid,
+      cmdline: readCmdline(view),
       console: pv.consoleApi,
       xenstore: xs,
       time,
       lifecycle,
       xen: hc,
       evtchn,
-      block: blockDevices({ hc, evtchn, xs }, view.domid, (p) => suspender.trackDevice(p)),
+      block: blockDevices({ hc, evtchn, xs }, view.domid, (p) => sus.trackDevice(p)),
       net,
-      tcpip: tcpipStacks(net, time, (p) => suspender.trackStack(p)),
+      tcpip: tcpipStacks(net, time, (p) => sus.trackStack(p)),
       io,
       resumed: record?.hasState ? record.state : undefined,
-      shutdown: ((reason: ShutdownReason) => (reason === 'suspend' ? suspender.suspend() : shutdown(reason))) as OS['shutdown'],
+      shutdown: ((reason: ShutdownReason) => (reason === 'suspend' ? sus.suspend() : shutdown(reason))) as OS['shutdown'],
     };
     const kernel = await kernelLoaded;
+    marks.linked = now();
     if (typeof kernel.default !== 'function') throw new Error('the kernel does not export a default main(os) function');
-    status({ type: 'main' });
+    status({ type: 'main', marks });
     await (kernel.default as (os: OS) => unknown)(os);
     await shutdown('poweroff');
   } catch (e) {
