@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MigrationReceiver } from '../src/migration/receive.js';
 import { migrateDomain } from '../src/migration/migrate.js';
+import { memorySplit } from '../src/toolstack/builder.js';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { emit, numberOptions } from './support/harness.js';
@@ -23,6 +24,7 @@ const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-mig-'));
 const a = await Host.start({ poolSize: 1 });
 const b = await Host.start({ poolSize: 1 });
 const tokenFile = join(dir, 'token');
+for (const memory of [64, 256]) b.pool.warm({ heapMb: memorySplit(memory).heapMb });
 const receiver = await MigrationReceiver.listen(b, { address: '127.0.0.1', port: 0, tokenFile, log: () => {} });
 const token = (await readFile(tokenFile, 'utf8')).trim();
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { restoreFile } from '../src/migration/restore.js';
 import { saveDomain } from '../src/migration/save.js';
+import { memorySplit } from '../src/toolstack/builder.js';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { emit, numberOptions, summarize } from './support/harness.js';
@@ -19,6 +20,8 @@ const opts = numberOptions({ samples: 20, mb: 6 });
 const KERNEL = fileURLToPath(new URL('../../bench/guests/ckpt.ts', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-sr-'));
 const host = await Host.start({ poolSize: 2 });
+// Pre-started vCPU threads for the guest's heap size, as the host daemon keeps them.
+host.pool.warm({ heapMb: memorySplit(32).heapMb });
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const config = parseDomainConfig(`name = "ckpt"\nkernel = "${KERNEL}"\nmemory = 32\nextra = "mb=${opts.mb}"\n`, KERNEL).config;
@@ -29,6 +32,7 @@ const saveMs: number[] = [];
 const restoreMs: number[] = [];
 const writeMs: number[] = [];
 const readMs: number[] = [];
+const parts = { suspend: [] as number[], image: [] as number[], destroy: [] as number[], read: [] as number[], build: [] as number[], boot: [] as number[] };
 let bytes = 0;
 for (let i = 0; i < opts.samples + 2; i++) {
   const file = join(dir, `ckpt-${i}.save`);
@@ -55,6 +59,12 @@ for (let i = 0; i < opts.samples + 2; i++) {
   built = r;
   if (i < 2) continue; // JIT, caches
   saveMs.push(t1 - t0);
+  parts.suspend.push(saved.ms.suspend);
+  parts.image.push(saved.ms.image);
+  parts.destroy.push(t1 - t0 - saved.ms.suspend - saved.ms.image);
+  parts.read.push(r.ms.read);
+  parts.build.push(r.ms.build);
+  parts.boot.push(t2 - t1 - r.ms.read - r.ms.build);
   restoreMs.push(t2 - t1);
   writeMs.push(t4 - t3);
   readMs.push(t5 - t4);
@@ -76,6 +86,7 @@ emit({
   limit_write_same_bytes_ms: { median: w.median },
   limit_read_same_bytes_ms: { median: rd.median },
   save_over_write: s.median / w.median,
+  breakdown_median_ms: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, summarize(v).median])),
   restore_over_read: r.median / rd.median,
   goals_ms: { save: 30, restore: 20 },
 });

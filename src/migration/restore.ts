@@ -2,16 +2,17 @@
 // a bad one creates nothing), then build the domain from its configuration with its RAM frames
 // filled in and start_info pointing at its suspend record; its runtime resumes from there and
 // calls main(os) with os.resumed. Disks and vifs (MACs included) are the configuration's.
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError } from '../errors.js';
 import type { BuiltDomain } from '../toolstack/builder.js';
 import type { Host } from '../toolstack/host.js';
+import { hostLimits } from '../toolstack/limits.js';
 import { readImage, type DomainImage } from './image.js';
 import { ByteSource } from './source.js';
 
-/** How long a restore waits for more of a stream that has stopped coming. */
+/** How long a migration's receiver waits for more of a stream that has stopped coming. */
 export const STREAM_STALL_MS = 10_000;
 
 /** xl's "Loading new save file ... (new xl fmt info 0x%x/0x%x/%u)". */
@@ -42,24 +43,28 @@ export async function restoreImage(host: Host, image: DomainImage, opts: { pause
   return built;
 }
 
-export async function restoreFile(host: Host, file: string, opts: { paused?: boolean; stallMs?: number } = {}): Promise<BuiltDomain & RestoreInfo> {
+/** A save file larger than this is refused unread: more than any domain this host can run carries. */
+export function maxImageBytes(): number {
+  return Math.ceil((hostLimits().memoryMiB.max << 20) / 4 / PAGE_SIZE) * (PAGE_SIZE + 8) + (64 << 20);
+}
+
+export async function restoreFile(host: Host, file: string, opts: { paused?: boolean } = {}): Promise<BuiltDomain & RestoreInfo> {
   const t0 = performance.now();
   const fh = await open(file, 'r').catch((e: NodeJS.ErrnoException) => {
     throw new XenError(e.code === 'ENOENT' ? 'ENOENT' : 'EACCES', `Can't open restore file: ${e.message}`);
   });
-  const head = Buffer.alloc(48);
-  await fh.read(head, 0, 48, 0);
-  const stream = createReadStream('', { fd: fh.fd, start: 0, highWaterMark: 1 << 20, autoClose: false });
-  const src = new ByteSource(stream, { stallMs: opts.stallMs ?? STREAM_STALL_MS });
-  let image: DomainImage;
+  let data: Buffer;
   try {
-    image = await readImage(src);
+    // One read of the whole file: the image is then parsed in place, without copies.
+    const { size } = await fh.stat();
+    if (size > maxImageBytes()) throw new XenError('E2BIG', `${file} is ${size} bytes: larger than any save image of a domain this host can run`);
+    data = await fh.readFile();
   } finally {
-    src.close();
-    stream.destroy();
     await fh.close();
   }
+  const image = await readImage(new ByteSource(Readable.from([data]), { stallMs: STREAM_STALL_MS }));
   const t1 = performance.now();
   const built = await restoreImage(host, image, opts);
-  return { ...built, info: [head.readUInt32LE(36), head.readUInt32LE(40), head.readUInt32LE(44)], ms: { read: t1 - t0, build: performance.now() - t1 } };
+  const info = data.length >= 48 ? [data.readUInt32LE(36), data.readUInt32LE(40), data.readUInt32LE(44)] as const : [0, 0, 0] as const;
+  return { ...built, info, ms: { read: t1 - t0, build: performance.now() - t1 } };
 }
