@@ -18,6 +18,7 @@ import { connect, type Socket } from 'node:net';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError, isXenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
+import type { MigrateResult } from '../toolstack/contract.js';
 import type { Host } from '../toolstack/host.js';
 import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT } from './format.js';
 import { encodeHeaders, encodePages } from './image.js';
@@ -41,16 +42,6 @@ export interface MigrateOptions {
   readonly stallMs?: number;
   /** xl's sender messages, as they happen. */
   readonly say?: (line: string) => void;
-}
-
-export interface MigrateResult {
-  readonly messages: string[];
-  /** Frames sent in each pre-copy round, then in the stop-and-copy. */
-  readonly rounds: number[];
-  readonly bytes: number;
-  /** From the suspend to the target's report that its copy runs (unpaused): the guest runs nowhere meanwhile. */
-  readonly downtimeMs: number;
-  readonly totalMs: number;
 }
 
 export function parseTarget(target: string): { host: string; port: number } {

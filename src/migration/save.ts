@@ -8,21 +8,13 @@ import { XenError, isXenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import { CB_RAM_HWM, PFN_SHARED_INFO, firstRamPfn } from '../hypervisor/layout.js';
 import type { DomainConfig } from '../toolstack/domconfig.js';
+import type { SaveResult } from '../toolstack/contract.js';
 import type { Host } from '../toolstack/host.js';
 import type { XenstoreClient } from '../xenstore/client/client.js';
 import { encodeHeaders, encodePages, encodeTrailer } from './image.js';
 
 /** Bounds on the guest's xenstore data a save carries. */
 const MAX_XENSTORE_NODES = 1024;
-
-export interface SaveInfo {
-  /** xl's "(info 0x%x/0x%x/%u)": mandatory flags, optional flags, optional data length. */
-  readonly info: readonly [number, number, number];
-  readonly bytes: number;
-  readonly pages: number;
-  /** Milliseconds: suspending the guest, taking and writing its image. */
-  readonly ms: { readonly suspend: number; readonly image: number };
-}
 
 /** The guest's own `data/` subtree, relative keys, bounded. */
 export async function guestData(xs: XenstoreClient, domid: number): Promise<[string, string][]> {
@@ -70,7 +62,7 @@ export interface SaveOptions {
   readonly timeoutMs?: number;
 }
 
-export async function saveDomain(host: Host, domid: number, file: string, opts: SaveOptions = {}): Promise<SaveInfo> {
+export async function saveDomain(host: Host, domid: number, file: string, opts: SaveOptions = {}): Promise<SaveResult> {
   const config = host.config(domid);
   if (!config) throw new XenError('EINVAL', `domain ${domid} has no configuration to save (Domain-0, or still being created)`);
   // The file first: a path that cannot be written costs the guest nothing.

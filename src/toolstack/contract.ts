@@ -182,7 +182,11 @@ export interface SrScanResult {
   readonly skipped: { readonly file: string; readonly why: string }[];
 }
 
-/** What xenode save did: xl's header info (mandatory flags, optional flags, optional data length), the file's size, the frames, the time. */
+/**
+ * What xenode save did: xl's "(info 0x%x/0x%x/%u)" (mandatory flags, optional flags, optional
+ * data length), the file's size, the frames, and the ms spent suspending the guest and taking
+ * and writing its image.
+ */
 export interface SaveResult {
   readonly info: readonly [number, number, number];
   readonly bytes: number;
@@ -190,7 +194,11 @@ export interface SaveResult {
   readonly ms: { readonly suspend: number; readonly image: number };
 }
 
-/** What xenode migrate did: xl's sender messages, frames per round (the last is the stop-and-copy), bytes sent, the guest's downtime and the total. */
+/**
+ * What xenode migrate did: xl's sender messages, frames per round (the last is the
+ * stop-and-copy), bytes sent, the downtime (from the suspend to the target's report that its
+ * copy runs) and the total, in ms.
+ */
 export interface MigrateResult {
   readonly messages: string[];
   readonly rounds: number[];
