@@ -7,17 +7,39 @@
 //          one `xenode run` shows the data surviving the restart.
 //   serve  answer requests written to data/kv/request ("<id> get KEY", "<id> set KEY VALUE",
 //          "<id> del KEY", "<id> list") in data/kv/response ("<id> ok [VALUE]" or "<id> error WHY").
+//
+// It registers os.lifecycle.onSuspend: after `xenode save` + `xenode restore` (or a migration)
+// main(os) runs again with os.resumed holding the store's map and log position, so it carries
+// on without replaying the log and without counting a boot.
 import type { Block, OS } from 'xenode';
 import { SECTOR, decodeRecord, encodeRecord, isFormatted, superblock, type Record } from './kvlog.js';
 
 /** Sectors read at a time while replaying. */
 const REPLAY_CHUNK = 256;
 
+/** What the store hands over at a suspend (structured-cloneable). */
+interface KvState {
+  readonly entries: [string, string][];
+  readonly tail: number;
+  readonly seq: number;
+}
+
 class KvStore {
   readonly map = new Map<string, string>();
   #tail = 1;
   #seq = 0;
   constructor(private readonly disk: Block) {}
+
+  state(): KvState {
+    return { entries: [...this.map], tail: this.#tail, seq: this.#seq };
+  }
+
+  /** Carry on from a suspend's state instead of replaying the log. */
+  adopt(s: KvState): void {
+    for (const [k, v] of s.entries) this.map.set(k, v);
+    this.#tail = s.tail;
+    this.#seq = s.seq;
+  }
 
   async open(): Promise<void> {
     const s0 = new Uint8Array(SECTOR);
@@ -107,6 +129,13 @@ async function serve(os: OS, kv: KvStore): Promise<void> {
 export default async function main(os: OS): Promise<void> {
   const disk = await os.block();
   const kv = new KvStore(disk);
+  os.lifecycle.onSuspend(() => kv.state());
+  const resumed = os.resumed as KvState | undefined;
+  if (resumed) {
+    kv.adopt(resumed);
+    console.log(`kv-store resumed on ${disk.vdev}: ${kv.map.size} keys`);
+    if (os.cmdline.split(/\s+/).includes('serve')) return serve(os, kv);
+  }
   await kv.open();
   const boots = Number(kv.map.get('boots') ?? '0') + 1;
   await kv.put('boots', String(boots));

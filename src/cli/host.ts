@@ -14,6 +14,8 @@ interface DaemonOpts extends StateDirOpts {
   readonly xapiPort?: string;
   readonly xapiAddress: string;
   readonly notifyParent?: boolean;
+  /** ADDRESS:PORT to receive migrations on. */
+  readonly listen?: string;
 }
 
 /**
@@ -52,6 +54,15 @@ const MAX_SHELLS = 256;
 /** XenAPI's HTTPS port unless --xapi-port says otherwise. */
 const DEFAULT_XAPI_PORT = 8443;
 
+/** --listen ADDRESS:PORT for migrations. */
+function listenOption(o: DaemonOpts): { migrationListen?: { address: string; port: number } } {
+  if (o.listen === undefined) return {};
+  const m = /^(.+):([0-9]{1,5})$/.exec(o.listen);
+  const port = Number(m?.[2]);
+  if (!m || !(port >= 0 && port < 65536)) throw new Error(`--listen wants ADDRESS:PORT, not '${o.listen}'`);
+  return { migrationListen: { address: m[1]!.replace(/^\[|\]$/g, ''), port } };
+}
+
 function numbers(o: DaemonOpts): { poolSize: number; shells: number; shutdownGraceMs: number; xapiPort?: number; xapiAddress: string; xapiPortOptional: boolean } {
   const poolSize = Number(o.pool);
   const grace = Number(o.shutdownTimeout);
@@ -74,6 +85,7 @@ async function runDaemon(o: DaemonOpts): Promise<void> {
     daemon = await HostDaemon.start({
       stateDir,
       ...numbers(o),
+      ...listenOption(o),
       ...(!report && { echo: (e) => say(dmesgLine(e)) }),
     });
   } catch (e) {
@@ -112,9 +124,11 @@ async function runDaemon(o: DaemonOpts): Promise<void> {
 async function startDetached(o: DaemonOpts): Promise<string> {
   const stateDir = resolveStateDir(o.stateDir);
   numbers(o);
+  listenOption(o);
   const child = spawn(process.execPath, [
     ...daemonNodeFlags(process.execArgv, process.env.NODE_OPTIONS), ...process.execArgv, process.argv[1]!, 'host', '--state-dir', stateDir, '--pool', o.pool, '--shells', o.shells,
-    '--shutdown-timeout', o.shutdownTimeout, ...(o.xapiPort !== undefined ? ['--xapi-port', o.xapiPort] : []), '--xapi-address', o.xapiAddress, '--notify-parent',
+    '--shutdown-timeout', o.shutdownTimeout, ...(o.xapiPort !== undefined ? ['--xapi-port', o.xapiPort] : []), '--xapi-address', o.xapiAddress,
+    ...(o.listen !== undefined ? ['--listen', o.listen] : []), '--notify-parent',
   ], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...DAEMON_MALLOC_ENV, ...process.env } });
   const report = await new Promise<StartReport>((resolve, reject) => {
     child.once('message', (m) => resolve(m as StartReport));
@@ -135,7 +149,8 @@ export function registerHostCommands(program: Command): void {
     .option('--shutdown-timeout <seconds>', 'how long guests get to power off when the host stops', '10')
     .option('--xapi-port <port>', `XenAPI over HTTPS on this TCP port ('off': only on the state dir's xapi.sock; default ${DEFAULT_XAPI_PORT}, ` +
       'skipped with a note in the log when another host has it)')
-    .option('--xapi-address <address>', "the address XenAPI's HTTPS listens on", '127.0.0.1');
+    .option('--xapi-address <address>', "the address XenAPI's HTTPS listens on", '127.0.0.1')
+    .option('--listen <address:port>', "receive live migrations here (senders need the state dir's migration-token)");
 
   const host = daemonOptions(program.command('host'))
     .description('run the host daemon in the foreground: hypervisor, dom0, xenstored, consoles, control socket (Ctrl-C stops it)')

@@ -9,6 +9,7 @@ import { withStateDir } from './common.js';
 import { registerDemoCommand } from './demo.js';
 import { registerDomainCommands } from './domains.js';
 import { registerHostCommands } from './host.js';
+import { registerSaveRestoreCommands } from './saverestore.js';
 import { registerStorageCommands } from './storage.js';
 import { registerNetworkCommands } from './network.js';
 import { registerTopCommand } from './top.js';
@@ -33,6 +34,7 @@ withStateDir(program.command('run'))
 
 registerHostCommands(program);
 registerDomainCommands(program);
+registerSaveRestoreCommands(program);
 registerStorageCommands(program);
 registerNetworkCommands(program);
 registerTopCommand(program);

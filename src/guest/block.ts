@@ -7,7 +7,8 @@ import { XenError, isXenError } from '../errors.js';
 
 export type OpenBlock = (vdev?: string, opts?: BlkfrontOptions) => Promise<Block>;
 
-export function blockDevices(ctx: DriverContext, domid: number): OpenBlock {
+/** `track` learns of every device opened (the runtime quiesces them for a suspend). */
+export function blockDevices(ctx: DriverContext, domid: number, track?: (f: Promise<BlkFront>) => void): OpenBlock {
   const base = `/local/domain/${domid}/device/vbd`;
   const open = new Map<number, Promise<BlkFront>>();
 
@@ -35,6 +36,7 @@ export function blockDevices(ctx: DriverContext, domid: number): OpenBlock {
     // blkfront loads when a disk is first opened: a guest without one never parses it.
     const p = import('../drivers/blk/front/blkfront.js').then(({ BlkFront }) => BlkFront.connect(ctx, domid, devid, name, opts));
     open.set(devid, p);
+    track?.(p);
     p.catch(() => open.delete(devid));
     return p;
   };

@@ -5,7 +5,8 @@ import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { VIRQ_TIMER } from '../abi/event_channel.js';
 import {
-  MAX_GUEST_CMDLINE, PAGE_SIZE, SI_CMD_LINE, SI_CONSOLE_EVTCHN, SI_CONSOLE_MFN, SI_STORE_EVTCHN, SI_STORE_MFN,
+  MAX_GUEST_CMDLINE, PAGE_SIZE, SI_CMD_LINE, SI_CONSOLE_EVTCHN, SI_CONSOLE_MFN, SI_FLAGS, SI_MOD_LEN, SI_MOD_START, SI_STORE_EVTCHN,
+  SI_STORE_MFN,
   type ShutdownReason,
 } from '../abi/xen.js';
 import { ConsoleFront } from '../drivers/console/front.js';
@@ -27,6 +28,8 @@ import { ioPages } from './iopages.js';
 import { GuestLifecycle } from './lifecycle.js';
 import { pvConsole, type OS } from './os.js';
 import { GuestTime } from './time.js';
+import { Suspender, resumeRecord } from './suspend.js';
+import { SIF_XENODE_RESUMED } from '../abi/suspend.js';
 import { warmUp } from './warmup.js';
 
 // Guest stacks should name the guest's own source lines, not the linked image's.
@@ -62,6 +65,13 @@ function readCmdline(view: DomainView): string {
   const cmd = new Uint8Array(view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE).slice();
   const nul = cmd.indexOf(0);
   return new TextDecoder().decode(nul < 0 ? cmd : cmd.subarray(0, nul));
+}
+
+/** A restored domain's suspend record (abi/suspend.ts), from start_info; read once the kernel is known. */
+function readResume(view: DomainView): { pfn: number; bytes: number } | undefined {
+  const si = new DataView(view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
+  if ((si.getUint32(SI_FLAGS, true) & SIF_XENODE_RESUMED) === 0) return undefined;
+  return { pfn: Number(si.getBigUint64(SI_MOD_START, true)), bytes: Number(si.getBigUint64(SI_MOD_LEN, true)) };
 }
 
 function setNice(nice: number): void {
@@ -147,9 +157,10 @@ async function boot(msg: BootMessage): Promise<void> {
     const timerBound = hc.evtchnBindVirq(VIRQ_TIMER).then((port) => loop.on(port, () => time.onTimer()));
 
     const xs = new XenstoreClient(new XenstoreRingClient({ page: view.frame(si.storePfn), evtchn: new BoundPort(hc, loop, si.storePort) }));
-    const lifecycle = new GuestLifecycle(xs, (r) => {
-      if (r !== 'suspend') void shutdown(r);
-    });
+    // A suspend asked for before the runtime is up is carried out once it is.
+    let suspender: Suspender | undefined;
+    let suspendAsked = false;
+    const lifecycle = new GuestLifecycle(xs, (r) => void shutdown(r), () => (suspender ? void suspender.suspend() : (suspendAsked = true)));
     // The watch fires once when set, so a request made before it is in place is not lost.
     lifecycle.start().catch((e: unknown) => void crash(e));
     let name: string;
@@ -171,8 +182,18 @@ async function boot(msg: BootMessage): Promise<void> {
     }
     marks.named = now();
     label = name;
+    // Resumed from a save or migration: the old runtime's RAM is freed, the program's kept.
+    const resume = readResume(view);
+    const record = resume ? resumeRecord(hc, resume.pfn, resume.bytes) : undefined;
+    const io = ioPages(hc, record?.io);
+    const sus = new Suspender({
+      hc, handler: () => lifecycle.suspendHandler, ioRanges: () => io.ranges(), flushConsole: () => front.flush(),
+      log: (line) => front.write(`[${label}] ${line}\n`),
+    });
+    suspender = sus;
+    if (suspendAsked) void sus.suspend();
     const evtchn = eventChannels(hc, loop);
-    const net = netDevices({ hc, evtchn, xs }, view.domid);
+    const net = netDevices({ hc, evtchn, xs }, view.domid, (p) => sus.trackDevice(p));
     const os: OS = {
       domid: view.domid,
       name,
@@ -184,11 +205,12 @@ async function boot(msg: BootMessage): Promise<void> {
       lifecycle,
       xen: hc,
       evtchn,
-      block: blockDevices({ hc, evtchn, xs }, view.domid),
+      block: blockDevices({ hc, evtchn, xs }, view.domid, (p) => sus.trackDevice(p)),
       net,
-      tcpip: tcpipStacks(net, time),
-      io: ioPages(hc),
-      shutdown: (reason) => shutdown(reason),
+      tcpip: tcpipStacks(net, time, (p) => sus.trackStack(p)),
+      io,
+      resumed: record?.hasState ? record.state : undefined,
+      shutdown: ((reason: ShutdownReason) => (reason === 'suspend' ? sus.suspend() : shutdown(reason))) as OS['shutdown'],
     };
     const kernel = await kernelLoaded;
     marks.linked = now();

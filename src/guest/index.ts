@@ -2,7 +2,7 @@
 export type { OS, GuestConsole } from './os.js';
 export type { Time } from './time.js';
 export type { IoPages } from './iopages.js';
-export type { Lifecycle, ShutdownRequest } from './lifecycle.js';
+export type { Lifecycle, ShutdownRequest, SuspendHandler } from './lifecycle.js';
 export { HISTOGRAM_BUCKETS, bucketLimit, bucketOf, percentileOf } from './histogram.js';
 export type { XenstoreClient } from '../xenstore/client/client.js';
 export { XenError } from '../errors.js';

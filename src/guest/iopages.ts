@@ -14,19 +14,41 @@ import { allocContiguous } from '../drivers/ringpages.js';
 export interface IoPages {
   /** `bytes`, rounded up to whole pages, of zeroed I/O memory. Throws ENOMEM past the domain's memory= . */
   alloc(bytes: number): Uint8Array;
+  /**
+   * After a resume: I/O pages the program had before the suspend, with their contents, by
+   * where they were (a buffer's byteOffset, and its length). EINVAL unless they were allocated
+   * as I/O pages then. Pages the program does not take back stay allocated.
+   */
+  reclaim(byteOffset: number, bytes: number): Uint8Array;
 }
 
-export function ioPages(hc: Hypercalls): IoPages {
+/** [first pfn, count] of each allocation: what a suspend record keeps (abi/suspend.ts). */
+export type IoRanges = readonly (readonly [number, number])[];
+
+export function ioPages(hc: Hypercalls, before: IoRanges = []): IoPages & { ranges(): IoRanges } {
+  const ranges: [number, number][] = before.map(([p, n]) => [p, n]);
+  const view = (pfn: number, n: number) => new Uint8Array(hc.memory.buffers.memory, pfn * PAGE_SIZE, n * PAGE_SIZE);
   return {
     alloc(bytes: number): Uint8Array {
       if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new XenError('EINVAL', `I/O pages for ${bytes} bytes`);
       const n = Math.ceil(bytes / PAGE_SIZE);
       const pfns = allocContiguous(hc, n);
-      const buf = new Uint8Array(hc.memory.buffers.memory, pfns[0]! * PAGE_SIZE, n * PAGE_SIZE);
+      const buf = view(pfns[0]!, n);
       // Reused frames hold their old contents (populate_physmap); fill through 32-bit words,
       // which is far quicker on shared memory (DESIGN.md §10).
       new Uint32Array(buf.buffer, buf.byteOffset, buf.byteLength >> 2).fill(0);
+      ranges.push([pfns[0]!, n]);
       return buf;
     },
+    reclaim(byteOffset: number, bytes: number): Uint8Array {
+      const pfn = byteOffset / PAGE_SIZE;
+      const n = Math.ceil(bytes / PAGE_SIZE);
+      if (!Number.isInteger(pfn) || !Number.isSafeInteger(bytes) || bytes <= 0
+        || !before.some(([p, c]) => pfn >= p && pfn + n <= p + c)) {
+        throw new XenError('EINVAL', `no I/O pages of the suspended program at offset ${byteOffset} (${bytes} bytes)`);
+      }
+      return view(pfn, n);
+    },
+    ranges: () => ranges,
   };
 }

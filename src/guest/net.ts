@@ -7,7 +7,8 @@ import { XenError, isXenError } from '../errors.js';
 
 export type OpenNet = (devid?: number, opts?: NetfrontOptions) => Promise<Net>;
 
-export function netDevices(ctx: DriverContext, domid: number): OpenNet {
+/** `track` learns of every device opened (the runtime quiesces them for a suspend). */
+export function netDevices(ctx: DriverContext, domid: number, track?: (f: Promise<NetFront>) => void): OpenNet {
   const base = `/local/domain/${domid}/device/vif`;
   const open = new Map<number, Promise<NetFront>>();
 
@@ -32,6 +33,7 @@ export function netDevices(ctx: DriverContext, domid: number): OpenNet {
     // netfront loads when a vif is first opened: a guest without one never parses it.
     const p = import('../drivers/net/front/netfront.js').then(({ NetFront }) => NetFront.connect(ctx, domid, id, opts));
     open.set(id, p);
+    track?.(p);
     p.catch(() => open.delete(id));
     return p;
   };

@@ -53,8 +53,15 @@ export interface OS {
   tcpip(opts?: TcpipOptions): Promise<TcpipStack>;
   /** I/O pages (Mirage's Io_page): buffers in the guest's RAM that block I/O uses without copying. */
   readonly io: IoPages;
+  /**
+   * After a restore or a migration: what the program's onSuspend handler returned (undefined
+   * on a cold boot, or when it had no handler).
+   */
+  readonly resumed: unknown;
   /** SCHEDOP_shutdown after flushing the console; never resolves. */
-  shutdown(reason: Extract<ShutdownReason, 'poweroff' | 'reboot' | 'crash' | 'suspend'>): Promise<never>;
+  shutdown(reason: Extract<ShutdownReason, 'poweroff' | 'reboot' | 'crash'>): Promise<never>;
+  /** Suspend as if dom0 had asked (onSuspend runs); resolves if the domain is resumed in place. */
+  shutdown(reason: 'suspend'): Promise<void>;
 }
 
 /** A node Console whose output goes through the PV console. */

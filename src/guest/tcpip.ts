@@ -16,7 +16,8 @@ export interface TcpipOptions extends Omit<StackOptions, 'clock'> {
 
 export type OpenTcpip = (opts?: TcpipOptions) => Promise<TcpipStack>;
 
-export function tcpipStacks(openNet: OpenNet, time: Time): OpenTcpip {
+/** `track` learns of every stack made (the runtime announces their addresses after a resume). */
+export function tcpipStacks(openNet: OpenNet, time: Time, track?: (s: Promise<TcpipStack>) => void): OpenTcpip {
   const stacks = new Map<number | undefined, Promise<TcpipStack>>();
   return (opts = {}) => {
     const cur = stacks.get(opts.devid);
@@ -31,6 +32,7 @@ export function tcpipStacks(openNet: OpenNet, time: Time): OpenTcpip {
       return stack;
     })();
     stacks.set(opts.devid, p);
+    track?.(p);
     p.catch(() => stacks.delete(opts.devid));
     return p;
   };

@@ -24,7 +24,12 @@ export interface ControlPlane {
   status(dom: number, port: number): EvtchnStatus;
   setupTable(nrFrames: number): number;
   peer(domid: number): PeerGrant;
-  shutdown(reason: ShutdownReason): void;
+  /**
+   * SCHEDOP_shutdown. With `suspend`, the guest names the frames of its suspend record (as a PV
+   * guest passes its start_info frame), and the call returns only when the domain is resumed
+   * in place (1, as Xen's cancelled suspend), never if it is destroyed; otherwise 0 at once.
+   */
+  shutdown(reason: ShutdownReason, recordPfn?: number, recordBytes?: number): number | Promise<number>;
 }
 
 export type ControlOp = keyof ControlPlane;
@@ -129,12 +134,22 @@ export function serveControlPort(
       // Every operation takes a few numbers or a short string. Anything else is refused before
       // dom0's thread spends time on it (spreading a huge array, formatting a huge value).
       if (args.length > MAX_ARGS || !args.every(isScalarArg)) throw new XenError('EINVAL', `malformed arguments to ${op}`);
-      reply = { id, ok: true, value: (plane[op as ControlOp] as (...a: unknown[]) => unknown)(...args) };
+      const value = (plane[op as ControlOp] as (...a: unknown[]) => unknown)(...args);
+      // Only a suspend answers later (when the domain is resumed): the vCPU waits in the call.
+      if (value instanceof Promise) {
+        value.then((v: unknown) => port.postMessage({ id, ok: true, value: v } satisfies Reply), (e: unknown) => port.postMessage(errorReply(id, e)));
+        return;
+      }
+      reply = { id, ok: true, value };
     } catch (e) {
-      if (e instanceof GrantError) reply = { id, ok: false, kind: 'grant', status: e.status, message: e.detail };
-      else if (e instanceof XenError) reply = { id, ok: false, kind: 'xen', errno: e.errno, message: e.detail };
-      else reply = { id, ok: false, kind: 'xen', errno: 'EINVAL', message: String((e as Error)?.message ?? e) };
+      reply = errorReply(id, e);
     }
     port.postMessage(reply);
   });
+}
+
+function errorReply(id: number, e: unknown): Reply {
+  if (e instanceof GrantError) return { id, ok: false, kind: 'grant', status: e.status, message: e.detail };
+  if (e instanceof XenError) return { id, ok: false, kind: 'xen', errno: e.errno, message: e.detail };
+  return { id, ok: false, kind: 'xen', errno: 'EINVAL', message: String((e as Error)?.message ?? e) };
 }

@@ -350,8 +350,11 @@ export class Hypercalls {
     }, Math.max(0, deadline - performance.now()));
   }
 
-  /** SCHEDOP_shutdown */
-  shutdown(reason: ShutdownReason): Promise<void> {
-    return this.#control.call('shutdown', reason);
+  /**
+   * SCHEDOP_shutdown. A suspend names the frames of the guest's suspend record and resolves
+   * only if the domain is resumed in place (with 1, Xen's cancelled suspend).
+   */
+  async shutdown(reason: ShutdownReason, record?: { pfn: number; bytes: number }): Promise<number> {
+    return record ? this.#control.call('shutdown', reason, record.pfn, record.bytes) : this.#control.call('shutdown', reason);
   }
 }

@@ -7,15 +7,15 @@ import {
   EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, EVTCHNSTAT_virq, GLOBAL_VIRQS, NR_VIRQS,
   VIRQ_DOM_EXC,
 } from '../abi/event_channel.js';
-import { DOMID_FIRST_RESERVED, DOMID_SELF, SHUTDOWN_REASONS, isValidDomid, type ShutdownReason } from '../abi/xen.js';
+import { DOMID_FIRST_RESERVED, DOMID_SELF, PAGE_SIZE, SHUTDOWN_REASONS, isValidDomid, type ShutdownReason } from '../abi/xen.js';
 import { XenError } from '../errors.js';
 import { directChannel, type ControlPlane, type PeerGrant } from './control.js';
 import * as ev from './evtchn.js';
 import { breakGrantLock, Maptrack, unpin } from './grant.js';
 import { Hypercalls } from './hypercalls.js';
 import {
-  CB_DYING, CB_EVTCHN_LOCK, CB_MAX_GRANT_FRAMES, CB_NR_GRANT_FRAMES, CB_PAUSE, CB_RUNSTATE, CB_SHUTDOWN, CB_TOT_PAGES,
-  DEFAULT_MAX_EVTCHNS, DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, RUNSTATE_blocked,
+  CB_DYING, CB_EVTCHN_LOCK, CB_MAX_GRANT_FRAMES, CB_NR_GRANT_FRAMES, CB_PAUSE, CB_RAM_HWM, CB_RUNSTATE, CB_SHUTDOWN, CB_TOT_PAGES,
+  DEFAULT_MAX_EVTCHNS, DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, RUNSTATE_blocked, firstRamPfn,
 } from './layout.js';
 import { DomHeap } from './domheap.js';
 import { closeGate } from './gate.js';
@@ -52,6 +52,13 @@ export class Domain {
   vcpu: VcpuHandle | null = null;
   maptrack: Maptrack | null = null;
   shutdownReason: ShutdownReason | null = null;
+  /**
+   * The frames of the guest's suspend record, as it named them in SCHEDOP_shutdown(suspend)
+   * (Xen keeps the start_info frame in the vCPU context); null unless suspended.
+   */
+  suspendRecord: { readonly pfn: number; readonly bytes: number } | null = null;
+  /** Answers the suspended vCPU's SCHEDOP_shutdown when the domain is resumed in place. */
+  resumeVcpu: ((cancelled: number) => void) | null = null;
   /** Set once destruction started; the domain stays listed while others still map its pages. */
   dying = false;
   /** Set once destruction stopped its vCPU and closed its ports: it may be reaped. */
@@ -223,6 +230,37 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     // As domain_shutdown does: a shut-down domain's vCPU does not run again.
     this.#pauseVcpu(d);
     this.#domainException(domid);
+  }
+
+  /**
+   * The restore side of populate_physmap: a domain built from a save image has every RAM frame
+   * below `hwm` populated (their contents are written by the toolstack before its vCPU starts).
+   */
+  restorePhysmap(domid: number, hwm: number): void {
+    const d = this.#live(domid);
+    const first = firstRamPfn(d.view.geometry);
+    if (d.vcpu) throw new XenError('EBUSY', `domain ${domid} already runs`);
+    if (!Number.isInteger(hwm) || hwm < first || hwm > first + d.view.geometry.ramFrames) {
+      throw new XenError('EINVAL', `domain ${domid}: RAM frames up to pfn ${hwm} do not fit ${first}..${first + d.view.geometry.ramFrames}`);
+    }
+    Atomics.store(d.view.ctl, CB_RAM_HWM, hwm);
+    Atomics.store(d.view.ctl, CB_TOT_PAGES, hwm - first);
+  }
+
+  /**
+   * XEN_DOMCTL_resumedomain: a suspended domain runs again in place (a checkpoint, or a save or
+   * migration that failed); its vCPU's SCHEDOP_shutdown returns 1, as for a cancelled suspend.
+   */
+  resumeDomain(domid: number): void {
+    const d = this.#live(domid);
+    if (d.shutdownReason !== 'suspend') throw new XenError('EINVAL', `domain ${domid} is not suspended`);
+    d.shutdownReason = null;
+    d.suspendRecord = null;
+    Atomics.store(d.view.ctl, CB_SHUTDOWN, -1);
+    const answer = d.resumeVcpu;
+    d.resumeVcpu = null;
+    answer?.(1);
+    if (Atomics.sub(d.view.ctl, CB_PAUSE, 1) === 1) Atomics.notify(d.view.ctl, CB_PAUSE);
   }
 
   /**
@@ -450,12 +488,31 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
         }
         return grantPeer(me, p);
       },
-      shutdown: (reason) => {
+      shutdown: (reason, recordPfn, recordBytes) => {
         if (!SHUTDOWN_REASONS.includes(reason)) throw new XenError('EINVAL', `bad shutdown reason ${String(reason)}`);
+        const me = self();
+        if (reason !== 'suspend' || me.shutdownReason) {
+          this.shutdownDomain(caller, reason);
+          return 0;
+        }
+        me.suspendRecord = recordPfn === undefined ? null : checkRecord(me.view, recordPfn, recordBytes);
+        const resumed = new Promise<number>((resolve) => (me.resumeVcpu = resolve));
         this.shutdownDomain(caller, reason);
+        return resumed;
       },
     };
   }
+}
+
+/** A suspend record must lie in frames the guest has populated. */
+function checkRecord(view: DomainView, pfn: unknown, bytes: unknown): { pfn: number; bytes: number } {
+  const first = firstRamPfn(view.geometry);
+  const hwm = Atomics.load(view.ctl, CB_RAM_HWM);
+  if (!Number.isInteger(pfn) || !Number.isInteger(bytes) || (bytes as number) < 1 || (pfn as number) < first
+    || (pfn as number) + Math.ceil((bytes as number) / PAGE_SIZE) > hwm) {
+    throw new XenError('EINVAL', `d${view.domid}: the suspend record (pfn ${String(pfn)}, ${String(bytes)} bytes) is not in populated RAM`);
+  }
+  return { pfn: pfn as number, bytes: bytes as number };
 }
 
 function linkKey(a: number, b: number): string {

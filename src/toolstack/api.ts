@@ -29,6 +29,9 @@ import { parseEndpoint } from '../network/vxlan.js';
 import { parseForwardSpec } from '../network/gateway/forwardspec.js';
 import type { HostLog } from './hostlog.js';
 import { Tasks, taskControl } from './tasks.js';
+import { saveDomain } from '../migration/save.js';
+import { restoreFile } from '../migration/restore.js';
+import { migrateDomain } from '../migration/migrate.js';
 
 const TAIL_LINES = 5;
 
@@ -205,6 +208,29 @@ export class ToolstackApi implements Toolstack {
     taskGet: (a) => this.#tasks.get(a.task),
     taskList: () => this.#tasks.list(),
     taskCancel: (a) => this.#tasks.cancel(a.task),
+    save: async (a) => {
+      const d = this.#resolve(a.domain);
+      if (d.domid === 0) throw new XenError('EPERM', 'Domain-0 cannot be saved');
+      const r = await saveDomain(this.#host, d.domid, a.file, {
+        checkpoint: a.checkpoint === true, paused: a.paused === true, ...(a.timeoutMs !== undefined && { timeoutMs: a.timeoutMs }),
+      });
+      return { ...id(d), ...r };
+    },
+    migrate: async (a) => {
+      const d = this.#resolve(a.domain);
+      if (d.domid === 0) throw new XenError('EPERM', 'Domain-0 cannot be migrated');
+      const r = await migrateDomain(this.#host, d.domid, a.target, {
+        token: a.token, ...(a.maxRounds !== undefined && { maxRounds: a.maxRounds }), ...(a.dirtyThreshold !== undefined && { dirtyThreshold: a.dirtyThreshold }),
+      });
+      return { domid: d.domid, name: d.name.replace(/--migratedaway$/, ''), ...r };
+    },
+    restore: async (a) => {
+      const built = await restoreFile(this.#host, a.file, { paused: a.paused === true });
+      const t = performance.now();
+      const warnings: string[] = [];
+      if (!a.paused && !(await this.#booted(built))) warnings.push(mainLate(built.domain));
+      return { ...id(built.domain), warnings, info: built.info, ms: { ...built.timings, main: a.paused ? 0 : performance.now() - t } };
+    },
     vmImport: async (a) => {
       const { config } = await this.#config('vmImport', a.file, a.text);
       const { ref } = await this.#host.vms.create(config, a.description === undefined ? {} : { name_description: a.description });

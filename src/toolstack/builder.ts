@@ -6,8 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import {
   MAX_GUEST_CMDLINE, PAGE_SIZE, SI_CMD_LINE, SI_CONSOLE_EVTCHN, SI_CONSOLE_MFN, SI_FLAGS, SI_MAGIC, SI_NR_PAGES,
-  SI_SHARED_INFO, SI_STORE_EVTCHN, SI_STORE_MFN, START_INFO_MAGIC_PREFIX,
+  SI_MOD_LEN, SI_MOD_START, SI_SHARED_INFO, SI_STORE_EVTCHN, SI_STORE_MFN, START_INFO_MAGIC_PREFIX,
 } from '../abi/xen.js';
+import { SIF_MOD_START_PFN, SIF_XENODE_RESUMED } from '../abi/suspend.js';
 import { XenError } from '../errors.js';
 import { writeGrantEntry } from '../hypervisor/grant.js';
 import type { Domain, Hypervisor } from '../hypervisor/hypervisor.js';
@@ -93,6 +94,26 @@ function writeStartInfo(d: Domain, ramFrames: number, storePort: number, console
   si.setUint32(SI_STORE_EVTCHN, storePort, true);
   si.setBigUint64(SI_CONSOLE_MFN, BigInt(PFN_CONSOLE), true);
   si.setUint32(SI_CONSOLE_EVTCHN, consolePort, true);
+}
+
+/** What a domain restored from a save image starts with (migration/restore.ts). */
+export interface RestoreSpec {
+  /** RAM frames below this pfn are populated. */
+  readonly hwm: number;
+  /** Write the image's frames into the new domain's memory. */
+  fill(d: Domain): void;
+  /** The guest's suspend record, for start_info (abi/suspend.ts). */
+  readonly record: { readonly pfn: number; readonly bytes: number };
+}
+
+/** A restored domain's RAM, and start_info pointing at its suspend record (mod_start as a pfn). */
+function restoreMemory(hv: Hypervisor, d: Domain, r: RestoreSpec): void {
+  hv.restorePhysmap(d.domid, r.hwm);
+  r.fill(d);
+  const si = new DataView(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
+  si.setUint32(SI_FLAGS, si.getUint32(SI_FLAGS, true) | SIF_MOD_START_PFN | SIF_XENODE_RESUMED, true);
+  si.setBigUint64(SI_MOD_START, BigInt(r.record.pfn), true);
+  si.setBigUint64(SI_MOD_LEN, BigInt(r.record.bytes), true);
 }
 
 /** start_info's command line (extra=), NUL-terminated: a shell's is written when it is claimed. */
@@ -194,7 +215,7 @@ async function attachDevices(ctx: BuildContext, domid: number, spec: Pick<BuildS
   for (const vif of spec.vifs) await attachVif(deviceHost(ctx), domid, vif);
 }
 
-export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { paused?: boolean } = {}): Promise<BuiltDomain> {
+export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { paused?: boolean; restore?: RestoreSpec } = {}): Promise<BuiltDomain> {
   const { hv } = ctx;
   const { heapMb } = memorySplit(spec.memory);
   const t0 = performance.now();
@@ -202,6 +223,7 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
   const t1 = performance.now();
   const d = await prepareDomain(ctx, spec, spec.name, { name: spec.name });
   try {
+    if (opts.restore) restoreMemory(hv, d, opts.restore);
     writeCmdline(d, spec.cmdline ?? '');
     await attachDevices(ctx, d.domid, spec);
     const t2 = performance.now();

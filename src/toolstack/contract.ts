@@ -185,6 +185,31 @@ export interface SrScanResult {
   readonly skipped: { readonly file: string; readonly why: string }[];
 }
 
+/**
+ * What xenode save did: xl's "(info 0x%x/0x%x/%u)" (mandatory flags, optional flags, optional
+ * data length), the file's size, the frames, and the ms spent suspending the guest and taking
+ * and writing its image.
+ */
+export interface SaveResult {
+  readonly info: readonly [number, number, number];
+  readonly bytes: number;
+  readonly pages: number;
+  readonly ms: { readonly suspend: number; readonly image: number };
+}
+
+/**
+ * What xenode migrate did: xl's sender messages, frames per round (the last is the
+ * stop-and-copy), bytes sent, the downtime (from the suspend to the target's report that its
+ * copy runs) and the total, in ms.
+ */
+export interface MigrateResult {
+  readonly messages: string[];
+  readonly rounds: number[];
+  readonly bytes: number;
+  readonly downtimeMs: number;
+  readonly totalMs: number;
+}
+
 /** A VM as vm-list shows it: the host database's record, running or halted. */
 export interface VmInfo {
   readonly uuid: string;
@@ -288,6 +313,20 @@ export interface Commands {
   vdiResize: { args: { vdi: string; size: string }; result: VdiInfo };
   /** vdi-import: a copy of the image at `file` (absolute, read by the host) as a new VDI of its format (found, or `format` checked). */
   vdiImport: { args: { sr: string; file: string; name?: string; format?: string; description?: string }; result: VdiInfo };
+  /**
+   * xl save: suspend the domain (its program's onSuspend hands over its state) and write its
+   * image to `file` (absolute, written by the host); the domain is destroyed, or runs on with
+   * `checkpoint` (-c), or is left paused with `paused` (-p).
+   */
+  save: { args: { domain: DomainRef; file: string; checkpoint?: boolean; paused?: boolean; timeoutMs?: number }; result: DomainId & SaveResult };
+  /** xl restore: a new domain from a save file (absolute); `paused` (-p) leaves it paused. */
+  restore: { args: { file: string; paused?: boolean }; result: CreateResult & { readonly info: readonly [number, number, number] } };
+  /**
+   * xl migrate: live-migrate the domain to the host listening at `target` (HOST:PORT, that
+   * host's `--listen`), authenticated with its migration token; pre-copy rounds until fewer than
+   * `dirtyThreshold` frames changed or after `maxRounds` (xc's 50 and 5), then stop and copy.
+   */
+  migrate: { args: { domain: DomainRef; target: string; token: string; maxRounds?: number; dirtyThreshold?: number }; result: DomainId & MigrateResult };
   /** vdi-export: a new image of `format` at `file` (absolute, must not exist) with the VDI's contents. */
   vdiExport: { args: { vdi: string; file: string; format: string }; result: { uuid: string; file: string } };
   /**
@@ -607,6 +646,22 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   taskGet: (f) => f.done({ task: f.string('task') }),
   taskList: none,
   taskCancel: (f) => f.done({ task: f.string('task') }),
+  save: (f) => {
+    const domain = f.domain();
+    const file = absoluteFile(f.string('file'), 'save');
+    const timeoutMs = f.optionalInteger('timeoutMs', 1, 3_600_000);
+    return f.done({ domain, file, checkpoint: f.bool('checkpoint'), paused: f.bool('paused'), ...(timeoutMs !== undefined && { timeoutMs }) });
+  },
+  restore: (f) => f.done({ file: absoluteFile(f.string('file'), 'restore'), paused: f.bool('paused') }),
+  migrate: (f) => {
+    const domain = f.domain();
+    const target = f.string('target');
+    const token = f.string('token');
+    if (!/^[0-9a-f]{64}$/.test(token)) throw new InvalidArgument('migrate', 'token', 'a migration token is 64 lowercase hex digits (the destination\'s migration-token file)');
+    const maxRounds = f.optionalInteger('maxRounds', 1, 100);
+    const dirtyThreshold = f.optionalInteger('dirtyThreshold', 0, 1 << 20);
+    return f.done({ domain, target, token, ...(maxRounds !== undefined && { maxRounds }), ...(dirtyThreshold !== undefined && { dirtyThreshold }) });
+  },
   vmImport: (f) => {
     const file = f.string('file');
     if (!file.startsWith('/')) throw new InvalidArgument('vmImport', 'file', `the configuration file must be an absolute path, not '${file}'`);
@@ -645,6 +700,11 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     });
   },
 };
+
+function absoluteFile(file: string, op: 'save' | 'restore'): string {
+  if (!file.startsWith('/')) throw new InvalidArgument(op, 'file', `the save file must be an absolute path, not '${file}'`);
+  return file;
+}
 
 export const STREAM_ARGS: { readonly [K in StreamOp]: Decoder<Streams[K]['args']> } = {
   console: (f) => f.done({ domain: f.domain(), replay: f.bool('replay') }),

@@ -11,6 +11,7 @@ import { HostLock } from './lock.js';
 import { hostPaths, type HostPaths } from './paths.js';
 import { ControlServer } from './server.js';
 import { startXapi, type XapiHost } from '../xapi/host.js';
+import { MigrationReceiver } from '../migration/receive.js';
 
 export interface DaemonOptions {
   readonly stateDir: string;
@@ -28,6 +29,8 @@ export interface DaemonOptions {
   readonly xapiAddress?: string;
   /** xapiPort is a default: if it is taken, serve XenAPI on the Unix socket only, and log why. */
   readonly xapiPortOptional?: boolean;
+  /** Receive migrations on this TCP address (`--listen ADDRESS:PORT`); none when absent. */
+  readonly migrationListen?: { readonly address: string; readonly port: number };
 }
 
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
@@ -37,6 +40,8 @@ export class HostDaemon {
   #resolveStopped!: () => void;
   /** Resolves once the daemon has stopped. */
   readonly stopped = new Promise<void>((resolve) => (this.#resolveStopped = resolve));
+  /** The migration listener, with `migrationListen`. */
+  migration: MigrationReceiver | null = null;
 
   private constructor(
     readonly paths: HostPaths,
@@ -76,6 +81,15 @@ export class HostDaemon {
       local.api.setUsers(xapi.users);
       const server = await ControlServer.listen(paths.controlSocket, local.api);
       daemon = new HostDaemon(paths, local, server, xapi, lock, opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
+      if (opts.migrationListen) {
+        const l = local;
+        daemon.migration = await MigrationReceiver.listen(l.host, {
+          ...opts.migrationListen, tokenFile: paths.migrationToken, log: (line) => l.log.message(line),
+        }).catch(async (e: Error) => {
+          await server.close();
+          throw new Error(`cannot listen for migrations on ${opts.migrationListen!.address}:${opts.migrationListen!.port}: ${e.message}`);
+        });
+      }
       local.log.record({ type: 'host', state: 'started', pid: process.pid });
       return daemon;
     } catch (e) {
@@ -98,6 +112,7 @@ export class HostDaemon {
     }
     log.record({ type: 'host', state: 'stopping', pid: process.pid });
     this.#stopping = (async () => {
+      await this.migration?.close();
       await host.shutdownAll(this.graceMs);
       await this.control.close();
       await this.xapi.close();

@@ -24,7 +24,7 @@ import { Xenstored } from '../xenstore/server/daemon.js';
 import { mapGuestRing } from '../xenstore/server/introduce.js';
 import { Storage } from '../storage/sr.js';
 import { Vdis } from '../storage/vdi.js';
-import { buildDomain, claimShell, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
+import { buildDomain, claimShell, teardownDomain, type BuildContext, type BuiltDomain, type RestoreSpec } from './builder.js';
 import { isShellName, ShellPool } from './shells.js';
 import type { DiskDevice, ForwardInfo, NicDevice, ShutdownOutcome } from './contract.js';
 import { attachDisk, detachDisk, vdiLiveDisks, vdiUsers } from './devices.js';
@@ -38,6 +38,9 @@ import { seedHost } from './db/seed.js';
 import { SqliteHostDb } from './db/sqlite.js';
 import type { Ref } from './db/records.js';
 import { VmTable, vmConfig, findVm } from './vms.js';
+
+/** How long a suspend waits for the guest to suspend (libxl waits as long). */
+export const SUSPEND_TIMEOUT_MS = 60_000;
 
 /** Events per dom0 port per 100 ms before the port is throttled (see UpcallLoop). */
 const DOM0_STORM_LIMIT = 20_000;
@@ -193,9 +196,11 @@ export class Host extends EventEmitter<HostEvents> {
 
   /**
    * Create and start a domain (xl create); `paused` leaves it paused, as xl create -p. It is a
-   * new transient VM, or the persistent VM `vm` (halted until now) booting.
+   * new transient VM, or the persistent VM `vm` (halted until now) booting. `restore`: from a
+   * save image (migration/restore.ts), never in a shell (its memory must be filled before its
+   * runtime boots).
    */
-  async create(config: DomainConfig, opts: { paused?: boolean; vm?: Ref<'VM'> } = {}): Promise<BuiltDomain> {
+  async create(config: DomainConfig, opts: { paused?: boolean; vm?: Ref<'VM'>; restore?: RestoreSpec } = {}): Promise<BuiltDomain> {
     if (this.#closed || this.#stopping) throw new XenError('EINVAL', 'the host is shutting down');
     if (this.#creating.size >= this.#maxCreates) {
       throw new XenError('EAGAIN', `${this.#creating.size} creates are in progress on this host: try again when one has finished`);
@@ -204,7 +209,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.#creating.add(config.name);
     try {
       config = { ...config, vifs: settleVifMacs(config.vifs) };
-      const fromShell = !opts.paused && this.shells.fits(config) ? await claimShell(this.#ctx, () => this.shells.take(), config) : undefined;
+      const fromShell = !opts.paused && !opts.restore && this.shells.fits(config) ? await claimShell(this.#ctx, () => this.shells.take(), config) : undefined;
       const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
       const { domid, uuid } = built.domain;
       // The domain keeps its uuid when it restarts, as libxl's does.
@@ -296,6 +301,50 @@ export class Host extends EventEmitter<HostEvents> {
     if (d.shutdownReason) throw new XenError('EINVAL', `domain ${domid} has already shut down (${d.shutdownReason}): destroy it with \`xenode destroy ${domid}\``);
     if (d.paused) throw new XenError('EINVAL', `domain ${domid} is paused and cannot act on a ${request} request: unpause it first, or destroy it`);
     await this.xs.write(`/local/domain/${domid}/control/shutdown`, request);
+  }
+
+  /**
+   * Suspend a guest (the first step of xl save and xl migrate): control/shutdown = suspend,
+   * then wait until it has shut down with reason suspend. A guest that does not within
+   * `timeoutMs` keeps running and the request is withdrawn, as libxl does.
+   */
+  async suspend(domid: number, timeoutMs = SUSPEND_TIMEOUT_MS): Promise<Domain> {
+    const d = this.#guest(domid, 'suspended');
+    if (d.shutdownReason) throw new XenError('EINVAL', `domain ${domid} has already shut down (${d.shutdownReason})`);
+    if (d.paused) throw new XenError('EINVAL', `domain ${domid} is paused and cannot act on a suspend request: unpause it first`);
+    let onExc!: (id: number) => void;
+    const suspended = new Promise<void>((resolve, reject) => {
+      onExc = (id) => {
+        if (id !== domid) return;
+        if (d.shutdownReason === 'suspend') resolve();
+        else if (d.shutdownReason || d.dying) reject(new XenError('ESRCH', `domain ${domid} ${d.dying ? 'was destroyed' : `shut down (${d.shutdownReason})`} instead of suspending`));
+      };
+      this.hv.on('domainException', onExc);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new XenError('ETIMEDOUT', `guest did not suspend, timed out (domain ${domid}, ${timeoutMs} ms): it runs on`)), timeoutMs);
+    });
+    try {
+      await this.xs.write(`/local/domain/${domid}/control/shutdown`, 'suspend');
+      await Promise.race([suspended, timedOut]);
+    } catch (e) {
+      // libxl: "guest didn't acknowledge suspend, cancelling request".
+      await this.xs.write(`/local/domain/${domid}/control/shutdown`, '').catch(() => {});
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      this.hv.off('domainException', onExc);
+    }
+    return d;
+  }
+
+  /** A suspended guest runs on in place (xl save -c, or a save or migration that failed). */
+  resume(domid: number): void {
+    this.#guest(domid, 'resumed');
+    this.hv.resumeDomain(domid);
+    const m = this.#managed.get(domid);
+    if (m) m.handled = false;
   }
 
   /** Destroy a domain and build it again from its configuration, as its on_reboot=restart would: the same VM, a new domain. */
@@ -474,8 +523,9 @@ export class Host extends EventEmitter<HostEvents> {
         : reason === 'soft_reset' ? c.onSoftReset : c.onPoweroff;
       this.consoled.drain(d.domid);
       // Decided here, once: the event tells everyone what happens next.
-      const taken = this.#stopping || this.#destroying.has(d.domid) ? 'destroy' : outcomeOf(action);
-      await this.vms.power(m.vm, 'Halted').catch((e: Error) => this.#log(`d${d.domid}: its VM record could not be updated: ${e.message}`));
+      // A suspended domain waits for whoever suspended it (save, migrate), as xl leaves it.
+      const taken = this.#stopping || this.#destroying.has(d.domid) ? 'destroy' : reason === 'suspend' ? 'preserve' : outcomeOf(action);
+      if (reason !== 'suspend') await this.vms.power(m.vm, 'Halted').catch((e: Error) => this.#log(`d${d.domid}: its VM record could not be updated: ${e.message}`));
       this.emit('shutdown', d.domid, d.name, reason, action, taken);
       try {
         await this.#apply(d.domid, d.name, m, taken);

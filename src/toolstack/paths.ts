@@ -17,6 +17,8 @@ export interface HostPaths {
   readonly logFile: string;
   /** The host database (SQLite, with its -wal and -shm files beside it). */
   readonly hostDb: string;
+  /** The token a migration sender must present (`xenode host --listen`), mode 0600. */
+  readonly migrationToken: string;
 }
 
 export function hostPaths(stateDir: string): HostPaths {
@@ -27,6 +29,7 @@ export function hostPaths(stateDir: string): HostPaths {
     lockFile: join(stateDir, 'host.pid'),
     logFile: join(stateDir, 'host.log'),
     hostDb: join(stateDir, 'host.db'),
+    migrationToken: join(stateDir, 'migration-token'),
   };
 }
 

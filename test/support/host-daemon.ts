@@ -23,13 +23,15 @@ export interface DaemonRigOptions {
   shutdownGraceMs?: number;
   /** Serve XenAPI over HTTPS on this port too (0: a free one). */
   xapiPort?: number;
+  /** Receive migrations on this address (port 0: a free one). */
+  migrationListen?: { address: string; port: number };
 }
 
 export async function startDaemonRig(prefix: string, opts: DaemonRigOptions = {}): Promise<DaemonRig> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `xenode-${prefix}-`));
   const stateDir = join(dir, 'state');
   const daemon = await HostDaemon.start({ stateDir, poolSize: opts.poolSize ?? 1, shutdownGraceMs: opts.shutdownGraceMs ?? 2000,
-    ...(opts.xapiPort !== undefined && { xapiPort: opts.xapiPort }) });
+    ...(opts.xapiPort !== undefined && { xapiPort: opts.xapiPort }), ...(opts.migrationListen && { migrationListen: opts.migrationListen }) });
   const ts = await RemoteToolstack.connect(stateDir);
   return {
     dir,

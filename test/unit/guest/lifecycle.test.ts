@@ -104,3 +104,32 @@ test('unknown values, the cleared node and repeated watch events do nothing more
   await settle();
   assert.deepEqual(unhandled, ['poweroff']);
 });
+
+test("with the runtime's suspend, a suspend request goes there, never to a waiting guest; onSuspend keeps one handler", async () => {
+  const store = new FakeStore();
+  const unhandled: ShutdownRequest[] = [];
+  let suspends = 0;
+  const life = new GuestLifecycle(store.client, (r) => unhandled.push(r), () => suspends++);
+  await life.start();
+  let waited: ShutdownRequest | undefined;
+  void life.awaitShutdownRequest().then((r) => (waited = r));
+  store.request('suspend');
+  await settle();
+  assert.equal(suspends, 1);
+  assert.equal(store.nodes.get('control/shutdown'), '', 'acknowledged');
+  assert.equal(waited, undefined);
+  assert.deepEqual(unhandled, []);
+  store.request('reboot');
+  await settle();
+  assert.equal(waited, 'reboot');
+
+  assert.equal(life.suspendHandler, undefined);
+  const first = () => 1;
+  const second = () => 2;
+  const offFirst = life.onSuspend(first);
+  life.onSuspend(second);
+  assert.equal(life.suspendHandler, second, 'a new handler replaces the old');
+  offFirst();
+  assert.equal(life.suspendHandler, second, "removing a replaced handler leaves the new one");
+  assert.throws(() => life.onSuspend('x' as never), TypeError);
+});

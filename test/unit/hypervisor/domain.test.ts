@@ -62,7 +62,9 @@ test('shutdown: every SCHEDOP_shutdown reason, shown as xl list shows it', async
   for (const reason of SHUTDOWN_REASONS) {
     const d = h.local();
     h.hv.unpause(d.domid);
-    await d.hc.shutdown(reason);
+    // A suspend's SCHEDOP_shutdown returns only if the domain is resumed in place.
+    if (reason === 'suspend') void d.hc.shutdown(reason);
+    else await d.hc.shutdown(reason);
     assert.equal(d.domain.shutdownReason, reason);
     assert.equal(d.domain.stateString, `---s${letters[reason]}-`, reason);
     await d.hc.shutdown('crash');
@@ -162,4 +164,39 @@ test('memory: populate_physmap up to max_pages, then ENOMEM; decrease_reservatio
   assert.equal(d.domain.totPages, 6, 'a refused decrease frees nothing, not even its valid frames');
   assert.deepEqual(d.hc.populatePhysmap(2).sort(), [first + 3, first + 5]);
   assert.throws(() => d.hc.populatePhysmap(1), xen('ENOMEM'));
+});
+
+test('suspend names the suspend record in populated RAM; resume in place answers the vCPU with 1', async (t) => {
+  const h = harness(t);
+  const d = h.local();
+  h.hv.unpause(d.domid);
+  const [pfn] = d.hc.populatePhysmap(2);
+  await assert.rejects(d.hc.shutdown('suspend', { pfn: pfn! + 1, bytes: 8192 }), xen('EINVAL'));
+  await assert.rejects(d.hc.shutdown('suspend', { pfn: 2, bytes: 10 }), xen('EINVAL'));
+  assert.equal(d.domain.shutdownReason, null, 'a bad record refuses the suspend');
+  assert.throws(() => h.hv.resumeDomain(d.domid), xen('EINVAL'));
+  let answered: number | undefined;
+  void d.hc.shutdown('suspend', { pfn: pfn!, bytes: 8000 }).then((v) => (answered = v));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(d.domain.stateString, '---ss-');
+  assert.deepEqual(d.domain.suspendRecord, { pfn, bytes: 8000 });
+  assert.equal(answered, undefined, 'the vCPU waits in the call');
+  h.hv.resumeDomain(d.domid);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(answered, 1);
+  assert.equal(d.domain.shutdownReason, null);
+  assert.equal(d.domain.suspendRecord, null);
+  assert.match(d.domain.stateString, /^(r-|-b)----$/);
+});
+
+test('restorePhysmap populates the RAM below a high-water mark, within the domain, before its vCPU runs', (t) => {
+  const h = harness(t);
+  const d = h.local({ ramFrames: 16 });
+  const first = firstRamPfn(d.domain.view.geometry);
+  assert.throws(() => h.hv.restorePhysmap(d.domid, first + 17), xen('EINVAL'));
+  assert.throws(() => h.hv.restorePhysmap(d.domid, first - 1), xen('EINVAL'));
+  h.hv.restorePhysmap(d.domid, first + 10);
+  assert.equal(d.domain.totPages, 10);
+  assert.deepEqual(d.hc.populatePhysmap(1), [first + 10]);
+  assert.throws(() => d.hc.populatePhysmap(6), xen('ENOMEM'));
 });

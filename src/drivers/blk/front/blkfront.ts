@@ -219,4 +219,14 @@ export class BlkFront implements Block {
   disconnect(): Promise<void> {
     return this.#life.disconnect();
   }
+
+  /** For a suspend: stop issuing; resolves once the requests in flight are answered. */
+  quiesce(): Promise<void> {
+    return this.#data.quiesce();
+  }
+
+  /** The suspend was cancelled: carry on where it stopped. */
+  release(): void {
+    this.#data.release();
+  }
 }

@@ -80,6 +80,9 @@ export class FrontDatapath {
   #growing = false;
   #growFailed = false;
   #onDrained: (() => void) | null = null;
+  /** Held for a suspend: nothing new is issued; resolved once nothing is in flight. */
+  #held = false;
+  #onQuiet: (() => void) | null = null;
   /**
    * The request and segments #issue fills in for a read or write (segs[n] holds n segments):
    * post() encodes them into the slot at once, so nothing is allocated for them per I/O.
@@ -171,6 +174,23 @@ export class FrontDatapath {
     this.#pages.retryRevoking();
   }
 
+  /** For a suspend: issue nothing new; resolves once every request in flight is answered. */
+  quiesce(): Promise<void> {
+    this.#held = true;
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.#onQuiet = () => {
+      this.#onQuiet = null;
+      resolve();
+    }));
+  }
+
+  /** After a suspend that was cancelled (the domain runs on in place): issue what waited. */
+  release(): void {
+    this.#held = false;
+    this.#onQuiet = null;
+    this.#kick();
+  }
+
   /** Fail what waits for a ring with `err`; resolves once nothing is in flight. */
   drain(err: BlockError): Promise<void> {
     for (const c of this.#work.splice(0)) this.#chunkDone(c, err);
@@ -187,7 +207,7 @@ export class FrontDatapath {
 
   /** Issue waiting chunks while a ring has room and pages can be had; publish them. */
   #pump(): void {
-    if (!this.#open) return;
+    if (!this.#open || this.#held) return;
     const queues = this.#queues;
     while (this.#work.length > 0) {
       let q: FrontQueue<Shadow> | undefined;
@@ -340,6 +360,7 @@ export class FrontDatapath {
     }
     this.#kick();
     if (this.#onDrained && this.inFlight === 0) this.#onDrained();
+    if (this.#onQuiet && this.inFlight === 0) this.#onQuiet();
   }
 
   #complete(s: Shadow, operation: number, status: number): void {

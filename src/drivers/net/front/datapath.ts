@@ -57,6 +57,9 @@ export class NetDatapath {
   /** The one way into the pump: once per turn of the event loop, whoever asks. */
   readonly #kick = oncePerTurn(() => this.#pump());
   #onDrained: (() => void) | null = null;
+  /** Held for a suspend: nothing new is issued; resolved once nothing is in flight. */
+  #held = false;
+  #onQuiet: (() => void) | null = null;
   #logged = 0;
 
   constructor(ctx: DriverContext, name: string, onBroken: (e: NetError) => void) {
@@ -174,6 +177,23 @@ export class NetDatapath {
     this.#dead.pages = this.#dead.pages.filter((p) => p.held > 0);
   }
 
+  /** For a suspend: issue nothing new; resolves once every request in flight is answered. */
+  quiesce(): Promise<void> {
+    this.#held = true;
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.#onQuiet = () => {
+      this.#onQuiet = null;
+      resolve();
+    }));
+  }
+
+  /** After a suspend that was cancelled (the domain runs on in place): issue what waited. */
+  release(): void {
+    this.#held = false;
+    this.#onQuiet = null;
+    this.#kick();
+  }
+
   /** Fail what waits with `err`; resolves once nothing is in flight. */
   drain(err: NetError): Promise<void> {
     for (const p of this.#waiting.splice(0)) p.fail(err);
@@ -190,7 +210,7 @@ export class NetDatapath {
 
   /** Post waiting frames in order while their queue has room (a frame that does not fit holds the rest back). */
   #pump(): void {
-    if (!this.#open) return;
+    if (!this.#open || this.#held) return;
     const queues = this.#queues;
     let n = 0;
     while (n < this.#waiting.length && queues[flowQueue(this.#waiting[n]!.data, queues.length)]!.tx.post(this.#waiting[n]!)) n++;
@@ -211,6 +231,7 @@ export class NetDatapath {
     q.txPort.expectEvents(q.tx.inFlight > 0);
     this.#kick();
     if (this.#onDrained && this.inFlight === 0) this.#onDrained();
+    if (this.#onQuiet && this.inFlight === 0) this.#onQuiet();
   }
 
   #onRx(q: Queue): void {

@@ -198,4 +198,14 @@ export class NetFront implements Net {
   disconnect(): Promise<void> {
     return this.#life.disconnect();
   }
+
+  /** For a suspend: stop issuing; resolves once the requests in flight are answered. */
+  quiesce(): Promise<void> {
+    return this.#data.quiesce();
+  }
+
+  /** The suspend was cancelled: carry on where it stopped. */
+  release(): void {
+    this.#data.release();
+  }
 }

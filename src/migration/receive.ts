@@ -1,0 +1,121 @@
+// xl migrate-receive as a host service (`xenode host --listen ADDRESS:PORT`): a TCP listener
+// that takes one migration per connection. The sender proves it may send with the host's
+// migration token before anything else is read; the whole stream is read and checked before a
+// domain is created; the domain is built paused as NAME--incoming, and only the sender's
+// permission to go lets it run, under its own name. A failure before that destroys the copy
+// here, so the sender's stays the only one.
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { XenError } from '../errors.js';
+import type { Host } from '../toolstack/host.js';
+import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT } from './format.js';
+import { readImage } from './image.js';
+import { restoreImage } from './restore.js';
+import { ByteSource } from './source.js';
+import { AUTH_BYTES, AUTH_REFUSED, authentic, send, readFixed } from './wire.js';
+
+/** Migrations received at once; more wait in the kernel's backlog. */
+const MAX_INCOMING = 4;
+const STALL_MS = 30_000;
+
+export interface ReceiverOptions {
+  readonly address: string;
+  readonly port: number;
+  /** Where the token is written (mode 0600) for senders that may use it. */
+  readonly tokenFile: string;
+  readonly log: (line: string) => void;
+  readonly stallMs?: number;
+}
+
+export class MigrationReceiver {
+  #active = 0;
+
+  private constructor(readonly server: Server, readonly token: string) {}
+
+  static async listen(host: Host, opts: ReceiverOptions): Promise<MigrationReceiver> {
+    const token = randomBytes(32).toString('hex');
+    await writeFile(opts.tokenFile, `${token}\n`, { mode: 0o600 });
+    const server = createServer();
+    const r = new MigrationReceiver(server, token);
+    server.on('connection', (sock) => void r.#serve(host, sock, opts));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.address, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return r;
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  async #serve(host: Host, sock: Socket, opts: ReceiverOptions): Promise<void> {
+    sock.on('error', () => {});
+    if (this.#active >= MAX_INCOMING) {
+      sock.end('xenode migration receiver: busy\n');
+      return;
+    }
+    this.#active++;
+    const src = new ByteSource(sock, { stallMs: opts.stallMs ?? STALL_MS });
+    const peer = `${sock.remoteAddress}:${sock.remotePort}`;
+    try {
+      await receive(host, sock, src, this.token, (line) => opts.log(`migration from ${peer}: ${line}`));
+    } catch (e) {
+      opts.log(`migration from ${peer}: ${(e as Error).message}`);
+    } finally {
+      this.#active--;
+      src.close();
+      sock.destroy();
+    }
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+async function receive(host: Host, sock: Socket, src: ByteSource, token: string, log: (line: string) => void): Promise<void> {
+  if (!authentic(await src.read(AUTH_BYTES, 'the authentication preamble'), token)) {
+    sock.end(AUTH_REFUSED);
+    throw new XenError('EACCES', 'refused: authentication failed (nothing was created)');
+  }
+  log('migration target: Ready to receive domain.');
+  await send(sock, [MIGRATE_RECEIVER_BANNER]);
+  const image = await readImage(src);
+  const name = image.config.name;
+  // Its own name must be free here, or it could never run here: refuse before building it.
+  if (host.hv.domains().some((d) => d.name === name && !d.dying)) throw new XenError('EEXIST', `Domain with name "${name}" already exists.`);
+  const built = await restoreImage(host, image, { paused: true, name: `${name}--incoming` });
+  const { domid } = built.domain;
+  let rc = 0;
+  try {
+    log('migration target: Transfer complete, requesting permission to start domain.');
+    await send(sock, [MIGRATE_RECEIVER_READY]);
+    await readFixed(src, MIGRATE_PERMISSION_TO_GO, 'GO message');
+  } catch (e) {
+    // The sender keeps (or resumes) its copy: ours must go.
+    await host.destroy(domid).catch(() => {});
+    throw e;
+  }
+  log('migration target: Got permission, starting domain.');
+  try {
+    await host.rename(domid, name);
+    host.unpause(domid);
+    log('migration target: Domain started successsfully.');
+  } catch (e) {
+    log(`migration target: ${(e as Error).message}`);
+    rc = 1;
+  }
+  await send(sock, [MIGRATE_REPORT, Buffer.from([rc])]);
+  if (rc) {
+    log('migration target: Failure, destroying our copy.');
+    await host.destroy(domid).catch(() => {});
+    log('migration target: Cleanup OK, granting sender permission to resume.');
+    await send(sock, [MIGRATE_PERMISSION_TO_GO]);
+  }
+}
