@@ -414,19 +414,17 @@ export class Host extends EventEmitter<HostEvents> {
   /** xenode network-forward: a host port to the domain's first vif; it stays in the configuration the domain restarts with. */
   async addForward(domid: number, spec: ForwardSpec): Promise<ForwardInfo> {
     this.#guest(domid, 'given a forward');
-    const m = this.#managed.get(domid)!;
-    const info = await this.forwards.add(domid, m.config.vifs, spec);
-    m.config = { ...m.config, forwards: [...(m.config.forwards ?? []), spec] };
+    const info = await this.forwards.add(domid, this.#managed.get(domid)!.config.vifs, spec);
+    await this.#configure(domid, (c) => ({ ...c, forwards: [...(c.forwards ?? []), spec] }));
     return info;
   }
 
   /** xenode network-forward --remove. */
-  removeForward(domid: number, spec: ForwardSpec): ForwardInfo {
+  async removeForward(domid: number, spec: ForwardSpec): Promise<ForwardInfo> {
     this.#guest(domid, 'relieved of a forward');
     const info = this.forwards.remove(domid, spec);
-    const m = this.#managed.get(domid)!;
     const same = (f: ForwardSpec) => f.proto === spec.proto && f.hostAddress === spec.hostAddress && f.hostPort === spec.hostPort;
-    m.config = { ...m.config, forwards: (m.config.forwards ?? []).filter((f) => !same(f)) };
+    await this.#configure(domid, (c) => ({ ...c, forwards: (c.forwards ?? []).filter((f) => !same(f)) }));
     return info;
   }
 
