@@ -65,42 +65,50 @@ test('a client that floods requests and reads nothing delays no one, and holds o
   // The same client alone first: the machine may be busy with other work.
   const alone = await probe(1_000);
   const flooder = await open(daemon.paths.controlSocket);
-  flooder.pause();
-  // 100,000 requests at most, written as fast as the socket takes them.
-  let writing = true;
-  void (async () => {
-    for (let id = 1; id <= 100_000 && writing; id += 500) {
-      let chunk = '';
-      for (let k = id; k < id + 500; k++) chunk += `{"id":${k},"op":"list","args":{}}\n`;
-      if (!flooder.write(chunk)) await new Promise((r) => flooder.once('drain', r));
-    }
-  })();
-  let peakUnread = 0;
-  let peakInput = 0;
-  const sample = () => {
-    peakUnread = Math.max(peakUnread, server.stats().unreadBytes);
-    peakInput = Math.max(peakInput, server.stats().inputBytes);
-  };
-  const sampler = setInterval(sample, 2);
-  const probes = await probe(3_000, sample);
-  // A slow machine may not have filled the socket's kernel buffer yet: give it time (bounded).
-  for (const deadline = Date.now() + 10_000; peakUnread === 0 && Date.now() < deadline;) await sleep(10);
-  clearInterval(sampler);
-  writing = false;
-  const p99 = percentile(probes, 99);
-  // The flooder's replies stop at its high-water mark plus what its requests in flight return.
-  assert.ok(peakUnread > 0, `the flood never reached the host: ${JSON.stringify(server.stats())}`);
-  assert.ok(peakUnread < CONTROL_LIMITS.outputHigh + (2 << 20), `unread output peaked at ${peakUnread} bytes`);
-  // Its requests stay in its socket, not in the host: a chunk or two of them at most.
-  assert.ok(peakInput < 1 << 20, `requests held peaked at ${peakInput} bytes`);
-  // Against the same client alone on this machine, which may be busy: unbounded, the polite
-  // client got 2 answers in 3 s (p99 1 s) where it gets hundreds alone.
-  const rateAlone = alone.length / 1_000;
-  const rate = probes.length / 3_000;
-  const what = `a polite client's median / p99 were ${percentile(probes, 50).toFixed(1)} / ${p99.toFixed(1)} ms over ${probes.length} calls in 3 s; ` +
-    `alone ${percentile(alone, 50).toFixed(1)} / ${percentile(alone, 99).toFixed(1)} ms over ${alone.length} in 1 s`;
-  assert.ok(rate > rateAlone / 4 && percentile(probes, 50) < Math.max(50, 4 * percentile(alone, 50)) && p99 < 500, what);
-  flooder.destroy();
+  // Destroyed however the test ends: a flooder left open would keep the host (and the file) alive.
+  try {
+    flooder.pause();
+    // 100,000 requests at most, written as fast as the socket takes them.
+    let writing = true;
+    void (async () => {
+      for (let id = 1; id <= 100_000 && writing; id += 500) {
+        let chunk = '';
+        for (let k = id; k < id + 500; k++) chunk += `{"id":${k},"op":"list","args":{}}\n`;
+        if (!flooder.write(chunk)) await new Promise((r) => flooder.once('drain', r));
+      }
+    })();
+    let peakUnread = 0;
+    let peakInput = 0;
+    const sample = () => {
+      peakUnread = Math.max(peakUnread, server.stats().unreadBytes);
+      peakInput = Math.max(peakInput, server.stats().inputBytes);
+    };
+    const sampler = setInterval(sample, 2);
+    const probes = await probe(3_000, sample);
+    // A slow machine may not have filled the socket's kernel buffer yet: give it time (bounded).
+    for (const deadline = Date.now() + 10_000; peakUnread === 0 && Date.now() < deadline;) await sleep(10);
+    clearInterval(sampler);
+    writing = false;
+    const p99 = percentile(probes, 99);
+    // The flooder's replies stop at its high-water mark plus what its requests in flight return.
+    assert.ok(peakUnread > 0, `the flood never reached the host: ${JSON.stringify(server.stats())}`);
+    assert.ok(peakUnread < CONTROL_LIMITS.outputHigh + (2 << 20), `unread output peaked at ${peakUnread} bytes`);
+    // Its requests stay in its socket, not in the host: a chunk or two of them at most.
+    assert.ok(peakInput < 1 << 20, `requests held peaked at ${peakInput} bytes`);
+    // Against the same client alone on this machine, which may be busy: unbounded, the polite
+    // client got 2 answers in 3 s (p99 1 s) where it gets hundreds alone.
+    const rateAlone = alone.length / 1_000;
+    const rate = probes.length / 3_000;
+    const what = `a polite client's median / p99 were ${percentile(probes, 50).toFixed(1)} / ${p99.toFixed(1)} ms over ${probes.length} calls in 3 s; ` +
+      `alone ${percentile(alone, 50).toFixed(1)} / ${percentile(alone, 99).toFixed(1)} ms over ${alone.length} in 1 s`;
+    // Bounds relative to the same client alone, with absolute floors, so that a loaded machine does
+    // not fail them while the unbounded server (2 answers in 3 s) still does.
+    const fairEnough = probes.length >= 20 && rate > rateAlone / 8 &&
+      percentile(probes, 50) < Math.max(100, 4 * percentile(alone, 50)) && p99 < Math.max(500, 5 * percentile(alone, 99));
+    assert.ok(fairEnough, what);
+  } finally {
+    flooder.destroy();
+  }
   const deadline = Date.now() + 5_000;
   while (server.stats().connections > 1 && Date.now() < deadline) await sleep(10);
   const left = server.stats();
