@@ -12,6 +12,8 @@ import { NewReno } from './newreno.js';
 import { Rto } from './rto.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.js';
 import { ACK, FIN, PSH, RST, SYN, type Segment, type TcpOptions } from './wire.js';
+import { POOL_LARGE, type BufferPool } from '../bufferpool.js';
+import type { Slab } from '../slab.js';
 import type { TcpConfig } from './settings.js';
 
 /** What a connection needs from the TCP layer that owns it. */
@@ -19,6 +21,10 @@ export interface TcpHost {
   readonly clock: Clock;
   readonly config: TcpConfig;
   readonly random: () => number;
+  /** Where small kept bytes (the send buffer, received segments) are copied to. */
+  readonly slab: Slab;
+  /** The blocks of send buffers: given back once acknowledged. */
+  readonly sendBlocks: BufferPool;
   /** The vif does GSO: segments may be super-frames of several MSS. */
   readonly gso: boolean;
   pathMtu(addr: Ipv4): number;
@@ -45,6 +51,8 @@ const DEFAULT_MSS = 536;
 const TS_OPT_LEN = 12;
 const MAX_WSCALE = 14;
 const CHALLENGE_ACKS_PER_SECOND = 10;
+/** Writes below this are copied to the slab rather than into a pooled block of their own. */
+const SMALL_WRITE = 2048;
 
 /** What the owner of a connection (the stream) hears from it. */
 export interface ConnectionEvents {
@@ -71,7 +79,7 @@ export class Connection {
   #sndWl1 = 0;
   #sndWl2 = 0;
   #sndWscale = 0;
-  readonly sndBuf = new ByteQueue();
+  readonly sndBuf: ByteQueue;
   /** Sequence number of our FIN once close() was called, else -1. */
   #finSeq = -1;
   // Receive side.
@@ -121,6 +129,7 @@ export class Connection {
   ) {
     const clock: Clock = host.clock;
     this.iss = iss;
+    this.sndBuf = new ByteQueue((b) => host.sendBlocks.give(b));
     this.sndUna = this.sndNxt = this.sndMax = iss;
     this.state = passive ? 'SYN-RECEIVED' : 'SYN-SENT';
     this.rto = new Rto(host.config.rto);
@@ -228,7 +237,18 @@ export class Connection {
     const n = Math.min(data.length, this.sendSpace);
     if (n === 0) return 0;
     // Copy: the caller may reuse its buffer, and we keep the bytes until they are acknowledged.
-    this.sndBuf.push(data.slice(0, n));
+    // Large writes go to pooled blocks (reused once acknowledged), small ones to the slab.
+    for (let at = 0; at < n;) {
+      const len = Math.min(n - at, POOL_LARGE);
+      const piece = data.subarray(at, at + len);
+      if (len < SMALL_WRITE) this.sndBuf.push(this.host.slab.copy(piece));
+      else {
+        const b = this.host.sendBlocks.take(len);
+        b.set(piece);
+        this.sndBuf.push(b);
+      }
+      at += len;
+    }
     this.output();
     return n;
   }
@@ -666,7 +686,7 @@ export class Connection {
         while (i > 0 && seqGt(this.#ooo[i - 1]!.seq, seq)) i--;
         const prev = this.#ooo[i - 1];
         if (!(prev && prev.seq === seq && prev.data.length >= data.length)) {
-          this.#ooo.splice(i, 0, { seq, data: data.slice(), fin });
+          this.#ooo.splice(i, 0, { seq, data: this.host.slab.copy(data), fin });
         }
       }
       this.#sendAck();
@@ -689,7 +709,7 @@ export class Connection {
   #accept(data: Uint8Array, fin: boolean): void {
     if (data.length > 0) {
       // The frame is only valid during the call: keep a copy.
-      this.rcvQueue.push(data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice());
+      this.rcvQueue.push(this.host.slab.copy(data));
       this.rcvNxt = seqAdd(this.rcvNxt, data.length);
     }
     if (fin && !this.#finReceived) {
