@@ -11,70 +11,12 @@ import { createServer, connect as netConnect, type AddressInfo } from 'node:net'
 import { loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { NET_FRAME_PLAIN, type NetFrameInfo } from '../src/abi/netif.js';
-import type { Net, NetOffloads } from '../src/drivers/net/front/net.js';
-import { createStack, type TcpipStack } from '../src/tcpip/stack.js';
 import type { TcpSocket } from '../src/tcpip/tcp/socket.js';
 import { emit, numberOptions } from './support/harness.js';
+import { stackPair as pair } from './support/tcpip-pipe.js';
 
 const opts = numberOptions({ mib: 64, conns: 10000, rounds: 5, warmup: 2, cps: 2000, parallel: 16 });
 const CHUNK = 64 * 1024;
-
-/**
- * A Net whose frames go to its peer's listeners on the next turn of the event loop; a write
- * resolves once the peer has seen its frames (as netfront's does once netback copied them).
- */
-class PipeEnd implements Net {
-  readonly devid = 0;
-  readonly mtu = 1500;
-  peer!: PipeEnd;
-  #handlers = new Set<(f: Uint8Array, i: NetFrameInfo) => void>();
-  #queue: [Uint8Array, NetFrameInfo][] = [];
-  #delivered: Promise<void> | undefined;
-  #resolve: () => void = () => {};
-  constructor(readonly mac: string, readonly offloads: NetOffloads) {}
-  write(frames: Uint8Array | readonly Uint8Array[], info: NetFrameInfo = NET_FRAME_PLAIN): Promise<void> {
-    const p = this.peer;
-    for (const f of frames instanceof Uint8Array ? [frames] : frames) p.#queue.push([f, info]);
-    if (!p.#delivered) {
-      p.#delivered = new Promise((resolve) => { p.#resolve = resolve; });
-      setImmediate(() => p.#drain());
-    }
-    return p.#delivered;
-  }
-  #drain(): void {
-    const q = this.#queue;
-    const resolve = this.#resolve;
-    this.#queue = [];
-    this.#delivered = undefined;
-    for (const [f, i] of q) for (const h of this.#handlers) h(f, i);
-    resolve();
-  }
-  listen(h: (f: Uint8Array, i: NetFrameInfo) => void): () => void {
-    this.#handlers.add(h);
-    return () => this.#handlers.delete(h);
-  }
-  stats() {
-    return { rxBytes: 0, rxPackets: 0, txBytes: 0, txPackets: 0, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0 };
-  }
-  disconnect(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-function pair(offload: boolean, maxConnections = 16384): { a: TcpipStack; b: TcpipStack } {
-  const off: NetOffloads = { csum: offload, gsoTcpv4: offload, gsoTcpv6: false };
-  const ea = new PipeEnd('00:16:3e:00:00:0a', off);
-  const eb = new PipeEnd('00:16:3e:00:00:0b', off);
-  ea.peer = eb;
-  eb.peer = ea;
-  const tcp = { maxConnections, backlog: 1024 };
-  const a = createStack(ea, { tcp });
-  const b = createStack(eb, { tcp });
-  a.configure({ ip: '10.0.0.1/24' });
-  b.configure({ ip: '10.0.0.2/24' });
-  return { a, b };
-}
 
 /** MiB per second of wall time, and per second of this process's CPU time (user + system). */
 interface Rate {

@@ -22,7 +22,7 @@ import { XenstoreClient } from '../xenstore/client/client.js';
 import { XenstoreRingClient } from '../xenstore/client/ring.js';
 import { blockDevices } from './block.js';
 import { netDevices } from './net.js';
-import { tcpipStacks } from './tcpip.js';
+import { tcpipStacks, vifAddress } from './tcpip.js';
 import { ioPages } from './iopages.js';
 import { GuestLifecycle } from './lifecycle.js';
 import { pvConsole, type OS } from './os.js';
@@ -143,7 +143,7 @@ async function boot(msg: BootMessage): Promise<void> {
       evtchn,
       block: blockDevices({ hc, evtchn, xs }, view.domid),
       net,
-      tcpip: tcpipStacks(net, time),
+      tcpip: tcpipStacks(net, time, vifAddress(xs, view.domid)),
       io: ioPages(hc),
       shutdown: (reason) => shutdown(reason),
     };
