@@ -17,7 +17,7 @@ import { DomainView } from '../hypervisor/memory.js';
 import { BoundPort } from '../hypervisor/port.js';
 import { currentThreadId } from '../hypervisor/thread.js';
 import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
-import type { BootMessage, VcpuStatus } from '../hypervisor/vcpu.js';
+import type { BootMarks, BootMessage, KernelMessage, VcpuStatus } from '../hypervisor/vcpu.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
 import { XenstoreRingClient } from '../xenstore/client/ring.js';
 import { blockDevices } from './block.js';
@@ -36,6 +36,8 @@ process.setSourceMapsEnabled(true);
 export * from './index.js';
 
 const parent = parentPort!;
+/** Wall-clock ms, comparable across threads (for the boot's breakdown). */
+const now = () => performance.timeOrigin + performance.now();
 const status = (m: VcpuStatus) => parent.postMessage(m);
 
 interface StartInfo {
@@ -43,20 +45,43 @@ interface StartInfo {
   storePort: number;
   consolePfn: number;
   consolePort: number;
-  cmdline: string;
 }
 
 function readStartInfo(view: DomainView): StartInfo {
   const si = new DataView(view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
-  const cmd = new Uint8Array(view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE).slice();
-  const nul = cmd.indexOf(0);
   return {
     storePfn: Number(si.getBigUint64(SI_STORE_MFN, true)),
     storePort: si.getUint32(SI_STORE_EVTCHN, true),
     consolePfn: Number(si.getBigUint64(SI_CONSOLE_MFN, true)),
     consolePort: si.getUint32(SI_CONSOLE_EVTCHN, true),
-    cmdline: new TextDecoder().decode(nul < 0 ? cmd : cmd.subarray(0, nul)),
   };
+}
+
+/** The command line in start_info: read when the kernel is known (a shell's is written when it is claimed). */
+function readCmdline(view: DomainView): string {
+  const cmd = new Uint8Array(view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE).slice();
+  const nul = cmd.indexOf(0);
+  return new TextDecoder().decode(nul < 0 ? cmd : cmd.subarray(0, nul));
+}
+
+function setNice(nice: number): void {
+  try {
+    setPriority(nice); // this thread only (Linux); lowering it may need privilege
+  } catch {
+    /* the guest runs at the host process's priority */
+  }
+}
+
+/** A shell's kernel, when the toolstack claims it. */
+function kernelMessage(): Promise<KernelMessage> {
+  return new Promise((resolve) => {
+    const on = (m: KernelMessage) => {
+      if (m?.type !== 'kernel') return;
+      parent.off('message', on);
+      resolve(m);
+    };
+    parent.on('message', on);
+  });
 }
 
 /** A vCPU that has shut down is never scheduled again: block the thread until it is destroyed. */
@@ -66,6 +91,7 @@ function deschedule(): never {
 }
 
 async function boot(msg: BootMessage): Promise<void> {
+  const marks: BootMarks = { booted: now() };
   const view = new DomainView(msg.buffers);
   const channel = portChannel(msg.control);
   const hc = new Hypercalls(view, channel);
@@ -74,11 +100,7 @@ async function boot(msg: BootMessage): Promise<void> {
   let down = false;
   let label = `d${view.domid}`;
 
-  try {
-    setPriority(msg.nice); // this thread only (Linux); lowering it may need privilege
-  } catch {
-    /* the guest runs at the host process's priority */
-  }
+  setNice(msg.nice);
   const loop = new UpcallLoop(view, {
     pausable: true,
     haltPollUs: HALT_POLL_MAX_US,
@@ -113,8 +135,12 @@ async function boot(msg: BootMessage): Promise<void> {
 
   try {
     // Link the kernel while the platform comes up: nothing below depends on it.
-    const kernelLoaded = import(msg.kernel) as Promise<{ default?: unknown }>;
-    kernelLoaded.catch(() => {});
+    const link = (url: string) => {
+      const p = import(url) as Promise<{ default?: unknown }>;
+      p.catch(() => {});
+      return p;
+    };
+    let kernelLoaded = msg.kernel === null ? undefined : link(msg.kernel);
     // Runs until the first event wait; blocks right here while the domain is still paused.
     loop.start();
     const time = new GuestTime(hc);
@@ -126,15 +152,32 @@ async function boot(msg: BootMessage): Promise<void> {
     });
     // The watch fires once when set, so a request made before it is in place is not lost.
     lifecycle.start().catch((e: unknown) => void crash(e));
-    const [name, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm'), timerBound]);
+    let name: string;
+    let uuid: string;
+    if (kernelLoaded === undefined) {
+      // A shell: the platform is up; what makes it a guest (name, command line, kernel) comes
+      // when the toolstack claims it.
+      await timerBound;
+      status({ type: 'parked' });
+      const k = await kernelMessage();
+      marks.handed = now();
+      if (k.nice !== msg.nice) setNice(k.nice);
+      kernelLoaded = link(k.kernel);
+      ({ name, uuid } = k);
+    } else {
+      const [n, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm'), timerBound]);
+      name = n;
+      uuid = vm?.split('/').pop() ?? '';
+    }
+    marks.named = now();
     label = name;
     const evtchn = eventChannels(hc, loop);
     const net = netDevices({ hc, evtchn, xs }, view.domid);
     const os: OS = {
       domid: view.domid,
       name,
-      uuid: vm?.split('/').pop() ?? '',
-      cmdline: si.cmdline,
+      uuid,
+      cmdline: readCmdline(view),
       console: pv.consoleApi,
       xenstore: xs,
       time,
@@ -148,8 +191,9 @@ async function boot(msg: BootMessage): Promise<void> {
       shutdown: (reason) => shutdown(reason),
     };
     const kernel = await kernelLoaded;
+    marks.linked = now();
     if (typeof kernel.default !== 'function') throw new Error('the kernel does not export a default main(os) function');
-    status({ type: 'main' });
+    status({ type: 'main', marks });
     await (kernel.default as (os: OS) => unknown)(os);
     await shutdown('poweroff');
   } catch (e) {
