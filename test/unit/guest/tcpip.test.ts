@@ -12,14 +12,19 @@ import { Xenstored } from '../../../src/xenstore/server/daemon.js';
 import { rng } from '../../support/random.js';
 import { Link, ManualClock, collect, runPromise, runUntil } from '../../support/tcpip-link.js';
 
-test('os.tcpip: one stack per vif on os.time, statically configured, talking TCP to a peer', async () => {
+/** A link on a virtual clock, and an os.time that runs on that clock. */
+function linkOnVirtualTime(): { clock: ManualClock; link: Link; time: Time } {
   const clock = new ManualClock();
-  const link = new Link(clock);
   const time: Time = {
     monotonic: () => BigInt(Math.round(clock.now() * 1e6)),
     wallclock: () => new Date(0),
     sleep: (ms) => new Promise((r) => clock.setTimer(ms, r)),
   };
+  return { clock, link: new Link(clock), time };
+}
+
+test('os.tcpip: one stack per vif on os.time, statically configured, talking TCP to a peer', async () => {
+  const { clock, link, time } = linkOnVirtualTime();
   let opened = 0;
   const tcpip = tcpipStacks(async () => { opened++; return link.a; }, time);
   const peer = createStack(link.b, { clock, random: rng(2) });
@@ -62,13 +67,7 @@ test('os.tcpip takes the vif\'s ip= (with netmask and gateway) from the backend\
   await xs.write(`${be}/ip`, '10.1.2.7');
   assert.deepEqual(await read(0), { ip: '10.1.2.7', netmask: '255.255.0.0', gateway: '10.1.0.1' });
 
-  const clock = new ManualClock();
-  const link = new Link(clock);
-  const time: Time = {
-    monotonic: () => BigInt(Math.round(clock.now() * 1e6)),
-    wallclock: () => new Date(0),
-    sleep: (ms) => new Promise((r) => clock.setTimer(ms, r)),
-  };
+  const { clock, link, time } = linkOnVirtualTime();
   const stack = await runPromise(clock, tcpipStacks(async () => link.a, time, read)({ random: rng(1) }));
   assert.deepEqual(stack.address, { address: '10.1.2.7', netmask: '255.255.0.0', gateway: '10.1.0.1', dns: [] });
   stack.stop();
