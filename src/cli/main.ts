@@ -13,6 +13,7 @@ import { registerStorageCommands } from './storage.js';
 import { registerNetworkCommands } from './network.js';
 import { registerTopCommand } from './top.js';
 import { registerUserCommands } from './users.js';
+import { registerVmCommands } from './vms.js';
 import { registerXenstoreCommands } from './xenstore.js';
 
 const program = new Command('xenode')
@@ -38,6 +39,7 @@ registerTopCommand(program);
 registerDemoCommand(program);
 registerXenstoreCommands(program);
 registerUserCommands(program);
+registerVmCommands(program);
 registerBridgeCommands(program);
 
 // `xenode console d | head`: when the reader goes away, stop quietly, as a Unix tool does.
