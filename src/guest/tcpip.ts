@@ -1,10 +1,9 @@
 // os.tcpip: a TCP/IP stack (src/tcpip) on one of the guest's vifs, made on first use; its
 // timers run on os.time. Configured from `ip` when the program gives it, else from the vif's
 // ip= as the toolstack wrote it to xenstore, else by DHCP.
-import { parseIpv4 } from '../tcpip/addr.js';
 import { clockFromTime } from '../tcpip/clock.js';
 import type { StaticConfigInput } from '../tcpip/config.js';
-import { createStack, type StackOptions, type TcpipStack } from '../tcpip/stack.js';
+import type { StackOptions, TcpipStack } from '../tcpip/stack.js';
 import type { OpenNet } from './net.js';
 import type { Time } from './time.js';
 
@@ -52,6 +51,8 @@ export function tcpipStacks(openNet: OpenNet, time: Time, readVifAddress?: VifAd
     if (cur) return cur;
     const p = (async () => {
       const { devid, ip, dns, dhcpTimeoutMs, ...stackOpts } = opts;
+      // The stack loads on first use: a guest that never asks for it never parses it.
+      const [{ createStack }, { parseIpv4 }] = await Promise.all([import('../tcpip/stack.js'), import('../tcpip/addr.js')]);
       const servers = dns?.map(parseIpv4);
       const net = await openNet(devid);
       const stack = createStack(net, { ...stackOpts, clock: clockFromTime(time) });
