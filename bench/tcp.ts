@@ -2,74 +2,30 @@
 // (with and without checksum/GSO offloads), next to Node's own `net` over loopback in the same
 // run; then memory per idle connection (10,000 connections held open between the two stacks).
 //
-//   npm run bench -- tcp [--mib=64] [--conns=10000] [--rounds=3]
+//   npm run bench -- tcp [--mib=64] [--conns=10000] [--rounds=5] [--warmup=2]
 //
 // The link hands frames over in batches on setImmediate, as a ring and an event channel would;
 // timers are the host's. The last line is JSON.
 import { once } from 'node:events';
 import { createServer, connect as netConnect, type AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { NET_FRAME_PLAIN, type NetFrameInfo } from '../src/abi/netif.js';
-import type { Net, NetOffloads } from '../src/drivers/net/front/net.js';
-import { createStack, type TcpipStack } from '../src/tcpip/stack.js';
 import type { TcpSocket } from '../src/tcpip/tcp/socket.js';
 import { emit, numberOptions } from './support/harness.js';
+import { stackPair as pair } from './support/tcpip-pipe.js';
 
-const opts = numberOptions({ mib: 64, conns: 10000, rounds: 3 });
+const opts = numberOptions({ mib: 64, conns: 10000, rounds: 5, warmup: 2, cps: 2000, parallel: 16 });
 const CHUNK = 64 * 1024;
 
-/** A Net whose frames go to its peer's listeners on the next turn of the event loop. */
-class PipeEnd implements Net {
-  readonly devid = 0;
-  readonly mtu = 1500;
-  peer!: PipeEnd;
-  #handlers = new Set<(f: Uint8Array, i: NetFrameInfo) => void>();
-  #queue: [Uint8Array, NetFrameInfo][] = [];
-  #scheduled = false;
-  constructor(readonly mac: string, readonly offloads: NetOffloads) {}
-  write(frames: Uint8Array | readonly Uint8Array[], info: NetFrameInfo = NET_FRAME_PLAIN): Promise<void> {
-    for (const f of frames instanceof Uint8Array ? [frames] : frames) this.peer.#queue.push([f, info]);
-    if (!this.peer.#scheduled) {
-      this.peer.#scheduled = true;
-      setImmediate(() => this.peer.#drain());
-    }
-    return Promise.resolve();
-  }
-  #drain(): void {
-    this.#scheduled = false;
-    const q = this.#queue;
-    this.#queue = [];
-    for (const [f, i] of q) for (const h of this.#handlers) h(f, i);
-  }
-  listen(h: (f: Uint8Array, i: NetFrameInfo) => void): () => void {
-    this.#handlers.add(h);
-    return () => this.#handlers.delete(h);
-  }
-  stats() {
-    return { rxBytes: 0, rxPackets: 0, txBytes: 0, txPackets: 0, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0 };
-  }
-  disconnect(): Promise<void> {
-    return Promise.resolve();
-  }
+/** MiB per second of wall time, and per second of this process's CPU time (user + system). */
+interface Rate {
+  wall: number;
+  cpu: number;
 }
 
-function pair(offload: boolean, maxConnections = 16384): { a: TcpipStack; b: TcpipStack } {
-  const off: NetOffloads = { csum: offload, gsoTcpv4: offload, gsoTcpv6: false };
-  const ea = new PipeEnd('00:16:3e:00:00:0a', off);
-  const eb = new PipeEnd('00:16:3e:00:00:0b', off);
-  ea.peer = eb;
-  eb.peer = ea;
-  const tcp = { maxConnections, backlog: 1024 };
-  const a = createStack(ea, { tcp });
-  const b = createStack(eb, { tcp });
-  a.configure({ ip: '10.0.0.1/24' });
-  b.configure({ ip: '10.0.0.2/24' });
-  return { a, b };
-}
-
-/** Write `bytes` with backpressure and wait until the reader has them all; returns MiB/s. */
-async function pump(w: NodeJS.WritableStream, r: NodeJS.ReadableStream, bytes: number): Promise<number> {
+/** Write `bytes` with backpressure and wait until the reader has them all. */
+async function pump(w: NodeJS.WritableStream, r: NodeJS.ReadableStream, bytes: number): Promise<Rate> {
   const buf = Buffer.alloc(CHUNK, 0x5a);
   let got = 0;
   const done = new Promise<void>((resolve) => {
@@ -79,14 +35,17 @@ async function pump(w: NodeJS.WritableStream, r: NodeJS.ReadableStream, bytes: n
     });
   });
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   for (let sent = 0; sent < bytes; sent += CHUNK) {
     if (!w.write(buf)) await once(w, 'drain');
   }
   await done;
-  return bytes / (1 << 20) / ((performance.now() - start) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  const mib = bytes / (1 << 20);
+  return { wall: mib / ((performance.now() - start) / 1000), cpu: mib / ((cpu.user + cpu.system) / 1e6) };
 }
 
-async function ourThroughput(offload: boolean, bytes: number): Promise<number> {
+async function ourThroughput(offload: boolean, bytes: number): Promise<Rate> {
   const { a, b } = pair(offload);
   const accepted = new Promise<TcpSocket>((resolve) => b.tcp.listen(5001, resolve));
   const c = await a.tcp.connect('10.0.0.2', 5001);
@@ -100,7 +59,7 @@ async function ourThroughput(offload: boolean, bytes: number): Promise<number> {
   return rate;
 }
 
-async function nodeThroughput(bytes: number): Promise<number> {
+async function nodeThroughput(bytes: number): Promise<Rate> {
   let peer: import('node:net').Socket | undefined;
   const srv = createServer((s) => { peer = s; });
   srv.listen(0, '127.0.0.1');
@@ -142,25 +101,108 @@ async function idleMemory(n: number): Promise<{ perConnBytes: number; heapMiB: n
   return { perConnBytes: delta / opened / 2, heapMiB: delta / 2 / (1 << 20), opened };
 }
 
+/** Client and server sockets with the calls a request/response exchange needs. */
+type Sock = NodeJS.ReadWriteStream & { destroy(): void };
+const REQUEST = Buffer.alloc(64, 0x71);
+
+/**
+ * Connections per second: `n` exchanges (connect, a 64-byte request, a 64-byte answer, both
+ * sides close), `parallel` at a time; `open` makes a client connection.
+ */
+async function connectionRate(n: number, parallel: number, open: () => Promise<Sock>): Promise<number> {
+  let started = 0;
+  const one = async (): Promise<void> => {
+    const c = await open();
+    const answered = new Promise<void>((resolve, reject) => {
+      c.on('data', () => {});
+      c.once('end', resolve);
+      c.once('error', reject);
+    });
+    c.end(REQUEST);
+    await answered;
+  };
+  const worker = async (): Promise<void> => {
+    while (started < n) {
+      started++;
+      await one();
+    }
+  };
+  const start = performance.now();
+  await Promise.all(Array.from({ length: parallel }, worker));
+  return n / ((performance.now() - start) / 1000);
+}
+
+/** The server side of an exchange: answer the request once it is whole, then close. */
+function answer(s: Sock): void {
+  let got = 0;
+  s.on('error', () => {});
+  s.on('data', (d: Buffer) => {
+    got += d.length;
+    if (got >= REQUEST.length) s.end(REQUEST);
+  });
+}
+
+async function ourConnectionRate(n: number): Promise<number> {
+  const { a, b } = pair(true);
+  b.tcp.listen(80, (s) => answer(s));
+  const rate = await connectionRate(n, opts.parallel, () => a.tcp.connect('10.0.0.2', 80));
+  a.stop();
+  b.stop();
+  return rate;
+}
+
+async function nodeConnectionRate(n: number): Promise<number> {
+  const srv = createServer((s) => answer(s));
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as AddressInfo).port;
+  const rate = await connectionRate(n, opts.parallel, async () => {
+    const c = netConnect(port, '127.0.0.1');
+    await once(c, 'connect');
+    return c;
+  });
+  srv.close();
+  return rate;
+}
+
 const bytes = opts.mib * (1 << 20);
-const ours: number[] = [];
-const oursNoOffload: number[] = [];
-const node: number[] = [];
-for (let r = 0; r < opts.rounds; r++) {
-  ours.push(await ourThroughput(true, bytes));
-  oursNoOffload.push(await ourThroughput(false, bytes));
-  node.push(await nodeThroughput(bytes));
+const ours: Rate[] = [];
+const oursNoOffload: Rate[] = [];
+const node: Rate[] = [];
+const cpsOurs: number[] = [];
+const cpsNode: number[] = [];
+// Warm-up rounds (not counted) let V8 compile both sides' paths before anything is timed; the
+// kinds take turns so that the machine's load, which wanders, hits them alike.
+for (let r = 0; r < opts.warmup + opts.rounds; r++) {
+  const o = await ourThroughput(true, bytes);
+  const n = await ourThroughput(false, bytes);
+  const l = await nodeThroughput(bytes);
+  const co = await ourConnectionRate(opts.cps);
+  const cn = await nodeConnectionRate(opts.cps);
+  if (r < opts.warmup) continue;
+  ours.push(o);
+  oursNoOffload.push(n);
+  node.push(l);
+  cpsOurs.push(co);
+  cpsNode.push(cn);
 }
 const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+const wall = (xs: Rate[]) => med(xs.map((x) => x.wall));
+const cpu = (xs: Rate[]) => med(xs.map((x) => x.cpu));
 const mem = await idleMemory(opts.conns);
 const result = {
   bench: 'tcp',
   mib: opts.mib,
   rounds: opts.rounds,
-  streamMiBps: { offload: med(ours), noOffload: med(oursNoOffload), nodeNetLoopback: med(node) },
-  ratioToNodeNet: { offload: med(ours) / med(node), noOffload: med(oursNoOffload) / med(node) },
+  loadavg: loadavg()[0],
+  streamMiBps: { offload: wall(ours), noOffload: wall(oursNoOffload), nodeNetLoopback: wall(node) },
+  ratioToNodeNet: { offload: wall(ours) / wall(node), noOffload: wall(oursNoOffload) / wall(node) },
+  streamMiBPerCpuSecond: { offload: cpu(ours), noOffload: cpu(oursNoOffload), nodeNetLoopback: cpu(node) },
+  cpuRatioToNodeNet: { offload: cpu(ours) / cpu(node), noOffload: cpu(oursNoOffload) / cpu(node) },
+  connectionsPerSecond: { ours: med(cpsOurs), nodeNetLoopback: med(cpsNode), ratio: med(cpsOurs) / med(cpsNode), parallel: opts.parallel },
   idle: { connections: mem.opened, bytesPerConnection: mem.perConnBytes, MiBForAllOnOneSide: mem.heapMiB, goalMiB: 64 },
 };
-console.log(`stream: ours ${med(ours).toFixed(0)} MiB/s with offloads, ${med(oursNoOffload).toFixed(0)} without; Node net loopback ${med(node).toFixed(0)} MiB/s`);
+console.log(`stream: ours ${wall(ours).toFixed(0)} MiB/s with offloads, ${wall(oursNoOffload).toFixed(0)} without; Node net loopback ${wall(node).toFixed(0)} MiB/s`);
+console.log(`connections/s: ours ${med(cpsOurs).toFixed(0)}, Node net loopback ${med(cpsNode).toFixed(0)}`);
 console.log(`idle: ${mem.opened} connections, ${(mem.perConnBytes / 1024).toFixed(2)} KiB each per side (${mem.heapMiB.toFixed(1)} MiB of 64)`);
 emit(result);

@@ -23,7 +23,7 @@ import { XenstoreClient } from '../xenstore/client/client.js';
 import { XenstoreRingClient } from '../xenstore/client/ring.js';
 import { blockDevices } from './block.js';
 import { netDevices } from './net.js';
-import { tcpipStacks } from './tcpip.js';
+import { tcpipStacks, vifAddress } from './tcpip.js';
 import { ioPages } from './iopages.js';
 import { GuestLifecycle } from './lifecycle.js';
 import { pvConsole, type OS } from './os.js';
@@ -207,7 +207,7 @@ async function boot(msg: BootMessage): Promise<void> {
       evtchn,
       block: blockDevices({ hc, evtchn, xs }, view.domid, (p) => sus.trackDevice(p)),
       net,
-      tcpip: tcpipStacks(net, time, (p) => sus.trackStack(p)),
+      tcpip: tcpipStacks(net, time, vifAddress(xs, view.domid), (p) => sus.trackStack(p)),
       io,
       resumed: record?.hasState ? record.state : undefined,
       shutdown: ((reason: ShutdownReason) => (reason === 'suspend' ? sus.suspend() : shutdown(reason))) as OS['shutdown'],

@@ -20,3 +20,4 @@ export { serveBlockBackends, serveNetBackends } from './driver-domain.js';
 export type { TcpipOptions } from './tcpip.js';
 export type { TcpipStack, AddressInfo, TcpSocket, TcpServer, UdpSocket, UdpPeer, DhcpLease } from '../tcpip/index.js';
 export { ConnectionRefused, ConnectionReset, NoRoute, TcpipError, Timeout } from '../tcpip/index.js';
+export { answerQuery, parseZone, ZoneError, type Zone } from '../tcpip/index.js';

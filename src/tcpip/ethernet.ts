@@ -3,6 +3,7 @@
 import type { Net } from '../drivers/net/front/net.js';
 import { NET_FRAME_PLAIN, type NetFrameInfo } from '../abi/netif.js';
 import { parseMac } from './addr.js';
+import { BufferPool } from './bufferpool.js';
 
 export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_ARP = 0x0806;
@@ -55,6 +56,7 @@ export class Ethernet {
   /** Bytes of Ethernet header in front of every payload this interface sends. */
   readonly hlen: number;
   readonly counters: EthernetCounters = { rxFrames: 0, rxDropped: 0, txFrames: 0, txErrors: 0 };
+  readonly #pool = new BufferPool();
   #handlers = new Map<number, (frame: Uint8Array, off: number, src: Uint8Array, info: NetFrameInfo) => void>();
 
   constructor(readonly net: Net, readonly vlan?: number) {
@@ -68,7 +70,12 @@ export class Ethernet {
 
   /** A zeroed frame with `payloadLen` bytes after the Ethernet header. */
   alloc(payloadLen: number): Uint8Array {
-    return new Uint8Array(this.hlen + payloadLen);
+    return this.#pool.take(this.hlen + payloadLen).fill(0);
+  }
+
+  /** As alloc(), not zeroed: for a caller that writes every byte (TCP). */
+  allocRaw(payloadLen: number): Uint8Array {
+    return this.#pool.take(this.hlen + payloadLen);
   }
 
   transmit(frame: Uint8Array, dst: Uint8Array, ethertype: number, info: NetFrameInfo = NET_FRAME_PLAIN): void {
@@ -82,7 +89,8 @@ export class Ethernet {
     }
     frame[off] = ethertype >> 8; frame[off + 1] = ethertype & 255;
     this.counters.txFrames++;
-    this.net.write(frame, info).catch(() => { this.counters.txErrors++; });
+    // Once the device has consumed the frame (its write resolved), the frame is free again.
+    this.net.write(frame, info).then(() => this.#pool.give(frame), () => { this.counters.txErrors++; });
   }
 
   input(frame: Uint8Array, info: NetFrameInfo): void {

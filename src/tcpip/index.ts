@@ -8,3 +8,5 @@ export type { TcpServer, ConnectOptions } from './tcp/tcp.js';
 export type { TcpConfig } from './tcp/settings.js';
 export type { UdpSocket, UdpPeer } from './udp.js';
 export type { DhcpLease } from './dhcp.js';
+export { parseZone, ZoneError, type Zone } from './dns-zone.js';
+export { answerQuery } from './dns-server.js';

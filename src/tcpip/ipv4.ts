@@ -86,9 +86,14 @@ export class Ipv4Layer {
     this.#handlers.set(proto, fn);
   }
 
-  /** A frame with room for `l4len` bytes at l4Offset. */
+  /** A zeroed frame with room for `l4len` bytes at l4Offset. */
   alloc(l4len: number): Uint8Array {
     return this.eth.alloc(IPV4_HLEN + l4len);
+  }
+
+  /** As alloc(), not zeroed: the caller writes all of its L4 bytes. */
+  allocRaw(l4len: number): Uint8Array {
+    return this.eth.allocRaw(IPV4_HLEN + l4len);
   }
 
   isLocalBroadcast(a: Ipv4): boolean {

@@ -84,14 +84,17 @@ test('Linux talks TCP, ICMP and ARP with our stack through a TAP device', { time
       try { inNs('curl', ['-s', '-o', '/dev/null', '--max-time', '2', 'http://10.99.0.1:8081/blob']); break; } catch { await new Promise((r) => setTimeout(r, 250)); }
     }
     let fetched = '';
-    for (let i = 0; i < 20 && !fetched.startsWith('fetched'); i++) {
+    let last = '';
+    // python3 takes seconds to start on a loaded machine: refusals until it listens.
+    for (const end = Date.now() + 60_000; Date.now() < end && !fetched.startsWith('fetched');) {
       await new Promise((r) => setTimeout(r, 250));
       peer.stdin!.write('fetch 8081\n');
       fetched = await next(/^fetch/, 30_000).catch((e: Error) => e.message);
+      last = fetched;
       if (fetched.includes('refused')) fetched = '';
     }
     const n = Number(/^fetched (\d+)/.exec(fetched)?.[1]);
-    assert.ok(n > 3 << 20, `fetched: ${fetched}`);
+    assert.ok(n > 3 << 20, `fetched: ${fetched} (last: ${last})`);
   } finally {
     for (const p of procs) p.kill();
     try { execFileSync('ip', ['netns', 'del', ns]); } catch { /* already gone */ }

@@ -14,9 +14,10 @@ const handlers = new Set<(f: Uint8Array, i: NetFrameInfo) => void>();
 sock.on('message', (m) => { for (const h of handlers) h(m, NET_FRAME_PLAIN); });
 const net: Net = {
   devid: 0, mac: '02:00:00:00:99:02', mtu: 1500, offloads: { csum: false, gsoTcpv4: false, gsoTcpv6: false },
+  // Resolves once the datagrams are sent: the stack reuses a frame after that.
   write(frames) {
-    for (const f of frames instanceof Uint8Array ? [frames] : frames) sock.send(f, socatPort!, '127.0.0.1');
-    return Promise.resolve();
+    const list = frames instanceof Uint8Array ? [frames] : frames;
+    return Promise.all(list.map((f) => new Promise<void>((resolve) => sock.send(f, socatPort!, '127.0.0.1', () => resolve())))).then(() => undefined);
   },
   listen(h) { handlers.add(h); return () => handlers.delete(h); },
   stats: () => ({ rxBytes: 0, rxPackets: 0, txBytes: 0, txPackets: 0, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0 }),

@@ -6,10 +6,17 @@ export class ByteQueue {
   #head = 0;
   length = 0;
 
+  /** `release` hears of every chunk dropped whole (the send buffer gives its blocks back). */
+  constructor(private readonly release?: (chunk: Uint8Array) => void) {}
+
   push(b: Uint8Array): void {
     if (b.length === 0) return;
-    this.#chunks.push(b);
     this.length += b.length;
+    // Bytes that continue the last chunk in the same memory (copies from one Slab) join it.
+    const last = this.#chunks[this.#chunks.length - 1];
+    if (last && last.buffer === b.buffer && last.byteOffset + last.length === b.byteOffset) {
+      this.#chunks[this.#chunks.length - 1] = new Uint8Array(b.buffer, last.byteOffset, last.length + b.length);
+    } else this.#chunks.push(b);
   }
 
   /** Drop `n` bytes from the front. */
@@ -24,8 +31,9 @@ export class ByteQueue {
         return;
       }
       n -= left;
-      this.#chunks.shift();
+      const done = this.#chunks.shift()!;
       this.#head = 0;
+      this.release?.(done);
     }
   }
 

@@ -1,8 +1,9 @@
 // One TCP connection (RFC 9293's TCB and its segment-arrival rules), hardened per RFC 5961
 // (RST and SYN only act on an exact sequence match, else a rate-limited challenge ACK; ACKs
 // outside the window are dropped), with RFC 6298 retransmission, NewReno congestion control,
-// RFC 7323 window scaling, timestamps and PAWS, delayed ACKs, Nagle, zero-window probes and
-// keepalive. Buffers are bounded: the send buffer by sndBufMax, the receive side by the window
+// RFC 7323 window scaling, timestamps and PAWS, RFC 2018 SACK (blocks on our pure ACKs; the
+// peer's blocks steer which holes we resend in recovery), delayed ACKs, Nagle, zero-window
+// probes and keepalive. Buffers are bounded: the send buffer by sndBufMax, the receive side by the window
 // we advertise (the reassembly queue holds only bytes inside it, in at most MAX_OOO pieces).
 import { formatIpv4, type Ipv4 } from '../addr.js';
 import { TimerSlot, type Clock } from '../clock.js';
@@ -11,7 +12,9 @@ import { ByteQueue } from './bytequeue.js';
 import { NewReno } from './newreno.js';
 import { Rto } from './rto.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.js';
-import { ACK, FIN, PSH, RST, SYN, type Segment, type TcpOptions } from './wire.js';
+import { ACK, FIN, MAX_SACK_BLOCKS, MAX_SACK_BLOCKS_WITH_TS, PSH, RST, SYN, type SackBlock, type Segment, type TcpOptions } from './wire.js';
+import { POOL_LARGE, type BufferPool } from '../bufferpool.js';
+import type { Slab } from '../slab.js';
 import type { TcpConfig } from './settings.js';
 
 /** What a connection needs from the TCP layer that owns it. */
@@ -19,6 +22,10 @@ export interface TcpHost {
   readonly clock: Clock;
   readonly config: TcpConfig;
   readonly random: () => number;
+  /** Where small kept bytes (the send buffer, received segments) are copied to. */
+  readonly slab: Slab;
+  /** The blocks of send buffers: given back once acknowledged. */
+  readonly sendBlocks: BufferPool;
   /** The vif does GSO: segments may be super-frames of several MSS. */
   readonly gso: boolean;
   pathMtu(addr: Ipv4): number;
@@ -41,10 +48,14 @@ export type TcpState =
   | 'CLOSING' | 'LAST-ACK' | 'TIME-WAIT' | 'CLOSED';
 
 const MAX_OOO = 64;
+/** SACKed ranges the sender remembers at most (the peer reports at most MAX_OOO pieces). */
+const MAX_SACKED = MAX_OOO;
 const DEFAULT_MSS = 536;
 const TS_OPT_LEN = 12;
 const MAX_WSCALE = 14;
 const CHALLENGE_ACKS_PER_SECOND = 10;
+/** Writes below this are copied to the slab rather than into a pooled block of their own. */
+const SMALL_WRITE = 2048;
 
 /** What the owner of a connection (the stream) hears from it. */
 export interface ConnectionEvents {
@@ -71,7 +82,7 @@ export class Connection {
   #sndWl1 = 0;
   #sndWl2 = 0;
   #sndWscale = 0;
-  readonly sndBuf = new ByteQueue();
+  readonly sndBuf: ByteQueue;
   /** Sequence number of our FIN once close() was called, else -1. */
   #finSeq = -1;
   // Receive side.
@@ -86,10 +97,18 @@ export class Connection {
   #finReceived = false;
   #lastAckSent = 0;
   #unackedSegs = 0;
+  #ackQueued = false;
   // Options.
   #sendMss = DEFAULT_MSS;
   #tsOk = false;
   #tsRecent = 0;
+  #sackOk = false;
+  /** Where the latest out-of-order segment began: its block goes first (RFC 2018 §4). */
+  #recentOoo = 0;
+  /** What the peer SACKed above sndUna: sorted, disjoint. */
+  #sacked: { start: number; end: number }[] = [];
+  /** Recovery resent everything below this (holes are resent once each). */
+  #rtxHigh = 0;
   readonly #tsOffset: number;
   // Timing and congestion.
   readonly rto: Rto;
@@ -108,7 +127,7 @@ export class Connection {
   #challengeRefill = 0;
   noDelay = false;
   /** Segments sent again, and how many of those a timeout caused. */
-  readonly stats = { retransmits: 0, timeouts: 0, fastRetransmits: 0 };
+  readonly stats = { retransmits: 0, timeouts: 0, fastRetransmits: 0, sackRetransmits: 0 };
   #keepalive: { idleMs: number; intervalMs: number; count: number; sent: number } | undefined;
 
   constructor(
@@ -121,6 +140,7 @@ export class Connection {
   ) {
     const clock: Clock = host.clock;
     this.iss = iss;
+    this.sndBuf = new ByteQueue((b) => host.sendBlocks.give(b));
     this.sndUna = this.sndNxt = this.sndMax = iss;
     this.state = passive ? 'SYN-RECEIVED' : 'SYN-SENT';
     this.rto = new Rto(host.config.rto);
@@ -204,6 +224,7 @@ export class Connection {
     this.#tsOk = (this.passive || this.#tsOk) && o.ts !== undefined;
     this.#sndWscale = this.#wsOk ? Math.min(MAX_WSCALE, o.wscale!) : 0;
     if (o.ts) this.#tsRecent = o.ts.val;
+    this.#sackOk = this.config.sack && o.sackOk === true;
     this.#sendMss = Math.max(64, Math.min(peerMss, this.#ourMss()) - (this.#tsOk ? TS_OPT_LEN : 0));
     this.cc.setMss(this.#sendMss);
     this.cc.cwnd = 10 * this.#sendMss;
@@ -214,6 +235,7 @@ export class Connection {
     const synAck = this.state === 'SYN-RECEIVED';
     const opts: TcpOptions = { mss: this.#ourMss() };
     if (!synAck || this.#wsOk) opts.wscale = this.#rcvWscale;
+    if (this.config.sack && (!synAck || this.#sackOk)) opts.sackOk = true;
     if (!synAck) this.#tsOk = true; // offered; the SYN-ACK decides
     if (this.#tsOk) opts.ts = { val: this.#tsVal(), ecr: synAck ? this.#tsRecent : 0 };
     const wnd = Math.min(this.config.rcvBufMax, 0xffff);
@@ -228,7 +250,18 @@ export class Connection {
     const n = Math.min(data.length, this.sendSpace);
     if (n === 0) return 0;
     // Copy: the caller may reuse its buffer, and we keep the bytes until they are acknowledged.
-    this.sndBuf.push(data.slice(0, n));
+    // Large writes go to pooled blocks (reused once acknowledged), small ones to the slab.
+    for (let at = 0; at < n;) {
+      const len = Math.min(n - at, POOL_LARGE);
+      const piece = data.subarray(at, at + len);
+      if (len < SMALL_WRITE) this.sndBuf.push(this.host.slab.copy(piece));
+      else {
+        const b = this.host.sendBlocks.take(len);
+        b.set(piece);
+        this.sndBuf.push(b);
+      }
+      at += len;
+    }
     this.output();
     return n;
   }
@@ -311,7 +344,9 @@ export class Connection {
   #sendSegment(seq: number, flags: number, len: number): void {
     const wnd = this.#rcvWindow();
     const field = wnd >> this.#rcvWscale;
-    const opts: TcpOptions | undefined = this.#tsOk ? { ts: { val: this.#tsVal(), ecr: this.#tsRecent } } : undefined;
+    let opts: TcpOptions | undefined = this.#tsOk ? { ts: { val: this.#tsVal(), ecr: this.#tsRecent } } : undefined;
+    // SACK blocks ride on pure ACKs only: on a full-sized segment they would not fit the MTU.
+    if (len === 0 && this.#sackOk && this.#ooo.length > 0) (opts ??= {}).sack = this.#sackBlocks();
     this.host.emit(this, seq, this.rcvNxt, flags | ACK, field, opts, len, seqDiff(seq, this.sndUna));
     this.#rcvAdv = seqAdd(this.rcvNxt, field << this.#rcvWscale);
     this.#lastAckSent = this.rcvNxt;
@@ -333,6 +368,75 @@ export class Connection {
     this.#sendAck();
   }
 
+  /** The out-of-order data we hold as SACK blocks, the one holding the latest arrival first. */
+  #sackBlocks(): SackBlock[] {
+    const ranges: { start: number; end: number }[] = [];
+    for (const o of this.#ooo) {
+      const end = seqAdd(o.seq, o.data.length);
+      const last = ranges[ranges.length - 1];
+      if (last && seqLe(o.seq, last.end)) {
+        if (seqGt(end, last.end)) last.end = end;
+      } else ranges.push({ start: o.seq, end });
+    }
+    const first = ranges.findIndex((r) => seqGe(this.#recentOoo, r.start) && seqLt(this.#recentOoo, r.end));
+    if (first > 0) ranges.unshift(...ranges.splice(first, 1));
+    return ranges.slice(0, this.#tsOk ? MAX_SACK_BLOCKS_WITH_TS : MAX_SACK_BLOCKS);
+  }
+
+  /** Note the peer's SACK blocks: only those inside what is in flight count. */
+  #takeSack(blocks: readonly SackBlock[]): void {
+    for (const b of blocks) {
+      const start = seqLt(b.start, this.sndUna) ? this.sndUna : b.start;
+      if (!seqLt(start, b.end) || seqGt(b.end, this.sndMax)) continue;
+      const s = this.#sacked;
+      let i = 0;
+      while (i < s.length && seqLt(s[i]!.end, start)) i++;
+      // Merge with every range it touches.
+      let lo = start;
+      let hi = b.end;
+      let j = i;
+      while (j < s.length && seqLe(s[j]!.start, hi)) {
+        if (seqLt(s[j]!.start, lo)) lo = s[j]!.start;
+        if (seqGt(s[j]!.end, hi)) hi = s[j]!.end;
+        j++;
+      }
+      if (j === i && s.length >= MAX_SACKED) continue;
+      s.splice(i, j - i, { start: lo, end: hi });
+    }
+  }
+
+  /** Forget SACKed ranges now below sndUna. */
+  #pruneSacked(): void {
+    const s = this.#sacked;
+    while (s.length > 0 && seqLe(s[0]!.end, this.sndUna)) s.shift();
+    if (s.length > 0 && seqLt(s[0]!.start, this.sndUna)) s[0]!.start = this.sndUna;
+  }
+
+  #sackedBytes(): number {
+    let n = 0;
+    for (const r of this.#sacked) n += seqDiff(r.end, r.start);
+    return n;
+  }
+
+  /** In recovery: resend (up to one MSS of) the next hole below SACKed data not yet resent. */
+  #retransmitHole(): boolean {
+    let p = seqGt(this.#rtxHigh, this.sndUna) ? this.#rtxHigh : this.sndUna;
+    for (const r of this.#sacked) {
+      if (seqLt(p, r.start)) {
+        const len = Math.min(seqDiff(r.start, p), this.#sendMss, this.sndBuf.length - seqDiff(p, this.sndUna));
+        if (len <= 0) return false;
+        this.#rttSeq = -1; // Karn
+        this.stats.retransmits++;
+        this.stats.sackRetransmits++;
+        this.#sendSegment(p, 0, len);
+        this.#rtxHigh = seqAdd(p, len);
+        return true;
+      }
+      if (seqGt(r.end, p)) p = r.end;
+    }
+    return false;
+  }
+
   /** Send whatever the windows, Nagle and the FIN allow. */
   output(): void {
     if (this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED' || this.state === 'CLOSED' ||
@@ -350,10 +454,17 @@ export class Connection {
         break;
       }
       const maxSeg = this.host.gso ? Math.max(mss, Math.floor(Math.min(this.config.gsoMax, 0xffff - 80) / mss) * mss) : mss;
-      const len = Math.min(unsent, Math.max(0, usable), maxSeg);
+      let len = Math.min(unsent, Math.max(0, usable), maxSeg);
       const fin = finPending || (this.#finSeq !== -1 && len === unsent && unsent > 0);
+      // A super-frame ending in a part segment: send the whole segments and leave the part to
+      // Nagle, to travel with the bytes written next (Linux's tcp_mss_split_point).
+      if (len === unsent && len > mss && inFlight > 0 && !this.noDelay && !fin) len -= len % mss;
       // Nagle (RFC 896): hold a small segment while data is unacknowledged.
       if (len > 0 && len < mss && inFlight > 0 && !this.noDelay && !fin) break;
+      // Sender SWS avoidance (RFC 9293 §3.8.6.2.1, where a full segment is a super-frame with
+      // GSO): while the window cuts a segment short and ACKs are due, wait for them rather
+      // than send a runt; half the congestion window is enough in slow start.
+      if (len < unsent && inFlight > 0 && !fin && len < Math.min(maxSeg, this.#maxSndWnd / 2, this.cc.cwnd / 2)) break;
       if (len === 0 && !fin) break;
       this.#sendSegment(this.sndNxt, (fin ? FIN : 0) | (len > 0 && len === unsent ? PSH : 0), len);
       if (this.#rttSeq === -1 && len > 0 && !seqLt(this.sndNxt, this.sndMax)) {
@@ -377,6 +488,7 @@ export class Connection {
     this.#sendSegment(this.sndUna, fin ? FIN : 0, len);
     const end = seqAdd(this.sndUna, len + (fin ? 1 : 0));
     if (seqLt(this.sndNxt, end)) this.sndNxt = end;
+    if (seqGt(end, this.#rtxHigh)) this.#rtxHigh = end;
   }
 
   // ---- Timers ----
@@ -416,6 +528,9 @@ export class Connection {
     if (this.sndUna === this.sndMax) return;
     this.stats.timeouts++;
     this.cc.onTimeout(seqDiff(this.sndMax, this.sndUna), this.sndMax);
+    // After a timeout everything is sent again from sndUna: SACK state may be stale (RFC 6675 §5.1).
+    this.#sacked = [];
+    this.#rtxHigh = this.sndUna;
     this.sndNxt = this.sndUna;
     this.#retransmitFirst();
     this.#armRtx();
@@ -439,7 +554,16 @@ export class Connection {
   /** RFC 9293's "ACK at least every second full-sized segment" (a GSO super-frame counts as the segments it stands for). */
   #scheduleAck(bytes: number): void {
     this.#unackedSegs += Math.floor(bytes / this.#sendMss);
-    if (this.#unackedSegs >= 2) this.#sendAck();
+    if (this.#unackedSegs >= 2) {
+      // Once the frames that arrived together are all in (the device hands them over in one
+      // go): one ACK for the batch, not one per super-frame.
+      if (this.#ackQueued) return;
+      this.#ackQueued = true;
+      queueMicrotask(() => {
+        this.#ackQueued = false;
+        if (this.#unackedSegs > 0 && this.#isSynchronized()) this.#sendAck();
+      });
+    }
     else this.#delack.ensure(this.config.delayedAckMs, () => this.#sendAck());
   }
 
@@ -586,6 +710,7 @@ export class Connection {
       return false;
     }
     const wndField = seg.window << this.#sndWscale;
+    if (this.#sackOk && seg.opts.sack) this.#takeSack(seg.opts.sack);
     if (seqGt(ack, this.sndUna)) {
       const flightBefore = seqDiff(this.sndMax, this.sndUna);
       const acked = seqDiff(ack, this.sndUna);
@@ -600,17 +725,23 @@ export class Connection {
         this.rto.sample(this.host.clock.now() - this.#rttStart);
       }
       if (this.#rttSeq !== -1 && seqGe(ack, this.#rttSeq)) this.#rttSeq = -1;
-      if (this.cc.onAck(ack, acked, flightBefore) === 'partial') this.#retransmitFirst();
+      this.#pruneSacked();
+      // A partial ACK: resend the next hole SACK shows, else (NewReno) the segment at sndUna
+      // unless this recovery resent it already.
+      if (this.cc.onAck(ack, acked, flightBefore) === 'partial' && !this.#retransmitHole() &&
+          !seqGt(this.#rtxHigh, this.sndUna)) this.#retransmitFirst();
       if (this.sndUna === this.sndMax) this.#rtx.cancel();
       else this.#armRtx();
       if (this.sendSpace > 0) this.events?.onWritable();
       if (this.state === 'CLOSED') return false;
     } else if (ack === this.sndUna && seg.payload.length === 0 && (seg.flags & (SYN | FIN)) === 0 &&
                wndField === this.sndWnd && this.sndUna !== this.sndMax) {
-      if (this.cc.onDupAck(ack, seqDiff(this.sndMax, this.sndUna), this.sndMax)) {
+      const lost = this.#sackOk && this.#sackedBytes() >= 3 * this.#sendMss;
+      if (this.cc.onDupAck(ack, seqDiff(this.sndMax, this.sndUna), this.sndMax, lost)) {
         this.stats.fastRetransmits++;
+        this.#rtxHigh = this.sndUna;
         this.#retransmitFirst();
-      }
+      } else if (this.cc.inRecovery) this.#retransmitHole();
     }
     if (seqLt(this.#sndWl1, seg.seq) || (this.#sndWl1 === seg.seq && seqLe(this.#sndWl2, ack))) {
       const opened = this.sndWnd === 0 && wndField > 0;
@@ -665,8 +796,9 @@ export class Connection {
         let i = this.#ooo.length;
         while (i > 0 && seqGt(this.#ooo[i - 1]!.seq, seq)) i--;
         const prev = this.#ooo[i - 1];
+        this.#recentOoo = seq;
         if (!(prev && prev.seq === seq && prev.data.length >= data.length)) {
-          this.#ooo.splice(i, 0, { seq, data: data.slice(), fin });
+          this.#ooo.splice(i, 0, { seq, data: this.host.slab.copy(data), fin });
         }
       }
       this.#sendAck();
@@ -689,7 +821,7 @@ export class Connection {
   #accept(data: Uint8Array, fin: boolean): void {
     if (data.length > 0) {
       // The frame is only valid during the call: keep a copy.
-      this.rcvQueue.push(data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice());
+      this.rcvQueue.push(this.host.slab.copy(data));
       this.rcvNxt = seqAdd(this.rcvNxt, data.length);
     }
     if (fin && !this.#finReceived) {

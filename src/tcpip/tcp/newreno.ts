@@ -50,14 +50,18 @@ export class NewReno {
     return 'normal';
   }
 
-  /** A duplicate ACK; true when it is the third and fast retransmit should fire. */
-  onDupAck(ack: number, flight: number, sndMax: number): boolean {
+  /**
+   * A duplicate ACK; true when fast retransmit should fire: at the third, or sooner when SACK
+   * says `lost` (RFC 6675's DupThresh segments SACKed above the hole: one ACK of a GSO
+   * super-frame stands for many segments).
+   */
+  onDupAck(ack: number, flight: number, sndMax: number, lost = false): boolean {
     this.dupAcks++;
     if (this.inRecovery) {
       this.cwnd += this.mss;
       return false;
     }
-    if (this.dupAcks !== 3 || !seqGt(ack, this.recover)) return false;
+    if ((this.dupAcks !== 3 && !lost) || !seqGt(ack, this.recover)) return false;
     this.ssthresh = Math.max(Math.floor(flight / 2), 2 * this.mss);
     this.recover = sndMax;
     this.cwnd = this.ssthresh + 3 * this.mss;

@@ -24,6 +24,8 @@ export interface TcpConfig {
   maxTimeWait: number;
   /** Default listen backlog: half-open connections per listener (the oldest is dropped when full). */
   backlog: number;
+  /** Offer and use selective acknowledgements (RFC 2018). */
+  sack: boolean;
 }
 
 export const TCP_DEFAULTS: TcpConfig = {
@@ -39,6 +41,7 @@ export const TCP_DEFAULTS: TcpConfig = {
   maxConnections: 16384,
   maxTimeWait: 4096,
   backlog: 128,
+  sack: true,
 };
 
 /** The 4-tuple half a segment needs besides our address. */

@@ -6,6 +6,8 @@ import { NET_FRAME_PLAIN, XEN_NETIF_GSO_TYPE_TCPV4, type NetFrameInfo } from '..
 import { formatIpv4, isUnusableUnicast, parseIpv4, type Ipv4 } from '../addr.js';
 import { fillL4Checksum, pseudoHeaderSum, verify } from '../checksum.js';
 import type { Clock } from '../clock.js';
+import { BufferPool } from '../bufferpool.js';
+import { Slab } from '../slab.js';
 import { NoRoute, TcpipError } from '../errors.js';
 import { UNREACH_FRAG_NEEDED, UNREACH_PORT, UNREACH_PROTOCOL, type Icmp, type IcmpError } from '../icmp.js';
 import { PROTO_TCP, type Ipv4Layer, type Ipv4Packet } from '../ipv4.js';
@@ -65,6 +67,10 @@ export class Tcp implements TcpHost {
       for (const c of [...this.#conns.values()]) if (c.state === 'SYN-SENT' && this.ip.nextHop(c.remoteAddr) === hop) c.unreachable(false);
     };
   }
+
+  /** Kept bytes have a slab apart from frames', so that a stream's bytes lie end to end in it. */
+  readonly slab = new Slab();
+  readonly sendBlocks = new BufferPool();
 
   get gso(): boolean {
     const o = this.ip.eth.net.offloads;
@@ -169,7 +175,7 @@ export class Tcp implements TcpHost {
   }
 
   #segment(ep: Endpoint, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined, len: number): Uint8Array {
-    const frame = this.ip.alloc(TCP_HLEN + optionsLength(opts) + len);
+    const frame = this.ip.allocRaw(TCP_HLEN + optionsLength(opts) + len);
     encodeHeader(frame, this.ip.l4Offset, {
       srcPort: ep.localPort, dstPort: ep.remotePort, seq, ack: flags & ACK ? ack : 0, flags, window,
     }, opts);

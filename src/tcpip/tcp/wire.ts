@@ -1,5 +1,6 @@
 // The TCP header and its options (RFC 9293 §3.1, MSS; RFC 7323 window scale and timestamps;
-// RFC 2018 SACK-permitted). Options with impossible lengths make the whole segment invalid.
+// RFC 2018 SACK-permitted and SACK blocks). Options with impossible lengths make the whole
+// segment invalid.
 
 export const FIN = 0x01;
 export const SYN = 0x02;
@@ -10,10 +11,21 @@ export const URG = 0x20;
 
 export const TCP_HLEN = 20;
 
+/** A SACK block: the peer holds [start, end) (sequence numbers). */
+export interface SackBlock {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** SACK blocks that fit in 40 bytes of options: 4, or 3 beside a timestamp (RFC 2018 §3). */
+export const MAX_SACK_BLOCKS = 4;
+export const MAX_SACK_BLOCKS_WITH_TS = 3;
+
 export interface TcpOptions {
   mss?: number;
   wscale?: number;
   sackOk?: boolean;
+  sack?: readonly SackBlock[];
   ts?: { val: number; ecr: number };
 }
 
@@ -53,7 +65,13 @@ export function parseSegment(b: Uint8Array): Segment | undefined {
       case 2: if (len !== 4) return undefined; opts.mss = (b[i + 2]! << 8) | b[i + 3]!; break;
       case 3: if (len !== 3) return undefined; opts.wscale = b[i + 2]!; break;
       case 4: if (len !== 2) return undefined; opts.sackOk = true; break;
-      case 5: if ((len - 2) % 8 !== 0) return undefined; break; // SACK blocks: not used
+      case 5: {
+        if (len < 10 || (len - 2) % 8 !== 0) return undefined;
+        const blocks: SackBlock[] = [];
+        for (let j = i + 2; j < i + len; j += 8) blocks.push({ start: u32(b, j), end: u32(b, j + 4) });
+        opts.sack = blocks;
+        break;
+      }
       case 8: if (len !== 10) return undefined; opts.ts = { val: u32(b, i + 2), ecr: u32(b, i + 6) }; break;
       default: break; // unknown options are skipped by their length
     }
@@ -69,7 +87,8 @@ export function parseSegment(b: Uint8Array): Segment | undefined {
 /** Bytes the options take on the wire, padded to 4. */
 export function optionsLength(o: TcpOptions | undefined): number {
   if (!o) return 0;
-  return (o.mss !== undefined ? 4 : 0) + (o.wscale !== undefined ? 4 : 0) + (o.sackOk ? 4 : 0) + (o.ts ? 12 : 0);
+  return (o.mss !== undefined ? 4 : 0) + (o.wscale !== undefined ? 4 : 0) + (o.sackOk ? 4 : 0) + (o.ts ? 12 : 0) +
+    (o.sack && o.sack.length > 0 ? 4 + 8 * o.sack.length : 0);
 }
 
 export interface HeaderFields {
@@ -96,6 +115,15 @@ export function encodeHeader(b: Uint8Array, o: number, h: HeaderFields, opts: Tc
   if (opts?.mss !== undefined) { b[i] = 2; b[i + 1] = 4; b[i + 2] = opts.mss >> 8; b[i + 3] = opts.mss; i += 4; }
   if (opts?.wscale !== undefined) { b[i] = 1; b[i + 1] = 3; b[i + 2] = 3; b[i + 3] = opts.wscale; i += 4; }
   if (opts?.sackOk) { b[i] = 1; b[i + 1] = 1; b[i + 2] = 4; b[i + 3] = 2; i += 4; }
-  if (opts?.ts) { b[i] = 1; b[i + 1] = 1; b[i + 2] = 8; b[i + 3] = 10; put32(b, i + 4, opts.ts.val); put32(b, i + 8, opts.ts.ecr); }
+  if (opts?.ts) { b[i] = 1; b[i + 1] = 1; b[i + 2] = 8; b[i + 3] = 10; put32(b, i + 4, opts.ts.val); put32(b, i + 8, opts.ts.ecr); i += 12; }
+  if (opts?.sack && opts.sack.length > 0) {
+    b[i] = 1; b[i + 1] = 1; b[i + 2] = 5; b[i + 3] = 2 + 8 * opts.sack.length;
+    i += 4;
+    for (const s of opts.sack) {
+      put32(b, i, s.start);
+      put32(b, i + 4, s.end);
+      i += 8;
+    }
+  }
   return hlen;
 }
