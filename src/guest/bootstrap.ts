@@ -1,32 +1,14 @@
 // The vCPU thread of a domain. It loads the library OS while idle in the pool; its boot
-// message gives it a domain, and then it does what a PV kernel's early boot does: read
-// start_info, bring up the console and xenstore, then call the guest program's main(os).
+// message gives it a domain, and then it does what a PV kernel's early boot does (start.ts).
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { VIRQ_TIMER } from '../abi/event_channel.js';
-import {
-  MAX_GUEST_CMDLINE, PAGE_SIZE, SI_CMD_LINE, SI_CONSOLE_EVTCHN, SI_CONSOLE_MFN, SI_STORE_EVTCHN, SI_STORE_MFN,
-  type ShutdownReason,
-} from '../abi/xen.js';
-import { ConsoleFront } from '../drivers/console/front.js';
-import { eventChannels } from '../drivers/evtchn.js';
 import { portChannel, type PeerGrant } from '../hypervisor/control.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
-import { PFN_START_INFO } from '../hypervisor/layout.js';
 import { DomainView } from '../hypervisor/memory.js';
-import { BoundPort } from '../hypervisor/port.js';
 import { currentThreadId } from '../hypervisor/thread.js';
-import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
+import { HALT_POLL_MAX_US } from '../hypervisor/upcall.js';
 import type { BootMessage, VcpuStatus } from '../hypervisor/vcpu.js';
-import { XenstoreClient } from '../xenstore/client/client.js';
-import { XenstoreRingClient } from '../xenstore/client/ring.js';
-import { blockDevices } from './block.js';
-import { netDevices } from './net.js';
-import { tcpipStacks } from './tcpip.js';
-import { ioPages } from './iopages.js';
-import { GuestLifecycle } from './lifecycle.js';
-import { pvConsole, type OS } from './os.js';
-import { GuestTime } from './time.js';
+import { startGuest } from './start.js';
 import { warmUp } from './warmup.js';
 
 // Guest stacks should name the guest's own source lines, not the linked image's.
@@ -38,125 +20,35 @@ export * from './index.js';
 const parent = parentPort!;
 const status = (m: VcpuStatus) => parent.postMessage(m);
 
-interface StartInfo {
-  storePfn: number;
-  storePort: number;
-  consolePfn: number;
-  consolePort: number;
-  cmdline: string;
-}
-
-function readStartInfo(view: DomainView): StartInfo {
-  const si = new DataView(view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
-  const cmd = new Uint8Array(view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE).slice();
-  const nul = cmd.indexOf(0);
-  return {
-    storePfn: Number(si.getBigUint64(SI_STORE_MFN, true)),
-    storePort: si.getUint32(SI_STORE_EVTCHN, true),
-    consolePfn: Number(si.getBigUint64(SI_CONSOLE_MFN, true)),
-    consolePort: si.getUint32(SI_CONSOLE_EVTCHN, true),
-    cmdline: new TextDecoder().decode(nul < 0 ? cmd : cmd.subarray(0, nul)),
-  };
-}
-
 /** A vCPU that has shut down is never scheduled again: block the thread until it is destroyed. */
 function deschedule(): never {
   const forever = new Int32Array(new SharedArrayBuffer(4));
   for (;;) Atomics.wait(forever, 0, 0);
 }
 
-async function boot(msg: BootMessage): Promise<void> {
+function boot(msg: BootMessage): void {
   const view = new DomainView(msg.buffers);
   const channel = portChannel(msg.control);
   const hc = new Hypercalls(view, channel);
   channel.onPush((g) => hc.adoptPeer(g as PeerGrant));
-  const si = readStartInfo(view);
-  let down = false;
-  let label = `d${view.domid}`;
-
   try {
     setPriority(msg.nice); // this thread only (Linux); lowering it may need privilege
   } catch {
     /* the guest runs at the host process's priority */
   }
-  const loop = new UpcallLoop(view, {
-    pausable: true,
-    haltPollUs: HALT_POLL_MAX_US,
-    pollOnlyWhenExpected: true,
-    onError: (e) => void crash(e),
+  startGuest({
+    hc,
+    loop: { pausable: true, haltPollUs: HALT_POLL_MAX_US, pollOnlyWhenExpected: true },
+    loadKernel: () => import(msg.kernel) as Promise<{ default?: unknown }>,
+    mainCalled: () => status({ type: 'main' }),
+    onUncaught: (crash) => {
+      process.on('uncaughtException', crash);
+      process.on('unhandledRejection', crash);
+    },
+    deschedule: async () => deschedule(),
   });
-  const front = new ConsoleFront(view.frame(si.consolePfn), new BoundPort(hc, loop, si.consolePort));
-  const pv = pvConsole(front);
-  Object.defineProperty(globalThis, 'console', { value: pv.console, writable: true, configurable: true });
-
-  async function shutdown(reason: ShutdownReason): Promise<never> {
-    if (!down) {
-      down = true;
-      // The console daemon drains the ring before the domain goes; make sure it is all there.
-      // Output larger than the ring moves only as the daemon's events come in, so the upcall
-      // loop stops after the flush, not before.
-      await Promise.race([front.flush(), new Promise((r) => setTimeout(r, 1000))]);
-      loop.stop();
-      await hc.shutdown(reason).catch(() => {});
-    }
-    return deschedule();
-  }
-
-  async function crash(err: unknown): Promise<void> {
-    if (down) return;
-    const text = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : `uncaught value: ${String(err)}`;
-    front.write(`\n[${label}] guest crashed: ${text}\n`);
-    await shutdown('crash');
-  }
-  process.on('uncaughtException', (e) => void crash(e));
-  process.on('unhandledRejection', (e) => void crash(e));
-
-  try {
-    // Link the kernel while the platform comes up: nothing below depends on it.
-    const kernelLoaded = import(msg.kernel) as Promise<{ default?: unknown }>;
-    kernelLoaded.catch(() => {});
-    // Runs until the first event wait; blocks right here while the domain is still paused.
-    loop.start();
-    const time = new GuestTime(hc);
-    const timerBound = hc.evtchnBindVirq(VIRQ_TIMER).then((port) => loop.on(port, () => time.onTimer()));
-
-    const xs = new XenstoreClient(new XenstoreRingClient({ page: view.frame(si.storePfn), evtchn: new BoundPort(hc, loop, si.storePort) }));
-    const lifecycle = new GuestLifecycle(xs, (r) => {
-      if (r !== 'suspend') void shutdown(r);
-    });
-    // The watch fires once when set, so a request made before it is in place is not lost.
-    lifecycle.start().catch((e: unknown) => void crash(e));
-    const [name, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm'), timerBound]);
-    label = name;
-    const evtchn = eventChannels(hc, loop);
-    const net = netDevices({ hc, evtchn, xs }, view.domid);
-    const os: OS = {
-      domid: view.domid,
-      name,
-      uuid: vm?.split('/').pop() ?? '',
-      cmdline: si.cmdline,
-      console: pv.consoleApi,
-      xenstore: xs,
-      time,
-      lifecycle,
-      xen: hc,
-      evtchn,
-      block: blockDevices({ hc, evtchn, xs }, view.domid),
-      net,
-      tcpip: tcpipStacks(net, time),
-      io: ioPages(hc),
-      shutdown: (reason) => shutdown(reason),
-    };
-    const kernel = await kernelLoaded;
-    if (typeof kernel.default !== 'function') throw new Error('the kernel does not export a default main(os) function');
-    status({ type: 'main' });
-    await (kernel.default as (os: OS) => unknown)(os);
-    await shutdown('poweroff');
-  } catch (e) {
-    await crash(e);
-  }
 }
 
 await warmUp();
-parent.once('message', (msg: BootMessage) => void boot(msg));
+parent.once('message', (msg: BootMessage) => boot(msg));
 status({ type: 'ready', tid: currentThreadId() });

@@ -146,11 +146,16 @@ export class VcpuPool {
   }
 }
 
-export interface StartedVcpu extends VcpuHandle {
-  readonly worker: Worker;
+/** A domain's vCPU once started, on a thread of its own or on a shared pCPU (cpupool.ts). */
+export interface BootedVcpu extends VcpuHandle {
   /** Resolves when the guest's main() has been called. */
   readonly mainCalled: Promise<void>;
+  /** Whether it started on a thread (or realm) that was ready before it was asked for. */
   readonly warm: boolean;
+}
+
+export interface StartedVcpu extends BootedVcpu {
+  readonly worker: Worker;
 }
 
 /**

@@ -1,0 +1,144 @@
+// What a PV kernel's early boot does, wherever its vCPU runs (a thread of its own, bootstrap.ts,
+// or a realm on a shared pCPU, realm.ts): read start_info, bring up the console and xenstore,
+// then call the guest program's main(os).
+import { VIRQ_TIMER } from '../abi/event_channel.js';
+import {
+  MAX_GUEST_CMDLINE, PAGE_SIZE, SI_CMD_LINE, SI_CONSOLE_EVTCHN, SI_CONSOLE_MFN, SI_STORE_EVTCHN, SI_STORE_MFN,
+  type ShutdownReason,
+} from '../abi/xen.js';
+import { ConsoleFront } from '../drivers/console/front.js';
+import { eventChannels } from '../drivers/evtchn.js';
+import type { Hypercalls } from '../hypervisor/hypercalls.js';
+import { PFN_START_INFO } from '../hypervisor/layout.js';
+import type { DomainView } from '../hypervisor/memory.js';
+import { BoundPort } from '../hypervisor/port.js';
+import { UpcallLoop } from '../hypervisor/upcall.js';
+import { XenstoreClient } from '../xenstore/client/client.js';
+import { XenstoreRingClient } from '../xenstore/client/ring.js';
+import { blockDevices } from './block.js';
+import { ioPages } from './iopages.js';
+import { GuestLifecycle } from './lifecycle.js';
+import { netDevices } from './net.js';
+import { pvConsole, type OS } from './os.js';
+import { tcpipStacks } from './tcpip.js';
+import { GuestTime } from './time.js';
+
+interface StartInfo {
+  storePfn: number;
+  storePort: number;
+  consolePfn: number;
+  consolePort: number;
+  cmdline: string;
+}
+
+function readStartInfo(view: DomainView): StartInfo {
+  const si = new DataView(view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
+  const cmd = new Uint8Array(view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE).slice();
+  const nul = cmd.indexOf(0);
+  return {
+    storePfn: Number(si.getBigUint64(SI_STORE_MFN, true)),
+    storePort: si.getUint32(SI_STORE_EVTCHN, true),
+    consolePfn: Number(si.getBigUint64(SI_CONSOLE_MFN, true)),
+    consolePort: si.getUint32(SI_CONSOLE_EVTCHN, true),
+    cmdline: new TextDecoder().decode(nul < 0 ? cmd : cmd.subarray(0, nul)),
+  };
+}
+
+/** Where the vCPU runs, as the early boot needs to know it. */
+export interface GuestPlatform {
+  readonly hc: Hypercalls;
+  /** How the upcall loop waits (its error handler is the boot's). */
+  readonly loop: Omit<ConstructorParameters<typeof UpcallLoop>[1], 'onError'>;
+  /** The kernel image's module: its default export is main(os). */
+  loadKernel(): Promise<{ default?: unknown }>;
+  /** main(os) is about to be called. */
+  mainCalled(): void;
+  /** Route the platform's uncaught errors of this guest to `crash`. */
+  onUncaught(crash: (err: unknown) => void): void;
+  /** A vCPU that has shut down is never scheduled again. */
+  deschedule(): Promise<never>;
+}
+
+/** Boot the guest; returns its upcall loop (a driven loop's turn runs it) once the boot started. */
+export function startGuest(p: GuestPlatform): UpcallLoop {
+  const { hc } = p;
+  const view = hc.memory;
+  const si = readStartInfo(view);
+  let down = false;
+  let label = `d${view.domid}`;
+
+  const loop = new UpcallLoop(view, { ...p.loop, onError: (e) => void crash(e) });
+  const front = new ConsoleFront(view.frame(si.consolePfn), new BoundPort(hc, loop, si.consolePort));
+  const pv = pvConsole(front);
+  Object.defineProperty(globalThis, 'console', { value: pv.console, writable: true, configurable: true });
+
+  async function shutdown(reason: ShutdownReason): Promise<never> {
+    if (!down) {
+      down = true;
+      // The console daemon drains the ring before the domain goes; make sure it is all there.
+      // Output larger than the ring moves only as the daemon's events come in, so the upcall
+      // loop stops after the flush, not before.
+      await Promise.race([front.flush(), new Promise((r) => setTimeout(r, 1000))]);
+      loop.stop();
+      await hc.shutdown(reason).catch(() => {});
+    }
+    return p.deschedule();
+  }
+
+  async function crash(err: unknown): Promise<void> {
+    if (down) return;
+    const text = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : `uncaught value: ${String(err)}`;
+    front.write(`\n[${label}] guest crashed: ${text}\n`);
+    await shutdown('crash');
+  }
+  p.onUncaught((e) => void crash(e));
+
+  const run = async (): Promise<void> => {
+    try {
+      // Link the kernel while the platform comes up: nothing below depends on it.
+      const kernelLoaded = p.loadKernel();
+      kernelLoaded.catch(() => {});
+      // Runs until the first event wait; blocks right here while the domain is still paused.
+      loop.start();
+      const time = new GuestTime(hc);
+      const timerBound = hc.evtchnBindVirq(VIRQ_TIMER).then((port) => loop.on(port, () => time.onTimer()));
+
+      const xs = new XenstoreClient(new XenstoreRingClient({ page: view.frame(si.storePfn), evtchn: new BoundPort(hc, loop, si.storePort) }));
+      const lifecycle = new GuestLifecycle(xs, (r) => {
+        if (r !== 'suspend') void shutdown(r);
+      });
+      // The watch fires once when set, so a request made before it is in place is not lost.
+      lifecycle.start().catch((e: unknown) => void crash(e));
+      const [name, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm'), timerBound]);
+      label = name;
+      const evtchn = eventChannels(hc, loop);
+      const net = netDevices({ hc, evtchn, xs }, view.domid);
+      const os: OS = {
+        domid: view.domid,
+        name,
+        uuid: vm?.split('/').pop() ?? '',
+        cmdline: si.cmdline,
+        console: pv.consoleApi,
+        xenstore: xs,
+        time,
+        lifecycle,
+        xen: hc,
+        evtchn,
+        block: blockDevices({ hc, evtchn, xs }, view.domid),
+        net,
+        tcpip: tcpipStacks(net, time),
+        io: ioPages(hc),
+        shutdown: (reason) => shutdown(reason),
+      };
+      const kernel = await kernelLoaded;
+      if (typeof kernel.default !== 'function') throw new Error('the kernel does not export a default main(os) function');
+      p.mainCalled();
+      await (kernel.default as (os: OS) => unknown)(os);
+      await shutdown('poweroff');
+    } catch (e) {
+      await crash(e);
+    }
+  };
+  void run();
+  return loop;
+}
