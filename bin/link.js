@@ -41,6 +41,8 @@ await build({
   entryPoints: [`${dist}src/guest/realm.js`],
   outfile: `${dist}realm.js`,
   plugins: [realmCopies],
+  // No import() in a realm: Node's answer to one is an object of the host thread's realm.
+  supported: { 'dynamic-import': false },
   banner: {
     js: '(function (__host) { "use strict"; const require = (id) => new Proxy({}, { get(_t, key) { ' +
       "if (typeof key === 'symbol' || key === '__esModule' || key === 'then') return undefined; " +

@@ -12,6 +12,7 @@
 import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
@@ -170,6 +171,10 @@ function hostFor(r: () => Resident): RealmHost {
       if (!ArrayBuffer.isView(bytes)) throw new TypeError('decode needs bytes');
       return (fatal === true ? decoders.fatal : decoders.lax).decode(bytes);
     },
+    crc32(bytes, value) {
+      if (!ArrayBuffer.isView(bytes) || typeof value !== 'number') throw new TypeError('crc32 needs bytes and a number');
+      return crc32(bytes, value);
+    },
     random(into) {
       if (!ArrayBuffer.isView(into) || into.byteLength > 65536) throw new TypeError('random needs at most 64 KiB of bytes');
       randomFillSync(into);
@@ -190,8 +195,13 @@ function hostFor(r: () => Resident): RealmHost {
 
 function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
   let d: Resident | undefined;
+  // The boot runs the kernel's top level: the watchdog watches it as a turn.
+  Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
+  Atomics.store(stats.words, PcpuStats.RUNNING, m.domid + 1);
   try {
-    const ctx = vm.createContext({}, { name: `d${m.domid}`, microtaskMode: 'afterEvaluate' });
+    // No code from strings: eval and Function could build an import(), which Node answers with
+    // an error of this thread's realm (kernels are built without import(), kernel.ts).
+    const ctx = vm.createContext({}, { name: `d${m.domid}`, microtaskMode: 'afterEvaluate', codeGeneration: { strings: false, wasm: true } });
     const I = vm.runInContext(INTRINSICS, ctx) as Intrinsics;
     d = new Resident(m.domid, m.slot, ctx, I, m.control, m.buffers);
     const self = d;
@@ -213,12 +223,14 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     });
     const turns = realm.boot(toRealm(m.buffers, I), kernel);
     d.turns = { timer: turns.timer, reply: turns.reply, push: turns.push, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught };
-    drainScript.runInContext(ctx);
     status({ type: 'placed', domid: m.domid });
+    drainScript.runInContext(ctx);
     kick();
   } catch (e) {
     if (d) evict(m.domid);
     status({ type: 'failed', domid: m.domid, message: `its realm did not start: ${(e as Error)?.message ?? String(e)}` });
+  } finally {
+    Atomics.store(stats.words, PcpuStats.RUNNING, 0);
   }
 }
 

@@ -4,6 +4,7 @@
 // differs is that the realm waits for nothing itself: the pCPU runs its timers, control-plane
 // replies and event upcalls in the domain's turns (the functions boot returns).
 import { fireTimer, host, onUncaught, runImmediates } from './realm/globals.js';
+import { Buffer } from 'node:buffer';
 import { GrantError } from '../abi/grant_table.js';
 import { XenError, type XenErrnoName } from '../errors.js';
 import type { ControlChannel, PeerGrant } from '../hypervisor/control.js';
@@ -30,6 +31,13 @@ export interface RealmTurns {
   uncaught(reason: unknown): void;
 }
 
+/** The few parts of Node's modules a kernel in a realm gets: realm copies, or pure functions of the host's. */
+const REALM_BUILTINS: Record<string, object> = {
+  buffer: { Buffer },
+  zlib: { crc32: (data: Uint8Array | string, value = 0) => host.crc32(typeof data === 'string' ? Buffer.from(data) : data, value) },
+};
+Object.defineProperty(globalThis, 'Buffer', { value: Buffer, writable: true, configurable: true });
+
 class DomainKilled extends Error {
   override name = 'DomainKilled';
 }
@@ -52,7 +60,9 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel): RealmTurns {
   };
   const hc = new Hypercalls(buffers, channel);
   const requireOf = (id: string): unknown => {
+    const builtin = REALM_BUILTINS[id.replace(/^node:/, '')];
     if (id === 'xenode') return xenode;
+    if (builtin) return builtin;
     throw new RealmUnsupported(`Node's ${id}`);
   };
   let crash: (e: unknown) => void = () => {};
@@ -60,6 +70,8 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel): RealmTurns {
     hc,
     loop: { pausable: false, driven: true },
     loadKernel: async () => {
+      // Its top level runs after the pCPU reported the realm placed, in a turn the watchdog watches.
+      await null;
       const module = { exports: {} };
       kernel(module.exports, requireOf, module);
       return module.exports as { default?: unknown };

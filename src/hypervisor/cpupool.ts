@@ -194,6 +194,11 @@ export class Cpupool {
     return n;
   }
 
+  /** Turns the pool's pCPUs have run (each runs one domain's work). */
+  turns(): number {
+    return this.#pcpus.reduce((n, p) => n + Atomics.load(p.stats.words, PcpuStats.TURNS), 0);
+  }
+
   /** Resolves once every pCPU thread is up. */
   async ready(): Promise<void> {
     await Promise.all(this.#pcpus.map((p) => p.ready));

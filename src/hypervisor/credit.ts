@@ -17,7 +17,7 @@ interface Account {
 
 export class CreditScheduler<K> {
   #accounts = new Map<K, Account>();
-  #periodStart = 0;
+  #periodStart = -Infinity;
   #rotate = 0;
 
   set(key: K, weight = CREDIT_DEFAULT_WEIGHT, cap = 0): void {

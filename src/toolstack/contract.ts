@@ -63,8 +63,20 @@ export interface DomainInfo extends DomainId {
   readonly netStats: NetStats | null;
   /** When it was created, in ms since the epoch. */
   readonly startTime: number;
+  /** The cpupool its vCPU runs in (xl list -c). */
+  readonly pool?: string;
   /** With `long`: the configuration it was created from. */
   readonly config?: DomainConfig;
+}
+
+/** One row of `xenode cpupool-list`: xl's columns. */
+export interface CpupoolInfo {
+  readonly name: string;
+  /** pCPU threads of a shared pool; the host's CPUs for Pool-0 (a thread per vCPU). */
+  readonly cpus: number;
+  readonly sched: string;
+  readonly active: boolean;
+  readonly domains: number;
 }
 
 export interface CreateResult extends DomainId {
@@ -233,6 +245,12 @@ export interface Commands {
   vdiImport: { args: { sr: string; file: string; name?: string; format?: string; description?: string }; result: VdiInfo };
   /** vdi-export: a new image of `format` at `file` (absolute, must not exist) with the VDI's contents. */
   vdiExport: { args: { vdi: string; file: string; format: string }; result: { uuid: string; file: string } };
+  /** xl cpupool-create name=NAME sched=credit cpus=N: here cpus is the number of pCPU threads. */
+  cpupoolCreate: { args: { name: string; cpus: number; sched?: string }; result: CpupoolInfo };
+  cpupoolList: { args: NoArgs; result: CpupoolInfo[] };
+  cpupoolDestroy: { args: { name: string }; result: { name: string } };
+  /** xl cpupool-migrate DOMAIN POOL. */
+  cpupoolMigrate: { args: { domain: DomainRef; pool: string }; result: DomainId & { pool: string } };
 }
 
 
@@ -466,6 +484,17 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     return f.done({ ...args, ...(name !== undefined && { name }), ...(format !== undefined && { format }), ...(description !== undefined && { description }) });
   },
   vdiExport: (f) => f.done({ vdi: f.string('vdi'), file: f.string('file'), format: f.string('format') }),
+  cpupoolCreate: (f) => {
+    const name = f.string('name');
+    const cpus = f.optionalInteger('cpus', 1, 64);
+    if (cpus === undefined) throw new InvalidArgument('cpupoolCreate', 'cpus', 'cpus must be given: the number of pCPU threads, 1..64');
+    const sched = f.optionalString('sched');
+    if (sched !== undefined && sched !== 'credit') throw new InvalidArgument('cpupoolCreate', 'sched', `sched must be credit (the one scheduler here), not '${sched.slice(0, 40)}'`);
+    return f.done({ name, cpus, ...(sched !== undefined && { sched }) });
+  },
+  cpupoolList: none,
+  cpupoolDestroy: (f) => f.done({ name: f.string('name') }),
+  cpupoolMigrate: (f) => f.done({ domain: f.domain(), pool: f.string('pool') }),
 };
 
 export const STREAM_ARGS: { readonly [K in StreamOp]: Decoder<Streams[K]['args']> } = {

@@ -12,7 +12,7 @@ import { XenError } from '../errors.js';
 import { Hypervisor, type Domain } from '../hypervisor/hypervisor.js';
 import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
 import { GUEST_IMAGE, PCPU_IMAGE, REALM_IMAGE } from '../guest/image.js';
-import { Cpupool, POOL0, type CpupoolSched } from '../hypervisor/cpupool.js';
+import { Cpupool, POOL0, type CpupoolOptions, type CpupoolSched } from '../hypervisor/cpupool.js';
 import { VcpuPool } from '../hypervisor/vcpu.js';
 import { Switch } from '../network/switch.js';
 import { NetbackDaemon } from '../drivers/net/back/devd.js';
@@ -246,11 +246,11 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   /** xl cpupool-create: a shared pool of `cpus` pCPU threads. */
-  async createCpupool(name: string, cpus: number, sched: CpupoolSched = 'credit'): Promise<Cpupool> {
+  async createCpupool(name: string, cpus: number, sched: CpupoolSched = 'credit', opts: Pick<CpupoolOptions, 'watchdogMs' | 'heapMb'> = {}): Promise<Cpupool> {
     const problem = poolNameProblem(name);
     if (problem) throw new XenError('EINVAL', `invalid pool name: ${problem}`);
     if (name === POOL0 || this.#cpupools.has(name)) throw new XenError('EEXIST', `a cpupool named ${name} already exists`);
-    const pool = new Cpupool({ name, cpus, sched, image: PCPU_IMAGE, realmImage: REALM_IMAGE, onLog: this.#log });
+    const pool = new Cpupool({ name, cpus, sched, image: PCPU_IMAGE, realmImage: REALM_IMAGE, onLog: this.#log, ...opts });
     this.#cpupools.set(name, pool);
     try {
       await pool.ready();

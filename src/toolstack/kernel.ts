@@ -96,6 +96,9 @@ async function build(entry: string, target: KernelTarget): Promise<BuildResult<{
     outfile: OUT_FILE,
     format: target === 'realm' ? 'cjs' : 'esm',
     platform: 'node',
+    // A realm must not run import(): Node answers it with errors of the host thread's realm,
+    // whose constructors lead out. esbuild turns each into a require(), which the realm refuses.
+    ...(target === 'realm' && { supported: { 'dynamic-import': false } }),
     target: 'node20',
     metafile: true,
     logLevel: 'silent',

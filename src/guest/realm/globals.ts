@@ -32,6 +32,7 @@ export const host: RealmHost = {
   control: wrap(__host.control, 'control'),
   decode: wrap(__host.decode, 'decode'),
   random: wrap(__host.random, 'random'),
+  crc32: wrap(__host.crc32, 'crc32'),
   mainCalled: wrap(__host.mainCalled, 'mainCalled'),
   halt: wrap(__host.halt, 'halt'),
 };

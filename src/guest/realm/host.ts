@@ -16,6 +16,8 @@ export interface RealmHost {
   control(id: number, op: string, a0?: number | string, a1?: number | string, a2?: number | string, a3?: number | string): void;
   /** TextDecoder.decode (UTF-8) of the bytes of a typed array of the realm. */
   decode(bytes: Uint8Array, fatal: boolean): string;
+  /** zlib.crc32 of the bytes of a typed array of the realm. */
+  crc32(bytes: Uint8Array, value: number): number;
   /** crypto.getRandomValues into a typed array of the realm. */
   random(into: Uint8Array): void;
   /** main(os) is about to be called. */

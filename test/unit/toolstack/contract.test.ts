@@ -42,6 +42,10 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   vdiResize: { vdi: 'root', size: '16G' },
   vdiImport: { sr: 'default', file: '/tmp/disk.qcow2', name: 'root', format: 'qcow2' },
   vdiExport: { vdi: 'root', file: '/tmp/out.vhd', format: 'vhd' },
+  cpupoolCreate: { name: 'dense', cpus: 2, sched: 'credit' },
+  cpupoolList: {},
+  cpupoolDestroy: { name: 'dense' },
+  cpupoolMigrate: { domain: 'g', pool: 'dense' },
 };
 const STREAM_GOOD: Record<string, Record<string, unknown>> = { console: { domain: 'g', replay: false }, events: {} };
 const ALL = { ...GOOD, ...STREAM_GOOD };
