@@ -193,19 +193,64 @@ function hostFor(r: () => Resident): RealmHost {
 
 // ---------------- realms ----------------
 
+/**
+ * A realm with the library OS loaded and no domain yet: making one costs this thread a few
+ * milliseconds of CPU (a context, then the library's module bodies), so spares are made while
+ * the thread is idle and a create only binds one to its domain and boots it.
+ */
+interface Shell {
+  readonly ctx: vm.Context;
+  readonly I: Intrinsics;
+  readonly realm: { boot(b: unknown, k: RealmKernel): RealmTurns };
+  bind(d: Resident): void;
+}
+const SPARE_REALMS = 4;
+const spares: Shell[] = [];
+
+function makeShell(): Shell {
+  // No code from strings: eval and Function could build an import(), which Node answers with
+  // an error of this thread's realm (kernels are built without import(), kernel.ts).
+  const ctx = vm.createContext({}, { microtaskMode: 'afterEvaluate', codeGeneration: { strings: false, wasm: true } });
+  const I = vm.runInContext(INTRINSICS, ctx) as Intrinsics;
+  let bound: Resident | undefined;
+  const owner = (): Resident => {
+    if (!bound) throw new TypeError('the realm has no domain yet');
+    return bound;
+  };
+  const realm = (realmImage.runInContext(ctx) as (host: RealmHost) => Shell['realm'])(hostFor(owner));
+  drainScript.runInContext(ctx);
+  return { ctx, I, realm, bind: (d) => (bound = d) };
+}
+
+let refilling = false;
+/** Make spare realms one at a time, each when nothing else waits for the thread. */
+function refill(): void {
+  if (refilling || spares.length >= SPARE_REALMS) return;
+  refilling = true;
+  setImmediate(() => {
+    refilling = false;
+    if (scheduled || Atomics.load(doorbell, DB_PENDING) !== 0) return void setTimeout(refill, 1);
+    try {
+      spares.push(makeShell());
+    } catch (e) {
+      status({ type: 'log', line: `pCPU ${data.name}: could not make a spare realm: ${(e as Error)?.message ?? String(e)}` });
+      return;
+    }
+    refill();
+  });
+}
+
 function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
   let d: Resident | undefined;
   // The boot runs the kernel's top level: the watchdog watches it as a turn.
   Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
   Atomics.store(stats.words, PcpuStats.RUNNING, m.domid + 1);
   try {
-    // No code from strings: eval and Function could build an import(), which Node answers with
-    // an error of this thread's realm (kernels are built without import(), kernel.ts).
-    const ctx = vm.createContext({}, { name: `d${m.domid}`, microtaskMode: 'afterEvaluate', codeGeneration: { strings: false, wasm: true } });
-    const I = vm.runInContext(INTRINSICS, ctx) as Intrinsics;
+    const shell = spares.shift() ?? makeShell();
+    const { ctx, I } = shell;
     d = new Resident(m.domid, m.slot, ctx, I, m.control, m.buffers);
     const self = d;
-    const realm = (realmImage.runInContext(ctx) as (host: RealmHost) => { boot(b: unknown, k: RealmKernel): RealmTurns })(hostFor(() => self));
+    shell.bind(d);
     const kernel = kernelScript(m.kernel).runInContext(ctx) as RealmKernel;
     residents.set(m.domid, d);
     bySlot.set(m.slot, d);
@@ -221,7 +266,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       }
       kick();
     });
-    const turns = realm.boot(toRealm(m.buffers, I), kernel);
+    const turns = shell.realm.boot(toRealm(m.buffers, I), kernel);
     d.turns = { timer: turns.timer, reply: turns.reply, push: turns.push, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught };
     status({ type: 'placed', domid: m.domid });
     drainScript.runInContext(ctx);
@@ -231,6 +276,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     status({ type: 'failed', domid: m.domid, message: `its realm did not start: ${(e as Error)?.message ?? String(e)}` });
   } finally {
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
+    refill();
   }
 }
 
@@ -251,7 +297,7 @@ function evict(domid: number): void {
 
 let scheduled = false;
 let waiting = false;
-let refill: NodeJS.Timeout | undefined;
+let nextPeriod: NodeJS.Timeout | undefined;
 const rung: number[] = [];
 const ringing = new Set<Resident>();
 
@@ -308,10 +354,10 @@ function pump(): void {
   }
   // Halted and gone domains need no turn; paused ones are rung again on unpause.
   for (const d of ringing) if (d.halted || !residents.has(d.domid) || d.paused) ringing.delete(d);
-  if (order.length < runnable.length && !refill) {
+  if (order.length < runnable.length && !nextPeriod) {
     // Capped, or OVER behind UNDER ones: look again at the next period at the latest.
-    refill = setTimeout(() => {
-      refill = undefined;
+    nextPeriod = setTimeout(() => {
+      nextPeriod = undefined;
       kick();
     }, Math.max(1, sched.untilNextPeriod(now)));
   }
@@ -358,4 +404,5 @@ try {
   /* the thread runs at the host process's priority */
 }
 sleep();
+refill();
 status({ type: 'ready', tid: currentThreadId() });

@@ -146,6 +146,13 @@ class Pcpu {
   running(): boolean | undefined {
     return this.#thread?.runnable();
   }
+
+  cpuMs(): number | undefined {
+    return this.#thread?.cpuMs();
+  }
+
+  /** The turn the watchdog watches, and the thread's CPU time when it first saw it. */
+  watched: { key: string; cpu: number | undefined; wall: number } | null = null;
 }
 
 /** Where a domain will run: its pCPU and slot, chosen before the domain's buffers exist. */
@@ -321,8 +328,23 @@ export class Cpupool {
   #check(): void {
     for (const p of this.#pcpus) {
       const cur = p.stats.current();
-      if (!cur || cur.ms < this.#watchdogMs) continue;
-      this.log(`cpupool ${this.name}: d${cur.domid} ran ${cur.ms} ms on pCPU ${p.index} without yielding; resetting that pCPU`);
+      if (!cur) {
+        p.watched = null;
+        continue;
+      }
+      // The bound is in the thread's CPU time where the OS tells it: on a loaded host a turn
+      // may wait for a core for longer than it runs.
+      const key = `${Atomics.load(p.stats.words, PcpuStats.TURNS)}:${cur.domid}:${Atomics.load(p.stats.words, PcpuStats.TURN_START)}`;
+      const cpu = p.cpuMs();
+      const now = performance.now();
+      if (p.watched?.key !== key) {
+        p.watched = { key, cpu, wall: now };
+        continue;
+      }
+      const spent = cpu !== undefined && p.watched.cpu !== undefined ? cpu - p.watched.cpu : now - p.watched.wall;
+      if (spent < this.#watchdogMs) continue;
+      p.watched = null;
+      this.log(`cpupool ${this.name}: d${cur.domid} ran ${Math.round(spent)} ms on pCPU ${p.index} without yielding; resetting that pCPU`);
       void this.#reset(p, cur.domid);
     }
   }
