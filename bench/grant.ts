@@ -1,14 +1,15 @@
 // Grant tables on one thread: map+unmap pairs per second (dom0 mapping a guest's grants, as a
 // backend does), and GNTTABOP_copy of 4 KiB from a guest's grant into dom0's own frame, one op
 // per call and 16 per call, next to a bare 4 KiB typed-array copy between two
-// SharedArrayBuffers over the same frames in the same run.
+// SharedArrayBuffers over the same frames in the same run. Last, a backend's copies between
+// grants and its own heap (grantCopyLocal), 64 B and 4 KiB, next to bare copies of those sizes.
 //
 //   node dist/bench/grant.js [--ms=500] [--pages=64]
 //
 // --ms is the time given to each measurement. The last line is JSON.
 import { PAGE_SIZE } from '../src/abi/xen.js';
 import { directChannel } from '../src/hypervisor/control.js';
-import type { CopyOp } from '../src/hypervisor/grant.js';
+import { GrantCopyBatch, type CopyOp } from '../src/hypervisor/grant.js';
 import { Hypercalls } from '../src/hypervisor/hypercalls.js';
 import { Hypervisor } from '../src/hypervisor/hypervisor.js';
 import { emit, numberOptions, rate } from './support/harness.js';
@@ -48,11 +49,31 @@ const copy16 = 16 * rate(opts.ms, 16, () => void dom0.grantCopy(batches[i++ % pa
 // The same frames, copied with a bare subarray/set between the two SharedArrayBuffers.
 const src = d.view.mem8;
 const dst = hv.dom0.view.mem8;
-const bare = rate(opts.ms, 64, () => {
+const bareOf = (len: number) => rate(opts.ms, 64, () => {
   const k = i++;
   const from = gpfns[k % pages]! * PAGE_SIZE;
-  dst.set(src.subarray(from, from + PAGE_SIZE), own[(k * 7) % pages]! * PAGE_SIZE);
+  dst.set(src.subarray(from, from + len), own[(k * 7) % pages]! * PAGE_SIZE);
 });
+const bare = bareOf(PAGE_SIZE);
+
+// A backend's copies (grantCopyLocal): `len` bytes of the guest's grants into a buffer of
+// dom0's own heap (netback's tx) and back (its rx), `n` ops per call.
+const local = new Uint8Array(16 * PAGE_SIZE);
+const localCopy = (len: number, n: number, toGrant: boolean) => {
+  const b = new GrantCopyBatch(n);
+  const refs = toGrant ? rw : ro;
+  return n * rate(opts.ms, 64, () => {
+    b.reset(local, toGrant);
+    for (let j = 0; j < n; j++) b.add(refs[(i + j) % pages]!, 0, len, j * PAGE_SIZE);
+    i += n;
+    if (dom0.grantCopyLocal(d.domid, b) !== 0) throw new Error(`grantCopyLocal failed: ${b.status.join()}`);
+  });
+};
+const bare64 = bareOf(64);
+const local64 = localCopy(64, 1, false);
+const local64To = localCopy(64, 1, true);
+const local4k = localCopy(PAGE_SIZE, 1, false);
+const local4k16 = localCopy(PAGE_SIZE, 16, false);
 
 const gbps = (opsPerSec: number) => (opsPerSec * PAGE_SIZE) / 1e9;
 const copy = (opsPerSec: number) => ({ opsPerSec, GBps: gbps(opsPerSec), vsBare: opsPerSec / bare });
@@ -63,6 +84,9 @@ const result = {
   copy4k: copy(copy1),
   copy4kBatch16: copy(copy16),
   bareCopy4k: { opsPerSec: bare, GBps: gbps(bare) },
+  localCopy64: { fromGrantOpsPerSec: local64, toGrantOpsPerSec: local64To, bareOpsPerSec: bare64, vsBare: local64 / bare64 },
+  localCopy4k: copy(local4k),
+  localCopy4kBatch16: copy(local4k16),
 };
 console.log(`map+unmap: ${Math.round(mapUnmapRw)} rw pairs/s, ${Math.round(mapUnmapRo)} ro pairs/s`);
 console.log(`copy 4 KiB: ${Math.round(copy1)} ops/s (${gbps(copy1).toFixed(2)} GB/s) one per call, ` +

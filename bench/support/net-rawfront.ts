@@ -85,6 +85,15 @@ interface RawQueue {
   readonly rxPort: BoundPort;
 }
 
+/** A frame as a RawNetFront got it: its bytes, its first response's flags and status, its extra-infos. */
+export interface ReceivedFrame {
+  readonly frame: Uint8Array;
+  readonly flags: number;
+  readonly status: number;
+  readonly gso?: NetifExtraInfo;
+  readonly hash?: NetifExtraInfo;
+}
+
 /** A tx slot as the test means it: a request, or an extra-info. */
 export type TxSlot = NetifTxRequest | { readonly extra: NetifExtraInfo };
 
@@ -261,27 +270,30 @@ export class RawNetFront {
     if (r.pushRequestsAndCheckNotify()) this.queues[q]!.rxPort.notify();
   }
 
-  /** The frames received so far (rx responses chained by more_data, the GSO extra skipped), with their first flags. */
-  received(): { frame: Uint8Array; flags: number; status: number; gso?: NetifExtraInfo }[] {
-    const out: { frame: Uint8Array; flags: number; status: number; gso?: NetifExtraInfo }[] = [];
+  /** The frames received so far (rx responses chained by more_data), with their first flags and extra-infos (GSO, HASH). */
+  received(): ReceivedFrame[] {
+    const out: ReceivedFrame[] = [];
     const rs = this.rxResponses;
     for (let i = 0; i < rs.length;) {
       const first = rs[i]!;
       const parts: Uint8Array[] = [];
       let status = first.status;
       let gso: NetifExtraInfo | undefined;
+      let hash: NetifExtraInfo | undefined;
       let r = first;
       for (;;) {
         if (r.status < 0) status = r.status;
         else parts.push(this.pages.get(this.rxPosted.get(r.id)!)!.slice(r.offset, r.offset + r.status));
         i++;
-        if (r === first && first.flags & NETRXF_extra_info) {
-          // The extra-info was written as a response slot: decode those 8 bytes.
+        // The extra-infos were written as response slots: decode those 8 bytes each, chained by FLAG_MORE.
+        for (let more = r === first && (first.flags & NETRXF_extra_info) !== 0; more && i < rs.length; i++) {
           const x = rs[i]!;
           const v = new DataView(new ArrayBuffer(8));
           v.setUint16(0, x.id, true); v.setUint16(2, x.offset, true); v.setUint16(4, x.flags, true); v.setInt16(6, x.status, true);
-          gso = decodeNetifExtraInfo(v, 0);
-          i++;
+          const extra = decodeNetifExtraInfo(v, 0);
+          if (extra.kind === 'gso') gso = extra;
+          if (extra.kind === 'hash') hash = extra;
+          more = (extra.flags & XEN_NETIF_EXTRA_FLAG_MORE) !== 0;
         }
         if (!(r.flags & NETRXF_more_data) || i >= rs.length) break;
         r = rs[i]!;
@@ -292,7 +304,7 @@ export class RawNetFront {
         frame.set(p, at);
         at += p.length;
       }
-      out.push({ frame, flags: first.flags, status, ...(gso && { gso }) });
+      out.push({ frame, flags: first.flags, status, ...(gso && { gso }), ...(hash && { hash }) });
     }
     return out;
   }

@@ -8,6 +8,7 @@ import { dmesgLine } from './format.js';
 
 interface DaemonOpts extends StateDirOpts {
   readonly pool: string;
+  readonly shells: string;
   readonly shutdownTimeout: string;
   /** Absent: the default port, which may be taken (another host on this machine). */
   readonly xapiPort?: string;
@@ -45,17 +46,22 @@ const mallocTuned = () => Object.keys(DAEMON_MALLOC_ENV).every((k) => process.en
 /** What a daemonized host tells `host start` over the IPC channel. */
 type StartReport = { ready: string } | { error: string };
 
+/** More shells than this would hold a host's memory for guests nobody asked for. */
+const MAX_SHELLS = 256;
+
 /** XenAPI's HTTPS port unless --xapi-port says otherwise. */
 const DEFAULT_XAPI_PORT = 8443;
 
-function numbers(o: DaemonOpts): { poolSize: number; shutdownGraceMs: number; xapiPort?: number; xapiAddress: string; xapiPortOptional: boolean } {
+function numbers(o: DaemonOpts): { poolSize: number; shells: number; shutdownGraceMs: number; xapiPort?: number; xapiAddress: string; xapiPortOptional: boolean } {
   const poolSize = Number(o.pool);
   const grace = Number(o.shutdownTimeout);
   const port = o.xapiPort === 'off' ? undefined : o.xapiPort === undefined ? DEFAULT_XAPI_PORT : Number(o.xapiPort);
+  const shells = Number(o.shells);
   if (!Number.isInteger(poolSize) || poolSize < 0) throw new Error(`--pool wants a whole number of threads, not '${o.pool}'`);
+  if (!Number.isInteger(shells) || shells < 0 || shells > MAX_SHELLS) throw new Error(`--shells wants a whole number of domains from 0 to ${MAX_SHELLS}, not '${o.shells}'`);
   if (!(grace >= 0)) throw new Error(`--shutdown-timeout wants a number of seconds, not '${o.shutdownTimeout}'`);
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new Error(`--xapi-port wants a TCP port or 'off', not '${o.xapiPort}'`);
-  return { poolSize, shutdownGraceMs: grace * 1000, ...(port !== undefined && { xapiPort: port }), xapiAddress: o.xapiAddress, xapiPortOptional: o.xapiPort === undefined };
+  return { poolSize, shells, shutdownGraceMs: grace * 1000, ...(port !== undefined && { xapiPort: port }), xapiAddress: o.xapiAddress, xapiPortOptional: o.xapiPort === undefined };
 }
 
 async function runDaemon(o: DaemonOpts): Promise<void> {
@@ -107,7 +113,7 @@ async function startDetached(o: DaemonOpts): Promise<string> {
   const stateDir = resolveStateDir(o.stateDir);
   numbers(o);
   const child = spawn(process.execPath, [
-    ...daemonNodeFlags(process.execArgv, process.env.NODE_OPTIONS), ...process.execArgv, process.argv[1]!, 'host', '--state-dir', stateDir, '--pool', o.pool,
+    ...daemonNodeFlags(process.execArgv, process.env.NODE_OPTIONS), ...process.execArgv, process.argv[1]!, 'host', '--state-dir', stateDir, '--pool', o.pool, '--shells', o.shells,
     '--shutdown-timeout', o.shutdownTimeout, ...(o.xapiPort !== undefined ? ['--xapi-port', o.xapiPort] : []), '--xapi-address', o.xapiAddress, '--notify-parent',
   ], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...DAEMON_MALLOC_ENV, ...process.env } });
   const report = await new Promise<StartReport>((resolve, reject) => {
@@ -125,6 +131,7 @@ async function startDetached(o: DaemonOpts): Promise<string> {
 export function registerHostCommands(program: Command): void {
   const daemonOptions = (cmd: Command) => withStateDir(cmd)
     .option('--pool <n>', 'vCPU threads kept started, ready for new domains', '2')
+    .option('--shells <n>', 'domains kept pre-built for creates of the default memory=, so a create only names one and hands it its kernel', '0')
     .option('--shutdown-timeout <seconds>', 'how long guests get to power off when the host stops', '10')
     .option('--xapi-port <port>', `XenAPI over HTTPS on this TCP port ('off': only on the state dir's xapi.sock; default ${DEFAULT_XAPI_PORT}, ` +
       'skipped with a note in the log when another host has it)')

@@ -1,6 +1,7 @@
 // What a PV kernel's early boot does, wherever its vCPU runs (a thread of its own, bootstrap.ts,
 // or a realm on a shared pCPU, realm.ts): read start_info, bring up the console and xenstore,
-// then call the guest program's main(os).
+// then call the guest program's main(os). A shell (a vCPU started without a kernel) parks once
+// its platform is up, until the toolstack hands it its kernel.
 import { VIRQ_TIMER } from '../abi/event_channel.js';
 import {
   MAX_GUEST_CMDLINE, PAGE_SIZE, SI_CMD_LINE, SI_CONSOLE_EVTCHN, SI_CONSOLE_MFN, SI_STORE_EVTCHN, SI_STORE_MFN,
@@ -13,6 +14,7 @@ import { PFN_START_INFO } from '../hypervisor/layout.js';
 import type { DomainView } from '../hypervisor/memory.js';
 import { BoundPort } from '../hypervisor/port.js';
 import { UpcallLoop } from '../hypervisor/upcall.js';
+import type { BootMarks } from '../hypervisor/vcpu.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
 import { XenstoreRingClient } from '../xenstore/client/ring.js';
 import { blockDevices } from './block.js';
@@ -23,25 +25,40 @@ import { pvConsole, type OS } from './os.js';
 import { tcpipStacks } from './tcpip.js';
 import { GuestTime } from './time.js';
 
+/** Wall-clock ms, comparable across threads (for the boot's breakdown). */
+const now = () => performance.timeOrigin + performance.now();
+
 interface StartInfo {
   storePfn: number;
   storePort: number;
   consolePfn: number;
   consolePort: number;
-  cmdline: string;
 }
 
 function readStartInfo(view: DomainView): StartInfo {
   const si = new DataView(view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
-  const cmd = new Uint8Array(view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE).slice();
-  const nul = cmd.indexOf(0);
   return {
     storePfn: Number(si.getBigUint64(SI_STORE_MFN, true)),
     storePort: si.getUint32(SI_STORE_EVTCHN, true),
     consolePfn: Number(si.getBigUint64(SI_CONSOLE_MFN, true)),
     consolePort: si.getUint32(SI_CONSOLE_EVTCHN, true),
-    cmdline: new TextDecoder().decode(nul < 0 ? cmd : cmd.subarray(0, nul)),
   };
+}
+
+/** The command line in start_info: read when the kernel is known (a shell's is written when it is claimed). */
+function readCmdline(view: DomainView): string {
+  const cmd = new Uint8Array(view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE).slice();
+  const nul = cmd.indexOf(0);
+  return new TextDecoder().decode(nul < 0 ? cmd : cmd.subarray(0, nul));
+}
+
+type KernelModule = { default?: unknown };
+
+/** A shell's claim: its kernel, and the name and uuid the toolstack wrote for it. */
+export interface Claim {
+  readonly name: string;
+  readonly uuid: string;
+  load(): Promise<KernelModule>;
 }
 
 /** Where the vCPU runs, as the early boot needs to know it. */
@@ -49,10 +66,12 @@ export interface GuestPlatform {
   readonly hc: Hypercalls;
   /** How the upcall loop waits (its error handler is the boot's). */
   readonly loop: Omit<ConstructorParameters<typeof UpcallLoop>[1], 'onError'>;
-  /** The kernel image's module: its default export is main(os). */
-  loadKernel(): Promise<{ default?: unknown }>;
+  /** The kernel image's module (its default export is main(os)); null for a shell. */
+  loadKernel(): Promise<KernelModule> | null;
+  /** A shell's platform is up: wait until the toolstack claims it. */
+  park?(): Promise<Claim>;
   /** main(os) is about to be called. */
-  mainCalled(): void;
+  mainCalled(marks: BootMarks): void;
   /** Route the platform's uncaught errors of this guest to `crash`. */
   onUncaught(crash: (err: unknown) => void): void;
   /** A vCPU that has shut down is never scheduled again. */
@@ -61,6 +80,7 @@ export interface GuestPlatform {
 
 /** Boot the guest; returns its upcall loop (a driven loop's turn runs it) once the boot started. */
 export function startGuest(p: GuestPlatform): UpcallLoop {
+  const marks: BootMarks = { booted: now() };
   const { hc } = p;
   const view = hc.memory;
   const si = readStartInfo(view);
@@ -96,8 +116,8 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
   const run = async (): Promise<void> => {
     try {
       // Link the kernel while the platform comes up: nothing below depends on it.
-      const kernelLoaded = p.loadKernel();
-      kernelLoaded.catch(() => {});
+      let kernelLoaded = p.loadKernel() ?? undefined;
+      kernelLoaded?.catch(() => {});
       // Runs until the first event wait; blocks right here while the domain is still paused.
       loop.start();
       const time = new GuestTime(hc);
@@ -109,15 +129,32 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       });
       // The watch fires once when set, so a request made before it is in place is not lost.
       lifecycle.start().catch((e: unknown) => void crash(e));
-      const [name, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm'), timerBound]);
+      let name: string;
+      let uuid: string;
+      if (kernelLoaded === undefined) {
+        // A shell: the platform is up; what makes it a guest (name, command line, kernel) comes
+        // when the toolstack claims it.
+        await timerBound;
+        if (!p.park) throw new Error('no kernel, and this platform has no shells');
+        const claim = await p.park();
+        marks.handed = now();
+        kernelLoaded = claim.load();
+        kernelLoaded.catch(() => {});
+        ({ name, uuid } = claim);
+      } else {
+        const [n, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm'), timerBound]);
+        name = n;
+        uuid = vm?.split('/').pop() ?? '';
+      }
+      marks.named = now();
       label = name;
       const evtchn = eventChannels(hc, loop);
       const net = netDevices({ hc, evtchn, xs }, view.domid);
       const os: OS = {
         domid: view.domid,
         name,
-        uuid: vm?.split('/').pop() ?? '',
-        cmdline: si.cmdline,
+        uuid,
+        cmdline: readCmdline(view),
         console: pv.consoleApi,
         xenstore: xs,
         time,
@@ -131,8 +168,9 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         shutdown: (reason) => shutdown(reason),
       };
       const kernel = await kernelLoaded;
+      marks.linked = now();
       if (typeof kernel.default !== 'function') throw new Error('the kernel does not export a default main(os) function');
-      p.mainCalled();
+      p.mainCalled(marks);
       await (kernel.default as (os: OS) => unknown)(os);
       await shutdown('poweroff');
     } catch (e) {

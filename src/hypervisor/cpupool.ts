@@ -12,7 +12,7 @@ import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
 import type { DomainBuffers } from './memory.js';
 import { CREDIT_DEFAULT_WEIGHT } from './sched.js';
 import { ThreadState } from './thread.js';
-import type { BootedVcpu } from './vcpu.js';
+import type { BootedVcpu, BootMarks } from './vcpu.js';
 
 /** Xen's only scheduler here. */
 export type CpupoolSched = 'credit';
@@ -247,9 +247,9 @@ export class Cpupool {
       opts.onLog?.(`d${domain.domid}: flooded the control plane; crashing it`);
       if (!domain.dying && !domain.shutdownReason) hv.shutdownDomain(domain.domid, 'crash');
     });
-    let mainResolve!: () => void;
+    let mainResolve!: (marks: BootMarks | undefined) => void;
     let mainReject!: (e: Error) => void;
-    const mainCalled = new Promise<void>((res, rej) => ((mainResolve = res), (mainReject = rej)));
+    const mainCalled = new Promise<BootMarks | undefined>((res, rej) => ((mainResolve = res), (mainReject = rej)));
     mainCalled.catch(() => {});
     let placedResolve!: (err?: Error) => void;
     const placed = new Promise<Error | undefined>((res) => (placedResolve = res));
@@ -258,7 +258,7 @@ export class Cpupool {
     let terminated = false;
     const resident: Resident = {
       domain, slot,
-      onMain: mainResolve,
+      onMain: () => mainResolve(undefined),
       onPlaced: placedResolve,
       onEvicted: evicted,
       onExit: (why) => {

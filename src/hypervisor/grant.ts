@@ -4,7 +4,7 @@
 // handles in its maptrack. Every failure is a GrantError with Xen's GNTST_* status.
 import {
   GNTMAP_host_map, GNTMAP_readonly, GNTST_bad_copy_arg, GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle,
-  GNTST_bad_page, GNTST_general_error, GNTST_no_device_space, GNTST_no_space, GRANT_ENTRIES_PER_FRAME,
+  GNTST_bad_page, GNTST_general_error, GNTST_no_device_space, GNTST_no_space, GNTST_okay, GRANT_ENTRIES_PER_FRAME,
   GRANT_ENTRY_V1_SIZE, GTF_permit_access, GTF_readonly, GTF_reading, GTF_type_mask, GTF_writing, GrantError,
 } from '../abi/grant_table.js';
 import { PAGE_SIZE } from '../abi/xen.js';
@@ -169,33 +169,11 @@ export function pin(g: DomainView, ref: number, mapper: number, readonly: boolea
   if (g.dying) throw new GrantError(GNTST_bad_domain, `d${g.domid} is dying`);
   checkRef(g, ref);
   const c = g.ctl;
-  const a = ACTIVE_BASE + ref * ACT_WORDS;
   grantLock(c, mapper);
   try {
-    const pins = c[a + ACT_PIN]!;
-    if (pins !== 0 && c[a + ACT_DOMID] !== mapper) {
-      throw new GrantError(GNTST_general_error, `d${g.domid} ref ${ref} is pinned by d${c[a + ACT_DOMID]}`);
-    }
-    const readers = pins & READ_PINS;
-    const writers = pins >>> 16;
-    if ((readonly ? readers : writers) >= PIN_MAX) {
-      throw new GrantError(GNTST_no_device_space, `d${g.domid} ref ${ref}: pin count overflow`);
-    }
-    if (pins === 0 || (!readonly && writers === 0)) {
-      setStatus(g, ref, mapper, readonly);
-      if (pins === 0) {
-        const frame = frameOf(g, ref);
-        if (frame < 0) {
-          clearStatus(g, ref, GTF_reading | GTF_writing);
-          throw new GrantError(GNTST_bad_page, `d${g.domid} ref ${ref}: granted frame is not the domain's RAM`);
-        }
-        c[a + ACT_FRAME] = frame;
-        c[a + ACT_DOMID] = mapper;
-      }
-    }
-    c[a + ACT_PIN] = pins + (readonly ? PIN_READ : PIN_WRITE);
+    const frame = pinLocked(g, ref, mapper, readonly);
     Atomics.add(c, CB_FOREIGN_PINS, 1);
-    return c[a + ACT_FRAME]!;
+    return frame;
   } finally {
     grantUnlock(c);
   }
@@ -203,17 +181,52 @@ export function pin(g: DomainView, ref: number, mapper: number, readonly: boolea
 
 export function unpin(g: DomainView, ref: number, readonly: boolean, mapper: number): void {
   const c = g.ctl;
-  const a = ACTIVE_BASE + ref * ACT_WORDS;
   grantLock(c, mapper);
   try {
-    const pins = c[a + ACT_PIN]! - (readonly ? PIN_READ : PIN_WRITE);
-    c[a + ACT_PIN] = pins;
-    if (!readonly && (pins & WRITE_PINS) === 0) clearStatus(g, ref, GTF_writing);
-    if (pins === 0) clearStatus(g, ref, GTF_reading);
+    unpinLocked(g, ref, readonly);
     Atomics.sub(c, CB_FOREIGN_PINS, 1);
   } finally {
     grantUnlock(c);
   }
+}
+
+/** pin()'s work on the active entry of a ref already range-checked, under g's grant lock. */
+function pinLocked(g: DomainView, ref: number, mapper: number, readonly: boolean): number {
+  const c = g.ctl;
+  const a = ACTIVE_BASE + ref * ACT_WORDS;
+  const pins = c[a + ACT_PIN]!;
+  if (pins !== 0 && c[a + ACT_DOMID] !== mapper) {
+    throw new GrantError(GNTST_general_error, `d${g.domid} ref ${ref} is pinned by d${c[a + ACT_DOMID]}`);
+  }
+  const readers = pins & READ_PINS;
+  const writers = pins >>> 16;
+  if ((readonly ? readers : writers) >= PIN_MAX) {
+    throw new GrantError(GNTST_no_device_space, `d${g.domid} ref ${ref}: pin count overflow`);
+  }
+  if (pins === 0 || (!readonly && writers === 0)) {
+    setStatus(g, ref, mapper, readonly);
+    if (pins === 0) {
+      const frame = frameOf(g, ref);
+      if (frame < 0) {
+        clearStatus(g, ref, GTF_reading | GTF_writing);
+        throw new GrantError(GNTST_bad_page, `d${g.domid} ref ${ref}: granted frame is not the domain's RAM`);
+      }
+      c[a + ACT_FRAME] = frame;
+      c[a + ACT_DOMID] = mapper;
+    }
+  }
+  c[a + ACT_PIN] = pins + (readonly ? PIN_READ : PIN_WRITE);
+  return c[a + ACT_FRAME]!;
+}
+
+/** unpin()'s work on the active entry, under g's grant lock. */
+function unpinLocked(g: DomainView, ref: number, readonly: boolean): void {
+  const c = g.ctl;
+  const a = ACTIVE_BASE + ref * ACT_WORDS;
+  const pins = c[a + ACT_PIN]! - (readonly ? PIN_READ : PIN_WRITE);
+  c[a + ACT_PIN] = pins;
+  const bits = (!readonly && (pins & WRITE_PINS) === 0 ? GTF_writing : 0) | (pins === 0 ? GTF_reading : 0);
+  if (bits !== 0) clearStatus(g, ref, bits);
 }
 
 function grantLock(c: Int32Array, holder: number): void {
@@ -311,4 +324,134 @@ function acquire(self: DomainView, side: CopySide, readonly: boolean, lookup: (d
     throw new GrantError(GNTST_bad_page, `copy: pfn ${side.pfn} is not RAM of d${self.domid}`);
   }
   return { mem: self.mem8, at: side.pfn * PAGE_SIZE + side.offset, release: NOOP };
+}
+
+/**
+ * A batch of GNTTABOP_copy ops between grants of one domain and memory private to the caller
+ * (a backend's own buffer: what Xen's copy reaches as the caller's own frames). The ops live
+ * in typed arrays that the caller keeps and refills, so a batch allocates nothing per op; one
+ * direction for the whole batch, as netback's rx (to the guest) and tx (from it) each are.
+ */
+export class GrantCopyBatch {
+  readonly capacity: number;
+  readonly ref: Uint32Array;
+  readonly offset: Uint16Array;
+  readonly len: Uint16Array;
+  /** Where each op's bytes sit in `local`. */
+  readonly at: Uint32Array;
+  /** GNTST_* of each op after grantCopyLocal. */
+  readonly status: Int8Array;
+  count = 0;
+  /** True: local -> grants (the grants must be writable). False: grants -> local. */
+  toGrant = false;
+  local: Uint8Array = new Uint8Array(0);
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.ref = new Uint32Array(capacity);
+    this.offset = new Uint16Array(capacity);
+    this.len = new Uint16Array(capacity);
+    this.at = new Uint32Array(capacity);
+    this.status = new Int8Array(capacity);
+  }
+
+  /** Empty the batch for ops in direction `toGrant` against `local`. */
+  reset(local: Uint8Array, toGrant: boolean): void {
+    this.local = local;
+    this.toGrant = toGrant;
+    this.count = 0;
+  }
+
+  /** One op: `len` bytes at `offset` of grant `ref`, at `at` of `local`. Checked when run. */
+  add(ref: number, offset: number, len: number, at: number): void {
+    const i = this.count;
+    if (i === this.capacity) throw new GrantError(GNTST_bad_copy_arg, `copy batch full (${this.capacity} ops)`);
+    // The arrays would wrap a value out of their range into some other, valid-looking one.
+    if (ref >>> 0 !== ref || offset >>> 0 !== offset || len >>> 0 !== len || at >>> 0 !== at || offset > 0xffff || len > 0xffff) {
+      throw new GrantError(GNTST_bad_copy_arg, `copy op ${i}: ref ${ref} offset ${offset} len ${len} at ${at}`);
+    }
+    this.ref[i] = ref;
+    this.offset[i] = offset;
+    this.len[i] = len;
+    this.at[i] = at;
+    this.count = i + 1;
+  }
+
+  /** Every op failed with `status`. */
+  fail(status: number): number {
+    this.status.fill(status, 0, this.count);
+    return this.count;
+  }
+}
+
+/**
+ * Run `b` against the grants of `g` for `mapper`: GNTTABOP_copy with Xen's batch economies.
+ * The grant lock is taken once for the batch and one foreign pin held for it, so that the
+ * domain is not reaped under the copy; each op's ref is pinned and validated as pin() does
+ * (a grant used by consecutive ops stays pinned between them, as Xen's gnttab_copy_buf keeps
+ * its grant), and unpinned before the lock is let go. Returns how many ops failed; each op's
+ * GNTST_* is in b.status. Copies are at most a page each, so the lock is held briefly.
+ */
+export function copyLocal(g: DomainView, mapper: number, b: GrantCopyBatch): number {
+  const n = b.count;
+  if (n === 0) return 0;
+  const c = g.ctl;
+  const mem = g.mem8;
+  const local = b.local;
+  const toGrant = b.toGrant;
+  const readonly = !toGrant;
+  const status = b.status;
+  let failed = 0;
+  let held = -1;
+  let base = 0;
+  grantLock(c, mapper);
+  // The pin first, then the check: a domain seen alive here is not reaped before the pin goes.
+  Atomics.add(c, CB_FOREIGN_PINS, 1);
+  try {
+    if (g.dying) return b.fail(GNTST_bad_domain);
+    const nr = nrGrantEntries(g);
+    for (let i = 0; i < n; i++) {
+      const ref = b.ref[i]!;
+      const offset = b.offset[i]!;
+      const len = b.len[i]!;
+      const at = b.at[i]!;
+      if (offset + len > PAGE_SIZE || at + len > local.length) {
+        status[i] = GNTST_bad_copy_arg;
+        failed++;
+        continue;
+      }
+      if (ref !== held) {
+        if (held >= 0) unpinLocked(g, held, readonly);
+        held = -1;
+        if (ref >= nr) {
+          status[i] = GNTST_bad_gntref;
+          failed++;
+          continue;
+        }
+        try {
+          base = pinLocked(g, ref, mapper, readonly) * PAGE_SIZE;
+        } catch (e) {
+          if (!(e instanceof GrantError)) throw e;
+          status[i] = e.status;
+          failed++;
+          continue;
+        }
+        held = ref;
+      }
+      const from = base + offset;
+      if (toGrant) copyBytes(local, at, mem, from, len);
+      else copyBytes(mem, from, local, at, len);
+      status[i] = GNTST_okay;
+    }
+  } finally {
+    if (held >= 0) unpinLocked(g, held, readonly);
+    Atomics.sub(c, CB_FOREIGN_PINS, 1);
+    grantUnlock(c);
+  }
+  return failed;
+}
+
+/** TypedArray.set, with no view made when the whole source goes (a one-slot frame). */
+function copyBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, len: number): void {
+  dst.set(from === 0 && len === src.length ? src : src.subarray(from, from + len), to);
 }

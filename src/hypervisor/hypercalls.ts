@@ -10,7 +10,10 @@ import { XenError } from '../errors.js';
 import type { ControlChannel, PeerGrant } from './control.js';
 import * as evtchn from './evtchn.js';
 import { enterGate, leaveGate } from './gate.js';
-import { copyGrant, mapGrant, Maptrack, unmapGrant, revokeGrantEntry, writeGrantEntry, type CopyOp, type GrantMapping } from './grant.js';
+import {
+  copyGrant, copyLocal, mapGrant, Maptrack, unmapGrant, revokeGrantEntry, writeGrantEntry, type CopyOp, type GrantCopyBatch,
+  type GrantMapping,
+} from './grant.js';
 import {
   CB_MAX_GRANT_FRAMES, CB_MAX_PAGES, CB_NR_GRANT_FRAMES, CB_RAM_HWM, CB_TOT_PAGES, GNTTAB_NR_RESERVED_ENTRIES,
   firstRamPfn,
@@ -266,6 +269,22 @@ export class Hypercalls {
           throw e;
         }
       });
+    } finally {
+      this.#exit();
+    }
+  }
+
+  /**
+   * GNTTABOP_copy of `batch` between grants of `domid` and the caller's own buffer (a
+   * backend's): no maptrack handle, no page view, one lock for the batch. Returns how many ops
+   * failed; each op's GNTST_* is in batch.status.
+   */
+  grantCopyLocal(domid: number, batch: GrantCopyBatch): number {
+    const g = this.#peer(domid);
+    if (!g) return batch.fail(GNTST_bad_domain);
+    this.#enter();
+    try {
+      return copyLocal(g, this.domid, batch);
     } finally {
       this.#exit();
     }

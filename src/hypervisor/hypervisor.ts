@@ -50,7 +50,8 @@ export interface DomainCreateOptions {
 }
 
 export class Domain {
-  readonly createdAt = Date.now();
+  /** When it was created (a shell's: when a create claimed it). */
+  createdAt = Date.now();
   vcpu: VcpuHandle | null = null;
   maptrack: Maptrack | null = null;
   shutdownReason: ShutdownReason | null = null;
@@ -61,7 +62,8 @@ export class Domain {
   constructor(
     readonly domid: number,
     public name: string,
-    readonly uuid: string,
+    /** Set at creation; a shell takes its configuration's when claimed. */
+    public uuid: string,
     readonly view: DomainView,
     readonly privileged: boolean,
     readonly maxMaptrackFrames: number,

@@ -2,6 +2,7 @@
 // milliseconds, so a pool keeps some started and idle; creating a domain then only hands one
 // its boot message (DESIGN.md §2, §10).
 import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads';
+import { XenError } from '../errors.js';
 import type { PeerGrant } from './control.js';
 import { serveControlPort } from './control.js';
 import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
@@ -15,17 +16,47 @@ export interface BootMessage {
   readonly type: 'boot';
   readonly buffers: Domain['view']['buffers'];
   readonly control: import('node:worker_threads').MessagePort;
-  /** URL of the kernel image (an ES module whose default export is main(os)). */
-  readonly kernel: string;
+  /**
+   * URL of the kernel image (an ES module whose default export is main(os)); null for a shell,
+   * which boots the runtime and parks until a KernelMessage names its kernel.
+   */
+  readonly kernel: string | null;
   /** The thread's nice value (sched.ts). */
   readonly nice: number;
+}
+
+/**
+ * A parked shell's second message on its parentPort: its kernel, the priority it runs at, and
+ * the name and uuid the toolstack has just written to xenstore, so that the guest's critical
+ * path needs no xenstore round trip (as LightVM's noxs hands a guest its details in a page).
+ */
+export interface KernelMessage {
+  readonly type: 'kernel';
+  readonly kernel: string;
+  readonly nice: number;
+  readonly name: string;
+  readonly uuid: string;
+}
+
+/**
+ * When a vCPU thread reached each step of its boot (performance.timeOrigin + now(), so the
+ * host can subtract its own clock): the boot message, a shell's kernel, the domain's name read
+ * from xenstore, the kernel linked.
+ */
+export interface BootMarks {
+  booted: number;
+  handed?: number;
+  named?: number;
+  linked?: number;
 }
 
 /** Messages a vCPU thread sends on its parentPort. */
 export type VcpuStatus =
   /** `tid`: the thread's kernel id, where the OS has one (thread.ts). */
   | { readonly type: 'ready'; readonly tid?: number }
-  | { readonly type: 'main' }
+  /** A shell's runtime is up (console, xenstore, timer) and waits for its kernel. */
+  | { readonly type: 'parked' }
+  | { readonly type: 'main'; readonly marks?: BootMarks }
   | { readonly type: 'log'; readonly line: string };
 
 export interface VcpuOptions {
@@ -148,14 +179,18 @@ export class VcpuPool {
 
 /** A domain's vCPU once started, on a thread of its own or on a shared pCPU (cpupool.ts). */
 export interface BootedVcpu extends VcpuHandle {
-  /** Resolves when the guest's main() has been called. */
-  readonly mainCalled: Promise<void>;
+  /** Resolves when the guest's main() has been called, with its boot's marks where it has them. */
+  readonly mainCalled: Promise<BootMarks | undefined>;
   /** Whether it started on a thread (or realm) that was ready before it was asked for. */
   readonly warm: boolean;
 }
 
 export interface StartedVcpu extends BootedVcpu {
   readonly worker: Worker;
+  /** Resolves when a shell's runtime waits for its kernel (never for a vCPU started with one). */
+  readonly parked: Promise<void>;
+  /** Hand a shell its kernel, to run at `weight` (once: a vCPU started with a kernel has one). */
+  loadKernel(kernel: string, weight?: number): void;
 }
 
 /**
@@ -165,7 +200,7 @@ export interface StartedVcpu extends BootedVcpu {
 export async function startVcpu(
   hv: Hypervisor,
   domain: Domain,
-  kernel: string,
+  kernel: string | null,
   opts: VcpuOptions & { pool: VcpuPool; onLog?: (line: string) => void; weight?: number },
 ): Promise<StartedVcpu> {
   const { worker, ready, warm } = opts.pool.take(opts);
@@ -175,16 +210,20 @@ export async function startVcpu(
     if (!domain.dying && !domain.shutdownReason) hv.shutdownDomain(domain.domid, 'crash');
   });
   let terminated = false;
-  let mainResolve!: () => void;
+  let mainResolve!: (marks: BootMarks | undefined) => void;
   let mainReject!: (e: Error) => void;
-  const mainCalled = new Promise<void>((res, rej) => ((mainResolve = res), (mainReject = rej)));
+  const mainCalled = new Promise<BootMarks | undefined>((res, rej) => ((mainResolve = res), (mainReject = rej)));
   mainCalled.catch(() => {});
+  let parkedResolve!: () => void;
+  const parked = new Promise<void>((res) => (parkedResolve = res));
+  let hasKernel = kernel !== null;
   const drain = (stream: NodeJS.ReadableStream) =>
     stream.on('data', (b: Buffer) => opts.onLog?.(b.toString('utf8').trimEnd()));
   drain(worker.stdout);
   drain(worker.stderr);
   worker.on('message', (m: VcpuStatus) => {
-    if (m.type === 'main') mainResolve();
+    if (m.type === 'main') mainResolve(m.marks);
+    else if (m.type === 'parked') parkedResolve();
     else if (m.type === 'log') opts.onLog?.(m.line);
   });
   const crashed = (why: string) => {
@@ -210,6 +249,13 @@ export async function startVcpu(
     worker,
     warm,
     mainCalled,
+    parked,
+    loadKernel(image: string, weight?: number) {
+      if (hasKernel) throw new XenError('EBUSY', `d${domain.domid}: its vCPU has a kernel already`);
+      hasKernel = true;
+      const m: KernelMessage = { type: 'kernel', kernel: image, nice: niceForWeight(weight ?? CREDIT_DEFAULT_WEIGHT), name: domain.name, uuid: domain.uuid };
+      worker.postMessage(m);
+    },
     async terminate() {
       terminated = true;
       port1.close();

@@ -84,7 +84,7 @@ export class ToolstackApi implements Toolstack {
   readonly #handlers: { readonly [K in Op]: Handler<K> } = {
     create: (a) => this.#create(a.file, a.text, a.paused === true),
     list: async (a) => {
-      const domains = a.domains ? a.domains.map((r) => this.#resolve(r)) : this.#host.hv.domains();
+      const domains = a.domains ? a.domains.map((r) => this.#resolve(r)) : this.#host.domains();
       const [vbd, net] = await Promise.all([dom0VbdStats(this.#host), dom0VifTraffic(this.#host.hv)]);
       return domains.map((d) => this.#info(d, a.long === true, vbd.get(d.domid), net.get(d.domid)));
     },
@@ -232,14 +232,13 @@ export class ToolstackApi implements Toolstack {
 
   /** A domain by name (live ones only: names are reused) or by id (dying ones too, as xl). */
   #resolve(ref: DomainRef): Domain {
-    const hv = this.#host.hv;
     if (typeof ref === 'number' || /^[0-9]+$/.test(ref)) {
       const domid = Number(ref);
-      const d = hv.findDomain(domid);
+      const d = this.#host.findDomain(domid);
       if (!d) throw new XenError('ESRCH', `no domain with id ${domid}: \`xenode list\` shows the domains`);
       return d;
     }
-    const d = hv.domains().find((x) => x.name === ref && !x.dying);
+    const d = this.#host.domains().find((x) => x.name === ref && !x.dying);
     if (!d) throw new XenError('ESRCH', `no domain named '${ref}': \`xenode list\` shows the domains`);
     return d;
   }
@@ -344,7 +343,7 @@ export class ToolstackApi implements Toolstack {
       commandline: process.argv.slice(1).join(' '),
       startTime: this.#host.hv.dom0.createdAt,
       stateDir: this.#host.paths?.stateDir ?? null,
-      domains: this.#host.hv.domains().length,
+      domains: this.#host.domains().length,
     };
   }
 }

@@ -15,7 +15,7 @@ import {
   GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE,
 } from '../hypervisor/layout.js';
 import { POOL0, type Cpupool, type Placement } from '../hypervisor/cpupool.js';
-import { startVcpu, type BootedVcpu, type VcpuPool } from '../hypervisor/vcpu.js';
+import { startVcpu, type BootedVcpu, type StartedVcpu, type VcpuPool } from '../hypervisor/vcpu.js';
 import type { ConsoleDaemon } from '../drivers/console/daemon.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
@@ -96,7 +96,7 @@ export interface BuiltDomain {
   readonly timings: { readonly kernel: number; readonly setup: number; readonly vcpu: number };
 }
 
-function writeStartInfo(d: Domain, ramFrames: number, storePort: number, consolePort: number, cmdline: string): void {
+function writeStartInfo(d: Domain, ramFrames: number, storePort: number, consolePort: number): void {
   const si = new DataView(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
   const bytes = new Uint8Array(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
   bytes.set(new TextEncoder().encode(START_INFO_MAGIC_PREFIX), SI_MAGIC);
@@ -107,29 +107,58 @@ function writeStartInfo(d: Domain, ramFrames: number, storePort: number, console
   si.setUint32(SI_STORE_EVTCHN, storePort, true);
   si.setBigUint64(SI_CONSOLE_MFN, BigInt(PFN_CONSOLE), true);
   si.setUint32(SI_CONSOLE_EVTCHN, consolePort, true);
-  const cmd = new TextEncoder().encode(cmdline);
-  if (cmd.length >= MAX_GUEST_CMDLINE) throw new XenError('E2BIG', `extra= is ${cmd.length} bytes; the limit is ${MAX_GUEST_CMDLINE - 1}`);
-  bytes.set(cmd, SI_CMD_LINE);
 }
 
-/** The nodes libxl writes for a new domain, with its permissions: dom0 owns, the guest reads. */
-async function writeXenstore(xs: XenstoreClient, d: Domain, spec: BuildSpec, storePort: number, consolePort: number): Promise<void> {
+/** start_info's command line (extra=), NUL-terminated: a shell's is written when it is claimed. */
+function writeCmdline(d: Domain, cmdline: string): void {
+  const cmd = new TextEncoder().encode(cmdline);
+  if (cmd.length >= MAX_GUEST_CMDLINE) throw new XenError('E2BIG', `extra= is ${cmd.length} bytes; the limit is ${MAX_GUEST_CMDLINE - 1}`);
+  const field = new Uint8Array(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE);
+  field.fill(0);
+  field.set(cmd);
+}
+
+/** dom0's ends of a domain's xenstore and console event channels. */
+interface Ports {
+  readonly store: number;
+  readonly console: number;
+}
+
+/** What names a domain to users; a shell gets it when a create claims it. */
+interface Identity {
+  readonly name: string;
+}
+
+const identityValues = (d: Domain, name: string): [string, string][] => {
   const dom = `/local/domain/${d.domid}`;
   const vm = `/vm/${d.uuid}`;
-  const ro: XsPerm[] = [{ domid: 0, perm: 'n' }, { domid: d.domid, perm: 'r' }];
+  return [[`${vm}/uuid`, d.uuid], [`${vm}/name`, name], [`${vm}/start_time`, (d.createdAt / 1000).toFixed(2)], [`${dom}/vm`, vm], [`${dom}/name`, name]];
+};
+
+const readOnly = (d: Domain): XsPerm[] => [{ domid: 0, perm: 'n' }, { domid: d.domid, perm: 'r' }];
+
+/**
+ * The nodes libxl writes for a new domain, with its permissions: dom0 owns, the guest reads.
+ * Without an identity (a shell), everything but the name and the /vm directory.
+ */
+async function writeXenstore(xs: XenstoreClient, d: Domain, spec: ShellSpec, ports: Ports, identity: Identity | null): Promise<void> {
+  const dom = `/local/domain/${d.domid}`;
+  const vm = `/vm/${d.uuid}`;
+  const ro = readOnly(d);
   const rw: XsPerm[] = [{ domid: d.domid, perm: 'n' }];
+  const dirs = identity ? [dom, vm] : [dom];
+  const named = identity ? identityValues(d, identity.name) : [];
   // One transaction, its requests pipelined: the toolstack's part of a boot is a few round
   // trips to xenstored, not one per node.
   await xs.transaction(async (t) => {
-    await Promise.all([t.mkdir(dom), t.mkdir(vm)]);
-    await Promise.all([t.setPerms(dom, ro), t.setPerms(vm, ro)]);
+    await Promise.all(dirs.map((p) => t.mkdir(p)));
+    await Promise.all(dirs.map((p) => t.setPerms(p, ro)));
     const values: [string, string][] = [
-      [`${vm}/uuid`, d.uuid], [`${vm}/name`, spec.name], [`${vm}/start_time`, (d.createdAt / 1000).toFixed(2)],
-      [`${dom}/vm`, vm], [`${dom}/name`, spec.name], [`${dom}/domid`, String(d.domid)],
+      ...named, [`${dom}/domid`, String(d.domid)],
       [`${dom}/memory/static-max`, String(spec.memory * 1024)], [`${dom}/memory/target`, String(spec.memory * 1024)],
       [`${dom}/cpu/0/availability`, 'online'],
-      [`${dom}/store/port`, String(storePort)], [`${dom}/store/ring-ref`, String(PFN_XENSTORE)],
-      [`${dom}/console/port`, String(consolePort)], [`${dom}/console/ring-ref`, String(PFN_CONSOLE)],
+      [`${dom}/store/port`, String(ports.store)], [`${dom}/store/ring-ref`, String(PFN_XENSTORE)],
+      [`${dom}/console/port`, String(ports.console)], [`${dom}/console/ring-ref`, String(PFN_CONSOLE)],
       [`${dom}/console/type`, 'xenconsoled'], [`${dom}/console/limit`, '1048576'],
       [`${dom}/control/platform-feature-multiprocessor-suspend`, '1'],
     ];
@@ -142,47 +171,67 @@ async function writeXenstore(xs: XenstoreClient, d: Domain, spec: BuildSpec, sto
   });
 }
 
-export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { paused?: boolean } = {}): Promise<BuiltDomain> {
+/**
+ * The domain and what every domain has, up to its vCPU: event channels for xenstore and
+ * console, the reserved grant entries, start_info, xenstore nodes, XS_INTRODUCE, the console.
+ * The caller tears it down if what follows fails.
+ */
+async function prepareDomain(
+  ctx: BuildContext, spec: ShellSpec & { uuid?: string }, name: string, identity: Identity | null, placement?: Placement,
+): Promise<Domain> {
   const { hv, xs, consoled } = ctx;
-  const { ramFrames, heapMb } = memorySplit(spec.memory);
-  const shared = sharedPoolOf(ctx, spec);
-  const t0 = performance.now();
-  const image = await kernelImage(spec.kernel, shared ? 'realm' : 'module');
-  const t1 = performance.now();
-  const placement: Placement | undefined = shared?.place();
-  let started = false;
-  let d: Domain;
-  try {
-    d = hv.createDomain({
-    name: spec.name,
+  const { ramFrames } = memorySplit(spec.memory);
+  const d = hv.createDomain({
+    name,
     uuid: spec.uuid ?? randomUUID(),
     ramFrames,
     ...(spec.maxGrantFrames !== undefined && { maxGrantFrames: spec.maxGrantFrames }),
     ...(spec.maxMaptrackFrames !== undefined && { maxMaptrackFrames: spec.maxMaptrackFrames }),
     ...(spec.maxEventChannels !== undefined && { maxEvtchns: spec.maxEventChannels }),
     ...(placement && { doorbell: placement.doorbell }),
-    });
+  });
+  try {
+    const hc0 = hv.dom0Hypercalls;
+    const ports = { store: await hc0.evtchnAllocUnbound(0, d.domid), console: await hc0.evtchnAllocUnbound(0, d.domid) };
+    writeGrantEntry(d.view, GNTTAB_RESERVED_CONSOLE, 0, PFN_CONSOLE, false);
+    writeGrantEntry(d.view, GNTTAB_RESERVED_XENSTORE, 0, PFN_XENSTORE, false);
+    writeStartInfo(d, ramFrames, ports.store, ports.console);
+    await writeXenstore(xs, d, spec, ports, identity);
+    await xs.introduce(d.domid, PFN_XENSTORE, ports.store);
+    await consoled.attach(d.domid, GNTTAB_RESERVED_CONSOLE, ports.console);
+    return d;
+  } catch (e) {
+    await teardownDomain(ctx, d.domid);
+    throw e;
+  }
+}
+
+async function attachDevices(ctx: BuildContext, domid: number, spec: Pick<BuildSpec, 'disks' | 'vifs'>): Promise<void> {
+  for (const disk of spec.disks) await attachDisk(deviceHost(ctx), domid, disk);
+  for (const vif of spec.vifs) await attachVif(deviceHost(ctx), domid, vif);
+}
+
+export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { paused?: boolean } = {}): Promise<BuiltDomain> {
+  const { hv } = ctx;
+  const { heapMb } = memorySplit(spec.memory);
+  const shared = sharedPoolOf(ctx, spec);
+  const t0 = performance.now();
+  const image = await kernelImage(spec.kernel, shared ? 'realm' : 'module');
+  const t1 = performance.now();
+  const placement = shared?.place();
+  let d: Domain;
+  try {
+    d = await prepareDomain(ctx, spec, spec.name, { name: spec.name }, placement);
   } catch (e) {
     if (placement) shared!.unplace(placement);
     throw e;
   }
+  let started = false;
   try {
-    const hc0 = hv.dom0Hypercalls;
-    const storePort = await hc0.evtchnAllocUnbound(0, d.domid);
-    const consolePort = await hc0.evtchnAllocUnbound(0, d.domid);
-    writeGrantEntry(d.view, GNTTAB_RESERVED_CONSOLE, 0, PFN_CONSOLE, false);
-    writeGrantEntry(d.view, GNTTAB_RESERVED_XENSTORE, 0, PFN_XENSTORE, false);
-    writeStartInfo(d, ramFrames, storePort, consolePort, spec.cmdline ?? '');
-    await writeXenstore(xs, d, spec, storePort, consolePort);
-    await xs.introduce(d.domid, PFN_XENSTORE, storePort);
-    await consoled.attach(d.domid, GNTTAB_RESERVED_CONSOLE, consolePort);
-    for (const disk of spec.disks) await attachDisk(deviceHost(ctx), d.domid, disk);
-    for (const vif of spec.vifs) await attachVif(deviceHost(ctx), d.domid, vif);
+    writeCmdline(d, spec.cmdline ?? '');
+    await attachDevices(ctx, d.domid, spec);
     const t2 = performance.now();
-    const sched = {
-      ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }),
-      ...(ctx.onLog && { onLog: ctx.onLog }),
-    };
+    const sched = { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(ctx.onLog && { onLog: ctx.onLog }) };
     started = true; // from here the vCPU owns the placement (it gives it back when it fails or ends)
     const vcpu = shared
       ? await shared.startVcpu(hv, d, placement!, image, { ...sched, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
@@ -192,6 +241,68 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
     return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 } };
   } catch (e) {
     if (placement && !started) shared!.unplace(placement);
+    await teardownDomain(ctx, d.domid);
+    throw e;
+  }
+}
+
+/** What a shell is built from: the parts of a configuration that decide its memory and limits. */
+export type ShellSpec = Pick<DomainConfig, 'memory' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'driverDomain'>;
+
+/** A pre-built domain: everything but its name, its devices and its kernel (LightVM's shell). */
+export interface Shell {
+  readonly domain: Domain;
+  readonly vcpu: StartedVcpu;
+}
+
+/**
+ * Build a shell named `placeholder`: a running domain whose runtime has brought up its console,
+ * xenstore ring and timer and waits for a kernel. Resolves once it waits; on any failure
+ * (its vCPU dying included) nothing of it is left.
+ */
+export async function buildShell(ctx: BuildContext, spec: ShellSpec, placeholder: string): Promise<Shell> {
+  const { hv } = ctx;
+  const d = await prepareDomain(ctx, spec, placeholder, null);
+  try {
+    const vcpu = await startVcpu(hv, d, null, { heapMb: memorySplit(spec.memory).heapMb, pool: ctx.pool, ...(ctx.onLog && { onLog: ctx.onLog }) });
+    hv.unpause(d.domid);
+    await Promise.race([vcpu.parked, vcpu.mainCalled]);
+    return { domain: d, vcpu };
+  } catch (e) {
+    await teardownDomain(ctx, d.domid);
+    throw e;
+  }
+}
+
+/**
+ * Make a shell the domain `spec` describes (its create): link the kernel, take a shell
+ * (`take` hands out each shell once; undefined when none is ready), name it, write what the
+ * configuration adds (name, uuid, the /vm directory, command line, devices) and hand it its
+ * kernel. Undefined when no shell was ready; on failure the shell is torn down.
+ */
+export async function claimShell(ctx: BuildContext, take: () => Shell | undefined, spec: BuildSpec): Promise<BuiltDomain | undefined> {
+  const t0 = performance.now();
+  const image = await kernelImage(spec.kernel);
+  const shell = take();
+  if (!shell) return undefined;
+  const { domain: d, vcpu } = shell;
+  try {
+    const t1 = performance.now();
+    d.name = spec.name;
+    d.uuid = spec.uuid ?? d.uuid;
+    d.createdAt = Date.now();
+    writeCmdline(d, spec.cmdline ?? '');
+    const vm = `/vm/${d.uuid}`;
+    await ctx.xs.transaction(async (t) => {
+      await t.mkdir(vm);
+      await t.setPerms(vm, readOnly(d));
+      await Promise.all(identityValues(d, spec.name).map(([path, value]) => t.write(path, value)));
+    });
+    await attachDevices(ctx, d.domid, spec);
+    const t2 = performance.now();
+    vcpu.loadKernel(image, spec.cpuWeight);
+    return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 } };
+  } catch (e) {
     await teardownDomain(ctx, d.domid);
     throw e;
   }

@@ -16,6 +16,8 @@ export interface DaemonOptions {
   readonly stateDir: string;
   /** Pre-started vCPU threads for guests of the default size. */
   readonly poolSize?: number;
+  /** Pre-built domains (shells.ts) kept for creates of the default memory=. */
+  readonly shells?: number;
   /** How long guests get to power off when the host stops. */
   readonly shutdownGraceMs?: number;
   /** Sees every log entry (the foreground daemon prints them). */
@@ -56,6 +58,7 @@ export class HostDaemon {
       local = await startLocalHost({
         stateDir: paths.stateDir,
         poolSize: opts.poolSize ?? 2,
+        ...(opts.shells && { shells: { count: opts.shells, memory: DEFAULT_MEMORY_MIB } }),
         logFile: paths.logFile,
         ...(opts.echo && { echo: opts.echo }),
         onStop: () => void daemon?.stop(),

@@ -23,7 +23,8 @@ import { Xenstored } from '../xenstore/server/daemon.js';
 import { mapGuestRing } from '../xenstore/server/introduce.js';
 import { Storage } from '../storage/sr.js';
 import { Vdis } from '../storage/vdi.js';
-import { buildDomain, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
+import { buildDomain, claimShell, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
+import { isShellName, ShellPool } from './shells.js';
 import type { DiskDevice, NicDevice, ShutdownOutcome } from './contract.js';
 import { attachDisk, detachDisk, vdiUsers } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
@@ -42,8 +43,18 @@ export interface HostOptions {
   readonly stateDir?: string;
   /** Pre-started vCPU threads kept ready per heap size. */
   readonly poolSize?: number;
+  /** Pre-built domains kept ready for creates of this memory= (shells.ts); none by default. */
+  readonly shells?: { readonly count: number; readonly memory: number };
+  /** Creates in progress at once before one more is refused with EAGAIN (MAX_CREATES_IN_FLIGHT). */
+  readonly maxCreates?: number;
   readonly log?: (line: string) => void;
 }
+
+/**
+ * Creates in progress at once; one more is refused with EAGAIN, so a storm of creates costs
+ * its senders a retry instead of the host its responsiveness.
+ */
+export const MAX_CREATES_IN_FLIGHT = 64;
 
 export interface HostEvents {
   /** A domain was built (and is running, unless created paused). */
@@ -73,6 +84,7 @@ export class Host extends EventEmitter<HostEvents> {
   readonly xs: XenstoreClient;
   readonly consoled: ConsoleDaemon;
   readonly pool: VcpuPool;
+  readonly shells: ShellPool;
   readonly paths: HostPaths | null;
   /** The host database (in memory for a host without a state dir). */
   readonly db: HostDb;
@@ -83,6 +95,7 @@ export class Host extends EventEmitter<HostEvents> {
   #creating = new Set<string>();
   #destroying = new Map<number, Promise<void>>();
   #log: (line: string) => void;
+  readonly #maxCreates: number;
   #closed = false;
   /** Set while the host shuts its guests down: their shutdown actions no longer restart them. */
   #stopping = false;
@@ -97,9 +110,11 @@ export class Host extends EventEmitter<HostEvents> {
     this.xenstored = parts.xenstored;
     this.xs = parts.xs;
     this.#log = opts.log ?? (() => {});
+    this.#maxCreates = opts.maxCreates ?? MAX_CREATES_IN_FLIGHT;
     this.consoled = new ConsoleDaemon(this.hv.dom0Hypercalls, this.loop);
     this.consoled.on('broken', (domid, why) => this.#log(`d${domid}: console detached: ${why}`));
     this.pool = new VcpuPool({ size: opts.poolSize ?? 0, image: GUEST_IMAGE });
+    this.shells = new ShellPool(() => this.#ctx, opts.shells ?? { count: 0, memory: 0 }, this.#log);
     this.paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
     this.db = parts.db;
     this.storage = new Storage(this.db, this.#imagesDir);
@@ -154,6 +169,7 @@ export class Host extends EventEmitter<HostEvents> {
     }
     const domExc = await hc.evtchnBindVirq(VIRQ_DOM_EXC);
     loop.on(domExc, () => void host.#onDomainException());
+    host.shells.fill();
     return host;
   }
 
@@ -165,11 +181,17 @@ export class Host extends EventEmitter<HostEvents> {
   /** Create and start a domain (xl create); `paused` leaves it paused, as xl create -p. */
   async create(config: DomainConfig, opts: { paused?: boolean } = {}): Promise<BuiltDomain> {
     if (this.#closed || this.#stopping) throw new XenError('EINVAL', 'the host is shutting down');
+    if (this.#creating.size >= this.#maxCreates) {
+      throw new XenError('EAGAIN', `${this.#creating.size} creates are in progress on this host: try again when one has finished`);
+    }
     this.#checkNameFree(config.name);
     this.#creating.add(config.name);
     try {
       config = { ...config, vifs: settleVifMacs(config.vifs) };
-      const built = await buildDomain(this.#ctx, config, opts);
+      // Shells are Pool-0 domains: a create for a shared cpupool builds its domain there.
+      const inPool0 = config.pool === undefined || config.pool === POOL0;
+      const fromShell = !opts.paused && inPool0 && this.shells.fits(config) ? await claimShell(this.#ctx, () => this.shells.take(), config) : undefined;
+      const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
       const { domid } = built.domain;
       this.#managed.set(domid, { config, handled: false });
       this.emit('created', domid, config.name);
@@ -186,6 +208,17 @@ export class Host extends EventEmitter<HostEvents> {
     for (const d of this.hv.domains()) {
       if (d.name === name && !d.dying) throw new XenError('EEXIST', `a domain named '${name}' already exists (id ${d.domid})`);
     }
+  }
+
+  /** The domains users see, in domid order: every domain but the shells (shells.ts). */
+  domains(): Domain[] {
+    return this.hv.domains().filter((d) => !isShellName(d.name));
+  }
+
+  /** The domain `domid` if users may see it (not a shell). */
+  findDomain(domid: number): Domain | undefined {
+    const d = this.hv.findDomain(domid);
+    return d && !isShellName(d.name) ? d : undefined;
   }
 
   /** The configuration a domain was created from (undefined for dom0 and domains still being built). */
@@ -378,6 +411,7 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   async #onDomainException(): Promise<void> {
+    this.shells.reap();
     for (const d of this.hv.domains()) {
       const m = this.#managed.get(d.domid);
       if (!m || m.handled || !d.shutdownReason) continue;
@@ -450,6 +484,7 @@ export class Host extends EventEmitter<HostEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.shells.close();
     await Promise.all(this.hv.domains().filter((d) => d.domid !== 0 && !d.dying).map((d) => this.destroy(d.domid).catch(() => {})));
     await this.pool.close();
     await Promise.all([...this.#cpupools.values()].map((p) => p.destroy().catch(() => {})));

@@ -9,6 +9,8 @@ export interface LocalHostOptions {
   /** Exposes xenstored's socket there. */
   readonly stateDir?: string;
   readonly poolSize?: number;
+  /** Pre-built domains (shells.ts): how many, for which memory=. */
+  readonly shells?: { readonly count: number; readonly memory: number };
   /** The JSON-lines log file; none when absent. */
   readonly logFile?: string;
   readonly echo?: (e: HostEvent) => void;
@@ -31,6 +33,7 @@ export async function startLocalHost(opts: LocalHostOptions = {}): Promise<Local
     host = await Host.start({
       ...(opts.stateDir && { stateDir: opts.stateDir }),
       poolSize: opts.poolSize ?? 0,
+      ...(opts.shells && { shells: opts.shells }),
       log: (line) => log.message(line),
     });
   } catch (e) {

@@ -32,6 +32,11 @@ export const VIF_BACKEND_XS = {
   rate: 'rate',
   vifname: 'vifname',
   online: 'online',
+  /**
+   * XenAPI's VIF.locking_mode for this vif: `locked` (the default) lets it send only from its
+   * `mac`; `unlocked` from any source MAC (a guest that bridges or bonds inside).
+   */
+  lockingMode: 'locking-mode',
 } as const;
 
 /** `queue-<n>`: the directory of one queue's ring refs and event channels when multi-queue. */

@@ -7,7 +7,8 @@ import {
   GNTST_no_space, GNTST_okay, GRANT_ENTRIES_PER_FRAME, GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing,
 } from '../../../src/abi/grant_table.js';
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
-import { PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE } from '../../../src/hypervisor/layout.js';
+import { GrantCopyBatch } from '../../../src/hypervisor/grant.js';
+import { CB_GRANT_LOCK, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE } from '../../../src/hypervisor/layout.js';
 import { grantFlags, gntst, harness, ramPage, xen } from '../../support/hypervisor.js';
 
 const RO = GTF_permit_access | GTF_readonly;
@@ -225,4 +226,101 @@ test('copy between two domains: grant to grant by dom0, grant to own frame by a 
     'a ref granted to dom0, not to g',
   );
   assert.equal(f.domain.view.foreignPins + g.domain.view.foreignPins, 0);
+});
+
+test('local copy (a backend\'s buffer): both ways, one status per op, a ref used twice in a row pinned once', async (t) => {
+  const h = harness(t);
+  const f = h.local();
+  const a = ramPage(f.hc, 0x11);
+  const b = ramPage(f.hc, 0);
+  const src = f.hc.grantAccess(0, a.pfn, true);
+  const dst = f.hc.grantAccess(0, b.pfn, false);
+  const local = new Uint8Array(3 * PAGE_SIZE);
+  const batch = new GrantCopyBatch(4);
+  batch.reset(local, false);
+  batch.add(src, 0, 10, 0);
+  batch.add(src, 4000, 96, 10);
+  batch.add(src, 0, PAGE_SIZE, PAGE_SIZE);
+  assert.equal(h.dom0.grantCopyLocal(f.domid, batch), 0);
+  assert.deepEqual([...batch.status.subarray(0, 3)], [GNTST_okay, GNTST_okay, GNTST_okay]);
+  assert.deepEqual([local[0], local[105], local[106], local[PAGE_SIZE + 4095], local[2 * PAGE_SIZE]], [0x11, 0x11, 0, 0x11, 0]);
+  local.fill(0x77, 0, 200);
+  batch.reset(local.subarray(0, 200), true);
+  batch.add(dst, 100, 200, 0);
+  batch.add(dst, 3996, 100, 100);
+  assert.equal(h.dom0.grantCopyLocal(f.domid, batch), 0);
+  assert.deepEqual([b.page[99], b.page[100], b.page[299], b.page[300], b.page[3995], b.page[3996], b.page[4095]], [0, 0x77, 0x77, 0, 0, 0x77, 0x77]);
+  // A mapping the backend holds is left as it was: pins, flags.
+  const m = h.dom0.grantMap(f.domid, dst, false);
+  batch.reset(local, false);
+  batch.add(dst, 100, 1, 0);
+  assert.equal(h.dom0.grantCopyLocal(f.domid, batch), 0);
+  assert.equal(grantFlags(f.domain.view, dst), RW | GTF_reading | GTF_writing);
+  assert.equal(f.domain.view.foreignPins, 1);
+  h.dom0.grantUnmap(m.handle);
+  assert.equal(grantFlags(f.domain.view, src), RO, 'pinned only for the copy');
+  assert.equal(grantFlags(f.domain.view, dst), RW);
+  assert.equal(f.domain.view.foreignPins, 0);
+  assert.equal(f.domain.view.ctl[CB_GRANT_LOCK], 0, 'the grant lock is free');
+  assert.equal(h.dom0.maptrackUsed, 0, 'no maptrack handle');
+});
+
+test('local copy refuses what a map refuses, op by op, and undoes its pins; the batch checks its own arguments', async (t) => {
+  const h = harness(t);
+  const f = h.local();
+  const other = h.local();
+  const { pfn, page } = ramPage(f.hc, 7);
+  const ro = f.hc.grantAccess(0, pfn, true);
+  const rw = f.hc.grantAccess(0, pfn, false);
+  const revoked = f.hc.grantAccess(0, pfn, false);
+  assert.equal(f.hc.endAccess(revoked), true);
+  const toOther = f.hc.grantAccess(other.domid, pfn, false);
+  const outside = [PFN_SHARED_INFO, PFN_START_INFO, PFN_GRANT_TABLE, f.domain.view.nrFrames, 0xffffffff].map((fr) => f.hc.grantAccess(0, fr, false));
+  // Mapped by another domain: a copy may not pin it alongside.
+  const byOther = f.hc.grantAccess(other.domid, pfn, false);
+  h.hv.link(f.domid, other.domid);
+  await other.hc.connect(f.domid);
+  const om = other.hc.grantMap(f.domid, byOther, false);
+  const local = new Uint8Array(PAGE_SIZE);
+  const batch = new GrantCopyBatch(16);
+  const run = (toGrant: boolean, ops: [number, number, number, number][]) => {
+    batch.reset(local, toGrant);
+    for (const [ref, offset, len, at] of ops) batch.add(ref, offset, len, at);
+    const failed = h.dom0.grantCopyLocal(f.domid, batch);
+    assert.equal(failed, [...batch.status.subarray(0, ops.length)].filter((st) => st !== 0).length);
+    return [...batch.status.subarray(0, ops.length)];
+  };
+  local.fill(0xee);
+  assert.deepEqual(run(true, [
+    [4 * GRANT_ENTRIES_PER_FRAME, 0, 1, 0], [100, 0, 1, 0], [revoked, 0, 1, 0], [toOther, 0, 1, 0], [ro, 0, 1, 0],
+    ...outside.map((ref): [number, number, number, number] => [ref, 0, 1, 0]),
+    [rw, 4000, 97, 0], [rw, 0, 2, PAGE_SIZE - 1], [byOther, 0, 1, 0], [rw, 5, 1, 0],
+  ]), [
+    GNTST_bad_gntref, GNTST_general_error, GNTST_general_error, GNTST_general_error, GNTST_general_error,
+    ...outside.map(() => GNTST_bad_page),
+    GNTST_bad_copy_arg, GNTST_bad_copy_arg, GNTST_general_error, GNTST_okay,
+  ]);
+  assert.deepEqual([page[0], page[5], page[6]], [7, 0xee, 7], 'only the good op wrote');
+  // Reading a read-only grant is fine; so is reading one mapped read-only... by us.
+  assert.deepEqual(run(false, [[ro, 0, 1, 0], [rw, 0, 1, 1]]), [GNTST_okay, GNTST_okay]);
+  for (const ref of [ro, rw, revoked, toOther, ...outside]) {
+    assert.equal(grantFlags(f.domain.view, ref) & (GTF_reading | GTF_writing), 0, `ref ${ref} left unpinned`);
+  }
+  other.hc.grantUnmap(om.handle);
+  assert.equal(f.domain.view.foreignPins, 0);
+  assert.equal(f.domain.view.ctl[CB_GRANT_LOCK], 0);
+  // Values a typed array would silently wrap into something else are refused when added.
+  for (const [ref, offset, len, at] of [[-1, 0, 1, 0], [2 ** 32, 0, 1, 0], [1.5, 0, 1, 0], [rw, 65536, 1, 0], [rw, 0, 65536, 0], [rw, 0, 1, -1], [rw, 0, NaN, 0]]) {
+    assert.throws(() => batch.add(ref!, offset!, len!, at!), gntst(GNTST_bad_copy_arg), `${ref} ${offset} ${len} ${at}`);
+  }
+  const one = new GrantCopyBatch(1);
+  one.reset(local, false);
+  one.add(rw, 0, 1, 0);
+  assert.throws(() => one.add(rw, 0, 1, 0), gntst(GNTST_bad_copy_arg), 'the batch is full');
+  // A domain that is going away, and one never known, fail every op.
+  assert.equal(h.dom0.grantCopyLocal(0x7fe0, one), 1);
+  assert.equal(one.status[0], GNTST_bad_domain);
+  await h.hv.destroyDomain(f.domid);
+  assert.equal(h.dom0.grantCopyLocal(f.domid, one), 1);
+  assert.equal(one.status[0], GNTST_bad_domain);
 });

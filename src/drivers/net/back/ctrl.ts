@@ -13,14 +13,16 @@ import {
 } from '../../../abi/netif.js';
 import type { BackRing } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
+import { GrantCopyBatch } from '../../../hypervisor/grant.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
 import { MAX_HASH_KEY_SIZE, MAX_HASH_MAPPING_SIZE } from '../protocol.js';
-import { copyFromGrant } from './copy.js';
 
 const ALL_HASH_TYPES = XEN_NETIF_CTRL_HASH_TYPE_IPV4 | XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP | XEN_NETIF_CTRL_HASH_TYPE_IPV6 | XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP;
 const ETH_P_IP = 0x0800;
 const ETH_P_IPV6 = 0x86dd;
 const IPPROTO_TCP = 6;
+/** What #flowBytes covered, by its length: _XEN_NETIF_CTRL_HASH_TYPE_IPV4, _IPV4_TCP, _IPV6, _IPV6_TCP. */
+const HASH_TYPE_OF_LENGTH: Readonly<Record<number, number>> = { 8: 0, 12: 1, 32: 2, 36: 3 };
 
 /** What the frontend chose (struct xenvif_hash), and the queue each frame goes to. */
 export class QueueSelector {
@@ -33,17 +35,32 @@ export class QueueSelector {
 
   constructor(readonly numQueues: number) {}
 
+  /**
+   * The frontend's Toeplitz hash of the last frame select() saw: its type as the HASH
+   * extra-info carries it (a _XEN_NETIF_CTRL_HASH_TYPE_* bit number), or -1 when there is
+   * none (no Toeplitz chosen, or none of the chosen header types matched); and its value.
+   */
+  hashType = -1;
+  hashValue = 0;
+
   /** The queue for a frame to the guest: the frontend's hash when set, else a flow hash of our own. */
   select(frame: Uint8Array): number {
-    if (this.numQueues === 1) return 0;
-    const n = this.#flowBytes(frame, this.algorithm === XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ ? this.flags : ALL_HASH_TYPES);
-    const buf = this.#buf.subarray(0, n);
+    this.hashType = -1;
     if (this.algorithm === XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ) {
-      const h = n === 0 ? 0 : toeplitzHash(this.key, buf);
+      // Computed whatever the queue count: the frontend asked for the hash with its frames.
+      const n = this.#flowBytes(frame, this.flags);
+      const h = n === 0 ? 0 : toeplitzHash(this.key, this.#buf.subarray(0, n));
+      if (n !== 0) {
+        this.hashType = HASH_TYPE_OF_LENGTH[n]!;
+        this.hashValue = h;
+      }
+      if (this.numQueues === 1) return 0;
       return this.mapping.length ? this.mapping[h % this.mapping.length]! : h % this.numQueues;
     }
+    if (this.numQueues === 1) return 0;
+    const n = this.#flowBytes(frame, ALL_HASH_TYPES);
     let h = 0x811c9dc5; // FNV-1a: any stable flow hash keeps a flow on one queue
-    for (const b of buf) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ this.#buf[i]!, 0x01000193) >>> 0;
     return h % this.numQueues;
   }
 
@@ -87,6 +104,7 @@ export class CtrlRing {
   readonly #slot = new Uint8Array(NETIF_CTRL_SLOT_SIZE);
   readonly #slotView = new DataView(this.#slot.buffer);
   readonly #page = new Uint8Array(PAGE_SIZE);
+  readonly #batch = new GrantCopyBatch(1);
   #stopped = false;
 
   constructor(o: CtrlRingOptions) {
@@ -164,12 +182,10 @@ export class CtrlRing {
   /** Copy `len` bytes from the start of the frontend's page `gref` into #page; false if it will not map. */
   #copy(gref: number, len: number): boolean {
     if (len === 0) return true;
-    try {
-      copyFromGrant(this.#o.hc, this.#o.frontendId, gref, 0, len, this.#page, 0);
-      return true;
-    } catch {
-      return false;
-    }
+    const b = this.#batch;
+    b.reset(this.#page, false);
+    b.add(gref, 0, len, 0);
+    return this.#o.hc.grantCopyLocal(this.#o.frontendId, b) === 0;
   }
 
   stop(): void {

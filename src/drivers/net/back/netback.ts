@@ -11,14 +11,16 @@ import { BackRing } from '../../../abi/ring.js';
 import { XenbusState } from '../../../abi/xenbus.js';
 import { XenError } from '../../../errors.js';
 import type { BoundPort } from '../../../hypervisor/port.js';
+import type { XsWatch } from '../../../xenstore/client/client.js';
 import type { PortDevice, PortFeatures, SwitchPort, VirtualSwitch } from '../../../network/port.js';
 import { BackendLifecycle } from '../../backend.js';
 import type { DriverContext } from '../../evtchn.js';
 import { mapRing, type MappedRing } from '../../ringpages.js';
 import { readFlag, readUint } from '../../xenbus.js';
-import { DEFAULT_MAX_QUEUES, VIF_BACKEND_XS, XL_DEFAULT_BRIDGE, netifQueueKey, parseRateNode } from '../protocol.js';
+import { DEFAULT_MAX_QUEUES, VIF_BACKEND_XS, XL_DEFAULT_BRIDGE, netifQueueKey, parseRateNode, type NetRate } from '../protocol.js';
 import { Credit } from './credit.js';
 import { CtrlRing, QueueSelector } from './ctrl.js';
+import { McastFilter } from './mcast.js';
 import { emptyNetbackStats, type NetbackStats } from './stats.js';
 import { RxPath, type RxFeatures } from './rx.js';
 import { TxPath } from './tx.js';
@@ -26,7 +28,10 @@ import { TxPath } from './tx.js';
 export interface NetbackOptions {
   /** multi-queue-max-queues (default 4). */
   readonly maxQueues?: number;
-  /** Let the vif send from any MAC (the switch checks the source against `mac` otherwise). */
+  /**
+   * Let every vif send from any MAC (the switch checks the source against `mac` otherwise).
+   * One vif is let off by its backend node locking-mode=unlocked (see VIF_BACKEND_XS).
+   */
   readonly macSpoof?: boolean;
 }
 
@@ -40,6 +45,9 @@ interface Connection {
   readonly queues: Queue[];
   readonly rings: MappedRing[];
   readonly selector: QueueSelector;
+  readonly mcast: McastFilter;
+  /** rate and request-multicast-control, re-read when they change (xen_register_watchers). */
+  readonly watches: XsWatch[];
   ctrl: CtrlRing | null;
   ctrlPort: BoundPort | null;
   readonly features: PortFeatures;
@@ -138,7 +146,13 @@ export class NetBack implements PortDevice {
       this.stats.txDropped++;
       return false;
     }
-    return conn.queues[conn.selector.select(frame)]!.rx.deliver(frame, info);
+    if (!conn.mcast.passes(frame)) {
+      this.stats.txDropped++;
+      return false;
+    }
+    const s = conn.selector;
+    const q = s.select(frame);
+    return conn.queues[q]!.rx.deliver(frame, info, s.hashType, s.hashValue);
   }
 
   // ---------------- xenbus ----------------
@@ -171,8 +185,7 @@ export class NetBack implements PortDevice {
     if (nq === 0 || nq > this.#maxQueues) {
       throw new XenError('EINVAL', `the guest asked for ${nq} queues, the most offered is ${this.#maxQueues}`);
     }
-    const rateNode = await xs.readOptional(`${be}/${VIF_BACKEND_XS.rate}`);
-    const rate = rateNode === undefined ? null : parseRateNode(rateNode);
+    const rate = await this.#readRate();
     const bridge = (await xs.readOptional(`${be}/${VIF_BACKEND_XS.bridge}`)) ?? XL_DEFAULT_BRIDGE;
     const mac = await xs.readOptional(`${be}/${VIF_BACKEND_XS.mac}`);
     const flag = (k: string) => readFlag(xs, `${fe}/${k}`);
@@ -187,8 +200,15 @@ export class NetBack implements PortDevice {
       gsoTcpv4: rxFeatures.gsoTcpv4,
       gsoTcpv6: rxFeatures.gsoTcpv6,
     };
+    const locking = await xs.readOptional(`${be}/${VIF_BACKEND_XS.lockingMode}`);
+    if (locking !== undefined && locking !== 'locked' && locking !== 'unlocked') {
+      throw new XenError('EINVAL', `${be}/${VIF_BACKEND_XS.lockingMode} is '${locking.slice(0, 20)}', not locked or unlocked`);
+    }
+    const macSpoof = this.#macSpoof || locking === 'unlocked';
     const selector = new QueueSelector(nq);
-    const conn: Connection = { queues: [], rings: [], selector, ctrl: null, ctrlPort: null, features, port: null };
+    const mcast = new McastFilter();
+    mcast.enabled = await flag(NETIF_XS.requestMulticastControl);
+    const conn: Connection = { queues: [], rings: [], selector, mcast, watches: [], ctrl: null, ctrlPort: null, features, port: null };
     this.#conn = conn;
     this.#disabled = null;
     const onFatal = (why: string) => this.#disable(why);
@@ -209,7 +229,8 @@ export class NetBack implements PortDevice {
       const tx = new TxPath({
         ...common,
         ring: new BackRing(txMapped.bytes, NETIF_TX_SLOT_SIZE),
-        credit: rate && new Credit(rate),
+        credit: new Credit(rate),
+        mcast,
         notify: () => txPort.notify(),
         output: (frame, info) => conn.port?.input(frame, info),
       });
@@ -218,7 +239,9 @@ export class NetBack implements PortDevice {
       conn.queues.push({ tx, rx, ports: split === undefined ? [txPort] : [txPort, rxPort] });
     }
     if (await flag(NETIF_XS.featureCtrlRing)) await this.#connectCtrl(conn);
-    conn.port = this.#switch.plug(this, { bridge, ...(mac !== undefined && { mac }), macSpoof: this.#macSpoof });
+    conn.watches.push(await xs.watch(`${be}/${VIF_BACKEND_XS.rate}`, () => void this.#rateChanged(conn)));
+    conn.watches.push(await xs.watch(`${fe}/${NETIF_XS.requestMulticastControl}`, () => void this.#mcastChanged(conn)));
+    conn.port = this.#switch.plug(this, { bridge, ...(mac !== undefined && { mac }), macSpoof });
     await this.#life.switch(XenbusState.Connected);
     // Packets published before we were listening.
     for (const q of conn.queues) q.tx.service();
@@ -244,6 +267,40 @@ export class NetBack implements PortDevice {
     ctrl.service();
   }
 
+  /**
+   * xen_net_read_rate: the backend's rate node, or null (no limit) when it is absent, or, as
+   * Linux says, "Failed to parse network rate limit. Traffic unlimited." when it is malformed.
+   */
+  async #readRate(): Promise<NetRate | null> {
+    const node = await this.#ctx.xs.readOptional(`${this.dir}/${VIF_BACKEND_XS.rate}`);
+    if (node === undefined) return null;
+    try {
+      return parseRateNode(node);
+    } catch (e) {
+      this.#log(`${(e as Error).message}: traffic unlimited`);
+      return null;
+    }
+  }
+
+  /** xen_net_rate_changed: every queue takes the new rate at once. */
+  async #rateChanged(conn: Connection): Promise<void> {
+    const rate = await this.#readRate().catch(() => undefined);
+    if (rate === undefined || this.#conn !== conn) return;
+    for (const q of conn.queues) q.tx.rateChanged(rate);
+  }
+
+  /** xen_mcast_ctrl_changed (feature-dynamic-multicast-control): filtering on or off. */
+  async #mcastChanged(conn: Connection): Promise<void> {
+    const on = await readFlag(this.#ctx.xs, `${this.frontendDir}/${NETIF_XS.requestMulticastControl}`).catch(() => undefined);
+    if (on === undefined || this.#conn !== conn) return;
+    conn.mcast.enabled = on;
+  }
+
+  /** The rate each queue's transmit runs at now (null: unlimited). */
+  get rate(): NetRate | null {
+    return this.#conn?.queues[0]?.tx.rate ?? null;
+  }
+
   /** xenvif_fatal_tx_err: the frontend is malicious; the vif stops until it reconnects. */
   #disable(why: string): void {
     const conn = this.#conn;
@@ -267,6 +324,8 @@ export class NetBack implements PortDevice {
     this.#conn = null;
     conn.port?.unplug();
     conn.port = null;
+    for (const w of conn.watches) await w.unwatch().catch(() => {});
+    conn.mcast.clear();
     for (const q of conn.queues) {
       q.tx.stop();
       q.rx.stop();

@@ -5,15 +5,20 @@
 // the switch delivers in one turn), with ring.h's event hold-off.
 import {
   NETIF_RSP_ERROR, NETIF_RX_SLOT_SIZE, NETRXF_csum_blank, NETRXF_data_validated, NETRXF_extra_info, NETRXF_more_data,
-  XEN_NETIF_EXTRA_TYPE_GSO, decodeNetifRxRequest, encodeNetifExtraInfo, encodeNetifRxResponse, type NetFrameInfo,
-  type NetifExtraGso, type NetifRxResponse,
+  XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_HASH,
+  decodeNetifRxRequest, encodeNetifExtraInfo, encodeNetifRxResponse, type NetFrameInfo, type NetifExtraGso,
+  type NetifExtraHash, type NetifExtraInfo, type NetifRxResponse,
 } from '../../../abi/netif.js';
+import { gntstName } from '../../../abi/grant_table.js';
 import type { BackRing } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
+import { GrantCopyBatch } from '../../../hypervisor/grant.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
-import { rxSlotsFor } from '../protocol.js';
-import { copyToGrant } from './copy.js';
+import { GSO_MAX_SIZE, rxSlotsFor } from '../protocol.js';
 import type { NetbackStats } from './stats.js';
+
+/** The most rx buffers one frame takes (a GSO super-frame). */
+const RX_MAX_SLOTS = rxSlotsFor(GSO_MAX_SIZE);
 
 export interface RxFeatures {
   /** feature-sg: a frame may span several rx buffers. */
@@ -42,7 +47,11 @@ export class RxPath {
   readonly #slot = new Uint8Array(NETIF_RX_SLOT_SIZE);
   readonly #slotView = new DataView(this.#slot.buffer);
   readonly #rsp: NetifRxResponse = { id: 0, offset: 0, flags: 0, status: 0 };
+  /** The copy of one frame into the frontend's buffers, and the ids of those buffers. */
+  readonly #copy = new GrantCopyBatch(RX_MAX_SLOTS);
+  readonly #ids = new Uint16Array(RX_MAX_SLOTS);
   readonly #gso: NetifExtraGso = { kind: 'gso', type: XEN_NETIF_EXTRA_TYPE_GSO, flags: 0, size: 0, gsoType: 0, features: 0 };
+  readonly #hash: NetifExtraHash = { kind: 'hash', type: XEN_NETIF_EXTRA_TYPE_HASH, flags: 0, hashType: 0, algorithm: XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, value: 0 };
   #pushQueued = false;
   #stopped = false;
   #logged = 0;
@@ -52,8 +61,12 @@ export class RxPath {
     this.#ring = o.ring;
   }
 
-  /** Copy `frame` into the frontend's posted buffers; false (dropped, counted) when it has too few. */
-  deliver(frame: Uint8Array, info: NetFrameInfo): boolean {
+  /**
+   * Copy `frame` into the frontend's posted buffers; false (dropped, counted) when it has too
+   * few. `hashType` >= 0: the frontend's Toeplitz hash of the frame (see QueueSelector), which
+   * goes with it as a HASH extra-info, after the GSO one if any (xenvif_rx_next_skb).
+   */
+  deliver(frame: Uint8Array, info: NetFrameInfo, hashType = -1, hashValue = 0): boolean {
     const stats = this.#o.stats;
     if (this.#stopped) {
       stats.txDropped++;
@@ -70,8 +83,9 @@ export class RxPath {
     const f = this.#o.features;
     const gso = info.gso && ((info.gso.type === 1 && f.gsoTcpv4) || (info.gso.type === 2 && f.gsoTcpv6)) ? info.gso : undefined;
     const dataSlots = rxSlotsFor(frame.length);
-    const needed = dataSlots + (gso ? 1 : 0);
-    if ((dataSlots > 1 && !f.sg) || (info.gso && !gso)) {
+    const extras = (gso ? 1 : 0) + (hashType >= 0 ? 1 : 0);
+    const needed = dataSlots + extras;
+    if ((dataSlots > 1 && !f.sg) || (info.gso && !gso) || dataSlots > RX_MAX_SLOTS) {
       // The switch splits GSO frames for ports without it; one that still arrives is not ours to take.
       stats.txDropped++;
       return false;
@@ -83,38 +97,45 @@ export class RxPath {
       stats.txDropped++;
       return false;
     }
-    let failed = false;
+    // The buffers, then one copy batch into them, then the responses in ring order.
+    const b = this.#copy;
+    b.reset(frame, true);
+    let consumed = ring.reqCons;
     for (let i = 0, at = 0; i < dataSlots; i++) {
-      ring.copyRequest(ring.reqCons, this.#slot);
-      ring.reqCons = ring.reqCons + 1;
+      ring.copyRequest(consumed, this.#slot);
+      // The extra-infos take the slots after the first: their requests are consumed, their responses are the extras.
+      consumed += i === 0 ? 1 + extras : 1;
       const req = decodeNetifRxRequest(this.#slotView, 0);
       const len = Math.min(PAGE_SIZE, frame.length - at);
-      let status = len;
-      try {
-        copyToGrant(this.#o.hc, this.#o.frontendId, req.gref, 0, frame.subarray(at, at + len));
-      } catch (e) {
-        status = NETIF_RSP_ERROR;
-        failed = true;
-        if (this.#logged < 8) {
-          this.#logged++;
-          this.#o.log(`d${this.#o.frontendId}: rx buffer ${req.id} (gref ${req.gref}): ${(e as Error).message}`);
-        }
-      }
+      this.#ids[i] = req.id;
+      b.add(req.gref, 0, len, at);
       at += len;
+    }
+    ring.reqCons = consumed;
+    const failed = this.#o.hc.grantCopyLocal(this.#o.frontendId, b) !== 0;
+    for (let i = 0; i < dataSlots; i++) {
+      const st = b.status[i]!;
+      if (st !== 0 && this.#logged < 8) {
+        this.#logged++;
+        this.#o.log(`d${this.#o.frontendId}: rx buffer ${this.#ids[i]} (gref ${b.ref[i]}): ${gntstName(st)}`);
+      }
       let flags = i < dataSlots - 1 ? NETRXF_more_data : 0;
       if (i === 0) {
         if (info.csumBlank) flags |= NETRXF_csum_blank | NETRXF_data_validated;
         else if (info.dataValidated) flags |= NETRXF_data_validated;
-        if (gso) flags |= NETRXF_extra_info;
+        if (extras) flags |= NETRXF_extra_info;
       }
-      this.#respond(req.id, flags, status);
+      this.#respond(this.#ids[i]!, flags, st === 0 ? b.len[i]! : NETIF_RSP_ERROR);
       if (i === 0 && gso) {
-        // The GSO extra-info takes the next slot: its request is consumed, its response is the extra.
-        ring.reqCons = ring.reqCons + 1;
+        this.#gso.flags = hashType >= 0 ? XEN_NETIF_EXTRA_FLAG_MORE : 0;
         this.#gso.size = gso.size;
         this.#gso.gsoType = gso.type;
-        encodeNetifExtraInfo(ring.view, ring.slotOffset(ring.rspProdPvt), this.#gso);
-        ring.rspProdPvt = ring.rspProdPvt + 1;
+        this.#extra(this.#gso);
+      }
+      if (i === 0 && hashType >= 0) {
+        this.#hash.hashType = hashType;
+        this.#hash.value = hashValue;
+        this.#extra(this.#hash);
       }
     }
     this.#schedulePush();
@@ -125,6 +146,12 @@ export class RxPath {
     stats.txPackets++;
     stats.txBytes += frame.length;
     return true;
+  }
+
+  #extra(x: NetifExtraInfo): void {
+    const ring = this.#ring;
+    encodeNetifExtraInfo(ring.view, ring.slotOffset(ring.rspProdPvt), x);
+    ring.rspProdPvt = ring.rspProdPvt + 1;
   }
 
   #respond(id: number, flags: number, status: number): void {

@@ -12,16 +12,16 @@ import {
   decodeNetifExtraInfo, decodeNetifTxRequest, encodeNetifTxResponse, type NetFrameInfo, type NetifExtraInfo,
   type NetifTxRequest, type NetifTxResponse,
 } from '../../../abi/netif.js';
+import { gntstName } from '../../../abi/grant_table.js';
 import type { BackRing } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
+import { GrantCopyBatch } from '../../../hypervisor/grant.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
-import { ETH_HLEN, FATAL_SKB_SLOTS, MAX_SKB_SLOTS } from '../protocol.js';
-import { copyFromGrant } from './copy.js';
+import { ETH_HLEN, FATAL_SKB_SLOTS, MAX_SKB_SLOTS, type NetRate } from '../protocol.js';
 import type { Credit } from './credit.js';
+import type { McastFilter } from './mcast.js';
 import type { NetbackStats } from './stats.js';
 
-/** XEN_NETBK_MCAST_MAX: multicast addresses a frontend may subscribe. */
-const MCAST_MAX = 64;
 /** The largest frame: netif.h's size field is 16 bits. */
 const MAX_FRAME = 0xffff;
 
@@ -30,7 +30,10 @@ export interface TxPathOptions {
   readonly hc: Hypercalls;
   readonly frontendId: number;
   readonly stats: NetbackStats;
-  readonly credit: Credit | null;
+  /** rate=: this queue's credit (unlimited without a rate). */
+  readonly credit: Credit;
+  /** The vif's multicast subscriptions (one for all its queues). */
+  readonly mcast: McastFilter;
   /** Tell the frontend responses are out (its tx event channel). */
   readonly notify: () => void;
   /** A frame for the switch; the view is valid during the call only. */
@@ -53,9 +56,9 @@ export class TxPath {
   /** The copied requests of the packet being built (its first, then its more_data chain). */
   readonly #reqs: NetifTxRequest[] = [];
   readonly #frame = new Uint8Array(MAX_FRAME);
+  /** The copy of one packet's slots out of the frontend's grants. */
+  readonly #copy = new GrantCopyBatch(FATAL_SKB_SLOTS);
   readonly #rsp: NetifTxResponse = { id: 0, status: 0 };
-  /** Subscribed multicast addresses (feature-dynamic-multicast-control), as 48-bit numbers. */
-  readonly mcast = new Set<number>();
   #stopped = false;
   #servicing = false;
   #creditTimer: NodeJS.Timeout | undefined;
@@ -96,7 +99,7 @@ export class TxPath {
   /** rate=: true (and a timer set) when the next packet must wait for credit. */
   #waitForCredit(): boolean {
     const credit = this.#o.credit;
-    if (!credit) return false;
+    if (!credit.rate) return false;
     // A peek at the size only decides whether to wait; the packet is copied afresh when consumed.
     this.#ring.copyRequest(this.#ring.reqCons, this.#slot);
     const wait = credit.take(decodeNetifTxRequest(this.#slotView, 0).size);
@@ -106,6 +109,20 @@ export class TxPath {
       this.service();
     }, wait);
     return true;
+  }
+
+  get rate(): NetRate | null {
+    return this.#o.credit.rate;
+  }
+
+  /** The rate changed (xen_net_rate_changed): a packet held for credit is looked at again now. */
+  rateChanged(rate: NetRate | null): void {
+    const waiting = this.#creditTimer !== undefined;
+    this.#o.credit.set(rate, waiting);
+    if (!waiting || this.#stopped) return;
+    clearTimeout(this.#creditTimer);
+    this.#creditTimer = undefined;
+    this.service();
   }
 
   #copyReq(idx: number): NetifTxRequest {
@@ -137,12 +154,13 @@ export class TxPath {
     }
     const extras = (idx - start - 1) >>> 0;
     if (mcast && mcast.kind === 'mcast') {
-      // A subscription rides on a request of no data (xenvif_mcast_add/del).
-      const addr = mcast.addr.reduce((a, b) => a * 256 + b, 0);
-      if (mcast.type === XEN_NETIF_EXTRA_TYPE_MCAST_DEL) this.mcast.delete(addr);
-      else if (this.mcast.size < MCAST_MAX) this.mcast.add(addr);
+      // A subscription rides on a request of no data (xenvif_mcast_add/del); one past the
+      // bound is answered NETIF_RSP_ERROR, as Linux's -ENOSPC is.
+      let ok = true;
+      if (mcast.type === XEN_NETIF_EXTRA_TYPE_MCAST_DEL) this.#o.mcast.delete(mcast.addr);
+      else ok = this.#o.mcast.add(mcast.addr);
       ring.reqCons = idx;
-      this.#respond(first.id, NETIF_RSP_OKAY, extras);
+      this.#respond(first.id, ok ? NETIF_RSP_OKAY : NETIF_RSP_ERROR, extras);
       return;
     }
     if (gso && gso.kind === 'gso') {
@@ -189,21 +207,20 @@ export class TxPath {
     this.#o.output(this.#frame.subarray(0, first.size), info);
   }
 
-  /** Copy the packet's data out of its grants into #frame; the reason if one will not copy. */
+  /** Copy the packet's data out of its grants into #frame, one batch; the reason if a slot will not copy. */
   #gather(reqs: readonly NetifTxRequest[], firstLen: number): string | null {
-    const { hc, frontendId } = this.#o;
+    const b = this.#copy;
+    b.reset(this.#frame, false);
     let at = 0;
     for (let i = 0; i < reqs.length; i++) {
       const r = reqs[i]!;
       const len = i === 0 ? firstLen : r.size;
-      try {
-        copyFromGrant(hc, frontendId, r.gref, r.offset, len, this.#frame, at);
-      } catch (e) {
-        return `slot ${i} (gref ${r.gref}): ${(e as Error).message}`;
-      }
+      b.add(r.gref, r.offset, len, at);
       at += len;
     }
-    return null;
+    if (this.#o.hc.grantCopyLocal(this.#o.frontendId, b) === 0) return null;
+    const i = b.status.findIndex((st) => st !== 0);
+    return `slot ${i} (gref ${reqs[i]!.gref}): ${gntstName(b.status[i]!)}`;
   }
 
   #refuse(why: string, reqs: readonly NetifTxRequest[], extras: number): void {

@@ -208,15 +208,16 @@ test('the ctrl ring refuses hash mappings out of range (XSA-270) and oversized k
   assert.equal(await ctrl(99, [0, 0, 0]), 1, 'unknown type: NOT_SUPPORTED');
   // Every entry queue 1: all IPv4 frames go to queue 1's rx ring.
   assert.equal(await ctrl(XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING, [f.page(u32([1, 1, 1, 1])), 4, 0]), XEN_NETIF_CTRL_STATUS_SUCCESS);
+  // Each frame takes two slots: its data and the HASH extra-info the frontend asked for.
   f.postRx(2, 0);
-  f.postRx(2, 1);
+  f.postRx(4, 1);
   const ip = frameOf(100, '00:16:3e:00:00:01', 'ff:ff:ff:ff:ff:ff', 1, 0x0800);
   ip[14] = 0x45;
   assert.deepEqual(rig.hub.inject(ip, NET_FRAME_PLAIN), [true]);
   assert.deepEqual(rig.hub.inject(ip, NET_FRAME_PLAIN), [true]);
   assert.deepEqual(rig.hub.inject(ip, NET_FRAME_PLAIN), [false], 'queue 1 has no buffer left');
-  await f.until(() => f.rxResponses.length === 2, 'two frames on queue 1');
-  assert.equal(f.queues[1]!.rx.rspProd, 2);
+  await f.until(() => f.rxResponses.length === 4, 'two frames on queue 1');
+  assert.equal(f.queues[1]!.rx.rspProd, 4);
   assert.equal(f.queues[0]!.rx.rspProd, 0);
 });
 

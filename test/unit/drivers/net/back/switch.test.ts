@@ -5,16 +5,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Switch } from '../../../../../src/network/switch.js';
-import { RawNetFront, frameOf, netRig } from '../../../../support/net-back.js';
+import { XenbusState } from '../../../../../src/abi/xenbus.js';
+import { RawNetFront, frameOf, netRig, within } from '../../../../support/net-back.js';
 
-async function pair(t: import('node:test').TestContext, macSpoof: boolean) {
+async function pair(t: import('node:test').TestContext, macSpoof: boolean, aNodes: Record<string, string> = {}) {
   const sw = new Switch();
   t.after(() => sw.close());
   const rig = netRig(t, { macSpoof }, sw);
   const ga = rig.guest();
   const gb = rig.guest();
   const gc = rig.guest();
-  await rig.vif(ga);
+  await rig.vif(ga, 0, aNodes);
   await rig.vif(gb);
   await rig.vif(gc, 0, { bridge: 'xenbr1' });
   const a = await RawNetFront.connect(rig.xs0, ga);
@@ -23,7 +24,7 @@ async function pair(t: import('node:test').TestContext, macSpoof: boolean) {
   b.postRx(4);
   c.postRx(4);
   const macOf = (domid: number) => `00:16:3e:00:${domid.toString(16).padStart(2, '0')}:00`;
-  return { sw, a, b, c, macA: macOf(ga.domid), macB: macOf(gb.domid) };
+  return { rig, sw, a, b, c, macA: macOf(ga.domid), macB: macOf(gb.domid) };
 }
 
 test('two guests on one bridge exchange frames; a spoofed source MAC is dropped; another bridge hears nothing', async (t) => {
@@ -47,4 +48,21 @@ test('a backend started with macSpoof lets the vif send from any MAC', async (t)
   await b.until(() => b.received().length === 1, 'b receives');
   assert.deepEqual(b.received()[0]!.frame, spoofed);
   assert.equal(sw.findBridge('xenbr0')!.counters.dropSpoof, 0);
+});
+
+test("locking-mode=unlocked in a vif's backend lets that vif alone send from any MAC; another mode refuses the vif", async (t) => {
+  const { rig, sw, a, b, macA, macB } = await pair(t, false, { 'locking-mode': 'unlocked' });
+  const spoofed = frameOf(100, '00:16:3e:99:99:99', macB, 5);
+  a.send(spoofed, { id: 1 });
+  await b.until(() => b.received().length === 1, 'b receives');
+  assert.deepEqual(b.received()[0]!.frame, spoofed);
+  // b is locked (no locking-mode): its spoofed frame is dropped.
+  b.send(frameOf(100, '00:16:3e:99:99:98', macA, 6), { id: 1 });
+  await b.until(() => b.txResponses.length === 1, "b's tx response");
+  assert.equal(sw.findBridge('xenbr0')!.counters.dropSpoof, 1);
+  const g = rig.guest();
+  const be = await rig.vif(g, 0, { 'locking-mode': 'open sesame' });
+  await RawNetFront.connect(rig.xs0, g, { noWait: true });
+  await within(rig.xs0.wait(`${be.dir}/state`, (v) => v === String(XenbusState.Closing)), 'backend Closing');
+  assert.match((await rig.xs0.readOptional(`${be.dir}/error`))!, /locking-mode/);
 });
