@@ -23,6 +23,7 @@ export const MAX_POOL_CPUS = 64;
 /** A turn that runs longer than this is a guest that does not yield. */
 export const WATCHDOG_MS = 2000;
 const WATCHDOG_CHECK_MS = 250;
+const WATCHDOG_WALL_FACTOR = 5;
 
 /** What dom0 sends a pCPU thread. */
 export type PcpuMessage =
@@ -83,6 +84,8 @@ class Pcpu {
   #freeSlots: number[] = [];
   #nextSlot = 0;
   ready!: Promise<void>;
+  /** Resolves when the current thread has ended. */
+  exited!: Promise<void>;
 
   constructor(readonly pool: Cpupool, readonly index: number, readonly epoch: number) {
     this.stats = new PcpuStats(PcpuStats.allocate(), epoch);
@@ -113,6 +116,7 @@ class Pcpu {
     });
     this.ready.catch(() => {});
     const w = this.worker;
+    this.exited = new Promise((resolve) => w.once('exit', () => resolve()));
     w.on('error', (e) => this.pool.log(`pCPU ${this.pool.name}/${this.index}: ${e.message}`));
     w.once('exit', () => {
       this.#thread?.close();
@@ -292,9 +296,9 @@ export class Cpupool {
       async terminate() {
         terminated = true;
         port1.close();
-        const w = pcpu.worker;
-        w.postMessage({ type: 'evict', domid: domain.domid } satisfies PcpuMessage);
-        await Promise.race([gone, new Promise((r) => w.once('exit', r))]);
+        const exited = pcpu.exited;
+        pcpu.worker.postMessage({ type: 'evict', domid: domain.domid } satisfies PcpuMessage);
+        await Promise.race([gone, exited]);
         release();
       },
       cpuTime: () => pcpu.stats.cpuMs[slot]!,
@@ -341,8 +345,11 @@ export class Cpupool {
         p.watched = { key, cpu, wall: now };
         continue;
       }
-      const spent = cpu !== undefined && p.watched.cpu !== undefined ? cpu - p.watched.cpu : now - p.watched.wall;
-      if (spent < this.#watchdogMs) continue;
+      // CPU time decides; wall time only past WATCHDOG_WALL_FACTOR times the bound, so that a
+      // host too loaded to give the thread a core still gets its pool mates back.
+      const wall = now - p.watched.wall;
+      const spent = cpu !== undefined && p.watched.cpu !== undefined ? cpu - p.watched.cpu : wall;
+      if (spent < this.#watchdogMs && wall < this.#watchdogMs * WATCHDOG_WALL_FACTOR) continue;
       p.watched = null;
       this.log(`cpupool ${this.name}: d${cur.domid} ran ${Math.round(spent)} ms on pCPU ${p.index} without yielding; resetting that pCPU`);
       void this.#reset(p, cur.domid);
