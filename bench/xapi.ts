@@ -2,9 +2,13 @@
 // operation through the control socket in the same run (the XenAPI layer's cost as a ratio):
 // VM.get_record (control socket: `list` of one domain, long) and VM.get_all_records (`list`,
 // long) with --vms guests, over JSON-RPC and XML-RPC on the XenAPI Unix socket with keep-alive,
-// --clients connections each making one call at a time, for --seconds per figure.
+// --clients connections each making one call at a time, for --seconds per figure. Then the
+// event latency from a power-state change (pause/unpause through the control socket) to an
+// event.from long poll's answer carrying it (p50, p99 of --events changes), next to the
+// control socket's own round trip; and --records persistent VMs (vm-import) and a host
+// restart: the time until XenAPI serves all their records again, next to an empty host's start.
 //
-//   npm run bench -- xapi [--vms=20] [--clients=8] [--seconds=3]
+//   npm run bench -- xapi [--vms=20] [--clients=8] [--seconds=3] [--events=100] [--records=1000]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -12,21 +16,22 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RemoteToolstack } from '../src/toolstack/client.js';
 import { xapiPaths } from '../src/xapi/paths.js';
-import { emit, numberOptions } from './support/harness.js';
-import { spawnHost } from './support/host.js';
+import { emit, numberOptions, summarize } from './support/harness.js';
+import { spawnHost, type HostProcess } from './support/host.js';
 
-const opts = numberOptions({ vms: 20, clients: 8, seconds: 3 });
+const opts = numberOptions({ vms: 20, clients: 8, seconds: 3, events: 100, records: 1000 });
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KERNEL = join(ROOT, 'bench/guests/idle.ts');
 const dir = mkdtempSync(join(tmpdir(), 'xenode-bench-xapi-'));
 const stateDir = join(dir, 'state');
-const host = await spawnHost(join(ROOT, 'bin/xenode.js'), stateDir, ['--pool', '2', '--xapi-port', 'off']);
+const HOST_ARGS = ['--pool', '2', '--xapi-port', 'off'];
+let host: HostProcess = await spawnHost(join(ROOT, 'bin/xenode.js'), stateDir, HOST_ARGS);
 const socketPath = xapiPaths(stateDir).socket;
 const agent = new Agent({ keepAlive: true, maxSockets: opts.clients });
 
-function post(path: string, body: string, type: string): Promise<string> {
+function post(path: string, body: string, type: string, socket = socketPath): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, agent, method: 'POST', path, headers: { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+    const req = request({ socketPath: socket, agent, method: 'POST', path, headers: { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString()) : reject(new Error(`HTTP ${res.statusCode}`))));
@@ -91,7 +96,54 @@ try {
     });
   }
   for (const c of controls) c.close();
+
+  // Event latency: a long poll is waiting when the change is made.
+  const rpc = async <T>(method: string, params: unknown[]) => (JSON.parse(await post('/jsonrpc', json(method, params), 'application/json')) as { result: T }).result;
+  let token = await rpc<string>('event.inject', [session, 'VM', vm]);
+  await rpc('event.from', [session, ['vm'], token, 0]).then((r) => (token = (r as { token: string }).token));
+  const latency: number[] = [];
+  const roundTrip: number[] = [];
+  for (let i = 0; i < opts.events; i++) {
+    const want = i % 2 === 0 ? 'Paused' : 'Running';
+    const seen = (async () => {
+      for (;;) {
+        const r = await rpc<{ token: string; events: { ref: string; snapshot?: { power_state?: string } }[] }>('event.from', [session, ['vm'], token, 5]);
+        token = r.token;
+        if (r.events.some((e) => e.ref === vm && e.snapshot?.power_state === want)) return performance.now();
+      }
+    })();
+    // Let the poll reach the host before the change.
+    await new Promise((r) => setTimeout(r, 5));
+    const t = performance.now();
+    await ts.call(i % 2 === 0 ? 'pause' : 'unpause', { domain: 'g0' });
+    roundTrip.push(performance.now() - t);
+    latency.push((await seen) - t);
+  }
+  const ev = summarize(latency);
+  const rt = summarize(roundTrip);
+  Object.assign(figures, { event_latency_p50_ms: ev.median, event_latency_p99_ms: ev.p99, control_pause_p50_ms: rt.median, event_vs_control: ev.median / rt.median });
+
+  // Persistent VMs and a restart.
+  const cfg = join(dir, 'persistent.cfg');
+  for (let i = 0; i < opts.records; i++) {
+    await ts.call('vmImport', { file: cfg, text: `name = "p${i}"\nkernel = "${KERNEL}"\nmemory = 32\nvif = [ "bridge=xenbr0" ]\n` });
+  }
   ts.close();
+  const restart = async (state: string) => {
+    const t = performance.now();
+    const h = await spawnHost(join(ROOT, 'bin/xenode.js'), state, HOST_ARGS);
+    const sock = xapiPaths(state).socket;
+    const s = (JSON.parse(await post('/jsonrpc', json('session.login_with_password', ['root', '']), 'application/json', sock)) as { result: string }).result;
+    const n = Object.keys((JSON.parse(await post('/jsonrpc', json('VM.get_all_records', [s]), 'application/json', sock)) as { result: object }).result).length;
+    return { h, ms: performance.now() - t, n };
+  };
+  await host.stop();
+  const full = await restart(stateDir);
+  host = full.h;
+  if (full.n < opts.records) throw new Error(`only ${full.n} VM records after the restart`);
+  const empty = await restart(join(dir, 'empty-state'));
+  await empty.h.stop();
+  Object.assign(figures, { restart_records: full.n, restart_serving_ms: full.ms, empty_host_serving_ms: empty.ms, restart_vs_empty: full.ms / empty.ms });
   emit({ bench: 'xapi', vms: opts.vms + 1, clients: opts.clients, seconds: opts.seconds, ...figures });
 } finally {
   agent.destroy();

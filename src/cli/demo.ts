@@ -1,8 +1,10 @@
-// `xenode demo`: a tour in one command. A host in this process boots three guests (hello, the
-// kv-store on a disk image, and blkbench driving a disk), shows the live top view while they
-// run, prints what each did, and removes everything it made.
+// `xenode demo`: a tour in one command. A host in this process boots four guests (hello, the
+// kv-store on a disk image, blkbench driving a disk, and the www web server behind a host port
+// forward), shows the live top view while they run, fetches a page from www as curl would,
+// prints what each did, and removes everything it made.
 import type { Command } from 'commander';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,9 +28,11 @@ interface Guest {
   output: string;
   restarts: number;
   ended?: string;
+  /** www: what fetching its page through the forward gave. */
+  served?: string;
 }
 
-function guests(dir: string): Guest[] {
+function guests(dir: string, wwwPort: number): Guest[] {
   const g = (name: string, cfg: string): Guest => ({ name, cfg, output: '', restarts: 0 });
   return [
     g('hello', `name = "hello"\nkernel = "${join(EXAMPLES, 'hello/hello.ts')}"\nextra = "greeting=demo"\n`),
@@ -37,6 +41,8 @@ function guests(dir: string): Guest[] {
     g('blkbench', `name = "blkbench"\nkernel = "${join(EXAMPLES, 'blkbench/blkbench.ts')}"\n` +
       `disk = [ 'format=raw, vdev=xvda, access=rw, target=${join(dir, 'bench.img')}' ]\n` +
       `extra = "rw=randread bs=4096 qd=32 runtime=${BENCH_SECONDS}"\n`),
+    g('www', `name = "www"\nkernel = "${join(EXAMPLES, 'www/www.ts')}"\nmemory = 64\nvif = [ 'bridge=xenbr0' ]\n` +
+      `forward = [ 'tcp:${wwwPort}:80' ]\nextra = "port=80 url=http://127.0.0.1:${wwwPort}/"\n`),
   ];
 }
 
@@ -55,10 +61,38 @@ function summary(g: Guest): string {
   const r = bench ? (JSON.parse(bench[0]) as { iops: number; mbps: number; p99_us: number }) : undefined;
   const did = r ? `${Math.round(r.iops).toLocaleString('en')} IOPS, ${r.mbps} MB/s, p99 ${r.p99_us} µs (4 KiB random reads, queue depth 32, on a raw image file)`
     : g.name === 'kv-store' ? (/survived the restart/.test(g.output) ? 'wrote a key, rebooted, found it on its disk' : 'did not finish its round trip')
+      : g.name === 'www' ? (g.served ?? 'served nothing')
       : (g.output.split('\n').find((l) => l.trim()) ?? '');
   const restarts = g.restarts ? `, restarted ${g.restarts}x` : '';
   const name = process.stdout.isTTY ? styleText('bold', g.name.padEnd(9)) : g.name.padEnd(9);
   return `  ${name} booted in ${g.bootMs?.toFixed(0) ?? '?'} ms${restarts}; ${g.ended ?? 'still running'}; ${did}`;
+}
+
+/** A TCP port free on 127.0.0.1 now (the demo must not collide with what the user runs on 8080). */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve, reject) => s.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as { port: number };
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+/** Fetch www's page through its host forward as curl would, then ask it to power off. */
+async function visitWww(ts: Toolstack, g: Guest, domid: number, port: number): Promise<void> {
+  const until = performance.now() + 20_000;
+  while (!g.output.includes('serving ') && performance.now() < until) await new Promise((r) => setTimeout(r, 50));
+  const url = `http://127.0.0.1:${port}/`;
+  try {
+    const t0 = performance.now();
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    const body = await res.text();
+    const ms = performance.now() - t0;
+    const address = /listening on ([0-9.]+):/.exec(g.output)?.[1] ?? 'the guest';
+    g.served = `GET ${url} -> ${res.status}, ${body.length} bytes in ${ms.toFixed(1)} ms (dom0's gateway forwarded it to ${address}:80)`;
+  } catch (e) {
+    g.served = `GET ${url} failed: ${(e as Error).message}`;
+  }
+  await ts.call('shutdown', { domain: domid }).catch(() => {});
 }
 
 export async function demo(): Promise<void> {
@@ -67,7 +101,8 @@ export async function demo(): Promise<void> {
   const local = await startLocalHost({ stateDir: join(dir, 'state'), poolSize: 2 });
   try {
     const ts = local.api;
-    const list = guests(dir);
+    const wwwPort = await freePort();
+    const list = guests(dir, wwwPort);
     for (const img of ['kv-store.img', 'bench.img']) {
       await writeFile(join(dir, img), '');
       await truncate(join(dir, img), DISK_BYTES);
@@ -103,6 +138,8 @@ export async function demo(): Promise<void> {
       consoles.push(console);
     }
     await top(ts, { delay: 1, iterations: BENCH_SECONDS, batch: !process.stdout.isTTY });
+    const www = [...byDomid].find(([, g]) => g.name === 'www');
+    if (www) await visitWww(ts, www[1], www[0], wwwPort);
     const timer = setTimeout(allDone, DEMO_TIMEOUT_MS);
     await done;
     clearTimeout(timer);
@@ -119,7 +156,7 @@ export async function demo(): Promise<void> {
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('boot hello, kv-store and blkbench in an in-process host, show them in the top view, summarize, clean up')
+    .description('boot hello, kv-store, blkbench and the www web server in an in-process host, show them in the top view, fetch a page from www, summarize, clean up')
     .action(async () => {
       await demo();
     });

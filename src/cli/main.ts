@@ -14,6 +14,7 @@ import { registerStorageCommands } from './storage.js';
 import { registerNetworkCommands } from './network.js';
 import { registerTopCommand } from './top.js';
 import { registerUserCommands } from './users.js';
+import { registerVmCommands } from './vms.js';
 import { registerXenstoreCommands } from './xenstore.js';
 
 const program = new Command('xenode')
@@ -39,6 +40,7 @@ registerTopCommand(program);
 registerDemoCommand(program);
 registerXenstoreCommands(program);
 registerUserCommands(program);
+registerVmCommands(program);
 registerBridgeCommands(program);
 registerCpupoolCommands(program);
 

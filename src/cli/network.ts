@@ -1,7 +1,8 @@
 // `xenode network-attach`, `network-list`, `network-detach`: vifs of running domains, as xl
-// has them (xl_vif.c).
+// has them (xl_vif.c); and xenode's own `network-forward` (host port forwards, QEMU's hostfwd).
 import type { Command } from 'commander';
-import { withHost, withStateDir, type StateDirOpts } from './common.js';
+import type { ForwardInfo } from '../toolstack/contract.js';
+import { say, withHost, withStateDir, type StateDirOpts } from './common.js';
 import { XL_NETWORK_LIST_HEADER, xlNetworkList } from './format.js';
 
 const DOMAIN = ['<domain>', 'the domain, by name or id'] as const;
@@ -34,4 +35,36 @@ export function registerNetworkCommands(program: Command): void {
         for (const domain of domains) process.stdout.write(xlNetworkList(await ts.call('networkList', { domain })));
       });
     });
+
+  withStateDir(program.command('network-forward'))
+    .description("forward a host port to a domain's first vif through its bridge's gateway (xenode's own; QEMU's hostfwd); without a spec, list forwards")
+    .argument('[domain]', 'the domain, by name or id (all domains when listing without one)')
+    .argument('[spec]', 'PROTO:[HOSTADDR:]HOSTPORT:GUESTPORT, e.g. tcp:8080:80 (HOSTADDR is 127.0.0.1 unless given)')
+    .option('--remove', 'stop forwarding that host port')
+    .option('--json', 'print the API result as JSON')
+    .action(async (domain: string | undefined, spec: string | undefined, o: StateDirOpts & { remove?: boolean; json?: boolean }) => {
+      await withHost(o, async (ts) => {
+        if (spec === undefined) {
+          if (o.remove) throw new Error('--remove needs a spec: xenode network-forward DOMAIN SPEC --remove');
+          const rows = await ts.call('networkForwardList', domain === undefined ? {} : { domain });
+          process.stdout.write(o.json ? `${JSON.stringify(rows, null, 2)}\n` : formatForwards(rows));
+          return;
+        }
+        const r = await ts.call('networkForward', { domain: domain!, spec, remove: o.remove === true });
+        if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        else say(`${o.remove ? 'removed' : 'forwarding'} ${describe(r)}`);
+      });
+    });
+}
+
+function describe(f: ForwardInfo): string {
+  return `${f.proto} ${f.hostAddress}:${f.hostPort} -> domain ${f.domid} port ${f.guestPort} (${f.guestAddress ?? 'no address yet'}, via ${f.bridge})`;
+}
+
+/** One row per forward: the domain, the host side, the guest side, the bridge. */
+export function formatForwards(rows: readonly ForwardInfo[]): string {
+  const head = ['Domid', 'Proto', 'Host', 'Guest', 'Bridge'];
+  const body = rows.map((f) => [String(f.domid), f.proto, `${f.hostAddress}:${f.hostPort}`, `${f.guestAddress ?? '-'}:${f.guestPort}`, f.bridge]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  return [head, ...body].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
 }

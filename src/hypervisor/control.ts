@@ -96,14 +96,22 @@ function isScalarArg(a: unknown): boolean {
 export const CONTROL_RATE = 20_000;
 export const CONTROL_BURST = 4_000;
 
-/** The authority side: serve one domain's control port. Anything malformed is refused. */
-export function serveControlPort(port: MessagePort, plane: ControlPlane, onFlood: () => void = () => {}): void {
+/**
+ * The authority side: serve one domain's control port. Anything malformed is refused. `clock`
+ * is the bucket's time source; tests freeze it, since a loaded machine refills the bucket.
+ */
+export function serveControlPort(
+  port: MessagePort,
+  plane: ControlPlane,
+  onFlood: () => void = () => {},
+  clock: () => number = () => performance.now(),
+): void {
   let tokens = CONTROL_BURST;
-  let last = performance.now();
+  let last = clock();
   let flooded = false;
   port.on('message', (msg: unknown) => {
     if (flooded) return;
-    const now = performance.now();
+    const now = clock();
     tokens = Math.min(CONTROL_BURST, tokens + ((now - last) * CONTROL_RATE) / 1000);
     last = now;
     if (--tokens < 0) {

@@ -158,17 +158,8 @@ export class DhcpClient {
     if (readIpv4(b, 4) !== this.#xid || readIpv4(b, FIXED_LEN) !== COOKIE) return undefined;
     const mac = this.ip.eth.mac;
     for (let i = 0; i < 6; i++) if (b[28 + i] !== mac[i]) return undefined;
-    const opts = new Map<number, Uint8Array>();
-    for (let o = FIXED_LEN + 4; o < b.length;) {
-      const k = b[o]!;
-      if (k === 255) break;
-      if (k === 0) { o++; continue; }
-      if (o + 1 >= b.length) return undefined;
-      const l = b[o + 1]!;
-      if (o + 2 + l > b.length) return undefined;
-      if (!opts.has(k)) opts.set(k, b.slice(o + 2, o + 2 + l));
-      o += 2 + l;
-    }
+    const opts = parseDhcpOptions(b);
+    if (!opts) return undefined;
     const t = opts.get(53);
     if (!t || t.length !== 1) return undefined;
     const yiaddr = readIpv4(b, 16);
@@ -229,6 +220,26 @@ export class DhcpClient {
     this.#retry.arm(1000, () => this.#discover());
     this.state = 'idle';
   }
+}
+
+/**
+ * The options (RFC 2132) of a DHCP message after its fixed part and magic cookie, up to the end
+ * option: the first of each code; undefined when one runs past the message. The server in dom0's
+ * gateway reads requests with it too.
+ */
+export function parseDhcpOptions(b: Uint8Array): Map<number, Uint8Array> | undefined {
+  const opts = new Map<number, Uint8Array>();
+  for (let o = FIXED_LEN + 4; o < b.length;) {
+    const k = b[o]!;
+    if (k === 255) break;
+    if (k === 0) { o++; continue; }
+    if (o + 1 >= b.length) return undefined;
+    const l = b[o + 1]!;
+    if (o + 2 + l > b.length) return undefined;
+    if (!opts.has(k)) opts.set(k, b.slice(o + 2, o + 2 + l));
+    o += 2 + l;
+  }
+  return opts;
 }
 
 function ipBytes(a: Ipv4): Uint8Array {

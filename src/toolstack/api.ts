@@ -12,8 +12,10 @@ import { MAIN_WAIT_MS, mainLate, type BuiltDomain } from './builder.js';
 import type { BlkbackStats } from '../drivers/blk/back/queue.js';
 import type {
   Args, ConsoleHandlers, ConsoleSession, CpupoolInfo, CreateResult, DomainId, DomainInfo, DomainRef, HostEvent, HostInfo, Op, Result,
-  SrInfo, Subscription, Toolstack, UserDirectory, VdiInfo,
+  SrInfo, Subscription, Toolstack, UserDirectory, VdiInfo, VmChanges, VmInfo,
 } from './contract.js';
+import { findVm, vmInfo } from './vms.js';
+import { domainNameProblem } from './domconfig.js';
 import type { SrView } from '../storage/sr.js';
 import type { VdiView } from '../storage/vdi.js';
 import { dom0VbdStats, listDisks } from './devices.js';
@@ -24,6 +26,7 @@ import { MAX_CONFIG_BYTES, loadDomainConfig, parseDomainConfig } from './domconf
 import type { Host } from './host.js';
 import { bridgeInfos, linkInfo } from '../network/info.js';
 import { parseEndpoint } from '../network/vxlan.js';
+import { parseForwardSpec } from '../network/gateway/forwardspec.js';
 import type { HostLog } from './hostlog.js';
 
 const TAIL_LINES = 5;
@@ -95,14 +98,19 @@ export class ToolstackApi implements Toolstack {
       await this.#host.requestShutdown(d.domid, a.reboot ? 'reboot' : 'poweroff');
       return id(d);
     },
-    pause: (a) => {
+    pause: async (a) => {
       const d = this.#resolve(a.domain);
-      this.#host.pause(d.domid);
+      await this.#host.pause(d.domid);
       return id(d);
     },
-    unpause: (a) => {
+    hardReboot: async (a) => {
       const d = this.#resolve(a.domain);
-      this.#host.unpause(d.domid);
+      const built = await this.#host.hardReboot(d.domid);
+      return id(built.domain);
+    },
+    unpause: async (a) => {
+      const d = this.#resolve(a.domain);
+      await this.#host.unpause(d.domid);
       return id(d);
     },
     rename: async (a) => {
@@ -133,6 +141,12 @@ export class ToolstackApi implements Toolstack {
       return id(d);
     },
     networkList: (a) => listVifs(this.#host.devices, this.#resolve(a.domain).domid),
+    networkForward: (a) => {
+      const d = this.#resolve(a.domain);
+      const spec = parseForwardSpec(a.spec);
+      return a.remove ? this.#host.removeForward(d.domid, spec) : this.#host.addForward(d.domid, spec);
+    },
+    networkForwardList: (a) => this.#host.forwards.list(a.domain === undefined ? undefined : this.#resolve(a.domain).domid),
     consoleLog: (a) => {
       const d = this.#guestWithConsole(a.domain);
       return { ...id(d), data: Buffer.from(this.#host.consoled.log(d.domid)).toString('base64') };
@@ -190,7 +204,83 @@ export class ToolstackApi implements Toolstack {
       return { ...id(d), pool: a.pool };
     },
     vdiExport: (a) => this.#host.vdis.export(a.vdi, a),
+    vmImport: async (a) => {
+      const { config } = await this.#config('vmImport', a.file, a.text);
+      const { ref } = await this.#host.vms.create(config, a.description === undefined ? {} : { name_description: a.description });
+      return this.#host.db.read((tx) => vmInfo(tx.VM.get(ref)));
+    },
+    vmStart: async (a) => this.#boot(await this.#host.start(a.vm, { paused: a.paused === true }), [], a.paused === true),
+    vmList: () => this.#host.db.read((tx) => [...tx.VM.getAllRecords().values()].map(vmInfo)),
+    vmUninstall: async (a) => {
+      const ref = await this.#host.db.read((tx) => findVm(tx, a.vm));
+      const { uuid } = await this.#host.db.read((tx) => tx.VM.get(ref));
+      await this.#host.vms.remove(ref);
+      return { uuid };
+    },
+    vmSet: (a) => this.#vmSet(a.vm, a),
+    vmDevice: async (a) => {
+      const ref = await this.#host.db.read((tx) => findVm(tx, a.vm));
+      return vmInfo(await this.#host.vms.reconfigure(ref, (c) => {
+        if (a.disk !== undefined) {
+          const d = parseDisk(a.disk);
+          if (c.disks.some((x) => x.devid === d.devid)) throw new XenError('EEXIST', `the VM has a disk ${d.vdev} already`);
+          return { ...c, disks: [...c.disks, d] };
+        }
+        if (a.vif !== undefined) {
+          const v = parseVif(a.vif);
+          const devid = v.devid ?? (c.vifs.length ? Math.max(...c.vifs.map((x) => x.devid)) + 1 : 0);
+          if (c.vifs.some((x) => x.devid === devid)) throw new XenError('EEXIST', `the VM has a vif ${devid} already`);
+          return { ...c, vifs: [...c.vifs, { ...v, devid }] };
+        }
+        if (a.removeDisk !== undefined) {
+          const disks = c.disks.filter((x) => x.vdev !== a.removeDisk && String(x.devid) !== a.removeDisk);
+          if (disks.length === c.disks.length) throw new XenError('ENOENT', `the VM has no disk ${a.removeDisk}`);
+          return { ...c, disks };
+        }
+        const which = a.removeVif!.toLowerCase();
+        const vifs = c.vifs.filter((x) => String(x.devid) !== which && x.mac !== which);
+        if (vifs.length === c.vifs.length) throw new XenError('ENOENT', `the VM has no vif ${a.removeVif}`);
+        return { ...c, vifs };
+      }));
+    },
+    networkCreate: (a) => this.#host.db.transaction((tx) => {
+      const bridge = a.bridge ?? `xenbr${tx.network.getAll().length}`;
+      if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) throw new XenError('EINVAL', `bridge '${bridge}' is not a bridge name (1-15 letters, digits, '_', '.', '-')`);
+      if (tx.network.where('bridge', bridge).length) throw new XenError('EEXIST', `a network on bridge ${bridge} exists already`);
+      const ref = tx.network.create({ name_label: a.name, name_description: a.description ?? '', bridge });
+      return { uuid: tx.network.get(ref).uuid, bridge };
+    }),
   };
+
+  async #vmSet(vm: string, a: VmChanges): Promise<VmInfo> {
+    const { ref, r } = await this.#host.db.read((tx) => {
+      const ref = findVm(tx, vm);
+      return { ref, r: tx.VM.get(ref) };
+    });
+    if (a.name !== undefined) {
+      if (r.domid >= 0) await this.#host.rename(r.domid, a.name);
+      else {
+        const problem = domainNameProblem(a.name);
+        if (problem !== undefined) throw new XenError('EINVAL', `invalid VM name: ${problem}`);
+        await this.#host.vms.reconfigure(ref, (c) => ({ ...c, name: a.name! }));
+      }
+    }
+    if (a.memory !== undefined || a.maxmem !== undefined) {
+      await this.#host.vms.reconfigure(ref, (c) => {
+        const memory = a.memory ?? c.memory;
+        const maxmem = a.maxmem ?? Math.max(c.maxmem, memory);
+        if (maxmem < memory) throw new XenError('EINVAL', `maxmem (${maxmem} MiB) is below memory (${memory} MiB)`);
+        return { ...c, memory, maxmem };
+      });
+    }
+    const other = { ...r.other_config };
+    if (a.otherConfigKey !== undefined) {
+      if (a.otherConfigValue === undefined) delete other[a.otherConfigKey];
+      else other[a.otherConfigKey] = a.otherConfigValue;
+    }
+    const after = await this.#host.vms.annotate(ref, { name_description: a.description ?? r.name_description, other_config: other });
+    return vmInfo(after);
+  }
 
   /** Where userAdd keeps users: the daemon sets it once its XenAPI service is up. */
   setUsers(users: UserDirectory): void {
@@ -251,11 +341,19 @@ export class ToolstackApi implements Toolstack {
   }
 
   async #create(file: string, text: string | undefined, paused: boolean): Promise<CreateResult> {
+    const { config, warnings } = await this.#config('create', file, text);
+    return this.#boot(await this.#host.create(config, { paused }), warnings, paused);
+  }
+
+  async #config(op: Op, file: string, text: string | undefined) {
     if (text !== undefined && Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
-      throw new XenError('E2BIG', `create: the configuration is ${Buffer.byteLength(text)} bytes; the limit is ${MAX_CONFIG_BYTES}`);
+      throw new XenError('E2BIG', `${op}: the configuration is ${Buffer.byteLength(text)} bytes; the limit is ${MAX_CONFIG_BYTES}`);
     }
-    const { config, warnings } = text === undefined ? await loadDomainConfig(file) : parseDomainConfig(text, file);
-    const built = await this.#host.create(config, { paused });
+    return text === undefined ? loadDomainConfig(file) : parseDomainConfig(text, file);
+  }
+
+  /** A domain built: once its main() runs (or it was created paused), what create returns. */
+  async #boot(built: BuiltDomain, warnings: string[], paused: boolean): Promise<CreateResult> {
     const t = performance.now();
     if (!paused && !(await this.#booted(built))) warnings.push(mainLate(built.domain));
     return { ...id(built.domain), warnings, ms: { ...built.timings, main: paused ? 0 : performance.now() - t } };

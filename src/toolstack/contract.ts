@@ -138,6 +138,21 @@ export interface NicDevice {
   readonly backendPath: string;
 }
 
+/** A host port forward (xenode's `forward` key, `xenode network-forward`), as a row of its list. */
+export interface ForwardInfo {
+  readonly domid: number;
+  /** PROTO:[HOSTADDR:]HOSTPORT:GUESTPORT. */
+  readonly spec: string;
+  readonly proto: 'tcp' | 'udp';
+  readonly hostAddress: string;
+  readonly hostPort: number;
+  readonly guestPort: number;
+  /** The bridge whose gateway carries it. */
+  readonly bridge: string;
+  /** Where it goes now: the vif's ip=, or its DHCP lease; null while it has none. */
+  readonly guestAddress: string | null;
+}
+
 /**
  * What the host did after a domain shut down: its on_* setting as xenode carries it out
  * (no core dumps, so coredump-* act as their plain counterparts; soft-reset restarts), or
@@ -179,6 +194,36 @@ export interface SrScanResult {
   readonly skipped: { readonly file: string; readonly why: string }[];
 }
 
+/** A VM as vm-list shows it: the host database's record, running or halted. */
+export interface VmInfo {
+  readonly uuid: string;
+  readonly name: string;
+  readonly description: string;
+  /** XAPI's power state: Running, Paused, Halted. */
+  readonly powerState: string;
+  /** -1 while it has no domain. */
+  readonly domid: number;
+  /** Made from an xl config: gone when its domain is destroyed (else it persists while halted). */
+  readonly transient: boolean;
+  readonly memoryMiB: number;
+  readonly maxmemMiB: number;
+  readonly vcpus: number;
+  readonly otherConfig: Readonly<Record<string, string>>;
+}
+
+/** What vm-set changes of a VM; memory only while it is halted. */
+export interface VmChanges {
+  readonly name?: string;
+  readonly description?: string;
+  /** MiB. */
+  readonly memory?: number;
+  /** MiB. */
+  readonly maxmem?: number;
+  /** Set other_config[key] to otherConfigValue, or remove the key when no value is given. */
+  readonly otherConfigKey?: string;
+  readonly otherConfigValue?: string;
+}
+
 /** Operation name → its arguments and its result. */
 export interface Commands {
   /**
@@ -195,6 +240,8 @@ export interface Commands {
   /** xl shutdown, or xl reboot with `reboot`: ask the guest through control/shutdown. */
   shutdown: { args: { domain: DomainRef; reboot?: boolean }; result: DomainId };
   pause: { args: { domain: DomainRef }; result: DomainId };
+  /** XAPI's VM.hard_reboot: destroy the domain and build it again from its configuration (a new domid, the same VM); returns the new domain. */
+  hardReboot: { args: { domain: DomainRef }; result: DomainId };
   unpause: { args: { domain: DomainRef }; result: DomainId };
   rename: { args: { domain: DomainRef; name: string }; result: DomainId };
   /** xl block-attach: `spec` in xl-disk-configuration(5) syntax. */
@@ -207,6 +254,13 @@ export interface Commands {
   /** xl network-detach: the vif by devid or MAC; the guest closes it first, unless forced. */
   networkDetach: { args: { domain: DomainRef; vif: string; force?: boolean }; result: DomainId };
   networkList: { args: { domain: DomainRef }; result: NicDevice[] };
+  /**
+   * xenode network-forward: forward a host port to the domain's first vif (`spec` is
+   * PROTO:[HOSTADDR:]HOSTPORT:GUESTPORT), or with `remove` stop forwarding it. Forwards go with the domain.
+   */
+  networkForward: { args: { domain: DomainRef; spec: string; remove?: boolean }; result: ForwardInfo };
+  /** The host port forwards of one domain, or of all. */
+  networkForwardList: { args: { domain?: DomainRef }; result: ForwardInfo[] };
   /** The console output the host kept (bounded), base64. */
   consoleLog: { args: { domain: DomainRef }; result: DomainId & { data: string } };
   info: { args: NoArgs; result: HostInfo };
@@ -251,6 +305,20 @@ export interface Commands {
   cpupoolDestroy: { args: { name: string }; result: { name: string } };
   /** xl cpupool-migrate DOMAIN POOL. */
   cpupoolMigrate: { args: { domain: DomainRef; pool: string }; result: DomainId & { pool: string } };
+  /** vm-import: a persistent, halted VM from an xl.cfg file (`file` absolute; or `text`, as create takes it). */
+  vmImport: { args: { file: string; text?: string; description?: string }; result: VmInfo };
+  /** vm-start (XAPI's VM.start): boot a halted persistent VM (by uuid or name) with its stored configuration. */
+  vmStart: { args: { vm: string; paused?: boolean }; result: CreateResult };
+  /** vm-list: every VM of the host database, halted ones included (xl list shows domains). */
+  vmList: { args: NoArgs; result: VmInfo[] };
+  /** vm-uninstall (XAPI's VM.destroy): a halted persistent VM's record and its VBD/VIF records go; its disk images stay. */
+  vmUninstall: { args: { vm: string }; result: { uuid: string } };
+  /** vm-param-set: a VM's name (a running VM's domain is renamed), description, memory (halted only), other_config. */
+  vmSet: { args: { vm: string } & VmChanges; result: VmInfo };
+  /** A halted VM's disks and vifs (XAPI's VBD.create/destroy, VIF.create/destroy): `spec` as block-attach/network-attach take it; remove by vdev, or by devid or MAC. */
+  vmDevice: { args: { vm: string; disk?: string; vif?: string; removeDisk?: string; removeVif?: string }; result: VmInfo };
+  /** XAPI's network.create: a network record for a bridge of dom0's switch (made when a vif first joins it). */
+  networkCreate: { args: { name: string; bridge?: string; description?: string }; result: { uuid: string; bridge: string } };
 }
 
 
@@ -374,6 +442,12 @@ export class Fields {
     return v;
   }
 
+  optionalDomain(key = 'domain'): DomainRef | undefined {
+    const v = this.#get(key);
+    if (v !== undefined && !isDomainRef(v)) throw this.#fail(key, 'a domain name or id');
+    return v as DomainRef | undefined;
+  }
+
   domains(key: string): DomainRef[] | undefined {
     const v = this.#get(key);
     if (v === undefined) return undefined;
@@ -414,6 +488,7 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   destroy: domainOnly,
   shutdown: (f) => f.done({ domain: f.domain(), reboot: f.bool('reboot') }),
   pause: domainOnly,
+  hardReboot: domainOnly,
   unpause: domainOnly,
   rename: (f) => f.done({ domain: f.domain(), name: f.string('name') }),
   blockAttach: (f) => f.done({ domain: f.domain(), spec: f.string('spec') }),
@@ -422,6 +497,11 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   networkAttach: (f) => f.done({ domain: f.domain(), spec: f.optionalString('spec') ?? '' }),
   networkDetach: (f) => f.done({ domain: f.domain(), vif: f.string('vif'), force: f.bool('force') }),
   networkList: domainOnly,
+  networkForward: (f) => f.done({ domain: f.domain(), spec: f.string('spec'), remove: f.bool('remove') }),
+  networkForwardList: (f) => {
+    const domain = f.optionalDomain();
+    return f.done(domain === undefined ? {} : { domain });
+  },
   consoleLog: domainOnly,
   info: none,
   dmesg: (f) => f.done({ clear: f.bool('clear') }),
@@ -495,6 +575,43 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   cpupoolList: none,
   cpupoolDestroy: (f) => f.done({ name: f.string('name') }),
   cpupoolMigrate: (f) => f.done({ domain: f.domain(), pool: f.string('pool') }),
+  vmImport: (f) => {
+    const file = f.string('file');
+    if (!file.startsWith('/')) throw new InvalidArgument('vmImport', 'file', `the configuration file must be an absolute path, not '${file}'`);
+    const text = f.optionalString('text');
+    const description = f.optionalString('description');
+    return f.done({ file, ...(text !== undefined && { text }), ...(description !== undefined && { description }) });
+  },
+  vmStart: (f) => f.done({ vm: f.string('vm'), paused: f.bool('paused') }),
+  vmList: none,
+  vmUninstall: (f) => f.done({ vm: f.string('vm') }),
+  vmDevice: (f) => {
+    const vm = f.string('vm');
+    const changes = { disk: f.optionalString('disk'), vif: f.optionalString('vif'), removeDisk: f.optionalString('removeDisk'), removeVif: f.optionalString('removeVif') };
+    const given = Object.entries(changes).filter(([, v]) => v !== undefined);
+    if (given.length !== 1) throw new InvalidArgument('vmDevice', 'disk', 'give exactly one of disk, vif, removeDisk, removeVif');
+    return f.done({ vm, [given[0]![0]]: given[0]![1] });
+  },
+  networkCreate: (f) => {
+    const name = f.string('name');
+    const bridge = f.optionalString('bridge');
+    const description = f.optionalString('description');
+    return f.done({ name, ...(bridge !== undefined && { bridge }), ...(description !== undefined && { description }) });
+  },
+  vmSet: (f) => {
+    const vm = f.string('vm');
+    const name = f.optionalString('name');
+    const description = f.optionalString('description');
+    const memory = f.optionalInteger('memory', 1, 2 ** 20);
+    const maxmem = f.optionalInteger('maxmem', 1, 2 ** 20);
+    const otherConfigKey = f.optionalString('otherConfigKey');
+    const otherConfigValue = f.optionalString('otherConfigValue');
+    if (otherConfigValue !== undefined && otherConfigKey === undefined) throw new InvalidArgument('vmSet', 'otherConfigKey', 'otherConfigKey must name the key otherConfigValue is for');
+    return f.done({
+      vm, ...(name !== undefined && { name }), ...(description !== undefined && { description }), ...(memory !== undefined && { memory }),
+      ...(maxmem !== undefined && { maxmem }), ...(otherConfigKey !== undefined && { otherConfigKey }), ...(otherConfigValue !== undefined && { otherConfigValue }),
+    });
+  },
 };
 
 export const STREAM_ARGS: { readonly [K in StreamOp]: Decoder<Streams[K]['args']> } = {

@@ -15,6 +15,7 @@ import { DiskSpecError, parseDiskSpec, type DiskSpec } from './diskspec.js';
 import { resolveConfigTarget } from './images.js';
 import { MAX_NAME_BYTES, hostLimits, type Bounds, type HostLimits } from './limits.js';
 import { VifSpecError, parseVifSpec, type VifSpec } from './vifspec.js';
+import { ForwardSpecError, parseForwardSpec, type ForwardSpec } from '../network/gateway/forwardspec.js';
 import {
   ConfigError, parseCInteger, parseXlCfg, type CfgPosition, type CfgSetting, type CfgValue, type XlConfig,
 } from './xlcfg.js';
@@ -61,6 +62,8 @@ export interface DomainConfig {
   readonly maxGrantFrames?: number;
   readonly maxMaptrackFrames?: number;
   readonly maxEventChannels?: number;
+  /** xenode's own `forward = [ 'tcp:8080:80' ]` (not xl's): host ports forwarded to the first vif by its bridge's gateway. */
+  readonly forwards?: readonly ForwardSpec[];
 }
 
 /** libxl's default memory (and so maxmem) in MiB. */
@@ -290,6 +293,27 @@ function readPool(r: Reader): string | undefined {
   return pool;
 }
 
+/** xenode's `forward` key: each host address and port once. */
+function readForwards(r: Reader): ForwardSpec[] | undefined {
+  const list = r.stringList('forward');
+  if (list === undefined) return undefined;
+  const seen = new Map<string, number>();
+  return list.items.map(([spec, pos], i) => {
+    let f: ForwardSpec;
+    try {
+      f = parseForwardSpec(spec);
+    } catch (e) {
+      if (e instanceof ForwardSpecError) throw r.fail(list.setting, `entry ${i}: ${e.detail}`, pos);
+      throw e;
+    }
+    const k = `${f.proto}:${f.hostAddress}:${f.hostPort}`;
+    const other = seen.get(k);
+    if (other !== undefined) throw r.fail(list.setting, `entry ${i}: ${f.proto} ${f.hostAddress}:${f.hostPort} is already forwarded by entry ${other}`, pos);
+    seen.set(k, i);
+    return f;
+  });
+}
+
 function readConfig(r: Reader): DomainConfig {
   const name = readName(r);
   const uuid = readUuid(r);
@@ -312,6 +336,7 @@ function readConfig(r: Reader): DomainConfig {
   const maxGrantFrames = r.bounded('max_grant_frames', r.limits.maxGrantFrames);
   const maxMaptrackFrames = r.bounded('max_maptrack_frames', r.limits.maxMaptrackFrames);
   const maxEventChannels = r.bounded('max_event_channels', r.limits.maxEventChannels);
+  const forwards = readForwards(r);
   return {
     name,
     ...(uuid === undefined ? {} : { uuid }),
@@ -334,6 +359,7 @@ function readConfig(r: Reader): DomainConfig {
     ...(maxGrantFrames === undefined ? {} : { maxGrantFrames }),
     ...(maxMaptrackFrames === undefined ? {} : { maxMaptrackFrames }),
     ...(maxEventChannels === undefined ? {} : { maxEventChannels }),
+    ...(forwards === undefined ? {} : { forwards }),
   };
 }
 

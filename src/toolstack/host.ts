@@ -15,6 +15,8 @@ import { GUEST_IMAGE, PCPU_IMAGE, REALM_IMAGE } from '../guest/image.js';
 import { Cpupool, POOL0, type CpupoolOptions, type CpupoolSched } from '../hypervisor/cpupool.js';
 import { VcpuPool } from '../hypervisor/vcpu.js';
 import { Switch } from '../network/switch.js';
+import { Gateway } from '../network/gateway/gateway.js';
+import type { ForwardSpec } from '../network/gateway/forwardspec.js';
 import { NetbackDaemon } from '../drivers/net/back/devd.js';
 import { eventChannels } from '../drivers/evtchn.js';
 import { connectLocal } from '../xenstore/client/transport.js';
@@ -25,15 +27,18 @@ import { Storage } from '../storage/sr.js';
 import { Vdis } from '../storage/vdi.js';
 import { buildDomain, claimShell, teardownDomain, type BuildContext, type BuiltDomain } from './builder.js';
 import { isShellName, ShellPool } from './shells.js';
-import type { DiskDevice, NicDevice, ShutdownOutcome } from './contract.js';
+import type { DiskDevice, ForwardInfo, NicDevice, ShutdownOutcome } from './contract.js';
 import { attachDisk, detachDisk, vdiUsers } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
-import { attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
+import { DEFAULT_BRIDGE, attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
+import { DomainForwards } from './forwards.js';
 import { domainNameProblem, poolNameProblem, type DomainConfig, type DomainVif, type ShutdownAction } from './domconfig.js';
 import { hostPaths, resolveStateDir, type HostPaths } from './paths.js';
 import type { HostDb } from './db/hostdb.js';
 import { seedHost } from './db/seed.js';
 import { SqliteHostDb } from './db/sqlite.js';
+import type { Ref } from './db/records.js';
+import { VmTable, vmConfig, findVm } from './vms.js';
 
 /** Events per dom0 port per 100 ms before the port is throttled (see UpcallLoop). */
 const DOM0_STORM_LIMIT = 20_000;
@@ -72,9 +77,11 @@ export interface HostEvents {
   restartFailed: [domid: number, name: string, error: string];
 }
 
+/** A domain the toolstack manages: its VM's record, and a cache of the configuration stored there. */
 interface Managed {
   config: DomainConfig;
   handled: boolean;
+  readonly vm: Ref<'VM'>;
 }
 
 export class Host extends EventEmitter<HostEvents> {
@@ -90,6 +97,8 @@ export class Host extends EventEmitter<HostEvents> {
   readonly db: HostDb;
   readonly storage: Storage;
   readonly vdis: Vdis;
+  /** Every domain's VM record (vms.ts): written at each change, before the change is told. */
+  readonly vms: VmTable;
   #managed = new Map<number, Managed>();
   /** Names of domains being built: a name is taken from the moment its create starts. */
   #creating = new Set<string>();
@@ -102,8 +111,11 @@ export class Host extends EventEmitter<HostEvents> {
   #switch: Switch | undefined;
   /** Shared cpupools by name; Pool-0 (a thread per vCPU) is `pool`. */
   readonly #cpupools = new Map<string, Cpupool>();
+  readonly #gateways = new Map<string, Gateway>();
+  /** Host port forwards of domains, through their bridges' gateways. */
+  readonly forwards = new DomainForwards((bridge) => this.gateway(bridge));
 
-  private constructor(opts: HostOptions, parts: { hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient; db: HostDb }) {
+  private constructor(opts: HostOptions, parts: { hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient; db: HostDb; vms: VmTable }) {
     super();
     this.hv = parts.hv;
     this.loop = parts.loop;
@@ -117,6 +129,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.shells = new ShellPool(() => this.#ctx, opts.shells ?? { count: 0, memory: 0 }, this.#log);
     this.paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
     this.db = parts.db;
+    this.vms = parts.vms;
     this.storage = new Storage(this.db, this.#imagesDir);
     this.vdis = new Vdis(this.storage, (vdi) => vdiUsers(this.devices, vdi));
   }
@@ -153,9 +166,12 @@ export class Host extends EventEmitter<HostEvents> {
     const paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
     if (paths) await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
     let db: HostDb | undefined;
+    let vms: VmTable;
     try {
       db = SqliteHostDb.open(paths?.hostDb ?? ':memory:');
-      await seedHost(db);
+      vms = new VmTable(db, (await seedHost(db)).host);
+      const dom0 = hv.dom0;
+      await vms.rebuild({ domid: 0, uuid: dom0.uuid, name: dom0.name, createdAt: dom0.createdAt });
     } catch (e) {
       await db?.close();
       xs.close();
@@ -163,7 +179,7 @@ export class Host extends EventEmitter<HostEvents> {
       loop.stop();
       throw e;
     }
-    const host = new Host(opts, { hv, loop, xenstored, xs, db });
+    const host = new Host(opts, { hv, loop, xenstored, xs, db, vms });
     if (host.paths) {
       await xenstored.listen(host.paths.xenstoredSocket);
     }
@@ -178,8 +194,11 @@ export class Host extends EventEmitter<HostEvents> {
       ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback };
   }
 
-  /** Create and start a domain (xl create); `paused` leaves it paused, as xl create -p. */
-  async create(config: DomainConfig, opts: { paused?: boolean } = {}): Promise<BuiltDomain> {
+  /**
+   * Create and start a domain (xl create); `paused` leaves it paused, as xl create -p. It is a
+   * new transient VM, or the persistent VM `vm` (halted until now) booting.
+   */
+  async create(config: DomainConfig, opts: { paused?: boolean; vm?: Ref<'VM'> } = {}): Promise<BuiltDomain> {
     if (this.#closed || this.#stopping) throw new XenError('EINVAL', 'the host is shutting down');
     if (this.#creating.size >= this.#maxCreates) {
       throw new XenError('EAGAIN', `${this.#creating.size} creates are in progress on this host: try again when one has finished`);
@@ -192,8 +211,23 @@ export class Host extends EventEmitter<HostEvents> {
       const inPool0 = config.pool === undefined || config.pool === POOL0;
       const fromShell = !opts.paused && inPool0 && this.shells.fits(config) ? await claimShell(this.#ctx, () => this.shells.take(), config) : undefined;
       const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
-      const { domid } = built.domain;
-      this.#managed.set(domid, { config, handled: false });
+      const { domid, uuid } = built.domain;
+      // The domain keeps its uuid when it restarts, as libxl's does.
+      config = { ...config, uuid };
+      let vm: Ref<'VM'>;
+      try {
+        vm = await this.vms.started(opts.vm, built.domain, config, opts.paused === true);
+      } catch (e) {
+        await teardownDomain(this.#ctx, domid);
+        throw e;
+      }
+      this.#managed.set(domid, { config, handled: false, vm });
+      try {
+        for (const f of config.forwards ?? []) await this.forwards.add(domid, config.vifs, f);
+      } catch (e) {
+        await this.destroy(domid).catch(() => {});
+        throw e;
+      }
       this.emit('created', domid, config.name);
       // A crash during the build was signalled before the domain was ours to handle.
       if (built.domain.shutdownReason) void this.#onDomainException();
@@ -221,6 +255,29 @@ export class Host extends EventEmitter<HostEvents> {
     return d && !isShellName(d.name) ? d : undefined;
   }
 
+  /** Boot a halted persistent VM (XAPI's VM.start) with the configuration its record holds. */
+  async start(vm: string, opts: { paused?: boolean } = {}): Promise<BuiltDomain> {
+    const { ref, config } = await this.db.read((tx) => {
+      const ref = findVm(tx, vm);
+      return { ref, config: vmConfig(tx.VM.get(ref)) };
+    });
+    if (!config) throw new XenError('EPERM', 'the control domain is always running');
+    return this.create(config, { ...opts, vm: ref });
+  }
+
+  /** The VM record of a managed domain. */
+  vmOf(domid: number): Ref<'VM'> | undefined {
+    return this.#managed.get(domid)?.vm;
+  }
+
+  /** A managed domain's configuration changed: the cache and the record, together. */
+  async #configure(domid: number, edit: (c: DomainConfig) => DomainConfig): Promise<void> {
+    const m = this.#managed.get(domid);
+    if (!m) return;
+    m.config = edit(m.config);
+    await this.vms.configured(m.vm, m.config);
+  }
+
   /** The configuration a domain was created from (undefined for dom0 and domains still being built). */
   config(domid: number): DomainConfig | undefined {
     return this.#managed.get(domid)?.config;
@@ -246,18 +303,36 @@ export class Host extends EventEmitter<HostEvents> {
     await this.xs.write(`/local/domain/${domid}/control/shutdown`, request);
   }
 
+  /** Destroy a domain and build it again from its configuration, as its on_reboot=restart would: the same VM, a new domain. */
+  async hardReboot(domid: number): Promise<BuiltDomain> {
+    const d = this.#guest(domid, 'rebooted');
+    const m = this.#managed.get(domid)!;
+    // Its own shutdown, if one comes now, is this reboot's.
+    m.handled = true;
+    const built = await this.#apply(domid, d.name, m, 'restart');
+    if (!built) throw new XenError('ESRCH', `domain ${domid} was destroyed while it rebooted`);
+    return built;
+  }
+
   /** xl pause: pauses nest, as Xen's controller pause count does. */
-  pause(domid: number): void {
+  async pause(domid: number): Promise<void> {
     const d = this.#guest(domid, 'paused');
     this.hv.pause(domid);
+    await this.#power(domid, 'Paused');
     this.emit('paused', domid, d.name);
   }
 
-  unpause(domid: number): void {
+  async unpause(domid: number): Promise<void> {
     const d = this.#guest(domid, 'unpaused');
     if (!d.paused) throw new XenError('EINVAL', `domain ${domid} is not paused`);
     this.hv.unpause(domid);
+    if (!d.paused) await this.#power(domid, d.shutdownReason ? 'Halted' : 'Running');
     this.emit('unpaused', domid, d.name);
+  }
+
+  async #power(domid: number, state: 'Running' | 'Paused' | 'Halted'): Promise<void> {
+    const m = this.#managed.get(domid);
+    if (m) await this.vms.power(m.vm, state);
   }
 
   /** xl rename: the domain's name in the hypervisor, in xenstore, and in the config it restarts with. */
@@ -269,8 +344,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.#checkNameFree(name);
     const old = d.name;
     d.name = name;
-    const m = this.#managed.get(domid)!;
-    m.config = { ...m.config, name };
+    await this.#configure(domid, (c) => ({ ...c, name }));
     await this.xs.transaction(async (t) => {
       await t.write(`/local/domain/${domid}/name`, name);
       await t.write(`/vm/${d.uuid}/name`, name);
@@ -334,6 +408,35 @@ export class Host extends EventEmitter<HostEvents> {
     return (this.#switch ??= new Switch());
   }
 
+  /** The gateway of `bridge` (10.0.2.0/24 in slirp's shape), attached if it has none; xenbr0 gets one with the first vif. */
+  gateway(bridge: string): Gateway {
+    let gw = this.#gateways.get(bridge);
+    if (!gw || gw.closed) {
+      gw = Gateway.attach(this.switch, bridge);
+      this.#gateways.set(bridge, gw);
+    }
+    return gw;
+  }
+
+  /** xenode network-forward: a host port to the domain's first vif; it stays in the configuration the domain restarts with. */
+  async addForward(domid: number, spec: ForwardSpec): Promise<ForwardInfo> {
+    this.#guest(domid, 'given a forward');
+    const m = this.#managed.get(domid)!;
+    const info = await this.forwards.add(domid, m.config.vifs, spec);
+    m.config = { ...m.config, forwards: [...(m.config.forwards ?? []), spec] };
+    return info;
+  }
+
+  /** xenode network-forward --remove. */
+  removeForward(domid: number, spec: ForwardSpec): ForwardInfo {
+    this.#guest(domid, 'relieved of a forward');
+    const info = this.forwards.remove(domid, spec);
+    const m = this.#managed.get(domid)!;
+    const same = (f: ForwardSpec) => f.proto === spec.proto && f.hostAddress === spec.hostAddress && f.hostPort === spec.hostPort;
+    m.config = { ...m.config, forwards: (m.config.forwards ?? []).filter((f) => !same(f)) };
+    return info;
+  }
+
   /** What the device code needs of this host. */
   get devices(): VifHost {
     return { hv: this.hv, xs: this.xs, loop: this.loop, log: this.#log, ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback };
@@ -343,15 +446,19 @@ export class Host extends EventEmitter<HostEvents> {
   get #netback(): Pick<VifHost, 'startNetback'> {
     const hc = this.hv.dom0Hypercalls;
     const ctx = { hc, evtchn: eventChannels(hc, this.loop), xs: this.xs, log: this.#log };
-    return { startNetback: () => NetbackDaemon.start(ctx, 0, { switch: this.switch }) };
+    return {
+      startNetback: () => {
+        this.gateway(DEFAULT_BRIDGE);
+        return NetbackDaemon.start(ctx, 0, { switch: this.switch });
+      },
+    };
   }
 
   /** xl network-attach: hot-plug a vif. It stays in the configuration the domain restarts with, as libxl keeps it. */
   async attachVif(domid: number, vif: DomainVif): Promise<NicDevice> {
     this.#guest(domid, 'given a vif');
     const dev = await attachVif(this.devices, domid, vif);
-    const m = this.#managed.get(domid);
-    if (m) m.config = { ...m.config, vifs: [...m.config.vifs.filter((x) => x.devid !== vif.devid), { ...vif, mac: dev.mac }] };
+    await this.#configure(domid, (c) => ({ ...c, vifs: [...c.vifs.filter((x) => x.devid !== vif.devid), { ...vif, mac: dev.mac }] }));
     return dev;
   }
 
@@ -359,16 +466,14 @@ export class Host extends EventEmitter<HostEvents> {
   async detachVif(domid: number, which: string, force: boolean): Promise<void> {
     this.#guest(domid, 'relieved of a vif');
     const devid = await detachVif(this.devices, domid, which, { force });
-    const m = this.#managed.get(domid);
-    if (m) m.config = { ...m.config, vifs: m.config.vifs.filter((x) => x.devid !== devid) };
+    await this.#configure(domid, (c) => ({ ...c, vifs: c.vifs.filter((x) => x.devid !== devid) }));
   }
 
   /** xl block-attach: hot-plug a disk. It stays in the configuration the domain restarts with, as libxl keeps it. */
   async attachDisk(domid: number, spec: DiskSpec): Promise<DiskDevice> {
     this.#guest(domid, 'given a disk');
     const dev = await attachDisk(this.devices, domid, spec);
-    const m = this.#managed.get(domid);
-    if (m) m.config = { ...m.config, disks: [...m.config.disks.filter((x) => x.devid !== spec.devid), spec] };
+    await this.#configure(domid, (c) => ({ ...c, disks: [...c.disks.filter((x) => x.devid !== spec.devid), spec] }));
     return dev;
   }
 
@@ -377,8 +482,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.#guest(domid, 'relieved of a disk');
     await detachDisk(this.devices, domid, vdev, { force });
     const devid = /^[0-9]+$/.test(vdev) ? Number(vdev) : vdevToDevid(vdev);
-    const m = this.#managed.get(domid);
-    if (m) m.config = { ...m.config, disks: m.config.disks.filter((x) => x.devid !== devid) };
+    await this.#configure(domid, (c) => ({ ...c, disks: c.disks.filter((x) => x.devid !== devid) }));
   }
 
   /** True from the moment a destroy of the domain starts until it is done. */
@@ -388,9 +492,10 @@ export class Host extends EventEmitter<HostEvents> {
 
   /**
    * xl destroy. Destroys of one domain that overlap share one teardown (a shutdown action and
-   * a user's destroy can meet here); `destroyed` is emitted once.
+   * a user's destroy can meet here); `destroyed` is emitted once. A transient VM's record goes
+   * with its domain, unless `keepVm` (it is about to restart).
    */
-  destroy(domid: number): Promise<void> {
+  destroy(domid: number, keepVm = false): Promise<void> {
     const pending = this.#destroying.get(domid);
     if (pending) return pending;
     let d: Domain;
@@ -402,8 +507,11 @@ export class Host extends EventEmitter<HostEvents> {
       return Promise.reject(e);
     }
     const done = (async () => {
+      const vm = this.#managed.get(domid)?.vm;
       this.#managed.delete(domid);
+      this.forwards.removeDomain(domid);
       await teardownDomain(this.#ctx, domid);
+      if (vm) await this.vms.stopped(vm, keepVm).catch((e: Error) => this.#log(`d${domid}: its VM record could not be updated: ${e.message}`));
       this.emit('destroyed', domid, d.name);
     })().finally(() => this.#destroying.delete(domid));
     this.#destroying.set(domid, done);
@@ -423,6 +531,7 @@ export class Host extends EventEmitter<HostEvents> {
       this.consoled.drain(d.domid);
       // Decided here, once: the event tells everyone what happens next.
       const taken = this.#stopping || this.#destroying.has(d.domid) ? 'destroy' : outcomeOf(action);
+      await this.vms.power(m.vm, 'Halted').catch((e: Error) => this.#log(`d${d.domid}: its VM record could not be updated: ${e.message}`));
       this.emit('shutdown', d.domid, d.name, reason, action, taken);
       try {
         await this.#apply(d.domid, d.name, m, taken);
@@ -432,26 +541,36 @@ export class Host extends EventEmitter<HostEvents> {
     }
   }
 
-  async #apply(domid: number, name: string, m: Managed, action: ShutdownOutcome): Promise<void> {
+  /** Carry out a shutdown outcome; the new domain when it restarts. */
+  async #apply(domid: number, name: string, m: Managed, action: ShutdownOutcome): Promise<BuiltDomain | undefined> {
     // Someone is destroying it already: that wins over the configured action.
-    if (this.#destroying.has(domid)) return;
-    if (action === 'preserve') return;
+    if (this.#destroying.has(domid)) return undefined;
+    if (action === 'preserve') return undefined;
+    const restart = action === 'restart';
+    let config = m.config;
     if (action === 'rename-restart') {
+      // The renamed domain keeps its VM and uuid; the new one is a new VM.
+      const { uuid: _, ...rest } = config;
+      config = rest;
       this.hv.domain(domid).name = `${name}-${domid}`;
+      await this.#configure(domid, (c) => ({ ...c, name: `${name}-${domid}` }));
       await this.xs.write(`/local/domain/${domid}/name`, `${name}-${domid}`);
     } else {
-      await this.destroy(domid);
+      await this.destroy(domid, restart);
     }
-    if (action === 'restart' || action === 'rename-restart') {
+    if (restart || action === 'rename-restart') {
       let built: BuiltDomain;
       try {
-        built = await this.create(m.config);
+        built = await this.create(config, restart ? { vm: m.vm } : {});
       } catch (e) {
+        if (restart) await this.vms.stopped(m.vm, false).catch(() => {});
         this.emit('restartFailed', domid, name, (e as Error).message);
         throw e;
       }
       this.emit('restarted', domid, built.domain.domid, name);
+      return built;
     }
+    return undefined;
   }
 
   /**

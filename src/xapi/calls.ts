@@ -1,11 +1,18 @@
 // The XenAPI calls served: one row per call, with its parameters (after the session), the
-// least role that may make it, and whether it has an Async.* form. Every call that acts on a
-// domain goes through the command layer's operations (Toolstack.call), the same handlers as the
-// CLI's: `VM.clean_shutdown` is `xenode shutdown`, `VM.pause` is `xenode pause`.
-import type { DomainInfo, HostEvent, Toolstack, XapiRole } from '../toolstack/contract.js';
+// least role that may make it, and whether it has an Async.* form. Reads come from the host
+// database (model.ts); every call that changes something goes through the command layer's
+// operations (Toolstack.call), the same handlers as the CLI's: `VM.clean_shutdown` is `xenode
+// shutdown`, `VM.start` is `xenode vm-start`, `VM.create` is `xenode vm-import`.
+import type { HostEvent, Toolstack, VmChanges, XapiRole } from '../toolstack/contract.js';
+import type { HostDb } from '../toolstack/db/hostdb.js';
+import { NULL_REF, type VMRecord } from '../toolstack/db/records.js';
+import { vdevOf } from '../toolstack/vms.js';
 import { handleInvalid, operationNotAllowed, toXapiError, vmBadPowerState, XapiError } from './errors.js';
 import { classFilter, formatToken, parseToken, type EventLog, type XapiEvent } from './events.js';
-import { FIELDS, powerState, type Model, type PowerState, type ServedClass, type XRecord } from './model.js';
+import {
+  DB_CLASSES, SERVED_CLASSES, isDbClass, isServedField, serveRecord, servedFields, type DbClass, type PoolIdentity, type PowerState, type ServedClass,
+  type XRecord,
+} from './model.js';
 import type { Session, SessionTable } from './sessions.js';
 import type { TaskTable } from './tasks.js';
 import type { XType, XValue } from './types.js';
@@ -13,12 +20,20 @@ import type { XType, XValue } from './types.js';
 /** What calls use of the service (service.ts). */
 export interface CallHost {
   readonly ts: Toolstack;
-  readonly model: Model;
+  readonly db: HostDb;
+  readonly identity: PoolIdentity;
   readonly sessions: SessionTable;
   readonly events: EventLog;
   readonly tasks: TaskTable;
-  hostRecord(): Promise<XRecord>;
   untilDomain(domid: number, types: readonly HostEvent['type'][], timeoutMs: number, act: () => Promise<unknown>): Promise<void>;
+  /** Classic events (event.register/next/unregister) of a session. */
+  classicEvents(session: string): ClassicEvents;
+}
+
+/** A session's classic event registration: the classes it wants, and the last event it has seen. */
+export interface ClassicEvents {
+  classes: Set<string>;
+  cursor: number;
 }
 
 export interface CallContext {
@@ -31,23 +46,33 @@ export interface Call {
   readonly role: XapiRole;
   /** Served as Async.NAME too, returning a task. */
   readonly async?: boolean;
+  /** It changes something: the audit log has it. */
+  readonly writes?: boolean;
   run(ctx: CallContext, args: XValue[]): Promise<XValue | undefined> | XValue | undefined;
 }
 
 const VM = { ref: 'VM' } as const;
 const p = (name: string, type: XType) => ({ name, type });
+const MiB = 2 ** 20;
 
-/** The VM behind a ref in one of `states`, or VM_BAD_POWER_STATE (XAPI names the first state expected). */
-async function vmIn(ctx: CallContext, ref: string, states: readonly PowerState[]): Promise<DomainInfo> {
-  const d = await ctx.svc.model.vmInfo(ref);
-  if (d.domid === 0) throw operationNotAllowed('the control domain cannot be shut down, rebooted or paused through XenAPI');
-  const power = powerState(d.state);
-  if (!states.includes(power)) throw vmBadPowerState(ref, states[0]!.toLowerCase(), power.toLowerCase());
-  return d;
+/** A VM's stored record; HANDLE_INVALID for a ref that is not a VM's. */
+function vmRecord(ctx: CallContext, ref: string): Promise<VMRecord> {
+  return ctx.svc.db.read((tx) => tx.VM.get(ref));
 }
 
-/** A command layer operation on a VM's domain, its failures in XAPI's terms. */
-async function onDomain<T>(ref: string, op: () => Promise<T>): Promise<T> {
+/** The VM behind a ref in one of `states`, or VM_BAD_POWER_STATE (XAPI names the first state expected). */
+async function vmIn(ctx: CallContext, ref: string, states: readonly PowerState[], needsDomain = true): Promise<VMRecord> {
+  const r = await vmRecord(ctx, ref);
+  if (r.is_control_domain) throw operationNotAllowed('the control domain cannot be started, shut down, rebooted or paused through XenAPI');
+  const power = r.power_state;
+  if (!states.includes(power) || (needsDomain && r.domid < 0) || (!needsDomain && r.domid >= 0)) {
+    throw vmBadPowerState(ref, states[0]!.toLowerCase(), power.toLowerCase());
+  }
+  return r;
+}
+
+/** A command layer operation on a VM, its failures in XAPI's terms. */
+async function onVm<T>(ref: string, op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (e) {
@@ -55,52 +80,120 @@ async function onDomain<T>(ref: string, op: () => Promise<T>): Promise<T> {
   }
 }
 
-function vmPower(states: readonly PowerState[], act: (ctx: CallContext, d: DomainInfo, ref: string) => Promise<unknown>): Call {
+function vmPower(states: readonly PowerState[], act: (ctx: CallContext, r: VMRecord, ref: string) => Promise<unknown>): Call {
   return {
-    params: [p('vm', VM)], role: 'vm-operator', async: true,
+    params: [p('vm', VM)], role: 'vm-operator', async: true, writes: true,
     run: async (ctx, [ref]) => {
-      const d = await vmIn(ctx, ref as string, states);
-      await onDomain(ref as string, () => act(ctx, d, ref as string));
+      const r = await vmIn(ctx, ref as string, states);
+      await onVm(ref as string, () => act(ctx, r, ref as string));
       return undefined;
     },
   };
 }
 
-async function vmRecords(ctx: CallContext): Promise<Map<string, XRecord>> {
-  const { model } = ctx.svc;
-  const out = new Map<string, XRecord>();
-  for (const d of await model.vms()) out.set(model.vmRef(d), model.vmRecord(d));
-  return out;
+/** VM.start and VM.start_on: a halted persistent VM boots with its stored configuration. */
+async function startVm(ctx: CallContext, ref: string, paused: boolean): Promise<undefined> {
+  const r = await vmIn(ctx, ref, ['Halted'], false);
+  if (r.xenode_transient) throw operationNotAllowed(`VM ${r.uuid} came from an xl config and ended with its domain`);
+  await onVm(ref, () => ctx.svc.ts.call('vmStart', { vm: r.uuid, paused }));
+  return undefined;
+}
+
+/** A change of a VM through the command layer's vmSet. */
+function vmSetter(param: XType, role: XapiRole, changes: (v: XValue, r: VMRecord) => VmChanges, names: readonly string[] = ['value']): Call {
+  return {
+    params: [p('self', VM), ...names.map((n) => p(n, param))], role, writes: true,
+    run: async (ctx, [ref, ...vs]) => {
+      const r = await vmRecord(ctx, ref as string);
+      if (r.is_control_domain) throw operationNotAllowed('the control domain is not changed through XenAPI');
+      await onVm(ref as string, () => ctx.svc.ts.call('vmSet', { vm: r.uuid, ...changes(vs.length === 1 ? vs[0]! : vs, r) }));
+      return undefined;
+    },
+  };
+}
+
+/** A memory setter: bytes in XAPI, whole MiB in xenode's configurations. */
+function mib(v: XValue): number {
+  const n = v as number;
+  if (n <= 0 || n % MiB !== 0) throw new XapiError('INVALID_VALUE', ['memory', `${n} is not a positive whole number of MiB in bytes`]);
+  return n / MiB;
+}
+
+const ON_CRASH: Readonly<Record<string, string>> = {
+  destroy: 'destroy', restart: 'restart', preserve: 'preserve', rename_restart: 'rename-restart',
+  coredump_and_destroy: 'coredump-destroy', coredump_and_restart: 'coredump-restart',
+};
+
+/** A string for an xl.cfg file: refused if it cannot be one. */
+function cfgString(field: string, v: unknown): string {
+  if (typeof v !== 'string' || /[\n\r\0]/.test(v)) throw new XapiError('INVALID_VALUE', [field, String(v)]);
+  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** The xl.cfg text of a VM.create record: name_label, PV_kernel and memory_static_max are needed. */
+export function configOfRecord(rec: Readonly<Record<string, XValue>>): string {
+  const num = (field: string): number | undefined => {
+    const v = rec[field];
+    if (v === undefined) return undefined;
+    const n = typeof v === 'string' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw new XapiError('FIELD_TYPE_ERROR', [field]);
+    return n;
+  };
+  for (const f of ['name_label', 'PV_kernel']) if (rec[f] === undefined) throw new XapiError('MAP_DOES_NOT_CONTAIN_KEY', [f]);
+  const max = num('memory_static_max');
+  if (max === undefined) throw new XapiError('MAP_DOES_NOT_CONTAIN_KEY', ['memory_static_max']);
+  const min = num('memory_dynamic_min') ?? num('memory_dynamic_max') ?? max;
+  const vcpus = num('VCPUs_max') ?? 1;
+  if (vcpus !== 1) throw new XapiError('VALUE_NOT_SUPPORTED', ['VCPUs_max', String(vcpus), 'xenode runs one vCPU per domain']);
+  const lines = [`name = ${cfgString('name_label', rec['name_label'])}`, `kernel = ${cfgString('PV_kernel', rec['PV_kernel'])}`,
+    `memory = ${mib(min)}`, `maxmem = ${mib(max)}`];
+  if (rec['PV_args']) lines.push(`cmdline = ${cfgString('PV_args', rec['PV_args'])}`);
+  for (const [field, key] of [['actions_after_shutdown', 'on_poweroff'], ['actions_after_reboot', 'on_reboot'], ['actions_after_crash', 'on_crash']] as const) {
+    const v = rec[field];
+    if (v === undefined) continue;
+    const action = typeof v === 'string' ? ON_CRASH[v] : undefined;
+    if (!action || (field !== 'actions_after_crash' && action !== 'destroy' && action !== 'restart')) throw new XapiError('INVALID_VALUE', [field, String(v)]);
+    lines.push(`${key} = "${action}"`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** A field of a create call's record; MAP_DOES_NOT_CONTAIN_KEY when a needed one is missing. */
+function field(rec: Readonly<Record<string, XValue>>, name: string, dflt?: string): string {
+  const v = rec[name];
+  if (v === undefined || v === null) {
+    if (dflt === undefined) throw new XapiError('MAP_DOES_NOT_CONTAIN_KEY', [name]);
+    return dflt;
+  }
+  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new XapiError('FIELD_TYPE_ERROR', [name]);
+  const s = String(v);
+  // Every value goes into an xl spec (key=value,...): no separators inside one.
+  if (/[,\n\0]/.test(s)) throw new XapiError('INVALID_VALUE', [name, s]);
+  return s;
+}
+
+/** A halted VM's disk or vif change (VBD/VIF.create and destroy), through the command layer's vmDevice. */
+async function vmDevice(ctx: CallContext, vm: string, change: { disk?: string; vif?: string; removeDisk?: string; removeVif?: string }): Promise<void> {
+  const r = await vmRecord(ctx, vm);
+  if (r.is_control_domain) throw operationNotAllowed('the control domain has no configuration to change');
+  if (r.domid >= 0) throw vmBadPowerState(vm, 'halted', r.power_state.toLowerCase());
+  await onVm(vm, () => ctx.svc.ts.call('vmDevice', { vm: r.uuid, ...change }));
 }
 
 async function classRecords(ctx: CallContext, cls: ServedClass): Promise<Map<string, XRecord>> {
   const { svc } = ctx;
-  switch (cls) {
-    case 'VM':
-      return vmRecords(ctx);
-    case 'host':
-      return new Map([[svc.model.hostRef, await svc.hostRecord()]]);
-    case 'pool':
-      return new Map([[svc.model.poolRef, svc.model.poolRecord()]]);
-    case 'task':
-      return new Map(svc.tasks.all().map((t) => [t.ref, svc.tasks.record(t)]));
-  }
+  if (cls === 'task') return new Map(svc.tasks.all().map((t) => [t.ref, svc.tasks.record(t)]));
+  return svc.db.read((tx) => {
+    const out = new Map<string, XRecord>();
+    for (const [ref, rec] of tx[cls].getAllRecords()) out.set(ref, serveRecord(tx, cls, ref, rec as never));
+    return out;
+  });
 }
 
 async function classRecord(ctx: CallContext, cls: ServedClass, ref: string): Promise<XRecord> {
   const { svc } = ctx;
-  switch (cls) {
-    case 'VM':
-      return svc.model.vmRecord(await svc.model.vmInfo(ref));
-    case 'host':
-      if (ref !== svc.model.hostRef) throw handleInvalid('host', ref);
-      return svc.hostRecord();
-    case 'pool':
-      if (ref !== svc.model.poolRef) throw handleInvalid('pool', ref);
-      return svc.model.poolRecord();
-    case 'task':
-      return svc.tasks.record(svc.tasks.get(ref));
-  }
+  if (cls === 'task') return svc.tasks.record(svc.tasks.get(ref));
+  return svc.db.read((tx) => serveRecord(tx, cls, ref, tx[cls].get(ref) as never));
 }
 
 const toObject = (m: Map<string, XRecord>): XValue => Object.fromEntries(m);
@@ -108,25 +201,27 @@ const toObject = (m: Map<string, XRecord>): XValue => Object.fromEntries(m);
 /** get_all, get_all_records, get_record, get_by_uuid, get_by_name_label and a getter per field. */
 function readers(cls: ServedClass): Record<string, Call> {
   const ref = { ref: cls };
+  const db = isDbClass(cls) ? cls : undefined;
   const calls: Record<string, Call> = {
-    [`${cls}.get_all`]: { params: [], role: 'read-only', run: async (ctx) => [...(await classRecords(ctx, cls)).keys()] },
+    [`${cls}.get_all`]: {
+      params: [], role: 'read-only',
+      run: async (ctx) => (db ? ctx.svc.db.read((tx) => tx[db].getAll()) : [...(await classRecords(ctx, cls)).keys()]),
+    },
     [`${cls}.get_all_records`]: { params: [], role: 'read-only', run: async (ctx) => toObject(await classRecords(ctx, cls)) },
     [`${cls}.get_record`]: { params: [p('self', ref)], role: 'read-only', run: (ctx, [r]) => classRecord(ctx, cls, r as string) },
     [`${cls}.get_by_uuid`]: {
       params: [p('uuid', 'string')], role: 'read-only',
       run: async (ctx, [uuid]) => {
+        if (db) return ctx.svc.db.read((tx) => tx[db].getByUuid(uuid as string));
         for (const [r, rec] of await classRecords(ctx, cls)) if (rec['uuid'] === uuid) return r;
         throw new XapiError('UUID_INVALID', [cls, uuid as string]);
       },
     },
   };
-  if ((FIELDS[cls] as readonly string[]).includes('name_label')) {
-    calls[`${cls}.get_by_name_label`] = {
-      params: [p('label', 'string')], role: 'read-only',
-      run: async (ctx, [label]) => [...(await classRecords(ctx, cls))].filter(([, rec]) => rec['name_label'] === label).map(([r]) => r),
-    };
+  if (db && isServedField(cls, 'name_label')) {
+    calls[`${cls}.get_by_name_label`] = { params: [p('label', 'string')], role: 'read-only', run: (ctx, [label]) => ctx.svc.db.read((tx) => tx[db].getByNameLabel(label as string)) };
   }
-  for (const field of FIELDS[cls]) {
+  for (const field of servedFields(cls)) {
     calls[`${cls}.get_${field}`] = { params: [p('self', ref)], role: 'read-only', run: async (ctx, [r]) => (await classRecord(ctx, cls, r as string))[field]! };
   }
   return calls;
@@ -135,6 +230,10 @@ function readers(cls: ServedClass): Record<string, Call> {
 /** How long a clean shutdown or reboot may take before VM_SHUTDOWN_TIMEOUT (XAPI waits 1200 s). */
 export const CLEAN_SHUTDOWN_MS = 60_000;
 
+function hostCheck(ctx: CallContext, ref: string): void {
+  if (ref !== ctx.svc.identity.hostRef) throw handleInvalid('host', ref);
+}
+
 export const CALLS: Readonly<Record<string, Call>> = {
   'session.logout': { params: [], role: 'read-only', run: (ctx) => void ctx.svc.sessions.revoke(ctx.session.ref) },
   'session.get_this_user': { params: [], role: 'read-only', run: (ctx) => ctx.session.user },
@@ -142,26 +241,142 @@ export const CALLS: Readonly<Record<string, Call>> = {
     if (r !== ctx.session.ref) throw handleInvalid('session', r as string);
     return ctx.session.uuid;
   } },
-  ...readers('pool'),
-  ...readers('host'),
+  ...Object.assign({}, ...SERVED_CLASSES.map(readers)) as Record<string, Call>,
   'host.get_servertime': { params: [p('host', { ref: 'host' })], role: 'read-only', run: (ctx, [r]) => {
-    if (r !== ctx.svc.model.hostRef) throw handleInvalid('host', r as string);
+    hostCheck(ctx, r as string);
     return new Date();
   } },
   'host.dmesg': { params: [p('host', { ref: 'host' })], role: 'pool-operator', run: async (ctx, [r]) => {
-    if (r !== ctx.svc.model.hostRef) throw handleInvalid('host', r as string);
+    hostCheck(ctx, r as string);
     const entries = await ctx.svc.ts.call('dmesg', {});
     return entries.map((e) => `${e.time} ${e.type === 'message' ? e.text : JSON.stringify(e)}`).join('\n');
   } },
-  ...readers('VM'),
-  'VM.clean_shutdown': vmPower(['Running'], (ctx, d) => ctx.svc.untilDomain(d.domid, ['shutdown', 'destroyed'], CLEAN_SHUTDOWN_MS,
-    () => ctx.svc.ts.call('shutdown', { domain: d.domid }))),
-  'VM.clean_reboot': vmPower(['Running'], (ctx, d) => ctx.svc.untilDomain(d.domid, ['restarted', 'shutdown', 'destroyed'], CLEAN_SHUTDOWN_MS,
-    () => ctx.svc.ts.call('shutdown', { domain: d.domid, reboot: true }))),
-  'VM.hard_shutdown': vmPower(['Running', 'Paused', 'Halted'], (ctx, d) => ctx.svc.ts.call('destroy', { domain: d.domid })),
-  'VM.pause': vmPower(['Running'], (ctx, d) => ctx.svc.ts.call('pause', { domain: d.domid })),
-  'VM.unpause': vmPower(['Paused'], (ctx, d) => ctx.svc.ts.call('unpause', { domain: d.domid })),
-  ...readers('task'),
+  'VM.clean_shutdown': vmPower(['Running'], (ctx, r) => ctx.svc.untilDomain(r.domid, ['shutdown', 'destroyed'], CLEAN_SHUTDOWN_MS,
+    () => ctx.svc.ts.call('shutdown', { domain: r.domid }))),
+  'VM.clean_reboot': vmPower(['Running'], (ctx, r) => ctx.svc.untilDomain(r.domid, ['restarted', 'shutdown', 'destroyed'], CLEAN_SHUTDOWN_MS,
+    () => ctx.svc.ts.call('shutdown', { domain: r.domid, reboot: true }))),
+  'VM.hard_shutdown': vmPower(['Running', 'Paused', 'Halted'], (ctx, r) => ctx.svc.ts.call('destroy', { domain: r.domid })),
+  'VM.hard_reboot': vmPower(['Running', 'Paused'], (ctx, r) => ctx.svc.ts.call('hardReboot', { domain: r.domid })),
+  'VM.pause': vmPower(['Running'], (ctx, r) => ctx.svc.ts.call('pause', { domain: r.domid })),
+  'VM.unpause': vmPower(['Paused'], (ctx, r) => ctx.svc.ts.call('unpause', { domain: r.domid })),
+  'VM.start': {
+    params: [p('vm', VM), p('start_paused', 'bool'), p('force', 'bool')], role: 'vm-operator', async: true, writes: true,
+    run: (ctx, [ref, paused]) => startVm(ctx, ref as string, paused as boolean),
+  },
+  'VM.start_on': {
+    params: [p('vm', VM), p('host', { ref: 'host' }), p('start_paused', 'bool'), p('force', 'bool')], role: 'vm-power-admin', async: true, writes: true,
+    run: (ctx, [ref, host, paused]) => {
+      hostCheck(ctx, host as string);
+      return startVm(ctx, ref as string, paused as boolean);
+    },
+  },
+  'VM.create': {
+    params: [p('args', 'record')], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [rec]) => {
+      const fields = rec as Record<string, XValue>;
+      const text = configOfRecord(fields);
+      const desc = fields['name_description'];
+      const vm = await onVm(NULL_REF, () => ctx.svc.ts.call('vmImport', {
+        file: '/VM.create', text, ...(typeof desc === 'string' && { description: desc }),
+      }));
+      const other = fields['other_config'];
+      if (other && typeof other === 'object' && !Array.isArray(other)) {
+        for (const [k, v] of Object.entries(other)) await ctx.svc.ts.call('vmSet', { vm: vm.uuid, otherConfigKey: k, otherConfigValue: String(v) });
+      }
+      return ctx.svc.db.read((tx) => tx.VM.getByUuid(vm.uuid));
+    },
+  },
+  'VM.destroy': {
+    params: [p('self', VM)], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const r = await vmIn(ctx, ref as string, ['Halted'], false);
+      await onVm(ref as string, () => ctx.svc.ts.call('vmUninstall', { vm: r.uuid }));
+      return undefined;
+    },
+  },
+  'VM.set_name_label': vmSetter('string', 'vm-admin', (v) => ({ name: v as string })),
+  'VM.set_name_description': vmSetter('string', 'vm-admin', (v) => ({ description: v as string })),
+  'VM.add_to_other_config': vmSetter('string', 'vm-admin', (v) => {
+    const [key, value] = v as string[];
+    return { otherConfigKey: key!, otherConfigValue: value! };
+  }, ['key', 'value']),
+  'VM.remove_from_other_config': vmSetter('string', 'vm-admin', (v) => ({ otherConfigKey: v as string }), ['key']),
+  'VM.set_memory': vmSetter('int', 'vm-power-admin', (v) => ({ memory: mib(v), maxmem: mib(v) })),
+  'VM.set_memory_static_max': vmSetter('int', 'vm-power-admin', (v) => ({ maxmem: mib(v) })),
+  'VM.set_memory_dynamic_max': vmSetter('int', 'vm-power-admin', (v) => ({ maxmem: mib(v) })),
+  'VM.set_memory_dynamic_min': vmSetter('int', 'vm-power-admin', (v) => ({ memory: mib(v) })),
+  'VM.set_memory_static_min': vmSetter('int', 'vm-power-admin', (v) => ({ memory: mib(v) })),
+  'VM.set_VCPUs_max': vmSetter('int', 'vm-power-admin', (v) => {
+    if (v !== 1) throw new XapiError('VALUE_NOT_SUPPORTED', ['VCPUs_max', String(v), 'xenode runs one vCPU per domain']);
+    return {};
+  }),
+  'VM.set_VCPUs_at_startup': vmSetter('int', 'vm-power-admin', (v) => {
+    if (v !== 1) throw new XapiError('VALUE_NOT_SUPPORTED', ['VCPUs_at_startup', String(v), 'xenode runs one vCPU per domain']);
+    return {};
+  }),
+  'VBD.create': {
+    params: [p('args', 'record')], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [rec]) => {
+      const f = rec as Record<string, XValue>;
+      const vm = field(f, 'VM');
+      const ud = field(f, 'userdevice', 'autodetect');
+      const type = field(f, 'type', 'Disk');
+      const vdi = field(f, 'VDI', NULL_REF);
+      const used = await ctx.svc.db.read((tx) => tx.VBD.where('VM', vm).map((b) => tx.VBD.get(b).userdevice));
+      let n = ud === 'autodetect' ? 0 : Number(ud);
+      if (!Number.isSafeInteger(n) || n < 0 || n > 701) throw new XapiError('INVALID_VALUE', ['userdevice', ud]);
+      if (ud === 'autodetect') while (used.includes(String(n))) n++;
+      const vdev = vdevOf(n);
+      const spec = [`vdev=${vdev}`, `access=${field(f, 'mode', 'RW') === 'RO' ? 'ro' : 'rw'}`];
+      if (type === 'CD') spec.push('devtype=cdrom');
+      if (vdi !== NULL_REF) spec.push(`target=vdi:${await ctx.svc.db.read((tx) => tx.VDI.get(vdi).uuid)}`);
+      else if (type !== 'CD') throw new XapiError('VDI_MISSING', []);
+      await vmDevice(ctx, vm, { disk: spec.join(',') });
+      return ctx.svc.db.read((tx) => tx.VBD.where('VM', vm).find((b) => tx.VBD.get(b).device === vdev)!);
+    },
+  },
+  'VBD.destroy': {
+    params: [p('self', { ref: 'VBD' })], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const b = await ctx.svc.db.read((tx) => tx.VBD.get(ref as string));
+      await vmDevice(ctx, b.VM, { removeDisk: b.device });
+      return undefined;
+    },
+  },
+  'VIF.create': {
+    params: [p('args', 'record')], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [rec]) => {
+      const f = rec as Record<string, XValue>;
+      const vm = field(f, 'VM');
+      const device = field(f, 'device');
+      if (!/^[0-9]{1,9}$/.test(device)) throw new XapiError('INVALID_VALUE', ['device', device]);
+      const bridge = await ctx.svc.db.read((tx) => tx.network.get(field(f, 'network')).bridge);
+      const mac = field(f, 'MAC', '');
+      const mtu = field(f, 'MTU', '');
+      await vmDevice(ctx, vm, { vif: [`bridge=${bridge}`, `devid=${device}`, ...(mac ? [`mac=${mac}`] : []), ...(mtu ? [`mtu=${mtu}`] : [])].join(',') });
+      return ctx.svc.db.read((tx) => tx.VIF.where('VM', vm).find((v) => tx.VIF.get(v).device === device)!);
+    },
+  },
+  'VIF.destroy': {
+    params: [p('self', { ref: 'VIF' })], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const v = await ctx.svc.db.read((tx) => tx.VIF.get(ref as string));
+      await vmDevice(ctx, v.VM, { removeVif: v.device });
+      return undefined;
+    },
+  },
+  'network.create': {
+    params: [p('args', 'record')], role: 'pool-operator', async: true, writes: true,
+    run: async (ctx, [rec]) => {
+      const f = rec as Record<string, XValue>;
+      const bridge = f['bridge'] ? field(f, 'bridge') : undefined;
+      const desc = f['name_description'] ? field(f, 'name_description') : undefined;
+      const n = await onVm(NULL_REF, () => ctx.svc.ts.call('networkCreate', {
+        name: field(f, 'name_label'), ...(bridge !== undefined && { bridge }), ...(desc !== undefined && { description: desc }),
+      }));
+      return ctx.svc.db.read((tx) => tx.network.getByUuid(n.uuid));
+    },
+  },
   'task.cancel': { params: [p('task', { ref: 'task' })], role: 'read-only', async: true, run: (ctx, [r]) => {
     const t = ownTask(ctx, r as string);
     throw operationNotAllowed(`task ${t.ref} (${t.name}) cannot be cancelled`);
@@ -181,7 +396,8 @@ export const CALLS: Readonly<Record<string, Call>> = {
       // No token: every record asked for, as an add.
       const last = events.last;
       list = [];
-      for (const cls of Object.keys(FIELDS) as ServedClass[]) {
+      for (const cls of SERVED_CLASSES) {
+        if (!matches({ class: cls.toLowerCase(), ref: '' }) && !wanted.some((w) => w.toLowerCase().startsWith(`${cls.toLowerCase()}/`))) continue;
         for (const [r, rec] of await classRecords(ctx, cls)) {
           const e = { id: last, class: cls.toLowerCase(), operation: 'add' as const, ref: r, snapshot: rec, timestamp: `${(Date.now() / 1000).toFixed(6)}` };
           if (matches(e)) list.push(e);
@@ -193,10 +409,28 @@ export const CALLS: Readonly<Record<string, Call>> = {
     const got = await events.wait(since, matches, Math.max(0, (timeout as number) * 1000));
     return { events: got.events.map(eventValue), valid_ref_counts: await refCounts(ctx, wanted), token: formatToken(got.last) };
   } },
+  'event.register': { params: [p('classes', { set: 'string' })], role: 'read-only', run: (ctx, [classes]) => {
+    const reg = ctx.svc.classicEvents(ctx.session.ref);
+    for (const c of classes as string[]) reg.classes.add(c);
+    return undefined;
+  } },
+  'event.unregister': { params: [p('classes', { set: 'string' })], role: 'read-only', run: (ctx, [classes]) => {
+    const reg = ctx.svc.classicEvents(ctx.session.ref);
+    for (const c of classes as string[]) reg.classes.delete(c);
+    return undefined;
+  } },
+  'event.next': { params: [], role: 'read-only', run: async (ctx) => {
+    const reg = ctx.svc.classicEvents(ctx.session.ref);
+    if (reg.classes.size === 0) throw new XapiError('SESSION_NOT_REGISTERED', [ctx.session.ref]);
+    const { events } = ctx.svc;
+    const got = await events.wait(reg.cursor, classFilter([...reg.classes]), events.limits.maxWaitMs);
+    reg.cursor = got.last;
+    return got.events.map(eventValue);
+  } },
 };
 
 function servedClass(cls: string): ServedClass {
-  const c = (Object.keys(FIELDS) as ServedClass[]).find((x) => x.toLowerCase() === cls.toLowerCase());
+  const c = SERVED_CLASSES.find((x) => x.toLowerCase() === cls.toLowerCase());
   if (!c) throw new XapiError('HANDLE_INVALID', [cls, '']);
   return c;
 }
@@ -212,10 +446,13 @@ function eventValue(e: XapiEvent): XValue {
 }
 
 async function refCounts(ctx: CallContext, classes: readonly string[]): Promise<XValue> {
+  const all = classes.includes('*');
+  const wanted = SERVED_CLASSES.filter((cls) => all || classes.some((c) => c.toLowerCase() === cls.toLowerCase()));
   const out: Record<string, number> = {};
-  for (const cls of Object.keys(FIELDS) as ServedClass[]) {
-    const lc = cls.toLowerCase();
-    if (classes.includes('*') || classes.some((c) => c.toLowerCase() === lc)) out[lc] = cls === 'VM' ? (await ctx.svc.model.vms()).length : (await classRecords(ctx, cls)).size;
-  }
+  const db = wanted.filter((c): c is DbClass => (DB_CLASSES as readonly string[]).includes(c));
+  await ctx.svc.db.read((tx) => {
+    for (const c of db) out[c.toLowerCase()] = tx[c].getAll().length;
+  });
+  if (wanted.includes('task')) out['task'] = ctx.svc.tasks.all().length;
   return out;
 }

@@ -4,6 +4,7 @@
 // event loop on EVENTS_LOST) work unchanged.
 import { XenError } from '../errors.js';
 import { InvalidArgument } from '../toolstack/contract.js';
+import { HandleInvalid, UuidInvalid } from '../toolstack/db/hostdb.js';
 
 export class XapiError extends Error {
   override name = 'XapiError';
@@ -35,10 +36,12 @@ export const internalError = (why: string) => new XapiError('INTERNAL_ERROR', [w
  */
 export function toXapiError(e: unknown, handle?: { cls: string; ref: string }): XapiError {
   if (e instanceof XapiError) return e;
+  if (e instanceof HandleInvalid) return handleInvalid(e.cls, e.ref);
+  if (e instanceof UuidInvalid) return new XapiError('UUID_INVALID', [e.cls, e.uuid]);
   if (e instanceof InvalidArgument) return new XapiError('INVALID_VALUE', [e.field ?? '', e.message]);
   if (e instanceof XenError) {
     if (e.errno === 'ESRCH' && handle) return handleInvalid(handle.cls, handle.ref);
-    if (e.errno === 'EINVAL' || e.errno === 'EPERM' || e.errno === 'EBUSY' || e.errno === 'EOPNOTSUPP') return operationNotAllowed(e.detail);
+    if (e.errno === 'EINVAL' || e.errno === 'EPERM' || e.errno === 'EBUSY' || e.errno === 'EEXIST' || e.errno === 'EOPNOTSUPP') return operationNotAllowed(e.detail);
     return internalError(e.message);
   }
   return internalError(e instanceof Error ? e.message : String(e));

@@ -78,7 +78,8 @@ export class EventLog {
   /** Events after `since` that `matches` takes; EVENTS_LOST if some of them are no longer kept. */
   since(since: number, matches: (e: XapiEvent) => boolean): XapiEvent[] {
     const first = this.#events[0]?.id ?? this.#last + 1;
-    if (since < first - 1) throw new XapiError('EVENTS_LOST');
+    // Older than what is kept, or newer than anything here (a token of the host before it restarted).
+    if (since < first - 1 || since > this.#last) throw new XapiError('EVENTS_LOST');
     // Ids are consecutive: the first one after `since` is at a known index.
     return this.#events.slice(Math.max(0, since + 1 - first)).filter(matches);
   }

@@ -8,6 +8,7 @@ import { XapiService, type XapiServiceOptions } from './service.js';
 import type { HostDb } from '../toolstack/db/hostdb.js';
 import { HostDbSessions } from './sessions.js';
 import { HostDbUsers } from './users.js';
+import { AuditLog } from './audit.js';
 
 export interface XapiHostOptions extends XapiServiceOptions {
   readonly stateDir: string;
@@ -38,13 +39,14 @@ export async function startXapi(ts: Toolstack, opts: XapiHostOptions): Promise<X
   const paths = xapiPaths(opts.stateDir);
   const users = new HostDbUsers(opts.db);
   const sessionStore = new HostDbSessions(opts.db, (e) => opts.log(`XenAPI: a session could not be kept in the host database: ${e.message}`));
-  const identity = await opts.db.read((tx) => {
-    const [poolRef] = tx.pool.getAll();
-    if (poolRef === undefined) return undefined;
-    const pool = tx.pool.get(poolRef);
-    return { poolRef, poolUuid: pool.uuid, hostRef: pool.master, hostUuid: tx.host.get(pool.master).uuid };
-  });
-  const service = await new XapiService(ts, users, { ...opts, sessionStore, ...(identity && { identity }) }).start();
+  const audit = new AuditLog(paths.audit);
+  let service: XapiService;
+  try {
+    service = await new XapiService(ts, opts.db, users, { ...opts, sessionStore, audit }).start();
+  } catch (e) {
+    await audit.close();
+    throw e;
+  }
   try {
     const tls = opts.port === undefined ? undefined : await ensureCertificate(paths.cert, paths.key);
     const address = opts.address ?? '127.0.0.1';
@@ -66,10 +68,12 @@ export async function startXapi(ts: Toolstack, opts: XapiHostOptions): Promise<X
       async close() {
         service.close();
         await server.close();
+        await audit.close();
       },
     };
   } catch (e) {
     service.close();
+    await audit.close();
     throw e;
   }
 }

@@ -1,158 +1,152 @@
-// The XAPI records xenode serves, derived from the command layer: one pool with one host, and
-// one VM per domain (dom0 is the control domain). Nothing here is a second store of VMs: each
-// call reads the domains through the same `list` and `info` operations the CLI uses; only the
-// refs handed out are remembered (a VM's ref is stable for as long as its domain lives).
-import { randomUUID } from 'node:crypto';
-import type { DomainInfo, HostInfo, Toolstack } from '../toolstack/contract.js';
-import { handleInvalid } from './errors.js';
-import { NULL_REF } from './tasks.js';
+// The XAPI records xenode serves: the host database's records (toolstack/db), as XAPI's clients
+// see them. Nothing here is a second store: a VM is its record, written by the toolstack at
+// every change of its domain (toolstack/vms.ts); what XAPI derives from the other side of a
+// relation (VM.VBDs, SR.VDIs, host.resident_VMs) or from a state (allowed_operations) is
+// computed here on each read. xenode's own fields (xenode_*) and users' password hashes are
+// never served.
+import { cpus } from 'node:os';
+import type { Tx } from '../toolstack/db/hostdb.js';
+import { NULL_REF, completeRecord, type ClassName, type Classes, type Ref, type VMRecord } from '../toolstack/db/records.js';
 import type { XValue } from './types.js';
 
-export type PowerState = 'Running' | 'Paused' | 'Halted';
 export type XRecord = Record<string, XValue>;
+export type PowerState = VMRecord['power_state'];
 
-/** XAPI's power state of a domain: a domain that has shut down but is kept is Halted. */
-export function powerState(state: string): PowerState {
-  if (state[3] === 's' || state[5] === 'd') return 'Halted';
-  return state[2] === 'p' ? 'Paused' : 'Running';
+/** The classes served from the host database, under XAPI's names. */
+export const DB_CLASSES = [
+  'pool', 'host', 'host_metrics', 'VM', 'VM_metrics', 'VM_guest_metrics', 'VBD', 'VDI', 'SR', 'PBD', 'VIF', 'network', 'PIF', 'console', 'message',
+] as const satisfies readonly ClassName[];
+export type DbClass = (typeof DB_CLASSES)[number];
+/** Tasks live in memory (tasks.ts), as XAPI's do. */
+export type ServedClass = DbClass | 'task';
+export const SERVED_CLASSES: readonly ServedClass[] = [...DB_CLASSES, 'task'];
+
+export function isDbClass(c: string): c is DbClass {
+  return (DB_CLASSES as readonly string[]).includes(c);
 }
 
-const ALLOWED: Record<PowerState, string[]> = {
-  Running: ['clean_shutdown', 'hard_shutdown', 'clean_reboot', 'pause'],
-  Paused: ['unpause', 'hard_shutdown'],
-  Halted: ['hard_shutdown'],
+/** Fields of a stored record that are xenode's own. */
+const HIDDEN = new Set(['xenode_transient', 'xenode_config']);
+/** Stored as ISO 8601 strings, served as XAPI's datetime. */
+const DATE_FIELDS = new Set(['snapshot_time', 'start_time', 'last_updated', 'created', 'finished', 'timestamp', 'install_time']);
+
+const OPS = ['allowed_operations', 'current_operations'];
+
+/** What each class serves beyond its stored fields: derived from relations and states. */
+const DERIVED: { readonly [C in ServedClass]: readonly string[] } = {
+  pool: ['ha_enabled', ...OPS, 'tags', 'gui_config', 'restrictions', 'cpu_info'],
+  host: ['API_version_vendor', 'cpu_info', 'memory_overhead', 'resident_VMs', 'PIFs', 'PBDs', ...OPS, 'tags', 'capabilities', 'edition',
+    'license_params', 'sched_policy'],
+  host_metrics: [],
+  VM: ['affinity', 'memory_target', ...OPS, 'blocked_operations', 'tags', 'VBDs', 'VIFs', 'consoles'],
+  VM_metrics: [],
+  VM_guest_metrics: [],
+  VBD: [...OPS],
+  VDI: ['VBDs', ...OPS, 'tags'],
+  SR: ['VDIs', 'PBDs', ...OPS, 'tags'],
+  PBD: [],
+  VIF: [...OPS],
+  network: ['VIFs', 'PIFs', ...OPS, 'tags'],
+  PIF: [],
+  console: [],
+  message: [],
+  task: [],
 };
 
-/** The fields of each class served, in XAPI's names (docs/XENAPI.md lists them). */
-export const FIELDS = {
-  pool: ['uuid', 'name_label', 'name_description', 'master', 'default_SR', 'suspend_image_SR', 'crash_dump_SR', 'ha_enabled',
-    'other_config', 'allowed_operations', 'current_operations', 'tags', 'gui_config', 'restrictions', 'cpu_info'],
-  host: ['uuid', 'name_label', 'name_description', 'hostname', 'address', 'enabled', 'API_version_major', 'API_version_minor',
-    'API_version_vendor', 'software_version', 'cpu_info', 'memory_overhead', 'resident_VMs', 'PIFs', 'PBDs', 'metrics',
-    'allowed_operations', 'current_operations', 'other_config', 'tags', 'capabilities', 'edition', 'license_params', 'sched_policy'],
-  VM: ['uuid', 'name_label', 'name_description', 'power_state', 'is_control_domain', 'is_a_template', 'is_a_snapshot', 'domid',
-    'resident_on', 'affinity', 'memory_static_max', 'memory_dynamic_max', 'memory_dynamic_min', 'memory_static_min', 'memory_target',
-    'VCPUs_max', 'VCPUs_at_startup', 'actions_after_shutdown', 'actions_after_reboot', 'actions_after_crash', 'PV_kernel', 'PV_args',
-    'allowed_operations', 'current_operations', 'blocked_operations', 'other_config', 'tags', 'VBDs', 'VIFs', 'consoles',
-    'user_version', 'metrics', 'guest_metrics', 'start_time'],
-  task: ['uuid', 'name_label', 'name_description', 'allowed_operations', 'current_operations', 'created', 'finished', 'status',
-    'resident_on', 'progress', 'type', 'result', 'error_info', 'other_config', 'subtask_of', 'subtasks', 'backtrace'],
-} as const;
+/** The fields served of a task (tasks.ts builds them). */
+const TASK_FIELDS = ['uuid', 'name_label', 'name_description', ...OPS, 'created', 'finished', 'status', 'resident_on', 'progress', 'type',
+  'result', 'error_info', 'other_config', 'subtask_of', 'subtasks', 'backtrace'];
 
-export type ServedClass = keyof typeof FIELDS;
-
-interface VmHandle {
-  readonly uuid: string;
-  domid: number;
+/** Every field served of a class, in XAPI's names (docs/XENAPI.md lists them). */
+export function servedFields(cls: ServedClass): string[] {
+  if (cls === 'task') return TASK_FIELDS;
+  const stored = Object.keys(completeRecord(cls, {})).filter((k) => !HIDDEN.has(k));
+  return [...stored, ...DERIVED[cls].filter((k) => !stored.includes(k))];
 }
 
-const ACTION: Record<string, string> = { destroy: 'destroy', restart: 'restart', preserve: 'preserve', 'rename-restart': 'rename_restart' };
+const FIELD_CACHE = new Map<ServedClass, ReadonlySet<string>>();
 
-/** The pool's and the host's refs and uuids: the host database's, so they persist. */
+export function isServedField(cls: ServedClass, field: string): boolean {
+  let s = FIELD_CACHE.get(cls);
+  if (!s) FIELD_CACHE.set(cls, (s = new Set(servedFields(cls))));
+  return s.has(field);
+}
+
+/** What a VM in a power state may do (XAPI's allowed_operations); a halted VM with a domain (shut down, kept) may only be destroyed. */
+export function vmAllowed(r: VMRecord): string[] {
+  if (r.is_control_domain) return [];
+  switch (r.power_state) {
+    case 'Running': return ['clean_shutdown', 'hard_shutdown', 'clean_reboot', 'hard_reboot', 'pause'];
+    case 'Paused': return ['unpause', 'hard_shutdown', 'hard_reboot'];
+    case 'Halted': return r.domid >= 0 ? ['hard_shutdown'] : r.xenode_transient ? [] : ['start', 'start_on', 'destroy'];
+    default: return [];
+  }
+}
+
+/** A stored record as XAPI serves it: xenode's fields gone, times as datetimes. */
+function base(rec: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rec)) {
+    if (HIDDEN.has(k)) continue;
+    out[k] = DATE_FIELDS.has(k) && typeof v === 'string' ? new Date(v) : v;
+  }
+  return out;
+}
+
+/** A record of a database class with its derived fields; `tx` reads the relations. */
+export function serveRecord<C extends DbClass>(tx: Tx, cls: C, ref: Ref<C>, rec: Classes[C]): XRecord {
+  const out = base(rec);
+  const ops = { allowed_operations: [], current_operations: {} };
+  switch (cls) {
+    case 'VM': {
+      const r = rec as VMRecord;
+      Object.assign(out, {
+        affinity: NULL_REF, memory_target: r.memory_dynamic_min, allowed_operations: vmAllowed(r), current_operations: {}, blocked_operations: {},
+        tags: [], VBDs: tx.VBD.where('VM', ref), VIFs: tx.VIF.where('VM', ref), consoles: tx.console.where('VM', ref),
+      });
+      break;
+    }
+    case 'host': {
+      const cpu = cpus();
+      Object.assign(out, {
+        API_version_vendor: 'xenode', cpu_info: { cpu_count: String(cpu.length), speed: String(cpu[0]?.speed ?? 0), modelname: cpu[0]?.model ?? '' },
+        memory_overhead: 0, resident_VMs: tx.VM.where('resident_on', ref), PIFs: tx.PIF.where('host', ref), PBDs: tx.PBD.where('host', ref), ...ops,
+        tags: [], capabilities: [], edition: 'xenode', license_params: {}, sched_policy: 'credit',
+      });
+      break;
+    }
+    case 'pool':
+      Object.assign(out, { ha_enabled: false, ...ops, tags: [], gui_config: {}, restrictions: {}, cpu_info: {} });
+      break;
+    case 'VDI':
+      Object.assign(out, { VBDs: tx.VBD.where('VDI', ref), ...ops, tags: [] });
+      break;
+    case 'SR':
+      Object.assign(out, { VDIs: tx.VDI.where('SR', ref), PBDs: tx.PBD.where('SR', ref), ...ops, tags: [] });
+      break;
+    case 'network':
+      Object.assign(out, { VIFs: tx.VIF.where('network', ref), PIFs: tx.PIF.where('network', ref), ...ops, tags: [] });
+      break;
+    case 'VBD':
+    case 'VIF':
+      Object.assign(out, ops);
+      break;
+    default:
+      break;
+  }
+  return out as XRecord;
+}
+
+/** The pool's and the host's refs (the host database's, so they persist). */
 export interface PoolIdentity {
   readonly poolRef: string;
-  readonly poolUuid: string;
   readonly hostRef: string;
   readonly hostUuid: string;
 }
 
-export class Model {
-  readonly hostRef: string;
-  readonly hostUuid: string;
-  readonly poolRef: string;
-  readonly poolUuid: string;
-  readonly #vmByRef = new Map<string, VmHandle>();
-  readonly #refByUuid = new Map<string, string>();
-
-  /** Without an identity (a host with no database), new refs and uuids. */
-  constructor(private readonly ts: Toolstack, identity?: PoolIdentity) {
-    this.poolRef = identity?.poolRef ?? `OpaqueRef:${randomUUID()}`;
-    this.poolUuid = identity?.poolUuid ?? randomUUID();
-    this.hostRef = identity?.hostRef ?? `OpaqueRef:${randomUUID()}`;
-    this.hostUuid = identity?.hostUuid ?? randomUUID();
-  }
-
-  /** The ref of a domain's VM, made the first time it is seen. */
-  vmRef(d: { uuid: string; domid: number }): string {
-    let ref = this.#refByUuid.get(d.uuid);
-    if (!ref) {
-      ref = `OpaqueRef:${randomUUID()}`;
-      this.#refByUuid.set(d.uuid, ref);
-      this.#vmByRef.set(ref, { uuid: d.uuid, domid: d.domid });
-    }
-    this.#vmByRef.get(ref)!.domid = d.domid;
-    return ref;
-  }
-
-  /** A VM's ref is gone with its domain; returns the ref it had. */
-  forgetDomain(domid: number): string | undefined {
-    for (const [ref, h] of this.#vmByRef) {
-      if (h.domid !== domid) continue;
-      this.#vmByRef.delete(ref);
-      this.#refByUuid.delete(h.uuid);
-      return ref;
-    }
-    return undefined;
-  }
-
-  knownVm(uuid: string): boolean {
-    return this.#refByUuid.has(uuid);
-  }
-
-  /** The domain behind a VM ref, as it is now; HANDLE_INVALID for a ref that is not a live VM's. */
-  async vmInfo(ref: string): Promise<DomainInfo> {
-    const h = this.#vmByRef.get(ref);
-    if (!h) throw handleInvalid('VM', ref);
-    const [d] = await this.ts.call('list', { domains: [h.domid], long: true }).catch(() => []);
-    if (!d || d.uuid !== h.uuid) throw handleInvalid('VM', ref);
-    return d;
-  }
-
-  async vms(): Promise<DomainInfo[]> {
-    return this.ts.call('list', { long: true });
-  }
-
-  vmRecord(d: DomainInfo): XRecord {
-    // Seen: it has a ref from now on.
-    this.vmRef(d);
-    const power = powerState(d.state);
-    const dom0 = d.domid === 0;
-    const bytes = d.memoryKiB * 1024;
-    const max = d.maxmemKiB === null ? bytes : d.maxmemKiB * 1024;
-    const cfg = d.config;
-    return {
-      uuid: d.uuid, name_label: d.name, name_description: dom0 ? 'The control domain' : '', power_state: power,
-      is_control_domain: dom0, is_a_template: false, is_a_snapshot: false, domid: power === 'Halted' ? -1 : d.domid,
-      resident_on: this.hostRef, affinity: NULL_REF,
-      memory_static_max: max, memory_dynamic_max: max, memory_dynamic_min: bytes, memory_static_min: bytes, memory_target: bytes,
-      VCPUs_max: d.vcpus, VCPUs_at_startup: d.vcpus,
-      actions_after_shutdown: ACTION[cfg?.onPoweroff ?? 'destroy'] ?? 'destroy',
-      actions_after_reboot: ACTION[cfg?.onReboot ?? 'restart'] ?? 'restart',
-      actions_after_crash: ACTION[cfg?.onCrash ?? 'destroy'] ?? 'destroy',
-      PV_kernel: cfg?.kernel ?? '', PV_args: cfg?.cmdline ?? '',
-      allowed_operations: dom0 ? [] : ALLOWED[power], current_operations: {}, blocked_operations: {},
-      other_config: {}, tags: [], VBDs: [], VIFs: [], consoles: [], user_version: 1, metrics: NULL_REF, guest_metrics: NULL_REF,
-      start_time: new Date(d.startTime),
-    };
-  }
-
-  hostRecord(info: HostInfo, vms: readonly DomainInfo[]): XRecord {
-    return {
-      uuid: this.hostUuid, name_label: info.host, name_description: 'xenode host', hostname: info.host, address: '127.0.0.1', enabled: true,
-      API_version_major: 2, API_version_minor: 21, API_version_vendor: 'xenode',
-      software_version: { product_brand: 'xenode', product_version: info.xenodeVersion, platform_name: 'xenode', xen: info.xenodeVersion, linux: info.release, node: info.nodeVersion },
-      cpu_info: { cpu_count: String(info.nrCpus), speed: String(info.cpuMhz) },
-      memory_overhead: 0, resident_VMs: vms.map((d) => this.vmRef(d)), PIFs: [], PBDs: [], metrics: NULL_REF,
-      allowed_operations: [], current_operations: {}, other_config: {}, tags: [], capabilities: [], edition: 'xenode', license_params: {},
-      sched_policy: 'credit',
-    };
-  }
-
-  poolRecord(): XRecord {
-    return {
-      uuid: this.poolUuid, name_label: '', name_description: '', master: this.hostRef, default_SR: NULL_REF, suspend_image_SR: NULL_REF,
-      crash_dump_SR: NULL_REF, ha_enabled: false, other_config: {}, allowed_operations: [], current_operations: {}, tags: [],
-      gui_config: {}, restrictions: {}, cpu_info: {},
-    };
-  }
+export function poolIdentity(tx: Tx): PoolIdentity {
+  const [poolRef] = tx.pool.getAll();
+  if (poolRef === undefined) return { poolRef: NULL_REF, hostRef: NULL_REF, hostUuid: '' };
+  const hostRef = tx.pool.get(poolRef).master;
+  return { poolRef, hostRef, hostUuid: tx.host.get(hostRef).uuid };
 }

@@ -6,6 +6,8 @@ export interface XapiPaths {
   readonly socket: string;
   readonly cert: string;
   readonly key: string;
+  /** Every state-changing call and login (audit.ts), rotated as audit.log.1, .2. */
+  readonly audit: string;
 }
 
 export function xapiPaths(stateDir: string): XapiPaths {
@@ -13,5 +15,6 @@ export function xapiPaths(stateDir: string): XapiPaths {
     socket: join(stateDir, 'xapi.sock'),
     cert: join(stateDir, 'xapi-cert.pem'),
     key: join(stateDir, 'xapi-key.pem'),
+    audit: join(stateDir, 'audit.log'),
   };
 }

@@ -12,7 +12,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { XapiError } from './errors.js';
+import { toXapiError, XapiError } from './errors.js';
 import type { Peer, XapiService } from './service.js';
 import { xapiDate, type XValue } from './types.js';
 import { decodeMethodCall, encodeResponse, XML_LIMITS, XmlRpcParseError } from './xmlrpc.js';
@@ -147,8 +147,13 @@ export class XapiServer {
 
   async #serve(req: IncomingMessage, res: ServerResponse, peer: Peer): Promise<void> {
     try {
+      const [path, query] = (req.url ?? '/').split('?', 2) as [string, string | undefined];
+      if (req.method === 'GET' && path === '/rrd_updates') {
+        this.#rrdUpdates(new URLSearchParams(query ?? ''), res);
+        return;
+      }
       if (req.method !== 'POST') throw new HttpError(405, 'XenAPI takes POST requests');
-      const json = (req.url ?? '/').split('?')[0] === '/jsonrpc';
+      const json = path === '/jsonrpc';
       const body = await this.#body(req);
       if (this.#inFlight >= this.limits.maxInFlight) throw new HttpError(503, 'too many calls at once: try again');
       this.#inFlight++;
@@ -169,6 +174,19 @@ export class XapiServer {
       res.writeHead(status, { 'Content-Type': 'text/plain' }).end(`${(e as Error).message}\n`);
       if (status === 413) res.once('finish', () => req.socket.destroySoon());
     }
+  }
+
+  /** GET /rrd_updates (json=true): xcp-rrdd's JSON; a dead session is 401, a bad query 400. */
+  #rrdUpdates(query: URLSearchParams, res: ServerResponse): void {
+    if (query.get('json') !== 'true') throw new HttpError(400, 'rrd_updates: xenode serves json=true only');
+    let body: string;
+    try {
+      body = JSON.stringify(this.svc.rrdUpdates(query));
+    } catch (e) {
+      const x = toXapiError(e);
+      throw new HttpError(x.code === 'SESSION_INVALID' ? 401 : 400, `rrd_updates: ${x.message}`);
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
   }
 
   /** The body, refused by size before parsing: first by its Content-Length, then as it arrives. */

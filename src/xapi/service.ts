@@ -4,11 +4,15 @@
 // make it, its parameters have the right types. Then it runs (Async.*: as a task).
 import type { HostEvent, Subscription, Toolstack } from '../toolstack/contract.js';
 import { XAPI_ROLES, type XapiRole } from '../toolstack/contract.js';
-import { CALLS, type Call, type CallHost } from './calls.js';
+import type { HostDb } from '../toolstack/db/hostdb.js';
+import { NULL_REF } from '../toolstack/db/records.js';
+import { auditArg, type AuditSink } from './audit.js';
+import { CALLS, type Call, type CallHost, type ClassicEvents } from './calls.js';
 import { methodUnknown, parameterCountMismatch, toXapiError, XapiError } from './errors.js';
 import { EventLog, type EventLimits } from './events.js';
-import { Model, type PoolIdentity, type XRecord } from './model.js';
+import { isDbClass, poolIdentity, serveRecord, type PoolIdentity } from './model.js';
 import { LoginThrottle, SessionTable, type LoginLimits, type SessionLimits, type SessionStore } from './sessions.js';
+import { RrdSampler, type RrdUpdates } from './rrd.js';
 import { TaskTable } from './tasks.js';
 import { checkParam, type XValue } from './types.js';
 import type { User } from './users.js';
@@ -30,10 +34,10 @@ export interface XapiServiceOptions {
   readonly sessions?: Partial<SessionLimits>;
   /** Where sessions outlive the process (the host database); in memory only when absent. */
   readonly sessionStore?: SessionStore;
-  /** The pool's and host's refs (the host database's); new ones when absent. */
-  readonly identity?: PoolIdentity;
   readonly logins?: Partial<LoginLimits>;
   readonly events?: Partial<EventLimits>;
+  /** Where state-changing calls and logins are recorded (the state dir's audit.log); nowhere when absent. */
+  readonly audit?: AuditSink;
 }
 
 const LOGIN = 'session.login_with_password';
@@ -51,33 +55,81 @@ interface DomainWaiter {
 }
 
 export class XapiService implements CallHost {
-  readonly model: Model;
+  /** The pool's and the host's refs, read from the database at start. */
+  identity: PoolIdentity = { poolRef: NULL_REF, hostRef: NULL_REF, hostUuid: '' };
+  /** Statistics for /rrd_updates, sampled from start() on. */
+  readonly rrd: RrdSampler;
   readonly sessions: SessionTable;
   readonly throttle: LoginThrottle;
   readonly events: EventLog;
   readonly tasks: TaskTable;
   readonly #domainWaiters = new Set<DomainWaiter>();
+  readonly #classic = new Map<string, ClassicEvents>();
   #sub: Subscription | undefined;
-  /** VM events in the order their domains changed. */
-  #vmEvents: Promise<void> = Promise.resolve();
+  #unwatch: (() => void) | undefined;
+  readonly #audit: AuditSink | undefined;
 
-  constructor(readonly ts: Toolstack, private readonly users: Authenticator, opts: XapiServiceOptions = {}) {
-    this.model = new Model(ts, opts.identity);
+  constructor(readonly ts: Toolstack, readonly db: HostDb, private readonly users: Authenticator, opts: XapiServiceOptions = {}) {
+    this.#audit = opts.audit;
+    this.rrd = new RrdSampler(ts, () => this.identity.hostUuid);
     this.sessions = new SessionTable({ idleMs: 24 * 3600_000, maxSessions: 1000, ...opts.sessions }, Date.now, opts.sessionStore);
     this.throttle = new LoginThrottle({ failures: 5, windowMs: 60_000, maxSources: 4096, ...opts.logins });
     this.events = new EventLog({ keep: 10_000, maxWaiters: 1024, maxWaitMs: 60_000, ...opts.events });
-    this.tasks = new TaskTable(this.events, this.model.hostRef);
+    this.tasks = new TaskTable(this.events, () => this.identity.hostRef);
     users.onReplaced = (name) => this.sessions.revokeUser(name);
   }
 
-  /** Take up the stored sessions, and follow the host's events, so that event.from sees VMs change. */
+  /**
+   * Take up the stored sessions, and follow the host database's changes, so that event.from
+   * sees every record change (a VM's included: the toolstack writes it at each change of its domain).
+   */
   async start(): Promise<this> {
+    this.identity = await this.db.read(poolIdentity);
+    this.rrd.start();
     await this.sessions.restore();
     this.#sub = await this.ts.events((e) => this.#onHostEvent(e));
+    this.#unwatch = this.db.watch((changes) => {
+      const served = changes.filter((c) => isDbClass(c.class));
+      if (!served.length) return;
+      // The relations as they are right after the commit (the read runs now; events keep the commits' order).
+      void this.db.read((tx) => served.map((c) => ({ c, snapshot: serveRecord(tx, c.class as never, c.ref as never, c.snapshot as never) })))
+        .then((list) => {
+          for (const { c, snapshot } of list) this.events.record(c.class, c.operation, c.ref, snapshot);
+        });
+    });
     return this;
   }
 
+  /** A session's classic event registration (event.register/next), made on first use; it ends with the session. */
+  classicEvents(session: string): ClassicEvents {
+    let reg = this.#classic.get(session);
+    if (!reg) {
+      if (this.#classic.size >= this.sessions.limits.maxSessions) {
+        for (const s of this.#classic.keys()) if (!this.sessions.has(s)) this.#classic.delete(s);
+      }
+      this.#classic.set(session, (reg = { classes: new Set(), cursor: this.events.last }));
+    }
+    return reg;
+  }
+
+  /** /rrd_updates: the session (query session_id) must be live; `start` is required, AVERAGE the only cf. */
+  rrdUpdates(query: URLSearchParams): RrdUpdates {
+    this.sessions.use(query.get('session_id') ?? '');
+    const num = (k: string, dflt?: number) => {
+      const v = query.get(k);
+      if (v === null && dflt !== undefined) return dflt;
+      const n = Number(v);
+      if (v === null || !Number.isFinite(n) || n < 0) throw new XapiError('INVALID_VALUE', [k, String(v)]);
+      return n;
+    };
+    const cf = query.get('cf') ?? 'AVERAGE';
+    if (cf !== 'AVERAGE') throw new XapiError('INVALID_VALUE', ['cf', `${cf}: xenode keeps AVERAGE archives only`]);
+    return this.rrd.store.updates(num('start'), num('interval', 5), query.get('host') === 'true');
+  }
+
   close(): void {
+    this.rrd.stop();
+    this.#unwatch?.();
     this.#sub?.close();
     this.events.close();
     for (const w of [...this.#domainWaiters]) w.done();
@@ -99,13 +151,33 @@ export class XapiService implements CallHost {
       if (!call || (isAsync && !call.async)) throw methodUnknown(method);
       if (params.length !== call.params.length + 1) throw parameterCountMismatch(method, call.params.length + 1, params.length);
       const session = this.sessions.use(params[0]);
-      if (!roleAllows(session.role, call.role)) {
-        throw new XapiError('RBAC_PERMISSION_DENIED', [name.toLowerCase(), `the role ${session.role} may not call ${name}: it needs ${call.role}`]);
+      const audit = call.writes && this.#audit ? (result: string) => this.#audit!.record({
+        user: session.user, source: session.source, session: session.uuid, call: method,
+        args: params.slice(1).map((v) => auditArg(v as XValue)), result,
+      }) : undefined;
+      try {
+        if (!roleAllows(session.role, call.role)) {
+          throw new XapiError('RBAC_PERMISSION_DENIED', [name.toLowerCase(), `the role ${session.role} may not call ${name}: it needs ${call.role}`]);
+        }
+        const args = call.params.map((p, i) => checkParam(p.type, params[i + 1], p.name));
+        const ctx = { svc: this, session };
+        const run = audit ? async () => {
+          try {
+            const v = await call.run(ctx, args);
+            audit('ok');
+            return v;
+          } catch (e) {
+            audit(toXapiError(e).code);
+            throw e;
+          }
+        } : async () => call.run(ctx, args);
+        if (isAsync) return this.tasks.start(method, session.ref, run);
+        return (await run()) ?? '';
+      } catch (e) {
+        // Refused before it ran (its role, its parameters): recorded too.
+        if (audit && e instanceof XapiError && (e.code === 'RBAC_PERMISSION_DENIED' || e.code === 'FIELD_TYPE_ERROR')) audit(e.code);
+        throw e;
       }
-      const args = call.params.map((p, i) => checkParam(p.type, params[i + 1], p.name));
-      const ctx = { svc: this, session };
-      if (isAsync) return this.tasks.start(method, session.ref, async () => call.run(ctx, args));
-      return (await call.run(ctx, args)) ?? '';
     } catch (e) {
       throw toXapiError(e);
     }
@@ -116,22 +188,26 @@ export class XapiService implements CallHost {
     if (params.length < 2 || params.length > 4) throw parameterCountMismatch(LOGIN, 2, params.length);
     const [name, password, , originator] = params.map((v, i) => checkParam('string', v, ['uname', 'pwd', 'version', 'originator'][i]!) as string);
     let user: User | undefined;
+    const audit = (session: string, result: string) => this.#audit?.record({ user: name!, source: peer.source, session, call: LOGIN, args: [], result });
     if (peer.local && name === 'root') user = { name: 'root', role: 'pool-admin' };
     else {
-      this.throttle.check(peer.source, name!);
+      try {
+        this.throttle.check(peer.source, name!);
+      } catch (e) {
+        audit('', toXapiError(e).code);
+        throw e;
+      }
       user = await this.users.authenticate(name!, password!);
       if (!user) {
         this.throttle.failed(peer.source);
+        audit('', 'SESSION_AUTHENTICATION_FAILED');
         throw new XapiError('SESSION_AUTHENTICATION_FAILED', [name!, 'Authentication failure']);
       }
       this.throttle.succeeded(peer.source);
     }
-    return this.sessions.create(user.name, user.role, peer.source, originator ?? '').ref;
-  }
-
-  async hostRecord(): Promise<XRecord> {
-    const [info, vms] = await Promise.all([this.ts.call('info', {}), this.model.vms()]);
-    return this.model.hostRecord(info, vms);
+    const s = this.sessions.create(user.name, user.role, peer.source, originator ?? '');
+    audit(s.uuid, 'ok');
+    return s.ref;
   }
 
   /**
@@ -161,19 +237,6 @@ export class XapiService implements CallHost {
     if (!('domid' in e)) return;
     const from = e.type === 'restarted' ? e.from : e.domid;
     for (const w of this.#domainWaiters) if ((w.domid === e.domid || w.domid === from) && w.types.includes(e.type)) w.done();
-    const domid = e.domid;
-    this.#vmEvents = this.#vmEvents.then(async () => {
-      if (e.type === 'destroyed') {
-        const ref = this.model.forgetDomain(domid);
-        if (ref) this.events.record('VM', 'del', ref);
-        return;
-      }
-      const [d] = await this.ts.call('list', { domains: [domid], long: true }).catch(() => []);
-      if (!d) return;
-      const added = !this.model.knownVm(d.uuid);
-      const rec = this.model.vmRecord(d);
-      this.events.record('VM', added ? 'add' : 'mod', this.model.vmRef(d), rec);
-    });
   }
 }
 

@@ -106,6 +106,10 @@ export class SessionTable {
     for (const [ref, s] of this.#byRef) if (s.user === user) this.revoke(ref);
   }
 
+  has(ref: string): boolean {
+    return this.#byRef.has(ref);
+  }
+
   get size(): number {
     return this.#byRef.size;
   }

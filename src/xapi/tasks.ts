@@ -28,12 +28,12 @@ interface Task {
 export class TaskTable {
   readonly #tasks = new Map<string, Task>();
 
-  constructor(private readonly events: EventLog, private readonly hostRef: string, readonly max = 1000) {}
+  constructor(private readonly events: EventLog, private readonly hostRef: () => string, readonly max = 1000) {}
 
   record(t: Task): Record<string, XValue> {
     return {
       uuid: t.uuid, name_label: t.name, name_description: '', allowed_operations: [], current_operations: {},
-      created: t.created, finished: t.finished, status: t.status, resident_on: this.hostRef,
+      created: t.created, finished: t.finished, status: t.status, resident_on: this.hostRef(),
       progress: new Double(t.status === 'pending' ? 0 : 1), type: '', result: t.result, error_info: t.error,
       other_config: {}, subtask_of: NULL_REF, subtasks: [], backtrace: '',
     };

@@ -5,6 +5,8 @@ import { fieldTypeError } from './errors.js';
 
 export type XType =
   | 'string' | 'int' | 'float' | 'bool'
+  /** A struct of named fields (VM.create's record), each checked by the call. */
+  | 'record'
   | { readonly ref: string }
   | { readonly set: XType }
   | { readonly map: readonly [XType, XType] };
@@ -46,6 +48,10 @@ export function checkParam(type: XType, v: unknown, field: string): XValue {
   if (type === 'bool') {
     if (typeof v !== 'boolean') throw fieldTypeError(field);
     return v;
+  }
+  if (type === 'record') {
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Date) throw fieldTypeError(field);
+    return v as XValue;
   }
   if ('ref' in type) {
     if (typeof v !== 'string') throw fieldTypeError(field);

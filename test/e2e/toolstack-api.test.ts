@@ -266,7 +266,7 @@ test('consoles: replay of the kept log, input, several viewers one after another
 });
 
 test('stopping a host: guests that power off go at once; a hung one is destroyed after the grace period', T, async () => {
-  const other = await HostDaemon.start({ stateDir: join(dir, 'stop'), poolSize: 0, shutdownGraceMs: 300 });
+  const other = await HostDaemon.start({ stateDir: join(dir, 'stop'), poolSize: 0, shutdownGraceMs: 5_000 });  // long enough for polite to power off on a loaded machine
   const api = other.local.api;
   await api.call('create', { file: cfg('ticker.ts', '', 'polite') });
   await api.call('create', { file: cfg('stubborn.ts', '', 'stubborn') });

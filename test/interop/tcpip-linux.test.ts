@@ -79,6 +79,10 @@ test('Linux talks TCP, ICMP and ARP with our stack through a TAP device', { time
     writeFileSync(join(dir, 'blob'), Buffer.alloc(3 << 20, 0x62));
     const http = spawn('ip', ['netns', 'exec', ns, 'python3', '-m', 'http.server', '8081', '--bind', '10.99.0.1', '--directory', dir], { stdio: 'ignore' });
     procs.push(http);
+    // python3 starts slowly on a loaded machine: wait until Linux itself gets an answer.
+    for (let i = 0; i < 120; i++) {
+      try { inNs('curl', ['-s', '-o', '/dev/null', '--max-time', '2', 'http://10.99.0.1:8081/blob']); break; } catch { await new Promise((r) => setTimeout(r, 250)); }
+    }
     let fetched = '';
     for (let i = 0; i < 20 && !fetched.startsWith('fetched'); i++) {
       await new Promise((r) => setTimeout(r, 250));

@@ -111,7 +111,7 @@ export async function startInProcessXapi(prefix: string, opts: XapiServiceOption
   const tls = await ensureCertificate(join(certDir, 'cert.pem'), join(certDir, 'key.pem'));
   const local = await startLocalHost({});
   const users = new HostDbUsers(local.host.db);
-  const service = await new XapiService(local.api, users, opts).start();
+  const service = await new XapiService(local.api, local.host.db, users, opts).start();
   const server = await XapiServer.listen(service, { unixPath: join(dir, 'xapi.sock'), tcp: { host: '127.0.0.1', port: 0, ...tls } }, opts.http);
   const tcp = { port: server.port };
   return {

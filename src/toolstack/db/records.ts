@@ -97,6 +97,13 @@ export interface VMRecord extends Named {
   metrics: Ref<'VM_metrics'>;
   guest_metrics: Ref<'VM_guest_metrics'>;
   other_config: StringMap;
+  /**
+   * xenode's own, not served over XenAPI: a domain made from an xl config is transient (its
+   * record goes when it is destroyed, as in xl); an imported or XenAPI-made VM persists halted.
+   */
+  xenode_transient: boolean;
+  /** xenode's own: the domain configuration the VM boots with (the toolstack's DomainConfig as JSON); null for dom0. */
+  xenode_config: object | null;
 }
 
 export interface VMMetricsRecord extends Base {
@@ -320,6 +327,7 @@ const DEFAULTS: { readonly [C in ClassName]: () => Omit<Classes[C], 'uuid'> } = 
     memory_static_max: 0, memory_dynamic_max: 0, memory_dynamic_min: 0, memory_static_min: 0, VCPUs_max: 1, VCPUs_at_startup: 1,
     actions_after_shutdown: 'destroy', actions_after_reboot: 'restart', actions_after_crash: 'restart',
     PV_kernel: '', PV_args: '', PV_ramdisk: '', platform: {}, xenstore_data: {}, metrics: NULL_REF, guest_metrics: NULL_REF, other_config: {},
+    xenode_transient: false, xenode_config: null,
   }),
   VM_metrics: () => ({ memory_actual: 0, VCPUs_number: 0, state: [], start_time: EPOCH, last_updated: EPOCH }),
   VM_guest_metrics: () => ({ os_version: {}, PV_drivers_version: {}, networks: {}, other: {}, live: false, last_updated: EPOCH }),

@@ -47,8 +47,20 @@ function v1(db: Database.Database): void {
   });
 }
 
+/** The references records are found by (Table.where): indexed, so that VM.VBDs and the like do not scan. */
+const V2_INDEXED: readonly [string, string][] = [
+  ['VBD', 'VM'], ['VBD', 'VDI'], ['VIF', 'VM'], ['VIF', 'network'], ['console', 'VM'], ['VDI', 'SR'], ['PBD', 'SR'], ['PBD', 'host'],
+  ['VM', 'resident_on'], ['PIF', 'host'], ['PIF', 'network'], ['network', 'bridge'],
+];
+
+function v2(db: Database.Database): void {
+  for (const [cls, field] of V2_INDEXED) {
+    db.exec(`CREATE INDEX "obj_${cls}_${field}" ON ${classTable(cls)} (json_extract(body, '$.${field}'))`);
+  }
+}
+
 /** Every migration, in order: the schema's version is their count. */
-export const MIGRATIONS: readonly Migration[] = [v1];
+export const MIGRATIONS: readonly Migration[] = [v1, v2];
 
 /** The version a database is at (0: new), read without changing anything. */
 export function schemaVersion(db: Database.Database): number {

@@ -25,10 +25,11 @@ export interface OpenOptions {
 interface Statements {
   get: Database.Statement;
   all: Database.Statement;
+  refs: Database.Statement;
   byUuid: Database.Statement;
   byName: Database.Statement;
-  /** Records whose field (a JSON path, bound) has a value. */
-  byField: Database.Statement;
+  /** Records whose field has a value, per field: the path is part of the statement, so an index on it (schema.ts) serves it. */
+  byField: Map<string, Database.Statement>;
   insert: Database.Statement;
   update: Database.Statement;
   remove: Database.Statement;
@@ -168,9 +169,10 @@ export class SqliteHostDb implements HostDb {
       s = {
         get: db.prepare(`SELECT body FROM ${t} WHERE ref = ?`).pluck(),
         all: db.prepare(`SELECT ref, body FROM ${t} ORDER BY rowid`),
+        refs: db.prepare(`SELECT ref FROM ${t} ORDER BY rowid`).pluck(),
         byUuid: db.prepare(`SELECT ref FROM ${t} WHERE uuid = ?`).pluck(),
         byName: db.prepare(`SELECT ref FROM ${t} WHERE name_label = ? ORDER BY ref`).pluck(),
-        byField: db.prepare(`SELECT ref FROM ${t} WHERE json_extract(body, ?) = ? ORDER BY rowid`).pluck(),
+        byField: new Map(),
         insert: db.prepare(`INSERT INTO ${t} (ref, uuid, name_label, body) VALUES (?, ?, ?, ?)`),
         update: db.prepare(`UPDATE ${t} SET name_label = ?, body = ? WHERE ref = ?`),
         remove: db.prepare(`DELETE FROM ${t} WHERE ref = ?`),
@@ -201,7 +203,7 @@ export class SqliteHostDb implements HostDb {
       find,
       getAll: () => {
         inTx();
-        return (s().all.all() as { ref: string }[]).map((r) => r.ref);
+        return s().refs.all() as string[];
       },
       getAllRecords: () => {
         inTx();
@@ -220,7 +222,10 @@ export class SqliteHostDb implements HostDb {
       where: (field, value) => {
         inTx();
         if (!FIELD_RE.test(field)) throw new XenError('EINVAL', `'${field}' is not a field name`);
-        return s().byField.all(`$.${field}`, value) as string[];
+        const stmts = s();
+        let q = stmts.byField.get(field);
+        if (!q) stmts.byField.set(field, (q = this.#db.prepare(`SELECT ref FROM ${classTable(cls)} WHERE json_extract(body, '$.${field}') = ? ORDER BY rowid`).pluck()));
+        return q.all(value) as string[];
       },
       create: (fields: NewRecord<C>, ref: Ref<C> = newRef<C>()) => {
         this.#writable();

@@ -15,6 +15,7 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   destroy: { domain: 7 },
   shutdown: { domain: '7', reboot: true },
   pause: { domain: 'g' },
+  hardReboot: { domain: 'g' },
   unpause: { domain: 'g' },
   rename: { domain: 'g', name: 'h' },
   blockAttach: { domain: 'g', spec: 'target=/a.img,vdev=xvdb' },
@@ -23,6 +24,8 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   networkAttach: { domain: 'g', spec: 'bridge=xenbr1,mac=00:16:3e:aa:bb:cc' },
   networkDetach: { domain: 'g', vif: '00:16:3e:aa:bb:cc', force: true },
   networkList: { domain: 'g' },
+  networkForward: { domain: 'g', spec: 'tcp:8080:80', remove: true },
+  networkForwardList: { domain: 'g' },
   consoleLog: { domain: 'g' },
   info: {},
   dmesg: { clear: true },
@@ -46,6 +49,13 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   cpupoolList: {},
   cpupoolDestroy: { name: 'dense' },
   cpupoolMigrate: { domain: 'g', pool: 'dense' },
+  vmImport: { file: '/etc/xen/g.cfg', text: 'name = "g"\n', description: 'web' },
+  vmStart: { vm: 'g', paused: true },
+  vmList: {},
+  vmUninstall: { vm: 'g' },
+  vmDevice: { vm: 'g', disk: 'target=vdi:root,vdev=xvda' },
+  networkCreate: { name: 'lab', bridge: 'xenbr1', description: 'the lab network' },
+  vmSet: { vm: 'g', name: 'h', description: 'd', memory: 64, maxmem: 128, otherConfigKey: 'k', otherConfigValue: 'v' },
 };
 const STREAM_GOOD: Record<string, Record<string, unknown>> = { console: { domain: 'g', replay: false }, events: {} };
 const ALL = { ...GOOD, ...STREAM_GOOD };

@@ -252,3 +252,16 @@ test('disk targets: a bare name stays for the images directory, a relative path 
     '/a/b/c.cfg').config.disks;
   assert.deepEqual(disks.map((d) => d.target), ['a.img', '/a/x/b.img', '/abs.img', 'ram:4M']);
 });
+
+test("forward: xenode's own key for host port forwards, parsed without warnings; bad and repeated entries point at the entry", () => {
+  const { config, warnings } = parse("vif = [ '' ]\nforward = [ 'tcp:8080:80', 'udp:0.0.0.0:5353:53' ]\n");
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(config.forwards, [
+    { proto: 'tcp', hostAddress: '127.0.0.1', hostPort: 8080, guestPort: 80 },
+    { proto: 'udp', hostAddress: '0.0.0.0', hostPort: 5353, guestPort: 53 },
+  ]);
+  assert.equal(parse('').config.forwards, undefined);
+  refuses(`${MINIMAL}forward = [ 'tcp:8080:80', 'tcp:99999:80' ]\n`, '3:28', 'forward', /entry 1: forward 'tcp:99999:80': the host port/);
+  refuses(`${MINIMAL}forward = [ 'tcp:8080:80', 'tcp:8080:81' ]\n`, '3:28', 'forward', /entry 1: tcp 127\.0\.0\.1:8080 is already forwarded by entry 0/);
+  refuses(`${MINIMAL}forward = 'tcp:8080:80'\n`, '3:11', 'forward', /expected a list/);
+});

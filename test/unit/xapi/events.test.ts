@@ -21,6 +21,7 @@ test('events after a token, filtered by class or object; EVENTS_LOST past what i
   assert.deepEqual(log.since(2, classFilter(['vm'])).map((e) => e.ref), ['OpaqueRef:3']);
   assert.deepEqual(log.since(2, classFilter(['task/OpaqueRef:4'])).map((e) => e.id), [5]);
   assert.throws(() => log.since(1, classFilter(['*'])), (e: unknown) => e instanceof XapiError && e.code === 'EVENTS_LOST');
+  assert.throws(() => log.since(99, classFilter(['*'])), (e: unknown) => e instanceof XapiError && e.code === 'EVENTS_LOST', 'a token from before a restart');
   // Nothing new: waits (bounded), then the token stays where it was.
   assert.deepEqual(await log.wait(5, classFilter(['*']), 5), { events: [], last: 5 });
   // A waiter is woken by a matching event.

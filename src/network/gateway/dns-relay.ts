@@ -1,0 +1,121 @@
+// The gateway's DNS relay (slirp's 10.0.2.3): queries to port 53 of the relay's address go to
+// the host's resolver (or the configured upstream) from one host UDP socket, each under a fresh
+// message id, and answers come back to the guest that asked. Bounded: queries in flight, their
+// lifetime, and the sizes of queries and answers.
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { TcpipStack } from '../../tcpip/index.js';
+
+export const DNS_PORT = 53;
+const MIN_MESSAGE = 12;
+/** EDNS answers over UDP larger than this are not relayed. */
+const MAX_MESSAGE = 4096;
+
+export interface DnsUpstream {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface DnsRelayLimits {
+  /** Queries waiting for an answer at once; more are dropped (the guest retries). */
+  readonly maxPending: number;
+  readonly timeoutMs: number;
+}
+
+export const DNS_RELAY_DEFAULTS: DnsRelayLimits = { maxPending: 256, timeoutMs: 5000 };
+
+interface Pending {
+  readonly guest: number;
+  readonly guestPort: number;
+  readonly id: number;
+  readonly timer: NodeJS.Timeout;
+}
+
+export interface DnsRelayCounters {
+  queries: number;
+  answers: number;
+  dropped: number;
+}
+
+export class DnsRelay {
+  readonly counters: DnsRelayCounters = { queries: 0, answers: 0, dropped: 0 };
+  readonly #pending = new Map<number, Pending>();
+  #socket: Socket | undefined;
+  #nextId: number;
+
+  constructor(private readonly stack: TcpipStack, readonly upstream: DnsUpstream, private readonly limits: DnsRelayLimits = DNS_RELAY_DEFAULTS) {
+    this.#nextId = Math.floor(Math.random() * 0x10000);
+    stack.udpLayer.bindRaw(DNS_PORT, (msg, src, srcPort) => this.#query(msg, src, srcPort));
+  }
+
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  #sock(): Socket {
+    if (this.#socket) return this.#socket;
+    const s = createSocket({ type: isIPv6(this.upstream.address) ? 'udp6' : 'udp4' });
+    s.on('message', (msg, rinfo) => {
+      if (rinfo.port === this.upstream.port && rinfo.address === this.upstream.address) this.#answer(msg);
+    });
+    s.on('error', () => this.#closeSocket());
+    s.unref();
+    this.#socket = s;
+    return s;
+  }
+
+  #closeSocket(): void {
+    this.#socket?.close();
+    this.#socket = undefined;
+  }
+
+  #query(msg: Uint8Array, src: number, srcPort: number): void {
+    // A query (QR clear) of sane size, from a unicast sender.
+    if (msg.length < MIN_MESSAGE || msg.length > MAX_MESSAGE || (msg[2]! & 0x80) !== 0 || srcPort === 0) {
+      this.counters.dropped++;
+      return;
+    }
+    if (this.#pending.size >= this.limits.maxPending) {
+      this.counters.dropped++;
+      return;
+    }
+    let id = this.#nextId;
+    for (let i = 0; this.#pending.has(id); i++) {
+      if (i > 0x10000) return void this.counters.dropped++;
+      id = (id + 1) & 0xffff;
+    }
+    this.#nextId = (id + 1) & 0xffff;
+    const timer = setTimeout(() => {
+      this.#pending.delete(id);
+      this.counters.dropped++;
+    }, this.limits.timeoutMs).unref();
+    this.#pending.set(id, { guest: src, guestPort: srcPort, id: (msg[0]! << 8) | msg[1]!, timer });
+    const out = Buffer.from(msg);
+    out[0] = id >> 8;
+    out[1] = id & 255;
+    this.counters.queries++;
+    this.#sock().send(out, this.upstream.port, this.upstream.address);
+  }
+
+  #answer(msg: Buffer): void {
+    if (msg.length < MIN_MESSAGE || msg.length > MAX_MESSAGE || (msg[2]! & 0x80) === 0) return;
+    const id = (msg[0]! << 8) | msg[1]!;
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#pending.delete(id);
+    clearTimeout(p.timer);
+    const out = new Uint8Array(msg);
+    out[0] = p.id >> 8;
+    out[1] = p.id & 255;
+    this.counters.answers++;
+    this.stack.udpLayer.sendTo(DNS_PORT, p.guest, p.guestPort, out);
+  }
+
+  close(): void {
+    for (const p of this.#pending.values()) clearTimeout(p.timer);
+    this.#pending.clear();
+    this.#closeSocket();
+    this.stack.udpLayer.unbind(DNS_PORT);
+  }
+}
+

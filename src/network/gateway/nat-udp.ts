@@ -1,0 +1,74 @@
+// NAT of guest-initiated UDP: a flow table keyed by the guest's address and port and the
+// destination's, each flow a host UDP socket that hears only from that destination (endpoint-
+// dependent filtering, as slirp and gvisor-tap-vsock do it). Flows end after an idle time; the
+// table is bounded, the least recently used flow going first when it is full.
+import { createSocket, type Socket } from 'node:dgram';
+import type { Ipv4 } from '../../tcpip/addr.js';
+import type { TcpipStack } from '../../tcpip/index.js';
+import { FlowTable } from './flowtable.js';
+
+export interface UdpNatLimits {
+  readonly maxFlows: number;
+  readonly idleMs: number;
+}
+
+export const UDP_NAT_DEFAULTS: UdpNatLimits = { maxFlows: 1024, idleMs: 60_000 };
+
+export interface UdpNatCounters {
+  flows: number;
+  toHost: number;
+  toGuest: number;
+}
+
+export class UdpNat {
+  readonly counters: UdpNatCounters = { flows: 0, toHost: 0, toGuest: 0 };
+  readonly #flows: FlowTable<Socket>;
+
+  /**
+   * `reply` is the stack that sends answers to guests (from the destination's address);
+   * `hostAddress` maps a destination to where it is on the host.
+   */
+  constructor(private readonly reply: TcpipStack, private readonly hostAddress: (dst: Ipv4) => string,
+    limits: UdpNatLimits = UDP_NAT_DEFAULTS) {
+    this.#flows = new FlowTable(limits.maxFlows, limits.idleMs, (s) => s.close());
+  }
+
+  get size(): number {
+    return this.#flows.size;
+  }
+
+  /** Flows that had to go to make room for new ones. */
+  get evicted(): number {
+    return this.#flows.evicted;
+  }
+
+  /** A datagram from a guest (its payload valid during the call). */
+  input(src: Ipv4, srcPort: number, dst: Ipv4, dstPort: number, payload: Uint8Array): void {
+    const key = `${src}:${srcPort}>${dst}:${dstPort}`;
+    const socket = this.#flows.touch(key) ?? this.#open(key, src, srcPort, dst, dstPort);
+    this.counters.toHost++;
+    socket.send(payload, dstPort, this.hostAddress(dst));
+  }
+
+  #open(key: string, src: Ipv4, srcPort: number, dst: Ipv4, dstPort: number): Socket {
+    const socket = createSocket('udp4');
+    const host = this.hostAddress(dst);
+    socket.on('message', (msg, rinfo) => {
+      if (rinfo.address !== host || rinfo.port !== dstPort || !this.#flows.refresh(key, socket)) return;
+      this.counters.toGuest++;
+      try {
+        this.reply.udpLayer.sendTo(dstPort, src, srcPort, msg, dst);
+      } catch {
+        // Too large for one datagram: the host's answer costs only itself.
+      }
+    });
+    socket.on('error', () => this.#flows.end(key, socket));
+    socket.unref();
+    this.counters.flows++;
+    return this.#flows.add(key, socket);
+  }
+
+  close(): void {
+    this.#flows.clear();
+  }
+}

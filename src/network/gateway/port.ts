@@ -1,0 +1,115 @@
+// The gateway's side of its bridge port: one PortDevice whose frames are shared by several
+// TCP/IP stacks (src/tcpip) with one MAC, each a Net over the port, as slirp's virtual hosts
+// share its one interface. Frames out are queued and sent from a microtask, so a stack that
+// answers inside deliver() never re-enters the bridge while it forwards.
+import { NET_FRAME_PLAIN, type NetFrameInfo } from '../../abi/netif.js';
+import type { Net, NetOffloads, NetStats } from '../../drivers/net/front/net.js';
+import type { PortDevice, PortFeatures, SwitchPort } from '../port.js';
+
+/** Frames waiting for the microtask that sends them, at most: more are dropped (counted). */
+const MAX_QUEUED = 4096;
+
+const OFFLOADS: NetOffloads = { csum: true, gsoTcpv4: true, gsoTcpv6: false };
+
+export interface GatewayPortCounters {
+  rxFrames: number;
+  txFrames: number;
+  txDropped: number;
+}
+
+export class GatewayPort implements PortDevice {
+  readonly features: PortFeatures = { csumOffload: true, gsoTcpv4: true, gsoTcpv6: false };
+  readonly counters: GatewayPortCounters = { rxFrames: 0, txFrames: 0, txDropped: 0 };
+  /** Set once plugged in; frames sent before are dropped. */
+  switchPort: SwitchPort | undefined;
+  #queue: { frame: Uint8Array; info: NetFrameInfo }[] = [];
+  #scheduled = false;
+
+  constructor(readonly name: string, readonly mac: string, readonly mtu: number, private readonly onFrame: (frame: Uint8Array, info: NetFrameInfo) => void) {}
+
+  deliver(frame: Uint8Array, info: NetFrameInfo): boolean {
+    this.counters.rxFrames++;
+    this.onFrame(frame, info);
+    return true;
+  }
+
+  send(frame: Uint8Array, info: NetFrameInfo): void {
+    if (this.#queue.length >= MAX_QUEUED) {
+      this.counters.txDropped++;
+      return;
+    }
+    this.#queue.push({ frame, info });
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const q = this.#queue;
+    this.#queue = [];
+    for (const { frame, info } of q) {
+      if (!this.switchPort) {
+        this.counters.txDropped++;
+        continue;
+      }
+      this.counters.txFrames++;
+      this.switchPort.input(frame, info);
+    }
+  }
+
+  /** A Net over this port for one of the gateway's stacks: its frames come from `feed`. */
+  net(): GatewayNet {
+    return new GatewayNet(this);
+  }
+}
+
+/** One stack's view of the gateway port (Mirage's NETWORK signature). */
+export class GatewayNet implements Net {
+  readonly devid = 0;
+  readonly offloads = OFFLOADS;
+  #handler: ((frame: Uint8Array, info: NetFrameInfo) => void) | undefined;
+  #tx = 0;
+  #rx = 0;
+
+  constructor(private readonly port: GatewayPort) {}
+
+  get mac(): string {
+    return this.port.mac;
+  }
+
+  get mtu(): number {
+    return this.port.mtu;
+  }
+
+  write(frames: Uint8Array | readonly Uint8Array[], info: NetFrameInfo = NET_FRAME_PLAIN): Promise<void> {
+    for (const f of frames instanceof Uint8Array ? [frames] : frames) {
+      this.#tx++;
+      this.port.send(f, info);
+    }
+    return Promise.resolve();
+  }
+
+  listen(handler: (frame: Uint8Array, info: NetFrameInfo) => void): () => void {
+    this.#handler = handler;
+    return () => {
+      if (this.#handler === handler) this.#handler = undefined;
+    };
+  }
+
+  /** A frame from the bridge for this stack. */
+  feed(frame: Uint8Array, info: NetFrameInfo): void {
+    this.#rx++;
+    this.#handler?.(frame, info);
+  }
+
+  stats(): NetStats {
+    return { rxBytes: 0, rxPackets: this.#rx, txBytes: 0, txPackets: this.#tx, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0 };
+  }
+
+  disconnect(): Promise<void> {
+    this.#handler = undefined;
+    return Promise.resolve();
+  }
+}
