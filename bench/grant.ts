@@ -2,9 +2,10 @@
 // backend does), and GNTTABOP_copy of 4 KiB from a guest's grant into dom0's own frame, one op
 // per call and 16 per call, next to a bare 4 KiB typed-array copy between two
 // SharedArrayBuffers over the same frames in the same run. Last, a backend's copies between
-// grants and its own heap (grantCopyLocal), 64 B and 4 KiB, next to bare copies of those sizes.
+// grants and its own heap (grantCopyLocal), 64 B and 4 KiB, in CPU ns per op next to what
+// netback did before it (map, copy, unmap per slot).
 //
-//   node dist/bench/grant.js [--ms=500] [--pages=64]
+//   node dist/bench/grant.js [--ms=500] [--pages=64] [--ops=100000]
 //
 // --ms is the time given to each measurement. The last line is JSON.
 import { PAGE_SIZE } from '../src/abi/xen.js';
@@ -14,7 +15,7 @@ import { Hypercalls } from '../src/hypervisor/hypercalls.js';
 import { Hypervisor } from '../src/hypervisor/hypervisor.js';
 import { emit, numberOptions, rate } from './support/harness.js';
 
-const opts = numberOptions({ ms: 500, pages: 64 });
+const opts = numberOptions({ ms: 500, pages: 64, ops: 100000 });
 const pages = opts.pages;
 
 const hv = new Hypervisor({ dom0RamFrames: pages });
@@ -49,31 +50,51 @@ const copy16 = 16 * rate(opts.ms, 16, () => void dom0.grantCopy(batches[i++ % pa
 // The same frames, copied with a bare subarray/set between the two SharedArrayBuffers.
 const src = d.view.mem8;
 const dst = hv.dom0.view.mem8;
-const bareOf = (len: number) => rate(opts.ms, 64, () => {
+const bare = rate(opts.ms, 64, () => {
   const k = i++;
   const from = gpfns[k % pages]! * PAGE_SIZE;
-  dst.set(src.subarray(from, from + len), own[(k * 7) % pages]! * PAGE_SIZE);
+  dst.set(src.subarray(from, from + PAGE_SIZE), own[(k * 7) % pages]! * PAGE_SIZE);
 });
-const bare = bareOf(PAGE_SIZE);
 
 // A backend's copies (grantCopyLocal): `len` bytes of the guest's grants into a buffer of
-// dom0's own heap (netback's tx) and back (its rx), `n` ops per call.
+// dom0's own heap (netback's tx) and back (its rx), next to what netback did per slot before
+// (map, copy, unmap). Timed in CPU time per op, the two ways alternating, the median of 5
+// rounds: on a loaded machine wall-clock rates of a few hundred ns swing by 2x or more.
 const local = new Uint8Array(16 * PAGE_SIZE);
-const localCopy = (len: number, n: number, toGrant: boolean) => {
-  const b = new GrantCopyBatch(n);
-  const refs = toGrant ? rw : ro;
-  return n * rate(opts.ms, 64, () => {
-    b.reset(local, toGrant);
-    for (let j = 0; j < n; j++) b.add(refs[(i + j) % pages]!, 0, len, j * PAGE_SIZE);
-    i += n;
-    if (dom0.grantCopyLocal(d.domid, b) !== 0) throw new Error(`grantCopyLocal failed: ${b.status.join()}`);
-  });
+const batch = new GrantCopyBatch(16);
+const viaBatch = (len: number, toGrant: boolean, n = 1) => () => {
+  batch.reset(toGrant ? local.subarray(0, len) : local, toGrant);
+  for (let j = 0; j < n; j++) batch.add((toGrant ? rw : ro)[(i + j) % pages]!, 0, len, j * len);
+  i += n;
+  if (dom0.grantCopyLocal(d.domid, batch) !== 0) throw new Error(`grantCopyLocal failed: ${batch.status.join()}`);
 };
-const bare64 = bareOf(64);
-const local64 = localCopy(64, 1, false);
-const local64To = localCopy(64, 1, true);
-const local4k = localCopy(PAGE_SIZE, 1, false);
-const local4k16 = localCopy(PAGE_SIZE, 16, false);
+const viaMap = (len: number, toGrant: boolean) => () => {
+  const m = dom0.grantMap(d.domid, (toGrant ? rw : ro)[i++ % pages]!, !toGrant);
+  if (toGrant) m.page.set(local.subarray(0, len));
+  else local.set(m.page.subarray(0, len));
+  dom0.grantUnmap(m.handle);
+};
+const cpuNs = (ways: Record<string, () => void>, ops: number): Record<string, number> => {
+  const samples: Record<string, number[]> = {};
+  for (let round = 0; round < 5; round++) {
+    for (const [name, fn] of Object.entries(ways)) {
+      for (let k = 0; k < ops / 50; k++) fn();
+      const c0 = process.cpuUsage();
+      for (let k = 0; k < ops; k++) fn();
+      const c = process.cpuUsage(c0);
+      (samples[name] ??= []).push(((c.user + c.system) * 1000) / ops);
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.sort((a, b) => a - b)[2]!]));
+};
+const backendCopy: Record<string, unknown> = {};
+for (const len of [64, PAGE_SIZE]) {
+  for (const toGrant of [false, true]) {
+    const ns = cpuNs({ grantCopyLocal: viaBatch(len, toGrant), mapCopyUnmap: viaMap(len, toGrant) }, opts.ops);
+    backendCopy[`${toGrant ? 'to' : 'from'}Grant${len}`] = { ns_per_op: ns, ratio: ns['grantCopyLocal']! / ns['mapCopyUnmap']! };
+  }
+}
+backendCopy['fromGrant4096x16'] = { ns_per_op: cpuNs({ grantCopyLocal: viaBatch(PAGE_SIZE, false, 16) }, opts.ops / 16)['grantCopyLocal']! / 16 };
 
 const gbps = (opsPerSec: number) => (opsPerSec * PAGE_SIZE) / 1e9;
 const copy = (opsPerSec: number) => ({ opsPerSec, GBps: gbps(opsPerSec), vsBare: opsPerSec / bare });
@@ -84,9 +105,7 @@ const result = {
   copy4k: copy(copy1),
   copy4kBatch16: copy(copy16),
   bareCopy4k: { opsPerSec: bare, GBps: gbps(bare) },
-  localCopy64: { fromGrantOpsPerSec: local64, toGrantOpsPerSec: local64To, bareOpsPerSec: bare64, vsBare: local64 / bare64 },
-  localCopy4k: copy(local4k),
-  localCopy4kBatch16: copy(local4k16),
+  backendCopyCpu: backendCopy,
 };
 console.log(`map+unmap: ${Math.round(mapUnmapRw)} rw pairs/s, ${Math.round(mapUnmapRo)} ro pairs/s`);
 console.log(`copy 4 KiB: ${Math.round(copy1)} ops/s (${gbps(copy1).toFixed(2)} GB/s) one per call, ` +

@@ -7,7 +7,7 @@
 // the physical limit measured in the same run: the same frames copied from one
 // SharedArrayBuffer to another in one thread. Prints one line of JSON.
 //
-//   npm run bench -- net-guests [--runtime=1] [--ramp=0.5] [--max-pairs=16] [--window=64] [--repeat=1]
+//   npm run bench -- net-guests [--runtime=1] [--ramp=0.5] [--max-pairs=16] [--window=256] [--repeat=1]
 //
 // All guests and dom0 share this machine's cores, so the aggregate measures the whole host;
 // the load average at the start and the end is in the result.
@@ -17,7 +17,7 @@ import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { emit, numberOptions } from './support/harness.js';
 
-const opts = numberOptions({ runtime: 1, ramp: 0.5, 'max-pairs': 16, window: 64, repeat: 1 });
+const opts = numberOptions({ runtime: 1, ramp: 0.5, 'max-pairs': 16, window: 256, repeat: 1 });
 const NETPEER = fileURLToPath(new URL('../../bench/guests/netpeer.ts', import.meta.url));
 const NET_DD = fileURLToPath(new URL('../../examples/driver-domain/netback.ts', import.meta.url));
 const SIZES = [64, 1514, 65000] as const;
@@ -73,15 +73,20 @@ async function run(host: Host, pairs: number, backend: string | undefined): Prom
       // Measured while the guests wait: the same machine, the same moment.
       const limit = sabCopy(SIZES[k]!, opts.runtime * 1000);
       await Promise.all(all.map((d) => host.xs.write(node(d, `go-${k}`), '1')));
-      const results = await Promise.all(domids.map(async (p) => {
-        const r = await host.xs.wait(node(p.recv, `result-${k}`), (v) => v !== undefined, { timeout: 60_000 + (opts.runtime + opts.ramp) * 4000 });
+      const result = async (d: number) => {
+        const r = await host.xs.wait(node(d, `result-${k}`), (v) => v !== undefined, { timeout: 60_000 + (opts.runtime + opts.ramp) * 4000 });
         return JSON.parse(r!) as Result;
-      }));
+      };
+      const results = await Promise.all(domids.map((p) => result(p.recv)));
+      const sent = await Promise.all(domids.map((p) => result(p.send)));
       const secs = (Math.max(...results.map((r) => r.end_ms)) - Math.min(...results.map((r) => r.start_ms))) / 1000;
       const frames = results.reduce((a, r) => a + r.frames, 0);
       const bytes = results.reduce((a, r) => a + r.bytes, 0);
       const got = { frames_per_s: frames / secs, gbit_per_s: (bytes * 8) / secs / 1e9 };
-      out[NAMES[k]!] = { ...got, sab_copy: limit, ratio: got.frames_per_s / limit.frames_per_s };
+      // What the senders' netfronts had taken in the same time: the difference is what the
+      // receivers' rings had no room for (netback drops, it does not queue).
+      const sentPerS = sent.reduce((a, r) => a + r.frames / ((r.end_ms - r.start_ms) / 1000), 0);
+      out[NAMES[k]!] = { ...got, sent_frames_per_s: sentPerS, sab_copy: limit, ratio: got.frames_per_s / limit.frames_per_s };
     }
     return out;
   } finally {

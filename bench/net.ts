@@ -4,7 +4,8 @@
 // netfront's own work is left out, so the figures are netback's, the switch's and the rings'.
 // 64-byte and 1514-byte frames in frames/s, GSO super-frames of 64 KiB in Gb/s, each next to
 // the physical limit measured in the same run: the same frames copied from one
-// SharedArrayBuffer to another in one thread. Prints one line of JSON.
+// SharedArrayBuffer to another in one thread. With each figure, the process's CPU time per
+// frame (a measure the other loads on the machine change less). Prints one line of JSON.
 //
 // Last, the time to hot-plug --vifs vifs into one guest, next to the same xenstore work with no
 // netback.
@@ -24,7 +25,8 @@ import { OneThreadHost } from './support/onethread.js';
 const opts = numberOptions({ runtime: 1, repeat: 3, vifs: 100 });
 const GSO_FRAME = 65000;
 
-interface Point { readonly frames_per_s: number; readonly gbit_per_s: number }
+/** cpu_us_per_frame: the process's CPU time (every thread, the GC's too) per frame received. */
+interface Point { readonly frames_per_s: number; readonly gbit_per_s: number; readonly cpu_us_per_frame?: number }
 
 /** The physical limit: `size`-byte frames copied between two SharedArrayBuffers, one thread. */
 function sabCopy(size: number, ms: number): Point {
@@ -110,14 +112,16 @@ async function stream(size: number, gso: boolean, ms: number): Promise<Point> {
       running = true;
       received = 0;
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       fill();
       await new Promise((r) => setTimeout(r, roundMs));
       const s = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
       const frames = received;
       running = false;
       // Let what is in flight drain before the next round.
       await new Promise((r) => setTimeout(r, 50));
-      return { frames_per_s: frames / s, gbit_per_s: (frames * size * 8) / s / 1e9 };
+      return { frames_per_s: frames / s, gbit_per_s: (frames * size * 8) / s / 1e9, cpu_us_per_frame: (cpu.user + cpu.system) / frames };
     };
     await round(300); // the JIT warms up
     const got = await round(ms);
@@ -160,7 +164,10 @@ function median(points: Point[]): Point {
   return [...points].sort((x, y) => x.frames_per_s - y.frames_per_s)[points.length >> 1]!;
 }
 
-const round2 = (p: Point) => ({ frames_per_s: Math.round(p.frames_per_s), gbit_per_s: Math.round(p.gbit_per_s * 100) / 100 });
+const round2 = (p: Point) => ({
+  frames_per_s: Math.round(p.frames_per_s), gbit_per_s: Math.round(p.gbit_per_s * 100) / 100,
+  ...(p.cpu_us_per_frame !== undefined && { cpu_us_per_frame: Math.round(p.cpu_us_per_frame * 1000) / 1000 }),
+});
 const results: Record<string, unknown> = {};
 for (const [name, size, gso] of [['eth64', 64, false], ['eth1514', 1514, false], ['gso64k', GSO_FRAME, true]] as const) {
   const runs: Point[] = [];

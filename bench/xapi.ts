@@ -9,6 +9,7 @@
 // restart: the time until XenAPI serves all their records again, next to an empty host's start.
 //
 //   npm run bench -- xapi [--vms=20] [--clients=8] [--seconds=3] [--events=100] [--records=1000]
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,21 @@ function post(path: string, body: string, type: string, socket = socketPath): Pr
 const json = (method: string, params: unknown[]) => JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 });
 const xml = (method: string, params: string[]) =>
   `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${params.map((p) => `<param><value>${p}</value></param>`).join('')}</params></methodCall>`;
+
+/**
+ * The peer: a bare Node HTTP server in a process of its own on a Unix socket, answering every
+ * request with a fixed small JSON body, so the same client measures what HTTP alone allows.
+ */
+async function bareHttp(path: string): Promise<() => void> {
+  const code = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => s.end('{"result":""}')); })` +
+    `.listen(${JSON.stringify(path)}, () => process.stdout.write('up'));`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (c) => reject(new Error(`the bare HTTP server exited with ${c}`)));
+  });
+  return () => child.kill();
+}
 
 /** Calls per second of `call`, made by --clients callers one at a time each, for --seconds. */
 async function rate(call: () => Promise<unknown>): Promise<number> {
@@ -83,6 +99,11 @@ try {
     ['get_record', 'VM.get_record', [session, vm], { domains: ['g0'], long: true }],
     ['get_all_records', 'VM.get_all_records', [session], { long: true }],
   ];
+  const barePath = join(dir, 'bare.sock');
+  const stopBare = await bareHttp(barePath);
+  const bare = await rate(() => post('/jsonrpc', json('x', []), 'application/json', barePath));
+  stopBare();
+  figures['bare_http_per_s'] = bare;
   for (const [name, method, params, args] of cases) {
     const c = await rate(control(args));
     const j = await rate(async () => check(await post('/jsonrpc', json(method, params), 'application/json')));
@@ -93,6 +114,7 @@ try {
       [`${name}_jsonrpc_vs_control`]: j / c,
       [`${name}_xmlrpc_per_s`]: x,
       [`${name}_xmlrpc_vs_control`]: x / c,
+      [`${name}_jsonrpc_vs_bare_http`]: j / bare,
     });
   }
   for (const c of controls) c.close();

@@ -17,10 +17,17 @@ import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 const common = { bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'warning' };
+// Drivers, the TCP/IP stack and the backends are imported when a guest first uses them: they
+// land in chunks beside guest.mjs (dist/guest-*.mjs), so an idle guest's thread parses and
+// holds only the runtime it runs.
+for (const f of readdirSync(dist)) if (/^guest-[A-Z0-9]+\.mjs$/.test(f)) rmSync(`${dist}${f}`);
 await build({
   ...common,
-  entryPoints: [`${dist}src/guest/bootstrap.js`],
-  outfile: `${dist}guest.mjs`,
+  entryPoints: { guest: `${dist}src/guest/bootstrap.js` },
+  outdir: dist,
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  chunkNames: 'guest-[hash]',
 });
 // The library OS once more, as a script for the realms of shared pCPUs (src/guest/pcpu.ts): one
 // function of the host functions a realm may call (src/guest/realm/host.ts) that returns the

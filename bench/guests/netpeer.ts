@@ -7,7 +7,7 @@
 // based, so dom0 can line the guests up). A receiver first sends one broadcast frame, so the
 // bridge learns where it is and forwards rather than floods.
 //
-// extra= words: role=send|recv  peer=00:16:3e:..  sizes=64,1514,65000  runtime=1  ramp=0.5  window=64
+// extra= words: role=send|recv  peer=00:16:3e:..  sizes=64,1514,65000  runtime=1  ramp=0.5  window=256
 // A size above the MTU goes out as a TCPv4 GSO super-frame (csum_blank, MSS 1448).
 import { NET_FRAME_PLAIN, type NetFrameInfo, type OS } from 'xenode';
 
@@ -51,7 +51,7 @@ export default async function main(os: OS): Promise<void> {
   const sizes = (o['sizes'] ?? '64,1514,65000').split(',').map(Number);
   const runtimeMs = num('runtime', 1) * 1000;
   const rampMs = num('ramp', 0.5) * 1000;
-  const window = num('window', 64);
+  const window = num('window', 256);
   const net = await os.net();
   let frames = 0;
   let bytes = 0;

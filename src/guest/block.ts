@@ -1,6 +1,6 @@
 // os.block: the guest's block devices, found under its device/vbd directory and connected
 // (blkfront) on first use, so a guest that never touches a disk pays nothing at boot.
-import { BlkFront, type BlkfrontOptions } from '../drivers/blk/front/blkfront.js';
+import type { BlkFront, BlkfrontOptions } from '../drivers/blk/front/blkfront.js';
 import type { Block } from '../drivers/blk/front/block.js';
 import type { DriverContext } from '../drivers/evtchn.js';
 import { XenError, isXenError } from '../errors.js';
@@ -32,7 +32,8 @@ export function blockDevices(ctx: DriverContext, domid: number): OpenBlock {
       const f = await cur.catch(() => null);
       if (f && f.status !== 'closed') return f;
     }
-    const p = BlkFront.connect(ctx, domid, devid, name, opts);
+    // blkfront loads when a disk is first opened: a guest without one never parses it.
+    const p = import('../drivers/blk/front/blkfront.js').then(({ BlkFront }) => BlkFront.connect(ctx, domid, devid, name, opts));
     open.set(devid, p);
     p.catch(() => open.delete(devid));
     return p;

@@ -2,7 +2,7 @@
 // (netfront) on first use, so a guest that never touches a vif pays nothing at boot.
 import type { DriverContext } from '../drivers/evtchn.js';
 import type { Net } from '../drivers/net/front/net.js';
-import { NetFront, type NetfrontOptions } from '../drivers/net/front/netfront.js';
+import type { NetFront, NetfrontOptions } from '../drivers/net/front/netfront.js';
 import { XenError, isXenError } from '../errors.js';
 
 export type OpenNet = (devid?: number, opts?: NetfrontOptions) => Promise<Net>;
@@ -29,7 +29,8 @@ export function netDevices(ctx: DriverContext, domid: number): OpenNet {
       const f = await cur.catch(() => null);
       if (f && f.status !== 'closed') return f;
     }
-    const p = NetFront.connect(ctx, domid, id, opts);
+    // netfront loads when a vif is first opened: a guest without one never parses it.
+    const p = import('../drivers/net/front/netfront.js').then(({ NetFront }) => NetFront.connect(ctx, domid, id, opts));
     open.set(id, p);
     p.catch(() => open.delete(id));
     return p;

@@ -2,7 +2,7 @@
 // timers run on os.time. Configured from `ip` when given (xl's vif ip= form), else by DHCP.
 import { clockFromTime } from '../tcpip/clock.js';
 import type { StaticConfigInput } from '../tcpip/config.js';
-import { createStack, type StackOptions, type TcpipStack } from '../tcpip/stack.js';
+import type { StackOptions, TcpipStack } from '../tcpip/stack.js';
 import type { OpenNet } from './net.js';
 import type { Time } from './time.js';
 
@@ -23,6 +23,8 @@ export function tcpipStacks(openNet: OpenNet, time: Time): OpenTcpip {
     if (cur) return cur;
     const p = (async () => {
       const { devid, ip, dhcpTimeoutMs, ...stackOpts } = opts;
+      // The stack loads on first use: a guest that never asks for it never parses it.
+      const { createStack } = await import('../tcpip/stack.js');
       const stack = createStack(await openNet(devid), { ...stackOpts, clock: clockFromTime(time) });
       if (ip) stack.configure(ip);
       else await stack.dhcp(dhcpTimeoutMs);

@@ -246,6 +246,9 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
   }
 }
 
+/** A shell whose runtime has not parked by then is torn down: a hung refill must not hold the pool. */
+const SHELL_PARK_MS = 30_000;
+
 /** What a shell is built from: the parts of a configuration that decide its memory and limits. */
 export type ShellSpec = Pick<DomainConfig, 'memory' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'driverDomain'>;
 
@@ -266,7 +269,11 @@ export async function buildShell(ctx: BuildContext, spec: ShellSpec, placeholder
   try {
     const vcpu = await startVcpu(hv, d, null, { heapMb: memorySplit(spec.memory).heapMb, pool: ctx.pool, ...(ctx.onLog && { onLog: ctx.onLog }) });
     hv.unpause(d.domid);
-    await Promise.race([vcpu.parked, vcpu.mainCalled]);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new XenError('ETIMEDOUT', `shell d${d.domid}: its runtime did not park within ${SHELL_PARK_MS / 1000} s`)), SHELL_PARK_MS);
+    });
+    await Promise.race([vcpu.parked, vcpu.mainCalled, late]).finally(() => clearTimeout(timer));
     return { domain: d, vcpu };
   } catch (e) {
     await teardownDomain(ctx, d.domid);

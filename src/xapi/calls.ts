@@ -10,8 +10,7 @@ import { vdevOf } from '../toolstack/vms.js';
 import { handleInvalid, operationNotAllowed, toXapiError, vmBadPowerState, XapiError } from './errors.js';
 import { classFilter, formatToken, parseToken, type EventLog, type XapiEvent } from './events.js';
 import {
-  DB_CLASSES, SERVED_CLASSES, isDbClass, isServedField, serveRecord, servedFields, type DbClass, type PoolIdentity, type PowerState, type ServedClass,
-  type XRecord,
+  DB_CLASSES, SERVED_CLASSES, isDbClass, isServedField, servedFields, type DbClass, type PoolIdentity, type PowerState, type ServedClass, type XRecord,
 } from './model.js';
 import type { Session, SessionTable } from './sessions.js';
 import type { TaskTable } from './tasks.js';
@@ -26,6 +25,10 @@ export interface CallHost {
   readonly events: EventLog;
   readonly tasks: TaskTable;
   untilDomain(domid: number, types: readonly HostEvent['type'][], timeoutMs: number, act: () => Promise<unknown>): Promise<void>;
+  /** A database record as served (HANDLE_INVALID if there is none), from a cache the database's changes clear. */
+  served(cls: DbClass, ref: string): Promise<XRecord>;
+  /** Every record of a class as served, cached likewise. */
+  servedAll(cls: DbClass): Promise<ReadonlyMap<string, XRecord>>;
   /** Classic events (event.register/next/unregister) of a session. */
   classicEvents(session: string): ClassicEvents;
 }
@@ -180,23 +183,19 @@ async function vmDevice(ctx: CallContext, vm: string, change: { disk?: string; v
   await onVm(vm, () => ctx.svc.ts.call('vmDevice', { vm: r.uuid, ...change }));
 }
 
-async function classRecords(ctx: CallContext, cls: ServedClass): Promise<Map<string, XRecord>> {
+async function classRecords(ctx: CallContext, cls: ServedClass): Promise<ReadonlyMap<string, XRecord>> {
   const { svc } = ctx;
   if (cls === 'task') return new Map(svc.tasks.all().map((t) => [t.ref, svc.tasks.record(t)]));
-  return svc.db.read((tx) => {
-    const out = new Map<string, XRecord>();
-    for (const [ref, rec] of tx[cls].getAllRecords()) out.set(ref, serveRecord(tx, cls, ref, rec as never));
-    return out;
-  });
+  return svc.servedAll(cls);
 }
 
 async function classRecord(ctx: CallContext, cls: ServedClass, ref: string): Promise<XRecord> {
   const { svc } = ctx;
   if (cls === 'task') return svc.tasks.record(svc.tasks.get(ref));
-  return svc.db.read((tx) => serveRecord(tx, cls, ref, tx[cls].get(ref) as never));
+  return svc.served(cls, ref);
 }
 
-const toObject = (m: Map<string, XRecord>): XValue => Object.fromEntries(m);
+const toObject = (m: ReadonlyMap<string, XRecord>): XValue => Object.fromEntries(m);
 
 /** get_all, get_all_records, get_record, get_by_uuid, get_by_name_label and a getter per field. */
 function readers(cls: ServedClass): Record<string, Call> {

@@ -10,7 +10,7 @@ import { auditArg, type AuditSink } from './audit.js';
 import { CALLS, type Call, type CallHost, type ClassicEvents } from './calls.js';
 import { methodUnknown, parameterCountMismatch, toXapiError, XapiError } from './errors.js';
 import { EventLog, type EventLimits } from './events.js';
-import { isDbClass, poolIdentity, serveRecord, type PoolIdentity } from './model.js';
+import { isDbClass, poolIdentity, serveRecord, type DbClass, type PoolIdentity, type XRecord } from './model.js';
 import { LoginThrottle, SessionTable, type LoginLimits, type SessionLimits, type SessionStore } from './sessions.js';
 import { RrdSampler, type RrdUpdates } from './rrd.js';
 import { TaskTable } from './tasks.js';
@@ -67,6 +67,11 @@ export class XapiService implements CallHost {
   readonly #classic = new Map<string, ClassicEvents>();
   #sub: Subscription | undefined;
   #unwatch: (() => void) | undefined;
+  /** Records as served, by class and ref, and whole classes: cleared by every change of a served class. */
+  readonly #served = new Map<string, XRecord>();
+  readonly #servedAll = new Map<DbClass, ReadonlyMap<string, XRecord>>();
+  /** Bumped at each clear: a read that straddles one does not fill the cache with what it read before. */
+  #servedGeneration = 0;
   readonly #audit: AuditSink | undefined;
 
   constructor(readonly ts: Toolstack, readonly db: HostDb, private readonly users: Authenticator, opts: XapiServiceOptions = {}) {
@@ -91,6 +96,9 @@ export class XapiService implements CallHost {
     this.#unwatch = this.db.watch((changes) => {
       const served = changes.filter((c) => isDbClass(c.class));
       if (!served.length) return;
+      this.#served.clear();
+      this.#servedAll.clear();
+      this.#servedGeneration++;
       // The relations as they are right after the commit (the read runs now; events keep the commits' order).
       void this.db.read((tx) => served.map((c) => ({ c, snapshot: serveRecord(tx, c.class as never, c.ref as never, c.snapshot as never) })))
         .then((list) => {
@@ -98,6 +106,30 @@ export class XapiService implements CallHost {
         });
     });
     return this;
+  }
+
+  async served(cls: DbClass, ref: string): Promise<XRecord> {
+    const key = `${cls}/${ref}`;
+    const hit = this.#served.get(key);
+    if (hit) return hit;
+    const gen = this.#servedGeneration;
+    const rec = await this.db.read((tx) => serveRecord(tx, cls, ref as never, tx[cls].get(ref as never) as never));
+    // Served records are shared between calls: bounded by the database's size, and never changed in place.
+    if (gen === this.#servedGeneration) this.#served.set(key, rec);
+    return rec;
+  }
+
+  async servedAll(cls: DbClass): Promise<ReadonlyMap<string, XRecord>> {
+    const hit = this.#servedAll.get(cls);
+    if (hit) return hit;
+    const gen = this.#servedGeneration;
+    const all = await this.db.read((tx) => {
+      const out = new Map<string, XRecord>();
+      for (const [ref, rec] of tx[cls].getAllRecords()) out.set(ref, serveRecord(tx, cls, ref as never, rec as never));
+      return out;
+    });
+    if (gen === this.#servedGeneration) this.#servedAll.set(cls, all);
+    return all;
   }
 
   /** A session's classic event registration (event.register/next), made on first use; it ends with the session. */

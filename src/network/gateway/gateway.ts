@@ -15,7 +15,7 @@ import { ETHERTYPE_ARP, ETHERTYPE_IPV4, parseEthernet } from '../../tcpip/ethern
 import type { Clock } from '../../tcpip/index.js';
 import { XenError } from '../../errors.js';
 import type { Switch } from '../switch.js';
-import { DHCP_SERVER_PORT, DhcpServer, type DhcpLeaseInfo } from './dhcpd.js';
+import { DHCP_SERVER_PORT, DhcpServer } from './dhcpd.js';
 import { DNS_PORT, DNS_RELAY_DEFAULTS, DnsRelay, type DnsRelayLimits, type DnsUpstream } from './dns-relay.js';
 import { FORWARD_DEFAULTS, hostForward, type ForwardLimits, type HostForward } from './forward.js';
 import type { ForwardSpec } from './forwardspec.js';
@@ -67,18 +67,6 @@ export interface GatewayOptions {
   readonly leaseSeconds?: number;
   readonly limits?: Partial<GatewayLimits>;
   readonly clock?: Clock;
-}
-
-export interface GatewayInfo {
-  readonly bridge: string;
-  readonly port: string;
-  readonly mac: string;
-  readonly address: string;
-  readonly dns: string;
-  readonly subnet: string;
-  readonly leases: DhcpLeaseInfo[];
-  readonly tcpFlows: number;
-  readonly udpFlows: number;
 }
 
 export class Gateway {
@@ -144,20 +132,9 @@ export class Gateway {
     return this.#closed;
   }
 
-  get subnet(): string {
-    return `${formatIpv4(this.#network)}/24`;
-  }
-
   /** The address leased to the client with this MAC. */
   leaseFor(mac: string): Ipv4 | undefined {
     return this.dhcp.leaseFor(mac);
-  }
-
-  info(): GatewayInfo {
-    return {
-      bridge: this.bridge, port: this.port.name, mac: this.port.mac, address: formatIpv4(this.address), dns: formatIpv4(this.dnsAddress),
-      subnet: this.subnet, leases: this.dhcp.leases(), tcpFlows: this.tcpNat.flows, udpFlows: this.udpNat.size,
-    };
   }
 
   /** Open a host port forward to whatever address `target` names when a connection comes. */

@@ -54,12 +54,15 @@ export class SqliteHostDb implements HostDb {
   #pending: Change[] | null = null;
   #readOnly = false;
   readonly #tx: Tx;
+  /** better-sqlite3's transaction wrapper, made once: making one per transaction costs more than a small read. */
+  readonly #inTransaction: Database.Transaction<(f: () => unknown) => unknown>;
 
   private constructor(db: Database.Database, readonly path: string) {
     this.#db = db;
     this.#logChange = db.prepare('INSERT INTO changes (class, ref, operation, snapshot, time) VALUES (?, ?, ?, ?, ?)');
     this.#prune = db.prepare('DELETE FROM changes WHERE generation <= ?');
     this.#tx = Object.fromEntries(CLASS_NAMES.map((c) => [c, this.#table(c)])) as unknown as Tx;
+    this.#inTransaction = db.transaction((f: () => unknown) => f());
   }
 
   /** Open (creating) the database at `path` (':memory:' for one that lives as long as the process). */
@@ -135,13 +138,13 @@ export class SqliteHostDb implements HostDb {
     this.#readOnly = readOnly;
     let result: T;
     try {
-      const run = this.#db.transaction(() => {
+      const inner = () => {
         const r = body(this.#tx);
         const last = changes.at(-1)?.generation;
         if (last !== undefined && last > CHANGES_KEPT) this.#prune.run(last - CHANGES_KEPT);
         return r;
-      });
-      result = readOnly ? run.deferred() : run.immediate();
+      };
+      result = (readOnly ? this.#inTransaction.deferred(inner) : this.#inTransaction.immediate(inner)) as T;
     } finally {
       this.#pending = null;
       this.#readOnly = false;

@@ -6,9 +6,10 @@
 import {
   NETIF_RSP_ERROR, NETIF_RX_SLOT_SIZE, NETRXF_csum_blank, NETRXF_data_validated, NETRXF_extra_info, NETRXF_more_data,
   XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_HASH,
-  decodeNetifRxRequest, encodeNetifExtraInfo, encodeNetifRxResponse, type NetFrameInfo, type NetifExtraGso,
+  NETIF_RX_REQ_GREF, NETIF_RX_REQ_ID, encodeNetifExtraInfo, encodeNetifRxResponse, type NetFrameInfo, type NetifExtraGso,
   type NetifExtraHash, type NetifExtraInfo, type NetifRxResponse,
 } from '../../../abi/netif.js';
+import { LE } from '../../../abi/fields.js';
 import { gntstName } from '../../../abi/grant_table.js';
 import type { BackRing } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
@@ -105,10 +106,9 @@ export class RxPath {
       ring.copyRequest(consumed, this.#slot);
       // The extra-infos take the slots after the first: their requests are consumed, their responses are the extras.
       consumed += i === 0 ? 1 + extras : 1;
-      const req = decodeNetifRxRequest(this.#slotView, 0);
       const len = Math.min(PAGE_SIZE, frame.length - at);
-      this.#ids[i] = req.id;
-      b.add(req.gref, 0, len, at);
+      this.#ids[i] = this.#slotView.getUint16(NETIF_RX_REQ_ID, LE);
+      b.add(this.#slotView.getUint32(NETIF_RX_REQ_GREF, LE), 0, len, at);
       at += len;
     }
     ring.reqCons = consumed;

@@ -6,12 +6,14 @@
 // across its page, a chain past fatal_skb_slots, a chain past req_prod, a bad extra-info or
 // GSO descriptor) disables the vif (xenvif_fatal_tx_err).
 import {
-  NETIF_RSP_ERROR, NETIF_RSP_NULL, NETIF_RSP_OKAY, NETIF_TX_SLOT_SIZE, NETTXF_csum_blank, NETTXF_data_validated,
+  NETIF_RSP_ERROR, NETIF_RSP_NULL, NETIF_RSP_OKAY, NETIF_TX_REQ_FLAGS, NETIF_TX_REQ_GREF, NETIF_TX_REQ_ID, NETIF_TX_REQ_OFFSET,
+  NETIF_TX_REQ_SIZE, NETIF_TX_SLOT_SIZE, NETTXF_csum_blank, NETTXF_data_validated,
   NETTXF_extra_info, NETTXF_more_data, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_MAX,
   XEN_NETIF_EXTRA_TYPE_MCAST_ADD, XEN_NETIF_EXTRA_TYPE_MCAST_DEL, XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_GSO_TYPE_TCPV6,
   decodeNetifExtraInfo, decodeNetifTxRequest, encodeNetifTxResponse, type NetFrameInfo, type NetifExtraInfo,
   type NetifTxRequest, type NetifTxResponse,
 } from '../../../abi/netif.js';
+import { LE } from '../../../abi/fields.js';
 import { gntstName } from '../../../abi/grant_table.js';
 import type { BackRing } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
@@ -24,6 +26,8 @@ import type { NetbackStats } from './stats.js';
 
 /** The largest frame: netif.h's size field is 16 bits. */
 const MAX_FRAME = 0xffff;
+/** The info of a frame that is not GSO, by csum_blank | data_validated << 1: shared, never changed. */
+const FRAME_INFO: readonly NetFrameInfo[] = [0, 1, 2, 3].map((b) => Object.freeze({ csumBlank: (b & 1) !== 0, dataValidated: (b & 2) !== 0 }));
 
 export interface TxPathOptions {
   readonly ring: BackRing;
@@ -55,6 +59,8 @@ export class TxPath {
   readonly #slotView = new DataView(this.#slot.buffer);
   /** The copied requests of the packet being built (its first, then its more_data chain). */
   readonly #reqs: NetifTxRequest[] = [];
+  /** The requests #reqs holds, decoded in place: nothing is allocated per slot. */
+  readonly #pool: NetifTxRequest[] = Array.from({ length: FATAL_SKB_SLOTS }, () => ({ gref: 0, offset: 0, flags: 0, id: 0, size: 0 }));
   readonly #frame = new Uint8Array(MAX_FRAME);
   /** The copy of one packet's slots out of the frontend's grants. */
   readonly #copy = new GrantCopyBatch(FATAL_SKB_SLOTS);
@@ -125,16 +131,24 @@ export class TxPath {
     this.service();
   }
 
-  #copyReq(idx: number): NetifTxRequest {
+  /** Request `idx`, copied off the ring once and decoded from the copy into the packet's k-th request. */
+  #copyReq(idx: number, k: number): NetifTxRequest {
     this.#ring.copyRequest(idx, this.#slot);
-    return decodeNetifTxRequest(this.#slotView, 0);
+    const v = this.#slotView;
+    const r = this.#pool[k]!;
+    r.gref = v.getUint32(NETIF_TX_REQ_GREF, LE);
+    r.offset = v.getUint16(NETIF_TX_REQ_OFFSET, LE);
+    r.flags = v.getUint16(NETIF_TX_REQ_FLAGS, LE);
+    r.id = v.getUint16(NETIF_TX_REQ_ID, LE);
+    r.size = v.getUint16(NETIF_TX_REQ_SIZE, LE);
+    return r;
   }
 
   /** One packet from reqCons: its extras, its chain; answered before the next is looked at. */
   #packet(rp: number): void {
     const ring = this.#ring;
     const start = ring.reqCons;
-    const first = this.#copyReq(start);
+    const first = this.#copyReq(start, 0);
     let idx = start + 1;
     // Extra-info slots (netif.h: they follow the first request, chained by FLAG_MORE).
     let gso: NetifExtraInfo | undefined;
@@ -179,7 +193,7 @@ export class TxPath {
       if (idx === rp) throw new Fatal(`a chain of ${reqs.length} slots runs past req_prod`);
       if (reqs.length >= FATAL_SKB_SLOTS) throw new Fatal(`a packet of more than ${FATAL_SKB_SLOTS} slots`);
       if (refuse === null && reqs.length >= MAX_SKB_SLOTS) refuse = `a packet of more than ${MAX_SKB_SLOTS} slots`;
-      const txp = this.#copyReq(idx);
+      const txp = this.#copyReq(idx, reqs.length);
       idx = (idx + 1) >>> 0;
       if (refuse === null && txp.size > remaining) refuse = `slot size ${txp.size} is more than the ${remaining} bytes left of the packet`;
       remaining = txp.size > remaining ? 0 : remaining - txp.size;
@@ -195,11 +209,11 @@ export class TxPath {
       this.#refuse(refuse, reqs, extras);
       return;
     }
-    const info: NetFrameInfo = {
-      csumBlank: (first.flags & NETTXF_csum_blank) !== 0,
-      dataValidated: (first.flags & NETTXF_data_validated) !== 0,
-      ...(gso && gso.kind === 'gso' && { gso: { type: gso.gsoType as typeof XEN_NETIF_GSO_TYPE_TCPV4, size: gso.size } }),
-    };
+    const csumBlank = (first.flags & NETTXF_csum_blank) !== 0;
+    const dataValidated = (first.flags & NETTXF_data_validated) !== 0;
+    const info: NetFrameInfo = gso && gso.kind === 'gso'
+      ? { csumBlank, dataValidated, gso: { type: gso.gsoType as typeof XEN_NETIF_GSO_TYPE_TCPV4, size: gso.size } }
+      : FRAME_INFO[(csumBlank ? 1 : 0) | (dataValidated ? 2 : 0)]!;
     this.#respondAll(reqs, extras, NETIF_RSP_OKAY);
     const stats = this.#o.stats;
     stats.rxPackets++;

@@ -108,6 +108,27 @@ test('gateway: NAT of TCP to the gateway (host loopback) and to a mapped address
   assert.ok(await waitFor(() => rig.gw.tcpNat.flows === 0));
 });
 
+test('gateway: NAT of TCP carries the host\'s FIN first and the guest\'s data after it (half-close the other way)', async (t) => {
+  let heard: Promise<string> | undefined;
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    heard = collect(s);
+    s.end('bye'); // our side is done; the guest may still talk
+  });
+  const port = await listen(server);
+  const rig = gatewayRig();
+  t.after(() => {
+    rig.close();
+    server.close();
+  });
+  const g = guest(rig, 1);
+  await g.stack.dhcp(5000);
+  const c = await g.stack.tcp.connect('10.0.2.2', port);
+  assert.equal(await collect(c), 'bye');
+  c.end('still here');
+  assert.ok(await waitFor(() => heard !== undefined));
+  assert.equal(await heard, 'still here');
+});
+
 test('gateway: NAT of UDP: answers come from the address the guest asked; flows are bounded', async (t) => {
   const echo = createSocket('udp4');
   echo.on('message', (m, r) => echo.send(m, r.port, r.address));
