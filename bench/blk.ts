@@ -8,6 +8,7 @@
 // one thread. Writes docs/blk-iops.svg; prints one line of JSON.
 //
 //   npm run bench -- blk [--runtime=1] [--max-guests=32] [--qd=32] [--disk-mb=8] [--seq-disk-mb=256] [--seq-qd=8] [--repeat=3]
+//   npm run bench -- blk --pools=1 [--max-guests=32]   (shared cpupools of 1 and 2 pCPUs next to Pool-0 only)
 //
 // Runs of up to 8 guests, and the 1 MiB runs, are repeated --repeat times and the median (by
 // throughput) is reported: with few threads on 2 cores a run lands in a fast or a slow regime
@@ -23,7 +24,7 @@ import { Host } from '../src/toolstack/host.js';
 import { lineChart } from './support/chart.js';
 import { emit, numberOptions } from './support/harness.js';
 
-const opts = numberOptions({ runtime: 1, 'max-guests': 32, qd: 32, 'disk-mb': 8, 'seq-disk-mb': 256, 'seq-qd': 8, repeat: 3 });
+const opts = numberOptions({ runtime: 1, 'max-guests': 32, qd: 32, 'disk-mb': 8, 'seq-disk-mb': 256, 'seq-qd': 8, repeat: 3, pools: 0 });
 const BLKBENCH = fileURLToPath(new URL('../../examples/blkbench/blkbench.ts', import.meta.url));
 const DRIVER_DOMAIN = fileURLToPath(new URL('../../examples/driver-domain/blkback.ts', import.meta.url));
 const CHART = fileURLToPath(new URL('../../docs/blk-iops.svg', import.meta.url));
@@ -80,12 +81,12 @@ function direct(bs: number, random: boolean, write: boolean, disks = 1, diskByte
 let seq = 0;
 /** The driver domain's id, once it runs. */
 let ddDomid = -1;
-async function run(host: Host, guests: number, extra: string, backend?: string, diskBytes = DISK_BYTES, memory = 32): Promise<Point> {
+async function run(host: Host, guests: number, extra: string, backend?: string, diskBytes = DISK_BYTES, memory = 32, pool?: string): Promise<Point> {
   const domids: number[] = [];
   try {
     for (let i = 0; i < guests; i++) {
       const be = backend ? `, backend=${backend}` : '';
-      const cfg = `name = "blkbench-${seq++}"\nkernel = "${BLKBENCH}"\nmemory = ${memory}\n` +
+      const cfg = `name = "blkbench-${seq++}"\nkernel = "${BLKBENCH}"\nmemory = ${memory}\n${pool ? `pool = "${pool}"\n` : ''}` +
         `disk = [ 'vdev=xvda${be}, target=ram:${diskBytes}' ]\nextra = "${extra} runtime=${opts.runtime} ramp=${rampSeconds(guests)} fill=1 sync=1"\n`;
       const built = await host.create(parseDomainConfig(cfg, BLKBENCH).config);
       domids.push(built.domain.domid);
@@ -141,6 +142,25 @@ const physical = {
   /** The same random reads over as many disks as guests. */
   randread_4k_by_disks: guestCounts.map((n) => ({ ...direct(4096, true, false, n), guests: n })),
 };
+
+if (opts.pools) {
+  // Shared cpupools (issue 18): the guests' vCPUs multiplexed on 1 and 2 pCPU threads, next to
+  // Pool-0's thread per vCPU in the same run; dom0 backend, persistent grants, I/O pages.
+  await host.createCpupool('blk1', 1);
+  await host.createCpupool('blk2', 2);
+  const load = `rw=randread bs=4096 qd=${opts.qd} persistent=1 iomem=1`;
+  await run(host, 1, load, undefined, DISK_BYTES, 32, 'blk1'); // warm the realm kernel image and JIT
+  const counts = [1, 8, 16, 32].filter((n) => n <= opts['max-guests']);
+  const rows: Record<string, Point[]> = { 'Pool-0': [], 'shared, 1 pCPU': [], 'shared, 2 pCPUs': [] };
+  for (const n of counts) {
+    rows['Pool-0']!.push(await median(n, () => run(host, n, load)));
+    rows['shared, 1 pCPU']!.push(await median(n, () => run(host, n, load, undefined, DISK_BYTES, 32, 'blk1')));
+    rows['shared, 2 pCPUs']!.push(await median(n, () => run(host, n, load, undefined, DISK_BYTES, 32, 'blk2')));
+  }
+  await host.close();
+  emit({ bench: 'blk-cpupools', runtime_s: opts.runtime, qd: opts.qd, physical_randread_4k: physical.randread_4k, randread_4k: rows, target_iops_32_guests: 600_000 });
+  process.exit(0);
+}
 
 const ddName = 'storage-dd';
 const dd = await host.create(parseDomainConfig(`name = "${ddName}"\nkernel = "${DRIVER_DOMAIN}"\nmemory = 64\n`, DRIVER_DOMAIN).config);

@@ -12,6 +12,7 @@
 //   finds its native binary relative to itself.
 import { build } from 'esbuild';
 import { readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -27,6 +28,34 @@ await build({
   outExtension: { '.js': '.mjs' },
   splitting: true,
   chunkNames: 'guest-[hash]',
+});
+// The library OS once more, as a script for the realms of shared pCPUs (src/guest/pcpu.ts): one
+// function of the host functions a realm may call (src/guest/realm/host.ts) that returns the
+// realm's boot. Node's modules are not linked: the few the library OS needs come in realm copies,
+// and every other one is a stand-in that throws when used (src/guest/realm/refused.ts).
+const realmCopies = {
+  name: 'realm-copies',
+  setup(b) {
+    b.onResolve({ filter: /^node:(console|stream)$/ }, (args) => ({ path: `${dist}src/guest/realm/${args.path.slice(5)}.js` }));
+    b.onResolve({ filter: /^node:buffer$/ }, () => ({ path: createRequire(import.meta.url).resolve('buffer/') }));
+    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+await build({
+  ...common,
+  format: 'iife',
+  globalName: '__xenodeRealm',
+  entryPoints: [`${dist}src/guest/realm.js`],
+  outfile: `${dist}realm.js`,
+  plugins: [realmCopies],
+  // No import() in a realm: Node's answer to one is an object of the host thread's realm.
+  supported: { 'dynamic-import': false },
+  banner: {
+    js: '(function (__host) { "use strict"; const require = (id) => new Proxy({}, { get(_t, key) { ' +
+      "if (typeof key === 'symbol' || key === '__esModule' || key === 'then') return undefined; " +
+      "throw new Error(`Node's ${id} is not available to a domain in a shared cpupool; run it in Pool-0`); } });",
+  },
+  footer: { js: 'return __xenodeRealm; })' },
 });
 // Chunks of an earlier build have other names: clear them, or they would pile up.
 for (const f of readdirSync(`${dist}src/cli`)) if (/^xenode(-[A-Z0-9]+)?\.mjs$/.test(f)) rmSync(`${dist}src/cli/${f}`);

@@ -67,15 +67,16 @@ export function registerDomainCommands(program: Command): void {
     .description("list domains: xl's columns Name ID Mem VCPUs State Time(s)")
     .argument('[domain...]', 'only these domains, by name or id')
     .option('-l, --long', 'the full configuration of each domain, as JSON')
+    .option('-c, --cpupool', 'the cpupool each domain runs in')
     .option('--json', 'the rows as JSON')
-    .action(async (domains: string[], o: StateDirOpts & { long?: boolean; json?: boolean }) => {
+    .action(async (domains: string[], o: StateDirOpts & { long?: boolean; json?: boolean; cpupool?: boolean }) => {
       const rows = await withHost(o, (ts) => ts.call('list', { ...(domains.length && { domains }), long: o.long === true }));
       if (o.long) {
         process.stdout.write(`${JSON.stringify(rows.filter((d) => d.config).map((d) => ({ domid: d.domid, config: d.config })), null, 4)}\n`);
       } else if (o.json) {
         process.stdout.write(`${JSON.stringify(rows)}\n`);
       } else {
-        process.stdout.write(xlList(rows));
+        process.stdout.write(xlList(rows, { cpupool: o.cpupool === true }));
       }
     });
 

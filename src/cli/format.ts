@@ -5,12 +5,13 @@ import type { DiskDevice, DomainInfo, HostEvent, HostEventBody, HostInfo, NicDev
 const padEnd = (s: string | number, n: number) => String(s).padEnd(n);
 const padStart = (s: string | number, n: number) => String(s).padStart(n);
 
-/** xl list. */
-export function xlList(domains: readonly DomainInfo[]): string {
-  let out = 'Name                                        ID   Mem VCPUs\tState\tTime(s)\n';
+/** xl list; `cpupool` adds xl list -c's Cpupool column (printf("%16s", ...)). */
+export function xlList(domains: readonly DomainInfo[], opts: { cpupool?: boolean } = {}): string {
+  let out = `Name                                        ID   Mem VCPUs\tState\tTime(s)${opts.cpupool ? padStart('Cpupool', 16) : ''}\n`;
   for (const d of domains) {
     // printf("%-40s %5d %5lu %5d     %c%c%c%c%c%c  %8.1f")
-    out += `${padEnd(d.name, 40)} ${padStart(d.domid, 5)} ${padStart(Math.floor(d.memoryKiB / 1024), 5)} ${padStart(d.vcpus, 5)}     ${d.state}  ${padStart(d.cpuSeconds.toFixed(1), 8)}\n`;
+    out += `${padEnd(d.name, 40)} ${padStart(d.domid, 5)} ${padStart(Math.floor(d.memoryKiB / 1024), 5)} ${padStart(d.vcpus, 5)}     ${d.state}  ${padStart(d.cpuSeconds.toFixed(1), 8)}` +
+      `${opts.cpupool ? padStart(d.pool ?? 'Pool-0', 16) : ''}\n`;
   }
   return out;
 }

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { registerBridgeCommands } from './bridge.js';
+import { registerCpupoolCommands } from './cpupool.js';
 import { withStateDir } from './common.js';
 import { registerDemoCommand } from './demo.js';
 import { registerDomainCommands } from './domains.js';
@@ -43,6 +44,7 @@ registerXenstoreCommands(program);
 registerUserCommands(program);
 registerVmCommands(program);
 registerBridgeCommands(program);
+registerCpupoolCommands(program);
 
 // `xenode console d | head`: when the reader goes away, stop quietly, as a Unix tool does.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -10,6 +10,7 @@ import {
   CB_EVTCHN_BASE, CB_EVTCHN_LOCK, CB_MAX_EVTCHNS, CB_VIRQ_BASE, EVTCHN_WORDS, EV_REMOTE_DOM, EV_REMOTE_PORT,
   EV_STATE, EV_VCPU,
 } from './layout.js';
+import { ring } from './doorbell.js';
 import { lock, unlock } from './lock.js';
 import type { DomainView } from './memory.js';
 
@@ -62,7 +63,13 @@ export function setPending(target: DomainView, port: number): void {
   const sel = port >>> 6; // bit in the 64-bit evtchn_pending_sel
   const selBit = 1 << (sel & 31);
   if (Atomics.or(m, SEL_WORD + (sel >>> 5), selBit) & selBit) return;
-  if (Atomics.exchange(target.mem8, UPCALL_BYTE, 1) === 0) Atomics.notify(m, UPCALL_WORD, 1);
+  if (Atomics.exchange(target.mem8, UPCALL_BYTE, 1) === 0) wake(target);
+}
+
+/** Wake the domain's vCPU: its own thread sleeps on the upcall word, a shared pCPU on its doorbell. */
+export function wake(d: DomainView): void {
+  if (d.doorbell) ring(d.doorbell, d.doorbellSlot);
+  else Atomics.notify(d.mem32, UPCALL_WORD, 1);
 }
 
 /** EVTCHNOP_unmask: clear the mask bit and re-raise an event that arrived while masked. */
@@ -76,7 +83,7 @@ export function unmask(d: DomainView, port: number): void {
   const sel = port >>> 6;
   const selBit = 1 << (sel & 31);
   if (Atomics.or(m, SEL_WORD + (sel >>> 5), selBit) & selBit) return;
-  if (Atomics.exchange(d.mem8, UPCALL_BYTE, 1) === 0) Atomics.notify(m, UPCALL_WORD, 1);
+  if (Atomics.exchange(d.mem8, UPCALL_BYTE, 1) === 0) wake(d);
 }
 
 export function mask(d: DomainView, port: number): void {

@@ -6,12 +6,25 @@
 // dom0's thread keeps serving every other domain meanwhile.
 import { CB_IN_HYPERCALL, CB_KILL } from './layout.js';
 
+/** What a killed vCPU does at the gate: its own thread blocks for good. */
+let killed = (ctl: Int32Array): never => {
+  for (;;) Atomics.wait(ctl, CB_KILL, 1); // being destroyed: never run again
+};
+
+/**
+ * A domain on a shared pCPU must not block the thread its pool mates run on: its realm (which
+ * has its own copy of this module) throws instead, ending the turn, and is never run again.
+ */
+export function onKilledAtGate(fn: (ctl: Int32Array) => never): void {
+  killed = fn;
+}
+
 /** vCPU side: enter a hypercall; never returns once the domain is being killed. */
 export function enterGate(ctl: Int32Array): void {
   Atomics.store(ctl, CB_IN_HYPERCALL, 1);
   if (Atomics.load(ctl, CB_KILL) !== 0) {
     leaveGate(ctl);
-    for (;;) Atomics.wait(ctl, CB_KILL, 1); // being destroyed: never run again
+    killed(ctl);
   }
 }
 

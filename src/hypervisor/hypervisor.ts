@@ -18,6 +18,7 @@ import {
   DEFAULT_MAX_EVTCHNS, DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, RUNSTATE_blocked, firstRamPfn,
 } from './layout.js';
 import { DomHeap } from './domheap.js';
+import type { DoorbellSlot } from './doorbell.js';
 import { closeGate } from './gate.js';
 import { allocateDomainBuffers, allocateMaptrack, DomainView } from './memory.js';
 import { GNTMAP_readonly, GNTST_general_error, GrantError } from '../abi/grant_table.js';
@@ -44,6 +45,8 @@ export interface DomainCreateOptions {
   readonly maxMaptrackFrames?: number;
   readonly maxEvtchns?: number;
   readonly privileged?: boolean;
+  /** The shared pCPU the domain's vCPU will run on (cpupool.ts). */
+  readonly doorbell?: DoorbellSlot;
 }
 
 export class Domain {
@@ -152,6 +155,7 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     }
     const buffers = allocateDomainBuffers(domid, {
       maxGrantFrames, ramFrames: o.ramFrames, maxEvtchns, initialGrantFrames: Math.min(4, maxGrantFrames),
+      ...(o.doorbell && { doorbell: o.doorbell }),
     }, (bytes) => this.heap.alloc(bytes));
     const d = new Domain(domid, o.name, o.uuid ?? randomUUID(), new DomainView(buffers), o.privileged ?? false,
       o.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES);
@@ -212,7 +216,11 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     const d = this.#live(domid);
     if (d.pauseCount <= 0) throw new XenError('EINVAL', `domain ${domid} is not paused`);
     d.pauseCount--;
-    if (Atomics.sub(d.view.ctl, CB_PAUSE, 1) === 1) Atomics.notify(d.view.ctl, CB_PAUSE);
+    if (Atomics.sub(d.view.ctl, CB_PAUSE, 1) === 1) {
+      Atomics.notify(d.view.ctl, CB_PAUSE);
+      // A shared pCPU skips paused domains; ring so it looks at this one again.
+      if (d.view.doorbell) ev.wake(d.view);
+    }
   }
 
   #pauseVcpu(d: Domain): void {

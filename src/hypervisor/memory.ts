@@ -5,6 +5,7 @@ import {
   CB_RAM_HWM, CB_SHUTDOWN, MAPTRACK_PER_FRAME, MT_WORDS, controlBlockBytes, firstRamPfn, totalFrames,
   type MemoryGeometry,
 } from './layout.js';
+import type { DoorbellSlot } from './doorbell.js';
 
 /** What crosses a thread boundary to give a thread access to a domain (all shared memory). */
 export interface DomainBuffers {
@@ -12,10 +13,13 @@ export interface DomainBuffers {
   readonly geometry: MemoryGeometry;
   readonly memory: SharedArrayBuffer;
   readonly control: SharedArrayBuffer;
+  /** Set for a domain on a shared pCPU (cpupool.ts): its upcalls ring the pCPU's doorbell too. */
+  readonly doorbell?: DoorbellSlot;
 }
 
 export interface DomainLimits extends MemoryGeometry {
   readonly maxEvtchns: number;
+  readonly doorbell?: DoorbellSlot;
   /** Grant-table frames the guest starts with (Xen sets up one, grows on setup_table). */
   readonly initialGrantFrames: number;
 }
@@ -36,7 +40,7 @@ export function allocateDomainBuffers(
   ctl[CB_MAX_PAGES] = geometry.ramFrames;
   ctl[CB_MAX_EVTCHNS] = limits.maxEvtchns;
   ctl[CB_RAM_HWM] = firstRamPfn(geometry);
-  return { domid, geometry, memory, control };
+  return limits.doorbell ? { domid, geometry, memory, control, doorbell: limits.doorbell } : { domid, geometry, memory, control };
 }
 
 /** Typed views over a domain's buffers; built once per thread per domain. */
@@ -48,6 +52,9 @@ export class DomainView {
   readonly mem32: Int32Array;
   readonly ctl: Int32Array;
   readonly nrFrames: number;
+  /** The shared pCPU's doorbell words and this domain's bit there; null on a thread of its own. */
+  readonly doorbell: Int32Array | null;
+  readonly doorbellSlot: number;
 
   constructor(buffers: DomainBuffers) {
     this.buffers = buffers;
@@ -57,6 +64,8 @@ export class DomainView {
     this.mem32 = new Int32Array(buffers.memory);
     this.ctl = new Int32Array(buffers.control);
     this.nrFrames = buffers.memory.byteLength / PAGE_SIZE;
+    this.doorbell = buffers.doorbell ? new Int32Array(buffers.doorbell.buffer) : null;
+    this.doorbellSlot = buffers.doorbell?.slot ?? 0;
   }
 
   frame(pfn: number): Uint8Array {

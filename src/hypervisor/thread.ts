@@ -18,7 +18,7 @@ export function currentThreadId(): number | undefined {
 /** Reads one thread's state; the file stays open, so a read is one pread (a few µs, not an open and a close). */
 export class ThreadState {
   #fd: number | null;
-  readonly #buf = Buffer.alloc(128);
+  readonly #buf = Buffer.alloc(512);
 
   private constructor(fd: number) {
     this.#fd = fd;
@@ -41,6 +41,20 @@ export class ThreadState {
       const n = readSync(this.#fd, this.#buf, 0, this.#buf.length, 0);
       const text = this.#buf.toString('latin1', 0, n);
       return text.charAt(text.lastIndexOf(')') + 2) === 'R';
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** CPU time the thread has used (utime + stime, in ms), or undefined once it is gone. */
+  cpuMs(): number | undefined {
+    if (this.#fd === null) return undefined;
+    try {
+      const n = readSync(this.#fd, this.#buf, 0, this.#buf.length, 0);
+      const text = this.#buf.toString('latin1', 0, n);
+      // After "(comm) ": state is field 3, utime 14 and stime 15, in USER_HZ (100) ticks.
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      return (Number(f[11]) + Number(f[12])) * 10;
     } catch {
       return undefined;
     }

@@ -59,6 +59,7 @@ export class UpcallLoop {
   #pollUs = 0;
   #pollOnlyWhenExpected: boolean;
   #expected = 0;
+  #driven: boolean;
 
   constructor(
     view: DomainView,
@@ -71,8 +72,14 @@ export class UpcallLoop {
       /** Events per port per 100 ms before the port is throttled; no limit when absent. */
       stormLimit?: number;
       onStorm?: (port: number) => void;
+      /**
+       * On a shared pCPU (cpupool.ts) the loop does not wait for events itself: the pCPU's
+       * scheduler wakes on its doorbell and calls runPending() in the domain's turn.
+       */
+      driven?: boolean;
     },
   ) {
+    this.#driven = opts.driven ?? false;
     this.#view = view;
     this.#stormLimit = opts.stormLimit ?? Infinity;
     this.#onStorm = opts.onStorm ?? (() => {});
@@ -98,7 +105,14 @@ export class UpcallLoop {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    void this.#loop();
+    if (!this.#driven) void this.#loop();
+  }
+
+  /** A driven loop's turn: run the handlers of pending events; false if there were none. */
+  runPending(): boolean {
+    if (!this.#running || !(Atomics.load(this.#view.mem32, UPCALL_WORD) & 0xff)) return false;
+    this.#dispatch();
+    return true;
   }
 
   stop(): void {

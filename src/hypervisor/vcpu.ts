@@ -177,13 +177,18 @@ export class VcpuPool {
   }
 }
 
-export interface StartedVcpu extends VcpuHandle {
-  readonly worker: Worker;
-  /** Resolves when the guest's main() has been called, with its boot's marks. */
+/** A domain's vCPU once started, on a thread of its own or on a shared pCPU (cpupool.ts). */
+export interface BootedVcpu extends VcpuHandle {
+  /** Resolves when the guest's main() has been called, with its boot's marks where it has them. */
   readonly mainCalled: Promise<BootMarks | undefined>;
+  /** Whether it started on a thread (or realm) that was ready before it was asked for. */
+  readonly warm: boolean;
+}
+
+export interface StartedVcpu extends BootedVcpu {
+  readonly worker: Worker;
   /** Resolves when a shell's runtime waits for its kernel (never for a vCPU started with one). */
   readonly parked: Promise<void>;
-  readonly warm: boolean;
   /** Hand a shell its kernel, to run at `weight` (once: a vCPU started with a kernel has one). */
   loadKernel(kernel: string, weight?: number): void;
 }

@@ -3,7 +3,7 @@
 // daemon serves it on its control socket (server.ts), the CLI reaches it through client.ts,
 // and `xenode run`/`xenode demo` call a ToolstackApi in-process. Raw input is validated at the
 // edge (contract.ts's decodeRequest); handlers take typed arguments.
-import { cpus, freemem, hostname, machine, release, totalmem, version } from 'node:os';
+import { availableParallelism, cpus, freemem, hostname, machine, release, totalmem, version } from 'node:os';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
@@ -11,7 +11,7 @@ import { VERSION } from '../version.js';
 import { MAIN_WAIT_MS, mainLate, type BuiltDomain } from './builder.js';
 import type { BlkbackStats } from '../drivers/blk/back/queue.js';
 import type {
-  Args, ConsoleHandlers, ConsoleSession, CreateResult, DomainId, DomainInfo, DomainRef, HostEvent, HostInfo, Op, Result,
+  Args, ConsoleHandlers, ConsoleSession, CpupoolInfo, CreateResult, DomainId, DomainInfo, DomainRef, HostEvent, HostInfo, Op, Result,
   SrInfo, Subscription, Toolstack, UserDirectory, VdiInfo, VmChanges, VmInfo,
 } from './contract.js';
 import { findVm, vmInfo } from './vms.js';
@@ -231,6 +231,20 @@ export class ToolstackApi implements Toolstack {
       if (!a.paused && !(await this.#booted(built))) warnings.push(mainLate(built.domain));
       return { ...id(built.domain), warnings, info: built.info, ms: { ...built.timings, main: a.paused ? 0 : performance.now() - t } };
     },
+    cpupoolCreate: async (a) => {
+      await this.#host.createCpupool(a.name, a.cpus);
+      return this.#cpupools().find((p) => p.name === a.name)!;
+    },
+    cpupoolList: () => this.#cpupools(),
+    cpupoolDestroy: async (a) => {
+      await this.#host.destroyCpupool(a.name);
+      return { name: a.name };
+    },
+    cpupoolMigrate: (a) => {
+      const d = this.#resolve(a.domain);
+      this.#host.migrateToCpupool(d.domid, a.pool);
+      return { ...id(d), pool: a.pool };
+    },
     vmImport: async (a) => {
       const { config } = await this.#config('vmImport', a.file, a.text);
       const { ref } = await this.#host.vms.create(config, a.description === undefined ? {} : { name_description: a.description });
@@ -435,8 +449,20 @@ export class ToolstackApi implements Toolstack {
       nets: cfg?.vifs.length ?? 0,
       netStats: net ? { txBytes: net.txBytes, rxBytes: net.rxBytes } : null,
       startTime: d.createdAt,
+      pool: this.#host.poolOf(d.domid),
       ...(long && cfg ? { config: cfg } : {}),
     };
+  }
+
+  /** Pool-0 first, as xl lists it; its domains are those no shared pool runs. */
+  #cpupools(): CpupoolInfo[] {
+    const shared = [...this.#host.cpupools.values()];
+    const all = this.#host.hv.domains().filter((d) => !d.dying).length;
+    const inShared = shared.reduce((n, p) => n + p.domains, 0);
+    return [
+      { name: 'Pool-0', cpus: availableParallelism(), sched: 'credit', active: true, domains: all - inShared },
+      ...shared.map((p) => ({ name: p.name, cpus: p.cpus, sched: p.sched, active: true, domains: p.domains })),
+    ];
   }
 
   #hostInfo(): HostInfo {

@@ -15,7 +15,8 @@ import type { Domain, Hypervisor } from '../hypervisor/hypervisor.js';
 import {
   GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE,
 } from '../hypervisor/layout.js';
-import { startVcpu, type StartedVcpu, type VcpuPool } from '../hypervisor/vcpu.js';
+import { POOL0, type Cpupool, type Placement } from '../hypervisor/cpupool.js';
+import { startVcpu, type BootedVcpu, type StartedVcpu, type VcpuPool } from '../hypervisor/vcpu.js';
 import type { ConsoleDaemon } from '../drivers/console/daemon.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
@@ -27,7 +28,7 @@ import type { Vdis } from '../storage/vdi.js';
 import { attachVif, removeDomainVifs, type VifHost } from './vifs.js';
 
 /** What the builder needs of a domain's configuration. */
-export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'cpuWeight' | 'driverDomain' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'disks' | 'vifs'>;
+export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'cpuWeight' | 'cpuCap' | 'pool' | 'driverDomain' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'disks' | 'vifs'>;
 
 /**
  * memory= is shared between the guest's I/O memory (frames in its SharedArrayBuffer: rings,
@@ -55,6 +56,19 @@ export interface BuildContext {
   readonly vdis?: Vdis;
   /** Starts dom0's netback service (vifs.ts), for vifs served by dom0. */
   readonly startNetback?: VifHost['startNetback'];
+  /** The shared cpupools by name (Pool-0 is `pool`, and not listed here). */
+  readonly cpupools?: ReadonlyMap<string, Cpupool>;
+}
+
+/** The shared pool a spec asks for, or undefined for Pool-0. */
+export function sharedPoolOf(ctx: BuildContext, spec: Pick<BuildSpec, 'pool' | 'driverDomain'>): Cpupool | undefined {
+  if (spec.pool === undefined || spec.pool === POOL0) return undefined;
+  const pool = ctx.cpupools?.get(spec.pool);
+  if (!pool) throw new XenError('ENOENT', `pool="${spec.pool}": no such cpupool (xenode cpupool-list shows them)`);
+  if (spec.driverDomain) {
+    throw new XenError('EINVAL', `pool="${spec.pool}": a driver domain serves devices from Node's files and sockets, which a shared cpupool's realms do not have; run it in ${POOL0}`);
+  }
+  return pool;
 }
 
 function deviceHost(ctx: BuildContext): VifHost {
@@ -78,7 +92,7 @@ export function mainLate(d: Domain): string {
 
 export interface BuiltDomain {
   readonly domain: Domain;
-  readonly vcpu: StartedVcpu;
+  readonly vcpu: BootedVcpu;
   /** Milliseconds spent in each phase, for the create-latency figures. */
   readonly timings: { readonly kernel: number; readonly setup: number; readonly vcpu: number };
 }
@@ -183,7 +197,9 @@ async function writeXenstore(xs: XenstoreClient, d: Domain, spec: ShellSpec, por
  * console, the reserved grant entries, start_info, xenstore nodes, XS_INTRODUCE, the console.
  * The caller tears it down if what follows fails.
  */
-async function prepareDomain(ctx: BuildContext, spec: ShellSpec & { uuid?: string }, name: string, identity: Identity | null): Promise<Domain> {
+async function prepareDomain(
+  ctx: BuildContext, spec: ShellSpec & { uuid?: string }, name: string, identity: Identity | null, placement?: Placement,
+): Promise<Domain> {
   const { hv, xs, consoled } = ctx;
   const { ramFrames } = memorySplit(spec.memory);
   const d = hv.createDomain({
@@ -193,6 +209,7 @@ async function prepareDomain(ctx: BuildContext, spec: ShellSpec & { uuid?: strin
     ...(spec.maxGrantFrames !== undefined && { maxGrantFrames: spec.maxGrantFrames }),
     ...(spec.maxMaptrackFrames !== undefined && { maxMaptrackFrames: spec.maxMaptrackFrames }),
     ...(spec.maxEventChannels !== undefined && { maxEvtchns: spec.maxEventChannels }),
+    ...(placement && { doorbell: placement.doorbell }),
   });
   try {
     const hc0 = hv.dom0Hypercalls;
@@ -218,25 +235,34 @@ async function attachDevices(ctx: BuildContext, domid: number, spec: Pick<BuildS
 export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { paused?: boolean; restore?: RestoreSpec } = {}): Promise<BuiltDomain> {
   const { hv } = ctx;
   const { heapMb } = memorySplit(spec.memory);
+  const shared = sharedPoolOf(ctx, spec);
   const t0 = performance.now();
-  const image = await kernelImage(spec.kernel);
+  const image = await kernelImage(spec.kernel, shared ? 'realm' : 'module');
   const t1 = performance.now();
-  const d = await prepareDomain(ctx, spec, spec.name, { name: spec.name });
+  const placement = shared?.place();
+  let d: Domain;
+  try {
+    d = await prepareDomain(ctx, spec, spec.name, { name: spec.name }, placement);
+  } catch (e) {
+    if (placement) shared!.unplace(placement);
+    throw e;
+  }
+  let started = false;
   try {
     if (opts.restore) restoreMemory(hv, d, opts.restore);
     writeCmdline(d, spec.cmdline ?? '');
     await attachDevices(ctx, d.domid, spec);
     const t2 = performance.now();
-    const vcpu = await startVcpu(hv, d, image, {
-      heapMb,
-      ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }),
-      pool: ctx.pool,
-      ...(ctx.onLog && { onLog: ctx.onLog }),
-    });
+    const sched = { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(ctx.onLog && { onLog: ctx.onLog }) };
+    started = true; // from here the vCPU owns the placement (it gives it back when it fails or ends)
+    const vcpu = shared
+      ? await shared.startVcpu(hv, d, placement!, image, { ...sched, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
+      : await startVcpu(hv, d, image, { heapMb, pool: ctx.pool, ...sched });
     // The domain was created paused; xl create -p leaves it so.
     if (!opts.paused) hv.unpause(d.domid);
     return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 } };
   } catch (e) {
+    if (placement && !started) shared!.unplace(placement);
     await teardownDomain(ctx, d.domid);
     throw e;
   }

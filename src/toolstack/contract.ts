@@ -66,8 +66,20 @@ export interface DomainInfo extends DomainId {
   readonly netStats: NetStats | null;
   /** When it was created, in ms since the epoch. */
   readonly startTime: number;
+  /** The cpupool its vCPU runs in (xl list -c). */
+  readonly pool?: string;
   /** With `long`: the configuration it was created from. */
   readonly config?: DomainConfig;
+}
+
+/** One row of `xenode cpupool-list`: xl's columns. */
+export interface CpupoolInfo {
+  readonly name: string;
+  /** pCPU threads of a shared pool; the host's CPUs for Pool-0 (a thread per vCPU). */
+  readonly cpus: number;
+  readonly sched: string;
+  readonly active: boolean;
+  readonly domains: number;
 }
 
 export interface CreateResult extends DomainId {
@@ -350,6 +362,12 @@ export interface Commands {
   taskGet: { args: { task: string }; result: TaskInfo };
   taskList: { args: NoArgs; result: TaskInfo[] };
   taskCancel: { args: { task: string }; result: TaskInfo };
+  /** xl cpupool-create name=NAME sched=credit cpus=N: here cpus is the number of pCPU threads. */
+  cpupoolCreate: { args: { name: string; cpus: number; sched?: string }; result: CpupoolInfo };
+  cpupoolList: { args: NoArgs; result: CpupoolInfo[] };
+  cpupoolDestroy: { args: { name: string }; result: { name: string } };
+  /** xl cpupool-migrate DOMAIN POOL. */
+  cpupoolMigrate: { args: { domain: DomainRef; pool: string }; result: DomainId & { pool: string } };
   /** vm-import: a persistent, halted VM from an xl.cfg file (`file` absolute; or `text`, as create takes it). */
   vmImport: { args: { file: string; text?: string; description?: string }; result: VmInfo };
   /** vm-start (XAPI's VM.start): boot a halted persistent VM (by uuid or name) with its stored configuration. */
@@ -662,6 +680,17 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     const dirtyThreshold = f.optionalInteger('dirtyThreshold', 0, 1 << 20);
     return f.done({ domain, target, token, ...(maxRounds !== undefined && { maxRounds }), ...(dirtyThreshold !== undefined && { dirtyThreshold }) });
   },
+  cpupoolCreate: (f) => {
+    const name = f.string('name');
+    const cpus = f.optionalInteger('cpus', 1, 64);
+    if (cpus === undefined) throw new InvalidArgument('cpupoolCreate', 'cpus', 'cpus must be given: the number of pCPU threads, 1..64');
+    const sched = f.optionalString('sched');
+    if (sched !== undefined && sched !== 'credit') throw new InvalidArgument('cpupoolCreate', 'sched', `sched must be credit (the one scheduler here), not '${sched.slice(0, 40)}'`);
+    return f.done({ name, cpus, ...(sched !== undefined && { sched }) });
+  },
+  cpupoolList: none,
+  cpupoolDestroy: (f) => f.done({ name: f.string('name') }),
+  cpupoolMigrate: (f) => f.done({ domain: f.domain(), pool: f.string('pool') }),
   vmImport: (f) => {
     const file = f.string('file');
     if (!file.startsWith('/')) throw new InvalidArgument('vmImport', 'file', `the configuration file must be an absolute path, not '${file}'`);

@@ -44,6 +44,10 @@ export interface DomainConfig {
   readonly vcpus: 1;
   /** Credit scheduler weight (cpu_weight=, 1..65535); 256 when absent. */
   readonly cpuWeight?: number;
+  /** pool=: the cpupool whose pCPUs run the domain (hypervisor/cpupool.ts); Pool-0 when absent. */
+  readonly pool?: string;
+  /** cap=: credit scheduler cap, a percentage of one pCPU (0: none); in shared pools only. */
+  readonly cpuCap?: number;
   /** driver_domain=1: the domain serves devices to others (it gets the libxl and device-model directories libxl gives one). */
   readonly driverDomain?: boolean;
   /** The guest's command line, from cmdline=, or else from root= and extra=; undefined if none. */
@@ -275,6 +279,20 @@ function readDevices<T extends { readonly devid: number }>(
   });
 }
 
+/** Why `name` cannot name a cpupool, or undefined if it can (xl's pool names are free text; ours name rows and logs). */
+export function poolNameProblem(name: string): string | undefined {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) return `'${name.slice(0, 70)}' is not a pool name (1-64 of A-Z a-z 0-9 _ . -, not starting with a punctuation mark)`;
+  return undefined;
+}
+
+function readPool(r: Reader): string | undefined {
+  const pool = r.string('pool');
+  if (pool === undefined) return undefined;
+  const problem = poolNameProblem(pool);
+  if (problem) throw r.fail(r.setting('pool')!, problem);
+  return pool;
+}
+
 /** xenode's `forward` key: each host address and port once. */
 function readForwards(r: Reader): ForwardSpec[] | undefined {
   const list = r.stringList('forward');
@@ -304,6 +322,8 @@ function readConfig(r: Reader): DomainConfig {
   const vcpus = readVcpus(r);
   const cpuWeight = r.integer('cpu_weight', CREDIT_MIN_WEIGHT, CREDIT_MAX_WEIGHT);
   const driverDomain = r.boolean('driver_domain');
+  const pool = readPool(r);
+  const cpuCap = r.integer('cap', 0, 6400);
   const cmdline = readCmdline(r);
   const disks = readDevices(r, 'disk', (spec) => {
     const d = parseDiskSpec(spec);
@@ -326,6 +346,8 @@ function readConfig(r: Reader): DomainConfig {
     vcpus,
     ...(cpuWeight === undefined ? {} : { cpuWeight }),
     ...(driverDomain ? { driverDomain } : {}),
+    ...(pool === undefined ? {} : { pool }),
+    ...(cpuCap === undefined ? {} : { cpuCap }),
     ...(cmdline === undefined ? {} : { cmdline }),
     onPoweroff: r.action('on_poweroff', 'destroy'),
     onReboot: r.action('on_reboot', 'restart'),

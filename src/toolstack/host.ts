@@ -11,7 +11,8 @@ import { ConsoleDaemon } from '../drivers/console/daemon.js';
 import { XenError } from '../errors.js';
 import { Hypervisor, type Domain } from '../hypervisor/hypervisor.js';
 import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
-import { GUEST_IMAGE } from '../guest/image.js';
+import { GUEST_IMAGE, PCPU_IMAGE, REALM_IMAGE } from '../guest/image.js';
+import { Cpupool, POOL0, type CpupoolOptions, type CpupoolSched } from '../hypervisor/cpupool.js';
 import { VcpuPool } from '../hypervisor/vcpu.js';
 import { Switch } from '../network/switch.js';
 import { Gateway } from '../network/gateway/gateway.js';
@@ -31,7 +32,7 @@ import { attachDisk, detachDisk, vdiLiveDisks, vdiUsers } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
 import { DEFAULT_BRIDGE, attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
 import { DomainForwards } from './forwards.js';
-import { domainNameProblem, type DomainConfig, type DomainVif, type ShutdownAction } from './domconfig.js';
+import { domainNameProblem, poolNameProblem, type DomainConfig, type DomainVif, type ShutdownAction } from './domconfig.js';
 import { hostPaths, resolveStateDir, type HostPaths } from './paths.js';
 import type { HostDb } from './db/hostdb.js';
 import { seedHost } from './db/seed.js';
@@ -111,6 +112,8 @@ export class Host extends EventEmitter<HostEvents> {
   /** Set while the host shuts its guests down: their shutdown actions no longer restart them. */
   #stopping = false;
   #switch: Switch | undefined;
+  /** Shared cpupools by name; Pool-0 (a thread per vCPU) is `pool`. */
+  readonly #cpupools = new Map<string, Cpupool>();
   readonly #gateways = new Map<string, Gateway>();
   /** Host port forwards of domains, through their bridges' gateways. */
   readonly forwards = new DomainForwards((bridge) => this.gateway(bridge));
@@ -190,7 +193,7 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   get #ctx(): BuildContext {
-    return { hv: this.hv, xs: this.xs, consoled: this.consoled, pool: this.pool, onLog: this.#log, loop: this.loop,
+    return { hv: this.hv, xs: this.xs, consoled: this.consoled, pool: this.pool, onLog: this.#log, loop: this.loop, cpupools: this.#cpupools,
       ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback };
   }
 
@@ -209,7 +212,9 @@ export class Host extends EventEmitter<HostEvents> {
     this.#creating.add(config.name);
     try {
       config = { ...config, vifs: settleVifMacs(config.vifs) };
-      const fromShell = !opts.paused && !opts.restore && this.shells.fits(config) ? await claimShell(this.#ctx, () => this.shells.take(), config) : undefined;
+      // Shells are Pool-0 domains: a create for a shared cpupool builds its domain there.
+      const inPool0 = config.pool === undefined || config.pool === POOL0;
+      const fromShell = !opts.paused && !opts.restore && inPool0 && this.shells.fits(config) ? await claimShell(this.#ctx, () => this.shells.take(), config) : undefined;
       const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
       const { domid, uuid } = built.domain;
       // The domain keeps its uuid when it restarts, as libxl's does.
@@ -394,6 +399,57 @@ export class Host extends EventEmitter<HostEvents> {
       await t.write(`/vm/${d.uuid}/name`, name);
     });
     this.emit('renamed', domid, name, old);
+  }
+
+  /** xl cpupool-create: a shared pool of `cpus` pCPU threads. */
+  async createCpupool(name: string, cpus: number, sched: CpupoolSched = 'credit', opts: Pick<CpupoolOptions, 'watchdogMs' | 'heapMb'> = {}): Promise<Cpupool> {
+    const problem = poolNameProblem(name);
+    if (problem) throw new XenError('EINVAL', `invalid pool name: ${problem}`);
+    if (name === POOL0 || this.#cpupools.has(name)) throw new XenError('EEXIST', `a cpupool named ${name} already exists`);
+    const pool = new Cpupool({ name, cpus, sched, image: PCPU_IMAGE, realmImage: REALM_IMAGE, onLog: this.#log, ...opts });
+    this.#cpupools.set(name, pool);
+    try {
+      await pool.ready();
+    } catch (e) {
+      this.#cpupools.delete(name);
+      await pool.destroy().catch(() => {});
+      throw new XenError('EIO', `cpupool ${name}: its pCPU threads did not start: ${(e as Error).message}`);
+    }
+    return pool;
+  }
+
+  /** xl cpupool-destroy: only an empty pool goes (as xl's, whose CPUs must be removed first). */
+  async destroyCpupool(name: string): Promise<void> {
+    if (name === POOL0) throw new XenError('EPERM', `${POOL0} cannot be destroyed`);
+    const pool = this.#cpupools.get(name);
+    if (!pool) throw new XenError('ENOENT', `no cpupool named ${name}`);
+    await pool.destroy();
+    this.#cpupools.delete(name);
+  }
+
+  /** The shared pools (Pool-0 not among them). */
+  get cpupools(): ReadonlyMap<string, Cpupool> {
+    return this.#cpupools;
+  }
+
+  /** The name of the pool a domain runs in (dom0 and Pool-0 guests: Pool-0). */
+  poolOf(domid: number): string {
+    for (const [name, pool] of this.#cpupools) if (pool.hosts(domid)) return name;
+    return POOL0;
+  }
+
+  /**
+   * xl cpupool-migrate. Moving to the pool it is in is nothing to do; anything else is refused
+   * for a domain that runs: its vCPU's JavaScript heap (its realm's, or its thread's) cannot be
+   * copied to another thread, as DESIGN.md §6 says for migration.
+   */
+  migrateToCpupool(domid: number, pool: string): void {
+    const d = this.#guest(domid, 'moved');
+    if (pool !== POOL0 && !this.#cpupools.has(pool)) throw new XenError('ENOENT', `no cpupool named ${pool}`);
+    const from = this.poolOf(domid);
+    if (from === pool) return;
+    throw new XenError('EOPNOTSUPP', `domain ${d.name} (id ${domid}) runs in ${from}: a running domain's JavaScript heap cannot move to ` +
+      `another thread, so it cannot change pools; shut it down and create it again with pool="${pool}" in its configuration`);
   }
 
   /** dom0's virtual switch (src/network), made when something first plugs into it. */
@@ -598,6 +654,8 @@ export class Host extends EventEmitter<HostEvents> {
     await this.shells.close();
     await Promise.all(this.hv.domains().filter((d) => d.domid !== 0 && !d.dying).map((d) => this.destroy(d.domid).catch(() => {})));
     await this.pool.close();
+    await Promise.all([...this.#cpupools.values()].map((p) => p.destroy().catch(() => {})));
+    this.#cpupools.clear();
     this.#switch?.close();
     this.xs.close();
     await this.xenstored.close();

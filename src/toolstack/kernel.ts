@@ -73,8 +73,20 @@ async function upToDate(img: CachedImage): Promise<boolean> {
   return true;
 }
 
+// A kernel for a realm on a shared pCPU (guest/pcpu.ts) is a CommonJS module body instead: a
+// realm links no ES modules, and its require('xenode') is its own instance of the library OS.
+const realmLibrary: Plugin = {
+  name: 'xenode-realm-library',
+  setup(b) {
+    b.onResolve({ filter: /^xenode$/ }, () => ({ path: 'xenode', external: true }));
+  },
+};
+
+/** Where a kernel image runs: a vCPU thread of its own (an ES module) or a realm. */
+export type KernelTarget = 'module' | 'realm';
+
 /** esbuild over one entry point, with sources bounded in size and the build in time. */
-async function build(entry: string): Promise<BuildResult<{ metafile: true; write: false }>> {
+async function build(entry: string, target: KernelTarget): Promise<BuildResult<{ metafile: true; write: false }>> {
   // Loaded on first use: commands that build no kernel (xenode list, ...) start without it.
   const esbuild = await import('esbuild');
   const ctx = await esbuild.context({
@@ -82,13 +94,16 @@ async function build(entry: string): Promise<BuildResult<{ metafile: true; write
     bundle: true,
     write: false,
     outfile: OUT_FILE,
-    format: 'esm',
+    format: target === 'realm' ? 'cjs' : 'esm',
     platform: 'node',
+    // A realm must not run import(): Node answers it with errors of the host thread's realm,
+    // whose constructors lead out. esbuild turns each into a require(), which the realm refuses.
+    ...(target === 'realm' && { supported: { 'dynamic-import': false } }),
     target: 'node20',
     metafile: true,
     logLevel: 'silent',
     sourcemap: 'external',
-    plugins: [xenodeLibrary, boundedSources(MAX_KERNEL_SOURCE_BYTES)],
+    plugins: [target === 'realm' ? realmLibrary : xenodeLibrary, boundedSources(MAX_KERNEL_SOURCE_BYTES)],
   });
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -125,9 +140,10 @@ function withSourceMap(result: BuildResult<{ write: false }>): Uint8Array {
 }
 
 /** Build (or reuse) the image of `kernelPath`; returns its file URL. */
-export async function kernelImage(kernelPath: string): Promise<string> {
+export async function kernelImage(kernelPath: string, target: KernelTarget = 'module'): Promise<string> {
   const path = resolve(kernelPath);
-  const hit = cache.get(path);
+  const key = target === 'module' ? path : `${path}\0${target}`;
+  const hit = cache.get(key);
   if (hit && (await upToDate(hit))) return hit.url;
   // Other kinds than these two the build's reader refuses, with its reason.
   const st = await stat(path).catch(() => null);
@@ -135,7 +151,7 @@ export async function kernelImage(kernelPath: string): Promise<string> {
   if (st.isDirectory()) throw new KernelError(kernelPath, "is a directory; kernel= names the guest program's file");
   let result;
   try {
-    result = await build(path);
+    result = await build(path, target);
   } catch (e) {
     const errors = (e as { errors?: { text: string; pluginName?: string; location?: { file: string; line: number; column: number } }[] }).errors;
     const first = errors?.[0];
@@ -144,13 +160,13 @@ export async function kernelImage(kernelPath: string): Promise<string> {
     throw new KernelError(kernelPath, first ? `${where}${first.text}` : String((e as Error).message ?? e));
   }
   const out = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('.mjs'))?.[1];
-  if (!out?.exports.includes('default')) {
+  if (target === 'module' && !out?.exports.includes('default')) {
     throw new KernelError(kernelPath, 'does not export a main function (export default async function main(os) { ... })');
   }
   const code = withSourceMap(result);
   const digest = createHash('sha256').update(code).digest('hex').slice(0, 16);
   await mkdir(IMAGE_DIR, { recursive: true });
-  const file = join(IMAGE_DIR, `${digest}.mjs`);
+  const file = join(IMAGE_DIR, `${digest}${target === 'module' ? '.mjs' : '.cjs'}`);
   // Another build (this process or another) may be loading this very image: it appears whole or not at all.
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
@@ -167,6 +183,6 @@ export async function kernelImage(kernelPath: string): Promise<string> {
     if (s) inputs.set(abs, s.mtimeMs);
   }
   const url = pathToFileURL(file).href;
-  cache.set(path, { url, inputs });
+  cache.set(key, { url, inputs });
   return url;
 }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { Host } from '../../src/toolstack/host.js';
 import { listDisks } from '../../src/toolstack/devices.js';
+import type { StartedVcpu } from '../../src/hypervisor/vcpu.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 let host: Host;
@@ -66,7 +67,7 @@ test('a driver domain serves a disk; when it crashes, dom0 runs on and the guest
   assert.equal(await ask(domain.domid, 'set k v'), 'ok');
   assert.equal(await host.xs.read(`/local/domain/${domain.domid}/device/vbd/51712/backend-id`), String(dd.domain.domid));
   const destroyed = once(host, 'destroyed');
-  await dd.vcpu.worker.terminate(); // the driver domain's vCPU dies: a crash, on_crash=destroy
+  await (dd.vcpu as StartedVcpu).worker.terminate(); // the driver domain's vCPU dies: a crash, on_crash=destroy
   assert.equal((await destroyed)[0], dd.domain.domid);
   assert.match(await ask(domain.domid, 'set k w'), /^error xvda: /);
   assert.equal(host.hv.domain(domain.domid).shutdownReason, null, 'the guest runs on');

@@ -1,0 +1,112 @@
+// The library OS of one domain on a shared pCPU, in the domain's own realm (a node:vm context
+// with its own globals): the pCPU thread (pcpu.ts) evaluates this image once per realm and
+// calls boot(). From there the boot is a PV kernel's as on a thread of its own (start.ts); what
+// differs is that the realm waits for nothing itself: the pCPU runs its timers, control-plane
+// replies and event upcalls in the domain's turns (the functions boot returns).
+import { fireTimer, host, onUncaught, runImmediates } from './realm/globals.js';
+import { Buffer } from 'node:buffer';
+import { GrantError } from '../abi/grant_table.js';
+import { XenError, type XenErrnoName } from '../errors.js';
+import type { ControlChannel, PeerGrant } from '../hypervisor/control.js';
+import { onKilledAtGate } from '../hypervisor/gate.js';
+import { Hypercalls } from '../hypervisor/hypercalls.js';
+import type { DomainBuffers } from '../hypervisor/memory.js';
+import * as xenode from './library.js';
+import { RealmUnsupported } from './realm/refused.js';
+import { startGuest } from './start.js';
+
+/** A kernel image built for realms (kernel.ts): a CommonJS module body. */
+export type RealmKernel = (exports: object, require: (id: string) => unknown, module: { exports: object }) => void;
+
+/** What the pCPU calls in the domain's turns; each returns once the work is handed to the realm. */
+export interface RealmTurns {
+  timer(id: number): void;
+  /** A control-plane reply: the value, or an error as control.ts encodes it. */
+  reply(id: number, ok: boolean, value: unknown, kind?: string, code?: number | string, message?: string): void;
+  push(grant: PeerGrant): void;
+  immediates(): void;
+  /** Run the handlers of pending events; false if none were pending. */
+  upcall(): boolean;
+  /** A rejection of one of the realm's promises that nothing handled: the domain crashes. */
+  uncaught(reason: unknown): void;
+}
+
+/** The few parts of Node's modules a kernel in a realm gets: realm copies, or pure functions of the host's. */
+const REALM_BUILTINS: Record<string, object> = {
+  buffer: { Buffer },
+  zlib: { crc32: (data: Uint8Array | string, value = 0) => host.crc32(typeof data === 'string' ? Buffer.from(data) : data, value) },
+};
+Object.defineProperty(globalThis, 'Buffer', { value: Buffer, writable: true, configurable: true });
+
+class DomainKilled extends Error {
+  override name = 'DomainKilled';
+}
+
+export function boot(buffers: DomainBuffers, kernel: RealmKernel): RealmTurns {
+  // Blocking at the gate would block the pool mates: end the turn instead (gate.ts).
+  onKilledAtGate(() => {
+    throw new DomainKilled('the domain is being destroyed');
+  });
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let next = 1;
+  const channel: ControlChannel = {
+    call(op, ...args) {
+      const id = next++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        host.control(id, op, ...(args as (number | string)[]));
+      });
+    },
+  };
+  const hc = new Hypercalls(buffers, channel);
+  const requireOf = (id: string): unknown => {
+    const builtin = REALM_BUILTINS[id.replace(/^node:/, '')];
+    if (id === 'xenode') return xenode;
+    if (builtin) return builtin;
+    throw new RealmUnsupported(`Node's ${id}`);
+  };
+  let crash: (e: unknown) => void = () => {};
+  const loop = startGuest({
+    hc,
+    loop: { pausable: false, driven: true },
+    loadKernel: async () => {
+      // Its top level runs after the pCPU reported the realm placed, in a turn the watchdog watches.
+      await null;
+      const module = { exports: {} };
+      kernel(module.exports, requireOf, module);
+      return module.exports as { default?: unknown };
+    },
+    mainCalled: () => host.mainCalled(),
+    onUncaught: (fn) => {
+      crash = fn;
+      onUncaught(fn);
+    },
+    deschedule: () => {
+      host.halt();
+      return new Promise<never>(() => {});
+    },
+  });
+  const guard = <A extends unknown[], R>(fn: (...a: A) => R, none: R) => (...a: A): R => {
+    try {
+      return fn(...a);
+    } catch (e) {
+      crash(e);
+      return none;
+    }
+  };
+  return {
+    timer: guard(fireTimer, undefined),
+    reply: guard((id: number, ok: boolean, value: unknown, kind?: string, code?: number | string, message?: string) => {
+      const p = pending.get(id);
+      if (!p) return;
+      pending.delete(id);
+      if (ok) p.resolve(value);
+      else if (kind === 'grant') p.reject(new GrantError(Number(code), String(message)));
+      else p.reject(new XenError(String(code) as XenErrnoName, String(message)));
+    }, undefined),
+    push: guard((grant: PeerGrant) => hc.adoptPeer(grant), undefined),
+    immediates: guard(runImmediates, undefined),
+    upcall: guard(() => loop.runPending(), false),
+    uncaught: (reason: unknown) => crash(reason),
+  };
+}

@@ -1,0 +1,285 @@
+// The globals a realm's library OS and kernel expect from Node (timers, performance, text
+// coding, AbortController, crypto.getRandomValues), built inside the realm on the few host
+// functions of host.ts. This module runs first in the realm's image (realm.ts imports it
+// first), before any guest code: the host functions are kept in closures here and nowhere else.
+import type { RealmHost } from './host.js';
+
+/** The wrapper bin/link.js puts around the realm's image passes the host functions in. */
+declare const __host: RealmHost;
+
+const apply = Reflect.apply;
+const defineGlobal = (name: string, value: unknown): void => {
+  Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+};
+
+/** A host function, callable from the realm; a host error never reaches realm code, only this. */
+function wrap<A extends unknown[], R>(fn: (...a: A) => R, name: string): (...a: A) => R {
+  return (...a: A): R => {
+    try {
+      return apply(fn, undefined, a) as R;
+    } catch {
+      throw new TypeError(`${name}: refused by the pCPU`);
+    }
+  };
+}
+
+export const host: RealmHost = {
+  now: wrap(__host.now, 'now'),
+  hrtime: wrap(__host.hrtime, 'hrtime'),
+  timerSet: wrap(__host.timerSet, 'timerSet'),
+  timerClear: wrap(__host.timerClear, 'timerClear'),
+  immediate: wrap(__host.immediate, 'immediate'),
+  control: wrap(__host.control, 'control'),
+  decode: wrap(__host.decode, 'decode'),
+  random: wrap(__host.random, 'random'),
+  crc32: wrap(__host.crc32, 'crc32'),
+  mainCalled: wrap(__host.mainCalled, 'mainCalled'),
+  halt: wrap(__host.halt, 'halt'),
+};
+
+// ---------------- uncaught errors ----------------
+
+let uncaught: (err: unknown) => void = () => {};
+/** Where errors of callbacks that nothing else catches go (the boot's crash). */
+export function onUncaught(fn: (err: unknown) => void): void {
+  uncaught = fn;
+}
+function guarded(fn: (...a: unknown[]) => unknown, args: unknown[]): void {
+  try {
+    apply(fn, undefined, args);
+  } catch (e) {
+    uncaught(e);
+  }
+}
+
+// ---------------- timers: fired by the pCPU in the domain's turns ----------------
+
+interface Timer {
+  fn: (...a: unknown[]) => unknown;
+  args: unknown[];
+  ms: number;
+  repeat: boolean;
+}
+const timers = new Map<number, Timer>();
+let nextTimer = 1;
+const TIMER_ID = Symbol('timer id');
+
+class Timeout {
+  readonly [TIMER_ID]: number;
+  constructor(id: number) {
+    this[TIMER_ID] = id;
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
+  hasRef(): boolean {
+    return true;
+  }
+  refresh(): this {
+    const t = timers.get(this[TIMER_ID]);
+    if (t) host.timerSet(this[TIMER_ID], t.ms);
+    return this;
+  }
+  close(): void {
+    clearTimer(this);
+  }
+  [Symbol.toPrimitive](): number {
+    return this[TIMER_ID];
+  }
+}
+
+function timerMs(ms: unknown): number {
+  const n = Number(ms);
+  return Number.isFinite(n) && n >= 1 ? Math.min(n, 2 ** 31 - 1) : 1;
+}
+
+function addTimer(fn: unknown, ms: unknown, args: unknown[], repeat: boolean): Timeout {
+  if (typeof fn !== 'function') throw new TypeError('the callback must be a function');
+  const id = nextTimer++;
+  const t: Timer = { fn: fn as Timer['fn'], args, ms: timerMs(ms), repeat };
+  timers.set(id, t);
+  host.timerSet(id, t.ms);
+  return new Timeout(id);
+}
+
+function clearTimer(t: unknown): void {
+  const id = t instanceof Timeout ? t[TIMER_ID] : typeof t === 'number' ? t : undefined;
+  if (id === undefined || !timers.delete(id)) return;
+  host.timerClear(id);
+}
+
+/** The pCPU's turn: timer `id` is due. */
+export function fireTimer(id: number): void {
+  const t = timers.get(id);
+  if (!t) return;
+  if (t.repeat) host.timerSet(id, t.ms);
+  else timers.delete(id);
+  guarded(t.fn, t.args);
+}
+
+interface Immediate {
+  fn: (...a: unknown[]) => unknown;
+  args: unknown[];
+}
+let immediates = new Set<Immediate>();
+
+/** The pCPU's turn: run the setImmediate callbacks queued before it (later ones wait for the next turn). */
+export function runImmediates(): void {
+  const batch = immediates;
+  if (batch.size === 0) return;
+  immediates = new Set();
+  for (const im of batch) guarded(im.fn, im.args);
+}
+
+defineGlobal('setTimeout', (fn: unknown, ms?: unknown, ...args: unknown[]) => addTimer(fn, ms, args, false));
+defineGlobal('setInterval', (fn: unknown, ms?: unknown, ...args: unknown[]) => addTimer(fn, ms, args, true));
+defineGlobal('clearTimeout', clearTimer);
+defineGlobal('clearInterval', clearTimer);
+defineGlobal('setImmediate', (fn: unknown, ...args: unknown[]) => {
+  if (typeof fn !== 'function') throw new TypeError('the callback must be a function');
+  const im: Immediate = { fn: fn as Immediate['fn'], args };
+  if (immediates.size === 0) host.immediate();
+  immediates.add(im);
+  return im;
+});
+defineGlobal('clearImmediate', (im: unknown) => void immediates.delete(im as Immediate));
+defineGlobal('queueMicrotask', (fn: unknown) => {
+  if (typeof fn !== 'function') throw new TypeError('the callback must be a function');
+  void Promise.resolve().then(() => guarded(fn as Immediate['fn'], []));
+});
+
+// ---------------- clocks, randomness ----------------
+
+const timeOrigin = Date.now() - host.now();
+defineGlobal('performance', Object.freeze({ now: () => host.now(), timeOrigin }));
+defineGlobal('process', {
+  hrtime: Object.assign((): [number, number] => {
+    const ns = host.hrtime();
+    return [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
+  }, { bigint: () => host.hrtime() }),
+  nextTick: (fn: (...a: unknown[]) => unknown, ...args: unknown[]) => void Promise.resolve().then(() => guarded(fn, args)),
+  env: {},
+  argv: [],
+  platform: 'xenode',
+});
+defineGlobal('crypto', Object.freeze({
+  getRandomValues<T extends ArrayBufferView>(a: T): T {
+    if (!ArrayBuffer.isView(a) || a instanceof Float32Array || a instanceof Float64Array) throw new TypeError('getRandomValues needs an integer typed array');
+    if (a.byteLength > 65536) throw new RangeError('getRandomValues: at most 65536 bytes');
+    host.random(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    return a;
+  },
+}));
+
+// ---------------- text ----------------
+
+class RealmTextEncoder {
+  readonly encoding = 'utf-8';
+  encode(input = ''): Uint8Array {
+    const s = String(input);
+    const out = new Uint8Array(s.length * 3);
+    return out.slice(0, this.encodeInto(s, out).written);
+  }
+  encodeInto(input: string, dest: Uint8Array): { read: number; written: number } {
+    const s = String(input);
+    let w = 0;
+    let r = 0;
+    for (; r < s.length; r++) {
+      let c = s.charCodeAt(r);
+      let units = 1;
+      if (c >= 0xd800 && c <= 0xdbff && r + 1 < s.length) {
+        const d = s.charCodeAt(r + 1);
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          units = 2;
+        }
+      }
+      if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd; // lone surrogate
+      const need = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+      if (w + need > dest.length) break;
+      if (need === 1) dest[w++] = c;
+      else if (need === 2) {
+        dest[w++] = 0xc0 | (c >> 6);
+        dest[w++] = 0x80 | (c & 63);
+      } else if (need === 3) {
+        dest[w++] = 0xe0 | (c >> 12);
+        dest[w++] = 0x80 | ((c >> 6) & 63);
+        dest[w++] = 0x80 | (c & 63);
+      } else {
+        dest[w++] = 0xf0 | (c >> 18);
+        dest[w++] = 0x80 | ((c >> 12) & 63);
+        dest[w++] = 0x80 | ((c >> 6) & 63);
+        dest[w++] = 0x80 | (c & 63);
+      }
+      r += units - 1;
+    }
+    return { read: r, written: w };
+  }
+}
+
+class RealmTextDecoder {
+  readonly encoding = 'utf-8';
+  readonly fatal: boolean;
+  constructor(label = 'utf-8', opts: { fatal?: boolean } = {}) {
+    if (!/^utf-?8$/i.test(String(label))) throw new RangeError(`TextDecoder: only utf-8 here, not ${String(label)}`);
+    this.fatal = opts.fatal === true;
+  }
+  decode(input?: ArrayBufferView | ArrayBuffer): string {
+    if (input === undefined) return '';
+    const bytes = ArrayBuffer.isView(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : new Uint8Array(input);
+    return host.decode(bytes, this.fatal);
+  }
+}
+defineGlobal('TextEncoder', RealmTextEncoder);
+defineGlobal('TextDecoder', RealmTextDecoder);
+
+// ---------------- AbortController (what os.time.sleep and os.tcpip use) ----------------
+
+type Listener = (ev: { type: string }) => void;
+class RealmAbortSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  onabort: Listener | null = null;
+  #listeners: { fn: Listener; once: boolean }[] = [];
+  addEventListener(type: string, fn: Listener, opts?: { once?: boolean }): void {
+    if (type === 'abort') this.#listeners.push({ fn, once: opts?.once === true });
+  }
+  removeEventListener(type: string, fn: Listener): void {
+    if (type === 'abort') this.#listeners = this.#listeners.filter((l) => l.fn !== fn);
+  }
+  throwIfAborted(): void {
+    if (this.aborted) throw this.reason;
+  }
+  /** @internal */
+  fire(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const ls = this.#listeners;
+    this.#listeners = ls.filter((l) => !l.once);
+    const ev = { type: 'abort' };
+    if (this.onabort) guarded(this.onabort as Immediate['fn'], [ev]);
+    for (const l of ls) guarded(l.fn as Immediate['fn'], [ev]);
+  }
+  static abort(reason?: unknown): RealmAbortSignal {
+    const s = new RealmAbortSignal();
+    s.fire(reason ?? abortError());
+    return s;
+  }
+}
+function abortError(): Error {
+  const e = new Error('This operation was aborted');
+  e.name = 'AbortError';
+  return e;
+}
+class RealmAbortController {
+  readonly signal = new RealmAbortSignal();
+  abort(reason?: unknown): void {
+    this.signal.fire(reason ?? abortError());
+  }
+}
+defineGlobal('AbortSignal', RealmAbortSignal);
+defineGlobal('AbortController', RealmAbortController);

@@ -1,0 +1,392 @@
+// Shared cpupools: a few pCPU threads that run many domains' vCPUs, as Xen schedules vCPUs on
+// the pCPUs of a cpupool (xl cpupool-create). Pool-0 keeps a thread per vCPU (vcpu.ts); a
+// domain placed in a shared pool gets a slot on one of the pool's pCPU threads, its own realm
+// there (a node:vm context running its own instance of the library OS), its own memory and
+// control block, and the same hypercalls. This is dom0's side: the pool, its threads, the
+// placement of domains, and the watchdog. The thread's side is guest/pcpu.ts.
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { XenError } from '../errors.js';
+import { serveControlPort, type PeerGrant } from './control.js';
+import { DOORBELL_SLOTS, doorbellBytes, PcpuStats, type DoorbellSlot } from './doorbell.js';
+import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
+import type { DomainBuffers } from './memory.js';
+import { CREDIT_DEFAULT_WEIGHT } from './sched.js';
+import { ThreadState } from './thread.js';
+import type { BootedVcpu, BootMarks } from './vcpu.js';
+
+/** Xen's only scheduler here. */
+export type CpupoolSched = 'credit';
+export const CPUPOOL_SCHEDS: readonly CpupoolSched[] = ['credit'];
+export const POOL0 = 'Pool-0';
+/** pCPU threads one pool may have. */
+export const MAX_POOL_CPUS = 64;
+/** A turn that runs longer than this is a guest that does not yield. */
+export const WATCHDOG_MS = 2000;
+const WATCHDOG_CHECK_MS = 250;
+const WATCHDOG_WALL_FACTOR = 5;
+
+/** What dom0 sends a pCPU thread. */
+export type PcpuMessage =
+  | {
+    readonly type: 'place'; readonly domid: number; readonly slot: number; readonly buffers: DomainBuffers;
+    readonly control: import('node:worker_threads').MessagePort; readonly kernel: string; readonly weight: number; readonly cap: number;
+  }
+  | { readonly type: 'evict'; readonly domid: number }
+  | { readonly type: 'sched'; readonly domid: number; readonly weight: number; readonly cap: number };
+
+/** What a pCPU thread sends dom0. */
+export type PcpuStatus =
+  | { readonly type: 'ready'; readonly tid?: number }
+  | { readonly type: 'placed'; readonly domid: number }
+  | { readonly type: 'failed'; readonly domid: number; readonly message: string }
+  | { readonly type: 'main'; readonly domid: number }
+  | { readonly type: 'evicted'; readonly domid: number }
+  | { readonly type: 'log'; readonly line: string };
+
+/** What a pCPU thread starts with. */
+export interface PcpuData {
+  readonly doorbell: SharedArrayBuffer;
+  readonly stats: SharedArrayBuffer;
+  readonly epoch: number;
+  /** The library OS image for realms (bin/link.js: dist/realm.js). */
+  readonly realmImage: string;
+  readonly name: string;
+}
+
+export interface CpupoolOptions {
+  readonly name: string;
+  readonly sched?: CpupoolSched;
+  readonly cpus: number;
+  /** The pCPU thread's program (guest/pcpu.ts) and the realm image it loads. */
+  readonly image: URL;
+  readonly realmImage: URL;
+  readonly onLog?: (line: string) => void;
+  readonly watchdogMs?: number;
+  /** A pCPU thread's JS heap cap, in MiB: every domain on it shares it. */
+  readonly heapMb?: number;
+}
+
+interface Resident {
+  readonly domain: Domain;
+  readonly slot: number;
+  readonly onExit: (why: string) => void;
+  readonly onMain: () => void;
+  readonly onPlaced: (err?: Error) => void;
+  readonly onEvicted: () => void;
+}
+
+class Pcpu {
+  readonly doorbell = new SharedArrayBuffer(doorbellBytes());
+  readonly stats: PcpuStats;
+  worker!: Worker;
+  #thread: ThreadState | undefined;
+  readonly residents = new Map<number, Resident>();
+  #freeSlots: number[] = [];
+  #nextSlot = 0;
+  ready!: Promise<void>;
+  /** Resolves when the current thread has ended. */
+  exited!: Promise<void>;
+
+  constructor(readonly pool: Cpupool, readonly index: number, readonly epoch: number) {
+    this.stats = new PcpuStats(PcpuStats.allocate(), epoch);
+    this.start();
+  }
+
+  start(): void {
+    const data: PcpuData = {
+      doorbell: this.doorbell, stats: this.stats.buffer, epoch: this.epoch, realmImage: this.pool.realmImage.href,
+      name: `${this.pool.name}/${this.index}`,
+    };
+    const heap = this.pool.heapMb;
+    this.worker = new Worker(this.pool.image, {
+      workerData: data, stdout: true, stderr: true,
+      ...(heap !== undefined && { resourceLimits: { maxOldGenerationSizeMb: heap } }),
+    });
+    const drain = (s: NodeJS.ReadableStream) => s.on('data', (b: Buffer) => this.pool.log(b.toString('utf8').trimEnd()));
+    drain(this.worker.stdout);
+    drain(this.worker.stderr);
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.once('error', reject);
+      this.worker.on('message', (m: PcpuStatus) => {
+        if (m.type === 'ready') {
+          this.#thread = m.tid === undefined ? undefined : ThreadState.open(m.tid);
+          resolve();
+        } else this.#status(m);
+      });
+    });
+    this.ready.catch(() => {});
+    const w = this.worker;
+    this.exited = new Promise((resolve) => w.once('exit', () => resolve()));
+    w.on('error', (e) => this.pool.log(`pCPU ${this.pool.name}/${this.index}: ${e.message}`));
+    w.once('exit', () => {
+      this.#thread?.close();
+      this.#thread = undefined;
+      if (w === this.worker) this.pool.lost(this, 'its thread ended');
+    });
+  }
+
+  #status(m: PcpuStatus): void {
+    if (m.type === 'log') return this.pool.log(m.line);
+    if (m.type === 'ready') return;
+    const r = this.residents.get(m.domid);
+    if (!r) return;
+    if (m.type === 'main') r.onMain();
+    else if (m.type === 'placed') r.onPlaced();
+    else if (m.type === 'failed') r.onPlaced(new Error(m.message));
+    else if (m.type === 'evicted') r.onEvicted();
+  }
+
+  takeSlot(): number {
+    const s = this.#freeSlots.pop() ?? this.#nextSlot++;
+    if (s >= DOORBELL_SLOTS) throw new XenError('ENOSPC', `pCPU ${this.pool.name}/${this.index} hosts ${DOORBELL_SLOTS} domains already`);
+    return s;
+  }
+
+  freeSlot(slot: number): void {
+    this.stats.cpuMs[slot] = 0;
+    this.#freeSlots.push(slot);
+  }
+
+  running(): boolean | undefined {
+    return this.#thread?.runnable();
+  }
+
+  cpuMs(): number | undefined {
+    return this.#thread?.cpuMs();
+  }
+
+  /** The turn the watchdog watches, and the thread's CPU time when it first saw it. */
+  watched: { key: string; cpu: number | undefined; wall: number } | null = null;
+}
+
+/** Where a domain will run: its pCPU and slot, chosen before the domain's buffers exist. */
+export interface Placement {
+  readonly pool: Cpupool;
+  readonly doorbell: DoorbellSlot;
+  /** @internal */ readonly pcpu: number;
+}
+
+export class Cpupool {
+  readonly name: string;
+  readonly sched: CpupoolSched;
+  readonly image: URL;
+  readonly realmImage: URL;
+  readonly heapMb: number | undefined;
+  #pcpus: Pcpu[] = [];
+  #onLog: (line: string) => void;
+  #watchdogMs: number;
+  #watchdog: NodeJS.Timeout;
+  #closed = false;
+
+  constructor(opts: CpupoolOptions) {
+    if (!Number.isInteger(opts.cpus) || opts.cpus < 1 || opts.cpus > MAX_POOL_CPUS) {
+      throw new XenError('EINVAL', `cpus=${opts.cpus}: a pool has 1..${MAX_POOL_CPUS} pCPU threads`);
+    }
+    this.name = opts.name;
+    this.sched = opts.sched ?? 'credit';
+    this.image = opts.image;
+    this.realmImage = opts.realmImage;
+    this.heapMb = opts.heapMb;
+    this.#onLog = opts.onLog ?? (() => {});
+    this.#watchdogMs = opts.watchdogMs ?? WATCHDOG_MS;
+    const epoch = performance.timeOrigin + performance.now();
+    for (let i = 0; i < opts.cpus; i++) this.#pcpus.push(new Pcpu(this, i, epoch));
+    this.#watchdog = setInterval(() => this.#check(), Math.min(WATCHDOG_CHECK_MS, this.#watchdogMs / 4)).unref();
+  }
+
+  get cpus(): number {
+    return this.#pcpus.length;
+  }
+
+  /** Domains placed in the pool. */
+  get domains(): number {
+    let n = 0;
+    for (const p of this.#pcpus) n += p.residents.size;
+    return n;
+  }
+
+  /** Turns the pool's pCPUs have run (each runs one domain's work). */
+  turns(): number {
+    return this.#pcpus.reduce((n, p) => n + Atomics.load(p.stats.words, PcpuStats.TURNS), 0);
+  }
+
+  /** Resolves once every pCPU thread is up. */
+  async ready(): Promise<void> {
+    await Promise.all(this.#pcpus.map((p) => p.ready));
+  }
+
+  log(line: string): void {
+    this.#onLog(line);
+  }
+
+  /** Choose a pCPU (the least loaded) and a slot on it. */
+  place(): Placement {
+    if (this.#closed) throw new XenError('EINVAL', `cpupool ${this.name} is being destroyed`);
+    let best = this.#pcpus[0]!;
+    for (const p of this.#pcpus) if (p.residents.size < best.residents.size) best = p;
+    return { pool: this, pcpu: best.index, doorbell: { buffer: best.doorbell, slot: best.takeSlot() } };
+  }
+
+  /** Give back a placement whose domain was never started. */
+  unplace(p: Placement): void {
+    this.#pcpus[p.pcpu]?.freeSlot(p.doorbell.slot);
+  }
+
+  /**
+   * Start the domain's vCPU in its realm on the placed pCPU. Its death without a shutdown (the
+   * watchdog, or its thread lost) is a crash.
+   */
+  async startVcpu(
+    hv: Hypervisor,
+    domain: Domain,
+    placement: Placement,
+    kernel: string,
+    opts: { weight?: number; cap?: number; onLog?: (line: string) => void } = {},
+  ): Promise<BootedVcpu> {
+    const pcpu = this.#pcpus[placement.pcpu]!;
+    await pcpu.ready;
+    const slot = placement.doorbell.slot;
+    const { port1, port2 } = new MessageChannel();
+    serveControlPort(port1, hv.controlPlane(domain.domid), () => {
+      opts.onLog?.(`d${domain.domid}: flooded the control plane; crashing it`);
+      if (!domain.dying && !domain.shutdownReason) hv.shutdownDomain(domain.domid, 'crash');
+    });
+    let mainResolve!: (marks: BootMarks | undefined) => void;
+    let mainReject!: (e: Error) => void;
+    const mainCalled = new Promise<BootMarks | undefined>((res, rej) => ((mainResolve = res), (mainReject = rej)));
+    mainCalled.catch(() => {});
+    let placedResolve!: (err?: Error) => void;
+    const placed = new Promise<Error | undefined>((res) => (placedResolve = res));
+    let evicted!: () => void;
+    const gone = new Promise<void>((res) => (evicted = res));
+    let terminated = false;
+    const resident: Resident = {
+      domain, slot,
+      onMain: () => mainResolve(undefined),
+      onPlaced: placedResolve,
+      onEvicted: evicted,
+      onExit: (why) => {
+        if (terminated) return;
+        opts.onLog?.(`d${domain.domid}: vCPU died: ${why}`);
+        mainReject(new Error(why));
+        placedResolve(new Error(why));
+        evicted();
+        if (!domain.dying && !domain.shutdownReason) hv.shutdownDomain(domain.domid, 'crash');
+      },
+    };
+    pcpu.residents.set(domain.domid, resident);
+    const msg: PcpuMessage = {
+      type: 'place', domid: domain.domid, slot, buffers: domain.view.buffers, control: port2, kernel,
+      weight: opts.weight ?? CREDIT_DEFAULT_WEIGHT, cap: opts.cap ?? 0,
+    };
+    pcpu.worker.postMessage(msg, [port2]);
+    const err = await placed;
+    const release = () => {
+      if (pcpu.residents.get(domain.domid) === resident) pcpu.residents.delete(domain.domid);
+      pcpu.freeSlot(slot);
+    };
+    if (err) {
+      port1.close();
+      release();
+      throw err;
+    }
+    const handle: BootedVcpu = {
+      warm: true,
+      mainCalled,
+      async terminate() {
+        terminated = true;
+        port1.close();
+        const exited = pcpu.exited;
+        pcpu.worker.postMessage({ type: 'evict', domid: domain.domid } satisfies PcpuMessage);
+        await Promise.race([gone, exited]);
+        release();
+      },
+      cpuTime: () => pcpu.stats.cpuMs[slot]!,
+      // Running if its turn is on now; between turns, blocked (even when runnable: it waits for the pCPU).
+      running: () => pcpu.stats.current()?.domid === domain.domid && pcpu.running() !== false,
+      push(grant: PeerGrant) {
+        port1.postMessage({ push: grant });
+      },
+    } satisfies VcpuHandle & BootedVcpu;
+    hv.attachVcpu(domain.domid, handle);
+    return handle;
+  }
+
+  /** xl sched-credit -d: a domain's weight and cap. */
+  setSched(domid: number, weight: number, cap: number): void {
+    for (const p of this.#pcpus) {
+      if (p.residents.has(domid)) p.worker.postMessage({ type: 'sched', domid, weight, cap } satisfies PcpuMessage);
+    }
+  }
+
+  hosts(domid: number): boolean {
+    return this.#pcpus.some((p) => p.residents.has(domid));
+  }
+
+  /**
+   * The watchdog: a turn that has run for longer than the bound is a guest that does not yield
+   * (a loop, an Atomics.wait). A thread cannot be interrupted inside one realm without a cost on
+   * every turn (docs/ARCHITECTURE.md), so the pCPU thread is reset: the culprit crashes, and its
+   * pool mates on that pCPU crash with it (their on_crash applies); the other pCPUs run on.
+   */
+  #check(): void {
+    for (const p of this.#pcpus) {
+      const cur = p.stats.current();
+      if (!cur) {
+        p.watched = null;
+        continue;
+      }
+      // The bound is in the thread's CPU time where the OS tells it: on a loaded host a turn
+      // may wait for a core for longer than it runs.
+      const key = `${Atomics.load(p.stats.words, PcpuStats.TURNS)}:${cur.domid}:${Atomics.load(p.stats.words, PcpuStats.TURN_START)}`;
+      const cpu = p.cpuMs();
+      const now = performance.now();
+      if (p.watched?.key !== key) {
+        p.watched = { key, cpu, wall: now };
+        continue;
+      }
+      // CPU time decides; wall time only past WATCHDOG_WALL_FACTOR times the bound, so that a
+      // host too loaded to give the thread a core still gets its pool mates back.
+      const wall = now - p.watched.wall;
+      const spent = cpu !== undefined && p.watched.cpu !== undefined ? cpu - p.watched.cpu : wall;
+      if (spent < this.#watchdogMs && wall < this.#watchdogMs * WATCHDOG_WALL_FACTOR) continue;
+      p.watched = null;
+      this.log(`cpupool ${this.name}: d${cur.domid} ran ${Math.round(spent)} ms on pCPU ${p.index} without yielding; resetting that pCPU`);
+      void this.#reset(p, cur.domid);
+    }
+  }
+
+  async #reset(p: Pcpu, culprit: number): Promise<void> {
+    const old = p.worker;
+    Atomics.store(p.stats.words, PcpuStats.RUNNING, 0);
+    const victims = [...p.residents.values()];
+    // The culprit first, so its crash is the one logged as the cause.
+    victims.sort((a, b) => (a.domain.domid === culprit ? -1 : b.domain.domid === culprit ? 1 : 0));
+    for (const r of victims) {
+      r.onExit(r.domain.domid === culprit ? `did not yield for ${this.#watchdogMs} ms (watchdog)` : `its pCPU was reset: d${culprit} did not yield`);
+    }
+    if (!this.#closed) p.start();
+    await old.terminate();
+  }
+
+  /** The thread of a pCPU ended (out of heap, or a host bug): its domains crash; a new thread takes its place. */
+  lost(p: Pcpu, why: string): void {
+    const cur = p.stats.current();
+    for (const r of [...p.residents.values()]) {
+      const detail = cur?.domid === r.domain.domid ? `pCPU thread lost during its turn (${why})` : `pCPU thread lost (${why})`;
+      r.onExit(detail);
+    }
+    if (!this.#closed) {
+      this.log(`cpupool ${this.name}: pCPU ${p.index} ${why}${cur ? ` during d${cur.domid}'s turn` : ''}; restarting it`);
+      p.start();
+    }
+  }
+
+  /** cpupool-destroy: refused while domains are placed in it. */
+  async destroy(): Promise<void> {
+    if (this.domains > 0) throw new XenError('EBUSY', `cpupool ${this.name} still has ${this.domains} domain(s); destroy or move them first`);
+    this.#closed = true;
+    clearInterval(this.#watchdog);
+    await Promise.all(this.#pcpus.map((p) => p.worker.terminate()));
+  }
+}
