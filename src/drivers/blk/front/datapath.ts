@@ -18,6 +18,7 @@ import { Disconnected, IoError, type BlockError } from './errors.js';
 import { FrontPages, type IoPage } from './pages.js';
 import { FrontQueue } from './queue.js';
 import { copySg, inPagesOf, lastSect, pageAddresses, sectorAt, segmentCount, spans, type Span } from './requests.js';
+import { SuspendGate } from '../../quiesce.js';
 
 /** One guest I/O; it completes when all its chunks are answered. */
 interface Io {
@@ -81,8 +82,7 @@ export class FrontDatapath {
   #growFailed = false;
   #onDrained: (() => void) | null = null;
   /** Held for a suspend: nothing new is issued; resolved once nothing is in flight. */
-  #held = false;
-  #onQuiet: (() => void) | null = null;
+  readonly #gate = new SuspendGate();
   /**
    * The request and segments #issue fills in for a read or write (segs[n] holds n segments):
    * post() encodes them into the slot at once, so nothing is allocated for them per I/O.
@@ -176,18 +176,12 @@ export class FrontDatapath {
 
   /** For a suspend: issue nothing new; resolves once every request in flight is answered. */
   quiesce(): Promise<void> {
-    this.#held = true;
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => (this.#onQuiet = () => {
-      this.#onQuiet = null;
-      resolve();
-    }));
+    return this.#gate.quiesce(this.inFlight);
   }
 
   /** After a suspend that was cancelled (the domain runs on in place): issue what waited. */
   release(): void {
-    this.#held = false;
-    this.#onQuiet = null;
+    this.#gate.release();
     this.#kick();
   }
 
@@ -207,7 +201,7 @@ export class FrontDatapath {
 
   /** Issue waiting chunks while a ring has room and pages can be had; publish them. */
   #pump(): void {
-    if (!this.#open || this.#held) return;
+    if (!this.#open || this.#gate.held) return;
     const queues = this.#queues;
     while (this.#work.length > 0) {
       let q: FrontQueue<Shadow> | undefined;
@@ -360,7 +354,7 @@ export class FrontDatapath {
     }
     this.#kick();
     if (this.#onDrained && this.inFlight === 0) this.#onDrained();
-    if (this.#onQuiet && this.inFlight === 0) this.#onQuiet();
+    this.#gate.settled(this.inFlight);
   }
 
   #complete(s: Shadow, operation: number, status: number): void {

@@ -15,6 +15,7 @@ import type { NetStats } from './net.js';
 import { NetPages } from './pages.js';
 import { RxQueue } from './rx.js';
 import { TxQueue, type TxFrame } from './tx.js';
+import { SuspendGate } from '../../quiesce.js';
 
 /** What the lifecycle writes to xenstore for one queue. */
 export interface QueueRefs {
@@ -58,8 +59,7 @@ export class NetDatapath {
   readonly #kick = oncePerTurn(() => this.#pump());
   #onDrained: (() => void) | null = null;
   /** Held for a suspend: nothing new is issued; resolved once nothing is in flight. */
-  #held = false;
-  #onQuiet: (() => void) | null = null;
+  readonly #gate = new SuspendGate();
   #logged = 0;
 
   constructor(ctx: DriverContext, name: string, onBroken: (e: NetError) => void) {
@@ -179,18 +179,12 @@ export class NetDatapath {
 
   /** For a suspend: issue nothing new; resolves once every request in flight is answered. */
   quiesce(): Promise<void> {
-    this.#held = true;
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => (this.#onQuiet = () => {
-      this.#onQuiet = null;
-      resolve();
-    }));
+    return this.#gate.quiesce(this.inFlight);
   }
 
   /** After a suspend that was cancelled (the domain runs on in place): issue what waited. */
   release(): void {
-    this.#held = false;
-    this.#onQuiet = null;
+    this.#gate.release();
     this.#kick();
   }
 
@@ -210,7 +204,7 @@ export class NetDatapath {
 
   /** Post waiting frames in order while their queue has room (a frame that does not fit holds the rest back). */
   #pump(): void {
-    if (!this.#open || this.#held) return;
+    if (!this.#open || this.#gate.held) return;
     const queues = this.#queues;
     let n = 0;
     while (n < this.#waiting.length && queues[flowQueue(this.#waiting[n]!.data, queues.length)]!.tx.post(this.#waiting[n]!)) n++;
@@ -231,7 +225,7 @@ export class NetDatapath {
     q.txPort.expectEvents(q.tx.inFlight > 0);
     this.#kick();
     if (this.#onDrained && this.inFlight === 0) this.#onDrained();
-    if (this.#onQuiet && this.inFlight === 0) this.#onQuiet();
+    this.#gate.settled(this.inFlight);
   }
 
   #onRx(q: Queue): void {
