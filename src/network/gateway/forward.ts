@@ -133,7 +133,8 @@ export class UdpForward extends HostForward {
     if (port === undefined) {
       port = this.stack.udpLayer.bindRaw(0, (payload, src, srcPort) => {
         if (src !== this.target() || srcPort !== this.spec.guestPort || !this.#flows.refresh(key, port!)) return;
-        this.#socket?.send(payload, peerPort, address);
+        // A copy: dgram sends after its address lookup, and `payload` views a frame the stack reuses.
+        this.#socket?.send(Buffer.from(payload), peerPort, address);
       });
       this.localUdp.add(port);
       this.#flows.add(key, port);

@@ -47,7 +47,8 @@ export class UdpNat {
     const key = `${src}:${srcPort}>${dst}:${dstPort}`;
     const socket = this.#flows.touch(key) ?? this.#open(key, src, srcPort, dst, dstPort);
     this.counters.toHost++;
-    socket.send(payload, dstPort, this.hostAddress(dst));
+    // A copy: dgram sends after its address lookup, when the frame `payload` views is reused.
+    socket.send(Buffer.from(payload), dstPort, this.hostAddress(dst));
   }
 
   #open(key: string, src: Ipv4, srcPort: number, dst: Ipv4, dstPort: number): Socket {
