@@ -10,8 +10,9 @@ import type { Udp } from './udp.js';
 
 const SERVER_PORT = 67;
 const CLIENT_PORT = 68;
-const COOKIE = 0x63825363;
-const FIXED_LEN = 236;
+export const COOKIE = 0x63825363;
+/** op .. file: the fixed part before the magic cookie. */
+export const FIXED_LEN = 236;
 const MSG_DISCOVER = 1;
 const MSG_OFFER = 2;
 const MSG_REQUEST = 3;
@@ -109,22 +110,8 @@ export class DhcpClient {
   #send(type: number, dst: Ipv4, ciaddr: Ipv4, extra: [number, Uint8Array][]): void {
     const opts: [number, Uint8Array][] = [[53, Uint8Array.of(type)], [55, Uint8Array.of(1, 3, 6, 51, 54, 58, 59)],
       [57, Uint8Array.of(1500 >> 8, 1500 & 255)], ...extra];
-    let len = FIXED_LEN + 4 + 1;
-    for (const [, v] of opts) len += 2 + v.length;
-    const b = new Uint8Array(Math.max(300, len));
-    b[0] = 1; b[1] = 1; b[2] = 6;
-    writeIpv4(b, 4, this.#xid);
-    if (ciaddr === 0) b[10] = 0x80; // ask for broadcast replies: we cannot receive unicast yet
-    writeIpv4(b, 12, ciaddr);
-    b.set(this.ip.eth.mac, 28);
-    writeIpv4(b, FIXED_LEN, COOKIE);
-    let o = FIXED_LEN + 4;
-    for (const [k, v] of opts) {
-      b[o] = k; b[o + 1] = v.length;
-      b.set(v, o + 2);
-      o += 2 + v.length;
-    }
-    b[o] = 255;
+    // Ask for broadcast replies without an address: we cannot receive unicast yet.
+    const b = encodeDhcpMessage({ op: 1, xid: this.#xid, flags: ciaddr === 0 ? 0x8000 : 0, ciaddr, yiaddr: 0, siaddr: 0, chaddr: this.ip.eth.mac }, opts);
     this.udp.sendTo(CLIENT_PORT, dst, SERVER_PORT, b, ciaddr);
   }
 
@@ -220,6 +207,40 @@ export class DhcpClient {
     this.#retry.arm(1000, () => this.#discover());
     this.state = 'idle';
   }
+}
+
+/** The fixed fields of a DHCP message (RFC 2131 §2) that xenode's client and server set. */
+export interface DhcpFields {
+  readonly op: 1 | 2;
+  readonly xid: number;
+  readonly flags: number;
+  readonly ciaddr: Ipv4;
+  readonly yiaddr: Ipv4;
+  readonly siaddr: Ipv4;
+  readonly chaddr: Uint8Array;
+}
+
+/** A DHCP message over Ethernet: fixed part, magic cookie, options, end; padded to BOOTP's 300 bytes. */
+export function encodeDhcpMessage(f: DhcpFields, opts: readonly [number, Uint8Array][]): Uint8Array {
+  let len = FIXED_LEN + 4 + 1;
+  for (const [, v] of opts) len += 2 + v.length;
+  const b = new Uint8Array(Math.max(300, len));
+  b[0] = f.op; b[1] = 1; b[2] = 6;
+  writeIpv4(b, 4, f.xid);
+  b[10] = f.flags >> 8; b[11] = f.flags & 255;
+  writeIpv4(b, 12, f.ciaddr);
+  writeIpv4(b, 16, f.yiaddr);
+  writeIpv4(b, 20, f.siaddr);
+  b.set(f.chaddr, 28);
+  writeIpv4(b, FIXED_LEN, COOKIE);
+  let o = FIXED_LEN + 4;
+  for (const [k, v] of opts) {
+    b[o] = k; b[o + 1] = v.length;
+    b.set(v, o + 2);
+    o += 2 + v.length;
+  }
+  b[o] = 255;
+  return b;
 }
 
 /**

@@ -3,13 +3,11 @@
 // relay as name server. Requests are checked (BOOTREQUEST over Ethernet, the magic cookie,
 // bounded options); anything else is counted and ignored, so nonsense costs only its sender.
 import { IPV4_BROADCAST, formatIpv4, formatMac, isUnusableUnicast, readIpv4, writeIpv4, type Ipv4 } from '../../tcpip/addr.js';
-import { parseDhcpOptions } from '../../tcpip/dhcp.js';
+import { COOKIE, FIXED_LEN, encodeDhcpMessage, parseDhcpOptions } from '../../tcpip/dhcp.js';
 import type { TcpipStack } from '../../tcpip/index.js';
 
 export const DHCP_SERVER_PORT = 67;
 const CLIENT_PORT = 68;
-const COOKIE = 0x63825363;
-const FIXED_LEN = 236;
 const DISCOVER = 1;
 const OFFER = 2;
 const REQUEST = 3;
@@ -155,24 +153,9 @@ export class DhcpServer {
       opts.push([1, ip(p.netmask)], [3, ip(p.server)], [6, ip(p.dns)]);
       if (type !== ACK || yiaddr !== 0) opts.push([51, u32(p.leaseS)], [58, u32(p.leaseS / 2)], [59, u32((p.leaseS * 7) / 8)]);
     }
-    let len = FIXED_LEN + 4 + 1;
-    for (const [, v] of opts) len += 2 + v.length;
-    const b = new Uint8Array(Math.max(300, len));
-    b[0] = 2; b[1] = 1; b[2] = 6;
-    writeIpv4(b, 4, m.xid);
-    b[10] = m.flags >> 8; b[11] = m.flags & 255;
-    writeIpv4(b, 12, type === ACK && yiaddr === 0 ? m.ciaddr : 0);
-    writeIpv4(b, 16, yiaddr);
-    writeIpv4(b, 20, p.server);
-    b.set(m.chaddr, 28);
-    writeIpv4(b, FIXED_LEN, COOKIE);
-    let o = FIXED_LEN + 4;
-    for (const [k, v] of opts) {
-      b[o] = k; b[o + 1] = v.length;
-      b.set(v, o + 2);
-      o += 2 + v.length;
-    }
-    b[o] = 255;
+    const b = encodeDhcpMessage({
+      op: 2, xid: m.xid, flags: m.flags, ciaddr: type === ACK && yiaddr === 0 ? m.ciaddr : 0, yiaddr, siaddr: p.server, chaddr: m.chaddr,
+    }, opts);
     // A client with an address (renewing, INFORM) hears us at it; one without cannot yet.
     const dst = m.ciaddr !== 0 && type !== NAK && !isUnusableUnicast(m.ciaddr) ? m.ciaddr : IPV4_BROADCAST;
     this.stack.udpLayer.sendTo(DHCP_SERVER_PORT, dst, CLIENT_PORT, b);
