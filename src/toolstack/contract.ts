@@ -12,6 +12,7 @@ import type { BridgeInfo, LinkInfo } from '../network/info.js';
 import type { DomainConfig, ShutdownAction } from './domconfig.js';
 import { SR_TYPES, type SRRecord, type SrType, type VDIRecord } from './db/records.js';
 import type { TaskInfo } from './tasks.js';
+import { TOKEN_HEX, isToken } from '../migration/wire.js';
 
 export type { TaskInfo, TaskStatus } from './tasks.js';
 
@@ -675,7 +676,7 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     const domain = f.domain();
     const target = f.string('target');
     const token = f.string('token');
-    if (!/^[0-9a-f]{64}$/.test(token)) throw new InvalidArgument('migrate', 'token', 'a migration token is 64 lowercase hex digits (the destination\'s migration-token file)');
+    if (!isToken(token)) throw new InvalidArgument('migrate', 'token', `a migration token is ${TOKEN_HEX} lowercase hex digits (the destination's migration-token file)`);
     const maxRounds = f.optionalInteger('maxRounds', 1, 100);
     const dirtyThreshold = f.optionalInteger('dirtyThreshold', 0, 1 << 20);
     return f.done({ domain, target, token, ...(maxRounds !== undefined && { maxRounds }), ...(dirtyThreshold !== undefined && { dirtyThreshold }) });
