@@ -3,7 +3,8 @@
 // than dozens (see docs/PERFORMANCE.md):
 // - the library OS (dist/src/guest/bootstrap.js and its imports) into dist/guest.mjs, which a
 //   vCPU thread starts from and guest kernels import as 'xenode';
-// - the xenode command (dist/src/cli/main.js, commander included) into dist/src/cli/xenode.mjs,
+// - the xenode command (dist/src/cli/main.js, commander and every subcommand in a chunk that
+//   `xenode list` does not load) into dist/src/cli/xenode.mjs,
 //   with what only some commands need (the host daemon, an in-process host for run and demo)
 //   split into chunks beside it that load when used, so `xenode list` parses little. Each module
 //   is linked once (a class linked twice would fail instanceof checks), and everything lands at
