@@ -2,9 +2,11 @@
 // [--duration MS] [--rounds N] [--clients 1,10,100,1000] [--no-ring]`, or `npm run bench --
 // xenstore ...`.
 //
-// xenode's xenstored runs in its own thread (as cxenstored runs in its own process); the load
-// comes from raw packets written by this thread (like xspeer's rawbench), so the client library
-// is not what is measured. On one socket connection: WRITE and READ per second with 1 and 16
+// xenode's xenstored runs in a process of its own, as cxenstored does; the load comes from raw
+// packets written by this process (like xspeer's rawbench), so the client library is not what
+// is measured. For the daemons this process started, their CPU time per request (user + system,
+// with 1 request in flight) is measured too: unlike wall-clock rates it hardly depends on how
+// busy the machine is. On one socket connection: WRITE and READ per second with 1 and 16
 // requests in flight, transactions per second (start, 3 writes, commit, each waiting for its
 // reply), watch fire latency (a write on one connection, the event on another), and ops/s with
 // 1..1000 connections each keeping 1 request in flight (total, and the slowest connection's
@@ -15,18 +17,17 @@
 // a shim), and `--peer NAME=SOCKET` adds an already running xenstored (oxenstored); each peer
 // gets speedups (>1: xenode is faster). The last line is JSON.
 import { Buffer } from 'node:buffer';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import {
   XS_ERROR, XS_MKDIR, XS_READ, XS_RM, XS_TRANSACTION_END, XS_TRANSACTION_START, XS_UNWATCH, XS_WATCH, XS_WATCH_EVENT, XS_WRITE,
 } from '../src/abi/xs_wire.js';
 import { XsFrameReader, encodeRequest } from '../src/xenstore/common/frames.js';
 import { connectSocket, type XsClientTransport } from '../src/xenstore/client/transport.js';
-import { Xenstored } from '../src/xenstore/server/daemon.js';
 import { type Cxenstored, cxenstoredUnavailable, startCxenstored } from './xsdiff/cxenstored.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -216,6 +217,8 @@ async function connectPatiently(socket: string): Promise<XsClientTransport> {
 }
 
 interface Figures {
+  /** The daemon's CPU time per request over the 1-in-flight WRITE and READ runs, for daemons this process started. */
+  cpuUsPerRequest?: number;
   writesPerSec1: number;
   writesPerSec16: number;
   readsPerSec1: number;
@@ -224,18 +227,35 @@ interface Figures {
   watchLatency: Latency;
 }
 
+/** User + system CPU seconds of process `pid` so far (/proc/PID/stat), or 0 without one. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+}
+
+/** /proc's clock ticks per second (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100;
+
 /** The single-connection figures under `prefix`; a second connection writes for watch latency. */
-async function connectionFigures(socket: string, prefix: string, ms: number): Promise<Figures> {
+async function connectionFigures(socket: string, pid: number | undefined, prefix: string, ms: number): Promise<Figures> {
   const c = new RawConn(await connectSocket(socket));
   const w = writePackets(prefix);
   const r = readPackets(prefix);
   // Warm-up (JIT, caches), which also creates the nodes the reads use.
   await pipelined(c, w, 16, 300);
   await pipelined(c, r, 16, 100);
+  const cpu0 = cpuSeconds(pid);
+  const writesPerSec1 = await pipelined(c, w, 1, ms);
+  const readsPerSec1 = await pipelined(c, r, 1, ms);
+  const cpu = cpuSeconds(pid) - cpu0;
   const figures: Figures = {
-    writesPerSec1: await pipelined(c, w, 1, ms),
+    ...(pid !== undefined && { cpuUsPerRequest: Math.round((cpu * 1e6 * 10) / (((writesPerSec1 + readsPerSec1) * ms) / 1000)) / 10 }),
+    writesPerSec1,
     writesPerSec16: await pipelined(c, w, 16, ms),
-    readsPerSec1: await pipelined(c, r, 1, ms),
+    readsPerSec1,
     readsPerSec16: await pipelined(c, r, 16, ms),
     txPerSec: await transactions(c, prefix, ms),
     watchLatency: await (async () => {
@@ -256,9 +276,9 @@ interface SocketFigures extends Figures {
   clients: Record<string, ClientsFigure>;
 }
 
-async function socketFigures(socket: string, clients: number[], ms: number): Promise<SocketFigures> {
+async function socketFigures(socket: string, pid: number | undefined, clients: number[], ms: number): Promise<SocketFigures> {
   const prefix = `/bench-${process.pid}`;
-  const f = await connectionFigures(socket, prefix, ms);
+  const f = await connectionFigures(socket, pid, prefix, ms);
   const many: Record<string, ClientsFigure> = {};
   for (const n of clients) many[n] = await manyClients(socket, n, `${prefix}-clients`, ms);
   const c = new RawConn(await connectSocket(socket));
@@ -271,10 +291,16 @@ async function socketFigures(socket: string, clients: number[], ms: number): Pro
 // ---------------------------------------------------------------------------------------------
 // Threads.
 
-/** dom0's thread: xenode's xenstored on a socket. */
-async function dom0Thread(socket: string): Promise<void> {
-  await new Xenstored().listen(socket);
-  parentPort!.postMessage('ready');
+/** xenode's xenstored in a process of its own (bench/support/xenstored-process.ts), serving `socket`. */
+async function startXenstored(socket: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./support/xenstored-process.js', import.meta.url)), socket], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`xenode's xenstored exited with ${code}`)));
+  });
+  return child;
 }
 
 /**
@@ -314,17 +340,6 @@ function medianOf<T>(runs: T[]): T {
   return Object.fromEntries(Object.keys(first as object).map((k) => [k, medianOf(runs.map((r) => (r as Record<string, unknown>)[k]))])) as T;
 }
 
-function spawn(data: object): Worker {
-  return new Worker(new URL(import.meta.url), { workerData: data });
-}
-
-function once<T>(w: Worker): Promise<T> {
-  return new Promise((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
-  });
-}
-
 const round = (x: number): number => Math.round(x);
 
 function speedups(ours: Figures & Partial<SocketFigures>, peer: SocketFigures): Record<string, number> {
@@ -338,6 +353,8 @@ function speedups(ours: Figures & Partial<SocketFigures>, peer: SocketFigures): 
     watchLatencyP50: r(peer.watchLatency.p50us, ours.watchLatency.p50us),
     watchLatencyP99: r(peer.watchLatency.p99us, ours.watchLatency.p99us),
   };
+  // Like latency, cheaper is better: peer ÷ xenode.
+  if (ours.cpuUsPerRequest && peer.cpuUsPerRequest) out.cpuPerRequest = r(peer.cpuUsPerRequest, ours.cpuUsPerRequest);
   for (const [n, v] of Object.entries(peer.clients)) {
     out[`clients${n}`] = r(ours.clients?.[n]?.opsPerSec ?? 0, v.opsPerSec);
     out[`clients${n}Slowest`] = r(ours.clients?.[n]?.slowestOpsPerSec ?? 0, v.slowestOpsPerSec);
@@ -350,7 +367,8 @@ function describe(name: string, f: Figures & Partial<SocketFigures>): string {
     ? `; clients ${Object.entries(f.clients).map(([n, v]) => `${n}:${round(v.opsPerSec)} (slowest ${round(v.slowestOpsPerSec)})`).join(' ')} ops/s`
     : '';
   return `${name}: write ${round(f.writesPerSec1)}/${round(f.writesPerSec16)} ops/s, read ${round(f.readsPerSec1)}/${round(f.readsPerSec16)} ops/s (1/16 in flight); `
-    + `${round(f.txPerSec)} tx/s; watch p50 ${f.watchLatency.p50us} us p99 ${f.watchLatency.p99us} us${clients}`;
+    + `${round(f.txPerSec)} tx/s; watch p50 ${f.watchLatency.p50us} us p99 ${f.watchLatency.p99us} us${clients}`
+    + (f.cpuUsPerRequest === undefined ? '' : `; daemon CPU ${f.cpuUsPerRequest} us/request`);
 }
 
 async function main(): Promise<void> {
@@ -372,7 +390,7 @@ async function main(): Promise<void> {
   const peers = values.peer.map((p) => {
     const eq = p.indexOf('=');
     if (eq <= 0) throw new Error(`--peer wants NAME=SOCKET, not "${p}"\n${usage}`);
-    return { name: p.slice(0, eq), socket: p.slice(eq + 1) };
+    return { name: p.slice(0, eq), socket: p.slice(eq + 1), pid: undefined as number | undefined };
   });
 
   // Bounded: a daemon that stops answering (without closing) must not hang the run.
@@ -384,26 +402,26 @@ async function main(): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), 'xenode-bench-xs-'));
   const socket = join(dir, 'xenstored.sock');
-  const dom0 = spawn({ socket });
+  const xenstored = await startXenstored(socket);
+  process.on('exit', () => xenstored.kill('SIGKILL'));
   // Debian's cxenstored, started here (as the differential fuzz does) unless told otherwise.
   let cxenstored: Cxenstored | undefined;
   if (!values['no-cxenstored'] && !peers.some((p) => p.name === 'cxenstored')) {
     const why = await cxenstoredUnavailable();
     if (why === undefined) {
       cxenstored = await startCxenstored();
-      peers.unshift({ name: 'cxenstored', socket: cxenstored.socket });
+      peers.unshift({ name: 'cxenstored', socket: cxenstored.socket, pid: cxenstored.pid });
     } else {
       console.log(`cxenstored not measured: ${why}`);
     }
   }
   try {
-    await once(dom0);
     // Round-robin over the daemons, round after round, so that the machine's noise falls on
     // all of them alike; each figure is the median of its rounds.
-    const targets = [{ name: 'xenode', socket }, ...peers];
+    const targets = [{ name: 'xenode', socket, pid: xenstored.pid }, ...peers];
     const runs = new Map<string, SocketFigures[]>(targets.map((t) => [t.name, []]));
     for (let r = 0; r < rounds; r++) {
-      for (const t of targets) runs.get(t.name)!.push(await socketFigures(t.socket, clients, ms));
+      for (const t of targets) runs.get(t.name)!.push(await socketFigures(t.socket, t.pid, clients, ms));
     }
     const figures = new Map([...runs].map(([name, list]) => [name, medianOf(list)]));
     const xenode = figures.get('xenode')!;
@@ -427,14 +445,10 @@ async function main(): Promise<void> {
       peers: peerFigures, speedup: vs,
     }));
   } finally {
-    await dom0.terminate();
+    xenstored.kill('SIGKILL');
     await cxenstored?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (isMainThread) {
-  await main();
-} else {
-  await dom0Thread((workerData as { socket: string }).socket);
-}
+await main();
