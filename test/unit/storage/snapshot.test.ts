@@ -5,13 +5,16 @@
 // a snapshot under a guest writing through blkfront loses no acknowledged write; kill -9 at
 // every step of a coalesce leaves a chain that reads the same and the next run finishes it.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { link, mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isXenError } from '../../../src/errors.js';
-import { collectGarbage } from '../../../src/storage/gc.js';
+import { collectGarbage, recover } from '../../../src/storage/gc.js';
+import { JOURNAL_DIR } from '../../../src/storage/journal.js';
 import { imageFormat } from '../../../src/storage/open.js';
 import { BASE_NAME, PARENT_KEY } from '../../../src/storage/snapshot.js';
 import { srPath } from '../../../src/storage/sr.js';
@@ -175,6 +178,34 @@ test('a snapshot under a guest writing through blkfront: no acknowledged write l
       assert.ok(g <= genAtSnap, `snapshot: sector ${sector} has generation ${g}, written after the snapshot (${genAtSnap})`);
     }
   }, true);
+  await r.db.close();
+});
+
+test('a power cut that kept a snapshot\'s records but not its rename: recovery puts the VDI back on its image and drops both records', async () => {
+  const r = rig();
+  const root = await r.vdis.create({ sr: 'default', name: 'root', size: '16M', format: 'vhd' });
+  await io(r, root, (d) => Promise.resolve(d.write(0, [fill(0, 16, 1)])));
+  const snap = await r.vdis.snapshot('root', { name: 's', clone: false });
+  const base = (await r.vdis.list()).find((v) => v.record.name_label === BASE_NAME)!;
+  // What the disk may hold after the cut: the records committed, the directory as it was
+  // before the rename (the VDI's name still the old image's, the new leaf under its
+  // temporary name), and the journal, whose removal came last.
+  const tmp = `.snapshot-${snap.record.uuid}.vhd`;
+  await rename(join(r.images, root.record.location), join(r.images, tmp));
+  await link(join(r.images, base.record.location), join(r.images, root.record.location));
+  await mkdir(join(r.images, JOURNAL_DIR), { recursive: true });
+  await writeFile(join(r.images, JOURNAL_DIR, `${randomUUID()}.json`), JSON.stringify({
+    op: 'snapshot', vdi: root.record.uuid, format: 'vhd', leaf: root.record.location, tmp,
+    base: { uuid: base.record.uuid, location: base.record.location },
+    child: { uuid: snap.record.uuid, location: snap.record.location, name: 's', description: '', clone: false, time: snap.record.snapshot_time },
+  }));
+  const sr = await r.storage.resolve('default');
+  await recover(r.db, sr, r.images);
+  const all = await r.vdis.list();
+  assert.deepEqual(all.map((v) => v.record.uuid), [root.record.uuid], 'the base and snapshot records are gone');
+  assert.equal(all[0]!.record.sm_config[PARENT_KEY], undefined, 'the VDI has no parent again');
+  assert.deepEqual(readdirSync(r.images).filter((f) => !f.startsWith('.')), [root.record.location]);
+  await reads(r, all[0]!, 0, fill(0, 16, 1), 'the VDI after recovery');
   await r.db.close();
 });
 
