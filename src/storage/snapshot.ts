@@ -212,9 +212,11 @@ async function rollBack(db: HostDb, sr: Ref<'SR'>, dir: string, j: SnapshotJourn
     const [baseRef, childRef, leafRef] = [find(j.base.uuid), find(j.child.uuid), find(j.vdi)];
     if (baseRef === undefined) return;
     if (leafRef !== undefined) {
-      const { [PARENT_KEY]: _, ...rest } = tx.VDI.get(leafRef).sm_config;
-      const grand = tx.VDI.get(baseRef).sm_config[PARENT_KEY];
-      tx.VDI.update(leafRef, { sm_config: { ...rest, ...(grand !== undefined && { [PARENT_KEY]: grand }) } });
+      const leaf = tx.VDI.get(leafRef);
+      const base = tx.VDI.get(baseRef);
+      const { [PARENT_KEY]: _, ...rest } = leaf.sm_config;
+      const grand = base.sm_config[PARENT_KEY];
+      tx.VDI.update(leafRef, { sm_config: { ...rest, ...(grand !== undefined && { [PARENT_KEY]: grand }) }, other_config: ownedAs(base.other_config, leaf.other_config) });
     }
     if (childRef !== undefined) tx.VDI.destroy(childRef);
     tx.VDI.destroy(baseRef);
@@ -222,6 +224,12 @@ async function rollBack(db: HostDb, sr: Ref<'SR'>, dir: string, j: SnapshotJourn
   });
   await Promise.all([j.tmp, j.child.location, j.base.location].filter((n) => n !== j.leaf).map((n) => rm(join(dir, n), { force: true })));
   await syncDir(dir);
+}
+
+/** `other_config` with CREATED_KEY as `from` has it (the record now names the file `from`'s did). */
+export function ownedAs(from: Readonly<Record<string, string>>, other: Readonly<Record<string, string>>): Record<string, string> {
+  const { [CREATED_KEY]: _, ...rest } = other;
+  return from[CREATED_KEY] === 'true' ? { ...rest, [CREATED_KEY]: 'true' } : rest;
 }
 
 /** After the rename: the records of the base and the new VDI, and the leaf's new parent (idempotent). */
@@ -232,11 +240,17 @@ function finish(db: HostDb, sr: Ref<'SR'>, dir: string, j: SnapshotJournal): Pro
     const found = tx.VDI.where('SR', sr).find((r) => tx.VDI.get(r).uuid === j.child.uuid);
     if (found !== undefined) return found;
     const parent = leaf.sm_config[PARENT_KEY];
+    // The base is the leaf's old image: xenode's only if that was (sr-scan may have found it).
+    // The leaf's file is now the new child, which xenode made: the collector may coalesce it.
     tx.VDI.create({
       uuid: j.base.uuid, name_label: BASE_NAME, SR: sr, virtual_size: leaf.virtual_size, physical_utilisation: sz.base, location: j.base.location,
-      managed: false, read_only: true, sm_config: { format: j.format, ...(parent !== undefined && { [PARENT_KEY]: parent }) }, other_config: { [CREATED_KEY]: 'true' },
+      managed: false, read_only: true, sm_config: { format: j.format, ...(parent !== undefined && { [PARENT_KEY]: parent }) },
+      other_config: ownedAs(leaf.other_config, {}),
     });
-    tx.VDI.update(leafRef, { physical_utilisation: sz.leaf, sm_config: { ...leaf.sm_config, [PARENT_KEY]: j.base.uuid } });
+    tx.VDI.update(leafRef, {
+      physical_utilisation: sz.leaf, sm_config: { ...leaf.sm_config, [PARENT_KEY]: j.base.uuid },
+      other_config: { ...leaf.other_config, [CREATED_KEY]: 'true' },
+    });
     const ref = childRecord(tx, leaf, leafRef, j.child, j.base.uuid, j.format, sz.child);
     refreshSr(tx, sr);
     return ref;

@@ -53,7 +53,7 @@ export class VhdDisk implements LayeredDisk {
    * With `confine`, every parent must lie in that directory (an SR's): an image brought in from
    * outside cannot name another SR's image, or any file of the host, as its parent.
    */
-  static async open(path: string, opts: { readOnly: boolean; confine?: string }): Promise<VhdDisk> {
+  static async open(path: string, opts: { readOnly: boolean; confine?: string; settle?: () => Promise<void> }): Promise<VhdDisk> {
     const images: VhdImage[] = [];
     try {
       let image = await VhdImage.open(path, { readOnly: opts.readOnly });
@@ -83,7 +83,10 @@ export class VhdDisk implements LayeredDisk {
       await Promise.all(images.map((i) => i.close().catch(() => {})));
       throw e;
     }
-    return new VhdDisk(images, opts.readOnly);
+    const disk = new VhdDisk(images, opts.readOnly);
+    // What its first flush waits for (a rename that made it a VDI's image, made durable).
+    disk.#settle = opts.settle;
+    return disk;
   }
 
   /**
