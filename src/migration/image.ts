@@ -22,12 +22,25 @@ export interface DomainImage {
   /** RAM frames below this pfn are populated; those absent from `pages` are zero. */
   readonly hwm: number;
   /** Populated frames with data (a live migration's later rounds replace earlier ones). */
-  readonly pages: Map<number, Uint8Array>;
+  readonly pages: FrameSink;
   readonly sharedInfo: Uint8Array;
   /** Where the guest's suspend record is in its RAM. */
   readonly suspendRecord: { readonly pfn: number; readonly bytes: number };
   /** The guest's own xenstore data (`data/...`), relative keys and values. */
   readonly xenstore: readonly (readonly [string, string])[];
+}
+
+/**
+ * Where a reader puts the RAM frames it reads: a Map (a save file, checked whole before a
+ * domain is built) or the memory of a domain being built (a migration stream, applied as it
+ * arrives: receive.ts). `delete`: the frame is zero.
+ */
+export interface FrameSink {
+  get(pfn: number): Uint8Array | undefined;
+  set(pfn: number, data: Uint8Array): unknown;
+  delete(pfn: number): unknown;
+  /** Frames may go in once this resolves: until then the rest of the stream waits unread (TCP's backpressure). */
+  ready?(): Promise<unknown>;
 }
 
 /** Bounds on what a restore accepts beyond what the configuration implies. */
@@ -151,10 +164,14 @@ async function readRecord(src: ByteSource, layer: string, maxBody: (type: number
   return { type, body: body.subarray(0, length) };
 }
 
-/** The whole image from `src`, checked against the domain's geometry (from its configuration). */
-export async function readImage(src: ByteSource): Promise<DomainImage> {
+/**
+ * The whole image from `src`, checked against the domain's geometry (from its configuration).
+ * Its frames go where `sinkFor` says once the configuration is known (a new Map by default).
+ */
+export async function readImage(src: ByteSource, sinkFor: (config: DomainConfig) => FrameSink = () => new Map()): Promise<DomainImage> {
   const config = await readXlHeader(src);
   const geo = geometryOf(config);
+  const sink = sinkFor(config);
   const lh = await src.read(16, "libxl's header");
   if (lh.readBigUInt64BE(0) !== LIBXL_IDENT) throw bad("no LibxlFmt header after xl's");
   if (lh.readUInt32BE(8) !== LIBXL_VERSION) throw bad(`libxl stream version ${lh.readUInt32BE(8)} (only ${LIBXL_VERSION})`);
@@ -168,7 +185,7 @@ export async function readImage(src: ByteSource): Promise<DomainImage> {
     if (r.type === LIBXL_END) break;
     if (r.type === LIBXL_LIBXC_CONTEXT) {
       if (mem) throw bad('two LIBXC_CONTEXT records');
-      mem = await readLibxc(src, geo);
+      mem = await readLibxc(src, geo, sink);
     } else if (r.type === LIBXL_XENODE_XENSTORE_DATA) {
       if (xenstore.length) throw bad('two xenstore data records');
       xenstore = parseXenstoreData(r.body);
@@ -194,7 +211,7 @@ function parseXenstoreData(body: Buffer): [string, string][] {
   return out;
 }
 
-async function readLibxc(src: ByteSource, geo: Geometry): Promise<Omit<DomainImage, 'config' | 'xenstore'>> {
+async function readLibxc(src: ByteSource, geo: Geometry, pages: FrameSink): Promise<Omit<DomainImage, 'config' | 'xenstore'>> {
   const ih = await src.read(24, "libxc's image header");
   if (ih.readBigUInt64BE(0) !== XC_MARKER) throw bad("libxc's image header has no marker (a legacy image?)");
   if (ih.readUInt32BE(8) !== XC_ID) throw bad("libxc's image header is not XENF");
@@ -203,7 +220,6 @@ async function readLibxc(src: ByteSource, geo: Geometry): Promise<Omit<DomainIma
   const dh = await src.read(16, "libxc's domain header");
   if (dh.readUInt32LE(0) !== DHDR_TYPE_XENODE) throw bad(`domain type 0x${dh.readUInt32LE(0).toString(16)} is not a xenode domain (0x${DHDR_TYPE_XENODE.toString(16)})`);
   if (dh.readUInt16LE(4) !== PAGE_SHIFT) throw bad(`page shift ${dh.readUInt16LE(4)} (pages here are 4 KiB)`);
-  const pages = new Map<number, Uint8Array>();
   let hwm = geo.first;
   let sharedInfo: Uint8Array | undefined;
   let suspendRecord: { pfn: number; bytes: number } | undefined;
@@ -211,6 +227,7 @@ async function readLibxc(src: ByteSource, geo: Geometry): Promise<Omit<DomainIma
   let verifying = false;
   const maxPageData = 8 + MAX_BATCH_PAGES * (8 + PAGE_SIZE);
   for (;;) {
+    await pages.ready?.();
     const r = await readRecord(src, 'libxc', (t) => (t === REC_PAGE_DATA ? maxPageData : t === REC_SHARED_INFO ? PAGE_SIZE
       : t === REC_XENODE_SUSPEND_RECORD ? 16 : t & REC_OPTIONAL ? MAX_OPTIONAL_RECORD_BYTES : 0));
     switch (r.type) {
@@ -250,7 +267,7 @@ async function readLibxc(src: ByteSource, geo: Geometry): Promise<Omit<DomainIma
 }
 
 /** One PAGE_DATA record into `pages`; returns one past its highest pfn. After VERIFY, pages are compared instead. */
-function readPageData(body: Buffer, geo: Geometry, pages: Map<number, Uint8Array>, verifying: boolean): number {
+function readPageData(body: Buffer, geo: Geometry, pages: FrameSink, verifying: boolean): number {
   if (body.length < 8) throw bad('PAGE_DATA without a count');
   const count = body.readUInt32LE(0);
   if (count < 1 || count > MAX_BATCH_PAGES) throw bad(`PAGE_DATA of ${count} pages (1..${MAX_BATCH_PAGES})`);
@@ -290,7 +307,7 @@ function readPageData(body: Buffer, geo: Geometry, pages: Map<number, Uint8Array
   return top;
 }
 
-function checkSuspendRecord(r: { pfn: number; bytes: number }, pages: Map<number, Uint8Array>, first: number, hwm: number): void {
+function checkSuspendRecord(r: { pfn: number; bytes: number }, pages: FrameSink, first: number, hwm: number): void {
   const n = Math.ceil(r.bytes / PAGE_SIZE);
   if (r.pfn < first || r.pfn + n > hwm) throw bad(`the suspend record (pfn ${r.pfn}, ${r.bytes} octets) is outside the populated RAM`);
   const bytes = new Uint8Array(n * PAGE_SIZE);

@@ -112,6 +112,8 @@ export async function migrateDomain(host: Host, domid: number, target: string, o
   };
   let suspended = false;
   let tSuspend = 0;
+  let tSuspended = 0;
+  let tAcked = 0;
   try {
     // Before the guest is touched: a receiver that refuses costs it nothing.
     try {
@@ -134,10 +136,12 @@ export async function migrateDomain(host: Host, domid: number, target: string, o
       tSuspend = performance.now();
       await host.suspend(domid, opts.suspendTimeoutMs);
       suspended = true;
+      tSuspended = performance.now();
       const last = changed(d, sent);
       rounds.push(last.length);
       await out([...encodePages(d.view.buffers.memory, last).chunks, ...(await trailerOf(host, d))]);
       await readFixed(src, MIGRATE_RECEIVER_READY, 'ready message');
+      tAcked = performance.now();
     } catch (e) {
       if (!suspended) throw failed(e, isXenError(e, 'ETIMEDOUT') && tSuspend ? 'Migration failed, failed to suspend at sender.' : 'Migration failed; the domain runs on at the sender.');
       host.resume(domid);
@@ -172,11 +176,13 @@ export async function migrateDomain(host: Host, domid: number, target: string, o
       say('migration sender: Resumed OK.');
       throw new XenError('EIO', 'Migration failed due to problems at target.');
     }
-    const downtimeMs = performance.now() - tSuspend;
+    const tReport = performance.now();
+    const downtimeMs = tReport - tSuspend;
+    const downtimePartsMs = { suspend: tSuspended - tSuspend, lastRound: tAcked - tSuspended, handshake: tReport - tAcked };
     say('migration sender: Target reports successful startup.');
     await host.destroy(domid);
     say('Migration successful.');
-    return { messages, rounds, bytes, downtimeMs, totalMs: performance.now() - t0 };
+    return { messages, rounds, bytes, downtimeMs, downtimePartsMs, totalMs: performance.now() - t0 };
   } finally {
     src.close();
     sock.destroy();

@@ -1,0 +1,31 @@
+// A guest for the migration benchmark's downtime: a UDP echo server (port 7) on its vif's ip=,
+// with `mb=` MiB of I/O memory filled (and, with `rate=N`, N random pages rewritten every 10 ms)
+// so the pre-copy has frames to move. It hands over where its pages are and writes data/echo:
+// 'serving', or once it serves again after a migration 'resumed MAIN SERVING' (when main(os)
+// was called and when it served again, epoch ms).
+import type { OS } from 'xenode';
+
+const epoch = () => performance.timeOrigin + performance.now();
+
+export default async function main(os: OS): Promise<void> {
+  const mainAt = epoch();
+  const state = os.resumed as { offset: number; bytes: number } | undefined;
+  const args = (k: string, d: number) => Number(new RegExp(`${k}=(\\d+)`).exec(os.cmdline)?.[1] ?? d);
+  const pages = state ? os.io.reclaim(state.offset, state.bytes) : os.io.alloc(args('mb', 8) << 20);
+  const w = new Uint32Array(pages.buffer, pages.byteOffset, pages.byteLength >> 2);
+  if (!state) for (let i = 0; i < w.length; i++) w[i] = (i * 2654435761) >>> 0;
+  os.lifecycle.onSuspend(() => ({ offset: pages.byteOffset, bytes: pages.byteLength }));
+  const stack = await os.tcpip();
+  const sock = stack.udp.bind(7, (msg, from) => sock.send(msg, from.addr, from.port));
+  await os.xenstore.write('data/echo', state ? `resumed ${mainAt} ${epoch()}` : 'serving');
+  const rate = args('rate', 0);
+  const n = pages.byteLength >> 12;
+  let seed = 1;
+  for (;;) {
+    for (let i = 0; i < rate; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      w[((seed % n) << 10) + (i & 1023)] = seed;
+    }
+    await os.time.sleep(10);
+  }
+}
