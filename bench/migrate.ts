@@ -2,8 +2,10 @@
 // guest (a quarter of memory= is I/O memory; three quarters of that filled), idle and while it
 // rewrites pages at a set rate. Total time, bytes sent as a multiple of the guest's I/O memory,
 // pre-copy rounds, and the downtime as the sender sees it (from the suspend to the target's
-// report that its copy runs); next to it the same-run limit: the same number of bytes copied
-// over a plain loopback socket.
+// report that its copy runs) with its parts; next to it the same-run limit: the same number of
+// bytes copied over a plain loopback socket. Then the downtime as a client on a third domain
+// sees it (below), with the parts after the report: to the guest's main(os), and from there to
+// its devices and TCP/IP stack serving again.
 //
 //   npm run bench -- migrate [--rate=200]
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -78,6 +80,7 @@ const ECHO = fileURLToPath(new URL('../../bench/guests/echo.ts', import.meta.url
 const PROBER = fileURLToPath(new URL('../../bench/guests/prober.ts', import.meta.url));
 const prober = await a.create(parseDomainConfig(`name = "prober"\nkernel = "${PROBER}"\nmemory = 32\n`
   + `vif = [ 'mac=00:16:3e:77:00:01,bridge=${BRIDGE},ip=10.77.0.1/24' ]\nextra = "target=10.77.0.2 interval=1"\n`, PROBER).config);
+const probe = `/local/domain/${prober.domain.domid}/data/probe`;
 const clients = [];
 for (const rate of [0, opts.rate]) {
   const name = `echo-${rate}`;
@@ -85,9 +88,8 @@ for (const rate of [0, opts.rate]) {
   const echo = await a.create(parseDomainConfig(`name = "${name}"\nkernel = "${ECHO}"\nmemory = 64\n`
     + `vif = [ 'mac=00:16:3e:77:00:02,bridge=${BRIDGE},ip=10.77.0.2/24' ]\nextra = "mb=12 rate=${rate}"\n`, ECHO).config);
   await a.xs.wait(`/local/domain/${echo.domain.domid}/data/echo`, (v) => v === 'serving', { timeout: 60_000 });
-  const probe = `/local/domain/${prober.domain.domid}/data/probe`;
-  await a.xs.write(`${probe}/stop`, '0');
-  await a.xs.wait(`${probe}/ready`, (v) => v === '1', { timeout: 60_000 });
+  await a.xs.write(`${probe}/run`, name);
+  await a.xs.wait(`${probe}/ready`, (v) => v === name, { timeout: 60_000 });
   let reportAt = 0;
   const say = (line: string) => {
     if (/successful startup/.test(line)) reportAt = performance.timeOrigin + performance.now();
@@ -97,14 +99,15 @@ for (const rate of [0, opts.rate]) {
   const resumed = await b.xs.wait(`/local/domain/${there.domid}/data/echo`, (v) => v?.startsWith('resumed') === true, { timeout: 60_000 });
   const [mainAt, servingAt] = resumed!.split(' ').slice(1).map(Number) as [number, number];
   await new Promise((res) => setTimeout(res, 300));
-  await a.xs.write(`${probe}/stop`, '1');
-  const result = JSON.parse((await a.xs.wait(`${probe}/result`, (v) => v !== undefined, { timeout: 30_000 }))!) as { sent: number; answered: number; max_gap_ms: number };
+  await a.xs.write(`${probe}/stop`, name);
+  const line = await a.xs.wait(`${probe}/result`, (v) => v?.startsWith(`${name} `) === true, { timeout: 30_000 });
+  const result = JSON.parse(line!.slice(name.length + 1)) as { sent: number; answered: number; max_gap_ms: number };
   await b.destroy(there.domid);
-  clients.push({ memory_mib: 64, dirty_pages_per_10ms: rate, client_downtime_ms: result.max_gap_ms, probe_interval_ms: 1, probes: result, sender_downtime_ms: r.downtimeMs,
-    downtime_parts_ms: { ...r.downtimePartsMs, to_main: mainAt - reportAt, devices_and_stack: servingAt - mainAt }, rounds: r.rounds });
-  // The prober starts again for the next run.
-  await a.destroy(prober.domain.domid).catch(() => {});
-  break;
+  clients.push({
+    memory_mib: 64, io_filled_mib: 12, dirty_pages_per_10ms: rate, client_downtime_ms: result.max_gap_ms, probe_interval_ms: 1, probes: result,
+    sender_downtime_ms: r.downtimeMs, downtime_parts_ms: { ...r.downtimePartsMs, to_main: mainAt - reportAt, devices_and_stack: servingAt - mainAt },
+    rounds: r.rounds,
+  });
 }
 await receiver.close();
 await a.close();

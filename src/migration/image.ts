@@ -9,7 +9,7 @@ import { XenError } from '../errors.js';
 import type { DomainConfig } from '../toolstack/domconfig.js';
 import {
   DHDR_TYPE_XENODE, LIBXL_CHECKPOINT_END, LIBXL_END, LIBXL_IDENT, LIBXL_LIBXC_CONTEXT, LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY,
-  LIBXL_VERSION, LIBXL_XENODE_XENSTORE_DATA, MAX_BATCH_PAGES, PAGE_SHIFT, PFINFO_NOTAB, PFINFO_XALLOC, PFINFO_XTAB, PFN_MASK,
+  LIBXL_VERSION, LIBXL_XENODE_XENSTORE_DATA, MAX_BATCH_PAGES, PAGE_SHIFT, PFINFO_NOTAB, PFINFO_XALLOC, PFINFO_XTAB,
   REC_END, REC_OPTIONAL, REC_PAGE_DATA, REC_SHARED_INFO, REC_STATIC_DATA_END, REC_VERIFY, REC_XENODE_SUSPEND_RECORD, XC_ID,
   XC_MARKER, XC_OPT_BIG_ENDIAN, XC_VERSION, XEN_MAJOR, XEN_MINOR, XL_BYTEORDER, XL_HEADER_BYTES, XL_MAGIC,
   XL_MANDATORY_FLAG_ALL, XL_MANDATORY_FLAG_JSON, XL_MANDATORY_FLAG_STREAMv2, padded, record,
@@ -80,31 +80,50 @@ export function encodeHeaders(config: DomainConfig): Buffer[] {
   return [hdr, len, json, libxl, ...record(LIBXL_LIBXC_CONTEXT), xc, dhdr, ...record(REC_STATIC_DATA_END)];
 }
 
+const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
+
 function isZero(page: Uint8Array): boolean {
-  const w = new BigUint64Array(page.buffer, page.byteOffset, PAGE_SIZE / 8);
-  for (let i = 0; i < w.length; i++) if (w[i] !== 0n) return false;
-  return true;
+  return ZERO_PAGE.equals(page);
 }
 
 /**
  * PAGE_DATA records for `pfns` (ascending or not), in batches of MAX_BATCH_PAGES; zero pages
- * go as XALLOC (allocate only, no data). `memory` is the domain's whole buffer.
+ * go as XALLOC (allocate only, no data). `memory` is the domain's whole buffer. The data of
+ * consecutive pfns goes as one chunk. `copy`: the data is copied (the domain runs on while the
+ * stream is written); a suspended domain's frames are written from its memory as they are.
  */
-export function encodePages(memory: SharedArrayBuffer, pfns: readonly number[]): { chunks: Buffer[]; bytes: number } {
+export function encodePages(memory: SharedArrayBuffer, pfns: readonly number[], opts: { copy?: boolean } = {}): { chunks: Buffer[]; bytes: number } {
+  const copy = opts.copy ?? true;
   const chunks: Buffer[] = [];
   let bytes = 0;
   for (let i = 0; i < pfns.length; i += MAX_BATCH_PAGES) {
     const batch = pfns.slice(i, i + MAX_BATCH_PAGES);
     const head = Buffer.alloc(8 + 8 * batch.length);
     head.writeUInt32LE(batch.length, 0);
-    const data: Uint8Array[] = [];
+    const data: Buffer[] = [];
+    let run = -1;
+    let runPages = 0;
+    const endRun = () => {
+      if (runPages) {
+        const view = Buffer.from(memory, run * PAGE_SIZE, runPages * PAGE_SIZE);
+        data.push(copy ? Buffer.from(view) : view);
+      }
+      runPages = 0;
+    };
     batch.forEach((pfn, j) => {
-      const page = new Uint8Array(memory, pfn * PAGE_SIZE, PAGE_SIZE);
-      const zero = isZero(page);
-      head.writeBigUInt64LE((BigInt(zero ? PFINFO_XALLOC : PFINFO_NOTAB) << 60n) | BigInt(pfn), 8 + 8 * j);
-      // Copied: the sender may run on while the stream is written.
-      if (!zero) data.push(Buffer.from(page));
+      const zero = isZero(new Uint8Array(memory, pfn * PAGE_SIZE, PAGE_SIZE));
+      // The type in the top four bits, the pfn (below 2^52) in the rest.
+      head.writeUInt32LE(pfn >>> 0, 8 + 8 * j);
+      head.writeUInt32LE(((zero ? PFINFO_XALLOC : PFINFO_NOTAB) << 28 | Math.floor(pfn / 2 ** 32)) >>> 0, 12 + 8 * j);
+      if (zero) return endRun();
+      if (runPages && pfn === run + runPages) runPages++;
+      else {
+        endRun();
+        run = pfn;
+        runPages = 1;
+      }
     });
+    endRun();
     const rec = record(REC_PAGE_DATA, [head, ...data]);
     for (const c of rec) bytes += c.length;
     chunks.push(...rec);
@@ -276,9 +295,9 @@ function readPageData(body: Buffer, geo: Geometry, pages: FrameSink, verifying: 
   const entries: [number, number][] = [];
   let withData = 0;
   for (let i = 0; i < count; i++) {
-    const v = body.readBigUInt64LE(8 + 8 * i);
-    const type = Number(v >> 60n);
-    const pfn = Number(v & PFN_MASK);
+    const hi = body.readUInt32LE(12 + 8 * i);
+    const type = hi >>> 28;
+    const pfn = (hi & 0x0fff_ffff) * 2 ** 32 + body.readUInt32LE(8 + 8 * i);
     if (type !== PFINFO_NOTAB && type !== PFINFO_XALLOC && type !== PFINFO_XTAB) throw bad(`page type 0x${type.toString(16)} of pfn ${pfn}`);
     if (pfn < geo.first || pfn >= geo.end) throw bad(`pfn ${pfn} is outside the domain's RAM (${geo.first}..${geo.end - 1})`);
     if (seen.has(pfn)) throw bad(`pfn ${pfn} twice in one PAGE_DATA record`);

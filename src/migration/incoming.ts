@@ -1,4 +1,4 @@
-// The domain a migration stream builds while it arrives (xl's receiver creates the domain first
+// The domain a migration stream (or save file) builds while it arrives (xl's receiver creates the domain first
 // and applies pages as they come): as soon as the configuration is read, NAME--incoming is
 // built paused, with its devices and its vCPU (whose runtime waits for the unpause before it
 // reads start_info), and every frame is written straight into its RAM. Until it is built the
@@ -10,6 +10,7 @@
 // used (guest/suspend.ts resumeRecord): which frames the sender populated is only known at the
 // end. The stream names the suspend record last; start_info is pointed at it then.
 import { PAGE_SIZE } from '../abi/xen.js';
+import { XenError } from '../errors.js';
 import type { BuiltDomain } from '../toolstack/builder.js';
 import { setResumeRecord } from '../toolstack/builder.js';
 import type { DomainConfig } from '../toolstack/domconfig.js';
@@ -17,6 +18,11 @@ import type { Host } from '../toolstack/host.js';
 import { geometryOf } from './config.js';
 import type { DomainImage, FrameSink } from './image.js';
 import { writeGuestData } from './restore.js';
+
+/** xl's name clash: a domain of this name runs here already. */
+export function checkNameFree(host: Host, name: string): void {
+  if (host.hv.domains().some((d) => d.name === name && !d.dying)) throw new XenError('EEXIST', `Domain with name "${name}" already exists.`);
+}
 
 export class IncomingDomain implements FrameSink {
   readonly #host: Host;

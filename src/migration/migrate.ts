@@ -11,9 +11,11 @@
 //
 // The invariant: the domain runs in exactly one place. Until the receiver has acknowledged the
 // whole stream, any failure resumes it here; after the permission to go is sent, the sender
-// never resumes it unless the receiver reports failure and hands it back (xl's protocol); if the
-// connection breaks in that window, the copy here stays suspended as NAME--migratedaway and the
-// error says to check both ends, as xl's does.
+// never resumes it unless the receiver reports failure and hands it back (xl's protocol), or the
+// connection breaks and a new one to the target is refused: the receiver lives and dies with its
+// host process and its domains, so nothing listening means no copy there. Otherwise (the target
+// may live, unreachable) the copy here stays suspended as NAME--migratedaway and the error says
+// to check both ends, as xl's does.
 import { connect, type Socket } from 'node:net';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError, isXenError } from '../errors.js';
@@ -70,6 +72,16 @@ function dial(host: string, port: number, ms: number): Promise<Socket> {
     };
     sock.once('error', onError);
   });
+}
+
+/** Whether a new connection to the target is refused (no process listens there). */
+async function refused(host: string, port: number): Promise<boolean> {
+  try {
+    (await dial(host, port, 2000)).destroy();
+    return false;
+  } catch (e) {
+    return isXenError(e, 'ECONNREFUSED');
+  }
 }
 
 /** Frames that differ from the copy last sent (or were never sent); the copies are brought up to date. */
@@ -162,6 +174,13 @@ export async function migrateDomain(host: Host, domid: number, target: string, o
       await readFixed(src, MIGRATE_REPORT, 'success/failure report message');
       status = (await src.read(1, 'success/failure status'))[0]!;
     } catch (e) {
+      // A target whose host process died took its domains with it, and nothing listens at its
+      // address any more: then, and only then, ours is the only copy and runs on here.
+      if (await refused(addr, port)) {
+        await host.rename(domid, name);
+        host.resume(domid);
+        throw failed(e, `Migration failed: the target died during the final handshake (nothing listens at ${target} any more); resumed at sender.`);
+      }
       throw failed(e, '** Migration failed during final handshake **\nDomain state is now undefined !\n'
         + `Please CHECK AT BOTH ENDS for running instances, before renaming and resuming at most one instance (here: '${name}--migratedaway', suspended).`);
     }

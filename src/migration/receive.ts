@@ -13,7 +13,7 @@ import type { BuiltDomain } from '../toolstack/builder.js';
 import type { Host } from '../toolstack/host.js';
 import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT } from './format.js';
 import { readImage } from './image.js';
-import { IncomingDomain } from './incoming.js';
+import { IncomingDomain, checkNameFree } from './incoming.js';
 import { ByteSource } from './source.js';
 import { AUTH_BYTES, AUTH_REFUSED, authentic, send, readFixed } from './wire.js';
 
@@ -95,7 +95,7 @@ async function receive(host: Host, sock: Socket, src: ByteSource, token: string,
     const image = await readImage(src, (config) => {
       name = config.name;
       // Its own name must be free here, or it could never run here: refuse before building it.
-      if (host.hv.domains().some((d) => d.name === name && !d.dying)) throw new XenError('EEXIST', `Domain with name "${name}" already exists.`);
+      checkNameFree(host, name);
       incoming = new IncomingDomain(host, config, `${name}--incoming`);
       return incoming;
     });
