@@ -76,7 +76,6 @@ const BRIDGE = 'xenbr-migbench';
 const [va, vb] = await Promise.all([a.switch.vtep({ address: '127.0.0.1', port: 0 }), b.switch.vtep({ address: '127.0.0.1', port: 0 })]);
 await a.switch.link(BRIDGE, vb.local, { local: va.local });
 await b.switch.link(BRIDGE, va.local, { local: vb.local });
-const ECHO = fileURLToPath(new URL('../../bench/guests/echo.ts', import.meta.url));
 const PROBER = fileURLToPath(new URL('../../bench/guests/prober.ts', import.meta.url));
 const prober = await a.create(parseDomainConfig(`name = "prober"\nkernel = "${PROBER}"\nmemory = 32\n`
   + `vif = [ 'mac=00:16:3e:77:00:01,bridge=${BRIDGE},ip=10.77.0.1/24' ]\nextra = "target=10.77.0.2 interval=1"\n`, PROBER).config);
@@ -85,9 +84,9 @@ const clients = [];
 for (const rate of [0, opts.rate]) {
   const name = `echo-${rate}`;
   b.pool.warm({ heapMb: memorySplit(64).heapMb });
-  const echo = await a.create(parseDomainConfig(`name = "${name}"\nkernel = "${ECHO}"\nmemory = 64\n`
-    + `vif = [ 'mac=00:16:3e:77:00:02,bridge=${BRIDGE},ip=10.77.0.2/24' ]\nextra = "mb=12 rate=${rate}"\n`, ECHO).config);
-  await a.xs.wait(`/local/domain/${echo.domain.domid}/data/echo`, (v) => v === 'serving', { timeout: 60_000 });
+  const echo = await a.create(parseDomainConfig(`name = "${name}"\nkernel = "${KERNEL}"\nmemory = 64\n`
+    + `vif = [ 'mac=00:16:3e:77:00:02,bridge=${BRIDGE},ip=10.77.0.2/24' ]\nextra = "mb=12 rate=${rate} echo"\n`, KERNEL).config);
+  await a.xs.wait(`/local/domain/${echo.domain.domid}/data/dirty`, (v) => v === 'filled', { timeout: 60_000 });
   await a.xs.write(`${probe}/run`, name);
   await a.xs.wait(`${probe}/ready`, (v) => v === name, { timeout: 60_000 });
   let reportAt = 0;
@@ -96,8 +95,8 @@ for (const rate of [0, opts.rate]) {
   };
   const r = await migrateDomain(a, echo.domain.domid, `127.0.0.1:${receiver.port}`, { token, say });
   const there = b.hv.domains().find((d) => d.name === name)!;
-  const resumed = await b.xs.wait(`/local/domain/${there.domid}/data/echo`, (v) => v?.startsWith('resumed') === true, { timeout: 60_000 });
-  const [mainAt, servingAt] = resumed!.split(' ').slice(1).map(Number) as [number, number];
+  const times = await b.xs.wait(`/local/domain/${there.domid}/data/dirty-times`, (v) => v !== undefined, { timeout: 60_000 });
+  const [mainAt, servingAt] = times!.split(' ').map(Number) as [number, number];
   await new Promise((res) => setTimeout(res, 300));
   await a.xs.write(`${probe}/stop`, name);
   const line = await a.xs.wait(`${probe}/result`, (v) => v?.startsWith(`${name} `) === true, { timeout: 30_000 });

@@ -1,4 +1,4 @@
-// The domain a migration stream (or save file) builds while it arrives (xl's receiver creates the domain first
+// The domain a migration stream builds while it arrives (xl's receiver creates the domain first
 // and applies pages as they come): as soon as the configuration is read, NAME--incoming is
 // built paused, with its devices and its vCPU (whose runtime waits for the unpause before it
 // reads start_info), and every frame is written straight into its RAM. Until it is built the
@@ -17,7 +17,11 @@ import type { DomainConfig } from '../toolstack/domconfig.js';
 import type { Host } from '../toolstack/host.js';
 import { geometryOf } from './config.js';
 import type { DomainImage, FrameSink } from './image.js';
-import { writeGuestData } from './restore.js';
+
+/** The guest's own xenstore data from its image (best effort, as libxl restores it). */
+export async function writeGuestData(host: Host, domid: number, data: DomainImage['xenstore']): Promise<void> {
+  await Promise.all(data.map(([k, v]) => host.xs.write(`/local/domain/${domid}/${k}`, v).catch(() => {})));
+}
 
 /** xl's name clash: a domain of this name runs here already. */
 export function checkNameFree(host: Host, name: string): void {

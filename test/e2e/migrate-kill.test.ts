@@ -6,6 +6,7 @@
 // transient domains (and any --incoming copy).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,11 +25,12 @@ interface HostProc {
   proc: ChildProcessWithoutNullStreams;
 }
 
+/** A port nothing listens on now (the host's listener must keep it across restarts). */
 async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const s = createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
   const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
+  s.close();
   return port;
 }
 
