@@ -393,13 +393,6 @@ async function main(): Promise<void> {
     return { name: p.slice(0, eq), socket: p.slice(eq + 1), pid: undefined as number | undefined };
   });
 
-  // Bounded: a daemon that stops answering (without closing) must not hang the run.
-  const limitMs = 60_000 + (rounds + 1) * (peers.length + 2) * (10 * ms + clients.length * 10_000);
-  setTimeout(() => {
-    console.error(`xenstore bench: no result after ${Math.round(limitMs / 1000)} s, giving up`);
-    process.exit(2);
-  }, limitMs).unref();
-
   const dir = mkdtempSync(join(tmpdir(), 'xenode-bench-xs-'));
   const socket = join(dir, 'xenstored.sock');
   const xenstored = await startXenstored(socket);
@@ -415,6 +408,13 @@ async function main(): Promise<void> {
       console.log(`cxenstored not measured: ${why}`);
     }
   }
+  // Bounded (peers, xenode's socket and its ring): a daemon that stops answering (without
+  // closing) must not hang the run.
+  const limitMs = 60_000 + (rounds + 1) * (peers.length + 2) * (10 * ms + clients.length * 10_000);
+  setTimeout(() => {
+    console.error(`xenstore bench: no result after ${Math.round(limitMs / 1000)} s, giving up`);
+    process.exit(2);
+  }, limitMs).unref();
   try {
     // Round-robin over the daemons, round after round, so that the machine's noise falls on
     // all of them alike; each figure is the median of its rounds.
