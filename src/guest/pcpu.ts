@@ -23,6 +23,7 @@ import { CB_PAUSE } from '../hypervisor/layout.js';
 import { DomainView, type DomainBuffers } from '../hypervisor/memory.js';
 import { GUEST_NICE } from '../hypervisor/sched.js';
 import { currentThreadId } from '../hypervisor/thread.js';
+import { wrapKernelScript } from './image.js';
 import type { RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
 
@@ -56,7 +57,7 @@ function kernelScript(url: string): vm.Script {
   let s = kernels.get(url);
   if (!s) {
     const code = readFileSync(fileURLToPath(url), 'utf8');
-    s = new vm.Script(`(function (exports, require, module) {${code}\n})`, { filename: url });
+    s = new vm.Script(wrapKernelScript(code), { filename: url });
     kernels.set(url, s);
   }
   return s;

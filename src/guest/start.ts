@@ -82,6 +82,8 @@ export interface GuestPlatform {
   park?(): Promise<Claim>;
   /** main(os) is about to be called. */
   mainCalled(marks: BootMarks): void;
+  /** A crash's stack trace with the kernel's frames named by its sources, where Node does not map them. */
+  mapStack?(text: string): string;
   /** Route the platform's uncaught errors of this guest to `crash`. */
   onUncaught(crash: (err: unknown) => void): void;
   /** A vCPU that has shut down is never scheduled again. */
@@ -117,7 +119,8 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
 
   async function crash(err: unknown): Promise<void> {
     if (down) return;
-    const text = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : `uncaught value: ${String(err)}`;
+    const stack = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : `uncaught value: ${String(err)}`;
+    const text = p.mapStack ? p.mapStack(stack) : stack;
     front.write(`\n[${label}] guest crashed: ${text}\n`);
     await shutdown('crash');
   }
