@@ -1,20 +1,27 @@
 // How many idle guests a host holds, how fast they boot back to back, and whether a create
 // costs the same with 1,000 running as with none (issue 17: 1,000 guests in under 20 s, the
 // median create of the last 100 within 1.5x the first 100, p99 within 2x, under 5 MiB each).
-// Next to it, measured in the same run, the physical floor of one vCPU thread per domain:
-// starting bare worker threads (no library OS) back to back, their CPU and memory each.
+// The guests run in a shared cpupool of --cpus pCPU threads (a realm each, issue 18), or with
+// --cpus=0 in Pool-0 (a vCPU thread each). Next to it, measured in the same run, the physical
+// floor of one vCPU thread per domain: bare worker threads (no library OS) started back to
+// back, their CPU and memory each.
 //
-//   npm run bench -- density [--guests=1000] [--batch=100] [--seconds=300] [--floor=40]
+//   npm run bench -- density [--guests=1000] [--cpus=2] [--memory=16] [--state=1] [--batch=100] [--seconds=100] [--floor=20]
+//
+// --state=1 runs the host as `xenode host` does, with a state directory (its database on disk);
+// --state=0 keeps the database in memory.
 //
 // Bounded: it stops booting at --seconds and reports what it reached.
-import { availableParallelism } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { emit, numberOptions, summarize } from './support/harness.js';
 
-const opts = numberOptions({ guests: 1000, batch: 100, seconds: 300, floor: 40 });
+const opts = numberOptions({ guests: 1000, cpus: 2, memory: 16, state: 1, batch: 100, seconds: 100, floor: 20 });
 const KERNEL = fileURLToPath(new URL('../../bench/guests/idle.ts', import.meta.url));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const cpuMs = () => {
@@ -44,8 +51,11 @@ async function floor(n: number): Promise<{ ms_each: number; cpu_ms_each: number;
   return { ms_each: ms, cpu_ms_each: cpu, mib_each: mib };
 }
 
-const host = await Host.start({ poolSize: 2 });
-host.pool.warm({ heapMb: 24 });
+const stateDir = opts.state ? await mkdtemp(join(tmpdir(), 'xenode-bench-density-')) : undefined;
+const host = await Host.start({ poolSize: opts.cpus > 0 ? 0 : 2, ...(stateDir && { stateDir }) });
+if (opts.cpus > 0) await host.createCpupool('dense', opts.cpus);
+else host.pool.warm({ heapMb: 24 });
+const placement = opts.cpus > 0 ? 'pool = "dense"\n' : '';
 await sleep(1000);
 const rss0 = rssMib();
 const cpu0 = cpuMs();
@@ -53,7 +63,7 @@ const t0 = performance.now();
 const createMs: number[] = [];
 const dom0Ms: number[] = [];
 for (let i = 0; i < opts.guests && performance.now() - t0 < opts.seconds * 1000; i++) {
-  const config = parseDomainConfig(`name = "idle-${i}"\nkernel = "${KERNEL}"\nmemory = 32\n`, KERNEL).config;
+  const config = parseDomainConfig(`name = "idle-${i}"\nkernel = "${KERNEL}"\nmemory = ${opts.memory}\n${placement}`, KERNEL).config;
   const c0 = performance.now();
   const built = await host.create(config);
   dom0Ms.push(performance.now() - c0);
@@ -70,12 +80,15 @@ for (let i = 0; i < createMs.length; i += opts.batch) {
   batches.push({ median: s.median, p99: s.p99, dom0_median: summarize(dom0Ms.slice(i, i + opts.batch)).median });
 }
 await host.close();
+if (stateDir) await rm(stateDir, { recursive: true, force: true });
 const bare = await floor(opts.floor);
 const first = batches[0]!;
 const last = batches[batches.length - 1]!;
 emit({
   bench: 'density',
   guests: createMs.length,
+  pool: opts.cpus > 0 ? `shared, ${opts.cpus} pCPU threads` : 'Pool-0',
+  database: stateDir ? 'on disk' : 'in memory',
   boot_all_s: bootS,
   batches,
   last_over_first_median: last.median / first.median,
