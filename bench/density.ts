@@ -12,6 +12,7 @@
 // --state=0 keeps the database in memory.
 //
 // Bounded: it stops booting at --seconds and reports what it reached.
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,12 @@ const cpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 const rssMib = () => process.memoryUsage().rss / 2 ** 20;
+/** What the next walls are counted in (Linux): memory mappings (vm.max_map_count), file descriptors, threads. */
+const walls = () => ({
+  maps: readFileSync('/proc/self/maps', 'utf8').split('\n').length - 1,
+  fds: readdirSync('/proc/self/fd').length,
+  threads: readdirSync('/proc/self/task').length,
+});
 
 /** Bare worker threads started back to back and kept: CPU and memory each, the floor of thread-per-domain. */
 async function floor(n: number): Promise<{ ms_each: number; cpu_ms_each: number; mib_each: number }> {
@@ -58,6 +65,7 @@ else host.pool.warm({ heapMb: 24 });
 const placement = opts.cpus > 0 ? 'pool = "dense"\n' : '';
 await sleep(1000);
 const rss0 = rssMib();
+const walls0 = walls();
 const cpu0 = cpuMs();
 const t0 = performance.now();
 const createMs: number[] = [];
@@ -74,6 +82,8 @@ const bootS = (performance.now() - t0) / 1000;
 const cpuEach = (cpuMs() - cpu0) / createMs.length;
 await sleep(5000); // let the guests' and dom0's garbage collection settle
 const mibEach = (rssMib() - rss0) / createMs.length;
+const walls1 = walls();
+const perGuest = (k: keyof typeof walls0) => (walls1[k] - walls0[k]) / createMs.length;
 const batches: { median: number; p99: number; dom0_median: number }[] = [];
 for (let i = 0; i < createMs.length; i += opts.batch) {
   const s = summarize(createMs.slice(i, i + opts.batch));
@@ -95,6 +105,8 @@ emit({
   last_over_first_p99: last.p99 / first.p99,
   cpu_ms_per_guest: cpuEach,
   rss_mib_per_guest: mibEach,
+  per_guest: { maps: perGuest('maps'), fds: perGuest('fds'), threads: perGuest('threads') },
+  limits: { max_map_count: Number(readFileSync('/proc/sys/vm/max_map_count', 'utf8')), threads_max: Number(readFileSync('/proc/sys/kernel/threads-max', 'utf8')) },
   floor_bare_worker: bare,
   floor_boot_all_s_on_all_cores: (bare.cpu_ms_each * createMs.length) / 1000 / availableParallelism(),
   targets: { boot_all_s: 20, last_over_first_median: 1.5, last_over_first_p99: 2, rss_mib_per_guest: 5 },

@@ -84,6 +84,7 @@ function boot(msg: BootMessage): void {
     hc,
     loop: { pausable: true, haltPollUs: HALT_POLL_MAX_US, pollOnlyWhenExpected: true },
     loadKernel: () => (msg.kernel === null ? null : link(msg.kernel)),
+    ...(msg.identity && { identity: msg.identity }),
     park: async () => {
       parent.on('message', prepare);
       status({ type: 'parked' });

@@ -202,7 +202,7 @@ function hostFor(r: () => Resident): RealmHost {
 interface Shell {
   readonly ctx: vm.Context;
   readonly I: Intrinsics;
-  readonly realm: { boot(b: unknown, k: RealmKernel): RealmTurns };
+  readonly realm: { boot(b: unknown, k: RealmKernel, identity: unknown): RealmTurns };
   bind(d: Resident): void;
 }
 const SPARE_REALMS = 4;
@@ -267,7 +267,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       }
       kick();
     });
-    const turns = shell.realm.boot(toRealm(m.buffers, I), kernel);
+    const turns = shell.realm.boot(toRealm(m.buffers, I), kernel, toRealm(m.identity, I));
     d.turns = { timer: turns.timer, reply: turns.reply, push: turns.push, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught };
     status({ type: 'placed', domid: m.domid });
     drainScript.runInContext(ctx);

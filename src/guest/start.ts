@@ -64,10 +64,14 @@ function readResume(view: DomainView): { pfn: number; bytes: number } | undefine
 
 type KernelModule = { default?: unknown };
 
-/** A shell's claim: its kernel, and the name and uuid the toolstack wrote for it. */
-export interface Claim {
+/** What names a domain, as the toolstack wrote it to xenstore. */
+export interface Identity {
   readonly name: string;
   readonly uuid: string;
+}
+
+/** A shell's claim: its kernel, and the name and uuid the toolstack wrote for it. */
+export interface Claim extends Identity {
   load(): Promise<KernelModule>;
 }
 
@@ -78,6 +82,11 @@ export interface GuestPlatform {
   readonly loop: Omit<ConstructorParameters<typeof UpcallLoop>[1], 'onError'>;
   /** The kernel image's module (its default export is main(os)); null for a shell. */
   loadKernel(): Promise<KernelModule> | null;
+  /**
+   * The name and uuid the toolstack wrote to xenstore before the vCPU started, handed with the
+   * boot (as a shell's claim hands them), so that the boot needs no xenstore round trip for them.
+   */
+  readonly identity?: Identity;
   /** A shell's platform is up: wait until the toolstack claims it. */
   park?(): Promise<Claim>;
   /** main(os) is about to be called. */
@@ -155,6 +164,9 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         kernelLoaded = claim.load();
         kernelLoaded.catch(() => {});
         ({ name, uuid } = claim);
+      } else if (p.identity) {
+        await timerBound;
+        ({ name, uuid } = p.identity);
       } else {
         const [n, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm'), timerBound]);
         name = n;

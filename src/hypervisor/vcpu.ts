@@ -23,6 +23,8 @@ export interface BootMessage {
   readonly kernel: string | null;
   /** The thread's nice value (sched.ts). */
   readonly nice: number;
+  /** The domain's name and uuid as xenstore has them; a shell's come with its kernel. */
+  readonly identity?: { readonly name: string; readonly uuid: string };
 }
 
 /**
@@ -299,7 +301,9 @@ export async function startVcpu(
   };
   hv.attachVcpu(domain.domid, handle);
   const nice = niceForWeight(opts.weight ?? CREDIT_DEFAULT_WEIGHT);
-  const boot: BootMessage = { type: 'boot', buffers: domain.view.buffers, control: port2, kernel, nice };
+  const boot: BootMessage = {
+    type: 'boot', buffers: domain.view.buffers, control: port2, kernel, nice, ...(kernel !== null && { identity: { name: domain.name, uuid: domain.uuid } }),
+  };
   worker.postMessage(boot, [port2]);
   return handle;
 }
