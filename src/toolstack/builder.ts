@@ -169,8 +169,10 @@ async function writeXenstore(xs: XenstoreClient, d: Domain, spec: ShellSpec, por
   const vm = `/vm/${d.uuid}`;
   const ro = readOnly(d);
   const rw: XsPerm[] = [{ domid: d.domid, perm: 'n' }];
-  const dirs = identity ? [dom, vm] : [dom];
-  const named = identity ? identityValues(d, identity.name) : [];
+  const dirs = [dom, vm];
+  // A shell's /vm directory is made under the uuid it was built with: a claim that keeps it
+  // writes the name nodes only (claimShell).
+  const named = identity ? identityValues(d, identity.name) : [[`${vm}/uuid`, d.uuid] as [string, string]];
   // One transaction, its requests pipelined: the toolstack's part of a boot is a few round
   // trips to xenstored, not one per node.
   await xs.transaction(async (t) => {
@@ -321,16 +323,27 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
   const { domain: d, vcpu } = shell;
   try {
     const t1 = performance.now();
+    const built = d.uuid;
     d.name = spec.name;
     d.uuid = spec.uuid ?? d.uuid;
     d.createdAt = Date.now();
     writeCmdline(d, spec.cmdline ?? '');
     const vm = `/vm/${d.uuid}`;
-    await ctx.xs.transaction(async (t) => {
-      await t.mkdir(vm);
-      await t.setPerms(vm, readOnly(d));
-      await Promise.all(identityValues(d, spec.name).map(([path, value]) => t.write(path, value)));
-    });
+    const values = identityValues(d, spec.name);
+    try {
+      await ctx.xs.transaction(async (t) => {
+        // The shell's /vm directory is there already unless the configuration names another uuid.
+        if (d.uuid !== built) {
+          await t.rm(`/vm/${built}`);
+          await t.mkdir(vm);
+          await t.setPerms(vm, readOnly(d));
+        }
+        await Promise.all((d.uuid === built ? values.filter(([path]) => path !== `${vm}/uuid`) : values).map(([path, value]) => t.write(path, value)));
+      });
+    } catch (e) {
+      await ctx.xs.rm(`/vm/${built}`).catch(() => {});
+      throw e;
+    }
     await attachDevices(ctx, d.domid, spec);
     const t2 = performance.now();
     vcpu.loadKernel(image, spec.cpuWeight);
