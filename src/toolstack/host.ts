@@ -115,6 +115,7 @@ export class Host extends EventEmitter<HostEvents> {
   /** Shared cpupools by name; Pool-0 (a thread per vCPU) is `pool`. */
   readonly #cpupools = new Map<string, Cpupool>();
   readonly #gateways = new Map<string, Gateway>();
+  readonly #ownPorts: { proto: 'tcp' | 'udp'; port: number }[] = [];
   /** Host port forwards of domains, through their bridges' gateways. */
   readonly forwards = new DomainForwards((bridge) => this.gateway(bridge));
 
@@ -468,10 +469,17 @@ export class Host extends EventEmitter<HostEvents> {
   gateway(bridge: string): Gateway {
     let gw = this.#gateways.get(bridge);
     if (!gw || gw.closed) {
-      gw = Gateway.attach(this.switch, bridge);
+      const own = (proto: 'tcp' | 'udp') => this.#ownPorts.filter((p) => p.proto === proto).map((p) => p.port);
+      gw = Gateway.attach(this.switch, bridge, { deny: { tcp: own('tcp'), udp: own('udp') } });
       this.#gateways.set(bridge, gw);
     }
     return gw;
+  }
+
+  /** A port this host's own services listen on (XenAPI, migration): no guest reaches it through a gateway's NAT. */
+  protectPort(proto: 'tcp' | 'udp', port: number): void {
+    this.#ownPorts.push({ proto, port });
+    for (const gw of this.#gateways.values()) gw.denyHostPort(proto, port);
   }
 
   /** xenode network-forward: a host port to the domain's first vif; it stays in the configuration the domain restarts with. */
