@@ -7,7 +7,6 @@
 //   npm run bench -- www-guests [--seconds=10] [--connections=30] [--ramp=1]
 //
 // The last line is JSON.
-import { createServer as createHttpServer } from 'node:http';
 import { connect } from 'node:net';
 import { loadavg } from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,12 +17,11 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { formatIpv4 } from '../src/tcpip/addr.js';
 import { startLocalHost } from '../src/toolstack/local.js';
 import { emit, numberOptions } from './support/harness.js';
-import { httpLoad, type LoadOptions, type LoadResult } from './support/http-load.js';
+import { httpLoad, nodeHelloServer, type LoadOptions, type LoadResult } from './support/http-load.js';
 
 /** The guest programs, run as kernels (not imported). */
 const WWW = fileURLToPath(new URL('../../examples/www/www.ts', import.meta.url));
 const LOAD = fileURLToPath(new URL('../../bench/guests/httpload.ts', import.meta.url));
-const BODY = 'Hello from a xenode unikernel\n';
 const WWW_MAC = '00:16:3e:77:77:01';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -37,18 +35,6 @@ async function nodeClient(): Promise<void> {
     return s;
   }, load, sleep, () => performance.now());
   parentPort!.postMessage(r);
-}
-
-/** Node's own server with www's answer to GET /hello: the same status line, fields and body. */
-async function nodeServer(): Promise<{ port: number; close(): void }> {
-  const body = Buffer.from(BODY);
-  const server = createHttpServer((_req, res) => {
-    res.sendDate = false;
-    res.writeHead(200, { Server: 'xenode-www', 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, Connection: 'keep-alive' });
-    res.end(body);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as { port: number }).port, close: () => server.close() };
 }
 
 async function main(): Promise<void> {
@@ -81,7 +67,7 @@ async function main(): Promise<void> {
     await local.api.call('destroy', { domain: gen.domid });
     await local.api.call('destroy', { domain: www.domid });
     // The peer, on the same machine right after: Node's server here, the client in a worker.
-    const server = await nodeServer();
+    const server = await nodeHelloServer();
     const load: LoadOptions = { connections: opts.connections, path: '/hello', host: '127.0.0.1', rampMs: opts.ramp * 1000, runtimeMs: opts.seconds * 1000 };
     const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { port: server.port, load } });
     const peer = await new Promise<LoadResult>((ok, fail) => worker.once('message', ok).once('error', fail));

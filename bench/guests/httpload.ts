@@ -7,19 +7,10 @@
 import type { OS } from 'xenode';
 import { httpLoad } from '../support/http-load.js';
 
-function options(cmdline: string): Record<string, string> {
-  const o: Record<string, string> = {};
-  for (const w of cmdline.split(/\s+/)) {
-    const eq = w.indexOf('=');
-    if (eq > 0) o[w.slice(0, eq)] = w.slice(eq + 1);
-  }
-  return o;
-}
-
 export default async function main(os: OS): Promise<void> {
-  const o = options(os.cmdline);
-  const [address, port] = (o['target'] ?? '').split(':');
-  if (!address || !port) throw new Error(`target= must be ADDRESS:PORT, not ${o['target']}`);
+  const word = (key: string) => os.cmdline.split(/\s+/).find((w) => w.startsWith(`${key}=`))?.slice(key.length + 1);
+  const [address, port] = (word('target') ?? '').split(':');
+  if (!address || !port) throw new Error(`target= must be ADDRESS:PORT, not ${word('target')}`);
   const stack = await os.tcpip();
   await os.xenstore.write('data/httpload/ready', stack.address?.address ?? '');
   await os.xenstore.wait('data/httpload/go', (v) => v === '1');
@@ -28,8 +19,8 @@ export default async function main(os: OS): Promise<void> {
     s.setNoDelay(true);
     return s;
   }, {
-    connections: Number(o['connections'] ?? 30), path: o['path'] ?? '/hello', host: address,
-    rampMs: Number(o['ramp'] ?? 1) * 1000, runtimeMs: Number(o['runtime'] ?? 10) * 1000,
+    connections: Number(word('connections') ?? 30), path: word('path') ?? '/hello', host: address,
+    rampMs: Number(word('ramp') ?? 1) * 1000, runtimeMs: Number(word('runtime') ?? 10) * 1000,
   }, (ms) => os.time.sleep(ms), () => Number(os.time.monotonic()) / 1e6);
   await os.xenstore.write('data/httpload/result', JSON.stringify(result));
   await os.lifecycle.awaitShutdownRequest();

@@ -3,7 +3,23 @@
 // a measured time; requests and their latencies. It runs over any Node Duplex, so the
 // load-generator guest (bench/guests/httpload.ts, over its TCP/IP stack) and the Node client it
 // is compared with (over node:net, bench www) are the same code.
+import { createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
+
+/** What examples/www answers to GET /hello, byte for byte, so both servers do the same work. */
+export const HELLO_BODY = 'Hello from a xenode unikernel\n';
+
+/** Node's own server with www's answer to GET /hello (the same status line, fields and body) on 127.0.0.1. */
+export async function nodeHelloServer(): Promise<{ port: number; close(): void }> {
+  const body = Buffer.from(HELLO_BODY);
+  const server = createServer((_req, res) => {
+    res.sendDate = false;
+    res.writeHead(200, { Server: 'xenode-www', 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, Connection: 'keep-alive' });
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as { port: number }).port, close: () => server.close() };
+}
 
 export interface LoadOptions {
   readonly connections: number;
