@@ -146,7 +146,20 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   static async start(opts: HostOptions = {}): Promise<Host> {
-    const hv = new Hypervisor();
+    const paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
+    if (paths) await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
+    // The database first: dom0's uuid is the one it keeps.
+    const db = SqliteHostDb.open(paths?.hostDb ?? ':memory:');
+    let vms: VmTable;
+    let dom0Uuid: string | undefined;
+    try {
+      vms = new VmTable(db, (await seedHost(db)).host);
+      dom0Uuid = await vms.dom0Uuid();
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+    const hv = new Hypervisor({ ...(dom0Uuid && { dom0Uuid }) });
     const log = opts.log ?? (() => {});
     const stormed = new Set<number>();
     const loop = new UpcallLoop(hv.dom0.view, {
@@ -169,17 +182,11 @@ export class Host extends EventEmitter<HostEvents> {
       log,
     });
     const xs = new XenstoreClient(connectLocal(xenstored, 0));
-    const paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
-    if (paths) await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
-    let db: HostDb | undefined;
-    let vms: VmTable;
     try {
-      db = SqliteHostDb.open(paths?.hostDb ?? ':memory:');
-      vms = new VmTable(db, (await seedHost(db)).host);
       const dom0 = hv.dom0;
       await vms.rebuild({ domid: 0, uuid: dom0.uuid, name: dom0.name, createdAt: dom0.createdAt });
     } catch (e) {
-      await db?.close();
+      await db.close();
       xs.close();
       await xenstored.close();
       loop.stop();
