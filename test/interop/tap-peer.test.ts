@@ -39,16 +39,17 @@ test('bridge-tap: Linux in a namespace reaches a guest on the bridge through a T
     host = spawn('ip', ['netns', 'exec', ns, process.execPath, script, join(dir, 'state'), www], { stdio: ['pipe', 'pipe', 'inherit'] });
     const lines: string[] = [];
     createInterface({ input: host.stdout! }).on('line', (l) => lines.push(l));
-    const waitLine = async (want: string, ms: number) => {
+    const waitLine = async (want: string, ms: number): Promise<string> => {
       for (const end = Date.now() + ms; Date.now() < end;) {
-        if (lines.includes(want)) return;
+        const line = lines.find((l) => l === want || l.startsWith(`${want} `));
+        if (line !== undefined) return line;
         if (host!.exitCode !== null) break;
         await new Promise((r) => setTimeout(r, 50));
       }
       assert.fail(`no '${want}' from the host; it said ${JSON.stringify(lines)}`);
     };
-    await waitLine('ready', 90_000);
-    const about = JSON.parse(lines[lines.indexOf('ready') + 1]!) as { tap: { port: string; address: string }; ports: string[] };
+    const ready = await waitLine('ready', 90_000);
+    const about = JSON.parse(ready.slice('ready '.length)) as { tap: { port: string; address: string }; ports: string[] };
     assert.equal(about.tap.address, '10.98.0.1/24');
     assert.ok(about.ports.includes('tap.xntap9'), `ports ${about.ports}`);
     assert.match(inNs('ip', ['-o', 'addr', 'show', 'xntap9']), /10\.98\.0\.1\/24/);

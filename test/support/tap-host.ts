@@ -1,6 +1,6 @@
 // Run by test/interop/tap-peer.test.ts inside a network namespace: an in-process host whose
 // bridge xenbr9 gets TAP device xntap9 (10.98.0.1/24, through `bridgeTap`) and a www guest at
-// 10.98.0.2 on it. Prints "ready" (then the bridge's ports as JSON), serves until its stdin
+// 10.98.0.2 on it. Prints "ready" and the TAP and the bridge's ports as JSON, serves until its stdin
 // closes, then stops the host (which must take the device away) and prints "closed".
 //
 //   node tap-host.js STATE_DIR WWW_KERNEL
@@ -15,8 +15,7 @@ await local.api.call('create', {
   text: `name = "www"\nkernel = "${kernel}"\nmemory = 64\nvif = [ 'bridge=xenbr9,ip=10.98.0.2/24' ]\nextra = "port=80"\n`,
 });
 const ports = (await local.api.call('bridgeList', {})).bridges.find((b) => b.name === 'xenbr9')?.ports.map((p) => p.name);
-console.log('ready');
-console.log(JSON.stringify({ tap, ports }));
+console.log(`ready ${JSON.stringify({ tap, ports })}`);
 process.stdin.resume();
 process.stdin.on('end', () => {
   void local.close().then(() => {
