@@ -3,7 +3,7 @@
 // database (model.ts); every call that changes something goes through the command layer's
 // operations (Toolstack.call), the same handlers as the CLI's: `VM.clean_shutdown` is `xenode
 // shutdown`, `VM.start` is `xenode vm-start`, `VM.create` is `xenode vm-import`.
-import type { HostEvent, Toolstack, VmChanges, XapiRole } from '../toolstack/contract.js';
+import type { Args, HostEvent, Toolstack, VmChanges, XapiRole } from '../toolstack/contract.js';
 import type { HostDb } from '../toolstack/db/hostdb.js';
 import { NULL_REF, type VMRecord } from '../toolstack/db/records.js';
 import { vdevOf } from '../toolstack/vms.js';
@@ -175,12 +175,43 @@ function field(rec: Readonly<Record<string, XValue>>, name: string, dflt?: strin
   return s;
 }
 
-/** A halted VM's disk or vif change (VBD/VIF.create and destroy), through the command layer's vmDevice. */
-async function vmDevice(ctx: CallContext, vm: string, change: { disk?: string; vif?: string; removeDisk?: string; removeVif?: string }): Promise<void> {
+type DeviceChange = Omit<Args<'vmDevice'>, 'vm'>;
+
+/**
+ * A VM's disk or vif change (VBD/VIF.create and destroy) through the command layer's vmDevice:
+ * on a halted VM its configuration's, on a running one (XAPI allows it) an unplugged device's.
+ */
+async function vmDevice(ctx: CallContext, vm: string, change: DeviceChange): Promise<void> {
   const r = await vmRecord(ctx, vm);
   if (r.is_control_domain) throw operationNotAllowed('the control domain has no configuration to change');
-  if (r.domid >= 0) throw vmBadPowerState(vm, 'halted', r.power_state.toLowerCase());
+  if (r.power_state !== 'Halted' && r.power_state !== 'Running') throw vmBadPowerState(vm, 'halted', r.power_state.toLowerCase());
   await onVm(vm, () => ctx.svc.ts.call('vmDevice', { vm: r.uuid, ...change }));
+}
+
+/** VBD/VIF.plug, unplug and unplug_force: hot-plug on a running VM, as block-attach/network-attach and their detaches do it. */
+function plugCall(cls: 'VBD' | 'VIF', plug: boolean, force = false): Call {
+  return {
+    params: [p('self', { ref: cls })], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const dev = await ctx.svc.db.read((tx) => tx[cls].get(ref as string));
+      const r = await vmRecord(ctx, dev.VM);
+      if (r.is_control_domain) throw operationNotAllowed("the control domain's devices are not hot-plugged through XenAPI");
+      if (r.power_state !== 'Running' || r.domid < 0) throw vmBadPowerState(dev.VM, 'running', r.power_state.toLowerCase());
+      if (plug && dev.currently_attached) throw new XapiError('DEVICE_ALREADY_ATTACHED', [ref as string]);
+      if (!plug && !dev.currently_attached) throw new XapiError('DEVICE_ALREADY_DETACHED', [ref as string]);
+      const change: DeviceChange = cls === 'VBD' ? (plug ? { plugDisk: dev.device } : { unplugDisk: dev.device, force })
+        : (plug ? { plugVif: dev.device } : { unplugVif: dev.device, force });
+      await onVm(dev.VM, () => ctx.svc.ts.call('vmDevice', { vm: r.uuid, ...change }));
+      return undefined;
+    },
+  };
+}
+
+/** VBD/VIF.destroy: a halted VM's device, or an unplugged one of a running VM. */
+async function destroyDevice(ctx: CallContext, dev: { VM: string; device: string; currently_attached: boolean }, change: DeviceChange): Promise<undefined> {
+  if (dev.currently_attached) throw operationNotAllowed(`device ${dev.device} is attached to a running VM: unplug it first`);
+  await vmDevice(ctx, dev.VM, change);
+  return undefined;
 }
 
 async function classRecords(ctx: CallContext, cls: ServedClass): Promise<ReadonlyMap<string, XRecord>> {
@@ -338,10 +369,12 @@ export const CALLS: Readonly<Record<string, Call>> = {
     params: [p('self', { ref: 'VBD' })], role: 'vm-admin', async: true, writes: true,
     run: async (ctx, [ref]) => {
       const b = await ctx.svc.db.read((tx) => tx.VBD.get(ref as string));
-      await vmDevice(ctx, b.VM, { removeDisk: b.device });
-      return undefined;
+      return destroyDevice(ctx, b, { removeDisk: b.device });
     },
   },
+  'VBD.plug': plugCall('VBD', true),
+  'VBD.unplug': plugCall('VBD', false),
+  'VBD.unplug_force': plugCall('VBD', false, true),
   'VIF.create': {
     params: [p('args', 'record')], role: 'vm-admin', async: true, writes: true,
     run: async (ctx, [rec]) => {
@@ -360,10 +393,12 @@ export const CALLS: Readonly<Record<string, Call>> = {
     params: [p('self', { ref: 'VIF' })], role: 'vm-admin', async: true, writes: true,
     run: async (ctx, [ref]) => {
       const v = await ctx.svc.db.read((tx) => tx.VIF.get(ref as string));
-      await vmDevice(ctx, v.VM, { removeVif: v.device });
-      return undefined;
+      return destroyDevice(ctx, v, { removeVif: v.device });
     },
   },
+  'VIF.plug': plugCall('VIF', true),
+  'VIF.unplug': plugCall('VIF', false),
+  'VIF.unplug_force': plugCall('VIF', false, true),
   'network.create': {
     params: [p('args', 'record')], role: 'pool-operator', async: true, writes: true,
     run: async (ctx, [rec]) => {
