@@ -32,7 +32,8 @@ import { parseForwardSpec } from '../network/gateway/forwardspec.js';
 import type { HostLog } from './hostlog.js';
 import { Tasks, taskControl } from './tasks.js';
 import { saveDomain } from '../migration/save.js';
-import { restoreFile } from '../migration/restore.js';
+import { restoreFile, type RestoreInfo } from '../migration/restore.js';
+import { discardSuspend, resumeVm, suspendVm } from './suspend.js';
 import { migrateDomain } from '../migration/migrate.js';
 
 const TAIL_LINES = 5;
@@ -212,18 +213,16 @@ export class ToolstackApi implements Toolstack {
     migrate: async (a) => {
       const d = this.#resolve(a.domain);
       if (d.domid === 0) throw new XenError('EPERM', 'Domain-0 cannot be migrated');
+      // As a task (XenAPI's VM.migrate_send), each of xl's sender messages is a step of progress.
+      const ctl = taskControl();
+      let said = 0;
       const r = await migrateDomain(this.#host, d.domid, a.target, {
         token: a.token, ...(a.maxRounds !== undefined && { maxRounds: a.maxRounds }), ...(a.dirtyThreshold !== undefined && { dirtyThreshold: a.dirtyThreshold }),
+        ...(ctl && { say: () => ctl.progress(++said, said + 1) }),
       });
       return { domid: d.domid, name: d.name.replace(/--migratedaway$/, ''), ...r };
     },
-    restore: async (a) => {
-      const built = await restoreFile(this.#host, a.file, { paused: a.paused === true });
-      const t = performance.now();
-      const warnings: string[] = [];
-      if (!a.paused && !(await this.#booted(built))) warnings.push(mainLate(built.domain));
-      return { ...id(built.domain), warnings, info: built.info, ms: { ...built.timings, main: a.paused ? 0 : performance.now() - t } };
-    },
+    restore: async (a) => this.#restored(await restoreFile(this.#host, a.file, { paused: a.paused === true }), a.paused === true),
     cpupoolCreate: async (a) => {
       await this.#host.createCpupool(a.name, a.cpus);
       return this.#cpupools().find((p) => p.name === a.name)!;
@@ -244,6 +243,23 @@ export class ToolstackApi implements Toolstack {
       return this.#host.db.read((tx) => vmInfo(tx.VM.get(ref)));
     },
     vmStart: async (a) => this.#boot(await this.#host.start(a.vm, { paused: a.paused === true }), [], a.paused === true),
+    vmSuspend: async (a) => {
+      const ref = await this.#host.db.read((tx) => findVm(tx, a.vm));
+      const r = await suspendVm(this.#host, ref);
+      return { ...r, uuid: await this.#host.db.read((tx) => tx.VM.get(ref).uuid) };
+    },
+    vmResume: async (a) => {
+      const { ref, uuid } = await this.#host.db.read((tx) => {
+        const ref = findVm(tx, a.vm);
+        return { ref, uuid: tx.VM.get(ref).uuid };
+      });
+      if (a.discard) {
+        await discardSuspend(this.#host, ref);
+        return { uuid, domid: -1 };
+      }
+      const r = await this.#restored(await resumeVm(this.#host, ref, { paused: a.paused === true }), a.paused === true);
+      return { uuid, domid: r.domid };
+    },
     vmList: () => this.#host.db.read((tx) => [...tx.VM.getAllRecords().values()].map(vmInfo)),
     vmUninstall: async (a) => {
       const ref = await this.#host.db.read((tx) => findVm(tx, a.vm));
@@ -290,6 +306,14 @@ export class ToolstackApi implements Toolstack {
       return { uuid: tx.network.get(ref).uuid, bridge };
     }),
   };
+
+  /** A domain restored (xl restore, VM.resume): once its main() runs again, what restore returns. */
+  async #restored(built: BuiltDomain & RestoreInfo, paused: boolean): Promise<Result<'restore'>> {
+    const t = performance.now();
+    const warnings: string[] = [];
+    if (!paused && !(await this.#booted(built))) warnings.push(mainLate(built.domain));
+    return { ...id(built.domain), warnings, info: built.info, ms: { ...built.timings, main: paused ? 0 : performance.now() - t } };
+  }
 
   /** xl block-attach (and XAPI's VBD.plug). */
   #attachDisk(domain: DomainRef, spec: DiskSpec): Promise<DiskDevice> {

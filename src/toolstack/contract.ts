@@ -393,6 +393,16 @@ export interface Commands {
     };
     result: VmInfo;
   };
+  /**
+   * vm-suspend (XAPI's VM.suspend): xl save of a running VM into a suspend VDI of the pool's
+   * suspend SR; the VM is Suspended (and persistent) afterwards.
+   */
+  vmSuspend: { args: { vm: string }; result: SaveResult & { readonly uuid: string; readonly vdi: string } };
+  /**
+   * vm-resume (XAPI's VM.resume): xl restore of a suspended VM from its suspend VDI, which then
+   * goes; `discard` halts it instead, discarding the image (XAPI's hard_shutdown of a suspended VM).
+   */
+  vmResume: { args: { vm: string; paused?: boolean; discard?: boolean }; result: { readonly uuid: string; readonly domid: number } };
   /** XAPI's network.create: a network record for a bridge of dom0's switch (made when a vif first joins it). */
   networkCreate: { args: { name: string; bridge?: string; description?: string }; result: { uuid: string; bridge: string } };
 }
@@ -404,7 +414,7 @@ export interface GcResult {
 }
 
 /** Operations that may run as tasks: the long ones, which report progress and can be cancelled. */
-export const TASK_OPS = ['vdiImport', 'vdiExport', 'vdiMigrate', 'srGc'] as const;
+export const TASK_OPS = ['vdiImport', 'vdiExport', 'vdiMigrate', 'srGc', 'vmSuspend', 'vmResume', 'migrate'] as const;
 export type TaskOp = (typeof TASK_OPS)[number];
 export type TaskCall = { [K in TaskOp]: { readonly op: K; readonly args: Commands[K]['args'] } }[TaskOp];
 
@@ -713,6 +723,14 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   },
   vmStart: (f) => f.done({ vm: f.string('vm'), paused: f.bool('paused') }),
   vmList: none,
+  vmSuspend: (f) => f.done({ vm: f.string('vm') }),
+  vmResume: (f) => {
+    const vm = f.string('vm');
+    const paused = f.bool('paused');
+    const discard = f.bool('discard');
+    if (paused && discard) throw new InvalidArgument('vmResume', 'discard', 'discard halts the VM: it cannot also be resumed paused');
+    return f.done({ vm, ...(paused && { paused }), ...(discard && { discard }) });
+  },
   vmUninstall: (f) => f.done({ vm: f.string('vm') }),
   vmDevice: (f) => {
     const vm = f.string('vm');

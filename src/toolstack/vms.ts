@@ -163,6 +163,11 @@ function destroyVm(tx: Tx, vm: Ref<'VM'>): void {
   tx.VM.destroy(vm);
 }
 
+/** A VM that is suspended, or being suspended (its domain's end leaves it Suspended). */
+function hasSuspendImage(r: VMRecord): boolean {
+  return (r.suspend_VDI ?? NULL_REF) !== NULL_REF;
+}
+
 /** A VM's record as vm-list shows it. */
 export function vmInfo(r: VMRecord): VmInfo {
   return {
@@ -201,7 +206,7 @@ export class VmTable {
       for (const [ref, r] of tx.VM.getAllRecords()) {
         if (r.is_control_domain) continue;
         if (r.xenode_transient) destroyVm(tx, ref);
-        else if (r.power_state !== 'Halted' || r.domid !== -1) this.#halt(tx, ref, r);
+        else if ((r.power_state !== 'Halted' && r.power_state !== 'Suspended') || r.domid !== -1) this.#halt(tx, ref, r);
       }
       const fields = {
         name_label: dom0.name, name_description: 'The control domain', is_control_domain: true, power_state: 'Running' as const, domid: 0,
@@ -226,11 +231,11 @@ export class VmTable {
   }
 
   /** A domain was built from `config`: the persistent VM `vm` now runs, or a new transient VM does. */
-  started(vm: Ref<'VM'> | undefined, d: VmDomain, config: DomainConfig, paused: boolean): Promise<Ref<'VM'>> {
+  started(vm: Ref<'VM'> | undefined, d: VmDomain, config: DomainConfig, paused: boolean, opts: { resume?: boolean } = {}): Promise<Ref<'VM'>> {
     const now = new Date(d.createdAt).toISOString();
     return this.db.transaction((tx) => {
       const fields = {
-        ...configFields(config), power_state: (paused ? 'Paused' : 'Running') as PowerState, domid: d.domid, resident_on: this.host, xenode_unplugged: null,
+        ...configFields(config), power_state: (paused ? 'Paused' : 'Running') as PowerState, domid: d.domid, resident_on: this.host, xenode_unplugged: null, suspend_VDI: NULL_REF,
       };
       let ref = vm;
       if (ref === undefined) {
@@ -238,7 +243,10 @@ export class VmTable {
         ref = tx.VM.create({ ...fields, uuid: d.uuid, metrics, xenode_transient: true });
       } else {
         const r = tx.VM.get(ref);
-        if (r.power_state !== 'Halted') throw new XenError('EBUSY', `VM ${r.uuid} is ${r.power_state.toLowerCase()}, not halted`);
+        // A suspended VM boots from its image only (resume).
+        if (r.power_state !== 'Halted' && !(r.power_state === 'Suspended' && opts.resume)) {
+          throw new XenError('EBUSY', `VM ${r.uuid} is ${r.power_state.toLowerCase()}, not halted`);
+        }
         change(tx, 'VM', ref, fields);
         if (r.metrics !== NULL_REF && tx.VM_metrics.find(r.metrics)) {
           change(tx, 'VM_metrics', r.metrics, { memory_actual: config.memory * MiB, VCPUs_number: config.vcpus, start_time: now, last_updated: now });
@@ -280,13 +288,38 @@ export class VmTable {
     });
   }
 
-  /** Its domain is gone: a transient VM goes with it, a persistent one (or one about to restart) is halted. */
+  /**
+   * Its domain is gone: a transient VM goes with it, a persistent one (or one about to restart)
+   * is halted, one with a suspend image is Suspended.
+   */
   stopped(vm: Ref<'VM'>, keep: boolean): Promise<void> {
     return this.db.transaction((tx) => {
       const r = tx.VM.find(vm);
       if (!r) return;
-      if (r.xenode_transient && !keep) destroyVm(tx, vm);
+      if (r.xenode_transient && !keep && !hasSuspendImage(r)) destroyVm(tx, vm);
       else this.#halt(tx, vm, r);
+    });
+  }
+
+  /**
+   * A running VM is about to be saved into `vdi` (VM.suspend): when its domain goes, it is
+   * Suspended, and it persists (a transient one too: its image must not be lost). NULL_REF: the
+   * save failed and the domain runs on.
+   */
+  suspending(vm: Ref<'VM'>, vdi: Ref<'VDI'>): Promise<void> {
+    return this.db.transaction((tx) => {
+      const r = tx.VM.get(vm);
+      if (vdi !== NULL_REF && (r.domid < 0 || r.power_state !== 'Running')) throw new XenError('EINVAL', `VM ${r.uuid} is ${r.power_state.toLowerCase()}, not running`);
+      change(tx, 'VM', vm, { suspend_VDI: vdi, ...(vdi !== NULL_REF && { xenode_transient: false }) });
+    });
+  }
+
+  /** A suspended VM's image is discarded: it is Halted. */
+  discardSuspend(vm: Ref<'VM'>): Promise<void> {
+    return this.db.transaction((tx) => {
+      const r = tx.VM.get(vm);
+      if (r.power_state !== 'Suspended') throw new XenError('EINVAL', `VM ${r.uuid} is ${r.power_state.toLowerCase()}, not suspended`);
+      change(tx, 'VM', vm, { suspend_VDI: NULL_REF, power_state: 'Halted' });
     });
   }
 
@@ -339,10 +372,11 @@ export class VmTable {
 
   /** No domain: its unplugged devices join the configuration it boots with (XAPI plugs every VBD and VIF at start). */
   #halt(tx: Tx, vm: Ref<'VM'>, r: VMRecord): void {
+    const power_state = hasSuspendImage(r) ? 'Suspended' : 'Halted';
     const c = vmConfig(r);
     const u = c && notIn(unpluggedOf(r), c);
     const next = c && u && { ...c, disks: [...c.disks, ...u.disks], vifs: [...c.vifs, ...u.vifs] };
-    change(tx, 'VM', vm, { power_state: 'Halted', domid: -1, resident_on: NULL_REF, xenode_unplugged: null, ...(next && configFields(next)) });
+    change(tx, 'VM', vm, { power_state, domid: -1, resident_on: NULL_REF, xenode_unplugged: null, ...(next && configFields(next)) });
     if (next) syncDevices(tx, vm, next, false);
   }
 }

@@ -76,8 +76,9 @@ export function isServedField(cls: ServedClass, field: string): boolean {
 export function vmAllowed(r: VMRecord): string[] {
   if (r.is_control_domain) return [];
   switch (r.power_state) {
-    case 'Running': return ['clean_shutdown', 'hard_shutdown', 'clean_reboot', 'hard_reboot', 'pause'];
+    case 'Running': return ['clean_shutdown', 'hard_shutdown', 'clean_reboot', 'hard_reboot', 'pause', 'suspend', 'migrate_send'];
     case 'Paused': return ['unpause', 'hard_shutdown', 'hard_reboot'];
+    case 'Suspended': return ['resume', 'resume_on', 'hard_shutdown'];
     case 'Halted': return r.domid >= 0 ? ['hard_shutdown'] : r.xenode_transient ? [] : ['start', 'start_on', 'destroy'];
     default: return [];
   }
