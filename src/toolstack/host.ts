@@ -231,7 +231,7 @@ export class Host extends EventEmitter<HostEvents> {
       config = { ...config, uuid };
       let vm: Ref<'VM'>;
       try {
-        vm = await this.vms.started(opts.vm, built.domain, config, opts.paused === true);
+        vm = await this.vms.started(opts.vm, built.domain, config, opts.paused === true, { resume: opts.restore !== undefined });
       } catch (e) {
         await teardownDomain(this.#ctx, domid);
         throw e;

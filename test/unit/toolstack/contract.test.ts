@@ -65,6 +65,8 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   vmStart: { vm: 'g', paused: true },
   vmList: {},
   vmUninstall: { vm: 'g' },
+  vmSuspend: { vm: 'g' },
+  vmResume: { vm: 'g', paused: true },
   vmDevice: { vm: 'g', disk: 'target=vdi:root,vdev=xvda' },
   networkCreate: { name: 'lab', bridge: 'xenbr1', description: 'the lab network' },
   vmSet: { vm: 'g', name: 'h', description: 'd', memory: 64, maxmem: 128, otherConfigKey: 'k', otherConfigValue: 'v' },
