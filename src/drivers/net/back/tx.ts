@@ -19,15 +19,13 @@ import type { BackRing } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
 import { GrantCopyBatch } from '../../../hypervisor/grant.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
-import { ETH_HLEN, FATAL_SKB_SLOTS, MAX_SKB_SLOTS, type NetRate } from '../protocol.js';
+import { ETH_HLEN, FATAL_SKB_SLOTS, MAX_SKB_SLOTS, plainFrameInfo, type NetRate } from '../protocol.js';
 import type { Credit } from './credit.js';
 import type { McastFilter } from './mcast.js';
 import type { NetbackStats } from './stats.js';
 
 /** The largest frame: netif.h's size field is 16 bits. */
 const MAX_FRAME = 0xffff;
-/** The info of a frame that is not GSO, by csum_blank | data_validated << 1: shared, never changed. */
-const FRAME_INFO: readonly NetFrameInfo[] = [0, 1, 2, 3].map((b) => Object.freeze({ csumBlank: (b & 1) !== 0, dataValidated: (b & 2) !== 0 }));
 
 export interface TxPathOptions {
   readonly ring: BackRing;
@@ -213,7 +211,7 @@ export class TxPath {
     const dataValidated = (first.flags & NETTXF_data_validated) !== 0;
     const info: NetFrameInfo = gso && gso.kind === 'gso'
       ? { csumBlank, dataValidated, gso: { type: gso.gsoType as typeof XEN_NETIF_GSO_TYPE_TCPV4, size: gso.size } }
-      : FRAME_INFO[(csumBlank ? 1 : 0) | (dataValidated ? 2 : 0)]!;
+      : plainFrameInfo(csumBlank, dataValidated);
     this.#respondAll(reqs, extras, NETIF_RSP_OKAY);
     const stats = this.#o.stats;
     stats.rxPackets++;
