@@ -451,14 +451,7 @@ export function copyLocal(g: DomainView, mapper: number, b: GrantCopyBatch): num
   return failed;
 }
 
-/** Below this many bytes a loop beats making a view for TypedArray.set (a small frame's copy allocates nothing). */
-const SMALL_COPY = 128;
-
-/** TypedArray.set, with no view made when the whole source goes (a one-slot frame) or the copy is small. */
+/** TypedArray.set, with no view made when the whole source goes (a one-slot frame). */
 function copyBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, len: number): void {
-  if (len <= SMALL_COPY) {
-    for (let i = 0; i < len; i++) dst[to + i] = src[from + i]!;
-    return;
-  }
   dst.set(from === 0 && len === src.length ? src : src.subarray(from, from + len), to);
 }

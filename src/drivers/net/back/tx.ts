@@ -60,6 +60,8 @@ export class TxPath {
   /** The requests #reqs holds, decoded in place: nothing is allocated per slot. */
   readonly #pool: NetifTxRequest[] = Array.from({ length: FATAL_SKB_SLOTS }, () => ({ gref: 0, offset: 0, flags: 0, id: 0, size: 0 }));
   readonly #frame = new Uint8Array(MAX_FRAME);
+  /** The last view of #frame handed to the switch: reused while frames keep their size (the switch's views live for the call only). */
+  #view = this.#frame.subarray(0, 0);
   /** The copy of one packet's slots out of the frontend's grants. */
   readonly #copy = new GrantCopyBatch(FATAL_SKB_SLOTS);
   readonly #rsp: NetifTxResponse = { id: 0, status: 0 };
@@ -216,7 +218,8 @@ export class TxPath {
     const stats = this.#o.stats;
     stats.rxPackets++;
     stats.rxBytes += first.size;
-    this.#o.output(this.#frame.subarray(0, first.size), info);
+    if (this.#view.length !== first.size) this.#view = this.#frame.subarray(0, first.size);
+    this.#o.output(this.#view, info);
   }
 
   /** Copy the packet's data out of its grants into #frame, one batch; the reason if a slot will not copy. */
