@@ -286,10 +286,11 @@ function readers(cls: ServedClass): Record<string, Call> {
       },
     },
   };
-  if (db && isServedField(cls, 'name_label')) {
+  // As XAPI's data model has them: pool has no get_by_name_label, message no field getters.
+  if (db && cls !== 'pool' && isServedField(cls, 'name_label')) {
     calls[`${cls}.get_by_name_label`] = { params: [p('label', 'string')], role: 'read-only', run: (ctx, [label]) => ctx.svc.db.read((tx) => tx[db].getByNameLabel(label as string)) };
   }
-  for (const field of servedFields(cls)) {
+  for (const field of cls === 'message' ? [] : servedFields(cls)) {
     calls[`${cls}.get_${field}`] = { params: [p('self', ref)], role: 'read-only', run: async (ctx, [r]) => (await classRecord(ctx, cls, r as string))[field]! };
   }
   return calls;

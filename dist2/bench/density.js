@@ -1,0 +1,86 @@
+// How many idle guests a host holds, how fast they boot back to back, and whether a create
+// costs the same with 1,000 running as with none (issue 17: 1,000 guests in under 20 s, the
+// median create of the last 100 within 1.5x the first 100, p99 within 2x, under 5 MiB each).
+// Next to it, measured in the same run, the physical floor of one vCPU thread per domain:
+// starting bare worker threads (no library OS) back to back, their CPU and memory each.
+//
+//   npm run bench -- density [--guests=1000] [--batch=100] [--seconds=300] [--floor=40]
+//
+// Bounded: it stops booting at --seconds and reports what it reached.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { parseDomainConfig } from '../src/toolstack/domconfig.js';
+import { Host } from '../src/toolstack/host.js';
+import { emit, numberOptions, summarize } from './support/harness.js';
+const opts = numberOptions({ guests: 1000, batch: 100, seconds: 300, floor: 40 });
+const KERNEL = fileURLToPath(new URL('../../bench/guests/idle.ts', import.meta.url));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+};
+const rssMib = () => process.memoryUsage().rss / 2 ** 20;
+/** Bare worker threads started back to back and kept: CPU and memory each, the floor of thread-per-domain. */
+async function floor(n) {
+    const rss0 = rssMib();
+    const cpu0 = cpuMs();
+    const t0 = performance.now();
+    const workers = [];
+    for (let i = 0; i < n; i++) {
+        const w = new Worker('const p = require("node:worker_threads").parentPort; p.postMessage(0); p.on("message", () => {});', {
+            eval: true, resourceLimits: { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 6 },
+        });
+        await new Promise((r) => w.once('message', r));
+        workers.push(w);
+    }
+    const ms = (performance.now() - t0) / n;
+    const cpu = (cpuMs() - cpu0) / n;
+    await sleep(2000);
+    const mib = (rssMib() - rss0) / n;
+    await Promise.all(workers.map((w) => w.terminate()));
+    return { ms_each: ms, cpu_ms_each: cpu, mib_each: mib };
+}
+const host = await Host.start({ poolSize: 2 });
+host.pool.warm({ heapMb: 24 });
+await sleep(1000);
+const rss0 = rssMib();
+const cpu0 = cpuMs();
+const t0 = performance.now();
+const createMs = [];
+const dom0Ms = [];
+for (let i = 0; i < opts.guests && performance.now() - t0 < opts.seconds * 1000; i++) {
+    const config = parseDomainConfig(`name = "idle-${i}"\nkernel = "${KERNEL}"\nmemory = 32\n`, KERNEL).config;
+    const c0 = performance.now();
+    const built = await host.create(config);
+    dom0Ms.push(performance.now() - c0);
+    await built.vcpu.mainCalled;
+    createMs.push(performance.now() - c0);
+}
+const bootS = (performance.now() - t0) / 1000;
+const cpuEach = (cpuMs() - cpu0) / createMs.length;
+await sleep(5000); // let the guests' and dom0's garbage collection settle
+const mibEach = (rssMib() - rss0) / createMs.length;
+const batches = [];
+for (let i = 0; i < createMs.length; i += opts.batch) {
+    const s = summarize(createMs.slice(i, i + opts.batch));
+    batches.push({ median: s.median, p99: s.p99, dom0_median: summarize(dom0Ms.slice(i, i + opts.batch)).median });
+}
+await host.close();
+const bare = await floor(opts.floor);
+const first = batches[0];
+const last = batches[batches.length - 1];
+emit({
+    bench: 'density',
+    guests: createMs.length,
+    boot_all_s: bootS,
+    batches,
+    last_over_first_median: last.median / first.median,
+    last_over_first_p99: last.p99 / first.p99,
+    cpu_ms_per_guest: cpuEach,
+    rss_mib_per_guest: mibEach,
+    floor_bare_worker: bare,
+    floor_boot_all_s_on_all_cores: (bare.cpu_ms_each * createMs.length) / 1000 / availableParallelism(),
+    targets: { boot_all_s: 20, last_over_first_median: 1.5, last_over_first_p99: 2, rss_mib_per_guest: 5 },
+});
+//# sourceMappingURL=density.js.map

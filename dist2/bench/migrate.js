@@ -1,0 +1,74 @@
+// Live migration between two hosts in this process over loopback TCP: a 64 MiB and a 256 MiB
+// guest (a quarter of memory= is I/O memory; three quarters of that filled), idle and while it
+// rewrites pages at a set rate. Total time, bytes sent as a multiple of the guest's I/O memory,
+// pre-copy rounds, and the downtime as the sender sees it (from the suspend to the target's
+// report that its copy runs); next to it the same-run limit: the same number of bytes copied
+// over a plain loopback socket.
+//
+//   npm run bench -- migrate [--rate=200]
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MigrationReceiver } from '../src/migration/receive.js';
+import { migrateDomain } from '../src/migration/migrate.js';
+import { memorySplit } from '../src/toolstack/builder.js';
+import { parseDomainConfig } from '../src/toolstack/domconfig.js';
+import { Host } from '../src/toolstack/host.js';
+import { emit, numberOptions } from './support/harness.js';
+const opts = numberOptions({ rate: 200 });
+const KERNEL = fileURLToPath(new URL('../../bench/guests/dirty.ts', import.meta.url));
+const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-mig-'));
+const a = await Host.start({ poolSize: 1 });
+const b = await Host.start({ poolSize: 1 });
+const tokenFile = join(dir, 'token');
+for (const memory of [64, 256])
+    b.pool.warm({ heapMb: memorySplit(memory).heapMb });
+const receiver = await MigrationReceiver.listen(b, { address: '127.0.0.1', port: 0, tokenFile, log: () => { } });
+const token = (await readFile(tokenFile, 'utf8')).trim();
+/** ms to push `bytes` through a plain loopback TCP connection. */
+async function socketCopy(bytes) {
+    const server = createServer((s) => s.on('data', () => { }).on('end', () => s.end()));
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const sock = connect(server.address().port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    const chunk = Buffer.alloc(1 << 20, 7);
+    const t0 = performance.now();
+    for (let left = bytes; left > 0; left -= chunk.length) {
+        if (!sock.write(left >= chunk.length ? chunk : chunk.subarray(0, left)))
+            await new Promise((r) => sock.once('drain', r));
+    }
+    sock.end();
+    await new Promise((r) => sock.once('close', r));
+    const ms = performance.now() - t0;
+    server.close();
+    return ms;
+}
+const runs = [];
+let seq = 0;
+for (const memory of [64, 256]) {
+    for (const rate of [0, opts.rate]) {
+        const ioMb = memory / 4;
+        const name = `mig-${seq++}`;
+        const cfg = parseDomainConfig(`name = "${name}"\nkernel = "${KERNEL}"\nmemory = ${memory}\nextra = "mb=${(ioMb * 3) / 4} rate=${rate}"\n`, KERNEL).config;
+        const built = await a.create(cfg);
+        await a.xs.wait(`/local/domain/${built.domain.domid}/data/dirty`, (v) => v === 'filled', { timeout: 60_000 });
+        const r = await migrateDomain(a, built.domain.domid, `127.0.0.1:${receiver.port}`, { token });
+        const there = b.hv.domains().find((d) => d.name === name);
+        await b.xs.wait(`/local/domain/${there.domid}/data/dirty`, (v) => v === 'resumed', { timeout: 60_000 });
+        await b.destroy(there.domid);
+        const limitMs = await socketCopy(r.bytes);
+        runs.push({
+            memory_mib: memory, io_memory_mib: ioMb, dirty_pages_per_10ms: rate, total_ms: r.totalMs, downtime_ms: r.downtimeMs,
+            rounds: r.rounds, sent_over_io_memory: r.bytes / (ioMb << 20), rate_mb_s: r.bytes / 2 ** 20 / (r.totalMs / 1000),
+            limit_socket_copy_mb_s: r.bytes / 2 ** 20 / (limitMs / 1000),
+        });
+    }
+}
+await receiver.close();
+await a.close();
+await b.close();
+await rm(dir, { recursive: true, force: true });
+emit({ bench: 'migrate', runs, goal_downtime_ms: 50 });
+//# sourceMappingURL=migrate.js.map

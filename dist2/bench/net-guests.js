@@ -1,0 +1,124 @@
+// Frames between real guests across a bridge: 1, 2, 4, 8, 16 pairs of guests (each a domain
+// with its own vCPU thread and os.net(), bench/guests/netpeer.ts), one of each pair streaming
+// frames to the other through netfront -> netback -> the switch -> netback -> netfront, with
+// the backends in dom0 and then in a network driver domain (examples/driver-domain, which
+// runs serveNetBackends and a switch of its own). 64-byte and 1514-byte frames in frames/s
+// and TCPv4 GSO super-frames of 65000 bytes in Gb/s, summed over the receivers, each next to
+// the physical limit measured in the same run: the same frames copied from one
+// SharedArrayBuffer to another in one thread. Prints one line of JSON.
+//
+//   npm run bench -- net-guests [--runtime=1] [--ramp=0.5] [--max-pairs=16] [--window=256] [--repeat=1]
+//
+// All guests and dom0 share this machine's cores, so the aggregate measures the whole host;
+// the load average at the start and the end is in the result.
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseDomainConfig } from '../src/toolstack/domconfig.js';
+import { Host } from '../src/toolstack/host.js';
+import { emit, numberOptions } from './support/harness.js';
+const opts = numberOptions({ runtime: 1, ramp: 0.5, 'max-pairs': 16, window: 256, repeat: 1 });
+const NETPEER = fileURLToPath(new URL('../../bench/guests/netpeer.ts', import.meta.url));
+const NET_DD = fileURLToPath(new URL('../../examples/driver-domain/netback.ts', import.meta.url));
+const SIZES = [64, 1514, 65000];
+const NAMES = ['eth64', 'eth1514', 'gso64k'];
+const PAIRS = [1, 2, 4, 8, 16].filter((n) => n <= opts['max-pairs']);
+/** The physical limit: `size`-byte frames copied between two SharedArrayBuffers, one thread. */
+function sabCopy(size, ms) {
+    const a = new Uint8Array(new SharedArrayBuffer(65536));
+    const b = new Uint8Array(new SharedArrayBuffer(65536));
+    a.fill(0x5a, 0, size);
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < ms) {
+        for (let i = 0; i < 256; i++)
+            b.set(a.subarray(0, size));
+        n += 256;
+    }
+    const s = (performance.now() - t0) / 1000;
+    return { frames_per_s: n / s, gbit_per_s: (n * size * 8) / s / 1e9 };
+}
+const macOf = (i, role) => `00:16:3e:5${role}:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
+let seq = 0;
+/** `pairs` sender/receiver pairs, every size in turn; per size the receivers' sum and the limit. */
+async function run(host, pairs, backend) {
+    const domids = [];
+    const node = (d, k) => `/local/domain/${d}/data/netpeer/${k}`;
+    const console = (d) => (host.consoled.has(d) ? new TextDecoder().decode(host.consoled.log(d)).slice(-2000) : '(no console)');
+    const create = async (role, i) => {
+        const be = backend ? `, backend=${backend}` : '';
+        const mac = macOf(i, role === 'send' ? 0 : 1);
+        const extra = `role=${role} peer=${macOf(i, 1)} sizes=${SIZES.join(',')} runtime=${opts.runtime} ramp=${opts.ramp} window=${opts.window}`;
+        const cfg = `name = "netpeer-${seq++}"\nkernel = "${NETPEER}"\nmemory = 32\nvif = [ 'mac=${mac}, bridge=xenbr0${be}' ]\nextra = "${extra}"\n`;
+        return (await host.create(parseDomainConfig(cfg, NETPEER).config)).domain.domid;
+    };
+    try {
+        for (let i = 0; i < pairs; i++) {
+            const recv = await create('recv', i);
+            const send = await create('send', i);
+            domids.push({ send, recv });
+        }
+        const all = domids.flatMap((p) => [p.send, p.recv]);
+        const out = {};
+        for (let k = 0; k < SIZES.length; k++) {
+            await Promise.all(all.map((d) => host.xs.wait(node(d, `ready-${k}`), (v) => v === '1', { timeout: 120_000 }).catch((e) => {
+                throw new Error(`d${d} did not get ready for phase ${k}: ${e.message}\n${console(d)}`);
+            })));
+            // Measured while the guests wait: the same machine, the same moment.
+            const limit = sabCopy(SIZES[k], opts.runtime * 1000);
+            await Promise.all(all.map((d) => host.xs.write(node(d, `go-${k}`), '1')));
+            const result = async (d) => {
+                const r = await host.xs.wait(node(d, `result-${k}`), (v) => v !== undefined, { timeout: 60_000 + (opts.runtime + opts.ramp) * 4000 });
+                return JSON.parse(r);
+            };
+            const results = await Promise.all(domids.map((p) => result(p.recv)));
+            const sent = await Promise.all(domids.map((p) => result(p.send)));
+            const secs = (Math.max(...results.map((r) => r.end_ms)) - Math.min(...results.map((r) => r.start_ms))) / 1000;
+            const frames = results.reduce((a, r) => a + r.frames, 0);
+            const bytes = results.reduce((a, r) => a + r.bytes, 0);
+            const got = { frames_per_s: frames / secs, gbit_per_s: (bytes * 8) / secs / 1e9 };
+            // What the senders' netfronts had taken in the same time: the difference is what the
+            // receivers' rings had no room for (netback drops, it does not queue).
+            const sentPerS = sent.reduce((a, r) => a + r.frames / ((r.end_ms - r.start_ms) / 1000), 0);
+            out[NAMES[k]] = { ...got, sent_frames_per_s: sentPerS, sab_copy: limit, ratio: got.frames_per_s / limit.frames_per_s };
+        }
+        return out;
+    }
+    finally {
+        for (const p of domids) {
+            await host.destroy(p.send).catch(() => { });
+            await host.destroy(p.recv).catch(() => { });
+        }
+    }
+}
+/** The median of `repeat` runs by 64-byte frame rate. */
+async function median(once) {
+    const runs = [];
+    for (let i = 0; i < opts.repeat; i++)
+        runs.push(await once());
+    runs.sort((a, b) => a['eth64'].frames_per_s - b['eth64'].frames_per_s);
+    return runs[(runs.length - 1) >> 1];
+}
+const load0 = loadavg();
+const host = await Host.start({ poolSize: 4 });
+const ddName = 'net-dd';
+const dd = await host.create(parseDomainConfig(`name = "${ddName}"\nkernel = "${NET_DD}"\nmemory = 64\ndriver_domain = 1\n`, NET_DD).config);
+const results = {};
+try {
+    for (const [mode, backend] of [['dom0', undefined], ['driver_domain', ddName]]) {
+        const byPairs = {};
+        for (const n of PAIRS)
+            byPairs[`pairs_${n}`] = await median(() => run(host, n, backend));
+        results[mode] = byPairs;
+    }
+}
+finally {
+    await host.destroy(dd.domain.domid).catch(() => { });
+    await host.close();
+}
+emit({
+    bench: 'net-guests', runtime_s: opts.runtime, ramp_s: opts.ramp, window: opts.window, repeat: opts.repeat,
+    path: 'guest os.net().write -> netfront -> netback -> switch -> netback -> netfront -> guest listen()',
+    loadavg_start: load0.map((l) => Math.round(l * 100) / 100), loadavg_end: loadavg().map((l) => Math.round(l * 100) / 100),
+    ...results,
+});
+//# sourceMappingURL=net-guests.js.map

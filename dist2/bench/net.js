@@ -1,0 +1,193 @@
+// Frames between two guests across dom0's bridge: guest A's tx ring -> A's netback -> dom0's
+// switch (src/network) -> B's netback -> B's rx buffers, every domain on this one thread
+// (./support/onethread.ts). The guests' frontends are written by hand (./support/net-rawfront.ts):
+// netfront's own work is left out, so the figures are netback's, the switch's and the rings'.
+// 64-byte and 1514-byte frames in frames/s, GSO super-frames of 64 KiB in Gb/s, each next to
+// the physical limit measured in the same run: the same frames copied from one
+// SharedArrayBuffer to another in one thread. With each figure, the process's CPU time per
+// frame (a measure the other loads on the machine change less). Prints one line of JSON.
+//
+// Last, the time to hot-plug --vifs vifs into one guest, next to the same xenstore work with no
+// netback.
+//
+//   npm run bench -- net [--runtime=1] [--repeat=3] [--vifs=100]
+import { NETRXF_extra_info, NETRXF_more_data, NETTXF_csum_blank, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_GSO_TYPE_TCPV4, encodeNetifRxRequest, } from '../src/abi/netif.js';
+import { PAGE_SIZE } from '../src/abi/xen.js';
+import { NetbackDaemon } from '../src/drivers/net/back/devd.js';
+import { Switch } from '../src/network/switch.js';
+import { emit, numberOptions } from './support/harness.js';
+import { RawNetFront, createVif, frameOf, writeVifNodes } from './support/net-rawfront.js';
+import { OneThreadHost } from './support/onethread.js';
+const opts = numberOptions({ runtime: 1, repeat: 3, vifs: 100 });
+const GSO_FRAME = 65000;
+/** The physical limit: `size`-byte frames copied between two SharedArrayBuffers, one thread. */
+function sabCopy(size, ms) {
+    const a = new Uint8Array(new SharedArrayBuffer(PAGE_SIZE * 17));
+    const b = new Uint8Array(new SharedArrayBuffer(PAGE_SIZE * 17));
+    a.set(frameOf(size, '00:16:3e:00:01:00'));
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < ms) {
+        for (let i = 0; i < 1024; i++)
+            b.set(a.subarray(0, size));
+        n += 1024;
+    }
+    const s = (performance.now() - t0) / 1000;
+    return { frames_per_s: n / s, gbit_per_s: (n * size * 8) / s / 1e9 };
+}
+/** A streams `size`-byte frames to B for `ms`: A keeps its tx ring full, B keeps its rx ring stocked. */
+async function stream(size, gso, ms) {
+    const host = new OneThreadHost();
+    const sw = new Switch();
+    const daemon = await NetbackDaemon.start(host.dom0, 0, { switch: sw });
+    try {
+        const ga = host.guest(1024);
+        const gb = host.guest(2048);
+        await createVif(host.dom0.xs, ga.domid, 0);
+        await createVif(host.dom0.xs, gb.domid, 0);
+        const a = await RawNetFront.connect(host.dom0.xs, ga);
+        const b = await RawNetFront.connect(host.dom0.xs, gb);
+        const frame = frameOf(size, `00:16:3e:00:0${ga.domid}:00`, `00:16:3e:00:0${gb.domid}:00`, 1, 0x0800);
+        // One packet's slots, on pages granted once and reused by every packet.
+        const extras = gso ? [{ kind: 'gso', type: XEN_NETIF_EXTRA_TYPE_GSO, flags: 0, size: 1448, gsoType: XEN_NETIF_GSO_TYPE_TCPV4, features: 0 }] : [];
+        const template = a.frameSlots(frame, { flags: gso ? NETTXF_csum_blank : 0, extras });
+        const perPacket = template.length;
+        const txRing = a.queues[0].tx;
+        const rxRing = b.queues[0].rx;
+        // B: post every rx slot once; as each response comes back, repost the buffer of the request
+        // at its ring index (as netfront does: a GSO extra-info's response carries no id). Each
+        // ring slot keeps its buffer, so a repost is one request encoded in place, nothing allocated.
+        b.postRx(rxRing.nrEnts);
+        const rxGrefs = Array.from({ length: rxRing.nrEnts }, (_, i) => b.rxPosted.get(i));
+        const rxReq = { id: 0, gref: 0 };
+        let received = 0;
+        let extraNext = false;
+        b.onCollect = () => {
+            const rs = b.rxResponses;
+            if (rs.length === 0)
+                return;
+            for (const r of rs) {
+                const idx = rxRing.reqProdPvt;
+                rxReq.id = idx & 0xffff;
+                rxReq.gref = rxGrefs[idx % rxRing.nrEnts];
+                encodeNetifRxRequest(rxRing.view, rxRing.slotOffset(idx), rxReq);
+                rxRing.reqProdPvt = idx + 1;
+                if (extraNext) {
+                    extraNext = false;
+                    continue;
+                }
+                if (r.flags & NETRXF_extra_info)
+                    extraNext = true;
+                if (!(r.flags & NETRXF_more_data) && r.status >= 0)
+                    received++;
+            }
+            rs.length = 0;
+            if (rxRing.pushRequestsAndCheckNotify())
+                b.queues[0].rxPort.notify();
+        };
+        let running = true;
+        let sent = 0;
+        let id = 0;
+        // The template's slots are encoded straight onto the ring, each request's id renumbered in
+        // place, and pushed once per fill: the bench's frontend allocates nothing per frame.
+        const fill = () => {
+            a.txResponses.length = 0;
+            let n = 0;
+            while (running && txRing.freeRequests() >= perPacket) {
+                for (const s of template) {
+                    if (!('extra' in s))
+                        s.id = id++ & 0xffff;
+                }
+                a.putSlots(template);
+                n++;
+            }
+            sent += n;
+            if (n)
+                a.pushTx();
+        };
+        a.onCollect = fill;
+        const round = async (roundMs) => {
+            running = true;
+            received = 0;
+            const t0 = performance.now();
+            const cpu0 = process.cpuUsage();
+            fill();
+            await new Promise((r) => setTimeout(r, roundMs));
+            const s = (performance.now() - t0) / 1000;
+            const cpu = process.cpuUsage(cpu0);
+            const frames = received;
+            running = false;
+            // Let what is in flight drain before the next round.
+            await new Promise((r) => setTimeout(r, 50));
+            return { frames_per_s: frames / s, gbit_per_s: (frames * size * 8) / s / 1e9, cpu_us_per_frame: (cpu.user + cpu.system) / frames };
+        };
+        await round(300); // the JIT warms up
+        const got = await round(ms);
+        if (sent === 0)
+            throw new Error('nothing was sent');
+        return got;
+    }
+    finally {
+        await daemon.stop();
+        sw.close();
+        await host.close();
+    }
+}
+/**
+ * Hot-plug `n` vifs into one guest, one after another as `xl network-attach` does: the
+ * toolstack's xenstore transaction, then netback's setup up to hotplug-status. The limit next
+ * to it: the same transactions on a host with no netback (the xenstore work alone).
+ */
+async function hotplug(n, withNetback) {
+    const host = new OneThreadHost();
+    const sw = new Switch();
+    const daemon = withNetback ? await NetbackDaemon.start(host.dom0, 0, { switch: sw }) : null;
+    try {
+        const g = host.guest(64);
+        const t0 = performance.now();
+        for (let devid = 0; devid < n; devid++) {
+            if (withNetback)
+                await createVif(host.dom0.xs, g.domid, devid);
+            else
+                await writeVifNodes(host.dom0.xs, g.domid, devid);
+        }
+        const ms = performance.now() - t0;
+        if (daemon && daemon.devices.size !== n)
+            throw new Error(`${daemon.devices.size} of ${n} vifs came up`);
+        return ms;
+    }
+    finally {
+        await daemon?.stop();
+        sw.close();
+        await host.close();
+    }
+}
+function median(points) {
+    return [...points].sort((x, y) => x.frames_per_s - y.frames_per_s)[points.length >> 1];
+}
+const round2 = (p) => ({
+    frames_per_s: Math.round(p.frames_per_s), gbit_per_s: Math.round(p.gbit_per_s * 100) / 100,
+    ...(p.cpu_us_per_frame !== undefined && { cpu_us_per_frame: Math.round(p.cpu_us_per_frame * 1000) / 1000 }),
+});
+const results = {};
+for (const [name, size, gso] of [['eth64', 64, false], ['eth1514', 1514, false], ['gso64k', GSO_FRAME, true]]) {
+    const runs = [];
+    const limits = [];
+    for (let r = 0; r < opts.repeat; r++) {
+        runs.push(await stream(size, gso, opts.runtime * 1000));
+        limits.push(sabCopy(size, opts.runtime * 1000));
+    }
+    const got = median(runs);
+    const limit = median(limits);
+    results[name] = { bytes: size, ...round2(got), sab_copy: round2(limit), ratio: Math.round((got.frames_per_s / limit.frames_per_s) * 10000) / 10000 };
+}
+const plug = [];
+const plugLimit = [];
+for (let r = 0; r < opts.repeat; r++) {
+    plug.push(await hotplug(opts.vifs, true));
+    plugLimit.push(await hotplug(opts.vifs, false));
+}
+const mid = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+results.hotplug = { vifs: opts.vifs, ms: mid(plug), xenstore_only_ms: mid(plugLimit), ratio: mid(plug) / mid(plugLimit) };
+emit({ bench: 'net', runtime_s: opts.runtime, repeat: opts.repeat, path: 'raw tx ring -> netback -> Switch -> netback -> raw rx ring, one thread', ...results });
+//# sourceMappingURL=net.js.map

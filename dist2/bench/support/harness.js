@@ -1,0 +1,108 @@
+// Shared by the benchmarks: options, statistics, the JSON result line, and worker threads
+// driven by request/reply messages.
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+/** `--name=value` options of a benchmark; every option is a number with a default. */
+export function numberOptions(defaults) {
+    const { values } = parseArgs({
+        options: Object.fromEntries(Object.keys(defaults).map((k) => [k, { type: 'string' }])),
+        strict: true,
+    });
+    const out = { ...defaults };
+    for (const [k, v] of Object.entries(values)) {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n <= 0)
+            throw new Error(`--${k} wants a positive number, not ${String(v)}`);
+        out[k] = n;
+    }
+    return out;
+}
+/** Nearest-rank percentile of sorted samples. */
+export function percentile(sorted, p) {
+    if (sorted.length === 0)
+        return NaN;
+    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+export function summarize(samples) {
+    const sorted = Float64Array.from(samples).sort();
+    let sum = 0;
+    for (const s of sorted)
+        sum += s;
+    return { n: sorted.length, median: percentile(sorted, 50), p99: percentile(sorted, 99), mean: sum / sorted.length, min: sorted[0] };
+}
+/** Round for the JSON line: 3 significant digits are all these machines can tell apart. */
+export function round(x) {
+    return Number(x.toPrecision(3));
+}
+export function roundAll(value) {
+    return JSON.parse(JSON.stringify(value, (_, v) => (typeof v === 'number' && !Number.isInteger(v) ? round(v) : v)));
+}
+/** The result: one line of JSON, the last line a benchmark prints. */
+export function emit(result) {
+    console.log(JSON.stringify(roundAll(result)));
+}
+/**
+ * Run `fn` in batches of `batch` calls until `ms` milliseconds have passed; returns calls per
+ * second. A tenth of that time goes first to a warm-up, so that the JIT has compiled `fn`.
+ */
+export function rate(ms, batch, fn, warmup = true) {
+    if (warmup)
+        rate(ms / 10, batch, fn, false);
+    let calls = 0;
+    const start = performance.now();
+    const end = start + ms;
+    let now = start;
+    while (now < end) {
+        for (let i = 0; i < batch; i++)
+            fn();
+        calls += batch;
+        now = performance.now();
+    }
+    return (calls * 1000) / (now - start);
+}
+/** A worker thread that answers each request message with one reply message, in order. */
+export class BenchWorker {
+    worker;
+    #queue = [];
+    constructor(url) {
+        this.worker = new Worker(url);
+        this.worker.on('message', (m) => {
+            const p = this.#queue.shift();
+            if (!p)
+                return;
+            if (m.error !== undefined)
+                p.reject(new Error(m.error));
+            else
+                p.resolve(m.value);
+        });
+        this.worker.on('error', (e) => {
+            for (const p of this.#queue.splice(0))
+                p.reject(e);
+        });
+    }
+    request(msg, transfer = []) {
+        return new Promise((resolve, reject) => {
+            this.#queue.push({ resolve: resolve, reject });
+            this.worker.postMessage(msg, transfer);
+        });
+    }
+    terminate() {
+        return this.worker.terminate();
+    }
+}
+/** The answering side of BenchWorker: handlers by message type; each returns the reply value. */
+export function serveRequests(port, handlers) {
+    port.on('message', async (msg) => {
+        try {
+            const handler = handlers[msg.type];
+            if (!handler)
+                throw new Error(`unknown request ${msg.type}`);
+            const value = await handler(msg);
+            port.postMessage({ value }, value instanceof Float64Array ? [value.buffer] : []);
+        }
+        catch (e) {
+            port.postMessage({ error: String(e?.stack ?? e) });
+        }
+    });
+}
+//# sourceMappingURL=harness.js.map

@@ -1,0 +1,105 @@
+// blkbench: a fio-like load generator guest. It keeps `qd` requests of `bs` bytes in flight on
+// its first disk for `runtime` seconds and prints one line of JSON: operations, IOPS, MB/s,
+// latency percentiles and a latency histogram (so a harness can merge several guests).
+//
+// extra= takes key=value words:
+//   rw=randread|randwrite|read|write|randrw   mix=50 (percent reads for randrw)
+//   bs=4096  qd=32  runtime=2 (seconds)  size=0 (bytes of the disk to use; 0: all of it)
+//   persistent=1  indirect=256  ring=0 (ring page order)  queues=1   (blkfront options)
+//   iomem=1: buffers are I/O pages (os.io), which blkfront grants without copying; 0: ordinary
+//           Uint8Arrays, copied through blkfront's bounce pages
+//   ramp=0.2: seconds of the same load before measuring (fio's ramp_time: the JIT warms up)
+//   fill=0: 1 writes the whole area first (a RAM disk never written reads from one zero page)
+//   sync=1: write data/blkbench/ready and start when dom0 writes data/blkbench/go;
+//           the result also goes to data/blkbench/result.
+import { HISTOGRAM_BUCKETS, bucketOf, percentileOf } from 'xenode';
+function options(cmdline) {
+    const o = {};
+    for (const w of cmdline.split(/\s+/)) {
+        const eq = w.indexOf('=');
+        if (eq > 0)
+            o[w.slice(0, eq)] = w.slice(eq + 1);
+    }
+    return o;
+}
+export default async function main(os) {
+    const o = options(os.cmdline);
+    const num = (k, d) => (o[k] === undefined ? d : Number(o[k]));
+    const rw = o['rw'] ?? 'randread';
+    const bs = num('bs', 4096);
+    const qd = num('qd', 32);
+    const runtimeMs = num('runtime', 2) * 1000;
+    const mix = num('mix', 50) / 100;
+    const sync = o['sync'] === '1';
+    const iomem = num('iomem', 1) === 1;
+    const rampMs = num('ramp', 0.2) * 1000;
+    const fill = num('fill', 0) === 1;
+    const disk = await os.block(undefined, {
+        persistent: num('persistent', 1) === 1,
+        maxIndirectSegments: num('indirect', 256),
+        ringPageOrder: num('ring', 0),
+        queues: num('queues', 1),
+    });
+    const sectors = disk.info().sizeSectors;
+    const span = Math.floor((num('size', 0) || sectors * 512) / bs);
+    if (bs % 512 !== 0 || span < 1)
+        throw new Error(`bs=${bs} does not fit the disk`);
+    const hist = new Array(HISTOGRAM_BUCKETS).fill(0);
+    let ops = 0;
+    let reads = 0;
+    let cursor = 0;
+    let end = 0;
+    const random = rw.startsWith('rand');
+    const buffers = Array.from({ length: qd }, () => (iomem ? os.io.alloc(bs).subarray(0, bs) : new Uint8Array(bs)));
+    const worker = async (buf) => {
+        while (performance.now() < end) {
+            const block = random ? Math.floor(Math.random() * span) : cursor++ % span;
+            const read = rw === 'randread' || rw === 'read' || (rw === 'randrw' && Math.random() < mix);
+            const s = performance.now();
+            if (read)
+                await disk.read((block * bs) / 512, buf);
+            else
+                await disk.write((block * bs) / 512, buf);
+            hist[bucketOf((performance.now() - s) * 1000)]++;
+            ops++;
+            if (read)
+                reads++;
+        }
+    };
+    if (fill) {
+        const b = buffers[0];
+        b.fill(0xa5);
+        for (let block = 0; block < span; block++)
+            await disk.write((block * bs) / 512, b);
+    }
+    if (rampMs > 0) {
+        end = performance.now() + rampMs;
+        await Promise.all(buffers.map(worker));
+        hist.fill(0);
+        ops = reads = 0;
+    }
+    if (sync) {
+        await os.xenstore.write('data/blkbench/ready', '1');
+        await os.xenstore.wait('data/blkbench/go', (v) => v === '1');
+    }
+    const t0 = performance.now();
+    end = t0 + runtimeMs;
+    await Promise.all(buffers.map(worker));
+    const secs = (performance.now() - t0) / 1000;
+    const n = disk;
+    const result = {
+        guest: os.name, rw, bs, qd, iomem, seconds: Number(secs.toFixed(3)), ops, reads,
+        // Wall-clock start and end (ms since the epoch), so a harness can add up guests over the
+        // time they all ran rather than trusting each one's own rate.
+        start_ms: performance.timeOrigin + t0, end_ms: performance.timeOrigin + t0 + secs * 1000,
+        iops: Math.round(ops / secs), mbps: Number(((ops * bs) / secs / 1e6).toFixed(1)),
+        p50_us: Number(percentileOf(hist, 50).toFixed(1)), p99_us: Number(percentileOf(hist, 99).toFixed(1)),
+        persistent: n.negotiated?.persistent, max_segments: n.negotiated?.maxSegments,
+        hist: hist.join(','),
+    };
+    console.log(JSON.stringify(result));
+    if (sync)
+        await os.xenstore.write('data/blkbench/result', JSON.stringify(result));
+    await disk.disconnect();
+}
+//# sourceMappingURL=blkbench.js.map

@@ -1,0 +1,2 @@
+import type { OS } from 'xenode';
+export default function main(os: OS): Promise<void>;

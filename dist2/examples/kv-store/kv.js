@@ -1,0 +1,142 @@
+import { SECTOR, decodeRecord, encodeRecord, isFormatted, superblock } from './kvlog.js';
+/** Sectors read at a time while replaying. */
+const REPLAY_CHUNK = 256;
+class KvStore {
+    disk;
+    map = new Map();
+    #tail = 1;
+    #seq = 0;
+    constructor(disk) {
+        this.disk = disk;
+    }
+    state() {
+        return { entries: [...this.map], tail: this.#tail, seq: this.#seq };
+    }
+    /** Carry on from a suspend's state instead of replaying the log. */
+    adopt(s) {
+        for (const [k, v] of s.entries)
+            this.map.set(k, v);
+        this.#tail = s.tail;
+        this.#seq = s.seq;
+    }
+    async open() {
+        const s0 = new Uint8Array(SECTOR);
+        await this.disk.read(0, s0);
+        if (!isFormatted(s0)) {
+            console.log('kv-store: formatting the disk');
+            await this.disk.write(0, superblock());
+            await this.disk.write(1, new Uint8Array(SECTOR)); // an empty log
+            await this.disk.flush();
+            return;
+        }
+        const size = this.disk.info().sizeSectors;
+        let buf = new Uint8Array(0);
+        let bufSector = 1;
+        for (;;) {
+            const at = (this.#tail - bufSector) * SECTOR;
+            const r = decodeRecord(buf.subarray(at), this.#seq);
+            if (r === null)
+                break;
+            if (r === 'need-more') {
+                const n = Math.min(REPLAY_CHUNK, size - bufSector - buf.length / SECTOR);
+                if (n <= 0)
+                    break;
+                const more = new Uint8Array(n * SECTOR);
+                await this.disk.read(bufSector + buf.length / SECTOR, more);
+                const next = new Uint8Array(buf.length - at + more.length);
+                next.set(buf.subarray(at));
+                next.set(more, buf.length - at);
+                buf = next;
+                bufSector = this.#tail;
+                continue;
+            }
+            this.#apply(r.record);
+            this.#tail += r.sectors;
+            this.#seq++;
+        }
+    }
+    #apply(r) {
+        if (r.value === undefined)
+            this.map.delete(r.key);
+        else
+            this.map.set(r.key, r.value);
+    }
+    /** Append, flush, then apply: acknowledged means durable. */
+    async put(key, value) {
+        const rec = encodeRecord(this.#seq, { key, value });
+        const sectors = rec.length / SECTOR;
+        if (this.#tail + sectors + 1 > this.disk.info().sizeSectors)
+            throw new Error('the disk is full');
+        // The sector after the record is zeroed so replay stops there even over an old, longer log.
+        const out = new Uint8Array(rec.length + SECTOR);
+        out.set(rec);
+        await this.disk.write(this.#tail, out);
+        await this.disk.flush();
+        this.#tail += sectors;
+        this.#seq++;
+        this.#apply({ key, value });
+    }
+}
+async function serve(os, kv) {
+    const answer = async (req) => {
+        const [id = '', op, key, ...rest] = req.split(' ');
+        try {
+            switch (op) {
+                case 'get': return `${id} ok ${kv.map.get(key ?? '') ?? ''}`;
+                case 'set':
+                    await kv.put(key, rest.join(' '));
+                    return `${id} ok`;
+                case 'del':
+                    await kv.put(key, undefined);
+                    return `${id} ok`;
+                case 'list': return `${id} ok ${[...kv.map.keys()].join(' ')}`;
+                default: return `${id} error unknown request`;
+            }
+        }
+        catch (e) {
+            return `${id} error ${e.message}`;
+        }
+    };
+    let last = '';
+    await os.xenstore.write('data/kv/response', '');
+    await os.xenstore.watch('data/kv/request', () => {
+        void os.xenstore.readOptional('data/kv/request').then(async (req) => {
+            if (!req || req === last)
+                return;
+            last = req;
+            await os.xenstore.write('data/kv/response', await answer(req));
+        });
+    });
+    await os.xenstore.write('data/kv/ready', '1');
+    const request = await os.lifecycle.awaitShutdownRequest();
+    await os.shutdown(request === 'reboot' ? 'reboot' : 'poweroff');
+}
+export default async function main(os) {
+    const disk = await os.block();
+    const kv = new KvStore(disk);
+    os.lifecycle.onSuspend(() => kv.state());
+    const resumed = os.resumed;
+    if (resumed) {
+        kv.adopt(resumed);
+        console.log(`kv-store resumed on ${disk.vdev}: ${kv.map.size} keys`);
+        if (os.cmdline.split(/\s+/).includes('serve'))
+            return serve(os, kv);
+    }
+    await kv.open();
+    const boots = Number(kv.map.get('boots') ?? '0') + 1;
+    await kv.put('boots', String(boots));
+    console.log(`kv-store on ${disk.vdev} (${disk.info().sizeSectors} sectors): boot ${boots}, ${kv.map.size} keys`);
+    for (const [k, v] of kv.map)
+        console.log(`  ${k} = ${v}`);
+    if (os.cmdline.split(/\s+/).includes('serve'))
+        return serve(os, kv);
+    if (boots % 2 === 1) {
+        await kv.put('written-at-boot', String(boots));
+        console.log(`set written-at-boot = ${boots}; rebooting to show it survives`);
+        await disk.disconnect();
+        await os.shutdown('reboot');
+    }
+    console.log(`written-at-boot = ${kv.map.get('written-at-boot')} survived the restart; powering off`);
+    await disk.disconnect();
+}
+//# sourceMappingURL=kv.js.map

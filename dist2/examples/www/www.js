@@ -1,0 +1,73 @@
+import { HttpError, RequestParser, response } from './http.js';
+import { SITE } from './site.js';
+function option(cmdline, key) {
+    return cmdline.split(/\s+/).find((w) => w.startsWith(`${key}=`))?.slice(key.length + 1);
+}
+const encoder = new TextEncoder();
+export default async function main(os) {
+    const port = Number(option(os.cmdline, 'port') ?? 80);
+    const url = option(os.cmdline, 'url');
+    const stack = await os.tcpip();
+    const started = os.time.monotonic();
+    let requests = 0;
+    let connections = 0;
+    const handle = (r) => {
+        requests++;
+        const head = r.method === 'HEAD';
+        const opts = { keepAlive: r.keepAlive, head };
+        if (r.method !== 'GET' && !head)
+            return response(405, 'text/plain', encoder.encode('GET or HEAD\n'), { ...opts, extra: 'Allow: GET, HEAD\r\n' });
+        const path = r.target.split('?')[0];
+        if (path === '/api/status') {
+            const status = {
+                server: 'xenode-www', address: stack.address?.address ?? null, requests, connections,
+                uptime_s: Math.round(Number(os.time.monotonic() - started) / 1e6) / 1000,
+            };
+            return response(200, 'application/json', encoder.encode(`${JSON.stringify(status)}\n`), opts);
+        }
+        const file = SITE.get(path);
+        if (!file)
+            return response(404, 'text/plain', encoder.encode('not found\n'), opts);
+        return response(200, file.type, encoder.encode(file.body), opts);
+    };
+    stack.tcp.listen(port, (conn) => {
+        connections++;
+        conn.setNoDelay(true);
+        conn.on('error', () => { });
+        const parser = new RequestParser();
+        let open = true;
+        conn.on('data', (chunk) => {
+            if (!open)
+                return;
+            let reqs;
+            try {
+                reqs = parser.push(chunk);
+            }
+            catch (e) {
+                const status = e instanceof HttpError ? e.status : 500;
+                open = false;
+                conn.end(response(status, 'text/plain', encoder.encode(`${e.message}\n`), { keepAlive: false }));
+                return;
+            }
+            for (const r of reqs) {
+                const more = conn.write(handle(r));
+                if (!r.keepAlive) {
+                    open = false;
+                    conn.end();
+                    return;
+                }
+                // A client that does not read its answers stops being read.
+                if (!more) {
+                    conn.pause();
+                    conn.once('drain', () => conn.resume());
+                }
+            }
+        });
+        conn.on('end', () => conn.end());
+    }, { backlog: 1024 });
+    console.log(`www: listening on ${stack.address?.address}:${port}`);
+    if (url)
+        console.log(`serving ${url}`);
+    return new Promise(() => { }); // until shut down
+}
+//# sourceMappingURL=www.js.map

@@ -1,0 +1,62 @@
+export declare const EVTCHNOP_bind_interdomain = 0;
+export declare const EVTCHNOP_bind_virq = 1;
+export declare const EVTCHNOP_bind_pirq = 2;
+export declare const EVTCHNOP_close = 3;
+export declare const EVTCHNOP_send = 4;
+export declare const EVTCHNOP_status = 5;
+export declare const EVTCHNOP_alloc_unbound = 6;
+export declare const EVTCHNOP_bind_ipi = 7;
+export declare const EVTCHNOP_bind_vcpu = 8;
+export declare const EVTCHNOP_unmask = 9;
+export declare const EVTCHNOP_reset = 10;
+export declare const EVTCHNSTAT_closed = 0;
+export declare const EVTCHNSTAT_unbound = 1;
+export declare const EVTCHNSTAT_interdomain = 2;
+export declare const EVTCHNSTAT_pirq = 3;
+export declare const EVTCHNSTAT_virq = 4;
+export declare const EVTCHNSTAT_ipi = 5;
+export declare const EVTCHNSTAT_NAMES: readonly ['closed', 'unbound', 'interdomain', 'pirq', 'virq', 'ipi'];
+export declare const VIRQ_TIMER = 0;
+export declare const VIRQ_DEBUG = 1;
+export declare const VIRQ_CONSOLE = 2;
+export declare const VIRQ_DOM_EXC = 3;
+export declare const VIRQ_TBUF = 4;
+export declare const VIRQ_DEBUGGER = 6;
+export declare const VIRQ_XENOPROF = 7;
+export declare const VIRQ_CON_RING = 8;
+export declare const VIRQ_PCPU_STATE = 9;
+export declare const VIRQ_MEM_EVENT = 10;
+export declare const VIRQ_ARGO = 11;
+export declare const VIRQ_ENOMEM = 12;
+export declare const VIRQ_XENPMU = 13;
+export declare const NR_VIRQS = 24;
+/** VIRQs that exist once per host and may be bound only by a privileged domain. */
+export declare const GLOBAL_VIRQS: ReadonlySet<number>;
+export declare const BITS_PER_XEN_ULONG = 64;
+/** 2-level ABI: 64 words of 64 bits. */
+export declare const EVTCHN_2L_NR_CHANNELS: number;
+export declare const XEN_LEGACY_MAX_VCPUS = 32;
+/** struct vcpu_info (64 bytes on x86). */
+export declare const VCPU_INFO_SIZE = 64;
+export declare const VCPUINFO_UPCALL_PENDING = 0;
+export declare const VCPUINFO_UPCALL_MASK = 1;
+export declare const VCPUINFO_PENDING_SEL = 8;
+export declare const VCPUINFO_ARCH = 16;
+export declare const VCPUINFO_TIME = 32;
+/** struct vcpu_time_info */
+export declare const VCPUTIME_VERSION = 0;
+export declare const VCPUTIME_TSC_TIMESTAMP = 8;
+export declare const VCPUTIME_SYSTEM_TIME = 16;
+export declare const VCPUTIME_TSC_TO_SYSTEM_MUL = 24;
+export declare const VCPUTIME_TSC_SHIFT = 28;
+export declare const VCPUTIME_FLAGS = 29;
+/** struct shared_info */
+export declare const SHINFO_VCPU_INFO = 0;
+export declare const SHINFO_EVTCHN_PENDING: number;
+export declare const SHINFO_EVTCHN_MASK: number;
+export declare const SHINFO_WC_VERSION: number;
+export declare const SHINFO_WC_SEC: number;
+export declare const SHINFO_WC_NSEC: number;
+export declare const SHINFO_WC_SEC_HI: number;
+export declare const SHINFO_ARCH: number;
+export declare function vcpuInfoOffset(vcpu: number): number;

@@ -1,0 +1,64 @@
+export declare const GRANT_ENTRY_V1_SIZE = 8;
+/** struct grant_entry_v1 { uint16_t flags; domid_t domid; uint32_t frame; } */
+export declare const GNTENT_FLAGS = 0;
+export declare const GNTENT_DOMID = 2;
+export declare const GNTENT_FRAME = 4;
+export declare const GRANT_ENTRIES_PER_FRAME: number;
+export declare const GTF_invalid = 0;
+export declare const GTF_permit_access = 1;
+export declare const GTF_accept_transfer = 2;
+export declare const GTF_transitive = 3;
+export declare const GTF_type_mask = 3;
+export declare const GTF_readonly: number;
+export declare const GTF_reading: number;
+export declare const GTF_writing: number;
+export declare const GTF_PWT: number;
+export declare const GTF_PCD: number;
+export declare const GTF_PAT: number;
+export declare const GTF_sub_page: number;
+export declare const GTF_transfer_committed: number;
+export declare const GTF_transfer_completed: number;
+export declare const GNTMAP_device_map: number;
+export declare const GNTMAP_host_map: number;
+export declare const GNTMAP_readonly: number;
+export declare const GNTMAP_application_map: number;
+export declare const GNTMAP_contains_pte: number;
+export declare const GNTCOPY_source_gref: number;
+export declare const GNTCOPY_dest_gref: number;
+export declare const GNTTABOP_map_grant_ref = 0;
+export declare const GNTTABOP_unmap_grant_ref = 1;
+export declare const GNTTABOP_setup_table = 2;
+export declare const GNTTABOP_dump_table = 3;
+export declare const GNTTABOP_transfer = 4;
+export declare const GNTTABOP_copy = 5;
+export declare const GNTTABOP_query_size = 6;
+export declare const GNTTABOP_unmap_and_replace = 7;
+export declare const GNTTABOP_set_version = 8;
+export declare const GNTTABOP_get_status_frames = 9;
+export declare const GNTTABOP_get_version = 10;
+export declare const GNTST_okay = 0;
+export declare const GNTST_general_error = -1;
+export declare const GNTST_bad_domain = -2;
+export declare const GNTST_bad_gntref = -3;
+export declare const GNTST_bad_handle = -4;
+export declare const GNTST_bad_virt_addr = -5;
+export declare const GNTST_bad_dev_addr = -6;
+export declare const GNTST_no_device_space = -7;
+export declare const GNTST_permission_denied = -8;
+export declare const GNTST_bad_page = -9;
+export declare const GNTST_bad_copy_arg = -10;
+export declare const GNTST_address_too_big = -11;
+export declare const GNTST_eagain = -12;
+export declare const GNTST_no_space = -13;
+/** The GNTST_* symbol names, indexed by -status (GNTTABOP_error_msgs has the same count). */
+export declare const GNTST_NAMES: readonly ['GNTST_okay', 'GNTST_general_error', 'GNTST_bad_domain', 'GNTST_bad_gntref', 'GNTST_bad_handle', 'GNTST_bad_virt_addr', 'GNTST_bad_dev_addr', 'GNTST_no_device_space', 'GNTST_permission_denied', 'GNTST_bad_page', 'GNTST_bad_copy_arg', 'GNTST_address_too_big', 'GNTST_eagain', 'GNTST_no_space'];
+export type GntstName = (typeof GNTST_NAMES)[number];
+export declare function gntstName(status: number): GntstName;
+/** A grant operation failed; `status` is the GNTST_* code Xen would return. */
+export declare class GrantError extends Error {
+    readonly status: number;
+    readonly detail: string;
+    name: string;
+    constructor(status: number, detail: string);
+    get statusName(): GntstName;
+}

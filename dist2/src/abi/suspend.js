@@ -1,0 +1,55 @@
+// xenode's own part of a suspend (Xen leaves it to the guest): the record a guest's library OS
+// writes into its RAM before SCHEDOP_shutdown(suspend), and how a restored domain's start_info
+// points at it. A PV guest hands Xen its start_info frame in the suspend hypercall and finds
+// start_info again on resume; a xenode guest names its record's frames in the call, and the
+// toolstack that restores it puts them in start_info's mod_start/mod_len (mod_start a pfn, as
+// SIF_MOD_START_PFN says) with SIF_XENODE_RESUMED set.
+//
+// The record is V8's structured-clone serialization (what postMessage and structuredClone
+// use) of { version, state, io }: `state` is what the program's onSuspend handler returned
+// (absent: it has none), `io` the program's I/O pages as [first pfn, count] pairs, which stay
+// populated; every other RAM frame belongs to the runtime and is freed on resume.
+import { deserialize, serialize } from 'node:v8';
+import { XenError } from '../errors.js';
+/** start_info flags (xen.h): mod_start is a pfn, not a virtual address. */
+export const SIF_MOD_START_PFN = 1 << 3;
+/** xenode's: the domain resumes from the suspend record at mod_start/mod_len. */
+export const SIF_XENODE_RESUMED = 1 << 30;
+export const SUSPEND_RECORD_VERSION = 1;
+/** A state larger than this is refused at suspend (and in a save image). */
+export const MAX_SUSPEND_RECORD_BYTES = 64 << 20;
+/** Throws a DataCloneError (from V8) if the state is not structured-cloneable. */
+export function encodeSuspendRecord(r) {
+    const bytes = serialize(r);
+    if (bytes.length > MAX_SUSPEND_RECORD_BYTES) {
+        throw new XenError('E2BIG', `the suspend state is ${bytes.length} bytes; the limit is ${MAX_SUSPEND_RECORD_BYTES}`);
+    }
+    return bytes;
+}
+/**
+ * The record in `bytes`, checked: valid structured-clone data of the right shape, I/O pages
+ * within RAM frames `first` up to `hwm`. EINVAL names what is wrong.
+ */
+export function decodeSuspendRecord(bytes, first, hwm) {
+    if (bytes.length > MAX_SUSPEND_RECORD_BYTES)
+        throw new XenError('E2BIG', `the suspend record is ${bytes.length} bytes; the limit is ${MAX_SUSPEND_RECORD_BYTES}`);
+    let v;
+    try {
+        v = deserialize(bytes);
+    }
+    catch (e) {
+        throw new XenError('EINVAL', `the suspend state is not valid structured-clone data: ${e.message}`);
+    }
+    const r = v;
+    if (typeof r !== 'object' || r === null || r.version !== SUSPEND_RECORD_VERSION || typeof r.hasState !== 'boolean' || !Array.isArray(r.io)) {
+        throw new XenError('EINVAL', `the suspend record is not a version ${SUSPEND_RECORD_VERSION} xenode record`);
+    }
+    for (const range of r.io) {
+        const [start, count] = Array.isArray(range) ? range : [];
+        if (!Number.isInteger(start) || !Number.isInteger(count) || count < 1 || start < first || start + count > hwm) {
+            throw new XenError('EINVAL', `the suspend record names I/O pages outside RAM frames ${first}..${hwm}`);
+        }
+    }
+    return r;
+}
+//# sourceMappingURL=suspend.js.map

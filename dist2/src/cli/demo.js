@@ -1,0 +1,149 @@
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { styleText } from 'node:util';
+import { say } from './common.js';
+import { top } from './top.js';
+const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
+/** Long enough for the top view to show it at work. */
+const BENCH_SECONDS = 4;
+/** Each disk image (sparse). */
+const DISK_BYTES = 64 * 2 ** 20;
+/** Guests that are still running after this are destroyed. */
+const DEMO_TIMEOUT_MS = 60_000;
+function guests(dir, wwwPort) {
+    const g = (name, cfg) => ({ name, cfg, output: '', restarts: 0 });
+    return [
+        g('hello', `name = "hello"\nkernel = "${join(EXAMPLES, 'hello/hello.ts')}"\nextra = "greeting=demo"\n`),
+        g('kv-store', `name = "kv-store"\nkernel = "${join(EXAMPLES, 'kv-store/kv.ts')}"\n` +
+            `disk = [ 'format=raw, vdev=xvda, access=rw, target=${join(dir, 'kv-store.img')}' ]\non_reboot = "restart"\n`),
+        g('blkbench', `name = "blkbench"\nkernel = "${join(EXAMPLES, 'blkbench/blkbench.ts')}"\n` +
+            `disk = [ 'format=raw, vdev=xvda, access=rw, target=${join(dir, 'bench.img')}' ]\n` +
+            `extra = "rw=randread bs=4096 qd=32 runtime=${BENCH_SECONDS}"\n`),
+        g('www', `name = "www"\nkernel = "${join(EXAMPLES, 'www/www.ts')}"\nmemory = 64\nvif = [ 'bridge=xenbr0' ]\n` +
+            `forward = [ 'tcp:${wwwPort}:80' ]\nextra = "port=80 url=http://127.0.0.1:${wwwPort}/"\n`),
+    ];
+}
+/** Create a guest paused, attach to its console, then let it run: none of its output is missed. */
+async function boot(ts, g, file) {
+    const t0 = performance.now();
+    const { domid } = await ts.call('create', { file, paused: true });
+    const console = await ts.console(domid, { onOutput: (d) => void (g.output += Buffer.from(d).toString()), onEnd() { } });
+    await ts.call('unpause', { domain: domid });
+    g.bootMs = performance.now() - t0;
+    return { domid, console };
+}
+function summary(g) {
+    const bench = /^\{"guest":"blkbench".*\}$/m.exec(g.output);
+    const r = bench ? JSON.parse(bench[0]) : undefined;
+    const did = r ? `${Math.round(r.iops).toLocaleString('en')} IOPS, ${r.mbps} MB/s, p99 ${r.p99_us} µs (4 KiB random reads, queue depth 32, on a raw image file)`
+        : g.name === 'kv-store' ? (/survived the restart/.test(g.output) ? 'wrote a key, rebooted, found it on its disk' : 'did not finish its round trip')
+            : g.name === 'www' ? (g.served ?? 'served nothing')
+                : (g.output.split('\n').find((l) => l.trim()) ?? '');
+    const restarts = g.restarts ? `, restarted ${g.restarts}x` : '';
+    const name = process.stdout.isTTY ? styleText('bold', g.name.padEnd(9)) : g.name.padEnd(9);
+    return `  ${name} booted in ${g.bootMs?.toFixed(0) ?? '?'} ms${restarts}; ${g.ended ?? 'still running'}; ${did}`;
+}
+/** A TCP port free on 127.0.0.1 now (the demo must not collide with what the user runs on 8080). */
+async function freePort() {
+    const s = createServer();
+    await new Promise((resolve, reject) => s.once('error', reject).listen(0, '127.0.0.1', resolve));
+    const { port } = s.address();
+    await new Promise((resolve) => s.close(resolve));
+    return port;
+}
+/** Fetch www's page through its host forward as curl would, then ask it to power off. */
+async function visitWww(ts, g, domid, port) {
+    const until = performance.now() + 20_000;
+    while (!g.output.includes('serving ') && performance.now() < until)
+        await new Promise((r) => setTimeout(r, 50));
+    const url = `http://127.0.0.1:${port}/`;
+    try {
+        const t0 = performance.now();
+        const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+        const body = await res.text();
+        const ms = performance.now() - t0;
+        const address = /listening on ([0-9.]+):/.exec(g.output)?.[1] ?? 'the guest';
+        g.served = `GET ${url} -> ${res.status}, ${body.length} bytes in ${ms.toFixed(1)} ms (dom0's gateway forwarded it to ${address}:80)`;
+    }
+    catch (e) {
+        g.served = `GET ${url} failed: ${e.message}`;
+    }
+    await ts.call('shutdown', { domain: domid }).catch(() => { });
+}
+export async function demo() {
+    const dir = await mkdtemp(join(tmpdir(), 'xenode-demo-'));
+    const { startLocalHost } = await import('../toolstack/local.js');
+    const local = await startLocalHost({ stateDir: join(dir, 'state'), poolSize: 2 });
+    try {
+        const ts = local.api;
+        const wwwPort = await freePort();
+        const list = guests(dir, wwwPort);
+        for (const img of ['kv-store.img', 'bench.img']) {
+            await writeFile(join(dir, img), '');
+            await truncate(join(dir, img), DISK_BYTES);
+        }
+        say(`xenode demo: an in-process host boots ${list.map((g) => g.name).join(', ')} (disks in ${dir})`);
+        const byDomid = new Map();
+        let left = list.length;
+        let allDone;
+        const done = new Promise((resolve) => (allDone = resolve));
+        const restarting = new Set();
+        const sub = await ts.events((e) => {
+            if (!('domid' in e))
+                return;
+            const g = byDomid.get(e.type === 'restarted' ? e.from : e.domid);
+            if (!g)
+                return;
+            if (e.type === 'shutdown') {
+                g.ended = e.reason === 'poweroff' ? 'powered off' : `shut down (${e.reason})`;
+                if (e.taken === 'restart')
+                    restarting.add(e.domid);
+            }
+            else if (e.type === 'restarted') {
+                g.restarts++;
+                byDomid.set(e.domid, g);
+                // The restarted domain's console, from its first byte.
+                void ts.console(e.domid, { onOutput: (d) => void (g.output += Buffer.from(d).toString()), onEnd() { } }, { replay: true });
+            }
+            else if (e.type === 'destroyed' && !restarting.delete(e.domid) && --left === 0) {
+                allDone();
+            }
+        });
+        const consoles = [];
+        for (const g of list) {
+            const file = join(dir, `${g.name}.cfg`);
+            await writeFile(file, g.cfg);
+            const { domid, console } = await boot(ts, g, file);
+            byDomid.set(domid, g);
+            consoles.push(console);
+        }
+        await top(ts, { delay: 1, iterations: BENCH_SECONDS, batch: !process.stdout.isTTY });
+        const www = [...byDomid].find(([, g]) => g.name === 'www');
+        if (www)
+            await visitWww(ts, www[1], www[0], wwwPort);
+        const timer = setTimeout(allDone, DEMO_TIMEOUT_MS);
+        await done;
+        clearTimeout(timer);
+        sub.close();
+        for (const c of consoles)
+            c.close();
+        process.stdout.write(`\n${list.length} guests:\n${list.map((g) => `${summary(g)}\n`).join('')}`);
+    }
+    finally {
+        await local.close();
+        await rm(dir, { recursive: true, force: true });
+    }
+    say(`Cleaned up ${dir}.`);
+}
+export function registerDemoCommand(program) {
+    program
+        .command('demo')
+        .description('boot hello, kv-store, blkbench and the www web server in an in-process host, show them in the top view, fetch a page from www, summarize, clean up')
+        .action(async () => {
+        await demo();
+    });
+}
+//# sourceMappingURL=demo.js.map

@@ -1,0 +1,166 @@
+// `xenode host` (the host daemon, in the foreground), `xenode host start` (the same, in the
+// background: prints the control socket once it answers) and `xenode host stop`.
+import { spawn } from 'node:child_process';
+import { Option } from 'commander';
+import { displayPath, hostPaths, resolveStateDir } from '../toolstack/paths.js';
+import { say, withHost, withStateDir } from './common.js';
+import { dmesgLine } from './format.js';
+/**
+ * The daemon's allocator setting. glibc raises its mmap threshold (up to 32 MiB) each time a
+ * large block it had mmapped is freed; from then on blocks of that size come from the main
+ * heap, where the allocations that each guest's create and destroy leave behind fragment it:
+ * a host that had run 1,000 guests held 750 MB more than after 10 (docs/PERFORMANCE.md,
+ * "Memory after churn"). A fixed threshold keeps large blocks in mmap, returned when freed.
+ * A value the user set wins; it is read when the process starts, so only a spawn can set it.
+ */
+const DAEMON_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };
+/**
+ * The daemon's V8 flags. Left to itself V8 grows the main isolate's young generation up to
+ * 16 MiB a semi-space as the allocation rate rises, and a host creating and destroying guests
+ * allocates fast: 1,000 cycles added ~29 MiB of V8 pages to its RSS (1.41x after 10 cycles);
+ * with 1 MiB semi-spaces 1.06x at the same speed (docs/PERFORMANCE.md, "Memory after churn").
+ * A flag the user gave (node's own arguments or NODE_OPTIONS) wins.
+ */
+const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1'];
+/** The daemon flags that neither `execArgv` nor `nodeOptions` already sets. */
+export function daemonNodeFlags(execArgv, nodeOptions = '') {
+    const given = [...execArgv, ...nodeOptions.split(/\s+/)].map((a) => a.split('=')[0]);
+    return DAEMON_NODE_FLAGS.filter((f) => !given.includes(f.split('=')[0]));
+}
+const mallocTuned = () => Object.keys(DAEMON_MALLOC_ENV).every((k) => process.env[k] !== undefined);
+/** More shells than this would hold a host's memory for guests nobody asked for. */
+const MAX_SHELLS = 256;
+/** XenAPI's HTTPS port unless --xapi-port says otherwise. */
+const DEFAULT_XAPI_PORT = 8443;
+/** --listen ADDRESS:PORT for migrations. */
+function listenOption(o) {
+    if (o.listen === undefined)
+        return {};
+    const m = /^(.+):([0-9]{1,5})$/.exec(o.listen);
+    const port = Number(m?.[2]);
+    if (!m || !(port >= 0 && port < 65536))
+        throw new Error(`--listen wants ADDRESS:PORT, not '${o.listen}'`);
+    return { migrationListen: { address: m[1].replace(/^\[|\]$/g, ''), port } };
+}
+function numbers(o) {
+    const poolSize = Number(o.pool);
+    const grace = Number(o.shutdownTimeout);
+    const port = o.xapiPort === 'off' ? undefined : o.xapiPort === undefined ? DEFAULT_XAPI_PORT : Number(o.xapiPort);
+    const shells = Number(o.shells);
+    if (!Number.isInteger(poolSize) || poolSize < 0)
+        throw new Error(`--pool wants a whole number of threads, not '${o.pool}'`);
+    if (!Number.isInteger(shells) || shells < 0 || shells > MAX_SHELLS)
+        throw new Error(`--shells wants a whole number of domains from 0 to ${MAX_SHELLS}, not '${o.shells}'`);
+    if (!(grace >= 0))
+        throw new Error(`--shutdown-timeout wants a number of seconds, not '${o.shutdownTimeout}'`);
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536))
+        throw new Error(`--xapi-port wants a TCP port or 'off', not '${o.xapiPort}'`);
+    return { poolSize, shells, shutdownGraceMs: grace * 1000, ...(port !== undefined && { xapiPort: port }), xapiAddress: o.xapiAddress, xapiPortOptional: o.xapiPort === undefined };
+}
+async function runDaemon(o) {
+    const { HostDaemon } = await import('../toolstack/daemon.js');
+    const stateDir = resolveStateDir(o.stateDir);
+    // Started by `host start`: report over IPC, then live without a terminal.
+    const report = o.notifyParent && process.send ? (m) => void process.send(m) : null;
+    let daemon;
+    try {
+        daemon = await HostDaemon.start({
+            stateDir,
+            ...numbers(o),
+            ...listenOption(o),
+            ...(!report && { echo: (e) => say(dmesgLine(e)) }),
+        });
+    }
+    catch (e) {
+        if (!report)
+            throw e;
+        report({ error: e.message });
+        process.disconnect?.();
+        process.exitCode = 1;
+        return;
+    }
+    const d = daemon;
+    const stop = () => void d.stop();
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    // A bug in one command must not take every guest down with the host: log it and go on.
+    const uncaught = (e) => d.local.log.message(`uncaught error in the host: ${e?.stack ?? String(e)}`);
+    if (process.platform === 'linux' && !mallocTuned()) {
+        d.local.log.message(`memory: run the host with ${Object.entries(DAEMON_MALLOC_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} ` +
+            '(as `xenode host start` does), or its RSS grows with every guest created and destroyed');
+    }
+    process.on('uncaughtException', uncaught);
+    if (report) {
+        report({ ready: d.paths.controlSocket });
+        process.disconnect?.();
+    }
+    else {
+        say(`xenode host on ${displayPath(stateDir)} (pid ${process.pid}): control socket ${d.paths.controlSocket}, ` +
+            `xenstored ${d.paths.xenstoredSocket}, XenAPI ${d.xapi.server.port ? `https://${o.xapiAddress}:${d.xapi.server.port}/ and ` : ''}` +
+            `${d.xapi.paths.socket}; Ctrl-C stops it`);
+    }
+    await d.stopped;
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    process.off('uncaughtException', uncaught);
+}
+/** Start a daemon in the background; resolves with its control socket once it serves. */
+async function startDetached(o) {
+    const stateDir = resolveStateDir(o.stateDir);
+    numbers(o);
+    listenOption(o);
+    const child = spawn(process.execPath, [
+        ...daemonNodeFlags(process.execArgv, process.env.NODE_OPTIONS), ...process.execArgv, process.argv[1], 'host', '--state-dir', stateDir, '--pool', o.pool, '--shells', o.shells,
+        '--shutdown-timeout', o.shutdownTimeout, ...(o.xapiPort !== undefined ? ['--xapi-port', o.xapiPort] : []), '--xapi-address', o.xapiAddress,
+        ...(o.listen !== undefined ? ['--listen', o.listen] : []), '--notify-parent',
+    ], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...DAEMON_MALLOC_ENV, ...process.env } });
+    const report = await new Promise((resolve, reject) => {
+        child.once('message', (m) => resolve(m));
+        child.once('error', reject);
+        child.once('exit', (code, signal) => reject(new Error(`the host exited (${signal ?? `status ${code}`}) while starting: see ${displayPath(hostPaths(stateDir).logFile)}`)));
+    });
+    child.removeAllListeners('exit');
+    child.unref();
+    if ('error' in report)
+        throw new Error(report.error);
+    return report.ready;
+}
+export function registerHostCommands(program) {
+    const daemonOptions = (cmd) => withStateDir(cmd)
+        .option('--pool <n>', 'vCPU threads kept started, ready for new domains', '2')
+        .option('--shells <n>', 'domains kept pre-built for creates of the default memory=, so a create only names one and hands it its kernel', '0')
+        .option('--shutdown-timeout <seconds>', 'how long guests get to power off when the host stops', '10')
+        .option('--xapi-port <port>', `XenAPI over HTTPS on this TCP port ('off': only on the state dir's xapi.sock; default ${DEFAULT_XAPI_PORT}, ` +
+        'skipped with a note in the log when another host has it)')
+        .option('--xapi-address <address>', "the address XenAPI's HTTPS listens on", '127.0.0.1')
+        .option('--listen <address:port>', "receive live migrations here (senders need the state dir's migration-token)");
+    const host = daemonOptions(program.command('host'))
+        .description('run the host daemon in the foreground: hypervisor, dom0, xenstored, consoles, control socket (Ctrl-C stops it)')
+        .addOption(new Option('--notify-parent').hideHelp())
+        .action(async (o) => {
+        await runDaemon(o);
+    });
+    daemonOptions(host.command('start'))
+        .description('start the host daemon in the background; prints its control socket once it answers')
+        .action(async (o) => {
+        process.stdout.write(`${await startDetached(o)}\n`);
+    });
+    withStateDir(host.command('stop'))
+        .description('stop the host daemon: guests are asked to power off, then destroyed if they linger')
+        .action(async (o) => {
+        await withHost(o, async (ts) => {
+            let gone;
+            const stopped = new Promise((resolve) => (gone = resolve));
+            // The host hangs up on every client once it has stopped.
+            const sub = await ts.events((e) => {
+                if (e.type === 'destroyed')
+                    say(`Domain ${e.domid} has been destroyed`);
+            }, () => gone());
+            say(`Stopping the host on ${displayPath(resolveStateDir(o.stateDir))}`);
+            await ts.call('stop', {});
+            await stopped;
+            sub.close();
+        });
+    });
+}
+//# sourceMappingURL=host.js.map

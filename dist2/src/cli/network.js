@@ -1,0 +1,64 @@
+import { say, withHost, withStateDir } from './common.js';
+import { XL_NETWORK_LIST_HEADER, xlNetworkList } from './format.js';
+const DOMAIN = ['<domain>', 'the domain, by name or id'];
+export function registerNetworkCommands(program) {
+    withStateDir(program.command('network-attach'))
+        .description('attach a network interface to a running domain')
+        .argument(...DOMAIN)
+        .argument('[vif-spec...]', "the vif in xl-network-configuration(5) syntax, e.g. 'bridge=xenbr1,mac=00:16:3e:aa:bb:cc'")
+        .action(async (domain, spec, o) => {
+        // Several words are one spec, as xl joins them.
+        await withHost(o, (ts) => ts.call('networkAttach', { domain, spec: spec.join(',') }));
+    });
+    withStateDir(program.command('network-detach'))
+        .description('detach a network interface from a domain (the guest closes it first)')
+        .argument(...DOMAIN)
+        .argument('<devid|mac>', "the vif's index or its MAC address")
+        .option('-f, --force', 'remove it without waiting for the guest')
+        .action(async (domain, vif, o) => {
+        await withHost(o, (ts) => ts.call('networkDetach', { domain, vif, force: o.force === true }));
+    });
+    withStateDir(program.command('network-list'))
+        .description("list domains' network interfaces")
+        .argument('<domain...>', 'the domains, by name or id')
+        .action(async (domains, o) => {
+        process.stdout.write(XL_NETWORK_LIST_HEADER);
+        await withHost(o, async (ts) => {
+            for (const domain of domains)
+                process.stdout.write(xlNetworkList(await ts.call('networkList', { domain })));
+        });
+    });
+    withStateDir(program.command('network-forward'))
+        .description("forward a host port to a domain's first vif through its bridge's gateway (xenode's own; QEMU's hostfwd); without a spec, list forwards")
+        .argument('[domain]', 'the domain, by name or id (all domains when listing without one)')
+        .argument('[spec]', 'PROTO:[HOSTADDR:]HOSTPORT:GUESTPORT, e.g. tcp:8080:80 (HOSTADDR is 127.0.0.1 unless given)')
+        .option('--remove', 'stop forwarding that host port')
+        .option('--json', 'print the API result as JSON')
+        .action(async (domain, spec, o) => {
+        await withHost(o, async (ts) => {
+            if (spec === undefined) {
+                if (o.remove)
+                    throw new Error('--remove needs a spec: xenode network-forward DOMAIN SPEC --remove');
+                const rows = await ts.call('networkForwardList', domain === undefined ? {} : { domain });
+                process.stdout.write(o.json ? `${JSON.stringify(rows, null, 2)}\n` : formatForwards(rows));
+                return;
+            }
+            const r = await ts.call('networkForward', { domain: domain, spec, remove: o.remove === true });
+            if (o.json)
+                process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+            else
+                say(`${o.remove ? 'removed' : 'forwarding'} ${describe(r)}`);
+        });
+    });
+}
+function describe(f) {
+    return `${f.proto} ${f.hostAddress}:${f.hostPort} -> domain ${f.domid} port ${f.guestPort} (${f.guestAddress ?? 'no address yet'}, via ${f.bridge})`;
+}
+/** One row per forward: the domain, the host side, the guest side, the bridge. */
+export function formatForwards(rows) {
+    const head = ['Domid', 'Proto', 'Host', 'Guest', 'Bridge'];
+    const body = rows.map((f) => [String(f.domid), f.proto, `${f.hostAddress}:${f.hostPort}`, `${f.guestAddress ?? '-'}:${f.guestPort}`, f.bridge]);
+    const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+    return [head, ...body].map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';
+}
+//# sourceMappingURL=network.js.map

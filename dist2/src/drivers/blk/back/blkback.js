@@ -1,0 +1,213 @@
+// blkback: the backend half of a virtual block device (Linux's xen-blkback, xenbus side).
+// It publishes the disk's features and goes InitWait; when the frontend is Initialised it
+// maps the frontend's ring(s), binds the event channel(s) and goes Connected; it follows the
+// frontend through Closing and Closed, unmapping everything, and waits for a reconnection
+// until the toolstack takes the device away (online = 0, or the nodes removed).
+import { BLKIF_SLOT_SIZE, BLKIF_XS, VDISK_CDROM, VDISK_READONLY, blkifQueueKey, blkifRingRefKey } from '../../../abi/blkif.js';
+import { BackRing } from '../../../abi/ring.js';
+import { XenbusState } from '../../../abi/xenbus.js';
+import { XenError } from '../../../errors.js';
+import { SECTOR_SIZE } from '../../../storage/disk.js';
+import { BackendLifecycle } from '../../backend.js';
+import { mapRing } from '../../ringpages.js';
+import { XEN_IO_PROTO_ABI_NATIVE, readFlag, readUint } from '../../xenbus.js';
+import { BackQueue, emptyBlkbackStats } from './queue.js';
+import { DEFAULT_MAX_INDIRECT_SEGMENTS, DEFAULT_MAX_QUEUES, DEFAULT_MAX_RING_PAGE_ORDER, defaultPersistentLimit, } from '../protocol.js';
+import { PersistentGrants } from './pgrants.js';
+const MAX_EVTCHN_PORT = 0xffff;
+export class BlkBack {
+    dir;
+    frontendId;
+    frontendDir;
+    stats = emptyBlkbackStats();
+    #ctx;
+    #disk;
+    #switching = Promise.resolve();
+    #o;
+    #life;
+    #conn = null;
+    #log;
+    constructor(ctx, dir, disk, frontendId, frontendDir, opts) {
+        this.dir = dir;
+        this.#ctx = ctx;
+        this.#disk = disk;
+        this.frontendId = frontendId;
+        this.frontendDir = frontendDir;
+        this.#o = {
+            persistent: opts.persistent ?? true,
+            maxIndirectSegments: opts.maxIndirectSegments ?? DEFAULT_MAX_INDIRECT_SEGMENTS,
+            maxRingPageOrder: opts.maxRingPageOrder ?? DEFAULT_MAX_RING_PAGE_ORDER,
+            maxQueues: opts.maxQueues ?? DEFAULT_MAX_QUEUES,
+            ...(opts.maxPersistentGrants !== undefined && { maxPersistentGrants: opts.maxPersistentGrants }),
+        };
+        const log = ctx.log ?? (() => { });
+        this.#log = (line) => log(`blkback ${dir}: ${line}`);
+        const be = this;
+        this.#life = new BackendLifecycle(ctx.xs, dir, frontendDir, this.#log, {
+            get connected() {
+                return be.#conn !== null;
+            },
+            wantsConnect: (s) => s === XenbusState.Initialised && this.#life.state !== XenbusState.Connected,
+            connect: () => this.#connect(),
+            disconnect: () => this.#disconnect(),
+            disconnectOnClosing: false,
+            closed: () => this.#disk.close(),
+        });
+    }
+    /**
+     * Serve `disk` on the backend device at `dir` (which the toolstack created, with
+     * frontend-id and frontend): publish features, go InitWait, follow the frontend.
+     */
+    static async start(ctx, dir, disk, opts = {}) {
+        const frontendId = await readUint(ctx.xs, `${dir}/frontend-id`, 0x7fef);
+        const frontendDir = await ctx.xs.read(`${dir}/frontend`);
+        await ctx.hc.connect(frontendId);
+        const be = new BlkBack(ctx, dir, disk, frontendId, frontendDir, opts);
+        await be.#publishFeatures();
+        await be.#life.start();
+        return be;
+    }
+    get state() {
+        return this.#life.state;
+    }
+    get connected() {
+        return this.#conn !== null;
+    }
+    /** Persistently mapped grants, per ring. */
+    get persistentGrants() {
+        return this.#conn?.pools.map((p) => p.size) ?? [];
+    }
+    async #publishFeatures() {
+        const d = this.#disk;
+        const o = this.#o;
+        await this.#ctx.xs.transaction(async (t) => {
+            const w = (k, v) => t.write(`${this.dir}/${k}`, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+            await w(BLKIF_XS.featureFlushCache, d.features.flush);
+            await w(BLKIF_XS.featureBarrier, d.features.flush);
+            const discard = d.features.discard && (await t.readOptional(`${this.dir}/${BLKIF_XS.discardEnable}`)) !== '0';
+            await w(BLKIF_XS.featureDiscard, discard);
+            if (discard) {
+                await w(BLKIF_XS.discardGranularity, SECTOR_SIZE);
+                await w(BLKIF_XS.discardAlignment, 0);
+                await w(BLKIF_XS.discardSecure, d.features.secureDiscard);
+            }
+            await w(BLKIF_XS.featurePersistent, o.persistent);
+            if (o.maxIndirectSegments > 0)
+                await w(BLKIF_XS.featureMaxIndirectSegments, o.maxIndirectSegments);
+            await w(BLKIF_XS.maxRingPageOrder, o.maxRingPageOrder);
+            await w(BLKIF_XS.multiQueueMaxQueues, o.maxQueues);
+        });
+    }
+    async #connect() {
+        const { xs, hc, evtchn } = this.#ctx;
+        const fe = this.frontendDir;
+        const o = this.#o;
+        const nq = await readUint(xs, `${fe}/${BLKIF_XS.multiQueueNumQueues}`, o.maxQueues, 1);
+        if (nq === 0)
+            throw new XenError('EINVAL', `${BLKIF_XS.multiQueueNumQueues} is 0`);
+        const order = await readUint(xs, `${fe}/${BLKIF_XS.ringPageOrder}`, o.maxRingPageOrder, 0);
+        const protocol = await xs.readOptional(`${fe}/${BLKIF_XS.protocol}`);
+        if (protocol !== undefined && protocol !== XEN_IO_PROTO_ABI_NATIVE) {
+            throw new XenError('EINVAL', `protocol ${JSON.stringify(protocol.slice(0, 32))} is not ${XEN_IO_PROTO_ABI_NATIVE}`);
+        }
+        const persistent = o.persistent && (await readFlag(xs, `${fe}/${BLKIF_XS.featurePersistent}`));
+        const discard = (await xs.readOptional(`${this.dir}/${BLKIF_XS.featureDiscard}`)) === '1';
+        const conn = { queues: [], rings: [], pools: [] };
+        this.#conn = conn;
+        for (let q = 0; q < nq; q++) {
+            const qdir = nq === 1 ? fe : `${fe}/${blkifQueueKey(q)}`;
+            const refs = [];
+            if (order === 0)
+                refs.push(await readUint(xs, `${qdir}/${BLKIF_XS.ringRef}`, 0xffffffff));
+            else
+                for (let i = 0; i < 1 << order; i++)
+                    refs.push(await readUint(xs, `${qdir}/${blkifRingRefKey(i)}`, 0xffffffff));
+            const remotePort = await readUint(xs, `${qdir}/${BLKIF_XS.eventChannel}`, MAX_EVTCHN_PORT);
+            const mapped = mapRing(hc, this.frontendId, refs);
+            conn.rings.push(mapped);
+            const ring = new BackRing(mapped.bytes, BLKIF_SLOT_SIZE);
+            const port = await evtchn.bindInterdomain(this.frontendId, remotePort);
+            const pool = persistent ? new PersistentGrants(hc, this.frontendId, o.maxPersistentGrants ?? defaultPersistentLimit(ring.nrEnts, o.maxIndirectSegments)) : null;
+            if (pool)
+                conn.pools.push(pool);
+            conn.queues.push(new BackQueue({
+                ring, port, hc, pool,
+                frontendId: this.frontendId,
+                disk: this.#disk,
+                maxIndirectSegments: o.maxIndirectSegments,
+                discard,
+                stats: this.stats,
+                onFatal: (why) => void this.#protocolError(why),
+                log: this.#log,
+            }));
+        }
+        const d = this.#disk;
+        const cdrom = (await xs.readOptional(`${this.dir}/${BLKIF_XS.deviceType}`)) === 'cdrom';
+        await xs.transaction(async (t) => {
+            await t.write(`${this.dir}/${BLKIF_XS.sectors}`, String(d.sectors));
+            await t.write(`${this.dir}/${BLKIF_XS.sectorSize}`, String(SECTOR_SIZE));
+            await t.write(`${this.dir}/${BLKIF_XS.physicalSectorSize}`, String(SECTOR_SIZE));
+            await t.write(`${this.dir}/${BLKIF_XS.info}`, String((d.readOnly ? VDISK_READONLY : 0) | (cdrom ? VDISK_CDROM : 0)));
+        });
+        await this.#life.switch(XenbusState.Connected);
+        // Requests published before we were listening.
+        for (const q of conn.queues)
+            q.service();
+    }
+    async #protocolError(why) {
+        await this.#disconnect();
+        await this.#life.fatal(`the frontend broke the ring protocol: ${why}`);
+    }
+    /** Stop every ring, wait for its requests, unmap it all (xen_blkif_disconnect; idempotent). */
+    async #disconnect() {
+        const conn = this.#conn;
+        if (!conn)
+            return;
+        this.#conn = null;
+        await Promise.all(conn.queues.map((q) => q.stop()));
+        for (const p of conn.pools)
+            p.clear();
+        for (const r of conn.rings)
+            r.unmap();
+    }
+    /** The disk served now. */
+    get disk() {
+        return this.#disk;
+    }
+    /**
+     * Switch the disk under the guest, as XCP pauses tapdisk to snapshot: every ring stops taking
+     * requests and drains what it took, `open(old)` gives the disk to serve from then on (the
+     * same size), the rings go on with it. The guest sees only latency. If `open` fails, the rings
+     * go on with the old disk. Returns how long I/O was paused (ms). The old disk is not closed.
+     */
+    switchDisk(open) {
+        const run = this.#switching.then(async () => {
+            const queues = this.#conn?.queues ?? [];
+            const t0 = performance.now();
+            await Promise.all(queues.map((q) => q.pause()));
+            let next = this.#disk;
+            try {
+                next = await open(this.#disk);
+                if (next.sectors !== this.#disk.sectors) {
+                    const got = next.sectors;
+                    await next.close().catch(() => { });
+                    next = this.#disk;
+                    throw new XenError('EINVAL', `${this.dir}: the new disk has ${got} sectors, not ${this.#disk.sectors}`);
+                }
+                this.#disk = next;
+            }
+            finally {
+                for (const q of queues)
+                    q.resume(next);
+            }
+            return performance.now() - t0;
+        });
+        this.#switching = run.catch(() => { });
+        return run;
+    }
+    /** Take the device away: disconnect, stop following the frontend, close the disk. */
+    close() {
+        return this.#life.close();
+    }
+}
+//# sourceMappingURL=blkback.js.map

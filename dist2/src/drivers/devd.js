@@ -1,0 +1,114 @@
+// A backend domain's device service, as xl devd runs in a driver domain and the kernel's
+// xenbus backend bus in dom0: it watches the domain's backend/<type> directory, starts a
+// backend for every device the toolstack creates there and closes it when the toolstack
+// removes the device's nodes. It reports each device's hotplug outcome in `hotplug-status`
+// (and `hotplug-error`), which the toolstack waits for, as libxl waits for its hotplug scripts.
+import { XenError } from '../errors.js';
+export const HOTPLUG_STATUS = 'hotplug-status';
+export const HOTPLUG_ERROR = 'hotplug-error';
+export class BackendDaemon {
+    base;
+    #ctx;
+    #type;
+    #start;
+    #devices = new Map();
+    #watch = null;
+    #chain = Promise.resolve();
+    #stopped = false;
+    constructor(ctx, domid, type, start) {
+        this.#ctx = ctx;
+        this.#type = type;
+        this.#start = start;
+        this.base = `/local/domain/${domid}/backend/${type}`;
+    }
+    async watch() {
+        this.#watch = await this.#ctx.xs.watch(this.base, (ev) => this.#enqueue(ev.path));
+    }
+    /** The backend serving `<frontend domid>/<devid>`, if any. */
+    device(frontendId, devid) {
+        return this.#devices.get(`${frontendId}/${devid}`);
+    }
+    get devices() {
+        return this.#devices;
+    }
+    #enqueue(path) {
+        // One change at a time: starting and removing a device take several xenstore round trips.
+        this.#chain = this.#chain.then(() => this.#changed(path)).catch((e) => {
+            this.#ctx.log?.(`${this.#type} backend daemon: ${e.message}`);
+        });
+    }
+    async #changed(path) {
+        if (this.#stopped)
+            return;
+        const rest = path === this.base ? [] : path.slice(this.base.length + 1).split('/');
+        // Something at or above a device changed (or the watch was just set): look at every device below.
+        if (rest.length < 2) {
+            for (const key of await this.#keys(rest[0]))
+                await this.#device(key);
+            for (const key of [...this.#devices.keys()])
+                if (rest.length === 0 || key.startsWith(`${rest[0]}/`))
+                    await this.#device(key);
+            return;
+        }
+        await this.#device(`${rest[0]}/${rest[1]}`);
+    }
+    /** `<frontend domid>/<devid>` of every device node below the base (or one frontend's). */
+    async #keys(frontend) {
+        const list = (p) => this.#ctx.xs.directory(p).catch(() => []);
+        const keys = [];
+        for (const fe of frontend === undefined ? await list(this.base) : [frontend]) {
+            for (const devid of await list(`${this.base}/${fe}`))
+                keys.push(`${fe}/${devid}`);
+        }
+        return keys;
+    }
+    /** Start the device if it is new, remove it if its nodes went. */
+    async #device(key) {
+        if (!/^[0-9]+\/[0-9]+$/.test(key))
+            return;
+        const dir = `${this.base}/${key}`;
+        const present = await this.#ctx.xs.exists(`${dir}/frontend-id`);
+        if (this.#devices.has(key)) {
+            if (!present)
+                await this.#remove(key);
+            return;
+        }
+        if (present && (await this.#ctx.xs.readOptional(`${dir}/${HOTPLUG_STATUS}`)) === undefined)
+            await this.#add(key, dir);
+    }
+    async #add(key, dir) {
+        const xs = this.#ctx.xs;
+        try {
+            this.#devices.set(key, await this.#start(this.#ctx, dir));
+            await xs.write(`${dir}/${HOTPLUG_STATUS}`, 'connected');
+        }
+        catch (e) {
+            const why = e instanceof XenError ? e.message : String(e?.message ?? e);
+            this.#ctx.log?.(`${this.#type} backend daemon: ${dir}: ${why}`);
+            await xs.write(`${dir}/${HOTPLUG_ERROR}`, why).catch(() => { });
+            await xs.write(`${dir}/${HOTPLUG_STATUS}`, 'error').catch(() => { });
+        }
+    }
+    async #remove(key) {
+        const be = this.#devices.get(key);
+        if (!be)
+            return;
+        this.#devices.delete(key);
+        await be.close();
+    }
+    /** Close the devices of frontend domain `domid` now (it is being destroyed). */
+    async removeFrontend(domid) {
+        for (const key of [...this.#devices.keys()])
+            if (key.startsWith(`${domid}/`))
+                await this.#remove(key);
+    }
+    /** Close every device and stop watching (the backend domain is going away). */
+    async stop() {
+        this.#stopped = true;
+        await this.#watch?.unwatch().catch(() => { });
+        await this.#chain;
+        for (const key of [...this.#devices.keys()])
+            await this.#remove(key);
+    }
+}
+//# sourceMappingURL=devd.js.map

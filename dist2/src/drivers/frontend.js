@@ -1,0 +1,140 @@
+// The xenbus lifecycle every split-driver frontend follows (Linux's xenbus_driver for
+// blkfront and netfront): start from Initialising, follow the backend's state (InitWait: write
+// rings and features; Connected: read its offer and connect; Closing or Closed: let go; back
+// to InitWait after a restart: connect again), fail everything when the device is removed, and
+// the orderly close. What is written and read, and what happens to requests in flight, is
+// the device's (its FrontendDevice).
+import { XenbusState } from '../abi/xenbus.js';
+import { readState, switchState, watchState } from './xenbus.js';
+/** How long an orderly close waits for the backend to let go before revoking what it can. */
+const CLOSE_TIMEOUT_MS = 5000;
+export class FrontendLifecycle {
+    xs;
+    name;
+    dir;
+    backendDir;
+    device;
+    #state = XenbusState.Initialising;
+    #status = 'connecting';
+    #closing = false;
+    #stopWatches = [];
+    #onConnected = null;
+    #onBackendClosed = null;
+    /** `name` is what the device is called in messages (`vif0`, `xvda`). */
+    constructor(xs, name, dir, backendDir, device) {
+        this.xs = xs;
+        this.name = name;
+        this.dir = dir;
+        this.backendDir = backendDir;
+        this.device = device;
+    }
+    get status() {
+        return this.#status;
+    }
+    /** Closed, or closing: new requests are refused. */
+    get refusing() {
+        return this.#closing || this.#status === 'closed';
+    }
+    /** Start, and resolve once connected (or reject with why not). */
+    async start() {
+        const connected = new Promise((resolve, reject) => (this.#onConnected = { resolve, reject }));
+        this.#state = await readState(this.xs, this.dir);
+        // A device used before (and closed) starts over from Initialising, which tells the backend.
+        if (this.#state !== XenbusState.Initialising)
+            await this.switch(XenbusState.Initialising);
+        const d = this.device;
+        const onError = (e) => this.final(d.disconnected(`${this.name}: ${e.message}`));
+        this.#stopWatches.push(await watchState(this.xs, this.dir, (s) => {
+            if (s === XenbusState.Unknown)
+                this.final(d.disconnected(`${this.name}: the device was removed`));
+        }, onError));
+        this.#stopWatches.push(await watchState(this.xs, this.backendDir, (s) => this.#backendChanged(s), onError));
+        await connected;
+    }
+    async switch(s) {
+        this.#state = s;
+        await switchState(this.xs, this.dir, s);
+    }
+    /** The rings and features are written. */
+    initialised() {
+        return this.switch(XenbusState.Initialised);
+    }
+    /** The backend's offer is read: go Connected and let `start` return. */
+    async connected() {
+        await this.switch(XenbusState.Connected);
+        this.#status = 'connected';
+        this.#onConnected?.resolve();
+        this.#onConnected = null;
+    }
+    /** Linux's backend_changed (blkfront) and netback_changed, plus recovery when the backend restarts under us. */
+    async #backendChanged(s) {
+        if (this.#status === 'closed')
+            return;
+        const d = this.device;
+        d.retryRevoke();
+        switch (s) {
+            case XenbusState.InitWait:
+                if (this.#state === XenbusState.Initialised || this.#state === XenbusState.Connected)
+                    this.#teardown(!this.#closing);
+                if (this.#closing)
+                    return this.#onBackendClosed?.();
+                return d.talk();
+            case XenbusState.Connected:
+                if (this.#state === XenbusState.Initialised)
+                    return d.finishConnect();
+                if (this.#state === XenbusState.Connected)
+                    return d.reconnected?.();
+                return;
+            case XenbusState.Closing:
+            case XenbusState.Closed:
+                if (this.#state !== XenbusState.Closed) {
+                    this.#teardown(!this.#closing);
+                    await this.switch(XenbusState.Closed);
+                }
+                if (s === XenbusState.Closed)
+                    this.#onBackendClosed?.();
+                return;
+            case XenbusState.Unknown:
+                return this.final(d.disconnected(`${this.name}: the backend is gone`));
+            default:
+                return;
+        }
+    }
+    #teardown(recover) {
+        this.device.teardown(recover);
+        if (this.#status === 'connected')
+            this.#status = 'reconnecting';
+    }
+    /** The device is gone for good (or the backend broke the protocol): fail everything, stop watching. */
+    final(err) {
+        if (this.#status === 'closed')
+            return;
+        this.device.close(err);
+        this.#status = 'closed';
+        this.#onConnected?.reject(err);
+        this.#onConnected = null;
+        this.#onBackendClosed?.();
+        for (const stop of this.#stopWatches.splice(0))
+            void stop();
+        this.device.finalised?.(err);
+    }
+    /**
+     * Orderly close (Mirage's disconnect): new requests are refused, those in flight finish, then
+     * Closing, Closed, and the grants go once the backend has let go of them.
+     */
+    async disconnect() {
+        if (this.refusing)
+            return;
+        this.#closing = true;
+        const err = this.device.disconnected(`${this.name}: disconnected by the guest`);
+        await this.device.drain(err);
+        const backendClosed = new Promise((resolve) => (this.#onBackendClosed = resolve));
+        const timer = setTimeout(() => this.#onBackendClosed?.(), CLOSE_TIMEOUT_MS);
+        await this.switch(XenbusState.Closing).catch(() => { });
+        await backendClosed;
+        clearTimeout(timer);
+        this.device.retryRevoke();
+        this.final(err);
+    }
+}
+//# sourceMappingURL=frontend.js.map

@@ -1,0 +1,303 @@
+// netback: the backend half of a virtual network interface (Linux's xen-netback, xenbus side).
+// It publishes what it offers and goes InitWait; when the frontend has written its rings
+// (Initialised, or Connected as Linux netfront says it) it maps them, binds the event
+// channels, plugs the vif into dom0's switch and goes Connected. It follows the frontend
+// through Closing and Closed, unplugging and unmapping, and waits for a reconnection until the
+// toolstack takes the device away. It refuses as Linux does: no request-rx-copy (netback only
+// copies), more queues than offered. A frontend that breaks the tx rules is disabled
+// (xenvif_fatal_tx_err): the vif drops everything and stays so until the frontend reconnects.
+import { NETIF_CTRL_SLOT_SIZE, NETIF_RX_SLOT_SIZE, NETIF_TX_SLOT_SIZE, NETIF_XS } from '../../../abi/netif.js';
+import { BackRing } from '../../../abi/ring.js';
+import { XenbusState } from '../../../abi/xenbus.js';
+import { XenError } from '../../../errors.js';
+import { BackendLifecycle } from '../../backend.js';
+import { mapRing } from '../../ringpages.js';
+import { readFlag, readUint } from '../../xenbus.js';
+import { DEFAULT_MAX_QUEUES, VIF_BACKEND_XS, XL_DEFAULT_BRIDGE, netifQueueKey, parseRateNode } from '../protocol.js';
+import { Credit } from './credit.js';
+import { CtrlRing, QueueSelector } from './ctrl.js';
+import { McastFilter } from './mcast.js';
+import { emptyNetbackStats } from './stats.js';
+import { RxPath } from './rx.js';
+import { TxPath } from './tx.js';
+const MAX_EVTCHN_PORT = 0xffff;
+const MAX_GREF = 0xffffffff;
+const NO_FEATURES = { csumOffload: false, gsoTcpv4: false, gsoTcpv6: false };
+export class NetBack {
+    dir;
+    frontendId;
+    frontendDir;
+    handle;
+    name;
+    stats = emptyNetbackStats();
+    #ctx;
+    #switch;
+    #maxQueues;
+    #macSpoof;
+    #life;
+    #conn = null;
+    /** Why the frontend was disabled as malicious, until it reconnects. */
+    #disabled = null;
+    #log;
+    constructor(ctx, dir, sw, frontendId, frontendDir, handle, name, opts) {
+        this.dir = dir;
+        this.#ctx = ctx;
+        this.#switch = sw;
+        this.frontendId = frontendId;
+        this.frontendDir = frontendDir;
+        this.handle = handle;
+        this.name = name;
+        this.#maxQueues = opts.maxQueues ?? DEFAULT_MAX_QUEUES;
+        this.#macSpoof = opts.macSpoof ?? false;
+        const log = ctx.log ?? (() => { });
+        this.#log = (line) => log(`netback ${name}: ${line}`);
+        const be = this;
+        this.#life = new BackendLifecycle(ctx.xs, dir, frontendDir, this.#log, {
+            get connected() {
+                return be.#conn !== null;
+            },
+            // Connecting on Initialised too (as blkback does). A Connected we find on starting was
+            // left by an earlier backend: its rings are mid-stream, and the frontend starts over
+            // when it sees us InitWait.
+            wantsConnect: (s, first) => !this.#conn && !(first && s === XenbusState.Connected),
+            connect: () => this.#connect(),
+            disconnect: () => this.#disconnect(),
+            disconnectOnClosing: true,
+        });
+    }
+    /**
+     * Serve the vif at backend directory `dir` (which the toolstack created, with frontend-id,
+     * frontend and handle), plugging it into `sw` once connected.
+     */
+    static async start(ctx, dir, sw, opts = {}) {
+        const xs = ctx.xs;
+        const frontendId = await readUint(xs, `${dir}/frontend-id`, 0x7fef);
+        const frontendDir = await xs.read(`${dir}/frontend`);
+        const handle = await readUint(xs, `${dir}/${VIF_BACKEND_XS.handle}`, 0xffff);
+        const vifname = await xs.readOptional(`${dir}/${VIF_BACKEND_XS.vifname}`);
+        await ctx.hc.connect(frontendId);
+        const be = new NetBack(ctx, dir, sw, frontendId, frontendDir, handle, vifname ?? `vif${frontendId}.${handle}`, opts);
+        await be.#publishFeatures();
+        await be.#life.start();
+        return be;
+    }
+    get state() {
+        return this.#life.state;
+    }
+    get connected() {
+        return this.#conn !== null;
+    }
+    /** Why the vif was disabled (the frontend broke the ring rules), or null. */
+    get disabled() {
+        return this.#disabled;
+    }
+    get queues() {
+        return this.#conn?.queues.length ?? 0;
+    }
+    // ---------------- PortDevice ----------------
+    get features() {
+        return this.#conn?.features ?? NO_FEATURES;
+    }
+    deliver(frame, info) {
+        const conn = this.#conn;
+        if (!conn || this.#disabled !== null) {
+            this.stats.txDropped++;
+            return false;
+        }
+        if (!conn.mcast.passes(frame)) {
+            this.stats.txDropped++;
+            return false;
+        }
+        const s = conn.selector;
+        const q = s.select(frame);
+        return conn.queues[q].rx.deliver(frame, info, s.hashType, s.hashValue);
+    }
+    // ---------------- xenbus ----------------
+    async #publishFeatures() {
+        await this.#ctx.xs.transaction(async (t) => {
+            const w = (k, v) => t.write(`${this.dir}/${k}`, String(v));
+            await w(NETIF_XS.featureSg, 1);
+            await w(NETIF_XS.featureGsoTcpv4, 1);
+            await w(NETIF_XS.featureGsoTcpv6, 1);
+            await w(NETIF_XS.featureIpv6CsumOffload, 1);
+            await w(NETIF_XS.featureRxCopy, 1);
+            await w(NETIF_XS.featureRxFlip, 0);
+            await w(NETIF_XS.featureMulticastControl, 1);
+            await w(NETIF_XS.featureDynamicMulticastControl, 1);
+            await w(NETIF_XS.featureSplitEventChannels, 1);
+            await w(NETIF_XS.multiQueueMaxQueues, this.#maxQueues);
+            await w(NETIF_XS.featureCtrlRing, 1);
+        });
+    }
+    async #connect() {
+        const { xs, hc, evtchn } = this.#ctx;
+        const fe = this.frontendDir;
+        const be = this.dir;
+        if (!(await readFlag(xs, `${fe}/${NETIF_XS.requestRxCopy}`))) {
+            throw new XenError('EOPNOTSUPP', `${fe}/${NETIF_XS.requestRxCopy} is not 1: netback only copies into the guest`);
+        }
+        const nq = await readUint(xs, `${fe}/${NETIF_XS.multiQueueNumQueues}`, 0xffff, 1);
+        if (nq === 0 || nq > this.#maxQueues) {
+            throw new XenError('EINVAL', `the guest asked for ${nq} queues, the most offered is ${this.#maxQueues}`);
+        }
+        const rate = await this.#readRate();
+        const bridge = (await xs.readOptional(`${be}/${VIF_BACKEND_XS.bridge}`)) ?? XL_DEFAULT_BRIDGE;
+        const mac = await xs.readOptional(`${be}/${VIF_BACKEND_XS.mac}`);
+        const flag = (k) => readFlag(xs, `${fe}/${k}`);
+        const sg = await flag(NETIF_XS.featureSg);
+        const rxFeatures = {
+            sg,
+            gsoTcpv4: sg && (await flag(NETIF_XS.featureGsoTcpv4)),
+            gsoTcpv6: sg && (await flag(NETIF_XS.featureGsoTcpv6)),
+        };
+        const features = {
+            csumOffload: !(await flag(NETIF_XS.featureNoCsumOffload)),
+            gsoTcpv4: rxFeatures.gsoTcpv4,
+            gsoTcpv6: rxFeatures.gsoTcpv6,
+        };
+        const locking = await xs.readOptional(`${be}/${VIF_BACKEND_XS.lockingMode}`);
+        if (locking !== undefined && locking !== 'locked' && locking !== 'unlocked') {
+            throw new XenError('EINVAL', `${be}/${VIF_BACKEND_XS.lockingMode} is '${locking.slice(0, 20)}', not locked or unlocked`);
+        }
+        const macSpoof = this.#macSpoof || locking === 'unlocked';
+        const selector = new QueueSelector(nq);
+        const mcast = new McastFilter();
+        mcast.enabled = await flag(NETIF_XS.requestMulticastControl);
+        const conn = { queues: [], rings: [], selector, mcast, watches: [], ctrl: null, ctrlPort: null, features, port: null };
+        this.#conn = conn;
+        this.#disabled = null;
+        const onFatal = (why) => this.#disable(why);
+        for (let q = 0; q < nq; q++) {
+            const qdir = nq === 1 ? fe : `${fe}/${netifQueueKey(q)}`;
+            const txRef = await readUint(xs, `${qdir}/${NETIF_XS.txRingRef}`, MAX_GREF);
+            const rxRef = await readUint(xs, `${qdir}/${NETIF_XS.rxRingRef}`, MAX_GREF);
+            const split = await xs.readOptional(`${qdir}/${NETIF_XS.eventChannelTx}`);
+            const txRemote = await readUint(xs, `${qdir}/${split === undefined ? NETIF_XS.eventChannel : NETIF_XS.eventChannelTx}`, MAX_EVTCHN_PORT);
+            const rxRemote = split === undefined ? txRemote : await readUint(xs, `${qdir}/${NETIF_XS.eventChannelRx}`, MAX_EVTCHN_PORT);
+            const txMapped = mapRing(hc, this.frontendId, [txRef]);
+            conn.rings.push(txMapped);
+            const rxMapped = mapRing(hc, this.frontendId, [rxRef]);
+            conn.rings.push(rxMapped);
+            const txPort = await evtchn.bindInterdomain(this.frontendId, txRemote);
+            const rxPort = split === undefined ? txPort : await evtchn.bindInterdomain(this.frontendId, rxRemote);
+            const common = { hc, frontendId: this.frontendId, stats: this.stats, onFatal, log: this.#log };
+            const tx = new TxPath({
+                ...common,
+                ring: new BackRing(txMapped.bytes, NETIF_TX_SLOT_SIZE),
+                credit: new Credit(rate),
+                mcast,
+                notify: () => txPort.notify(),
+                output: (frame, info) => conn.port?.input(frame, info),
+            });
+            const rx = new RxPath({ ...common, ring: new BackRing(rxMapped.bytes, NETIF_RX_SLOT_SIZE), features: rxFeatures, notify: () => rxPort.notify() });
+            txPort.onEvent(() => tx.service());
+            conn.queues.push({ tx, rx, ports: split === undefined ? [txPort] : [txPort, rxPort] });
+        }
+        if (await flag(NETIF_XS.featureCtrlRing))
+            await this.#connectCtrl(conn);
+        conn.watches.push(await xs.watch(`${be}/${VIF_BACKEND_XS.rate}`, () => void this.#rateChanged(conn)));
+        conn.watches.push(await xs.watch(`${fe}/${NETIF_XS.requestMulticastControl}`, () => void this.#mcastChanged(conn)));
+        conn.port = this.#switch.plug(this, { bridge, ...(mac !== undefined && { mac }), macSpoof });
+        await this.#life.switch(XenbusState.Connected);
+        // Packets published before we were listening.
+        for (const q of conn.queues)
+            q.tx.service();
+    }
+    async #connectCtrl(conn) {
+        const { xs, hc, evtchn } = this.#ctx;
+        const fe = this.frontendDir;
+        const ref = await readUint(xs, `${fe}/${NETIF_XS.ctrlRingRef}`, MAX_GREF);
+        const remote = await readUint(xs, `${fe}/${NETIF_XS.eventChannelCtrl}`, MAX_EVTCHN_PORT);
+        const mapped = mapRing(hc, this.frontendId, [ref]);
+        conn.rings.push(mapped);
+        const port = await evtchn.bindInterdomain(this.frontendId, remote);
+        const ctrl = new CtrlRing({
+            ring: new BackRing(mapped.bytes, NETIF_CTRL_SLOT_SIZE),
+            hc, frontendId: this.frontendId, selector: conn.selector,
+            notify: () => port.notify(),
+            onFatal: (why) => this.#disable(why),
+        });
+        conn.ctrl = ctrl;
+        conn.ctrlPort = port;
+        port.onEvent(() => ctrl.service());
+        ctrl.service();
+    }
+    /**
+     * xen_net_read_rate: the backend's rate node, or null (no limit) when it is absent, or, as
+     * Linux says, "Failed to parse network rate limit. Traffic unlimited." when it is malformed.
+     */
+    async #readRate() {
+        const node = await this.#ctx.xs.readOptional(`${this.dir}/${VIF_BACKEND_XS.rate}`);
+        if (node === undefined)
+            return null;
+        try {
+            return parseRateNode(node);
+        }
+        catch (e) {
+            this.#log(`${e.message}: traffic unlimited`);
+            return null;
+        }
+    }
+    /** xen_net_rate_changed: every queue takes the new rate at once. */
+    async #rateChanged(conn) {
+        const rate = await this.#readRate().catch(() => undefined);
+        if (rate === undefined || this.#conn !== conn)
+            return;
+        for (const q of conn.queues)
+            q.tx.rateChanged(rate);
+    }
+    /** xen_mcast_ctrl_changed (feature-dynamic-multicast-control): filtering on or off. */
+    async #mcastChanged(conn) {
+        const on = await readFlag(this.#ctx.xs, `${this.frontendDir}/${NETIF_XS.requestMulticastControl}`).catch(() => undefined);
+        if (on === undefined || this.#conn !== conn)
+            return;
+        conn.mcast.enabled = on;
+    }
+    /** The rate each queue's transmit runs at now (null: unlimited). */
+    get rate() {
+        return this.#conn?.queues[0]?.tx.rate ?? null;
+    }
+    /** xenvif_fatal_tx_err: the frontend is malicious; the vif stops until it reconnects. */
+    #disable(why) {
+        const conn = this.#conn;
+        if (!conn || this.#disabled !== null)
+            return;
+        this.#disabled = why;
+        this.stats.fatal++;
+        this.#log(`d${this.frontendId} disabled: ${why}`);
+        for (const q of conn.queues) {
+            q.tx.stop();
+            q.rx.stop();
+        }
+        conn.ctrl?.stop();
+        conn.port?.unplug();
+        conn.port = null;
+    }
+    /** Unplug, stop every ring, unmap it all (xenvif_disconnect_data; idempotent). */
+    async #disconnect() {
+        const conn = this.#conn;
+        if (!conn)
+            return;
+        this.#conn = null;
+        conn.port?.unplug();
+        conn.port = null;
+        for (const w of conn.watches)
+            await w.unwatch().catch(() => { });
+        conn.mcast.clear();
+        for (const q of conn.queues) {
+            q.tx.stop();
+            q.rx.stop();
+            for (const p of q.ports)
+                p.close();
+        }
+        conn.ctrl?.stop();
+        conn.ctrlPort?.close();
+        for (const r of conn.rings)
+            r.unmap();
+    }
+    /** Take the device away: disconnect and stop following the frontend. */
+    close() {
+        return this.#life.close();
+    }
+}
+//# sourceMappingURL=netback.js.map

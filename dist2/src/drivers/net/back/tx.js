@@ -1,0 +1,265 @@
+// Guest transmit: the tx ring of one queue (xen-netback's xenvif_tx_action). Every slot is
+// hostile: each request is copied out of the ring once (RING_COPY_REQUEST, XSA-155) and only
+// the copy is checked and used; req_prod is bounded by the ring (XSA-39). The slot rules are
+// netif.h's and the verdicts Linux's: a packet that breaks a rule the frontend could not have
+// known is answered NETIF_RSP_ERROR; one that no well-behaved frontend would build (a slot
+// across its page, a chain past fatal_skb_slots, a chain past req_prod, a bad extra-info or
+// GSO descriptor) disables the vif (xenvif_fatal_tx_err).
+import { NETIF_RSP_ERROR, NETIF_RSP_NULL, NETIF_RSP_OKAY, NETIF_TX_REQ_FLAGS, NETIF_TX_REQ_GREF, NETIF_TX_REQ_ID, NETIF_TX_REQ_OFFSET, NETIF_TX_REQ_SIZE, NETIF_TX_SLOT_SIZE, NETTXF_csum_blank, NETTXF_data_validated, NETTXF_extra_info, NETTXF_more_data, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_MAX, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, XEN_NETIF_EXTRA_TYPE_MCAST_DEL, XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_GSO_TYPE_TCPV6, decodeNetifExtraInfo, decodeNetifTxRequest, encodeNetifTxResponse, } from '../../../abi/netif.js';
+import { LE } from '../../../abi/fields.js';
+import { gntstName } from '../../../abi/grant_table.js';
+import { PAGE_SIZE } from '../../../abi/xen.js';
+import { GrantCopyBatch } from '../../../hypervisor/grant.js';
+import { ETH_HLEN, FATAL_SKB_SLOTS, MAX_SKB_SLOTS } from '../protocol.js';
+/** The largest frame: netif.h's size field is 16 bits. */
+const MAX_FRAME = 0xffff;
+/** The info of a frame that is not GSO, by csum_blank | data_validated << 1: shared, never changed. */
+const FRAME_INFO = [0, 1, 2, 3].map((b) => Object.freeze({ csumBlank: (b & 1) !== 0, dataValidated: (b & 2) !== 0 }));
+/** The packet breaks a rule no frontend may break: the vif goes down. */
+class Fatal {
+    why;
+    constructor(why) {
+        this.why = why;
+    }
+}
+export class TxPath {
+    #o;
+    #ring;
+    #slot = new Uint8Array(NETIF_TX_SLOT_SIZE);
+    #slotView = new DataView(this.#slot.buffer);
+    /** The copied requests of the packet being built (its first, then its more_data chain). */
+    #reqs = [];
+    /** The requests #reqs holds, decoded in place: nothing is allocated per slot. */
+    #pool = Array.from({ length: FATAL_SKB_SLOTS }, () => ({ gref: 0, offset: 0, flags: 0, id: 0, size: 0 }));
+    #frame = new Uint8Array(MAX_FRAME);
+    /** The copy of one packet's slots out of the frontend's grants. */
+    #copy = new GrantCopyBatch(FATAL_SKB_SLOTS);
+    #rsp = { id: 0, status: 0 };
+    #stopped = false;
+    #servicing = false;
+    #creditTimer;
+    #logged = 0;
+    constructor(o) {
+        this.#o = o;
+        this.#ring = o.ring;
+    }
+    /** Consume every packet the frontend published, until the ring is empty and it knows to wake us. */
+    service() {
+        if (this.#stopped || this.#servicing || this.#creditTimer)
+            return;
+        this.#servicing = true;
+        const ring = this.#ring;
+        try {
+            for (;;) {
+                const rp = ring.reqProd;
+                if (ring.requestProdOverflow(rp)) {
+                    throw new Fatal(ring.requestProdOverflowMessage(rp));
+                }
+                while (ring.reqCons !== rp && !this.#stopped) {
+                    if (this.#waitForCredit())
+                        return this.#push();
+                    this.#packet(rp);
+                }
+                this.#push();
+                if (this.#stopped || !ring.finalCheckForRequests())
+                    return;
+            }
+        }
+        catch (e) {
+            if (!(e instanceof Fatal))
+                throw e;
+            this.stop();
+            this.#o.onFatal(e.why);
+        }
+        finally {
+            this.#servicing = false;
+        }
+    }
+    /** rate=: true (and a timer set) when the next packet must wait for credit. */
+    #waitForCredit() {
+        const credit = this.#o.credit;
+        if (!credit.rate)
+            return false;
+        // A peek at the size only decides whether to wait; the packet is copied afresh when consumed.
+        this.#ring.copyRequest(this.#ring.reqCons, this.#slot);
+        const wait = credit.take(decodeNetifTxRequest(this.#slotView, 0).size);
+        if (wait === 0)
+            return false;
+        this.#creditTimer = setTimeout(() => {
+            this.#creditTimer = undefined;
+            this.service();
+        }, wait);
+        return true;
+    }
+    get rate() {
+        return this.#o.credit.rate;
+    }
+    /** The rate changed (xen_net_rate_changed): a packet held for credit is looked at again now. */
+    rateChanged(rate) {
+        const waiting = this.#creditTimer !== undefined;
+        this.#o.credit.set(rate, waiting);
+        if (!waiting || this.#stopped)
+            return;
+        clearTimeout(this.#creditTimer);
+        this.#creditTimer = undefined;
+        this.service();
+    }
+    /** Request `idx`, copied off the ring once and decoded from the copy into the packet's k-th request. */
+    #copyReq(idx, k) {
+        this.#ring.copyRequest(idx, this.#slot);
+        const v = this.#slotView;
+        const r = this.#pool[k];
+        r.gref = v.getUint32(NETIF_TX_REQ_GREF, LE);
+        r.offset = v.getUint16(NETIF_TX_REQ_OFFSET, LE);
+        r.flags = v.getUint16(NETIF_TX_REQ_FLAGS, LE);
+        r.id = v.getUint16(NETIF_TX_REQ_ID, LE);
+        r.size = v.getUint16(NETIF_TX_REQ_SIZE, LE);
+        return r;
+    }
+    /** One packet from reqCons: its extras, its chain; answered before the next is looked at. */
+    #packet(rp) {
+        const ring = this.#ring;
+        const start = ring.reqCons;
+        const first = this.#copyReq(start, 0);
+        let idx = start + 1;
+        // Extra-info slots (netif.h: they follow the first request, chained by FLAG_MORE).
+        let gso;
+        let mcast;
+        if (first.flags & NETTXF_extra_info) {
+            let more = true;
+            while (more) {
+                if (idx === rp)
+                    throw new Fatal('missing extra info: the chain runs past req_prod');
+                ring.copyRequest(idx, this.#slot);
+                const extra = decodeNetifExtraInfo(this.#slotView, 0);
+                idx = (idx + 1) >>> 0;
+                if (extra.type === 0 || extra.type >= XEN_NETIF_EXTRA_TYPE_MAX)
+                    throw new Fatal(`invalid extra type ${extra.type}`);
+                if (extra.type === XEN_NETIF_EXTRA_TYPE_GSO)
+                    gso = extra;
+                if (extra.type === XEN_NETIF_EXTRA_TYPE_MCAST_ADD || extra.type === XEN_NETIF_EXTRA_TYPE_MCAST_DEL)
+                    mcast = extra;
+                more = (extra.flags & XEN_NETIF_EXTRA_FLAG_MORE) !== 0;
+            }
+        }
+        const extras = (idx - start - 1) >>> 0;
+        if (mcast && mcast.kind === 'mcast') {
+            // A subscription rides on a request of no data (xenvif_mcast_add/del); one past the
+            // bound is answered NETIF_RSP_ERROR, as Linux's -ENOSPC is.
+            let ok = true;
+            if (mcast.type === XEN_NETIF_EXTRA_TYPE_MCAST_DEL)
+                this.#o.mcast.delete(mcast.addr);
+            else
+                ok = this.#o.mcast.add(mcast.addr);
+            ring.reqCons = idx;
+            this.#respond(first.id, ok ? NETIF_RSP_OKAY : NETIF_RSP_ERROR, extras);
+            return;
+        }
+        if (gso && gso.kind === 'gso') {
+            if (gso.size === 0)
+                throw new Fatal('GSO size must not be zero');
+            if (gso.gsoType !== XEN_NETIF_GSO_TYPE_TCPV4 && gso.gsoType !== XEN_NETIF_GSO_TYPE_TCPV6)
+                throw new Fatal(`bad GSO type ${gso.gsoType}`);
+        }
+        // The chain (xenvif_count_requests): the first slot carries the whole size, each further
+        // slot its own part; what is left is the first slot's data.
+        const reqs = this.#reqs;
+        reqs.length = 0;
+        reqs.push(first);
+        let refuse = null;
+        let remaining = first.size;
+        let more = (first.flags & NETTXF_more_data) !== 0;
+        while (more) {
+            if (idx === rp)
+                throw new Fatal(`a chain of ${reqs.length} slots runs past req_prod`);
+            if (reqs.length >= FATAL_SKB_SLOTS)
+                throw new Fatal(`a packet of more than ${FATAL_SKB_SLOTS} slots`);
+            if (refuse === null && reqs.length >= MAX_SKB_SLOTS)
+                refuse = `a packet of more than ${MAX_SKB_SLOTS} slots`;
+            const txp = this.#copyReq(idx, reqs.length);
+            idx = (idx + 1) >>> 0;
+            if (refuse === null && txp.size > remaining)
+                refuse = `slot size ${txp.size} is more than the ${remaining} bytes left of the packet`;
+            remaining = txp.size > remaining ? 0 : remaining - txp.size;
+            if (txp.offset + txp.size > PAGE_SIZE)
+                throw new Fatal(`slot offset ${txp.offset} + size ${txp.size} crosses the page`);
+            reqs.push(txp);
+            more = (txp.flags & NETTXF_more_data) !== 0;
+        }
+        ring.reqCons = idx;
+        if (first.offset + remaining > PAGE_SIZE)
+            throw new Fatal(`first slot offset ${first.offset} + size ${remaining} crosses the page`);
+        if (refuse === null && first.size < ETH_HLEN)
+            refuse = `bad packet size ${first.size}`;
+        if (refuse === null)
+            refuse = this.#gather(reqs, remaining);
+        if (refuse !== null) {
+            this.#refuse(refuse, reqs, extras);
+            return;
+        }
+        const csumBlank = (first.flags & NETTXF_csum_blank) !== 0;
+        const dataValidated = (first.flags & NETTXF_data_validated) !== 0;
+        const info = gso && gso.kind === 'gso'
+            ? { csumBlank, dataValidated, gso: { type: gso.gsoType, size: gso.size } }
+            : FRAME_INFO[(csumBlank ? 1 : 0) | (dataValidated ? 2 : 0)];
+        this.#respondAll(reqs, extras, NETIF_RSP_OKAY);
+        const stats = this.#o.stats;
+        stats.rxPackets++;
+        stats.rxBytes += first.size;
+        this.#o.output(this.#frame.subarray(0, first.size), info);
+    }
+    /** Copy the packet's data out of its grants into #frame, one batch; the reason if a slot will not copy. */
+    #gather(reqs, firstLen) {
+        const b = this.#copy;
+        b.reset(this.#frame, false);
+        let at = 0;
+        for (let i = 0; i < reqs.length; i++) {
+            const r = reqs[i];
+            const len = i === 0 ? firstLen : r.size;
+            b.add(r.gref, r.offset, len, at);
+            at += len;
+        }
+        if (this.#o.hc.grantCopyLocal(this.#o.frontendId, b) === 0)
+            return null;
+        const i = b.status.findIndex((st) => st !== 0);
+        return `slot ${i} (gref ${reqs[i].gref}): ${gntstName(b.status[i])}`;
+    }
+    #refuse(why, reqs, extras) {
+        this.#o.stats.rxErrors++;
+        if (this.#logged < 8) {
+            this.#logged++;
+            this.#o.log(`d${this.#o.frontendId}: packet ${reqs[0].id} refused: ${why}`);
+        }
+        this.#respondAll(reqs, extras, NETIF_RSP_ERROR);
+    }
+    /** One response per slot, in ring order: the first request, its extras (NULL), the chain. */
+    #respondAll(reqs, extras, status) {
+        this.#respond(reqs[0].id, status, extras);
+        for (let i = 1; i < reqs.length; i++)
+            this.#respond(reqs[i].id, status, 0);
+    }
+    #respond(id, status, extras) {
+        const ring = this.#ring;
+        const rsp = this.#rsp;
+        rsp.id = id;
+        rsp.status = status;
+        encodeNetifTxResponse(ring.view, ring.slotOffset(ring.rspProdPvt), rsp);
+        ring.rspProdPvt = ring.rspProdPvt + 1;
+        rsp.id = 0;
+        rsp.status = NETIF_RSP_NULL;
+        for (let i = 0; i < extras; i++) {
+            encodeNetifTxResponse(ring.view, ring.slotOffset(ring.rspProdPvt), rsp);
+            ring.rspProdPvt = ring.rspProdPvt + 1;
+        }
+    }
+    #push() {
+        if (this.#ring.pushResponsesAndCheckNotify())
+            this.#o.notify();
+    }
+    stop() {
+        this.#stopped = true;
+        clearTimeout(this.#creditTimer);
+        this.#creditTimer = undefined;
+    }
+}
+//# sourceMappingURL=tx.js.map

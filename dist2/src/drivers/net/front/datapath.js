@@ -1,0 +1,268 @@
+// netfront's data path: the queues (a tx and an rx ring each, their event channels, split or
+// shared, and their pages), frames waiting for ring room, the listeners and the counters. The
+// xenbus lifecycle (./netfront.ts) connects it and takes it down; a backend that breaks the
+// protocol is reported through onBroken. Everything that may let frames out (a write, tx
+// responses, a connection) goes through one #kick, so a turn's writes are published together.
+import { NETIF_RSP_DROPPED, NETIF_RSP_OKAY, NETIF_RX_SLOT_SIZE, NETIF_TX_SLOT_SIZE } from '../../../abi/netif.js';
+import { ringSize } from '../../../abi/ring.js';
+import { PAGE_SIZE } from '../../../abi/xen.js';
+import { grantRing, revokeRing } from '../../ringpages.js';
+import { oncePerTurn } from '../../turn.js';
+import { BackendMisbehaved, TxError } from './errors.js';
+import { NetPages } from './pages.js';
+import { RxQueue } from './rx.js';
+import { TxQueue } from './tx.js';
+import { SuspendGate } from '../../quiesce.js';
+/** Grant references one queue takes: two ring pages, the rx buffers and at most a tx page per slot. */
+const REFS_PER_QUEUE = 2 + ringSize(PAGE_SIZE, NETIF_RX_SLOT_SIZE) + ringSize(PAGE_SIZE, NETIF_TX_SLOT_SIZE);
+export class NetDatapath {
+    stats = { rxBytes: 0, rxPackets: 0, txBytes: 0, txPackets: 0, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0 };
+    listeners = new Set();
+    #ctx;
+    #name;
+    #onBroken;
+    #queues = [];
+    /** Rings and pages an earlier backend still held when its connection went. */
+    #dead = { rings: [], pages: [] };
+    #waiting = [];
+    #open = false;
+    /** The one way into the pump: once per turn of the event loop, whoever asks. */
+    #kick = oncePerTurn(() => this.#pump());
+    #onDrained = null;
+    /** Held for a suspend: nothing new is issued; resolved once nothing is in flight. */
+    #gate = new SuspendGate();
+    #logged = 0;
+    constructor(ctx, name, onBroken) {
+        this.#ctx = ctx;
+        this.#name = name;
+        this.#onBroken = onBroken;
+    }
+    get inFlight() {
+        let n = 0;
+        for (const q of this.#queues)
+            n += q.tx.inFlight;
+        return n;
+    }
+    /** Grant `nq` queues' rings and buffers to `backendId` and allocate their event channels. */
+    async connect(backendId, nq, split) {
+        const { hc, evtchn } = this.#ctx;
+        const { nrFrames, maxNrFrames } = hc.grantQuerySize();
+        const need = Math.ceil((nq * REFS_PER_QUEUE - hc.freeGrantRefs) / (PAGE_SIZE / 8));
+        if (need > 0)
+            await hc.grantSetupTable(Math.min(maxNrFrames, nrFrames + need));
+        for (let i = 0; i < nq; i++) {
+            const rings = [grantRing(hc, backendId, 1), grantRing(hc, backendId, 1)];
+            const pages = [new NetPages(hc, backendId, true), new NetPages(hc, backendId, false)];
+            let q;
+            try {
+                const txPort = await evtchn.allocUnbound(backendId);
+                const rxPort = split ? await evtchn.allocUnbound(backendId) : txPort;
+                const rx = new RxQueue(rings[1].bytes, pages[1], {
+                    frame: (f, info) => this.#deliver(f, info),
+                    error: (why) => this.#rxError(why),
+                });
+                q = { tx: new TxQueue(rings[0].bytes, pages[0]), rx, txPort, rxPort, rings, pages };
+            }
+            catch (e) {
+                this.#release(rings, pages);
+                throw e;
+            }
+            this.#queues.push(q);
+            q.txPort.onEvent(() => this.#onTx(q));
+            if (split)
+                q.rxPort.onEvent(() => this.#onRx(q));
+            else
+                q.txPort.onEvent(() => this.#onRx(q));
+        }
+        return this.#queues.map((q) => ({ txRef: q.rings[0].refs[0], rxRef: q.rings[1].refs[0], txPort: q.txPort.port, rxPort: q.rxPort.port }));
+    }
+    /** The backend is connected: post the rx buffers and send what waits. */
+    start() {
+        this.#open = true;
+        for (const q of this.#queues) {
+            if (q.rx.refill())
+                q.rxPort.notify();
+            this.#onRx(q);
+        }
+        this.#kick();
+    }
+    /** Queue frames the lifecycle checked; resolves when the backend answered every one. */
+    submit(frames, info) {
+        return new Promise((resolve, reject) => {
+            let left = frames.length;
+            let err = null;
+            const done = (e) => {
+                err ??= e;
+                if (--left === 0)
+                    (err ? reject(err) : resolve());
+            };
+            for (const data of frames) {
+                const p = {
+                    data, info, left: 0, status: NETIF_RSP_OKAY,
+                    settle: (f) => {
+                        if (f.status === NETIF_RSP_OKAY) {
+                            this.stats.txPackets++;
+                            this.stats.txBytes += f.data.length;
+                            return done(null);
+                        }
+                        if (f.status === NETIF_RSP_DROPPED)
+                            this.stats.txDropped++;
+                        else
+                            this.stats.txErrors++;
+                        done(new TxError(`${this.#name}: the backend answered status ${f.status} to a ${f.data.length}-byte frame`, f.status));
+                    },
+                    fail: (e) => done(e),
+                };
+                this.#waiting.push(p);
+            }
+            this.#kick();
+        });
+    }
+    /** Stop listening and revoke; frames in flight wait to be sent again, or fail with `err`. */
+    teardown(err) {
+        const again = [];
+        for (const q of this.#queues) {
+            q.txPort.close();
+            if (q.rxPort !== q.txPort)
+                q.rxPort.close();
+            again.push(...q.tx.takeInFlight());
+            this.#release(q.rings, q.pages);
+        }
+        this.#queues = [];
+        this.#open = false;
+        if (!err)
+            this.#waiting.unshift(...again);
+        else
+            for (const p of again)
+                p.fail(err);
+        this.#onDrained?.();
+    }
+    #release(rings, pages) {
+        const hc = this.#ctx.hc;
+        for (const r of rings)
+            if (!revokeRing(hc, r))
+                this.#dead.rings.push(r);
+        for (const p of pages) {
+            p.revokeAll();
+            if (p.held > 0)
+                this.#dead.pages.push(p);
+        }
+    }
+    /** End the grants an earlier backend still held, where it has let go since. */
+    retryRevoke() {
+        const hc = this.#ctx.hc;
+        this.#dead.rings = this.#dead.rings.filter((r) => !revokeRing(hc, r));
+        for (const p of this.#dead.pages)
+            p.retry();
+        this.#dead.pages = this.#dead.pages.filter((p) => p.held > 0);
+    }
+    /** For a suspend: issue nothing new; resolves once every request in flight is answered. */
+    quiesce() {
+        return this.#gate.quiesce(this.inFlight);
+    }
+    /** After a suspend that was cancelled (the domain runs on in place): issue what waited. */
+    release() {
+        this.#gate.release();
+        this.#kick();
+    }
+    /** Fail what waits with `err`; resolves once nothing is in flight. */
+    drain(err) {
+        for (const p of this.#waiting.splice(0))
+            p.fail(err);
+        if (this.inFlight === 0)
+            return Promise.resolve();
+        return new Promise((resolve) => (this.#onDrained = resolve));
+    }
+    /** The device is gone for good. */
+    close(err) {
+        this.teardown(err);
+        for (const p of this.#waiting.splice(0))
+            p.fail(err);
+        this.listeners.clear();
+    }
+    /** Post waiting frames in order while their queue has room (a frame that does not fit holds the rest back). */
+    #pump() {
+        if (!this.#open || this.#gate.held)
+            return;
+        const queues = this.#queues;
+        let n = 0;
+        while (n < this.#waiting.length && queues[flowQueue(this.#waiting[n].data, queues.length)].tx.post(this.#waiting[n]))
+            n++;
+        this.#waiting.splice(0, n);
+        for (const q of queues) {
+            if (q.tx.flush())
+                q.txPort.notify();
+            q.txPort.expectEvents(q.tx.inFlight > 0);
+        }
+    }
+    #onTx(q) {
+        if (!this.#queues.includes(q))
+            return;
+        try {
+            q.tx.poll();
+        }
+        catch (e) {
+            return this.#broken(e);
+        }
+        q.txPort.expectEvents(q.tx.inFlight > 0);
+        this.#kick();
+        if (this.#onDrained && this.inFlight === 0)
+            this.#onDrained();
+        this.#gate.settled(this.inFlight);
+    }
+    #onRx(q) {
+        if (!this.#open || !this.#queues.includes(q))
+            return;
+        try {
+            q.rx.poll();
+        }
+        catch (e) {
+            return this.#broken(e);
+        }
+        if (q.rx.refill())
+            q.rxPort.notify();
+    }
+    #broken(e) {
+        const err = e instanceof BackendMisbehaved ? new BackendMisbehaved(`${this.#name}: ${e.message}`) : e;
+        this.#ctx.log?.(`netfront ${err.message}`);
+        this.#onBroken(err instanceof BackendMisbehaved ? err : new BackendMisbehaved(`${this.#name}: ${err.message}`));
+    }
+    #deliver(frame, info) {
+        if (this.listeners.size === 0) {
+            this.stats.rxDropped++;
+            return;
+        }
+        this.stats.rxPackets++;
+        this.stats.rxBytes += frame.length;
+        for (const h of this.listeners) {
+            try {
+                h(frame, info);
+            }
+            catch (e) {
+                this.#log(`a listener threw: ${e.message}`);
+            }
+        }
+    }
+    #rxError(why) {
+        this.stats.rxErrors++;
+        this.#log(`dropped a received frame: ${why}`);
+    }
+    /** Log the first few of a kind of trouble, not a line per frame of a flood. */
+    #log(line) {
+        if (this.#logged++ < 8)
+            this.#ctx.log?.(`netfront ${this.#name}: ${line}`);
+    }
+}
+/**
+ * The tx queue of a frame: IPv4 frames by a hash of their addresses and ports (one flow stays
+ * on one queue, in order), everything else on queue 0.
+ */
+export function flowQueue(frame, nq) {
+    if (nq === 1 || frame.length < 38 || frame[12] !== 0x08 || frame[13] !== 0x00)
+        return 0;
+    let h = 0;
+    for (let i = 26; i < 38; i++)
+        h = (Math.imul(h, 31) + frame[i]) >>> 0;
+    return h % nq;
+}
+//# sourceMappingURL=datapath.js.map

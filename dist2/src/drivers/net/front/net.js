@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=net.js.map

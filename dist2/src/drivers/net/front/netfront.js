@@ -1,0 +1,205 @@
+// netfront: the frontend half of a virtual network interface, in the guest (Linux's xen-netfront).
+// This module is its xenbus negotiation (the lifecycle is ../../frontend.ts) and the checks on
+// what the guest sends; the rings are ./datapath.ts. It reads the backend's offer (feature-rx-
+// copy, which it requires, feature-split-event-channels, multi-queue-max-queues, the offloads),
+// writes its rings and features, and follows the backend: when it restarts (back to InitWait) the
+// rings are made again and frames in flight are sent again; when the device goes (its nodes
+// removed, or the backend's), everything pending fails with Disconnected.
+import { NETIF_XS, XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_MAX_TX_SIZE, NET_FRAME_PLAIN } from '../../../abi/netif.js';
+import { XenbusState } from '../../../abi/xenbus.js';
+import { FrontendLifecycle } from '../../frontend.js';
+import { frontendPath, readFlag, readUint } from '../../xenbus.js';
+import { NetDatapath } from './datapath.js';
+import { BackendMisbehaved, Disconnected, InvalidLength, Unimplemented } from './errors.js';
+/** How long an orderly close waits for frames in flight. */
+const CLOSE_TIMEOUT_MS = 5000;
+const MAX_QUEUES = 16;
+const DEFAULT_MTU = 1500;
+/** An 802.1Q tag may come on top of the Ethernet header. */
+const VLAN_HLEN = 4;
+/** Linux's ETH_HLEN: the shortest frame there is. */
+const ETH_HLEN = 14;
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+const NO_OFFLOADS = Object.freeze({ csum: false, gsoTcpv4: false, gsoTcpv6: false });
+export class NetFront {
+    devid;
+    domid;
+    mac;
+    backendDir;
+    backendId;
+    dir;
+    #ctx;
+    #o;
+    #data;
+    #life;
+    #offloads = NO_OFFLOADS;
+    #mtu = DEFAULT_MTU;
+    #queues = 0;
+    #split = false;
+    constructor(ctx, devid, domid, mac, backendDir, backendId, opts) {
+        this.devid = devid;
+        this.domid = domid;
+        this.mac = mac;
+        this.backendDir = backendDir;
+        this.backendId = backendId;
+        this.#ctx = ctx;
+        this.#o = opts;
+        this.dir = frontendPath(domid, 'vif', devid);
+        this.#data = new NetDatapath(ctx, `vif${devid}`, (e) => this.#life.final(e));
+        const data = this.#data;
+        this.#life = new FrontendLifecycle(ctx.xs, `vif${devid}`, this.dir, backendDir, {
+            disconnected: (message) => new Disconnected(message),
+            talk: () => this.#talk(),
+            finishConnect: () => this.#finishConnect(),
+            teardown: (recover) => data.teardown(recover ? null : new Disconnected(`vif${devid}: the backend disconnected`)),
+            close: (err) => data.close(err),
+            retryRevoke: () => data.retryRevoke(),
+            drain: async (err) => {
+                let timer;
+                const timeout = new Promise((r) => (timer = setTimeout(r, CLOSE_TIMEOUT_MS)));
+                await Promise.race([data.drain(err), timeout]);
+                clearTimeout(timer);
+            },
+            finalised: (err) => {
+                if (err instanceof BackendMisbehaved)
+                    void this.#life.switch(XenbusState.Closing).catch(() => { });
+            },
+        });
+    }
+    /** Connect to vif `devid` of domain `domid`; resolves once the handshake is done. */
+    static async connect(ctx, domid, devid, opts = {}) {
+        const dir = frontendPath(domid, 'vif', devid);
+        const backendDir = await ctx.xs.readOptional(`${dir}/backend`);
+        if (backendDir === undefined)
+            throw new Disconnected(`vif${devid}: no such network device (${dir})`);
+        const backendId = await readUint(ctx.xs, `${dir}/backend-id`, 0x7fef);
+        const mac = ((await ctx.xs.readOptional(`${dir}/${NETIF_XS.mac}`)) ?? '').toLowerCase();
+        if (!MAC_RE.test(mac))
+            throw new Disconnected(`vif${devid}: ${dir}/mac = ${JSON.stringify(mac.slice(0, 40))} is not a MAC address`);
+        const f = new NetFront(ctx, devid, domid, mac, backendDir, backendId, opts);
+        await f.#life.start();
+        return f;
+    }
+    get status() {
+        return this.#life.status;
+    }
+    get mtu() {
+        return this.#mtu;
+    }
+    get offloads() {
+        return this.#offloads;
+    }
+    /** Queues and whether the event channels are split, as negotiated. */
+    get negotiated() {
+        return { queues: this.#queues, split: this.#split };
+    }
+    stats() {
+        return { ...this.#data.stats };
+    }
+    listen(handler) {
+        this.#data.listeners.add(handler);
+        return () => this.#data.listeners.delete(handler);
+    }
+    write(frames, info = NET_FRAME_PLAIN) {
+        if (this.#life.refusing)
+            return Promise.reject(new Disconnected(`vif${this.devid}: the device is closed`));
+        const list = frames instanceof Uint8Array ? [frames] : frames;
+        const err = this.#check(list, info);
+        if (err) {
+            this.#data.stats.txErrors += list.length;
+            return Promise.reject(err);
+        }
+        if (list.length === 0)
+            return Promise.resolve();
+        return this.#data.submit(list, info);
+    }
+    #check(list, info) {
+        const gso = info.gso;
+        if (gso) {
+            const ok = gso.type === XEN_NETIF_GSO_TYPE_TCPV4 ? this.#offloads.gsoTcpv4 : this.#offloads.gsoTcpv6;
+            if (!ok)
+                return new Unimplemented(`vif${this.devid}: the backend did not negotiate GSO of type ${gso.type}`);
+            if (!Number.isInteger(gso.size) || gso.size < 1 || gso.size > 0xffff)
+                return new InvalidLength(`vif${this.devid}: GSO segment size ${gso.size}`);
+        }
+        if (info.csumBlank && !this.#offloads.csum)
+            return new Unimplemented(`vif${this.devid}: the backend did not negotiate checksum offload`);
+        const max = gso ? XEN_NETIF_MAX_TX_SIZE : this.#mtu + ETH_HLEN + VLAN_HLEN;
+        for (const f of list) {
+            if (f.length < ETH_HLEN || f.length > max) {
+                return new InvalidLength(`vif${this.devid}: a ${f.length}-byte frame (${ETH_HLEN}..${max} bytes)`);
+            }
+        }
+        return null;
+    }
+    /** talk_to_netback: rings, event channels and features, then Initialised. */
+    async #talk() {
+        const xs = this.#ctx.xs;
+        const be = this.backendDir;
+        if (!(await readFlag(xs, `${be}/${NETIF_XS.featureRxCopy}`))) {
+            return this.#life.final(new Disconnected(`vif${this.devid}: the backend does not offer feature-rx-copy`));
+        }
+        const maxQueues = Math.max(1, await readUint(xs, `${be}/${NETIF_XS.multiQueueMaxQueues}`, 0xffff, 1));
+        const nq = Math.min(Math.max(1, this.#o.queues ?? 1), maxQueues, MAX_QUEUES);
+        const split = await readFlag(xs, `${be}/${NETIF_XS.featureSplitEventChannels}`);
+        this.#queues = nq;
+        this.#split = split;
+        const queues = await this.#data.connect(this.backendId, nq, split);
+        await xs.transaction(async (t) => {
+            const w = (path, v) => t.write(`${this.dir}/${path}`, String(v));
+            for (const [i, q] of queues.entries()) {
+                const prefix = nq === 1 ? '' : `queue-${i}/`;
+                await w(`${prefix}${NETIF_XS.txRingRef}`, q.txRef);
+                await w(`${prefix}${NETIF_XS.rxRingRef}`, q.rxRef);
+                if (split) {
+                    await w(`${prefix}${NETIF_XS.eventChannelTx}`, q.txPort);
+                    await w(`${prefix}${NETIF_XS.eventChannelRx}`, q.rxPort);
+                }
+                else {
+                    await w(`${prefix}${NETIF_XS.eventChannel}`, q.txPort);
+                }
+            }
+            if (nq > 1)
+                await w(NETIF_XS.multiQueueNumQueues, nq);
+            await w(NETIF_XS.requestRxCopy, 1);
+            await w(NETIF_XS.featureRxNotify, 1);
+            await w(NETIF_XS.featureSg, 1);
+            await w(NETIF_XS.featureGsoTcpv4, 1);
+            await w(NETIF_XS.featureGsoTcpv6, 1);
+            await w(NETIF_XS.featureNoCsumOffload, 0);
+            await w(NETIF_XS.featureIpv6CsumOffload, 1);
+        });
+        await this.#life.initialised();
+    }
+    /** The backend is Connected: what it offers is what we may use; go Connected, send what waits. */
+    async #finishConnect() {
+        const xs = this.#ctx.xs;
+        const be = this.backendDir;
+        const flag = (k) => readFlag(xs, `${be}/${k}`);
+        const sg = await flag(NETIF_XS.featureSg);
+        this.#offloads = Object.freeze({
+            csum: true, // netback always takes IPv4 checksum offload (netif.h: feature-no-csum-offload is the frontend's)
+            gsoTcpv4: sg && (await flag(NETIF_XS.featureGsoTcpv4)),
+            gsoTcpv6: sg && (await flag(NETIF_XS.featureGsoTcpv6)),
+        });
+        this.#mtu = await readUint(xs, `${be}/mtu`, 65535 - ETH_HLEN, DEFAULT_MTU).catch(() => DEFAULT_MTU);
+        await this.#life.connected();
+        this.#data.start();
+    }
+    /**
+     * Orderly close (Mirage's disconnect): new frames are refused, frames in flight finish, then
+     * Closing, Closed, and the grants go once the backend has let go of them.
+     */
+    disconnect() {
+        return this.#life.disconnect();
+    }
+    /** For a suspend: stop issuing; resolves once the requests in flight are answered. */
+    quiesce() {
+        return this.#data.quiesce();
+    }
+    /** The suspend was cancelled: carry on where it stopped. */
+    release() {
+        this.#data.release();
+    }
+}
+//# sourceMappingURL=netfront.js.map

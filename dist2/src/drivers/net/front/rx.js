@@ -1,0 +1,174 @@
+// netfront's receive ring (one per queue), by copy (request-rx-copy): every slot of the ring
+// holds a posted buffer, a page granted writable to the backend, and the buffer of ring index
+// i has id i & mask (as Linux's xennet_rxidx), so the backend's response at index i must
+// carry that id. A frame is one response, or a chain of them (NETRXF_more_data), with extra-info
+// slots after the first (GSO); it is handed to the sink as a view of the page when it fits one
+// slot, else reassembled, and the buffers are posted again once the sink returns.
+//
+// Responses are hostile: an id that is not the one posted at that index, responses for slots
+// never posted, or a status netif.h does not define break the connection (BackendMisbehaved);
+// a slot past its page, a chain longer than XEN_NETIF_NR_SLOTS_MIN, a bad GSO extra or an
+// error status drop the frame and count an rx error.
+import { NETIF_RSP_DROPPED, NETIF_RX_RSP_FLAGS, NETIF_RX_RSP_ID, NETIF_RX_RSP_OFFSET, NETIF_RX_RSP_STATUS, NETIF_RX_SLOT_SIZE, NETIF_RSP_OKAY, NETRXF_csum_blank, NETRXF_data_validated, NETRXF_extra_info, NETRXF_more_data, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_MAX, XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_GSO_TYPE_TCPV6, XEN_NETIF_MAX_TX_SIZE, XEN_NETIF_NR_SLOTS_MIN, decodeNetifExtraInfo, encodeNetifRxRequest, } from '../../../abi/netif.js';
+import { FrontRing } from '../../../abi/ring.js';
+import { LE } from '../../../abi/fields.js';
+import { PAGE_SIZE } from '../../../abi/xen.js';
+import { BackendMisbehaved } from './errors.js';
+/** The most a reassembled frame may hold (a GSO super-frame). */
+const MAX_FRAME = XEN_NETIF_MAX_TX_SIZE + 1;
+export class RxQueue {
+    ring;
+    #buf = [];
+    #mask;
+    #sink;
+    #req = { id: 0, gref: 0 };
+    #rsp = new Uint8Array(NETIF_RX_SLOT_SIZE);
+    #rspView = new DataView(this.#rsp.buffer);
+    #slots = Array.from({ length: XEN_NETIF_NR_SLOTS_MIN }, () => ({ id: 0, offset: 0, flags: 0, status: 0 }));
+    #scratch = { id: 0, offset: 0, flags: 0, status: 0 };
+    #assembly = new Uint8Array(PAGE_SIZE * 2);
+    constructor(ringBytes, pages, sink) {
+        this.ring = FrontRing.create(ringBytes, NETIF_RX_SLOT_SIZE);
+        this.#mask = this.ring.nrEnts - 1;
+        this.#sink = sink;
+        for (let i = 0; i < this.ring.nrEnts; i++)
+            this.#buf.push(pages.grant());
+    }
+    /** Post a buffer in every free slot; true when the backend must be notified (feature-rx-notify). */
+    refill() {
+        const ring = this.ring;
+        const start = ring.reqProdPvt;
+        while (((ring.reqProdPvt - ring.rspCons) >>> 0) < ring.nrEnts) {
+            const id = ring.reqProdPvt & this.#mask;
+            this.#req.id = id;
+            this.#req.gref = this.#buf[id].ref;
+            encodeNetifRxRequest(ring.view, ring.slotOffset(ring.reqProdPvt), this.#req);
+            ring.reqProdPvt++;
+        }
+        return ring.reqProdPvt !== start && ring.pushRequestsAndCheckNotify();
+    }
+    /** Take every complete frame the backend has answered; buffers are posted again by refill(). */
+    poll() {
+        const ring = this.ring;
+        do {
+            const prod = ring.rspProd;
+            const avail = (prod - ring.rspCons) >>> 0;
+            if (avail > ((ring.reqProdPvt - ring.rspCons) >>> 0)) {
+                throw new BackendMisbehaved(`rx rsp_prod ${prod} answers buffers never posted (rsp_cons ${ring.rspCons}, req_prod ${ring.reqProdPvt})`);
+            }
+            while (ring.rspCons !== prod) {
+                const used = this.#frame(ring.rspCons, prod);
+                if (used === 0)
+                    break; // a chain not wholly published yet
+                ring.rspCons = (ring.rspCons + used) >>> 0;
+            }
+        } while (ring.finalCheckForResponses());
+    }
+    #read(idx, s) {
+        this.ring.copyResponse(idx, this.#rsp);
+        s.id = this.#rspView.getUint16(NETIF_RX_RSP_ID, LE);
+        s.offset = this.#rspView.getUint16(NETIF_RX_RSP_OFFSET, LE);
+        s.flags = this.#rspView.getUint16(NETIF_RX_RSP_FLAGS, LE);
+        s.status = this.#rspView.getInt16(NETIF_RX_RSP_STATUS, LE);
+        if (s.id !== (idx & this.#mask))
+            throw new BackendMisbehaved(`rx response at index ${idx} has id ${s.id}, not the id ${idx & this.#mask} posted there`);
+        if (s.status < NETIF_RSP_DROPPED)
+            throw new BackendMisbehaved(`rx response status ${s.status} is not a NETIF_RSP_* code`);
+    }
+    /**
+     * A frame runs up to rsp_prod: wait for the rest (0), unless every posted buffer is answered
+     * already, when the rest can never come: then it is dropped, with all it used.
+     */
+    #unfinished(cons, prod) {
+        const used = (prod - cons) >>> 0;
+        if (used < ((this.ring.reqProdPvt - cons) >>> 0))
+            return 0;
+        this.#sink.error(`a frame of ${used} slots that never ends`);
+        return used;
+    }
+    /** Parse the frame starting at `cons`: the slots it used, or 0 when it is not all there yet. */
+    #frame(cons, prod) {
+        const ring = this.ring;
+        const first = this.#slots[0];
+        this.#read(cons, first);
+        let i = 1;
+        let bad = first.status < NETIF_RSP_OKAY ? `the backend answered status ${first.status}` : null;
+        let gso;
+        // Extra-info slots follow the first response: a GSO extra, and others skipped.
+        let more = (first.flags & NETRXF_extra_info) !== 0;
+        for (let extras = 0; more; extras++) {
+            if (((cons + i) >>> 0) === prod)
+                return this.#unfinished(cons, prod);
+            if (extras === XEN_NETIF_EXTRA_TYPE_MAX - 1) {
+                bad ??= 'too many extra-info slots';
+                break;
+            }
+            const idx = (cons + i++) >>> 0;
+            const x = decodeNetifExtraInfo(ring.view, ring.slotOffset(idx));
+            more = (x.flags & XEN_NETIF_EXTRA_FLAG_MORE) !== 0;
+            if (x.kind === 'gso' && x.type === XEN_NETIF_EXTRA_TYPE_GSO) {
+                if ((x.gsoType !== XEN_NETIF_GSO_TYPE_TCPV4 && x.gsoType !== XEN_NETIF_GSO_TYPE_TCPV6) || x.size === 0) {
+                    bad ??= `GSO extra-info of type ${x.gsoType}, size ${x.size}`;
+                }
+                else {
+                    gso = { type: x.gsoType, size: x.size };
+                }
+            }
+        }
+        // Data slots: the first response, then the more_data chain.
+        const data = [first];
+        let chain = (first.flags & NETRXF_more_data) !== 0;
+        while (chain) {
+            if (((cons + i) >>> 0) === prod)
+                return this.#unfinished(cons, prod);
+            if (data.length === XEN_NETIF_NR_SLOTS_MIN) {
+                // Too long: drop it, and everything up to the end of the chain as published.
+                bad ??= `a more_data chain longer than ${XEN_NETIF_NR_SLOTS_MIN} slots`;
+                const s = this.#scratch;
+                this.#read((cons + i++) >>> 0, s);
+                chain = (s.flags & NETRXF_more_data) !== 0;
+                continue;
+            }
+            const s = this.#slots[data.length];
+            this.#read((cons + i++) >>> 0, s);
+            data.push(s);
+            chain = (s.flags & NETRXF_more_data) !== 0;
+        }
+        let len = 0;
+        for (const s of data) {
+            if (s.status < NETIF_RSP_OKAY)
+                bad ??= `the backend answered status ${s.status}`;
+            else if (s.offset + s.status > PAGE_SIZE)
+                bad ??= `a slot of ${s.status} bytes at offset ${s.offset} runs past its page`;
+            else
+                len += s.status;
+        }
+        if (!bad && len === 0)
+            bad = 'an empty frame';
+        if (!bad && len > MAX_FRAME)
+            bad = `a ${len}-byte frame`;
+        if (bad) {
+            this.#sink.error(bad);
+            return i;
+        }
+        const info = {
+            csumBlank: (first.flags & NETRXF_csum_blank) !== 0,
+            dataValidated: (first.flags & NETRXF_data_validated) !== 0,
+            ...(gso && { gso }),
+        };
+        if (data.length === 1) {
+            this.#sink.frame(this.#buf[first.id].bytes.subarray(first.offset, first.offset + len), info);
+            return i;
+        }
+        if (this.#assembly.length < len)
+            this.#assembly = new Uint8Array(Math.min(MAX_FRAME, Math.max(len, this.#assembly.length * 2)));
+        let at = 0;
+        for (const s of data) {
+            this.#assembly.set(this.#buf[s.id].bytes.subarray(s.offset, s.offset + s.status), at);
+            at += s.status;
+        }
+        this.#sink.frame(this.#assembly.subarray(0, len), info);
+        return i;
+    }
+}
+//# sourceMappingURL=rx.js.map

@@ -1,0 +1,123 @@
+// netfront's transmit ring (one per queue): a frame goes out as netif.h's slot rules say. It is
+// copied into pages granted to the backend, one slot per page (so offset+size always fits a
+// page); the first slot carries the whole frame's size, more_data chains the rest, and a GSO
+// super-frame's first slot is followed by its GSO extra-info slot. Responses are checked
+// before they are believed: an id not in flight, or a status netif.h does not define, means
+// the backend is broken (the caller closes the device).
+import { NETIF_RSP_DROPPED, NETIF_RSP_NULL, NETIF_RSP_OKAY, NETIF_TX_RSP_ID, NETIF_TX_RSP_STATUS, NETIF_TX_SLOT_SIZE, NETTXF_csum_blank, NETTXF_data_validated, NETTXF_extra_info, NETTXF_more_data, XEN_NETIF_EXTRA_TYPE_GSO, encodeNetifExtraInfo, encodeNetifTxRequest, } from '../../../abi/netif.js';
+import { FrontRing } from '../../../abi/ring.js';
+import { LE } from '../../../abi/fields.js';
+import { PAGE_SIZE } from '../../../abi/xen.js';
+import { BackendMisbehaved } from './errors.js';
+/** Data slots a frame of `len` bytes takes (a page each). */
+export function txSlots(len) {
+    return Math.ceil(len / PAGE_SIZE);
+}
+export class TxQueue {
+    ring;
+    #pages;
+    /** The page of each id, granted on first use and kept for the connection. */
+    #page;
+    #inFlight;
+    #freeIds = [];
+    #req = { gref: 0, offset: 0, flags: 0, id: 0, size: 0 };
+    #gso = { kind: 'gso', type: XEN_NETIF_EXTRA_TYPE_GSO, flags: 0, size: 0, gsoType: 0, features: 0 };
+    #rsp = new Uint8Array(NETIF_TX_SLOT_SIZE);
+    #rspView = new DataView(this.#rsp.buffer);
+    #dirty = false;
+    constructor(ringBytes, pages) {
+        this.ring = FrontRing.create(ringBytes, NETIF_TX_SLOT_SIZE);
+        this.#pages = pages;
+        this.#page = new Array(this.ring.nrEnts);
+        this.#inFlight = new Array(this.ring.nrEnts).fill(null);
+        for (let i = this.ring.nrEnts - 1; i >= 0; i--)
+            this.#freeIds.push(i);
+    }
+    get inFlight() {
+        return this.ring.nrEnts - this.#freeIds.length;
+    }
+    /** Put `f` on the ring; false when there is no room for all its slots yet. */
+    post(f) {
+        const ring = this.ring;
+        const len = f.data.length;
+        const n = txSlots(len);
+        const gso = f.info.gso;
+        if (this.#freeIds.length < n || ring.freeRequests() < n + (gso ? 1 : 0))
+            return false;
+        const req = this.#req;
+        let flags = (f.info.csumBlank ? NETTXF_csum_blank : 0) | (f.info.dataValidated ? NETTXF_data_validated : 0);
+        if (gso)
+            flags |= NETTXF_extra_info;
+        f.left = n;
+        for (let k = 0; k < n; k++) {
+            const id = this.#freeIds.pop();
+            const page = (this.#page[id] ??= this.#pages.grant());
+            const start = k * PAGE_SIZE;
+            const chunk = f.data.subarray(start, Math.min(len, start + PAGE_SIZE));
+            page.bytes.set(chunk);
+            this.#inFlight[id] = f;
+            req.gref = page.ref;
+            req.offset = 0;
+            req.id = id;
+            req.size = k === 0 ? len : chunk.length;
+            req.flags = (k === 0 ? flags : 0) | (k < n - 1 ? NETTXF_more_data : 0);
+            encodeNetifTxRequest(ring.view, ring.slotOffset(ring.reqProdPvt), req);
+            ring.reqProdPvt++;
+            if (k === 0 && gso) {
+                this.#gso.size = gso.size;
+                this.#gso.gsoType = gso.type;
+                encodeNetifExtraInfo(ring.view, ring.slotOffset(ring.reqProdPvt), this.#gso);
+                ring.reqProdPvt++;
+            }
+        }
+        this.#dirty = true;
+        return true;
+    }
+    /** Publish what post() wrote; true when the backend must be notified. */
+    flush() {
+        if (!this.#dirty)
+            return false;
+        this.#dirty = false;
+        return this.ring.pushRequestsAndCheckNotify();
+    }
+    /** Take the responses; `settle` of each frame whose slots are all answered runs. */
+    poll() {
+        const ring = this.ring;
+        do {
+            const prod = ring.rspProd;
+            if (ring.responseProdOverflow(prod))
+                throw new BackendMisbehaved(`tx rsp_prod ${prod} is beyond the ring (rsp_cons ${ring.rspCons})`);
+            for (let i = ring.rspCons; i !== prod; i = (i + 1) >>> 0) {
+                ring.copyResponse(i, this.#rsp);
+                ring.rspCons = (i + 1) >>> 0;
+                const id = this.#rspView.getUint16(NETIF_TX_RSP_ID, LE);
+                const status = this.#rspView.getInt16(NETIF_TX_RSP_STATUS, LE);
+                if (status === NETIF_RSP_NULL)
+                    continue; // the answer to an extra-info slot
+                if (status < NETIF_RSP_DROPPED || status > NETIF_RSP_OKAY)
+                    throw new BackendMisbehaved(`tx response status ${status} is not a NETIF_RSP_* code`);
+                const f = id < this.#inFlight.length ? this.#inFlight[id] : null;
+                if (!f)
+                    throw new BackendMisbehaved(`tx response for id ${id}, which is not in flight`);
+                this.#inFlight[id] = null;
+                this.#freeIds.push(id);
+                if (status !== NETIF_RSP_OKAY && f.status === NETIF_RSP_OKAY)
+                    f.status = status;
+                if (--f.left === 0)
+                    f.settle(f);
+            }
+        } while (ring.finalCheckForResponses());
+    }
+    /** The connection went: the frames in flight, once each (to send again or to fail). */
+    takeInFlight() {
+        const out = new Set();
+        for (let id = 0; id < this.#inFlight.length; id++) {
+            const f = this.#inFlight[id];
+            if (f)
+                out.add(f);
+            this.#inFlight[id] = null;
+        }
+        return [...out];
+    }
+}
+//# sourceMappingURL=tx.js.map

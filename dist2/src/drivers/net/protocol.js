@@ -1,0 +1,64 @@
+// What netfront and netback share beyond netif.h's layouts (src/abi/netif.ts): ring sizes, the
+// limits netback offers and enforces (Linux xen-netback's defaults), the backend keys the
+// toolstack writes, and how a frame is laid out over rx slots.
+import { NETIF_RX_SLOT_SIZE, NETIF_TX_SLOT_SIZE, XEN_NETIF_NR_SLOTS_MIN } from '../../abi/netif.js';
+import { ringSize } from '../../abi/ring.js';
+import { PAGE_SIZE } from '../../abi/xen.js';
+import { XenError } from '../../errors.js';
+/** One-page rings, as netif.h has them (NET_TX_RING_SIZE, NET_RX_RING_SIZE: 256 each). */
+export const NET_TX_RING_SIZE = ringSize(PAGE_SIZE, NETIF_TX_SLOT_SIZE);
+export const NET_RX_RING_SIZE = ringSize(PAGE_SIZE, NETIF_RX_SLOT_SIZE);
+/** xenvif_max_queues: Linux offers one per CPU; this machine's default. */
+export const DEFAULT_MAX_QUEUES = 4;
+/** max_skb_slots: a packet of more slots is dropped (XEN_NETIF_NR_SLOTS_MIN). */
+export const MAX_SKB_SLOTS = XEN_NETIF_NR_SLOTS_MIN;
+/** fatal_skb_slots (FATAL_SKB_SLOTS_DEFAULT): a frontend that chains more is malicious. */
+export const FATAL_SKB_SLOTS = 20;
+/** The largest GSO super-frame (Linux's GSO_MAX_SIZE), and the smallest frame (ETH_HLEN). */
+export const GSO_MAX_SIZE = 65536;
+export const ETH_HLEN = 14;
+/** XEN_NETBK_MAX_HASH_KEY_SIZE and XEN_NETBK_MAX_HASH_MAPPING_SIZE. */
+export const MAX_HASH_KEY_SIZE = 40;
+export const MAX_HASH_MAPPING_SIZE = 128;
+/** Keys the toolstack writes in the backend directory (libxl's device_nic). */
+export const VIF_BACKEND_XS = {
+    handle: 'handle',
+    mac: 'mac',
+    bridge: 'bridge',
+    script: 'script',
+    rate: 'rate',
+    vifname: 'vifname',
+    online: 'online',
+    /**
+     * XenAPI's VIF.locking_mode for this vif: `locked` (the default) lets it send only from its
+     * `mac`; `unlocked` from any source MAC (a guest that bridges or bonds inside).
+     */
+    lockingMode: 'locking-mode',
+};
+/** `queue-<n>`: the directory of one queue's ring refs and event channels when multi-queue. */
+export function netifQueueKey(queue) {
+    return `queue-${queue}`;
+}
+/**
+ * The backend's `rate` node as libxl writes it and xen-netback's xen_net_read_rate reads it:
+ * "BYTES,USECS". Absent means unlimited.
+ */
+export function parseRateNode(v) {
+    const m = /^([0-9]{1,20}),([0-9]{1,10})$/.exec(v);
+    const bytes = m ? Number(m[1]) : NaN;
+    const usecs = m ? Number(m[2]) : NaN;
+    if (!m || bytes < 1 || bytes > Number.MAX_SAFE_INTEGER || usecs < 1 || usecs > 0xffffffff) {
+        throw new XenError('EINVAL', `rate = ${JSON.stringify(v.slice(0, 40))} is not BYTES,USECS`);
+    }
+    return { bytes, usecs };
+}
+export function formatRateNode(rate) {
+    return `${rate.bytes},${rate.usecs}`;
+}
+/** Rx slots a frame of `len` bytes takes when each buffer is a page at offset 0. */
+export function rxSlotsFor(len) {
+    return Math.max(1, Math.ceil(len / PAGE_SIZE));
+}
+/** The bridge a vif joins when the toolstack names none (xl's vif.default.bridge). */
+export const XL_DEFAULT_BRIDGE = 'xenbr0';
+//# sourceMappingURL=protocol.js.map

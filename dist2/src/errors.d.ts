@@ -1,0 +1,52 @@
+export declare const XEN_ERRNO: {
+    readonly EPERM: 1;
+    readonly ENOENT: 2;
+    readonly ESRCH: 3;
+    readonly EINTR: 4;
+    readonly EIO: 5;
+    readonly ENXIO: 6;
+    readonly E2BIG: 7;
+    readonly ENOEXEC: 8;
+    readonly EBADF: 9;
+    readonly EAGAIN: 11;
+    readonly ENOMEM: 12;
+    readonly EACCES: 13;
+    readonly EFAULT: 14;
+    readonly EBUSY: 16;
+    readonly EEXIST: 17;
+    readonly EXDEV: 18;
+    readonly ENODEV: 19;
+    readonly EISDIR: 21;
+    readonly EINVAL: 22;
+    readonly ENFILE: 23;
+    readonly EMFILE: 24;
+    readonly ENOSPC: 28;
+    readonly EROFS: 30;
+    readonly EMLINK: 31;
+    readonly ERANGE: 34;
+    readonly EDEADLK: 35;
+    readonly ENAMETOOLONG: 36;
+    readonly ENOSYS: 38;
+    readonly ENOTEMPTY: 39;
+    readonly ENODATA: 61;
+    readonly ETIME: 62;
+    readonly EBADMSG: 74;
+    readonly EOVERFLOW: 75;
+    readonly ENOTCONN: 107;
+    readonly EISCONN: 106;
+    readonly EOPNOTSUPP: 95;
+    readonly EADDRINUSE: 98;
+    readonly EADDRNOTAVAIL: 99;
+    readonly ETIMEDOUT: 110;
+    readonly ECONNREFUSED: 111;
+};
+export type XenErrnoName = keyof typeof XEN_ERRNO;
+/** An operation failed with one of Xen's errno values. */
+export declare class XenError extends Error {
+    readonly errno: XenErrnoName;
+    readonly detail: string;
+    name: string;
+    constructor(errno: XenErrnoName, detail: string);
+    get errnoValue(): number;
+}
+export declare function isXenError(e: unknown, errno?: XenErrnoName): e is XenError;

@@ -1,0 +1,28 @@
+// Typed errors shared by every layer. Names and numbers are Xen's (xen/errno.h), so an error
+// that crosses a wire (xenstore ERROR replies, XenAPI) keeps the name a Xen engineer expects.
+export const XEN_ERRNO = {
+    EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8, EBADF: 9,
+    EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17, EXDEV: 18,
+    ENODEV: 19, EISDIR: 21, EINVAL: 22, ENFILE: 23, EMFILE: 24, ENOSPC: 28, EROFS: 30,
+    EMLINK: 31, ERANGE: 34, EDEADLK: 35, ENAMETOOLONG: 36, ENOSYS: 38, ENOTEMPTY: 39,
+    ENODATA: 61, ETIME: 62, EBADMSG: 74, EOVERFLOW: 75, ENOTCONN: 107, EISCONN: 106,
+    EOPNOTSUPP: 95, EADDRINUSE: 98, EADDRNOTAVAIL: 99, ETIMEDOUT: 110, ECONNREFUSED: 111,
+};
+/** An operation failed with one of Xen's errno values. */
+export class XenError extends Error {
+    errno;
+    detail;
+    name = 'XenError';
+    constructor(errno, detail) {
+        super(`${errno}: ${detail}`);
+        this.errno = errno;
+        this.detail = detail;
+    }
+    get errnoValue() {
+        return XEN_ERRNO[this.errno];
+    }
+}
+export function isXenError(e, errno) {
+    return e instanceof XenError && (errno === undefined || e.errno === errno);
+}
+//# sourceMappingURL=errors.js.map

@@ -1,0 +1,3 @@
+export declare const GUEST_IMAGE: import("url").URL;
+export declare const PCPU_IMAGE: import("url").URL;
+export declare const REALM_IMAGE: import("url").URL;

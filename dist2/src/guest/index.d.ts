@@ -1,0 +1,2 @@
+export * from './library.js';
+export { serveBlockBackends, serveNetBackends } from './driver-domain.js';

@@ -1,0 +1,23 @@
+export interface RealmHost {
+    /** performance.now() of the thread. */
+    now(): number;
+    /** process.hrtime.bigint(). */
+    hrtime(): bigint;
+    /** Fire timer `id` in a turn after `ms` milliseconds (again, until cleared, if `repeat`). */
+    timerSet(id: number, ms: number): void;
+    timerClear(id: number): void;
+    /** Run a turn soon: setImmediate callbacks are waiting. */
+    immediate(): void;
+    /** A control-plane hypercall (control.ts); the reply comes in a later turn. */
+    control(id: number, op: string, a0?: number | string, a1?: number | string, a2?: number | string, a3?: number | string): void;
+    /** TextDecoder.decode (UTF-8) of the bytes of a typed array of the realm. */
+    decode(bytes: Uint8Array, fatal: boolean): string;
+    /** zlib.crc32 of the bytes of a typed array of the realm. */
+    crc32(bytes: Uint8Array, value: number): number;
+    /** crypto.getRandomValues into a typed array of the realm. */
+    random(into: Uint8Array): void;
+    /** main(os) is about to be called. */
+    mainCalled(): void;
+    /** The domain shut down: its realm is not run again. */
+    halt(): void;
+}

@@ -1,0 +1,4 @@
+export declare class RealmUnsupported extends Error {
+    name: string;
+    constructor(what: string);
+}

@@ -1,0 +1,103 @@
+// Suspend and resume as the library OS does them (Mirage's and Linux's PV suspend, with the JS
+// heap left behind): on a suspend request the program's onSuspend handler hands over its state,
+// the runtime writes the suspend record (abi/suspend.ts) into RAM, quiesces its frontends (block
+// requests in flight complete and nothing new is issued, net stops posting), flushes the
+// console and calls SCHEDOP_shutdown(suspend). If the domain is resumed in place (a checkpoint,
+// a failed save or migration) the call returns and everything carries on; the addresses of the
+// TCP/IP stacks are announced again. A domain restored elsewhere boots afresh and finds the
+// record through start_info (resumeRecord), and main(os) runs again with os.resumed.
+import { PAGE_SIZE } from '../abi/xen.js';
+import { encodeSuspendRecord, decodeSuspendRecord } from '../abi/suspend.js';
+import { allocContiguous } from '../drivers/ringpages.js';
+import { CB_RAM_HWM, firstRamPfn } from '../hypervisor/layout.js';
+/** How long a suspend waits for the devices' requests in flight before it goes on regardless. */
+export const QUIESCE_TIMEOUT_MS = 2000;
+/** How long it waits for the console ring to drain. */
+const CONSOLE_FLUSH_MS = 1000;
+function within(p, ms) {
+    let timer;
+    return Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]).finally(() => clearTimeout(timer));
+}
+export class Suspender {
+    #deps;
+    #devices = [];
+    #stacks = [];
+    #busy = false;
+    constructor(deps) {
+        this.#deps = deps;
+    }
+    /** A frontend the program opened. */
+    trackDevice(p) {
+        this.#devices.push(p);
+    }
+    /** A TCP/IP stack the program made. */
+    trackStack(p) {
+        this.#stacks.push(p);
+    }
+    async #settled(list) {
+        const all = await Promise.allSettled(list);
+        return all.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    }
+    /**
+     * Suspend; returns once resumed in place. A handler that throws, or a state that cannot be
+     * cloned, aborts the suspend (the toolstack's wait times out and the domain runs on).
+     */
+    async suspend() {
+        if (this.#busy)
+            return;
+        this.#busy = true;
+        const { hc, log } = this.#deps;
+        let pfns = [];
+        let devices = [];
+        try {
+            const handler = this.#deps.handler();
+            const record = {
+                version: 1, hasState: handler !== undefined, state: handler ? await handler() : undefined, io: this.#deps.ioRanges(),
+            };
+            const bytes = encodeSuspendRecord(record);
+            pfns = allocContiguous(hc, Math.ceil(bytes.length / PAGE_SIZE));
+            new Uint8Array(hc.memory.buffers.memory, pfns[0] * PAGE_SIZE, bytes.length).set(bytes);
+            devices = await this.#settled(this.#devices);
+            await within(Promise.all(devices.map((d) => d.quiesce())), QUIESCE_TIMEOUT_MS);
+            await within(this.#deps.flushConsole(), CONSOLE_FLUSH_MS);
+            await hc.shutdown('suspend', { pfn: pfns[0], bytes: bytes.length });
+            // Resumed in place: the same backends, rings and heap.
+            for (const s of await this.#settled(this.#stacks))
+                s.announce();
+        }
+        catch (e) {
+            log(`suspend refused: ${e?.message ?? String(e)}`);
+        }
+        finally {
+            if (pfns.length)
+                hc.decreaseReservation(pfns);
+            for (const d of devices)
+                d.release();
+            this.#busy = false;
+        }
+    }
+}
+/**
+ * The record a restored domain resumes from (its frames named in start_info), and the RAM it
+ * frees: every populated frame but the program's I/O pages belonged to the old runtime.
+ */
+export function resumeRecord(hc, pfn, bytes) {
+    const view = hc.memory;
+    const first = firstRamPfn(view.geometry);
+    const hwm = Atomics.load(view.ctl, CB_RAM_HWM);
+    if (pfn < first || pfn + Math.ceil(bytes / PAGE_SIZE) > hwm)
+        throw new RangeError(`the suspend record at pfn ${pfn} is outside RAM`);
+    const record = decodeSuspendRecord(new Uint8Array(view.buffers.memory, pfn * PAGE_SIZE, bytes).slice(), first, hwm);
+    const keep = new Set();
+    for (const [p, n] of record.io)
+        for (let i = 0; i < n; i++)
+            keep.add(p + i);
+    const free = [];
+    for (let p = first; p < hwm; p++)
+        if (!keep.has(p))
+            free.push(p);
+    if (free.length)
+        hc.decreaseReservation(free);
+    return record;
+}
+//# sourceMappingURL=suspend.js.map

@@ -1,0 +1,76 @@
+// A pCPU's doorbell: the one word a shared pCPU thread sleeps on, and a bitmap with a bit per
+// domain placed on it. Raising a domain's upcall (its evtchn_upcall_pending 0 -> 1 edge) also
+// sets the domain's bit here and, on the word's own 0 -> 1 edge, wakes the thread: one wake for
+// all the domains that got events meanwhile, where a thread per vCPU costs a wake per domain.
+//
+// Every domain on the pCPU, and every peer it is connected to, holds this buffer (it comes with
+// the domain's buffers), so nothing here is trusted: a bit rung for nothing costs its pCPU a
+// look at that domain. What the watchdog trusts lives in the pCPU's private stats (PcpuStats).
+/** Word the pCPU thread waits on: non-zero while some domain's bit may be set. */
+export const DB_PENDING = 0;
+const DB_HEADER_WORDS = 2;
+/** Domains one pCPU thread may host. */
+export const DOORBELL_SLOTS = 16384;
+export function doorbellBytes() {
+    return (DB_HEADER_WORDS + DOORBELL_SLOTS / 32) * 4;
+}
+/** Set the domain's bit and wake the pCPU if it may sleep. */
+export function ring(db, slot) {
+    Atomics.or(db, DB_HEADER_WORDS + (slot >>> 5), 1 << (slot & 31));
+    if (Atomics.exchange(db, DB_PENDING, 1) === 0)
+        Atomics.notify(db, DB_PENDING, 1);
+}
+/**
+ * pCPU side: the slots rung since the last call. The pending word is cleared first, so a ring
+ * that lands after the scan finds it clear and wakes the thread again.
+ */
+export function takeRung(db, out) {
+    Atomics.store(db, DB_PENDING, 0);
+    for (let w = 0; w < DOORBELL_SLOTS / 32; w++) {
+        if (db[DB_HEADER_WORDS + w] === 0)
+            continue;
+        let bits = Atomics.exchange(db, DB_HEADER_WORDS + w, 0);
+        while (bits !== 0) {
+            const b = 31 - Math.clz32(bits & -bits);
+            bits &= ~(1 << b);
+            out.push(w * 32 + b);
+        }
+    }
+    return out;
+}
+/**
+ * A pCPU's own figures, shared with dom0 only: which domain's turn runs and since when (the
+ * watchdog), turns run, and each slot's CPU time.
+ */
+export class PcpuStats {
+    buffer;
+    epoch;
+    static RUNNING = 0; // domid + 1 of the domain in its turn, 0 between turns
+    static TURN_START = 1; // whole ms since `epoch` when that turn started
+    static TURNS = 2;
+    static HEADER_WORDS = 4;
+    words;
+    /** Milliseconds of CPU each slot's domain has used. */
+    cpuMs;
+    constructor(buffer, epoch) {
+        this.buffer = buffer;
+        this.epoch = epoch;
+        this.words = new Int32Array(buffer, 0, PcpuStats.HEADER_WORDS);
+        this.cpuMs = new Float64Array(buffer, PcpuStats.HEADER_WORDS * 4, DOORBELL_SLOTS);
+    }
+    static allocate() {
+        return new SharedArrayBuffer(PcpuStats.HEADER_WORDS * 4 + DOORBELL_SLOTS * 8);
+    }
+    /** Milliseconds since the epoch, kept within an int32. */
+    now() {
+        return Math.floor(performance.timeOrigin + performance.now() - this.epoch) | 0;
+    }
+    /** The domid in its turn and how long it has run, or null between turns. */
+    current() {
+        const r = Atomics.load(this.words, PcpuStats.RUNNING);
+        if (r === 0)
+            return null;
+        return { domid: r - 1, ms: this.now() - Atomics.load(this.words, PcpuStats.TURN_START) };
+    }
+}
+//# sourceMappingURL=doorbell.js.map

@@ -1,0 +1,171 @@
+// Event channels, 2-level ABI. The port tables live in each domain's control block so that
+// send and unmask run on the calling thread; binding and closing are done by the hypervisor
+// authority on dom0's thread, under the domains' event-channel locks (lower domid first).
+import { EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_ipi, EVTCHNSTAT_unbound, EVTCHNSTAT_virq, SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, VCPUINFO_UPCALL_PENDING, vcpuInfoOffset, } from '../abi/event_channel.js';
+import { XenError } from '../errors.js';
+import { CB_EVTCHN_BASE, CB_EVTCHN_LOCK, CB_MAX_EVTCHNS, CB_VIRQ_BASE, EVTCHN_WORDS, EV_REMOTE_DOM, EV_REMOTE_PORT, EV_STATE, EV_VCPU, } from './layout.js';
+import { ring } from './doorbell.js';
+import { lock, unlock } from './lock.js';
+const PENDING_WORD = SHINFO_EVTCHN_PENDING >> 2;
+const MASK_WORD = SHINFO_EVTCHN_MASK >> 2;
+const VCPU0 = vcpuInfoOffset(0);
+const SEL_WORD = (VCPU0 + VCPUINFO_PENDING_SEL) >> 2;
+const UPCALL_BYTE = VCPU0 + VCPUINFO_UPCALL_PENDING;
+/** The 32-bit word holding evtchn_upcall_pending: what a vCPU sleeps on. */
+export const UPCALL_WORD = (VCPU0 + VCPUINFO_UPCALL_PENDING) >> 2;
+export function portBase(port) {
+    return CB_EVTCHN_BASE + port * EVTCHN_WORDS;
+}
+export function maxPorts(d) {
+    return Atomics.load(d.ctl, CB_MAX_EVTCHNS);
+}
+/** Throws EINVAL for a port number outside the domain's table, as Xen's port_is_valid check. */
+export function checkPort(d, port) {
+    if (!Number.isInteger(port) || port <= 0 || port > maxPorts(d)) {
+        throw new XenError('EINVAL', `d${d.domid}: event channel port ${port} is out of range`);
+    }
+}
+export function portState(d, port) {
+    return Atomics.load(d.ctl, portBase(port) + EV_STATE);
+}
+/**
+ * evtchn_2l_set_pending: mark the port pending in the target's shared_info and, unless it is
+ * masked or its selector bit is already set, raise the vCPU's upcall and wake it. The wake is
+ * the expensive part, so it happens only on the 0 -> 1 edge of evtchn_upcall_pending.
+ */
+export function setPending(target, port) {
+    const m = target.mem32;
+    const bit = 1 << (port & 31);
+    const w = port >>> 5;
+    if (Atomics.or(m, PENDING_WORD + w, bit) & bit)
+        return;
+    if (Atomics.load(m, MASK_WORD + w) & bit)
+        return;
+    const sel = port >>> 6; // bit in the 64-bit evtchn_pending_sel
+    const selBit = 1 << (sel & 31);
+    if (Atomics.or(m, SEL_WORD + (sel >>> 5), selBit) & selBit)
+        return;
+    if (Atomics.exchange(target.mem8, UPCALL_BYTE, 1) === 0)
+        wake(target);
+}
+/** Wake the domain's vCPU: its own thread sleeps on the upcall word, a shared pCPU on its doorbell. */
+export function wake(d) {
+    if (d.doorbell)
+        ring(d.doorbell, d.doorbellSlot);
+    else
+        Atomics.notify(d.mem32, UPCALL_WORD, 1);
+}
+/** EVTCHNOP_unmask: clear the mask bit and re-raise an event that arrived while masked. */
+export function unmask(d, port) {
+    checkPort(d, port);
+    const m = d.mem32;
+    const bit = 1 << (port & 31);
+    const w = port >>> 5;
+    Atomics.and(m, MASK_WORD + w, ~bit);
+    if (!(Atomics.load(m, PENDING_WORD + w) & bit))
+        return;
+    const sel = port >>> 6;
+    const selBit = 1 << (sel & 31);
+    if (Atomics.or(m, SEL_WORD + (sel >>> 5), selBit) & selBit)
+        return;
+    if (Atomics.exchange(d.mem8, UPCALL_BYTE, 1) === 0)
+        wake(d);
+}
+export function mask(d, port) {
+    checkPort(d, port);
+    Atomics.or(d.mem32, MASK_WORD + (port >>> 5), 1 << (port & 31));
+}
+/**
+ * Where a send on `port` goes: [remote domid, remote port] for an interdomain channel,
+ * [own domid, port] for an IPI, null for an unbound one (Xen drops those silently). A VIRQ
+ * port is raised only by the hypervisor: sending on it is EINVAL, as in evtchn_send.
+ */
+export function sendTarget(d, port) {
+    checkPort(d, port);
+    const base = portBase(port);
+    lock(d.ctl, CB_EVTCHN_LOCK);
+    const state = d.ctl[base + EV_STATE];
+    const rdom = d.ctl[base + EV_REMOTE_DOM];
+    const rport = d.ctl[base + EV_REMOTE_PORT];
+    unlock(d.ctl, CB_EVTCHN_LOCK);
+    switch (state) {
+        case EVTCHNSTAT_interdomain:
+            return [rdom, rport];
+        case EVTCHNSTAT_ipi:
+            return [d.domid, port];
+        case EVTCHNSTAT_unbound:
+            return null;
+        default:
+            throw new XenError('EINVAL', `d${d.domid}: event channel port ${port} is not bound`);
+    }
+}
+export function status(d, port) {
+    checkPort(d, port);
+    const c = d.ctl;
+    const base = portBase(port);
+    lock(c, CB_EVTCHN_LOCK);
+    try {
+        const st = c[base + EV_STATE];
+        const vcpu = c[base + EV_VCPU];
+        switch (st) {
+            case EVTCHNSTAT_unbound:
+                return { status: st, vcpu, remoteDomid: c[base + EV_REMOTE_DOM] };
+            case EVTCHNSTAT_interdomain:
+                return { status: st, vcpu, remoteDomid: c[base + EV_REMOTE_DOM], remotePort: c[base + EV_REMOTE_PORT] };
+            case EVTCHNSTAT_virq:
+                return { status: st, vcpu, virq: c[base + EV_REMOTE_DOM] };
+            default:
+                return { status: st, vcpu };
+        }
+    }
+    finally {
+        unlock(c, CB_EVTCHN_LOCK);
+    }
+}
+// ---- table updates, called by the hypervisor authority with the lock(s) held ----
+export function withEvtchnLocks(a, b, fn) {
+    const first = b && b.domid < a.domid ? b : a;
+    const second = b && b !== a ? (first === a ? b : a) : null;
+    lock(first.ctl, CB_EVTCHN_LOCK);
+    if (second)
+        lock(second.ctl, CB_EVTCHN_LOCK);
+    try {
+        return fn();
+    }
+    finally {
+        if (second)
+            unlock(second.ctl, CB_EVTCHN_LOCK);
+        unlock(first.ctl, CB_EVTCHN_LOCK);
+    }
+}
+/** get_free_port: the lowest closed port, never 0. Caller holds the lock. */
+export function allocPort(d) {
+    const max = maxPorts(d);
+    for (let p = 1; p <= max; p++) {
+        if (d.ctl[portBase(p) + EV_STATE] === EVTCHNSTAT_closed)
+            return p;
+    }
+    throw new XenError('ENOSPC', `d${d.domid}: no free event channel (max_event_channels=${max})`);
+}
+export function setPort(d, port, state, a, b, vcpu = 0) {
+    const base = portBase(port);
+    d.ctl[base + EV_REMOTE_DOM] = a;
+    d.ctl[base + EV_REMOTE_PORT] = b;
+    d.ctl[base + EV_VCPU] = vcpu;
+    Atomics.store(d.ctl, base + EV_STATE, state);
+}
+export function readPort(d, port) {
+    const base = portBase(port);
+    return { state: d.ctl[base + EV_STATE], a: d.ctl[base + EV_REMOTE_DOM], b: d.ctl[base + EV_REMOTE_PORT] };
+}
+/** Clear pending state of a port being freed so a later user of the number starts clean. */
+export function clearPending(d, port) {
+    Atomics.and(d.mem32, PENDING_WORD + (port >>> 5), ~(1 << (port & 31)));
+}
+export function virqPort(d, virq) {
+    return Atomics.load(d.ctl, CB_VIRQ_BASE + virq);
+}
+export function setVirqPort(d, virq, port) {
+    Atomics.store(d.ctl, CB_VIRQ_BASE + virq, port);
+}
+//# sourceMappingURL=evtchn.js.map

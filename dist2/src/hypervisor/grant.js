@@ -1,0 +1,431 @@
+// Grant tables v1: map, unmap and copy of another domain's granted frames, as Xen's
+// common/grant_table.c does them. The granting domain writes its entries directly in its own
+// memory; the active entries (pin counts) live in its control block, the mapping domain's
+// handles in its maptrack. Every failure is a GrantError with Xen's GNTST_* status.
+import { GNTMAP_host_map, GNTMAP_readonly, GNTST_bad_copy_arg, GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_bad_page, GNTST_general_error, GNTST_no_device_space, GNTST_no_space, GNTST_okay, GRANT_ENTRIES_PER_FRAME, GRANT_ENTRY_V1_SIZE, GTF_permit_access, GTF_readonly, GTF_reading, GTF_type_mask, GTF_writing, GrantError, } from '../abi/grant_table.js';
+import { PAGE_SIZE } from '../abi/xen.js';
+import { ACT_DOMID, ACT_FRAME, ACT_PIN, ACT_WORDS, CB_FOREIGN_PINS, CB_GRANT_LOCK, CB_GRANT_LOCK_OWNER, CB_NR_GRANT_FRAMES, MT_FLAGS_DOM, MT_REF, MT_WORDS, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_XENSTORE, PIN_MAX, PIN_READ, PIN_WRITE, activeBase, firstRamPfn, } from './layout.js';
+import { lock, unlock } from './lock.js';
+const ACTIVE_BASE = activeBase();
+const GT_BASE_WORD = (PFN_GRANT_TABLE * PAGE_SIZE) >> 2;
+const WRITE_PINS = 0xffff0000 | 0;
+const READ_PINS = 0xffff;
+const SET_STATUS_ATTEMPTS = 5;
+// ---- maptrack ----
+const MTH_FREE = 0;
+const MTH_HWM = 1;
+const MTH_USED = 2;
+const MTH_WORDS = 4;
+export class Maptrack {
+    buffer;
+    words;
+    capacity;
+    constructor(buffer) {
+        this.buffer = buffer;
+        this.words = new Int32Array(buffer);
+        this.capacity = Math.floor((this.words.length - MTH_WORDS) / MT_WORDS);
+        if (this.words[MTH_FREE] === 0 && this.words[MTH_HWM] === 0)
+            this.words[MTH_FREE] = -1;
+    }
+    get used() {
+        return this.words[MTH_USED];
+    }
+    get full() {
+        return this.used >= this.capacity;
+    }
+    /** Callers check `full` first (before pinning anything). */
+    alloc(ref, flags, domid) {
+        const w = this.words;
+        let h = w[MTH_FREE];
+        if (h >= 0) {
+            w[MTH_FREE] = w[MTH_WORDS + h * MT_WORDS + MT_REF];
+        }
+        else {
+            h = w[MTH_HWM];
+            w[MTH_HWM] = h + 1;
+        }
+        w[MTH_WORDS + h * MT_WORDS + MT_REF] = ref;
+        w[MTH_WORDS + h * MT_WORDS + MT_FLAGS_DOM] = (flags & 0xffff) | (domid << 16);
+        w[MTH_USED]++;
+        return h;
+    }
+    /** [ref, flags, domid] of a live handle, or null for a free or out-of-range one. */
+    get(handle) {
+        if (!Number.isInteger(handle) || handle < 0 || handle >= this.words[MTH_HWM])
+            return null;
+        const fd = this.words[MTH_WORDS + handle * MT_WORDS + MT_FLAGS_DOM];
+        if ((fd & 0xffff) === 0)
+            return null;
+        return [this.words[MTH_WORDS + handle * MT_WORDS + MT_REF], fd & 0xffff, fd >>> 16];
+    }
+    free(handle) {
+        const w = this.words;
+        w[MTH_WORDS + handle * MT_WORDS + MT_FLAGS_DOM] = 0;
+        w[MTH_WORDS + handle * MT_WORDS + MT_REF] = w[MTH_FREE];
+        w[MTH_FREE] = handle;
+        w[MTH_USED]--;
+    }
+    /** Live handles, for releasing a dead domain's mappings. */
+    *live() {
+        const hwm = this.words[MTH_HWM];
+        for (let h = 0; h < hwm; h++) {
+            const e = this.get(h);
+            if (e)
+                yield [h, ...e];
+        }
+    }
+}
+// ---- grant entries of the granting domain ----
+/**
+ * Clear an entry unless the peer has it mapped (GTF_reading/GTF_writing), with Linux's
+ * compare-and-swap loop (gnttab_end_foreign_access_ref). False while it is still in use.
+ */
+export function revokeGrantEntry(g, ref) {
+    const w = entryWord(ref);
+    for (;;) {
+        const cur = Atomics.load(g.mem32, w);
+        if (cur & (GTF_reading | GTF_writing))
+            return false;
+        if (Atomics.compareExchange(g.mem32, w, cur, 0) === cur)
+            return true;
+    }
+}
+/**
+ * Write a v1 entry the way a granting guest must: frame and domid first, then the flags that
+ * make it valid. Used by a domain for itself and by the builder to seed the reserved entries.
+ */
+export function writeGrantEntry(g, ref, domid, pfn, readonly) {
+    const w = entryWord(ref);
+    Atomics.store(g.mem32, w + 1, pfn);
+    Atomics.store(g.mem32, w, (domid << 16) | GTF_permit_access | (readonly ? GTF_readonly : 0));
+}
+export function nrGrantEntries(g) {
+    return Atomics.load(g.ctl, CB_NR_GRANT_FRAMES) * GRANT_ENTRIES_PER_FRAME;
+}
+function entryWord(ref) {
+    return GT_BASE_WORD + (ref * GRANT_ENTRY_V1_SIZE) / 4;
+}
+function checkRef(g, ref) {
+    if (!Number.isInteger(ref) || ref < 0 || ref >= nrGrantEntries(g)) {
+        throw new GrantError(GNTST_bad_gntref, `d${g.domid}: grant ref ${ref} is outside its grant table (${nrGrantEntries(g)} entries)`);
+    }
+}
+/**
+ * _set_status_v1: atomically set GTF_reading (and GTF_writing) in the entry, provided it
+ * still permits access to `mapper` with the right mode. The compare-and-swap covers flags and
+ * domid together, so a guest rewriting its entry concurrently either loses or is seen.
+ * Retries are bounded as in Xen, so a guest rewriting the entry without pause cannot keep
+ * the mapper (which holds the grant lock) spinning.
+ */
+function setStatus(g, ref, mapper, readonly) {
+    const m = g.mem32;
+    const w = entryWord(ref);
+    for (let attempt = 0;; attempt++) {
+        if (attempt === SET_STATUS_ATTEMPTS) {
+            throw new GrantError(GNTST_general_error, `d${g.domid} ref ${ref}: shared grant entry is unstable`);
+        }
+        const cur = Atomics.load(m, w);
+        const flags = cur & 0xffff;
+        const domid = cur >>> 16;
+        if ((flags & GTF_type_mask) !== GTF_permit_access || domid !== mapper) {
+            throw new GrantError(GNTST_general_error, `d${g.domid} ref ${ref}: bad flags (${flags.toString(16)}) or dom (${domid}); expected d${mapper}`);
+        }
+        if (!readonly && flags & GTF_readonly) {
+            throw new GrantError(GNTST_general_error, `d${g.domid} ref ${ref}: attempt to write-pin a read-only grant`);
+        }
+        const want = flags | GTF_reading | (readonly ? 0 : GTF_writing);
+        if (Atomics.compareExchange(m, w, cur, (cur & ~0xffff) | want) === cur)
+            return;
+    }
+}
+function clearStatus(g, ref, bits) {
+    Atomics.and(g.mem32, entryWord(ref), ~bits);
+}
+function frameOf(g, ref) {
+    const frame = Atomics.load(g.mem32, entryWord(ref) + 1) >>> 0;
+    // The domain's RAM and its two ring pages can be granted; shared_info, start_info and the
+    // grant table itself cannot.
+    if (frame === PFN_XENSTORE || frame === PFN_CONSOLE)
+        return frame;
+    return frame >= firstRamPfn(g.geometry) && frame < g.nrFrames ? frame : -1;
+}
+/**
+ * Pin a grant for `mapper` (map or the duration of a copy). Returns the frame. The caller
+ * must release with unpin(). Xen's order: validate the entry on the first pin and on the first
+ * write pin; afterwards the active entry is the truth.
+ */
+export function pin(g, ref, mapper, readonly) {
+    if (g.dying)
+        throw new GrantError(GNTST_bad_domain, `d${g.domid} is dying`);
+    checkRef(g, ref);
+    const c = g.ctl;
+    grantLock(c, mapper);
+    try {
+        const frame = pinLocked(g, ref, mapper, readonly);
+        Atomics.add(c, CB_FOREIGN_PINS, 1);
+        return frame;
+    }
+    finally {
+        grantUnlock(c);
+    }
+}
+export function unpin(g, ref, readonly, mapper) {
+    const c = g.ctl;
+    grantLock(c, mapper);
+    try {
+        unpinLocked(g, ref, readonly);
+        Atomics.sub(c, CB_FOREIGN_PINS, 1);
+    }
+    finally {
+        grantUnlock(c);
+    }
+}
+/** pin()'s work on the active entry of a ref already range-checked, under g's grant lock. */
+function pinLocked(g, ref, mapper, readonly) {
+    const c = g.ctl;
+    const a = ACTIVE_BASE + ref * ACT_WORDS;
+    const pins = c[a + ACT_PIN];
+    if (pins !== 0 && c[a + ACT_DOMID] !== mapper) {
+        throw new GrantError(GNTST_general_error, `d${g.domid} ref ${ref} is pinned by d${c[a + ACT_DOMID]}`);
+    }
+    const readers = pins & READ_PINS;
+    const writers = pins >>> 16;
+    if ((readonly ? readers : writers) >= PIN_MAX) {
+        throw new GrantError(GNTST_no_device_space, `d${g.domid} ref ${ref}: pin count overflow`);
+    }
+    if (pins === 0 || (!readonly && writers === 0)) {
+        setStatus(g, ref, mapper, readonly);
+        if (pins === 0) {
+            const frame = frameOf(g, ref);
+            if (frame < 0) {
+                clearStatus(g, ref, GTF_reading | GTF_writing);
+                throw new GrantError(GNTST_bad_page, `d${g.domid} ref ${ref}: granted frame is not the domain's RAM`);
+            }
+            c[a + ACT_FRAME] = frame;
+            c[a + ACT_DOMID] = mapper;
+        }
+    }
+    c[a + ACT_PIN] = pins + (readonly ? PIN_READ : PIN_WRITE);
+    return c[a + ACT_FRAME];
+}
+/** unpin()'s work on the active entry, under g's grant lock. */
+function unpinLocked(g, ref, readonly) {
+    const c = g.ctl;
+    const a = ACTIVE_BASE + ref * ACT_WORDS;
+    const pins = c[a + ACT_PIN] - (readonly ? PIN_READ : PIN_WRITE);
+    c[a + ACT_PIN] = pins;
+    const bits = (!readonly && (pins & WRITE_PINS) === 0 ? GTF_writing : 0) | (pins === 0 ? GTF_reading : 0);
+    if (bits !== 0)
+        clearStatus(g, ref, bits);
+}
+function grantLock(c, holder) {
+    lock(c, CB_GRANT_LOCK);
+    c[CB_GRANT_LOCK_OWNER] = holder + 1;
+}
+function grantUnlock(c) {
+    c[CB_GRANT_LOCK_OWNER] = 0;
+    unlock(c, CB_GRANT_LOCK);
+}
+/** Release a grant lock that a vCPU which died inside a hypercall left held. */
+export function breakGrantLock(g, deadDomid) {
+    if (Atomics.load(g.ctl, CB_GRANT_LOCK_OWNER) !== deadDomid + 1)
+        return;
+    grantUnlock(g.ctl);
+}
+/** GNTTABOP_map_grant_ref (host map). */
+export function mapGrant(mt, mapper, g, ref, readonly) {
+    const flags = GNTMAP_host_map | (readonly ? GNTMAP_readonly : 0);
+    if (mt.full) {
+        throw new GrantError(GNTST_no_space, `d${mapper}: maptrack full (${mt.capacity} handles): raise max_maptrack_frames`);
+    }
+    const frame = pin(g, ref, mapper, readonly);
+    const handle = mt.alloc(ref, flags, g.domid);
+    return { handle, page: new Uint8Array(g.buffers.memory, frame * PAGE_SIZE, PAGE_SIZE) };
+}
+/** GNTTABOP_unmap_grant_ref. `lookup` finds the granting domain even while it is dying. */
+export function unmapGrant(mt, mapper, handle, lookup) {
+    const e = mt.get(handle);
+    if (!e)
+        throw new GrantError(GNTST_bad_handle, `grant handle ${handle} is not mapped`);
+    const [ref, flags, domid] = e;
+    const g = lookup(domid);
+    if (!g)
+        throw new GrantError(GNTST_bad_domain, `grant handle ${handle}: granting domain d${domid} is unknown`);
+    mt.free(handle);
+    unpin(g, ref, (flags & GNTMAP_readonly) !== 0, mapper);
+}
+/**
+ * GNTTABOP_copy, one op. Both grants are pinned for the copy only. Returns GNTST_okay or
+ * throws GrantError; a batch caller records each op's status as Xen does.
+ */
+export function copyGrant(self, op, lookup) {
+    const { source, dest, len } = op;
+    if (!Number.isInteger(len) || len < 0 || !inPage(source.offset, len) || !inPage(dest.offset, len)) {
+        throw new GrantError(GNTST_bad_copy_arg, `copy of ${len} bytes at offsets ${source.offset}/${dest.offset} crosses a page`);
+    }
+    const src = acquire(self, source, true, lookup);
+    try {
+        const dst = acquire(self, dest, false, lookup);
+        try {
+            dst.mem.set(src.mem.subarray(src.at, src.at + len), dst.at);
+        }
+        finally {
+            dst.release();
+        }
+    }
+    finally {
+        src.release();
+    }
+}
+function inPage(offset, len) {
+    return Number.isInteger(offset) && offset >= 0 && offset + len <= PAGE_SIZE;
+}
+const NOOP = () => { };
+function acquire(self, side, readonly, lookup) {
+    if ('ref' in side) {
+        const g = side.domid === self.domid ? self : lookup(side.domid);
+        if (!g)
+            throw new GrantError(GNTST_bad_domain, `copy: d${side.domid} is not connected to d${self.domid}`);
+        const frame = pin(g, side.ref, self.domid, readonly);
+        return { mem: g.mem8, at: frame * PAGE_SIZE + side.offset, release: () => unpin(g, side.ref, readonly, self.domid) };
+    }
+    const first = firstRamPfn(self.geometry);
+    if (!Number.isInteger(side.pfn) || side.pfn < first || side.pfn >= self.nrFrames) {
+        throw new GrantError(GNTST_bad_page, `copy: pfn ${side.pfn} is not RAM of d${self.domid}`);
+    }
+    return { mem: self.mem8, at: side.pfn * PAGE_SIZE + side.offset, release: NOOP };
+}
+/**
+ * A batch of GNTTABOP_copy ops between grants of one domain and memory private to the caller
+ * (a backend's own buffer: what Xen's copy reaches as the caller's own frames). The ops live
+ * in typed arrays that the caller keeps and refills, so a batch allocates nothing per op; one
+ * direction for the whole batch, as netback's rx (to the guest) and tx (from it) each are.
+ */
+export class GrantCopyBatch {
+    capacity;
+    ref;
+    offset;
+    len;
+    /** Where each op's bytes sit in `local`. */
+    at;
+    /** GNTST_* of each op after grantCopyLocal. */
+    status;
+    count = 0;
+    /** True: local -> grants (the grants must be writable). False: grants -> local. */
+    toGrant = false;
+    local = new Uint8Array(0);
+    constructor(capacity) {
+        this.capacity = capacity;
+        this.ref = new Uint32Array(capacity);
+        this.offset = new Uint16Array(capacity);
+        this.len = new Uint16Array(capacity);
+        this.at = new Uint32Array(capacity);
+        this.status = new Int8Array(capacity);
+    }
+    /** Empty the batch for ops in direction `toGrant` against `local`. */
+    reset(local, toGrant) {
+        this.local = local;
+        this.toGrant = toGrant;
+        this.count = 0;
+    }
+    /** One op: `len` bytes at `offset` of grant `ref`, at `at` of `local`. Checked when run. */
+    add(ref, offset, len, at) {
+        const i = this.count;
+        if (i === this.capacity)
+            throw new GrantError(GNTST_bad_copy_arg, `copy batch full (${this.capacity} ops)`);
+        // The arrays would wrap a value out of their range into some other, valid-looking one.
+        if (ref >>> 0 !== ref || offset >>> 0 !== offset || len >>> 0 !== len || at >>> 0 !== at || offset > 0xffff || len > 0xffff) {
+            throw new GrantError(GNTST_bad_copy_arg, `copy op ${i}: ref ${ref} offset ${offset} len ${len} at ${at}`);
+        }
+        this.ref[i] = ref;
+        this.offset[i] = offset;
+        this.len[i] = len;
+        this.at[i] = at;
+        this.count = i + 1;
+    }
+    /** Every op failed with `status`. */
+    fail(status) {
+        this.status.fill(status, 0, this.count);
+        return this.count;
+    }
+}
+/**
+ * Run `b` against the grants of `g` for `mapper`: GNTTABOP_copy with Xen's batch economies.
+ * The grant lock is taken once for the batch and one foreign pin held for it, so that the
+ * domain is not reaped under the copy; each op's ref is pinned and validated as pin() does
+ * (a grant used by consecutive ops stays pinned between them, as Xen's gnttab_copy_buf keeps
+ * its grant), and unpinned before the lock is let go. Returns how many ops failed; each op's
+ * GNTST_* is in b.status. Copies are at most a page each, so the lock is held briefly.
+ */
+export function copyLocal(g, mapper, b) {
+    const n = b.count;
+    if (n === 0)
+        return 0;
+    const c = g.ctl;
+    const mem = g.mem8;
+    const local = b.local;
+    const toGrant = b.toGrant;
+    const readonly = !toGrant;
+    const status = b.status;
+    let failed = 0;
+    let held = -1;
+    let base = 0;
+    grantLock(c, mapper);
+    // The pin first, then the check: a domain seen alive here is not reaped before the pin goes.
+    Atomics.add(c, CB_FOREIGN_PINS, 1);
+    try {
+        if (g.dying)
+            return b.fail(GNTST_bad_domain);
+        const nr = nrGrantEntries(g);
+        for (let i = 0; i < n; i++) {
+            const ref = b.ref[i];
+            const offset = b.offset[i];
+            const len = b.len[i];
+            const at = b.at[i];
+            if (offset + len > PAGE_SIZE || at + len > local.length) {
+                status[i] = GNTST_bad_copy_arg;
+                failed++;
+                continue;
+            }
+            if (ref !== held) {
+                if (held >= 0)
+                    unpinLocked(g, held, readonly);
+                held = -1;
+                if (ref >= nr) {
+                    status[i] = GNTST_bad_gntref;
+                    failed++;
+                    continue;
+                }
+                try {
+                    base = pinLocked(g, ref, mapper, readonly) * PAGE_SIZE;
+                }
+                catch (e) {
+                    if (!(e instanceof GrantError))
+                        throw e;
+                    status[i] = e.status;
+                    failed++;
+                    continue;
+                }
+                held = ref;
+            }
+            const from = base + offset;
+            if (toGrant)
+                copyBytes(local, at, mem, from, len);
+            else
+                copyBytes(mem, from, local, at, len);
+            status[i] = GNTST_okay;
+        }
+    }
+    finally {
+        if (held >= 0)
+            unpinLocked(g, held, readonly);
+        Atomics.sub(c, CB_FOREIGN_PINS, 1);
+        grantUnlock(c);
+    }
+    return failed;
+}
+/** TypedArray.set, with no view made when the whole source goes (a one-slot frame). */
+function copyBytes(src, from, dst, to, len) {
+    dst.set(from === 0 && len === src.length ? src : src.subarray(from, from + len), to);
+}
+//# sourceMappingURL=grant.js.map

@@ -1,0 +1,337 @@
+// The hypercall surface of one domain, on the thread that runs it (its vCPU worker, or dom0's
+// main thread). Its authority (its own control block, the buffers of peers it was connected
+// to, its maptrack) is held in #private fields that guest and driver code cannot reach.
+// Data-path calls are synchronous and touch only shared memory; control-path calls go to the
+// hypervisor authority through a ControlChannel.
+import { VIRQ_TIMER } from '../abi/event_channel.js';
+import { GNTST_bad_domain, GNTST_general_error, GNTST_okay, GRANT_ENTRIES_PER_FRAME, GrantError } from '../abi/grant_table.js';
+import { DOMID_SELF } from '../abi/xen.js';
+import { XenError } from '../errors.js';
+import * as evtchn from './evtchn.js';
+import { enterGate, leaveGate } from './gate.js';
+import { copyGrant, copyLocal, mapGrant, Maptrack, unmapGrant, revokeGrantEntry, writeGrantEntry, } from './grant.js';
+import { CB_MAX_GRANT_FRAMES, CB_MAX_PAGES, CB_NR_GRANT_FRAMES, CB_RAM_HWM, CB_TOT_PAGES, GNTTAB_NR_RESERVED_ENTRIES, firstRamPfn, } from './layout.js';
+import { DomainView } from './memory.js';
+export class Hypercalls {
+    domid;
+    #self;
+    #control;
+    #maptrack = null;
+    #peers = new Map();
+    #connecting = new Map();
+    /** dom0 reaches every domain through the authority's registry instead of #peers. */
+    #registry;
+    #gated;
+    #freeRefs = [];
+    #nextRef = GNTTAB_NR_RESERVED_ENTRIES;
+    #freePfns = new Set();
+    #timer;
+    constructor(self, control, opts = {}) {
+        this.#self = self instanceof DomainView ? self : new DomainView(self);
+        this.domid = this.#self.domid;
+        this.#control = control;
+        this.#registry = opts.registry ?? null;
+        this.#gated = !this.#registry;
+        if (opts.maptrack)
+            this.#maptrack = new Maptrack(opts.maptrack);
+    }
+    /** Typed views of the domain's own memory: its guest code may use all of it. */
+    get memory() {
+        return this.#self;
+    }
+    #peer(domid) {
+        if (domid === this.domid || domid === DOMID_SELF)
+            return this.#self;
+        return this.#registry ? this.#registry(domid) : this.#peers.get(domid);
+    }
+    #adopt(grant) {
+        const id = grant.peer.domid;
+        const cur = this.#peers.get(id);
+        // A domid can come back as a new domain once the old one is gone; its view replaces the
+        // old one unless we still map pages of the old (its handles unmap through that view).
+        if (!cur || (cur.buffers.memory !== grant.peer.memory && cur.dying && !this.#mapsOf(id))) {
+            this.#peers.set(id, new DomainView(grant.peer));
+        }
+        if (grant.maptrack && !this.#maptrack)
+            this.#maptrack = new Maptrack(grant.maptrack);
+    }
+    #mapsOf(domid) {
+        for (const [, , , granter] of this.#maptrack?.live() ?? [])
+            if (granter === domid)
+                return true;
+        return false;
+    }
+    /** The hypercall gate (gate.ts); dom0 is never killed, so it skips it. */
+    #enter() {
+        if (this.#gated)
+            enterGate(this.#self.ctl);
+    }
+    #exit() {
+        if (this.#gated)
+            leaveGate(this.#self.ctl);
+    }
+    /** Called by the vCPU runtime when the authority pushes a peer (an interdomain bind by the other end). */
+    adoptPeer(grant) {
+        this.#adopt(grant);
+    }
+    // ---------------- event channels ----------------
+    /** EVTCHNOP_send: deliver on the calling thread. */
+    evtchnSend(port) {
+        this.#enter();
+        let target;
+        try {
+            target = evtchn.sendTarget(this.#self, port);
+        }
+        finally {
+            this.#exit();
+        }
+        if (!target)
+            return;
+        const [domid, rport] = target;
+        const peer = this.#peer(domid);
+        if (peer && !peer.dying) {
+            evtchn.setPending(peer, rport);
+            return;
+        }
+        // The other end bound to us; its buffers reach us once, off the data path.
+        void this.connect(domid).then(() => this.#peer(domid) && evtchn.setPending(this.#peer(domid), rport), () => { });
+    }
+    evtchnUnmask(port) {
+        evtchn.unmask(this.#self, port);
+    }
+    evtchnMask(port) {
+        evtchn.mask(this.#self, port);
+    }
+    /** Raise a port of our own (a VIRQ or IPI we own), e.g. the timer. */
+    #raiseVirq(virq) {
+        const port = evtchn.virqPort(this.#self, virq);
+        if (port)
+            evtchn.setPending(this.#self, port);
+    }
+    evtchnAllocUnbound(remoteDom, dom = DOMID_SELF) {
+        return this.#control.call('allocUnbound', dom === DOMID_SELF ? this.domid : dom, remoteDom);
+    }
+    async evtchnBindInterdomain(remoteDom, remotePort) {
+        const r = await this.#control.call('bindInterdomain', remoteDom, remotePort);
+        if (r.peer)
+            this.#adopt(r.peer);
+        return r.port;
+    }
+    evtchnBindVirq(virq, vcpu = 0) {
+        return this.#control.call('bindVirq', virq, vcpu);
+    }
+    evtchnClose(port) {
+        return this.#control.call('close', port);
+    }
+    /** Async even for our own ports, so a bad port rejects like every other control call. */
+    async evtchnStatus(port, dom = DOMID_SELF) {
+        if (dom !== DOMID_SELF && dom !== this.domid)
+            return this.#control.call('status', dom, port);
+        this.#enter();
+        try {
+            return evtchn.status(this.#self, port);
+        }
+        finally {
+            this.#exit();
+        }
+    }
+    // ---------------- grant tables: the granting side (our own entries) ----------------
+    /** gnttab_grant_foreign_access: entry written frame and domid first, flags last. */
+    grantAccess(domid, pfn, readonly) {
+        const ref = this.#claimRef();
+        this.grantAccessRef(ref, domid, pfn, readonly);
+        return ref;
+    }
+    /** Fill a specific entry (the builder seeds the reserved console/xenstore entries). */
+    grantAccessRef(ref, domid, pfn, readonly) {
+        writeGrantEntry(this.#self, ref, domid, pfn, readonly);
+    }
+    /**
+     * gnttab_end_foreign_access_ref: revoke unless the peer has it mapped (GTF_reading/writing),
+     * with the same compare-and-swap loop as Linux. Returns false while it is still in use.
+     */
+    endAccess(ref, release = true) {
+        if (!revokeGrantEntry(this.#self, ref))
+            return false;
+        if (release)
+            this.#freeRefs.push(ref);
+        return true;
+    }
+    #claimRef() {
+        const ref = this.#freeRefs.pop();
+        if (ref !== undefined)
+            return ref;
+        const nr = Atomics.load(this.#self.ctl, CB_NR_GRANT_FRAMES) * GRANT_ENTRIES_PER_FRAME;
+        if (this.#nextRef >= nr) {
+            throw new GrantError(GNTST_general_error, `d${this.domid}: grant table full (${nr} entries): grow it with grantSetupTable`);
+        }
+        return this.#nextRef++;
+    }
+    /** Refs still available without growing the table. */
+    get freeGrantRefs() {
+        const nr = Atomics.load(this.#self.ctl, CB_NR_GRANT_FRAMES) * GRANT_ENTRIES_PER_FRAME;
+        return this.#freeRefs.length + nr - this.#nextRef;
+    }
+    /** GNTTABOP_setup_table: grow the grant table to `nrFrames` (never shrinks). */
+    grantSetupTable(nrFrames) {
+        return this.#control.call('setupTable', nrFrames);
+    }
+    /** GNTTABOP_query_size */
+    grantQuerySize() {
+        return {
+            nrFrames: Atomics.load(this.#self.ctl, CB_NR_GRANT_FRAMES),
+            maxNrFrames: Atomics.load(this.#self.ctl, CB_MAX_GRANT_FRAMES),
+        };
+    }
+    // ---------------- grant tables: the mapping side ----------------
+    /**
+     * Get access to another domain's memory, as the authority allows it (dom0 always; others
+     * when a device or event channel connects the two). Needed once before mapping its grants.
+     */
+    connect(domid) {
+        if (this.#peer(domid)?.dying === false)
+            return Promise.resolve();
+        let p = this.#connecting.get(domid);
+        if (!p) {
+            p = this.#control.call('peer', domid).then((g) => this.#adopt(g));
+            p.catch(() => { }).finally(() => this.#connecting.delete(domid));
+            this.#connecting.set(domid, p);
+        }
+        return p;
+    }
+    #mt() {
+        if (!this.#maptrack)
+            throw new GrantError(GNTST_bad_domain, `d${this.domid} is connected to no domain: call connect() first`);
+        return this.#maptrack;
+    }
+    /** GNTTABOP_map_grant_ref */
+    grantMap(domid, ref, readonly) {
+        const g = this.#peer(domid);
+        if (!g || domid === this.domid)
+            throw new GrantError(GNTST_bad_domain, `d${domid} is not connected to d${this.domid}`);
+        const mt = this.#mt();
+        this.#enter();
+        try {
+            return mapGrant(mt, this.domid, g, ref, readonly);
+        }
+        finally {
+            this.#exit();
+        }
+    }
+    /** GNTTABOP_unmap_grant_ref */
+    grantUnmap(handle) {
+        const mt = this.#mt();
+        this.#enter();
+        try {
+            unmapGrant(mt, this.domid, handle, (d) => this.#peer(d));
+        }
+        finally {
+            this.#exit();
+        }
+    }
+    /** GNTTABOP_copy: one status per op, GNTST_okay or the failure, like Xen's batch. */
+    grantCopy(ops) {
+        this.#enter();
+        try {
+            return ops.map((op) => {
+                try {
+                    copyGrant(this.#self, op, (d) => this.#peer(d));
+                    return GNTST_okay;
+                }
+                catch (e) {
+                    if (e instanceof GrantError)
+                        return e.status;
+                    throw e;
+                }
+            });
+        }
+        finally {
+            this.#exit();
+        }
+    }
+    /**
+     * GNTTABOP_copy of `batch` between grants of `domid` and the caller's own buffer (a
+     * backend's): no maptrack handle, no page view, one lock for the batch. Returns how many ops
+     * failed; each op's GNTST_* is in batch.status.
+     */
+    grantCopyLocal(domid, batch) {
+        const g = this.#peer(domid);
+        if (!g)
+            return batch.fail(GNTST_bad_domain);
+        this.#enter();
+        try {
+            return copyLocal(g, this.domid, batch);
+        }
+        finally {
+            this.#exit();
+        }
+    }
+    get maptrackUsed() {
+        return this.#maptrack?.used ?? 0;
+    }
+    // ---------------- memory ----------------
+    /**
+     * XENMEM_populate_physmap: `count` RAM frames, within the domain's max_pages. Frames come
+     * back zeroed only the first time (as fresh pages do); reused frames hold their old data.
+     */
+    populatePhysmap(count) {
+        if (!Number.isInteger(count) || count < 0)
+            throw new XenError('EINVAL', `bad frame count ${count}`);
+        const c = this.#self.ctl;
+        const tot = Atomics.load(c, CB_TOT_PAGES);
+        const max = Atomics.load(c, CB_MAX_PAGES);
+        if (tot + count > max) {
+            throw new XenError('ENOMEM', `d${this.domid}: out of memory: ${tot} of ${max} frames in use, ${count} more asked`);
+        }
+        Atomics.add(c, CB_TOT_PAGES, count);
+        const pfns = [];
+        for (const pfn of this.#freePfns) {
+            if (pfns.length === count)
+                break;
+            this.#freePfns.delete(pfn);
+            pfns.push(pfn);
+        }
+        const hwm = Atomics.load(c, CB_RAM_HWM);
+        const fresh = count - pfns.length;
+        for (let i = 0; i < fresh; i++)
+            pfns.push(hwm + i);
+        Atomics.store(c, CB_RAM_HWM, hwm + fresh);
+        return pfns;
+    }
+    /** XENMEM_decrease_reservation */
+    decreaseReservation(pfns) {
+        const hwm = Atomics.load(this.#self.ctl, CB_RAM_HWM);
+        const first = firstRamPfn(this.#self.geometry);
+        const unique = new Set(pfns);
+        for (const pfn of unique) {
+            if (!Number.isInteger(pfn) || pfn < first || pfn >= hwm || this.#freePfns.has(pfn)) {
+                throw new XenError('EINVAL', `d${this.domid}: pfn ${pfn} is not populated`);
+            }
+        }
+        if (unique.size !== pfns.length)
+            throw new XenError('EINVAL', `d${this.domid}: a pfn is listed twice`);
+        for (const pfn of unique)
+            this.#freePfns.add(pfn);
+        Atomics.sub(this.#self.ctl, CB_TOT_PAGES, pfns.length);
+    }
+    // ---------------- scheduling and time ----------------
+    /** set_timer_op: VIRQ_TIMER fires at `deadline` (performance.now() milliseconds); 0 cancels. */
+    setTimer(deadline) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        if (deadline === 0)
+            return;
+        this.#timer = setTimeout(() => {
+            this.#timer = undefined;
+            this.#raiseVirq(VIRQ_TIMER);
+        }, Math.max(0, deadline - performance.now()));
+    }
+    /**
+     * SCHEDOP_shutdown. A suspend names the frames of the guest's suspend record and resolves
+     * only if the domain is resumed in place (with 1, Xen's cancelled suspend).
+     */
+    async shutdown(reason, record) {
+        return record ? this.#control.call('shutdown', reason, record.pfn, record.bytes) : this.#control.call('shutdown', reason);
+    }
+}
+//# sourceMappingURL=hypercalls.js.map

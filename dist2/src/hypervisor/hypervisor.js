@@ -1,0 +1,503 @@
+// The hypervisor authority: the domain table and the control plane. It lives on dom0's
+// thread (the host's main thread) and is the only holder of every domain's buffers. Domains
+// reach it through their ControlPlane; dom0's toolstack calls the domctl methods directly.
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, EVTCHNSTAT_virq, GLOBAL_VIRQS, NR_VIRQS, VIRQ_DOM_EXC, } from '../abi/event_channel.js';
+import { DOMID_FIRST_RESERVED, DOMID_SELF, PAGE_SIZE, SHUTDOWN_REASONS, isValidDomid } from '../abi/xen.js';
+import { XenError } from '../errors.js';
+import { directChannel } from './control.js';
+import * as ev from './evtchn.js';
+import { breakGrantLock, Maptrack, unpin } from './grant.js';
+import { Hypercalls } from './hypercalls.js';
+import { CB_DYING, CB_EVTCHN_LOCK, CB_MAX_GRANT_FRAMES, CB_NR_GRANT_FRAMES, CB_PAUSE, CB_RAM_HWM, CB_RUNSTATE, CB_SHUTDOWN, CB_TOT_PAGES, DEFAULT_MAX_EVTCHNS, DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, RUNSTATE_blocked, firstRamPfn, } from './layout.js';
+import { DomHeap } from './domheap.js';
+import { closeGate } from './gate.js';
+import { allocateDomainBuffers, allocateMaptrack, DomainView } from './memory.js';
+import { GNTMAP_readonly, GNTST_general_error, GrantError } from '../abi/grant_table.js';
+import { UPCALL_WORD } from './evtchn.js';
+export class Domain {
+    domid;
+    name;
+    uuid;
+    view;
+    privileged;
+    maxMaptrackFrames;
+    /** When it was created (a shell's: when a create claimed it). */
+    createdAt = Date.now();
+    vcpu = null;
+    maptrack = null;
+    shutdownReason = null;
+    /**
+     * The frames of the guest's suspend record, as it named them in SCHEDOP_shutdown(suspend)
+     * (Xen keeps the start_info frame in the vCPU context); null unless suspended.
+     */
+    suspendRecord = null;
+    /** Answers the suspended vCPU's SCHEDOP_shutdown when the domain is resumed in place. */
+    resumeVcpu = null;
+    /** Set once destruction started; the domain stays listed while others still map its pages. */
+    dying = false;
+    /** Set once destruction stopped its vCPU and closed its ports: it may be reaped. */
+    tornDown = false;
+    constructor(domid, name, 
+    /** Set at creation; a shell takes its configuration's when claimed. */
+    uuid, view, privileged, maxMaptrackFrames) {
+        this.domid = domid;
+        this.name = name;
+        this.uuid = uuid;
+        this.view = view;
+        this.privileged = privileged;
+        this.maxMaptrackFrames = maxMaptrackFrames;
+    }
+    /** Pauses by the toolstack (a shut-down domain is stopped too, but not shown as paused). */
+    pauseCount = 0;
+    get paused() {
+        return this.pauseCount > 0;
+    }
+    /** The thread's state when the OS tells it (thread.ts), else the upcall loop's runstate word. */
+    get blocked() {
+        const running = this.vcpu?.running?.();
+        if (running !== undefined)
+            return !running;
+        return Atomics.load(this.view.ctl, CB_RUNSTATE) === RUNSTATE_blocked;
+    }
+    get totPages() {
+        return Atomics.load(this.view.ctl, CB_TOT_PAGES);
+    }
+    /** xl list's State column: r b p s, the shutdown reason's letter ("-rscwS" in xl), d. */
+    get stateString() {
+        const s = this.shutdownReason;
+        return [
+            !this.dying && !s && !this.paused && !this.blocked ? 'r' : '-',
+            !this.dying && !s && !this.paused && this.blocked ? 'b' : '-',
+            this.paused ? 'p' : '-',
+            s ? 's' : '-',
+            s ? '-rscwS'[SHUTDOWN_REASONS.indexOf(s)] : '-',
+            this.dying ? 'd' : '-',
+        ].join('');
+    }
+}
+/** How long destroy waits for a vCPU to leave a hypercall before it kills it there. */
+const KILL_WAIT_MS = 100;
+const REAP_INTERVAL_MS = 250;
+export class Hypervisor extends EventEmitter {
+    #domains = new Map();
+    #links = new Set();
+    /** Domains whose threads were handed a domain's buffers (PeerGrant), by lender. */
+    #borrowers = new Map();
+    #nextDomid = 1;
+    /** Guest memory of reaped domains, for the next domains of the same size. */
+    heap;
+    dom0;
+    /** dom0's own hypercall surface; it can reach every domain. */
+    dom0Hypercalls;
+    #killWaitMs;
+    constructor(opts = {}) {
+        super();
+        this.#killWaitMs = opts.killWaitMs ?? KILL_WAIT_MS;
+        this.heap = opts.heap ?? new DomHeap();
+        // max_event_channels does not apply to dom0 (it holds two or three ports per guest).
+        this.dom0 = this.#create(0, { name: 'Domain-0', ramFrames: opts.dom0RamFrames ?? 4096, privileged: true, maxEvtchns: EVTCHN_2L_NR_CHANNELS - 1 });
+        this.dom0.maptrack = new Maptrack(allocateMaptrack(this.dom0.maxMaptrackFrames));
+        Atomics.store(this.dom0.view.ctl, CB_NR_GRANT_FRAMES, Atomics.load(this.dom0.view.ctl, CB_MAX_GRANT_FRAMES));
+        this.dom0Hypercalls = new Hypercalls(this.dom0.view, directChannel(this.controlPlane(0)), {
+            registry: (domid) => this.#domains.get(domid)?.view,
+            maptrack: this.dom0.maptrack.buffer,
+        });
+    }
+    #create(domid, o) {
+        if (!Number.isInteger(o.ramFrames) || o.ramFrames < 1)
+            throw new XenError('EINVAL', `bad memory size: ${o.ramFrames} frames`);
+        const maxGrantFrames = o.maxGrantFrames ?? DEFAULT_MAX_GRANT_FRAMES;
+        const maxEvtchns = o.maxEvtchns ?? DEFAULT_MAX_EVTCHNS;
+        if (!Number.isInteger(maxGrantFrames) || maxGrantFrames < 1 || maxGrantFrames > 1024) {
+            throw new XenError('EINVAL', `max_grant_frames must be 1..1024, not ${maxGrantFrames}`);
+        }
+        if (!Number.isInteger(maxEvtchns) || maxEvtchns < 1 || maxEvtchns > 4095) {
+            throw new XenError('EINVAL', `max_event_channels must be 1..4095, not ${maxEvtchns}`);
+        }
+        const buffers = allocateDomainBuffers(domid, {
+            maxGrantFrames, ramFrames: o.ramFrames, maxEvtchns, initialGrantFrames: Math.min(4, maxGrantFrames),
+            ...(o.doorbell && { doorbell: o.doorbell }),
+        }, (bytes) => this.heap.alloc(bytes));
+        const d = new Domain(domid, o.name, o.uuid ?? randomUUID(), new DomainView(buffers), o.privileged ?? false, o.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES);
+        this.#domains.set(domid, d);
+        return d;
+    }
+    // ---------------- domctls (dom0's toolstack) ----------------
+    /** XEN_DOMCTL_createdomain: the domain starts paused, as in Xen. */
+    createDomain(o) {
+        const domid = this.#allocDomid();
+        const d = this.#create(domid, o);
+        d.pauseCount = 1;
+        Atomics.store(d.view.ctl, CB_PAUSE, 1);
+        Atomics.store(d.view.ctl, CB_RUNSTATE, RUNSTATE_blocked);
+        return d;
+    }
+    #allocDomid() {
+        for (let i = 0; i < DOMID_FIRST_RESERVED; i++) {
+            const id = this.#nextDomid;
+            this.#nextDomid = id + 1 >= DOMID_FIRST_RESERVED ? 1 : id + 1;
+            if (!this.#domains.has(id))
+                return id;
+        }
+        throw new XenError('ENOSPC', 'no free domain id');
+    }
+    domain(domid) {
+        const d = this.#domains.get(domid);
+        if (!d)
+            throw new XenError('ESRCH', `no domain with id ${domid}`);
+        return d;
+    }
+    findDomain(domid) {
+        return this.#domains.get(domid);
+    }
+    /** Domains in domid order, dying ones included (xl list shows them with 'd'). */
+    domains() {
+        this.#reap();
+        return [...this.#domains.values()].sort((a, b) => a.domid - b.domid);
+    }
+    attachVcpu(domid, vcpu) {
+        this.domain(domid).vcpu = vcpu;
+    }
+    /** XEN_DOMCTL_pausedomain: the toolstack's pause, counted (xl list shows p). */
+    pause(domid) {
+        const d = this.#live(domid);
+        if (d.domid === 0)
+            throw new XenError('EINVAL', 'dom0 cannot be paused');
+        d.pauseCount++;
+        this.#pauseVcpu(d);
+    }
+    unpause(domid) {
+        const d = this.#live(domid);
+        if (d.pauseCount <= 0)
+            throw new XenError('EINVAL', `domain ${domid} is not paused`);
+        d.pauseCount--;
+        if (Atomics.sub(d.view.ctl, CB_PAUSE, 1) === 1) {
+            Atomics.notify(d.view.ctl, CB_PAUSE);
+            // A shared pCPU skips paused domains; ring so it looks at this one again.
+            if (d.view.doorbell)
+                ev.wake(d.view);
+        }
+    }
+    #pauseVcpu(d) {
+        Atomics.add(d.view.ctl, CB_PAUSE, 1);
+        // Wake the vCPU without raising an event, so it notices the pause at once if idle.
+        Atomics.notify(d.view.mem32, UPCALL_WORD);
+    }
+    /** The domain shut down (SCHEDOP_shutdown, or a crash of its vCPU). */
+    shutdownDomain(domid, reason) {
+        const d = this.#live(domid);
+        if (d.shutdownReason)
+            return;
+        d.shutdownReason = reason;
+        Atomics.store(d.view.ctl, CB_SHUTDOWN, SHUTDOWN_REASONS.indexOf(reason));
+        // As domain_shutdown does: a shut-down domain's vCPU does not run again.
+        this.#pauseVcpu(d);
+        this.#domainException(domid);
+    }
+    /**
+     * The restore side of populate_physmap: a domain built from a save image has every RAM frame
+     * below `hwm` populated (their contents are written by the toolstack before its vCPU starts).
+     */
+    restorePhysmap(domid, hwm) {
+        const d = this.#live(domid);
+        const first = firstRamPfn(d.view.geometry);
+        if (d.vcpu)
+            throw new XenError('EBUSY', `domain ${domid} already runs`);
+        if (!Number.isInteger(hwm) || hwm < first || hwm > first + d.view.geometry.ramFrames) {
+            throw new XenError('EINVAL', `domain ${domid}: RAM frames up to pfn ${hwm} do not fit ${first}..${first + d.view.geometry.ramFrames}`);
+        }
+        Atomics.store(d.view.ctl, CB_RAM_HWM, hwm);
+        Atomics.store(d.view.ctl, CB_TOT_PAGES, hwm - first);
+    }
+    /**
+     * XEN_DOMCTL_resumedomain: a suspended domain runs again in place (a checkpoint, or a save or
+     * migration that failed); its vCPU's SCHEDOP_shutdown returns 1, as for a cancelled suspend.
+     */
+    resumeDomain(domid) {
+        const d = this.#live(domid);
+        if (d.shutdownReason !== 'suspend')
+            throw new XenError('EINVAL', `domain ${domid} is not suspended`);
+        d.shutdownReason = null;
+        d.suspendRecord = null;
+        Atomics.store(d.view.ctl, CB_SHUTDOWN, -1);
+        const answer = d.resumeVcpu;
+        d.resumeVcpu = null;
+        answer?.(1);
+        if (Atomics.sub(d.view.ctl, CB_PAUSE, 1) === 1)
+            Atomics.notify(d.view.ctl, CB_PAUSE);
+    }
+    /**
+     * XEN_DOMCTL_destroydomain: stop the vCPU, close the domain's event channels (the other
+     * ends become unbound), drop the mappings it holds. Its own pages stay valid for whoever
+     * still maps them; the domain is reaped when the last of those mappings goes.
+     */
+    async destroyDomain(domid) {
+        const d = this.domain(domid);
+        if (domid === 0)
+            throw new XenError('EPERM', 'dom0 cannot be destroyed');
+        if (d.dying)
+            return;
+        d.dying = true;
+        Atomics.store(d.view.ctl, CB_DYING, 1);
+        const vcpu = d.vcpu;
+        d.vcpu = null;
+        if (vcpu) {
+            // Kill the vCPU between hypercalls, never inside one: it may hold locks of other
+            // domains there. One that stays inside this long died there (out of heap); its locks
+            // are broken below.
+            await closeGate(d.view.ctl, this.#killWaitMs);
+            await vcpu.terminate();
+            Atomics.store(d.view.ctl, CB_EVTCHN_LOCK, 0);
+            for (const g of this.#domains.values())
+                breakGrantLock(g.view, domid);
+        }
+        for (let p = 1; p <= ev.maxPorts(d.view); p++) {
+            if (ev.portState(d.view, p) !== EVTCHNSTAT_closed)
+                this.#closePort(d, p);
+        }
+        if (d.maptrack) {
+            for (const [handle, ref, flags, granter] of d.maptrack.live()) {
+                d.maptrack.free(handle);
+                const g = this.#domains.get(granter);
+                if (g)
+                    unpin(g.view, ref, (flags & GNTMAP_readonly) !== 0, domid);
+            }
+        }
+        for (const key of this.#links) {
+            const [a, b] = key.split(':').map(Number);
+            if (a === domid || b === domid)
+                this.#links.delete(key);
+        }
+        d.tornDown = true;
+        this.#domainException(domid);
+        this.#reap();
+    }
+    #reaper;
+    /**
+     * Remove dying domains nobody maps any more. Backends unmap on their own threads, so while
+     * some dying domain is still mapped, look again now and then.
+     */
+    #reap() {
+        let waiting = false;
+        for (const d of this.#domains.values()) {
+            if (!d.tornDown)
+                continue;
+            if (d.view.foreignPins === 0) {
+                this.#domains.delete(d.domid);
+                this.#freeMemory(d);
+                this.emit('domainReaped', d.domid);
+            }
+            else {
+                waiting = true;
+            }
+        }
+        if (waiting && !this.#reaper) {
+            this.#reaper = setInterval(() => this.#reap(), REAP_INTERVAL_MS).unref();
+        }
+        else if (!waiting && this.#reaper) {
+            clearInterval(this.#reaper);
+            this.#reaper = undefined;
+        }
+    }
+    /**
+     * A reaped domain's memory goes back to the heap unless a thread that may still hold it
+     * lives on: its own vCPU was terminated before it could be reaped, and nobody maps its
+     * pages any more, but a peer that was handed the buffer keeps it while it runs.
+     */
+    #freeMemory(d) {
+        const borrowers = this.#borrowers.get(d.domid);
+        this.#borrowers.delete(d.domid);
+        for (const b of borrowers ?? [])
+            if (this.#domains.has(b))
+                return;
+        this.heap.free(d.view.buffers.memory);
+    }
+    #live(domid) {
+        const d = this.domain(domid);
+        if (d.dying)
+            throw new XenError('EINVAL', `domain ${domid} is dying`);
+        return d;
+    }
+    /** Let two domains reach each other's memory: the toolstack does this when it connects a device. */
+    link(a, b) {
+        this.#live(a);
+        this.#live(b);
+        this.#links.add(linkKey(a, b));
+    }
+    #linked(a, b) {
+        return this.#links.has(linkKey(a, b));
+    }
+    #domainException(domid) {
+        this.emit('domainException', domid);
+        this.#sendGlobalVirq(VIRQ_DOM_EXC);
+    }
+    /** Global VIRQs go to dom0 (Xen's default handler domain). */
+    #sendGlobalVirq(virq) {
+        const port = ev.virqPort(this.dom0.view, virq);
+        if (port)
+            ev.setPending(this.dom0.view, port);
+    }
+    #closePort(d, port) {
+        const { state, a, b } = ev.readPort(d.view, port);
+        const remote = state === EVTCHNSTAT_interdomain ? this.#domains.get(a) : undefined;
+        ev.withEvtchnLocks(d.view, remote?.view ?? null, () => {
+            const cur = ev.readPort(d.view, port);
+            if (cur.state === EVTCHNSTAT_closed)
+                throw new XenError('EINVAL', `d${d.domid}: port ${port} is not in use`);
+            if (cur.state === EVTCHNSTAT_virq)
+                ev.setVirqPort(d.view, cur.a, 0);
+            if (remote && cur.state === EVTCHNSTAT_interdomain) {
+                const r = ev.readPort(remote.view, b);
+                // The other end goes back to unbound, still reserved for us, as evtchn_close does.
+                if (r.state === EVTCHNSTAT_interdomain && r.a === d.domid && r.b === port) {
+                    ev.setPort(remote.view, b, EVTCHNSTAT_unbound, d.domid, 0);
+                }
+            }
+            ev.setPort(d.view, port, EVTCHNSTAT_closed, 0, 0);
+            ev.clearPending(d.view, port);
+        });
+    }
+    // ---------------- the control plane a domain sees ----------------
+    controlPlane(caller) {
+        const self = () => this.#live(caller);
+        const target = (dom) => {
+            const id = dom === DOMID_SELF ? caller : dom;
+            if (!isValidDomid(id))
+                throw new XenError('EINVAL', `bad domain id ${dom}`);
+            if (id !== caller && !self().privileged)
+                throw new XenError('EPERM', `d${caller} may not act for d${id}`);
+            const d = this.#domains.get(id);
+            if (!d || d.dying)
+                throw new XenError('ESRCH', `no domain with id ${id}`);
+            return d;
+        };
+        const grantPeer = (me, peer) => {
+            // dom0 runs here and reaches peers through the domain table, never by a kept buffer.
+            if (me.domid !== 0) {
+                let set = this.#borrowers.get(peer.domid);
+                if (!set)
+                    this.#borrowers.set(peer.domid, (set = new Set()));
+                set.add(me.domid);
+            }
+            let maptrack;
+            if (!me.maptrack) {
+                me.maptrack = new Maptrack(allocateMaptrack(me.maxMaptrackFrames));
+                maptrack = me.maptrack.buffer;
+            }
+            return maptrack ? { peer: peer.view.buffers, maptrack } : { peer: peer.view.buffers };
+        };
+        return {
+            allocUnbound: (dom, remoteDom) => {
+                const d = target(dom);
+                const rd = remoteDom === DOMID_SELF ? caller : remoteDom;
+                if (!isValidDomid(rd))
+                    throw new XenError('EINVAL', `bad remote domain id ${remoteDom}`);
+                return ev.withEvtchnLocks(d.view, null, () => {
+                    const port = ev.allocPort(d.view);
+                    ev.setPort(d.view, port, EVTCHNSTAT_unbound, rd, 0);
+                    return port;
+                });
+            },
+            bindInterdomain: (remoteDom, remotePort) => {
+                const me = self();
+                const rid = remoteDom === DOMID_SELF ? caller : remoteDom;
+                const r = this.#domains.get(rid);
+                if (!r || r.dying)
+                    throw new XenError('ESRCH', `no domain with id ${remoteDom}`);
+                ev.checkPort(r.view, remotePort);
+                const port = ev.withEvtchnLocks(me.view, r.view, () => {
+                    const rp = ev.readPort(r.view, remotePort);
+                    if (rp.state !== EVTCHNSTAT_unbound || rp.a !== caller) {
+                        throw new XenError('EINVAL', `d${rid} port ${remotePort} is not an unbound port offered to d${caller}`);
+                    }
+                    const lp = ev.allocPort(me.view);
+                    ev.setPort(me.view, lp, EVTCHNSTAT_interdomain, rid, remotePort);
+                    ev.setPort(r.view, remotePort, EVTCHNSTAT_interdomain, caller, lp);
+                    return lp;
+                });
+                // Notifications sent to the unbound port were lost: raise one, as Xen does.
+                ev.setPending(me.view, port);
+                if (rid === caller)
+                    return { port };
+                this.#links.add(linkKey(caller, rid));
+                if (!r.privileged && r.vcpu)
+                    r.vcpu.push(grantPeer(r, me));
+                return me.privileged ? { port } : { port, peer: grantPeer(me, r) };
+            },
+            bindVirq: (virq, vcpu) => {
+                const me = self();
+                if (!Number.isInteger(virq) || virq < 0 || virq >= NR_VIRQS)
+                    throw new XenError('EINVAL', `bad VIRQ ${virq}`);
+                if (vcpu !== 0)
+                    throw new XenError('ENOENT', `d${caller} has no vCPU ${vcpu}`);
+                if (GLOBAL_VIRQS.has(virq) && !me.privileged)
+                    throw new XenError('EPERM', `VIRQ ${virq} is global: only dom0 binds it`);
+                return ev.withEvtchnLocks(me.view, null, () => {
+                    if (ev.virqPort(me.view, virq))
+                        throw new XenError('EEXIST', `VIRQ ${virq} is already bound`);
+                    const port = ev.allocPort(me.view);
+                    ev.setPort(me.view, port, EVTCHNSTAT_virq, virq, 0, vcpu);
+                    ev.setVirqPort(me.view, virq, port);
+                    return port;
+                });
+            },
+            close: (port) => {
+                const me = self();
+                ev.checkPort(me.view, port);
+                this.#closePort(me, port);
+            },
+            status: (dom, port) => ev.status(target(dom).view, port),
+            setupTable: (nrFrames) => {
+                const me = self();
+                const max = Atomics.load(me.view.ctl, CB_MAX_GRANT_FRAMES);
+                if (!Number.isInteger(nrFrames) || nrFrames < 1 || nrFrames > max) {
+                    // gnttab_setup_table reports this in the op's status, not as an errno.
+                    throw new GrantError(GNTST_general_error, `d${caller}: grant table size ${nrFrames} frames is outside 1..${max} (max_grant_frames)`);
+                }
+                const cur = Atomics.load(me.view.ctl, CB_NR_GRANT_FRAMES);
+                if (nrFrames > cur)
+                    Atomics.store(me.view.ctl, CB_NR_GRANT_FRAMES, nrFrames);
+                return Math.max(cur, nrFrames);
+            },
+            peer: (domid) => {
+                const me = self();
+                const p = this.#domains.get(domid);
+                if (!p || p.dying || domid === caller)
+                    throw new XenError('ESRCH', `no domain with id ${domid}`);
+                if (!me.privileged && !this.#linked(caller, domid)) {
+                    throw new XenError('EPERM', `d${caller} is not connected to d${domid} (no device or event channel links them)`);
+                }
+                return grantPeer(me, p);
+            },
+            shutdown: (reason, recordPfn, recordBytes) => {
+                if (!SHUTDOWN_REASONS.includes(reason))
+                    throw new XenError('EINVAL', `bad shutdown reason ${String(reason)}`);
+                const me = self();
+                if (reason !== 'suspend' || me.shutdownReason) {
+                    this.shutdownDomain(caller, reason);
+                    return 0;
+                }
+                me.suspendRecord = recordPfn === undefined ? null : checkRecord(me.view, recordPfn, recordBytes);
+                const resumed = new Promise((resolve) => (me.resumeVcpu = resolve));
+                this.shutdownDomain(caller, reason);
+                return resumed;
+            },
+        };
+    }
+}
+/** A suspend record must lie in frames the guest has populated. */
+function checkRecord(view, pfn, bytes) {
+    const first = firstRamPfn(view.geometry);
+    const hwm = Atomics.load(view.ctl, CB_RAM_HWM);
+    if (!Number.isInteger(pfn) || !Number.isInteger(bytes) || bytes < 1 || pfn < first
+        || pfn + Math.ceil(bytes / PAGE_SIZE) > hwm) {
+        throw new XenError('EINVAL', `d${view.domid}: the suspend record (pfn ${String(pfn)}, ${String(bytes)} bytes) is not in populated RAM`);
+    }
+    return { pfn: pfn, bytes: bytes };
+}
+function linkKey(a, b) {
+    return a < b ? `${a}:${b}` : `${b}:${a}`;
+}
+//# sourceMappingURL=hypervisor.js.map

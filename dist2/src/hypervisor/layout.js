@@ -1,0 +1,94 @@
+// Memory layouts the hypervisor lays down for every domain.
+//
+// Guest memory is one SharedArrayBuffer of 4 KiB frames. The first frames are the ones the
+// domain builder sets up in Xen (shared_info, start_info, the xenstore and console rings,
+// the grant-table frames); the frames after them are the domain's own RAM for I/O.
+//
+// The control block is a second, hypervisor-private SharedArrayBuffer per domain: event
+// channel table, VIRQ bindings, active grant entries (pin counts) and the counters that
+// several threads read. Guest code never gets a reference to it.
+import { PAGE_SIZE } from '../abi/xen.js';
+import { EVTCHN_2L_NR_CHANNELS, NR_VIRQS } from '../abi/event_channel.js';
+import { GRANT_ENTRIES_PER_FRAME } from '../abi/grant_table.js';
+export const PFN_SHARED_INFO = 0;
+export const PFN_START_INFO = 1;
+export const PFN_XENSTORE = 2;
+export const PFN_CONSOLE = 3;
+export const PFN_GRANT_TABLE = 4;
+/** Xen's defaults (xen/common/grant_table.c, xl.cfg max_grant_frames / max_maptrack_frames). */
+export const DEFAULT_MAX_GRANT_FRAMES = 64;
+export const DEFAULT_MAX_MAPTRACK_FRAMES = 1024;
+/** xl.cfg max_event_channels default. */
+export const DEFAULT_MAX_EVTCHNS = 1023;
+/** GNTTAB_RESERVED_CONSOLE / GNTTAB_RESERVED_XENSTORE (grant_table.h): seeded by the builder. */
+export const GNTTAB_RESERVED_CONSOLE = 0;
+export const GNTTAB_RESERVED_XENSTORE = 1;
+export const GNTTAB_NR_RESERVED_ENTRIES = 8;
+export function firstRamPfn(g) {
+    return PFN_GRANT_TABLE + g.maxGrantFrames;
+}
+export function totalFrames(g) {
+    return firstRamPfn(g) + g.ramFrames;
+}
+export function frameOffset(pfn) {
+    return pfn * PAGE_SIZE;
+}
+// ---- control block, in 32-bit words ----
+export const CB_EVTCHN_LOCK = 0;
+export const CB_GRANT_LOCK = 1;
+/** Pause count; the vCPU sleeps at its next scheduling point while it is non-zero. */
+export const CB_PAUSE = 2;
+/** Written by the vCPU: RUNSTATE_running or RUNSTATE_blocked. */
+export const CB_RUNSTATE = 3;
+/** -1 while running, else the SHUTDOWN_* code. */
+export const CB_SHUTDOWN = 4;
+export const CB_NR_GRANT_FRAMES = 5;
+export const CB_MAX_GRANT_FRAMES = 6;
+/** Populated RAM frames and the limit (Xen's tot_pages / max_pages). */
+export const CB_TOT_PAGES = 7;
+export const CB_MAX_PAGES = 8;
+/** Pins other domains hold on this domain's grants; a dying domain is reaped at zero. */
+export const CB_FOREIGN_PINS = 9;
+export const CB_MAX_EVTCHNS = 10;
+/** Set once the domain is dying: event delivery and new maps are refused. */
+export const CB_DYING = 11;
+/** Next RAM frame never handed out (the allocator's high-water mark). */
+export const CB_RAM_HWM = 12;
+/** 1 while the vCPU runs a data-path hypercall (which may hold locks of other domains). */
+export const CB_IN_HYPERCALL = 13;
+/** Set by the authority before it kills the vCPU: no new hypercall may start. */
+export const CB_KILL = 14;
+/** domid + 1 of whoever holds CB_GRANT_LOCK, so a vCPU that died holding it can be cleaned up. */
+export const CB_GRANT_LOCK_OWNER = 15;
+export const CB_HEADER_WORDS = 16;
+export const RUNSTATE_running = 0;
+export const RUNSTATE_blocked = 1;
+/** VIRQ -> port (0 = unbound), one word per VIRQ for vCPU 0. */
+export const CB_VIRQ_BASE = CB_HEADER_WORDS;
+/** Event channel table: 4 words per port. */
+export const CB_EVTCHN_BASE = CB_VIRQ_BASE + NR_VIRQS;
+export const EVTCHN_WORDS = 4;
+export const EV_STATE = 0; // EVTCHNSTAT_*
+export const EV_REMOTE_DOM = 1; // unbound: allowed remote domid; interdomain: remote domid; virq: virq
+export const EV_REMOTE_PORT = 2; // interdomain: remote port
+export const EV_VCPU = 3; // notify vCPU
+/** Active grant entries: 4 words per grant ref. */
+export const ACT_WORDS = 4;
+export const ACT_PIN = 0; // readers in bits 0-15, writers in bits 16-31
+export const ACT_FRAME = 1;
+export const ACT_DOMID = 2; // the mapping domain the pins belong to
+export const PIN_READ = 1;
+export const PIN_WRITE = 1 << 16;
+export const PIN_MAX = 0xffff;
+export function activeBase() {
+    return CB_EVTCHN_BASE + EVTCHN_2L_NR_CHANNELS * EVTCHN_WORDS;
+}
+export function controlBlockBytes(maxGrantFrames) {
+    return (activeBase() + maxGrantFrames * GRANT_ENTRIES_PER_FRAME * ACT_WORDS) * 4;
+}
+// ---- maptrack (per mapping domain): 2 words per handle, as Xen's struct grant_mapping ----
+export const MT_WORDS = 2;
+export const MT_REF = 0; // the granting domain's ref; for a free entry, the next free handle
+export const MT_FLAGS_DOM = 1; // GNTMAP_* flags in bits 0-15 (0 = free), granting domid in 16-31
+export const MAPTRACK_PER_FRAME = PAGE_SIZE / (MT_WORDS * 4);
+//# sourceMappingURL=layout.js.map

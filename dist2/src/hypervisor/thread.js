@@ -1,0 +1,68 @@
+// A vCPU's runstate as the OS scheduler sees its thread. The upcall loop's runstate word says
+// only whether the loop waits for an event; the guest's own code may run all the same (a kernel
+// that spins at its top level never reaches the loop), so `xl list` would show it blocked while
+// it burns a core. Linux tells each thread's state in /proc: R is running or runnable, anything
+// else (S, D) is asleep. Elsewhere these return undefined and callers fall back on the word.
+import { closeSync, openSync, readSync, readlinkSync } from 'node:fs';
+/** The calling thread's kernel id (Linux), or undefined. */
+export function currentThreadId() {
+    try {
+        const m = /\/task\/([0-9]+)$/.exec(readlinkSync('/proc/thread-self'));
+        return m ? Number(m[1]) : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Reads one thread's state; the file stays open, so a read is one pread (a few µs, not an open and a close). */
+export class ThreadState {
+    #fd;
+    #buf = Buffer.alloc(512);
+    constructor(fd) {
+        this.#fd = fd;
+    }
+    /** A reader for a thread of this process, or undefined where /proc does not tell. */
+    static open(tid) {
+        try {
+            return new ThreadState(openSync(`/proc/self/task/${tid}/stat`, 'r'));
+        }
+        catch {
+            return undefined;
+        }
+    }
+    /** Whether the thread is on a CPU or waiting for one; undefined once it is gone or closed. */
+    runnable() {
+        if (this.#fd === null)
+            return undefined;
+        try {
+            // "pid (comm) state ...": comm is at most 16 bytes but may hold spaces and parentheses.
+            const n = readSync(this.#fd, this.#buf, 0, this.#buf.length, 0);
+            const text = this.#buf.toString('latin1', 0, n);
+            return text.charAt(text.lastIndexOf(')') + 2) === 'R';
+        }
+        catch {
+            return undefined;
+        }
+    }
+    /** CPU time the thread has used (utime + stime, in ms), or undefined once it is gone. */
+    cpuMs() {
+        if (this.#fd === null)
+            return undefined;
+        try {
+            const n = readSync(this.#fd, this.#buf, 0, this.#buf.length, 0);
+            const text = this.#buf.toString('latin1', 0, n);
+            // After "(comm) ": state is field 3, utime 14 and stime 15, in USER_HZ (100) ticks.
+            const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+            return (Number(f[11]) + Number(f[12])) * 10;
+        }
+        catch {
+            return undefined;
+        }
+    }
+    close() {
+        if (this.#fd !== null)
+            closeSync(this.#fd);
+        this.#fd = null;
+    }
+}
+//# sourceMappingURL=thread.js.map

@@ -1,0 +1,207 @@
+// The event upcall of a vCPU: sleep on evtchn_upcall_pending with Atomics.waitAsync (so the
+// thread's own event loop keeps running), then scan evtchn_pending_sel and the pending/mask
+// bitmaps as Linux's 2-level handler does and run each port's handler.
+import { SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, vcpuInfoOffset } from '../abi/event_channel.js';
+import { CB_PAUSE, CB_RUNSTATE, RUNSTATE_blocked, RUNSTATE_running } from './layout.js';
+import { mask, unmask, UPCALL_WORD } from './evtchn.js';
+const PENDING_WORD = SHINFO_EVTCHN_PENDING >> 2;
+const MASK_WORD = SHINFO_EVTCHN_MASK >> 2;
+const SEL_WORD = (vcpuInfoOffset(0) + VCPUINFO_PENDING_SEL) >> 2;
+const UPCALL_BYTE = vcpuInfoOffset(0);
+/**
+ * Halt-polling, as KVM does it: before a vCPU goes to sleep it may spin on upcall_pending for
+ * a while, because a wake through Atomics.waitAsync costs tens of microseconds while an
+ * event often follows within a few. The window adapts: it grows while events keep arriving
+ * soon after the vCPU goes idle and shrinks to nothing while they do not, so an idle domain
+ * never spins.
+ *
+ * A loop may poll only while something awaits an event (`expectEvents`): a driver with
+ * requests in flight, which expects its responses within microseconds. Guests run that way, as
+ * blk-mq and io_uring poll only for I/O they issued: a guest that merely waits for xenstore or
+ * a timer does not spin, which matters when guests outnumber cores (booting hundreds at once,
+ * each spinning on its replies, starves dom0).
+ */
+export const HALT_POLL_MAX_US = 50;
+const HALT_POLL_START_US = 5;
+/**
+ * Event storms (XSA-332): a guest can send on a port as fast as it likes, and every event
+ * costs the receiver's thread an upcall. A loop given a storm limit masks a port that fires
+ * more than `limit` times in a window and unmasks it after a pause (events that arrive meanwhile
+ * stay pending and are delivered then), so a flooding guest costs dom0 a bounded share.
+ */
+const STORM_WINDOW_MS = 100;
+const STORM_PAUSE_MS = 10;
+const yieldToTasks = () => new Promise((resolve) => setImmediate(resolve));
+export class UpcallLoop {
+    #view;
+    #handlers = new Map();
+    #stormLimit;
+    #onStorm;
+    #running = false;
+    #onError;
+    /** Pausing blocks the whole thread; dom0 is never paused. */
+    #pausable;
+    #pollMaxUs;
+    #pollUs = 0;
+    #pollOnlyWhenExpected;
+    #expected = 0;
+    #driven;
+    constructor(view, opts) {
+        this.#driven = opts.driven ?? false;
+        this.#view = view;
+        this.#stormLimit = opts.stormLimit ?? Infinity;
+        this.#onStorm = opts.onStorm ?? (() => { });
+        this.#onError = opts.onError;
+        this.#pausable = opts.pausable;
+        this.#pollMaxUs = opts.haltPollUs ?? 0;
+        this.#pollOnlyWhenExpected = opts.pollOnlyWhenExpected ?? false;
+    }
+    /** Something now awaits an event soon (true) or no longer does (false); calls pair up. */
+    expectEvents(on) {
+        this.#expected += on ? 1 : -1;
+    }
+    on(port, handler) {
+        this.#handlers.set(port, { handler, events: 0, windowStart: 0 });
+    }
+    off(port) {
+        this.#handlers.delete(port);
+    }
+    start() {
+        if (this.#running)
+            return;
+        this.#running = true;
+        if (!this.#driven)
+            void this.#loop();
+    }
+    /** A driven loop's turn: run the handlers of pending events; false if there were none. */
+    runPending() {
+        if (!this.#running || !(Atomics.load(this.#view.mem32, UPCALL_WORD) & 0xff))
+            return false;
+        this.#dispatch();
+        return true;
+    }
+    stop() {
+        this.#running = false;
+        // Wake the waiter so the loop sees it should end.
+        Atomics.notify(this.#view.mem32, UPCALL_WORD);
+    }
+    async #loop() {
+        const m = this.#view.mem32;
+        const ctl = this.#view.ctl;
+        while (this.#running) {
+            if (this.#pausable)
+                this.#waitWhilePaused();
+            const word = Atomics.load(m, UPCALL_WORD);
+            if (word & 0xff) {
+                Atomics.store(ctl, CB_RUNSTATE, RUNSTATE_running);
+                this.#dispatch();
+                continue;
+            }
+            // Whether to poll is decided here, on the state the handlers left, before the thread's
+            // own tasks run: a driver whose requests were all answered expects nothing yet, even if
+            // its caller issues more at once. So a guest that drained its ring (the backend is ahead
+            // of it, as with many guests on few cores) sleeps instead of spinning; deciding after the
+            // tasks ran made 32 guests on 2 cores poll and lose 25–40% (docs/PERFORMANCE.md).
+            if (this.#pollUs > 0 && (this.#expected > 0 || !this.#pollOnlyWhenExpected)) {
+                // Let the thread's own work (promise chains and tasks the handlers started) run
+                // first: while we spin, nothing else on this thread does.
+                await yieldToTasks();
+                if (this.#poll())
+                    continue;
+            }
+            Atomics.store(ctl, CB_RUNSTATE, RUNSTATE_blocked);
+            const t0 = performance.now();
+            const w = Atomics.waitAsync(m, UPCALL_WORD, word);
+            if (w.async)
+                await w.value;
+            Atomics.store(ctl, CB_RUNSTATE, RUNSTATE_running);
+            this.#adapt((performance.now() - t0) * 1000);
+        }
+    }
+    /** Spin for the current poll window; true if an event came. */
+    #poll() {
+        if (this.#pollUs === 0)
+            return false;
+        const m = this.#view.mem32;
+        const end = performance.now() + this.#pollUs / 1000;
+        do {
+            if (Atomics.load(m, UPCALL_WORD) & 0xff)
+                return true;
+        } while (performance.now() < end);
+        return false;
+    }
+    /** Grow the window after a sleep that a longer poll would have saved, shrink it otherwise. */
+    #adapt(sleptUs) {
+        if (this.#pollMaxUs === 0)
+            return;
+        if (sleptUs <= this.#pollMaxUs) {
+            this.#pollUs = Math.min(this.#pollMaxUs, this.#pollUs === 0 ? HALT_POLL_START_US : this.#pollUs * 2);
+        }
+        else {
+            this.#pollUs = this.#pollUs <= HALT_POLL_START_US ? 0 : this.#pollUs / 2;
+        }
+    }
+    /** A paused domain's thread sleeps here, timers and all, until the last unpause. */
+    #waitWhilePaused() {
+        const ctl = this.#view.ctl;
+        for (let p = Atomics.load(ctl, CB_PAUSE); p > 0; p = Atomics.load(ctl, CB_PAUSE)) {
+            Atomics.store(ctl, CB_RUNSTATE, RUNSTATE_blocked);
+            Atomics.wait(ctl, CB_PAUSE, p);
+        }
+    }
+    #storming(h, port) {
+        // Date.now, not performance.now: the window is 100 ms, and tests can mock the clock.
+        const now = Date.now();
+        if (now - h.windowStart > STORM_WINDOW_MS) {
+            h.windowStart = now;
+            h.events = 0;
+        }
+        if (++h.events <= this.#stormLimit)
+            return false;
+        mask(this.#view, port);
+        // This event is kept pending, so unmasking delivers it.
+        Atomics.or(this.#view.mem32, PENDING_WORD + (port >>> 5), 1 << (port & 31));
+        this.#onStorm(port);
+        setTimeout(() => {
+            h.windowStart = Date.now();
+            h.events = 0;
+            unmask(this.#view, port);
+        }, STORM_PAUSE_MS).unref();
+        return true;
+    }
+    #dispatch() {
+        const m = this.#view.mem32;
+        Atomics.store(this.#view.mem8, UPCALL_BYTE, 0);
+        for (let half = 0; half < 2; half++) {
+            let sel = Atomics.exchange(m, SEL_WORD + half, 0);
+            while (sel !== 0) {
+                const bit = 31 - Math.clz32(sel & -sel);
+                sel &= ~(1 << bit);
+                const word64 = half * 32 + bit;
+                for (let k = 0; k < 2; k++) {
+                    const w = word64 * 2 + k;
+                    let bits = Atomics.load(m, PENDING_WORD + w) & ~Atomics.load(m, MASK_WORD + w);
+                    while (bits !== 0) {
+                        const b = 31 - Math.clz32(bits & -bits);
+                        bits &= ~(1 << b);
+                        // Clear before handling (edge semantics): an event during the handler re-raises.
+                        Atomics.and(m, PENDING_WORD + w, ~(1 << b));
+                        const port = w * 32 + b;
+                        const h = this.#handlers.get(port);
+                        if (!h)
+                            continue;
+                        if (this.#stormLimit !== Infinity && this.#storming(h, port))
+                            continue;
+                        try {
+                            h.handler(port);
+                        }
+                        catch (e) {
+                            this.#onError(e, port);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+//# sourceMappingURL=upcall.js.map

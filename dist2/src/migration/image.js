@@ -1,0 +1,315 @@
+// A domain's save image: what travels in a save file or a migration stream, and its encoding
+// as xl + libxl + libxc write it (format.ts). Reading validates everything before anything is
+// created: magic, byte order, versions and flags of each layer, known record types, record
+// lengths, page counts and pfns within the domain's RAM, duplicates, the END of each layer,
+// and the guest's suspend record (valid structured-clone data of xenode's shape).
+import { PAGE_SIZE } from '../abi/xen.js';
+import { decodeSuspendRecord, MAX_SUSPEND_RECORD_BYTES } from '../abi/suspend.js';
+import { XenError } from '../errors.js';
+import { DHDR_TYPE_XENODE, LIBXL_CHECKPOINT_END, LIBXL_END, LIBXL_IDENT, LIBXL_LIBXC_CONTEXT, LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY, LIBXL_VERSION, LIBXL_XENODE_XENSTORE_DATA, MAX_BATCH_PAGES, PAGE_SHIFT, PFINFO_NOTAB, PFINFO_XALLOC, PFINFO_XTAB, PFN_MASK, REC_END, REC_OPTIONAL, REC_PAGE_DATA, REC_SHARED_INFO, REC_STATIC_DATA_END, REC_VERIFY, REC_XENODE_SUSPEND_RECORD, XC_ID, XC_MARKER, XC_OPT_BIG_ENDIAN, XC_VERSION, XEN_MAJOR, XEN_MINOR, XL_BYTEORDER, XL_HEADER_BYTES, XL_MAGIC, XL_MANDATORY_FLAG_ALL, XL_MANDATORY_FLAG_JSON, XL_MANDATORY_FLAG_STREAMv2, padded, record, } from './format.js';
+import { configFromJson, geometryOf } from './config.js';
+/** Bounds on what a restore accepts beyond what the configuration implies. */
+export const MAX_CONFIG_JSON_BYTES = 1 << 20;
+const MAX_XENSTORE_BYTES = 1 << 20;
+const MAX_OPTIONAL_RECORD_BYTES = 1 << 20;
+// ---------------- writing ----------------
+function u32be(...v) {
+    const b = Buffer.alloc(4 * v.length);
+    v.forEach((x, i) => b.writeUInt32BE(x >>> 0, 4 * i));
+    return b;
+}
+/** xl's header with the configuration as JSON optional data; then libxl's header and LIBXC_CONTEXT. */
+export function encodeHeaders(config) {
+    const json = Buffer.from(`${JSON.stringify(config)}\0`);
+    const hdr = Buffer.alloc(XL_HEADER_BYTES);
+    XL_MAGIC.copy(hdr, 0);
+    hdr.writeUInt32LE(XL_BYTEORDER, 32);
+    hdr.writeUInt32LE(XL_MANDATORY_FLAG_STREAMv2 | XL_MANDATORY_FLAG_JSON, 36);
+    hdr.writeUInt32LE(0, 40);
+    hdr.writeUInt32LE(4 + json.length, 44);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(json.length, 0);
+    const libxl = Buffer.alloc(16);
+    libxl.writeBigUInt64BE(LIBXL_IDENT, 0);
+    libxl.writeUInt32BE(LIBXL_VERSION, 8);
+    libxl.writeUInt32BE(0, 12);
+    const xc = Buffer.concat([Buffer.alloc(8, 0xff), u32be(XC_ID, XC_VERSION), Buffer.alloc(8)]);
+    const dhdr = Buffer.alloc(16);
+    dhdr.writeUInt32LE(DHDR_TYPE_XENODE, 0);
+    dhdr.writeUInt16LE(PAGE_SHIFT, 4);
+    dhdr.writeUInt32LE(XEN_MAJOR, 8);
+    dhdr.writeUInt32LE(XEN_MINOR, 12);
+    return [hdr, len, json, libxl, ...record(LIBXL_LIBXC_CONTEXT), xc, dhdr, ...record(REC_STATIC_DATA_END)];
+}
+function isZero(page) {
+    const w = new BigUint64Array(page.buffer, page.byteOffset, PAGE_SIZE / 8);
+    for (let i = 0; i < w.length; i++)
+        if (w[i] !== 0n)
+            return false;
+    return true;
+}
+/**
+ * PAGE_DATA records for `pfns` (ascending or not), in batches of MAX_BATCH_PAGES; zero pages
+ * go as XALLOC (allocate only, no data). `memory` is the domain's whole buffer.
+ */
+export function encodePages(memory, pfns) {
+    const chunks = [];
+    let bytes = 0;
+    for (let i = 0; i < pfns.length; i += MAX_BATCH_PAGES) {
+        const batch = pfns.slice(i, i + MAX_BATCH_PAGES);
+        const head = Buffer.alloc(8 + 8 * batch.length);
+        head.writeUInt32LE(batch.length, 0);
+        const data = [];
+        batch.forEach((pfn, j) => {
+            const page = new Uint8Array(memory, pfn * PAGE_SIZE, PAGE_SIZE);
+            const zero = isZero(page);
+            head.writeBigUInt64LE((BigInt(zero ? PFINFO_XALLOC : PFINFO_NOTAB) << 60n) | BigInt(pfn), 8 + 8 * j);
+            // Copied: the sender may run on while the stream is written.
+            if (!zero)
+                data.push(Buffer.from(page));
+        });
+        const rec = record(REC_PAGE_DATA, [head, ...data]);
+        for (const c of rec)
+            bytes += c.length;
+        chunks.push(...rec);
+    }
+    return { chunks, bytes };
+}
+/** The records after the memory: SHARED_INFO, the suspend record's place, libxc's END; xenstore data, libxl's END. */
+export function encodeTrailer(img) {
+    const sr = Buffer.alloc(16);
+    sr.writeBigUInt64LE(BigInt(img.suspendRecord.pfn), 0);
+    sr.writeBigUInt64LE(BigInt(img.suspendRecord.bytes), 8);
+    const xs = Buffer.from(img.xenstore.map(([k, v]) => `${k}\0${v}\0`).join(''));
+    return [
+        ...record(REC_SHARED_INFO, [img.sharedInfo]), ...record(REC_XENODE_SUSPEND_RECORD, [sr]), ...record(REC_END),
+        ...(img.xenstore.length ? record(LIBXL_XENODE_XENSTORE_DATA, [xs]) : []), ...record(LIBXL_END),
+    ];
+}
+// ---------------- reading ----------------
+function bad(what) {
+    return new XenError('EINVAL', `not a valid save image: ${what}`);
+}
+/** xl's header and the configuration in it. */
+async function readXlHeader(src) {
+    const hdr = await src.read(XL_HEADER_BYTES, "xl's save-file header");
+    if (!hdr.subarray(0, 32).equals(XL_MAGIC))
+        throw bad('wrong magic number (corrupt, or for a different tool?)');
+    if (hdr.readUInt32LE(32) !== XL_BYTEORDER)
+        throw bad('wrong byte order');
+    const mandatory = hdr.readUInt32LE(36);
+    const optional = hdr.readUInt32LE(40);
+    const optLen = hdr.readUInt32LE(44);
+    if (mandatory & ~XL_MANDATORY_FLAG_ALL)
+        throw bad(`mandatory flag(s) 0x${(mandatory & ~XL_MANDATORY_FLAG_ALL).toString(16)} are not supported`);
+    if (!(mandatory & XL_MANDATORY_FLAG_STREAMv2))
+        throw bad('a legacy (v1) stream: only stream v2 is supported');
+    if (!(mandatory & XL_MANDATORY_FLAG_JSON))
+        throw bad('the configuration is not in JSON format');
+    if (optional !== 0)
+        throw bad(`optional flag(s) 0x${optional.toString(16)} are not supported`);
+    if (optLen < 4 || optLen > 4 + MAX_CONFIG_JSON_BYTES)
+        throw bad(`optional data of ${optLen} octets (the configuration must be there, at most ${MAX_CONFIG_JSON_BYTES} octets)`);
+    const opt = await src.read(optLen, "xl's optional data");
+    const len = opt.readUInt32LE(0);
+    if (len !== optLen - 4 || len < 1 || opt[optLen - 1] !== 0)
+        throw bad('the configuration length does not match the optional data');
+    return configFromJson(opt.subarray(4, optLen - 1).toString('utf8'));
+}
+async function readRecord(src, layer, maxBody) {
+    const h = await src.read(8, `a ${layer} record header`);
+    const type = h.readUInt32LE(0);
+    const length = h.readUInt32LE(4);
+    const max = maxBody(type);
+    if (length > max)
+        throw bad(`${layer} record type 0x${type.toString(16)} at offset ${src.offset - 8} claims ${length} octets (at most ${max})`);
+    const body = await src.read(padded(length), `${layer} record 0x${type.toString(16)}`);
+    return { type, body: body.subarray(0, length) };
+}
+/** The whole image from `src`, checked against the domain's geometry (from its configuration). */
+export async function readImage(src) {
+    const config = await readXlHeader(src);
+    const geo = geometryOf(config);
+    const lh = await src.read(16, "libxl's header");
+    if (lh.readBigUInt64BE(0) !== LIBXL_IDENT)
+        throw bad("no LibxlFmt header after xl's");
+    if (lh.readUInt32BE(8) !== LIBXL_VERSION)
+        throw bad(`libxl stream version ${lh.readUInt32BE(8)} (only ${LIBXL_VERSION})`);
+    const lopt = lh.readUInt32BE(12);
+    if (lopt & LIBXL_OPT_BIG_ENDIAN)
+        throw bad('a big-endian libxl stream');
+    if (lopt & LIBXL_OPT_LEGACY)
+        throw bad('a legacy-converted libxl stream');
+    let mem;
+    let xenstore = [];
+    for (;;) {
+        const r = await readRecord(src, 'libxl', (t) => (t === LIBXL_XENODE_XENSTORE_DATA ? MAX_XENSTORE_BYTES : t & REC_OPTIONAL ? MAX_OPTIONAL_RECORD_BYTES : 0));
+        if (r.type === LIBXL_END)
+            break;
+        if (r.type === LIBXL_LIBXC_CONTEXT) {
+            if (mem)
+                throw bad('two LIBXC_CONTEXT records');
+            mem = await readLibxc(src, geo);
+        }
+        else if (r.type === LIBXL_XENODE_XENSTORE_DATA) {
+            if (xenstore.length)
+                throw bad('two xenstore data records');
+            xenstore = parseXenstoreData(r.body);
+        }
+        else if (r.type === LIBXL_CHECKPOINT_END) {
+            throw bad('CHECKPOINT_END: checkpointed (Remus/COLO) streams are not supported');
+        }
+        else if (!(r.type & REC_OPTIONAL)) {
+            throw bad(`unknown mandatory libxl record type 0x${r.type.toString(16)}`);
+        }
+    }
+    if (!mem)
+        throw bad('no LIBXC_CONTEXT record: the stream has no memory');
+    return { config, ...mem, xenstore };
+}
+function parseXenstoreData(body) {
+    const parts = body.toString('latin1').split('\0');
+    if (parts.pop() !== '' || parts.length % 2)
+        throw bad('xenstore data is not NUL-terminated key/value pairs');
+    const out = [];
+    for (let i = 0; i < parts.length; i += 2) {
+        const key = parts[i];
+        if (!/^data(\/[A-Za-z0-9_@-][A-Za-z0-9_@.-]*)*$/.test(key))
+            throw bad(`xenstore data key '${key.slice(0, 64)}' is not under data/`);
+        out.push([key, Buffer.from(parts[i + 1], 'latin1').toString('utf8')]);
+    }
+    return out;
+}
+async function readLibxc(src, geo) {
+    const ih = await src.read(24, "libxc's image header");
+    if (ih.readBigUInt64BE(0) !== XC_MARKER)
+        throw bad("libxc's image header has no marker (a legacy image?)");
+    if (ih.readUInt32BE(8) !== XC_ID)
+        throw bad("libxc's image header is not XENF");
+    if (ih.readUInt32BE(12) !== XC_VERSION && ih.readUInt32BE(12) !== 2)
+        throw bad(`libxc image version ${ih.readUInt32BE(12)} (2 or 3 are read)`);
+    if (ih.readUInt16BE(16) & XC_OPT_BIG_ENDIAN)
+        throw bad('a big-endian libxc image');
+    const dh = await src.read(16, "libxc's domain header");
+    if (dh.readUInt32LE(0) !== DHDR_TYPE_XENODE)
+        throw bad(`domain type 0x${dh.readUInt32LE(0).toString(16)} is not a xenode domain (0x${DHDR_TYPE_XENODE.toString(16)})`);
+    if (dh.readUInt16LE(4) !== PAGE_SHIFT)
+        throw bad(`page shift ${dh.readUInt16LE(4)} (pages here are 4 KiB)`);
+    const pages = new Map();
+    let hwm = geo.first;
+    let sharedInfo;
+    let suspendRecord;
+    let staticEnd = false;
+    let verifying = false;
+    const maxPageData = 8 + MAX_BATCH_PAGES * (8 + PAGE_SIZE);
+    for (;;) {
+        const r = await readRecord(src, 'libxc', (t) => (t === REC_PAGE_DATA ? maxPageData : t === REC_SHARED_INFO ? PAGE_SIZE
+            : t === REC_XENODE_SUSPEND_RECORD ? 16 : t & REC_OPTIONAL ? MAX_OPTIONAL_RECORD_BYTES : 0));
+        switch (r.type) {
+            case REC_END:
+                if (!sharedInfo)
+                    throw bad('no SHARED_INFO record');
+                if (!suspendRecord)
+                    throw bad("no suspend record: the guest's runtime did not suspend");
+                checkSuspendRecord(suspendRecord, pages, geo.first, hwm);
+                return { hwm, pages, sharedInfo, suspendRecord };
+            case REC_STATIC_DATA_END:
+                if (staticEnd)
+                    throw bad('two STATIC_DATA_END records');
+                staticEnd = true;
+                break;
+            case REC_PAGE_DATA:
+                hwm = Math.max(hwm, readPageData(r.body, geo, pages, verifying));
+                break;
+            case REC_SHARED_INFO:
+                if (sharedInfo)
+                    throw bad('two SHARED_INFO records');
+                if (r.body.length !== PAGE_SIZE)
+                    throw bad(`SHARED_INFO of ${r.body.length} octets (one page)`);
+                sharedInfo = r.body;
+                break;
+            case REC_VERIFY:
+                verifying = true;
+                break;
+            case REC_XENODE_SUSPEND_RECORD: {
+                if (suspendRecord)
+                    throw bad('two suspend records');
+                if (r.body.length !== 16)
+                    throw bad(`the suspend record's place is ${r.body.length} octets (16)`);
+                const pfn = r.body.readBigUInt64LE(0);
+                const bytes = r.body.readBigUInt64LE(8);
+                if (pfn >= BigInt(geo.end) || bytes < 1n || bytes > BigInt(MAX_SUSPEND_RECORD_BYTES))
+                    throw bad(`suspend record at pfn ${pfn}, ${bytes} octets`);
+                suspendRecord = { pfn: Number(pfn), bytes: Number(bytes) };
+                break;
+            }
+            default:
+                if (!(r.type & REC_OPTIONAL))
+                    throw bad(`unknown mandatory libxc record type 0x${r.type.toString(16)}`);
+        }
+    }
+}
+/** One PAGE_DATA record into `pages`; returns one past its highest pfn. After VERIFY, pages are compared instead. */
+function readPageData(body, geo, pages, verifying) {
+    if (body.length < 8)
+        throw bad('PAGE_DATA without a count');
+    const count = body.readUInt32LE(0);
+    if (count < 1 || count > MAX_BATCH_PAGES)
+        throw bad(`PAGE_DATA of ${count} pages (1..${MAX_BATCH_PAGES})`);
+    if (body.length < 8 + 8 * count)
+        throw bad(`PAGE_DATA of ${count} pages has only ${body.length} octets`);
+    const seen = new Set();
+    const entries = [];
+    let withData = 0;
+    for (let i = 0; i < count; i++) {
+        const v = body.readBigUInt64LE(8 + 8 * i);
+        const type = Number(v >> 60n);
+        const pfn = Number(v & PFN_MASK);
+        if (type !== PFINFO_NOTAB && type !== PFINFO_XALLOC && type !== PFINFO_XTAB)
+            throw bad(`page type 0x${type.toString(16)} of pfn ${pfn}`);
+        if (pfn < geo.first || pfn >= geo.end)
+            throw bad(`pfn ${pfn} is outside the domain's RAM (${geo.first}..${geo.end - 1})`);
+        if (seen.has(pfn))
+            throw bad(`pfn ${pfn} twice in one PAGE_DATA record`);
+        seen.add(pfn);
+        entries.push([pfn, type]);
+        if (type === PFINFO_NOTAB)
+            withData++;
+    }
+    if (body.length !== 8 + 8 * count + withData * PAGE_SIZE) {
+        throw bad(`PAGE_DATA of ${count} pages (${withData} with data) is ${body.length} octets, not ${8 + 8 * count + withData * PAGE_SIZE}`);
+    }
+    let at = 8 + 8 * count;
+    let top = geo.first;
+    for (const [pfn, type] of entries) {
+        if (type === PFINFO_XTAB)
+            continue;
+        const data = type === PFINFO_NOTAB ? body.subarray(at, (at += PAGE_SIZE)) : undefined;
+        if (verifying) {
+            const have = pages.get(pfn);
+            const same = data ? have !== undefined && Buffer.from(have).equals(data) : have === undefined || isZero(have);
+            if (!same)
+                throw new XenError('EIO', `VERIFY: pfn ${pfn} differs from what was sent before`);
+            continue;
+        }
+        if (data)
+            pages.set(pfn, data);
+        else
+            pages.delete(pfn);
+        top = Math.max(top, pfn + 1);
+    }
+    return top;
+}
+function checkSuspendRecord(r, pages, first, hwm) {
+    const n = Math.ceil(r.bytes / PAGE_SIZE);
+    if (r.pfn < first || r.pfn + n > hwm)
+        throw bad(`the suspend record (pfn ${r.pfn}, ${r.bytes} octets) is outside the populated RAM`);
+    const bytes = new Uint8Array(n * PAGE_SIZE);
+    for (let i = 0; i < n; i++) {
+        const p = pages.get(r.pfn + i);
+        if (p)
+            bytes.set(p, i * PAGE_SIZE);
+    }
+    decodeSuspendRecord(bytes.subarray(0, r.bytes), first, hwm);
+}
+//# sourceMappingURL=image.js.map

@@ -1,0 +1,181 @@
+// xl migrate, the sending half: connect to the receiving host and authenticate, send the
+// configuration, pre-copy the guest's RAM while it runs (every populated frame, then rounds of
+// the frames that changed), stop and copy (suspend, the last changed frames, the suspend
+// record's place), then xl's handshake: the receiver says it has the domain, the sender renames
+// its copy NAME--migratedaway and gives permission to go, the receiver reports, the sender
+// destroys its copy. "Migration successful."
+//
+// There is no dirty bit for guest frames in a SharedArrayBuffer, so changed frames are found by
+// comparing each populated frame with the copy sent last (memcmp of every frame per round, and
+// one copy of the populated RAM held on the sender for the length of the migration).
+//
+// The invariant: the domain runs in exactly one place. Until the receiver has acknowledged the
+// whole stream, any failure resumes it here; after the permission to go is sent, the sender
+// never resumes it unless the receiver reports failure and hands it back (xl's protocol); if the
+// connection breaks in that window, the copy here stays suspended as NAME--migratedaway and the
+// error says to check both ends, as xl's does.
+import { connect } from 'node:net';
+import { PAGE_SIZE } from '../abi/xen.js';
+import { XenError, isXenError } from '../errors.js';
+import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT } from './format.js';
+import { encodeHeaders, encodePages } from './image.js';
+import { populatedPfns, trailerOf } from './save.js';
+import { ByteSource } from './source.js';
+import { authLine, readBanner, readFixed, send } from './wire.js';
+/** xc's defaults: stop and copy once fewer frames than this changed in a round, or after this many rounds. */
+export const DIRTY_THRESHOLD = 50;
+export const MAX_ROUNDS = 5;
+const STALL_MS = 30_000;
+export function parseTarget(target) {
+    const m = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):([0-9]{1,5})$/.exec(target);
+    const port = Number(m?.[2]);
+    if (!m || !(port > 0 && port < 65536))
+        throw new XenError('EINVAL', `the destination must be HOST:PORT, not '${target}'`);
+    return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+function dial(host, port, ms) {
+    return new Promise((resolve, reject) => {
+        const sock = connect({ host, port });
+        const timer = setTimeout(() => {
+            sock.destroy();
+            reject(new XenError('ETIMEDOUT', `no answer from ${host}:${port} within ${ms} ms`));
+        }, ms);
+        sock.once('connect', () => {
+            clearTimeout(timer);
+            sock.off('error', onError);
+            sock.setNoDelay(true);
+            resolve(sock);
+        });
+        const onError = (e) => {
+            clearTimeout(timer);
+            reject(new XenError(e.code === 'ECONNREFUSED' ? 'ECONNREFUSED' : 'EIO', `cannot reach the migration receiver at ${host}:${port}: ${e.message}`));
+        };
+        sock.once('error', onError);
+    });
+}
+/** Frames that differ from the copy last sent (or were never sent); the copies are brought up to date. */
+function changed(d, sent) {
+    const mem = d.view.buffers.memory;
+    const out = [];
+    for (const pfn of populatedPfns(d)) {
+        const frame = new Uint8Array(mem, pfn * PAGE_SIZE, PAGE_SIZE);
+        const last = sent.get(pfn);
+        if (last && last.equals(frame))
+            continue;
+        if (last)
+            last.set(frame);
+        else
+            sent.set(pfn, Buffer.from(frame));
+        out.push(pfn);
+    }
+    return out;
+}
+export async function migrateDomain(host, domid, target, opts) {
+    const t0 = performance.now();
+    const messages = [];
+    const say = (line) => {
+        messages.push(line);
+        opts.say?.(line);
+    };
+    const d = host.hv.domain(domid);
+    const config = host.config(domid);
+    if (!config)
+        throw new XenError('EINVAL', `No config file stored for running domain ${domid} - cannot migrate.`);
+    if (d.shutdownReason || d.paused)
+        throw new XenError('EINVAL', `domain ${domid} is not running (${d.shutdownReason ?? 'paused'}): only a running domain migrates`);
+    const { host: addr, port } = parseTarget(target);
+    const auth = authLine(opts.token);
+    const stallMs = opts.stallMs ?? STALL_MS;
+    const sock = await dial(addr, port, stallMs);
+    sock.on('error', () => { }); // reported through the reads and writes that fail
+    const src = new ByteSource(sock, { stallMs });
+    const rounds = [];
+    let bytes = 0;
+    const out = async (chunks) => {
+        for (const c of chunks)
+            bytes += c.length;
+        await send(sock, chunks);
+    };
+    let suspended = false;
+    let tSuspend = 0;
+    try {
+        // Before the guest is touched: a receiver that refuses costs it nothing.
+        try {
+            await send(sock, [auth]);
+            await readBanner(src, MIGRATE_RECEIVER_BANNER);
+            await out(encodeHeaders(config));
+            const sent = new Map();
+            const maxRounds = opts.maxRounds ?? MAX_ROUNDS;
+            const threshold = opts.dirtyThreshold ?? DIRTY_THRESHOLD;
+            for (let round = 0; round < maxRounds; round++) {
+                const pfns = changed(d, sent);
+                if (round > 0 && pfns.length < threshold) {
+                    // Few enough: they go with the stop-and-copy, which must see them as unsent.
+                    for (const p of pfns)
+                        sent.delete(p);
+                    break;
+                }
+                rounds.push(pfns.length);
+                await out(encodePages(d.view.buffers.memory, pfns).chunks);
+            }
+            tSuspend = performance.now();
+            await host.suspend(domid, opts.suspendTimeoutMs);
+            suspended = true;
+            const last = changed(d, sent);
+            rounds.push(last.length);
+            await out([...encodePages(d.view.buffers.memory, last).chunks, ...(await trailerOf(host, d))]);
+            await readFixed(src, MIGRATE_RECEIVER_READY, 'ready message');
+        }
+        catch (e) {
+            if (!suspended)
+                throw failed(e, isXenError(e, 'ETIMEDOUT') && tSuspend ? 'Migration failed, failed to suspend at sender.' : 'Migration failed; the domain runs on at the sender.');
+            host.resume(domid);
+            throw failed(e, 'Migration failed, resuming at sender.');
+        }
+        say('migration sender: Target has acknowledged transfer.');
+        const name = d.name;
+        try {
+            await host.rename(domid, `${name}--migratedaway`);
+        }
+        catch (e) {
+            host.resume(domid);
+            throw failed(e, 'Migration failed, resuming at sender.');
+        }
+        say('migration sender: Giving target permission to start.');
+        let status;
+        try {
+            await send(sock, [MIGRATE_PERMISSION_TO_GO]);
+            await readFixed(src, MIGRATE_REPORT, 'success/failure report message');
+            status = (await src.read(1, 'success/failure status'))[0];
+        }
+        catch (e) {
+            throw failed(e, '** Migration failed during final handshake **\nDomain state is now undefined !\n'
+                + `Please CHECK AT BOTH ENDS for running instances, before renaming and resuming at most one instance (here: '${name}--migratedaway', suspended).`);
+        }
+        if (status !== 0) {
+            say(`migration sender: Target reports startup failure (status code ${status}).`);
+            await readFixed(src, MIGRATE_PERMISSION_TO_GO, 'permission for sender to resume').catch((e) => {
+                throw failed(e, `** Migration failed during final handshake **\nthe target did not hand the domain back: '${name}--migratedaway' stays suspended here`);
+            });
+            say('migration sender: Trying to resume at our end.');
+            await host.rename(domid, name);
+            host.resume(domid);
+            say('migration sender: Resumed OK.');
+            throw new XenError('EIO', 'Migration failed due to problems at target.');
+        }
+        const downtimeMs = performance.now() - tSuspend;
+        say('migration sender: Target reports successful startup.');
+        await host.destroy(domid);
+        say('Migration successful.');
+        return { messages, rounds, bytes, downtimeMs, totalMs: performance.now() - t0 };
+    }
+    finally {
+        src.close();
+        sock.destroy();
+    }
+}
+function failed(e, what) {
+    const errno = isXenError(e) ? e.errno : 'EIO';
+    return new XenError(errno, `${what} (${e.message})`);
+}
+//# sourceMappingURL=migrate.js.map

@@ -1,0 +1,102 @@
+// xl save and the sending half of a migration: suspend the guest (its runtime hands over its
+// state and quiesces), take its image (populated RAM frames, shared_info, the place of its
+// suspend record, its own xenstore data), then destroy it, or with a checkpoint let it run on.
+// A save that fails resumes the guest in place ("Failed to save domain, resuming domain").
+import { open, rm } from 'node:fs/promises';
+import { PAGE_SIZE } from '../abi/xen.js';
+import { XenError, isXenError } from '../errors.js';
+import { CB_RAM_HWM, PFN_SHARED_INFO, firstRamPfn } from '../hypervisor/layout.js';
+import { encodeHeaders, encodePages, encodeTrailer } from './image.js';
+/** Bounds on the guest's xenstore data a save carries. */
+const MAX_XENSTORE_NODES = 1024;
+/** The guest's own `data/` subtree, relative keys, bounded. */
+export async function guestData(xs, domid) {
+    const out = [];
+    const walk = async (rel) => {
+        if (out.length >= MAX_XENSTORE_NODES)
+            return;
+        const path = `/local/domain/${domid}/${rel}`;
+        const [value, children] = await Promise.all([xs.readOptional(path), xs.directory(path).catch(() => [])]);
+        if (value && rel !== 'data')
+            out.push([rel, value]);
+        for (const c of children)
+            await walk(`${rel}/${c}`);
+    };
+    await walk('data');
+    return out;
+}
+/** The domain's populated RAM frames (every pfn below its high-water mark). */
+export function populatedPfns(d) {
+    const first = firstRamPfn(d.view.geometry);
+    const hwm = Atomics.load(d.view.ctl, CB_RAM_HWM);
+    const pfns = [];
+    for (let p = first; p < hwm; p++)
+        pfns.push(p);
+    return pfns;
+}
+/** What follows the memory of a suspended domain: shared_info, its suspend record's place, its xenstore data. */
+export async function trailerOf(host, d) {
+    const record = d.suspendRecord;
+    if (!record)
+        throw new XenError('EINVAL', `domain ${d.domid} is not suspended by its runtime (no suspend record)`);
+    const sharedInfo = new Uint8Array(d.view.buffers.memory, PFN_SHARED_INFO * PAGE_SIZE, PAGE_SIZE).slice();
+    return encodeTrailer({ sharedInfo, suspendRecord: record, xenstore: await guestData(host.xs, d.domid) });
+}
+/** The image of a suspended domain, as the chunks of a save file. */
+export async function imageOf(host, d, config) {
+    const pfns = populatedPfns(d);
+    const trailer = await trailerOf(host, d);
+    return { chunks: [...encodeHeaders(config), ...encodePages(d.view.buffers.memory, pfns).chunks, ...trailer], pages: pfns.length };
+}
+export async function saveDomain(host, domid, file, opts = {}) {
+    const config = host.config(domid);
+    if (!config)
+        throw new XenError('EINVAL', `domain ${domid} has no configuration to save (Domain-0, or still being created)`);
+    // The file first: a path that cannot be written costs the guest nothing.
+    const fh = await open(file, 'w', 0o644).catch((e) => {
+        throw new XenError('EACCES', `Failed to open temp file ${file} for writing: ${e.message}`);
+    });
+    const t0 = performance.now();
+    let d;
+    try {
+        d = await host.suspend(domid, opts.timeoutMs);
+    }
+    catch (e) {
+        await fh.close();
+        await rmQuietly(file);
+        throw e;
+    }
+    const t1 = performance.now();
+    let written;
+    try {
+        written = await imageOf(host, d, config);
+        await fh.writev(written.chunks);
+        await fh.close();
+    }
+    catch (e) {
+        await fh.close().catch(() => { });
+        await rmQuietly(file);
+        host.resume(domid);
+        throw new XenError(isXenError(e) ? e.errno : 'EIO', `Failed to save domain, resuming domain: ${e.message}`);
+    }
+    const t2 = performance.now();
+    if (opts.checkpoint || opts.paused) {
+        if (opts.paused)
+            host.pause(domid);
+        host.resume(domid);
+    }
+    else {
+        await host.destroy(domid);
+    }
+    const optLen = written.chunks[0].readUInt32LE(44);
+    return {
+        info: [written.chunks[0].readUInt32LE(36), 0, optLen],
+        bytes: written.chunks.reduce((n, c) => n + c.length, 0),
+        pages: written.pages,
+        ms: { suspend: t1 - t0, image: t2 - t1 },
+    };
+}
+async function rmQuietly(file) {
+    await rm(file, { force: true }).catch(() => { });
+}
+//# sourceMappingURL=save.js.map

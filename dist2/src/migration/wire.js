@@ -1,0 +1,62 @@
+// The migration connection between two hosts: xenode's authentication preamble (xl relies on
+// ssh for it) and xl's fixed handshake messages, each read with the stream's stall timeout.
+import { timingSafeEqual } from 'node:crypto';
+import { XenError } from '../errors.js';
+/** What the sender writes first: this prefix and the receiving host's token (64 hex digits), then a newline. */
+const AUTH_PREFIX = 'xenode-migrate ';
+export const TOKEN_HEX = 64;
+export const AUTH_BYTES = AUTH_PREFIX.length + TOKEN_HEX + 1;
+export const AUTH_REFUSED = 'xenode migration receiver: authentication failed\n';
+export function isToken(s) {
+    return new RegExp(`^[0-9a-f]{${TOKEN_HEX}}$`).test(s);
+}
+export function authLine(token) {
+    if (!isToken(token))
+        throw new XenError('EINVAL', `a migration token is ${TOKEN_HEX} lowercase hex digits`);
+    return Buffer.from(`${AUTH_PREFIX}${token}\n`, 'latin1');
+}
+/** Whether the preamble carries `token` (in constant time). */
+export function authentic(preamble, token) {
+    const want = Buffer.from(`${AUTH_PREFIX}${token}\n`, 'latin1');
+    return preamble.length === want.length && timingSafeEqual(preamble, want);
+}
+/** Read one of xl's fixed messages; EBADMSG if something else came. */
+export async function readFixed(src, msg, what) {
+    const got = await src.read(msg.length, what);
+    if (!got.equals(msg)) {
+        throw new XenError('EBADMSG', `expected the ${what} but got '${got.toString('latin1').replace(/[^\x20-\x7e]/g, '.').slice(0, 80)}'`);
+    }
+}
+/** Write, waiting for the socket to drain when it asks to. */
+export async function send(sock, chunks) {
+    for (const c of chunks) {
+        if (sock.destroyed)
+            throw new XenError('ENOTCONN', 'the migration connection is closed');
+        if (!sock.write(c)) {
+            await new Promise((resolve, reject) => {
+                const done = (e) => {
+                    sock.off('drain', done);
+                    sock.off('close', closed);
+                    if (e)
+                        reject(e);
+                    else
+                        resolve();
+                };
+                const closed = () => done(new XenError('ENOTCONN', 'the migration connection closed while sending'));
+                sock.once('drain', () => done());
+                sock.once('close', closed);
+            });
+        }
+    }
+}
+/** The receiver's banner, or its refusal of our token (which is shorter than the banner). */
+export async function readBanner(src, banner) {
+    const refusal = Buffer.from(AUTH_REFUSED, 'latin1');
+    const head = await src.read(refusal.length, 'receiver banner');
+    if (head.equals(refusal))
+        throw new XenError('EACCES', 'the target refused the migration token');
+    const rest = await src.read(banner.length - refusal.length, 'receiver banner');
+    if (!Buffer.concat([head, rest]).equals(banner))
+        throw new XenError('EBADMSG', 'the target did not answer with the migration receiver banner');
+}
+//# sourceMappingURL=wire.js.map

@@ -1,0 +1,70 @@
+// One address the gateway answers as: a TCP/IP stack (src/tcpip) over the gateway's port. The
+// gateway's own address and its DNS relay's are personas on the subnet; every outside address
+// a guest connects to gets one too (its netmask /0, so the guest is on its link), which is how
+// one user-space stack terminates connections to any address, as gvisor-tap-vsock's
+// promiscuous netstack does.
+import { NET_FRAME_PLAIN } from '../../abi/netif.js';
+import { writeIpv4 } from '../../tcpip/addr.js';
+import { createStack } from '../../tcpip/index.js';
+const ARP_FRAME = 42;
+/** dom0's clock for the gateway's stacks: its timers never keep the host process alive. */
+export const unrefClock = {
+    now: () => performance.now(),
+    setTimer(ms, fn) {
+        const t = setTimeout(fn, ms).unref();
+        return { cancel: () => clearTimeout(t) };
+    },
+};
+export class Persona {
+    address;
+    onConnection;
+    stack;
+    net;
+    #listeners = new Map();
+    #mac;
+    /** NAT flows that use this persona (it goes when none are left). */
+    flows = 0;
+    constructor(port, address, netmask, clock, onConnection) {
+        this.address = address;
+        this.onConnection = onConnection;
+        this.net = port.net();
+        // Many connections may open towards one guest while its MAC is being resolved.
+        this.stack = createStack(this.net, { clock, arp: { maxQueuedPerAddress: 256 } });
+        this.stack.configure({ address, netmask, gateway: undefined, dns: [] });
+        this.#mac = this.stack.eth.mac;
+    }
+    /** Accept connections to `port` (the NAT admits only the SYNs it has a host socket for). */
+    listen(port) {
+        if (!this.#listeners.has(port)) {
+            this.#listeners.set(port, this.stack.tcp.listen(port, (s) => this.onConnection(this, s), { backlog: 1024 }));
+        }
+    }
+    /** Learn where `ip` is from a frame it sent us, as if it had answered our ARP request. */
+    learn(ip, mac) {
+        const f = new Uint8Array(ARP_FRAME);
+        f.set(this.#mac, 0);
+        f.set(mac, 6);
+        f[12] = 0x08;
+        f[13] = 0x06;
+        f[15] = 1;
+        f[16] = 0x08;
+        f[18] = 6;
+        f[19] = 4;
+        f[21] = 2;
+        f.set(mac, 22);
+        writeIpv4(f, 28, ip);
+        f.set(this.#mac, 32);
+        writeIpv4(f, 38, this.address);
+        this.net.feed(f, NET_FRAME_PLAIN);
+    }
+    feed(frame, info) {
+        this.net.feed(frame, info);
+    }
+    stop() {
+        for (const l of this.#listeners.values())
+            l.close();
+        this.#listeners.clear();
+        this.stack.stop();
+    }
+}
+//# sourceMappingURL=persona.js.map

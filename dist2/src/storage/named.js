@@ -1,0 +1,117 @@
+// Files a client names (a configuration file, a kernel's sources, a disk target) are opened
+// here, so that none of them can block dom0's thread or be read beyond a limit. Opening a FIFO
+// without O_NONBLOCK waits for a writer (and holds one of libuv's four pool threads meanwhile,
+// stalling every other file operation, disk I/O included); reading /dev/zero never ends. So
+// the kind is checked with stat before the open (an open can have side effects on a device),
+// the open is non-blocking, and the kind is checked again on the open descriptor (the path may
+// have been swapped in between).
+import { close, constants, fstat, open, read, stat } from 'node:fs';
+import { promisify } from 'node:util';
+import { XenError } from '../errors.js';
+const statP = promisify(stat);
+const openP = promisify(open);
+const fstatP = promisify(fstat);
+const closeP = promisify(close);
+const readP = promisify(read);
+/** A named path that cannot be used: what it was for, its path, and why, in words. */
+export class NamedFileError extends XenError {
+    what;
+    path;
+    why;
+    name = 'NamedFileError';
+    constructor(errno, what, path, why) {
+        super(errno, `${what} ${path} ${why}`);
+        this.what = what;
+        this.path = path;
+        this.why = why;
+    }
+}
+function kindOf(st) {
+    if (st.isFile())
+        return 'a regular file';
+    if (st.isDirectory())
+        return 'a directory';
+    if (st.isFIFO())
+        return 'a FIFO (named pipe)';
+    if (st.isSocket())
+        return 'a socket';
+    if (st.isCharacterDevice())
+        return 'a character device';
+    if (st.isBlockDevice())
+        return 'a block device';
+    return 'not a file';
+}
+function checkKind(path, st, opts) {
+    if (st.isFile() || (opts.kind === 'disk' && st.isBlockDevice()))
+        return;
+    const want = opts.kind === 'disk' ? 'a regular file or a block device' : 'a regular file';
+    throw new NamedFileError(st.isDirectory() ? 'EISDIR' : 'EINVAL', opts.what, path, `is ${kindOf(st)}; it must be ${want}`);
+}
+function openFailure(path, opts, e) {
+    const code = e?.code;
+    if (code === 'ENOENT')
+        return new NamedFileError('ENOENT', opts.what, path, 'does not exist');
+    if (code === 'EACCES' || code === 'EPERM')
+        return new NamedFileError('EACCES', opts.what, path, 'cannot be opened: permission denied');
+    if (code === 'ENOTDIR')
+        return new NamedFileError('ENOENT', opts.what, path, 'does not exist (a parent is not a directory)');
+    if (code === 'ELOOP')
+        return new NamedFileError('EINVAL', opts.what, path, 'is a loop of symbolic links');
+    if (code === 'ENAMETOOLONG')
+        return new NamedFileError('ENAMETOOLONG', opts.what, path, 'is too long a path');
+    if (code === 'ENXIO')
+        return new NamedFileError('ENXIO', opts.what, path, 'cannot be opened (no such device or reader)');
+    if (code === 'EROFS')
+        return new NamedFileError('EROFS', opts.what, path, 'is on a read-only file system');
+    return e;
+}
+/** Open a named path as `opts.kind` allows, without blocking; the caller closes the descriptor. */
+export async function openNamed(path, opts) {
+    let fd;
+    try {
+        checkKind(path, await statP(path), opts);
+        fd = await openP(path, (opts.write ? constants.O_RDWR : constants.O_RDONLY) | constants.O_NONBLOCK | constants.O_NOCTTY);
+    }
+    catch (e) {
+        throw openFailure(path, opts, e);
+    }
+    try {
+        const stats = await fstatP(fd);
+        checkKind(path, stats, opts);
+        return { fd, stats };
+    }
+    catch (e) {
+        await closeP(fd).catch(() => { });
+        throw e;
+    }
+}
+const CHUNK = 64 * 1024;
+/**
+ * A regular file's bytes, at most `limit` of them: a larger file (or one that grows while it
+ * is read; /proc files say size 0) is an E2BIG naming the limit.
+ */
+export async function readNamed(path, opts) {
+    const { fd, stats } = await openNamed(path, { what: opts.what, kind: 'file' });
+    const tooBig = (n) => new NamedFileError('E2BIG', opts.what, path, `is ${n} bytes; the limit is ${opts.limit}`);
+    try {
+        if (stats.size > opts.limit)
+            throw tooBig(stats.size);
+        const chunks = [];
+        let total = 0;
+        for (;;) {
+            const buf = Buffer.allocUnsafe(Math.min(CHUNK, opts.limit + 1 - total));
+            const { bytesRead } = await readP(fd, buf, 0, buf.length, null);
+            if (bytesRead === 0)
+                break;
+            chunks.push(buf.subarray(0, bytesRead));
+            total += bytesRead;
+            if (total > opts.limit)
+                throw tooBig(`more than ${opts.limit}`);
+        }
+        return Buffer.concat(chunks, total);
+    }
+    finally {
+        await closeP(fd).catch(() => { });
+    }
+}
+//# sourceMappingURL=named.js.map

@@ -1,0 +1,187 @@
+import { Qcow2Error } from './errors.js';
+const COPIED = 0x80000000; // bit 63, in the high word
+const COMPRESSED = 0x40000000; // bit 62
+const OFFSET_MASK_HI = 0x00ffffff; // bits 32..55
+/** L2 tables kept in memory; only clean ones are dropped. */
+const L2_CACHE = 128;
+const UNALLOCATED = { kind: 'unallocated' };
+export class ClusterMap {
+    #file;
+    #h;
+    #cs;
+    /** log2 of the entries of an L2 table. */
+    #l2Bits;
+    #l1;
+    #l1Dirty = new Set();
+    #l2 = new Map();
+    /** Metadata ranges no data cluster or L2 table may overlap: [start, end). */
+    #reserved;
+    constructor(file, h, l1) {
+        this.#file = file;
+        this.#h = h;
+        this.#cs = 2 ** h.clusterBits;
+        this.#l2Bits = h.clusterBits - 3;
+        this.#l1 = l1;
+        this.#reserved = [
+            [0, this.#cs],
+            [h.l1TableOffset, h.l1TableOffset + h.l1Size * 8],
+            [h.refcountTableOffset, h.refcountTableOffset + h.refcountTableClusters * this.#cs],
+        ];
+    }
+    static async load(file, h) {
+        const cs = 2 ** h.clusterBits;
+        const entries = Math.ceil(h.size / (cs * (cs / 8)));
+        const raw = new Uint8Array(entries * 8);
+        await file.read(h.l1TableOffset, [raw]);
+        const v = new DataView(raw.buffer);
+        const l1 = [];
+        for (let i = 0; i < entries; i++)
+            l1.push((v.getUint32(i * 8) & OFFSET_MASK_HI) * 2 ** 32 + ((v.getUint32(i * 8 + 4) & 0xfffffe00) >>> 0));
+        return new ClusterMap(file, h, l1);
+    }
+    get dirtyTables() {
+        let n = 0;
+        for (const t of this.#l2.values())
+            if (!(t instanceof Promise) && (t.dirty === 'all' || t.dirty.size > 0))
+                n++;
+        return n;
+    }
+    /** The mapping of guest cluster `gc`: at once if its L2 table is in memory. Throws a corrupt pointer's error. */
+    lookup(gc) {
+        const l1i = gc >>> this.#l2Bits;
+        if (this.#l1[l1i] === 0)
+            return UNALLOCATED;
+        const t = this.#table(l1i);
+        return t instanceof Promise ? t.then((x) => this.#decode(x, gc)) : this.#decode(t, gc);
+    }
+    /** Whether guest cluster `gc` has an L2 table, in which `set` can record it. */
+    hasTable(gc) {
+        return this.#l1[gc >>> this.#l2Bits] !== 0;
+    }
+    /** A new, empty L2 table at `host` (a cluster just allocated) for guest cluster `gc`. */
+    addTable(gc, host) {
+        const l1i = gc >>> this.#l2Bits;
+        const raw = new Uint8Array(this.#cs);
+        this.#l2.set(l1i, { raw, view: new DataView(raw.buffer), dirty: 'all' });
+        this.#l1[l1i] = host;
+        this.#l1Dirty.add(l1i);
+    }
+    /** Map guest cluster `gc` to the data cluster at `host` (refcount 1), in memory. */
+    async set(gc, host) {
+        const t = await this.#table(gc >>> this.#l2Bits);
+        const i = gc & ((1 << this.#l2Bits) - 1);
+        t.view.setUint32(i * 8, COPIED + Math.floor(host / 2 ** 32));
+        t.view.setUint32(i * 8 + 4, host % 2 ** 32);
+        if (t.dirty !== 'all')
+            t.dirty.add(i);
+    }
+    /** Write changed L2 entries (whole new tables) to the file. */
+    async writeL2() {
+        // Entries stay dirty until written (a failed write-back is retried by the next flush);
+        // nothing changes them meanwhile, as allocations wait for the flush.
+        const writes = [];
+        const tables = [];
+        for (const [l1i, t] of this.#l2) {
+            if (t instanceof Promise)
+                continue;
+            const base = this.#l1[l1i];
+            if (t.dirty === 'all')
+                writes.push(this.#file.write(base, [t.raw]));
+            else
+                for (const i of t.dirty)
+                    writes.push(this.#file.write(base + i * 8, [t.raw.subarray(i * 8, i * 8 + 8)]));
+            tables.push(t);
+        }
+        await Promise.all(writes);
+        for (const t of tables)
+            t.dirty = new Set();
+    }
+    /** Write changed L1 entries (each pointing at a table already written and synced). */
+    async writeL1() {
+        const writes = [];
+        for (const l1i of this.#l1Dirty) {
+            const e = new Uint8Array(8);
+            const v = new DataView(e.buffer);
+            v.setUint32(0, COPIED + Math.floor(this.#l1[l1i] / 2 ** 32));
+            v.setUint32(4, this.#l1[l1i] % 2 ** 32);
+            writes.push(this.#file.write(this.#h.l1TableOffset + l1i * 8, [e]));
+        }
+        await Promise.all(writes);
+        this.#l1Dirty.clear();
+    }
+    get l1Dirty() {
+        return this.#l1Dirty.size > 0;
+    }
+    /** Check that a cluster the image points at lies in the file and off the header and tables; `field` names the pointer. */
+    #checkCluster(field, off) {
+        if (off % this.#cs === 0 && off < this.#file.size && !this.#overlapsTables(off))
+            return;
+        const bad = off % this.#cs !== 0 ? 'is not cluster-aligned'
+            : off >= this.#file.size ? `is past the end of the file (${this.#file.size} bytes)`
+                : 'overlaps the header, the L1 table or the refcount table';
+        throw new Qcow2Error('EIO', this.#file.path, field(), `cluster at ${off} ${bad}`);
+    }
+    #overlapsTables(off) {
+        for (const [s, e] of this.#reserved)
+            if (off < e && s < off + this.#cs)
+                return true;
+        return false;
+    }
+    #table(l1i) {
+        const have = this.#l2.get(l1i);
+        if (have)
+            return have;
+        const off = this.#l1[l1i];
+        this.#checkCluster(() => `L1[${l1i}]`, off);
+        if (off + this.#cs > this.#file.size)
+            throw new Qcow2Error('EIO', this.#file.path, `L1[${l1i}]`, `L2 table at ${off} reaches past the end of the file`);
+        const load = (async () => {
+            const raw = new Uint8Array(this.#cs);
+            await this.#file.read(off, [raw]);
+            const t = { raw, view: new DataView(raw.buffer), dirty: new Set() };
+            this.#l2.set(l1i, t);
+            return t;
+        })();
+        load.catch(() => this.#l2.delete(l1i));
+        this.#evict();
+        this.#l2.set(l1i, load);
+        return load;
+    }
+    #evict() {
+        if (this.#l2.size < L2_CACHE)
+            return;
+        for (const [k, t] of this.#l2) {
+            if (!(t instanceof Promise) && t.dirty !== 'all' && t.dirty.size === 0) {
+                this.#l2.delete(k);
+                return;
+            }
+        }
+    }
+    #decode(t, gc) {
+        const i = gc & ((1 << this.#l2Bits) - 1);
+        const hi = t.view.getUint32(i * 8);
+        const lo = t.view.getUint32(i * 8 + 4);
+        if (hi & COMPRESSED)
+            return this.#compressed(gc, hi, lo);
+        const host = (hi & OFFSET_MASK_HI) * 2 ** 32 + ((lo & 0xfffffe00) >>> 0);
+        if (this.#h.version === 3 && lo & 1)
+            return { kind: 'zero', host };
+        if (host === 0)
+            return UNALLOCATED;
+        this.#checkCluster(() => `L2 entry of guest cluster ${gc}`, host);
+        return { kind: 'data', host, copied: (hi & COPIED) !== 0 };
+    }
+    /** Compressed descriptor: offset in bits 0..x-1 and (sectors - 1) in bits x..61, x = 62 - (cluster_bits - 8). */
+    #compressed(gc, hi, lo) {
+        const x = BigInt(62 - (this.#h.clusterBits - 8));
+        const e = (BigInt(hi) << 32n) | BigInt(lo);
+        const host = Number(e & ((1n << x) - 1n));
+        const sectors = Number((e >> x) & ((1n << (62n - x)) - 1n)) + 1;
+        const bytes = sectors * 512 - (host % 512);
+        if (host < this.#cs || host >= this.#file.size) {
+            throw new Qcow2Error('EIO', this.#file.path, `L2 entry of guest cluster ${gc}`, `compressed data at ${host} is outside the file after the header`);
+        }
+        return { kind: 'compressed', host, bytes };
+    }
+}
+//# sourceMappingURL=l2.js.map

@@ -1,0 +1,421 @@
+// A qcow2 image (version 3, and version 2 read and written the same way) as a Disk. Reads walk
+// the cluster map: data clusters are read in place (contiguous ones in one system call), zero
+// and unallocated clusters read as zeros or from the backing file, compressed ones are inflated.
+// Writes to a cluster the image owns (refcount 1) go in place; any other write allocates a new
+// cluster at the end of the file and copies the rest of the cluster from what it replaces (the
+// backing file, zeros, or a shared or compressed cluster).
+//
+// Crash safety: a new cluster's refcount is written first, then its data (a crash between
+// leaks the cluster); its L2 entry is changed in memory only. A flush then syncs (data and
+// refcounts durable), writes the changed L2 entries and new L2 tables, syncs, writes the L1
+// entries of new tables, syncs. So no table on disk ever points at a cluster whose data or
+// refcount is not durable, whether the process is killed or the machine loses power: a crash
+// loses only unflushed writes and leaks at most their clusters (`qemu-img check` calls them
+// leaked, not corrupt). Clusters a write replaced are released after the flush that unmapped
+// them. Lazy refcounts are never used.
+import { realpath } from 'node:fs/promises';
+import { inflateRawSync, constants as zc } from 'node:zlib';
+import { XenError, isXenError } from '../../errors.js';
+import { SECTOR_SIZE, checkRange, checkWritable, sgBytes } from '../disk.js';
+import { RawFile } from '../raw.js';
+import { MAX_CHAIN_DEPTH, backingPath, probeFormat } from './backing.js';
+import { Qcow2Error } from './errors.js';
+import { ImageFile } from './file.js';
+import { AUTOCLEAR_OFFSET, INCOMPAT_CORRUPT, MAX_CLUSTER_BITS, parseHeader } from './header.js';
+import { ClusterMap } from './l2.js';
+import { Refcounts } from './refcount.js';
+/** Changed L2 tables held in memory before a write-back is started without a flush. */
+const DIRTY_TABLES_LIMIT = 32;
+export class Qcow2Disk {
+    path;
+    backing;
+    readOnly;
+    sectors;
+    features;
+    #file;
+    #h;
+    #cs;
+    #map;
+    #refcounts;
+    /** Guest clusters being allocated: a second write to one waits, then finds it mapped. */
+    #allocating = new Map();
+    /** Clusters unmapped since the last flush, released once the unmapping is durable. */
+    #releases = [];
+    /** Allocations in progress, and what a flush waiting for them to drain resolves. */
+    #allocs = 0;
+    #drained;
+    /** Set while a flush writes metadata back: allocations wait for it. */
+    #gate;
+    #flushChain = Promise.resolve();
+    #inflated;
+    constructor(path, file, h, map, refcounts, backing, readOnly) {
+        this.path = path;
+        this.backing = backing;
+        this.readOnly = readOnly;
+        this.#file = file;
+        this.#h = h;
+        this.#cs = 2 ** h.clusterBits;
+        this.#map = map;
+        this.#refcounts = refcounts;
+        this.sectors = Math.floor(h.size / SECTOR_SIZE);
+        this.features = { flush: !readOnly, discard: false, secureDiscard: false };
+    }
+    get header() {
+        return this.#h;
+    }
+    static async open(path, opts) {
+        const chain = opts.chain ?? [];
+        const file = await ImageFile.open(path, !opts.readOnly);
+        let backing;
+        try {
+            const first = new Uint8Array(Math.min(file.size, 2 ** MAX_CLUSTER_BITS));
+            await file.read(0, [first]);
+            const h = parseHeader(path, first, file.size);
+            if (!opts.readOnly)
+                await writable(file, h);
+            if (h.backingFile !== undefined)
+                backing = opts.backing ?? await openBacking(path, h, [...chain, await realpath(path)]);
+            const [map, refcounts] = await Promise.all([ClusterMap.load(file, h), Refcounts.load(file, h, !opts.readOnly)]);
+            return new Qcow2Disk(path, file, h, map, refcounts, backing, opts.readOnly);
+        }
+        catch (e) {
+            await backing?.close().catch(() => { });
+            await file.close();
+            throw e;
+        }
+    }
+    /** Guest clusters this image maps itself (data, zero or compressed), runs merged. */
+    async *leafExtents() {
+        const spc = this.#cs / SECTOR_SIZE;
+        const clusters = Math.ceil(this.sectors / spc);
+        let run = -1;
+        for (let gc = 0; gc <= clusters; gc++) {
+            let mapped = false;
+            if (gc < clusters) {
+                let m = this.#map.lookup(gc);
+                if (m instanceof Promise)
+                    m = await m;
+                mapped = m.kind !== 'unallocated';
+            }
+            if (mapped && run < 0)
+                run = gc;
+            else if (!mapped && run >= 0) {
+                yield [run * spc, Math.min(gc * spc, this.sectors) - run * spc];
+                run = -1;
+            }
+        }
+    }
+    read(sector, bufs) {
+        try {
+            const bytes = sgBytes(bufs);
+            checkRange(this, sector, bytes / SECTOR_SIZE);
+            // The common case, a request inside one allocated cluster whose L2 table is in memory,
+            // costs one lookup more than a raw file's read.
+            const start = sector * SECTOR_SIZE;
+            const gc = Math.floor(start / this.#cs);
+            if (start + bytes <= (gc + 1) * this.#cs) {
+                const m = this.#map.lookup(gc);
+                if (m instanceof Promise)
+                    return m.then(() => this.#read(start, bytes, bufs)); // the table is loaded then
+                if (m.kind === 'data')
+                    return this.#file.read(m.host + start - gc * this.#cs, bufs);
+            }
+            return this.#read(start, bytes, bufs);
+        }
+        catch (e) {
+            return Promise.reject(e);
+        }
+    }
+    async #read(start, bytes, bufs) {
+        const jobs = [];
+        // Runs of data clusters contiguous in the file are read in one system call.
+        let run;
+        const endRun = () => {
+            if (run)
+                jobs.push(this.#file.read(run.host, slice(bufs, run.at, run.len)));
+            run = undefined;
+        };
+        try {
+            for (let at = 0; at < bytes;) {
+                const pos = start + at;
+                const gc = Math.floor(pos / this.#cs);
+                const inOff = pos - gc * this.#cs;
+                const len = Math.min(this.#cs - inOff, bytes - at);
+                let m = this.#map.lookup(gc);
+                if (m instanceof Promise)
+                    m = await m;
+                if (m.kind === 'data') {
+                    if (run && run.host + run.len === m.host + inOff)
+                        run.len += len;
+                    else {
+                        endRun();
+                        run = { host: m.host + inOff, at, len };
+                    }
+                }
+                else {
+                    endRun();
+                    jobs.push(this.#readOther(m, pos, slice(bufs, at, len)));
+                }
+                at += len;
+            }
+            endRun();
+        }
+        catch (e) {
+            // A corrupt entry further on fails the request; the reads already started must not go unheard.
+            for (const j of jobs)
+                j.catch(() => { });
+            throw e;
+        }
+        await Promise.all(jobs);
+    }
+    async write(sector, bufs) {
+        checkWritable(this);
+        const bytes = sgBytes(bufs);
+        checkRange(this, sector, bytes / SECTOR_SIZE);
+        const start = sector * SECTOR_SIZE;
+        const jobs = [];
+        for (let at = 0; at < bytes;) {
+            const pos = start + at;
+            const gc = Math.floor(pos / this.#cs);
+            const inOff = pos - gc * this.#cs;
+            const len = Math.min(this.#cs - inOff, bytes - at);
+            jobs.push(this.#writeCluster(gc, inOff, slice(bufs, at, len)));
+            at += len;
+        }
+        await Promise.all(jobs);
+    }
+    flush() {
+        const run = this.#flushChain.then(() => this.#writeBack());
+        this.#flushChain = run.catch(() => { });
+        return run;
+    }
+    discard() {
+        throw new XenError('EOPNOTSUPP', `${this.path}: discard is not supported on qcow2 images`);
+    }
+    async close() {
+        try {
+            if (!this.readOnly)
+                await this.flush();
+        }
+        finally {
+            await this.#file.close();
+            await this.backing?.close();
+        }
+    }
+    /** Unallocated, zero and compressed clusters. */
+    async #readOther(m, pos, bufs) {
+        if (m.kind === 'unallocated' && this.backing)
+            return this.#readBacking(pos, bufs);
+        if (m.kind === 'compressed') {
+            const data = await this.#inflate(m.host, m.bytes, Math.floor(pos / this.#cs));
+            let o = pos % this.#cs;
+            for (const b of bufs) {
+                b.set(data.subarray(o, o + b.byteLength));
+                o += b.byteLength;
+            }
+            return;
+        }
+        for (const b of bufs)
+            b.fill(0);
+    }
+    /** From the backing file; what lies past its end reads as zeros. */
+    async #readBacking(pos, bufs) {
+        const backing = this.backing;
+        const len = bufs.reduce((n, b) => n + b.byteLength, 0);
+        const have = Math.max(0, Math.min(len, backing.sectors * SECTOR_SIZE - pos));
+        if (have > 0)
+            await backing.read(pos / SECTOR_SIZE, slice(bufs, 0, have));
+        for (const b of slice(bufs, have, len - have))
+            b.fill(0);
+    }
+    async #inflate(host, bytes, gc) {
+        if (this.#inflated?.host === host)
+            return this.#inflated.data;
+        const raw = new Uint8Array(Math.min(bytes, this.#file.size - host));
+        await this.#file.read(host, [raw]);
+        let data;
+        try {
+            data = inflateRawSync(raw, { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: this.#cs });
+        }
+        catch (e) {
+            throw new Qcow2Error('EIO', this.path, `L2 entry of guest cluster ${gc}`, `compressed cluster at ${host} does not inflate: ${e.message}`);
+        }
+        if (data.byteLength < this.#cs) {
+            throw new Qcow2Error('EIO', this.path, `L2 entry of guest cluster ${gc}`, `compressed cluster at ${host} inflates to ${data.byteLength} bytes, not ${this.#cs}`);
+        }
+        this.#inflated = { host, data };
+        return data;
+    }
+    async #writeCluster(gc, inOff, bufs) {
+        for (;;) {
+            const busy = this.#allocating.get(gc);
+            if (busy) {
+                await busy.catch(() => { });
+                continue;
+            }
+            let m = this.#map.lookup(gc);
+            if (m instanceof Promise)
+                m = await m;
+            if (this.#allocating.has(gc))
+                continue;
+            if (m.kind === 'data' && m.copied)
+                return this.#file.write(m.host + inOff, bufs);
+            const done = this.#allocate(gc, m, inOff, bufs);
+            this.#allocating.set(gc, done);
+            try {
+                return await done;
+            }
+            finally {
+                this.#allocating.delete(gc);
+            }
+        }
+    }
+    /** A new cluster for guest cluster `gc`, holding `bufs` at `inOff` and the old content around it. */
+    async #allocate(gc, old, inOff, bufs) {
+        while (this.#gate)
+            await this.#gate;
+        this.#allocs++;
+        try {
+            const len = bufs.reduce((n, b) => n + b.byteLength, 0);
+            // A new cluster lies past anything ever written to the file, so it reads as zeros already:
+            // over zeros only the data is written (as qemu does with write-zeroes for the rest).
+            let list = bufs;
+            let at = inOff;
+            if (len < this.#cs && !this.#readsAsZeros(old)) {
+                const base = await this.#oldContent(gc, old);
+                list = [base.subarray(0, inOff), ...bufs, base.subarray(inOff + len)];
+                at = 0;
+            }
+            if (!this.#map.hasTable(gc))
+                await this.#newTable(gc);
+            const host = await this.#refcounts.allocate();
+            await this.#file.write(host + at, list);
+            await this.#map.set(gc, host);
+            if (old.kind !== 'unallocated' && old.host !== 0)
+                this.#releases.push(old);
+        }
+        finally {
+            if (--this.#allocs === 0)
+                this.#drained?.();
+        }
+        if (this.#map.dirtyTables > DIRTY_TABLES_LIMIT)
+            this.flush().catch(() => { });
+    }
+    /** L2 tables are allocated one at a time, so two writes never give one guest range two tables. */
+    #tableAlloc = Promise.resolve();
+    #newTable(gc) {
+        const run = this.#tableAlloc.then(async () => {
+            if (this.#map.hasTable(gc))
+                return;
+            this.#map.addTable(gc, await this.#refcounts.allocate());
+        });
+        this.#tableAlloc = run.catch(() => { });
+        return run;
+    }
+    #readsAsZeros(m) {
+        return m.kind === 'zero' || (m.kind === 'unallocated' && !this.backing);
+    }
+    /** What a partial write to guest cluster `gc` keeps around it. */
+    async #oldContent(gc, old) {
+        const buf = new Uint8Array(this.#cs);
+        const pos = gc * this.#cs;
+        if (old.kind === 'data')
+            await this.#file.read(old.host, [buf]);
+        else
+            await this.#readOther(old, pos, [buf.subarray(0, Math.min(this.#cs, this.#h.size - pos))]);
+        return buf;
+    }
+    async #writeBack() {
+        if (this.readOnly)
+            return;
+        let open;
+        this.#gate = new Promise((r) => (open = r));
+        try {
+            if (this.#allocs > 0)
+                await new Promise((r) => (this.#drained = r));
+            this.#drained = undefined;
+            await this.#file.sync();
+            if (this.#map.dirtyTables > 0) {
+                await this.#map.writeL2();
+                await this.#file.sync();
+            }
+            if (this.#map.l1Dirty) {
+                await this.#map.writeL1();
+                await this.#file.sync();
+            }
+            const releases = this.#releases;
+            this.#releases = [];
+            for (const m of releases)
+                await this.#release(m);
+        }
+        finally {
+            this.#gate = undefined;
+            open();
+        }
+    }
+    /** Drop the references an unmapped cluster held (a compressed one holds one in each cluster it touches). */
+    async #release(m) {
+        if (m.kind === 'unallocated')
+            return;
+        const first = Math.floor(m.host / this.#cs);
+        const last = m.kind === 'compressed' ? Math.floor((m.host + m.bytes - 1) / this.#cs) : first;
+        for (let c = first; c <= last; c++)
+            await this.#refcounts.release(c * this.#cs);
+    }
+}
+/** Refuse to write what we cannot keep consistent; clear autoclear bits we do not maintain (as the spec asks). */
+async function writable(file, h) {
+    if (h.incompatible & INCOMPAT_CORRUPT)
+        throw new Qcow2Error('EROFS', file.path, 'incompatible_features', 'the image is marked corrupt: open it read-only or repair it with `qemu-img check -r all`');
+    if (h.nbSnapshots > 0)
+        throw new Qcow2Error('EOPNOTSUPP', file.path, 'nb_snapshots', `${h.nbSnapshots} internal snapshots: such images are opened read-only`);
+    if (h.version === 3 && h.autoclear !== 0n) {
+        await file.write(AUTOCLEAR_OFFSET, [new Uint8Array(8)]);
+        await file.sync();
+        h.autoclear = 0n;
+    }
+}
+async function openBacking(path, h, chain) {
+    const where = backingPath(path, h.backingFile);
+    const fail = (errno, what) => {
+        throw new Qcow2Error(errno, path, 'backing_file', `${where}: ${what}`);
+    };
+    if (chain.length > MAX_CHAIN_DEPTH)
+        fail('EMLINK', `the backing chain is deeper than ${MAX_CHAIN_DEPTH} images`);
+    const real = await realpath(where).catch((e) => fail(e.code === 'ENOENT' ? 'ENOENT' : 'EIO', e.code === 'ENOENT' ? 'no such file' : String(e.code)));
+    if (chain.includes(real))
+        fail('EINVAL', 'the backing chain loops back to an image above it');
+    const format = h.backingFormat ?? await probeFormat(real);
+    try {
+        if (format === 'raw')
+            return await RawFile.open(where, { readOnly: true });
+        if (format === 'qcow2')
+            return await Qcow2Disk.open(where, { readOnly: true, chain });
+    }
+    catch (e) {
+        if (e instanceof Qcow2Error)
+            throw e;
+        fail(isXenError(e) ? e.errno : 'EIO', e.message);
+    }
+    return fail('EOPNOTSUPP', `backing format '${format}' is not supported (raw and qcow2 are)`);
+}
+/** The part [at, at + len) of a scatter list, as views. */
+function slice(bufs, at, len) {
+    if (bufs.length === 1 && at === 0 && len === bufs[0].byteLength)
+        return bufs;
+    const out = [];
+    for (const b of bufs) {
+        if (len === 0)
+            break;
+        if (at >= b.byteLength) {
+            at -= b.byteLength;
+            continue;
+        }
+        const n = Math.min(b.byteLength - at, len);
+        out.push(b.subarray(at, at + n));
+        at = 0;
+        len -= n;
+    }
+    return out;
+}
+//# sourceMappingURL=qcow2.js.map

@@ -1,0 +1,181 @@
+import { Qcow2Error } from './errors.js';
+/** Bits 9..55 of a table entry hold the offset; the rest are reserved. */
+const OFFSET_MASK_HI = 0x00ffffff;
+/** Refcount blocks cached: each covers (cluster size)² * 8 / refcount bits of the file. */
+const BLOCK_CACHE = 64;
+export class Refcounts {
+    #file;
+    #cs;
+    #bits;
+    /** log2 of the bytes of file one refcount block covers. */
+    #blockShift;
+    #table;
+    #tableOffset;
+    #blocks = new Map();
+    /** Where the next appended cluster goes. */
+    #end;
+    #chain = Promise.resolve();
+    constructor(file, h, table) {
+        this.#file = file;
+        this.#cs = 2 ** h.clusterBits;
+        this.#bits = 2 ** h.refcountOrder;
+        this.#blockShift = h.clusterBits + (h.clusterBits + 3 - h.refcountOrder);
+        this.#table = table;
+        this.#tableOffset = h.refcountTableOffset;
+        this.#end = Math.ceil(file.size / this.#cs) * this.#cs;
+    }
+    /** The refcount table; for a writable image also where appending starts. */
+    static async load(file, h, writable) {
+        const cs = 2 ** h.clusterBits;
+        const raw = new Uint8Array(h.refcountTableClusters * cs);
+        await file.read(h.refcountTableOffset, [raw]);
+        const v = new DataView(raw.buffer);
+        const table = [];
+        for (let i = 0; i < raw.byteLength / 8; i++) {
+            const off = (v.getUint32(i * 8) & OFFSET_MASK_HI) * 2 ** 32 + ((v.getUint32(i * 8 + 4) & 0xfffffe00) >>> 0);
+            table.push(off);
+        }
+        const r = new Refcounts(file, h, table);
+        if (writable)
+            await r.#findEnd();
+        return r;
+    }
+    /**
+     * Appending starts past the last cluster with a refcount, not just the file's end: a crash
+     * between a new cluster's refcount and its data leaves a counted cluster past the end.
+     */
+    async #findEnd() {
+        let idx = this.#table.length - 1;
+        while (idx >= 0 && this.#table[idx] === 0)
+            idx--;
+        if (idx < 0)
+            return;
+        const block = await this.#block(idx);
+        const perBlock = (this.#cs * 8) / this.#bits;
+        let i = perBlock - 1;
+        while (i >= 0 && this.#entry(block, i) === 0)
+            i--;
+        this.#end = Math.max(this.#end, idx * 2 ** this.#blockShift + (i + 1) * this.#cs);
+    }
+    /** The refcount of the cluster at byte `off` of the file. */
+    async get(off) {
+        const idx = Math.floor(off / 2 ** this.#blockShift);
+        if (idx >= this.#table.length || this.#table[idx] === 0)
+            return 0;
+        return this.#entry(await this.#block(idx), this.#index(off));
+    }
+    /** Reserve the next cluster at the end of the file and give it refcount 1; its offset. */
+    async allocate() {
+        // The entry is updated in memory under the lock; its write goes on outside it, so
+        // allocations in flight together do not wait for each other's writes.
+        const [off, written] = await this.#locked(async () => {
+            for (;;) {
+                const off = this.#end;
+                const idx = Math.floor(off / 2 ** this.#blockShift);
+                if (idx >= this.#table.length) {
+                    throw new Qcow2Error('ENOSPC', this.#file.path, 'refcount_table_clusters', `the refcount table covers ${this.#table.length} blocks and growing it is not supported`);
+                }
+                if (this.#table[idx] === 0) {
+                    await this.#newBlock(idx, off);
+                    continue;
+                }
+                this.#end += this.#cs;
+                return [off, this.#set(off, 0, 1, await this.#block(idx))];
+            }
+        });
+        await written;
+        return off;
+    }
+    /** Drop a reference to the cluster at `off` (one no mapping points at any more, durably). */
+    release(off) {
+        return this.#locked(async () => {
+            const now = await this.get(off);
+            if (now === 0)
+                throw new Qcow2Error('EIO', this.#file.path, 'refcount block', `cluster at ${off} is released but has refcount 0`);
+            await this.#set(off, now, now - 1, await this.#block(Math.floor(off / 2 ** this.#blockShift)));
+        });
+    }
+    #locked(fn) {
+        const run = this.#chain.then(fn, fn);
+        this.#chain = run.catch(() => { });
+        return run;
+    }
+    /**
+     * A refcount block for the part of the file `idx` covers, placed at `off` (the end of the
+     * file, which it covers itself): its own refcount is 1. The block is synced before the
+     * table points at it, so no crash leaves the table pointing at garbage.
+     */
+    async #newBlock(idx, off) {
+        const block = new Uint8Array(this.#cs);
+        this.#putEntry(block, this.#index(off), 1);
+        await this.#file.write(off, [block]);
+        await this.#file.sync();
+        const entry = new Uint8Array(8);
+        new DataView(entry.buffer).setBigUint64(0, BigInt(off));
+        await this.#file.write(this.#tableOffset + idx * 8, [entry]);
+        this.#table[idx] = off;
+        this.#blocks.set(idx, block);
+        this.#end = off + this.#cs;
+    }
+    #index(off) {
+        return Math.floor((off % 2 ** this.#blockShift) / this.#cs);
+    }
+    /** Update the entry in `block` (loaded) at once; the promise is its write to the file. */
+    #set(off, expect, value, block) {
+        const idx = Math.floor(off / 2 ** this.#blockShift);
+        const i = this.#index(off);
+        const now = this.#entry(block, i);
+        if (now !== expect) {
+            throw new Qcow2Error('EIO', this.#file.path, 'refcount block', `cluster at ${off} has refcount ${now} where ${expect} was expected (corrupt refcounts)`);
+        }
+        if (value >= 2 ** Math.min(this.#bits, 53)) {
+            throw new Qcow2Error('EOVERFLOW', this.#file.path, 'refcount_order', `refcount ${value} of cluster at ${off} overflows ${this.#bits} bits`);
+        }
+        this.#putEntry(block, i, value);
+        const byte = Math.floor((i * this.#bits) / 8);
+        const len = Math.max(1, this.#bits / 8);
+        return this.#file.write(this.#table[idx] + byte, [block.slice(byte, byte + len)]);
+    }
+    #entry(block, i) {
+        if (this.#bits < 8)
+            return (block[(i * this.#bits) >> 3] >> ((i * this.#bits) & 7)) & ((1 << this.#bits) - 1);
+        let x = 0;
+        for (let b = i * (this.#bits / 8); b < (i + 1) * (this.#bits / 8); b++)
+            x = x * 256 + block[b];
+        return x;
+    }
+    #putEntry(block, i, value) {
+        if (this.#bits < 8) {
+            const at = (i * this.#bits) >> 3;
+            const shift = (i * this.#bits) & 7;
+            const mask = ((1 << this.#bits) - 1) << shift;
+            block[at] = (block[at] & ~mask) | (value << shift);
+            return;
+        }
+        for (let b = (i + 1) * (this.#bits / 8) - 1; b >= i * (this.#bits / 8); b--) {
+            block[b] = value % 256;
+            value = Math.floor(value / 256);
+        }
+    }
+    #block(idx) {
+        const have = this.#blocks.get(idx);
+        if (have)
+            return have;
+        const off = this.#table[idx];
+        if (off % this.#cs !== 0 || off < this.#cs || off + this.#cs > this.#file.size) {
+            throw new Qcow2Error('EIO', this.#file.path, `refcount_table[${idx}]`, `refcount block at ${off} is not a cluster inside the file after the header`);
+        }
+        const load = (async () => {
+            const block = new Uint8Array(this.#cs);
+            await this.#file.read(off, [block]);
+            this.#blocks.set(idx, block);
+            return block;
+        })();
+        load.catch(() => this.#blocks.delete(idx));
+        if (this.#blocks.size >= BLOCK_CACHE)
+            this.#blocks.delete(this.#blocks.keys().next().value);
+        this.#blocks.set(idx, load);
+        return load;
+    }
+}
+//# sourceMappingURL=refcount.js.map

@@ -1,0 +1,261 @@
+// A VHD disk: a leaf image and the parents its locators lead to (at most 30 in all), behind the
+// Disk interface blkback serves. Reads use a merged block map: for each block, the chain's
+// images that have it allocated, top first, so a read goes straight to the image holding its
+// data however deep the chain (unallocated levels are never visited). Writes go to the leaf,
+// allocating blocks there (image.ts says in which order, for crash safety).
+import { realpath, stat } from 'node:fs/promises';
+import { isAbsolute, relative } from 'node:path';
+import { XenError } from '../../errors.js';
+import { SECTOR_SIZE, checkRange, checkWritable, sgBytes } from '../disk.js';
+import { testBit } from './bitmap.js';
+import { VHD_MAX_CHAIN, VhdError, uuidString } from './format.js';
+import { VhdImage } from './image.js';
+const NONE = Object.freeze([]);
+export class VhdDisk {
+    sectors;
+    readOnly;
+    features = { flush: true, discard: false, secureDiscard: false };
+    /** Leaf first. */
+    images;
+    #leaf;
+    #spb;
+    /** Per block: indexes into images that have it allocated, top first. */
+    #owners;
+    constructor(images, readOnly) {
+        this.images = images;
+        this.#leaf = images[0];
+        this.readOnly = readOnly;
+        this.sectors = Math.floor(this.#leaf.bytes / SECTOR_SIZE);
+        this.#spb = this.#leaf.sectorsPerBlock;
+        const blocks = this.#leaf.blocks;
+        this.#owners = new Array(blocks);
+        for (let b = 0; b < blocks; b++) {
+            let own;
+            for (let i = 0; i < images.length; i++)
+                if (images[i].isAllocated(b))
+                    (own ??= []).push(i);
+            this.#owners[b] = own ?? NONE;
+        }
+    }
+    /**
+     * Open `path` and its parents (read-only); every file is checked before any I/O is served.
+     * With `confine`, every parent must lie in that directory (an SR's): an image brought in from
+     * outside cannot name another SR's image, or any file of the host, as its parent.
+     */
+    static async open(path, opts) {
+        const images = [];
+        try {
+            let image = await VhdImage.open(path, { readOnly: opts.readOnly });
+            images.push(image);
+            const seen = new Set([await realpath(path)]);
+            while (image.type === 'differencing') {
+                if (images.length >= VHD_MAX_CHAIN)
+                    throw new VhdError(path, 'chain', `is deeper than ${VHD_MAX_CHAIN} images`, 'EMLINK');
+                const parentPath = await findParent(image);
+                const real = await realpath(parentPath);
+                if (opts.confine !== undefined && !isInside(real, await realpath(opts.confine))) {
+                    throw new VhdError(image.path, 'parent locator', `names ${parentPath}, outside ${opts.confine}`, 'EACCES');
+                }
+                if (seen.has(real))
+                    throw new VhdError(image.path, 'parent locator', `leads back to ${parentPath}, already in the chain`);
+                seen.add(real);
+                const parent = await VhdImage.open(parentPath, { readOnly: true, blockSize: image.blockSize });
+                images.push(parent);
+                const want = uuidString(image.header.parentUuid);
+                if (uuidString(parent.uuid) !== want) {
+                    throw new VhdError(image.path, 'parent uuid', `${want} is not the uuid of ${parentPath} (${uuidString(parent.uuid)})`);
+                }
+                if (parent.blockSize !== image.blockSize) {
+                    throw new VhdError(parentPath, 'dynamic header block size', `${parent.blockSize} differs from its child's ${image.blockSize} (${image.path})`);
+                }
+                image = parent;
+            }
+        }
+        catch (e) {
+            await Promise.all(images.map((i) => i.close().catch(() => { })));
+            throw e;
+        }
+        return new VhdDisk(images, opts.readOnly);
+    }
+    /**
+     * A new leaf at `path` over the images of `below`, a disk in use whose leaf just became the
+     * new leaf's parent (a snapshot under a running guest): no file of `below` is opened again,
+     * and what its images cached stays true, as they are only read from now on.
+     */
+    static async overDisk(path, below) {
+        const leaf = await VhdImage.open(path, { readOnly: false });
+        try {
+            const parent = below.images[0];
+            if (leaf.type !== 'differencing' || uuidString(leaf.header.parentUuid) !== uuidString(parent.uuid)) {
+                throw new VhdError(path, 'parent uuid', `is not the uuid of ${parent.path} (${uuidString(parent.uuid)})`);
+            }
+            if (leaf.blockSize !== parent.blockSize)
+                throw new VhdError(path, 'dynamic header block size', `${leaf.blockSize} differs from its parent's ${parent.blockSize}`);
+            if (below.images.length + 1 > VHD_MAX_CHAIN)
+                throw new VhdError(path, 'chain', `would be deeper than ${VHD_MAX_CHAIN} images`, 'EMLINK');
+            return new VhdDisk([leaf, ...below.images], false);
+        }
+        catch (e) {
+            await leaf.close().catch(() => { });
+            throw e;
+        }
+    }
+    async *leafExtents() {
+        const leaf = this.#leaf;
+        for (let b = 0; b < leaf.blocks; b++) {
+            if (!leaf.isAllocated(b))
+                continue;
+            const n = leaf.sectorsIn(b);
+            const base = b * this.#spb;
+            if (leaf.isFull(b)) {
+                yield [base, n];
+                continue;
+            }
+            const bm = await leaf.bitmap(b);
+            let run = -1;
+            for (let s = 0; s <= n; s++) {
+                const set = s < n && testBit(bm, s);
+                if (set && run < 0)
+                    run = s;
+                else if (!set && run >= 0) {
+                    yield [base + run, s - run];
+                    run = -1;
+                }
+            }
+        }
+    }
+    read(sector, bufs) {
+        const count = sgBytes(bufs) / SECTOR_SIZE;
+        checkRange(this, sector, count);
+        const b = Math.floor(sector / this.#spb);
+        const s = sector - b * this.#spb;
+        if (s + count <= this.#spb)
+            return this.#readBlock(b, s, count, bufs);
+        return this.#split(sector, count, bufs, (blk, first, n, part) => this.#readBlock(blk, first, n, part));
+    }
+    write(sector, bufs) {
+        checkWritable(this);
+        const count = sgBytes(bufs) / SECTOR_SIZE;
+        checkRange(this, sector, count);
+        return this.#split(sector, count, bufs, (blk, first, n, part) => this.#writeBlock(blk, first, n, part));
+    }
+    /** Run `fn` on each block's share of a request, all at once. */
+    async #split(sector, count, bufs, fn) {
+        const jobs = [];
+        let off = 0;
+        while (off < count) {
+            const at = sector + off;
+            const b = Math.floor(at / this.#spb);
+            const s = at - b * this.#spb;
+            const n = Math.min(count - off, this.#spb - s);
+            jobs.push(fn(b, s, n, sgSlice(bufs, off * SECTOR_SIZE, n * SECTOR_SIZE)));
+            off += n;
+        }
+        await Promise.all(jobs);
+    }
+    #readBlock(b, s, count, bufs) {
+        const own = this.#owners[b];
+        if (own.length === 0)
+            return zero(bufs);
+        const top = this.images[own[0]];
+        if (top.isFull(b))
+            return top.read(b, s, bufs);
+        return this.#readMixed(b, s, count, bufs, own);
+    }
+    /** Sector by sector: each run from the topmost image whose bitmap has it, zeros where none. */
+    #readMixed(b, s, count, bufs, own) {
+        const maps = own.map((i) => this.images[i].bitmap(b));
+        // Bitmaps are cached after their first use: then no await at all.
+        if (maps.some((m) => m instanceof Promise)) {
+            return Promise.all(maps).then((loaded) => this.#readRuns(b, s, count, bufs, own, loaded));
+        }
+        return this.#readRuns(b, s, count, bufs, own, maps);
+    }
+    #readRuns(b, s, count, bufs, own, maps) {
+        const jobs = [];
+        const levelOf = (at) => {
+            for (let k = 0; k < maps.length; k++)
+                if (testBit(maps[k], at))
+                    return k;
+            return -1;
+        };
+        let i = 0;
+        while (i < count) {
+            const level = levelOf(s + i);
+            let n = 1;
+            while (i + n < count && levelOf(s + i + n) === level)
+                n++;
+            const part = sgSlice(bufs, i * SECTOR_SIZE, n * SECTOR_SIZE);
+            if (level < 0)
+                zero(part);
+            else
+                jobs.push(this.images[own[level]].read(b, s + i, part));
+            i += n;
+        }
+        if (jobs.length === 1)
+            return jobs[0];
+        if (jobs.length > 1)
+            return Promise.all(jobs).then(() => undefined);
+    }
+    async #writeBlock(b, s, count, bufs) {
+        const leaf = this.#leaf;
+        // Another request's allocation of the block may fail (a full disk): then try ours.
+        while (!leaf.isAllocated(b)) {
+            if (await leaf.allocate(b, s, bufs).finally(() => this.#noteAllocated(b)))
+                return;
+        }
+        await leaf.write(b, s, bufs);
+        await leaf.markWritten(b, s, count);
+    }
+    /** Once the leaf has a block (even if its footer's move then failed), reads start there. */
+    #noteAllocated(b) {
+        if (this.#leaf.isAllocated(b) && this.#owners[b][0] !== 0)
+            this.#owners[b] = [0, ...this.#owners[b]];
+    }
+    async flush() {
+        await this.#leaf.flush();
+    }
+    discard() {
+        throw new XenError('EOPNOTSUPP', `${this.#leaf.path}: discard is not supported on VHD images`);
+    }
+    async close() {
+        await Promise.all(this.images.map((i) => i.close()));
+    }
+}
+/** The first parent locator that names an existing file (libvhd's order). */
+async function findParent(image) {
+    const paths = await image.parentPaths();
+    if (paths.length === 0)
+        throw new VhdError(image.path, 'parent locator', 'a differencing image has no readable parent locator', 'ENOENT');
+    for (const p of paths) {
+        if (await stat(p).then((st) => st.isFile() || st.isBlockDevice(), () => false))
+            return p;
+    }
+    throw new VhdError(image.path, 'parent locator', `no parent at ${[...new Set(paths)].join(' or ')}`, 'ENOENT');
+}
+function isInside(path, dir) {
+    const rel = relative(dir, path);
+    return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+function zero(bufs) {
+    for (const b of bufs)
+        b.fill(0);
+}
+/** The buffers covering bytes [off, off+len) of a scatter-gather list. */
+function sgSlice(bufs, off, len) {
+    const out = [];
+    for (const b of bufs) {
+        if (len === 0)
+            break;
+        if (off >= b.byteLength) {
+            off -= b.byteLength;
+            continue;
+        }
+        const n = Math.min(len, b.byteLength - off);
+        out.push(off === 0 && n === b.byteLength ? b : b.subarray(off, off + n));
+        off = 0;
+        len -= n;
+    }
+    return out;
+}
+//# sourceMappingURL=chain.js.map

@@ -1,0 +1,142 @@
+import { MAC_BROADCAST, isUnusableUnicast, readIpv4, writeIpv4 } from './addr.js';
+import { ETHERTYPE_ARP } from './ethernet.js';
+const ARP_LEN = 28;
+const OP_REQUEST = 1;
+const OP_REPLY = 2;
+export const ARP_DEFAULTS = {
+    maxEntries: 512, entryTtlMs: 60_000, retries: 3, retryMs: 1000, maxPending: 64, maxQueuedPerAddress: 8,
+};
+export class Arp {
+    eth;
+    clock;
+    localAddress;
+    #cache = new Map();
+    #pending = new Map();
+    opts;
+    /** Called when an address did not answer; upper layers fail what waits on it. */
+    onUnreachable = () => { };
+    dropped = 0;
+    constructor(eth, clock, localAddress, opts = {}) {
+        this.eth = eth;
+        this.clock = clock;
+        this.localAddress = localAddress;
+        this.opts = { ...ARP_DEFAULTS, ...opts };
+        eth.on(ETHERTYPE_ARP, (frame, off) => this.input(frame, off));
+    }
+    get size() {
+        return this.#cache.size;
+    }
+    get pendingCount() {
+        return this.#pending.size;
+    }
+    lookup(ip) {
+        const e = this.#cache.get(ip);
+        if (!e)
+            return undefined;
+        if (e.expires <= this.clock.now()) {
+            this.#cache.delete(ip);
+            return undefined;
+        }
+        return e.mac;
+    }
+    /** Send an Ethernet frame to the next hop `ip`, resolving its MAC first if need be. */
+    send(ip, frame, ethertype, info) {
+        const mac = this.lookup(ip);
+        if (mac) {
+            this.eth.transmit(frame, mac, ethertype, info);
+            return;
+        }
+        let p = this.#pending.get(ip);
+        if (!p) {
+            if (this.#pending.size >= this.opts.maxPending) {
+                this.dropped++;
+                return;
+            }
+            p = { frames: [], tries: 0, timer: { cancel() { } } };
+            this.#pending.set(ip, p);
+            this.#request(ip, p);
+        }
+        if (p.frames.length >= this.opts.maxQueuedPerAddress) {
+            this.dropped++;
+            return;
+        }
+        p.frames.push({ frame, ethertype, info });
+    }
+    #request(ip, p) {
+        if (p.tries >= this.opts.retries) {
+            this.#pending.delete(ip);
+            this.dropped += p.frames.length;
+            this.onUnreachable(ip);
+            return;
+        }
+        p.tries++;
+        this.#sendArp(OP_REQUEST, MAC_BROADCAST, new Uint8Array(6), ip, this.localAddress());
+        p.timer = this.clock.setTimer(this.opts.retryMs, () => this.#request(ip, p));
+    }
+    /** Announce our address (a gratuitous ARP request: sender and target are both us). */
+    announce() {
+        const me = this.localAddress();
+        if (me !== 0)
+            this.#sendArp(OP_REQUEST, MAC_BROADCAST, new Uint8Array(6), me, me);
+    }
+    /** Forget everything (the address changed, or the interface went away). */
+    flush() {
+        for (const p of this.#pending.values())
+            p.timer.cancel();
+        this.#pending.clear();
+        this.#cache.clear();
+    }
+    #sendArp(op, ethDst, targetMac, targetIp, senderIp) {
+        const frame = this.eth.alloc(ARP_LEN);
+        const o = this.eth.hlen;
+        frame[o + 1] = 1; // htype Ethernet
+        frame[o + 2] = 0x08; // ptype IPv4
+        frame[o + 4] = 6;
+        frame[o + 5] = 4;
+        frame[o + 7] = op;
+        frame.set(this.eth.mac, o + 8);
+        writeIpv4(frame, o + 14, senderIp);
+        frame.set(targetMac, o + 18);
+        writeIpv4(frame, o + 24, targetIp);
+        this.eth.transmit(frame, ethDst, ETHERTYPE_ARP);
+    }
+    input(frame, o) {
+        if (frame.length - o < ARP_LEN)
+            return;
+        if (frame[o] !== 0 || frame[o + 1] !== 1 || frame[o + 2] !== 0x08 || frame[o + 3] !== 0 ||
+            frame[o + 4] !== 6 || frame[o + 5] !== 4)
+            return;
+        const op = (frame[o + 6] << 8) | frame[o + 7];
+        if (op !== OP_REQUEST && op !== OP_REPLY)
+            return;
+        const senderMac = frame.slice(o + 8, o + 14);
+        const senderIp = readIpv4(frame, o + 14);
+        const targetIp = readIpv4(frame, o + 24);
+        const me = this.localAddress();
+        if ((senderMac[0] & 1) === 1)
+            return; // a multicast sender MAC is a lie
+        const forUs = me !== 0 && targetIp === me;
+        // RFC 826's merge: refresh a known sender; learn a new one only when it talks to us.
+        if (!isUnusableUnicast(senderIp) && senderIp !== me && (forUs || this.#cache.has(senderIp))) {
+            this.#learn(senderIp, senderMac);
+        }
+        if (op === OP_REQUEST && forUs)
+            this.#sendArp(OP_REPLY, senderMac, senderMac, senderIp, me);
+    }
+    #learn(ip, mac) {
+        this.#cache.delete(ip);
+        if (this.#cache.size >= this.opts.maxEntries) {
+            const oldest = this.#cache.keys().next().value;
+            this.#cache.delete(oldest);
+        }
+        this.#cache.set(ip, { mac, expires: this.clock.now() + this.opts.entryTtlMs });
+        const p = this.#pending.get(ip);
+        if (p) {
+            p.timer.cancel();
+            this.#pending.delete(ip);
+            for (const f of p.frames)
+                this.eth.transmit(f.frame, mac, f.ethertype, f.info);
+        }
+    }
+}
+//# sourceMappingURL=arp.js.map

@@ -1,0 +1,901 @@
+// One TCP connection (RFC 9293's TCB and its segment-arrival rules), hardened per RFC 5961
+// (RST and SYN only act on an exact sequence match, else a rate-limited challenge ACK; ACKs
+// outside the window are dropped), with RFC 6298 retransmission, NewReno congestion control,
+// RFC 7323 window scaling, timestamps and PAWS, RFC 2018 SACK (blocks on our pure ACKs; the
+// peer's blocks steer which holes we resend in recovery), delayed ACKs, Nagle, zero-window
+// probes and keepalive. Buffers are bounded: the send buffer by sndBufMax, the receive side by the window
+// we advertise (the reassembly queue holds only bytes inside it, in at most MAX_OOO pieces).
+import { formatIpv4 } from '../addr.js';
+import { TimerSlot } from '../clock.js';
+import { ConnectionRefused, ConnectionReset, NoRoute, Timeout } from '../errors.js';
+import { ByteQueue } from './bytequeue.js';
+import { NewReno } from './newreno.js';
+import { Rto } from './rto.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { ACK, FIN, MAX_SACK_BLOCKS, MAX_SACK_BLOCKS_WITH_TS, PSH, RST, SYN } from './wire.js';
+import { POOL_LARGE } from '../bufferpool.js';
+const MAX_OOO = 64;
+/** SACKed ranges the sender remembers at most (the peer reports at most MAX_OOO pieces). */
+const MAX_SACKED = MAX_OOO;
+const DEFAULT_MSS = 536;
+const TS_OPT_LEN = 12;
+const MAX_WSCALE = 14;
+const CHALLENGE_ACKS_PER_SECOND = 10;
+/** Writes below this are copied to the slab rather than into a pooled block of their own. */
+const SMALL_WRITE = 2048;
+export class Connection {
+    host;
+    localPort;
+    remoteAddr;
+    remotePort;
+    passive;
+    state;
+    events;
+    // Send side (RFC 9293 names).
+    iss;
+    sndUna;
+    sndNxt;
+    /** The highest sequence number sent (sndNxt goes back to sndUna after a timeout). */
+    sndMax;
+    sndWnd = 0;
+    #maxSndWnd = 0;
+    #sndWl1 = 0;
+    #sndWl2 = 0;
+    #sndWscale = 0;
+    sndBuf;
+    /** Sequence number of our FIN once close() was called, else -1. */
+    #finSeq = -1;
+    // Receive side.
+    #irs = 0;
+    rcvNxt = 0;
+    /** The right edge of the window we last advertised. */
+    #rcvAdv = 0;
+    #rcvWscale = 0;
+    #wsOk = false;
+    rcvQueue = new ByteQueue();
+    #ooo = [];
+    #finReceived = false;
+    #lastAckSent = 0;
+    #unackedSegs = 0;
+    #ackQueued = false;
+    // Options.
+    #sendMss = DEFAULT_MSS;
+    #tsOk = false;
+    #tsRecent = 0;
+    #sackOk = false;
+    /** Where the latest out-of-order segment began: its block goes first (RFC 2018 §4). */
+    #recentOoo = 0;
+    /** What the peer SACKed above sndUna: sorted, disjoint. */
+    #sacked = [];
+    /** Recovery resent everything below this (holes are resent once each). */
+    #rtxHigh = 0;
+    #tsOffset;
+    // Timing and congestion.
+    rto;
+    cc;
+    #rttSeq = -1;
+    #rttStart = 0;
+    #retries = 0;
+    #rtx;
+    #rtxAt = 0;
+    /** The rtx slot runs the persist timer (zero window, nothing in flight). */
+    #persisting = false;
+    #delack;
+    #other;
+    #lastRecv;
+    #challengeTokens = CHALLENGE_ACKS_PER_SECOND;
+    #challengeRefill = 0;
+    noDelay = false;
+    /** Segments sent again, and how many of those a timeout caused. */
+    stats = { retransmits: 0, timeouts: 0, fastRetransmits: 0, sackRetransmits: 0 };
+    #keepalive;
+    constructor(host, localPort, remoteAddr, remotePort, passive, iss) {
+        this.host = host;
+        this.localPort = localPort;
+        this.remoteAddr = remoteAddr;
+        this.remotePort = remotePort;
+        this.passive = passive;
+        const clock = host.clock;
+        this.iss = iss;
+        this.sndBuf = new ByteQueue((b) => host.sendBlocks.give(b));
+        this.sndUna = this.sndNxt = this.sndMax = iss;
+        this.state = passive ? 'SYN-RECEIVED' : 'SYN-SENT';
+        this.rto = new Rto(host.config.rto);
+        this.cc = new NewReno(DEFAULT_MSS, iss);
+        this.#rtx = new TimerSlot(clock);
+        this.#delack = new TimerSlot(clock);
+        this.#other = new TimerSlot(clock);
+        this.#tsOffset = Math.floor(host.random() * 0xffffffff);
+        this.#lastRecv = clock.now();
+        let ws = 0;
+        while (ws < MAX_WSCALE && host.config.rcvBufMax >> ws > 0xffff)
+            ws++;
+        this.#rcvWscale = ws;
+    }
+    get config() {
+        return this.host.config;
+    }
+    get key() {
+        return `${this.remoteAddr}:${this.remotePort}:${this.localPort}`;
+    }
+    get describe() {
+        return `${formatIpv4(this.remoteAddr)}:${this.remotePort}`;
+    }
+    get finReceived() {
+        return this.#finReceived;
+    }
+    /** Bytes the application may still add to the send buffer. */
+    get sendSpace() {
+        return this.#finSeq === -1 && this.#synchronizedOrOpening() ? Math.max(0, this.config.sndBufMax - this.sndBuf.length) : 0;
+    }
+    get mss() {
+        return this.#sendMss;
+    }
+    #synchronizedOrOpening() {
+        return this.state !== 'CLOSED' && this.state !== 'TIME-WAIT';
+    }
+    #ourMss() {
+        return this.host.pathMtu(this.remoteAddr) - 40;
+    }
+    #tsVal() {
+        return (Math.floor(this.host.clock.now()) + this.#tsOffset) >>> 0;
+    }
+    // ---- Opening ----
+    /** Active open: send the SYN. */
+    open() {
+        this.sndNxt = this.sndMax = seqAdd(this.iss, 1);
+        this.#rttStart = this.host.clock.now();
+        this.#sendSyn();
+        this.#armRtx();
+    }
+    /** Passive open: take the SYN's options and answer with SYN-ACK. */
+    acceptSyn(seg) {
+        this.#irs = seg.seq;
+        this.rcvNxt = seqAdd(seg.seq, 1);
+        this.#takeSynOptions(seg);
+        this.sndWnd = seg.window; // never scaled in a SYN
+        this.#maxSndWnd = this.sndWnd;
+        this.#sndWl1 = seg.seq;
+        this.sndNxt = this.sndMax = seqAdd(this.iss, 1);
+        this.#sendSyn();
+        this.#armRtx();
+    }
+    /** Options of the peer's SYN: window scaling and timestamps only when both sides offer them. */
+    #takeSynOptions(seg) {
+        const o = seg.opts;
+        const peerMss = o.mss !== undefined && o.mss > 0 ? o.mss : DEFAULT_MSS;
+        this.#wsOk = o.wscale !== undefined;
+        if (!this.#wsOk)
+            this.#rcvWscale = 0;
+        this.#tsOk = (this.passive || this.#tsOk) && o.ts !== undefined;
+        this.#sndWscale = this.#wsOk ? Math.min(MAX_WSCALE, o.wscale) : 0;
+        if (o.ts)
+            this.#tsRecent = o.ts.val;
+        this.#sackOk = this.config.sack && o.sackOk === true;
+        this.#sendMss = Math.max(64, Math.min(peerMss, this.#ourMss()) - (this.#tsOk ? TS_OPT_LEN : 0));
+        this.cc.setMss(this.#sendMss);
+        this.cc.cwnd = 10 * this.#sendMss;
+    }
+    /** Our SYN (active open) or SYN-ACK (passive, and simultaneous open). */
+    #sendSyn() {
+        const synAck = this.state === 'SYN-RECEIVED';
+        const opts = { mss: this.#ourMss() };
+        if (!synAck || this.#wsOk)
+            opts.wscale = this.#rcvWscale;
+        if (this.config.sack && (!synAck || this.#sackOk))
+            opts.sackOk = true;
+        if (!synAck)
+            this.#tsOk = true; // offered; the SYN-ACK decides
+        if (this.#tsOk)
+            opts.ts = { val: this.#tsVal(), ecr: synAck ? this.#tsRecent : 0 };
+        const wnd = Math.min(this.config.rcvBufMax, 0xffff);
+        this.host.emit(this, this.iss, this.rcvNxt, synAck ? SYN | ACK : SYN, wnd, opts, 0, 0);
+        if (synAck)
+            this.#rcvAdv = seqAdd(this.rcvNxt, wnd);
+    }
+    // ---- Application calls ----
+    /** Queue bytes to send; returns how many fit in the send buffer. */
+    write(data) {
+        const n = Math.min(data.length, this.sendSpace);
+        if (n === 0)
+            return 0;
+        // Copy: the caller may reuse its buffer, and we keep the bytes until they are acknowledged.
+        // Large writes go to pooled blocks (reused once acknowledged), small ones to the slab.
+        for (let at = 0; at < n;) {
+            const len = Math.min(n - at, POOL_LARGE);
+            const piece = data.subarray(at, at + len);
+            if (len < SMALL_WRITE)
+                this.sndBuf.push(this.host.slab.copy(piece));
+            else {
+                const b = this.host.sendBlocks.take(len);
+                b.set(piece);
+                this.sndBuf.push(b);
+            }
+            at += len;
+        }
+        this.output();
+        return n;
+    }
+    /** Take received bytes (undefined when none are waiting); opens the window as space frees. */
+    read(max) {
+        const before = this.#freeRcv();
+        const b = this.rcvQueue.shift(max);
+        if (b && this.#isSynchronized()) {
+            const after = this.#freeRcv();
+            const advertised = seqDiff(this.#rcvAdv, this.rcvNxt);
+            // Send a window update once the opening is worth it (receiver-side SWS avoidance).
+            if (after - Math.max(0, advertised) >= Math.min(this.config.rcvBufMax / 2, 2 * this.#sendMss) && before < after) {
+                this.#sendAck();
+            }
+        }
+        return b;
+    }
+    /** No more data from us: send FIN after what is queued. */
+    close() {
+        switch (this.state) {
+            case 'SYN-SENT':
+                this.#closed(undefined);
+                return;
+            case 'SYN-RECEIVED':
+            case 'ESTABLISHED':
+                this.state = 'FIN-WAIT-1';
+                break;
+            case 'CLOSE-WAIT':
+                this.state = 'LAST-ACK';
+                break;
+            default:
+                return;
+        }
+        this.#finSeq = seqAdd(this.sndUna, this.sndBuf.length);
+        this.output();
+    }
+    /** Abort: RST to the peer if it knows us, drop everything. */
+    reset(err) {
+        if (this.state === 'CLOSED')
+            return;
+        if (this.state !== 'SYN-SENT' && this.state !== 'TIME-WAIT') {
+            this.host.emit(this, this.sndNxt, this.rcvNxt, RST | ACK, 0, undefined, 0, 0);
+        }
+        this.#closed(err);
+    }
+    /** Forget the connection without a word to the peer (an evicted half-open one, a recycled TIME-WAIT). */
+    abandon() {
+        this.#closed(undefined);
+    }
+    setKeepAlive(enable, idleMs = 7_200_000, intervalMs = 75_000, count = 9) {
+        this.#keepalive = enable ? { idleMs, intervalMs, count, sent: 0 } : undefined;
+        if (enable)
+            this.#armKeepalive();
+        else if (this.state !== 'TIME-WAIT' && this.state !== 'FIN-WAIT-2')
+            this.#other.cancel();
+    }
+    // ---- Output ----
+    #freeRcv() {
+        return Math.max(0, this.config.rcvBufMax - this.rcvQueue.length);
+    }
+    /** The window to advertise (unscaled bytes): never shrinking the right edge we promised. */
+    #rcvWindow() {
+        const promised = Math.max(0, seqDiff(this.#rcvAdv, this.rcvNxt));
+        let wnd = this.#freeRcv();
+        if (wnd < promised)
+            wnd = promised;
+        else if (wnd - promised < Math.min(this.config.rcvBufMax / 2, this.#sendMss) && wnd < this.config.rcvBufMax)
+            wnd = promised;
+        return Math.min(wnd, 0xffff << this.#rcvWscale);
+    }
+    #isSynchronized() {
+        return this.state !== 'SYN-SENT' && this.state !== 'SYN-RECEIVED' && this.state !== 'CLOSED';
+    }
+    /** Send a segment at `seq` with `len` bytes from the send buffer (starting at seq - sndUna). */
+    #sendSegment(seq, flags, len) {
+        const wnd = this.#rcvWindow();
+        const field = wnd >> this.#rcvWscale;
+        let opts = this.#tsOk ? { ts: { val: this.#tsVal(), ecr: this.#tsRecent } } : undefined;
+        // SACK blocks ride on pure ACKs only: on a full-sized segment they would not fit the MTU.
+        if (len === 0 && this.#sackOk && this.#ooo.length > 0)
+            (opts ??= {}).sack = this.#sackBlocks();
+        this.host.emit(this, seq, this.rcvNxt, flags | ACK, field, opts, len, seqDiff(seq, this.sndUna));
+        this.#rcvAdv = seqAdd(this.rcvNxt, field << this.#rcvWscale);
+        this.#lastAckSent = this.rcvNxt;
+        this.#unackedSegs = 0;
+        this.#delack.cancel();
+    }
+    #sendAck() {
+        this.#sendSegment(this.sndNxt, 0, 0);
+    }
+    #challengeAck() {
+        const now = this.host.clock.now();
+        this.#challengeTokens = Math.min(CHALLENGE_ACKS_PER_SECOND, this.#challengeTokens + ((now - this.#challengeRefill) * CHALLENGE_ACKS_PER_SECOND) / 1000);
+        this.#challengeRefill = now;
+        if (this.#challengeTokens < 1)
+            return;
+        this.#challengeTokens--;
+        this.#sendAck();
+    }
+    /** The out-of-order data we hold as SACK blocks, the one holding the latest arrival first. */
+    #sackBlocks() {
+        const ranges = [];
+        for (const o of this.#ooo) {
+            const end = seqAdd(o.seq, o.data.length);
+            const last = ranges[ranges.length - 1];
+            if (last && seqLe(o.seq, last.end)) {
+                if (seqGt(end, last.end))
+                    last.end = end;
+            }
+            else
+                ranges.push({ start: o.seq, end });
+        }
+        const first = ranges.findIndex((r) => seqGe(this.#recentOoo, r.start) && seqLt(this.#recentOoo, r.end));
+        if (first > 0)
+            ranges.unshift(...ranges.splice(first, 1));
+        return ranges.slice(0, this.#tsOk ? MAX_SACK_BLOCKS_WITH_TS : MAX_SACK_BLOCKS);
+    }
+    /** Note the peer's SACK blocks: only those inside what is in flight count. */
+    #takeSack(blocks) {
+        for (const b of blocks) {
+            const start = seqLt(b.start, this.sndUna) ? this.sndUna : b.start;
+            if (!seqLt(start, b.end) || seqGt(b.end, this.sndMax))
+                continue;
+            const s = this.#sacked;
+            let i = 0;
+            while (i < s.length && seqLt(s[i].end, start))
+                i++;
+            // Merge with every range it touches.
+            let lo = start;
+            let hi = b.end;
+            let j = i;
+            while (j < s.length && seqLe(s[j].start, hi)) {
+                if (seqLt(s[j].start, lo))
+                    lo = s[j].start;
+                if (seqGt(s[j].end, hi))
+                    hi = s[j].end;
+                j++;
+            }
+            if (j === i && s.length >= MAX_SACKED)
+                continue;
+            s.splice(i, j - i, { start: lo, end: hi });
+        }
+    }
+    /** Forget SACKed ranges now below sndUna. */
+    #pruneSacked() {
+        const s = this.#sacked;
+        while (s.length > 0 && seqLe(s[0].end, this.sndUna))
+            s.shift();
+        if (s.length > 0 && seqLt(s[0].start, this.sndUna))
+            s[0].start = this.sndUna;
+    }
+    #sackedBytes() {
+        let n = 0;
+        for (const r of this.#sacked)
+            n += seqDiff(r.end, r.start);
+        return n;
+    }
+    /** In recovery: resend (up to one MSS of) the next hole below SACKed data not yet resent. */
+    #retransmitHole() {
+        let p = seqGt(this.#rtxHigh, this.sndUna) ? this.#rtxHigh : this.sndUna;
+        for (const r of this.#sacked) {
+            if (seqLt(p, r.start)) {
+                const len = Math.min(seqDiff(r.start, p), this.#sendMss, this.sndBuf.length - seqDiff(p, this.sndUna));
+                if (len <= 0)
+                    return false;
+                this.#rttSeq = -1; // Karn
+                this.stats.retransmits++;
+                this.stats.sackRetransmits++;
+                this.#sendSegment(p, 0, len);
+                this.#rtxHigh = seqAdd(p, len);
+                return true;
+            }
+            if (seqGt(r.end, p))
+                p = r.end;
+        }
+        return false;
+    }
+    /** Send whatever the windows, Nagle and the FIN allow. */
+    output() {
+        if (this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED' || this.state === 'CLOSED' ||
+            this.state === 'TIME-WAIT' || this.state === 'FIN-WAIT-2')
+            return;
+        const mss = this.#sendMss;
+        for (;;) {
+            const inFlight = seqDiff(this.sndNxt, this.sndUna);
+            const offset = Math.min(inFlight, this.sndBuf.length);
+            const unsent = this.sndBuf.length - offset;
+            const finPending = this.#finSeq !== -1 && this.sndNxt === this.#finSeq;
+            if (unsent === 0 && !finPending)
+                break;
+            const usable = Math.min(this.sndWnd, this.cc.cwnd) - inFlight;
+            if (unsent > 0 && usable <= 0) {
+                if (this.sndWnd === 0 && inFlight === 0)
+                    this.#armPersist();
+                break;
+            }
+            const maxSeg = this.host.gso ? Math.max(mss, Math.floor(Math.min(this.config.gsoMax, 0xffff - 80) / mss) * mss) : mss;
+            let len = Math.min(unsent, Math.max(0, usable), maxSeg);
+            const fin = finPending || (this.#finSeq !== -1 && len === unsent && unsent > 0);
+            // A super-frame ending in a part segment: send the whole segments and leave the part to
+            // Nagle, to travel with the bytes written next (Linux's tcp_mss_split_point).
+            if (len === unsent && len > mss && inFlight > 0 && !this.noDelay && !fin)
+                len -= len % mss;
+            // Nagle (RFC 896): hold a small segment while data is unacknowledged.
+            if (len > 0 && len < mss && inFlight > 0 && !this.noDelay && !fin)
+                break;
+            // Sender SWS avoidance (RFC 9293 §3.8.6.2.1, where a full segment is a super-frame with
+            // GSO): while the window cuts a segment short and ACKs are due, wait for them rather
+            // than send a runt; half the congestion window is enough in slow start.
+            if (len < unsent && inFlight > 0 && !fin && len < Math.min(maxSeg, this.#maxSndWnd / 2, this.cc.cwnd / 2))
+                break;
+            if (len === 0 && !fin)
+                break;
+            this.#sendSegment(this.sndNxt, (fin ? FIN : 0) | (len > 0 && len === unsent ? PSH : 0), len);
+            if (this.#rttSeq === -1 && len > 0 && !seqLt(this.sndNxt, this.sndMax)) {
+                this.#rttSeq = seqAdd(this.sndNxt, len);
+                this.#rttStart = this.host.clock.now();
+            }
+            this.sndNxt = seqAdd(this.sndNxt, len + (fin ? 1 : 0));
+            if (seqGt(this.sndNxt, this.sndMax))
+                this.sndMax = this.sndNxt;
+            this.#armRtx();
+            if (fin)
+                break;
+        }
+    }
+    /** Resend the first unacknowledged segment (fast retransmit, partial ACK, timeout). */
+    #retransmitFirst() {
+        const len = Math.min(this.sndBuf.length, this.#sendMss, Math.max(0, seqDiff(this.sndMax, this.sndUna)));
+        const fin = this.#finSeq !== -1 && seqAdd(this.sndUna, len) === this.#finSeq && seqGt(this.sndMax, this.#finSeq);
+        if (len === 0 && !fin)
+            return;
+        this.#rttSeq = -1; // Karn: no samples from retransmissions
+        this.stats.retransmits++;
+        this.#sendSegment(this.sndUna, fin ? FIN : 0, len);
+        const end = seqAdd(this.sndUna, len + (fin ? 1 : 0));
+        if (seqLt(this.sndNxt, end))
+            this.sndNxt = end;
+        if (seqGt(end, this.#rtxHigh))
+            this.#rtxHigh = end;
+    }
+    // ---- Timers ----
+    /** (Re)start the retransmission timer: a deadline, the timer itself re-armed lazily. */
+    #armRtx() {
+        this.#rtxAt = this.host.clock.now() + this.rto.rto;
+        if (!this.#rtx.armed || this.#persisting) {
+            this.#persisting = false;
+            this.#rtx.arm(this.rto.rto, () => this.#onRtxTimer());
+        }
+    }
+    #onRtxTimer() {
+        const now = this.host.clock.now();
+        if (now < this.#rtxAt) {
+            this.#rtx.arm(this.#rtxAt - now, () => this.#onRtxTimer());
+            return;
+        }
+        this.#onTimeout();
+    }
+    #onTimeout() {
+        const opening = this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED';
+        this.#retries++;
+        const limit = opening ? this.config.synRetries : this.config.dataRetries;
+        if (this.#retries > limit) {
+            this.#closed(this.passive && opening ? undefined : new Timeout(`${this.describe}: no answer after ${this.#retries - 1} retransmissions`));
+            return;
+        }
+        this.rto.backoff();
+        if (opening) {
+            this.#sendSyn();
+            this.#armRtx();
+            return;
+        }
+        if (this.sndUna === this.sndMax)
+            return;
+        this.stats.timeouts++;
+        this.cc.onTimeout(seqDiff(this.sndMax, this.sndUna), this.sndMax);
+        // After a timeout everything is sent again from sndUna: SACK state may be stale (RFC 6675 §5.1).
+        this.#sacked = [];
+        this.#rtxHigh = this.sndUna;
+        this.sndNxt = this.sndUna;
+        this.#retransmitFirst();
+        this.#armRtx();
+    }
+    #armPersist() {
+        if (this.#rtx.armed)
+            return;
+        this.#persisting = true;
+        this.#rtx.arm(this.rto.rto, () => {
+            this.#persisting = false;
+            // A zero-window probe: one byte already acknowledged, so the peer answers with its window.
+            if (this.sndWnd === 0 && this.sndUna === this.sndNxt && this.sndBuf.length > 0) {
+                this.host.emit(this, seqAdd(this.sndUna, -1), this.rcvNxt, ACK, this.#rcvWindow() >> this.#rcvWscale, this.#tsOk ? { ts: { val: this.#tsVal(), ecr: this.#tsRecent } } : undefined, 0, 0);
+                this.rto.backoff();
+                this.#armPersist();
+            }
+            else
+                this.output();
+        });
+    }
+    /** RFC 9293's "ACK at least every second full-sized segment" (a GSO super-frame counts as the segments it stands for). */
+    #scheduleAck(bytes) {
+        this.#unackedSegs += Math.floor(bytes / this.#sendMss);
+        if (this.#unackedSegs >= 2) {
+            // Once the frames that arrived together are all in (the device hands them over in one
+            // go): one ACK for the batch, not one per super-frame.
+            if (this.#ackQueued)
+                return;
+            this.#ackQueued = true;
+            queueMicrotask(() => {
+                this.#ackQueued = false;
+                if (this.#unackedSegs > 0 && this.#isSynchronized())
+                    this.#sendAck();
+            });
+        }
+        else
+            this.#delack.ensure(this.config.delayedAckMs, () => this.#sendAck());
+    }
+    #armKeepalive() {
+        const ka = this.#keepalive;
+        if (!ka || this.state === 'TIME-WAIT' || this.state === 'CLOSED')
+            return;
+        const idle = this.host.clock.now() - this.#lastRecv;
+        const wait = ka.sent === 0 ? Math.max(0, ka.idleMs - idle) : ka.intervalMs;
+        this.#other.arm(wait, () => {
+            const idleNow = this.host.clock.now() - this.#lastRecv;
+            if (ka.sent === 0 && idleNow < ka.idleMs)
+                return this.#armKeepalive();
+            if (ka.sent >= ka.count) {
+                this.reset(new Timeout(`${this.describe}: ${ka.count} keepalive probes unanswered`));
+                return;
+            }
+            ka.sent++;
+            this.host.emit(this, seqAdd(this.sndUna, -1), this.rcvNxt, ACK, this.#rcvWindow() >> this.#rcvWscale, this.#tsOk ? { ts: { val: this.#tsVal(), ecr: this.#tsRecent } } : undefined, 0, 0);
+            this.#armKeepalive();
+        });
+    }
+    /** Bounded: a peer that goes silent without its FIN does not keep us forever. */
+    #armFinWait2() {
+        this.#other.arm(this.config.finWait2Ms, () => this.#closed(undefined));
+    }
+    #enterTimeWait() {
+        this.state = 'TIME-WAIT';
+        this.#rtx.cancel();
+        this.#delack.cancel();
+        this.#other.arm(2 * this.config.mslMs, () => this.#closed(undefined));
+        this.host.timeWait(this);
+    }
+    #closed(err) {
+        if (this.state === 'CLOSED')
+            return;
+        this.state = 'CLOSED';
+        this.#rtx.cancel();
+        this.#delack.cancel();
+        this.#other.cancel();
+        this.#ooo = [];
+        this.host.release(this);
+        this.events?.onClosed(err);
+    }
+    // ---- Input (RFC 9293 §3.10.7) ----
+    input(seg) {
+        this.#lastRecv = this.host.clock.now();
+        if (this.#keepalive)
+            this.#keepalive.sent = 0;
+        if (this.state === 'SYN-SENT')
+            return this.#inputSynSent(seg);
+        const flags = seg.flags;
+        // A retransmitted SYN while we wait for the handshake's ACK: answer it again.
+        if (this.state === 'SYN-RECEIVED' && (flags & (SYN | ACK | RST)) === SYN && seg.seq === this.#irs) {
+            this.#sendSyn();
+            return;
+        }
+        let seq = seg.seq;
+        let data = seg.payload;
+        let fin = (flags & FIN) !== 0;
+        const syn = (flags & SYN) !== 0;
+        const segLen = data.length + (syn ? 1 : 0) + (fin ? 1 : 0);
+        const wnd = Math.max(0, seqDiff(this.#rcvAdv, this.rcvNxt));
+        // 1. Sequence number acceptable? (and PAWS, RFC 7323 §5)
+        let ok;
+        if (segLen === 0)
+            ok = wnd === 0 ? seq === this.rcvNxt : seqGe(seq, this.rcvNxt) && seqLt(seq, seqAdd(this.rcvNxt, wnd));
+        else if (wnd === 0)
+            ok = seq === this.rcvNxt && (flags & (RST | ACK)) !== 0; // data is trimmed off below
+        else {
+            const last = seqAdd(seq, segLen - 1);
+            ok = (seqGe(seq, this.rcvNxt) && seqLt(seq, seqAdd(this.rcvNxt, wnd))) ||
+                (seqGe(last, this.rcvNxt) && seqLt(last, seqAdd(this.rcvNxt, wnd)));
+        }
+        if (ok && this.#tsOk && seg.opts.ts && (flags & RST) === 0 && seqLt(seg.opts.ts.val, this.#tsRecent))
+            ok = false;
+        if (!ok) {
+            if ((flags & RST) === 0)
+                this.#sendAck();
+            return;
+        }
+        // 2. RST (RFC 5961 §3): only an exact match resets; in-window gets a challenge ACK.
+        if (flags & RST) {
+            if (seq !== this.rcvNxt)
+                return this.#challengeAck();
+            if (this.state === 'SYN-RECEIVED' && this.passive)
+                return this.#closed(undefined);
+            const closing = this.state === 'CLOSING' || this.state === 'LAST-ACK' || this.state === 'TIME-WAIT';
+            return this.#closed(closing ? undefined : new ConnectionReset(`${this.describe} reset the connection`));
+        }
+        // 4. SYN in a synchronized state (RFC 5961 §4): challenge ACK, never a reset.
+        if (syn) {
+            if (this.state === 'SYN-RECEIVED' && this.passive)
+                return this.#closed(undefined);
+            return this.#challengeAck();
+        }
+        // Trim to the window: bytes before rcvNxt were seen; bytes beyond the window are not ours yet.
+        const before = seqDiff(this.rcvNxt, seq);
+        if (before > 0) {
+            data = data.subarray(Math.min(before, data.length));
+            seq = this.rcvNxt;
+        }
+        const room = Math.max(0, seqDiff(seqAdd(this.rcvNxt, wnd), seq));
+        if (data.length > room) {
+            data = data.subarray(0, room);
+            fin = false;
+        }
+        // 5. ACK.
+        if ((flags & ACK) === 0)
+            return;
+        if (this.state === 'SYN-RECEIVED') {
+            if (!seqGt(seg.ack, this.sndUna) || seqGt(seg.ack, this.sndMax)) {
+                this.host.emit(this, seg.ack, 0, RST, 0, undefined, 0, 0);
+                return;
+            }
+            this.#tsRecent = seg.opts.ts?.val ?? this.#tsRecent;
+            this.state = this.#finSeq !== -1 ? 'FIN-WAIT-1' : 'ESTABLISHED';
+            this.sndUna = seg.ack;
+            this.sndWnd = seg.window << this.#sndWscale;
+            this.#maxSndWnd = this.sndWnd;
+            this.#sndWl1 = seg.seq;
+            this.#sndWl2 = seg.ack;
+            this.#retries = 0;
+            this.#rtx.cancel();
+            this.host.established(this);
+            this.events?.onEstablished();
+            if (this.state === 'CLOSED')
+                return;
+        }
+        else if (!this.#processAck(seg)) {
+            this.output(); // LAST-ACK and CLOSING may still have data to send
+            return;
+        }
+        if (this.state === 'CLOSED')
+            return;
+        if (this.#tsOk && seg.opts.ts && seqLe(seg.seq, this.#lastAckSent))
+            this.#tsRecent = seg.opts.ts.val;
+        // 7. Data.
+        if ((data.length > 0 || fin) &&
+            (this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2')) {
+            this.#receive(seq, data, fin);
+        }
+        this.output();
+    }
+    /** Step 5 for synchronized states; false when the segment is to be dropped. */
+    #processAck(seg) {
+        const ack = seg.ack;
+        if (seqGt(ack, this.sndMax)) {
+            this.#sendAck();
+            return false;
+        }
+        if (seqLt(ack, seqAdd(this.sndUna, -Math.max(this.#maxSndWnd, 1)))) {
+            this.#challengeAck();
+            return false;
+        }
+        const wndField = seg.window << this.#sndWscale;
+        if (this.#sackOk && seg.opts.sack)
+            this.#takeSack(seg.opts.sack);
+        if (seqGt(ack, this.sndUna)) {
+            const flightBefore = seqDiff(this.sndMax, this.sndUna);
+            const acked = seqDiff(ack, this.sndUna);
+            this.sndBuf.drop(acked);
+            this.sndUna = ack;
+            if (seqLt(this.sndNxt, this.sndUna))
+                this.sndNxt = this.sndUna;
+            this.#retries = 0;
+            // RTT: from the timestamp echo when there is one, else the one timed segment (Karn).
+            if (this.#tsOk && seg.opts.ts && seg.opts.ts.ecr !== 0) {
+                this.rto.sample(seqDiff(this.#tsVal(), seg.opts.ts.ecr));
+            }
+            else if (this.#rttSeq !== -1 && seqGe(ack, this.#rttSeq)) {
+                this.rto.sample(this.host.clock.now() - this.#rttStart);
+            }
+            if (this.#rttSeq !== -1 && seqGe(ack, this.#rttSeq))
+                this.#rttSeq = -1;
+            this.#pruneSacked();
+            // A partial ACK: resend the next hole SACK shows, else (NewReno) the segment at sndUna
+            // unless this recovery resent it already.
+            if (this.cc.onAck(ack, acked, flightBefore) === 'partial' && !this.#retransmitHole() &&
+                !seqGt(this.#rtxHigh, this.sndUna))
+                this.#retransmitFirst();
+            if (this.sndUna === this.sndMax)
+                this.#rtx.cancel();
+            else
+                this.#armRtx();
+            if (this.sendSpace > 0)
+                this.events?.onWritable();
+            if (this.state === 'CLOSED')
+                return false;
+        }
+        else if (ack === this.sndUna && seg.payload.length === 0 && (seg.flags & (SYN | FIN)) === 0 &&
+            wndField === this.sndWnd && this.sndUna !== this.sndMax) {
+            const lost = this.#sackOk && this.#sackedBytes() >= 3 * this.#sendMss;
+            if (this.cc.onDupAck(ack, seqDiff(this.sndMax, this.sndUna), this.sndMax, lost)) {
+                this.stats.fastRetransmits++;
+                this.#rtxHigh = this.sndUna;
+                this.#retransmitFirst();
+            }
+            else if (this.cc.inRecovery)
+                this.#retransmitHole();
+        }
+        if (seqLt(this.#sndWl1, seg.seq) || (this.#sndWl1 === seg.seq && seqLe(this.#sndWl2, ack))) {
+            const opened = this.sndWnd === 0 && wndField > 0;
+            this.sndWnd = wndField;
+            this.#maxSndWnd = Math.max(this.#maxSndWnd, wndField);
+            this.#sndWl1 = seg.seq;
+            this.#sndWl2 = ack;
+            if (opened && this.#persisting)
+                this.#rtx.cancel();
+        }
+        if (this.sndWnd === 0 && ack === this.sndUna && this.#isSynchronized()) {
+            // The peer is alive and its window is shut: stop retransmitting into it and probe
+            // instead, for as long as it keeps answering (RFC 9293 §3.8.6.1).
+            this.#retries = 0;
+            if (seqGt(this.sndNxt, this.sndUna) && this.#finSeq === -1) {
+                this.sndNxt = this.sndUna;
+                if (!this.#persisting)
+                    this.#rtx.cancel();
+            }
+        }
+        const finAcked = this.#finSeq !== -1 && seqGt(this.sndUna, this.#finSeq);
+        switch (this.state) {
+            case 'FIN-WAIT-1':
+                if (finAcked) {
+                    this.state = 'FIN-WAIT-2';
+                    this.#armFinWait2();
+                }
+                break;
+            case 'FIN-WAIT-2':
+                this.#armFinWait2();
+                break;
+            case 'CLOSING':
+                if (finAcked)
+                    this.#enterTimeWait();
+                return false;
+            case 'LAST-ACK':
+                if (finAcked)
+                    this.#closed(undefined);
+                return false;
+            case 'TIME-WAIT':
+                if (seg.flags & FIN) {
+                    this.#sendAck();
+                    this.#other.arm(2 * this.config.mslMs, () => this.#closed(undefined));
+                }
+                return false;
+            default:
+                break;
+        }
+        return true;
+    }
+    #receive(seq, data, fin) {
+        if (seq !== this.rcvNxt) {
+            // Out of order: keep it (bounded) and send a duplicate ACK at once.
+            if (this.#ooo.length < MAX_OOO && data.length > 0) {
+                let i = this.#ooo.length;
+                while (i > 0 && seqGt(this.#ooo[i - 1].seq, seq))
+                    i--;
+                const prev = this.#ooo[i - 1];
+                this.#recentOoo = seq;
+                if (!(prev && prev.seq === seq && prev.data.length >= data.length)) {
+                    this.#ooo.splice(i, 0, { seq, data: this.host.slab.copy(data), fin });
+                }
+            }
+            this.#sendAck();
+            return;
+        }
+        const filledHole = this.#ooo.length > 0;
+        this.#accept(data, fin);
+        while (this.#ooo.length > 0 && !this.#finReceived) {
+            const o = this.#ooo[0];
+            if (seqGt(o.seq, this.rcvNxt))
+                break;
+            this.#ooo.shift();
+            const skip = seqDiff(this.rcvNxt, o.seq);
+            if (skip < o.data.length || (skip === o.data.length && o.fin))
+                this.#accept(o.data.subarray(skip), o.fin);
+        }
+        if (fin || filledHole || this.#finReceived)
+            this.#sendAck();
+        else
+            this.#scheduleAck(data.length);
+        this.events?.onReadable();
+    }
+    #accept(data, fin) {
+        if (data.length > 0) {
+            // The frame is only valid during the call: keep a copy.
+            this.rcvQueue.push(this.host.slab.copy(data));
+            this.rcvNxt = seqAdd(this.rcvNxt, data.length);
+        }
+        if (fin && !this.#finReceived) {
+            this.#finReceived = true;
+            this.#ooo = [];
+            this.rcvNxt = seqAdd(this.rcvNxt, 1);
+            switch (this.state) {
+                case 'ESTABLISHED':
+                    this.state = 'CLOSE-WAIT';
+                    break;
+                case 'FIN-WAIT-1':
+                    if (this.#finSeq !== -1 && seqGt(this.sndUna, this.#finSeq))
+                        this.#enterTimeWait();
+                    else
+                        this.state = 'CLOSING';
+                    break;
+                case 'FIN-WAIT-2':
+                    this.#other.cancel();
+                    this.#enterTimeWait();
+                    break;
+                default: break;
+            }
+        }
+    }
+    #inputSynSent(seg) {
+        const f = seg.flags;
+        const ackOk = (f & ACK) !== 0 && seqGt(seg.ack, this.iss) && seqLe(seg.ack, this.sndMax);
+        if ((f & ACK) && !ackOk) {
+            if (!(f & RST))
+                this.host.emit(this, seg.ack, 0, RST, 0, undefined, 0, 0);
+            return;
+        }
+        if (f & RST) {
+            if (ackOk)
+                this.#closed(new ConnectionRefused(`${this.describe} refused the connection`));
+            return;
+        }
+        if (!(f & SYN))
+            return;
+        this.#irs = seg.seq;
+        this.rcvNxt = this.#rcvAdv = seqAdd(seg.seq, 1);
+        this.#takeSynOptions(seg);
+        this.sndWnd = seg.window; // unscaled in a SYN
+        this.#sndWl1 = seg.seq;
+        this.#sndWl2 = seg.ack;
+        if (ackOk) {
+            this.sndUna = seg.ack;
+            this.#maxSndWnd = this.sndWnd;
+            this.state = 'ESTABLISHED';
+            if (this.#retries === 0)
+                this.rto.sample(this.host.clock.now() - this.#rttStart); // Karn
+            this.#retries = 0;
+            this.#rtx.cancel();
+            this.#sendAck();
+            this.host.established(this);
+            this.events?.onEstablished();
+            this.output();
+        }
+        else {
+            // Simultaneous open: answer with SYN-ACK from the same ISN.
+            this.state = 'SYN-RECEIVED';
+            this.#sendSyn();
+            this.#armRtx();
+        }
+    }
+    /** The peer or the path is gone (ICMP hard error): fail the open, or keep trying (RFC 1122 soft errors). */
+    unreachable(refused) {
+        if (this.state !== 'SYN-SENT')
+            return;
+        this.#closed(refused ? new ConnectionRefused(`${this.describe}: port unreachable`) : new NoRoute(`${this.describe}: unreachable`));
+    }
+    /** ICMP says the path MTU fell: send smaller segments from now on. */
+    pathMtuChanged() {
+        const mss = Math.max(64, this.#ourMss() - (this.#tsOk ? TS_OPT_LEN : 0));
+        if (mss < this.#sendMss) {
+            this.#sendMss = mss;
+            this.cc.setMss(mss);
+            if (this.sndUna !== this.sndMax) {
+                this.sndNxt = this.sndUna;
+                this.output();
+            }
+        }
+    }
+}
+//# sourceMappingURL=connection.js.map

@@ -1,0 +1,267 @@
+// The TCP layer: demultiplexing segments to connections by 4-tuple, listeners with a bounded
+// half-open table (a SYN flood evicts the oldest half-open connection, never an established
+// one), bounded connection and TIME-WAIT counts, RSTs for segments nobody owns (RFC 9293
+// §3.10.7.1), and ICMP errors checked against the connection's window (RFC 5927).
+import { NET_FRAME_PLAIN, XEN_NETIF_GSO_TYPE_TCPV4 } from '../../abi/netif.js';
+import { formatIpv4, isUnusableUnicast, parseIpv4 } from '../addr.js';
+import { fillL4Checksum, pseudoHeaderSum, verify } from '../checksum.js';
+import { BufferPool } from '../bufferpool.js';
+import { Slab } from '../slab.js';
+import { NoRoute, TcpipError } from '../errors.js';
+import { UNREACH_FRAG_NEEDED, UNREACH_PORT, UNREACH_PROTOCOL } from '../icmp.js';
+import { PROTO_TCP } from '../ipv4.js';
+import { Connection } from './connection.js';
+import { TCP_DEFAULTS } from './settings.js';
+import { seqAdd, seqGe, seqLe } from './seq.js';
+import { TcpSocket } from './socket.js';
+import { ACK, FIN, RST, SYN, encodeHeader, optionsLength, parseSegment, TCP_HLEN } from './wire.js';
+const EPHEMERAL_LOW = 49152;
+export class Tcp {
+    ip;
+    clock;
+    random;
+    config;
+    counters = { rxSegments: 0, rxBad: 0, rstSent: 0, synDropped: 0, halfOpenEvicted: 0, timeWaitRecycled: 0 };
+    #conns = new Map();
+    #listeners = new Map();
+    #timeWait = new Set();
+    constructor(ip, icmp, clock, random, config = {}) {
+        this.ip = ip;
+        this.clock = clock;
+        this.random = random;
+        this.config = { ...TCP_DEFAULTS, ...config };
+        ip.on(PROTO_TCP, (p) => this.input(p));
+        icmp.onError(PROTO_TCP, (e) => this.#icmpError(e));
+        ip.arp.onUnreachable = (hop) => {
+            for (const c of [...this.#conns.values()])
+                if (c.state === 'SYN-SENT' && this.ip.nextHop(c.remoteAddr) === hop)
+                    c.unreachable(false);
+        };
+    }
+    /** Kept bytes have a slab apart from frames', so that a stream's bytes lie end to end in it. */
+    slab = new Slab();
+    sendBlocks = new BufferPool();
+    get gso() {
+        const o = this.ip.eth.net.offloads;
+        return o.gsoTcpv4 && o.csum;
+    }
+    /** Connections in any state but LISTEN. */
+    get connectionCount() {
+        return this.#conns.size;
+    }
+    get timeWaitCount() {
+        return this.#timeWait.size;
+    }
+    /** Connections per state, for tests and stats. */
+    states() {
+        const out = {};
+        for (const c of this.#conns.values())
+            out[c.state] = (out[c.state] ?? 0) + 1;
+        return out;
+    }
+    /** The connections (tests and stats look at them). */
+    connections() {
+        return this.#conns.values();
+    }
+    pathMtu(addr) {
+        return this.ip.pathMtu(addr);
+    }
+    listen(port, onConn, opts = {}) {
+        checkPort(port, false);
+        if (this.#listeners.has(port))
+            throw new TcpipError('EADDRINUSE', `TCP port ${port} is already listening`);
+        const backlog = Math.max(1, Math.floor(opts.backlog ?? this.config.backlog));
+        const l = { port, onConn, backlog, halfOpen: new Set() };
+        this.#listeners.set(port, l);
+        return {
+            port,
+            close: () => {
+                if (this.#listeners.get(port) !== l)
+                    return;
+                this.#listeners.delete(port);
+                for (const c of [...l.halfOpen])
+                    c.abandon();
+            },
+        };
+    }
+    /** Open a connection; resolves once established, rejects with ConnectionRefused, Timeout or NoRoute. */
+    connect(addr, port, opts = {}) {
+        let remote;
+        try {
+            remote = parseIpv4(addr);
+            checkPort(port, false);
+            if (isUnusableUnicast(remote))
+                throw new TcpipError('EINVAL', `cannot connect to ${addr}`);
+            this.ip.checkRoute(remote);
+            if (this.#conns.size >= this.config.maxConnections)
+                throw new TcpipError('EMFILE', `${this.#conns.size} connections open`);
+        }
+        catch (e) {
+            return Promise.reject(e);
+        }
+        let local;
+        try {
+            local = opts.localPort ?? this.#ephemeral(remote, port);
+            checkPort(local, false);
+            if (this.#conns.has(`${remote}:${port}:${local}`))
+                throw new TcpipError('EADDRINUSE', `port ${local} to ${addr}:${port} is in use`);
+        }
+        catch (e) {
+            return Promise.reject(e);
+        }
+        const c = new Connection(this, local, remote, port, false, this.#isn());
+        c.noDelay = opts.noDelay ?? false;
+        this.#conns.set(c.key, c);
+        const socket = new TcpSocket(c);
+        return new Promise((resolve, reject) => {
+            socket.once('connect', () => {
+                socket.off('error', reject);
+                resolve(socket);
+            });
+            socket.once('error', reject);
+            c.open();
+        });
+    }
+    #isn() {
+        return Math.floor(this.random() * 0x100000000) >>> 0;
+    }
+    #ephemeral(remote, port) {
+        for (let i = 0; i < 1000; i++) {
+            const p = EPHEMERAL_LOW + Math.floor(this.random() * (65536 - EPHEMERAL_LOW));
+            if (!this.#conns.has(`${remote}:${port}:${p}`) && !this.#listeners.has(p))
+                return p;
+        }
+        throw new TcpipError('EADDRNOTAVAIL', `no free local port towards ${formatIpv4(remote)}:${port}`);
+    }
+    // ---- TcpHost ----
+    emit(c, seq, ack, flags, window, opts, len, bufOffset) {
+        const frame = this.#segment(c, seq, ack, flags, window, opts, len);
+        const o = this.ip.l4Offset;
+        if (len > 0)
+            c.sndBuf.copyTo(bufOffset, len, frame, o + TCP_HLEN + optionsLength(opts));
+        this.#send(frame, c.remoteAddr, len > c.mss ? c.mss : 0);
+    }
+    #segment(ep, seq, ack, flags, window, opts, len) {
+        const frame = this.ip.allocRaw(TCP_HLEN + optionsLength(opts) + len);
+        encodeHeader(frame, this.ip.l4Offset, {
+            srcPort: ep.localPort, dstPort: ep.remotePort, seq, ack: flags & ACK ? ack : 0, flags, window,
+        }, opts);
+        return frame;
+    }
+    #send(frame, dst, gsoSize) {
+        const o = this.ip.l4Offset;
+        const blank = this.ip.eth.net.offloads.csum;
+        fillL4Checksum(frame, o, frame.length - o, o + 16, this.ip.config.address, dst, PROTO_TCP, blank);
+        let info = NET_FRAME_PLAIN;
+        if (gsoSize > 0)
+            info = { csumBlank: true, dataValidated: false, gso: { type: XEN_NETIF_GSO_TYPE_TCPV4, size: gsoSize } };
+        else if (blank)
+            info = { csumBlank: true, dataValidated: false };
+        this.ip.output(frame, dst, PROTO_TCP, { df: true, info });
+    }
+    #sendRst(ep, seq, ack, flags) {
+        this.counters.rstSent++;
+        this.#send(this.#segment(ep, seq, ack, flags, 0, undefined, 0), ep.remoteAddr, 0);
+    }
+    established(c) {
+        if (!c.passive)
+            return;
+        const l = this.#listeners.get(c.localPort);
+        if (!l || !l.halfOpen.delete(c)) {
+            c.reset();
+            return;
+        }
+        l.onConn(new TcpSocket(c));
+    }
+    timeWait(c) {
+        this.#timeWait.add(c);
+        if (this.#timeWait.size > this.config.maxTimeWait) {
+            const oldest = this.#timeWait.values().next().value;
+            this.counters.timeWaitRecycled++;
+            oldest.abandon();
+        }
+    }
+    release(c) {
+        if (this.#conns.get(c.key) === c)
+            this.#conns.delete(c.key);
+        this.#timeWait.delete(c);
+        if (c.passive)
+            this.#listeners.get(c.localPort)?.halfOpen.delete(c);
+    }
+    // ---- Input ----
+    input(p) {
+        this.counters.rxSegments++;
+        const b = p.payload;
+        if (p.dst !== this.ip.config.address || this.ip.config.address === 0 || isUnusableUnicast(p.src)) {
+            this.counters.rxBad++;
+            return;
+        }
+        if (!p.info.csumBlank && !p.info.dataValidated && !verify(b, 0, b.length, pseudoHeaderSum(p.src, p.dst, PROTO_TCP, b.length))) {
+            this.counters.rxBad++;
+            return;
+        }
+        const seg = parseSegment(b);
+        if (!seg || seg.srcPort === 0 || seg.dstPort === 0) {
+            this.counters.rxBad++;
+            return;
+        }
+        const key = `${p.src}:${seg.srcPort}:${seg.dstPort}`;
+        const c = this.#conns.get(key);
+        const f = seg.flags;
+        if (c) {
+            // RFC 9293 §3.6.1 / RFC 6191: a new SYN beyond the old connection's sequence space may reuse a TIME-WAIT pair.
+            if (!(c.state === 'TIME-WAIT' && (f & (SYN | ACK | RST)) === SYN && this.#listeners.has(seg.dstPort) &&
+                seqGe(seg.seq, c.rcvNxt) && seg.seq !== c.rcvNxt)) {
+                c.input(seg);
+                return;
+            }
+            c.abandon();
+        }
+        if (f & RST)
+            return;
+        const ep = { localPort: seg.dstPort, remoteAddr: p.src, remotePort: seg.srcPort };
+        const l = this.#listeners.get(seg.dstPort);
+        if (!l || (f & (SYN | ACK)) !== SYN) {
+            if (f & ACK)
+                this.#sendRst(ep, seg.ack, 0, RST);
+            else
+                this.#sendRst(ep, 0, seqAdd(seg.seq, seg.payload.length + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0)), RST | ACK);
+            return;
+        }
+        if (this.#conns.size >= this.config.maxConnections) {
+            this.counters.synDropped++;
+            return;
+        }
+        if (l.halfOpen.size >= l.backlog) {
+            const oldest = l.halfOpen.values().next().value;
+            this.counters.halfOpenEvicted++;
+            oldest.abandon();
+        }
+        const nc = new Connection(this, seg.dstPort, p.src, seg.srcPort, true, this.#isn());
+        this.#conns.set(nc.key, nc);
+        l.halfOpen.add(nc);
+        nc.acceptSyn(seg);
+    }
+    #icmpError(e) {
+        const srcPort = (e.l4[0] << 8) | e.l4[1];
+        const dstPort = (e.l4[2] << 8) | e.l4[3];
+        const seq = ((e.l4[4] << 24) | (e.l4[5] << 16) | (e.l4[6] << 8) | e.l4[7]) >>> 0;
+        const c = this.#conns.get(`${e.dst}:${dstPort}:${srcPort}`);
+        if (!c || !seqGe(seq, c.sndUna) || !seqLe(seq, c.sndMax))
+            return; // not about anything in flight
+        if (e.code === UNREACH_FRAG_NEEDED)
+            c.pathMtuChanged();
+        else
+            c.unreachable(e.code === UNREACH_PORT || e.code === UNREACH_PROTOCOL);
+    }
+    /** Fail every connection (the interface went away or the address changed). */
+    abortAll(reason) {
+        for (const c of [...this.#conns.values()])
+            c.reset(new NoRoute(reason));
+    }
+}
+function checkPort(port, zeroOk) {
+    if (!Number.isInteger(port) || port < (zeroOk ? 0 : 1) || port > 65535)
+        throw new TcpipError('EINVAL', `bad port ${port}`);
+}
+//# sourceMappingURL=tcp.js.map

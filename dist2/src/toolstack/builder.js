@@ -1,0 +1,281 @@
+// The domain builder: from a domain's configuration to a running domain, in the order
+// libxl and xc_dom do it: create (paused), allocate the xenstore and console event channels
+// for dom0, seed the reserved grant entries, write start_info, write the domain's xenstore
+// nodes, introduce it to xenstored, connect its console, start its vCPU, unpause (unless
+// asked to leave it paused, as xl create -p).
+import { randomUUID } from 'node:crypto';
+import { MAX_GUEST_CMDLINE, PAGE_SIZE, SI_CMD_LINE, SI_CONSOLE_EVTCHN, SI_CONSOLE_MFN, SI_FLAGS, SI_MAGIC, SI_NR_PAGES, SI_MOD_LEN, SI_MOD_START, SI_SHARED_INFO, SI_STORE_EVTCHN, SI_STORE_MFN, START_INFO_MAGIC_PREFIX, } from '../abi/xen.js';
+import { SIF_MOD_START_PFN, SIF_XENODE_RESUMED } from '../abi/suspend.js';
+import { XenError } from '../errors.js';
+import { writeGrantEntry } from '../hypervisor/grant.js';
+import { GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE, } from '../hypervisor/layout.js';
+import { POOL0 } from '../hypervisor/cpupool.js';
+import { startVcpu } from '../hypervisor/vcpu.js';
+import { attachDisk, removeDomainDisks } from './devices.js';
+import { kernelImage } from './kernel.js';
+import { MIN_MEMORY_MIB } from './limits.js';
+import { attachVif, removeDomainVifs } from './vifs.js';
+/**
+ * memory= is shared between the guest's I/O memory (frames in its SharedArrayBuffer: rings,
+ * grant-able pages) and the JS heap of its vCPU thread; a quarter goes to I/O memory.
+ */
+export function memorySplit(memoryMb) {
+    if (!Number.isInteger(memoryMb) || memoryMb < MIN_MEMORY_MIB) {
+        throw new XenError('EINVAL', `memory=${memoryMb}: a guest needs at least ${MIN_MEMORY_MIB} MiB`);
+    }
+    const ioMb = Math.floor(memoryMb / 4);
+    return { ramFrames: (ioMb * 1024 * 1024) / PAGE_SIZE, heapMb: memoryMb - ioMb };
+}
+/** The shared pool a spec asks for, or undefined for Pool-0. */
+export function sharedPoolOf(ctx, spec) {
+    if (spec.pool === undefined || spec.pool === POOL0)
+        return undefined;
+    const pool = ctx.cpupools?.get(spec.pool);
+    if (!pool)
+        throw new XenError('ENOENT', `pool="${spec.pool}": no such cpupool (xenode cpupool-list shows them)`);
+    if (spec.driverDomain) {
+        throw new XenError('EINVAL', `pool="${spec.pool}": a driver domain serves devices from Node's files and sockets, which a shared cpupool's realms do not have; run it in ${POOL0}`);
+    }
+    return pool;
+}
+function deviceHost(ctx) {
+    if (!ctx.loop)
+        throw new XenError('EINVAL', "attaching devices needs dom0's upcall loop in the build context");
+    return { hv: ctx.hv, xs: ctx.xs, loop: ctx.loop, ...(ctx.onLog && { log: ctx.onLog }), ...(ctx.imagesDir && { imagesDir: ctx.imagesDir }),
+        ...(ctx.vdis && { vdis: ctx.vdis }), ...(ctx.startNetback && { startNetback: ctx.startNetback }) };
+}
+/**
+ * How long `create` waits for the guest's main() once the domain is built and unpaused. xl
+ * returns at that point; xenode waits a little more, so a kernel that fails at once is reported
+ * by create, but not forever: a kernel may run its top level as long as it likes.
+ */
+export const MAIN_WAIT_MS = 5000;
+/** create's warning when main() was not reached within MAIN_WAIT_MS. */
+export function mainLate(d) {
+    return `domain '${d.name}' (id ${d.domid}) is running, but its kernel has not called main() after ${MAIN_WAIT_MS / 1000} s ` +
+        '(its top level still runs): `xenode list` shows its state, `xenode console` its output';
+}
+function writeStartInfo(d, ramFrames, storePort, consolePort) {
+    const si = new DataView(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
+    const bytes = new Uint8Array(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
+    bytes.set(new TextEncoder().encode(START_INFO_MAGIC_PREFIX), SI_MAGIC);
+    si.setBigUint64(SI_NR_PAGES, BigInt(ramFrames), true);
+    si.setBigUint64(SI_SHARED_INFO, BigInt(PFN_SHARED_INFO * PAGE_SIZE), true);
+    si.setUint32(SI_FLAGS, 0, true);
+    si.setBigUint64(SI_STORE_MFN, BigInt(PFN_XENSTORE), true);
+    si.setUint32(SI_STORE_EVTCHN, storePort, true);
+    si.setBigUint64(SI_CONSOLE_MFN, BigInt(PFN_CONSOLE), true);
+    si.setUint32(SI_CONSOLE_EVTCHN, consolePort, true);
+}
+/** A restored domain's RAM, and start_info pointing at its suspend record (mod_start as a pfn). */
+function restoreMemory(hv, d, r) {
+    hv.restorePhysmap(d.domid, r.hwm);
+    r.fill(d);
+    const si = new DataView(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
+    si.setUint32(SI_FLAGS, si.getUint32(SI_FLAGS, true) | SIF_MOD_START_PFN | SIF_XENODE_RESUMED, true);
+    si.setBigUint64(SI_MOD_START, BigInt(r.record.pfn), true);
+    si.setBigUint64(SI_MOD_LEN, BigInt(r.record.bytes), true);
+}
+/** start_info's command line (extra=), NUL-terminated: a shell's is written when it is claimed. */
+function writeCmdline(d, cmdline) {
+    const cmd = new TextEncoder().encode(cmdline);
+    if (cmd.length >= MAX_GUEST_CMDLINE)
+        throw new XenError('E2BIG', `extra= is ${cmd.length} bytes; the limit is ${MAX_GUEST_CMDLINE - 1}`);
+    const field = new Uint8Array(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE);
+    field.fill(0);
+    field.set(cmd);
+}
+const identityValues = (d, name) => {
+    const dom = `/local/domain/${d.domid}`;
+    const vm = `/vm/${d.uuid}`;
+    return [[`${vm}/uuid`, d.uuid], [`${vm}/name`, name], [`${vm}/start_time`, (d.createdAt / 1000).toFixed(2)], [`${dom}/vm`, vm], [`${dom}/name`, name]];
+};
+const readOnly = (d) => [{ domid: 0, perm: 'n' }, { domid: d.domid, perm: 'r' }];
+/**
+ * The nodes libxl writes for a new domain, with its permissions: dom0 owns, the guest reads.
+ * Without an identity (a shell), everything but the name and the /vm directory.
+ */
+async function writeXenstore(xs, d, spec, ports, identity) {
+    const dom = `/local/domain/${d.domid}`;
+    const vm = `/vm/${d.uuid}`;
+    const ro = readOnly(d);
+    const rw = [{ domid: d.domid, perm: 'n' }];
+    const dirs = identity ? [dom, vm] : [dom];
+    const named = identity ? identityValues(d, identity.name) : [];
+    // One transaction, its requests pipelined: the toolstack's part of a boot is a few round
+    // trips to xenstored, not one per node.
+    await xs.transaction(async (t) => {
+        await Promise.all(dirs.map((p) => t.mkdir(p)));
+        await Promise.all(dirs.map((p) => t.setPerms(p, ro)));
+        const values = [
+            ...named, [`${dom}/domid`, String(d.domid)],
+            [`${dom}/memory/static-max`, String(spec.memory * 1024)], [`${dom}/memory/target`, String(spec.memory * 1024)],
+            [`${dom}/cpu/0/availability`, 'online'],
+            [`${dom}/store/port`, String(ports.store)], [`${dom}/store/ring-ref`, String(PFN_XENSTORE)],
+            [`${dom}/console/port`, String(ports.console)], [`${dom}/console/ring-ref`, String(PFN_CONSOLE)],
+            [`${dom}/console/type`, 'xenconsoled'], [`${dom}/console/limit`, '1048576'],
+            [`${dom}/control/platform-feature-multiprocessor-suspend`, '1'],
+        ];
+        // The guest owns what it writes: its devices' frontends, its data, its control replies;
+        // a driver domain also its own libxl and device-model directories, as libxl gives it.
+        const owned = ['device', 'data', 'drivers', 'feature', 'attr', 'error', 'control/shutdown', 'control/feature-poweroff', 'control/feature-reboot',
+            ...(spec.driverDomain ? ['libxl', 'device-model'] : [])];
+        await Promise.all([...values.map(([path, value]) => t.write(path, value)), ...owned.map((sub) => t.write(`${dom}/${sub}`, ''))]);
+        await Promise.all(owned.map((sub) => t.setPerms(`${dom}/${sub}`, rw)));
+    });
+}
+/**
+ * The domain and what every domain has, up to its vCPU: event channels for xenstore and
+ * console, the reserved grant entries, start_info, xenstore nodes, XS_INTRODUCE, the console.
+ * The caller tears it down if what follows fails.
+ */
+async function prepareDomain(ctx, spec, name, identity, placement) {
+    const { hv, xs, consoled } = ctx;
+    const { ramFrames } = memorySplit(spec.memory);
+    const d = hv.createDomain({
+        name,
+        uuid: spec.uuid ?? randomUUID(),
+        ramFrames,
+        ...(spec.maxGrantFrames !== undefined && { maxGrantFrames: spec.maxGrantFrames }),
+        ...(spec.maxMaptrackFrames !== undefined && { maxMaptrackFrames: spec.maxMaptrackFrames }),
+        ...(spec.maxEventChannels !== undefined && { maxEvtchns: spec.maxEventChannels }),
+        ...(placement && { doorbell: placement.doorbell }),
+    });
+    try {
+        const hc0 = hv.dom0Hypercalls;
+        const ports = { store: await hc0.evtchnAllocUnbound(0, d.domid), console: await hc0.evtchnAllocUnbound(0, d.domid) };
+        writeGrantEntry(d.view, GNTTAB_RESERVED_CONSOLE, 0, PFN_CONSOLE, false);
+        writeGrantEntry(d.view, GNTTAB_RESERVED_XENSTORE, 0, PFN_XENSTORE, false);
+        writeStartInfo(d, ramFrames, ports.store, ports.console);
+        await writeXenstore(xs, d, spec, ports, identity);
+        await xs.introduce(d.domid, PFN_XENSTORE, ports.store);
+        await consoled.attach(d.domid, GNTTAB_RESERVED_CONSOLE, ports.console);
+        return d;
+    }
+    catch (e) {
+        await teardownDomain(ctx, d.domid);
+        throw e;
+    }
+}
+async function attachDevices(ctx, domid, spec) {
+    for (const disk of spec.disks)
+        await attachDisk(deviceHost(ctx), domid, disk);
+    for (const vif of spec.vifs)
+        await attachVif(deviceHost(ctx), domid, vif);
+}
+export async function buildDomain(ctx, spec, opts = {}) {
+    const { hv } = ctx;
+    const { heapMb } = memorySplit(spec.memory);
+    const shared = sharedPoolOf(ctx, spec);
+    const t0 = performance.now();
+    const image = await kernelImage(spec.kernel, shared ? 'realm' : 'module');
+    const t1 = performance.now();
+    const placement = shared?.place();
+    let d;
+    try {
+        d = await prepareDomain(ctx, spec, spec.name, { name: spec.name }, placement);
+    }
+    catch (e) {
+        if (placement)
+            shared.unplace(placement);
+        throw e;
+    }
+    let started = false;
+    try {
+        if (opts.restore)
+            restoreMemory(hv, d, opts.restore);
+        writeCmdline(d, spec.cmdline ?? '');
+        await attachDevices(ctx, d.domid, spec);
+        const t2 = performance.now();
+        const sched = { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(ctx.onLog && { onLog: ctx.onLog }) };
+        started = true; // from here the vCPU owns the placement (it gives it back when it fails or ends)
+        const vcpu = shared
+            ? await shared.startVcpu(hv, d, placement, image, { ...sched, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
+            : await startVcpu(hv, d, image, { heapMb, pool: ctx.pool, ...sched });
+        // The domain was created paused; xl create -p leaves it so.
+        if (!opts.paused)
+            hv.unpause(d.domid);
+        return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 } };
+    }
+    catch (e) {
+        if (placement && !started)
+            shared.unplace(placement);
+        await teardownDomain(ctx, d.domid);
+        throw e;
+    }
+}
+/** A shell whose runtime has not parked by then is torn down: a hung refill must not hold the pool. */
+const SHELL_PARK_MS = 30_000;
+/**
+ * Build a shell named `placeholder`: a running domain whose runtime has brought up its console,
+ * xenstore ring and timer and waits for a kernel. Resolves once it waits; on any failure
+ * (its vCPU dying included) nothing of it is left.
+ */
+export async function buildShell(ctx, spec, placeholder) {
+    const { hv } = ctx;
+    const d = await prepareDomain(ctx, spec, placeholder, null);
+    try {
+        const vcpu = await startVcpu(hv, d, null, { heapMb: memorySplit(spec.memory).heapMb, pool: ctx.pool, ...(ctx.onLog && { onLog: ctx.onLog }) });
+        hv.unpause(d.domid);
+        let timer;
+        const late = new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new XenError('ETIMEDOUT', `shell d${d.domid}: its runtime did not park within ${SHELL_PARK_MS / 1000} s`)), SHELL_PARK_MS);
+        });
+        await Promise.race([vcpu.parked, vcpu.mainCalled, late]).finally(() => clearTimeout(timer));
+        return { domain: d, vcpu };
+    }
+    catch (e) {
+        await teardownDomain(ctx, d.domid);
+        throw e;
+    }
+}
+/**
+ * Make a shell the domain `spec` describes (its create): link the kernel, take a shell
+ * (`take` hands out each shell once; undefined when none is ready), name it, write what the
+ * configuration adds (name, uuid, the /vm directory, command line, devices) and hand it its
+ * kernel. Undefined when no shell was ready; on failure the shell is torn down.
+ */
+export async function claimShell(ctx, take, spec) {
+    const t0 = performance.now();
+    const image = await kernelImage(spec.kernel);
+    const shell = take();
+    if (!shell)
+        return undefined;
+    const { domain: d, vcpu } = shell;
+    try {
+        const t1 = performance.now();
+        d.name = spec.name;
+        d.uuid = spec.uuid ?? d.uuid;
+        d.createdAt = Date.now();
+        writeCmdline(d, spec.cmdline ?? '');
+        const vm = `/vm/${d.uuid}`;
+        await ctx.xs.transaction(async (t) => {
+            await t.mkdir(vm);
+            await t.setPerms(vm, readOnly(d));
+            await Promise.all(identityValues(d, spec.name).map(([path, value]) => t.write(path, value)));
+        });
+        await attachDevices(ctx, d.domid, spec);
+        const t2 = performance.now();
+        vcpu.loadKernel(image, spec.cpuWeight);
+        return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 } };
+    }
+    catch (e) {
+        await teardownDomain(ctx, d.domid);
+        throw e;
+    }
+}
+/** Undo what the builder did and destroy the domain: console, xenstore, hypervisor. */
+export async function teardownDomain(ctx, domid) {
+    const d = ctx.hv.findDomain(domid);
+    ctx.consoled.drain(domid);
+    ctx.consoled.detach(domid);
+    await removeDomainDisks(ctx.hv, ctx.xs, domid).catch(() => { });
+    await removeDomainVifs(ctx.hv, ctx.xs, domid).catch(() => { });
+    await ctx.xs.release(domid).catch(() => { });
+    if (d) {
+        await ctx.xs.rm(`/local/domain/${domid}`).catch(() => { });
+        await ctx.xs.rm(`/vm/${d.uuid}`).catch(() => { });
+        await ctx.hv.destroyDomain(domid);
+    }
+}
+//# sourceMappingURL=builder.js.map

@@ -1,0 +1,134 @@
+// The command API of a host daemon, reached through its control socket: the same Toolstack
+// interface as an in-process ToolstackApi, so a command does not care where its host runs.
+import { connect } from 'node:net';
+import { XenError } from '../errors.js';
+import { displayPath, hostPaths } from './paths.js';
+import { LineBuffer, MAX_REPLY_BYTES, decodeError, encodeLine } from './wire.js';
+/** Nothing answers on the state dir's control socket. */
+export class HostNotRunning extends Error {
+    stateDir;
+    name = 'HostNotRunning';
+    constructor(stateDir) {
+        super(`no host running on ${displayPath(stateDir)}: start one with \`xenode host\``);
+        this.stateDir = stateDir;
+    }
+}
+function open(stateDir) {
+    return new Promise((resolve, reject) => {
+        const sock = connect(hostPaths(stateDir).controlSocket);
+        sock.once('connect', () => {
+            sock.off('error', reject);
+            resolve(sock);
+        });
+        sock.once('error', (e) => {
+            reject(e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? new HostNotRunning(stateDir) : e);
+        });
+    });
+}
+const hostGone = () => new XenError('ENOTCONN', 'the host closed the connection (it stopped, or dropped this client)');
+export class RemoteToolstack {
+    stateDir;
+    sock;
+    #pending = new Map();
+    #nextId = 1;
+    constructor(stateDir, sock) {
+        this.stateDir = stateDir;
+        this.sock = sock;
+        const lines = new LineBuffer(MAX_REPLY_BYTES);
+        sock.on('data', (chunk) => {
+            lines.push(chunk);
+            for (let line = lines.next(); line !== undefined; line = lines.next()) {
+                const r = JSON.parse(line);
+                const p = this.#pending.get(r.id);
+                this.#pending.delete(r.id);
+                if (r.ok)
+                    p?.resolve(r.result);
+                else
+                    p?.reject(decodeError(r.error));
+            }
+        });
+        sock.on('error', () => { });
+        sock.on('close', () => {
+            for (const p of this.#pending.values())
+                p.reject(hostGone());
+            this.#pending.clear();
+        });
+    }
+    /** The host on `stateDir`; HostNotRunning if there is none. */
+    static async connect(stateDir) {
+        return new RemoteToolstack(stateDir, await open(stateDir));
+    }
+    call(op, args) {
+        if (this.sock.destroyed)
+            return Promise.reject(hostGone());
+        const id = this.#nextId++;
+        return new Promise((resolve, reject) => {
+            this.#pending.set(id, { resolve: resolve, reject });
+            this.sock.write(encodeLine({ id, op, args }));
+        });
+    }
+    /**
+     * A connection of its own for a stream op: its reply comes first, then the stream, whose
+     * bytes go to `onData`. `onEnd` runs when the host ends the stream, not when we close it.
+     */
+    async #stream(op, args, onData, onEnd) {
+        const sock = await open(this.stateDir);
+        const lines = new LineBuffer(MAX_REPLY_BYTES);
+        let streaming = false;
+        let closing = false;
+        const result = await new Promise((resolve, reject) => {
+            const onReply = (chunk) => {
+                lines.push(chunk);
+                const line = lines.next();
+                if (line === undefined)
+                    return;
+                sock.off('data', onReply);
+                const r = JSON.parse(line);
+                if (!r.ok) {
+                    sock.destroy();
+                    reject(decodeError(r.error));
+                    return;
+                }
+                resolve(r.result);
+                streaming = true;
+                sock.on('data', onData);
+                const rest = lines.takeRest();
+                if (rest.length)
+                    onData(rest);
+            };
+            sock.on('data', onReply);
+            sock.on('error', () => { });
+            sock.on('close', () => {
+                reject(hostGone());
+                if (streaming && !closing)
+                    onEnd();
+            });
+            sock.write(encodeLine({ id: 1, op, args }));
+        });
+        return {
+            result,
+            write: (b) => void sock.write(b),
+            close: () => {
+                closing = true;
+                sock.end();
+            },
+        };
+    }
+    async console(domain, handlers, opts = {}) {
+        const s = await this.#stream('console', { domain, replay: opts.replay === true }, (b) => handlers.onOutput(b), () => handlers.onEnd());
+        return { ...s.result, write: s.write, close: s.close };
+    }
+    async events(onEvent, onEnd = () => { }) {
+        const lines = new LineBuffer(MAX_REPLY_BYTES);
+        const s = await this.#stream('events', {}, (b) => {
+            lines.push(b);
+            for (let line = lines.next(); line !== undefined; line = lines.next())
+                onEvent(JSON.parse(line));
+        }, onEnd);
+        return { close: s.close };
+    }
+    close() {
+        this.sock.end();
+    }
+}
+//# sourceMappingURL=client.js.map

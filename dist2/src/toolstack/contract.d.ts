@@ -1,0 +1,927 @@
+import type { XenbusState } from '../abi/xenbus.js';
+import { type ShutdownReason } from '../abi/xen.js';
+import { XenError } from '../errors.js';
+import type { CaptureSummary } from '../network/capture.js';
+import type { BridgeInfo, LinkInfo } from '../network/info.js';
+import type { DomainConfig, ShutdownAction } from './domconfig.js';
+import { type SRRecord, type SrType, type VDIRecord } from './db/records.js';
+import type { TaskInfo } from './tasks.js';
+export type { TaskInfo, TaskStatus } from './tasks.js';
+export type { BridgeInfo, BridgePortInfo, LearnedMac, LinkInfo } from '../network/info.js';
+export type { CaptureSummary } from '../network/capture.js';
+/** A domain as a user names it: its name, or its id (a number, or a string of digits). */
+export type DomainRef = string | number;
+export interface DomainId {
+    readonly domid: number;
+    readonly name: string;
+}
+export interface VbdStats {
+    readonly oo: number;
+    readonly rd: number;
+    readonly wr: number;
+    readonly rsect: number;
+    readonly wsect: number;
+}
+export interface NetStats {
+    readonly txBytes: number;
+    readonly rxBytes: number;
+}
+/** One row of `xenode list` / `xenode top`. */
+export interface DomainInfo extends DomainId {
+    readonly uuid: string;
+    /** xl list's State column: r b p s, the shutdown reason's letter, d. */
+    readonly state: string;
+    readonly memoryKiB: number;
+    /** null: no limit (Domain-0). */
+    readonly maxmemKiB: number | null;
+    readonly vcpus: number;
+    /** Time the vCPU spent running. */
+    readonly cpuSeconds: number;
+    /** Virtual block devices. */
+    readonly vbds: number;
+    /**
+     * xentop's block counters (blkback's oo_req, rd_req, wr_req, rd_sect, wr_sect) over the disks
+     * dom0 serves; null when it serves none of them (a driver domain serves them, or none are).
+     */
+    readonly vbdStats: VbdStats | null;
+    /** Network interfaces (xentop's NETS). */
+    readonly nets: number;
+    /**
+     * xentop's NETTX(k) and NETRX(k): bytes the guest sent and received, from the counters of
+     * dom0's netback over the vifs it serves; null when it serves none of them.
+     */
+    readonly netStats: NetStats | null;
+    /** When it was created, in ms since the epoch. */
+    readonly startTime: number;
+    /** The cpupool its vCPU runs in (xl list -c). */
+    readonly pool?: string;
+    /** With `long`: the configuration it was created from. */
+    readonly config?: DomainConfig;
+}
+/** One row of `xenode cpupool-list`: xl's columns. */
+export interface CpupoolInfo {
+    readonly name: string;
+    /** pCPU threads of a shared pool; the host's CPUs for Pool-0 (a thread per vCPU). */
+    readonly cpus: number;
+    readonly sched: string;
+    readonly active: boolean;
+    readonly domains: number;
+}
+export interface CreateResult extends DomainId {
+    /** About the configuration: keys this version ignores, and the like. */
+    readonly warnings: string[];
+    /**
+     * Where the time went, in ms: linking the kernel image, setting the domain up (memory, event
+     * channels, xenstore, console, devices), starting its vCPU, and from there to main() (0 when
+     * created paused).
+     */
+    readonly ms: {
+        readonly kernel: number;
+        readonly setup: number;
+        readonly vcpu: number;
+        readonly main: number;
+    };
+}
+/** `xenode info`: the machine and the host, in the terms of xl info. */
+export interface HostInfo {
+    readonly host: string;
+    readonly release: string;
+    readonly version: string;
+    readonly machine: string;
+    readonly nrCpus: number;
+    readonly cpuMhz: number;
+    readonly totalMemoryMiB: number;
+    readonly freeMemoryMiB: number;
+    readonly xenodeVersion: string;
+    readonly nodeVersion: string;
+    readonly pageSize: number;
+    /** The host process's command line. */
+    readonly commandline: string;
+    /** When the host started, in ms since the epoch. */
+    readonly startTime: number;
+    readonly stateDir: string | null;
+    readonly domains: number;
+}
+/** One row of `xl block-list`. */
+export interface DiskDevice {
+    readonly vdev: string;
+    readonly devid: number;
+    readonly backendId: number;
+    /** The frontend's xenbus state. */
+    readonly state: XenbusState;
+    readonly eventChannel: number | undefined;
+    readonly ringRef: number | undefined;
+    readonly backendPath: string;
+}
+/** One row of `xl network-list`. */
+export interface NicDevice {
+    readonly devid: number;
+    readonly backendId: number;
+    readonly mac: string;
+    readonly handle: number;
+    /** The frontend's xenbus state. */
+    readonly state: XenbusState;
+    /** Absent (xl's -1) with split event channels, as libxl reads only event-channel. */
+    readonly eventChannel: number | undefined;
+    readonly txRingRef: number | undefined;
+    readonly rxRingRef: number | undefined;
+    readonly backendPath: string;
+}
+/** A host port forward (xenode's `forward` key, `xenode network-forward`), as a row of its list. */
+export interface ForwardInfo {
+    readonly domid: number;
+    /** PROTO:[HOSTADDR:]HOSTPORT:GUESTPORT. */
+    readonly spec: string;
+    readonly proto: 'tcp' | 'udp';
+    readonly hostAddress: string;
+    readonly hostPort: number;
+    readonly guestPort: number;
+    /** The bridge whose gateway carries it. */
+    readonly bridge: string;
+    /** Where it goes now: the vif's ip=, or its DHCP lease; null while it has none. */
+    readonly guestAddress: string | null;
+}
+/**
+ * What the host did after a domain shut down: its on_* setting as xenode carries it out
+ * (no core dumps, so coredump-* act as their plain counterparts; soft-reset restarts), or
+ * destroy when the host is stopping or someone is destroying the domain already.
+ */
+export type ShutdownOutcome = 'destroy' | 'restart' | 'rename-restart' | 'preserve';
+export type HostEventBody = {
+    readonly type: 'created' | 'destroyed' | 'paused' | 'unpaused';
+    readonly domid: number;
+    readonly name: string;
+} | {
+    readonly type: 'shutdown';
+    readonly domid: number;
+    readonly name: string;
+    readonly reason: ShutdownReason;
+    /** The configured on_* action. */
+    readonly action: ShutdownAction;
+    /** What the host does about it, decided once, by the host. */
+    readonly taken: ShutdownOutcome;
+} | {
+    readonly type: 'restarted';
+    readonly domid: number;
+    readonly name: string;
+    readonly from: number;
+} | {
+    readonly type: 'restart-failed';
+    readonly domid: number;
+    readonly name: string;
+    readonly error: string;
+} | {
+    readonly type: 'renamed';
+    readonly domid: number;
+    readonly name: string;
+    readonly from: string;
+} | {
+    readonly type: 'message';
+    readonly text: string;
+} | {
+    readonly type: 'host';
+    readonly state: 'started' | 'stopping' | 'stopped';
+    readonly pid: number;
+};
+/** One line of the host's log and of an events stream: what happened, and when (ISO 8601, UTC). */
+export type HostEvent = HostEventBody & {
+    readonly time: string;
+};
+type NoArgs = Record<string, never>;
+/** An SR as sr-list shows it: XAPI's record, and its directory (null for a RAM SR). */
+export type SrInfo = SRRecord & {
+    readonly path: string | null;
+};
+/** A VDI as vdi-list shows it: XAPI's record, with its SR's uuid and name (the SR field is a ref). */
+export type VdiInfo = VDIRecord & {
+    readonly sr_uuid: string;
+    readonly sr_name_label: string;
+};
+export interface SrScanResult {
+    readonly sr: string;
+    readonly introduced: string[];
+    readonly missing: string[];
+    readonly found: string[];
+    readonly skipped: {
+        readonly file: string;
+        readonly why: string;
+    }[];
+}
+/**
+ * What xenode save did: xl's "(info 0x%x/0x%x/%u)" (mandatory flags, optional flags, optional
+ * data length), the file's size, the frames, and the ms spent suspending the guest and taking
+ * and writing its image.
+ */
+export interface SaveResult {
+    readonly info: readonly [number, number, number];
+    readonly bytes: number;
+    readonly pages: number;
+    readonly ms: {
+        readonly suspend: number;
+        readonly image: number;
+    };
+}
+/**
+ * What xenode migrate did: xl's sender messages, frames per round (the last is the
+ * stop-and-copy), bytes sent, the downtime (from the suspend to the target's report that its
+ * copy runs) and the total, in ms.
+ */
+export interface MigrateResult {
+    readonly messages: string[];
+    readonly rounds: number[];
+    readonly bytes: number;
+    readonly downtimeMs: number;
+    readonly totalMs: number;
+}
+/** A VM as vm-list shows it: the host database's record, running or halted. */
+export interface VmInfo {
+    readonly uuid: string;
+    readonly name: string;
+    readonly description: string;
+    /** XAPI's power state: Running, Paused, Halted. */
+    readonly powerState: string;
+    /** -1 while it has no domain. */
+    readonly domid: number;
+    /** Made from an xl config: gone when its domain is destroyed (else it persists while halted). */
+    readonly transient: boolean;
+    readonly memoryMiB: number;
+    readonly maxmemMiB: number;
+    readonly vcpus: number;
+    readonly otherConfig: Readonly<Record<string, string>>;
+}
+/** What vm-set changes of a VM; memory only while it is halted. */
+export interface VmChanges {
+    readonly name?: string;
+    readonly description?: string;
+    /** MiB. */
+    readonly memory?: number;
+    /** MiB. */
+    readonly maxmem?: number;
+    /** Set other_config[key] to otherConfigValue, or remove the key when no value is given. */
+    readonly otherConfigKey?: string;
+    readonly otherConfigValue?: string;
+}
+/** Operation name → its arguments and its result. */
+export interface Commands {
+    /**
+     * xl create: `file` is an absolute path to an xl.cfg file, or, with `text`, the configuration
+     * itself (`file` then names it in messages and anchors a relative kernel=). Returns once the
+     * guest's main() runs, or once it is built when `paused`.
+     */
+    create: {
+        args: {
+            file: string;
+            text?: string;
+            paused?: boolean;
+        };
+        result: CreateResult;
+    };
+    /** xl list; every domain when `domains` is absent. */
+    list: {
+        args: {
+            domains?: DomainRef[];
+            long?: boolean;
+        };
+        result: DomainInfo[];
+    };
+    /** xl domid / xl domname. */
+    lookup: {
+        args: {
+            domain: DomainRef;
+        };
+        result: DomainId;
+    };
+    destroy: {
+        args: {
+            domain: DomainRef;
+        };
+        result: DomainId;
+    };
+    /** xl shutdown, or xl reboot with `reboot`: ask the guest through control/shutdown. */
+    shutdown: {
+        args: {
+            domain: DomainRef;
+            reboot?: boolean;
+        };
+        result: DomainId;
+    };
+    pause: {
+        args: {
+            domain: DomainRef;
+        };
+        result: DomainId;
+    };
+    /** XAPI's VM.hard_reboot: destroy the domain and build it again from its configuration (a new domid, the same VM); returns the new domain. */
+    hardReboot: {
+        args: {
+            domain: DomainRef;
+        };
+        result: DomainId;
+    };
+    unpause: {
+        args: {
+            domain: DomainRef;
+        };
+        result: DomainId;
+    };
+    rename: {
+        args: {
+            domain: DomainRef;
+            name: string;
+        };
+        result: DomainId;
+    };
+    /** xl block-attach: `spec` in xl-disk-configuration(5) syntax. */
+    blockAttach: {
+        args: {
+            domain: DomainRef;
+            spec: string;
+        };
+        result: DiskDevice;
+    };
+    /** xl block-detach [-f]: the guest closes the device first, unless forced. */
+    blockDetach: {
+        args: {
+            domain: DomainRef;
+            vdev: string;
+            force?: boolean;
+        };
+        result: DomainId;
+    };
+    blockList: {
+        args: {
+            domain: DomainRef;
+        };
+        result: DiskDevice[];
+    };
+    /** xl network-attach: `spec` in xl-network-configuration(5) syntax. */
+    networkAttach: {
+        args: {
+            domain: DomainRef;
+            spec: string;
+        };
+        result: NicDevice;
+    };
+    /** xl network-detach: the vif by devid or MAC; the guest closes it first, unless forced. */
+    networkDetach: {
+        args: {
+            domain: DomainRef;
+            vif: string;
+            force?: boolean;
+        };
+        result: DomainId;
+    };
+    networkList: {
+        args: {
+            domain: DomainRef;
+        };
+        result: NicDevice[];
+    };
+    /**
+     * xenode network-forward: forward a host port to the domain's first vif (`spec` is
+     * PROTO:[HOSTADDR:]HOSTPORT:GUESTPORT), or with `remove` stop forwarding it. Forwards go with the domain.
+     */
+    networkForward: {
+        args: {
+            domain: DomainRef;
+            spec: string;
+            remove?: boolean;
+        };
+        result: ForwardInfo;
+    };
+    /** The host port forwards of one domain, or of all. */
+    networkForwardList: {
+        args: {
+            domain?: DomainRef;
+        };
+        result: ForwardInfo[];
+    };
+    /** The console output the host kept (bounded), base64. */
+    consoleLog: {
+        args: {
+            domain: DomainRef;
+        };
+        result: DomainId & {
+            data: string;
+        };
+    };
+    info: {
+        args: NoArgs;
+        result: HostInfo;
+    };
+    /** The host log's latest entries; `clear` empties it after reading (xl dmesg -c). */
+    dmesg: {
+        args: {
+            clear?: boolean;
+        };
+        result: HostEvent[];
+    };
+    /** Stop the host daemon: guests are shut down, then destroyed if they linger. */
+    stop: {
+        args: NoArgs;
+        result: NoArgs;
+    };
+    /** Add a XenAPI user, or give an existing one a new role and password (their sessions end). */
+    userAdd: {
+        args: {
+            name: string;
+            role: XapiRole;
+            password: string;
+        };
+        result: {
+            name: string;
+            role: XapiRole;
+            replaced: boolean;
+        };
+    };
+    /** dom0's bridges: their ports, VLANs, learned MACs and counters; and the VXLAN links. */
+    bridgeList: {
+        args: NoArgs;
+        result: {
+            bridges: BridgeInfo[];
+            links: LinkInfo[];
+        };
+    };
+    /**
+     * Capture a bridge or a port (vifD.N) into a pcap file the host writes (`file`, an absolute
+     * path), until `count` frames, `maxBytes`, or captureStop; returns then.
+     */
+    capture: {
+        args: {
+            target: string;
+            file: string;
+            count?: number;
+            snaplen?: number;
+            maxBytes?: number;
+        };
+        result: CaptureSummary;
+    };
+    captureStop: {
+        args: {
+            file: string;
+        };
+        result: {
+            stopped: boolean;
+        };
+    };
+    /** Link a bridge to the same-named bridge of another host over VXLAN: `remote` and `local` are ADDRESS[:PORT] (4789). */
+    bridgeLink: {
+        args: {
+            bridge: string;
+            remote: string;
+            local?: string;
+            vni?: number;
+        };
+        result: LinkInfo;
+    };
+    bridgeUnlink: {
+        args: {
+            bridge: string;
+            remote: string;
+        };
+        result: LinkInfo;
+    };
+    /** xe sr-list: every SR (the default one is made on first use). */
+    srList: {
+        args: NoArgs;
+        result: SrInfo[];
+    };
+    /** xe sr-create: a directory SR at `path` (made if absent), or a RAM SR. */
+    srCreate: {
+        args: {
+            name: string;
+            type: SrType;
+            path?: string;
+            description?: string;
+        };
+        result: SrInfo;
+    };
+    /** xe sr-scan: an SR (by name or uuid) reconciled with its files. */
+    srScan: {
+        args: {
+            sr: string;
+        };
+        result: SrScanResult;
+    };
+    /** xe vdi-create: `size` as <bytes>[K|M|G|T]; `format` raw unless given. */
+    vdiCreate: {
+        args: {
+            sr: string;
+            name: string;
+            size: string;
+            format?: string;
+            description?: string;
+        };
+        result: VdiInfo;
+    };
+    /** xe vdi-list, of one SR when `sr` is given. */
+    vdiList: {
+        args: {
+            sr?: string;
+        };
+        result: VdiInfo[];
+    };
+    /** xe vdi-destroy: `kept` is the image's path when xenode did not make it (sr-scan found it) and left it. */
+    vdiDestroy: {
+        args: {
+            vdi: string;
+        };
+        result: {
+            uuid: string;
+            kept: string | null;
+        };
+    };
+    /** xe vdi-resize: grow a VDI to `size`. */
+    vdiResize: {
+        args: {
+            vdi: string;
+            size: string;
+        };
+        result: VdiInfo;
+    };
+    /** vdi-import: a copy of the image at `file` (absolute, read by the host) as a new VDI of its format (found, or `format` checked). */
+    vdiImport: {
+        args: {
+            sr: string;
+            file: string;
+            name?: string;
+            format?: string;
+            description?: string;
+        };
+        result: VdiInfo;
+    };
+    /**
+     * xl save: suspend the domain (its program's onSuspend hands over its state) and write its
+     * image to `file` (absolute, written by the host); the domain is destroyed, or runs on with
+     * `checkpoint` (-c), or is left paused with `paused` (-p).
+     */
+    save: {
+        args: {
+            domain: DomainRef;
+            file: string;
+            checkpoint?: boolean;
+            paused?: boolean;
+            timeoutMs?: number;
+        };
+        result: DomainId & SaveResult;
+    };
+    /** xl restore: a new domain from a save file (absolute); `paused` (-p) leaves it paused. */
+    restore: {
+        args: {
+            file: string;
+            paused?: boolean;
+        };
+        result: CreateResult & {
+            readonly info: readonly [number, number, number];
+        };
+    };
+    /**
+     * xl migrate: live-migrate the domain to the host listening at `target` (HOST:PORT, that
+     * host's `--listen`), authenticated with its migration token; pre-copy rounds until fewer than
+     * `dirtyThreshold` frames changed or after `maxRounds` (xc's 50 and 5), then stop and copy.
+     */
+    migrate: {
+        args: {
+            domain: DomainRef;
+            target: string;
+            token: string;
+            maxRounds?: number;
+            dirtyThreshold?: number;
+        };
+        result: DomainId & MigrateResult;
+    };
+    /** vdi-export: a new image of `format` at `file` (absolute, must not exist) with the VDI's contents. */
+    vdiExport: {
+        args: {
+            vdi: string;
+            file: string;
+            format: string;
+        };
+        result: {
+            uuid: string;
+            file: string;
+        };
+    };
+    /**
+     * vdi-snapshot: a read-only snapshot of a VDI (vhd or qcow2), O(1), live under a running guest
+     * (`paused_ms`: how long its I/O was paused); vdi-clone with `clone`: a writable copy sharing
+     * the base.
+     */
+    vdiSnapshot: {
+        args: {
+            vdi: string;
+            name: string;
+            description?: string;
+            clone?: boolean;
+        };
+        result: VdiInfo & {
+            readonly paused_ms: number;
+        };
+    };
+    /**
+     * vdi-migrate: move a VDI to another directory SR, live under a running guest (Storage
+     * XenMotion within the host); the longest pause of its I/O and the bytes copied and mirrored.
+     */
+    vdiMigrate: {
+        args: {
+            vdi: string;
+            sr: string;
+        };
+        result: VdiInfo & {
+            readonly max_paused_ms: number;
+            readonly copied_bytes: number;
+            readonly mirrored_bytes: number;
+        };
+    };
+    /** Run the SR's garbage collector now (it also runs in the background after vdi-destroy and sr-scan). */
+    srGc: {
+        args: {
+            sr: string;
+        };
+        result: GcResult;
+    };
+    /**
+     * Start a long operation (one of TASK_OPS) as a task, as XenAPI's Async calls do: its record
+     * at once; poll it with taskGet, stop it with taskCancel.
+     */
+    taskSubmit: {
+        args: {
+            call: TaskCall;
+        };
+        result: TaskInfo;
+    };
+    taskGet: {
+        args: {
+            task: string;
+        };
+        result: TaskInfo;
+    };
+    taskList: {
+        args: NoArgs;
+        result: TaskInfo[];
+    };
+    taskCancel: {
+        args: {
+            task: string;
+        };
+        result: TaskInfo;
+    };
+    /** xl cpupool-create name=NAME sched=credit cpus=N: here cpus is the number of pCPU threads. */
+    cpupoolCreate: {
+        args: {
+            name: string;
+            cpus: number;
+            sched?: string;
+        };
+        result: CpupoolInfo;
+    };
+    cpupoolList: {
+        args: NoArgs;
+        result: CpupoolInfo[];
+    };
+    cpupoolDestroy: {
+        args: {
+            name: string;
+        };
+        result: {
+            name: string;
+        };
+    };
+    /** xl cpupool-migrate DOMAIN POOL. */
+    cpupoolMigrate: {
+        args: {
+            domain: DomainRef;
+            pool: string;
+        };
+        result: DomainId & {
+            pool: string;
+        };
+    };
+    /** vm-import: a persistent, halted VM from an xl.cfg file (`file` absolute; or `text`, as create takes it). */
+    vmImport: {
+        args: {
+            file: string;
+            text?: string;
+            description?: string;
+        };
+        result: VmInfo;
+    };
+    /** vm-start (XAPI's VM.start): boot a halted persistent VM (by uuid or name) with its stored configuration. */
+    vmStart: {
+        args: {
+            vm: string;
+            paused?: boolean;
+        };
+        result: CreateResult;
+    };
+    /** vm-list: every VM of the host database, halted ones included (xl list shows domains). */
+    vmList: {
+        args: NoArgs;
+        result: VmInfo[];
+    };
+    /** vm-uninstall (XAPI's VM.destroy): a halted persistent VM's record and its VBD/VIF records go; its disk images stay. */
+    vmUninstall: {
+        args: {
+            vm: string;
+        };
+        result: {
+            uuid: string;
+        };
+    };
+    /** vm-param-set: a VM's name (a running VM's domain is renamed), description, memory (halted only), other_config. */
+    vmSet: {
+        args: {
+            vm: string;
+        } & VmChanges;
+        result: VmInfo;
+    };
+    /**
+     * A VM's disks and vifs (XAPI's VBD.create/destroy, VIF.create/destroy): `spec` as
+     * block-attach/network-attach take it; remove by vdev, or by devid or MAC. On a running VM a
+     * new device is the VM's but unplugged, and only an unplugged one can be removed; plug and
+     * unplug (XAPI's VBD/VIF.plug/unplug, by vdev or devid) hot-plug it as block-attach and
+     * network-attach do, and keep it the VM's while unplugged (`force`: as block-detach -f).
+     */
+    vmDevice: {
+        args: {
+            vm: string;
+            disk?: string;
+            vif?: string;
+            removeDisk?: string;
+            removeVif?: string;
+            plugDisk?: string;
+            unplugDisk?: string;
+            plugVif?: string;
+            unplugVif?: string;
+            force?: boolean;
+        };
+        result: VmInfo;
+    };
+    /**
+     * vm-suspend (XAPI's VM.suspend): xl save of a running VM into a suspend VDI of the pool's
+     * suspend SR; the VM is Suspended (and persistent) afterwards.
+     */
+    vmSuspend: {
+        args: {
+            vm: string;
+        };
+        result: SaveResult & {
+            readonly uuid: string;
+            readonly vdi: string;
+        };
+    };
+    /**
+     * vm-resume (XAPI's VM.resume): xl restore of a suspended VM from its suspend VDI, which then
+     * goes; `discard` halts it instead, discarding the image (XAPI's hard_shutdown of a suspended VM).
+     */
+    vmResume: {
+        args: {
+            vm: string;
+            paused?: boolean;
+            discard?: boolean;
+        };
+        result: {
+            readonly uuid: string;
+            readonly domid: number;
+        };
+    };
+    /** XAPI's network.create: a network record for a bridge of dom0's switch (made when a vif first joins it). */
+    networkCreate: {
+        args: {
+            name: string;
+            bridge?: string;
+            description?: string;
+        };
+        result: {
+            uuid: string;
+            bridge: string;
+        };
+    };
+}
+export interface GcResult {
+    readonly removed: string[];
+    readonly coalesced: {
+        readonly parent: string;
+        readonly child: string;
+        readonly leaf: boolean;
+    }[];
+    readonly deferred: {
+        readonly uuid: string;
+        readonly why: string;
+    }[];
+}
+/** Operations that may run as tasks: the long ones, which report progress and can be cancelled. */
+export declare const TASK_OPS: readonly ['vdiImport', 'vdiExport', 'vdiMigrate', 'srGc', 'vmSuspend', 'vmResume', 'migrate'];
+export type TaskOp = (typeof TASK_OPS)[number];
+export type TaskCall = {
+    [K in TaskOp]: {
+        readonly op: K;
+        readonly args: Commands[K]['args'];
+    };
+}[TaskOp];
+/** XAPI's roles, most powerful first: each may do everything the ones after it may. */
+export declare const XAPI_ROLES: readonly ['pool-admin', 'pool-operator', 'vm-power-admin', 'vm-admin', 'vm-operator', 'read-only'];
+export type XapiRole = (typeof XAPI_ROLES)[number];
+export declare function isXapiRole(s: string): s is XapiRole;
+/** XenAPI's users, as the command layer manages them (`xenode user-add`). */
+export interface UserDirectory {
+    /** Add or replace; true when it replaced a user. */
+    add(name: string, role: XapiRole, password: string): Promise<boolean>;
+}
+export type Op = keyof Commands;
+export type Args<K extends Op> = Commands[K]['args'];
+export type Result<K extends Op> = Commands[K]['result'];
+/**
+ * Operations that turn their connection into a stream once their reply is out: a console
+ * (raw bytes both ways, as a pty carries them) and the host's events (one HostEvent a line).
+ */
+export interface Streams {
+    console: {
+        args: {
+            domain: DomainRef;
+            replay?: boolean;
+        };
+        result: DomainId;
+    };
+    events: {
+        args: NoArgs;
+        result: NoArgs;
+    };
+}
+export type StreamOp = keyof Streams;
+/** One request as the edge decoded it: an operation and its typed arguments. */
+export type Request = {
+    [K in Op]: {
+        readonly kind: 'call';
+        readonly op: K;
+        readonly args: Args<K>;
+    };
+}[Op] | {
+    [K in StreamOp]: {
+        readonly kind: 'stream';
+        readonly op: K;
+        readonly args: Streams[K]['args'];
+    };
+}[StreamOp];
+export interface ConsoleHandlers {
+    onOutput(data: Uint8Array): void;
+    /** The console went away (its domain was destroyed, or the host stopped). */
+    onEnd(): void;
+}
+/** An attached console viewer. */
+export interface ConsoleSession extends DomainId {
+    /** Type into the guest's console. */
+    write(data: Uint8Array): void;
+    /** Detach (onEnd is not called). */
+    close(): void;
+}
+export interface Subscription {
+    close(): void;
+}
+/** What a front end sees of a host, wherever it runs (in this process or behind a socket). */
+export interface Toolstack {
+    call<K extends Op>(op: K, args: Args<K>): Promise<Result<K>>;
+    /** Attach to a domain's console; `replay` delivers the kept log first. */
+    console(domain: DomainRef, handlers: ConsoleHandlers, opts?: {
+        replay?: boolean;
+    }): Promise<ConsoleSession>;
+    /** Every host event from now on; `onEnd` if the host goes away. */
+    events(onEvent: (e: HostEvent) => void, onEnd?: () => void): Promise<Subscription>;
+    close(): void;
+}
+/** An argument a caller got wrong: `field` names it (EINVAL on the wire). */
+export declare class InvalidArgument extends XenError {
+    readonly op: string;
+    readonly field: string | null;
+    name: string;
+    constructor(op: string, field: string | null, detail: string);
+}
+/** Reads one operation's arguments, refusing wrong types and unknown keys. */
+export declare class Fields {
+    #private;
+    readonly op: string;
+    constructor(op: string, raw: unknown);
+    string(key: string): string;
+    optionalString(key: string): string | undefined;
+    /** An optional flag: absent reads as false. */
+    bool(key: string): boolean;
+    optionalInteger(key: string, min: number, max: number): number | undefined;
+    domain(key?: string): DomainRef;
+    optionalDomain(key?: string): DomainRef | undefined;
+    domains(key: string): DomainRef[] | undefined;
+    /** An operation to run as a task: {op, args}, the op one of TASK_OPS, its args decoded as that op's. */
+    taskCall(key: string): TaskCall;
+    /** Call last: an argument nobody asked for is a mistake of the caller's. */
+    done<T>(value: T): T;
+}
+export declare function isDomainRef(v: unknown): v is DomainRef;
+type Decoder<T> = (f: Fields) => T;
+/** Each operation's decoder: the one place where raw arguments become typed ones. */
+export declare const COMMAND_ARGS: {
+    readonly [K in Op]: Decoder<Args<K>>;
+};
+export declare const STREAM_ARGS: {
+    readonly [K in StreamOp]: Decoder<Streams[K]['args']>;
+};
+/** A request's operation and raw arguments, validated: ENOSYS for an unknown op, InvalidArgument for bad arguments. */
+export declare function decodeRequest(op: string, raw: unknown): Request;

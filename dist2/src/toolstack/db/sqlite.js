@@ -1,0 +1,244 @@
+// The host database on one host: SQLite (better-sqlite3) in the state dir, in WAL mode with
+// synchronous=FULL, so a transaction whose commit returned survives a kill -9 of the host and a
+// power cut. Statements run on dom0's thread; they are short (a record is one row).
+import Database from 'better-sqlite3';
+import { closeSync, openSync } from 'node:fs';
+import { XenError } from '../../errors.js';
+import { ConstraintViolation, HandleInvalid, SchemaTooNew, UuidInvalid, } from './hostdb.js';
+import { CLASS_NAMES, completeRecord, nameLabelOf, newRef } from './records.js';
+import { MIGRATIONS, classTable, migrate, schemaVersion } from './schema.js';
+/** Changes the feed keeps; a client further behind is told it lost events. */
+const CHANGES_KEPT = 100_000;
+const DEFAULT_CHANGES_LIMIT = 10_000;
+/** A field name as the code spells it: the only text that reaches a JSON path. */
+const FIELD_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export class SqliteHostDb {
+    path;
+    #db;
+    #stmts = new Map();
+    #watchers = new Set();
+    #logChange;
+    #prune;
+    /** Changes of the transaction under way. */
+    #pending = null;
+    #readOnly = false;
+    #tx;
+    /** better-sqlite3's transaction wrapper, made once: making one per transaction costs more than a small read. */
+    #inTransaction;
+    constructor(db, path) {
+        this.path = path;
+        this.#db = db;
+        this.#logChange = db.prepare('INSERT INTO changes (class, ref, operation, snapshot, time) VALUES (?, ?, ?, ?, ?)');
+        this.#prune = db.prepare('DELETE FROM changes WHERE generation <= ?');
+        this.#tx = Object.fromEntries(CLASS_NAMES.map((c) => [c, this.#table(c)]));
+        this.#inTransaction = db.transaction((f) => f());
+    }
+    /** Open (creating) the database at `path` (':memory:' for one that lives as long as the process). */
+    static open(path, opts = {}) {
+        if (path !== ':memory:')
+            closeSync(openSync(path, 'a', 0o600));
+        const db = new Database(path);
+        try {
+            db.pragma('journal_mode = WAL');
+            db.pragma('synchronous = FULL');
+            db.pragma('busy_timeout = 5000');
+            const migrations = opts.migrations ?? MIGRATIONS;
+            const found = schemaVersion(db);
+            if (found > migrations.length)
+                throw new SchemaTooNew(path, found, migrations.length);
+            migrate(db, migrations, found);
+            return new SqliteHostDb(db, path);
+        }
+        catch (e) {
+            db.close();
+            throw e;
+        }
+    }
+    transaction(body) {
+        return settle(() => this.#run(body, false));
+    }
+    read(body) {
+        return settle(() => this.#run(body, true));
+    }
+    async generation() {
+        return this.#generation();
+    }
+    async changesSince(generation, limit = DEFAULT_CHANGES_LIMIT) {
+        if (!Number.isSafeInteger(generation) || generation < 0)
+            throw new XenError('EINVAL', `generation ${generation} is not a count`);
+        const rows = this.#db.prepare('SELECT * FROM changes WHERE generation > ? ORDER BY generation LIMIT ?').all(generation, limit);
+        const latest = this.#generation();
+        const first = rows[0]?.generation;
+        const lost = generation < latest && (first === undefined || first > generation + 1);
+        const changes = rows.map(toChange);
+        return { changes, generation: changes.at(-1)?.generation ?? generation, lost };
+    }
+    watch(listener) {
+        this.#watchers.add(listener);
+        return () => this.#watchers.delete(listener);
+    }
+    /** SQLite's own check of the file (PRAGMA integrity_check): empty when it is sound. */
+    integrityCheck() {
+        const rows = this.#db.pragma('integrity_check');
+        return rows.map((r) => r.integrity_check).filter((s) => s !== 'ok');
+    }
+    /** The schema version of the open database. */
+    schemaVersion() {
+        return schemaVersion(this.#db);
+    }
+    async close() {
+        if (this.#db.open)
+            this.#db.close();
+    }
+    #generation() {
+        const row = this.#db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").get();
+        return row?.seq ?? 0;
+    }
+    #run(body, readOnly) {
+        if (this.#pending)
+            throw new XenError('EDEADLK', 'a host database transaction was started inside another');
+        const changes = [];
+        this.#pending = changes;
+        this.#readOnly = readOnly;
+        let result;
+        try {
+            const inner = () => {
+                const r = body(this.#tx);
+                const last = changes.at(-1)?.generation;
+                if (last !== undefined && last > CHANGES_KEPT)
+                    this.#prune.run(last - CHANGES_KEPT);
+                return r;
+            };
+            result = (readOnly ? this.#inTransaction.deferred(inner) : this.#inTransaction.immediate(inner));
+        }
+        finally {
+            this.#pending = null;
+            this.#readOnly = false;
+        }
+        if (changes.length)
+            for (const w of [...this.#watchers])
+                w(changes);
+        return result;
+    }
+    #changed(cls, ref, operation, snapshot) {
+        const time = new Date().toISOString();
+        const { lastInsertRowid } = this.#logChange.run(cls, ref, operation, JSON.stringify(snapshot), time);
+        this.#pending.push({ generation: Number(lastInsertRowid), class: cls, ref, operation, snapshot, time });
+    }
+    #writable() {
+        if (!this.#pending)
+            throw new XenError('EINVAL', 'a host database table was used outside its transaction');
+        if (this.#readOnly)
+            throw new XenError('EROFS', 'a write in a read-only host database transaction');
+    }
+    #statements(cls) {
+        let s = this.#stmts.get(cls);
+        if (!s) {
+            const t = classTable(cls);
+            const db = this.#db;
+            s = {
+                get: db.prepare(`SELECT body FROM ${t} WHERE ref = ?`).pluck(),
+                all: db.prepare(`SELECT ref, body FROM ${t} ORDER BY rowid`),
+                refs: db.prepare(`SELECT ref FROM ${t} ORDER BY rowid`).pluck(),
+                byUuid: db.prepare(`SELECT ref FROM ${t} WHERE uuid = ?`).pluck(),
+                byName: db.prepare(`SELECT ref FROM ${t} WHERE name_label = ? ORDER BY ref`).pluck(),
+                byField: new Map(),
+                insert: db.prepare(`INSERT INTO ${t} (ref, uuid, name_label, body) VALUES (?, ?, ?, ?)`),
+                update: db.prepare(`UPDATE ${t} SET name_label = ?, body = ? WHERE ref = ?`),
+                remove: db.prepare(`DELETE FROM ${t} WHERE ref = ?`),
+            };
+            this.#stmts.set(cls, s);
+        }
+        return s;
+    }
+    #table(cls) {
+        const s = () => this.#statements(cls);
+        const inTx = () => {
+            if (!this.#pending)
+                throw new XenError('EINVAL', 'a host database table was used outside its transaction');
+        };
+        const find = (ref) => {
+            inTx();
+            const body = s().get.get(ref);
+            return body === undefined ? undefined : JSON.parse(body);
+        };
+        const get = (ref) => {
+            const r = find(ref);
+            if (!r)
+                throw new HandleInvalid(cls, ref);
+            return r;
+        };
+        return {
+            get,
+            find,
+            getAll: () => {
+                inTx();
+                return s().refs.all();
+            },
+            getAllRecords: () => {
+                inTx();
+                return new Map(s().all.all().map((r) => [r.ref, JSON.parse(r.body)]));
+            },
+            getByUuid: (uuid) => {
+                inTx();
+                const ref = s().byUuid.get(uuid);
+                if (ref === undefined)
+                    throw new UuidInvalid(cls, uuid);
+                return ref;
+            },
+            getByNameLabel: (name) => {
+                inTx();
+                return s().byName.all(name);
+            },
+            where: (field, value) => {
+                inTx();
+                if (!FIELD_RE.test(field))
+                    throw new XenError('EINVAL', `'${field}' is not a field name`);
+                const stmts = s();
+                let q = stmts.byField.get(field);
+                if (!q)
+                    stmts.byField.set(field, (q = this.#db.prepare(`SELECT ref FROM ${classTable(cls)} WHERE json_extract(body, '$.${field}') = ? ORDER BY rowid`).pluck()));
+                return q.all(value);
+            },
+            create: (fields, ref = newRef()) => {
+                this.#writable();
+                const record = completeRecord(cls, fields);
+                if (s().byUuid.get(record.uuid) !== undefined)
+                    throw new ConstraintViolation(`a ${cls} with uuid ${record.uuid} exists already`);
+                if (s().get.get(ref) !== undefined)
+                    throw new ConstraintViolation(`a ${cls} ${ref} exists already`);
+                s().insert.run(ref, record.uuid, nameLabelOf(record), JSON.stringify(record));
+                this.#changed(cls, ref, 'add', record);
+                return ref;
+            },
+            update: (ref, fields) => {
+                this.#writable();
+                const old = get(ref);
+                if (fields.uuid !== undefined && fields.uuid !== old.uuid)
+                    throw new ConstraintViolation(`the uuid of ${cls} ${ref} cannot change`);
+                const record = { ...old, ...fields };
+                s().update.run(nameLabelOf(record), JSON.stringify(record), ref);
+                this.#changed(cls, ref, 'mod', record);
+                return record;
+            },
+            destroy: (ref) => {
+                this.#writable();
+                const old = get(ref);
+                s().remove.run(ref);
+                this.#changed(cls, ref, 'del', old);
+            },
+        };
+    }
+}
+function toChange(r) {
+    return { generation: r.generation, class: r.class, ref: r.ref, operation: r.operation, snapshot: JSON.parse(r.snapshot), time: r.time };
+}
+function settle(f) {
+    try {
+        return Promise.resolve(f());
+    }
+    catch (e) {
+        return Promise.reject(e);
+    }
+}
+//# sourceMappingURL=sqlite.js.map

@@ -1,0 +1,359 @@
+// A domain's configuration: xl.cfg(5) settings read into typed values, checked as xl checks
+// them (and in places more strictly, where xl would only fail later or silently ignore).
+//
+// Defaults are xl's: memory 32 MiB (libxl), maxmem = memory, on_poweroff destroy, on_reboot
+// restart, on_crash destroy, on_watchdog destroy, on_soft_reset soft-reset. The grant,
+// maptrack and event-channel limits stay undefined when not given, meaning the host's default
+// (xl takes them from xl.conf, which takes them from the hypervisor).
+//
+// Keys this version does not read are reported as warnings, one per key, never dropped
+// silently. Any malformed value is a ConfigError naming the file, line, column and key.
+import { dirname, resolve } from 'node:path';
+import { readNamed } from '../storage/named.js';
+import { CREDIT_MAX_WEIGHT, CREDIT_MIN_WEIGHT } from '../hypervisor/sched.js';
+import { DiskSpecError, parseDiskSpec } from './diskspec.js';
+import { resolveConfigTarget } from './images.js';
+import { MAX_NAME_BYTES, hostLimits } from './limits.js';
+import { VifSpecError, parseVifSpec } from './vifspec.js';
+import { ForwardSpecError, parseForwardSpec } from '../network/gateway/forwardspec.js';
+import { ConfigError, parseCInteger, parseXlCfg, } from './xlcfg.js';
+export const SHUTDOWN_ACTIONS = [
+    'destroy', 'restart', 'rename-restart', 'preserve', 'coredump-destroy', 'coredump-restart', 'soft-reset',
+];
+/** libxl's default memory (and so maxmem) in MiB. */
+export const DEFAULT_MEMORY_MIB = 32;
+const INT_MAX = 0x7fffffff;
+/** Larger files are refused before they are read: no real configuration comes close. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+/**
+ * Why name cannot name a domain, or undefined if it can. Beyond xl's own rule (non-empty), a
+ * name may not be only digits (xl commands read such an argument as a domain id), nor contain
+ * '/' or control characters (it names files and xenstore values), nor be longer than xenstore
+ * can hold (MAX_NAME_BYTES).
+ */
+export function domainNameProblem(name) {
+    if (name === '')
+        return 'must not be empty';
+    if (Buffer.byteLength(name) > MAX_NAME_BYTES)
+        return `${Buffer.byteLength(name)} bytes is too long: this host takes at most ${MAX_NAME_BYTES} bytes`;
+    if (/^[0-9]+$/.test(name))
+        return `'${name}' is only digits, which xl commands would read as a domain id`;
+    if (name.includes('/'))
+        return `'${name}' contains '/'`;
+    if (/[\u0000-\u001f\u007f]/.test(name))
+        return 'contains a control character';
+    return undefined;
+}
+function describe(v) {
+    if (Array.isArray(v))
+        return 'a list';
+    if (typeof v === 'number')
+        return `the number ${v}`;
+    const s = v;
+    return `the string "${s.length > 40 ? `${s.slice(0, 40)}...` : s}"`;
+}
+/** Reads settings by key, remembering which keys it was asked for. */
+class Reader {
+    cfg;
+    limits;
+    #asked = new Set();
+    warnings = [];
+    constructor(cfg, limits) {
+        this.cfg = cfg;
+        this.limits = limits;
+    }
+    setting(key) {
+        this.#asked.add(key);
+        return this.cfg.settings.get(key);
+    }
+    fail(s, reason, pos = s.valuePos) {
+        return new ConfigError(this.cfg.file, pos, reason, s.key);
+    }
+    warn(line, text) {
+        this.warnings.push(`${this.cfg.file}:${line}: warning: ${text}`);
+    }
+    string(key) {
+        const s = this.setting(key);
+        if (s === undefined)
+            return undefined;
+        if (typeof s.value !== 'string')
+            throw this.fail(s, `expected a quoted string, found ${describe(s.value)}`);
+        return s.value;
+    }
+    /**
+     * An integer in [min, max]: a number, or a string holding one (xl reads both). `host`: the
+     * bounds are what this host can give, and the message says so.
+     */
+    integer(key, min, max, unit = '', host = false) {
+        const s = this.setting(key);
+        if (s === undefined)
+            return undefined;
+        const n = typeof s.value === 'number' ? s.value : typeof s.value === 'string' ? parseCInteger(s.value) : undefined;
+        const range = `an integer${unit} from ${min} to ${max}`;
+        if (n === undefined)
+            throw this.fail(s, `expected ${range}, found ${describe(s.value)}`);
+        if (n < min || n > max)
+            throw this.fail(s, `${n} is out of range: ${host ? 'this host can give' : 'expected'} ${range}`);
+        return n;
+    }
+    /** An integer within what this host can give. */
+    bounded(key, bounds, unit = '') {
+        return this.integer(key, bounds.min, bounds.max, unit, true);
+    }
+    /** A string of at most `maxBytes` bytes of UTF-8. */
+    boundedString(key, maxBytes) {
+        const v = this.string(key);
+        const bytes = v === undefined ? 0 : Buffer.byteLength(v);
+        if (bytes > maxBytes)
+            throw this.fail(this.setting(key), `${bytes} bytes is too long: this host takes at most ${maxBytes} bytes`);
+        return v;
+    }
+    /** xl's boolean: 0 or 1, as a number or a string holding one. */
+    boolean(key) {
+        const n = this.integer(key, 0, 1);
+        return n === undefined ? undefined : n === 1;
+    }
+    /** A list of strings, each with its position. */
+    stringList(key) {
+        const s = this.setting(key);
+        if (s === undefined)
+            return undefined;
+        if (!Array.isArray(s.value))
+            throw this.fail(s, `expected a list [ '...', ... ], found ${describe(s.value)}`);
+        const items = s.value.map((v, i) => {
+            if (typeof v !== 'string')
+                throw this.fail(s, `entry ${i} must be a quoted string, found ${describe(v)}`, s.itemPos[i]);
+            return [v, s.itemPos[i]];
+        });
+        return { setting: s, items };
+    }
+    action(key, fallback) {
+        const v = this.string(key);
+        if (v === undefined)
+            return fallback;
+        if (!SHUTDOWN_ACTIONS.includes(v)) {
+            throw this.fail(this.setting(key), `unknown action '${v}': use one of ${SHUTDOWN_ACTIONS.join(', ')}`);
+        }
+        return v;
+    }
+    /** Warnings for the keys nobody asked for, in file order. */
+    unasked() {
+        for (const s of this.cfg.settings.values()) {
+            if (!this.#asked.has(s.key))
+                this.warn(s.pos.line, `'${s.key}' is not supported by this version and is ignored`);
+        }
+    }
+}
+function readName(r) {
+    const name = r.string('name');
+    const s = r.setting('name');
+    if (name === undefined || s === undefined) {
+        throw new ConfigError(r.cfg.file, { line: 1, column: 1 }, 'the domain has no name: add name = "..."', 'name');
+    }
+    const problem = domainNameProblem(name);
+    if (problem !== undefined)
+        throw r.fail(s, `invalid domain name: ${problem}`);
+    return name;
+}
+function readUuid(r) {
+    const uuid = r.string('uuid');
+    if (uuid === undefined)
+        return undefined;
+    if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(uuid)) {
+        throw r.fail(r.setting('uuid'), `'${uuid}' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, hex digits)`);
+    }
+    return uuid.toLowerCase();
+}
+function readKernel(r) {
+    const kernel = r.string('kernel');
+    const s = r.setting('kernel');
+    if (kernel === undefined || s === undefined) {
+        throw new ConfigError(r.cfg.file, { line: 1, column: 1 }, 'no kernel given: add kernel = "PATH" naming the guest program', 'kernel');
+    }
+    if (kernel === '')
+        throw r.fail(s, 'must not be empty');
+    return resolve(dirname(resolve(r.cfg.file)), kernel);
+}
+function readVcpus(r) {
+    for (const key of ['vcpus', 'maxvcpus']) {
+        const n = r.integer(key, 0, INT_MAX);
+        if (n !== undefined && (n !== 1 || n < r.limits.vcpus.min || n > r.limits.vcpus.max)) {
+            throw r.fail(r.setting(key), `${n} vCPUs requested, but this version runs exactly one vCPU per domain: ` +
+                `set ${key} = 1 or leave it out`);
+        }
+    }
+    return 1;
+}
+/** xl's rule: cmdline= wins over root= and extra=; otherwise "root=ROOT EXTRA". */
+function readCmdline(r) {
+    const max = r.limits.cmdlineBytes;
+    const cmdline = r.boundedString('cmdline', max);
+    const root = r.boundedString('root', max);
+    const extra = r.boundedString('extra', max);
+    if (cmdline !== undefined) {
+        if (root !== undefined || extra !== undefined) {
+            r.warn(r.setting('cmdline').pos.line, 'ignoring root= and extra= in favour of cmdline=');
+        }
+        return cmdline;
+    }
+    const joined = root === undefined ? extra : extra === undefined ? `root=${root}` : `root=${root} ${extra}`;
+    const bytes = joined === undefined ? 0 : Buffer.byteLength(joined);
+    if (bytes > max)
+        throw r.fail(r.setting('extra') ?? r.setting('root'), `root= and extra= make a ${bytes}-byte command line: this host takes at most ${max} bytes`);
+    return joined;
+}
+function readMemory(r) {
+    const memory = r.bounded('memory', r.limits.memoryMiB, ' (MiB)') ?? DEFAULT_MEMORY_MIB;
+    const maxmem = r.bounded('maxmem', r.limits.memoryMiB, ' (MiB)') ?? memory;
+    if (maxmem < memory) {
+        throw r.fail(r.setting('maxmem'), `maxmem (${maxmem} MiB) is less than memory (${memory} MiB)`);
+    }
+    return { memory, maxmem };
+}
+/**
+ * Parses each entry of a device list and refuses two devices with the same devid, which
+ * would collide in xenstore.
+ */
+function readDevices(r, key, parse, what) {
+    const list = r.stringList(key);
+    if (list === undefined)
+        return [];
+    const seen = new Map();
+    return list.items.map(([spec, pos], i) => {
+        let dev;
+        try {
+            dev = parse(spec, i);
+        }
+        catch (e) {
+            if (e instanceof DiskSpecError || e instanceof VifSpecError) {
+                throw r.fail(list.setting, `entry ${i} '${spec}': ${e.reason}`, pos);
+            }
+            throw e;
+        }
+        const other = seen.get(dev.devid);
+        if (other !== undefined)
+            throw r.fail(list.setting, `entry ${i}: ${what(dev)} is already used by entry ${other}`, pos);
+        seen.set(dev.devid, i);
+        return dev;
+    });
+}
+/** Why `name` cannot name a cpupool, or undefined if it can (xl's pool names are free text; ours name rows and logs). */
+export function poolNameProblem(name) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name))
+        return `'${name.slice(0, 70)}' is not a pool name (1-64 of A-Z a-z 0-9 _ . -, not starting with a punctuation mark)`;
+    return undefined;
+}
+function readPool(r) {
+    const pool = r.string('pool');
+    if (pool === undefined)
+        return undefined;
+    const problem = poolNameProblem(pool);
+    if (problem)
+        throw r.fail(r.setting('pool'), problem);
+    return pool;
+}
+/** xenode's `forward` key: each host address and port once. */
+function readForwards(r) {
+    const list = r.stringList('forward');
+    if (list === undefined)
+        return undefined;
+    const seen = new Map();
+    return list.items.map(([spec, pos], i) => {
+        let f;
+        try {
+            f = parseForwardSpec(spec);
+        }
+        catch (e) {
+            if (e instanceof ForwardSpecError)
+                throw r.fail(list.setting, `entry ${i}: ${e.detail}`, pos);
+            throw e;
+        }
+        const k = `${f.proto}:${f.hostAddress}:${f.hostPort}`;
+        const other = seen.get(k);
+        if (other !== undefined)
+            throw r.fail(list.setting, `entry ${i}: ${f.proto} ${f.hostAddress}:${f.hostPort} is already forwarded by entry ${other}`, pos);
+        seen.set(k, i);
+        return f;
+    });
+}
+function readConfig(r) {
+    const name = readName(r);
+    const uuid = readUuid(r);
+    const kernel = readKernel(r);
+    const { memory, maxmem } = readMemory(r);
+    const vcpus = readVcpus(r);
+    const cpuWeight = r.integer('cpu_weight', CREDIT_MIN_WEIGHT, CREDIT_MAX_WEIGHT);
+    const driverDomain = r.boolean('driver_domain');
+    const pool = readPool(r);
+    const cpuCap = r.integer('cap', 0, 6400);
+    const cmdline = readCmdline(r);
+    const disks = readDevices(r, 'disk', (spec) => {
+        const d = parseDiskSpec(spec);
+        return d.target === undefined ? d : { ...d, target: resolveConfigTarget(d.target, r.cfg.file) };
+    }, (d) => `vdev ${d.vdev} (device ${d.devid})`);
+    const vifs = readDevices(r, 'vif', (spec, i) => {
+        const v = parseVifSpec(spec);
+        return { ...v, devid: v.devid ?? i };
+    }, (v) => `devid ${v.devid}`);
+    const maxGrantFrames = r.bounded('max_grant_frames', r.limits.maxGrantFrames);
+    const maxMaptrackFrames = r.bounded('max_maptrack_frames', r.limits.maxMaptrackFrames);
+    const maxEventChannels = r.bounded('max_event_channels', r.limits.maxEventChannels);
+    const forwards = readForwards(r);
+    return {
+        name,
+        ...(uuid === undefined ? {} : { uuid }),
+        kernel,
+        memory,
+        maxmem,
+        vcpus,
+        ...(cpuWeight === undefined ? {} : { cpuWeight }),
+        ...(driverDomain ? { driverDomain } : {}),
+        ...(pool === undefined ? {} : { pool }),
+        ...(cpuCap === undefined ? {} : { cpuCap }),
+        ...(cmdline === undefined ? {} : { cmdline }),
+        onPoweroff: r.action('on_poweroff', 'destroy'),
+        onReboot: r.action('on_reboot', 'restart'),
+        onCrash: r.action('on_crash', 'destroy'),
+        onWatchdog: r.action('on_watchdog', 'destroy'),
+        onSoftReset: r.action('on_soft_reset', 'soft-reset'),
+        disks,
+        vifs,
+        ...(maxGrantFrames === undefined ? {} : { maxGrantFrames }),
+        ...(maxMaptrackFrames === undefined ? {} : { maxMaptrackFrames }),
+        ...(maxEventChannels === undefined ? {} : { maxEventChannels }),
+        ...(forwards === undefined ? {} : { forwards }),
+    };
+}
+/**
+ * Reads a domain configuration from xl.cfg text; file names it in messages and anchors a
+ * relative kernel path. Throws ConfigError (and nothing else) if the text is malformed or asks
+ * for more than `limits` (this host's, by default) allow.
+ */
+export function parseDomainConfig(text, file, limits = hostLimits()) {
+    const r = new Reader(parseXlCfg(text, file), limits);
+    const config = readConfig(r);
+    r.unasked();
+    return { config, warnings: r.warnings };
+}
+/** The file's text; a byte sequence that is not UTF-8 is a ConfigError at its position. */
+function decode(path, bytes) {
+    try {
+        return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    }
+    catch {
+        const lossy = new TextDecoder('utf-8').decode(bytes);
+        const before = lossy.slice(0, Math.max(0, lossy.indexOf('\ufffd')));
+        const lines = before.split('\n');
+        throw new ConfigError(path, { line: lines.length, column: [...lines.at(-1)].length + 1 }, 'the file is not valid UTF-8: save it as UTF-8');
+    }
+}
+/**
+ * Reads and parses a configuration file. A file that cannot be read is a NamedFileError (ENOENT
+ * when it does not exist, EINVAL when it is not a regular file, E2BIG past MAX_CONFIG_BYTES);
+ * a malformed one is a ConfigError.
+ */
+export async function loadDomainConfig(path, limits) {
+    const bytes = await readNamed(path, { what: 'configuration file', limit: MAX_CONFIG_BYTES });
+    return parseDomainConfig(decode(path, bytes), path, limits);
+}
+//# sourceMappingURL=domconfig.js.map

@@ -1,0 +1,74 @@
+// Host port forwards of domains (xenode's own `forward = [ ... ]` key and `xenode network-
+// forward`): each goes to the domain's first vif through the gateway of that vif's bridge, to the
+// vif's ip= when the config gives one, else to the address the gateway's DHCP server leased to
+// its MAC. Forwards belong to the domain: they go when it is destroyed, and come back with the
+// configuration when it restarts.
+import { XenError } from '../errors.js';
+import { formatForwardSpec } from '../network/gateway/forwardspec.js';
+import { formatIpv4, parseIpv4 } from '../tcpip/addr.js';
+import { DEFAULT_BRIDGE } from './vifs.js';
+const key = (s) => `${s.proto}:${s.hostAddress}:${s.hostPort}`;
+export class DomainForwards {
+    gateway;
+    #byKey = new Map();
+    /** `gateway(bridge)`: the bridge's gateway, attached if it has none. */
+    constructor(gateway) {
+        this.gateway = gateway;
+    }
+    /** Forward `spec` to the domain whose vifs are `vifs`. */
+    async add(domid, vifs, spec) {
+        const vif = [...vifs].sort((a, b) => a.devid - b.devid)[0];
+        if (!vif)
+            throw new XenError('ENODEV', `domain ${domid} has no vif to forward ${formatForwardSpec(spec)} to: add one (vif = [ '' ])`);
+        const bridge = vif.bridge ?? DEFAULT_BRIDGE;
+        if (/[.:]/.test(bridge))
+            throw new XenError('EINVAL', `vif ${vif.devid} is on ${bridge}: a gateway serves only a bridge's untagged segment`);
+        const k = key(spec);
+        const other = this.#byKey.get(k);
+        if (other)
+            throw new XenError('EEXIST', `${spec.proto} ${spec.hostAddress}:${spec.hostPort} is forwarded to domain ${other.domid} already`);
+        const fixed = vif.ip?.split(/\s+/).map((a) => a.split('/')[0]).find((a) => /^[0-9.]+$/.test(a));
+        const ip = fixed === undefined ? undefined : parseIpv4(fixed);
+        const gw = this.gateway(bridge);
+        const mac = vif.mac;
+        const target = () => ip ?? (mac === undefined ? undefined : gw.leaseFor(mac));
+        const fwd = await gw.forward(spec, target);
+        if (this.#byKey.has(k)) {
+            gw.unforward(fwd);
+            throw new XenError('EEXIST', `${spec.proto} ${spec.hostAddress}:${spec.hostPort} was forwarded meanwhile`);
+        }
+        const e = { domid, spec, fwd, gw, target };
+        this.#byKey.set(k, e);
+        return info(e);
+    }
+    /** Remove the domain's forward of that host port; ENOENT if it has none. */
+    remove(domid, spec) {
+        const e = this.#byKey.get(key(spec));
+        if (!e || e.domid !== domid)
+            throw new XenError('ENOENT', `domain ${domid} has no forward of ${spec.proto} ${spec.hostAddress}:${spec.hostPort}`);
+        this.#byKey.delete(key(spec));
+        e.gw.unforward(e.fwd);
+        return info(e);
+    }
+    /** Forwards of `domid`, or all. */
+    list(domid) {
+        return [...this.#byKey.values()].filter((e) => domid === undefined || e.domid === domid).map(info);
+    }
+    /** The domain is going: its forwards close. */
+    removeDomain(domid) {
+        for (const [k, e] of [...this.#byKey]) {
+            if (e.domid !== domid)
+                continue;
+            this.#byKey.delete(k);
+            e.gw.unforward(e.fwd);
+        }
+    }
+}
+function info(e) {
+    const ip = e.target();
+    return {
+        domid: e.domid, spec: formatForwardSpec(e.spec), proto: e.spec.proto, hostAddress: e.spec.hostAddress, hostPort: e.fwd.boundPort,
+        guestPort: e.spec.guestPort, bridge: e.gw.bridge, guestAddress: ip === undefined ? null : formatIpv4(ip),
+    };
+}
+//# sourceMappingURL=forwards.js.map

@@ -1,0 +1,651 @@
+// A host: one physical machine's worth of xenode in this process. dom0 is the main thread;
+// it runs the hypervisor authority, xenstored, the console daemon and the toolstack, and
+// applies each domain's on_poweroff/on_reboot/on_crash action when VIRQ_DOM_EXC says a domain
+// shut down, as xl's per-domain daemon does.
+import { EventEmitter } from 'node:events';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { VIRQ_DOM_EXC } from '../abi/event_channel.js';
+import { ConsoleDaemon } from '../drivers/console/daemon.js';
+import { XenError } from '../errors.js';
+import { Hypervisor } from '../hypervisor/hypervisor.js';
+import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
+import { GUEST_IMAGE, PCPU_IMAGE, REALM_IMAGE } from '../guest/image.js';
+import { Cpupool, POOL0 } from '../hypervisor/cpupool.js';
+import { VcpuPool } from '../hypervisor/vcpu.js';
+import { Switch } from '../network/switch.js';
+import { Gateway } from '../network/gateway/gateway.js';
+import { NetbackDaemon } from '../drivers/net/back/devd.js';
+import { eventChannels } from '../drivers/evtchn.js';
+import { connectLocal } from '../xenstore/client/transport.js';
+import { XenstoreClient } from '../xenstore/client/client.js';
+import { Xenstored } from '../xenstore/server/daemon.js';
+import { mapGuestRing } from '../xenstore/server/introduce.js';
+import { Storage } from '../storage/sr.js';
+import { Vdis } from '../storage/vdi.js';
+import { buildDomain, claimShell, teardownDomain } from './builder.js';
+import { isShellName, ShellPool } from './shells.js';
+import { attachDisk, detachDisk, vdiLiveDisks, vdiUsers } from './devices.js';
+import { vdevToDevid } from './diskspec.js';
+import { DEFAULT_BRIDGE, attachVif, detachVif, settleVifMacs } from './vifs.js';
+import { DomainForwards } from './forwards.js';
+import { domainNameProblem, poolNameProblem } from './domconfig.js';
+import { hostPaths, resolveStateDir } from './paths.js';
+import { seedHost } from './db/seed.js';
+import { SqliteHostDb } from './db/sqlite.js';
+import { VmTable, vmConfig, findVm } from './vms.js';
+/** How long a suspend waits for the guest to suspend (libxl waits as long). */
+export const SUSPEND_TIMEOUT_MS = 60_000;
+/** Events per dom0 port per 100 ms before the port is throttled (see UpcallLoop). */
+const DOM0_STORM_LIMIT = 20_000;
+/**
+ * Creates in progress at once; one more is refused with EAGAIN, so a storm of creates costs
+ * its senders a retry instead of the host its responsiveness.
+ */
+export const MAX_CREATES_IN_FLIGHT = 64;
+export class Host extends EventEmitter {
+    hv;
+    loop;
+    xenstored;
+    xs;
+    consoled;
+    pool;
+    shells;
+    paths;
+    /** The host database (in memory for a host without a state dir). */
+    db;
+    storage;
+    vdis;
+    /** Every domain's VM record (vms.ts): written at each change, before the change is told. */
+    vms;
+    #managed = new Map();
+    /** Names of domains being built: a name is taken from the moment its create starts. */
+    #creating = new Set();
+    #destroying = new Map();
+    #log;
+    #maxCreates;
+    #closed = false;
+    /** Set while the host shuts its guests down: their shutdown actions no longer restart them. */
+    #stopping = false;
+    #switch;
+    /** Shared cpupools by name; Pool-0 (a thread per vCPU) is `pool`. */
+    #cpupools = new Map();
+    #gateways = new Map();
+    /** Host port forwards of domains, through their bridges' gateways. */
+    forwards = new DomainForwards((bridge) => this.gateway(bridge));
+    constructor(opts, parts) {
+        super();
+        this.hv = parts.hv;
+        this.loop = parts.loop;
+        this.xenstored = parts.xenstored;
+        this.xs = parts.xs;
+        this.#log = opts.log ?? (() => { });
+        this.#maxCreates = opts.maxCreates ?? MAX_CREATES_IN_FLIGHT;
+        this.consoled = new ConsoleDaemon(this.hv.dom0Hypercalls, this.loop);
+        this.consoled.on('broken', (domid, why) => this.#log(`d${domid}: console detached: ${why}`));
+        this.pool = new VcpuPool({ size: opts.poolSize ?? 0, image: GUEST_IMAGE });
+        this.shells = new ShellPool(() => this.#ctx, opts.shells ?? { count: 0, memory: 0 }, this.#log);
+        this.paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
+        this.db = parts.db;
+        this.vms = parts.vms;
+        this.storage = new Storage(this.db, this.#imagesDir);
+        this.vdis = new Vdis(this.storage, (vdi) => vdiUsers(this.devices, vdi), (vdi) => vdiLiveDisks(this.devices, vdi));
+    }
+    /** The default SR's directory, where bare-name disk targets live. */
+    get #imagesDir() {
+        return join(this.paths?.stateDir ?? resolveStateDir(), 'images');
+    }
+    static async start(opts = {}) {
+        const hv = new Hypervisor();
+        const log = opts.log ?? (() => { });
+        const stormed = new Set();
+        const loop = new UpcallLoop(hv.dom0.view, {
+            pausable: false,
+            haltPollUs: HALT_POLL_MAX_US,
+            onError: (e, port) => log(`dom0: handler of port ${port} failed: ${e?.stack ?? e}`),
+            stormLimit: DOM0_STORM_LIMIT,
+            onStorm: (port) => {
+                if (stormed.has(port))
+                    return;
+                stormed.add(port);
+                log(`dom0: event storm on port ${port}: throttling it`);
+            },
+        });
+        loop.start();
+        const hc = hv.dom0Hypercalls;
+        const xenstored = new Xenstored({
+            introduce: mapGuestRing(hc, loop),
+            // SET_PERMS may name only domains the hypervisor has (XSA-322's class).
+            domainExists: (domid) => hv.findDomain(domid) !== undefined,
+            log,
+        });
+        const xs = new XenstoreClient(connectLocal(xenstored, 0));
+        const paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
+        if (paths)
+            await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
+        let db;
+        let vms;
+        try {
+            db = SqliteHostDb.open(paths?.hostDb ?? ':memory:');
+            vms = new VmTable(db, (await seedHost(db)).host);
+            const dom0 = hv.dom0;
+            await vms.rebuild({ domid: 0, uuid: dom0.uuid, name: dom0.name, createdAt: dom0.createdAt });
+        }
+        catch (e) {
+            await db?.close();
+            xs.close();
+            await xenstored.close();
+            loop.stop();
+            throw e;
+        }
+        const host = new Host(opts, { hv, loop, xenstored, xs, db, vms });
+        if (host.paths) {
+            await xenstored.listen(host.paths.xenstoredSocket);
+        }
+        const domExc = await hc.evtchnBindVirq(VIRQ_DOM_EXC);
+        loop.on(domExc, () => void host.#onDomainException());
+        host.shells.fill();
+        return host;
+    }
+    get #ctx() {
+        return { hv: this.hv, xs: this.xs, consoled: this.consoled, pool: this.pool, onLog: this.#log, loop: this.loop, cpupools: this.#cpupools,
+            ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback };
+    }
+    /**
+     * Create and start a domain (xl create); `paused` leaves it paused, as xl create -p. It is a
+     * new transient VM, or the persistent VM `vm` (halted until now) booting. `restore`: from a
+     * save image (migration/restore.ts), never in a shell (its memory must be filled before its
+     * runtime boots).
+     */
+    async create(config, opts = {}) {
+        if (this.#closed || this.#stopping)
+            throw new XenError('EINVAL', 'the host is shutting down');
+        if (this.#creating.size >= this.#maxCreates) {
+            throw new XenError('EAGAIN', `${this.#creating.size} creates are in progress on this host: try again when one has finished`);
+        }
+        this.#checkNameFree(config.name);
+        this.#creating.add(config.name);
+        try {
+            config = { ...config, vifs: settleVifMacs(config.vifs) };
+            // Shells are Pool-0 domains: a create for a shared cpupool builds its domain there.
+            const inPool0 = config.pool === undefined || config.pool === POOL0;
+            const fromShell = !opts.paused && !opts.restore && inPool0 && this.shells.fits(config) ? await claimShell(this.#ctx, () => this.shells.take(), config) : undefined;
+            const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
+            const { domid, uuid } = built.domain;
+            // The domain keeps its uuid when it restarts, as libxl's does.
+            config = { ...config, uuid };
+            let vm;
+            try {
+                vm = await this.vms.started(opts.vm, built.domain, config, opts.paused === true, { resume: opts.restore !== undefined });
+            }
+            catch (e) {
+                await teardownDomain(this.#ctx, domid);
+                throw e;
+            }
+            this.#managed.set(domid, { config, handled: false, vm });
+            try {
+                for (const f of config.forwards ?? [])
+                    await this.forwards.add(domid, config.vifs, f);
+            }
+            catch (e) {
+                await this.destroy(domid).catch(() => { });
+                throw e;
+            }
+            this.emit('created', domid, config.name);
+            // A crash during the build was signalled before the domain was ours to handle.
+            if (built.domain.shutdownReason)
+                void this.#onDomainException();
+            return built;
+        }
+        finally {
+            this.#creating.delete(config.name);
+        }
+    }
+    #checkNameFree(name) {
+        if (this.#creating.has(name))
+            throw new XenError('EEXIST', `a domain named '${name}' is being created`);
+        for (const d of this.hv.domains()) {
+            if (d.name === name && !d.dying)
+                throw new XenError('EEXIST', `a domain named '${name}' already exists (id ${d.domid})`);
+        }
+    }
+    /** The domains users see, in domid order: every domain but the shells (shells.ts). */
+    domains() {
+        return this.hv.domains().filter((d) => !isShellName(d.name));
+    }
+    /** The domain `domid` if users may see it (not a shell). */
+    findDomain(domid) {
+        const d = this.hv.findDomain(domid);
+        return d && !isShellName(d.name) ? d : undefined;
+    }
+    /** Boot a halted persistent VM (XAPI's VM.start) with the configuration its record holds. */
+    async start(vm, opts = {}) {
+        const { ref, config } = await this.db.read((tx) => {
+            const ref = findVm(tx, vm);
+            return { ref, config: vmConfig(tx.VM.get(ref)) };
+        });
+        if (!config)
+            throw new XenError('EPERM', 'the control domain is always running');
+        return this.create(config, { ...opts, vm: ref });
+    }
+    /** The VM record of a managed domain. */
+    vmOf(domid) {
+        return this.#managed.get(domid)?.vm;
+    }
+    /** A managed domain's configuration changed: the cache and the record, together. */
+    async #configure(domid, edit) {
+        const m = this.#managed.get(domid);
+        if (!m)
+            return;
+        m.config = edit(m.config);
+        await this.vms.configured(m.vm, m.config);
+    }
+    /** The configuration a domain was created from (undefined for dom0 and domains still being built). */
+    config(domid) {
+        return this.#managed.get(domid)?.config;
+    }
+    /** A guest the toolstack manages, for an operation `what`; dom0 and domains being built are refused. */
+    #guest(domid, what) {
+        const d = this.hv.domain(domid);
+        if (domid === 0)
+            throw new XenError('EPERM', `Domain-0 cannot be ${what}`);
+        if (d.dying || this.#destroying.has(domid))
+            throw new XenError('ESRCH', `domain ${domid} is being destroyed`);
+        if (!this.#managed.has(domid))
+            throw new XenError('EBUSY', `domain ${domid} is still being created: try again when its create returns`);
+        return d;
+    }
+    /**
+     * Ask the guest to shut down (xl shutdown / xl reboot): it sees control/shutdown. A guest
+     * that has already shut down, or is paused, could not act on the request.
+     */
+    async requestShutdown(domid, request) {
+        const d = this.#guest(domid, request === 'reboot' ? 'rebooted' : 'shut down');
+        if (d.shutdownReason)
+            throw new XenError('EINVAL', `domain ${domid} has already shut down (${d.shutdownReason}): destroy it with \`xenode destroy ${domid}\``);
+        if (d.paused)
+            throw new XenError('EINVAL', `domain ${domid} is paused and cannot act on a ${request} request: unpause it first, or destroy it`);
+        await this.xs.write(`/local/domain/${domid}/control/shutdown`, request);
+    }
+    /**
+     * Suspend a guest (the first step of xl save and xl migrate): control/shutdown = suspend,
+     * then wait until it has shut down with reason suspend. A guest that does not within
+     * `timeoutMs` keeps running and the request is withdrawn, as libxl does.
+     */
+    async suspend(domid, timeoutMs = SUSPEND_TIMEOUT_MS) {
+        const d = this.#guest(domid, 'suspended');
+        if (d.shutdownReason)
+            throw new XenError('EINVAL', `domain ${domid} has already shut down (${d.shutdownReason})`);
+        if (d.paused)
+            throw new XenError('EINVAL', `domain ${domid} is paused and cannot act on a suspend request: unpause it first`);
+        let onExc;
+        const suspended = new Promise((resolve, reject) => {
+            onExc = (id) => {
+                if (id !== domid)
+                    return;
+                if (d.shutdownReason === 'suspend')
+                    resolve();
+                else if (d.shutdownReason || d.dying)
+                    reject(new XenError('ESRCH', `domain ${domid} ${d.dying ? 'was destroyed' : `shut down (${d.shutdownReason})`} instead of suspending`));
+            };
+            this.hv.on('domainException', onExc);
+        });
+        let timer;
+        const timedOut = new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new XenError('ETIMEDOUT', `guest did not suspend, timed out (domain ${domid}, ${timeoutMs} ms): it runs on`)), timeoutMs);
+        });
+        try {
+            await this.xs.write(`/local/domain/${domid}/control/shutdown`, 'suspend');
+            await Promise.race([suspended, timedOut]);
+        }
+        catch (e) {
+            // libxl: "guest didn't acknowledge suspend, cancelling request".
+            await this.xs.write(`/local/domain/${domid}/control/shutdown`, '').catch(() => { });
+            throw e;
+        }
+        finally {
+            clearTimeout(timer);
+            this.hv.off('domainException', onExc);
+        }
+        return d;
+    }
+    /** A suspended guest runs on in place (xl save -c, or a save or migration that failed). */
+    resume(domid) {
+        this.#guest(domid, 'resumed');
+        this.hv.resumeDomain(domid);
+        const m = this.#managed.get(domid);
+        if (m)
+            m.handled = false;
+    }
+    /** Destroy a domain and build it again from its configuration, as its on_reboot=restart would: the same VM, a new domain. */
+    async hardReboot(domid) {
+        const d = this.#guest(domid, 'rebooted');
+        const m = this.#managed.get(domid);
+        // Its own shutdown, if one comes now, is this reboot's.
+        m.handled = true;
+        const built = await this.#apply(domid, d.name, m, 'restart');
+        if (!built)
+            throw new XenError('ESRCH', `domain ${domid} was destroyed while it rebooted`);
+        return built;
+    }
+    /** xl pause: pauses nest, as Xen's controller pause count does. */
+    async pause(domid) {
+        const d = this.#guest(domid, 'paused');
+        this.hv.pause(domid);
+        await this.#power(domid, 'Paused');
+        this.emit('paused', domid, d.name);
+    }
+    async unpause(domid) {
+        const d = this.#guest(domid, 'unpaused');
+        if (!d.paused)
+            throw new XenError('EINVAL', `domain ${domid} is not paused`);
+        this.hv.unpause(domid);
+        if (!d.paused)
+            await this.#power(domid, d.shutdownReason ? 'Halted' : 'Running');
+        this.emit('unpaused', domid, d.name);
+    }
+    async #power(domid, state) {
+        const m = this.#managed.get(domid);
+        if (m)
+            await this.vms.power(m.vm, state);
+    }
+    /** xl rename: the domain's name in the hypervisor, in xenstore, and in the config it restarts with. */
+    async rename(domid, name) {
+        const d = this.#guest(domid, 'renamed');
+        const problem = domainNameProblem(name);
+        if (problem !== undefined)
+            throw new XenError('EINVAL', `invalid domain name: ${problem}`);
+        if (name === d.name)
+            return;
+        this.#checkNameFree(name);
+        const old = d.name;
+        d.name = name;
+        await this.#configure(domid, (c) => ({ ...c, name }));
+        await this.xs.transaction(async (t) => {
+            await t.write(`/local/domain/${domid}/name`, name);
+            await t.write(`/vm/${d.uuid}/name`, name);
+        });
+        this.emit('renamed', domid, name, old);
+    }
+    /** xl cpupool-create: a shared pool of `cpus` pCPU threads. */
+    async createCpupool(name, cpus, sched = 'credit', opts = {}) {
+        const problem = poolNameProblem(name);
+        if (problem)
+            throw new XenError('EINVAL', `invalid pool name: ${problem}`);
+        if (name === POOL0 || this.#cpupools.has(name))
+            throw new XenError('EEXIST', `a cpupool named ${name} already exists`);
+        const pool = new Cpupool({ name, cpus, sched, image: PCPU_IMAGE, realmImage: REALM_IMAGE, onLog: this.#log, ...opts });
+        this.#cpupools.set(name, pool);
+        try {
+            await pool.ready();
+        }
+        catch (e) {
+            this.#cpupools.delete(name);
+            await pool.destroy().catch(() => { });
+            throw new XenError('EIO', `cpupool ${name}: its pCPU threads did not start: ${e.message}`);
+        }
+        return pool;
+    }
+    /** xl cpupool-destroy: only an empty pool goes (as xl's, whose CPUs must be removed first). */
+    async destroyCpupool(name) {
+        if (name === POOL0)
+            throw new XenError('EPERM', `${POOL0} cannot be destroyed`);
+        const pool = this.#cpupools.get(name);
+        if (!pool)
+            throw new XenError('ENOENT', `no cpupool named ${name}`);
+        await pool.destroy();
+        this.#cpupools.delete(name);
+    }
+    /** The shared pools (Pool-0 not among them). */
+    get cpupools() {
+        return this.#cpupools;
+    }
+    /** The name of the pool a domain runs in (dom0 and Pool-0 guests: Pool-0). */
+    poolOf(domid) {
+        for (const [name, pool] of this.#cpupools)
+            if (pool.hosts(domid))
+                return name;
+        return POOL0;
+    }
+    /**
+     * xl cpupool-migrate. Moving to the pool it is in is nothing to do; anything else is refused
+     * for a domain that runs: its vCPU's JavaScript heap (its realm's, or its thread's) cannot be
+     * copied to another thread, as DESIGN.md §6 says for migration.
+     */
+    migrateToCpupool(domid, pool) {
+        const d = this.#guest(domid, 'moved');
+        if (pool !== POOL0 && !this.#cpupools.has(pool))
+            throw new XenError('ENOENT', `no cpupool named ${pool}`);
+        const from = this.poolOf(domid);
+        if (from === pool)
+            return;
+        throw new XenError('EOPNOTSUPP', `domain ${d.name} (id ${domid}) runs in ${from}: a running domain's JavaScript heap cannot move to ` +
+            `another thread, so it cannot change pools; shut it down and create it again with pool="${pool}" in its configuration`);
+    }
+    /** dom0's virtual switch (src/network), made when something first plugs into it. */
+    get switch() {
+        return (this.#switch ??= new Switch());
+    }
+    /** The gateway of `bridge` (10.0.2.0/24 in slirp's shape), attached if it has none; xenbr0 gets one with the first vif. */
+    gateway(bridge) {
+        let gw = this.#gateways.get(bridge);
+        if (!gw || gw.closed) {
+            gw = Gateway.attach(this.switch, bridge);
+            this.#gateways.set(bridge, gw);
+        }
+        return gw;
+    }
+    /** xenode network-forward: a host port to the domain's first vif; it stays in the configuration the domain restarts with. */
+    async addForward(domid, spec) {
+        this.#guest(domid, 'given a forward');
+        const info = await this.forwards.add(domid, this.#managed.get(domid).config.vifs, spec);
+        await this.#configure(domid, (c) => ({ ...c, forwards: [...(c.forwards ?? []), spec] }));
+        return info;
+    }
+    /** xenode network-forward --remove. */
+    async removeForward(domid, spec) {
+        this.#guest(domid, 'relieved of a forward');
+        const info = this.forwards.remove(domid, spec);
+        const same = (f) => f.proto === spec.proto && f.hostAddress === spec.hostAddress && f.hostPort === spec.hostPort;
+        await this.#configure(domid, (c) => ({ ...c, forwards: (c.forwards ?? []).filter((f) => !same(f)) }));
+        return info;
+    }
+    /** What the device code needs of this host. */
+    get devices() {
+        return { hv: this.hv, xs: this.xs, loop: this.loop, log: this.#log, ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback };
+    }
+    /** How dom0's netback service starts: plugging vifs into this host's switch. */
+    get #netback() {
+        const hc = this.hv.dom0Hypercalls;
+        const ctx = { hc, evtchn: eventChannels(hc, this.loop), xs: this.xs, log: this.#log };
+        return {
+            startNetback: () => {
+                this.gateway(DEFAULT_BRIDGE);
+                return NetbackDaemon.start(ctx, 0, { switch: this.switch });
+            },
+        };
+    }
+    /** xl network-attach: hot-plug a vif. It stays in the configuration the domain restarts with, as libxl keeps it. */
+    async attachVif(domid, vif) {
+        this.#guest(domid, 'given a vif');
+        const dev = await attachVif(this.devices, domid, vif);
+        await this.#configure(domid, (c) => ({ ...c, vifs: [...c.vifs.filter((x) => x.devid !== vif.devid), { ...vif, mac: dev.mac }] }));
+        return dev;
+    }
+    /** xl network-detach DEVID|MAC [-f]. */
+    async detachVif(domid, which, force) {
+        this.#guest(domid, 'relieved of a vif');
+        const devid = await detachVif(this.devices, domid, which, { force });
+        await this.#configure(domid, (c) => ({ ...c, vifs: c.vifs.filter((x) => x.devid !== devid) }));
+    }
+    /** xl block-attach: hot-plug a disk. It stays in the configuration the domain restarts with, as libxl keeps it. */
+    async attachDisk(domid, spec) {
+        this.#guest(domid, 'given a disk');
+        const dev = await attachDisk(this.devices, domid, spec);
+        await this.#configure(domid, (c) => ({ ...c, disks: [...c.disks.filter((x) => x.devid !== spec.devid), spec] }));
+        return dev;
+    }
+    /** xl block-detach [-f]. */
+    async detachDisk(domid, vdev, force) {
+        this.#guest(domid, 'relieved of a disk');
+        await detachDisk(this.devices, domid, vdev, { force });
+        const devid = /^[0-9]+$/.test(vdev) ? Number(vdev) : vdevToDevid(vdev);
+        await this.#configure(domid, (c) => ({ ...c, disks: c.disks.filter((x) => x.devid !== devid) }));
+    }
+    /** True from the moment a destroy of the domain starts until it is done. */
+    isDestroying(domid) {
+        return this.#destroying.has(domid);
+    }
+    /**
+     * xl destroy. Destroys of one domain that overlap share one teardown (a shutdown action and
+     * a user's destroy can meet here); `destroyed` is emitted once. A transient VM's record goes
+     * with its domain, unless `keepVm` (it is about to restart).
+     */
+    destroy(domid, keepVm = false) {
+        const pending = this.#destroying.get(domid);
+        if (pending)
+            return pending;
+        let d;
+        try {
+            d = this.hv.domain(domid);
+            if (domid === 0)
+                throw new XenError('EPERM', 'dom0 cannot be destroyed');
+            if (d.dying)
+                throw new XenError('ESRCH', `domain ${domid} is already dying`);
+        }
+        catch (e) {
+            return Promise.reject(e);
+        }
+        const done = (async () => {
+            const vm = this.#managed.get(domid)?.vm;
+            this.#managed.delete(domid);
+            this.forwards.removeDomain(domid);
+            await teardownDomain(this.#ctx, domid);
+            if (vm)
+                await this.vms.stopped(vm, keepVm).catch((e) => this.#log(`d${domid}: its VM record could not be updated: ${e.message}`));
+            this.emit('destroyed', domid, d.name);
+        })().finally(() => this.#destroying.delete(domid));
+        this.#destroying.set(domid, done);
+        return done;
+    }
+    async #onDomainException() {
+        this.shells.reap();
+        for (const d of this.hv.domains()) {
+            const m = this.#managed.get(d.domid);
+            if (!m || m.handled || !d.shutdownReason)
+                continue;
+            m.handled = true;
+            const reason = d.shutdownReason;
+            const c = m.config;
+            const action = reason === 'crash' ? c.onCrash : reason === 'reboot' ? c.onReboot : reason === 'watchdog' ? c.onWatchdog
+                : reason === 'soft_reset' ? c.onSoftReset : c.onPoweroff;
+            this.consoled.drain(d.domid);
+            // Decided here, once: the event tells everyone what happens next.
+            // A suspended domain waits for whoever suspended it (save, migrate), as xl leaves it.
+            const taken = this.#stopping || this.#destroying.has(d.domid) ? 'destroy' : reason === 'suspend' ? 'preserve' : outcomeOf(action);
+            if (reason !== 'suspend')
+                await this.vms.power(m.vm, 'Halted').catch((e) => this.#log(`d${d.domid}: its VM record could not be updated: ${e.message}`));
+            this.emit('shutdown', d.domid, d.name, reason, action, taken);
+            try {
+                await this.#apply(d.domid, d.name, m, taken);
+            }
+            catch (e) {
+                this.#log(`d${d.domid}: ${taken} after ${reason} failed: ${e.message}`);
+            }
+        }
+    }
+    /** Carry out a shutdown outcome; the new domain when it restarts. */
+    async #apply(domid, name, m, action) {
+        // Someone is destroying it already: that wins over the configured action.
+        if (this.#destroying.has(domid))
+            return undefined;
+        if (action === 'preserve')
+            return undefined;
+        const restart = action === 'restart';
+        let config = m.config;
+        if (action === 'rename-restart') {
+            // The renamed domain keeps its VM and uuid; the new one is a new VM.
+            const { uuid: _, ...rest } = config;
+            config = rest;
+            this.hv.domain(domid).name = `${name}-${domid}`;
+            await this.#configure(domid, (c) => ({ ...c, name: `${name}-${domid}` }));
+            await this.xs.write(`/local/domain/${domid}/name`, `${name}-${domid}`);
+        }
+        else {
+            await this.destroy(domid, restart);
+        }
+        if (restart || action === 'rename-restart') {
+            let built;
+            try {
+                built = await this.create(config, restart ? { vm: m.vm } : {});
+            }
+            catch (e) {
+                if (restart)
+                    await this.vms.stopped(m.vm, false).catch(() => { });
+                this.emit('restartFailed', domid, name, e.message);
+                throw e;
+            }
+            this.emit('restarted', domid, built.domain.domid, name);
+            return built;
+        }
+        return undefined;
+    }
+    /**
+     * Ask every running guest to power off, wait up to `graceMs` for them to go, then close the
+     * host (which destroys whatever is left). Paused guests cannot answer and are just destroyed.
+     */
+    async shutdownAll(graceMs) {
+        this.#stopping = true;
+        const guests = this.hv.domains().filter((d) => d.domid !== 0 && !d.dying && !d.shutdownReason && !d.paused && this.#managed.has(d.domid));
+        const left = new Set(guests.map((d) => d.domid));
+        let allGone;
+        const done = new Promise((resolve) => (allGone = resolve));
+        const gone = (domid) => {
+            if (left.delete(domid) && left.size === 0)
+                allGone();
+        };
+        this.on('shutdown', gone);
+        this.on('destroyed', gone);
+        await Promise.all(guests.map((d) => this.requestShutdown(d.domid, 'poweroff').catch(() => gone(d.domid))));
+        if (left.size) {
+            const timer = setTimeout(allGone, graceMs);
+            await done;
+            clearTimeout(timer);
+        }
+        this.off('shutdown', gone);
+        this.off('destroyed', gone);
+        await this.close();
+    }
+    /** Destroy every domain and stop the host's services. */
+    async close() {
+        if (this.#closed)
+            return;
+        this.#closed = true;
+        await this.shells.close();
+        await Promise.all(this.hv.domains().filter((d) => d.domid !== 0 && !d.dying).map((d) => this.destroy(d.domid).catch(() => { })));
+        await this.pool.close();
+        await Promise.all([...this.#cpupools.values()].map((p) => p.destroy().catch(() => { })));
+        this.#cpupools.clear();
+        this.#switch?.close();
+        this.xs.close();
+        await this.xenstored.close();
+        await this.db.close();
+        this.loop.stop();
+    }
+}
+/**
+ * What the host does after a shutdown. xenode writes no core dumps, so the coredump-* actions
+ * act as their plain counterparts; soft-reset restarts.
+ */
+function outcomeOf(a) {
+    switch (a) {
+        case 'coredump-destroy':
+            return 'destroy';
+        case 'coredump-restart':
+        case 'soft-reset':
+            return 'restart';
+        default:
+            return a;
+    }
+}
+//# sourceMappingURL=host.js.map

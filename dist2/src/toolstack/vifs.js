@@ -1,0 +1,119 @@
+// Virtual network interfaces of running domains, as libxl's nic code handles them: attaching
+// writes the backend and frontend nodes (devices.ts's createDevice, with libxl's permissions)
+// and waits for the backend's hotplug outcome, as libxl waits for vif-bridge; detaching asks
+// the device to close through the xenbus state machine (devices.ts's removeDevice). The
+// backend runs in dom0 (netback's service, started with the first vif, plugging vifs into the
+// host's virtual switch) or in the driver domain named by backend=. The builder attaches
+// config.vifs; `xenode network-attach` calls attachVif for hot-plug.
+import { backendPath, frontendPath, readState } from '../drivers/xenbus.js';
+import { XenError } from '../errors.js';
+import { backendDomain, createDevice, deviceIds, frontendView, removeDevice, removeDomainDevices } from './devices.js';
+import { randomVifMac } from './vifspec.js';
+/** xl.conf's vif.default.bridge and vif.default.script (libxl writes the script's full path). */
+export const DEFAULT_BRIDGE = 'xenbr0';
+export const DEFAULT_VIF_SCRIPT = '/etc/xen/scripts/vif-bridge';
+const dom0Services = new WeakMap();
+/** dom0's netback service, started on first use. */
+export function dom0Netback(host) {
+    let p = dom0Services.get(host.hv);
+    if (!p) {
+        if (!host.startNetback)
+            return Promise.reject(new XenError('ENODEV', 'this host has no network backend in dom0'));
+        p = host.startNetback();
+        p.catch(() => dom0Services.delete(host.hv));
+        dom0Services.set(host.hv, p);
+    }
+    return p;
+}
+/** xentop's network counters for each frontend domain whose vifs dom0 serves (empty when it serves none). */
+export async function dom0VifTraffic(hv) {
+    const service = await dom0Services.get(hv)?.catch(() => undefined);
+    return service?.traffic() ?? new Map();
+}
+/**
+ * A domain is being destroyed: remove its vifs at once (their backends let go), and those it
+ * served as a driver domain (their guests see the device close).
+ */
+export async function removeDomainVifs(hv, xs, domid) {
+    await removeDomainDevices(xs, domid, 'vif');
+    await (await dom0Services.get(hv)?.catch(() => undefined))?.removeFrontend(domid);
+}
+/**
+ * Give every vif without a MAC a generated one, as libxl's nic defaults do before it saves the
+ * domain's configuration: the guest keeps its MACs across reboots.
+ */
+export function settleVifMacs(vifs) {
+    return vifs.map((v) => (v.mac === undefined ? { ...v, mac: randomVifMac() } : v));
+}
+/** Attach a vif to a running (or being built) domain; resolves once its backend is ready. */
+export async function attachVif(host, domid, vif) {
+    const { hv, xs } = host;
+    if (hv.domain(domid).dying)
+        throw new XenError('EINVAL', `domain ${domid} is dying`);
+    const backendId = backendDomain(host, vif.backend, 'vif');
+    if (backendId === domid)
+        throw new XenError('EINVAL', `vif ${vif.devid}: a domain cannot serve its own vif`);
+    const fe = frontendPath(domid, 'vif', vif.devid);
+    const be = backendPath(backendId, 'vif', domid, vif.devid);
+    if (await xs.exists(`${fe}/backend`))
+        throw new XenError('EEXIST', `domain ${domid} already has a vif ${vif.devid}`);
+    if (backendId !== 0)
+        hv.link(backendId, domid);
+    else
+        await dom0Netback(host);
+    const mac = vif.mac ?? randomVifMac();
+    const opt = (k, v) => (v === undefined ? [] : [[k, v]]);
+    await createDevice(host, { domid, backendId, fe, be }, [
+        ['frontend', fe], ['frontend-id', domid], ['online', 1], ['script', vif.script ?? DEFAULT_VIF_SCRIPT], ['mac', mac],
+        ['bridge', vif.bridge ?? DEFAULT_BRIDGE], ['handle', vif.devid], ['type', vif.type ?? 'vif'],
+        ...opt('rate', vif.rate && `${vif.rate.bytesPerInterval},${vif.rate.intervalUsecs}`),
+        ...opt('ip', vif.ip), ...opt('vifname', vif.vifname), ...opt('mtu', vif.mtu), ...opt('gatewaydev', vif.gatewaydev),
+    ], [
+        ['backend', be], ['backend-id', backendId], ['handle', vif.devid], ['mac', mac],
+        ...opt('trusted', vif.trusted === undefined ? undefined : vif.trusted ? 1 : 0),
+    ], `vif ${vif.devid}`);
+    return readNic(xs, domid, vif.devid);
+}
+/** The devid of the vif named by its number or its MAC (xl network-detach's argument). */
+async function findVif(host, domid, which) {
+    const ids = await deviceIds(host, domid, 'vif');
+    if (/^[0-9]+$/.test(which)) {
+        if (ids.includes(Number(which)))
+            return Number(which);
+    }
+    else {
+        const want = which.toLowerCase();
+        for (const devid of ids) {
+            if ((await host.xs.readOptional(`${frontendPath(domid, 'vif', devid)}/mac`))?.toLowerCase() === want)
+                return devid;
+        }
+    }
+    throw new XenError('ENOENT', `domain ${domid} has no vif ${which}`);
+}
+/** Detach a vif (xl network-detach DEVID|MAC); returns its devid. */
+export async function detachVif(host, domid, which, opts = {}) {
+    const devid = await findVif(host, domid, which);
+    await removeDevice(host, frontendPath(domid, 'vif', devid), opts.force === true, `d${domid} vif ${devid}`);
+    return devid;
+}
+async function readNic(xs, domid, devid) {
+    const fe = frontendPath(domid, 'vif', devid);
+    const { be, num, q0 } = await frontendView(xs, fe);
+    return {
+        devid,
+        backendId: (await num(`${fe}/backend-id`)) ?? 0,
+        mac: (await xs.readOptional(`${fe}/mac`)) ?? '',
+        handle: (await num(`${fe}/handle`)) ?? devid,
+        state: await readState(xs, fe),
+        // libxl reads the single event-channel node: split channels show as -1, as in xl.
+        eventChannel: await num(`${q0}/event-channel`),
+        txRingRef: await num(`${q0}/tx-ring-ref`),
+        rxRingRef: await num(`${q0}/rx-ring-ref`),
+        backendPath: be,
+    };
+}
+/** The domain's vifs, by device id (xl network-list). */
+export async function listVifs(host, domid) {
+    return Promise.all((await deviceIds(host, domid, 'vif')).map((devid) => readNic(host.xs, domid, devid)));
+}
+//# sourceMappingURL=vifs.js.map

@@ -1,0 +1,86 @@
+// XAPI's event stream for event.from and event.inject: every change of a record served is one
+// numbered event (class, operation add/mod/del, ref, the record as it is now). A token is the
+// number of the last event a client has; a client whose token is older than what is kept gets
+// EVENTS_LOST and starts again from the records, as XAPI's clients expect.
+import { XapiError } from './errors.js';
+export const EVENT_LIMITS = { keep: 10_000, maxWaiters: 1024, maxWaitMs: 60_000 };
+/** XAPI writes a token as two 20-digit numbers; the first is ours. */
+export function formatToken(id) {
+    return `${String(id).padStart(20, '0')},${'0'.repeat(20)}`;
+}
+export function parseToken(token) {
+    const m = /^([0-9]{1,20})(?:,[0-9]{1,20})?$/.exec(token);
+    const id = m ? Number(m[1]) : NaN;
+    if (!Number.isSafeInteger(id))
+        throw new XapiError('EVENT_FROM_TOKEN_PARSE_FAILURE', [token]);
+    return id;
+}
+/** Which events a list of event.from classes asks for: "*", a class, or "class/ref". */
+export function classFilter(classes) {
+    const all = classes.includes('*');
+    const names = new Set(classes.filter((c) => !c.includes('/')).map((c) => c.toLowerCase()));
+    const objects = new Set(classes.filter((c) => c.includes('/')).map((c) => {
+        const i = c.indexOf('/');
+        return `${c.slice(0, i).toLowerCase()}/${c.slice(i + 1)}`;
+    }));
+    return (e) => all || names.has(e.class) || objects.has(`${e.class}/${e.ref}`);
+}
+export class EventLog {
+    limits;
+    #events = [];
+    #waiters = new Set();
+    #last = 0;
+    constructor(limits = EVENT_LIMITS) {
+        this.limits = limits;
+    }
+    get last() {
+        return this.#last;
+    }
+    record(cls, operation, ref, snapshot) {
+        const e = { id: ++this.#last, class: cls.toLowerCase(), operation, ref, ...(snapshot !== undefined && { snapshot }), timestamp: `${(Date.now() / 1000).toFixed(6)}` };
+        this.#events.push(e);
+        if (this.#events.length > this.limits.keep)
+            this.#events.splice(0, this.#events.length - this.limits.keep);
+        for (const w of this.#waiters)
+            if (w.matches(e))
+                w.wake();
+        return e;
+    }
+    /** Events after `since` that `matches` takes; EVENTS_LOST if some of them are no longer kept. */
+    since(since, matches) {
+        const first = this.#events[0]?.id ?? this.#last + 1;
+        // Older than what is kept, or newer than anything here (a token of the host before it restarted).
+        if (since < first - 1 || since > this.#last)
+            throw new XapiError('EVENTS_LOST');
+        // Ids are consecutive: the first one after `since` is at a known index.
+        return this.#events.slice(Math.max(0, since + 1 - first)).filter(matches);
+    }
+    /**
+     * The events after `since`, waiting up to `timeoutMs` for one when there are none yet, and
+     * the last event looked at (the next token).
+     */
+    async wait(since, matches, timeoutMs) {
+        const now = this.since(since, matches);
+        if (now.length || timeoutMs <= 0 || this.#waiters.size >= this.limits.maxWaiters)
+            return { events: now, last: Math.max(since, this.#last) };
+        await new Promise((resolve) => {
+            const w = {
+                matches,
+                wake: () => {
+                    clearTimeout(timer);
+                    this.#waiters.delete(w);
+                    resolve();
+                },
+            };
+            const timer = setTimeout(w.wake, Math.min(timeoutMs, this.limits.maxWaitMs));
+            this.#waiters.add(w);
+        });
+        return { events: this.since(since, matches), last: Math.max(since, this.#last) };
+    }
+    /** Wake every waiter (the service is stopping). */
+    close() {
+        for (const w of [...this.#waiters])
+            w.wake();
+    }
+}
+//# sourceMappingURL=events.js.map

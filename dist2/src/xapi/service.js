@@ -1,0 +1,267 @@
+import { XAPI_ROLES } from '../toolstack/contract.js';
+import { NULL_REF } from '../toolstack/db/records.js';
+import { auditArg } from './audit.js';
+import { CALLS } from './calls.js';
+import { methodUnknown, parameterCountMismatch, toXapiError, XapiError } from './errors.js';
+import { EventLog } from './events.js';
+import { isDbClass, poolIdentity, serveRecord } from './model.js';
+import { LoginThrottle, SessionTable } from './sessions.js';
+import { RrdSampler } from './rrd.js';
+import { TaskTable } from './tasks.js';
+import { checkParam } from './types.js';
+const LOGIN = 'session.login_with_password';
+const LIST_METHODS = 'system.listMethods';
+/** Whether `role` may make a call that needs `need` (roles are ordered, most powerful first). */
+export function roleAllows(role, need) {
+    return XAPI_ROLES.indexOf(role) <= XAPI_ROLES.indexOf(need);
+}
+export class XapiService {
+    ts;
+    db;
+    users;
+    /** The pool's and the host's refs, read from the database at start. */
+    identity = { poolRef: NULL_REF, hostRef: NULL_REF, hostUuid: '' };
+    /** Statistics for /rrd_updates, sampled from start() on. */
+    rrd;
+    sessions;
+    throttle;
+    events;
+    tasks;
+    #domainWaiters = new Set();
+    #classic = new Map();
+    #sub;
+    #unwatch;
+    /** Records as served, by class and ref, and whole classes: cleared by every change of a served class. */
+    #served = new Map();
+    #servedAll = new Map();
+    /** Bumped at each clear: a read that straddles one does not fill the cache with what it read before. */
+    #servedGeneration = 0;
+    #audit;
+    #migration;
+    constructor(ts, db, users, opts = {}) {
+        this.ts = ts;
+        this.db = db;
+        this.users = users;
+        this.#audit = opts.audit;
+        this.#migration = opts.migration;
+        this.rrd = new RrdSampler(ts, () => this.identity.hostUuid);
+        this.sessions = new SessionTable({ idleMs: 24 * 3600_000, maxSessions: 1000, ...opts.sessions }, Date.now, opts.sessionStore);
+        this.throttle = new LoginThrottle({ failures: 5, windowMs: 60_000, maxSources: 4096, ...opts.logins });
+        this.events = new EventLog({ keep: 10_000, maxWaiters: 1024, maxWaitMs: 60_000, ...opts.events });
+        this.tasks = new TaskTable(this.events, () => this.identity.hostRef);
+        users.onReplaced = (name) => this.sessions.revokeUser(name);
+    }
+    /**
+     * Take up the stored sessions, and follow the host database's changes, so that event.from
+     * sees every record change (a VM's included: the toolstack writes it at each change of its domain).
+     */
+    async start() {
+        this.identity = await this.db.read(poolIdentity);
+        this.rrd.start();
+        await this.sessions.restore();
+        this.#sub = await this.ts.events((e) => this.#onHostEvent(e));
+        this.#unwatch = this.db.watch((changes) => {
+            const served = changes.filter((c) => isDbClass(c.class));
+            if (!served.length)
+                return;
+            this.#served.clear();
+            this.#servedAll.clear();
+            this.#servedGeneration++;
+            // The relations as they are right after the commit (the read runs now; events keep the commits' order).
+            void this.db.read((tx) => served.map((c) => ({ c, snapshot: serveRecord(tx, c.class, c.ref, c.snapshot) })))
+                .then((list) => {
+                for (const { c, snapshot } of list)
+                    this.events.record(c.class, c.operation, c.ref, snapshot);
+            });
+        });
+        return this;
+    }
+    async served(cls, ref) {
+        const key = `${cls}/${ref}`;
+        const hit = this.#served.get(key);
+        if (hit)
+            return hit;
+        const gen = this.#servedGeneration;
+        const rec = await this.db.read((tx) => serveRecord(tx, cls, ref, tx[cls].get(ref)));
+        // Served records are shared between calls: bounded by the database's size, and never changed in place.
+        if (gen === this.#servedGeneration)
+            this.#served.set(key, rec);
+        return rec;
+    }
+    async servedAll(cls) {
+        const hit = this.#servedAll.get(cls);
+        if (hit)
+            return hit;
+        const gen = this.#servedGeneration;
+        const all = await this.db.read((tx) => {
+            const out = new Map();
+            for (const [ref, rec] of tx[cls].getAllRecords())
+                out.set(ref, serveRecord(tx, cls, ref, rec));
+            return out;
+        });
+        if (gen === this.#servedGeneration)
+            this.#servedAll.set(cls, all);
+        return all;
+    }
+    migration() {
+        return this.#migration?.();
+    }
+    /** A session's classic event registration (event.register/next), made on first use; it ends with the session. */
+    classicEvents(session) {
+        let reg = this.#classic.get(session);
+        if (!reg) {
+            if (this.#classic.size >= this.sessions.limits.maxSessions) {
+                for (const s of this.#classic.keys())
+                    if (!this.sessions.has(s))
+                        this.#classic.delete(s);
+            }
+            this.#classic.set(session, (reg = { classes: new Set(), cursor: this.events.last }));
+        }
+        return reg;
+    }
+    /** /rrd_updates: the session (query session_id) must be live; `start` is required, AVERAGE the only cf. */
+    rrdUpdates(query) {
+        this.sessions.use(query.get('session_id') ?? '');
+        const num = (k, dflt) => {
+            const v = query.get(k);
+            if (v === null && dflt !== undefined)
+                return dflt;
+            const n = Number(v);
+            if (v === null || !Number.isFinite(n) || n < 0)
+                throw new XapiError('INVALID_VALUE', [k, String(v)]);
+            return n;
+        };
+        const cf = query.get('cf') ?? 'AVERAGE';
+        if (cf !== 'AVERAGE')
+            throw new XapiError('INVALID_VALUE', ['cf', `${cf}: xenode keeps AVERAGE archives only`]);
+        return this.rrd.store.updates(num('start'), num('interval', 5), query.get('host') === 'true');
+    }
+    close() {
+        this.rrd.stop();
+        this.#unwatch?.();
+        this.#sub?.close();
+        this.events.close();
+        for (const w of [...this.#domainWaiters])
+            w.done();
+    }
+    /** Every call served, Async.* forms included (system.listMethods). */
+    listMethods() {
+        const names = [LOGIN, LIST_METHODS, ...Object.keys(CALLS)];
+        return [...names, ...Object.entries(CALLS).filter(([, c]) => c.async).map(([n]) => `Async.${n}`)];
+    }
+    async call(method, params, peer) {
+        try {
+            if (method === LOGIN)
+                return await this.#login(params, peer);
+            if (method === LIST_METHODS)
+                return this.listMethods();
+            const isAsync = method.startsWith('Async.');
+            const name = isAsync ? method.slice(6) : method;
+            const call = Object.hasOwn(CALLS, name) ? CALLS[name] : undefined;
+            if (!call || (isAsync && !call.async))
+                throw methodUnknown(method);
+            if (params.length !== call.params.length + 1)
+                throw parameterCountMismatch(method, call.params.length + 1, params.length);
+            const session = this.sessions.use(params[0]);
+            const audit = call.writes && this.#audit ? (result) => this.#audit.record({
+                user: session.user, source: session.source, session: session.uuid, call: method,
+                args: params.slice(1).map((v) => auditArg(v)), result,
+            }) : undefined;
+            try {
+                if (!roleAllows(session.role, call.role)) {
+                    throw new XapiError('RBAC_PERMISSION_DENIED', [name.toLowerCase(), `the role ${session.role} may not call ${name}: it needs ${call.role}`]);
+                }
+                const args = call.params.map((p, i) => checkParam(p.type, params[i + 1], p.name));
+                const ctx = { svc: this, session, progress: () => { } };
+                const run = audit ? async () => {
+                    try {
+                        const v = await call.run(ctx, args);
+                        audit('ok');
+                        return v;
+                    }
+                    catch (e) {
+                        audit(toXapiError(e).code);
+                        throw e;
+                    }
+                } : async () => call.run(ctx, args);
+                if (isAsync) {
+                    return this.tasks.start(method, session.ref, (progress) => {
+                        ctx.progress = progress;
+                        return run();
+                    });
+                }
+                return (await run()) ?? '';
+            }
+            catch (e) {
+                // Refused before it ran (its role, its parameters): recorded too.
+                if (audit && e instanceof XapiError && (e.code === 'RBAC_PERMISSION_DENIED' || e.code === 'FIELD_TYPE_ERROR'))
+                    audit(e.code);
+                throw e;
+            }
+        }
+        catch (e) {
+            throw toXapiError(e);
+        }
+    }
+    async #login(params, peer) {
+        // (user, password), and optionally the API version and an originator, as XAPI takes.
+        if (params.length < 2 || params.length > 4)
+            throw parameterCountMismatch(LOGIN, 2, params.length);
+        const [name, password, , originator] = params.map((v, i) => checkParam('string', v, ['uname', 'pwd', 'version', 'originator'][i]));
+        let user;
+        const audit = (session, result) => this.#audit?.record({ user: name, source: peer.source, session, call: LOGIN, args: [], result });
+        if (peer.local && name === 'root')
+            user = { name: 'root', role: 'pool-admin' };
+        else {
+            try {
+                this.throttle.check(peer.source, name);
+            }
+            catch (e) {
+                audit('', toXapiError(e).code);
+                throw e;
+            }
+            user = await this.users.authenticate(name, password);
+            if (!user) {
+                this.throttle.failed(peer.source);
+                audit('', 'SESSION_AUTHENTICATION_FAILED');
+                throw new XapiError('SESSION_AUTHENTICATION_FAILED', [name, 'Authentication failure']);
+            }
+            this.throttle.succeeded(peer.source);
+        }
+        const s = this.sessions.create(user.name, user.role, peer.source, originator ?? '');
+        audit(s.uuid, 'ok');
+        return s.ref;
+    }
+    /**
+     * Run `act`, then wait until the host reports one of `types` for `domid` (or a domain it
+     * restarted from it); VM_SHUTDOWN_TIMEOUT after `timeoutMs`.
+     */
+    async untilDomain(domid, types, timeoutMs, act) {
+        let timer;
+        let w;
+        const seen = new Promise((resolve) => {
+            w = { domid, types, done: resolve };
+            this.#domainWaiters.add(w);
+        });
+        try {
+            await act();
+            const timedOut = new Promise((_, reject) => {
+                timer = setTimeout(() => reject(new XapiError('VM_SHUTDOWN_TIMEOUT', [String(domid), String(timeoutMs / 1000)])), timeoutMs);
+            });
+            await Promise.race([seen, timedOut]);
+        }
+        finally {
+            clearTimeout(timer);
+            this.#domainWaiters.delete(w);
+        }
+    }
+    #onHostEvent(e) {
+        if (!('domid' in e))
+            return;
+        const from = e.type === 'restarted' ? e.from : e.domid;
+        for (const w of this.#domainWaiters)
+            if ((w.domid === e.domid || w.domid === from) && w.types.includes(e.type))
+                w.done();
+    }
+}
+//# sourceMappingURL=service.js.map

@@ -1,0 +1,74 @@
+// XAPI's tasks: what an Async.* call returns at once, then finishes with the call's result
+// (an XML-RPC value, as XAPI keeps it) or its error. Clients watch them through event.from.
+// The table is bounded: finished tasks go first, and a full table of pending ones refuses more
+// with TOO_MANY_PENDING_TASKS.
+import { randomUUID } from 'node:crypto';
+import { handleInvalid, XapiError } from './errors.js';
+import { encodeValue } from './xmlrpc.js';
+import { Double } from './types.js';
+export const NULL_REF = 'OpaqueRef:NULL';
+export class TaskTable {
+    events;
+    hostRef;
+    max;
+    #tasks = new Map();
+    constructor(events, hostRef, max = 1000) {
+        this.events = events;
+        this.hostRef = hostRef;
+        this.max = max;
+    }
+    record(t) {
+        return {
+            uuid: t.uuid, name_label: t.name, name_description: '', allowed_operations: [], current_operations: {},
+            created: t.created, finished: t.finished, status: t.status, resident_on: this.hostRef(),
+            progress: new Double(t.status === 'pending' ? t.progress : 1), type: '', result: t.result, error_info: t.error,
+            other_config: {}, subtask_of: NULL_REF, subtasks: [], backtrace: '',
+        };
+    }
+    /** Run `work` as a task; returns its ref at once. `work` reports its progress (0..1) as it goes: each change is an event. */
+    start(name, session, work) {
+        if (this.#tasks.size >= this.max) {
+            const done = [...this.#tasks.values()].find((t) => t.status !== 'pending');
+            if (!done)
+                throw new XapiError('TOO_MANY_PENDING_TASKS');
+            this.destroy(done.ref);
+        }
+        const t = { ref: `OpaqueRef:${randomUUID()}`, uuid: randomUUID(), name, session, created: new Date(), finished: new Date(0), status: 'pending', result: '', error: [], progress: 0 };
+        this.#tasks.set(t.ref, t);
+        this.events.record('task', 'add', t.ref, this.record(t));
+        const progress = (fraction) => {
+            const p = Math.min(1, Math.max(0, fraction));
+            if (t.status !== 'pending' || p <= t.progress || this.#tasks.get(t.ref) !== t)
+                return;
+            t.progress = p;
+            this.events.record('task', 'mod', t.ref, this.record(t));
+        };
+        work(progress).then((v) => {
+            t.status = 'success';
+            t.result = v === undefined ? '' : encodeValue(v);
+        }, (e) => {
+            t.status = 'failure';
+            t.error = e instanceof XapiError ? e.description : ['INTERNAL_ERROR', String(e?.message ?? e)];
+        }).finally(() => {
+            t.finished = new Date();
+            if (this.#tasks.get(t.ref) === t)
+                this.events.record('task', 'mod', t.ref, this.record(t));
+        });
+        return t.ref;
+    }
+    get(ref) {
+        const t = this.#tasks.get(ref);
+        if (!t)
+            throw handleInvalid('task', ref);
+        return t;
+    }
+    destroy(ref) {
+        this.get(ref);
+        this.#tasks.delete(ref);
+        this.events.record('task', 'del', ref);
+    }
+    all() {
+        return [...this.#tasks.values()];
+    }
+}
+//# sourceMappingURL=tasks.js.map

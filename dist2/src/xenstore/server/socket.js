@@ -1,0 +1,115 @@
+// xenstored's Unix-domain socket, for dom0 tools and Xen's own clients (XENSTORED_PATH). Every
+// client is dom0, as in Xen, so the socket is mode 0600. Replies produced in one turn leave in
+// one write; a client that does not read its replies, or whose connection holds as much
+// unprocessed input as it takes, stops being read (the kernel then blocks its writes), and one
+// that lets watch events pile up is dropped by the connection's bound.
+import { Buffer } from 'node:buffer';
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import { createServer } from 'node:net';
+/** Small messages held for a peer that does not read are merged this many at a time. */
+const MERGE_BATCH = 256;
+export class UnixSocketListener {
+    server;
+    path;
+    #sockets = new Set();
+    constructor(server, path) {
+        this.server = server;
+        this.path = path;
+    }
+    static async listen(path, accept, log) {
+        // A socket left by a daemon that died would make bind fail; anything else at the path stays.
+        const st = await lstat(path).catch(() => undefined);
+        if (st?.isSocket())
+            await unlink(path);
+        const server = createServer();
+        const l = new UnixSocketListener(server, path);
+        server.on('connection', (sock) => l.#attach(sock, accept));
+        await new Promise((resolve, reject) => {
+            server.once('error', reject);
+            server.listen(path, () => {
+                server.off('error', reject);
+                // Later errors (accept failing for lack of file descriptors) cost one client, not the daemon.
+                server.on('error', (e) => log(`xenstored socket ${path}: ${e.message}`));
+                resolve();
+            });
+        });
+        await chmod(path, 0o600);
+        return l;
+    }
+    #attach(sock, accept) {
+        this.#sockets.add(sock);
+        let pending = [];
+        let pendingBytes = 0;
+        /** pending[0..merged) are merged chunks; the small messages after them are merged in batches. */
+        let merged = 0;
+        let flushQueued = false;
+        let throttled = false;
+        const flush = () => {
+            flushQueued = false;
+            const out = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
+            pending = [];
+            pendingBytes = 0;
+            merged = 0;
+            if (sock.destroyed || out.length === 0)
+                return;
+            if (!sock.write(out) && !throttled) {
+                throttled = true;
+                sock.pause();
+                conn.outputPending?.(sock.writableLength);
+            }
+        };
+        const send = (bytes) => {
+            if (sock.destroyed)
+                return 0;
+            pending.push(bytes);
+            pendingBytes += bytes.byteLength;
+            // While the peer is not reading, output waits here until 'drain', merged so that a
+            // backlog of many small events costs few objects.
+            if (throttled && pending.length - merged >= MERGE_BATCH) {
+                pending.push(Buffer.concat(pending.splice(merged)));
+                merged = pending.length;
+            }
+            if (!flushQueued && !throttled) {
+                flushQueued = true;
+                queueMicrotask(flush);
+            }
+            // What the peer has not taken: bytes the kernel refused (the batch leaves this turn).
+            return throttled ? sock.writableLength + pendingBytes : sock.writableLength;
+        };
+        const conn = accept(send, () => sock.destroy());
+        const reading = () => {
+            if (throttled || conn.wantsInput === false)
+                sock.pause();
+            else
+                sock.resume();
+        };
+        conn.onInputSpace = reading;
+        sock.on('data', (d) => {
+            conn.receive(d);
+            reading();
+        });
+        sock.on('drain', () => {
+            if (!throttled)
+                return;
+            throttled = false;
+            if (pendingBytes > 0)
+                flush();
+            conn.outputPending?.(sock.writableLength + pendingBytes);
+            reading();
+        });
+        // 'close' follows every error (EPIPE, ECONNRESET): nothing to do here.
+        sock.on('error', () => undefined);
+        sock.on('close', () => {
+            this.#sockets.delete(sock);
+            conn.close();
+        });
+    }
+    async close() {
+        const closed = new Promise((resolve) => this.server.close(() => resolve()));
+        for (const s of this.#sockets)
+            s.destroy();
+        await closed;
+        await unlink(this.path).catch(() => undefined);
+    }
+}
+//# sourceMappingURL=socket.js.map

@@ -1,0 +1,185 @@
+// Shared cpupools end to end: guests in realms on pCPU threads, next to Pool-0 guests, and the
+// boundary of a realm under hostile guests (one that looks for a way out, spins, allocates
+// without bound, throws from a timer). Guests of the guest-facing suites (console, xenstore,
+// block) run here in a shared pool too.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
+import { Host } from '../../src/toolstack/host.js';
+import { ToolstackApi } from '../../src/toolstack/api.js';
+import { HostLog } from '../../src/toolstack/hostlog.js';
+import { FIXTURES } from '../support/cli.js';
+const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
+let host;
+let dir;
+const logs = [];
+/** Console output by domid, kept past the domain's end (the console daemon drops it then). */
+const output = new Map();
+before(async () => {
+    host = await Host.start({ log: (l) => logs.push(l) });
+    host.consoled.on('output', (domid, data) => output.set(domid, (output.get(domid) ?? '') + Buffer.from(data).toString('utf8')));
+    dir = await mkdtemp(join(tmpdir(), 'xenode-cpupool-e2e-'));
+});
+after(async () => {
+    await host.close();
+    await rm(dir, { recursive: true, force: true });
+});
+function config(name, kernel, extra = '') {
+    return parseDomainConfig(`name = "${name}"\nkernel = "${kernel}"\nmemory = 16\n${extra}`, join(dir, `${name}.cfg`)).config;
+}
+function consoleText(domid) {
+    return output.get(domid) ?? '';
+}
+async function consoleMatch(domid, re, ms = 20_000) {
+    const end = Date.now() + ms;
+    for (;;) {
+        const m = re.exec(consoleText(domid));
+        if (m)
+            return m;
+        if (Date.now() > end)
+            assert.fail(`d${domid}'s console never matched ${re}: ${consoleText(domid).slice(-500)}`);
+        await new Promise((r) => setTimeout(r, 20));
+    }
+}
+test('hello runs in a shared pool: console, xenstore, cmdline and a timer, then powers off', async () => {
+    await host.createCpupool('dense', 2);
+    const destroyed = once(host, 'destroyed');
+    const { domain } = await host.create(config('hello-dense', join(EXAMPLES, 'hello/hello.ts'), 'pool = "dense"\nextra = "greeting=world"\n'));
+    assert.equal(host.poolOf(domain.domid), 'dense');
+    await destroyed;
+    const out = consoleText(domain.domid);
+    assert.match(out, /I am domain \d+, named 'hello-dense'/);
+    assert.match(out, /xenstore says my domid is \d+; my uuid is [0-9a-f-]{36}\./);
+    assert.match(out, /My command line: greeting=world/);
+    assert.match(out, /Slept \d+\.\d ms on a timer\. Powering off\./);
+});
+test('cpupool commands: list with xl columns, pool= placement, migrate refused for a running guest, destroy only when empty', async () => {
+    const api = new ToolstackApi(host, { log: new HostLog() });
+    const created = await api.call('cpupoolCreate', { name: 'cmd', cpus: 1 });
+    assert.deepEqual(created, { name: 'cmd', cpus: 1, sched: 'credit', active: true, domains: 0 });
+    await assert.rejects(api.call('cpupoolCreate', { name: 'cmd', cpus: 1 }), /EEXIST/);
+    const { domain } = await host.create(config('tick-cmd', join(FIXTURES, 'ticker.ts'), 'pool = "cmd"\n'));
+    const pools = await api.call('cpupoolList', {});
+    assert.equal(pools[0].name, 'Pool-0');
+    assert.equal(pools.find((p) => p.name === 'cmd').domains, 1);
+    const [row] = await api.call('list', { domains: [domain.domid] });
+    assert.equal(row.pool, 'cmd');
+    await assert.rejects(api.call('cpupoolMigrate', { domain: domain.domid, pool: 'Pool-0' }), /EOPNOTSUPP.*cannot move/);
+    assert.deepEqual(await api.call('cpupoolMigrate', { domain: domain.domid, pool: 'cmd' }), { domid: domain.domid, name: 'tick-cmd', pool: 'cmd' });
+    await assert.rejects(api.call('cpupoolDestroy', { name: 'cmd' }), /EBUSY/);
+    await assert.rejects(host.create(config('nowhere', join(FIXTURES, 'ticker.ts'), 'pool = "nowhere"\n')), /no such cpupool/);
+    await host.destroy(domain.domid);
+    assert.deepEqual(await api.call('cpupoolDestroy', { name: 'cmd' }), { name: 'cmd' });
+    assert.ok(!(await api.call('cpupoolList', {})).some((p) => p.name === 'cmd'));
+});
+test('a realm leads nowhere: not to the pCPU thread, not to its pool mates', async () => {
+    await host.createCpupool('probe', 1);
+    const a = await host.create(config('probe-a', join(FIXTURES, 'realm-probe.ts'), 'pool = "probe"\n'));
+    const b = await host.create(config('probe-b', join(FIXTURES, 'realm-probe.ts'), 'pool = "probe"\n'));
+    for (const d of [a.domain, b.domain]) {
+        const m = await consoleMatch(d.domid, /PROBE (\{.*\})/);
+        assert.deepEqual(JSON.parse(m[1]), {
+            global: 'realm', sharedMemory: 'realm', typedArray: 'realm', promise: 'realm', hostError: 'realm', overflow: 'realm',
+            dynamicImport: 'refused: RealmUnsupported realm', evalImport: 'refused: EvalError realm', codeFromStrings: 'refused: EvalError realm',
+            require: 'refused: RealmUnsupported', othersMarks: 'none', ownMarks: 'kept',
+        });
+    }
+    await Promise.all([host.destroy(a.domain.domid), host.destroy(b.domain.domid)]);
+});
+test('a guest that throws from a timer crashes alone; its pool mate runs on', async () => {
+    await host.createCpupool('throw', 1);
+    const mate = await host.create(config('mate-throw', join(FIXTURES, 'ticker.ts'), 'pool = "throw"\n'));
+    const shut = once(host, 'shutdown');
+    const bad = await host.create(config('thrower', join(FIXTURES, 'timer-throw.ts'), 'pool = "throw"\n'));
+    const [domid, , reason] = await shut;
+    assert.equal(domid, bad.domain.domid);
+    assert.equal(reason, 'crash');
+    assert.match(consoleText(bad.domain.domid), /guest crashed: Error: boom from a timer/);
+    const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
+    await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+    assert.equal(host.hv.domain(mate.domain.domid).shutdownReason, null);
+    await host.destroy(mate.domain.domid);
+});
+test('an unhandled rejection is the crash of the domain whose promise it was', async () => {
+    await host.createCpupool('reject', 1);
+    const mate = await host.create(config('mate-reject', join(FIXTURES, 'ticker.ts'), 'pool = "reject"\n'));
+    const shut = once(host, 'shutdown');
+    const bad = await host.create(config('rejecter', join(FIXTURES, 'reject.ts'), 'pool = "reject"\n'));
+    const [domid, , reason] = await shut;
+    assert.deepEqual([domid, reason], [bad.domain.domid, 'crash']);
+    assert.match(consoleText(bad.domain.domid), /TypeError: nobody catches this/);
+    assert.equal(host.hv.domain(mate.domain.domid).shutdownReason, null);
+    await host.destroy(mate.domain.domid);
+});
+test("a destroyed domain's timers never run again", async () => {
+    const pool = await host.createCpupool('timers', 1);
+    const { domain } = await host.create(config('tick-gone', join(FIXTURES, 'ticker.ts'), 'pool = "timers"\n'));
+    await consoleMatch(domain.domid, /tick 2/);
+    await host.destroy(domain.domid);
+    const turns = pool.turns();
+    await new Promise((r) => setTimeout(r, 300)); // six of its 50 ms ticks
+    assert.equal(pool.turns(), turns, 'no turn ran for the destroyed domain');
+});
+test('a guest that spins is caught by the watchdog: it crashes, its pCPU mates with it, other pCPUs run on', async () => {
+    await host.createCpupool('spin', 1, 'credit', { watchdogMs: 500 });
+    await host.createCpupool('calm', 1);
+    const mate = await host.create(config('mate-spin', join(FIXTURES, 'ticker.ts'), 'pool = "spin"\non_crash = "preserve"\n'));
+    const other = await host.create(config('other-pool', join(FIXTURES, 'ticker.ts'), 'pool = "calm"\n'));
+    const crashes = new Map();
+    const both = new Promise((resolve) => host.on('shutdown', (domid, _n, reason) => {
+        crashes.set(domid, reason);
+        if (crashes.size >= 2)
+            resolve();
+    }));
+    // Its top level never returns, so create does not wait for main().
+    const spinner = await host.create(config('spinner', join(FIXTURES, 'spin.ts'), 'pool = "spin"\non_crash = "preserve"\n'));
+    await both;
+    assert.equal(crashes.get(spinner.domain.domid), 'crash');
+    assert.equal(crashes.get(mate.domain.domid), 'crash');
+    assert.ok(logs.some((l) => l.includes(`d${spinner.domain.domid} ran`) && l.includes('without yielding')), logs.join('\n'));
+    const ticks = (consoleText(other.domain.domid).match(/tick/g) ?? []).length;
+    await consoleMatch(other.domain.domid, new RegExp(`tick ${ticks + 1}`));
+    // The pool's pCPU was reset: it runs new domains.
+    const again = await host.create(config('after-spin', join(FIXTURES, 'ticker.ts'), 'pool = "spin"\n'));
+    await consoleMatch(again.domain.domid, /tick 1/);
+    await Promise.all([spinner, mate, other, again].map((b) => host.destroy(b.domain.domid)));
+});
+test("a guest that allocates without bound takes down its pCPU's heap, not the host; the pool recovers", async () => {
+    await host.createCpupool('hog', 1, 'credit', { heapMb: 96 });
+    const shut = once(host, 'shutdown');
+    const hog = await host.create(config('hog', join(FIXTURES, 'hog.ts'), 'pool = "hog"\non_crash = "preserve"\n'));
+    const [domid, , reason] = await shut;
+    assert.deepEqual([domid, reason], [hog.domain.domid, 'crash']);
+    const again = await host.create(config('after-hog', join(FIXTURES, 'ticker.ts'), 'pool = "hog"\n'));
+    await consoleMatch(again.domain.domid, /tick 1/);
+    await Promise.all([host.destroy(hog.domain.domid), host.destroy(again.domain.domid)]);
+});
+test('kv-store on a block device runs in a shared pool, across a reboot', async () => {
+    const image = join(dir, 'kv.img');
+    await writeFile(image, new Uint8Array(4 << 20));
+    await host.createCpupool('kv', 1);
+    const kernel = join(EXAMPLES, 'kv-store/kv.ts');
+    const { domain } = await host.create(config('kv-dense', kernel, `pool = "kv"\ndisk = [ 'vdev=xvda, target=${image}' ]\nextra = "serve"\non_reboot = "restart"\n`));
+    let reqId = 0;
+    const ask = async (domid, req) => {
+        const id = String(++reqId);
+        await host.xs.wait(`/local/domain/${domid}/data/kv/ready`, (v) => v === '1', { timeout: 20_000 });
+        await host.xs.write(`/local/domain/${domid}/data/kv/request`, `${id} ${req}`);
+        const rsp = await host.xs.wait(`/local/domain/${domid}/data/kv/response`, (v) => v?.startsWith(`${id} `) === true, { timeout: 20_000 });
+        return rsp.slice(id.length + 1);
+    };
+    assert.equal(await ask(domain.domid, 'set colour blue'), 'ok');
+    const restarted = once(host, 'restarted');
+    await host.requestShutdown(domain.domid, 'reboot');
+    const [, newId] = (await restarted);
+    assert.equal(host.poolOf(newId), 'kv');
+    assert.equal(await ask(newId, 'get colour'), 'ok blue');
+    assert.equal(await ask(newId, 'get boots'), 'ok 2');
+    await host.destroy(newId);
+});
+//# sourceMappingURL=cpupool.test.js.map

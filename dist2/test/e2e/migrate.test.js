@@ -1,0 +1,168 @@
+// Live migration between two hosts on loopback, through the command layer as `xenode migrate`
+// does it: the kv-store guest moves with its state, its disk (a file both hosts see, as a
+// shared SR) and its vif's MAC; xl's sender messages; and the invariant at each failure point
+// we can reach in one process: a wrong token, no receiver, a name clash at the target, a target
+// that reports failure, a target that vanishes after the permission to go. The domain runs in
+// exactly one place afterwards, every time.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { isXenError } from '../../src/errors.js';
+import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT } from '../../src/migration/format.js';
+import { readImage } from '../../src/migration/image.js';
+import { ByteSource } from '../../src/migration/source.js';
+import { AUTH_BYTES } from '../../src/migration/wire.js';
+import { listVifs } from '../../src/toolstack/vifs.js';
+import { xenode } from '../support/cli.js';
+import { startDaemonRig } from '../support/host-daemon.js';
+const KV = fileURLToPath(new URL('../../../examples/kv-store/kv.ts', import.meta.url));
+const MAC = '00:16:3e:3c:00:01';
+const T = { timeout: 120_000 };
+let a;
+let b;
+let token;
+let target;
+before(async () => {
+    a = await startDaemonRig('migrate-a', { poolSize: 1 });
+    b = await startDaemonRig('migrate-b', { poolSize: 1, migrationListen: { address: '127.0.0.1', port: 0 } });
+    token = readFileSync(join(b.stateDir, 'migration-token'), 'utf8').trim();
+    target = `127.0.0.1:${b.daemon.migration.port}`;
+});
+after(async () => {
+    await a.close();
+    await b.close();
+});
+const hostOf = (r) => r.daemon.local.host;
+let reqId = 0;
+async function ask(host, domid, req) {
+    const id = String(++reqId);
+    await host.xs.wait(`/local/domain/${domid}/data/kv/ready`, (v) => v === '1', { timeout: 20_000 });
+    await host.xs.write(`/local/domain/${domid}/data/kv/request`, `${id} ${req}`);
+    const rsp = await host.xs.wait(`/local/domain/${domid}/data/kv/response`, (v) => v?.startsWith(`${id} `) === true, { timeout: 20_000 });
+    return rsp.slice(id.length + 1);
+}
+let seq = 0;
+async function kvGuest(name) {
+    const disk = join(a.dir, `${name}-${seq++}.img`);
+    await writeFile(disk, new Uint8Array(4 << 20));
+    const cfg = a.cfgFile(name, `name = "${name}"\nkernel = "${KV}"\nmemory = 32\ndisk = [ 'vdev=xvda, target=${disk}' ]\n`
+        + `vif = [ 'mac=${MAC},bridge=xenbr-mig' ]\nextra = "serve"\n`);
+    const { domid } = await a.ts.call('create', { file: cfg });
+    return { domid, disk };
+}
+/** Where a domain of this name runs: on which hosts, in which state. */
+function whereIs(name) {
+    const out = [];
+    for (const [label, r] of [['a', a], ['b', b]]) {
+        for (const d of hostOf(r).hv.domains())
+            if (d.name.startsWith(name) && !d.dying)
+                out.push(`${label}:${d.name}:${d.shutdownReason ?? 'running'}`);
+    }
+    return out;
+}
+test('a live migration moves the guest with its state, disk and MAC; xl\'s messages', T, async () => {
+    const { domid } = await kvGuest('kv-mig');
+    assert.equal(await ask(hostOf(a), domid, 'set colour green'), 'ok');
+    const r = await a.ts.call('migrate', { domain: 'kv-mig', target, token });
+    assert.deepEqual(r.messages, [
+        'migration sender: Target has acknowledged transfer.',
+        'migration sender: Giving target permission to start.',
+        'migration sender: Target reports successful startup.',
+        'Migration successful.',
+    ]);
+    assert.ok(r.rounds.length >= 2, `pre-copy then stop-and-copy: ${r.rounds.join(',')}`);
+    assert.ok(r.rounds[0] > 0);
+    assert.deepEqual(whereIs('kv-mig'), ['b:kv-mig:running']);
+    const there = hostOf(b).hv.domains().find((d) => d.name === 'kv-mig');
+    assert.equal(await ask(hostOf(b), there.domid, 'get colour'), 'ok green');
+    assert.equal(await ask(hostOf(b), there.domid, 'get boots'), 'ok 1');
+    const [vif] = await listVifs(hostOf(b).devices, there.domid);
+    assert.equal(vif?.mac, MAC);
+    await hostOf(b).destroy(there.domid);
+});
+test('refused before anything happens: a wrong token, no receiver; the guest runs on at the source', T, async () => {
+    const { domid } = await kvGuest('kv-refused');
+    await assert.rejects(a.ts.call('migrate', { domain: domid, target, token: '0'.repeat(64) }), (e) => isXenError(e, 'EACCES') && /refused the migration token/.test(e.message));
+    await assert.rejects(a.ts.call('migrate', { domain: domid, target: '127.0.0.1:1', token }), (e) => isXenError(e, 'ECONNREFUSED'));
+    assert.deepEqual(whereIs('kv-refused'), ['a:kv-refused:running']);
+    assert.equal(await ask(hostOf(a), domid, 'set still here'), 'ok');
+    await a.ts.call('destroy', { domain: domid });
+});
+test('a name clash at the target: it creates nothing, and the guest resumes at the source', T, async () => {
+    const { domid } = await kvGuest('kv-clash');
+    // The target already runs a domain of that name.
+    const squat = b.cfgFile('squat', `name = "kv-clash"\nkernel = "${fileURLToPath(new URL('../../../test/fixtures/guests/ticker.ts', import.meta.url))}"\nmemory = 32\n`);
+    const { domid: squatter } = await b.ts.call('create', { file: squat });
+    await assert.rejects(a.ts.call('migrate', { domain: domid, target, token }), (e) => /Migration failed, resuming at sender/.test(e.message));
+    assert.deepEqual(whereIs('kv-clash'), ['a:kv-clash:running', 'b:kv-clash:running']);
+    assert.equal(hostOf(b).hv.domains().filter((d) => d.name.startsWith('kv-clash')).length, 1, 'no --incoming copy left at the target');
+    assert.equal(await ask(hostOf(a), domid, 'set resumed yes'), 'ok', 'the resumed guest answers');
+    await b.ts.call('destroy', { domain: squatter });
+    await a.ts.call('destroy', { domain: domid });
+});
+/** A receiver that reads the whole stream as a real one would, then plays `after`. */
+async function fakeReceiver(after) {
+    const server = createServer((sock) => {
+        sock.on('error', () => { });
+        const src = new ByteSource(sock, { stallMs: 20_000 });
+        void (async () => {
+            await src.read(AUTH_BYTES, 'auth');
+            sock.write(MIGRATE_RECEIVER_BANNER);
+            await readImage(src);
+            sock.write(MIGRATE_RECEIVER_READY);
+            await after(sock, src);
+        })().catch(() => sock.destroy());
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const addr = server.address();
+    return { server, target: `127.0.0.1:${addr.port}` };
+}
+test('the target reports a failed start and hands the domain back: the sender resumes it under its name', T, async () => {
+    const { domid } = await kvGuest('kv-back');
+    const fake = await fakeReceiver(async (sock, src) => {
+        await src.read(MIGRATE_PERMISSION_TO_GO.length, 'go');
+        sock.write(Buffer.concat([MIGRATE_REPORT, Buffer.from([1]), MIGRATE_PERMISSION_TO_GO]));
+    });
+    await assert.rejects(a.ts.call('migrate', { domain: domid, target: fake.target, token }), /Migration failed due to problems at target/);
+    assert.deepEqual(whereIs('kv-back'), ['a:kv-back:running']);
+    assert.equal(await ask(hostOf(a), domid, 'set back yes'), 'ok');
+    fake.server.close();
+    await a.ts.call('destroy', { domain: domid });
+});
+test('the target vanishes after the permission to go: the sender never resumes its copy', T, async () => {
+    const { domid } = await kvGuest('kv-gone');
+    const fake = await fakeReceiver(async (sock, src) => {
+        await src.read(MIGRATE_PERMISSION_TO_GO.length, 'go');
+        sock.destroy();
+    });
+    await assert.rejects(a.ts.call('migrate', { domain: domid, target: fake.target, token }), /Migration failed during final handshake[\s\S]*CHECK AT BOTH ENDS/);
+    // Suspended and renamed away: it may be running at the target, so it must not run here.
+    assert.deepEqual(whereIs('kv-gone'), ['a:kv-gone--migratedaway:suspend']);
+    fake.server.close();
+    await a.ts.call('destroy', { domain: domid });
+});
+test("the xenode command: save, restore and migrate print xl's messages", T, async () => {
+    await kvGuest('kv-cli');
+    const file = join(a.dir, 'kv-cli.save');
+    const s = await xenode(['save', 'kv-cli', file], { state: a.stateDir });
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stderr, /^Saving to \/.*kv-cli\.save new xl format \(info 0x3\/0x0\/\d+\)$/m);
+    assert.deepEqual(whereIs('kv-cli'), []);
+    const r = await xenode(['restore', file], { state: a.stateDir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^Loading new save file \/.*kv-cli\.save \(new xl fmt info 0x3\/0x0\/\d+\)\n Savefile contains xl domain config in JSON format\nParsing config from <saved>$/m);
+    assert.deepEqual(whereIs('kv-cli'), ['a:kv-cli:running']);
+    const m = await xenode(['migrate', 'kv-cli', target, '--token-file', join(b.stateDir, 'migration-token')], { state: a.stateDir });
+    assert.equal(m.code, 0, m.stderr);
+    assert.match(m.stderr, /migration sender: Target has acknowledged transfer\.\n[\s\S]*Migration successful\.\n$/);
+    assert.deepEqual(whereIs('kv-cli'), ['b:kv-cli:running']);
+    const bad = await xenode(['migrate', 'kv-cli', target, '--token', 'nothex'], { state: b.stateDir });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /token/);
+    await b.ts.call('destroy', { domain: 'kv-cli' });
+});
+//# sourceMappingURL=migrate.test.js.map

@@ -1,0 +1,117 @@
+// xl save / xl restore end to end on an in-process host: the kv-store unikernel hands over its
+// state (onSuspend) and answers from it after a restore, with its disk and vif (MAC) as they
+// were; a checkpoint leaves it running; a second restore of one file meets xl's name clash; a
+// guest without a handler starts again from main with its disk as it was.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { isXenError } from '../../src/errors.js';
+import { restoreFile } from '../../src/migration/restore.js';
+import { saveDomain } from '../../src/migration/save.js';
+import { listDisks } from '../../src/toolstack/devices.js';
+import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
+import { Host } from '../../src/toolstack/host.js';
+import { listVifs } from '../../src/toolstack/vifs.js';
+const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
+const MAC = '00:16:3e:5a:7e:01';
+const T = { timeout: 120_000 };
+let host;
+let dir;
+before(async () => {
+    host = await Host.start({ poolSize: 1 });
+    dir = await mkdtemp(join(tmpdir(), 'xenode-saverestore-'));
+});
+after(async () => {
+    await host.close();
+    await rm(dir, { recursive: true, force: true });
+});
+function kvConfig(name, image) {
+    const kernel = join(EXAMPLES, 'kv-store/kv.ts');
+    return parseDomainConfig(`name = "${name}"\nkernel = "${kernel}"\nmemory = 32\ndisk = [ 'vdev=xvda, target=${image}' ]\n`
+        + `vif = [ 'mac=${MAC},bridge=xenbr-sr' ]\nextra = "serve"\n`, kernel).config;
+}
+let reqId = 0;
+async function ask(domid, req) {
+    const id = String(++reqId);
+    await host.xs.wait(`/local/domain/${domid}/data/kv/ready`, (v) => v === '1', { timeout: 20_000 });
+    await host.xs.write(`/local/domain/${domid}/data/kv/request`, `${id} ${req}`);
+    const rsp = await host.xs.wait(`/local/domain/${domid}/data/kv/response`, (v) => v?.startsWith(`${id} `) === true, { timeout: 20_000 });
+    return rsp.slice(id.length + 1);
+}
+function consoleText(domid) {
+    return Buffer.from(host.consoled.log(domid)).toString();
+}
+test('kv-store keeps its state across save and restore; its disk and vif are as they were', T, async () => {
+    const image = join(dir, 'kv.img');
+    await writeFile(image, new Uint8Array(4 << 20));
+    const { domain } = await host.create(kvConfig('kv-sr', image));
+    assert.equal(await ask(domain.domid, 'set colour blue'), 'ok');
+    assert.equal(await ask(domain.domid, 'get boots'), 'ok 1');
+    const file = join(dir, 'kv.save');
+    const saved = await saveDomain(host, domain.domid, file);
+    assert.equal(host.hv.findDomain(domain.domid), undefined, 'xl save destroys the domain');
+    const bytes = await readFile(file);
+    assert.equal(bytes.subarray(0, 32).toString('latin1'), 'Xen saved domain, xl format\n \0 \r');
+    assert.equal(saved.bytes, bytes.length);
+    assert.deepEqual(saved.info.slice(0, 2), [3, 0]);
+    const r = await restoreFile(host, file);
+    assert.notEqual(r.domain.domid, domain.domid);
+    assert.equal(r.domain.name, 'kv-sr');
+    assert.equal(await ask(r.domain.domid, 'get colour'), 'ok blue');
+    assert.equal(await ask(r.domain.domid, 'get boots'), 'ok 1', 'resumed from its state: no boot counted, no replay');
+    assert.match(consoleText(r.domain.domid), /kv-store resumed on xvda: 2 keys/);
+    assert.equal(await ask(r.domain.domid, 'set shape round'), 'ok');
+    const [disk] = await listDisks(host.devices, r.domain.domid);
+    assert.equal(disk?.vdev, 'xvda');
+    const [vif] = await listVifs(host.devices, r.domain.domid);
+    assert.equal(vif?.mac, MAC);
+    // A second restore of the same file while the first runs: xl's name clash, nothing created.
+    const before = host.hv.domains().length;
+    await assert.rejects(restoreFile(host, file), (e) => isXenError(e, 'EEXIST') && /Domain with name "kv-sr" already exists\./.test(e.message));
+    assert.equal(host.hv.domains().length, before);
+    // A checkpoint: saved, and still running and answering.
+    const cp = join(dir, 'kv-cp.save');
+    await saveDomain(host, r.domain.domid, cp, { checkpoint: true });
+    assert.equal(r.domain.shutdownReason, null);
+    assert.equal(await ask(r.domain.domid, 'get shape'), 'ok round');
+    await host.destroy(r.domain.domid);
+    // The checkpoint restores once the name is free again, as another new domain.
+    const again = await restoreFile(host, cp);
+    assert.ok(again.domain.domid !== r.domain.domid && again.domain.domid !== domain.domid);
+    assert.equal(await ask(again.domain.domid, 'get shape'), 'ok round');
+    await host.destroy(again.domain.domid);
+});
+test('a guest without an onSuspend handler starts again from main after a restore', T, async () => {
+    const kernel = join(FIXTURES, 'ticker.ts');
+    const { domain } = await host.create(parseDomainConfig(`name = "tick-sr"\nkernel = "${kernel}"\nmemory = 32\n`, kernel).config);
+    await host.xs.wait(`/local/domain/${domain.domid}/control/feature-poweroff`, (v) => v === '1');
+    const file = join(dir, 'tick.save');
+    await saveDomain(host, domain.domid, file, { paused: true });
+    assert.match(domain.stateString, /^--p---$/, 'xl save -p leaves it paused');
+    await host.destroy(domain.domid);
+    const r = await restoreFile(host, file);
+    await host.xs.wait(`/local/domain/${r.domain.domid}/control/feature-poweroff`, (v) => v === '1');
+    assert.equal(r.domain.shutdownReason, null);
+    await host.destroy(r.domain.domid);
+});
+for (const [fixture, why] of [['stubborn.ts', 'a guest that never yields'], ['unclonable.ts', 'a state that cannot be cloned']]) {
+    test(`a save times out on ${why}; the guest runs on and the file is gone`, T, async () => {
+        const kernel = join(FIXTURES, fixture);
+        const built = await host.create(parseDomainConfig(`name = "stuck-sr"\nkernel = "${kernel}"\nmemory = 32\n`, kernel).config);
+        await built.vcpu.mainCalled;
+        if (fixture === 'unclonable.ts')
+            await host.xs.wait(`/local/domain/${built.domain.domid}/data/ready`, (v) => v === '1');
+        const file = join(dir, `${fixture}.save`);
+        await assert.rejects(saveDomain(host, built.domain.domid, file, { timeoutMs: 500 }), (e) => isXenError(e, 'ETIMEDOUT') && /guest did not suspend/.test(e.message));
+        assert.equal(built.domain.shutdownReason, null);
+        await assert.rejects(readFile(file), { code: 'ENOENT' });
+        if (fixture === 'unclonable.ts')
+            assert.match(consoleText(built.domain.domid), /suspend refused: .*could not be cloned/);
+        await host.destroy(built.domain.domid);
+    });
+}
+//# sourceMappingURL=saverestore.test.js.map

@@ -1,0 +1,125 @@
+// Linux's TCP/IP stack against ours through a TAP device in a network namespace this test
+// creates and removes: socat relays the TAP's frames to our stack as UDP datagrams on the
+// namespace's loopback. Our ping of Linux, curl from Linux to us, our client fetching from python3's
+// http.server. Needs root, ip, socat, curl and python3; skips with the reason otherwise.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+function missing() {
+    if (process.getuid?.() !== 0)
+        return 'needs root for a network namespace and a TAP device';
+    for (const tool of ['ip', 'socat', 'curl', 'python3']) {
+        try {
+            execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+        }
+        catch {
+            return `needs ${tool}`;
+        }
+    }
+    return undefined;
+}
+/** Lines of a child's stdout; each call takes (and consumes) the next line matching `want`. */
+function lines(p) {
+    const unread = [];
+    const all = [];
+    let wake = () => { };
+    createInterface({ input: p.stdout }).on('line', (l) => {
+        unread.push(l);
+        all.push(l);
+        wake();
+    });
+    return (want, ms) => new Promise((resolve, reject) => {
+        const look = () => {
+            const i = unread.findIndex((l) => want.test(l));
+            if (i < 0)
+                return false;
+            resolve(unread.splice(i, 1)[0]);
+            return true;
+        };
+        if (look())
+            return;
+        const t = setTimeout(() => reject(new Error(`no line matching ${want} in ${ms} ms; saw ${JSON.stringify(all)}`)), ms);
+        wake = () => { if (look())
+            clearTimeout(t); };
+    });
+}
+test('Linux talks TCP, ICMP and ARP with our stack through a TAP device', { timeout: 120_000 }, async (t) => {
+    const why = missing();
+    if (why)
+        return t.skip(why);
+    const ns = `xntcp${process.pid}`;
+    const dir = mkdtempSync(join(tmpdir(), 'xntcp-'));
+    const procs = [];
+    const inNs = (cmd, args) => execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { timeout: 60_000 });
+    execFileSync('ip', ['netns', 'add', ns]);
+    try {
+        inNs('ip', ['link', 'set', 'lo', 'up']);
+        const ours = 40000 + (process.pid % 10000);
+        const socatPort = ours + 1;
+        // Our end first: socat gives up if its first datagram finds nobody listening.
+        const peerJs = fileURLToPath(new URL('../support/tcpip-tap-peer.js', import.meta.url));
+        const peer = spawn('ip', ['netns', 'exec', ns, process.execPath, peerJs, String(ours), String(socatPort)], { stdio: ['pipe', 'pipe', 'inherit'] });
+        procs.push(peer);
+        const next = lines(peer);
+        await next(/^ready$/, 10_000);
+        const socat = spawn('ip', ['netns', 'exec', ns, 'socat', '-b', '65536',
+            `TUN:10.99.0.1/24,tun-type=tap,iff-no-pi,iff-up,tun-name=xntap0`, `UDP:127.0.0.1:${ours},bind=127.0.0.1:${socatPort}`], { stdio: 'ignore' });
+        procs.push(socat);
+        // Wait for the TAP device to be up before the first ping.
+        for (let i = 0; i < 50; i++) {
+            try {
+                inNs('ip', ['link', 'show', 'xntap0']);
+                break;
+            }
+            catch {
+                await new Promise((r) => setTimeout(r, 100));
+            }
+        }
+        // Our ping of Linux (ARP both ways, ICMP echo answered by Linux).
+        peer.stdin.write('ping\n');
+        assert.match(await next(/^p/, 10_000), /^pong/);
+        const size = inNs('curl', ['-s', '-o', '/dev/null', '-w', '%{size_download}', '--max-time', '30', 'http://10.99.0.2:8080/']).toString();
+        assert.equal(size, String(1 << 20));
+        writeFileSync(join(dir, 'blob'), Buffer.alloc(3 << 20, 0x62));
+        const http = spawn('ip', ['netns', 'exec', ns, 'python3', '-m', 'http.server', '8081', '--bind', '10.99.0.1', '--directory', dir], { stdio: 'ignore' });
+        procs.push(http);
+        // python3 starts slowly on a loaded machine: wait until Linux itself gets an answer.
+        for (let i = 0; i < 120; i++) {
+            try {
+                inNs('curl', ['-s', '-o', '/dev/null', '--max-time', '2', 'http://10.99.0.1:8081/blob']);
+                break;
+            }
+            catch {
+                await new Promise((r) => setTimeout(r, 250));
+            }
+        }
+        let fetched = '';
+        let last = '';
+        // python3 takes seconds to start on a loaded machine: refusals until it listens.
+        for (const end = Date.now() + 60_000; Date.now() < end && !fetched.startsWith('fetched');) {
+            await new Promise((r) => setTimeout(r, 250));
+            peer.stdin.write('fetch 8081\n');
+            fetched = await next(/^fetch/, 30_000).catch((e) => e.message);
+            last = fetched;
+            if (fetched.includes('refused'))
+                fetched = '';
+        }
+        const n = Number(/^fetched (\d+)/.exec(fetched)?.[1]);
+        assert.ok(n > 3 << 20, `fetched: ${fetched} (last: ${last})`);
+    }
+    finally {
+        for (const p of procs)
+            p.kill();
+        try {
+            execFileSync('ip', ['netns', 'del', ns]);
+        }
+        catch { /* already gone */ }
+        rmSync(dir, { recursive: true, force: true });
+    }
+});
+//# sourceMappingURL=tcpip-linux.test.js.map

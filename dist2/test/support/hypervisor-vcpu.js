@@ -1,0 +1,145 @@
+// A guest vCPU for tests: a worker thread that builds its hypercall layer and upcall loop from
+// a boot message exactly as the real bootstrap does, then runs operations the test posts to
+// it. Some operations misbehave on purpose (hostile.test.ts).
+import { parentPort } from 'node:worker_threads';
+import { GrantError } from '../../src/abi/grant_table.js';
+import { XenError } from '../../src/errors.js';
+import { portChannel } from '../../src/hypervisor/control.js';
+import { Hypercalls } from '../../src/hypervisor/hypercalls.js';
+import { UpcallLoop } from '../../src/hypervisor/upcall.js';
+/** Replies to flood messages carry ids from here up, so they never match a real request. */
+export const FLOOD_ID_BASE = 1_000_000_000;
+export function encodeError(e) {
+    if (e instanceof XenError)
+        return { kind: 'xen', errno: e.errno, detail: e.detail };
+    if (e instanceof GrantError)
+        return { kind: 'grant', status: e.status, detail: e.detail };
+    const err = e;
+    return { kind: 'other', name: String(err?.name), message: String(err?.message ?? e) };
+}
+/** xorshift32: the fuzz and the scribbles are reproducible from their seed. */
+export function rng(seed) {
+    let x = seed | 0 || 1;
+    return () => {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        return x >>> 0;
+    };
+}
+function start(parent, { buffers, control }) {
+    const channel = portChannel(control);
+    const hc = new Hypercalls(buffers, channel);
+    channel.onPush((g) => hc.adoptPeer(g));
+    const loop = new UpcallLoop(hc.memory, {
+        pausable: true,
+        onError: (e) => {
+            throw e;
+        },
+    });
+    const mem8 = hc.memory.mem8;
+    const pages = new Map();
+    const page = (handle) => {
+        const p = pages.get(handle);
+        if (!p)
+            throw new Error(`no mapping with handle ${handle}`);
+        return p;
+    };
+    const ops = {
+        /** Any hypercall, by method name. */
+        hc: (method, ...args) => hc[method].apply(hc, args),
+        listen: (port) => loop.on(port, () => parent.postMessage({ type: 'event', port })),
+        /** Answer every event on `port` with a send on it (the far end of a ping-pong). */
+        echo: (port) => loop.on(port, () => hc.evtchnSend(port)),
+        map: (domid, ref, readonly) => {
+            const m = hc.grantMap(domid, ref, readonly);
+            pages.set(m.handle, m.page);
+            return m.handle;
+        },
+        unmap: (handle) => {
+            hc.grantUnmap(handle);
+            pages.delete(handle);
+        },
+        poke: (handle, offset, bytes) => page(handle).set(bytes, offset),
+        peek: (handle, offset, len) => page(handle).slice(offset, offset + len),
+        /** Own memory, at a byte address. */
+        write: (addr, bytes) => mem8.set(bytes, addr),
+        read: (addr, len) => mem8.slice(addr, addr + len),
+        /** Random bytes over [addr, addr + len) of the guest's own memory. */
+        scribble: (addr, len, seed) => {
+            const next = rng(seed);
+            for (let i = 0; i < len; i++)
+                mem8[addr + i] = next();
+        },
+        /** Rewrite one 32-bit word as fast as possible for `ms` milliseconds, alternating values. */
+        flip: (addr, values, ms) => {
+            const w = new Int32Array(mem8.buffer, addr, 1);
+            const end = performance.now() + ms;
+            let n = 0;
+            while (performance.now() < end) {
+                for (let i = 0; i < 64; i++)
+                    Atomics.store(w, 0, values[n++ % values.length]);
+            }
+            return n;
+        },
+        /** Post raw messages on the control port; resolve with the replies to the numbered ones. */
+        flood: (messages, expectReplies) => new Promise((resolve) => {
+            const replies = [];
+            const onReply = (r) => {
+                if (typeof r.id !== 'number' || r.id < FLOOD_ID_BASE)
+                    return;
+                replies.push(r);
+                if (replies.length === expectReplies) {
+                    control.off('message', onReply);
+                    resolve(replies);
+                }
+            };
+            control.on('message', onReply);
+            for (const m of messages)
+                control.postMessage(m);
+            if (expectReplies === 0)
+                resolve(replies);
+        }),
+        /** After replying, make one hypercall in a loop that never yields: a vCPU busy in the hypervisor. */
+        hammer: (method, ...args) => {
+            const fn = hc[method];
+            setImmediate(() => {
+                for (;;) {
+                    try {
+                        fn.apply(hc, args);
+                    }
+                    catch {
+                        // Errors are expected; the point is to be inside the hypervisor when killed.
+                    }
+                }
+            });
+        },
+        /** An uncaught exception: the vCPU dies, as a guest crash does. */
+        crash: () => {
+            setImmediate(() => {
+                throw new Error('guest crashed on purpose');
+            });
+        },
+    };
+    parent.on('message', async ({ id, op, args }) => {
+        let reply;
+        try {
+            const fn = ops[op];
+            if (!fn)
+                throw new Error(`unknown guest op ${op}`);
+            reply = { type: 'reply', id, ok: true, value: await fn(...args) };
+        }
+        catch (e) {
+            reply = { type: 'reply', id, ok: false, error: encodeError(e) };
+        }
+        parent.postMessage(reply);
+    });
+    parent.postMessage({ type: 'ready' });
+    // Starts paused like every new domain: the loop holds the thread until the test unpauses.
+    loop.start();
+}
+// Tests also import this module on their own thread for its helpers: then there is no vCPU to start.
+const parent = parentPort;
+if (parent)
+    parent.once('message', (boot) => start(parent, boot));
+//# sourceMappingURL=hypervisor-vcpu.js.map

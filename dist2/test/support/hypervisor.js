@@ -1,0 +1,207 @@
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { GrantError } from '../../src/abi/grant_table.js';
+import { PAGE_SIZE } from '../../src/abi/xen.js';
+import { XenError } from '../../src/errors.js';
+import { directChannel, serveControlPort } from '../../src/hypervisor/control.js';
+import { Hypercalls } from '../../src/hypervisor/hypercalls.js';
+import { Hypervisor } from '../../src/hypervisor/hypervisor.js';
+import { PFN_GRANT_TABLE } from '../../src/hypervisor/layout.js';
+import { UpcallLoop } from '../../src/hypervisor/upcall.js';
+const GUEST = new URL('./hypervisor-vcpu.js', import.meta.url);
+/**
+ * Fail instead of hanging (generously: other test files load the machine too); the timer also
+ * keeps the event loop alive while only waitAsync is pending.
+ */
+export async function within(p, what, ms = 20_000) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    });
+    try {
+        return await Promise.race([p, timeout]);
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+/** Events seen per port, and a way to wait until a port has seen so many. */
+class EventCounter {
+    #counts = new Map();
+    #waiters = new Set();
+    bump(port) {
+        const n = (this.#counts.get(port) ?? 0) + 1;
+        this.#counts.set(port, n);
+        for (const w of this.#waiters) {
+            if (w.port === port && n >= w.n) {
+                this.#waiters.delete(w);
+                w.resolve();
+            }
+        }
+    }
+    count(port) {
+        return this.#counts.get(port) ?? 0;
+    }
+    /** Resolves once `port` has seen `n` events in all. */
+    until(port, n) {
+        if (this.count(port) >= n)
+            return Promise.resolve();
+        return within(new Promise((resolve) => this.#waiters.add({ port, n, resolve })), `event ${n} on port ${port}`);
+    }
+    /** Resolves on the next event on `port` after this call; arm it before causing the event. */
+    next(port) {
+        return this.until(port, this.count(port) + 1);
+    }
+}
+/** An upcall loop on the test's thread for one domain, counting events per port. */
+export class Events extends EventCounter {
+    loop;
+    constructor(view) {
+        super();
+        // Never pausable: pausing would block the test's own thread.
+        this.loop = new UpcallLoop(view, {
+            pausable: false,
+            onError: (e) => {
+                throw e;
+            },
+        });
+        this.loop.start();
+    }
+    listen(port) {
+        this.loop.on(port, () => this.bump(port));
+    }
+}
+/** A domain whose vCPU is a real worker thread; the test drives it by messages. */
+export class Guest extends EventCounter {
+    domain;
+    domid;
+    #worker;
+    #next = 1;
+    #pending = new Map();
+    /** Resolves with the thread's exit code. */
+    exited;
+    constructor(domain, worker) {
+        super();
+        this.domain = domain;
+        this.domid = domain.domid;
+        this.#worker = worker;
+        this.exited = new Promise((resolve) => worker.once('exit', resolve));
+        worker.on('message', (m) => {
+            if (m.type === 'event')
+                this.bump(m.port);
+            if (m.type !== 'reply')
+                return;
+            const p = this.#pending.get(m.id);
+            this.#pending.delete(m.id);
+            if (m.ok)
+                p.resolve(m.value);
+            else
+                p.reject(decodeError(m.error));
+        });
+    }
+    /** Run one of hypervisor-vcpu.ts's operations in the guest's thread. */
+    call(op, ...args) {
+        const id = this.#next++;
+        return within(new Promise((resolve, reject) => {
+            this.#pending.set(id, { resolve: resolve, reject });
+            this.#worker.postMessage({ id, op, args });
+        }), `guest d${this.domid} ${op}(${args.length ? String(args[0]) : ''})`);
+    }
+    /** A hypercall made by the guest, on its own thread. */
+    hc(method, ...args) {
+        return this.call('hc', method, ...args);
+    }
+}
+function decodeError(e) {
+    if (e.kind === 'xen')
+        return new XenError(e.errno, e.detail);
+    if (e.kind === 'grant')
+        return new GrantError(e.status, e.detail);
+    return Object.assign(new Error(e.message), { name: e.name });
+}
+/** A hypervisor for one test: dom0's upcall loop runs on the test's thread; `close` tears it all down. */
+export class Harness {
+    hv = new Hypervisor({ dom0RamFrames: 64 });
+    dom0 = this.hv.dom0Hypercalls;
+    dom0Events = new Events(this.hv.dom0.view);
+    #locals = [this.dom0Events];
+    local(opts = {}) {
+        const domain = this.hv.createDomain({ name: `local${this.#locals.length}`, ramFrames: 16, ...opts });
+        const hc = new Hypercalls(domain.view, directChannel(this.hv.controlPlane(domain.domid)));
+        const events = new Events(domain.view);
+        this.#locals.push(events);
+        return { domid: domain.domid, domain, hc, events };
+    }
+    /**
+     * Create a domain and give it a worker vCPU, the way startVcpu does: a private control port
+     * served by the hypervisor, peers pushed on it, death without shutdown is a crash. Unpaused.
+     */
+    async guest(opts = {}) {
+        const { hv } = this;
+        const domain = hv.createDomain({ name: `guest${hv.domains().length}`, ramFrames: 16, ...opts });
+        const worker = new Worker(GUEST);
+        const { port1, port2 } = new MessageChannel();
+        serveControlPort(port1, hv.controlPlane(domain.domid));
+        let terminating = false;
+        hv.attachVcpu(domain.domid, {
+            async terminate() {
+                terminating = true;
+                port1.close();
+                await worker.terminate();
+            },
+            cpuTime: () => worker.performance.eventLoopUtilization().active,
+            push: (grant) => port1.postMessage({ push: grant }),
+        });
+        const crashed = () => {
+            if (!terminating && !domain.dying && !domain.shutdownReason)
+                hv.shutdownDomain(domain.domid, 'crash');
+        };
+        worker.on('error', crashed);
+        worker.on('exit', crashed);
+        const guest = new Guest(domain, worker);
+        const ready = new Promise((resolve) => worker.once('message', () => resolve()));
+        worker.postMessage({ buffers: domain.view.buffers, control: port2 }, [port2]);
+        await within(ready, `guest d${domain.domid} to boot`);
+        hv.unpause(domain.domid);
+        return guest;
+    }
+    async close() {
+        for (const e of this.#locals)
+            e.loop.stop();
+        for (const d of this.hv.domains())
+            if (d.domid !== 0)
+                await this.hv.destroyDomain(d.domid);
+    }
+}
+/** One event from dom0's port `p0` to the guest's `pg` and one back, each awaited. */
+export async function pingPong(h, g, p0, pg) {
+    const toGuest = g.next(pg);
+    h.dom0.evtchnSend(p0);
+    await toGuest;
+    const toDom0 = h.dom0Events.next(p0);
+    await g.hc('evtchnSend', pg);
+    await toDom0;
+}
+export function harness(t) {
+    const h = new Harness();
+    t.after(() => h.close());
+    return h;
+}
+/** Byte address of grant entry `ref` in a domain's memory. */
+export function grantEntryAddr(ref) {
+    return PFN_GRANT_TABLE * PAGE_SIZE + ref * 8;
+}
+/** The flags half-word of a grant entry, read the way the granting guest reads it. */
+export function grantFlags(view, ref) {
+    return Atomics.load(view.mem32, grantEntryAddr(ref) >> 2) & 0xffff;
+}
+/** A frame of fresh RAM of the domain `hc` runs, filled with `fill`. */
+export function ramPage(hc, fill) {
+    const [pfn] = hc.populatePhysmap(1);
+    const page = hc.memory.frame(pfn);
+    page.fill(fill);
+    return { pfn: pfn, page };
+}
+/** assert.throws / rejects matchers. */
+export const xen = (errno) => ({ name: 'XenError', errno });
+export const gntst = (status) => ({ name: 'GrantError', status });
+//# sourceMappingURL=hypervisor.js.map

@@ -1,0 +1,1 @@
+export { rng } from '../../bench/xsdiff/rng.js';

@@ -1,0 +1,106 @@
+// blkfront's pure data-path arithmetic, without rings or grants: the device check, cutting an
+// I/O into requests, segment ends, the frames under a buffer list and the scatter-gather copy.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BLKIF_OP_DISCARD, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_READ, BLKIF_OP_WRITE } from '../../../../../src/abi/blkif.js';
+import { PAGE_SIZE } from '../../../../../src/abi/xen.js';
+import { IoError, OutOfRange, ReadOnly, Unaligned } from '../../../../../src/drivers/blk/front/errors.js';
+import { asList, byteLength, checkIo, copySg, inPagesOf, isEmptyIo, lastSect, pageAddresses, sectorAt, segmentCount, spans, } from '../../../../../src/drivers/blk/front/requests.js';
+const dev = { readWrite: true, sizeSectors: 1000, discard: true };
+const bytes = (n, from = 1) => Uint8Array.from({ length: n }, (_, i) => (from + i * 7) & 0xff);
+test('an I/O that is not whole sectors is Unaligned, checked before anything else', () => {
+    const e = checkIo('xvda', dev, BLKIF_OP_READ, 0, 100, 0);
+    assert.ok(e instanceof Unaligned);
+    assert.equal(e.kind, 'Unaligned');
+    assert.match(e.message, /xvda: I\/O of 100 bytes is not whole 512-byte sectors/);
+    // Even when the range and access would also be wrong.
+    assert.ok(checkIo('xvda', { ...dev, readWrite: false }, BLKIF_OP_WRITE, -5, 513, 0) instanceof Unaligned);
+    assert.equal(checkIo('xvda', dev, BLKIF_OP_READ, 0, 4096, 0), null);
+});
+test('sectors outside the device, writes to a read-only one and discards nobody offers are refused', () => {
+    assert.ok(checkIo('xvda', dev, BLKIF_OP_READ, 1000, 512, 0) instanceof OutOfRange);
+    assert.ok(checkIo('xvda', dev, BLKIF_OP_READ, 999, 1024, 0) instanceof OutOfRange);
+    assert.ok(checkIo('xvda', dev, BLKIF_OP_WRITE, -1, 512, 0) instanceof OutOfRange);
+    assert.ok(checkIo('xvda', dev, BLKIF_OP_READ, 0.5, 512, 0) instanceof OutOfRange);
+    assert.ok(checkIo('xvda', dev, BLKIF_OP_DISCARD, 990, 0, 11) instanceof OutOfRange);
+    assert.equal(checkIo('xvda', dev, BLKIF_OP_READ, 999, 512, 0), null);
+    const ro = { ...dev, readWrite: false };
+    assert.ok(checkIo('xvda', ro, BLKIF_OP_WRITE, 0, 512, 0) instanceof ReadOnly);
+    assert.ok(checkIo('xvda', ro, BLKIF_OP_DISCARD, 0, 0, 8) instanceof ReadOnly);
+    assert.equal(checkIo('xvda', ro, BLKIF_OP_READ, 0, 512, 0), null);
+    const e = checkIo('xvda', { ...dev, discard: false }, BLKIF_OP_DISCARD, 0, 0, 8);
+    assert.ok(e instanceof IoError && e.unsupported);
+    assert.equal(checkIo('xvda', dev, BLKIF_OP_FLUSH_DISKCACHE, 0, 0, 0), null);
+});
+test('reads, writes and discards of nothing never reach the ring; a flush always does', () => {
+    assert.equal(isEmptyIo(BLKIF_OP_READ, 0, 0), true);
+    assert.equal(isEmptyIo(BLKIF_OP_WRITE, 0, 0), true);
+    assert.equal(isEmptyIo(BLKIF_OP_DISCARD, 0, 0), true);
+    assert.equal(isEmptyIo(BLKIF_OP_DISCARD, 0, 1), false);
+    assert.equal(isEmptyIo(BLKIF_OP_READ, 512, 0), false);
+    assert.equal(isEmptyIo(BLKIF_OP_FLUSH_DISKCACHE, 0, 0), false);
+});
+test('spans cut an I/O into requests of at most maxBytes, in order, covering it exactly', () => {
+    assert.deepEqual(spans(0, 4096, 45056), [{ offset: 0, len: 4096 }]);
+    assert.deepEqual(spans(0, 45056, 45056), [{ offset: 0, len: 45056 }]);
+    assert.deepEqual(spans(0, 100_000, 45056), [{ offset: 0, len: 45056 }, { offset: 45056, len: 45056 }, { offset: 90112, len: 9888 }]);
+    // A span cut again (a reconnection negotiated smaller requests) keeps its place in the I/O.
+    assert.deepEqual(spans(8192, 12288, 8192), [{ offset: 8192, len: 8192 }, { offset: 16384, len: 4096 }]);
+    for (const [len, max] of [[512, 4096], [1 << 20, 45056], [7 * 4096 + 512, 8192]]) {
+        const s = spans(0, len, max);
+        assert.equal(s.reduce((n, x) => n + x.len, 0), len);
+        assert.ok(s.every((x, i) => x.len <= max && x.offset === (i === 0 ? 0 : s[i - 1].offset + s[i - 1].len)));
+    }
+});
+test('segments: one per page, the last one ending at the span\'s last sector', () => {
+    assert.equal(segmentCount(512), 1);
+    assert.equal(segmentCount(4096), 1);
+    assert.equal(segmentCount(4096 + 512), 2);
+    assert.equal(lastSect(4096, 0), 7);
+    assert.equal(lastSect(512, 0), 0);
+    assert.equal(lastSect(4096 + 1536, 0), 7);
+    assert.equal(lastSect(4096 + 1536, 1), 2);
+    assert.equal(sectorAt(100, 0), 100);
+    assert.equal(sectorAt(100, 45056), 188);
+});
+test('asList and byteLength take one buffer or a list', () => {
+    const b = new Uint8Array(512);
+    assert.deepEqual(asList(b), [b]);
+    const l = [b, new Uint8Array(1024)];
+    assert.equal(asList(l), l);
+    assert.equal(byteLength(l), 1536);
+    assert.equal(byteLength([]), 0);
+});
+test('inPagesOf: page-aligned buffers of that memory, all but the last whole pages', () => {
+    const ram = new SharedArrayBuffer(8 * PAGE_SIZE);
+    const at = (page, len) => new Uint8Array(ram, page * PAGE_SIZE, len);
+    assert.equal(inPagesOf(ram, [at(1, PAGE_SIZE), at(5, 2 * PAGE_SIZE), at(2, 512)]), true);
+    assert.equal(inPagesOf(ram, [at(1, 512), at(2, 512)]), false, 'a short buffer before another');
+    assert.equal(inPagesOf(ram, [new Uint8Array(ram, 512, 512)]), false, 'not page-aligned');
+    assert.equal(inPagesOf(ram, [new Uint8Array(new SharedArrayBuffer(PAGE_SIZE))]), false, 'other memory');
+});
+test('pageAddresses: the frame under each page of a span, across buffers, skipping empty ones', () => {
+    const ram = new SharedArrayBuffer(16 * PAGE_SIZE);
+    const at = (page, len) => new Uint8Array(ram, page * PAGE_SIZE, len);
+    const bufs = [at(3, 2 * PAGE_SIZE), at(9, 0), at(7, PAGE_SIZE), at(1, 1024)];
+    assert.deepEqual(pageAddresses(bufs, 0, 4).map((a) => a / PAGE_SIZE), [3, 4, 7, 1]);
+    assert.deepEqual(pageAddresses(bufs, PAGE_SIZE, 2).map((a) => a / PAGE_SIZE), [4, 7]);
+    assert.deepEqual(pageAddresses(bufs, 3 * PAGE_SIZE, 1).map((a) => a / PAGE_SIZE), [1]);
+});
+test('copySg moves bytes between uneven buffers and pages both ways, from any offset', () => {
+    const bufs = [bytes(512, 1), bytes(5120, 2), bytes(1024, 3), bytes(3584, 4)]; // 10 KiB
+    const all = Buffer.concat(bufs);
+    for (const [offset, len] of [[0, 10240], [512, 8192], [4096, 4096], [6144, 4096], [9728, 512]]) {
+        const pages = Array.from({ length: Math.ceil(len / PAGE_SIZE) }, () => ({ page: new Uint8Array(PAGE_SIZE) }));
+        copySg(bufs, offset, pages, len, true);
+        const out = Buffer.concat(pages.map((p) => p.page)).subarray(0, len);
+        assert.deepEqual(out, all.subarray(offset, offset + len), `to pages from ${offset}`);
+        // Back again into zeroed buffers of the same shape: only [offset, offset+len) is written.
+        const back = bufs.map((b) => new Uint8Array(b.length));
+        copySg(back, offset, pages, len, false);
+        const expect = Buffer.alloc(all.length);
+        all.copy(expect, offset, offset, offset + len);
+        assert.deepEqual(Buffer.concat(back), expect, `from pages to ${offset}`);
+    }
+});
+//# sourceMappingURL=requests.test.js.map

@@ -1,0 +1,291 @@
+// netfront against a backend the test drives slot by slot: the handshake it writes, the slots a
+// frame becomes, received frames (one slot, chains, extra-info), every kind of hostile response
+// (each either drops the frame and counts it or closes the device, and never crashes the
+// guest), a backend restart, and an orderly close.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { NETIF_RSP_ERROR, NETIF_RSP_NULL, NETIF_RSP_OKAY, NETIF_XS, NETRXF_csum_blank, NETRXF_data_validated, NETRXF_extra_info, NETRXF_more_data, NETTXF_csum_blank, NETTXF_extra_info, NETTXF_more_data, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_GSO_TYPE_TCPV6, } from '../../../../../src/abi/netif.js';
+import { XenbusState } from '../../../../../src/abi/xenbus.js';
+import { BackendMisbehaved, Disconnected, InvalidLength, TxError, Unimplemented } from '../../../../../src/drivers/net/front/errors.js';
+import { switchState } from '../../../../../src/drivers/xenbus.js';
+import { NETBACK_OFFER, NetRig, testFrame, within } from '../../../../support/net-rawback.js';
+async function until(cond, what) {
+    await within((async () => {
+        while (!cond())
+            await new Promise((r) => setTimeout(r, 1));
+    })(), what);
+}
+async function connected(t, offer = NETBACK_OFFER, queues = 1) {
+    const rig = new NetRig();
+    t.after(() => rig.close());
+    const g = rig.guest();
+    const back = await rig.backend(g, 0, offer);
+    const f = await rig.connect(g, back, { queues });
+    const got = [];
+    f.listen((frame, info) => got.push({ frame: frame.slice(), info }));
+    await until(() => back.rxPosted() === 256, 'the rx buffers');
+    return { rig, g, back, f, got };
+}
+/** The device is closed with BackendMisbehaved: a pending write fails and later ones too. */
+async function assertBroken(f, pending) {
+    if (pending)
+        await assert.rejects(within(pending, 'the pending write'), BackendMisbehaved);
+    await until(() => f.status === 'closed', 'the device to close');
+    await assert.rejects(f.write(testFrame(60)), Disconnected);
+}
+test('the handshake: rings, split event channels, rx-copy and the offloads, as Linux netfront writes them', async (t) => {
+    const { rig, f } = await connected(t);
+    const fe = f.dir;
+    const r = (k) => rig.xs0.read(`${fe}/${k}`);
+    assert.match(await r(NETIF_XS.txRingRef), /^[0-9]+$/);
+    assert.match(await r(NETIF_XS.rxRingRef), /^[0-9]+$/);
+    assert.match(await r(NETIF_XS.eventChannelTx), /^[0-9]+$/);
+    assert.match(await r(NETIF_XS.eventChannelRx), /^[0-9]+$/);
+    assert.equal(await rig.xs0.exists(`${fe}/${NETIF_XS.eventChannel}`), false);
+    for (const k of [NETIF_XS.requestRxCopy, NETIF_XS.featureRxNotify, NETIF_XS.featureSg, NETIF_XS.featureGsoTcpv4, NETIF_XS.featureGsoTcpv6, NETIF_XS.featureIpv6CsumOffload]) {
+        assert.equal(await r(k), '1', k);
+    }
+    assert.equal(await r(NETIF_XS.featureNoCsumOffload), '0');
+    assert.equal(await r('state'), String(XenbusState.Connected));
+    assert.deepEqual({ ...f.offloads }, { csum: true, gsoTcpv4: true, gsoTcpv6: true });
+    assert.equal(f.mac, '00:16:3e:00:00:01');
+    assert.equal(f.mtu, 1500);
+});
+test('one event channel without split channels; queue-N keys with two queues', async (t) => {
+    const offer = { ...NETBACK_OFFER, [NETIF_XS.featureSplitEventChannels]: 0, [NETIF_XS.featureGsoTcpv6]: 0 };
+    const { rig, f } = await connected(t, offer, 2);
+    const fe = f.dir;
+    assert.equal(await rig.xs0.read(`${fe}/${NETIF_XS.multiQueueNumQueues}`), '2');
+    for (const q of ['queue-0', 'queue-1']) {
+        assert.match(await rig.xs0.read(`${fe}/${q}/${NETIF_XS.eventChannel}`), /^[0-9]+$/);
+        assert.match(await rig.xs0.read(`${fe}/${q}/${NETIF_XS.txRingRef}`), /^[0-9]+$/);
+    }
+    assert.equal(await rig.xs0.exists(`${fe}/${NETIF_XS.txRingRef}`), false);
+    assert.deepEqual(f.negotiated, { queues: 2, split: false });
+    assert.equal(f.offloads.gsoTcpv6, false);
+    await assert.rejects(f.write(testFrame(2000), { csumBlank: true, dataValidated: false, gso: { type: XEN_NETIF_GSO_TYPE_TCPV6, size: 1400 } }), Unimplemented);
+});
+test('a backend without feature-rx-copy is refused', async (t) => {
+    const rig = new NetRig();
+    t.after(() => rig.close());
+    const g = rig.guest();
+    await rig.backend(g, 0, { ...NETBACK_OFFER, [NETIF_XS.featureRxCopy]: 0 });
+    const { NetFront } = await import('../../../../../src/drivers/net/front/netfront.js');
+    await assert.rejects(within(NetFront.connect(g.ctx, g.domid, 0), 'connect'), Disconnected);
+});
+test('a small frame is one slot with the checksum flags; the write resolves on the response', async (t) => {
+    const { back, f } = await connected(t);
+    const frame = testFrame(60, 3);
+    const w = f.write(frame, { csumBlank: true, dataValidated: true });
+    await back.txPublished(1);
+    const req = back.takeTx();
+    assert.equal(req.size, 60);
+    assert.equal(req.offset, 0);
+    assert.equal(req.flags, NETTXF_csum_blank | 2);
+    assert.deepEqual(back.txData(req), frame);
+    back.respondTx(req.id, NETIF_RSP_OKAY);
+    back.pushTx();
+    await within(w, 'the write');
+    assert.equal(f.stats().txPackets, 1);
+    assert.equal(f.stats().txBytes, 60);
+});
+test('a GSO super-frame: the first slot has the whole size, then the GSO extra-info, then a more_data chain', async (t) => {
+    const { back, f } = await connected(t);
+    const frame = testFrame(9000, 5);
+    const w = f.write(frame, { csumBlank: true, dataValidated: false, gso: { type: XEN_NETIF_GSO_TYPE_TCPV4, size: 1448 } });
+    await back.txPublished(4);
+    const first = back.takeTx();
+    assert.equal(first.size, 9000);
+    assert.equal(first.flags, NETTXF_csum_blank | NETTXF_more_data | NETTXF_extra_info);
+    const extra = back.takeTxExtra();
+    assert.equal(extra.kind, 'gso');
+    assert.deepEqual(extra.kind === 'gso' && [extra.type, extra.size, extra.gsoType, extra.flags], [XEN_NETIF_EXTRA_TYPE_GSO, 1448, XEN_NETIF_GSO_TYPE_TCPV4, 0]);
+    const second = back.takeTx();
+    const third = back.takeTx();
+    assert.deepEqual([second.size, second.flags, third.size, third.flags], [4096, NETTXF_more_data, 9000 - 8192, 0]);
+    const data = new Uint8Array(9000);
+    data.set(back.txData({ ...first, size: 4096 }), 0);
+    data.set(back.txData(second), 4096);
+    data.set(back.txData(third), 8192);
+    assert.deepEqual(data, frame);
+    back.respondTx(first.id, NETIF_RSP_OKAY);
+    back.respondTx(0xffff, NETIF_RSP_NULL);
+    back.respondTx(second.id, NETIF_RSP_OKAY);
+    back.respondTx(third.id, NETIF_RSP_OKAY);
+    back.pushTx();
+    await within(w, 'the write');
+});
+test('frames of bad length are refused before the ring; NETIF_RSP_ERROR rejects with TxError', async (t) => {
+    const { back, f } = await connected(t);
+    await assert.rejects(f.write(new Uint8Array(0)), InvalidLength);
+    await assert.rejects(f.write(new Uint8Array(13)), InvalidLength);
+    await assert.rejects(f.write(new Uint8Array(1500 + 14 + 4 + 1)), InvalidLength);
+    await assert.rejects(f.write(new Uint8Array(70000), { csumBlank: true, dataValidated: false, gso: { type: XEN_NETIF_GSO_TYPE_TCPV4, size: 1448 } }), InvalidLength);
+    await f.write([]);
+    const w = f.write(testFrame(100));
+    await back.txPublished(1);
+    const req = back.takeTx();
+    back.respondTx(req.id, NETIF_RSP_ERROR);
+    back.pushTx();
+    await assert.rejects(within(w, 'the write'), TxError);
+    assert.equal(f.stats().txErrors, 5);
+    assert.equal(f.status, 'connected');
+});
+test('received frames: one slot, a more_data chain reassembled, checksum flags and a GSO extra-info', async (t) => {
+    const { back, f, got } = await connected(t);
+    const small = testFrame(64, 1);
+    const big = testFrame(10000, 2);
+    back.sendFrame(small, NETRXF_data_validated);
+    // The GSO frame: first slot, its extra-info, then the rest of the chain.
+    const r0 = back.takeRx();
+    back.fillRx(r0, 0, big.subarray(0, 4096));
+    back.respondRx({ id: r0.id, offset: 0, flags: NETRXF_more_data | NETRXF_extra_info | NETRXF_csum_blank, status: 4096 });
+    back.rxExtra({ kind: 'gso', type: XEN_NETIF_EXTRA_TYPE_GSO, flags: 0, size: 1448, gsoType: XEN_NETIF_GSO_TYPE_TCPV4, features: 0 });
+    const r1 = back.takeRx();
+    back.fillRx(r1, 100, big.subarray(4096, 8092));
+    back.respondRx({ id: r1.id, offset: 100, flags: NETRXF_more_data, status: 3996 });
+    const r2 = back.takeRx();
+    back.fillRx(r2, 0, big.subarray(8092));
+    back.respondRx({ id: r2.id, offset: 0, flags: 0, status: 10000 - 8092 });
+    back.pushRx();
+    await until(() => got.length === 2, 'two frames');
+    assert.deepEqual(got[0].frame, small);
+    assert.deepEqual({ ...got[0].info }, { csumBlank: false, dataValidated: true });
+    assert.deepEqual(got[1].frame, big);
+    assert.deepEqual({ ...got[1].info }, { csumBlank: true, dataValidated: false, gso: { type: XEN_NETIF_GSO_TYPE_TCPV4, size: 1448 } });
+    await until(() => back.rxPosted() === 256, 'the buffers posted again');
+    assert.deepEqual([f.stats().rxPackets, f.stats().rxBytes, f.stats().rxErrors], [2, 10064, 0]);
+});
+test('hostile rx slots that cost only the frame: past the page, an error status, too long a chain, a bad GSO extra', async (t) => {
+    const { back, f, got } = await connected(t);
+    // offset + size past the page
+    const r = back.takeRx();
+    back.respondRx({ id: r.id, offset: 4000, flags: 0, status: 200 });
+    // an error status
+    const e = back.takeRx();
+    back.respondRx({ id: e.id, offset: 0, flags: 0, status: NETIF_RSP_ERROR });
+    // a chain of 19 slots
+    for (let i = 0; i < 19; i++) {
+        const q = back.takeRx();
+        back.respondRx({ id: q.id, offset: 0, flags: i < 18 ? NETRXF_more_data : 0, status: 100 });
+    }
+    // a GSO extra of an unknown type
+    const g0 = back.takeRx();
+    back.respondRx({ id: g0.id, offset: 0, flags: NETRXF_extra_info, status: 100 });
+    back.rxExtra({ kind: 'gso', type: XEN_NETIF_EXTRA_TYPE_GSO, flags: 0, size: 1448, gsoType: 9, features: 0 });
+    // a zero-length frame
+    const z = back.takeRx();
+    back.respondRx({ id: z.id, offset: 0, flags: 0, status: 0 });
+    // and a good frame after them all
+    const ok = testFrame(80, 9);
+    back.sendFrame(ok);
+    back.pushRx();
+    await until(() => got.length === 1, 'the good frame');
+    assert.deepEqual(got[0].frame, ok);
+    assert.equal(f.stats().rxErrors, 5);
+    assert.equal(f.status, 'connected');
+});
+test('a more_data chain over every posted buffer that never ends is dropped, and the ring goes on', async (t) => {
+    const { back, f, got } = await connected(t);
+    for (let i = 0; i < 256; i++) {
+        const q = back.takeRx();
+        back.respondRx({ id: q.id, offset: 0, flags: NETRXF_more_data, status: 10 });
+    }
+    back.pushRx();
+    await until(() => f.stats().rxErrors === 1 && back.rxPosted() === 256, 'the chain dropped and the buffers posted again');
+    back.sendFrame(testFrame(60));
+    back.pushRx();
+    await until(() => got.length === 1, 'a frame after it');
+});
+test('hostile rx responses that break the device: an id not posted there, responses for buffers never posted', async (t) => {
+    await t.test('an id that is not the one posted at that index', async (t) => {
+        const { back, f } = await connected(t);
+        const q = back.takeRx();
+        back.respondRx({ id: (q.id + 1) & 0xff, offset: 0, flags: 0, status: 60 });
+        back.pushRx();
+        await assertBroken(f);
+    });
+    await t.test('rsp_prod beyond the buffers posted', async (t) => {
+        const { back, f } = await connected(t);
+        back.rx.rspProdPvt = back.rx.rspProdPvt + 257;
+        back.pushRx();
+        await assertBroken(f);
+    });
+    await t.test('a status below NETIF_RSP_DROPPED', async (t) => {
+        const { back, f } = await connected(t);
+        const q = back.takeRx();
+        back.respondRx({ id: q.id, offset: 0, flags: 0, status: -3 });
+        back.pushRx();
+        await assertBroken(f);
+    });
+});
+test('hostile tx responses: an id not in flight, a status out of range, rsp_prod beyond the ring', async (t) => {
+    for (const [what, answer] of [
+        ['an id not in flight', (b, id) => b.respondTx((id + 1) & 0xff, NETIF_RSP_OKAY)],
+        ['an id beyond the ring', (b) => b.respondTx(4000, NETIF_RSP_OKAY)],
+        ['a status out of range', (b, id) => b.respondTx(id, 7)],
+        ['rsp_prod beyond the ring', (b) => (b.tx.rspProdPvt = b.tx.rspProdPvt + 300)],
+    ]) {
+        await t.test(what, async (t) => {
+            const { back, f } = await connected(t);
+            const w = f.write(testFrame(60));
+            await back.txPublished(1);
+            const req = back.takeTx();
+            answer(back, req.id);
+            back.pushTx();
+            await assertBroken(f, w);
+            // The same id answered twice is not in flight the second time.
+        });
+    }
+    await t.test('the same id answered twice', async (t) => {
+        const { back, f } = await connected(t);
+        const w = f.write(testFrame(60));
+        await back.txPublished(1);
+        const req = back.takeTx();
+        back.respondTx(req.id, NETIF_RSP_OKAY);
+        back.respondTx(req.id, NETIF_RSP_OKAY);
+        back.pushTx();
+        await within(w, 'the write');
+        await until(() => f.status === 'closed', 'the device to close');
+    });
+});
+test('a backend restart: the frame in flight is sent again on the new rings', async (t) => {
+    const { rig, g, back, f } = await connected(t);
+    const frame = testFrame(300, 4);
+    const w = f.write(frame);
+    await back.txPublished(1);
+    back.detach();
+    await switchState(rig.xs0, back.be, XenbusState.Closed);
+    await until(() => f.status === 'reconnecting', 'the frontend to see the backend go');
+    const fresh = new back.constructor(rig, g, back.fe, back.be);
+    await switchState(rig.xs0, back.be, XenbusState.InitWait);
+    await within(fresh.attach(), 'the frontend to write new rings');
+    await fresh.txPublished(1);
+    const req = fresh.takeTx();
+    assert.deepEqual(fresh.txData(req), frame);
+    fresh.respondTx(req.id, NETIF_RSP_OKAY);
+    fresh.pushTx();
+    await within(w, 'the write, sent again');
+    await until(() => f.status === 'connected', 'connected again');
+});
+test('disconnect: Closing, then Closed once the backend closes; writes then fail with Disconnected', async (t) => {
+    const { rig, back, f, g } = await connected(t);
+    const free = g.hc.freeGrantRefs;
+    const closing = f.disconnect();
+    await rig.xs0.wait(`${f.dir}/state`, (v) => v === String(XenbusState.Closing));
+    back.detach();
+    await switchState(rig.xs0, back.be, XenbusState.Closed);
+    await within(closing, 'disconnect');
+    assert.equal(f.status, 'closed');
+    assert.ok(g.hc.freeGrantRefs >= free + 256 + 2, 'the rings and rx buffers were revoked');
+    await assert.rejects(f.write(testFrame(60)), Disconnected);
+});
+test('the device removed: pending writes fail with Disconnected', async (t) => {
+    const { rig, back, f } = await connected(t);
+    const w = f.write(testFrame(60));
+    await back.txPublished(1);
+    await rig.xs0.rm(back.be);
+    await assert.rejects(within(w, 'the write'), Disconnected);
+    assert.equal(f.status, 'closed');
+});
+//# sourceMappingURL=netfront.test.js.map

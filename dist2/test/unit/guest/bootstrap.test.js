@@ -1,0 +1,53 @@
+// The vCPU thread's boot and shutdown as a host runs them: main(os) returning powers the domain
+// off, a throw crashes it, and whatever the guest printed reaches the console daemon first.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
+import { Host } from '../../../src/toolstack/host.js';
+import { FIXTURES } from '../../support/cli.js';
+import { within } from '../../support/hypervisor.js';
+let host;
+before(async () => {
+    host = await Host.start({ poolSize: 1 });
+});
+after(() => host.close());
+/** Run `kernel` until it shuts down; its whole console output and its shutdown reason. */
+async function runToShutdown(name, kernel, extra = '') {
+    const out = new Map();
+    const onOutput = (domid, data) => void (out.get(domid) ?? out.set(domid, []).get(domid)).push(Buffer.from(data));
+    host.consoled.on('output', onOutput);
+    try {
+        const cfg = `name = "${name}"\nkernel = "${kernel}"\nmemory = 32\nextra = "${extra}"\non_poweroff = "destroy"\non_crash = "destroy"\n`;
+        const down = new Promise((resolve) => {
+            const onShutdown = (domid, n, reason) => {
+                if (n !== name)
+                    return;
+                host.off('shutdown', onShutdown);
+                resolve([domid, reason]);
+            };
+            host.on('shutdown', onShutdown);
+        });
+        await host.create(parseDomainConfig(cfg, join(FIXTURES, `${name}.cfg`)).config);
+        const [domid, reason] = await within(down, `${name} to shut down`);
+        return { text: Buffer.concat(out.get(domid) ?? []).toString(), reason };
+    }
+    finally {
+        host.consoled.off('output', onOutput);
+    }
+}
+test('main returning powers off, after everything it printed is in the console ring', async () => {
+    // 500 lines of 93 bytes: twenty times the 2 KiB ring, still queued in the guest when main returns.
+    const { text, reason } = await runToShutdown('chatty', 'chatty.ts', '500');
+    assert.equal(reason, 'poweroff');
+    const lines = text.split('\n');
+    assert.equal(lines.filter((l) => l.startsWith('line ')).length, 500, 'every line reached the console daemon');
+    assert.ok(text.endsWith('last line\n'), `the output ends with the last line written (ends: ${JSON.stringify(text.slice(-40))})`);
+});
+test('main throwing crashes the domain, with the stack on its console', async () => {
+    const { text, reason } = await runToShutdown('crash', 'crash.ts');
+    assert.equal(reason, 'crash');
+    assert.match(text, /about to fail/);
+    assert.match(text, /\[crash\] guest crashed: Error: boom from the guest\n\s+at .*crash\.ts:\d+/);
+});
+//# sourceMappingURL=bootstrap.test.js.map

@@ -1,0 +1,29 @@
+// os.net: finding the guest's vifs under device/vif by number (the first when none is named),
+// connecting each once, and refusing a vif the domain does not have.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { netDevices } from '../../../src/guest/net.js';
+import { NETBACK_OFFER, NetRig, within } from '../../support/net-rawback.js';
+test('os.net finds a vif by number or the first one, connects it once, and refuses one that is not there', async (t) => {
+    const rig = new NetRig();
+    t.after(() => rig.close());
+    const g = rig.guest(4096);
+    const open = netDevices(g.ctx, g.domid);
+    // The domain's own directory, as the builder makes it.
+    await rig.xs0.mkdir(`/local/domain/${g.domid}/device`);
+    await rig.xs0.setPerms(`/local/domain/${g.domid}/device`, [{ domid: g.domid, perm: 'n' }]);
+    await assert.rejects(open(), { errno: 'ENOENT' });
+    const b1 = await rig.backend(g, 1, NETBACK_OFFER, '00:16:3e:00:00:11');
+    const b3 = await rig.backend(g, 3, NETBACK_OFFER, '00:16:3e:00:00:33');
+    const first = open();
+    await within(b1.attach(), 'vif 1 to connect');
+    const n1 = await within(first, 'os.net()');
+    assert.equal(n1.devid, 1);
+    assert.equal(n1.mac, '00:16:3e:00:00:11');
+    assert.equal(await open(1), n1);
+    const third = open(3);
+    await within(b3.attach(), 'vif 3 to connect');
+    assert.equal((await within(third, 'os.net(3)')).mac, '00:16:3e:00:00:33');
+    await assert.rejects(open(2), { errno: 'ENOENT' });
+});
+//# sourceMappingURL=net.test.js.map

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { tcpipStacks, vifAddress } from '../../../src/guest/tcpip.js';
+import { GuestTime } from '../../../src/guest/time.js';
+import { clockFromTime } from '../../../src/tcpip/clock.js';
+import { TcpipError } from '../../../src/tcpip/errors.js';
+import { createStack } from '../../../src/tcpip/stack.js';
+import { XenstoreClient } from '../../../src/xenstore/client/client.js';
+import { connectLocal } from '../../../src/xenstore/client/transport.js';
+import { Xenstored } from '../../../src/xenstore/server/daemon.js';
+import { rng } from '../../support/random.js';
+import { Link, ManualClock, collect, runPromise, runUntil } from '../../support/tcpip-link.js';
+/** A link on a virtual clock, and an os.time that runs on that clock. */
+function linkOnVirtualTime() {
+    const clock = new ManualClock();
+    const time = {
+        monotonic: () => BigInt(Math.round(clock.now() * 1e6)),
+        wallclock: () => new Date(0),
+        sleep: (ms) => new Promise((r) => clock.setTimer(ms, r)),
+    };
+    return { clock, link: new Link(clock), time };
+}
+test('os.tcpip: one stack per vif on os.time, statically configured, talking TCP to a peer', async () => {
+    const { clock, link, time } = linkOnVirtualTime();
+    let opened = 0;
+    const tcpip = tcpipStacks(async () => { opened++; return link.a; }, time);
+    const peer = createStack(link.b, { clock, random: rng(2) });
+    peer.configure({ ip: '10.0.0.2/24' });
+    peer.tcp.listen(80, (s) => s.end('hello guest'));
+    const stack = await runPromise(clock, tcpip({ ip: { ip: '10.0.0.1/24' }, random: rng(1) }));
+    assert.equal(await runPromise(clock, tcpip()), stack);
+    assert.equal(opened, 1);
+    assert.equal(stack.address?.address, '10.0.0.1');
+    const c = await runPromise(clock, stack.tcp.connect('10.0.0.2', 80));
+    const got = collect(c);
+    assert.ok(await runUntil(clock, () => got.ended(), 10_000));
+    assert.equal(got.bytes().toString(), 'hello guest');
+});
+test('os.tcpip timers (clockFromTime over os.time): a cancelled timer leaves no sleeper behind', () => {
+    const time = new GuestTime({ setTimer: () => undefined });
+    const clock = clockFromTime(time);
+    // TCP re-arms its timers all the time: each arming cancels the last.
+    for (let i = 0; i < 1000; i++)
+        clock.setTimer(60_000, () => assert.fail('a cancelled timer fired')).cancel();
+    const kept = clock.setTimer(60_000, () => undefined);
+    assert.equal(time.sleepers, 1);
+    kept.cancel();
+    assert.equal(time.sleepers, 0);
+});
+test('os.tcpip takes the vif\'s ip= (with netmask and gateway) from the backend\'s xenstore nodes as the toolstack writes them', async () => {
+    const xenstored = new Xenstored();
+    const xs = new XenstoreClient(connectLocal(xenstored, 0));
+    const domid = 7;
+    const be = `/local/domain/0/backend/vif/${domid}/0`;
+    await xs.write(`/local/domain/${domid}/device/vif/0/backend`, be);
+    const read = vifAddress(xs, domid);
+    assert.equal(await read(0), undefined, 'no ip node: DHCP');
+    assert.equal(await read(1), undefined, 'no such vif');
+    await xs.write(`${be}/ip`, 'fd00::7 10.1.2.7/16 10.9.9.9');
+    assert.deepEqual(await read(0), { ip: '10.1.2.7/16' }, 'the first IPv4 address of the list');
+    await xs.write(`${be}/gateway`, '10.1.0.1');
+    await xs.write(`${be}/netmask`, '255.255.0.0');
+    await xs.write(`${be}/ip`, '10.1.2.7');
+    assert.deepEqual(await read(0), { ip: '10.1.2.7', netmask: '255.255.0.0', gateway: '10.1.0.1' });
+    const { clock, link, time } = linkOnVirtualTime();
+    const stack = await runPromise(clock, tcpipStacks(async () => link.a, time, read)({ random: rng(1) }));
+    assert.deepEqual(stack.address, { address: '10.1.2.7', netmask: '255.255.0.0', gateway: '10.1.0.1', dns: [] });
+    stack.stop();
+    // Nonsense in xenstore fails os.tcpip() with a typed error instead of guessing.
+    await xs.write(`${be}/ip`, '10.1.2.300');
+    await assert.rejects(runPromise(clock, tcpipStacks(async () => link.a, time, read)()), (e) => e instanceof TcpipError);
+    await xs.write(`${be}/ip`, '10.1.2.7');
+    await xs.write(`${be}/gateway`, '192.168.0.1');
+    await assert.rejects(runPromise(clock, tcpipStacks(async () => link.a, time, read)()), /not on/);
+    xs.close();
+});
+//# sourceMappingURL=tcpip.test.js.map

@@ -1,0 +1,355 @@
+// Bad input (issue 2): a guest in a real worker thread that scribbles over the shared pages it
+// owns, maps what it was never granted, sends on closed ports, exhausts its quotas and floods
+// its control port gets error codes, or at worst a crash of its own domain. After each abuse
+// dom0 and a second guest must still do real work.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { EVTCHNSTAT_unbound, NR_VIRQS, VIRQ_DOM_EXC } from '../../../src/abi/event_channel.js';
+import { GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_general_error, GNTST_no_space, GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing, GrantError, } from '../../../src/abi/grant_table.js';
+import { DOMID_SELF, PAGE_SIZE } from '../../../src/abi/xen.js';
+import { XenError } from '../../../src/errors.js';
+import { GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_XENSTORE, } from '../../../src/hypervisor/layout.js';
+import { FLOOD_ID_BASE, rng } from '../../support/hypervisor-vcpu.js';
+import { grantEntryAddr, gntst, harness, pingPong, ramPage, xen } from '../../support/hypervisor.js';
+/**
+ * A well-behaved guest connected to dom0 by an event channel (it echoes) and a grant each way,
+ * and `check()`, which uses all of it and dom0's control plane.
+ */
+async function witness(h) {
+    const good = await h.guest();
+    const p0 = await h.dom0.evtchnAllocUnbound(good.domid);
+    const pg = await good.hc('evtchnBindInterdomain', 0, p0);
+    h.dom0Events.listen(p0);
+    await good.call('echo', pg);
+    const dom0Page = ramPage(h.dom0, 0);
+    const ref = h.dom0.grantAccess(good.domid, dom0Page.pfn, false);
+    const [gpfn] = await good.hc('populatePhysmap', 1);
+    await good.call('write', gpfn * PAGE_SIZE, new Uint8Array([0x60, 0x0d]));
+    const gref = await good.hc('grantAccess', 0, gpfn, true);
+    let round = 0;
+    return {
+        good,
+        async check() {
+            round++;
+            const echoed = h.dom0Events.next(p0);
+            h.dom0.evtchnSend(p0);
+            await echoed;
+            const handle = await good.call('map', 0, ref, false);
+            await good.call('poke', handle, 0, new Uint8Array([round]));
+            await good.call('unmap', handle);
+            assert.equal(dom0Page.page[0], round);
+            const m = h.dom0.grantMap(good.domid, gref, true);
+            assert.deepEqual([...m.page.subarray(0, 2)], [0x60, 0x0d]);
+            h.dom0.grantUnmap(m.handle);
+            const port = await h.dom0.evtchnAllocUnbound(good.domid);
+            await h.dom0.evtchnClose(port);
+            assert.equal(good.domain.shutdownReason, null);
+            assert.equal(h.hv.dom0.shutdownReason, null);
+        },
+    };
+}
+/** The hostile guest, connected to dom0 by an event channel, and a witness. */
+async function setup(t, opts = {}) {
+    const h = harness(t);
+    const w = await witness(h);
+    const bad = await h.guest(opts);
+    const p0 = await h.dom0.evtchnAllocUnbound(bad.domid);
+    const pb = await bad.hc('evtchnBindInterdomain', 0, p0);
+    h.dom0Events.listen(p0);
+    await w.check();
+    return { h, w, bad, p0, pb };
+}
+/** The outcome of a call: 'ok', an errno, a GNTST name, or 'other: ...' (which fails the tests). */
+async function outcome(call) {
+    try {
+        await call();
+        return 'ok';
+    }
+    catch (e) {
+        if (e instanceof XenError)
+            return e.errno;
+        if (e instanceof GrantError)
+            return e.statusName;
+        return `other: ${e.name}: ${e.message}`;
+    }
+}
+function tally(outcomes) {
+    const t = {};
+    for (const o of outcomes)
+        t[o] = (t[o] ?? 0) + 1;
+    return t;
+}
+/** dom0 maps a ref of `domid` and unmaps it at once, as a backend probing a ring would. */
+function mapAndUnmap(h, domid, ref, readonly) {
+    return () => h.dom0.grantUnmap(h.dom0.grantMap(domid, ref, readonly).handle);
+}
+test('garbage in its grant table: dom0 maps every ref and gets only GNTST codes', async (t) => {
+    const { h, w, bad } = await setup(t);
+    const entries = 4 * (PAGE_SIZE / 8);
+    await bad.call('scribble', PFN_GRANT_TABLE * PAGE_SIZE, entries * 8, 1);
+    // Entries that look right but point at what cannot be granted, and some with forged
+    // GTF_reading/GTF_writing bits.
+    const forged = [PFN_SHARED_INFO, PFN_GRANT_TABLE + 1, bad.domain.view.nrFrames, -1];
+    for (let i = 0; i < forged.length; i++) {
+        const entry = new Uint32Array([GTF_permit_access | GTF_reading | GTF_writing, forged[i] >>> 0]);
+        await bad.call('write', grantEntryAddr(i), new Uint8Array(entry.buffer));
+    }
+    const outcomes = [];
+    for (let ref = 0; ref < entries + 8; ref++) {
+        for (const readonly of [true, false])
+            outcomes.push(await outcome(mapAndUnmap(h, bad.domid, ref, readonly)));
+    }
+    const counts = tally(outcomes);
+    assert.deepEqual(Object.keys(counts).filter((o) => !o.startsWith('GNTST_') && o !== 'ok'), []);
+    assert.equal(counts['GNTST_bad_gntref'], 16);
+    assert.equal(counts['GNTST_bad_page'] ?? 0, forged.length * 2);
+    assert.equal(bad.domain.view.foreignPins, 0);
+    // The guest's own grant operations still answer with codes.
+    await assert.rejects(bad.call('map', 0, 1 << 20, true), gntst(GNTST_bad_gntref));
+    await w.check();
+});
+test('garbage in its shared_info (pending/mask bitmaps, selector, upcall bytes) and ring pages', async (t) => {
+    const { h, w, bad, p0, pb } = await setup(t);
+    await bad.call('scribble', PFN_SHARED_INFO * PAGE_SIZE, PAGE_SIZE, 2);
+    for (let i = 0; i < 100; i++)
+        h.dom0.evtchnSend(p0);
+    // The console and xenstore rings: garbage indices in pages granted to dom0 through the
+    // reserved refs. No consumer runs here; dom0 can map them and reads only bytes.
+    await bad.call('scribble', PFN_XENSTORE * PAGE_SIZE, 2 * PAGE_SIZE, 3);
+    await bad.hc('grantAccessRef', GNTTAB_RESERVED_CONSOLE, 0, PFN_CONSOLE, false);
+    await bad.hc('grantAccessRef', GNTTAB_RESERVED_XENSTORE, 0, PFN_XENSTORE, false);
+    for (const ref of [GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE]) {
+        const m = h.dom0.grantMap(bad.domid, ref, false);
+        assert.equal(m.page.length, PAGE_SIZE);
+        h.dom0.grantUnmap(m.handle);
+    }
+    await w.check();
+    // The guest still runs, and its events still work once it clears its own mess.
+    await bad.call('write', PFN_SHARED_INFO * PAGE_SIZE, new Uint8Array(PAGE_SIZE));
+    await bad.call('listen', pb);
+    await pingPong(h, bad, p0, pb);
+});
+test('maps refs it was never granted, unmaps handles it never had', async (t) => {
+    const { h, w, bad } = await setup(t, { maxMaptrackFrames: 1 });
+    const page = ramPage(h.dom0, 0x33);
+    const forGood = h.dom0.grantAccess(w.good.domid, page.pfn, false);
+    const forBad = h.dom0.grantAccess(bad.domid, page.pfn, true);
+    await assert.rejects(bad.call('map', 0, forGood, true), gntst(GNTST_general_error), "the witness's grant");
+    await assert.rejects(bad.call('map', 0, forBad, false), gntst(GNTST_general_error), 'rw map of a ro grant');
+    await assert.rejects(bad.call('map', 0, 1 << 30, true), gntst(GNTST_bad_gntref));
+    await assert.rejects(bad.call('map', w.good.domid, 8, true), gntst(GNTST_bad_domain), 'not connected to the witness');
+    await assert.rejects(bad.hc('connect', w.good.domid), xen('EPERM'));
+    await assert.rejects(bad.hc('connect', 4242), xen('ESRCH'));
+    const next = rng(7);
+    const outcomes = [];
+    for (let i = 0; i < 300; i++)
+        outcomes.push(await outcome(() => bad.call('map', 0, next() % 4096, next() % 2 === 0)));
+    for (let i = 0; i < 100; i++)
+        outcomes.push(await outcome(() => bad.call('unmap', next() % 1024)));
+    assert.deepEqual(Object.keys(tally(outcomes)).filter((o) => o.startsWith('other')), []);
+    // What it was granted, it may map until its maptrack is full.
+    const handles = [];
+    for (;;) {
+        const o = await bad.call('map', 0, forBad, true).catch((e) => e);
+        if (o instanceof GrantError) {
+            assert.equal(o.status, GNTST_no_space);
+            break;
+        }
+        handles.push(o);
+    }
+    assert.equal(handles.length, 510);
+    assert.equal(h.dom0.endAccess(forBad, false), false, 'dom0 cannot revoke while mapped, as in Xen');
+    await w.check();
+    await assert.rejects(bad.call('unmap', 4000), gntst(GNTST_bad_handle));
+    // Destroying the guest drops every one of its mappings.
+    await h.hv.destroyDomain(bad.domid);
+    assert.equal(h.hv.dom0.view.foreignPins, 0);
+    assert.equal(h.dom0.endAccess(forBad), true);
+    await w.check();
+});
+test('sends on closed, unbound and made-up ports', async (t) => {
+    const { h, w, bad, p0, pb } = await setup(t);
+    await bad.hc('evtchnClose', pb);
+    await assert.rejects(bad.hc('evtchnSend', pb), xen('EINVAL'));
+    h.dom0.evtchnSend(p0); // dom0's end is unbound now: dropped
+    const offered = await bad.hc('evtchnAllocUnbound', 0);
+    await bad.hc('evtchnSend', offered); // unbound: dropped, as Xen does
+    const next = rng(11);
+    const outcomes = [];
+    for (let i = 0; i < 200; i++) {
+        const port = [next() % 2048, -(next() % 5), next() / 3][i % 3];
+        outcomes.push(await outcome(() => bad.hc(['evtchnSend', 'evtchnUnmask', 'evtchnMask', 'evtchnClose'][i % 4], port)));
+    }
+    assert.deepEqual(Object.keys(tally(outcomes)).filter((o) => o !== 'ok' && o !== 'EINVAL'), []);
+    await w.check();
+});
+test('exhausts its frames, ports and grant refs', async (t) => {
+    const { h, w, bad } = await setup(t, { ramFrames: 8, maxEvtchns: 40, maxGrantFrames: 1 });
+    for (let i = 0; i < 8; i++)
+        await bad.hc('populatePhysmap', 1);
+    await assert.rejects(bad.hc('populatePhysmap', 1), xen('ENOMEM'));
+    await assert.rejects(bad.hc('populatePhysmap', 2 ** 53), xen('ENOMEM'));
+    await assert.rejects(bad.hc('decreaseReservation', [0, 1, 2]), xen('EINVAL'));
+    let ports = 0;
+    for (;;) {
+        const o = await outcome(() => bad.hc('evtchnAllocUnbound', 0));
+        if (o !== 'ok') {
+            assert.equal(o, 'ENOSPC');
+            break;
+        }
+        ports++;
+    }
+    assert.equal(ports, 39, 'one port is the channel to dom0');
+    let refs = 0;
+    for (;;) {
+        const o = await outcome(() => bad.hc('grantAccess', 0, PFN_CONSOLE, true));
+        if (o !== 'ok') {
+            assert.equal(o, 'GNTST_general_error');
+            break;
+        }
+        refs++;
+    }
+    assert.equal(refs, PAGE_SIZE / 8 - 8, 'all but the reserved entries');
+    await assert.rejects(bad.hc('grantSetupTable', 2), gntst(GNTST_general_error));
+    await w.check();
+    // dom0 still creates domains, and they work.
+    const more = await h.guest();
+    assert.equal(typeof (await more.hc('evtchnAllocUnbound', 0)), 'number');
+});
+test('floods its control port with malformed, unknown and oversized requests', async (t) => {
+    const { w, bad } = await setup(t);
+    let id = FLOOD_ID_BASE;
+    const req = (op, args) => ({ id: id++, op, args });
+    // Dropped without a reply: not a request at all.
+    const shapeless = [null, 42, 'close', [], {}, { id: 'x', op: 'close', args: [] }, { id: 1.5e9, op: 7, args: [] },
+        { id: 1.6e9, op: 'close' }, { id: 1.7e9, op: 'close', args: 'abc' }, { push: { peer: null } }];
+    const answered = [
+        ...['constructor', '__proto__', 'toString', 'hasOwnProperty', 'destroyDomain', 'link', '', 'x'.repeat(100_000)]
+            .map((op) => req(op, [])),
+        req('allocUnbound', ['x', {}]),
+        req('allocUnbound', [0, 0]),
+        req('bindInterdomain', [null, null]),
+        req('bindInterdomain', [0, { valueOf: 1 }]),
+        req('bindVirq', [VIRQ_DOM_EXC, 0]),
+        req('bindVirq', [NR_VIRQS * 1000, 'vcpu']),
+        req('close', [[1]]),
+        req('status', [0, 1]),
+        req('status', [DOMID_SELF, -1]),
+        req('setupTable', ['9']),
+        req('setupTable', [2 ** 31]),
+        req('peer', [w.good.domid]),
+        req('peer', [bad.domid]),
+        req('shutdown', ['sideways']),
+        req('shutdown', [{ toString: 'crash' }]),
+        req('close', new Array(100_000).fill(1)),
+        req('bindVirq', ['v'.repeat(4 << 20), 0]),
+        req('allocUnbound', [new Uint8Array(8 << 20), 0]),
+    ];
+    // Fewer than CONTROL_BURST in all: past that, the domain is cut off as a flooder (control.test.ts).
+    const many = Array.from({ length: 2_000 }, (_, i) => req(['close', 'status', 'bindVirq', 'nope'][i % 4], [i, i]));
+    const replies = await bad.call('flood', [...shapeless, ...answered, ...many], answered.length + many.length);
+    assert.equal(replies.length, answered.length + many.length);
+    const byError = tally(replies.map((r) => (r.ok ? 'ok' : r.errno ?? new GrantError(r.status, '').statusName)));
+    assert.deepEqual(Object.keys(byError).sort(), ['EINVAL', 'ENOENT', 'ENOSYS', 'EPERM', 'ESRCH', 'GNTST_general_error']);
+    assert.equal(byError['ENOSYS'], 8 + many.length / 4);
+    assert.equal(bad.domain.shutdownReason, null, 'no garbage shut the guest down');
+    await w.check();
+    // The guest's own control calls still work afterwards.
+    const port = await bad.hc('evtchnAllocUnbound', 0);
+    await bad.hc('evtchnClose', port);
+});
+test('rewrites a grant entry without pause while dom0 maps it: every map succeeds or fails cleanly', async (t) => {
+    const { h, w, bad } = await setup(t);
+    const [pfn] = await bad.hc('populatePhysmap', 1);
+    const ref = 8;
+    const word = (flags, domid) => ((domid << 16) | flags) >>> 0;
+    await bad.call('write', grantEntryAddr(ref) + 4, new Uint8Array(new Uint32Array([pfn]).buffer));
+    const values = [word(GTF_permit_access, 0), word(GTF_permit_access | GTF_readonly, 0), 0, word(GTF_permit_access, w.good.domid)];
+    const flipping = bad.call('flip', grantEntryAddr(ref), values, 300);
+    let done = false;
+    void flipping.finally(() => (done = true));
+    const outcomes = [];
+    while (!done) {
+        for (let i = 0; i < 200; i++)
+            outcomes.push(await outcome(mapAndUnmap(h, bad.domid, ref, i % 2 === 0)));
+        await new Promise((r) => setImmediate(r));
+    }
+    assert.ok((await flipping) > 0);
+    const counts = tally(outcomes);
+    t.diagnostic(`maps while the entry flips: ${JSON.stringify(counts)}`);
+    assert.deepEqual(Object.keys(counts).filter((o) => o !== 'ok' && o !== 'GNTST_general_error'), []);
+    assert.equal(bad.domain.view.foreignPins, 0);
+    await w.check();
+});
+test('a guest that crashes while holding mappings costs only itself', async (t) => {
+    const { h, w, bad } = await setup(t);
+    const page = ramPage(h.dom0, 0);
+    const ref = h.dom0.grantAccess(bad.domid, page.pfn, false);
+    const handle = await bad.call('map', 0, ref, false);
+    await bad.call('poke', handle, 0, new Uint8Array([0xee]));
+    await bad.call('crash');
+    await bad.exited;
+    assert.equal(bad.domain.stateString, '---sc-');
+    await w.check();
+    assert.equal(h.dom0.endAccess(ref, false), false);
+    await h.hv.destroyDomain(bad.domid);
+    assert.equal(h.dom0.endAccess(ref), true);
+    assert.equal(page.page[0], 0xee);
+    await w.check();
+});
+test('destroyed while its vCPU is inside event-channel hypercalls: dom0 never waits on a lock the vCPU died holding', async (t) => {
+    const h = harness(t);
+    const w = await witness(h);
+    for (let i = 0; i < 6; i++) {
+        const bad = await h.guest();
+        const p0 = await h.dom0.evtchnAllocUnbound(bad.domid);
+        const pb = await bad.hc('evtchnBindInterdomain', 0, p0);
+        await bad.call('hammer', 'evtchnSend', pb);
+        await new Promise((r) => setTimeout(r, 2 + 3 * i));
+        await h.hv.destroyDomain(bad.domid);
+        assert.deepEqual(await h.dom0.evtchnStatus(p0), { status: EVTCHNSTAT_unbound, vcpu: 0, remoteDomid: bad.domid });
+    }
+    await w.check();
+});
+test('bounded fuzz: random hypercalls and scribbles from a fixed seed', async (t) => {
+    const { h, w, bad } = await setup(t, { ramFrames: 32, maxEvtchns: 64 });
+    const seed = 0x5eed;
+    const next = rng(seed);
+    const pick = (xs) => xs[next() % xs.length];
+    const int = () => pick([0, 1, 2, 3, 5, 8, 63, 64, 65, 1023, 1024, 4095, 4096, -1, 2 ** 31, 2 ** 32, 1.5, NaN, next() % 70]);
+    const dom = () => pick([0, bad.domid, w.good.domid, DOMID_SELF, 99, -1, 0x7ff4, 1.5]);
+    const page = ramPage(h.dom0, 1);
+    for (let i = 0; i < 4; i++)
+        h.dom0.grantAccess(bad.domid, page.pfn, i % 2 === 0);
+    const side = () => (next() % 2 ? { domid: dom(), ref: int(), offset: int() } : { pfn: int(), offset: int() });
+    const ops = [
+        () => bad.hc(pick(['evtchnSend', 'evtchnUnmask', 'evtchnMask', 'evtchnClose']), int()),
+        () => bad.hc('evtchnStatus', int(), dom()),
+        () => bad.hc('evtchnAllocUnbound', dom(), dom()),
+        () => bad.hc('evtchnBindInterdomain', dom(), int()),
+        () => bad.hc('evtchnBindVirq', int(), pick([0, 0, 1, -1])),
+        () => bad.call('map', dom(), pick([8, 9, 10, 11, int()]), next() % 2 === 0),
+        () => bad.call('unmap', int()),
+        () => bad.hc('grantCopy', [{ source: side(), dest: side(), len: pick([0, 1, 4096, 4097, int()]) }]),
+        () => bad.hc('grantSetupTable', int()),
+        () => bad.hc('grantAccess', dom(), int(), next() % 2 === 0),
+        () => bad.hc('populatePhysmap', pick([0, 1, 2, 40, int()])),
+        () => bad.hc('decreaseReservation', [int(), int()].slice(0, 1 + (next() % 2))),
+        () => bad.hc('connect', dom()),
+        () => bad.hc('setTimer', pick([0, performance.now() + 1, -5])),
+        () => bad.call('scribble', (next() % (PFN_GRANT_TABLE + 2)) * PAGE_SIZE + (next() % PAGE_SIZE), next() % 512, next()),
+    ];
+    const outcomes = [];
+    for (let i = 0; i < 1500; i++)
+        outcomes.push(await outcome(pick(ops)));
+    const counts = tally(outcomes);
+    t.diagnostic(`fuzz seed ${seed}: ${JSON.stringify(counts)}`);
+    assert.deepEqual(Object.keys(counts).filter((o) => o.startsWith('other')), []);
+    assert.ok(counts['ok'] > 100 && counts['EINVAL'] > 100);
+    assert.equal(bad.domain.shutdownReason, null);
+    await w.check();
+    await h.hv.destroyDomain(bad.domid);
+    assert.equal(h.hv.dom0.view.foreignPins, 0, "destroy dropped whatever the fuzz left mapped");
+    await w.check();
+});
+//# sourceMappingURL=hostile.test.js.map

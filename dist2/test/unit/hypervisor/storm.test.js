@@ -1,0 +1,34 @@
+// Event storms: a loop with a storm limit throttles a port that fires too often and delivers
+// what arrived meanwhile once the pause is over.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setPending } from '../../../src/hypervisor/evtchn.js';
+import { Hypervisor } from '../../../src/hypervisor/hypervisor.js';
+import { UpcallLoop } from '../../../src/hypervisor/upcall.js';
+const tick = () => new Promise((r) => setImmediate(r));
+test('a port over its storm limit is masked for a while, and nothing is lost', async (t) => {
+    // The clock is mocked so a loaded machine cannot stretch the 20 events over the 10 ms pause.
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    const hv = new Hypervisor();
+    const view = hv.dom0.view;
+    const storms = [];
+    const loop = new UpcallLoop(view, { pausable: false, onError: (e) => assert.fail(String(e)), stormLimit: 5, onStorm: (p) => storms.push(p) });
+    let handled = 0;
+    loop.on(7, () => handled++);
+    loop.start();
+    for (let i = 0; i < 20; i++) {
+        setPending(view, 7);
+        await tick();
+    }
+    assert.equal(handled, 5, 'events past the limit reach no handler while the port is throttled');
+    assert.deepEqual(storms, [7]);
+    // After the pause the port is unmasked and the pending event is delivered once.
+    t.mock.timers.tick(30);
+    await tick();
+    assert.equal(handled, 6);
+    setPending(view, 7);
+    await tick();
+    assert.equal(handled, 7, 'the port works normally again');
+    loop.stop();
+});
+//# sourceMappingURL=storm.test.js.map

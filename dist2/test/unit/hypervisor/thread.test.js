@@ -1,0 +1,54 @@
+// A thread's state as the OS sees it: running (or runnable) versus asleep.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { ThreadState, currentThreadId } from '../../../src/hypervisor/thread.js';
+const linux = currentThreadId() !== undefined;
+/** A worker that reports its thread id and then sleeps in Atomics.wait until told, then spins. */
+const CODE = `
+const { parentPort } = require('node:worker_threads');
+const { readlinkSync } = require('node:fs');
+parentPort.once('message', (word) => {
+  parentPort.postMessage(Number(/task\\/([0-9]+)$/.exec(readlinkSync('/proc/thread-self'))[1]));
+  Atomics.wait(word, 0, 0);
+  for (;;) {}
+});`;
+test('a thread asleep is not runnable; one that spins is; a closed reader tells nothing', { skip: !linux && 'needs /proc (Linux)', timeout: 20_000 }, async () => {
+    const self = ThreadState.open(currentThreadId());
+    assert.equal(self.runnable(), true, 'the thread reading its own state is running');
+    self.close();
+    assert.equal(self.runnable(), undefined);
+    const word = new Int32Array(new SharedArrayBuffer(4));
+    const w = new Worker(CODE, { eval: true });
+    try {
+        const tid = await new Promise((resolve) => {
+            w.once('message', resolve);
+            w.postMessage(word);
+        });
+        const state = ThreadState.open(tid);
+        // Asleep in Atomics.wait: sampled until seen so (it may not have reached the wait yet).
+        let asleep = false;
+        for (let i = 0; i < 200 && !asleep; i++) {
+            asleep = state.runnable() === false;
+            if (!asleep)
+                await new Promise((r) => setTimeout(r, 5));
+        }
+        assert.ok(asleep, 'never seen asleep');
+        Atomics.store(word, 0, 1);
+        Atomics.notify(word, 0);
+        let spinning = false;
+        for (let i = 0; i < 200 && !spinning; i++) {
+            spinning = state.runnable() === true;
+            if (!spinning)
+                await new Promise((r) => setTimeout(r, 5));
+        }
+        assert.ok(spinning, 'never seen running');
+        await w.terminate();
+        assert.equal(state.runnable(), undefined, 'a thread that is gone');
+        state.close();
+    }
+    finally {
+        await w.terminate();
+    }
+});
+//# sourceMappingURL=thread.test.js.map

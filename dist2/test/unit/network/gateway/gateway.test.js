@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { connect, createServer } from 'node:net';
+import { test } from 'node:test';
+import { ConnectionRefused } from '../../../../src/tcpip/index.js';
+import { parseForwardSpec } from '../../../../src/network/gateway/forwardspec.js';
+import { dnsServer, gatewayRig, guest, l4Frame, waitFor } from '../../../support/gateway.js';
+async function listen(server) {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return server.address().port;
+}
+function collect(s) {
+    return new Promise((resolve, reject) => {
+        let out = '';
+        s.on('data', (d) => (out += d.toString()));
+        s.on('end', () => resolve(out));
+        s.on('error', reject);
+    });
+}
+test('gateway: DHCP leases in slirp\'s shape, ARP and ping of .2 and .3, leases kept per MAC', async (t) => {
+    const rig = gatewayRig();
+    t.after(() => rig.close());
+    const a = guest(rig, 1);
+    const b = guest(rig, 2);
+    const la = await a.stack.dhcp(5000);
+    const lb = await b.stack.dhcp(5000);
+    assert.deepEqual(a.stack.address, { address: '10.0.2.15', netmask: '255.255.255.0', gateway: '10.0.2.2', dns: ['10.0.2.3'] });
+    assert.equal(b.stack.address?.address, '10.0.2.16');
+    assert.ok(la.leaseS === 3600 && lb.leaseS === 3600);
+    assert.equal(rig.gw.leaseFor('00:16:3e:00:00:01'), la.address);
+    assert.ok((await a.stack.icmp.ping('10.0.2.2', 2000)) >= 0);
+    assert.ok((await b.stack.icmp.ping('10.0.2.3', 2000)) >= 0);
+    // The same MAC asks again (a reboot): it gets its address back.
+    a.stack.stop();
+    const again = guest(rig, 3);
+    assert.equal((await again.stack.dhcp(5000)).address, lb.address + 1);
+});
+test('gateway: malformed DHCP requests cost only their sender; a good one still gets its lease', async (t) => {
+    const rig = gatewayRig();
+    t.after(() => rig.close());
+    const g = guest(rig, 1);
+    const bad = [
+        new Uint8Array(10),
+        new Uint8Array(300), // no cookie, op 0
+        (() => { const b = new Uint8Array(300); b[0] = 1; b[1] = 1; b[2] = 6; b.set([0x63, 0x82, 0x53, 0x63], 236); b.set([53, 200], 240); return b; })(), // option past the end
+        (() => { const b = new Uint8Array(300); b[0] = 1; b[1] = 1; b[2] = 6; b[28] = 1; b.set([0x63, 0x82, 0x53, 0x63], 236); b.set([53, 1, 1, 255], 240); return b; })(), // multicast chaddr
+        (() => { const b = new Uint8Array(300); b[0] = 1; b[1] = 1; b[2] = 6; b[29] = 9; b.set([0x63, 0x82, 0x53, 0x63], 236); b.set([53, 1, 99, 255], 240); return b; })(), // unknown type
+    ];
+    for (const payload of bad) {
+        g.send(l4Frame({ srcMac: '00:16:3e:00:00:01', dstMac: 'ff:ff:ff:ff:ff:ff', src: '0.0.0.0', dst: '255.255.255.255', proto: 17, srcPort: 68, dstPort: 67, payload }));
+    }
+    assert.ok(await waitFor(() => rig.gw.dhcp.rejected === bad.length, 2000), `rejected ${rig.gw.dhcp.rejected}`);
+    assert.deepEqual(rig.gw.dhcp.leases(), []);
+    assert.equal((await g.stack.dhcp(5000)).address, 0x0a00020f);
+});
+test('gateway: the DNS relay asks the configured upstream and answers the guest', async (t) => {
+    const upstream = await dnsServer('192.0.2.7');
+    const rig = gatewayRig({ dnsUpstream: { address: '127.0.0.1', port: upstream.port } });
+    t.after(() => {
+        rig.close();
+        upstream.close();
+    });
+    const g = guest(rig, 1);
+    await g.stack.dhcp(5000);
+    assert.deepEqual(await g.stack.dns.resolve('example.test'), ['192.0.2.7']);
+    assert.equal(upstream.queries, 1);
+    assert.equal(rig.gw.dns.pending, 0);
+});
+test('gateway: NAT of TCP to the gateway (host loopback) and to a mapped address, half-close both ways; refused is a RST', async (t) => {
+    const seen = [];
+    const server = createServer({ allowHalfOpen: true }, (s) => {
+        // Read to the guest's FIN, then answer and close our side.
+        void collect(s).then((got) => {
+            seen.push(got);
+            s.end(`echo:${got}`);
+        });
+    });
+    const port = await listen(server);
+    const rig = gatewayRig({ nat: { '192.0.2.1': '127.0.0.1' } });
+    t.after(() => {
+        rig.close();
+        server.close();
+    });
+    const g = guest(rig, 1);
+    await g.stack.dhcp(5000);
+    for (const addr of ['10.0.2.2', '192.0.2.1']) {
+        const c = await g.stack.tcp.connect(addr, port);
+        const reply = collect(c);
+        c.end(`hello ${addr}`);
+        assert.equal(await reply, `echo:hello ${addr}`);
+    }
+    assert.deepEqual(seen, ['hello 10.0.2.2', 'hello 192.0.2.1']);
+    assert.equal(rig.gw.tcpNat.counters.connected, 2);
+    // A closed host port: the guest's connect is refused at once (the gateway never answered the SYN).
+    const closed = createServer();
+    const dead = await listen(closed);
+    closed.close();
+    await assert.rejects(g.stack.tcp.connect('10.0.2.2', dead), ConnectionRefused);
+    assert.equal(rig.gw.tcpNat.counters.refused, 1);
+    assert.ok(await waitFor(() => rig.gw.tcpNat.flows === 0));
+});
+test('gateway: NAT of TCP carries the host\'s FIN first and the guest\'s data after it (half-close the other way)', async (t) => {
+    let heard;
+    const server = createServer({ allowHalfOpen: true }, (s) => {
+        heard = collect(s);
+        s.end('bye'); // our side is done; the guest may still talk
+    });
+    const port = await listen(server);
+    const rig = gatewayRig();
+    t.after(() => {
+        rig.close();
+        server.close();
+    });
+    const g = guest(rig, 1);
+    await g.stack.dhcp(5000);
+    const c = await g.stack.tcp.connect('10.0.2.2', port);
+    assert.equal(await collect(c), 'bye');
+    c.end('still here');
+    assert.ok(await waitFor(() => heard !== undefined));
+    assert.equal(await heard, 'still here');
+});
+test('gateway: NAT of UDP: answers come from the address the guest asked; flows are bounded', async (t) => {
+    const echo = createSocket('udp4');
+    echo.on('message', (m, r) => echo.send(m, r.port, r.address));
+    echo.bind(0, '127.0.0.1');
+    await once(echo, 'listening');
+    const rig = gatewayRig({ limits: { udp: { maxFlows: 8, idleMs: 60_000 } } });
+    t.after(() => {
+        rig.close();
+        echo.close();
+    });
+    const g = guest(rig, 1);
+    await g.stack.dhcp(5000);
+    const got = [];
+    const u = g.stack.udp.bind(0, (m, from) => got.push(`${from.addr}:${from.port} ${Buffer.from(m).toString()}`));
+    u.send(new TextEncoder().encode('ping'), '10.0.2.2', echo.address().port);
+    assert.ok(await waitFor(() => got.length === 1));
+    assert.deepEqual(got, [`10.0.2.2:${echo.address().port} ping`]);
+    // A flood of flows from one guest (new source port each): the table stays at its bound.
+    for (let i = 0; i < 200; i++) {
+        g.send(l4Frame({ srcMac: '00:16:3e:00:00:01', src: '10.0.2.15', dst: '10.0.2.2', proto: 17, srcPort: 20000 + i, dstPort: echo.address().port, payload: new Uint8Array(4) }));
+    }
+    assert.ok(await waitFor(() => rig.gw.udpNat.counters.toHost >= 201));
+    assert.ok(rig.gw.udpNat.size <= 8, `${rig.gw.udpNat.size} flows`);
+    assert.ok(rig.gw.udpNat.evicted >= 192);
+});
+test('gateway: a SYN flood holds at most maxConnecting host connects and maxFlows flows; the gateway keeps answering', async (t) => {
+    const accepted = [];
+    const server = createServer((s) => accepted.push(s));
+    const port = await listen(server);
+    const rig = gatewayRig({ limits: { tcp: { maxFlows: 32, maxConnecting: 8, handshakeMs: 300 } } });
+    t.after(() => {
+        rig.close();
+        for (const s of accepted)
+            s.destroy();
+        server.close();
+    });
+    const g = guest(rig, 1);
+    await g.stack.dhcp(5000);
+    let peakConnecting = 0;
+    for (let i = 0; i < 2000; i++) {
+        // SYNs from ports the guest's stack does not own: it answers the SYN-ACKs with RSTs, as a spoofing flooder's victim would.
+        g.send(l4Frame({ srcMac: '00:16:3e:00:00:01', src: '10.0.2.15', dst: '10.0.2.2', proto: 6, srcPort: 1024 + i, dstPort: port, seq: i }));
+        if (i % 100 === 99) {
+            await new Promise((r) => setImmediate(r));
+            peakConnecting = Math.max(peakConnecting, rig.gw.tcpNat.connecting);
+            assert.ok(rig.gw.tcpNat.flows <= 32, `${rig.gw.tcpNat.flows} flows`);
+        }
+    }
+    assert.ok(peakConnecting <= 8);
+    assert.ok(rig.gw.tcpNat.counters.dropped > 1000);
+    assert.ok((await g.stack.icmp.ping('10.0.2.2', 2000)) >= 0);
+    // Once the flood's half-done flows time out, a real connection goes through.
+    assert.ok(await waitFor(() => rig.gw.tcpNat.flows === 0, 5000), `${rig.gw.tcpNat.flows} flows left`);
+    const c = await g.stack.tcp.connect('10.0.2.2', port);
+    c.destroy();
+});
+test('gateway: host forwards (tcp and udp) reach the guest by its lease; a guest that never reads bounds the host writer', async (t) => {
+    const rig = gatewayRig();
+    t.after(() => rig.close());
+    const g = guest(rig, 1);
+    const lease = await g.stack.dhcp(5000);
+    const held = [];
+    g.stack.tcp.listen(80, (s) => {
+        s.on('error', () => { }); // reset when the rig stops
+        s.once('data', (d) => {
+            if (d.toString() === 'hold') {
+                s.pause(); // and never read again
+                held.push(s);
+            }
+            else
+                s.end(`guest saw ${d.toString()} from ${s.remoteAddress}`);
+        });
+    });
+    const echo = g.stack.udp.bind(53, (m, from) => echo.send(m, from.addr, from.port));
+    const target = () => rig.gw.leaseFor('00:16:3e:00:00:01');
+    assert.equal(target(), lease.address);
+    const tcp = await rig.gw.forward({ ...parseForwardSpec('tcp:1:80'), hostPort: 0 }, target);
+    const udp = await rig.gw.forward({ ...parseForwardSpec('udp:1:53'), hostPort: 0 }, target);
+    const c = connect(tcp.boundPort, '127.0.0.1');
+    c.write('GET');
+    assert.equal(await collect(c), 'guest saw GET from 10.0.2.2');
+    const u = createSocket('udp4');
+    t.after(() => u.close());
+    u.send('q', udp.boundPort, '127.0.0.1');
+    const [msg] = (await once(u, 'message'));
+    assert.equal(msg.toString(), 'q');
+    // The guest reads one chunk and no more: the host side stops being able to write.
+    const w = connect(tcp.boundPort, '127.0.0.1');
+    await once(w, 'connect');
+    w.write('hold');
+    await waitFor(() => held.length === 1);
+    const chunk = Buffer.alloc(64 * 1024);
+    let sent = 0;
+    const end = Date.now() + 1500;
+    while (Date.now() < end && sent < 256 * 2 ** 20) {
+        if (w.write(chunk))
+            sent += chunk.length;
+        else {
+            const drained = await Promise.race([once(w, 'drain').then(() => true), new Promise((r) => setTimeout(() => r(false), 300))]);
+            if (!drained)
+                break;
+            sent += chunk.length;
+        }
+    }
+    w.destroy();
+    assert.ok(sent < 64 * 2 ** 20, `${sent} bytes went into a connection the guest does not read`);
+    // No address for the target: a forwarded connection is reset.
+    const none = await rig.gw.forward({ ...parseForwardSpec('tcp:1:80'), hostPort: 0 }, () => undefined);
+    const r = connect(none.boundPort, '127.0.0.1');
+    await assert.rejects(collect(r), /ECONNRESET/);
+});
+//# sourceMappingURL=gateway.test.js.map

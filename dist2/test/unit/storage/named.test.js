@@ -1,0 +1,47 @@
+// Paths a client names: opened without blocking, refused unless of the kind asked for, read
+// within a limit; each refusal names the path and says why.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { NamedFileError, openNamed, readNamed } from '../../../src/storage/named.js';
+const dir = mkdtempSync(join(tmpdir(), 'xenode-named-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+async function refused(p, errno, message) {
+    await assert.rejects(p, (e) => {
+        assert.ok(e instanceof NamedFileError, String(e));
+        assert.equal(e.errno, errno, e.message);
+        assert.match(e.message, message);
+        return true;
+    });
+}
+test('only a regular file is read, within its limit', async () => {
+    const file = join(dir, 'f');
+    writeFileSync(file, 'hello');
+    assert.equal(Buffer.from(await readNamed(file, { what: 'thing', limit: 5 })).toString(), 'hello');
+    await refused(readNamed(file, { what: 'thing', limit: 4 }), 'E2BIG', /^E2BIG: thing \S+\/f is 5 bytes; the limit is 4$/);
+    await refused(readNamed('/dev/zero', { what: 'thing', limit: 4 }), 'EINVAL', /thing \/dev\/zero is a character device; it must be a regular file$/);
+    await refused(readNamed(dir, { what: 'thing', limit: 4 }), 'EISDIR', /is a directory/);
+    await refused(readNamed(join(dir, 'none'), { what: 'thing', limit: 4 }), 'ENOENT', /thing \S+none does not exist$/);
+    // A file whose size says 0 but that has more to read.
+    await refused(readNamed('/proc/self/status', { what: 'thing', limit: 16 }), 'E2BIG', /is more than 16 bytes/);
+});
+test('a FIFO and a socket are refused without blocking', async () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    await refused(readNamed(fifo, { what: 'thing', limit: 4 }), 'EINVAL', /is a FIFO \(named pipe\)/);
+    await refused(openNamed(fifo, { what: 'disk', kind: 'disk' }), 'EINVAL', /is a FIFO \(named pipe\); it must be a regular file or a block device/);
+    const sock = join(dir, 'sock');
+    const server = createServer();
+    await new Promise((r) => server.listen(sock, r));
+    try {
+        await refused(openNamed(sock, { what: 'disk', kind: 'disk', write: true }), 'EINVAL', /is a socket/);
+    }
+    finally {
+        server.close();
+    }
+});
+//# sourceMappingURL=named.test.js.map

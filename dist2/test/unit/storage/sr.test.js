@@ -1,0 +1,193 @@
+// SRs and VDIs on the host database: the default SR made once, directory and RAM SRs, VDIs
+// created, listed, resized and destroyed with their images, sr-scan reconciling records with
+// files without deleting any, and user input (names, paths, sizes, formats) validated.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { isXenError } from '../../../src/errors.js';
+import { Storage, checkName } from '../../../src/storage/sr.js';
+import { Vdis, parseVirtualSize } from '../../../src/storage/vdi.js';
+import { SqliteHostDb } from '../../../src/toolstack/db/sqlite.js';
+const dir = mkdtempSync(join(tmpdir(), 'xenode-sr-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+/** A host's storage in a fresh state dir; `inUse` lists the uuids a guest uses. */
+function rig() {
+    const state = join(dir, `s${n++}`);
+    mkdirSync(state);
+    const db = SqliteHostDb.open(join(state, 'host.db'));
+    const storage = new Storage(db, join(state, 'images'));
+    const inUse = new Set();
+    const vdis = new Vdis(storage, async (v) => (inUse.has(v.uuid) ? ["domain 1 ('g') as xvda"] : []));
+    return { state, db, storage, vdis, inUse, images: join(state, 'images') };
+}
+async function fails(p, errno, message) {
+    await assert.rejects(p, (e) => {
+        assert.ok(isXenError(e, errno), `${e.name}: ${e.message}`);
+        assert.match(e.message, message);
+        return true;
+    });
+}
+test('the default SR is made once, with its directory, even when asked for at once by many', async () => {
+    const r = rig();
+    const refs = await Promise.all(Array.from({ length: 5 }, () => r.storage.defaultSr()));
+    assert.equal(new Set(refs).size, 1);
+    const list = await r.storage.list();
+    assert.equal(list.length, 1);
+    assert.equal(list[0].record.name_label, 'default');
+    assert.equal(list[0].record.type, 'file');
+    assert.equal(list[0].path, r.images);
+    assert.ok(statSync(r.images).isDirectory());
+    assert.equal(await r.storage.resolve('default'), refs[0]);
+    assert.equal(await r.storage.resolve(list[0].record.uuid), refs[0]);
+    await r.db.close();
+});
+test('sr-create: a directory SR (made if absent) and a RAM SR; clashes and bad input refused', async () => {
+    const r = rig();
+    const fast = await r.storage.create({ name: 'fast', type: 'file', path: join(r.state, 'fast') });
+    assert.ok(statSync(join(r.state, 'fast')).isDirectory());
+    assert.ok(fast.record.physical_size > 0);
+    const mem = await r.storage.create({ name: 'mem', type: 'ram' });
+    assert.equal(mem.path, null);
+    assert.deepEqual((await r.storage.list()).map((s) => s.record.name_label), ['default', 'fast', 'mem']);
+    await fails(r.storage.create({ name: 'fast', type: 'ram' }), 'EEXIST', /an SR named 'fast' exists already/);
+    await fails(r.storage.create({ name: 'fast', type: 'file', path: join(r.state, 'fast-again') }), 'EEXIST', /exists already/);
+    assert.equal(existsSync(join(r.state, 'fast-again')), false);
+    await fails(r.storage.create({ name: 'inside', type: 'file', path: join(r.state, 'fast', 'sub') }), 'EEXIST', /overlaps the directory of SR 'fast'/);
+    await fails(r.storage.create({ name: 'outside', type: 'file', path: r.state }), 'EEXIST', /overlaps/);
+    await fails(r.storage.create({ name: 'rel', type: 'file', path: 'fast2' }), 'EINVAL', /must be an absolute path/);
+    await fails(r.storage.create({ name: 'nopath', type: 'file' }), 'EINVAL', /needs path=/);
+    await fails(r.storage.create({ name: 'rampath', type: 'ram', path: '/x' }), 'EINVAL', /a RAM SR has no path/);
+    writeFileSync(join(r.state, 'plain'), '');
+    await fails(r.storage.create({ name: 'file', type: 'file', path: join(r.state, 'plain') }), 'EINVAL', /plain is not a directory/);
+    await fails(r.storage.resolve('nothing'), 'ENOENT', /no SR named 'nothing'/);
+    await r.db.close();
+});
+test('names: empty, control characters, separators, uuid shapes and stray spaces are refused', () => {
+    for (const bad of ['', 'a/b', 'a,b', 'a\nb', ' a', 'a ', 'x'.repeat(256), '0f3b2c1d-0000-4000-8000-000000000000']) {
+        assert.throws(() => checkName('VDI', bad), (e) => isXenError(e, 'EINVAL'), JSON.stringify(bad));
+    }
+    assert.equal(checkName('VDI', 'root disk'), 'root disk');
+});
+test('sizes: units, rounding up to a sector, and nonsense refused', () => {
+    assert.equal(parseVirtualSize('8G'), 8 * 2 ** 30);
+    assert.equal(parseVirtualSize('1T'), 2 ** 40);
+    assert.equal(parseVirtualSize('1000'), 1024);
+    for (const bad of ['0', '-1', '8X', '', '1.5G', '99999999999'])
+        assert.throws(() => parseVirtualSize(bad), /is not <bytes>/, bad);
+});
+test('vdi-create, vdi-list, vdi-resize and vdi-destroy with their images', async () => {
+    const r = rig();
+    await r.storage.create({ name: 'fast', type: 'file', path: join(r.state, 'fast') });
+    const root = await r.vdis.create({ sr: 'default', name: 'root', size: '8G' });
+    const data = await r.vdis.create({ sr: 'fast', name: 'data', size: '1M', description: 'scratch' });
+    const rootFile = join(r.images, `${root.record.uuid}.raw`);
+    assert.equal(statSync(rootFile).size, 8 * 2 ** 30);
+    assert.equal(root.record.location, `${root.record.uuid}.raw`);
+    assert.deepEqual(root.record.sm_config, { format: 'raw' });
+    assert.equal(root.srName, 'default');
+    assert.equal(data.record.name_description, 'scratch');
+    assert.deepEqual((await r.vdis.list()).map((v) => v.record.name_label), ['root', 'data']);
+    assert.deepEqual((await r.vdis.list('fast')).map((v) => v.record.name_label), ['data']);
+    // The SR's totals follow its VDIs.
+    const def = (await r.storage.list()).find((s) => s.record.name_label === 'default');
+    assert.equal(def.record.virtual_allocation, 8 * 2 ** 30);
+    const grown = await r.vdis.resize('root', '9G');
+    assert.equal(grown.record.virtual_size, 9 * 2 ** 30);
+    assert.equal(statSync(rootFile).size, 9 * 2 ** 30);
+    await fails(r.vdis.resize('root', '1G'), 'EINVAL', /shrinking it to 1073741824 is not supported/);
+    // In use by a guest: neither destroyed nor resized, and the image is untouched.
+    r.inUse.add(root.record.uuid);
+    await fails(r.vdis.destroy('root'), 'EBUSY', /in use by domain 1 \('g'\) as xvda and cannot be destroyed/);
+    await fails(r.vdis.resize(root.record.uuid, '10G'), 'EBUSY', /cannot be resized/);
+    assert.equal(statSync(rootFile).size, 9 * 2 ** 30);
+    r.inUse.clear();
+    assert.deepEqual(await r.vdis.destroy(root.record.uuid), { uuid: root.record.uuid, kept: null });
+    assert.equal(existsSync(rootFile), false);
+    await fails(r.vdis.destroy('root'), 'ENOENT', /no VDI named 'root'/);
+    await fails(r.vdis.create({ sr: 'fast', name: 'data', size: '1M' }).then(() => r.vdis.destroy('data')), 'EINVAL', /2 VDIs are named 'data': name one by its uuid/);
+    await r.db.close();
+});
+test('formats: unknown ones are refused by name; a RAM SR holds raw disks that attach as RAM', async () => {
+    const r = rig();
+    await fails(r.vdis.create({ sr: 'default', name: 'v', size: '1M', format: 'qed' }), 'EOPNOTSUPP', /disk format qed is not supported yet \(known: raw, vhd/);
+    await fails(r.vdis.create({ sr: 'default', name: 'v', size: '1M', format: 'nonsense' }), 'EOPNOTSUPP', /nonsense/);
+    assert.deepEqual(await r.vdis.list(), []);
+    await r.storage.create({ name: 'mem', type: 'ram' });
+    const v = await r.vdis.create({ sr: 'mem', name: 'scratch', size: '64M' });
+    assert.equal(v.record.location, '');
+    assert.deepEqual(await r.vdis.diskParams('scratch', 'rw'), { uuid: v.record.uuid, params: 'raw:ram:64M' });
+    const f = await r.vdis.create({ sr: 'default', name: 'disk', size: '1M' });
+    assert.deepEqual(await r.vdis.diskParams(f.record.uuid, 'ro'), { uuid: f.record.uuid, params: `raw:${join(r.images, `${f.record.uuid}.raw`)}` });
+    await r.db.transaction((tx) => tx.VDI.update(f.ref, { read_only: true }));
+    await fails(r.vdis.diskParams('disk', 'rw'), 'EROFS', /is read-only: attach it with access=ro/);
+    await r.db.close();
+});
+test('an SR never leads out of its directory: a tampered location or a symbolic link is refused', async () => {
+    const r = rig();
+    const v = await r.vdis.create({ sr: 'default', name: 'v', size: '1M' });
+    await r.db.transaction((tx) => tx.VDI.update(v.ref, { location: '../host.db' }));
+    await fails(r.vdis.diskParams('v', 'rw'), 'EINVAL', /has location '\.\.\/host\.db', not a file name in its SR/);
+    await fails(r.vdis.destroy('v'), 'EINVAL', /not a file name/);
+    assert.ok(existsSync(join(r.state, 'host.db')));
+    const outside = join(r.state, 'secret.img');
+    writeFileSync(outside, Buffer.alloc(4096));
+    rmSync(join(r.images, v.record.location.replace('../host.db', `${v.record.uuid}.raw`)));
+    symlinkSync(outside, join(r.images, `${v.record.uuid}.raw`));
+    await r.db.transaction((tx) => tx.VDI.update(v.ref, { location: `${v.record.uuid}.raw` }));
+    await fails(r.vdis.diskParams('v', 'rw'), 'EACCES', /outside its SR/);
+    await fails(r.vdis.resize('v', '2M'), 'EACCES', /outside its SR/);
+    assert.equal(statSync(outside).size, 4096);
+    await r.db.close();
+});
+test('sr-scan introduces images it finds, marks vanished ones missing, and deletes nothing', async () => {
+    const r = rig();
+    const made = await r.vdis.create({ sr: 'default', name: 'made', size: '1M' });
+    writeFileSync(join(r.images, 'by-hand.img'), Buffer.alloc(2 ** 20));
+    writeFileSync(join(r.images, '.hidden'), '');
+    writeFileSync(join(r.state, 'elsewhere'), '');
+    symlinkSync(join(r.state, 'elsewhere'), join(r.images, 'link.raw'));
+    mkdirSync(join(r.images, 'subdir'));
+    const sr = await r.storage.resolve('default');
+    const first = await r.storage.scan(sr);
+    assert.equal(first.introduced.length, 1);
+    assert.deepEqual(first.missing, []);
+    assert.deepEqual(first.skipped.map((s) => [s.file, s.why]), [['link.raw', 'a symbolic link'], ['subdir', 'not a regular file']]);
+    const byHand = (await r.vdis.list()).find((v) => v.record.name_label === 'by-hand.img');
+    assert.equal(byHand.record.virtual_size, 2 ** 20);
+    assert.equal(byHand.record.sm_config['format'], 'raw');
+    // A second scan changes nothing.
+    const again = await r.storage.scan(sr);
+    assert.deepEqual([again.introduced, again.missing, again.found], [[], [], []]);
+    // The made image vanishes: its record stays, marked missing, and a disk of it is refused.
+    const madeFile = join(r.images, made.record.location);
+    const saved = join(r.state, 'saved');
+    writeFileSync(saved, Buffer.alloc(2 ** 20));
+    rmSync(madeFile);
+    const gone = await r.storage.scan(sr);
+    assert.deepEqual(gone.missing, [made.record.uuid]);
+    assert.equal((await r.vdis.list()).find((v) => v.record.uuid === made.record.uuid).record.missing, true);
+    await fails(r.vdis.diskParams('made', 'rw'), 'ENOENT', /is missing/);
+    writeFileSync(madeFile, Buffer.alloc(2 ** 20));
+    assert.deepEqual((await r.storage.scan(sr)).found, [made.record.uuid]);
+    // Destroying a VDI that scan found forgets it but keeps the image: xenode did not make it.
+    const res = await r.vdis.destroy('by-hand.img');
+    assert.equal(res.kept, join(r.images, 'by-hand.img'));
+    assert.ok(existsSync(join(r.images, 'by-hand.img')));
+    assert.ok(existsSync(join(r.images, '.hidden')));
+    assert.ok(existsSync(join(r.state, 'elsewhere')));
+    await r.db.close();
+});
+test('records survive a reopen of the database', async () => {
+    const r = rig();
+    await r.vdis.create({ sr: 'default', name: 'keep', size: '1M' });
+    await r.db.close();
+    const db = SqliteHostDb.open(join(r.state, 'host.db'));
+    const vdis = new Vdis(new Storage(db, r.images), async () => []);
+    assert.deepEqual((await vdis.list()).map((v) => v.record.name_label), ['keep']);
+    assert.equal((await new Storage(db, r.images).list()).length, 1);
+    await db.close();
+});
+//# sourceMappingURL=sr.test.js.map

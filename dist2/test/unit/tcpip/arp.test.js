@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseIpv4, parseMac, readIpv4, writeIpv4 } from '../../../src/tcpip/addr.js';
+import { runPromise, runUntil, stackPair } from '../../support/tcpip-link.js';
+function arpFrame(op, senderMac, senderIp, targetIp) {
+    const f = new Uint8Array(42);
+    f.fill(0xff, 0, 6);
+    f.set(parseMac(senderMac), 6);
+    f[12] = 0x08;
+    f[13] = 0x06;
+    f[15] = 1;
+    f[16] = 8;
+    f[18] = 6;
+    f[19] = 4;
+    f[21] = op;
+    f.set(parseMac(senderMac), 22);
+    writeIpv4(f, 28, parseIpv4(senderIp));
+    writeIpv4(f, 38, parseIpv4(targetIp));
+    return f;
+}
+test('a new address is announced with a gratuitous ARP, and on demand', async () => {
+    const { clock, link, a } = stackPair();
+    const grat = [];
+    link.a.onTransmit = (f) => {
+        if (f[12] === 8 && f[13] === 6 && readIpv4(f, 28) === readIpv4(f, 38))
+            grat.push(`${readIpv4(f, 28)}`);
+    };
+    a.configure({ ip: '10.0.0.7/24' });
+    a.announce();
+    await runUntil(clock, () => false, 5);
+    assert.deepEqual(grat, [`${parseIpv4('10.0.0.7')}`, `${parseIpv4('10.0.0.7')}`]);
+});
+test('the cache is bounded, entries expire, unsolicited replies from strangers are not learned', async () => {
+    const { clock, link, b } = stackPair();
+    for (let i = 0; i < 2000; i++) {
+        const mac = `02:00:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+        link.b.deliver(arpFrame(1, mac, `10.0.${(i >> 8) + 1}.${i & 255}`, '10.0.0.2'));
+    }
+    assert.equal(b.arp.size, b.arp.opts.maxEntries);
+    link.b.deliver(arpFrame(2, '02:00:00:00:99:99', '10.0.0.200', '10.0.0.50'));
+    assert.equal(b.arp.lookup(parseIpv4('10.0.0.200')), undefined);
+    await runUntil(clock, () => false, b.arp.opts.entryTtlMs + 1);
+    assert.equal(b.arp.lookup(parseIpv4(`10.0.7.${1999 & 255}`)), undefined);
+    // Malformed: wrong hardware length, truncated.
+    const bad = arpFrame(1, '02:00:00:00:00:01', '10.0.0.9', '10.0.0.2');
+    bad[18] = 8;
+    link.b.deliver(bad);
+    link.b.deliver(arpFrame(1, '02:00:00:00:00:01', '10.0.0.9', '10.0.0.2').subarray(0, 30));
+    assert.equal(b.arp.lookup(parseIpv4('10.0.0.9')), undefined);
+});
+test('frames for an address nobody answers wait in a bounded queue and are dropped after the retries', async () => {
+    const { clock, a } = stackPair();
+    const sock = a.udp.bind(0, () => { });
+    for (let i = 0; i < 100; i++)
+        sock.send(new Uint8Array(10), '10.0.0.77', 9);
+    assert.equal(a.arp.pendingCount, 1);
+    assert.ok(a.arp.dropped >= 100 - a.arp.opts.maxQueuedPerAddress);
+    await runUntil(clock, () => a.arp.pendingCount === 0, 10_000);
+    assert.equal(a.arp.dropped, 100);
+    await runPromise(clock, a.icmp.ping('10.0.0.2'));
+});
+//# sourceMappingURL=arp.test.js.map

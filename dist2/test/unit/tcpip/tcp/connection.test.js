@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConnectionRefused, ConnectionReset, NoRoute, Timeout } from '../../../../src/tcpip/errors.js';
+import { ACK, RST, SYN, parseSegment } from '../../../../src/tcpip/tcp/wire.js';
+import { collect, runPromise, runUntil, stackPair, tcpFrame } from '../../../support/tcpip-link.js';
+function only(it) {
+    const all = [...it];
+    assert.equal(all.length, 1, `one connection, not ${all.length}`);
+    return all[0];
+}
+async function connected(o = {}) {
+    const rig = stackPair(o);
+    let server;
+    rig.b.tcp.listen(80, (s) => { server = s; });
+    const client = await runPromise(rig.clock, rig.a.tcp.connect('10.0.0.2', 80));
+    assert.ok(await runUntil(rig.clock, () => server !== undefined));
+    return { ...rig, client, server: server };
+}
+test('a SYN to a closed port is answered with RST: ConnectionRefused', async () => {
+    const { clock, a } = stackPair();
+    await assert.rejects(runPromise(clock, a.tcp.connect('10.0.0.2', 81)), ConnectionRefused);
+});
+test('nobody at the address: ARP fails and connect rejects with NoRoute; off-subnet without gateway at once', async () => {
+    const { clock, a } = stackPair();
+    await assert.rejects(runPromise(clock, a.tcp.connect('10.0.0.99', 80)), NoRoute);
+    await assert.rejects(a.tcp.connect('192.168.1.1', 80), NoRoute);
+});
+test('a peer that swallows SYNs: connect rejects with Timeout after the SYN retries', async () => {
+    const { clock, link, a } = stackPair();
+    await runPromise(clock, a.icmp.ping('10.0.0.2')); // ARP answered
+    link.b.handlers.clear(); // b goes deaf
+    await assert.rejects(runPromise(clock, a.tcp.connect('10.0.0.2', 80)), Timeout);
+});
+test('simultaneous open: two SYNs cross, both sides reach ESTABLISHED and exchange data', async () => {
+    const { clock, a, b } = stackPair({ delayMs: 5 });
+    await runPromise(clock, a.icmp.ping('10.0.0.2'));
+    const pa = a.tcp.connect('10.0.0.2', 7000, { localPort: 7001 });
+    const pb = b.tcp.connect('10.0.0.1', 7001, { localPort: 7000 });
+    const [sa, sb] = await runPromise(clock, Promise.all([pa, pb]));
+    const ra = collect(sa);
+    const rb = collect(sb);
+    sa.end('from a');
+    sb.end('from b');
+    assert.ok(await runUntil(clock, () => ra.ended() && rb.ended()));
+    assert.equal(ra.bytes().toString(), 'from b');
+    assert.equal(rb.bytes().toString(), 'from a');
+    // Simultaneous close: both sides pass through CLOSING or FIN-WAIT-2 into TIME-WAIT.
+    assert.ok(await runUntil(clock, () => a.tcpLayer.timeWaitCount === 1 && b.tcpLayer.timeWaitCount === 1, 10_000));
+    assert.ok(await runUntil(clock, () => a.tcpLayer.connectionCount === 0 && b.tcpLayer.connectionCount === 0));
+});
+test('TIME-WAIT lasts 2 MSL on the side that closed first, then the connection is gone', async () => {
+    const { clock, a, b, client, server } = await connected({ tcp: { mslMs: 1000 } });
+    collect(server);
+    server.on('end', () => server.end());
+    client.end();
+    collect(client);
+    assert.ok(await runUntil(clock, () => a.tcpLayer.timeWaitCount === 1, 1000));
+    const entered = clock.now();
+    assert.equal(b.tcpLayer.timeWaitCount, 0);
+    assert.ok(await runUntil(clock, () => a.tcpLayer.connectionCount === 0));
+    assert.ok(clock.now() - entered >= 2000 - 10, `left TIME-WAIT after ${clock.now() - entered} ms`);
+    assert.ok(clock.now() - entered <= 2000 + 10);
+});
+test('RFC 5961: an in-window RST that misses rcvNxt gets a challenge ACK; only the exact one resets', async () => {
+    const { clock, link, b, client, server } = await connected();
+    const conn = only(b.tcpLayer.connections());
+    const acks = [];
+    link.b.onTransmit = (f) => {
+        const s = parseSegment(f.subarray(34));
+        if (s && s.flags === ACK)
+            acks.push(s.ack);
+    };
+    const base = { src: '10.0.0.1', dst: '10.0.0.2', srcPort: client.localPort, dstPort: 80 };
+    link.b.deliver(tcpFrame({ ...base, seq: conn.rcvNxt + 1000, flags: RST }));
+    await runUntil(clock, () => false, 10);
+    assert.equal(conn.state, 'ESTABLISHED');
+    assert.deepEqual(acks, [conn.rcvNxt], 'one challenge ACK');
+    link.b.deliver(tcpFrame({ ...base, seq: conn.rcvNxt + 10_000_000, flags: RST })); // outside: ignored
+    await runUntil(clock, () => false, 10);
+    assert.equal(conn.state, 'ESTABLISHED');
+    // A SYN on the established pair: a challenge ACK, never a reset.
+    link.b.deliver(tcpFrame({ ...base, seq: conn.rcvNxt + 5, flags: SYN }));
+    await runUntil(clock, () => false, 10);
+    assert.equal(conn.state, 'ESTABLISHED');
+    assert.equal(acks.length, 2);
+    // An ACK for data never sent is dropped (with an ACK), not taken.
+    link.b.deliver(tcpFrame({ ...base, seq: conn.rcvNxt, ack: conn.sndNxt + 100_000, flags: ACK }));
+    await runUntil(clock, () => false, 10);
+    assert.equal(conn.state, 'ESTABLISHED');
+    // The connection still works.
+    const got = collect(server);
+    client.write('still here');
+    assert.ok(await runUntil(clock, () => got.bytes().length === 10, 1000));
+    const err = new Promise((r) => server.once('error', r));
+    link.b.deliver(tcpFrame({ ...base, seq: conn.rcvNxt, flags: RST }));
+    assert.ok((await runPromise(clock, err)) instanceof ConnectionReset);
+    assert.equal(b.tcpLayer.connectionCount, 0);
+});
+test('a reader that never reads: the window closes, the sender probes forever with bounded memory', async () => {
+    const { clock, a, b, client, server } = await connected({ tcp: { rcvBufMax: 64 * 1024, sndBufMax: 64 * 1024 } });
+    server.pause();
+    let written = 0;
+    const chunk = Buffer.alloc(16 * 1024, 7);
+    const pump = () => {
+        while (written < 10 * 1024 * 1024 && client.write(chunk))
+            written += chunk.length;
+    };
+    client.on('drain', () => { written += chunk.length; pump(); });
+    pump();
+    await runUntil(clock, () => false, 3_600_000); // an hour
+    const sender = only(a.tcpLayer.connections());
+    const receiver = only(b.tcpLayer.connections());
+    assert.equal(sender.state, 'ESTABLISHED');
+    assert.equal(sender.sndWnd, 0);
+    assert.ok(sender.sndBuf.length <= 64 * 1024);
+    assert.ok(client.writableLength <= 64 * 1024 + chunk.length);
+    assert.ok(receiver.rcvQueue.length <= 64 * 1024 + 1448, `receive queue ${receiver.rcvQueue.length}`);
+    assert.ok(server.readableLength <= 128 * 1024);
+    assert.ok(written < 512 * 1024, `the writer was held back at ${written} bytes`);
+    // Reading again opens the window and the transfer resumes.
+    const got = collect(server);
+    server.resume();
+    assert.ok(await runUntil(clock, () => got.bytes().length > 256 * 1024, 60_000));
+});
+test('keepalive: a peer that vanishes is found out and the connection fails with Timeout', async () => {
+    const { clock, link, client } = await connected();
+    client.setKeepAlive(true, 10_000, 1000, 3);
+    const err = new Promise((r) => client.once('error', r));
+    link.up = false;
+    assert.ok((await runPromise(clock, err)) instanceof Timeout);
+    assert.ok(clock.now() < 20_000);
+});
+test('data retransmission gives up with Timeout when the peer stops answering', async () => {
+    const { clock, link, client } = await connected();
+    const err = new Promise((r) => client.once('error', r));
+    link.up = false;
+    client.write('lost forever');
+    assert.ok((await runPromise(clock, err, 3_600_000)) instanceof Timeout);
+});
+test('Nagle holds small writes while data is in flight; setNoDelay sends them at once', async () => {
+    const { clock, link, client, server } = await connected({ delayMs: 10 });
+    const sizes = [];
+    link.a.onTransmit = (f) => {
+        const s = parseSegment(f.subarray(34));
+        if (s && s.payload.length > 0)
+            sizes.push(s.payload.length);
+    };
+    const got = collect(server);
+    for (let i = 0; i < 10; i++)
+        client.write('x');
+    assert.ok(await runUntil(clock, () => got.bytes().length === 10, 1000));
+    assert.deepEqual(sizes, [1, 9]);
+    sizes.length = 0;
+    client.setNoDelay(true);
+    for (let i = 0; i < 10; i++)
+        client.write('y');
+    assert.ok(await runUntil(clock, () => got.bytes().length === 20, 1000));
+    assert.equal(sizes.length, 10);
+});
+test('checksum offload and GSO: csumBlank frames and super-frames carry a transfer intact', async () => {
+    const { clock, link, client, server } = await connected({ offloads: { csum: true, gsoTcpv4: true } });
+    let blank = 0;
+    let gso = 0;
+    link.a.onTransmit = (_f, info) => {
+        if (info.csumBlank)
+            blank++;
+        if (info.gso)
+            gso++;
+    };
+    const data = Buffer.alloc(1 << 20);
+    for (let i = 0; i < data.length; i++)
+        data[i] = (i * 31) & 255;
+    const got = collect(server);
+    client.end(data);
+    assert.ok(await runUntil(clock, () => got.ended()));
+    assert.ok(got.bytes().equals(data));
+    assert.ok(blank > 0 && gso > 0, `${blank} csumBlank frames, ${gso} GSO frames`);
+});
+test('SACK: three segments lost from one window are resent from the peer\'s SACK blocks in one round trip, no timeout', async () => {
+    const run = async (sack) => {
+        const rig = await connected({ delayMs: 10, tcp: { sack } });
+        const { clock, link, a, client, server } = rig;
+        const conn = only(a.tcpLayer.connections());
+        // Drop the first transmission of the 3rd, 5th and 7th data segments from a.
+        const drop = new Set([3, 5, 7]);
+        const dropped = new Set();
+        let dataSegs = 0;
+        let sackBlocksSeen = 0;
+        const carry = link.carry.bind(link);
+        link.carry = (to, frame, info) => {
+            const s = parseSegment(frame.subarray(34));
+            if (s && to === link.b && s.payload.length > 0 && !dropped.has(s.seq) && drop.has(++dataSegs)) {
+                dropped.add(s.seq);
+                return;
+            }
+            if (s && to === link.a && s.opts.sack)
+                sackBlocksSeen++;
+            carry(to, frame, info);
+        };
+        const data = Buffer.alloc(64 * 1024);
+        for (let i = 0; i < data.length; i++)
+            data[i] = (i * 7) & 255;
+        const got = collect(server);
+        const start = clock.now();
+        client.end(data);
+        assert.ok(await runUntil(clock, () => got.ended(), 60_000));
+        assert.ok(got.bytes().equals(data));
+        assert.equal(dropped.size, 3);
+        return { ms: clock.now() - start, stats: { ...conn.stats }, sackBlocksSeen };
+    };
+    const withSack = await run(true);
+    const without = await run(false);
+    assert.ok(withSack.sackBlocksSeen > 0, 'the receiver sent SACK blocks');
+    assert.equal(without.sackBlocksSeen, 0, 'no SACK blocks unless both sides offered SACK');
+    assert.equal(withSack.stats.timeouts, 0);
+    assert.equal(withSack.stats.sackRetransmits, 2, 'the 2nd and 3rd holes resent from SACK information');
+    assert.equal(withSack.stats.retransmits, 3, 'each lost segment resent once');
+    assert.ok(withSack.ms < without.ms, `with SACK ${withSack.ms} ms, without ${without.ms} ms`);
+});
+//# sourceMappingURL=connection.test.js.map

@@ -1,0 +1,225 @@
+// The SQLite host database: records by class with XAPI's refs, the change feed, migrations and
+// the refusal of a newer schema, and durability across kill -9 during writes.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { HandleInvalid, SchemaTooNew, UuidInvalid } from '../../../../src/toolstack/db/hostdb.js';
+import { NULL_REF, ROLE_NAMES, isRef } from '../../../../src/toolstack/db/records.js';
+import { MIGRATIONS } from '../../../../src/toolstack/db/schema.js';
+import { SqliteHostDb } from '../../../../src/toolstack/db/sqlite.js';
+const dir = mkdtempSync(join(tmpdir(), 'xenode-hostdb-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const fresh = () => join(dir, `db${n++}.db`);
+test('records: create, get, find by uuid and name_label, update, destroy', async () => {
+    const db = SqliteHostDb.open(fresh());
+    try {
+        const sr = await db.transaction((tx) => tx.SR.create({ name_label: 'local', type: 'file' }));
+        assert.ok(isRef(sr), sr);
+        const { a, b } = await db.transaction((tx) => ({
+            a: tx.VDI.create({ name_label: 'root', SR: sr, virtual_size: 8 * 2 ** 30 }),
+            b: tx.VDI.create({ name_label: 'root', SR: sr, virtual_size: 1 }),
+        }));
+        await db.read((tx) => {
+            const r = tx.VDI.get(a);
+            assert.equal(r.name_label, 'root');
+            assert.equal(r.virtual_size, 8 * 2 ** 30);
+            // Defaults from XAPI's datamodel for what was left out.
+            assert.equal(r.snapshot_of, NULL_REF);
+            assert.equal(r.type, 'user');
+            assert.deepEqual(r.sm_config, {});
+            assert.equal(tx.VDI.getByUuid(r.uuid), a);
+            assert.deepEqual(tx.VDI.getByNameLabel('root').sort(), [a, b].sort());
+            assert.deepEqual(tx.VDI.getByNameLabel('nothing'), []);
+            assert.deepEqual(tx.VDI.getAll(), [a, b]);
+            assert.deepEqual(tx.VDI.where('SR', sr), [a, b]);
+            assert.deepEqual(tx.VDI.where('virtual_size', 1), [b]);
+            assert.equal(tx.VDI.getAllRecords().get(b)?.virtual_size, 1);
+            assert.throws(() => tx.VDI.get(sr), HandleInvalid);
+            assert.throws(() => tx.SR.getByUuid(r.uuid), UuidInvalid);
+            assert.throws(() => tx.VDI.where('x) OR 1=1 --', 'a'), /not a field name/);
+        });
+        const u = await db.transaction((tx) => tx.VDI.update(a, { name_label: 'boot' }));
+        assert.equal(u.name_label, 'boot');
+        await db.read((tx) => assert.deepEqual(tx.VDI.getByNameLabel('boot'), [a]));
+        await assert.rejects(db.transaction((tx) => tx.VDI.update(a, { uuid: '00000000-0000-0000-0000-000000000000' })), /cannot change/);
+        await assert.rejects(db.transaction((tx) => tx.VDI.create({ uuid: u.uuid })), /exists already/);
+        await db.transaction((tx) => tx.VDI.destroy(b));
+        await db.read((tx) => assert.equal(tx.VDI.find(b), undefined));
+        await assert.rejects(db.transaction((tx) => tx.VDI.destroy(b)), HandleInvalid);
+        // Writes in a read are refused; a table outside its transaction is refused.
+        await assert.rejects(db.read((tx) => tx.VDI.destroy(a)), /read-only/);
+        let leaked;
+        await db.read((tx) => (leaked = tx.VDI));
+        assert.throws(() => leaked.getAll(), /outside its transaction/);
+    }
+    finally {
+        await db.close();
+    }
+});
+test('a transaction that throws leaves nothing behind and reports no change', async () => {
+    const db = SqliteHostDb.open(fresh());
+    try {
+        const seen = [];
+        db.watch((c) => seen.push(...c));
+        const before = await db.generation();
+        await assert.rejects(db.transaction((tx) => {
+            tx.network.create({ name_label: 'lost' });
+            throw new Error('changed my mind');
+        }), /changed my mind/);
+        await db.read((tx) => assert.deepEqual(tx.network.getByNameLabel('lost'), []));
+        assert.equal(await db.generation(), before);
+        assert.deepEqual(seen, []);
+    }
+    finally {
+        await db.close();
+    }
+});
+test('the change feed: one generation per change, in order, with class, ref, operation and snapshot', async () => {
+    const db = SqliteHostDb.open(fresh());
+    try {
+        const start = await db.generation();
+        const seen = [];
+        const unwatch = db.watch((c) => seen.push(...c));
+        const vm = await db.transaction((tx) => tx.VM.create({ name_label: 'a' }));
+        await db.transaction((tx) => tx.VM.update(vm, { power_state: 'Running' }));
+        await db.transaction((tx) => tx.VM.destroy(vm));
+        unwatch();
+        await db.transaction((tx) => tx.VM.create({ name_label: 'unseen' }));
+        assert.deepEqual(seen.map((c) => [c.generation - start, c.class, c.ref, c.operation]), [[1, 'VM', vm, 'add'], [2, 'VM', vm, 'mod'], [3, 'VM', vm, 'del']]);
+        assert.equal(seen[1].snapshot.power_state, 'Running');
+        const since = await db.changesSince(start + 1);
+        assert.deepEqual(since.changes.map((c) => c.operation), ['mod', 'del', 'add']);
+        assert.equal(since.generation, start + 4);
+        assert.equal(since.lost, false);
+        const none = await db.changesSince(start + 4);
+        assert.deepEqual(none, { changes: [], generation: start + 4, lost: false });
+        const limited = await db.changesSince(start, 2);
+        assert.equal(limited.changes.length, 2);
+        assert.equal(limited.generation, start + 2);
+    }
+    finally {
+        await db.close();
+    }
+});
+test('a new database has schema version 1 and XAPI\'s six roles; reopening keeps everything', async () => {
+    const path = fresh();
+    let db = SqliteHostDb.open(path);
+    assert.equal(db.schemaVersion(), MIGRATIONS.length);
+    const roles = await db.read((tx) => [...tx.role.getAllRecords().values()].map((r) => r.name_label));
+    assert.deepEqual(roles, [...ROLE_NAMES]);
+    const user = await db.transaction((tx) => tx.user.create({ short_name: 'alice', role: 'vm-admin', password_hash: 'scrypt$x' }));
+    await db.close();
+    db = SqliteHostDb.open(path);
+    try {
+        await db.read((tx) => {
+            assert.equal(tx.user.get(user).role, 'vm-admin');
+            assert.deepEqual(tx.user.where('short_name', 'alice'), [user]);
+            assert.equal(tx.role.getAll().length, ROLE_NAMES.length);
+        });
+    }
+    finally {
+        await db.close();
+    }
+    // WAL mode and synchronous=FULL, as the file itself says.
+    const raw = new Database(path);
+    try {
+        assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
+    }
+    finally {
+        raw.close();
+    }
+});
+test('migrations run in order, once each, and a newer database is refused with a clear error', async () => {
+    const path = fresh();
+    const ran = [];
+    const m1 = (db) => {
+        MIGRATIONS[0](db);
+        ran.push(1);
+    };
+    const m2 = () => ran.push(2);
+    const m3 = () => ran.push(3);
+    await SqliteHostDb.open(path, { migrations: [m1] }).close();
+    assert.deepEqual(ran, [1]);
+    const db = SqliteHostDb.open(path, { migrations: [m1, m2, m3] });
+    assert.equal(db.schemaVersion(), 3);
+    await db.close();
+    assert.deepEqual(ran, [1, 2, 3]);
+    // A migration that fails leaves the database at the version before it.
+    const broken = () => {
+        throw new Error('step 4 broke');
+    };
+    assert.throws(() => SqliteHostDb.open(path, { migrations: [m1, m2, m3, broken] }), /step 4 broke/);
+    const again = SqliteHostDb.open(path, { migrations: [m1, m2, m3] });
+    assert.equal(again.schemaVersion(), 3);
+    await again.close();
+    assert.throws(() => SqliteHostDb.open(path, { migrations: [m1, m2] }), (e) => {
+        assert.ok(e instanceof SchemaTooNew);
+        assert.equal(e.found, 3);
+        assert.equal(e.known, 2);
+        assert.match(e.message, /has schema version 3, and this xenode knows versions up to 2/);
+        return true;
+    });
+});
+const TRIALS = 20;
+/** Run the writer until it has acknowledged `want` transactions, then SIGKILL it; the acknowledged count. */
+function killDuringWrites(path, prefix, want) {
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [join(import.meta.dirname, '../../../support/hostdb-writer.js'), path, prefix], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let acked = -1;
+        let out = '';
+        let err = '';
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        child.stdout.setEncoding('utf8').on('data', (d) => {
+            out += d;
+            const lines = out.split('\n');
+            out = lines.pop();
+            for (const l of lines) {
+                const m = /^acked ([0-9]+)$/.exec(l);
+                if (m)
+                    acked = Number(m[1]);
+            }
+            if (acked + 1 >= want)
+                child.kill('SIGKILL');
+        });
+        child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
+        child.on('error', reject);
+        child.on('exit', (code, signal) => {
+            clearTimeout(timer);
+            if (signal !== 'SIGKILL')
+                reject(new Error(`writer exited (${code ?? signal}) before the kill: ${err}`));
+            else
+                resolve(acked + 1);
+        });
+    });
+}
+test(`durability: ${TRIALS} kill -9 trials during writes; the database opens sound with every acknowledged write`, async () => {
+    const path = fresh();
+    for (let trial = 0; trial < TRIALS; trial++) {
+        const prefix = `t${trial}`;
+        const acked = await killDuringWrites(path, prefix, 1 + ((trial * 7) % 40));
+        const db = SqliteHostDb.open(path);
+        try {
+            assert.deepEqual(db.integrityCheck(), [], `trial ${trial}`);
+            await db.read((tx) => {
+                for (let i = 0; i < acked; i++) {
+                    const refs = tx.VDI.getByNameLabel(`${prefix}-${i}`);
+                    assert.equal(refs.length, 1, `trial ${trial}: acknowledged write ${i} of ${acked} is missing`);
+                    assert.equal(tx.VDI.get(refs[0]).virtual_size, i);
+                }
+                const [counter] = tx.VM.getByNameLabel(`${prefix}-counter`);
+                assert.ok(counter, `trial ${trial}: the counter VM is missing`);
+                assert.ok(tx.VM.get(counter).user_version >= acked - 1, `trial ${trial}: the counter went back`);
+                assert.deepEqual(tx.task.getByNameLabel(`${prefix}-scratch`), [], `trial ${trial}: a half-done transaction is visible`);
+            });
+        }
+        finally {
+            await db.close();
+        }
+    }
+});
+//# sourceMappingURL=sqlite.test.js.map

@@ -1,0 +1,146 @@
+// Pre-built domains (shells): a create that fits one claims it, and what the guest and users
+// see is the same as a domain built for it; shells stay hidden; no shell serves two creates;
+// a failed refill leaves nothing behind; a shell that dies while parked is replaced; a storm
+// of creates succeeds or fails each one cleanly while `list` keeps answering.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { isXenError } from '../../../src/errors.js';
+import { VcpuPool } from '../../../src/hypervisor/vcpu.js';
+import { ToolstackApi } from '../../../src/toolstack/api.js';
+import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
+import { Host } from '../../../src/toolstack/host.js';
+import { HostLog } from '../../../src/toolstack/hostlog.js';
+import { isShellName, ShellPool } from '../../../src/toolstack/shells.js';
+import { FIXTURES } from '../../support/cli.js';
+const T = { timeout: 60_000 };
+const KERNEL = join(FIXTURES, 'whoami.ts');
+const cfgText = (name, extra = '') => `name = "${name}"\nkernel = "${KERNEL}"\nmemory = 32\n${extra}`;
+const config = (name, extra = '') => parseDomainConfig(cfgText(name, extra), KERNEL).config;
+const shellsOf = (host) => host.hv.domains().filter((d) => isShellName(d.name));
+async function until(what, ok, ms = 30_000) {
+    const end = Date.now() + ms;
+    while (!ok()) {
+        if (Date.now() > end)
+            throw new Error(`timed out waiting until ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+    }
+}
+async function started(t, count, maxCreates) {
+    const host = await Host.start({ shells: { count, memory: 32 }, ...(maxCreates !== undefined && { maxCreates }) });
+    t.after(() => host.close());
+    await until(`${count} shells are ready`, () => host.shells.ready === count);
+    return host;
+}
+const consoleText = (host, domid) => Buffer.from(host.consoled.log(domid)).toString();
+test('a create claims a shell: the guest and xenstore see its name, uuid and command line; shells stay hidden', T, async (t) => {
+    const host = await started(t, 2);
+    assert.deepEqual(host.domains().map((d) => d.domid), [0], 'shells are not listed');
+    const shellIds = shellsOf(host).map((d) => d.domid);
+    const uuid = '0b6cbd4e-0e6e-4ba0-9d6b-3d2a1c1f7a11';
+    const built = await host.create(config('claimed', `uuid = "${uuid}"\nextra = "a b=c"\n`));
+    const marks = await built.vcpu.mainCalled;
+    const id = built.domain.domid;
+    assert.ok(shellIds.includes(id), 'the domain is one of the shells');
+    assert.notEqual(marks?.handed, undefined, 'its kernel was handed to a parked runtime');
+    assert.equal(built.domain.uuid, uuid);
+    assert.equal(await host.xs.read(`/local/domain/${id}/name`), 'claimed');
+    assert.equal(await host.xs.read(`/local/domain/${id}/vm`), `/vm/${uuid}`);
+    assert.equal(await host.xs.read(`/vm/${uuid}/name`), 'claimed');
+    assert.deepEqual(await host.xs.getPerms(`/vm/${uuid}`), [{ domid: 0, perm: 'n' }, { domid: id, perm: 'r' }]);
+    await until('the guest has printed', () => consoleText(host, id).includes('whoami'));
+    assert.match(consoleText(host, id), new RegExp(`whoami claimed ${uuid} \\[a b=c\\]`));
+    assert.deepEqual(host.domains().map((d) => d.name), ['Domain-0', 'claimed']);
+    // Refilled in the background.
+    await until('the pool is full again', () => host.shells.ready === 2);
+    await host.destroy(id);
+    assert.equal(await host.xs.readOptional(`/vm/${uuid}/name`), undefined);
+});
+test('a configuration no shell fits is built as before', T, async (t) => {
+    const host = await started(t, 1);
+    const shellIds = shellsOf(host).map((d) => d.domid);
+    const built = await host.create(config('big', 'memory = 48\n'));
+    const marks = await built.vcpu.mainCalled;
+    assert.ok(!shellIds.includes(built.domain.domid));
+    assert.equal(marks?.handed, undefined);
+    assert.equal(host.shells.ready, 1);
+});
+test('concurrent creates never share a shell', T, async (t) => {
+    const host = await started(t, 3);
+    const shellIds = new Set(shellsOf(host).map((d) => d.domid));
+    const built = await Promise.all(Array.from({ length: 6 }, (_, i) => host.create(config(`c${i}`))));
+    await Promise.all(built.map((b) => b.vcpu.mainCalled));
+    const ids = built.map((b) => b.domain.domid);
+    assert.equal(new Set(ids).size, ids.length, 'every create has its own domain');
+    assert.ok(ids.filter((id) => shellIds.has(id)).length <= shellIds.size);
+    for (const b of built) {
+        await until(`${b.domain.name} has printed`, () => consoleText(host, b.domain.domid).includes('whoami'));
+        assert.match(consoleText(host, b.domain.domid), new RegExp(`whoami ${b.domain.name} `));
+    }
+});
+test('a refill whose vCPU fails to start leaves no domain and no xenstore nodes behind', T, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'xenode-shells-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'broken.mjs'), "throw new Error('broken runtime');\n");
+    const host = await Host.start();
+    t.after(() => host.close());
+    const list = (path) => host.xs.directory(path).catch(() => []);
+    const before = { domains: await list('/local/domain'), vms: await list('/vm') };
+    const broken = new VcpuPool({ size: 0, image: pathToFileURL(join(dir, 'broken.mjs')) });
+    const lines = [];
+    const shells = new ShellPool(() => ({ hv: host.hv, xs: host.xs, consoled: host.consoled, pool: broken }), { count: 2, memory: 32 }, (l) => lines.push(l));
+    shells.fill();
+    await until('the refill gave up', () => lines.length >= 3);
+    await shells.close();
+    assert.equal(shells.ready, 0);
+    await until('every half-built shell is reaped', () => host.hv.domains().length === 1);
+    assert.deepEqual({ domains: await list('/local/domain'), vms: await list('/vm') }, before);
+});
+test('a shell whose vCPU dies while it waits is torn down and replaced, never handed out', T, async (t) => {
+    const host = await started(t, 1);
+    const [victim] = shellsOf(host);
+    await victim.vcpu.worker.terminate();
+    await until('the dead shell is gone', () => host.hv.findDomain(victim.domid) === undefined);
+    await until('a new shell is ready', () => host.shells.ready === 1);
+    const built = await host.create(config('after'));
+    await built.vcpu.mainCalled;
+    assert.notEqual(built.domain.domid, victim.domid);
+});
+test('a storm of 200 creates from 10 clients: each succeeds or fails with EAGAIN/ENOMEM, list answers throughout', T, async (t) => {
+    const host = await started(t, 2, 4);
+    const api = new ToolstackApi(host, { log: new HostLog() });
+    const outcomes = [];
+    let listed = 0;
+    let storming = true;
+    const lister = (async () => {
+        while (storming) {
+            const rows = await api.call('list', {});
+            assert.ok(rows.every((r) => !isShellName(r.name)));
+            listed++;
+            await new Promise((r) => setImmediate(r));
+        }
+    })();
+    await Promise.all(Array.from({ length: 10 }, (_, c) => Promise.all(Array.from({ length: 20 }, async (_, i) => {
+        try {
+            const r = await api.call('create', { file: join(FIXTURES, 'storm.cfg'), text: cfgText(`storm-${c}-${i}`) });
+            outcomes.push(r.domid);
+        }
+        catch (e) {
+            assert.ok(isXenError(e, 'EAGAIN') || isXenError(e, 'ENOMEM'), `a create failed with ${String(e)}`);
+            outcomes.push(e.errno);
+        }
+    }))));
+    storming = false;
+    await lister;
+    assert.equal(outcomes.length, 200);
+    const ids = outcomes.filter((o) => typeof o === 'number');
+    assert.ok(ids.length >= 4, `${ids.length} creates succeeded`);
+    assert.equal(new Set(ids).size, ids.length, 'no domain was handed to two creates');
+    assert.ok(listed > 0);
+    const rows = await api.call('list', {});
+    assert.deepEqual(rows.map((r) => r.domid).sort((a, b) => a - b), [0, ...ids].sort((a, b) => a - b));
+});
+//# sourceMappingURL=shells.test.js.map

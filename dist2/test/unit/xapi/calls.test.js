@@ -1,0 +1,217 @@
+// XenAPI's VM lifecycle over the host database: VM.create makes a persistent halted VM,
+// VM.start boots it, setters change it through the command layer, VM.destroy removes it; VBD,
+// VIF, console, network and SR records are served from the database; classic events
+// (event.register/next/unregister) see the changes; each role gets what its rank allows.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { XAPI_ROLES } from '../../../src/toolstack/contract.js';
+import { AuditLog } from '../../../src/xapi/audit.js';
+import { configOfRecord } from '../../../src/xapi/calls.js';
+import { GUESTS, jsonCall, rootSession, startInProcessXapi } from '../../support/xapi.js';
+let x;
+let root;
+const auditDir = mkdtempSync(join(tmpdir(), 'xenode-audit-'));
+const audit = new AuditLog(join(auditDir, 'audit.log'));
+before(async () => {
+    x = await startInProcessXapi('xapi-calls', { audit });
+    root = await rootSession(x.unix);
+});
+after(async () => {
+    await x.close();
+    await audit.close();
+    rmSync(auditDir, { recursive: true, force: true });
+});
+const code = (r) => r.error?.message;
+function call(session, method, ...params) {
+    return jsonCall(x.unix, method, [session, ...params]);
+}
+async function ok(session, method, ...params) {
+    const r = await call(session, method, ...params);
+    assert.equal(r.error, undefined, `${method}: ${JSON.stringify(r.error)}`);
+    return r.result;
+}
+const MiB = 2 ** 20;
+function vmArgs(name) {
+    return { name_label: name, name_description: 'made by VM.create', PV_kernel: join(GUESTS, 'ticker.ts'), memory_static_max: String(32 * MiB), other_config: { purpose: 'test' } };
+}
+test('VM.create makes a halted persistent VM; start, setters, hard_reboot, hard_shutdown and destroy', async () => {
+    const vm = await ok(root, 'VM.create', vmArgs('xc-one'));
+    const rec = await ok(root, 'VM.get_record', vm);
+    assert.equal(rec['power_state'], 'Halted');
+    assert.equal(rec['name_description'], 'made by VM.create');
+    assert.deepEqual(rec['other_config'], { purpose: 'test' });
+    assert.deepEqual(rec['allowed_operations'], ['start', 'start_on', 'destroy']);
+    assert.equal(rec['xenode_config'], undefined, "xenode's own fields are not served");
+    assert.equal(code(await call(root, 'VM.pause', vm)), 'VM_BAD_POWER_STATE');
+    await ok(root, 'VM.set_memory', vm, String(48 * MiB));
+    assert.equal(await ok(root, 'VM.get_memory_static_max', vm), 48 * MiB);
+    assert.equal(code(await call(root, 'VM.set_VCPUs_max', vm, '2')), 'VALUE_NOT_SUPPORTED');
+    await ok(root, 'VM.add_to_other_config', vm, 'owner', 'alice');
+    await ok(root, 'VM.remove_from_other_config', vm, 'purpose');
+    assert.deepEqual(await ok(root, 'VM.get_other_config', vm), { owner: 'alice' });
+    await ok(root, 'VM.start', vm, false, false);
+    assert.equal(await ok(root, 'VM.get_power_state', vm), 'Running');
+    const domid = await ok(root, 'VM.get_domid', vm);
+    const [d] = await x.local.api.call('list', { domains: [domid] });
+    assert.equal(d.memoryKiB, 48 * 1024);
+    assert.equal(code(await call(root, 'VM.start', vm, false, false)), 'VM_BAD_POWER_STATE');
+    assert.equal(code(await call(root, 'VM.destroy', vm)), 'VM_BAD_POWER_STATE');
+    // A running VM's name is its domain's.
+    await ok(root, 'VM.set_name_label', vm, 'xc-renamed');
+    assert.equal((await x.local.api.call('lookup', { domain: domid })).name, 'xc-renamed');
+    const vbds = await ok(root, 'VM.get_VBDs', vm);
+    const consoles = await ok(root, 'VM.get_consoles', vm);
+    assert.deepEqual(vbds, []);
+    assert.equal(consoles.length, 1);
+    assert.equal(await ok(root, 'console.get_protocol', consoles[0]), 'vt100');
+    await ok(root, 'VM.hard_reboot', vm);
+    const again = await ok(root, 'VM.get_domid', vm);
+    assert.notEqual(again, domid);
+    assert.equal(await ok(root, 'VM.get_power_state', vm), 'Running');
+    await ok(root, 'VM.hard_shutdown', vm);
+    assert.equal(await ok(root, 'VM.get_power_state', vm), 'Halted');
+    assert.equal(await ok(root, 'VM.get_domid', vm), -1);
+    assert.deepEqual(await ok(root, 'VM.get_consoles', vm), []);
+    await ok(root, 'VM.destroy', vm);
+    assert.equal(code(await call(root, 'VM.get_record', vm)), 'HANDLE_INVALID');
+});
+test('VM.create refuses records it cannot turn into a configuration', () => {
+    assert.throws(() => configOfRecord({ name_label: 'x', PV_kernel: '/k.js' }), (e) => e.code === 'MAP_DOES_NOT_CONTAIN_KEY');
+    assert.throws(() => configOfRecord({ name_label: 'x\ny', PV_kernel: '/k.js', memory_static_max: String(MiB) }), (e) => e.code === 'INVALID_VALUE');
+    assert.throws(() => configOfRecord({ name_label: 'x', PV_kernel: '/k.js', memory_static_max: '1000' }), (e) => e.code === 'INVALID_VALUE');
+    assert.throws(() => configOfRecord({ name_label: 'x', PV_kernel: '/k.js', memory_static_max: String(MiB), actions_after_shutdown: 'preserve' }), (e) => e.code === 'INVALID_VALUE');
+    assert.equal(configOfRecord({ name_label: 'a "b"', PV_kernel: '/k.js', memory_static_max: String(64 * MiB), memory_dynamic_min: String(32 * MiB), PV_args: 'x=1' }), 'name = "a \\"b\\""\nkernel = "/k.js"\nmemory = 32\nmaxmem = 64\ncmdline = "x=1"\n');
+});
+test('classic events: event.register, event.next sees a VM change, event.unregister', async () => {
+    assert.equal(code(await call(root, 'event.next')), 'SESSION_NOT_REGISTERED');
+    await ok(root, 'event.register', ['vm']);
+    const vm = await ok(root, 'VM.create', vmArgs('xc-events'));
+    const events = await ok(root, 'event.next');
+    assert.ok(events.some((e) => e.class === 'vm' && e.operation === 'add' && e.ref === vm), JSON.stringify(events));
+    await ok(root, 'event.unregister', ['vm']);
+    assert.equal(code(await call(root, 'event.next')), 'SESSION_NOT_REGISTERED');
+    await ok(root, 'VM.destroy', vm);
+});
+test('networks, SRs and VDIs are served from the database', async () => {
+    await x.local.api.call('vdiCreate', { sr: 'default', name: 'xc-disk', size: '1M' });
+    const srs = await ok(root, 'SR.get_all_records');
+    const vdis = Object.values(srs).flatMap((s) => s.VDIs);
+    assert.ok(vdis.length >= 1);
+    const names = await Promise.all(vdis.map((v) => ok(root, 'VDI.get_name_label', v)));
+    assert.ok(names.includes('xc-disk'));
+    assert.equal(code(await call(root, 'VDI.get_record', 'OpaqueRef:00000000-0000-0000-0000-000000000000')), 'HANDLE_INVALID');
+    assert.equal(code(await call(root, 'SR.get_by_uuid', '00000000-0000-0000-0000-000000000000')), 'UUID_INVALID');
+});
+test('each role may make the VM calls of its rank, and no more', async () => {
+    // The least role each call needs, and what it answers past the role check.
+    const vm = await ok(root, 'VM.create', vmArgs('xc-roles'));
+    const samples = [
+        ['VM.get_record', [vm], 'read-only', undefined],
+        ['VM.get_all_records', [], 'read-only', undefined],
+        ['VM.pause', [vm], 'vm-operator', 'VM_BAD_POWER_STATE'],
+        ['VM.set_name_description', [vm, 'x'], 'vm-admin', undefined],
+        ['VM.set_memory', [vm, String(32 * MiB)], 'vm-power-admin', undefined],
+        ['VM.start_on', [vm, 'OpaqueRef:00000000-0000-0000-0000-000000000000', false, false], 'vm-power-admin', 'HANDLE_INVALID'],
+        ['host.dmesg', [(await ok(root, 'host.get_all'))[0]], 'pool-operator', undefined],
+    ];
+    for (const role of XAPI_ROLES) {
+        const s = await x.login(role);
+        for (const [method, params, need, after] of samples) {
+            const allowed = XAPI_ROLES.indexOf(role) <= XAPI_ROLES.indexOf(need);
+            assert.equal(code(await call(s, method, ...params)), allowed ? after : 'RBAC_PERMISSION_DENIED', `${role} ${method}`);
+        }
+    }
+    const readOnly = await x.login('read-only');
+    assert.equal(code(await call(readOnly, 'VM.destroy', vm)), 'RBAC_PERMISSION_DENIED');
+    await ok(root, 'VM.destroy', vm);
+});
+const auditLines = () => readFileSync(join(auditDir, 'audit.log'), 'utf8').trim().split('\n').filter((l) => l).map((l) => JSON.parse(l));
+test('the audit log has every state-changing call and login with its user, and how it ended', async () => {
+    await audit.flushed();
+    const before = auditLines().length;
+    const admin = await x.login('vm-admin');
+    const vm = await ok(admin, 'VM.create', vmArgs('xc-audit'));
+    const reader = await x.login('read-only');
+    assert.equal(code(await call(reader, 'VM.destroy', vm)), 'RBAC_PERMISSION_DENIED');
+    await ok(reader, 'VM.get_record', vm);
+    assert.equal(code(await jsonCall(x.tcp, 'session.login_with_password', ['u-vm-admin', 'wrong'])), 'SESSION_AUTHENTICATION_FAILED');
+    await ok(admin, 'VM.destroy', vm);
+    await audit.flushed();
+    const lines = auditLines().slice(before);
+    const mine = lines.filter((l) => l['user'] === 'u-vm-admin' || l['user'] === 'u-read-only').map((l) => `${l['user']} ${l['call']} ${l['result']}`);
+    assert.deepEqual(mine.filter((l) => !l.includes('login_with_password ok')), [
+        'u-vm-admin VM.create ok',
+        'u-read-only VM.destroy RBAC_PERMISSION_DENIED',
+        'u-vm-admin session.login_with_password SESSION_AUTHENTICATION_FAILED',
+        'u-vm-admin VM.destroy ok',
+    ]);
+    assert.ok(lines.every((l) => !JSON.stringify(l).includes('wrong')), 'no password is logged');
+    const destroy = lines.find((l) => l['call'] === 'VM.destroy' && l['result'] === 'ok');
+    assert.deepEqual(destroy['args'], [vm]);
+    assert.equal(destroy['source'], '127.0.0.1', 'where the session logged in from');
+});
+function get(path) {
+    return new Promise((resolve, reject) => {
+        const req = request({ socketPath: x.unix.socket, path, method: 'GET' }, (res) => {
+            let body = '';
+            res.on('data', (c) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+    });
+}
+test('/rrd_updates serves the sampled host and VM data sources as JSON', async () => {
+    const vm = await ok(root, 'VM.create', vmArgs('xc-rrd'));
+    await ok(root, 'VM.start', vm, false, false);
+    const uuid = await ok(root, 'VM.get_uuid', vm);
+    await x.service.rrd.sampleNow();
+    const r = await get(`/rrd_updates?session_id=${root}&start=0&cf=AVERAGE&interval=5&host=true&json=true`);
+    assert.equal(r.status, 200, r.body);
+    const u = JSON.parse(r.body);
+    assert.equal(u.meta.step, 5);
+    assert.ok(u.meta.rows >= 1);
+    const host = await ok(root, 'host.get_uuid', (await ok(root, 'host.get_all'))[0]);
+    assert.ok(u.meta.legend.includes(`AVERAGE:host:${host}:memory_total_kib`), u.meta.legend.join(' '));
+    const col = u.meta.legend.indexOf(`AVERAGE:vm:${uuid}:memory`);
+    assert.ok(col >= 0);
+    assert.equal(u.data[0].values[col], 32 * MiB);
+    assert.equal((await get('/rrd_updates?session_id=OpaqueRef:forged&start=0&json=true')).status, 401);
+    assert.equal((await get(`/rrd_updates?session_id=${root}&start=0`)).status, 400);
+    assert.equal((await get(`/rrd_updates?session_id=${root}&start=0&cf=MAX&json=true`)).status, 400);
+    await ok(root, 'VM.hard_shutdown', vm);
+    await ok(root, 'VM.destroy', vm);
+});
+test('VBD.create and VIF.create give a halted VM a disk and a vif it boots with; destroy takes them away; network.create', async () => {
+    const net = await ok(root, 'network.create', { name_label: 'xc-lab', bridge: 'xcbr0' });
+    assert.equal(await ok(root, 'network.get_bridge', net), 'xcbr0');
+    assert.equal(code(await call(root, 'network.create', { name_label: 'again', bridge: 'xcbr0' })), 'OPERATION_NOT_ALLOWED');
+    const vdi = (await x.local.api.call('vdiCreate', { sr: 'default', name: 'xc-vbd', size: '1M' })).uuid;
+    const vdiRef = await ok(root, 'VDI.get_by_uuid', vdi);
+    const vm = await ok(root, 'VM.create', vmArgs('xc-devices'));
+    const vbd = await ok(root, 'VBD.create', { VM: vm, VDI: vdiRef, userdevice: 'autodetect', mode: 'RW', type: 'Disk', bootable: true, empty: false, other_config: {} });
+    const vif = await ok(root, 'VIF.create', { VM: vm, network: net, device: '0', MAC: '', MTU: '1500', other_config: {} });
+    const b = await ok(root, 'VBD.get_record', vbd);
+    assert.deepEqual([b['device'], b['userdevice'], b['VDI'], b['currently_attached']], ['xvda', '0', vdiRef, false]);
+    assert.deepEqual(await ok(root, 'VDI.get_VBDs', vdiRef), [vbd]);
+    const mac = await ok(root, 'VIF.get_MAC', vif);
+    assert.match(mac, /^00:16:3e:/, 'a persistent VM gets its MAC once');
+    assert.deepEqual(await ok(root, 'network.get_VIFs', net), [vif]);
+    await ok(root, 'VM.start', vm, false, false);
+    assert.equal(await ok(root, 'VBD.get_currently_attached', vbd), true);
+    assert.equal(await ok(root, 'VIF.get_MAC', vif), mac);
+    const domid = await ok(root, 'VM.get_domid', vm);
+    assert.equal((await x.local.api.call('blockList', { domain: domid }))[0].vdev, 'xvda');
+    assert.equal((await x.local.api.call('networkList', { domain: domid }))[0].mac, mac);
+    assert.equal(code(await call(root, 'VBD.destroy', vbd)), 'OPERATION_NOT_ALLOWED', 'an attached VBD cannot go: unplug it first');
+    await ok(root, 'VM.hard_shutdown', vm);
+    await ok(root, 'VBD.destroy', vbd);
+    await ok(root, 'VIF.destroy', vif);
+    assert.deepEqual([await ok(root, 'VM.get_VBDs', vm), await ok(root, 'VM.get_VIFs', vm)], [[], []]);
+    await ok(root, 'VM.destroy', vm);
+});
+//# sourceMappingURL=calls.test.js.map
