@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=net.js.map

@@ -1,2 +1,0 @@
-export * from './library.js';
-export { serveBlockBackends, serveNetBackends } from './driver-domain.js';

@@ -1,4 +1,0 @@
-export declare class RealmUnsupported extends Error {
-    name: string;
-    constructor(what: string);
-}

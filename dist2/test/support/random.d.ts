@@ -1,1 +1,0 @@
-export { rng } from '../../bench/xsdiff/rng.js';
