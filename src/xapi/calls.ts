@@ -392,8 +392,9 @@ export const CALLS: Readonly<Record<string, Call>> = {
         throw new XapiError('VALUE_NOT_SUPPORTED', ['vdi_map', vdi, 'moving VDIs to another host is not supported yet: migrate VMs whose disks are files both hosts reach']);
       }
       await viaTask(ctx, ref as string, 'migrate', { domain: r.domid, target: d['migration'], token: d['token'] });
-      // The VM runs on the destination now: this host's record of it goes, as XAPI moves it.
-      await ctx.svc.db.read((tx) => tx.VM.find(ref as string)) && await ctx.svc.ts.call('vmUninstall', { vm: r.uuid }).catch(() => {});
+      // The VM runs on the destination now: a persistent VM's record here (halted when its domain
+      // went) goes too, as XAPI moves the record; the move stands even if that fails.
+      if (!r.xenode_transient) await ctx.svc.ts.call('vmUninstall', { vm: r.uuid }).catch(() => {});
       return undefined;
     },
   },

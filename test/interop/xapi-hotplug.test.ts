@@ -80,6 +80,10 @@ test('VBD and VIF create, plug, unplug and destroy on a running VM, with XAPI er
     await xapi.call('VBD.destroy', vbd);
     await assert.rejects(xapi.call('VBD.get_record', vbd), fails('HANDLE_INVALID'));
 
+    // A reboot keeps an unplugged device the VM's, unplugged.
+    await xapi.call('VM.hard_reboot', vm);
+    assert.deepEqual(await xapi.call('VM.get_VIFs', vm), [vif]);
+    assert.equal(await xapi.call('VIF.get_currently_attached', vif), false);
     // An unplugged vif joins the configuration when the VM halts: XAPI plugs every device at start.
     await xapi.call('VM.hard_shutdown', vm);
     assert.deepEqual(await xapi.call('VM.get_VIFs', vm), [vif]);
