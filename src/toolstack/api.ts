@@ -185,6 +185,10 @@ export class ToolstackApi implements Toolstack {
       link.unlink();
       return info;
     },
+    bridgeTap: async (a) => {
+      if (a.remove) return this.#host.detachTap(a.tap, a.bridge).info;
+      return (await this.#host.attachTap(a.bridge, a.tap, a.address)).info;
+    },
     srList: async () => (await this.#host.storage.list()).map(srInfo),
     srCreate: async (a) => srInfo(await this.#host.storage.create(a)),
     srScan: (a) => this.#host.vdis.scan(a.sr),

@@ -10,8 +10,9 @@ import { XenError } from '../errors.js';
 import type { CaptureSummary } from '../network/capture.js';
 import type { BridgeInfo, LinkInfo } from '../network/info.js';
 import type { GatewayInfo } from '../network/gateway/gateway.js';
+import type { TapInfo } from '../network/tap.js';
 
-export type { GatewayInfo };
+export type { GatewayInfo, TapInfo };
 import type { DomainConfig, ShutdownAction } from './domconfig.js';
 import { SR_TYPES, type SRRecord, type SrType, type VDIRecord } from './db/records.js';
 import type { TaskInfo } from './tasks.js';
@@ -320,6 +321,12 @@ export interface Commands {
   /** Link a bridge to the same-named bridge of another host over VXLAN: `remote` and `local` are ADDRESS[:PORT] (4789). */
   bridgeLink: { args: { bridge: string; remote: string; local?: string; vni?: number }; result: LinkInfo };
   bridgeUnlink: { args: { bridge: string; remote: string }; result: LinkInfo };
+  /**
+   * xenode bridge-tap: create Linux TAP device `tap` (through socat; root) as a port of
+   * `bridge`, with `address` (A.B.C.D/LEN) on the host's side, so the host's kernel reaches the
+   * bridge's guests without NAT; with `remove`, take it away.
+   */
+  bridgeTap: { args: { bridge: string; tap: string; address?: string; remove?: boolean }; result: TapInfo };
   /** xe sr-list: every SR (the default one is made on first use). */
   srList: { args: NoArgs; result: SrInfo[] };
   /** xe sr-create: a directory SR at `path` (made if absent), or a RAM SR. */
@@ -623,6 +630,12 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   networkForwardList: (f) => {
     const domain = f.optionalDomain();
     return f.done(domain === undefined ? {} : { domain });
+  },
+  bridgeTap: (f) => {
+    const bridge = f.string('bridge');
+    const tap = f.string('tap');
+    const address = f.optionalString('address');
+    return f.done({ bridge, tap, ...(address !== undefined && { address }), remove: f.bool('remove') });
   },
   networkGateway: (f) => {
     const bridge = f.string('bridge');

@@ -37,6 +37,7 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   captureStop: { file: '/tmp/x.pcap' },
   bridgeLink: { bridge: 'xenbr0', remote: '127.0.0.1:4790', local: '127.0.0.1:4789', vni: 5000 },
   bridgeUnlink: { bridge: 'xenbr0', remote: '127.0.0.1:4790' },
+  bridgeTap: { bridge: 'xenbr1', tap: 'xntap0', address: '10.99.0.1/24', remove: true },
   srList: {},
   srCreate: { name: 'fast', type: 'file', path: '/srv/fast', description: 'SSD' },
   srScan: { sr: 'default' },
