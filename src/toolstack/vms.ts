@@ -245,6 +245,7 @@ export class VmTable {
         ...configFields(config), power_state: (paused ? 'Paused' : 'Running') as PowerState, domid: d.domid, resident_on: this.host, xenode_unplugged: null, suspend_VDI: NULL_REF,
       };
       let ref = vm;
+      let unplugged: Unplugged | null = null;
       if (ref === undefined) {
         const metrics = tx.VM_metrics.create({ memory_actual: config.memory * MiB, VCPUs_number: config.vcpus, start_time: now, last_updated: now });
         ref = tx.VM.create({ ...fields, uuid: d.uuid, metrics, xenode_transient: true });
@@ -254,12 +255,17 @@ export class VmTable {
         if (r.power_state !== 'Halted' && !(r.power_state === 'Suspended' && opts.resume)) {
           throw new XenError('EBUSY', `VM ${r.uuid} is ${r.power_state.toLowerCase()}, not halted`);
         }
-        change(tx, 'VM', ref, fields);
+        // Devices the VM has that this domain was not built with (a reboot builds from the domain's
+        // configuration, which an unplug left out) stay the VM's, unplugged.
+        const prev = vmConfig(r);
+        const u = notIn(prev ? { disks: prev.disks, vifs: prev.vifs } : NONE_UNPLUGGED, config);
+        unplugged = u.disks.length || u.vifs.length ? u : null;
+        change(tx, 'VM', ref, { ...fields, xenode_unplugged: unplugged });
         if (r.metrics !== NULL_REF && tx.VM_metrics.find(r.metrics)) {
           change(tx, 'VM_metrics', r.metrics, { memory_actual: config.memory * MiB, VCPUs_number: config.vcpus, start_time: now, last_updated: now });
         }
       }
-      syncDevices(tx, ref, config, true);
+      syncDevices(tx, ref, config, true, unplugged ?? NONE_UNPLUGGED);
       return ref;
     }, vm === undefined ? REBUILT : {});
   }

@@ -286,10 +286,11 @@ function readers(cls: ServedClass): Record<string, Call> {
       },
     },
   };
-  if (db && isServedField(cls, 'name_label')) {
+  // As XAPI's data model has them: pool has no get_by_name_label, message no field getters.
+  if (db && cls !== 'pool' && isServedField(cls, 'name_label')) {
     calls[`${cls}.get_by_name_label`] = { params: [p('label', 'string')], role: 'read-only', run: (ctx, [label]) => ctx.svc.db.read((tx) => tx[db].getByNameLabel(label as string)) };
   }
-  for (const field of servedFields(cls)) {
+  for (const field of cls === 'message' ? [] : servedFields(cls)) {
     calls[`${cls}.get_${field}`] = { params: [p('self', ref)], role: 'read-only', run: async (ctx, [r]) => (await classRecord(ctx, cls, r as string))[field]! };
   }
   return calls;
@@ -391,8 +392,9 @@ export const CALLS: Readonly<Record<string, Call>> = {
         throw new XapiError('VALUE_NOT_SUPPORTED', ['vdi_map', vdi, 'moving VDIs to another host is not supported yet: migrate VMs whose disks are files both hosts reach']);
       }
       await viaTask(ctx, ref as string, 'migrate', { domain: r.domid, target: d['migration'], token: d['token'] });
-      // The VM runs on the destination now: this host's record of it goes, as XAPI moves it.
-      await ctx.svc.db.read((tx) => tx.VM.find(ref as string)) && await ctx.svc.ts.call('vmUninstall', { vm: r.uuid }).catch(() => {});
+      // The VM runs on the destination now: a persistent VM's record here (halted when its domain
+      // went) goes too, as XAPI moves the record; the move stands even if that fails.
+      if (!r.xenode_transient) await ctx.svc.ts.call('vmUninstall', { vm: r.uuid }).catch(() => {});
       return undefined;
     },
   },

@@ -93,11 +93,11 @@ function defaults(cls: DbClass): object {
   return d;
 }
 
-/** What a VBD or VIF may do: plugged ones of a running VM unplug, the others plug (while it runs) or go. */
-function deviceAllowed(vm: VMRecord, attached: boolean): string[] {
-  if (vm.is_control_domain) return [];
-  if (vm.power_state === 'Running') return attached ? ['unplug', 'unplug_force'] : ['plug', 'destroy'];
-  return vm.power_state === 'Halted' ? ['destroy'] : [];
+/** What a VBD or VIF of a running VM may do (XAPI's vbd_operations and vif_operations: destroy is not one). */
+function deviceAllowed(cls: 'VBD' | 'VIF', vm: VMRecord, attached: boolean): string[] {
+  if (vm.is_control_domain || vm.power_state !== 'Running') return [];
+  if (!attached) return ['plug'];
+  return cls === 'VBD' ? ['unplug', 'unplug_force'] : ['unplug'];
 }
 
 /** A stored record as XAPI serves it: xenode's fields gone, times as datetimes. */
@@ -148,7 +148,7 @@ export function serveRecord<C extends DbClass>(tx: Tx, cls: C, ref: Ref<C>, rec:
     case 'VIF': {
       const dev = rec as Classes['VBD' | 'VIF'];
       const vm = tx.VM.find(dev.VM);
-      Object.assign(out, { ...ops, allowed_operations: vm ? deviceAllowed(vm, dev.currently_attached) : [] });
+      Object.assign(out, { ...ops, allowed_operations: vm ? deviceAllowed(cls, vm, dev.currently_attached) : [] });
       break;
     }
     default:

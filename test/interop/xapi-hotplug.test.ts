@@ -51,7 +51,7 @@ test('VBD and VIF create, plug, unplug and destroy on a running VM, with XAPI er
     const vif = await xapi.call('VIF.create', { VM: vm, network, device: '0', MAC: '', MTU: '1500', other_config: {} }) as string;
     const attached = async () => [await xapi.call('VBD.get_currently_attached', vbd), await xapi.call('VIF.get_currently_attached', vif)];
     assert.deepEqual(await attached(), [false, false], 'created on a running VM: the record, unplugged');
-    assert.deepEqual(await xapi.call('VBD.get_allowed_operations', vbd), ['plug', 'destroy']);
+    assert.deepEqual(await xapi.call('VBD.get_allowed_operations', vbd), ['plug']);
     assert.deepEqual(await rig.ts.call('blockList', { domain: domid }), []);
     await assert.rejects(xapi.call('VBD.unplug', vbd), fails('DEVICE_ALREADY_DETACHED'));
     await assert.rejects(xapi.call('VIF.unplug', vif), fails('DEVICE_ALREADY_DETACHED'));
@@ -80,6 +80,10 @@ test('VBD and VIF create, plug, unplug and destroy on a running VM, with XAPI er
     await xapi.call('VBD.destroy', vbd);
     await assert.rejects(xapi.call('VBD.get_record', vbd), fails('HANDLE_INVALID'));
 
+    // A reboot keeps an unplugged device the VM's, unplugged.
+    await xapi.call('VM.hard_reboot', vm);
+    assert.deepEqual(await xapi.call('VM.get_VIFs', vm), [vif]);
+    assert.equal(await xapi.call('VIF.get_currently_attached', vif), false);
     // An unplugged vif joins the configuration when the VM halts: XAPI plugs every device at start.
     await xapi.call('VM.hard_shutdown', vm);
     assert.deepEqual(await xapi.call('VM.get_VIFs', vm), [vif]);
