@@ -30,6 +30,8 @@ export type PcpuMessage =
   | {
     readonly type: 'place'; readonly domid: number; readonly slot: number; readonly buffers: DomainBuffers;
     readonly control: import('node:worker_threads').MessagePort; readonly kernel: string; readonly weight: number; readonly cap: number;
+    /** The domain's name and uuid as xenstore has them (guest/start.ts Identity). */
+    readonly identity: { readonly name: string; readonly uuid: string };
   }
   | { readonly type: 'evict'; readonly domid: number }
   | { readonly type: 'sched'; readonly domid: number; readonly weight: number; readonly cap: number };
@@ -276,7 +278,7 @@ export class Cpupool {
     };
     pcpu.residents.set(domain.domid, resident);
     const msg: PcpuMessage = {
-      type: 'place', domid: domain.domid, slot, buffers: domain.view.buffers, control: port2, kernel,
+      type: 'place', domid: domain.domid, slot, buffers: domain.view.buffers, control: port2, kernel, identity: { name: domain.name, uuid: domain.uuid },
       weight: opts.weight ?? CREDIT_DEFAULT_WEIGHT, cap: opts.cap ?? 0,
     };
     pcpu.worker.postMessage(msg, [port2]);
