@@ -1,53 +1,12 @@
-// The child of the vdi-migrate kill -9 test: a guest writes tagged 8-sector runs to a VHD VDI
-// through blkfront, flushing after each and printing "acked <sector> <generation>", while the
-// VDI migrates live to the SR `fast`; at step `k` of the migration (mirroring, copied,
-// composed, moved, switched) the guest writes a little more, then "flushed 0" is printed and
-// the child waits to be killed. argv: state dir, k.
+// The child of the vdi-migrate kill -9 test: a guest writes to a VHD VDI (live-vdi-child.ts)
+// while it migrates live to the SR `fast`; at step `k` of the migration (mirroring, copied,
+// composed, moved, switched) it asks to be killed. argv: state dir, k.
 import { join } from 'node:path';
-import { imageFormat } from '../../src/storage/open.js';
-import { Vdis } from '../../src/storage/vdi.js';
-import { vdiLiveDisks } from '../../src/toolstack/devices.js';
-import { Rig } from './blk.js';
-import { storageRig, tagged } from './storage.js';
+import { askToBeKilled, liveVdi } from './live-vdi-child.js';
 
 const [state, kArg] = process.argv.slice(2) as [string, string];
 const steps = ['mirroring', 'copied', 'composed', 'moved', 'switched'];
-const k = Number(kArg);
-const SPAN = 4096;
-
-const { storage, vdis: plain } = storageRig(state);
-await storage.create({ name: 'fast', type: 'file', path: join(state, 'fast') });
-const root = await plain.create({ sr: 'default', name: 'root', size: '16M', format: 'vhd' });
-const path = join(state, 'images', root.record.location);
-const d = await imageFormat('vhd').open(path, { readOnly: false });
-for (let s = 0; s < SPAN; s += 8) await d.write(s, [tagged(s, 8, 1)]);
-await d.flush();
-await d.close();
-const rig = new Rig();
-const g = rig.guest();
-await rig.attach(g, `vdev=xvda, format=vhd, target=${path}`);
-const f = await rig.front(g);
-const live = (v: { uuid: string; path: string | null }) => vdiLiveDisks(rig.host, v);
-const vdis = new Vdis(storage, async (v) => ((await live(v)).live.length ? ['the guest'] : []), live);
-let gen = 1;
-const writer = (async () => {
-  for (let i = 0; i < 100_000; i++) {
-    const sector = (i * 8 * 37) % SPAN;
-    const gn = ++gen;
-    await f.write(sector, tagged(sector, 8, gn));
-    await f.flush();
-    process.stdout.write(`acked ${sector} ${gn}\n`);
-  }
-})();
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-await wait(100);
-await vdis.migrate('root', 'fast', {
-  onStep: async (step) => {
-    if (step !== steps[k]) return;
-    await wait(50);
-    process.stdout.write('flushed 0\n');
-    await new Promise(() => setInterval(() => {}, 60_000));
-  },
-});
-process.stdout.write('flushed 0\n');
-await writer;
+const { vdis } = await liveVdi(state, async (r) => void await r.storage.create({ name: 'fast', type: 'file', path: join(state, 'fast') }));
+await new Promise((r) => setTimeout(r, 100));
+await vdis.migrate('root', 'fast', { onStep: async (step) => void (step === steps[Number(kArg)] && await askToBeKilled()) });
+await askToBeKilled();

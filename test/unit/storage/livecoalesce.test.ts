@@ -3,7 +3,6 @@
 // name; no acknowledged write is lost. kill -9 before the pause, after the switch and after
 // the records: recovery leaves every flushed write in the VDI.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import { srPath } from '../../../src/storage/sr.js';
 import { Vdis } from '../../../src/storage/vdi.js';
 import { vdiLiveDisks } from '../../../src/toolstack/devices.js';
 import { connected } from '../../support/blk.js';
+import { killWhenAsked } from '../../support/kill-child.js';
 import { guestWriter, storageRig, tagged } from '../../support/storage.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-livecoalesce-'));
@@ -84,21 +84,8 @@ const child = fileURLToPath(new URL('../../support/livecoalesce-crash-child.js',
 test('kill -9 of a live leaf-coalesce before the pause, after the switch, after the records: every flushed write is in the VDI after recovery', async () => {
   for (const k of [0, 1, 2]) {
     const state = join(dir, `kill-${k}`);
-    const acked = new Map<number, number>();
-    await new Promise<void>((resolve, reject) => {
-      const c = spawn(process.execPath, [child, state, String(k)], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      c.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`step ${k}: child exited with ${code}`))));
-      c.stdout.on('data', (b: Buffer) => {
-        out += b.toString();
-        const lines = out.split('\n');
-        out = lines.pop()!;
-        for (const l of lines) {
-          const m = /^acked (\d+) (\d+)$/.exec(l);
-          if (m) acked.set(Number(m[1]), Math.max(acked.get(Number(m[1])) ?? 0, Number(m[2])));
-          else if (l === 'flushed 0') c.kill('SIGKILL');
-        }
-      });
+    const acked = await killWhenAsked(child, [state, String(k)]).catch((e: Error) => {
+      throw new Error(`${k}: ${e.message}`);
     });
     assert.ok(acked.size > 0, `step ${k}: the guest wrote`);
     const r = storageRig(state);

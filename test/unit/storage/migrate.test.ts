@@ -3,7 +3,6 @@
 // the guest reads what it wrote on the destination; a failure mid-way leaves the guest on a
 // consistent source and nothing in the destination.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { RamDisk } from '../../../src/storage/ram.js';
 import { Vdis, type VdiView } from '../../../src/storage/vdi.js';
 import { vdiLiveDisks } from '../../../src/toolstack/devices.js';
 import { connected } from '../../support/blk.js';
+import { killWhenAsked } from '../../support/kill-child.js';
 import { guestWriter, storageRig, tagged } from '../../support/storage.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-migrate-'));
@@ -125,21 +125,8 @@ test('kill -9 of the host at each step of a live vdi-migrate: after sr-scan the 
   const steps = ['mirroring', 'copied', 'composed', 'moved', 'switched'];
   for (const [k, step] of steps.entries()) {
     const state = join(dir, `kill-migrate-${k}`);
-    const acked = new Map<number, number>();
-    await new Promise<void>((resolve, reject) => {
-      const c = spawn(process.execPath, [crashChild, state, String(k)], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      c.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`${step}: child exited with ${code}`))));
-      c.stdout.on('data', (b: Buffer) => {
-        out += b.toString();
-        const lines = out.split('\n');
-        out = lines.pop()!;
-        for (const l of lines) {
-          const m = /^acked (\d+) (\d+)$/.exec(l);
-          if (m) acked.set(Number(m[1]), Math.max(acked.get(Number(m[1])) ?? 0, Number(m[2])));
-          else if (l === 'flushed 0') c.kill('SIGKILL');
-        }
-      });
+    const acked = await killWhenAsked(crashChild, [state, String(k)]).catch((e: Error) => {
+      throw new Error(`${step}: ${e.message}`);
     });
     const r = storageRig(state);
     for (const sr of ['default', 'fast']) await r.vdis.scan(sr);
