@@ -11,6 +11,8 @@
 // channels are wired in here, an Atomics.waitAsync stand-in for the event channel.
 // `--peer NAME=SOCKET` measures an already running xenstored (cxenstored, oxenstored) the same
 // way in the same run and adds speedups (>1: xenode is faster). The last line is JSON.
+// `--pool`: instead, real guests in a shared cpupool next to Pool-0 (bench/support/pingpong.ts):
+// a guest's read of its own node, and a ping-pong between two guests by write and watch.
 import { Buffer } from 'node:buffer';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +29,7 @@ import { connectSocket, type XsClientTransport } from '../src/xenstore/client/tr
 import { XenstoreRingClient } from '../src/xenstore/client/ring.js';
 import { Xenstored } from '../src/xenstore/server/daemon.js';
 import type { DomainRing, EventPort } from '../src/xenstore/common/ring.js';
+import { poolLatencyBench } from './support/pingpong.js';
 
 /** Guest domains of the ring test: the first is measured, the second writes for watch latency. */
 const RING_DOMS = [1, 2] as const;
@@ -478,7 +481,9 @@ async function main(): Promise<void> {
 }
 
 if (isMainThread) {
-  await main();
+  // --pool: guest-to-guest and guest-to-xenstored latency with the guests in a shared cpupool.
+  if (process.argv.includes('--pool')) await poolLatencyBench('xenstore', ['read', 'xenstore'], 2000, 3);
+  else await main();
 } else {
   const d = workerData as { role: string; socket: string; sab: SharedArrayBuffer; ms: number; rounds: number };
   if (d.role === 'dom0') await dom0Thread(d.socket, d.sab);
