@@ -472,8 +472,11 @@ function pump(): void {
       kick();
     }, Math.max(1, sched.untilNextPeriod(now)));
   }
-  if (ringing.size > 0 && order.length === runnable.length) kick();
-  else if (Atomics.load(doorbell, DB_PENDING) !== 0 || hasRunnableWork() || poll()) kick();
+  // Work-conserving, as Xen's credit: domains left behind (OVER ones behind UNDER ones) run in the
+  // next pass once no UNDER one is runnable; only when every runnable domain is capped does the
+  // pCPU wait for the next period.
+  if (order.length > 0 && (ringing.size > 0 || hasRunnableWork())) kick();
+  else if (Atomics.load(doorbell, DB_PENDING) !== 0 || poll()) kick();
   else sleep();
 }
 

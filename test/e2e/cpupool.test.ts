@@ -169,7 +169,7 @@ test("a guest that allocates without bound takes down its pCPU's heap, not the h
   await Promise.all([host.destroy(hog.domain.domid), host.destroy(again.domain.domid)]);
 });
 
-test('a guest whose realm outgrows its memory= is crashed alone, measured per realm; its pool mate runs on', async () => {
+test('a guest whose realm outgrows its memory= is crashed alone, measured per realm; its pool mate runs on', { timeout: 180_000 }, async () => {
   const pool = await host.createCpupool('heap', 1);
   const mate = await host.create(config('mate-heap', join(FIXTURES, 'ticker.ts'), 'pool = "heap"\n'));
   const shut = once(host, 'shutdown');
