@@ -482,7 +482,7 @@ async function main(): Promise<void> {
 
 if (isMainThread) {
   // --pool: guest-to-guest and guest-to-xenstored latency with the guests in a shared cpupool.
-  if (process.argv.includes('--pool')) await poolLatencyBench('xenstore', ['read', 'xenstore'], 2000, 3);
+  if (process.argv.includes('--pool')) await poolLatencyBench('xenstore', ['read', 'xenstore'], 500, 3);
   else await main();
 } else {
   const d = workerData as { role: string; socket: string; sab: SharedArrayBuffer; ms: number; rounds: number };
