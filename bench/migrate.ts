@@ -2,8 +2,10 @@
 // guest (a quarter of memory= is I/O memory; three quarters of that filled), idle and while it
 // rewrites pages at a set rate. Total time, bytes sent as a multiple of the guest's I/O memory,
 // pre-copy rounds, and the downtime as the sender sees it (from the suspend to the target's
-// report that its copy runs); next to it the same-run limit: the same number of bytes copied
-// over a plain loopback socket.
+// report that its copy runs) with its parts; next to it the same-run limit: the same number of
+// bytes copied over a plain loopback socket. Then the downtime as a client on a third domain
+// sees it (below), with the parts after the report: to the guest's main(os), and from there to
+// its devices and TCP/IP stack serving again.
 //
 //   npm run bench -- migrate [--rate=200]
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -61,14 +63,53 @@ for (const memory of [64, 256]) {
     await b.destroy(there.domid);
     const limitMs = await socketCopy(r.bytes);
     runs.push({
-      memory_mib: memory, io_memory_mib: ioMb, dirty_pages_per_10ms: rate, total_ms: r.totalMs, downtime_ms: r.downtimeMs,
+      memory_mib: memory, io_memory_mib: ioMb, dirty_pages_per_10ms: rate, total_ms: r.totalMs, downtime_ms: r.downtimeMs, downtime_parts_ms: r.downtimePartsMs,
       rounds: r.rounds, sent_over_io_memory: r.bytes / (ioMb << 20), rate_mb_s: r.bytes / 2 ** 20 / (r.totalMs / 1000),
       limit_socket_copy_mb_s: r.bytes / 2 ** 20 / (limitMs / 1000),
     });
   }
 }
+// Downtime as a client sees it: a prober guest on host A sends a UDP datagram every 1 ms to
+// an echo guest; the echo guest migrates to host B, whose bridge of the same name is joined to
+// A's by VXLAN over loopback; the longest time without an answer is the downtime.
+const BRIDGE = 'xenbr-migbench';
+const [va, vb] = await Promise.all([a.switch.vtep({ address: '127.0.0.1', port: 0 }), b.switch.vtep({ address: '127.0.0.1', port: 0 })]);
+await a.switch.link(BRIDGE, vb.local, { local: va.local });
+await b.switch.link(BRIDGE, va.local, { local: vb.local });
+const PROBER = fileURLToPath(new URL('../../bench/guests/prober.ts', import.meta.url));
+const prober = await a.create(parseDomainConfig(`name = "prober"\nkernel = "${PROBER}"\nmemory = 32\n`
+  + `vif = [ 'mac=00:16:3e:77:00:01,bridge=${BRIDGE},ip=10.77.0.1/24' ]\nextra = "target=10.77.0.2 interval=1"\n`, PROBER).config);
+const probe = `/local/domain/${prober.domain.domid}/data/probe`;
+const clients = [];
+for (const rate of [0, opts.rate]) {
+  const name = `echo-${rate}`;
+  b.pool.warm({ heapMb: memorySplit(64).heapMb });
+  const echo = await a.create(parseDomainConfig(`name = "${name}"\nkernel = "${KERNEL}"\nmemory = 64\n`
+    + `vif = [ 'mac=00:16:3e:77:00:02,bridge=${BRIDGE},ip=10.77.0.2/24' ]\nextra = "mb=12 rate=${rate} echo"\n`, KERNEL).config);
+  await a.xs.wait(`/local/domain/${echo.domain.domid}/data/dirty`, (v) => v === 'filled', { timeout: 60_000 });
+  await a.xs.write(`${probe}/run`, name);
+  await a.xs.wait(`${probe}/ready`, (v) => v === name, { timeout: 60_000 });
+  let reportAt = 0;
+  const say = (line: string) => {
+    if (/successful startup/.test(line)) reportAt = performance.timeOrigin + performance.now();
+  };
+  const r = await migrateDomain(a, echo.domain.domid, `127.0.0.1:${receiver.port}`, { token, say });
+  const there = b.hv.domains().find((d) => d.name === name)!;
+  const times = await b.xs.wait(`/local/domain/${there.domid}/data/dirty-times`, (v) => v !== undefined, { timeout: 60_000 });
+  const [mainAt, servingAt] = times!.split(' ').map(Number) as [number, number];
+  await new Promise((res) => setTimeout(res, 300));
+  await a.xs.write(`${probe}/stop`, name);
+  const line = await a.xs.wait(`${probe}/result`, (v) => v?.startsWith(`${name} `) === true, { timeout: 30_000 });
+  const result = JSON.parse(line!.slice(name.length + 1)) as { sent: number; answered: number; max_gap_ms: number };
+  await b.destroy(there.domid);
+  clients.push({
+    memory_mib: 64, io_filled_mib: 12, dirty_pages_per_10ms: rate, client_downtime_ms: result.max_gap_ms, probe_interval_ms: 1, probes: result,
+    sender_downtime_ms: r.downtimeMs, downtime_parts_ms: { ...r.downtimePartsMs, to_main: mainAt - reportAt, devices_and_stack: servingAt - mainAt },
+    rounds: r.rounds,
+  });
+}
 await receiver.close();
 await a.close();
 await b.close();
 await rm(dir, { recursive: true, force: true });
-emit({ bench: 'migrate', runs, goal_downtime_ms: 50 });
+emit({ bench: 'migrate', runs, client: clients, goal_downtime_ms: 50 });

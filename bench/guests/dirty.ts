@@ -1,15 +1,25 @@
 // A guest for the migration benchmark: fills `mb=` MiB of I/O memory, then (with `rate=N`)
 // rewrites N random pages every 10 ms, so a migration's pre-copy has frames to chase. It hands
-// over where its pages are, and checks them when resumed.
+// over where its pages are, and checks them when resumed. With `echo`, it also answers UDP on
+// port 7 on its vif's ip= (a client times the downtime) and, when resumed, writes
+// data/dirty-times = 'MAIN SERVING': when main(os) was called and when it served again (epoch ms).
 import type { OS } from 'xenode';
 
+const epoch = () => performance.timeOrigin + performance.now();
+
 export default async function main(os: OS): Promise<void> {
+  const mainAt = epoch();
   const state = os.resumed as { offset: number; bytes: number } | undefined;
   const args = (k: string, d: number) => Number(new RegExp(`${k}=(\\d+)`).exec(os.cmdline)?.[1] ?? d);
   const pages = state ? os.io.reclaim(state.offset, state.bytes) : os.io.alloc(args('mb', 8) << 20);
   const w = new Uint32Array(pages.buffer, pages.byteOffset, pages.byteLength >> 2);
   if (!state) for (let i = 0; i < w.length; i++) w[i] = (i * 2654435761) >>> 0;
   os.lifecycle.onSuspend(() => ({ offset: pages.byteOffset, bytes: pages.byteLength }));
+  if (os.cmdline.split(/\s+/).includes('echo')) {
+    const stack = await os.tcpip();
+    const sock = stack.udp.bind(7, (msg, from) => sock.send(msg, from.addr, from.port));
+    if (state) await os.xenstore.write('data/dirty-times', `${mainAt} ${epoch()}`);
+  }
   await os.xenstore.write('data/dirty', state ? 'resumed' : 'filled');
   const rate = args('rate', 0);
   const n = pages.byteLength >> 12;

@@ -1,12 +1,14 @@
 // `xenode demo`: a tour in one command. A host in this process boots four guests (hello, the
 // kv-store on a disk image, blkbench driving a disk, and the www web server behind a host port
-// forward), shows the live top view while they run, fetches a page from www as curl would,
-// prints what each did, and removes everything it made.
+// forward), shows the live top view while they run, fetches a page from www as curl would (and,
+// on a terminal, keeps it serving until Enter so that the user can curl it too), prints what each
+// did, and removes everything it made.
 import type { Command } from 'commander';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { styleText } from 'node:util';
 import type { ConsoleSession, HostEvent, Toolstack } from '../toolstack/contract.js';
@@ -68,13 +70,31 @@ function summary(g: Guest): string {
   return `  ${name} booted in ${g.bootMs?.toFixed(0) ?? '?'} ms${restarts}; ${g.ended ?? 'still running'}; ${did}`;
 }
 
-/** A TCP port free on 127.0.0.1 now (the demo must not collide with what the user runs on 8080). */
+/** 8080 as the README says, if it is free on 127.0.0.1 now; otherwise any free port (the demo must not collide with what the user runs). */
 async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve, reject) => s.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as { port: number };
-  await new Promise((resolve) => s.close(resolve));
-  return port;
+  const tryPort = async (want: number): Promise<number | undefined> => {
+    const s = createServer();
+    const ok = await new Promise<boolean>((resolve) => s.once('error', () => resolve(false)).listen(want, '127.0.0.1', () => resolve(true)));
+    if (!ok) return undefined;
+    const { port } = s.address() as { port: number };
+    await new Promise((resolve) => s.close(resolve));
+    return port;
+  };
+  return (await tryPort(8080)) ?? (await tryPort(0))!;
+}
+
+/** On a terminal: let the user curl www, until Enter or Ctrl-C. */
+async function letUserCurl(url: string): Promise<void> {
+  if (!process.stdin.isTTY || !process.stdout.isTTY) return;
+  say(`\nwww is serving ${url} from its own TCP/IP stack: try \`curl ${url}\` or \`curl ${url}api/status\` in another terminal.`);
+  say('Press Enter (or Ctrl-C) to stop it and finish the demo.');
+  const rl = createInterface({ input: process.stdin });
+  await new Promise<void>((resolve) => {
+    rl.once('line', () => resolve());
+    rl.once('SIGINT', () => resolve());
+    rl.once('close', () => resolve());
+  });
+  rl.close();
 }
 
 /** Fetch www's page through its host forward as curl would, then ask it to power off. */
@@ -92,6 +112,7 @@ async function visitWww(ts: Toolstack, g: Guest, domid: number, port: number): P
   } catch (e) {
     g.served = `GET ${url} failed: ${(e as Error).message}`;
   }
+  await letUserCurl(url);
   await ts.call('shutdown', { domain: domid }).catch(() => {});
 }
 

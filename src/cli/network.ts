@@ -1,7 +1,8 @@
 // `xenode network-attach`, `network-list`, `network-detach`: vifs of running domains, as xl
-// has them (xl_vif.c); and xenode's own `network-forward` (host port forwards, QEMU's hostfwd).
+// has them (xl_vif.c); and xenode's own `network-forward` (host port forwards, QEMU's hostfwd)
+// and `network-gateway` (a bridge's gateway, QEMU's restrict=on|off).
 import type { Command } from 'commander';
-import type { ForwardInfo } from '../toolstack/contract.js';
+import type { ForwardInfo, GatewayInfo } from '../toolstack/contract.js';
 import { say, withHost, withStateDir, type StateDirOpts } from './common.js';
 import { XL_NETWORK_LIST_HEADER, xlNetworkList } from './format.js';
 
@@ -55,6 +56,29 @@ export function registerNetworkCommands(program: Command): void {
         else say(`${o.remove ? 'removed' : 'forwarding'} ${describe(r)}`);
       });
     });
+
+  withStateDir(program.command('network-gateway'))
+    .description("show a bridge's gateway (xenode's own), or set QEMU's restrict=on|off for it: on, guests get no NAT to the host and no DNS relay")
+    .argument('[bridge]', 'the bridge', 'xenbr0')
+    .option('--restrict <on|off>', 'forbid (on) or allow (off) guest-initiated NAT and the DNS relay')
+    .option('--json', 'print the API result as JSON')
+    .action(async (bridge: string, o: StateDirOpts & { restrict?: string; json?: boolean }) => {
+      if (o.restrict !== undefined && o.restrict !== 'on' && o.restrict !== 'off') throw new Error(`--restrict wants on or off, not '${o.restrict}'`);
+      await withHost(o, async (ts) => {
+        const r = await ts.call('networkGateway', { bridge, ...(o.restrict !== undefined && { restrict: o.restrict as 'on' | 'off' }) });
+        process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${describeGateway(r)}\n`);
+      });
+    });
+}
+
+function describeGateway(g: GatewayInfo): string {
+  const ports = (l: readonly number[]) => (l.length ? l.join(',') : '-');
+  return [
+    `${g.bridge}: gateway ${g.address}, DNS ${g.dns}, ${g.leases} lease(s)`,
+    `restrict: ${g.restrict ? 'on (no NAT to the host, no DNS relay)' : 'off'}`,
+    `host ports refused to guests: tcp ${ports(g.deniedHostPorts.tcp)}, udp ${ports(g.deniedHostPorts.udp)}`,
+    `dropped: ${g.dropSpoof} spoofed frame(s); refused: ${g.denied} NAT flow(s)`,
+  ].join('\n');
 }
 
 function describe(f: ForwardInfo): string {

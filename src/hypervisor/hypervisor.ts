@@ -129,12 +129,13 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
 
   #killWaitMs: number;
 
-  constructor(opts: { dom0RamFrames?: number; heap?: DomHeap; killWaitMs?: number } = {}) {
+  /** dom0Uuid: the host database's, so that dom0 keeps its uuid across host restarts. */
+  constructor(opts: { dom0RamFrames?: number; heap?: DomHeap; killWaitMs?: number; dom0Uuid?: string } = {}) {
     super();
     this.#killWaitMs = opts.killWaitMs ?? KILL_WAIT_MS;
     this.heap = opts.heap ?? new DomHeap();
     // max_event_channels does not apply to dom0 (it holds two or three ports per guest).
-    this.dom0 = this.#create(0, { name: 'Domain-0', ramFrames: opts.dom0RamFrames ?? 4096, privileged: true, maxEvtchns: EVTCHN_2L_NR_CHANNELS - 1 });
+    this.dom0 = this.#create(0, { name: 'Domain-0', ...(opts.dom0Uuid && { uuid: opts.dom0Uuid }), ramFrames: opts.dom0RamFrames ?? 4096, privileged: true, maxEvtchns: EVTCHN_2L_NR_CHANNELS - 1 });
     this.dom0.maptrack = new Maptrack(allocateMaptrack(this.dom0.maxMaptrackFrames));
     Atomics.store(this.dom0.view.ctl, CB_NR_GRANT_FRAMES, Atomics.load(this.dom0.view.ctl, CB_MAX_GRANT_FRAMES));
     this.dom0Hypercalls = new Hypercalls(this.dom0.view, directChannel(this.controlPlane(0)), {

@@ -111,6 +111,7 @@ export function configFromJson(text: string): DomainConfig {
     if (n.mac !== undefined && (typeof n.mac !== 'string' || !MAC.test(n.mac))) throw bad(`${w}.mac is not a lowercase MAC`);
     for (const k of ['bridge', 'backend', 'vifname', 'model', 'ip', 'script', 'gatewaydev']) str(n, k, w, true, 256);
     oneOf(n, 'type', w, ['vif', 'ioemu'], true);
+    oneOf(n, 'lockingMode', w, ['locked', 'unlocked'], true);
     int(n, 'mtu', w, { min: 68, max: 65535 }, true);
     int(n, 'devid', w, DEVID, false);
     bool(n, 'trusted', w, true);

@@ -50,7 +50,6 @@ export const REC_XENODE_SUSPEND_RECORD = 0x80000001;
 export const PFINFO_NOTAB = 0x0;
 export const PFINFO_XALLOC = 0xe;
 export const PFINFO_XTAB = 0xf;
-export const PFN_MASK = (1n << 52n) - 1n;
 /** libxc's batch size: at most this many pages per PAGE_DATA record. */
 export const MAX_BATCH_PAGES = 1024;
 

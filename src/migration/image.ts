@@ -9,7 +9,7 @@ import { XenError } from '../errors.js';
 import type { DomainConfig } from '../toolstack/domconfig.js';
 import {
   DHDR_TYPE_XENODE, LIBXL_CHECKPOINT_END, LIBXL_END, LIBXL_IDENT, LIBXL_LIBXC_CONTEXT, LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY,
-  LIBXL_VERSION, LIBXL_XENODE_XENSTORE_DATA, MAX_BATCH_PAGES, PAGE_SHIFT, PFINFO_NOTAB, PFINFO_XALLOC, PFINFO_XTAB, PFN_MASK,
+  LIBXL_VERSION, LIBXL_XENODE_XENSTORE_DATA, MAX_BATCH_PAGES, PAGE_SHIFT, PFINFO_NOTAB, PFINFO_XALLOC, PFINFO_XTAB,
   REC_END, REC_OPTIONAL, REC_PAGE_DATA, REC_SHARED_INFO, REC_STATIC_DATA_END, REC_VERIFY, REC_XENODE_SUSPEND_RECORD, XC_ID,
   XC_MARKER, XC_OPT_BIG_ENDIAN, XC_VERSION, XEN_MAJOR, XEN_MINOR, XL_BYTEORDER, XL_HEADER_BYTES, XL_MAGIC,
   XL_MANDATORY_FLAG_ALL, XL_MANDATORY_FLAG_JSON, XL_MANDATORY_FLAG_STREAMv2, padded, record,
@@ -22,12 +22,25 @@ export interface DomainImage {
   /** RAM frames below this pfn are populated; those absent from `pages` are zero. */
   readonly hwm: number;
   /** Populated frames with data (a live migration's later rounds replace earlier ones). */
-  readonly pages: Map<number, Uint8Array>;
+  readonly pages: FrameSink;
   readonly sharedInfo: Uint8Array;
   /** Where the guest's suspend record is in its RAM. */
   readonly suspendRecord: { readonly pfn: number; readonly bytes: number };
   /** The guest's own xenstore data (`data/...`), relative keys and values. */
   readonly xenstore: readonly (readonly [string, string])[];
+}
+
+/**
+ * Where a reader puts the RAM frames it reads: a Map (a save file, checked whole before a
+ * domain is built) or the memory of a domain being built (a migration stream, applied as it
+ * arrives: receive.ts). `delete`: the frame is zero.
+ */
+export interface FrameSink {
+  get(pfn: number): Uint8Array | undefined;
+  set(pfn: number, data: Uint8Array): unknown;
+  delete(pfn: number): unknown;
+  /** Frames may go in once this resolves: until then the rest of the stream waits unread (TCP's backpressure). */
+  ready?(): Promise<unknown>;
 }
 
 /** Bounds on what a restore accepts beyond what the configuration implies. */
@@ -67,31 +80,50 @@ export function encodeHeaders(config: DomainConfig): Buffer[] {
   return [hdr, len, json, libxl, ...record(LIBXL_LIBXC_CONTEXT), xc, dhdr, ...record(REC_STATIC_DATA_END)];
 }
 
+const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
+
 function isZero(page: Uint8Array): boolean {
-  const w = new BigUint64Array(page.buffer, page.byteOffset, PAGE_SIZE / 8);
-  for (let i = 0; i < w.length; i++) if (w[i] !== 0n) return false;
-  return true;
+  return ZERO_PAGE.equals(page);
 }
 
 /**
  * PAGE_DATA records for `pfns` (ascending or not), in batches of MAX_BATCH_PAGES; zero pages
- * go as XALLOC (allocate only, no data). `memory` is the domain's whole buffer.
+ * go as XALLOC (allocate only, no data). `memory` is the domain's whole buffer. The data of
+ * consecutive pfns goes as one chunk. `copy`: the data is copied (the domain runs on while the
+ * stream is written); a suspended domain's frames are written from its memory as they are.
  */
-export function encodePages(memory: SharedArrayBuffer, pfns: readonly number[]): { chunks: Buffer[]; bytes: number } {
+export function encodePages(memory: SharedArrayBuffer, pfns: readonly number[], opts: { copy?: boolean } = {}): { chunks: Buffer[]; bytes: number } {
+  const copy = opts.copy ?? true;
   const chunks: Buffer[] = [];
   let bytes = 0;
   for (let i = 0; i < pfns.length; i += MAX_BATCH_PAGES) {
     const batch = pfns.slice(i, i + MAX_BATCH_PAGES);
     const head = Buffer.alloc(8 + 8 * batch.length);
     head.writeUInt32LE(batch.length, 0);
-    const data: Uint8Array[] = [];
+    const data: Buffer[] = [];
+    let run = -1;
+    let runPages = 0;
+    const endRun = () => {
+      if (runPages) {
+        const view = Buffer.from(memory, run * PAGE_SIZE, runPages * PAGE_SIZE);
+        data.push(copy ? Buffer.from(view) : view);
+      }
+      runPages = 0;
+    };
     batch.forEach((pfn, j) => {
-      const page = new Uint8Array(memory, pfn * PAGE_SIZE, PAGE_SIZE);
-      const zero = isZero(page);
-      head.writeBigUInt64LE((BigInt(zero ? PFINFO_XALLOC : PFINFO_NOTAB) << 60n) | BigInt(pfn), 8 + 8 * j);
-      // Copied: the sender may run on while the stream is written.
-      if (!zero) data.push(Buffer.from(page));
+      const zero = isZero(new Uint8Array(memory, pfn * PAGE_SIZE, PAGE_SIZE));
+      // The type in the top four bits, the pfn (below 2^52) in the rest.
+      head.writeUInt32LE(pfn >>> 0, 8 + 8 * j);
+      head.writeUInt32LE(((zero ? PFINFO_XALLOC : PFINFO_NOTAB) << 28 | Math.floor(pfn / 2 ** 32)) >>> 0, 12 + 8 * j);
+      if (zero) return endRun();
+      if (runPages && pfn === run + runPages) runPages++;
+      else {
+        endRun();
+        run = pfn;
+        runPages = 1;
+      }
     });
+    endRun();
     const rec = record(REC_PAGE_DATA, [head, ...data]);
     for (const c of rec) bytes += c.length;
     chunks.push(...rec);
@@ -151,10 +183,14 @@ async function readRecord(src: ByteSource, layer: string, maxBody: (type: number
   return { type, body: body.subarray(0, length) };
 }
 
-/** The whole image from `src`, checked against the domain's geometry (from its configuration). */
-export async function readImage(src: ByteSource): Promise<DomainImage> {
+/**
+ * The whole image from `src`, checked against the domain's geometry (from its configuration).
+ * Its frames go where `sinkFor` says once the configuration is known (a new Map by default).
+ */
+export async function readImage(src: ByteSource, sinkFor: (config: DomainConfig) => FrameSink = () => new Map()): Promise<DomainImage> {
   const config = await readXlHeader(src);
   const geo = geometryOf(config);
+  const sink = sinkFor(config);
   const lh = await src.read(16, "libxl's header");
   if (lh.readBigUInt64BE(0) !== LIBXL_IDENT) throw bad("no LibxlFmt header after xl's");
   if (lh.readUInt32BE(8) !== LIBXL_VERSION) throw bad(`libxl stream version ${lh.readUInt32BE(8)} (only ${LIBXL_VERSION})`);
@@ -168,7 +204,7 @@ export async function readImage(src: ByteSource): Promise<DomainImage> {
     if (r.type === LIBXL_END) break;
     if (r.type === LIBXL_LIBXC_CONTEXT) {
       if (mem) throw bad('two LIBXC_CONTEXT records');
-      mem = await readLibxc(src, geo);
+      mem = await readLibxc(src, geo, sink);
     } else if (r.type === LIBXL_XENODE_XENSTORE_DATA) {
       if (xenstore.length) throw bad('two xenstore data records');
       xenstore = parseXenstoreData(r.body);
@@ -194,7 +230,7 @@ function parseXenstoreData(body: Buffer): [string, string][] {
   return out;
 }
 
-async function readLibxc(src: ByteSource, geo: Geometry): Promise<Omit<DomainImage, 'config' | 'xenstore'>> {
+async function readLibxc(src: ByteSource, geo: Geometry, pages: FrameSink): Promise<Omit<DomainImage, 'config' | 'xenstore'>> {
   const ih = await src.read(24, "libxc's image header");
   if (ih.readBigUInt64BE(0) !== XC_MARKER) throw bad("libxc's image header has no marker (a legacy image?)");
   if (ih.readUInt32BE(8) !== XC_ID) throw bad("libxc's image header is not XENF");
@@ -203,7 +239,6 @@ async function readLibxc(src: ByteSource, geo: Geometry): Promise<Omit<DomainIma
   const dh = await src.read(16, "libxc's domain header");
   if (dh.readUInt32LE(0) !== DHDR_TYPE_XENODE) throw bad(`domain type 0x${dh.readUInt32LE(0).toString(16)} is not a xenode domain (0x${DHDR_TYPE_XENODE.toString(16)})`);
   if (dh.readUInt16LE(4) !== PAGE_SHIFT) throw bad(`page shift ${dh.readUInt16LE(4)} (pages here are 4 KiB)`);
-  const pages = new Map<number, Uint8Array>();
   let hwm = geo.first;
   let sharedInfo: Uint8Array | undefined;
   let suspendRecord: { pfn: number; bytes: number } | undefined;
@@ -211,6 +246,7 @@ async function readLibxc(src: ByteSource, geo: Geometry): Promise<Omit<DomainIma
   let verifying = false;
   const maxPageData = 8 + MAX_BATCH_PAGES * (8 + PAGE_SIZE);
   for (;;) {
+    await pages.ready?.();
     const r = await readRecord(src, 'libxc', (t) => (t === REC_PAGE_DATA ? maxPageData : t === REC_SHARED_INFO ? PAGE_SIZE
       : t === REC_XENODE_SUSPEND_RECORD ? 16 : t & REC_OPTIONAL ? MAX_OPTIONAL_RECORD_BYTES : 0));
     switch (r.type) {
@@ -250,7 +286,7 @@ async function readLibxc(src: ByteSource, geo: Geometry): Promise<Omit<DomainIma
 }
 
 /** One PAGE_DATA record into `pages`; returns one past its highest pfn. After VERIFY, pages are compared instead. */
-function readPageData(body: Buffer, geo: Geometry, pages: Map<number, Uint8Array>, verifying: boolean): number {
+function readPageData(body: Buffer, geo: Geometry, pages: FrameSink, verifying: boolean): number {
   if (body.length < 8) throw bad('PAGE_DATA without a count');
   const count = body.readUInt32LE(0);
   if (count < 1 || count > MAX_BATCH_PAGES) throw bad(`PAGE_DATA of ${count} pages (1..${MAX_BATCH_PAGES})`);
@@ -259,9 +295,9 @@ function readPageData(body: Buffer, geo: Geometry, pages: Map<number, Uint8Array
   const entries: [number, number][] = [];
   let withData = 0;
   for (let i = 0; i < count; i++) {
-    const v = body.readBigUInt64LE(8 + 8 * i);
-    const type = Number(v >> 60n);
-    const pfn = Number(v & PFN_MASK);
+    const hi = body.readUInt32LE(12 + 8 * i);
+    const type = hi >>> 28;
+    const pfn = (hi & 0x0fff_ffff) * 2 ** 32 + body.readUInt32LE(8 + 8 * i);
     if (type !== PFINFO_NOTAB && type !== PFINFO_XALLOC && type !== PFINFO_XTAB) throw bad(`page type 0x${type.toString(16)} of pfn ${pfn}`);
     if (pfn < geo.first || pfn >= geo.end) throw bad(`pfn ${pfn} is outside the domain's RAM (${geo.first}..${geo.end - 1})`);
     if (seen.has(pfn)) throw bad(`pfn ${pfn} twice in one PAGE_DATA record`);
@@ -290,7 +326,7 @@ function readPageData(body: Buffer, geo: Geometry, pages: Map<number, Uint8Array
   return top;
 }
 
-function checkSuspendRecord(r: { pfn: number; bytes: number }, pages: Map<number, Uint8Array>, first: number, hwm: number): void {
+function checkSuspendRecord(r: { pfn: number; bytes: number }, pages: FrameSink, first: number, hwm: number): void {
   const n = Math.ceil(r.bytes / PAGE_SIZE);
   if (r.pfn < first || r.pfn + n > hwm) throw bad(`the suspend record (pfn ${r.pfn}, ${r.bytes} octets) is outside the populated RAM`);
   const bytes = new Uint8Array(n * PAGE_SIZE);

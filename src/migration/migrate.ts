@@ -11,9 +11,11 @@
 //
 // The invariant: the domain runs in exactly one place. Until the receiver has acknowledged the
 // whole stream, any failure resumes it here; after the permission to go is sent, the sender
-// never resumes it unless the receiver reports failure and hands it back (xl's protocol); if the
-// connection breaks in that window, the copy here stays suspended as NAME--migratedaway and the
-// error says to check both ends, as xl's does.
+// never resumes it unless the receiver reports failure and hands it back (xl's protocol), or the
+// connection breaks and a new one to the target is refused: the receiver lives and dies with its
+// host process and its domains, so nothing listening means no copy there. Otherwise (the target
+// may live, unreachable) the copy here stays suspended as NAME--migratedaway and the error says
+// to check both ends, as xl's does.
 import { connect, type Socket } from 'node:net';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError, isXenError } from '../errors.js';
@@ -72,6 +74,16 @@ function dial(host: string, port: number, ms: number): Promise<Socket> {
   });
 }
 
+/** Whether a new connection to the target is refused (no process listens there). */
+async function refused(host: string, port: number): Promise<boolean> {
+  try {
+    (await dial(host, port, 2000)).destroy();
+    return false;
+  } catch (e) {
+    return isXenError(e, 'ECONNREFUSED');
+  }
+}
+
 /** Frames that differ from the copy last sent (or were never sent); the copies are brought up to date. */
 function changed(d: Domain, sent: Map<number, Buffer>): number[] {
   const mem = d.view.buffers.memory;
@@ -112,6 +124,8 @@ export async function migrateDomain(host: Host, domid: number, target: string, o
   };
   let suspended = false;
   let tSuspend = 0;
+  let tSuspended = 0;
+  let tAcked = 0;
   try {
     // Before the guest is touched: a receiver that refuses costs it nothing.
     try {
@@ -134,10 +148,12 @@ export async function migrateDomain(host: Host, domid: number, target: string, o
       tSuspend = performance.now();
       await host.suspend(domid, opts.suspendTimeoutMs);
       suspended = true;
+      tSuspended = performance.now();
       const last = changed(d, sent);
       rounds.push(last.length);
       await out([...encodePages(d.view.buffers.memory, last).chunks, ...(await trailerOf(host, d))]);
       await readFixed(src, MIGRATE_RECEIVER_READY, 'ready message');
+      tAcked = performance.now();
     } catch (e) {
       if (!suspended) throw failed(e, isXenError(e, 'ETIMEDOUT') && tSuspend ? 'Migration failed, failed to suspend at sender.' : 'Migration failed; the domain runs on at the sender.');
       host.resume(domid);
@@ -158,6 +174,13 @@ export async function migrateDomain(host: Host, domid: number, target: string, o
       await readFixed(src, MIGRATE_REPORT, 'success/failure report message');
       status = (await src.read(1, 'success/failure status'))[0]!;
     } catch (e) {
+      // A target whose host process died took its domains with it, and nothing listens at its
+      // address any more: then, and only then, ours is the only copy and runs on here.
+      if (await refused(addr, port)) {
+        await host.rename(domid, name);
+        host.resume(domid);
+        throw failed(e, `Migration failed: the target died during the final handshake (nothing listens at ${target} any more); resumed at sender.`);
+      }
       throw failed(e, '** Migration failed during final handshake **\nDomain state is now undefined !\n'
         + `Please CHECK AT BOTH ENDS for running instances, before renaming and resuming at most one instance (here: '${name}--migratedaway', suspended).`);
     }
@@ -172,11 +195,13 @@ export async function migrateDomain(host: Host, domid: number, target: string, o
       say('migration sender: Resumed OK.');
       throw new XenError('EIO', 'Migration failed due to problems at target.');
     }
-    const downtimeMs = performance.now() - tSuspend;
+    const tReport = performance.now();
+    const downtimeMs = tReport - tSuspend;
+    const downtimePartsMs = { suspend: tSuspended - tSuspend, lastRound: tAcked - tSuspended, handshake: tReport - tAcked };
     say('migration sender: Target reports successful startup.');
     await host.destroy(domid);
     say('Migration successful.');
-    return { messages, rounds, bytes, downtimeMs, totalMs: performance.now() - t0 };
+    return { messages, rounds, bytes, downtimeMs, downtimePartsMs, totalMs: performance.now() - t0 };
   } finally {
     src.close();
     sock.destroy();

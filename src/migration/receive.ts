@@ -1,17 +1,19 @@
 // xl migrate-receive as a host service (`xenode host --listen ADDRESS:PORT`): a TCP listener
 // that takes one migration per connection. The sender proves it may send with the host's
-// migration token before anything else is read; the whole stream is read and checked before a
-// domain is created; the domain is built paused as NAME--incoming, and only the sender's
-// permission to go lets it run, under its own name. A failure before that destroys the copy
-// here, so the sender's stays the only one.
+// migration token before anything else is read; once the configuration is read the domain is
+// built paused as NAME--incoming and the stream's frames go into it as they arrive
+// (incoming.ts); only the sender's permission to go lets it run, under its own name. A failure
+// before that (a bad or broken stream included) destroys the copy here, before the connection
+// closes, so the sender's stays the only one.
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { XenError } from '../errors.js';
+import type { BuiltDomain } from '../toolstack/builder.js';
 import type { Host } from '../toolstack/host.js';
 import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT } from './format.js';
 import { readImage } from './image.js';
-import { restoreImage } from './restore.js';
+import { IncomingDomain, checkNameFree } from './incoming.js';
 import { ByteSource } from './source.js';
 import { AUTH_BYTES, AUTH_REFUSED, authentic, send, readFixed } from './wire.js';
 
@@ -86,11 +88,22 @@ async function receive(host: Host, sock: Socket, src: ByteSource, token: string,
   }
   log('migration target: Ready to receive domain.');
   await send(sock, [MIGRATE_RECEIVER_BANNER]);
-  const image = await readImage(src);
-  const name = image.config.name;
-  // Its own name must be free here, or it could never run here: refuse before building it.
-  if (host.hv.domains().some((d) => d.name === name && !d.dying)) throw new XenError('EEXIST', `Domain with name "${name}" already exists.`);
-  const built = await restoreImage(host, image, { paused: true, name: `${name}--incoming` });
+  let incoming: IncomingDomain | undefined;
+  let built: BuiltDomain;
+  let name = '';
+  try {
+    const image = await readImage(src, (config) => {
+      name = config.name;
+      // Its own name must be free here, or it could never run here: refuse before building it.
+      checkNameFree(host, name);
+      incoming = new IncomingDomain(host, config, `${name}--incoming`);
+      return incoming;
+    });
+    built = await incoming!.finish(image);
+  } catch (e) {
+    await incoming?.abort();
+    throw e;
+  }
   const { domid } = built.domain;
   let rc = 0;
   try {

@@ -1,4 +1,4 @@
-// xl restore and the receiving half of a migration: read and check the whole image first (so
+// xl restore: read and check the whole image first (so
 // a bad one creates nothing), then build the domain from its configuration with its RAM frames
 // filled in and start_info pointing at its suspend record; its runtime resumes from there and
 // calls main(os) with os.resumed. Disks and vifs (MACs included) are the configuration's.
@@ -10,9 +10,10 @@ import type { BuiltDomain } from '../toolstack/builder.js';
 import type { Host } from '../toolstack/host.js';
 import { hostLimits } from '../toolstack/limits.js';
 import { readImage, type DomainImage } from './image.js';
+import { checkNameFree, writeGuestData } from './incoming.js';
 import { ByteSource } from './source.js';
 
-/** How long a migration's receiver waits for more of a stream that has stopped coming. */
+/** How long a reader waits for more of a stream that has stopped coming. */
 export const STREAM_STALL_MS = 10_000;
 
 /** xl's "Loading new save file ... (new xl fmt info 0x%x/0x%x/%u)". */
@@ -22,11 +23,9 @@ export interface RestoreInfo {
 }
 
 /** Build a domain from a checked image; xl's name clash error if its name is taken. */
-export async function restoreImage(host: Host, image: DomainImage, opts: { paused?: boolean; name?: string } = {}): Promise<BuiltDomain> {
-  const config = opts.name ? { ...image.config, name: opts.name } : image.config;
-  for (const d of host.hv.domains()) {
-    if (d.name === config.name && !d.dying) throw new XenError('EEXIST', `Domain with name "${config.name}" already exists.`);
-  }
+async function restoreImage(host: Host, image: DomainImage, pages: ReadonlyMap<number, Uint8Array>, opts: { paused?: boolean }): Promise<BuiltDomain> {
+  const { config } = image;
+  checkNameFree(host, config.name);
   const built = await host.create(config, {
     ...(opts.paused !== undefined && { paused: opts.paused }),
     restore: {
@@ -34,12 +33,11 @@ export async function restoreImage(host: Host, image: DomainImage, opts: { pause
       record: image.suspendRecord,
       fill: (d) => {
         const mem = d.view.mem8;
-        for (const [pfn, data] of image.pages) mem.set(data, pfn * PAGE_SIZE);
+        for (const [pfn, data] of pages) mem.set(data, pfn * PAGE_SIZE);
       },
     },
   });
-  const base = `/local/domain/${built.domain.domid}`;
-  await Promise.all(image.xenstore.map(([k, v]) => host.xs.write(`${base}/${k}`, v).catch(() => {})));
+  await writeGuestData(host, built.domain.domid, image.xenstore);
   return built;
 }
 
@@ -62,9 +60,10 @@ export async function restoreFile(host: Host, file: string, opts: { paused?: boo
   } finally {
     await fh.close();
   }
-  const image = await readImage(new ByteSource(Readable.from([data]), { stallMs: STREAM_STALL_MS }));
+  const pages = new Map<number, Uint8Array>();
+  const image = await readImage(new ByteSource(Readable.from([data]), { stallMs: STREAM_STALL_MS }), () => pages);
   const t1 = performance.now();
-  const built = await restoreImage(host, image, opts);
+  const built = await restoreImage(host, image, pages, opts);
   const info = data.length >= 48 ? [data.readUInt32LE(36), data.readUInt32LE(40), data.readUInt32LE(44)] as const : [0, 0, 0] as const;
   return { ...built, info, ms: { read: t1 - t0, build: performance.now() - t1 } };
 }

@@ -48,10 +48,11 @@ export async function trailerOf(host: Host, d: Domain): Promise<Buffer[]> {
 }
 
 /** The image of a suspended domain, as the chunks of a save file. */
-export async function imageOf(host: Host, d: Domain, config: DomainConfig): Promise<{ chunks: Buffer[]; pages: number }> {
+async function imageOf(host: Host, d: Domain, config: DomainConfig): Promise<{ chunks: Buffer[]; pages: number }> {
   const pfns = populatedPfns(d);
   const trailer = await trailerOf(host, d);
-  return { chunks: [...encodeHeaders(config), ...encodePages(d.view.buffers.memory, pfns).chunks, ...trailer], pages: pfns.length };
+  // Its frames are written as they are: it stays suspended until the file is written.
+  return { chunks: [...encodeHeaders(config), ...encodePages(d.view.buffers.memory, pfns, { copy: false }).chunks, ...trailer], pages: pfns.length };
 }
 
 export interface SaveOptions {

@@ -9,7 +9,7 @@ import { isAbsolute } from 'node:path';
 import type { NetFrameInfo } from '../abi/netif.js';
 import { XenError } from '../errors.js';
 import { completeOffloads, needsCompletion } from './offload.js';
-import { PCAP_DEFAULT_SNAPLEN, PCAP_FILE_HEADER_SIZE, PCAP_RECORD_HEADER_SIZE, nowUsecs, pcapFileHeader, pcapRecord } from './pcap.js';
+import { PCAP_DEFAULT_SNAPLEN, PCAP_FILE_HEADER_SIZE, PCAP_RECORD_HEADER_SIZE, pcapFileHeader, pcapRecord, usecsClock } from './pcap.js';
 
 const NO_OFFLOADS = { csumOffload: false, gsoTcpv4: false, gsoTcpv6: false } as const;
 
@@ -72,6 +72,7 @@ export class Capture implements Tap {
   readonly #snaplen: number;
   readonly #maxBytes: number;
   readonly #maxBacklog: number;
+  readonly #now = usecsClock();
   #frames = 0;
   #bytes = PCAP_FILE_HEADER_SIZE;
   #dropped = 0;
@@ -106,7 +107,7 @@ export class Capture implements Tap {
         this.#dropped++;
         continue;
       }
-      this.#sink.write(pcapRecord(f, nowUsecs(), this.#snaplen));
+      this.#sink.write(pcapRecord(f, this.#now(), this.#snaplen));
       this.#bytes += size;
       if (++this.#frames >= this.#count) return this.#finish('count');
     }

@@ -37,7 +37,19 @@ export function pcapRecord(frame: Uint8Array, usecs: number, snaplen: number): U
   return r;
 }
 
-/** Now, in microseconds since the epoch, to the microsecond. */
-export function nowUsecs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+/**
+ * A clock in microseconds since the epoch, to the microsecond: the wall clock read once when the
+ * clock is made, advanced by the monotonic clock. performance.timeOrigin is fixed at process start,
+ * so in a long-running host it drifts from the wall clock; anchoring per capture keeps a file's
+ * timestamps comparable with the host's logs.
+ */
+export function usecsClock(): () => number {
+  // Read the two clocks back to back; retry if the thread was descheduled in between.
+  let base = 0;
+  for (let i = 0; i < 5; i++) {
+    const before = performance.now();
+    base = Date.now() * 1000 - before * 1000;
+    if (performance.now() - before < 0.2) break;
+  }
+  return () => Math.round(base + performance.now() * 1000);
 }

@@ -6,7 +6,9 @@
 //   the child goes;
 // - the child a leaf (a VDI, when its snapshot was deleted): the parent, now holding the leaf's
 //   data, is renamed over the leaf's file, so the VDI keeps its uuid and file name (sm's leaf
-//   coalesce). A leaf a guest uses is left for a later run (said in the report).
+//   coalesce). A VHD leaf a guest of this process uses is coalesced under it (livecoalesce.ts:
+//   copied while the guest writes, then a short pause switches the guest to the parent); any
+//   other leaf in use is left for a later run (said in the report).
 // Every coalesce is journaled (journal.ts) and each step can be redone: copying the child's
 // sectors again writes the same data, a relink names the same parent, and a step that is done
 // shows in the files (the child or the parent gone). So a kill -9 at any step leaves a chain
@@ -14,21 +16,18 @@
 // most `duty` of the time, sleeping in between, so a guest keeps its disk's throughput.
 import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { XenError } from '../errors.js';
 import type { HostDb } from '../toolstack/db/hostdb.js';
 import type { Ref, VDIRecord } from '../toolstack/db/records.js';
-import { SECTOR_SIZE, type LayeredDisk } from './disk.js';
+import type { LayeredDisk } from './disk.js';
 import { journalDone, journalEntries, journalWrite, syncDir } from './journal.js';
 import { imageFormat } from './open.js';
 import { recoverMigrations } from './migrate.js';
-import { PARENT_KEY, recoverSnapshots } from './snapshot.js';
+import { coalesceLiveLeaf, copyRuns, type Run } from './livecoalesce.js';
+import { PARENT_KEY, ownedAs, recoverSnapshots, type LiveDisk, type LiveDisks } from './snapshot.js';
 import { CREATED_KEY, refreshSr } from './sr.js';
 
 /** The share of time a coalesce copies by default: the guest keeps the rest. */
 export const GC_DUTY = 0.1;
-/** Bytes a coalesce copies per step: small, so a guest's requests never wait long behind one on libuv's pool. */
-const GC_CHUNK_BYTES = 256 * 1024;
 
 export interface GcOptions {
   /** Share of wall time the copy may use, in (0, 1]. */
@@ -40,6 +39,8 @@ export interface GcOptions {
   /** Bytes copied so far and the total of the coalesce running. */
   readonly progress?: (done: number, total: number) => void;
   readonly signal?: AbortSignal;
+  /** The backends of this process serving a VDI: a leaf one of them serves is coalesced live (livecoalesce.ts). */
+  readonly live?: LiveDisks;
   /** Called after each step of a coalesce ('copied', 'renamed' or 'relinked', 'recorded'): tests kill the process there. */
   readonly onStep?: (step: string) => Promise<void> | void;
 }
@@ -47,7 +48,8 @@ export interface GcOptions {
 export interface GcReport {
   /** uuids of hidden images with no child, deleted. */
   readonly removed: string[];
-  readonly coalesced: { readonly parent: string; readonly child: string; readonly leaf: boolean }[];
+  /** `live`: the leaf was coalesced under the guest using it. */
+  readonly coalesced: { readonly parent: string; readonly child: string; readonly leaf: boolean; readonly live?: boolean }[];
   /** Leaves left for later, and why. */
   readonly deferred: { readonly uuid: string; readonly why: string }[];
 }
@@ -109,7 +111,8 @@ export async function collectGarbage(db: HostDb, sr: Ref<'SR'>, dir: string, opt
     }
     try {
       const users = leaf ? await opts.users?.({ uuid: child.uuid, path: join(dir, child.location) }) ?? [] : [];
-      if (users.length) {
+      const backend = users.length ? await liveLeaf(opts, child, join(dir, child.location), users) : undefined;
+      if (users.length && !backend) {
         deferred.add(hidden.uuid);
         report.deferred.push({ uuid: child.uuid, why: `in use by ${users.join(', ')}: its leaf is coalesced once it is free` });
         continue;
@@ -119,9 +122,13 @@ export async function collectGarbage(db: HostDb, sr: Ref<'SR'>, dir: string, opt
         parent: { uuid: hidden.uuid, location: hidden.location }, child: { uuid: child.uuid, location: child.location },
       };
       const id = await journalWrite(dir, j);
-      const done = await coalesce(db, sr, dir, j, opts);
+      const done = await coalesce(db, sr, dir, j, opts, backend).catch(async (e: unknown) => {
+        // A live coalesce that failed before its switch left the chain as it was (and the guest on it).
+        if (backend) await journalDone(dir, id);
+        throw e;
+      });
       await journalDone(dir, id);
-      if (done === true) report.coalesced.push({ parent: hidden.uuid, child: child.uuid, leaf });
+      if (done === true) report.coalesced.push({ parent: hidden.uuid, child: child.uuid, leaf, ...(backend && { live: true }) });
       else {
         deferred.add(hidden.uuid);
         report.deferred.push({ uuid: done, why: 'is busy (a snapshot or migration runs on it): its chain is coalesced later' });
@@ -151,12 +158,17 @@ export async function recover(db: HostDb, sr: Ref<'SR'>, dir: string, opts: GcOp
  * and held while they are relinked; if one is busy, the coalesce stops there (true: done; else
  * the busy VDI's uuid): the copy changed nothing any reader sees.
  */
-async function coalesce(db: HostDb, sr: Ref<'SR'>, dir: string, j: CoalesceJournal, opts: GcOptions): Promise<true | string> {
+async function coalesce(db: HostDb, sr: Ref<'SR'>, dir: string, j: CoalesceJournal, opts: GcOptions, backend?: LiveDisk): Promise<true | string> {
   const f = imageFormat(j.format);
   const [parentPath, childPath] = [join(dir, j.parent.location), join(dir, j.child.location)];
   const releases: (() => void)[] = [];
   try {
-    if (await exists(j.leaf ? parentPath : childPath)) {
+    if (backend && await exists(parentPath)) {
+      await coalesceLiveLeaf(backend, childPath, parentPath, dir, {
+        duty: opts.duty ?? GC_DUTY, ...(opts.signal && { signal: opts.signal }), ...(opts.progress && { progress: opts.progress }), ...(opts.onStep && { onStep: opts.onStep }),
+      });
+      await opts.onStep?.('renamed');
+    } else if (await exists(j.leaf ? parentPath : childPath)) {
       await copyDown(f, childPath, parentPath, opts);
       await opts.onStep?.('copied');
       if (j.leaf) {
@@ -194,9 +206,14 @@ async function record(db: HostDb, sr: Ref<'SR'>, j: CoalesceJournal, physical: n
     const childRef = find(j.child.uuid);
     if (j.leaf) {
       if (parentRef !== undefined && childRef !== undefined) {
-        const grand = tx.VDI.get(parentRef).sm_config[PARENT_KEY];
-        const { [PARENT_KEY]: _, ...rest } = tx.VDI.get(childRef).sm_config;
-        tx.VDI.update(childRef, { physical_utilisation: physical * 512, sm_config: { ...rest, ...(grand !== undefined && { [PARENT_KEY]: grand }) } });
+        const [parent, child] = [tx.VDI.get(parentRef), tx.VDI.get(childRef)];
+        const grand = parent.sm_config[PARENT_KEY];
+        const { [PARENT_KEY]: _, ...rest } = child.sm_config;
+        // The leaf's name is now the parent's file: xenode's only if the parent's was.
+        tx.VDI.update(childRef, {
+          physical_utilisation: physical * 512, sm_config: { ...rest, ...(grand !== undefined && { [PARENT_KEY]: grand }) },
+          other_config: ownedAs(parent.other_config, child.other_config),
+        });
       }
       if (parentRef !== undefined) tx.VDI.destroy(parentRef);
     } else {
@@ -217,33 +234,13 @@ async function record(db: HostDb, sr: Ref<'SR'>, j: CoalesceJournal, physical: n
 /** Copy the sectors the child image holds itself into its parent, throttled; then flush the parent. */
 async function copyDown(f: ReturnType<typeof imageFormat>, childPath: string, parentPath: string, opts: GcOptions): Promise<void> {
   const duty = opts.duty ?? GC_DUTY;
-  if (!(duty > 0 && duty <= 1)) throw new XenError('EINVAL', `GC duty ${duty} is not in (0, 1]`);
   const child = (await f.open(childPath, { readOnly: true })) as LayeredDisk;
   try {
     const parent = await f.open(parentPath, { readOnly: false });
     try {
-      const runs: (readonly [number, number])[] = [];
-      let total = 0;
-      for await (const r of child.leafExtents()) {
-        runs.push(r);
-        total += r[1] * SECTOR_SIZE;
-      }
-      const per = GC_CHUNK_BYTES / SECTOR_SIZE;
-      const buf = new Uint8Array(GC_CHUNK_BYTES);
-      let done = 0;
-      for (const [first, count] of runs) {
-        for (let at = first; at < first + count; at += per) {
-          opts.signal?.throwIfAborted();
-          const t0 = performance.now();
-          const part = buf.subarray(0, Math.min(per, first + count - at) * SECTOR_SIZE);
-          await child.read(at, [part]);
-          await parent.write(at, [part]);
-          done += part.byteLength;
-          opts.progress?.(done, total);
-          const busy = performance.now() - t0;
-          if (duty < 1) await sleep(busy * (1 / duty - 1));
-        }
-      }
+      const runs: Run[] = [];
+      for await (const r of child.leafExtents()) runs.push(r);
+      await copyRuns(child, parent, runs, { duty, ...(opts.signal && { signal: opts.signal }), ...(opts.progress && { progress: opts.progress }) });
       await parent.flush();
     } finally {
       await parent.close();
@@ -251,4 +248,11 @@ async function copyDown(f: ReturnType<typeof imageFormat>, childPath: string, pa
   } finally {
     await child.close();
   }
+}
+
+/** The one backend of this process serving a leaf, which a live leaf-coalesce can switch (VHD only); undefined if there is none. */
+async function liveLeaf(opts: GcOptions, leaf: VDIRecord, path: string, users: readonly string[]): Promise<LiveDisk | undefined> {
+  if (!opts.live || users.length !== 1 || leaf.sm_config['format'] !== 'vhd') return undefined;
+  const { live, foreign } = await opts.live({ uuid: leaf.uuid, path });
+  return live.length === 1 && foreign.length === 0 ? live[0] : undefined;
 }

@@ -36,12 +36,12 @@ export async function journalWrite(srDir: string, entry: object): Promise<string
   try {
     const fh = await open(join(dir, `${id}.json`), 'wx', 0o600);
     try {
-      await fh.writeFile(JSON.stringify(entry));
-      await fh.sync();
+      // The file and its name are synced at once: a journal whose name survives a crash
+      // without its text is unparsable, and taken as an operation that never began.
+      await Promise.all([fh.writeFile(JSON.stringify(entry)).then(() => fh.sync()), syncDir(dir)]);
     } finally {
       await fh.close();
     }
-    await syncDir(dir);
   } catch (e) {
     active.delete(id);
     await rm(join(dir, `${id}.json`), { force: true });
@@ -50,10 +50,14 @@ export async function journalWrite(srDir: string, entry: object): Promise<string
   return id;
 }
 
+/**
+ * The operation is over: its journal goes. Its removal is not synced: a journal a power cut
+ * brings back is replayed, and replaying a finished snapshot, coalesce or migration changes
+ * nothing (each recovery checks the files and records first).
+ */
 export async function journalDone(srDir: string, id: string): Promise<void> {
   active.delete(id);
   await rm(join(srDir, JOURNAL_DIR, `${id}.json`), { force: true });
-  await syncDir(join(srDir, JOURNAL_DIR)).catch(() => {});
 }
 
 /** The journals left in an SR by operations that did not finish, oldest first by name; a file that is not one is an error naming it. */

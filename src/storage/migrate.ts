@@ -25,7 +25,7 @@ import type { Ref } from '../toolstack/db/records.js';
 import { writeImage, type CopyControl } from './copy.js';
 import type { Disk } from './disk.js';
 import { journalDone, journalEntries, journalWrite } from './journal.js';
-import { MirrorDisk } from './mirror.js';
+import { MirrorDisk, type MirrorTarget } from './mirror.js';
 import { imageFormat } from './open.js';
 import { BASE_NAME, PARENT_KEY, snapshotVdi, type LiveDisk, type LiveDisks } from './snapshot.js';
 import { CREATED_KEY, refreshSr, srPath } from './sr.js';
@@ -78,6 +78,7 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
   const journal = await journalWrite(destDir, { op: 'migrate', vdi: vdi.uuid, files: [destLeaf, destBase].map((p) => p.slice(destDir.length + 1)) } satisfies MigrateJournal);
   let mirror: MirrorDisk | undefined;
   let target: Disk | undefined;
+  let opening: Promise<Disk> | undefined;
   let switched = false;
   let srcBase = '';
   let snapUuid: string | undefined;
@@ -89,12 +90,19 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
         srcBase = base;
         await f.layers!.createChild(destLeaf, base);
       },
-      wrap: async (disk) => {
-        target = await f.open(destLeaf, { readOnly: false });
-        return (mirror = new MirrorDisk(disk, target));
+      wrap: async (disk, drained) => {
+        // Opened once the base is final (a qcow2 write may copy from it); mirrored writes wait for that.
+        opening = drained.then(() => f.open(destLeaf, { readOnly: false }));
+        opening.catch(() => {});
+        const later: MirrorTarget = {
+          write: async (sector, bufs) => (await opening!).write(sector, bufs),
+          flush: async () => (await opening!).flush(),
+        };
+        return (mirror = new MirrorDisk(disk, later));
       },
     });
     maxPausedMs = snap.pausedMs;
+    if (opening) target = await opening;
     snapUuid = await db.read((tx) => tx.VDI.get(snap.ref).uuid);
     await opts.onStep?.('mirroring');
     // 3. The base chain, flattened into one image.
@@ -125,7 +133,8 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
     if (backend && mirror && !switched) {
       const m = mirror;
       await backend.switchDisk(async () => m.source).catch(() => {});
-      await target?.close().catch(() => {});
+      const t = target ?? await opening?.catch(() => undefined);
+      await t?.close().catch(() => {});
     }
     await Promise.all([destLeaf, destBase].map((p) => rm(p, { force: true })));
     await journalDone(destDir, journal);

@@ -60,10 +60,34 @@ export interface ImageLayers {
   relink(path: string, parentPath: string): Promise<void>;
   /**
    * Open the new leaf at `path` whose parent is the file of `below`, a writable disk of this
-   * format that a running guest used until now: `below` becomes part of the new disk (shared
-   * open files, nothing read again), so it must not be closed by the caller.
+   * format that a running guest uses until it switches to the new one (a snapshot): `below`
+   * becomes part of the new disk (shared open files, nothing read again), so it must not be
+   * closed by the caller. It is opened before the switch, and serves while writes taken before
+   * it still finish on `below`.
    */
-  openOver(path: string, below: Disk): Promise<Disk>;
+  openOver(path: string, below: Disk, after: AfterSwitch): Promise<OverDisk>;
+}
+
+/** What a disk opened over a disk in use waits for after the switch. */
+export interface AfterSwitch {
+  /** Resolves once `below` has no request in flight (at once if the switch never happens). */
+  readonly drained: Promise<void>;
+  /** What the new disk's first flush waits for (the parent's flush, the snapshot made durable). */
+  settle(): Promise<void>;
+}
+
+/** A disk opened over another one (ImageLayers.openOver); `drop()` closes the new leaf only, if the guest never switched to it. */
+export interface OverDisk {
+  readonly disk: Disk;
+  drop(): Promise<void>;
+}
+
+/**
+ * The disk a guest uses is not a plain image of the format (a mirror of a migration, say): a
+ * new leaf cannot be put over it, as what it caches of the parent is out of reach.
+ */
+function notOver(path: string, below: Disk, format: string): XenError {
+  return new XenError('EBUSY', `${path}: the guest's disk is a ${below.constructor.name}, not a ${format} image: it cannot be snapshotted now`);
 }
 
 const RAW: ImageFormat = {
@@ -99,7 +123,11 @@ const VHD: ImageFormat = {
   layers: {
     createChild: (path, parentPath) => createDifferencing(path, parentPath),
     relink: relinkVhd,
-    openOver: async (path, below) => (below instanceof VhdDisk ? VhdDisk.overDisk(path, below) : VhdDisk.open(path, { readOnly: false })),
+    async openOver(path, below, after) {
+      if (!(below instanceof VhdDisk)) throw notOver(path, below, 'VHD');
+      // Sector bitmaps: a write never copies from the parent, so late writes below need no wait.
+      return VhdDisk.overDisk(path, below, () => after.settle());
+    },
   },
 };
 
@@ -115,7 +143,11 @@ const QCOW2: ImageFormat = {
       await createQcow2(path, { size: virtualSize, backing: { file: relative(dirname(path), parentPath), format: 'qcow2' } });
     },
     relink: (path, parentPath) => rebaseQcow2(path, relative(dirname(path), parentPath)),
-    openOver: (path, below) => Qcow2Disk.open(path, { readOnly: false, ...(below instanceof Qcow2Disk && { backing: below }) }),
+    async openOver(path, below, after) {
+      if (!(below instanceof Qcow2Disk)) throw notOver(path, below, 'qcow2');
+      const disk = await Qcow2Disk.open(path, { readOnly: false, backing: below, settle: () => after.settle(), backingQuiet: after.drained });
+      return { disk, drop: () => disk.closeTop() };
+    },
   },
 };
 

@@ -6,13 +6,23 @@
 // qcow2 too). A read-only VDI (a snapshot) is not split: its clone is a child of it directly.
 // Nothing is copied, so the cost does not depend on the size.
 //
-// Under a running guest the files are prepared first: the base is a hard link to the leaf's
-// file, and both children are made over it. Then the backend pauses I/O (in-flight requests
-// drain), the new leaf is renamed over the VDI's file name in one atomic rename, the backend
-// switches to a disk made of the new leaf over the very disk it served (no file is read again),
-// and I/O resumes. A journal (journal.ts) says what to undo or finish after a crash: before the
-// rename the base is only a second name of the old image, so the link and the new files go;
-// after it, only the records are missing and are made.
+// Everything is prepared before the guest's I/O pauses, so the pause is only a drain and a
+// swap. In order, each step durable before the next where it matters (a power cut; a kill -9
+// keeps what the kernel was given anyway):
+//   1. a journal (journal.ts) names the files to come (file and name synced together);
+//   2. the base, a hard link to the leaf's file; the new leaf and the snapshot (or clone), both
+//      children of the base, made and synced at once; then the SR's directory synced;
+//   3. the commit point: the new leaf renamed over the VDI's file name (atomic). A guest writes
+//      to the old image (the base) until it switches: those writes are in the snapshot;
+//   4. the new disk is opened over the very disk the guest uses (no file read again, blocks it
+//      allocates meanwhile passed up); the backend pauses I/O (in-flight requests drain), swaps
+//      the disks and resumes: no fsync, no open, no database in the pause;
+//   5. the directory synced (the rename) and the base flushed; the guest's first flush on the
+//      new disk waits for both, so a flush still covers every write acknowledged before it;
+//   6. the records (base, snapshot, the leaf's new parent), then the journal removed.
+// After a crash the journal says what to undo or finish: before the rename (the VDI's name is
+// still the old image's) the link and the new files go; after it only the records are missing
+// and are made.
 import { randomUUID } from 'node:crypto';
 import { link, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,7 +31,7 @@ import type { HostDb, Tx } from '../toolstack/db/hostdb.js';
 import type { Ref, VDIRecord } from '../toolstack/db/records.js';
 import type { Disk } from './disk.js';
 import { journalDone, journalEntries, journalWrite, syncDir } from './journal.js';
-import { imageFormat, type ImageFormat, type ImageLayers } from './open.js';
+import { imageFormat, type ImageFormat, type ImageLayers, type OverDisk } from './open.js';
 import { CREATED_KEY, checkName, refreshSr, srPath } from './sr.js';
 
 /** sm_config key naming a differencing image's parent VDI (sm's name, for every format here). */
@@ -31,11 +41,13 @@ export const BASE_NAME = 'base copy';
 /** Images in a chain, the leaf included (XCP's limit; VHD_MAX_CHAIN and qcow2's MAX_CHAIN_DEPTH). */
 const MAX_CHAIN = 30;
 
-/** A backend in this process serving a VDI's image, which can switch its disk with I/O paused (BlkBack). */
+/** A backend in this process serving a VDI's image, which can switch its disk under the guest (BlkBack). */
 export interface LiveDisk {
   /** The disk it serves now. */
   readonly disk: Disk;
   switchDisk(open: (old: Disk) => Promise<Disk>): Promise<number>;
+  /** Switch to `next` with no pause: requests in flight finish on `old` (`drained` says when). */
+  swapDisk(next: Disk, old: Disk): Promise<{ pausedMs: number; drained: Promise<void> }>;
 }
 
 /** The backends serving a VDI: `live` can be switched; `foreign` (driver domains) cannot. */
@@ -79,13 +91,15 @@ export function chainDepth(tx: Tx, vdi: VDIRecord): number {
 
 /**
  * What a live migration does inside a snapshot: `before` runs once the base exists (as a second
- * name of the leaf's image) and before I/O pauses; `wrap` runs during the pause, on the disk
- * the guest is about to get, and returns the one it gets instead (a mirror), so that no write
- * falls between the snapshot and the mirror.
+ * name of the leaf's image) and before the switch; `wrap` runs just before the switch, on the
+ * disk the guest is about to get, and returns the one it gets instead (a mirror), so that no
+ * write falls between the snapshot and the mirror (writes in flight at the switch land in the
+ * base, and the snapshot returns once they are done).
  */
 export interface SnapshotHooks {
   before?(basePath: string): Promise<void>;
-  wrap?(disk: Disk): Promise<Disk>;
+  /** `drained` resolves once the old disk has no request in flight: the base is final. */
+  wrap?(disk: Disk, drained: Promise<void>): Promise<Disk>;
 }
 
 /** Take a snapshot or clone of VDI `ref` (see the top of this file). */
@@ -121,55 +135,101 @@ export async function snapshotVdi(db: HostDb, ref: Ref<'VDI'>, args: SnapshotArg
   const id = await journalWrite(dir, j);
   const [base, tmp, other] = [join(dir, j.base.location), join(dir, j.tmp), join(dir, childLocation)];
   let pausedMs = 0;
+  let over: OverDisk | undefined;
+  let switched = false;
   try {
     await link(leafPath, base);
-    await layers.createChild(tmp, base);
-    await layers.createChild(other, base);
+    await Promise.all([layers.createChild(tmp, base), layers.createChild(other, base)]);
     await syncDir(dir);
     await hooks.before?.(base);
-    const swap = async () => {
-      await rename(tmp, leafPath);
-      await syncDir(dir);
-    };
-    if (live[0]) {
-      // Most of the leaf's dirty data goes out now, so the flush in the pause has little left.
-      await live[0].disk.flush();
-      pausedMs = await live[0].switchDisk(async (old) => {
-        await old.flush();
-        await swap();
-        try {
-          const next = await layers.openOver(leafPath, old);
-          return hooks.wrap ? await hooks.wrap(next) : next;
-        } catch (e) {
-          // Put the old image back under its name: the guest goes on as before.
-          await rename(base, leafPath);
-          await syncDir(dir);
-          throw e;
-        }
+    // The commit point. A guest still writes to the old image (now the base) until it switches:
+    // those writes are in the snapshot, as if they had come just before it.
+    await rename(tmp, leafPath);
+    const renamed = syncDir(dir);
+    renamed.catch(() => {});
+    const backend = live[0];
+    let flushed: Promise<void> = Promise.resolve();
+    if (backend) {
+      const old = backend.disk;
+      let quiet!: () => void;
+      const drained = new Promise<void>((resolve) => (quiet = resolve));
+      // The new disk is made over the one the guest uses, which passes up the blocks it
+      // allocates until the last of its requests is done; the guest's first flush on it waits
+      // for those requests, the rename's sync and a flush of the old image.
+      over = await layers.openOver(leafPath, old, {
+        drained,
+        settle: async () => {
+          await drained;
+          await renamed;
+          await old.flush();
+        },
       });
-    } else {
-      await swap();
+      const next = hooks.wrap ? await hooks.wrap(over.disk, drained) : over.disk;
+      const swapped = await backend.swapDisk(next, old).catch((e: unknown) => {
+        quiet(); // no switch: nothing of the new disk's waits on the old one
+        throw e;
+      });
+      switched = true;
+      pausedMs = swapped.pausedMs;
+      void swapped.drained.then(quiet);
+      // The snapshot's data (what the guest wrote before the switch), durable before it is reported.
+      flushed = drained.then(() => old.flush());
     }
-  } catch (e) {
-    await rollBack(dir, j).catch(() => {});
+    // The records go with the rename's sync: if a crash keeps them but not the rename, recovery undoes both.
+    const [newRef] = await settleAll([finish(db, vdi.SR, dir, j), renamed, flushed] as const);
     await journalDone(dir, id);
+    return { ref: newRef, pausedMs };
+  } catch (e) {
+    if (switched) {
+      // The guest is on the new leaf: the snapshot is made; it is recorded if it is not yet.
+      await finish(db, vdi.SR, dir, j).then(() => journalDone(dir, id)).catch(() => {});
+    } else {
+      await over?.drop().catch(() => {});
+      await rollBack(db, vdi.SR, dir, j).catch(() => {});
+      await journalDone(dir, id);
+    }
     throw e;
   }
-  const newRef = await finish(db, vdi.SR, dir, j);
-  await journalDone(dir, id);
-  return { ref: newRef, pausedMs };
 }
 
-/** Before the rename: the leaf is as it was; the base link and the new files go. */
-async function rollBack(dir: string, j: SnapshotJournal): Promise<void> {
+/** Wait for all (none is left running on a failure); the first failure, if any. */
+async function settleAll<T extends readonly unknown[]>(ps: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const rs = await Promise.allSettled(ps);
+  for (const r of rs) if (r.status === 'rejected') throw r.reason;
+  return rs.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+}
+
+/** Before the rename (durably): the leaf is as it was; the base link, the new files and any records of them go. */
+async function rollBack(db: HostDb, sr: Ref<'SR'>, dir: string, j: SnapshotJournal): Promise<void> {
   const [leaf, base] = [join(dir, j.leaf), join(dir, j.base.location)];
   const [l, b] = await Promise.all([stat(leaf).catch(() => null), stat(base).catch(() => null)]);
   if (b !== null && (l === null || l.ino !== b.ino)) {
     // The leaf is the new child: the old image is back under the leaf's name only if we put it there.
     await rename(base, leaf);
   }
+  await db.transaction((tx) => {
+    const find = (uuid: string) => tx.VDI.where('SR', sr).find((r) => tx.VDI.get(r).uuid === uuid);
+    const [baseRef, childRef, leafRef] = [find(j.base.uuid), find(j.child.uuid), find(j.vdi)];
+    if (baseRef === undefined) return;
+    if (leafRef !== undefined) {
+      const leaf = tx.VDI.get(leafRef);
+      const base = tx.VDI.get(baseRef);
+      const { [PARENT_KEY]: _, ...rest } = leaf.sm_config;
+      const grand = base.sm_config[PARENT_KEY];
+      tx.VDI.update(leafRef, { sm_config: { ...rest, ...(grand !== undefined && { [PARENT_KEY]: grand }) }, other_config: ownedAs(base.other_config, leaf.other_config) });
+    }
+    if (childRef !== undefined) tx.VDI.destroy(childRef);
+    tx.VDI.destroy(baseRef);
+    refreshSr(tx, sr);
+  });
   await Promise.all([j.tmp, j.child.location, j.base.location].filter((n) => n !== j.leaf).map((n) => rm(join(dir, n), { force: true })));
   await syncDir(dir);
+}
+
+/** `other_config` with CREATED_KEY as `from` has it (the record now names the file `from`'s did). */
+export function ownedAs(from: Readonly<Record<string, string>>, other: Readonly<Record<string, string>>): Record<string, string> {
+  const { [CREATED_KEY]: _, ...rest } = other;
+  return from[CREATED_KEY] === 'true' ? { ...rest, [CREATED_KEY]: 'true' } : rest;
 }
 
 /** After the rename: the records of the base and the new VDI, and the leaf's new parent (idempotent). */
@@ -180,11 +240,17 @@ function finish(db: HostDb, sr: Ref<'SR'>, dir: string, j: SnapshotJournal): Pro
     const found = tx.VDI.where('SR', sr).find((r) => tx.VDI.get(r).uuid === j.child.uuid);
     if (found !== undefined) return found;
     const parent = leaf.sm_config[PARENT_KEY];
+    // The base is the leaf's old image: xenode's only if that was (sr-scan may have found it).
+    // The leaf's file is now the new child, which xenode made: the collector may coalesce it.
     tx.VDI.create({
       uuid: j.base.uuid, name_label: BASE_NAME, SR: sr, virtual_size: leaf.virtual_size, physical_utilisation: sz.base, location: j.base.location,
-      managed: false, read_only: true, sm_config: { format: j.format, ...(parent !== undefined && { [PARENT_KEY]: parent }) }, other_config: { [CREATED_KEY]: 'true' },
+      managed: false, read_only: true, sm_config: { format: j.format, ...(parent !== undefined && { [PARENT_KEY]: parent }) },
+      other_config: ownedAs(leaf.other_config, {}),
     });
-    tx.VDI.update(leafRef, { physical_utilisation: sz.leaf, sm_config: { ...leaf.sm_config, [PARENT_KEY]: j.base.uuid } });
+    tx.VDI.update(leafRef, {
+      physical_utilisation: sz.leaf, sm_config: { ...leaf.sm_config, [PARENT_KEY]: j.base.uuid },
+      other_config: { ...leaf.other_config, [CREATED_KEY]: 'true' },
+    });
     const ref = childRecord(tx, leaf, leafRef, j.child, j.base.uuid, j.format, sz.child);
     refreshSr(tx, sr);
     return ref;
@@ -225,7 +291,7 @@ export async function recoverSnapshots(db: HostDb, sr: Ref<'SR'>, dir: string): 
     const [l, b] = await Promise.all([stat(join(dir, j.leaf)).catch(() => null), stat(join(dir, j.base.location)).catch(() => null)]);
     const renamed = b !== null && l !== null && l.ino !== b.ino && (await stat(join(dir, j.tmp)).catch(() => null)) === null;
     if (renamed) await finish(db, sr, dir, j);
-    else await rollBack(dir, j);
+    else await rollBack(db, sr, dir, j);
     await journalDone(dir, id);
   }
 }

@@ -120,7 +120,7 @@ export class Vdis {
    * Run the garbage collector on an SR (by ref), after any run already going; the report.
    * Background runs (after vdi-destroy and sr-scan) go through here too, one at a time.
    */
-  collectGarbage(sr: Ref<'SR'>, opts: Omit<GcOptions, 'users' | 'hold'> = {}): Promise<GcReport> {
+  collectGarbage(sr: Ref<'SR'>, opts: Omit<GcOptions, 'users' | 'hold' | 'live'> = {}): Promise<GcReport> {
     const run = this.#gc.then(async () => {
       const dir = await this.storage.db.read((tx) => srPath(tx, sr));
       if (dir === null) return { removed: [], coalesced: [], deferred: [] };
@@ -128,6 +128,7 @@ export class Vdis {
         ...opts,
         users: async (v) => this.users({ uuid: v.uuid, path: await realpath(v.path).catch(() => v.path) }),
         hold: (uuid) => this.#hold(uuid),
+        live: this.live,
       });
     });
     this.#gc = run.catch(() => {});

@@ -12,14 +12,165 @@ export interface Clock {
   setTimer(ms: number, fn: () => void): Timer;
 }
 
-/** The host's clock: performance.now() and setTimeout. */
-export const realClock: Clock = {
-  now: () => performance.now(),
-  setTimer(ms, fn) {
-    const t = setTimeout(fn, ms);
-    return { cancel: () => clearTimeout(t) };
-  },
-};
+interface Deadline {
+  readonly at: number;
+  readonly seq: number;
+  /** Undefined once cancelled or fired. */
+  fn: (() => void) | undefined;
+}
+
+/** A binary min-heap of deadlines, earliest first and in arming order among equal ones. */
+export class DeadlineHeap {
+  readonly #h: Deadline[] = [];
+  #seq = 0;
+
+  get size(): number {
+    return this.#h.length;
+  }
+
+  push(at: number, fn: () => void): Deadline {
+    const d: Deadline = { at, seq: this.#seq++, fn };
+    const h = this.#h;
+    h.push(d);
+    this.#up(h.length - 1);
+    return d;
+  }
+
+  /** The earliest deadline still armed, dropping cancelled ones on the way. */
+  peek(): Deadline | undefined {
+    while (this.#h.length > 0 && this.#h[0]!.fn === undefined) this.pop();
+    return this.#h[0];
+  }
+
+  pop(): Deadline | undefined {
+    const h = this.#h;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      this.#down(0);
+    }
+    return top;
+  }
+
+  /** Drop cancelled deadlines (cancelling only marks them). */
+  compact(): void {
+    const live = this.#h.filter((d) => d.fn !== undefined);
+    this.#h.length = 0;
+    this.#h.push(...live);
+    for (let i = (live.length >> 1) - 1; i >= 0; i--) this.#down(i);
+  }
+
+  #less(a: Deadline, b: Deadline): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  #up(i: number): void {
+    const h = this.#h;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.#less(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  #down(i: number): void {
+    const h = this.#h;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && this.#less(h[l]!, h[m]!)) m = l;
+      if (r < h.length && this.#less(h[r]!, h[m]!)) m = r;
+      if (m === i) return;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+  }
+}
+
+/**
+ * A Clock whose timers are heap entries under one host wake-up at the earliest deadline. TCP
+ * arms and cancels timers for nearly every segment (delayed ACK, retransmission): here that is a
+ * heap push and a mark, where a host timer each time (a guest sleep with its AbortController)
+ * cost more than the segment. Deadlines mostly move later, so the wake-up rarely needs moving.
+ */
+export class DeadlineClock implements Clock {
+  readonly #heap = new DeadlineHeap();
+  #live = 0;
+  #wake: { at: number; timer: Timer } | undefined;
+  #idleCheck = false;
+
+  /**
+   * `wakeAfter` is the host's one-shot timer; `slackMs`: deadlines this close count as due when
+   * it fires (a host timer may run a little before its deadline by `now()`).
+   */
+  constructor(readonly now: () => number, private readonly wakeAfter: (ms: number, fn: () => void) => Timer, private readonly slackMs = 0) {}
+
+  /** Timers armed and not yet fired or cancelled. */
+  get pending(): number {
+    return this.#live;
+  }
+
+  setTimer(ms: number, fn: () => void): Timer {
+    const d = this.#heap.push(this.now() + Math.max(0, ms), fn);
+    this.#live++;
+    if (!this.#wake || d.at < this.#wake.at) this.#arm(d.at);
+    return { cancel: () => this.#cancel(d) };
+  }
+
+  #cancel(d: Deadline): void {
+    if (d.fn === undefined) return;
+    d.fn = undefined;
+    this.#live--;
+    if (this.#heap.size > 64 && this.#heap.size > 4 * this.#live) this.#heap.compact();
+    // Nothing left to wait for: let the host timer go, once this turn's re-arming is done.
+    if (this.#live === 0 && this.#wake && !this.#idleCheck) {
+      this.#idleCheck = true;
+      queueMicrotask(() => {
+        this.#idleCheck = false;
+        if (this.#live === 0 && this.#wake) {
+          this.#wake.timer.cancel();
+          this.#wake = undefined;
+          this.#heap.compact();
+        }
+      });
+    }
+  }
+
+  #arm(at: number): void {
+    this.#wake?.timer.cancel();
+    const wake = { at, timer: undefined as unknown as Timer };
+    this.#wake = wake;
+    wake.timer = this.wakeAfter(Math.max(0, at - this.now()), () => {
+      if (this.#wake === wake) this.#wake = undefined;
+      this.#fire();
+    });
+  }
+
+  #fire(): void {
+    try {
+      const due = this.now() + this.slackMs;
+      for (let d = this.#heap.peek(); d && d.at <= due; d = this.#heap.peek()) {
+        this.#heap.pop();
+        const fn = d.fn!;
+        d.fn = undefined;
+        this.#live--;
+        fn();
+      }
+    } finally {
+      const next = this.#heap.peek();
+      if (next && (!this.#wake || next.at < this.#wake.at)) this.#arm(next.at);
+    }
+  }
+}
+
+/** The host's clock: performance.now() and one setTimeout at a time. */
+export const realClock: Clock = new DeadlineClock(() => performance.now(), (ms, fn) => {
+  const t = setTimeout(fn, ms);
+  return { cancel: () => clearTimeout(t) };
+}, 1);
 
 /** A timer slot that holds at most one pending timer: arming it again replaces the old one. */
 export class TimerSlot {
@@ -47,19 +198,17 @@ export class TimerSlot {
 }
 
 /**
- * A Clock over a guest's `os.time` (src/guest/time.ts), whose timers are sleeps: cancelling a
- * timer aborts its sleep, so the stack's many cancelled timers (TCP re-arms often) leave nothing behind.
+ * A Clock over a guest's `os.time` (src/guest/time.ts): one sleep at a time, for the earliest
+ * deadline; it is aborted only when that deadline moves earlier or no timer is left, so the
+ * stack's many cancelled timers leave nothing behind and cost no sleep each.
  */
 export function clockFromTime(time: { monotonic(): bigint; sleep(ms: number, opts?: { signal?: AbortSignal }): Promise<void> }): Clock {
-  return {
-    now: () => Number(time.monotonic() / 1000n) / 1000,
-    setTimer(ms, fn) {
-      const ac = new AbortController();
-      // Checked again on waking: a Time may end a sleep without heeding its signal.
-      time.sleep(Math.max(0, ms), { signal: ac.signal }).then(() => {
-        if (!ac.signal.aborted) fn();
-      }, () => undefined);
-      return { cancel: () => ac.abort() };
-    },
-  };
+  return new DeadlineClock(() => Number(time.monotonic() / 1000n) / 1000, (ms, fn) => {
+    const ac = new AbortController();
+    // Checked again on waking: a Time may end a sleep without heeding its signal.
+    time.sleep(ms, { signal: ac.signal }).then(() => {
+      if (!ac.signal.aborted) fn();
+    }, () => undefined);
+    return { cancel: () => ac.abort() };
+  });
 }

@@ -1,6 +1,6 @@
 // The TCP/IP stack's public surface.
 export { createStack, TcpipStack, type StackOptions, type AddressInfo } from './stack.js';
-export { clockFromTime, realClock, type Clock, type Timer } from './clock.js';
+export { clockFromTime, DeadlineClock, realClock, type Clock, type Timer } from './clock.js';
 export { ConnectionRefused, ConnectionReset, NoRoute, TcpipError, Timeout, type TcpipErrorCode } from './errors.js';
 export { parseStaticConfig, type StaticConfig, type StaticConfigInput } from './config.js';
 export type { TcpSocket } from './tcp/socket.js';

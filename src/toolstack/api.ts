@@ -152,6 +152,11 @@ export class ToolstackApi implements Toolstack {
       return a.remove ? this.#host.removeForward(d.domid, spec) : this.#host.addForward(d.domid, spec);
     },
     networkForwardList: (a) => this.#host.forwards.list(a.domain === undefined ? undefined : this.#resolve(a.domain).domid),
+    networkGateway: (a) => {
+      const gw = this.#host.gateway(a.bridge);
+      if (a.restrict !== undefined) gw.restrict = a.restrict === 'on';
+      return gw.info();
+    },
     consoleLog: (a) => {
       const d = this.#guestWithConsole(a.domain);
       return { ...id(d), data: Buffer.from(this.#host.consoled.log(d.domid)).toString('base64') };

@@ -120,14 +120,22 @@ export interface RestoreSpec {
   readonly record: { readonly pfn: number; readonly bytes: number };
 }
 
-/** A restored domain's RAM, and start_info pointing at its suspend record (mod_start as a pfn). */
+/** A restored domain's RAM, and start_info pointing at its suspend record. */
 function restoreMemory(hv: Hypervisor, d: Domain, r: RestoreSpec): void {
   hv.restorePhysmap(d.domid, r.hwm);
   r.fill(d);
+  setResumeRecord(d, r.record);
+}
+
+/**
+ * start_info's pointer to a restored domain's suspend record (mod_start as a pfn). A migration
+ * stream names the record last, so its receiver sets it again before the domain first runs.
+ */
+export function setResumeRecord(d: Domain, record: RestoreSpec['record']): void {
   const si = new DataView(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
   si.setUint32(SI_FLAGS, si.getUint32(SI_FLAGS, true) | SIF_MOD_START_PFN | SIF_XENODE_RESUMED, true);
-  si.setBigUint64(SI_MOD_START, BigInt(r.record.pfn), true);
-  si.setBigUint64(SI_MOD_LEN, BigInt(r.record.bytes), true);
+  si.setBigUint64(SI_MOD_START, BigInt(record.pfn), true);
+  si.setBigUint64(SI_MOD_LEN, BigInt(record.bytes), true);
 }
 
 /** start_info's command line (extra=), NUL-terminated: a shell's is written when it is claimed. */

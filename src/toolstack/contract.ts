@@ -9,6 +9,9 @@ import { DOMID_FIRST_RESERVED, type ShutdownReason } from '../abi/xen.js';
 import { XenError } from '../errors.js';
 import type { CaptureSummary } from '../network/capture.js';
 import type { BridgeInfo, LinkInfo } from '../network/info.js';
+import type { GatewayInfo } from '../network/gateway/gateway.js';
+
+export type { GatewayInfo };
 import type { DomainConfig, ShutdownAction } from './domconfig.js';
 import { SR_TYPES, type SRRecord, type SrType, type VDIRecord } from './db/records.js';
 import type { TaskInfo } from './tasks.js';
@@ -220,6 +223,8 @@ export interface MigrateResult {
   readonly rounds: number[];
   readonly bytes: number;
   readonly downtimeMs: number;
+  /** The downtime's parts as the sender sees them: the guest's suspend, the last round (sent and applied), the handshake (both renames, the unpause). */
+  readonly downtimePartsMs: { readonly suspend: number; readonly lastRound: number; readonly handshake: number };
   readonly totalMs: number;
 }
 
@@ -290,6 +295,11 @@ export interface Commands {
   networkForward: { args: { domain: DomainRef; spec: string; remove?: boolean }; result: ForwardInfo };
   /** The host port forwards of one domain, or of all. */
   networkForwardList: { args: { domain?: DomainRef }; result: ForwardInfo[] };
+  /**
+   * xenode network-gateway: a bridge's gateway (attached if it has none), with QEMU's
+   * restrict=on|off set when `restrict` is given (on: no guest-initiated NAT, no DNS relay).
+   */
+  networkGateway: { args: { bridge: string; restrict?: 'on' | 'off' }; result: GatewayInfo };
   /** The console output the host kept (bounded), base64. */
   consoleLog: { args: { domain: DomainRef }; result: DomainId & { data: string } };
   info: { args: NoArgs; result: HostInfo };
@@ -591,6 +601,12 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   networkForwardList: (f) => {
     const domain = f.optionalDomain();
     return f.done(domain === undefined ? {} : { domain });
+  },
+  networkGateway: (f) => {
+    const bridge = f.string('bridge');
+    const restrict = f.optionalString('restrict');
+    if (restrict !== undefined && restrict !== 'on' && restrict !== 'off') throw new InvalidArgument('networkGateway', 'restrict', "restrict must be 'on' or 'off'");
+    return f.done({ bridge, ...(restrict !== undefined && { restrict }) });
   },
   consoleLog: domainOnly,
   info: none,

@@ -78,6 +78,7 @@ export class HostDaemon {
         ...(opts.xapiPortOptional && { portOptional: true }),
       });
       if (xapi.tcpRefused) local.log.message(`XenAPI: no HTTPS (${xapi.tcpRefused}): serving on ${xapi.paths.socket} only`);
+      else if (opts.xapiPort !== undefined) local.host.protectPort('tcp', xapi.server.port);
       local.api.setUsers(xapi.users);
       const server = await ControlServer.listen(paths.controlSocket, local.api);
       daemon = new HostDaemon(paths, local, server, xapi, lock, opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
@@ -89,6 +90,7 @@ export class HostDaemon {
           await server.close();
           throw new Error(`cannot listen for migrations on ${opts.migrationListen!.address}:${opts.migrationListen!.port}: ${e.message}`);
         });
+        local.host.protectPort('tcp', daemon.migration.port);
       }
       local.log.record({ type: 'host', state: 'started', pid: process.pid });
       return daemon;

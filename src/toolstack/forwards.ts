@@ -41,6 +41,8 @@ export class DomainForwards {
     const ip = fixed === undefined ? undefined : parseIpv4(fixed);
     const gw = this.gateway(bridge);
     const mac = vif.mac;
+    // The vif's ip= is its MAC's: no other guest on the bridge may take its forwarded traffic.
+    if (ip !== undefined && mac !== undefined) gw.bind(ip, mac);
     const target = () => ip ?? (mac === undefined ? undefined : gw.leaseFor(mac));
     const fwd = await gw.forward(spec, target);
     if (this.#byKey.has(k)) {

@@ -115,6 +115,7 @@ export class Host extends EventEmitter<HostEvents> {
   /** Shared cpupools by name; Pool-0 (a thread per vCPU) is `pool`. */
   readonly #cpupools = new Map<string, Cpupool>();
   readonly #gateways = new Map<string, Gateway>();
+  readonly #ownPorts: { proto: 'tcp' | 'udp'; port: number }[] = [];
   /** Host port forwards of domains, through their bridges' gateways. */
   readonly forwards = new DomainForwards((bridge) => this.gateway(bridge));
 
@@ -143,7 +144,20 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   static async start(opts: HostOptions = {}): Promise<Host> {
-    const hv = new Hypervisor();
+    const paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
+    if (paths) await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
+    // The database first: dom0's uuid is the one it keeps.
+    const db = SqliteHostDb.open(paths?.hostDb ?? ':memory:');
+    let vms: VmTable;
+    let dom0Uuid: string | undefined;
+    try {
+      vms = new VmTable(db, (await seedHost(db)).host);
+      dom0Uuid = await vms.dom0Uuid();
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+    const hv = new Hypervisor({ ...(dom0Uuid && { dom0Uuid }) });
     const log = opts.log ?? (() => {});
     const stormed = new Set<number>();
     const loop = new UpcallLoop(hv.dom0.view, {
@@ -166,17 +180,11 @@ export class Host extends EventEmitter<HostEvents> {
       log,
     });
     const xs = new XenstoreClient(connectLocal(xenstored, 0));
-    const paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
-    if (paths) await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
-    let db: HostDb | undefined;
-    let vms: VmTable;
     try {
-      db = SqliteHostDb.open(paths?.hostDb ?? ':memory:');
-      vms = new VmTable(db, (await seedHost(db)).host);
       const dom0 = hv.dom0;
       await vms.rebuild({ domid: 0, uuid: dom0.uuid, name: dom0.name, createdAt: dom0.createdAt });
     } catch (e) {
-      await db?.close();
+      await db.close();
       xs.close();
       await xenstored.close();
       loop.stop();
@@ -461,10 +469,17 @@ export class Host extends EventEmitter<HostEvents> {
   gateway(bridge: string): Gateway {
     let gw = this.#gateways.get(bridge);
     if (!gw || gw.closed) {
-      gw = Gateway.attach(this.switch, bridge);
+      const own = (proto: 'tcp' | 'udp') => this.#ownPorts.filter((p) => p.proto === proto).map((p) => p.port);
+      gw = Gateway.attach(this.switch, bridge, { deny: { tcp: own('tcp'), udp: own('udp') } });
       this.#gateways.set(bridge, gw);
     }
     return gw;
+  }
+
+  /** A port this host's own services listen on (XenAPI, migration): no guest reaches it through a gateway's NAT. */
+  protectPort(proto: 'tcp' | 'udp', port: number): void {
+    this.#ownPorts.push({ proto, port });
+    for (const gw of this.#gateways.values()) gw.denyHostPort(proto, port);
   }
 
   /** xenode network-forward: a host port to the domain's first vif; it stays in the configuration the domain restarts with. */

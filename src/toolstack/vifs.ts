@@ -94,6 +94,7 @@ export async function attachVif(host: VifHost, domid: number, vif: DomainVif): P
     ['bridge', vif.bridge ?? DEFAULT_BRIDGE], ['handle', vif.devid], ['type', vif.type ?? 'vif'],
     ...opt('rate', vif.rate && `${vif.rate.bytesPerInterval},${vif.rate.intervalUsecs}`),
     ...opt('ip', vif.ip), ...opt('vifname', vif.vifname), ...opt('mtu', vif.mtu), ...opt('gatewaydev', vif.gatewaydev),
+    ...opt('locking-mode', vif.lockingMode),
   ], [
     ['backend', be], ['backend-id', backendId], ['handle', vif.devid], ['mac', mac],
     ...opt('trusted', vif.trusted === undefined ? undefined : vif.trusted ? 1 : 0),

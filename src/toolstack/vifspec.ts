@@ -12,6 +12,13 @@ import { isIP } from 'node:net';
 
 export type VifType = 'vif' | 'ioemu';
 
+/**
+ * XenAPI's VIF.locking_mode, as a xenode key (xl has none): `locked` lets the vif send only from
+ * its mac=, `unlocked` from any source MAC. Left out, the backend's default holds (locked).
+ */
+export type VifLockingMode = 'locked' | 'unlocked';
+export const VIF_LOCKING_MODES: readonly VifLockingMode[] = ['locked', 'unlocked'];
+
 /** Outgoing rate limit: credit of bytesPerInterval, replenished every intervalUsecs. */
 export interface VifRate {
   readonly bytesPerInterval: number;
@@ -38,6 +45,8 @@ export interface VifSpec {
   readonly devid?: number;
   /** Advisory: may the frontend trust the backend. */
   readonly trusted?: boolean;
+  /** locking-mode= (a xenode key): written to the backend's locking-mode node. */
+  readonly lockingMode?: VifLockingMode;
 }
 
 /** A vif specification is malformed; reason says what is wrong. */
@@ -118,9 +127,12 @@ class VifParser {
       case 'netdev': case 'gatewaydev': return this.set('gatewaydev', 'gatewaydev (netdev)', value);
       case 'bridge': case 'backend': case 'model': case 'script':
         return this.set(key as StringKey, key, value);
+      case 'locking-mode':
+        if (!(VIF_LOCKING_MODES as readonly string[]).includes(value)) throw this.fail(`unknown locking-mode '${value}': use locked or unlocked`);
+        return this.set('lockingMode', key, value as VifLockingMode);
       default:
         throw this.fail(`unknown key '${key}' (known: mac, bridge, backend, vifname, model, type, ip, rate, mtu, ` +
-          'script, gatewaydev, devid, trusted, untrusted)');
+          'script, gatewaydev, devid, locking-mode, trusted, untrusted)');
     }
   }
 

@@ -7,15 +7,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isXenError } from '../../src/errors.js';
 import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT } from '../../src/migration/format.js';
-import { readImage } from '../../src/migration/image.js';
+import { PAGE_SIZE } from '../../src/abi/xen.js';
+import { geometryOf } from '../../src/migration/config.js';
+import { encodeHeaders, encodePages, readImage } from '../../src/migration/image.js';
 import { ByteSource } from '../../src/migration/source.js';
-import { AUTH_BYTES } from '../../src/migration/wire.js';
+import { AUTH_BYTES, authLine } from '../../src/migration/wire.js';
+import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import type { Host } from '../../src/toolstack/host.js';
 import { listVifs } from '../../src/toolstack/vifs.js';
 import { xenode } from '../support/cli.js';
@@ -177,4 +180,28 @@ test("the xenode command: save, restore and migrate print xl's messages", T, asy
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /token/);
   await b.ts.call('destroy', { domain: 'kv-cli' });
+});
+
+/** Poll `cond` every 20 ms for at most `ms`. */
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) if (cond()) return true;
+  return cond();
+}
+
+test('a stream that breaks while the target builds its --incoming copy: the copy is destroyed', T, async () => {
+  const ticker = fileURLToPath(new URL('../../../test/fixtures/guests/ticker.ts', import.meta.url));
+  const config = parseDomainConfig(`name = "torn"\nkernel = "${ticker}"\nmemory = 32\n`, ticker).config;
+  const memory = new SharedArrayBuffer(geometryOf(config).end * PAGE_SIZE);
+  const first = geometryOf(config).first;
+  const sock = connect(b.daemon.migration!.port, '127.0.0.1');
+  sock.on('error', () => {});
+  await new Promise((r) => sock.once('connect', r));
+  const src = new ByteSource(sock, { stallMs: 20_000 });
+  sock.write(authLine(token));
+  await src.read(MIGRATE_RECEIVER_BANNER.length, 'banner');
+  for (const c of encodeHeaders(config)) sock.write(c);
+  for (const c of encodePages(memory, Array.from({ length: 64 }, (_, i) => first + i)).chunks) sock.write(c);
+  assert.ok(await until(() => whereIs('torn').includes('b:torn--incoming:running'), 20_000), `built while the stream arrives: ${whereIs('torn').join(',')}`);
+  sock.destroy();
+  assert.ok(await until(() => whereIs('torn').length === 0, 20_000), `nothing is left at the target: ${whereIs('torn').join(',')}`);
 });

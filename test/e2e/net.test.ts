@@ -86,11 +86,21 @@ for (const at of PLACEMENTS) describe(`guests in ${at.label}`, () => {
     }
   });
 
-  test('network-attach, network-list, network-detach by devid and by MAC', T, async () => {
-    const domid = await create('plug', 'bridge=xenbr0', 'ip=10.0.0.2');
+  test('network-attach, network-list, network-detach by devid and by MAC; locking-mode= from vif= and network-attach', T, async () => {
+    const domid = await create('plug', 'bridge=xenbr0,locking-mode=unlocked', 'ip=10.0.0.2');
     try {
-      const added = await ts.call('networkAttach', { domain: 'plug', spec: 'bridge=xenbr1,mac=00:16:3e:aa:bb:cc' });
+      const added = await ts.call('networkAttach', { domain: 'plug', spec: 'bridge=xenbr1,mac=00:16:3e:aa:bb:cc,locking-mode=locked' });
       assert.equal(added.devid, 1);
+      // The backend node netback reads; the guest's vif 0 (connected) is on the bridge with no MAC lock.
+      const xs = rig.daemon.local.host.xs;
+      assert.equal(await xs.read(`/local/domain/0/backend/vif/${domid}/0/locking-mode`), 'unlocked');
+      assert.equal(await xs.read(`/local/domain/0/backend/vif/${domid}/1/locking-mode`), 'locked');
+      for (let i = 0; i < 100 && !(await ts.call('bridgeList', {})).bridges.some((b) => b.ports.some((p) => p.name === `vif${domid}.0`)); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const port = (await ts.call('bridgeList', {})).bridges.flatMap((b) => b.ports).find((p) => p.name === `vif${domid}.0`);
+      assert.equal(port?.mac, null, 'unlocked: any source MAC');
+      await assert.rejects(ts.call('networkAttach', { domain: 'plug', spec: 'locking-mode=disabled' }), { errno: 'EINVAL' });
       assert.equal(added.mac, '00:16:3e:aa:bb:cc');
       assert.equal(added.backendPath, `/local/domain/0/backend/vif/${domid}/1`);
       const third = await ts.call('networkAttach', { domain: 'plug', spec: '' });

@@ -33,7 +33,7 @@ function power(state: string): string {
 async function agree(): Promise<VmInfo[]> {
   const [domains, vms] = await Promise.all([rig.ts.call('list', {}), rig.ts.call('vmList', {})]);
   const live = domains.filter((d) => d.state[5] !== 'd');
-  const row = (domid: number, name: string, uuid: string, state: string) => `${domid} ${name} ${domid === 0 ? '' : uuid} ${state}`;
+  const row = (domid: number, name: string, uuid: string, state: string) => `${domid} ${name} ${uuid} ${state}`;
   assert.deepEqual(
     vms.filter((v) => v.domid >= 0).map((v) => row(v.domid, v.name, v.uuid, v.powerState)).sort(),
     live.map((d) => row(d.domid, d.name, d.uuid, power(d.state))).sort(),
@@ -123,12 +123,17 @@ test('vm-import survives a kill -9 of the host; the restarted host halts it and 
     const uuid = imported.stdout.trim();
     assert.equal((await xenode(['vm-start', 'durable'], { state })).code, 0);
     assert.equal((await xenode(['create', file('fleeting')], { state })).code, 0);
+    const dom0Uuid = async () => (JSON.parse((await xenode(['list', '--json', '0'], { state })).stdout) as { uuid: string }[])[0]!.uuid;
+    const dom0 = await dom0Uuid();
     host.kill('SIGKILL');
     await new Promise((resolve) => host.once('exit', resolve));
     host = await startHost(state);
     const r = await xenode(['vm-list', '--json'], { state });
     assert.equal(r.code, 0, r.stderr);
     const vms = JSON.parse(r.stdout) as VmInfo[];
+    // dom0 keeps the uuid its record has, across the restart.
+    assert.equal(await dom0Uuid(), dom0);
+    assert.equal(vms.find((v) => v.domid === 0)!.uuid, dom0);
     assert.deepEqual(vms.filter((v) => v.domid !== 0).map((v) => [v.uuid, v.name, v.powerState, v.domid]), [[uuid, 'durable', 'Halted', -1]]);
     const list = await xenode(['list'], { state });
     assert.doesNotMatch(list.stdout, /durable|fleeting/);

@@ -19,7 +19,8 @@ export interface RunOptions {
   readonly onStdout?: (text: string, child: ChildProcessWithoutNullStreams) => void;
 }
 
-/** Run `xenode ARGS` from the repository root to the end (killed after 25 s). */
+/** Run `xenode ARGS` from the repository root to the end (killed after 60 s: a bound against a hung
+ * child, not a timing check; a loaded CI machine runs a migrate or a second host slowly). */
 export function xenode(args: string[], opts: RunOptions): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [XENODE, ...args], { cwd: ROOT, env: { ...process.env, XENODE_STATE_DIR: opts.state } });
@@ -31,7 +32,7 @@ export function xenode(args: string[], opts: RunOptions): Promise<Result> {
     });
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     if (opts.input !== undefined) child.stdin.write(opts.input);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

@@ -3,7 +3,7 @@
 // test sees the same frames in the same order.
 import { NET_FRAME_PLAIN, type NetFrameInfo } from '../../src/abi/netif.js';
 import type { Net, NetOffloads, NetStats } from '../../src/drivers/net/front/net.js';
-import type { Clock, Timer } from '../../src/tcpip/clock.js';
+import { DeadlineHeap, type Clock, type Timer } from '../../src/tcpip/clock.js';
 import type { ReassemblyOptions } from '../../src/tcpip/reassembly.js';
 import { createStack, type TcpipStack } from '../../src/tcpip/stack.js';
 import type { TcpConfig } from '../../src/tcpip/tcp/settings.js';
@@ -16,76 +16,45 @@ import { rng } from './random.js';
 /** A clock that moves only when told: timers fire in deadline order, ties in arming order. */
 export class ManualClock implements Clock {
   #now = 0;
-  #seq = 0;
-  #heap: { at: number; seq: number; fn: () => void; live: boolean }[] = [];
+  readonly #heap = new DeadlineHeap();
+  #live = 0;
 
   now(): number {
     return this.#now;
   }
 
   setTimer(ms: number, fn: () => void): Timer {
-    const t = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn, live: true };
-    this.#push(t);
-    return { cancel: () => { t.live = false; } };
+    const d = this.#heap.push(this.#now + Math.max(0, ms), fn);
+    this.#live++;
+    return {
+      cancel: () => {
+        if (d.fn === undefined) return;
+        d.fn = undefined;
+        this.#live--;
+      },
+    };
   }
 
   get pending(): number {
-    return this.#heap.filter((t) => t.live).length;
+    return this.#live;
   }
 
   /** The next live deadline, or undefined. */
   next(): number | undefined {
-    while (this.#heap.length > 0 && !this.#heap[0]!.live) this.#pop();
-    return this.#heap[0]?.at;
+    return this.#heap.peek()?.at;
   }
 
   /** Fire everything due at or before `to`, then set the clock to `to`. */
   advanceTo(to: number): void {
-    for (;;) {
-      const at = this.next();
-      if (at === undefined || at > to) break;
-      const t = this.#pop()!;
-      this.#now = Math.max(this.#now, t.at);
-      t.fn();
+    for (let d = this.#heap.peek(); d && d.at <= to; d = this.#heap.peek()) {
+      this.#heap.pop();
+      const fn = d.fn!;
+      d.fn = undefined;
+      this.#live--;
+      this.#now = Math.max(this.#now, d.at);
+      fn();
     }
     this.#now = Math.max(this.#now, to);
-  }
-
-  #less(a: { at: number; seq: number }, b: { at: number; seq: number }): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
-
-  #push(t: { at: number; seq: number; fn: () => void; live: boolean }): void {
-    const h = this.#heap;
-    h.push(t);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.#less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-
-  #pop(): { at: number; seq: number; fn: () => void; live: boolean } | undefined {
-    const h = this.#heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.#less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && this.#less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
   }
 }
 

@@ -58,6 +58,11 @@ export class DhcpServer {
     return l && l.expires > this.now() ? l.address : undefined;
   }
 
+  /** The MAC an address is leased (or offered) to, if any. */
+  holder(address: Ipv4): string | undefined {
+    return this.#byAddress.get(address);
+  }
+
   leases(): DhcpLeaseInfo[] {
     return [...this.#leases].map(([mac, l]) => ({ mac, address: formatIpv4(l.address), expires: l.expires }));
   }

@@ -77,14 +77,24 @@ export class TcpNat {
     return this.#connecting;
   }
 
-  /** A SYN (without ACK) from a guest to `dst`. */
-  syn(s: Syn): void {
+  /** A SYN (without ACK) from a guest to `dst`; `admitted` false: the gateway's policy refuses it (a RST). */
+  syn(s: Syn, admitted = true): void {
     this.counters.syns++;
     const key = `${s.src}:${s.srcPort}>${s.dst}:${s.dstPort}`;
     const had = this.#flows.get(key);
     if (had) {
       // A retransmitted SYN waits for the host connect; after that the stack judges it.
       if (had.state !== 'connecting') had.persona.feed(s.frame, s.info);
+      return;
+    }
+    if (!admitted) {
+      this.counters.refused++;
+      const p = this.host.persona(s.dst);
+      if (p) {
+        p.learn(s.src, s.srcMac);
+        rst(p, s);
+        if (p.flows === 0) this.host.idle(p);
+      }
       return;
     }
     if (this.#flows.size >= this.limits.maxFlows || this.#connecting >= this.limits.maxConnecting) {

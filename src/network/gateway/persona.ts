@@ -5,19 +5,19 @@
 // promiscuous netstack does.
 import { NET_FRAME_PLAIN, type NetFrameInfo } from '../../abi/netif.js';
 import { writeIpv4, type Ipv4 } from '../../tcpip/addr.js';
-import { createStack, type Clock, type TcpipStack, type TcpServer, type TcpSocket } from '../../tcpip/index.js';
+import { createStack, DeadlineClock, type Clock, type TcpipStack, type TcpServer, type TcpSocket } from '../../tcpip/index.js';
 import type { GatewayNet, GatewayPort } from './port.js';
 
 const ARP_FRAME = 42;
 
-/** dom0's clock for the gateway's stacks: its timers never keep the host process alive. */
-export const unrefClock: Clock = {
-  now: () => performance.now(),
-  setTimer(ms, fn) {
-    const t = setTimeout(fn, ms).unref();
-    return { cancel: () => clearTimeout(t) };
-  },
-};
+/**
+ * dom0's clock for the gateway's stacks: one host timer at a time for all of them (see
+ * DeadlineClock), which never keeps the host process alive.
+ */
+export const unrefClock: Clock = new DeadlineClock(() => performance.now(), (ms, fn) => {
+  const t = setTimeout(fn, ms).unref();
+  return { cancel: () => clearTimeout(t) };
+}, 1);
 
 export class Persona {
   readonly stack: TcpipStack;

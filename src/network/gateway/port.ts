@@ -1,8 +1,11 @@
 // The gateway's side of its bridge port: one PortDevice whose frames are shared by several
 // TCP/IP stacks (src/tcpip) with one MAC, each a Net over the port, as slirp's virtual hosts
 // share its one interface. Frames out are queued and sent from a microtask, so a stack that
-// answers inside deliver() never re-enters the bridge while it forwards.
-import { NET_FRAME_PLAIN, type NetFrameInfo } from '../../abi/netif.js';
+// answers inside deliver() never re-enters the bridge while it forwards; a write resolves once
+// its frames went into the bridge (the stack may reuse a frame then), and rejects for those
+// that were dropped.
+import { NETIF_RSP_DROPPED, NET_FRAME_PLAIN, type NetFrameInfo } from '../../abi/netif.js';
+import { TxError } from '../../drivers/net/front/errors.js';
 import type { Net, NetOffloads, NetStats } from '../../drivers/net/front/net.js';
 import type { PortDevice, PortFeatures, SwitchPort } from '../port.js';
 
@@ -10,6 +13,12 @@ import type { PortDevice, PortFeatures, SwitchPort } from '../port.js';
 const MAX_QUEUED = 4096;
 
 const OFFLOADS: NetOffloads = { csum: true, gsoTcpv4: true, gsoTcpv6: false };
+
+interface Queued {
+  readonly frame: Uint8Array;
+  readonly info: NetFrameInfo;
+  readonly done: ((sent: boolean) => void) | undefined;
+}
 
 export interface GatewayPortCounters {
   rxFrames: number;
@@ -22,7 +31,7 @@ export class GatewayPort implements PortDevice {
   readonly counters: GatewayPortCounters = { rxFrames: 0, txFrames: 0, txDropped: 0 };
   /** Set once plugged in; frames sent before are dropped. */
   switchPort: SwitchPort | undefined;
-  #queue: { frame: Uint8Array; info: NetFrameInfo }[] = [];
+  #queue: Queued[] = [];
   #scheduled = false;
 
   constructor(readonly name: string, readonly mac: string, readonly mtu: number, private readonly onFrame: (frame: Uint8Array, info: NetFrameInfo) => void) {}
@@ -33,12 +42,14 @@ export class GatewayPort implements PortDevice {
     return true;
   }
 
-  send(frame: Uint8Array, info: NetFrameInfo): void {
+  /** Queue a frame; `done` hears whether it went into the bridge (false: dropped). */
+  send(frame: Uint8Array, info: NetFrameInfo, done?: (sent: boolean) => void): void {
     if (this.#queue.length >= MAX_QUEUED) {
       this.counters.txDropped++;
+      done?.(false);
       return;
     }
-    this.#queue.push({ frame, info });
+    this.#queue.push({ frame, info, done });
     if (!this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(() => this.#flush());
@@ -49,13 +60,15 @@ export class GatewayPort implements PortDevice {
     this.#scheduled = false;
     const q = this.#queue;
     this.#queue = [];
-    for (const { frame, info } of q) {
+    for (const { frame, info, done } of q) {
       if (!this.switchPort) {
         this.counters.txDropped++;
+        done?.(false);
         continue;
       }
       this.counters.txFrames++;
       this.switchPort.input(frame, info);
+      done?.(true);
     }
   }
 
@@ -84,11 +97,22 @@ export class GatewayNet implements Net {
   }
 
   write(frames: Uint8Array | readonly Uint8Array[], info: NetFrameInfo = NET_FRAME_PLAIN): Promise<void> {
-    for (const f of frames instanceof Uint8Array ? [frames] : frames) {
-      this.#tx++;
-      this.port.send(f, info);
-    }
-    return Promise.resolve();
+    const list = frames instanceof Uint8Array ? [frames] : frames;
+    if (list.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let left = list.length;
+      let dropped = 0;
+      const done = (sent: boolean) => {
+        if (!sent) dropped++;
+        if (--left > 0) return;
+        if (dropped === 0) resolve();
+        else reject(new TxError(`${this.port.name}: ${dropped} of ${list.length} frames dropped (queue full or port unplugged)`, NETIF_RSP_DROPPED));
+      };
+      for (const f of list) {
+        this.#tx++;
+        this.port.send(f, info, done);
+      }
+    });
   }
 
   listen(handler: (frame: Uint8Array, info: NetFrameInfo) => void): () => void {

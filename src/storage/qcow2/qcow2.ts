@@ -38,6 +38,14 @@ export interface Qcow2OpenOptions {
    * is only read from then on, and closed with this disk.
    */
   backing?: Disk;
+  /** With `backing`: what the first flush waits for (the backing disk's own flush, the snapshot made durable), once. */
+  settle?: () => Promise<void>;
+  /**
+   * With `backing`: resolves once the backing disk has no write in flight. A write that fills
+   * the rest of a new cluster from the backing disk (copy-on-write) waits for it, or it could
+   * copy a sector an earlier write is still changing there.
+   */
+  backingQuiet?: Promise<void>;
 }
 
 export class Qcow2Disk implements LayeredDisk {
@@ -59,6 +67,8 @@ export class Qcow2Disk implements LayeredDisk {
   #gate: Promise<void> | undefined;
   #flushChain: Promise<void> = Promise.resolve();
   #inflated: { host: number; data: Uint8Array } | undefined;
+  #settle: (() => Promise<void>) | undefined;
+  #backingQuiet: Promise<void> | undefined;
 
   private constructor(readonly path: string, file: ImageFile, h: Qcow2Header, map: ClusterMap, refcounts: Refcounts,
     readonly backing: Disk | undefined, readonly readOnly: boolean) {
@@ -86,7 +96,10 @@ export class Qcow2Disk implements LayeredDisk {
       if (!opts.readOnly) await writable(file, h);
       if (h.backingFile !== undefined) backing = opts.backing ?? await openBacking(path, h, [...chain, await realpath(path)]);
       const [map, refcounts] = await Promise.all([ClusterMap.load(file, h), Refcounts.load(file, h, !opts.readOnly)]);
-      return new Qcow2Disk(path, file, h, map, refcounts, backing, opts.readOnly);
+      const disk = new Qcow2Disk(path, file, h, map, refcounts, backing, opts.readOnly);
+      disk.#settle = opts.settle;
+      disk.#backingQuiet = opts.backingQuiet;
+      return disk;
     } catch (e) {
       await backing?.close().catch(() => {});
       await file.close();
@@ -188,7 +201,14 @@ export class Qcow2Disk implements LayeredDisk {
   }
 
   flush(): Promise<void> {
-    const run = this.#flushChain.then(() => this.#writeBack());
+    const run = this.#flushChain.then(async () => {
+      // Flushes run one at a time: the first one that gets through settles for all.
+      if (this.#settle) {
+        await this.#settle();
+        this.#settle = undefined;
+      }
+      await this.#writeBack();
+    });
     this.#flushChain = run.catch(() => {});
     return run;
   }
@@ -199,10 +219,18 @@ export class Qcow2Disk implements LayeredDisk {
 
   async close(): Promise<void> {
     try {
+      await this.closeTop();
+    } finally {
+      await this.backing?.close();
+    }
+  }
+
+  /** Close this image only, not its backing disk (a snapshot abandoned before its switch). */
+  async closeTop(): Promise<void> {
+    try {
       if (!this.readOnly) await this.flush();
     } finally {
       await this.#file.close();
-      await this.backing?.close();
     }
   }
 
@@ -314,7 +342,10 @@ export class Qcow2Disk implements LayeredDisk {
     const buf = new Uint8Array(this.#cs);
     const pos = gc * this.#cs;
     if (old.kind === 'data') await this.#file.read(old.host, [buf]);
-    else await this.#readOther(old, pos, [buf.subarray(0, Math.min(this.#cs, this.#h.size - pos))]);
+    else {
+      if (old.kind === 'unallocated') await this.#backingQuiet;
+      await this.#readOther(old, pos, [buf.subarray(0, Math.min(this.#cs, this.#h.size - pos))]);
+    }
     return buf;
   }
 

@@ -23,8 +23,14 @@ export class VhdDisk implements LayeredDisk {
   readonly #spb: number;
   /** Per block: indexes into images that have it allocated, top first. */
   readonly #owners: (readonly number[])[];
+  /** A disk made over this one (overDisk) before it took over: told of blocks this one allocates meanwhile. */
+  #above: VhdDisk | undefined;
+  /** What the first flush waits for (overDisk's `settle`), once. */
+  #settle: (() => Promise<void>) | undefined;
+  #settled: Promise<void> | undefined;
 
-  private constructor(images: VhdImage[], readOnly: boolean) {
+  /** `under`: the owners of a disk whose images are `images` without the first, which is empty. */
+  private constructor(images: VhdImage[], readOnly: boolean, under?: readonly (readonly number[])[]) {
     this.images = images;
     this.#leaf = images[0]!;
     this.readOnly = readOnly;
@@ -32,11 +38,14 @@ export class VhdDisk implements LayeredDisk {
     this.#spb = this.#leaf.sectorsPerBlock;
     const blocks = this.#leaf.blocks;
     this.#owners = new Array<readonly number[]>(blocks);
-    for (let b = 0; b < blocks; b++) {
-      let own: number[] | undefined;
-      for (let i = 0; i < images.length; i++) if (images[i]!.isAllocated(b)) (own ??= []).push(i);
-      this.#owners[b] = own ?? NONE;
-    }
+    for (let b = 0; b < blocks; b++) this.#owners[b] = under ? shift(under[b] ?? NONE) : this.#ownersOf(b);
+  }
+
+  /** Indexes of the images that have block b, top first. */
+  #ownersOf(b: number): readonly number[] {
+    let own: number[] | undefined;
+    for (let i = 0; i < this.images.length; i++) if (this.images[i]!.isAllocated(b)) (own ??= []).push(i);
+    return own ?? NONE;
   }
 
   /**
@@ -44,7 +53,7 @@ export class VhdDisk implements LayeredDisk {
    * With `confine`, every parent must lie in that directory (an SR's): an image brought in from
    * outside cannot name another SR's image, or any file of the host, as its parent.
    */
-  static async open(path: string, opts: { readOnly: boolean; confine?: string }): Promise<VhdDisk> {
+  static async open(path: string, opts: { readOnly: boolean; confine?: string; settle?: () => Promise<void> }): Promise<VhdDisk> {
     const images: VhdImage[] = [];
     try {
       let image = await VhdImage.open(path, { readOnly: opts.readOnly });
@@ -74,16 +83,24 @@ export class VhdDisk implements LayeredDisk {
       await Promise.all(images.map((i) => i.close().catch(() => {})));
       throw e;
     }
-    return new VhdDisk(images, opts.readOnly);
+    const disk = new VhdDisk(images, opts.readOnly);
+    // What its first flush waits for (a rename that made it a VDI's image, made durable).
+    disk.#settle = opts.settle;
+    return disk;
   }
 
   /**
-   * A new leaf at `path` over the images of `below`, a disk in use whose leaf just became the
+   * A new leaf at `path` over the images of `below`, a disk in use whose leaf is becoming the
    * new leaf's parent (a snapshot under a running guest): no file of `below` is opened again,
-   * and what its images cached stays true, as they are only read from now on.
+   * and what its images cached stays true, as they are only read once the new disk serves.
+   * It is made before the guest's I/O pauses, so blocks `below` allocates until then are
+   * passed up to it. `settle` is what its first flush waits for (the parent's own flush, the
+   * snapshot's rename made durable): a flush of the new disk covers the writes made before it.
+   * `drop()` closes only the new leaf (the snapshot was abandoned; `below` goes on).
    */
-  static async overDisk(path: string, below: VhdDisk): Promise<VhdDisk> {
+  static async overDisk(path: string, below: VhdDisk, settle?: () => Promise<void>): Promise<{ disk: VhdDisk; drop(): Promise<void> }> {
     const leaf = await VhdImage.open(path, { readOnly: false });
+    let disk: VhdDisk;
     try {
       const parent = below.images[0]!;
       if (leaf.type !== 'differencing' || uuidString(leaf.header!.parentUuid) !== uuidString(parent.uuid)) {
@@ -91,11 +108,21 @@ export class VhdDisk implements LayeredDisk {
       }
       if (leaf.blockSize !== parent.blockSize) throw new VhdError(path, 'dynamic header block size', `${leaf.blockSize} differs from its parent's ${parent.blockSize}`);
       if (below.images.length + 1 > VHD_MAX_CHAIN) throw new VhdError(path, 'chain', `would be deeper than ${VHD_MAX_CHAIN} images`, 'EMLINK');
-      return new VhdDisk([leaf, ...below.images], false);
+      if (below.#above) throw new XenError('EBUSY', `${parent.path}: another disk is being made over it`);
+      disk = new VhdDisk([leaf, ...below.images], false, below.#owners);
     } catch (e) {
       await leaf.close().catch(() => {});
       throw e;
     }
+    disk.#settle = settle;
+    below.#above = disk;
+    return {
+      disk,
+      drop: async () => {
+        if (below.#above === disk) below.#above = undefined;
+        await leaf.close();
+      },
+    };
   }
 
   async *leafExtents(): AsyncGenerator<readonly [number, number]> {
@@ -204,9 +231,19 @@ export class VhdDisk implements LayeredDisk {
   /** Once the leaf has a block (even if its footer's move then failed), reads start there. */
   #noteAllocated(b: number): void {
     if (this.#leaf.isAllocated(b) && this.#owners[b]![0] !== 0) this.#owners[b] = [0, ...this.#owners[b]!];
+    if (this.#above) this.#above.#owners[b] = this.#above.#ownersOf(b);
   }
 
   async flush(): Promise<void> {
+    if (this.#settle) {
+      const settle = this.#settle;
+      this.#settled ??= settle().catch((e: unknown) => {
+        this.#settled = undefined;
+        throw e;
+      });
+      await this.#settled;
+      if (this.#settle === settle) this.#settle = undefined;
+    }
     await this.#leaf.flush();
   }
 
@@ -232,6 +269,10 @@ async function findParent(image: VhdImage): Promise<string> {
 function isInside(path: string, dir: string): boolean {
   const rel = relative(dir, path);
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+function shift(own: readonly number[]): readonly number[] {
+  return own.length === 0 ? NONE : own.map((i) => i + 1);
 }
 
 function zero(bufs: readonly Uint8Array[]): void {

@@ -40,7 +40,7 @@ test('os.tcpip: one stack per vif on os.time, statically configured, talking TCP
   assert.equal(got.bytes().toString(), 'hello guest');
 });
 
-test('os.tcpip timers (clockFromTime over os.time): a cancelled timer leaves no sleeper behind', () => {
+test('os.tcpip timers (clockFromTime over os.time): a cancelled timer leaves no sleeper behind', async () => {
   const time = new GuestTime({ setTimer: () => undefined } as unknown as Hypercalls);
   const clock = clockFromTime(time);
   // TCP re-arms its timers all the time: each arming cancels the last.
@@ -48,6 +48,7 @@ test('os.tcpip timers (clockFromTime over os.time): a cancelled timer leaves no 
   const kept = clock.setTimer(60_000, () => undefined);
   assert.equal(time.sleepers, 1);
   kept.cancel();
+  await Promise.resolve(); // the sleep goes once the turn's re-arming is over
   assert.equal(time.sleepers, 0);
 });
 

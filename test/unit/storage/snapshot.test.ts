@@ -5,16 +5,20 @@
 // a snapshot under a guest writing through blkfront loses no acknowledged write; kill -9 at
 // every step of a coalesce leaves a chain that reads the same and the next run finishes it.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { link, mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isXenError } from '../../../src/errors.js';
-import { collectGarbage } from '../../../src/storage/gc.js';
+import { collectGarbage, recover } from '../../../src/storage/gc.js';
+import { JOURNAL_DIR } from '../../../src/storage/journal.js';
 import { imageFormat } from '../../../src/storage/open.js';
 import { BASE_NAME, PARENT_KEY } from '../../../src/storage/snapshot.js';
-import { srPath } from '../../../src/storage/sr.js';
+import { CREATED_KEY, srPath } from '../../../src/storage/sr.js';
+import { createVhd } from '../../../src/storage/vhd/create.js';
 import { Vdis, type VdiView } from '../../../src/storage/vdi.js';
 import { vdiLiveDisks } from '../../../src/toolstack/devices.js';
 import { connected } from '../../support/blk.js';
@@ -175,6 +179,61 @@ test('a snapshot under a guest writing through blkfront: no acknowledged write l
       assert.ok(g <= genAtSnap, `snapshot: sector ${sector} has generation ${g}, written after the snapshot (${genAtSnap})`);
     }
   }, true);
+  await r.db.close();
+});
+
+test('a VDI sr-scan found, snapshotted: its new leaf is xenode\'s, so the collector coalesces the chain; the found image keeps being the user\'s', async () => {
+  const r = rig();
+  await mkdir(r.images, { recursive: true });
+  await createVhd(join(r.images, 'by-hand.vhd'), { type: 'dynamic', size: 16 * 2 ** 20 });
+  const sr = await r.storage.resolve('default');
+  await r.vdis.scan('default');
+  await r.vdis.collectGarbage(sr, { duty: 1 });
+  const found = await view(r, 'by-hand.vhd');
+  assert.notEqual(found.record.other_config[CREATED_KEY], 'true');
+  await io(r, found, (d) => Promise.resolve(d.write(0, [fill(0, 16, 1)])));
+  const snap = await r.vdis.snapshot(found.record.uuid, { name: 's', clone: false });
+  const base = (await r.vdis.list()).find((v) => v.record.name_label === BASE_NAME)!;
+  assert.equal((await view(r, found.record.uuid)).record.other_config[CREATED_KEY], 'true', 'the leaf is an image xenode made');
+  assert.notEqual(base.record.other_config[CREATED_KEY], 'true', 'the base is the image sr-scan found');
+  await io(r, found, (d) => Promise.resolve(d.write(8, [fill(8, 16, 2)])));
+  await r.vdis.destroy(snap.record.uuid);
+  const report = await r.vdis.collectGarbage(sr, { duty: 1 });
+  const all = await r.vdis.list();
+  assert.deepEqual(all.map((v) => v.record.uuid), [found.record.uuid], `coalesced: ${JSON.stringify(report)}`);
+  assert.equal(all[0]!.record.sm_config[PARENT_KEY], undefined);
+  assert.notEqual(all[0]!.record.other_config[CREATED_KEY], 'true', 'coalesced into the found image: the user\'s again');
+  assert.deepEqual(readdirSync(r.images).filter((f) => !f.startsWith('.')), ['by-hand.vhd']);
+  await reads(r, all[0]!, 0, Buffer.concat([fill(0, 8, 1), fill(8, 16, 2)]), 'the VDI after the coalesce');
+  assert.equal((await r.vdis.destroy(found.record.uuid)).kept, join(r.images, 'by-hand.vhd'), 'vdi-destroy keeps the found image');
+  await r.db.close();
+});
+
+test('a power cut that kept a snapshot\'s records but not its rename: recovery puts the VDI back on its image and drops both records', async () => {
+  const r = rig();
+  const root = await r.vdis.create({ sr: 'default', name: 'root', size: '16M', format: 'vhd' });
+  await io(r, root, (d) => Promise.resolve(d.write(0, [fill(0, 16, 1)])));
+  const snap = await r.vdis.snapshot('root', { name: 's', clone: false });
+  const base = (await r.vdis.list()).find((v) => v.record.name_label === BASE_NAME)!;
+  // What the disk may hold after the cut: the records committed, the directory as it was
+  // before the rename (the VDI's name still the old image's, the new leaf under its
+  // temporary name), and the journal, whose removal came last.
+  const tmp = `.snapshot-${snap.record.uuid}.vhd`;
+  await rename(join(r.images, root.record.location), join(r.images, tmp));
+  await link(join(r.images, base.record.location), join(r.images, root.record.location));
+  await mkdir(join(r.images, JOURNAL_DIR), { recursive: true });
+  await writeFile(join(r.images, JOURNAL_DIR, `${randomUUID()}.json`), JSON.stringify({
+    op: 'snapshot', vdi: root.record.uuid, format: 'vhd', leaf: root.record.location, tmp,
+    base: { uuid: base.record.uuid, location: base.record.location },
+    child: { uuid: snap.record.uuid, location: snap.record.location, name: 's', description: '', clone: false, time: snap.record.snapshot_time },
+  }));
+  const sr = await r.storage.resolve('default');
+  await recover(r.db, sr, r.images);
+  const all = await r.vdis.list();
+  assert.deepEqual(all.map((v) => v.record.uuid), [root.record.uuid], 'the base and snapshot records are gone');
+  assert.equal(all[0]!.record.sm_config[PARENT_KEY], undefined, 'the VDI has no parent again');
+  assert.deepEqual(readdirSync(r.images).filter((f) => !f.startsWith('.')), [root.record.location]);
+  await reads(r, all[0]!, 0, fill(0, 16, 1), 'the VDI after recovery');
   await r.db.close();
 });
 

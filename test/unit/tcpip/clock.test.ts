@@ -1,23 +1,66 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clockFromTime, TimerSlot } from '../../../src/tcpip/clock.js';
+import { clockFromTime, DeadlineClock, TimerSlot } from '../../../src/tcpip/clock.js';
 import { ManualClock } from '../../support/tcpip-link.js';
 
-test('clockFromTime: now in ms from the monotonic clock; timers are sleeps, cancelled ones do not fire', async () => {
+test('clockFromTime: now in ms from the monotonic clock; one sleep for the earliest deadline; cancelled timers do not fire', async () => {
   let ns = 5_000_000n;
-  const sleeps: { ms: number; wake: () => void }[] = [];
-  const clock = clockFromTime({ monotonic: () => ns, sleep: (ms) => new Promise((wake) => sleeps.push({ ms, wake })) });
+  const sleeps: { ms: number; wake: () => void; signal: AbortSignal | undefined }[] = [];
+  const clock = clockFromTime({
+    monotonic: () => ns,
+    sleep: (ms, opts) => new Promise((wake) => sleeps.push({ ms, wake, signal: opts?.signal })),
+  });
+  const tick = () => new Promise((r) => setImmediate(r));
   assert.equal(clock.now(), 5);
   ns = 7_500_000n;
   assert.equal(clock.now(), 7.5);
   const fired: string[] = [];
   clock.setTimer(10, () => fired.push('a'));
   const b = clock.setTimer(20, () => fired.push('b'));
+  clock.setTimer(30, () => fired.push('c'));
   b.cancel();
-  assert.deepEqual(sleeps.map((s) => s.ms), [10, 20]);
-  for (const s of sleeps) s.wake();
-  await new Promise((r) => setImmediate(r));
-  assert.deepEqual(fired, ['a']);
+  assert.deepEqual(sleeps.map((s) => s.ms), [10], 'later deadlines ride on the sleep already there');
+  clock.setTimer(5, () => fired.push('d'));
+  assert.deepEqual(sleeps.map((s) => s.ms), [10, 5], 'an earlier deadline moves the sleep');
+  assert.equal(sleeps[0]!.signal?.aborted, true);
+  ns = 12_500_000n;
+  sleeps[1]!.wake();
+  await tick();
+  assert.deepEqual(fired, ['d']);
+  assert.deepEqual(sleeps.map((s) => s.ms), [10, 5, 5], 'then a sleep for the next deadline (a at 17.5)');
+  ns = 37_500_000n;
+  sleeps[2]!.wake();
+  await tick();
+  assert.deepEqual(fired, ['d', 'a', 'c'], 'everything due, in deadline order; b was cancelled');
+  assert.equal(sleeps.length, 3, 'nothing armed, no sleep');
+});
+
+test('DeadlineClock: re-arming per segment costs no host timer; the last cancel lets the host timer go', async () => {
+  const host: { ms: number; cancelled: boolean; fn: () => void }[] = [];
+  let now = 0;
+  const clock = new DeadlineClock(() => now, (ms, fn) => {
+    const h = { ms, cancelled: false, fn };
+    host.push(h);
+    return { cancel: () => { h.cancelled = true; } };
+  });
+  const slot = new TimerSlot(clock);
+  let fired = 0;
+  for (let i = 0; i < 10_000; i++) {
+    now = i / 100;
+    slot.arm(200, () => fired++);
+  }
+  assert.equal(host.length, 1, 'one host timer for 10,000 arms');
+  assert.equal(clock.pending, 1);
+  now = 150;
+  host[0]!.fn();
+  assert.equal(fired, 0, 'woken before the live deadline: nothing fires');
+  assert.equal(host.length, 2);
+  assert.ok(Math.abs(host[1]!.ms - (99.99 + 200 - 150)) < 1e-6, 'the next host timer is for the live deadline');
+  slot.cancel();
+  assert.equal(host[1]!.cancelled, false, 'not within the turn: TCP cancels and re-arms in one go');
+  await Promise.resolve();
+  assert.equal(host[1]!.cancelled, true, 'idle: no host timer left');
+  assert.equal(clock.pending, 0);
 });
 
 test('TimerSlot: arming again replaces the pending timer; ensure keeps an earlier deadline', () => {

@@ -26,6 +26,7 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   networkList: { domain: 'g' },
   networkForward: { domain: 'g', spec: 'tcp:8080:80', remove: true },
   networkForwardList: { domain: 'g' },
+  networkGateway: { bridge: 'xenbr0', restrict: 'on' },
   consoleLog: { domain: 'g' },
   info: {},
   dmesg: { clear: true },

@@ -27,7 +27,7 @@ function rigWithDriverDomain(t: import('node:test').TestContext) {
 
 test('vif= with backend=NAME: libxl nodes and permissions on both ends, then network-list and network-detach by MAC', async (t) => {
   const { rig, dd, g, host, serve } = rigWithDriverDomain(t);
-  const spec = parseVifSpec(`mac=00:16:3e:01:02:03,bridge=xenbr0.20,backend=${dd.domain.name},rate=10Mb/s,ip=10.0.0.2`);
+  const spec = parseVifSpec(`mac=00:16:3e:01:02:03,bridge=xenbr0.20,backend=${dd.domain.name},rate=10Mb/s,ip=10.0.0.2,locking-mode=unlocked`);
   const served = serve(0);
   const nic = await within(attachVif(host, g.domid, { ...spec, devid: 0 }), 'attach');
   await served;
@@ -36,8 +36,10 @@ test('vif= with backend=NAME: libxl nodes and permissions on both ends, then net
   const r = (p: string) => rig.xs0.read(p);
   assert.deepEqual(
     [await r(`${be}/frontend`), await r(`${be}/frontend-id`), await r(`${be}/online`), await r(`${be}/state`), await r(`${be}/mac`),
-      await r(`${be}/bridge`), await r(`${be}/handle`), await r(`${be}/type`), await r(`${be}/rate`), await r(`${be}/ip`), await r(`${be}/script`)],
-    [fe, String(g.domid), '1', String(XenbusState.Initialising), '00:16:3e:01:02:03', 'xenbr0.20', '0', 'vif', '62500,50000', '10.0.0.2', '/etc/xen/scripts/vif-bridge'],
+      await r(`${be}/bridge`), await r(`${be}/handle`), await r(`${be}/type`), await r(`${be}/rate`), await r(`${be}/ip`), await r(`${be}/script`),
+      await r(`${be}/locking-mode`)],
+    [fe, String(g.domid), '1', String(XenbusState.Initialising), '00:16:3e:01:02:03', 'xenbr0.20', '0', 'vif', '62500,50000', '10.0.0.2', '/etc/xen/scripts/vif-bridge',
+      'unlocked'],
   );
   assert.deepEqual([await r(`${fe}/backend`), await r(`${fe}/backend-id`), await r(`${fe}/state`), await r(`${fe}/handle`), await r(`${fe}/mac`)],
     [be, String(dd.domid), String(XenbusState.Initialising), '0', '00:16:3e:01:02:03']);
@@ -52,6 +54,7 @@ test('vif= with backend=NAME: libxl nodes and permissions on both ends, then net
   await served2;
   assert.match(second.mac, /^00:16:3e:[0-7][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}$/);
   assert.equal(await r(`/local/domain/${dd.domid}/backend/vif/${g.domid}/1/bridge`), 'xenbr0');
+  assert.equal(await rig.xs0.exists(`/local/domain/${dd.domid}/backend/vif/${g.domid}/1/locking-mode`), false, "no locking-mode: the backend's default");
   assert.deepEqual((await listVifs(host, g.domid)).map((n) => n.devid), [0, 1]);
   assert.equal(await detachVif(host, g.domid, '00:16:3E:01:02:03'), 0);
   assert.equal(await rig.xs0.exists(fe), false);

@@ -21,11 +21,12 @@ test("the man page's examples", () => {
 
 test('every key', () => {
   assert.deepEqual(parseVifSpec('mac=02:00:00:00:00:01, bridge=br1,backend=netdom,vifname=web0,model=e1000,' +
-    'type=ioemu,ip=10.0.0.2 fd00::2/64,rate=10Mb/s,mtu=9000,script=vif-route,gatewaydev=eth0,devid=3,untrusted'), {
+    'type=ioemu,ip=10.0.0.2 fd00::2/64,rate=10Mb/s,mtu=9000,script=vif-route,gatewaydev=eth0,devid=3,untrusted,locking-mode=unlocked'), {
     mac: '02:00:00:00:00:01', bridge: 'br1', backend: 'netdom', vifname: 'web0', model: 'e1000', type: 'ioemu',
     ip: '10.0.0.2 fd00::2/64', rate: { bytesPerInterval: 62500, intervalUsecs: 50000 }, mtu: 9000,
-    script: 'vif-route', gatewaydev: 'eth0', devid: 3, trusted: false,
+    script: 'vif-route', gatewaydev: 'eth0', devid: 3, trusted: false, lockingMode: 'unlocked',
   });
+  assert.equal(parseVifSpec('locking-mode=locked').lockingMode, 'locked');
   assert.equal(parseVifSpec('netdev=eth1').gatewaydev, 'eth1');
   assert.equal(parseVifSpec('trusted').trusted, true);
   assert.equal(parseVifSpec('script=/etc/xen/scripts/vif-x=y').script, '/etc/xen/scripts/vif-x=y');
@@ -79,6 +80,8 @@ test('what is wrong is said', () => {
   refuses('netdev=a,gatewaydev=b', /gatewaydev \(netdev\) is given twice/);
   refuses('trusted,untrusted', /given twice/);
   refuses('type=virtio', /unknown type 'virtio'/);
+  refuses('locking-mode=disabled', /unknown locking-mode 'disabled': use locked or unlocked/);
+  refuses('locking-mode=locked,locking-mode=unlocked', /locking-mode is given twice/);
   refuses('mtu=67', /mtu must be a decimal integer from 68 to 65535/);
   refuses('mtu=65536', /mtu/);
   refuses('mtu=0x5dc', /mtu/);

@@ -227,6 +227,26 @@ export class BlkBack {
     return run;
   }
 
+  /**
+   * Switch to `next` without pausing the guest's I/O (a snapshot, whose new disk reads what the
+   * old one wrote however late): requests taken from now on go to `next`, those in flight finish
+   * on the old disk. Refused if the disk served is no longer `old`. Resolves once the switch is
+   * made, with how long it took (ms) and `drained`, which resolves once the old disk has no
+   * request left; a later switch waits for that.
+   */
+  swapDisk(next: Disk, old: Disk): Promise<{ pausedMs: number; drained: Promise<void> }> {
+    const run = this.#switching.then(() => {
+      const t0 = performance.now();
+      if (this.#disk !== old) throw new XenError('EBUSY', `${this.dir}: the disk served changed meanwhile`);
+      if (next.sectors !== old.sectors) throw new XenError('EINVAL', `${this.dir}: the new disk has ${next.sectors} sectors, not ${old.sectors}`);
+      this.#disk = next;
+      const drained = Promise.all((this.#conn?.queues ?? []).map((q) => q.swap(next))).then(() => undefined);
+      return { pausedMs: performance.now() - t0, drained };
+    });
+    this.#switching = run.then((r) => r.drained).catch(() => {});
+    return run;
+  }
+
   /** Take the device away: disconnect, stop following the frontend, close the disk. */
   close(): Promise<void> {
     return this.#life.close();

@@ -99,6 +99,10 @@ export class BackQueue {
   /** Paused for a disk switch: requests stay in the ring; `#idle` hears when the last in flight is answered. */
   #paused = false;
   #idle: (() => void) | null = null;
+  /** Bumped by each swap: a request remembers the one it was taken in. */
+  #era = 0;
+  /** Requests of the era before the last swap still in flight on the old disk, and who waits for them. */
+  #old: { left: number; done: () => void } | null = null;
   #logged = 0;
 
   constructor(o: BackQueueOptions) {
@@ -351,6 +355,7 @@ export class BackQueue {
       return;
     }
     this.#inflight++;
+    const era = this.#era;
     result.then(
       () => BLKIF_RSP_OKAY,
       (e: unknown) => {
@@ -361,6 +366,10 @@ export class BackQueue {
       this.#release(held);
       this.#respond(req.id, req.operation, status);
       this.#inflight--;
+      if (era !== this.#era && this.#old && --this.#old.left === 0) {
+        this.#old.done();
+        this.#old = null;
+      }
       if (this.#barrier === 'running' && this.#inflight === 0) this.#barrier = null;
       this.#afterCompletion();
     });
@@ -418,6 +427,18 @@ export class BackQueue {
     this.#paused = false;
     this.#idle = null;
     this.service();
+  }
+
+  /**
+   * Serve `disk` from the next request on, without pausing: requests in flight finish on the
+   * old disk, and the promise resolves once they have. The caller waits for that before a
+   * second swap (only the last era's requests are told apart).
+   */
+  swap(disk: Disk): Promise<void> {
+    this.#disk = disk;
+    this.#era++;
+    if (this.#inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.#old = { left: this.#inflight, done: resolve }));
   }
 
   /** Stop consuming and wait for requests in flight; the caller then unmaps the ring and the pool. */

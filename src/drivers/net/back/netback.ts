@@ -22,7 +22,7 @@ import { Credit } from './credit.js';
 import { CtrlRing, QueueSelector } from './ctrl.js';
 import { McastFilter } from './mcast.js';
 import { emptyNetbackStats, type NetbackStats } from './stats.js';
-import { RxPath, type RxFeatures } from './rx.js';
+import { RX_QUEUE_DEFAULTS, RxPath, type RxFeatures, type RxQueueLimits } from './rx.js';
 import { TxPath } from './tx.js';
 
 export interface NetbackOptions {
@@ -33,6 +33,8 @@ export interface NetbackOptions {
    * One vif is let off by its backend node locking-mode=unlocked (see VIF_BACKEND_XS).
    */
   readonly macSpoof?: boolean;
+  /** The rx queue's bound and timeouts (xen-netback's rx_queue_max, rx_drain/stall_timeout_msecs). */
+  readonly rxQueue?: Partial<RxQueueLimits>;
 }
 
 interface Queue {
@@ -52,6 +54,8 @@ interface Connection {
   ctrlPort: BoundPort | null;
   readonly features: PortFeatures;
   port: SwitchPort | null;
+  /** Queues stalled now (vif->stalled_queues): the carrier is off while any is. */
+  stalledQueues: number;
 }
 
 const MAX_EVTCHN_PORT = 0xffff;
@@ -68,6 +72,7 @@ export class NetBack implements PortDevice {
   readonly #switch: VirtualSwitch;
   readonly #maxQueues: number;
   readonly #macSpoof: boolean;
+  readonly #rxLimits: RxQueueLimits;
   readonly #life: BackendLifecycle;
   #conn: Connection | null = null;
   /** Why the frontend was disabled as malicious, until it reconnects. */
@@ -83,6 +88,7 @@ export class NetBack implements PortDevice {
     this.name = name;
     this.#maxQueues = opts.maxQueues ?? DEFAULT_MAX_QUEUES;
     this.#macSpoof = opts.macSpoof ?? false;
+    this.#rxLimits = { ...RX_QUEUE_DEFAULTS, ...opts.rxQueue };
     const log = ctx.log ?? (() => {});
     this.#log = (line) => log(`netback ${name}: ${line}`);
     const be = this;
@@ -134,6 +140,22 @@ export class NetBack implements PortDevice {
     return this.#conn?.queues.length ?? 0;
   }
 
+  /** netif_carrier_ok: connected, not disabled, and no rx queue stalled. */
+  get carrier(): boolean {
+    return this.#conn !== null && this.#disabled === null && this.#conn.stalledQueues === 0;
+  }
+
+  /** Frames held for the frontend in all its rx queues, and their bytes. */
+  get rxHeld(): { frames: number; bytes: number } {
+    const sum = { frames: 0, bytes: 0 };
+    for (const q of this.#conn?.queues ?? []) {
+      const h = q.rx.held;
+      sum.frames += h.frames;
+      sum.bytes += h.bytes;
+    }
+    return sum;
+  }
+
   // ---------------- PortDevice ----------------
 
   get features(): PortFeatures {
@@ -142,7 +164,8 @@ export class NetBack implements PortDevice {
 
   deliver(frame: Uint8Array, info: NetFrameInfo): boolean {
     const conn = this.#conn;
-    if (!conn || this.#disabled !== null) {
+    // Carrier off (a stalled queue): dropped here, before any queue holds it.
+    if (!conn || this.#disabled !== null || conn.stalledQueues !== 0) {
       this.stats.txDropped++;
       return false;
     }
@@ -208,7 +231,7 @@ export class NetBack implements PortDevice {
     const selector = new QueueSelector(nq);
     const mcast = new McastFilter();
     mcast.enabled = await flag(NETIF_XS.requestMulticastControl);
-    const conn: Connection = { queues: [], rings: [], selector, mcast, watches: [], ctrl: null, ctrlPort: null, features, port: null };
+    const conn: Connection = { queues: [], rings: [], selector, mcast, watches: [], ctrl: null, ctrlPort: null, features, port: null, stalledQueues: 0 };
     this.#conn = conn;
     this.#disabled = null;
     const onFatal = (why: string) => this.#disable(why);
@@ -234,8 +257,24 @@ export class NetBack implements PortDevice {
         notify: () => txPort.notify(),
         output: (frame, info) => conn.port?.input(frame, info),
       });
-      const rx = new RxPath({ ...common, ring: new BackRing(rxMapped.bytes, NETIF_RX_SLOT_SIZE), features: rxFeatures, notify: () => rxPort.notify() });
-      txPort.onEvent(() => tx.service());
+      const rx = new RxPath({
+        ...common,
+        ring: new BackRing(rxMapped.bytes, NETIF_RX_SLOT_SIZE),
+        features: rxFeatures,
+        limits: this.#rxLimits,
+        notify: () => rxPort.notify(),
+        onStall: (stalled) => this.#stall(conn, stalled),
+      });
+      // The rx event says buffers were posted (xenvif_rx_interrupt); one channel carries both.
+      if (split === undefined) {
+        txPort.onEvent(() => {
+          tx.service();
+          rx.service();
+        });
+      } else {
+        txPort.onEvent(() => tx.service());
+        rxPort.onEvent(() => rx.service());
+      }
       conn.queues.push({ tx, rx, ports: split === undefined ? [txPort] : [txPort, rxPort] });
     }
     if (await flag(NETIF_XS.featureCtrlRing)) await this.#connectCtrl(conn);
@@ -299,6 +338,14 @@ export class NetBack implements PortDevice {
   /** The rate each queue's transmit runs at now (null: unlimited). */
   get rate(): NetRate | null {
     return this.#conn?.queues[0]?.tx.rate ?? null;
+  }
+
+  /** xenvif_queue_carrier_off/on: the carrier is off while any queue is stalled. */
+  #stall(conn: Connection, stalled: boolean): void {
+    const before = conn.stalledQueues;
+    conn.stalledQueues += stalled ? 1 : -1;
+    if (before === 0 && stalled) this.#log('Guest Rx stalled');
+    if (conn.stalledQueues === 0 && !stalled) this.#log('Guest Rx ready');
   }
 
   /** xenvif_fatal_tx_err: the frontend is malicious; the vif stops until it reconnects. */

@@ -1,8 +1,14 @@
-// Guest receive: the rx ring of one queue (xen-netback's xenvif_rx_action, by copy: feature-rx-copy).
-// A frame from the switch is copied at once into buffers the frontend posted, or dropped and
-// counted when there are not enough: nothing waits in netback, so a frontend that keeps one
-// slot free forever costs no memory (XSA-392). Responses go out once per batch (the frames
-// the switch delivers in one turn), with ring.h's event hold-off.
+// Guest receive: the rx ring of one queue (xen-netback's rx.c, by copy: feature-rx-copy).
+// A frame from the switch is copied at once into buffers the frontend posted when nothing waits
+// before it; otherwise it joins the queue (xenvif_rx_queue_tail), which holds at most
+// rx_queue_max bytes: a frame that finds the queue at the bound is dropped and counted, so a
+// frontend that keeps one slot free forever holds that much backend memory and no more
+// (XSA-392). Held frames go out in order as the frontend posts buffers (its rx event), and are
+// dropped once older than the drain timeout (xenvif_rx_queue_drop_expired). A queue whose head
+// has waited for buffers longer than the stall timeout since the last frame went in is stalled:
+// netback turns the vif's carrier off, so the switch's frames are dropped at once, until the
+// frontend has the buffers again (xenvif_queue_carrier_off/on). Responses go out once per batch
+// (the frames of one turn), with ring.h's event hold-off.
 import {
   NETIF_RSP_ERROR, NETIF_RX_SLOT_SIZE, NETRXF_csum_blank, NETRXF_data_validated, NETRXF_extra_info, NETRXF_more_data,
   XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_HASH,
@@ -11,7 +17,7 @@ import {
 } from '../../../abi/netif.js';
 import { LE } from '../../../abi/fields.js';
 import { gntstName } from '../../../abi/grant_table.js';
-import type { BackRing } from '../../../abi/ring.js';
+import { SRING_REQ_EVENT, type BackRing } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
 import { GrantCopyBatch } from '../../../hypervisor/grant.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
@@ -20,6 +26,32 @@ import type { NetbackStats } from './stats.js';
 
 /** The most rx buffers one frame takes (a GSO super-frame). */
 const RX_MAX_SLOTS = rxSlotsFor(GSO_MAX_SIZE);
+
+/** xen-netback's defaults: XENVIF_RX_QUEUE_BYTES, rx_drain_timeout_msecs, rx_stall_timeout_msecs. */
+export const RX_QUEUE_DEFAULTS = { queueMax: (256 / 2) * PAGE_SIZE, drainTimeoutMs: 10_000, stallTimeoutMs: 60_000 } as const;
+
+export interface RxQueueLimits {
+  /** rx_queue_max: bytes held for the frontend at most. */
+  readonly queueMax: number;
+  /** A held frame older than this is dropped (rx_drain_timeout_msecs). */
+  readonly drainTimeoutMs: number;
+  /** No buffers for the held head this long since the last frame went in: stalled (rx_stall_timeout_msecs; 0: never). */
+  readonly stallTimeoutMs: number;
+}
+
+/** A frame held for the frontend: a copy, since the switch's views are valid during the call only. */
+interface Held {
+  readonly frame: Uint8Array;
+  readonly info: NetFrameInfo;
+  readonly hashType: number;
+  readonly hashValue: number;
+  readonly expires: number;
+  /** The GSO it goes out with (none if the frontend did not negotiate it). */
+  readonly gso: NetFrameInfo['gso'];
+  readonly dataSlots: number;
+  /** Rx slots it takes with its extra-infos (rx_slots_needed). */
+  readonly needed: number;
+}
 
 export interface RxFeatures {
   /** feature-sg: a frame may span several rx buffers. */
@@ -39,6 +71,11 @@ export interface RxPathOptions {
   readonly notify: () => void;
   /** The frontend published an impossible req_prod: disable the vif. */
   readonly onFatal: (why: string) => void;
+  /** The queue stalled (true) or is ready again (false): the vif's carrier follows. */
+  readonly onStall: (stalled: boolean) => void;
+  readonly limits: RxQueueLimits;
+  /** A clock in ms; performance.now by default. */
+  readonly now?: () => number;
   readonly log: (line: string) => void;
 }
 
@@ -53,6 +90,20 @@ export class RxPath {
   readonly #ids = new Uint16Array(RX_MAX_SLOTS);
   readonly #gso: NetifExtraGso = { kind: 'gso', type: XEN_NETIF_EXTRA_TYPE_GSO, flags: 0, size: 0, gsoType: 0, features: 0 };
   readonly #hash: NetifExtraHash = { kind: 'hash', type: XEN_NETIF_EXTRA_TYPE_HASH, flags: 0, hashType: 0, algorithm: XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, value: 0 };
+  /** The shared ring's header, for req_event. */
+  readonly #words: Int32Array;
+  readonly #now: () => number;
+  /** The rx queue: held frames from #head on, and their bytes (rx_queue_len). */
+  #held: Held[] = [];
+  #head = 0;
+  #heldBytes = 0;
+  /** When a frame last went in while frames were held (last_rx_time). */
+  #lastRx = 0;
+  /** Frames went in since the queue was last empty: the stall clock starts from the first held one. */
+  #wentIn = false;
+  #stalled = false;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Infinity;
   #pushQueued = false;
   #stopped = false;
   #logged = 0;
@@ -60,12 +111,27 @@ export class RxPath {
   constructor(o: RxPathOptions) {
     this.#o = o;
     this.#ring = o.ring;
+    const b = o.ring.bytes;
+    this.#words = new Int32Array(b.buffer, b.byteOffset, SRING_REQ_EVENT / 4 + 1);
+    this.#now = o.now ?? (() => performance.now());
+    this.#lastRx = this.#now();
+  }
+
+  /** Frames held for the frontend, and their bytes. */
+  get held(): { frames: number; bytes: number } {
+    return { frames: this.#held.length - this.#head, bytes: this.#heldBytes };
+  }
+
+  get stalled(): boolean {
+    return this.#stalled;
   }
 
   /**
-   * Copy `frame` into the frontend's posted buffers; false (dropped, counted) when it has too
-   * few. `hashType` >= 0: the frontend's Toeplitz hash of the frame (see QueueSelector), which
-   * goes with it as a HASH extra-info, after the GSO one if any (xenvif_rx_next_skb).
+   * Take `frame` for the frontend (xenvif_start_xmit): copied into its posted buffers now when
+   * nothing is held before it and it has enough, else held; false (dropped, counted) when the
+   * queue is at its bound or the frame is not one this frontend can take. `hashType` >= 0: the
+   * frontend's Toeplitz hash of the frame (see QueueSelector), which goes with it as a HASH
+   * extra-info, after the GSO one if any (xenvif_rx_next_skb).
    */
   deliver(frame: Uint8Array, info: NetFrameInfo, hashType = -1, hashValue = 0): boolean {
     const stats = this.#o.stats;
@@ -73,32 +139,144 @@ export class RxPath {
       stats.txDropped++;
       return false;
     }
-    const ring = this.#ring;
-    const rp = ring.reqProd;
-    if (ring.requestProdOverflow(rp)) {
-      this.stop();
-      this.#o.onFatal(`rx ${ring.requestProdOverflowMessage(rp)}`);
-      stats.txDropped++;
-      return false;
-    }
     const f = this.#o.features;
     const gso = info.gso && ((info.gso.type === 1 && f.gsoTcpv4) || (info.gso.type === 2 && f.gsoTcpv6)) ? info.gso : undefined;
     const dataSlots = rxSlotsFor(frame.length);
-    const extras = (gso ? 1 : 0) + (hashType >= 0 ? 1 : 0);
-    const needed = dataSlots + extras;
     if ((dataSlots > 1 && !f.sg) || (info.gso && !gso) || dataSlots > RX_MAX_SLOTS) {
       // The switch splits GSO frames for ports without it; one that still arrives is not ours to take.
       stats.txDropped++;
       return false;
     }
-    if (ring.hasUnconsumedRequests() < needed) {
-      // Ask to be woken when enough buffers are posted (xenvif_rx_ring_slots_available); the
-      // switch's next frame finds them. The frame is not kept.
-      ring.finalCheckForRequests(Math.min(needed, ring.nrEnts));
+    const needed = dataSlots + (gso ? 1 : 0) + (hashType >= 0 ? 1 : 0);
+    if (this.#head === this.#held.length) {
+      const room = this.#room(needed);
+      if (room < 0) return false;
+      if (room > 0) {
+        this.#wentIn = true;
+        return this.#copyOut(frame, info, hashType, hashValue, dataSlots, gso);
+      }
+    }
+    // xenvif_rx_queue_tail: held while under the bound, else dropped.
+    if (this.#heldBytes >= this.#o.limits.queueMax) {
       stats.txDropped++;
       return false;
     }
-    // The buffers, then one copy batch into them, then the responses in ring order.
+    const now = this.#now();
+    if (this.#head === this.#held.length && this.#wentIn) {
+      this.#wentIn = false;
+      this.#lastRx = now;
+    }
+    this.#held.push({ frame: frame.slice(), info, hashType, hashValue, expires: now + this.#o.limits.drainTimeoutMs, gso, dataSlots, needed });
+    this.#heldBytes += frame.length;
+    this.#arm(now);
+    return true;
+  }
+
+  /**
+   * The frontend posted buffers, or a held frame's time is up (xenvif_kthread_guest_rx's pass):
+   * held frames go out while there is room, expired ones are dropped, the stall state follows.
+   */
+  service(): void {
+    if (this.#stopped || this.#head === this.#held.length && !this.#stalled) return;
+    let now = 0;
+    for (;;) {
+      let sent = false;
+      while (this.#head < this.#held.length) {
+        const h = this.#held[this.#head]!;
+        const room = this.#room(h.needed);
+        if (room < 0) return;
+        if (room === 0) break;
+        this.#shift();
+        this.#copyOut(h.frame, h.info, h.hashType, h.hashValue, h.dataSlots, h.gso);
+        sent = true;
+      }
+      now = this.#now();
+      if (sent) this.#lastRx = now;
+      // xenvif_rx_queue_drop_expired; a frame behind the expired ones may fit: look again.
+      let expired = false;
+      while (this.#head < this.#held.length && this.#held[this.#head]!.expires <= now) {
+        this.#shift();
+        this.#o.stats.txDropped++;
+        expired = true;
+      }
+      if (!expired) break;
+    }
+    const limits = this.#o.limits;
+    if (limits.stallTimeoutMs > 0) {
+      const needed = this.#head < this.#held.length ? this.#held[this.#head]!.needed : 0;
+      const slots = this.#ring.hasUnconsumedRequests();
+      if (!this.#stalled && slots < needed && now > this.#lastRx + limits.stallTimeoutMs) {
+        this.#stalled = true;
+        this.#o.onStall(true);
+      } else if (this.#stalled && slots >= needed) {
+        this.#stalled = false;
+        this.#lastRx = now;
+        this.#o.onStall(false);
+      }
+    }
+    this.#arm(now);
+  }
+
+  #shift(): void {
+    const h = this.#held[this.#head]!;
+    this.#heldBytes -= h.frame.length;
+    this.#head++;
+    if (this.#head === this.#held.length) {
+      this.#held = [];
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#held.length) {
+      this.#held = this.#held.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /**
+   * xenvif_rx_ring_slots_available: 1 when `needed` buffers are posted; 0 when not, with
+   * req_event set so that the next one posted wakes us; -1 when req_prod is impossible (the vif
+   * is disabled).
+   */
+  #room(needed: number): number {
+    const ring = this.#ring;
+    for (;;) {
+      const prod = ring.reqProd;
+      if (ring.requestProdOverflow(prod)) {
+        this.stop();
+        this.#o.onFatal(`rx ${ring.requestProdOverflowMessage(prod)}`);
+        this.#o.stats.txDropped++;
+        return -1;
+      }
+      if (ring.hasUnconsumedRequests() >= needed) return 1;
+      Atomics.store(this.#words, SRING_REQ_EVENT / 4, (prod + 1) | 0);
+      if (ring.reqProd === prod) return 0;
+    }
+  }
+
+  /** The next wake-up: the held head's expiry, or when it would count as stalled. */
+  #arm(now: number): void {
+    let at = Infinity;
+    if (this.#head < this.#held.length) {
+      at = this.#held[this.#head]!.expires;
+      const stall = this.#o.limits.stallTimeoutMs;
+      if (stall > 0 && !this.#stalled) at = Math.min(at, this.#lastRx + stall + 1);
+    }
+    if (at === this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = undefined;
+    if (at === Infinity) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.service();
+    }, Math.max(1, at - now));
+    this.#timer.unref();
+  }
+
+  /** Copy a frame into the buffers at req_cons, one batch, then its responses in ring order. */
+  #copyOut(frame: Uint8Array, info: NetFrameInfo, hashType: number, hashValue: number, dataSlots: number, gso: NetFrameInfo['gso']): boolean {
+    const stats = this.#o.stats;
+    const ring = this.#ring;
+    const extras = (gso ? 1 : 0) + (hashType >= 0 ? 1 : 0);
     const b = this.#copy;
     b.reset(frame, true);
     let consumed = ring.reqCons;
@@ -180,7 +358,14 @@ export class RxPath {
     if (this.#ring.pushResponsesAndCheckNotify()) this.#o.notify();
   }
 
+  /** The vif is down: the held frames are let go (xenvif_rx_queue_purge). */
   stop(): void {
     this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    this.#held = [];
+    this.#head = 0;
+    this.#heldBytes = 0;
   }
 }

@@ -5,6 +5,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { ConnectionRefused } from '../../../../src/tcpip/index.js';
 import { parseForwardSpec } from '../../../../src/network/gateway/forwardspec.js';
+import { formatIpv4, parseIpv4, parseMac, writeIpv4 } from '../../../../src/tcpip/addr.js';
 import { dnsServer, gatewayRig, guest, l4Frame, waitFor } from '../../../support/gateway.js';
 
 async function listen(server: Server): Promise<number> {
@@ -237,4 +238,114 @@ test('gateway: host forwards (tcp and udp) reach the guest by its lease; a guest
   const none = await rig.gw.forward({ ...parseForwardSpec('tcp:1:80'), hostPort: 0 }, () => undefined);
   const r = connect(none.boundPort, '127.0.0.1');
   await assert.rejects(collect(r), /ECONNRESET/);
+});
+
+test('gateway: restrict=on refuses guest NAT (TCP with a RST, UDP dropped) and the DNS relay; DHCP, ping and host forwards still work', async (t) => {
+  const server = createServer((s) => s.end('host'));
+  const port = await listen(server);
+  const echo = createSocket('udp4');
+  let datagrams = 0;
+  echo.on('message', (m, r) => {
+    datagrams++;
+    echo.send(m, r.port, r.address);
+  });
+  echo.bind(0, '127.0.0.1');
+  await once(echo, 'listening');
+  const upstream = await dnsServer('192.0.2.7');
+  const rig = gatewayRig({ restrict: true, dnsUpstream: { address: '127.0.0.1', port: upstream.port } });
+  t.after(() => {
+    rig.close();
+    server.close();
+    echo.close();
+    upstream.close();
+  });
+  const g = guest(rig, 1);
+  const lease = await g.stack.dhcp(5000);
+  assert.ok((await g.stack.icmp.ping('10.0.2.2', 2000)) >= 0);
+  await assert.rejects(g.stack.tcp.connect('10.0.2.2', port), ConnectionRefused);
+  const u = g.stack.udp.bind(0, () => assert.fail('no answer may come'));
+  u.send(new TextEncoder().encode('ping'), '10.0.2.2', echo.address().port);
+  await assert.rejects(g.stack.dns.resolve('example.test'));
+  assert.equal(upstream.queries, 0);
+  assert.equal(datagrams, 0);
+  assert.equal(rig.gw.tcpNat.counters.connected, 0);
+  assert.ok(rig.gw.counters.denied >= 2, `denied ${rig.gw.counters.denied}`);
+  // The host still reaches the guest through a forward.
+  g.stack.tcp.listen(80, (s) => s.on('error', () => {}).end('guest')); // reset when the rig stops
+  const fwd = await rig.gw.forward({ ...parseForwardSpec('tcp:1:80'), hostPort: 0 }, () => lease.address);
+  assert.equal(await collect(connect(fwd.boundPort, '127.0.0.1')), 'guest');
+  // restrict=off: NAT again.
+  rig.gw.restrict = false;
+  assert.equal(await collect(await g.stack.tcp.connect('10.0.2.2', port)), 'host');
+});
+
+test('gateway: guests never reach the host\'s own control ports through the NAT (XenAPI\'s 8443 by default, and the ports the host adds)', async (t) => {
+  let accepted = 0;
+  const server = createServer((s) => {
+    accepted++;
+    s.end('control');
+  });
+  const port = await listen(server);
+  const rig = gatewayRig({ nat: { '192.0.2.1': '127.0.0.1' } });
+  t.after(() => {
+    rig.close();
+    server.close();
+  });
+  assert.deepEqual(rig.gw.deniedHostPorts, { tcp: [8443], udp: [4789] });
+  const g = guest(rig, 1);
+  await g.stack.dhcp(5000);
+  assert.equal(await collect(await g.stack.tcp.connect('10.0.2.2', port)), 'control', 'allowed until denied');
+  rig.gw.denyHostPort('tcp', port);
+  for (const addr of ['10.0.2.2', '192.0.2.1']) await assert.rejects(g.stack.tcp.connect(addr, port), ConnectionRefused, addr);
+  await assert.rejects(g.stack.tcp.connect('10.0.2.2', 8443), ConnectionRefused);
+  assert.equal(accepted, 1);
+  assert.equal(rig.gw.counters.denied, 3);
+  assert.equal(rig.gw.info().denied, 3);
+});
+
+/** A gratuitous ARP reply: `mac` says it has `ip`. */
+function arpClaim(mac: string, ip: string): Uint8Array {
+  const f = new Uint8Array(42);
+  const m = parseMac(mac);
+  f.set(parseMac('ff:ff:ff:ff:ff:ff'), 0);
+  f.set(m, 6);
+  f[12] = 0x08; f[13] = 0x06;
+  f[15] = 1; f[16] = 0x08; f[18] = 6; f[19] = 4; f[21] = 2;
+  f.set(m, 22);
+  writeIpv4(f, 28, parseIpv4(ip));
+  f.set(parseMac('ff:ff:ff:ff:ff:ff'), 32);
+  writeIpv4(f, 38, parseIpv4('10.0.2.2'));
+  return f;
+}
+
+test('gateway: a guest that claims another\'s leased address (IP, ARP, DHCP for its MAC) cannot pull its forwarded traffic', async (t) => {
+  const rig = gatewayRig();
+  t.after(() => rig.close());
+  const victim = guest(rig, 1);
+  const lease = await victim.stack.dhcp(5000);
+  victim.stack.tcp.listen(80, (s) => s.on('error', () => {}).end('victim')); // reset when the rig stops
+  const attacker = guest(rig, 2);
+  attacker.stack.configure({ ip: `${formatIpv4(lease.address)}/24` });
+  attacker.stack.tcp.listen(80, (s) => s.on('error', () => {}).end('attacker')); // reset when the rig stops
+  const claim = { srcMac: '00:16:3e:00:00:02', src: formatIpv4(lease.address), dst: '10.0.2.2', srcPort: 4000 } as const;
+  attacker.send(l4Frame({ ...claim, proto: 17, dstPort: 9, payload: new Uint8Array(4) }));
+  attacker.send(l4Frame({ ...claim, proto: 6, dstPort: 9 }));
+  attacker.send(arpClaim('00:16:3e:00:00:02', formatIpv4(lease.address)));
+  // A DHCP RELEASE in the victim's name (its MAC as chaddr, from the attacker's port).
+  const release = new Uint8Array(300);
+  release[0] = 1; release[1] = 1; release[2] = 6;
+  release.set(parseMac('00:16:3e:00:00:01'), 28);
+  release.set([0x63, 0x82, 0x53, 0x63], 236);
+  release.set([53, 1, 7, 255], 240);
+  attacker.send(l4Frame({ srcMac: '00:16:3e:00:00:02', dstMac: 'ff:ff:ff:ff:ff:ff', src: '0.0.0.0', dst: '255.255.255.255', proto: 17, srcPort: 68, dstPort: 67, payload: release }));
+  assert.ok(await waitFor(() => rig.gw.counters.dropSpoof >= 4, 2000), `dropSpoof ${rig.gw.counters.dropSpoof}`);
+  assert.equal(rig.gw.leaseFor('00:16:3e:00:00:01'), lease.address, 'the lease stays the victim\'s');
+  const fwd = await rig.gw.forward({ ...parseForwardSpec('tcp:1:80'), hostPort: 0 }, () => rig.gw.leaseFor('00:16:3e:00:00:01'));
+  for (let i = 0; i < 3; i++) assert.equal(await collect(connect(fwd.boundPort, '127.0.0.1')), 'victim');
+  // An address nobody leased or bound belongs to its first user; a vif's ip= (bind) to its MAC.
+  const other = guest(rig, 3);
+  other.stack.configure({ ip: '10.0.2.100/24' });
+  assert.ok((await other.stack.icmp.ping('10.0.2.2', 2000)) >= 0);
+  rig.gw.bind(parseIpv4('10.0.2.100'), '00:16:3e:00:00:02');
+  await assert.rejects(other.stack.icmp.ping('10.0.2.2', 500));
 });

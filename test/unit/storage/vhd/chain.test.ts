@@ -68,6 +68,36 @@ test('a differencing chain reads through to its parents sector by sector; writes
   await d.close();
 });
 
+test('overDisk: blocks the disk below allocates until the switch read through the new leaf; its first flush settles once', async (t) => {
+  const dir = await scratch(t);
+  const [leaf, base, next] = [join(dir, 'leaf.vhd'), join(dir, 'base.vhd'), join(dir, 'next.vhd')];
+  await createVhd(leaf, { type: 'dynamic', size: 16 * MiB });
+  const below = await VhdDisk.open(leaf, { readOnly: false });
+  t.after(() => below.close());
+  await below.write(0, [pattern(1, MiB)]);
+  // A snapshot: the leaf's file gets a second name, the new leaf is a child of it.
+  await rename(leaf, base);
+  below.images[0]!.moved(base);
+  await createDifferencing(next, base);
+  let settled = 0;
+  const over = await VhdDisk.overDisk(next, below, async () => void settled++);
+  // The guest is still on `below`: a write allocating a new block (block 3) and one into an allocated block.
+  await below.write(3 * 4096, [pattern(2, MiB)]);
+  await below.write(8, [pattern(3, 4096)]);
+  const d = over.disk;
+  assert.deepEqual(await readAll(d, 3 * 4096, MiB), pattern(2, MiB), 'a block allocated below after overDisk reads through');
+  assert.deepEqual(await readAll(d, 8, 4096), pattern(3, 4096));
+  await d.write(3 * 4096 + 8, [pattern(4, 512)]);
+  const want = pattern(2, MiB);
+  want.set(pattern(4, 512), 8 * 512);
+  assert.deepEqual(await readAll(d, 3 * 4096, MiB), want, 'a sector the new leaf wrote over a block below');
+  await Promise.all([d.flush(), d.flush()]);
+  await d.flush();
+  assert.equal(settled, 1, 'the first flushes wait for one settle');
+  await assert.rejects(VhdDisk.overDisk(next, below), /being made over it/);
+  await over.drop();
+});
+
 test('a chain of 30 reads each level\'s sector; a 31st image is refused', async (t) => {
   const dir = await scratch(t);
   let prev = join(dir, 'l0.vhd');

@@ -196,3 +196,42 @@ test('a barrier with data waits for the write before it, writes its own segments
   assert.deepEqual(onDisk, expect, 'the first write, then the barrier over its end');
   assert.deepEqual(frames.subarray(3 * PAGE_SIZE), expect.subarray(0, PAGE_SIZE), 'the read saw the barrier\'s data');
 });
+
+test('swapDisk: a write in flight finishes on the old disk, the next request goes to the new one at once, drained says when the old is done', async (t) => {
+  const rig = new Rig();
+  const [a, b] = [new RamDisk(MiB), new RamDisk(MiB)];
+  const gated = new GatedDisk(a);
+  t.after(() => (gated.open(), rig.close()));
+  const g = rig.guest();
+  await rig.attach(g, 'vdev=xvda, target=/test/a', gated);
+  const raw = await RawFront.connect(rig, g, false);
+  const frames = ioPages(g.hc).alloc(2 * PAGE_SIZE);
+  const pfn0 = frames.byteOffset / PAGE_SIZE;
+  const refs = [0, 1].map((i) => g.hc.grantAccess(0, pfn0 + i, false));
+  frames.set(pattern(0, 16, 7));
+  const be = (await rig.daemon()).device(g.domid, 51712)!;
+  gated.shut();
+  raw.send({ ...rw(BLKIF_OP_WRITE, 8, [{ gref: refs[0]!, firstSect: 0, lastSect: 7 }]), id: 1n });
+  while (gated.started === 0) await new Promise((r) => setTimeout(r, 1));
+  const { drained } = await be.swapDisk(b, gated);
+  let done = false;
+  void drained.then(() => (done = true));
+  assert.equal(be.disk, b);
+  // The old disk is stuck: a request after the swap is served by the new one regardless.
+  raw.send({ ...rw(BLKIF_OP_WRITE, 16, [{ gref: refs[1]!, firstSect: 0, lastSect: 7 }]), id: 2n });
+  const [second] = await raw.take(1);
+  assert.deepEqual([second!.id, second!.status], [2n, BLKIF_RSP_OKAY]);
+  const onB = new Uint8Array(8 * 512);
+  b.read(16, [onB]);
+  assert.deepEqual(onB, frames.subarray(PAGE_SIZE), 'the second write is on the new disk');
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(done, false, 'drained waits for the write still in flight on the old disk');
+  gated.open();
+  const [first] = await raw.take(1);
+  assert.deepEqual([first!.id, first!.status], [1n, BLKIF_RSP_OKAY]);
+  await drained;
+  const onA = new Uint8Array(8 * 512);
+  a.read(8, [onA]);
+  assert.deepEqual(onA, frames.subarray(0, PAGE_SIZE), 'the first write landed on the old disk');
+  await assert.rejects(be.swapDisk(a, gated), /changed meanwhile/, 'a swap from a disk no longer served is refused');
+});

@@ -14,7 +14,8 @@ import {
   XEN_NETIF_GSO_TYPE_TCPV4, type NetifExtraInfo,
 } from '../../../../../src/abi/netif.js';
 import { PAGE_SIZE } from '../../../../../src/abi/xen.js';
-import type { NetBack } from '../../../../../src/drivers/net/back/netback.js';
+import type { NetBack, NetbackOptions } from '../../../../../src/drivers/net/back/netback.js';
+import { RX_QUEUE_DEFAULTS } from '../../../../../src/drivers/net/back/rx.js';
 import type { FlipJob } from '../../../../support/blk-flipper.js';
 import { rng } from '../../../../support/random.js';
 import { RawNetFront, frameOf, netRig, type TxSlot } from '../../../../support/net-back.js';
@@ -22,8 +23,8 @@ import { RawNetFront, frameOf, netRig, type TxSlot } from '../../../../support/n
 const GOOD_MAC = '00:16:3e:00:aa:00';
 
 /** An evil guest's vif and a good guest's, both connected; `stillForwards` checks the good path both ways. */
-async function setup(t: TestContext, opts: Parameters<typeof RawNetFront.connect>[2] = {}) {
-  const rig = netRig(t);
+async function setup(t: TestContext, opts: Parameters<typeof RawNetFront.connect>[2] = {}, backOpts: NetbackOptions = {}) {
+  const rig = netRig(t, backOpts);
   const evilG = rig.guest();
   const goodG = rig.guest();
   const evilBe = await rig.vif(evilG);
@@ -32,13 +33,16 @@ async function setup(t: TestContext, opts: Parameters<typeof RawNetFront.connect
   const good = await RawNetFront.connect(rig.xs0, goodG);
   let salt = 0;
   const stillForwards = async () => {
-    // dom0's side into the good guest...
-    good.postRx(1);
-    const n = good.received().length;
+    // dom0's side into the good guest, behind whatever the hub's floods left held for it.
     const inbound = frameOf(200, '00:16:3e:00:00:01', GOOD_MAC, ++salt);
     rig.hub.inject(inbound, NET_FRAME_PLAIN);
-    await good.until(() => good.received().length === n + 1, 'the good guest receives');
-    assert.deepEqual(good.received()[n]!.frame, inbound);
+    const rx = good.queues[0]!.rx;
+    const arrived = () => good.received().some((r) => Buffer.compare(r.frame, inbound) === 0);
+    for (let i = 0; i < 200 && !arrived(); i++) {
+      if (((rx.reqProdPvt - rx.rspCons) >>> 0) <= rx.nrEnts - 32) good.postRx(32);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.ok(arrived(), 'the good guest receives');
     // ...and the good guest into the switch.
     const before = rig.hub.frames.length;
     const out = frameOf(300, GOOD_MAC, 'ff:ff:ff:ff:ff:ff', ++salt);
@@ -157,17 +161,26 @@ test('rx buffers the frontend did not grant get NETIF_RSP_ERROR; the next good b
   await stillForwards();
 });
 
-test('a frontend that keeps one rx slot free forever costs no memory (XSA-392)', async (t) => {
-  const { evil, evilBe, rig, stillForwards } = await setup(t);
+test('a frontend that keeps one rx slot free forever holds rx_queue_max bytes of backend memory, no more (XSA-392)', async (t) => {
+  const { evil, evilBe, stillForwards } = await setup(t, {}, { rxQueue: { drainTimeoutMs: 300 } });
   evil.postRx(1);
   const big = frameOf(6000, '00:16:3e:00:00:01'); // two slots: never fits
   const heap = process.memoryUsage().heapUsed;
-  for (let i = 0; i < 2000; i++) rig.hub.inject(big, NET_FRAME_PLAIN);
-  assert.equal(evilBe.stats.txDropped, 2000);
-  assert.ok(process.memoryUsage().heapUsed - heap < 8 << 20, 'nothing was queued');
-  // A frame that fits still gets through.
-  rig.hub.inject(frameOf(100, '00:16:3e:00:00:01'), NET_FRAME_PLAIN);
+  let held = 0;
+  for (let i = 0; i < 2000; i++) if (evilBe.deliver(big, NET_FRAME_PLAIN)) held++;
+  // Held while under the bound (rx_queue_len < rx_queue_max), the rest dropped and counted.
+  assert.equal(held, Math.ceil(RX_QUEUE_DEFAULTS.queueMax / 6000));
+  assert.ok(evilBe.rxHeld.bytes < RX_QUEUE_DEFAULTS.queueMax + 6000);
+  assert.equal(evilBe.stats.txDropped, 2000 - held);
+  assert.ok(process.memoryUsage().heapUsed - heap < 8 << 20, 'bounded');
+  // The queue is full: a frame that would fit is dropped too, until the held ones pass the drain timeout.
+  const small = frameOf(100, '00:16:3e:00:00:01');
+  assert.equal(evilBe.deliver(small, NET_FRAME_PLAIN), false);
+  await poll(() => evilBe.rxHeld.frames === 0, 'the drain timeout');
+  assert.equal(evilBe.stats.txDropped, 2001);
+  assert.equal(evilBe.deliver(small, NET_FRAME_PLAIN), true);
   await evil.until(() => evil.rxResponses.length === 1, 'the small frame');
+  assert.deepEqual(evil.received()[0]!.frame, small);
   await stillForwards();
 });
 
@@ -215,10 +228,11 @@ test('the ctrl ring refuses hash mappings out of range (XSA-270) and oversized k
   ip[14] = 0x45;
   assert.deepEqual(rig.hub.inject(ip, NET_FRAME_PLAIN), [true]);
   assert.deepEqual(rig.hub.inject(ip, NET_FRAME_PLAIN), [true]);
-  assert.deepEqual(rig.hub.inject(ip, NET_FRAME_PLAIN), [false], 'queue 1 has no buffer left');
+  assert.deepEqual(rig.hub.inject(ip, NET_FRAME_PLAIN), [true], 'held: queue 1 has no buffer left');
   await f.until(() => f.rxResponses.length === 4, 'two frames on queue 1');
   assert.equal(f.queues[1]!.rx.rspProd, 4);
   assert.equal(f.queues[0]!.rx.rspProd, 0);
+  assert.equal(be.rxHeld.frames, 1);
 });
 
 test('a seeded fuzz of tx slots: answers are well-formed or the vif is disabled; the rest keeps forwarding', async (t) => {

@@ -81,21 +81,75 @@ test('a GSO super-frame goes in with its extra-info and out to a GSO frontend wh
   assert.equal(r!.gso?.kind === 'gso' && r.gso.size, 1448);
 });
 
-test('no rx buffer: the frame is dropped and counted, never kept; rx batches notify once', async (t) => {
+test('no rx buffer: the frame is held (xenvif_rx_queue_tail) and goes out in order once buffers come; rx batches notify once', async (t) => {
   const rig = netRig(t);
   const g = rig.guest();
   const be = await rig.vif(g);
   const f = await RawNetFront.connect(rig.xs0, g);
-  const frame = frameOf(100, '00:16:3e:00:09:00');
-  assert.deepEqual(rig.hub.inject(frame, NET_FRAME_PLAIN), [false]);
-  assert.equal(be.stats.txDropped, 1);
+  const first = frameOf(100, '00:16:3e:00:09:00', undefined, 1);
+  assert.deepEqual(rig.hub.inject(first, NET_FRAME_PLAIN), [true], 'held, not dropped');
+  assert.deepEqual(be.rxHeld, { frames: 1, bytes: 100 });
+  assert.equal(f.queues[0]!.rx.rspProd, 0, 'nothing written yet');
+  // Once anything is held, later frames queue behind it: none overtakes.
+  f.postRx(1);
+  const second = frameOf(100, '00:16:3e:00:09:00', undefined, 2);
+  assert.deepEqual(rig.hub.inject(second, NET_FRAME_PLAIN), [true]);
+  // The rx event (buffers posted) lets both go, oldest first.
+  f.postRx(1);
+  await f.until(() => f.received().length === 2, 'the held frames');
+  assert.deepEqual(f.received().map((r) => r.frame), [first, second]);
+  assert.deepEqual(be.rxHeld, { frames: 0, bytes: 0 });
+  assert.equal(be.stats.txDropped, 0);
   f.postRx(4);
   let events = 0;
   f.queues[0]!.rxPort.onEvent(() => events++);
-  for (let i = 0; i < 4; i++) assert.deepEqual(rig.hub.inject(frame, NET_FRAME_PLAIN), [true]);
-  await f.until(() => f.rxResponses.length === 4, 'four rx responses');
+  for (let i = 0; i < 4; i++) assert.deepEqual(rig.hub.inject(first, NET_FRAME_PLAIN), [true]);
+  await f.until(() => f.rxResponses.length === 6, 'four rx responses');
   assert.ok(f.rxResponses.every((r) => r.status === 100));
   assert.equal(events, 1, 'one event for the batch');
+});
+
+test('a slow frontend: frames are held up to rx_queue_max, then dropped and counted; a held frame past the drain timeout is dropped', async (t) => {
+  const rig = netRig(t, { rxQueue: { queueMax: 10_000, drainTimeoutMs: 200, stallTimeoutMs: 0 } });
+  const g = rig.guest();
+  const be = await rig.vif(g);
+  const f = await RawNetFront.connect(rig.xs0, g);
+  const frames = Array.from({ length: 30 }, (_, i) => frameOf(1000, '00:16:3e:00:09:00', undefined, i));
+  const took = frames.map((fr) => rig.hub.inject(fr, NET_FRAME_PLAIN)[0]);
+  // Held while under the bound (Linux admits a frame while rx_queue_len < rx_queue_max).
+  assert.deepEqual(took, frames.map((_, i) => i < 10));
+  assert.deepEqual(be.rxHeld, { frames: 10, bytes: 10_000 });
+  assert.equal(be.stats.txDropped, 20);
+  // The frontend takes three: they go in order, and room opens for more.
+  f.postRx(3);
+  await f.until(() => f.received().length === 3, 'three held frames');
+  assert.deepEqual(f.received().map((r) => r.frame), frames.slice(0, 3));
+  assert.deepEqual(rig.hub.inject(frames[29]!, NET_FRAME_PLAIN), [true]);
+  // The rest wait past the drain timeout: dropped and counted.
+  await within((async () => { while (be.rxHeld.frames !== 0) await new Promise((r) => setTimeout(r, 20)); })(), 'the drain timeout');
+  assert.equal(be.stats.txDropped, 20 + 8);
+  assert.equal(be.carrier, true, 'no stall detection (stallTimeoutMs 0)');
+});
+
+test('a stalled frontend: its carrier goes off (frames dropped before any queue) and on again once the queue drains', async (t) => {
+  const rig = netRig(t, { rxQueue: { drainTimeoutMs: 400, stallTimeoutMs: 100 } });
+  const g = rig.guest();
+  const be = await rig.vif(g);
+  const f = await RawNetFront.connect(rig.xs0, g);
+  const frame = frameOf(100, '00:16:3e:00:09:00');
+  assert.deepEqual(rig.hub.inject(frame, NET_FRAME_PLAIN), [true], 'held');
+  assert.equal(be.carrier, true);
+  await within((async () => { while (be.carrier) await new Promise((r) => setTimeout(r, 10)); })(), 'the stall');
+  const dropped = be.stats.txDropped;
+  assert.deepEqual(rig.hub.inject(frame, NET_FRAME_PLAIN), [false], 'carrier off: dropped at once');
+  assert.equal(be.stats.txDropped, dropped + 1);
+  assert.equal(be.rxHeld.frames, 1, 'nothing more held');
+  // The held frame expires; with nothing needed the queue is ready and the carrier comes back.
+  await within((async () => { while (!be.carrier) await new Promise((r) => setTimeout(r, 10)); })(), 'carrier on');
+  assert.equal(be.rxHeld.frames, 0);
+  f.postRx(1);
+  assert.deepEqual(rig.hub.inject(frame, NET_FRAME_PLAIN), [true]);
+  await f.until(() => f.received().length === 1, 'a frame after the stall');
 });
 
 test('refusals as Linux: no request-rx-copy, more queues than offered', async (t) => {

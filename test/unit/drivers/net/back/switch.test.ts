@@ -66,3 +66,37 @@ test("locking-mode=unlocked in a vif's backend lets that vif alone send from any
   await within(rig.xs0.wait(`${be.dir}/state`, (v) => v === String(XenbusState.Closing)), 'backend Closing');
   assert.match((await rig.xs0.readOptional(`${be.dir}/error`))!, /locking-mode/);
 });
+
+test('a stalled guest on the bridge: frames for it are held to the bound, then dropped and counted; the others keep forwarding', async (t) => {
+  const sw = new Switch();
+  t.after(() => sw.close());
+  const rig = netRig(t, { rxQueue: { queueMax: 4096, drainTimeoutMs: 5_000, stallTimeoutMs: 100 } }, sw);
+  const gs = [rig.guest(), rig.guest(), rig.guest()];
+  const bes = [];
+  for (const g of gs) bes.push(await rig.vif(g));
+  const [a, b, stalled] = await Promise.all(gs.map((g) => RawNetFront.connect(rig.xs0, g)));
+  const [, , sBe] = bes;
+  const macOf = (domid: number) => `00:16:3e:00:${domid.toString(16).padStart(2, '0')}:00`;
+  const [macA, macB] = [macOf(gs[0]!.domid), macOf(gs[1]!.domid)];
+  b!.postRx(64);
+  // Broadcasts from a: b takes them all; the stalled guest's queue holds 4096 bytes' worth, the rest is dropped there.
+  for (let i = 0; i < 20; i++) a!.send(frameOf(1000, macA, 'ff:ff:ff:ff:ff:ff', i), { id: i });
+  await b!.until(() => b!.received().length === 20, 'b receives every broadcast');
+  assert.deepEqual(sBe!.rxHeld, { frames: 5, bytes: 5000 });
+  assert.equal(sBe!.stats.txDropped, 15);
+  const port = sw.findPort(sBe!.name)!;
+  assert.equal(port.counters.dropsOut, 15);
+  // Past the stall timeout its carrier goes off; a and b go on, unicast and broadcast.
+  await within((async () => { while (sBe!.carrier) await new Promise((r) => setTimeout(r, 10)); })(), 'the stall');
+  a!.send(frameOf(200, macA, macB, 99), { id: 99 });
+  a!.send(frameOf(200, macA, 'ff:ff:ff:ff:ff:ff', 100), { id: 100 });
+  await b!.until(() => b!.received().length === 22, 'b still receives');
+  // b's MAC is not learned yet, so the unicast is flooded too: both dropped for the stalled vif at once.
+  assert.equal(sBe!.stats.txDropped, 17);
+  assert.equal(sBe!.rxHeld.frames, 5);
+  // The stalled guest posts buffers: what was held goes to it, in order, and its carrier comes back.
+  stalled!.postRx(8);
+  await stalled!.until(() => stalled!.received().length === 5, 'the held frames');
+  assert.deepEqual(stalled!.received().map((r) => r.frame[14 + 0]), [0, 1, 2, 3, 4].map((i) => (14 * 7 + i) & 0xff));
+  await within((async () => { while (!sBe!.carrier) await new Promise((r) => setTimeout(r, 10)); })(), 'carrier on');
+});

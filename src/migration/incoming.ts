@@ -1,0 +1,79 @@
+// The domain a migration stream builds while it arrives (xl's receiver creates the domain first
+// and applies pages as they come): as soon as the configuration is read, NAME--incoming is
+// built paused, with its devices and its vCPU (whose runtime waits for the unpause before it
+// reads start_info), and every frame is written straight into its RAM. Until it is built the
+// rest of the stream waits unread, so the sender's pre-copy waits on TCP's backpressure rather
+// than running ahead into its stop-and-copy: the build, the vCPU's start and the bulk of the
+// memory are behind the stop-and-copy, which adds only the last changed frames.
+//
+// All RAM frames count as populated until the runtime resumes and frees what the old runtime
+// used (guest/suspend.ts resumeRecord): which frames the sender populated is only known at the
+// end. The stream names the suspend record last; start_info is pointed at it then.
+import { PAGE_SIZE } from '../abi/xen.js';
+import { XenError } from '../errors.js';
+import type { BuiltDomain } from '../toolstack/builder.js';
+import { setResumeRecord } from '../toolstack/builder.js';
+import type { DomainConfig } from '../toolstack/domconfig.js';
+import type { Host } from '../toolstack/host.js';
+import { geometryOf } from './config.js';
+import type { DomainImage, FrameSink } from './image.js';
+
+/** The guest's own xenstore data from its image (best effort, as libxl restores it). */
+export async function writeGuestData(host: Host, domid: number, data: DomainImage['xenstore']): Promise<void> {
+  await Promise.all(data.map(([k, v]) => host.xs.write(`/local/domain/${domid}/${k}`, v).catch(() => {})));
+}
+
+/** xl's name clash: a domain of this name runs here already. */
+export function checkNameFree(host: Host, name: string): void {
+  if (host.hv.domains().some((d) => d.name === name && !d.dying)) throw new XenError('EEXIST', `Domain with name "${name}" already exists.`);
+}
+
+export class IncomingDomain implements FrameSink {
+  readonly #host: Host;
+  #mem: Uint8Array | undefined;
+  readonly built: Promise<BuiltDomain>;
+
+  constructor(host: Host, config: DomainConfig, name: string) {
+    this.#host = host;
+    this.built = host.create({ ...config, name }, {
+      paused: true,
+      restore: { hwm: geometryOf(config).end, record: { pfn: 0, bytes: 0 }, fill: (d) => (this.#mem = d.view.mem8) },
+    });
+    this.built.catch(() => {}); // awaited by ready, finish or abort
+  }
+
+  ready(): Promise<BuiltDomain> {
+    return this.built;
+  }
+
+  get(pfn: number): Uint8Array | undefined {
+    return this.#ram().subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE);
+  }
+
+  set(pfn: number, data: Uint8Array): void {
+    this.#ram().set(data, pfn * PAGE_SIZE);
+  }
+
+  delete(pfn: number): void {
+    this.#ram().fill(0, pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE);
+  }
+
+  #ram(): Uint8Array {
+    if (!this.#mem) throw new Error('IncomingDomain: a frame before the domain was built (readImage awaits ready())');
+    return this.#mem;
+  }
+
+  /** The whole stream has been read and checked: the domain, ready to be unpaused. */
+  async finish(image: DomainImage): Promise<BuiltDomain> {
+    const built = await this.built;
+    setResumeRecord(built.domain, image.suspendRecord);
+    await writeGuestData(this.#host, built.domain.domid, image.xenstore);
+    return built;
+  }
+
+  /** The stream failed: nothing of the domain is left here. */
+  async abort(): Promise<void> {
+    const built = await this.built.catch(() => undefined);
+    if (built) await this.#host.destroy(built.domain.domid).catch(() => {});
+  }
+}

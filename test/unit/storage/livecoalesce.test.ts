@@ -1,0 +1,112 @@
+// Leaf-coalesce under a running guest (livecoalesce.ts): the guest writes through blkfront all
+// along, the leaf ends coalesced into its parent, which the guest then uses under the leaf's
+// name; no acknowledged write is lost. kill -9 before the pause, after the switch and after
+// the records: recovery leaves every flushed write in the VDI.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { collectGarbage } from '../../../src/storage/gc.js';
+import { imageFormat } from '../../../src/storage/open.js';
+import { PARENT_KEY } from '../../../src/storage/snapshot.js';
+import { srPath } from '../../../src/storage/sr.js';
+import { Vdis } from '../../../src/storage/vdi.js';
+import { vdiLiveDisks } from '../../../src/toolstack/devices.js';
+import { connected } from '../../support/blk.js';
+import { guestWriter, storageRig, tagged } from '../../support/storage.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'xenode-livecoalesce-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Every 8-sector run of the first `span` sectors holds a whole tagged run of at least the generation `acked` says (1 if none). */
+async function holds(path: string, span: number, acked: ReadonlyMap<number, number>, what: string): Promise<void> {
+  const d = await imageFormat('vhd').open(path, { readOnly: true });
+  try {
+    for (let s = 0; s < span; s += 8) {
+      const b = new Uint8Array(8 * 512);
+      await d.read(s, [b]);
+      const g = new DataView(b.buffer).getUint32(4, true);
+      assert.ok(Buffer.from(b).equals(tagged(s, 8, g)), `${what}: sector ${s} is torn or misplaced`);
+      assert.ok(g >= (acked.get(s) ?? 1), `${what}: sector ${s} has generation ${g}, older than the acknowledged ${acked.get(s)}`);
+    }
+  } finally {
+    await d.close();
+  }
+}
+
+test('a leaf a guest writes to is coalesced under it: no acknowledged write lost; the guest goes on on the parent, under the leaf\'s name', async (t) => {
+  const r = storageRig(join(dir, 'live'));
+  const root = await r.vdis.create({ sr: 'default', name: 'root', size: '32M', format: 'vhd' });
+  const path = join(r.images, root.record.location);
+  const span = 8192;
+  const d = await imageFormat('vhd').open(path, { readOnly: false });
+  for (let s = 0; s < span; s += 8) await d.write(s, [tagged(s, 8, 1)]);
+  await d.close();
+  const { rig: blk, f } = await connected(t, undefined as never, `vdev=xvda, format=vhd, target=${path}`);
+  const live = (v: { uuid: string; path: string | null }) => vdiLiveDisks(blk.host, v);
+  const vdis = new Vdis(r.storage, async (v) => ((await live(v)).live.length ? ['the guest'] : []), live);
+  const w = guestWriter(f, span, 1);
+  await w.more(100);
+  const snap = await vdis.snapshot('root', { name: 's', clone: false });
+  await w.more(300);
+  // The snapshot goes (its file too): the base has one child left, the leaf the guest writes to.
+  await r.db.transaction((tx) => tx.VDI.destroy(tx.VDI.getByUuid(snap.record.uuid)));
+  await rm(join(r.images, snap.record.location));
+  const sr = await r.storage.resolve('default');
+  const report = await vdis.collectGarbage(sr, { duty: 0.5 });
+  await w.more(200);
+  await w.stop();
+  await f.flush();
+  assert.deepEqual(report.coalesced.map((c) => [c.leaf, c.live]), [[true, true]], JSON.stringify(report));
+  const all = await r.vdis.list();
+  assert.deepEqual(all.map((v) => v.record.uuid), [root.record.uuid]);
+  assert.equal(all[0]!.record.sm_config[PARENT_KEY], undefined);
+  assert.deepEqual(readdirSync(r.images).filter((n) => !n.startsWith('.')), [root.record.location]);
+  const be = (await live({ uuid: root.record.uuid, path })).live[0]!;
+  assert.equal((be.disk as unknown as { images: unknown[] }).images.length, 1, 'the guest is on the one image left');
+  // What the guest reads is what it last wrote, and so is the file.
+  for (const [s, g] of w.acked) {
+    const b = new Uint8Array(8 * 512);
+    await f.read(s, [b]);
+    assert.ok(Buffer.from(b).equals(tagged(s, 8, g)), `guest: sector ${s} is not generation ${g}`);
+  }
+  await holds(path, span, w.acked, 'the image');
+  await r.db.close();
+});
+
+const child = fileURLToPath(new URL('../../support/livecoalesce-crash-child.js', import.meta.url));
+
+test('kill -9 of a live leaf-coalesce before the pause, after the switch, after the records: every flushed write is in the VDI after recovery', async () => {
+  for (const k of [0, 1, 2]) {
+    const state = join(dir, `kill-${k}`);
+    const acked = new Map<number, number>();
+    await new Promise<void>((resolve, reject) => {
+      const c = spawn(process.execPath, [child, state, String(k)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      c.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`step ${k}: child exited with ${code}`))));
+      c.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        const lines = out.split('\n');
+        out = lines.pop()!;
+        for (const l of lines) {
+          const m = /^acked (\d+) (\d+)$/.exec(l);
+          if (m) acked.set(Number(m[1]), Math.max(acked.get(Number(m[1])) ?? 0, Number(m[2])));
+          else if (l === 'flushed 0') c.kill('SIGKILL');
+        }
+      });
+    });
+    assert.ok(acked.size > 0, `step ${k}: the guest wrote`);
+    const r = storageRig(state);
+    const sr = await r.storage.resolve('default');
+    await collectGarbage(r.db, sr, (await r.db.read((tx) => srPath(tx, sr)))!, { duty: 1 });
+    const all = await r.vdis.list();
+    const root = all.find((v) => v.record.name_label === 'root')!;
+    assert.equal(root.record.sm_config[PARENT_KEY], undefined, `step ${k}: coalesced after recovery`);
+    await holds(join(r.images, root.record.location), 4096, acked, `after a kill at step ${k}`);
+    await r.db.close();
+  }
+});
