@@ -102,6 +102,8 @@ class Resident {
   readonly timers = new Map<number, NodeJS.Timeout>();
   /** Its realm's JS heap may not outgrow the domain's share of memory= (as a Pool-0 thread's heap cap). */
   readonly maxHeapBytes: number;
+  /** Its realm's entry in `made`, let go of when the domain is evicted (or its realm could never be collected). */
+  made?: { owner?: Resident };
 
   constructor(
     readonly domid: number,
@@ -252,7 +254,10 @@ function makeShell(): Shell {
   };
   const realm = (realmImage.runInContext(ctx) as (host: RealmHost) => Shell['realm'])(hostFor(owner));
   drainScript.runInContext(ctx);
-  return { ctx, I, realm, bind: (d) => (bound = entry.owner = d) };
+  return { ctx, I, realm, bind: (d) => {
+    bound = entry.owner = d;
+    d.made = entry;
+  } };
 }
 
 let refilling = false;
@@ -322,6 +327,7 @@ function evict(domid: number): void {
     residents.delete(domid);
     bySlot.delete(d.slot);
     expecting.delete(d);
+    if (d.made) d.made.owner = undefined;
     byPromiseProto.delete(d.I.promiseProto);
     sched.delete(d);
   }
