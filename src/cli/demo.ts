@@ -3,7 +3,7 @@
 // forward), shows the live top view while they run, fetches a page from www as curl would (and,
 // on a terminal, keeps it serving until Enter so that the user can curl it too), prints what each
 // did, and removes everything it made.
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -70,8 +70,12 @@ function summary(g: Guest): string {
   return `  ${name} booted in ${g.bootMs?.toFixed(0) ?? '?'} ms${restarts}; ${g.ended ?? 'still running'}; ${did}`;
 }
 
-/** 8080 as the README says, if it is free on 127.0.0.1 now; otherwise any free port (the demo must not collide with what the user runs). */
-async function freePort(): Promise<number> {
+/**
+ * The port www is forwarded from: `want` if given (0: any free one), else 8080 as the README says
+ * if it is free on 127.0.0.1 now, otherwise any free port (the demo must not collide with what the
+ * user runs).
+ */
+async function freePort(want?: number): Promise<number> {
   const tryPort = async (want: number): Promise<number | undefined> => {
     const s = createServer();
     const ok = await new Promise<boolean>((resolve) => s.once('error', () => resolve(false)).listen(want, '127.0.0.1', () => resolve(true)));
@@ -80,6 +84,7 @@ async function freePort(): Promise<number> {
     await new Promise((resolve) => s.close(resolve));
     return port;
   };
+  if (want !== undefined) return want === 0 ? (await tryPort(0))! : want;
   return (await tryPort(8080)) ?? (await tryPort(0))!;
 }
 
@@ -116,13 +121,13 @@ async function visitWww(ts: Toolstack, g: Guest, domid: number, port: number): P
   await ts.call('shutdown', { domain: domid }).catch(() => {});
 }
 
-export async function demo(): Promise<void> {
+export async function demo(opts: { port?: number } = {}): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'xenode-demo-'));
   const { startLocalHost } = await import('../toolstack/local.js');
   const local = await startLocalHost({ stateDir: join(dir, 'state'), poolSize: 2 });
   try {
     const ts = local.api;
-    const wwwPort = await freePort();
+    const wwwPort = await freePort(opts.port);
     const list = guests(dir, wwwPort);
     for (const img of ['kv-store.img', 'bench.img']) {
       await writeFile(join(dir, img), '');
@@ -178,7 +183,12 @@ export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description('boot hello, kv-store, blkbench and the www web server in an in-process host, show them in the top view, fetch a page from www, summarize, clean up')
-    .action(async () => {
-      await demo();
+    .option('--port <port>', "the host port www is forwarded from (0: any free one; default 8080 when free)", (v: string) => {
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError('a port number 0..65535');
+      return n;
+    })
+    .action(async (o: { port?: number }) => {
+      await demo(o);
     });
 }

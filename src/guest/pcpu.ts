@@ -25,6 +25,7 @@ import { DomainView, type DomainBuffers } from '../hypervisor/memory.js';
 import { GUEST_NICE } from '../hypervisor/sched.js';
 import { HALT_POLL_MAX_US, HALT_POLL_START_US } from '../hypervisor/upcall.js';
 import { currentThreadId } from '../hypervisor/thread.js';
+import { wrapKernelScript } from './image.js';
 import type { RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
 
@@ -62,7 +63,7 @@ function kernelScript(url: string): vm.Script {
   let s = kernels.get(url);
   if (!s) {
     const code = readFileSync(fileURLToPath(url), 'utf8');
-    s = new vm.Script(`(function (exports, require, module) {${code}\n})`, { filename: url });
+    s = new vm.Script(wrapKernelScript(code), { filename: url });
     kernels.set(url, s);
   }
   return s;
@@ -227,7 +228,7 @@ function hostFor(r: () => Resident): RealmHost {
 interface Shell {
   readonly ctx: vm.Context;
   readonly I: Intrinsics;
-  readonly realm: { boot(b: unknown, k: RealmKernel): RealmTurns };
+  readonly realm: { boot(b: unknown, k: RealmKernel, identity: unknown): RealmTurns };
   bind(d: Resident): void;
 }
 /** A realm this thread made, and the domain it was bound to. */
@@ -304,7 +305,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       }
       kick();
     });
-    const turns = shell.realm.boot(toRealm(m.buffers, I), kernel);
+    const turns = shell.realm.boot(toRealm(m.buffers, I), kernel, toRealm(m.identity, I));
     d.turns = { timer: turns.timer, reply: turns.reply, push: turns.push, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught,
       expecting: turns.expecting };
     status({ type: 'placed', domid: m.domid });

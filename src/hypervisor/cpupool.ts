@@ -32,6 +32,8 @@ export type PcpuMessage =
     readonly control: import('node:worker_threads').MessagePort; readonly kernel: string; readonly weight: number; readonly cap: number;
     /** The JS heap its realm may hold (the heap share of memory=); none if absent. */
     readonly heapMb?: number;
+    /** The domain's name and uuid as xenstore has them (guest/start.ts Identity). */
+    readonly identity: { readonly name: string; readonly uuid: string };
   }
   | { readonly type: 'evict'; readonly domid: number }
   | { readonly type: 'sched'; readonly domid: number; readonly weight: number; readonly cap: number };
@@ -285,7 +287,7 @@ export class Cpupool {
     };
     pcpu.residents.set(domain.domid, resident);
     const msg: PcpuMessage = {
-      type: 'place', domid: domain.domid, slot, buffers: domain.view.buffers, control: port2, kernel,
+      type: 'place', domid: domain.domid, slot, buffers: domain.view.buffers, control: port2, kernel, identity: { name: domain.name, uuid: domain.uuid },
       weight: opts.weight ?? CREDIT_DEFAULT_WEIGHT, cap: opts.cap ?? 0, ...(opts.heapMb !== undefined && { heapMb: opts.heapMb }),
     };
     pcpu.worker.postMessage(msg, [port2]);

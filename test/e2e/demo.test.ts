@@ -23,7 +23,8 @@ function checkSummary(out: string): void {
 test('the demo without a terminal: four guests, a page from www, everything cleaned up', T, async () => {
   const state = mkdtempSync(join(tmpdir(), 'xenode-demo-test-'));
   try {
-    const r = await xenode(['demo'], { state });
+    // Any free port: the www tests may hold 8080 at the same time.
+    const r = await xenode(['demo', '--port', '0'], { state });
     assert.equal(r.code, 0, r.stderr);
     // The summary on stdout, the demo's remarks on stderr.
     checkSummary(r.stdout + r.stderr);
@@ -38,7 +39,7 @@ test('the demo without a terminal: four guests, a page from www, everything clea
 test('the demo on a terminal keeps www serving until Enter: the user can curl it', T, async (t) => {
   if (!existsSync('/usr/bin/script')) return t.skip('util-linux script(1) is not installed: no pty to run the demo on');
   const state = mkdtempSync(join(tmpdir(), 'xenode-demo-test-'));
-  const child = spawn('/usr/bin/script', ['-qfc', `${process.execPath} ${XENODE} demo`, '/dev/null'], {
+  const child = spawn('/usr/bin/script', ['-qfc', `${process.execPath} ${XENODE} demo --port 0`, '/dev/null'], {
     cwd: ROOT, env: { ...process.env, XENODE_STATE_DIR: state, TERM: 'dumb' },
   });
   const kill = setTimeout(() => child.kill('SIGKILL'), 100_000);

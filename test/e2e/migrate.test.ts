@@ -205,3 +205,22 @@ test('a stream that breaks while the target builds its --incoming copy: the copy
   sock.destroy();
   assert.ok(await until(() => whereIs('torn').length === 0, 20_000), `nothing is left at the target: ${whereIs('torn').join(',')}`);
 });
+
+test("the guest's vif joins the same-named bridge at the target; linked by VXLAN, a peer at the source reaches it there", T, async () => {
+  const PINGABLE = fileURLToPath(new URL('../../../examples/pingable/pingable.ts', import.meta.url));
+  const [va, vb] = await Promise.all([hostOf(a).switch.vtep({ address: '127.0.0.1', port: 0 }), hostOf(b).switch.vtep({ address: '127.0.0.1', port: 0 })]);
+  await hostOf(a).switch.link('xenbr-vx', vb.local, { local: va.local });
+  await hostOf(b).switch.link('xenbr-vx', va.local, { local: vb.local });
+  const guest = (name: string, ip: string, extra = '') => a.cfgFile(name, `name = "${name}"\nkernel = "${PINGABLE}"\nmemory = 32\n`
+    + `vif = [ 'bridge=xenbr-vx' ]\nextra = "ip=${ip}${extra}"\non_poweroff = "preserve"\non_crash = "preserve"\n`);
+  await a.ts.call('create', { file: guest('pong-vx', '10.78.0.2') });
+  await a.ts.call('migrate', { domain: 'pong-vx', target, token });
+  assert.deepEqual(whereIs('pong-vx'), ['b:pong-vx:running']);
+  const { domid } = await a.ts.call('create', { file: guest('ping-vx', '10.78.0.3', ' ping=10.78.0.2 count=3') });
+  const text = async () => Buffer.from((await a.ts.call('consoleLog', { domain: domid })).data, 'base64').toString();
+  assert.ok(await until(() => hostOf(a).hv.findDomain(domid)?.shutdownReason !== null, 60_000));
+  assert.equal(hostOf(a).hv.domain(domid).shutdownReason, 'poweroff', await text());
+  assert.match(await text(), /3 packets transmitted, 3 received/);
+  await a.ts.call('destroy', { domain: domid });
+  await b.ts.call('destroy', { domain: 'pong-vx' });
+});
