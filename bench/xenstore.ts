@@ -16,6 +16,8 @@
 // the same way in the same run when it can be (bench/xsdiff/cxenstored.ts: apt-get download and
 // a shim), and `--peer NAME=SOCKET` adds an already running xenstored (oxenstored); each peer
 // gets speedups (>1: xenode is faster). The last line is JSON.
+// `--pool`: instead, real guests in a shared cpupool next to Pool-0 (bench/support/pingpong.ts):
+// a guest's read of its own node, and a ping-pong between two guests by write and watch.
 import { Buffer } from 'node:buffer';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -28,6 +30,7 @@ import {
 } from '../src/abi/xs_wire.js';
 import { XsFrameReader, encodeRequest } from '../src/xenstore/common/frames.js';
 import { connectSocket, type XsClientTransport } from '../src/xenstore/client/transport.js';
+import { poolLatencyBench } from './support/pingpong.js';
 import { type Cxenstored, cxenstoredUnavailable, startCxenstored } from './xsdiff/cxenstored.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -451,4 +454,6 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// --pool: guest-to-guest and guest-to-xenstored latency with the guests in a shared cpupool.
+if (process.argv.includes('--pool')) await poolLatencyBench('xenstore', ['read', 'xenstore'], 500, 3);
+else await main();

@@ -34,11 +34,19 @@ await build({
 // function of the host functions a realm may call (src/guest/realm/host.ts) that returns the
 // realm's boot. Node's modules are not linked: the few the library OS needs come in realm copies,
 // and every other one is a stand-in that throws when used (src/guest/realm/refused.ts).
+// Streams (the console's Writable, os.tcpip's TCP sockets as Duplex) are readable-stream, the
+// userland copy of Node's own, on the events and string_decoder packages; what it asks of
+// process and AbortController are the realm's own globals (src/guest/realm/process.ts).
+const packageOf = (id) => createRequire(import.meta.url).resolve(id);
+const streamDep = (id) => createRequire(packageOf('readable-stream')).resolve(`${id}/`);
 const realmCopies = {
   name: 'realm-copies',
   setup(b) {
-    b.onResolve({ filter: /^node:(console|stream)$/ }, (args) => ({ path: `${dist}src/guest/realm/${args.path.slice(5)}.js` }));
-    b.onResolve({ filter: /^node:buffer$/ }, () => ({ path: createRequire(import.meta.url).resolve('buffer/') }));
+    b.onResolve({ filter: /^node:console$/ }, () => ({ path: `${dist}src/guest/realm/console.js` }));
+    b.onResolve({ filter: /^(node:)?stream$/ }, () => ({ path: packageOf('readable-stream/lib/ours/browser.js') }));
+    b.onResolve({ filter: /^(node:)?buffer\/?$/ }, () => ({ path: packageOf('buffer/') }));
+    b.onResolve({ filter: /^(node:)?(events|string_decoder)\/?$/ }, (args) => ({ path: streamDep(args.path.replace(/^node:|\/$/g, '')) }));
+    b.onResolve({ filter: /^(process|abort-controller)\/?$/ }, () => ({ path: `${dist}src/guest/realm/process.js` }));
     b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, external: true }));
   },
 };

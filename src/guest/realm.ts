@@ -27,6 +27,8 @@ export interface RealmTurns {
   immediates(): void;
   /** Run the handlers of pending events; false if none were pending. */
   upcall(): boolean;
+  /** A driver awaits an event soon (requests in flight): the pCPU may poll its doorbell. */
+  expecting(): boolean;
   /** A rejection of one of the realm's promises that nothing handled: the domain crashes. */
   uncaught(reason: unknown): void;
 }
@@ -108,6 +110,7 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel, identity: Iden
     push: guard((grant: PeerGrant) => hc.adoptPeer(grant), undefined),
     immediates: guard(runImmediates, undefined),
     upcall: guard(() => loop.runPending(), false),
+    expecting: guard(() => loop.expecting === true, false),
     uncaught: (reason: unknown) => crash(reason),
   };
 }

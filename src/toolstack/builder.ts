@@ -268,7 +268,7 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
     const sched = { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(ctx.onLog && { onLog: ctx.onLog }) };
     started = true; // from here the vCPU owns the placement (it gives it back when it fails or ends)
     const vcpu = shared
-      ? await shared.startVcpu(hv, d, placement!, image, { ...sched, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
+      ? await shared.startVcpu(hv, d, placement!, image, { ...sched, heapMb, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
       : await startVcpu(hv, d, image, { heapMb, pool: ctx.pool, ...sched });
     // The domain was created paused; xl create -p leaves it so.
     if (!opts.paused) hv.unpause(d.domid);
