@@ -15,6 +15,8 @@ import { ToolstackApi } from '../../src/toolstack/api.js';
 import { HostLog } from '../../src/toolstack/hostlog.js';
 import { FIXTURES } from '../support/cli.js';
 
+/** A bound on each test: a hung pool recovery fails the test that hung instead of holding the suite. */
+const T = { timeout: 120_000 };
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 let host: Host;
 let dir: string;
@@ -49,7 +51,7 @@ async function consoleMatch(domid: number, re: RegExp, ms = 20_000): Promise<Reg
   }
 }
 
-test('hello runs in a shared pool: console, xenstore, cmdline and a timer, then powers off', async () => {
+test('hello runs in a shared pool: console, xenstore, cmdline and a timer, then powers off', T, async () => {
   await host.createCpupool('dense', 2);
   const destroyed = once(host, 'destroyed');
   const { domain } = await host.create(config('hello-dense', join(EXAMPLES, 'hello/hello.ts'), 'pool = "dense"\nextra = "greeting=world"\n'));
@@ -62,7 +64,7 @@ test('hello runs in a shared pool: console, xenstore, cmdline and a timer, then 
   assert.match(out, /Slept \d+\.\d ms on a timer\. Powering off\./);
 });
 
-test('cpupool commands: list with xl columns, pool= placement, migrate refused for a running guest, destroy only when empty', async () => {
+test('cpupool commands: list with xl columns, pool= placement, migrate refused for a running guest, destroy only when empty', T, async () => {
   const api = new ToolstackApi(host, { log: new HostLog() });
   const created = await api.call('cpupoolCreate', { name: 'cmd', cpus: 1 });
   assert.deepEqual(created, { name: 'cmd', cpus: 1, sched: 'credit', active: true, domains: 0 });
@@ -82,7 +84,7 @@ test('cpupool commands: list with xl columns, pool= placement, migrate refused f
   assert.ok(!(await api.call('cpupoolList', {})).some((p) => p.name === 'cmd'));
 });
 
-test('a realm leads nowhere: not to the pCPU thread, not to its pool mates', async () => {
+test('a realm leads nowhere: not to the pCPU thread, not to its pool mates', T, async () => {
   await host.createCpupool('probe', 1);
   const a = await host.create(config('probe-a', join(FIXTURES, 'realm-probe.ts'), 'pool = "probe"\n'));
   const b = await host.create(config('probe-b', join(FIXTURES, 'realm-probe.ts'), 'pool = "probe"\n'));
@@ -97,7 +99,7 @@ test('a realm leads nowhere: not to the pCPU thread, not to its pool mates', asy
   await Promise.all([host.destroy(a.domain.domid), host.destroy(b.domain.domid)]);
 });
 
-test('a guest that throws from a timer crashes alone; its pool mate runs on', async () => {
+test('a guest that throws from a timer crashes alone; its pool mate runs on', T, async () => {
   await host.createCpupool('throw', 1);
   const mate = await host.create(config('mate-throw', join(FIXTURES, 'ticker.ts'), 'pool = "throw"\n'));
   const shut = once(host, 'shutdown');
@@ -112,7 +114,7 @@ test('a guest that throws from a timer crashes alone; its pool mate runs on', as
   await host.destroy(mate.domain.domid);
 });
 
-test('an unhandled rejection is the crash of the domain whose promise it was', async () => {
+test('an unhandled rejection is the crash of the domain whose promise it was', T, async () => {
   await host.createCpupool('reject', 1);
   const mate = await host.create(config('mate-reject', join(FIXTURES, 'ticker.ts'), 'pool = "reject"\n'));
   const shut = once(host, 'shutdown');
@@ -124,7 +126,7 @@ test('an unhandled rejection is the crash of the domain whose promise it was', a
   await host.destroy(mate.domain.domid);
 });
 
-test("a destroyed domain's timers never run again", async () => {
+test("a destroyed domain's timers never run again", T, async () => {
   const pool = await host.createCpupool('timers', 1);
   const { domain } = await host.create(config('tick-gone', join(FIXTURES, 'ticker.ts'), 'pool = "timers"\n'));
   await consoleMatch(domain.domid, /tick 2/);
@@ -134,7 +136,7 @@ test("a destroyed domain's timers never run again", async () => {
   assert.equal(pool.turns(), turns, 'no turn ran for the destroyed domain');
 });
 
-test('a guest that spins is caught by the watchdog: it crashes, its pCPU mates with it, other pCPUs run on', async () => {
+test('a guest that spins is caught by the watchdog: it crashes, its pCPU mates with it, other pCPUs run on', T, async () => {
   await host.createCpupool('spin', 1, 'credit', { watchdogMs: 500 });
   await host.createCpupool('calm', 1);
   const mate = await host.create(config('mate-spin', join(FIXTURES, 'ticker.ts'), 'pool = "spin"\non_crash = "preserve"\n'));
@@ -158,7 +160,7 @@ test('a guest that spins is caught by the watchdog: it crashes, its pCPU mates w
   await Promise.all([spinner, mate, other, again].map((b) => host.destroy(b.domain.domid)));
 });
 
-test("a guest that allocates without bound takes down its pCPU's heap, not the host; the pool recovers", async () => {
+test("a guest that allocates without bound takes down its pCPU's heap, not the host; the pool recovers", T, async () => {
   await host.createCpupool('hog', 1, 'credit', { heapMb: 96 });
   const shut = once(host, 'shutdown');
   const hog = await host.create(config('hog', join(FIXTURES, 'hog.ts'), 'pool = "hog"\non_crash = "preserve"\n'));
@@ -186,7 +188,7 @@ test('a guest whose realm outgrows its memory= is crashed alone, measured per re
   await Promise.all([host.destroy(hog.domain.domid), host.destroy(mate.domain.domid)]);
 });
 
-test('kv-store on a block device runs in a shared pool, across a reboot', async () => {
+test('kv-store on a block device runs in a shared pool, across a reboot', T, async () => {
   const image = join(dir, 'kv.img');
   await writeFile(image, new Uint8Array(4 << 20));
   await host.createCpupool('kv', 1);
