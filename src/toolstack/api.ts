@@ -226,6 +226,7 @@ export class ToolstackApi implements Toolstack {
       if (d.domid === 0) throw new XenError('EPERM', 'Domain-0 cannot be migrated');
       const r = await migrateDomain(this.#host, d.domid, a.target, {
         token: a.token, ...(a.maxRounds !== undefined && { maxRounds: a.maxRounds }), ...(a.dirtyThreshold !== undefined && { dirtyThreshold: a.dirtyThreshold }),
+        ...(a.withDisks && { withDisks: true }), ...(a.vdiMap && { vdiMap: a.vdiMap }),
       });
       return { domid: d.domid, name: d.name.replace(/--migratedaway$/, ''), ...r };
     },
