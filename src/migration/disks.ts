@@ -249,9 +249,9 @@ async function copyBase(disk: Disk, remote: RemoteDisk): Promise<number> {
 
 /** The receiving end of one disk's connection (after its authentication preamble). */
 export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log: (line: string) => void): Promise<void> {
-  const o = await readJson(src, 'the disk offer');
-  const { vdi, name, sr, size, format } = o as unknown as Offer;
-  if (typeof vdi !== 'string' || typeof name !== 'string' || (sr !== null && typeof sr !== 'string') || !Number.isSafeInteger(size) || size <= 0 || size % SECTOR_SIZE !== 0 || format !== 'raw') {
+  const o = await readJson(src, 'the disk offer').catch(() => ({}));
+  const { vdi, name, sr, size, format } = o as Partial<Offer>;
+  if (typeof vdi !== 'string' || typeof name !== 'string' || (sr !== null && typeof sr !== 'string') || typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0 || size % SECTOR_SIZE !== 0 || format !== 'raw') {
     await sendJson(sock, { error: 'a malformed disk offer' });
     throw new XenError('EINVAL', 'a malformed disk offer');
   }

@@ -7,12 +7,12 @@
 // left at the destination.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ByteSource } from '../../src/migration/source.js';
-import { AUTH_BYTES } from '../../src/migration/wire.js';
+import { AUTH_BYTES, DISK_AUTH_PREFIX, authLine } from '../../src/migration/wire.js';
 import type { Host } from '../../src/toolstack/host.js';
 import { startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
 
@@ -160,4 +160,43 @@ test('--with-disks failures: refused, the destination dying mid-copy, a name cla
   await b.ts.call('destroy', { domain: squatter });
   assert.ok(await until(async () => (await vdiUuids(b)).join() === bVdis.join(), 10_000), 'no VDI is left at the destination');
   await stillAtSource('kv-clash', g3.domid, g3.vdi, keys);
+});
+
+/** A disk connection to the destination by hand: the preamble, then `offer` (length-prefixed JSON); its answer. */
+async function offerDisk(offer: unknown, tok = token): Promise<{ sock: Socket; src: ByteSource; answer: Record<string, unknown> }> {
+  const sock = connect(b.daemon.migration!.port, '127.0.0.1');
+  sock.on('error', () => {});
+  await new Promise((r) => sock.once('connect', r));
+  const src = new ByteSource(sock, { stallMs: 10_000 });
+  const body = Buffer.from(JSON.stringify(offer));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(body.length);
+  sock.write(Buffer.concat([authLine(tok, DISK_AUTH_PREFIX), len, body]));
+  const head = await src.read(4, 'answer length');
+  if (head.toString('latin1') === 'xeno') return { sock, src, answer: { refused: true } };
+  return { sock, src, answer: JSON.parse((await src.read(head.readUInt32LE(0), 'answer')).toString()) as Record<string, unknown> };
+}
+
+test('a disk connection with bad input: refused token, malformed offer, a record past the end; no VDI is left', T, async () => {
+  const vdis = await vdiUuids(b);
+  const wrong = await offerDisk({}, 'f'.repeat(64));
+  assert.deepEqual(wrong.answer, { refused: true });
+  wrong.sock.destroy();
+  const offer = { vdi: '11111111-1111-4111-8111-111111111111', name: 'x', sr: null, size: 1 << 20, format: 'raw' };
+  for (const bad of [{ ...offer, size: -1 }, { ...offer, format: 'vhd' }, { ...offer, size: 1000 }, 'no']) {
+    const r = await offerDisk(bad);
+    assert.equal(r.answer['error'], 'a malformed disk offer');
+    r.sock.destroy();
+  }
+  const r = await offerDisk(offer);
+  assert.equal(typeof r.answer['vdi'], 'string');
+  assert.ok((await vdiUuids(b)).includes(r.answer['vdi'] as string));
+  const rec = Buffer.alloc(15);
+  rec[0] = 0x4d; // a mirrored write
+  rec.writeUInt32LE(1, 1);
+  rec.writeUIntLE(2047, 5, 6); // the last sector, but two sectors long
+  rec.writeUInt32LE(1024, 11);
+  r.sock.write(Buffer.concat([rec, Buffer.alloc(1024)]));
+  await assert.rejects(r.src.read(5, 'ack'), /truncated|EIO/);
+  assert.ok(await until(async () => (await vdiUuids(b)).join() === vdis.join(), 10_000), 'the VDI made for it is deleted');
 });
