@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { ByteSource } from '../../src/migration/source.js';
 import { AUTH_BYTES, DISK_AUTH_PREFIX, authLine } from '../../src/migration/wire.js';
 import type { Host } from '../../src/toolstack/host.js';
+import { xenode } from '../support/cli.js';
 import { startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
 
 const KV = fileURLToPath(new URL('../../../examples/kv-store/kv.ts', import.meta.url));
@@ -199,4 +200,17 @@ test('a disk connection with bad input: refused token, malformed offer, a record
   r.sock.write(Buffer.concat([rec, Buffer.alloc(1024)]));
   await assert.rejects(r.src.read(5, 'ack'), /truncated|EIO/);
   assert.ok(await until(async () => (await vdiUuids(b)).join() === vdis.join(), 10_000), 'the VDI made for it is deleted');
+});
+
+test('the xenode command: --with-disks reaches the migration; a bad --vdi-map is refused', T, async () => {
+  const { domid } = await a.ts.call('create', { file: a.cfgFile('tick-cli', `name = "tick-cli"\nkernel = "${TICKER}"\nmemory = 32\n`) });
+  const tokenFile = join(b.stateDir, 'migration-token');
+  const m = await xenode(['migrate', 'tick-cli', target, '--token-file', tokenFile, '--with-disks'], { state: a.stateDir });
+  assert.notEqual(m.code, 0);
+  assert.match(m.stderr, /--with-disks: domain 'tick-cli' has no writable disk with target=vdi:/);
+  const bad = await xenode(['migrate', 'tick-cli', target, '--token-file', tokenFile, '--with-disks', '--vdi-map', 'nosr'], { state: a.stateDir });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--vdi-map wants VDI=SR/);
+  assert.equal(hostOf(a).hv.domain(domid).shutdownReason, null, 'it runs on at the source');
+  await a.ts.call('destroy', { domain: domid });
 });
