@@ -6,46 +6,24 @@
 // leaves the guest running at the source on its own disk, with everything it wrote, and no VDI
 // left at the destination.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ByteSource } from '../../src/migration/source.js';
 import { AUTH_BYTES, DISK_AUTH_PREFIX, authLine } from '../../src/migration/wire.js';
 import type { Host } from '../../src/toolstack/host.js';
 import { xenode } from '../support/cli.js';
-import { startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
+import type { DaemonRig } from '../support/host-daemon.js';
+import { askKv, hostOf, hostPairForTests } from '../support/migration-hosts.js';
 
 const KV = fileURLToPath(new URL('../../../examples/kv-store/kv.ts', import.meta.url));
 const TICKER = fileURLToPath(new URL('../../../test/fixtures/guests/ticker.ts', import.meta.url));
 const T = { timeout: 120_000 };
-let a: DaemonRig;
-let b: DaemonRig;
-let token: string;
-let target: string;
+let a: DaemonRig, b: DaemonRig, token: string, target: string;
+hostPairForTests('migdisk', (p) => ({ a, b, token, target } = p));
 
-before(async () => {
-  a = await startDaemonRig('migdisk-a', { poolSize: 1 });
-  b = await startDaemonRig('migdisk-b', { poolSize: 1, migrationListen: { address: '127.0.0.1', port: 0 } });
-  token = readFileSync(join(b.stateDir, 'migration-token'), 'utf8').trim();
-  target = `127.0.0.1:${b.daemon.migration!.port}`;
-});
-after(async () => {
-  await a.close();
-  await b.close();
-});
-
-const hostOf = (r: DaemonRig): Host => r.daemon.local.host;
-
-let reqId = 0;
-async function ask(host: Host, domid: number, req: string, timeout = 20_000): Promise<string> {
-  const id = String(++reqId);
-  await host.xs.wait(`/local/domain/${domid}/data/kv/ready`, (v) => v === '1', { timeout });
-  await host.xs.write(`/local/domain/${domid}/data/kv/request`, `${id} ${req}`);
-  const rsp = await host.xs.wait(`/local/domain/${domid}/data/kv/response`, (v) => v?.startsWith(`${id} `) === true, { timeout });
-  return rsp!.slice(id.length + 1);
-}
+const ask = askKv;
 
 async function defaultSr(r: DaemonRig): Promise<string> {
   const s = hostOf(r).storage;
