@@ -152,10 +152,13 @@ if (opts.pools) {
   await run(host, 1, load, undefined, DISK_BYTES, 32, 'blk1'); // warm the realm kernel image and JIT
   const counts = [1, 8, 16, 32].filter((n) => n <= opts['max-guests']);
   const rows: Record<string, Point[]> = { 'Pool-0': [], 'shared, 1 pCPU': [], 'shared, 2 pCPUs': [] };
+  const pools: Record<string, string | undefined> = { 'Pool-0': undefined, 'shared, 1 pCPU': 'blk1', 'shared, 2 pCPUs': 'blk2' };
   for (const n of counts) {
-    rows['Pool-0']!.push(await median(n, () => run(host, n, load)));
-    rows['shared, 1 pCPU']!.push(await median(n, () => run(host, n, load, undefined, DISK_BYTES, 32, 'blk1')));
-    rows['shared, 2 pCPUs']!.push(await median(n, () => run(host, n, load, undefined, DISK_BYTES, 32, 'blk2')));
+    for (const [row, pool] of Object.entries(pools)) {
+      const p = await median(n, () => run(host, n, load, undefined, DISK_BYTES, 32, pool));
+      rows[row]!.push(p);
+      console.error(`${row}, ${n} guests: ${Math.round(p.iops)} IOPS, p50 ${p.p50_us} us`);
+    }
   }
   await host.close();
   emit({ bench: 'blk-cpupools', runtime_s: opts.runtime, qd: opts.qd, physical_randread_4k: physical.randread_4k, randread_4k: rows, target_iops_32_guests: 600_000 });

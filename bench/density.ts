@@ -1,20 +1,28 @@
 // How many idle guests a host holds, how fast they boot back to back, and whether a create
 // costs the same with 1,000 running as with none (issue 17: 1,000 guests in under 20 s, the
 // median create of the last 100 within 1.5x the first 100, p99 within 2x, under 5 MiB each).
-// Next to it, measured in the same run, the physical floor of one vCPU thread per domain:
-// starting bare worker threads (no library OS) back to back, their CPU and memory each.
+// The guests run in a shared cpupool of --cpus pCPU threads (a realm each, issue 18), or with
+// --cpus=0 in Pool-0 (a vCPU thread each). Next to it, measured in the same run, the physical
+// floor of one vCPU thread per domain: bare worker threads (no library OS) started back to
+// back, their CPU and memory each.
 //
-//   npm run bench -- density [--guests=1000] [--batch=100] [--seconds=300] [--floor=40]
+//   npm run bench -- density [--guests=1000] [--cpus=2] [--memory=16] [--state=1] [--batch=100] [--seconds=100] [--floor=20]
+//
+// --state=1 runs the host as `xenode host` does, with a state directory (its database on disk);
+// --state=0 keeps the database in memory.
 //
 // Bounded: it stops booting at --seconds and reports what it reached.
-import { availableParallelism } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { emit, numberOptions, summarize } from './support/harness.js';
 
-const opts = numberOptions({ guests: 1000, batch: 100, seconds: 300, floor: 40 });
+const opts = numberOptions({ guests: 1000, cpus: 2, memory: 16, state: 1, batch: 100, seconds: 100, floor: 20 });
 const KERNEL = fileURLToPath(new URL('../../bench/guests/idle.ts', import.meta.url));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const cpuMs = () => {
@@ -22,6 +30,12 @@ const cpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 const rssMib = () => process.memoryUsage().rss / 2 ** 20;
+/** What the next walls are counted in (Linux): memory mappings (vm.max_map_count), file descriptors, threads. */
+const walls = () => ({
+  maps: readFileSync('/proc/self/maps', 'utf8').split('\n').length - 1,
+  fds: readdirSync('/proc/self/fd').length,
+  threads: readdirSync('/proc/self/task').length,
+});
 
 /** Bare worker threads started back to back and kept: CPU and memory each, the floor of thread-per-domain. */
 async function floor(n: number): Promise<{ ms_each: number; cpu_ms_each: number; mib_each: number }> {
@@ -44,16 +58,20 @@ async function floor(n: number): Promise<{ ms_each: number; cpu_ms_each: number;
   return { ms_each: ms, cpu_ms_each: cpu, mib_each: mib };
 }
 
-const host = await Host.start({ poolSize: 2 });
-host.pool.warm({ heapMb: 24 });
+const stateDir = opts.state ? await mkdtemp(join(tmpdir(), 'xenode-bench-density-')) : undefined;
+const host = await Host.start({ poolSize: opts.cpus > 0 ? 0 : 2, ...(stateDir && { stateDir }) });
+if (opts.cpus > 0) await host.createCpupool('dense', opts.cpus);
+else host.pool.warm({ heapMb: 24 });
+const placement = opts.cpus > 0 ? 'pool = "dense"\n' : '';
 await sleep(1000);
 const rss0 = rssMib();
+const walls0 = walls();
 const cpu0 = cpuMs();
 const t0 = performance.now();
 const createMs: number[] = [];
 const dom0Ms: number[] = [];
 for (let i = 0; i < opts.guests && performance.now() - t0 < opts.seconds * 1000; i++) {
-  const config = parseDomainConfig(`name = "idle-${i}"\nkernel = "${KERNEL}"\nmemory = 32\n`, KERNEL).config;
+  const config = parseDomainConfig(`name = "idle-${i}"\nkernel = "${KERNEL}"\nmemory = ${opts.memory}\n${placement}`, KERNEL).config;
   const c0 = performance.now();
   const built = await host.create(config);
   dom0Ms.push(performance.now() - c0);
@@ -64,24 +82,31 @@ const bootS = (performance.now() - t0) / 1000;
 const cpuEach = (cpuMs() - cpu0) / createMs.length;
 await sleep(5000); // let the guests' and dom0's garbage collection settle
 const mibEach = (rssMib() - rss0) / createMs.length;
+const walls1 = walls();
+const perGuest = (k: keyof typeof walls0) => (walls1[k] - walls0[k]) / createMs.length;
 const batches: { median: number; p99: number; dom0_median: number }[] = [];
 for (let i = 0; i < createMs.length; i += opts.batch) {
   const s = summarize(createMs.slice(i, i + opts.batch));
   batches.push({ median: s.median, p99: s.p99, dom0_median: summarize(dom0Ms.slice(i, i + opts.batch)).median });
 }
 await host.close();
+if (stateDir) await rm(stateDir, { recursive: true, force: true });
 const bare = await floor(opts.floor);
 const first = batches[0]!;
 const last = batches[batches.length - 1]!;
 emit({
   bench: 'density',
   guests: createMs.length,
+  pool: opts.cpus > 0 ? `shared, ${opts.cpus} pCPU threads` : 'Pool-0',
+  database: stateDir ? 'on disk' : 'in memory',
   boot_all_s: bootS,
   batches,
   last_over_first_median: last.median / first.median,
   last_over_first_p99: last.p99 / first.p99,
   cpu_ms_per_guest: cpuEach,
   rss_mib_per_guest: mibEach,
+  per_guest: { maps: perGuest('maps'), fds: perGuest('fds'), threads: perGuest('threads') },
+  limits: { max_map_count: Number(readFileSync('/proc/sys/vm/max_map_count', 'utf8')), threads_max: Number(readFileSync('/proc/sys/kernel/threads-max', 'utf8')) },
   floor_bare_worker: bare,
   floor_boot_all_s_on_all_cores: (bare.cpu_ms_each * createMs.length) / 1000 / availableParallelism(),
   targets: { boot_all_s: 20, last_over_first_median: 1.5, last_over_first_p99: 2, rss_mib_per_guest: 5 },

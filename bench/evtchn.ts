@@ -4,6 +4,8 @@
 // blocks so that drift in the machine's load hits all of them alike.
 //
 //   node dist/bench/evtchn.js [--rounds=5] [--block=4000] [--warmup=2000]
+//   npm run bench -- evtchn --pool=1 [--rounds=3] [--block=4000]   (two guests, both in one shared
+//        cpupool, then both in Pool-0, in turn: bench/support/pingpong.ts)
 //
 // Round trips are in microseconds. `whereTheTimeGoes` splits the difference: the hypervisor's
 // own CPU cost of a send, what the event channel adds over a bare waitAsync ping-pong, and what
@@ -14,9 +16,14 @@ import { Hypercalls } from '../src/hypervisor/hypercalls.js';
 import { Hypervisor } from '../src/hypervisor/hypervisor.js';
 import { BenchWorker, emit, numberOptions, rate, summarize } from './support/harness.js';
 import type { BareRequest } from './support/evtchn-vcpu.js';
+import { poolLatencyBench } from './support/pingpong.js';
 
 const VCPU = new URL('./support/evtchn-vcpu.js', import.meta.url);
-const opts = numberOptions({ rounds: 5, block: 4000, warmup: 2000 });
+const opts = numberOptions({ rounds: 5, block: 4000, warmup: 2000, pool: 0 });
+if (opts.pool) {
+  await poolLatencyBench('evtchn', ['evtchn'], opts.block, opts.rounds);
+  process.exit(0);
+}
 
 /** A domain with a bench vCPU thread, wired to the hypervisor the way startVcpu wires one. */
 async function domain(hv: Hypervisor, name: string): Promise<{ domid: number; vcpu: BenchWorker }> {

@@ -1,8 +1,11 @@
 // Create-to-main() through pre-built domains (shells, src/toolstack/shells.ts), as LightVM's
-// split toolstack does it, next to the same creates without shells (a vCPU thread from the
-// pool: today's warm path; and a fresh thread: cold), with the breakdown of a shell's create:
-// dom0 (the create call until the kernel is handed over), delivery (until the parked vCPU
-// thread has the message), the guest (its name from xenstore, the kernel linked, main()).
+// split toolstack does it, through the command API as `xenode create` calls it, next to the
+// same creates without shells (a vCPU thread from the pool: the warm path before shells; a
+// fresh thread: cold) and in a shared cpupool (a realm on a pCPU thread), with the breakdown
+// of a shell's create: dom0 (the create call until the kernel is posted to the shell),
+// delivery (until the parked vCPU thread has the message), the guest (its kernel run, main()
+// called; the kernel a script compiled ahead from V8's code cache). create-to-main() ends at
+// the guest's own mark; the API's reply comes once dom0 has heard of it.
 // The physical limit measured in the same run: a message to an idle worker thread and its
 // reply, which any hand-off to a waiting thread costs.
 //
@@ -15,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { parseDomainConfig } from '../src/toolstack/domconfig.js';
+import type { BuiltDomain } from '../src/toolstack/builder.js';
 import { ToolstackApi } from '../src/toolstack/api.js';
 import { Host } from '../src/toolstack/host.js';
 import { HostLog } from '../src/toolstack/hostlog.js';
@@ -27,47 +30,61 @@ const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-shells-'));
 const disk = join(dir, 'disk.img');
 await writeFile(disk, Buffer.alloc(1 << 20));
 let seq = 0;
-const config = (withDisk: boolean) =>
-  parseDomainConfig(`name = "s${seq++}"\nkernel = "${KERNEL}"\nmemory = 32\n${withDisk ? `disk = [ 'vdev=xvda, target=${disk}' ]\n` : ''}`, KERNEL).config;
+const configText = (withDisk: boolean, pool?: string) =>
+  `name = "s${seq++}"\nkernel = "${KERNEL}"\nmemory = 32\n${withDisk ? `disk = [ 'vdev=xvda, target=${disk}' ]\n` : ''}${pool ? `pool = "${pool}"\n` : ''}`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const wall = () => performance.timeOrigin + performance.now();
 
 interface Sample {
+  /** The API's create call until main() is called (the guest's clock). */
   total: number;
+  /** The API's create call until its reply (it replies once dom0 heard of main()). */
+  api: number;
   dom0: number;
   delivery: number;
   guest: number;
-  /** From the hand-over: the name read from xenstore; the kernel linked. */
+  /** From the hand-over: the kernel's top level run (a script) or its import started; the kernel linked. */
   named: number;
   linked: number;
   fromShell: boolean;
 }
 
-async function one(host: Host, withDisk: boolean): Promise<Sample> {
+/** One create through the command API (as `xenode create` does it), then its destroy. */
+async function one(host: Host, api: ToolstackApi, withDisk: boolean, pool?: string): Promise<Sample> {
+  let built: BuiltDomain | undefined;
+  const take = host.create.bind(host);
+  // The built domain's marks and when its kernel was posted: the API returns its domid only.
+  host.create = async (...a: Parameters<Host['create']>) => (built = await take(...a));
   const t0 = wall();
-  const built = await host.create(config(withDisk));
-  const t1 = wall();
-  const marks = await built.vcpu.mainCalled;
-  const t2 = wall();
-  await host.destroy(built.domain.domid);
+  try {
+    await api.call('create', { file: KERNEL, text: configText(withDisk, pool) });
+  } finally {
+    host.create = take;
+  }
+  const t3 = wall();
+  const marks = await built!.vcpu.mainCalled;
+  await host.destroy(built!.domain.domid);
   const handed = marks?.handed;
+  const posted = built!.postedAt;
   return {
-    total: t2 - t0,
-    dom0: t1 - t0,
-    delivery: handed === undefined ? NaN : handed - t1,
-    guest: handed === undefined ? NaN : t2 - handed,
+    total: marks?.linked !== undefined ? marks.linked - t0 : t3 - t0,
+    api: t3 - t0,
+    dom0: posted !== undefined ? posted - t0 : NaN,
+    delivery: handed !== undefined && posted !== undefined ? handed - posted : NaN,
+    guest: handed === undefined ? NaN : marks!.linked! - handed,
     named: handed === undefined ? NaN : marks!.named! - handed,
     linked: handed === undefined ? NaN : marks!.linked! - handed,
     fromShell: handed !== undefined,
   };
 }
 
-async function series(host: Host, withDisk: boolean, gapMs: number): Promise<Sample[]> {
+async function series(host: Host, withDisk: boolean, gapMs: number, pool?: string): Promise<Sample[]> {
+  const api = new ToolstackApi(host, { log: new HostLog() });
   const out: Sample[] = [];
-  for (let i = 0; i < 2; i++) await one(host, withDisk); // JIT, kernel image cache
+  for (let i = 0; i < 2; i++) await one(host, api, withDisk, pool); // JIT, kernel image cache
   for (let i = 0; i < opts.samples; i++) {
     await sleep(gapMs);
-    out.push(await one(host, withDisk));
+    out.push(await one(host, api, withDisk, pool));
   }
   return out;
 }
@@ -78,6 +95,7 @@ const stats = (xs: number[]) => {
 };
 const report = (samples: Sample[]) => ({
   ...stats(samples.map((s) => s.total)),
+  api_reply: stats(samples.map((s) => s.api)),
   from_shell: samples.filter((s) => s.fromShell).length,
   dom0_p50: stats(samples.map((s) => s.dom0)).p50,
   delivery_p50: stats(samples.map((s) => s.delivery)).p50,
@@ -141,6 +159,10 @@ try {
   const warm = await series(shelled, false, opts.gap);
   const disked = await series(shelled, true, opts.gap);
   const stormed = await storm(shelled);
+
+  // A shared cpupool (issue 18): a realm on a pCPU thread, made ahead of the create.
+  await shelled.createCpupool('dense', 1);
+  const shared = await series(shelled, false, opts.gap, 'dense');
   await shelled.close();
 
   const pooled = await Host.start({ poolSize: 2 });
@@ -161,6 +183,7 @@ try {
     shells: opts.shells,
     warm_ms: w,
     warm_disk_ms: report(disked),
+    shared_pool_ms: report(shared),
     thread_pool_ms: report(threadPool),
     cold_ms: report(coldMs),
     limit_handoff_roundtrip_ms: limit,

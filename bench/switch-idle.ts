@@ -42,8 +42,14 @@ function measure<T>(build: () => T): { ms: number; bytes: number; value: T } {
 
 const vlans = Array.from({ length: opts.vlans }, (_, i) => i + 1);
 
-/** CPU (ms) the process uses over `ms` of doing nothing. */
+/**
+ * CPU (ms) the process uses over `ms` of doing nothing, after a full GC and a first window of
+ * the same length (V8's concurrent sweeping and memory reducer run after a burst of allocation:
+ * they are the allocation's cost, not the idle switch's).
+ */
 async function idleCpu(ms: number): Promise<number> {
+  gc();
+  await new Promise((r) => setTimeout(r, ms));
   const cpu0 = process.cpuUsage();
   await new Promise((r) => setTimeout(r, ms));
   const cpu = process.cpuUsage(cpu0);

@@ -9,7 +9,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,13 +16,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startLocalHost } from '../src/toolstack/local.js';
 import { emit, numberOptions } from './support/harness.js';
+import { HELLO_BODY, nodeHelloServer } from './support/http-load.js';
 
 const opts = numberOptions({ seconds: 10, connections: 30, rounds: 1 });
 const WRK = '/usr/bin/wrk';
 /** The guest program, run as a kernel (not imported). */
 const WWW = fileURLToPath(new URL('../../examples/www/www.ts', import.meta.url));
-/** What www serves at /hello, byte for byte, so both servers do the same work. */
-const BODY = 'Hello from a xenode unikernel\n';
 const run = promisify(execFile);
 
 interface WrkResult {
@@ -60,18 +58,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Node's own server with www's response to GET /hello: the same status line, fields and body. */
-async function nodeServer(): Promise<{ url: string; close(): void }> {
-  const body = Buffer.from(BODY);
-  const server = createHttpServer((_req, res) => {
-    res.sendDate = false;
-    res.writeHead(200, { Server: 'xenode-www', 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, Connection: 'keep-alive' });
-    res.end(body);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hello`, close: () => server.close() };
-}
-
 async function main(): Promise<void> {
   if (!existsSync(WRK)) {
     console.error(`${WRK} is not installed (apt-get install wrk)`);
@@ -79,7 +65,8 @@ async function main(): Promise<void> {
   }
   const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-www-'));
   const local = await startLocalHost({ stateDir: join(dir, 'state'), poolSize: 1 });
-  const node = await nodeServer();
+  const server = await nodeHelloServer();
+  const node = { url: `http://127.0.0.1:${server.port}/hello`, close: () => server.close() };
   try {
     const port = await freePort();
     const text = `name = "www"\nkernel = "${WWW}"\nmemory = 64\nvif = [ 'bridge=xenbr0' ]\nforward = [ 'tcp:${port}:80' ]\nextra = "port=80"\n`;
@@ -88,7 +75,7 @@ async function main(): Promise<void> {
     // Until the guest has its lease and answers through the forward.
     for (let i = 0; ; i++) {
       const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '');
-      if (ok === BODY) break;
+      if (ok === HELLO_BODY) break;
       if (i > 300) throw new Error('www never answered through its forward');
       await new Promise((r) => setTimeout(r, 100));
     }

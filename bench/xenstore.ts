@@ -1,92 +1,37 @@
-// xenstored benchmark: `node dist/bench/xenstore.js [--peer c=SOCKET ...] [--duration MS]
-// [--rounds N] [--clients 1,10,100,1000] [--no-ring]`, or `npm run bench -- xenstore ...`.
+// xenstored benchmark: `node dist/bench/xenstore.js [--peer o=SOCKET ...] [--no-cxenstored]
+// [--duration MS] [--rounds N] [--clients 1,10,100,1000] [--no-ring]`, or `npm run bench --
+// xenstore ...`.
 //
-// xenode's xenstored runs in its own thread (as cxenstored runs in its own process); the load
-// comes from raw packets written by this thread (like xspeer's rawbench), so the client library
-// is not what is measured. On one socket connection: WRITE and READ per second with 1 and 16
+// xenode's xenstored runs in a process of its own, as cxenstored does; the load comes from raw
+// packets written by this process (like xspeer's rawbench), so the client library is not what
+// is measured. For the daemons this process started, their CPU time per request (user + system,
+// with 1 request in flight) is measured too: unlike wall-clock rates it hardly depends on how
+// busy the machine is. On one socket connection: WRITE and READ per second with 1 and 16
 // requests in flight, transactions per second (start, 3 writes, commit, each waiting for its
 // reply), watch fire latency (a write on one connection, the event on another), and ops/s with
-// 1..1000 connections each keeping 1 request in flight. The same (but the many-clients test) for
-// a guest over the xenstore ring page, with two worker threads and, until the hypervisor's event
-// channels are wired in here, an Atomics.waitAsync stand-in for the event channel.
-// `--peer NAME=SOCKET` measures an already running xenstored (cxenstored, oxenstored) the same
-// way in the same run and adds speedups (>1: xenode is faster). The last line is JSON.
+// 1..1000 connections each keeping 1 request in flight (total, and the slowest connection's
+// share: fair service). The same (but the many-clients test) for a guest over its xenstore ring
+// page and the hypervisor's event channels: a host with one guest (bench/guests/xsring.ts) that
+// measures from inside with its xenstore client. Debian's cxenstored is started and measured
+// the same way in the same run when it can be (bench/xsdiff/cxenstored.ts: apt-get download and
+// a shim), and `--peer NAME=SOCKET` adds an already running xenstored (oxenstored); each peer
+// gets speedups (>1: xenode is faster). The last line is JSON.
+// `--pool`: instead, real guests in a shared cpupool next to Pool-0 (bench/support/pingpong.ts):
+// a guest's read of its own node, and a ping-pong between two guests by write and watch.
 import { Buffer } from 'node:buffer';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import {
-  XS_ERROR, XS_INTRODUCE, XS_MKDIR, XS_READ, XS_RM, XS_SET_PERMS, XS_TRANSACTION_END, XS_TRANSACTION_START, XS_UNWATCH,
-  XS_WATCH, XS_WATCH_EVENT, XS_WRITE,
+  XS_ERROR, XS_MKDIR, XS_READ, XS_RM, XS_TRANSACTION_END, XS_TRANSACTION_START, XS_UNWATCH, XS_WATCH, XS_WATCH_EVENT, XS_WRITE,
 } from '../src/abi/xs_wire.js';
-import { PAGE_SIZE } from '../src/abi/xen.js';
 import { XsFrameReader, encodeRequest } from '../src/xenstore/common/frames.js';
 import { connectSocket, type XsClientTransport } from '../src/xenstore/client/transport.js';
-import { XenstoreRingClient } from '../src/xenstore/client/ring.js';
-import { Xenstored } from '../src/xenstore/server/daemon.js';
-import type { DomainRing, EventPort } from '../src/xenstore/common/ring.js';
-
-/** Guest domains of the ring test: the first is measured, the second writes for watch latency. */
-const RING_DOMS = [1, 2] as const;
-/** Layout of the shared buffer: one ring page per guest, then the event words (2 per guest). */
-const EVENT_BASE = RING_DOMS.length * PAGE_SIZE;
-
-// ---------------------------------------------------------------------------------------------
-// The event channel stand-in and the ring pages shared by the dom0 and guest threads.
-
-/**
- * One end of an event channel between two threads: a counter word per direction; notify bumps
- * the peer's word and wakes it, the receiving end sleeps in Atomics.waitAsync so its thread's
- * event loop keeps running.
- */
-class AtomicsEventPort implements EventPort {
-  #handlers = new Set<() => void>();
-  #closed = false;
-
-  constructor(private readonly words: Int32Array, private readonly tx: number, private readonly rx: number) {
-    void this.#loop();
-  }
-
-  notify(): void {
-    Atomics.add(this.words, this.tx, 1);
-    Atomics.notify(this.words, this.tx);
-  }
-
-  onEvent(handler: () => void): () => void {
-    this.#handlers.add(handler);
-    return () => this.#handlers.delete(handler);
-  }
-
-  close(): void {
-    this.#closed = true;
-    this.#handlers.clear();
-    // Wake our own waiter so its loop ends.
-    Atomics.add(this.words, this.rx, 1);
-    Atomics.notify(this.words, this.rx);
-  }
-
-  async #loop(): Promise<void> {
-    let seen = Atomics.load(this.words, this.rx);
-    while (!this.#closed) {
-      const w = Atomics.waitAsync(this.words, this.rx, seen);
-      if (w.async) await w.value;
-      seen = Atomics.load(this.words, this.rx);
-      for (const h of this.#handlers) h();
-    }
-  }
-}
-
-/** Guest `i`'s ring as one side sees it (dom0: words 2i+1 in, 2i out; the guest the opposite). */
-function ringOf(sab: SharedArrayBuffer, i: number, side: 'dom0' | 'guest'): DomainRing {
-  const words = new Int32Array(sab, EVENT_BASE, 2 * RING_DOMS.length);
-  const [toGuest, toDom0] = [2 * i, 2 * i + 1];
-  return {
-    page: new Uint8Array(sab, i * PAGE_SIZE, PAGE_SIZE),
-    evtchn: side === 'dom0' ? new AtomicsEventPort(words, toGuest, toDom0) : new AtomicsEventPort(words, toDom0, toGuest),
-  };
-}
+import { poolLatencyBench } from './support/pingpong.js';
+import { type Cxenstored, cxenstoredUnavailable, startCxenstored } from './xsdiff/cxenstored.js';
 
 // ---------------------------------------------------------------------------------------------
 // Raw load generation.
@@ -221,8 +166,15 @@ async function watchLatency(watcher: RawConn, writer: RawConn, dir: string, ms: 
   return { p50us: q(0.5), p99us: q(0.99), samples: samples.length };
 }
 
-/** Total ops/s with `n` connections, each alternating WRITE and READ of its own node, 1 in flight. */
-async function manyClients(socket: string, n: number, prefix: string, ms: number): Promise<number> {
+interface ClientsFigure {
+  /** All connections together. */
+  opsPerSec: number;
+  /** The connection served least (fair service: nobody starved). */
+  slowestOpsPerSec: number;
+}
+
+/** Ops/s with `n` connections, each alternating WRITE and READ of its own node, 1 in flight. */
+async function manyClients(socket: string, n: number, prefix: string, ms: number): Promise<ClientsFigure> {
   const conns: RawConn[] = [];
   while (conns.length < n) conns.push(new RawConn(await connectPatiently(socket)));
   const packets = conns.map((_, i) => [
@@ -230,6 +182,7 @@ async function manyClients(socket: string, n: number, prefix: string, ms: number
     encodeRequest(XS_READ, 2, 0, [`${prefix}/c${i}`]),
   ]);
   let total = 0;
+  const each = new Array<number>(n).fill(0);
   const t0 = performance.now();
   const end = t0 + ms;
   let errors = 0;
@@ -238,6 +191,7 @@ async function manyClients(socket: string, n: number, prefix: string, ms: number
     c.onClose = reject;
     c.onReply = (type) => {
       total++;
+      each[i]!++;
       if (type === XS_ERROR) errors++;
       if (performance.now() >= end) {
         resolve();
@@ -247,10 +201,10 @@ async function manyClients(socket: string, n: number, prefix: string, ms: number
     };
     c.send(packets[i]![k++ & 1]!);
   })));
-  const rate = Math.round(total / ((performance.now() - t0) / 1000));
+  const secs = (performance.now() - t0) / 1000;
   for (const c of conns) c.close();
   if (errors > 0) throw new Error(`${errors} of ${total} requests from ${n} clients got ERROR replies`);
-  return rate;
+  return { opsPerSec: Math.round(total / secs), slowestOpsPerSec: Math.round(Math.min(...each) / secs) };
 }
 
 /** cxenstored listens with a backlog of 1: a burst of connects gets EAGAIN until it accepts. */
@@ -266,6 +220,8 @@ async function connectPatiently(socket: string): Promise<XsClientTransport> {
 }
 
 interface Figures {
+  /** The daemon's CPU time per request over the 1-in-flight WRITE and READ runs, for daemons this process started. */
+  cpuUsPerRequest?: number;
   writesPerSec1: number;
   writesPerSec16: number;
   readsPerSec1: number;
@@ -274,32 +230,45 @@ interface Figures {
   watchLatency: Latency;
 }
 
-/**
- * The single-connection figures over any transport, under `prefix` (which must be writable).
- * `open` is called twice: the measured connection, then the writer for watch latency.
- */
-async function connectionFigures(open: () => Promise<XsClientTransport>, prefix: string, ms: number): Promise<Figures> {
-  const c = new RawConn(await open());
+/** User + system CPU seconds of process `pid` so far (/proc/PID/stat), or 0 without one. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+}
+
+/** /proc's clock ticks per second (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100;
+
+/** The single-connection figures under `prefix`; a second connection writes for watch latency. */
+async function connectionFigures(socket: string, pid: number | undefined, prefix: string, ms: number): Promise<Figures> {
+  const c = new RawConn(await connectSocket(socket));
   const w = writePackets(prefix);
   const r = readPackets(prefix);
   // Warm-up (JIT, caches), which also creates the nodes the reads use.
   await pipelined(c, w, 16, 300);
   await pipelined(c, r, 16, 100);
+  const cpu0 = cpuSeconds(pid);
+  const writesPerSec1 = await pipelined(c, w, 1, ms);
+  const readsPerSec1 = await pipelined(c, r, 1, ms);
+  const cpu = cpuSeconds(pid) - cpu0;
   const figures: Figures = {
-    writesPerSec1: await pipelined(c, w, 1, ms),
+    ...(pid !== undefined && { cpuUsPerRequest: Math.round((cpu * 1e6 * 10) / (((writesPerSec1 + readsPerSec1) * ms) / 1000)) / 10 }),
+    writesPerSec1,
     writesPerSec16: await pipelined(c, w, 16, ms),
-    readsPerSec1: await pipelined(c, r, 1, ms),
+    readsPerSec1,
     readsPerSec16: await pipelined(c, r, 16, ms),
     txPerSec: await transactions(c, prefix, ms),
     watchLatency: await (async () => {
-      const other = new RawConn(await open());
+      const other = new RawConn(await connectSocket(socket));
       await other.call(XS_MKDIR, 0, [`${prefix}/w`]);
       const lat = await watchLatency(c, other, `${prefix}/w`, ms);
       other.close();
       return lat;
     })(),
   };
-  // The watched node stays: on a guest's ring only the toolstack may create it.
   await c.call(XS_RM, 0, [`${prefix}/kv`]);
   await c.call(XS_RM, 0, [`${prefix}/tx`]);
   c.close();
@@ -307,46 +276,59 @@ async function connectionFigures(open: () => Promise<XsClientTransport>, prefix:
 }
 
 interface SocketFigures extends Figures {
-  clientsOpsPerSec: Record<string, number>;
+  clients: Record<string, ClientsFigure>;
 }
 
-async function socketFigures(socket: string, clients: number[], ms: number): Promise<SocketFigures> {
+async function socketFigures(socket: string, pid: number | undefined, clients: number[], ms: number): Promise<SocketFigures> {
   const prefix = `/bench-${process.pid}`;
-  const f = await connectionFigures(() => connectSocket(socket), prefix, ms);
-  const clientsOpsPerSec: Record<string, number> = {};
-  for (const n of clients) clientsOpsPerSec[n] = await manyClients(socket, n, `${prefix}-clients`, ms);
+  const f = await connectionFigures(socket, pid, prefix, ms);
+  const many: Record<string, ClientsFigure> = {};
+  for (const n of clients) many[n] = await manyClients(socket, n, `${prefix}-clients`, ms);
   const c = new RawConn(await connectSocket(socket));
   await c.call(XS_RM, 0, [prefix]);
   await c.call(XS_RM, 0, [`${prefix}-clients`]);
   c.close();
-  return { ...f, clientsOpsPerSec };
+  return { ...f, clients: many };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Threads.
 
-/** dom0's thread: xenode's xenstored on a socket, serving the guests' ring pages. */
-async function dom0Thread(socket: string, sab: SharedArrayBuffer): Promise<void> {
-  const xenstored = new Xenstored({
-    introduce: async (domid) => ringOf(sab, RING_DOMS.indexOf(domid as 1 | 2), 'dom0'),
+/** xenode's xenstored in a process of its own (bench/support/xenstored-process.ts), serving `socket`. */
+async function startXenstored(socket: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./support/xenstored-process.js', import.meta.url)), socket], {
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  await xenstored.listen(socket);
-  parentPort!.postMessage('ready');
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`xenode's xenstored exited with ${code}`)));
+  });
+  return child;
 }
 
-/** A guest's thread: the ring figures, measured from inside the guest (the second guest writes for watch latency). */
-async function guestThread(sab: SharedArrayBuffer, ms: number, rounds: number): Promise<void> {
-  // Atomics.waitAsync alone does not keep a thread alive.
-  const alive = setInterval(() => undefined, 1 << 30);
-  const rings = RING_DOMS.map((_, i) => ringOf(sab, i, 'guest'));
-  const runs: Figures[] = [];
-  for (let r = 0; r < rounds; r++) {
-    let next = 0;
-    const open = async (): Promise<XsClientTransport> => new XenstoreRingClient(rings[next++]!);
-    runs.push(await connectionFigures(open, `/local/domain/${RING_DOMS[0]}/bench`, ms));
+/**
+ * The ring figures: a host (its xenstored in this thread, as dom0's) boots one guest per round
+ * that measures over its own ring page and event channel (bench/guests/xsring.ts).
+ */
+async function ringFigures(ms: number, rounds: number): Promise<Figures> {
+  const { Host } = await import('../src/toolstack/host.js');
+  const { parseDomainConfig } = await import('../src/toolstack/domconfig.js');
+  const kernel = fileURLToPath(new URL('../../bench/guests/xsring.ts', import.meta.url));
+  const host = await Host.start({ poolSize: 1 });
+  try {
+    const runs: Figures[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const { config } = parseDomainConfig(`name = "xsring-${r}"\nkernel = "${kernel}"\nmemory = 16\nextra = "ms=${ms}"\n`, kernel);
+      const built = await host.create(config);
+      const domid = built.domain.domid;
+      const result = await host.xs.wait(`/local/domain/${domid}/data/xsring/result`, (v) => v !== undefined, { timeout: 20 * ms + 60_000 });
+      runs.push(JSON.parse(result!) as Figures);
+      await host.destroy(domid);
+    }
+    return medianOf(runs);
+  } finally {
+    await host.close();
   }
-  clearInterval(alive);
-  parentPort!.postMessage(medianOf(runs));
 }
 
 function median(xs: number[]): number {
@@ -359,17 +341,6 @@ function medianOf<T>(runs: T[]): T {
   const first = runs[0];
   if (typeof first === 'number') return median(runs as number[]) as T;
   return Object.fromEntries(Object.keys(first as object).map((k) => [k, medianOf(runs.map((r) => (r as Record<string, unknown>)[k]))])) as T;
-}
-
-function spawn(role: string, data: object): Worker {
-  return new Worker(new URL(import.meta.url), { workerData: { role, ...data } });
-}
-
-function once<T>(w: Worker): Promise<T> {
-  return new Promise((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
-  });
 }
 
 const round = (x: number): number => Math.round(x);
@@ -385,20 +356,26 @@ function speedups(ours: Figures & Partial<SocketFigures>, peer: SocketFigures): 
     watchLatencyP50: r(peer.watchLatency.p50us, ours.watchLatency.p50us),
     watchLatencyP99: r(peer.watchLatency.p99us, ours.watchLatency.p99us),
   };
-  for (const [n, v] of Object.entries(peer.clientsOpsPerSec)) out[`clients${n}`] = r(ours.clientsOpsPerSec?.[n] ?? 0, v);
+  // Like latency, cheaper is better: peer ÷ xenode.
+  if (ours.cpuUsPerRequest && peer.cpuUsPerRequest) out.cpuPerRequest = r(peer.cpuUsPerRequest, ours.cpuUsPerRequest);
+  for (const [n, v] of Object.entries(peer.clients)) {
+    out[`clients${n}`] = r(ours.clients?.[n]?.opsPerSec ?? 0, v.opsPerSec);
+    out[`clients${n}Slowest`] = r(ours.clients?.[n]?.slowestOpsPerSec ?? 0, v.slowestOpsPerSec);
+  }
   return out;
 }
 
 function describe(name: string, f: Figures & Partial<SocketFigures>): string {
-  const clients = f.clientsOpsPerSec
-    ? `; clients ${Object.entries(f.clientsOpsPerSec).map(([n, v]) => `${n}:${round(v)}`).join(' ')} ops/s`
+  const clients = f.clients
+    ? `; clients ${Object.entries(f.clients).map(([n, v]) => `${n}:${round(v.opsPerSec)} (slowest ${round(v.slowestOpsPerSec)})`).join(' ')} ops/s`
     : '';
   return `${name}: write ${round(f.writesPerSec1)}/${round(f.writesPerSec16)} ops/s, read ${round(f.readsPerSec1)}/${round(f.readsPerSec16)} ops/s (1/16 in flight); `
-    + `${round(f.txPerSec)} tx/s; watch p50 ${f.watchLatency.p50us} us p99 ${f.watchLatency.p99us} us${clients}`;
+    + `${round(f.txPerSec)} tx/s; watch p50 ${f.watchLatency.p50us} us p99 ${f.watchLatency.p99us} us${clients}`
+    + (f.cpuUsPerRequest === undefined ? '' : `; daemon CPU ${f.cpuUsPerRequest} us/request`);
 }
 
 async function main(): Promise<void> {
-  const usage = 'usage: xenstore.js [--peer NAME=SOCKET ...] [--duration MS] [--rounds N] [--clients N,N,...] [--no-ring]';
+  const usage = 'usage: xenstore.js [--peer NAME=SOCKET ...] [--no-cxenstored] [--duration MS] [--rounds N] [--clients N,N,...] [--no-ring]';
   const { values } = parseArgs({
     options: {
       peer: { type: 'string', multiple: true, default: [] },
@@ -406,6 +383,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '3' },
       clients: { type: 'string', default: '1,10,100,1000' },
       'no-ring': { type: 'boolean', default: false },
+      'no-cxenstored': { type: 'boolean', default: false },
     },
   });
   const ms = Number(values.duration);
@@ -415,48 +393,46 @@ async function main(): Promise<void> {
   const peers = values.peer.map((p) => {
     const eq = p.indexOf('=');
     if (eq <= 0) throw new Error(`--peer wants NAME=SOCKET, not "${p}"\n${usage}`);
-    return { name: p.slice(0, eq), socket: p.slice(eq + 1) };
+    return { name: p.slice(0, eq), socket: p.slice(eq + 1), pid: undefined as number | undefined };
   });
 
-  // Bounded: a daemon that stops answering (without closing) must not hang the run.
+  const dir = mkdtempSync(join(tmpdir(), 'xenode-bench-xs-'));
+  const socket = join(dir, 'xenstored.sock');
+  const xenstored = await startXenstored(socket);
+  process.on('exit', () => xenstored.kill('SIGKILL'));
+  // Debian's cxenstored, started here (as the differential fuzz does) unless told otherwise.
+  let cxenstored: Cxenstored | undefined;
+  if (!values['no-cxenstored'] && !peers.some((p) => p.name === 'cxenstored')) {
+    const why = await cxenstoredUnavailable();
+    if (why === undefined) {
+      cxenstored = await startCxenstored();
+      peers.unshift({ name: 'cxenstored', socket: cxenstored.socket, pid: cxenstored.pid });
+    } else {
+      console.log(`cxenstored not measured: ${why}`);
+    }
+  }
+  // Bounded (peers, xenode's socket and its ring): a daemon that stops answering (without
+  // closing) must not hang the run.
   const limitMs = 60_000 + (rounds + 1) * (peers.length + 2) * (10 * ms + clients.length * 10_000);
   setTimeout(() => {
     console.error(`xenstore bench: no result after ${Math.round(limitMs / 1000)} s, giving up`);
     process.exit(2);
   }, limitMs).unref();
-
-  const dir = mkdtempSync(join(tmpdir(), 'xenode-bench-xs-'));
-  const socket = join(dir, 'xenstored.sock');
-  const sab = new SharedArrayBuffer(EVENT_BASE + 4 * 2 * RING_DOMS.length);
-  const dom0 = spawn('dom0', { socket, sab });
   try {
-    await once(dom0);
     // Round-robin over the daemons, round after round, so that the machine's noise falls on
     // all of them alike; each figure is the median of its rounds.
-    const targets = [{ name: 'xenode', socket }, ...peers];
+    const targets = [{ name: 'xenode', socket, pid: xenstored.pid }, ...peers];
     const runs = new Map<string, SocketFigures[]>(targets.map((t) => [t.name, []]));
     for (let r = 0; r < rounds; r++) {
-      for (const t of targets) runs.get(t.name)!.push(await socketFigures(t.socket, clients, ms));
+      for (const t of targets) runs.get(t.name)!.push(await socketFigures(t.socket, t.pid, clients, ms));
     }
     const figures = new Map([...runs].map(([name, list]) => [name, medianOf(list)]));
     const xenode = figures.get('xenode')!;
     console.log(describe('xenode socket', xenode));
     let ring: Figures | undefined;
     if (!values['no-ring']) {
-      // The toolstack's part: the guests' home directories, a node both may write, the introductions.
-      const c = new RawConn(await connectSocket(socket));
-      for (const d of RING_DOMS) {
-        await c.call(XS_MKDIR, 0, [`/local/domain/${d}`]);
-        await c.call(XS_SET_PERMS, 0, [`/local/domain/${d}`, `n${d}`]);
-      }
-      await c.call(XS_MKDIR, 0, [`/local/domain/${RING_DOMS[0]}/bench/w`]);
-      await c.call(XS_SET_PERMS, 0, [`/local/domain/${RING_DOMS[0]}/bench/w`, `b${RING_DOMS[0]}`]);
-      for (const d of RING_DOMS) await c.call(XS_INTRODUCE, 0, [String(d), '0', String(d)]); // mfn, port: unused here
-      c.close();
-      const guest = spawn('guest', { sab, ms, rounds });
-      ring = await once<Figures>(guest);
-      await guest.terminate();
-      console.log(describe('xenode ring (SharedArrayBuffer page, Atomics.waitAsync event port)', ring));
+      ring = await ringFigures(ms, rounds);
+      console.log(describe('xenode ring (a guest over its ring page and event channel, with its xenstore client)', ring));
     }
     const peerFigures: Record<string, SocketFigures> = {};
     const vs: Record<string, Record<string, number>> = {};
@@ -468,19 +444,16 @@ async function main(): Promise<void> {
     }
     console.log(JSON.stringify({
       bench: 'xenstore', durationMs: ms, rounds, statistic: 'median of rounds', node: process.version,
-      xenode: { socket: xenode, ring: ring ?? null, ringEventPort: 'Atomics.waitAsync stand-in, not hypervisor event channels' },
+      xenode: { socket: xenode, ring: ring ?? null, ringClient: "the guest's xenstore client over its ring page and the hypervisor's event channels; watch latency on one connection" },
       peers: peerFigures, speedup: vs,
     }));
   } finally {
-    await dom0.terminate();
+    xenstored.kill('SIGKILL');
+    await cxenstored?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (isMainThread) {
-  await main();
-} else {
-  const d = workerData as { role: string; socket: string; sab: SharedArrayBuffer; ms: number; rounds: number };
-  if (d.role === 'dom0') await dom0Thread(d.socket, d.sab);
-  else await guestThread(d.sab, d.ms, d.rounds);
-}
+// --pool: guest-to-guest and guest-to-xenstored latency with the guests in a shared cpupool.
+if (process.argv.includes('--pool')) await poolLatencyBench('xenstore', ['read', 'xenstore'], 500, 3);
+else await main();

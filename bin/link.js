@@ -3,10 +3,11 @@
 // than dozens (see docs/PERFORMANCE.md):
 // - the library OS (dist/src/guest/bootstrap.js and its imports) into dist/guest.mjs, which a
 //   vCPU thread starts from and guest kernels import as 'xenode';
-// - the xenode command (dist/src/cli/main.js, commander included) into dist/src/cli/xenode.mjs,
-//   with what only some commands need (the host daemon, an in-process host for run and demo)
-//   split into chunks beside it that load when used, so `xenode list` parses little. Each module
-//   is linked once (a class linked twice would fail instanceof checks), and everything lands at
+// - the xenode command: dist/src/cli/main.js (`xenode list`) into dist/src/cli/xenode.mjs, and
+//   commander with every subcommand into xenode-program.mjs beside it, with what only some
+//   commands need (the host daemon, an in-process host for run and demo) split into chunks that
+//   load when used, so `xenode list` parses little. Each module is linked once into each
+//   program (a class linked twice would fail instanceof checks), and everything lands at
 //   the same depth as the modules that find files relative to themselves (dist/guest.mjs,
 //   examples/), so those paths resolve alike. esbuild and better-sqlite3 stay packages: each
 //   finds its native binary relative to itself.
@@ -33,11 +34,19 @@ await build({
 // function of the host functions a realm may call (src/guest/realm/host.ts) that returns the
 // realm's boot. Node's modules are not linked: the few the library OS needs come in realm copies,
 // and every other one is a stand-in that throws when used (src/guest/realm/refused.ts).
+// Streams (the console's Writable, os.tcpip's TCP sockets as Duplex) are readable-stream, the
+// userland copy of Node's own, on the events and string_decoder packages; what it asks of
+// process and AbortController are the realm's own globals (src/guest/realm/process.ts).
+const packageOf = (id) => createRequire(import.meta.url).resolve(id);
+const streamDep = (id) => createRequire(packageOf('readable-stream')).resolve(`${id}/`);
 const realmCopies = {
   name: 'realm-copies',
   setup(b) {
-    b.onResolve({ filter: /^node:(console|stream)$/ }, (args) => ({ path: `${dist}src/guest/realm/${args.path.slice(5)}.js` }));
-    b.onResolve({ filter: /^node:buffer$/ }, () => ({ path: createRequire(import.meta.url).resolve('buffer/') }));
+    b.onResolve({ filter: /^node:console$/ }, () => ({ path: `${dist}src/guest/realm/console.js` }));
+    b.onResolve({ filter: /^(node:)?stream$/ }, () => ({ path: packageOf('readable-stream/lib/ours/browser.js') }));
+    b.onResolve({ filter: /^(node:)?buffer\/?$/ }, () => ({ path: packageOf('buffer/') }));
+    b.onResolve({ filter: /^(node:)?(events|string_decoder)\/?$/ }, (args) => ({ path: streamDep(args.path.replace(/^node:|\/$/g, '')) }));
+    b.onResolve({ filter: /^(process|abort-controller)\/?$/ }, () => ({ path: `${dist}src/guest/realm/process.js` }));
     b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, external: true }));
   },
 };
@@ -58,10 +67,26 @@ await build({
   footer: { js: 'return __xenodeRealm; })' },
 });
 // Chunks of an earlier build have other names: clear them, or they would pile up.
-for (const f of readdirSync(`${dist}src/cli`)) if (/^xenode(-[A-Z0-9]+)?\.mjs$/.test(f)) rmSync(`${dist}src/cli/${f}`);
+for (const f of readdirSync(`${dist}src/cli`)) if (/^xenode(-[A-Z0-9]+|-program)?\.mjs$/.test(f)) rmSync(`${dist}src/cli/${f}`);
+// `xenode list` loads one module: main.js with what it imports, and nothing else. Every other
+// subcommand imports the program (commander and the subcommands, split as below), which has
+// its own copies of the few modules main.js links: main.js only reads an error's message, so
+// no object of one copy meets a class of the other.
 await build({
   ...common,
   entryPoints: { xenode: `${dist}src/cli/main.js` },
+  outdir: `${dist}src/cli`,
+  outExtension: { '.js': '.mjs' },
+  plugins: [{
+    name: 'program',
+    setup(b) {
+      b.onResolve({ filter: /^\.\/program\.js$/ }, () => ({ path: './xenode-program.mjs', external: true }));
+    },
+  }],
+});
+await build({
+  ...common,
+  entryPoints: { 'xenode-program': `${dist}src/cli/program.js` },
   outdir: `${dist}src/cli`,
   outExtension: { '.js': '.mjs' },
   splitting: true,

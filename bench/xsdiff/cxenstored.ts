@@ -57,6 +57,8 @@ export async function cxenstoredUnavailable(): Promise<string | undefined> {
 
 export interface Cxenstored {
   readonly socket: string;
+  /** The daemon's process id (benchmarks read its CPU time). */
+  readonly pid: number;
   /** Whether the process is still running (it crashes on a few inputs; see docs/XENSTORE.md). */
   alive(): boolean;
   stop(): Promise<void>;
@@ -108,5 +110,5 @@ export async function startCxenstored(): Promise<Cxenstored> {
     await stop();
     throw new Error('cxenstored did not create its socket');
   }
-  return { socket, alive: () => !exited, stop };
+  return { socket, pid: child.pid!, alive: () => !exited, stop };
 }

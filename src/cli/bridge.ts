@@ -142,6 +142,17 @@ export function registerBridgeCommands(program: Command): void {
       say(`${l.name}: ${l.bridge} linked to ${l.remote} from ${l.local}, VNI ${l.vni}`);
     });
 
+  withStateDir(program.command('bridge-tap'))
+    .description("attach a Linux TAP device to a bridge (through socat; needs root), so the host's kernel reaches its guests without NAT")
+    .argument('<bridge>', 'the bridge, e.g. xenbr1')
+    .argument('<tap>', 'the TAP device to create, e.g. xntap0')
+    .option('--address <a.b.c.d/len>', "the host's address on the TAP device (socat sets it and brings the device up)")
+    .option('--remove', 'remove the TAP device from the bridge (socat ends, the device goes)')
+    .action(async (bridge: string, tap: string, o: StateDirOpts & { address?: string; remove?: boolean }) => {
+      const t = await withHost(o, (ts) => ts.call('bridgeTap', { bridge, tap, ...(o.address && { address: o.address }), remove: o.remove === true }));
+      say(o.remove ? `${t.tap}: removed from ${t.bridge}` : `${t.tap}: a port of ${t.bridge} (${t.port})${t.address ? `, host address ${t.address}` : ''}, socat pid ${t.pid ?? '-'}`);
+    });
+
   withStateDir(program.command('bridge-unlink'))
     .description('remove a VXLAN link')
     .argument('<bridge>', 'the bridge')

@@ -8,8 +8,10 @@ export interface StateDirOpts {
   readonly stateDir?: string;
 }
 
+export const STATE_DIR_DESCRIPTION = "the host's state directory (default: $XENODE_STATE_DIR, else ~/.xenode)";
+
 export function withStateDir(cmd: Command): Command {
-  return cmd.option('--state-dir <dir>', "the host's state directory (default: $XENODE_STATE_DIR, else ~/.xenode)");
+  return cmd.option('--state-dir <dir>', STATE_DIR_DESCRIPTION);
 }
 
 /** Run `fn` against the host daemon of the state dir; HostNotRunning if there is none. */

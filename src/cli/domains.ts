@@ -1,4 +1,4 @@
-// The xl-style subcommands that manage domains on a host daemon: create, list, destroy,
+// The xl-style subcommands that manage domains on a host daemon: create, list (list.ts), destroy,
 // shutdown, reboot, pause, unpause, rename, console, domid, domname, uptime, info, dmesg. Each
 // is one call of the command API (api.ts); output is xl's (format.ts).
 import type { Command } from 'commander';
@@ -7,7 +7,8 @@ import type { DomainId, DomainRef, Toolstack } from '../toolstack/contract.js';
 import { say, withHost, withStateDir, type StateDirOpts } from './common.js';
 import { interactiveConsole } from './console.js';
 import { createDomain } from './follow.js';
-import { XL_BLOCK_LIST_HEADER, dmesgLine, xlBlockList, xlInfo, xlList, xlUptime } from './format.js';
+import { XL_BLOCK_LIST_HEADER, dmesgLine, xlBlockList, xlInfo, xlUptime } from './format.js';
+import { registerListCommand } from './list.js';
 
 const DOMAIN = ['<domain>', 'the domain, by name or id'] as const;
 
@@ -62,23 +63,7 @@ export function registerDomainCommands(program: Command): void {
       }));
     });
 
-  withStateDir(program.command('list'))
-    .alias('li')
-    .description("list domains: xl's columns Name ID Mem VCPUs State Time(s)")
-    .argument('[domain...]', 'only these domains, by name or id')
-    .option('-l, --long', 'the full configuration of each domain, as JSON')
-    .option('-c, --cpupool', 'the cpupool each domain runs in')
-    .option('--json', 'the rows as JSON')
-    .action(async (domains: string[], o: StateDirOpts & { long?: boolean; json?: boolean; cpupool?: boolean }) => {
-      const rows = await withHost(o, (ts) => ts.call('list', { ...(domains.length && { domains }), long: o.long === true }));
-      if (o.long) {
-        process.stdout.write(`${JSON.stringify(rows.filter((d) => d.config).map((d) => ({ domid: d.domid, config: d.config })), null, 4)}\n`);
-      } else if (o.json) {
-        process.stdout.write(`${JSON.stringify(rows)}\n`);
-      } else {
-        process.stdout.write(xlList(rows, { cpupool: o.cpupool === true }));
-      }
-    });
+  registerListCommand(program);
 
   withStateDir(program.command('destroy'))
     .description('destroy a domain at once (its guest gets no say)')

@@ -1,50 +1,8 @@
-// The xenode command. Subcommands and their output follow xl (DESIGN.md §6); those that manage
-// domains talk to the host daemon of a state dir through the command API. Modules that only a
-// few subcommands need (the host itself, esbuild) load when those run, so that `xenode list`
-// starts quickly.
-import { Command, CommanderError } from 'commander';
-import { VERSION } from '../version.js';
-import { registerBridgeCommands } from './bridge.js';
-import { registerCpupoolCommands } from './cpupool.js';
-import { withStateDir } from './common.js';
-import { registerDemoCommand } from './demo.js';
-import { registerDomainCommands } from './domains.js';
-import { registerHostCommands } from './host.js';
-import { registerSaveRestoreCommands } from './saverestore.js';
-import { registerStorageCommands } from './storage.js';
-import { registerNetworkCommands } from './network.js';
-import { registerTopCommand } from './top.js';
-import { registerUserCommands } from './users.js';
-import { registerVmCommands } from './vms.js';
-import { registerXenstoreCommands } from './xenstore.js';
-
-const program = new Command('xenode')
-  .description('The Xen architecture on Node.js: hypervisor, xenstored, PV drivers, toolstack, unikernels')
-  .version(VERSION)
-  .enablePositionalOptions()
-  .exitOverride();
-
-withStateDir(program.command('run'))
-  .description('boot one guest with its console on this terminal, on the host daemon if one runs, else in this process')
-  .argument('<config>', 'the domain configuration, in xl.cfg syntax')
-  .option('-q, --quiet', "print only the guest's console")
-  .action(async (config: string, opts: { stateDir?: string; quiet?: boolean }) => {
-    const { run } = await import('./run.js');
-    process.exitCode = await run(config, opts);
-  });
-
-registerHostCommands(program);
-registerDomainCommands(program);
-registerSaveRestoreCommands(program);
-registerStorageCommands(program);
-registerNetworkCommands(program);
-registerTopCommand(program);
-registerDemoCommand(program);
-registerXenstoreCommands(program);
-registerUserCommands(program);
-registerVmCommands(program);
-registerBridgeCommands(program);
-registerCpupoolCommands(program);
+// The xenode command. `xenode list` (and `li`) with arguments it plainly accepts runs straight
+// from list.ts; everything else loads commander and every subcommand (program.ts). Node 20 has
+// no code cache for ES modules, so what `list` does not load is what makes it start fast (see
+// docs/PERFORMANCE.md).
+import { LIST_NAMES, quickList } from './list.js';
 
 // `xenode console d | head`: when the reader goes away, stop quietly, as a Unix tool does.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -53,12 +11,12 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 });
 
 try {
-  await program.parseAsync();
-} catch (e) {
-  if (e instanceof CommanderError) {
-    process.exitCode = e.exitCode;
-  } else {
-    process.stderr.write(`xenode: ${(e as Error).message}\n`);
-    process.exitCode = 1;
+  const [name, ...rest] = process.argv.slice(2);
+  if (!(name !== undefined && LIST_NAMES.includes(name) && await quickList(rest))) {
+    const { runProgram } = await import('./program.js');
+    await runProgram();
   }
+} catch (e) {
+  process.stderr.write(`xenode: ${(e as Error).message}\n`);
+  process.exitCode = 1;
 }

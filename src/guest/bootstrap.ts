@@ -8,7 +8,9 @@ import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { DomainView } from '../hypervisor/memory.js';
 import { currentThreadId } from '../hypervisor/thread.js';
 import { HALT_POLL_MAX_US } from '../hypervisor/upcall.js';
-import type { BootMessage, KernelMessage, VcpuStatus } from '../hypervisor/vcpu.js';
+import type { BootMessage, KernelMessage, PrepareMessage, VcpuStatus } from '../hypervisor/vcpu.js';
+import * as library from './index.js';
+import { CompiledKernel } from './kernel-script.js';
 import { startGuest } from './start.js';
 import { warmUp } from './warmup.js';
 
@@ -49,22 +51,49 @@ function deschedule(): never {
 
 const link = (url: string) => import(url) as Promise<{ default?: unknown }>;
 
+/** Scripts compiled while parked (PrepareMessage), by image URL; the one claimed, for its stack traces. */
+const compiled = new Map<string, CompiledKernel>();
+let claimed: CompiledKernel | undefined;
+
+function prepare(m: PrepareMessage): void {
+  if (m?.type !== 'prepare' || compiled.has(m.url)) return;
+  try {
+    compiled.set(m.url, new CompiledKernel(m));
+  } catch {
+    /* compiled again (and its error reported) if it is claimed */
+  }
+}
+
+/** A shell's script: compiled already when the host prepared this shell with it. */
+async function runScript(k: KernelMessage): Promise<{ default?: unknown }> {
+  claimed = compiled.get(k.kernel) ?? new CompiledKernel({ url: k.kernel, code: k.source?.code ?? '', cachedData: k.source?.cachedData ?? new Uint8Array() });
+  compiled.clear();
+  return claimed.run(library);
+}
+
 function boot(msg: BootMessage): void {
   const view = new DomainView(msg.buffers);
   const channel = portChannel(msg.control);
   const hc = new Hypercalls(view, channel);
   channel.onPush((g) => hc.adoptPeer(g as PeerGrant));
-  setNice(msg.nice);
+  // A shell parks at the host's priority, so that its claim wakes it as fast as a thread of
+  // dom0's (a thread cannot raise its priority again unprivileged); it takes its own before its
+  // kernel runs.
+  if (msg.kernel !== null) setNice(msg.nice);
   startGuest({
     hc,
     loop: { pausable: true, haltPollUs: HALT_POLL_MAX_US, pollOnlyWhenExpected: true },
     loadKernel: () => (msg.kernel === null ? null : link(msg.kernel)),
+    ...(msg.identity && { identity: msg.identity }),
     park: async () => {
+      parent.on('message', prepare);
       status({ type: 'parked' });
       const k = await kernelMessage();
-      if (k.nice !== msg.nice) setNice(k.nice);
-      return { name: k.name, uuid: k.uuid, load: () => link(k.kernel) };
+      parent.off('message', prepare);
+      setNice(k.nice);
+      return { name: k.name, uuid: k.uuid, load: () => (k.script ? runScript(k) : link(k.kernel)) };
     },
+    mapStack: (text) => claimed?.mapStack(text) ?? text,
     mainCalled: (marks) => status({ type: 'main', marks }),
     onUncaught: (crash) => {
       process.on('uncaughtException', crash);

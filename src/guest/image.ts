@@ -8,3 +8,11 @@ export const GUEST_IMAGE = new URL('../../guest.mjs', import.meta.url);
 // more as a script (dist/realm.js). Both paths hold from the linked CLI too (bin/link.js).
 export const PCPU_IMAGE = new URL('../../src/guest/pcpu.js', import.meta.url);
 export const REALM_IMAGE = new URL('../../realm.js', import.meta.url);
+
+/**
+ * A kernel image linked as a script (a CommonJS module body, toolstack/kernel.ts) runs as this
+ * function of its module's exports, require and module. The prefix shares the image's first
+ * line, so its stack frames keep their line numbers (guest/kernel-script.ts maps them back).
+ */
+export const KERNEL_SCRIPT_PREFIX = '(function (exports, require, module) {';
+export const wrapKernelScript = (code: string): string => `${KERNEL_SCRIPT_PREFIX}${code}\n})`;

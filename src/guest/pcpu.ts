@@ -12,6 +12,7 @@
 import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
@@ -22,7 +23,9 @@ import { PcpuStats, takeRung, DB_PENDING } from '../hypervisor/doorbell.js';
 import { CB_PAUSE } from '../hypervisor/layout.js';
 import { DomainView, type DomainBuffers } from '../hypervisor/memory.js';
 import { GUEST_NICE } from '../hypervisor/sched.js';
+import { HALT_POLL_MAX_US, HALT_POLL_START_US } from '../hypervisor/upcall.js';
 import { currentThreadId } from '../hypervisor/thread.js';
+import { wrapKernelScript } from './image.js';
 import type { RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
 
@@ -35,6 +38,10 @@ const stats = new PcpuStats(data.stats, data.epoch);
 /** Timers one domain may have armed at once: each costs this thread a host timer. */
 const MAX_TIMERS = 65536;
 const MAX_OP_LENGTH = 32;
+/** Heap growth of the thread since the last measurement that makes it measure at once (a full GC). */
+const MEASURE_GROWTH_BYTES = 32 * 2 ** 20;
+/** How often a busy thread looks at its heap's size (3 µs a look). */
+const MEASURE_CHECK_MS = 5;
 const MAX_ARG_LENGTH = 64;
 
 /** The realm's intrinsics this thread builds the realm's objects with (read before its code runs). */
@@ -56,7 +63,7 @@ function kernelScript(url: string): vm.Script {
   let s = kernels.get(url);
   if (!s) {
     const code = readFileSync(fileURLToPath(url), 'utf8');
-    s = new vm.Script(`(function (exports, require, module) {${code}\n})`, { filename: url });
+    s = new vm.Script(wrapKernelScript(code), { filename: url });
     kernels.set(url, s);
   }
   return s;
@@ -84,6 +91,9 @@ type Inbox =
   | { kind: 'push'; grant: unknown }
   | { kind: 'uncaught'; reason: unknown };
 
+/** Residents with host-side work queued, so a pass never walks every domain of the pCPU. */
+const withWork = new Set<Resident>();
+
 class Resident {
   readonly view: DomainView;
   inbox: Inbox[] = [];
@@ -91,6 +101,10 @@ class Resident {
   halted = false;
   turns!: RealmTurns;
   readonly timers = new Map<number, NodeJS.Timeout>();
+  /** Its realm's JS heap may not outgrow the domain's share of memory= (as a Pool-0 thread's heap cap). */
+  readonly maxHeapBytes: number;
+  /** Its realm's entry in `made`, let go of when the domain is evicted (or its realm could never be collected). */
+  made?: { owner?: Resident };
 
   constructor(
     readonly domid: number,
@@ -99,13 +113,25 @@ class Resident {
     readonly I: Intrinsics,
     readonly port: MessagePort,
     buffers: DomainBuffers,
+    heapMb: number | undefined,
   ) {
     this.view = new DomainView(buffers);
+    this.maxHeapBytes = heapMb === undefined ? Infinity : heapMb * 2 ** 20;
   }
 
   /** Could run a turn now (the doorbell says nothing of host-side work). */
   get busy(): boolean {
     return this.inbox.length > 0 || this.immediates;
+  }
+
+  post(e: Inbox): void {
+    this.inbox.push(e);
+    withWork.add(this);
+  }
+
+  wantImmediates(): void {
+    this.immediates = true;
+    withWork.add(this);
   }
 
   get paused(): boolean {
@@ -117,6 +143,7 @@ class Resident {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.inbox = [];
+    withWork.delete(this);
     this.port.close();
   }
 }
@@ -143,7 +170,7 @@ function hostFor(r: () => Resident): RealmHost {
       else if (d.timers.size >= MAX_TIMERS) throw new RangeError('too many timers');
       d.timers.set(id, setTimeout(() => {
         d.timers.delete(id);
-        d.inbox.push({ kind: 'timer', id });
+        d.post({ kind: 'timer', id });
         kick();
       }, Math.max(1, Math.min(ms, 2 ** 31 - 1))));
     },
@@ -154,7 +181,7 @@ function hostFor(r: () => Resident): RealmHost {
       d.timers.delete(id);
     },
     immediate() {
-      r().immediates = true;
+      r().wantImmediates();
       kick();
     },
     control(id, op, a0, a1, a2, a3) {
@@ -201,9 +228,16 @@ function hostFor(r: () => Resident): RealmHost {
 interface Shell {
   readonly ctx: vm.Context;
   readonly I: Intrinsics;
-  readonly realm: { boot(b: unknown, k: RealmKernel): RealmTurns };
+  readonly realm: { boot(b: unknown, k: RealmKernel, identity: unknown): RealmTurns };
   bind(d: Resident): void;
 }
+/** A realm this thread made, and the domain it was bound to. */
+interface Made {
+  readonly ref: WeakRef<vm.Context>;
+  owner?: Resident;
+}
+/** Every realm made, oldest first (pruned of collected ones when measured). */
+let made: Made[] = [];
 const SPARE_REALMS = 4;
 const spares: Shell[] = [];
 
@@ -213,13 +247,18 @@ function makeShell(): Shell {
   const ctx = vm.createContext({}, { microtaskMode: 'afterEvaluate', codeGeneration: { strings: false, wasm: true } });
   const I = vm.runInContext(INTRINSICS, ctx) as Intrinsics;
   let bound: Resident | undefined;
+  const entry: Made = { ref: new WeakRef(ctx) };
+  made.push(entry);
   const owner = (): Resident => {
     if (!bound) throw new TypeError('the realm has no domain yet');
     return bound;
   };
   const realm = (realmImage.runInContext(ctx) as (host: RealmHost) => Shell['realm'])(hostFor(owner));
   drainScript.runInContext(ctx);
-  return { ctx, I, realm, bind: (d) => (bound = d) };
+  return { ctx, I, realm, bind: (d) => {
+    bound = entry.owner = d;
+    d.made = entry;
+  } };
 }
 
 let refilling = false;
@@ -248,7 +287,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
   try {
     const shell = spares.shift() ?? makeShell();
     const { ctx, I } = shell;
-    d = new Resident(m.domid, m.slot, ctx, I, m.control, m.buffers);
+    d = new Resident(m.domid, m.slot, ctx, I, m.control, m.buffers, m.heapMb);
     const self = d;
     shell.bind(d);
     const kernel = kernelScript(m.kernel).runInContext(ctx) as RealmKernel;
@@ -258,16 +297,17 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     sched.set(d, m.weight, m.cap);
     d.port.on('message', (msg: { id?: number; ok?: boolean; value?: unknown; kind?: string; errno?: string; status?: number; message?: string; push?: unknown }) => {
       if (self.halted) return;
-      if ('push' in msg) self.inbox.push({ kind: 'push', grant: msg.push });
+      if ('push' in msg) self.post({ kind: 'push', grant: msg.push });
       else if (typeof msg.id === 'number') {
-        self.inbox.push(msg.ok
+        self.post(msg.ok
           ? { kind: 'reply', id: msg.id, ok: true, value: msg.value }
           : { kind: 'reply', id: msg.id, ok: false, errKind: msg.kind ?? 'xen', code: msg.kind === 'grant' ? msg.status! : msg.errno!, message: msg.message ?? '' });
       }
       kick();
     });
-    const turns = shell.realm.boot(toRealm(m.buffers, I), kernel);
-    d.turns = { timer: turns.timer, reply: turns.reply, push: turns.push, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught };
+    const turns = shell.realm.boot(toRealm(m.buffers, I), kernel, toRealm(m.identity, I));
+    d.turns = { timer: turns.timer, reply: turns.reply, push: turns.push, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught,
+      expecting: turns.expecting };
     status({ type: 'placed', domid: m.domid });
     drainScript.runInContext(ctx);
     kick();
@@ -287,11 +327,72 @@ function evict(domid: number): void {
     d.clear();
     residents.delete(domid);
     bySlot.delete(d.slot);
+    expecting.delete(d);
+    if (d.made) d.made.owner = undefined;
     byPromiseProto.delete(d.I.promiseProto);
     sched.delete(d);
   }
   status({ type: 'evicted', domid });
 }
+
+// ---------------- each realm's heap (vm.measureMemory) ----------------
+
+// V8 measures the JS heap of every context of the thread (mode 'detailed'), and reports the
+// others than the caller's as a list without names, in the order of its native context list:
+// newest first. Matched against the realms this thread made, newest first, when the counts
+// agree (a realm made or collected in between skips a round), each figure is its domain's. A
+// measurement waits for V8's next full GC ('default'), or forces one ('eager') when the thread's
+// heap has grown by MEASURE_GROWTH_BYTES since the last: a guest that allocates across its turns
+// is caught near its memory=, and crashed alone; one that allocates within one turn reaches the
+// thread's own cap first (the pool's recovery, docs/SECURITY.md).
+const measuring = { default: false, eager: false };
+let measuredAt = 0;
+
+function measureHeaps(execution: 'default' | 'eager'): void {
+  if (measuring[execution]) return;
+  measuring[execution] = true;
+  vm.measureMemory({ mode: 'detailed', execution }).then((r) => {
+    measuring[execution] = false;
+    attribute(r as unknown as { total: { jsMemoryEstimate: number }; other: { jsMemoryEstimate: number }[] });
+    if (execution === 'default') measureHeaps('default');
+  }, () => {
+    measuring[execution] = false;
+  });
+}
+
+function attribute(r: { total: { jsMemoryEstimate: number }; other: { jsMemoryEstimate: number }[] }): void {
+  made = made.filter((m) => m.ref.deref() !== undefined);
+  measuredAt = getHeapStatistics().used_heap_size;
+  if (r.other.length !== made.length) return;
+  for (let i = 0; i < made.length; i++) {
+    const d = made[made.length - 1 - i]!.owner;
+    if (!d || d.halted || residents.get(d.domid) !== d) continue;
+    const bytes = r.other[i]!.jsMemoryEstimate;
+    stats.heapBytes[d.slot] = bytes;
+    if (bytes > d.maxHeapBytes) overMemory(d, bytes);
+  }
+}
+
+/** The domain's realm outgrew its memory=: it never runs again, and dom0 crashes the domain. */
+function overMemory(d: Resident, bytes: number): void {
+  d.clear();
+  status({ type: 'over-memory', domid: d.domid, bytes, limit: d.maxHeapBytes });
+}
+
+let heapCheckedAt = 0;
+/** After a pass: measure now if the heap grew by MEASURE_GROWTH_BYTES (an idle thread allocates nothing). */
+function checkHeap(now: number): void {
+  if (now - heapCheckedAt < MEASURE_CHECK_MS) return;
+  heapCheckedAt = now;
+  if (getHeapStatistics().used_heap_size - measuredAt > MEASURE_GROWTH_BYTES) measureHeaps('eager');
+}
+// vm.measureMemory is experimental in Node 20: its one-time warning would land in the pool's log.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((w: string | Error, ...rest: unknown[]) => {
+  if (String(w).startsWith('vm.measureMemory')) return;
+  (emitWarning as (...a: unknown[]) => void)(w, ...rest);
+}) as typeof process.emitWarning;
+measureHeaps('default');
 
 // ---------------- the scheduler's loop ----------------
 
@@ -300,6 +401,16 @@ let waiting = false;
 let nextPeriod: NodeJS.Timeout | undefined;
 const rung: number[] = [];
 const ringing = new Set<Resident>();
+/** Residents whose drivers await events soon (requests in flight): the thread polls for them. */
+const expecting = new Set<Resident>();
+/**
+ * Halt-polling on the doorbell (upcall.ts has it for a vCPU thread): a wake from
+ * Atomics.waitAsync costs the thread tens of microseconds while a backend's answer to requests in
+ * flight often comes within a few. The window grows while wakes come soon after the thread went
+ * idle and shrinks to nothing while they do not; only while some resident expects events.
+ */
+let pollUs = 0;
+let sleptAt = 0;
 
 function kick(): void {
   if (scheduled) return;
@@ -313,6 +424,7 @@ function turn(d: Resident): void {
   const t0 = performance.now();
   const inbox = d.inbox;
   d.inbox = [];
+  withWork.delete(d);
   const t = d.turns;
   for (const e of inbox) {
     if (d.halted) break;
@@ -329,6 +441,8 @@ function turn(d: Resident): void {
   }
   if (!d.halted) t.upcall();
   drainScript.runInContext(d.ctx);
+  if (!d.halted && t.expecting()) expecting.add(d);
+  else expecting.delete(d);
   const ms = performance.now() - t0;
   sched.charge(d, ms);
   stats.cpuMs[d.slot] = stats.cpuMs[d.slot]! + ms;
@@ -345,13 +459,17 @@ function pump(): void {
   rung.length = 0;
   const runnable: Resident[] = [];
   for (const d of ringing) if (!d.halted && !d.paused) runnable.push(d);
-  for (const d of residents.values()) if (d.busy && !ringing.has(d) && !d.halted && !d.paused) runnable.push(d);
+  for (const d of withWork) {
+    if (!d.busy) withWork.delete(d); // its work ran in a turn after it was queued
+    else if (!ringing.has(d) && !d.halted && !d.paused) runnable.push(d);
+  }
   const now = performance.now();
   const order = sched.pick(runnable, now);
   for (const d of order) {
     ringing.delete(d);
     turn(d);
   }
+  if (order.length) checkHeap(now);
   // Halted and gone domains need no turn; paused ones are rung again on unpause.
   for (const d of ringing) if (d.halted || !residents.has(d.domid) || d.paused) ringing.delete(d);
   if (order.length < runnable.length && !nextPeriod) {
@@ -361,9 +479,33 @@ function pump(): void {
       kick();
     }, Math.max(1, sched.untilNextPeriod(now)));
   }
-  if (ringing.size > 0 && order.length === runnable.length) kick();
-  else if (Atomics.load(doorbell, DB_PENDING) !== 0 || [...residents.values()].some((d) => d.busy && !d.halted && !d.paused)) kick();
+  // Work-conserving, as Xen's credit: domains left behind (OVER ones behind UNDER ones) run in the
+  // next pass once no UNDER one is runnable; only when every runnable domain is capped does the
+  // pCPU wait for the next period.
+  if (order.length > 0 && (ringing.size > 0 || hasRunnableWork())) kick();
+  else if (Atomics.load(doorbell, DB_PENDING) !== 0 || poll()) kick();
   else sleep();
+}
+
+/** Spin on the doorbell for the poll window; true if it rang. */
+function poll(): boolean {
+  if (pollUs === 0 || expecting.size === 0) return false;
+  const end = performance.now() + pollUs / 1000;
+  do {
+    if (Atomics.load(doorbell, DB_PENDING) !== 0) return true;
+  } while (performance.now() < end);
+  return false;
+}
+
+/** After a sleep: grow the window if a longer poll would have saved it, shrink it otherwise. */
+function adapt(sleptUs: number): void {
+  if (sleptUs <= HALT_POLL_MAX_US) pollUs = Math.min(HALT_POLL_MAX_US, pollUs === 0 ? HALT_POLL_START_US : pollUs * 2);
+  else pollUs = pollUs <= HALT_POLL_START_US ? 0 : pollUs / 2;
+}
+
+function hasRunnableWork(): boolean {
+  for (const d of withWork) if (d.busy && !d.halted && !d.paused) return true;
+  return false;
 }
 
 function sleep(): void {
@@ -371,8 +513,11 @@ function sleep(): void {
   const w = Atomics.waitAsync(doorbell, DB_PENDING, 0);
   if (!w.async) return kick();
   waiting = true;
+  const polled = expecting.size > 0;
+  sleptAt = performance.now();
   void w.value.then(() => {
     waiting = false;
+    if (polled) adapt((performance.now() - sleptAt) * 1000);
     kick();
   });
 }
@@ -382,7 +527,7 @@ function sleep(): void {
 process.on('unhandledRejection', (reason, promise) => {
   const d = byPromiseProto.get(Object.getPrototypeOf(promise) as object);
   if (d && !d.halted) {
-    d.inbox.push({ kind: 'uncaught', reason });
+    d.post({ kind: 'uncaught', reason });
     kick();
     return;
   }

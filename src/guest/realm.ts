@@ -13,7 +13,7 @@ import { Hypercalls } from '../hypervisor/hypercalls.js';
 import type { DomainBuffers } from '../hypervisor/memory.js';
 import * as xenode from './library.js';
 import { RealmUnsupported } from './realm/refused.js';
-import { startGuest } from './start.js';
+import { startGuest, type Identity } from './start.js';
 
 /** A kernel image built for realms (kernel.ts): a CommonJS module body. */
 export type RealmKernel = (exports: object, require: (id: string) => unknown, module: { exports: object }) => void;
@@ -27,6 +27,8 @@ export interface RealmTurns {
   immediates(): void;
   /** Run the handlers of pending events; false if none were pending. */
   upcall(): boolean;
+  /** A driver awaits an event soon (requests in flight): the pCPU may poll its doorbell. */
+  expecting(): boolean;
   /** A rejection of one of the realm's promises that nothing handled: the domain crashes. */
   uncaught(reason: unknown): void;
 }
@@ -42,7 +44,7 @@ class DomainKilled extends Error {
   override name = 'DomainKilled';
 }
 
-export function boot(buffers: DomainBuffers, kernel: RealmKernel): RealmTurns {
+export function boot(buffers: DomainBuffers, kernel: RealmKernel, identity: Identity): RealmTurns {
   // Blocking at the gate would block the pool mates: end the turn instead (gate.ts).
   onKilledAtGate(() => {
     throw new DomainKilled('the domain is being destroyed');
@@ -69,6 +71,7 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel): RealmTurns {
   const loop = startGuest({
     hc,
     loop: { pausable: false, driven: true },
+    identity,
     loadKernel: async () => {
       // Its top level runs after the pCPU reported the realm placed, in a turn the watchdog watches.
       await null;
@@ -107,6 +110,7 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel): RealmTurns {
     push: guard((grant: PeerGrant) => hc.adoptPeer(grant), undefined),
     immediates: guard(runImmediates, undefined),
     upcall: guard(() => loop.runPending(), false),
+    expecting: guard(() => loop.expecting === true, false),
     uncaught: (reason: unknown) => crash(reason),
   };
 }

@@ -64,10 +64,14 @@ function readResume(view: DomainView): { pfn: number; bytes: number } | undefine
 
 type KernelModule = { default?: unknown };
 
-/** A shell's claim: its kernel, and the name and uuid the toolstack wrote for it. */
-export interface Claim {
+/** What names a domain, as the toolstack wrote it to xenstore. */
+export interface Identity {
   readonly name: string;
   readonly uuid: string;
+}
+
+/** A shell's claim: its kernel, and the name and uuid the toolstack wrote for it. */
+export interface Claim extends Identity {
   load(): Promise<KernelModule>;
 }
 
@@ -78,10 +82,17 @@ export interface GuestPlatform {
   readonly loop: Omit<ConstructorParameters<typeof UpcallLoop>[1], 'onError'>;
   /** The kernel image's module (its default export is main(os)); null for a shell. */
   loadKernel(): Promise<KernelModule> | null;
+  /**
+   * The name and uuid the toolstack wrote to xenstore before the vCPU started, handed with the
+   * boot (as a shell's claim hands them), so that the boot needs no xenstore round trip for them.
+   */
+  readonly identity?: Identity;
   /** A shell's platform is up: wait until the toolstack claims it. */
   park?(): Promise<Claim>;
   /** main(os) is about to be called. */
   mainCalled(marks: BootMarks): void;
+  /** A crash's stack trace with the kernel's frames named by its sources, where Node does not map them. */
+  mapStack?(text: string): string;
   /** Route the platform's uncaught errors of this guest to `crash`. */
   onUncaught(crash: (err: unknown) => void): void;
   /** A vCPU that has shut down is never scheduled again. */
@@ -117,7 +128,8 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
 
   async function crash(err: unknown): Promise<void> {
     if (down) return;
-    const text = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : `uncaught value: ${String(err)}`;
+    const stack = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : `uncaught value: ${String(err)}`;
+    const text = p.mapStack ? p.mapStack(stack) : stack;
     front.write(`\n[${label}] guest crashed: ${text}\n`);
     await shutdown('crash');
   }
@@ -152,6 +164,9 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         kernelLoaded = claim.load();
         kernelLoaded.catch(() => {});
         ({ name, uuid } = claim);
+      } else if (p.identity) {
+        await timerBound;
+        ({ name, uuid } = p.identity);
       } else {
         const [n, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm'), timerBound]);
         name = n;

@@ -30,6 +30,10 @@ export type PcpuMessage =
   | {
     readonly type: 'place'; readonly domid: number; readonly slot: number; readonly buffers: DomainBuffers;
     readonly control: import('node:worker_threads').MessagePort; readonly kernel: string; readonly weight: number; readonly cap: number;
+    /** The JS heap its realm may hold (the heap share of memory=); none if absent. */
+    readonly heapMb?: number;
+    /** The domain's name and uuid as xenstore has them (guest/start.ts Identity). */
+    readonly identity: { readonly name: string; readonly uuid: string };
   }
   | { readonly type: 'evict'; readonly domid: number }
   | { readonly type: 'sched'; readonly domid: number; readonly weight: number; readonly cap: number };
@@ -41,7 +45,9 @@ export type PcpuStatus =
   | { readonly type: 'failed'; readonly domid: number; readonly message: string }
   | { readonly type: 'main'; readonly domid: number }
   | { readonly type: 'evicted'; readonly domid: number }
-  | { readonly type: 'log'; readonly line: string };
+  | { readonly type: 'log'; readonly line: string }
+  /** The domain's realm held more JS heap than its memory=: the pCPU runs it no more. */
+  | { readonly type: 'over-memory'; readonly domid: number; readonly bytes: number; readonly limit: number };
 
 /** What a pCPU thread starts with. */
 export interface PcpuData {
@@ -134,6 +140,10 @@ class Pcpu {
     else if (m.type === 'placed') r.onPlaced();
     else if (m.type === 'failed') r.onPlaced(new Error(m.message));
     else if (m.type === 'evicted') r.onEvicted();
+    else if (m.type === 'over-memory') {
+      const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+      r.onExit(`its realm held ${mib(m.bytes)} MiB of JS heap, over its memory= share of ${mib(m.limit)} MiB`);
+    }
   }
 
   takeSlot(): number {
@@ -144,6 +154,7 @@ class Pcpu {
 
   freeSlot(slot: number): void {
     this.stats.cpuMs[slot] = 0;
+    this.stats.heapBytes[slot] = 0;
     this.#freeSlots.push(slot);
   }
 
@@ -241,7 +252,7 @@ export class Cpupool {
     domain: Domain,
     placement: Placement,
     kernel: string,
-    opts: { weight?: number; cap?: number; onLog?: (line: string) => void } = {},
+    opts: { weight?: number; cap?: number; heapMb?: number; onLog?: (line: string) => void } = {},
   ): Promise<BootedVcpu> {
     const pcpu = this.#pcpus[placement.pcpu]!;
     await pcpu.ready;
@@ -276,8 +287,8 @@ export class Cpupool {
     };
     pcpu.residents.set(domain.domid, resident);
     const msg: PcpuMessage = {
-      type: 'place', domid: domain.domid, slot, buffers: domain.view.buffers, control: port2, kernel,
-      weight: opts.weight ?? CREDIT_DEFAULT_WEIGHT, cap: opts.cap ?? 0,
+      type: 'place', domid: domain.domid, slot, buffers: domain.view.buffers, control: port2, kernel, identity: { name: domain.name, uuid: domain.uuid },
+      weight: opts.weight ?? CREDIT_DEFAULT_WEIGHT, cap: opts.cap ?? 0, ...(opts.heapMb !== undefined && { heapMb: opts.heapMb }),
     };
     pcpu.worker.postMessage(msg, [port2]);
     const err = await placed;
@@ -317,6 +328,15 @@ export class Cpupool {
     for (const p of this.#pcpus) {
       if (p.residents.has(domid)) p.worker.postMessage({ type: 'sched', domid, weight, cap } satisfies PcpuMessage);
     }
+  }
+
+  /** The JS heap of the domain's realm at its pCPU's last measurement (0 before the first). */
+  heapBytes(domid: number): number | undefined {
+    for (const p of this.#pcpus) {
+      const r = p.residents.get(domid);
+      if (r) return p.stats.heapBytes[r.slot];
+    }
+    return undefined;
   }
 
   hosts(domid: number): boolean {

@@ -50,7 +50,7 @@ export function takeRung(db: Int32Array, out: number[]): number[] {
 
 /**
  * A pCPU's own figures, shared with dom0 only: which domain's turn runs and since when (the
- * watchdog), turns run, and each slot's CPU time.
+ * watchdog), turns run, and each slot's CPU time and JS heap (its realm's, as V8 measured it).
  */
 export class PcpuStats {
   static readonly RUNNING = 0; // domid + 1 of the domain in its turn, 0 between turns
@@ -60,14 +60,17 @@ export class PcpuStats {
   readonly words: Int32Array;
   /** Milliseconds of CPU each slot's domain has used. */
   readonly cpuMs: Float64Array;
+  /** Bytes of JS heap each slot's realm held at the pCPU's last measurement (vm.measureMemory). */
+  readonly heapBytes: Float64Array;
 
   constructor(readonly buffer: SharedArrayBuffer, readonly epoch: number) {
     this.words = new Int32Array(buffer, 0, PcpuStats.HEADER_WORDS);
     this.cpuMs = new Float64Array(buffer, PcpuStats.HEADER_WORDS * 4, DOORBELL_SLOTS);
+    this.heapBytes = new Float64Array(buffer, PcpuStats.HEADER_WORDS * 4 + DOORBELL_SLOTS * 8, DOORBELL_SLOTS);
   }
 
   static allocate(): SharedArrayBuffer {
-    return new SharedArrayBuffer(PcpuStats.HEADER_WORDS * 4 + DOORBELL_SLOTS * 8);
+    return new SharedArrayBuffer(PcpuStats.HEADER_WORDS * 4 + DOORBELL_SLOTS * 16);
   }
 
   /** Milliseconds since the epoch, kept within an int32. */

@@ -27,7 +27,7 @@ export type PortHandler = (port: number) => void;
  * each spinning on its replies, starves dom0).
  */
 export const HALT_POLL_MAX_US = 50;
-const HALT_POLL_START_US = 5;
+export const HALT_POLL_START_US = 5;
 
 /**
  * Event storms (XSA-332): a guest can send on a port as fast as it likes, and every event
@@ -92,6 +92,11 @@ export class UpcallLoop {
   /** Something now awaits an event soon (true) or no longer does (false); calls pair up. */
   expectEvents(on: boolean): void {
     this.#expected += on ? 1 : -1;
+  }
+
+  /** Whether something awaits an event soon (a shared pCPU polls its doorbell for it). */
+  get expecting(): boolean {
+    return this.#expected > 0;
   }
 
   on(port: number, handler: PortHandler): void {

@@ -23,6 +23,8 @@ export interface BootMessage {
   readonly kernel: string | null;
   /** The thread's nice value (sched.ts). */
   readonly nice: number;
+  /** The domain's name and uuid as xenstore has them; a shell's come with its kernel. */
+  readonly identity?: { readonly name: string; readonly uuid: string };
 }
 
 /**
@@ -32,10 +34,26 @@ export interface BootMessage {
  */
 export interface KernelMessage {
   readonly type: 'kernel';
+  /** The image's URL: an ES module, or a script (`script`) whose compiled form the shell may hold already. */
   readonly kernel: string;
+  readonly script: boolean;
+  /** A script the shell was not prepared with. */
+  readonly source?: Pick<KernelScript, 'code' | 'cachedData'>;
   readonly nice: number;
   readonly name: string;
   readonly uuid: string;
+}
+
+/** A kernel image linked as a script (toolstack/kernel.ts), with V8's code cache of it. */
+export interface KernelScript {
+  readonly url: string;
+  readonly code: string;
+  readonly cachedData: Uint8Array;
+}
+
+/** A parked shell compiles a script it may be handed (from the host's recent kernels) before its claim. */
+export interface PrepareMessage extends KernelScript {
+  readonly type: 'prepare';
 }
 
 /**
@@ -189,8 +207,10 @@ export interface StartedVcpu extends BootedVcpu {
   readonly worker: Worker;
   /** Resolves when a shell's runtime waits for its kernel (never for a vCPU started with one). */
   readonly parked: Promise<void>;
-  /** Hand a shell its kernel, to run at `weight` (once: a vCPU started with a kernel has one). */
-  loadKernel(kernel: string, weight?: number): void;
+  /** Hand a shell its kernel (a module's URL, or a script), to run at `weight` (once: a vCPU started with a kernel has one). */
+  loadKernel(kernel: string | KernelScript, weight?: number): void;
+  /** Let a parked shell compile a script ahead of its claim (once per script). */
+  prepare(script: KernelScript): void;
 }
 
 /**
@@ -217,6 +237,8 @@ export async function startVcpu(
   let parkedResolve!: () => void;
   const parked = new Promise<void>((res) => (parkedResolve = res));
   let hasKernel = kernel !== null;
+  /** Scripts this shell has compiled (prepare). */
+  const prepared = new Set<string>();
   const drain = (stream: NodeJS.ReadableStream) =>
     stream.on('data', (b: Buffer) => opts.onLog?.(b.toString('utf8').trimEnd()));
   drain(worker.stdout);
@@ -250,11 +272,21 @@ export async function startVcpu(
     warm,
     mainCalled,
     parked,
-    loadKernel(image: string, weight?: number) {
+    loadKernel(image: string | KernelScript, weight?: number) {
       if (hasKernel) throw new XenError('EBUSY', `d${domain.domid}: its vCPU has a kernel already`);
       hasKernel = true;
-      const m: KernelMessage = { type: 'kernel', kernel: image, nice: niceForWeight(weight ?? CREDIT_DEFAULT_WEIGHT), name: domain.name, uuid: domain.uuid };
+      const script = typeof image === 'string' ? undefined : image;
+      const m: KernelMessage = {
+        type: 'kernel', kernel: script?.url ?? (image as string), script: script !== undefined,
+        ...(script && !prepared.has(script.url) && { source: { code: script.code, cachedData: script.cachedData } }),
+        nice: niceForWeight(weight ?? CREDIT_DEFAULT_WEIGHT), name: domain.name, uuid: domain.uuid,
+      };
       worker.postMessage(m);
+    },
+    prepare(script: KernelScript) {
+      if (hasKernel || prepared.has(script.url)) return;
+      prepared.add(script.url);
+      worker.postMessage({ type: 'prepare', ...script } satisfies PrepareMessage);
     },
     async terminate() {
       terminated = true;
@@ -269,7 +301,9 @@ export async function startVcpu(
   };
   hv.attachVcpu(domain.domid, handle);
   const nice = niceForWeight(opts.weight ?? CREDIT_DEFAULT_WEIGHT);
-  const boot: BootMessage = { type: 'boot', buffers: domain.view.buffers, control: port2, kernel, nice };
+  const boot: BootMessage = {
+    type: 'boot', buffers: domain.view.buffers, control: port2, kernel, nice, ...(kernel !== null && { identity: { name: domain.name, uuid: domain.uuid } }),
+  };
   worker.postMessage(boot, [port2]);
   return handle;
 }

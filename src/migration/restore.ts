@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError } from '../errors.js';
 import type { BuiltDomain } from '../toolstack/builder.js';
+import type { Ref } from '../toolstack/db/records.js';
 import type { Host } from '../toolstack/host.js';
 import { hostLimits } from '../toolstack/limits.js';
 import { readImage, type DomainImage } from './image.js';
@@ -23,11 +24,13 @@ export interface RestoreInfo {
 }
 
 /** Build a domain from a checked image; xl's name clash error if its name is taken. */
-async function restoreImage(host: Host, image: DomainImage, pages: ReadonlyMap<number, Uint8Array>, opts: { paused?: boolean }): Promise<BuiltDomain> {
+/** `vm`: the persistent VM the domain is (XenAPI's VM.resume); a new transient VM when absent. */
+async function restoreImage(host: Host, image: DomainImage, pages: ReadonlyMap<number, Uint8Array>, opts: { paused?: boolean; vm?: Ref<'VM'> }): Promise<BuiltDomain> {
   const { config } = image;
   checkNameFree(host, config.name);
   const built = await host.create(config, {
     ...(opts.paused !== undefined && { paused: opts.paused }),
+    ...(opts.vm !== undefined && { vm: opts.vm }),
     restore: {
       hwm: image.hwm,
       record: image.suspendRecord,
@@ -46,7 +49,7 @@ export function maxImageBytes(): number {
   return Math.ceil((hostLimits().memoryMiB.max << 20) / 4 / PAGE_SIZE) * (PAGE_SIZE + 8) + (64 << 20);
 }
 
-export async function restoreFile(host: Host, file: string, opts: { paused?: boolean } = {}): Promise<BuiltDomain & RestoreInfo> {
+export async function restoreFile(host: Host, file: string, opts: { paused?: boolean; vm?: Ref<'VM'> } = {}): Promise<BuiltDomain & RestoreInfo> {
   const t0 = performance.now();
   const fh = await open(file, 'r').catch((e: NodeJS.ErrnoException) => {
     throw new XenError(e.code === 'ENOENT' ? 'ENOENT' : 'EACCES', `Can't open restore file: ${e.message}`);

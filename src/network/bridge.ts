@@ -119,7 +119,7 @@ export class BridgePort implements SwitchPort, FdbOwner {
     if (!this.#plugged) return;
     this.counters.framesIn++;
     this.counters.bytesIn += frame.length;
-    for (const tap of this.taps) tap.frame(frame, info);
+    if (this.taps.size !== 0) for (const tap of this.taps) tap.frame(frame, info);
     this.bridge.ingress(this, frame, info);
   }
 
@@ -139,11 +139,16 @@ export class BridgePort implements SwitchPort, FdbOwner {
     for (const f of frames) this.#deliver(f, COMPLETED);
   }
 
+  /** A frame already in this port's form and with the offloads its device takes. */
+  deliverAsIs(frame: Uint8Array, info: NetFrameInfo): void {
+    this.#deliver(frame, info);
+  }
+
   #deliver(frame: Uint8Array, info: NetFrameInfo): void {
     if (this.device.deliver(frame, info)) {
       this.counters.framesOut++;
       this.counters.bytesOut += frame.length;
-      for (const tap of this.taps) tap.frame(frame, info);
+      if (this.taps.size !== 0) for (const tap of this.taps) tap.frame(frame, info);
     } else {
       this.counters.dropsOut++;
     }
@@ -232,19 +237,25 @@ export class Bridge {
     if (isGroupMac(frame, 6) || src === 0) return this.#drop(from, 'dropMalformed');
     if (from.mode.mac !== null && src !== from.mode.mac) return this.#drop(from, 'dropSpoof');
     if (isLinkLocalGroup(frame)) return this.#drop(from, 'dropLinkLocal');
-    this.fdb.learn(vid, src, from);
+    const now = this.fdb.now();
+    this.fdb.learn(vid, src, from, now);
+    const to = isGroupMac(frame, 0) ? undefined : this.fdb.lookup(vid, macAt(frame, 0), now);
+    // The common case, one untagged frame to a known port in its own VLAN that takes it as it
+    // is: straight to the device, no Transit.
+    if (to && to !== from && !hasTag && to.mode.native === vid && this.taps.size === 0 && !needsCompletion(info, to.device.features)) {
+      this.counters.forwarded++;
+      to.deliverAsIs(frame, info);
+      return;
+    }
     const t = new Transit(vid, frame, hasTag, info);
-    for (const tap of this.taps) tap.frame(t.form(NATIVE_VID), info);
-    if (!isGroupMac(frame, 0)) {
-      const to = this.fdb.lookup(vid, macAt(frame, 0));
-      if (to) {
-        // Known to be behind the port it came from: nothing to do (no hairpin, as Linux's default).
-        if (to !== from) {
-          this.counters.forwarded++;
-          to.output(t);
-        }
-        return;
+    if (this.taps.size !== 0) for (const tap of this.taps) tap.frame(t.form(NATIVE_VID), info);
+    if (to) {
+      // Known to be behind the port it came from: nothing to do (no hairpin, as Linux's default).
+      if (to !== from) {
+        this.counters.forwarded++;
+        to.output(t);
       }
+      return;
     }
     this.counters.flooded++;
     const members = this.#members.get(vid);

@@ -45,11 +45,11 @@ export class Fdb<P extends FdbOwner> {
     return this.#size;
   }
 
-  /** The port a frame to `mac` goes to, or undefined to flood. */
-  lookup(vid: number, mac: number): P | undefined {
+  /** The port a frame to `mac` goes to, or undefined to flood; `now` saves a clock read when the caller has one. */
+  lookup(vid: number, mac: number, now = this.now()): P | undefined {
     const e = this.#vlans.get(vid)?.get(mac);
     if (!e) return undefined;
-    if (this.now() - e.seen > this.limits.agingMs) {
+    if (now - e.seen > this.limits.agingMs) {
       this.#remove(vid, mac, e);
       return undefined;
     }
@@ -57,8 +57,7 @@ export class Fdb<P extends FdbOwner> {
   }
 
   /** A frame from `mac` came in on `port`. */
-  learn(vid: number, mac: number, port: P): void {
-    const now = this.now();
+  learn(vid: number, mac: number, port: P, now = this.now()): void {
     let table = this.#vlans.get(vid);
     const e = table?.get(mac);
     if (e) {

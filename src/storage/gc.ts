@@ -16,13 +16,14 @@
 // most `duty` of the time, sleeping in between, so a guest keeps its disk's throughput.
 import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isXenError } from '../errors.js';
 import type { HostDb } from '../toolstack/db/hostdb.js';
 import type { Ref, VDIRecord } from '../toolstack/db/records.js';
 import type { LayeredDisk } from './disk.js';
 import { journalDone, journalEntries, journalWrite, syncDir } from './journal.js';
 import { imageFormat } from './open.js';
 import { recoverMigrations } from './migrate.js';
-import { coalesceLiveLeaf, copyRuns, type Run } from './livecoalesce.js';
+import { coalesceLiveLeaf, copyRuns, type LiveCoalesceResult, type Run } from './livecoalesce.js';
 import { PARENT_KEY, ownedAs, recoverSnapshots, type LiveDisk, type LiveDisks } from './snapshot.js';
 import { CREATED_KEY, refreshSr } from './sr.js';
 
@@ -49,7 +50,7 @@ export interface GcReport {
   /** uuids of hidden images with no child, deleted. */
   readonly removed: string[];
   /** `live`: the leaf was coalesced under the guest using it. */
-  readonly coalesced: { readonly parent: string; readonly child: string; readonly leaf: boolean; readonly live?: boolean }[];
+  readonly coalesced: { readonly parent: string; readonly child: string; readonly leaf: boolean; readonly live?: boolean; readonly pausedMs?: number }[];
   /** Leaves left for later, and why. */
   readonly deferred: { readonly uuid: string; readonly why: string }[];
 }
@@ -124,11 +125,15 @@ export async function collectGarbage(db: HostDb, sr: Ref<'SR'>, dir: string, opt
       const id = await journalWrite(dir, j);
       const done = await coalesce(db, sr, dir, j, opts, backend).catch(async (e: unknown) => {
         // A live coalesce that failed before its switch left the chain as it was (and the guest on it).
-        if (backend) await journalDone(dir, id);
+        if (!backend) throw e;
+        await journalDone(dir, id);
+        // The guest went away during it: the next round coalesces the leaf offline.
+        if (isXenError(e, 'ENODEV') && !opts.signal?.aborted) return 'again' as const;
         throw e;
       });
+      if (done === 'again') continue;
       await journalDone(dir, id);
-      if (done === true) report.coalesced.push({ parent: hidden.uuid, child: child.uuid, leaf, ...(backend && { live: true }) });
+      if (typeof done !== 'string') report.coalesced.push({ parent: hidden.uuid, child: child.uuid, leaf, ...(done.live && { live: true, pausedMs: done.live.pausedMs }) });
       else {
         deferred.add(hidden.uuid);
         report.deferred.push({ uuid: done, why: 'is busy (a snapshot or migration runs on it): its chain is coalesced later' });
@@ -155,16 +160,17 @@ export async function recover(db: HostDb, sr: Ref<'SR'>, dir: string, opts: GcOp
 /**
  * The steps of one coalesce; each is skipped when the files show it done. A hidden child's
  * children are read from the records after the copy (a snapshot may have split one meanwhile)
- * and held while they are relinked; if one is busy, the coalesce stops there (true: done; else
- * the busy VDI's uuid): the copy changed nothing any reader sees.
+ * and held while they are relinked; if one is busy, the coalesce stops there (the busy VDI's
+ * uuid; else what a live leaf-coalesce measured): the copy changed nothing any reader sees.
  */
-async function coalesce(db: HostDb, sr: Ref<'SR'>, dir: string, j: CoalesceJournal, opts: GcOptions, backend?: LiveDisk): Promise<true | string> {
+async function coalesce(db: HostDb, sr: Ref<'SR'>, dir: string, j: CoalesceJournal, opts: GcOptions, backend?: LiveDisk): Promise<{ live?: LiveCoalesceResult } | string> {
   const f = imageFormat(j.format);
   const [parentPath, childPath] = [join(dir, j.parent.location), join(dir, j.child.location)];
   const releases: (() => void)[] = [];
+  let live: LiveCoalesceResult | undefined;
   try {
     if (backend && await exists(parentPath)) {
-      await coalesceLiveLeaf(backend, childPath, parentPath, dir, {
+      live = await coalesceLiveLeaf(backend, childPath, parentPath, dir, {
         duty: opts.duty ?? GC_DUTY, ...(opts.signal && { signal: opts.signal }), ...(opts.progress && { progress: opts.progress }), ...(opts.onStep && { onStep: opts.onStep }),
       });
       await opts.onStep?.('renamed');
@@ -195,7 +201,7 @@ async function coalesce(db: HostDb, sr: Ref<'SR'>, dir: string, j: CoalesceJourn
     await rm(childPath, { force: true });
     await syncDir(dir);
   }
-  return true;
+  return live ? { live } : {};
 }
 
 /** The records after a coalesce (idempotent: a run after a crash may repeat it). */

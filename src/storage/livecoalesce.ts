@@ -68,7 +68,8 @@ class WriteLog implements Disk {
   readonly features;
   #runs: Run[] = [];
 
-  constructor(readonly source: Disk) {
+  /** `onClose`: the backend let go of the disk (the guest went away): what closing it means. */
+  constructor(readonly source: Disk, private readonly onClose: () => Promise<void>) {
     this.sectors = source.sectors;
     this.features = { flush: source.features.flush, discard: false, secureDiscard: false };
   }
@@ -92,7 +93,7 @@ class WriteLog implements Disk {
   }
 
   close(): Promise<void> {
-    return this.source.close();
+    return this.onClose();
   }
 
   /** The runs written since the last call, with `carry` (runs not copied yet), sorted and merged. */
@@ -134,7 +135,18 @@ export async function coalesceLiveLeaf(backend: LiveDisk, leafPath: string, pare
     await parent.close();
     throw new XenError('EOPNOTSUPP', `${leafPath}: the leaf (${guest.sectors} sectors) and its parent (${parent.sectors}) differ in size: it is coalesced once it is free`);
   }
-  const log = new WriteLog(guest);
+  // The guest may go away meanwhile: its backend then closes the log, which stops the copy and,
+  // once the copy has let go of the guest's disk, closes that.
+  const gone = new AbortController();
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const log = new WriteLog(guest, async () => {
+    gone.abort(new XenError('ENODEV', `${leafPath}: the guest stopped using the disk during its leaf-coalesce`));
+    await released;
+    await guest.close();
+  });
+  const signal = o.signal ? AbortSignal.any([o.signal, gone.signal]) : gone.signal;
+  const c: CopyOptions = { ...o, signal };
   let swapped = false;
   let switched = false;
   try {
@@ -146,7 +158,7 @@ export async function coalesceLiveLeaf(backend: LiveDisk, leafPath: string, pare
     let copied = 0;
     let passes = 0;
     while (passes < MAX_PASSES) {
-      copied += await copyRuns(guest, parent, runs, o);
+      copied += await copyRuns(guest, parent, runs, c);
       passes++;
       runs = log.take();
       if (bytesOf(runs) <= FINAL_BYTES) break;
@@ -154,6 +166,7 @@ export async function coalesceLiveLeaf(backend: LiveDisk, leafPath: string, pare
     // `runs`, written during the last pass, are copied in the pause with whatever comes after.
     await parent.flush();
     await o.onStep?.('copied');
+    signal.throwIfAborted();
     let finalBytes = 0;
     const pausedMs = await backend.switchDisk(async (current) => {
       if (current !== log) throw new XenError('EBUSY', `${leafPath}: the guest's disk changed during the coalesce`);
@@ -165,12 +178,16 @@ export async function coalesceLiveLeaf(backend: LiveDisk, leafPath: string, pare
     });
     switched = true;
     await guest.close().catch(() => {});
+    // Gone during the pause: the backend closed the log, not the parent it got after.
+    if (gone.signal.aborted) await parent.close().catch(() => {});
     return { copiedBytes: copied + finalBytes, finalBytes, passes, pausedMs };
   } catch (e) {
     if (!switched) {
-      if (swapped) await backend.swapDisk(guest, log).then((s) => s.drained).catch(() => {});
+      if (swapped && !gone.signal.aborted) await backend.swapDisk(guest, log).then((s) => s.drained).catch(() => {});
       await parent.close().catch(() => {});
     }
     throw e;
+  } finally {
+    release();
   }
 }

@@ -22,6 +22,11 @@ export class MirrorDisk implements Disk {
   broken: Error | null = null;
   /** Bytes written to the target. */
   mirrored = 0;
+  /**
+   * Set once the guest is being switched to the target: a write the target fails then fails
+   * for the guest too (its data would be missing from the disk it goes on with).
+   */
+  strict = false;
 
   constructor(readonly source: Disk, readonly target: MirrorTarget) {
     if (source.readOnly) throw new XenError('EROFS', 'a read-only disk has no writes to mirror');
@@ -56,6 +61,7 @@ export class MirrorDisk implements Disk {
   #toTarget(fn: () => Promise<void> | void): Promise<void> {
     return Promise.resolve().then(fn).catch((e: unknown) => {
       this.broken ??= e instanceof Error ? e : new Error(String(e));
+      if (this.strict) throw e;
     });
   }
 

@@ -66,6 +66,12 @@ export interface ImageLayers {
    * it still finish on `below`.
    */
   openOver(path: string, below: Disk, after: AfterSwitch): Promise<OverDisk>;
+  /**
+   * The top image of `top` (a disk in use) over the chain at `parentPath`, which holds the same
+   * data for it (a migration's composed chain), without opening the top again; `drop()` closes
+   * what `top` has besides, once it is no longer used. Undefined where the format cannot.
+   */
+  composeOver?(top: Disk, parentPath: string): Promise<OverDisk | undefined>;
 }
 
 /** What a disk opened over a disk in use waits for after the switch. */
@@ -127,6 +133,17 @@ const VHD: ImageFormat = {
       if (!(below instanceof VhdDisk)) throw notOver(path, below, 'VHD');
       // Sector bitmaps: a write never copies from the parent, so late writes below need no wait.
       return VhdDisk.overDisk(path, below, () => after.settle());
+    },
+    async composeOver(top, parentPath) {
+      if (!(top instanceof VhdDisk)) return undefined;
+      const below = await VhdDisk.open(parentPath, { readOnly: true });
+      try {
+        const { disk, release } = VhdDisk.rebase(top, below);
+        return { disk, drop: release };
+      } catch (e) {
+        await below.close();
+        throw e;
+      }
     },
   },
 };

@@ -98,8 +98,8 @@ export function chainDepth(tx: Tx, vdi: VDIRecord): number {
  */
 export interface SnapshotHooks {
   before?(basePath: string): Promise<void>;
-  /** `drained` resolves once the old disk has no request in flight: the base is final. */
-  wrap?(disk: Disk, drained: Promise<void>): Promise<Disk>;
+  /** `final` resolves once the old disk has no request in flight and is flushed: the base's file may be opened again. */
+  wrap?(disk: Disk, final: Promise<void>): Promise<Disk>;
 }
 
 /** Take a snapshot or clone of VDI `ref` (see the top of this file). */
@@ -156,15 +156,18 @@ export async function snapshotVdi(db: HostDb, ref: Ref<'VDI'>, args: SnapshotArg
       // The new disk is made over the one the guest uses, which passes up the blocks it
       // allocates until the last of its requests is done; the guest's first flush on it waits
       // for those requests, the rename's sync and a flush of the old image.
+      // The base is final once the old disk's last requests are done and it is flushed (a
+      // qcow2 disk writes its tables back then), so that the base's file can be opened again.
+      const final = drained.then(() => old.flush());
+      final.catch(() => {});
       over = await layers.openOver(leafPath, old, {
         drained,
         settle: async () => {
-          await drained;
+          await final;
           await renamed;
-          await old.flush();
         },
       });
-      const next = hooks.wrap ? await hooks.wrap(over.disk, drained) : over.disk;
+      const next = hooks.wrap ? await hooks.wrap(over.disk, final) : over.disk;
       const swapped = await backend.swapDisk(next, old).catch((e: unknown) => {
         quiet(); // no switch: nothing of the new disk's waits on the old one
         throw e;
@@ -173,7 +176,7 @@ export async function snapshotVdi(db: HostDb, ref: Ref<'VDI'>, args: SnapshotArg
       pausedMs = swapped.pausedMs;
       void swapped.drained.then(quiet);
       // The snapshot's data (what the guest wrote before the switch), durable before it is reported.
-      flushed = drained.then(() => old.flush());
+      flushed = final;
     }
     // The records go with the rename's sync: if a crash keeps them but not the rename, recovery undoes both.
     const [newRef] = await settleAll([finish(db, vdi.SR, dir, j), renamed, flushed] as const);

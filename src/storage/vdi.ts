@@ -15,7 +15,7 @@ import { SECTOR_SIZE } from './disk.js';
 import { CREATED_KEY, checkName, confined, imagePath, refreshSr, srPath, type ScanReport, type Storage } from './sr.js';
 import { collectGarbage, recover, type GcOptions, type GcReport } from './gc.js';
 import { BASE_NAME, PARENT_KEY, snapshotVdi, type LiveDisks, type SnapshotArgs } from './snapshot.js';
-import { migrateVdi, type MigrateOptions, type MigrateResult } from './migrate.js';
+import { migrateVdi, recoverMigrations, type MigrateOptions, type MigrateResult } from './migrate.js';
 
 /** What a VDI (its image's real path) is used by: one line per user, e.g. "domain 3 ('web') as xvda"; empty when unused. */
 export type VdiUsers = (vdi: { readonly uuid: string; readonly path: string | null }) => Promise<string[]>;
@@ -110,7 +110,12 @@ export class Vdis {
   async scan(name: string): Promise<ScanReport> {
     const sr = await this.storage.resolve(name);
     const dir = await this.storage.db.read((tx) => srPath(tx, sr));
-    if (dir !== null) await this.#gc.then(() => recover(this.storage.db, sr, dir));
+    await this.#gc.then(async () => {
+      // A migration's journal sits in its destination and may name a file in this SR: every SR's first.
+      const dirs = await this.storage.db.read((tx) => tx.SR.getAll().map((r) => [r, srPath(tx, r)] as const));
+      for (const [r, d] of dirs) if (d !== null) await recoverMigrations(this.storage.db, r, d);
+      if (dir !== null) await recover(this.storage.db, sr, dir);
+    });
     const report = await this.storage.scan(sr);
     this.kickGarbageCollector(sr);
     return report;

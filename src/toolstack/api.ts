@@ -11,17 +11,19 @@ import { VERSION } from '../version.js';
 import { MAIN_WAIT_MS, mainLate, type BuiltDomain } from './builder.js';
 import type { BlkbackStats } from '../drivers/blk/back/queue.js';
 import type {
-  Args, ConsoleHandlers, ConsoleSession, CpupoolInfo, CreateResult, DomainId, DomainInfo, DomainRef, HostEvent, HostInfo, Op, Result,
+  Args, ConsoleHandlers, ConsoleSession, CpupoolInfo, CreateResult, DiskDevice, DomainId, DomainInfo, DomainRef, HostEvent, HostInfo, NicDevice, Op, Result,
   SrInfo, Subscription, Toolstack, UserDirectory, VdiInfo, VmChanges, VmInfo,
 } from './contract.js';
-import { findVm, vmInfo } from './vms.js';
+import { findVm, unpluggedOf, vmInfo } from './vms.js';
+import type { Ref, VMRecord } from './db/records.js';
+import type { DomainVif } from './domconfig.js';
 import { domainNameProblem } from './domconfig.js';
 import type { SrView } from '../storage/sr.js';
 import type { VdiView } from '../storage/vdi.js';
 import { dom0VbdStats, listDisks } from './devices.js';
-import { DiskSpecError, parseDiskSpec } from './diskspec.js';
-import { VifSpecError, parseVifSpec } from './vifspec.js';
-import { dom0VifTraffic, listVifs, type VifTraffic } from './vifs.js';
+import { DiskSpecError, parseDiskSpec, type DiskSpec } from './diskspec.js';
+import { VifSpecError, parseVifSpec, type VifSpec } from './vifspec.js';
+import { dom0VifTraffic, listVifs, settleVifMacs, type VifTraffic } from './vifs.js';
 import { MAX_CONFIG_BYTES, loadDomainConfig, parseDomainConfig } from './domconfig.js';
 import type { Host } from './host.js';
 import { bridgeInfos, linkInfo } from '../network/info.js';
@@ -30,7 +32,8 @@ import { parseForwardSpec } from '../network/gateway/forwardspec.js';
 import type { HostLog } from './hostlog.js';
 import { Tasks, taskControl } from './tasks.js';
 import { saveDomain } from '../migration/save.js';
-import { restoreFile } from '../migration/restore.js';
+import { restoreFile, type RestoreInfo } from '../migration/restore.js';
+import { discardSuspend, resumeVm, suspendVm } from './suspend.js';
 import { migrateDomain } from '../migration/migrate.js';
 
 const TAIL_LINES = 5;
@@ -123,23 +126,14 @@ export class ToolstackApi implements Toolstack {
       await this.#host.rename(d.domid, a.name);
       return id(d);
     },
-    blockAttach: (a) => {
-      const d = this.#resolve(a.domain);
-      return this.#host.attachDisk(d.domid, parseDisk(a.spec));
-    },
+    blockAttach: (a) => this.#attachDisk(a.domain, parseDisk(a.spec)),
     blockDetach: async (a) => {
       const d = this.#resolve(a.domain);
       await this.#host.detachDisk(d.domid, a.vdev, a.force === true);
       return id(d);
     },
     blockList: (a) => listDisks(this.#host.devices, this.#resolve(a.domain).domid),
-    networkAttach: async (a) => {
-      const d = this.#resolve(a.domain);
-      const vif = parseVif(a.spec);
-      // xl's default devid: one past the highest in use.
-      const ids = (await listVifs(this.#host.devices, d.domid)).map((n) => n.devid);
-      return this.#host.attachVif(d.domid, { ...vif, devid: vif.devid ?? (ids.length ? Math.max(...ids) + 1 : 0) });
-    },
+    networkAttach: (a) => this.#attachVif(a.domain, parseVif(a.spec)),
     networkDetach: async (a) => {
       const d = this.#resolve(a.domain);
       await this.#host.detachVif(d.domid, a.vif, a.force === true);
@@ -191,6 +185,10 @@ export class ToolstackApi implements Toolstack {
       link.unlink();
       return info;
     },
+    bridgeTap: async (a) => {
+      if (a.remove) return this.#host.detachTap(a.tap, a.bridge).info;
+      return (await this.#host.attachTap(a.bridge, a.tap, a.address)).info;
+    },
     srList: async () => (await this.#host.storage.list()).map(srInfo),
     srCreate: async (a) => srInfo(await this.#host.storage.create(a)),
     srScan: (a) => this.#host.vdis.scan(a.sr),
@@ -224,19 +222,17 @@ export class ToolstackApi implements Toolstack {
     migrate: async (a) => {
       const d = this.#resolve(a.domain);
       if (d.domid === 0) throw new XenError('EPERM', 'Domain-0 cannot be migrated');
+      // As a task (XenAPI's VM.migrate_send), each of xl's sender messages is a step of progress.
+      const ctl = taskControl();
+      let said = 0;
       const r = await migrateDomain(this.#host, d.domid, a.target, {
         token: a.token, ...(a.maxRounds !== undefined && { maxRounds: a.maxRounds }), ...(a.dirtyThreshold !== undefined && { dirtyThreshold: a.dirtyThreshold }),
         ...(a.withDisks && { withDisks: true }), ...(a.vdiMap && { vdiMap: a.vdiMap }),
+        ...(ctl && { say: () => ctl.progress(++said, said + 1) }),
       });
       return { domid: d.domid, name: d.name.replace(/--migratedaway$/, ''), ...r };
     },
-    restore: async (a) => {
-      const built = await restoreFile(this.#host, a.file, { paused: a.paused === true });
-      const t = performance.now();
-      const warnings: string[] = [];
-      if (!a.paused && !(await this.#booted(built))) warnings.push(mainLate(built.domain));
-      return { ...id(built.domain), warnings, info: built.info, ms: { ...built.timings, main: a.paused ? 0 : performance.now() - t } };
-    },
+    restore: async (a) => this.#restored(await restoreFile(this.#host, a.file, { paused: a.paused === true }), a.paused === true),
     cpupoolCreate: async (a) => {
       await this.#host.createCpupool(a.name, a.cpus);
       return this.#cpupools().find((p) => p.name === a.name)!;
@@ -257,6 +253,23 @@ export class ToolstackApi implements Toolstack {
       return this.#host.db.read((tx) => vmInfo(tx.VM.get(ref)));
     },
     vmStart: async (a) => this.#boot(await this.#host.start(a.vm, { paused: a.paused === true }), [], a.paused === true),
+    vmSuspend: async (a) => {
+      const ref = await this.#host.db.read((tx) => findVm(tx, a.vm));
+      const r = await suspendVm(this.#host, ref);
+      return { ...r, uuid: await this.#host.db.read((tx) => tx.VM.get(ref).uuid) };
+    },
+    vmResume: async (a) => {
+      const { ref, uuid } = await this.#host.db.read((tx) => {
+        const ref = findVm(tx, a.vm);
+        return { ref, uuid: tx.VM.get(ref).uuid };
+      });
+      if (a.discard) {
+        await discardSuspend(this.#host, ref);
+        return { uuid, domid: -1 };
+      }
+      const r = await this.#restored(await resumeVm(this.#host, ref, { paused: a.paused === true }), a.paused === true);
+      return { uuid, domid: r.domid };
+    },
     vmList: () => this.#host.db.read((tx) => [...tx.VM.getAllRecords().values()].map(vmInfo)),
     vmUninstall: async (a) => {
       const ref = await this.#host.db.read((tx) => findVm(tx, a.vm));
@@ -266,7 +279,12 @@ export class ToolstackApi implements Toolstack {
     },
     vmSet: (a) => this.#vmSet(a.vm, a),
     vmDevice: async (a) => {
-      const ref = await this.#host.db.read((tx) => findVm(tx, a.vm));
+      const { ref, domid } = await this.#host.db.read((tx) => {
+        const ref = findVm(tx, a.vm);
+        return { ref, domid: tx.VM.get(ref).domid };
+      });
+      if (domid >= 0) return vmInfo(await this.#runningVmDevice(ref, domid, a));
+      if (a.plugDisk ?? a.unplugDisk ?? a.plugVif ?? a.unplugVif) throw new XenError('EINVAL', `VM ${a.vm} is halted: its devices are plugged when it starts`);
       return vmInfo(await this.#host.vms.reconfigure(ref, (c) => {
         if (a.disk !== undefined) {
           const d = parseDisk(a.disk);
@@ -298,6 +316,88 @@ export class ToolstackApi implements Toolstack {
       return { uuid: tx.network.get(ref).uuid, bridge };
     }),
   };
+
+  /** A domain restored (xl restore, VM.resume): once its main() runs again, what restore returns. */
+  async #restored(built: BuiltDomain & RestoreInfo, paused: boolean): Promise<Result<'restore'>> {
+    const t = performance.now();
+    const warnings: string[] = [];
+    if (!paused && !(await this.#booted(built))) warnings.push(mainLate(built.domain));
+    return { ...id(built.domain), warnings, info: built.info, ms: { ...built.timings, main: paused ? 0 : performance.now() - t } };
+  }
+
+  /** xl block-attach (and XAPI's VBD.plug). */
+  #attachDisk(domain: DomainRef, spec: DiskSpec): Promise<DiskDevice> {
+    return this.#host.attachDisk(this.#resolve(domain).domid, spec);
+  }
+
+  /** xl network-attach (and XAPI's VIF.plug). */
+  async #attachVif(domain: DomainRef, vif: VifSpec): Promise<NicDevice> {
+    const d = this.#resolve(domain);
+    // xl's default devid: one past the highest in use.
+    const ids = (await listVifs(this.#host.devices, d.domid)).map((n) => n.devid);
+    return this.#host.attachVif(d.domid, { ...vif, devid: vif.devid ?? (ids.length ? Math.max(...ids) + 1 : 0) });
+  }
+
+  /** vmDevice on a running VM: unplugged devices are the record's (vms.ts), plugging is block-attach's and network-attach's. */
+  async #runningVmDevice(vm: Ref<'VM'>, domid: number, a: Args<'vmDevice'>): Promise<VMRecord> {
+    const vms = this.#host.vms;
+    const config = this.#host.config(domid);
+    if (!config) throw new XenError('EBUSY', `domain ${domid} is being created or destroyed`);
+    const unplugged = await this.#host.db.read((tx) => unpluggedOf(tx.VM.get(vm)));
+    const diskOf = (list: readonly DiskSpec[], which: string) => list.find((d) => d.vdev === which || String(d.devid) === which);
+    const vifOf = (list: readonly DomainVif[], which: string) => list.find((v) => String(v.devid) === which || v.mac === which.toLowerCase());
+    if (a.disk !== undefined) {
+      const d = parseDisk(a.disk);
+      if ([...config.disks, ...unplugged.disks].some((x) => x.devid === d.devid)) throw new XenError('EEXIST', `the VM has a disk ${d.vdev} already`);
+      return vms.setUnplugged(vm, (u) => ({ ...u, disks: [...u.disks, d] }));
+    }
+    if (a.vif !== undefined) {
+      const v = parseVif(a.vif);
+      const all = [...config.vifs, ...unplugged.vifs];
+      const devid = v.devid ?? (all.length ? Math.max(...all.map((x) => x.devid)) + 1 : 0);
+      if (all.some((x) => x.devid === devid)) throw new XenError('EEXIST', `the VM has a vif ${devid} already`);
+      const [settled] = settleVifMacs([{ ...v, devid }]);
+      return vms.setUnplugged(vm, (u) => ({ ...u, vifs: [...u.vifs, settled!] }));
+    }
+    if (a.removeDisk !== undefined || a.removeVif !== undefined) {
+      const which = (a.removeDisk ?? a.removeVif)!;
+      const plugged = a.removeDisk !== undefined ? diskOf(config.disks, which) : vifOf(config.vifs, which);
+      if (plugged) throw new XenError('EBUSY', `the device ${which} is plugged into domain ${domid}: unplug it first`);
+      const gone = a.removeDisk !== undefined ? diskOf(unplugged.disks, which) : vifOf(unplugged.vifs, which);
+      if (!gone) throw new XenError('ENOENT', `the VM has no device ${which}`);
+      return a.removeDisk !== undefined ? vms.setUnplugged(vm, (u) => ({ ...u, disks: u.disks.filter((x) => x.devid !== gone.devid) }))
+        : vms.setUnplugged(vm, (u) => ({ ...u, vifs: u.vifs.filter((x) => x.devid !== gone.devid) }));
+    }
+    if (a.plugDisk !== undefined) {
+      const d = diskOf(unplugged.disks, a.plugDisk);
+      if (!d) throw new XenError(diskOf(config.disks, a.plugDisk) ? 'EINVAL' : 'ENOENT', `the VM has no unplugged disk ${a.plugDisk}`);
+      await this.#attachDisk(domid, d);
+      await vms.setUnplugged(vm, (u) => ({ ...u, disks: u.disks.filter((x) => x.devid !== d.devid) }));
+    } else if (a.plugVif !== undefined) {
+      const v = vifOf(unplugged.vifs, a.plugVif);
+      if (!v) throw new XenError(vifOf(config.vifs, a.plugVif) ? 'EINVAL' : 'ENOENT', `the VM has no unplugged vif ${a.plugVif}`);
+      await this.#attachVif(domid, v);
+      await vms.setUnplugged(vm, (u) => ({ ...u, vifs: u.vifs.filter((x) => x.devid !== v.devid) }));
+    } else if (a.unplugDisk !== undefined) {
+      const d = diskOf(config.disks, a.unplugDisk);
+      if (!d) throw new XenError(diskOf(unplugged.disks, a.unplugDisk) ? 'EINVAL' : 'ENOENT', `the VM has no plugged disk ${a.unplugDisk}`);
+      // The record first, so that the detach (which drops it from the configuration) leaves it the VM's.
+      await vms.setUnplugged(vm, (u) => ({ ...u, disks: [...u.disks, d] }));
+      await this.call('blockDetach', { domain: domid, vdev: d.vdev, force: a.force === true }).catch(async (e: unknown) => {
+        await vms.setUnplugged(vm, (u) => ({ ...u, disks: u.disks.filter((x) => x.devid !== d.devid) })).catch(() => {});
+        throw e;
+      });
+    } else {
+      const v = vifOf(config.vifs, a.unplugVif!);
+      if (!v) throw new XenError(vifOf(unplugged.vifs, a.unplugVif!) ? 'EINVAL' : 'ENOENT', `the VM has no plugged vif ${a.unplugVif}`);
+      await vms.setUnplugged(vm, (u) => ({ ...u, vifs: [...u.vifs, v] }));
+      await this.call('networkDetach', { domain: domid, vif: String(v.devid), force: a.force === true }).catch(async (e: unknown) => {
+        await vms.setUnplugged(vm, (u) => ({ ...u, vifs: u.vifs.filter((x) => x.devid !== v.devid) })).catch(() => {});
+        throw e;
+      });
+    }
+    return this.#host.db.read((tx) => tx.VM.get(vm));
+  }
 
   async #vmSet(vm: string, a: VmChanges): Promise<VmInfo> {
     const { ref, r } = await this.#host.db.read((tx) => {

@@ -16,13 +16,13 @@ import {
   GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE,
 } from '../hypervisor/layout.js';
 import { POOL0, type Cpupool, type Placement } from '../hypervisor/cpupool.js';
-import { startVcpu, type BootedVcpu, type StartedVcpu, type VcpuPool } from '../hypervisor/vcpu.js';
+import { startVcpu, type BootedVcpu, type KernelScript, type StartedVcpu, type VcpuPool } from '../hypervisor/vcpu.js';
 import type { ConsoleDaemon } from '../drivers/console/daemon.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
 import { attachDisk, removeDomainDisks } from './devices.js';
 import type { DomainConfig } from './domconfig.js';
-import { kernelImage } from './kernel.js';
+import { kernelImage, kernelScript } from './kernel.js';
 import { MIN_MEMORY_MIB } from './limits.js';
 import type { Vdis } from '../storage/vdi.js';
 import { attachVif, removeDomainVifs, type VifHost } from './vifs.js';
@@ -95,6 +95,8 @@ export interface BuiltDomain {
   readonly vcpu: BootedVcpu;
   /** Milliseconds spent in each phase, for the create-latency figures. */
   readonly timings: { readonly kernel: number; readonly setup: number; readonly vcpu: number };
+  /** A shell's: when its kernel was posted to it (performance.timeOrigin + now(), as BootMarks). */
+  readonly postedAt?: number;
 }
 
 function writeStartInfo(d: Domain, ramFrames: number, storePort: number, consolePort: number): void {
@@ -175,8 +177,10 @@ async function writeXenstore(xs: XenstoreClient, d: Domain, spec: ShellSpec, por
   const vm = `/vm/${d.uuid}`;
   const ro = readOnly(d);
   const rw: XsPerm[] = [{ domid: d.domid, perm: 'n' }];
-  const dirs = identity ? [dom, vm] : [dom];
-  const named = identity ? identityValues(d, identity.name) : [];
+  const dirs = [dom, vm];
+  // A shell's /vm directory is made under the uuid it was built with: a claim that keeps it
+  // writes the name nodes only (claimShell).
+  const named = identity ? identityValues(d, identity.name) : [[`${vm}/uuid`, d.uuid] as [string, string]];
   // One transaction, its requests pipelined: the toolstack's part of a boot is a few round
   // trips to xenstored, not one per node.
   await xs.transaction(async (t) => {
@@ -264,7 +268,7 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
     const sched = { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(ctx.onLog && { onLog: ctx.onLog }) };
     started = true; // from here the vCPU owns the placement (it gives it back when it fails or ends)
     const vcpu = shared
-      ? await shared.startVcpu(hv, d, placement!, image, { ...sched, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
+      ? await shared.startVcpu(hv, d, placement!, image, { ...sched, heapMb, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
       : await startVcpu(hv, d, image, { heapMb, pool: ctx.pool, ...sched });
     // The domain was created paused; xl create -p leaves it so.
     if (!opts.paused) hv.unpause(d.domid);
@@ -317,28 +321,42 @@ export async function buildShell(ctx: BuildContext, spec: ShellSpec, placeholder
  * configuration adds (name, uuid, the /vm directory, command line, devices) and hand it its
  * kernel. Undefined when no shell was ready; on failure the shell is torn down.
  */
-export async function claimShell(ctx: BuildContext, take: () => Shell | undefined, spec: BuildSpec): Promise<BuiltDomain | undefined> {
+export async function claimShell(ctx: BuildContext, take: (script?: KernelScript) => Shell | undefined, spec: BuildSpec): Promise<BuiltDomain | undefined> {
   const t0 = performance.now();
-  const image = await kernelImage(spec.kernel);
-  const shell = take();
+  // A script is compiled from V8's code cache, by the shell before its claim where it can be.
+  const script = await kernelScript(spec.kernel);
+  const image = script ?? (await kernelImage(spec.kernel));
+  const shell = take(script ?? undefined);
   if (!shell) return undefined;
   const { domain: d, vcpu } = shell;
   try {
     const t1 = performance.now();
+    const built = d.uuid;
     d.name = spec.name;
     d.uuid = spec.uuid ?? d.uuid;
     d.createdAt = Date.now();
     writeCmdline(d, spec.cmdline ?? '');
     const vm = `/vm/${d.uuid}`;
-    await ctx.xs.transaction(async (t) => {
-      await t.mkdir(vm);
-      await t.setPerms(vm, readOnly(d));
-      await Promise.all(identityValues(d, spec.name).map(([path, value]) => t.write(path, value)));
-    });
+    const values = identityValues(d, spec.name);
+    try {
+      await ctx.xs.transaction(async (t) => {
+        // The shell's /vm directory is there already unless the configuration names another uuid.
+        if (d.uuid !== built) {
+          await t.rm(`/vm/${built}`);
+          await t.mkdir(vm);
+          await t.setPerms(vm, readOnly(d));
+        }
+        await Promise.all((d.uuid === built ? values.filter(([path]) => path !== `${vm}/uuid`) : values).map(([path, value]) => t.write(path, value)));
+      });
+    } catch (e) {
+      await ctx.xs.rm(`/vm/${built}`).catch(() => {});
+      throw e;
+    }
     await attachDevices(ctx, d.domid, spec);
     const t2 = performance.now();
     vcpu.loadKernel(image, spec.cpuWeight);
-    return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 } };
+    const t3 = performance.now();
+    return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: t3 - t2 }, postedAt: performance.timeOrigin + t3 };
   } catch (e) {
     await teardownDomain(ctx, d.domid);
     throw e;

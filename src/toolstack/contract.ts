@@ -10,8 +10,9 @@ import { XenError } from '../errors.js';
 import type { CaptureSummary } from '../network/capture.js';
 import type { BridgeInfo, LinkInfo } from '../network/info.js';
 import type { GatewayInfo } from '../network/gateway/gateway.js';
+import type { TapInfo } from '../network/tap.js';
 
-export type { GatewayInfo };
+export type { GatewayInfo, TapInfo };
 import type { DomainConfig, ShutdownAction } from './domconfig.js';
 import { SR_TYPES, type SRRecord, type SrType, type VDIRecord } from './db/records.js';
 import type { TaskInfo } from './tasks.js';
@@ -320,6 +321,12 @@ export interface Commands {
   /** Link a bridge to the same-named bridge of another host over VXLAN: `remote` and `local` are ADDRESS[:PORT] (4789). */
   bridgeLink: { args: { bridge: string; remote: string; local?: string; vni?: number }; result: LinkInfo };
   bridgeUnlink: { args: { bridge: string; remote: string }; result: LinkInfo };
+  /**
+   * xenode bridge-tap: create Linux TAP device `tap` (through socat; root) as a port of
+   * `bridge`, with `address` (A.B.C.D/LEN) on the host's side, so the host's kernel reaches the
+   * bridge's guests without NAT; with `remove`, take it away.
+   */
+  bridgeTap: { args: { bridge: string; tap: string; address?: string; remove?: boolean }; result: TapInfo };
   /** xe sr-list: every SR (the default one is made on first use). */
   srList: { args: NoArgs; result: SrInfo[] };
   /** xe sr-create: a directory SR at `path` (made if absent), or a RAM SR. */
@@ -392,8 +399,30 @@ export interface Commands {
   vmUninstall: { args: { vm: string }; result: { uuid: string } };
   /** vm-param-set: a VM's name (a running VM's domain is renamed), description, memory (halted only), other_config. */
   vmSet: { args: { vm: string } & VmChanges; result: VmInfo };
-  /** A halted VM's disks and vifs (XAPI's VBD.create/destroy, VIF.create/destroy): `spec` as block-attach/network-attach take it; remove by vdev, or by devid or MAC. */
-  vmDevice: { args: { vm: string; disk?: string; vif?: string; removeDisk?: string; removeVif?: string }; result: VmInfo };
+  /**
+   * A VM's disks and vifs (XAPI's VBD.create/destroy, VIF.create/destroy): `spec` as
+   * block-attach/network-attach take it; remove by vdev, or by devid or MAC. On a running VM a
+   * new device is the VM's but unplugged, and only an unplugged one can be removed; plug and
+   * unplug (XAPI's VBD/VIF.plug/unplug, by vdev or devid) hot-plug it as block-attach and
+   * network-attach do, and keep it the VM's while unplugged (`force`: as block-detach -f).
+   */
+  vmDevice: {
+    args: {
+      vm: string; disk?: string; vif?: string; removeDisk?: string; removeVif?: string;
+      plugDisk?: string; unplugDisk?: string; plugVif?: string; unplugVif?: string; force?: boolean;
+    };
+    result: VmInfo;
+  };
+  /**
+   * vm-suspend (XAPI's VM.suspend): xl save of a running VM into a suspend VDI of the pool's
+   * suspend SR; the VM is Suspended (and persistent) afterwards.
+   */
+  vmSuspend: { args: { vm: string }; result: SaveResult & { readonly uuid: string; readonly vdi: string } };
+  /**
+   * vm-resume (XAPI's VM.resume): xl restore of a suspended VM from its suspend VDI, which then
+   * goes; `discard` halts it instead, discarding the image (XAPI's hard_shutdown of a suspended VM).
+   */
+  vmResume: { args: { vm: string; paused?: boolean; discard?: boolean }; result: { readonly uuid: string; readonly domid: number } };
   /** XAPI's network.create: a network record for a bridge of dom0's switch (made when a vif first joins it). */
   networkCreate: { args: { name: string; bridge?: string; description?: string }; result: { uuid: string; bridge: string } };
 }
@@ -405,7 +434,7 @@ export interface GcResult {
 }
 
 /** Operations that may run as tasks: the long ones, which report progress and can be cancelled. */
-export const TASK_OPS = ['vdiImport', 'vdiExport', 'vdiMigrate', 'srGc'] as const;
+export const TASK_OPS = ['vdiImport', 'vdiExport', 'vdiMigrate', 'srGc', 'vmSuspend', 'vmResume', 'migrate'] as const;
 export type TaskOp = (typeof TASK_OPS)[number];
 export type TaskCall = { [K in TaskOp]: { readonly op: K; readonly args: Commands[K]['args'] } }[TaskOp];
 
@@ -613,6 +642,12 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     const domain = f.optionalDomain();
     return f.done(domain === undefined ? {} : { domain });
   },
+  bridgeTap: (f) => {
+    const bridge = f.string('bridge');
+    const tap = f.string('tap');
+    const address = f.optionalString('address');
+    return f.done({ bridge, tap, ...(address !== undefined && { address }), remove: f.bool('remove') });
+  },
   networkGateway: (f) => {
     const bridge = f.string('bridge');
     const restrict = f.optionalString('restrict');
@@ -731,13 +766,25 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   },
   vmStart: (f) => f.done({ vm: f.string('vm'), paused: f.bool('paused') }),
   vmList: none,
+  vmSuspend: (f) => f.done({ vm: f.string('vm') }),
+  vmResume: (f) => {
+    const vm = f.string('vm');
+    const paused = f.bool('paused');
+    const discard = f.bool('discard');
+    if (paused && discard) throw new InvalidArgument('vmResume', 'discard', 'discard halts the VM: it cannot also be resumed paused');
+    return f.done({ vm, ...(paused && { paused }), ...(discard && { discard }) });
+  },
   vmUninstall: (f) => f.done({ vm: f.string('vm') }),
   vmDevice: (f) => {
     const vm = f.string('vm');
-    const changes = { disk: f.optionalString('disk'), vif: f.optionalString('vif'), removeDisk: f.optionalString('removeDisk'), removeVif: f.optionalString('removeVif') };
+    const changes = {
+      disk: f.optionalString('disk'), vif: f.optionalString('vif'), removeDisk: f.optionalString('removeDisk'), removeVif: f.optionalString('removeVif'),
+      plugDisk: f.optionalString('plugDisk'), unplugDisk: f.optionalString('unplugDisk'), plugVif: f.optionalString('plugVif'), unplugVif: f.optionalString('unplugVif'),
+    };
     const given = Object.entries(changes).filter(([, v]) => v !== undefined);
-    if (given.length !== 1) throw new InvalidArgument('vmDevice', 'disk', 'give exactly one of disk, vif, removeDisk, removeVif');
-    return f.done({ vm, [given[0]![0]]: given[0]![1] });
+    if (given.length !== 1) throw new InvalidArgument('vmDevice', 'disk', `give exactly one of ${Object.keys(changes).join(', ')}`);
+    const force = f.bool('force');
+    return f.done({ vm, [given[0]![0]]: given[0]![1], ...(force && { force }) });
   },
   networkCreate: (f) => {
     const name = f.string('name');

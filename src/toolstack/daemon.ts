@@ -76,6 +76,11 @@ export class HostDaemon {
         ...(opts.xapiPort !== undefined && { port: opts.xapiPort }),
         ...(opts.xapiAddress !== undefined && { address: opts.xapiAddress }),
         ...(opts.xapiPortOptional && { portOptional: true }),
+        migration: () => {
+          const m = daemon?.migration;
+          const a = m?.server.address();
+          return m && a && typeof a === 'object' ? { address: `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`, token: m.token } : undefined;
+        },
       });
       if (xapi.tcpRefused) local.log.message(`XenAPI: no HTTPS (${xapi.tcpRefused}): serving on ${xapi.paths.socket} only`);
       else if (opts.xapiPort !== undefined) local.host.protectPort('tcp', xapi.server.port);

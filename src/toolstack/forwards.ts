@@ -18,6 +18,8 @@ interface Entry {
   readonly fwd: HostForward;
   readonly gw: Gateway;
   readonly target: () => Ipv4 | undefined;
+  /** The vif's ip= and MAC, bound at the gateway while the domain lives. */
+  readonly bound: { readonly ip: Ipv4; readonly mac: string } | undefined;
 }
 
 const key = (s: ForwardSpec) => `${s.proto}:${s.hostAddress}:${s.hostPort}`;
@@ -49,7 +51,7 @@ export class DomainForwards {
       gw.unforward(fwd);
       throw new XenError('EEXIST', `${spec.proto} ${spec.hostAddress}:${spec.hostPort} was forwarded meanwhile`);
     }
-    const e: Entry = { domid, spec, fwd, gw, target };
+    const e: Entry = { domid, spec, fwd, gw, target, bound: ip !== undefined && mac !== undefined ? { ip, mac } : undefined };
     this.#byKey.set(k, e);
     return info(e);
   }
@@ -74,6 +76,7 @@ export class DomainForwards {
       if (e.domid !== domid) continue;
       this.#byKey.delete(k);
       e.gw.unforward(e.fwd);
+      if (e.bound) e.gw.unbind(e.bound.ip, e.bound.mac);
     }
   }
 }

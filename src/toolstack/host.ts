@@ -16,6 +16,7 @@ import { Cpupool, POOL0, type CpupoolOptions, type CpupoolSched } from '../hyper
 import { VcpuPool } from '../hypervisor/vcpu.js';
 import { Switch } from '../network/switch.js';
 import { Gateway } from '../network/gateway/gateway.js';
+import { TapPeer } from '../network/tap.js';
 import type { ForwardSpec } from '../network/gateway/forwardspec.js';
 import { NetbackDaemon } from '../drivers/net/back/devd.js';
 import { eventChannels } from '../drivers/evtchn.js';
@@ -116,6 +117,7 @@ export class Host extends EventEmitter<HostEvents> {
   readonly #cpupools = new Map<string, Cpupool>();
   readonly #gateways = new Map<string, Gateway>();
   readonly #ownPorts: { proto: 'tcp' | 'udp'; port: number }[] = [];
+  readonly #taps = new Map<string, TapPeer>();
   /** Host port forwards of domains, through their bridges' gateways. */
   readonly forwards = new DomainForwards((bridge) => this.gateway(bridge));
 
@@ -229,7 +231,7 @@ export class Host extends EventEmitter<HostEvents> {
       config = { ...config, uuid };
       let vm: Ref<'VM'>;
       try {
-        vm = await this.vms.started(opts.vm, built.domain, config, opts.paused === true);
+        vm = await this.vms.started(opts.vm, built.domain, config, opts.paused === true, { resume: opts.restore !== undefined });
       } catch (e) {
         await teardownDomain(this.#ctx, domid);
         throw e;
@@ -474,6 +476,24 @@ export class Host extends EventEmitter<HostEvents> {
       this.#gateways.set(bridge, gw);
     }
     return gw;
+  }
+
+  /** xenode bridge-tap: a Linux TAP device (through socat) as a port of `bridge`, so the host's kernel reaches its guests. */
+  async attachTap(bridge: string, tap: string, address?: string): Promise<TapPeer> {
+    if (this.#taps.get(tap)?.closed === false) throw new XenError('EEXIST', `TAP device ${tap} is attached already`);
+    const peer = await TapPeer.attach(this.switch, bridge, tap, address === undefined ? {} : { address });
+    this.#taps.set(tap, peer);
+    return peer;
+  }
+
+  /** Remove a TAP peer of `bridge` (socat ends, the device goes). */
+  detachTap(tap: string, bridge: string): TapPeer {
+    const peer = this.#taps.get(tap);
+    if (!peer) throw new XenError('ENOENT', `no TAP device ${tap} is attached`);
+    if (!peer.closed && peer.bridge !== bridge) throw new XenError('EINVAL', `TAP device ${tap} is a port of ${peer.bridge}, not of ${bridge}`);
+    this.#taps.delete(tap);
+    peer.close();
+    return peer;
   }
 
   /** A port this host's own services listen on (XenAPI, migration): no guest reaches it through a gateway's NAT. */

@@ -7,12 +7,15 @@
 // a client names: a regular file, within a size limit (a FIFO or /dev/zero among a guest's
 // imports would otherwise hang the build or fill memory); and a build is bounded in time.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import vm from 'node:vm';
 import type { BuildResult, Plugin } from 'esbuild';
-import { GUEST_IMAGE } from '../guest/image.js';
+import { GUEST_IMAGE, wrapKernelScript } from '../guest/image.js';
+import type { KernelScript } from '../hypervisor/vcpu.js';
 import { readNamed } from '../storage/named.js';
 
 /** The kernel could not be built into an image. */
@@ -62,16 +65,26 @@ interface CachedImage {
   readonly url: string;
   /** mtimes of every input, to notice an edited source. */
   readonly inputs: ReadonlyMap<string, number>;
+  /** A CommonJS image that lost nothing in the conversion (no import.meta): it can run as a script. */
+  readonly scriptable: boolean;
 }
 const cache = new Map<string, CachedImage>();
 
-async function upToDate(img: CachedImage): Promise<boolean> {
+/**
+ * Whether no input changed since the image was linked. Synchronous: a few stats of local files
+ * cost microseconds, where a round trip through libuv's thread pool each would cost a create
+ * from a shell a good part of its budget.
+ */
+function upToDate(img: CachedImage): boolean {
   for (const [file, mtime] of img.inputs) {
-    const s = await stat(file).catch(() => null);
+    const s = statSync(file, { throwIfNoEntry: false });
     if (!s || s.mtimeMs !== mtime) return false;
   }
   return true;
 }
+
+/** Scripts by image URL, which names the image's content (its digest). */
+const scripts = new Map<string, KernelScript>();
 
 // A kernel for a realm on a shared pCPU (guest/pcpu.ts) is a CommonJS module body instead: a
 // realm links no ES modules, and its require('xenode') is its own instance of the library OS.
@@ -141,10 +154,40 @@ function withSourceMap(result: BuildResult<{ write: false }>): Uint8Array {
 
 /** Build (or reuse) the image of `kernelPath`; returns its file URL. */
 export async function kernelImage(kernelPath: string, target: KernelTarget = 'module'): Promise<string> {
+  return (await image(kernelPath, target)).url;
+}
+
+/**
+ * The kernel linked as a script (the realm target's CommonJS module body), with V8's code cache
+ * made once per image: a vCPU thread compiles it from the cache without parsing it again, and
+ * a parked shell compiles it before its claim (guest/kernel-script.ts). Null when the kernel
+ * is no script: top-level await, or import.meta (which a script has not); it then runs as an
+ * ES module (kernelImage).
+ */
+export async function kernelScript(kernelPath: string): Promise<KernelScript | null> {
+  let img: CachedImage;
+  try {
+    img = await image(kernelPath, 'realm');
+  } catch (e) {
+    if (e instanceof KernelError) return null; // the module build reports the kernel's own errors
+    throw e;
+  }
+  if (!img.scriptable) return null;
+  let s = scripts.get(img.url);
+  if (!s) {
+    const code = await readFile(fileURLToPath(img.url), 'utf8');
+    const cachedData = new vm.Script(wrapKernelScript(code), { filename: img.url }).createCachedData();
+    s = { url: img.url, code, cachedData };
+    scripts.set(img.url, s);
+  }
+  return s;
+}
+
+async function image(kernelPath: string, target: KernelTarget): Promise<CachedImage> {
   const path = resolve(kernelPath);
   const key = target === 'module' ? path : `${path}\0${target}`;
   const hit = cache.get(key);
-  if (hit && (await upToDate(hit))) return hit.url;
+  if (hit && upToDate(hit)) return hit;
   // Other kinds than these two the build's reader refuses, with its reason.
   const st = await stat(path).catch(() => null);
   if (!st) throw new KernelError(kernelPath, 'no such file');
@@ -183,6 +226,7 @@ export async function kernelImage(kernelPath: string, target: KernelTarget = 'mo
     if (s) inputs.set(abs, s.mtimeMs);
   }
   const url = pathToFileURL(file).href;
-  cache.set(key, { url, inputs });
-  return url;
+  const img = { url, inputs, scriptable: !result.warnings.some((w) => w.text.includes('import.meta')) };
+  cache.set(key, img);
+  return img;
 }

@@ -9,11 +9,14 @@
 // (domconfig.ts domainNameProblem), so `list`, name lookups and events never show it.
 import { XenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
+import type { KernelScript } from '../hypervisor/vcpu.js';
 import { buildShell, teardownDomain, type BuildContext, type BuildSpec, type Shell, type ShellSpec } from './builder.js';
 
 /** Placeholder names start so; a user's domain name cannot contain '/'. */
 const PLACEHOLDER = 'shell/';
 const REFILL_DELAY_MS = 100;
+/** Kernels a parked shell compiles ahead of its claim: the most recently claimed. */
+const RECENT_KERNELS = 4;
 
 export function isShellName(name: string): boolean {
   return name.startsWith(PLACEHOLDER);
@@ -40,6 +43,8 @@ export class ShellPool {
   #refilling: Promise<void> | undefined;
   /** Builds that failed in a row: refilling stops after a few, until the next take. */
   #failures = 0;
+  /** The kernels claimed last, most recent first: every ready shell has them compiled. */
+  #recent: KernelScript[] = [];
 
   constructor(ctx: () => BuildContext, opts: ShellPoolOptions, log: (line: string) => void = () => {}) {
     if (!Number.isInteger(opts.count) || opts.count < 0) throw new XenError('EINVAL', `shells: ${opts.count} is not a whole number`);
@@ -62,14 +67,22 @@ export class ShellPool {
 
   /**
    * A ready shell, taken out of the pool (synchronously: no two creates get one shell), or
-   * undefined when none is ready. Starts a refill.
+   * undefined when none is ready. Starts a refill. `script`, the kernel it is for, is compiled
+   * by the shells left, so that the next create of it finds it compiled.
    */
-  take(): Shell | undefined {
+  take(script?: KernelScript): Shell | undefined {
     let shell: Shell | undefined;
     while ((shell = this.#ready.shift()) && !usable(shell.domain)) void this.#discard(shell);
     this.#failures = 0;
     this.#schedule(REFILL_DELAY_MS);
+    if (script) this.#remember(script);
     return shell;
+  }
+
+  #remember(script: KernelScript): void {
+    const fresh = this.#recent[0]?.url !== script.url;
+    this.#recent = [script, ...this.#recent.filter((s) => s.url !== script.url)].slice(0, RECENT_KERNELS);
+    if (fresh) for (const s of this.#ready) s.vcpu.prepare(script);
   }
 
   /** Start filling the pool (a host does at start). */
@@ -112,7 +125,10 @@ export class ShellPool {
       try {
         const shell = await buildShell(this.#ctx(), this.#spec, `${PLACEHOLDER}${this.#seq++}`);
         if (this.#closed) await this.#discard(shell);
-        else this.#ready.push(shell);
+        else {
+          for (const k of this.#recent) shell.vcpu.prepare(k);
+          this.#ready.push(shell);
+        }
         this.#failures = 0;
       } catch (e) {
         this.#failures++;

@@ -3,7 +3,8 @@
 // database (model.ts); every call that changes something goes through the command layer's
 // operations (Toolstack.call), the same handlers as the CLI's: `VM.clean_shutdown` is `xenode
 // shutdown`, `VM.start` is `xenode vm-start`, `VM.create` is `xenode vm-import`.
-import type { HostEvent, Toolstack, VmChanges, XapiRole } from '../toolstack/contract.js';
+import { XenError, type XenErrnoName } from '../errors.js';
+import type { Args, HostEvent, Result, TaskCall, TaskOp, Toolstack, VmChanges, XapiRole } from '../toolstack/contract.js';
 import type { HostDb } from '../toolstack/db/hostdb.js';
 import { NULL_REF, type VMRecord } from '../toolstack/db/records.js';
 import { vdevOf } from '../toolstack/vms.js';
@@ -16,8 +17,17 @@ import type { Session, SessionTable } from './sessions.js';
 import type { TaskTable } from './tasks.js';
 import type { XType, XValue } from './types.js';
 
+/** Where this host receives migrations (host.migrate_receive hands it out), if it does. */
+export interface MigrationEndpoint {
+  /** ADDRESS:PORT, as the migrate row's target. */
+  readonly address: string;
+  readonly token: string;
+}
+
 /** What calls use of the service (service.ts). */
 export interface CallHost {
+  /** This host's migration listener (`--listen`), if any. */
+  migration(): MigrationEndpoint | undefined;
   readonly ts: Toolstack;
   readonly db: HostDb;
   readonly identity: PoolIdentity;
@@ -42,6 +52,8 @@ export interface ClassicEvents {
 export interface CallContext {
   readonly svc: CallHost;
   readonly session: Session;
+  /** An Async.* call's task progress (0..1); nothing for a plain call. */
+  progress: (fraction: number) => void;
 }
 
 export interface Call {
@@ -92,6 +104,32 @@ function vmPower(states: readonly PowerState[], act: (ctx: CallContext, r: VMRec
       return undefined;
     },
   };
+}
+
+/**
+ * A long operation of the command layer run as its task (taskSubmit), its progress mirrored
+ * into the XenAPI call's task until it ends; its result, or its failure in XAPI's terms.
+ */
+async function viaTask<K extends TaskOp>(ctx: CallContext, vm: string, op: K, args: Args<K>): Promise<Result<K>> {
+  const { ts } = ctx.svc;
+  const t = await onVm(vm, () => ts.call('taskSubmit', { call: { op, args } as TaskCall }));
+  for (let wait = 5; ; wait = Math.min(100, wait * 2)) {
+    const info = await ts.call('taskGet', { task: t.uuid });
+    if (info.finished !== null) {
+      if (info.status === 'success') return info.result as Result<K>;
+      const [errno, message] = info.error_info;
+      throw toXapiError(new XenError((errno ?? 'EIO') as XenErrnoName, (message ?? '').replace(/^[A-Z0-9]+: /, '')), { cls: 'VM', ref: vm });
+    }
+    ctx.progress(info.progress);
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+/** VM.resume and resume_on: a suspended VM runs again from its suspend VDI. */
+async function resumeVm(ctx: CallContext, ref: string, paused: boolean): Promise<undefined> {
+  const r = await vmIn(ctx, ref, ['Suspended'], false);
+  await viaTask(ctx, ref, 'vmResume', { vm: r.uuid, ...(paused && { paused }) });
+  return undefined;
 }
 
 /** VM.start and VM.start_on: a halted persistent VM boots with its stored configuration. */
@@ -175,12 +213,43 @@ function field(rec: Readonly<Record<string, XValue>>, name: string, dflt?: strin
   return s;
 }
 
-/** A halted VM's disk or vif change (VBD/VIF.create and destroy), through the command layer's vmDevice. */
-async function vmDevice(ctx: CallContext, vm: string, change: { disk?: string; vif?: string; removeDisk?: string; removeVif?: string }): Promise<void> {
+type DeviceChange = Omit<Args<'vmDevice'>, 'vm'>;
+
+/**
+ * A VM's disk or vif change (VBD/VIF.create and destroy) through the command layer's vmDevice:
+ * on a halted VM its configuration's, on a running one (XAPI allows it) an unplugged device's.
+ */
+async function vmDevice(ctx: CallContext, vm: string, change: DeviceChange): Promise<void> {
   const r = await vmRecord(ctx, vm);
   if (r.is_control_domain) throw operationNotAllowed('the control domain has no configuration to change');
-  if (r.domid >= 0) throw vmBadPowerState(vm, 'halted', r.power_state.toLowerCase());
+  if (r.power_state !== 'Halted' && r.power_state !== 'Running') throw vmBadPowerState(vm, 'halted', r.power_state.toLowerCase());
   await onVm(vm, () => ctx.svc.ts.call('vmDevice', { vm: r.uuid, ...change }));
+}
+
+/** VBD/VIF.plug, unplug and unplug_force: hot-plug on a running VM, as block-attach/network-attach and their detaches do it. */
+function plugCall(cls: 'VBD' | 'VIF', plug: boolean, force = false): Call {
+  return {
+    params: [p('self', { ref: cls })], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const dev = await ctx.svc.db.read((tx) => tx[cls].get(ref as string));
+      const r = await vmRecord(ctx, dev.VM);
+      if (r.is_control_domain) throw operationNotAllowed("the control domain's devices are not hot-plugged through XenAPI");
+      if (r.power_state !== 'Running' || r.domid < 0) throw vmBadPowerState(dev.VM, 'running', r.power_state.toLowerCase());
+      if (plug && dev.currently_attached) throw new XapiError('DEVICE_ALREADY_ATTACHED', [ref as string]);
+      if (!plug && !dev.currently_attached) throw new XapiError('DEVICE_ALREADY_DETACHED', [ref as string]);
+      const change: DeviceChange = cls === 'VBD' ? (plug ? { plugDisk: dev.device } : { unplugDisk: dev.device, force })
+        : (plug ? { plugVif: dev.device } : { unplugVif: dev.device, force });
+      await onVm(dev.VM, () => ctx.svc.ts.call('vmDevice', { vm: r.uuid, ...change }));
+      return undefined;
+    },
+  };
+}
+
+/** VBD/VIF.destroy: a halted VM's device, or an unplugged one of a running VM. */
+async function destroyDevice(ctx: CallContext, dev: { VM: string; device: string; currently_attached: boolean }, change: DeviceChange): Promise<undefined> {
+  if (dev.currently_attached) throw operationNotAllowed(`device ${dev.device} is attached to a running VM: unplug it first`);
+  await vmDevice(ctx, dev.VM, change);
+  return undefined;
 }
 
 async function classRecords(ctx: CallContext, cls: ServedClass): Promise<ReadonlyMap<string, XRecord>> {
@@ -217,10 +286,11 @@ function readers(cls: ServedClass): Record<string, Call> {
       },
     },
   };
-  if (db && isServedField(cls, 'name_label')) {
+  // As XAPI's data model has them: pool has no get_by_name_label, message no field getters.
+  if (db && cls !== 'pool' && isServedField(cls, 'name_label')) {
     calls[`${cls}.get_by_name_label`] = { params: [p('label', 'string')], role: 'read-only', run: (ctx, [label]) => ctx.svc.db.read((tx) => tx[db].getByNameLabel(label as string)) };
   }
-  for (const field of servedFields(cls)) {
+  for (const field of cls === 'message' ? [] : servedFields(cls)) {
     calls[`${cls}.get_${field}`] = { params: [p('self', ref)], role: 'read-only', run: async (ctx, [r]) => (await classRecord(ctx, cls, r as string))[field]! };
   }
   return calls;
@@ -254,7 +324,80 @@ export const CALLS: Readonly<Record<string, Call>> = {
     () => ctx.svc.ts.call('shutdown', { domain: r.domid }))),
   'VM.clean_reboot': vmPower(['Running'], (ctx, r) => ctx.svc.untilDomain(r.domid, ['restarted', 'shutdown', 'destroyed'], CLEAN_SHUTDOWN_MS,
     () => ctx.svc.ts.call('shutdown', { domain: r.domid, reboot: true }))),
-  'VM.hard_shutdown': vmPower(['Running', 'Paused', 'Halted'], (ctx, r) => ctx.svc.ts.call('destroy', { domain: r.domid })),
+  'VM.hard_shutdown': {
+    params: [p('vm', VM)], role: 'vm-operator', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const r = await vmRecord(ctx, ref as string);
+      // A suspended VM halts without resuming: its image goes, as XAPI discards it.
+      if (r.power_state === 'Suspended') await onVm(ref as string, () => ctx.svc.ts.call('vmResume', { vm: r.uuid, discard: true }));
+      else await vmPower(['Running', 'Paused', 'Halted'], (c, v) => c.svc.ts.call('destroy', { domain: v.domid })).run(ctx, [ref!]);
+      return undefined;
+    },
+  },
+  'VM.suspend': {
+    params: [p('vm', VM)], role: 'vm-operator', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const r = await vmIn(ctx, ref as string, ['Running']);
+      await viaTask(ctx, ref as string, 'vmSuspend', { vm: r.uuid });
+      return undefined;
+    },
+  },
+  'VM.resume': {
+    params: [p('vm', VM), p('start_paused', 'bool'), p('force', 'bool')], role: 'vm-operator', async: true, writes: true,
+    run: (ctx, [ref, paused]) => resumeVm(ctx, ref as string, paused as boolean),
+  },
+  'VM.resume_on': {
+    params: [p('vm', VM), p('host', { ref: 'host' }), p('start_paused', 'bool'), p('force', 'bool')], role: 'vm-power-admin', async: true, writes: true,
+    run: (ctx, [ref, host, paused]) => {
+      hostCheck(ctx, host as string);
+      return resumeVm(ctx, ref as string, paused as boolean);
+    },
+  },
+  'VM.pool_migrate': {
+    params: [p('vm', VM), p('host', { ref: 'host' }), p('options', { map: ['string', 'string'] })], role: 'vm-power-admin', async: true, writes: true,
+    run: async (ctx, [ref, host]) => {
+      hostCheck(ctx, host as string);
+      await vmIn(ctx, ref as string, ['Running']);
+      // A pool of one host: the only host there is runs the VM already.
+      throw operationNotAllowed('the VM runs on this host already, and the pool has no other: VM.migrate_send moves it to another host');
+    },
+  },
+  'host.migrate_receive': {
+    params: [p('host', { ref: 'host' }), p('network', { ref: 'network' }), p('options', { map: ['string', 'string'] })], role: 'vm-power-admin', writes: true,
+    run: async (ctx, [host, network]) => {
+      hostCheck(ctx, host as string);
+      await ctx.svc.db.read((tx) => tx.network.get(network as string));
+      const m = ctx.svc.migration();
+      if (!m) throw operationNotAllowed('this host receives no migrations: start it with --listen ADDRESS:PORT');
+      // What VM.migrate_send on the sending host needs: where to send, and the token that lets it.
+      return { host: ctx.svc.identity.hostRef, migration: m.address, token: m.token };
+    },
+  },
+  'VM.migrate_send': {
+    params: [p('vm', VM), p('dest', { map: ['string', 'string'] }), p('live', 'bool'), p('vdi_map', { map: [{ ref: 'VDI' }, { ref: 'SR' }] }),
+      p('vif_map', { map: [{ ref: 'VIF' }, { ref: 'network' }] }), p('options', { map: ['string', 'string'] })],
+    role: 'vm-power-admin', async: true, writes: true,
+    run: async (ctx, [ref, dest, , vdiMap, vifMap]) => {
+      const r = await vmIn(ctx, ref as string, ['Running']);
+      const d = dest as Record<string, string>;
+      if (!d['migration'] || !d['token']) throw new XapiError('MAP_DOES_NOT_CONTAIN_KEY', [d['migration'] ? 'token' : 'migration']);
+      const { vdis, vifs } = await ctx.svc.db.read((tx) => ({
+        vdis: tx.VBD.where('VM', ref as string).map((b) => tx.VBD.get(b).VDI).filter((v) => v !== NULL_REF),
+        vifs: tx.VIF.where('VM', ref as string),
+      }));
+      for (const vif of Object.keys(vifMap as object)) if (!vifs.includes(vif)) throw handleInvalid('VIF', vif);
+      for (const vdi of vdis) {
+        if (!Object.hasOwn(vdiMap as object, vdi)) throw new XapiError('VDI_NOT_IN_MAP', [vdi]);
+        // Moving a disk needs the migrate row's storage mirror (--with-disks), which xenode does not have yet.
+        throw new XapiError('VALUE_NOT_SUPPORTED', ['vdi_map', vdi, 'moving VDIs to another host is not supported yet: migrate VMs whose disks are files both hosts reach']);
+      }
+      await viaTask(ctx, ref as string, 'migrate', { domain: r.domid, target: d['migration'], token: d['token'] });
+      // The VM runs on the destination now: a persistent VM's record here (halted when its domain
+      // went) goes too, as XAPI moves the record; the move stands even if that fails.
+      if (!r.xenode_transient) await ctx.svc.ts.call('vmUninstall', { vm: r.uuid }).catch(() => {});
+      return undefined;
+    },
+  },
   'VM.hard_reboot': vmPower(['Running', 'Paused'], (ctx, r) => ctx.svc.ts.call('hardReboot', { domain: r.domid })),
   'VM.pause': vmPower(['Running'], (ctx, r) => ctx.svc.ts.call('pause', { domain: r.domid })),
   'VM.unpause': vmPower(['Paused'], (ctx, r) => ctx.svc.ts.call('unpause', { domain: r.domid })),
@@ -338,10 +481,12 @@ export const CALLS: Readonly<Record<string, Call>> = {
     params: [p('self', { ref: 'VBD' })], role: 'vm-admin', async: true, writes: true,
     run: async (ctx, [ref]) => {
       const b = await ctx.svc.db.read((tx) => tx.VBD.get(ref as string));
-      await vmDevice(ctx, b.VM, { removeDisk: b.device });
-      return undefined;
+      return destroyDevice(ctx, b, { removeDisk: b.device });
     },
   },
+  'VBD.plug': plugCall('VBD', true),
+  'VBD.unplug': plugCall('VBD', false),
+  'VBD.unplug_force': plugCall('VBD', false, true),
   'VIF.create': {
     params: [p('args', 'record')], role: 'vm-admin', async: true, writes: true,
     run: async (ctx, [rec]) => {
@@ -360,10 +505,12 @@ export const CALLS: Readonly<Record<string, Call>> = {
     params: [p('self', { ref: 'VIF' })], role: 'vm-admin', async: true, writes: true,
     run: async (ctx, [ref]) => {
       const v = await ctx.svc.db.read((tx) => tx.VIF.get(ref as string));
-      await vmDevice(ctx, v.VM, { removeVif: v.device });
-      return undefined;
+      return destroyDevice(ctx, v, { removeVif: v.device });
     },
   },
+  'VIF.plug': plugCall('VIF', true),
+  'VIF.unplug': plugCall('VIF', false),
+  'VIF.unplug_force': plugCall('VIF', false, true),
   'network.create': {
     params: [p('args', 'record')], role: 'pool-operator', async: true, writes: true,
     run: async (ctx, [rec]) => {

@@ -26,7 +26,7 @@ export function isDbClass(c: string): c is DbClass {
 }
 
 /** Fields of a stored record that are xenode's own. */
-const HIDDEN = new Set(['xenode_transient', 'xenode_config']);
+const HIDDEN = new Set(['xenode_transient', 'xenode_config', 'xenode_unplugged']);
 /** Stored as ISO 8601 strings, served as XAPI's datetime. */
 const DATE_FIELDS = new Set(['snapshot_time', 'start_time', 'last_updated', 'created', 'finished', 'timestamp', 'install_time']);
 
@@ -76,17 +76,34 @@ export function isServedField(cls: ServedClass, field: string): boolean {
 export function vmAllowed(r: VMRecord): string[] {
   if (r.is_control_domain) return [];
   switch (r.power_state) {
-    case 'Running': return ['clean_shutdown', 'hard_shutdown', 'clean_reboot', 'hard_reboot', 'pause'];
+    case 'Running': return ['clean_shutdown', 'hard_shutdown', 'clean_reboot', 'hard_reboot', 'pause', 'suspend', 'migrate_send'];
     case 'Paused': return ['unpause', 'hard_shutdown', 'hard_reboot'];
+    case 'Suspended': return ['resume', 'resume_on', 'hard_shutdown'];
     case 'Halted': return r.domid >= 0 ? ['hard_shutdown'] : r.xenode_transient ? [] : ['start', 'start_on', 'destroy'];
     default: return [];
   }
 }
 
+const DEFAULT_RECORDS = new Map<DbClass, object>();
+
+/** A class's defaults: a record written before a field was added serves the field's default. */
+function defaults(cls: DbClass): object {
+  let d = DEFAULT_RECORDS.get(cls);
+  if (!d) DEFAULT_RECORDS.set(cls, (d = completeRecord(cls, {})));
+  return d;
+}
+
+/** What a VBD or VIF of a running VM may do (XAPI's vbd_operations and vif_operations: destroy is not one). */
+function deviceAllowed(cls: 'VBD' | 'VIF', vm: VMRecord, attached: boolean): string[] {
+  if (vm.is_control_domain || vm.power_state !== 'Running') return [];
+  if (!attached) return ['plug'];
+  return cls === 'VBD' ? ['unplug', 'unplug_force'] : ['unplug'];
+}
+
 /** A stored record as XAPI serves it: xenode's fields gone, times as datetimes. */
-function base(rec: object): Record<string, unknown> {
+function base(cls: DbClass, rec: object): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(rec)) {
+  for (const [k, v] of Object.entries({ ...defaults(cls), ...rec })) {
     if (HIDDEN.has(k)) continue;
     out[k] = DATE_FIELDS.has(k) && typeof v === 'string' ? new Date(v) : v;
   }
@@ -95,7 +112,7 @@ function base(rec: object): Record<string, unknown> {
 
 /** A record of a database class with its derived fields; `tx` reads the relations. */
 export function serveRecord<C extends DbClass>(tx: Tx, cls: C, ref: Ref<C>, rec: Classes[C]): XRecord {
-  const out = base(rec);
+  const out = base(cls, rec);
   const ops = { allowed_operations: [], current_operations: {} };
   switch (cls) {
     case 'VM': {
@@ -128,9 +145,12 @@ export function serveRecord<C extends DbClass>(tx: Tx, cls: C, ref: Ref<C>, rec:
       Object.assign(out, { VIFs: tx.VIF.where('network', ref), PIFs: tx.PIF.where('network', ref), ...ops, tags: [] });
       break;
     case 'VBD':
-    case 'VIF':
-      Object.assign(out, ops);
+    case 'VIF': {
+      const dev = rec as Classes['VBD' | 'VIF'];
+      const vm = tx.VM.find(dev.VM);
+      Object.assign(out, { ...ops, allowed_operations: vm ? deviceAllowed(cls, vm, dev.currently_attached) : [] });
       break;
+    }
     default:
       break;
   }

@@ -12,6 +12,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { toXapiError, XapiError } from './errors.js';
 import type { Peer, XapiService } from './service.js';
 import { xapiDate, type XValue } from './types.js';
@@ -74,8 +75,35 @@ function jsonError(e: XapiError): { code: number; message: string; data: string[
   return { code: 1, message: e.code, data: [...e.params] };
 }
 
+/**
+ * An HTTP error on a connection the parser gave up on, then the connection closed once the reply
+ * is out: ending and destroying at once would drop the reply (the client saw a reset, not the error).
+ */
+function refuse(sock: Duplex, status: string | undefined): void {
+  if (status === undefined || !sock.writable) {
+    sock.destroy();
+    return;
+  }
+  // Bounded: a client that does not read its reply is let go of after a second.
+  const t = setTimeout(() => sock.destroy(), 1000).unref();
+  sock.once('close', () => clearTimeout(t));
+  // Whatever else it sends is read and dropped, so that closing does not reset the connection.
+  sock.resume();
+  sock.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** Bytes received on a connection: a TLS socket's are counted on the TCP socket under it (its own count only starts after the handshake). */
+function rawBytesRead(sock: Duplex): number {
+  const s = sock as Duplex & { bytesRead?: number; _parent?: { bytesRead?: number } | null };
+  return s._parent?.bytesRead ?? s.bytesRead ?? 0;
+}
+
 export class XapiServer {
   readonly #servers: Server[] = [];
+  /** Requests per connection so far: a late timeout verdict spares a connection whose request came meanwhile. */
+  readonly #requests = new WeakMap<object, number>();
+  /** Connections a timeout verdict spared once: the next one stands. */
+  readonly #spared = new WeakSet<object>();
   #inFlight = 0;
   #tcpPort = 0;
 
@@ -113,11 +141,33 @@ export class XapiServer {
   #setUp(server: Server, peer: (req: IncomingMessage) => Peer): void {
     server.maxConnections = this.limits.maxConnections;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.#serve(req, res, peer(req)));
-    server.on('clientError', (e: NodeJS.ErrnoException, sock) => {
-      // Too slow (slowloris): 408, as node says it; anything else the parser refused: 400.
-      const status = e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-      if (sock.writable) sock.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
-      sock.destroy();
+    server.on('clientError', (e: NodeJS.ErrnoException, sock: Duplex) => {
+      // Before the TLS handshake is done no HTTP reply can be sent: the connection just goes.
+      const tls = e.code?.startsWith('ERR_TLS') === true || e.code?.startsWith('ERR_SSL') === true;
+      const status = tls ? undefined : e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      if ((e.code !== 'ERR_HTTP_REQUEST_TIMEOUT' && e.code !== 'ERR_TLS_HANDSHAKE_TIMEOUT') || this.#spared.has(sock)) {
+        refuse(sock, status);
+        return;
+      }
+      // Node judges these timeouts by the clock in the timers phase, before the loop has read
+      // what arrived: after a stall of our own (a loaded host, GC) a client that sent in time
+      // was cut off mid-handshake or mid-request (the ECONNRESET clients saw: an HTTP reply
+      // written into a TLS handshake, then a destroy with its bytes unread). Let the loop read
+      // first; a client that has sent nothing at all is refused (slowloris), one that has is
+      // spared once and has requestTimeoutMs more to get its request in, then the verdict stands.
+      const requests = this.#requests.get(sock) ?? 0;
+      const waiting = () => !sock.destroyed && (this.#requests.get(sock) ?? 0) === requests;
+      setImmediate(() => {
+        if (!waiting()) return;
+        if (rawBytesRead(sock) === 0) {
+          refuse(sock, status);
+          return;
+        }
+        this.#spared.add(sock);
+        setTimeout(() => {
+          if (waiting()) refuse(sock, status);
+        }, this.limits.requestTimeoutMs).unref();
+      });
     });
     this.#servers.push(server);
   }
@@ -146,6 +196,7 @@ export class XapiServer {
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse, peer: Peer): Promise<void> {
+    this.#requests.set(req.socket, (this.#requests.get(req.socket) ?? 0) + 1);
     try {
       const [path, query] = (req.url ?? '/').split('?', 2) as [string, string | undefined];
       if (req.method === 'GET' && path === '/rrd_updates') {

@@ -7,7 +7,7 @@ import { XAPI_ROLES, type XapiRole } from '../toolstack/contract.js';
 import type { HostDb } from '../toolstack/db/hostdb.js';
 import { NULL_REF } from '../toolstack/db/records.js';
 import { auditArg, type AuditSink } from './audit.js';
-import { CALLS, type Call, type CallHost, type ClassicEvents } from './calls.js';
+import { CALLS, type Call, type CallContext, type CallHost, type ClassicEvents, type MigrationEndpoint } from './calls.js';
 import { methodUnknown, parameterCountMismatch, toXapiError, XapiError } from './errors.js';
 import { EventLog, type EventLimits } from './events.js';
 import { isDbClass, poolIdentity, serveRecord, type DbClass, type PoolIdentity, type XRecord } from './model.js';
@@ -38,6 +38,8 @@ export interface XapiServiceOptions {
   readonly events?: Partial<EventLimits>;
   /** Where state-changing calls and logins are recorded (the state dir's audit.log); nowhere when absent. */
   readonly audit?: AuditSink;
+  /** This host's migration listener, once it listens (host.migrate_receive hands it out). */
+  readonly migration?: () => MigrationEndpoint | undefined;
 }
 
 const LOGIN = 'session.login_with_password';
@@ -73,9 +75,11 @@ export class XapiService implements CallHost {
   /** Bumped at each clear: a read that straddles one does not fill the cache with what it read before. */
   #servedGeneration = 0;
   readonly #audit: AuditSink | undefined;
+  readonly #migration: (() => MigrationEndpoint | undefined) | undefined;
 
   constructor(readonly ts: Toolstack, readonly db: HostDb, private readonly users: Authenticator, opts: XapiServiceOptions = {}) {
     this.#audit = opts.audit;
+    this.#migration = opts.migration;
     this.rrd = new RrdSampler(ts, () => this.identity.hostUuid);
     this.sessions = new SessionTable({ idleMs: 24 * 3600_000, maxSessions: 1000, ...opts.sessions }, Date.now, opts.sessionStore);
     this.throttle = new LoginThrottle({ failures: 5, windowMs: 60_000, maxSources: 4096, ...opts.logins });
@@ -130,6 +134,10 @@ export class XapiService implements CallHost {
     });
     if (gen === this.#servedGeneration) this.#servedAll.set(cls, all);
     return all;
+  }
+
+  migration(): MigrationEndpoint | undefined {
+    return this.#migration?.();
   }
 
   /** A session's classic event registration (event.register/next), made on first use; it ends with the session. */
@@ -192,7 +200,7 @@ export class XapiService implements CallHost {
           throw new XapiError('RBAC_PERMISSION_DENIED', [name.toLowerCase(), `the role ${session.role} may not call ${name}: it needs ${call.role}`]);
         }
         const args = call.params.map((p, i) => checkParam(p.type, params[i + 1], p.name));
-        const ctx = { svc: this, session };
+        const ctx: CallContext = { svc: this, session, progress: () => {} };
         const run = audit ? async () => {
           try {
             const v = await call.run(ctx, args);
@@ -203,7 +211,12 @@ export class XapiService implements CallHost {
             throw e;
           }
         } : async () => call.run(ctx, args);
-        if (isAsync) return this.tasks.start(method, session.ref, run);
+        if (isAsync) {
+          return this.tasks.start(method, session.ref, (progress) => {
+            ctx.progress = progress;
+            return run();
+          });
+        }
         return (await run()) ?? '';
       } catch (e) {
         // Refused before it ran (its role, its parameters): recorded too.

@@ -23,6 +23,8 @@ interface Task {
   status: TaskStatus;
   result: string;
   error: string[];
+  /** 0..1 while pending, as the call reports it. */
+  progress: number;
 }
 
 export class TaskTable {
@@ -34,22 +36,28 @@ export class TaskTable {
     return {
       uuid: t.uuid, name_label: t.name, name_description: '', allowed_operations: [], current_operations: {},
       created: t.created, finished: t.finished, status: t.status, resident_on: this.hostRef(),
-      progress: new Double(t.status === 'pending' ? 0 : 1), type: '', result: t.result, error_info: t.error,
+      progress: new Double(t.status === 'pending' ? t.progress : 1), type: '', result: t.result, error_info: t.error,
       other_config: {}, subtask_of: NULL_REF, subtasks: [], backtrace: '',
     };
   }
 
-  /** Run `work` as a task; returns its ref at once. */
-  start(name: string, session: string, work: () => Promise<XValue | undefined>): string {
+  /** Run `work` as a task; returns its ref at once. `work` reports its progress (0..1) as it goes: each change is an event. */
+  start(name: string, session: string, work: (progress: (fraction: number) => void) => Promise<XValue | undefined>): string {
     if (this.#tasks.size >= this.max) {
       const done = [...this.#tasks.values()].find((t) => t.status !== 'pending');
       if (!done) throw new XapiError('TOO_MANY_PENDING_TASKS');
       this.destroy(done.ref);
     }
-    const t: Task = { ref: `OpaqueRef:${randomUUID()}`, uuid: randomUUID(), name, session, created: new Date(), finished: new Date(0), status: 'pending', result: '', error: [] };
+    const t: Task = { ref: `OpaqueRef:${randomUUID()}`, uuid: randomUUID(), name, session, created: new Date(), finished: new Date(0), status: 'pending', result: '', error: [], progress: 0 };
     this.#tasks.set(t.ref, t);
     this.events.record('task', 'add', t.ref, this.record(t));
-    work().then((v) => {
+    const progress = (fraction: number) => {
+      const p = Math.min(1, Math.max(0, fraction));
+      if (t.status !== 'pending' || p <= t.progress || this.#tasks.get(t.ref) !== t) return;
+      t.progress = p;
+      this.events.record('task', 'mod', t.ref, this.record(t));
+    };
+    work(progress).then((v) => {
       t.status = 'success';
       t.result = v === undefined ? '' : encodeValue(v);
     }, (e: unknown) => {

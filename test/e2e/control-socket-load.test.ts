@@ -103,8 +103,10 @@ test('a client that floods requests and reads nothing delays no one, and holds o
       `alone ${percentile(alone, 50).toFixed(1)} / ${percentile(alone, 99).toFixed(1)} ms over ${alone.length} in 1 s`;
     // Bounds relative to the same client alone, with absolute floors, so that a loaded machine does
     // not fail them while the unbounded server (2 answers in 3 s) still does.
-    const fairEnough = probes.length >= 20 && rate > rateAlone / 8 &&
-      percentile(probes, 50) < Math.max(100, 4 * percentile(alone, 50)) && p99 < Math.max(500, 5 * percentile(alone, 99));
+    // (Seen at load 30+: other processes' bursts alone move a p99 tenfold, so the bounds are wide;
+    // the unbounded server misses each of them by an order of magnitude.)
+    const fairEnough = probes.length >= 20 && rate > rateAlone / 16 &&
+      percentile(probes, 50) < Math.max(150, 6 * percentile(alone, 50)) && p99 < Math.max(1_000, 10 * percentile(alone, 99));
     assert.ok(fairEnough, what);
   } finally {
     flooder.destroy();

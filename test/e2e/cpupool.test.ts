@@ -169,6 +169,23 @@ test("a guest that allocates without bound takes down its pCPU's heap, not the h
   await Promise.all([host.destroy(hog.domain.domid), host.destroy(again.domain.domid)]);
 });
 
+test('a guest whose realm outgrows its memory= is crashed alone, measured per realm; its pool mate runs on', { timeout: 180_000 }, async () => {
+  const pool = await host.createCpupool('heap', 1);
+  const mate = await host.create(config('mate-heap', join(FIXTURES, 'ticker.ts'), 'pool = "heap"\n'));
+  const shut = once(host, 'shutdown');
+  const hog = await host.create(config('heap-hog', join(FIXTURES, 'hog.ts'), 'pool = "heap"\non_crash = "preserve"\n'));
+  const [domid, , reason] = await shut;
+  assert.deepEqual([domid, reason], [hog.domain.domid, 'crash']);
+  assert.ok(logs.some((l) => l.includes(`d${hog.domain.domid}`) && /held [\d.]+ MiB of JS heap, over its memory= share of 12\.0 MiB/.test(l)), logs.join('\n'));
+  // The mate's own figure, if a measurement has attributed one yet (0 before), is its few hundred KiB.
+  const mateHeap = pool.heapBytes(mate.domain.domid)!;
+  assert.ok(mateHeap >= 0 && mateHeap < 12 * 2 ** 20, `mate's heap: ${mateHeap}`);
+  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
+  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+  assert.equal(host.hv.domain(mate.domain.domid).shutdownReason, null);
+  await Promise.all([host.destroy(hog.domain.domid), host.destroy(mate.domain.domid)]);
+});
+
 test('kv-store on a block device runs in a shared pool, across a reboot', async () => {
   const image = join(dir, 'kv.img');
   await writeFile(image, new Uint8Array(4 << 20));

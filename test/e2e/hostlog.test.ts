@@ -12,6 +12,9 @@ import { hostPaths } from '../../src/toolstack/paths.js';
 
 const CONNECTIONS = 2000;
 const PARALLEL = 50;
+/** host.log's rate limit (ratelimit.ts defaults): lines of one kind per window, and the window. */
+const BURST = 10;
+const WINDOW_MS = 5000;
 
 /** One connection that sends a header announcing a payload past XENSTORE_PAYLOAD_MAX: dropped. */
 function dropped(path: string): Promise<void> {
@@ -34,6 +37,7 @@ test('a flood of dropped xenstore connections: the host answers throughout and h
   const local = await startLocalHost({ stateDir, logFile: paths.logFile });
   t.after(() => local.close());
   let flooding = true;
+  const t0 = performance.now();
   const flood = (async () => {
     for (let i = 0; i < CONNECTIONS; i += PARALLEL) {
       await Promise.all(Array.from({ length: PARALLEL }, () => dropped(paths.xenstoredSocket)));
@@ -49,6 +53,7 @@ test('a flood of dropped xenstore connections: the host answers throughout and h
     await new Promise((r) => setImmediate(r)); // both answer without I/O: let the flood's in
   }
   await flood;
+  const floodMs = performance.now() - t0;
   assert.ok(answered > 0);
   // The count of what was held back is logged by the sweep after the last window (5 s) ends: within 10 s.
   const suppressed = () => local.log.entries().some((e) => e.type === 'message' && / more messages like this suppressed: dropping connection/.test(e.text));
@@ -56,8 +61,12 @@ test('a flood of dropped xenstore connections: the host answers throughout and h
   await local.log.flushed();
   const lines = readFileSync(paths.logFile, 'utf8').trim().split('\n');
   const drops = lines.filter((l) => l.includes('dropping connection')).length;
-  // 10 a kind per 5 s, and a line with the count of the rest when each 5 s are over.
-  assert.ok(drops >= 1 && drops <= CONNECTIONS / 20, `${drops} dropped-connection lines for ${CONNECTIONS} drops`);
+  // BURST a kind per window, and a line with the count of the rest when each window is over. A
+  // loaded machine stretches the flood over more windows (58 s, 120 lines, once): the bound
+  // follows the flood's length, not a fixed count.
+  const windows = Math.ceil(floodMs / WINDOW_MS) + 1;
+  assert.ok(drops >= 1 && drops <= (BURST + 1) * windows && drops < CONNECTIONS / 2,
+    `${drops} dropped-connection lines for ${CONNECTIONS} drops over ${Math.round(floodMs)} ms (${windows} windows)`);
   assert.ok(lines.some((l) => /\d+ more messages like this suppressed: dropping connection/.test(l)));
   const files = readdirSync(stateDir).filter((f) => f.startsWith('host.log'));
   const bytes = files.reduce((n, f) => n + statSync(join(stateDir, f)).size, 0);

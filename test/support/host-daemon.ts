@@ -6,6 +6,21 @@ import { join } from 'node:path';
 import { RemoteToolstack } from '../../src/toolstack/client.js';
 import { HostDaemon } from '../../src/toolstack/daemon.js';
 
+/**
+ * Where a guest-facing suite runs its guests: Pool-0 (a thread per vCPU) or a shared cpupool
+ * (realms on pCPU threads, created by the rig). Suites run once per placement (PLACEMENTS).
+ */
+export interface Placement {
+  readonly label: string;
+  /** The shared cpupool to create, and its pCPU threads; none for Pool-0. */
+  readonly cpupool?: { readonly name: string; readonly cpus: number };
+  /** The config line that places a guest there ('' for Pool-0). */
+  readonly cfg: string;
+}
+export const POOL_0: Placement = { label: 'Pool-0', cfg: '' };
+export const SHARED_POOL: Placement = { label: 'a shared cpupool', cpupool: { name: 'dense', cpus: 2 }, cfg: 'pool = "dense"\n' };
+export const PLACEMENTS: readonly Placement[] = [POOL_0, SHARED_POOL];
+
 export interface DaemonRig {
   readonly dir: string;
   readonly stateDir: string;
@@ -25,6 +40,8 @@ export interface DaemonRigOptions {
   xapiPort?: number;
   /** Receive migrations on this address (port 0: a free one). */
   migrationListen?: { address: string; port: number };
+  /** Create the placement's cpupool (Pool-0 by default). */
+  placement?: Placement;
 }
 
 export async function startDaemonRig(prefix: string, opts: DaemonRigOptions = {}): Promise<DaemonRig> {
@@ -33,6 +50,8 @@ export async function startDaemonRig(prefix: string, opts: DaemonRigOptions = {}
   const daemon = await HostDaemon.start({ stateDir, poolSize: opts.poolSize ?? 1, shutdownGraceMs: opts.shutdownGraceMs ?? 2000,
     ...(opts.xapiPort !== undefined && { xapiPort: opts.xapiPort }), ...(opts.migrationListen && { migrationListen: opts.migrationListen }) });
   const ts = await RemoteToolstack.connect(stateDir);
+  const pool = opts.placement?.cpupool;
+  if (pool) await ts.call('cpupoolCreate', { name: pool.name, cpus: pool.cpus });
   return {
     dir,
     stateDir,

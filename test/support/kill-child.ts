@@ -20,3 +20,28 @@ export async function killAfterFlushed(script: string, args: readonly string[], 
   });
   return acked;
 }
+
+/**
+ * Run `script` with `args`: it prints "acked <sector> <generation>" once a write's flush is
+ * acknowledged, and "flushed 0" when it wants to be killed; SIGKILL it then. Per sector, the
+ * newest generation acknowledged.
+ */
+export async function killWhenAsked(script: string, args: readonly string[]): Promise<Map<number, number>> {
+  const acked = new Map<number, number>();
+  await new Promise<void>((resolve, reject) => {
+    const c = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`child exited with ${code}`))));
+    c.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      const lines = out.split('\n');
+      out = lines.pop()!;
+      for (const l of lines) {
+        const m = /^acked (\d+) (\d+)$/.exec(l);
+        if (m) acked.set(Number(m[1]), Math.max(acked.get(Number(m[1])) ?? 0, Number(m[2])));
+        else if (l === 'flushed 0') c.kill('SIGKILL');
+      }
+    });
+  });
+  return acked;
+}

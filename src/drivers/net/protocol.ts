@@ -1,7 +1,7 @@
 // What netfront and netback share beyond netif.h's layouts (src/abi/netif.ts): ring sizes, the
 // limits netback offers and enforces (Linux xen-netback's defaults), the backend keys the
 // toolstack writes, and how a frame is laid out over rx slots.
-import { NETIF_RX_SLOT_SIZE, NETIF_TX_SLOT_SIZE, XEN_NETIF_NR_SLOTS_MIN } from '../../abi/netif.js';
+import { NETIF_RX_SLOT_SIZE, NETIF_TX_SLOT_SIZE, XEN_NETIF_NR_SLOTS_MIN, type NetFrameInfo } from '../../abi/netif.js';
 import { ringSize } from '../../abi/ring.js';
 import { PAGE_SIZE } from '../../abi/xen.js';
 import { XenError } from '../../errors.js';
@@ -75,3 +75,11 @@ export function rxSlotsFor(len: number): number {
 
 /** The bridge a vif joins when the toolstack names none (xl's vif.default.bridge). */
 export const XL_DEFAULT_BRIDGE = 'xenbr0';
+
+/** The info of a frame that is not GSO, by csum_blank | data_validated << 1: shared, never changed. */
+const PLAIN_FRAME_INFO: readonly NetFrameInfo[] = [0, 1, 2, 3].map((b) => Object.freeze({ csumBlank: (b & 1) !== 0, dataValidated: (b & 2) !== 0 }));
+
+/** The NetFrameInfo of a frame that is not GSO: one of four shared objects, so a frame allocates none. */
+export function plainFrameInfo(csumBlank: boolean, dataValidated: boolean): NetFrameInfo {
+  return PLAIN_FRAME_INFO[(csumBlank ? 1 : 0) | (dataValidated ? 2 : 0)]!;
+}

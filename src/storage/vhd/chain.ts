@@ -125,6 +125,23 @@ export class VhdDisk implements LayeredDisk {
     };
   }
 
+  /**
+   * The leaf of `top`, a disk in use, over the images of `below` instead of its own parents,
+   * which hold the same data for it (a migration's leaf over the copy of its base): the leaf's
+   * image object is shared, so both see each other's writes, and blocks `top` allocates until
+   * it is no longer used are passed up. `release()` closes `top`'s other images once it is not
+   * used any more.
+   */
+  static rebase(top: VhdDisk, below: VhdDisk): { disk: VhdDisk; release(): Promise<void> } {
+    const leaf = top.images[0]!;
+    if (top.#above) throw new XenError('EBUSY', `${leaf.path}: another disk is being made over it`);
+    if (leaf.blockSize !== below.images[0]!.blockSize) throw new VhdError(leaf.path, 'dynamic header block size', `${leaf.blockSize} differs from its new parent's ${below.images[0]!.blockSize}`);
+    if (below.images.length + 1 > VHD_MAX_CHAIN) throw new VhdError(leaf.path, 'chain', `would be deeper than ${VHD_MAX_CHAIN} images`, 'EMLINK');
+    const disk = new VhdDisk([leaf, ...below.images], false);
+    top.#above = disk;
+    return { disk, release: async () => void await Promise.all(top.images.slice(1).map((i) => i.close())) };
+  }
+
   async *leafExtents(): AsyncGenerator<readonly [number, number]> {
     const leaf = this.#leaf;
     for (let b = 0; b < leaf.blocks; b++) {

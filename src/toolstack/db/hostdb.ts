@@ -53,13 +53,23 @@ export interface Table<C extends ClassName> {
 /** A transaction's view: one table per class, under XAPI's class names. */
 export type Tx = { readonly [C in ClassName]: Table<C> };
 
+export interface TransactionOptions {
+  /**
+   * false: the commit need not survive a crash of the machine (it survives the host process's):
+   * for what the host rebuilds at start anyway (a running domain's power state, a transient VM,
+   * vms.ts), so that booting a domain costs no disk flush. Later durable commits make it durable
+   * too. Default true.
+   */
+  readonly durable?: boolean;
+}
+
 export interface HostDb {
   /**
    * Run `body` in one transaction and commit it, or roll everything back if it throws. The body
    * is synchronous and may be run more than once (an optimistic back-end reruns it on a
    * conflict): it must not have other side effects.
    */
-  transaction<T>(body: (tx: Tx) => T): Promise<T>;
+  transaction<T>(body: (tx: Tx) => T, opts?: TransactionOptions): Promise<T>;
   /** A read-only transaction. */
   read<T>(body: (tx: Tx) => T): Promise<T>;
   /** The latest generation (0 for a new database). */

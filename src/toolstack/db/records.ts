@@ -96,6 +96,8 @@ export interface VMRecord extends Named {
   xenstore_data: StringMap;
   metrics: Ref<'VM_metrics'>;
   guest_metrics: Ref<'VM_guest_metrics'>;
+  /** The VDI holding a suspended VM's image (VM.suspend); NULL_REF otherwise. */
+  suspend_VDI: Ref<'VDI'>;
   other_config: StringMap;
   /**
    * xenode's own, not served over XenAPI: a domain made from an xl config is transient (its
@@ -104,6 +106,12 @@ export interface VMRecord extends Named {
   xenode_transient: boolean;
   /** xenode's own: the domain configuration the VM boots with (the toolstack's DomainConfig as JSON); null for dom0. */
   xenode_config: object | null;
+  /**
+   * xenode's own: the devices of a running VM that are its records' but not plugged into its
+   * domain (XAPI's VBD/VIF.create on a running VM, VBD/VIF.unplug), as the toolstack's disk and
+   * vif specs; null when there are none. They join the configuration when the VM halts.
+   */
+  xenode_unplugged?: object | null;
 }
 
 export interface VMMetricsRecord extends Base {
@@ -326,8 +334,8 @@ const DEFAULTS: { readonly [C in ClassName]: () => Omit<Classes[C], 'uuid'> } = 
     is_a_snapshot: false, snapshot_of: NULL_REF, snapshot_time: EPOCH, domid: -1, resident_on: NULL_REF,
     memory_static_max: 0, memory_dynamic_max: 0, memory_dynamic_min: 0, memory_static_min: 0, VCPUs_max: 1, VCPUs_at_startup: 1,
     actions_after_shutdown: 'destroy', actions_after_reboot: 'restart', actions_after_crash: 'restart',
-    PV_kernel: '', PV_args: '', PV_ramdisk: '', platform: {}, xenstore_data: {}, metrics: NULL_REF, guest_metrics: NULL_REF, other_config: {},
-    xenode_transient: false, xenode_config: null,
+    PV_kernel: '', PV_args: '', PV_ramdisk: '', platform: {}, xenstore_data: {}, metrics: NULL_REF, guest_metrics: NULL_REF, suspend_VDI: NULL_REF, other_config: {},
+    xenode_transient: false, xenode_config: null, xenode_unplugged: null,
   }),
   VM_metrics: () => ({ memory_actual: 0, VCPUs_number: 0, state: [], start_time: EPOCH, last_updated: EPOCH }),
   VM_guest_metrics: () => ({ os_version: {}, PV_drivers_version: {}, networks: {}, other: {}, live: false, last_updated: EPOCH }),

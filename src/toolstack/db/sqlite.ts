@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { closeSync, openSync } from 'node:fs';
 import { XenError } from '../../errors.js';
 import {
-  ConstraintViolation, HandleInvalid, SchemaTooNew, UuidInvalid, type Change, type ChangeOperation, type ChangesSince, type HostDb, type Table, type Tx,
+  ConstraintViolation, HandleInvalid, SchemaTooNew, UuidInvalid, type Change, type ChangeOperation, type ChangesSince, type HostDb, type Table, type TransactionOptions, type Tx,
 } from './hostdb.js';
 import { CLASS_NAMES, completeRecord, nameLabelOf, newRef, type ClassName, type Classes, type NewRecord, type Ref } from './records.js';
 import { MIGRATIONS, classTable, migrate, schemaVersion, type Migration } from './schema.js';
@@ -84,8 +84,18 @@ export class SqliteHostDb implements HostDb {
     }
   }
 
-  transaction<T>(body: (tx: Tx) => T): Promise<T> {
-    return settle(() => this.#run(body, false));
+  transaction<T>(body: (tx: Tx) => T, opts: TransactionOptions = {}): Promise<T> {
+    if (opts.durable !== false) return settle(() => this.#run(body, false));
+    // WAL without synchronous=FULL: the commit is in the log, not yet flushed to the disk; the
+    // next durable commit flushes the log, this one with it.
+    return settle(() => {
+      this.#db.pragma('synchronous = NORMAL');
+      try {
+        return this.#run(body, false);
+      } finally {
+        this.#db.pragma('synchronous = FULL');
+      }
+    });
   }
 
   read<T>(body: (tx: Tx) => T): Promise<T> {
@@ -115,6 +125,11 @@ export class SqliteHostDb implements HostDb {
   integrityCheck(): string[] {
     const rows = this.#db.pragma('integrity_check') as { integrity_check: string }[];
     return rows.map((r) => r.integrity_check).filter((s) => s !== 'ok');
+  }
+
+  /** How commits reach the disk now (PRAGMA synchronous): FULL but inside a transaction that need not be durable. */
+  synchronous(): 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA' {
+    return (['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const)[this.#db.pragma('synchronous', { simple: true }) as number]!;
   }
 
   /** The schema version of the open database. */

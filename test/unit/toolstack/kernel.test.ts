@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { KernelError, MAX_SOURCE_BYTES, kernelImage } from '../../../src/toolstack/kernel.js';
+import { KernelError, MAX_SOURCE_BYTES, kernelImage, kernelScript } from '../../../src/toolstack/kernel.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-kernel-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,4 +35,18 @@ test('concurrent builds of one image each get it whole; its source map names the
     [pathToFileURL(join(dir, 'helper.ts')).href, pathToFileURL(kernel).href].sort());
   const mine = readdirSync(dirname(fileURLToPath(urls[0]!))).filter((f) => f.includes(`.${process.pid}.`) && f.endsWith('.tmp'));
   assert.deepEqual(mine, [], 'no temporary file left behind');
+});
+
+test('a kernel links once as a script, with V8 code cache; one with import.meta or top-level await does not', async () => {
+  const kernel = join(dir, 'script.ts');
+  writeFileSync(kernel, MAIN);
+  const s = await kernelScript(kernel);
+  assert.ok(s, 'a plain kernel is a script');
+  assert.ok(s.cachedData.byteLength > 0, 'with a code cache');
+  assert.equal(await kernelScript(kernel), s, 'cached by content: the second create gets the same script');
+  writeFileSync(join(dir, 'meta.ts'), `console.log(import.meta.url);\n${MAIN}`);
+  assert.equal(await kernelScript(join(dir, 'meta.ts')), null);
+  writeFileSync(join(dir, 'tla.ts'), `await Promise.resolve();\n${MAIN}`);
+  assert.equal(await kernelScript(join(dir, 'tla.ts')), null);
+  assert.match(await kernelImage(join(dir, 'tla.ts')), /\.mjs$/, 'it still links as a module');
 });

@@ -64,6 +64,33 @@ test('a create claims a shell: the guest and xenstore see its name, uuid and com
   assert.equal(await host.xs.readOptional(`/vm/${uuid}/name`), undefined);
 });
 
+test("a shell runs its kernel compiled ahead from the host's code cache; a crash names the kernel's sources; a module kernel still runs", T, async (t) => {
+  const host = await started(t, 2);
+  const first = await host.create(config('first'));
+  await first.vcpu.mainCalled;
+  // The shell left was prepared with whoami's script when the first create took its shell.
+  const second = await host.create(config('second'));
+  assert.notEqual((await second.vcpu.mainCalled)?.handed, undefined);
+  await until('the second guest has printed', () => consoleText(host, second.domain.domid).includes('whoami second'));
+  // It kept the uuid it was built with: its /vm directory was made with the shell.
+  const vm = `/vm/${second.domain.uuid}`;
+  assert.equal(await host.xs.read(`/local/domain/${second.domain.domid}/vm`), vm);
+  assert.deepEqual([await host.xs.read(`${vm}/uuid`), await host.xs.read(`${vm}/name`)], [second.domain.uuid, 'second']);
+  assert.deepEqual(await host.xs.getPerms(vm), [{ domid: 0, perm: 'n' }, { domid: second.domain.domid, perm: 'r' }]);
+  await until('the pool is full again', () => host.shells.ready === 2);
+  // Preserved, so that its console stays to be read however late this test looks.
+  const crashed = await host.create(parseDomainConfig(`name = "crasher"\nkernel = "${join(FIXTURES, 'crash.ts')}"\nmemory = 32\non_crash = "preserve"\n`, KERNEL).config);
+  await until('the crash is on the console', () => consoleText(host, crashed.domain.domid).includes('guest crashed'));
+  assert.match(consoleText(host, crashed.domain.domid), /boom from the guest\n\s+at .*crash\.ts:\d+/);
+  const dir = mkdtempSync(join(tmpdir(), 'xenode-shells-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'meta.ts'), "import type { OS } from 'xenode';\nexport default async function main(os: OS): Promise<void> {\n" +
+    "  console.log('meta', import.meta.url.endsWith('.mjs'));\n  await os.lifecycle.awaitShutdownRequest();\n}\n");
+  const meta = await host.create(parseDomainConfig(`name = "meta"\nkernel = "${join(dir, 'meta.ts')}"\nmemory = 32\n`, KERNEL).config);
+  assert.notEqual((await meta.vcpu.mainCalled)?.handed, undefined, 'from a shell too');
+  await until('the module kernel has printed', () => consoleText(host, meta.domain.domid).includes('meta true'));
+});
+
 test('a configuration no shell fits is built as before', T, async (t) => {
   const host = await started(t, 1);
   const shellIds = shellsOf(host).map((d) => d.domid);

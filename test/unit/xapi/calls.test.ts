@@ -230,7 +230,7 @@ test('VBD.create and VIF.create give a halted VM a disk and a vif it boots with;
   const domid = await ok<number>(root, 'VM.get_domid', vm);
   assert.equal((await x.local.api.call('blockList', { domain: domid }))[0]!.vdev, 'xvda');
   assert.equal((await x.local.api.call('networkList', { domain: domid }))[0]!.mac, mac);
-  assert.equal(code(await call(root, 'VBD.destroy', vbd)), 'VM_BAD_POWER_STATE');
+  assert.equal(code(await call(root, 'VBD.destroy', vbd)), 'OPERATION_NOT_ALLOWED', 'an attached VBD cannot go: unplug it first');
   await ok(root, 'VM.hard_shutdown', vm);
   await ok(root, 'VBD.destroy', vbd);
   await ok(root, 'VIF.destroy', vif);

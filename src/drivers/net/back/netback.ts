@@ -4,8 +4,9 @@
 // channels, plugs the vif into dom0's switch and goes Connected. It follows the frontend
 // through Closing and Closed, unplugging and unmapping, and waits for a reconnection until the
 // toolstack takes the device away. It refuses as Linux does: no request-rx-copy (netback only
-// copies), more queues than offered. A frontend that breaks the tx rules is disabled
-// (xenvif_fatal_tx_err): the vif drops everything and stays so until the frontend reconnects.
+// copies), no feature-rx-notify (mandatory), more queues than offered. A frontend that breaks
+// the tx rules is disabled (xenvif_fatal_tx_err): the vif drops everything and stays so until
+// the frontend reconnects.
 import { NETIF_CTRL_SLOT_SIZE, NETIF_RX_SLOT_SIZE, NETIF_TX_SLOT_SIZE, NETIF_XS, type NetFrameInfo } from '../../../abi/netif.js';
 import { BackRing } from '../../../abi/ring.js';
 import { XenbusState } from '../../../abi/xenbus.js';
@@ -203,6 +204,10 @@ export class NetBack implements PortDevice {
     const be = this.dir;
     if (!(await readFlag(xs, `${fe}/${NETIF_XS.requestRxCopy}`))) {
       throw new XenError('EOPNOTSUPP', `${fe}/${NETIF_XS.requestRxCopy} is not 1: netback only copies into the guest`);
+    }
+    // As Linux since 4.x: frames held for rx buffers wait for the frontend's event when it posts them.
+    if (!(await readFlag(xs, `${fe}/${NETIF_XS.featureRxNotify}`))) {
+      throw new XenError('EOPNOTSUPP', `${fe}/${NETIF_XS.featureRxNotify} is not 1: it is mandatory`);
     }
     const nq = await readUint(xs, `${fe}/${NETIF_XS.multiQueueNumQueues}`, 0xffff, 1);
     if (nq === 0 || nq > this.#maxQueues) {

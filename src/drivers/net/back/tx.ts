@@ -19,15 +19,13 @@ import type { BackRing } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
 import { GrantCopyBatch } from '../../../hypervisor/grant.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
-import { ETH_HLEN, FATAL_SKB_SLOTS, MAX_SKB_SLOTS, type NetRate } from '../protocol.js';
+import { ETH_HLEN, FATAL_SKB_SLOTS, MAX_SKB_SLOTS, plainFrameInfo, type NetRate } from '../protocol.js';
 import type { Credit } from './credit.js';
 import type { McastFilter } from './mcast.js';
 import type { NetbackStats } from './stats.js';
 
 /** The largest frame: netif.h's size field is 16 bits. */
 const MAX_FRAME = 0xffff;
-/** The info of a frame that is not GSO, by csum_blank | data_validated << 1: shared, never changed. */
-const FRAME_INFO: readonly NetFrameInfo[] = [0, 1, 2, 3].map((b) => Object.freeze({ csumBlank: (b & 1) !== 0, dataValidated: (b & 2) !== 0 }));
 
 export interface TxPathOptions {
   readonly ring: BackRing;
@@ -62,6 +60,8 @@ export class TxPath {
   /** The requests #reqs holds, decoded in place: nothing is allocated per slot. */
   readonly #pool: NetifTxRequest[] = Array.from({ length: FATAL_SKB_SLOTS }, () => ({ gref: 0, offset: 0, flags: 0, id: 0, size: 0 }));
   readonly #frame = new Uint8Array(MAX_FRAME);
+  /** The last view of #frame handed to the switch: reused while frames keep their size (the switch's views live for the call only). */
+  #view = this.#frame.subarray(0, 0);
   /** The copy of one packet's slots out of the frontend's grants. */
   readonly #copy = new GrantCopyBatch(FATAL_SKB_SLOTS);
   readonly #rsp: NetifTxResponse = { id: 0, status: 0 };
@@ -213,12 +213,13 @@ export class TxPath {
     const dataValidated = (first.flags & NETTXF_data_validated) !== 0;
     const info: NetFrameInfo = gso && gso.kind === 'gso'
       ? { csumBlank, dataValidated, gso: { type: gso.gsoType as typeof XEN_NETIF_GSO_TYPE_TCPV4, size: gso.size } }
-      : FRAME_INFO[(csumBlank ? 1 : 0) | (dataValidated ? 2 : 0)]!;
+      : plainFrameInfo(csumBlank, dataValidated);
     this.#respondAll(reqs, extras, NETIF_RSP_OKAY);
     const stats = this.#o.stats;
     stats.rxPackets++;
     stats.rxBytes += first.size;
-    this.#o.output(this.#frame.subarray(0, first.size), info);
+    if (this.#view.length !== first.size) this.#view = this.#frame.subarray(0, first.size);
+    this.#o.output(this.#view, info);
   }
 
   /** Copy the packet's data out of its grants into #frame, one batch; the reason if a slot will not copy. */

@@ -35,8 +35,39 @@ interface Queue {
   readonly pages: NetPages[];
 }
 
-interface Pending extends TxFrame {
-  readonly fail: (e: NetError) => void;
+/** One write's frames: its promise settles once every frame is answered (the first error wins). */
+class TxBatch {
+  #err: NetError | null = null;
+  constructor(
+    private left: number,
+    private readonly resolve: () => void,
+    private readonly reject: (e: NetError) => void,
+  ) {}
+
+  done(e: NetError | null): void {
+    this.#err ??= e;
+    if (--this.left === 0) (this.#err ? this.reject(this.#err) : this.resolve());
+  }
+}
+
+/** A frame of a write: an object of a class with its batch, so a frame costs no closures. */
+class Pending implements TxFrame {
+  left = 0;
+  status = NETIF_RSP_OKAY;
+  constructor(
+    readonly data: Uint8Array,
+    readonly info: NetFrameInfo,
+    readonly batch: TxBatch,
+    readonly dp: NetDatapath,
+  ) {}
+
+  settle(f: TxFrame): void {
+    this.dp.settled(f, this.batch);
+  }
+
+  fail(e: NetError): void {
+    this.batch.done(e);
+  }
 }
 
 type MutableStats = { -readonly [K in keyof NetStats]: NetStats[K] };
@@ -117,31 +148,22 @@ export class NetDatapath {
   /** Queue frames the lifecycle checked; resolves when the backend answered every one. */
   submit(frames: readonly Uint8Array[], info: NetFrameInfo): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      let left = frames.length;
-      let err: NetError | null = null;
-      const done = (e: NetError | null) => {
-        err ??= e;
-        if (--left === 0) (err ? reject(err) : resolve());
-      };
-      for (const data of frames) {
-        const p: Pending = {
-          data, info, left: 0, status: NETIF_RSP_OKAY,
-          settle: (f) => {
-            if (f.status === NETIF_RSP_OKAY) {
-              this.stats.txPackets++;
-              this.stats.txBytes += f.data.length;
-              return done(null);
-            }
-            if (f.status === NETIF_RSP_DROPPED) this.stats.txDropped++;
-            else this.stats.txErrors++;
-            done(new TxError(`${this.#name}: the backend answered status ${f.status} to a ${f.data.length}-byte frame`, f.status));
-          },
-          fail: (e) => done(e),
-        };
-        this.#waiting.push(p);
-      }
+      const batch = new TxBatch(frames.length, resolve, reject);
+      for (const data of frames) this.#waiting.push(new Pending(data, info, batch, this));
       this.#kick();
     });
+  }
+
+  /** A frame's slots are all answered: count it and tell its write. */
+  settled(f: TxFrame, batch: TxBatch): void {
+    if (f.status === NETIF_RSP_OKAY) {
+      this.stats.txPackets++;
+      this.stats.txBytes += f.data.length;
+      return batch.done(null);
+    }
+    if (f.status === NETIF_RSP_DROPPED) this.stats.txDropped++;
+    else this.stats.txErrors++;
+    batch.done(new TxError(`${this.#name}: the backend answered status ${f.status} to a ${f.data.length}-byte frame`, f.status));
   }
 
   /** Stop listening and revoke; frames in flight wait to be sent again, or fail with `err`. */

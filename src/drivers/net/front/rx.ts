@@ -18,6 +18,7 @@ import {
 import { FrontRing } from '../../../abi/ring.js';
 import { LE } from '../../../abi/fields.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
+import { plainFrameInfo } from '../protocol.js';
 import { BackendMisbehaved } from './errors.js';
 import type { NetPage, NetPages } from './pages.js';
 
@@ -135,12 +136,13 @@ export class RxQueue {
         }
       }
     }
-    // Data slots: the first response, then the more_data chain.
-    const data: Slot[] = [first];
+    // Data slots: the first response (#slots[0]), then the more_data chain in #slots[1..n).
+    const data = this.#slots;
+    let n = 1;
     let chain = (first.flags & NETRXF_more_data) !== 0;
     while (chain) {
       if (((cons + i) >>> 0) === prod) return this.#unfinished(cons, prod);
-      if (data.length === XEN_NETIF_NR_SLOTS_MIN) {
+      if (n === XEN_NETIF_NR_SLOTS_MIN) {
         // Too long: drop it, and everything up to the end of the chain as published.
         bad ??= `a more_data chain longer than ${XEN_NETIF_NR_SLOTS_MIN} slots`;
         const s = this.#scratch;
@@ -148,13 +150,13 @@ export class RxQueue {
         chain = (s.flags & NETRXF_more_data) !== 0;
         continue;
       }
-      const s = this.#slots[data.length]!;
+      const s = data[n++]!;
       this.#read((cons + i++) >>> 0, s);
-      data.push(s);
       chain = (s.flags & NETRXF_more_data) !== 0;
     }
     let len = 0;
-    for (const s of data) {
+    for (let k = 0; k < n; k++) {
+      const s = data[k]!;
       if (s.status < NETIF_RSP_OKAY) bad ??= `the backend answered status ${s.status}`;
       else if (s.offset + s.status > PAGE_SIZE) bad ??= `a slot of ${s.status} bytes at offset ${s.offset} runs past its page`;
       else len += s.status;
@@ -165,18 +167,17 @@ export class RxQueue {
       this.#sink.error(bad);
       return i;
     }
-    const info: NetFrameInfo = {
-      csumBlank: (first.flags & NETRXF_csum_blank) !== 0,
-      dataValidated: (first.flags & NETRXF_data_validated) !== 0,
-      ...(gso && { gso }),
-    };
-    if (data.length === 1) {
+    const csumBlank = (first.flags & NETRXF_csum_blank) !== 0;
+    const dataValidated = (first.flags & NETRXF_data_validated) !== 0;
+    const info: NetFrameInfo = gso ? { csumBlank, dataValidated, gso } : plainFrameInfo(csumBlank, dataValidated);
+    if (n === 1) {
       this.#sink.frame(this.#buf[first.id]!.bytes.subarray(first.offset, first.offset + len), info);
       return i;
     }
     if (this.#assembly.length < len) this.#assembly = new Uint8Array(Math.min(MAX_FRAME, Math.max(len, this.#assembly.length * 2)));
     let at = 0;
-    for (const s of data) {
+    for (let k = 0; k < n; k++) {
+      const s = data[k]!;
       this.#assembly.set(this.#buf[s.id]!.bytes.subarray(s.offset, s.offset + s.status), at);
       at += s.status;
     }

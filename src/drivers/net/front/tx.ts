@@ -22,7 +22,7 @@ export interface TxFrame {
   /** Data slots still unanswered. */
   left: number;
   status: number;
-  readonly settle: (f: TxFrame) => void;
+  settle(f: TxFrame): void;
 }
 
 /** Data slots a frame of `len` bytes takes (a page each). */
@@ -70,7 +70,8 @@ export class TxQueue {
       const id = this.#freeIds.pop()!;
       const page = (this.#page[id] ??= this.#pages.grant());
       const start = k * PAGE_SIZE;
-      const chunk = f.data.subarray(start, Math.min(len, start + PAGE_SIZE));
+      // A one-slot frame goes whole: no view of it is made.
+      const chunk = n === 1 ? f.data : f.data.subarray(start, Math.min(len, start + PAGE_SIZE));
       page.bytes.set(chunk);
       this.#inFlight[id] = f;
       req.gref = page.ref;

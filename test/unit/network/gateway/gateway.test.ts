@@ -348,4 +348,7 @@ test('gateway: a guest that claims another\'s leased address (IP, ARP, DHCP for 
   assert.ok((await other.stack.icmp.ping('10.0.2.2', 2000)) >= 0);
   rig.gw.bind(parseIpv4('10.0.2.100'), '00:16:3e:00:00:02');
   await assert.rejects(other.stack.icmp.ping('10.0.2.2', 500));
+  // The domain with that ip= is gone (unbind): its address is free for its first user again.
+  rig.gw.unbind(parseIpv4('10.0.2.100'), '00:16:3e:00:00:02');
+  assert.ok((await other.stack.icmp.ping('10.0.2.2', 2000)) >= 0);
 });

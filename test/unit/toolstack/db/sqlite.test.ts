@@ -81,6 +81,25 @@ test('a transaction that throws leaves nothing behind and reports no change', as
   }
 });
 
+test('a commit that need not be durable is committed, seen by the feed and kept on reopen; durability comes back for the next', async () => {
+  const path = fresh();
+  const db = SqliteHostDb.open(path);
+  const seen: Change[] = [];
+  db.watch((c) => seen.push(...c));
+  const sr = await db.transaction((tx) => tx.SR.create({ name_label: 'transient', type: 'file' }), { durable: false });
+  await assert.rejects(db.transaction(() => {
+    throw new Error('rolled back');
+  }, { durable: false }), /rolled back/);
+  assert.equal(seen.length, 1);
+  assert.equal(db.synchronous(), 'FULL', 'the next commit flushes again');
+  await db.transaction((tx) => tx.SR.create({ name_label: 'durable', type: 'file' }));
+  await db.close();
+  const again = SqliteHostDb.open(path);
+  await again.read((tx) => assert.equal(tx.SR.get(sr).name_label, 'transient'));
+  assert.equal((await again.read((tx) => tx.SR.getAll())).length, 2);
+  await again.close();
+});
+
 test('the change feed: one generation per change, in order, with class, ref, operation and snapshot', async () => {
   const db = SqliteHostDb.open(fresh());
   try {

@@ -152,7 +152,7 @@ test('a stalled frontend: its carrier goes off (frames dropped before any queue)
   await f.until(() => f.received().length === 1, 'a frame after the stall');
 });
 
-test('refusals as Linux: no request-rx-copy, more queues than offered', async (t) => {
+test('refusals as Linux: no request-rx-copy, more queues than offered, no feature-rx-notify', async (t) => {
   const rig = netRig(t, { maxQueues: 2 });
   const g = rig.guest();
   const be = await rig.vif(g);
@@ -164,6 +164,11 @@ test('refusals as Linux: no request-rx-copy, more queues than offered', async (t
   await RawNetFront.connect(rig.xs0, g2, { queues: 3, noWait: true });
   await within(rig.xs0.wait(`${be2.dir}/state`, (v) => v === String(XenbusState.Closing)), 'backend Closing');
   assert.match((await rig.xs0.readOptional(`${be2.dir}/error`))!, /3 queues/);
+  const g3 = rig.guest();
+  const be3 = await rig.vif(g3);
+  await RawNetFront.connect(rig.xs0, g3, { keys: { 'request-rx-copy': '1' }, noWait: true });
+  await within(rig.xs0.wait(`${be3.dir}/state`, (v) => v === String(XenbusState.Closing)), 'backend Closing');
+  assert.match((await rig.xs0.readOptional(`${be3.dir}/error`))!, /feature-rx-notify is not 1: it is mandatory/);
   assert.equal(rig.hub.ports.size, 0);
 });
 

@@ -1,0 +1,62 @@
+// A kernel linked as a script (toolstack/kernel.ts kernelScript) on a vCPU thread of its own:
+// compiled from V8's code cache the host made once per image, by a parked shell before its
+// claim where it can be (bootstrap.ts), so that a claim only runs it. An ES module cannot be
+// compiled without running its top level, nor from a code cache, on Node 20 without flags.
+import { createRequire, SourceMap } from 'node:module';
+import vm from 'node:vm';
+import type { KernelScript } from '../hypervisor/vcpu.js';
+import { KERNEL_SCRIPT_PREFIX, wrapKernelScript } from './image.js';
+
+type KernelModule = { default?: unknown };
+const INLINE_MAP = /\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)\s*$/;
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export class CompiledKernel {
+  readonly url: string;
+  readonly #code: string;
+  readonly #script: vm.Script;
+  #map: SourceMap | null | undefined;
+
+  constructor(src: KernelScript) {
+    this.url = src.url;
+    this.#code = src.code;
+    this.#script = new vm.Script(wrapKernelScript(src.code), { filename: src.url, cachedData: src.cachedData });
+  }
+
+  /** V8 refused the code cache (another V8 or other flags) and compiled the source instead. */
+  get cacheRejected(): boolean {
+    return this.#script.cachedDataRejected === true;
+  }
+
+  /** Run the module body: its top level runs now; the module's exports come back. */
+  run(library: object): KernelModule {
+    const nodeRequire = createRequire(this.url);
+    const require = (id: string): unknown => (id === 'xenode' ? library : nodeRequire(id));
+    const module = { exports: {} as KernelModule };
+    (this.#script.runInThisContext() as (e: object, r: typeof require, m: object) => void)(module.exports, require, module);
+    return module.exports;
+  }
+
+  /**
+   * A stack trace with this image's frames named by the guest's sources (Node maps the source
+   * maps of modules it loads, not of scripts). The map is read on the first crash only.
+   */
+  mapStack(text: string): string {
+    if (this.#map === undefined) {
+      const m = INLINE_MAP.exec(this.#code);
+      try {
+        this.#map = m ? new SourceMap(JSON.parse(Buffer.from(m[1]!, 'base64').toString('utf8'))) : null;
+      } catch {
+        this.#map = null;
+      }
+    }
+    const map = this.#map;
+    if (!map) return text;
+    return text.replace(new RegExp(`${escape(this.url)}:(\\d+):(\\d+)`, 'g'), (frame, l: string, c: string) => {
+      const line = Number(l) - 1;
+      const column = Number(c) - 1 - (line === 0 ? KERNEL_SCRIPT_PREFIX.length : 0);
+      const e = map.findEntry(line, column) as { originalSource?: string; originalLine?: number; originalColumn?: number };
+      return e.originalSource === undefined ? frame : `${e.originalSource}:${e.originalLine! + 1}:${e.originalColumn! + 1}`;
+    });
+  }
+}

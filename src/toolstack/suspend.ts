@@ -1,0 +1,96 @@
+// XAPI's VM.suspend and VM.resume on xl's save and restore: the image goes into a VDI of the
+// pool's suspend SR (the default SR unless pool.suspend_image_SR names one), as XAPI keeps it,
+// and the VM record holds it (suspend_VDI) while it is Suspended. The VM record is the one that
+// says so throughout: suspend_VDI is set before the save destroys the domain, so the domain's
+// end leaves the VM Suspended (vms.ts), not halted; resume boots the same VM from the image and
+// the VDI goes. A suspended VM persists like a halted one, across host restarts; a transient VM
+// (from an xl config) becomes persistent when it is suspended, or its image would be lost.
+import { XenError } from '../errors.js';
+import type { BuiltDomain } from './builder.js';
+import { NULL_REF, type Ref, type VMRecord } from './db/records.js';
+import type { Host } from './host.js';
+import { imagePath, srPath } from '../storage/sr.js';
+import { saveDomain } from '../migration/save.js';
+import { restoreFile, type RestoreInfo } from '../migration/restore.js';
+import type { SaveResult } from './contract.js';
+import { taskControl } from './tasks.js';
+
+const MiB = 2 ** 20;
+
+/** The SR suspend images go to: the pool's suspend_image_SR, else the default SR. */
+async function suspendSr(host: Host): Promise<Ref<'SR'>> {
+  const named = await host.db.read((tx) => {
+    const [pool] = tx.pool.getAll();
+    const sr = pool === undefined ? NULL_REF : tx.pool.get(pool).suspend_image_SR;
+    return sr !== NULL_REF && tx.SR.find(sr) ? sr : undefined;
+  });
+  return named ?? host.storage.defaultSr();
+}
+
+async function vmWithDomain(host: Host, vm: Ref<'VM'>): Promise<VMRecord> {
+  const r = await host.db.read((tx) => tx.VM.get(vm));
+  if (r.is_control_domain) throw new XenError('EPERM', 'the control domain cannot be suspended');
+  if (r.power_state !== 'Running' || r.domid < 0) throw new XenError('EINVAL', `VM ${r.uuid} is ${r.power_state.toLowerCase()}, not running`);
+  return r;
+}
+
+/** Suspend a running VM into a new suspend VDI; the VM is Suspended afterwards. */
+export async function suspendVm(host: Host, vm: Ref<'VM'>): Promise<SaveResult & { vdi: string }> {
+  const r = await vmWithDomain(host, vm);
+  const sr = await suspendSr(host);
+  const srUuid = await host.db.read((tx) => tx.SR.get(sr).uuid);
+  // The image is at most the VM's memory and its records: the size a raw VDI declares.
+  const vdi = await host.vdis.create({ sr: srUuid, name: `Suspend image of ${r.name_label}`.slice(0, 200), size: String(r.memory_static_max + 16 * MiB) });
+  const path = await host.db.read((tx) => {
+    const dir = srPath(tx, sr);
+    if (dir === null) throw new XenError('EINVAL', `SR ${srUuid} is a RAM SR: a suspend image needs a file SR`);
+    return imagePath(dir, tx.VDI.get(vdi.ref));
+  }).catch(async (e: unknown) => {
+    await host.vdis.destroy(vdi.record.uuid).catch(() => {});
+    throw e;
+  });
+  await host.vms.suspending(vm, vdi.ref);
+  taskControl()?.progress(1, 4);
+  let saved: SaveResult;
+  try {
+    saved = await saveDomain(host, r.domid, path);
+  } catch (e) {
+    // The domain runs on (save resumes it): the VM is not suspended, and the image goes.
+    await host.vms.suspending(vm, NULL_REF).catch(() => {});
+    await host.vdis.destroy(vdi.record.uuid).catch(() => {});
+    throw e;
+  }
+  await host.db.transaction((tx) => tx.VDI.update(vdi.ref, {
+    type: 'suspend', virtual_size: Math.ceil(saved.bytes / 512) * 512, physical_utilisation: saved.bytes,
+  }));
+  return { ...saved, vdi: vdi.record.uuid };
+}
+
+/** The suspended VM's image: its VDI's record and path. */
+async function suspendImage(host: Host, vm: Ref<'VM'>): Promise<{ r: VMRecord; vdiUuid: string; path: string }> {
+  return host.db.read((tx) => {
+    const r = tx.VM.get(vm);
+    if (r.power_state !== 'Suspended') throw new XenError('EINVAL', `VM ${r.uuid} is ${r.power_state.toLowerCase()}, not suspended`);
+    const vdi = tx.VDI.find(r.suspend_VDI);
+    if (!vdi) throw new XenError('ENOENT', `VM ${r.uuid}'s suspend image (VDI ${r.suspend_VDI}) is gone`);
+    const dir = srPath(tx, vdi.SR);
+    if (dir === null) throw new XenError('EINVAL', `VM ${r.uuid}'s suspend image is in a RAM SR`);
+    return { r, vdiUuid: vdi.uuid, path: imagePath(dir, vdi) };
+  });
+}
+
+/** Resume a suspended VM from its image (a new domain, the same VM); the suspend VDI goes. */
+export async function resumeVm(host: Host, vm: Ref<'VM'>, opts: { paused?: boolean } = {}): Promise<BuiltDomain & RestoreInfo> {
+  const { vdiUuid, path } = await suspendImage(host, vm);
+  taskControl()?.progress(1, 4);
+  const built = await restoreFile(host, path, { ...opts, vm });
+  await host.vdis.destroy(vdiUuid).catch(() => {});
+  return built;
+}
+
+/** A suspended VM halts without resuming: its image is discarded (XAPI's hard_shutdown of a suspended VM). */
+export async function discardSuspend(host: Host, vm: Ref<'VM'>): Promise<void> {
+  const { vdiUuid } = await suspendImage(host, vm);
+  await host.vms.discardSuspend(vm);
+  await host.vdis.destroy(vdiUuid).catch(() => {});
+}

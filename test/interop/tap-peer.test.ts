@@ -1,0 +1,82 @@
+// `xenode bridge-tap` against Linux: a host (test/support/tap-host.ts) runs inside a network
+// namespace this test creates and removes; its bridge gets a TAP device through socat, and
+// Linux's own stack in the namespace reaches the www guest on that bridge without NAT (curl, and
+// ping where iputils-ping is installed), and the device goes when the host stops. Needs root, ip,
+// socat and curl; skips with the reason otherwise.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+function missing(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root for a network namespace and a TAP device';
+  for (const tool of ['ip', 'socat', 'curl']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      return `needs ${tool}`;
+    }
+  }
+  return undefined;
+}
+
+test('bridge-tap: Linux in a namespace reaches a guest on the bridge through a TAP device, which goes with the host', { timeout: 180_000 }, async (t) => {
+  const why = missing();
+  if (why) return t.skip(why);
+  const ns = `xntap${process.pid}`;
+  const dir = mkdtempSync(join(tmpdir(), 'xntap-'));
+  let host: ChildProcess | undefined;
+  const inNs = (cmd: string, args: string[]) => execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { timeout: 60_000 }).toString();
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    inNs('ip', ['link', 'set', 'lo', 'up']);
+    const script = fileURLToPath(new URL('../support/tap-host.js', import.meta.url));
+    const www = fileURLToPath(new URL('../../../examples/www/www.ts', import.meta.url));
+    host = spawn('ip', ['netns', 'exec', ns, process.execPath, script, join(dir, 'state'), www], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    createInterface({ input: host.stdout! }).on('line', (l) => lines.push(l));
+    const waitLine = async (want: string, ms: number): Promise<string> => {
+      for (const end = Date.now() + ms; Date.now() < end;) {
+        const line = lines.find((l) => l === want || l.startsWith(`${want} `));
+        if (line !== undefined) return line;
+        if (host!.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.fail(`no '${want}' from the host; it said ${JSON.stringify(lines)}`);
+    };
+    const ready = await waitLine('ready', 90_000);
+    const about = JSON.parse(ready.slice('ready '.length)) as { tap: { port: string; address: string }; ports: string[] };
+    assert.equal(about.tap.address, '10.98.0.1/24');
+    assert.ok(about.ports.includes('tap.xntap9'), `ports ${about.ports}`);
+    assert.match(inNs('ip', ['-o', 'addr', 'show', 'xntap9']), /10\.98\.0\.1\/24/);
+    // Until the guest has booted and listens: its ARP answer, its ICMP echo, then HTTP.
+    let status = '';
+    for (const end = Date.now() + 60_000; Date.now() < end && !status;) {
+      try {
+        status = inNs('curl', ['-s', '--max-time', '3', 'http://10.98.0.2/api/status']);
+      } catch {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    const s = JSON.parse(status) as { server: string; address: string };
+    assert.equal(s.server, 'xenode-www');
+    assert.equal(s.address, '10.98.0.2');
+    let ping = true;
+    try { execFileSync('sh', ['-c', 'command -v ping'], { stdio: 'ignore' }); } catch { ping = false; }
+    if (ping) assert.match(inNs('ping', ['-c', '2', '-W', '5', '10.98.0.2']), /2 received/);
+    else t.diagnostic('no ping here (iputils-ping): ICMP echo not checked');
+    // The neighbour Linux learned is the guest's own MAC: no NAT, no proxy in between.
+    assert.match(inNs('ip', ['neigh', 'show', '10.98.0.2']), /lladdr 00:16:3e:/);
+    host.stdin!.end();
+    await waitLine('closed', 60_000);
+    assert.throws(() => inNs('ip', ['link', 'show', 'xntap9']), 'the TAP device went with the host');
+  } finally {
+    host?.kill();
+    try { execFileSync('ip', ['netns', 'del', ns]); } catch { /* already gone */ }
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,117 @@
+// XAPI's suspend, resume and cross-host migration through Xen Orchestra's client (the npm
+// package xen-api): VM.suspend puts the image in a suspend VDI (suspend_VDI) and leaves the VM
+// Suspended, VM.resume runs it again from there and the VDI goes, hard_shutdown of a suspended
+// VM discards the image; host.migrate_receive on a second host on loopback hands out where and
+// with what token to send, and VM.migrate_send moves the VM there (the command layer's save,
+// restore and migrate rows, each run as a task whose progress the Async.* task mirrors).
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
+import { GUESTS } from '../support/xapi.js';
+
+interface XenApiClient {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  call(method: string, ...args: unknown[]): Promise<unknown>;
+  callAsync(method: string, ...args: unknown[]): Promise<unknown>;
+}
+
+const MiB = 2 ** 20;
+const T = { timeout: 120_000 };
+let a: DaemonRig;
+let b: DaemonRig;
+let xa: XenApiClient;
+let xb: XenApiClient;
+
+async function client(r: DaemonRig): Promise<XenApiClient> {
+  const { createClient } = (await import('xen-api' as string)) as { createClient(o: unknown): XenApiClient };
+  await r.ts.call('userAdd', { name: 'mover', role: 'vm-power-admin', password: 'elsewhere' });
+  const x = createClient({ url: `https://127.0.0.1:${r.daemon.xapi.server.port}`, allowUnauthorized: true, auth: { user: 'mover', password: 'elsewhere' },
+    debounce: 20, eventPollDelay: 50 });
+  await x.connect();
+  return x;
+}
+
+before(async () => {
+  a = await startDaemonRig('xapi-mig-a', { xapiPort: 0 });
+  b = await startDaemonRig('xapi-mig-b', { xapiPort: 0, migrationListen: { address: '127.0.0.1', port: 0 } });
+  [xa, xb] = await Promise.all([client(a), client(b)]);
+});
+after(async () => {
+  await Promise.all([xa?.disconnect(), xb?.disconnect()]);
+  await a?.close();
+  await b?.close();
+});
+
+const fails = (code: string) => (e: Error & { code?: string }) => {
+  assert.equal(e.code, code, e.message);
+  return true;
+};
+
+function ticker(x: XenApiClient, name: string): Promise<string> {
+  return x.call('VM.create', { name_label: name, PV_kernel: join(GUESTS, 'ticker.ts'), memory_static_max: String(32 * MiB) }) as Promise<string>;
+}
+
+test('VM.suspend keeps the image in a suspend VDI; VM.resume runs the VM from it; hard_shutdown discards it', T, async () => {
+  const vm = await ticker(xa, 'xs-suspend');
+  await assert.rejects(xa.call('VM.suspend', vm), fails('VM_BAD_POWER_STATE'));
+  await xa.call('VM.start', vm, false, false);
+  const task = await xa.call('Async.VM.suspend', vm) as string;
+  const progress: number[] = [];
+  for (let status = 'pending'; status === 'pending'; status = await xa.call('task.get_status', task) as string) {
+    progress.push(Number(await xa.call('task.get_progress', task)));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(await xa.call('task.get_status', task), 'success', JSON.stringify(await xa.call('task.get_error_info', task)));
+  assert.equal(Number(await xa.call('task.get_progress', task)), 1);
+  // (The last sample may have been taken as it finished.)
+  assert.ok(progress.some((p) => p > 0 && p < 1) && progress.every((p, i) => i === 0 || p >= progress[i - 1]!), `progress goes up while pending: ${progress}`);
+  assert.equal(await xa.call('VM.get_power_state', vm), 'Suspended');
+  assert.equal(Number(await xa.call('VM.get_domid', vm)), -1);
+  assert.deepEqual(await xa.call('VM.get_allowed_operations', vm), ['resume', 'resume_on', 'hard_shutdown']);
+  const vdi = await xa.call('VM.get_suspend_VDI', vm) as string;
+  assert.equal(await xa.call('VDI.get_type', vdi), 'suspend');
+  assert.ok(Number(await xa.call('VDI.get_physical_utilisation', vdi)) > 0, 'the image is in the VDI');
+  await assert.rejects(xa.call('VM.start', vm, false, false), fails('VM_BAD_POWER_STATE'));
+
+  await xa.callAsync('VM.resume', vm, false, false);
+  assert.equal(await xa.call('VM.get_power_state', vm), 'Running');
+  assert.equal(await xa.call('VM.get_suspend_VDI', vm), 'OpaqueRef:NULL');
+  await assert.rejects(xa.call('VDI.get_record', vdi), fails('HANDLE_INVALID'));
+  const domid = Number(await xa.call('VM.get_domid', vm));
+  assert.equal((await a.ts.call('list', { domains: [domid] }))[0]!.name, 'xs-suspend');
+
+  // Suspended again, then halted without resuming: the image goes.
+  await xa.call('VM.suspend', vm);
+  const again = await xa.call('VM.get_suspend_VDI', vm) as string;
+  await xa.call('VM.hard_shutdown', vm);
+  assert.equal(await xa.call('VM.get_power_state', vm), 'Halted');
+  await assert.rejects(xa.call('VDI.get_record', again), fails('HANDLE_INVALID'));
+  await xa.call('VM.destroy', vm);
+});
+
+test('host.migrate_receive and VM.migrate_send move a running VM to a second host on loopback', T, async () => {
+  const vm = await ticker(xa, 'xs-mover');
+  await xa.call('VM.start', vm, false, false);
+  const [hostB] = await xb.call('host.get_all') as string[];
+  const netB = await xb.call('network.get_by_uuid', (await b.ts.call('networkCreate', { name: 'mig-net', bridge: 'xenbr0' })).uuid) as string;
+  // A host that does not listen for migrations has no way in.
+  const [hostA] = await xa.call('host.get_all') as string[];
+  const netA = await xa.call('network.get_by_uuid', (await a.ts.call('networkCreate', { name: 'mig-net', bridge: 'xenbr0' })).uuid) as string;
+  await assert.rejects(xa.call('host.migrate_receive', hostA, netA, {}), fails('OPERATION_NOT_ALLOWED'));
+  const dest = await xb.call('host.migrate_receive', hostB, netB, {}) as Record<string, string>;
+  assert.equal(dest['host'], hostB);
+  assert.match(dest['token']!, /^[0-9a-f]{64}$/);
+  await assert.rejects(xa.call('VM.migrate_send', vm, { ...dest, token: '0'.repeat(64) }, true, {}, {}, {}), (e: Error & { code?: string }) => e.code !== undefined);
+  assert.equal(await xa.call('VM.get_power_state', vm), 'Running', 'a refused migration leaves the VM running here');
+  await assert.rejects(xa.call('VM.pool_migrate', vm, hostA, {}), fails('OPERATION_NOT_ALLOWED'));
+
+  await xa.callAsync('VM.migrate_send', vm, dest, true, {}, {}, {});
+  await assert.rejects(xa.call('VM.get_record', vm), fails('HANDLE_INVALID'));
+  const there = await xb.call('VM.get_by_name_label', 'xs-mover') as string[];
+  assert.equal(there.length, 1);
+  assert.equal(await xb.call('VM.get_power_state', there[0]), 'Running');
+  assert.equal(a.daemon.local.host.domains().some((d) => d.name.startsWith('xs-mover')), false, 'it runs in one place');
+  await xb.call('VM.hard_shutdown', there[0]);
+});
