@@ -81,8 +81,23 @@ class KvStore {
     else this.map.set(r.key, r.value);
   }
 
+  /** Puts run one after another; a suspend's state waits for the one in flight. */
+  #queue: Promise<unknown> = Promise.resolve();
+
   /** Append, flush, then apply: acknowledged means durable. */
-  async put(key: string, value: string | undefined): Promise<void> {
+  put(key: string, value: string | undefined): Promise<void> {
+    const p = this.#queue.then(() => this.#append(key, value));
+    this.#queue = p.catch(() => {});
+    return p;
+  }
+
+  /** The state once no put is in flight: one acknowledged after it would be missing from it. */
+  async settledState(): Promise<KvState> {
+    await this.#queue;
+    return this.state();
+  }
+
+  async #append(key: string, value: string | undefined): Promise<void> {
     const rec = encodeRecord(this.#seq, { key, value });
     const sectors = rec.length / SECTOR;
     if (this.#tail + sectors + 1 > this.disk.info().sizeSectors) throw new Error('the disk is full');
@@ -129,7 +144,7 @@ async function serve(os: OS, kv: KvStore): Promise<void> {
 export default async function main(os: OS): Promise<void> {
   const disk = await os.block();
   const kv = new KvStore(disk);
-  os.lifecycle.onSuspend(() => kv.state());
+  os.lifecycle.onSuspend(() => kv.settledState());
   const resumed = os.resumed as KvState | undefined;
   if (resumed) {
     kv.adopt(resumed);

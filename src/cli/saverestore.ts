@@ -42,7 +42,9 @@ export function registerSaveRestoreCommands(program: Command): void {
     .option('--token-file <file>', 'read the token from this file')
     .option('--max-rounds <n>', 'pre-copy rounds before stop-and-copy at the latest (xc: 5)')
     .option('--dirty-threshold <frames>', 'stop and copy once fewer frames than this changed in a round (xc: 50)')
-    .action(async (domain: string, target: string, o: StateDirOpts & { token?: string; tokenFile?: string; maxRounds?: string; dirtyThreshold?: string }) => {
+    .option('--with-disks', "Storage XenMotion: mirror the domain's VDIs to the destination's SR while it runs")
+    .option('--vdi-map <vdi=sr...>', 'with --with-disks: the destination SR (uuid or name) for a VDI (uuid); default its default SR')
+    .action(async (domain: string, target: string, o: StateDirOpts & { token?: string; tokenFile?: string; maxRounds?: string; dirtyThreshold?: string; withDisks?: boolean; vdiMap?: string[] }) => {
       const token = o.token ?? (o.tokenFile ? (await readFile(o.tokenFile, 'utf8')).trim() : undefined);
       if (!token) throw new Error('give the destination\'s migration token: --token HEX or --token-file FILE');
       const n = (v: string | undefined, what: string) => {
@@ -51,10 +53,16 @@ export function registerSaveRestoreCommands(program: Command): void {
         if (!Number.isInteger(x) || x < 0) throw new Error(`${what} wants a whole number, not '${v}'`);
         return x;
       };
+      const vdiMap = o.vdiMap && Object.fromEntries(o.vdiMap.map((kv) => {
+        const at = kv.indexOf('=');
+        if (at <= 0 || at === kv.length - 1) throw new Error(`--vdi-map wants VDI=SR, not '${kv}'`);
+        return [kv.slice(0, at), kv.slice(at + 1)];
+      }));
       const maxRounds = n(o.maxRounds, '--max-rounds');
       const dirtyThreshold = n(o.dirtyThreshold, '--dirty-threshold');
       const r = await withHost(o, (ts) => ts.call('migrate', {
         domain, target, token, ...(maxRounds !== undefined && { maxRounds }), ...(dirtyThreshold !== undefined && { dirtyThreshold }),
+        ...(o.withDisks && { withDisks: true }), ...(vdiMap && { vdiMap }),
       }));
       for (const line of r.messages) say(line);
     });

@@ -25,6 +25,7 @@ import type { Host } from '../toolstack/host.js';
 import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT } from './format.js';
 import { encodeHeaders, encodePages } from './image.js';
 import { populatedPfns, trailerOf } from './save.js';
+import { DiskMigration } from './disks.js';
 import { ByteSource } from './source.js';
 import { authLine, readBanner, readFixed, send } from './wire.js';
 
@@ -42,6 +43,10 @@ export interface MigrateOptions {
   readonly suspendTimeoutMs?: number;
   /** How long the receiver may stay silent. */
   readonly stallMs?: number;
+  /** Storage XenMotion: mirror and copy the domain's VDI disks to the destination (disks.ts). */
+  readonly withDisks?: boolean;
+  /** VDI uuid -> destination SR (uuid or name); default the destination's default SR. */
+  readonly vdiMap?: Readonly<Record<string, string>>;
   /** xl's sender messages, as they happen. */
   readonly say?: (line: string) => void;
 }
@@ -111,8 +116,25 @@ export async function migrateDomain(host: Host, domid: number, target: string, o
   if (!config) throw new XenError('EINVAL', `No config file stored for running domain ${domid} - cannot migrate.`);
   if (d.shutdownReason || d.paused) throw new XenError('EINVAL', `domain ${domid} is not running (${d.shutdownReason ?? 'paused'}): only a running domain migrates`);
   const { host: addr, port } = parseTarget(target);
-  const auth = authLine(opts.token);
+  authLine(opts.token); // a malformed token is refused before anything is touched
   const stallMs = opts.stallMs ?? STALL_MS;
+  const disks = opts.withDisks ? await DiskMigration.start(host, config, addr, port, opts.token, opts.vdiMap ?? {}, (a, p) => dial(a, p, stallMs), stallMs) : undefined;
+  if (disks) say(`migration sender: disks mirrored to the target, ${disks.copiedBytes} bytes copied.`);
+  try {
+    return await migrateMemory(host, domid, target, addr, port, { ...opts, stallMs }, disks, say, t0, messages);
+  } catch (e) {
+    // The guest runs here (or, if the handshake broke, is suspended here): its disks are its own again.
+    await disks?.abort();
+    throw e;
+  }
+}
+
+async function migrateMemory(host: Host, domid: number, target: string, addr: string, port: number, opts: MigrateOptions & { stallMs: number },
+  disks: DiskMigration | undefined, say: (line: string) => void, t0: number, messages: string[]): Promise<MigrateResult> {
+  const d = host.hv.domain(domid);
+  const config = disks?.config ?? host.config(domid)!;
+  const auth = authLine(opts.token);
+  const { stallMs } = opts;
   const sock = await dial(addr, port, stallMs);
   sock.on('error', () => {}); // reported through the reads and writes that fail
   const src = new ByteSource(sock, { stallMs });
@@ -149,6 +171,7 @@ export async function migrateDomain(host: Host, domid: number, target: string, o
       await host.suspend(domid, opts.suspendTimeoutMs);
       suspended = true;
       tSuspended = performance.now();
+      await disks?.done();
       const last = changed(d, sent);
       rounds.push(last.length);
       await out([...encodePages(d.view.buffers.memory, last).chunks, ...(await trailerOf(host, d))]);
@@ -199,7 +222,11 @@ export async function migrateDomain(host: Host, domid: number, target: string, o
     const downtimeMs = tReport - tSuspend;
     const downtimePartsMs = { suspend: tSuspended - tSuspend, lastRound: tAcked - tSuspended, handshake: tReport - tAcked };
     say('migration sender: Target reports successful startup.');
+    const moved = await disks?.commit();
     await host.destroy(domid);
+    for (const uuid of moved ?? []) {
+      await host.vdis.destroy(uuid).catch((e: unknown) => say(`migration sender: source VDI ${uuid} kept: ${(e as Error).message}`));
+    }
     say('Migration successful.');
     return { messages, rounds, bytes, downtimeMs, downtimePartsMs, totalMs: performance.now() - t0 };
   } finally {

@@ -4,7 +4,8 @@
 // built paused as NAME--incoming and the stream's frames go into it as they arrive
 // (incoming.ts); only the sender's permission to go lets it run, under its own name. A failure
 // before that (a bad or broken stream included) destroys the copy here, before the connection
-// closes, so the sender's stays the only one.
+// closes, so the sender's stays the only one. A connection whose preamble says it carries a
+// disk (--with-disks) is served by disks.ts.
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -12,10 +13,11 @@ import { XenError } from '../errors.js';
 import type { BuiltDomain } from '../toolstack/builder.js';
 import type { Host } from '../toolstack/host.js';
 import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT } from './format.js';
+import { receiveDisk } from './disks.js';
 import { readImage } from './image.js';
 import { IncomingDomain, checkNameFree } from './incoming.js';
 import { ByteSource } from './source.js';
-import { AUTH_BYTES, AUTH_REFUSED, authentic, send, readFixed } from './wire.js';
+import { AUTH_BYTES, AUTH_REFUSED, DISK_AUTH_PREFIX, authentic, send, readFixed } from './wire.js';
 
 /** Migrations received at once; more wait in the kernel's backlog. */
 const MAX_INCOMING = 4;
@@ -82,7 +84,9 @@ export class MigrationReceiver {
 }
 
 async function receive(host: Host, sock: Socket, src: ByteSource, token: string, log: (line: string) => void): Promise<void> {
-  if (!authentic(await src.read(AUTH_BYTES, 'the authentication preamble'), token)) {
+  const preamble = await src.read(AUTH_BYTES, 'the authentication preamble');
+  if (authentic(preamble, token, DISK_AUTH_PREFIX)) return receiveDisk(host, sock, src, log);
+  if (!authentic(preamble, token)) {
     sock.end(AUTH_REFUSED);
     throw new XenError('EACCES', 'refused: authentication failed (nothing was created)');
   }

@@ -7,6 +7,8 @@ import type { ByteSource } from './source.js';
 
 /** What the sender writes first: this prefix and the receiving host's token (64 hex digits), then a newline. */
 const AUTH_PREFIX = 'xenode-migrate ';
+/** The same for a connection that carries one disk of a migration (--with-disks): same length. */
+export const DISK_AUTH_PREFIX = 'xenode-migdisk ';
 export const TOKEN_HEX = 64;
 export const AUTH_BYTES = AUTH_PREFIX.length + TOKEN_HEX + 1;
 export const AUTH_REFUSED = 'xenode migration receiver: authentication failed\n';
@@ -15,14 +17,14 @@ export function isToken(s: string): boolean {
   return new RegExp(`^[0-9a-f]{${TOKEN_HEX}}$`).test(s);
 }
 
-export function authLine(token: string): Buffer {
+export function authLine(token: string, prefix = AUTH_PREFIX): Buffer {
   if (!isToken(token)) throw new XenError('EINVAL', `a migration token is ${TOKEN_HEX} lowercase hex digits`);
-  return Buffer.from(`${AUTH_PREFIX}${token}\n`, 'latin1');
+  return Buffer.from(`${prefix}${token}\n`, 'latin1');
 }
 
 /** Whether the preamble carries `token` (in constant time). */
-export function authentic(preamble: Buffer, token: string): boolean {
-  const want = Buffer.from(`${AUTH_PREFIX}${token}\n`, 'latin1');
+export function authentic(preamble: Buffer, token: string, prefix = AUTH_PREFIX): boolean {
+  const want = Buffer.from(`${prefix}${token}\n`, 'latin1');
   return preamble.length === want.length && timingSafeEqual(preamble, want);
 }
 

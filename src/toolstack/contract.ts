@@ -355,8 +355,11 @@ export interface Commands {
    * xl migrate: live-migrate the domain to the host listening at `target` (HOST:PORT, that
    * host's `--listen`), authenticated with its migration token; pre-copy rounds until fewer than
    * `dirtyThreshold` frames changed or after `maxRounds` (xc's 50 and 5), then stop and copy.
+   * `withDisks` (Storage XenMotion): the domain's raw VDI disks are mirrored and copied to the
+   * destination, each into the SR `vdiMap` gives for its uuid (uuid or name; default the
+   * destination's default SR).
    */
-  migrate: { args: { domain: DomainRef; target: string; token: string; maxRounds?: number; dirtyThreshold?: number }; result: DomainId & MigrateResult };
+  migrate: { args: { domain: DomainRef; target: string; token: string; maxRounds?: number; dirtyThreshold?: number; withDisks?: boolean; vdiMap?: Record<string, string> }; result: DomainId & MigrateResult };
   /** vdi-export: a new image of `format` at `file` (absolute, must not exist) with the VDI's contents. */
   vdiExport: { args: { vdi: string; file: string; format: string }; result: { uuid: string; file: string } };
   /**
@@ -550,6 +553,14 @@ export class Fields {
     return v as number | undefined;
   }
 
+  /** An optional object of non-empty strings. */
+  stringMap(key: string): Record<string, string> | undefined {
+    const v = this.#get(key);
+    if (v === undefined) return undefined;
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string' && x !== '')) throw this.#fail(key, 'an object of non-empty strings');
+    return { ...(v as Record<string, string>) };
+  }
+
   domain(key = 'domain'): DomainRef {
     const v = this.#get(key);
     if (!isDomainRef(v)) throw this.#fail(key, 'a domain name or id');
@@ -730,7 +741,10 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     if (!isToken(token)) throw new InvalidArgument('migrate', 'token', `a migration token is ${TOKEN_HEX} lowercase hex digits (the destination's migration-token file)`);
     const maxRounds = f.optionalInteger('maxRounds', 1, 100);
     const dirtyThreshold = f.optionalInteger('dirtyThreshold', 0, 1 << 20);
-    return f.done({ domain, target, token, ...(maxRounds !== undefined && { maxRounds }), ...(dirtyThreshold !== undefined && { dirtyThreshold }) });
+    const withDisks = f.bool('withDisks');
+    const vdiMap = f.stringMap('vdiMap');
+    return f.done({ domain, target, token, ...(maxRounds !== undefined && { maxRounds }), ...(dirtyThreshold !== undefined && { dirtyThreshold }),
+      ...(withDisks && { withDisks }), ...(vdiMap !== undefined && { vdiMap }) });
   },
   cpupoolCreate: (f) => {
     const name = f.string('name');

@@ -5,11 +5,10 @@
 // that reports failure, a target that vanishes after the permission to go. The domain runs in
 // exactly one place afterwards, every time.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isXenError } from '../../src/errors.js';
 import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT } from '../../src/migration/format.js';
@@ -19,40 +18,18 @@ import { encodeHeaders, encodePages, readImage } from '../../src/migration/image
 import { ByteSource } from '../../src/migration/source.js';
 import { AUTH_BYTES, authLine } from '../../src/migration/wire.js';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
-import type { Host } from '../../src/toolstack/host.js';
 import { listVifs } from '../../src/toolstack/vifs.js';
 import { xenode } from '../support/cli.js';
-import { startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
+import type { DaemonRig } from '../support/host-daemon.js';
+import { askKv, hostOf, hostPairForTests } from '../support/migration-hosts.js';
 
 const KV = fileURLToPath(new URL('../../../examples/kv-store/kv.ts', import.meta.url));
 const MAC = '00:16:3e:3c:00:01';
 const T = { timeout: 120_000 };
-let a: DaemonRig;
-let b: DaemonRig;
-let token: string;
-let target: string;
+let a: DaemonRig, b: DaemonRig, token: string, target: string;
+hostPairForTests('migrate', (p) => ({ a, b, token, target } = p));
 
-before(async () => {
-  a = await startDaemonRig('migrate-a', { poolSize: 1 });
-  b = await startDaemonRig('migrate-b', { poolSize: 1, migrationListen: { address: '127.0.0.1', port: 0 } });
-  token = readFileSync(join(b.stateDir, 'migration-token'), 'utf8').trim();
-  target = `127.0.0.1:${b.daemon.migration!.port}`;
-});
-after(async () => {
-  await a.close();
-  await b.close();
-});
-
-const hostOf = (r: DaemonRig): Host => r.daemon.local.host;
-
-let reqId = 0;
-async function ask(host: Host, domid: number, req: string): Promise<string> {
-  const id = String(++reqId);
-  await host.xs.wait(`/local/domain/${domid}/data/kv/ready`, (v) => v === '1', { timeout: 20_000 });
-  await host.xs.write(`/local/domain/${domid}/data/kv/request`, `${id} ${req}`);
-  const rsp = await host.xs.wait(`/local/domain/${domid}/data/kv/response`, (v) => v?.startsWith(`${id} `) === true, { timeout: 20_000 });
-  return rsp!.slice(id.length + 1);
-}
+const ask = askKv;
 
 let seq = 0;
 async function kvGuest(name: string): Promise<{ domid: number; disk: string }> {

@@ -1,0 +1,347 @@
+// xenode migrate --with-disks (Storage XenMotion across hosts): each writable VDI disk of the
+// domain goes over a second connection to the receiving host, authenticated with the same
+// migration token. The receiver makes a VDI of the same size in the chosen SR (the vdi map's,
+// or its default SR); the guest's backend switches to a MirrorDisk (storage/mirror.ts) whose
+// target is that connection, so every write from then on is acknowledged to the guest only once
+// the destination has it; meanwhile the disk is read through the very disk the guest uses and
+// copied as "base" records. Order does not matter: the receiver remembers which sectors a
+// mirrored write reached and a base record never overwrites them (a mirrored write is always at
+// least as new as what a base read saw). At the stop-and-copy (the guest suspended, no I/O),
+// "done" flushes and closes the destination image; the configuration the destination builds
+// from names the new VDIs. Only the sender's "commit", after the destination reports the domain
+// running, keeps the VDI there: a connection that ends without it deletes the VDI (unless a
+// domain there uses it), and the sender puts its guest back on its plain disk.
+//
+// Only raw images for now: the receiving domain's backend opens the image while the copy still
+// writes to it, which a raw file (no metadata) allows and a vhd or qcow2 image (cached block
+// tables) would not.
+//
+// Records, sender to receiver: type (1 octet), id (u32), sector (u48), length (u32), data.
+// Answers: id (u32), status (0 ok, 1 failed). The opening exchange is a length-prefixed JSON
+// object each way.
+import type { Socket } from 'node:net';
+import { XenError, isXenError } from '../errors.js';
+import { SECTOR_SIZE, type Disk } from '../storage/disk.js';
+import { MirrorDisk, type MirrorTarget } from '../storage/mirror.js';
+import { openDisk } from '../storage/open.js';
+import type { LiveDisk } from '../storage/snapshot.js';
+import type { DomainConfig } from '../toolstack/domconfig.js';
+import type { Host } from '../toolstack/host.js';
+import { VDI_TARGET_PREFIX } from '../toolstack/devices.js';
+import { ByteSource } from './source.js';
+import { AUTH_REFUSED, DISK_AUTH_PREFIX, authLine, send } from './wire.js';
+
+const REC_HEADER = 15;
+const ACK = 5;
+const MAX_JSON = 4096;
+/** Largest record the receiver takes (a base chunk; a guest's write is smaller). */
+const MAX_DATA = 4 << 20;
+const BASE_CHUNK = 1 << 20;
+const enum Rec { Mirror = 0x4d, Base = 0x42, Flush = 0x46, Done = 0x44, Commit = 0x43 }
+
+interface Offer { readonly vdi: string; readonly name: string; readonly sr: string | null; readonly size: number; readonly format: string }
+
+async function sendJson(sock: Socket, v: unknown): Promise<void> {
+  const body = Buffer.from(JSON.stringify(v));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(body.length);
+  await send(sock, [len, body]);
+}
+
+async function readJson(src: ByteSource, what: string): Promise<Record<string, unknown>> {
+  const head = await src.read(4, what);
+  if (head.equals(Buffer.from(AUTH_REFUSED.slice(0, 4), 'latin1'))) throw new XenError('EACCES', 'the target refused the migration token');
+  const n = head.readUInt32LE(0);
+  if (n > MAX_JSON) throw new XenError('EINVAL', `${what}: ${n} octets is too long`);
+  const v: unknown = JSON.parse((await src.read(n, what)).toString('utf8'));
+  if (typeof v !== 'object' || v === null) throw new XenError('EINVAL', `${what} is not an object`);
+  return v as Record<string, unknown>;
+}
+
+/** The sending end of one disk's connection: a MirrorTarget, and base records beside it. */
+class RemoteDisk implements MirrorTarget {
+  readonly #sock: Socket;
+  readonly #src: ByteSource;
+  readonly #pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  #next = 1;
+  #error: Error | null = null;
+
+  constructor(sock: Socket, src: ByteSource, readonly destVdi: string) {
+    this.#sock = sock;
+    this.#src = src;
+    void this.#acks();
+  }
+
+  async #acks(): Promise<void> {
+    try {
+      for (;;) {
+        const a = await this.#src.read(ACK, 'disk acknowledgement');
+        const id = a.readUInt32LE(0);
+        const p = this.#pending.get(id);
+        if (!p) throw new XenError('EBADMSG', `the destination acknowledged disk record ${id}, which was not sent`);
+        this.#pending.delete(id);
+        if (a[4] === 0) p.resolve();
+        else p.reject(new XenError('EIO', `the destination failed disk record ${id}`));
+      }
+    } catch (e) {
+      this.#fail(e as Error);
+    }
+  }
+
+  #fail(e: Error): void {
+    this.#error ??= e;
+    for (const p of this.#pending.values()) p.reject(this.#error);
+    this.#pending.clear();
+    this.#sock.destroy();
+  }
+
+  #record(type: Rec, sector: number, bufs: readonly Uint8Array[]): Promise<void> {
+    if (this.#error) return Promise.reject(this.#error);
+    const id = this.#next++;
+    let n = 0;
+    for (const b of bufs) n += b.byteLength;
+    const h = Buffer.alloc(REC_HEADER);
+    h[0] = type;
+    h.writeUInt32LE(id, 1);
+    h.writeUIntLE(sector, 5, 6);
+    h.writeUInt32LE(n, 11);
+    const acked = new Promise<void>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    send(this.#sock, [h, ...bufs.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength))]).catch((e: unknown) => this.#fail(e as Error));
+    return acked;
+  }
+
+  write(sector: number, bufs: readonly Uint8Array[]): Promise<void> {
+    return this.#record(Rec.Mirror, sector, bufs);
+  }
+
+  flush(): Promise<void> {
+    return this.#record(Rec.Flush, 0, []);
+  }
+
+  base(sector: number, buf: Uint8Array): Promise<void> {
+    return this.#record(Rec.Base, sector, [buf]);
+  }
+
+  done(): Promise<void> {
+    return this.#record(Rec.Done, 0, []);
+  }
+
+  commit(): Promise<void> {
+    return this.#record(Rec.Commit, 0, []);
+  }
+
+  close(): void {
+    this.#src.close();
+    this.#sock.destroy();
+  }
+}
+
+interface Moving { readonly vdi: string; readonly remote: RemoteDisk; readonly backend: LiveDisk; mirror?: MirrorDisk }
+
+/** The disks of a migration on their way: the config for the destination, then done, commit or abort. */
+export class DiskMigration {
+  readonly #disks: Moving[];
+  /** The configuration for the destination: each moved disk's target names its new VDI. */
+  config: DomainConfig;
+  /** Bytes of the disks' contents copied (zeros skipped). */
+  copiedBytes = 0;
+
+  private constructor(config: DomainConfig, disks: Moving[]) {
+    this.config = config;
+    this.#disks = disks;
+  }
+
+  /**
+   * Start mirroring each writable VDI disk of `config` to the host at addr:port and copy its
+   * contents; resolves once every disk's base is copied (new writes keep being mirrored).
+   */
+  static async start(host: Host, config: DomainConfig, addr: string, port: number, token: string,
+    vdiMap: Readonly<Record<string, string>>, dial: (addr: string, port: number) => Promise<Socket>, stallMs: number): Promise<DiskMigration> {
+    const moving: Moving[] = [];
+    const m = new DiskMigration(config, moving);
+    try {
+      const disks = config.disks.filter((s) => s.access === 'rw' && !s.cdrom && s.target?.startsWith(VDI_TARGET_PREFIX));
+      if (disks.length === 0) throw new XenError('EINVAL', `--with-disks: domain '${config.name}' has no writable disk with target=vdi:...`);
+      const targets = new Map<string, string>();
+      for (const spec of disks) {
+        const { uuid, params } = await host.vdis.diskParams(spec.target!.slice(VDI_TARGET_PREFIX.length), 'rw');
+        const vdi = (await host.vdis.list()).find((v) => v.record.uuid === uuid)!.record;
+        const format = params.slice(0, params.indexOf(':'));
+        if (format !== 'raw' || params.startsWith('raw:ram:')) throw new XenError('EOPNOTSUPP', `--with-disks moves raw images in directory SRs; VDI ${uuid} is ${format} in a ${params.startsWith('raw:ram:') ? 'RAM SR' : 'directory SR'}`);
+        const { live, foreign } = await host.vdis.live({ uuid, path: params.slice('raw:'.length) });
+        if (foreign.length || live.length !== 1) throw new XenError('EBUSY', `VDI ${uuid} is served by ${[...foreign, `${live.length} backends`].join(', ')}: only one backend of dom0 can be mirrored`);
+        const sock = await dial(addr, port);
+        sock.on('error', () => {});
+        const src = new ByteSource(sock, { stallMs });
+        await send(sock, [authLine(token, DISK_AUTH_PREFIX)]);
+        await sendJson(sock, { vdi: uuid, name: vdi.name_label, sr: vdiMap[uuid] ?? null, size: vdi.virtual_size, format } satisfies Offer);
+        const answer = await readJson(src, 'the destination\'s disk answer').catch((e: unknown) => {
+          sock.destroy();
+          throw e;
+        });
+        if (typeof answer['error'] === 'string') {
+          sock.destroy();
+          throw new XenError('EIO', `the destination cannot take VDI ${uuid}: ${answer['error']}`);
+        }
+        if (typeof answer['vdi'] !== 'string') throw new XenError('EBADMSG', 'the destination named no VDI');
+        const remote = new RemoteDisk(sock, src, answer['vdi']);
+        const mv: Moving = { vdi: uuid, remote, backend: live[0]! };
+        moving.push(mv);
+        targets.set(spec.vdev, `${VDI_TARGET_PREFIX}${remote.destVdi}`);
+        // From this switch on every write of the guest reaches both sides before it is acknowledged.
+        await mv.backend.switchDisk(async (old) => (mv.mirror = new MirrorDisk(old, remote)));
+        m.copiedBytes += await copyBase(mv.mirror!.source, remote);
+        await mv.mirror!.flush();
+        m.#check(mv);
+      }
+      m.config = { ...config, disks: config.disks.map((s) => (targets.has(s.vdev) ? { ...s, target: targets.get(s.vdev)! } : s)) };
+      return m;
+    } catch (e) {
+      await m.abort();
+      throw e;
+    }
+  }
+
+  #check(mv: Moving): void {
+    if (mv.mirror?.broken) throw new XenError('EIO', `the destination failed while mirroring VDI ${mv.vdi}: ${mv.mirror.broken.message}`);
+  }
+
+  /** At the stop-and-copy (no guest I/O): every destination image flushed and closed. */
+  async done(): Promise<void> {
+    for (const mv of this.#disks) {
+      this.#check(mv);
+      await mv.remote.done();
+    }
+  }
+
+  /** The destination runs the domain: its VDIs stay. Returns the source VDIs' uuids. */
+  async commit(): Promise<string[]> {
+    for (const mv of this.#disks) {
+      await mv.remote.commit().catch(() => {});
+      mv.remote.close();
+    }
+    return this.#disks.map((mv) => mv.vdi);
+  }
+
+  /** The guest stays here: its backends back on their own disks; the destination deletes its VDIs. */
+  async abort(): Promise<void> {
+    for (const mv of this.#disks) {
+      const m = mv.mirror;
+      if (m) await mv.backend.switchDisk(async () => m.source).catch(() => {});
+      mv.remote.close();
+    }
+  }
+}
+
+/** Every non-zero chunk of `disk` as base records (the destination's new image reads zeros). */
+async function copyBase(disk: Disk, remote: RemoteDisk): Promise<number> {
+  const per = BASE_CHUNK / SECTOR_SIZE;
+  let bytes = 0;
+  for (let sector = 0; sector < disk.sectors; sector += per) {
+    const buf = new Uint8Array(Math.min(per, disk.sectors - sector) * SECTOR_SIZE);
+    await disk.read(sector, [buf]);
+    if (buf.every((b) => b === 0)) continue;
+    await remote.base(sector, buf);
+    bytes += buf.length;
+  }
+  return bytes;
+}
+
+/** The receiving end of one disk's connection (after its authentication preamble). */
+export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log: (line: string) => void): Promise<void> {
+  const o = await readJson(src, 'the disk offer').catch(() => ({}));
+  const { vdi, name, sr, size, format } = o as Partial<Offer>;
+  if (typeof vdi !== 'string' || typeof name !== 'string' || (sr !== null && typeof sr !== 'string') || typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0 || size % SECTOR_SIZE !== 0 || format !== 'raw') {
+    await sendJson(sock, { error: 'a malformed disk offer' });
+    throw new XenError('EINVAL', 'a malformed disk offer');
+  }
+  let made: { uuid: string; disk: Disk } | undefined;
+  try {
+    const srName = sr ?? await defaultSrUuid(host);
+    const v = await host.vdis.create({ sr: srName, name, size: size % 1024 === 0 ? `${size / 1024}K` : String(size), format });
+    made = { uuid: v.record.uuid, disk: undefined as unknown as Disk };
+    made.disk = await openDisk((await host.vdis.diskParams(v.record.uuid, 'rw')).params, { readOnly: false });
+  } catch (e) {
+    await sendJson(sock, { error: (e as Error).message });
+    if (made) await host.vdis.destroy(made.uuid).catch(() => {});
+    throw e;
+  }
+  log(`migration target: receiving VDI ${vdi} as ${made.uuid}`);
+  await sendJson(sock, { vdi: made.uuid });
+  const disk = made.disk;
+  const mirrored = new Uint8Array(disk.sectors);
+  let open = true;
+  let committed = false;
+  const ack = (id: number, status: number) => {
+    const a = Buffer.alloc(ACK);
+    a.writeUInt32LE(id, 0);
+    a[4] = status;
+    return send(sock, [a]);
+  };
+  try {
+    while (!committed) {
+      const h = await src.read(REC_HEADER, 'a disk record');
+      const type = h[0]!;
+      const id = h.readUInt32LE(1);
+      const sector = h.readUIntLE(5, 6);
+      const n = h.readUInt32LE(11);
+      if (n > MAX_DATA || n % SECTOR_SIZE !== 0 || sector + n / SECTOR_SIZE > disk.sectors) throw new XenError('EINVAL', `disk record ${id}: ${n} octets at sector ${sector} do not fit the disk`);
+      const data = n ? await src.read(n, 'disk record data') : Buffer.alloc(0);
+      if ((type === Rec.Mirror || type === Rec.Base || type === Rec.Flush) && !open) throw new XenError('EINVAL', `disk record ${id} after done`);
+      if (type === Rec.Mirror) {
+        await disk.write(sector, [data]);
+        mirrored.fill(1, sector, sector + n / SECTOR_SIZE);
+      } else if (type === Rec.Base) {
+        await writeUnmirrored(disk, mirrored, sector, data);
+      } else if (type === Rec.Flush) {
+        await disk.flush();
+      } else if (type === Rec.Done) {
+        await disk.flush();
+        await disk.close();
+        open = false;
+      } else if (type === Rec.Commit) {
+        if (open) throw new XenError('EINVAL', 'commit before done');
+        committed = true;
+      } else {
+        throw new XenError('EINVAL', `unknown disk record type ${type}`);
+      }
+      await ack(id, 0);
+    }
+    log(`migration target: VDI ${made.uuid} committed`);
+  } finally {
+    if (open) await disk.close().catch(() => {});
+    if (!committed) await dropVdi(host, made.uuid, log);
+  }
+}
+
+async function defaultSrUuid(host: Host): Promise<string> {
+  const ref = await host.storage.defaultSr();
+  return host.storage.db.read((tx) => tx.SR.get(ref).uuid);
+}
+
+/** The runs of `data` whose sectors no mirrored write reached. */
+async function writeUnmirrored(disk: Disk, mirrored: Uint8Array, sector: number, data: Buffer): Promise<void> {
+  const n = data.length / SECTOR_SIZE;
+  let i = 0;
+  while (i < n) {
+    while (i < n && mirrored[sector + i]) i++;
+    const from = i;
+    while (i < n && !mirrored[sector + i]) i++;
+    if (i > from) await disk.write(sector + from, [data.subarray(from * SECTOR_SIZE, i * SECTOR_SIZE)]);
+  }
+}
+
+/** The migration did not commit: the VDI goes once no domain here uses it (the incoming one is being destroyed). */
+async function dropVdi(host: Host, uuid: string, log: (line: string) => void): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    try {
+      await host.vdis.destroy(uuid);
+      log(`migration target: VDI ${uuid} deleted (the migration did not complete)`);
+      return;
+    } catch (e) {
+      if (!isXenError(e, 'EBUSY')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  log(`migration target: VDI ${uuid} kept: a domain here uses it`);
+}
