@@ -45,3 +45,34 @@ export async function killWhenAsked(script: string, args: readonly string[]): Pr
   });
   return acked;
 }
+
+/**
+ * Run `script PATH PREFIX`: it prints "acked N" once its record N is durable; SIGKILL it once it
+ * has acknowledged `want` records (or after 20 s); the count it acknowledged.
+ */
+export function killDuringWrites(script: string, path: string, prefix: string, want: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, path, prefix], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let acked = -1;
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const lines = out.split('\n');
+      out = lines.pop()!;
+      for (const l of lines) {
+        const m = /^acked ([0-9]+)$/.exec(l);
+        if (m) acked = Number(m[1]);
+      }
+      if (acked + 1 >= want) child.kill('SIGKILL');
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (signal !== 'SIGKILL') reject(new Error(`writer exited (${code ?? signal}) before the kill: ${err}`));
+      else resolve(acked + 1);
+    });
+  });
+}

@@ -4,43 +4,17 @@
 // and what a host restart does to the records (VmTable.rebuild) leaves no transient VM and no
 // record hanging off a VM that is gone.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SqliteHostDb } from '../../../src/toolstack/db/sqlite.js';
 import { VmTable } from '../../../src/toolstack/vms.js';
+import { killDuringWrites } from '../../support/kill-child.js';
 
 const TRIALS = 20;
 
-/** Run the writer until it has acknowledged `want` VMs, then SIGKILL it; the count acknowledged. */
-function killDuringWrites(path: string, prefix: string, want: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../../support/vm-records-writer.js'), path, prefix], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let acked = -1;
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const lines = out.split('\n');
-      out = lines.pop()!;
-      for (const l of lines) {
-        const m = /^acked ([0-9]+)$/.exec(l);
-        if (m) acked = Number(m[1]);
-      }
-      if (acked + 1 >= want) child.kill('SIGKILL');
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (signal !== 'SIGKILL') reject(new Error(`writer exited (${code ?? signal}) before the kill: ${err}`));
-      else resolve(acked + 1);
-    });
-  });
-}
+const WRITER = join(import.meta.dirname, '../../support/vm-records-writer.js');
 
 test(`VM records: ${TRIALS} kill -9 trials during writes; every acknowledged VM is there after a restart, nothing left hanging`, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'xenode-vm-kill-'));
@@ -48,7 +22,7 @@ test(`VM records: ${TRIALS} kill -9 trials during writes; every acknowledged VM 
   try {
     for (let trial = 0; trial < TRIALS; trial++) {
       const prefix = `t${trial}`;
-      const acked = await killDuringWrites(path, prefix, 1 + ((trial * 7) % 10));
+      const acked = await killDuringWrites(WRITER, path, prefix, 1 + ((trial * 7) % 10));
       const db = SqliteHostDb.open(path);
       try {
         assert.deepEqual(db.integrityCheck(), [], `trial ${trial}`);

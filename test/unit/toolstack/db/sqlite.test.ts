@@ -1,7 +1,6 @@
 // The SQLite host database: records by class with XAPI's refs, the change feed, migrations and
 // the refusal of a newer schema, and durability across kill -9 during writes.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { HandleInvalid, SchemaTooNew, UuidInvalid, type Change } from '../../../
 import { NULL_REF, ROLE_NAMES, isRef } from '../../../../src/toolstack/db/records.js';
 import { MIGRATIONS } from '../../../../src/toolstack/db/schema.js';
 import { SqliteHostDb } from '../../../../src/toolstack/db/sqlite.js';
+import { killDuringWrites } from '../../../support/kill-child.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-hostdb-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -188,39 +188,13 @@ test('migrations run in order, once each, and a newer database is refused with a
 
 const TRIALS = 20;
 
-/** Run the writer until it has acknowledged `want` transactions, then SIGKILL it; the acknowledged count. */
-function killDuringWrites(path: string, prefix: string, want: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../../../support/hostdb-writer.js'), path, prefix], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let acked = -1;
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const lines = out.split('\n');
-      out = lines.pop()!;
-      for (const l of lines) {
-        const m = /^acked ([0-9]+)$/.exec(l);
-        if (m) acked = Number(m[1]);
-      }
-      if (acked + 1 >= want) child.kill('SIGKILL');
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (signal !== 'SIGKILL') reject(new Error(`writer exited (${code ?? signal}) before the kill: ${err}`));
-      else resolve(acked + 1);
-    });
-  });
-}
+const WRITER = join(import.meta.dirname, '../../../support/hostdb-writer.js');
 
 test(`durability: ${TRIALS} kill -9 trials during writes; the database opens sound with every acknowledged write`, async () => {
   const path = fresh();
   for (let trial = 0; trial < TRIALS; trial++) {
     const prefix = `t${trial}`;
-    const acked = await killDuringWrites(path, prefix, 1 + ((trial * 7) % 40));
+    const acked = await killDuringWrites(WRITER, path, prefix, 1 + ((trial * 7) % 40));
     const db = SqliteHostDb.open(path);
     try {
       assert.deepEqual(db.integrityCheck(), [], `trial ${trial}`);
