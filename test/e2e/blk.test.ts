@@ -12,6 +12,7 @@ import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { Host } from '../../src/toolstack/host.js';
 import { listDisks } from '../../src/toolstack/devices.js';
 import type { StartedVcpu } from '../../src/hypervisor/vcpu.js';
+import { askKv } from '../support/kv.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 let host: Host;
@@ -30,14 +31,7 @@ function kvConfig(name: string, disk: string) {
   return parseDomainConfig(`name = "${name}"\nkernel = "${kernel}"\nmemory = 32\ndisk = [ '${disk}' ]\nextra = "serve"\non_reboot = "restart"\n`, kernel).config;
 }
 
-let reqId = 0;
-async function ask(domid: number, req: string): Promise<string> {
-  const id = String(++reqId);
-  await host.xs.wait(`/local/domain/${domid}/data/kv/ready`, (v) => v === '1', { timeout: 20_000 });
-  await host.xs.write(`/local/domain/${domid}/data/kv/request`, `${id} ${req}`);
-  const rsp = await host.xs.wait(`/local/domain/${domid}/data/kv/response`, (v) => v?.startsWith(`${id} `) === true, { timeout: 20_000 });
-  return rsp!.slice(id.length + 1);
-}
+const ask = (domid: number, req: string): Promise<string> => askKv(host, domid, req);
 
 test('kv-store: what was set before a guest restart is there after it', async () => {
   const image = join(dir, 'kv.img');

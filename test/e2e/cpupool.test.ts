@@ -14,6 +14,7 @@ import { Host } from '../../src/toolstack/host.js';
 import { ToolstackApi } from '../../src/toolstack/api.js';
 import { HostLog } from '../../src/toolstack/hostlog.js';
 import { FIXTURES } from '../support/cli.js';
+import { askKv } from '../support/kv.js';
 
 /** A bound on each test: a hung pool recovery fails the test that hung instead of holding the suite. */
 const T = { timeout: 120_000 };
@@ -194,14 +195,7 @@ test('kv-store on a block device runs in a shared pool, across a reboot', T, asy
   await host.createCpupool('kv', 1);
   const kernel = join(EXAMPLES, 'kv-store/kv.ts');
   const { domain } = await host.create(config('kv-dense', kernel, `pool = "kv"\ndisk = [ 'vdev=xvda, target=${image}' ]\nextra = "serve"\non_reboot = "restart"\n`));
-  let reqId = 0;
-  const ask = async (domid: number, req: string): Promise<string> => {
-    const id = String(++reqId);
-    await host.xs.wait(`/local/domain/${domid}/data/kv/ready`, (v) => v === '1', { timeout: 20_000 });
-    await host.xs.write(`/local/domain/${domid}/data/kv/request`, `${id} ${req}`);
-    const rsp = await host.xs.wait(`/local/domain/${domid}/data/kv/response`, (v) => v?.startsWith(`${id} `) === true, { timeout: 20_000 });
-    return rsp!.slice(id.length + 1);
-  };
+  const ask = (domid: number, req: string): Promise<string> => askKv(host, domid, req);
   assert.equal(await ask(domain.domid, 'set colour blue'), 'ok');
   const restarted = once(host, 'restarted');
   await host.requestShutdown(domain.domid, 'reboot');

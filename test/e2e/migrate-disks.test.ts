@@ -15,7 +15,8 @@ import { AUTH_BYTES, DISK_AUTH_PREFIX, authLine } from '../../src/migration/wire
 import type { Host } from '../../src/toolstack/host.js';
 import { xenode } from '../support/cli.js';
 import type { DaemonRig } from '../support/host-daemon.js';
-import { askKv, hostOf, hostPairForTests } from '../support/migration-hosts.js';
+import { askKv } from '../support/kv.js';
+import { hostOf, hostPairForTests } from '../support/migration-hosts.js';
 
 const KV = fileURLToPath(new URL('../../../examples/kv-store/kv.ts', import.meta.url));
 const TICKER = fileURLToPath(new URL('../../../test/fixtures/guests/ticker.ts', import.meta.url));

@@ -21,7 +21,8 @@ import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { listVifs } from '../../src/toolstack/vifs.js';
 import { xenode } from '../support/cli.js';
 import type { DaemonRig } from '../support/host-daemon.js';
-import { askKv, hostOf, hostPairForTests } from '../support/migration-hosts.js';
+import { askKv } from '../support/kv.js';
+import { hostOf, hostPairForTests } from '../support/migration-hosts.js';
 
 const KV = fileURLToPath(new URL('../../../examples/kv-store/kv.ts', import.meta.url));
 const MAC = '00:16:3e:3c:00:01';

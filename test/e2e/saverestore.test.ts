@@ -15,6 +15,7 @@ import { listDisks } from '../../src/toolstack/devices.js';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { Host } from '../../src/toolstack/host.js';
 import { listVifs } from '../../src/toolstack/vifs.js';
+import { askKv } from '../support/kv.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
@@ -37,14 +38,7 @@ function kvConfig(name: string, image: string) {
     + `vif = [ 'mac=${MAC},bridge=xenbr-sr' ]\nextra = "serve"\n`, kernel).config;
 }
 
-let reqId = 0;
-async function ask(domid: number, req: string): Promise<string> {
-  const id = String(++reqId);
-  await host.xs.wait(`/local/domain/${domid}/data/kv/ready`, (v) => v === '1', { timeout: 20_000 });
-  await host.xs.write(`/local/domain/${domid}/data/kv/request`, `${id} ${req}`);
-  const rsp = await host.xs.wait(`/local/domain/${domid}/data/kv/response`, (v) => v?.startsWith(`${id} `) === true, { timeout: 20_000 });
-  return rsp!.slice(id.length + 1);
-}
+const ask = (domid: number, req: string): Promise<string> => askKv(host, domid, req);
 
 function consoleText(domid: number): string {
   return Buffer.from(host.consoled.log(domid)).toString();

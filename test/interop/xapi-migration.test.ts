@@ -8,14 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
-import { GUESTS } from '../support/xapi.js';
-
-interface XenApiClient {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  call(method: string, ...args: unknown[]): Promise<unknown>;
-  callAsync(method: string, ...args: unknown[]): Promise<unknown>;
-}
+import { GUESTS, xenApiClient, type XenApiClient } from '../support/xapi.js';
 
 const MiB = 2 ** 20;
 const T = { timeout: 120_000 };
@@ -25,10 +18,8 @@ let xa: XenApiClient;
 let xb: XenApiClient;
 
 async function client(r: DaemonRig): Promise<XenApiClient> {
-  const { createClient } = (await import('xen-api' as string)) as { createClient(o: unknown): XenApiClient };
   await r.ts.call('userAdd', { name: 'mover', role: 'vm-power-admin', password: 'elsewhere' });
-  const x = createClient({ url: `https://127.0.0.1:${r.daemon.xapi.server.port}`, allowUnauthorized: true, auth: { user: 'mover', password: 'elsewhere' },
-    debounce: 20, eventPollDelay: 50 });
+  const x = await xenApiClient(`https://127.0.0.1:${r.daemon.xapi.server.port}`, 'mover', 'elsewhere');
   await x.connect();
   return x;
 }

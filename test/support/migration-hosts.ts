@@ -1,5 +1,5 @@
 // Two host daemons for migration tests: `a` sends, `b` receives on loopback (its token and
-// address ready), and the kv-store guest's request/response protocol over xenstore.
+// address ready).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -30,16 +30,6 @@ export async function startHostPair(prefix: string): Promise<HostPair> {
 }
 
 export const hostOf = (r: DaemonRig): Host => r.daemon.local.host;
-
-let reqId = 0;
-/** One kv-store request ("get KEY", "set KEY VALUE", ...) to the guest `domid`: its answer ("ok ...", "error ..."). */
-export async function askKv(host: Host, domid: number, req: string, timeout = 20_000): Promise<string> {
-  const id = String(++reqId);
-  await host.xs.wait(`/local/domain/${domid}/data/kv/ready`, (v) => v === '1', { timeout });
-  await host.xs.write(`/local/domain/${domid}/data/kv/request`, `${id} ${req}`);
-  const rsp = await host.xs.wait(`/local/domain/${domid}/data/kv/response`, (v) => v?.startsWith(`${id} `) === true, { timeout });
-  return rsp!.slice(id.length + 1);
-}
 
 /** A pair started before the file's tests (handed to `use`) and closed after them. */
 export function hostPairForTests(prefix: string, use: (p: HostPair) => void): void {

@@ -131,3 +131,17 @@ export async function startInProcessXapi(prefix: string, opts: XapiServiceOption
     },
   };
 }
+
+/** The part of Xen Orchestra's `xen-api` client (npm) that the interop tests use. */
+export interface XenApiClient {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  call(method: string, ...args: unknown[]): Promise<unknown>;
+  callAsync(method: string, ...args: unknown[]): Promise<unknown>;
+}
+
+/** A `xen-api` client of `url` as `user`, polling events quickly enough for tests (not connected yet). */
+export async function xenApiClient<C extends XenApiClient = XenApiClient>(url: string, user: string, password: string): Promise<C> {
+  const { createClient } = (await import('xen-api' as string)) as { createClient(o: unknown): C };
+  return createClient({ url, allowUnauthorized: true, auth: { user, password }, debounce: 20, eventPollDelay: 50 });
+}
