@@ -7,7 +7,8 @@
 //   sparse raw file, and 4 KiB sequential writes on a fresh image (every 512th allocates);
 // - 4 KiB random reads through chains of 1, 5 and 30 images (the data in the base, each level
 //   holding a few sectors of its own), as a ratio to the chain of 1.
-// Raw and VHD runs alternate, --repeat times, and medians are compared (the machine is shared).
+// Raw and VHD runs alternate, --repeat times; the ratio is the median of the rounds' ratios (the
+// machine is shared).
 // `direct` is the same I/O on the disks in the bench's own thread, raw and VHD (or the three
 // chains) taking turns every 50 ms: the formats' own cost, with the machine's load cancelled.
 //
@@ -157,10 +158,11 @@ try {
     await rm(fresh);
     for (const depth of [1, 5, 30] as const) chainSamples[depth]!.push(await run(host, 'vhd', chains[depth], loads.randread_4k));
   }
+  // The ratio is the median of each round's own ratio (raw and VHD ran back to back there), so
+  // that the machine's drift between rounds cancels out; the ratios of every round are listed.
   const figures = Object.fromEntries(Object.entries(samples).map(([k, v]) => {
-    const rawM = medianPoint(v.raw);
-    const vhdM = medianPoint(v.vhd);
-    return [k, { raw: rawM, vhd: vhdM, ratio_iops: vhdM.iops / rawM.iops, ratio_mbps: vhdM.mbps / rawM.mbps }];
+    const ratios = v.raw.map((r, i) => v.vhd[i]!.iops / r.iops).sort((a, b) => a - b);
+    return [k, { raw: medianPoint(v.raw), vhd: medianPoint(v.vhd), ratio_iops: ratios[(ratios.length - 1) >> 1]!, round_ratios: ratios }];
   }));
   const chain = Object.fromEntries(([1, 5, 30] as const).map((depth) => {
     const m = medianPoint(chainSamples[depth]!);

@@ -23,7 +23,7 @@ import type { LayeredDisk } from './disk.js';
 import { journalDone, journalEntries, journalWrite, syncDir } from './journal.js';
 import { imageFormat } from './open.js';
 import { recoverMigrations } from './migrate.js';
-import { coalesceLiveLeaf, copyRuns, servesLeaf, type LiveCoalesceResult, type Run } from './livecoalesce.js';
+import { coalesceLiveLeaf, copyRuns, servesLeaf, type LiveCoalesceResult } from './livecoalesce.js';
 import { PARENT_KEY, ownedAs, recoverSnapshots, type LiveDisk, type LiveDisks } from './snapshot.js';
 import { CREATED_KEY, refreshSr } from './sr.js';
 
@@ -244,15 +244,28 @@ async function record(db: HostDb, sr: Ref<'SR'>, j: CoalesceJournal, physical: n
   });
 }
 
-/** Copy the sectors the child image holds itself into its parent, throttled; then flush the parent. */
+/** Gaps between the child's runs copied along with them (sectors): see copyDown. */
+const GAP_FILL_SECTORS = 128;
+
+/**
+ * Copy the sectors the child image holds itself into its parent, throttled; then flush the
+ * parent. Gaps of up to GAP_FILL_SECTORS between two runs are copied too: there the child
+ * reads what the parent's chain holds, so writing that into the parent changes nothing any
+ * reader sees (the parent's only child is this one), and a child of scattered 4 KiB writes is
+ * copied in long runs instead of one short run at a time.
+ */
 async function copyDown(f: ReturnType<typeof imageFormat>, childPath: string, parentPath: string, opts: GcOptions): Promise<void> {
   const duty = opts.duty ?? GC_DUTY;
   const child = (await f.open(childPath, { readOnly: true })) as LayeredDisk;
   try {
     const parent = await f.open(parentPath, { readOnly: false });
     try {
-      const runs: Run[] = [];
-      for await (const r of child.leafExtents()) runs.push(r);
+      const runs: [number, number][] = [];
+      for await (const [s, n] of child.leafExtents()) {
+        const last = runs[runs.length - 1];
+        if (last && s - (last[0] + last[1]) <= GAP_FILL_SECTORS) last[1] = s + n - last[0];
+        else runs.push([s, n]);
+      }
       await copyRuns(child, parent, runs, { duty, ...(opts.signal && { signal: opts.signal }), ...(opts.progress && { progress: opts.progress }) });
       await parent.flush();
     } finally {
