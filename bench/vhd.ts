@@ -23,6 +23,7 @@ import { VhdImage } from '../src/storage/vhd/image.js';
 import type { Disk } from '../src/storage/disk.js';
 import { Host } from '../src/toolstack/host.js';
 import { medianPoint, runBlkbench, type Point } from './support/blkbench.js';
+import { direct } from './support/direct.js';
 import { emit, numberOptions } from './support/harness.js';
 
 const opts = numberOptions({ runtime: 1, 'disk-mb': 256, 'alloc-gb': 8, repeat: 3 });
@@ -79,31 +80,6 @@ async function chainOf(depth: number, base: string): Promise<string> {
 let seq = 0;
 function run(host: Host, format: 'raw' | 'vhd', target: string, load: string, ramp = 0.5): Promise<Point> {
   return runBlkbench(host, { name: `vhdbench-${seq++}`, format, target, load, runtime: opts.runtime, ramp, readyTimeout: 120_000 });
-}
-
-/**
- * The same loads on the disks directly in this thread (no guest, no ring), the disks taking
- * turns every 50 ms for `seconds` each, so that the machine's load, which drifts, falls on
- * both alike: operations per second of each disk.
- */
-async function direct(disks: Disk[], bs: number, random: boolean, write: boolean, qd: number, seconds: number): Promise<number[]> {
-  const ops = disks.map(() => 0);
-  const bufs = Array.from({ length: qd }, () => new Uint8Array(bs).fill(0x5a));
-  const span = Math.floor((disks[0]!.sectors * 512) / bs);
-  let cursor = 0;
-  for (let slice = 0; slice < seconds * 20; slice++) {
-    for (const [i, d] of disks.entries()) {
-      const end = performance.now() + 50;
-      await Promise.all(bufs.map(async (buf) => {
-        while (performance.now() < end) {
-          const at = ((random ? Math.floor(Math.random() * span) : cursor++ % span) * bs) / 512;
-          await (write ? d.write(at, [buf]) : d.read(at, [buf]));
-          ops[i]!++;
-        }
-      }));
-    }
-  }
-  return ops.map((n) => n / seconds);
 }
 
 const host = await Host.start({ poolSize: 2 });
