@@ -33,6 +33,7 @@ const data = workerData as PcpuData;
 const parent = parentPort!;
 const status = (m: PcpuStatus) => parent.postMessage(m);
 const doorbell = new Int32Array(data.doorbell);
+const tid = currentThreadId();
 const stats = new PcpuStats(data.stats, data.epoch);
 
 /** Timers one domain may have armed at once: each costs this thread a host timer. */
@@ -209,6 +210,7 @@ function hostFor(r: () => Resident): RealmHost {
     mainCalled() {
       status({ type: 'main', domid: r().domid });
     },
+    threadId: () => tid,
     halt() {
       const d = r();
       d.halted = true;
@@ -535,9 +537,29 @@ process.on('unhandledRejection', (reason, promise) => {
 });
 process.on('uncaughtException', (e) => status({ type: 'log', line: `pCPU ${data.name}: ${e.stack ?? String(e)}` }));
 
+/**
+ * Leave for good, with no garbage collection in progress. A worker's heap torn down mid-marking
+ * makes V8 (Node 20) finish that marking inside CppHeap::DetachIsolate, and there it can spin
+ * for good (ConcurrentMarking::Join), holding the process-wide cppgc lock that every other
+ * thread's full GC waits for: the whole host stalls. This thread always has a measurement
+ * pending (measureHeaps), and V8 starts incremental marking for one, so a thread terminated
+ * while idle is often mid-marking. An eager measurement is a full GC that ends any marking;
+ * the thread exits right after it, before anything can start another.
+ */
+function exitThread(): void {
+  for (const d of residents.values()) d.clear();
+  residents.clear();
+  withWork.clear();
+  clearTimeout(nextPeriod);
+  parent.removeAllListeners('message');
+  const leave = () => process.exit(0);
+  vm.measureMemory({ mode: 'summary', execution: 'eager' }).then(leave, leave);
+}
+
 parent.on('message', (m: PcpuMessage) => {
   if (m.type === 'place') place(m);
   else if (m.type === 'evict') evict(m.domid);
+  else if (m.type === 'exit') exitThread();
   else if (m.type === 'sched') {
     const d = residents.get(m.domid);
     if (d) sched.set(d, m.weight, m.cap);
@@ -550,4 +572,4 @@ try {
 }
 sleep();
 refill();
-status({ type: 'ready', tid: currentThreadId() });
+status({ type: 'ready', tid });

@@ -422,7 +422,7 @@ export class Host extends EventEmitter<HostEvents> {
       await pool.ready();
     } catch (e) {
       this.#cpupools.delete(name);
-      await pool.destroy().catch(() => {});
+      await pool.close();
       throw new XenError('EIO', `cpupool ${name}: its pCPU threads did not start: ${(e as Error).message}`);
     }
     return pool;
@@ -688,8 +688,12 @@ export class Host extends EventEmitter<HostEvents> {
     this.#closed = true;
     await this.shells.close();
     await Promise.all(this.hv.domains().filter((d) => d.domid !== 0 && !d.dying).map((d) => this.destroy(d.domid).catch(() => {})));
+    // Teardowns already under way (a crash's destroy) end before their pools do.
+    await Promise.all([...this.#destroying.values()].map((p) => p.catch(() => {})));
     await this.pool.close();
-    await Promise.all([...this.#cpupools.values()].map((p) => p.destroy().catch(() => {})));
+    // Every pool's threads end, even if a domain is still placed there (bounded: a thread that
+    // cannot end is logged, and the host still closes).
+    await Promise.all([...this.#cpupools.values()].map((p) => p.close()));
     this.#cpupools.clear();
     this.#switch?.close();
     this.xs.close();
