@@ -343,22 +343,27 @@ function evict(domid: number): void {
 // others than the caller's as a list without names, in the order of its native context list:
 // newest first. Matched against the realms this thread made, newest first, when the counts
 // agree (a realm made or collected in between skips a round), each figure is its domain's. A
-// measurement waits for V8's next full GC ('default'), or forces one ('eager') when the thread's
-// heap has grown by MEASURE_GROWTH_BYTES since the last: a guest that allocates across its turns
-// is caught near its memory=, and crashed alone; one that allocates within one turn reaches the
-// thread's own cap first (the pool's recovery, docs/SECURITY.md).
-const measuring = { default: false, eager: false };
+// measurement is a full GC ('eager'), made when the thread's heap has grown by
+// MEASURE_GROWTH_BYTES since the last: a guest that allocates across its turns is caught near
+// its memory=, and crashed alone; one that allocates within one turn reaches the thread's own
+// cap first (the pool's recovery, docs/SECURITY.md).
+//
+// Never a measurement left pending for V8's next GC ('default'): with one always pending, V8
+// (Node 20) marks the thread's heap per context, incrementally, most of the time, and twice a
+// host froze for good in such a marking's final pause (ConcurrentMarking::Join spinning, once
+// in the measurement's own GC task, once in a worker's heap teardown) while holding cppgc's
+// process-wide lock, which every other thread's next full GC then waited for.
+let measuring = false;
 let measuredAt = 0;
 
-function measureHeaps(execution: 'default' | 'eager'): void {
-  if (measuring[execution]) return;
-  measuring[execution] = true;
-  vm.measureMemory({ mode: 'detailed', execution }).then((r) => {
-    measuring[execution] = false;
+function measureHeaps(): void {
+  if (measuring) return;
+  measuring = true;
+  vm.measureMemory({ mode: 'detailed', execution: 'eager' }).then((r) => {
+    measuring = false;
     attribute(r as unknown as { total: { jsMemoryEstimate: number }; other: { jsMemoryEstimate: number }[] });
-    if (execution === 'default') measureHeaps('default');
   }, () => {
-    measuring[execution] = false;
+    measuring = false;
   });
 }
 
@@ -386,7 +391,7 @@ let heapCheckedAt = 0;
 function checkHeap(now: number): void {
   if (now - heapCheckedAt < MEASURE_CHECK_MS) return;
   heapCheckedAt = now;
-  if (getHeapStatistics().used_heap_size - measuredAt > MEASURE_GROWTH_BYTES) measureHeaps('eager');
+  if (getHeapStatistics().used_heap_size - measuredAt > MEASURE_GROWTH_BYTES) measureHeaps();
 }
 // vm.measureMemory is experimental in Node 20: its one-time warning would land in the pool's log.
 const emitWarning = process.emitWarning.bind(process);
@@ -394,7 +399,6 @@ process.emitWarning = ((w: string | Error, ...rest: unknown[]) => {
   if (String(w).startsWith('vm.measureMemory')) return;
   (emitWarning as (...a: unknown[]) => void)(w, ...rest);
 }) as typeof process.emitWarning;
-measureHeaps('default');
 
 // ---------------- the scheduler's loop ----------------
 
@@ -537,29 +541,9 @@ process.on('unhandledRejection', (reason, promise) => {
 });
 process.on('uncaughtException', (e) => status({ type: 'log', line: `pCPU ${data.name}: ${e.stack ?? String(e)}` }));
 
-/**
- * Leave for good, with no garbage collection in progress. A worker's heap torn down mid-marking
- * makes V8 (Node 20) finish that marking inside CppHeap::DetachIsolate, and there it can spin
- * for good (ConcurrentMarking::Join), holding the process-wide cppgc lock that every other
- * thread's full GC waits for: the whole host stalls. This thread always has a measurement
- * pending (measureHeaps), and V8 starts incremental marking for one, so a thread terminated
- * while idle is often mid-marking. An eager measurement is a full GC that ends any marking;
- * the thread exits right after it, before anything can start another.
- */
-function exitThread(): void {
-  for (const d of residents.values()) d.clear();
-  residents.clear();
-  withWork.clear();
-  clearTimeout(nextPeriod);
-  parent.removeAllListeners('message');
-  const leave = () => process.exit(0);
-  vm.measureMemory({ mode: 'summary', execution: 'eager' }).then(leave, leave);
-}
-
 parent.on('message', (m: PcpuMessage) => {
   if (m.type === 'place') place(m);
   else if (m.type === 'evict') evict(m.domid);
-  else if (m.type === 'exit') exitThread();
   else if (m.type === 'sched') {
     const d = residents.get(m.domid);
     if (d) sched.set(d, m.weight, m.cap);

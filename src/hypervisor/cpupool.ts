@@ -24,7 +24,7 @@ export const MAX_POOL_CPUS = 64;
 export const WATCHDOG_MS = 2000;
 const WATCHDOG_CHECK_MS = 250;
 const WATCHDOG_WALL_FACTOR = 5;
-/** How long a pCPU thread may take to leave when asked, and then when terminated. */
+/** How long a pCPU thread may take to end once terminated. */
 export const PCPU_EXIT_MS = 10_000;
 
 /** What dom0 sends a pCPU thread. */
@@ -38,8 +38,6 @@ export type PcpuMessage =
     readonly identity: { readonly name: string; readonly uuid: string };
   }
   | { readonly type: 'evict'; readonly domid: number }
-  /** Leave: the thread ends itself once no garbage collection is in progress (pcpu.ts exitThread). */
-  | { readonly type: 'exit' }
   | { readonly type: 'sched'; readonly domid: number; readonly weight: number; readonly cap: number };
 
 /** What a pCPU thread sends dom0. */
@@ -142,19 +140,12 @@ class Pcpu {
   /** Set once the thread is asked to end for good (the pool is closing): its exit is no loss. */
   stopping = false;
 
-  /**
-   * End the thread for good, bounded: asked first, so it leaves with no garbage collection in
-   * progress (pcpu.ts exitThread); terminated if it does not leave in time. False if the thread
-   * is still there after both bounds (V8 stuck tearing its heap down; it is logged).
-   */
+  /** End the thread for good, bounded: false if it is still there after `ms` (logged). */
   async stop(ms: number): Promise<boolean> {
     this.stopping = true;
-    const w = this.worker;
-    const within = (p: Promise<unknown>) => Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(r, ms, false).unref())]);
-    w.postMessage({ type: 'exit' } satisfies PcpuMessage);
-    if (await within(this.exited)) return true;
-    if (await within(w.terminate())) return true;
-    this.pool.log(`cpupool ${this.pool.name}: pCPU ${this.index}'s thread did not end within ${2 * ms} ms of being stopped`);
+    const timer = new Promise<boolean>((r) => setTimeout(r, ms, false).unref());
+    if (await Promise.race([this.worker.terminate().then(() => true), timer])) return true;
+    this.pool.log(`cpupool ${this.pool.name}: pCPU ${this.index}'s thread did not end within ${ms} ms of being terminated`);
     return false;
   }
 

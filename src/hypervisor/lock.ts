@@ -26,7 +26,8 @@ const SLICE_MS = 10;
 /** Longer than any critical section ever runs, even on a loaded host. */
 export const LOCK_MAX_WAIT_MS = 2000;
 
-let self = tagOf(currentThreadId());
+/** This thread's tag (a property, not a module `let`: the fast path reads it on every lock). */
+const self = { tag: tagOf(currentThreadId()) };
 
 function tagOf(tid: number | undefined): number {
   return tid !== undefined && tid > 0 && tid < TAG_MASK ? tid : UNKNOWN_OWNER;
@@ -34,11 +35,11 @@ function tagOf(tid: number | undefined): number {
 
 /** The kernel id of the thread this copy of the module runs on (a realm learns its pCPU's from the host). */
 export function setLockOwner(tid: number | undefined): void {
-  self = tagOf(tid);
+  self.tag = tagOf(tid);
 }
 
 export function lock(words: Int32Array, index: number, maxWaitMs = LOCK_MAX_WAIT_MS): void {
-  const me = self;
+  const me = self.tag;
   let c = Atomics.compareExchange(words, index, UNLOCKED, me);
   if (c === UNLOCKED) return;
   for (let i = 0; i < SPINS && c !== POISONED; i++) {
