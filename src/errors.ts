@@ -8,8 +8,6 @@ export const XEN_ERRNO = {
   EMLINK: 31, ERANGE: 34, EDEADLK: 35, ENAMETOOLONG: 36, ENOSYS: 38, ENOTEMPTY: 39,
   ENODATA: 61, ETIME: 62, EBADMSG: 74, EOVERFLOW: 75, ENOTCONN: 107, EISCONN: 106,
   EOPNOTSUPP: 95, EADDRINUSE: 98, EADDRNOTAVAIL: 99, ETIMEDOUT: 110, ECONNREFUSED: 111,
-  // Linux's numbers: a robust lock whose owner died (hypervisor/lock.ts).
-  EOWNERDEAD: 130, ENOTRECOVERABLE: 131,
 } as const;
 
 export type XenErrnoName = keyof typeof XEN_ERRNO;

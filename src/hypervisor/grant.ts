@@ -13,8 +13,7 @@ import {
   MT_REF, MT_WORDS, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_XENSTORE, PIN_MAX, PIN_READ, PIN_WRITE, activeBase,
   firstRamPfn,
 } from './layout.js';
-import { XenError } from '../errors.js';
-import { lock, lockAbandoned, resetLock, unlock } from './lock.js';
+import { lock, lockAbandoned, LockError, resetLock, unlock } from './lock.js';
 import type { DomainView } from './memory.js';
 
 const ACTIVE_BASE = activeBase();
@@ -235,8 +234,8 @@ function grantLock(c: Int32Array, holder: number): void {
     lock(c, CB_GRANT_LOCK);
   } catch (e) {
     // A table whose lock died with its holder is not trusted again: as a dying domain's.
-    if (!(e instanceof XenError)) throw e;
-    throw new GrantError(e.errno === 'ETIMEDOUT' ? GNTST_eagain : GNTST_bad_domain, e.detail);
+    if (!(e instanceof LockError)) throw e;
+    throw new GrantError(e.state === 'timed-out' ? GNTST_eagain : GNTST_bad_domain, e.detail);
   }
   c[CB_GRANT_LOCK_OWNER] = holder + 1;
 }

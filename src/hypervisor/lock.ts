@@ -7,11 +7,20 @@
 // So the word holds its owner's thread tag (the kernel's thread id) and a waiters bit; waiters
 // sleep in slices and, between slices, ask the kernel whether the owner still exists. A lock
 // whose owner died is not handed on: the structure it guards may be half-updated, so the word is
-// poisoned (EOWNERDEAD to the waiter that found it, ENOTRECOVERABLE to every later one) until
-// the hypervisor tears down the domain that held it (resetLock). An owner alive but holding it
-// past the bound is reported (ETIMEDOUT) instead of waited for.
+// poisoned ('owner-dead' to the waiter that found it, 'not-recoverable' to every later one, as
+// a robust pthread mutex's EOWNERDEAD and ENOTRECOVERABLE) until the hypervisor tears down the
+// domain that held it (resetLock). An owner alive but holding it past the bound is reported
+// ('timed-out') instead of waited for.
 import { XenError } from '../errors.js';
 import { currentThreadId, threadGone } from './thread.js';
+
+/** Why a lock was not taken. Xen has no EOWNERDEAD: a dead or poisoned owner is EDEADLK. */
+export class LockError extends XenError {
+  override name = 'LockError';
+  constructor(readonly state: 'owner-dead' | 'not-recoverable' | 'timed-out', detail: string) {
+    super(state === 'timed-out' ? 'ETIMEDOUT' : 'EDEADLK', `${state}: ${detail}`);
+  }
+}
 
 const UNLOCKED = 0;
 const WAITERS = 1 << 30;
@@ -53,7 +62,7 @@ function lockSlow(words: Int32Array, index: number, me: number, maxWaitMs: numbe
   const deadline = performance.now() + maxWaitMs;
   for (;;) {
     let c = Atomics.load(words, index);
-    if (c === POISONED) throw new XenError('ENOTRECOVERABLE', 'a thread died holding this lock; its domain is being torn down');
+    if (c === POISONED) throw new LockError('not-recoverable', 'a thread died holding this lock; its domain is being torn down');
     if (c === UNLOCKED) {
       // Taken with the waiters bit (Drepper's mutex): others may still sleep on it.
       if (Atomics.compareExchange(words, index, UNLOCKED, me | WAITERS) === UNLOCKED) return;
@@ -68,9 +77,9 @@ function lockSlow(words: Int32Array, index: number, me: number, maxWaitMs: numbe
     if (owner !== me && owner !== UNKNOWN_OWNER && threadGone(owner) === true) {
       if (Atomics.compareExchange(words, index, c, POISONED) !== c) continue;
       Atomics.notify(words, index);
-      throw new XenError('EOWNERDEAD', `thread ${owner} died holding this lock; its domain is being torn down`);
+      throw new LockError('owner-dead', `thread ${owner} died holding this lock; its domain is being torn down`);
     }
-    if (performance.now() > deadline) throw new XenError('ETIMEDOUT', `thread ${owner} has held this lock for over ${maxWaitMs} ms`);
+    if (performance.now() > deadline) throw new LockError('timed-out', `thread ${owner} has held this lock for over ${maxWaitMs} ms`);
   }
 }
 

@@ -22,7 +22,7 @@ import { askKv } from '../support/kv.js';
 /** A bound on each test: a hung pool recovery fails the test that hung instead of holding the suite. */
 const T = { timeout: 120_000 };
 /** And on the whole file, from outside: a frozen process runs no timer of its own (exit-guard.ts). */
-killIfAliveAfter(15 * 60_000, 'test/e2e/cpupool.test');
+killIfAliveAfter(10 * 60_000, 'test/e2e/cpupool.test');
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 let host: Host;
 let dir: string;

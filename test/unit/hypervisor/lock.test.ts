@@ -39,28 +39,28 @@ test('threads exclude each other: no increment is lost', async () => {
   await Promise.all(workers.map((w) => w.terminate()));
 });
 
-test('a thread that dies holding the lock: the waiter gets EOWNERDEAD, later ones ENOTRECOVERABLE, until it is reset', { skip: currentThreadId() === undefined && 'no /proc thread ids here' }, async () => {
+test('a thread that dies holding the lock: the waiter is told the owner died (EOWNERDEAD), later ones that it is not recoverable, until it is reset', { skip: currentThreadId() === undefined && 'no /proc thread ids here' }, async () => {
   const sab = new SharedArrayBuffer(8);
   const w = new Int32Array(sab);
   const t = thread(sab, `lock(w, 0); parentPort.postMessage('held'); setImmediate(() => process.exit(0));`);
   await message(t);
   // Blocks this thread until the owner is seen gone (bounded: 30 s would be ETIMEDOUT).
-  assert.throws(() => lock(w, 0, 30_000), { name: 'XenError', errno: 'EOWNERDEAD' });
+  assert.throws(() => lock(w, 0, 30_000), { name: 'LockError', state: 'owner-dead', errno: 'EDEADLK' });
   assert.equal(w[0], POISONED);
-  assert.throws(() => lock(w, 0), { name: 'XenError', errno: 'ENOTRECOVERABLE' });
+  assert.throws(() => lock(w, 0), { name: 'LockError', state: 'not-recoverable' });
   await exit(t);
   resetLock(w, 0);
   lock(w, 0);
   unlock(w, 0);
 });
 
-test('an owner that holds the lock past the bound: ETIMEDOUT, and the lock stays its owner', async () => {
+test('an owner that holds the lock past the bound: timed out, and the lock stays its owner', async () => {
   const sab = new SharedArrayBuffer(8);
   const w = new Int32Array(sab);
   const t = thread(sab, `lock(w, 0); parentPort.postMessage('held'); setImmediate(() => { for (;;); });`);
   await message(t);
   const held = w[0];
-  assert.throws(() => lock(w, 0, 100), { name: 'XenError', errno: 'ETIMEDOUT' });
+  assert.throws(() => lock(w, 0, 100), { name: 'LockError', state: 'timed-out', errno: 'ETIMEDOUT' });
   assert.equal(w[0] & ~(1 << 30), held);
   await t.terminate();
 });
