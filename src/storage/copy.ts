@@ -93,6 +93,8 @@ export async function copyDisk(src: Disk, dst: Disk, ctl: CopyControl = {}): Pro
           }
         }
       }
+      // A chunk in flight when the copy was stopped ends it: no progress after a stop.
+      signal?.throwIfAborted();
       done += n * SECTOR_SIZE;
       progress?.(done, total);
     }
