@@ -14,6 +14,7 @@ import {
   DB_CLASSES, SERVED_CLASSES, isDbClass, isServedField, servedFields, type DbClass, type PoolIdentity, type PowerState, type ServedClass, type XRecord,
 } from './model.js';
 import type { Session, SessionTable } from './sessions.js';
+import { shareRecord } from './shared.js';
 import type { TaskTable } from './tasks.js';
 import type { XType, XValue } from './types.js';
 
@@ -264,7 +265,13 @@ async function classRecord(ctx: CallContext, cls: ServedClass, ref: string): Pro
   return svc.served(cls, ref);
 }
 
-const toObject = (m: ReadonlyMap<string, XRecord>): XValue => Object.fromEntries(m);
+/** A class's records as one struct: made once per map, which the service keeps until the database changes. */
+const asObject = new WeakMap<ReadonlyMap<string, XRecord>, XValue>();
+function toObject(m: ReadonlyMap<string, XRecord>): XValue {
+  let o = asObject.get(m);
+  if (!o) asObject.set(m, (o = shareRecord(Object.fromEntries(m))));
+  return o;
+}
 
 /** get_all, get_all_records, get_record, get_by_uuid, get_by_name_label and a getter per field. */
 function readers(cls: ServedClass): Record<string, Call> {
