@@ -243,7 +243,7 @@ export class ToolstackApi implements Toolstack {
       const r = await migrateDomain(this.#host, d.domid, a.target, {
         token: a.token, ...(a.maxRounds !== undefined && { maxRounds: a.maxRounds }), ...(a.dirtyThreshold !== undefined && { dirtyThreshold: a.dirtyThreshold }),
         ...(a.withDisks && { withDisks: true }), ...(a.vdiMap && { vdiMap: a.vdiMap }),
-        ...(ctl && { say: () => ctl.progress(++said, said + 1) }),
+        ...(ctl && { say: () => ctl.progress(++said, said + 1), signal: ctl.signal }),
       });
       return { domid: d.domid, name: d.name.replace(/--migratedaway$/, ''), ...r };
     },

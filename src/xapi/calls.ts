@@ -55,6 +55,8 @@ export interface CallContext {
   readonly session: Session;
   /** An Async.* call's task progress (0..1); nothing for a plain call. */
   progress: (fraction: number) => void;
+  /** An Async.* call's task can be cancelled by `cancel` from now on; nothing for a plain call. */
+  cancellable: (cancel: () => Promise<void>) => void;
 }
 
 export interface Call {
@@ -114,6 +116,8 @@ function vmPower(states: readonly PowerState[], act: (ctx: CallContext, r: VMRec
 async function viaTask<K extends TaskOp>(ctx: CallContext, vm: string, op: K, args: Args<K>): Promise<Result<K>> {
   const { ts } = ctx.svc;
   const t = await onVm(vm, () => ts.call('taskSubmit', { call: { op, args } as TaskCall }));
+  // task.cancel cancels the command layer's task, which stops where its operation can.
+  ctx.cancellable(async () => void await ts.call('taskCancel', { task: t.uuid }));
   for (let wait = 5; ; wait = Math.min(100, wait * 2)) {
     const info = await ts.call('taskGet', { task: t.uuid });
     if (info.finished !== null) {
@@ -530,9 +534,9 @@ export const CALLS: Readonly<Record<string, Call>> = {
       return ctx.svc.db.read((tx) => tx.network.getByUuid(n.uuid));
     },
   },
-  'task.cancel': { params: [p('task', { ref: 'task' })], role: 'read-only', async: true, run: (ctx, [r]) => {
-    const t = ownTask(ctx, r as string);
-    throw operationNotAllowed(`task ${t.ref} (${t.name}) cannot be cancelled`);
+  'task.cancel': { params: [p('task', { ref: 'task' })], role: 'read-only', async: true, run: async (ctx, [r]) => {
+    await ctx.svc.tasks.cancel(ownTask(ctx, r as string).ref);
+    return undefined;
   } },
   'task.destroy': { params: [p('self', { ref: 'task' })], role: 'read-only', run: (ctx, [r]) => void ctx.svc.tasks.destroy(ownTask(ctx, r as string).ref) },
   'event.inject': { params: [p('class', 'string'), p('ref', 'string')], role: 'read-only', run: async (ctx, [cls, r]) => {

@@ -201,7 +201,7 @@ export class XapiService implements CallHost {
           throw new XapiError('RBAC_PERMISSION_DENIED', [name.toLowerCase(), `the role ${session.role} may not call ${name}: it needs ${call.role}`]);
         }
         const args = call.params.map((p, i) => checkParam(p.type, params[i + 1], p.name));
-        const ctx: CallContext = { svc: this, session, progress: () => {} };
+        const ctx: CallContext = { svc: this, session, progress: () => {}, cancellable: () => {} };
         const run = audit ? async () => {
           try {
             const v = await call.run(ctx, args);
@@ -213,8 +213,9 @@ export class XapiService implements CallHost {
           }
         } : async () => call.run(ctx, args);
         if (isAsync) {
-          return this.tasks.start(method, session.ref, (progress) => {
-            ctx.progress = progress;
+          return this.tasks.start(method, session.ref, (task) => {
+            ctx.progress = task.progress;
+            ctx.cancellable = task.cancellable;
             return run();
           });
         }

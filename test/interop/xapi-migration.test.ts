@@ -3,8 +3,11 @@
 // Suspended, VM.resume runs it again from there and the VDI goes, hard_shutdown of a suspended
 // VM discards the image; host.migrate_receive on a second host on loopback hands out where and
 // with what token to send, and VM.migrate_send moves the VM there (the command layer's save,
-// restore and migrate rows, each run as a task whose progress the Async.* task mirrors).
+// restore and migrate rows, each run as a task whose progress the Async.* task mirrors, and
+// which task.cancel cancels).
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
@@ -105,4 +108,46 @@ test('host.migrate_receive and VM.migrate_send move a running VM to a second hos
   assert.equal(await xb.call('VM.get_power_state', there[0]), 'Running');
   assert.equal(a.daemon.local.host.domains().some((d) => d.name.startsWith('xs-mover')), false, 'it runs in one place');
   await xb.call('VM.hard_shutdown', there[0]);
+});
+
+test('task.cancel stops a VM.migrate_send in flight: the task ends cancelled and the VM runs on here', T, async () => {
+  const vm = await ticker(xa, 'xs-stayer');
+  await xa.call('VM.start', vm, false, false);
+  const domid = Number(await xa.call('VM.get_domid', vm));
+  const [hostB] = await xb.call('host.get_all') as string[];
+  const [netB] = await xb.call('network.get_all') as string[];
+  const dest = await xb.call('host.migrate_receive', hostB, netB, {}) as Record<string, string>;
+  // A destination that takes the connection and then says nothing: the migration waits there until cancelled.
+  const held: Socket[] = [];
+  const silent = createServer((s) => void held.push(s.on('error', () => {})));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  try {
+    const connected = once(silent, 'connection');
+    const task = await xa.call('Async.VM.migrate_send', vm, { ...dest, migration: `127.0.0.1:${(silent.address() as AddressInfo).port}` }, true, {}, {}, {}) as string;
+    await connected;
+    // Until the command layer's task is under way, the XenAPI task cannot be cancelled yet.
+    for (let i = 0; ; i++) {
+      try {
+        await xa.call('task.cancel', task);
+        break;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'OPERATION_NOT_ALLOWED' || i === 50) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    let status = await xa.call('task.get_status', task) as string;
+    for (const end = Date.now() + 10_000; (status === 'pending' || status === 'cancelling') && Date.now() < end;) {
+      await new Promise((r) => setTimeout(r, 20));
+      status = await xa.call('task.get_status', task) as string;
+    }
+    assert.equal(status, 'cancelled');
+    assert.deepEqual(await xa.call('task.get_error_info', task), ['TASK_CANCELLED', task]);
+    assert.deepEqual([await xa.call('VM.get_power_state', vm), Number(await xa.call('VM.get_domid', vm))], ['Running', domid], 'the VM runs on here');
+    // A finished task cannot be cancelled.
+    await assert.rejects(xa.call('task.cancel', task), fails('OPERATION_NOT_ALLOWED'));
+  } finally {
+    for (const s of held) s.destroy();
+    silent.close();
+  }
+  await xa.call('VM.hard_shutdown', vm);
 });
