@@ -9,11 +9,14 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
+import { askKv } from '../support/kv.js';
 import { GUESTS, xenApiClient, type XenApiClient } from '../support/xapi.js';
 
 const MiB = 2 ** 20;
+const KV = fileURLToPath(new URL('../../../examples/kv-store/kv.ts', import.meta.url));
 const T = { timeout: 120_000 };
 let a: DaemonRig;
 let b: DaemonRig;
@@ -149,5 +152,52 @@ test('task.cancel stops a VM.migrate_send in flight: the task ends cancelled and
     for (const s of held) s.destroy();
     silent.close();
   }
+  await xa.call('VM.hard_shutdown', vm);
+});
+
+/** A kv-store VM (it uses its disk) on a new raw VDI of host a's default SR, through XenAPI. */
+async function kvVm(name: string, sr: string): Promise<{ vm: string; vdi: string }> {
+  const uuid = (await a.ts.call('vdiCreate', { sr, name: `${name}-disk`, size: '4M' })).uuid;
+  const vdi = await xa.call('VDI.get_by_uuid', uuid) as string;
+  const vm = await xa.call('VM.create', { name_label: name, PV_kernel: KV, PV_args: 'serve', memory_static_max: String(32 * MiB) }) as string;
+  await xa.call('VBD.create', { VM: vm, VDI: vdi, userdevice: '0', mode: 'RW', type: 'Disk', bootable: true, empty: false, other_config: {} });
+  return { vm, vdi };
+}
+
+test('VM.migrate_send with a vdi_map moves the VM and its disk into the SR the map names on the second host', T, async () => {
+  const { vm, vdi } = await kvVm('xs-disk-mover', 'default');
+  await xa.call('VM.start', vm, false, false);
+  const [hostB] = await xb.call('host.get_all') as string[];
+  const [netB] = await xb.call('network.get_all') as string[];
+  const dest = await xb.call('host.migrate_receive', hostB, netB, {}) as Record<string, string>;
+  const defaultB = await xb.call('pool.get_default_SR', (await xb.call('pool.get_all') as string[])[0]) as string;
+  assert.equal(dest[`SR:${defaultB}`], await xb.call('SR.get_uuid', defaultB), 'the dest map names the destination\'s SRs');
+  await assert.rejects(xa.call('VM.migrate_send', vm, dest, true, {}, {}, {}), fails('VDI_NOT_IN_MAP'));
+  await assert.rejects(xa.call('VM.migrate_send', vm, dest, true, { [vdi]: 'OpaqueRef:nowhere' }, {}, {}), fails('HANDLE_INVALID'));
+  assert.equal(await xa.call('VM.get_power_state', vm), 'Running');
+
+  await xa.callAsync('VM.migrate_send', vm, dest, true, { [vdi]: defaultB }, {}, {});
+  await assert.rejects(xa.call('VM.get_record', vm), fails('HANDLE_INVALID'));
+  const [there] = await xb.call('VM.get_by_name_label', 'xs-disk-mover') as string[];
+  assert.equal(await xb.call('VM.get_power_state', there), 'Running');
+  const [vbd] = await xb.call('VM.get_VBDs', there) as string[];
+  const moved = await xb.call('VBD.get_VDI', vbd) as string;
+  assert.deepEqual([await xb.call('VDI.get_SR', moved), await xb.call('VDI.get_name_label', moved)], [defaultB, 'xs-disk-mover-disk']);
+  // The guest serves from its disk there.
+  const domid = Number(await xb.call('VM.get_domid', there));
+  assert.equal(await askKv(b.daemon.local.host, domid, 'set k v'), 'ok');
+  await xb.call('VM.hard_shutdown', there);
+});
+
+test('VM.migrate_send of a VDI the mirror cannot move (a RAM SR\'s) is VALUE_NOT_SUPPORTED, and the VM runs on here', T, async () => {
+  const ram = (await a.ts.call('srCreate', { name: 'xs-ram', type: 'ram' })).uuid;
+  const { vm, vdi } = await kvVm('xs-ram-disk', ram);
+  await xa.call('VM.start', vm, false, false);
+  const [hostB] = await xb.call('host.get_all') as string[];
+  const [netB] = await xb.call('network.get_all') as string[];
+  const dest = await xb.call('host.migrate_receive', hostB, netB, {}) as Record<string, string>;
+  const srB = Object.keys(dest).find((k) => k.startsWith('SR:'))!.slice(3);
+  await assert.rejects(xa.call('VM.migrate_send', vm, dest, true, { [vdi]: srB }, {}, {}), fails('VALUE_NOT_SUPPORTED'));
+  assert.equal(await xa.call('VM.get_power_state', vm), 'Running');
   await xa.call('VM.hard_shutdown', vm);
 });
