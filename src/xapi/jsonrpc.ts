@@ -1,7 +1,7 @@
 // The JSON writer of XenAPI's JSON-RPC replies. JSON has no datetime: XAPI sends them as strings
 // in its own form; a float is a number. The bytes are JSON.stringify's, but a shared record
 // (shared.ts) is written once and then copied as written.
-import { joinPieces, sharedForm, type Pieces } from './shared.js';
+import { joinPieces, writeRecord, type Pieces } from './shared.js';
 import { Double, xapiDate, type XValue } from './types.js';
 
 function members(v: { readonly [k: string]: XValue }, out: Pieces): void {
@@ -30,12 +30,7 @@ function json(v: XValue | undefined, out: Pieces): void {
       json(v[i] as XValue, out);
     }
     out.push(']');
-  } else {
-    const rec = v as { readonly [k: string]: XValue };
-    const kept = sharedForm(rec, 'json', (own) => members(rec, own));
-    if (kept) out.push(kept);
-    else members(rec, out);
-  }
+  } else writeRecord(v as { readonly [k: string]: XValue }, 'json', out, members);
 }
 
 /** One value as JSON, in UTF-8. */

@@ -11,21 +11,24 @@ export function shareRecord<T extends object>(rec: T): T {
   return rec;
 }
 
-/** The kept wire form `kind` of a shared record (written by `write` the first time), or undefined for one not shared. */
-export function sharedForm(rec: object, kind: 'json' | 'xml', write: (out: Pieces) => void): Buffer | undefined {
-  const f = forms.get(rec);
-  if (!f) return undefined;
-  let kept = f[kind];
-  if (!kept) {
-    const out: Pieces = [];
-    write(out);
-    f[kind] = kept = joinPieces(out);
-  }
-  return kept;
-}
-
 /** Pieces of a reply, text and kept forms, in order. */
 export type Pieces = (string | Buffer)[];
+
+/** Write `rec` in its wire form `kind` into `out` with `write`: once only if it is shared, then its kept form. */
+export function writeRecord<T extends object>(rec: T, kind: 'json' | 'xml', out: Pieces, write: (rec: T, out: Pieces) => void): void {
+  const f = forms.get(rec);
+  if (!f) {
+    write(rec, out);
+    return;
+  }
+  let kept = f[kind];
+  if (!kept) {
+    const own: Pieces = [];
+    write(rec, own);
+    f[kind] = kept = joinPieces(own);
+  }
+  out.push(kept);
+}
 
 /** The reply's bytes: the pieces end to end. */
 export function joinPieces(pieces: Pieces): Buffer {

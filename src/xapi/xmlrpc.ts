@@ -7,7 +7,7 @@
 // parses without trimming and depends on that.
 import { SaxesParser } from 'saxes';
 import { XapiError } from './errors.js';
-import { joinPieces, sharedForm, type Pieces } from './shared.js';
+import { joinPieces, writeRecord, type Pieces } from './shared.js';
 import { Double, xapiDate, type XValue } from './types.js';
 
 export interface XmlLimits {
@@ -151,12 +151,7 @@ function value(v: XValue, out: Pieces): void {
     out.push('<value><array><data>');
     for (const x of v as readonly XValue[]) value(x, out);
     out.push('</data></array></value>');
-  } else {
-    const rec = v as { readonly [k: string]: XValue };
-    const kept = sharedForm(rec, 'xml', (own) => struct(rec, own));
-    if (kept) out.push(kept);
-    else struct(rec, out);
-  }
+  } else writeRecord(v as { readonly [k: string]: XValue }, 'xml', out, struct);
 }
 
 function struct(v: { readonly [k: string]: XValue }, out: Pieces): void {
