@@ -12,11 +12,13 @@
 // change (pause/unpause through the control socket) to an event.from long poll's answer
 // carrying it (p50, p99 of --events changes), next to the control socket's own round trip; and
 // --records persistent VMs (vm-import) and a host restart: the time until XenAPI serves all
-// their records again, next to an empty host's start.
+// their records again, next to an empty host's start. With each calls/s figure, the serving
+// process's CPU time per call (µs; the host's includes its idle guests' threads), which load
+// from elsewhere changes less than the rate.
 //
 //   npm run bench -- xapi [--vms=20] [--clients=8] [--seconds=3] [--rounds=3] [--events=100] [--records=1000]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect as netConnect, createServer as netServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -71,7 +73,7 @@ const xml = (method: string, params: string[]) =>
  * on TCP, in a process of its own, answering every request with a fixed small JSON body once
  * its body is in (as XenAPI's server must), so the same client measures what HTTP alone allows.
  */
-async function bareHttp(path: string, port: number): Promise<() => void> {
+async function bareHttp(path: string, port: number): Promise<{ pid: number; stop(): void }> {
   const { cert, key } = xapiPaths(stateDir);
   const code = `const h = (q, s) => { q.resume(); q.on('end', () => s.end('{"result":""}')); };` +
     `require('node:http').createServer(h).listen(${JSON.stringify(path)}, () => {` +
@@ -82,7 +84,7 @@ async function bareHttp(path: string, port: number): Promise<() => void> {
     child.stdout.once('data', () => resolve());
     child.once('exit', (c) => reject(new Error(`the bare HTTP server exited with ${c}`)));
   });
-  return () => child.kill();
+  return { pid: child.pid!, stop: () => child.kill() };
 }
 
 /** A keep-alive connection to the XenAPI Unix socket (or the peer's), or over TLS to a port. */
@@ -102,41 +104,61 @@ function postRequest(path: string, type: string, body: string): Buffer {
   return Buffer.from(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
-interface Measure {
-  readonly name: string;
-  /** One round: calls made and seconds measured. */
-  round(ms: number): Promise<{ calls: number; seconds: number }>;
+/** CPU time (user + system, all threads) a process has used, ms: /proc's clock ticks of USER_HZ (100 on Linux). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
-/** Keep-alive HTTP load of one prebuilt request, --clients connections. */
-function httpMeasure(name: string, connect: () => Promise<Duplex>, req: Buffer): Measure {
+interface Measure {
+  readonly name: string;
+  /** One round: calls made, seconds measured, and the serving process's CPU time meanwhile (ms). */
+  round(ms: number): Promise<{ calls: number; seconds: number; cpuMs: number }>;
+}
+
+/** Keep-alive HTTP load of one prebuilt request, --clients connections, served by process `pid`. */
+function httpMeasure(name: string, connect: () => Promise<Duplex>, req: Buffer, pid: number): Measure {
   return {
     name,
     async round(ms) {
+      // httpLoad sleeps through its ramp, then through the measured time: the CPU is read around the second.
+      let sleeps = 0;
+      let cpu = 0;
+      const sleep = async (t: number) => {
+        const measured = sleeps++ === 1;
+        if (measured) cpu = cpuMs(pid);
+        await new Promise((res) => setTimeout(res, t));
+        if (measured) cpu = cpuMs(pid) - cpu;
+      };
       const r = await httpLoad(connect, { connections: opts.clients, path: '/', host: 'localhost', rampMs: 200, runtimeMs: ms, request: req },
-        (t) => new Promise((res) => setTimeout(res, t)), () => performance.now());
+        sleep, () => performance.now());
       if (r.errors) throw new Error(`${name}: ${r.errors} connections failed`);
-      return { calls: r.requests, seconds: r.seconds };
+      return { calls: r.requests, seconds: r.seconds, cpuMs: cpu };
     },
   };
 }
 
-/** Calls per second of each measure, in interleaved rounds: --seconds in all for each. */
-async function rates(measures: readonly Measure[]): Promise<Record<string, number>> {
-  const sum = new Map(measures.map((m) => [m.name, { calls: 0, seconds: 0 }]));
+/**
+ * Calls per second of each measure, and the serving process's CPU µs per call (what load from
+ * elsewhere changes least), in interleaved rounds: --seconds in all for each.
+ */
+async function rates(measures: readonly Measure[]): Promise<Record<string, { perS: number; cpuUs: number }>> {
+  const sum = new Map(measures.map((m) => [m.name, { calls: 0, seconds: 0, cpuMs: 0 }]));
   for (let i = 0; i < opts.rounds; i++) {
     for (const m of measures) {
       const r = await m.round((opts.seconds * 1000) / opts.rounds);
       const s = sum.get(m.name)!;
       s.calls += r.calls;
       s.seconds += r.seconds;
+      s.cpuMs += r.cpuMs;
     }
   }
-  return Object.fromEntries([...sum].map(([n, s]) => [n, s.calls / s.seconds]));
+  return Object.fromEntries([...sum].map(([n, s]) => [n, { perS: s.calls / s.seconds, cpuUs: (s.cpuMs * 1000) / s.calls }]));
 }
 
-/** The control socket's measure: --clients callers, one call at a time each. */
-function controlMeasure(name: string, call: () => Promise<unknown>): Measure {
+/** The control socket's measure: --clients callers, one call at a time each, served by process `pid`. */
+function controlMeasure(name: string, call: () => Promise<unknown>, pid: number): Measure {
   const run = async (ms: number) => {
     const end = performance.now() + ms;
     let n = 0;
@@ -153,8 +175,9 @@ function controlMeasure(name: string, call: () => Promise<unknown>): Measure {
     async round(ms) {
       await run(200);
       const t = performance.now();
+      const cpu = cpuMs(pid);
       const calls = await run(ms);
-      return { calls, seconds: (performance.now() - t) / 1000 };
+      return { calls, seconds: (performance.now() - t) / 1000, cpuMs: cpuMs(pid) - cpu };
     },
   };
 }
@@ -180,10 +203,11 @@ try {
   ];
   const barePath = join(dir, 'bare.sock');
   const barePort = await freePort();
-  const stopBare = await bareHttp(barePath, barePort);
+  const peer = await bareHttp(barePath, barePort);
+  const pid = host.child.pid!;
   try {
     const bareReq = postRequest('/jsonrpc', 'application/json', json('x', []));
-    const bare = [httpMeasure('bare_http', unixConn(barePath), bareReq), httpMeasure('bare_https', tlsConn(barePort), bareReq)];
+    const bare = [httpMeasure('bare_http', unixConn(barePath), bareReq, peer.pid), httpMeasure('bare_https', tlsConn(barePort), bareReq, peer.pid)];
     for (const [name, method, params, args] of cases) {
       const jsonReq = postRequest('/jsonrpc', 'application/json', json(method, params));
       const xmlReq = postRequest('/', 'text/xml', xml(method, params));
@@ -191,33 +215,33 @@ try {
       check(await post('/jsonrpc', json(method, params), 'application/json'));
       check(await post('/', xml(method, params), 'text/xml'));
       const r = await rates([
-        controlMeasure('control', control(args)),
+        controlMeasure('control', control(args), pid),
         ...(name === 'get_record' ? bare : []),
-        httpMeasure('jsonrpc', unixConn(socketPath), jsonReq),
-        httpMeasure('xmlrpc', unixConn(socketPath), xmlReq),
-        httpMeasure('jsonrpc_https', tlsConn(httpsPort), jsonReq),
-        httpMeasure('xmlrpc_https', tlsConn(httpsPort), xmlReq),
+        httpMeasure('jsonrpc', unixConn(socketPath), jsonReq, pid),
+        httpMeasure('xmlrpc', unixConn(socketPath), xmlReq, pid),
+        httpMeasure('jsonrpc_https', tlsConn(httpsPort), jsonReq, pid),
+        httpMeasure('xmlrpc_https', tlsConn(httpsPort), xmlReq, pid),
       ]);
       if (name === 'get_record') {
-        figures['bare_http_per_s'] = r['bare_http']!;
-        figures['bare_https_per_s'] = r['bare_https']!;
+        for (const b of ['bare_http', 'bare_https']) Object.assign(figures, { [`${b}_per_s`]: r[b]!.perS, [`${b}_cpu_us_per_call`]: r[b]!.cpuUs });
       }
-      const c = r['control']!;
+      const c = r['control']!.perS;
+      for (const t of ['control', 'jsonrpc', 'xmlrpc', 'jsonrpc_https', 'xmlrpc_https']) {
+        Object.assign(figures, { [`${name}_${t}_per_s`]: r[t]!.perS, [`${name}_${t}_cpu_us_per_call`]: r[t]!.cpuUs });
+      }
       Object.assign(figures, {
-        [`${name}_control_per_s`]: c,
-        [`${name}_jsonrpc_per_s`]: r['jsonrpc'],
-        [`${name}_jsonrpc_vs_control`]: r['jsonrpc']! / c,
-        [`${name}_xmlrpc_per_s`]: r['xmlrpc'],
-        [`${name}_xmlrpc_vs_control`]: r['xmlrpc']! / c,
-        [`${name}_jsonrpc_vs_bare_http`]: r['jsonrpc']! / figures['bare_http_per_s']!,
-        [`${name}_xmlrpc_vs_bare_http`]: r['xmlrpc']! / figures['bare_http_per_s']!,
-        [`${name}_jsonrpc_https_per_s`]: r['jsonrpc_https'],
-        [`${name}_xmlrpc_https_per_s`]: r['xmlrpc_https'],
-        [`${name}_jsonrpc_https_vs_bare_https`]: r['jsonrpc_https']! / figures['bare_https_per_s']!,
+        [`${name}_jsonrpc_vs_control`]: r['jsonrpc']!.perS / c,
+        [`${name}_xmlrpc_vs_control`]: r['xmlrpc']!.perS / c,
+        [`${name}_jsonrpc_vs_bare_http`]: r['jsonrpc']!.perS / figures['bare_http_per_s']!,
+        [`${name}_xmlrpc_vs_bare_http`]: r['xmlrpc']!.perS / figures['bare_http_per_s']!,
+        [`${name}_jsonrpc_https_vs_bare_https`]: r['jsonrpc_https']!.perS / figures['bare_https_per_s']!,
+        // The host's CPU per call next to the bare server's per request: what XenAPI adds to HTTP.
+        [`${name}_jsonrpc_cpu_vs_bare_http`]: r['jsonrpc']!.cpuUs / figures['bare_http_cpu_us_per_call']!,
+        [`${name}_xmlrpc_cpu_vs_bare_http`]: r['xmlrpc']!.cpuUs / figures['bare_http_cpu_us_per_call']!,
       });
     }
   } finally {
-    stopBare();
+    peer.stop();
   }
   for (const c of controls) c.close();
 
