@@ -2,7 +2,8 @@
 // `target=`:7 every `interval=` ms (1) and times the answers. A run starts when dom0 writes
 // data/probe/run = N: the prober writes data/probe/ready = N once answers come, and when dom0
 // writes data/probe/stop = N it writes data/probe/result = 'N {"sent", "answered",
-// "max_gap_ms"}', max_gap_ms being the longest time without an answer during the run.
+// "max_gap_ms", "gap_at"}', max_gap_ms being the longest time without an answer during the run and
+// gap_at when it began (epoch ms, to place it among the hosts' marks).
 import type { OS } from 'xenode';
 
 export default async function main(os: OS): Promise<void> {
@@ -15,11 +16,15 @@ export default async function main(os: OS): Promise<void> {
   let answered = 0;
   let last = 0;
   let maxGap = 0;
+  let gapAt = 0;
   const sock = stack.udp.bind(40007, () => {
     if (!run) return;
     const now = performance.now();
     if (answered++ === 0) void os.xenstore.write('data/probe/ready', run);
-    else maxGap = Math.max(maxGap, now - last);
+    else if (now - last > maxGap) {
+      maxGap = now - last;
+      gapAt = performance.timeOrigin + last;
+    }
     last = now;
   });
   const msg = new Uint8Array(8);
@@ -27,7 +32,7 @@ export default async function main(os: OS): Promise<void> {
   for (;;) {
     const next = await os.xenstore.wait('data/probe/run', (v) => v !== undefined && v !== '' && v !== run, { timeout: 3_600_000 });
     run = next!;
-    sent = answered = last = maxGap = 0;
+    sent = answered = last = maxGap = gapAt = 0;
     let stopped = false;
     void os.xenstore.wait('data/probe/stop', (v) => v === run, { timeout: 3_600_000 }).then(() => (stopped = true));
     while (!stopped) {
@@ -35,6 +40,6 @@ export default async function main(os: OS): Promise<void> {
       sock.send(msg, target, 7);
       await os.time.sleep(interval);
     }
-    await os.xenstore.write('data/probe/result', `${run} ${JSON.stringify({ sent, answered, max_gap_ms: maxGap })}`);
+    await os.xenstore.write('data/probe/result', `${run} ${JSON.stringify({ sent, answered, max_gap_ms: maxGap, gap_at: gapAt })}`);
   }
 }

@@ -1,7 +1,9 @@
 // The domain a migration stream builds while it arrives (xl's receiver creates the domain first
 // and applies pages as they come): as soon as the configuration is read, NAME--incoming is
-// built paused, with its devices and its vCPU (whose runtime waits for the unpause before it
-// reads start_info), and every frame is written straight into its RAM. Until it is built the
+// built with its devices (their backends waiting for the frontends) and its vCPU, whose runtime
+// boots as far as a shell's (console, xenstore, timer, the kernel compiled) and parks, the
+// domain paused; every frame is written straight into its RAM. After the stop-and-copy only the
+// kernel's hand-over, the runtime's resume and the program's main(os) are left (start()). Until it is built the
 // rest of the stream waits unread, so the sender's pre-copy waits on TCP's backpressure rather
 // than running ahead into its stop-and-copy: the build, the vCPU's start and the bulk of the
 // memory are behind the stop-and-copy, which adds only the last changed frames.
@@ -37,7 +39,7 @@ export class IncomingDomain implements FrameSink {
     this.#host = host;
     this.built = host.create({ ...config, name }, {
       paused: true,
-      restore: { hwm: geometryOf(config).end, record: { pfn: 0, bytes: 0 }, fill: (d) => (this.#mem = d.view.mem8) },
+      restore: { hwm: geometryOf(config).end, record: { pfn: 0, bytes: 0 }, fill: (d) => (this.#mem = d.view.mem8), parked: true },
     });
     this.built.catch(() => {}); // awaited by ready, finish or abort
   }
@@ -69,6 +71,13 @@ export class IncomingDomain implements FrameSink {
     setResumeRecord(built.domain, image.suspendRecord);
     await writeGuestData(this.#host, built.domain.domid, image.xenstore);
     return built;
+  }
+
+  /** The sender's permission to go: the domain takes its name and runs. */
+  async start(built: BuiltDomain, name: string): Promise<void> {
+    await this.#host.rename(built.domain.domid, name);
+    built.handKernel?.();
+    await this.#host.unpause(built.domain.domid);
   }
 
   /** The stream failed: nothing of the domain is left here. */
