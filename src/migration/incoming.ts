@@ -15,9 +15,11 @@ import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError } from '../errors.js';
 import type { BuiltDomain } from '../toolstack/builder.js';
 import { setResumeRecord } from '../toolstack/builder.js';
+import type { DiskSpec } from '../toolstack/diskspec.js';
 import type { DomainConfig } from '../toolstack/domconfig.js';
 import type { Host } from '../toolstack/host.js';
 import { geometryOf } from './config.js';
+import { attachDeferred, deferredDisks } from './disks.js';
 import type { DomainImage, FrameSink } from './image.js';
 
 /** The guest's own xenstore data from its image (best effort, as libxl restores it). */
@@ -32,12 +34,16 @@ export function checkNameFree(host: Host, name: string): void {
 
 export class IncomingDomain implements FrameSink {
   readonly #host: Host;
+  /** Disks attached only once their copy is done (disks.ts). */
+  readonly #deferred: DiskSpec[];
   #mem: Uint8Array | undefined;
   readonly built: Promise<BuiltDomain>;
 
   constructor(host: Host, config: DomainConfig, name: string) {
     this.#host = host;
-    this.built = host.create({ ...config, name }, {
+    this.#deferred = deferredDisks(host, config);
+    const disks = config.disks.filter((s) => !this.#deferred.includes(s));
+    this.built = host.create({ ...config, name, disks }, {
       paused: true,
       restore: { hwm: geometryOf(config).end, record: { pfn: 0, bytes: 0 }, fill: (d) => (this.#mem = d.view.mem8), parked: true },
     });
@@ -68,6 +74,7 @@ export class IncomingDomain implements FrameSink {
   /** The whole stream has been read and checked: the domain, ready to be unpaused. */
   async finish(image: DomainImage): Promise<BuiltDomain> {
     const built = await this.built;
+    await attachDeferred(this.#host, built.domain.domid, this.#deferred);
     setResumeRecord(built.domain, image.suspendRecord);
     await writeGuestData(this.#host, built.domain.domid, image.xenstore);
     return built;
