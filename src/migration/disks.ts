@@ -244,17 +244,25 @@ export class DiskMigration {
   }
 }
 
+/** Base records in flight at once: the next chunk is read while the last ones travel and are written. */
+const BASE_WINDOW = 4;
+
 /** Every non-zero chunk of `disk` as base records (the destination's new image reads zeros). */
 async function copyBase(disk: Disk, remote: RemoteDisk): Promise<number> {
   const per = BASE_CHUNK / SECTOR_SIZE;
+  const zero = new Uint8Array(BASE_CHUNK);
+  const inFlight = new Set<Promise<void>>();
   let bytes = 0;
   for (let sector = 0; sector < disk.sectors; sector += per) {
     const buf = new Uint8Array(Math.min(per, disk.sectors - sector) * SECTOR_SIZE);
     await disk.read(sector, [buf]);
-    if (buf.every((b) => b === 0)) continue;
-    await remote.base(sector, buf);
+    if (Buffer.compare(buf, zero.subarray(0, buf.length)) === 0) continue;
+    const sent: Promise<void> = remote.base(sector, buf).finally(() => inFlight.delete(sent));
+    inFlight.add(sent);
     bytes += buf.length;
+    if (inFlight.size >= BASE_WINDOW) await Promise.race(inFlight);
   }
+  await Promise.all(inFlight);
   return bytes;
 }
 
