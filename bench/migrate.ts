@@ -109,11 +109,10 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
   const p = r.downtimePartsMs;
   const at = (t: number) => Math.round((t - suspendAt) * 10) / 10;
   const { gaps, ...probes } = result;
-  // The downtime is the gap the switch falls in: the guest cannot answer from its suspend until
-  // its copy runs at the target (a longer gap may come earlier: the pre-copy keeps the one event
+  // The downtime is the gap the switch falls in: when the target reports its copy running, the
+  // guest answers nowhere yet (a longer gap may come earlier: the pre-copy keeps the one event
   // loop of both hosts busy).
-  const suspendedAt = suspendAt + p.suspend;
-  const [gapAt, downtime] = gaps.find(([t, ms]) => t <= suspendedAt && t + ms >= reportAt) ?? [suspendAt, Number.NaN];
+  const [gapAt, downtime] = gaps.find(([t, ms]) => t <= reportAt && t + ms >= reportAt) ?? [reportAt, 0];
   clients.push({
     memory_mib: 64, io_filled_mib: 12, dirty_pages_per_10ms: rate, client_downtime_ms: downtime, probe_interval_ms: 1, probes,
     sender_downtime_ms: r.downtimeMs, downtime_parts_ms: { ...p, to_main: mainAt - reportAt, devices_and_stack: servingAt - mainAt },

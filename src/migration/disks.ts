@@ -258,6 +258,7 @@ async function copyBase(disk: Disk, remote: RemoteDisk): Promise<number> {
     await disk.read(sector, [buf]);
     if (Buffer.compare(buf, zero.subarray(0, buf.length)) === 0) continue;
     const sent: Promise<void> = remote.base(sector, buf).finally(() => inFlight.delete(sent));
+    sent.catch(() => {}); // its failure is seen through the race or the all below; once one failed, the others' are not
     inFlight.add(sent);
     bytes += buf.length;
     if (inFlight.size >= BASE_WINDOW) await Promise.race(inFlight);

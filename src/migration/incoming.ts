@@ -2,11 +2,10 @@
 // and applies pages as they come): as soon as the configuration is read, NAME--incoming is
 // built with its devices (their backends waiting for the frontends) and its vCPU, whose runtime
 // boots as far as a shell's (console, xenstore, timer, the kernel compiled) and parks, the
-// domain paused; every frame is written straight into its RAM. After the stop-and-copy only the
-// kernel's hand-over, the runtime's resume and the program's main(os) are left (start()). Until it is built the
-// rest of the stream waits unread, so the sender's pre-copy waits on TCP's backpressure rather
-// than running ahead into its stop-and-copy: the build, the vCPU's start and the bulk of the
-// memory are behind the stop-and-copy, which adds only the last changed frames.
+// domain paused; every frame is written straight into its RAM, which exists early in the build
+// (the frames go in while the runtime boots: ready()). Until then the rest of the stream waits
+// unread (TCP's backpressure holds the sender's pre-copy). After the stop-and-copy only the
+// kernel's hand-over, the runtime's resume and the program's main(os) are left (start()).
 //
 // All RAM frames count as populated until the runtime resumes and frees what the old runtime
 // used (guest/suspend.ts resumeRecord): which frames the sender populated is only known at the
@@ -38,20 +37,28 @@ export class IncomingDomain implements FrameSink {
   readonly #deferred: DiskSpec[];
   #mem: Uint8Array | undefined;
   readonly built: Promise<BuiltDomain>;
+  readonly #ramReady: Promise<unknown>;
 
   constructor(host: Host, config: DomainConfig, name: string) {
     this.#host = host;
     this.#deferred = deferredDisks(host, config);
+    let ramBuilt!: () => void;
+    const ram = new Promise<void>((resolve) => (ramBuilt = resolve));
     const disks = config.disks.filter((s) => !this.#deferred.includes(s));
     this.built = host.create({ ...config, name, disks }, {
       paused: true,
-      restore: { hwm: geometryOf(config).end, record: { pfn: 0, bytes: 0 }, fill: (d) => (this.#mem = d.view.mem8), parked: true },
+      restore: { hwm: geometryOf(config).end, record: { pfn: 0, bytes: 0 }, fill: (d) => {
+        this.#mem = d.view.mem8;
+        ramBuilt();
+      }, parked: true },
     });
     this.built.catch(() => {}); // awaited by ready, finish or abort
+    this.#ramReady = Promise.race([ram, this.built]);
   }
 
-  ready(): Promise<BuiltDomain> {
-    return this.built;
+  /** Its RAM exists: frames may go in while its runtime still boots. */
+  ready(): Promise<unknown> {
+    return this.#ramReady;
   }
 
   get(pfn: number): Uint8Array | undefined {

@@ -258,9 +258,13 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
   const shared = sharedPoolOf(ctx, spec);
   const parked = opts.restore?.parked === true && !shared;
   const t0 = performance.now();
-  // A parked runtime compiles a script kernel while it waits (as a shell does before its claim).
-  const script = parked ? await kernelScript(spec.kernel) : null;
-  const image = script ?? (await kernelImage(spec.kernel, shared ? 'realm' : 'module'));
+  // A parked runtime boots while its kernel is linked, and compiles a script kernel while it
+  // waits (as a shell does before its claim).
+  const linking = parked
+    ? kernelScript(spec.kernel).then((script): Promise<string | KernelScript> => (script ? Promise.resolve(script) : kernelImage(spec.kernel)))
+    : undefined;
+  linking?.catch(() => {}); // awaited below, unless the build fails first
+  const image = linking ? undefined : await kernelImage(spec.kernel, shared ? 'realm' : 'module');
   const t1 = performance.now();
   const placement = shared?.place();
   let d: Domain;
@@ -283,13 +287,14 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
       hv.unpause(d.domid);
       await untilParked(d, vcpu);
       hv.pause(d.domid);
-      if (script) vcpu.prepare(script);
-      const handKernel = () => vcpu.loadKernel(image, spec.cpuWeight);
+      const kernel = await linking!;
+      if (typeof kernel !== 'string') vcpu.prepare(kernel);
+      const handKernel = () => vcpu.loadKernel(kernel, spec.cpuWeight);
       return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 }, handKernel };
     }
     const vcpu = shared
-      ? await shared.startVcpu(hv, d, placement!, image as string, { ...sched, heapMb, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
-      : await startVcpu(hv, d, image as string, { heapMb, pool: ctx.pool, ...sched });
+      ? await shared.startVcpu(hv, d, placement!, image!, { ...sched, heapMb, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
+      : await startVcpu(hv, d, image!, { heapMb, pool: ctx.pool, ...sched });
     // The domain was created paused; xl create -p leaves it so.
     if (!opts.paused) hv.unpause(d.domid);
     return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 } };
