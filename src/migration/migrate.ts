@@ -153,6 +153,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
   let suspended = false;
   let tSuspend = 0;
   let tSuspended = 0;
+  let tDisksDone = 0;
   let tAcked = 0;
   // A cancel breaks the stream: what is under way fails as a broken migration does, the guest resumed here.
   const cancel = () => sock.destroy(opts.signal?.reason as Error);
@@ -182,6 +183,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       suspended = true;
       tSuspended = performance.now();
       await disks?.done();
+      tDisksDone = performance.now();
       const last = changed(d, sent);
       rounds.push(last.length);
       await out([...encodePages(d.view.buffers.memory, last).chunks, ...(await trailerOf(host, d))]);
@@ -232,7 +234,9 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
     }
     const tReport = performance.now();
     const downtimeMs = tReport - tSuspend;
-    const downtimePartsMs = { suspend: tSuspended - tSuspend, lastRound: tAcked - tSuspended, handshake: tReport - tAcked };
+    const downtimePartsMs = {
+      suspend: tSuspended - tSuspend, ...(disks && { disks: tDisksDone - tSuspended }), lastRound: tAcked - tDisksDone, handshake: tReport - tAcked,
+    };
     say('migration sender: Target reports successful startup.');
     const moved = await disks?.commit();
     await host.destroy(domid);
