@@ -57,6 +57,12 @@ async function stream(size: number, gso: boolean, ms: number): Promise<Point> {
     const a = await RawNetFront.connect(host.dom0.xs, ga);
     const b = await RawNetFront.connect(host.dom0.xs, gb);
     const frame = frameOf(size, `00:16:3e:00:0${ga.domid}:00`, `00:16:3e:00:0${gb.domid}:00`, 1, 0x0800);
+    // B says hello once (a broadcast from its MAC), so that the bridge has learned where B is
+    // and forwards A's stream to B's port alone, as in any conversation; otherwise every
+    // frame would be flooded as unknown unicast.
+    b.send(frameOf(60, `00:16:3e:00:0${gb.domid}:00`));
+    await b.until(() => b.txResponses.length === 1, "B's hello answered");
+    b.txResponses.length = 0;
     // One packet's slots, on pages granted once and reused by every packet.
     const extras: NetifExtraInfo[] = gso ? [{ kind: 'gso', type: XEN_NETIF_EXTRA_TYPE_GSO, flags: 0, size: 1448, gsoType: XEN_NETIF_GSO_TYPE_TCPV4, features: 0 }] : [];
     const template = a.frameSlots(frame, { flags: gso ? NETTXF_csum_blank : 0, extras });
