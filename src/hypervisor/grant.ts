@@ -451,17 +451,8 @@ export class GrantCopyBatch {
         // A ref used by consecutive ops is pinned once.
         if (ref !== held) {
           held = -1;
-          if (ref >= nr) {
-            status[i] = GNTST_bad_gntref;
-            continue;
-          }
-          try {
-            base = pinLocked(src, ref, mapper, true) * PAGE_SIZE;
-          } catch (e) {
-            if (!(e instanceof GrantError)) throw e;
-            status[i] = e.status;
-            continue;
-          }
+          base = pinForOp(src, ref, nr, mapper, true, status, i);
+          if (base < 0) continue;
           held = ref;
           this.#srcPinned[i] = 1;
         }
@@ -554,16 +545,8 @@ function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: Domai
       if (ref !== held) {
         if (held >= 0) unpinLocked(g, held, readonly);
         held = -1;
-        if (ref >= nr) {
-          status[i] = GNTST_bad_gntref;
-          failed++;
-          continue;
-        }
-        try {
-          base = pinLocked(g, ref, mapper, readonly) * PAGE_SIZE;
-        } catch (e) {
-          if (!(e instanceof GrantError)) throw e;
-          status[i] = e.status;
+        base = pinForOp(g, ref, nr, mapper, readonly, status, i);
+        if (base < 0) {
           failed++;
           continue;
         }
@@ -580,6 +563,21 @@ function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: Domai
     grantUnlock(c);
   }
   return failed;
+}
+
+/** Pin `ref` of `g` (under its lock) for batch op `i`: the frame's byte address, or -1 with the op's status set. */
+function pinForOp(g: DomainView, ref: number, nr: number, mapper: number, readonly: boolean, status: Int8Array, i: number): number {
+  if (ref >= nr) {
+    status[i] = GNTST_bad_gntref;
+    return -1;
+  }
+  try {
+    return pinLocked(g, ref, mapper, readonly) * PAGE_SIZE;
+  } catch (e) {
+    if (!(e instanceof GrantError)) throw e;
+    status[i] = e.status;
+    return -1;
+  }
 }
 
 /**

@@ -165,12 +165,8 @@ export class RxPath {
         return this.#copyOut(frame, info, hashType, hashValue, dataSlots, gso, tail);
       }
     }
-    if (tail && !tail.fill()) {
-      stats.txDropped++;
-      return false;
-    }
-    // xenvif_rx_queue_tail: held while under the bound, else dropped.
-    if (this.#heldBytes >= this.#o.limits.queueMax) {
+    // xenvif_rx_queue_tail: held while under the bound, else dropped. A held frame is a copy: its tail comes into dom0 first.
+    if (this.#heldBytes >= this.#o.limits.queueMax || (tail && !tail.fill())) {
       stats.txDropped++;
       return false;
     }
