@@ -1,10 +1,11 @@
 // Grant tables on one thread: map+unmap pairs per second (dom0 mapping a guest's grants, as a
 // backend does), and GNTTABOP_copy of 4 KiB from a guest's grant into dom0's own frame, one op
 // per call and 16 per call, next to a bare 4 KiB typed-array copy between two
-// SharedArrayBuffers over the same frames in the same run. Last, a backend's copies between
+// SharedArrayBuffers over the same frames in the same run. Then a backend's copies between
 // grants and its own heap (grantCopyLocal), 64 B and 4 KiB, in CPU ns per op next to what
-// netback did before it (map, copy, unmap per slot); and a 16-page frame from one guest to
-// another through the backend's heap or grant to grant, in CPU ns per frame.
+// netback did before it (map, copy, unmap per slot); a 16-page frame from one guest to another
+// through the backend's heap or grant to grant, in CPU ns per frame. Last, the uncontended cost
+// of the grant and event-channel lock (lock.ts), next to its two bare atomic operations.
 //
 //   node dist/bench/grant.js [--ms=500] [--pages=64] [--ops=100000]
 //
@@ -14,6 +15,7 @@ import { directChannel } from '../src/hypervisor/control.js';
 import { GrantCopyBatch, type CopyOp } from '../src/hypervisor/grant.js';
 import { Hypercalls } from '../src/hypervisor/hypercalls.js';
 import { Hypervisor } from '../src/hypervisor/hypervisor.js';
+import { lock, unlock } from '../src/hypervisor/lock.js';
 import { emit, numberOptions, rate } from './support/harness.js';
 
 const opts = numberOptions({ ms: 500, pages: 64, ops: 100000 });
@@ -135,6 +137,19 @@ const direct = () => {
 };
 const g2g = cpuNs({ viaHeap, direct }, Math.max(1, Math.round(opts.ops / FRAME_PAGES)));
 const guestToGuest = { pages: FRAME_PAGES, ns_per_frame: g2g, ratio: g2g['direct']! / g2g['viaHeap']! };
+// An uncontended lock and unlock is one compare-exchange and one exchange: the rest is the
+// robust mutex's own logic (lock.ts), which must stay next to nothing.
+const word = new Int32Array(new SharedArrayBuffer(8));
+const lockNs = cpuNs({
+  lockUnlock: () => {
+    lock(word, 0);
+    unlock(word, 0);
+  },
+  bareAtomics: () => {
+    Atomics.compareExchange(word, 0, 0, 1);
+    Atomics.exchange(word, 0, 0);
+  },
+}, opts.ops * 10);
 
 const gbps = (opsPerSec: number) => (opsPerSec * PAGE_SIZE) / 1e9;
 const copy = (opsPerSec: number) => ({ opsPerSec, GBps: gbps(opsPerSec), vsBare: opsPerSec / bare });
@@ -147,6 +162,7 @@ const result = {
   bareCopy4k: { opsPerSec: bare, GBps: gbps(bare) },
   backendCopyCpu: backendCopy,
   guestToGuestCpu: guestToGuest,
+  lockCpu: { ns_per_op: lockNs, ratio: lockNs['lockUnlock']! / lockNs['bareAtomics']! },
 };
 console.log(`map+unmap: ${Math.round(mapUnmapRw)} rw pairs/s, ${Math.round(mapUnmapRo)} ro pairs/s`);
 console.log(`copy 4 KiB: ${Math.round(copy1)} ops/s (${gbps(copy1).toFixed(2)} GB/s) one per call, ` +
