@@ -3,8 +3,9 @@
 // per call and 16 per call, next to a bare 4 KiB typed-array copy between two
 // SharedArrayBuffers over the same frames in the same run. Then a backend's copies between
 // grants and its own heap (grantCopyLocal), 64 B and 4 KiB, in CPU ns per op next to what
-// netback did before it (map, copy, unmap per slot). Last, the uncontended cost of the grant
-// and event-channel lock (lock.ts), next to its two bare atomic operations.
+// netback did before it (map, copy, unmap per slot); a 16-page frame from one guest to another
+// through the backend's heap or grant to grant, in CPU ns per frame. Last, the uncontended cost
+// of the grant and event-channel lock (lock.ts), next to its two bare atomic operations.
 //
 //   node dist/bench/grant.js [--ms=500] [--pages=64] [--ops=100000]
 //
@@ -98,6 +99,44 @@ for (const len of [64, PAGE_SIZE]) {
 }
 backendCopy['fromGrant4096x16'] = { ns_per_op: cpuNs({ grantCopyLocal: viaBatch(PAGE_SIZE, false, 16) }, opts.ops / 16)['grantCopyLocal']! / 16 };
 
+// A frame of 16 pages from one guest to another across a backend, as netback moves a GSO
+// super-frame: through the backend's heap (grant copy in, grant copy out: what it did before)
+// or grant to grant (the sender's pages pinned, one GNTCOPY_source_gref copy each). CPU ns
+// per frame, the two ways alternating; the ratio is direct / through the heap.
+const e = hv.createDomain({ name: 'receiver', ramFrames: pages });
+const receiver = new Hypercalls(e.view, directChannel(hv.controlPlane(e.domid)));
+const epfns = receiver.populatePhysmap(pages);
+const erw = epfns.map((pfn) => receiver.grantAccess(0, pfn, false));
+for (const pfn of epfns) receiver.memory.frame(pfn).fill(3);
+const FRAME_PAGES = 16;
+const heap = new Uint8Array(FRAME_PAGES * PAGE_SIZE);
+const txBatch = new GrantCopyBatch(FRAME_PAGES);
+const rxBatch = new GrantCopyBatch(FRAME_PAGES);
+const viaHeap = () => {
+  txBatch.reset(heap, false);
+  rxBatch.reset(heap, true);
+  for (let j = 0; j < FRAME_PAGES; j++) {
+    txBatch.add(ro[(i + j) % pages]!, 0, PAGE_SIZE, j * PAGE_SIZE);
+    rxBatch.add(erw[(i + j * 3) % pages]!, 0, PAGE_SIZE, j * PAGE_SIZE);
+  }
+  i += FRAME_PAGES;
+  if (dom0.grantCopyLocal(d.domid, txBatch) !== 0 || dom0.grantCopyLocal(e.domid, rxBatch) !== 0) throw new Error('copy through the heap failed');
+};
+const direct = () => {
+  txBatch.reset(heap, false);
+  rxBatch.reset(heap, true);
+  for (let j = 0; j < FRAME_PAGES; j++) {
+    txBatch.add(ro[(i + j) % pages]!, 0, PAGE_SIZE, 0);
+    rxBatch.addFromGrant(ro[(i + j) % pages]!, 0, erw[(i + j * 3) % pages]!, 0, PAGE_SIZE);
+  }
+  i += FRAME_PAGES;
+  if (dom0.grantPinLocal(d.domid, txBatch) !== 0) throw new Error('pin failed');
+  const failed = dom0.grantCopyLocal(e.domid, rxBatch, d.domid);
+  dom0.grantUnpinLocal(d.domid, txBatch);
+  if (failed !== 0) throw new Error(`grant to grant failed: ${rxBatch.status.join()}`);
+};
+const g2g = cpuNs({ viaHeap, direct }, Math.max(1, Math.round(opts.ops / FRAME_PAGES)));
+const guestToGuest = { pages: FRAME_PAGES, ns_per_frame: g2g, ratio: g2g['direct']! / g2g['viaHeap']! };
 // An uncontended lock and unlock is one compare-exchange and one exchange: the rest is the
 // robust mutex's own logic (lock.ts), which must stay next to nothing.
 const word = new Int32Array(new SharedArrayBuffer(8));
@@ -122,6 +161,7 @@ const result = {
   copy4kBatch16: copy(copy16),
   bareCopy4k: { opsPerSec: bare, GBps: gbps(bare) },
   backendCopyCpu: backendCopy,
+  guestToGuestCpu: guestToGuest,
   lockCpu: { ns_per_op: lockNs, ratio: lockNs['lockUnlock']! / lockNs['bareAtomics']! },
 };
 console.log(`map+unmap: ${Math.round(mapUnmapRw)} rw pairs/s, ${Math.round(mapUnmapRo)} ro pairs/s`);

@@ -18,6 +18,7 @@ import {
 } from '../src/abi/netif.js';
 import { PAGE_SIZE } from '../src/abi/xen.js';
 import { NetbackDaemon } from '../src/drivers/net/back/devd.js';
+import { rxSlotsFor } from '../src/drivers/net/protocol.js';
 import { Switch } from '../src/network/switch.js';
 import { emit, numberOptions } from './support/harness.js';
 import { RawNetFront, createVif, frameOf, writeVifNodes } from './support/net-rawfront.js';
@@ -57,6 +58,12 @@ async function stream(size: number, gso: boolean, ms: number): Promise<Point> {
     const a = await RawNetFront.connect(host.dom0.xs, ga);
     const b = await RawNetFront.connect(host.dom0.xs, gb);
     const frame = frameOf(size, `00:16:3e:00:0${ga.domid}:00`, `00:16:3e:00:0${gb.domid}:00`, 1, 0x0800);
+    // B says hello once (a broadcast from its MAC), so that the bridge has learned where B is
+    // and forwards A's stream to B's port alone, as in any conversation; otherwise every
+    // frame would be flooded as unknown unicast.
+    b.send(frameOf(60, `00:16:3e:00:0${gb.domid}:00`));
+    await b.until(() => b.txResponses.length === 1, "B's hello answered");
+    b.txResponses.length = 0;
     // One packet's slots, on pages granted once and reused by every packet.
     const extras: NetifExtraInfo[] = gso ? [{ kind: 'gso', type: XEN_NETIF_EXTRA_TYPE_GSO, flags: 0, size: 1448, gsoType: XEN_NETIF_GSO_TYPE_TCPV4, features: 0 }] : [];
     const template = a.frameSlots(frame, { flags: gso ? NETTXF_csum_blank : 0, extras });
@@ -70,6 +77,7 @@ async function stream(size: number, gso: boolean, ms: number): Promise<Point> {
     const rxGrefs = Array.from({ length: rxRing.nrEnts }, (_, i) => b.rxPosted.get(i)!);
     const rxReq = { id: 0, gref: 0 };
     let received = 0;
+    let delivered = 0;
     let extraNext = false;
     b.onCollect = () => {
       const rs = b.rxResponses;
@@ -85,20 +93,28 @@ async function stream(size: number, gso: boolean, ms: number): Promise<Point> {
           continue;
         }
         if (r.flags & NETRXF_extra_info) extraNext = true;
-        if (!(r.flags & NETRXF_more_data) && r.status >= 0) received++;
+        if (!(r.flags & NETRXF_more_data) && r.status >= 0) {
+          received++;
+          delivered++;
+        }
       }
       rs.length = 0;
       if (rxRing.pushRequestsAndCheckNotify()) b.queues[0]!.rxPort.notify();
+      fill();
     };
     let running = true;
     let sent = 0;
     let id = 0;
+    // A keeps at most what B's rx ring holds in flight (a window, as a transport's would be),
+    // so that netback forwards rather than queues: B learns of its frames and A of B's receipt
+    // on this one thread at once.
+    const window = Math.floor(rxRing.nrEnts / (rxSlotsFor(size) + (gso ? 1 : 0)));
     // The template's slots are encoded straight onto the ring, each request's id renumbered in
     // place, and pushed once per fill: the bench's frontend allocates nothing per frame.
     const fill = () => {
       a.txResponses.length = 0;
       let n = 0;
-      while (running && txRing.freeRequests() >= perPacket) {
+      while (running && txRing.freeRequests() >= perPacket && sent + n - delivered < window) {
         for (const s of template) {
           if (!('extra' in s)) (s as { id: number }).id = id++ & 0xffff;
         }

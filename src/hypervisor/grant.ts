@@ -345,6 +345,9 @@ function acquire(self: DomainView, side: CopySide, readonly: boolean, lookup: (d
  * (a backend's own buffer: what Xen's copy reaches as the caller's own frames). The ops live
  * in typed arrays that the caller keeps and refills, so a batch allocates nothing per op; one
  * direction for the whole batch, as netback's rx (to the guest) and tx (from it) each are.
+ * Going to the grants, an op may instead take its bytes from a grant of a second domain
+ * (GNTCOPY_source_gref with GNTCOPY_dest_gref: netback's rx copying a frame straight out of the
+ * sender's tx pages, as Linux's does for a foreign page).
  */
 export class GrantCopyBatch {
   readonly capacity: number;
@@ -353,9 +356,17 @@ export class GrantCopyBatch {
   readonly len: Uint16Array;
   /** Where each op's bytes sit in `local`. */
   readonly at: Uint32Array;
+  /** The source grant of an op that copies grant to grant, else -1; its offset in that page. */
+  readonly srcRef: Int32Array;
+  readonly srcOffset: Uint16Array;
   /** GNTST_* of each op after grantCopyLocal. */
   readonly status: Int8Array;
+  /** Per op: the source frame's byte address while pinned, and whether this op holds the pin. */
+  readonly #srcBase: Float64Array;
+  readonly #srcPinned: Uint8Array;
   count = 0;
+  /** Ops that copy grant to grant. */
+  sources = 0;
   /** True: local -> grants (the grants must be writable). False: grants -> local. */
   toGrant = false;
   local: Uint8Array = new Uint8Array(0);
@@ -366,7 +377,11 @@ export class GrantCopyBatch {
     this.offset = new Uint16Array(capacity);
     this.len = new Uint16Array(capacity);
     this.at = new Uint32Array(capacity);
+    this.srcRef = new Int32Array(capacity);
+    this.srcOffset = new Uint16Array(capacity);
     this.status = new Int8Array(capacity);
+    this.#srcBase = new Float64Array(capacity);
+    this.#srcPinned = new Uint8Array(capacity);
   }
 
   /** Empty the batch for ops in direction `toGrant` against `local`. */
@@ -374,10 +389,30 @@ export class GrantCopyBatch {
     this.local = local;
     this.toGrant = toGrant;
     this.count = 0;
+    this.sources = 0;
   }
 
   /** One op: `len` bytes at `offset` of grant `ref`, at `at` of `local`. Checked when run. */
   add(ref: number, offset: number, len: number, at: number): void {
+    const i = this.#slot(ref, offset, len, at);
+    this.srcRef[i] = -1;
+  }
+
+  /**
+   * One op of a batch to the grants: `len` bytes at `srcOffset` of the source domain's grant
+   * `srcRef` into `offset` of grant `ref` (the source domain is named when the batch runs).
+   */
+  addFromGrant(srcRef: number, srcOffset: number, ref: number, offset: number, len: number): void {
+    if (!this.toGrant || srcRef >>> 0 !== srcRef || srcRef > 0x7fffffff || srcOffset >>> 0 !== srcOffset || srcOffset > 0xffff) {
+      throw new GrantError(GNTST_bad_copy_arg, `copy op ${this.count}: source ref ${srcRef} offset ${srcOffset}`);
+    }
+    const i = this.#slot(ref, offset, len, 0);
+    this.srcRef[i] = srcRef;
+    this.srcOffset[i] = srcOffset;
+    this.sources++;
+  }
+
+  #slot(ref: number, offset: number, len: number, at: number): number {
     const i = this.count;
     if (i === this.capacity) throw new GrantError(GNTST_bad_copy_arg, `copy batch full (${this.capacity} ops)`);
     // The arrays would wrap a value out of their range into some other, valid-looking one.
@@ -389,12 +424,74 @@ export class GrantCopyBatch {
     this.len[i] = len;
     this.at[i] = at;
     this.count = i + 1;
+    return i;
   }
 
   /** Every op failed with `status`. */
   fail(status: number): number {
     this.status.fill(status, 0, this.count);
     return this.count;
+  }
+
+  /**
+   * Pin the source grants of the grant-to-grant ops in `src`, under its grant lock (Xen's
+   * acquire_grant_for_copy on the source side, done for the batch before the destination's
+   * lock is taken, so no two grant locks are ever held at once). A failed op gets its status.
+   * Holds one foreign pin on `src` until releaseSources().
+   */
+  acquireSources(src: DomainView, mapper: number): void {
+    const c = src.ctl;
+    const n = this.count;
+    const status = this.status;
+    grantLock(c, mapper);
+    Atomics.add(c, CB_FOREIGN_PINS, 1);
+    try {
+      const dying = src.dying;
+      const nr = nrGrantEntries(src);
+      let held = -1;
+      let base = 0;
+      for (let i = 0; i < n; i++) {
+        this.#srcPinned[i] = 0;
+        const ref = this.srcRef[i]!;
+        if (ref < 0) continue;
+        if (dying) {
+          status[i] = GNTST_bad_domain;
+          continue;
+        }
+        if (this.srcOffset[i]! + this.len[i]! > PAGE_SIZE) {
+          status[i] = GNTST_bad_copy_arg;
+          continue;
+        }
+        // A ref used by consecutive ops is pinned once.
+        if (ref !== held) {
+          held = -1;
+          base = pinForOp(src, ref, nr, mapper, true, status, i);
+          if (base < 0) continue;
+          held = ref;
+          this.#srcPinned[i] = 1;
+        }
+        this.#srcBase[i] = base + this.srcOffset[i]!;
+      }
+    } finally {
+      grantUnlock(c);
+    }
+  }
+
+  /** Undo acquireSources(). */
+  releaseSources(src: DomainView, mapper: number): void {
+    const c = src.ctl;
+    grantLock(c, mapper);
+    try {
+      for (let i = 0; i < this.count; i++) if (this.#srcPinned[i]) unpinLocked(src, this.srcRef[i]!, true);
+    } finally {
+      Atomics.sub(c, CB_FOREIGN_PINS, 1);
+      grantUnlock(c);
+    }
+  }
+
+  /** Where op `i`'s source bytes start in the source domain's memory (after acquireSources). */
+  srcBase(i: number): number {
+    return this.#srcBase[i]!;
   }
 }
 
@@ -403,12 +500,31 @@ export class GrantCopyBatch {
  * The grant lock is taken once for the batch and one foreign pin held for it, so that the
  * domain is not reaped under the copy; each op's ref is pinned and validated as pin() does
  * (a grant used by consecutive ops stays pinned between them, as Xen's gnttab_copy_buf keeps
- * its grant), and unpinned before the lock is let go. Returns how many ops failed; each op's
+ * its grant), and unpinned before the lock is let go. Grant-to-grant ops take their bytes from
+ * `src` (pinned there first, see acquireSources). Returns how many ops failed; each op's
  * GNTST_* is in b.status. Copies are at most a page each, so the lock is held briefly.
  */
-export function copyLocal(g: DomainView, mapper: number, b: GrantCopyBatch): number {
+export function copyLocal(g: DomainView, mapper: number, b: GrantCopyBatch, src?: DomainView): number {
   const n = b.count;
   if (n === 0) return 0;
+  const status = b.status;
+  status.fill(GNTST_okay, 0, n);
+  if (b.sources !== 0) {
+    if (!src) {
+      for (let i = 0; i < n; i++) if (b.srcRef[i]! >= 0) status[i] = GNTST_bad_domain;
+    } else {
+      b.acquireSources(src, mapper);
+    }
+  }
+  try {
+    return copyPinned(g, mapper, b, src);
+  } finally {
+    if (b.sources !== 0 && src) b.releaseSources(src, mapper);
+  }
+}
+
+function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: DomainView | undefined): number {
+  const n = b.count;
   const c = g.ctl;
   const mem = g.mem8;
   const local = b.local;
@@ -425,11 +541,17 @@ export function copyLocal(g: DomainView, mapper: number, b: GrantCopyBatch): num
     if (g.dying) return b.fail(GNTST_bad_domain);
     const nr = nrGrantEntries(g);
     for (let i = 0; i < n; i++) {
+      if (status[i] !== GNTST_okay) {
+        // Its source would not pin.
+        failed++;
+        continue;
+      }
       const ref = b.ref[i]!;
       const offset = b.offset[i]!;
       const len = b.len[i]!;
       const at = b.at[i]!;
-      if (offset + len > PAGE_SIZE || at + len > local.length) {
+      const fromGrant = b.srcRef[i]! >= 0;
+      if (offset + len > PAGE_SIZE || (!fromGrant && at + len > local.length)) {
         status[i] = GNTST_bad_copy_arg;
         failed++;
         continue;
@@ -437,25 +559,17 @@ export function copyLocal(g: DomainView, mapper: number, b: GrantCopyBatch): num
       if (ref !== held) {
         if (held >= 0) unpinLocked(g, held, readonly);
         held = -1;
-        if (ref >= nr) {
-          status[i] = GNTST_bad_gntref;
-          failed++;
-          continue;
-        }
-        try {
-          base = pinLocked(g, ref, mapper, readonly) * PAGE_SIZE;
-        } catch (e) {
-          if (!(e instanceof GrantError)) throw e;
-          status[i] = e.status;
+        base = pinForOp(g, ref, nr, mapper, readonly, status, i);
+        if (base < 0) {
           failed++;
           continue;
         }
         held = ref;
       }
       const from = base + offset;
-      if (toGrant) copyBytes(local, at, mem, from, len);
+      if (fromGrant) copyBytes(src!.mem8, b.srcBase(i), mem, from, len);
+      else if (toGrant) copyBytes(local, at, mem, from, len);
       else copyBytes(mem, from, local, at, len);
-      status[i] = GNTST_okay;
     }
   } finally {
     if (held >= 0) unpinLocked(g, held, readonly);
@@ -463,6 +577,47 @@ export function copyLocal(g: DomainView, mapper: number, b: GrantCopyBatch): num
     grantUnlock(c);
   }
   return failed;
+}
+
+/** Pin `ref` of `g` (under its lock) for batch op `i`: the frame's byte address, or -1 with the op's status set. */
+function pinForOp(g: DomainView, ref: number, nr: number, mapper: number, readonly: boolean, status: Int8Array, i: number): number {
+  if (ref >= nr) {
+    status[i] = GNTST_bad_gntref;
+    return -1;
+  }
+  try {
+    return pinLocked(g, ref, mapper, readonly) * PAGE_SIZE;
+  } catch (e) {
+    if (!(e instanceof GrantError)) throw e;
+    status[i] = e.status;
+    return -1;
+  }
+}
+
+/**
+ * Pin the grants of `b`'s ops read-only for `mapper` and keep them pinned (a backend holding a
+ * guest's tx pages while a frame crosses the switch, as Linux's netback maps a packet's frags):
+ * validated as a copy's source is. Each op's GNTST_* is in b.status; returns how many failed.
+ * The caller must call unpinBatch with the same batch before its turn ends.
+ */
+export function pinBatch(g: DomainView, mapper: number, b: GrantCopyBatch): number {
+  const n = b.count;
+  if (n === 0) return 0;
+  b.status.fill(GNTST_okay, 0, n);
+  for (let i = 0; i < n; i++) {
+    b.srcRef[i] = b.ref[i]!;
+    b.srcOffset[i] = b.offset[i]!;
+  }
+  b.sources = n;
+  b.acquireSources(g, mapper);
+  let failed = 0;
+  for (let i = 0; i < n; i++) if (b.status[i] !== GNTST_okay) failed++;
+  return failed;
+}
+
+/** Undo pinBatch(). */
+export function unpinBatch(g: DomainView, mapper: number, b: GrantCopyBatch): void {
+  b.releaseSources(g, mapper);
 }
 
 /** TypedArray.set, with no view made when the whole source goes (a one-slot frame). */

@@ -11,7 +11,7 @@ import type { ControlChannel, PeerGrant } from './control.js';
 import * as evtchn from './evtchn.js';
 import { enterGate, leaveGate } from './gate.js';
 import {
-  copyGrant, copyLocal, mapGrant, Maptrack, unmapGrant, revokeGrantEntry, writeGrantEntry, type CopyOp, type GrantCopyBatch,
+  copyGrant, copyLocal, mapGrant, pinBatch, unpinBatch, Maptrack, unmapGrant, revokeGrantEntry, writeGrantEntry, type CopyOp, type GrantCopyBatch,
   type GrantMapping,
 } from './grant.js';
 import {
@@ -276,15 +276,44 @@ export class Hypercalls {
 
   /**
    * GNTTABOP_copy of `batch` between grants of `domid` and the caller's own buffer (a
-   * backend's): no maptrack handle, no page view, one lock for the batch. Returns how many ops
+   * backend's): no maptrack handle, no page view, one lock for the batch. Grant-to-grant ops
+   * (batch.addFromGrant) take their bytes from grants of `srcDomid`. Returns how many ops
    * failed; each op's GNTST_* is in batch.status.
    */
-  grantCopyLocal(domid: number, batch: GrantCopyBatch): number {
+  grantCopyLocal(domid: number, batch: GrantCopyBatch, srcDomid?: number): number {
+    const g = this.#peer(domid);
+    if (!g) return batch.fail(GNTST_bad_domain);
+    const src = srcDomid === undefined ? undefined : this.#peer(srcDomid);
+    this.#enter();
+    try {
+      return copyLocal(g, this.domid, batch, src);
+    } finally {
+      this.#exit();
+    }
+  }
+
+  /**
+   * Pin the grants of `batch`'s ops (ref, offset, len) read-only, for use within this turn (a
+   * frame's pages held while it crosses the switch); unpin with grantUnpinLocal. Returns how
+   * many failed; each op's GNTST_* is in batch.status.
+   */
+  grantPinLocal(domid: number, batch: GrantCopyBatch): number {
     const g = this.#peer(domid);
     if (!g) return batch.fail(GNTST_bad_domain);
     this.#enter();
     try {
-      return copyLocal(g, this.domid, batch);
+      return pinBatch(g, this.domid, batch);
+    } finally {
+      this.#exit();
+    }
+  }
+
+  grantUnpinLocal(domid: number, batch: GrantCopyBatch): void {
+    const g = this.#peer(domid);
+    if (!g) return;
+    this.#enter();
+    try {
+      unpinBatch(g, this.domid, batch);
     } finally {
       this.#exit();
     }

@@ -9,7 +9,7 @@ import type { Tap } from './capture.js';
 import { Fdb, type FdbLimits, type FdbOwner, type FdbRow } from './fdb.js';
 import { ETH_HLEN, ETH_P_8021Q, VLAN_HLEN, isGroupMac, isLinkLocalGroup, macAt } from './mac.js';
 import { COMPLETED, completeOffloads, needsCompletion } from './offload.js';
-import type { PortDevice, SwitchPort } from './port.js';
+import type { FrameTail, PortDevice, SwitchPort } from './port.js';
 
 /** Frames larger than this (a 64 KiB GSO super-frame plus its headers) are malformed. */
 export const MAX_FRAME = 65_535 + ETH_HLEN + VLAN_HLEN;
@@ -115,12 +115,16 @@ export class BridgePort implements SwitchPort, FdbOwner {
     return this.#plugged;
   }
 
-  input(frame: Uint8Array, info: NetFrameInfo): void {
+  input(frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail): void {
     if (!this.#plugged) return;
     this.counters.framesIn++;
     this.counters.bytesIn += frame.length;
-    if (this.taps.size !== 0) for (const tap of this.taps) tap.frame(frame, info);
-    this.bridge.ingress(this, frame, info);
+    if (this.taps.size !== 0) {
+      if (tail && !tail.fill()) return this.bridge.dropTail(this);
+      tail = undefined;
+      for (const tap of this.taps) tap.frame(frame, info);
+    }
+    this.bridge.ingress(this, frame, info, tail);
   }
 
   /** Does this port carry VLAN `vid`, and how? */
@@ -142,6 +146,22 @@ export class BridgePort implements SwitchPort, FdbOwner {
   /** A frame already in this port's form and with the offloads its device takes. */
   deliverAsIs(frame: Uint8Array, info: NetFrameInfo): void {
     this.#deliver(frame, info);
+  }
+
+  /** deliverAsIs for a frame with its tail in the sender's grants: straight across if the device can, else filled first. */
+  deliverTail(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail): void {
+    const d = this.device;
+    if (!d.deliverTail || this.taps.size !== 0) {
+      if (tail.fill()) this.#deliver(frame, info);
+      else this.counters.dropsOut++;
+      return;
+    }
+    if (d.deliverTail(frame, info, tail)) {
+      this.counters.framesOut++;
+      this.counters.bytesOut += frame.length;
+    } else {
+      this.counters.dropsOut++;
+    }
   }
 
   #deliver(frame: Uint8Array, info: NetFrameInfo): void {
@@ -214,9 +234,17 @@ export class Bridge {
     set.add(port);
   }
 
-  /** A frame from a port's device: check it, learn its source, forward or flood it within its VLAN. */
-  ingress(from: BridgePort, frame: Uint8Array, info: NetFrameInfo): void {
+  /**
+   * A frame from a port's device: check it, learn its source, forward or flood it within its
+   * VLAN. Only its first bytes are read here, so a `tail` left in the sender's grants stays
+   * there unless the frame is one that needs its bytes in dom0 (tagged, flooded, tapped).
+   */
+  ingress(from: BridgePort, frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail): void {
     if (frame.length < ETH_HLEN || frame.length > MAX_FRAME) return this.#drop(from, 'dropMalformed');
+    if (tail && (tail.head < ETH_HLEN + VLAN_HLEN || this.taps.size !== 0 || frame[12] === ETH_P_8021Q >> 8)) {
+      if (!tail.fill()) return this.dropTail(from);
+      tail = undefined;
+    }
     let vid = from.mode.native;
     let hasTag = false;
     if (frame[12] === ETH_P_8021Q >> 8 && frame[13] === (ETH_P_8021Q & 0xff)) {
@@ -244,9 +272,11 @@ export class Bridge {
     // is: straight to the device, no Transit.
     if (to && to !== from && !hasTag && to.mode.native === vid && this.taps.size === 0 && !needsCompletion(info, to.device.features)) {
       this.counters.forwarded++;
-      to.deliverAsIs(frame, info);
+      if (tail) to.deliverTail(frame, info, tail);
+      else to.deliverAsIs(frame, info);
       return;
     }
+    if (tail && to !== from && !tail.fill()) return this.dropTail(from);
     const t = new Transit(vid, frame, hasTag, info);
     if (this.taps.size !== 0) for (const tap of this.taps) tap.frame(t.form(NATIVE_VID), info);
     if (to) {
@@ -261,6 +291,11 @@ export class Bridge {
     const members = this.#members.get(vid);
     if (members) for (const p of members) if (p !== from) p.output(t);
     for (const p of this.#trunkAll) if (p !== from && !members?.has(p)) p.output(t);
+  }
+
+  /** The sender's grants would not give the rest of its frame: dropped as malformed. */
+  dropTail(from: BridgePort): void {
+    this.#drop(from, 'dropMalformed');
   }
 
   #drop(from: BridgePort, why: Exclude<keyof BridgeCounters, 'forwarded' | 'flooded'>): void {

@@ -20,6 +20,31 @@ export interface PortDevice {
   readonly features: PortFeatures;
   /** A frame out of the switch into the device. Returns false if the device dropped it (no room). */
   deliver(frame: Uint8Array, info: NetFrameInfo): boolean;
+  /**
+   * A frame whose tail is still in its sender's grants (see FrameTail), for a device that can
+   * copy grant to grant (netback's rx); without it the switch fills the frame and calls deliver.
+   */
+  deliverTail?(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail): boolean;
+}
+
+/**
+ * The part of a frame that a sender (netback's tx) left in the sending guest's granted pages,
+ * pinned for the duration of the input() call, as Linux's netback leaves a packet's frags
+ * mapped: the frame's view holds its first `head` bytes (all the switch reads); the rest is
+ * copied once, straight into the receiver's buffers, or into the view by fill() for a receiver
+ * that needs the bytes (a capture, a flood, VXLAN, the gateway, offload completion).
+ */
+export interface FrameTail {
+  /** Bytes at the start of the view that are the frame's; [head, length) are not there until fill(). */
+  readonly head: number;
+  /** The sending domain and its grants holding [head, length), in order: count segments of (ref, offset, len). */
+  readonly domid: number;
+  readonly count: number;
+  readonly ref: ArrayLike<number>;
+  readonly offset: ArrayLike<number>;
+  readonly len: ArrayLike<number>;
+  /** Copy the tail into the view (once); false if it could not be had (the frame is to be dropped). */
+  fill(): boolean;
 }
 
 /** How a device is plugged in, from the vif spec (xl-network-configuration(5)). */
@@ -34,8 +59,8 @@ export interface PortOptions {
 /** The switch side of a port. */
 export interface SwitchPort {
   readonly name: string;
-  /** A frame from the device into the switch (a guest's transmit). */
-  input(frame: Uint8Array, info: NetFrameInfo): void;
+  /** A frame from the device into the switch (a guest's transmit); a `tail` says part of it is still in grants. */
+  input(frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail): void;
   /** Take the port out of its bridge; frames in flight to it are dropped. */
   unplug(): void;
 }

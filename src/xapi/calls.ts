@@ -233,6 +233,17 @@ async function vmDevice(ctx: CallContext, vm: string, change: DeviceChange): Pro
   await onVm(vm, () => ctx.svc.ts.call('vmDevice', { vm: r.uuid, ...change }));
 }
 
+/**
+ * VIF.locking_mode as the vif spec's locking-mode= (the backend's locking-mode node):
+ * network_default leaves it out (locked). XAPI's disabled (no traffic at all) is not offered.
+ */
+function vifLockingMode(v: string): 'locked' | 'unlocked' | undefined {
+  if (v === 'network_default') return undefined;
+  if (v === 'locked' || v === 'unlocked') return v;
+  if (v === 'disabled') throw new XapiError('VALUE_NOT_SUPPORTED', ['locking_mode', v, 'xenode vifs are locked or unlocked']);
+  throw new XapiError('INVALID_VALUE', ['locking_mode', v]);
+}
+
 /** VBD/VIF.plug, unplug and unplug_force: hot-plug on a running VM, as block-attach/network-attach and their detaches do it. */
 function plugCall(cls: 'VBD' | 'VIF', plug: boolean, force = false): Call {
   return {
@@ -520,7 +531,9 @@ export const CALLS: Readonly<Record<string, Call>> = {
       const bridge = await ctx.svc.db.read((tx) => tx.network.get(field(f, 'network')).bridge);
       const mac = field(f, 'MAC', '');
       const mtu = field(f, 'MTU', '');
-      await vmDevice(ctx, vm, { vif: [`bridge=${bridge}`, `devid=${device}`, ...(mac ? [`mac=${mac}`] : []), ...(mtu ? [`mtu=${mtu}`] : [])].join(',') });
+      const locking = vifLockingMode(field(f, 'locking_mode', 'network_default'));
+      const spec = [`bridge=${bridge}`, `devid=${device}`, ...(mac ? [`mac=${mac}`] : []), ...(mtu ? [`mtu=${mtu}`] : []), ...(locking ? [`locking-mode=${locking}`] : [])];
+      await vmDevice(ctx, vm, { vif: spec.join(',') });
       return ctx.svc.db.read((tx) => tx.VIF.where('VM', vm).find((v) => tx.VIF.get(v).device === device)!);
     },
   },

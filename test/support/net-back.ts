@@ -36,8 +36,9 @@ export class Hub implements VirtualSwitch {
     let plugged = true;
     return {
       name: device.name,
-      input(frame, info) {
-        if (!plugged) return;
+      input(frame, info, tail) {
+        // The hub records every byte: a frame's tail comes out of the sender's grants first.
+        if (!plugged || (tail && !tail.fill())) return;
         hub.frames.push({ from: device.name, frame: frame.slice(), info });
         for (const [name, p] of hub.ports) if (name !== device.name) p.device.deliver(frame, info);
         for (const w of hub.#waiters.splice(0)) w();

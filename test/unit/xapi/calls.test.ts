@@ -209,6 +209,26 @@ test('/rrd_updates serves the sampled host and VM data sources as JSON', async (
   await ok(root, 'VM.destroy', vm);
 });
 
+test('VIF.locking_mode: given at VIF.create, kept in the record, written to the backend\'s locking-mode node when the VM starts; disabled and unknown modes refused', async () => {
+  const net = await ok<string>(root, 'network.create', { name_label: 'xc-lock', bridge: 'xcbr9' });
+  const vm = await ok<string>(root, 'VM.create', vmArgs('xc-locking'));
+  const base = { VM: vm, network: net, MAC: '', MTU: '1500', other_config: {} };
+  assert.equal(code(await call(root, 'VIF.create', { ...base, device: '0', locking_mode: 'disabled' })), 'VALUE_NOT_SUPPORTED');
+  assert.equal(code(await call(root, 'VIF.create', { ...base, device: '0', locking_mode: 'open' })), 'INVALID_VALUE');
+  const unlocked = await ok<string>(root, 'VIF.create', { ...base, device: '0', locking_mode: 'unlocked' });
+  const dflt = await ok<string>(root, 'VIF.create', { ...base, device: '1' });
+  assert.deepEqual([await ok(root, 'VIF.get_locking_mode', unlocked), await ok(root, 'VIF.get_locking_mode', dflt)], ['unlocked', 'network_default']);
+  assert.equal((await ok<Record<string, unknown>>(root, 'VIF.get_record', unlocked))['locking_mode'], 'unlocked');
+  await ok(root, 'VM.start', vm, false, false);
+  const domid = await ok<number>(root, 'VM.get_domid', vm);
+  const xs = x.local.host.xs;
+  assert.equal(await xs.readOptional(`/local/domain/0/backend/vif/${domid}/0/locking-mode`), 'unlocked');
+  assert.equal(await xs.readOptional(`/local/domain/0/backend/vif/${domid}/1/locking-mode`), undefined, 'network_default: the backend\'s own default');
+  assert.deepEqual([await ok(root, 'VIF.get_locking_mode', unlocked), await ok(root, 'VIF.get_locking_mode', dflt)], ['unlocked', 'network_default'], 'the record as the running VM has it');
+  await ok(root, 'VM.hard_shutdown', vm);
+  await ok(root, 'VM.destroy', vm);
+});
+
 test('VBD.create and VIF.create give a halted VM a disk and a vif it boots with; destroy takes them away; network.create', async () => {
   const net = await ok<string>(root, 'network.create', { name_label: 'xc-lab', bridge: 'xcbr0' });
   assert.equal(await ok(root, 'network.get_bridge', net), 'xcbr0');

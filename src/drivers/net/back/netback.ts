@@ -7,13 +7,15 @@
 // copies), no feature-rx-notify (mandatory), more queues than offered. A frontend that breaks
 // the tx rules is disabled (xenvif_fatal_tx_err): the vif drops everything and stays so until
 // the frontend reconnects.
-import { NETIF_CTRL_SLOT_SIZE, NETIF_RX_SLOT_SIZE, NETIF_TX_SLOT_SIZE, NETIF_XS, type NetFrameInfo } from '../../../abi/netif.js';
+import {
+  NETIF_CTRL_SLOT_SIZE, NETIF_RX_SLOT_SIZE, NETIF_TX_SLOT_SIZE, NETIF_XS, XEN_NETIF_CTRL_HASH_ALGORITHM_NONE, type NetFrameInfo,
+} from '../../../abi/netif.js';
 import { BackRing } from '../../../abi/ring.js';
 import { XenbusState } from '../../../abi/xenbus.js';
 import { XenError } from '../../../errors.js';
 import type { BoundPort } from '../../../hypervisor/port.js';
 import type { XsWatch } from '../../../xenstore/client/client.js';
-import type { PortDevice, PortFeatures, SwitchPort, VirtualSwitch } from '../../../network/port.js';
+import type { FrameTail, PortDevice, PortFeatures, SwitchPort, VirtualSwitch } from '../../../network/port.js';
 import { BackendLifecycle } from '../../backend.js';
 import type { DriverContext } from '../../evtchn.js';
 import { mapRing, type MappedRing } from '../../ringpages.js';
@@ -164,6 +166,15 @@ export class NetBack implements PortDevice {
   }
 
   deliver(frame: Uint8Array, info: NetFrameInfo): boolean {
+    return this.#deliver(frame, info, undefined);
+  }
+
+  /** A frame with its tail in the sender's grants: copied grant to grant into this frontend's buffers. */
+  deliverTail(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail): boolean {
+    return this.#deliver(frame, info, tail);
+  }
+
+  #deliver(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail | undefined): boolean {
     const conn = this.#conn;
     // Carrier off (a stalled queue): dropped here, before any queue holds it.
     if (!conn || this.#disabled !== null || conn.stalledQueues !== 0) {
@@ -175,8 +186,16 @@ export class NetBack implements PortDevice {
       return false;
     }
     const s = conn.selector;
+    // A hash reads headers past the ones the switch read: the frame's bytes must be here.
+    if (tail && (s.numQueues > 1 || s.algorithm !== XEN_NETIF_CTRL_HASH_ALGORITHM_NONE)) {
+      if (!tail.fill()) {
+        this.stats.txDropped++;
+        return false;
+      }
+      tail = undefined;
+    }
     const q = s.select(frame);
-    return conn.queues[q]!.rx.deliver(frame, info, s.hashType, s.hashValue);
+    return conn.queues[q]!.rx.deliver(frame, info, s.hashType, s.hashValue, tail);
   }
 
   // ---------------- xenbus ----------------
@@ -260,7 +279,7 @@ export class NetBack implements PortDevice {
         credit: new Credit(rate),
         mcast,
         notify: () => txPort.notify(),
-        output: (frame, info) => conn.port?.input(frame, info),
+        output: (frame, info, tail) => conn.port?.input(frame, info, tail),
       });
       const rx = new RxPath({
         ...common,

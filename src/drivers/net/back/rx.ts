@@ -21,11 +21,14 @@ import { SRING_REQ_EVENT, type BackRing } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
 import { GrantCopyBatch } from '../../../hypervisor/grant.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
-import { GSO_MAX_SIZE, rxSlotsFor } from '../protocol.js';
+import type { FrameTail } from '../../../network/port.js';
+import { FATAL_SKB_SLOTS, GSO_MAX_SIZE, rxSlotsFor } from '../protocol.js';
 import type { NetbackStats } from './stats.js';
 
 /** The most rx buffers one frame takes (a GSO super-frame). */
 const RX_MAX_SLOTS = rxSlotsFor(GSO_MAX_SIZE);
+/** The most copy ops one frame takes: a piece per buffer, plus a split wherever a sender's slot crosses into the next buffer. */
+const RX_MAX_OPS = RX_MAX_SLOTS + FATAL_SKB_SLOTS + 1;
 
 /** xen-netback's defaults: XENVIF_RX_QUEUE_BYTES, rx_drain_timeout_msecs, rx_stall_timeout_msecs. */
 export const RX_QUEUE_DEFAULTS = { queueMax: (256 / 2) * PAGE_SIZE, drainTimeoutMs: 10_000, stallTimeoutMs: 60_000 } as const;
@@ -85,9 +88,13 @@ export class RxPath {
   readonly #slot = new Uint8Array(NETIF_RX_SLOT_SIZE);
   readonly #slotView = new DataView(this.#slot.buffer);
   readonly #rsp: NetifRxResponse = { id: 0, offset: 0, flags: 0, status: 0 };
-  /** The copy of one frame into the frontend's buffers, and the ids of those buffers. */
-  readonly #copy = new GrantCopyBatch(RX_MAX_SLOTS);
+  /** The copy of one frame into the frontend's buffers; the ids, grefs, bytes and status of those buffers; each op's buffer. */
+  readonly #copy = new GrantCopyBatch(RX_MAX_OPS);
   readonly #ids = new Uint16Array(RX_MAX_SLOTS);
+  readonly #grefs = new Uint32Array(RX_MAX_SLOTS);
+  readonly #fill = new Uint16Array(RX_MAX_SLOTS);
+  readonly #bufStatus = new Int8Array(RX_MAX_SLOTS);
+  readonly #opBuf = new Uint8Array(RX_MAX_OPS);
   readonly #gso: NetifExtraGso = { kind: 'gso', type: XEN_NETIF_EXTRA_TYPE_GSO, flags: 0, size: 0, gsoType: 0, features: 0 };
   readonly #hash: NetifExtraHash = { kind: 'hash', type: XEN_NETIF_EXTRA_TYPE_HASH, flags: 0, hashType: 0, algorithm: XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, value: 0 };
   /** The shared ring's header, for req_event. */
@@ -131,9 +138,11 @@ export class RxPath {
    * nothing is held before it and it has enough, else held; false (dropped, counted) when the
    * queue is at its bound or the frame is not one this frontend can take. `hashType` >= 0: the
    * frontend's Toeplitz hash of the frame (see QueueSelector), which goes with it as a HASH
-   * extra-info, after the GSO one if any (xenvif_rx_next_skb).
+   * extra-info, after the GSO one if any (xenvif_rx_next_skb). With a `tail`, the frame's
+   * bytes past tail.head are copied straight from the sender's grants into the buffers (one
+   * copy), or brought into the view first if the frame has to be held.
    */
-  deliver(frame: Uint8Array, info: NetFrameInfo, hashType = -1, hashValue = 0): boolean {
+  deliver(frame: Uint8Array, info: NetFrameInfo, hashType = -1, hashValue = 0, tail?: FrameTail): boolean {
     const stats = this.#o.stats;
     if (this.#stopped) {
       stats.txDropped++;
@@ -153,11 +162,11 @@ export class RxPath {
       if (room < 0) return false;
       if (room > 0) {
         this.#wentIn = true;
-        return this.#copyOut(frame, info, hashType, hashValue, dataSlots, gso);
+        return this.#copyOut(frame, info, hashType, hashValue, dataSlots, gso, tail);
       }
     }
-    // xenvif_rx_queue_tail: held while under the bound, else dropped.
-    if (this.#heldBytes >= this.#o.limits.queueMax) {
+    // xenvif_rx_queue_tail: held while under the bound, else dropped. A held frame is a copy: its tail comes into dom0 first.
+    if (this.#heldBytes >= this.#o.limits.queueMax || (tail && !tail.fill())) {
       stats.txDropped++;
       return false;
     }
@@ -272,30 +281,44 @@ export class RxPath {
     this.#timer.unref();
   }
 
-  /** Copy a frame into the buffers at req_cons, one batch, then its responses in ring order. */
-  #copyOut(frame: Uint8Array, info: NetFrameInfo, hashType: number, hashValue: number, dataSlots: number, gso: NetFrameInfo['gso']): boolean {
+  /**
+   * Copy a frame into the buffers at req_cons, one batch, then its responses in ring order. The
+   * bytes in `frame` go from it; a `tail`'s go grant to grant from the sender's pages.
+   */
+  #copyOut(frame: Uint8Array, info: NetFrameInfo, hashType: number, hashValue: number, dataSlots: number, gso: NetFrameInfo['gso'], tail?: FrameTail): boolean {
     const stats = this.#o.stats;
     const ring = this.#ring;
     const extras = (gso ? 1 : 0) + (hashType >= 0 ? 1 : 0);
     const b = this.#copy;
     b.reset(frame, true);
     let consumed = ring.reqCons;
-    for (let i = 0, at = 0; i < dataSlots; i++) {
+    for (let i = 0; i < dataSlots; i++) {
       ring.copyRequest(consumed, this.#slot);
       // The extra-infos take the slots after the first: their requests are consumed, their responses are the extras.
       consumed += i === 0 ? 1 + extras : 1;
-      const len = Math.min(PAGE_SIZE, frame.length - at);
       this.#ids[i] = this.#slotView.getUint16(NETIF_RX_REQ_ID, LE);
-      b.add(this.#slotView.getUint32(NETIF_RX_REQ_GREF, LE), 0, len, at);
-      at += len;
+      this.#grefs[i] = this.#slotView.getUint32(NETIF_RX_REQ_GREF, LE);
+      this.#fill[i] = 0;
+      this.#bufStatus[i] = 0;
     }
     ring.reqCons = consumed;
-    const failed = this.#o.hc.grantCopyLocal(this.#o.frontendId, b) !== 0;
+    // The frame's bytes in order, cut at the buffers' page boundaries: first those in the view...
+    let pos = this.#pieces(-1, 0, tail ? tail.head : frame.length, 0);
+    // ...then the tail's, each sender slot from its grant.
+    if (tail) for (let k = 0; k < tail.count; k++) pos = this.#pieces(tail.ref[k]!, tail.offset[k]!, tail.len[k]!, pos);
+    const failed = this.#o.hc.grantCopyLocal(this.#o.frontendId, b, tail?.domid) !== 0;
+    if (failed) {
+      for (let k = 0; k < b.count; k++) {
+        const st = b.status[k]!;
+        const buf = this.#opBuf[k]!;
+        if (st !== 0 && this.#bufStatus[buf] === 0) this.#bufStatus[buf] = st;
+      }
+    }
     for (let i = 0; i < dataSlots; i++) {
-      const st = b.status[i]!;
+      const st = this.#bufStatus[i]!;
       if (st !== 0 && this.#logged < 8) {
         this.#logged++;
-        this.#o.log(`d${this.#o.frontendId}: rx buffer ${this.#ids[i]} (gref ${b.ref[i]}): ${gntstName(st)}`);
+        this.#o.log(`d${this.#o.frontendId}: rx buffer ${this.#ids[i]} (gref ${this.#grefs[i]}): ${gntstName(st)}`);
       }
       let flags = i < dataSlots - 1 ? NETRXF_more_data : 0;
       if (i === 0) {
@@ -303,7 +326,7 @@ export class RxPath {
         else if (info.dataValidated) flags |= NETRXF_data_validated;
         if (extras) flags |= NETRXF_extra_info;
       }
-      this.#respond(this.#ids[i]!, flags, st === 0 ? b.len[i]! : NETIF_RSP_ERROR);
+      this.#respond(this.#ids[i]!, flags, st === 0 ? this.#fill[i]! : NETIF_RSP_ERROR);
       if (i === 0 && gso) {
         this.#gso.flags = hashType >= 0 ? XEN_NETIF_EXTRA_FLAG_MORE : 0;
         this.#gso.size = gso.size;
@@ -324,6 +347,28 @@ export class RxPath {
     stats.txPackets++;
     stats.txBytes += frame.length;
     return true;
+  }
+
+  /**
+   * Ops for `len` bytes of the frame from position `pos` on: from the view (srcRef -1, `from`
+   * its offset there) or from the sender's grant srcRef at offset `from`; cut where a buffer
+   * fills. Returns the position after them.
+   */
+  #pieces(srcRef: number, from: number, len: number, pos: number): number {
+    const b = this.#copy;
+    while (len > 0) {
+      const buf = Math.floor(pos / PAGE_SIZE);
+      const inBuf = pos - buf * PAGE_SIZE;
+      const n = Math.min(len, PAGE_SIZE - inBuf);
+      this.#opBuf[b.count] = buf;
+      if (srcRef < 0) b.add(this.#grefs[buf]!, inBuf, n, from);
+      else b.addFromGrant(srcRef, from, this.#grefs[buf]!, inBuf, n);
+      this.#fill[buf] = inBuf + n;
+      pos += n;
+      from += n;
+      len -= n;
+    }
+    return pos;
   }
 
   #extra(x: NetifExtraInfo): void {

@@ -19,6 +19,7 @@ import type { BackRing } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
 import { GrantCopyBatch } from '../../../hypervisor/grant.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
+import type { FrameTail } from '../../../network/port.js';
 import { ETH_HLEN, FATAL_SKB_SLOTS, MAX_SKB_SLOTS, plainFrameInfo, type NetRate } from '../protocol.js';
 import type { Credit } from './credit.js';
 import type { McastFilter } from './mcast.js';
@@ -26,6 +27,10 @@ import type { NetbackStats } from './stats.js';
 
 /** The largest frame: netif.h's size field is 16 bits. */
 const MAX_FRAME = 0xffff;
+/** Bytes of a frame copied into dom0 whatever its size (Linux's XEN_NETBACK_TX_COPY_LEN): every header the switch and the queue hash read. */
+export const TX_COPY_LEN = 128;
+/** A frame longer than this leaves the rest of its bytes in the sender's pages, pinned while it crosses the switch. */
+export const TX_TAIL_MIN = PAGE_SIZE;
 
 export interface TxPathOptions {
   readonly ring: BackRing;
@@ -38,8 +43,8 @@ export interface TxPathOptions {
   readonly mcast: McastFilter;
   /** Tell the frontend responses are out (its tx event channel). */
   readonly notify: () => void;
-  /** A frame for the switch; the view is valid during the call only. */
-  readonly output: (frame: Uint8Array, info: NetFrameInfo) => void;
+  /** A frame for the switch; the view is valid during the call only, as are the tail's grants. */
+  readonly output: (frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail) => void;
   /** The frontend is malicious: disable the vif. */
   readonly onFatal: (why: string) => void;
   readonly log: (line: string) => void;
@@ -64,6 +69,9 @@ export class TxPath {
   #view = this.#frame.subarray(0, 0);
   /** The copy of one packet's slots out of the frontend's grants. */
   readonly #copy = new GrantCopyBatch(FATAL_SKB_SLOTS);
+  /** The grants holding the part of the frame past TX_COPY_LEN (a frame over TX_TAIL_MIN), pinned during output. */
+  readonly #tailGrants = new GrantCopyBatch(FATAL_SKB_SLOTS);
+  readonly #tail: TxTail;
   readonly #rsp: NetifTxResponse = { id: 0, status: 0 };
   #stopped = false;
   #servicing = false;
@@ -73,6 +81,7 @@ export class TxPath {
   constructor(o: TxPathOptions) {
     this.#o = o;
     this.#ring = o.ring;
+    this.#tail = new TxTail(o.hc, o.frontendId, this.#tailGrants, this.#copy, this.#frame);
   }
 
   /** Consume every packet the frontend published, until the ring is empty and it knows to wake us. */
@@ -204,7 +213,7 @@ export class TxPath {
     ring.reqCons = idx;
     if (first.offset + remaining > PAGE_SIZE) throw new Fatal(`first slot offset ${first.offset} + size ${remaining} crosses the page`);
     if (refuse === null && first.size < ETH_HLEN) refuse = `bad packet size ${first.size}`;
-    if (refuse === null) refuse = this.#gather(reqs, remaining);
+    if (refuse === null) refuse = this.#gather(reqs, remaining, first.size);
     if (refuse !== null) {
       this.#refuse(refuse, reqs, extras);
       return;
@@ -214,28 +223,56 @@ export class TxPath {
     const info: NetFrameInfo = gso && gso.kind === 'gso'
       ? { csumBlank, dataValidated, gso: { type: gso.gsoType as typeof XEN_NETIF_GSO_TYPE_TCPV4, size: gso.size } }
       : plainFrameInfo(csumBlank, dataValidated);
-    this.#respondAll(reqs, extras, NETIF_RSP_OKAY);
     const stats = this.#o.stats;
     stats.rxPackets++;
     stats.rxBytes += first.size;
     if (this.#view.length !== first.size) this.#view = this.#frame.subarray(0, first.size);
-    this.#o.output(this.#view, info);
+    const tail = this.#tailGrants.count !== 0 ? this.#tail : undefined;
+    try {
+      this.#o.output(this.#view, info, tail);
+    } finally {
+      // Answered once its pages are let go: the frontend may reuse them from then on.
+      if (tail) this.#o.hc.grantUnpinLocal(this.#o.frontendId, this.#tailGrants);
+    }
+    this.#respondAll(reqs, extras, NETIF_RSP_OKAY);
   }
 
-  /** Copy the packet's data out of its grants into #frame, one batch; the reason if a slot will not copy. */
-  #gather(reqs: readonly NetifTxRequest[], firstLen: number): string | null {
+  /**
+   * Copy the packet's first bytes (all of them, unless it is longer than TX_TAIL_MIN) out of
+   * its grants into #frame, one batch; pin the grants of the rest (#tailGrants). The reason if
+   * a slot will not copy or pin.
+   */
+  #gather(reqs: readonly NetifTxRequest[], firstLen: number, size: number): string | null {
     const b = this.#copy;
+    const t = this.#tailGrants;
     b.reset(this.#frame, false);
+    t.reset(this.#frame, false);
+    const head = size > TX_TAIL_MIN ? TX_COPY_LEN : size;
     let at = 0;
     for (let i = 0; i < reqs.length; i++) {
       const r = reqs[i]!;
       const len = i === 0 ? firstLen : r.size;
-      b.add(r.gref, r.offset, len, at);
+      const n = at < head ? Math.min(len, head - at) : 0;
+      if (n > 0) b.add(r.gref, r.offset, n, at);
+      if (len > n) t.add(r.gref, r.offset + n, len - n, 0);
       at += len;
     }
-    if (this.#o.hc.grantCopyLocal(this.#o.frontendId, b) === 0) return null;
-    const i = b.status.findIndex((st) => st !== 0);
-    return `slot ${i} (gref ${reqs[i]!.gref}): ${gntstName(b.status[i]!)}`;
+    const hc = this.#o.hc;
+    if (hc.grantCopyLocal(this.#o.frontendId, b) !== 0) return this.#failed(b, reqs, -1);
+    if (t.count === 0) return null;
+    this.#tail.reset(head);
+    if (hc.grantPinLocal(this.#o.frontendId, t) === 0) return null;
+    hc.grantUnpinLocal(this.#o.frontendId, t);
+    const why = this.#failed(t, reqs, head);
+    t.reset(this.#frame, false);
+    return why;
+  }
+
+  /** Which slot of the packet a failed op of `b` was (`head` >= 0: b is the tail's), and why. */
+  #failed(b: GrantCopyBatch, reqs: readonly NetifTxRequest[], head: number): string {
+    const k = b.status.findIndex((st, i) => i < b.count && st !== 0);
+    const i = reqs.findIndex((r) => r.gref === b.ref[k]);
+    return `slot ${i}${head >= 0 ? ` past byte ${head}` : ''} (gref ${b.ref[k]}): ${gntstName(b.status[k]!)}`;
   }
 
   #refuse(why: string, reqs: readonly NetifTxRequest[], extras: number): void {
@@ -276,5 +313,46 @@ export class TxPath {
     this.#stopped = true;
     clearTimeout(this.#creditTimer);
     this.#creditTimer = undefined;
+  }
+}
+
+/** The tail of the frame being output: its grants (pinned by TxPath), filled into #frame on demand, once. */
+class TxTail implements FrameTail {
+  head = 0;
+  #filled = false;
+  #ok = false;
+
+  constructor(readonly hc: Hypercalls, readonly domid: number, readonly grants: GrantCopyBatch, readonly copy: GrantCopyBatch, readonly frame: Uint8Array) {}
+
+  reset(head: number): void {
+    this.head = head;
+    this.#filled = false;
+  }
+
+  get count(): number {
+    return this.grants.count;
+  }
+
+  get ref(): Uint32Array {
+    return this.grants.ref;
+  }
+
+  get offset(): Uint16Array {
+    return this.grants.offset;
+  }
+
+  get len(): Uint16Array {
+    return this.grants.len;
+  }
+
+  fill(): boolean {
+    if (this.#filled) return this.#ok;
+    this.#filled = true;
+    const g = this.grants;
+    const b = this.copy;
+    b.reset(this.frame, false);
+    for (let k = 0, at = this.head; k < g.count; at += g.len[k]!, k++) b.add(g.ref[k]!, g.offset[k]!, g.len[k]!, at);
+    this.#ok = this.hc.grantCopyLocal(this.domid, b) === 0;
+    return this.#ok;
   }
 }

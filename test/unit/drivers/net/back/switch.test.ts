@@ -4,6 +4,8 @@
 // hear nothing.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { NETIF_RSP_ERROR, NETIF_RSP_OKAY, NET_FRAME_PLAIN, type NetFrameInfo } from '../../../../../src/abi/netif.js';
+import type { FrameTail, PortDevice } from '../../../../../src/network/port.js';
 import { Switch } from '../../../../../src/network/switch.js';
 import { XenbusState } from '../../../../../src/abi/xenbus.js';
 import { RawNetFront, frameOf, netRig, within } from '../../../../support/net-back.js';
@@ -99,4 +101,101 @@ test('a stalled guest on the bridge: frames for it are held to the bound, then d
   await stalled!.until(() => stalled!.received().length === 5, 'the held frames');
   assert.deepEqual(stalled!.received().map((r) => r.frame[14 + 0]), [0, 1, 2, 3, 4].map((i) => (14 * 7 + i) & 0xff));
   await within((async () => { while (!sBe!.carrier) await new Promise((r) => setTimeout(r, 10)); })(), 'carrier on');
+});
+
+// A frame longer than a page (TX_TAIL_MIN) crosses the bridge with all but its first
+// TX_COPY_LEN bytes left in the sender's pages, pinned, and copied once, grant to grant, into
+// the receiver's buffers; a frame the bridge floods or taps is filled into dom0 first.
+test('a frame over a page goes grant to grant into the receiver\'s buffers, intact, as does a flooded one; the sender gets its pages back', async (t) => {
+  const { sw, a, b, macA, macB } = await pair(t, false);
+  b.send(frameOf(60, macB), { id: 1 }); // the bridge learns where b is
+  await b.until(() => b.txResponses.length === 1, "b's hello");
+  b.postRx(8);
+  const unicast = frameOf(9000, macA, macB, 7);
+  const flooded = frameOf(5000, macA, 'ff:ff:ff:ff:ff:ff', 8);
+  const slots = a.frameSlots(unicast, { id: 10 });
+  a.sendSlots(slots);
+  a.send(flooded, { id: 20 });
+  await b.until(() => b.received().length === 2, 'b receives both');
+  assert.deepEqual(b.received().map((r) => r.frame), [unicast, flooded]);
+  assert.equal(sw.findBridge('xenbr0')!.counters.forwarded, 1);
+  await a.until(() => a.txResponses.length === 3 + 2, 'tx responses');
+  assert.ok(a.txResponses.every((r) => r.status === NETIF_RSP_OKAY));
+  for (const s of slots) if ('gref' in s) assert.equal(a.g.hc.endAccess(s.gref), true, `gref ${s.gref} is no longer pinned`);
+});
+
+test('a hostile sender: a tail page revoked or never granted gets NETIF_RSP_ERROR; nothing reaches the receiver and the bridge goes on', async (t) => {
+  const { rig, a, b, macA, macB } = await pair(t, false);
+  b.send(frameOf(60, macB), { id: 1 });
+  await b.until(() => b.txResponses.length === 1, "b's hello");
+  b.postRx(8);
+  const frame = frameOf(9000, macA, macB, 9);
+  const revoked = a.frameSlots(frame, { id: 10 });
+  // Revoked and not given back to the allocator, so that no later grant reuses the ref.
+  assert.equal(a.g.hc.endAccess((revoked[2] as { gref: number }).gref, false), true);
+  a.sendSlots(revoked);
+  const bogus = a.frameSlots(frame, { id: 20 });
+  (bogus[1] as { gref: number }).gref = 4000;
+  a.sendSlots(bogus);
+  await a.until(() => a.txResponses.length === 6, 'tx responses');
+  assert.deepEqual(a.txResponses.map((r) => r.status), Array(6).fill(NETIF_RSP_ERROR));
+  assert.equal((await rig.daemon()).device(a.g.domid, 0)!.stats.rxErrors, 2);
+  const good = frameOf(9000, macA, macB, 10);
+  a.send(good, { id: 30 });
+  await b.until(() => b.received().length === 1, 'b receives the good frame only');
+  assert.deepEqual(b.received()[0]!.frame, good);
+});
+
+test('a hostile receiver: an rx buffer it may not write gets NETIF_RSP_ERROR for its part alone; the sender is answered OKAY and unpinned', async (t) => {
+  const { a, b, macA, macB } = await pair(t, false);
+  b.send(frameOf(60, macB), { id: 1 });
+  await b.until(() => b.txResponses.length === 1, "b's hello");
+  b.rxResponses.length = 0;
+  // b has 4 good buffers already; take them, then post a read-only one between good ones.
+  const slots = a.frameSlots(frameOf(100, macA, macB, 1), { id: 5 });
+  for (let i = 0; i < 4; i++) a.sendSlots(slots);
+  await b.until(() => b.received().length === 4, 'the posted buffers used up');
+  b.rxResponses.length = 0;
+  const ro = b.page(new Uint8Array(0), 0, true);
+  b.postRx(3, 0, [b.page(new Uint8Array(0), 0, false), ro, b.page(new Uint8Array(0), 0, false)]);
+  const big = a.frameSlots(frameOf(9000, macA, macB, 11), { id: 10 });
+  a.sendSlots(big);
+  await b.until(() => b.rxResponses.length === 3, "b's three responses");
+  assert.deepEqual(b.rxResponses.map((r) => r.status), [4096, NETIF_RSP_ERROR, 9000 - 8192]);
+  await a.until(() => a.txResponses.length === 4 + 3, 'tx responses');
+  assert.ok(a.txResponses.every((r) => r.status === NETIF_RSP_OKAY));
+  for (const s of big) if ('gref' in s) assert.equal(a.g.hc.endAccess(s.gref), true, `gref ${s.gref} is no longer pinned`);
+  b.postRx(3);
+  const again = frameOf(9000, macA, macB, 12);
+  a.send(again, { id: 40 });
+  await b.until(() => b.received().length === 2, 'the next frame');
+  assert.deepEqual(b.received()[1]!.frame, again);
+});
+
+test('while a frame crosses the bridge its sender cannot revoke the pages that hold its tail', async (t) => {
+  const { sw, a, macA } = await pair(t, false);
+  const spyMac = '00:16:3e:77:77:77';
+  const seen: { revoked: boolean; filled: boolean; frame: Uint8Array }[] = [];
+  let grefs: number[] = [];
+  const spy: PortDevice = {
+    name: 'spy0',
+    features: { csumOffload: true, gsoTcpv4: true, gsoTcpv6: true },
+    deliver: () => true,
+    deliverTail(frame: Uint8Array, _info: NetFrameInfo, tail: FrameTail) {
+      const revoked = grefs.some((g) => a.g.hc.endAccess(g, false));
+      const filled = tail.fill();
+      seen.push({ revoked, filled, frame: frame.slice() });
+      return true;
+    },
+  };
+  const port = sw.plugInternal('xenbr0', spy);
+  port.input(frameOf(60, spyMac), NET_FRAME_PLAIN);
+  const frame = frameOf(9000, macA, spyMac, 13);
+  const slots = a.frameSlots(frame, { id: 10 });
+  grefs = slots.flatMap((s) => ('gref' in s ? [s.gref] : []));
+  a.sendSlots(slots);
+  await a.until(() => a.txResponses.length === 3, 'tx responses');
+  assert.deepEqual(seen.map((s) => [s.revoked, s.filled]), [[false, true]]);
+  assert.deepEqual(seen[0]!.frame, frame);
+  for (const g of grefs) assert.equal(a.g.hc.endAccess(g), true);
 });
