@@ -35,6 +35,7 @@ export const host: RealmHost = {
   crc32: wrap(__host.crc32, 'crc32'),
   mainCalled: wrap(__host.mainCalled, 'mainCalled'),
   halt: wrap(__host.halt, 'halt'),
+  threadId: wrap(__host.threadId, 'threadId'),
 };
 
 // ---------------- uncaught errors ----------------
