@@ -4,7 +4,8 @@
 // one. Each figure stands next to the same load on a raw file of the same size in the same
 // run, as a ratio (issue 14's goals: at least 0.9x for reads, 0.8x for allocating writes).
 // Formats alternate run by run, and the ratio reported is the median over --repeat rounds of
-// the ratio within a round, so drift in the machine hits both alike. Images live in the OS's
+// the ratio within a round, so drift in the machine hits both alike. `direct` is the same I/O
+// on the two disks in the bench's own thread, taking turns every 50 ms: the format's own cost. Images live in the OS's
 // temporary directory.
 //
 //   npm run bench -- qcow2 [--runtime=1] [--disk-mb=256] [--alloc-disk-mb=4096] [--qd=32] [--repeat=5]
@@ -15,6 +16,8 @@ import { createQcow2 } from '../src/storage/qcow2/create.js';
 import { Qcow2Disk } from '../src/storage/qcow2/qcow2.js';
 import { Host } from '../src/toolstack/host.js';
 import { medianPoint, runBlkbench, type Point } from './support/blkbench.js';
+import { RawFile } from '../src/storage/raw.js';
+import { direct } from './support/direct.js';
 import { emit, numberOptions } from './support/harness.js';
 
 const opts = numberOptions({ runtime: 1, 'disk-mb': 256, 'alloc-disk-mb': 4096, qd: 32, repeat: 5 });
@@ -82,9 +85,18 @@ try {
   const randwrite = await compare('4k randwrite (allocated)', `rw=randwrite bs=4096 qd=${qd}`, false);
   const seqread = await compare('1m read', 'rw=read bs=1048576 qd=8', false);
   const allocwrite = await compare('4k randwrite (allocating)', `rw=randwrite bs=4096 qd=${qd}`, true);
+  // Directly, in turns (support/direct.ts): the format's own cost with the machine's drifting load cancelled out.
+  const opened = [await RawFile.open(await image('raw', DISK_BYTES, false), { readOnly: false }), await Qcow2Disk.open(await image('qcow2', DISK_BYTES, false), { readOnly: false })];
+  const pair = ([a, b]: number[]) => ({ raw_ops: a!, qcow2_ops: b!, ratio: b! / a! });
+  const directFigures = {
+    randread_4k: pair(await direct(opened, 4096, true, false, qd, 2)),
+    randwrite_4k: pair(await direct(opened, 4096, true, true, qd, 2)),
+    read_1m: pair(await direct(opened, 2 ** 20, false, false, 8, 2)),
+  };
+  for (const d of opened) await d.close();
   emit({
     bench: 'qcow2', runtime_s: opts.runtime, disk_mb: opts['disk-mb'], alloc_disk_mb: opts['alloc-disk-mb'], qd, repeat: opts.repeat,
-    randread_4k: randread, randwrite_4k: randwrite, read_1m: seqread, randwrite_4k_allocating: allocwrite,
+    randread_4k: randread, randwrite_4k: randwrite, read_1m: seqread, randwrite_4k_allocating: allocwrite, direct: directFigures,
     goals: { reads_0_9x: randread.ratio >= 0.9 && seqread.ratio >= 0.9, allocating_writes_0_8x: allocwrite.ratio >= 0.8 },
   });
 } finally {

@@ -7,7 +7,8 @@
 //   sparse raw file, and 4 KiB sequential writes on a fresh image (every 512th allocates);
 // - 4 KiB random reads through chains of 1, 5 and 30 images (the data in the base, each level
 //   holding a few sectors of its own), as a ratio to the chain of 1.
-// Raw and VHD runs alternate, --repeat times, and medians are compared (the machine is shared).
+// Raw and VHD runs alternate, --repeat times; the ratio is the median of the rounds' ratios (the
+// machine is shared).
 // `direct` is the same I/O on the disks in the bench's own thread, raw and VHD (or the three
 // chains) taking turns every 50 ms: the formats' own cost, with the machine's load cancelled.
 //
@@ -22,6 +23,7 @@ import { VhdImage } from '../src/storage/vhd/image.js';
 import type { Disk } from '../src/storage/disk.js';
 import { Host } from '../src/toolstack/host.js';
 import { medianPoint, runBlkbench, type Point } from './support/blkbench.js';
+import { direct } from './support/direct.js';
 import { emit, numberOptions } from './support/harness.js';
 
 const opts = numberOptions({ runtime: 1, 'disk-mb': 256, 'alloc-gb': 8, repeat: 3 });
@@ -80,31 +82,6 @@ function run(host: Host, format: 'raw' | 'vhd', target: string, load: string, ra
   return runBlkbench(host, { name: `vhdbench-${seq++}`, format, target, load, runtime: opts.runtime, ramp, readyTimeout: 120_000 });
 }
 
-/**
- * The same loads on the disks directly in this thread (no guest, no ring), the disks taking
- * turns every 50 ms for `seconds` each, so that the machine's load, which drifts, falls on
- * both alike: operations per second of each disk.
- */
-async function direct(disks: Disk[], bs: number, random: boolean, write: boolean, qd: number, seconds: number): Promise<number[]> {
-  const ops = disks.map(() => 0);
-  const bufs = Array.from({ length: qd }, () => new Uint8Array(bs).fill(0x5a));
-  const span = Math.floor((disks[0]!.sectors * 512) / bs);
-  let cursor = 0;
-  for (let slice = 0; slice < seconds * 20; slice++) {
-    for (const [i, d] of disks.entries()) {
-      const end = performance.now() + 50;
-      await Promise.all(bufs.map(async (buf) => {
-        while (performance.now() < end) {
-          const at = ((random ? Math.floor(Math.random() * span) : cursor++ % span) * bs) / 512;
-          await (write ? d.write(at, [buf]) : d.read(at, [buf]));
-          ops[i]!++;
-        }
-      }));
-    }
-  }
-  return ops.map((n) => n / seconds);
-}
-
 const host = await Host.start({ poolSize: 2 });
 try {
   const raw = await rawFile('raw.img', DISK, true);
@@ -157,10 +134,11 @@ try {
     await rm(fresh);
     for (const depth of [1, 5, 30] as const) chainSamples[depth]!.push(await run(host, 'vhd', chains[depth], loads.randread_4k));
   }
+  // The ratio is the median of each round's own ratio (raw and VHD ran back to back there), so
+  // that the machine's drift between rounds cancels out; the ratios of every round are listed.
   const figures = Object.fromEntries(Object.entries(samples).map(([k, v]) => {
-    const rawM = medianPoint(v.raw);
-    const vhdM = medianPoint(v.vhd);
-    return [k, { raw: rawM, vhd: vhdM, ratio_iops: vhdM.iops / rawM.iops, ratio_mbps: vhdM.mbps / rawM.mbps }];
+    const ratios = v.raw.map((r, i) => v.vhd[i]!.iops / r.iops).sort((a, b) => a - b);
+    return [k, { raw: medianPoint(v.raw), vhd: medianPoint(v.vhd), ratio_iops: ratios[(ratios.length - 1) >> 1]!, round_ratios: ratios }];
   }));
   const chain = Object.fromEntries(([1, 5, 30] as const).map((depth) => {
     const m = medianPoint(chainSamples[depth]!);

@@ -1,31 +1,53 @@
 // XenAPI's calls per second against a host daemon in its own process, next to the same
-// operation through the control socket in the same run (the XenAPI layer's cost as a ratio):
-// VM.get_record (control socket: `list` of one domain, long) and VM.get_all_records (`list`,
-// long) with --vms guests, over JSON-RPC and XML-RPC on the XenAPI Unix socket with keep-alive,
-// --clients connections each making one call at a time, for --seconds per figure. Then the
-// event latency from a power-state change (pause/unpause through the control socket) to an
-// event.from long poll's answer carrying it (p50, p99 of --events changes), next to the
-// control socket's own round trip; and --records persistent VMs (vm-import) and a host
-// restart: the time until XenAPI serves all their records again, next to an empty host's start.
+// operation through the control socket and to a bare HTTP server in the same run (the XenAPI
+// layer's cost as ratios): VM.get_record (control socket: `list` of one domain, long) and
+// VM.get_all_records (`list`, long) with --vms guests, over JSON-RPC and XML-RPC with
+// keep-alive, on the XenAPI Unix socket (plain HTTP) and on its HTTPS port, --clients
+// connections each making one call at a time. The client is a raw HTTP/1.1 loop
+// (support/http-load.ts: a prebuilt request, Content-Length framing), so that on a 2-core
+// machine it takes little from the server; the peer is a bare Node HTTP(S) server in a process
+// of its own answering every request with a fixed body, measured by the same client. The
+// figures are measured in --rounds interleaved rounds (each figure gets --seconds in all), so
+// load from elsewhere falls on all of them alike. Then the event latency from a power-state
+// change (pause/unpause through the control socket) to an event.from long poll's answer
+// carrying it (p50, p99 of --events changes), next to the control socket's own round trip; and
+// --records persistent VMs (vm-import) and a host restart: the time until XenAPI serves all
+// their records again, next to an empty host's start. With each calls/s figure, the serving
+// process's CPU time per call (µs; the host's includes its idle guests' threads), which load
+// from elsewhere changes less than the rate.
 //
-//   npm run bench -- xapi [--vms=20] [--clients=8] [--seconds=3] [--events=100] [--records=1000]
+//   npm run bench -- xapi [--vms=20] [--clients=8] [--seconds=3] [--rounds=3] [--events=100] [--records=1000]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { connect as netConnect, createServer as netServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { connect as tlsConnect } from 'node:tls';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RemoteToolstack } from '../src/toolstack/client.js';
 import { xapiPaths } from '../src/xapi/paths.js';
 import { emit, numberOptions, summarize } from './support/harness.js';
 import { spawnHost, type HostProcess } from './support/host.js';
+import { httpLoad } from './support/http-load.js';
 
-const opts = numberOptions({ vms: 20, clients: 8, seconds: 3, events: 100, records: 1000 });
+const opts = numberOptions({ vms: 20, clients: 8, seconds: 3, rounds: 3, events: 100, records: 1000 });
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KERNEL = join(ROOT, 'bench/guests/idle.ts');
 const dir = mkdtempSync(join(tmpdir(), 'xenode-bench-xapi-'));
 const stateDir = join(dir, 'state');
-const HOST_ARGS = ['--pool', '2', '--xapi-port', 'off'];
+/** A free TCP port for the host's HTTPS, and one for the peer's. */
+async function freePort(): Promise<number> {
+  const srv = netServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+const httpsPort = await freePort();
+const HOST_ARGS = ['--pool', '2', '--xapi-port', String(httpsPort)];
+const EMPTY_HOST_ARGS = ['--pool', '2', '--xapi-port', 'off'];
 let host: HostProcess = await spawnHost(join(ROOT, 'bin/xenode.js'), stateDir, HOST_ARGS);
 const socketPath = xapiPaths(stateDir).socket;
 const agent = new Agent({ keepAlive: true, maxSockets: opts.clients });
@@ -47,22 +69,96 @@ const xml = (method: string, params: string[]) =>
   `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${params.map((p) => `<param><value>${p}</value></param>`).join('')}</params></methodCall>`;
 
 /**
- * The peer: a bare Node HTTP server in a process of its own on a Unix socket, answering every
- * request with a fixed small JSON body, so the same client measures what HTTP alone allows.
+ * The peer: a bare Node HTTP server on a Unix socket and an HTTPS one (the host's certificate)
+ * on TCP, in a process of its own, answering every request with a fixed small JSON body once
+ * its body is in (as XenAPI's server must), so the same client measures what HTTP alone allows.
  */
-async function bareHttp(path: string): Promise<() => void> {
-  const code = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => s.end('{"result":""}')); })` +
-    `.listen(${JSON.stringify(path)}, () => process.stdout.write('up'));`;
+async function bareHttp(path: string, port: number): Promise<{ pid: number; stop(): void }> {
+  const { cert, key } = xapiPaths(stateDir);
+  const code = `const h = (q, s) => { q.resume(); q.on('end', () => s.end('{"result":""}')); };` +
+    `require('node:http').createServer(h).listen(${JSON.stringify(path)}, () => {` +
+    `require('node:https').createServer({ key: require('node:fs').readFileSync(${JSON.stringify(key)}), cert: require('node:fs').readFileSync(${JSON.stringify(cert)}) }, h)` +
+    `.listen(${port}, '127.0.0.1', () => process.stdout.write('up')); });`;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout.once('data', () => resolve());
     child.once('exit', (c) => reject(new Error(`the bare HTTP server exited with ${c}`)));
   });
-  return () => child.kill();
+  return { pid: child.pid!, stop: () => child.kill() };
 }
 
-/** Calls per second of `call`, made by --clients callers one at a time each, for --seconds. */
-async function rate(call: () => Promise<unknown>): Promise<number> {
+/** A keep-alive connection to the XenAPI Unix socket (or the peer's), or over TLS to a port. */
+function unixConn(path: string): () => Promise<Duplex> {
+  return () => new Promise((resolve, reject) => {
+    const s = netConnect(path, () => resolve(s)).once('error', reject);
+  });
+}
+function tlsConn(port: number): () => Promise<Duplex> {
+  return () => new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => resolve(s)).once('error', reject);
+  });
+}
+
+/** A whole HTTP/1.1 POST, built once. */
+function postRequest(path: string, type: string, body: string): Buffer {
+  return Buffer.from(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
+
+/** CPU time (user + system, all threads) a process has used, ms: /proc's clock ticks of USER_HZ (100 on Linux). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+interface Measure {
+  readonly name: string;
+  /** One round: calls made, seconds measured, and the serving process's CPU time meanwhile (ms). */
+  round(ms: number): Promise<{ calls: number; seconds: number; cpuMs: number }>;
+}
+
+/** Keep-alive HTTP load of one prebuilt request, --clients connections, served by process `pid`. */
+function httpMeasure(name: string, connect: () => Promise<Duplex>, req: Buffer, pid: number): Measure {
+  return {
+    name,
+    async round(ms) {
+      // httpLoad sleeps through its ramp, then through the measured time: the CPU is read around the second.
+      let sleeps = 0;
+      let cpu = 0;
+      const sleep = async (t: number) => {
+        const measured = sleeps++ === 1;
+        if (measured) cpu = cpuMs(pid);
+        await new Promise((res) => setTimeout(res, t));
+        if (measured) cpu = cpuMs(pid) - cpu;
+      };
+      const r = await httpLoad(connect, { connections: opts.clients, path: '/', host: 'localhost', rampMs: 200, runtimeMs: ms, request: req },
+        sleep, () => performance.now());
+      if (r.errors) throw new Error(`${name}: ${r.errors} connections failed`);
+      return { calls: r.requests, seconds: r.seconds, cpuMs: cpu };
+    },
+  };
+}
+
+/**
+ * Calls per second of each measure, and the serving process's CPU µs per call (what load from
+ * elsewhere changes least), in interleaved rounds: --seconds in all for each.
+ */
+async function rates(measures: readonly Measure[]): Promise<Record<string, { perS: number; cpuUs: number }>> {
+  const sum = new Map(measures.map((m) => [m.name, { calls: 0, seconds: 0, cpuMs: 0 }]));
+  for (let i = 0; i < opts.rounds; i++) {
+    for (const m of measures) {
+      const r = await m.round((opts.seconds * 1000) / opts.rounds);
+      const s = sum.get(m.name)!;
+      s.calls += r.calls;
+      s.seconds += r.seconds;
+      s.cpuMs += r.cpuMs;
+    }
+  }
+  return Object.fromEntries([...sum].map(([n, s]) => [n, { perS: s.calls / s.seconds, cpuUs: (s.cpuMs * 1000) / s.calls }]));
+}
+
+/** The control socket's measure: --clients callers, one call at a time each, served by process `pid`. */
+function controlMeasure(name: string, call: () => Promise<unknown>, pid: number): Measure {
   const run = async (ms: number) => {
     const end = performance.now() + ms;
     let n = 0;
@@ -74,10 +170,16 @@ async function rate(call: () => Promise<unknown>): Promise<number> {
     }));
     return n;
   };
-  await run(300);
-  const t = performance.now();
-  const n = await run(opts.seconds * 1000);
-  return (n * 1000) / (performance.now() - t);
+  return {
+    name,
+    async round(ms) {
+      await run(200);
+      const t = performance.now();
+      const cpu = cpuMs(pid);
+      const calls = await run(ms);
+      return { calls, seconds: (performance.now() - t) / 1000, cpuMs: cpuMs(pid) - cpu };
+    },
+  };
 }
 
 try {
@@ -100,22 +202,46 @@ try {
     ['get_all_records', 'VM.get_all_records', [session], { long: true }],
   ];
   const barePath = join(dir, 'bare.sock');
-  const stopBare = await bareHttp(barePath);
-  const bare = await rate(() => post('/jsonrpc', json('x', []), 'application/json', barePath));
-  stopBare();
-  figures['bare_http_per_s'] = bare;
-  for (const [name, method, params, args] of cases) {
-    const c = await rate(control(args));
-    const j = await rate(async () => check(await post('/jsonrpc', json(method, params), 'application/json')));
-    const x = await rate(async () => check(await post('/', xml(method, params), 'text/xml')));
-    Object.assign(figures, {
-      [`${name}_control_per_s`]: c,
-      [`${name}_jsonrpc_per_s`]: j,
-      [`${name}_jsonrpc_vs_control`]: j / c,
-      [`${name}_xmlrpc_per_s`]: x,
-      [`${name}_xmlrpc_vs_control`]: x / c,
-      [`${name}_jsonrpc_vs_bare_http`]: j / bare,
-    });
+  const barePort = await freePort();
+  const peer = await bareHttp(barePath, barePort);
+  const pid = host.child.pid!;
+  try {
+    const bareReq = postRequest('/jsonrpc', 'application/json', json('x', []));
+    const bare = [httpMeasure('bare_http', unixConn(barePath), bareReq, peer.pid), httpMeasure('bare_https', tlsConn(barePort), bareReq, peer.pid)];
+    for (const [name, method, params, args] of cases) {
+      const jsonReq = postRequest('/jsonrpc', 'application/json', json(method, params));
+      const xmlReq = postRequest('/', 'text/xml', xml(method, params));
+      // One call each first: the figures below count answers, not their contents.
+      check(await post('/jsonrpc', json(method, params), 'application/json'));
+      check(await post('/', xml(method, params), 'text/xml'));
+      const r = await rates([
+        controlMeasure('control', control(args), pid),
+        ...(name === 'get_record' ? bare : []),
+        httpMeasure('jsonrpc', unixConn(socketPath), jsonReq, pid),
+        httpMeasure('xmlrpc', unixConn(socketPath), xmlReq, pid),
+        httpMeasure('jsonrpc_https', tlsConn(httpsPort), jsonReq, pid),
+        httpMeasure('xmlrpc_https', tlsConn(httpsPort), xmlReq, pid),
+      ]);
+      if (name === 'get_record') {
+        for (const b of ['bare_http', 'bare_https']) Object.assign(figures, { [`${b}_per_s`]: r[b]!.perS, [`${b}_cpu_us_per_call`]: r[b]!.cpuUs });
+      }
+      const c = r['control']!.perS;
+      for (const t of ['control', 'jsonrpc', 'xmlrpc', 'jsonrpc_https', 'xmlrpc_https']) {
+        Object.assign(figures, { [`${name}_${t}_per_s`]: r[t]!.perS, [`${name}_${t}_cpu_us_per_call`]: r[t]!.cpuUs });
+      }
+      Object.assign(figures, {
+        [`${name}_jsonrpc_vs_control`]: r['jsonrpc']!.perS / c,
+        [`${name}_xmlrpc_vs_control`]: r['xmlrpc']!.perS / c,
+        [`${name}_jsonrpc_vs_bare_http`]: r['jsonrpc']!.perS / figures['bare_http_per_s']!,
+        [`${name}_xmlrpc_vs_bare_http`]: r['xmlrpc']!.perS / figures['bare_http_per_s']!,
+        [`${name}_jsonrpc_https_vs_bare_https`]: r['jsonrpc_https']!.perS / figures['bare_https_per_s']!,
+        // The host's CPU per call next to the bare server's per request: what XenAPI adds to HTTP.
+        [`${name}_jsonrpc_cpu_vs_bare_http`]: r['jsonrpc']!.cpuUs / figures['bare_http_cpu_us_per_call']!,
+        [`${name}_xmlrpc_cpu_vs_bare_http`]: r['xmlrpc']!.cpuUs / figures['bare_http_cpu_us_per_call']!,
+      });
+    }
+  } finally {
+    peer.stop();
   }
   for (const c of controls) c.close();
 
@@ -151,9 +277,9 @@ try {
     await ts.call('vmImport', { file: cfg, text: `name = "p${i}"\nkernel = "${KERNEL}"\nmemory = 32\nvif = [ "bridge=xenbr0" ]\n` });
   }
   ts.close();
-  const restart = async (state: string) => {
+  const restart = async (state: string, args = HOST_ARGS) => {
     const t = performance.now();
-    const h = await spawnHost(join(ROOT, 'bin/xenode.js'), state, HOST_ARGS);
+    const h = await spawnHost(join(ROOT, 'bin/xenode.js'), state, args);
     const sock = xapiPaths(state).socket;
     const s = (JSON.parse(await post('/jsonrpc', json('session.login_with_password', ['root', '']), 'application/json', sock)) as { result: string }).result;
     const n = Object.keys((JSON.parse(await post('/jsonrpc', json('VM.get_all_records', [s]), 'application/json', sock)) as { result: object }).result).length;
@@ -163,7 +289,7 @@ try {
   const full = await restart(stateDir);
   host = full.h;
   if (full.n < opts.records) throw new Error(`only ${full.n} VM records after the restart`);
-  const empty = await restart(join(dir, 'empty-state'));
+  const empty = await restart(join(dir, 'empty-state'), EMPTY_HOST_ARGS);
   await empty.h.stop();
   Object.assign(figures, { restart_records: full.n, restart_serving_ms: full.ms, empty_host_serving_ms: empty.ms, restart_vs_empty: full.ms / empty.ms });
   emit({ bench: 'xapi', vms: opts.vms + 1, clients: opts.clients, seconds: opts.seconds, ...figures });

@@ -1,6 +1,7 @@
 // A wrk-like HTTP/1.1 load loop: `connections` keep-alive connections, each sending GET `path`
-// and waiting for the whole answer (Content-Length framed) before the next, for a ramp and then
-// a measured time; requests and their latencies. It runs over any Node Duplex, so the
+// (or a request given whole: a POST with its body) and waiting for the whole answer
+// (Content-Length framed) before the next, for a ramp and then a measured time; requests and
+// their latencies. It runs over any Node Duplex, so the
 // load-generator guest (bench/guests/httpload.ts, over its TCP/IP stack) and the Node client it
 // is compared with (over node:net, bench www) are the same code.
 import { createServer } from 'node:http';
@@ -27,6 +28,8 @@ export interface LoadOptions {
   readonly host: string;
   readonly rampMs: number;
   readonly runtimeMs: number;
+  /** The whole request to send instead of GET `path` (a POST with its body, say). */
+  readonly request?: Uint8Array;
 }
 
 export interface LoadResult {
@@ -54,7 +57,7 @@ function answerLength(buf: Buffer): number {
 
 /** Run the load through connections `connect` opens; `sleep` and `now` are the caller's clock. */
 export async function httpLoad(connect: () => Promise<Duplex>, o: LoadOptions, sleep: (ms: number) => Promise<void>, now: () => number): Promise<LoadResult> {
-  const request = Buffer.from(`GET ${o.path} HTTP/1.1\r\nHost: ${o.host}\r\nUser-Agent: xenode-httpload\r\n\r\n`);
+  const request = o.request ?? Buffer.from(`GET ${o.path} HTTP/1.1\r\nHost: ${o.host}\r\nUser-Agent: xenode-httpload\r\n\r\n`);
   const samples = new Float64Array(MAX_SAMPLES);
   let measuring = false;
   let running = true;

@@ -49,6 +49,11 @@ export interface MigrateOptions {
   readonly vdiMap?: Readonly<Record<string, string>>;
   /** xl's sender messages, as they happen. */
   readonly say?: (line: string) => void;
+  /**
+   * Aborted: the migration stops if it is still before the target's ready message (the guest
+   * runs on here); past it the move goes on, since the target may already run the guest.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export function parseTarget(target: string): { host: string; port: number } {
@@ -118,6 +123,7 @@ export async function migrateDomain(host: Host, domid: number, target: string, o
   const { host: addr, port } = parseTarget(target);
   authLine(opts.token); // a malformed token is refused before anything is touched
   const stallMs = opts.stallMs ?? STALL_MS;
+  opts.signal?.throwIfAborted();
   const disks = opts.withDisks ? await DiskMigration.start(host, config, addr, port, opts.token, opts.vdiMap ?? {}, (a, p) => dial(a, p, stallMs), stallMs) : undefined;
   if (disks) say(`migration sender: disks mirrored to the target, ${disks.copiedBytes} bytes copied.`);
   try {
@@ -149,9 +155,13 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
   let tSuspended = 0;
   let tDisksDone = 0;
   let tAcked = 0;
+  // A cancel breaks the stream: what is under way fails as a broken migration does, the guest resumed here.
+  const cancel = () => sock.destroy(opts.signal?.reason as Error);
   try {
     // Before the guest is touched: a receiver that refuses costs it nothing.
     try {
+      opts.signal?.throwIfAborted();
+      opts.signal?.addEventListener('abort', cancel, { once: true });
       await send(sock, [auth]);
       await readBanner(src, MIGRATE_RECEIVER_BANNER);
       await out(encodeHeaders(config));
@@ -178,8 +188,10 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       rounds.push(last.length);
       await out([...encodePages(d.view.buffers.memory, last).chunks, ...(await trailerOf(host, d))]);
       await readFixed(src, MIGRATE_RECEIVER_READY, 'ready message');
+      opts.signal?.removeEventListener('abort', cancel);
       tAcked = performance.now();
     } catch (e) {
+      opts.signal?.removeEventListener('abort', cancel);
       if (!suspended) throw failed(e, isXenError(e, 'ETIMEDOUT') && tSuspend ? 'Migration failed, failed to suspend at sender.' : 'Migration failed; the domain runs on at the sender.');
       host.resume(domid);
       throw failed(e, 'Migration failed, resuming at sender.');

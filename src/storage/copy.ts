@@ -44,9 +44,11 @@ export async function openSource(path: string, format?: string): Promise<{ forma
   return { format: found, disk: await imageFormat(found).open(path, { readOnly: true }) };
 }
 
+const ZERO_CHUNK = Buffer.alloc(COPY_CHUNK_BYTES);
+
+/** A buffer (of at most a chunk) of all zeros? A native compare: a byte loop in JS costs about a second per GiB. */
 function isZero(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
+  return ZERO_CHUNK.subarray(0, b.byteLength).equals(b);
 }
 
 /** How a long copy reports and is stopped: bytes done of the total after each chunk; an aborted signal stops it between chunks. */
@@ -55,31 +57,54 @@ export interface CopyControl {
   readonly signal?: AbortSignal;
 }
 
+/** Chunks a copy has in flight: a chunk is read while others are written, as `cp` overlaps them through the page cache. */
+const COPY_IN_FLIGHT = 4;
+
 /**
  * Copy every sector of `src` to `dst` (at least as large), writing only runs of sectors that
  * are not all zeros (the destination is new, so it reads zeros there already), then flush.
+ * Chunks are copied COPY_IN_FLIGHT at a time (each to its own sectors).
  */
 export async function copyDisk(src: Disk, dst: Disk, ctl: CopyControl = {}): Promise<void> {
   const { progress, signal } = ctl;
   if (dst.sectors < src.sectors) throw new XenError('EINVAL', `the destination (${dst.sectors} sectors) is smaller than the source (${src.sectors})`);
   const perChunk = COPY_CHUNK_BYTES / SECTOR_SIZE;
-  const buf = new Uint8Array(COPY_CHUNK_BYTES);
-  for (let at = 0; at < src.sectors; at += perChunk) {
-    signal?.throwIfAborted();
-    const n = Math.min(perChunk, src.sectors - at);
-    const chunk = buf.subarray(0, n * SECTOR_SIZE);
-    await src.read(at, [chunk]);
-    let run = -1;
-    for (let s = 0; s <= n; s++) {
-      const zero = s === n || isZero(chunk.subarray(s * SECTOR_SIZE, (s + 1) * SECTOR_SIZE));
-      if (!zero && run < 0) run = s;
-      if (zero && run >= 0) {
-        await dst.write(at + run, [chunk.slice(run * SECTOR_SIZE, s * SECTOR_SIZE)]);
-        run = -1;
+  const total = src.sectors * SECTOR_SIZE;
+  let next = 0;
+  let done = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    const buf = new Uint8Array(COPY_CHUNK_BYTES);
+    while (next < src.sectors && !failed) {
+      signal?.throwIfAborted();
+      const at = next;
+      next += perChunk;
+      const n = Math.min(perChunk, src.sectors - at);
+      const chunk = buf.subarray(0, n * SECTOR_SIZE);
+      await src.read(at, [chunk]);
+      if (!isZero(chunk)) {
+        let run = -1;
+        for (let s = 0; s <= n; s++) {
+          const zero = s === n || isZero(chunk.subarray(s * SECTOR_SIZE, (s + 1) * SECTOR_SIZE));
+          if (!zero && run < 0) run = s;
+          if (zero && run >= 0) {
+            await dst.write(at + run, [chunk.subarray(run * SECTOR_SIZE, s * SECTOR_SIZE)]);
+            run = -1;
+          }
+        }
       }
+      // A chunk in flight when the copy was stopped ends it: no progress after a stop.
+      signal?.throwIfAborted();
+      done += n * SECTOR_SIZE;
+      progress?.(done, total);
     }
-    progress?.(Math.min((at + n) * SECTOR_SIZE, src.sectors * SECTOR_SIZE), src.sectors * SECTOR_SIZE);
-  }
+  };
+  // Every worker stopped before the caller may close the disks; then the first failure.
+  const ends = await Promise.allSettled(Array.from({ length: COPY_IN_FLIGHT }, () => worker().catch((e: unknown) => {
+    failed = true;
+    throw e;
+  })));
+  for (const e of ends) if (e.status === 'rejected') throw e.reason;
   await dst.flush();
 }
 

@@ -6,7 +6,7 @@
 //   the child goes;
 // - the child a leaf (a VDI, when its snapshot was deleted): the parent, now holding the leaf's
 //   data, is renamed over the leaf's file, so the VDI keeps its uuid and file name (sm's leaf
-//   coalesce). A VHD leaf a guest of this process uses is coalesced under it (livecoalesce.ts:
+//   coalesce). A VHD or qcow2 leaf a guest of this process uses is coalesced under it (livecoalesce.ts:
 //   copied while the guest writes, then a short pause switches the guest to the parent); any
 //   other leaf in use is left for a later run (said in the report).
 // Every coalesce is journaled (journal.ts) and each step can be redone: copying the child's
@@ -23,7 +23,7 @@ import type { LayeredDisk } from './disk.js';
 import { journalDone, journalEntries, journalWrite, syncDir } from './journal.js';
 import { imageFormat } from './open.js';
 import { recoverMigrations } from './migrate.js';
-import { coalesceLiveLeaf, copyRuns, type LiveCoalesceResult, type Run } from './livecoalesce.js';
+import { coalesceLiveLeaf, copyRuns, servesLeaf, type LiveCoalesceResult } from './livecoalesce.js';
 import { PARENT_KEY, ownedAs, recoverSnapshots, type LiveDisk, type LiveDisks } from './snapshot.js';
 import { CREATED_KEY, refreshSr } from './sr.js';
 
@@ -129,9 +129,16 @@ export async function collectGarbage(db: HostDb, sr: Ref<'SR'>, dir: string, opt
         await journalDone(dir, id);
         // The guest went away during it: the next round coalesces the leaf offline.
         if (isXenError(e, 'ENODEV') && !opts.signal?.aborted) return 'again' as const;
+        // The guest outwrote the throttled copy: a later run tries again.
+        if (isXenError(e, 'EAGAIN')) return { outrun: (e as Error).message };
         throw e;
       });
       if (done === 'again') continue;
+      if (typeof done === 'object' && 'outrun' in done) {
+        deferred.add(hidden.uuid);
+        report.deferred.push({ uuid: child.uuid, why: done.outrun });
+        continue;
+      }
       await journalDone(dir, id);
       if (typeof done !== 'string') report.coalesced.push({ parent: hidden.uuid, child: child.uuid, leaf, ...(done.live && { live: true, pausedMs: done.live.pausedMs }) });
       else {
@@ -170,7 +177,7 @@ async function coalesce(db: HostDb, sr: Ref<'SR'>, dir: string, j: CoalesceJourn
   let live: LiveCoalesceResult | undefined;
   try {
     if (backend && await exists(parentPath)) {
-      live = await coalesceLiveLeaf(backend, childPath, parentPath, dir, {
+      live = await coalesceLiveLeaf(f.layers!.live, backend, childPath, parentPath, dir, {
         duty: opts.duty ?? GC_DUTY, ...(opts.signal && { signal: opts.signal }), ...(opts.progress && { progress: opts.progress }), ...(opts.onStep && { onStep: opts.onStep }),
       });
       await opts.onStep?.('renamed');
@@ -237,15 +244,28 @@ async function record(db: HostDb, sr: Ref<'SR'>, j: CoalesceJournal, physical: n
   });
 }
 
-/** Copy the sectors the child image holds itself into its parent, throttled; then flush the parent. */
+/** Gaps between the child's runs copied along with them (sectors): see copyDown. */
+const GAP_FILL_SECTORS = 128;
+
+/**
+ * Copy the sectors the child image holds itself into its parent, throttled; then flush the
+ * parent. Gaps of up to GAP_FILL_SECTORS between two runs are copied too: there the child
+ * reads what the parent's chain holds, so writing that into the parent changes nothing any
+ * reader sees (the parent's only child is this one), and a child of scattered 4 KiB writes is
+ * copied in long runs instead of one short run at a time.
+ */
 async function copyDown(f: ReturnType<typeof imageFormat>, childPath: string, parentPath: string, opts: GcOptions): Promise<void> {
   const duty = opts.duty ?? GC_DUTY;
   const child = (await f.open(childPath, { readOnly: true })) as LayeredDisk;
   try {
     const parent = await f.open(parentPath, { readOnly: false });
     try {
-      const runs: Run[] = [];
-      for await (const r of child.leafExtents()) runs.push(r);
+      const runs: [number, number][] = [];
+      for await (const [s, n] of child.leafExtents()) {
+        const last = runs[runs.length - 1];
+        if (last && s - (last[0] + last[1]) <= GAP_FILL_SECTORS) last[1] = s + n - last[0];
+        else runs.push([s, n]);
+      }
       await copyRuns(child, parent, runs, { duty, ...(opts.signal && { signal: opts.signal }), ...(opts.progress && { progress: opts.progress }) });
       await parent.flush();
     } finally {
@@ -256,9 +276,14 @@ async function copyDown(f: ReturnType<typeof imageFormat>, childPath: string, pa
   }
 }
 
-/** The one backend of this process serving a leaf, which a live leaf-coalesce can switch (VHD only); undefined if there is none. */
+/**
+ * The one backend of this process serving a leaf as an image of its format (not a migration's
+ * mirror, say), which a live leaf-coalesce can switch; undefined if there is none.
+ */
 async function liveLeaf(opts: GcOptions, leaf: VDIRecord, path: string, users: readonly string[]): Promise<LiveDisk | undefined> {
-  if (!opts.live || users.length !== 1 || leaf.sm_config['format'] !== 'vhd') return undefined;
+  const layers = imageFormat(leaf.sm_config['format'] ?? 'raw').layers;
+  if (!opts.live || users.length !== 1 || !layers) return undefined;
   const { live, foreign } = await opts.live({ uuid: leaf.uuid, path });
-  return live.length === 1 && foreign.length === 0 ? live[0] : undefined;
+  if (live.length !== 1 || foreign.length !== 0) return undefined;
+  return await servesLeaf(layers.live, live[0]!.disk, path) ? live[0] : undefined;
 }

@@ -5,7 +5,9 @@
 //      noted; the copy starts once the writes in flight before the wrap are done.
 //   2. The leaf's own sectors are copied into the parent through the guest's disk (so each
 //      read gets the current data), throttled to `duty` of the time; then the sectors written
-//      meanwhile, pass after pass, until little is left (or the passes run out).
+//      meanwhile, pass after pass, until little is left; if the passes stop shrinking it (a
+//      guest writing as fast as the throttled copy), the pause takes what is left if that is
+//      at most PAUSE_MAX_BYTES, else the coalesce gives up and is tried again later.
 //   3. The parent is flushed; the pause: in-flight requests drain, the last written sectors
 //      are copied, the parent flushed again and renamed over the leaf's name, and the guest
 //      resumes on the parent (opened before, so nothing is read in the pause). Its first
@@ -14,20 +16,33 @@
 // sectors (which the leaf hides): a crash leaves a chain that reads the same, and the
 // collector's recovery (gc.ts) copies again and renames. After it, the parent is the VDI's
 // image. A failure before the rename puts the guest back on its own disk (a swap).
+// VHD and qcow2 alike: the parent is opened a second time, writable, for the copy, while the
+// guest's disk keeps its read-only view of it, whose cached tables (BAT and bitmaps, L2 tables)
+// go stale as the copy writes. That view is only read for sectors the leaf does not hold (a
+// read falling through, or qcow2's copy-on-write filling a cluster the leaf is allocating),
+// and the copy writes only sectors the leaf holds (a sector the leaf holds it holds for good):
+// so the guest never reads what the copy changes, and after the switch it uses the second one.
 import { realpath, rename } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { XenError } from '../errors.js';
 import { SECTOR_SIZE, sgBytes, type Disk, type LayeredDisk } from './disk.js';
 import { syncDir } from './journal.js';
+import type { LiveLayers } from './open.js';
 import type { LiveDisk } from './snapshot.js';
-import { VhdDisk } from './vhd/chain.js';
 
-/** Bytes a copy step moves: small, so a guest's requests never wait long behind one on libuv's pool. */
+/** Bytes a throttled copy step moves: small, so a guest's requests never wait long behind one on libuv's pool. */
 export const COPY_CHUNK_BYTES = 256 * 1024;
+/** Bytes a copy at full speed (duty 1) moves per step, in pieces of at most FAST_PIECE_BYTES, all in flight at once. */
+const FAST_STEP_BYTES = 4 * 2 ** 20;
+const FAST_PIECE_BYTES = 2 ** 20;
+/** Pieces a step has in flight at most: many short runs (a guest's scattered 4 KiB writes) go together, not one by one. */
+const STEP_PIECES = 32;
 /** Written bytes left that the pause copies itself. */
 const FINAL_BYTES = 2 * 2 ** 20;
-/** Copy passes before the pause at most (a guest writing faster than the copy gets a longer pause). */
+/** Copy passes before the pause at most. */
 const MAX_PASSES = 8;
+/** Written bytes left that the pause may copy when the passes do not get under FINAL_BYTES (a guest writing as fast as the copy); beyond, the coalesce gives up (EAGAIN) and is tried again later, as sm's does. */
+const PAUSE_MAX_BYTES = 16 * 2 ** 20;
 
 export interface CopyOptions {
   /** Share of wall time the copy may use, in (0, 1]. */
@@ -39,25 +54,46 @@ export interface CopyOptions {
 
 export type Run = readonly [number, number];
 
-/** Copy runs of sectors [first, count) from `src` to `dst` in small steps, sleeping between them to keep to `duty`. */
+/**
+ * Copy runs of sectors [first, count) from `src` to `dst` in steps, sleeping between them to
+ * keep to `duty`. A step is up to STEP_PIECES pieces of runs, each read then written, all in
+ * flight together (the runs are disjoint), so that scattered short runs cost one wait per step
+ * rather than one per run; throttled steps move at most COPY_CHUNK_BYTES.
+ */
 export async function copyRuns(src: Disk, dst: Disk, runs: readonly Run[], o: CopyOptions): Promise<number> {
   if (!(o.duty > 0 && o.duty <= 1)) throw new XenError('EINVAL', `copy duty ${o.duty} is not in (0, 1]`);
   const total = runs.reduce((n, r) => n + r[1] * SECTOR_SIZE, 0);
-  const per = COPY_CHUNK_BYTES / SECTOR_SIZE;
-  const buf = new Uint8Array(COPY_CHUNK_BYTES);
+  const stepBytes = o.duty < 1 ? COPY_CHUNK_BYTES : FAST_STEP_BYTES;
+  const piece = Math.min(stepBytes, FAST_PIECE_BYTES) / SECTOR_SIZE;
+  const buf = new Uint8Array(stepBytes);
   let done = 0;
-  for (const [first, count] of runs) {
-    for (let at = first; at < first + count; at += per) {
-      o.signal?.throwIfAborted();
-      const t0 = performance.now();
-      const part = buf.subarray(0, Math.min(per, first + count - at) * SECTOR_SIZE);
+  let step: Run[] = [];
+  let used = 0;
+  const go = async (): Promise<void> => {
+    o.signal?.throwIfAborted();
+    const t0 = performance.now();
+    let off = 0;
+    await Promise.all(step.map(async ([at, n]) => {
+      const part = buf.subarray(off, (off += n * SECTOR_SIZE));
       await src.read(at, [part]);
       await dst.write(at, [part]);
-      done += part.byteLength;
-      o.progress?.(done, total);
-      if (o.duty < 1) await sleep((performance.now() - t0) * (1 / o.duty - 1));
+    }));
+    done += used;
+    step = [];
+    used = 0;
+    o.progress?.(done, total);
+    if (o.duty < 1) await sleep((performance.now() - t0) * (1 / o.duty - 1));
+  };
+  for (const [first, count] of runs) {
+    for (let at = first; at < first + count;) {
+      const n = Math.min(piece, first + count - at, (stepBytes - used) / SECTOR_SIZE);
+      step.push([at, n]);
+      used += n * SECTOR_SIZE;
+      at += n;
+      if (used === stepBytes || step.length === STEP_PIECES) await go();
     }
   }
+  if (step.length) await go();
   return done;
 }
 
@@ -109,6 +145,12 @@ class WriteLog implements Disk {
   }
 }
 
+/** `disk` (a guest's) is the image at `leafPath` itself, opened by this format (not a mirror, say). */
+export async function servesLeaf(layers: LiveLayers, disk: Disk, leafPath: string): Promise<boolean> {
+  const top = layers.topPath(disk);
+  return top !== undefined && await realpath(top).catch(() => '') === await realpath(leafPath).catch(() => null);
+}
+
 const bytesOf = (runs: readonly Run[]) => runs.reduce((n, r) => n + r[1] * SECTOR_SIZE, 0);
 
 export interface LiveCoalesceResult {
@@ -124,13 +166,13 @@ export interface LiveCoalesceResult {
  * Coalesce the VHD leaf at `leafPath`, served by `backend`, into its parent at `parentPath`
  * (in SR directory `dir`), and leave the guest on the parent under the leaf's name.
  */
-export async function coalesceLiveLeaf(backend: LiveDisk, leafPath: string, parentPath: string, dir: string,
+export async function coalesceLiveLeaf(layers: LiveLayers, backend: LiveDisk, leafPath: string, parentPath: string, dir: string,
   o: CopyOptions & { readonly onStep?: (step: string) => Promise<void> | void }): Promise<LiveCoalesceResult> {
-  const guest = backend.disk;
-  if (!(guest instanceof VhdDisk) || await realpath(guest.images[0]!.path).catch(() => '') !== await realpath(leafPath)) {
-    throw new XenError('EOPNOTSUPP', `${leafPath}: the guest's disk is not this VHD leaf: its leaf is coalesced once it is free`);
+  const guest = backend.disk as LayeredDisk;
+  if (!await servesLeaf(layers, guest, leafPath)) {
+    throw new XenError('EOPNOTSUPP', `${leafPath}: the guest's disk is not this leaf opened as an image: its leaf is coalesced once it is free`);
   }
-  const parent = await VhdDisk.open(parentPath, { readOnly: false, settle: () => syncDir(dir) });
+  const parent = await layers.openParent(parentPath, () => syncDir(dir));
   if (parent.sectors !== guest.sectors) {
     await parent.close();
     throw new XenError('EOPNOTSUPP', `${leafPath}: the leaf (${guest.sectors} sectors) and its parent (${parent.sectors}) differ in size: it is coalesced once it is free`);
@@ -154,15 +196,22 @@ export async function coalesceLiveLeaf(backend: LiveDisk, leafPath: string, pare
     swapped = true;
     await drained;
     let runs: Run[] = [];
-    for await (const r of (guest as LayeredDisk).leafExtents()) runs.push(r);
+    for await (const r of guest.leafExtents()) runs.push(r);
     let copied = 0;
     let passes = 0;
-    while (passes < MAX_PASSES) {
+    for (let last = Infinity; ; passes++) {
       copied += await copyRuns(guest, parent, runs, c);
-      passes++;
       runs = log.take();
-      if (bytesOf(runs) <= FINAL_BYTES) break;
+      const left = bytesOf(runs);
+      if (left <= FINAL_BYTES) break;
+      // The guest writes as fast as the throttled copy: the pause takes what is left, if that is little enough.
+      if (passes + 1 >= MAX_PASSES || left >= last) {
+        if (left <= PAUSE_MAX_BYTES) break;
+        throw new XenError('EAGAIN', `${leafPath}: the guest wrote ${left} bytes during the last copy pass, more than a pause may copy: its leaf is coalesced later`);
+      }
+      last = left;
     }
+    passes++;
     // `runs`, written during the last pass, are copied in the pause with whatever comes after.
     await parent.flush();
     await o.onStep?.('copied');
@@ -173,7 +222,7 @@ export async function coalesceLiveLeaf(backend: LiveDisk, leafPath: string, pare
       finalBytes = await copyRuns(guest, parent, log.take(runs), { duty: 1 });
       await parent.flush();
       await rename(parentPath, leafPath);
-      for (const i of parent.images) if (i.path === parentPath) i.moved(leafPath);
+      layers.renamed(parent, parentPath, leafPath);
       return parent;
     });
     switched = true;

@@ -72,6 +72,18 @@ export interface ImageLayers {
    * what `top` has besides, once it is no longer used. Undefined where the format cannot.
    */
   composeOver?(top: Disk, parentPath: string): Promise<OverDisk | undefined>;
+  /** What a leaf-coalesce under a running guest asks of the format (livecoalesce.ts). */
+  readonly live: LiveLayers;
+}
+
+/** A leaf coalesced into its parent while a guest uses it: the guest is switched to the parent, renamed over the leaf. */
+export interface LiveLayers {
+  /** The file of the top image of `disk` if it is a disk of this format (opened by path), else undefined. */
+  topPath(disk: Disk): string | undefined;
+  /** Open the image at `path` (the parent) writable; its first flush waits for `settle` (the rename made durable). */
+  openParent(path: string, settle: () => Promise<void>): Promise<Disk>;
+  /** `disk`'s top image, at `from`, is now named `to` (renamed over the leaf). */
+  renamed(disk: Disk, from: string, to: string): void;
 }
 
 /** What a disk opened over a disk in use waits for after the switch. */
@@ -145,6 +157,13 @@ const VHD: ImageFormat = {
         throw e;
       }
     },
+    live: {
+      topPath: (disk) => (disk instanceof VhdDisk ? disk.images[0]!.path : undefined),
+      openParent: (path, settle) => VhdDisk.open(path, { readOnly: false, settle }),
+      renamed(disk, from, to) {
+        for (const i of (disk as VhdDisk).images) if (i.path === from) i.moved(to);
+      },
+    },
   },
 };
 
@@ -164,6 +183,13 @@ const QCOW2: ImageFormat = {
       if (!(below instanceof Qcow2Disk)) throw notOver(path, below, 'qcow2');
       const disk = await Qcow2Disk.open(path, { readOnly: false, backing: below, settle: () => after.settle(), backingQuiet: after.drained });
       return { disk, drop: () => disk.closeTop() };
+    },
+    live: {
+      topPath: (disk) => (disk instanceof Qcow2Disk ? disk.path : undefined),
+      openParent: (path, settle) => Qcow2Disk.open(path, { readOnly: false, settle }),
+      renamed(disk, _from, to) {
+        (disk as Qcow2Disk).moved(to);
+      },
     },
   },
 };

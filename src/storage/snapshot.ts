@@ -167,9 +167,8 @@ export async function snapshotVdi(db: HostDb, ref: Ref<'VDI'>, args: SnapshotArg
           await renamed;
         },
       });
-      const next = hooks.wrap ? await hooks.wrap(over.disk, final) : over.disk;
-      const swapped = await backend.swapDisk(next, old).catch((e: unknown) => {
-        quiet(); // no switch: nothing of the new disk's waits on the old one
+      const swapped = await (async () => backend.swapDisk(hooks.wrap ? await hooks.wrap(over.disk, final) : over.disk, old))().catch((e: unknown) => {
+        quiet(); // no switch: nothing of the new disk's waits on the old one (a qcow2 leaf's close flushes through `settle`)
         throw e;
       });
       switched = true;
@@ -188,8 +187,8 @@ export async function snapshotVdi(db: HostDb, ref: Ref<'VDI'>, args: SnapshotArg
       await finish(db, vdi.SR, dir, j).then(() => journalDone(dir, id)).catch(() => {});
     } else {
       await over?.drop().catch(() => {});
-      await rollBack(db, vdi.SR, dir, j).catch(() => {});
-      await journalDone(dir, id);
+      // A rollback that fails keeps its journal: the collector's recovery (sr-scan) finishes it.
+      await rollBack(db, vdi.SR, dir, j).then(() => journalDone(dir, id)).catch(() => {});
     }
     throw e;
   }

@@ -192,7 +192,8 @@ export class Vdis {
   }
 
   /** vdi-destroy: the record, and the image if xenode made it (an image found by sr-scan stays). */
-  async destroy(name: string): Promise<{ uuid: string; kept: string | null }> {
+  /** `gc: false`: no background collector run after it (the caller runs one, say after several destroys). */
+  async destroy(name: string, opts: { gc?: boolean } = {}): Promise<{ uuid: string; kept: string | null }> {
     const { db } = this.storage;
     const { ref, vdi, path } = await db.read((tx) => {
       const r = findVdi(tx, name);
@@ -208,7 +209,7 @@ export class Vdis {
       else tx.VDI.destroy(ref);
       refreshSr(tx, vdi.SR);
     });
-    this.kickGarbageCollector(vdi.SR);
+    if (opts.gc !== false) this.kickGarbageCollector(vdi.SR);
     return { uuid: vdi.uuid, kept: path !== null && !ours ? path : null };
   }
 

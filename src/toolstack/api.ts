@@ -20,10 +20,10 @@ import type { DomainVif } from './domconfig.js';
 import { domainNameProblem } from './domconfig.js';
 import type { SrView } from '../storage/sr.js';
 import type { VdiView } from '../storage/vdi.js';
-import { dom0VbdStats, listDisks } from './devices.js';
+import { dom0VbdDeviceStats, dom0VbdStats, listDisks } from './devices.js';
 import { DiskSpecError, parseDiskSpec, type DiskSpec } from './diskspec.js';
 import { VifSpecError, parseVifSpec, type VifSpec } from './vifspec.js';
-import { dom0VifTraffic, listVifs, settleVifMacs, type VifTraffic } from './vifs.js';
+import { dom0VifDeviceTraffic, dom0VifTraffic, listVifs, settleVifMacs, type VifTraffic } from './vifs.js';
 import { MAX_CONFIG_BYTES, loadDomainConfig, parseDomainConfig } from './domconfig.js';
 import type { Host } from './host.js';
 import { bridgeInfos, linkInfo } from '../network/info.js';
@@ -37,6 +37,8 @@ import { discardSuspend, resumeVm, suspendVm } from './suspend.js';
 import { migrateDomain } from '../migration/migrate.js';
 
 const TAIL_LINES = 5;
+/** blkback counts sectors of 512 bytes, whatever the disk's own sector size. */
+const SECTOR = 512;
 
 function consoleTail(data: Uint8Array): string {
   const lines = Buffer.from(data).toString('utf8').trimEnd().split('\n');
@@ -156,6 +158,19 @@ export class ToolstackApi implements Toolstack {
       return { ...id(d), data: Buffer.from(this.#host.consoled.log(d.domid)).toString('base64') };
     },
     info: () => this.#hostInfo(),
+    deviceStats: async () => {
+      const [vbds, vifs] = await Promise.all([dom0VbdDeviceStats(this.#host), dom0VifDeviceTraffic(this.#host.hv)]);
+      return this.#host.domains().filter((d) => vbds.has(d.domid) || vifs.has(d.domid)).map((d) => {
+        const disks = this.#host.config(d.domid)?.disks ?? [];
+        return {
+          ...id(d),
+          vbds: (vbds.get(d.domid) ?? []).map(({ devid, stats }) => ({
+            vdev: disks.find((k) => k.devid === devid)?.vdev ?? String(devid), readBytes: stats.rdSect * SECTOR, writeBytes: stats.wrSect * SECTOR,
+          })),
+          vifs: vifs.get(d.domid) ?? [],
+        };
+      });
+    },
     dmesg: (a) => {
       const entries = [...this.#log.entries()];
       if (a.clear) this.#log.clear();
@@ -228,7 +243,7 @@ export class ToolstackApi implements Toolstack {
       const r = await migrateDomain(this.#host, d.domid, a.target, {
         token: a.token, ...(a.maxRounds !== undefined && { maxRounds: a.maxRounds }), ...(a.dirtyThreshold !== undefined && { dirtyThreshold: a.dirtyThreshold }),
         ...(a.withDisks && { withDisks: true }), ...(a.vdiMap && { vdiMap: a.vdiMap }),
-        ...(ctl && { say: () => ctl.progress(++said, said + 1) }),
+        ...(ctl && { say: () => ctl.progress(++said, said + 1), signal: ctl.signal }),
       });
       return { domid: d.domid, name: d.name.replace(/--migratedaway$/, ''), ...r };
     },

@@ -44,6 +44,14 @@ export interface NetStats {
   readonly rxBytes: number;
 }
 
+/** Counters of each disk and vif dom0 serves to one domain (XAPI's per-VBD and per-VIF data sources). */
+export interface DomainDeviceStats extends DomainId {
+  /** Per disk: its vdev (xvda) and blkback's sectors read and written, in bytes. */
+  readonly vbds: readonly { readonly vdev: string; readonly readBytes: number; readonly writeBytes: number }[];
+  /** Per vif: its devid and the bytes the guest sent and received (netback's counters, swapped as xentop's). */
+  readonly vifs: readonly { readonly devid: number; readonly txBytes: number; readonly rxBytes: number }[];
+}
+
 /** One row of `xenode list` / `xenode top`. */
 export interface DomainInfo extends DomainId {
   readonly uuid: string;
@@ -308,6 +316,8 @@ export interface Commands {
   /** The console output the host kept (bounded), base64. */
   consoleLog: { args: { domain: DomainRef }; result: DomainId & { data: string } };
   info: { args: NoArgs; result: HostInfo };
+  /** Per-device counters of every domain whose disks or vifs dom0 serves (list's vbdStats and netStats, per device). */
+  deviceStats: { args: NoArgs; result: DomainDeviceStats[] };
   /** The host log's latest entries; `clear` empties it after reading (xl dmesg -c). */
   dmesg: { args: { clear?: boolean }; result: HostEvent[] };
   /** Stop the host daemon: guests are shut down, then destroyed if they linger. */
@@ -660,6 +670,7 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   },
   consoleLog: domainOnly,
   info: none,
+  deviceStats: none,
   dmesg: (f) => f.done({ clear: f.bool('clear') }),
   stop: none,
   userAdd: (f) => {

@@ -81,6 +81,18 @@ export async function dom0VbdStats(host: DeviceHost): Promise<Map<number, Blkbac
   return out;
 }
 
+/** blkback's statistics of each disk dom0 serves, by frontend domain and the disk's devid. */
+export async function dom0VbdDeviceStats(host: DeviceHost): Promise<Map<number, { devid: number; stats: BlkbackStats }[]>> {
+  const out = new Map<number, { devid: number; stats: BlkbackStats }[]>();
+  const daemon = await dom0Services.get(host.hv)?.catch(() => undefined);
+  for (const [key, be] of daemon?.devices ?? []) {
+    let list = out.get(be.frontendId);
+    if (!list) out.set(be.frontendId, (list = []));
+    list.push({ devid: Number(key.slice(key.indexOf('/') + 1)), stats: be.stats });
+  }
+  return out;
+}
+
 /** The domain named by a spec's backend= (dom0 when absent), which serves `what`. */
 export function backendDomain(host: DeviceHost, name: string | undefined, what: string): number {
   if (name === undefined) return 0;

@@ -182,9 +182,10 @@ export class Host extends EventEmitter<HostEvents> {
       log,
     });
     const xs = new XenstoreClient(connectLocal(xenstored, 0));
+    let partialImages: readonly string[];
     try {
       const dom0 = hv.dom0;
-      await vms.rebuild({ domid: 0, uuid: dom0.uuid, name: dom0.name, createdAt: dom0.createdAt });
+      ({ partialImages } = await vms.rebuild({ domid: 0, uuid: dom0.uuid, name: dom0.name, createdAt: dom0.createdAt }));
     } catch (e) {
       await db.close();
       xs.close();
@@ -193,6 +194,8 @@ export class Host extends EventEmitter<HostEvents> {
       throw e;
     }
     const host = new Host(opts, { hv, loop, xenstored, xs, db, vms });
+    // Suspend images a killed host left partial: their VMs are halted now, the files go.
+    for (const uuid of partialImages) await host.vdis.destroy(uuid).catch((e: Error) => log(`partial suspend image ${uuid}: ${e.message}`));
     if (host.paths) {
       await xenstored.listen(host.paths.xenstoredSocket);
     }

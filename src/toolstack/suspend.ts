@@ -1,10 +1,12 @@
 // XAPI's VM.suspend and VM.resume on xl's save and restore: the image goes into a VDI of the
 // pool's suspend SR (the default SR unless pool.suspend_image_SR names one), as XAPI keeps it,
 // and the VM record holds it (suspend_VDI) while it is Suspended. The VM record is the one that
-// says so throughout: suspend_VDI is set before the save destroys the domain, so the domain's
-// end leaves the VM Suspended (vms.ts), not halted; resume boots the same VM from the image and
-// the VDI goes. A suspended VM persists like a halted one, across host restarts; a transient VM
+// says so throughout: suspend_VDI is set before the save, so the domain's end leaves the VM
+// Suspended (vms.ts), not halted, but the domain ends only once its image is synced and its VDI
+// marked complete (type suspend): a host killed mid-save restarts with the VM Halted and the
+// partial image gone. Resume boots the same VM from the image and the VDI goes. A suspended VM persists like a halted one, across host restarts; a transient VM
 // (from an xl config) becomes persistent when it is suspended, or its image would be lost.
+import { open } from 'node:fs/promises';
 import { XenError } from '../errors.js';
 import type { BuiltDomain } from './builder.js';
 import { NULL_REF, type Ref, type VMRecord } from './db/records.js';
@@ -53,17 +55,32 @@ export async function suspendVm(host: Host, vm: Ref<'VM'>): Promise<SaveResult &
   taskControl()?.progress(1, 4);
   let saved: SaveResult;
   try {
-    saved = await saveDomain(host, r.domid, path);
+    // The domain is left paused, not destroyed: it goes only once the image is known complete.
+    saved = await saveDomain(host, r.domid, path, { paused: true });
   } catch (e) {
     // The domain runs on (save resumes it): the VM is not suspended, and the image goes.
     await host.vms.suspending(vm, NULL_REF).catch(() => {});
     await host.vdis.destroy(vdi.record.uuid).catch(() => {});
     throw e;
   }
+  // The image on disk first, then the VDI marked complete (type suspend), then the domain's end
+  // makes the VM Suspended: a host killed before the mark restarts with the VM Halted (vms.ts
+  // rebuild), never Suspended on a partial image.
+  await syncFile(path);
   await host.db.transaction((tx) => tx.VDI.update(vdi.ref, {
     type: 'suspend', virtual_size: Math.ceil(saved.bytes / 512) * 512, physical_utilisation: saved.bytes,
   }));
+  await host.destroy(r.domid);
   return { ...saved, vdi: vdi.record.uuid };
+}
+
+async function syncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** The suspended VM's image: its VDI's record and path. */

@@ -29,6 +29,8 @@ export interface VifTraffic {
 export interface VifBackendService {
   /** Counters per frontend domain, summed over its vifs. */
   traffic(): Map<number, VifTraffic>;
+  /** Counters of each vif (by devid), per frontend domain. */
+  vifTraffic(): Map<number, { devid: number; txBytes: number; rxBytes: number }[]>;
   /** A domain is going: its vifs' backends let go now. */
   removeFrontend(domid: number): Promise<void>;
 }
@@ -57,6 +59,12 @@ export function dom0Netback(host: VifHost): Promise<VifBackendService> {
 export async function dom0VifTraffic(hv: Hypervisor): Promise<Map<number, VifTraffic>> {
   const service = await dom0Services.get(hv)?.catch(() => undefined);
   return service?.traffic() ?? new Map();
+}
+
+/** The same per vif, for each frontend domain (empty when dom0 serves none). */
+export async function dom0VifDeviceTraffic(hv: Hypervisor): Promise<Map<number, { devid: number; txBytes: number; rxBytes: number }[]>> {
+  const service = await dom0Services.get(hv)?.catch(() => undefined);
+  return service?.vifTraffic() ?? new Map();
 }
 
 /**

@@ -206,13 +206,21 @@ export class VmTable {
   /**
    * At host start, from what the database says: no domain outlives its host process, so
    * transient VMs (left by a host that was killed) go, persistent ones are halted, and dom0 is
-   * the control domain, running.
+   * the control domain, running. Returns the VDIs of suspend images a killed host left partial.
    */
-  rebuild(dom0: VmDomain & { readonly name: string }): Promise<void> {
+  rebuild(dom0: VmDomain & { readonly name: string }): Promise<{ readonly partialImages: string[] }> {
     return this.db.transaction((tx) => {
+      const partialImages: string[] = [];
       for (const [ref, r] of tx.VM.getAllRecords()) {
         if (r.is_control_domain) continue;
-        if (r.xenode_transient) destroyVm(tx, ref);
+        // A save the host did not live to finish: its image is partial (suspend.ts marks a
+        // complete one type suspend), so the VM is halted, and the caller removes the image.
+        const image = hasSuspendImage(r) ? tx.VDI.find(r.suspend_VDI) : undefined;
+        if (hasSuspendImage(r) && image?.type !== 'suspend') {
+          if (image) partialImages.push(image.uuid);
+          change(tx, 'VM', ref, { suspend_VDI: NULL_REF });
+          this.#halt(tx, ref, tx.VM.get(ref));
+        } else if (r.xenode_transient) destroyVm(tx, ref);
         else if ((r.power_state !== 'Halted' && r.power_state !== 'Suspended') || r.domid !== -1) this.#halt(tx, ref, r);
       }
       const fields = {
@@ -226,6 +234,7 @@ export class VmTable {
       } else {
         change(tx, 'VM', ref, fields);
       }
+      return { partialImages };
     });
   }
 

@@ -14,6 +14,7 @@ import {
   DB_CLASSES, SERVED_CLASSES, isDbClass, isServedField, servedFields, type DbClass, type PoolIdentity, type PowerState, type ServedClass, type XRecord,
 } from './model.js';
 import type { Session, SessionTable } from './sessions.js';
+import { shareRecord } from './shared.js';
 import type { TaskTable } from './tasks.js';
 import type { XType, XValue } from './types.js';
 
@@ -54,6 +55,8 @@ export interface CallContext {
   readonly session: Session;
   /** An Async.* call's task progress (0..1); nothing for a plain call. */
   progress: (fraction: number) => void;
+  /** An Async.* call's task can be cancelled by `cancel` from now on; nothing for a plain call. */
+  cancellable: (cancel: () => Promise<void>) => void;
 }
 
 export interface Call {
@@ -108,16 +111,20 @@ function vmPower(states: readonly PowerState[], act: (ctx: CallContext, r: VMRec
 
 /**
  * A long operation of the command layer run as its task (taskSubmit), its progress mirrored
- * into the XenAPI call's task until it ends; its result, or its failure in XAPI's terms.
+ * into the XenAPI call's task until it ends; its result, or its failure in XAPI's terms
+ * (`unsupported`'s error for an operation the command layer does not support, EOPNOTSUPP).
  */
-async function viaTask<K extends TaskOp>(ctx: CallContext, vm: string, op: K, args: Args<K>): Promise<Result<K>> {
+async function viaTask<K extends TaskOp>(ctx: CallContext, vm: string, op: K, args: Args<K>, unsupported?: (why: string) => XapiError): Promise<Result<K>> {
   const { ts } = ctx.svc;
   const t = await onVm(vm, () => ts.call('taskSubmit', { call: { op, args } as TaskCall }));
+  // task.cancel cancels the command layer's task, which stops where its operation can.
+  ctx.cancellable(async () => void await ts.call('taskCancel', { task: t.uuid }));
   for (let wait = 5; ; wait = Math.min(100, wait * 2)) {
     const info = await ts.call('taskGet', { task: t.uuid });
     if (info.finished !== null) {
       if (info.status === 'success') return info.result as Result<K>;
       const [errno, message] = info.error_info;
+      if (errno === 'EOPNOTSUPP' && unsupported) throw unsupported((message ?? '').replace(/^[A-Z0-9]+: /, ''));
       throw toXapiError(new XenError((errno ?? 'EIO') as XenErrnoName, (message ?? '').replace(/^[A-Z0-9]+: /, '')), { cls: 'VM', ref: vm });
     }
     ctx.progress(info.progress);
@@ -264,7 +271,13 @@ async function classRecord(ctx: CallContext, cls: ServedClass, ref: string): Pro
   return svc.served(cls, ref);
 }
 
-const toObject = (m: ReadonlyMap<string, XRecord>): XValue => Object.fromEntries(m);
+/** A class's records as one struct: made once per map, which the service keeps until the database changes. */
+const asObject = new WeakMap<ReadonlyMap<string, XRecord>, XValue>();
+function toObject(m: ReadonlyMap<string, XRecord>): XValue {
+  let o = asObject.get(m);
+  if (!o) asObject.set(m, (o = shareRecord(Object.fromEntries(m))));
+  return o;
+}
 
 /** get_all, get_all_records, get_record, get_by_uuid, get_by_name_label and a getter per field. */
 function readers(cls: ServedClass): Record<string, Call> {
@@ -369,8 +382,11 @@ export const CALLS: Readonly<Record<string, Call>> = {
       await ctx.svc.db.read((tx) => tx.network.get(network as string));
       const m = ctx.svc.migration();
       if (!m) throw operationNotAllowed('this host receives no migrations: start it with --listen ADDRESS:PORT');
-      // What VM.migrate_send on the sending host needs: where to send, and the token that lets it.
-      return { host: ctx.svc.identity.hostRef, migration: m.address, token: m.token };
+      // What VM.migrate_send on the sending host needs: where to send, the token that lets it,
+      // and this host's SRs (SR:<ref> → uuid), which a vdi_map names by their refs here.
+      const uuids = (await ctx.svc.ts.call('srList', {})).map((sr) => sr.uuid);
+      const srs = await ctx.svc.db.read((tx) => uuids.map((uuid) => [`SR:${tx.SR.getByUuid(uuid)}`, uuid] as const));
+      return { host: ctx.svc.identity.hostRef, migration: m.address, token: m.token, ...Object.fromEntries(srs) };
     },
   },
   'VM.migrate_send': {
@@ -386,12 +402,19 @@ export const CALLS: Readonly<Record<string, Call>> = {
         vifs: tx.VIF.where('VM', ref as string),
       }));
       for (const vif of Object.keys(vifMap as object)) if (!vifs.includes(vif)) throw handleInvalid('VIF', vif);
+      // Storage XenMotion: each VDI goes to the destination's SR the map names (by its ref
+      // there, which host.migrate_receive's dest resolves), through the migrate row's mirror.
+      const map = vdiMap as Record<string, string>;
+      const vdiSrs: Record<string, string> = {};
       for (const vdi of vdis) {
-        if (!Object.hasOwn(vdiMap as object, vdi)) throw new XapiError('VDI_NOT_IN_MAP', [vdi]);
-        // Moving a disk needs the migrate row's storage mirror (--with-disks), which xenode does not have yet.
-        throw new XapiError('VALUE_NOT_SUPPORTED', ['vdi_map', vdi, 'moving VDIs to another host is not supported yet: migrate VMs whose disks are files both hosts reach']);
+        if (!Object.hasOwn(map, vdi)) throw new XapiError('VDI_NOT_IN_MAP', [vdi]);
+        const sr = d[`SR:${map[vdi]}`];
+        if (sr === undefined) throw handleInvalid('SR', map[vdi]!);
+        vdiSrs[await ctx.svc.db.read((tx) => tx.VDI.get(vdi).uuid)] = sr;
       }
-      await viaTask(ctx, ref as string, 'migrate', { domain: r.domid, target: d['migration'], token: d['token'] });
+      const disks = vdis.length > 0 && { withDisks: true, vdiMap: vdiSrs };
+      await viaTask(ctx, ref as string, 'migrate', { domain: r.domid, target: d['migration'], token: d['token'], ...disks },
+        (why) => new XapiError('VALUE_NOT_SUPPORTED', ['vdi_map', Object.keys(map).join(','), why]));
       // The VM runs on the destination now: a persistent VM's record here (halted when its domain
       // went) goes too, as XAPI moves the record; the move stands even if that fails.
       if (!r.xenode_transient) await ctx.svc.ts.call('vmUninstall', { vm: r.uuid }).catch(() => {});
@@ -523,9 +546,9 @@ export const CALLS: Readonly<Record<string, Call>> = {
       return ctx.svc.db.read((tx) => tx.network.getByUuid(n.uuid));
     },
   },
-  'task.cancel': { params: [p('task', { ref: 'task' })], role: 'read-only', async: true, run: (ctx, [r]) => {
-    const t = ownTask(ctx, r as string);
-    throw operationNotAllowed(`task ${t.ref} (${t.name}) cannot be cancelled`);
+  'task.cancel': { params: [p('task', { ref: 'task' })], role: 'read-only', async: true, run: async (ctx, [r]) => {
+    await ctx.svc.tasks.cancel(ownTask(ctx, r as string).ref);
+    return undefined;
   } },
   'task.destroy': { params: [p('self', { ref: 'task' })], role: 'read-only', run: (ctx, [r]) => void ctx.svc.tasks.destroy(ownTask(ctx, r as string).ref) },
   'event.inject': { params: [p('class', 'string'), p('ref', 'string')], role: 'read-only', run: async (ctx, [cls, r]) => {

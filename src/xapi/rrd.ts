@@ -2,9 +2,11 @@
 // /rrd_updates (the endpoint Xen Orchestra polls). Every STEP seconds the host's domains are
 // sampled through the command layer's `list` (the counters `xenode top` shows): a counter
 // becomes a rate over the step (cpu seconds → a fraction of a CPU, sectors → bytes/s), a gauge
-// is kept as it is. Each data source has one AVERAGE archive per resolution, each a fixed ring
+// is kept as it is. Disks and vifs also have sources each, named as xcp-rrdd names them
+// (vbd_xvda_read, vbd_xvda_write, vif_0_rx, vif_0_tx: bytes/s), from the command layer's
+// deviceStats. Each data source has one AVERAGE archive per resolution, each a fixed ring
 // of rows, so memory is bounded by (data sources × rows); a VM's sources go with its domain.
-import type { DomainInfo, Toolstack } from '../toolstack/contract.js';
+import type { DomainDeviceStats, DomainInfo, Toolstack } from '../toolstack/contract.js';
 
 /** xcp-rrdd's base step. */
 export const STEP_S = 5;
@@ -58,6 +60,16 @@ interface Last {
   readonly wr: number;
   readonly tx: number;
   readonly rx: number;
+  /** Each device's counters, by the name of its data source. */
+  readonly devices: ReadonlyMap<string, number>;
+}
+
+/** A domain's device counters by the names of their data sources (xcp-rrdd's). */
+function deviceCounters(d: DomainDeviceStats | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const v of d?.vbds ?? []) out.set(`vbd_${v.vdev}_read`, v.readBytes).set(`vbd_${v.vdev}_write`, v.writeBytes);
+  for (const v of d?.vifs ?? []) out.set(`vif_${v.devid}_rx`, v.rxBytes).set(`vif_${v.devid}_tx`, v.txBytes);
+  return out;
 }
 
 export interface RrdUpdates {
@@ -69,8 +81,10 @@ export class RrdStore {
   readonly #sources = new Map<string, Source>();
   readonly #last = new Map<number, Last>();
 
-  /** Record one sample of the host and its domains at time `t` (s, a multiple of STEP_S). */
-  sample(t: number, hostUuid: string, host: { memoryTotalKiB: number; memoryFreeKiB: number; cpuAvg: number }, domains: readonly DomainInfo[]): void {
+  /** Record one sample of the host and its domains (and their devices') at time `t` (s, a multiple of STEP_S). */
+  sample(t: number, hostUuid: string, host: { memoryTotalKiB: number; memoryFreeKiB: number; cpuAvg: number }, domains: readonly DomainInfo[],
+    devices: readonly DomainDeviceStats[] = []): void {
+    const byDomid = new Map(devices.map((d) => [d.domid, d]));
     const put = (key: string, v: number) => {
       let s = this.#sources.get(key);
       if (!s) {
@@ -88,7 +102,7 @@ export class RrdStore {
       seen.add(d.domid);
       const now: Last = {
         t, uuid: d.uuid, cpu: d.cpuSeconds, rd: (d.vbdStats?.rsect ?? 0) * SECTOR, wr: (d.vbdStats?.wsect ?? 0) * SECTOR,
-        tx: d.netStats?.txBytes ?? 0, rx: d.netStats?.rxBytes ?? 0,
+        tx: d.netStats?.txBytes ?? 0, rx: d.netStats?.rxBytes ?? 0, devices: deviceCounters(byDomid.get(d.domid)),
       };
       const prev = this.#last.get(d.domid);
       this.#last.set(d.domid, now);
@@ -102,6 +116,10 @@ export class RrdStore {
       put(`${vm}:vbd_write`, rate(now.wr, prev.wr));
       put(`${vm}:vif_tx`, rate(now.tx, prev.tx));
       put(`${vm}:vif_rx`, rate(now.rx, prev.rx));
+      for (const [name, n] of now.devices) {
+        const was = prev.devices.get(name);
+        if (was !== undefined) put(`${vm}:${name}`, rate(n, was));
+      }
     }
     // A domain that is gone takes its sources with it.
     for (const [domid, last] of this.#last) {
@@ -170,10 +188,10 @@ export class RrdSampler {
     this.#busy = true;
     try {
       const t = Math.round(Date.now() / 1000 / STEP_S) * STEP_S;
-      const [info, domains] = await Promise.all([this.ts.call('info', {}), this.ts.call('list', {})]);
+      const [info, domains, devices] = await Promise.all([this.ts.call('info', {}), this.ts.call('list', {}), this.ts.call('deviceStats', {})]);
       const elu = performance.eventLoopUtilization(this.#elu);
       this.#elu = performance.eventLoopUtilization();
-      this.store.sample(t, this.hostUuid(), { memoryTotalKiB: info.totalMemoryMiB * 1024, memoryFreeKiB: info.freeMemoryMiB * 1024, cpuAvg: elu.utilization }, domains);
+      this.store.sample(t, this.hostUuid(), { memoryTotalKiB: info.totalMemoryMiB * 1024, memoryFreeKiB: info.freeMemoryMiB * 1024, cpuAvg: elu.utilization }, domains, devices);
     } catch {
       // A host going away: the next step tries again.
     } finally {

@@ -14,8 +14,9 @@ import { chmod, lstat, unlink } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { toXapiError, XapiError } from './errors.js';
+import { encodeJson } from './jsonrpc.js';
 import type { Peer, XapiService } from './service.js';
-import { xapiDate, type XValue } from './types.js';
+import type { XValue } from './types.js';
 import { decodeMethodCall, encodeResponse, XML_LIMITS, XmlRpcParseError } from './xmlrpc.js';
 
 export interface XapiHttpLimits {
@@ -65,10 +66,9 @@ function tooDeep(v: unknown, depth: number): boolean {
   return false;
 }
 
-/** JSON has no datetime: XAPI sends them as strings in its own form. */
-function jsonReplacer(this: unknown, key: string, v: unknown): unknown {
-  const raw = (this as Record<string, unknown>)[key];
-  return raw instanceof Date ? xapiDate(raw) : v;
+/** A call's answer, in one write: its length known, so no chunking. */
+function answer(res: ServerResponse, type: 'text/xml' | 'application/json', body: Buffer): void {
+  res.writeHead(200, ['Content-Type', type, 'Content-Length', String(body.length)]).end(body);
 }
 
 function jsonError(e: XapiError): { code: number; message: string; data: string[] } {
@@ -272,20 +272,17 @@ export class XapiServer {
       if (e instanceof XmlRpcParseError) throw new HttpError(400, `not XML-RPC: ${e.message}`);
       throw e;
     }
-    let out: string;
+    let out: Buffer;
     try {
       out = encodeResponse({ ok: true, value: await this.svc.call(call.method, call.params, peer) });
     } catch (e) {
       out = encodeResponse({ ok: false, error: e as XapiError });
     }
-    res.writeHead(200, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(out) }).end(out);
+    answer(res, 'text/xml', out);
   }
 
   async #jsonRpc(body: string, res: ServerResponse, peer: Peer): Promise<void> {
-    const send = (v: unknown) => {
-      const out = JSON.stringify(v, jsonReplacer);
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(out) }).end(out);
-    };
+    const send = (v: unknown) => answer(res, 'application/json', encodeJson(v as XValue));
     let req: unknown;
     try {
       req = JSON.parse(body);

@@ -13,6 +13,7 @@ import { EventLog, type EventLimits } from './events.js';
 import { isDbClass, poolIdentity, serveRecord, type DbClass, type PoolIdentity, type XRecord } from './model.js';
 import { LoginThrottle, SessionTable, type LoginLimits, type SessionLimits, type SessionStore } from './sessions.js';
 import { RrdSampler, type RrdUpdates } from './rrd.js';
+import { shareRecord } from './shared.js';
 import { TaskTable } from './tasks.js';
 import { checkParam, type XValue } from './types.js';
 import type { User } from './users.js';
@@ -117,7 +118,7 @@ export class XapiService implements CallHost {
     const hit = this.#served.get(key);
     if (hit) return hit;
     const gen = this.#servedGeneration;
-    const rec = await this.db.read((tx) => serveRecord(tx, cls, ref as never, tx[cls].get(ref as never) as never));
+    const rec = shareRecord(await this.db.read((tx) => serveRecord(tx, cls, ref as never, tx[cls].get(ref as never) as never)));
     // Served records are shared between calls: bounded by the database's size, and never changed in place.
     if (gen === this.#servedGeneration) this.#served.set(key, rec);
     return rec;
@@ -129,7 +130,7 @@ export class XapiService implements CallHost {
     const gen = this.#servedGeneration;
     const all = await this.db.read((tx) => {
       const out = new Map<string, XRecord>();
-      for (const [ref, rec] of tx[cls].getAllRecords()) out.set(ref, serveRecord(tx, cls, ref as never, rec as never));
+      for (const [ref, rec] of tx[cls].getAllRecords()) out.set(ref, shareRecord(serveRecord(tx, cls, ref as never, rec as never)));
       return out;
     });
     if (gen === this.#servedGeneration) this.#servedAll.set(cls, all);
@@ -200,7 +201,7 @@ export class XapiService implements CallHost {
           throw new XapiError('RBAC_PERMISSION_DENIED', [name.toLowerCase(), `the role ${session.role} may not call ${name}: it needs ${call.role}`]);
         }
         const args = call.params.map((p, i) => checkParam(p.type, params[i + 1], p.name));
-        const ctx: CallContext = { svc: this, session, progress: () => {} };
+        const ctx: CallContext = { svc: this, session, progress: () => {}, cancellable: () => {} };
         const run = audit ? async () => {
           try {
             const v = await call.run(ctx, args);
@@ -212,8 +213,9 @@ export class XapiService implements CallHost {
           }
         } : async () => call.run(ctx, args);
         if (isAsync) {
-          return this.tasks.start(method, session.ref, (progress) => {
-            ctx.progress = progress;
+          return this.tasks.start(method, session.ref, (task) => {
+            ctx.progress = task.progress;
+            ctx.cancellable = task.cancellable;
             return run();
           });
         }

@@ -1,9 +1,11 @@
 // XAPI's tasks: what an Async.* call returns at once, then finishes with the call's result
 // (an XML-RPC value, as XAPI keeps it) or its error. Clients watch them through event.from.
 // The table is bounded: finished tasks go first, and a full table of pending ones refuses more
-// with TOO_MANY_PENDING_TASKS.
+// with TOO_MANY_PENDING_TASKS. A task whose work said how to stop it (the command layer's
+// task under it) can be cancelled: cancelling, then cancelled with TASK_CANCELLED once the
+// work has let go (or success, if it finished first).
 import { randomUUID } from 'node:crypto';
-import { handleInvalid, XapiError } from './errors.js';
+import { handleInvalid, operationNotAllowed, XapiError } from './errors.js';
 import type { EventLog } from './events.js';
 import { encodeValue } from './xmlrpc.js';
 import { Double, type XValue } from './types.js';
@@ -25,6 +27,14 @@ interface Task {
   error: string[];
   /** 0..1 while pending, as the call reports it. */
   progress: number;
+  /** How to stop the work, once it has said. */
+  cancel?: () => Promise<void>;
+}
+
+/** What a task's work gets: a way to report progress (0..1; each change is an event) and to say how it is stopped. */
+export interface TaskWork {
+  progress(fraction: number): void;
+  cancellable(cancel: () => Promise<void>): void;
 }
 
 export class TaskTable {
@@ -41,8 +51,8 @@ export class TaskTable {
     };
   }
 
-  /** Run `work` as a task; returns its ref at once. `work` reports its progress (0..1) as it goes: each change is an event. */
-  start(name: string, session: string, work: (progress: (fraction: number) => void) => Promise<XValue | undefined>): string {
+  /** Run `work` as a task; returns its ref at once. */
+  start(name: string, session: string, work: (task: TaskWork) => Promise<XValue | undefined>): string {
     if (this.#tasks.size >= this.max) {
       const done = [...this.#tasks.values()].find((t) => t.status !== 'pending');
       if (!done) throw new XapiError('TOO_MANY_PENDING_TASKS');
@@ -57,10 +67,18 @@ export class TaskTable {
       t.progress = p;
       this.events.record('task', 'mod', t.ref, this.record(t));
     };
-    work(progress).then((v) => {
+    const cancellable = (cancel: () => Promise<void>) => {
+      t.cancel = cancel;
+    };
+    work({ progress, cancellable }).then((v) => {
       t.status = 'success';
       t.result = v === undefined ? '' : encodeValue(v);
     }, (e: unknown) => {
+      if (t.status === 'cancelling') {
+        t.status = 'cancelled';
+        t.error = ['TASK_CANCELLED', t.ref];
+        return;
+      }
       t.status = 'failure';
       t.error = e instanceof XapiError ? e.description : ['INTERNAL_ERROR', String((e as Error)?.message ?? e)];
     }).finally(() => {
@@ -74,6 +92,17 @@ export class TaskTable {
     const t = this.#tasks.get(ref);
     if (!t) throw handleInvalid('task', ref);
     return t;
+  }
+
+  /** Ask a pending task to stop (XAPI's task.cancel); OPERATION_NOT_ALLOWED for one that cannot be. */
+  async cancel(ref: string): Promise<void> {
+    const t = this.get(ref);
+    if (t.status === 'cancelling') return;
+    if (t.status !== 'pending') throw operationNotAllowed(`task ${t.ref} (${t.name}) has finished: ${t.status}`);
+    if (!t.cancel) throw operationNotAllowed(`task ${t.ref} (${t.name}) cannot be cancelled`);
+    t.status = 'cancelling';
+    this.events.record('task', 'mod', t.ref, this.record(t));
+    await t.cancel();
   }
 
   destroy(ref: string): void {

@@ -1,12 +1,14 @@
 // VMs as host database records, one source of truth: after every command the database's VM
 // records say what `xenode list` says; domains from xl configs are transient; an imported VM
-// persists while halted, boots from its stored configuration, and survives a kill -9 of its host.
+// persists while halted, boots from its stored configuration, and survives a kill -9 of its host, mid-suspend too.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { RemoteToolstack } from '../../src/toolstack/client.js';
 import type { VmInfo } from '../../src/toolstack/contract.js';
 import { FIXTURES, ROOT, XENODE, xenode } from '../support/cli.js';
 import { startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
@@ -140,6 +142,70 @@ test('vm-import survives a kill -9 of the host; the restarted host halts it and 
     // It boots again from what the database kept.
     assert.equal((await xenode(['vm-start', uuid], { state })).code, 0);
     assert.match((await xenode(['list'], { state })).stdout, /\ndurable /);
+  } finally {
+    if (host.exitCode === null) host.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Files under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f));
+}
+
+test('a kill -9 of the host mid-suspend never leaves the VM Suspended on a partial image: it restarts Halted, the image gone', T, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xenode-suspend-kill-'));
+  const state = join(dir, 'state');
+  let host = await startHost(state);
+  try {
+    let midSave = false;
+    // The kill must land between the VM taking its suspend VDI and the image being complete:
+    // a trial that sees the image complete first checks the other side (Suspended, resumable).
+    for (let trial = 0; trial < 4 && !midSave; trial++) {
+      const name = `sleeper${trial}`;
+      const ts = await RemoteToolstack.connect(state);
+      await ts.call('vmImport', { file: join(dir, `${name}.cfg`), text: `name = "${name}"\nkernel = "${join(FIXTURES, 'ticker.ts')}"\nmemory = 128\n` });
+      await ts.call('vmStart', { vm: name });
+      const db = new Database(join(state, 'host.db'), { readonly: true, fileMustExist: true });
+      const body = (cls: string, where: string, v: string) =>
+        (db.prepare(`SELECT body FROM "obj_${cls}" WHERE ${where} = ?`).get(v) as { body: string } | undefined)?.body;
+      const suspending = ts.call('vmSuspend', { vm: name }).catch(() => undefined);
+      let image: { ref: string; uuid: string } | undefined;
+      for (const end = Date.now() + 30_000; Date.now() < end;) {
+        const vdi = (JSON.parse(body('VM', 'name_label', name)!) as { suspend_VDI?: string }).suspend_VDI ?? 'OpaqueRef:NULL';
+        if (vdi !== 'OpaqueRef:NULL') {
+          const rec = JSON.parse(body('VDI', 'ref', vdi)!) as { uuid: string; type: string };
+          host.kill('SIGKILL');
+          image = { ref: vdi, uuid: rec.uuid };
+          midSave = rec.type !== 'suspend';
+          break;
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      db.close();
+      assert.ok(image, 'the VM took a suspend VDI');
+      await new Promise((resolve) => host.exitCode !== null || host.signalCode !== null ? resolve(undefined) : host.once('exit', resolve));
+      await suspending;
+      ts.close();
+      host = await startHost(state);
+      const again = await RemoteToolstack.connect(state);
+      const vm = (await again.call('vmList', {})).find((v) => v.name === name)!;
+      if (midSave) {
+        assert.deepEqual([vm.powerState, vm.domid], ['Halted', -1], 'a partial image does not make the VM Suspended');
+        const left = new Database(join(state, 'host.db'), { readonly: true });
+        assert.equal((left.prepare('SELECT count(*) AS n FROM "obj_VDI" WHERE ref = ?').get(image.ref) as { n: number }).n, 0, 'the partial image\'s VDI is gone');
+        left.close();
+        assert.deepEqual(filesUnder(state).filter((f) => f.includes(image.uuid)), [], 'the partial image\'s file is gone');
+        // It boots again, from its configuration.
+        await again.call('vmStart', { vm: name });
+      } else {
+        assert.equal(vm.powerState, 'Suspended');
+        await again.call('vmResume', { vm: name });
+      }
+      assert.equal((await again.call('vmList', {})).find((v) => v.name === name)!.powerState, 'Running');
+      again.close();
+    }
+    assert.ok(midSave, 'one of the kills landed mid-save');
   } finally {
     if (host.exitCode === null) host.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

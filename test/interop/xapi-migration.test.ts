@@ -3,14 +3,20 @@
 // Suspended, VM.resume runs it again from there and the VDI goes, hard_shutdown of a suspended
 // VM discards the image; host.migrate_receive on a second host on loopback hands out where and
 // with what token to send, and VM.migrate_send moves the VM there (the command layer's save,
-// restore and migrate rows, each run as a task whose progress the Async.* task mirrors).
+// restore and migrate rows, each run as a task whose progress the Async.* task mirrors, and
+// which task.cancel cancels).
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
+import { askKv } from '../support/kv.js';
 import { GUESTS, xenApiClient, type XenApiClient } from '../support/xapi.js';
 
 const MiB = 2 ** 20;
+const KV = fileURLToPath(new URL('../../../examples/kv-store/kv.ts', import.meta.url));
 const T = { timeout: 120_000 };
 let a: DaemonRig;
 let b: DaemonRig;
@@ -105,4 +111,93 @@ test('host.migrate_receive and VM.migrate_send move a running VM to a second hos
   assert.equal(await xb.call('VM.get_power_state', there[0]), 'Running');
   assert.equal(a.daemon.local.host.domains().some((d) => d.name.startsWith('xs-mover')), false, 'it runs in one place');
   await xb.call('VM.hard_shutdown', there[0]);
+});
+
+test('task.cancel stops a VM.migrate_send in flight: the task ends cancelled and the VM runs on here', T, async () => {
+  const vm = await ticker(xa, 'xs-stayer');
+  await xa.call('VM.start', vm, false, false);
+  const domid = Number(await xa.call('VM.get_domid', vm));
+  const [hostB] = await xb.call('host.get_all') as string[];
+  const [netB] = await xb.call('network.get_all') as string[];
+  const dest = await xb.call('host.migrate_receive', hostB, netB, {}) as Record<string, string>;
+  // A destination that takes the connection and then says nothing: the migration waits there until cancelled.
+  const held: Socket[] = [];
+  const silent = createServer((s) => void held.push(s.on('error', () => {})));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  try {
+    const connected = once(silent, 'connection');
+    const task = await xa.call('Async.VM.migrate_send', vm, { ...dest, migration: `127.0.0.1:${(silent.address() as AddressInfo).port}` }, true, {}, {}, {}) as string;
+    await connected;
+    // Until the command layer's task is under way, the XenAPI task cannot be cancelled yet.
+    for (let i = 0; ; i++) {
+      try {
+        await xa.call('task.cancel', task);
+        break;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'OPERATION_NOT_ALLOWED' || i === 50) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    let status = await xa.call('task.get_status', task) as string;
+    for (const end = Date.now() + 10_000; (status === 'pending' || status === 'cancelling') && Date.now() < end;) {
+      await new Promise((r) => setTimeout(r, 20));
+      status = await xa.call('task.get_status', task) as string;
+    }
+    assert.equal(status, 'cancelled');
+    assert.deepEqual(await xa.call('task.get_error_info', task), ['TASK_CANCELLED', task]);
+    assert.deepEqual([await xa.call('VM.get_power_state', vm), Number(await xa.call('VM.get_domid', vm))], ['Running', domid], 'the VM runs on here');
+    // A finished task cannot be cancelled.
+    await assert.rejects(xa.call('task.cancel', task), fails('OPERATION_NOT_ALLOWED'));
+  } finally {
+    for (const s of held) s.destroy();
+    silent.close();
+  }
+  await xa.call('VM.hard_shutdown', vm);
+});
+
+/** A kv-store VM (it uses its disk) on a new raw VDI of host a's default SR, through XenAPI. */
+async function kvVm(name: string, sr: string): Promise<{ vm: string; vdi: string }> {
+  const uuid = (await a.ts.call('vdiCreate', { sr, name: `${name}-disk`, size: '4M' })).uuid;
+  const vdi = await xa.call('VDI.get_by_uuid', uuid) as string;
+  const vm = await xa.call('VM.create', { name_label: name, PV_kernel: KV, PV_args: 'serve', memory_static_max: String(32 * MiB) }) as string;
+  await xa.call('VBD.create', { VM: vm, VDI: vdi, userdevice: '0', mode: 'RW', type: 'Disk', bootable: true, empty: false, other_config: {} });
+  return { vm, vdi };
+}
+
+test('VM.migrate_send with a vdi_map moves the VM and its disk into the SR the map names on the second host', T, async () => {
+  const { vm, vdi } = await kvVm('xs-disk-mover', 'default');
+  await xa.call('VM.start', vm, false, false);
+  const [hostB] = await xb.call('host.get_all') as string[];
+  const [netB] = await xb.call('network.get_all') as string[];
+  const dest = await xb.call('host.migrate_receive', hostB, netB, {}) as Record<string, string>;
+  const defaultB = await xb.call('pool.get_default_SR', (await xb.call('pool.get_all') as string[])[0]) as string;
+  assert.equal(dest[`SR:${defaultB}`], await xb.call('SR.get_uuid', defaultB), 'the dest map names the destination\'s SRs');
+  await assert.rejects(xa.call('VM.migrate_send', vm, dest, true, {}, {}, {}), fails('VDI_NOT_IN_MAP'));
+  await assert.rejects(xa.call('VM.migrate_send', vm, dest, true, { [vdi]: 'OpaqueRef:nowhere' }, {}, {}), fails('HANDLE_INVALID'));
+  assert.equal(await xa.call('VM.get_power_state', vm), 'Running');
+
+  await xa.callAsync('VM.migrate_send', vm, dest, true, { [vdi]: defaultB }, {}, {});
+  await assert.rejects(xa.call('VM.get_record', vm), fails('HANDLE_INVALID'));
+  const [there] = await xb.call('VM.get_by_name_label', 'xs-disk-mover') as string[];
+  assert.equal(await xb.call('VM.get_power_state', there), 'Running');
+  const [vbd] = await xb.call('VM.get_VBDs', there) as string[];
+  const moved = await xb.call('VBD.get_VDI', vbd) as string;
+  assert.deepEqual([await xb.call('VDI.get_SR', moved), await xb.call('VDI.get_name_label', moved)], [defaultB, 'xs-disk-mover-disk']);
+  // The guest serves from its disk there.
+  const domid = Number(await xb.call('VM.get_domid', there));
+  assert.equal(await askKv(b.daemon.local.host, domid, 'set k v'), 'ok');
+  await xb.call('VM.hard_shutdown', there);
+});
+
+test('VM.migrate_send of a VDI the mirror cannot move (a RAM SR\'s) is VALUE_NOT_SUPPORTED, and the VM runs on here', T, async () => {
+  const ram = (await a.ts.call('srCreate', { name: 'xs-ram', type: 'ram' })).uuid;
+  const { vm, vdi } = await kvVm('xs-ram-disk', ram);
+  await xa.call('VM.start', vm, false, false);
+  const [hostB] = await xb.call('host.get_all') as string[];
+  const [netB] = await xb.call('network.get_all') as string[];
+  const dest = await xb.call('host.migrate_receive', hostB, netB, {}) as Record<string, string>;
+  const srB = Object.keys(dest).find((k) => k.startsWith('SR:'))!.slice(3);
+  await assert.rejects(xa.call('VM.migrate_send', vm, dest, true, { [vdi]: srB }, {}, {}), fails('VALUE_NOT_SUPPORTED'));
+  assert.equal(await xa.call('VM.get_power_state', vm), 'Running');
+  await xa.call('VM.hard_shutdown', vm);
 });

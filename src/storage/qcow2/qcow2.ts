@@ -38,7 +38,7 @@ export interface Qcow2OpenOptions {
    * is only read from then on, and closed with this disk.
    */
   backing?: Disk;
-  /** With `backing`: what the first flush waits for (the backing disk's own flush, the snapshot made durable), once. */
+  /** What the first flush waits for, once: the backing disk's own flush and the snapshot made durable (with `backing`), or a rename that made this image a VDI's. */
   settle?: () => Promise<void>;
   /**
    * With `backing`: resolves once the backing disk has no write in flight. A write that fills
@@ -69,9 +69,11 @@ export class Qcow2Disk implements LayeredDisk {
   #inflated: { host: number; data: Uint8Array } | undefined;
   #settle: (() => Promise<void>) | undefined;
   #backingQuiet: Promise<void> | undefined;
+  #path: string;
 
-  private constructor(readonly path: string, file: ImageFile, h: Qcow2Header, map: ClusterMap, refcounts: Refcounts,
+  private constructor(path: string, file: ImageFile, h: Qcow2Header, map: ClusterMap, refcounts: Refcounts,
     readonly backing: Disk | undefined, readonly readOnly: boolean) {
+    this.#path = path;
     this.#file = file;
     this.#h = h;
     this.#cs = 2 ** h.clusterBits;
@@ -79,6 +81,16 @@ export class Qcow2Disk implements LayeredDisk {
     this.#refcounts = refcounts;
     this.sectors = Math.floor(h.size / SECTOR_SIZE);
     this.features = { flush: !readOnly, discard: false, secureDiscard: false };
+  }
+
+  /** The image's file name (for messages, and to know the image again). */
+  get path(): string {
+    return this.#path;
+  }
+
+  /** The file was renamed to `path` (a live leaf-coalesce renamed the parent over its child). */
+  moved(path: string): void {
+    this.#path = path;
   }
 
   get header(): Readonly<Qcow2Header> {

@@ -6,17 +6,17 @@
 // every step of a coalesce leaves a chain that reads the same and the next run finishes it.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { link, mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isXenError } from '../../../src/errors.js';
+import { XenError, isXenError } from '../../../src/errors.js';
 import { collectGarbage, recover } from '../../../src/storage/gc.js';
 import { JOURNAL_DIR } from '../../../src/storage/journal.js';
 import { imageFormat } from '../../../src/storage/open.js';
-import { BASE_NAME, PARENT_KEY } from '../../../src/storage/snapshot.js';
+import { BASE_NAME, PARENT_KEY, snapshotVdi, type LiveDisk, type LiveDisks, type SnapshotHooks } from '../../../src/storage/snapshot.js';
 import { CREATED_KEY, srPath } from '../../../src/storage/sr.js';
 import { createVhd } from '../../../src/storage/vhd/create.js';
 import { Vdis, type VdiView } from '../../../src/storage/vdi.js';
@@ -259,5 +259,60 @@ for (const format of ['vhd', 'qcow2']) {
       assert.equal(all.filter((v) => !v.record.managed).length, leafCase ? 0 : 1, `hidden bases left after a kill at step ${k}`);
       await r.db.close();
     }
+  });
+}
+
+/** What is in the SR's directory besides dot files, and the journals left. */
+function leftIn(images: string): { files: string[]; journals: string[] } {
+  const journals = join(images, JOURNAL_DIR);
+  return { files: readdirSync(images).filter((f) => !f.startsWith('.')).sort(), journals: existsSync(journals) ? readdirSync(journals) : [] };
+}
+
+for (const format of ['vhd', 'qcow2'] as const) {
+  test(`${format}: a snapshot or clone that fails at its switch (the swap, the mirror's wrap, the step before) leaves no file, record or journal, and the guest on its disk`, async (t) => {
+    const r = rig();
+    const root = await r.vdis.create({ sr: 'default', name: 'root', size: '32M', format });
+    const path = join(r.images, root.record.location);
+    const { rig: blk, f } = await connected(t, undefined as never, `vdev=xvda, format=${format}, target=${path}`);
+    const w = guestWriter(f, 4096);
+    const injected = () => new XenError('EIO', 'injected failure');
+    for (const at of ['swap', 'wrap', 'before'] as const) {
+      for (const clone of [false, true]) {
+        // The real backend, whose swap fails when asked to: a fault injected where a backend can fail.
+        const live: LiveDisks = async (v) => {
+          const found = await vdiLiveDisks(blk.host, v);
+          const be = found.live[0]!;
+          const failing: LiveDisk = {
+            get disk() {
+              return be.disk;
+            },
+            switchDisk: (open) => be.switchDisk(open),
+            swapDisk: (next, old) => (at === 'swap' ? Promise.reject(injected()) : be.swapDisk(next, old)),
+          };
+          return { ...found, live: [failing] };
+        };
+        const hooks: SnapshotHooks = at === 'wrap' ? { wrap: () => Promise.reject(injected()) } : at === 'before' ? { before: () => Promise.reject(injected()) } : {};
+        const served = (await vdiLiveDisks(blk.host, { uuid: root.record.uuid, path })).live[0]!.disk;
+        await w.more(50);
+        await assert.rejects(snapshotVdi(r.db, root.ref, { name: `s-${at}-${clone}`, clone }, live, hooks), /injected failure/, `${at}, clone ${clone}`);
+        await w.more(50);
+        assert.deepEqual(leftIn(r.images), { files: [root.record.location], journals: [] }, `files after a failure at ${at}, clone ${clone}`);
+        const all = await r.vdis.list();
+        assert.deepEqual(all.map((v) => [v.record.uuid, v.record.sm_config[PARENT_KEY]]), [[root.record.uuid, undefined]], `records after a failure at ${at}`);
+        assert.equal((await vdiLiveDisks(blk.host, { uuid: root.record.uuid, path })).live[0]!.disk, served, `the guest is on its own disk after a failure at ${at}`);
+      }
+    }
+    // The VDI is whole: the guest reads what it wrote, and a snapshot works.
+    await w.stop();
+    await f.flush();
+    for (const [s, g] of w.acked) {
+      const b = new Uint8Array(8 * 512);
+      await f.read(s, [b]);
+      assert.ok(Buffer.from(b).equals(fill(s, 8, g)), `guest: sector ${s} is not generation ${g}`);
+    }
+    const vdis = new Vdis(r.storage, async () => [], (v) => vdiLiveDisks(blk.host, v));
+    await vdis.snapshot('root', { name: 'after', clone: false });
+    assert.equal(leftIn(r.images).files.length, 3);
+    await r.db.close();
   });
 }

@@ -66,6 +66,7 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   vmList: {},
   vmUninstall: { vm: 'g' },
   vmSuspend: { vm: 'g' },
+  deviceStats: {},
   vmResume: { vm: 'g', paused: true },
   vmDevice: { vm: 'g', disk: 'target=vdi:root,vdev=xvda' },
   networkCreate: { name: 'lab', bridge: 'xenbr1', description: 'the lab network' },

@@ -230,6 +230,9 @@ test('VBD.create and VIF.create give a halted VM a disk and a vif it boots with;
   const domid = await ok<number>(root, 'VM.get_domid', vm);
   assert.equal((await x.local.api.call('blockList', { domain: domid }))[0]!.vdev, 'xvda');
   assert.equal((await x.local.api.call('networkList', { domain: domid }))[0]!.mac, mac);
+  // Each device's counters, for the per-VBD and per-VIF data sources (vbd_xvda_read, vif_0_tx).
+  const dev = (await x.local.api.call('deviceStats', {})).find((d) => d.domid === domid);
+  assert.deepEqual([dev?.vbds.map((v) => v.vdev), dev?.vifs.map((v) => v.devid)], [['xvda'], [0]]);
   assert.equal(code(await call(root, 'VBD.destroy', vbd)), 'OPERATION_NOT_ALLOWED', 'an attached VBD cannot go: unplug it first');
   await ok(root, 'VM.hard_shutdown', vm);
   await ok(root, 'VBD.destroy', vbd);

@@ -33,6 +33,22 @@ test('counters become rates per second, gauges stay, and the rows come newest fi
   assert.ok(s.updates(0, STEP_S, false).meta.legend.every((l) => !l.includes(':host:')));
 });
 
+test('each disk and vif has its own sources, named as xcp-rrdd names them, in bytes per second', () => {
+  const s = new RrdStore();
+  const devices = (rd: number, tx: number) => [{ domid: 1, name: 'd1', vbds: [{ vdev: 'xvda', readBytes: rd, writeBytes: 0 }, { vdev: 'xvdb', readBytes: 0, writeBytes: 2 * rd }],
+    vifs: [{ devid: 0, txBytes: tx, rxBytes: 0 }, { devid: 3, txBytes: 0, rxBytes: tx / 2 }] }];
+  s.sample(1000, 'h', HOST, [dom(1, 'u1', 0, 0, 0)], devices(0, 0));
+  s.sample(1005, 'h', HOST, [dom(1, 'u1', 0, 0, 0)], devices(5000, 500));
+  const u = s.updates(0, STEP_S, false);
+  const last = u.data[0]!.values;
+  const at = (name: string) => last[u.meta.legend.indexOf(`AVERAGE:vm:u1:${name}`)];
+  assert.deepEqual(['vbd_xvda_read', 'vbd_xvda_write', 'vbd_xvdb_read', 'vbd_xvdb_write', 'vif_0_tx', 'vif_0_rx', 'vif_3_tx', 'vif_3_rx'].map(at),
+    [1000, 0, 0, 2000, 100, 0, 0, 50]);
+  // A device that appears starts its source at the next sample (a rate needs two).
+  s.sample(1010, 'h', HOST, [dom(1, 'u1', 0, 0, 0)], [{ ...devices(5000, 500)[0]!, vifs: [{ devid: 7, txBytes: 9, rxBytes: 9 }] }]);
+  assert.ok(!s.updates(0, STEP_S, false).meta.legend.includes('AVERAGE:vm:u1:vif_7_tx'));
+});
+
 test('each archive is a bounded ring; a coarser one averages its steps; a VM that is gone loses its sources', () => {
   const s = new RrdStore();
   const rows = ARCHIVES[0].rows;

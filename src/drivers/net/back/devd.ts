@@ -33,6 +33,18 @@ export class NetbackDaemon extends BackendDaemon<NetBack> {
     return out;
   }
 
+  /** Bytes of each vif from the guest's side, by frontend domain: XAPI's per-VIF data sources. */
+  vifTraffic(): Map<number, { devid: number; txBytes: number; rxBytes: number }[]> {
+    const out = new Map<number, { devid: number; txBytes: number; rxBytes: number }[]>();
+    for (const [key, be] of this.devices) {
+      let list = out.get(be.frontendId);
+      if (!list) out.set(be.frontendId, (list = []));
+      const g = guestTraffic(be.stats);
+      list.push({ devid: Number(key.slice(key.indexOf('/') + 1)), txBytes: g.txBytes, rxBytes: g.rxBytes });
+    }
+    return out;
+  }
+
   /** Bytes per frontend domain from the guest's side (xentop's NETTX, NETRX), with its vif count: the toolstack's VifBackendService. */
   traffic(): Map<number, { vifs: number; txBytes: number; rxBytes: number }> {
     const out = new Map<number, { vifs: number; txBytes: number; rxBytes: number }>();
