@@ -103,6 +103,8 @@ class Resident {
   readonly timers = new Map<number, NodeJS.Timeout>();
   /** Its realm's JS heap may not outgrow the domain's share of memory= (as a Pool-0 thread's heap cap). */
   readonly maxHeapBytes: number;
+  /** A shell's: when its claim reached this thread (performance.timeOrigin + now(), as BootMarks). */
+  handed?: number;
   /** Its realm's entry in `made`, let go of when the domain is evicted (or its realm could never be collected). */
   made?: { owner?: Resident };
 
@@ -155,6 +157,7 @@ const sched = new CreditScheduler<Resident>();
 
 // ---------------- the host functions a realm holds (realm/host.ts) ----------------
 
+const wallNow = () => performance.timeOrigin + performance.now();
 const isArg = (a: unknown) => a === undefined || typeof a === 'number' || (typeof a === 'string' && a.length <= MAX_ARG_LENGTH);
 const decoders = { lax: new TextDecoder(), fatal: new TextDecoder('utf-8', { fatal: true }) };
 
@@ -207,7 +210,11 @@ function hostFor(r: () => Resident): RealmHost {
       randomFillSync(into);
     },
     mainCalled() {
-      status({ type: 'main', domid: r().domid });
+      const d = r();
+      status({ type: 'main', domid: d.domid, ...(d.handed !== undefined && { marks: { booted: d.handed, handed: d.handed, named: d.handed, linked: wallNow() } }) });
+    },
+    parked() {
+      status({ type: 'parked', domid: r().domid });
     },
     halt() {
       const d = r();
@@ -228,7 +235,7 @@ function hostFor(r: () => Resident): RealmHost {
 interface Shell {
   readonly ctx: vm.Context;
   readonly I: Intrinsics;
-  readonly realm: { boot(b: unknown, k: RealmKernel, identity: unknown): RealmTurns };
+  readonly realm: { boot(b: unknown, k: RealmKernel | null, identity: unknown): RealmTurns };
   bind(d: Resident): void;
 }
 /** A realm this thread made, and the domain it was bound to. */
@@ -290,7 +297,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     d = new Resident(m.domid, m.slot, ctx, I, m.control, m.buffers, m.heapMb);
     const self = d;
     shell.bind(d);
-    const kernel = kernelScript(m.kernel).runInContext(ctx) as RealmKernel;
+    const kernel = m.kernel === null ? null : (kernelScript(m.kernel).runInContext(ctx) as RealmKernel);
     residents.set(m.domid, d);
     bySlot.set(m.slot, d);
     byPromiseProto.set(I.promiseProto, d);
@@ -305,9 +312,9 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       }
       kick();
     });
-    const turns = shell.realm.boot(toRealm(m.buffers, I), kernel, toRealm(m.identity, I));
+    const turns = shell.realm.boot(toRealm(m.buffers, I), kernel, kernel === null ? null : toRealm(m.identity, I));
     d.turns = { timer: turns.timer, reply: turns.reply, push: turns.push, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught,
-      expecting: turns.expecting };
+      expecting: turns.expecting, claim: turns.claim };
     status({ type: 'placed', domid: m.domid });
     drainScript.runInContext(ctx);
     kick();
@@ -317,6 +324,42 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
   } finally {
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
     refill();
+  }
+}
+
+/**
+ * A parked shell becomes the guest: its kernel (compiled once per image by this thread) runs in
+ * its realm, in a turn the watchdog watches, as a placed domain's does.
+ */
+function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
+  const d = residents.get(m.domid);
+  if (!d || d.halted) return;
+  d.handed = wallNow();
+  Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
+  Atomics.store(stats.words, PcpuStats.RUNNING, m.domid + 1);
+  try {
+    sched.set(d, m.weight, m.cap);
+    let kernel: RealmKernel;
+    try {
+      kernel = kernelScript(m.kernel).runInContext(d.ctx) as RealmKernel;
+    } catch (e) {
+      d.turns.uncaught(e); // a kernel that does not compile crashes its domain, not the pool
+      return;
+    }
+    d.turns.claim(kernel, toRealm(m.identity, d.I) as never);
+    drainScript.runInContext(d.ctx);
+    kick();
+  } finally {
+    Atomics.store(stats.words, PcpuStats.RUNNING, 0);
+  }
+}
+
+/** Compile a kernel image before a claim needs it (a syntax error shows at the claim instead). */
+function prepare(url: string): void {
+  try {
+    kernelScript(url);
+  } catch {
+    /* reported to the domain that claims it */
   }
 }
 
@@ -538,6 +581,8 @@ process.on('uncaughtException', (e) => status({ type: 'log', line: `pCPU ${data.
 parent.on('message', (m: PcpuMessage) => {
   if (m.type === 'place') place(m);
   else if (m.type === 'evict') evict(m.domid);
+  else if (m.type === 'claim') claim(m);
+  else if (m.type === 'prepare') prepare(m.kernel);
   else if (m.type === 'sched') {
     const d = residents.get(m.domid);
     if (d) sched.set(d, m.weight, m.cap);

@@ -15,6 +15,7 @@ import type { TapInfo } from '../network/tap.js';
 export type { GatewayInfo, TapInfo };
 import type { DomainConfig, ShutdownAction } from './domconfig.js';
 import { SR_TYPES, type SRRecord, type SrType, type VDIRecord } from './db/records.js';
+import { MAX_POOL_SHELLS, MIN_MEMORY_MIB } from './limits.js';
 import type { TaskInfo } from './tasks.js';
 import { TOKEN_HEX, isToken } from '../migration/wire.js';
 
@@ -384,7 +385,11 @@ export interface Commands {
   taskList: { args: NoArgs; result: TaskInfo[] };
   taskCancel: { args: { task: string }; result: TaskInfo };
   /** xl cpupool-create name=NAME sched=credit cpus=N: here cpus is the number of pCPU threads. */
-  cpupoolCreate: { args: { name: string; cpus: number; sched?: string }; result: CpupoolInfo };
+  /**
+   * xenode's extension: `shells` domains of `shellMemory` MiB (default 32) kept parked in the
+   * pool, so that a create with pool= and that memory= is a rename and a kernel hand-over.
+   */
+  cpupoolCreate: { args: { name: string; cpus: number; sched?: string; shells?: number; shellMemory?: number }; result: CpupoolInfo };
   cpupoolList: { args: NoArgs; result: CpupoolInfo[] };
   cpupoolDestroy: { args: { name: string }; result: { name: string } };
   /** xl cpupool-migrate DOMAIN POOL. */
@@ -752,7 +757,9 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     if (cpus === undefined) throw new InvalidArgument('cpupoolCreate', 'cpus', 'cpus must be given: the number of pCPU threads, 1..64');
     const sched = f.optionalString('sched');
     if (sched !== undefined && sched !== 'credit') throw new InvalidArgument('cpupoolCreate', 'sched', `sched must be credit (the one scheduler here), not '${sched.slice(0, 40)}'`);
-    return f.done({ name, cpus, ...(sched !== undefined && { sched }) });
+    const shells = f.optionalInteger('shells', 0, MAX_POOL_SHELLS);
+    const shellMemory = f.optionalInteger('shellMemory', MIN_MEMORY_MIB, 1 << 20);
+    return f.done({ name, cpus, ...(sched !== undefined && { sched }), ...(shells !== undefined && { shells }), ...(shellMemory !== undefined && { shellMemory }) });
   },
   cpupoolList: none,
   cpupoolDestroy: (f) => f.done({ name: f.string('name') }),
