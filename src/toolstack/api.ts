@@ -239,6 +239,19 @@ export class ToolstackApi implements Toolstack {
       return this.#cpupools().find((p) => p.name === a.name)!;
     },
     cpupoolList: () => this.#cpupools(),
+    summon: async (a) => {
+      const { config } = await this.#config('summon', a.file, a.text);
+      const dns = await this.#host.summoner.listen();
+      return { ...this.#host.summoner.add(a.name, config), dns: `${dns.address}:${dns.port}` };
+    },
+    summonList: () => {
+      const at = this.#host.summoner.listening;
+      return { dns: at ? `${at.address}:${at.port}` : null, names: this.#host.summoner.list() };
+    },
+    unsummon: (a) => {
+      this.#host.summoner.remove(a.name);
+      return { name: a.name };
+    },
     cpupoolDestroy: async (a) => {
       await this.#host.destroyCpupool(a.name);
       return { name: a.name };

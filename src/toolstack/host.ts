@@ -28,6 +28,7 @@ import { Storage } from '../storage/sr.js';
 import { Vdis } from '../storage/vdi.js';
 import { buildDomain, claimShell, teardownDomain, type BuildContext, type BuiltDomain, type RestoreSpec } from './builder.js';
 import { isShellName, ShellPool } from './shells.js';
+import { Summoner, type SummonDns } from './summon.js';
 import type { DiskDevice, ForwardInfo, NicDevice, ShutdownOutcome } from './contract.js';
 import { attachDisk, detachDisk, vdiLiveDisks, vdiUsers } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
@@ -56,6 +57,8 @@ export interface HostOptions {
   readonly shells?: { readonly count: number; readonly memory: number };
   /** Creates in progress at once before one more is refused with EAGAIN (MAX_CREATES_IN_FLIGHT). */
   readonly maxCreates?: number;
+  /** Where the summoning DNS server (summon.ts) listens once a name is summoned; 127.0.0.1, any port, by default. */
+  readonly summonDns?: SummonDns;
   readonly log?: (line: string) => void;
 }
 
@@ -122,6 +125,8 @@ export class Host extends EventEmitter<HostEvents> {
   readonly #taps = new Map<string, TapPeer>();
   /** Host port forwards of domains, through their bridges' gateways. */
   readonly forwards = new DomainForwards((bridge) => this.gateway(bridge));
+  /** Names whose guests the first DNS query boots (Jitsu's summoning, summon.ts). */
+  readonly summoner: Summoner;
 
   private constructor(opts: HostOptions, parts: { hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient; db: HostDb; vms: VmTable }) {
     super();
@@ -135,6 +140,13 @@ export class Host extends EventEmitter<HostEvents> {
     this.consoled.on('broken', (domid, why) => this.#log(`d${domid}: console detached: ${why}`));
     this.pool = new VcpuPool({ size: opts.poolSize ?? 0, image: GUEST_IMAGE });
     this.shells = new ShellPool(() => this.#ctx, opts.shells ?? { count: 0, memory: 0 }, this.#log);
+    this.summoner = new Summoner({
+      running: (name) => this.domains().some((d) => d.name === name && !d.dying),
+      boot: async (config) => {
+        await (await this.create(config)).vcpu.mainCalled;
+      },
+      log: this.#log,
+    }, opts.summonDns);
     this.paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
     this.db = parts.db;
     this.vms = parts.vms;
@@ -707,6 +719,7 @@ export class Host extends EventEmitter<HostEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.summoner.close();
     await this.shells.close();
     await Promise.all([...this.#poolShells.values()].map((s) => s.close()));
     this.#poolShells.clear();
