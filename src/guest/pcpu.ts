@@ -38,8 +38,16 @@ const stats = new PcpuStats(data.stats, data.epoch);
 /** Timers one domain may have armed at once: each costs this thread a host timer. */
 const MAX_TIMERS = 65536;
 const MAX_OP_LENGTH = 32;
-/** Heap growth of the thread since the last measurement that makes it measure at once (a full GC). */
+/**
+ * Heap growth of the thread since the last measurement that makes it measure at once (a full GC):
+ * this much, or a quarter of the heap measured then if more. A fixed step made a thread hosting
+ * N realms force about N/step full GCs of an O(N) heap while they booted, so each boot cost more
+ * than the last (issue 17: flat create times); a step proportional to the heap keeps the forced
+ * GCs' total linear in N, at the price of catching a guest that allocates across its turns later
+ * on a full thread (the thread's own heap cap still bounds it, docs/SECURITY.md).
+ */
 const MEASURE_GROWTH_BYTES = 32 * 2 ** 20;
+const MEASURE_GROWTH_SHARE = 0.25;
 /** How often a busy thread looks at its heap's size (3 µs a look). */
 const MEASURE_CHECK_MS = 5;
 const MAX_ARG_LENGTH = 64;
@@ -385,7 +393,7 @@ function evict(domid: number): void {
 // newest first. Matched against the realms this thread made, newest first, when the counts
 // agree (a realm made or collected in between skips a round), each figure is its domain's. A
 // measurement waits for V8's next full GC ('default'), or forces one ('eager') when the thread's
-// heap has grown by MEASURE_GROWTH_BYTES since the last: a guest that allocates across its turns
+// heap has grown by a step since the last (MEASURE_GROWTH_BYTES): a guest that allocates across its turns
 // is caught near its memory=, and crashed alone; one that allocates within one turn reaches the
 // thread's own cap first (the pool's recovery, docs/SECURITY.md).
 const measuring = { default: false, eager: false };
@@ -423,11 +431,11 @@ function overMemory(d: Resident, bytes: number): void {
 }
 
 let heapCheckedAt = 0;
-/** After a pass: measure now if the heap grew by MEASURE_GROWTH_BYTES (an idle thread allocates nothing). */
+/** After a pass: measure now if the heap grew by the step (an idle thread allocates nothing). */
 function checkHeap(now: number): void {
   if (now - heapCheckedAt < MEASURE_CHECK_MS) return;
   heapCheckedAt = now;
-  if (getHeapStatistics().used_heap_size - measuredAt > MEASURE_GROWTH_BYTES) measureHeaps('eager');
+  if (getHeapStatistics().used_heap_size - measuredAt > Math.max(MEASURE_GROWTH_BYTES, measuredAt * MEASURE_GROWTH_SHARE)) measureHeaps('eager');
 }
 // vm.measureMemory is experimental in Node 20: its one-time warning would land in the pool's log.
 const emitWarning = process.emitWarning.bind(process);
