@@ -10,6 +10,7 @@
 // The physical limit measured in the same run: a message to an idle worker thread and its
 // reply, which any hand-off to a waiting thread costs.
 //
+// Then Jitsu's summoning: a DNS query that boots its guest from a parked shell (summon.ts).
 // Last, a storm: --storm creates at once from 10 clients of the command API (each succeeds or
 // is refused with EAGAIN/ENOMEM), while an eleventh client times `list` (goal: within 100 ms).
 //
@@ -18,9 +19,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Resolver } from 'node:dns/promises';
 import { Worker } from 'node:worker_threads';
 import type { BuiltDomain } from '../src/toolstack/builder.js';
 import { ToolstackApi } from '../src/toolstack/api.js';
+import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { HostLog } from '../src/toolstack/hostlog.js';
 import { emit, numberOptions, summarize } from './support/harness.js';
@@ -154,6 +157,34 @@ async function storm(host: Host): Promise<{ created: number; refused: Record<str
   return { created: ids.length, refused, list_ms: { p50: s.median, p99: s.p99, max: Math.max(...listMs), n: s.n } };
 }
 
+/**
+ * Jitsu's summoning: a summoned name's first DNS query boots its guest from a shell parked in
+ * the pool and is answered once main() runs; the next query is answered at once. Each name is
+ * summoned, asked twice, and its guest destroyed, --samples/5 times.
+ */
+async function summon(host: Host): Promise<{ first_query_ms: { p50: number; p99: number }; running_query_ms: { p50: number; p99: number } }> {
+  const { address, port } = await host.summoner.listen();
+  const resolver = new Resolver({ timeout: 30_000, tries: 1 });
+  resolver.setServers([`${address}:${port}`]);
+  const first: number[] = [];
+  const again: number[] = [];
+  for (let i = 0; i < Math.max(3, Math.round(opts.samples / 5)); i++) {
+    await sleep(opts.gap);
+    const name = `app${i}.summon.test`;
+    const config = parseDomainConfig(`name = "app${i}"\nkernel = "${KERNEL}"\nmemory = 32\npool = "parked"\nvif = [ 'bridge=xenbr0,ip=10.0.0.9' ]\n`, KERNEL).config;
+    host.summoner.add(name, config);
+    let t0 = performance.now();
+    await resolver.resolve4(name);
+    first.push(performance.now() - t0);
+    t0 = performance.now();
+    await resolver.resolve4(name);
+    again.push(performance.now() - t0);
+    host.summoner.remove(name);
+    await host.destroy(host.domains().find((d) => d.name === `app${i}`)!.domid);
+  }
+  return { first_query_ms: stats(first), running_query_ms: stats(again) };
+}
+
 try {
   const shelled = await Host.start({ poolSize: 2, shells: { count: opts.shells, memory: 32 } });
   await sleep(2000);
@@ -169,6 +200,7 @@ try {
   const sharedShells = await series(shelled, false, opts.gap, 'parked');
   const sharedShellsDisk = await series(shelled, true, opts.gap, 'parked');
   const shared = await series(shelled, false, opts.gap, 'dense');
+  const summoned = await summon(shelled);
   await shelled.close();
 
   const pooled = await Host.start({ poolSize: 2 });
@@ -192,6 +224,7 @@ try {
     shared_pool_shells_ms: report(sharedShells),
     shared_pool_shells_disk_ms: report(sharedShellsDisk),
     shared_pool_ms: report(shared),
+    summon: summoned,
     thread_pool_ms: report(threadPool),
     cold_ms: report(coldMs),
     limit_handoff_roundtrip_ms: limit,
