@@ -59,7 +59,8 @@ async function floor(n: number): Promise<{ ms_each: number; cpu_ms_each: number;
 }
 
 const stateDir = opts.state ? await mkdtemp(join(tmpdir(), 'xenode-bench-density-')) : undefined;
-const host = await Host.start({ poolSize: opts.cpus > 0 ? 0 : 2, ...(stateDir && { stateDir }) });
+// The host's log goes to stderr: a pCPU lost or a guest crashed shows there, next to the progress.
+const host = await Host.start({ poolSize: opts.cpus > 0 ? 0 : 2, ...(stateDir && { stateDir }), log: (line) => console.error(line) });
 if (opts.cpus > 0) await host.createCpupool('dense', opts.cpus);
 else host.pool.warm({ heapMb: 24 });
 const placement = opts.cpus > 0 ? 'pool = "dense"\n' : '';
@@ -94,9 +95,14 @@ for (let i = 0; i < createMs.length; i += opts.batch) {
   const s = summarize(createMs.slice(i, i + opts.batch));
   batches.push({ median: s.median, p99: s.p99, dom0_median: summarize(dom0Ms.slice(i, i + opts.batch)).median });
 }
+// Destroyed one by one (what a user's `xenode destroy` does), timed, before the host closes.
 const tClose = performance.now();
+for (const [i, d] of domids.entries()) {
+  await host.destroy(d);
+  if ((i + 1) % opts.batch === 0) console.error(`${i + 1} guests destroyed, ${Math.round(performance.now() - tClose)} ms`);
+}
+const destroyMsEach = (performance.now() - tClose) / domids.length;
 await host.close();
-console.error(`host closed in ${Math.round(performance.now() - tClose)} ms`);
 if (stateDir) await rm(stateDir, { recursive: true, force: true });
 const bare = await floor(opts.floor);
 const first = batches[0]!;
@@ -111,6 +117,7 @@ emit({
   last_over_first_median: last.median / first.median,
   last_over_first_p99: last.p99 / first.p99,
   cpu_ms_per_guest: cpuEach,
+  destroy_ms_per_guest: destroyMsEach,
   rss_mib_per_guest: mibEach,
   ...(realmHeap !== undefined && { realm_heap_mib_per_guest: realmHeap }),
   per_guest: { maps: perGuest('maps'), fds: perGuest('fds'), threads: perGuest('threads') },
