@@ -1,9 +1,10 @@
 // Grant tables on one thread: map+unmap pairs per second (dom0 mapping a guest's grants, as a
 // backend does), and GNTTABOP_copy of 4 KiB from a guest's grant into dom0's own frame, one op
 // per call and 16 per call, next to a bare 4 KiB typed-array copy between two
-// SharedArrayBuffers over the same frames in the same run. Last, a backend's copies between
+// SharedArrayBuffers over the same frames in the same run. Then a backend's copies between
 // grants and its own heap (grantCopyLocal), 64 B and 4 KiB, in CPU ns per op next to what
-// netback did before it (map, copy, unmap per slot).
+// netback did before it (map, copy, unmap per slot). Last, the uncontended cost of the grant
+// and event-channel lock (lock.ts), next to its two bare atomic operations.
 //
 //   node dist/bench/grant.js [--ms=500] [--pages=64] [--ops=100000]
 //
@@ -13,6 +14,7 @@ import { directChannel } from '../src/hypervisor/control.js';
 import { GrantCopyBatch, type CopyOp } from '../src/hypervisor/grant.js';
 import { Hypercalls } from '../src/hypervisor/hypercalls.js';
 import { Hypervisor } from '../src/hypervisor/hypervisor.js';
+import { lock, unlock } from '../src/hypervisor/lock.js';
 import { emit, numberOptions, rate } from './support/harness.js';
 
 const opts = numberOptions({ ms: 500, pages: 64, ops: 100000 });
@@ -96,6 +98,20 @@ for (const len of [64, PAGE_SIZE]) {
 }
 backendCopy['fromGrant4096x16'] = { ns_per_op: cpuNs({ grantCopyLocal: viaBatch(PAGE_SIZE, false, 16) }, opts.ops / 16)['grantCopyLocal']! / 16 };
 
+// An uncontended lock and unlock is one compare-exchange and one exchange: the rest is the
+// robust mutex's own logic (lock.ts), which must stay next to nothing.
+const word = new Int32Array(new SharedArrayBuffer(8));
+const lockNs = cpuNs({
+  lockUnlock: () => {
+    lock(word, 0);
+    unlock(word, 0);
+  },
+  bareAtomics: () => {
+    Atomics.compareExchange(word, 0, 0, 1);
+    Atomics.exchange(word, 0, 0);
+  },
+}, opts.ops * 10);
+
 const gbps = (opsPerSec: number) => (opsPerSec * PAGE_SIZE) / 1e9;
 const copy = (opsPerSec: number) => ({ opsPerSec, GBps: gbps(opsPerSec), vsBare: opsPerSec / bare });
 const result = {
@@ -106,6 +122,7 @@ const result = {
   copy4kBatch16: copy(copy16),
   bareCopy4k: { opsPerSec: bare, GBps: gbps(bare) },
   backendCopyCpu: backendCopy,
+  lockCpu: { ns_per_op: lockNs, ratio: lockNs['lockUnlock']! / lockNs['bareAtomics']! },
 };
 console.log(`map+unmap: ${Math.round(mapUnmapRw)} rw pairs/s, ${Math.round(mapUnmapRo)} ro pairs/s`);
 console.log(`copy 4 KiB: ${Math.round(copy1)} ops/s (${gbps(copy1).toFixed(2)} GB/s) one per call, ` +

@@ -33,6 +33,7 @@ const data = workerData as PcpuData;
 const parent = parentPort!;
 const status = (m: PcpuStatus) => parent.postMessage(m);
 const doorbell = new Int32Array(data.doorbell);
+const tid = currentThreadId();
 const stats = new PcpuStats(data.stats, data.epoch);
 
 /** Timers one domain may have armed at once: each costs this thread a host timer. */
@@ -224,6 +225,7 @@ function hostFor(r: () => Resident): RealmHost {
     parked() {
       status({ type: 'parked', domid: r().domid });
     },
+    threadId: () => tid,
     halt() {
       const d = r();
       d.halted = true;
@@ -392,22 +394,27 @@ function evict(domid: number): void {
 // others than the caller's as a list without names, in the order of its native context list:
 // newest first. Matched against the realms this thread made, newest first, when the counts
 // agree (a realm made or collected in between skips a round), each figure is its domain's. A
-// measurement waits for V8's next full GC ('default'), or forces one ('eager') when the thread's
-// heap has grown by a step since the last (MEASURE_GROWTH_BYTES): a guest that allocates across its turns
-// is caught near its memory=, and crashed alone; one that allocates within one turn reaches the
+// measurement is a full GC ('eager'), made when the thread's heap has grown by a step since the
+// last (MEASURE_GROWTH_BYTES, or a share of the heap): a guest that allocates across its turns is
+// caught near its memory=, and crashed alone; one that allocates within one turn reaches the
 // thread's own cap first (the pool's recovery, docs/SECURITY.md).
-const measuring = { default: false, eager: false };
+//
+// Never a measurement left pending for V8's next GC ('default'): with one always pending, V8
+// (Node 20) marks the thread's heap per context, incrementally, most of the time, and twice a
+// host froze for good in such a marking's final pause (ConcurrentMarking::Join spinning, once
+// in the measurement's own GC task, once in a worker's heap teardown) while holding cppgc's
+// process-wide lock, which every other thread's next full GC then waited for.
+let measuring = false;
 let measuredAt = 0;
 
-function measureHeaps(execution: 'default' | 'eager'): void {
-  if (measuring[execution]) return;
-  measuring[execution] = true;
-  vm.measureMemory({ mode: 'detailed', execution }).then((r) => {
-    measuring[execution] = false;
+function measureHeaps(): void {
+  if (measuring) return;
+  measuring = true;
+  vm.measureMemory({ mode: 'detailed', execution: 'eager' }).then((r) => {
+    measuring = false;
     attribute(r as unknown as { total: { jsMemoryEstimate: number }; other: { jsMemoryEstimate: number }[] });
-    if (execution === 'default') measureHeaps('default');
   }, () => {
-    measuring[execution] = false;
+    measuring = false;
   });
 }
 
@@ -435,7 +442,7 @@ let heapCheckedAt = 0;
 function checkHeap(now: number): void {
   if (now - heapCheckedAt < MEASURE_CHECK_MS) return;
   heapCheckedAt = now;
-  if (getHeapStatistics().used_heap_size - measuredAt > Math.max(MEASURE_GROWTH_BYTES, measuredAt * MEASURE_GROWTH_SHARE)) measureHeaps('eager');
+  if (getHeapStatistics().used_heap_size - measuredAt > Math.max(MEASURE_GROWTH_BYTES, measuredAt * MEASURE_GROWTH_SHARE)) measureHeaps();
 }
 // vm.measureMemory is experimental in Node 20: its one-time warning would land in the pool's log.
 const emitWarning = process.emitWarning.bind(process);
@@ -443,7 +450,6 @@ process.emitWarning = ((w: string | Error, ...rest: unknown[]) => {
   if (String(w).startsWith('vm.measureMemory')) return;
   (emitWarning as (...a: unknown[]) => void)(w, ...rest);
 }) as typeof process.emitWarning;
-measureHeaps('default');
 
 // ---------------- the scheduler's loop ----------------
 
@@ -603,4 +609,4 @@ try {
 }
 sleep();
 refill();
-status({ type: 'ready', tid: currentThreadId() });
+status({ type: 'ready', tid });

@@ -10,6 +10,7 @@ import { XenError, type XenErrnoName } from '../errors.js';
 import type { ControlChannel, PeerGrant } from '../hypervisor/control.js';
 import { onKilledAtGate } from '../hypervisor/gate.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
+import { setLockOwner } from '../hypervisor/lock.js';
 import type { DomainBuffers } from '../hypervisor/memory.js';
 import * as xenode from './library.js';
 import { RealmUnsupported } from './realm/refused.js';
@@ -52,6 +53,8 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
   onKilledAtGate(() => {
     throw new DomainKilled('the domain is being destroyed');
   });
+  // The locks its hypercalls take are held by the pCPU thread: a waiter judges that thread's death.
+  setLockOwner(host.threadId());
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let next = 1;
   const channel: ControlChannel = {

@@ -24,6 +24,8 @@ export const MAX_POOL_CPUS = 64;
 export const WATCHDOG_MS = 2000;
 const WATCHDOG_CHECK_MS = 250;
 const WATCHDOG_WALL_FACTOR = 5;
+/** How long a pCPU thread may take to end once terminated. */
+export const PCPU_EXIT_MS = 10_000;
 
 /** What dom0 sends a pCPU thread. */
 export type PcpuMessage =
@@ -125,24 +127,40 @@ class Pcpu {
     const drain = (s: NodeJS.ReadableStream) => s.on('data', (b: Buffer) => this.pool.log(b.toString('utf8').trimEnd()));
     drain(this.worker.stdout);
     drain(this.worker.stderr);
+    const w = this.worker;
+    // The thread's /proc state is this worker's own: an old thread that ends after a reset
+    // must not close its successor's.
+    let thread: ThreadState | undefined;
     this.ready = new Promise((resolve, reject) => {
-      this.worker.once('error', reject);
-      this.worker.on('message', (m: PcpuStatus) => {
+      w.once('error', reject);
+      w.on('message', (m: PcpuStatus) => {
         if (m.type === 'ready') {
-          this.#thread = m.tid === undefined ? undefined : ThreadState.open(m.tid);
+          thread = m.tid === undefined ? undefined : ThreadState.open(m.tid);
+          if (w === this.worker) this.#thread = thread;
           resolve();
         } else this.#status(m);
       });
     });
     this.ready.catch(() => {});
-    const w = this.worker;
     this.exited = new Promise((resolve) => w.once('exit', () => resolve()));
     w.on('error', (e) => this.pool.log(`pCPU ${this.pool.name}/${this.index}: ${e.message}`));
     w.once('exit', () => {
-      this.#thread?.close();
-      this.#thread = undefined;
-      if (w === this.worker) this.pool.lost(this, 'its thread ended');
+      thread?.close();
+      if (this.#thread === thread) this.#thread = undefined;
+      if (w === this.worker && !this.stopping) this.pool.lost(this, 'its thread ended');
     });
+  }
+
+  /** Set once the thread is asked to end for good (the pool is closing): its exit is no loss. */
+  stopping = false;
+
+  /** End the thread for good, bounded: false if it is still there after `ms` (logged). */
+  async stop(ms: number): Promise<boolean> {
+    this.stopping = true;
+    const timer = new Promise<boolean>((r) => setTimeout(r, ms, false).unref());
+    if (await Promise.race([this.worker.terminate().then(() => true), timer])) return true;
+    this.pool.log(`cpupool ${this.pool.name}: pCPU ${this.index}'s thread did not end within ${ms} ms of being terminated`);
+    return false;
   }
 
   #status(m: PcpuStatus): void {
@@ -446,8 +464,21 @@ export class Cpupool {
   /** cpupool-destroy: refused while domains are placed in it. */
   async destroy(): Promise<void> {
     if (this.domains > 0) throw new XenError('EBUSY', `cpupool ${this.name} still has ${this.domains} domain(s); destroy or move them first`);
+    await this.close();
+  }
+
+  /**
+   * End the pool's threads whatever they host (the host is closing): domains still placed crash.
+   * Bounded: resolves with the number of threads that did not end (logged), never hangs.
+   */
+  async close(exitMs = PCPU_EXIT_MS): Promise<number> {
     this.#closed = true;
     clearInterval(this.#watchdog);
-    await Promise.all(this.#pcpus.map((p) => p.worker.terminate()));
+    for (const p of this.#pcpus) {
+      p.stopping = true;
+      for (const r of [...p.residents.values()]) r.onExit('its cpupool was closed');
+    }
+    const ended = await Promise.all(this.#pcpus.map((p) => p.stop(exitMs)));
+    return ended.filter((ok) => !ok).length;
   }
 }

@@ -145,11 +145,14 @@ export function withEvtchnLocks<T>(a: DomainView, b: DomainView | null, fn: () =
   const first = b && b.domid < a.domid ? b : a;
   const second = b && b !== a ? (first === a ? b : a) : null;
   lock(first.ctl, CB_EVTCHN_LOCK);
-  if (second) lock(second.ctl, CB_EVTCHN_LOCK);
   try {
-    return fn();
+    if (second) lock(second.ctl, CB_EVTCHN_LOCK);
+    try {
+      return fn();
+    } finally {
+      if (second) unlock(second.ctl, CB_EVTCHN_LOCK);
+    }
   } finally {
-    if (second) unlock(second.ctl, CB_EVTCHN_LOCK);
     unlock(first.ctl, CB_EVTCHN_LOCK);
   }
 }

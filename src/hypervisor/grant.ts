@@ -3,7 +3,7 @@
 // memory; the active entries (pin counts) live in its control block, the mapping domain's
 // handles in its maptrack. Every failure is a GrantError with Xen's GNTST_* status.
 import {
-  GNTMAP_host_map, GNTMAP_readonly, GNTST_bad_copy_arg, GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle,
+  GNTMAP_host_map, GNTMAP_readonly, GNTST_bad_copy_arg, GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_eagain,
   GNTST_bad_page, GNTST_general_error, GNTST_no_device_space, GNTST_no_space, GNTST_okay, GRANT_ENTRIES_PER_FRAME,
   GRANT_ENTRY_V1_SIZE, GTF_permit_access, GTF_readonly, GTF_reading, GTF_type_mask, GTF_writing, GrantError,
 } from '../abi/grant_table.js';
@@ -13,7 +13,7 @@ import {
   MT_REF, MT_WORDS, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_XENSTORE, PIN_MAX, PIN_READ, PIN_WRITE, activeBase,
   firstRamPfn,
 } from './layout.js';
-import { lock, unlock } from './lock.js';
+import { lock, lockAbandoned, LockError, resetLock, unlock } from './lock.js';
 import type { DomainView } from './memory.js';
 
 const ACTIVE_BASE = activeBase();
@@ -230,7 +230,13 @@ function unpinLocked(g: DomainView, ref: number, readonly: boolean): void {
 }
 
 function grantLock(c: Int32Array, holder: number): void {
-  lock(c, CB_GRANT_LOCK);
+  try {
+    lock(c, CB_GRANT_LOCK);
+  } catch (e) {
+    // A table whose lock died with its holder is not trusted again: as a dying domain's.
+    if (!(e instanceof LockError)) throw e;
+    throw new GrantError(e.state === 'timed-out' ? GNTST_eagain : GNTST_bad_domain, e.detail);
+  }
   c[CB_GRANT_LOCK_OWNER] = holder + 1;
 }
 
@@ -239,10 +245,18 @@ function grantUnlock(c: Int32Array): void {
   unlock(c, CB_GRANT_LOCK);
 }
 
-/** Release a grant lock that a vCPU which died inside a hypercall left held. */
-export function breakGrantLock(g: DomainView, deadDomid: number): void {
-  if (Atomics.load(g.ctl, CB_GRANT_LOCK_OWNER) !== deadDomid + 1) return;
-  grantUnlock(g.ctl);
+/**
+ * Free a grant lock that a vCPU which died inside a hypercall left held (or poisoned by its
+ * death, lock.ts). True if it did: the table's active entries may be half-updated then, so the
+ * caller does not trust that domain any more.
+ */
+export function breakGrantLock(g: DomainView, deadDomid: number): boolean {
+  const c = g.ctl;
+  const heldByDead = Atomics.load(c, CB_GRANT_LOCK_OWNER) === deadDomid + 1;
+  if (!heldByDead && (Atomics.load(c, CB_GRANT_LOCK) === 0 || !lockAbandoned(c, CB_GRANT_LOCK))) return false;
+  c[CB_GRANT_LOCK_OWNER] = 0;
+  resetLock(c, CB_GRANT_LOCK);
+  return true;
 }
 
 export interface GrantMapping {

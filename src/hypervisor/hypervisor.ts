@@ -12,6 +12,7 @@ import { XenError } from '../errors.js';
 import { directChannel, type ControlPlane, type PeerGrant } from './control.js';
 import * as ev from './evtchn.js';
 import { breakGrantLock, Maptrack, unpin } from './grant.js';
+import { resetLock } from './lock.js';
 import { Hypercalls } from './hypercalls.js';
 import {
   CB_DYING, CB_EVTCHN_LOCK, CB_MAX_GRANT_FRAMES, CB_NR_GRANT_FRAMES, CB_PAUSE, CB_RAM_HWM, CB_RUNSTATE, CB_SHUTDOWN, CB_TOT_PAGES,
@@ -291,8 +292,13 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
       // are broken below.
       await closeGate(d.view.ctl, this.#killWaitMs);
       await vcpu.terminate();
-      Atomics.store(d.view.ctl, CB_EVTCHN_LOCK, 0);
-      for (const g of this.#domains.values()) breakGrantLock(g.view, domid);
+      resetLock(d.view.ctl, CB_EVTCHN_LOCK);
+      for (const g of this.#domains.values()) {
+        // A table the dead vCPU was updating is not trusted again: its domain crashes too.
+        if (breakGrantLock(g.view, domid) && g !== d && g.domid !== 0 && !g.dying && !g.shutdownReason) {
+          this.shutdownDomain(g.domid, 'crash');
+        }
+      }
     }
     for (let p = 1; p <= ev.maxPorts(d.view); p++) {
       if (ev.portState(d.view, p) !== EVTCHNSTAT_closed) this.#closePort(d, p);

@@ -1,27 +1,100 @@
-// A mutex in shared memory, for the places where Xen takes a lock that several vCPUs (here:
-// threads) contend for. Critical sections are a few loads and stores, so spin briefly before
-// sleeping; Node allows Atomics.wait on the main thread too.
+// A robust mutex in shared memory, for the places where Xen takes a lock that several vCPUs
+// (here: threads) contend for. Critical sections are a few loads and stores, so spin briefly
+// before sleeping; Node allows Atomics.wait on the main thread too.
+//
+// Robust as a pthread robust mutex is: a thread can die while it holds one (a vCPU out of heap,
+// a pCPU thread reset by the watchdog), and dom0's main thread must never block on such a lock.
+// So the word holds its owner's thread tag (the kernel's thread id) and a waiters bit; waiters
+// sleep in slices and, between slices, ask the kernel whether the owner still exists. A lock
+// whose owner died is not handed on: the structure it guards may be half-updated, so the word is
+// poisoned ('owner-dead' to the waiter that found it, 'not-recoverable' to every later one, as
+// a robust pthread mutex's EOWNERDEAD and ENOTRECOVERABLE) until the hypervisor tears down the
+// domain that held it (resetLock). An owner alive but holding it past the bound is reported
+// ('timed-out') instead of waited for.
+import { XenError } from '../errors.js';
+import { currentThreadId, threadGone } from './thread.js';
+
+/** Why a lock was not taken. Xen has no EOWNERDEAD: a dead or poisoned owner is EDEADLK. */
+export class LockError extends XenError {
+  override name = 'LockError';
+  constructor(readonly state: 'owner-dead' | 'not-recoverable' | 'timed-out', detail: string) {
+    super(state === 'timed-out' ? 'ETIMEDOUT' : 'EDEADLK', `${state}: ${detail}`);
+  }
+}
 
 const UNLOCKED = 0;
-const LOCKED = 1;
-const CONTENDED = 2;
+const WAITERS = 1 << 30;
+const TAG_MASK = WAITERS - 1;
+/** The owner died holding it: nobody may take it until the holder's domain is torn down. */
+export const POISONED = -1;
+/** The tag of a thread whose kernel id is unknown (another OS, a realm not yet told): never judged dead. */
+const UNKNOWN_OWNER = TAG_MASK;
 const SPINS = 100;
+/** A sleeping waiter looks at the owner this often (a held lock is otherwise a notify away). */
+const SLICE_MS = 10;
+/** Longer than any critical section ever runs, even on a loaded host. */
+export const LOCK_MAX_WAIT_MS = 2000;
 
-export function lock(words: Int32Array, index: number): void {
-  let c = Atomics.compareExchange(words, index, UNLOCKED, LOCKED);
+/** This thread's tag (a property, not a module `let`: the fast path reads it on every lock). */
+const self = { tag: tagOf(currentThreadId()) };
+
+function tagOf(tid: number | undefined): number {
+  return tid !== undefined && tid > 0 && tid < TAG_MASK ? tid : UNKNOWN_OWNER;
+}
+
+/** The kernel id of the thread this copy of the module runs on (a realm learns its pCPU's from the host). */
+export function setLockOwner(tid: number | undefined): void {
+  self.tag = tagOf(tid);
+}
+
+export function lock(words: Int32Array, index: number, maxWaitMs = LOCK_MAX_WAIT_MS): void {
+  const me = self.tag;
+  let c = Atomics.compareExchange(words, index, UNLOCKED, me);
   if (c === UNLOCKED) return;
-  for (let i = 0; i < SPINS && c !== UNLOCKED; i++) {
-    c = Atomics.compareExchange(words, index, UNLOCKED, LOCKED);
+  for (let i = 0; i < SPINS && c !== POISONED; i++) {
+    c = Atomics.compareExchange(words, index, UNLOCKED, me);
     if (c === UNLOCKED) return;
   }
-  // Drepper's mutex: mark contended so the owner knows to wake us.
-  if (c !== CONTENDED) c = Atomics.exchange(words, index, CONTENDED);
-  while (c !== UNLOCKED) {
-    Atomics.wait(words, index, CONTENDED);
-    c = Atomics.exchange(words, index, CONTENDED);
+  lockSlow(words, index, me, maxWaitMs);
+}
+
+function lockSlow(words: Int32Array, index: number, me: number, maxWaitMs: number): void {
+  const deadline = performance.now() + maxWaitMs;
+  for (;;) {
+    let c = Atomics.load(words, index);
+    if (c === POISONED) throw new LockError('not-recoverable', 'a thread died holding this lock; its domain is being torn down');
+    if (c === UNLOCKED) {
+      // Taken with the waiters bit (Drepper's mutex): others may still sleep on it.
+      if (Atomics.compareExchange(words, index, UNLOCKED, me | WAITERS) === UNLOCKED) return;
+      continue;
+    }
+    if (!(c & WAITERS)) {
+      if (Atomics.compareExchange(words, index, c, c | WAITERS) !== c) continue;
+      c |= WAITERS;
+    }
+    if (Atomics.wait(words, index, c, SLICE_MS) !== 'timed-out') continue;
+    const owner = c & TAG_MASK;
+    if (owner !== me && owner !== UNKNOWN_OWNER && threadGone(owner) === true) {
+      if (Atomics.compareExchange(words, index, c, POISONED) !== c) continue;
+      Atomics.notify(words, index);
+      throw new LockError('owner-dead', `thread ${owner} died holding this lock; its domain is being torn down`);
+    }
+    if (performance.now() > deadline) throw new LockError('timed-out', `thread ${owner} has held this lock for over ${maxWaitMs} ms`);
   }
 }
 
 export function unlock(words: Int32Array, index: number): void {
-  if (Atomics.exchange(words, index, UNLOCKED) === CONTENDED) Atomics.notify(words, index, 1);
+  if (Atomics.exchange(words, index, UNLOCKED) & WAITERS) Atomics.notify(words, index, 1);
+}
+
+/** True if the lock is held by nobody or by a thread that no longer exists (or was poisoned by its death). */
+export function lockAbandoned(words: Int32Array, index: number): boolean {
+  const c = Atomics.load(words, index);
+  const owner = c & TAG_MASK;
+  return c === UNLOCKED || c === POISONED || (owner !== UNKNOWN_OWNER && threadGone(owner) === true);
+}
+
+/** The hypervisor, tearing down the domain whose thread held the lock: free it for good. */
+export function resetLock(words: Int32Array, index: number): void {
+  if (Atomics.exchange(words, index, UNLOCKED) !== UNLOCKED) Atomics.notify(words, index);
 }

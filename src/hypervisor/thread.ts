@@ -3,13 +3,26 @@
 // that spins at its top level never reaches the loop), so `xl list` would show it blocked while
 // it burns a core. Linux tells each thread's state in /proc: R is running or runnable, anything
 // else (S, D) is asleep. Elsewhere these return undefined and callers fall back on the word.
-import { closeSync, openSync, readSync, readlinkSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, readlinkSync } from 'node:fs';
 
 /** The calling thread's kernel id (Linux), or undefined. */
 export function currentThreadId(): number | undefined {
   try {
     const m = /\/task\/([0-9]+)$/.exec(readlinkSync('/proc/thread-self'));
     return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a thread of this process has ended: true once the kernel no longer lists it, undefined
+ * where /proc does not tell (then nobody may judge it dead).
+ */
+export function threadGone(tid: number): boolean | undefined {
+  try {
+    if (!existsSync('/proc/thread-self')) return undefined;
+    return !existsSync(`/proc/self/task/${tid}`);
   } catch {
     return undefined;
   }

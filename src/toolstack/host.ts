@@ -339,6 +339,13 @@ export class Host extends EventEmitter<HostEvents> {
    */
   async suspend(domid: number, timeoutMs = SUSPEND_TIMEOUT_MS): Promise<Domain> {
     const d = this.#guest(domid, 'suspended');
+    const pool = this.poolOf(domid);
+    if (pool !== POOL0) {
+      // Its suspend record is v8-serialized (abi/suspend.ts), and a realm has no node:v8: a host
+      // thread's deserialize would hand it objects of the host's realm (docs/SECURITY.md).
+      throw new XenError('EOPNOTSUPP', `domain ${domid} runs in shared cpupool ${pool}, where a guest cannot write its suspend record: ` +
+        `it cannot be saved, checkpointed or migrated; create it in ${POOL0} for that`);
+    }
     if (d.shutdownReason) throw new XenError('EINVAL', `domain ${domid} has already shut down (${d.shutdownReason})`);
     if (d.paused) throw new XenError('EINVAL', `domain ${domid} is paused and cannot act on a suspend request: unpause it first`);
     let onExc!: (id: number) => void;
@@ -443,7 +450,7 @@ export class Host extends EventEmitter<HostEvents> {
       await pool.ready();
     } catch (e) {
       this.#cpupools.delete(name);
-      await pool.destroy().catch(() => {});
+      await pool.close();
       throw new XenError('EIO', `cpupool ${name}: its pCPU threads did not start: ${(e as Error).message}`);
     }
     if (shells && shells.count > 0) {
@@ -724,8 +731,12 @@ export class Host extends EventEmitter<HostEvents> {
     await Promise.all([...this.#poolShells.values()].map((s) => s.close()));
     this.#poolShells.clear();
     await Promise.all(this.hv.domains().filter((d) => d.domid !== 0 && !d.dying).map((d) => this.destroy(d.domid).catch(() => {})));
+    // Teardowns already under way (a crash's destroy) end before their pools do.
+    await Promise.all([...this.#destroying.values()].map((p) => p.catch(() => {})));
     await this.pool.close();
-    await Promise.all([...this.#cpupools.values()].map((p) => p.destroy().catch(() => {})));
+    // Every pool's threads end, even if a domain is still placed there (bounded: a thread that
+    // cannot end is logged, and the host still closes).
+    await Promise.all([...this.#cpupools.values()].map((p) => p.close()));
     this.#cpupools.clear();
     this.#switch?.close();
     this.xs.close();

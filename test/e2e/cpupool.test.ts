@@ -9,15 +9,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { saveDomain } from '../../src/migration/save.js';
+import { isXenError } from '../../src/errors.js';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { Host } from '../../src/toolstack/host.js';
 import { ToolstackApi } from '../../src/toolstack/api.js';
 import { HostLog } from '../../src/toolstack/hostlog.js';
 import { FIXTURES } from '../support/cli.js';
+import { killIfAliveAfter } from '../support/exit-guard.js';
 import { askKv } from '../support/kv.js';
 
 /** A bound on each test: a hung pool recovery fails the test that hung instead of holding the suite. */
 const T = { timeout: 120_000 };
+/** And on the whole file, from outside: a frozen process runs no timer of its own (exit-guard.ts). */
+killIfAliveAfter(10 * 60_000, 'test/e2e/cpupool.test');
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 let host: Host;
 let dir: string;
@@ -32,7 +37,9 @@ before(async () => {
 after(async () => {
   await host.close();
   await rm(dir, { recursive: true, force: true });
-});
+  // A pCPU thread that did not end would keep this process alive after its last test.
+  assert.deepEqual(logs.filter((l) => l.includes('did not end')), [], logs.join('\n'));
+}, { timeout: 60_000 });
 
 function config(name: string, kernel: string, extra = '') {
   return parseDomainConfig(`name = "${name}"\nkernel = "${kernel}"\nmemory = 16\n${extra}`, join(dir, `${name}.cfg`)).config;
@@ -204,4 +211,17 @@ test('kv-store on a block device runs in a shared pool, across a reboot', T, asy
   assert.equal(await ask(newId, 'get colour'), 'ok blue');
   assert.equal(await ask(newId, 'get boots'), 'ok 2');
   await host.destroy(newId);
+});
+
+test('xl save or checkpoint of a domain in a shared pool is refused at once, with a typed error; the guest runs on', T, async () => {
+  await host.createCpupool('save', 1);
+  const { domain } = await host.create(config('tick-save', join(FIXTURES, 'ticker.ts'), 'pool = "save"\n'));
+  const file = join(dir, 'tick-pool.save');
+  for (const checkpoint of [false, true]) {
+    await assert.rejects(saveDomain(host, domain.domid, file, { checkpoint }), (e: Error) => isXenError(e, 'EOPNOTSUPP') && /shared cpupool save.*cannot be saved/.test(e.message));
+  }
+  assert.equal(host.hv.domain(domain.domid).shutdownReason, null);
+  const ticks = (consoleText(domain.domid).match(/tick/g) ?? []).length;
+  await consoleMatch(domain.domid, new RegExp(`tick ${ticks + 1}`));
+  await host.destroy(domain.domid);
 });

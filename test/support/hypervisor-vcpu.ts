@@ -6,6 +6,7 @@ import { GrantError } from '../../src/abi/grant_table.js';
 import { XenError } from '../../src/errors.js';
 import { portChannel, type PeerGrant } from '../../src/hypervisor/control.js';
 import { Hypercalls } from '../../src/hypervisor/hypercalls.js';
+import { lock } from '../../src/hypervisor/lock.js';
 import type { DomainBuffers } from '../../src/hypervisor/memory.js';
 import { UpcallLoop } from '../../src/hypervisor/upcall.js';
 
@@ -128,6 +129,17 @@ function start(parent: MessagePort, { buffers, control }: GuestBoot): void {
             // Errors are expected; the point is to be inside the hypervisor when killed.
           }
         }
+      });
+    },
+    /**
+     * Take one of its own control block's locks as a hypercall would, reply, then die holding it
+     * ('exit': the thread ends, as out of heap) or keep it ('spin': a thread stuck inside).
+     */
+    holdLock: (index: number, then: 'exit' | 'spin') => {
+      lock(new Int32Array(buffers.control), index);
+      setImmediate(() => {
+        if (then === 'exit') process.exit(0);
+        for (;;);
       });
     },
     /** An uncaught exception: the vCPU dies, as a guest crash does. */

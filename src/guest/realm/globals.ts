@@ -36,6 +36,7 @@ export const host: RealmHost = {
   mainCalled: wrap(__host.mainCalled, 'mainCalled'),
   parked: wrap(__host.parked, 'parked'),
   halt: wrap(__host.halt, 'halt'),
+  threadId: wrap(__host.threadId, 'threadId'),
 };
 
 // ---------------- uncaught errors ----------------

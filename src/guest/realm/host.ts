@@ -26,4 +26,6 @@ export interface RealmHost {
   parked(): void;
   /** The domain shut down: its realm is not run again. */
   halt(): void;
+  /** The pCPU thread's kernel id: the owner its hypercalls write in the locks they take (lock.ts). */
+  threadId(): number | undefined;
 }

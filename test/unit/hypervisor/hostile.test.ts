@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { EVTCHNSTAT_unbound, NR_VIRQS, VIRQ_DOM_EXC } from '../../../src/abi/event_channel.js';
 import {
-  GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_general_error, GNTST_no_space, GTF_permit_access,
+  GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_eagain, GNTST_general_error, GNTST_no_space, GTF_permit_access,
   GTF_readonly, GTF_reading, GTF_writing, GrantError,
 } from '../../../src/abi/grant_table.js';
 import { DOMID_SELF, PAGE_SIZE } from '../../../src/abi/xen.js';
 import { XenError } from '../../../src/errors.js';
 import {
-  GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_XENSTORE,
+  CB_EVTCHN_LOCK, CB_GRANT_LOCK, GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_XENSTORE,
 } from '../../../src/hypervisor/layout.js';
 import { FLOOD_ID_BASE, rng } from '../../support/hypervisor-vcpu.js';
 import { grantEntryAddr, gntst, harness, pingPong, ramPage, xen, type Harness } from '../../support/hypervisor.js';
@@ -319,6 +319,30 @@ test('destroyed while its vCPU is inside event-channel hypercalls: dom0 never wa
     await h.hv.destroyDomain(bad.domid);
     assert.deepEqual(await h.dom0.evtchnStatus(p0), { status: EVTCHNSTAT_unbound, vcpu: 0, remoteDomid: bad.domid });
   }
+  await w.check();
+});
+
+test('a guest thread that dies holding its event-channel lock: dom0 waits only until it sees the owner gone, and the table is not trusted again', async (t) => {
+  const { h, w, bad, p0 } = await setup(t);
+  await bad.call('holdLock', CB_EVTCHN_LOCK, 'exit');
+  // dom0's close takes the guest's lock on dom0's own thread: it must come back, not block for good.
+  await assert.rejects(h.dom0.evtchnClose(p0), { name: 'LockError', state: 'owner-dead' });
+  await assert.rejects(h.dom0.evtchnClose(p0), { name: 'LockError', state: 'not-recoverable' });
+  await bad.exited;
+  assert.equal(bad.domain.shutdownReason, 'crash');
+  await h.hv.destroyDomain(bad.domid);
+  assert.deepEqual(await h.dom0.evtchnStatus(p0), { status: EVTCHNSTAT_unbound, vcpu: 0, remoteDomid: bad.domid });
+  await w.check();
+});
+
+test('a guest thread stuck holding its grant lock: dom0 gets GNTST_eagain after a bound, and the destroy frees the lock', async (t) => {
+  const { h, w, bad } = await setup(t);
+  const [gpfn] = await bad.hc<number[]>('populatePhysmap', 1);
+  const gref = await bad.hc<number>('grantAccess', 0, gpfn, true);
+  await bad.call('holdLock', CB_GRANT_LOCK, 'spin');
+  assert.throws(() => h.dom0.grantMap(bad.domid, gref, true), gntst(GNTST_eagain));
+  await h.hv.destroyDomain(bad.domid);
+  assert.equal(Atomics.load(bad.domain.view.ctl, CB_GRANT_LOCK), 0);
   await w.check();
 });
 
