@@ -7,7 +7,7 @@
 // sees it (below), with the parts after the report: to the guest's main(os), and from there to
 // its devices and TCP/IP stack serving again.
 //
-//   npm run bench -- migrate [--rate=200]
+//   npm run bench -- migrate [--rate=200] [--sizes=2 (1: the 64 MiB guest only)] [--repeat=1 (client runs per rate)]
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,13 +20,14 @@ import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { emit, numberOptions } from './support/harness.js';
 
-const opts = numberOptions({ rate: 200 });
+const opts = numberOptions({ rate: 200, sizes: 2, repeat: 1 });
+const SIZES = [64, 256].slice(0, opts.sizes);
 const KERNEL = fileURLToPath(new URL('../../bench/guests/dirty.ts', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-mig-'));
 const a = await Host.start({ poolSize: 1 });
 const b = await Host.start({ poolSize: 1 });
 const tokenFile = join(dir, 'token');
-for (const memory of [64, 256]) b.pool.warm({ heapMb: memorySplit(memory).heapMb });
+for (const memory of SIZES) b.pool.warm({ heapMb: memorySplit(memory).heapMb });
 const receiver = await MigrationReceiver.listen(b, { address: '127.0.0.1', port: 0, tokenFile, log: () => {} });
 const token = (await readFile(tokenFile, 'utf8')).trim();
 
@@ -50,7 +51,7 @@ async function socketCopy(bytes: number): Promise<number> {
 
 const runs = [];
 let seq = 0;
-for (const memory of [64, 256]) {
+for (const memory of SIZES) {
   for (const rate of [0, opts.rate]) {
     const ioMb = memory / 4;
     const name = `mig-${seq++}`;
@@ -71,7 +72,8 @@ for (const memory of [64, 256]) {
 }
 // Downtime as a client sees it: a prober guest on host A sends a UDP datagram every 1 ms to
 // an echo guest; the echo guest migrates to host B, whose bridge of the same name is joined to
-// A's by VXLAN over loopback; the longest time without an answer is the downtime.
+// A's by VXLAN over loopback; the time without an answer around the switch is the downtime
+// (the longest gap of the run is reported beside it).
 const BRIDGE = 'xenbr-migbench';
 const [va, vb] = await Promise.all([a.switch.vtep({ address: '127.0.0.1', port: 0 }), b.switch.vtep({ address: '127.0.0.1', port: 0 })]);
 await a.switch.link(BRIDGE, vb.local, { local: va.local });
@@ -81,8 +83,8 @@ const prober = await a.create(parseDomainConfig(`name = "prober"\nkernel = "${PR
   + `vif = [ 'mac=00:16:3e:77:00:01,bridge=${BRIDGE},ip=10.77.0.1/24' ]\nextra = "target=10.77.0.2 interval=1"\n`, PROBER).config);
 const probe = `/local/domain/${prober.domain.domid}/data/probe`;
 const clients = [];
-for (const rate of [0, opts.rate]) {
-  const name = `echo-${rate}`;
+for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill(r))) {
+  const name = `echo-${seq++}`;
   b.pool.warm({ heapMb: memorySplit(64).heapMb });
   const echo = await a.create(parseDomainConfig(`name = "${name}"\nkernel = "${KERNEL}"\nmemory = 64\n`
     + `vif = [ 'mac=00:16:3e:77:00:02,bridge=${BRIDGE},ip=10.77.0.2/24' ]\nextra = "mb=12 rate=${rate} echo"\n`, KERNEL).config);
@@ -100,11 +102,24 @@ for (const rate of [0, opts.rate]) {
   await new Promise((res) => setTimeout(res, 300));
   await a.xs.write(`${probe}/stop`, name);
   const line = await a.xs.wait(`${probe}/result`, (v) => v?.startsWith(`${name} `) === true, { timeout: 30_000 });
-  const result = JSON.parse(line!.slice(name.length + 1)) as { sent: number; answered: number; max_gap_ms: number };
+  const result = JSON.parse(line!.slice(name.length + 1)) as { sent: number; answered: number; max_gap_ms: number; gaps: [number, number][] };
   await b.destroy(there.domid);
+  // Every mark in ms from the sender's suspend request, to place the client's gap among them.
+  const suspendAt = reportAt - r.downtimeMs;
+  const p = r.downtimePartsMs;
+  const at = (t: number) => Math.round((t - suspendAt) * 10) / 10;
+  const { gaps, ...probes } = result;
+  // The downtime is the gap the switch falls in: when the target reports its copy running, the
+  // guest answers nowhere yet (a longer gap may come earlier: the pre-copy keeps the one event
+  // loop of both hosts busy).
+  const [gapAt, downtime] = gaps.find(([t, ms]) => t <= reportAt && t + ms >= reportAt) ?? [reportAt, 0];
   clients.push({
-    memory_mib: 64, io_filled_mib: 12, dirty_pages_per_10ms: rate, client_downtime_ms: result.max_gap_ms, probe_interval_ms: 1, probes: result,
-    sender_downtime_ms: r.downtimeMs, downtime_parts_ms: { ...r.downtimePartsMs, to_main: mainAt - reportAt, devices_and_stack: servingAt - mainAt },
+    memory_mib: 64, io_filled_mib: 12, dirty_pages_per_10ms: rate, client_downtime_ms: downtime, probe_interval_ms: 1, probes,
+    sender_downtime_ms: r.downtimeMs, downtime_parts_ms: { ...p, to_main: mainAt - reportAt, devices_and_stack: servingAt - mainAt },
+    timeline_ms: {
+      suspended: at(suspendAt + p.suspend), acked: at(suspendAt + p.suspend + (p.disks ?? 0) + p.lastRound), target_running: at(reportAt), main: at(mainAt),
+      serving: at(servingAt), client_gap: [at(gapAt), at(gapAt + downtime)],
+    },
     rounds: r.rounds,
   });
 }

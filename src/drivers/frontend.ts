@@ -64,10 +64,13 @@ export class FrontendLifecycle<E extends Error> {
     if (this.#state !== XenbusState.Initialising) await this.switch(XenbusState.Initialising);
     const d = this.device;
     const onError = (e: unknown) => this.final(d.disconnected(`${this.name}: ${(e as Error).message}`));
-    this.#stopWatches.push(await watchState(this.xs, this.dir, (s) => {
-      if (s === XenbusState.Unknown) this.final(d.disconnected(`${this.name}: the device was removed`));
-    }, onError));
-    this.#stopWatches.push(await watchState(this.xs, this.backendDir, (s) => this.#backendChanged(s), onError));
+    // Both watches are set in one round trip.
+    this.#stopWatches.push(...await Promise.all([
+      watchState(this.xs, this.dir, (s) => {
+        if (s === XenbusState.Unknown) this.final(d.disconnected(`${this.name}: the device was removed`));
+      }, onError),
+      watchState(this.xs, this.backendDir, (s) => this.#backendChanged(s), onError),
+    ]));
     await connected;
   }
 

@@ -7,17 +7,44 @@ import { XenError, isXenError } from '../errors.js';
 
 export type OpenNet = (devid?: number, opts?: NetfrontOptions) => Promise<Net>;
 
+const loadNetfront = () => import('../drivers/net/front/netfront.js');
+
+/** Whether the domain has a vif (xs relative to its home). */
+export async function hasVifs(xs: DriverContext['xs']): Promise<boolean> {
+  return (await xs.directory('device/vif').catch(() => [] as string[])).length > 0;
+}
+
+/** Load and compile netfront ahead of its first use (a restored runtime, while it waits for its state). */
+export function preloadNetfront(): Promise<unknown> {
+  return loadNetfront();
+}
+
+/** The domain's vifs, in order. */
+async function vifIds(ctx: DriverContext, domid: number): Promise<number[]> {
+  const names = await ctx.xs.directory(`/local/domain/${domid}/device/vif`).catch((e: unknown) => {
+    if (isXenError(e, 'ENOENT')) return [] as string[];
+    throw e;
+  });
+  return names.filter((s) => /^[0-9]+$/.test(s)).map(Number).sort((a, b) => a - b);
+}
+
+/**
+ * After a resume elsewhere: connect every vif at once, as Linux's frontends reconnect on resume,
+ * so the handshake with the new backends runs while the program starts rather than after it
+ * asks (os.net then hands out the connected device, with the default options). Errors are the
+ * program's to see when it opens the device.
+ */
+export async function reconnectVifs(ctx: DriverContext, domid: number, open: OpenNet): Promise<void> {
+  for (const id of await vifIds(ctx, domid).catch(() => [])) open(id).catch(() => {});
+}
+
 /** `track` learns of every device opened (the runtime quiesces them for a suspend). */
 export function netDevices(ctx: DriverContext, domid: number, track?: (f: Promise<NetFront>) => void): OpenNet {
-  const base = `/local/domain/${domid}/device/vif`;
   const open = new Map<number, Promise<NetFront>>();
 
   /** `devid` if this domain has it, else (when absent) its first vif. */
   async function find(devid: number | undefined): Promise<number> {
-    const ids = (await ctx.xs.directory(base).catch((e: unknown) => {
-      if (isXenError(e, 'ENOENT')) return [] as string[];
-      throw e;
-    })).filter((s) => /^[0-9]+$/.test(s)).map(Number).sort((a, b) => a - b);
+    const ids = await vifIds(ctx, domid);
     const found = devid === undefined ? ids[0] : ids.find((i) => i === devid);
     if (found === undefined) throw new XenError('ENOENT', devid === undefined ? 'this domain has no network interface' : `this domain has no network interface ${devid}`);
     return found;
@@ -31,7 +58,7 @@ export function netDevices(ctx: DriverContext, domid: number, track?: (f: Promis
       if (f && f.status !== 'closed') return f;
     }
     // netfront loads when a vif is first opened: a guest without one never parses it.
-    const p = import('../drivers/net/front/netfront.js').then(({ NetFront }) => NetFront.connect(ctx, domid, id, opts));
+    const p = loadNetfront().then(({ NetFront }) => NetFront.connect(ctx, domid, id, opts));
     open.set(id, p);
     track?.(p);
     p.catch(() => open.delete(id));

@@ -22,9 +22,9 @@ import { XenstoreRingClient } from '../xenstore/client/ring.js';
 import { blockDevices } from './block.js';
 import { ioPages } from './iopages.js';
 import { GuestLifecycle } from './lifecycle.js';
-import { netDevices } from './net.js';
+import { hasVifs, netDevices, preloadNetfront, reconnectVifs } from './net.js';
 import { pvConsole, type OS } from './os.js';
-import { tcpipStacks, vifAddress } from './tcpip.js';
+import { loadStack, tcpipStacks, vifAddress } from './tcpip.js';
 import { Suspender, resumeRecord } from './suspend.js';
 import { GuestTime } from './time.js';
 
@@ -159,6 +159,9 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         // when the toolstack claims it.
         await timerBound;
         if (!p.park) throw new Error('no kernel, and this platform has no shells');
+        // A restored domain parked for its state (an incoming migration): what its resume will
+        // load, it loads now (asked before the park: a paused domain's xenstore waits).
+        if (readResume(view) && (await hasVifs(xs))) void Promise.all([preloadNetfront(), loadStack()]).catch(() => {});
         const claim = await p.park();
         marks.handed = now();
         kernelLoaded = claim.load();
@@ -186,6 +189,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       if (suspendAsked) void sus.suspend();
       const evtchn = eventChannels(hc, loop);
       const net = netDevices({ hc, evtchn, xs }, view.domid, (p) => sus.trackDevice(p));
+      if (record) void reconnectVifs({ hc, evtchn, xs }, view.domid, net);
       const os: OS = {
         domid: view.domid,
         name,

@@ -44,6 +44,9 @@ export function vifAddress(xs: XsReader, domid: number): VifAddress {
   };
 }
 
+/** The stack's modules; loaded on first use, or ahead of it by a restored runtime while it waits for its state. */
+export const loadStack = () => Promise.all([import('../tcpip/stack.js'), import('../tcpip/addr.js')]);
+
 /** `track` learns of every stack made (the runtime announces their addresses after a resume). */
 export function tcpipStacks(openNet: OpenNet, time: Time, readVifAddress?: VifAddress, track?: (s: Promise<TcpipStack>) => void): OpenTcpip {
   const stacks = new Map<number | undefined, Promise<TcpipStack>>();
@@ -53,7 +56,7 @@ export function tcpipStacks(openNet: OpenNet, time: Time, readVifAddress?: VifAd
     const p = (async () => {
       const { devid, ip, dns, dhcpTimeoutMs, ...stackOpts } = opts;
       // The stack loads on first use: a guest that never asks for it never parses it.
-      const [{ createStack }, { parseIpv4 }] = await Promise.all([import('../tcpip/stack.js'), import('../tcpip/addr.js')]);
+      const [{ createStack }, { parseIpv4 }] = await loadStack();
       const servers = dns?.map(parseIpv4);
       const net = await openNet(devid);
       const stack = createStack(net, { ...stackOpts, clock: clockFromTime(time) });

@@ -12,9 +12,15 @@
 // running, keeps the VDI there: a connection that ends without it deletes the VDI (unless a
 // domain there uses it), and the sender puts its guest back on its plain disk.
 //
-// Only raw images for now: the receiving domain's backend opens the image while the copy still
-// writes to it, which a raw file (no metadata) allows and a vhd or qcow2 image (cached block
-// tables) would not.
+// Raw, VHD and qcow2 VDIs move, each into a new image of its own format at the destination:
+// what the guest sees (a VHD chain or a qcow2 backing chain read through) is copied into one
+// image, its zero chunks left unallocated. A raw image may be opened by the receiving domain's
+// backend while the copy still writes to it (no metadata to go stale); a VHD's block table or
+// qcow2's tables would be cached by that second handle as they were then, and a VHD handle
+// opened in the middle of a block allocation would even rewrite the footer. So the incoming
+// domain is built without its VHD and qcow2 disks being received (deferredDisks), and they are
+// attached once the stream is in (attachDeferred): every disk "done" (flushed and closed here),
+// the guest suspended at the source, before it may run here.
 //
 // Records, sender to receiver: type (1 octet), id (u32), sector (u48), length (u32), data.
 // Answers: id (u32), status (0 ok, 1 failed). The opening exchange is a length-prefixed JSON
@@ -23,9 +29,10 @@ import type { Socket } from 'node:net';
 import { XenError, isXenError } from '../errors.js';
 import { SECTOR_SIZE, type Disk } from '../storage/disk.js';
 import { MirrorDisk, type MirrorTarget } from '../storage/mirror.js';
-import { openDisk } from '../storage/open.js';
+import { RAM_TARGET_PREFIX, openDisk, parseParams } from '../storage/open.js';
 import type { LiveDisk } from '../storage/snapshot.js';
 import type { DomainConfig } from '../toolstack/domconfig.js';
+import type { DiskSpec } from '../toolstack/diskspec.js';
 import type { Host } from '../toolstack/host.js';
 import { VDI_TARGET_PREFIX } from '../toolstack/devices.js';
 import { ByteSource } from './source.js';
@@ -38,6 +45,8 @@ const MAX_JSON = 4096;
 const MAX_DATA = 4 << 20;
 const BASE_CHUNK = 1 << 20;
 const enum Rec { Mirror = 0x4d, Base = 0x42, Flush = 0x46, Done = 0x44, Commit = 0x43 }
+/** Image formats whose VDIs move (into a new image of the same format). */
+const MOVABLE_FORMATS: readonly string[] = ['raw', 'vhd', 'qcow2'];
 
 interface Offer { readonly vdi: string; readonly name: string; readonly sr: string | null; readonly size: number; readonly format: string }
 
@@ -166,9 +175,11 @@ export class DiskMigration {
       for (const spec of disks) {
         const { uuid, params } = await host.vdis.diskParams(spec.target!.slice(VDI_TARGET_PREFIX.length), 'rw');
         const vdi = (await host.vdis.list()).find((v) => v.record.uuid === uuid)!.record;
-        const format = params.slice(0, params.indexOf(':'));
-        if (format !== 'raw' || params.startsWith('raw:ram:')) throw new XenError('EOPNOTSUPP', `--with-disks moves raw images in directory SRs; VDI ${uuid} is ${format} in a ${params.startsWith('raw:ram:') ? 'RAM SR' : 'directory SR'}`);
-        const { live, foreign } = await host.vdis.live({ uuid, path: params.slice('raw:'.length) });
+        const { format, target: path } = parseParams(params);
+        if (!MOVABLE_FORMATS.includes(format) || path.startsWith(RAM_TARGET_PREFIX)) {
+          throw new XenError('EOPNOTSUPP', `--with-disks moves ${MOVABLE_FORMATS.join(', ')} images in directory SRs; VDI ${uuid} is ${format} in a ${path.startsWith(RAM_TARGET_PREFIX) ? 'RAM SR' : 'directory SR'}`);
+        }
+        const { live, foreign } = await host.vdis.live({ uuid, path });
         if (foreign.length || live.length !== 1) throw new XenError('EBUSY', `VDI ${uuid} is served by ${[...foreign, `${live.length} backends`].join(', ')}: only one backend of dom0 can be mirrored`);
         const sock = await dial(addr, port);
         sock.on('error', () => {});
@@ -233,17 +244,26 @@ export class DiskMigration {
   }
 }
 
+/** Base records in flight at once: the next chunk is read while the last ones travel and are written. */
+const BASE_WINDOW = 4;
+
 /** Every non-zero chunk of `disk` as base records (the destination's new image reads zeros). */
 async function copyBase(disk: Disk, remote: RemoteDisk): Promise<number> {
   const per = BASE_CHUNK / SECTOR_SIZE;
+  const zero = new Uint8Array(BASE_CHUNK);
+  const inFlight = new Set<Promise<void>>();
   let bytes = 0;
   for (let sector = 0; sector < disk.sectors; sector += per) {
     const buf = new Uint8Array(Math.min(per, disk.sectors - sector) * SECTOR_SIZE);
     await disk.read(sector, [buf]);
-    if (buf.every((b) => b === 0)) continue;
-    await remote.base(sector, buf);
+    if (Buffer.compare(buf, zero.subarray(0, buf.length)) === 0) continue;
+    const sent: Promise<void> = remote.base(sector, buf).finally(() => inFlight.delete(sent));
+    sent.catch(() => {}); // its failure is seen through the race or the all below; once one failed, the others' are not
+    inFlight.add(sent);
     bytes += buf.length;
+    if (inFlight.size >= BASE_WINDOW) await Promise.race(inFlight);
   }
+  await Promise.all(inFlight);
   return bytes;
 }
 
@@ -251,7 +271,7 @@ async function copyBase(disk: Disk, remote: RemoteDisk): Promise<number> {
 export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log: (line: string) => void): Promise<void> {
   const o = await readJson(src, 'the disk offer').catch(() => ({}));
   const { vdi, name, sr, size, format } = o as Partial<Offer>;
-  if (typeof vdi !== 'string' || typeof name !== 'string' || (sr !== null && typeof sr !== 'string') || typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0 || size % SECTOR_SIZE !== 0 || format !== 'raw') {
+  if (typeof vdi !== 'string' || typeof name !== 'string' || (sr !== null && typeof sr !== 'string') || typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0 || size % SECTOR_SIZE !== 0 || typeof format !== 'string' || !MOVABLE_FORMATS.includes(format)) {
     await sendJson(sock, { error: 'a malformed disk offer' });
     throw new XenError('EINVAL', 'a malformed disk offer');
   }
@@ -267,6 +287,7 @@ export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log
     throw e;
   }
   log(`migration target: receiving VDI ${vdi} as ${made.uuid}`);
+  if (format !== 'raw') receiving(host).set(made.uuid, 'copying');
   await sendJson(sock, { vdi: made.uuid });
   const disk = made.disk;
   const mirrored = new Uint8Array(disk.sectors);
@@ -299,6 +320,7 @@ export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log
         await disk.flush();
         await disk.close();
         open = false;
+        if (receiving(host).has(made.uuid)) receiving(host).set(made.uuid, 'done');
       } else if (type === Rec.Commit) {
         if (open) throw new XenError('EINVAL', 'commit before done');
         committed = true;
@@ -309,8 +331,35 @@ export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log
     }
     log(`migration target: VDI ${made.uuid} committed`);
   } finally {
+    receiving(host).delete(made.uuid);
     if (open) await disk.close().catch(() => {});
     if (!committed) await dropVdi(host, made.uuid, log);
+  }
+}
+
+/** Per host: the VHD and qcow2 VDIs being received, until their connection ends. */
+const received = new WeakMap<Host, Map<string, 'copying' | 'done'>>();
+
+function receiving(host: Host): Map<string, 'copying' | 'done'> {
+  let m = received.get(host);
+  if (!m) received.set(host, (m = new Map()));
+  return m;
+}
+
+const vdiOf = (spec: DiskSpec): string | undefined => (spec.target?.startsWith(VDI_TARGET_PREFIX) ? spec.target.slice(VDI_TARGET_PREFIX.length) : undefined);
+
+/** The disks of an incoming domain that wait for their copy to finish (see the top of this file). */
+export function deferredDisks(host: Host, config: DomainConfig): DiskSpec[] {
+  const m = receiving(host);
+  return config.disks.filter((spec) => m.has(vdiOf(spec) ?? ''));
+}
+
+/** With the whole stream in: attach the deferred disks, each copy having finished. */
+export async function attachDeferred(host: Host, domid: number, disks: readonly DiskSpec[]): Promise<void> {
+  for (const spec of disks) {
+    const uuid = vdiOf(spec)!;
+    if (receiving(host).get(uuid) !== 'done') throw new XenError('EINVAL', `the domain's stream ended before the copy of its disk ${spec.vdev} (VDI ${uuid}) was done`);
+    await host.attachDisk(domid, spec);
   }
 }
 

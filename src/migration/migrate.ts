@@ -147,6 +147,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
   let suspended = false;
   let tSuspend = 0;
   let tSuspended = 0;
+  let tDisksDone = 0;
   let tAcked = 0;
   try {
     // Before the guest is touched: a receiver that refuses costs it nothing.
@@ -172,6 +173,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       suspended = true;
       tSuspended = performance.now();
       await disks?.done();
+      tDisksDone = performance.now();
       const last = changed(d, sent);
       rounds.push(last.length);
       await out([...encodePages(d.view.buffers.memory, last).chunks, ...(await trailerOf(host, d))]);
@@ -220,7 +222,9 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
     }
     const tReport = performance.now();
     const downtimeMs = tReport - tSuspend;
-    const downtimePartsMs = { suspend: tSuspended - tSuspend, lastRound: tAcked - tSuspended, handshake: tReport - tAcked };
+    const downtimePartsMs = {
+      suspend: tSuspended - tSuspend, ...(disks && { disks: tDisksDone - tSuspended }), lastRound: tAcked - tDisksDone, handshake: tReport - tAcked,
+    };
     say('migration sender: Target reports successful startup.');
     const moved = await disks?.commit();
     await host.destroy(domid);

@@ -121,8 +121,7 @@ async function receive(host: Host, sock: Socket, src: ByteSource, token: string,
   }
   log('migration target: Got permission, starting domain.');
   try {
-    await host.rename(domid, name);
-    host.unpause(domid);
+    await incoming!.start(built, name);
     log('migration target: Domain started successsfully.');
   } catch (e) {
     log(`migration target: ${(e as Error).message}`);

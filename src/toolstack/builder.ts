@@ -97,6 +97,8 @@ export interface BuiltDomain {
   readonly timings: { readonly kernel: number; readonly setup: number; readonly vcpu: number };
   /** A shell's: when its kernel was posted to it (performance.timeOrigin + now(), as BootMarks). */
   readonly postedAt?: number;
+  /** A parked restored domain (RestoreSpec.parked): hand its runtime its kernel, then unpause it. */
+  readonly handKernel?: () => void;
 }
 
 function writeStartInfo(d: Domain, ramFrames: number, storePort: number, consolePort: number): void {
@@ -120,6 +122,12 @@ export interface RestoreSpec {
   fill(d: Domain): void;
   /** The guest's suspend record, for start_info (abi/suspend.ts). */
   readonly record: { readonly pfn: number; readonly bytes: number };
+  /**
+   * Boot the runtime now, as far as a shell's (console, xenstore, timer: no RAM frame touched),
+   * and leave it parked, the domain paused, until `BuiltDomain.handKernel` (an incoming
+   * migration: the boot runs while the frames arrive, not in the downtime). Pool-0 only.
+   */
+  readonly parked?: boolean;
 }
 
 /** A restored domain's RAM, and start_info pointing at its suspend record. */
@@ -248,8 +256,15 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
   const { hv } = ctx;
   const { heapMb } = memorySplit(spec.memory);
   const shared = sharedPoolOf(ctx, spec);
+  const parked = opts.restore?.parked === true && !shared;
   const t0 = performance.now();
-  const image = await kernelImage(spec.kernel, shared ? 'realm' : 'module');
+  // A parked runtime boots while its kernel is linked, and compiles a script kernel while it
+  // waits (as a shell does before its claim).
+  const linking = parked
+    ? kernelScript(spec.kernel).then((script): Promise<string | KernelScript> => (script ? Promise.resolve(script) : kernelImage(spec.kernel)))
+    : undefined;
+  linking?.catch(() => {}); // awaited below, unless the build fails first
+  const image = linking ? undefined : await kernelImage(spec.kernel, shared ? 'realm' : 'module');
   const t1 = performance.now();
   const placement = shared?.place();
   let d: Domain;
@@ -267,9 +282,19 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
     const t2 = performance.now();
     const sched = { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(ctx.onLog && { onLog: ctx.onLog }) };
     started = true; // from here the vCPU owns the placement (it gives it back when it fails or ends)
+    if (parked) {
+      const vcpu = await startVcpu(hv, d, null, { heapMb, pool: ctx.pool, ...sched });
+      hv.unpause(d.domid);
+      await untilParked(d, vcpu);
+      hv.pause(d.domid);
+      const kernel = await linking!;
+      if (typeof kernel !== 'string') vcpu.prepare(kernel);
+      const handKernel = () => vcpu.loadKernel(kernel, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }) });
+      return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 }, handKernel };
+    }
     const vcpu = shared
-      ? await shared.startVcpu(hv, d, placement!, image, { ...sched, heapMb, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
-      : await startVcpu(hv, d, image, { heapMb, pool: ctx.pool, ...sched });
+      ? await shared.startVcpu(hv, d, placement!, image!, { ...sched, heapMb, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
+      : await startVcpu(hv, d, image!, { heapMb, pool: ctx.pool, ...sched });
     // The domain was created paused; xl create -p leaves it so.
     if (!opts.paused) hv.unpause(d.domid);
     return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 } };
@@ -290,6 +315,15 @@ export type ShellSpec = Pick<DomainConfig, 'memory' | 'maxGrantFrames' | 'maxMap
 export interface Shell {
   readonly domain: Domain;
   readonly vcpu: ShellVcpu;
+}
+
+/** Resolves once a kernel-less vCPU's runtime has parked; rejects if it dies or takes too long. */
+async function untilParked(d: Domain, vcpu: ShellVcpu): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new XenError('ETIMEDOUT', `d${d.domid}: its runtime did not park within ${SHELL_PARK_MS / 1000} s`)), SHELL_PARK_MS);
+  });
+  await Promise.race([vcpu.parked, vcpu.mainCalled, late]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -314,11 +348,7 @@ export async function buildShell(ctx: BuildContext, spec: ShellSpec, placeholder
     // The vCPU owns the placement from here (it gives it back when it fails or ends).
     const vcpu = pool ? await pool.startVcpu(hv, d, placement!, null, { heapMb, ...log }) : await startVcpu(hv, d, null, { heapMb, pool: ctx.pool, ...log });
     hv.unpause(d.domid);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new XenError('ETIMEDOUT', `shell d${d.domid}: its runtime did not park within ${SHELL_PARK_MS / 1000} s`)), SHELL_PARK_MS);
-    });
-    await Promise.race([vcpu.parked, vcpu.mainCalled, late]).finally(() => clearTimeout(timer));
+    await untilParked(d, vcpu);
     return { domain: d, vcpu };
   } catch (e) {
     await teardownDomain(ctx, d.domid);

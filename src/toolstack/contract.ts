@@ -226,8 +226,12 @@ export interface MigrateResult {
   readonly rounds: number[];
   readonly bytes: number;
   readonly downtimeMs: number;
-  /** The downtime's parts as the sender sees them: the guest's suspend, the last round (sent and applied), the handshake (both renames, the unpause). */
-  readonly downtimePartsMs: { readonly suspend: number; readonly lastRound: number; readonly handshake: number };
+  /**
+   * The downtime's parts as the sender sees them: the guest's suspend, with --with-disks the
+   * disks' final flush at the destination, the last round (sent and applied), the handshake
+   * (both renames, the unpause).
+   */
+  readonly downtimePartsMs: { readonly suspend: number; readonly disks?: number; readonly lastRound: number; readonly handshake: number };
   readonly totalMs: number;
 }
 

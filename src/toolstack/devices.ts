@@ -109,15 +109,14 @@ export async function createDevice(host: DeviceHost, ends: DeviceEnds, backend: 
   const { domid, backendId, fe, be } = ends;
   const bePerms: XsPerm[] = [{ domid: backendId, perm: 'n' }, { domid, perm: 'r' }];
   const fePerms: XsPerm[] = [{ domid, perm: 'n' }, { domid: backendId, perm: 'r' }];
+  // One transaction, its requests pipelined (xenstored answers them in order).
   await xs.transaction(async (t) => {
-    await t.mkdir(be);
-    await t.setPerms(be, bePerms);
-    await t.mkdir(fe);
-    await t.setPerms(fe, fePerms);
-    for (const [k, v] of backend) await t.write(`${be}/${k}`, String(v));
-    await t.write(`${be}/state`, String(XenbusState.Initialising));
-    for (const [k, v] of frontend) await t.write(`${fe}/${k}`, String(v));
-    await t.write(`${fe}/state`, String(XenbusState.Initialising));
+    await Promise.all([t.mkdir(be), t.mkdir(fe)]);
+    await Promise.all([t.setPerms(be, bePerms), t.setPerms(fe, fePerms)]);
+    await Promise.all([
+      ...backend.map(([k, v]) => t.write(`${be}/${k}`, String(v))), t.write(`${be}/state`, String(XenbusState.Initialising)),
+      ...frontend.map(([k, v]) => t.write(`${fe}/${k}`, String(v))), t.write(`${fe}/state`, String(XenbusState.Initialising)),
+    ]);
   });
   let status: string | undefined;
   try {

@@ -72,12 +72,18 @@ export class NetFront implements Net {
   /** Connect to vif `devid` of domain `domid`; resolves once the handshake is done. */
   static async connect(ctx: DriverContext, domid: number, devid: number, opts: NetfrontOptions = {}): Promise<NetFront> {
     const dir = frontendPath(domid, 'vif', devid);
-    const backendDir = await ctx.xs.readOptional(`${dir}/backend`);
-    if (backendDir === undefined) throw new Disconnected(`vif${devid}: no such network device (${dir})`);
-    const backendId = await readUint(ctx.xs, `${dir}/backend-id`, 0x7fef);
-    const mac = ((await ctx.xs.readOptional(`${dir}/${NETIF_XS.mac}`)) ?? '').toLowerCase();
+    // The reads are pipelined: a connect is a few xenstore round trips, not one per node.
+    const [backendDir, backendIdRead, macRead] = await Promise.allSettled([
+      ctx.xs.readOptional(`${dir}/backend`), readUint(ctx.xs, `${dir}/backend-id`, 0x7fef), ctx.xs.readOptional(`${dir}/${NETIF_XS.mac}`),
+    ]);
+    if (backendDir.status === 'rejected') throw backendDir.reason;
+    if (backendDir.value === undefined) throw new Disconnected(`vif${devid}: no such network device (${dir})`);
+    if (backendIdRead.status === 'rejected') throw backendIdRead.reason;
+    if (macRead.status === 'rejected') throw macRead.reason;
+    const backendId = backendIdRead.value;
+    const mac = (macRead.value ?? '').toLowerCase();
     if (!MAC_RE.test(mac)) throw new Disconnected(`vif${devid}: ${dir}/mac = ${JSON.stringify(mac.slice(0, 40))} is not a MAC address`);
-    const f = new NetFront(ctx, devid, domid, mac, backendDir, backendId, opts);
+    const f = new NetFront(ctx, devid, domid, mac, backendDir.value, backendId, opts);
     await f.#life.start();
     return f;
   }
@@ -141,37 +147,28 @@ export class NetFront implements Net {
   async #talk(): Promise<void> {
     const xs = this.#ctx.xs;
     const be = this.backendDir;
-    if (!(await readFlag(xs, `${be}/${NETIF_XS.featureRxCopy}`))) {
-      return this.#life.final(new Disconnected(`vif${this.devid}: the backend does not offer feature-rx-copy`));
-    }
-    const maxQueues = Math.max(1, await readUint(xs, `${be}/${NETIF_XS.multiQueueMaxQueues}`, 0xffff, 1));
+    const [rxCopy, maxQueuesRead, split] = await Promise.all([
+      readFlag(xs, `${be}/${NETIF_XS.featureRxCopy}`), readUint(xs, `${be}/${NETIF_XS.multiQueueMaxQueues}`, 0xffff, 1),
+      readFlag(xs, `${be}/${NETIF_XS.featureSplitEventChannels}`),
+    ]);
+    if (!rxCopy) return this.#life.final(new Disconnected(`vif${this.devid}: the backend does not offer feature-rx-copy`));
+    const maxQueues = Math.max(1, maxQueuesRead);
     const nq = Math.min(Math.max(1, this.#o.queues ?? 1), maxQueues, MAX_QUEUES);
-    const split = await readFlag(xs, `${be}/${NETIF_XS.featureSplitEventChannels}`);
     this.#queues = nq;
     this.#split = split;
     const queues = await this.#data.connect(this.backendId, nq, split);
-    await xs.transaction(async (t) => {
-      const w = (path: string, v: number) => t.write(`${this.dir}/${path}`, String(v));
-      for (const [i, q] of queues.entries()) {
-        const prefix = nq === 1 ? '' : `queue-${i}/`;
-        await w(`${prefix}${NETIF_XS.txRingRef}`, q.txRef);
-        await w(`${prefix}${NETIF_XS.rxRingRef}`, q.rxRef);
-        if (split) {
-          await w(`${prefix}${NETIF_XS.eventChannelTx}`, q.txPort);
-          await w(`${prefix}${NETIF_XS.eventChannelRx}`, q.rxPort);
-        } else {
-          await w(`${prefix}${NETIF_XS.eventChannel}`, q.txPort);
-        }
-      }
-      if (nq > 1) await w(NETIF_XS.multiQueueNumQueues, nq);
-      await w(NETIF_XS.requestRxCopy, 1);
-      await w(NETIF_XS.featureRxNotify, 1);
-      await w(NETIF_XS.featureSg, 1);
-      await w(NETIF_XS.featureGsoTcpv4, 1);
-      await w(NETIF_XS.featureGsoTcpv6, 1);
-      await w(NETIF_XS.featureNoCsumOffload, 0);
-      await w(NETIF_XS.featureIpv6CsumOffload, 1);
-    });
+    const nodes: [string, number][] = [];
+    for (const [i, q] of queues.entries()) {
+      const prefix = nq === 1 ? '' : `queue-${i}/`;
+      nodes.push([`${prefix}${NETIF_XS.txRingRef}`, q.txRef], [`${prefix}${NETIF_XS.rxRingRef}`, q.rxRef]);
+      if (split) nodes.push([`${prefix}${NETIF_XS.eventChannelTx}`, q.txPort], [`${prefix}${NETIF_XS.eventChannelRx}`, q.rxPort]);
+      else nodes.push([`${prefix}${NETIF_XS.eventChannel}`, q.txPort]);
+    }
+    if (nq > 1) nodes.push([NETIF_XS.multiQueueNumQueues, nq]);
+    nodes.push([NETIF_XS.requestRxCopy, 1], [NETIF_XS.featureRxNotify, 1], [NETIF_XS.featureSg, 1], [NETIF_XS.featureGsoTcpv4, 1],
+      [NETIF_XS.featureGsoTcpv6, 1], [NETIF_XS.featureNoCsumOffload, 0], [NETIF_XS.featureIpv6CsumOffload, 1]);
+    // One transaction, its writes pipelined.
+    await xs.transaction((t) => Promise.all(nodes.map(([path, v]) => t.write(`${this.dir}/${path}`, String(v)))));
     await this.#life.initialised();
   }
 
@@ -180,13 +177,16 @@ export class NetFront implements Net {
     const xs = this.#ctx.xs;
     const be = this.backendDir;
     const flag = (k: string) => readFlag(xs, `${be}/${k}`);
-    const sg = await flag(NETIF_XS.featureSg);
+    const [sg, gsoTcpv4, gsoTcpv6, mtu] = await Promise.all([
+      flag(NETIF_XS.featureSg), flag(NETIF_XS.featureGsoTcpv4), flag(NETIF_XS.featureGsoTcpv6),
+      readUint(xs, `${be}/mtu`, 65535 - ETH_HLEN, DEFAULT_MTU).catch(() => DEFAULT_MTU),
+    ]);
     this.#offloads = Object.freeze({
       csum: true, // netback always takes IPv4 checksum offload (netif.h: feature-no-csum-offload is the frontend's)
-      gsoTcpv4: sg && (await flag(NETIF_XS.featureGsoTcpv4)),
-      gsoTcpv6: sg && (await flag(NETIF_XS.featureGsoTcpv6)),
+      gsoTcpv4: sg && gsoTcpv4,
+      gsoTcpv6: sg && gsoTcpv6,
     });
-    this.#mtu = await readUint(xs, `${be}/mtu`, 65535 - ETH_HLEN, DEFAULT_MTU).catch(() => DEFAULT_MTU);
+    this.#mtu = mtu;
     await this.#life.connected();
     this.#data.start();
   }
