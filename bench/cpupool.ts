@@ -2,16 +2,20 @@
 // N idle guests running, memory per idle guest, and what a busy or spinning guest costs its pool
 // mates (how late a mate's 10 ms timer fires; how long until the watchdog resets a spinner's pCPU).
 //
-//   npm run bench -- cpupool [--idle=1000] [--pool0-idle=40] [--samples=40] [--cpus=2] [--fill-seconds=600]
+//   npm run bench -- cpupool [--idle=1000] [--pool0-idle=40] [--samples=40] [--cpus=2] [--fill-seconds=60]
+//   npm run bench -- cpupool --idle=10000 --cpus=4 --fill-seconds=900     # the 10,000 run
 //
 // The fill of --idle guests stops at --fill-seconds (a bound, for 10,000 on a loaded machine):
-// the figures are then at the count reached, which the JSON line says (fill.guests).
+// the figures are then at the count reached, which the JSON line says (fill.guests). A pCPU
+// thread's realms share its V8 heap (4 GiB by default here, about 0.8 MiB a realm): 10,000 idle
+// guests need at least 3 pCPU threads, or each thread's heap nears its limit and every create
+// waits for full GCs (where the 10,000 run on 2 pCPUs stalled).
 import { fileURLToPath } from 'node:url';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { emit, numberOptions, summarize } from './support/harness.js';
 
-const opts = numberOptions({ idle: 1000, 'pool0-idle': 40, samples: 40, cpus: 2, 'fill-seconds': 600 });
+const opts = numberOptions({ idle: 1000, 'pool0-idle': 40, samples: 40, cpus: 2, 'fill-seconds': 60 });
 const guest = (name: string) => fileURLToPath(new URL(`../../bench/guests/${name}.ts`, import.meta.url));
 let seq = 0;
 const config = (kernel: string, extra = '') =>

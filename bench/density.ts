@@ -59,7 +59,8 @@ async function floor(n: number): Promise<{ ms_each: number; cpu_ms_each: number;
 }
 
 const stateDir = opts.state ? await mkdtemp(join(tmpdir(), 'xenode-bench-density-')) : undefined;
-const host = await Host.start({ poolSize: opts.cpus > 0 ? 0 : 2, ...(stateDir && { stateDir }) });
+// The host's log goes to stderr: a pCPU lost or a guest crashed shows there, next to the progress.
+const host = await Host.start({ poolSize: opts.cpus > 0 ? 0 : 2, ...(stateDir && { stateDir }), log: (line) => console.error(line) });
 if (opts.cpus > 0) await host.createCpupool('dense', opts.cpus);
 else host.pool.warm({ heapMb: 24 });
 const placement = opts.cpus > 0 ? 'pool = "dense"\n' : '';
@@ -70,25 +71,37 @@ const cpu0 = cpuMs();
 const t0 = performance.now();
 const createMs: number[] = [];
 const dom0Ms: number[] = [];
+const domids: number[] = [];
 for (let i = 0; i < opts.guests && performance.now() - t0 < opts.seconds * 1000; i++) {
   const config = parseDomainConfig(`name = "idle-${i}"\nkernel = "${KERNEL}"\nmemory = ${opts.memory}\n${placement}`, KERNEL).config;
   const c0 = performance.now();
   const built = await host.create(config);
   dom0Ms.push(performance.now() - c0);
+  domids.push(built.domain.domid);
   await built.vcpu.mainCalled;
   createMs.push(performance.now() - c0);
+  if (createMs.length % opts.batch === 0) console.error(`${createMs.length} guests, ${Math.round((performance.now() - t0) / 1000)} s`);
 }
 const bootS = (performance.now() - t0) / 1000;
 const cpuEach = (cpuMs() - cpu0) / createMs.length;
 await sleep(5000); // let the guests' and dom0's garbage collection settle
 const mibEach = (rssMib() - rss0) / createMs.length;
 const walls1 = walls();
+// The realms' own JS heap, as their pCPUs last measured it (vm.measureMemory; 0 before a measurement).
+const realmHeap = opts.cpus > 0 ? domids.reduce((n, d) => n + (host.cpupools.get('dense')!.heapBytes(d) ?? 0), 0) / domids.length / 2 ** 20 : undefined;
 const perGuest = (k: keyof typeof walls0) => (walls1[k] - walls0[k]) / createMs.length;
 const batches: { median: number; p99: number; dom0_median: number }[] = [];
 for (let i = 0; i < createMs.length; i += opts.batch) {
   const s = summarize(createMs.slice(i, i + opts.batch));
   batches.push({ median: s.median, p99: s.p99, dom0_median: summarize(dom0Ms.slice(i, i + opts.batch)).median });
 }
+// Destroyed one by one (what a user's `xenode destroy` does), timed, before the host closes.
+const tClose = performance.now();
+for (const [i, d] of domids.entries()) {
+  await host.destroy(d);
+  if ((i + 1) % opts.batch === 0) console.error(`${i + 1} guests destroyed, ${Math.round(performance.now() - tClose)} ms`);
+}
+const destroyMsEach = (performance.now() - tClose) / domids.length;
 await host.close();
 if (stateDir) await rm(stateDir, { recursive: true, force: true });
 const bare = await floor(opts.floor);
@@ -104,7 +117,9 @@ emit({
   last_over_first_median: last.median / first.median,
   last_over_first_p99: last.p99 / first.p99,
   cpu_ms_per_guest: cpuEach,
+  destroy_ms_per_guest: destroyMsEach,
   rss_mib_per_guest: mibEach,
+  ...(realmHeap !== undefined && { realm_heap_mib_per_guest: realmHeap }),
   per_guest: { maps: perGuest('maps'), fds: perGuest('fds'), threads: perGuest('threads') },
   limits: { max_map_count: Number(readFileSync('/proc/sys/vm/max_map_count', 'utf8')), threads_max: Number(readFileSync('/proc/sys/kernel/threads-max', 'utf8')) },
   floor_bare_worker: bare,

@@ -1,7 +1,8 @@
 // Create-to-main() through pre-built domains (shells, src/toolstack/shells.ts), as LightVM's
 // split toolstack does it, through the command API as `xenode create` calls it, next to the
 // same creates without shells (a vCPU thread from the pool: the warm path before shells; a
-// fresh thread: cold) and in a shared cpupool (a realm on a pCPU thread), with the breakdown
+// fresh thread: cold) and in a shared cpupool (a realm parked there as a shell, with and without
+// a PV disk, and a realm built at the create), with the breakdown
 // of a shell's create: dom0 (the create call until the kernel is posted to the shell),
 // delivery (until the parked vCPU thread has the message), the guest (its kernel run, main()
 // called; the kernel a script compiled ahead from V8's code cache). create-to-main() ends at
@@ -9,22 +10,25 @@
 // The physical limit measured in the same run: a message to an idle worker thread and its
 // reply, which any hand-off to a waiting thread costs.
 //
+// Then Jitsu's summoning: a DNS query that boots its guest from a parked shell (summon.ts).
 // Last, a storm: --storm creates at once from 10 clients of the command API (each succeeds or
 // is refused with EAGAIN/ENOMEM), while an eleventh client times `list` (goal: within 100 ms).
 //
-//   npm run bench -- shells [--samples=40] [--gap=300] [--shells=4] [--storm=200]
+//   npm run bench -- shells [--samples=30] [--gap=200] [--shells=4] [--storm=200]
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Resolver } from 'node:dns/promises';
 import { Worker } from 'node:worker_threads';
 import type { BuiltDomain } from '../src/toolstack/builder.js';
 import { ToolstackApi } from '../src/toolstack/api.js';
+import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { HostLog } from '../src/toolstack/hostlog.js';
 import { emit, numberOptions, summarize } from './support/harness.js';
 
-const opts = numberOptions({ samples: 40, gap: 300, shells: 4, storm: 200 });
+const opts = numberOptions({ samples: 30, gap: 200, shells: 4, storm: 200 });
 const KERNEL = fileURLToPath(new URL('../../bench/guests/idle.ts', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-shells-'));
 const disk = join(dir, 'disk.img');
@@ -153,6 +157,34 @@ async function storm(host: Host): Promise<{ created: number; refused: Record<str
   return { created: ids.length, refused, list_ms: { p50: s.median, p99: s.p99, max: Math.max(...listMs), n: s.n } };
 }
 
+/**
+ * Jitsu's summoning: a summoned name's first DNS query boots its guest from a shell parked in
+ * the pool and is answered once main() runs; the next query is answered at once. Each name is
+ * summoned, asked twice, and its guest destroyed, --samples/5 times.
+ */
+async function summon(host: Host): Promise<{ first_query_ms: { p50: number; p99: number }; running_query_ms: { p50: number; p99: number } }> {
+  const { address, port } = await host.summoner.listen();
+  const resolver = new Resolver({ timeout: 30_000, tries: 1 });
+  resolver.setServers([`${address}:${port}`]);
+  const first: number[] = [];
+  const again: number[] = [];
+  for (let i = 0; i < Math.max(3, Math.round(opts.samples / 5)); i++) {
+    await sleep(opts.gap);
+    const name = `app${i}.summon.test`;
+    const config = parseDomainConfig(`name = "app${i}"\nkernel = "${KERNEL}"\nmemory = 32\npool = "parked"\nvif = [ 'bridge=xenbr0,ip=10.0.0.9' ]\n`, KERNEL).config;
+    host.summoner.add(name, config);
+    let t0 = performance.now();
+    await resolver.resolve4(name);
+    first.push(performance.now() - t0);
+    t0 = performance.now();
+    await resolver.resolve4(name);
+    again.push(performance.now() - t0);
+    host.summoner.remove(name);
+    await host.destroy(host.domains().find((d) => d.name === `app${i}`)!.domid);
+  }
+  return { first_query_ms: stats(first), running_query_ms: stats(again) };
+}
+
 try {
   const shelled = await Host.start({ poolSize: 2, shells: { count: opts.shells, memory: 32 } });
   await sleep(2000);
@@ -160,9 +192,15 @@ try {
   const disked = await series(shelled, true, opts.gap);
   const stormed = await storm(shelled);
 
-  // A shared cpupool (issue 18): a realm on a pCPU thread, made ahead of the create.
+  // A shared cpupool (issue 18): a realm on a pCPU thread; with shells parked there, and without
+  // (the pCPU's spare realm, the library OS loaded, the domain built at the create).
+  await shelled.createCpupool('parked', 1, 'credit', { shells: { count: opts.shells, memory: 32 } });
   await shelled.createCpupool('dense', 1);
+  await sleep(1000);
+  const sharedShells = await series(shelled, false, opts.gap, 'parked');
+  const sharedShellsDisk = await series(shelled, true, opts.gap, 'parked');
   const shared = await series(shelled, false, opts.gap, 'dense');
+  const summoned = await summon(shelled);
   await shelled.close();
 
   const pooled = await Host.start({ poolSize: 2 });
@@ -183,13 +221,16 @@ try {
     shells: opts.shells,
     warm_ms: w,
     warm_disk_ms: report(disked),
+    shared_pool_shells_ms: report(sharedShells),
+    shared_pool_shells_disk_ms: report(sharedShellsDisk),
     shared_pool_ms: report(shared),
+    summon: summoned,
     thread_pool_ms: report(threadPool),
     cold_ms: report(coldMs),
     limit_handoff_roundtrip_ms: limit,
     warm_over_limit_p50: w.p50 / limit.p50,
     storm: { creates: opts.storm, clients: 10, ...stormed },
-    targets: { warm_p50_ms: 2, warm_disk_p50_ms: 3, cold_p50_ms: 40, storm_list_max_ms: 100 },
+    targets: { warm_p50_ms: 2, warm_disk_p50_ms: 3, cold_p50_ms: 40, shared_pool_p50_ms: 1, storm_list_max_ms: 100 },
   });
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -6,12 +6,12 @@ import type { CpupoolInfo } from '../toolstack/contract.js';
 import { say, withHost, withStateDir, type StateDirOpts } from './common.js';
 
 /** xl's pool settings: KEY=VALUE words, values optionally quoted as in a pool config file. */
-export function parsePoolSettings(words: readonly string[]): { name: string; cpus: number; sched?: string } {
+export function parsePoolSettings(words: readonly string[]): { name: string; cpus: number; sched?: string; shells?: number; shellMemory?: number } {
   const kv = new Map<string, string>();
   for (const w of words) {
     const m = /^([a-z_]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|(.*))$/.exec(w.trim());
     if (!m) throw new Error(`'${w}' is not KEY=VALUE (cpupool-create name=NAME sched=credit cpus=N)`);
-    if (!['name', 'sched', 'cpus'].includes(m[1]!)) throw new Error(`unknown pool setting '${m[1]}' (known: name, sched, cpus)`);
+    if (!SETTINGS.includes(m[1]!)) throw new Error(`unknown pool setting '${m[1]}' (known: ${SETTINGS.join(', ')})`);
     kv.set(m[1]!, m[2] ?? m[3] ?? m[4]!);
   }
   const name = kv.get('name');
@@ -19,8 +19,18 @@ export function parsePoolSettings(words: readonly string[]): { name: string; cpu
   const cpusText = kv.get('cpus');
   if (cpusText === undefined || !/^[0-9]+$/.test(cpusText)) throw new Error('cpus= is required: the number of pCPU threads (1..64)');
   const sched = kv.get('sched');
-  return { name, cpus: Number(cpusText), ...(sched !== undefined && { sched }) };
+  const count = (key: string): number | undefined => {
+    const text = kv.get(key);
+    if (text !== undefined && !/^[0-9]+$/.test(text)) throw new Error(`${key}= wants a whole number, not '${text}'`);
+    return text === undefined ? undefined : Number(text);
+  };
+  const shells = count('shells');
+  const shellMemory = count('shell_memory');
+  return { name, cpus: Number(cpusText), ...(sched !== undefined && { sched }), ...(shells !== undefined && { shells }), ...(shellMemory !== undefined && { shellMemory }) };
 }
+
+/** xl's pool settings, then xenode's: shells= domains kept parked in the pool for creates of shell_memory= MiB. */
+const SETTINGS = ['name', 'sched', 'cpus', 'shells', 'shell_memory'];
 
 /** xl cpupool-list: printf("%-19s", name) then "%3d %9s       y       %4d". */
 export function xlCpupoolList(pools: readonly CpupoolInfo[]): string {
@@ -33,7 +43,8 @@ export function xlCpupoolList(pools: readonly CpupoolInfo[]): string {
 
 export function registerCpupoolCommands(program: Command): void {
   withStateDir(program.command('cpupool-create'))
-    .description('create a shared cpupool: name=NAME sched=credit cpus=N (N pCPU threads that run many domains each)')
+    .description('create a shared cpupool: name=NAME sched=credit cpus=N (N pCPU threads that run many domains each); ' +
+      'shells=N shell_memory=MiB keeps N domains parked in it, so a create there only names one and hands it its kernel')
     .argument('<settings...>', 'KEY=VALUE pool settings')
     .action(async (settings: string[], o: StateDirOpts) => {
       const args = parsePoolSettings(settings);

@@ -16,6 +16,8 @@ interface DaemonOpts extends StateDirOpts {
   readonly notifyParent?: boolean;
   /** ADDRESS:PORT to receive migrations on. */
   readonly listen?: string;
+  /** ADDRESS:PORT of the summoning DNS server. */
+  readonly summon?: string;
 }
 
 /**
@@ -54,13 +56,17 @@ const MAX_SHELLS = 256;
 /** XenAPI's HTTPS port unless --xapi-port says otherwise. */
 const DEFAULT_XAPI_PORT = 8443;
 
-/** --listen ADDRESS:PORT for migrations. */
-function listenOption(o: DaemonOpts): { migrationListen?: { address: string; port: number } } {
-  if (o.listen === undefined) return {};
-  const m = /^(.+):([0-9]{1,5})$/.exec(o.listen);
+/** An ADDRESS:PORT option's value. */
+function addressPort(option: string, text: string): { address: string; port: number } {
+  const m = /^(.+):([0-9]{1,5})$/.exec(text);
   const port = Number(m?.[2]);
-  if (!m || !(port >= 0 && port < 65536)) throw new Error(`--listen wants ADDRESS:PORT, not '${o.listen}'`);
-  return { migrationListen: { address: m[1]!.replace(/^\[|\]$/g, ''), port } };
+  if (!m || !(port >= 0 && port < 65536)) throw new Error(`${option} wants ADDRESS:PORT, not '${text}'`);
+  return { address: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/** --listen ADDRESS:PORT for migrations, --summon ADDRESS:PORT for the summoning DNS server. */
+function listenOption(o: DaemonOpts): { migrationListen?: { address: string; port: number }; summonDns?: { address: string; port: number } } {
+  return { ...(o.listen !== undefined && { migrationListen: addressPort('--listen', o.listen) }), ...(o.summon !== undefined && { summonDns: addressPort('--summon', o.summon) }) };
 }
 
 function numbers(o: DaemonOpts): { poolSize: number; shells: number; shutdownGraceMs: number; xapiPort?: number; xapiAddress: string; xapiPortOptional: boolean } {
@@ -128,7 +134,7 @@ async function startDetached(o: DaemonOpts): Promise<string> {
   const child = spawn(process.execPath, [
     ...daemonNodeFlags(process.execArgv, process.env.NODE_OPTIONS), ...process.execArgv, process.argv[1]!, 'host', '--state-dir', stateDir, '--pool', o.pool, '--shells', o.shells,
     '--shutdown-timeout', o.shutdownTimeout, ...(o.xapiPort !== undefined ? ['--xapi-port', o.xapiPort] : []), '--xapi-address', o.xapiAddress,
-    ...(o.listen !== undefined ? ['--listen', o.listen] : []), '--notify-parent',
+    ...(o.listen !== undefined ? ['--listen', o.listen] : []), ...(o.summon !== undefined ? ['--summon', o.summon] : []), '--notify-parent',
   ], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...DAEMON_MALLOC_ENV, ...process.env } });
   const report = await new Promise<StartReport>((resolve, reject) => {
     child.once('message', (m) => resolve(m as StartReport));
@@ -150,7 +156,8 @@ export function registerHostCommands(program: Command): void {
     .option('--xapi-port <port>', `XenAPI over HTTPS on this TCP port ('off': only on the state dir's xapi.sock; default ${DEFAULT_XAPI_PORT}, ` +
       'skipped with a note in the log when another host has it)')
     .option('--xapi-address <address>', "the address XenAPI's HTTPS listens on", '127.0.0.1')
-    .option('--listen <address:port>', "receive live migrations here (senders need the state dir's migration-token)");
+    .option('--listen <address:port>', "receive live migrations here (senders need the state dir's migration-token)")
+    .option('--summon <address:port>', 'where the summoning DNS server listens once a name is summoned (xenode summon; default 127.0.0.1, any free port)');
 
   const host = daemonOptions(program.command('host'))
     .description('run the host daemon in the foreground: hypervisor, dom0, xenstored, consoles, control socket (Ctrl-C stops it)')

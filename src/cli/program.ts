@@ -12,6 +12,7 @@ import { registerDomainCommands } from './domains.js';
 import { registerHostCommands } from './host.js';
 import { registerSaveRestoreCommands } from './saverestore.js';
 import { registerStorageCommands } from './storage.js';
+import { registerSummonCommands } from './summon.js';
 import { registerNetworkCommands } from './network.js';
 import { registerTopCommand } from './top.js';
 import { registerUserCommands } from './users.js';
@@ -45,6 +46,7 @@ registerUserCommands(program);
 registerVmCommands(program);
 registerBridgeCommands(program);
 registerCpupoolCommands(program);
+registerSummonCommands(program);
 
 /** Parse the command line and run the subcommand; commander's own exits set the exit code. */
 export async function runProgram(): Promise<void> {

@@ -39,8 +39,16 @@ const stats = new PcpuStats(data.stats, data.epoch);
 /** Timers one domain may have armed at once: each costs this thread a host timer. */
 const MAX_TIMERS = 65536;
 const MAX_OP_LENGTH = 32;
-/** Heap growth of the thread since the last measurement that makes it measure at once (a full GC). */
+/**
+ * Heap growth of the thread since the last measurement that makes it measure at once (a full GC):
+ * this much, or a quarter of the heap measured then if more. A fixed step made a thread hosting
+ * N realms force about N/step full GCs of an O(N) heap while they booted, so each boot cost more
+ * than the last (issue 17: flat create times); a step proportional to the heap keeps the forced
+ * GCs' total linear in N, at the price of catching a guest that allocates across its turns later
+ * on a full thread (the thread's own heap cap still bounds it, docs/SECURITY.md).
+ */
 const MEASURE_GROWTH_BYTES = 32 * 2 ** 20;
+const MEASURE_GROWTH_SHARE = 0.25;
 /** How often a busy thread looks at its heap's size (3 µs a look). */
 const MEASURE_CHECK_MS = 5;
 const MAX_ARG_LENGTH = 64;
@@ -104,6 +112,8 @@ class Resident {
   readonly timers = new Map<number, NodeJS.Timeout>();
   /** Its realm's JS heap may not outgrow the domain's share of memory= (as a Pool-0 thread's heap cap). */
   readonly maxHeapBytes: number;
+  /** A shell's: when its claim reached this thread (performance.timeOrigin + now(), as BootMarks). */
+  handed?: number;
   /** Its realm's entry in `made`, let go of when the domain is evicted (or its realm could never be collected). */
   made?: { owner?: Resident };
 
@@ -156,6 +166,7 @@ const sched = new CreditScheduler<Resident>();
 
 // ---------------- the host functions a realm holds (realm/host.ts) ----------------
 
+const wallNow = () => performance.timeOrigin + performance.now();
 const isArg = (a: unknown) => a === undefined || typeof a === 'number' || (typeof a === 'string' && a.length <= MAX_ARG_LENGTH);
 const decoders = { lax: new TextDecoder(), fatal: new TextDecoder('utf-8', { fatal: true }) };
 
@@ -208,7 +219,11 @@ function hostFor(r: () => Resident): RealmHost {
       randomFillSync(into);
     },
     mainCalled() {
-      status({ type: 'main', domid: r().domid });
+      const d = r();
+      status({ type: 'main', domid: d.domid, ...(d.handed !== undefined && { marks: { booted: d.handed, handed: d.handed, named: d.handed, linked: wallNow() } }) });
+    },
+    parked() {
+      status({ type: 'parked', domid: r().domid });
     },
     threadId: () => tid,
     halt() {
@@ -230,7 +245,7 @@ function hostFor(r: () => Resident): RealmHost {
 interface Shell {
   readonly ctx: vm.Context;
   readonly I: Intrinsics;
-  readonly realm: { boot(b: unknown, k: RealmKernel, identity: unknown): RealmTurns };
+  readonly realm: { boot(b: unknown, k: RealmKernel | null, identity: unknown): RealmTurns };
   bind(d: Resident): void;
 }
 /** A realm this thread made, and the domain it was bound to. */
@@ -292,7 +307,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     d = new Resident(m.domid, m.slot, ctx, I, m.control, m.buffers, m.heapMb);
     const self = d;
     shell.bind(d);
-    const kernel = kernelScript(m.kernel).runInContext(ctx) as RealmKernel;
+    const kernel = m.kernel === null ? null : (kernelScript(m.kernel).runInContext(ctx) as RealmKernel);
     residents.set(m.domid, d);
     bySlot.set(m.slot, d);
     byPromiseProto.set(I.promiseProto, d);
@@ -307,9 +322,9 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       }
       kick();
     });
-    const turns = shell.realm.boot(toRealm(m.buffers, I), kernel, toRealm(m.identity, I));
+    const turns = shell.realm.boot(toRealm(m.buffers, I), kernel, kernel === null ? null : toRealm(m.identity, I));
     d.turns = { timer: turns.timer, reply: turns.reply, push: turns.push, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught,
-      expecting: turns.expecting };
+      expecting: turns.expecting, claim: turns.claim };
     status({ type: 'placed', domid: m.domid });
     drainScript.runInContext(ctx);
     kick();
@@ -319,6 +334,42 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
   } finally {
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
     refill();
+  }
+}
+
+/**
+ * A parked shell becomes the guest: its kernel (compiled once per image by this thread) runs in
+ * its realm, in a turn the watchdog watches, as a placed domain's does.
+ */
+function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
+  const d = residents.get(m.domid);
+  if (!d || d.halted) return;
+  d.handed = wallNow();
+  Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
+  Atomics.store(stats.words, PcpuStats.RUNNING, m.domid + 1);
+  try {
+    sched.set(d, m.weight, m.cap);
+    let kernel: RealmKernel;
+    try {
+      kernel = kernelScript(m.kernel).runInContext(d.ctx) as RealmKernel;
+    } catch (e) {
+      d.turns.uncaught(e); // a kernel that does not compile crashes its domain, not the pool
+      return;
+    }
+    d.turns.claim(kernel, toRealm(m.identity, d.I) as never);
+    drainScript.runInContext(d.ctx);
+    kick();
+  } finally {
+    Atomics.store(stats.words, PcpuStats.RUNNING, 0);
+  }
+}
+
+/** Compile a kernel image before a claim needs it (a syntax error shows at the claim instead). */
+function prepare(url: string): void {
+  try {
+    kernelScript(url);
+  } catch {
+    /* reported to the domain that claims it */
   }
 }
 
@@ -343,10 +394,10 @@ function evict(domid: number): void {
 // others than the caller's as a list without names, in the order of its native context list:
 // newest first. Matched against the realms this thread made, newest first, when the counts
 // agree (a realm made or collected in between skips a round), each figure is its domain's. A
-// measurement is a full GC ('eager'), made when the thread's heap has grown by
-// MEASURE_GROWTH_BYTES since the last: a guest that allocates across its turns is caught near
-// its memory=, and crashed alone; one that allocates within one turn reaches the thread's own
-// cap first (the pool's recovery, docs/SECURITY.md).
+// measurement is a full GC ('eager'), made when the thread's heap has grown by a step since the
+// last (MEASURE_GROWTH_BYTES, or a share of the heap): a guest that allocates across its turns is
+// caught near its memory=, and crashed alone; one that allocates within one turn reaches the
+// thread's own cap first (the pool's recovery, docs/SECURITY.md).
 //
 // Never a measurement left pending for V8's next GC ('default'): with one always pending, V8
 // (Node 20) marks the thread's heap per context, incrementally, most of the time, and twice a
@@ -387,11 +438,11 @@ function overMemory(d: Resident, bytes: number): void {
 }
 
 let heapCheckedAt = 0;
-/** After a pass: measure now if the heap grew by MEASURE_GROWTH_BYTES (an idle thread allocates nothing). */
+/** After a pass: measure now if the heap grew by the step (an idle thread allocates nothing). */
 function checkHeap(now: number): void {
   if (now - heapCheckedAt < MEASURE_CHECK_MS) return;
   heapCheckedAt = now;
-  if (getHeapStatistics().used_heap_size - measuredAt > MEASURE_GROWTH_BYTES) measureHeaps();
+  if (getHeapStatistics().used_heap_size - measuredAt > Math.max(MEASURE_GROWTH_BYTES, measuredAt * MEASURE_GROWTH_SHARE)) measureHeaps();
 }
 // vm.measureMemory is experimental in Node 20: its one-time warning would land in the pool's log.
 const emitWarning = process.emitWarning.bind(process);
@@ -544,6 +595,8 @@ process.on('uncaughtException', (e) => status({ type: 'log', line: `pCPU ${data.
 parent.on('message', (m: PcpuMessage) => {
   if (m.type === 'place') place(m);
   else if (m.type === 'evict') evict(m.domid);
+  else if (m.type === 'claim') claim(m);
+  else if (m.type === 'prepare') prepare(m.kernel);
   else if (m.type === 'sched') {
     const d = residents.get(m.domid);
     if (d) sched.set(d, m.weight, m.cap);

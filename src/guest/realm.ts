@@ -14,7 +14,7 @@ import { setLockOwner } from '../hypervisor/lock.js';
 import type { DomainBuffers } from '../hypervisor/memory.js';
 import * as xenode from './library.js';
 import { RealmUnsupported } from './realm/refused.js';
-import { startGuest, type Identity } from './start.js';
+import { startGuest, type Claim, type Identity } from './start.js';
 
 /** A kernel image built for realms (kernel.ts): a CommonJS module body. */
 export type RealmKernel = (exports: object, require: (id: string) => unknown, module: { exports: object }) => void;
@@ -32,6 +32,8 @@ export interface RealmTurns {
   expecting(): boolean;
   /** A rejection of one of the realm's promises that nothing handled: the domain crashes. */
   uncaught(reason: unknown): void;
+  /** A shell's claim: the kernel it runs and the name and uuid the toolstack wrote for it. */
+  claim(kernel: RealmKernel, identity: Identity): void;
 }
 
 /** The few parts of Node's modules a kernel in a realm gets: realm copies, or pure functions of the host's. */
@@ -45,7 +47,8 @@ class DomainKilled extends Error {
   override name = 'DomainKilled';
 }
 
-export function boot(buffers: DomainBuffers, kernel: RealmKernel, identity: Identity): RealmTurns {
+/** Boot the domain's library OS; a shell (no kernel, no identity) parks until its claim. */
+export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identity: Identity | null): RealmTurns {
   // Blocking at the gate would block the pool mates: end the turn instead (gate.ts).
   onKilledAtGate(() => {
     throw new DomainKilled('the domain is being destroyed');
@@ -71,17 +74,23 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel, identity: Iden
     throw new RealmUnsupported(`Node's ${id}`);
   };
   let crash: (e: unknown) => void = () => {};
+  const load = async (k: RealmKernel) => {
+    // Its top level runs after the pCPU reported the realm placed (or claimed), in a turn the watchdog watches.
+    await null;
+    const module = { exports: {} };
+    k(module.exports, requireOf, module);
+    return module.exports as { default?: unknown };
+  };
+  let claimed: (c: Claim) => void = () => {};
   const loop = startGuest({
     hc,
     loop: { pausable: false, driven: true },
-    identity,
-    loadKernel: async () => {
-      // Its top level runs after the pCPU reported the realm placed, in a turn the watchdog watches.
-      await null;
-      const module = { exports: {} };
-      kernel(module.exports, requireOf, module);
-      return module.exports as { default?: unknown };
-    },
+    ...(identity && { identity }),
+    loadKernel: () => (kernel ? load(kernel) : null),
+    park: () => new Promise<Claim>((resolve) => {
+      claimed = resolve;
+      host.parked();
+    }),
     mainCalled: () => host.mainCalled(),
     onUncaught: (fn) => {
       crash = fn;
@@ -115,5 +124,6 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel, identity: Iden
     upcall: guard(() => loop.runPending(), false),
     expecting: guard(() => loop.expecting === true, false),
     uncaught: (reason: unknown) => crash(reason),
+    claim: guard((k: RealmKernel, id: Identity) => claimed({ name: id.name, uuid: id.uuid, load: () => load(k) }), undefined),
   };
 }

@@ -12,7 +12,7 @@ import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
 import type { DomainBuffers } from './memory.js';
 import { CREDIT_DEFAULT_WEIGHT } from './sched.js';
 import { ThreadState } from './thread.js';
-import type { BootedVcpu, BootMarks } from './vcpu.js';
+import type { BootMarks, KernelScript, ShellVcpu } from './vcpu.js';
 
 /** Xen's only scheduler here. */
 export type CpupoolSched = 'credit';
@@ -31,13 +31,22 @@ export const PCPU_EXIT_MS = 10_000;
 export type PcpuMessage =
   | {
     readonly type: 'place'; readonly domid: number; readonly slot: number; readonly buffers: DomainBuffers;
-    readonly control: import('node:worker_threads').MessagePort; readonly kernel: string; readonly weight: number; readonly cap: number;
+    readonly control: import('node:worker_threads').MessagePort; readonly weight: number; readonly cap: number;
+    /** The realm-target kernel image's URL; null for a shell, whose realm parks until its claim. */
+    readonly kernel: string | null;
     /** The JS heap its realm may hold (the heap share of memory=); none if absent. */
     readonly heapMb?: number;
     /** The domain's name and uuid as xenstore has them (guest/start.ts Identity). */
     readonly identity: { readonly name: string; readonly uuid: string };
   }
   | { readonly type: 'evict'; readonly domid: number }
+  /** A parked shell becomes a guest: its kernel, its name and uuid, its scheduling. */
+  | {
+    readonly type: 'claim'; readonly domid: number; readonly kernel: string; readonly weight: number; readonly cap: number;
+    readonly identity: { readonly name: string; readonly uuid: string };
+  }
+  /** Compile a kernel image ahead of the claims that will run it (the thread keeps it). */
+  | { readonly type: 'prepare'; readonly kernel: string }
   | { readonly type: 'sched'; readonly domid: number; readonly weight: number; readonly cap: number };
 
 /** What a pCPU thread sends dom0. */
@@ -45,7 +54,10 @@ export type PcpuStatus =
   | { readonly type: 'ready'; readonly tid?: number }
   | { readonly type: 'placed'; readonly domid: number }
   | { readonly type: 'failed'; readonly domid: number; readonly message: string }
-  | { readonly type: 'main'; readonly domid: number }
+  /** `marks`: when the thread had a shell's claim, and when main() was called (as BootMarks). */
+  | { readonly type: 'main'; readonly domid: number; readonly marks?: BootMarks }
+  /** A shell's realm is up and waits for its claim. */
+  | { readonly type: 'parked'; readonly domid: number }
   | { readonly type: 'evicted'; readonly domid: number }
   | { readonly type: 'log'; readonly line: string }
   /** The domain's realm held more JS heap than its memory=: the pCPU runs it no more. */
@@ -78,7 +90,8 @@ interface Resident {
   readonly domain: Domain;
   readonly slot: number;
   readonly onExit: (why: string) => void;
-  readonly onMain: () => void;
+  readonly onMain: (marks?: BootMarks) => void;
+  readonly onParked: () => void;
   readonly onPlaced: (err?: Error) => void;
   readonly onEvicted: () => void;
 }
@@ -101,6 +114,7 @@ class Pcpu {
   }
 
   start(): void {
+    this.#prepared.clear();
     const data: PcpuData = {
       doorbell: this.doorbell, stats: this.stats.buffer, epoch: this.epoch, realmImage: this.pool.realmImage.href,
       name: `${this.pool.name}/${this.index}`,
@@ -154,7 +168,8 @@ class Pcpu {
     if (m.type === 'ready') return;
     const r = this.residents.get(m.domid);
     if (!r) return;
-    if (m.type === 'main') r.onMain();
+    if (m.type === 'main') r.onMain(m.marks);
+    else if (m.type === 'parked') r.onParked();
     else if (m.type === 'placed') r.onPlaced();
     else if (m.type === 'failed') r.onPlaced(new Error(m.message));
     else if (m.type === 'evicted') r.onEvicted();
@@ -162,6 +177,15 @@ class Pcpu {
       const mib = (b: number) => (b / 2 ** 20).toFixed(1);
       r.onExit(`its realm held ${mib(m.bytes)} MiB of JS heap, over its memory= share of ${mib(m.limit)} MiB`);
     }
+  }
+
+  /** Kernel images this thread was asked to compile ahead (it keeps them). */
+  readonly #prepared = new Set<string>();
+
+  prepare(kernel: string): void {
+    if (this.#prepared.has(kernel)) return;
+    this.#prepared.add(kernel);
+    this.worker.postMessage({ type: 'prepare', kernel } satisfies PcpuMessage);
   }
 
   takeSlot(): number {
@@ -263,15 +287,16 @@ export class Cpupool {
 
   /**
    * Start the domain's vCPU in its realm on the placed pCPU. Its death without a shutdown (the
-   * watchdog, or its thread lost) is a crash.
+   * watchdog, or its thread lost) is a crash. Without a kernel, the realm is a shell's: it boots
+   * its library OS, parks, and waits for `loadKernel`.
    */
   async startVcpu(
     hv: Hypervisor,
     domain: Domain,
     placement: Placement,
-    kernel: string,
+    kernel: string | null,
     opts: { weight?: number; cap?: number; heapMb?: number; onLog?: (line: string) => void } = {},
-  ): Promise<BootedVcpu> {
+  ): Promise<ShellVcpu> {
     const pcpu = this.#pcpus[placement.pcpu]!;
     await pcpu.ready;
     const slot = placement.doorbell.slot;
@@ -286,12 +311,16 @@ export class Cpupool {
     mainCalled.catch(() => {});
     let placedResolve!: (err?: Error) => void;
     const placed = new Promise<Error | undefined>((res) => (placedResolve = res));
+    let parkedResolve!: () => void;
+    const parked = new Promise<void>((res) => (parkedResolve = res));
+    let hasKernel = kernel !== null;
     let evicted!: () => void;
     const gone = new Promise<void>((res) => (evicted = res));
     let terminated = false;
     const resident: Resident = {
       domain, slot,
-      onMain: () => mainResolve(undefined),
+      onMain: mainResolve,
+      onParked: parkedResolve,
       onPlaced: placedResolve,
       onEvicted: evicted,
       onExit: (why) => {
@@ -319,9 +348,21 @@ export class Cpupool {
       release();
       throw err;
     }
-    const handle: BootedVcpu = {
+    const handle: ShellVcpu = {
       warm: true,
       mainCalled,
+      parked,
+      loadKernel(image: string | KernelScript, sched?: { weight?: number; cap?: number }) {
+        if (hasKernel) throw new XenError('EBUSY', `d${domain.domid}: its vCPU has a kernel already`);
+        hasKernel = true;
+        pcpu.worker.postMessage({
+          type: 'claim', domid: domain.domid, kernel: typeof image === 'string' ? image : image.url, identity: { name: domain.name, uuid: domain.uuid },
+          weight: sched?.weight ?? CREDIT_DEFAULT_WEIGHT, cap: sched?.cap ?? 0,
+        } satisfies PcpuMessage);
+      },
+      prepare(script: KernelScript) {
+        if (!hasKernel) pcpu.prepare(script.url);
+      },
       async terminate() {
         terminated = true;
         port1.close();
@@ -336,7 +377,7 @@ export class Cpupool {
       push(grant: PeerGrant) {
         port1.postMessage({ push: grant });
       },
-    } satisfies VcpuHandle & BootedVcpu;
+    } satisfies VcpuHandle & ShellVcpu;
     hv.attachVcpu(domain.domid, handle);
     return handle;
   }

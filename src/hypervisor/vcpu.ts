@@ -203,14 +203,21 @@ export interface BootedVcpu extends VcpuHandle {
   readonly warm: boolean;
 }
 
-export interface StartedVcpu extends BootedVcpu {
-  readonly worker: Worker;
+/** A vCPU that may be a shell's: on a thread of its own, or in a realm on a shared pCPU (cpupool.ts). */
+export interface ShellVcpu extends BootedVcpu {
   /** Resolves when a shell's runtime waits for its kernel (never for a vCPU started with one). */
   readonly parked: Promise<void>;
-  /** Hand a shell its kernel (a module's URL, or a script), to run at `weight` (once: a vCPU started with a kernel has one). */
-  loadKernel(kernel: string | KernelScript, weight?: number): void;
+  /**
+   * Hand a shell its kernel (a module's URL, or a script; a realm's image for a realm), to run
+   * at the credit scheduler's `weight` and `cap` (once: a vCPU started with a kernel has one).
+   */
+  loadKernel(kernel: string | KernelScript, sched?: { readonly weight?: number; readonly cap?: number }): void;
   /** Let a parked shell compile a script ahead of its claim (once per script). */
   prepare(script: KernelScript): void;
+}
+
+export interface StartedVcpu extends ShellVcpu {
+  readonly worker: Worker;
 }
 
 /**
@@ -272,14 +279,14 @@ export async function startVcpu(
     warm,
     mainCalled,
     parked,
-    loadKernel(image: string | KernelScript, weight?: number) {
+    loadKernel(image: string | KernelScript, sched?: { weight?: number }) {
       if (hasKernel) throw new XenError('EBUSY', `d${domain.domid}: its vCPU has a kernel already`);
       hasKernel = true;
       const script = typeof image === 'string' ? undefined : image;
       const m: KernelMessage = {
         type: 'kernel', kernel: script?.url ?? (image as string), script: script !== undefined,
         ...(script && !prepared.has(script.url) && { source: { code: script.code, cachedData: script.cachedData } }),
-        nice: niceForWeight(weight ?? CREDIT_DEFAULT_WEIGHT), name: domain.name, uuid: domain.uuid,
+        nice: niceForWeight(sched?.weight ?? CREDIT_DEFAULT_WEIGHT), name: domain.name, uuid: domain.uuid,
       };
       worker.postMessage(m);
     },

@@ -24,7 +24,7 @@ import { dom0VbdDeviceStats, dom0VbdStats, listDisks } from './devices.js';
 import { DiskSpecError, parseDiskSpec, type DiskSpec } from './diskspec.js';
 import { VifSpecError, parseVifSpec, type VifSpec } from './vifspec.js';
 import { dom0VifDeviceTraffic, dom0VifTraffic, listVifs, settleVifMacs, type VifTraffic } from './vifs.js';
-import { MAX_CONFIG_BYTES, loadDomainConfig, parseDomainConfig } from './domconfig.js';
+import { DEFAULT_MEMORY_MIB, MAX_CONFIG_BYTES, loadDomainConfig, parseDomainConfig } from './domconfig.js';
 import type { Host } from './host.js';
 import { bridgeInfos, linkInfo } from '../network/info.js';
 import { parseEndpoint } from '../network/vxlan.js';
@@ -249,10 +249,24 @@ export class ToolstackApi implements Toolstack {
     },
     restore: async (a) => this.#restored(await restoreFile(this.#host, a.file, { paused: a.paused === true }), a.paused === true),
     cpupoolCreate: async (a) => {
-      await this.#host.createCpupool(a.name, a.cpus);
+      const shells = a.shells ? { shells: { count: a.shells, memory: a.shellMemory ?? DEFAULT_MEMORY_MIB } } : {};
+      await this.#host.createCpupool(a.name, a.cpus, 'credit', shells);
       return this.#cpupools().find((p) => p.name === a.name)!;
     },
     cpupoolList: () => this.#cpupools(),
+    summon: async (a) => {
+      const { config } = await this.#config('summon', a.file, a.text);
+      const dns = await this.#host.summoner.listen();
+      return { ...this.#host.summoner.add(a.name, config), dns: `${dns.address}:${dns.port}` };
+    },
+    summonList: () => {
+      const at = this.#host.summoner.listening;
+      return { dns: at ? `${at.address}:${at.port}` : null, names: this.#host.summoner.list() };
+    },
+    unsummon: (a) => {
+      this.#host.summoner.remove(a.name);
+      return { name: a.name };
+    },
     cpupoolDestroy: async (a) => {
       await this.#host.destroyCpupool(a.name);
       return { name: a.name };
@@ -575,14 +589,17 @@ export class ToolstackApi implements Toolstack {
     };
   }
 
-  /** Pool-0 first, as xl lists it; its domains are those no shared pool runs. */
+  /** Pool-0 first, as xl lists it; its domains are those no shared pool runs (parked shells are not domains users see). */
   #cpupools(): CpupoolInfo[] {
-    const shared = [...this.#host.cpupools.values()];
-    const all = this.#host.hv.domains().filter((d) => !d.dying).length;
-    const inShared = shared.reduce((n, p) => n + p.domains, 0);
+    const count = new Map<string, number>();
+    for (const d of this.#host.domains()) {
+      if (d.dying) continue;
+      const pool = this.#host.poolOf(d.domid);
+      count.set(pool, (count.get(pool) ?? 0) + 1);
+    }
     return [
-      { name: 'Pool-0', cpus: availableParallelism(), sched: 'credit', active: true, domains: all - inShared },
-      ...shared.map((p) => ({ name: p.name, cpus: p.cpus, sched: p.sched, active: true, domains: p.domains })),
+      { name: 'Pool-0', cpus: availableParallelism(), sched: 'credit', active: true, domains: count.get('Pool-0') ?? 0 },
+      ...[...this.#host.cpupools.values()].map((p) => ({ name: p.name, cpus: p.cpus, sched: p.sched, active: true, domains: count.get(p.name) ?? 0 })),
     ];
   }
 

@@ -16,7 +16,7 @@ import {
   GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE,
 } from '../hypervisor/layout.js';
 import { POOL0, type Cpupool, type Placement } from '../hypervisor/cpupool.js';
-import { startVcpu, type BootedVcpu, type KernelScript, type StartedVcpu, type VcpuPool } from '../hypervisor/vcpu.js';
+import { startVcpu, type BootedVcpu, type KernelScript, type ShellVcpu, type VcpuPool } from '../hypervisor/vcpu.js';
 import type { ConsoleDaemon } from '../drivers/console/daemon.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
@@ -289,7 +289,7 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
       hv.pause(d.domid);
       const kernel = await linking!;
       if (typeof kernel !== 'string') vcpu.prepare(kernel);
-      const handKernel = () => vcpu.loadKernel(kernel, spec.cpuWeight);
+      const handKernel = () => vcpu.loadKernel(kernel, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }) });
       return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 }, handKernel };
     }
     const vcpu = shared
@@ -314,11 +314,11 @@ export type ShellSpec = Pick<DomainConfig, 'memory' | 'maxGrantFrames' | 'maxMap
 /** A pre-built domain: everything but its name, its devices and its kernel (LightVM's shell). */
 export interface Shell {
   readonly domain: Domain;
-  readonly vcpu: StartedVcpu;
+  readonly vcpu: ShellVcpu;
 }
 
 /** Resolves once a kernel-less vCPU's runtime has parked; rejects if it dies or takes too long. */
-async function untilParked(d: Domain, vcpu: StartedVcpu): Promise<void> {
+async function untilParked(d: Domain, vcpu: ShellVcpu): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new XenError('ETIMEDOUT', `d${d.domid}: its runtime did not park within ${SHELL_PARK_MS / 1000} s`)), SHELL_PARK_MS);
@@ -328,14 +328,25 @@ async function untilParked(d: Domain, vcpu: StartedVcpu): Promise<void> {
 
 /**
  * Build a shell named `placeholder`: a running domain whose runtime has brought up its console,
- * xenstore ring and timer and waits for a kernel. Resolves once it waits; on any failure
- * (its vCPU dying included) nothing of it is left.
+ * xenstore ring and timer and waits for a kernel, on a vCPU thread of its own or, with `pool`,
+ * in a realm on one of that shared cpupool's pCPU threads. Resolves once it waits; on any
+ * failure (its vCPU dying included) nothing of it is left.
  */
-export async function buildShell(ctx: BuildContext, spec: ShellSpec, placeholder: string): Promise<Shell> {
+export async function buildShell(ctx: BuildContext, spec: ShellSpec, placeholder: string, pool?: Cpupool): Promise<Shell> {
   const { hv } = ctx;
-  const d = await prepareDomain(ctx, spec, placeholder, null);
+  const { heapMb } = memorySplit(spec.memory);
+  const placement = pool?.place();
+  let d: Domain;
   try {
-    const vcpu = await startVcpu(hv, d, null, { heapMb: memorySplit(spec.memory).heapMb, pool: ctx.pool, ...(ctx.onLog && { onLog: ctx.onLog }) });
+    d = await prepareDomain(ctx, spec, placeholder, null, placement);
+  } catch (e) {
+    if (placement) pool!.unplace(placement);
+    throw e;
+  }
+  try {
+    const log = ctx.onLog && { onLog: ctx.onLog };
+    // The vCPU owns the placement from here (it gives it back when it fails or ends).
+    const vcpu = pool ? await pool.startVcpu(hv, d, placement!, null, { heapMb, ...log }) : await startVcpu(hv, d, null, { heapMb, pool: ctx.pool, ...log });
     hv.unpause(d.domid);
     await untilParked(d, vcpu);
     return { domain: d, vcpu };
@@ -353,9 +364,10 @@ export async function buildShell(ctx: BuildContext, spec: ShellSpec, placeholder
  */
 export async function claimShell(ctx: BuildContext, take: (script?: KernelScript) => Shell | undefined, spec: BuildSpec): Promise<BuiltDomain | undefined> {
   const t0 = performance.now();
-  // A script is compiled from V8's code cache, by the shell before its claim where it can be.
+  // A script is compiled from V8's code cache, by the shell before its claim where it can be;
+  // a realm runs the same script (compiled once by its pCPU thread).
   const script = await kernelScript(spec.kernel);
-  const image = script ?? (await kernelImage(spec.kernel));
+  const image = script ?? (await kernelImage(spec.kernel, sharedPoolOf(ctx, spec) ? 'realm' : 'module'));
   const shell = take(script ?? undefined);
   if (!shell) return undefined;
   const { domain: d, vcpu } = shell;
@@ -384,7 +396,7 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
     }
     await attachDevices(ctx, d.domid, spec);
     const t2 = performance.now();
-    vcpu.loadKernel(image, spec.cpuWeight);
+    vcpu.loadKernel(image, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) });
     const t3 = performance.now();
     return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: t3 - t2 }, postedAt: performance.timeOrigin + t3 };
   } catch (e) {

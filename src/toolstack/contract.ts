@@ -15,6 +15,8 @@ import type { TapInfo } from '../network/tap.js';
 export type { GatewayInfo, TapInfo };
 import type { DomainConfig, ShutdownAction } from './domconfig.js';
 import { SR_TYPES, type SRRecord, type SrType, type VDIRecord } from './db/records.js';
+import { MAX_POOL_SHELLS, MIN_MEMORY_MIB } from './limits.js';
+import type { SummonedName } from './summon.js';
 import type { TaskInfo } from './tasks.js';
 import { TOKEN_HEX, isToken } from '../migration/wire.js';
 
@@ -398,8 +400,20 @@ export interface Commands {
   taskList: { args: NoArgs; result: TaskInfo[] };
   taskCancel: { args: { task: string }; result: TaskInfo };
   /** xl cpupool-create name=NAME sched=credit cpus=N: here cpus is the number of pCPU threads. */
-  cpupoolCreate: { args: { name: string; cpus: number; sched?: string }; result: CpupoolInfo };
+  /**
+   * xenode's extension: `shells` domains of `shellMemory` MiB (default 32) kept parked in the
+   * pool, so that a create with pool= and that memory= is a rename and a kernel hand-over.
+   */
+  cpupoolCreate: { args: { name: string; cpus: number; sched?: string; shells?: number; shellMemory?: number }; result: CpupoolInfo };
   cpupoolList: { args: NoArgs; result: CpupoolInfo[] };
+  /**
+   * xenode's extension, Jitsu's summoning (summon.ts): the host's summoning DNS server answers
+   * `name` with the address of the configuration's first vif, booting the guest on the first
+   * query. `dns` is where that server listens.
+   */
+  summon: { args: { name: string; file: string; text?: string }; result: SummonedName & { dns: string } };
+  summonList: { args: NoArgs; result: { dns: string | null; names: SummonedName[] } };
+  unsummon: { args: { name: string }; result: { name: string } };
   cpupoolDestroy: { args: { name: string }; result: { name: string } };
   /** xl cpupool-migrate DOMAIN POOL. */
   cpupoolMigrate: { args: { domain: DomainRef; pool: string }; result: DomainId & { pool: string } };
@@ -767,9 +781,20 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     if (cpus === undefined) throw new InvalidArgument('cpupoolCreate', 'cpus', 'cpus must be given: the number of pCPU threads, 1..64');
     const sched = f.optionalString('sched');
     if (sched !== undefined && sched !== 'credit') throw new InvalidArgument('cpupoolCreate', 'sched', `sched must be credit (the one scheduler here), not '${sched.slice(0, 40)}'`);
-    return f.done({ name, cpus, ...(sched !== undefined && { sched }) });
+    const shells = f.optionalInteger('shells', 0, MAX_POOL_SHELLS);
+    const shellMemory = f.optionalInteger('shellMemory', MIN_MEMORY_MIB, 1 << 20);
+    return f.done({ name, cpus, ...(sched !== undefined && { sched }), ...(shells !== undefined && { shells }), ...(shellMemory !== undefined && { shellMemory }) });
   },
   cpupoolList: none,
+  summon: (f) => {
+    const name = f.string('name');
+    const file = f.string('file');
+    if (!file.startsWith('/')) throw new InvalidArgument('summon', 'file', `the configuration file must be an absolute path, not '${file}'`);
+    const text = f.optionalString('text');
+    return f.done({ name, file, ...(text !== undefined && { text }) });
+  },
+  summonList: none,
+  unsummon: (f) => f.done({ name: f.string('name') }),
   cpupoolDestroy: (f) => f.done({ name: f.string('name') }),
   cpupoolMigrate: (f) => f.done({ domain: f.domain(), pool: f.string('pool') }),
   vmImport: (f) => {

@@ -29,6 +29,8 @@ export interface DaemonOptions {
   readonly xapiAddress?: string;
   /** xapiPort is a default: if it is taken, serve XenAPI on the Unix socket only, and log why. */
   readonly xapiPortOptional?: boolean;
+  /** Where the summoning DNS server listens (`--summon ADDRESS:PORT`, summon.ts). */
+  readonly summonDns?: { readonly address: string; readonly port: number };
   /** Receive migrations on this TCP address (`--listen ADDRESS:PORT`); none when absent. */
   readonly migrationListen?: { readonly address: string; readonly port: number };
 }
@@ -64,6 +66,7 @@ export class HostDaemon {
         stateDir: paths.stateDir,
         poolSize: opts.poolSize ?? 2,
         ...(opts.shells && { shells: { count: opts.shells, memory: DEFAULT_MEMORY_MIB } }),
+        ...(opts.summonDns && { summonDns: opts.summonDns }),
         logFile: paths.logFile,
         ...(opts.echo && { echo: opts.echo }),
         onStop: () => void daemon?.stop(),

@@ -28,6 +28,7 @@ import { Storage } from '../storage/sr.js';
 import { Vdis } from '../storage/vdi.js';
 import { buildDomain, claimShell, teardownDomain, type BuildContext, type BuiltDomain, type RestoreSpec } from './builder.js';
 import { isShellName, ShellPool } from './shells.js';
+import { Summoner, type SummonDns } from './summon.js';
 import type { DiskDevice, ForwardInfo, NicDevice, ShutdownOutcome } from './contract.js';
 import { attachDisk, detachDisk, vdiLiveDisks, vdiUsers } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
@@ -56,6 +57,8 @@ export interface HostOptions {
   readonly shells?: { readonly count: number; readonly memory: number };
   /** Creates in progress at once before one more is refused with EAGAIN (MAX_CREATES_IN_FLIGHT). */
   readonly maxCreates?: number;
+  /** Where the summoning DNS server (summon.ts) listens once a name is summoned; 127.0.0.1, any port, by default. */
+  readonly summonDns?: SummonDns;
   readonly log?: (line: string) => void;
 }
 
@@ -115,11 +118,15 @@ export class Host extends EventEmitter<HostEvents> {
   #switch: Switch | undefined;
   /** Shared cpupools by name; Pool-0 (a thread per vCPU) is `pool`. */
   readonly #cpupools = new Map<string, Cpupool>();
+  /** Shells parked in shared cpupools (realms waiting for a kernel), by pool name; Pool-0's are `shells`. */
+  readonly #poolShells = new Map<string, ShellPool>();
   readonly #gateways = new Map<string, Gateway>();
   readonly #ownPorts: { proto: 'tcp' | 'udp'; port: number }[] = [];
   readonly #taps = new Map<string, TapPeer>();
   /** Host port forwards of domains, through their bridges' gateways. */
   readonly forwards = new DomainForwards((bridge) => this.gateway(bridge));
+  /** Names whose guests the first DNS query boots (Jitsu's summoning, summon.ts). */
+  readonly summoner: Summoner;
 
   private constructor(opts: HostOptions, parts: { hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient; db: HostDb; vms: VmTable }) {
     super();
@@ -133,6 +140,13 @@ export class Host extends EventEmitter<HostEvents> {
     this.consoled.on('broken', (domid, why) => this.#log(`d${domid}: console detached: ${why}`));
     this.pool = new VcpuPool({ size: opts.poolSize ?? 0, image: GUEST_IMAGE });
     this.shells = new ShellPool(() => this.#ctx, opts.shells ?? { count: 0, memory: 0 }, this.#log);
+    this.summoner = new Summoner({
+      running: (name) => this.domains().some((d) => d.name === name && !d.dying),
+      boot: async (config) => {
+        await (await this.create(config)).vcpu.mainCalled;
+      },
+      log: this.#log,
+    }, opts.summonDns);
     this.paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
     this.db = parts.db;
     this.vms = parts.vms;
@@ -225,9 +239,9 @@ export class Host extends EventEmitter<HostEvents> {
     this.#creating.add(config.name);
     try {
       config = { ...config, vifs: settleVifMacs(config.vifs) };
-      // Shells are Pool-0 domains: a create for a shared cpupool builds its domain there.
-      const inPool0 = config.pool === undefined || config.pool === POOL0;
-      const fromShell = !opts.paused && !opts.restore && inPool0 && this.shells.fits(config) ? await claimShell(this.#ctx, () => this.shells.take(), config) : undefined;
+      // Pool-0's shells have a thread each; a shared cpupool's are realms parked on its pCPUs.
+      const shells = config.pool === undefined || config.pool === POOL0 ? this.shells : this.#poolShells.get(config.pool);
+      const fromShell = !opts.paused && !opts.restore && shells?.fits(config) ? await claimShell(this.#ctx, (k) => shells.take(k), config) : undefined;
       const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
       const { domid, uuid } = built.domain;
       // The domain keeps its uuid when it restarts, as libxl's does.
@@ -421,12 +435,19 @@ export class Host extends EventEmitter<HostEvents> {
     this.emit('renamed', domid, name, old);
   }
 
-  /** xl cpupool-create: a shared pool of `cpus` pCPU threads. */
-  async createCpupool(name: string, cpus: number, sched: CpupoolSched = 'credit', opts: Pick<CpupoolOptions, 'watchdogMs' | 'heapMb'> = {}): Promise<Cpupool> {
+  /**
+   * xl cpupool-create: a shared pool of `cpus` pCPU threads; with `shells`, that many domains
+   * of that memory= kept parked in it (realms with the library OS booted, waiting for a kernel).
+   */
+  async createCpupool(
+    name: string, cpus: number, sched: CpupoolSched = 'credit',
+    opts: Pick<CpupoolOptions, 'watchdogMs' | 'heapMb'> & { shells?: { readonly count: number; readonly memory: number } } = {},
+  ): Promise<Cpupool> {
     const problem = poolNameProblem(name);
     if (problem) throw new XenError('EINVAL', `invalid pool name: ${problem}`);
     if (name === POOL0 || this.#cpupools.has(name)) throw new XenError('EEXIST', `a cpupool named ${name} already exists`);
-    const pool = new Cpupool({ name, cpus, sched, image: PCPU_IMAGE, realmImage: REALM_IMAGE, onLog: this.#log, ...opts });
+    const { shells, ...poolOpts } = opts;
+    const pool = new Cpupool({ name, cpus, sched, image: PCPU_IMAGE, realmImage: REALM_IMAGE, onLog: this.#log, ...poolOpts });
     this.#cpupools.set(name, pool);
     try {
       await pool.ready();
@@ -434,6 +455,11 @@ export class Host extends EventEmitter<HostEvents> {
       this.#cpupools.delete(name);
       await pool.close();
       throw new XenError('EIO', `cpupool ${name}: its pCPU threads did not start: ${(e as Error).message}`);
+    }
+    if (shells && shells.count > 0) {
+      const parked = new ShellPool(() => this.#ctx, { ...shells, cpupool: pool }, this.#log);
+      this.#poolShells.set(name, parked);
+      parked.fill();
     }
     return pool;
   }
@@ -443,6 +469,12 @@ export class Host extends EventEmitter<HostEvents> {
     if (name === POOL0) throw new XenError('EPERM', `${POOL0} cannot be destroyed`);
     const pool = this.#cpupools.get(name);
     if (!pool) throw new XenError('ENOENT', `no cpupool named ${name}`);
+    const guests = this.domains().filter((d) => pool.hosts(d.domid)).length;
+    if (guests > 0) throw new XenError('EBUSY', `cpupool ${name} still has ${guests} domain(s); destroy or move them first`);
+    // Its parked shells are the host's, not users' domains: they go with it.
+    const shells = this.#poolShells.get(name);
+    this.#poolShells.delete(name);
+    await shells?.close();
     await pool.destroy();
     this.#cpupools.delete(name);
   }
@@ -612,6 +644,7 @@ export class Host extends EventEmitter<HostEvents> {
 
   async #onDomainException(): Promise<void> {
     this.shells.reap();
+    for (const s of this.#poolShells.values()) s.reap();
     for (const d of this.hv.domains()) {
       const m = this.#managed.get(d.domid);
       if (!m || m.handled || !d.shutdownReason) continue;
@@ -696,7 +729,10 @@ export class Host extends EventEmitter<HostEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.summoner.close();
     await this.shells.close();
+    await Promise.all([...this.#poolShells.values()].map((s) => s.close()));
+    this.#poolShells.clear();
     await Promise.all(this.hv.domains().filter((d) => d.domid !== 0 && !d.dying).map((d) => this.destroy(d.domid).catch(() => {})));
     // Teardowns already under way (a crash's destroy) end before their pools do.
     await Promise.all([...this.#destroying.values()].map((p) => p.catch(() => {})));

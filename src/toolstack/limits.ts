@@ -26,6 +26,8 @@ export interface HostLimits {
 
 /** The smallest memory= a guest can run in: V8 needs room for its heap. */
 export const MIN_MEMORY_MIB = 16;
+/** Shells one shared cpupool may keep parked: more would hold memory for guests nobody asked for. */
+export const MAX_POOL_SHELLS = 1024;
 /** Xen's own bound on max_grant_frames (and the hypervisor's, hypervisor.ts). */
 const MAX_GRANT_FRAMES = 1024;
 /** Maptrack frames are 4 KiB of dom0-side memory each; 16384 of them is 64 MiB. */

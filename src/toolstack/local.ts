@@ -4,6 +4,7 @@ import { ToolstackApi } from './api.js';
 import { Host } from './host.js';
 import type { HostEvent } from './contract.js';
 import { HostLog } from './hostlog.js';
+import type { SummonDns } from './summon.js';
 
 export interface LocalHostOptions {
   /** Exposes xenstored's socket there. */
@@ -11,6 +12,8 @@ export interface LocalHostOptions {
   readonly poolSize?: number;
   /** Pre-built domains (shells.ts): how many, for which memory=. */
   readonly shells?: { readonly count: number; readonly memory: number };
+  /** Where the summoning DNS server listens (summon.ts). */
+  readonly summonDns?: SummonDns;
   /** The JSON-lines log file; none when absent. */
   readonly logFile?: string;
   readonly echo?: (e: HostEvent) => void;
@@ -34,6 +37,7 @@ export async function startLocalHost(opts: LocalHostOptions = {}): Promise<Local
       ...(opts.stateDir && { stateDir: opts.stateDir }),
       poolSize: opts.poolSize ?? 0,
       ...(opts.shells && { shells: opts.shells }),
+      ...(opts.summonDns && { summonDns: opts.summonDns }),
       log: (line) => log.message(line),
     });
   } catch (e) {

@@ -8,6 +8,7 @@
 // A shell is not a VM: its placeholder name contains '/', which no user's name may
 // (domconfig.ts domainNameProblem), so `list`, name lookups and events never show it.
 import { XenError } from '../errors.js';
+import { POOL0, type Cpupool } from '../hypervisor/cpupool.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import type { KernelScript } from '../hypervisor/vcpu.js';
 import { buildShell, teardownDomain, type BuildContext, type BuildSpec, type Shell, type ShellSpec } from './builder.js';
@@ -27,12 +28,15 @@ export interface ShellPoolOptions {
   readonly count: number;
   /** memory= of the configurations they serve, MiB. */
   readonly memory: number;
+  /** The shared cpupool whose pCPU threads run them (realms parked there); Pool-0 (a thread each) if absent. */
+  readonly cpupool?: Cpupool;
 }
 
 export class ShellPool {
   readonly #ctx: () => BuildContext;
   readonly #spec: ShellSpec;
   readonly #target: number;
+  readonly #cpupool: Cpupool | undefined;
   readonly #log: (line: string) => void;
   #ready: Shell[] = [];
   #building = 0;
@@ -51,6 +55,7 @@ export class ShellPool {
     this.#ctx = ctx;
     this.#spec = { memory: opts.memory };
     this.#target = opts.count;
+    this.#cpupool = opts.cpupool;
     this.#log = log;
   }
 
@@ -59,9 +64,15 @@ export class ShellPool {
     return this.#ready.length;
   }
 
-  /** Whether a shell can become the domain `spec` describes: same memory, default limits, not a driver domain. */
+  /** Shells kept ready when the pool is full. */
+  get target(): number {
+    return this.#target;
+  }
+
+  /** Whether a shell can become the domain `spec` describes: same pool and memory, default limits, not a driver domain. */
   fits(spec: BuildSpec): boolean {
-    return this.#target > 0 && spec.memory === this.#spec.memory && spec.maxGrantFrames === undefined &&
+    const pool = spec.pool === undefined || spec.pool === POOL0 ? undefined : spec.pool;
+    return this.#target > 0 && pool === this.#cpupool?.name && spec.memory === this.#spec.memory && spec.maxGrantFrames === undefined &&
       spec.maxMaptrackFrames === undefined && spec.maxEventChannels === undefined && spec.driverDomain !== true;
   }
 
@@ -123,7 +134,7 @@ export class ShellPool {
     while (!this.#closed && this.#ready.length + this.#building < this.#target && this.#failures < 3) {
       this.#building++;
       try {
-        const shell = await buildShell(this.#ctx(), this.#spec, `${PLACEHOLDER}${this.#seq++}`);
+        const shell = await buildShell(this.#ctx(), this.#spec, `${PLACEHOLDER}${this.#cpupool?.name ?? POOL0}/${this.#seq++}`, this.#cpupool);
         if (this.#closed) await this.#discard(shell);
         else {
           for (const k of this.#recent) shell.vcpu.prepare(k);

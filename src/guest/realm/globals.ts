@@ -34,6 +34,7 @@ export const host: RealmHost = {
   random: wrap(__host.random, 'random'),
   crc32: wrap(__host.crc32, 'crc32'),
   mainCalled: wrap(__host.mainCalled, 'mainCalled'),
+  parked: wrap(__host.parked, 'parked'),
   halt: wrap(__host.halt, 'halt'),
   threadId: wrap(__host.threadId, 'threadId'),
 };

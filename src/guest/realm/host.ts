@@ -22,6 +22,8 @@ export interface RealmHost {
   random(into: Uint8Array): void;
   /** main(os) is about to be called. */
   mainCalled(): void;
+  /** A shell's platform is up: it waits for the kernel its claim brings (RealmTurns.claim). */
+  parked(): void;
   /** The domain shut down: its realm is not run again. */
   halt(): void;
   /** The pCPU thread's kernel id: the owner its hypercalls write in the locks they take (lock.ts). */

@@ -11,8 +11,10 @@ test('cpupool-create reads KEY=VALUE words, quoted or not, and refuses the rest'
   assert.throws(() => parsePoolSettings(['name=dense']), /cpus= is required/);
   assert.throws(() => parsePoolSettings(['cpus=2']), /name= is required/);
   assert.throws(() => parsePoolSettings(['name=a', 'cpus=two']), /cpus= is required/);
-  assert.throws(() => parsePoolSettings(['name=a', 'cpus=1', 'vcpus=1']), /unknown pool setting 'vcpus'/);
+  assert.throws(() => parsePoolSettings(['name=a', 'cpus=1', 'vcpus=1']), /unknown pool setting 'vcpus' \(known: name, sched, cpus, shells, shell_memory\)/);
   assert.throws(() => parsePoolSettings(['dense']), /is not KEY=VALUE/);
+  assert.deepEqual(parsePoolSettings(['name=d', 'cpus=1', 'shells=8', 'shell_memory=16']), { name: 'd', cpus: 1, shells: 8, shellMemory: 16 });
+  assert.throws(() => parsePoolSettings(['name=d', 'cpus=1', 'shells=many']), /shells= wants a whole number/);
 });
 
 test("cpupool-list prints xl's columns", () => {

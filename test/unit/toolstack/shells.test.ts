@@ -178,3 +178,57 @@ test('a storm of 200 creates from 10 clients: each succeeds or fails with EAGAIN
   const rows = await api.call('list', {});
   assert.deepEqual(rows.map((r) => r.domid).sort((a, b) => a - b), [0, ...ids].sort((a, b) => a - b));
 });
+
+test("a create with pool= claims a realm parked in that cpupool: the guest sees its name and command line; shells stay out of list and cpupool-list", T, async (t) => {
+  const host = await Host.start();
+  t.after(() => host.close());
+  const pool = await host.createCpupool('dense', 1, 'credit', { shells: { count: 2, memory: 32 } });
+  await until('2 shells are parked in the pool', () => shellsOf(host).length === 2 && pool.domains === 2);
+  const api = new ToolstackApi(host, { log: new HostLog() });
+  const shellIds = shellsOf(host).map((d) => d.domid);
+  assert.deepEqual((await api.call('cpupoolList', {})).map((p) => [p.name, p.domains]), [['Pool-0', 1], ['dense', 0]]);
+  const built = await host.create(config('parked', 'pool = "dense"\nextra = "x y"\n'));
+  const marks = await built.vcpu.mainCalled;
+  const id = built.domain.domid;
+  assert.ok(shellIds.includes(id), 'the domain is one of the parked shells');
+  assert.notEqual(marks?.handed, undefined, 'its kernel was handed to a parked realm');
+  assert.equal(host.poolOf(id), 'dense');
+  assert.equal(await host.xs.read(`/local/domain/${id}/name`), 'parked');
+  await until('the guest has printed', () => consoleText(host, id).includes('whoami'));
+  assert.match(consoleText(host, id), new RegExp(`whoami parked ${built.domain.uuid} \\[x y\\]`));
+  // Pool-0's shells (none here) do not serve it, nor its shells a Pool-0 create.
+  const plain = await host.create(config('plain'));
+  await plain.vcpu.mainCalled;
+  assert.equal(host.poolOf(plain.domain.domid), 'Pool-0');
+  assert.ok(!shellIds.includes(plain.domain.domid));
+  assert.deepEqual((await api.call('cpupoolList', {})).map((p) => [p.name, p.domains]), [['Pool-0', 2], ['dense', 1]]);
+  await assert.rejects(host.destroyCpupool('dense'), /still has 1 domain/);
+  await host.destroy(id);
+  await until('the pool is full again', () => shellsOf(host).length === 2);
+  await host.destroyCpupool('dense');
+  assert.deepEqual(shellsOf(host), [], 'its parked shells went with it');
+  assert.deepEqual(host.hv.domains().map((d) => d.name), ['Domain-0', 'plain']);
+});
+
+test('a storm of 100 creates into a cpupool with parked shells: each succeeds or fails cleanly, no shell serves two', T, async (t) => {
+  const host = await Host.start({ maxCreates: 8 });
+  t.after(() => host.close());
+  await host.createCpupool('dense', 1, 'credit', { shells: { count: 4, memory: 32 } });
+  await until('4 shells are parked', () => shellsOf(host).length === 4);
+  const api = new ToolstackApi(host, { log: new HostLog() });
+  const outcomes: (number | string)[] = [];
+  await Promise.all(Array.from({ length: 10 }, (_, c) => Promise.all(Array.from({ length: 10 }, async (_, i) => {
+    try {
+      outcomes.push((await api.call('create', { file: join(FIXTURES, 'storm.cfg'), text: cfgText(`ps-${c}-${i}`, 'pool = "dense"\n') })).domid);
+    } catch (e) {
+      assert.ok(isXenError(e, 'EAGAIN') || isXenError(e, 'ENOMEM'), `a create failed with ${String(e)}`);
+      outcomes.push(e.errno);
+    }
+  }))));
+  const ids = outcomes.filter((o): o is number => typeof o === 'number');
+  assert.equal(outcomes.length, 100);
+  assert.ok(ids.length >= 8, `${ids.length} creates succeeded`);
+  assert.equal(new Set(ids).size, ids.length, 'no domain was handed to two creates');
+  assert.ok(ids.every((id) => host.poolOf(id) === 'dense'));
+  assert.deepEqual((await api.call('cpupoolList', {})).find((p) => p.name === 'dense')?.domains, ids.length);
+});

@@ -1,0 +1,43 @@
+// Summoning (Jitsu): a summoned name's first DNS query boots its guest (from a shell parked in a
+// shared cpupool here) and is answered with the address of its first vif once main() runs; later
+// queries answer at once; queries that come during the boot share it; other names are REFUSED.
+import assert from 'node:assert/strict';
+import { Resolver } from 'node:dns/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
+import { Host } from '../../../src/toolstack/host.js';
+import { summonAddress } from '../../../src/toolstack/summon.js';
+import { FIXTURES } from '../../support/cli.js';
+
+const KERNEL = join(FIXTURES, 'whoami.ts');
+const config = (name: string, extra: string) => parseDomainConfig(`name = "${name}"\nkernel = "${KERNEL}"\nmemory = 32\n${extra}`, KERNEL).config;
+
+test('the first query of a summoned name boots its guest and answers with its address; others are refused', { timeout: 60_000 }, async (t) => {
+  const host = await Host.start();
+  t.after(() => host.close());
+  await host.createCpupool('jitsu', 1, 'credit', { shells: { count: 2, memory: 32 } });
+  const summoned = host.summoner.add('www.example.test.', config('www', "pool = \"jitsu\"\nvif = [ 'bridge=xenbr0,ip=10.0.0.80/24' ]\n"));
+  assert.deepEqual(summoned, { name: 'www.example.test', address: '10.0.0.80', domain: 'www', boots: 0 });
+  assert.throws(() => host.summoner.add('www.example.test', config('www2', "vif = [ 'ip=10.0.0.81' ]\n")), /summoned already/);
+  const { address, port } = await host.summoner.listen();
+  const resolver = new Resolver({ timeout: 20_000, tries: 1 });
+  resolver.setServers([`${address}:${port}`]);
+  assert.equal(host.domains().some((d) => d.name === 'www'), false, 'nothing runs before the first query');
+  // Three at once: one boot answers them all.
+  const first = await Promise.all([1, 2, 3].map(() => resolver.resolve4('www.example.test')));
+  assert.deepEqual(first, [['10.0.0.80'], ['10.0.0.80'], ['10.0.0.80']]);
+  assert.equal(host.domains().filter((d) => d.name === 'www').length, 1, 'the query booted the guest, once');
+  assert.equal(host.poolOf(host.domains().find((d) => d.name === 'www')!.domid), 'jitsu');
+  assert.deepEqual(await resolver.resolve4('WWW.example.test'), ['10.0.0.80']);
+  assert.equal(host.summoner.list()[0]!.boots, 1);
+  await assert.rejects(resolver.resolve4('other.example.test'), (e: NodeJS.ErrnoException) => e.code === 'EREFUSED');
+  host.summoner.remove('www.example.test');
+  await assert.rejects(resolver.resolve4('www.example.test'), (e: NodeJS.ErrnoException) => e.code === 'EREFUSED');
+});
+
+test('a summoned guest needs an IPv4 address on its first vif', () => {
+  assert.throws(() => summonAddress(config('a', '')), /needs an IPv4 address on its first vif/);
+  assert.throws(() => summonAddress(config('a', "vif = [ 'ip=fd00::1' ]\n")), /needs an IPv4 address/);
+  assert.equal(summonAddress(config('a', "vif = [ 'ip=fd00::1 10.1.2.3/16' ]\n")), '10.1.2.3');
+});
