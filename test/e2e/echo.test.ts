@@ -8,24 +8,18 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { startLocalHost } from '../../src/toolstack/local.js';
 import { ROOT } from '../support/cli.js';
+import { freePort } from '../support/ports.js';
 
 const SOCAT = '/usr/bin/socat';
 const run = promisify(execFile);
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Send `data` on a fresh connection to `port`, half-close, and collect until the guest's FIN. */
 function echoed(port: number, data: Buffer, readAfterMs = 0): Promise<Buffer> {
