@@ -3,9 +3,11 @@
 // connections; next to Node's own `http` server on the host serving the same response bytes,
 // measured the same way in the same run.
 //
-//   npm run bench -- www [--seconds=10] [--connections=30] [--rounds=1] [--weight=256]
+//   npm run bench -- www [--seconds=10] [--connections=30] [--rounds=1] [--warmup=2] [--weight=256]
 //
-// `--weight`: the guest's cpu_weight (256, xl's default, runs its vCPU thread at nice 10;
+// A first wrk run of `--warmup` seconds on each server (their JIT, and the forward's 30
+// connections to the guest) is reported apart as `warmup`, to tell a cold start from the
+// steady state. `--weight`: the guest's cpu_weight (256, xl's default, runs its vCPU thread at nice 10;
 // about 2400 and up at nice 0, dom0's and wrk's), to test how much of the tail is the guest's
 // thread waiting for a core. Next to the figures, what explains a latency tail, from the www
 // runs: dom0's event-loop delay and GC pauses, and TCP retransmissions of the gateway's and the
@@ -26,7 +28,7 @@ import { startLocalHost } from '../src/toolstack/local.js';
 import { emit, numberOptions } from './support/harness.js';
 import { HELLO_BODY, nodeHelloServer } from './support/http-load.js';
 
-const opts = numberOptions({ seconds: 10, connections: 30, rounds: 1, weight: 256 });
+const opts = numberOptions({ seconds: 10, connections: 30, rounds: 1, warmup: 2, weight: 256 });
 const WRK = '/usr/bin/wrk';
 /** The guest program, run as a kernel (not imported). */
 const WWW = fileURLToPath(new URL('../../examples/www/www.ts', import.meta.url));
@@ -43,8 +45,8 @@ function ms(v: string, unit: string): number {
   return Number(v) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : 1);
 }
 
-async function wrk(url: string): Promise<WrkResult> {
-  const { stdout } = await run(WRK, ['-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--latency', url], { timeout: (opts.seconds + 30) * 1000 });
+async function wrk(url: string, seconds = opts.seconds): Promise<WrkResult> {
+  const { stdout } = await run(WRK, ['-t1', `-c${opts.connections}`, `-d${Math.round(seconds)}s`, '--latency', url], { timeout: (seconds + 30) * 1000 });
   const lat = (p: string) => {
     const m = new RegExp(`^\\s+${p}%\\s+([0-9.]+)(us|ms|s)\\b`, 'm').exec(stdout);
     return m ? ms(m[1]!, m[2]!) : NaN;
@@ -117,6 +119,7 @@ async function main(): Promise<void> {
     const gatewayRtx = { retransmits: tcp.retransmits, timeouts: tcp.timeouts };
     const status = async () => ((await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as { tcp: { retransmits: number; timeouts: number } }).tcp;
     const guestRtx = await status();
+    const warmup = { www: await wrk(url, opts.warmup), node: await wrk(node.url, opts.warmup) };
     const rounds: { www: WrkResult & { dom0: object }; node: WrkResult }[] = [];
     const wwwRun = async () => {
       const { result, dom0 } = await watchDom0(() => wrk(url));
@@ -131,11 +134,11 @@ async function main(): Promise<void> {
     const best = <K extends 'www' | 'node'>(k: K) => rounds.map((x) => x[k]).sort((x, y) => y.rps - x.rps)[0]!;
     const www = best('www');
     const peer = best('node');
-    // Counted over every round; a connection's figures join the totals when it closes (wrk's close at the end of each run).
+    // Counted over the warm-up and every round; a connection joins the totals when it closes (wrk closes them at the end of each run).
     const guestAfter = await status();
     emit({
       bench: 'www', connections: opts.connections, seconds: opts.seconds, rounds: opts.rounds, weight: opts.weight, load: loadavg()[0],
-      www_through_forward: www, node_http_loopback: peer,
+      www_through_forward: www, node_http_loopback: peer, warmup,
       rps_ratio: www.rps / peer.rps, p99_ratio: www.p99_ms / peer.p99_ms,
       tcp_retransmits: {
         gateway: { retransmits: tcp.retransmits - gatewayRtx.retransmits, timeouts: tcp.timeouts - gatewayRtx.timeouts },
