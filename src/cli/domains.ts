@@ -53,13 +53,15 @@ export function registerDomainCommands(program: Command): void {
   withStateDir(program.command('create'))
     .description('create a domain from an xl.cfg file')
     .argument('<config>', 'the domain configuration, in xl.cfg syntax')
+    .argument('[settings...]', "KEY=VALUE settings applied after the file's own, as xl create takes them (e.g. 'memory=64')")
     .option('-c, --console', 'attach to its console (Ctrl-] detaches)')
     .option('-p, --paused', 'leave it paused')
     .option('-F, --foreground', 'stay until the domain is gone for good (following restarts); exit status as `xenode run`')
     .option('-q, --quiet', 'no notes, only the console')
-    .action(async (config: string, o: StateDirOpts & { console?: boolean; paused?: boolean; foreground?: boolean; quiet?: boolean }) => {
+    .action(async (config: string, settings: string[], o: StateDirOpts & { console?: boolean; paused?: boolean; foreground?: boolean; quiet?: boolean }) => {
       process.exitCode = await withHost(o, (ts) => createDomain(ts, config, {
         console: o.console === true, paused: o.paused === true, foreground: o.foreground === true, keyboard: true, quiet: o.quiet === true,
+        overrides: settings,
       }));
     });
 

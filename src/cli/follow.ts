@@ -1,8 +1,10 @@
 // `xenode create` and `xenode run`: create a domain and, as asked, show its console (-c) and
 // stay until it is finally gone (-F), following restarts, as xl create -F does. The exit
 // status then says how the domain ended.
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { ShutdownReason } from '../abi/xen.js';
+import { XenError } from '../errors.js';
 import type { HostEvent, Toolstack } from '../toolstack/contract.js';
 import { say } from './common.js';
 import { Keyboard, view, type Viewer } from './console.js';
@@ -32,6 +34,29 @@ export interface CreateOptions {
   readonly keyboard?: boolean;
   /** Only the guest's console: no notes. */
   readonly quiet?: boolean;
+  /** xl create's trailing KEY=VALUE arguments: settings applied after the file's own. */
+  readonly overrides?: readonly string[];
+}
+
+/** A KEY=VALUE (or KEY+=VALUE) argument, as xl create takes them after the file. */
+const OVERRIDE = /^[A-Za-z_][A-Za-z0-9_]*\s*\+?=/;
+
+/**
+ * What create sends: the path alone, or with overrides the file's text and then each override
+ * on a line of its own, so that xl.cfg's rule (the last assignment wins) applies them.
+ */
+async function createArgs(path: string, o: CreateOptions): Promise<{ file: string; text?: string }> {
+  const extra = o.overrides ?? [];
+  if (extra.length === 0) return { file: path };
+  for (const v of extra) {
+    if (!OVERRIDE.test(v) || v.includes('\n')) {
+      throw new XenError('EINVAL', `create: '${v}' is not a KEY=VALUE setting (as in the configuration file, e.g. memory=64)`);
+    }
+  }
+  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new XenError(e.code === 'ENOENT' ? 'ENOENT' : 'EIO', `create: cannot read ${path}: ${e.message}`);
+  });
+  return { file: path, text: `${text}\n${extra.join('\n')}\n` };
 }
 
 function printWarnings(warnings: readonly string[]): void {
@@ -41,17 +66,17 @@ function printWarnings(warnings: readonly string[]): void {
 export async function createDomain(ts: Toolstack, file: string, o: CreateOptions): Promise<number> {
   const note = (line: string) => void (o.quiet || say(line));
   note(`Parsing config from ${file}`);
-  const path = resolve(file);
+  const args = await createArgs(resolve(file), o);
   if (!o.console && !o.foreground) {
-    printWarnings((await ts.call('create', { file: path, paused: o.paused === true })).warnings);
+    printWarnings((await ts.call('create', { ...args, paused: o.paused === true })).warnings);
     return 0;
   }
-  return o.foreground ? follow(ts, path, o, note) : attachAtBirth(ts, path, o);
+  return o.foreground ? follow(ts, args, o, note) : attachAtBirth(ts, args, o);
 }
 
 /** create -c: the console from the first byte until it ends or the user detaches. */
-async function attachAtBirth(ts: Toolstack, path: string, o: CreateOptions): Promise<number> {
-  const r = await ts.call('create', { file: path, paused: true });
+async function attachAtBirth(ts: Toolstack, args: { file: string; text?: string }, o: CreateOptions): Promise<number> {
+  const r = await ts.call('create', { ...args, paused: true });
   printWarnings(r.warnings);
   const v = await view(ts, r.domid);
   const kb = o.keyboard ? new Keyboard() : null;
@@ -67,7 +92,7 @@ async function attachAtBirth(ts: Toolstack, path: string, o: CreateOptions): Pro
 }
 
 /** create -F (and run): until the domain is gone for good, following restarts. */
-async function follow(ts: Toolstack, path: string, o: CreateOptions, note: (line: string) => void): Promise<number> {
+async function follow(ts: Toolstack, args: { file: string; text?: string }, o: CreateOptions, note: (line: string) => void): Promise<number> {
   let domid = -1;
   let name = '';
   // Set by event handlers: typed with `as` so that flow analysis does not pin them to null.
@@ -144,7 +169,7 @@ async function follow(ts: Toolstack, path: string, o: CreateOptions, note: (line
   };
   let detached = false;
   try {
-    const r = await ts.call('create', { file: path, paused: true });
+    const r = await ts.call('create', { ...args, paused: true });
     printWarnings(r.warnings);
     domid = r.domid;
     name = r.name;

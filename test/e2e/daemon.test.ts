@@ -60,6 +60,21 @@ test('without a host: a one-line error that says what to do', T, async () => {
   assert.equal(r.stderr, `xenode: no host running on ${join(dir, 'nohost')}: start one with \`xenode host\`\n`);
 });
 
+test("create's trailing KEY=VALUE settings override the file's, as xl create's do", T, async () => {
+  const created = await xenode(['create', cfg('over', 'ticker.ts'), 'name="over2"', 'memory = 48']);
+  assert.equal(created.code, 0, created.stderr);
+  const long = JSON.parse(await ok(['list', '-l', 'over2'])) as { config: { name: string; memory: number } }[];
+  assert.deepEqual(long.map((d) => [d.config.name, d.config.memory]), [['over2', 48]]);
+  await ok(['destroy', 'over2']);
+  const bad = await xenode(['create', cfg('over', 'ticker.ts'), 'memory']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /EINVAL: create: 'memory' is not a KEY=VALUE setting/);
+  const badValue = await xenode(['create', cfg('over', 'ticker.ts'), 'memory=[']);
+  assert.equal(badValue.code, 1);
+  assert.match(badValue.stderr, /over\.cfg:\d+/);
+  assert.doesNotMatch(await ok(['list']), /\bover\b/);
+});
+
 test('a second host on the same state dir is refused', T, async () => {
   const r = await xenode(['host', '--state-dir', stateDir]);
   assert.equal(r.code, 1);
