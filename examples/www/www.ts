@@ -30,6 +30,7 @@ export default async function main(os: OS): Promise<void> {
       const status = {
         server: 'xenode-www', address: stack.address?.address ?? null, requests, connections,
         uptime_s: Math.round(Number(os.time.monotonic() - started) / 1e6) / 1000,
+        tcp: { retransmits: stack.tcpLayer.counters.retransmits, timeouts: stack.tcpLayer.counters.timeouts },
       };
       return response(200, 'application/json', encoder.encode(`${JSON.stringify(status)}\n`), opts);
     }

@@ -2,14 +2,16 @@
 // forward`): each goes to the domain's first vif through the gateway of that vif's bridge, to the
 // vif's ip= when the config gives one, else to the address the gateway's DHCP server leased to
 // its MAC. Forwards belong to the domain: they go when it is destroyed, and come back with the
-// configuration when it restarts.
+// configuration when it restarts. (The vif's ip= is bound to its MAC at the gateway by
+// VifAddresses, forward or not.)
 import { XenError } from '../errors.js';
 import type { Gateway } from '../network/gateway/gateway.js';
 import type { HostForward } from '../network/gateway/forward.js';
 import { formatForwardSpec, type ForwardSpec } from '../network/gateway/forwardspec.js';
-import { formatIpv4, parseIpv4, type Ipv4 } from '../tcpip/addr.js';
+import { formatIpv4, type Ipv4 } from '../tcpip/addr.js';
 import type { ForwardInfo } from './contract.js';
 import type { DomainVif } from './domconfig.js';
+import { staticAddress } from './vif-addresses.js';
 import { DEFAULT_BRIDGE } from './vifs.js';
 
 interface Entry {
@@ -18,8 +20,6 @@ interface Entry {
   readonly fwd: HostForward;
   readonly gw: Gateway;
   readonly target: () => Ipv4 | undefined;
-  /** The vif's ip= and MAC, bound at the gateway while the domain lives. */
-  readonly bound: { readonly ip: Ipv4; readonly mac: string } | undefined;
 }
 
 const key = (s: ForwardSpec) => `${s.proto}:${s.hostAddress}:${s.hostPort}`;
@@ -39,19 +39,16 @@ export class DomainForwards {
     const k = key(spec);
     const other = this.#byKey.get(k);
     if (other) throw new XenError('EEXIST', `${spec.proto} ${spec.hostAddress}:${spec.hostPort} is forwarded to domain ${other.domid} already`);
-    const fixed = vif.ip?.split(/\s+/).map((a) => a.split('/')[0]!).find((a) => /^[0-9.]+$/.test(a));
-    const ip = fixed === undefined ? undefined : parseIpv4(fixed);
+    const ip = staticAddress(vif);
     const gw = this.gateway(bridge);
     const mac = vif.mac;
-    // The vif's ip= is its MAC's: no other guest on the bridge may take its forwarded traffic.
-    if (ip !== undefined && mac !== undefined) gw.bind(ip, mac);
     const target = () => ip ?? (mac === undefined ? undefined : gw.leaseFor(mac));
     const fwd = await gw.forward(spec, target);
     if (this.#byKey.has(k)) {
       gw.unforward(fwd);
       throw new XenError('EEXIST', `${spec.proto} ${spec.hostAddress}:${spec.hostPort} was forwarded meanwhile`);
     }
-    const e: Entry = { domid, spec, fwd, gw, target, bound: ip !== undefined && mac !== undefined ? { ip, mac } : undefined };
+    const e: Entry = { domid, spec, fwd, gw, target };
     this.#byKey.set(k, e);
     return info(e);
   }
@@ -76,7 +73,6 @@ export class DomainForwards {
       if (e.domid !== domid) continue;
       this.#byKey.delete(k);
       e.gw.unforward(e.fwd);
-      if (e.bound) e.gw.unbind(e.bound.ip, e.bound.mac);
     }
   }
 }

@@ -34,6 +34,7 @@ import { attachDisk, detachDisk, vdiLiveDisks, vdiUsers } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
 import { DEFAULT_BRIDGE, attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
 import { DomainForwards } from './forwards.js';
+import { VifAddresses } from './vif-addresses.js';
 import { domainNameProblem, poolNameProblem, type DomainConfig, type DomainVif, type ShutdownAction } from './domconfig.js';
 import { hostPaths, resolveStateDir, type HostPaths } from './paths.js';
 import type { HostDb } from './db/hostdb.js';
@@ -127,6 +128,11 @@ export class Host extends EventEmitter<HostEvents> {
   readonly forwards = new DomainForwards((bridge) => this.gateway(bridge));
   /** Names whose guests the first DNS query boots (Jitsu's summoning, summon.ts). */
   readonly summoner: Summoner;
+  /** Static ip= of vifs, bound to their MACs at their bridges' gateways. */
+  readonly #vifAddresses = new VifAddresses((bridge) => {
+    const gw = this.#gateways.get(bridge);
+    return gw?.closed === false ? gw : undefined;
+  });
 
   private constructor(opts: HostOptions, parts: { hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient; db: HostDb; vms: VmTable }) {
     super();
@@ -254,6 +260,7 @@ export class Host extends EventEmitter<HostEvents> {
         throw e;
       }
       this.#managed.set(domid, { config, handled: false, vm });
+      for (const v of config.vifs) this.#vifAddresses.add(domid, v);
       try {
         for (const f of config.forwards ?? []) await this.forwards.add(domid, config.vifs, f);
       } catch (e) {
@@ -516,6 +523,7 @@ export class Host extends EventEmitter<HostEvents> {
       const own = (proto: 'tcp' | 'udp') => this.#ownPorts.filter((p) => p.proto === proto).map((p) => p.port);
       gw = Gateway.attach(this.switch, bridge, { deny: { tcp: own('tcp'), udp: own('udp') } });
       this.#gateways.set(bridge, gw);
+      this.#vifAddresses.gatewayAttached(gw);
     }
     return gw;
   }
@@ -582,6 +590,7 @@ export class Host extends EventEmitter<HostEvents> {
   async attachVif(domid: number, vif: DomainVif): Promise<NicDevice> {
     this.#guest(domid, 'given a vif');
     const dev = await attachVif(this.devices, domid, vif);
+    this.#vifAddresses.add(domid, { ...vif, mac: dev.mac });
     await this.#configure(domid, (c) => ({ ...c, vifs: [...c.vifs.filter((x) => x.devid !== vif.devid), { ...vif, mac: dev.mac }] }));
     return dev;
   }
@@ -590,6 +599,7 @@ export class Host extends EventEmitter<HostEvents> {
   async detachVif(domid: number, which: string, force: boolean): Promise<void> {
     this.#guest(domid, 'relieved of a vif');
     const devid = await detachVif(this.devices, domid, which, { force });
+    this.#vifAddresses.remove(domid, devid);
     await this.#configure(domid, (c) => ({ ...c, vifs: c.vifs.filter((x) => x.devid !== devid) }));
   }
 
@@ -634,6 +644,7 @@ export class Host extends EventEmitter<HostEvents> {
       const vm = this.#managed.get(domid)?.vm;
       this.#managed.delete(domid);
       this.forwards.removeDomain(domid);
+      this.#vifAddresses.removeDomain(domid);
       await teardownDomain(this.#ctx, domid);
       if (vm) await this.vms.stopped(vm, keepVm).catch((e: Error) => this.#log(`d${domid}: its VM record could not be updated: ${e.message}`));
       this.emit('destroyed', domid, d.name);

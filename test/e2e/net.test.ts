@@ -37,9 +37,12 @@ for (const at of PLACEMENTS) describe(`guests in ${at.label}`, () => {
 
   /** Wait for the domain to shut down; its xl state letters (s: poweroff, c: crash). */
   async function finished(domain: string): Promise<string> {
+    // Bounded below the test's timeout, so that a timed-out test leaves no loop behind.
+    const end = Date.now() + T.timeout - 10_000;
     for (;;) {
       const [d] = await ts.call('list', { domains: [domain] });
       if (/[sc]/.test(d!.state.slice(3, 5))) return d!.state;
+      if (Date.now() > end) throw new Error(`${domain} did not shut down: state ${d!.state}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

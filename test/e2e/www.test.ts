@@ -5,13 +5,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { ROOT, xenode } from '../support/cli.js';
 import { PLACEMENTS, startDaemonRig } from '../support/host-daemon.js';
+import { freePort } from '../support/ports.js';
 
 const CURL = '/usr/bin/curl';
 const WWW = join(ROOT, 'examples/www/www.ts');
@@ -19,14 +20,6 @@ const run = promisify(execFile);
 const stateDir = mkdtempSync(join(tmpdir(), 'xenode-www-'));
 after(() => rmSync(stateDir, { recursive: true, force: true }));
 
-/** A TCP port free on 127.0.0.1 right now. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function wwwCfg(port: number, placement = ''): string {
   return `name = "www"\nkernel = "${WWW}"\nmemory = 64\n${placement}vif = [ 'bridge=xenbr0' ]\n` +

@@ -1,8 +1,9 @@
 // A rig for dom0's gateway: a switch with the gateway on xenbr0 and guests that are TCP/IP
-// stacks on ports of the same bridge (no hypervisor: the bridge is the wire), a UDP DNS server
-// on 127.0.0.1 for the relay to ask, and raw frames a hostile guest sends.
+// stacks on ports of the same bridge (no hypervisor: the bridge is the wire), a DNS server (UDP
+// and TCP) on 127.0.0.1 for the relay to ask, and raw frames a hostile guest sends.
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { NET_FRAME_PLAIN } from '../../src/abi/netif.js';
 import { Gateway, type GatewayOptions } from '../../src/network/gateway/gateway.js';
 import { GatewayPort, type GatewayNet } from '../../src/network/gateway/port.js';
@@ -51,30 +52,62 @@ export function guest(rig: Rig, n: number): Guest {
   return { stack, port, send: (f) => port.send(f, NET_FRAME_PLAIN) };
 }
 
-/** A DNS server on 127.0.0.1 that answers every A query with `answer`. */
-export async function dnsServer(answer: string): Promise<{ port: number; queries: number; close(): void }> {
-  const s: Socket = createSocket('udp4');
-  const out = { port: 0, queries: 0, close: () => s.close() };
-  s.on('message', (q, r) => {
-    out.queries++;
-    if (q.length < 12) return;
-    // Header: same id, QR+RD+RA, one question, one answer; the question copied; a pointer to it.
-    let end = 12;
-    while (end < q.length && q[end] !== 0) end += q[end]! + 1;
-    end += 5;
-    const a = Buffer.alloc(end + 16);
-    q.copy(a, 0, 0, end);
-    a[2] = 0x81; a[3] = 0x80;
-    a.writeUInt16BE(1, 4); a.writeUInt16BE(1, 6); a.writeUInt16BE(0, 8); a.writeUInt16BE(0, 10);
-    a.writeUInt16BE(0xc00c, end); a.writeUInt16BE(1, end + 2); a.writeUInt16BE(1, end + 4);
-    a.writeUInt32BE(60, end + 6); a.writeUInt16BE(4, end + 10);
-    writeIpv4(a, end + 12, parseIpv4(answer));
-    s.send(a, r.port, r.address);
-  });
-  s.bind(0, '127.0.0.1');
-  await once(s, 'listening');
-  out.port = s.address().port;
-  return out;
+/** The answer to DNS query `q`: its question, and one A record `answer`; undefined for a runt. */
+function dnsAnswer(q: Buffer, answer: string): Buffer | undefined {
+  if (q.length < 12) return undefined;
+  // Header: same id, QR+RD+RA, one question, one answer; the question copied; a pointer to it.
+  let end = 12;
+  while (end < q.length && q[end] !== 0) end += q[end]! + 1;
+  end += 5;
+  const a = Buffer.alloc(end + 16);
+  q.copy(a, 0, 0, end);
+  a[2] = 0x81; a[3] = 0x80;
+  a.writeUInt16BE(1, 4); a.writeUInt16BE(1, 6); a.writeUInt16BE(0, 8); a.writeUInt16BE(0, 10);
+  a.writeUInt16BE(0xc00c, end); a.writeUInt16BE(1, end + 2); a.writeUInt16BE(1, end + 4);
+  a.writeUInt32BE(60, end + 6); a.writeUInt16BE(4, end + 10);
+  writeIpv4(a, end + 12, parseIpv4(answer));
+  return a;
+}
+
+/**
+ * A DNS server on 127.0.0.1 that answers every A query with `answer`, over UDP and over TCP
+ * (RFC 7766's two-byte length before each message) on the same port.
+ */
+export async function dnsServer(answer: string): Promise<{ port: number; queries: number; tcpQueries: number; close(): void }> {
+  for (let attempt = 0; ; attempt++) {
+    const s: Socket = createSocket('udp4');
+    const tcp = createServer((c) => {
+      let buf = Buffer.alloc(0);
+      c.on('error', () => {});
+      c.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          const q = buf.subarray(2, 2 + buf.readUInt16BE(0));
+          buf = buf.subarray(2 + q.length);
+          out.tcpQueries++;
+          const a = dnsAnswer(q, answer);
+          if (a) c.write(Buffer.concat([Buffer.from([a.length >> 8, a.length & 255]), a]));
+        }
+      });
+    });
+    const out = { port: 0, queries: 0, tcpQueries: 0, close: () => { s.close(); tcp.close(); } };
+    s.on('message', (q, r) => {
+      out.queries++;
+      const a = dnsAnswer(q, answer);
+      if (a) s.send(a, r.port, r.address);
+    });
+    s.bind(0, '127.0.0.1');
+    await once(s, 'listening');
+    out.port = s.address().port;
+    // The same port for TCP: another process may hold it, then try another.
+    const bound = await new Promise<boolean>((resolve) => {
+      tcp.once('error', () => resolve(false));
+      tcp.listen(out.port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) return out;
+    s.close();
+    if (attempt > 20) throw new Error('no port free for UDP and TCP at once');
+  }
 }
 
 /** An Ethernet+IPv4+TCP/UDP frame from a guest to the gateway's MAC, checksums filled. */

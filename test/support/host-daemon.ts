@@ -5,6 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RemoteToolstack } from '../../src/toolstack/client.js';
 import { HostDaemon } from '../../src/toolstack/daemon.js';
+import { killIfAliveAfter } from './exit-guard.js';
+
+/** The host runs in the test's own process, so a frozen host freezes the file: watched from outside (exit-guard.ts). */
+const FILE_BOUND_MS = 15 * 60_000;
+let guarded = false;
 
 /**
  * Where a guest-facing suite runs its guests: Pool-0 (a thread per vCPU) or a shared cpupool
@@ -51,7 +56,11 @@ export async function startDaemonRig(prefix: string, opts: DaemonRigOptions = {}
     ...(opts.xapiPort !== undefined && { xapiPort: opts.xapiPort }), ...(opts.migrationListen && { migrationListen: opts.migrationListen }) });
   const ts = await RemoteToolstack.connect(stateDir);
   const pool = opts.placement?.cpupool;
-  if (pool) await ts.call('cpupoolCreate', { name: pool.name, cpus: pool.cpus });
+  if (pool) {
+    if (!guarded) killIfAliveAfter(FILE_BOUND_MS, `${process.argv[1]} (a host with a shared cpupool)`);
+    guarded = true;
+    await ts.call('cpupoolCreate', { name: pool.name, cpus: pool.cpus });
+  }
   return {
     dir,
     stateDir,

@@ -1,10 +1,13 @@
 // The gateway's DNS relay (slirp's 10.0.2.3): queries to port 53 of the relay's address go to
 // the host's resolver (or the configured upstream) from one host UDP socket, each under a fresh
-// message id, and answers come back to the guest that asked. Bounded: queries in flight, their
-// lifetime, and the sizes of queries and answers.
+// message id, and answers come back to the guest that asked. DNS over TCP (RFC 7766: a guest
+// retrying a truncated answer) is relayed as a byte stream: each guest connection to port 53
+// gets its own host connection to the upstream, spliced to it. Bounded: queries in flight,
+// their lifetime, the sizes of queries and answers, and TCP connections and their idle time.
 import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
-import type { TcpipStack } from '../../tcpip/index.js';
+import { connect, isIPv6 } from 'node:net';
+import type { TcpipStack, TcpServer, TcpSocket } from '../../tcpip/index.js';
+import { splice } from './splice.js';
 
 export const DNS_PORT = 53;
 const MIN_MESSAGE = 12;
@@ -20,9 +23,13 @@ export interface DnsRelayLimits {
   /** Queries waiting for an answer at once; more are dropped (the guest retries). */
   readonly maxPending: number;
   readonly timeoutMs: number;
+  /** Guest TCP connections relayed at once; more are reset. */
+  readonly maxTcp: number;
+  /** A relayed TCP connection with nothing from the upstream this long is reset. */
+  readonly tcpIdleMs: number;
 }
 
-export const DNS_RELAY_DEFAULTS: DnsRelayLimits = { maxPending: 256, timeoutMs: 5000 };
+export const DNS_RELAY_DEFAULTS: DnsRelayLimits = { maxPending: 256, timeoutMs: 5000, maxTcp: 64, tcpIdleMs: 30_000 };
 
 interface Pending {
   readonly guest: number;
@@ -35,17 +42,53 @@ export interface DnsRelayCounters {
   queries: number;
   answers: number;
   dropped: number;
+  /** TCP connections relayed, and refused for the bound or an upstream that did not answer. */
+  tcpRelayed: number;
+  tcpRefused: number;
 }
 
 export class DnsRelay {
-  readonly counters: DnsRelayCounters = { queries: 0, answers: 0, dropped: 0 };
+  readonly counters: DnsRelayCounters = { queries: 0, answers: 0, dropped: 0, tcpRelayed: 0, tcpRefused: 0 };
   readonly #pending = new Map<number, Pending>();
+  readonly #tcp = new Set<TcpSocket>();
+  readonly #listener: TcpServer;
   #socket: Socket | undefined;
   #nextId: number;
 
   constructor(private readonly stack: TcpipStack, readonly upstream: DnsUpstream, private readonly limits: DnsRelayLimits = DNS_RELAY_DEFAULTS) {
     this.#nextId = Math.floor(Math.random() * 0x10000);
     stack.udpLayer.bindRaw(DNS_PORT, (msg, src, srcPort) => this.#query(msg, src, srcPort));
+    this.#listener = stack.tcp.listen(DNS_PORT, (s) => this.#relayTcp(s));
+  }
+
+  /** TCP connections being relayed. */
+  get tcpConnections(): number {
+    return this.#tcp.size;
+  }
+
+  /** One guest connection to port 53: spliced to a host connection to the upstream once that connects. */
+  #relayTcp(guest: TcpSocket): void {
+    if (this.#tcp.size >= this.limits.maxTcp) {
+      this.counters.tcpRefused++;
+      guest.reset();
+      return;
+    }
+    this.#tcp.add(guest);
+    guest.once('close', () => this.#tcp.delete(guest));
+    guest.on('error', () => {});
+    const host = connect({ host: this.upstream.address, port: this.upstream.port, allowHalfOpen: true, noDelay: true });
+    host.setTimeout(this.limits.tcpIdleMs, () => host.destroy(new Error('the upstream went quiet')));
+    const refused = () => {
+      this.counters.tcpRefused++;
+      guest.reset();
+    };
+    host.once('error', refused);
+    host.once('connect', () => {
+      host.off('error', refused);
+      if (guest.destroyed) return void host.destroy();
+      this.counters.tcpRelayed++;
+      splice(host, guest, () => {});
+    });
   }
 
   get pending(): number {
@@ -116,6 +159,9 @@ export class DnsRelay {
     this.#pending.clear();
     this.#closeSocket();
     this.stack.udpLayer.unbind(DNS_PORT);
+    this.#listener.close();
+    for (const s of this.#tcp) s.reset();
+    this.#tcp.clear();
   }
 }
 

@@ -39,6 +39,9 @@ export interface TcpCounters {
   synDropped: number;
   halfOpenEvicted: number;
   timeWaitRecycled: number;
+  /** Of connections released so far: segments sent again, and how many of those a timeout caused. */
+  retransmits: number;
+  timeouts: number;
 }
 
 export interface ConnectOptions {
@@ -48,7 +51,9 @@ export interface ConnectOptions {
 
 export class Tcp implements TcpHost {
   readonly config: TcpConfig;
-  readonly counters: TcpCounters = { rxSegments: 0, rxBad: 0, rstSent: 0, synDropped: 0, halfOpenEvicted: 0, timeWaitRecycled: 0 };
+  readonly counters: TcpCounters = {
+    rxSegments: 0, rxBad: 0, rstSent: 0, synDropped: 0, halfOpenEvicted: 0, timeWaitRecycled: 0, retransmits: 0, timeouts: 0,
+  };
   #conns = new Map<string, Connection>();
   #listeners = new Map<number, Listener>();
   #timeWait = new Set<Connection>();
@@ -217,7 +222,11 @@ export class Tcp implements TcpHost {
   }
 
   release(c: Connection): void {
-    if (this.#conns.get(c.key) === c) this.#conns.delete(c.key);
+    if (this.#conns.get(c.key) === c) {
+      this.#conns.delete(c.key);
+      this.counters.retransmits += c.stats.retransmits;
+      this.counters.timeouts += c.stats.timeouts;
+    }
     this.#timeWait.delete(c);
     if (c.passive) this.#listeners.get(c.localPort)?.halfOpen.delete(c);
   }

@@ -6,12 +6,22 @@ import { test } from 'node:test';
 import { ConnectionRefused } from '../../../../src/tcpip/index.js';
 import { parseForwardSpec } from '../../../../src/network/gateway/forwardspec.js';
 import { formatIpv4, parseIpv4, parseMac, writeIpv4 } from '../../../../src/tcpip/addr.js';
+import { encodeQuery } from '../../../../src/tcpip/dns.js';
 import { dnsServer, gatewayRig, guest, l4Frame, waitFor } from '../../../support/gateway.js';
 
 async function listen(server: Server): Promise<number> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return (server.address() as { port: number }).port;
+}
+
+function collectBytes(s: NodeJS.ReadableStream): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    s.on('data', (d: Uint8Array) => chunks.push(d));
+    s.on('end', () => resolve(Buffer.concat(chunks)));
+    s.on('error', reject);
+  });
 }
 
 function collect(s: NodeJS.ReadableStream): Promise<string> {
@@ -73,6 +83,51 @@ test('gateway: the DNS relay asks the configured upstream and answers the guest'
   assert.deepEqual(await g.stack.dns.resolve('example.test'), ['192.0.2.7']);
   assert.equal(upstream.queries, 1);
   assert.equal(rig.gw.dns.pending, 0);
+  // Over TCP (RFC 7766): two queries on one connection, each answered, then our FIN and theirs.
+  const conn = await g.stack.tcp.connect('10.0.2.3', 53);
+  const framed = (id: number) => {
+    const q = encodeQuery(id, 'example.test');
+    return Buffer.concat([Buffer.from([q.length >> 8, q.length & 255]), q]);
+  };
+  conn.end(Buffer.concat([framed(0x1234), framed(0x5678)]));
+  const got = Buffer.from(await collectBytes(conn));
+  const answers: Buffer[] = [];
+  for (let at = 0; at + 2 <= got.length; at += 2 + got.readUInt16BE(at)) answers.push(got.subarray(at + 2, at + 2 + got.readUInt16BE(at)));
+  assert.deepEqual(answers.map((a) => a.readUInt16BE(0)), [0x1234, 0x5678]);
+  assert.deepEqual(answers.map((a) => formatIpv4(a.readUInt32BE(a.length - 4))), ['192.0.2.7', '192.0.2.7']);
+  assert.equal(upstream.tcpQueries, 2);
+  assert.equal(rig.gw.dns.counters.tcpRelayed, 1);
+  assert.ok(await waitFor(() => rig.gw.dns.tcpConnections === 0, 5000), 'the relayed connection closed');
+});
+
+test('gateway: DNS over TCP is bounded (connections beyond maxTcp are reset) and an upstream that refuses is a reset', async (t) => {
+  const silent = createServer((c) => c.on('error', () => {}));
+  const quiet = await listen(silent);
+  const rig = gatewayRig({ dnsUpstream: { address: '127.0.0.1', port: quiet }, limits: { dns: { maxPending: 4, timeoutMs: 1000, maxTcp: 2, tcpIdleMs: 60_000 } } });
+  const refusing = createServer();
+  const closedPort = await listen(refusing);
+  await new Promise((r) => refusing.close(r));
+  const rig2 = gatewayRig({ dnsUpstream: { address: '127.0.0.1', port: closedPort } });
+  t.after(() => {
+    rig.close();
+    rig2.close();
+    silent.close();
+  });
+  const reset = (s: NodeJS.EventEmitter) => new Promise<string | undefined>((resolve) => s.once('error', (e: { code?: string }) => resolve(e.code)));
+  const g = guest(rig, 1);
+  await g.stack.dhcp(5000);
+  // An upstream that never answers: connections stay open, up to the bound.
+  const held = await Promise.all([1, 2].map(() => g.stack.tcp.connect('10.0.2.3', 53)));
+  assert.ok(await waitFor(() => rig.gw.dns.counters.tcpRelayed === 2, 5000), `relayed ${rig.gw.dns.counters.tcpRelayed}`);
+  const third = await g.stack.tcp.connect('10.0.2.3', 53);
+  assert.equal(await reset(third), 'ECONNRESET');
+  assert.equal(rig.gw.dns.counters.tcpRefused, 1);
+  for (const s of held) s.destroy();
+  const g2 = guest(rig2, 1);
+  await g2.stack.dhcp(5000);
+  const refused = await g2.stack.tcp.connect('10.0.2.3', 53);
+  assert.equal(await reset(refused), 'ECONNRESET');
+  assert.equal(rig2.gw.dns.counters.tcpRefused, 1);
 });
 
 test('gateway: NAT of TCP to the gateway (host loopback) and to a mapped address, half-close both ways; refused is a RST', async (t) => {

@@ -223,3 +223,85 @@ test('SACK: three segments lost from one window are resent from the peer\'s SACK
   assert.equal(withSack.stats.retransmits, 3, 'each lost segment resent once');
   assert.ok(withSack.ms < without.ms, `with SACK ${withSack.ms} ms, without ${without.ms} ms`);
 });
+
+test('RFC 7323: window scaling and timestamps are negotiated, a window over 64 KiB is used, and PAWS drops a segment with an old timestamp', async () => {
+  const { clock, link, a, b, client, server } = await connected({ delayMs: 10 });
+  const cc = only(a.tcpLayer.connections());
+  const sc = only(b.tcpLayer.connections());
+  let lastTs: { val: number; ecr: number } | undefined;
+  link.a.onTransmit = (f) => {
+    const s = parseSegment(f.subarray(34));
+    if (s?.opts.ts) lastTs = s.opts.ts;
+  };
+  const got = collect(server);
+  client.write('fresh');
+  assert.ok(await runUntil(clock, () => got.bytes().toString() === 'fresh', 1000));
+  assert.ok(lastTs, 'every segment carries a timestamp');
+  // The SYN-ACK's window is unscaled; the first one after it is scaled.
+  assert.ok(await runUntil(clock, () => cc.sndWnd > 0xffff, 1000), `the client may send ${cc.sndWnd} bytes unacknowledged: the server's window is scaled`);
+  // A segment in the window with the right sequence number but an older timestamp: dropped.
+  const ts = new Uint8Array(12);
+  ts.set([1, 1, 8, 10]);
+  new DataView(ts.buffer).setUint32(4, (lastTs.val - 1000) >>> 0);
+  new DataView(ts.buffer).setUint32(8, lastTs.ecr);
+  link.b.deliver(tcpFrame({
+    src: '10.0.0.1', dst: '10.0.0.2', srcPort: client.localPort, dstPort: 80, seq: sc.rcvNxt, ack: sc.sndNxt, flags: ACK,
+    options: ts, payload: new TextEncoder().encode('stale'),
+  }));
+  client.write(' again');
+  assert.ok(await runUntil(clock, () => got.bytes().length >= 11, 1000));
+  assert.equal(got.bytes().toString(), 'fresh again');
+});
+
+test('delayed ACK: one small segment is acknowledged after delayedAckMs, two full-sized ones at once', async () => {
+  const { clock, link, client, server } = await connected({ delayMs: 10, tcp: { delayedAckMs: 40 } });
+  client.setNoDelay(true);
+  const got = collect(server);
+  // The first data opens the scaled window with an immediate update: out of the way first.
+  client.write('warm');
+  assert.ok(await runUntil(clock, () => got.bytes().length === 4, 1000));
+  await runUntil(clock, () => false, 500);
+  const acks: number[] = [];
+  let arrived = 0;
+  link.b.onTransmit = (f) => {
+    const s = parseSegment(f.subarray(34));
+    if (s && s.payload.length === 0 && s.flags & ACK) acks.push(clock.now());
+  };
+  const deliver = link.b.deliver.bind(link.b);
+  link.b.deliver = (f, i) => {
+    if ((parseSegment(f.subarray(34))?.payload.length ?? 0) > 0) arrived = clock.now();
+    deliver(f, i);
+  };
+  client.write('x');
+  assert.ok(await runUntil(clock, () => acks.length === 1, 1000));
+  assert.equal(acks[0]! - arrived, 40, 'the ACK of one small segment waits for the delayed-ACK timer');
+  acks.length = 0;
+  client.write(Buffer.alloc(2 * 1460, 1));
+  assert.ok(await runUntil(clock, () => acks.length === 1, 1000));
+  assert.equal(acks[0]! - arrived, 0, 'two full-sized segments are acknowledged at once');
+});
+
+test('fast retransmit (RFC 5681): without SACK, one segment lost from a window is resent after three duplicate ACKs, no timeout', async () => {
+  const { clock, link, a, client, server } = await connected({ delayMs: 10, tcp: { sack: false } });
+  const conn = only(a.tcpLayer.connections());
+  let dataSegs = 0;
+  let droppedSeq = -1;
+  const carry = link.carry.bind(link);
+  link.carry = (to, frame, info) => {
+    const s = parseSegment(frame.subarray(34));
+    if (s && to === link.b && s.payload.length > 0 && ++dataSegs === 3 && droppedSeq === -1) {
+      droppedSeq = s.seq;
+      return;
+    }
+    carry(to, frame, info);
+  };
+  const data = Buffer.alloc(32 * 1024);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 13) & 255;
+  const got = collect(server);
+  client.end(data);
+  assert.ok(await runUntil(clock, () => got.ended(), 60_000));
+  assert.ok(got.bytes().equals(data));
+  assert.notEqual(droppedSeq, -1);
+  assert.equal(conn.stats.fastRetransmits, 1);
+  assert.equal(conn.stats.timeouts, 0);
+});

@@ -1,0 +1,34 @@
+// 802.1Q: a stack on a VLAN tags every frame it sends and hears only frames of its own VLAN.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ETHERTYPE_VLAN, parseEthernet } from '../../../src/tcpip/ethernet.js';
+import { createStack } from '../../../src/tcpip/stack.js';
+import { Timeout } from '../../../src/tcpip/errors.js';
+import { Link, ManualClock, runPromise } from '../../support/tcpip-link.js';
+import { rng } from '../../support/random.js';
+
+test('802.1Q: stacks on one VLAN tag their frames and talk; a stack on another VLAN or untagged hears nothing', async () => {
+  const pair = (vlanA: number | undefined, vlanB: number | undefined) => {
+    const clock = new ManualClock();
+    const link = new Link(clock);
+    const a = createStack(link.a, { clock, random: rng(1), vlan: vlanA });
+    const b = createStack(link.b, { clock, random: rng(2), vlan: vlanB });
+    a.configure({ ip: '10.0.0.1/24' });
+    b.configure({ ip: '10.0.0.2/24' });
+    return { clock, link, a, b };
+  };
+  const same = pair(20, 20);
+  const tags: (number | undefined)[] = [];
+  same.link.a.onTransmit = (f) => {
+    tags.push(parseEthernet(f)?.vlan);
+    assert.equal((f[12]! << 8) | f[13]!, ETHERTYPE_VLAN);
+  };
+  assert.ok((await runPromise(same.clock, same.a.icmp.ping('10.0.0.2'))) >= 0);
+  assert.ok(tags.length >= 2 && tags.every((t) => t === 20), `tags ${tags}`);
+  for (const [va, vb] of [[20, 30], [20, undefined]] as const) {
+    const other = pair(va, vb);
+    await assert.rejects(runPromise(other.clock, other.a.icmp.ping('10.0.0.2', 500)), Timeout);
+    assert.ok(other.b.eth.counters.rxDropped > 0, 'b dropped the frames of the other VLAN');
+    assert.equal(other.b.eth.counters.rxFrames, 0);
+  }
+});
