@@ -12,18 +12,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { hasCommand, netnsUnavailable } from '../support/netns.js';
 
-function missing(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root for a network namespace and a TAP device';
-  for (const tool of ['ip', 'socat', 'curl', 'python3']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `needs ${tool}`;
-    }
-  }
-  return undefined;
-}
+const missing = (): string | undefined => netnsUnavailable(['ip', 'socat', 'curl', 'python3']);
 
 test('bridge-tap: Linux in a namespace and guests on the bridge reach each other through a TAP device (curl, wget, ping both ways), which goes with the host', { timeout: 180_000 }, async (t) => {
   const why = missing();
@@ -68,9 +59,7 @@ test('bridge-tap: Linux in a namespace and guests on the bridge reach each other
     const s = JSON.parse(status) as { server: string; address: string };
     assert.equal(s.server, 'xenode-www');
     assert.equal(s.address, '10.98.0.2');
-    let ping = true;
-    try { execFileSync('sh', ['-c', 'command -v ping'], { stdio: 'ignore' }); } catch { ping = false; }
-    if (ping) assert.match(inNs('ping', ['-c', '2', '-W', '5', '10.98.0.2']), /2 received/);
+    if (hasCommand('ping')) assert.match(inNs('ping', ['-c', '2', '-W', '5', '10.98.0.2']), /2 received/);
     else t.diagnostic('no ping here (iputils-ping): ICMP echo not checked');
     // The neighbour Linux learned is the guest's own MAC: no NAT, no proxy in between.
     assert.match(inNs('ip', ['neigh', 'show', '10.98.0.2']), /lladdr 00:16:3e:/);

@@ -10,18 +10,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { netnsUnavailable } from '../support/netns.js';
 
-function missing(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root for a network namespace and a TAP device';
-  for (const tool of ['ip', 'socat', 'curl', 'python3']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `needs ${tool}`;
-    }
-  }
-  return undefined;
-}
+const missing = (): string | undefined => netnsUnavailable(['ip', 'socat', 'curl', 'python3']);
 
 /** Lines of a child's stdout; each call takes (and consumes) the next line matching `want`. */
 function lines(p: ChildProcess): (want: RegExp, ms: number) => Promise<string> {
