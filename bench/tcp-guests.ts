@@ -1,0 +1,172 @@
+// TCP stream throughput through the real data path, next to the host's own loopback in the
+// same run:
+// - guest to guest: a source guest pumps bytes to a sink guest on one bridge (bench/guests/
+//   tcppump.ts, each a domain with its own vCPU thread and TCP/IP stack): source stack ->
+//   netfront -> netback -> xenbr0 -> netback -> netfront -> sink stack;
+// - host to guest: a host program (node:net, in a worker thread) pumps into the sink guest
+//   through a host port forward: loopback -> dom0's gateway (its TCP/IP stack splices the
+//   host socket to a guest connection) -> netback -> netfront -> sink stack;
+// - the peers: Node `net` over loopback (the same pump code, client in a worker, sink on the
+//   main thread) and, when installed, iperf3 over loopback (Debian's iperf3).
+// Each stream is `--mib` MiB on one connection, timed from the first write to the sink's
+// count of every byte (bench/support/tcp-pump.ts); `--warmup` streams first (not counted),
+// then medians of `--rounds`. CPU is the whole process's (dom0, both guests, the workers).
+//
+//   npm run bench -- tcp-guests [--mib=128] [--rounds=3] [--warmup=1] [--iperf=3]
+//
+// The last line is JSON.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { startLocalHost } from '../src/toolstack/local.js';
+import { emit, numberOptions } from './support/harness.js';
+import { pumpBytes, sinkConnection, type PumpResult } from './support/tcp-pump.js';
+
+/** The guest program, run as a kernel (not imported). */
+const PUMP = fileURLToPath(new URL('../../bench/guests/tcppump.ts', import.meta.url));
+const SINK_MAC = '00:16:3e:70:70:01';
+const SINK_PORT = 5001;
+const IPERF3 = '/usr/bin/iperf3';
+const run = promisify(execFile);
+
+interface ClientJob {
+  readonly port: number;
+  readonly bytes: number;
+  readonly runs: number;
+}
+
+/** The host program: `runs` streams into 127.0.0.1:port over node:net, in this worker. */
+async function hostClient(): Promise<void> {
+  const { port, bytes, runs } = workerData as ClientJob;
+  const results: PumpResult[] = [];
+  for (let i = 0; i < runs; i++) {
+    const s = connect({ port, host: '127.0.0.1' });
+    await new Promise<void>((ok, fail) => s.once('connect', ok).once('error', fail));
+    results.push(await pumpBytes(s, bytes, () => performance.now()));
+  }
+  parentPort!.postMessage(results);
+}
+
+/** Streams from a host program in a worker; returns them with the process's CPU seconds. */
+async function fromWorker(job: ClientJob): Promise<{ results: PumpResult[]; cpu: number }> {
+  const cpu0 = process.cpuUsage();
+  const worker = new Worker(fileURLToPath(import.meta.url), { workerData: job });
+  const results = await new Promise<PumpResult[]>((ok, fail) => worker.once('message', ok).once('error', fail));
+  await worker.terminate();
+  return { results, cpu: cpuSeconds(cpu0) };
+}
+
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** iperf3 over loopback for `seconds`: received Gb/s, or undefined without iperf3. */
+async function iperf3(seconds: number): Promise<number | undefined> {
+  if (!existsSync(IPERF3)) return undefined;
+  const port = await freePort();
+  const server = spawn(IPERF3, ['-s', '-1', '-B', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        const { stdout } = await run(IPERF3, ['-c', '127.0.0.1', '-p', String(port), '-t', String(seconds), '-J'], { timeout: (seconds + 20) * 1000 });
+        return (JSON.parse(stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e9;
+      } catch (e) {
+        if (i > 20) throw e;
+        await new Promise((r) => setTimeout(r, 100)); // the server is not listening yet
+      }
+    }
+  } finally {
+    server.kill();
+  }
+}
+
+/** Median Gb/s of the counted streams, and CPU per GiB: `cpu` seconds spent on `all` streams. */
+function figure(counted: PumpResult[], all: PumpResult[], cpu: number): { gbps: number; mibps: number; all_gbps: number[]; cpu_s_per_gib: number } {
+  const mid = [...counted].sort((a, b) => a.gbps - b.gbps)[Math.floor(counted.length / 2)]!;
+  const gib = all.reduce((a, r) => a + r.bytes, 0) / 2 ** 30;
+  return { gbps: mid.gbps, mibps: mid.mibps, all_gbps: counted.map((r) => r.gbps), cpu_s_per_gib: cpu / gib };
+}
+
+async function main(): Promise<void> {
+  const opts = numberOptions({ mib: 128, rounds: 3, warmup: 1, iperf: 3 });
+  const bytes = Math.round(opts.mib * (1 << 20));
+  const runs = Math.round(opts.warmup + opts.rounds);
+  const load0 = loadavg();
+  const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-tcp-guests-'));
+  const local = await startLocalHost({ stateDir: join(dir, 'state'), poolSize: 2 });
+  const sinkServer = createServer(sinkConnection);
+  try {
+    const { host, api } = local;
+    const forwardPort = await freePort();
+    const sink = await api.call('create', {
+      file: join(dir, 'sink.cfg'),
+      text: `name = "tcp-sink"\nkernel = "${PUMP}"\nmemory = 64\nvif = [ 'mac=${SINK_MAC},bridge=xenbr0' ]\n`
+        + `forward = [ 'tcp:${forwardPort}:${SINK_PORT}' ]\nextra = "role=sink port=${SINK_PORT}"\n`,
+    });
+    const ready = (domid: number) => host.xs.wait(`/local/domain/${domid}/data/tcppump/ready`, (v) => !!v, { timeout: 60_000 });
+    const sinkAddress = (await ready(sink.domid))!;
+    const source = await api.call('create', {
+      file: join(dir, 'source.cfg'),
+      text: `name = "tcp-source"\nkernel = "${PUMP}"\nmemory = 64\nvif = [ 'bridge=xenbr0' ]\n`
+        + `extra = "role=source target=${sinkAddress}:${SINK_PORT} mib=${opts.mib} runs=${runs}"\n`,
+    });
+    await ready(source.domid);
+
+    // Node's loopback first and last, so that neither side always meets the quieter machine.
+    await new Promise<void>((r) => sinkServer.listen(0, '127.0.0.1', r));
+    const nodeJob = { port: (sinkServer.address() as AddressInfo).port, bytes, runs };
+    const nodeBefore = await fromWorker(nodeJob);
+
+    const hostToGuest = await fromWorker({ port: forwardPort, bytes, runs });
+
+    const cpu0 = process.cpuUsage();
+    const node = (k: string) => `/local/domain/${source.domid}/data/tcppump/${k}`;
+    await host.xs.write(node('go'), '1');
+    const g2g = JSON.parse((await host.xs.wait(node('result'), (v) => !!v, { timeout: runs * (opts.mib * 1000 + 60_000) }))!) as PumpResult[];
+    const g2gCpu = cpuSeconds(cpu0);
+
+    const nodeAfter = await fromWorker(nodeJob);
+    const iperf = await iperf3(opts.iperf);
+
+    const counted = (rs: PumpResult[]) => rs.slice(opts.warmup);
+    const nodeFig = figure([...counted(nodeBefore.results), ...counted(nodeAfter.results)], [...nodeBefore.results, ...nodeAfter.results], nodeBefore.cpu + nodeAfter.cpu);
+    const g2gFig = figure(counted(g2g), g2g, g2gCpu);
+    const h2gFig = figure(counted(hostToGuest.results), hostToGuest.results, hostToGuest.cpu);
+    const gw = host.gateway('xenbr0').main.stack.tcpLayer.counters;
+    emit({
+      bench: 'tcp-guests', mib: opts.mib, rounds: opts.rounds, warmup: opts.warmup,
+      guest_to_guest: { ...g2gFig, path: 'source guest tcpip -> netfront -> netback -> xenbr0 -> netback -> netfront -> sink guest tcpip' },
+      host_to_guest: { ...h2gFig, path: 'node:net (worker) -> loopback -> forward -> dom0 gateway tcpip -> netback -> netfront -> sink guest tcpip' },
+      node_net_loopback: nodeFig,
+      iperf3_loopback_gbps: iperf ?? null,
+      ratio_to_node_net: { guest_to_guest: g2gFig.gbps / nodeFig.gbps, host_to_guest: h2gFig.gbps / nodeFig.gbps },
+      ratio_to_iperf3: iperf ? { guest_to_guest: g2gFig.gbps / iperf, host_to_guest: h2gFig.gbps / iperf } : null,
+      gateway_tcp: { retransmits: gw.retransmits, timeouts: gw.timeouts },
+      loadavg_start: load0.map((l) => Math.round(l * 100) / 100), loadavg_end: loadavg().map((l) => Math.round(l * 100) / 100),
+    });
+    await api.call('destroy', { domain: source.domid });
+    await api.call('destroy', { domain: sink.domid });
+  } finally {
+    sinkServer.close();
+    await local.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (isMainThread) await main();
+else await hostClient();
