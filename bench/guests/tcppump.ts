@@ -11,6 +11,8 @@ import { pumpBytes, sinkConnection, type PumpResult } from '../support/tcp-pump.
 export default async function main(os: OS): Promise<void> {
   const word = (key: string) => os.cmdline.split(/\s+/).find((w) => w.startsWith(`${key}=`))?.slice(key.length + 1);
   const stack = await os.tcpip();
+  // What the vif negotiated: the stack leaves checksums blank and sends GSO super-frames when it may.
+  await os.xenstore.write('data/tcppump/offloads', JSON.stringify(stack.net.offloads));
   if (word('role') === 'sink') {
     stack.tcp.listen(Number(word('port') ?? 5001), sinkConnection);
     await os.xenstore.write('data/tcppump/ready', stack.address?.address ?? '');
