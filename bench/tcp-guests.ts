@@ -11,9 +11,10 @@
 //   (Debian's iperf3).
 // Each stream is `--mib` MiB on one connection, timed from the first write to the sink's
 // count of every byte (bench/support/tcp-pump.ts); `--warmup` streams first (not counted: the
-// first streams measure V8 compiling the stacks, 3-8x slower), then medians of `--rounds`. The
-// offloads the guests' vifs negotiated are reported (checksums left blank, GSO super-frames).
-// CPU is the whole process's (dom0, both guests, the workers) over all streams of a kind.
+// first streams measure V8 compiling the stacks, 3-8x slower), then the median and the best
+// of `--rounds` (ratios of both). The offloads the guests' vifs negotiated are reported
+// (checksums left blank, GSO super-frames). CPU is the whole process's (dom0, both guests,
+// the workers) over all streams of a kind.
 //
 //   npm run bench -- tcp-guests [--mib=128] [--rounds=5] [--warmup=3] [--iperf=3]
 //
