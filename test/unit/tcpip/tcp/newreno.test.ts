@@ -41,7 +41,7 @@ test('NewReno: fast retransmit at the third duplicate ACK, inflation, partial AC
   assert.equal(cc.cwnd, 2 * MSS, 'nothing left in flight: SMSS + SMSS');
   assert.equal(cc.inRecovery, false);
   const capped = new NewReno(MSS, 0);
-  for (let i = 0; i < 3; i++) capped.onDupAck(0, 20 * MSS, 20 * MSS);
+  for (let i = 0; i < 3; i++) capped.onDupAck(MSS, 20 * MSS, 20 * MSS);
   capped.onAck(20 * MSS, 10 * MSS, 50 * MSS);
   assert.equal(capped.cwnd, capped.ssthresh, 'a large flight left: capped at ssthresh');
   // Duplicate ACKs below recover do not start a second recovery for the same loss (RFC 6582 section 4.1).
