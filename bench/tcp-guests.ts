@@ -16,21 +16,27 @@
 // (checksums left blank, GSO super-frames). CPU is the whole process's (dom0, both guests,
 // the workers) over all streams of a kind.
 //
-//   npm run bench -- tcp-guests [--mib=128] [--rounds=5] [--warmup=3] [--iperf=3]
+// Then, guest to guest: connections per second (`--cps` exchanges of connect, a 64-byte request,
+// a 64-byte answer, close; 16 at a time), next to the same over Node `net` between the two
+// workers; and `--idle` connections opened by the source and held by the sink, a 64 MiB
+// guest, with its JS heap before and after (no forced GC: an upper bound per connection).
+//
+//   npm run bench -- tcp-guests [--mib=128] [--rounds=5] [--warmup=3] [--iperf=3] [--cps=2000] [--idle=10000]
 //
 // The last line is JSON.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { startLocalHost } from '../src/toolstack/local.js';
 import { emit, numberOptions } from './support/harness.js';
-import { pumpBytes, sinkConnection, type PumpResult } from './support/tcp-pump.js';
+import { CPS_PARALLEL, type PumpResult } from './support/tcp-pump.js';
+import type { PumpJob } from './support/tcp-pump-worker.js';
 
 /** The guest program, run as a kernel (not imported). */
 const PUMP = fileURLToPath(new URL('../../bench/guests/tcppump.ts', import.meta.url));
@@ -39,42 +45,21 @@ const SINK_PORT = 5001;
 const IPERF3 = '/usr/bin/iperf3';
 const run = promisify(execFile);
 
-interface ClientJob {
-  readonly role: 'client';
-  readonly port: number;
-  readonly bytes: number;
-  readonly runs: number;
-}
-
-/** The host program: `runs` streams into 127.0.0.1:port over node:net, in this worker. */
-async function hostClient(): Promise<void> {
-  const { port, bytes, runs } = workerData as ClientJob;
-  const results: PumpResult[] = [];
-  for (let i = 0; i < runs; i++) {
-    const s = connect({ port, host: '127.0.0.1' });
-    await new Promise<void>((ok, fail) => s.once('connect', ok).once('error', fail));
-    results.push(await pumpBytes(s, bytes, () => performance.now()));
-  }
-  parentPort!.postMessage(results);
-}
-
-/** The Node peer's sink, in its own worker (not on dom0's thread): posts its port, serves until terminated. */
-function nodeSink(): void {
-  const server = createServer(sinkConnection);
-  server.listen(0, '127.0.0.1', () => parentPort!.postMessage((server.address() as AddressInfo).port));
-}
+/** The host's programs, in worker threads of their own light module. */
+const WORKER = fileURLToPath(new URL('./support/tcp-pump-worker.js', import.meta.url));
+type ClientJob = Extract<PumpJob, { role: 'client' }>;
 
 async function startNodeSink(): Promise<{ port: number; worker: Worker }> {
-  const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { role: 'sink' } });
+  const worker = new Worker(WORKER, { workerData: { role: 'sink' } satisfies PumpJob });
   const port = await new Promise<number>((ok, fail) => worker.once('message', ok).once('error', fail));
   return { port, worker };
 }
 
-/** Streams from a host program in a worker; returns them with the process's CPU seconds. */
-async function fromWorker(job: ClientJob): Promise<{ results: PumpResult[]; cpu: number }> {
+/** What a host program in a worker reports; with the process's CPU seconds meanwhile. */
+async function fromWorker<T = PumpResult[]>(job: ClientJob): Promise<{ results: T; cpu: number }> {
   const cpu0 = process.cpuUsage();
-  const worker = new Worker(fileURLToPath(import.meta.url), { workerData: job });
-  const results = await new Promise<PumpResult[]>((ok, fail) => worker.once('message', ok).once('error', fail));
+  const worker = new Worker(WORKER, { workerData: job });
+  const results = await new Promise<T>((ok, fail) => worker.once('message', ok).once('error', fail));
   await worker.terminate();
   return { results, cpu: cpuSeconds(cpu0) };
 }
@@ -120,7 +105,7 @@ function figure(counted: PumpResult[], all: PumpResult[], cpu: number): { gbps: 
 }
 
 async function main(): Promise<void> {
-  const opts = numberOptions({ mib: 128, rounds: 5, warmup: 3, iperf: 3 });
+  const opts = numberOptions({ mib: 128, rounds: 5, warmup: 3, iperf: 3, cps: 2000, idle: 10000 });
   const bytes = Math.round(opts.mib * (1 << 20));
   const runs = Math.round(opts.warmup + opts.rounds);
   const load0 = loadavg();
@@ -133,14 +118,14 @@ async function main(): Promise<void> {
     const sink = await api.call('create', {
       file: join(dir, 'sink.cfg'),
       text: `name = "tcp-sink"\nkernel = "${PUMP}"\nmemory = 64\nvif = [ 'mac=${SINK_MAC},bridge=xenbr0' ]\n`
-        + `forward = [ 'tcp:${forwardPort}:${SINK_PORT}' ]\nextra = "role=sink port=${SINK_PORT}"\n`,
+        + `forward = [ 'tcp:${forwardPort}:${SINK_PORT}' ]\nextra = "role=sink port=${SINK_PORT} idle=${opts.idle}"\n`,
     });
     const ready = (domid: number) => host.xs.wait(`/local/domain/${domid}/data/tcppump/ready`, (v) => !!v, { timeout: 60_000 });
     const sinkAddress = (await ready(sink.domid))!;
     const source = await api.call('create', {
       file: join(dir, 'source.cfg'),
-      text: `name = "tcp-source"\nkernel = "${PUMP}"\nmemory = 64\nvif = [ 'bridge=xenbr0' ]\n`
-        + `extra = "role=source target=${sinkAddress}:${SINK_PORT} mib=${opts.mib} runs=${runs}"\n`,
+      text: `name = "tcp-source"\nkernel = "${PUMP}"\nmemory = 128\nvif = [ 'bridge=xenbr0' ]\n`
+        + `extra = "role=source target=${sinkAddress}:${SINK_PORT} mib=${opts.mib} runs=${runs} cps=${opts.cps} idle=${opts.idle}"\n`,
     });
     await ready(source.domid);
 
@@ -156,8 +141,13 @@ async function main(): Promise<void> {
     await host.xs.write(node('go'), '1');
     const g2g = JSON.parse((await host.xs.wait(node('result'), (v) => !!v, { timeout: runs * (opts.mib * 1000 + 60_000) }))!) as PumpResult[];
     const g2gCpu = cpuSeconds(cpu0);
+    const g2gCps = Number(await host.xs.wait(node('cps'), (v) => !!v, { timeout: opts.cps * 100 + 60_000 }));
+    const idleOpen = Number(await host.xs.wait(node('idle-open'), (v) => !!v, { timeout: opts.idle * 20 + 60_000 }));
+    const idleHeld = JSON.parse((await host.xs.wait(`/local/domain/${sink.domid}/data/tcppump/idle`, (v) => !!v, { timeout: 60_000 }))!) as
+      { conns: number; heap_before_mib: number; heap_mib: number; heap_limit_mib: number };
 
     const nodeAfter = await fromWorker(nodeJob);
+    const nodeCps = (await fromWorker<number>({ ...nodeJob, cps: opts.cps })).results;
     const iperf = await iperf3(opts.iperf);
 
     const counted = (rs: PumpResult[]) => rs.slice(opts.warmup);
@@ -173,6 +163,8 @@ async function main(): Promise<void> {
       node_net_loopback: nodeFig,
       iperf3_loopback_gbps: iperf ?? null,
       offloads: { source: await offloads(source.domid), sink: await offloads(sink.domid) },
+      connections_per_s: { guest_to_guest: g2gCps, node_net_loopback: nodeCps, ratio: g2gCps / nodeCps, parallel: CPS_PARALLEL },
+      idle_connections: { opened: idleOpen, ...idleHeld, guest_memory_mib: 64, kib_per_conn: ((idleHeld.heap_mib - idleHeld.heap_before_mib) * 1024) / idleHeld.conns },
       ratio_to_node_net: { guest_to_guest: g2gFig.gbps / nodeFig.gbps, host_to_guest: h2gFig.gbps / nodeFig.gbps },
       best_ratio_to_node_net: { guest_to_guest: g2gFig.best_gbps / nodeFig.best_gbps, host_to_guest: h2gFig.best_gbps / nodeFig.best_gbps },
       ratio_to_iperf3: iperf ? { guest_to_guest: g2gFig.gbps / iperf, host_to_guest: h2gFig.gbps / iperf } : null,
@@ -188,6 +180,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (isMainThread) await main();
-else if ((workerData as { role: string }).role === 'sink') nodeSink();
-else await hostClient();
+await main();

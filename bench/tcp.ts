@@ -13,6 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { TcpSocket } from '../src/tcpip/tcp/socket.js';
 import { emit, numberOptions } from './support/harness.js';
+import { answerExchange as answer, connectionRate } from './support/tcp-pump.js';
 import { stackPair as pair } from './support/tcpip-pipe.js';
 
 const opts = numberOptions({ mib: 64, conns: 10000, rounds: 5, warmup: 2, cps: 2000, parallel: 16 });
@@ -101,51 +102,10 @@ async function idleMemory(n: number): Promise<{ perConnBytes: number; heapMiB: n
   return { perConnBytes: delta / opened / 2, heapMiB: delta / 2 / (1 << 20), opened };
 }
 
-/** Client and server sockets with the calls a request/response exchange needs. */
-type Sock = NodeJS.ReadWriteStream & { destroy(): void };
-const REQUEST = Buffer.alloc(64, 0x71);
-
-/**
- * Connections per second: `n` exchanges (connect, a 64-byte request, a 64-byte answer, both
- * sides close), `parallel` at a time; `open` makes a client connection.
- */
-async function connectionRate(n: number, parallel: number, open: () => Promise<Sock>): Promise<number> {
-  let started = 0;
-  const one = async (): Promise<void> => {
-    const c = await open();
-    const answered = new Promise<void>((resolve, reject) => {
-      c.on('data', () => {});
-      c.once('end', resolve);
-      c.once('error', reject);
-    });
-    c.end(REQUEST);
-    await answered;
-  };
-  const worker = async (): Promise<void> => {
-    while (started < n) {
-      started++;
-      await one();
-    }
-  };
-  const start = performance.now();
-  await Promise.all(Array.from({ length: parallel }, worker));
-  return n / ((performance.now() - start) / 1000);
-}
-
-/** The server side of an exchange: answer the request once it is whole, then close. */
-function answer(s: Sock): void {
-  let got = 0;
-  s.on('error', () => {});
-  s.on('data', (d: Buffer) => {
-    got += d.length;
-    if (got >= REQUEST.length) s.end(REQUEST);
-  });
-}
-
 async function ourConnectionRate(n: number): Promise<number> {
   const { a, b } = pair(true);
   b.tcp.listen(80, (s) => answer(s));
-  const rate = await connectionRate(n, opts.parallel, () => a.tcp.connect('10.0.0.2', 80));
+  const rate = await connectionRate(n, opts.parallel, () => a.tcp.connect('10.0.0.2', 80), () => performance.now());
   a.stop();
   b.stop();
   return rate;
@@ -160,7 +120,7 @@ async function nodeConnectionRate(n: number): Promise<number> {
     const c = netConnect(port, '127.0.0.1');
     await once(c, 'connect');
     return c;
-  });
+  }, () => performance.now());
   srv.close();
   return rate;
 }

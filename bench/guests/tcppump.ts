@@ -1,33 +1,67 @@
 // tcppump: the guests of `npm run bench -- tcp-guests`, over their own TCP/IP stacks (os.tcpip(),
-// DHCP from the bridge's gateway). `role=sink` serves bench/support/tcp-pump.ts's sink on
-// `port=`; `role=source` waits for dom0 to write data/tcppump/go, pumps `mib=` MiB to
-// `target=ADDRESS:PORT` `runs=` times, a connection each, and writes the results as JSON to
-// data/tcppump/result.
+// DHCP from the bridge's gateway), running bench/support/tcp-pump.ts.
+// - `role=sink`: the byte sink on `port=`, the request/answer exchange on port+1, and on port+2
+//   connections that are only held open; once `idle=` of those are held it writes its JS heap
+//   (before the first and now) as JSON to data/tcppump/idle.
+// - `role=source`: once dom0 writes data/tcppump/go, pumps `mib=` MiB to `target=ADDRESS:PORT`
+//   `runs=` times, a connection each (results to data/tcppump/result); then `cps=` exchanges,
+//   16 at a time, against port+1 (data/tcppump/cps); then opens `idle=` connections to port+2
+//   and keeps them (data/tcppump/idle-open).
 //
-// extra= words: role=sink port=5001 | role=source target=10.0.2.15:5001 mib=128 runs=4
+// extra= words: role=sink port=5001 idle=10000 | role=source target=10.0.2.15:5001 mib=128 runs=4 cps=2000 idle=10000
+import { getHeapStatistics } from 'node:v8';
 import type { OS } from 'xenode';
-import { pumpBytes, sinkConnection, type PumpResult } from '../support/tcp-pump.js';
+import { answerExchange, connectionRate, CPS_PARALLEL, pumpBytes, sinkConnection, type PumpResult } from '../support/tcp-pump.js';
+
+const MiB = 1 << 20;
 
 export default async function main(os: OS): Promise<void> {
   const word = (key: string) => os.cmdline.split(/\s+/).find((w) => w.startsWith(`${key}=`))?.slice(key.length + 1);
+  const now = () => Number(os.time.monotonic()) / 1e6;
   const stack = await os.tcpip();
   // What the vif negotiated: the stack leaves checksums blank and sends GSO super-frames when it may.
   await os.xenstore.write('data/tcppump/offloads', JSON.stringify(stack.net.offloads));
+  const idle = Number(word('idle') ?? 0);
   if (word('role') === 'sink') {
-    stack.tcp.listen(Number(word('port') ?? 5001), sinkConnection);
+    const port = Number(word('port') ?? 5001);
+    stack.tcp.listen(port, sinkConnection);
+    stack.tcp.listen(port + 1, answerExchange, { backlog: 1024 });
+    const before = getHeapStatistics().used_heap_size;
+    const held: unknown[] = [];
+    stack.tcp.listen(port + 2, (s) => {
+      s.on('error', () => {});
+      held.push(s);
+      if (held.length === idle) {
+        const after = getHeapStatistics().used_heap_size;
+        void os.xenstore.write('data/tcppump/idle', JSON.stringify({ conns: held.length, heap_before_mib: before / MiB, heap_mib: after / MiB,
+          heap_limit_mib: getHeapStatistics().heap_size_limit / MiB }));
+      }
+    }, { backlog: 1024 });
     await os.xenstore.write('data/tcppump/ready', stack.address?.address ?? '');
   } else {
-    const [address, port] = (word('target') ?? '').split(':');
-    if (!address || !port) throw new Error(`target= must be ADDRESS:PORT, not ${word('target')}`);
-    const bytes = Number(word('mib') ?? 128) * (1 << 20);
+    const [address, portText] = (word('target') ?? '').split(':');
+    if (!address || !portText) throw new Error(`target= must be ADDRESS:PORT, not ${word('target')}`);
+    const port = Number(portText);
+    const bytes = Number(word('mib') ?? 128) * MiB;
     await os.xenstore.write('data/tcppump/ready', stack.address?.address ?? '');
     await os.xenstore.wait('data/tcppump/go', (v) => v === '1');
     const results: PumpResult[] = [];
     for (let i = Number(word('runs') ?? 1); i > 0; i--) {
-      const s = await stack.tcp.connect(address, Number(port));
-      results.push(await pumpBytes(s, bytes, () => Number(os.time.monotonic()) / 1e6));
+      const s = await stack.tcp.connect(address, port);
+      results.push(await pumpBytes(s, bytes, now));
     }
     await os.xenstore.write('data/tcppump/result', JSON.stringify(results));
+    const cps = Number(word('cps') ?? 0);
+    if (cps > 0) {
+      const rate = await connectionRate(cps, CPS_PARALLEL, () => stack.tcp.connect(address, port + 1), now);
+      await os.xenstore.write('data/tcppump/cps', String(rate));
+    }
+    const open: unknown[] = [];
+    while (open.length < idle) {
+      const batch = await Promise.all(Array.from({ length: Math.min(500, idle - open.length) }, () => stack.tcp.connect(address, port + 2)));
+      open.push(...batch);
+    }
+    if (idle > 0) await os.xenstore.write('data/tcppump/idle-open', String(open.length));
   }
   await os.lifecycle.awaitShutdownRequest();
   await os.shutdown('poweroff');

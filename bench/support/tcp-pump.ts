@@ -3,7 +3,8 @@
 // source's FIN, answers with the count (8 bytes) and closes. The source's time runs from its
 // first write to that answer, so it covers every byte arriving, not just leaving. The guests
 // (bench/guests/tcppump.ts, over their TCP/IP stacks) and the host's programs (over node:net)
-// run the same code, so the figures compare like with like.
+// run the same code, so the figures compare like with like. Also the request/answer exchange
+// that connections per second are counted in (bench tcp and tcp-guests).
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 
@@ -56,4 +57,47 @@ export async function pumpBytes(s: Duplex, bytes: number, now: () => number): Pr
   const seconds = (now() - start) / 1000;
   if (counted !== bytes) throw new Error(`the sink counted ${counted} bytes of ${bytes}`);
   return { bytes, seconds, mibps: bytes / (1 << 20) / seconds, gbps: (bytes * 8) / 1e9 / seconds };
+}
+
+/** Client and server sockets with the calls a request/response exchange needs. */
+type Sock = NodeJS.ReadWriteStream & { destroy(): void };
+const REQUEST = new Uint8Array(64).fill(0x71);
+/** Exchanges in flight at once in the guest-to-guest and Node figures of bench tcp-guests. */
+export const CPS_PARALLEL = 16;
+
+/**
+ * Connections per second: `n` exchanges (connect, a 64-byte request, a 64-byte answer, both
+ * sides close), `parallel` at a time; `open` makes a client connection, `now` is in ms.
+ */
+export async function connectionRate(n: number, parallel: number, open: () => Promise<Sock>, now: () => number): Promise<number> {
+  let started = 0;
+  const one = async (): Promise<void> => {
+    const c = await open();
+    const answered = new Promise<void>((resolve, reject) => {
+      c.on('data', () => {});
+      c.once('end', resolve);
+      c.once('error', reject);
+    });
+    c.end(REQUEST);
+    await answered;
+  };
+  const worker = async (): Promise<void> => {
+    while (started < n) {
+      started++;
+      await one();
+    }
+  };
+  const start = now();
+  await Promise.all(Array.from({ length: parallel }, worker));
+  return n / ((now() - start) / 1000);
+}
+
+/** The server side of an exchange: answer the request once it is whole, then close. */
+export function answerExchange(s: Sock): void {
+  let got = 0;
+  s.on('error', () => {});
+  s.on('data', (d: Uint8Array) => {
+    got += d.length;
+    if (got >= REQUEST.length) s.end(REQUEST);
+  });
 }
