@@ -2,40 +2,32 @@
 // (bench/guests/httpload.ts, a wrk-like keep-alive client over its own TCP/IP stack) against the
 // www unikernel (examples/www) on one bridge, each a domain with its own vCPU thread; next to
 // Node's own `http` server on loopback driven by the same client code over node:net from a
-// worker thread (one thread each, as the guests have), measured in the same run.
+// worker thread (one thread each, as the guests have; the worker loads none of the host's
+// modules, bench/support/http-load-worker.ts), measured in the same run.
 //
 //   npm run bench -- www-guests [--seconds=10] [--connections=30] [--ramp=1]
 //
 // The last line is JSON.
-import { connect } from 'node:net';
 import { loadavg } from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { formatIpv4 } from '../src/tcpip/addr.js';
 import { startLocalHost } from '../src/toolstack/local.js';
 import { emit, numberOptions } from './support/harness.js';
-import { httpLoad, nodeHelloServer, type LoadOptions, type LoadResult } from './support/http-load.js';
+import { nodeHelloServer, type LoadOptions, type LoadResult } from './support/http-load.js';
+import type { HttpLoadJob } from './support/http-load-worker.js';
 
 /** The guest programs, run as kernels (not imported). */
 const WWW = fileURLToPath(new URL('../../examples/www/www.ts', import.meta.url));
 const LOAD = fileURLToPath(new URL('../../bench/guests/httpload.ts', import.meta.url));
 const WWW_MAC = '00:16:3e:77:77:01';
+/** The Node client, in a worker of its own light module. */
+const NODE_CLIENT = fileURLToPath(new URL('./support/http-load-worker.js', import.meta.url));
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** The Node client: the same load loop over node:net, in this worker. */
-async function nodeClient(): Promise<void> {
-  const { port, load } = workerData as { port: number; load: LoadOptions };
-  const r = await httpLoad(async () => {
-    const s = connect({ port, host: '127.0.0.1', noDelay: true });
-    await new Promise<void>((ok, fail) => s.once('connect', ok).once('error', fail));
-    return s;
-  }, load, sleep, () => performance.now());
-  parentPort!.postMessage(r);
-}
 
 async function main(): Promise<void> {
   const opts = numberOptions({ seconds: 10, connections: 30, ramp: 1 });
@@ -69,7 +61,7 @@ async function main(): Promise<void> {
     // The peer, on the same machine right after: Node's server here, the client in a worker.
     const server = await nodeHelloServer();
     const load: LoadOptions = { connections: opts.connections, path: '/hello', host: '127.0.0.1', rampMs: opts.ramp * 1000, runtimeMs: opts.seconds * 1000 };
-    const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { port: server.port, load } });
+    const worker = new Worker(NODE_CLIENT, { workerData: { port: server.port, load } satisfies HttpLoadJob });
     const peer = await new Promise<LoadResult>((ok, fail) => worker.once('message', ok).once('error', fail));
     await worker.terminate();
     server.close();
@@ -86,5 +78,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (isMainThread) await main();
-else await nodeClient();
+await main();
