@@ -27,7 +27,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +34,7 @@ import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { startLocalHost } from '../src/toolstack/local.js';
 import { emit, numberOptions } from './support/harness.js';
+import { freePort } from './support/ports.js';
 import { CPS_PARALLEL, type PumpResult } from './support/tcp-pump.js';
 import type { PumpJob } from './support/tcp-pump-worker.js';
 
@@ -67,14 +67,6 @@ async function fromWorker<T = PumpResult[]>(job: ClientJob): Promise<{ results: 
 function cpuSeconds(since: NodeJS.CpuUsage): number {
   const u = process.cpuUsage(since);
   return (u.user + u.system) / 1e6;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** iperf3 over loopback for `seconds`: received Gb/s, or undefined without iperf3. */

@@ -19,13 +19,13 @@ import { loadavg } from 'node:os';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startLocalHost } from '../src/toolstack/local.js';
 import { emit, numberOptions } from './support/harness.js';
+import { freePort } from './support/ports.js';
 import { HELLO_BODY, nodeHelloServer } from './support/http-load.js';
 
 const opts = numberOptions({ seconds: 10, connections: 30, rounds: 1, warmup: 2, weight: 256 });
@@ -83,14 +83,6 @@ async function watchDom0<T>(run: () => Promise<T>): Promise<{ result: T; dom0: {
     obs.disconnect();
     delay.disable();
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 async function main(): Promise<void> {

@@ -8,39 +8,17 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { startLocalHost } from '../../src/toolstack/local.js';
 import { ROOT } from '../support/cli.js';
+import { echoed } from '../support/echo.js';
 import { freePort } from '../support/ports.js';
 
 const SOCAT = '/usr/bin/socat';
 const run = promisify(execFile);
-
-
-/** Send `data` on a fresh connection to `port`, half-close, and collect until the guest's FIN. */
-function echoed(port: number, data: Buffer, readAfterMs = 0): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const s: Socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true }, () => {
-      s.end(data);
-      if (readAfterMs > 0) {
-        s.pause();
-        setTimeout(() => s.resume(), readAfterMs);
-      }
-    });
-    s.setTimeout(60_000, () => s.destroy(new Error('no echo in 60 s')));
-    s.on('data', (c: Buffer) => chunks.push(c));
-    s.on('end', () => {
-      s.destroy();
-      resolve(Buffer.concat(chunks));
-    });
-    s.on('error', reject);
-  });
-}
 
 test('examples/echo: TCP and UDP echo through the host forwards of its echo.cfg, with half-close and backpressure', { timeout: 180_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'xenode-echo-'));

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { ROOT, XENODE } from '../support/cli.js';
+import { echoed } from '../support/echo.js';
 import { startDaemonRig } from '../support/host-daemon.js';
 import { freePort } from '../support/ports.js';
 
@@ -25,21 +25,6 @@ if (skip) console.log(`# skipping: ${skip}`);
 const GUEST_MAC = '00:16:3e:7c:a9:01';
 /** Big enough for GSO super-frames from both stacks, small enough to stay well inside the capture's backlog. */
 const DATA = randomBytes(96 * 1024);
-
-/** Send DATA on a connection to the forward, half-close, collect the echo until the guest's FIN. */
-function echoed(port: number, data: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const s = connect({ host: '127.0.0.1', port, allowHalfOpen: true }, () => s.end(data));
-    s.setTimeout(60_000, () => s.destroy(new Error('no echo in 60 s')));
-    s.on('data', (c: Buffer) => chunks.push(c));
-    s.on('end', () => {
-      s.destroy();
-      resolve(Buffer.concat(chunks));
-    });
-    s.on('error', reject);
-  });
-}
 
 const tsharkOpts = ['-n', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE',
   '-o', 'tcp.analyze_sequence_numbers:TRUE', '-o', 'tcp.relative_sequence_numbers:TRUE'];
