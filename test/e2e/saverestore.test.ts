@@ -118,3 +118,38 @@ for (const [fixture, why] of [['stubborn.ts', 'a guest that never yields'], ['un
     await host.destroy(built.domain.domid);
   });
 }
+
+test('a restore goes into a pre-built shell: kv-store resumes there with its disk and vif', T, async () => {
+  const shellHost = await Host.start({ poolSize: 1, shells: { count: 1, memory: 32 } });
+  try {
+    const shellReady = async () => {
+      for (let i = 0; i < 600 && shellHost.shells.ready < 1; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(shellHost.shells.ready, 1, 'the shell pool filled');
+    };
+    await shellReady();
+    // A parked shell runs (unpaused): its physmap is not the toolstack's to restore.
+    const shell = shellHost.hv.domains().find((d) => d.name.startsWith('shell/'))!;
+    assert.throws(() => shellHost.hv.restorePhysmap(shell.domid, 0), (e: Error) => isXenError(e, 'EBUSY'));
+    const image = join(dir, 'kv-shell.img');
+    await writeFile(image, new Uint8Array(4 << 20));
+    const built = await shellHost.create(kvConfig('kv-shell', image));
+    assert.equal(await askKv(shellHost, built.domain.domid, 'set colour green'), 'ok');
+    await shellReady();
+    const file = join(dir, 'kv-shell.save');
+    await saveDomain(shellHost, built.domain.domid, file);
+    await shellReady();
+    const shellDomid = shellHost.hv.domains().find((d) => d.name.startsWith('shell/'))!.domid;
+    const r = await restoreFile(shellHost, file);
+    assert.equal(r.domain.domid, shellDomid, 'the restored domain is the shell that waited');
+    assert.equal(r.domain.name, 'kv-shell');
+    assert.equal(await askKv(shellHost, r.domain.domid, 'get colour'), 'ok green');
+    assert.equal(await askKv(shellHost, r.domain.domid, 'get boots'), 'ok 1', 'resumed from its state in the shell');
+    const [disk] = await listDisks(shellHost.devices, r.domain.domid);
+    assert.equal(disk?.vdev, 'xvda');
+    const [vif] = await listVifs(shellHost.devices, r.domain.domid);
+    assert.equal(vif?.mac, MAC);
+    await shellHost.destroy(r.domain.domid);
+  } finally {
+    await shellHost.close();
+  }
+});
