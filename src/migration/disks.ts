@@ -244,26 +244,38 @@ export class DiskMigration {
   }
 }
 
-/** Base records in flight at once: the next chunk is read while the last ones travel and are written. */
-const BASE_WINDOW = 4;
+/**
+ * Base chunks in flight at once, each read, sent and written at the receiver independently of
+ * the others: the copy is bound by the latency of those steps (both ends' disks are read and
+ * written by one thread each), not by the bandwidth of any.
+ */
+const BASE_WINDOW = 8;
 
 /** Every non-zero chunk of `disk` as base records (the destination's new image reads zeros). */
 async function copyBase(disk: Disk, remote: RemoteDisk): Promise<number> {
   const per = BASE_CHUNK / SECTOR_SIZE;
   const zero = new Uint8Array(BASE_CHUNK);
-  const inFlight = new Set<Promise<void>>();
+  let next = 0;
   let bytes = 0;
-  for (let sector = 0; sector < disk.sectors; sector += per) {
-    const buf = new Uint8Array(Math.min(per, disk.sectors - sector) * SECTOR_SIZE);
-    await disk.read(sector, [buf]);
-    if (Buffer.compare(buf, zero.subarray(0, buf.length)) === 0) continue;
-    const sent: Promise<void> = remote.base(sector, buf).finally(() => inFlight.delete(sent));
-    sent.catch(() => {}); // its failure is seen through the race or the all below; once one failed, the others' are not
-    inFlight.add(sent);
-    bytes += buf.length;
-    if (inFlight.size >= BASE_WINDOW) await Promise.race(inFlight);
+  const lane = async (): Promise<void> => {
+    while (next < disk.sectors) {
+      const sector = next;
+      next += per;
+      const buf = new Uint8Array(Math.min(per, disk.sectors - sector) * SECTOR_SIZE);
+      await disk.read(sector, [buf]);
+      if (Buffer.compare(buf, zero.subarray(0, buf.length)) === 0) continue;
+      await remote.base(sector, buf);
+      bytes += buf.length;
+    }
+  };
+  // One lane's failure ends the copy; the others stop at their next chunk.
+  const lanes = Array.from({ length: BASE_WINDOW }, lane);
+  try {
+    await Promise.all(lanes);
+  } finally {
+    next = disk.sectors;
+    await Promise.allSettled(lanes);
   }
-  await Promise.all(inFlight);
   return bytes;
 }
 
