@@ -12,11 +12,11 @@
 import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { getHeapStatistics } from 'node:v8';
+import { deserialize, getHeapStatistics, serialize } from 'node:v8';
 import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, moveMessagePortToContext, parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { PcpuData, PcpuMessage, PcpuStatus } from '../hypervisor/cpupool.js';
 import { CreditScheduler } from '../hypervisor/credit.js';
 import { PcpuStats, takeRung, DB_PENDING } from '../hypervisor/doorbell.js';
@@ -116,6 +116,8 @@ class Resident {
   handed?: number;
   /** Its realm's entry in `made`, let go of when the domain is evicted (or its realm could never be collected). */
   made?: { owner?: Resident };
+  /** A channel whose far end lives in the realm's context: what crosses it is rebuilt there (clone). */
+  #cloner?: { readonly near: MessagePort; readonly far: MessagePort };
 
   constructor(
     readonly domid: number,
@@ -149,7 +151,26 @@ class Resident {
     return Atomics.load(this.view.ctl, CB_PAUSE) > 0;
   }
 
+  /**
+   * `value` structured-cloned into the realm: built from the realm's own intrinsics by V8, as a
+   * message is for the context its port lives in (moveMessagePortToContext).
+   */
+  clone(value: unknown): unknown {
+    if (!this.#cloner) {
+      const { port1, port2 } = new MessageChannel();
+      this.#cloner = { near: port1, far: moveMessagePortToContext(port2, this.ctx) as unknown as MessagePort };
+    }
+    this.#cloner.near.postMessage(value);
+    const got = receiveMessageOnPort(this.#cloner.far);
+    if (!got) throw new Error('the clone did not arrive');
+    return got.message;
+  }
+
   clear(): void {
+    if (this.#cloner) {
+      this.#cloner.near.close();
+      this.#cloner = undefined;
+    }
     this.halted = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
@@ -169,6 +190,25 @@ const sched = new CreditScheduler<Resident>();
 const wallNow = () => performance.timeOrigin + performance.now();
 const isArg = (a: unknown) => a === undefined || typeof a === 'number' || (typeof a === 'string' && a.length <= MAX_ARG_LENGTH);
 const decoders = { lax: new TextDecoder(), fatal: new TextDecoder('utf-8', { fatal: true }) };
+
+/**
+ * Wakes of other threads the realms' events called for, as (view, index) pairs: done once the
+ * pass is over (evtchn.ts deferWakes). Atomics.notify validates the view itself; a realm that
+ * passes nonsense only makes its own wake fail.
+ */
+const wakes: unknown[] = [];
+const MAX_DEFERRED_WAKES = 1024;
+
+function flushWakes(): void {
+  for (let i = 0; i < wakes.length; i += 2) {
+    try {
+      Atomics.notify(wakes[i] as Int32Array, wakes[i + 1] as number, 1);
+    } catch {
+      /* not a shared integer view: nothing to wake */
+    }
+  }
+  wakes.length = 0;
+}
 
 function hostFor(r: () => Resident): RealmHost {
   return {
@@ -226,6 +266,22 @@ function hostFor(r: () => Resident): RealmHost {
       status({ type: 'parked', domid: r().domid });
     },
     threadId: () => tid,
+    // A suspend record (abi/suspend.ts) is V8's structured-clone data, as in Pool-0. V8 runs
+    // the realm's getters while it writes one: they run in its turn, as any of its code.
+    serialize(value) {
+      const d = r();
+      return d.clone(new Uint8Array(serialize(value))) as Uint8Array;
+    },
+    deserialize(bytes) {
+      const d = r();
+      if (!ArrayBuffer.isView(bytes)) throw new TypeError('deserialize needs bytes');
+      return d.clone(deserialize(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+    },
+    wakeLater(words, index) {
+      if (!ArrayBuffer.isView(words) || typeof index !== 'number') throw new TypeError('wakeLater needs a view and an index');
+      wakes.push(words as Int32Array, index);
+      if (wakes.length >= MAX_DEFERRED_WAKES * 2) flushWakes();
+    },
     halt() {
       const d = r();
       d.halted = true;
@@ -333,6 +389,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     status({ type: 'failed', domid: m.domid, message: `its realm did not start: ${(e as Error)?.message ?? String(e)}` });
   } finally {
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
+    flushWakes();
     refill();
   }
 }
@@ -361,6 +418,7 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
     kick();
   } finally {
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
+    flushWakes();
   }
 }
 
@@ -526,6 +584,7 @@ function pump(): void {
     ringing.delete(d);
     turn(d);
   }
+  flushWakes();
   if (order.length) checkHeap(now);
   // Halted and gone domains need no turn; paused ones are rung again on unpause.
   for (const d of ringing) if (d.halted || !residents.has(d.domid) || d.paused) ringing.delete(d);
