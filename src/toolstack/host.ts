@@ -248,7 +248,7 @@ export class Host extends EventEmitter<HostEvents> {
       config = { ...config, vifs: settleVifMacs(config.vifs) };
       // Pool-0's shells have a thread each; a shared cpupool's are realms parked on its pCPUs.
       const shells = config.pool === undefined || config.pool === POOL0 ? this.shells : this.#poolShells.get(config.pool);
-      // A restore goes into Pool-0's shells only (a shared cpupool's domains are not saved yet).
+      // A restore goes into Pool-0's shells only (a shared cpupool's realms restore through buildDomain).
       const restoreFits = !opts.restore || (!opts.restore.parked && shells === this.shells);
       const fromShell = !opts.paused && restoreFits && shells?.fits(config)
         ? await claimShell(this.#ctx, (k) => shells.take(k), config, opts.restore)
@@ -354,13 +354,6 @@ export class Host extends EventEmitter<HostEvents> {
    */
   async suspend(domid: number, timeoutMs = SUSPEND_TIMEOUT_MS): Promise<Domain> {
     const d = this.#guest(domid, 'suspended');
-    const pool = this.poolOf(domid);
-    if (pool !== POOL0) {
-      // Its suspend record is v8-serialized (abi/suspend.ts), and a realm has no node:v8: a host
-      // thread's deserialize would hand it objects of the host's realm (docs/SECURITY.md).
-      throw new XenError('EOPNOTSUPP', `domain ${domid} runs in shared cpupool ${pool}, where a guest cannot write its suspend record: ` +
-        `it cannot be saved, checkpointed or migrated; create it in ${POOL0} for that`);
-    }
     if (d.shutdownReason) throw new XenError('EINVAL', `domain ${domid} has already shut down (${d.shutdownReason})`);
     if (d.paused) throw new XenError('EINVAL', `domain ${domid} is paused and cannot act on a suspend request: unpause it first`);
     let onExc!: (id: number) => void;
