@@ -9,7 +9,7 @@ import type { Tap } from './capture.js';
 import { Fdb, type FdbLimits, type FdbOwner, type FdbRow } from './fdb.js';
 import { ETH_HLEN, ETH_P_8021Q, VLAN_HLEN, isGroupMac, isLinkLocalGroup, macAt } from './mac.js';
 import { COMPLETED, completeOffloads, needsCompletion } from './offload.js';
-import type { FrameTail, PortDevice, SwitchPort } from './port.js';
+import type { FramePass, FrameTail, PortDevice, SwitchPort } from './port.js';
 
 /** Frames larger than this (a 64 KiB GSO super-frame plus its headers) are malformed. */
 export const MAX_FRAME = 65_535 + ETH_HLEN + VLAN_HLEN;
@@ -115,7 +115,7 @@ export class BridgePort implements SwitchPort, FdbOwner {
     return this.#plugged;
   }
 
-  input(frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail): void {
+  input(frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail, pass?: FramePass): void {
     if (!this.#plugged) return;
     this.counters.framesIn++;
     this.counters.bytesIn += frame.length;
@@ -124,7 +124,7 @@ export class BridgePort implements SwitchPort, FdbOwner {
       tail = undefined;
       for (const tap of this.taps) tap.frame(frame, info);
     }
-    this.bridge.ingress(this, frame, info, tail);
+    this.bridge.ingress(this, frame, info, tail, pass);
   }
 
   /** Does this port carry VLAN `vid`, and how? */
@@ -143,9 +143,9 @@ export class BridgePort implements SwitchPort, FdbOwner {
     for (const f of frames) this.#deliver(f, COMPLETED);
   }
 
-  /** A frame already in this port's form and with the offloads its device takes. */
-  deliverAsIs(frame: Uint8Array, info: NetFrameInfo): void {
-    this.#deliver(frame, info);
+  /** A frame already in this port's form and with the offloads its device takes (valid until `pass` ends, if given). */
+  deliverAsIs(frame: Uint8Array, info: NetFrameInfo, pass?: FramePass): void {
+    this.#deliver(frame, info, pass);
   }
 
   /** deliverAsIs for a frame with its tail in the sender's grants: straight across if the device can, else filled first. */
@@ -164,8 +164,8 @@ export class BridgePort implements SwitchPort, FdbOwner {
     }
   }
 
-  #deliver(frame: Uint8Array, info: NetFrameInfo): void {
-    if (this.device.deliver(frame, info)) {
+  #deliver(frame: Uint8Array, info: NetFrameInfo, pass?: FramePass): void {
+    if (this.device.deliver(frame, info, pass)) {
       this.counters.framesOut++;
       this.counters.bytesOut += frame.length;
       if (this.taps.size !== 0) for (const tap of this.taps) tap.frame(frame, info);
@@ -237,9 +237,10 @@ export class Bridge {
   /**
    * A frame from a port's device: check it, learn its source, forward or flood it within its
    * VLAN. Only its first bytes are read here, so a `tail` left in the sender's grants stays
-   * there unless the frame is one that needs its bytes in dom0 (tagged, flooded, tapped).
+   * there unless the frame is one that needs its bytes in dom0 (tagged, flooded, tapped). A
+   * `pass` goes with a frame forwarded as it came (FramePass); every other form is made here.
    */
-  ingress(from: BridgePort, frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail): void {
+  ingress(from: BridgePort, frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail, pass?: FramePass): void {
     if (frame.length < ETH_HLEN || frame.length > MAX_FRAME) return this.#drop(from, 'dropMalformed');
     if (tail && (tail.head < ETH_HLEN + VLAN_HLEN || this.taps.size !== 0 || frame[12] === ETH_P_8021Q >> 8)) {
       if (!tail.fill()) return this.dropTail(from);
@@ -256,8 +257,9 @@ export class Bridge {
         vid = tagged;
         hasTag = true;
       } else {
-        // A priority tag (VID 0) only: the frame is in the port's untagged VLAN.
+        // A priority tag (VID 0) only: the frame is in the port's untagged VLAN (a copy, not the sender's: no pass).
         frame = stripTag(frame);
+        pass = undefined;
       }
     }
     // Invalid sources (group or zero) are dropped, as Linux's br_handle_frame does.
@@ -273,7 +275,7 @@ export class Bridge {
     if (to && to !== from && !hasTag && to.mode.native === vid && this.taps.size === 0 && !needsCompletion(info, to.device.features)) {
       this.counters.forwarded++;
       if (tail) to.deliverTail(frame, info, tail);
-      else to.deliverAsIs(frame, info);
+      else to.deliverAsIs(frame, info, pass);
       return;
     }
     if (tail && to !== from && !tail.fill()) return this.dropTail(from);

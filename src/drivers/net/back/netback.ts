@@ -15,7 +15,7 @@ import { XenbusState } from '../../../abi/xenbus.js';
 import { XenError } from '../../../errors.js';
 import type { BoundPort } from '../../../hypervisor/port.js';
 import type { XsWatch } from '../../../xenstore/client/client.js';
-import type { FrameTail, PortDevice, PortFeatures, SwitchPort, VirtualSwitch } from '../../../network/port.js';
+import type { FramePass, FrameTail, PortDevice, PortFeatures, SwitchPort, VirtualSwitch } from '../../../network/port.js';
 import { BackendLifecycle } from '../../backend.js';
 import type { DriverContext } from '../../evtchn.js';
 import { mapRing, type MappedRing } from '../../ringpages.js';
@@ -165,8 +165,8 @@ export class NetBack implements PortDevice {
     return this.#conn?.features ?? NO_FEATURES;
   }
 
-  deliver(frame: Uint8Array, info: NetFrameInfo): boolean {
-    return this.#deliver(frame, info, undefined);
+  deliver(frame: Uint8Array, info: NetFrameInfo, pass?: FramePass): boolean {
+    return this.#deliver(frame, info, undefined, pass);
   }
 
   /** A frame with its tail in the sender's grants: copied grant to grant into this frontend's buffers. */
@@ -174,7 +174,7 @@ export class NetBack implements PortDevice {
     return this.#deliver(frame, info, tail);
   }
 
-  #deliver(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail | undefined): boolean {
+  #deliver(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail | undefined, pass?: FramePass): boolean {
     const conn = this.#conn;
     // Carrier off (a stalled queue): dropped here, before any queue holds it.
     if (!conn || this.#disabled !== null || conn.stalledQueues !== 0) {
@@ -195,7 +195,7 @@ export class NetBack implements PortDevice {
       tail = undefined;
     }
     const q = s.select(frame);
-    return conn.queues[q]!.rx.deliver(frame, info, s.hashType, s.hashValue, tail);
+    return conn.queues[q]!.rx.deliver(frame, info, s.hashType, s.hashValue, tail, pass);
   }
 
   // ---------------- xenbus ----------------
@@ -279,7 +279,7 @@ export class NetBack implements PortDevice {
         credit: new Credit(rate),
         mcast,
         notify: () => txPort.notify(),
-        output: (frame, info, tail) => conn.port?.input(frame, info, tail),
+        output: (frame, info, tail, pass) => conn.port?.input(frame, info, tail, pass),
       });
       const rx = new RxPath({
         ...common,
