@@ -199,3 +199,42 @@ test('while a frame crosses the bridge its sender cannot revoke the pages that h
   assert.deepEqual(seen[0]!.frame, frame);
   for (const g of grefs) assert.equal(a.g.hc.endAccess(g), true);
 });
+
+// netback's tx copies the packets of one ring pass as one grant-copy batch and the receiving
+// netback stages them (FramePass) for one batch of its own: a bad packet or a bad rx buffer in
+// the middle of a pass must fail alone, and every answer must keep ring order.
+test('one ring pass of good and bad packets: each answered in ring order, the good ones forwarded intact and in order', async (t) => {
+  const { a, b, macA, macB } = await pair(t, false);
+  b.send(frameOf(60, macB), { id: 1 });
+  await b.until(() => b.txResponses.length === 1, "b's hello");
+  const frames = [frameOf(100, macA, macB, 1), frameOf(200, macA, macB, 2), frameOf(300, macA, macB, 3)];
+  a.putSlots(a.frameSlots(frames[0]!, { id: 10 }));
+  a.putSlots([{ gref: 4000, offset: 0, flags: 0, id: 11, size: 60 }]);
+  a.putSlots(a.frameSlots(frames[1]!, { id: 12 }));
+  a.putSlots([{ gref: a.page(frames[2]!), offset: 0, flags: 0, id: 13, size: 13 }]);
+  a.putSlots(a.frameSlots(frames[2]!, { id: 14 }));
+  a.pushTx();
+  await a.until(() => a.txResponses.length === 5, 'tx responses');
+  assert.deepEqual(a.txResponses.map((r) => [r.id, r.status]), [[10, NETIF_RSP_OKAY], [11, NETIF_RSP_ERROR], [12, NETIF_RSP_OKAY], [13, NETIF_RSP_ERROR], [14, NETIF_RSP_OKAY]]);
+  await b.until(() => b.received().length === 3, 'b receives the good frames');
+  assert.deepEqual(b.received().map((r) => r.frame), frames);
+});
+
+test('a pass staged for one rx batch: a buffer the receiver may not write fails its frame alone', async (t) => {
+  const { rig, a, b, macA, macB } = await pair(t, false);
+  b.send(frameOf(60, macB), { id: 1 });
+  await b.until(() => b.txResponses.length === 1, "b's hello");
+  const frames = Array.from({ length: 8 }, (_, i) => frameOf(64 + i, macA, macB, i));
+  // b's first four buffers are posted already; then a read-only one among good ones.
+  b.postRx(4, 0, [b.page(new Uint8Array(0), 0, false), b.page(new Uint8Array(0), 0, true), b.page(new Uint8Array(0), 0, false), b.page(new Uint8Array(0), 0, false)]);
+  for (const [i, f] of frames.entries()) a.putSlots(a.frameSlots(f, { id: 20 + i }));
+  a.pushTx();
+  await a.until(() => a.txResponses.length === 8, 'tx responses');
+  assert.ok(a.txResponses.every((r) => r.status === NETIF_RSP_OKAY));
+  await b.until(() => b.rxResponses.length === 8, "b's responses");
+  assert.deepEqual(b.rxResponses.map((r) => r.status), frames.map((f, i) => (i === 5 ? NETIF_RSP_ERROR : f.length)));
+  assert.deepEqual(b.received().filter((r) => r.status >= 0).map((r) => r.frame), frames.filter((_, i) => i !== 5));
+  const stats = (await rig.daemon()).device(b.g.domid, 0)!.stats;
+  assert.equal(stats.txErrors, 1);
+  assert.equal(stats.txPackets, 7);
+});
