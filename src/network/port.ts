@@ -68,13 +68,28 @@ export interface FramePass {
   defer(finish: () => void): void;
 }
 
+/**
+ * XenAPI's VIF locking modes (VIF.locking_mode, VIF.ipv4_allowed and ipv6_allowed), enforced
+ * on what the port's device sends (see locking.ts): `locked`: from its MAC, and IPv4 (with ARP)
+ * and IPv6 only from the allowed addresses, nothing else; `unlocked`: anything; `disabled`:
+ * nothing, in or out.
+ */
+export interface PortLocking {
+  readonly mode: 'locked' | 'unlocked' | 'disabled';
+  readonly ipv4Allowed?: readonly string[];
+  readonly ipv6Allowed?: readonly string[];
+}
+
 /** How a device is plugged in, from the vif spec (xl-network-configuration(5)). */
 export interface PortOptions {
   /** NAME, NAME.TAG (access VLAN TAG) or NAME.TAG:TRUNK1:TRUNK2 as vif-openvswitch spells it; the bridge is created on first use. */
   readonly bridge: string;
-  /** The vif's MAC: frames from another source MAC are dropped unless macSpoof is set. */
+  /** The vif's MAC: frames from another source MAC are dropped unless macSpoof is set (or the locking says so). */
   readonly mac?: string;
+  /** Without a `locking`: any source MAC may send. */
   readonly macSpoof?: boolean;
+  /** The vif's locking mode; without one, the MAC alone is checked (XenAPI's network_default here). */
+  readonly locking?: PortLocking;
 }
 
 /** The switch side of a port. */
@@ -87,6 +102,8 @@ export interface SwitchPort {
   input(frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail, pass?: FramePass): void;
   /** Take the port out of its bridge; frames in flight to it are dropped. */
   unplug(): void;
+  /** Change the locking mode of a plugged port at once (VIF.set_locking_mode on a running VIF); undefined: the default. EINVAL if malformed. */
+  setLocking(locking: PortLocking | undefined): void;
 }
 
 /** What netback and the toolstack need of dom0's (or a driver domain's) switch. */

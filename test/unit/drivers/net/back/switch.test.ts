@@ -238,3 +238,45 @@ test('a pass staged for one rx batch: a buffer the receiver may not write fails 
   assert.equal(stats.txErrors, 1);
   assert.equal(stats.txPackets, 7);
 });
+
+test('locking modes: locked passes only allowed IPv4 sources, disabled nothing either way; a change on a connected vif applies at once', async (t) => {
+  const { rig, sw, a, b, macA, macB } = await pair(t, false, { 'locking-mode': 'locked', 'ipv4-allowed': '10.0.0.9 10.0.0.2' });
+  b.send(frameOf(60, macB), { id: 1 });
+  await b.until(() => b.txResponses.length === 1, "b's hello");
+  const ip = (src: number[], salt: number) => {
+    const f = frameOf(60, macA, macB, salt, 0x0800);
+    f[14] = 0x45;
+    f.set(src, 26);
+    return f;
+  };
+  a.send(ip([10, 0, 0, 2], 1), { id: 1 });
+  a.send(ip([10, 0, 0, 3], 2), { id: 2 });
+  a.send(frameOf(60, macA, macB, 3), { id: 3 });
+  await a.until(() => a.txResponses.length === 3, 'tx responses');
+  await b.until(() => b.received().length === 1, 'b receives the allowed one');
+  assert.deepEqual(b.received()[0]!.frame, ip([10, 0, 0, 2], 1));
+  const br = sw.findBridge('xenbr0')!;
+  assert.equal(br.counters.dropLocked, 2);
+  const port = sw.findPort(`vif${a.g.domid}.0`)!;
+  const settle = async (cond: () => boolean, what: string) => {
+    for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(cond(), what);
+  };
+  await rig.xs0.write(`${a.be}/locking-mode`, 'disabled');
+  await settle(() => port.disabled, 'the port is disabled');
+  a.send(ip([10, 0, 0, 2], 4), { id: 4 });
+  await a.until(() => a.txResponses.length === 4, 'tx response');
+  assert.equal(br.counters.dropLocked, 3);
+  b.send(frameOf(60, macB, macA, 5), { id: 2 });
+  await b.until(() => b.txResponses.length === 2, "b's frame to a");
+  assert.equal(port.counters.dropsOut, 1);
+  await rig.xs0.write(`${a.be}/locking-mode`, 'unlocked');
+  await settle(() => !port.disabled && port.mode.mac === null, 'the port is unlocked');
+  const spoofed = frameOf(100, '00:16:3e:99:99:99', macB, 6);
+  a.send(spoofed, { id: 5 });
+  await b.until(() => b.received().length === 2, 'b receives the spoofed frame');
+  assert.deepEqual(b.received()[1]!.frame, spoofed);
+  await rig.xs0.write(`${a.be}/ipv4-allowed`, '10.0.0.300');
+  await rig.xs0.write(`${a.be}/locking-mode`, 'locked');
+  await settle(() => port.disabled, 'a malformed address locks the vif out');
+});
