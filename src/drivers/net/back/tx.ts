@@ -80,24 +80,22 @@ class TxPass implements FramePass {
   /** Per packet: its first slot in ids, its slots, its extras, its first op, its bytes, where they sit, its info or why it is refused. */
   readonly slot0 = new Uint16Array(PASS_PACKETS);
   readonly nslots = new Uint8Array(PASS_PACKETS);
-  readonly extras = new Uint8Array(PASS_PACKETS);
+  readonly extras = new Uint16Array(PASS_PACKETS);
   readonly op0 = new Uint16Array(PASS_PACKETS + 1);
   readonly size = new Uint32Array(PASS_PACKETS);
   readonly at = new Uint32Array(PASS_PACKETS);
   readonly info: (NetFrameInfo | undefined)[] = new Array<NetFrameInfo | undefined>(PASS_PACKETS).fill(undefined);
   readonly refuse: (string | null)[] = new Array<string | null>(PASS_PACKETS).fill(null);
-  /** The views of the pass buffer handed to the switch, kept per packet and reused while a stream's frames keep their place and size. */
-  readonly views: Uint8Array[];
+  /** The views of the pass buffer handed to the switch, made as needed per packet and reused while a stream's frames keep their place and size. */
+  readonly views: Uint8Array[] = [];
   /** The receivers' deferred copies, made when the pass ends. */
   readonly #deferred: (() => void)[] = [];
 
-  constructor(readonly memory: Uint8Array) {
-    this.views = Array.from({ length: PASS_PACKETS }, () => memory.subarray(0, 0));
-  }
+  constructor(readonly memory: Uint8Array) {}
 
   /** Room for a packet of `slots` slots and `bytes` bytes copied? */
-  fits(slots: number, bytes: number, capacity: number): boolean {
-    return this.count < PASS_PACKETS && this.slots + slots <= PASS_SLOTS && this.used + bytes <= capacity;
+  fits(slots: number, bytes: number): boolean {
+    return this.count < PASS_PACKETS && this.slots + slots <= PASS_SLOTS && this.used + bytes <= this.memory.length;
   }
 
   defer(finish: () => void): void {
@@ -307,7 +305,7 @@ export class TxPath {
     const tail = refuse === null && size > TX_TAIL_MIN;
     const head = refuse !== null ? 0 : tail ? TX_COPY_LEN : size;
     const p = this.#pass;
-    if (tail || !p.fits(reqs.length, head, this.#frame.length)) this.#flush();
+    if (tail || !p.fits(reqs.length, head)) this.#flush();
     const k = p.count;
     const base = p.used;
     p.slot0[k] = p.slots;
@@ -380,8 +378,8 @@ export class TxPath {
         stats.rxPackets++;
         stats.rxBytes += size;
         const at = p.at[k]!;
-        let view = p.views[k]!;
-        if (view.byteOffset !== at || view.length !== size) view = p.views[k] = this.#frame.subarray(at, at + size);
+        let view = p.views[k];
+        if (!view || view.byteOffset !== at || view.length !== size) view = p.views[k] = this.#frame.subarray(at, at + size);
         try {
           this.#o.output(view, p.info[k]!, tail, tail ? undefined : p);
         } finally {
