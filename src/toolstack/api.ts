@@ -337,6 +337,40 @@ export class ToolstackApi implements Toolstack {
         return { ...c, vifs };
       }));
     },
+    vifSet: async (a) => {
+      // Checked as a vif spec's keys are.
+      parseVifSpec([a.lockingMode && a.lockingMode !== 'network_default' && `locking-mode=${a.lockingMode}`,
+        a.ipv4Allowed && `ipv4-allowed=${a.ipv4Allowed}`, a.ipv6Allowed && `ipv6-allowed=${a.ipv6Allowed}`].filter(Boolean).join(','));
+      const edit = (v: DomainVif): DomainVif => {
+        const { lockingMode, ipv4Allowed, ipv6Allowed, ...rest } = v;
+        const mode = a.lockingMode === undefined ? lockingMode : a.lockingMode === 'network_default' ? undefined : a.lockingMode;
+        const v4 = a.ipv4Allowed === undefined ? ipv4Allowed : a.ipv4Allowed.trim() || undefined;
+        const v6 = a.ipv6Allowed === undefined ? ipv6Allowed : a.ipv6Allowed.trim() || undefined;
+        return { ...rest, ...(mode && { lockingMode: mode }), ...(v4 && { ipv4Allowed: v4 }), ...(v6 && { ipv6Allowed: v6 }) };
+      };
+      const which = a.vif.toLowerCase();
+      const is = (v: DomainVif) => String(v.devid) === which || v.mac === which;
+      const { ref, domid } = await this.#host.db.read((tx) => {
+        const ref = findVm(tx, a.vm);
+        return { ref, domid: tx.VM.get(ref).domid };
+      });
+      const config = domid >= 0 ? this.#host.config(domid) : undefined;
+      const plugged = config?.vifs.find(is);
+      if (plugged) {
+        await this.#host.setVifLocking(domid, edit(plugged));
+        return vmInfo(await this.#host.db.read((tx) => tx.VM.get(ref)));
+      }
+      if (domid >= 0) {
+        if (!config) throw new XenError('EBUSY', `domain ${domid} is being created or destroyed`);
+        const unplugged = await this.#host.db.read((tx) => unpluggedOf(tx.VM.get(ref)));
+        if (!unplugged.vifs.some(is)) throw new XenError('ENOENT', `the VM has no vif ${a.vif}`);
+        return vmInfo(await this.#host.vms.setUnplugged(ref, (u) => ({ ...u, vifs: u.vifs.map((v) => (is(v) ? edit(v) : v)) })));
+      }
+      return vmInfo(await this.#host.vms.reconfigure(ref, (c) => {
+        if (!c.vifs.some(is)) throw new XenError('ENOENT', `the VM has no vif ${a.vif}`);
+        return { ...c, vifs: c.vifs.map((v) => (is(v) ? edit(v) : v)) };
+      }));
+    },
     networkCreate: (a) => this.#host.db.transaction((tx) => {
       const bridge = a.bridge ?? `xenbr${tx.network.getAll().length}`;
       if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) throw new XenError('EINVAL', `bridge '${bridge}' is not a bridge name (1-15 letters, digits, '_', '.', '-')`);

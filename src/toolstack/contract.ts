@@ -443,6 +443,15 @@ export interface Commands {
     result: VmInfo;
   };
   /**
+   * A vif's locking (XAPI's VIF.set_locking_mode, set_ipv4_allowed, set_ipv6_allowed): the VM's
+   * vif by devid or MAC takes what is given and keeps the rest; lockingMode network_default and
+   * an empty address list leave the key out. A plugged vif of a running VM takes it at once.
+   */
+  vifSet: {
+    args: { vm: string; vif: string; lockingMode?: 'network_default' | 'locked' | 'unlocked' | 'disabled'; ipv4Allowed?: string; ipv6Allowed?: string };
+    result: VmInfo;
+  };
+  /**
    * vm-suspend (XAPI's VM.suspend): xl save of a running VM into a suspend VDI of the pool's
    * suspend SR; the VM is Suspended (and persistent) afterwards.
    */
@@ -826,6 +835,20 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     if (given.length !== 1) throw new InvalidArgument('vmDevice', 'disk', `give exactly one of ${Object.keys(changes).join(', ')}`);
     const force = f.bool('force');
     return f.done({ vm, [given[0]![0]]: given[0]![1], ...(force && { force }) });
+  },
+  vifSet: (f) => {
+    const vm = f.string('vm');
+    const vif = f.string('vif');
+    const lockingMode = f.optionalString('lockingMode');
+    if (lockingMode !== undefined && !['network_default', 'locked', 'unlocked', 'disabled'].includes(lockingMode)) {
+      throw new InvalidArgument('vifSet', 'lockingMode', 'must be network_default, locked, unlocked or disabled');
+    }
+    const ipv4Allowed = f.optionalString('ipv4Allowed');
+    const ipv6Allowed = f.optionalString('ipv6Allowed');
+    return f.done({
+      vm, vif, ...(lockingMode !== undefined && { lockingMode: lockingMode as Args<'vifSet'>['lockingMode'] & string }),
+      ...(ipv4Allowed !== undefined && { ipv4Allowed }), ...(ipv6Allowed !== undefined && { ipv6Allowed }),
+    });
   },
   networkCreate: (f) => {
     const name = f.string('name');

@@ -32,7 +32,7 @@ import { Summoner, type SummonDns } from './summon.js';
 import type { DiskDevice, ForwardInfo, NicDevice, ShutdownOutcome } from './contract.js';
 import { attachDisk, detachDisk, vdiLiveDisks, vdiUsers } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
-import { DEFAULT_BRIDGE, attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
+import { DEFAULT_BRIDGE, attachVif, detachVif, setVifLocking, settleVifMacs, type VifHost } from './vifs.js';
 import { DomainForwards } from './forwards.js';
 import { VifAddresses } from './vif-addresses.js';
 import { domainNameProblem, poolNameProblem, type DomainConfig, type DomainVif, type ShutdownAction } from './domconfig.js';
@@ -591,6 +591,13 @@ export class Host extends EventEmitter<HostEvents> {
     this.#vifAddresses.add(domid, { ...vif, mac: dev.mac });
     await this.#configure(domid, (c) => ({ ...c, vifs: [...c.vifs.filter((x) => x.devid !== vif.devid), { ...vif, mac: dev.mac }] }));
     return dev;
+  }
+
+  /** A plugged vif's locking changed (XAPI's VIF.set_locking_mode): its backend nodes now, the configuration after. */
+  async setVifLocking(domid: number, vif: DomainVif): Promise<void> {
+    this.#guest(domid, 'given a vif locking');
+    await setVifLocking(this.devices, domid, String(vif.devid), vif);
+    await this.#configure(domid, (c) => ({ ...c, vifs: c.vifs.map((x) => (x.devid === vif.devid ? vif : x)) }));
   }
 
   /** xl network-detach DEVID|MAC [-f]. */

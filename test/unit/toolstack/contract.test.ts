@@ -72,6 +72,7 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   deviceStats: {},
   vmResume: { vm: 'g', paused: true },
   vmDevice: { vm: 'g', disk: 'target=vdi:root,vdev=xvda' },
+  vifSet: { vm: 'g', vif: '0', lockingMode: 'locked', ipv4Allowed: '10.0.0.2', ipv6Allowed: '' },
   networkCreate: { name: 'lab', bridge: 'xenbr1', description: 'the lab network' },
   vmSet: { vm: 'g', name: 'h', description: 'd', memory: 64, maxmem: 128, otherConfigKey: 'k', otherConfigValue: 'v' },
 };
