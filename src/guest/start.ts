@@ -161,7 +161,10 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         if (!p.park) throw new Error('no kernel, and this platform has no shells');
         // A restored domain parked for its state (an incoming migration): what its resume will
         // load, it loads now (asked before the park: a paused domain's xenstore waits).
-        if (readResume(view) && (await hasVifs(xs))) void Promise.all([preloadNetfront(), loadStack()]).catch(() => {});
+        // A parked shell loads netfront and the TCP/IP stack while it waits (a summoned web
+        // server's first act is to bring up its vif); a restored domain parked for its state
+        // (an incoming migration) does so because its resume will.
+        if (!readResume(view) || (await hasVifs(xs))) void Promise.all([preloadNetfront(), loadStack()]).catch(() => {});
         const claim = await p.park();
         marks.handed = now();
         kernelLoaded = claim.load();

@@ -263,6 +263,14 @@ export class ToolstackApi implements Toolstack {
       const at = this.#host.summoner.listening;
       return { dns: at ? `${at.address}:${at.port}` : null, names: this.#host.summoner.list() };
     },
+    summonForward: async (a) => {
+      const spec = parseForwardSpec(a.spec);
+      if (a.remove) return this.#host.summonedForwards.remove(spec);
+      if (a.vm !== undefined) return this.#host.summonedForwards.add((await this.#host.storedConfig(a.vm)).config, spec, a.vm);
+      const { config } = await this.#config('summonForward', a.file!, a.text);
+      return this.#host.summonedForwards.add(config, spec);
+    },
+    summonForwardList: () => this.#host.summonedForwards.list(),
     unsummon: (a) => {
       this.#host.summoner.remove(a.name);
       return { name: a.name };
