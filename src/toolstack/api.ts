@@ -4,6 +4,7 @@
 // and `xenode run`/`xenode demo` call a ToolstackApi in-process. Raw input is validated at the
 // edge (contract.ts's decodeRequest); handlers take typed arguments.
 import { availableParallelism, cpus, freemem, hostname, machine, release, totalmem, version } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
@@ -263,6 +264,14 @@ export class ToolstackApi implements Toolstack {
       const at = this.#host.summoner.listening;
       return { dns: at ? `${at.address}:${at.port}` : null, names: this.#host.summoner.list() };
     },
+    summonForward: async (a) => {
+      const spec = parseForwardSpec(a.spec);
+      if (a.remove) return this.#host.summonedForwards.remove(spec);
+      if (a.vm !== undefined) return this.#host.summonedForwards.add((await this.#host.storedConfig(a.vm)).config, spec, a.vm);
+      const { config } = await this.#config('summonForward', a.file!, a.text);
+      return this.#host.summonedForwards.add(config, spec);
+    },
+    summonForwardList: () => this.#host.summonedForwards.list(),
     unsummon: (a) => {
       this.#host.summoner.remove(a.name);
       return { name: a.name };
@@ -607,8 +616,9 @@ export class ToolstackApi implements Toolstack {
       ...id(d),
       uuid: d.uuid,
       state: d.stateString,
-      // dom0 is the host's main thread: its JS heap and its own frames.
-      memoryKiB: dom0 ? Math.round(process.memoryUsage().heapTotal / 1024) + (d.totPages * PAGE_SIZE) / 1024
+      // dom0 is the host's main thread: its JS heap (V8's own figure; process.memoryUsage() would
+      // read /proc for the RSS too, at every list) and its own frames.
+      memoryKiB: dom0 ? Math.round(getHeapStatistics().total_heap_size / 1024) + (d.totPages * PAGE_SIZE) / 1024
         : cfg ? cfg.memory * 1024 : (d.totPages * PAGE_SIZE) / 1024,
       maxmemKiB: cfg ? cfg.maxmem * 1024 : null,
       vcpus: 1,

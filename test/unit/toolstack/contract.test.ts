@@ -62,6 +62,8 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   summon: { name: 'www.example.test', file: '/etc/xen/www.cfg' },
   summonList: {},
   unsummon: { name: 'www.example.test' },
+  summonForward: { spec: 'tcp:8080:80', file: '/etc/xen/www.cfg', text: 'name = "www"\n' },
+  summonForwardList: {},
   cpupoolDestroy: { name: 'dense' },
   cpupoolMigrate: { domain: 'g', pool: 'dense' },
   vmImport: { file: '/etc/xen/g.cfg', text: 'name = "g"\n', description: 'web' },
