@@ -49,7 +49,8 @@ function consoleTail(data: Uint8Array): string {
 type Handler<K extends Op> = (args: Args<K>) => Result<K> | Promise<Result<K>>;
 
 interface BootWaiter {
-  fail(e: Error): void;
+  /** Settles the create: with no error, as booted. */
+  settle(e?: Error): void;
 }
 
 export interface ToolstackApiOptions {
@@ -80,11 +81,15 @@ export class ToolstackApi implements Toolstack {
     });
     host.consoled.on('broken', (domid) => this.#endViewers(domid));
     host.on('shutdown', (domid, name, reason) => {
+      const waiter = this.#booting.get(domid);
+      if (!waiter) return;
+      // A crash in main() may reach dom0 before the guest's 'main' status (another port).
+      if (host.hv.findDomain(domid)?.mainCalled) return waiter.settle();
       const tail = consoleTail(host.consoled.log(domid));
-      this.#booting.get(domid)?.fail(new XenError('ENOEXEC', `domain '${name}' (id ${domid}) shut down (${reason}) before its main() ran${tail ? `: ${tail}` : ''}`));
+      waiter.settle(new XenError('ENOEXEC', `domain '${name}' (id ${domid}) shut down (${reason}) before its main() ran${tail ? `: ${tail}` : ''}`));
     });
     host.on('destroyed', (domid, name) => {
-      this.#booting.get(domid)?.fail(new XenError('ESRCH', `domain '${name}' (id ${domid}) was destroyed while it booted`));
+      this.#booting.get(domid)?.settle(new XenError('ESRCH', `domain '${name}' (id ${domid}) was destroyed while it booted`));
       this.#endViewers(domid);
     });
   }
@@ -593,7 +598,7 @@ export class ToolstackApi implements Toolstack {
         else resolve(called);
       };
       const timer = setTimeout(() => settle(undefined, false), MAIN_WAIT_MS);
-      const waiter: BootWaiter = { fail: settle };
+      const waiter: BootWaiter = { settle };
       this.#booting.set(domid, waiter);
       built.vcpu.mainCalled.then(() => settle(), (e: Error) => settle(new XenError('ENOEXEC', `domain ${domid}'s vCPU died while it booted: ${e.message}`)));
     });
