@@ -35,6 +35,7 @@ import { saveDomain } from '../migration/save.js';
 import { restoreFile, type RestoreInfo } from '../migration/restore.js';
 import { discardSuspend, resumeVm, suspendVm } from './suspend.js';
 import { migrateDomain } from '../migration/migrate.js';
+import { cloneVm, revertVm, type VmCopyMode } from './vmclone.js';
 
 const TAIL_LINES = 5;
 /** blkback counts sectors of 512 bytes, whatever the disk's own sector size. */
@@ -337,6 +338,14 @@ export class ToolstackApi implements Toolstack {
         return { ...c, vifs };
       }));
     },
+    vmSnapshot: (a) => this.#cloneVm(a.vm, 'snapshot', { name: a.name }),
+    vmClone: (a) => this.#cloneVm(a.vm, 'clone', { name: a.name }),
+    vmCopy: (a) => this.#cloneVm(a.vm, 'copy', { name: a.name, ...(a.sr !== undefined && { sr: a.sr }) }),
+    vmRevert: async (a) => {
+      const ref = await revertVm(this.#host, await this.#host.db.read((tx) => findVm(tx, a.snapshot)));
+      return this.#host.db.read((tx) => vmInfo(tx.VM.get(ref)));
+    },
+    vdiCopy: async (a) => vdiInfo(await this.#host.vdis.copy(a.vdi, { ...(a.sr !== undefined && { sr: a.sr }), ...(a.name !== undefined && { name: a.name }) }, taskControl())),
     networkCreate: (a) => this.#host.db.transaction((tx) => {
       const bridge = a.bridge ?? `xenbr${tx.network.getAll().length}`;
       if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) throw new XenError('EINVAL', `bridge '${bridge}' is not a bridge name (1-15 letters, digits, '_', '.', '-')`);
@@ -345,6 +354,12 @@ export class ToolstackApi implements Toolstack {
       return { uuid: tx.network.get(ref).uuid, bridge };
     }),
   };
+
+  /** vm-snapshot, vm-clone, vm-copy (vmclone.ts): the new VM. */
+  async #cloneVm(vm: string, mode: VmCopyMode, opts: { name: string; sr?: string }): Promise<VmInfo> {
+    const ref = await cloneVm(this.#host, await this.#host.db.read((tx) => findVm(tx, vm)), mode, opts);
+    return this.#host.db.read((tx) => vmInfo(tx.VM.get(ref)));
+  }
 
   /** A domain restored (xl restore, VM.resume): once its main() runs again, what restore returns. */
   async #restored(built: BuiltDomain & RestoreInfo, paused: boolean): Promise<Result<'restore'>> {

@@ -254,6 +254,8 @@ export interface VmInfo {
   readonly domid: number;
   /** Made from an xl config: gone when its domain is destroyed (else it persists while halted). */
   readonly transient: boolean;
+  /** A snapshot (vm-snapshot): it does not start; vm-clone makes a VM of it, vm-revert returns its VM to it. */
+  readonly isSnapshot: boolean;
   readonly memoryMiB: number;
   readonly maxmemMiB: number;
   readonly vcpus: number;
@@ -451,6 +453,19 @@ export interface Commands {
    * goes; `discard` halts it instead, discarding the image (XAPI's hard_shutdown of a suspended VM).
    */
   vmResume: { args: { vm: string; paused?: boolean; discard?: boolean }; result: { readonly uuid: string; readonly domid: number } };
+  /**
+   * vm-snapshot (XAPI's VM.snapshot): a halted snapshot VM (is_a_snapshot, snapshot_of) whose
+   * disks are read-only snapshots of the VM's VDIs, taken live under a running VM.
+   */
+  vmSnapshot: { args: { vm: string; name: string }; result: VmInfo };
+  /** vm-clone (XAPI's VM.clone): a new halted VM of a halted VM or a snapshot, its disks clones sharing their base. */
+  vmClone: { args: { vm: string; name: string }; result: VmInfo };
+  /** vm-copy (XAPI's VM.copy): a new halted VM with full copies of a halted VM's (or a snapshot's) disks, into `sr` or each disk's own SR. */
+  vmCopy: { args: { vm: string; name: string; sr?: string }; result: VmInfo };
+  /** vm-revert (XAPI's VM.revert): the VM a snapshot was taken of, halted, with the snapshot's configuration and clones of its disks. */
+  vmRevert: { args: { snapshot: string }; result: VmInfo };
+  /** vdi-copy (XAPI's VDI.copy): a new VDI with a full copy of a VDI's contents, in `sr` (its own SR when absent). */
+  vdiCopy: { args: { vdi: string; sr?: string; name?: string }; result: VdiInfo };
   /** XAPI's network.create: a network record for a bridge of dom0's switch (made when a vif first joins it). */
   networkCreate: { args: { name: string; bridge?: string; description?: string }; result: { uuid: string; bridge: string } };
 }
@@ -462,7 +477,7 @@ export interface GcResult {
 }
 
 /** Operations that may run as tasks: the long ones, which report progress and can be cancelled. */
-export const TASK_OPS = ['vdiImport', 'vdiExport', 'vdiMigrate', 'srGc', 'vmSuspend', 'vmResume', 'migrate'] as const;
+export const TASK_OPS = ['vdiImport', 'vdiExport', 'vdiMigrate', 'srGc', 'vmSuspend', 'vmResume', 'migrate', 'vmCopy', 'vdiCopy'] as const;
 export type TaskOp = (typeof TASK_OPS)[number];
 export type TaskCall = { [K in TaskOp]: { readonly op: K; readonly args: Commands[K]['args'] } }[TaskOp];
 
@@ -825,6 +840,20 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     if (given.length !== 1) throw new InvalidArgument('vmDevice', 'disk', `give exactly one of ${Object.keys(changes).join(', ')}`);
     const force = f.bool('force');
     return f.done({ vm, [given[0]![0]]: given[0]![1], ...(force && { force }) });
+  },
+  vmSnapshot: (f) => f.done({ vm: f.string('vm'), name: f.string('name') }),
+  vmClone: (f) => f.done({ vm: f.string('vm'), name: f.string('name') }),
+  vmCopy: (f) => {
+    const args = { vm: f.string('vm'), name: f.string('name') };
+    const sr = f.optionalString('sr');
+    return f.done({ ...args, ...(sr !== undefined && { sr }) });
+  },
+  vmRevert: (f) => f.done({ snapshot: f.string('snapshot') }),
+  vdiCopy: (f) => {
+    const vdi = f.string('vdi');
+    const sr = f.optionalString('sr');
+    const name = f.optionalString('name');
+    return f.done({ vdi, ...(sr !== undefined && { sr }), ...(name !== undefined && { name }) });
   },
   networkCreate: (f) => {
     const name = f.string('name');

@@ -296,11 +296,13 @@ export class Host extends EventEmitter<HostEvents> {
 
   /** Boot a halted persistent VM (XAPI's VM.start) with the configuration its record holds. */
   async start(vm: string, opts: { paused?: boolean } = {}): Promise<BuiltDomain> {
-    const { ref, config } = await this.db.read((tx) => {
+    const { ref, config, snapshot } = await this.db.read((tx) => {
       const ref = findVm(tx, vm);
-      return { ref, config: vmConfig(tx.VM.get(ref)) };
+      const r = tx.VM.get(ref);
+      return { ref, config: vmConfig(r), snapshot: r.is_a_snapshot ? r.uuid : undefined };
     });
     if (!config) throw new XenError('EPERM', 'the control domain is always running');
+    if (snapshot) throw new XenError('EPERM', `VM ${snapshot} is a snapshot, which does not start: \`xenode vm-clone\` makes a VM of it, \`xenode vm-revert\` returns its VM to it`);
     return this.create(config, { ...opts, vm: ref });
   }
 

@@ -3,7 +3,7 @@
 // database (model.ts); every call that changes something goes through the command layer's
 // operations (Toolstack.call), the same handlers as the CLI's: `VM.clean_shutdown` is `xenode
 // shutdown`, `VM.start` is `xenode vm-start`, `VM.create` is `xenode vm-import`.
-import { XenError, type XenErrnoName } from '../errors.js';
+import { XenError, isXenError, type XenErrnoName } from '../errors.js';
 import type { Args, HostEvent, Result, TaskCall, TaskOp, Toolstack, VmChanges, XapiRole } from '../toolstack/contract.js';
 import type { HostDb } from '../toolstack/db/hostdb.js';
 import { NULL_REF, type VMRecord } from '../toolstack/db/records.js';
@@ -132,6 +132,49 @@ async function viaTask<K extends TaskOp>(ctx: CallContext, vm: string, op: K, ar
   }
 }
 
+/** What a snapshot may not do (xapi_vm_lifecycle's check_snapshot: revert, clone, copy, export and destroy only): VM_IS_SNAPSHOT [vm, op]. */
+function notSnapshot(r: VMRecord, ref: string, op: string): void {
+  if (r.is_a_snapshot) throw new XapiError('VM_IS_SNAPSHOT', [ref, op]);
+}
+
+/** A disk the storage cannot snapshot, clone or copy (a raw VDI, a RAM SR's, a plain file): SR_OPERATION_NOT_SUPPORTED, as XAPI's checkpoint names the VM. */
+const srUnsupported = (ref: string) => (why: string) => new XapiError('SR_OPERATION_NOT_SUPPORTED', [ref, why]);
+
+/** A command layer operation on VM `ref`'s disks, its failures in XAPI's terms. */
+async function onDisks<T>(ref: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (e) {
+    if (isXenError(e, 'EOPNOTSUPP')) throw srUnsupported(ref)(e.detail);
+    throw toXapiError(e, { cls: 'VM', ref });
+  }
+}
+
+/** A VM that VM.clone and VM.copy take: halted (a snapshot is), not the control domain. */
+async function haltedForCopy(ctx: CallContext, ref: string): Promise<VMRecord> {
+  const r = await vmRecord(ctx, ref);
+  if (r.is_control_domain) throw operationNotAllowed('the control domain is not cloned or copied');
+  if (r.power_state !== 'Halted' || r.domid >= 0) throw vmBadPowerState(ref, 'halted', r.power_state.toLowerCase());
+  return r;
+}
+
+/** A new VM's ref from the command layer's VmInfo. */
+const vmRefOf = (ctx: CallContext, vm: { uuid: string }) => ctx.svc.db.read((tx) => tx.VM.getByUuid(vm.uuid));
+const vdiRefOf = (ctx: CallContext, vdi: { uuid: string }) => ctx.svc.db.read((tx) => tx.VDI.getByUuid(vdi.uuid));
+const vdiUuid = (ctx: CallContext, ref: string) => ctx.svc.db.read((tx) => tx.VDI.get(ref).uuid);
+
+/** VDI.snapshot and VDI.clone: vdi-snapshot (O(1), vhd and qcow2); the new VDI is named after its source. */
+function vdiSnapshotCall(clone: boolean): Call {
+  return {
+    params: [p('vdi', { ref: 'VDI' }), p('driver_params', { map: ['string', 'string'] })], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const v = await ctx.svc.db.read((tx) => tx.VDI.get(ref as string));
+      const name = `${v.name_label} (${clone ? 'clone' : 'snapshot'})`.slice(0, 255);
+      return vdiRefOf(ctx, await onDisks(ref as string, () => ctx.svc.ts.call('vdiSnapshot', { vdi: v.uuid, name, clone })));
+    },
+  };
+}
+
 /** VM.resume and resume_on: a suspended VM runs again from its suspend VDI. */
 async function resumeVm(ctx: CallContext, ref: string, paused: boolean): Promise<undefined> {
   const r = await vmIn(ctx, ref, ['Suspended'], false);
@@ -142,6 +185,7 @@ async function resumeVm(ctx: CallContext, ref: string, paused: boolean): Promise
 /** VM.start and VM.start_on: a halted persistent VM boots with its stored configuration. */
 async function startVm(ctx: CallContext, ref: string, paused: boolean): Promise<undefined> {
   const r = await vmIn(ctx, ref, ['Halted'], false);
+  notSnapshot(r, ref, 'start');
   if (r.xenode_transient) throw operationNotAllowed(`VM ${r.uuid} came from an xl config and ended with its domain`);
   await onVm(ref, () => ctx.svc.ts.call('vmStart', { vm: r.uuid, paused }));
   return undefined;
@@ -490,6 +534,90 @@ export const CALLS: Readonly<Record<string, Call>> = {
     if (v !== 1) throw new XapiError('VALUE_NOT_SUPPORTED', ['VCPUs_at_startup', String(v), 'xenode runs one vCPU per domain']);
     return {};
   }),
+  'VM.snapshot': {
+    params: [p('vm', VM), p('new_name', 'string')], role: 'vm-power-admin', async: true, writes: true,
+    run: async (ctx, [ref, name]) => {
+      const r = await vmRecord(ctx, ref as string);
+      if (r.is_control_domain) throw operationNotAllowed('the control domain is not snapshotted');
+      notSnapshot(r, ref as string, 'snapshot');
+      return vmRefOf(ctx, await onDisks(ref as string, () => ctx.svc.ts.call('vmSnapshot', { vm: r.uuid, name: name as string })));
+    },
+  },
+  'VM.clone': {
+    params: [p('vm', VM), p('new_name', 'string')], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref, name]) => {
+      const r = await haltedForCopy(ctx, ref as string);
+      return vmRefOf(ctx, await onDisks(ref as string, () => ctx.svc.ts.call('vmClone', { vm: r.uuid, name: name as string })));
+    },
+  },
+  'VM.copy': {
+    params: [p('vm', VM), p('new_name', 'string'), p('sr', { ref: 'SR' })], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref, name, sr]) => {
+      const r = await haltedForCopy(ctx, ref as string);
+      const srUuid = sr === NULL_REF ? undefined : await ctx.svc.db.read((tx) => tx.SR.get(sr as string).uuid);
+      const vm = await viaTask(ctx, ref as string, 'vmCopy', { vm: r.uuid, name: name as string, ...(srUuid !== undefined && { sr: srUuid }) }, srUnsupported(ref as string));
+      return vmRefOf(ctx, vm);
+    },
+  },
+  'VM.revert': {
+    params: [p('snapshot', VM)], role: 'vm-power-admin', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const s = await vmRecord(ctx, ref as string);
+      if (!s.is_a_snapshot) throw new XapiError('ONLY_REVERT_SNAPSHOT', []);
+      const vm = await ctx.svc.db.read((tx) => (s.snapshot_of !== NULL_REF && tx.VM.find(s.snapshot_of) ? s.snapshot_of : undefined));
+      if (vm === undefined) throw new XapiError('VM_REVERT_FAILED', [ref as string, s.snapshot_of]);
+      await onDisks(ref as string, () => ctx.svc.ts.call('vmRevert', { snapshot: s.uuid }));
+      return undefined;
+    },
+  },
+  'VDI.snapshot': vdiSnapshotCall(false),
+  'VDI.clone': vdiSnapshotCall(true),
+  'VDI.copy': {
+    params: [p('vdi', { ref: 'VDI' }), p('sr', { ref: 'SR' })], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref, sr]) => {
+      const vdi = await vdiUuid(ctx, ref as string);
+      const srUuid = await ctx.svc.db.read((tx) => tx.SR.get(sr as string).uuid);
+      return vdiRefOf(ctx, await viaTask(ctx, ref as string, 'vdiCopy', { vdi, sr: srUuid }, srUnsupported(ref as string)));
+    },
+  },
+  'VDI.destroy': {
+    params: [p('self', { ref: 'VDI' })], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const vdi = await vdiUuid(ctx, ref as string);
+      await onDisks(ref as string, () => ctx.svc.ts.call('vdiDestroy', { vdi }));
+      return undefined;
+    },
+  },
+  'VDI.resize': {
+    params: [p('vdi', { ref: 'VDI' }), p('size', 'int')], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref, size]) => {
+      const vdi = await vdiUuid(ctx, ref as string);
+      await onDisks(ref as string, () => ctx.svc.ts.call('vdiResize', { vdi, size: String(size) }));
+      return undefined;
+    },
+  },
+  'VDI.create': {
+    params: [p('args', 'record')], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [rec]) => {
+      const f = rec as Record<string, XValue>;
+      const sr = await ctx.svc.db.read((tx) => tx.SR.get(field(f, 'SR')).uuid);
+      const sm = f['sm_config'];
+      const format = sm && typeof sm === 'object' && !Array.isArray(sm) && typeof (sm as Record<string, XValue>)['format'] === 'string' ? (sm as Record<string, string>)['format'] : undefined;
+      const desc = f['name_description'] ? field(f, 'name_description') : undefined;
+      const v = await onDisks(NULL_REF, () => ctx.svc.ts.call('vdiCreate', {
+        sr, name: field(f, 'name_label'), size: field(f, 'virtual_size'), ...(format !== undefined && { format }), ...(desc !== undefined && { description: desc }),
+      }));
+      return vdiRefOf(ctx, v);
+    },
+  },
+  'SR.scan': {
+    params: [p('sr', { ref: 'SR' })], role: 'vm-power-admin', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const sr = await ctx.svc.db.read((tx) => tx.SR.get(ref as string).uuid);
+      await onDisks(ref as string, () => ctx.svc.ts.call('srScan', { sr }));
+      return undefined;
+    },
+  },
   'VBD.create': {
     params: [p('args', 'record')], role: 'vm-admin', async: true, writes: true,
     run: async (ctx, [rec]) => {
