@@ -66,7 +66,7 @@ test('VM.suspend keeps the image in a suspend VDI; VM.resume runs the VM from it
   assert.ok(progress.some((p) => p > 0 && p < 1) && progress.every((p, i) => i === 0 || p >= progress[i - 1]!), `progress goes up while pending: ${progress}`);
   assert.equal(await xa.call('VM.get_power_state', vm), 'Suspended');
   assert.equal(Number(await xa.call('VM.get_domid', vm)), -1);
-  assert.deepEqual(await xa.call('VM.get_allowed_operations', vm), ['resume', 'resume_on', 'hard_shutdown']);
+  assert.deepEqual(await xa.call('VM.get_allowed_operations', vm), ['resume', 'resume_on', 'hard_shutdown', 'snapshot']);
   const vdi = await xa.call('VM.get_suspend_VDI', vm) as string;
   assert.equal(await xa.call('VDI.get_type', vdi), 'suspend');
   assert.ok(Number(await xa.call('VDI.get_physical_utilisation', vdi)) > 0, 'the image is in the VDI');
