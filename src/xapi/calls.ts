@@ -112,9 +112,11 @@ function vmPower(states: readonly PowerState[], act: (ctx: CallContext, r: VMRec
 /**
  * A long operation of the command layer run as its task (taskSubmit), its progress mirrored
  * into the XenAPI call's task until it ends; its result, or its failure in XAPI's terms
- * (`unsupported`'s error for an operation the command layer does not support, EOPNOTSUPP).
+ * (`unsupported`'s error for an operation the command layer does not support, EOPNOTSUPP);
+ * `span` is the part of the call's progress it makes.
  */
-async function viaTask<K extends TaskOp>(ctx: CallContext, vm: string, op: K, args: Args<K>, unsupported?: (why: string) => XapiError): Promise<Result<K>> {
+async function viaTask<K extends TaskOp>(ctx: CallContext, vm: string, op: K, args: Args<K>, unsupported?: (why: string) => XapiError,
+  span: readonly [number, number] = [0, 1]): Promise<Result<K>> {
   const { ts } = ctx.svc;
   const t = await onVm(vm, () => ts.call('taskSubmit', { call: { op, args } as TaskCall }));
   // task.cancel cancels the command layer's task, which stops where its operation can.
@@ -127,7 +129,7 @@ async function viaTask<K extends TaskOp>(ctx: CallContext, vm: string, op: K, ar
       if (errno === 'EOPNOTSUPP' && unsupported) throw unsupported((message ?? '').replace(/^[A-Z0-9]+: /, ''));
       throw toXapiError(new XenError((errno ?? 'EIO') as XenErrnoName, (message ?? '').replace(/^[A-Z0-9]+: /, '')), { cls: 'VM', ref: vm });
     }
-    ctx.progress(info.progress);
+    ctx.progress(span[0] + info.progress * (span[1] - span[0]));
     await new Promise((r) => setTimeout(r, wait));
   }
 }
@@ -425,9 +427,13 @@ export const CALLS: Readonly<Record<string, Call>> = {
     params: [p('vm', VM), p('host', { ref: 'host' }), p('options', { map: ['string', 'string'] })], role: 'vm-power-admin', async: true, writes: true,
     run: async (ctx, [ref, host]) => {
       hostCheck(ctx, host as string);
-      await vmIn(ctx, ref as string, ['Running']);
-      // A pool of one host: the only host there is runs the VM already.
-      throw operationNotAllowed('the VM runs on this host already, and the pool has no other: VM.migrate_send moves it to another host');
+      const r = await vmIn(ctx, ref as string, ['Running']);
+      // A pool of one host: XAPI migrates a VM to its own host (xenopsd's localhost migration),
+      // the same VM in a new domain. Here its state goes through a suspend image: suspend, then
+      // resume, each half of the task's progress.
+      await viaTask(ctx, ref as string, 'vmSuspend', { vm: r.uuid }, undefined, [0, 0.5]);
+      await viaTask(ctx, ref as string, 'vmResume', { vm: r.uuid }, undefined, [0.5, 1]);
+      return undefined;
     },
   },
   'host.migrate_receive': {

@@ -78,7 +78,7 @@ export function vmAllowed(r: VMRecord): string[] {
   // A snapshot may be reverted to, cloned, copied and destroyed, nothing else (xapi_vm_lifecycle's check_snapshot).
   if (r.is_a_snapshot) return r.power_state === 'Halted' && r.domid < 0 ? ['revert', 'clone', 'copy', 'destroy'] : [];
   switch (r.power_state) {
-    case 'Running': return ['clean_shutdown', 'hard_shutdown', 'clean_reboot', 'hard_reboot', 'pause', 'suspend', 'migrate_send', 'snapshot'];
+    case 'Running': return ['clean_shutdown', 'hard_shutdown', 'clean_reboot', 'hard_reboot', 'pause', 'suspend', 'pool_migrate', 'migrate_send', 'snapshot'];
     case 'Paused': return ['unpause', 'hard_shutdown', 'hard_reboot', 'snapshot'];
     case 'Suspended': return ['resume', 'resume_on', 'hard_shutdown', 'snapshot'];
     case 'Halted': return r.domid >= 0 ? ['hard_shutdown'] : r.xenode_transient ? [] : ['start', 'start_on', 'destroy', 'snapshot', 'clone', 'copy'];
