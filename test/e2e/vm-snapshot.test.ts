@@ -1,6 +1,6 @@
 // vm-snapshot, vm-clone, vm-copy, vm-revert and vdi-copy as a user types them (xe's parameter
 // spellings), through the host daemon: uuids on stdout, a snapshot marked in vm-list, errors on
-// stderr with the exit code 1.
+// stderr with the exit code 1; and device-stats of a running clone's disk.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { FIXTURES, xenode } from '../support/cli.js';
@@ -32,6 +32,12 @@ test('the VM snapshot subcommands, with xe\'s parameters', { timeout: 60_000 }, 
   const reverted = await run('vm-revert', `snapshot-uuid=${snap}`);
   assert.equal(reverted.code, 0, reverted.stderr);
   assert.match(reverted.stdout + reverted.stderr, /Reverted VM .* \(cli-vm\); it is halted/);
+  // A running clone's disk in device-stats (xentop -x's counters, per device).
+  await ok('vm-start', 'cli-clone');
+  const stats = JSON.parse(await ok('device-stats', '--json')) as { name: string; vbds: { vdev: string; readBytes: number }[] }[];
+  assert.deepEqual(stats.find((d) => d.name === 'cli-clone')?.vbds.map((b) => b.vdev), ['xvda']);
+  assert.match(await ok('device-stats'), /^Name +ID Device +Read\/RX bytes +Write\/TX bytes\ncli-clone +\d+ vbd xvda +\d+ +\d+$/m);
+  await ok('destroy', 'cli-clone');
   const refused = await run('vm-start', snap);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /is a snapshot, which does not start/);
