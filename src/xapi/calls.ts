@@ -576,6 +576,18 @@ export const CALLS: Readonly<Record<string, Call>> = {
       return undefined;
     },
   },
+  'VM.checkpoint': {
+    params: [p('vm', VM), p('new_name', 'string')], role: 'vm-power-admin', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const r = await vmRecord(ctx, ref as string);
+      if (r.is_control_domain) throw operationNotAllowed('the control domain is not checkpointed');
+      if (!['Running', 'Paused', 'Suspended'].includes(r.power_state)) throw vmBadPowerState(ref as string, 'running', r.power_state.toLowerCase());
+      notSnapshot(r, ref as string, 'checkpoint');
+      // A memory image names the disks it was taken with, and restore attaches those: a
+      // checkpoint's image would bring back the VM's current disks, not the snapshot's.
+      throw operationNotAllowed('xenode takes disk-only snapshots (VM.snapshot): memory checkpoints are not supported, as a save image re-attaches the disks it was taken with');
+    },
+  },
   'VDI.snapshot': vdiSnapshotCall(false),
   'VDI.clone': vdiSnapshotCall(true),
   'VDI.copy': {

@@ -109,6 +109,8 @@ test('snapshot (halted and live), clone and copy of a snapshot, revert: records,
   assert.deepEqual(await firstBlock(await vmDisk(live)), sevens);
   assert.deepEqual(await firstBlock(snapVdi), zeros);
 
+  // No memory checkpoints (a save image re-attaches the disks it was taken with).
+  await assert.rejects(xapi.call('VM.checkpoint', vm, 'snap-mem'), fails('OPERATION_NOT_ALLOWED', (p) => assert.match(p[0]!, /memory checkpoints are not supported/)));
   // A running VM is not cloned or copied; a VM that is not a snapshot is not reverted to.
   await assert.rejects(xapi.call('VM.clone', vm, 'no'), fails('VM_BAD_POWER_STATE', (p) => assert.deepEqual(p, [vm, 'halted', 'running'])));
   await assert.rejects(xapi.call('VM.copy', vm, 'no', NULL_REF), fails('VM_BAD_POWER_STATE'));
@@ -185,6 +187,7 @@ test('hostile VM.snapshot/clone/copy/revert: forged and wrong-class refs, the co
   const [dom0] = Object.entries(await xapi.call('VM.get_all_records') as Record<string, { is_control_domain: boolean }>).find(([, r]) => r.is_control_domain)!;
   await assert.rejects(xapi.call('VM.snapshot', dom0, 'x'), fails('OPERATION_NOT_ALLOWED'));
   await assert.rejects(xapi.call('VM.clone', dom0, 'x'), fails('OPERATION_NOT_ALLOWED'));
+  await assert.rejects(xapi.call('VM.checkpoint', vm, 'x'), fails('VM_BAD_POWER_STATE', (p) => assert.deepEqual(p, [vm, 'running', 'halted'])));
   // A bad name for the new VM is the command layer's EINVAL.
   await assert.rejects(xapi.call('VM.clone', vm, '1234'), fails('OPERATION_NOT_ALLOWED'));
 
