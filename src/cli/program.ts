@@ -17,6 +17,7 @@ import { registerNetworkCommands } from './network.js';
 import { registerDeviceStatsCommand, registerTopCommand } from './top.js';
 import { registerUserCommands } from './users.js';
 import { registerVmCommands } from './vms.js';
+import { registerParamCommands } from './params.js';
 import { registerXenstoreCommands } from './xenstore.js';
 
 const program = new Command('xenode')
@@ -45,6 +46,7 @@ registerDemoCommand(program);
 registerXenstoreCommands(program);
 registerUserCommands(program);
 registerVmCommands(program);
+registerParamCommands(program);
 registerBridgeCommands(program);
 registerCpupoolCommands(program);
 registerSummonCommands(program);

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import type { VmInfo } from '../toolstack/contract.js';
 import { say, withHost, withStateDir, type StateDirOpts } from './common.js';
+import { otherConfigChange } from './params.js';
 import { required, xeParams } from './storage.js';
 import { runTask } from './tasks.js';
 
@@ -108,13 +109,7 @@ export function registerVmCommands(program: Command): void {
     .option('--maxmem <MiB>', 'maximum memory, in MiB', Number)
     .option('--other-config <key=value>', 'set other-config:key (key= with no value removes it)')
     .action(async (vm: string, o: StateDirOpts & { name?: string; description?: string; memory?: number; maxmem?: number; otherConfig?: string }) => {
-      let other = {};
-      if (o.otherConfig !== undefined) {
-        const i = o.otherConfig.indexOf('=');
-        if (i <= 0) throw new Error('--other-config takes key=value (or key= to remove the key)');
-        const value = o.otherConfig.slice(i + 1);
-        other = { otherConfigKey: o.otherConfig.slice(0, i), ...(value !== '' && { otherConfigValue: value }) };
-      }
+      const other = otherConfigChange(o.otherConfig);
       const v = await withHost(o, (ts) => ts.call('vmSet', {
         vm, ...(o.name !== undefined && { name: o.name }), ...(o.description !== undefined && { description: o.description }),
         ...(o.memory !== undefined && { memory: o.memory }), ...(o.maxmem !== undefined && { maxmem: o.maxmem }), ...other,

@@ -464,6 +464,16 @@ export interface Commands {
   vmCopy: { args: { vm: string; name: string; sr?: string }; result: VmInfo };
   /** vm-revert (XAPI's VM.revert): the VM a snapshot was taken of, halted, with the snapshot's configuration and clones of its disks. */
   vmRevert: { args: { snapshot: string }; result: VmInfo };
+  /**
+   * vdi-param-set, sr-param-set, network-param-set, pool-param-set (XAPI's set_name_label,
+   * set_name_description, add_to_other_config, remove_from_other_config of those classes): a
+   * record (by uuid or name; the pool needs neither) gets a name, a description, or
+   * other_config[key] set (removed when no value is given).
+   */
+  recordSet: {
+    args: { cls: 'VDI' | 'SR' | 'network' | 'pool'; id: string; name?: string; description?: string; otherConfigKey?: string; otherConfigValue?: string };
+    result: { uuid: string };
+  };
   /** vdi-copy (XAPI's VDI.copy): a new VDI with a full copy of a VDI's contents, in `sr` (its own SR when absent). */
   vdiCopy: { args: { vdi: string; sr?: string; name?: string }; result: VdiInfo };
   /** XAPI's network.create: a network record for a bridge of dom0's switch (made when a vif first joins it). */
@@ -849,6 +859,20 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     return f.done({ ...args, ...(sr !== undefined && { sr }) });
   },
   vmRevert: (f) => f.done({ snapshot: f.string('snapshot') }),
+  recordSet: (f) => {
+    const cls = f.string('cls');
+    if (cls !== 'VDI' && cls !== 'SR' && cls !== 'network' && cls !== 'pool') throw new InvalidArgument('recordSet', 'cls', 'cls must be VDI, SR, network or pool');
+    const id = cls === 'pool' ? (f.optionalString('id') ?? '') : f.string('id');
+    const name = f.optionalString('name');
+    const description = f.optionalString('description');
+    const otherConfigKey = f.optionalString('otherConfigKey');
+    const otherConfigValue = f.optionalString('otherConfigValue');
+    if (otherConfigValue !== undefined && otherConfigKey === undefined) throw new InvalidArgument('recordSet', 'otherConfigKey', 'otherConfigKey must name the key otherConfigValue is for');
+    return f.done({
+      cls, id, ...(name !== undefined && { name }), ...(description !== undefined && { description }),
+      ...(otherConfigKey !== undefined && { otherConfigKey }), ...(otherConfigValue !== undefined && { otherConfigValue }),
+    });
+  },
   vdiCopy: (f) => {
     const vdi = f.string('vdi');
     const sr = f.optionalString('sr');

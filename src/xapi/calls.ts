@@ -177,6 +177,27 @@ function vdiSnapshotCall(clone: boolean): Call {
   };
 }
 
+/**
+ * set_name_label, set_name_description, add_to_other_config and remove_from_other_config of a
+ * VDI, SR, network or the pool: the command layer's recordSet (xe's *-param-set).
+ */
+function recordSetters(cls: 'VDI' | 'SR' | 'network' | 'pool', role: XapiRole): Record<string, Call> {
+  const set = (names: readonly string[], change: (vs: string[]) => Omit<Args<'recordSet'>, 'cls' | 'id'>): Call => ({
+    params: [p('self', { ref: cls }), ...names.map((n) => p(n, 'string'))], role, writes: true,
+    run: async (ctx, [ref, ...vs]) => {
+      const uuid = await ctx.svc.db.read((tx) => tx[cls].get(ref as string).uuid);
+      await onVm(ref as string, () => ctx.svc.ts.call('recordSet', { cls, id: uuid, ...change(vs as string[]) }));
+      return undefined;
+    },
+  });
+  return {
+    [`${cls}.set_name_label`]: set(['value'], ([v]) => ({ name: v! })),
+    [`${cls}.set_name_description`]: set(['value'], ([v]) => ({ description: v! })),
+    [`${cls}.add_to_other_config`]: set(['key', 'value'], ([k, v]) => ({ otherConfigKey: k!, otherConfigValue: v! })),
+    [`${cls}.remove_from_other_config`]: set(['key'], ([k]) => ({ otherConfigKey: k! })),
+  };
+}
+
 /** VM.resume and resume_on: a suspended VM runs again from its suspend VDI. */
 async function resumeVm(ctx: CallContext, ref: string, paused: boolean): Promise<undefined> {
   const r = await vmIn(ctx, ref, ['Suspended'], false);
@@ -376,6 +397,8 @@ function hostCheck(ctx: CallContext, ref: string): void {
 export const CALLS: Readonly<Record<string, Call>> = {
   'session.logout': { params: [], role: 'read-only', run: (ctx) => void ctx.svc.sessions.revoke(ctx.session.ref) },
   'session.get_this_user': { params: [], role: 'read-only', run: (ctx) => ctx.session.user },
+  // No external authentication (AD): no subjects, as xapi answers without it.
+  'session.get_all_subject_identifiers': { params: [], role: 'read-only', run: () => [] },
   'session.get_uuid': { params: [p('self', { ref: 'session' })], role: 'read-only', run: (ctx, [r]) => {
     if (r !== ctx.session.ref) throw handleInvalid('session', r as string);
     return ctx.session.uuid;
@@ -586,6 +609,26 @@ export const CALLS: Readonly<Record<string, Call>> = {
       // A memory image names the disks it was taken with, and restore attaches those: a
       // checkpoint's image would bring back the VM's current disks, not the snapshot's.
       throw operationNotAllowed('xenode takes disk-only snapshots (VM.snapshot): memory checkpoints are not supported, as a save image re-attaches the disks it was taken with');
+    },
+  },
+  ...recordSetters('VDI', 'vm-admin'),
+  ...recordSetters('SR', 'pool-operator'),
+  ...recordSetters('network', 'pool-operator'),
+  ...recordSetters('pool', 'pool-operator'),
+  'SR.create': {
+    params: [p('host', { ref: 'host' }), p('device_config', { map: ['string', 'string'] }), p('physical_size', 'int'), p('name_label', 'string'),
+      p('name_description', 'string'), p('type', 'string'), p('content_type', 'string'), p('shared', 'bool'), p('sm_config', { map: ['string', 'string'] })],
+    role: 'pool-operator', async: true, writes: true,
+    run: async (ctx, [host, config, , name, desc, type]) => {
+      hostCheck(ctx, host as string);
+      // xenode's SR types: a directory (device_config location, as XCP's FileSR has it) and RAM.
+      if (type !== 'file' && type !== 'ram') throw new XapiError('SR_UNKNOWN_DRIVER', [type as string]);
+      const location = (config as Record<string, string>)['location'];
+      if (type === 'file' && !location) throw new XapiError('MAP_DOES_NOT_CONTAIN_KEY', ['location']);
+      const sr = await onVm(NULL_REF, () => ctx.svc.ts.call('srCreate', {
+        name: name as string, type, ...(type === 'file' && { path: location! }), ...(desc !== '' && { description: desc as string }),
+      }));
+      return ctx.svc.db.read((tx) => tx.SR.getByUuid(sr.uuid));
     },
   },
   'VDI.snapshot': vdiSnapshotCall(false),

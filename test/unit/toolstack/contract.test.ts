@@ -78,6 +78,7 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   vmCopy: { vm: 'g', name: 'g3', sr: 'fast' },
   vmRevert: { snapshot: 'before' },
   vdiCopy: { vdi: 'root', sr: 'fast', name: 'root2' },
+  recordSet: { cls: 'SR', id: 'fast', name: 'faster', description: 'd', otherConfigKey: 'k', otherConfigValue: 'v' },
   vmSet: { vm: 'g', name: 'h', description: 'd', memory: 64, maxmem: 128, otherConfigKey: 'k', otherConfigValue: 'v' },
 };
 const STREAM_GOOD: Record<string, Record<string, unknown>> = { console: { domain: 'g', replay: false }, events: {} };
