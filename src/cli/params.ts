@@ -1,4 +1,4 @@
-// vdi-param-set, sr-param-set, network-param-set and pool-param-set: a record's name,
+// vdi-param-set, sr-param-set, network-param-set, host-param-set and pool-param-set: a record's name,
 // description and other-config, as vm-param-set changes a VM's (the command layer's recordSet).
 import type { Command } from 'commander';
 import type { Args } from '../toolstack/contract.js';
@@ -16,13 +16,13 @@ export function otherConfigChange(kv: string | undefined): { otherConfigKey?: st
 }
 
 export function registerParamCommands(program: Command): void {
-  for (const cls of ['VDI', 'SR', 'network', 'pool'] as const) {
+  for (const cls of ['VDI', 'SR', 'network', 'host', 'pool'] as const) {
     const cmd = withStateDir(program.command(`${cls.toLowerCase()}-param-set`))
-      .description(`change ${cls === 'pool' ? 'the pool' : `a ${cls}`}: its name, description, other-config`);
-    if (cls !== 'pool') cmd.argument('<id>', `the ${cls}, by uuid or name`);
+      .description(`change ${cls === 'pool' || cls === 'host' ? `the ${cls}` : `a ${cls}`}: its name, description, other-config`);
+    if (cls !== 'pool' && cls !== 'host') cmd.argument('<id>', `the ${cls}, by uuid or name`);
     cmd.option('--name <name>').option('--description <text>').option('--other-config <key=value>', 'set other-config:key (key= with no value removes it)')
       .action(async (...args: unknown[]) => {
-        const [id, o] = (cls === 'pool' ? ['', args[0]] : args) as [string, Opts];
+        const [id, o] = (cls === 'pool' || cls === 'host' ? ['', args[0]] : args) as [string, Opts];
         const change: Args<'recordSet'> = {
           cls, id, ...(o.name !== undefined && { name: o.name }), ...(o.description !== undefined && { description: o.description }), ...otherConfigChange(o.otherConfig),
         };

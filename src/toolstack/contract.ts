@@ -465,13 +465,13 @@ export interface Commands {
   /** vm-revert (XAPI's VM.revert): the VM a snapshot was taken of, halted, with the snapshot's configuration and clones of its disks. */
   vmRevert: { args: { snapshot: string }; result: VmInfo };
   /**
-   * vdi-param-set, sr-param-set, network-param-set, pool-param-set (XAPI's set_name_label,
-   * set_name_description, add_to_other_config, remove_from_other_config of those classes): a
-   * record (by uuid or name; the pool needs neither) gets a name, a description, or
+   * vdi-param-set, sr-param-set, network-param-set, host-param-set, pool-param-set (XAPI's
+   * set_name_label, set_name_description, add_to_other_config, remove_from_other_config of those
+   * classes): a record (by uuid or name; the pool, and this host, need neither) gets a name, a description, or
    * other_config[key] set (removed when no value is given).
    */
   recordSet: {
-    args: { cls: 'VDI' | 'SR' | 'network' | 'pool'; id: string; name?: string; description?: string; otherConfigKey?: string; otherConfigValue?: string };
+    args: { cls: 'VDI' | 'SR' | 'network' | 'host' | 'pool'; id: string; name?: string; description?: string; otherConfigKey?: string; otherConfigValue?: string };
     result: { uuid: string };
   };
   /** vdi-copy (XAPI's VDI.copy): a new VDI with a full copy of a VDI's contents, in `sr` (its own SR when absent). */
@@ -861,8 +861,8 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   vmRevert: (f) => f.done({ snapshot: f.string('snapshot') }),
   recordSet: (f) => {
     const cls = f.string('cls');
-    if (cls !== 'VDI' && cls !== 'SR' && cls !== 'network' && cls !== 'pool') throw new InvalidArgument('recordSet', 'cls', 'cls must be VDI, SR, network or pool');
-    const id = cls === 'pool' ? (f.optionalString('id') ?? '') : f.string('id');
+    if (cls !== 'VDI' && cls !== 'SR' && cls !== 'network' && cls !== 'host' && cls !== 'pool') throw new InvalidArgument('recordSet', 'cls', 'cls must be VDI, SR, network, host or pool');
+    const id = cls === 'pool' || cls === 'host' ? (f.optionalString('id') ?? '') : f.string('id');
     const name = f.optionalString('name');
     const description = f.optionalString('description');
     const otherConfigKey = f.optionalString('otherConfigKey');

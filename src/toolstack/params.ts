@@ -1,6 +1,6 @@
-// xe's vdi-param-set, sr-param-set, network-param-set and pool-param-set (the command layer's
-// recordSet, and XenAPI's set_name_label, set_name_description, add_to_other_config and
-// remove_from_other_config of those classes): a record's name, description and other_config.
+// xe's vdi-param-set, sr-param-set, network-param-set, host-param-set and pool-param-set (the
+// command layer's recordSet, and XenAPI's set_name_label, set_name_description,
+// add_to_other_config and remove_from_other_config of those classes): a record's name, description and other_config.
 // Names follow their class's rules (a VDI's or SR's is one a disk target or the CLI can name
 // again; SR names are unique); other_config keys starting `xenode-` are xenode's own (which
 // images it made, which SR is the default) and are not changed from outside.
@@ -16,13 +16,13 @@ export type ParamClass = Args<'recordSet'>['cls'];
 const OWN_KEY = /^xenode-/;
 const MAX_TEXT = 1024;
 
-/** A record of `cls` by uuid or name (the pool: the one there is). */
+/** A record of `cls` by uuid or name (the pool, and the host when none is named: the one there is). */
 function find(tx: Tx, cls: ParamClass, id: string): Ref {
   if (cls === 'VDI') return findVdi(tx, id);
-  if (cls === 'pool') {
-    const [pool] = tx.pool.getAll();
-    if (pool === undefined) throw new XenError('ENOENT', 'this host has no pool record yet');
-    return pool;
+  if (cls === 'pool' || (cls === 'host' && id === '')) {
+    const [one] = tx[cls].getAll();
+    if (one === undefined) throw new XenError('ENOENT', `this host has no ${cls} record yet`);
+    return one;
   }
   if (isUuid(id.toLowerCase())) return tx[cls].getByUuid(id.toLowerCase());
   const refs = tx[cls].getByNameLabel(id);

@@ -148,32 +148,27 @@ export async function revertVm(host: Host, snapshot: Ref<'VM'>): Promise<Ref<'VM
     });
     return host.vdis.snapshot(vdi, { name: of, clone: true });
   });
-  // The VM's disks the snapshot has a snapshot of go once the VM no longer names them; the
-  // snapshots of each (this one's included) become snapshots of its replacement.
-  const { replaced } = await host.db.transaction((tx) => {
-    const out: string[] = [];
-    snapConfig.disks.forEach((d, i) => {
-      if (disks[i] === d) return;
-      const snapVdi = tx.VDI.get(findVdi(tx, d.target!.slice(VDI_TARGET_PREFIX.length)));
-      const orig = snapVdi.snapshot_of === NULL_REF ? undefined : tx.VDI.find(snapVdi.snapshot_of);
-      const clone = tx.VDI.getByUuid(disks[i]!.target!.slice(VDI_TARGET_PREFIX.length));
-      if (!orig) return;
-      out.push(orig.uuid);
-      for (const other of tx.VDI.getAll()) if (tx.VDI.get(other).snapshot_of === snapVdi.snapshot_of) tx.VDI.update(other, { snapshot_of: clone });
-    });
-    return { replaced: out };
-  }).catch(async (e: unknown) => {
-    await destroyVdis(host, made);
-    throw e;
-  });
-  const current = await host.db.read((tx) => vmConfig(tx.VM.get(vm))!);
-  await host.vms.reconfigure(vm, () => ({ ...snapConfig, uuid: r.uuid, name: current.name, disks }), {
+  // The VM's disks the snapshot has a snapshot of are replaced by the clones: the VM's
+  // configuration first, then the VDI snapshots of each move to its clone, then it goes.
+  const replaced = await host.db.read((tx) => snapConfig.disks.flatMap((d, i) => {
+    if (disks[i] === d) return [];
+    const snapVdi = tx.VDI.get(findVdi(tx, d.target!.slice(VDI_TARGET_PREFIX.length)));
+    const orig = snapVdi.snapshot_of === NULL_REF ? undefined : tx.VDI.find(snapVdi.snapshot_of);
+    return orig ? [{ orig: snapVdi.snapshot_of, uuid: orig.uuid, clone: disks[i]!.target!.slice(VDI_TARGET_PREFIX.length) }] : [];
+  }));
+  await host.vms.reconfigure(vm, (c) => ({ ...snapConfig, uuid: r.uuid, name: c.name, disks }), {
     name_description: s.name_description, other_config: s.other_config,
   }).catch(async (e: unknown) => {
     await destroyVdis(host, made);
     throw e;
   });
+  await host.db.transaction((tx) => {
+    for (const { orig, clone } of replaced) {
+      const ref = tx.VDI.getByUuid(clone);
+      for (const snap of tx.VDI.where('snapshot_of', orig)) tx.VDI.update(snap, { snapshot_of: ref });
+    }
+  });
   const stillNamed = new Set(disks.map((d) => d.target?.slice(VDI_TARGET_PREFIX.length)));
-  await destroyVdis(host, replaced.filter((u) => !stillNamed.has(u)));
+  await destroyVdis(host, replaced.map((x) => x.uuid).filter((u) => !stillNamed.has(u)));
   return vm;
 }

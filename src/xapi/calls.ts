@@ -179,9 +179,9 @@ function vdiSnapshotCall(clone: boolean): Call {
 
 /**
  * set_name_label, set_name_description, add_to_other_config and remove_from_other_config of a
- * VDI, SR, network or the pool: the command layer's recordSet (xe's *-param-set).
+ * VDI, SR, network, the host or the pool: the command layer's recordSet (xe's *-param-set).
  */
-function recordSetters(cls: 'VDI' | 'SR' | 'network' | 'pool', role: XapiRole): Record<string, Call> {
+function recordSetters(cls: Args<'recordSet'>['cls'], role: XapiRole): Record<string, Call> {
   const set = (names: readonly string[], change: (vs: string[]) => Omit<Args<'recordSet'>, 'cls' | 'id'>): Call => ({
     params: [p('self', { ref: cls }), ...names.map((n) => p(n, 'string'))], role, writes: true,
     run: async (ctx, [ref, ...vs]) => {
@@ -614,6 +614,7 @@ export const CALLS: Readonly<Record<string, Call>> = {
   ...recordSetters('VDI', 'vm-admin'),
   ...recordSetters('SR', 'pool-operator'),
   ...recordSetters('network', 'pool-operator'),
+  ...recordSetters('host', 'pool-operator'),
   ...recordSetters('pool', 'pool-operator'),
   'SR.create': {
     params: [p('host', { ref: 'host' }), p('device_config', { map: ['string', 'string'] }), p('physical_size', 'int'), p('name_label', 'string'),

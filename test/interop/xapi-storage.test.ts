@@ -1,6 +1,6 @@
 // XenAPI's storage calls and setters through Xen Orchestra's client (the npm package xen-api):
 // SR.create and SR.scan, VDI.create, snapshot, clone, copy, resize and destroy, the name and
-// other_config setters of VDIs, SRs, networks and the pool (the client's own barrier(), which
+// other_config setters of VDIs, SRs, networks, the host and the pool (the client's own barrier(), which
 // writes pool.other_config, works), session.get_all_subject_identifiers; each with XAPI's
 // errors, and a read-only user refused.
 import assert from 'node:assert/strict';
@@ -61,6 +61,8 @@ test('SR and VDI calls, setters and the client\'s barrier', { timeout: 60_000 },
       await xapi.call('network.set_name_description', net, 'the lab');
       assert.equal(await xapi.call('network.get_name_description', net), 'the lab');
     }
+    await xapi.call('host.set_name_label', host, 'rack-3');
+    assert.equal(await xapi.call('host.get_name_label', host), 'rack-3');
     const [pool] = await xapi.call('pool.get_all') as string[];
     await xapi.call('pool.set_name_label', pool, 'lab pool');
     assert.equal(await xapi.call('pool.get_name_label', pool), 'lab pool');

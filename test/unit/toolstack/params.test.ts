@@ -1,4 +1,4 @@
-// recordSet (xe's vdi-, sr-, network- and pool-param-set): names by their class's rules, SR names
+// recordSet (xe's vdi-, sr-, network-, host- and pool-param-set): names by their class's rules, SR names
 // unique, other_config set and removed, xenode's own keys refused.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -42,6 +42,8 @@ test('names, descriptions and other_config of VDIs, SRs, networks and the pool',
   await ts.call('recordSet', { cls: 'network', id: net.uuid, name: 'lab network' });
   assert.equal(await local.host.db.read((tx) => tx.network.get(tx.network.getByUuid(net.uuid)).name_label), 'lab network');
 
+  await ts.call('recordSet', { cls: 'host', id: '', name: 'rack-3' });
+  assert.equal(await local.host.db.read((tx) => tx.host.get(tx.host.getAll()[0]!).name_label), 'rack-3');
   await ts.call('recordSet', { cls: 'pool', id: '', otherConfigKey: 'xo:barrier', otherConfigValue: '1' });
   const other = () => local.host.db.read((tx) => tx.pool.get(tx.pool.getAll()[0]!).other_config);
   assert.equal((await other())['xo:barrier'], '1');
