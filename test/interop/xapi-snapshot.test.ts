@@ -89,10 +89,12 @@ test('snapshot (halted and live), clone and copy of a snapshot, revert: records,
   assert.equal(sv['snapshot_of'], vdi);
   assert.equal(sv['read_only'], true);
   assert.deepEqual(await xapi.call('VDI.get_snapshots', vdi), [snapVdi]);
-  // The snapshot arrives in the client's event loop like any VM.
-  const cached = xapi as XenApiClient & { getObjectByRef(ref: string, dflt: undefined): { is_a_snapshot: boolean } | undefined };
-  for (let i = 0; i < 400 && cached.getObjectByRef(before, undefined) === undefined; i++) await new Promise((r) => setTimeout(r, 25));
+  // The snapshot arrives in the client's event loop like any VM, and the VM's snapshots with it (a mod of the VM).
+  const cached = xapi as XenApiClient & { getObjectByRef(ref: string, dflt: undefined): { is_a_snapshot: boolean; snapshots: string[] } | undefined };
+  const inCache = () => cached.getObjectByRef(before, undefined) !== undefined && cached.getObjectByRef(vm, undefined)?.snapshots.includes(before);
+  for (let i = 0; i < 400 && !inCache(); i++) await new Promise((r) => setTimeout(r, 25));
   assert.equal(cached.getObjectByRef(before, undefined)?.is_a_snapshot, true);
+  assert.deepEqual(cached.getObjectByRef(vm, undefined)?.snapshots, [before]);
   assert.ok(Object.keys(await xapi.call('VM.get_all_records') as object).includes(before));
 
   // Snapshots are not started, nor snapshotted again (XAPI's check_snapshot).
