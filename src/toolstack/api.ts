@@ -36,6 +36,8 @@ import { saveDomain } from '../migration/save.js';
 import { restoreFile, type RestoreInfo } from '../migration/restore.js';
 import { discardSuspend, resumeVm, suspendVm } from './suspend.js';
 import { migrateDomain } from '../migration/migrate.js';
+import { cloneVm, revertVm, type VmCopyMode } from './vmclone.js';
+import { setParams } from './params.js';
 
 const TAIL_LINES = 5;
 /** blkback counts sectors of 512 bytes, whatever the disk's own sector size. */
@@ -351,6 +353,15 @@ export class ToolstackApi implements Toolstack {
         return { ...c, vifs };
       }));
     },
+    vmSnapshot: (a) => this.#cloneVm(a.vm, 'snapshot', { name: a.name }),
+    vmClone: (a) => this.#cloneVm(a.vm, 'clone', { name: a.name }),
+    vmCopy: (a) => this.#cloneVm(a.vm, 'copy', { name: a.name, ...(a.sr !== undefined && { sr: a.sr }) }),
+    vmRevert: async (a) => {
+      const ref = await revertVm(this.#host, await this.#host.db.read((tx) => findVm(tx, a.snapshot)));
+      return this.#host.db.read((tx) => vmInfo(tx.VM.get(ref)));
+    },
+    recordSet: (a) => this.#host.db.transaction((tx) => setParams(tx, a)),
+    vdiCopy: async (a) => vdiInfo(await this.#host.vdis.copy(a.vdi, { ...(a.sr !== undefined && { sr: a.sr }), ...(a.name !== undefined && { name: a.name }) }, taskControl())),
     vifSet: async (a) => {
       // Checked as a vif spec's keys are.
       parseVifSpec([a.lockingMode && a.lockingMode !== 'network_default' && `locking-mode=${a.lockingMode}`,
@@ -393,6 +404,12 @@ export class ToolstackApi implements Toolstack {
       return { uuid: tx.network.get(ref).uuid, bridge };
     }),
   };
+
+  /** vm-snapshot, vm-clone, vm-copy (vmclone.ts): the new VM. */
+  async #cloneVm(vm: string, mode: VmCopyMode, opts: { name: string; sr?: string }): Promise<VmInfo> {
+    const ref = await cloneVm(this.#host, await this.#host.db.read((tx) => findVm(tx, vm)), mode, opts);
+    return this.#host.db.read((tx) => vmInfo(tx.VM.get(ref)));
+  }
 
   /** A domain restored (xl restore, VM.resume): once its main() runs again, what restore returns. */
   async #restored(built: BuiltDomain & RestoreInfo, paused: boolean): Promise<Result<'restore'>> {
