@@ -349,13 +349,6 @@ export class Host extends EventEmitter<HostEvents> {
    */
   async suspend(domid: number, timeoutMs = SUSPEND_TIMEOUT_MS): Promise<Domain> {
     const d = this.#guest(domid, 'suspended');
-    const pool = this.poolOf(domid);
-    if (pool !== POOL0) {
-      // Its suspend record is v8-serialized (abi/suspend.ts), and a realm has no node:v8: a host
-      // thread's deserialize would hand it objects of the host's realm (docs/SECURITY.md).
-      throw new XenError('EOPNOTSUPP', `domain ${domid} runs in shared cpupool ${pool}, where a guest cannot write its suspend record: ` +
-        `it cannot be saved, checkpointed or migrated; create it in ${POOL0} for that`);
-    }
     if (d.shutdownReason) throw new XenError('EINVAL', `domain ${domid} has already shut down (${d.shutdownReason})`);
     if (d.paused) throw new XenError('EINVAL', `domain ${domid} is paused and cannot act on a suspend request: unpause it first`);
     let onExc!: (id: number) => void;
