@@ -173,6 +173,8 @@ interface ClientsFigure {
   opsPerSec: number;
   /** The connection served least (fair service: nobody starved). */
   slowestOpsPerSec: number;
+  /** The daemon's CPU time per request meanwhile, for daemons this process started. */
+  cpuUsPerRequest?: number;
 }
 
 /**
@@ -181,7 +183,7 @@ interface ClientsFigure {
  * the listen backlog (libuv, like cxenstored's loop, accepts one connection per turn) would
  * otherwise count as starved by the daemon's service when it is only not yet accepted.
  */
-async function manyClients(socket: string, n: number, prefix: string, ms: number): Promise<ClientsFigure> {
+async function manyClients(socket: string, pid: number | undefined, n: number, prefix: string, ms: number): Promise<ClientsFigure> {
   const conns: RawConn[] = [];
   try {
     while (conns.length < n) conns.push(new RawConn(await connectPatiently(socket)));
@@ -192,6 +194,7 @@ async function manyClients(socket: string, n: number, prefix: string, ms: number
     ]);
     let total = 0;
     const each = new Array<number>(n).fill(0);
+    const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
     const end = t0 + ms;
     let errors = 0;
@@ -212,8 +215,13 @@ async function manyClients(socket: string, n: number, prefix: string, ms: number
       c.send(packets[i]![k++ & 1]!);
     })));
     const secs = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds(pid) - cpu0;
     if (errors > 0) throw new Error(`${errors} of ${total} requests from ${n} clients got ERROR replies`);
-    return { opsPerSec: Math.round(total / secs), slowestOpsPerSec: Math.round(Math.min(...each) / secs) };
+    return {
+      opsPerSec: Math.round(total / secs),
+      slowestOpsPerSec: Math.round(Math.min(...each) / secs),
+      ...(pid !== undefined && { cpuUsPerRequest: Math.round((cpu * 1e7) / total) / 10 }),
+    };
   } finally {
     for (const c of conns) c.close();
   }
@@ -317,7 +325,7 @@ function measures(depths: number[], clients: number[]): Measure[] {
     ...depths.map((d) => ({ key: `readsPerSec.${d}`, run: (t: Target, ms: number) => t.rate(t.reads, d, ms) })),
     { key: 'txPerSec', run: (t: Target, ms: number) => transactions(t.c, t.prefix, ms) },
     { key: 'watchLatency', run: (t: Target, ms: number) => watchLatency(t.c, t.other, `${t.prefix}/w`, ms) },
-    ...clients.map((n) => ({ key: `clients.${n}`, run: (t: Target, ms: number) => manyClients(t.socket, n, `${t.prefix}-clients`, ms) })),
+    ...clients.map((n) => ({ key: `clients.${n}`, run: (t: Target, ms: number) => manyClients(t.socket, t.pid, n, `${t.prefix}-clients`, ms) })),
   ];
 }
 
@@ -399,6 +407,8 @@ function speedups(ours: SocketFigures, peer: SocketFigures, oursRuns: SocketFigu
   for (const [n, v] of Object.entries(peer.clients)) {
     out[`clients${n}`] = ratio(ours.clients[n]!.opsPerSec, v.opsPerSec);
     out[`clients${n}Slowest`] = ratio(ours.clients[n]!.slowestOpsPerSec, v.slowestOpsPerSec);
+    const cpu = ours.clients[n]!.cpuUsPerRequest;
+    if (cpu && v.cpuUsPerRequest) out[`clients${n}CpuPerRequest`] = ratio(v.cpuUsPerRequest, cpu);
     out[`clients${n}WorstRound`] = Math.min(...oursRuns.map((o, r) => ratio(o.clients[n]!.opsPerSec, peerRuns[r]!.clients[n]!.opsPerSec)));
   }
   return out;
@@ -408,7 +418,7 @@ const byDepth = (f: ByDepth): string => Object.values(f).map(round).join('/');
 
 function describe(name: string, f: Figures & Partial<SocketFigures>): string {
   const clients = f.clients
-    ? `; clients ${Object.entries(f.clients).map(([n, v]) => `${n}:${round(v.opsPerSec)} (slowest ${round(v.slowestOpsPerSec)})`).join(' ')} ops/s`
+    ? `; clients ${Object.entries(f.clients).map(([n, v]) => `${n}:${round(v.opsPerSec)} (slowest ${round(v.slowestOpsPerSec)}${v.cpuUsPerRequest === undefined ? '' : `, ${v.cpuUsPerRequest} us CPU each`})`).join(' ')} ops/s`
     : '';
   return `${name}: write ${byDepth(f.writesPerSec)} ops/s, read ${byDepth(f.readsPerSec)} ops/s (${Object.keys(f.writesPerSec).join('/')} in flight); `
     + `${round(f.txPerSec)} tx/s; watch p50 ${f.watchLatency.p50us} us p99 ${f.watchLatency.p99us} us${clients}`
