@@ -89,6 +89,11 @@ export interface GuestPlatform {
   readonly identity?: Identity;
   /** A shell's platform is up: wait until the toolstack claims it. */
   park?(): Promise<Claim>;
+  /**
+   * A parked shell loads netfront and the TCP/IP stack while it waits: a Pool-0 shell's thread
+   * (a few of them); not a shared pool's realm (thousands park there, most never use a vif).
+   */
+  readonly preloadWhileParked?: boolean;
   /** main(os) is about to be called. */
   mainCalled(marks: BootMarks): void;
   /** A crash's stack trace with the kernel's frames named by its sources, where Node does not map them. */
@@ -161,7 +166,10 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         if (!p.park) throw new Error('no kernel, and this platform has no shells');
         // A restored domain parked for its state (an incoming migration): what its resume will
         // load, it loads now (asked before the park: a paused domain's xenstore waits).
-        if (readResume(view) && (await hasVifs(xs))) void Promise.all([preloadNetfront(), loadStack()]).catch(() => {});
+        // What a guest's first act is likely to need (a summoned web server's: its vif), a
+        // parked shell loads while it waits; a restored domain parked for its state (an incoming
+        // migration) does so because its resume will.
+        if (readResume(view) ? await hasVifs(xs) : p.preloadWhileParked === true) void Promise.all([preloadNetfront(), loadStack()]).catch(() => {});
         const claim = await p.park();
         marks.handed = now();
         kernelLoaded = claim.load();

@@ -4,6 +4,7 @@
 // and `xenode run`/`xenode demo` call a ToolstackApi in-process. Raw input is validated at the
 // edge (contract.ts's decodeRequest); handlers take typed arguments.
 import { availableParallelism, cpus, freemem, hostname, machine, release, totalmem, version } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
@@ -263,6 +264,14 @@ export class ToolstackApi implements Toolstack {
       const at = this.#host.summoner.listening;
       return { dns: at ? `${at.address}:${at.port}` : null, names: this.#host.summoner.list() };
     },
+    summonForward: async (a) => {
+      const spec = parseForwardSpec(a.spec);
+      if (a.remove) return this.#host.summonedForwards.remove(spec);
+      if (a.vm !== undefined) return this.#host.summonedForwards.add((await this.#host.storedConfig(a.vm)).config, spec, a.vm);
+      const { config } = await this.#config('summonForward', a.file!, a.text);
+      return this.#host.summonedForwards.add(config, spec);
+    },
+    summonForwardList: () => this.#host.summonedForwards.list(),
     unsummon: (a) => {
       this.#host.summoner.remove(a.name);
       return { name: a.name };
@@ -335,6 +344,40 @@ export class ToolstackApi implements Toolstack {
         const vifs = c.vifs.filter((x) => String(x.devid) !== which && x.mac !== which);
         if (vifs.length === c.vifs.length) throw new XenError('ENOENT', `the VM has no vif ${a.removeVif}`);
         return { ...c, vifs };
+      }));
+    },
+    vifSet: async (a) => {
+      // Checked as a vif spec's keys are.
+      parseVifSpec([a.lockingMode && a.lockingMode !== 'network_default' && `locking-mode=${a.lockingMode}`,
+        a.ipv4Allowed && `ipv4-allowed=${a.ipv4Allowed}`, a.ipv6Allowed && `ipv6-allowed=${a.ipv6Allowed}`].filter(Boolean).join(','));
+      const edit = (v: DomainVif): DomainVif => {
+        const { lockingMode, ipv4Allowed, ipv6Allowed, ...rest } = v;
+        const mode = a.lockingMode === undefined ? lockingMode : a.lockingMode === 'network_default' ? undefined : a.lockingMode;
+        const v4 = a.ipv4Allowed === undefined ? ipv4Allowed : a.ipv4Allowed.trim() || undefined;
+        const v6 = a.ipv6Allowed === undefined ? ipv6Allowed : a.ipv6Allowed.trim() || undefined;
+        return { ...rest, ...(mode && { lockingMode: mode }), ...(v4 && { ipv4Allowed: v4 }), ...(v6 && { ipv6Allowed: v6 }) };
+      };
+      const which = a.vif.toLowerCase();
+      const is = (v: DomainVif) => String(v.devid) === which || v.mac === which;
+      const { ref, domid } = await this.#host.db.read((tx) => {
+        const ref = findVm(tx, a.vm);
+        return { ref, domid: tx.VM.get(ref).domid };
+      });
+      const config = domid >= 0 ? this.#host.config(domid) : undefined;
+      const plugged = config?.vifs.find(is);
+      if (plugged) {
+        await this.#host.setVifLocking(domid, edit(plugged));
+        return vmInfo(await this.#host.db.read((tx) => tx.VM.get(ref)));
+      }
+      if (domid >= 0) {
+        if (!config) throw new XenError('EBUSY', `domain ${domid} is being created or destroyed`);
+        const unplugged = await this.#host.db.read((tx) => unpluggedOf(tx.VM.get(ref)));
+        if (!unplugged.vifs.some(is)) throw new XenError('ENOENT', `the VM has no vif ${a.vif}`);
+        return vmInfo(await this.#host.vms.setUnplugged(ref, (u) => ({ ...u, vifs: u.vifs.map((v) => (is(v) ? edit(v) : v)) })));
+      }
+      return vmInfo(await this.#host.vms.reconfigure(ref, (c) => {
+        if (!c.vifs.some(is)) throw new XenError('ENOENT', `the VM has no vif ${a.vif}`);
+        return { ...c, vifs: c.vifs.map((v) => (is(v) ? edit(v) : v)) };
       }));
     },
     networkCreate: (a) => this.#host.db.transaction((tx) => {
@@ -573,8 +616,9 @@ export class ToolstackApi implements Toolstack {
       ...id(d),
       uuid: d.uuid,
       state: d.stateString,
-      // dom0 is the host's main thread: its JS heap and its own frames.
-      memoryKiB: dom0 ? Math.round(process.memoryUsage().heapTotal / 1024) + (d.totPages * PAGE_SIZE) / 1024
+      // dom0 is the host's main thread: its JS heap (V8's own figure; process.memoryUsage() would
+      // read /proc for the RSS too, at every list) and its own frames.
+      memoryKiB: dom0 ? Math.round(getHeapStatistics().total_heap_size / 1024) + (d.totPages * PAGE_SIZE) / 1024
         : cfg ? cfg.memory * 1024 : (d.totPages * PAGE_SIZE) / 1024,
       maxmemKiB: cfg ? cfg.maxmem * 1024 : null,
       vcpus: 1,

@@ -171,6 +171,27 @@ export interface ForwardInfo {
   readonly guestAddress: string | null;
 }
 
+/** A summoning forward (`xenode network-forward TARGET SPEC --summon`): its first connection boots the guest. */
+export interface SummonedForwardInfo {
+  /** tcp:[HOSTADDR:]HOSTPORT:GUESTPORT. */
+  readonly spec: string;
+  readonly hostAddress: string;
+  readonly hostPort: number;
+  readonly guestPort: number;
+  readonly bridge: string;
+  /** The guest's vif's ip=, or its DHCP lease once it has one. */
+  readonly guestAddress: string | null;
+  /** The domain it boots (its configuration's name). */
+  readonly domain: string;
+  /** The halted persistent VM it starts, or null: a new domain from a configuration each time. */
+  readonly vm: string | null;
+  /** Guests booted by its connections. */
+  readonly boots: number;
+  /** Connections joined to the guest, and those reset (the guest did not boot or answer in time). */
+  readonly accepted: number;
+  readonly refused: number;
+}
+
 /**
  * What the host did after a domain shut down: its on_* setting as xenode carries it out
  * (no core dumps, so coredump-* act as their plain counterparts; soft-reset restarts), or
@@ -221,7 +242,8 @@ export interface SaveResult {
   readonly info: readonly [number, number, number];
   readonly bytes: number;
   readonly pages: number;
-  readonly ms: { readonly suspend: number; readonly image: number };
+  /** Where the time went: the guest's suspend, the image written, its fdatasync. */
+  readonly ms: { readonly suspend: number; readonly image: number; readonly sync: number };
 }
 
 /**
@@ -413,6 +435,13 @@ export interface Commands {
    */
   summon: { args: { name: string; file: string; text?: string }; result: SummonedName & { dns: string } };
   summonList: { args: NoArgs; result: { dns: string | null; names: SummonedName[] } };
+  /**
+   * xenode network-forward TARGET SPEC --summon: listen on a host port (`spec`, TCP) for a guest
+   * booted by its first connection: the halted VM `vm` started, or a domain from the config
+   * `file` (absolute; or `text`, as create takes it). With `remove`, stop (`spec` alone).
+   */
+  summonForward: { args: { spec: string; vm?: string; file?: string; text?: string; remove?: boolean }; result: SummonedForwardInfo };
+  summonForwardList: { args: NoArgs; result: SummonedForwardInfo[] };
   unsummon: { args: { name: string }; result: { name: string } };
   cpupoolDestroy: { args: { name: string }; result: { name: string } };
   /** xl cpupool-migrate DOMAIN POOL. */
@@ -439,6 +468,15 @@ export interface Commands {
       vm: string; disk?: string; vif?: string; removeDisk?: string; removeVif?: string;
       plugDisk?: string; unplugDisk?: string; plugVif?: string; unplugVif?: string; force?: boolean;
     };
+    result: VmInfo;
+  };
+  /**
+   * A vif's locking (XAPI's VIF.set_locking_mode, set_ipv4_allowed, set_ipv6_allowed): the VM's
+   * vif by devid or MAC takes what is given and keeps the rest; lockingMode network_default and
+   * an empty address list leave the key out. A plugged vif of a running VM takes it at once.
+   */
+  vifSet: {
+    args: { vm: string; vif: string; lockingMode?: 'network_default' | 'locked' | 'unlocked' | 'disabled'; ipv4Allowed?: string; ipv6Allowed?: string };
     result: VmInfo;
   };
   /**
@@ -794,6 +832,20 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     return f.done({ name, file, ...(text !== undefined && { text }) });
   },
   summonList: none,
+  summonForward: (f) => {
+    const spec = f.string('spec');
+    const vm = f.optionalString('vm');
+    const file = f.optionalString('file');
+    const text = f.optionalString('text');
+    const remove = f.bool('remove');
+    if (remove) return f.done({ spec, remove });
+    if (vm === undefined && file === undefined) throw new InvalidArgument('summonForward', 'file', 'give the configuration file (file) or the halted VM (vm) the forward boots');
+    if (vm !== undefined && file !== undefined) throw new InvalidArgument('summonForward', 'vm', 'give the halted VM (vm) or the configuration file (file), not both');
+    if (file !== undefined && !file.startsWith('/')) throw new InvalidArgument('summonForward', 'file', `the configuration file must be an absolute path, not '${file}'`);
+    if (text !== undefined && file === undefined) throw new InvalidArgument('summonForward', 'text', 'text is the content of file: give file too');
+    return f.done({ spec, ...(vm !== undefined && { vm }), ...(file !== undefined && { file }), ...(text !== undefined && { text }) });
+  },
+  summonForwardList: none,
   unsummon: (f) => f.done({ name: f.string('name') }),
   cpupoolDestroy: (f) => f.done({ name: f.string('name') }),
   cpupoolMigrate: (f) => f.done({ domain: f.domain(), pool: f.string('pool') }),
@@ -825,6 +877,20 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     if (given.length !== 1) throw new InvalidArgument('vmDevice', 'disk', `give exactly one of ${Object.keys(changes).join(', ')}`);
     const force = f.bool('force');
     return f.done({ vm, [given[0]![0]]: given[0]![1], ...(force && { force }) });
+  },
+  vifSet: (f) => {
+    const vm = f.string('vm');
+    const vif = f.string('vif');
+    const lockingMode = f.optionalString('lockingMode');
+    if (lockingMode !== undefined && !['network_default', 'locked', 'unlocked', 'disabled'].includes(lockingMode)) {
+      throw new InvalidArgument('vifSet', 'lockingMode', 'must be network_default, locked, unlocked or disabled');
+    }
+    const ipv4Allowed = f.optionalString('ipv4Allowed');
+    const ipv6Allowed = f.optionalString('ipv6Allowed');
+    return f.done({
+      vm, vif, ...(lockingMode !== undefined && { lockingMode: lockingMode as Args<'vifSet'>['lockingMode'] & string }),
+      ...(ipv4Allowed !== undefined && { ipv4Allowed }), ...(ipv6Allowed !== undefined && { ipv6Allowed }),
+    });
   },
   networkCreate: (f) => {
     const name = f.string('name');

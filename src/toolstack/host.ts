@@ -28,11 +28,12 @@ import { Storage } from '../storage/sr.js';
 import { Vdis } from '../storage/vdi.js';
 import { buildDomain, claimShell, teardownDomain, type BuildContext, type BuiltDomain, type RestoreSpec } from './builder.js';
 import { isShellName, ShellPool } from './shells.js';
-import { Summoner, type SummonDns } from './summon.js';
+import { SummonedForwards } from './summon-forwards.js';
+import { Summoner, type SummonDns, type SummonHost } from './summon.js';
 import type { DiskDevice, ForwardInfo, NicDevice, ShutdownOutcome } from './contract.js';
 import { attachDisk, detachDisk, vdiLiveDisks, vdiUsers } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
-import { DEFAULT_BRIDGE, attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
+import { DEFAULT_BRIDGE, attachVif, detachVif, setVifLocking, settleVifMacs, type VifHost } from './vifs.js';
 import { DomainForwards } from './forwards.js';
 import { VifAddresses } from './vif-addresses.js';
 import { domainNameProblem, poolNameProblem, type DomainConfig, type DomainVif, type ShutdownAction } from './domconfig.js';
@@ -128,6 +129,8 @@ export class Host extends EventEmitter<HostEvents> {
   readonly forwards = new DomainForwards((bridge) => this.gateway(bridge));
   /** Names whose guests the first DNS query boots (Jitsu's summoning, summon.ts). */
   readonly summoner: Summoner;
+  /** Host ports whose guests the first connection boots (summon-forwards.ts). */
+  readonly summonedForwards: SummonedForwards;
   /** Static ip= of vifs, bound to their MACs at their bridges' gateways. */
   readonly #vifAddresses = new VifAddresses((bridge) => {
     const gw = this.#gateways.get(bridge);
@@ -145,14 +148,17 @@ export class Host extends EventEmitter<HostEvents> {
     this.consoled = new ConsoleDaemon(this.hv.dom0Hypercalls, this.loop);
     this.consoled.on('broken', (domid, why) => this.#log(`d${domid}: console detached: ${why}`));
     this.pool = new VcpuPool({ size: opts.poolSize ?? 0, image: GUEST_IMAGE });
-    this.shells = new ShellPool(() => this.#ctx, opts.shells ?? { count: 0, memory: 0 }, this.#log);
-    this.summoner = new Summoner({
+    // Pool-0's shells take restores too (claimShell): their RAM is faulted in while they wait.
+    this.shells = new ShellPool(() => this.#ctx, { ...(opts.shells ?? { count: 0, memory: 0 }), prefault: true }, this.#log);
+    const summoning: SummonHost = {
       running: (name) => this.domains().some((d) => d.name === name && !d.dying),
-      boot: async (config) => {
-        await (await this.create(config)).vcpu.mainCalled;
+      boot: async (config, vm) => {
+        await (await (vm === undefined ? this.create(config) : this.start(vm))).vcpu.mainCalled;
       },
       log: this.#log,
-    }, opts.summonDns);
+    };
+    this.summoner = new Summoner(summoning, opts.summonDns);
+    this.summonedForwards = new SummonedForwards(summoning, (bridge) => this.gateway(bridge));
     this.paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
     this.db = parts.db;
     this.vms = parts.vms;
@@ -233,8 +239,8 @@ export class Host extends EventEmitter<HostEvents> {
   /**
    * Create and start a domain (xl create); `paused` leaves it paused, as xl create -p. It is a
    * new transient VM, or the persistent VM `vm` (halted until now) booting. `restore`: from a
-   * save image (migration/restore.ts), never in a shell (its memory must be filled before its
-   * runtime boots).
+   * save image (migration/restore.ts), into a shell when one fits (its parked runtime has
+   * touched no RAM), except an incoming migration's parked build.
    */
   async create(config: DomainConfig, opts: { paused?: boolean; vm?: Ref<'VM'>; restore?: RestoreSpec } = {}): Promise<BuiltDomain> {
     if (this.#closed || this.#stopping) throw new XenError('EINVAL', 'the host is shutting down');
@@ -247,7 +253,11 @@ export class Host extends EventEmitter<HostEvents> {
       config = { ...config, vifs: settleVifMacs(config.vifs) };
       // Pool-0's shells have a thread each; a shared cpupool's are realms parked on its pCPUs.
       const shells = config.pool === undefined || config.pool === POOL0 ? this.shells : this.#poolShells.get(config.pool);
-      const fromShell = !opts.paused && !opts.restore && shells?.fits(config) ? await claimShell(this.#ctx, (k) => shells.take(k), config) : undefined;
+      // A restore goes into Pool-0's shells only (a shared cpupool's realms restore through buildDomain).
+      const restoreFits = !opts.restore || (!opts.restore.parked && shells === this.shells);
+      const fromShell = !opts.paused && restoreFits && shells?.fits(config)
+        ? await claimShell(this.#ctx, (k) => shells.take(k), config, opts.restore)
+        : undefined;
       const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
       const { domid, uuid } = built.domain;
       // The domain keeps its uuid when it restarts, as libxl's does.
@@ -296,12 +306,18 @@ export class Host extends EventEmitter<HostEvents> {
 
   /** Boot a halted persistent VM (XAPI's VM.start) with the configuration its record holds. */
   async start(vm: string, opts: { paused?: boolean } = {}): Promise<BuiltDomain> {
+    const { ref, config } = await this.storedConfig(vm);
+    return this.create(config, { ...opts, vm: ref });
+  }
+
+  /** The configuration a VM (by uuid or name) starts with. */
+  async storedConfig(vm: string): Promise<{ ref: Ref<'VM'>; config: DomainConfig }> {
     const { ref, config } = await this.db.read((tx) => {
       const ref = findVm(tx, vm);
       return { ref, config: vmConfig(tx.VM.get(ref)) };
     });
     if (!config) throw new XenError('EPERM', 'the control domain is always running');
-    return this.create(config, { ...opts, vm: ref });
+    return { ref, config };
   }
 
   /** The VM record of a managed domain. */
@@ -588,6 +604,13 @@ export class Host extends EventEmitter<HostEvents> {
     return dev;
   }
 
+  /** A plugged vif's locking changed (XAPI's VIF.set_locking_mode): its backend nodes now, the configuration after. */
+  async setVifLocking(domid: number, vif: DomainVif): Promise<void> {
+    this.#guest(domid, 'given a vif locking');
+    await setVifLocking(this.devices, domid, String(vif.devid), vif);
+    await this.#configure(domid, (c) => ({ ...c, vifs: c.vifs.map((x) => (x.devid === vif.devid ? vif : x)) }));
+  }
+
   /** xl network-detach DEVID|MAC [-f]. */
   async detachVif(domid: number, which: string, force: boolean): Promise<void> {
     this.#guest(domid, 'relieved of a vif');
@@ -734,6 +757,7 @@ export class Host extends EventEmitter<HostEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.summoner.close();
+    this.summonedForwards.close();
     await this.shells.close();
     await Promise.all([...this.#poolShells.values()].map((s) => s.close()));
     this.#poolShells.clear();

@@ -3,6 +3,7 @@
 // database (model.ts); every call that changes something goes through the command layer's
 // operations (Toolstack.call), the same handlers as the CLI's: `VM.clean_shutdown` is `xenode
 // shutdown`, `VM.start` is `xenode vm-start`, `VM.create` is `xenode vm-import`.
+import { isIP } from 'node:net';
 import { XenError, type XenErrnoName } from '../errors.js';
 import type { Args, HostEvent, Result, TaskCall, TaskOp, Toolstack, VmChanges, XapiRole } from '../toolstack/contract.js';
 import type { HostDb } from '../toolstack/db/hostdb.js';
@@ -235,13 +236,40 @@ async function vmDevice(ctx: CallContext, vm: string, change: DeviceChange): Pro
 
 /**
  * VIF.locking_mode as the vif spec's locking-mode= (the backend's locking-mode node):
- * network_default leaves it out (locked). XAPI's disabled (no traffic at all) is not offered.
+ * network_default leaves it out (the vif sends only from its MAC).
  */
-function vifLockingMode(v: string): 'locked' | 'unlocked' | undefined {
+function vifLockingMode(v: string): 'locked' | 'unlocked' | 'disabled' | undefined {
   if (v === 'network_default') return undefined;
-  if (v === 'locked' || v === 'unlocked') return v;
-  if (v === 'disabled') throw new XapiError('VALUE_NOT_SUPPORTED', ['locking_mode', v, 'xenode vifs are locked or unlocked']);
+  if (v === 'locked' || v === 'unlocked' || v === 'disabled') return v;
   throw new XapiError('INVALID_VALUE', ['locking_mode', v]);
+}
+
+/** VIF.ipv4_allowed or ipv6_allowed as the vif spec's ipv4-allowed= or ipv6-allowed=: each an address of the family (XAPI's INVALID_IP_ADDRESS_SPECIFIED). */
+function allowedAddresses(family: 4 | 6, addrs: readonly string[]): string {
+  for (const a of addrs) if (isIP(a) !== family) throw new XapiError('INVALID_IP_ADDRESS_SPECIFIED', [a]);
+  return [...new Set(addrs)].join(' ');
+}
+
+/** A VIF's locking through the command layer (vifSet): its VM's vif, live if it is plugged. */
+async function vifLocking(ctx: CallContext, ref: string, change: Omit<Args<'vifSet'>, 'vm' | 'vif'>): Promise<void> {
+  const dev = await ctx.svc.db.read((tx) => tx.VIF.get(ref));
+  const r = await vmRecord(ctx, dev.VM);
+  if (r.is_control_domain) throw operationNotAllowed("the control domain's vifs have no locking mode");
+  await onVm(dev.VM, () => ctx.svc.ts.call('vifSet', { vm: r.uuid, vif: dev.device, ...change }));
+}
+
+/** VIF.set_ipv4_allowed, add_ipv4_allowed, remove_ipv4_allowed and their ipv6 twins. */
+function allowedCall(family: 4 | 6, how: 'set' | 'add' | 'remove'): Call {
+  return {
+    params: [p('self', { ref: 'VIF' }), p('value', how === 'set' ? { set: 'string' } : 'string')], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref, value]) => {
+      const dev = await ctx.svc.db.read((tx) => tx.VIF.get(ref as string));
+      const had = (family === 4 ? dev.ipv4_allowed : dev.ipv6_allowed) ?? [];
+      const next = how === 'set' ? (value as string[]) : how === 'add' ? [...had, value as string] : had.filter((a) => a !== value);
+      const list = allowedAddresses(family, next);
+      await vifLocking(ctx, ref as string, family === 4 ? { ipv4Allowed: list } : { ipv6Allowed: list });
+    },
+  };
 }
 
 /** VBD/VIF.plug, unplug and unplug_force: hot-plug on a running VM, as block-attach/network-attach and their detaches do it. */
@@ -532,7 +560,11 @@ export const CALLS: Readonly<Record<string, Call>> = {
       const mac = field(f, 'MAC', '');
       const mtu = field(f, 'MTU', '');
       const locking = vifLockingMode(field(f, 'locking_mode', 'network_default'));
-      const spec = [`bridge=${bridge}`, `devid=${device}`, ...(mac ? [`mac=${mac}`] : []), ...(mtu ? [`mtu=${mtu}`] : []), ...(locking ? [`locking-mode=${locking}`] : [])];
+      const addrs = (k: string) => (Array.isArray(f[k]) ? (f[k] as XValue[]).map(String) : []);
+      const v4 = allowedAddresses(4, addrs('ipv4_allowed'));
+      const v6 = allowedAddresses(6, addrs('ipv6_allowed'));
+      const spec = [`bridge=${bridge}`, `devid=${device}`, ...(mac ? [`mac=${mac}`] : []), ...(mtu ? [`mtu=${mtu}`] : []), ...(locking ? [`locking-mode=${locking}`] : []),
+        ...(v4 ? [`ipv4-allowed=${v4}`] : []), ...(v6 ? [`ipv6-allowed=${v6}`] : [])];
       await vmDevice(ctx, vm, { vif: spec.join(',') });
       return ctx.svc.db.read((tx) => tx.VIF.where('VM', vm).find((v) => tx.VIF.get(v).device === device)!);
     },
@@ -547,6 +579,19 @@ export const CALLS: Readonly<Record<string, Call>> = {
   'VIF.plug': plugCall('VIF', true),
   'VIF.unplug': plugCall('VIF', false),
   'VIF.unplug_force': plugCall('VIF', false, true),
+  'VIF.set_locking_mode': {
+    params: [p('self', { ref: 'VIF' }), p('value', 'string')], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref, value]) => {
+      vifLockingMode(value as string);
+      await vifLocking(ctx, ref as string, { lockingMode: value as Args<'vifSet'>['lockingMode'] & string });
+    },
+  },
+  'VIF.set_ipv4_allowed': allowedCall(4, 'set'),
+  'VIF.add_ipv4_allowed': allowedCall(4, 'add'),
+  'VIF.remove_ipv4_allowed': allowedCall(4, 'remove'),
+  'VIF.set_ipv6_allowed': allowedCall(6, 'set'),
+  'VIF.add_ipv6_allowed': allowedCall(6, 'add'),
+  'VIF.remove_ipv6_allowed': allowedCall(6, 'remove'),
   'network.create': {
     params: [p('args', 'record')], role: 'pool-operator', async: true, writes: true,
     run: async (ctx, [rec]) => {
