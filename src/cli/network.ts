@@ -28,6 +28,20 @@ export function registerNetworkCommands(program: Command): void {
       await withHost(o, (ts) => ts.call('networkDetach', { domain, vif, force: o.force === true }));
     });
 
+  withStateDir(program.command('vif-param-set'))
+    .description("change a VM's vif locking mode, as XenAPI's VIF.set_locking_mode (and xe vif-param-set) do; a plugged vif takes it at once")
+    .argument('<vm>', 'the VM, by name or uuid')
+    .argument('<devid|mac>', "the vif's index or its MAC address")
+    .option('--locking-mode <mode>', 'network_default (the MAC alone is checked), locked (the MAC and the allowed addresses only), unlocked or disabled')
+    .option('--ipv4-allowed <addrs>', "the IPv4 addresses a locked vif may send from, space-separated ('' for none)")
+    .option('--ipv6-allowed <addrs>', 'the IPv6 addresses likewise')
+    .action(async (vm: string, vif: string, o: StateDirOpts & { lockingMode?: string; ipv4Allowed?: string; ipv6Allowed?: string }) => {
+      await withHost(o, (ts) => ts.call('vifSet', {
+        vm, vif, ...(o.lockingMode !== undefined && { lockingMode: o.lockingMode as 'locked' }),
+        ...(o.ipv4Allowed !== undefined && { ipv4Allowed: o.ipv4Allowed }), ...(o.ipv6Allowed !== undefined && { ipv6Allowed: o.ipv6Allowed }),
+      }));
+    });
+
   withStateDir(program.command('network-list'))
     .description("list domains' network interfaces")
     .argument('<domain...>', 'the domains, by name or id')

@@ -12,7 +12,7 @@ import { SIF_XENODE_RESUMED } from '../abi/suspend.js';
 import { ConsoleFront } from '../drivers/console/front.js';
 import { eventChannels } from '../drivers/evtchn.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
-import { PFN_START_INFO } from '../hypervisor/layout.js';
+import { CB_MAIN_CALLED, PFN_START_INFO } from '../hypervisor/layout.js';
 import type { DomainView } from '../hypervisor/memory.js';
 import { BoundPort } from '../hypervisor/port.js';
 import { UpcallLoop } from '../hypervisor/upcall.js';
@@ -218,6 +218,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       const kernel = await kernelLoaded;
       marks.linked = now();
       if (typeof kernel.default !== 'function') throw new Error('the kernel does not export a default main(os) function');
+      Atomics.store(view.ctl, CB_MAIN_CALLED, 1);
       p.mainCalled(marks);
       await (kernel.default as (os: OS) => unknown)(os);
       await shutdown('poweroff');

@@ -33,7 +33,7 @@ import { Summoner, type SummonDns, type SummonHost } from './summon.js';
 import type { DiskDevice, ForwardInfo, NicDevice, ShutdownOutcome } from './contract.js';
 import { attachDisk, detachDisk, vdiLiveDisks, vdiUsers } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
-import { DEFAULT_BRIDGE, attachVif, detachVif, settleVifMacs, type VifHost } from './vifs.js';
+import { DEFAULT_BRIDGE, attachVif, detachVif, setVifLocking, settleVifMacs, type VifHost } from './vifs.js';
 import { DomainForwards } from './forwards.js';
 import { VifAddresses } from './vif-addresses.js';
 import { domainNameProblem, poolNameProblem, type DomainConfig, type DomainVif, type ShutdownAction } from './domconfig.js';
@@ -310,13 +310,15 @@ export class Host extends EventEmitter<HostEvents> {
     return this.create(config, { ...opts, vm: ref });
   }
 
-  /** The configuration a VM (by uuid or name) starts with. */
+  /** The configuration a VM (by uuid or name) starts with; a snapshot starts with none. */
   async storedConfig(vm: string): Promise<{ ref: Ref<'VM'>; config: DomainConfig }> {
-    const { ref, config } = await this.db.read((tx) => {
+    const { ref, config, snapshot } = await this.db.read((tx) => {
       const ref = findVm(tx, vm);
-      return { ref, config: vmConfig(tx.VM.get(ref)) };
+      const r = tx.VM.get(ref);
+      return { ref, config: vmConfig(r), snapshot: r.is_a_snapshot ? r.uuid : undefined };
     });
     if (!config) throw new XenError('EPERM', 'the control domain is always running');
+    if (snapshot) throw new XenError('EPERM', `VM ${snapshot} is a snapshot, which does not start: \`xenode vm-clone\` makes a VM of it, \`xenode vm-revert\` returns its VM to it`);
     return { ref, config };
   }
 
@@ -602,6 +604,13 @@ export class Host extends EventEmitter<HostEvents> {
     this.#vifAddresses.add(domid, { ...vif, mac: dev.mac });
     await this.#configure(domid, (c) => ({ ...c, vifs: [...c.vifs.filter((x) => x.devid !== vif.devid), { ...vif, mac: dev.mac }] }));
     return dev;
+  }
+
+  /** A plugged vif's locking changed (XAPI's VIF.set_locking_mode): its backend nodes now, the configuration after. */
+  async setVifLocking(domid: number, vif: DomainVif): Promise<void> {
+    this.#guest(domid, 'given a vif locking');
+    await setVifLocking(this.devices, domid, String(vif.devid), vif);
+    await this.#configure(domid, (c) => ({ ...c, vifs: c.vifs.map((x) => (x.devid === vif.devid ? vif : x)) }));
   }
 
   /** xl network-detach DEVID|MAC [-f]. */
