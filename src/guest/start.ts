@@ -164,11 +164,10 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         // when the toolstack claims it.
         await timerBound;
         if (!p.park) throw new Error('no kernel, and this platform has no shells');
-        // A restored domain parked for its state (an incoming migration): what its resume will
-        // load, it loads now (asked before the park: a paused domain's xenstore waits).
         // What a guest's first act is likely to need (a summoned web server's: its vif), a
         // parked shell loads while it waits; a restored domain parked for its state (an incoming
-        // migration) does so because its resume will.
+        // migration) does so because its resume will (asked before the park: a paused domain's
+        // xenstore waits).
         if (readResume(view) ? await hasVifs(xs) : p.preloadWhileParked === true) void Promise.all([preloadNetfront(), loadStack()]).catch(() => {});
         const claim = await p.park();
         marks.handed = now();
