@@ -16,19 +16,29 @@ export function decodeBat(b: Uint8Array, entries: number): Uint32Array {
 }
 
 /**
- * The BAT's sector holding the entries of `changes` (block -> sector offset; all in one BAT
- * sector), as it will be on disk with them set.
+ * The BAT's sectors holding the entries of `changes` (block -> sector offset), as they will be
+ * on disk with them set: runs of sectors (numbered from the table's start), sectors at most
+ * `gap` apart in one run, so that a batch of allocations costs few writes.
  */
-export function batSector(bat: Uint32Array, changes: ReadonlyMap<number, number>): Uint8Array {
-  const out = new Uint8Array(VHD_SECTOR);
-  const v = new DataView(out.buffer);
-  const some = changes.keys().next().value!;
-  const first = some - (some % (VHD_SECTOR / 4));
-  for (let i = 0; i < VHD_SECTOR / 4; i++) {
-    const e = first + i;
-    v.setUint32(i * 4, changes.get(e) ?? (e < bat.length ? bat[e]! : BAT_UNUSED));
+export function batRuns(bat: Uint32Array, changes: ReadonlyMap<number, number>, gap: number): { first: number; bytes: Uint8Array }[] {
+  const per = VHD_SECTOR / 4;
+  const sectors = [...new Set([...changes.keys()].map((b) => Math.floor(b / per)))].sort((a, b) => a - b);
+  const runs: { first: number; bytes: Uint8Array }[] = [];
+  for (let i = 0; i < sectors.length;) {
+    let j = i;
+    while (j + 1 < sectors.length && sectors[j + 1]! - sectors[j]! <= gap) j++;
+    const first = sectors[i]!;
+    const count = sectors[j]! - first + 1;
+    const bytes = new Uint8Array(count * VHD_SECTOR);
+    const v = new DataView(bytes.buffer);
+    for (let k = 0; k < count * per; k++) {
+      const e = first * per + k;
+      v.setUint32(k * 4, changes.get(e) ?? (e < bat.length ? bat[e]! : BAT_UNUSED));
+    }
+    runs.push({ first, bytes });
+    i = j + 1;
   }
-  return out;
+  return runs;
 }
 
 /** A byte range of the file that blocks must not overlap. */
