@@ -5,14 +5,15 @@
 // cluster at the end of the file and copies the rest of the cluster from what it replaces (the
 // backing file, zeros, or a shared or compressed cluster).
 //
-// Crash safety: a new cluster's refcount is written first, then its data (a crash between
-// leaks the cluster); its L2 entry is changed in memory only. A flush then syncs (data and
-// refcounts durable), writes the changed L2 entries and new L2 tables, syncs, writes the L1
-// entries of new tables, syncs. So no table on disk ever points at a cluster whose data or
-// refcount is not durable, whether the process is killed or the machine loses power: a crash
-// loses only unflushed writes and leaks at most their clusters (`qemu-img check` calls them
-// leaked, not corrupt). Clusters a write replaced are released after the flush that unmapped
-// them. Lazy refcounts are never used.
+// Crash safety: a new cluster's data is written; its refcount and L2 entry are changed in
+// memory only. A flush then writes the changed refcounts and syncs (data and refcounts
+// durable), writes the changed L2 entries and new L2 tables, syncs, writes the L1 entries of
+// new tables, syncs. So no table on disk ever points at a cluster whose data or refcount is not
+// durable, whether the process is killed or the machine loses power: a crash loses only
+// unflushed writes, and at most leaks clusters whose refcount was written (`qemu-img check`
+// calls them leaked, not corrupt); data past the last counted cluster is unused space, which
+// appending skips (the file's end). Clusters a write replaced are released after the flush
+// that unmapped them. Lazy refcounts are never used.
 import { realpath } from 'node:fs/promises';
 import { inflateRawSync, constants as zc } from 'node:zlib';
 import { XenError, isXenError } from '../../errors.js';
@@ -324,7 +325,8 @@ export class Qcow2Disk implements LayeredDisk {
         at = 0;
       }
       if (!this.#map.hasTable(gc)) await this.#newTable(gc);
-      const host = await this.#refcounts.allocate();
+      let host = this.#refcounts.allocate();
+      if (typeof host !== 'number') host = await host;
       await this.#file.write(host + at, list);
       await this.#map.set(gc, host);
       if (old.kind !== 'unallocated' && old.host !== 0) this.#releases.push(old);
@@ -368,6 +370,7 @@ export class Qcow2Disk implements LayeredDisk {
     try {
       if (this.#allocs > 0) await new Promise<void>((r) => (this.#drained = r));
       this.#drained = undefined;
+      await this.#refcounts.writeBack();
       await this.#file.sync();
       if (this.#map.dirtyTables > 0) {
         await this.#map.writeL2();
