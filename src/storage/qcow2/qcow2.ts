@@ -201,6 +201,11 @@ export class Qcow2Disk implements LayeredDisk {
     const bytes = sgBytes(bufs);
     checkRange(this, sector, bytes / SECTOR_SIZE);
     const start = sector * SECTOR_SIZE;
+    const first = Math.floor(start / this.#cs);
+    const last = Math.floor((start + bytes - 1) / this.#cs);
+    if (first === last) return this.#writeCluster(first, start - first * this.#cs, bufs as Uint8Array[]);
+    const whole = this.#writeWhole(first, last, start - first * this.#cs, bufs);
+    if (whole) return whole;
     const jobs: Promise<void>[] = [];
     for (let at = 0; at < bytes;) {
       const pos = start + at;
@@ -307,6 +312,49 @@ export class Qcow2Disk implements LayeredDisk {
         this.#allocating.delete(gc);
       }
     }
+  }
+
+  /**
+   * A write over clusters first..last in one system call, as a raw file's: when each is written
+   * in place and they lie in a row in the file, or each is new over zeros (no backing file) and
+   * they are placed in a row. Undefined (nothing done) otherwise: cluster by cluster then.
+   */
+  #writeWhole(first: number, last: number, inOff: number, bufs: readonly Uint8Array[]): Promise<void> | undefined {
+    if (this.#gate) return undefined;
+    let inPlace = 0;
+    let host = 0;
+    for (let gc = first; gc <= last; gc++) {
+      if (this.#allocating.has(gc)) return undefined;
+      const m = this.#map.lookup(gc);
+      if (m instanceof Promise) return undefined;
+      if (m.kind === 'data' && m.copied) {
+        if (gc === first) host = m.host;
+        else if (m.host !== host + (gc - first) * this.#cs) return undefined;
+        inPlace++;
+      } else if (!(this.#readsAsZeros(m) && (m.kind === 'unallocated' || m.host === 0) && this.#map.hasTable(gc))) return undefined;
+    }
+    const n = last - first + 1;
+    if (inPlace === n) return this.#file.write(host + inOff, bufs);
+    if (inPlace > 0) return undefined;
+    const placed = this.#refcounts.allocateRun(n);
+    if (placed === undefined) return undefined;
+    this.#allocs++;
+    const done = (async () => {
+      try {
+        // New clusters lie past anything written to the file: around the data they read as zeros.
+        await this.#file.write(placed + inOff, bufs);
+        for (let i = 0; i < n; i++) await this.#map.set(first + i, placed + i * this.#cs);
+      } finally {
+        if (--this.#allocs === 0) this.#drained?.();
+      }
+    })();
+    for (let gc = first; gc <= last; gc++) this.#allocating.set(gc, done);
+    void done.finally(() => {
+      for (let gc = first; gc <= last; gc++) if (this.#allocating.get(gc) === done) this.#allocating.delete(gc);
+    }).catch(() => {});
+    return done.then(() => {
+      if (this.#map.dirtyTables > DIRTY_TABLES_LIMIT) this.flush().catch(() => {});
+    });
   }
 
   /** A new cluster for guest cluster `gc`, holding `bufs` at `inOff` and the old content around it. */

@@ -109,6 +109,24 @@ export class Refcounts {
     });
   }
 
+  /**
+   * `n` clusters in a row at the end of the file, each given refcount 1 in memory: the first's
+   * offset, or undefined (nothing reserved) unless their refcount blocks are loaded.
+   */
+  allocateRun(n: number): number | undefined {
+    const off = this.#end;
+    const blocks: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) {
+      const idx = Math.floor((off + i * this.#cs) / 2 ** this.#blockShift);
+      const block = idx < this.#table.length && this.#table[idx] !== 0 ? this.#blocks.get(idx) : undefined;
+      if (!(block instanceof Uint8Array)) return undefined;
+      blocks.push(block);
+    }
+    for (let i = 0; i < n; i++) this.#setDirty(Math.floor((off + i * this.#cs) / 2 ** this.#blockShift), off + i * this.#cs, blocks[i]!);
+    this.#end = off + n * this.#cs;
+    return off;
+  }
+
   /** Refcount 1 for the new cluster at `off`, in memory; its bytes noted for the write-back. */
   #setDirty(idx: number, off: number, block: Uint8Array): void {
     const i = this.#index(off);
