@@ -1,7 +1,8 @@
 // Copying a disk's contents into a fresh image, for vdi-import and vdi-export: the source is
 // read through its Disk (so a backing chain is flattened and the copy references no file
-// outside its SR), in fixed-size chunks (memory stays bounded whatever the size), and runs of
-// zero sectors are not written, so the new image stays sparse.
+// outside its SR), in fixed-size chunks (memory stays bounded whatever the size), chunks its
+// block map has unallocated are not read, and runs of zeros are not written, so the new image
+// stays sparse.
 import { open, rm, stat } from 'node:fs/promises';
 import { XenError } from '../errors.js';
 import { SECTOR_SIZE, type Disk } from './disk.js';
@@ -87,8 +88,10 @@ export async function copyDisk(src: Disk, dst: Disk, ctl: CopyControl = {}): Pro
       next += perChunk;
       const n = Math.min(perChunk, src.sectors - at);
       const chunk = buf.subarray(0, n * SECTOR_SIZE);
-      await src.read(at, [chunk]);
-      if (!isZero(chunk)) {
+      // Where the source's block map says zeros, nothing is read (only allocated blocks are copied).
+      const data = src.holdsData?.(at, n) ?? true;
+      if (data) await src.read(at, [chunk]);
+      if (data && !isZero(chunk)) {
         // Runs of pieces that hold data, each in one write.
         const bytes = chunk.byteLength;
         let run = -1;

@@ -140,6 +140,22 @@ export class Qcow2Disk implements LayeredDisk {
     }
   }
 
+  holdsData(sector: number, count: number): boolean {
+    const spc = this.#cs / SECTOR_SIZE;
+    const last = Math.floor((sector + count - 1) / spc);
+    for (let gc = Math.floor(sector / spc); gc <= last; gc++) {
+      const m = this.#map.lookup(gc);
+      if (m instanceof Promise) return true; // not known at once
+      if (m.kind === 'data' || m.kind === 'compressed') return true;
+      if (m.kind === 'unallocated' && this.backing) {
+        const first = Math.max(sector, gc * spc);
+        const end = Math.min(sector + count, (gc + 1) * spc, this.backing.sectors);
+        if (end > first && (this.backing.holdsData?.(first, end - first) ?? true)) return true;
+      }
+    }
+    return false;
+  }
+
   read(sector: number, bufs: readonly Uint8Array[]): Promise<void> {
     try {
       const bytes = sgBytes(bufs);

@@ -165,6 +165,12 @@ export class VhdDisk implements LayeredDisk {
     }
   }
 
+  holdsData(sector: number, count: number): boolean {
+    const last = Math.floor((sector + count - 1) / this.#spb);
+    for (let b = Math.floor(sector / this.#spb); b <= last; b++) if (this.#owners[b]!.length > 0) return true;
+    return false;
+  }
+
   read(sector: number, bufs: readonly Uint8Array[]): Promise<void> | void {
     const count = sgBytes(bufs) / SECTOR_SIZE;
     checkRange(this, sector, count);
