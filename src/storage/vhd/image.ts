@@ -6,13 +6,14 @@
 //      time; a full disk fails here, nothing changed yet);
 //   1. the data, into the new block (new space nothing on disk points at); the block is then
 //      allocated in memory (BAT entry and bitmap), which is what reads and writes use;
-//   2. its bitmap and BAT entry, written back together with those of the other blocks
-//      allocated meanwhile (adjacent BAT sectors in one write), at the latest by the next flush;
+//   2. its bitmap, then its BAT entry, written back with those of the other blocks allocated
+//      meanwhile (bitmaps all at once, then adjacent BAT sectors in one write), at the latest
+//      by the next flush;
 //   3. the footer, moved to the new end at the next flush or close.
-// Steps 2 and 3 may land in any order, as each state between is consistent: a BAT entry whose
-// bitmap is not written yet points at a block with no sectors of its own (it reads as zeros, or
-// as the parent), and a bitmap is only ever written after the data it claims. A flush writes
-// back, then fdatasyncs, so what it acknowledges survives kill -9. A crash may leave the end of
+// So a BAT entry on disk never points at a block whose bitmap is not written (its space may
+// hold the old footer's bytes before), and a bitmap is only ever written after the data it
+// claims. A flush writes back, then fdatasyncs, so what it acknowledges survives kill -9. A
+// crash loses at most unflushed writes, and may leave the end of
 // the file without a footer: open then takes the copy at the start and (writable) truncates
 // after the last block and writes the footer there, dropping blocks whose BAT entry was never
 // written and the space extended ahead.
@@ -322,12 +323,12 @@ export class VhdImage {
       const blocks = [...this.#pending];
       this.#pending = new Set();
       try {
+        // Bitmaps first (under each block's lock: one written for a later write to the block, by
+        // markWritten, is not overtaken by this older one), then the BAT entries: a block's
+        // bitmap space may hold the old footer's bytes until then, which no BAT entry may expose.
+        await Promise.all(blocks.map((b) => this.#lockBlock(b, () => pwrite(this.#fd, this.path, this.#bitmaps[b]!, this.bat[b]! * VHD_SECTOR))));
         const entries = new Map(blocks.map((b) => [b, this.bat[b]!]));
-        await Promise.all([
-          // Under the block's lock: a bitmap written for a later write to the block (markWritten) is not overtaken by this older one.
-          ...blocks.map((b) => this.#lockBlock(b, () => pwrite(this.#fd, this.path, this.#bitmaps[b]!, this.bat[b]! * VHD_SECTOR))),
-          ...batRuns(this.bat, entries, BAT_RUN_GAP).map((r) => pwrite(this.#fd, this.path, r.bytes, this.header!.tableOffset + r.first * VHD_SECTOR)),
-        ]);
+        await Promise.all(batRuns(this.bat, entries, BAT_RUN_GAP).map((r) => pwrite(this.#fd, this.path, r.bytes, this.header!.tableOffset + r.first * VHD_SECTOR)));
       } catch (e) {
         for (const b of blocks) this.#pending.add(b);
         throw e;
@@ -350,14 +351,24 @@ export class VhdImage {
     }
   }
 
-  /** Cut the file after the last block and write the footer there (durably, with `sync`). */
-  async #restoreTail(sync = true): Promise<void> {
-    await truncate(this.#fd, this.path, this.#nextFree + FOOTER_BYTES);
-    this.#fileEnd = this.#nextFree + FOOTER_BYTES;
-    await pwrite(this.#fd, this.path, this.#footerBytes, this.#nextFree);
-    if (sync) await datasync(this.#fd, this.path);
-    this.#tailDirty = false;
+  /**
+   * Cut the file after the last block and write the footer there (durably, with `sync`). In
+   * turn with the placing of blocks: none is placed meanwhile, so the cut spares every block
+   * placed so far, and a later block's bitmap (which may go where this footer goes) is written
+   * after it.
+   */
+  #restoreTail(sync = true): Promise<void> {
+    const run = this.#placing.then(async () => {
+      await truncate(this.#fd, this.path, this.#nextFree + FOOTER_BYTES);
+      this.#fileEnd = this.#nextFree + FOOTER_BYTES;
+      await pwrite(this.#fd, this.path, this.#footerBytes, this.#nextFree);
+      if (sync) await datasync(this.#fd, this.path);
+      this.#tailDirty = false;
+    });
+    this.#placing = run.catch(() => {});
+    return run;
   }
+
 
   #lockBlock(b: number, fn: () => Promise<void>): Promise<void> {
     const prev = this.#blockLocks.get(b) ?? Promise.resolve();
