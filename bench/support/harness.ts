@@ -1,5 +1,6 @@
 // Shared by the benchmarks: options, statistics, the JSON result line, and worker threads
 // driven by request/reply messages.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Worker, type TransferListItem } from 'node:worker_threads';
 
@@ -116,4 +117,19 @@ export function serveRequests(
       port.postMessage({ error: String((e as Error)?.stack ?? e) });
     }
   });
+}
+
+/**
+ * CPU time (user + system, µs) of this process's main thread alone: /proc/self/task/PID/stat,
+ * in clock ticks of 10 ms. Unlike process.cpuUsage() it leaves out V8's helper threads (the
+ * GC's, Atomics.waitAsync's), whose share grows with the machine's load; NaN off Linux.
+ */
+export function mainThreadCpuUs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10_000;
+  } catch {
+    return NaN;
+  }
 }

@@ -7,14 +7,17 @@ export const LE = true;
 
 /** `v` if it fits an unsigned field of `bits` bits, else EINVAL naming `what` (e.g. "blkif handle"). */
 export function checkUint(what: string, v: number, bits: 8 | 16 | 32): number {
-  if (!Number.isInteger(v) || v < 0 || v >= 2 ** bits) {
+  // v >>> 0 === v holds exactly for the integers in [0, 2^32); the shift then tests the width.
+  // (Shifts, not Number.isInteger and 2 ** bits: this runs for every field of every ring slot.)
+  if (v >>> 0 !== v || (bits !== 32 && v >>> bits !== 0)) {
     throw new XenError('EINVAL', `${what} must be a uint${bits}, got ${v}`);
   }
   return v;
 }
 
 export function checkInt16(what: string, v: number): number {
-  if (!Number.isInteger(v) || v < -0x8000 || v > 0x7fff) {
+  // Exactly the integers in [-2^15, 2^15) survive the round trip through 16 bits.
+  if ((v << 16) >> 16 !== v) {
     throw new XenError('EINVAL', `${what} must be an int16, got ${v}`);
   }
   return v;

@@ -110,8 +110,10 @@ export function configFromJson(text: string): DomainConfig {
     const w = `vifs[${i}]`;
     if (n.mac !== undefined && (typeof n.mac !== 'string' || !MAC.test(n.mac))) throw bad(`${w}.mac is not a lowercase MAC`);
     for (const k of ['bridge', 'backend', 'vifname', 'model', 'ip', 'script', 'gatewaydev']) str(n, k, w, true, 256);
+    // The addresses are checked again where the switch takes them (a bad one refuses the vif).
+    for (const k of ['ipv4Allowed', 'ipv6Allowed']) str(n, k, w, true, 4096);
     oneOf(n, 'type', w, ['vif', 'ioemu'], true);
-    oneOf(n, 'lockingMode', w, ['locked', 'unlocked'], true);
+    oneOf(n, 'lockingMode', w, ['locked', 'unlocked', 'disabled'], true);
     int(n, 'mtu', w, { min: 68, max: 65535 }, true);
     int(n, 'devid', w, DEVID, false);
     bool(n, 'trusted', w, true);

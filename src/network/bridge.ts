@@ -9,7 +9,8 @@ import type { Tap } from './capture.js';
 import { Fdb, type FdbLimits, type FdbOwner, type FdbRow } from './fdb.js';
 import { ETH_HLEN, ETH_P_8021Q, VLAN_HLEN, isGroupMac, isLinkLocalGroup, macAt } from './mac.js';
 import { COMPLETED, completeOffloads, needsCompletion } from './offload.js';
-import type { FrameTail, PortDevice, SwitchPort } from './port.js';
+import { SourceLock } from './locking.js';
+import type { FramePass, FrameTail, PortDevice, PortLocking, SwitchPort } from './port.js';
 
 /** Frames larger than this (a 64 KiB GSO super-frame plus its headers) are malformed. */
 export const MAX_FRAME = 65_535 + ETH_HLEN + VLAN_HLEN;
@@ -36,6 +37,8 @@ export interface BridgeCounters {
   dropMalformed: number;
   /** 802.1D link-local groups (STP, LACP, 802.1X), which a bridge does not forward. */
   dropLinkLocal: number;
+  /** Frames from a port whose locking mode refuses them (a source IP not allowed, a disabled vif). */
+  dropLocked: number;
 }
 
 export type VlanMembership = 'all' | ReadonlySet<number>;
@@ -47,6 +50,12 @@ export interface PortMode {
   readonly trunks: VlanMembership;
   /** The one source MAC it may send from; null: any. */
   readonly mac: number | null;
+}
+
+/** A vif's source checks as configured: its MAC and whether it may spoof it when no locking mode says otherwise. */
+export interface PortAccess {
+  readonly mac: number | null;
+  readonly macSpoof: boolean;
 }
 
 /** A frame as it crosses the bridge: its bytes in whichever forms were needed, and its VLAN. */
@@ -103,9 +112,28 @@ export class BridgePort implements SwitchPort, FdbOwner {
   /** Captures of this port: frames in as the device sent them, frames out as it took them. */
   readonly taps = new Set<Tap>();
   learned = 0;
+  /** The locking mode's checks past the MAC (null: none). */
+  lock: SourceLock | null = null;
   #plugged = true;
+  readonly #access: PortAccess;
 
-  constructor(readonly bridge: Bridge, readonly device: PortDevice, readonly mode: PortMode, readonly onUnplug: (p: BridgePort) => void) {}
+  constructor(readonly bridge: Bridge, readonly device: PortDevice, public mode: PortMode, readonly onUnplug: (p: BridgePort) => void, access?: PortAccess) {
+    this.#access = access ?? { mac: mode.mac, macSpoof: mode.mac === null };
+  }
+
+  /** The locking mode (undefined: the MAC of the port's access alone, unless it may spoof). */
+  setLocking(locking: PortLocking | undefined): void {
+    const lock = locking ? SourceLock.of(locking) : null;
+    const a = this.#access;
+    const mac = locking ? (locking.mode === 'unlocked' ? null : a.mac) : a.macSpoof ? null : a.mac;
+    this.lock = lock;
+    if (mac !== this.mode.mac) this.mode = { ...this.mode, mac };
+  }
+
+  /** Disabled (locking mode): nothing goes in or out. */
+  get disabled(): boolean {
+    return this.lock !== null && this.lock.disabled;
+  }
 
   get name(): string {
     return this.device.name;
@@ -115,7 +143,7 @@ export class BridgePort implements SwitchPort, FdbOwner {
     return this.#plugged;
   }
 
-  input(frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail): void {
+  input(frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail, pass?: FramePass): void {
     if (!this.#plugged) return;
     this.counters.framesIn++;
     this.counters.bytesIn += frame.length;
@@ -124,7 +152,7 @@ export class BridgePort implements SwitchPort, FdbOwner {
       tail = undefined;
       for (const tap of this.taps) tap.frame(frame, info);
     }
-    this.bridge.ingress(this, frame, info, tail);
+    this.bridge.ingress(this, frame, info, tail, pass);
   }
 
   /** Does this port carry VLAN `vid`, and how? */
@@ -134,6 +162,10 @@ export class BridgePort implements SwitchPort, FdbOwner {
 
   /** A frame of the bridge out to the device, in the form this port's mode gives it. */
   output(t: Transit): void {
+    if (this.disabled) {
+      this.counters.dropsOut++;
+      return;
+    }
     if (!needsCompletion(t.info, this.device.features)) return this.#deliver(t.form(this.mode.native), t.info);
     const frames = t.completed(this.mode.native);
     if (!frames) {
@@ -143,14 +175,18 @@ export class BridgePort implements SwitchPort, FdbOwner {
     for (const f of frames) this.#deliver(f, COMPLETED);
   }
 
-  /** A frame already in this port's form and with the offloads its device takes. */
-  deliverAsIs(frame: Uint8Array, info: NetFrameInfo): void {
-    this.#deliver(frame, info);
+  /** A frame already in this port's form and with the offloads its device takes (valid until `pass` ends, if given). */
+  deliverAsIs(frame: Uint8Array, info: NetFrameInfo, pass?: FramePass): void {
+    this.#deliver(frame, info, pass);
   }
 
   /** deliverAsIs for a frame with its tail in the sender's grants: straight across if the device can, else filled first. */
   deliverTail(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail): void {
     const d = this.device;
+    if (this.disabled) {
+      this.counters.dropsOut++;
+      return;
+    }
     if (!d.deliverTail || this.taps.size !== 0) {
       if (tail.fill()) this.#deliver(frame, info);
       else this.counters.dropsOut++;
@@ -164,8 +200,12 @@ export class BridgePort implements SwitchPort, FdbOwner {
     }
   }
 
-  #deliver(frame: Uint8Array, info: NetFrameInfo): void {
-    if (this.device.deliver(frame, info)) {
+  #deliver(frame: Uint8Array, info: NetFrameInfo, pass?: FramePass): void {
+    if (this.disabled) {
+      this.counters.dropsOut++;
+      return;
+    }
+    if (this.device.deliver(frame, info, pass)) {
       this.counters.framesOut++;
       this.counters.bytesOut += frame.length;
       if (this.taps.size !== 0) for (const tap of this.taps) tap.frame(frame, info);
@@ -184,7 +224,7 @@ export class BridgePort implements SwitchPort, FdbOwner {
 }
 
 export class Bridge {
-  readonly counters: BridgeCounters = { forwarded: 0, flooded: 0, dropSpoof: 0, dropVlan: 0, dropMalformed: 0, dropLinkLocal: 0 };
+  readonly counters: BridgeCounters = { forwarded: 0, flooded: 0, dropSpoof: 0, dropVlan: 0, dropMalformed: 0, dropLinkLocal: 0, dropLocked: 0 };
   readonly fdb: Fdb<BridgePort>;
   /** Ports per VLAN they carry (listed VLANs only); made when the first port joins a VLAN. */
   readonly #members = new Map<number, Set<BridgePort>>();
@@ -207,8 +247,8 @@ export class Bridge {
     return [...this.#members.keys()].sort((a, b) => a - b);
   }
 
-  add(device: PortDevice, mode: PortMode, onUnplug: (p: BridgePort) => void): BridgePort {
-    const port = new BridgePort(this, device, mode, onUnplug);
+  add(device: PortDevice, mode: PortMode, onUnplug: (p: BridgePort) => void, access?: PortAccess): BridgePort {
+    const port = new BridgePort(this, device, mode, onUnplug, access);
     this.#ports.add(port);
     if (mode.trunks === 'all') {
       this.#trunkAll.add(port);
@@ -237,9 +277,10 @@ export class Bridge {
   /**
    * A frame from a port's device: check it, learn its source, forward or flood it within its
    * VLAN. Only its first bytes are read here, so a `tail` left in the sender's grants stays
-   * there unless the frame is one that needs its bytes in dom0 (tagged, flooded, tapped).
+   * there unless the frame is one that needs its bytes in dom0 (tagged, flooded, tapped). A
+   * `pass` goes with a frame forwarded as it came (FramePass); every other form is made here.
    */
-  ingress(from: BridgePort, frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail): void {
+  ingress(from: BridgePort, frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail, pass?: FramePass): void {
     if (frame.length < ETH_HLEN || frame.length > MAX_FRAME) return this.#drop(from, 'dropMalformed');
     if (tail && (tail.head < ETH_HLEN + VLAN_HLEN || this.taps.size !== 0 || frame[12] === ETH_P_8021Q >> 8)) {
       if (!tail.fill()) return this.dropTail(from);
@@ -256,14 +297,16 @@ export class Bridge {
         vid = tagged;
         hasTag = true;
       } else {
-        // A priority tag (VID 0) only: the frame is in the port's untagged VLAN.
+        // A priority tag (VID 0) only: the frame is in the port's untagged VLAN (a copy, not the sender's: no pass).
         frame = stripTag(frame);
+        pass = undefined;
       }
     }
     // Invalid sources (group or zero) are dropped, as Linux's br_handle_frame does.
     const src = macAt(frame, 6);
     if (isGroupMac(frame, 6) || src === 0) return this.#drop(from, 'dropMalformed');
     if (from.mode.mac !== null && src !== from.mode.mac) return this.#drop(from, 'dropSpoof');
+    if (from.lock !== null && !from.lock.allows(frame, hasTag ? ETH_HLEN + VLAN_HLEN : ETH_HLEN, from.mode.mac)) return this.#drop(from, 'dropLocked');
     if (isLinkLocalGroup(frame)) return this.#drop(from, 'dropLinkLocal');
     const now = this.fdb.now();
     this.fdb.learn(vid, src, from, now);
@@ -273,7 +316,7 @@ export class Bridge {
     if (to && to !== from && !hasTag && to.mode.native === vid && this.taps.size === 0 && !needsCompletion(info, to.device.features)) {
       this.counters.forwarded++;
       if (tail) to.deliverTail(frame, info, tail);
-      else to.deliverAsIs(frame, info);
+      else to.deliverAsIs(frame, info, pass);
       return;
     }
     if (tail && to !== from && !tail.fill()) return this.dropTail(from);

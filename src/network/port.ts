@@ -1,7 +1,9 @@
 // The seam between dom0's virtual switch and what plugs into it: a vif's netback, a VXLAN link
 // to another host, the gateway, a TAP relay. A device hands frames in through its SwitchPort
 // and takes frames out through deliver(); frames are views valid only during the call (the
-// receiver copies what it keeps), so a frame crosses the switch without an extra copy.
+// receiver copies what it keeps), so a frame crosses the switch without an extra copy. A
+// sender that hands in a batch of frames (netback's tx, one ring pass) may keep them valid
+// until its pass ends (FramePass), so that a receiver copies the batch at once.
 import type { NetFrameInfo } from '../abi/netif.js';
 
 /** What a device takes as is; the switch completes checksums and splits GSO frames for one that lacks them. */
@@ -18,8 +20,12 @@ export interface PortDevice {
   /** The port's name: vifDOMID.DEVID for a vif (or its vifname=), vxlanN, ... */
   readonly name: string;
   readonly features: PortFeatures;
-  /** A frame out of the switch into the device. Returns false if the device dropped it (no room). */
-  deliver(frame: Uint8Array, info: NetFrameInfo): boolean;
+  /**
+   * A frame out of the switch into the device. Returns false if the device dropped it (no
+   * room). With a `pass`, the frame's view stays valid until the pass ends: the device may
+   * take it now and copy it then (see FramePass).
+   */
+  deliver(frame: Uint8Array, info: NetFrameInfo, pass?: FramePass): boolean;
   /**
    * A frame whose tail is still in its sender's grants (see FrameTail), for a device that can
    * copy grant to grant (netback's rx); without it the switch fills the frame and calls deliver.
@@ -47,22 +53,57 @@ export interface FrameTail {
   fill(): boolean;
 }
 
+/**
+ * A sender's pass over its ring (netback's tx: the frames of one pass, copied out of the guest
+ * by one grant-copy batch, as xenvif_tx_action batches them): the views of the frames it hands
+ * in during the pass stay valid until the pass ends. A receiver that takes a frame without
+ * copying it yet (netback's rx, to copy the frames of the pass into its frontend's buffers as
+ * one batch) asks to be called back before the end; after that the memory is the sender's again.
+ * The switch passes it on only with a frame it hands over as the sender gave it.
+ */
+export interface FramePass {
+  /** The memory every frame handed in with the pass is a view of. */
+  readonly memory: Uint8Array;
+  /** Call `finish` before the pass ends (in the order asked, at most once per call). */
+  defer(finish: () => void): void;
+}
+
+/**
+ * XenAPI's VIF locking modes (VIF.locking_mode, VIF.ipv4_allowed and ipv6_allowed), enforced
+ * on what the port's device sends (see locking.ts): `locked`: from its MAC, and IPv4 (with ARP)
+ * and IPv6 only from the allowed addresses, nothing else; `unlocked`: anything; `disabled`:
+ * nothing, in or out.
+ */
+export interface PortLocking {
+  readonly mode: 'locked' | 'unlocked' | 'disabled';
+  readonly ipv4Allowed?: readonly string[];
+  readonly ipv6Allowed?: readonly string[];
+}
+
 /** How a device is plugged in, from the vif spec (xl-network-configuration(5)). */
 export interface PortOptions {
   /** NAME, NAME.TAG (access VLAN TAG) or NAME.TAG:TRUNK1:TRUNK2 as vif-openvswitch spells it; the bridge is created on first use. */
   readonly bridge: string;
-  /** The vif's MAC: frames from another source MAC are dropped unless macSpoof is set. */
+  /** The vif's MAC: frames from another source MAC are dropped unless macSpoof is set (or the locking says so). */
   readonly mac?: string;
+  /** Without a `locking`: any source MAC may send. */
   readonly macSpoof?: boolean;
+  /** The vif's locking mode; without one, the MAC alone is checked (XenAPI's network_default here). */
+  readonly locking?: PortLocking;
 }
 
 /** The switch side of a port. */
 export interface SwitchPort {
   readonly name: string;
-  /** A frame from the device into the switch (a guest's transmit); a `tail` says part of it is still in grants. */
-  input(frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail): void;
+  /**
+   * A frame from the device into the switch (a guest's transmit); a `tail` says part of it is
+   * still in grants; a `pass` that the frame's view lives until the sender's pass ends.
+   */
+  input(frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail, pass?: FramePass): void;
   /** Take the port out of its bridge; frames in flight to it are dropped. */
   unplug(): void;
+  /** Change the locking mode of a plugged port at once (VIF.set_locking_mode on a running VIF); undefined: the default. EINVAL if malformed. */
+  setLocking(locking: PortLocking | undefined): void;
 }
 
 /** What netback and the toolstack need of dom0's (or a driver domain's) switch. */

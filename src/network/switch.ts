@@ -3,10 +3,11 @@
 // names are. Nothing here runs while no frame moves: no timers, and a VLAN or a bridge costs
 // only the ports on it.
 import { XenError } from '../errors.js';
-import { Bridge, BridgePort, type PortMode, type VlanMembership } from './bridge.js';
+import { Bridge, BridgePort, type PortAccess, type PortMode, type VlanMembership } from './bridge.js';
 import { VLAN_MAX, checkBridgeName, parseBridgeSpec } from './bridgespec.js';
 import { Capture, openPcapFile, type CaptureOptions, type CaptureSummary, type Tap } from './capture.js';
 import { FDB_DEFAULTS, type FdbLimits } from './fdb.js';
+import { SourceLock } from './locking.js';
 import { parseMac } from './mac.js';
 import type { PortDevice, PortOptions, SwitchPort, VirtualSwitch } from './port.js';
 import { VNI_MAX, VXLAN_DEFAULT_VNI, VXLAN_PORT, Vtep, VxlanLink, type Endpoint } from './vxlan.js';
@@ -85,8 +86,13 @@ export class Switch implements VirtualSwitch {
   /** Plug a device in as its vif spec says (bridge=, mac=); the bridge is made if it is new. */
   plug(device: PortDevice, opts: PortOptions): SwitchPort {
     const spec = parseBridgeSpec(opts.bridge);
-    const mac = opts.mac === undefined || opts.macSpoof ? null : parseMac(opts.mac);
-    return this.#plug(spec.bridge, device, { native: spec.tag, trunks: spec.trunks.length ? new Set(spec.trunks) : NO_TRUNKS, mac });
+    const access = { mac: opts.mac === undefined ? null : parseMac(opts.mac), macSpoof: opts.macSpoof === true };
+    const mode = { native: spec.tag, trunks: spec.trunks.length ? new Set(spec.trunks) : NO_TRUNKS, mac: access.macSpoof ? null : access.mac };
+    // Checked before the port is made: a malformed locking plugs nothing.
+    if (opts.locking) SourceLock.of(opts.locking);
+    const port = this.#plug(spec.bridge, device, mode, undefined, access);
+    if (opts.locking) port.setLocking(opts.locking);
+    return port;
   }
 
   /** Plug in a port of the switch's own (a VXLAN link, a gateway): it may send from any MAC. */
@@ -141,14 +147,14 @@ export class Switch implements VirtualSwitch {
     return (await Promise.allSettled(this.#vteps.values())).flatMap((r) => (r.status === 'fulfilled' ? r.value.links() : []));
   }
 
-  #plug(name: string, device: PortDevice, mode: PortMode, onUnplug?: () => void): BridgePort {
+  #plug(name: string, device: PortDevice, mode: PortMode, onUnplug?: () => void, access?: PortAccess): BridgePort {
     if (!PORT_NAME_RE.test(device.name)) throw new XenError('EINVAL', `invalid port name '${device.name}'`);
     if (this.#ports.has(device.name)) throw new XenError('EEXIST', `a port named '${device.name}' is already plugged in (bridge ${this.#ports.get(device.name)!.bridge.name})`);
     if (this.#ports.size >= this.#maxPorts) throw new XenError('ENOSPC', `the switch has ${this.#maxPorts} ports already`);
     const port = this.bridge(name).add(device, mode, (p) => {
       if (this.#ports.get(p.name) === p) this.#ports.delete(p.name);
       onUnplug?.();
-    });
+    }, access);
     this.#ports.set(device.name, port);
     return port;
   }

@@ -12,7 +12,7 @@ import type { XenstoreClient } from '../xenstore/client/client.js';
 import type { NicDevice } from './contract.js';
 import { backendDomain, createDevice, deviceIds, frontendView, removeDevice, removeDomainDevices, type DeviceHost } from './devices.js';
 import type { DomainVif } from './domconfig.js';
-import { randomVifMac } from './vifspec.js';
+import { randomVifMac, type VifSpec } from './vifspec.js';
 
 /** xl.conf's vif.default.bridge and vif.default.script (libxl writes the script's full path). */
 export const DEFAULT_BRIDGE = 'xenbr0';
@@ -102,7 +102,7 @@ export async function attachVif(host: VifHost, domid: number, vif: DomainVif): P
     ['bridge', vif.bridge ?? DEFAULT_BRIDGE], ['handle', vif.devid], ['type', vif.type ?? 'vif'],
     ...opt('rate', vif.rate && `${vif.rate.bytesPerInterval},${vif.rate.intervalUsecs}`),
     ...opt('ip', vif.ip), ...opt('vifname', vif.vifname), ...opt('mtu', vif.mtu), ...opt('gatewaydev', vif.gatewaydev),
-    ...opt('locking-mode', vif.lockingMode),
+    ...opt('locking-mode', vif.lockingMode), ...opt('ipv4-allowed', vif.ipv4Allowed), ...opt('ipv6-allowed', vif.ipv6Allowed),
   ], [
     ['backend', be], ['backend-id', backendId], ['handle', vif.devid], ['mac', mac],
     ...opt('trusted', vif.trusted === undefined ? undefined : vif.trusted ? 1 : 0),
@@ -125,6 +125,29 @@ async function findVif(host: DeviceHost, domid: number, which: string): Promise<
 }
 
 /** Detach a vif (xl network-detach DEVID|MAC); returns its devid. */
+/** A vif's locking (VifSpec's lockingMode, ipv4Allowed, ipv6Allowed; undefined: the key left out). */
+export type VifLocking = Pick<VifSpec, 'lockingMode' | 'ipv4Allowed' | 'ipv6Allowed'>;
+
+/**
+ * XenAPI's VIF.set_locking_mode (and set_ipv4_allowed...) on a plugged vif: its backend nodes
+ * rewritten in one transaction; netback, which watches them, gives the switch port the new
+ * locking at once. Returns the devid.
+ */
+export async function setVifLocking(host: DeviceHost, domid: number, which: string, locking: VifLocking): Promise<number> {
+  const devid = await findVif(host, domid, which);
+  const be = await host.xs.read(`${frontendPath(domid, 'vif', devid)}/backend`);
+  await host.xs.transaction(async (t) => {
+    for (const [k, v] of [['locking-mode', locking.lockingMode], ['ipv4-allowed', locking.ipv4Allowed], ['ipv6-allowed', locking.ipv6Allowed]] as const) {
+      if (v === undefined) {
+        if ((await t.readOptional(`${be}/${k}`)) !== undefined) await t.rm(`${be}/${k}`);
+      } else {
+        await t.write(`${be}/${k}`, v);
+      }
+    }
+  });
+  return devid;
+}
+
 export async function detachVif(host: DeviceHost, domid: number, which: string, opts: { force?: boolean } = {}): Promise<number> {
   const devid = await findVif(host, domid, which);
   await removeDevice(host, frontendPath(domid, 'vif', devid), opts.force === true, `d${domid} vif ${devid}`);

@@ -8,16 +8,18 @@
 // backend domain 0, model rtl8139, type vif for PV guests, mtu 1500 (or the bridge's), and a
 // MAC generated in Xen's OUI 00:16:3e (see randomVifMac).
 import { randomBytes } from 'node:crypto';
-import { isIP } from 'node:net';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 
 export type VifType = 'vif' | 'ioemu';
 
 /**
  * XenAPI's VIF.locking_mode, as a xenode key (xl has none): `locked` lets the vif send only from
- * its mac=, `unlocked` from any source MAC. Left out, the backend's default holds (locked).
+ * its mac= and the addresses of ipv4-allowed= and ipv6-allowed= (nothing else), `unlocked`
+ * anything, `disabled` nothing (in or out). Left out (XenAPI's network_default), the
+ * backend's default holds: the vif sends only from its mac=.
  */
-export type VifLockingMode = 'locked' | 'unlocked';
-export const VIF_LOCKING_MODES: readonly VifLockingMode[] = ['locked', 'unlocked'];
+export type VifLockingMode = 'locked' | 'unlocked' | 'disabled';
+export const VIF_LOCKING_MODES: readonly VifLockingMode[] = ['locked', 'unlocked', 'disabled'];
 
 /** Outgoing rate limit: credit of bytesPerInterval, replenished every intervalUsecs. */
 export interface VifRate {
@@ -47,6 +49,9 @@ export interface VifSpec {
   readonly trusted?: boolean;
   /** locking-mode= (a xenode key): written to the backend's locking-mode node. */
   readonly lockingMode?: VifLockingMode;
+  /** ipv4-allowed= and ipv6-allowed= (xenode keys, XenAPI's VIF.ipv4_allowed and ipv6_allowed): space-separated addresses a locked vif may send from. */
+  readonly ipv4Allowed?: string;
+  readonly ipv6Allowed?: string;
 }
 
 /** A vif specification is malformed; reason says what is wrong. */
@@ -128,11 +133,13 @@ class VifParser {
       case 'bridge': case 'backend': case 'model': case 'script':
         return this.set(key as StringKey, key, value);
       case 'locking-mode':
-        if (!(VIF_LOCKING_MODES as readonly string[]).includes(value)) throw this.fail(`unknown locking-mode '${value}': use locked or unlocked`);
+        if (!(VIF_LOCKING_MODES as readonly string[]).includes(value)) throw this.fail(`unknown locking-mode '${value}': use locked, unlocked or disabled`);
         return this.set('lockingMode', key, value as VifLockingMode);
+      case 'ipv4-allowed': return this.set('ipv4Allowed', key, this.addresses(key, value, 4));
+      case 'ipv6-allowed': return this.set('ipv6Allowed', key, this.addresses(key, value, 6));
       default:
         throw this.fail(`unknown key '${key}' (known: mac, bridge, backend, vifname, model, type, ip, rate, mtu, ` +
-          'script, gatewaydev, devid, locking-mode, trusted, untrusted)');
+          'script, gatewaydev, devid, locking-mode, ipv4-allowed, ipv6-allowed, trusted, untrusted)');
     }
   }
 
@@ -157,6 +164,13 @@ class VifParser {
       }
     }
     return value;
+  }
+
+  /** Space-separated addresses of one family, no prefixes. */
+  addresses(key: string, value: string, family: 4 | 6): string {
+    const list = value.split(' ').filter((a) => a !== '');
+    for (const a of list) if (!(family === 4 ? isIPv4(a) : isIPv6(a))) throw this.fail(`${key}: '${a}' is not an IPv${family} address`);
+    return list.join(' ');
   }
 
   decimal(key: string, value: string, min: number, max: number): number {

@@ -103,7 +103,7 @@ for (const at of PLACEMENTS) describe(`guests in ${at.label}`, () => {
       }
       const port = (await ts.call('bridgeList', {})).bridges.flatMap((b) => b.ports).find((p) => p.name === `vif${domid}.0`);
       assert.equal(port?.mac, null, 'unlocked: any source MAC');
-      await assert.rejects(ts.call('networkAttach', { domain: 'plug', spec: 'locking-mode=disabled' }), { errno: 'EINVAL' });
+      await assert.rejects(ts.call('networkAttach', { domain: 'plug', spec: 'locking-mode=open' }), { errno: 'EINVAL' });
       assert.equal(added.mac, '00:16:3e:aa:bb:cc');
       assert.equal(added.backendPath, `/local/domain/0/backend/vif/${domid}/1`);
       const third = await ts.call('networkAttach', { domain: 'plug', spec: '' });

@@ -47,6 +47,12 @@ export class Hub implements VirtualSwitch {
         plugged = false;
         if (hub.ports.get(device.name)?.device === device) hub.ports.delete(device.name);
       },
+      // The hub enforces nothing: it records the locking a backend gave the port.
+      setLocking(locking) {
+        if (hub.ports.get(device.name)?.device !== device) return;
+        const { locking: _, ...rest } = opts;
+        hub.ports.set(device.name, { device, opts: locking ? { ...rest, locking } : rest });
+      },
     };
   }
 

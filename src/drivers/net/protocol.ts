@@ -33,10 +33,15 @@ export const VIF_BACKEND_XS = {
   vifname: 'vifname',
   online: 'online',
   /**
-   * XenAPI's VIF.locking_mode for this vif: `locked` (the default) lets it send only from its
-   * `mac`; `unlocked` from any source MAC (a guest that bridges or bonds inside).
+   * XenAPI's VIF.locking_mode for this vif (src/network/locking.ts): absent, it may send only
+   * from its `mac`; `locked` only from its `mac` and the addresses of ipv4-allowed and
+   * ipv6-allowed (nothing else); `unlocked` anything (a guest that bridges or bonds inside);
+   * `disabled` nothing, in or out. Read when the frontend connects and whenever it changes.
    */
   lockingMode: 'locking-mode',
+  /** XenAPI's VIF.ipv4_allowed and ipv6_allowed: space-separated addresses. */
+  ipv4Allowed: 'ipv4-allowed',
+  ipv6Allowed: 'ipv6-allowed',
 } as const;
 
 /** `queue-<n>`: the directory of one queue's ring refs and event channels when multi-queue. */

@@ -35,7 +35,7 @@ test('unknown unicast floods, then the bridge learns and forwards to one port', 
   assert.equal(sinks['vif2.0']!.take().length, 1);
   assert.equal(sinks['vif3.0']!.take().length, 0);
   const br = sw.findBridge('xenbr0')!;
-  assert.deepEqual(br.counters, { forwarded: 2, flooded: 1, dropSpoof: 0, dropVlan: 0, dropMalformed: 0, dropLinkLocal: 0 });
+  assert.deepEqual(br.counters, { forwarded: 2, flooded: 1, dropSpoof: 0, dropVlan: 0, dropMalformed: 0, dropLinkLocal: 0, dropLocked: 0 });
   assert.equal(sw.findPort('vif1.0')!.counters.framesIn, 2);
   assert.equal(sw.findPort('vif1.0')!.counters.framesOut, 1);
   assert.equal(sw.findPort('vif2.0')!.counters.bytesOut, 2 * 60);

@@ -27,6 +27,8 @@ test('every key', () => {
     script: 'vif-route', gatewaydev: 'eth0', devid: 3, trusted: false, lockingMode: 'unlocked',
   });
   assert.equal(parseVifSpec('locking-mode=locked').lockingMode, 'locked');
+  assert.deepEqual(parseVifSpec('locking-mode=disabled,ipv4-allowed= 10.0.0.2  10.0.0.3,ipv6-allowed=fd00::2'),
+    { lockingMode: 'disabled', ipv4Allowed: '10.0.0.2 10.0.0.3', ipv6Allowed: 'fd00::2' });
   assert.equal(parseVifSpec('netdev=eth1').gatewaydev, 'eth1');
   assert.equal(parseVifSpec('trusted').trusted, true);
   assert.equal(parseVifSpec('script=/etc/xen/scripts/vif-x=y').script, '/etc/xen/scripts/vif-x=y');
@@ -80,7 +82,9 @@ test('what is wrong is said', () => {
   refuses('netdev=a,gatewaydev=b', /gatewaydev \(netdev\) is given twice/);
   refuses('trusted,untrusted', /given twice/);
   refuses('type=virtio', /unknown type 'virtio'/);
-  refuses('locking-mode=disabled', /unknown locking-mode 'disabled': use locked or unlocked/);
+  refuses('locking-mode=open', /unknown locking-mode 'open': use locked, unlocked or disabled/);
+  refuses('ipv4-allowed=10.0.0.2 fd00::2', /ipv4-allowed: 'fd00::2' is not an IPv4 address/);
+  refuses('ipv6-allowed=fd00::2/64', /ipv6-allowed: 'fd00::2\/64' is not an IPv6 address/);
   refuses('locking-mode=locked,locking-mode=unlocked', /locking-mode is given twice/);
   refuses('mtu=67', /mtu must be a decimal integer from 68 to 65535/);
   refuses('mtu=65536', /mtu/);

@@ -54,7 +54,7 @@ test('VM.create makes a halted persistent VM; start, setters, hard_reboot, hard_
   assert.equal(rec['power_state'], 'Halted');
   assert.equal(rec['name_description'], 'made by VM.create');
   assert.deepEqual(rec['other_config'], { purpose: 'test' });
-  assert.deepEqual(rec['allowed_operations'], ['start', 'start_on', 'destroy']);
+  assert.deepEqual(rec['allowed_operations'], ['start', 'start_on', 'destroy', 'snapshot', 'clone', 'copy']);
   assert.equal(rec['xenode_config'], undefined, "xenode's own fields are not served");
   assert.equal(code(await call(root, 'VM.pause', vm)), 'VM_BAD_POWER_STATE');
   await ok(root, 'VM.set_memory', vm, String(48 * MiB));
@@ -209,21 +209,40 @@ test('/rrd_updates serves the sampled host and VM data sources as JSON', async (
   await ok(root, 'VM.destroy', vm);
 });
 
-test('VIF.locking_mode: given at VIF.create, kept in the record, written to the backend\'s locking-mode node when the VM starts; disabled and unknown modes refused', async () => {
+test('VIF.locking_mode and ipv4/ipv6_allowed: given at VIF.create, kept in the record, written to the backend\'s nodes when the VM starts, changed live by set_locking_mode and the allowed-address calls', async () => {
   const net = await ok<string>(root, 'network.create', { name_label: 'xc-lock', bridge: 'xcbr9' });
   const vm = await ok<string>(root, 'VM.create', vmArgs('xc-locking'));
   const base = { VM: vm, network: net, MAC: '', MTU: '1500', other_config: {} };
-  assert.equal(code(await call(root, 'VIF.create', { ...base, device: '0', locking_mode: 'disabled' })), 'VALUE_NOT_SUPPORTED');
   assert.equal(code(await call(root, 'VIF.create', { ...base, device: '0', locking_mode: 'open' })), 'INVALID_VALUE');
+  assert.equal(code(await call(root, 'VIF.create', { ...base, device: '0', locking_mode: 'locked', ipv4_allowed: ['10.0.0.300'] })), 'INVALID_IP_ADDRESS_SPECIFIED');
   const unlocked = await ok<string>(root, 'VIF.create', { ...base, device: '0', locking_mode: 'unlocked' });
   const dflt = await ok<string>(root, 'VIF.create', { ...base, device: '1' });
+  const locked = await ok<string>(root, 'VIF.create', { ...base, device: '2', locking_mode: 'locked', ipv4_allowed: ['10.0.0.2'], ipv6_allowed: ['fd00::2'] });
   assert.deepEqual([await ok(root, 'VIF.get_locking_mode', unlocked), await ok(root, 'VIF.get_locking_mode', dflt)], ['unlocked', 'network_default']);
   assert.equal((await ok<Record<string, unknown>>(root, 'VIF.get_record', unlocked))['locking_mode'], 'unlocked');
+  assert.deepEqual(await ok(root, 'VIF.get_ipv4_allowed', locked), ['10.0.0.2']);
+  assert.deepEqual(await ok(root, 'VIF.get_ipv6_allowed', dflt), []);
+  // A halted VM's vif: its configuration.
+  await ok(root, 'VIF.set_locking_mode', dflt, 'disabled');
+  assert.equal(await ok(root, 'VIF.get_locking_mode', dflt), 'disabled');
   await ok(root, 'VM.start', vm, false, false);
   const domid = await ok<number>(root, 'VM.get_domid', vm);
   const xs = x.local.host.xs;
-  assert.equal(await xs.readOptional(`/local/domain/0/backend/vif/${domid}/0/locking-mode`), 'unlocked');
-  assert.equal(await xs.readOptional(`/local/domain/0/backend/vif/${domid}/1/locking-mode`), undefined, 'network_default: the backend\'s own default');
+  const be = (devid: number, k: string) => xs.readOptional(`/local/domain/0/backend/vif/${domid}/${devid}/${k}`);
+  assert.equal(await be(0, 'locking-mode'), 'unlocked');
+  assert.equal(await be(1, 'locking-mode'), 'disabled');
+  assert.deepEqual([await be(2, 'locking-mode'), await be(2, 'ipv4-allowed'), await be(2, 'ipv6-allowed')], ['locked', '10.0.0.2', 'fd00::2']);
+  // A running VM's plugged vifs: at once.
+  await ok(root, 'VIF.set_locking_mode', dflt, 'network_default');
+  assert.equal(await be(1, 'locking-mode'), undefined, "network_default: the backend's own default");
+  await ok(root, 'VIF.add_ipv4_allowed', locked, '10.0.0.3');
+  assert.equal(await be(2, 'ipv4-allowed'), '10.0.0.2 10.0.0.3');
+  await ok(root, 'VIF.remove_ipv4_allowed', locked, '10.0.0.2');
+  await ok(root, 'VIF.set_ipv6_allowed', locked, []);
+  assert.deepEqual([await be(2, 'ipv4-allowed'), await be(2, 'ipv6-allowed')], ['10.0.0.3', undefined]);
+  assert.deepEqual(await ok(root, 'VIF.get_ipv4_allowed', locked), ['10.0.0.3']);
+  assert.equal(code(await call(root, 'VIF.add_ipv6_allowed', locked, '10.0.0.4')), 'INVALID_IP_ADDRESS_SPECIFIED');
+  assert.equal(code(await call(root, 'VIF.set_locking_mode', locked, 'open')), 'INVALID_VALUE');
   assert.deepEqual([await ok(root, 'VIF.get_locking_mode', unlocked), await ok(root, 'VIF.get_locking_mode', dflt)], ['unlocked', 'network_default'], 'the record as the running VM has it');
   await ok(root, 'VM.hard_shutdown', vm);
   await ok(root, 'VM.destroy', vm);

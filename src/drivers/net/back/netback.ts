@@ -15,7 +15,7 @@ import { XenbusState } from '../../../abi/xenbus.js';
 import { XenError } from '../../../errors.js';
 import type { BoundPort } from '../../../hypervisor/port.js';
 import type { XsWatch } from '../../../xenstore/client/client.js';
-import type { FrameTail, PortDevice, PortFeatures, SwitchPort, VirtualSwitch } from '../../../network/port.js';
+import type { FramePass, FrameTail, PortDevice, PortFeatures, PortLocking, SwitchPort, VirtualSwitch } from '../../../network/port.js';
 import { BackendLifecycle } from '../../backend.js';
 import type { DriverContext } from '../../evtchn.js';
 import { mapRing, type MappedRing } from '../../ringpages.js';
@@ -32,8 +32,8 @@ export interface NetbackOptions {
   /** multi-queue-max-queues (default 4). */
   readonly maxQueues?: number;
   /**
-   * Let every vif send from any MAC (the switch checks the source against `mac` otherwise).
-   * One vif is let off by its backend node locking-mode=unlocked (see VIF_BACKEND_XS).
+   * Let every vif with no locking-mode node send from any MAC (the switch checks the source
+   * against `mac` otherwise); a vif's own locking-mode (see VIF_BACKEND_XS) goes before it.
    */
   readonly macSpoof?: boolean;
   /** The rx queue's bound and timeouts (xen-netback's rx_queue_max, rx_drain/stall_timeout_msecs). */
@@ -165,8 +165,8 @@ export class NetBack implements PortDevice {
     return this.#conn?.features ?? NO_FEATURES;
   }
 
-  deliver(frame: Uint8Array, info: NetFrameInfo): boolean {
-    return this.#deliver(frame, info, undefined);
+  deliver(frame: Uint8Array, info: NetFrameInfo, pass?: FramePass): boolean {
+    return this.#deliver(frame, info, undefined, pass);
   }
 
   /** A frame with its tail in the sender's grants: copied grant to grant into this frontend's buffers. */
@@ -174,7 +174,7 @@ export class NetBack implements PortDevice {
     return this.#deliver(frame, info, tail);
   }
 
-  #deliver(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail | undefined): boolean {
+  #deliver(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail | undefined, pass?: FramePass): boolean {
     const conn = this.#conn;
     // Carrier off (a stalled queue): dropped here, before any queue holds it.
     if (!conn || this.#disabled !== null || conn.stalledQueues !== 0) {
@@ -195,7 +195,7 @@ export class NetBack implements PortDevice {
       tail = undefined;
     }
     const q = s.select(frame);
-    return conn.queues[q]!.rx.deliver(frame, info, s.hashType, s.hashValue, tail);
+    return conn.queues[q]!.rx.deliver(frame, info, s.hashType, s.hashValue, tail, pass);
   }
 
   // ---------------- xenbus ----------------
@@ -247,11 +247,7 @@ export class NetBack implements PortDevice {
       gsoTcpv4: rxFeatures.gsoTcpv4,
       gsoTcpv6: rxFeatures.gsoTcpv6,
     };
-    const locking = await xs.readOptional(`${be}/${VIF_BACKEND_XS.lockingMode}`);
-    if (locking !== undefined && locking !== 'locked' && locking !== 'unlocked') {
-      throw new XenError('EINVAL', `${be}/${VIF_BACKEND_XS.lockingMode} is '${locking.slice(0, 20)}', not locked or unlocked`);
-    }
-    const macSpoof = this.#macSpoof || locking === 'unlocked';
+    const locking = await this.#readLocking();
     const selector = new QueueSelector(nq);
     const mcast = new McastFilter();
     mcast.enabled = await flag(NETIF_XS.requestMulticastControl);
@@ -279,7 +275,7 @@ export class NetBack implements PortDevice {
         credit: new Credit(rate),
         mcast,
         notify: () => txPort.notify(),
-        output: (frame, info, tail) => conn.port?.input(frame, info, tail),
+        output: (frame, info, tail, pass) => conn.port?.input(frame, info, tail, pass),
       });
       const rx = new RxPath({
         ...common,
@@ -304,7 +300,10 @@ export class NetBack implements PortDevice {
     if (await flag(NETIF_XS.featureCtrlRing)) await this.#connectCtrl(conn);
     conn.watches.push(await xs.watch(`${be}/${VIF_BACKEND_XS.rate}`, () => void this.#rateChanged(conn)));
     conn.watches.push(await xs.watch(`${fe}/${NETIF_XS.requestMulticastControl}`, () => void this.#mcastChanged(conn)));
-    conn.port = this.#switch.plug(this, { bridge, ...(mac !== undefined && { mac }), macSpoof });
+    for (const k of [VIF_BACKEND_XS.lockingMode, VIF_BACKEND_XS.ipv4Allowed, VIF_BACKEND_XS.ipv6Allowed]) {
+      conn.watches.push(await xs.watch(`${be}/${k}`, () => void this.#lockingChanged(conn)));
+    }
+    conn.port = this.#switch.plug(this, { bridge, ...(mac !== undefined && { mac }), macSpoof: this.#macSpoof, ...(locking && { locking }) });
     await this.#life.switch(XenbusState.Connected);
     // Packets published before we were listening.
     for (const q of conn.queues) q.tx.service();
@@ -350,6 +349,35 @@ export class NetBack implements PortDevice {
     const rate = await this.#readRate().catch(() => undefined);
     if (rate === undefined || this.#conn !== conn) return;
     for (const q of conn.queues) q.tx.rateChanged(rate);
+  }
+
+  /**
+   * The vif's locking mode from its backend nodes (undefined: none, the MAC check alone);
+   * EINVAL for a mode that is not one, or an address that is not one (the switch checks those).
+   */
+  async #readLocking(): Promise<PortLocking | undefined> {
+    const xs = this.#ctx.xs;
+    const mode = await xs.readOptional(`${this.dir}/${VIF_BACKEND_XS.lockingMode}`);
+    if (mode === undefined) return undefined;
+    if (mode !== 'locked' && mode !== 'unlocked' && mode !== 'disabled') {
+      throw new XenError('EINVAL', `${this.dir}/${VIF_BACKEND_XS.lockingMode} is '${mode.slice(0, 20)}', not locked, unlocked or disabled`);
+    }
+    const list = async (k: string) => ((await xs.readOptional(`${this.dir}/${k}`)) ?? '').split(' ').filter((a) => a !== '');
+    return { mode, ipv4Allowed: await list(VIF_BACKEND_XS.ipv4Allowed), ipv6Allowed: await list(VIF_BACKEND_XS.ipv6Allowed) };
+  }
+
+  /** VIF.set_locking_mode (and the allowed addresses) on a connected vif: the port takes it at once; one that does not parse locks the vif out. */
+  async #lockingChanged(conn: Connection): Promise<void> {
+    let locking: PortLocking | undefined;
+    try {
+      locking = await this.#readLocking();
+      if (this.#conn !== conn) return;
+      conn.port?.setLocking(locking);
+    } catch (e) {
+      if (this.#conn !== conn) return;
+      this.#log(`locking mode: ${(e as Error).message}: the vif is disabled`);
+      conn.port?.setLocking({ mode: 'disabled' });
+    }
   }
 
   /** xen_mcast_ctrl_changed (feature-dynamic-multicast-control): filtering on or off. */

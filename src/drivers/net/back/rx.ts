@@ -8,7 +8,9 @@
 // has waited for buffers longer than the stall timeout since the last frame went in is stalled:
 // netback turns the vif's carrier off, so the switch's frames are dropped at once, until the
 // frontend has the buffers again (xenvif_queue_carrier_off/on). Responses go out once per batch
-// (the frames of one turn), with ring.h's event hold-off.
+// (the frames of one turn), with ring.h's event hold-off. The frames a sender hands over in one
+// pass of its ring (FramePass) are staged as they come and copied as one grant-copy batch when
+// the pass ends, as xenvif_rx_action copies a batch of queued skbs with one GNTTABOP_copy.
 import {
   NETIF_RSP_ERROR, NETIF_RX_SLOT_SIZE, NETRXF_csum_blank, NETRXF_data_validated, NETRXF_extra_info, NETRXF_more_data,
   XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_HASH,
@@ -21,7 +23,7 @@ import { SRING_REQ_EVENT, type BackRing } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
 import { GrantCopyBatch } from '../../../hypervisor/grant.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
-import type { FrameTail } from '../../../network/port.js';
+import type { FramePass, FrameTail } from '../../../network/port.js';
 import { FATAL_SKB_SLOTS, GSO_MAX_SIZE, rxSlotsFor } from '../protocol.js';
 import type { NetbackStats } from './stats.js';
 
@@ -29,6 +31,10 @@ import type { NetbackStats } from './stats.js';
 const RX_MAX_SLOTS = rxSlotsFor(GSO_MAX_SIZE);
 /** The most copy ops one frame takes: a piece per buffer, plus a split wherever a sender's slot crosses into the next buffer. */
 const RX_MAX_OPS = RX_MAX_SLOTS + FATAL_SKB_SLOTS + 1;
+/** Frames, and rx buffers, staged for one copy at most (a ring's worth; a staged frame holds its buffers' requests). */
+const STAGE_FRAMES = 256;
+const STAGE_BUFS = 256 + RX_MAX_SLOTS;
+const STAGE_OPS = STAGE_BUFS + RX_MAX_OPS;
 
 /** xen-netback's defaults: XENVIF_RX_QUEUE_BYTES, rx_drain_timeout_msecs, rx_stall_timeout_msecs. */
 export const RX_QUEUE_DEFAULTS = { queueMax: (256 / 2) * PAGE_SIZE, drainTimeoutMs: 10_000, stallTimeoutMs: 60_000 } as const;
@@ -88,13 +94,34 @@ export class RxPath {
   readonly #slot = new Uint8Array(NETIF_RX_SLOT_SIZE);
   readonly #slotView = new DataView(this.#slot.buffer);
   readonly #rsp: NetifRxResponse = { id: 0, offset: 0, flags: 0, status: 0 };
-  /** The copy of one frame into the frontend's buffers; the ids, grefs, bytes and status of those buffers; each op's buffer. */
-  readonly #copy = new GrantCopyBatch(RX_MAX_OPS);
-  readonly #ids = new Uint16Array(RX_MAX_SLOTS);
-  readonly #grefs = new Uint32Array(RX_MAX_SLOTS);
-  readonly #fill = new Uint16Array(RX_MAX_SLOTS);
-  readonly #bufStatus = new Int8Array(RX_MAX_SLOTS);
-  readonly #opBuf = new Uint8Array(RX_MAX_OPS);
+  /**
+   * The copy of the staged frames into the frontend's buffers; the ids, grefs, bytes and status
+   * of those buffers; each op's buffer; per staged frame, its first buffer, its buffers, its
+   * info, GSO and hash, its length.
+   */
+  readonly #copy = new GrantCopyBatch(STAGE_OPS);
+  readonly #ids = new Uint16Array(STAGE_BUFS);
+  readonly #grefs = new Uint32Array(STAGE_BUFS);
+  readonly #fill = new Uint16Array(STAGE_BUFS);
+  readonly #bufStatus = new Int8Array(STAGE_BUFS);
+  readonly #opBuf = new Uint16Array(STAGE_OPS);
+  readonly #fBuf0 = new Uint16Array(STAGE_FRAMES);
+  readonly #fSlots = new Uint8Array(STAGE_FRAMES);
+  readonly #fInfo: NetFrameInfo[] = [];
+  readonly #fGso: NetFrameInfo['gso'][] = [];
+  readonly #fHashType = new Int32Array(STAGE_FRAMES);
+  readonly #fHashValue = new Uint32Array(STAGE_FRAMES);
+  readonly #fLen = new Uint32Array(STAGE_FRAMES);
+  #staged = 0;
+  #bufs = 0;
+  /** The sender's pass the staged frames came with (their bytes are in its memory). */
+  #pass: FramePass | null = null;
+  /** The staged frames' copy is asked for at the end of the sender's pass. */
+  #deferred = false;
+  readonly #finishDeferred = (): void => {
+    this.#deferred = false;
+    this.#finish();
+  };
   readonly #gso: NetifExtraGso = { kind: 'gso', type: XEN_NETIF_EXTRA_TYPE_GSO, flags: 0, size: 0, gsoType: 0, features: 0 };
   readonly #hash: NetifExtraHash = { kind: 'hash', type: XEN_NETIF_EXTRA_TYPE_HASH, flags: 0, hashType: 0, algorithm: XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, value: 0 };
   /** The shared ring's header, for req_event. */
@@ -140,9 +167,10 @@ export class RxPath {
    * frontend's Toeplitz hash of the frame (see QueueSelector), which goes with it as a HASH
    * extra-info, after the GSO one if any (xenvif_rx_next_skb). With a `tail`, the frame's
    * bytes past tail.head are copied straight from the sender's grants into the buffers (one
-   * copy), or brought into the view first if the frame has to be held.
+   * copy), or brought into the view first if the frame has to be held. With a `pass`, the
+   * frame is staged and copied, with the others of the pass, when the pass ends.
    */
-  deliver(frame: Uint8Array, info: NetFrameInfo, hashType = -1, hashValue = 0, tail?: FrameTail): boolean {
+  deliver(frame: Uint8Array, info: NetFrameInfo, hashType = -1, hashValue = 0, tail?: FrameTail, pass?: FramePass): boolean {
     const stats = this.#o.stats;
     if (this.#stopped) {
       stats.txDropped++;
@@ -157,12 +185,25 @@ export class RxPath {
       return false;
     }
     const needed = dataSlots + (gso ? 1 : 0) + (hashType >= 0 ? 1 : 0);
+    const defer = pass !== undefined && tail === undefined;
+    // A frame that cannot join the staged ones (copied now, or from another buffer) waits for their copy.
+    if (this.#staged !== 0 && (pass !== this.#pass || !defer || this.#staged === STAGE_FRAMES || this.#bufs + dataSlots > STAGE_BUFS)) this.#finish();
     if (this.#head === this.#held.length) {
       const room = this.#room(needed);
       if (room < 0) return false;
       if (room > 0) {
         this.#wentIn = true;
-        return this.#copyOut(frame, info, hashType, hashValue, dataSlots, gso, tail);
+        if (!defer) {
+          this.#stage(frame, false, info, hashType, hashValue, dataSlots, gso, tail);
+          return this.#finish(tail?.domid);
+        }
+        this.#pass = pass;
+        this.#stage(frame, true, info, hashType, hashValue, dataSlots, gso);
+        if (!this.#deferred) {
+          this.#deferred = true;
+          pass.defer(this.#finishDeferred);
+        }
+        return true;
       }
     }
     // xenvif_rx_queue_tail: held while under the bound, else dropped. A held frame is a copy: its tail comes into dom0 first.
@@ -186,6 +227,7 @@ export class RxPath {
    * held frames go out while there is room, expired ones are dropped, the stall state follows.
    */
   service(): void {
+    if (this.#staged !== 0) this.#finish();
     if (this.#stopped || this.#head === this.#held.length && !this.#stalled) return;
     let now = 0;
     for (;;) {
@@ -196,7 +238,8 @@ export class RxPath {
         if (room < 0) return;
         if (room === 0) break;
         this.#shift();
-        this.#copyOut(h.frame, h.info, h.hashType, h.hashValue, h.dataSlots, h.gso);
+        this.#stage(h.frame, false, h.info, h.hashType, h.hashValue, h.dataSlots, h.gso);
+        this.#finish();
         sent = true;
       }
       now = this.#now();
@@ -282,20 +325,24 @@ export class RxPath {
   }
 
   /**
-   * Copy a frame into the buffers at req_cons, one batch, then its responses in ring order. The
-   * bytes in `frame` go from it; a `tail`'s go grant to grant from the sender's pages.
+   * Stage a frame for the buffers at req_cons: their requests consumed, the ops that copy it
+   * added to the batch. The batch reads its bytes in the view from the frame itself, or, for
+   * a `deferred` one, from its sender's pass buffer; a `tail`'s go grant to grant from the
+   * sender's pages.
    */
-  #copyOut(frame: Uint8Array, info: NetFrameInfo, hashType: number, hashValue: number, dataSlots: number, gso: NetFrameInfo['gso'], tail?: FrameTail): boolean {
-    const stats = this.#o.stats;
+  #stage(frame: Uint8Array, deferred: boolean, info: NetFrameInfo, hashType: number, hashValue: number, dataSlots: number, gso: NetFrameInfo['gso'], tail?: FrameTail): void {
     const ring = this.#ring;
     const extras = (gso ? 1 : 0) + (hashType >= 0 ? 1 : 0);
     const b = this.#copy;
-    b.reset(frame, true);
+    const pass = deferred ? this.#pass! : null;
+    if (this.#staged === 0) b.reset(pass ? pass.memory : frame, true);
+    const base = pass ? frame.byteOffset - pass.memory.byteOffset : 0;
+    const b0 = this.#bufs;
     let consumed = ring.reqCons;
-    for (let i = 0; i < dataSlots; i++) {
+    for (let i = b0; i < b0 + dataSlots; i++) {
       ring.copyRequest(consumed, this.#slot);
       // The extra-infos take the slots after the first: their requests are consumed, their responses are the extras.
-      consumed += i === 0 ? 1 + extras : 1;
+      consumed += i === b0 ? 1 + extras : 1;
       this.#ids[i] = this.#slotView.getUint16(NETIF_RX_REQ_ID, LE);
       this.#grefs[i] = this.#slotView.getUint32(NETIF_RX_REQ_GREF, LE);
       this.#fill[i] = 0;
@@ -303,62 +350,98 @@ export class RxPath {
     }
     ring.reqCons = consumed;
     // The frame's bytes in order, cut at the buffers' page boundaries: first those in the view...
-    let pos = this.#pieces(-1, 0, tail ? tail.head : frame.length, 0);
+    let pos = this.#pieces(b0, -1, base, tail ? tail.head : frame.length, 0);
     // ...then the tail's, each sender slot from its grant.
-    if (tail) for (let k = 0; k < tail.count; k++) pos = this.#pieces(tail.ref[k]!, tail.offset[k]!, tail.len[k]!, pos);
-    const failed = this.#o.hc.grantCopyLocal(this.#o.frontendId, b, tail?.domid) !== 0;
-    if (failed) {
+    if (tail) for (let k = 0; k < tail.count; k++) pos = this.#pieces(b0, tail.ref[k]!, tail.offset[k]!, tail.len[k]!, pos);
+    const f = this.#staged;
+    this.#fBuf0[f] = b0;
+    this.#fSlots[f] = dataSlots;
+    this.#fInfo[f] = info;
+    this.#fGso[f] = gso;
+    this.#fHashType[f] = hashType;
+    this.#fHashValue[f] = hashValue;
+    this.#fLen[f] = frame.length;
+    this.#staged = f + 1;
+    this.#bufs = b0 + dataSlots;
+  }
+
+  /**
+   * Copy the staged frames, one batch (grant-to-grant ops from `srcDomid`'s grants), then
+   * their responses in ring order. False if a buffer of the last frame did not take its copy.
+   */
+  #finish(srcDomid?: number): boolean {
+    const n = this.#staged;
+    if (n === 0) return true;
+    const stats = this.#o.stats;
+    const b = this.#copy;
+    this.#staged = 0;
+    this.#bufs = 0;
+    this.#pass = null;
+    if (this.#o.hc.grantCopyLocal(this.#o.frontendId, b, srcDomid) !== 0) {
       for (let k = 0; k < b.count; k++) {
         const st = b.status[k]!;
         const buf = this.#opBuf[k]!;
         if (st !== 0 && this.#bufStatus[buf] === 0) this.#bufStatus[buf] = st;
       }
     }
-    for (let i = 0; i < dataSlots; i++) {
-      const st = this.#bufStatus[i]!;
-      if (st !== 0 && this.#logged < 8) {
-        this.#logged++;
-        this.#o.log(`d${this.#o.frontendId}: rx buffer ${this.#ids[i]} (gref ${this.#grefs[i]}): ${gntstName(st)}`);
+    let ok = true;
+    for (let f = 0; f < n; f++) {
+      const b0 = this.#fBuf0[f]!;
+      const dataSlots = this.#fSlots[f]!;
+      const info = this.#fInfo[f]!;
+      const gso = this.#fGso[f];
+      const hashType = this.#fHashType[f]!;
+      const extras = (gso ? 1 : 0) + (hashType >= 0 ? 1 : 0);
+      ok = true;
+      for (let i = 0; i < dataSlots; i++) {
+        const st = this.#bufStatus[b0 + i]!;
+        if (st !== 0) {
+          ok = false;
+          if (this.#logged < 8) {
+            this.#logged++;
+            this.#o.log(`d${this.#o.frontendId}: rx buffer ${this.#ids[b0 + i]} (gref ${this.#grefs[b0 + i]}): ${gntstName(st)}`);
+          }
+        }
+        let flags = i < dataSlots - 1 ? NETRXF_more_data : 0;
+        if (i === 0) {
+          if (info.csumBlank) flags |= NETRXF_csum_blank | NETRXF_data_validated;
+          else if (info.dataValidated) flags |= NETRXF_data_validated;
+          if (extras) flags |= NETRXF_extra_info;
+        }
+        this.#respond(this.#ids[b0 + i]!, flags, st === 0 ? this.#fill[b0 + i]! : NETIF_RSP_ERROR);
+        if (i === 0 && gso) {
+          this.#gso.flags = hashType >= 0 ? XEN_NETIF_EXTRA_FLAG_MORE : 0;
+          this.#gso.size = gso.size;
+          this.#gso.gsoType = gso.type;
+          this.#extra(this.#gso);
+        }
+        if (i === 0 && hashType >= 0) {
+          this.#hash.hashType = hashType;
+          this.#hash.value = this.#fHashValue[f]!;
+          this.#extra(this.#hash);
+        }
       }
-      let flags = i < dataSlots - 1 ? NETRXF_more_data : 0;
-      if (i === 0) {
-        if (info.csumBlank) flags |= NETRXF_csum_blank | NETRXF_data_validated;
-        else if (info.dataValidated) flags |= NETRXF_data_validated;
-        if (extras) flags |= NETRXF_extra_info;
-      }
-      this.#respond(this.#ids[i]!, flags, st === 0 ? this.#fill[i]! : NETIF_RSP_ERROR);
-      if (i === 0 && gso) {
-        this.#gso.flags = hashType >= 0 ? XEN_NETIF_EXTRA_FLAG_MORE : 0;
-        this.#gso.size = gso.size;
-        this.#gso.gsoType = gso.type;
-        this.#extra(this.#gso);
-      }
-      if (i === 0 && hashType >= 0) {
-        this.#hash.hashType = hashType;
-        this.#hash.value = hashValue;
-        this.#extra(this.#hash);
+      if (ok) {
+        stats.txPackets++;
+        stats.txBytes += this.#fLen[f]!;
+      } else {
+        stats.txErrors++;
       }
     }
     this.#schedulePush();
-    if (failed) {
-      stats.txErrors++;
-      return false;
-    }
-    stats.txPackets++;
-    stats.txBytes += frame.length;
-    return true;
+    return ok;
   }
 
   /**
-   * Ops for `len` bytes of the frame from position `pos` on: from the view (srcRef -1, `from`
-   * its offset there) or from the sender's grant srcRef at offset `from`; cut where a buffer
-   * fills. Returns the position after them.
+   * Ops for `len` bytes of the frame from position `pos` on, into the buffers from `b0` on:
+   * from the batch's buffer (srcRef -1, `from` its offset there) or from the sender's grant
+   * srcRef at offset `from`; cut where a buffer fills. Returns the position after them.
    */
-  #pieces(srcRef: number, from: number, len: number, pos: number): number {
+  #pieces(b0: number, srcRef: number, from: number, len: number, pos: number): number {
     const b = this.#copy;
     while (len > 0) {
-      const buf = Math.floor(pos / PAGE_SIZE);
-      const inBuf = pos - buf * PAGE_SIZE;
+      const buf = b0 + Math.floor(pos / PAGE_SIZE);
+      const inBuf = pos % PAGE_SIZE;
       const n = Math.min(len, PAGE_SIZE - inBuf);
       this.#opBuf[b.count] = buf;
       if (srcRef < 0) b.add(this.#grefs[buf]!, inBuf, n, from);
@@ -398,8 +481,9 @@ export class RxPath {
     });
   }
 
-  /** Publish the responses written so far. */
+  /** Publish the responses written so far (a staged frame's once it is copied). */
   flush(): void {
+    if (this.#staged !== 0) this.#finish();
     if (this.#ring.pushResponsesAndCheckNotify()) this.#o.notify();
   }
 
@@ -412,5 +496,8 @@ export class RxPath {
     this.#held = [];
     this.#head = 0;
     this.#heldBytes = 0;
+    this.#staged = 0;
+    this.#bufs = 0;
+    this.#pass = null;
   }
 }

@@ -19,7 +19,7 @@ import type { BackRing } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
 import { GrantCopyBatch } from '../../../hypervisor/grant.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
-import type { FrameTail } from '../../../network/port.js';
+import type { FramePass, FrameTail } from '../../../network/port.js';
 import { ETH_HLEN, FATAL_SKB_SLOTS, MAX_SKB_SLOTS, plainFrameInfo, type NetRate } from '../protocol.js';
 import type { Credit } from './credit.js';
 import type { McastFilter } from './mcast.js';
@@ -43,8 +43,8 @@ export interface TxPathOptions {
   readonly mcast: McastFilter;
   /** Tell the frontend responses are out (its tx event channel). */
   readonly notify: () => void;
-  /** A frame for the switch; the view is valid during the call only, as are the tail's grants. */
-  readonly output: (frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail) => void;
+  /** A frame for the switch; the view is valid during the call (or until `pass` ends), the tail's grants during the call. */
+  readonly output: (frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail, pass?: FramePass) => void;
   /** The frontend is malicious: disable the vif. */
   readonly onFatal: (why: string) => void;
   readonly log: (line: string) => void;
@@ -53,6 +53,70 @@ export interface TxPathOptions {
 /** The packet breaks a rule no frontend may break: the vif goes down. */
 class Fatal {
   constructor(readonly why: string) {}
+}
+
+/** Packets gathered in one pass over the ring at most before their copy runs (the tx ring's size). */
+const PASS_PACKETS = 256;
+/** Copy ops, and slots, of one pass at most. */
+const PASS_SLOTS = 256 + FATAL_SKB_SLOTS;
+
+/**
+ * The packets of one pass over the ring (xenvif_tx_build_gops' batch): their first bytes are
+ * copied out of the frontend's grants by one GNTTABOP_copy batch into #frame, packed, then
+ * each goes to the switch and is answered, in ring order. A packet refused before the copy
+ * waits its turn too, so the responses keep ring order. The views stay valid until the
+ * receivers that deferred their copies (FramePass) have made them.
+ */
+class TxPass implements FramePass {
+  /** Packets gathered. */
+  count = 0;
+  /** Bytes of the pass buffer used. */
+  used = 0;
+  /** Slots gathered (their ids, for the responses). */
+  slots = 0;
+  readonly ids = new Uint16Array(PASS_SLOTS);
+  /** Per copy op: the slot of its packet (an index into the packet's chain). */
+  readonly opSlot = new Uint8Array(PASS_SLOTS);
+  /** Per packet: its first slot in ids, its slots, its extras, its first op, its bytes, where they sit, its info or why it is refused. */
+  readonly slot0 = new Uint16Array(PASS_PACKETS);
+  readonly nslots = new Uint8Array(PASS_PACKETS);
+  readonly extras = new Uint16Array(PASS_PACKETS);
+  readonly op0 = new Uint16Array(PASS_PACKETS + 1);
+  readonly size = new Uint32Array(PASS_PACKETS);
+  readonly at = new Uint32Array(PASS_PACKETS);
+  readonly info: (NetFrameInfo | undefined)[] = new Array<NetFrameInfo | undefined>(PASS_PACKETS).fill(undefined);
+  readonly refuse: (string | null)[] = new Array<string | null>(PASS_PACKETS).fill(null);
+  /** The views of the pass buffer handed to the switch, made as needed per packet and reused while a stream's frames keep their place and size. */
+  readonly views: Uint8Array[] = [];
+  /** The receivers' deferred copies, made when the pass ends. */
+  readonly #deferred: (() => void)[] = [];
+
+  constructor(readonly memory: Uint8Array) {}
+
+  /** Room for a packet of `slots` slots and `bytes` bytes copied? */
+  fits(slots: number, bytes: number): boolean {
+    return this.count < PASS_PACKETS && this.slots + slots <= PASS_SLOTS && this.used + bytes <= this.memory.length;
+  }
+
+  defer(finish: () => void): void {
+    this.#deferred.push(finish);
+  }
+
+  /** The receivers' copies are made: the buffer is the sender's again. */
+  end(): void {
+    const d = this.#deferred;
+    try {
+      for (let i = 0; i < d.length; i++) d[i]!();
+    } finally {
+      d.length = 0;
+    }
+  }
+
+  clear(): void {
+    this.count = 0;
+    this.used = 0;
+    this.slots = 0;
+  }
 }
 
 export class TxPath {
@@ -64,11 +128,11 @@ export class TxPath {
   readonly #reqs: NetifTxRequest[] = [];
   /** The requests #reqs holds, decoded in place: nothing is allocated per slot. */
   readonly #pool: NetifTxRequest[] = Array.from({ length: FATAL_SKB_SLOTS }, () => ({ gref: 0, offset: 0, flags: 0, id: 0, size: 0 }));
+  /** The pass buffer: the packed first bytes of a pass's packets (or one frame with a tail, whole once filled). */
   readonly #frame = new Uint8Array(MAX_FRAME);
-  /** The last view of #frame handed to the switch: reused while frames keep their size (the switch's views live for the call only). */
-  #view = this.#frame.subarray(0, 0);
-  /** The copy of one packet's slots out of the frontend's grants. */
-  readonly #copy = new GrantCopyBatch(FATAL_SKB_SLOTS);
+  /** The copy of a pass's slots out of the frontend's grants; also the tail's fill. */
+  readonly #copy = new GrantCopyBatch(PASS_SLOTS);
+  readonly #pass = new TxPass(this.#frame);
   /** The grants holding the part of the frame past TX_COPY_LEN (a frame over TX_TAIL_MIN), pinned during output. */
   readonly #tailGrants = new GrantCopyBatch(FATAL_SKB_SLOTS);
   readonly #tail: TxTail;
@@ -81,7 +145,8 @@ export class TxPath {
   constructor(o: TxPathOptions) {
     this.#o = o;
     this.#ring = o.ring;
-    this.#tail = new TxTail(o.hc, o.frontendId, this.#tailGrants, this.#copy, this.#frame);
+    this.#tail = new TxTail(o.hc, o.frontendId, this.#tailGrants, this.#frame);
+    this.#copy.reset(this.#frame, false);
   }
 
   /** Consume every packet the frontend published, until the ring is empty and it knows to wake us. */
@@ -96,17 +161,24 @@ export class TxPath {
           throw new Fatal(ring.requestProdOverflowMessage(rp));
         }
         while (ring.reqCons !== rp && !this.#stopped) {
-          if (this.#waitForCredit()) return this.#push();
+          if (this.#waitForCredit()) {
+            this.#flush();
+            return this.#push();
+          }
           this.#packet(rp);
         }
+        this.#flush();
         this.#push();
         if (this.#stopped || !ring.finalCheckForRequests()) return;
       }
     } catch (e) {
       if (!(e instanceof Fatal)) throw e;
+      // The packets before the bad one go out, as they would have one by one.
+      this.#flush();
       this.stop();
       this.#o.onFatal(e.why);
     } finally {
+      this.#pass.clear();
       this.#servicing = false;
     }
   }
@@ -153,7 +225,7 @@ export class TxPath {
     return r;
   }
 
-  /** One packet from reqCons: its extras, its chain; answered before the next is looked at. */
+  /** One packet from reqCons: its extras, its chain, checked; it joins the pass (a subscription is answered at once). */
   #packet(rp: number): void {
     const ring = this.#ring;
     const start = ring.reqCons;
@@ -178,7 +250,8 @@ export class TxPath {
     const extras = (idx - start - 1) >>> 0;
     if (mcast && mcast.kind === 'mcast') {
       // A subscription rides on a request of no data (xenvif_mcast_add/del); one past the
-      // bound is answered NETIF_RSP_ERROR, as Linux's -ENOSPC is.
+      // bound is answered NETIF_RSP_ERROR, as Linux's -ENOSPC is. The packets before it go first.
+      this.#flush();
       let ok = true;
       if (mcast.type === XEN_NETIF_EXTRA_TYPE_MCAST_DEL) this.#o.mcast.delete(mcast.addr);
       else ok = this.#o.mcast.add(mcast.addr);
@@ -213,81 +286,145 @@ export class TxPath {
     ring.reqCons = idx;
     if (first.offset + remaining > PAGE_SIZE) throw new Fatal(`first slot offset ${first.offset} + size ${remaining} crosses the page`);
     if (refuse === null && first.size < ETH_HLEN) refuse = `bad packet size ${first.size}`;
-    if (refuse === null) refuse = this.#gather(reqs, remaining, first.size);
-    if (refuse !== null) {
-      this.#refuse(refuse, reqs, extras);
-      return;
-    }
     const csumBlank = (first.flags & NETTXF_csum_blank) !== 0;
     const dataValidated = (first.flags & NETTXF_data_validated) !== 0;
     const info: NetFrameInfo = gso && gso.kind === 'gso'
       ? { csumBlank, dataValidated, gso: { type: gso.gsoType as typeof XEN_NETIF_GSO_TYPE_TCPV4, size: gso.size } }
       : plainFrameInfo(csumBlank, dataValidated);
-    const stats = this.#o.stats;
-    stats.rxPackets++;
-    stats.rxBytes += first.size;
-    if (this.#view.length !== first.size) this.#view = this.#frame.subarray(0, first.size);
-    const tail = this.#tailGrants.count !== 0 ? this.#tail : undefined;
-    try {
-      this.#o.output(this.#view, info, tail);
-    } finally {
-      // Answered once its pages are let go: the frontend may reuse them from then on.
-      if (tail) this.#o.hc.grantUnpinLocal(this.#o.frontendId, this.#tailGrants);
-    }
-    this.#respondAll(reqs, extras, NETIF_RSP_OKAY);
+    this.#enqueue(reqs, remaining, extras, info, refuse);
   }
 
   /**
-   * Copy the packet's first bytes (all of them, unless it is longer than TX_TAIL_MIN) out of
-   * its grants into #frame, one batch; pin the grants of the rest (#tailGrants). The reason if
-   * a slot will not copy or pin.
+   * The packet joins the pass: its ids, and the ops that copy its first bytes (all of them,
+   * unless it is longer than TX_TAIL_MIN) to the end of the pass buffer; the grants of the
+   * rest go to #tailGrants. A packet with a tail goes alone, at the start of the buffer, which
+   * its fill completes.
    */
-  #gather(reqs: readonly NetifTxRequest[], firstLen: number, size: number): string | null {
-    const b = this.#copy;
-    const t = this.#tailGrants;
-    b.reset(this.#frame, false);
-    t.reset(this.#frame, false);
-    const head = size > TX_TAIL_MIN ? TX_COPY_LEN : size;
-    let at = 0;
-    for (let i = 0; i < reqs.length; i++) {
-      const r = reqs[i]!;
-      const len = i === 0 ? firstLen : r.size;
-      const n = at < head ? Math.min(len, head - at) : 0;
-      if (n > 0) b.add(r.gref, r.offset, n, at);
-      if (len > n) t.add(r.gref, r.offset + n, len - n, 0);
-      at += len;
+  #enqueue(reqs: readonly NetifTxRequest[], firstLen: number, extras: number, info: NetFrameInfo, refuse: string | null): void {
+    const size = reqs[0]!.size;
+    const tail = refuse === null && size > TX_TAIL_MIN;
+    const head = refuse !== null ? 0 : tail ? TX_COPY_LEN : size;
+    const p = this.#pass;
+    if (tail || !p.fits(reqs.length, head)) this.#flush();
+    const k = p.count;
+    const base = p.used;
+    p.slot0[k] = p.slots;
+    p.nslots[k] = reqs.length;
+    p.extras[k] = extras;
+    p.size[k] = size;
+    p.at[k] = base;
+    p.info[k] = info;
+    p.refuse[k] = refuse;
+    for (let i = 0; i < reqs.length; i++) p.ids[p.slots + i] = reqs[i]!.id;
+    p.slots += reqs.length;
+    p.op0[k] = this.#copy.count;
+    if (refuse === null) {
+      const b = this.#copy;
+      const t = this.#tailGrants;
+      if (tail) t.reset(this.#frame, false);
+      let at = 0;
+      for (let i = 0; i < reqs.length; i++) {
+        const r = reqs[i]!;
+        const len = i === 0 ? firstLen : r.size;
+        const n = at < head ? Math.min(len, head - at) : 0;
+        if (n > 0) {
+          p.opSlot[b.count] = i;
+          b.add(r.gref, r.offset, n, base + at);
+        }
+        if (len > n) {
+          this.#tail.slot[t.count] = i;
+          t.add(r.gref, r.offset + n, len - n, 0);
+        }
+        at += len;
+      }
     }
+    p.op0[k + 1] = this.#copy.count;
+    p.used = base + head;
+    p.count = k + 1;
+    if (tail) this.#flush();
+  }
+
+  /**
+   * The pass's copy, one GNTTABOP_copy batch; then each packet, in ring order: refused if it
+   * was or its slots did not copy (or its tail's grants did not pin), else to the switch, its
+   * view valid during the call; then answered, once its pages are let go.
+   */
+  #flush(): void {
+    const p = this.#pass;
+    const n = p.count;
+    if (n === 0) return;
+    const b = this.#copy;
     const hc = this.#o.hc;
-    if (hc.grantCopyLocal(this.#o.frontendId, b) !== 0) return this.#failed(b, reqs, -1);
-    if (t.count === 0) return null;
-    this.#tail.reset(head);
-    if (hc.grantPinLocal(this.#o.frontendId, t) === 0) return null;
-    hc.grantUnpinLocal(this.#o.frontendId, t);
-    const why = this.#failed(t, reqs, head);
-    t.reset(this.#frame, false);
-    return why;
+    const domid = this.#o.frontendId;
+    const failed = b.count !== 0 && hc.grantCopyLocal(domid, b) !== 0;
+    const stats = this.#o.stats;
+    try {
+      for (let k = 0; k < n && !this.#stopped; k++) {
+        let why: string | null = p.refuse[k]!;
+        if (why === null && failed) why = this.#failedCopy(k);
+        const size = p.size[k]!;
+        const tail = why === null && size > TX_TAIL_MIN ? this.#tail : undefined;
+        if (tail) {
+          tail.reset(TX_COPY_LEN);
+          if (hc.grantPinLocal(domid, this.#tailGrants) !== 0) {
+            hc.grantUnpinLocal(domid, this.#tailGrants);
+            why = tail.failed();
+          }
+        }
+        if (why !== null) {
+          this.#refuse(why, k);
+          continue;
+        }
+        stats.rxPackets++;
+        stats.rxBytes += size;
+        const at = p.at[k]!;
+        let view = p.views[k];
+        if (!view || view.byteOffset !== at || view.length !== size) view = p.views[k] = this.#frame.subarray(at, at + size);
+        try {
+          this.#o.output(view, p.info[k]!, tail, tail ? undefined : p);
+        } finally {
+          // Answered once its pages are let go: the frontend may reuse them from then on.
+          if (tail) hc.grantUnpinLocal(domid, this.#tailGrants);
+        }
+        this.#respondAll(k, NETIF_RSP_OKAY);
+      }
+    } finally {
+      try {
+        p.end();
+      } finally {
+        p.clear();
+        b.reset(this.#frame, false);
+      }
+    }
   }
 
-  /** Which slot of the packet a failed op of `b` was (`head` >= 0: b is the tail's), and why. */
-  #failed(b: GrantCopyBatch, reqs: readonly NetifTxRequest[], head: number): string {
-    const k = b.status.findIndex((st, i) => i < b.count && st !== 0);
-    const i = reqs.findIndex((r) => r.gref === b.ref[k]);
-    return `slot ${i}${head >= 0 ? ` past byte ${head}` : ''} (gref ${b.ref[k]}): ${gntstName(b.status[k]!)}`;
+  /** Why packet `k`'s copy failed (its first failed op's slot), or null if it did not. */
+  #failedCopy(k: number): string | null {
+    const p = this.#pass;
+    const b = this.#copy;
+    for (let op = p.op0[k]!; op < p.op0[k + 1]!; op++) {
+      const st = b.status[op]!;
+      if (st !== 0) return `slot ${p.opSlot[op]} (gref ${b.ref[op]}): ${gntstName(st)}`;
+    }
+    return null;
   }
 
-  #refuse(why: string, reqs: readonly NetifTxRequest[], extras: number): void {
+  #refuse(why: string, k: number): void {
     this.#o.stats.rxErrors++;
     if (this.#logged < 8) {
       this.#logged++;
-      this.#o.log(`d${this.#o.frontendId}: packet ${reqs[0]!.id} refused: ${why}`);
+      this.#o.log(`d${this.#o.frontendId}: packet ${this.#pass.ids[this.#pass.slot0[k]!]} refused: ${why}`);
     }
-    this.#respondAll(reqs, extras, NETIF_RSP_ERROR);
+    this.#respondAll(k, NETIF_RSP_ERROR);
   }
 
-  /** One response per slot, in ring order: the first request, its extras (NULL), the chain. */
-  #respondAll(reqs: readonly NetifTxRequest[], extras: number, status: number): void {
-    this.#respond(reqs[0]!.id, status, extras);
-    for (let i = 1; i < reqs.length; i++) this.#respond(reqs[i]!.id, status, 0);
+  /** One response per slot of pass packet `k`, in ring order: the first request, its extras (NULL), the chain. */
+  #respondAll(k: number, status: number): void {
+    const p = this.#pass;
+    const s0 = p.slot0[k]!;
+    const end = s0 + p.nslots[k]!;
+    this.#respond(p.ids[s0]!, status, p.extras[k]!);
+    for (let s = s0 + 1; s < end; s++) this.#respond(p.ids[s]!, status, 0);
   }
 
   #respond(id: number, status: number, extras: number): void {
@@ -319,10 +456,13 @@ export class TxPath {
 /** The tail of the frame being output: its grants (pinned by TxPath), filled into #frame on demand, once. */
 class TxTail implements FrameTail {
   head = 0;
+  /** Per grant: the slot of the packet it is part of. */
+  readonly slot = new Uint8Array(FATAL_SKB_SLOTS);
+  readonly #copy = new GrantCopyBatch(FATAL_SKB_SLOTS);
   #filled = false;
   #ok = false;
 
-  constructor(readonly hc: Hypercalls, readonly domid: number, readonly grants: GrantCopyBatch, readonly copy: GrantCopyBatch, readonly frame: Uint8Array) {}
+  constructor(readonly hc: Hypercalls, readonly domid: number, readonly grants: GrantCopyBatch, readonly frame: Uint8Array) {}
 
   reset(head: number): void {
     this.head = head;
@@ -345,11 +485,19 @@ class TxTail implements FrameTail {
     return this.grants.len;
   }
 
+  /** Why the grants did not pin: the first that failed. */
+  failed(): string {
+    const g = this.grants;
+    let k = 0;
+    while (k < g.count - 1 && g.status[k] === 0) k++;
+    return `slot ${this.slot[k]} past byte ${this.head} (gref ${g.ref[k]}): ${gntstName(g.status[k]!)}`;
+  }
+
   fill(): boolean {
     if (this.#filled) return this.#ok;
     this.#filled = true;
     const g = this.grants;
-    const b = this.copy;
+    const b = this.#copy;
     b.reset(this.frame, false);
     for (let k = 0, at = this.head; k < g.count; at += g.len[k]!, k++) b.add(g.ref[k]!, g.offset[k]!, g.len[k]!, at);
     this.#ok = this.hc.grantCopyLocal(this.domid, b) === 0;
