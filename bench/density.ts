@@ -72,10 +72,19 @@ const t0 = performance.now();
 const createMs: number[] = [];
 const dom0Ms: number[] = [];
 const domids: number[] = [];
+/** Why booting stopped before --guests, if a create failed: the wall the run reached. */
+let stoppedBy: string | undefined;
 for (let i = 0; i < opts.guests && performance.now() - t0 < opts.seconds * 1000; i++) {
   const config = parseDomainConfig(`name = "idle-${i}"\nkernel = "${KERNEL}"\nmemory = ${opts.memory}\n${placement}`, KERNEL).config;
   const c0 = performance.now();
-  const built = await host.create(config);
+  let built;
+  try {
+    built = await host.create(config);
+  } catch (e) {
+    stoppedBy = `create ${i + 1} failed: ${(e as Error)?.message ?? String(e)}`;
+    console.error(stoppedBy);
+    break;
+  }
   dom0Ms.push(performance.now() - c0);
   domids.push(built.domain.domid);
   await built.vcpu.mainCalled;
@@ -110,6 +119,7 @@ const last = batches[batches.length - 1]!;
 emit({
   bench: 'density',
   guests: createMs.length,
+  ...(stoppedBy !== undefined && { stopped_by: stoppedBy }),
   pool: opts.cpus > 0 ? `shared, ${opts.cpus} pCPU threads` : 'Pool-0',
   database: stateDir ? 'on disk' : 'in memory',
   boot_all_s: bootS,

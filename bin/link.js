@@ -43,6 +43,7 @@ const realmCopies = {
   name: 'realm-copies',
   setup(b) {
     b.onResolve({ filter: /^node:console$/ }, () => ({ path: `${dist}src/guest/realm/console.js` }));
+    b.onResolve({ filter: /^node:v8$/ }, () => ({ path: `${dist}src/guest/realm/v8.js` }));
     b.onResolve({ filter: /^(node:)?stream$/ }, () => ({ path: packageOf('readable-stream/lib/ours/browser.js') }));
     b.onResolve({ filter: /^(node:)?buffer\/?$/ }, () => ({ path: packageOf('buffer/') }));
     b.onResolve({ filter: /^(node:)?(events|string_decoder)\/?$/ }, (args) => ({ path: streamDep(args.path.replace(/^node:|\/$/g, '')) }));

@@ -1,7 +1,8 @@
 // www: a web-server unikernel. It takes an address by DHCP from dom0's gateway, serves its
 // static files (site.ts) and a small JSON endpoint (/api/status) over HTTP/1.1 with keep-alive
 // on `port=` (80), and says `serving URL` once it listens (`url=`: where the host reaches it,
-// through the `forward` of its configuration). Powers off when asked.
+// through the `forward` of its configuration). Powers off when asked. Saved and restored (or
+// migrated), it carries its counters and uptime over (os.lifecycle.onSuspend, os.resumed).
 import type { OS } from 'xenode';
 import { HttpError, RequestParser, response, type HttpRequest } from './http.js';
 import { SITE } from './site.js';
@@ -12,13 +13,22 @@ function option(cmdline: string, key: string): string | undefined {
 
 const encoder = new TextEncoder();
 
+/** What a suspend hands over to the resumed program. */
+interface WwwState {
+  readonly requests: number;
+  readonly connections: number;
+  readonly uptimeNs: number;
+}
+
 export default async function main(os: OS): Promise<void> {
   const port = Number(option(os.cmdline, 'port') ?? 80);
   const url = option(os.cmdline, 'url');
+  const resumed = os.resumed as WwwState | undefined;
   const stack = await os.tcpip();
-  const started = os.time.monotonic();
-  let requests = 0;
-  let connections = 0;
+  const started = os.time.monotonic() - BigInt(resumed?.uptimeNs ?? 0);
+  let requests = resumed?.requests ?? 0;
+  let connections = resumed?.connections ?? 0;
+  os.lifecycle.onSuspend((): WwwState => ({ requests, connections, uptimeNs: Number(os.time.monotonic() - started) }));
 
   const handle = (r: HttpRequest): Uint8Array => {
     requests++;
@@ -72,6 +82,7 @@ export default async function main(os: OS): Promise<void> {
     });
     conn.on('end', () => conn.end());
   }, { backlog: 1024 });
+  if (resumed) console.log(`www: resumed after ${requests} requests`);
   console.log(`www: listening on ${stack.address?.address}:${port}`);
   if (url) console.log(`serving ${url}`);
   return new Promise<void>(() => {}); // until shut down

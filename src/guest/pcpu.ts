@@ -12,11 +12,12 @@
 import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { getHeapStatistics } from 'node:v8';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { deserialize, getHeapSpaceStatistics, getHeapStatistics, serialize } from 'node:v8';
 import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, moveMessagePortToContext, parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { PcpuData, PcpuMessage, PcpuStatus } from '../hypervisor/cpupool.js';
 import { CreditScheduler } from '../hypervisor/credit.js';
 import { PcpuStats, takeRung, DB_PENDING } from '../hypervisor/doorbell.js';
@@ -25,6 +26,7 @@ import { DomainView, type DomainBuffers } from '../hypervisor/memory.js';
 import { GUEST_NICE } from '../hypervisor/sched.js';
 import { HALT_POLL_MAX_US, HALT_POLL_START_US } from '../hypervisor/upcall.js';
 import { currentThreadId } from '../hypervisor/thread.js';
+import { HeapShares } from './heapshare.js';
 import { wrapKernelScript } from './image.js';
 import type { RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
@@ -39,18 +41,8 @@ const stats = new PcpuStats(data.stats, data.epoch);
 /** Timers one domain may have armed at once: each costs this thread a host timer. */
 const MAX_TIMERS = 65536;
 const MAX_OP_LENGTH = 32;
-/**
- * Heap growth of the thread since the last measurement that makes it measure at once (a full GC):
- * this much, or a quarter of the heap measured then if more. A fixed step made a thread hosting
- * N realms force about N/step full GCs of an O(N) heap while they booted, so each boot cost more
- * than the last (issue 17: flat create times); a step proportional to the heap keeps the forced
- * GCs' total linear in N, at the price of catching a guest that allocates across its turns later
- * on a full thread (the thread's own heap cap still bounds it, docs/SECURITY.md).
- */
-const MEASURE_GROWTH_BYTES = 32 * 2 ** 20;
-const MEASURE_GROWTH_SHARE = 0.25;
-/** How often a busy thread looks at its heap's size (3 µs a look). */
-const MEASURE_CHECK_MS = 5;
+/** How often a busy thread reads its heap's figures for the realms' shares (~10 us a reading). */
+const HEAP_SAMPLE_MS = 5;
 const MAX_ARG_LENGTH = 64;
 
 /** The realm's intrinsics this thread builds the realm's objects with (read before its code runs). */
@@ -114,8 +106,8 @@ class Resident {
   readonly maxHeapBytes: number;
   /** A shell's: when its claim reached this thread (performance.timeOrigin + now(), as BootMarks). */
   handed?: number;
-  /** Its realm's entry in `made`, let go of when the domain is evicted (or its realm could never be collected). */
-  made?: { owner?: Resident };
+  /** A channel whose far end lives in the realm's context: what crosses it is rebuilt there (clone). */
+  #cloner?: { readonly near: MessagePort; readonly far: MessagePort };
 
   constructor(
     readonly domid: number,
@@ -149,7 +141,26 @@ class Resident {
     return Atomics.load(this.view.ctl, CB_PAUSE) > 0;
   }
 
+  /**
+   * `value` structured-cloned into the realm: built from the realm's own intrinsics by V8, as a
+   * message is for the context its port lives in (moveMessagePortToContext).
+   */
+  clone(value: unknown): unknown {
+    if (!this.#cloner) {
+      const { port1, port2 } = new MessageChannel();
+      this.#cloner = { near: port1, far: moveMessagePortToContext(port2, this.ctx) as unknown as MessagePort };
+    }
+    this.#cloner.near.postMessage(value);
+    const got = receiveMessageOnPort(this.#cloner.far);
+    if (!got) throw new Error('the clone did not arrive');
+    return got.message;
+  }
+
   clear(): void {
+    if (this.#cloner) {
+      this.#cloner.near.close();
+      this.#cloner = undefined;
+    }
     this.halted = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
@@ -169,6 +180,25 @@ const sched = new CreditScheduler<Resident>();
 const wallNow = () => performance.timeOrigin + performance.now();
 const isArg = (a: unknown) => a === undefined || typeof a === 'number' || (typeof a === 'string' && a.length <= MAX_ARG_LENGTH);
 const decoders = { lax: new TextDecoder(), fatal: new TextDecoder('utf-8', { fatal: true }) };
+
+/**
+ * Wakes of other threads the realms' events called for, as (view, index) pairs: done once the
+ * pass is over (evtchn.ts deferWakes). Atomics.notify validates the view itself; a realm that
+ * passes nonsense only makes its own wake fail.
+ */
+const wakes: unknown[] = [];
+const MAX_DEFERRED_WAKES = 1024;
+
+function flushWakes(): void {
+  for (let i = 0; i < wakes.length; i += 2) {
+    try {
+      Atomics.notify(wakes[i] as Int32Array, wakes[i + 1] as number, 1);
+    } catch {
+      /* not a shared integer view: nothing to wake */
+    }
+  }
+  wakes.length = 0;
+}
 
 function hostFor(r: () => Resident): RealmHost {
   return {
@@ -226,6 +256,22 @@ function hostFor(r: () => Resident): RealmHost {
       status({ type: 'parked', domid: r().domid });
     },
     threadId: () => tid,
+    // A suspend record (abi/suspend.ts) is V8's structured-clone data, as in Pool-0. V8 runs
+    // the realm's getters while it writes one: they run in its turn, as any of its code.
+    serialize(value) {
+      const d = r();
+      return d.clone(new Uint8Array(serialize(value))) as Uint8Array;
+    },
+    deserialize(bytes) {
+      const d = r();
+      if (!ArrayBuffer.isView(bytes)) throw new TypeError('deserialize needs bytes');
+      return d.clone(deserialize(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+    },
+    wakeLater(words, index) {
+      if (!ArrayBuffer.isView(words) || typeof index !== 'number') throw new TypeError('wakeLater needs a view and an index');
+      wakes.push(words as Int32Array, index);
+      if (wakes.length >= MAX_DEFERRED_WAKES * 2) flushWakes();
+    },
     halt() {
       const d = r();
       d.halted = true;
@@ -247,34 +293,30 @@ interface Shell {
   readonly I: Intrinsics;
   readonly realm: { boot(b: unknown, k: RealmKernel | null, identity: unknown): RealmTurns };
   bind(d: Resident): void;
+  /** What making it grew the thread's heap by: its domain's first figure (heapshare.ts). */
+  readonly bytes: number;
 }
-/** A realm this thread made, and the domain it was bound to. */
-interface Made {
-  readonly ref: WeakRef<vm.Context>;
-  owner?: Resident;
-}
-/** Every realm made, oldest first (pruned of collected ones when measured). */
-let made: Made[] = [];
 const SPARE_REALMS = 4;
 const spares: Shell[] = [];
 
 function makeShell(): Shell {
+  shares.sample(heapReading());
+  const before = getHeapStatistics().used_heap_size;
   // No code from strings: eval and Function could build an import(), which Node answers with
   // an error of this thread's realm (kernels are built without import(), kernel.ts).
   const ctx = vm.createContext({}, { microtaskMode: 'afterEvaluate', codeGeneration: { strings: false, wasm: true } });
   const I = vm.runInContext(INTRINSICS, ctx) as Intrinsics;
   let bound: Resident | undefined;
-  const entry: Made = { ref: new WeakRef(ctx) };
-  made.push(entry);
   const owner = (): Resident => {
     if (!bound) throw new TypeError('the realm has no domain yet');
     return bound;
   };
   const realm = (realmImage.runInContext(ctx) as (host: RealmHost) => Shell['realm'])(hostFor(owner));
   drainScript.runInContext(ctx);
-  return { ctx, I, realm, bind: (d) => {
-    bound = entry.owner = d;
-    d.made = entry;
+  const bytes = getHeapStatistics().used_heap_size - before;
+  shares.skip(heapReading());
+  return { ctx, I, realm, bytes, bind: (d) => {
+    bound = d;
   } };
 }
 
@@ -298,6 +340,7 @@ function refill(): void {
 
 function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
   let d: Resident | undefined;
+  const t0 = performance.now();
   // The boot runs the kernel's top level: the watchdog watches it as a turn.
   Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
   Atomics.store(stats.words, PcpuStats.RUNNING, m.domid + 1);
@@ -307,6 +350,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     d = new Resident(m.domid, m.slot, ctx, I, m.control, m.buffers, m.heapMb);
     const self = d;
     shell.bind(d);
+    shares.add(d, shell.bytes);
     const kernel = m.kernel === null ? null : (kernelScript(m.kernel).runInContext(ctx) as RealmKernel);
     residents.set(m.domid, d);
     bySlot.set(m.slot, d);
@@ -332,7 +376,9 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     if (d) evict(m.domid);
     status({ type: 'failed', domid: m.domid, message: `its realm did not start: ${(e as Error)?.message ?? String(e)}` });
   } finally {
+    if (d) shares.ran(d, performance.now() - t0);
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
+    flushWakes();
     refill();
   }
 }
@@ -345,6 +391,7 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
   const d = residents.get(m.domid);
   if (!d || d.halted) return;
   d.handed = wallNow();
+  const t0 = performance.now();
   Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
   Atomics.store(stats.words, PcpuStats.RUNNING, m.domid + 1);
   try {
@@ -360,7 +407,9 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
     drainScript.runInContext(d.ctx);
     kick();
   } finally {
+    shares.ran(d, performance.now() - t0);
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
+    flushWakes();
   }
 }
 
@@ -381,75 +430,57 @@ function evict(domid: number): void {
     residents.delete(domid);
     bySlot.delete(d.slot);
     expecting.delete(d);
-    if (d.made) d.made.owner = undefined;
+    shares.remove(d);
     byPromiseProto.delete(d.I.promiseProto);
     sched.delete(d);
   }
   status({ type: 'evicted', domid });
 }
 
-// ---------------- each realm's heap (vm.measureMemory) ----------------
+// ---------------- each realm's share of the heap (heapshare.ts) ----------------
 
-// V8 measures the JS heap of every context of the thread (mode 'detailed'), and reports the
-// others than the caller's as a list without names, in the order of its native context list:
-// newest first. Matched against the realms this thread made, newest first, when the counts
-// agree (a realm made or collected in between skips a round), each figure is its domain's. A
-// measurement is a full GC ('eager'), made when the thread's heap has grown by a step since the
-// last (MEASURE_GROWTH_BYTES, or a share of the heap): a guest that allocates across its turns is
-// caught near its memory=, and crashed alone; one that allocates within one turn reaches the
-// thread's own cap first (the pool's recovery, docs/SECURITY.md).
-//
-// Never a measurement left pending for V8's next GC ('default'): with one always pending, V8
-// (Node 20) marks the thread's heap per context, incrementally, most of the time, and twice a
-// host froze for good in such a marking's final pause (ConcurrentMarking::Join spinning, once
-// in the measurement's own GC task, once in a worker's heap teardown) while holding cppgc's
-// process-wide lock, which every other thread's next full GC then waited for.
-let measuring = false;
-let measuredAt = 0;
-
-function measureHeaps(): void {
-  if (measuring) return;
-  measuring = true;
-  vm.measureMemory({ mode: 'detailed', execution: 'eager' }).then((r) => {
-    measuring = false;
-    attribute(r as unknown as { total: { jsMemoryEstimate: number }; other: { jsMemoryEstimate: number }[] });
-  }, () => {
-    measuring = false;
-  });
+/**
+ * What outlives the young generation on this thread: its old-generation spaces. Young garbage
+ * is left out (a busy domain makes megabytes of it between scavenges), and so is ArrayBuffer
+ * memory, which a Pool-0 thread's heap cap does not bound either.
+ */
+function heapReading(): number {
+  let n = 0;
+  for (const s of getHeapSpaceStatistics()) if (s.space_name !== 'new_space' && s.space_name !== 'new_large_object_space') n += s.space_used_size;
+  return n;
 }
-
-function attribute(r: { total: { jsMemoryEstimate: number }; other: { jsMemoryEstimate: number }[] }): void {
-  made = made.filter((m) => m.ref.deref() !== undefined);
-  measuredAt = getHeapStatistics().used_heap_size;
-  if (r.other.length !== made.length) return;
-  for (let i = 0; i < made.length; i++) {
-    const d = made[made.length - 1 - i]!.owner;
-    if (!d || d.halted || residents.get(d.domid) !== d) continue;
-    const bytes = r.other[i]!.jsMemoryEstimate;
-    stats.heapBytes[d.slot] = bytes;
-    if (bytes > d.maxHeapBytes) overMemory(d, bytes);
-  }
-}
+const shares = new HeapShares<Resident>(heapReading());
 
 /** The domain's realm outgrew its memory=: it never runs again, and dom0 crashes the domain. */
 function overMemory(d: Resident, bytes: number): void {
   d.clear();
+  shares.remove(d);
   status({ type: 'over-memory', domid: d.domid, bytes, limit: d.maxHeapBytes });
 }
 
-let heapCheckedAt = 0;
-/** After a pass: measure now if the heap grew by the step (an idle thread allocates nothing). */
-function checkHeap(now: number): void {
-  if (now - heapCheckedAt < MEASURE_CHECK_MS) return;
-  heapCheckedAt = now;
-  if (getHeapStatistics().used_heap_size - measuredAt > Math.max(MEASURE_GROWTH_BYTES, measuredAt * MEASURE_GROWTH_SHARE)) measureHeaps();
+let heapSampledAt = 0;
+/**
+ * Set by V8's full (mark-compact) collections: only after one does a figure over its bound
+ * crash its domain, because until then the old generation holds promoted garbage too, charged
+ * to whoever ran (a busy guest's figure runs ahead of what it keeps).
+ */
+let collected = false;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) collected = true;
+}).observe({ entryTypes: ['gc'] });
+
+/** After a pass: charge the heap's growth since the last reading to the domains that ran. */
+function sampleHeap(now: number): void {
+  if (now - heapSampledAt < HEAP_SAMPLE_MS) return;
+  heapSampledAt = now;
+  for (const d of shares.sample(heapReading())) stats.heapBytes[d.slot] = shares.bytes(d)!;
+  if (!collected) return;
+  collected = false;
+  for (const d of residents.values()) {
+    const bytes = shares.bytes(d);
+    if (bytes !== undefined && bytes > d.maxHeapBytes && !d.halted) overMemory(d, bytes);
+  }
 }
-// vm.measureMemory is experimental in Node 20: its one-time warning would land in the pool's log.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((w: string | Error, ...rest: unknown[]) => {
-  if (String(w).startsWith('vm.measureMemory')) return;
-  (emitWarning as (...a: unknown[]) => void)(w, ...rest);
-}) as typeof process.emitWarning;
 
 // ---------------- the scheduler's loop ----------------
 
@@ -502,6 +533,7 @@ function turn(d: Resident): void {
   else expecting.delete(d);
   const ms = performance.now() - t0;
   sched.charge(d, ms);
+  shares.ran(d, ms);
   stats.cpuMs[d.slot] = stats.cpuMs[d.slot]! + ms;
   Atomics.store(stats.words, PcpuStats.RUNNING, 0);
   Atomics.add(stats.words, PcpuStats.TURNS, 1);
@@ -526,7 +558,8 @@ function pump(): void {
     ringing.delete(d);
     turn(d);
   }
-  if (order.length) checkHeap(now);
+  flushWakes();
+  if (order.length) sampleHeap(now);
   // Halted and gone domains need no turn; paused ones are rung again on unpause.
   for (const d of ringing) if (d.halted || !residents.has(d.domid) || d.paused) ringing.delete(d);
   if (order.length < runnable.length && !nextPeriod) {

@@ -66,9 +66,22 @@ export function setPending(target: DomainView, port: number): void {
   if (Atomics.exchange(target.mem8, UPCALL_BYTE, 1) === 0) wake(target);
 }
 
+let deferred: ((words: Int32Array, index: number) => void) | undefined;
+/**
+ * On a shared pCPU (realm.ts): the wakes of other threads this thread's events call for are
+ * handed to `notify`, which the pCPU does once its pass over its domains is over. Waking a
+ * thread that sleeps in Atomics.waitAsync costs the waker ~10 us and, often, its core to the
+ * woken one; one wake of the backend per pass serves every domain of the pass (as the doorbell
+ * does the other way), where a wake per domain serialized the pCPU behind dom0.
+ */
+export function deferWakes(notify: ((words: Int32Array, index: number) => void) | undefined): void {
+  deferred = notify;
+}
+
 /** Wake the domain's vCPU: its own thread sleeps on the upcall word, a shared pCPU on its doorbell. */
 export function wake(d: DomainView): void {
-  if (d.doorbell) ring(d.doorbell, d.doorbellSlot);
+  if (d.doorbell) ring(d.doorbell, d.doorbellSlot, deferred);
+  else if (deferred) deferred(d.mem32, UPCALL_WORD);
   else Atomics.notify(d.mem32, UPCALL_WORD, 1);
 }
 

@@ -244,12 +244,14 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
 
   /**
    * The restore side of populate_physmap: a domain built from a save image has every RAM frame
-   * below `hwm` populated (their contents are written by the toolstack before its vCPU starts).
+   * below `hwm` populated (their contents are written by the toolstack before its vCPU starts,
+   * or, for a pre-built shell, while its vCPU is paused and has populated no frame of its own).
    */
   restorePhysmap(domid: number, hwm: number): void {
     const d = this.#live(domid);
     const first = firstRamPfn(d.view.geometry);
-    if (d.vcpu) throw new XenError('EBUSY', `domain ${domid} already runs`);
+    const untouched = d.paused && Atomics.load(d.view.ctl, CB_RAM_HWM) === first && Atomics.load(d.view.ctl, CB_TOT_PAGES) === 0;
+    if (d.vcpu && !untouched) throw new XenError('EBUSY', `domain ${domid} already runs (a vCPU with RAM of its own, or not paused)`);
     if (!Number.isInteger(hwm) || hwm < first || hwm > first + d.view.geometry.ramFrames) {
       throw new XenError('EINVAL', `domain ${domid}: RAM frames up to pfn ${hwm} do not fit ${first}..${first + d.view.geometry.ramFrames}`);
     }

@@ -244,26 +244,38 @@ export class DiskMigration {
   }
 }
 
-/** Base records in flight at once: the next chunk is read while the last ones travel and are written. */
-const BASE_WINDOW = 4;
+/**
+ * Base chunks in flight at once, each read, sent and written at the receiver independently of
+ * the others: the copy is bound by the latency of those steps (both ends' disks are read and
+ * written by one thread each), not by the bandwidth of any.
+ */
+const BASE_WINDOW = 8;
 
 /** Every non-zero chunk of `disk` as base records (the destination's new image reads zeros). */
 async function copyBase(disk: Disk, remote: RemoteDisk): Promise<number> {
   const per = BASE_CHUNK / SECTOR_SIZE;
   const zero = new Uint8Array(BASE_CHUNK);
-  const inFlight = new Set<Promise<void>>();
+  let next = 0;
   let bytes = 0;
-  for (let sector = 0; sector < disk.sectors; sector += per) {
-    const buf = new Uint8Array(Math.min(per, disk.sectors - sector) * SECTOR_SIZE);
-    await disk.read(sector, [buf]);
-    if (Buffer.compare(buf, zero.subarray(0, buf.length)) === 0) continue;
-    const sent: Promise<void> = remote.base(sector, buf).finally(() => inFlight.delete(sent));
-    sent.catch(() => {}); // its failure is seen through the race or the all below; once one failed, the others' are not
-    inFlight.add(sent);
-    bytes += buf.length;
-    if (inFlight.size >= BASE_WINDOW) await Promise.race(inFlight);
+  const lane = async (): Promise<void> => {
+    while (next < disk.sectors) {
+      const sector = next;
+      next += per;
+      const buf = new Uint8Array(Math.min(per, disk.sectors - sector) * SECTOR_SIZE);
+      await disk.read(sector, [buf]);
+      if (Buffer.compare(buf, zero.subarray(0, buf.length)) === 0) continue;
+      await remote.base(sector, buf);
+      bytes += buf.length;
+    }
+  };
+  // One lane's failure ends the copy; the others stop at their next chunk.
+  const lanes = Array.from({ length: BASE_WINDOW }, lane);
+  try {
+    await Promise.all(lanes);
+  } finally {
+    next = disk.sectors;
+    await Promise.allSettled(lanes);
   }
-  await Promise.all(inFlight);
   return bytes;
 }
 
@@ -299,9 +311,11 @@ export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log
     a[4] = status;
     return send(sock, [a]);
   };
+  const bases = new BaseWrites(sock);
   try {
     while (!committed) {
       const h = await src.read(REC_HEADER, 'a disk record');
+      bases.check();
       const type = h[0]!;
       const id = h.readUInt32LE(1);
       const sector = h.readUIntLE(5, 6);
@@ -310,13 +324,22 @@ export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log
       const data = n ? await src.read(n, 'disk record data') : Buffer.alloc(0);
       if ((type === Rec.Mirror || type === Rec.Base || type === Rec.Flush) && !open) throw new XenError('EINVAL', `disk record ${id} after done`);
       if (type === Rec.Mirror) {
+        // Marked before it is written, so a base record from now on leaves its sectors alone; a
+        // base write already under way there finishes first.
+        const end = sector + n / SECTOR_SIZE;
+        mirrored.fill(1, sector, end);
+        await bases.overlapping(sector, end);
         await disk.write(sector, [data]);
-        mirrored.fill(1, sector, sector + n / SECTOR_SIZE);
       } else if (type === Rec.Base) {
-        await writeUnmirrored(disk, mirrored, sector, data);
+        // Base records never overlap one another: up to BASE_WINDOW are written at once, each
+        // acknowledged when it is done, while the next records are read.
+        await bases.start(sector, sector + n / SECTOR_SIZE, () => writeUnmirrored(disk, mirrored, sector, data), () => ack(id, 0));
+        continue;
       } else if (type === Rec.Flush) {
+        await bases.all();
         await disk.flush();
       } else if (type === Rec.Done) {
+        await bases.all();
         await disk.flush();
         await disk.close();
         open = false;
@@ -331,6 +354,7 @@ export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log
     }
     log(`migration target: VDI ${made.uuid} committed`);
   } finally {
+    await bases.all().catch(() => {});
     receiving(host).delete(made.uuid);
     if (open) await disk.close().catch(() => {});
     if (!committed) await dropVdi(host, made.uuid, log);
@@ -366,6 +390,46 @@ export async function attachDeferred(host: Host, domid: number, disks: readonly 
 async function defaultSrUuid(host: Host): Promise<string> {
   const ref = await host.storage.defaultSr();
   return host.storage.db.read((tx) => tx.SR.get(ref).uuid);
+}
+
+/**
+ * The base records being written at the receiver, at most BASE_WINDOW at once (a sender that
+ * sends more waits for one to finish). A failed one fails the connection: the next record's
+ * check throws its error.
+ */
+class BaseWrites {
+  readonly #sock: Socket;
+  readonly #writing = new Map<Promise<void>, { readonly start: number; readonly end: number }>();
+  #error: Error | null = null;
+
+  constructor(sock: Socket) {
+    this.#sock = sock;
+  }
+
+  check(): void {
+    if (this.#error) throw this.#error;
+  }
+
+  async start(start: number, end: number, write: () => Promise<void>, acked: () => Promise<void>): Promise<void> {
+    while (this.#writing.size >= BASE_WINDOW) await Promise.race(this.#writing.keys());
+    this.check();
+    const p: Promise<void> = write().then(acked).catch((e: unknown) => {
+      this.#error ??= e as Error;
+      this.#sock.destroy();
+    }).finally(() => this.#writing.delete(p));
+    this.#writing.set(p, { start, end });
+  }
+
+  /** Once the base writes that touch [start, end) are done. */
+  async overlapping(start: number, end: number): Promise<void> {
+    await Promise.all([...this.#writing].filter(([, r]) => r.start < end && start < r.end).map(([p]) => p));
+    this.check();
+  }
+
+  async all(): Promise<void> {
+    await Promise.all(this.#writing.keys());
+    this.check();
+  }
 }
 
 /** The runs of `data` whose sectors no mirrored write reached. */

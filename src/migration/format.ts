@@ -76,3 +76,10 @@ export const MIGRATE_RECEIVER_BANNER = Buffer.from('xl migration receiver ready,
 export const MIGRATE_RECEIVER_READY = Buffer.from('domain received, ready to unpause\0', 'latin1');
 export const MIGRATE_PERMISSION_TO_GO = Buffer.from('domain is yours, you are cleared to unpause\0', 'latin1');
 export const MIGRATE_REPORT = Buffer.from('my copy unpause results are as follows\0', 'latin1');
+
+/**
+ * xenode's own message between the banner and the ready message (xl has none there): the
+ * receiver has built NAME--incoming and its runtime is parked, so the sender stops the guest
+ * only once nothing but the last frames and the resume are left to do at the target.
+ */
+export const MIGRATE_XENODE_BUILT = Buffer.from('xenode migration receiver: domain built, ready for the stop-and-copy\0', 'latin1');

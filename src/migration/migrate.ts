@@ -1,6 +1,7 @@
 // xl migrate, the sending half: connect to the receiving host and authenticate, send the
 // configuration, pre-copy the guest's RAM while it runs (every populated frame, then rounds of
-// the frames that changed), stop and copy (suspend, the last changed frames, the suspend
+// the frames that changed; the guest is stopped only once the receiver says its copy is built
+// and parked), stop and copy (suspend, the last changed frames, the suspend
 // record's place), then xl's handshake: the receiver says it has the domain, the sender renames
 // its copy NAME--migratedaway and gives permission to go, the receiver reports, the sender
 // destroys its copy. "Migration successful."
@@ -22,7 +23,7 @@ import { XenError, isXenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import type { MigrateResult } from '../toolstack/contract.js';
 import type { Host } from '../toolstack/host.js';
-import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT } from './format.js';
+import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MIGRATE_XENODE_BUILT } from './format.js';
 import { encodeHeaders, encodePages } from './image.js';
 import { populatedPfns, trailerOf } from './save.js';
 import { DiskMigration } from './disks.js';
@@ -164,19 +165,31 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       opts.signal?.addEventListener('abort', cancel, { once: true });
       await send(sock, [auth]);
       await readBanner(src, MIGRATE_RECEIVER_BANNER);
+      // The target says when its domain is built and parked: the guest stops here only then.
+      let isBuilt = false;
+      const built = readFixed(src, MIGRATE_XENODE_BUILT, "target's built message").then(() => (isBuilt = true));
+      built.catch(() => {}); // awaited before the suspend
       await out(encodeHeaders(config));
       const sent = new Map<number, Buffer>();
       const maxRounds = opts.maxRounds ?? MAX_ROUNDS;
       const threshold = opts.dirtyThreshold ?? DIRTY_THRESHOLD;
-      for (let round = 0; round < maxRounds; round++) {
+      /** One pre-copy round; false when few enough frames changed to leave them to the stop-and-copy. */
+      const round = async (first: boolean): Promise<boolean> => {
         const pfns = changed(d, sent);
-        if (round > 0 && pfns.length < threshold) {
+        if (!first && pfns.length < threshold) {
           // Few enough: they go with the stop-and-copy, which must see them as unsent.
           for (const p of pfns) sent.delete(p);
-          break;
+          return false;
         }
         rounds.push(pfns.length);
         await out(encodePages(d.view.buffers.memory, pfns).chunks);
+        return true;
+      };
+      for (let i = 0; i < maxRounds && (await round(i === 0)); i++);
+      if (!isBuilt) {
+        await built;
+        // The guest ran on while the target built: what it changed meanwhile goes before the stop.
+        await round(false);
       }
       tSuspend = performance.now();
       await host.suspend(domid, opts.suspendTimeoutMs);

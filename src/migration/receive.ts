@@ -2,7 +2,7 @@
 // that takes one migration per connection. The sender proves it may send with the host's
 // migration token before anything else is read; once the configuration is read the domain is
 // built paused as NAME--incoming and the stream's frames go into it as they arrive
-// (incoming.ts); only the sender's permission to go lets it run, under its own name. A failure
+// (incoming.ts), and the sender is told once it is built and parked (MIGRATE_XENODE_BUILT); only the sender's permission to go lets it run, under its own name. A failure
 // before that (a bad or broken stream included) destroys the copy here, before the connection
 // closes, so the sender's stays the only one. A connection whose preamble says it carries a
 // disk (--with-disks) is served by disks.ts.
@@ -12,7 +12,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { XenError } from '../errors.js';
 import type { BuiltDomain } from '../toolstack/builder.js';
 import type { Host } from '../toolstack/host.js';
-import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT } from './format.js';
+import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MIGRATE_XENODE_BUILT } from './format.js';
 import { receiveDisk } from './disks.js';
 import { readImage } from './image.js';
 import { IncomingDomain, checkNameFree } from './incoming.js';
@@ -95,15 +95,20 @@ async function receive(host: Host, sock: Socket, src: ByteSource, token: string,
   let incoming: IncomingDomain | undefined;
   let built: BuiltDomain;
   let name = '';
+  /** The sender waits for this before it suspends the guest (MIGRATE_XENODE_BUILT). */
+  let builtSent: Promise<void> | undefined;
   try {
     const image = await readImage(src, (config) => {
       name = config.name;
       // Its own name must be free here, or it could never run here: refuse before building it.
       checkNameFree(host, name);
       incoming = new IncomingDomain(host, config, `${name}--incoming`);
+      builtSent = incoming.built.then(() => send(sock, [MIGRATE_XENODE_BUILT]));
+      builtSent.catch(() => {}); // awaited below; a failed build fails finish() first
       return incoming;
     });
     built = await incoming!.finish(image);
+    await builtSent;
   } catch (e) {
     await incoming?.abort();
     throw e;

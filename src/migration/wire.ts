@@ -36,24 +36,43 @@ export async function readFixed(src: ByteSource, msg: Buffer, what: string): Pro
   }
 }
 
-/** Write, waiting for the socket to drain when it asks to. */
-export async function send(sock: Socket, chunks: readonly Buffer[]): Promise<void> {
-  for (const c of chunks) {
-    if (sock.destroyed) throw new XenError('ENOTCONN', 'the migration connection is closed');
-    if (!sock.write(c)) {
-      await new Promise<void>((resolve, reject) => {
-        const done = (e?: Error) => {
-          sock.off('drain', done);
-          sock.off('close', closed);
-          if (e) reject(e);
-          else resolve();
-        };
-        const closed = () => done(new XenError('ENOTCONN', 'the migration connection closed while sending'));
-        sock.once('drain', () => done());
-        sock.once('close', closed);
-      });
-    }
+/** The wait for a socket's next drain, shared by every writer waiting on it. */
+const draining = new WeakMap<Socket, Promise<void>>();
+
+function drained(sock: Socket): Promise<void> {
+  let p = draining.get(sock);
+  if (!p) {
+    p = new Promise<void>((resolve, reject) => {
+      const settle = () => {
+        sock.off('drain', onDrain);
+        sock.off('close', onClose);
+        draining.delete(sock);
+      };
+      const onDrain = () => {
+        settle();
+        resolve();
+      };
+      const onClose = () => {
+        settle();
+        reject(new XenError('ENOTCONN', 'the migration connection closed while sending'));
+      };
+      sock.on('drain', onDrain);
+      sock.on('close', onClose);
+    });
+    draining.set(sock, p);
   }
+  return p;
+}
+
+/**
+ * Write the chunks together (so that records sent concurrently never interleave), then wait for
+ * the socket to drain if it asks to.
+ */
+export async function send(sock: Socket, chunks: readonly Buffer[]): Promise<void> {
+  if (sock.destroyed) throw new XenError('ENOTCONN', 'the migration connection is closed');
+  let full = false;
+  for (const c of chunks) full = !sock.write(c);
+  if (full) await drained(sock);
 }
 
 /** The receiver's banner, or its refusal of our token (which is shorter than the banner). */

@@ -360,9 +360,12 @@ export async function buildShell(ctx: BuildContext, spec: ShellSpec, placeholder
  * Make a shell the domain `spec` describes (its create): link the kernel, take a shell
  * (`take` hands out each shell once; undefined when none is ready), name it, write what the
  * configuration adds (name, uuid, the /vm directory, command line, devices) and hand it its
- * kernel. Undefined when no shell was ready; on failure the shell is torn down.
+ * kernel. Undefined when no shell was ready; on failure the shell is torn down. With `restore`
+ * (xl restore into a shell): the image's RAM goes in while the shell is paused, before its
+ * parked runtime is handed the kernel, which then resumes from the suspend record.
  */
-export async function claimShell(ctx: BuildContext, take: (script?: KernelScript) => Shell | undefined, spec: BuildSpec): Promise<BuiltDomain | undefined> {
+export async function claimShell(ctx: BuildContext, take: (script?: KernelScript) => Shell | undefined, spec: BuildSpec,
+  restore?: RestoreSpec): Promise<BuiltDomain | undefined> {
   const t0 = performance.now();
   // A script is compiled from V8's code cache, by the shell before its claim where it can be;
   // a realm runs the same script (compiled once by its pCPU thread).
@@ -373,6 +376,11 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
   const { domain: d, vcpu } = shell;
   try {
     const t1 = performance.now();
+    if (restore) {
+      // Its runtime parked without touching RAM (restorePhysmap checks): the image's frames go in.
+      ctx.hv.pause(d.domid);
+      restoreMemory(ctx.hv, d, restore);
+    }
     const built = d.uuid;
     d.name = spec.name;
     d.uuid = spec.uuid ?? d.uuid;
@@ -397,6 +405,7 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
     await attachDevices(ctx, d.domid, spec);
     const t2 = performance.now();
     vcpu.loadKernel(image, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) });
+    if (restore) ctx.hv.unpause(d.domid);
     const t3 = performance.now();
     return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: t3 - t2 }, postedAt: performance.timeOrigin + t3 };
   } catch (e) {

@@ -221,7 +221,8 @@ export interface SaveResult {
   readonly info: readonly [number, number, number];
   readonly bytes: number;
   readonly pages: number;
-  readonly ms: { readonly suspend: number; readonly image: number };
+  /** Where the time went: the guest's suspend, the image written, its fdatasync. */
+  readonly ms: { readonly suspend: number; readonly image: number; readonly sync: number };
 }
 
 /**

@@ -145,7 +145,8 @@ export class Host extends EventEmitter<HostEvents> {
     this.consoled = new ConsoleDaemon(this.hv.dom0Hypercalls, this.loop);
     this.consoled.on('broken', (domid, why) => this.#log(`d${domid}: console detached: ${why}`));
     this.pool = new VcpuPool({ size: opts.poolSize ?? 0, image: GUEST_IMAGE });
-    this.shells = new ShellPool(() => this.#ctx, opts.shells ?? { count: 0, memory: 0 }, this.#log);
+    // Pool-0's shells take restores too (claimShell): their RAM is faulted in while they wait.
+    this.shells = new ShellPool(() => this.#ctx, { ...(opts.shells ?? { count: 0, memory: 0 }), prefault: true }, this.#log);
     this.summoner = new Summoner({
       running: (name) => this.domains().some((d) => d.name === name && !d.dying),
       boot: async (config) => {
@@ -233,8 +234,8 @@ export class Host extends EventEmitter<HostEvents> {
   /**
    * Create and start a domain (xl create); `paused` leaves it paused, as xl create -p. It is a
    * new transient VM, or the persistent VM `vm` (halted until now) booting. `restore`: from a
-   * save image (migration/restore.ts), never in a shell (its memory must be filled before its
-   * runtime boots).
+   * save image (migration/restore.ts), into a shell when one fits (its parked runtime has
+   * touched no RAM), except an incoming migration's parked build.
    */
   async create(config: DomainConfig, opts: { paused?: boolean; vm?: Ref<'VM'>; restore?: RestoreSpec } = {}): Promise<BuiltDomain> {
     if (this.#closed || this.#stopping) throw new XenError('EINVAL', 'the host is shutting down');
@@ -247,7 +248,11 @@ export class Host extends EventEmitter<HostEvents> {
       config = { ...config, vifs: settleVifMacs(config.vifs) };
       // Pool-0's shells have a thread each; a shared cpupool's are realms parked on its pCPUs.
       const shells = config.pool === undefined || config.pool === POOL0 ? this.shells : this.#poolShells.get(config.pool);
-      const fromShell = !opts.paused && !opts.restore && shells?.fits(config) ? await claimShell(this.#ctx, (k) => shells.take(k), config) : undefined;
+      // A restore goes into Pool-0's shells only (a shared cpupool's realms restore through buildDomain).
+      const restoreFits = !opts.restore || (!opts.restore.parked && shells === this.shells);
+      const fromShell = !opts.paused && restoreFits && shells?.fits(config)
+        ? await claimShell(this.#ctx, (k) => shells.take(k), config, opts.restore)
+        : undefined;
       const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
       const { domid, uuid } = built.domain;
       // The domain keeps its uuid when it restarts, as libxl's does.
@@ -349,13 +354,6 @@ export class Host extends EventEmitter<HostEvents> {
    */
   async suspend(domid: number, timeoutMs = SUSPEND_TIMEOUT_MS): Promise<Domain> {
     const d = this.#guest(domid, 'suspended');
-    const pool = this.poolOf(domid);
-    if (pool !== POOL0) {
-      // Its suspend record is v8-serialized (abi/suspend.ts), and a realm has no node:v8: a host
-      // thread's deserialize would hand it objects of the host's realm (docs/SECURITY.md).
-      throw new XenError('EOPNOTSUPP', `domain ${domid} runs in shared cpupool ${pool}, where a guest cannot write its suspend record: ` +
-        `it cannot be saved, checkpointed or migrated; create it in ${POOL0} for that`);
-    }
     if (d.shutdownReason) throw new XenError('EINVAL', `domain ${domid} has already shut down (${d.shutdownReason})`);
     if (d.paused) throw new XenError('EINVAL', `domain ${domid} is paused and cannot act on a suspend request: unpause it first`);
     let onExc!: (id: number) => void;

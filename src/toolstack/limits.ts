@@ -53,10 +53,14 @@ function engineMemoryMiB(): number {
   return Math.floor(ioBytes / MIB) * 4;
 }
 
+/** RAM and the engine's bound do not change while the process runs: read once (os.totalmem reads /proc/meminfo). */
+let memoryMaxMiB: number | undefined;
+
 /** This machine's limits: memory= is bounded by its RAM as well as by the engine. */
 export function hostLimits(): HostLimits {
+  memoryMaxMiB ??= Math.min(engineMemoryMiB(), Math.floor(totalmem() / MIB));
   return {
-    memoryMiB: { min: MIN_MEMORY_MIB, max: Math.min(engineMemoryMiB(), Math.floor(totalmem() / MIB)) },
+    memoryMiB: { min: MIN_MEMORY_MIB, max: memoryMaxMiB },
     cmdlineBytes: MAX_GUEST_CMDLINE - 1,
     maxGrantFrames: { min: 1, max: MAX_GRANT_FRAMES },
     maxMaptrackFrames: { min: 0, max: MAX_MAPTRACK_FRAMES },

@@ -11,6 +11,7 @@ import { XenError } from '../errors.js';
 import { POOL0, type Cpupool } from '../hypervisor/cpupool.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import type { KernelScript } from '../hypervisor/vcpu.js';
+import { prefaultRam } from './prefault.js';
 import { buildShell, teardownDomain, type BuildContext, type BuildSpec, type Shell, type ShellSpec } from './builder.js';
 
 /** Placeholder names start so; a user's domain name cannot contain '/'. */
@@ -30,6 +31,8 @@ export interface ShellPoolOptions {
   readonly memory: number;
   /** The shared cpupool whose pCPU threads run them (realms parked there); Pool-0 (a thread each) if absent. */
   readonly cpupool?: Cpupool;
+  /** Fault each ready shell's RAM in while it waits (prefault.ts), for restores into it. */
+  readonly prefault?: boolean;
 }
 
 export class ShellPool {
@@ -37,6 +40,7 @@ export class ShellPool {
   readonly #spec: ShellSpec;
   readonly #target: number;
   readonly #cpupool: Cpupool | undefined;
+  readonly #prefault: boolean;
   readonly #log: (line: string) => void;
   #ready: Shell[] = [];
   #building = 0;
@@ -56,6 +60,7 @@ export class ShellPool {
     this.#spec = { memory: opts.memory };
     this.#target = opts.count;
     this.#cpupool = opts.cpupool;
+    this.#prefault = opts.prefault === true;
     this.#log = log;
   }
 
@@ -139,6 +144,7 @@ export class ShellPool {
         else {
           for (const k of this.#recent) shell.vcpu.prepare(k);
           this.#ready.push(shell);
+          if (this.#prefault) void prefaultRam(shell.domain, () => this.#ready.includes(shell));
         }
         this.#failures = 0;
       } catch (e) {

@@ -6,7 +6,6 @@
 // marked complete (type suspend): a host killed mid-save restarts with the VM Halted and the
 // partial image gone. Resume boots the same VM from the image and the VDI goes. A suspended VM persists like a halted one, across host restarts; a transient VM
 // (from an xl config) becomes persistent when it is suspended, or its image would be lost.
-import { open } from 'node:fs/promises';
 import { XenError } from '../errors.js';
 import type { BuiltDomain } from './builder.js';
 import { NULL_REF, type Ref, type VMRecord } from './db/records.js';
@@ -63,24 +62,14 @@ export async function suspendVm(host: Host, vm: Ref<'VM'>): Promise<SaveResult &
     await host.vdis.destroy(vdi.record.uuid).catch(() => {});
     throw e;
   }
-  // The image on disk first, then the VDI marked complete (type suspend), then the domain's end
-  // makes the VM Suspended: a host killed before the mark restarts with the VM Halted (vms.ts
-  // rebuild), never Suspended on a partial image.
-  await syncFile(path);
+  // The image is on disk (saveDomain syncs it), then the VDI is marked complete (type suspend),
+  // then the domain's end makes the VM Suspended: a host killed before the mark restarts with
+  // the VM Halted (vms.ts rebuild), never Suspended on a partial image.
   await host.db.transaction((tx) => tx.VDI.update(vdi.ref, {
     type: 'suspend', virtual_size: Math.ceil(saved.bytes / 512) * 512, physical_utilisation: saved.bytes,
   }));
   await host.destroy(r.domid);
   return { ...saved, vdi: vdi.record.uuid };
-}
-
-async function syncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /** The suspended VM's image: its VDI's record and path. */

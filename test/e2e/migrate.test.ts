@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isXenError } from '../../src/errors.js';
-import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT } from '../../src/migration/format.js';
+import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MIGRATE_XENODE_BUILT } from '../../src/migration/format.js';
+import { migrateDomain } from '../../src/migration/migrate.js';
 import { PAGE_SIZE } from '../../src/abi/xen.js';
 import { geometryOf } from '../../src/migration/config.js';
 import { encodeHeaders, encodePages, readImage } from '../../src/migration/image.js';
@@ -82,12 +83,13 @@ test('refused before anything happens: a wrong token, no receiver; the guest run
   await a.ts.call('destroy', { domain: domid });
 });
 
-test('a name clash at the target: it creates nothing, and the guest resumes at the source', T, async () => {
+test('a name clash at the target: it creates nothing, and the guest runs on at the source, never stopped', T, async () => {
   const { domid } = await kvGuest('kv-clash');
   // The target already runs a domain of that name.
   const squat = b.cfgFile('squat', `name = "kv-clash"\nkernel = "${fileURLToPath(new URL('../../../test/fixtures/guests/ticker.ts', import.meta.url))}"\nmemory = 32\n`);
   const { domid: squatter } = await b.ts.call('create', { file: squat });
-  await assert.rejects(a.ts.call('migrate', { domain: domid, target, token }), (e: Error) => /Migration failed, resuming at sender/.test(e.message));
+  // Refused before the target says it built a copy: the guest was not suspended.
+  await assert.rejects(a.ts.call('migrate', { domain: domid, target, token }), (e: Error) => /Migration failed; the domain runs on at the sender/.test(e.message));
   assert.deepEqual(whereIs('kv-clash'), ['a:kv-clash:running', 'b:kv-clash:running']);
   assert.equal(hostOf(b).hv.domains().filter((d) => d.name.startsWith('kv-clash')).length, 1, 'no --incoming copy left at the target');
   assert.equal(await ask(hostOf(a), domid, 'set resumed yes'), 'ok', 'the resumed guest answers');
@@ -95,14 +97,15 @@ test('a name clash at the target: it creates nothing, and the guest resumes at t
   await a.ts.call('destroy', { domain: domid });
 });
 
-/** A receiver that reads the whole stream as a real one would, then plays `after`. */
-async function fakeReceiver(after: (sock: Socket, src: ByteSource) => Promise<void>): Promise<{ server: Server; target: string }> {
+/** A receiver that reads the whole stream as a real one would (saying it built the domain at once, unless `silent`), then plays `after`. */
+async function fakeReceiver(after: (sock: Socket, src: ByteSource) => Promise<void>, silent = false): Promise<{ server: Server; target: string }> {
   const server = createServer((sock) => {
     sock.on('error', () => {});
     const src = new ByteSource(sock, { stallMs: 20_000 });
     void (async () => {
       await src.read(AUTH_BYTES, 'auth');
       sock.write(MIGRATE_RECEIVER_BANNER);
+      if (!silent) sock.write(MIGRATE_XENODE_BUILT);
       await readImage(src);
       sock.write(MIGRATE_RECEIVER_READY);
       await after(sock, src);
@@ -122,6 +125,17 @@ test('the target reports a failed start and hands the domain back: the sender re
   await assert.rejects(a.ts.call('migrate', { domain: domid, target: fake.target, token }), /Migration failed due to problems at target/);
   assert.deepEqual(whereIs('kv-back'), ['a:kv-back:running']);
   assert.equal(await ask(hostOf(a), domid, 'set back yes'), 'ok');
+  fake.server.close();
+  await a.ts.call('destroy', { domain: domid });
+});
+
+test('a target that never says its copy is built: the guest is never stopped, the migration fails and it runs on', T, async () => {
+  const { domid } = await kvGuest('kv-unbuilt');
+  const fake = await fakeReceiver(async () => {}, true);
+  await assert.rejects(migrateDomain(hostOf(a), domid, fake.target, { token, stallMs: 1500 }),
+    (e: Error) => isXenError(e, 'ETIMEDOUT') && /Migration failed; the domain runs on at the sender\. .*built message/.test(e.message));
+  assert.deepEqual(whereIs('kv-unbuilt'), ['a:kv-unbuilt:running']);
+  assert.equal(await ask(hostOf(a), domid, 'set unbuilt yes'), 'ok', 'never suspended: it answers');
   fake.server.close();
   await a.ts.call('destroy', { domain: domid });
 });

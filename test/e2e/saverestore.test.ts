@@ -4,6 +4,7 @@
 // guest without a handler starts again from main with its disk as it was.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -16,6 +17,7 @@ import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { Host } from '../../src/toolstack/host.js';
 import { listVifs } from '../../src/toolstack/vifs.js';
 import { askKv } from '../support/kv.js';
+import { freePort } from '../support/ports.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
@@ -118,3 +120,87 @@ for (const [fixture, why] of [['stubborn.ts', 'a guest that never yields'], ['un
     await host.destroy(built.domain.domid);
   });
 }
+
+test('a restore goes into a pre-built shell: kv-store resumes there with its disk and vif', T, async () => {
+  const shellHost = await Host.start({ poolSize: 1, shells: { count: 1, memory: 32 } });
+  try {
+    const shellReady = async () => {
+      for (let i = 0; i < 600 && shellHost.shells.ready < 1; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(shellHost.shells.ready, 1, 'the shell pool filled');
+    };
+    await shellReady();
+    // A parked shell runs (unpaused): its physmap is not the toolstack's to restore.
+    const shell = shellHost.hv.domains().find((d) => d.name.startsWith('shell/'))!;
+    assert.throws(() => shellHost.hv.restorePhysmap(shell.domid, 0), (e: Error) => isXenError(e, 'EBUSY'));
+    const image = join(dir, 'kv-shell.img');
+    await writeFile(image, new Uint8Array(4 << 20));
+    const built = await shellHost.create(kvConfig('kv-shell', image));
+    assert.equal(await askKv(shellHost, built.domain.domid, 'set colour green'), 'ok');
+    await shellReady();
+    const file = join(dir, 'kv-shell.save');
+    await saveDomain(shellHost, built.domain.domid, file);
+    await shellReady();
+    const shellDomid = shellHost.hv.domains().find((d) => d.name.startsWith('shell/'))!.domid;
+    const r = await restoreFile(shellHost, file);
+    assert.equal(r.domain.domid, shellDomid, 'the restored domain is the shell that waited');
+    assert.equal(r.domain.name, 'kv-shell');
+    assert.equal(await askKv(shellHost, r.domain.domid, 'get colour'), 'ok green');
+    assert.equal(await askKv(shellHost, r.domain.domid, 'get boots'), 'ok 1', 'resumed from its state in the shell');
+    const [disk] = await listDisks(shellHost.devices, r.domain.domid);
+    assert.equal(disk?.vdev, 'xvda');
+    const [vif] = await listVifs(shellHost.devices, r.domain.domid);
+    assert.equal(vif?.mac, MAC);
+    await shellHost.destroy(r.domain.domid);
+  } finally {
+    await shellHost.close();
+  }
+});
+
+/** www's /api/status through its forward, once it answers (bounded). */
+async function wwwStatus(port: number): Promise<{ requests: number; uptime_s: number }> {
+  const once = () => new Promise<string>((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path: '/api/status', timeout: 5000 }, (r) => {
+      let body = '';
+      r.setEncoding('utf8');
+      r.on('data', (c: string) => (body += c));
+      r.on('end', () => resolve(body));
+    }).on('error', reject).on('timeout', function (this: { destroy(): void }) {
+      this.destroy();
+    });
+  });
+  let last: unknown;
+  for (let i = 0; i < 150; i++) {
+    try {
+      return JSON.parse(await once()) as { requests: number; uptime_s: number };
+    } catch (e) {
+      last = e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`www never answered on ${port}: ${(last as Error)?.message}`);
+}
+
+test('examples/www carries its counters and uptime across save and restore', T, async () => {
+  const kernel = join(EXAMPLES, 'www/www.ts');
+  const port = await freePort();
+  const { domain } = await host.create(parseDomainConfig(`name = "www-sr"
+kernel = "${kernel}"
+memory = 64
+vif = [ 'bridge=xenbr-www-sr' ]
+`
+    + `forward = [ 'tcp:${port}:80' ]
+extra = "port=80"
+`, kernel).config);
+  await wwwStatus(port);
+  await wwwStatus(port);
+  const before = await wwwStatus(port);
+  assert.ok(before.requests >= 3);
+  const file = join(dir, 'www.save');
+  await saveDomain(host, domain.domid, file);
+  const r = await restoreFile(host, file);
+  const after = await wwwStatus(port);
+  assert.equal(after.requests, before.requests + 1, 'the count went on from where it was');
+  assert.ok(after.uptime_s >= before.uptime_s, `uptime ${after.uptime_s} s after ${before.uptime_s} s`);
+  assert.match(consoleText(r.domain.domid), new RegExp(`www: resumed after ${before.requests} requests`));
+  await host.destroy(r.domain.domid);
+});

@@ -26,6 +26,12 @@ export interface RealmHost {
   parked(): void;
   /** The domain shut down: its realm is not run again. */
   halt(): void;
+  /** node:v8 serialize of a value of the realm: the bytes, in a Uint8Array of the realm. */
+  serialize(value: unknown): Uint8Array;
+  /** node:v8 deserialize of the realm's bytes: the value, built from the realm's own intrinsics. */
+  deserialize(bytes: Uint8Array): unknown;
+  /** Atomics.notify(words, index, 1) once the pCPU's pass is over (evtchn.ts deferWakes). */
+  wakeLater(words: Int32Array, index: number): void;
   /** The pCPU thread's kernel id: the owner its hypercalls write in the locks they take (lock.ts). */
   threadId(): number | undefined;
 }

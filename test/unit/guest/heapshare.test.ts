@@ -1,0 +1,53 @@
+// The per-realm heap estimate of a pCPU thread (src/guest/heapshare.ts), on figures made up
+// here: growth charged by CPU time, a fall paid back from what no domain holds first.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { HeapShares } from '../../../src/guest/heapshare.js';
+
+const MiB = 2 ** 20;
+
+test('growth is charged to the domains that ran, by their CPU time; one that did not run is not charged', () => {
+  const h = new HeapShares<string>(100 * MiB);
+  h.add('a', 1 * MiB);
+  h.add('b', 1 * MiB);
+  h.add('idle', 1 * MiB);
+  h.ran('a', 3);
+  h.ran('b', 1);
+  assert.deepEqual(h.sample(108 * MiB).sort(), ['a', 'b']);
+  assert.equal(h.bytes('a'), 7 * MiB);
+  assert.equal(h.bytes('b'), 3 * MiB);
+  assert.equal(h.bytes('idle'), 1 * MiB);
+  // The window is over: the next growth goes to whoever runs next.
+  h.ran('idle', 1);
+  h.sample(110 * MiB);
+  assert.equal(h.bytes('a'), 7 * MiB);
+  assert.equal(h.bytes('idle'), 3 * MiB);
+});
+
+test('a fall pays back growth no domain made and departed domains first, then lowers every figure in proportion', () => {
+  const h = new HeapShares<string>(0);
+  h.add('a', 4 * MiB);
+  h.add('b', 4 * MiB);
+  h.add('gone', 2 * MiB);
+  h.sample(3 * MiB); // nobody ran: the thread's own
+  h.remove('gone');
+  assert.equal(h.bytes('gone'), undefined);
+  assert.deepEqual(h.sample(0), [], 'the 3 MiB freed were the thread\'s own and the departed domain\'s');
+  assert.equal(h.bytes('a'), 4 * MiB);
+  // 2 MiB of departed figure left; a further 6 MiB freed takes 2 from it and 4 from a and b.
+  assert.deepEqual(h.sample(-6 * MiB).sort(), ['a', 'b']);
+  assert.equal(h.bytes('a'), 2 * MiB);
+  assert.equal(h.bytes('b'), 2 * MiB);
+});
+
+test('growth while no domain ran and a spare realm skipped are charged to nobody', () => {
+  const h = new HeapShares<string>(10 * MiB);
+  h.add('a', 0);
+  h.skip(20 * MiB);
+  assert.deepEqual(h.sample(20 * MiB), []);
+  assert.equal(h.bytes('a'), 0);
+  h.ran('gone-before', 5); // a domain that is not on the thread is never charged
+  h.ran('a', 1);
+  h.sample(21 * MiB);
+  assert.equal(h.bytes('a'), 1 * MiB);
+});
