@@ -1,8 +1,9 @@
 // `xenode network-attach`, `network-list`, `network-detach`: vifs of running domains, as xl
 // has them (xl_vif.c); and xenode's own `network-forward` (host port forwards, QEMU's hostfwd)
 // and `network-gateway` (a bridge's gateway, QEMU's restrict=on|off).
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ForwardInfo, GatewayInfo } from '../toolstack/contract.js';
+import type { ForwardInfo, GatewayInfo, SummonedForwardInfo } from '../toolstack/contract.js';
 import { say, withHost, withStateDir, type StateDirOpts } from './common.js';
 import { XL_NETWORK_LIST_HEADER, xlNetworkList } from './format.js';
 
@@ -53,11 +54,13 @@ export function registerNetworkCommands(program: Command): void {
 
   withStateDir(program.command('network-forward'))
     .description("forward a host port to a domain's first vif through its bridge's gateway (xenode's own; QEMU's hostfwd); without a spec, list forwards")
-    .argument('[domain]', 'the domain, by name or id (all domains when listing without one)')
+    .argument('[domain]', 'the domain, by name or id (all domains when listing without one); with --summon, a halted VM or a config file')
     .argument('[spec]', 'PROTO:[HOSTADDR:]HOSTPORT:GUESTPORT, e.g. tcp:8080:80 (HOSTADDR is 127.0.0.1 unless given)')
     .option('--remove', 'stop forwarding that host port')
+    .option('--summon', "the guest need not run: the forward's first connection boots it (a halted VM by name or uuid, or a domain from a config file: a path, or a name ending in .cfg), and is answered once it listens; without a spec, list such forwards")
     .option('--json', 'print the API result as JSON')
-    .action(async (domain: string | undefined, spec: string | undefined, o: StateDirOpts & { remove?: boolean; json?: boolean }) => {
+    .action(async (domain: string | undefined, spec: string | undefined, o: StateDirOpts & { remove?: boolean; summon?: boolean; json?: boolean }) => {
+      if (o.summon) return summonForward(domain, spec, o);
       await withHost(o, async (ts) => {
         if (spec === undefined) {
           if (o.remove) throw new Error('--remove needs a spec: xenode network-forward DOMAIN SPEC --remove');
@@ -85,6 +88,36 @@ export function registerNetworkCommands(program: Command): void {
     });
 }
 
+/** network-forward --summon: TARGET SPEC adds, SPEC --remove removes, nothing lists. */
+async function summonForward(target: string | undefined, spec: string | undefined, o: StateDirOpts & { remove?: boolean; json?: boolean }): Promise<void> {
+  await withHost(o, async (ts) => {
+    if (target === undefined) {
+      if (o.remove) throw new Error('--remove needs a spec: xenode network-forward SPEC --summon --remove');
+      const rows = await ts.call('summonForwardList', {});
+      process.stdout.write(o.json ? `${JSON.stringify(rows, null, 2)}\n` : formatSummonedForwards(rows));
+      return;
+    }
+    let r: SummonedForwardInfo;
+    if (o.remove) {
+      r = await ts.call('summonForward', { spec: spec ?? target, remove: true });
+    } else {
+      if (spec === undefined) throw new Error('--summon needs what to boot and a spec: xenode network-forward VM|CFG SPEC --summon');
+      const file = target.includes('/') || target.endsWith('.cfg');
+      r = await ts.call('summonForward', file ? { spec, file: resolve(target) } : { spec, vm: target });
+    }
+    if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    else say(`${o.remove ? 'removed' : 'summoning'} tcp ${r.hostAddress}:${r.hostPort} -> ${r.vm === null ? `domain ${r.domain}` : `VM ${r.vm}`} port ${r.guestPort} (${r.guestAddress ?? 'address by DHCP'}, via ${r.bridge})`);
+  });
+}
+
+/** One row per summoning forward: the host side, what it boots, the guest side, its boots. */
+export function formatSummonedForwards(rows: readonly SummonedForwardInfo[]): string {
+  const head = ['Host', 'Target', 'Guest', 'Bridge', 'Boots', 'Conns'];
+  const body = rows.map((f) => [`${f.hostAddress}:${f.hostPort}`, f.vm === null ? f.domain : `VM ${f.vm}`, `${f.guestAddress ?? '-'}:${f.guestPort}`, f.bridge,
+    String(f.boots), String(f.accepted)]);
+  return table(head, body);
+}
+
 function describeGateway(g: GatewayInfo): string {
   const ports = (l: readonly number[]) => (l.length ? l.join(',') : '-');
   return [
@@ -103,6 +136,10 @@ function describe(f: ForwardInfo): string {
 export function formatForwards(rows: readonly ForwardInfo[]): string {
   const head = ['Domid', 'Proto', 'Host', 'Guest', 'Bridge'];
   const body = rows.map((f) => [String(f.domid), f.proto, `${f.hostAddress}:${f.hostPort}`, `${f.guestAddress ?? '-'}:${f.guestPort}`, f.bridge]);
+  return table(head, body);
+}
+
+function table(head: readonly string[], body: readonly string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   return [head, ...body].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
 }

@@ -25,6 +25,8 @@ export class BackendDaemon<D extends BackendDevice> {
   readonly #devices = new Map<string, D>();
   #watch: XsWatch | null = null;
   #chain = Promise.resolve();
+  /** What the chain will look at and has not started on: a device's key, or a directory to scan. */
+  readonly #queued = new Set<string>();
   #stopped = false;
 
   protected constructor(ctx: DriverContext, domid: number, type: string, start: StartBackend<D>) {
@@ -49,14 +51,22 @@ export class BackendDaemon<D extends BackendDevice> {
 
   #enqueue(path: string): void {
     // One change at a time: starting and removing a device take several xenstore round trips.
-    this.#chain = this.#chain.then(() => this.#changed(path)).catch((e: unknown) => {
+    // A device's nodes are written (and removed) together, a watch event each: the device is
+    // looked at once for all those still queued, not once per node.
+    const rest = path === this.base ? [] : path.slice(this.base.length + 1).split('/');
+    const what = rest.length < 2 ? `scan:${rest[0] ?? ''}` : `${rest[0]}/${rest[1]}`;
+    if (this.#queued.has(what)) return;
+    this.#queued.add(what);
+    this.#chain = this.#chain.then(() => {
+      this.#queued.delete(what);
+      return this.#changed(rest);
+    }).catch((e: unknown) => {
       this.#ctx.log?.(`${this.#type} backend daemon: ${(e as Error).message}`);
     });
   }
 
-  async #changed(path: string): Promise<void> {
+  async #changed(rest: readonly string[]): Promise<void> {
     if (this.#stopped) return;
-    const rest = path === this.base ? [] : path.slice(this.base.length + 1).split('/');
     // Something at or above a device changed (or the watch was just set): look at every device below.
     if (rest.length < 2) {
       for (const key of await this.#keys(rest[0])) await this.#device(key);

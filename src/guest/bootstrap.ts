@@ -85,6 +85,7 @@ function boot(msg: BootMessage): void {
     loop: { pausable: true, haltPollUs: HALT_POLL_MAX_US, pollOnlyWhenExpected: true },
     loadKernel: () => (msg.kernel === null ? null : link(msg.kernel)),
     ...(msg.identity && { identity: msg.identity }),
+    preloadWhileParked: true,
     park: async () => {
       parent.on('message', prepare);
       status({ type: 'parked' });

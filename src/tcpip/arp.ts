@@ -111,6 +111,11 @@ export class Arp {
     if (me !== 0) this.#sendArp(OP_REQUEST, MAC_BROADCAST, new Uint8Array(6), me, me);
   }
 
+  /** Forget what `ip` answered (a host that came up again, maybe elsewhere): the next frame to it asks anew. */
+  forget(ip: Ipv4): void {
+    this.#cache.delete(ip);
+  }
+
   /** Forget everything (the address changed, or the interface went away). */
   flush(): void {
     for (const p of this.#pending.values()) p.timer.cancel();
@@ -145,8 +150,10 @@ export class Arp {
     const me = this.localAddress();
     if ((senderMac[0]! & 1) === 1) return; // a multicast sender MAC is a lie
     const forUs = me !== 0 && targetIp === me;
-    // RFC 826's merge: refresh a known sender; learn a new one only when it talks to us.
-    if (!isUnusableUnicast(senderIp) && senderIp !== me && (forUs || this.#cache.has(senderIp))) {
+    // RFC 826's merge: refresh a known sender, or one we are asking for (as Linux completes an
+    // incomplete neighbour: a host's announcement as it comes up answers our request); learn a
+    // new one only when it talks to us.
+    if (!isUnusableUnicast(senderIp) && senderIp !== me && (forUs || this.#cache.has(senderIp) || this.#pending.has(senderIp))) {
       this.#learn(senderIp, senderMac);
     }
     if (op === OP_REQUEST && forUs) this.#sendArp(OP_REPLY, senderMac, senderMac, senderIp, me);

@@ -171,6 +171,27 @@ export interface ForwardInfo {
   readonly guestAddress: string | null;
 }
 
+/** A summoning forward (`xenode network-forward TARGET SPEC --summon`): its first connection boots the guest. */
+export interface SummonedForwardInfo {
+  /** tcp:[HOSTADDR:]HOSTPORT:GUESTPORT. */
+  readonly spec: string;
+  readonly hostAddress: string;
+  readonly hostPort: number;
+  readonly guestPort: number;
+  readonly bridge: string;
+  /** The guest's vif's ip=, or its DHCP lease once it has one. */
+  readonly guestAddress: string | null;
+  /** The domain it boots (its configuration's name). */
+  readonly domain: string;
+  /** The halted persistent VM it starts, or null: a new domain from a configuration each time. */
+  readonly vm: string | null;
+  /** Guests booted by its connections. */
+  readonly boots: number;
+  /** Connections joined to the guest, and those reset (the guest did not boot or answer in time). */
+  readonly accepted: number;
+  readonly refused: number;
+}
+
 /**
  * What the host did after a domain shut down: its on_* setting as xenode carries it out
  * (no core dumps, so coredump-* act as their plain counterparts; soft-reset restarts), or
@@ -255,6 +276,8 @@ export interface VmInfo {
   readonly domid: number;
   /** Made from an xl config: gone when its domain is destroyed (else it persists while halted). */
   readonly transient: boolean;
+  /** A snapshot (vm-snapshot): it does not start; vm-clone makes a VM of it, vm-revert returns its VM to it. */
+  readonly isSnapshot: boolean;
   readonly memoryMiB: number;
   readonly maxmemMiB: number;
   readonly vcpus: number;
@@ -414,6 +437,13 @@ export interface Commands {
    */
   summon: { args: { name: string; file: string; text?: string }; result: SummonedName & { dns: string } };
   summonList: { args: NoArgs; result: { dns: string | null; names: SummonedName[] } };
+  /**
+   * xenode network-forward TARGET SPEC --summon: listen on a host port (`spec`, TCP) for a guest
+   * booted by its first connection: the halted VM `vm` started, or a domain from the config
+   * `file` (absolute; or `text`, as create takes it). With `remove`, stop (`spec` alone).
+   */
+  summonForward: { args: { spec: string; vm?: string; file?: string; text?: string; remove?: boolean }; result: SummonedForwardInfo };
+  summonForwardList: { args: NoArgs; result: SummonedForwardInfo[] };
   unsummon: { args: { name: string }; result: { name: string } };
   cpupoolDestroy: { args: { name: string }; result: { name: string } };
   /** xl cpupool-migrate DOMAIN POOL. */
@@ -461,6 +491,29 @@ export interface Commands {
    * goes; `discard` halts it instead, discarding the image (XAPI's hard_shutdown of a suspended VM).
    */
   vmResume: { args: { vm: string; paused?: boolean; discard?: boolean }; result: { readonly uuid: string; readonly domid: number } };
+  /**
+   * vm-snapshot (XAPI's VM.snapshot): a halted snapshot VM (is_a_snapshot, snapshot_of) whose
+   * disks are read-only snapshots of the VM's VDIs, taken live under a running VM.
+   */
+  vmSnapshot: { args: { vm: string; name: string }; result: VmInfo };
+  /** vm-clone (XAPI's VM.clone): a new halted VM of a halted VM or a snapshot, its disks clones sharing their base. */
+  vmClone: { args: { vm: string; name: string }; result: VmInfo };
+  /** vm-copy (XAPI's VM.copy): a new halted VM with full copies of a halted VM's (or a snapshot's) disks, into `sr` or each disk's own SR. */
+  vmCopy: { args: { vm: string; name: string; sr?: string }; result: VmInfo };
+  /** vm-revert (XAPI's VM.revert): the VM a snapshot was taken of, halted, with the snapshot's configuration and clones of its disks. */
+  vmRevert: { args: { snapshot: string }; result: VmInfo };
+  /**
+   * vdi-param-set, sr-param-set, network-param-set, host-param-set, pool-param-set (XAPI's
+   * set_name_label, set_name_description, add_to_other_config, remove_from_other_config of those
+   * classes): a record (by uuid or name; the pool, and this host, need neither) gets a name, a description, or
+   * other_config[key] set (removed when no value is given).
+   */
+  recordSet: {
+    args: { cls: 'VDI' | 'SR' | 'network' | 'host' | 'pool'; id: string; name?: string; description?: string; otherConfigKey?: string; otherConfigValue?: string };
+    result: { uuid: string };
+  };
+  /** vdi-copy (XAPI's VDI.copy): a new VDI with a full copy of a VDI's contents, in `sr` (its own SR when absent). */
+  vdiCopy: { args: { vdi: string; sr?: string; name?: string }; result: VdiInfo };
   /** XAPI's network.create: a network record for a bridge of dom0's switch (made when a vif first joins it). */
   networkCreate: { args: { name: string; bridge?: string; description?: string }; result: { uuid: string; bridge: string } };
 }
@@ -472,7 +525,7 @@ export interface GcResult {
 }
 
 /** Operations that may run as tasks: the long ones, which report progress and can be cancelled. */
-export const TASK_OPS = ['vdiImport', 'vdiExport', 'vdiMigrate', 'srGc', 'vmSuspend', 'vmResume', 'migrate'] as const;
+export const TASK_OPS = ['vdiImport', 'vdiExport', 'vdiMigrate', 'srGc', 'vmSuspend', 'vmResume', 'migrate', 'vmCopy', 'vdiCopy'] as const;
 export type TaskOp = (typeof TASK_OPS)[number];
 export type TaskCall = { [K in TaskOp]: { readonly op: K; readonly args: Commands[K]['args'] } }[TaskOp];
 
@@ -804,6 +857,20 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     return f.done({ name, file, ...(text !== undefined && { text }) });
   },
   summonList: none,
+  summonForward: (f) => {
+    const spec = f.string('spec');
+    const vm = f.optionalString('vm');
+    const file = f.optionalString('file');
+    const text = f.optionalString('text');
+    const remove = f.bool('remove');
+    if (remove) return f.done({ spec, remove });
+    if (vm === undefined && file === undefined) throw new InvalidArgument('summonForward', 'file', 'give the configuration file (file) or the halted VM (vm) the forward boots');
+    if (vm !== undefined && file !== undefined) throw new InvalidArgument('summonForward', 'vm', 'give the halted VM (vm) or the configuration file (file), not both');
+    if (file !== undefined && !file.startsWith('/')) throw new InvalidArgument('summonForward', 'file', `the configuration file must be an absolute path, not '${file}'`);
+    if (text !== undefined && file === undefined) throw new InvalidArgument('summonForward', 'text', 'text is the content of file: give file too');
+    return f.done({ spec, ...(vm !== undefined && { vm }), ...(file !== undefined && { file }), ...(text !== undefined && { text }) });
+  },
+  summonForwardList: none,
   unsummon: (f) => f.done({ name: f.string('name') }),
   cpupoolDestroy: (f) => f.done({ name: f.string('name') }),
   cpupoolMigrate: (f) => f.done({ domain: f.domain(), pool: f.string('pool') }),
@@ -835,6 +902,34 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     if (given.length !== 1) throw new InvalidArgument('vmDevice', 'disk', `give exactly one of ${Object.keys(changes).join(', ')}`);
     const force = f.bool('force');
     return f.done({ vm, [given[0]![0]]: given[0]![1], ...(force && { force }) });
+  },
+  vmSnapshot: (f) => f.done({ vm: f.string('vm'), name: f.string('name') }),
+  vmClone: (f) => f.done({ vm: f.string('vm'), name: f.string('name') }),
+  vmCopy: (f) => {
+    const args = { vm: f.string('vm'), name: f.string('name') };
+    const sr = f.optionalString('sr');
+    return f.done({ ...args, ...(sr !== undefined && { sr }) });
+  },
+  vmRevert: (f) => f.done({ snapshot: f.string('snapshot') }),
+  recordSet: (f) => {
+    const cls = f.string('cls');
+    if (cls !== 'VDI' && cls !== 'SR' && cls !== 'network' && cls !== 'host' && cls !== 'pool') throw new InvalidArgument('recordSet', 'cls', 'cls must be VDI, SR, network, host or pool');
+    const id = cls === 'pool' || cls === 'host' ? (f.optionalString('id') ?? '') : f.string('id');
+    const name = f.optionalString('name');
+    const description = f.optionalString('description');
+    const otherConfigKey = f.optionalString('otherConfigKey');
+    const otherConfigValue = f.optionalString('otherConfigValue');
+    if (otherConfigValue !== undefined && otherConfigKey === undefined) throw new InvalidArgument('recordSet', 'otherConfigKey', 'otherConfigKey must name the key otherConfigValue is for');
+    return f.done({
+      cls, id, ...(name !== undefined && { name }), ...(description !== undefined && { description }),
+      ...(otherConfigKey !== undefined && { otherConfigKey }), ...(otherConfigValue !== undefined && { otherConfigValue }),
+    });
+  },
+  vdiCopy: (f) => {
+    const vdi = f.string('vdi');
+    const sr = f.optionalString('sr');
+    const name = f.optionalString('name');
+    return f.done({ vdi, ...(sr !== undefined && { sr }), ...(name !== undefined && { name }) });
   },
   vifSet: (f) => {
     const vm = f.string('vm');

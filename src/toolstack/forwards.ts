@@ -22,7 +22,22 @@ interface Entry {
   readonly target: () => Ipv4 | undefined;
 }
 
-const key = (s: ForwardSpec) => `${s.proto}:${s.hostAddress}:${s.hostPort}`;
+/** A host port's identity: a forward per protocol, address and port. */
+export const forwardKey = (s: ForwardSpec) => `${s.proto}:${s.hostAddress}:${s.hostPort}`;
+
+/**
+ * Where a forward to the first of `vifs` goes: its bridge (whose gateway carries it) and, given
+ * that gateway, the vif's address when a connection comes (ip=, else its MAC's DHCP lease).
+ */
+export function forwardRoute(vifs: readonly DomainVif[], spec: ForwardSpec, owner: string): { bridge: string; target: (gw: Gateway) => () => Ipv4 | undefined } {
+  const vif = [...vifs].sort((a, b) => a.devid - b.devid)[0];
+  if (!vif) throw new XenError('ENODEV', `${owner} has no vif to forward ${formatForwardSpec(spec)} to: add one (vif = [ '' ])`);
+  const bridge = vif.bridge ?? DEFAULT_BRIDGE;
+  if (/[.:]/.test(bridge)) throw new XenError('EINVAL', `vif ${vif.devid} is on ${bridge}: a gateway serves only a bridge's untagged segment`);
+  const ip = staticAddress(vif);
+  const mac = vif.mac;
+  return { bridge, target: (gw) => () => ip ?? (mac === undefined ? undefined : gw.leaseFor(mac)) };
+}
 
 export class DomainForwards {
   readonly #byKey = new Map<string, Entry>();
@@ -32,17 +47,12 @@ export class DomainForwards {
 
   /** Forward `spec` to the domain whose vifs are `vifs`. */
   async add(domid: number, vifs: readonly DomainVif[], spec: ForwardSpec): Promise<ForwardInfo> {
-    const vif = [...vifs].sort((a, b) => a.devid - b.devid)[0];
-    if (!vif) throw new XenError('ENODEV', `domain ${domid} has no vif to forward ${formatForwardSpec(spec)} to: add one (vif = [ '' ])`);
-    const bridge = vif.bridge ?? DEFAULT_BRIDGE;
-    if (/[.:]/.test(bridge)) throw new XenError('EINVAL', `vif ${vif.devid} is on ${bridge}: a gateway serves only a bridge's untagged segment`);
-    const k = key(spec);
+    const route = forwardRoute(vifs, spec, `domain ${domid}`);
+    const k = forwardKey(spec);
     const other = this.#byKey.get(k);
     if (other) throw new XenError('EEXIST', `${spec.proto} ${spec.hostAddress}:${spec.hostPort} is forwarded to domain ${other.domid} already`);
-    const ip = staticAddress(vif);
-    const gw = this.gateway(bridge);
-    const mac = vif.mac;
-    const target = () => ip ?? (mac === undefined ? undefined : gw.leaseFor(mac));
+    const gw = this.gateway(route.bridge);
+    const target = route.target(gw);
     const fwd = await gw.forward(spec, target);
     if (this.#byKey.has(k)) {
       gw.unforward(fwd);
@@ -55,9 +65,9 @@ export class DomainForwards {
 
   /** Remove the domain's forward of that host port; ENOENT if it has none. */
   remove(domid: number, spec: ForwardSpec): ForwardInfo {
-    const e = this.#byKey.get(key(spec));
+    const e = this.#byKey.get(forwardKey(spec));
     if (!e || e.domid !== domid) throw new XenError('ENOENT', `domain ${domid} has no forward of ${spec.proto} ${spec.hostAddress}:${spec.hostPort}`);
-    this.#byKey.delete(key(spec));
+    this.#byKey.delete(forwardKey(spec));
     e.gw.unforward(e.fwd);
     return info(e);
   }

@@ -28,7 +28,8 @@ import { Storage } from '../storage/sr.js';
 import { Vdis } from '../storage/vdi.js';
 import { buildDomain, claimShell, teardownDomain, type BuildContext, type BuiltDomain, type RestoreSpec } from './builder.js';
 import { isShellName, ShellPool } from './shells.js';
-import { Summoner, type SummonDns } from './summon.js';
+import { SummonedForwards } from './summon-forwards.js';
+import { Summoner, type SummonDns, type SummonHost } from './summon.js';
 import type { DiskDevice, ForwardInfo, NicDevice, ShutdownOutcome } from './contract.js';
 import { attachDisk, detachDisk, vdiLiveDisks, vdiUsers } from './devices.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
@@ -128,6 +129,8 @@ export class Host extends EventEmitter<HostEvents> {
   readonly forwards = new DomainForwards((bridge) => this.gateway(bridge));
   /** Names whose guests the first DNS query boots (Jitsu's summoning, summon.ts). */
   readonly summoner: Summoner;
+  /** Host ports whose guests the first connection boots (summon-forwards.ts). */
+  readonly summonedForwards: SummonedForwards;
   /** Static ip= of vifs, bound to their MACs at their bridges' gateways. */
   readonly #vifAddresses = new VifAddresses((bridge) => {
     const gw = this.#gateways.get(bridge);
@@ -147,13 +150,15 @@ export class Host extends EventEmitter<HostEvents> {
     this.pool = new VcpuPool({ size: opts.poolSize ?? 0, image: GUEST_IMAGE });
     // Pool-0's shells take restores too (claimShell): their RAM is faulted in while they wait.
     this.shells = new ShellPool(() => this.#ctx, { ...(opts.shells ?? { count: 0, memory: 0 }), prefault: true }, this.#log);
-    this.summoner = new Summoner({
+    const summoning: SummonHost = {
       running: (name) => this.domains().some((d) => d.name === name && !d.dying),
-      boot: async (config) => {
-        await (await this.create(config)).vcpu.mainCalled;
+      boot: async (config, vm) => {
+        await (await (vm === undefined ? this.create(config) : this.start(vm))).vcpu.mainCalled;
       },
       log: this.#log,
-    }, opts.summonDns);
+    };
+    this.summoner = new Summoner(summoning, opts.summonDns);
+    this.summonedForwards = new SummonedForwards(summoning, (bridge) => this.gateway(bridge));
     this.paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
     this.db = parts.db;
     this.vms = parts.vms;
@@ -301,12 +306,20 @@ export class Host extends EventEmitter<HostEvents> {
 
   /** Boot a halted persistent VM (XAPI's VM.start) with the configuration its record holds. */
   async start(vm: string, opts: { paused?: boolean } = {}): Promise<BuiltDomain> {
-    const { ref, config } = await this.db.read((tx) => {
+    const { ref, config } = await this.storedConfig(vm);
+    return this.create(config, { ...opts, vm: ref });
+  }
+
+  /** The configuration a VM (by uuid or name) starts with; a snapshot starts with none. */
+  async storedConfig(vm: string): Promise<{ ref: Ref<'VM'>; config: DomainConfig }> {
+    const { ref, config, snapshot } = await this.db.read((tx) => {
       const ref = findVm(tx, vm);
-      return { ref, config: vmConfig(tx.VM.get(ref)) };
+      const r = tx.VM.get(ref);
+      return { ref, config: vmConfig(r), snapshot: r.is_a_snapshot ? r.uuid : undefined };
     });
     if (!config) throw new XenError('EPERM', 'the control domain is always running');
-    return this.create(config, { ...opts, vm: ref });
+    if (snapshot) throw new XenError('EPERM', `VM ${snapshot} is a snapshot, which does not start: \`xenode vm-clone\` makes a VM of it, \`xenode vm-revert\` returns its VM to it`);
+    return { ref, config };
   }
 
   /** The VM record of a managed domain. */
@@ -746,6 +759,7 @@ export class Host extends EventEmitter<HostEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.summoner.close();
+    this.summonedForwards.close();
     await this.shells.close();
     await Promise.all([...this.#poolShells.values()].map((s) => s.close()));
     this.#poolShells.clear();

@@ -28,8 +28,8 @@ const FLAG_QR = 0x80;
 export interface SummonHost {
   /** The running (not dying) domain named `name`, if any. */
   running(name: string): boolean;
-  /** Create the domain and resolve once its main() has been called. */
-  boot(config: DomainConfig): Promise<void>;
+  /** Create the domain (start the halted VM `vm`, when given) and resolve once its main() has been called. */
+  boot(config: DomainConfig, vm?: string): Promise<void>;
   log(line: string): void;
 }
 
@@ -49,11 +49,27 @@ export interface SummonedName {
 }
 
 interface Entry {
-  readonly config: DomainConfig;
+  readonly guest: SummonedGuest;
   readonly zone: Zone;
   readonly address: string;
-  booting: Promise<void> | undefined;
-  boots: number;
+}
+
+/** A guest booted on demand: at most one boot at a time, however many ask meanwhile. */
+export class SummonedGuest {
+  #booting: Promise<void> | undefined;
+  /** Guests booted so far. */
+  boots = 0;
+
+  /** `vm`: a halted persistent VM that `config` is the configuration of (it starts, rather than a new domain). */
+  constructor(private readonly host: SummonHost, readonly config: DomainConfig, readonly vm?: string) {}
+
+  /** Running already (false), or booted for this or a call that came first (true). */
+  async summon(): Promise<boolean> {
+    if (this.host.running(this.config.name)) return false;
+    this.#booting ??= this.host.boot(this.config, this.vm).then(() => void this.boots++).finally(() => (this.#booting = undefined));
+    await this.#booting;
+    return true;
+  }
 }
 
 /** The first IPv4 address of the configuration's first vif (ip=), which the answers carry. */
@@ -110,7 +126,7 @@ export class Summoner {
     if (this.#names.size >= MAX_SUMMONED) throw new XenError('ENOSPC', `${MAX_SUMMONED} names are summoned already`);
     const address = summonAddress(config);
     const zone = parseZone(`zone=${n} ttl=${SUMMON_TTL_S} records=@/A/${address}`);
-    const e: Entry = { config, zone, address, booting: undefined, boots: 0 };
+    const e: Entry = { guest: new SummonedGuest(this.#host, config), zone, address };
     this.#names.set(n, e);
     return this.#info(n, e);
   }
@@ -125,14 +141,7 @@ export class Summoner {
   }
 
   #info(name: string, e: Entry): SummonedName {
-    return { name, address: e.address, domain: e.config.name, boots: e.boots };
-  }
-
-  /** Running already, or booting (one boot for every query that comes meanwhile). */
-  #summon(e: Entry): Promise<void> {
-    if (this.#host.running(e.config.name)) return Promise.resolve();
-    e.booting ??= this.#host.boot(e.config).then(() => void e.boots++).finally(() => (e.booting = undefined));
-    return e.booting;
+    return { name, address: e.address, domain: e.guest.config.name, boots: e.guest.boots };
   }
 
   async #query(msg: Buffer, address: string, port: number): Promise<void> {
@@ -143,9 +152,9 @@ export class Summoner {
     const e = this.#names.get(q.name.toLowerCase());
     if (!e) return this.#send(refusal(msg, questionEnd, RCODE.REFUSED), address, port);
     try {
-      await this.#summon(e);
+      await e.guest.summon();
     } catch (err) {
-      this.#host.log(`summon: booting ${e.config.name} for ${q.name} failed: ${(err as Error).message}`);
+      this.#host.log(`summon: booting ${e.guest.config.name} for ${q.name} failed: ${(err as Error).message}`);
       return this.#send(refusal(msg, questionEnd, RCODE.SERVFAIL), address, port);
     }
     const answer = answerQuery(msg, e.zone);

@@ -3,11 +3,16 @@
 // carries to a guest's port through its own stack, from the gateway's address. The guest's
 // address is looked up when a connection arrives (its DHCP lease may come later than the
 // forward). Bounded: connections per forward, UDP flows per forward with idle timeouts.
+//
+// A TCP forward may hold its connections (ForwardHold: summoning, toolstack/summon-forwards.ts):
+// each waits until its guest runs, then the gateway tries the guest's port until the guest's
+// stack answers the handshake (a RST or silence while the guest comes up is retried), and only
+// then joins the two; Jitsu's synjitsu holds SYNs for a booting unikernel the same way.
 import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { XenError } from '../../errors.js';
 import { formatIpv4, type Ipv4 } from '../../tcpip/addr.js';
-import type { TcpipStack } from '../../tcpip/index.js';
+import type { TcpSocket, TcpipStack } from '../../tcpip/index.js';
 import type { ForwardSpec } from './forwardspec.js';
 import { FlowTable } from './flowtable.js';
 import { splice } from './splice.js';
@@ -25,6 +30,17 @@ export interface ForwardCounters {
   refused: number;
   datagrams: number;
 }
+
+/** How a forward holds each connection while its guest comes up. */
+export interface ForwardHold {
+  /** Resolves once the guest runs, true if it was booted for this (rejects when it cannot be). */
+  readonly ready: () => Promise<boolean>;
+  /** A connection the guest has not answered within this long is reset. */
+  readonly holdMs: number;
+}
+
+/** Between handshake attempts at a guest coming up (after a RST, or while it has no address yet). */
+const RETRY_MS = 1;
 
 /** A forward, listening once open() resolves. */
 export abstract class HostForward {
@@ -51,6 +67,8 @@ function bindError(spec: ForwardSpec, e: NodeJS.ErrnoException): XenError {
 
 export class TcpForward extends HostForward {
   #server: Server | undefined;
+  /** Set: connections are held until the guest answers (summoning). */
+  hold: ForwardHold | undefined;
 
   open(): Promise<void> {
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (s) => this.#accept(s));
@@ -74,6 +92,7 @@ export class TcpForward extends HostForward {
   #accept(s: Socket): void {
     s.on('error', () => {});
     s.setNoDelay(true);
+    if (this.hold) return void this.#held(s, this.hold);
     const ip = this.target();
     if (ip === undefined) {
       this.counters.refused++;
@@ -91,6 +110,46 @@ export class TcpForward extends HostForward {
       this.counters.refused++;
       s.resetAndDestroy();
     });
+  }
+
+  async #held(s: Socket, hold: ForwardHold): Promise<void> {
+    const until = performance.now() + hold.holdMs;
+    let g: TcpSocket | undefined;
+    try {
+      g = await this.#reach(await hold.ready(), until, () => s.destroyed);
+    } catch {
+      // The guest could not be booted: refused like a forward to nobody.
+    }
+    if (!g || s.destroyed) {
+      g?.reset();
+      this.counters.refused++;
+      s.resetAndDestroy();
+      return;
+    }
+    this.counters.accepted++;
+    splice(s, g, () => {});
+  }
+
+  /**
+   * A connection to the guest's port, tried until its stack answers, `until` passes or the
+   * client goes. A guest just booted has a new vif: what the gateway's ARP knew of its address
+   * is forgotten, so the first SYN waits for its answer (its stack announces itself as it comes
+   * up, arp.ts) rather than going to a vif not connected yet, where only TCP's retransmission,
+   * a second later, would find it.
+   */
+  async #reach(booted: boolean, until: number, gone: () => boolean): Promise<TcpSocket | undefined> {
+    let forget = booted;
+    while (!gone() && performance.now() < until) {
+      const ip = this.target();
+      if (ip !== undefined) {
+        if (forget) this.stack.arp.forget(ip);
+        forget = false;
+        const g = await this.stack.tcp.connect(formatIpv4(ip), this.spec.guestPort, { noDelay: true }).catch(() => undefined);
+        if (g) return g;
+      }
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+    return undefined;
   }
 
   close(): void {

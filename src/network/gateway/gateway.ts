@@ -23,7 +23,7 @@ import { XenError } from '../../errors.js';
 import type { Switch } from '../switch.js';
 import { DHCP_SERVER_PORT, DhcpServer } from './dhcpd.js';
 import { DNS_PORT, DNS_RELAY_DEFAULTS, DnsRelay, type DnsRelayLimits, type DnsUpstream } from './dns-relay.js';
-import { FORWARD_DEFAULTS, hostForward, type ForwardLimits, type HostForward } from './forward.js';
+import { FORWARD_DEFAULTS, hostForward, TcpForward, type ForwardHold, type ForwardLimits, type HostForward } from './forward.js';
 import type { ForwardSpec } from './forwardspec.js';
 import { TCP_NAT_DEFAULTS, TcpNat, type TcpNatLimits } from './nat-tcp.js';
 import { UDP_NAT_DEFAULTS, UdpNat, type UdpNatLimits } from './nat-udp.js';
@@ -260,10 +260,17 @@ export class Gateway {
     this.counters.dropSpoof++;
   }
 
-  /** Open a host port forward to whatever address `target` names when a connection comes. */
-  async forward(spec: ForwardSpec, target: () => Ipv4 | undefined): Promise<HostForward> {
+  /**
+   * Open a host port forward to whatever address `target` names when a connection comes; with
+   * `hold` (TCP only), each connection waits for the guest to come up and answer (forward.ts).
+   */
+  async forward(spec: ForwardSpec, target: () => Ipv4 | undefined, hold?: ForwardHold): Promise<HostForward> {
     if (this.#closed) throw new XenError('ENODEV', `the gateway of ${this.bridge} is closed`);
     const f = hostForward(spec, this.main.stack, target, this.limits.forward, this.#localUdp);
+    if (hold) {
+      if (!(f instanceof TcpForward)) throw new XenError('EINVAL', `only a TCP forward can hold connections, not ${spec.proto}`);
+      f.hold = hold;
+    }
     await f.open();
     this.#forwards.add(f);
     return f;
@@ -312,7 +319,11 @@ export class Gateway {
     if (!h || h.vlan !== undefined) return void this.dropped++;
     const o = h.payloadOffset;
     if (h.ethertype === ETHERTYPE_ARP) {
-      const p = frame.length >= o + 28 ? this.#local(readIpv4(frame, o + 24)) : undefined;
+      if (frame.length < o + 28) return void this.dropped++;
+      const target = readIpv4(frame, o + 24);
+      // A guest's announcement (sender and target its own address) goes to the router, whose
+      // ARP may be waiting for it (a summoned guest coming up, forward.ts).
+      const p = this.#local(target) ?? (readIpv4(frame, o + 14) === target ? this.main : undefined);
       if (!p) return void this.dropped++;
       // The sender's hardware address must be the frame's, and its address that MAC's.
       if (!sameBytes(frame, o + 8, h.src) || !this.#owns(readIpv4(frame, o + 14), h.src)) return this.#spoofed();

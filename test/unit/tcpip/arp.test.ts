@@ -56,3 +56,24 @@ test('frames for an address nobody answers wait in a bounded queue and are dropp
   assert.equal(a.arp.dropped, 100);
   await runPromise(clock, a.icmp.ping('10.0.0.2'));
 });
+
+test('an announcement answers a request waiting for that address, and its queued frames go at once; forget() asks anew', async () => {
+  const { clock, link, a } = stackPair();
+  const out: Uint8Array[] = [];
+  link.a.onTransmit = (f) => void out.push(f);
+  const sock = a.udp.bind(0, () => {});
+  sock.send(new Uint8Array(10), '10.0.0.88', 9);
+  assert.equal(a.arp.pendingCount, 1);
+  // Not asked for and not a known sender: a stranger's announcement is not learned.
+  link.a.deliver(arpFrame(1, '02:00:00:00:00:99', '10.0.0.99', '10.0.0.99'));
+  assert.equal(a.arp.lookup(parseIpv4('10.0.0.99')), undefined);
+  // The host being asked for comes up and announces itself, long before the request's retry.
+  out.length = 0;
+  link.a.deliver(arpFrame(1, '02:00:00:00:00:88', '10.0.0.88', '10.0.0.88'));
+  assert.equal(a.arp.pendingCount, 0);
+  assert.deepEqual(a.arp.lookup(parseIpv4('10.0.0.88')), parseMac('02:00:00:00:00:88'));
+  assert.equal(out.filter((f) => f[12] === 8 && f[13] === 0).length, 1, 'the queued datagram went out');
+  a.arp.forget(parseIpv4('10.0.0.88'));
+  assert.equal(a.arp.lookup(parseIpv4('10.0.0.88')), undefined);
+  await runUntil(clock, () => false, 5);
+});

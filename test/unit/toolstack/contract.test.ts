@@ -62,6 +62,8 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   summon: { name: 'www.example.test', file: '/etc/xen/www.cfg' },
   summonList: {},
   unsummon: { name: 'www.example.test' },
+  summonForward: { spec: 'tcp:8080:80', file: '/etc/xen/www.cfg', text: 'name = "www"\n' },
+  summonForwardList: {},
   cpupoolDestroy: { name: 'dense' },
   cpupoolMigrate: { domain: 'g', pool: 'dense' },
   vmImport: { file: '/etc/xen/g.cfg', text: 'name = "g"\n', description: 'web' },
@@ -74,6 +76,12 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   vmDevice: { vm: 'g', disk: 'target=vdi:root,vdev=xvda' },
   vifSet: { vm: 'g', vif: '0', lockingMode: 'locked', ipv4Allowed: '10.0.0.2', ipv6Allowed: '' },
   networkCreate: { name: 'lab', bridge: 'xenbr1', description: 'the lab network' },
+  vmSnapshot: { vm: 'g', name: 'before' },
+  vmClone: { vm: 'g', name: 'g2' },
+  vmCopy: { vm: 'g', name: 'g3', sr: 'fast' },
+  vmRevert: { snapshot: 'before' },
+  vdiCopy: { vdi: 'root', sr: 'fast', name: 'root2' },
+  recordSet: { cls: 'SR', id: 'fast', name: 'faster', description: 'd', otherConfigKey: 'k', otherConfigValue: 'v' },
   vmSet: { vm: 'g', name: 'h', description: 'd', memory: 64, maxmem: 128, otherConfigKey: 'k', otherConfigValue: 'v' },
 };
 const STREAM_GOOD: Record<string, Record<string, unknown>> = { console: { domain: 'g', replay: false }, events: {} };

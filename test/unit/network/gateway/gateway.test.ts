@@ -295,6 +295,35 @@ test('gateway: host forwards (tcp and udp) reach the guest by its lease; a guest
   await assert.rejects(collect(r), /ECONNRESET/);
 });
 
+test('gateway: a holding forward keeps a connection until its guest comes up and listens; the guest\'s announcement answers the gateway\'s ARP', async (t) => {
+  const rig = gatewayRig();
+  t.after(() => rig.close());
+  const g = guest(rig, 7);
+  let up!: (booted: boolean) => void;
+  const ready = new Promise<boolean>((r) => (up = r));
+  const target = () => parseIpv4('10.0.2.77');
+  const fwd = await rig.gw.forward({ ...parseForwardSpec('tcp:1:80'), hostPort: 0 }, target, { ready: () => ready, holdMs: 30_000 });
+  const c = connect(fwd.boundPort, '127.0.0.1');
+  c.write('GET');
+  const answer = collect(c);
+  await once(c, 'connect');
+  // "Booted": the gateway asks who has 10.0.2.77 before anyone does; the guest's stack comes
+  // up a little later, announces itself, and listens later still (the first SYN may meet a RST).
+  up(true);
+  const dropped = rig.gw.dropped;
+  await new Promise((r) => setTimeout(r, 20));
+  g.stack.configure({ ip: '10.0.2.77/24', gateway: '10.0.2.2' });
+  await new Promise((r) => setTimeout(r, 5));
+  g.stack.tcp.listen(80, (s) => s.once('data', (d: Buffer) => s.end(`guest saw ${d.toString()} from ${s.remoteAddress}`)));
+  assert.equal(await answer, 'guest saw GET from 10.0.2.2');
+  assert.equal(rig.gw.dropped, dropped, 'the announcement went to the router, not dropped');
+  assert.equal(fwd.counters.accepted, 1);
+  // A guest that never comes up: the connection is reset once ready() fails.
+  const never = await rig.gw.forward({ ...parseForwardSpec('tcp:1:80'), hostPort: 0 }, target, { ready: () => Promise.reject(new Error('no boot')), holdMs: 30_000 });
+  await assert.rejects(collect(connect(never.boundPort, '127.0.0.1')), /ECONNRESET/);
+  await assert.rejects(rig.gw.forward({ ...parseForwardSpec('udp:1:53'), hostPort: 0 }, target, { ready: () => ready, holdMs: 1 }), /only a TCP forward can hold/);
+});
+
 test('gateway: restrict=on refuses guest NAT (TCP with a RST, UDP dropped) and the DNS relay; DHCP, ping and host forwards still work', async (t) => {
   const server = createServer((s) => s.end('host'));
   const port = await listen(server);
