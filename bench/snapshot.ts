@@ -45,14 +45,21 @@ const fdatasyncMs = () => syncIn(join(state, 'images'));
 const ms = (xs: number[]) => summarize(xs);
 
 /** A collector run at full speed, timed: total, and where its copies' bytes were moved (the rest is flushes, renames, records). */
-async function timedGc(sr: Parameters<typeof host.vdis.collectGarbage>[0]): Promise<{ seconds: number; copying_seconds: number; copied_bytes: number }> {
+async function timedGc(sr: Parameters<typeof host.vdis.collectGarbage>[0]): Promise<{ seconds: number; copying_seconds: number; copied_bytes: number; steps: string[] }> {
   let copying = 0;
   let copied = 0;
   let from = 0;
   let at = 0;
   const t0 = performance.now();
+  // When each coalesce step ended (s from the start, and when the copy's last byte moved): where the time outside the copies goes.
+  const steps: string[] = [];
+  const mark = (what: string) => steps.push(`${what} ${((performance.now() - t0) / 1000).toFixed(2)}`);
   await host.vdis.collectGarbage(sr, {
     duty: 1,
+    onStep: (step) => {
+      if (step === 'copied') mark(`last byte copied ${((from - t0) / 1000).toFixed(2)}, flushed:`);
+      mark(step);
+    },
     progress: (done) => {
       const now = performance.now();
       // A new coalesce's copy starts from 0 (its first step is not counted).
@@ -62,7 +69,7 @@ async function timedGc(sr: Parameters<typeof host.vdis.collectGarbage>[0]): Prom
       at = done;
     },
   });
-  return { seconds: (performance.now() - t0) / 1000, copying_seconds: copying / 1000, copied_bytes: copied };
+  return { seconds: (performance.now() - t0) / 1000, copying_seconds: copying / 1000, copied_bytes: copied, steps };
 }
 
 try {
@@ -163,7 +170,7 @@ try {
     live_snapshot_ms: ms(live.total), live_paused_ms: ms(live.paused),
     guest_randwrite_4k: { without_snapshots: baseline, with_snapshots: during, ratio_iops: during.iops / baseline.iops },
     live_chain_coalesce: liveGc,
-    coalesce: { bytes: ALLOC, seconds: coS, copying_seconds: coGc.copying_seconds, mb_s: ALLOC / MiB / coS, cp_seconds: cpS, cp_bytes: leafBytes, cp_mb_s: leafBytes / MiB / cpS, ratio_to_cp: cpS / coS },
+    coalesce: { bytes: ALLOC, seconds: coS, copying_seconds: coGc.copying_seconds, steps: coGc.steps, mb_s: ALLOC / MiB / coS, cp_seconds: cpS, cp_bytes: leafBytes, cp_mb_s: leafBytes / MiB / cpS, ratio_to_cp: cpS / coS },
     throttled_gc: {
       guest_randread_4k_alone: alone, guest_randread_4k_with_gc: withGc, ratio_iops: withGc.iops / alone.iops,
       gc_seconds: bgS,

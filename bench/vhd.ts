@@ -10,7 +10,8 @@
 // Raw and VHD runs alternate, --repeat times; the ratio is the median of the rounds' ratios (the
 // machine is shared).
 // `direct` is the same I/O on the disks in the bench's own thread, raw and VHD (or the three
-// chains) taking turns every 50 ms: the formats' own cost, with the machine's load cancelled.
+// chains) taking turns every 50 ms: the formats' own cost, with the machine's load cancelled
+// (allocating writes too, on a fresh image and a fresh sparse raw file).
 //
 //   npm run bench -- vhd [--runtime=1] [--disk-mb=256] [--alloc-gb=8] [--repeat=3]
 import { mkdtemp, open, rm } from 'node:fs/promises';
@@ -100,6 +101,16 @@ try {
     })),
   };
   for (const d of [...opened, ...chainDisks]) await d.close();
+  // First writes that allocate, directly: a fresh sparse raw file and a fresh image of --alloc-gb.
+  const allocBytes = opts['alloc-gb'] * 1024 * MiB;
+  const fresh = [
+    await RawFile.open(await rawFile('direct-alloc.img', allocBytes, false), { readOnly: false }),
+    await VhdDisk.open(await vhdFile('direct-alloc.vhd', allocBytes, false), { readOnly: false }),
+  ];
+  const directAlloc = ratio(await direct(fresh, 4096, true, true, 32, 2));
+  for (const d of fresh) await d.close();
+  await rm(join(dir, 'direct-alloc.img'));
+  await rm(join(dir, 'direct-alloc.vhd'));
   await run(host, 'vhd', vhd, 'rw=randread bs=4096 qd=8'); // warm the kernel image and JIT
   const loads = {
     randread_4k: 'rw=randread bs=4096 qd=32',
@@ -117,7 +128,6 @@ try {
       for (const go of r % 2 === 0 ? pair : pair.reverse()) await go();
     }
     // Fresh images each time: no ramp, so the measured writes are the first ones.
-    const allocBytes = opts['alloc-gb'] * 1024 * MiB;
     const s = (samples['alloc_randwrite_4k'] ??= { raw: [], vhd: [] });
     s.raw.push(await run(host, 'raw', await rawFile(`alloc${r}.img`, allocBytes, false), loads.randwrite_4k, 0));
     const fresh = await vhdFile(`alloc${r}.vhd`, allocBytes, false);
@@ -148,7 +158,7 @@ try {
     bench: 'vhd', runtime_s: opts.runtime, disk_mb: opts['disk-mb'], alloc_gb: opts['alloc-gb'], repeat: opts.repeat,
     // The machine's load as the run ended: on a shared machine the figures are only as good as this.
     loadavg_1m: loadavg()[0],
-    ...figures, alloc_blocks_allocated: allocations, chain_randread_4k: chain, direct: directFigures,
+    ...figures, alloc_blocks_allocated: allocations, chain_randread_4k: chain, direct: { ...directFigures, alloc_randwrite_4k: directAlloc },
   });
 } finally {
   await host.close();

@@ -1,12 +1,12 @@
 // xenstored benchmark: `node dist/bench/xenstore.js [--peer o=SOCKET ...] [--no-cxenstored]
-// [--duration MS] [--rounds N] [--clients 1,10,100,1000] [--no-ring]`, or `npm run bench --
-// xenstore ...`.
+// [--duration MS] [--rounds N] [--depths 1,4,16,64] [--clients 1,10,100,1000] [--no-ring]`, or
+// `npm run bench -- xenstore ...`.
 //
 // xenode's xenstored runs in a process of its own, as cxenstored does; the load comes from raw
 // packets written by this process (like xspeer's rawbench), so the client library is not what
 // is measured. For the daemons this process started, their CPU time per request (user + system,
 // with 1 request in flight) is measured too: unlike wall-clock rates it hardly depends on how
-// busy the machine is. On one socket connection: WRITE and READ per second with 1 and 16
+// busy the machine is. On one socket connection: WRITE and READ per second with 1, 4, 16 and 64
 // requests in flight, transactions per second (start, 3 writes, commit, each waiting for its
 // reply), watch fire latency (a write on one connection, the event on another), and ops/s with
 // 1..1000 connections each keeping 1 request in flight (total, and the slowest connection's
@@ -15,13 +15,15 @@
 // measures from inside with its xenstore client. Debian's cxenstored is started and measured
 // the same way in the same run when it can be (bench/xsdiff/cxenstored.ts: apt-get download and
 // a shim), and `--peer NAME=SOCKET` adds an already running xenstored (oxenstored); each peer
-// gets speedups (>1: xenode is faster). The last line is JSON.
+// gets speedups (>1: xenode is faster). Each figure is measured for every daemon in turn,
+// round after round (the median of the rounds is reported), so that the machine's noise falls
+// on all daemons alike. The last line is JSON.
 // `--pool`: instead, real guests in a shared cpupool next to Pool-0 (bench/support/pingpong.ts):
 // a guest's read of its own node, and a ping-pong between two guests by write and watch.
 import { Buffer } from 'node:buffer';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -171,40 +173,58 @@ interface ClientsFigure {
   opsPerSec: number;
   /** The connection served least (fair service: nobody starved). */
   slowestOpsPerSec: number;
+  /** The daemon's CPU time per request meanwhile, for daemons this process started. */
+  cpuUsPerRequest?: number;
 }
 
-/** Ops/s with `n` connections, each alternating WRITE and READ of its own node, 1 in flight. */
-async function manyClients(socket: string, n: number, prefix: string, ms: number): Promise<ClientsFigure> {
+/**
+ * Ops/s with `n` connections, each alternating WRITE and READ of its own node, 1 in flight.
+ * Every connection first gets one reply before the clock starts: a client whose connect sits in
+ * the listen backlog (libuv, like cxenstored's loop, accepts one connection per turn) would
+ * otherwise count as starved by the daemon's service when it is only not yet accepted.
+ */
+async function manyClients(socket: string, pid: number | undefined, n: number, prefix: string, ms: number): Promise<ClientsFigure> {
   const conns: RawConn[] = [];
-  while (conns.length < n) conns.push(new RawConn(await connectPatiently(socket)));
-  const packets = conns.map((_, i) => [
-    encodeRequest(XS_WRITE, 1, 0, [`${prefix}/c${i}`, 'x'], true),
-    encodeRequest(XS_READ, 2, 0, [`${prefix}/c${i}`]),
-  ]);
-  let total = 0;
-  const each = new Array<number>(n).fill(0);
-  const t0 = performance.now();
-  const end = t0 + ms;
-  let errors = 0;
-  await Promise.all(conns.map((c, i) => new Promise<void>((resolve, reject) => {
-    let k = 0;
-    c.onClose = reject;
-    c.onReply = (type) => {
-      total++;
-      each[i]!++;
-      if (type === XS_ERROR) errors++;
-      if (performance.now() >= end) {
-        resolve();
-        return;
-      }
+  try {
+    while (conns.length < n) conns.push(new RawConn(await connectPatiently(socket)));
+    await Promise.all(conns.map((c, i) => c.call(XS_WRITE, 0, [`${prefix}/c${i}`, 'x'], true)));
+    const packets = conns.map((_, i) => [
+      encodeRequest(XS_WRITE, 1, 0, [`${prefix}/c${i}`, 'x'], true),
+      encodeRequest(XS_READ, 2, 0, [`${prefix}/c${i}`]),
+    ]);
+    let total = 0;
+    const each = new Array<number>(n).fill(0);
+    const cpu0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    const end = t0 + ms;
+    let errors = 0;
+    await Promise.all(conns.map((c, i) => new Promise<void>((resolve, reject) => {
+      let k = 0;
+      c.onClose = reject;
+      c.onReply = (type) => {
+        total++;
+        each[i]!++;
+        if (type === XS_ERROR) errors++;
+        if (performance.now() >= end) {
+          c.onReply = undefined;
+          resolve();
+          return;
+        }
+        c.send(packets[i]![k++ & 1]!);
+      };
       c.send(packets[i]![k++ & 1]!);
+    })));
+    const secs = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds(pid) - cpu0;
+    if (errors > 0) throw new Error(`${errors} of ${total} requests from ${n} clients got ERROR replies`);
+    return {
+      opsPerSec: Math.round(total / secs),
+      slowestOpsPerSec: Math.round(Math.min(...each) / secs),
+      ...(pid !== undefined && { cpuUsPerRequest: Math.round((cpu * 1e7) / total) / 10 }),
     };
-    c.send(packets[i]![k++ & 1]!);
-  })));
-  const secs = (performance.now() - t0) / 1000;
-  for (const c of conns) c.close();
-  if (errors > 0) throw new Error(`${errors} of ${total} requests from ${n} clients got ERROR replies`);
-  return { opsPerSec: Math.round(total / secs), slowestOpsPerSec: Math.round(Math.min(...each) / secs) };
+  } finally {
+    for (const c of conns) c.close();
+  }
 }
 
 /** cxenstored listens with a backlog of 1: a burst of connects gets EAGAIN until it accepts. */
@@ -219,15 +239,20 @@ async function connectPatiently(socket: string): Promise<XsClientTransport> {
   }
 }
 
+/** Figures keyed by requests in flight ("1", "4", ...). */
+type ByDepth = Record<string, number>;
+
 interface Figures {
   /** The daemon's CPU time per request over the 1-in-flight WRITE and READ runs, for daemons this process started. */
   cpuUsPerRequest?: number;
-  writesPerSec1: number;
-  writesPerSec16: number;
-  readsPerSec1: number;
-  readsPerSec16: number;
+  writesPerSec: ByDepth;
+  readsPerSec: ByDepth;
   txPerSec: number;
   watchLatency: Latency;
+}
+
+interface SocketFigures extends Figures {
+  clients: Record<string, ClientsFigure>;
 }
 
 /** User + system CPU seconds of process `pid` so far (/proc/PID/stat), or 0 without one. */
@@ -242,53 +267,73 @@ function cpuSeconds(pid: number | undefined): number {
 /** /proc's clock ticks per second (USER_HZ, 100 on Linux). */
 const CLOCK_TICKS = 100;
 
-/** The single-connection figures under `prefix`; a second connection writes for watch latency. */
-async function connectionFigures(socket: string, pid: number | undefined, prefix: string, ms: number): Promise<Figures> {
-  const c = new RawConn(await connectSocket(socket));
-  const w = writePackets(prefix);
-  const r = readPackets(prefix);
-  // Warm-up (JIT, caches), which also creates the nodes the reads use.
-  await pipelined(c, w, 16, 300);
-  await pipelined(c, r, 16, 100);
-  const cpu0 = cpuSeconds(pid);
-  const writesPerSec1 = await pipelined(c, w, 1, ms);
-  const readsPerSec1 = await pipelined(c, r, 1, ms);
-  const cpu = cpuSeconds(pid) - cpu0;
-  const figures: Figures = {
-    ...(pid !== undefined && { cpuUsPerRequest: Math.round((cpu * 1e6 * 10) / (((writesPerSec1 + readsPerSec1) * ms) / 1000)) / 10 }),
-    writesPerSec1,
-    writesPerSec16: await pipelined(c, w, 16, ms),
-    readsPerSec1,
-    readsPerSec16: await pipelined(c, r, 16, ms),
-    txPerSec: await transactions(c, prefix, ms),
-    watchLatency: await (async () => {
-      const other = new RawConn(await connectSocket(socket));
-      await other.call(XS_MKDIR, 0, [`${prefix}/w`]);
-      const lat = await watchLatency(c, other, `${prefix}/w`, ms);
-      other.close();
-      return lat;
-    })(),
-  };
-  await c.call(XS_RM, 0, [`${prefix}/kv`]);
-  await c.call(XS_RM, 0, [`${prefix}/tx`]);
-  c.close();
-  return figures;
+/** One daemon under test, with the connections the single-connection figures use. */
+class Target {
+  readonly prefix = `/bench-${process.pid}`;
+  readonly writes: Buffer[];
+  readonly reads: Buffer[];
+  /** CPU seconds and requests over the 1-in-flight runs. */
+  cpu = 0;
+  requests1 = 0;
+
+  private constructor(readonly name: string, readonly socket: string, readonly pid: number | undefined, readonly c: RawConn, readonly other: RawConn) {
+    this.writes = writePackets(this.prefix);
+    this.reads = readPackets(this.prefix);
+  }
+
+  static async open(name: string, socket: string, pid: number | undefined): Promise<Target> {
+    const t = new Target(name, socket, pid, new RawConn(await connectSocket(socket)), new RawConn(await connectSocket(socket)));
+    // Warm-up (JIT, caches), which also creates the nodes the reads use.
+    await pipelined(t.c, t.writes, 16, 300);
+    await pipelined(t.c, t.reads, 16, 100);
+    await t.other.call(XS_MKDIR, 0, [`${t.prefix}/w`]);
+    return t;
+  }
+
+  /** Ops/s of `packets` with `depth` in flight; the 1-in-flight runs also count the daemon's CPU. */
+  async rate(packets: Buffer[], depth: number, ms: number): Promise<number> {
+    const cpu0 = depth === 1 ? cpuSeconds(this.pid) : 0;
+    const rate = await pipelined(this.c, packets, depth, ms);
+    if (depth === 1) {
+      this.cpu += cpuSeconds(this.pid) - cpu0;
+      this.requests1 += (rate * ms) / 1000;
+    }
+    return rate;
+  }
+
+  get cpuUsPerRequest(): number | undefined {
+    return this.pid === undefined || this.requests1 === 0 ? undefined : Math.round((this.cpu * 1e6 * 10) / this.requests1) / 10;
+  }
+
+  async close(): Promise<void> {
+    await this.c.call(XS_RM, 0, [this.prefix]);
+    await this.c.call(XS_RM, 0, [`${this.prefix}-clients`]).catch(() => undefined);
+    this.c.close();
+    this.other.close();
+  }
 }
 
-interface SocketFigures extends Figures {
-  clients: Record<string, ClientsFigure>;
+/** One figure of one daemon: measured round after round, the daemons in turn within each round. */
+interface Measure {
+  readonly key: string;
+  run(t: Target, ms: number): Promise<unknown>;
 }
 
-async function socketFigures(socket: string, pid: number | undefined, clients: number[], ms: number): Promise<SocketFigures> {
-  const prefix = `/bench-${process.pid}`;
-  const f = await connectionFigures(socket, pid, prefix, ms);
-  const many: Record<string, ClientsFigure> = {};
-  for (const n of clients) many[n] = await manyClients(socket, n, `${prefix}-clients`, ms);
-  const c = new RawConn(await connectSocket(socket));
-  await c.call(XS_RM, 0, [prefix]);
-  await c.call(XS_RM, 0, [`${prefix}-clients`]);
-  c.close();
-  return { ...f, clients: many };
+function measures(depths: number[], clients: number[]): Measure[] {
+  return [
+    ...depths.map((d) => ({ key: `writesPerSec.${d}`, run: (t: Target, ms: number) => t.rate(t.writes, d, ms) })),
+    ...depths.map((d) => ({ key: `readsPerSec.${d}`, run: (t: Target, ms: number) => t.rate(t.reads, d, ms) })),
+    { key: 'txPerSec', run: (t: Target, ms: number) => transactions(t.c, t.prefix, ms) },
+    { key: 'watchLatency', run: (t: Target, ms: number) => watchLatency(t.c, t.other, `${t.prefix}/w`, ms) },
+    ...clients.map((n) => ({ key: `clients.${n}`, run: (t: Target, ms: number) => manyClients(t.socket, t.pid, n, `${t.prefix}-clients`, ms) })),
+  ];
+}
+
+/** Sets `value` at a dotted `key` ("writesPerSec.16") of `into`. */
+function put(into: Record<string, unknown>, key: string, value: unknown): void {
+  const [head, tail] = key.split('.') as [string, string | undefined];
+  if (tail === undefined) into[head] = value;
+  else ((into[head] ??= {}) as Record<string, unknown>)[tail] = value;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,7 +355,7 @@ async function startXenstored(socket: string): Promise<ChildProcess> {
  * The ring figures: a host (its xenstored in this thread, as dom0's) boots one guest per round
  * that measures over its own ring page and event channel (bench/guests/xsring.ts).
  */
-async function ringFigures(ms: number, rounds: number): Promise<Figures> {
+async function ringFigures(ms: number, rounds: number, depths: number[]): Promise<Figures> {
   const { Host } = await import('../src/toolstack/host.js');
   const { parseDomainConfig } = await import('../src/toolstack/domconfig.js');
   const kernel = fileURLToPath(new URL('../../bench/guests/xsring.ts', import.meta.url));
@@ -318,7 +363,7 @@ async function ringFigures(ms: number, rounds: number): Promise<Figures> {
   try {
     const runs: Figures[] = [];
     for (let r = 0; r < rounds; r++) {
-      const { config } = parseDomainConfig(`name = "xsring-${r}"\nkernel = "${kernel}"\nmemory = 16\nextra = "ms=${ms}"\n`, kernel);
+      const { config } = parseDomainConfig(`name = "xsring-${r}"\nkernel = "${kernel}"\nmemory = 16\nextra = "ms=${ms} depths=${depths.join(',')}"\n`, kernel);
       const built = await host.create(config);
       const domid = built.domain.domid;
       const result = await host.xs.wait(`/local/domain/${domid}/data/xsring/result`, (v) => v !== undefined, { timeout: 20 * ms + 60_000 });
@@ -345,42 +390,49 @@ function medianOf<T>(runs: T[]): T {
 
 const round = (x: number): number => Math.round(x);
 
-function speedups(ours: Figures & Partial<SocketFigures>, peer: SocketFigures): Record<string, number> {
-  const r = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
-  const out: Record<string, number> = {
-    writesPerSec1: r(ours.writesPerSec1, peer.writesPerSec1),
-    writesPerSec16: r(ours.writesPerSec16, peer.writesPerSec16),
-    readsPerSec1: r(ours.readsPerSec1, peer.readsPerSec1),
-    readsPerSec16: r(ours.readsPerSec16, peer.readsPerSec16),
-    txPerSec: r(ours.txPerSec, peer.txPerSec),
-    watchLatencyP50: r(peer.watchLatency.p50us, ours.watchLatency.p50us),
-    watchLatencyP99: r(peer.watchLatency.p99us, ours.watchLatency.p99us),
-  };
-  // Like latency, cheaper is better: peer ÷ xenode.
-  if (ours.cpuUsPerRequest && peer.cpuUsPerRequest) out.cpuPerRequest = r(peer.cpuUsPerRequest, ours.cpuUsPerRequest);
+const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
+
+/**
+ * xenode ÷ peer for rates, peer ÷ xenode for latency and CPU (so above 1 means xenode is
+ * better); for the many-clients test also the worst round (the rounds are paired in time).
+ */
+function speedups(ours: SocketFigures, peer: SocketFigures, oursRuns: SocketFigures[], peerRuns: SocketFigures[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [d, v] of Object.entries(peer.writesPerSec)) out[`writesPerSec${d}`] = ratio(ours.writesPerSec[d]!, v);
+  for (const [d, v] of Object.entries(peer.readsPerSec)) out[`readsPerSec${d}`] = ratio(ours.readsPerSec[d]!, v);
+  out.txPerSec = ratio(ours.txPerSec, peer.txPerSec);
+  out.watchLatencyP50 = ratio(peer.watchLatency.p50us, ours.watchLatency.p50us);
+  out.watchLatencyP99 = ratio(peer.watchLatency.p99us, ours.watchLatency.p99us);
+  if (ours.cpuUsPerRequest && peer.cpuUsPerRequest) out.cpuPerRequest = ratio(peer.cpuUsPerRequest, ours.cpuUsPerRequest);
   for (const [n, v] of Object.entries(peer.clients)) {
-    out[`clients${n}`] = r(ours.clients?.[n]?.opsPerSec ?? 0, v.opsPerSec);
-    out[`clients${n}Slowest`] = r(ours.clients?.[n]?.slowestOpsPerSec ?? 0, v.slowestOpsPerSec);
+    out[`clients${n}`] = ratio(ours.clients[n]!.opsPerSec, v.opsPerSec);
+    out[`clients${n}Slowest`] = ratio(ours.clients[n]!.slowestOpsPerSec, v.slowestOpsPerSec);
+    const cpu = ours.clients[n]!.cpuUsPerRequest;
+    if (cpu && v.cpuUsPerRequest) out[`clients${n}CpuPerRequest`] = ratio(v.cpuUsPerRequest, cpu);
+    out[`clients${n}WorstRound`] = Math.min(...oursRuns.map((o, r) => ratio(o.clients[n]!.opsPerSec, peerRuns[r]!.clients[n]!.opsPerSec)));
   }
   return out;
 }
 
+const byDepth = (f: ByDepth): string => Object.values(f).map(round).join('/');
+
 function describe(name: string, f: Figures & Partial<SocketFigures>): string {
   const clients = f.clients
-    ? `; clients ${Object.entries(f.clients).map(([n, v]) => `${n}:${round(v.opsPerSec)} (slowest ${round(v.slowestOpsPerSec)})`).join(' ')} ops/s`
+    ? `; clients ${Object.entries(f.clients).map(([n, v]) => `${n}:${round(v.opsPerSec)} (slowest ${round(v.slowestOpsPerSec)}${v.cpuUsPerRequest === undefined ? '' : `, ${v.cpuUsPerRequest} us CPU each`})`).join(' ')} ops/s`
     : '';
-  return `${name}: write ${round(f.writesPerSec1)}/${round(f.writesPerSec16)} ops/s, read ${round(f.readsPerSec1)}/${round(f.readsPerSec16)} ops/s (1/16 in flight); `
+  return `${name}: write ${byDepth(f.writesPerSec)} ops/s, read ${byDepth(f.readsPerSec)} ops/s (${Object.keys(f.writesPerSec).join('/')} in flight); `
     + `${round(f.txPerSec)} tx/s; watch p50 ${f.watchLatency.p50us} us p99 ${f.watchLatency.p99us} us${clients}`
     + (f.cpuUsPerRequest === undefined ? '' : `; daemon CPU ${f.cpuUsPerRequest} us/request`);
 }
 
 async function main(): Promise<void> {
-  const usage = 'usage: xenstore.js [--peer NAME=SOCKET ...] [--no-cxenstored] [--duration MS] [--rounds N] [--clients N,N,...] [--no-ring]';
+  const usage = 'usage: xenstore.js [--peer NAME=SOCKET ...] [--no-cxenstored] [--duration MS] [--rounds N] [--depths N,N,...] [--clients N,N,...] [--no-ring]';
   const { values } = parseArgs({
     options: {
       peer: { type: 'string', multiple: true, default: [] },
-      duration: { type: 'string', default: '500' },
-      rounds: { type: 'string', default: '3' },
+      duration: { type: 'string', default: '300' },
+      rounds: { type: 'string', default: '5' },
+      depths: { type: 'string', default: '1,4,16,64' },
       clients: { type: 'string', default: '1,10,100,1000' },
       'no-ring': { type: 'boolean', default: false },
       'no-cxenstored': { type: 'boolean', default: false },
@@ -389,7 +441,8 @@ async function main(): Promise<void> {
   const ms = Number(values.duration);
   const rounds = Number(values.rounds);
   const clients = values.clients.split(',').map(Number);
-  if (!(ms > 0) || !(Number.isInteger(rounds) && rounds > 0) || clients.some((n) => !(Number.isInteger(n) && n > 0))) throw new Error(usage);
+  const depths = values.depths.split(',').map(Number);
+  if (!(ms > 0) || !(Number.isInteger(rounds) && rounds > 0) || [...clients, ...depths].some((n) => !(Number.isInteger(n) && n > 0))) throw new Error(usage);
   const peers = values.peer.map((p) => {
     const eq = p.indexOf('=');
     if (eq <= 0) throw new Error(`--peer wants NAME=SOCKET, not "${p}"\n${usage}`);
@@ -413,37 +466,45 @@ async function main(): Promise<void> {
   }
   // Bounded (peers, xenode's socket and its ring): a daemon that stops answering (without
   // closing) must not hang the run.
-  const limitMs = 60_000 + (rounds + 1) * (peers.length + 2) * (10 * ms + clients.length * 10_000);
+  const limitMs = 60_000 + (rounds + 1) * (peers.length + 2) * ((2 * depths.length + 4) * ms + clients.length * 10_000);
   setTimeout(() => {
     console.error(`xenstore bench: no result after ${Math.round(limitMs / 1000)} s, giving up`);
     process.exit(2);
   }, limitMs).unref();
   try {
-    // Round-robin over the daemons, round after round, so that the machine's noise falls on
-    // all of them alike; each figure is the median of its rounds.
-    const targets = [{ name: 'xenode', socket, pid: xenstored.pid }, ...peers];
-    const runs = new Map<string, SocketFigures[]>(targets.map((t) => [t.name, []]));
-    for (let r = 0; r < rounds; r++) {
-      for (const t of targets) runs.get(t.name)!.push(await socketFigures(t.socket, t.pid, clients, ms));
+    // Each figure in turn, round after round, the daemons one after another within a round, so
+    // that the machine's noise falls on all of them alike; each figure is the median of its rounds.
+    const targets: Target[] = [];
+    for (const t of [{ name: 'xenode', socket, pid: xenstored.pid }, ...peers]) targets.push(await Target.open(t.name, t.socket, t.pid));
+    const runs = new Map<string, SocketFigures[]>(targets.map((t) => [t.name, Array.from({ length: rounds }, () => ({}) as SocketFigures)]));
+    for (const m of measures(depths, clients)) {
+      for (let r = 0; r < rounds; r++) {
+        for (const t of targets) put(runs.get(t.name)![r] as unknown as Record<string, unknown>, m.key, await m.run(t, ms));
+      }
+    }
+    for (const t of targets) {
+      const cpu = t.cpuUsPerRequest;
+      if (cpu !== undefined) for (const f of runs.get(t.name)!) f.cpuUsPerRequest = cpu;
+      await t.close();
     }
     const figures = new Map([...runs].map(([name, list]) => [name, medianOf(list)]));
     const xenode = figures.get('xenode')!;
     console.log(describe('xenode socket', xenode));
     let ring: Figures | undefined;
     if (!values['no-ring']) {
-      ring = await ringFigures(ms, rounds);
+      ring = await ringFigures(ms, rounds, depths);
       console.log(describe('xenode ring (a guest over its ring page and event channel, with its xenstore client)', ring));
     }
     const peerFigures: Record<string, SocketFigures> = {};
     const vs: Record<string, Record<string, number>> = {};
     for (const p of peers) {
       peerFigures[p.name] = figures.get(p.name)!;
-      vs[p.name] = speedups(xenode, peerFigures[p.name]!);
+      vs[p.name] = speedups(xenode, peerFigures[p.name]!, runs.get('xenode')!, runs.get(p.name)!);
       console.log(describe(`${p.name} socket`, peerFigures[p.name]!));
       console.log(`xenode speedup over ${p.name} (>1: xenode faster): ${JSON.stringify(vs[p.name])}`);
     }
     console.log(JSON.stringify({
-      bench: 'xenstore', durationMs: ms, rounds, statistic: 'median of rounds', node: process.version,
+      bench: 'xenstore', durationMs: ms, rounds, depths, statistic: 'median of rounds', node: process.version, loadavg: loadavg(),
       xenode: { socket: xenode, ring: ring ?? null, ringClient: "the guest's xenstore client over its ring page and the hypervisor's event channels; watch latency on one connection" },
       peers: peerFigures, speedup: vs,
     }));

@@ -1,6 +1,6 @@
 // xenstore over a guest's own ring page and the hypervisor's event channels, measured from
 // inside the guest with its xenstore client (bench/xenstore.ts boots it): WRITE and READ per
-// second with 1 and 16 requests in flight, transactions per second (start, 3 writes, commit),
+// second with `depths=` (1,16 by default) requests in flight, transactions per second (start, 3 writes, commit),
 // and watch latency on its one connection (a WRITE to the time its watch event arrives). Each
 // figure runs for `ms=` milliseconds; the result goes to data/xsring/result as JSON.
 import type { OS } from 'xenode';
@@ -9,6 +9,7 @@ const KEYS = 100;
 
 export default async function main(os: OS): Promise<void> {
   const ms = Number(/ms=([0-9]+)/.exec(os.cmdline)?.[1] ?? 500);
+  const depths = (/depths=([0-9,]+)/.exec(os.cmdline)?.[1] ?? '1,16').split(',').map(Number);
   const xs = os.xenstore;
   const key = (i: number) => `data/xsring/kv/k${i % KEYS}`;
 
@@ -25,11 +26,13 @@ export default async function main(os: OS): Promise<void> {
 
   // Warm-up (JIT), which also creates the nodes the reads use.
   await rate(16, (i) => xs.write(key(i), `v${i}`));
+  const writesPerSec: Record<string, number> = {};
+  for (const d of depths) writesPerSec[d] = await rate(d, (i) => xs.write(key(i), `v${i}`));
+  const readsPerSec: Record<string, number> = {};
+  for (const d of depths) readsPerSec[d] = await rate(d, (i) => xs.read(key(i)));
   const result = {
-    writesPerSec1: await rate(1, (i) => xs.write(key(i), `v${i}`)),
-    writesPerSec16: await rate(16, (i) => xs.write(key(i), `v${i}`)),
-    readsPerSec1: await rate(1, (i) => xs.read(key(i))),
-    readsPerSec16: await rate(16, (i) => xs.read(key(i))),
+    writesPerSec,
+    readsPerSec,
     txPerSec: await rate(1, (i) => xs.transaction(async (tx) => {
       for (let k = 0; k < 3; k++) await tx.write(`data/xsring/tx/k${k}`, `v${i}`);
     })),

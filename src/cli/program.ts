@@ -14,9 +14,10 @@ import { registerSaveRestoreCommands } from './saverestore.js';
 import { registerStorageCommands } from './storage.js';
 import { registerSummonCommands } from './summon.js';
 import { registerNetworkCommands } from './network.js';
-import { registerTopCommand } from './top.js';
+import { registerDeviceStatsCommand, registerTopCommand } from './top.js';
 import { registerUserCommands } from './users.js';
 import { registerVmCommands } from './vms.js';
+import { registerParamCommands } from './params.js';
 import { registerXenstoreCommands } from './xenstore.js';
 
 const program = new Command('xenode')
@@ -40,10 +41,12 @@ registerSaveRestoreCommands(program);
 registerStorageCommands(program);
 registerNetworkCommands(program);
 registerTopCommand(program);
+registerDeviceStatsCommand(program);
 registerDemoCommand(program);
 registerXenstoreCommands(program);
 registerUserCommands(program);
 registerVmCommands(program);
+registerParamCommands(program);
 registerBridgeCommands(program);
 registerCpupoolCommands(program);
 registerSummonCommands(program);

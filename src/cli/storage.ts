@@ -1,7 +1,7 @@
 // The storage subcommands, with xe's names, parameters (key=value, xe's spellings and the
 // short ones of xenode's docs) and output: sr-list, sr-create, sr-scan, vdi-create, vdi-list,
-// vdi-destroy, vdi-resize, vdi-import, vdi-export, vdi-snapshot, vdi-clone, vdi-migrate, sr-gc. The long ones
-// (import, export, migrate, gc) run as tasks (tasks.ts): a progress bar, JSON lines with --json, Ctrl-C cancels. Each is one call of the command API; records print as xe prints
+// vdi-destroy, vdi-resize, vdi-import, vdi-export, vdi-snapshot, vdi-clone, vdi-copy, vdi-migrate, sr-gc. The long ones
+// (import, export, copy, migrate, gc) run as tasks (tasks.ts): a progress bar, JSON lines with --json, Ctrl-C cancels. Each is one call of the command API; records print as xe prints
 // them (`uuid ( RO)    : ...`), with xe's default columns, or every field with params=all.
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
@@ -30,7 +30,7 @@ export function xeParams(words: readonly string[], spellings: Spellings, positio
   return out;
 }
 
-function required(p: Map<string, string>, key: string, how: string): string {
+export function required(p: Map<string, string>, key: string, how: string): string {
   const v = p.get(key);
   if (v === undefined || v === '') throw new Error(`${key} is required (${how})`);
   return v;
@@ -213,6 +213,18 @@ export function registerStorageCommands(program: Command): void {
         process.stdout.write(o.json ? `${JSON.stringify(v)}\n` : `${v.uuid}\n`);
       });
   }
+
+  withStateDir(program.command('vdi-copy'))
+    .description("a full copy of a VDI (its chain flattened) as a new VDI: VDI [sr=SR] (the VDI's own SR when absent) [name=NAME]; prints its uuid")
+    .argument(...PARAMS)
+    .option('--json', 'the new VDI record as JSON (progress as JSON lines on stderr)')
+    .action(async (words: string[], o: StateDirOpts & { json?: boolean }) => {
+      const p = xeParams(words, { uuid: 'vdi', vdi: 'vdi', sr: 'sr', 'sr-uuid': 'sr', name: 'name', 'name-label': 'name' }, 'vdi');
+      const v = await withHost(o, (ts) => runTask(ts, { op: 'vdiCopy', args: {
+        vdi: required(p, 'vdi', 'vdi-copy VDI [sr=SR]'), ...(p.has('sr') && { sr: p.get('sr')! }), ...(p.has('name') && { name: p.get('name')! }),
+      } }, 'copying', o.json === true));
+      process.stdout.write(o.json ? `${JSON.stringify(v)}\n` : `${v.uuid}\n`);
+    });
 
   withStateDir(program.command('vdi-migrate'))
     .description('move a VDI to another directory SR, live while a guest uses it (Storage XenMotion within the host): VDI sr=SR')

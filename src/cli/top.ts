@@ -1,9 +1,11 @@
 // `xenode top`: a live view of the host's domains, as xentop shows it. On a terminal it
 // redraws in place and q quits; with -b (or when stdout is not a terminal) it prints one frame
-// after another, as xentop -b; --json prints one JSON object per refresh.
+// after another, as xentop -b; --json prints one JSON object per refresh. `xenode device-stats`
+// prints the counters of each disk and vif dom0 serves (what xentop -x and -n add per domain,
+// and what XenAPI's per-VBD and per-VIF data sources are sampled from).
 import type { Command } from 'commander';
 import { styleText } from 'node:util';
-import type { Toolstack } from '../toolstack/contract.js';
+import type { DomainDeviceStats, Toolstack } from '../toolstack/contract.js';
 import { withHost, withStateDir, type StateDirOpts } from './common.js';
 import { cpuPercents, xentopFrame, xentopHeader, type TopSample } from './format.js';
 
@@ -83,5 +85,25 @@ export function registerTopCommand(program: Command): void {
         throw new Error(`--iterations wants a positive whole number, not '${o.iterations}'`);
       }
       await withHost(o, (ts) => top(ts, { delay, batch: o.batch === true, json: o.json === true, ...(iterations && { iterations }) }));
+    });
+}
+
+/** One row per disk and vif: domain, device, bytes read (received) and written (sent). */
+export function deviceStatsTable(stats: readonly DomainDeviceStats[]): string {
+  const rows = stats.flatMap((d) => [
+    ...d.vbds.map((b) => [d.name, String(d.domid), `vbd ${b.vdev}`, String(b.readBytes), String(b.writeBytes)]),
+    ...d.vifs.map((v) => [d.name, String(d.domid), `vif ${v.devid}`, String(v.rxBytes), String(v.txBytes)]),
+  ]);
+  const line = (r: readonly string[]) => `${r[0]!.padEnd(32)} ${r[1]!.padStart(5)} ${r[2]!.padEnd(10)} ${r[3]!.padStart(16)} ${r[4]!.padStart(16)}\n`;
+  return line(['Name', 'ID', 'Device', 'Read/RX bytes', 'Write/TX bytes']) + rows.map(line).join('');
+}
+
+export function registerDeviceStatsCommand(program: Command): void {
+  withStateDir(program.command('device-stats'))
+    .description("each disk's and vif's byte counters, of the domains whose devices dom0 serves (xentop -x -n, per device)")
+    .option('--json', 'the counters as JSON')
+    .action(async (o: StateDirOpts & { json?: boolean }) => {
+      const stats = await withHost(o, (ts) => ts.call('deviceStats', {}));
+      process.stdout.write(o.json ? `${JSON.stringify(stats)}\n` : deviceStatsTable(stats));
     });
 }

@@ -12,7 +12,7 @@ import { SIF_XENODE_RESUMED } from '../abi/suspend.js';
 import { ConsoleFront } from '../drivers/console/front.js';
 import { eventChannels } from '../drivers/evtchn.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
-import { PFN_START_INFO } from '../hypervisor/layout.js';
+import { CB_MAIN_CALLED, PFN_START_INFO } from '../hypervisor/layout.js';
 import type { DomainView } from '../hypervisor/memory.js';
 import { BoundPort } from '../hypervisor/port.js';
 import { UpcallLoop } from '../hypervisor/upcall.js';
@@ -164,11 +164,10 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         // when the toolstack claims it.
         await timerBound;
         if (!p.park) throw new Error('no kernel, and this platform has no shells');
-        // A restored domain parked for its state (an incoming migration): what its resume will
-        // load, it loads now (asked before the park: a paused domain's xenstore waits).
         // What a guest's first act is likely to need (a summoned web server's: its vif), a
         // parked shell loads while it waits; a restored domain parked for its state (an incoming
-        // migration) does so because its resume will.
+        // migration) does so because its resume will (asked before the park: a paused domain's
+        // xenstore waits).
         if (readResume(view) ? await hasVifs(xs) : p.preloadWhileParked === true) void Promise.all([preloadNetfront(), loadStack()]).catch(() => {});
         const claim = await p.park();
         marks.handed = now();
@@ -219,6 +218,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       const kernel = await kernelLoaded;
       marks.linked = now();
       if (typeof kernel.default !== 'function') throw new Error('the kernel does not export a default main(os) function');
+      Atomics.store(view.ctl, CB_MAIN_CALLED, 1);
       p.mainCalled(marks);
       await (kernel.default as (os: OS) => unknown)(os);
       await shutdown('poweroff');

@@ -15,7 +15,7 @@ import { breakGrantLock, Maptrack, unpin } from './grant.js';
 import { resetLock } from './lock.js';
 import { Hypercalls } from './hypercalls.js';
 import {
-  CB_DYING, CB_EVTCHN_LOCK, CB_MAX_GRANT_FRAMES, CB_NR_GRANT_FRAMES, CB_PAUSE, CB_RAM_HWM, CB_RUNSTATE, CB_SHUTDOWN, CB_TOT_PAGES,
+  CB_DYING, CB_EVTCHN_LOCK, CB_MAIN_CALLED, CB_MAX_GRANT_FRAMES, CB_NR_GRANT_FRAMES, CB_PAUSE, CB_RAM_HWM, CB_RUNSTATE, CB_SHUTDOWN, CB_TOT_PAGES,
   DEFAULT_MAX_EVTCHNS, DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, RUNSTATE_blocked, firstRamPfn,
 } from './layout.js';
 import { DomHeap } from './domheap.js';
@@ -90,6 +90,10 @@ export class Domain {
   }
   get totPages(): number {
     return Atomics.load(this.view.ctl, CB_TOT_PAGES);
+  }
+  /** The guest's runtime has called its main() (CB_MAIN_CALLED; guest-written). */
+  get mainCalled(): boolean {
+    return Atomics.load(this.view.ctl, CB_MAIN_CALLED) !== 0;
   }
   /** xl list's State column: r b p s, the shutdown reason's letter ("-rscwS" in xl), d. */
   get stateString(): string {

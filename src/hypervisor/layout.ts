@@ -73,7 +73,13 @@ export const CB_IN_HYPERCALL = 13;
 export const CB_KILL = 14;
 /** domid + 1 of whoever holds CB_GRANT_LOCK, so a vCPU that died holding it can be cleaned up. */
 export const CB_GRANT_LOCK_OWNER = 15;
-export const CB_HEADER_WORDS = 16;
+/**
+ * Set by the guest's runtime just before it calls main(). Its 'main' status travels on another
+ * port than its hypercalls, so dom0 may see a crash in main() before that status: this word says
+ * which came first. Guest-written: it decides only how the guest's own create is reported.
+ */
+export const CB_MAIN_CALLED = 16;
+export const CB_HEADER_WORDS = 17;
 
 export const RUNSTATE_running = 0;
 export const RUNSTATE_blocked = 1;

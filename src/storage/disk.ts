@@ -29,6 +29,12 @@ export interface Disk {
   flush(): Promise<void> | void;
   /** The sectors read as zeros afterwards. */
   discard(sector: number, count: number, secure: boolean): Promise<void> | void;
+  /**
+   * Whether sectors [sector, sector+count) may hold anything but zeros, from what the disk
+   * knows at once (an image's block map): false means they read as zeros, so a copy skips them
+   * without reading. A disk that cannot tell leaves it out.
+   */
+  holdsData?(sector: number, count: number): boolean;
   close(): Promise<void>;
 }
 

@@ -4,14 +4,14 @@
 // resizing a VDI that a running guest uses is refused: `users` says who uses one (the
 // toolstack reads that from the backends in xenstore).
 import { randomUUID } from 'node:crypto';
-import { lstat, realpath, rm } from 'node:fs/promises';
+import { lstat, realpath, rm, statfs } from 'node:fs/promises';
 import { basename, isAbsolute } from 'node:path';
-import { XenError } from '../errors.js';
+import { XenError, isXenError } from '../errors.js';
 import type { Tx } from '../toolstack/db/hostdb.js';
 import { isUuid, type Ref, type VDIRecord } from '../toolstack/db/records.js';
 import { RAM_TARGET_PREFIX, imageFormat, parseSize } from './open.js';
 import { openSource, writeImage, type CopyControl } from './copy.js';
-import { SECTOR_SIZE } from './disk.js';
+import { SECTOR_SIZE, type Disk } from './disk.js';
 import { CREATED_KEY, checkName, confined, imagePath, refreshSr, srPath, type ScanReport, type Storage } from './sr.js';
 import { collectGarbage, recover, type GcOptions, type GcReport } from './gc.js';
 import { BASE_NAME, PARENT_KEY, snapshotVdi, type LiveDisks, type SnapshotArgs } from './snapshot.js';
@@ -33,6 +33,14 @@ export function parseVirtualSize(text: string): number {
   const bytes = parseSize(text);
   if (bytes === undefined || bytes === 0) throw new XenError('EINVAL', `size '${text.slice(0, 40)}' is not <bytes>[K|M|G|T] above 0`);
   return Math.ceil(bytes / SECTOR_SIZE) * SECTOR_SIZE;
+}
+
+/** An SR has too little room for an image: XAPI's SR_FULL [needed, free]. */
+export class SrFull extends XenError {
+  override name = 'SrFull';
+  constructor(readonly sr: string, readonly needed: number, readonly free: number) {
+    super('ENOSPC', `SR ${sr} is full: the copy needs about ${needed} bytes, ${free} are free`);
+  }
 }
 
 /** A VDI by name or uuid (within one SR when `sr` is given). */
@@ -267,6 +275,57 @@ export class Vdis {
     return this.#record({ uuid, name, description: args.description, sr, virtual_size, physical_utilisation: physicalUtilisation, location, format, dir });
   }
 
+  /**
+   * vdi-copy (XAPI's VDI.copy): a new VDI in `sr` (the source's SR when absent) holding a full,
+   * flattened copy of the VDI's contents, in its format; refused while a guest writes it. The
+   * image chain's allocated bytes must fit in the destination's free space (SrFull), and a disk
+   * that fills up while copying is SrFull too.
+   */
+  async copy(name: string, args: { sr?: string; name?: string; description?: string }, ctl: CopyControl = {}): Promise<VdiView> {
+    const { db } = this.storage;
+    const { vdi, path, chainBytes } = await db.read((tx) => {
+      const r = findVdi(tx, name);
+      let bytes = 0;
+      for (let v: VDIRecord | undefined = tx.VDI.get(r), n = 0; v && n < 64; n++) {
+        bytes += v.physical_utilisation;
+        const parent: string | undefined = v.sm_config[PARENT_KEY];
+        v = parent === undefined ? undefined : tx.VDI.get(tx.VDI.getByUuid(parent));
+      }
+      return { vdi: tx.VDI.get(r), path: vdiPath(tx, r), chainBytes: bytes };
+    });
+    const sr = args.sr === undefined ? vdi.SR : await this.storage.resolve(args.sr);
+    const dir = await db.read((tx) => srPath(tx, sr));
+    if (path === null) throw new XenError('EINVAL', `VDI '${vdi.name_label}' is in a RAM SR: there is nothing to copy`);
+    if (dir === null) throw new XenError('EINVAL', 'a RAM SR cannot hold a copied image: copy into a file SR');
+    if (vdi.missing) throw new XenError('ENOENT', `VDI '${vdi.name_label}' (${vdi.uuid}) is missing`);
+    if (!vdi.read_only) await this.#refuseInUse(vdi.uuid, path, 'copied');
+    const newName = checkName('VDI', args.name ?? vdi.name_label);
+    const srUuid = await db.read((tx) => tx.SR.get(sr).uuid);
+    const fs = await statfs(dir);
+    if (chainBytes > fs.bavail * fs.bsize) throw new SrFull(srUuid, chainBytes, fs.bavail * fs.bsize);
+    const format = vdi.sm_config['format'] ?? 'raw';
+    const f = imageFormat(format);
+    const uuid = randomUUID();
+    const location = `${uuid}.${f.extension}`;
+    const dest = `${dir}/${location}`;
+    const src = await openReadOnly(vdi, path);
+    try {
+      await writeImage(src, dest, format, ctl).catch(async (e: unknown) => {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC' && !isXenError(e, 'ENOSPC')) throw e;
+        const now = await statfs(dir);
+        throw new SrFull(srUuid, chainBytes, now.bavail * now.bsize);
+      });
+    } finally {
+      await src.close();
+    }
+    const { physicalUtilisation } = await f.info(dest).catch(async (e: unknown) => {
+      await rm(dest, { force: true });
+      throw e;
+    });
+    return this.#record({ uuid, name: newName, description: args.description ?? vdi.name_description, sr, virtual_size: vdi.virtual_size,
+      physical_utilisation: physicalUtilisation, location, format, dir });
+  }
+
   /** vdi-export: a new image of `format` at `file` (absolute, must not exist) with the VDI's contents; refused while a guest uses the VDI. */
   async export(name: string, args: { file: string; format: string }, ctl: CopyControl = {}): Promise<{ uuid: string; file: string }> {
     const file = absolute(args.file);
@@ -278,7 +337,7 @@ export class Vdis {
     if (path === null) throw new XenError('EINVAL', `VDI '${vdi.name_label}' is in a RAM SR: there is nothing to export`);
     await this.#refuseInUse(vdi.uuid, path, 'exported');
     if (await lstat(file).then(() => true, () => false)) throw new XenError('EEXIST', `${file} exists already: export writes a new file`);
-    const src = await imageFormat(vdi.sm_config['format'] ?? 'raw').open(await confined(path, path.slice(0, path.lastIndexOf('/'))), { readOnly: true });
+    const src = await openReadOnly(vdi, path);
     try {
       await writeImage(src, file, args.format, ctl);
     } finally {
@@ -319,6 +378,11 @@ export class Vdis {
       return { ref, record, srUuid: sr.uuid, srName: sr.name_label };
     });
   }
+}
+
+/** A VDI's image (its chain read through), opened read-only, its path confined to its SR's directory. */
+async function openReadOnly(vdi: VDIRecord, path: string): Promise<Disk> {
+  return imageFormat(vdi.sm_config['format'] ?? 'raw').open(await confined(path, path.slice(0, path.lastIndexOf('/'))), { readOnly: true });
 }
 
 /** A host path from a user: absolute, without NULs. */

@@ -36,6 +36,8 @@ import { saveDomain } from '../migration/save.js';
 import { restoreFile, type RestoreInfo } from '../migration/restore.js';
 import { discardSuspend, resumeVm, suspendVm } from './suspend.js';
 import { migrateDomain } from '../migration/migrate.js';
+import { cloneVm, revertVm, type VmCopyMode } from './vmclone.js';
+import { setParams } from './params.js';
 
 const TAIL_LINES = 5;
 /** blkback counts sectors of 512 bytes, whatever the disk's own sector size. */
@@ -49,7 +51,8 @@ function consoleTail(data: Uint8Array): string {
 type Handler<K extends Op> = (args: Args<K>) => Result<K> | Promise<Result<K>>;
 
 interface BootWaiter {
-  fail(e: Error): void;
+  /** Settles the create: with no error, as booted. */
+  settle(e?: Error): void;
 }
 
 export interface ToolstackApiOptions {
@@ -80,11 +83,15 @@ export class ToolstackApi implements Toolstack {
     });
     host.consoled.on('broken', (domid) => this.#endViewers(domid));
     host.on('shutdown', (domid, name, reason) => {
+      const waiter = this.#booting.get(domid);
+      if (!waiter) return;
+      // A crash in main() may reach dom0 before the guest's 'main' status (another port).
+      if (host.hv.findDomain(domid)?.mainCalled) return waiter.settle();
       const tail = consoleTail(host.consoled.log(domid));
-      this.#booting.get(domid)?.fail(new XenError('ENOEXEC', `domain '${name}' (id ${domid}) shut down (${reason}) before its main() ran${tail ? `: ${tail}` : ''}`));
+      waiter.settle(new XenError('ENOEXEC', `domain '${name}' (id ${domid}) shut down (${reason}) before its main() ran${tail ? `: ${tail}` : ''}`));
     });
     host.on('destroyed', (domid, name) => {
-      this.#booting.get(domid)?.fail(new XenError('ESRCH', `domain '${name}' (id ${domid}) was destroyed while it booted`));
+      this.#booting.get(domid)?.settle(new XenError('ESRCH', `domain '${name}' (id ${domid}) was destroyed while it booted`));
       this.#endViewers(domid);
     });
   }
@@ -346,6 +353,15 @@ export class ToolstackApi implements Toolstack {
         return { ...c, vifs };
       }));
     },
+    vmSnapshot: (a) => this.#cloneVm(a.vm, 'snapshot', { name: a.name }),
+    vmClone: (a) => this.#cloneVm(a.vm, 'clone', { name: a.name }),
+    vmCopy: (a) => this.#cloneVm(a.vm, 'copy', { name: a.name, ...(a.sr !== undefined && { sr: a.sr }) }),
+    vmRevert: async (a) => {
+      const ref = await revertVm(this.#host, await this.#host.db.read((tx) => findVm(tx, a.snapshot)));
+      return this.#host.db.read((tx) => vmInfo(tx.VM.get(ref)));
+    },
+    recordSet: (a) => this.#host.db.transaction((tx) => setParams(tx, a)),
+    vdiCopy: async (a) => vdiInfo(await this.#host.vdis.copy(a.vdi, { ...(a.sr !== undefined && { sr: a.sr }), ...(a.name !== undefined && { name: a.name }) }, taskControl())),
     vifSet: async (a) => {
       // Checked as a vif spec's keys are.
       parseVifSpec([a.lockingMode && a.lockingMode !== 'network_default' && `locking-mode=${a.lockingMode}`,
@@ -388,6 +404,12 @@ export class ToolstackApi implements Toolstack {
       return { uuid: tx.network.get(ref).uuid, bridge };
     }),
   };
+
+  /** vm-snapshot, vm-clone, vm-copy (vmclone.ts): the new VM. */
+  async #cloneVm(vm: string, mode: VmCopyMode, opts: { name: string; sr?: string }): Promise<VmInfo> {
+    const ref = await cloneVm(this.#host, await this.#host.db.read((tx) => findVm(tx, vm)), mode, opts);
+    return this.#host.db.read((tx) => vmInfo(tx.VM.get(ref)));
+  }
 
   /** A domain restored (xl restore, VM.resume): once its main() runs again, what restore returns. */
   async #restored(built: BuiltDomain & RestoreInfo, paused: boolean): Promise<Result<'restore'>> {
@@ -593,7 +615,7 @@ export class ToolstackApi implements Toolstack {
         else resolve(called);
       };
       const timer = setTimeout(() => settle(undefined, false), MAIN_WAIT_MS);
-      const waiter: BootWaiter = { fail: settle };
+      const waiter: BootWaiter = { settle };
       this.#booting.set(domid, waiter);
       built.vcpu.mainCalled.then(() => settle(), (e: Error) => settle(new XenError('ENOEXEC', `domain ${domid}'s vCPU died while it booted: ${e.message}`)));
     });

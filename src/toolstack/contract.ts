@@ -276,6 +276,8 @@ export interface VmInfo {
   readonly domid: number;
   /** Made from an xl config: gone when its domain is destroyed (else it persists while halted). */
   readonly transient: boolean;
+  /** A snapshot (vm-snapshot): it does not start; vm-clone makes a VM of it, vm-revert returns its VM to it. */
+  readonly isSnapshot: boolean;
   readonly memoryMiB: number;
   readonly maxmemMiB: number;
   readonly vcpus: number;
@@ -489,6 +491,29 @@ export interface Commands {
    * goes; `discard` halts it instead, discarding the image (XAPI's hard_shutdown of a suspended VM).
    */
   vmResume: { args: { vm: string; paused?: boolean; discard?: boolean }; result: { readonly uuid: string; readonly domid: number } };
+  /**
+   * vm-snapshot (XAPI's VM.snapshot): a halted snapshot VM (is_a_snapshot, snapshot_of) whose
+   * disks are read-only snapshots of the VM's VDIs, taken live under a running VM.
+   */
+  vmSnapshot: { args: { vm: string; name: string }; result: VmInfo };
+  /** vm-clone (XAPI's VM.clone): a new halted VM of a halted VM or a snapshot, its disks clones sharing their base. */
+  vmClone: { args: { vm: string; name: string }; result: VmInfo };
+  /** vm-copy (XAPI's VM.copy): a new halted VM with full copies of a halted VM's (or a snapshot's) disks, into `sr` or each disk's own SR. */
+  vmCopy: { args: { vm: string; name: string; sr?: string }; result: VmInfo };
+  /** vm-revert (XAPI's VM.revert): the VM a snapshot was taken of, halted, with the snapshot's configuration and clones of its disks. */
+  vmRevert: { args: { snapshot: string }; result: VmInfo };
+  /**
+   * vdi-param-set, sr-param-set, network-param-set, host-param-set, pool-param-set (XAPI's
+   * set_name_label, set_name_description, add_to_other_config, remove_from_other_config of those
+   * classes): a record (by uuid or name; the pool, and this host, need neither) gets a name, a description, or
+   * other_config[key] set (removed when no value is given).
+   */
+  recordSet: {
+    args: { cls: 'VDI' | 'SR' | 'network' | 'host' | 'pool'; id: string; name?: string; description?: string; otherConfigKey?: string; otherConfigValue?: string };
+    result: { uuid: string };
+  };
+  /** vdi-copy (XAPI's VDI.copy): a new VDI with a full copy of a VDI's contents, in `sr` (its own SR when absent). */
+  vdiCopy: { args: { vdi: string; sr?: string; name?: string }; result: VdiInfo };
   /** XAPI's network.create: a network record for a bridge of dom0's switch (made when a vif first joins it). */
   networkCreate: { args: { name: string; bridge?: string; description?: string }; result: { uuid: string; bridge: string } };
 }
@@ -500,7 +525,7 @@ export interface GcResult {
 }
 
 /** Operations that may run as tasks: the long ones, which report progress and can be cancelled. */
-export const TASK_OPS = ['vdiImport', 'vdiExport', 'vdiMigrate', 'srGc', 'vmSuspend', 'vmResume', 'migrate'] as const;
+export const TASK_OPS = ['vdiImport', 'vdiExport', 'vdiMigrate', 'srGc', 'vmSuspend', 'vmResume', 'migrate', 'vmCopy', 'vdiCopy'] as const;
 export type TaskOp = (typeof TASK_OPS)[number];
 export type TaskCall = { [K in TaskOp]: { readonly op: K; readonly args: Commands[K]['args'] } }[TaskOp];
 
@@ -877,6 +902,34 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     if (given.length !== 1) throw new InvalidArgument('vmDevice', 'disk', `give exactly one of ${Object.keys(changes).join(', ')}`);
     const force = f.bool('force');
     return f.done({ vm, [given[0]![0]]: given[0]![1], ...(force && { force }) });
+  },
+  vmSnapshot: (f) => f.done({ vm: f.string('vm'), name: f.string('name') }),
+  vmClone: (f) => f.done({ vm: f.string('vm'), name: f.string('name') }),
+  vmCopy: (f) => {
+    const args = { vm: f.string('vm'), name: f.string('name') };
+    const sr = f.optionalString('sr');
+    return f.done({ ...args, ...(sr !== undefined && { sr }) });
+  },
+  vmRevert: (f) => f.done({ snapshot: f.string('snapshot') }),
+  recordSet: (f) => {
+    const cls = f.string('cls');
+    if (cls !== 'VDI' && cls !== 'SR' && cls !== 'network' && cls !== 'host' && cls !== 'pool') throw new InvalidArgument('recordSet', 'cls', 'cls must be VDI, SR, network, host or pool');
+    const id = cls === 'pool' || cls === 'host' ? (f.optionalString('id') ?? '') : f.string('id');
+    const name = f.optionalString('name');
+    const description = f.optionalString('description');
+    const otherConfigKey = f.optionalString('otherConfigKey');
+    const otherConfigValue = f.optionalString('otherConfigValue');
+    if (otherConfigValue !== undefined && otherConfigKey === undefined) throw new InvalidArgument('recordSet', 'otherConfigKey', 'otherConfigKey must name the key otherConfigValue is for');
+    return f.done({
+      cls, id, ...(name !== undefined && { name }), ...(description !== undefined && { description }),
+      ...(otherConfigKey !== undefined && { otherConfigKey }), ...(otherConfigValue !== undefined && { otherConfigValue }),
+    });
+  },
+  vdiCopy: (f) => {
+    const vdi = f.string('vdi');
+    const sr = f.optionalString('sr');
+    const name = f.optionalString('name');
+    return f.done({ vdi, ...(sr !== undefined && { sr }), ...(name !== undefined && { name }) });
   },
   vifSet: (f) => {
     const vm = f.string('vm');

@@ -310,13 +310,15 @@ export class Host extends EventEmitter<HostEvents> {
     return this.create(config, { ...opts, vm: ref });
   }
 
-  /** The configuration a VM (by uuid or name) starts with. */
+  /** The configuration a VM (by uuid or name) starts with; a snapshot starts with none. */
   async storedConfig(vm: string): Promise<{ ref: Ref<'VM'>; config: DomainConfig }> {
-    const { ref, config } = await this.db.read((tx) => {
+    const { ref, config, snapshot } = await this.db.read((tx) => {
       const ref = findVm(tx, vm);
-      return { ref, config: vmConfig(tx.VM.get(ref)) };
+      const r = tx.VM.get(ref);
+      return { ref, config: vmConfig(r), snapshot: r.is_a_snapshot ? r.uuid : undefined };
     });
     if (!config) throw new XenError('EPERM', 'the control domain is always running');
+    if (snapshot) throw new XenError('EPERM', `VM ${snapshot} is a snapshot, which does not start: \`xenode vm-clone\` makes a VM of it, \`xenode vm-revert\` returns its VM to it`);
     return { ref, config };
   }
 

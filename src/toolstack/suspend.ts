@@ -51,16 +51,28 @@ export async function suspendVm(host: Host, vm: Ref<'VM'>): Promise<SaveResult &
     throw e;
   });
   await host.vms.suspending(vm, vdi.ref);
-  taskControl()?.progress(1, 4);
+  const ctl = taskControl();
+  ctl?.progress(1, 4);
+  const undo = async () => {
+    await host.vms.suspending(vm, NULL_REF).catch(() => {});
+    await host.vdis.destroy(vdi.record.uuid).catch(() => {});
+  };
   let saved: SaveResult;
   try {
+    // A task cancelled (task.cancel of Async.VM.suspend) stops here, or once the image is written.
+    ctl?.signal.throwIfAborted();
     // The domain is left paused, not destroyed: it goes only once the image is known complete.
     saved = await saveDomain(host, r.domid, path, { paused: true });
   } catch (e) {
     // The domain runs on (save resumes it): the VM is not suspended, and the image goes.
-    await host.vms.suspending(vm, NULL_REF).catch(() => {});
-    await host.vdis.destroy(vdi.record.uuid).catch(() => {});
+    await undo();
     throw e;
+  }
+  if (ctl?.signal.aborted) {
+    // Cancelled while the image was written: the guest, paused with its state captured, runs on.
+    await host.unpause(r.domid).catch(() => {});
+    await undo();
+    ctl.signal.throwIfAborted();
   }
   // The image is on disk (saveDomain syncs it), then the VDI is marked complete (type suspend),
   // then the domain's end makes the VM Suspended: a host killed before the mark restarts with
@@ -88,7 +100,10 @@ async function suspendImage(host: Host, vm: Ref<'VM'>): Promise<{ r: VMRecord; v
 /** Resume a suspended VM from its image (a new domain, the same VM); the suspend VDI goes. */
 export async function resumeVm(host: Host, vm: Ref<'VM'>, opts: { paused?: boolean } = {}): Promise<BuiltDomain & RestoreInfo> {
   const { vdiUuid, path } = await suspendImage(host, vm);
-  taskControl()?.progress(1, 4);
+  const ctl = taskControl();
+  // A task cancelled (task.cancel of Async.VM.resume) stops before the domain is built: the VM stays Suspended.
+  ctl?.signal.throwIfAborted();
+  ctl?.progress(1, 4);
   const built = await restoreFile(host, path, { ...opts, vm });
   await host.vdis.destroy(vdiUuid).catch(() => {});
   return built;

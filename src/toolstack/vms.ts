@@ -173,7 +173,7 @@ function hasSuspendImage(r: VMRecord): boolean {
 /** A VM's record as vm-list shows it. */
 export function vmInfo(r: VMRecord): VmInfo {
   return {
-    uuid: r.uuid, name: r.name_label, description: r.name_description, powerState: r.power_state, domid: r.domid, transient: r.xenode_transient,
+    uuid: r.uuid, name: r.name_label, description: r.name_description, powerState: r.power_state, domid: r.domid, transient: r.xenode_transient, isSnapshot: r.is_a_snapshot,
     memoryMiB: r.memory_dynamic_min / MiB, maxmemMiB: r.memory_static_max / MiB, vcpus: r.VCPUs_max, otherConfig: r.other_config,
   };
 }
@@ -336,6 +336,11 @@ export class VmTable {
       if (vdi !== NULL_REF && (r.domid < 0 || r.power_state !== 'Running')) throw new XenError('EINVAL', `VM ${r.uuid} is ${r.power_state.toLowerCase()}, not running`);
       change(tx, 'VM', vm, { suspend_VDI: vdi, ...(vdi !== NULL_REF && { xenode_transient: false }) });
     });
+  }
+
+  /** A transient VM becomes persistent: it stays when its domain goes (VM.revert halts it and keeps it). */
+  persist(vm: Ref<'VM'>): Promise<void> {
+    return this.db.transaction((tx) => change(tx, 'VM', vm, { xenode_transient: false }));
   }
 
   /** A suspended VM's image is discarded: it is Halted. */

@@ -4,7 +4,7 @@
 // operations (Toolstack.call), the same handlers as the CLI's: `VM.clean_shutdown` is `xenode
 // shutdown`, `VM.start` is `xenode vm-start`, `VM.create` is `xenode vm-import`.
 import { isIP } from 'node:net';
-import { XenError, type XenErrnoName } from '../errors.js';
+import { XenError, isXenError, type XenErrnoName } from '../errors.js';
 import type { Args, HostEvent, Result, TaskCall, TaskOp, Toolstack, VmChanges, XapiRole } from '../toolstack/contract.js';
 import type { HostDb } from '../toolstack/db/hostdb.js';
 import { NULL_REF, type VMRecord } from '../toolstack/db/records.js';
@@ -113,9 +113,11 @@ function vmPower(states: readonly PowerState[], act: (ctx: CallContext, r: VMRec
 /**
  * A long operation of the command layer run as its task (taskSubmit), its progress mirrored
  * into the XenAPI call's task until it ends; its result, or its failure in XAPI's terms
- * (`unsupported`'s error for an operation the command layer does not support, EOPNOTSUPP).
+ * (`unsupported`'s error for an operation the command layer does not support, EOPNOTSUPP);
+ * `span` is the part of the call's progress it makes.
  */
-async function viaTask<K extends TaskOp>(ctx: CallContext, vm: string, op: K, args: Args<K>, unsupported?: (why: string) => XapiError): Promise<Result<K>> {
+async function viaTask<K extends TaskOp>(ctx: CallContext, vm: string, op: K, args: Args<K>, unsupported?: (why: string) => XapiError,
+  span: readonly [number, number] = [0, 1]): Promise<Result<K>> {
   const { ts } = ctx.svc;
   const t = await onVm(vm, () => ts.call('taskSubmit', { call: { op, args } as TaskCall }));
   // task.cancel cancels the command layer's task, which stops where its operation can.
@@ -128,9 +130,73 @@ async function viaTask<K extends TaskOp>(ctx: CallContext, vm: string, op: K, ar
       if (errno === 'EOPNOTSUPP' && unsupported) throw unsupported((message ?? '').replace(/^[A-Z0-9]+: /, ''));
       throw toXapiError(new XenError((errno ?? 'EIO') as XenErrnoName, (message ?? '').replace(/^[A-Z0-9]+: /, '')), { cls: 'VM', ref: vm });
     }
-    ctx.progress(info.progress);
+    ctx.progress(span[0] + info.progress * (span[1] - span[0]));
     await new Promise((r) => setTimeout(r, wait));
   }
+}
+
+/** What a snapshot may not do (xapi_vm_lifecycle's check_snapshot: revert, clone, copy, export and destroy only): VM_IS_SNAPSHOT [vm, op]. */
+function notSnapshot(r: VMRecord, ref: string, op: string): void {
+  if (r.is_a_snapshot) throw new XapiError('VM_IS_SNAPSHOT', [ref, op]);
+}
+
+/** A disk the storage cannot snapshot, clone or copy (a raw VDI, a RAM SR's, a plain file): SR_OPERATION_NOT_SUPPORTED, as XAPI's checkpoint names the VM. */
+const srUnsupported = (ref: string) => (why: string) => new XapiError('SR_OPERATION_NOT_SUPPORTED', [ref, why]);
+
+/** A command layer operation on VM `ref`'s disks, its failures in XAPI's terms. */
+async function onDisks<T>(ref: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (e) {
+    if (isXenError(e, 'EOPNOTSUPP')) throw srUnsupported(ref)(e.detail);
+    throw toXapiError(e, { cls: 'VM', ref });
+  }
+}
+
+/** A VM that VM.clone and VM.copy take: halted (a snapshot is), not the control domain. */
+async function haltedForCopy(ctx: CallContext, ref: string): Promise<VMRecord> {
+  const r = await vmRecord(ctx, ref);
+  if (r.is_control_domain) throw operationNotAllowed('the control domain is not cloned or copied');
+  if (r.power_state !== 'Halted' || r.domid >= 0) throw vmBadPowerState(ref, 'halted', r.power_state.toLowerCase());
+  return r;
+}
+
+/** A new VM's ref from the command layer's VmInfo. */
+const vmRefOf = (ctx: CallContext, vm: { uuid: string }) => ctx.svc.db.read((tx) => tx.VM.getByUuid(vm.uuid));
+const vdiRefOf = (ctx: CallContext, vdi: { uuid: string }) => ctx.svc.db.read((tx) => tx.VDI.getByUuid(vdi.uuid));
+const vdiUuid = (ctx: CallContext, ref: string) => ctx.svc.db.read((tx) => tx.VDI.get(ref).uuid);
+
+/** VDI.snapshot and VDI.clone: vdi-snapshot (O(1), vhd and qcow2); the new VDI is named after its source. */
+function vdiSnapshotCall(clone: boolean): Call {
+  return {
+    params: [p('vdi', { ref: 'VDI' }), p('driver_params', { map: ['string', 'string'] })], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const v = await ctx.svc.db.read((tx) => tx.VDI.get(ref as string));
+      const name = `${v.name_label} (${clone ? 'clone' : 'snapshot'})`.slice(0, 255);
+      return vdiRefOf(ctx, await onDisks(ref as string, () => ctx.svc.ts.call('vdiSnapshot', { vdi: v.uuid, name, clone })));
+    },
+  };
+}
+
+/**
+ * set_name_label, set_name_description, add_to_other_config and remove_from_other_config of a
+ * VDI, SR, network, the host or the pool: the command layer's recordSet (xe's *-param-set).
+ */
+function recordSetters(cls: Args<'recordSet'>['cls'], role: XapiRole): Record<string, Call> {
+  const set = (names: readonly string[], change: (vs: string[]) => Omit<Args<'recordSet'>, 'cls' | 'id'>): Call => ({
+    params: [p('self', { ref: cls }), ...names.map((n) => p(n, 'string'))], role, writes: true,
+    run: async (ctx, [ref, ...vs]) => {
+      const uuid = await ctx.svc.db.read((tx) => tx[cls].get(ref as string).uuid);
+      await onVm(ref as string, () => ctx.svc.ts.call('recordSet', { cls, id: uuid, ...change(vs as string[]) }));
+      return undefined;
+    },
+  });
+  return {
+    [`${cls}.set_name_label`]: set(['value'], ([v]) => ({ name: v! })),
+    [`${cls}.set_name_description`]: set(['value'], ([v]) => ({ description: v! })),
+    [`${cls}.add_to_other_config`]: set(['key', 'value'], ([k, v]) => ({ otherConfigKey: k!, otherConfigValue: v! })),
+    [`${cls}.remove_from_other_config`]: set(['key'], ([k]) => ({ otherConfigKey: k! })),
+  };
 }
 
 /** VM.resume and resume_on: a suspended VM runs again from its suspend VDI. */
@@ -143,6 +209,7 @@ async function resumeVm(ctx: CallContext, ref: string, paused: boolean): Promise
 /** VM.start and VM.start_on: a halted persistent VM boots with its stored configuration. */
 async function startVm(ctx: CallContext, ref: string, paused: boolean): Promise<undefined> {
   const r = await vmIn(ctx, ref, ['Halted'], false);
+  notSnapshot(r, ref, 'start');
   if (r.xenode_transient) throw operationNotAllowed(`VM ${r.uuid} came from an xl config and ended with its domain`);
   await onVm(ref, () => ctx.svc.ts.call('vmStart', { vm: r.uuid, paused }));
   return undefined;
@@ -358,6 +425,8 @@ function hostCheck(ctx: CallContext, ref: string): void {
 export const CALLS: Readonly<Record<string, Call>> = {
   'session.logout': { params: [], role: 'read-only', run: (ctx) => void ctx.svc.sessions.revoke(ctx.session.ref) },
   'session.get_this_user': { params: [], role: 'read-only', run: (ctx) => ctx.session.user },
+  // No external authentication (AD): no subjects, as xapi answers without it.
+  'session.get_all_subject_identifiers': { params: [], role: 'read-only', run: () => [] },
   'session.get_uuid': { params: [p('self', { ref: 'session' })], role: 'read-only', run: (ctx, [r]) => {
     if (r !== ctx.session.ref) throw handleInvalid('session', r as string);
     return ctx.session.uuid;
@@ -409,9 +478,13 @@ export const CALLS: Readonly<Record<string, Call>> = {
     params: [p('vm', VM), p('host', { ref: 'host' }), p('options', { map: ['string', 'string'] })], role: 'vm-power-admin', async: true, writes: true,
     run: async (ctx, [ref, host]) => {
       hostCheck(ctx, host as string);
-      await vmIn(ctx, ref as string, ['Running']);
-      // A pool of one host: the only host there is runs the VM already.
-      throw operationNotAllowed('the VM runs on this host already, and the pool has no other: VM.migrate_send moves it to another host');
+      const r = await vmIn(ctx, ref as string, ['Running']);
+      // A pool of one host: XAPI migrates a VM to its own host (xenopsd's localhost migration),
+      // the same VM in a new domain. Here its state goes through a suspend image: suspend, then
+      // resume, each half of the task's progress.
+      await viaTask(ctx, ref as string, 'vmSuspend', { vm: r.uuid }, undefined, [0, 0.5]);
+      await viaTask(ctx, ref as string, 'vmResume', { vm: r.uuid }, undefined, [0.5, 1]);
+      return undefined;
     },
   },
   'host.migrate_receive': {
@@ -518,6 +591,123 @@ export const CALLS: Readonly<Record<string, Call>> = {
     if (v !== 1) throw new XapiError('VALUE_NOT_SUPPORTED', ['VCPUs_at_startup', String(v), 'xenode runs one vCPU per domain']);
     return {};
   }),
+  'VM.snapshot': {
+    params: [p('vm', VM), p('new_name', 'string')], role: 'vm-power-admin', async: true, writes: true,
+    run: async (ctx, [ref, name]) => {
+      const r = await vmRecord(ctx, ref as string);
+      if (r.is_control_domain) throw operationNotAllowed('the control domain is not snapshotted');
+      notSnapshot(r, ref as string, 'snapshot');
+      return vmRefOf(ctx, await onDisks(ref as string, () => ctx.svc.ts.call('vmSnapshot', { vm: r.uuid, name: name as string })));
+    },
+  },
+  'VM.clone': {
+    params: [p('vm', VM), p('new_name', 'string')], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref, name]) => {
+      const r = await haltedForCopy(ctx, ref as string);
+      return vmRefOf(ctx, await onDisks(ref as string, () => ctx.svc.ts.call('vmClone', { vm: r.uuid, name: name as string })));
+    },
+  },
+  'VM.copy': {
+    params: [p('vm', VM), p('new_name', 'string'), p('sr', { ref: 'SR' })], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref, name, sr]) => {
+      const r = await haltedForCopy(ctx, ref as string);
+      const srUuid = sr === NULL_REF ? undefined : await ctx.svc.db.read((tx) => tx.SR.get(sr as string).uuid);
+      const vm = await viaTask(ctx, ref as string, 'vmCopy', { vm: r.uuid, name: name as string, ...(srUuid !== undefined && { sr: srUuid }) }, srUnsupported(ref as string));
+      return vmRefOf(ctx, vm);
+    },
+  },
+  'VM.revert': {
+    params: [p('snapshot', VM)], role: 'vm-power-admin', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const s = await vmRecord(ctx, ref as string);
+      if (!s.is_a_snapshot) throw new XapiError('ONLY_REVERT_SNAPSHOT', []);
+      const vm = await ctx.svc.db.read((tx) => (s.snapshot_of !== NULL_REF && tx.VM.find(s.snapshot_of) ? s.snapshot_of : undefined));
+      if (vm === undefined) throw new XapiError('VM_REVERT_FAILED', [ref as string, s.snapshot_of]);
+      await onDisks(ref as string, () => ctx.svc.ts.call('vmRevert', { snapshot: s.uuid }));
+      return undefined;
+    },
+  },
+  'VM.checkpoint': {
+    params: [p('vm', VM), p('new_name', 'string')], role: 'vm-power-admin', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const r = await vmRecord(ctx, ref as string);
+      if (r.is_control_domain) throw operationNotAllowed('the control domain is not checkpointed');
+      if (!['Running', 'Paused', 'Suspended'].includes(r.power_state)) throw vmBadPowerState(ref as string, 'running', r.power_state.toLowerCase());
+      notSnapshot(r, ref as string, 'checkpoint');
+      // A memory image names the disks it was taken with, and restore attaches those: a
+      // checkpoint's image would bring back the VM's current disks, not the snapshot's.
+      throw operationNotAllowed('xenode takes disk-only snapshots (VM.snapshot): memory checkpoints are not supported, as a save image re-attaches the disks it was taken with');
+    },
+  },
+  ...recordSetters('VDI', 'vm-admin'),
+  ...recordSetters('SR', 'pool-operator'),
+  ...recordSetters('network', 'pool-operator'),
+  ...recordSetters('host', 'pool-operator'),
+  ...recordSetters('pool', 'pool-operator'),
+  'SR.create': {
+    params: [p('host', { ref: 'host' }), p('device_config', { map: ['string', 'string'] }), p('physical_size', 'int'), p('name_label', 'string'),
+      p('name_description', 'string'), p('type', 'string'), p('content_type', 'string'), p('shared', 'bool'), p('sm_config', { map: ['string', 'string'] })],
+    role: 'pool-operator', async: true, writes: true,
+    run: async (ctx, [host, config, , name, desc, type]) => {
+      hostCheck(ctx, host as string);
+      // xenode's SR types: a directory (device_config location, as XCP's FileSR has it) and RAM.
+      if (type !== 'file' && type !== 'ram') throw new XapiError('SR_UNKNOWN_DRIVER', [type as string]);
+      const location = (config as Record<string, string>)['location'];
+      if (type === 'file' && !location) throw new XapiError('MAP_DOES_NOT_CONTAIN_KEY', ['location']);
+      const sr = await onVm(NULL_REF, () => ctx.svc.ts.call('srCreate', {
+        name: name as string, type, ...(type === 'file' && { path: location! }), ...(desc !== '' && { description: desc as string }),
+      }));
+      return ctx.svc.db.read((tx) => tx.SR.getByUuid(sr.uuid));
+    },
+  },
+  'VDI.snapshot': vdiSnapshotCall(false),
+  'VDI.clone': vdiSnapshotCall(true),
+  'VDI.copy': {
+    params: [p('vdi', { ref: 'VDI' }), p('sr', { ref: 'SR' })], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref, sr]) => {
+      const vdi = await vdiUuid(ctx, ref as string);
+      const srUuid = await ctx.svc.db.read((tx) => tx.SR.get(sr as string).uuid);
+      return vdiRefOf(ctx, await viaTask(ctx, ref as string, 'vdiCopy', { vdi, sr: srUuid }, srUnsupported(ref as string)));
+    },
+  },
+  'VDI.destroy': {
+    params: [p('self', { ref: 'VDI' })], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const vdi = await vdiUuid(ctx, ref as string);
+      await onDisks(ref as string, () => ctx.svc.ts.call('vdiDestroy', { vdi }));
+      return undefined;
+    },
+  },
+  'VDI.resize': {
+    params: [p('vdi', { ref: 'VDI' }), p('size', 'int')], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [ref, size]) => {
+      const vdi = await vdiUuid(ctx, ref as string);
+      await onDisks(ref as string, () => ctx.svc.ts.call('vdiResize', { vdi, size: String(size) }));
+      return undefined;
+    },
+  },
+  'VDI.create': {
+    params: [p('args', 'record')], role: 'vm-admin', async: true, writes: true,
+    run: async (ctx, [rec]) => {
+      const f = rec as Record<string, XValue>;
+      const sr = await ctx.svc.db.read((tx) => tx.SR.get(field(f, 'SR')).uuid);
+      const sm = f['sm_config'];
+      const format = sm && typeof sm === 'object' && !Array.isArray(sm) && typeof (sm as Record<string, XValue>)['format'] === 'string' ? (sm as Record<string, string>)['format'] : undefined;
+      const desc = f['name_description'] ? field(f, 'name_description') : undefined;
+      const v = await onDisks(NULL_REF, () => ctx.svc.ts.call('vdiCreate', {
+        sr, name: field(f, 'name_label'), size: field(f, 'virtual_size'), ...(format !== undefined && { format }), ...(desc !== undefined && { description: desc }),
+      }));
+      return vdiRefOf(ctx, v);
+    },
+  },
+  'SR.scan': {
+    params: [p('sr', { ref: 'SR' })], role: 'vm-power-admin', async: true, writes: true,
+    run: async (ctx, [ref]) => {
+      const sr = await ctx.svc.db.read((tx) => tx.SR.get(ref as string).uuid);
+      await onDisks(ref as string, () => ctx.svc.ts.call('srScan', { sr }));
+      return undefined;
+    },
+  },
   'VBD.create': {
     params: [p('args', 'record')], role: 'vm-admin', async: true, writes: true,
     run: async (ctx, [rec]) => {

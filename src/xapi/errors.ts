@@ -30,6 +30,12 @@ export const vmBadPowerState = (vm: string, expected: string, actual: string) =>
   new XapiError('VM_BAD_POWER_STATE', [vm, expected, actual]);
 export const internalError = (why: string) => new XapiError('INTERNAL_ERROR', [why]);
 
+/** XAPI's SR_FULL [requested, maximum], from the storage layer's message (which survives a task's round trip as text). */
+function srFull(detail: string): XapiError | undefined {
+  const m = /is full: the copy needs about (\d+) bytes, (\d+) are free/.exec(detail);
+  return m ? new XapiError('SR_FULL', [m[1]!, m[2]!]) : undefined;
+}
+
 /**
  * A failure of the command layer, in XAPI's terms: a domain that went away is a stale handle,
  * a request the domain's state refuses is not allowed, anything else is internal.
@@ -41,6 +47,8 @@ export function toXapiError(e: unknown, handle?: { cls: string; ref: string }): 
   if (e instanceof InvalidArgument) return new XapiError('INVALID_VALUE', [e.field ?? '', e.message]);
   if (e instanceof XenError) {
     if (e.errno === 'ESRCH' && handle) return handleInvalid(handle.cls, handle.ref);
+    const full = e.errno === 'ENOSPC' ? srFull(e.detail) : undefined;
+    if (full) return full;
     if (e.errno === 'EINVAL' || e.errno === 'EPERM' || e.errno === 'EBUSY' || e.errno === 'EEXIST' || e.errno === 'EOPNOTSUPP') return operationNotAllowed(e.detail);
     return internalError(e.message);
   }

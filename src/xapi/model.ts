@@ -38,11 +38,11 @@ const DERIVED: { readonly [C in ServedClass]: readonly string[] } = {
   host: ['API_version_vendor', 'cpu_info', 'memory_overhead', 'resident_VMs', 'PIFs', 'PBDs', ...OPS, 'tags', 'capabilities', 'edition',
     'license_params', 'sched_policy'],
   host_metrics: [],
-  VM: ['affinity', 'memory_target', ...OPS, 'blocked_operations', 'tags', 'VBDs', 'VIFs', 'consoles'],
+  VM: ['affinity', 'memory_target', ...OPS, 'blocked_operations', 'tags', 'VBDs', 'VIFs', 'consoles', 'snapshots'],
   VM_metrics: [],
   VM_guest_metrics: [],
   VBD: [...OPS],
-  VDI: ['VBDs', ...OPS, 'tags'],
+  VDI: ['VBDs', ...OPS, 'tags', 'snapshots'],
   SR: ['VDIs', 'PBDs', ...OPS, 'tags'],
   PBD: [],
   VIF: [...OPS],
@@ -75,11 +75,13 @@ export function isServedField(cls: ServedClass, field: string): boolean {
 /** What a VM in a power state may do (XAPI's allowed_operations); a halted VM with a domain (shut down, kept) may only be destroyed. */
 export function vmAllowed(r: VMRecord): string[] {
   if (r.is_control_domain) return [];
+  // A snapshot may be reverted to, cloned, copied and destroyed, nothing else (xapi_vm_lifecycle's check_snapshot).
+  if (r.is_a_snapshot) return r.power_state === 'Halted' && r.domid < 0 ? ['revert', 'clone', 'copy', 'destroy'] : [];
   switch (r.power_state) {
-    case 'Running': return ['clean_shutdown', 'hard_shutdown', 'clean_reboot', 'hard_reboot', 'pause', 'suspend', 'migrate_send'];
-    case 'Paused': return ['unpause', 'hard_shutdown', 'hard_reboot'];
-    case 'Suspended': return ['resume', 'resume_on', 'hard_shutdown'];
-    case 'Halted': return r.domid >= 0 ? ['hard_shutdown'] : r.xenode_transient ? [] : ['start', 'start_on', 'destroy'];
+    case 'Running': return ['clean_shutdown', 'hard_shutdown', 'clean_reboot', 'hard_reboot', 'pause', 'suspend', 'pool_migrate', 'migrate_send', 'snapshot'];
+    case 'Paused': return ['unpause', 'hard_shutdown', 'hard_reboot', 'snapshot'];
+    case 'Suspended': return ['resume', 'resume_on', 'hard_shutdown', 'snapshot'];
+    case 'Halted': return r.domid >= 0 ? ['hard_shutdown'] : r.xenode_transient ? [] : ['start', 'start_on', 'destroy', 'snapshot', 'clone', 'copy'];
     default: return [];
   }
 }
@@ -119,7 +121,7 @@ export function serveRecord<C extends DbClass>(tx: Tx, cls: C, ref: Ref<C>, rec:
       const r = rec as VMRecord;
       Object.assign(out, {
         affinity: NULL_REF, memory_target: r.memory_dynamic_min, allowed_operations: vmAllowed(r), current_operations: {}, blocked_operations: {},
-        tags: [], VBDs: tx.VBD.where('VM', ref), VIFs: tx.VIF.where('VM', ref), consoles: tx.console.where('VM', ref),
+        tags: [], VBDs: tx.VBD.where('VM', ref), VIFs: tx.VIF.where('VM', ref), consoles: tx.console.where('VM', ref), snapshots: tx.VM.where('snapshot_of', ref),
       });
       break;
     }
@@ -136,7 +138,7 @@ export function serveRecord<C extends DbClass>(tx: Tx, cls: C, ref: Ref<C>, rec:
       Object.assign(out, { ha_enabled: false, ...ops, tags: [], gui_config: {}, restrictions: {}, cpu_info: {} });
       break;
     case 'VDI':
-      Object.assign(out, { VBDs: tx.VBD.where('VDI', ref), ...ops, tags: [] });
+      Object.assign(out, { VBDs: tx.VBD.where('VDI', ref), ...ops, tags: [], snapshots: tx.VDI.where('snapshot_of', ref) });
       break;
     case 'SR':
       Object.assign(out, { VDIs: tx.VDI.where('SR', ref), PBDs: tx.PBD.where('SR', ref), ...ops, tags: [] });

@@ -4,7 +4,7 @@
 // make it, its parameters have the right types. Then it runs (Async.*: as a task).
 import type { HostEvent, Subscription, Toolstack } from '../toolstack/contract.js';
 import { XAPI_ROLES, type XapiRole } from '../toolstack/contract.js';
-import type { HostDb } from '../toolstack/db/hostdb.js';
+import type { Change, HostDb, Tx } from '../toolstack/db/hostdb.js';
 import { NULL_REF } from '../toolstack/db/records.js';
 import { auditArg, type AuditSink } from './audit.js';
 import { CALLS, type Call, type CallContext, type CallHost, type ClassicEvents, type MigrationEndpoint } from './calls.js';
@@ -57,6 +57,25 @@ interface DomainWaiter {
   done(): void;
 }
 
+/**
+ * A snapshot made or destroyed changes its origin's derived `snapshots` (VM.snapshots,
+ * VDI.snapshots) without a write to the origin: a mod event of the origin says so, as XAPI
+ * sends one for each end of a relation, so clients that follow events see the new set.
+ */
+function snapshotOfChanges(tx: Tx, changes: readonly Change[]): { c: { class: DbClass; operation: 'mod'; ref: string }; snapshot: XRecord }[] {
+  const seen = new Set(changes.map((c) => `${c.class}/${c.ref}`));
+  const out: { c: { class: DbClass; operation: 'mod'; ref: string }; snapshot: XRecord }[] = [];
+  for (const c of changes) {
+    if (c.class !== 'VM' && c.class !== 'VDI') continue;
+    const of = (c.snapshot as { snapshot_of?: string } | null)?.snapshot_of;
+    if (of === undefined || of === NULL_REF || seen.has(`${c.class}/${of}`)) continue;
+    seen.add(`${c.class}/${of}`);
+    const rec = tx[c.class].find(of);
+    if (rec) out.push({ c: { class: c.class, operation: 'mod', ref: of }, snapshot: serveRecord(tx, c.class, of, rec as never) });
+  }
+  return out;
+}
+
 export class XapiService implements CallHost {
   /** The pool's and the host's refs, read from the database at start. */
   identity: PoolIdentity = { poolRef: NULL_REF, hostRef: NULL_REF, hostUuid: '' };
@@ -105,10 +124,12 @@ export class XapiService implements CallHost {
       this.#servedAll.clear();
       this.#servedGeneration++;
       // The relations as they are right after the commit (the read runs now; events keep the commits' order).
-      void this.db.read((tx) => served.map((c) => ({ c, snapshot: serveRecord(tx, c.class as never, c.ref as never, c.snapshot as never) })))
-        .then((list) => {
-          for (const { c, snapshot } of list) this.events.record(c.class, c.operation, c.ref, snapshot);
-        });
+      void this.db.read((tx) => [
+        ...served.map((c) => ({ c, snapshot: serveRecord(tx, c.class as never, c.ref as never, c.snapshot as never) })),
+        ...snapshotOfChanges(tx, served),
+      ]).then((list) => {
+        for (const { c, snapshot } of list) this.events.record(c.class, c.operation, c.ref, snapshot);
+      });
     });
     return this;
   }

@@ -196,6 +196,16 @@ test('a guest whose realm outgrows its memory= is crashed alone, measured per re
   await Promise.all([host.destroy(hog.domain.domid), host.destroy(mate.domain.domid)]);
 });
 
+test('a save of a shared-pool guest whose state cannot be cloned times out; the guest runs on and says why', T, async () => {
+  await host.createCpupool('unclonable', 1);
+  const built = await host.create(config('unclonable-pool', join(FIXTURES, 'unclonable.ts'), 'pool = "unclonable"\n'));
+  await host.xs.wait(`/local/domain/${built.domain.domid}/data/ready`, (v) => v === '1');
+  await assert.rejects(saveDomain(host, built.domain.domid, join(dir, 'unclonable-pool.save'), { timeoutMs: 500 }), /guest did not suspend/);
+  assert.equal(host.hv.domain(built.domain.domid).shutdownReason, null);
+  await consoleMatch(built.domain.domid, /suspend refused: .*could not be cloned/);
+  await host.destroy(built.domain.domid);
+});
+
 test('kv-store on a block device runs in a shared pool, across a reboot', T, async () => {
   const image = join(dir, 'kv.img');
   await writeFile(image, new Uint8Array(4 << 20));

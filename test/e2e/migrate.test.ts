@@ -73,6 +73,23 @@ test('a live migration moves the guest with its state, disk and MAC; xl\'s messa
   await hostOf(b).destroy(there.domid);
 });
 
+test('a guest in a shared cpupool migrates with its state into the same-named pool at the target', T, async () => {
+  for (const r of [a, b]) await r.ts.call('cpupoolCreate', { name: 'mig', cpus: 1 });
+  const disk = join(a.dir, `kv-pool-${seq++}.img`);
+  await writeFile(disk, new Uint8Array(4 << 20));
+  const cfg = a.cfgFile('kv-pool-mig', `name = "kv-pool-mig"\nkernel = "${KV}"\nmemory = 32\npool = "mig"\ndisk = [ 'vdev=xvda, target=${disk}' ]\nextra = "serve"\n`);
+  const { domid } = await a.ts.call('create', { file: cfg });
+  assert.equal(hostOf(a).poolOf(domid), 'mig');
+  assert.equal(await ask(hostOf(a), domid, 'set colour teal'), 'ok');
+  const r = await a.ts.call('migrate', { domain: 'kv-pool-mig', target, token });
+  assert.equal(r.messages.at(-1), 'Migration successful.');
+  assert.deepEqual(whereIs('kv-pool-mig'), ['b:kv-pool-mig:running']);
+  const there = hostOf(b).hv.domains().find((d) => d.name === 'kv-pool-mig')!;
+  assert.equal(hostOf(b).poolOf(there.domid), 'mig');
+  assert.equal(await ask(hostOf(b), there.domid, 'get colour'), 'ok teal');
+  await hostOf(b).destroy(there.domid);
+});
+
 test('refused before anything happens: a wrong token, no receiver; the guest runs on at the source', T, async () => {
   const { domid } = await kvGuest('kv-refused');
   await assert.rejects(a.ts.call('migrate', { domain: domid, target, token: '0'.repeat(64) }),

@@ -66,7 +66,7 @@ test('VM.suspend keeps the image in a suspend VDI; VM.resume runs the VM from it
   assert.ok(progress.some((p) => p > 0 && p < 1) && progress.every((p, i) => i === 0 || p >= progress[i - 1]!), `progress goes up while pending: ${progress}`);
   assert.equal(await xa.call('VM.get_power_state', vm), 'Suspended');
   assert.equal(Number(await xa.call('VM.get_domid', vm)), -1);
-  assert.deepEqual(await xa.call('VM.get_allowed_operations', vm), ['resume', 'resume_on', 'hard_shutdown']);
+  assert.deepEqual(await xa.call('VM.get_allowed_operations', vm), ['resume', 'resume_on', 'hard_shutdown', 'snapshot']);
   const vdi = await xa.call('VM.get_suspend_VDI', vm) as string;
   assert.equal(await xa.call('VDI.get_type', vdi), 'suspend');
   assert.ok(Number(await xa.call('VDI.get_physical_utilisation', vdi)) > 0, 'the image is in the VDI');
@@ -102,7 +102,22 @@ test('host.migrate_receive and VM.migrate_send move a running VM to a second hos
   assert.match(dest['token']!, /^[0-9a-f]{64}$/);
   await assert.rejects(xa.call('VM.migrate_send', vm, { ...dest, token: '0'.repeat(64) }, true, {}, {}, {}), (e: Error & { code?: string }) => e.code !== undefined);
   assert.equal(await xa.call('VM.get_power_state', vm), 'Running', 'a refused migration leaves the VM running here');
-  await assert.rejects(xa.call('VM.pool_migrate', vm, hostA, {}), fails('OPERATION_NOT_ALLOWED'));
+  // VM.pool_migrate within a pool of one host: to its own host (XAPI's localhost migration),
+  // the same VM in a new domain; another host's ref is not this pool's.
+  await assert.rejects(xa.call('VM.pool_migrate', vm, hostB, {}), fails('HANDLE_INVALID'));
+  const before = Number(await xa.call('VM.get_domid', vm));
+  const task = await xa.call('Async.VM.pool_migrate', vm, hostA, {}) as string;
+  const progress: number[] = [];
+  for (let status = 'pending'; status === 'pending'; status = await xa.call('task.get_status', task) as string) {
+    progress.push(Number(await xa.call('task.get_progress', task)));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(await xa.call('task.get_status', task), 'success', JSON.stringify(await xa.call('task.get_error_info', task)));
+  assert.deepEqual(progress, [...progress].sort((x, y) => x - y), 'progress only goes up');
+  assert.equal(await xa.call('VM.get_power_state', vm), 'Running');
+  assert.notEqual(Number(await xa.call('VM.get_domid', vm)), before, 'a new domain');
+  assert.equal(await xa.call('VM.get_resident_on', vm), hostA);
+  assert.equal(await xa.call('VM.get_suspend_VDI', vm), 'OpaqueRef:NULL', 'the image went with the resume');
 
   await xa.callAsync('VM.migrate_send', vm, dest, true, {}, {}, {});
   await assert.rejects(xa.call('VM.get_record', vm), fails('HANDLE_INVALID'));

@@ -12,13 +12,23 @@ const defineGlobal = (name: string, value: unknown): void => {
   Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
 };
 
+/** A host error's message, as a string of the realm (the error itself never crosses). */
+function messageOf(e: unknown): string {
+  try {
+    const m = (e as { message?: unknown } | null)?.message;
+    return typeof m === 'string' ? `: ${m}` : '';
+  } catch {
+    return '';
+  }
+}
+
 /** A host function, callable from the realm; a host error never reaches realm code, only this. */
 function wrap<A extends unknown[], R>(fn: (...a: A) => R, name: string): (...a: A) => R {
   return (...a: A): R => {
     try {
       return apply(fn, undefined, a) as R;
-    } catch {
-      throw new TypeError(`${name}: refused by the pCPU`);
+    } catch (e) {
+      throw new TypeError(`${name}: refused by the pCPU${messageOf(e)}`);
     }
   };
 }

@@ -112,7 +112,16 @@ export class ClusterMap {
       if (t instanceof Promise) continue;
       const base = this.#l1[l1i]!;
       if (t.dirty === 'all') writes.push(this.#file.write(base, [t.raw]));
-      else for (const i of t.dirty) writes.push(this.#file.write(base + i * 8, [t.raw.subarray(i * 8, i * 8 + 8)]));
+      else if (t.dirty.size > 0) {
+        // One write from the first changed entry to the last (the ones between as they are).
+        let lo = Infinity;
+        let hi = -1;
+        for (const i of t.dirty) {
+          lo = Math.min(lo, i);
+          hi = Math.max(hi, i);
+        }
+        writes.push(this.#file.write(base + lo * 8, [t.raw.slice(lo * 8, hi * 8 + 8)]));
+      }
       tables.push(t);
     }
     await Promise.all(writes);

@@ -5,14 +5,15 @@
 // cluster at the end of the file and copies the rest of the cluster from what it replaces (the
 // backing file, zeros, or a shared or compressed cluster).
 //
-// Crash safety: a new cluster's refcount is written first, then its data (a crash between
-// leaks the cluster); its L2 entry is changed in memory only. A flush then syncs (data and
-// refcounts durable), writes the changed L2 entries and new L2 tables, syncs, writes the L1
-// entries of new tables, syncs. So no table on disk ever points at a cluster whose data or
-// refcount is not durable, whether the process is killed or the machine loses power: a crash
-// loses only unflushed writes and leaks at most their clusters (`qemu-img check` calls them
-// leaked, not corrupt). Clusters a write replaced are released after the flush that unmapped
-// them. Lazy refcounts are never used.
+// Crash safety: a new cluster's data is written; its refcount and L2 entry are changed in
+// memory only. A flush then writes the changed refcounts and syncs (data and refcounts
+// durable), writes the changed L2 entries and new L2 tables, syncs, writes the L1 entries of
+// new tables, syncs. So no table on disk ever points at a cluster whose data or refcount is not
+// durable, whether the process is killed or the machine loses power: a crash loses only
+// unflushed writes, and at most leaks clusters whose refcount was written (`qemu-img check`
+// calls them leaked, not corrupt); data past the last counted cluster is unused space, which
+// appending skips (the file's end). Clusters a write replaced are released after the flush
+// that unmapped them. Lazy refcounts are never used.
 import { realpath } from 'node:fs/promises';
 import { inflateRawSync, constants as zc } from 'node:zlib';
 import { XenError, isXenError } from '../../errors.js';
@@ -139,6 +140,22 @@ export class Qcow2Disk implements LayeredDisk {
     }
   }
 
+  holdsData(sector: number, count: number): boolean {
+    const spc = this.#cs / SECTOR_SIZE;
+    const last = Math.floor((sector + count - 1) / spc);
+    for (let gc = Math.floor(sector / spc); gc <= last; gc++) {
+      const m = this.#map.lookup(gc);
+      if (m instanceof Promise) return true; // not known at once
+      if (m.kind === 'data' || m.kind === 'compressed') return true;
+      if (m.kind === 'unallocated' && this.backing) {
+        const first = Math.max(sector, gc * spc);
+        const end = Math.min(sector + count, (gc + 1) * spc, this.backing.sectors);
+        if (end > first && (this.backing.holdsData?.(first, end - first) ?? true)) return true;
+      }
+    }
+    return false;
+  }
+
   read(sector: number, bufs: readonly Uint8Array[]): Promise<void> {
     try {
       const bytes = sgBytes(bufs);
@@ -200,6 +217,11 @@ export class Qcow2Disk implements LayeredDisk {
     const bytes = sgBytes(bufs);
     checkRange(this, sector, bytes / SECTOR_SIZE);
     const start = sector * SECTOR_SIZE;
+    const first = Math.floor(start / this.#cs);
+    const last = Math.floor((start + bytes - 1) / this.#cs);
+    if (first === last) return this.#writeCluster(first, start - first * this.#cs, bufs as Uint8Array[]);
+    const whole = this.#writeWhole(first, last, start - first * this.#cs, bufs);
+    if (whole) return whole;
     const jobs: Promise<void>[] = [];
     for (let at = 0; at < bytes;) {
       const pos = start + at;
@@ -308,6 +330,49 @@ export class Qcow2Disk implements LayeredDisk {
     }
   }
 
+  /**
+   * A write over clusters first..last in one system call, as a raw file's: when each is written
+   * in place and they lie in a row in the file, or each is new over zeros (no backing file) and
+   * they are placed in a row. Undefined (nothing done) otherwise: cluster by cluster then.
+   */
+  #writeWhole(first: number, last: number, inOff: number, bufs: readonly Uint8Array[]): Promise<void> | undefined {
+    if (this.#gate) return undefined;
+    let inPlace = 0;
+    let host = 0;
+    for (let gc = first; gc <= last; gc++) {
+      if (this.#allocating.has(gc)) return undefined;
+      const m = this.#map.lookup(gc);
+      if (m instanceof Promise) return undefined;
+      if (m.kind === 'data' && m.copied) {
+        if (gc === first) host = m.host;
+        else if (m.host !== host + (gc - first) * this.#cs) return undefined;
+        inPlace++;
+      } else if (!(this.#readsAsZeros(m) && (m.kind === 'unallocated' || m.host === 0) && this.#map.hasTable(gc))) return undefined;
+    }
+    const n = last - first + 1;
+    if (inPlace === n) return this.#file.write(host + inOff, bufs);
+    if (inPlace > 0) return undefined;
+    const placed = this.#refcounts.allocateRun(n);
+    if (placed === undefined) return undefined;
+    this.#allocs++;
+    const done = (async () => {
+      try {
+        // New clusters lie past anything written to the file: around the data they read as zeros.
+        await this.#file.write(placed + inOff, bufs);
+        for (let i = 0; i < n; i++) await this.#map.set(first + i, placed + i * this.#cs);
+      } finally {
+        if (--this.#allocs === 0) this.#drained?.();
+      }
+    })();
+    for (let gc = first; gc <= last; gc++) this.#allocating.set(gc, done);
+    void done.finally(() => {
+      for (let gc = first; gc <= last; gc++) if (this.#allocating.get(gc) === done) this.#allocating.delete(gc);
+    }).catch(() => {});
+    return done.then(() => {
+      if (this.#map.dirtyTables > DIRTY_TABLES_LIMIT) this.flush().catch(() => {});
+    });
+  }
+
   /** A new cluster for guest cluster `gc`, holding `bufs` at `inOff` and the old content around it. */
   async #allocate(gc: number, old: Mapping, inOff: number, bufs: Uint8Array[]): Promise<void> {
     while (this.#gate) await this.#gate;
@@ -324,7 +389,8 @@ export class Qcow2Disk implements LayeredDisk {
         at = 0;
       }
       if (!this.#map.hasTable(gc)) await this.#newTable(gc);
-      const host = await this.#refcounts.allocate();
+      let host = this.#refcounts.allocate();
+      if (typeof host !== 'number') host = await host;
       await this.#file.write(host + at, list);
       await this.#map.set(gc, host);
       if (old.kind !== 'unallocated' && old.host !== 0) this.#releases.push(old);
@@ -368,6 +434,7 @@ export class Qcow2Disk implements LayeredDisk {
     try {
       if (this.#allocs > 0) await new Promise<void>((r) => (this.#drained = r));
       this.#drained = undefined;
+      await this.#refcounts.writeBack();
       await this.#file.sync();
       if (this.#map.dirtyTables > 0) {
         await this.#map.writeL2();

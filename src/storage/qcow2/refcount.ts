@@ -1,6 +1,8 @@
 // Refcounts: the refcount table (in memory, as it is small) and refcount blocks (loaded when
-// needed, written through entry by entry). New clusters are appended at the end of the file;
-// a cluster freed in the middle stays a hole, as a leak-free unreferenced cluster with refcount 0.
+// needed). A new cluster's refcount is set in memory and written back with the others at the
+// disk's next flush, before any table that points at the cluster (qcow2.ts orders it); a
+// release is written through. New clusters are appended at the end of the file; a cluster freed
+// in the middle stays a hole, as a leak-free unreferenced cluster with refcount 0.
 import type { ImageFile } from './file.js';
 import { Qcow2Error } from './errors.js';
 import type { Qcow2Header } from './header.js';
@@ -21,6 +23,8 @@ export class Refcounts {
   readonly #blocks = new Map<number, Uint8Array | Promise<Uint8Array>>();
   /** Where the next appended cluster goes. */
   #end: number;
+  /** Per refcount block (by table index): the byte range of it changed in memory and not written yet. */
+  readonly #dirty = new Map<number, { lo: number; hi: number }>();
   #chain: Promise<unknown> = Promise.resolve();
 
   private constructor(file: ImageFile, h: Qcow2Header, table: number[]) {
@@ -71,27 +75,90 @@ export class Refcounts {
     return this.#entry(await this.#block(idx), this.#index(off));
   }
 
-  /** Reserve the next cluster at the end of the file and give it refcount 1; its offset. */
-  async allocate(): Promise<number> {
-    // The entry is updated in memory under the lock; its write goes on outside it, so
-    // allocations in flight together do not wait for each other's writes.
-    const [off, written] = await this.#locked(async (): Promise<[number, Promise<void>]> => {
+  /**
+   * Reserve the next cluster at the end of the file and give it refcount 1 (in memory, written
+   * back by `writeBack`); its offset. At once when the refcount block is loaded.
+   */
+  allocate(): number | Promise<number> {
+    const off = this.#end;
+    const idx = Math.floor(off / 2 ** this.#blockShift);
+    const block = idx < this.#table.length && this.#table[idx] !== 0 ? this.#blocks.get(idx) : undefined;
+    if (block instanceof Uint8Array) {
+      this.#end += this.#cs;
+      this.#setDirty(idx, off, block);
+      return off;
+    }
+    return this.#locked(async () => {
       for (;;) {
-        const off = this.#end;
-        const idx = Math.floor(off / 2 ** this.#blockShift);
-        if (idx >= this.#table.length) {
+        const at = this.#end;
+        const i = Math.floor(at / 2 ** this.#blockShift);
+        if (i >= this.#table.length) {
           throw new Qcow2Error('ENOSPC', this.#file.path, 'refcount_table_clusters', `the refcount table covers ${this.#table.length} blocks and growing it is not supported`);
         }
-        if (this.#table[idx] === 0) {
-          await this.#newBlock(idx, off);
+        if (this.#table[i] === 0) {
+          await this.#newBlock(i, at);
           continue;
         }
+        const b = await this.#block(i);
+        // Another allocation may have moved the end while the block loaded.
+        if (this.#end !== at) continue;
         this.#end += this.#cs;
-        return [off, this.#set(off, 0, 1, await this.#block(idx))];
+        this.#setDirty(i, at, b);
+        return at;
       }
     });
-    await written;
+  }
+
+  /**
+   * `n` clusters in a row at the end of the file, each given refcount 1 in memory: the first's
+   * offset, or undefined (nothing reserved) unless their refcount blocks are loaded.
+   */
+  allocateRun(n: number): number | undefined {
+    const off = this.#end;
+    const blocks: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) {
+      const idx = Math.floor((off + i * this.#cs) / 2 ** this.#blockShift);
+      const block = idx < this.#table.length && this.#table[idx] !== 0 ? this.#blocks.get(idx) : undefined;
+      if (!(block instanceof Uint8Array)) return undefined;
+      blocks.push(block);
+    }
+    for (let i = 0; i < n; i++) this.#setDirty(Math.floor((off + i * this.#cs) / 2 ** this.#blockShift), off + i * this.#cs, blocks[i]!);
+    this.#end = off + n * this.#cs;
     return off;
+  }
+
+  /** Refcount 1 for the new cluster at `off`, in memory; its bytes noted for the write-back. */
+  #setDirty(idx: number, off: number, block: Uint8Array): void {
+    const i = this.#index(off);
+    if (this.#entry(block, i) !== 0) {
+      throw new Qcow2Error('EIO', this.#file.path, 'refcount block', `cluster at ${off} has refcount ${this.#entry(block, i)} where 0 was expected (corrupt refcounts)`);
+    }
+    this.#putEntry(block, i, 1);
+    const lo = Math.floor((i * this.#bits) / 8);
+    const hi = lo + Math.max(1, this.#bits / 8);
+    const d = this.#dirty.get(idx);
+    if (d) {
+      d.lo = Math.min(d.lo, lo);
+      d.hi = Math.max(d.hi, hi);
+    } else this.#dirty.set(idx, { lo, hi });
+  }
+
+  /** Write the refcounts set in memory since the last write-back: one write a refcount block. */
+  async writeBack(): Promise<void> {
+    const dirty = [...this.#dirty];
+    this.#dirty.clear();
+    try {
+      await Promise.all(dirty.map(([idx, { lo, hi }]) => {
+        const block = this.#blocks.get(idx) as Uint8Array;
+        return this.#file.write(this.#table[idx]! + lo, [block.slice(lo, hi)]);
+      }));
+    } catch (e) {
+      for (const [idx, r] of dirty) {
+        const d = this.#dirty.get(idx);
+        this.#dirty.set(idx, d ? { lo: Math.min(d.lo, r.lo), hi: Math.max(d.hi, r.hi) } : r);
+      }
+      throw e;
+    }
   }
 
   /** Drop a reference to the cluster at `off` (one no mapping points at any more, durably). */
@@ -183,7 +250,15 @@ export class Refcounts {
       return block;
     })();
     load.catch(() => this.#blocks.delete(idx));
-    if (this.#blocks.size >= BLOCK_CACHE) this.#blocks.delete(this.#blocks.keys().next().value!);
+    if (this.#blocks.size >= BLOCK_CACHE) {
+      // Only a block with nothing waiting to be written goes.
+      for (const k of this.#blocks.keys()) {
+        if (!this.#dirty.has(k)) {
+          this.#blocks.delete(k);
+          break;
+        }
+      }
+    }
     this.#blocks.set(idx, load);
     return load;
   }

@@ -8,27 +8,41 @@ export function batBytes(entries: number): number {
   return Math.ceil((entries * 4) / VHD_SECTOR) * VHD_SECTOR;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** The table's entries, byte-swapped natively (a 2040 GiB image has a million of them). */
 export function decodeBat(b: Uint8Array, entries: number): Uint32Array {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const bat = new Uint32Array(entries);
-  for (let i = 0; i < entries; i++) bat[i] = v.getUint32(i * 4);
+  const bytes = Buffer.from(bat.buffer);
+  bytes.set(b.subarray(0, entries * 4));
+  if (LITTLE_ENDIAN) bytes.swap32();
   return bat;
 }
 
 /**
- * The BAT's sector holding the entries of `changes` (block -> sector offset; all in one BAT
- * sector), as it will be on disk with them set.
+ * The BAT's sectors holding the entries of `changes` (block -> sector offset), as they will be
+ * on disk with them set: runs of sectors (numbered from the table's start), sectors at most
+ * `gap` apart in one run, so that a batch of allocations costs few writes.
  */
-export function batSector(bat: Uint32Array, changes: ReadonlyMap<number, number>): Uint8Array {
-  const out = new Uint8Array(VHD_SECTOR);
-  const v = new DataView(out.buffer);
-  const some = changes.keys().next().value!;
-  const first = some - (some % (VHD_SECTOR / 4));
-  for (let i = 0; i < VHD_SECTOR / 4; i++) {
-    const e = first + i;
-    v.setUint32(i * 4, changes.get(e) ?? (e < bat.length ? bat[e]! : BAT_UNUSED));
+export function batRuns(bat: Uint32Array, changes: ReadonlyMap<number, number>, gap: number): { first: number; bytes: Uint8Array }[] {
+  const per = VHD_SECTOR / 4;
+  const sectors = [...new Set([...changes.keys()].map((b) => Math.floor(b / per)))].sort((a, b) => a - b);
+  const runs: { first: number; bytes: Uint8Array }[] = [];
+  for (let i = 0; i < sectors.length;) {
+    let j = i;
+    while (j + 1 < sectors.length && sectors[j + 1]! - sectors[j]! <= gap) j++;
+    const first = sectors[i]!;
+    const count = sectors[j]! - first + 1;
+    const bytes = new Uint8Array(count * VHD_SECTOR);
+    const v = new DataView(bytes.buffer);
+    for (let k = 0; k < count * per; k++) {
+      const e = first * per + k;
+      v.setUint32(k * 4, changes.get(e) ?? (e < bat.length ? bat[e]! : BAT_UNUSED));
+    }
+    runs.push({ first, bytes });
+    i = j + 1;
   }
-  return out;
+  return runs;
 }
 
 /** A byte range of the file that blocks must not overlap. */

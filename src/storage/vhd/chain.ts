@@ -165,6 +165,12 @@ export class VhdDisk implements LayeredDisk {
     }
   }
 
+  holdsData(sector: number, count: number): boolean {
+    const last = Math.floor((sector + count - 1) / this.#spb);
+    for (let b = Math.floor(sector / this.#spb); b <= last; b++) if (this.#owners[b]!.length > 0) return true;
+    return false;
+  }
+
   read(sector: number, bufs: readonly Uint8Array[]): Promise<void> | void {
     const count = sgBytes(bufs) / SECTOR_SIZE;
     checkRange(this, sector, count);
@@ -178,6 +184,10 @@ export class VhdDisk implements LayeredDisk {
     checkWritable(this);
     const count = sgBytes(bufs) / SECTOR_SIZE;
     checkRange(this, sector, count);
+    const b = Math.floor(sector / this.#spb);
+    const s = sector - b * this.#spb;
+    // The common case, inside one block the leaf has whole: one write, as a raw file's.
+    if (s + count <= this.#spb) return this.#leaf.isFull(b) ? this.#leaf.write(b, s, bufs) : this.#writeBlock(b, s, count, bufs);
     return this.#split(sector, count, bufs, (blk, first, n, part) => this.#writeBlock(blk, first, n, part));
   }
 
@@ -235,7 +245,7 @@ export class VhdDisk implements LayeredDisk {
     if (jobs.length > 1) return Promise.all(jobs).then(() => undefined);
   }
 
-  async #writeBlock(b: number, s: number, count: number, bufs: Uint8Array[]): Promise<void> {
+  async #writeBlock(b: number, s: number, count: number, bufs: readonly Uint8Array[]): Promise<void> {
     const leaf = this.#leaf;
     // Another request's allocation of the block may fail (a full disk): then try ours.
     while (!leaf.isAllocated(b)) {

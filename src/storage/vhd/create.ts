@@ -133,27 +133,33 @@ export interface VhdIdentity {
   readonly mtimeMs: number;
 }
 
+/**
+ * The footer at the end of the file, or the copy at its start where the end has none: an image
+ * in use moves its footer at flush (image.ts), and a crash may leave it missing.
+ */
+async function readFooter(fd: number, path: string, size: number): Promise<Footer> {
+  if (size < FOOTER_BYTES) throw new VhdError(path, 'file size', `${size} bytes is too short for a footer (truncated?)`);
+  const b = new Uint8Array(FOOTER_BYTES);
+  await pread(fd, path, b, size - FOOTER_BYTES);
+  try {
+    return decodeFooter(b, path);
+  } catch (e) {
+    await pread(fd, path, b, 0);
+    try {
+      return decodeFooter(b, path);
+    } catch {
+      throw e;
+    }
+  }
+}
+
 export async function vhdIdentity(path: string): Promise<VhdIdentity> {
   const fd = await openP(path, 'r').catch((e: NodeJS.ErrnoException) => {
     throw e.code === 'ENOENT' ? new XenError('ENOENT', `open VHD ${path}: no such file`) : fsError('open', path, e);
   });
   try {
     const st = await fstatP(fd);
-    if (st.size < FOOTER_BYTES) throw new VhdError(path, 'file size', `${st.size} bytes is too short for a footer (truncated?)`);
-    const b = new Uint8Array(FOOTER_BYTES);
-    await pread(fd, path, b, st.size - FOOTER_BYTES);
-    let footer: Footer;
-    try {
-      footer = decodeFooter(b, path);
-    } catch (e) {
-      // A crash during an allocation leaves the copy at the start only (image.ts).
-      await pread(fd, path, b, 0);
-      try {
-        footer = decodeFooter(b, path);
-      } catch {
-        throw e;
-      }
-    }
+    const footer = await readFooter(fd, path, st.size);
     let blockSize = VHD_DEFAULT_BLOCK;
     if (footer.type !== 'fixed') {
       const hb = new Uint8Array(HEADER_BYTES);
@@ -192,10 +198,7 @@ export async function relinkVhd(path: string, parentPath: string): Promise<void>
     throw fsError('open', path, e);
   });
   try {
-    const st = await fstatP(fd);
-    const fb = new Uint8Array(FOOTER_BYTES);
-    await pread(fd, path, fb, st.size - FOOTER_BYTES);
-    const footer = decodeFooter(fb, path);
+    const footer = await readFooter(fd, path, (await fstatP(fd)).size);
     if (footer.type !== 'differencing') throw new VhdError(path, 'footer disk type', `is ${footer.type}: only a differencing image has a parent`, 'EINVAL');
     const hb = new Uint8Array(HEADER_BYTES);
     const at = Number(footer.dataOffset);

@@ -2,22 +2,26 @@
 // and the allocation of blocks in it. A fixed image is every block allocated, no bitmaps.
 //
 // Allocating a block is crash-safe by its order of writes (docs/BLOCK.md):
-//   0. the file is extended to the new end (a full disk fails here, nothing changed yet);
-//   1. the data, into the new block (past the old footer);
-//   2. the block's bitmap (over or after the old footer);
-//   3. the BAT entry;
-//   4. the footer, moved to the new end.
-// A crash between any two steps leaves a file whose BAT points only at blocks whose bitmap and
-// data are written; only the footer at the end may be missing, and open then takes the copy at
-// the start of the file and (writable) truncates after the last block and writes the footer
-// there, dropping a block whose BAT entry was never written. Allocations queued while one is
-// being committed go together as the next batch, each step for all of them at once (a group
-// commit: one footer move for many blocks).
+//   0. the file is long enough for the new block (it is extended several blocks ahead at a
+//      time; a full disk fails here, nothing changed yet);
+//   1. the data, into the new block (new space nothing on disk points at); the block is then
+//      allocated in memory (BAT entry and bitmap), which is what reads and writes use;
+//   2. its bitmap, then its BAT entry, written back with those of the other blocks allocated
+//      meanwhile (bitmaps all at once, then adjacent BAT sectors in one write), at the latest
+//      by the next flush;
+//   3. the footer, moved to the new end at the next flush or close.
+// So a BAT entry on disk never points at a block whose bitmap is not written (its space may
+// hold the old footer's bytes before), and a bitmap is only ever written after the data it
+// claims. A flush writes back, then fdatasyncs, so what it acknowledges survives kill -9. A
+// crash loses at most unflushed writes, and may leave the end of
+// the file without a footer: open then takes the copy at the start and (writable) truncates
+// after the last block and writes the footer there, dropping blocks whose BAT entry was never
+// written and the space extended ahead.
 import { close } from 'node:fs';
 import { promisify } from 'node:util';
 import { openNamed } from '../named.js';
 import { allSet, setBits } from './bitmap.js';
-import { batBytes, batSector, checkBat, decodeBat, type Extent } from './bat.js';
+import { batBytes, batRuns, checkBat, decodeBat, type Extent } from './bat.js';
 import { FOOTER_BYTES, decodeFooter, encodeFooter, virtualBytes, type Footer } from './footer.js';
 import { BAT_UNUSED, VHD_DEFAULT_BLOCK, VHD_SECTOR, VhdError, bitmapBytes, type DiskTypeName } from './format.js';
 import { HEADER_BYTES, decodeHeader, type DynamicHeader } from './header.js';
@@ -29,6 +33,15 @@ const closeP = promisify(close);
 /** Page size new blocks' data is aligned to. */
 const PAGE = 4096;
 
+/** Blocks the file is extended ahead by, so that most allocations need no ftruncate. */
+const EXTEND_AHEAD_BLOCKS = 16;
+
+/** BAT sectors this close together are written as one range (the sectors between rewritten as they are). */
+const BAT_RUN_GAP = 8;
+
+/** Allocated blocks whose bitmap and BAT entry wait in memory before a write-back starts without a flush. */
+const PENDING_LIMIT = 64;
+
 /** The longest parent locator we read. */
 const MAX_LOCATOR_BYTES = 8192;
 
@@ -36,18 +49,6 @@ export interface OpenImageOptions {
   readonly readOnly: boolean;
   /** Block size a fixed image is mapped in (its chain's); default 2 MiB. */
   readonly blockSize?: number;
-}
-
-/** A block being allocated: its first data, its bitmap, where it goes, and its request. */
-interface Allocation {
-  readonly b: number;
-  readonly s: number;
-  readonly bufs: readonly Uint8Array[];
-  readonly bm: Uint8Array;
-  start: number;
-  readonly done: Promise<void>;
-  resolve(): void;
-  reject(e: unknown): void;
 }
 
 export class VhdImage {
@@ -66,20 +67,25 @@ export class VhdImage {
   readonly #bitmaps: (Uint8Array | undefined)[] = [];
   readonly #loading = new Map<number, Promise<Uint8Array>>();
   readonly #full: Uint8Array;
-  /** Where the footer is and the next block goes. */
+  /** Where the footer goes and the next block goes. */
   #nextFree: number;
+  /** The file's size as this image last made it (allocations extend it ahead of #nextFree). */
+  #fileEnd: number;
   readonly #footerBytes: Uint8Array;
-  /** A failed allocation left the tail of the file unknown: truncate and rewrite the footer. */
+  /** The footer is not (known to be) at the end of the file: flush and close truncate after the last block and write it. */
   #tailDirty: boolean;
-  /** Allocations waiting for the allocator, the batch it is committing, and the allocator's run. */
-  #queue: Allocation[] = [];
-  #batch: Allocation[] | undefined;
-  #allocator: Promise<void> | undefined;
+  /** Allocations in flight, by block; and the placing of blocks in the file, one after another. */
+  readonly #allocating = new Map<number, Promise<void>>();
+  #placing: Promise<unknown> = Promise.resolve();
   readonly #blockLocks = new Map<number, Promise<unknown>>();
+  /** Blocks allocated in memory whose bitmap and BAT entry are not written back yet. */
+  #pending = new Set<number>();
+  /** The write-back in progress (one at a time). */
+  #writingBack: Promise<void> = Promise.resolve();
 
   private constructor(
     path: string, fd: number, readonly readOnly: boolean, readonly footer: Footer,
-    readonly header: DynamicHeader | undefined, bat: Uint32Array, blockSize: number, nextFree: number, tailDirty: boolean,
+    readonly header: DynamicHeader | undefined, bat: Uint32Array, blockSize: number, nextFree: number, fileEnd: number, tailDirty: boolean,
   ) {
     this.#path = path;
     this.#fd = fd;
@@ -93,6 +99,7 @@ export class VhdImage {
     this.#full = new Uint8Array(this.blocks);
     if (footer.type === 'fixed') for (let b = 0; b < this.blocks; b++) this.#full[b] = (b + 1) * blockSize <= this.bytes ? 1 : 0;
     this.#nextFree = nextFree;
+    this.#fileEnd = fileEnd;
     this.#footerBytes = encodeFooter(footer);
     this.#tailDirty = tailDirty;
   }
@@ -136,7 +143,7 @@ export class VhdImage {
     if (footer.type === 'fixed') {
       const bytes = virtualBytes(footer);
       if (limit < bytes) throw new VhdError(path, 'file size', `${size} bytes is too short for a fixed image of ${bytes} bytes (truncated?)`);
-      return new VhdImage(path, fd, opts.readOnly, footer, undefined, new Uint32Array(0), opts.blockSize ?? VHD_DEFAULT_BLOCK, limit, false);
+      return new VhdImage(path, fd, opts.readOnly, footer, undefined, new Uint32Array(0), opts.blockSize ?? VHD_DEFAULT_BLOCK, limit, size, false);
     }
     const headerAt = Number(footer.dataOffset);
     if (headerAt + HEADER_BYTES > limit) throw new VhdError(path, 'footer data offset', `header at byte ${headerAt} is outside the file (truncated?)`);
@@ -170,7 +177,7 @@ export class VhdImage {
     const blockEnd = checkBat(bat, bitmapBytes(header.blockSize) + header.blockSize, reserved, limit, path);
     const metaEnd = Math.max(...reserved.map((r) => Math.ceil(r.end / VHD_SECTOR) * VHD_SECTOR));
     const nextFree = footerAtEnd ? limit : Math.max(metaEnd, blockEnd);
-    return new VhdImage(path, fd, opts.readOnly, footer, header, bat, header.blockSize, nextFree, !footerAtEnd);
+    return new VhdImage(path, fd, opts.readOnly, footer, header, bat, header.blockSize, nextFree, size, !footerAtEnd);
   }
 
   /** Where the file is (its name in errors and the base of its relative parent locators). */
@@ -256,96 +263,112 @@ export class VhdImage {
    * Allocate block `b` with `bufs` written at its sector `s`. A differencing image marks only
    * those sectors (the rest still comes from the parent); an image with no parent marks the
    * whole block, whose other sectors read as the zeros of new file space. Returns false if the
-   * block was allocated by another request meanwhile (write to it then).
+   * block was allocated by another request meanwhile (write to it then). Allocations of
+   * different blocks run side by side: each waits only for its place in the file.
    */
   allocate(b: number, s: number, bufs: readonly Uint8Array[]): Promise<boolean> {
     if (this.isAllocated(b)) return Promise.resolve(false);
-    const other = this.#queue.find((a) => a.b === b) ?? this.#batch?.find((a) => a.b === b);
-    if (other) return other.done.then(() => false, () => false);
+    const other = this.#allocating.get(b);
+    if (other) return other.then(() => false, () => false);
     let count = 0;
     for (const x of bufs) count += x.byteLength / VHD_SECTOR;
     const bm = new Uint8Array(this.#bitmapBytes);
     if (this.type === 'differencing') setBits(bm, s, count);
     else bm.fill(0xff);
-    let settle!: { resolve(): void; reject(e: unknown): void };
-    const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    this.#queue.push({ b, s, bufs, bm, start: 0, done, ...settle });
-    this.#allocator ??= this.#allocateQueued();
+    const done = this.#place().then(async (start) => {
+      // A failed data write leaves its place as unused space: nothing points at it.
+      await transfer('write', this.#fd, this.path, bufs, start + this.#bitmapBytes + s * VHD_SECTOR);
+      this.bat[b] = start / VHD_SECTOR;
+      this.#bitmaps[b] = bm;
+      if (allSet(bm, 0, this.sectorsIn(b))) this.#full[b] = 1;
+      this.#pending.add(b);
+      if (this.#pending.size >= PENDING_LIMIT) this.#writeBack().catch(() => {});
+    });
+    this.#allocating.set(b, done);
+    void done.finally(() => this.#allocating.delete(b)).catch(() => {});
     return done.then(() => true);
   }
 
   /**
-   * The allocator: takes every queued allocation as one batch and commits it with the order
-   * above, each step for the whole batch at once (group commit: under a deep queue, many blocks
-   * cost one footer move), then the next batch.
+   * The next block's place in the file, in turn: the file extended first if it is too short
+   * (if that fails, nothing was placed and the disk is full).
    */
-  async #allocateQueued(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = (this.#batch = this.#queue.splice(0));
-      try {
-        await this.#commit(batch);
-        for (const a of batch) a.resolve();
-      } catch (e) {
-        for (const a of batch) a.reject(e);
-      }
-    }
-    this.#batch = undefined;
-    this.#allocator = undefined;
-  }
-
-  async #commit(batch: Allocation[]): Promise<void> {
-    if (this.#tailDirty) await this.#restoreTail();
-    const first = this.#nextFree;
-    let end = first;
-    for (const a of batch) {
+  #place(): Promise<number> {
+    const run = this.#placing.then(async () => {
       // Each block's data starts on a page (its bitmap just before): a 4 KiB read or write then
       // touches one page of the page cache, not two. The gap left holds zeros (or the old footer).
-      a.start = Math.ceil((end + this.#bitmapBytes) / PAGE) * PAGE - this.#bitmapBytes;
-      end = a.start + this.#bitmapBytes + this.blockSize;
-    }
-    const all = (fn: (a: Allocation) => Promise<void>) => Promise.all(batch.map(fn));
-    try {
-      await truncate(this.#fd, this.path, end + FOOTER_BYTES);
-      await all((a) => transfer('write', this.#fd, this.path, a.bufs, a.start + this.#bitmapBytes + a.s * VHD_SECTOR));
-      await all((a) => pwrite(this.#fd, this.path, a.bm, a.start));
-    } catch (e) {
-      // Nothing points at the new blocks yet: cut them off and put the footer back.
+      const start = Math.ceil((this.#nextFree + this.#bitmapBytes) / PAGE) * PAGE - this.#bitmapBytes;
+      const end = start + this.#bitmapBytes + this.blockSize;
+      if (end + FOOTER_BYTES > this.#fileEnd) await this.#extend(end + FOOTER_BYTES);
+      this.#nextFree = end;
       this.#tailDirty = true;
-      await this.#restoreTail().catch(() => {});
-      throw e;
-    }
-    // From here the BAT may point into the new space, so it stays: unreferenced blocks in it
-    // are only lost space, and the footer goes after it.
-    this.#nextFree = end;
-    try {
-      const sectors = new Map<number, Allocation[]>();
-      for (const a of batch) {
-        const k = Math.floor(a.b / (VHD_SECTOR / 4));
-        sectors.set(k, [...(sectors.get(k) ?? []), a]);
+      return start;
+    });
+    this.#placing = run.catch(() => {});
+    return run;
+  }
+
+  /** Every allocation started so far, settled. */
+  async #allocated(): Promise<void> {
+    while (this.#allocating.size > 0) await Promise.allSettled(this.#allocating.values());
+  }
+
+  /**
+   * Write the bitmaps and BAT entries of blocks allocated in memory (one write-back at a time);
+   * on failure they stay pending for the next one.
+   */
+  #writeBack(): Promise<void> {
+    const run = this.#writingBack.then(async () => {
+      if (this.#pending.size === 0) return;
+      const blocks = [...this.#pending];
+      this.#pending = new Set();
+      try {
+        // Bitmaps first (under each block's lock: one written for a later write to the block, by
+        // markWritten, is not overtaken by this older one), then the BAT entries: a block's
+        // bitmap space may hold the old footer's bytes until then, which no BAT entry may expose.
+        await Promise.all(blocks.map((b) => this.#lockBlock(b, () => pwrite(this.#fd, this.path, this.#bitmaps[b]!, this.bat[b]! * VHD_SECTOR))));
+        const entries = new Map(blocks.map((b) => [b, this.bat[b]!]));
+        await Promise.all(batRuns(this.bat, entries, BAT_RUN_GAP).map((r) => pwrite(this.#fd, this.path, r.bytes, this.header!.tableOffset + r.first * VHD_SECTOR)));
+      } catch (e) {
+        for (const b of blocks) this.#pending.add(b);
+        throw e;
       }
-      await Promise.all([...sectors].map(async ([k, group]) => {
-        const entries = new Map(group.map((a) => [a.b, a.start / VHD_SECTOR]));
-        await pwrite(this.#fd, this.path, batSector(this.bat, entries), this.header!.tableOffset + k * VHD_SECTOR);
-        for (const a of group) {
-          this.bat[a.b] = a.start / VHD_SECTOR;
-          this.#bitmaps[a.b] = a.bm;
-          if (allSet(a.bm, 0, this.sectorsIn(a.b))) this.#full[a.b] = 1;
-        }
-      }));
-      await pwrite(this.#fd, this.path, this.#footerBytes, end);
-    } catch (e) {
-      this.#tailDirty = true;
-      throw e;
+    });
+    this.#writingBack = run.catch(() => {});
+    return run;
+  }
+
+  /** Make the file at least `need` bytes long, several blocks ahead if the disk allows. */
+  async #extend(need: number): Promise<void> {
+    const ahead = need + EXTEND_AHEAD_BLOCKS * (Math.ceil((this.#bitmapBytes + this.blockSize) / PAGE) * PAGE);
+    try {
+      await truncate(this.#fd, this.path, ahead);
+      this.#fileEnd = ahead;
+    } catch {
+      // A nearly full disk (or a file size limit): only what this batch needs.
+      await truncate(this.#fd, this.path, need);
+      this.#fileEnd = need;
     }
   }
 
-  /** Cut the file after the last block and write the footer there. */
-  async #restoreTail(): Promise<void> {
-    await truncate(this.#fd, this.path, this.#nextFree + FOOTER_BYTES);
-    await pwrite(this.#fd, this.path, this.#footerBytes, this.#nextFree);
-    await datasync(this.#fd, this.path);
-    this.#tailDirty = false;
+  /**
+   * Cut the file after the last block and write the footer there (durably, with `sync`). In
+   * turn with the placing of blocks: none is placed meanwhile, so the cut spares every block
+   * placed so far, and a later block's bitmap (which may go where this footer goes) is written
+   * after it.
+   */
+  #restoreTail(sync = true): Promise<void> {
+    const run = this.#placing.then(async () => {
+      await truncate(this.#fd, this.path, this.#nextFree + FOOTER_BYTES);
+      this.#fileEnd = this.#nextFree + FOOTER_BYTES;
+      await pwrite(this.#fd, this.path, this.#footerBytes, this.#nextFree);
+      if (sync) await datasync(this.#fd, this.path);
+      this.#tailDirty = false;
+    });
+    this.#placing = run.catch(() => {});
+    return run;
   }
+
 
   #lockBlock(b: number, fn: () => Promise<void>): Promise<void> {
     const prev = this.#blockLocks.get(b) ?? Promise.resolve();
@@ -372,15 +395,21 @@ export class VhdImage {
 
   async flush(): Promise<void> {
     if (this.readOnly) return;
-    await this.#allocator;
-    if (this.#tailDirty) await this.#restoreTail();
+    await this.#allocated();
+    await this.#writeBack();
+    if (this.#tailDirty) await this.#restoreTail(false);
     await datasync(this.#fd, this.path);
   }
 
   async close(): Promise<void> {
     const fd = this.#fd;
     if (fd < 0) return;
-    await this.#allocator;
+    await this.#allocated();
+    if (!this.readOnly) {
+      // Blocks' metadata and the footer go back; a close that fails here leaves what open repairs.
+      await this.#writeBack().catch(() => {});
+      if (this.#tailDirty) await this.#restoreTail(false).catch(() => {});
+    }
     this.#fd = -1;
     await closeP(fd).catch((e: NodeJS.ErrnoException) => {
       throw fsError('close', this.path, e);

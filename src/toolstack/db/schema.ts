@@ -59,8 +59,13 @@ function v2(db: Database.Database): void {
   }
 }
 
+/** VM.snapshots and VDI.snapshots (every record whose snapshot_of is this one), served on every read of a VM or VDI. */
+function v3(db: Database.Database): void {
+  for (const cls of ['VM', 'VDI']) db.exec(`CREATE INDEX "obj_${cls}_snapshot_of" ON ${classTable(cls)} (json_extract(body, '$.snapshot_of'))`);
+}
+
 /** Every migration, in order: the schema's version is their count. */
-export const MIGRATIONS: readonly Migration[] = [v1, v2];
+export const MIGRATIONS: readonly Migration[] = [v1, v2, v3];
 
 /** The version a database is at (0: new), read without changing anything. */
 export function schemaVersion(db: Database.Database): number {

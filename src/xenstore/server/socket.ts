@@ -1,6 +1,8 @@
 // xenstored's Unix-domain socket, for dom0 tools and Xen's own clients (XENSTORED_PATH). Every
-// client is dom0, as in Xen, so the socket is mode 0600. Replies produced in one turn leave in
-// one write; a client that does not read its replies, or whose connection holds as much
+// client is dom0, as in Xen, so the socket is mode 0600. What one read's requests produce leaves
+// in one write per connection as soon as they are served (no microtask per reply: Node makes an
+// async resource for each), in the order the connections were first sent to; output produced
+// elsewhere (watch events of a scheduled turn) leaves at the end of its turn. A client that does not read its replies, or whose connection holds as much
 // unprocessed input as it takes, stops being read (the kernel then blocks its writes), and one
 // that lets watch events pile up is dropped by the connection's bound.
 import { Buffer } from 'node:buffer';
@@ -15,6 +17,25 @@ export type AcceptConnection = (send: SendBytes, onDrop: (reason: CloseReason) =
 
 export class UnixSocketListener {
   readonly #sockets = new Set<Socket>();
+  /** Flushes of connections with output waiting, in the order their output arrived. */
+  #dirty: (() => void)[] = [];
+  #flushQueued = false;
+  /** Inside a connection's 'data' handler: its end flushes, no microtask needed. */
+  #reading = false;
+
+  #markDirty(flush: () => void): void {
+    this.#dirty.push(flush);
+    if (this.#reading || this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(this.#flushAll);
+  }
+
+  readonly #flushAll = (): void => {
+    this.#flushQueued = false;
+    const dirty = this.#dirty;
+    this.#dirty = [];
+    for (const f of dirty) f();
+  };
 
   private constructor(private readonly server: Server, readonly path: string) {}
 
@@ -71,7 +92,7 @@ export class UnixSocketListener {
       }
       if (!flushQueued && !throttled) {
         flushQueued = true;
-        queueMicrotask(flush);
+        this.#markDirty(flush);
       }
       // What the peer has not taken: bytes the kernel refused (the batch leaves this turn).
       return throttled ? sock.writableLength + pendingBytes : sock.writableLength;
@@ -83,7 +104,13 @@ export class UnixSocketListener {
     };
     conn.onInputSpace = reading;
     sock.on('data', (d: Buffer) => {
-      conn.receive(d);
+      this.#reading = true;
+      try {
+        conn.receive(d);
+      } finally {
+        this.#reading = false;
+      }
+      if (this.#dirty.length > 0) this.#flushAll();
       reading();
     });
     sock.on('drain', () => {

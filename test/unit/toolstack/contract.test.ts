@@ -76,6 +76,12 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   vmDevice: { vm: 'g', disk: 'target=vdi:root,vdev=xvda' },
   vifSet: { vm: 'g', vif: '0', lockingMode: 'locked', ipv4Allowed: '10.0.0.2', ipv6Allowed: '' },
   networkCreate: { name: 'lab', bridge: 'xenbr1', description: 'the lab network' },
+  vmSnapshot: { vm: 'g', name: 'before' },
+  vmClone: { vm: 'g', name: 'g2' },
+  vmCopy: { vm: 'g', name: 'g3', sr: 'fast' },
+  vmRevert: { snapshot: 'before' },
+  vdiCopy: { vdi: 'root', sr: 'fast', name: 'root2' },
+  recordSet: { cls: 'SR', id: 'fast', name: 'faster', description: 'd', otherConfigKey: 'k', otherConfigValue: 'v' },
   vmSet: { vm: 'g', name: 'h', description: 'd', memory: 64, maxmem: 128, otherConfigKey: 'k', otherConfigValue: 'v' },
 };
 const STREAM_GOOD: Record<string, Record<string, unknown>> = { console: { domain: 'g', replay: false }, events: {} };

@@ -54,7 +54,7 @@ test('VM.create makes a halted persistent VM; start, setters, hard_reboot, hard_
   assert.equal(rec['power_state'], 'Halted');
   assert.equal(rec['name_description'], 'made by VM.create');
   assert.deepEqual(rec['other_config'], { purpose: 'test' });
-  assert.deepEqual(rec['allowed_operations'], ['start', 'start_on', 'destroy']);
+  assert.deepEqual(rec['allowed_operations'], ['start', 'start_on', 'destroy', 'snapshot', 'clone', 'copy']);
   assert.equal(rec['xenode_config'], undefined, "xenode's own fields are not served");
   assert.equal(code(await call(root, 'VM.pause', vm)), 'VM_BAD_POWER_STATE');
   await ok(root, 'VM.set_memory', vm, String(48 * MiB));

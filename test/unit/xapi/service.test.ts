@@ -65,7 +65,7 @@ test('each role may make the calls of its rank and is refused the rest with RBAC
 test('VM power operations go through the command layer; a VM in the wrong state gets VM_BAD_POWER_STATE', async () => {
   const vm = await guest('svc-power');
   assert.equal(await ok(root, 'VM.get_power_state', vm), 'Running');
-  assert.deepEqual(await ok(root, 'VM.get_allowed_operations', vm), ['clean_shutdown', 'hard_shutdown', 'clean_reboot', 'hard_reboot', 'pause', 'suspend', 'migrate_send']);
+  assert.deepEqual(await ok(root, 'VM.get_allowed_operations', vm), ['clean_shutdown', 'hard_shutdown', 'clean_reboot', 'hard_reboot', 'pause', 'suspend', 'pool_migrate', 'migrate_send', 'snapshot']);
   await ok(root, 'VM.pause', vm);
   assert.equal(await ok(root, 'VM.get_power_state', vm), 'Paused');
   assert.deepEqual((await call(root, 'VM.clean_shutdown', vm)).error?.data, [vm, 'running', 'paused']);

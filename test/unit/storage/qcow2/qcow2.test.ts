@@ -1,7 +1,7 @@
 // qcow2 images as disks: reads and writes across clusters, persistence, backing files (raw and
 // qcow2, copy-on-write of partial clusters), zero clusters, loops and missing backing files.
 import assert from 'node:assert/strict';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -47,6 +47,35 @@ test('writes across cluster boundaries read back, survive a reopen, and unwritte
   assert.ok((await readBytes(r, 100, 4096)).every((x) => x === 0));
   await assert.rejects(r.write(0, [fill(512, 1)]), (e) => isXenError(e, 'EROFS'));
   await assert.rejects(r.read(r.sectors, [fill(512, 0)]), (e) => isXenError(e, 'ERANGE'));
+});
+
+test('a write over several new clusters places them in a row; rewrites over them and over a mix read back', async (t) => {
+  const dir = await tmp(t);
+  const path = join(dir, 'a.qcow2');
+  await createQcow2(path, { size: 8 << 20, clusterBits: 12 });
+  const d = await Qcow2Disk.open(path, { readOnly: false });
+  await d.write(0, [fill(512, 9)]); // the L2 table and a first cluster
+  await d.flush();
+  const before = (await stat(path)).size;
+  // 10 clusters' worth from the middle of one cluster: 11 new clusters, one after another.
+  await d.write(8 + 4, [fill(5 << 12, 1), fill(5 << 12, 2)]);
+  await d.flush();
+  // Only the data was written, in one row from the next cluster on: the part of the first
+  // cluster after its start, 9 clusters, the part of the 11th.
+  assert.equal((await stat(path)).size, Math.ceil(before / 4096) * 4096 + 2048 + 10 * 4096);
+  await d.write(8 + 4, [fill(10 << 12, 3)]); // in place, in one write
+  await d.write(8 * 10, [fill(8 << 12, 4)]); // over 2 owned clusters and 7 new ones
+  await d.close();
+  const r = await Qcow2Disk.open(path, { readOnly: true });
+  t.after(() => r.close());
+  const got = await readBytes(r, 0, 20 << 12);
+  assert.equal(got[0], 9);
+  assert.equal(got[4096], 0);
+  assert.equal(got[4096 + 2048], 3);
+  assert.equal(got[10 * 4096 - 1], 3);
+  assert.equal(got[10 * 4096], 4);
+  assert.equal(got[18 * 4096 - 1], 4);
+  assert.equal(got[18 * 4096], 0);
 });
 
 test('concurrent partial writes to one unallocated cluster allocate it once and keep both', async (t) => {

@@ -2,21 +2,32 @@
 // file and apart.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { batBytes, batSector, checkBat, decodeBat } from '../../../../src/storage/vhd/bat.js';
+import { batBytes, batRuns, checkBat, decodeBat } from '../../../../src/storage/vhd/bat.js';
 import { BAT_UNUSED } from '../../../../src/storage/vhd/format.js';
 
 const EXTENT = 512 + 4096;
 const reserved = [{ what: 'dynamic header', start: 512, end: 1536 }, { what: 'BAT', start: 1536, end: 2048 }];
 
-test('entries decode big-endian; a sector write carries its neighbours', () => {
+test('entries decode big-endian; a sector write carries its neighbours; near sectors go in one run', () => {
   assert.equal(batBytes(1), 512);
   assert.equal(batBytes(129), 1024);
   const raw = new Uint8Array(512).fill(0xff);
   raw.set([0, 0, 0, 4], 4);
   const bat = decodeBat(raw, 3);
   assert.deepEqual([...bat], [BAT_UNUSED, 4, BAT_UNUSED]);
-  const s = batSector(bat, new Map([[2, 13]]));
-  assert.deepEqual([...s.subarray(0, 12)], [255, 255, 255, 255, 0, 0, 0, 4, 0, 0, 0, 13]);
+  const [run, ...more] = batRuns(bat, new Map([[2, 13]]), 8);
+  assert.equal(more.length, 0);
+  assert.equal(run!.first, 0);
+  assert.equal(run!.bytes.byteLength, 512);
+  assert.deepEqual([...run!.bytes.subarray(0, 12)], [255, 255, 255, 255, 0, 0, 0, 4, 0, 0, 0, 13]);
+  // 128 entries a sector: blocks in sectors 0, 2 and 20 make a run of sectors 0..2 and one of 20.
+  const big = new Uint32Array(128 * 21).fill(BAT_UNUSED);
+  big[300] = 99;
+  const runs = batRuns(big, new Map([[1, 7], [256 + 5, 8], [20 * 128, 9]]), 8);
+  assert.deepEqual(runs.map((r) => [r.first, r.bytes.byteLength]), [[0, 3 * 512], [20, 512]]);
+  const v = new DataView(runs[0]!.bytes.buffer);
+  assert.deepEqual([v.getUint32(4), v.getUint32(261 * 4), v.getUint32(300 * 4), v.getUint32(0)], [7, 8, 99, BAT_UNUSED]);
+  assert.equal(new DataView(runs[1]!.bytes.buffer).getUint32(0), 9);
 });
 
 test('valid entries give the end of the last block', () => {

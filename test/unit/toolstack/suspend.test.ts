@@ -1,0 +1,65 @@
+// Cancelling vm-suspend and vm-resume tasks (task.cancel of XAPI's Async.VM.suspend and
+// Async.VM.resume): a suspend cancelled before or while its image is written leaves the VM
+// running in the same domain with no suspend VDI; a resume cancelled before its domain is built
+// leaves the VM Suspended on its image, which a later resume still runs from.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { TaskInfo, TaskOp, TaskCall } from '../../../src/toolstack/contract.js';
+import { startLocalHost, type LocalHost } from '../../../src/toolstack/local.js';
+import { GUESTS } from '../../support/xapi.js';
+
+let dir: string;
+let local: LocalHost;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'xenode-suspend-'));
+  local = await startLocalHost({ stateDir: dir });
+});
+after(async () => {
+  await local.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Submit `call` as a task, cancel it at once, and wait for its end. */
+async function cancelled(call: TaskCall): Promise<TaskInfo> {
+  const ts = local.api;
+  const t = await ts.call('taskSubmit', { call });
+  await ts.call('taskCancel', { task: t.uuid });
+  let info: TaskInfo = t;
+  for (let i = 0; i < 1000 && info.finished === null; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    info = await ts.call('taskGet', { task: t.uuid });
+  }
+  return info;
+}
+
+const suspendVdis = async () => (await local.api.call('vdiList', {})).filter((v) => v.type === 'suspend' || v.name_label.startsWith('Suspend image'));
+
+test('a cancelled vm-suspend leaves the VM running; a cancelled vm-resume leaves it Suspended', async () => {
+  const ts = local.api;
+  const file = join(dir, 'sleeper.cfg');
+  writeFileSync(file, `name = "sleeper"\nkernel = "${join(GUESTS, 'ticker.ts')}"\nmemory = 32\n`);
+  const { uuid } = await ts.call('vmImport', { file });
+  const { domid } = await ts.call('vmStart', { vm: uuid });
+  const vm = async () => (await ts.call('vmList', {})).find((v) => v.uuid === uuid)!;
+
+  const op: TaskOp = 'vmSuspend';
+  const s = await cancelled({ op, args: { vm: uuid } });
+  assert.equal(s.status, 'cancelled', JSON.stringify(s));
+  assert.deepEqual([(await vm()).powerState, (await vm()).domid], ['Running', domid], 'the same domain runs on');
+  assert.deepEqual(await suspendVdis(), []);
+  assert.equal((await ts.call('list', { domains: [domid] }))[0]!.state.includes('p'), false, 'not left paused');
+
+  await ts.call('vmSuspend', { vm: uuid });
+  assert.equal((await vm()).powerState, 'Suspended');
+  const r = await cancelled({ op: 'vmResume', args: { vm: uuid } });
+  assert.equal(r.status, 'cancelled', JSON.stringify(r));
+  assert.equal((await vm()).powerState, 'Suspended');
+  assert.equal((await suspendVdis()).length, 1, 'the image stays');
+  await ts.call('vmResume', { vm: uuid });
+  assert.equal((await vm()).powerState, 'Running');
+  assert.deepEqual(await suspendVdis(), []);
+  await ts.call('destroy', { domain: (await vm()).domid });
+});
