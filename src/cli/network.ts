@@ -3,6 +3,7 @@
 // and `network-gateway` (a bridge's gateway, QEMU's restrict=on|off).
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { otherConfigChange } from './params.js';
 import type { ForwardInfo, GatewayInfo, SummonedForwardInfo } from '../toolstack/contract.js';
 import { say, withHost, withStateDir, type StateDirOpts } from './common.js';
 import { XL_NETWORK_LIST_HEADER, xlNetworkList } from './format.js';
@@ -35,11 +36,16 @@ export function registerNetworkCommands(program: Command): void {
     .option('--locking-mode <mode>', 'network_default (the MAC alone is checked), locked (the MAC and the allowed addresses only), unlocked or disabled')
     .option('--ipv4-allowed <addrs>', "the IPv4 addresses a locked vif may send from, space-separated ('' for none)")
     .option('--ipv6-allowed <addrs>', 'the IPv6 addresses likewise')
-    .action(async (vm: string, vif: string, o: StateDirOpts & { lockingMode?: string; ipv4Allowed?: string; ipv6Allowed?: string }) => {
-      await withHost(o, (ts) => ts.call('vifSet', {
-        vm, vif, ...(o.lockingMode !== undefined && { lockingMode: o.lockingMode as 'locked' }),
-        ...(o.ipv4Allowed !== undefined && { ipv4Allowed: o.ipv4Allowed }), ...(o.ipv6Allowed !== undefined && { ipv6Allowed: o.ipv6Allowed }),
-      }));
+    .option('--other-config <key=value>', "set the VIF's other-config:key (key= with no value removes it)")
+    .action(async (vm: string, vif: string, o: StateDirOpts & { lockingMode?: string; ipv4Allowed?: string; ipv6Allowed?: string; otherConfig?: string }) => {
+      await withHost(o, async (ts) => {
+        if (o.otherConfig !== undefined) await ts.call('recordSet', { cls: 'VIF', id: `${vm}/${vif}`, ...otherConfigChange(o.otherConfig) });
+        if (o.lockingMode === undefined && o.ipv4Allowed === undefined && o.ipv6Allowed === undefined && o.otherConfig !== undefined) return;
+        await ts.call('vifSet', {
+          vm, vif, ...(o.lockingMode !== undefined && { lockingMode: o.lockingMode as 'locked' }),
+          ...(o.ipv4Allowed !== undefined && { ipv4Allowed: o.ipv4Allowed }), ...(o.ipv6Allowed !== undefined && { ipv6Allowed: o.ipv6Allowed }),
+        });
+      });
     });
 
   withStateDir(program.command('network-list'))

@@ -1,5 +1,6 @@
 // vdi-param-set, sr-param-set, network-param-set, host-param-set and pool-param-set: a record's name,
-// description and other-config, as vm-param-set changes a VM's (the command layer's recordSet).
+// description and other-config, as vm-param-set changes a VM's (the command layer's recordSet);
+// vbd-param-set: a halted VM's disk mode, bootable and userdevice (vbdSet), and a VBD's other-config.
 import type { Command } from 'commander';
 import type { Args } from '../toolstack/contract.js';
 import { withHost, withStateDir, type StateDirOpts } from './common.js';
@@ -16,6 +17,27 @@ export function otherConfigChange(kv: string | undefined): { otherConfigKey?: st
 }
 
 export function registerParamCommands(program: Command): void {
+  withStateDir(program.command('vbd-param-set'))
+    .description("change a VM's disk, as XenAPI's VBD setters (and xe vbd-param-set) do: mode, bootable and userdevice while the VM is halted, other-config any time")
+    .argument('<vm>', 'the VM, by name or uuid')
+    .argument('<vdev|userdevice>', "the disk's vdev (xvda) or its userdevice (0)")
+    .option('--mode <RO|RW>', 'read-only or read-write')
+    .option('--bootable <true|false>', 'true makes it the disk the VM boots from (its first)')
+    .option('--userdevice <n>', 'its position: n is vdev xvd(a+n)')
+    .option('--other-config <key=value>', 'set other-config:key (key= with no value removes it)')
+    .action(async (vm: string, vbd: string, o: StateDirOpts & { mode?: string; bootable?: string; userdevice?: string; otherConfig?: string }) => {
+      if (o.bootable !== undefined && o.bootable !== 'true' && o.bootable !== 'false') throw new Error('--bootable takes true or false');
+      if (o.userdevice !== undefined && !/^[0-9]{1,3}$/.test(o.userdevice)) throw new Error('--userdevice takes a number 0..701');
+      await withHost(o, async (ts) => {
+        if (o.otherConfig !== undefined) await ts.call('recordSet', { cls: 'VBD', id: `${vm}/${vbd}`, ...otherConfigChange(o.otherConfig) });
+        if (o.mode === undefined && o.bootable === undefined && o.userdevice === undefined) return;
+        await ts.call('vbdSet', {
+          vm, vbd, ...(o.mode !== undefined && { mode: o.mode as 'RO' }), ...(o.bootable !== undefined && { bootable: o.bootable === 'true' }),
+          ...(o.userdevice !== undefined && { userdevice: Number(o.userdevice) }),
+        });
+      });
+    });
+
   for (const cls of ['VDI', 'SR', 'network', 'host', 'pool'] as const) {
     const cmd = withStateDir(program.command(`${cls.toLowerCase()}-param-set`))
       .description(`change ${cls === 'pool' || cls === 'host' ? `the ${cls}` : `a ${cls}`}: its name, description, other-config`);

@@ -15,14 +15,14 @@ import type {
   Args, ConsoleHandlers, ConsoleSession, CpupoolInfo, CreateResult, DiskDevice, DomainId, DomainInfo, DomainRef, HostEvent, HostInfo, NicDevice, Op, Result,
   SrInfo, Subscription, Toolstack, UserDirectory, VdiInfo, VmChanges, VmInfo,
 } from './contract.js';
-import { findVm, unpluggedOf, vmInfo } from './vms.js';
+import { findVm, unpluggedOf, userdevice, vdevOf, vmInfo } from './vms.js';
 import type { Ref, VMRecord } from './db/records.js';
 import type { DomainVif } from './domconfig.js';
 import { domainNameProblem } from './domconfig.js';
 import type { SrView } from '../storage/sr.js';
 import type { VdiView } from '../storage/vdi.js';
 import { dom0VbdDeviceStats, dom0VbdStats, listDisks } from './devices.js';
-import { DiskSpecError, parseDiskSpec, type DiskSpec } from './diskspec.js';
+import { DiskSpecError, parseDiskSpec, vdevToDevid, type DiskSpec } from './diskspec.js';
 import { VifSpecError, parseVifSpec, type VifSpec } from './vifspec.js';
 import { dom0VifDeviceTraffic, dom0VifTraffic, listVifs, settleVifMacs, type VifTraffic } from './vifs.js';
 import { DEFAULT_MEMORY_MIB, MAX_CONFIG_BYTES, loadDomainConfig, parseDomainConfig } from './domconfig.js';
@@ -394,6 +394,29 @@ export class ToolstackApi implements Toolstack {
       return vmInfo(await this.#host.vms.reconfigure(ref, (c) => {
         if (!c.vifs.some(is)) throw new XenError('ENOENT', `the VM has no vif ${a.vif}`);
         return { ...c, vifs: c.vifs.map((v) => (is(v) ? edit(v) : v)) };
+      }));
+    },
+    vbdSet: async (a) => {
+      const ref = await this.#host.db.read((tx) => findVm(tx, a.vm));
+      return vmInfo(await this.#host.vms.reconfigure(ref, (c) => {
+        const i = c.disks.findIndex((d) => d.vdev === a.vbd || userdevice(d.vdev, d.devid) === a.vbd);
+        if (i < 0) throw new XenError('ENOENT', `the VM has no disk ${a.vbd}`);
+        let d = c.disks[i]!;
+        if (a.mode !== undefined) {
+          if (d.cdrom && a.mode === 'RW') throw new XenError('EINVAL', `disk ${d.vdev} is a cdrom drive, always read-only`);
+          d = { ...d, access: a.mode === 'RO' ? 'ro' : 'rw' };
+        }
+        if (a.userdevice !== undefined) {
+          const vdev = vdevOf(a.userdevice);
+          const devid = vdevToDevid(vdev)!;
+          if (c.disks.some((x, j) => j !== i && x.devid === devid)) throw new XenError('EEXIST', `the VM has a disk ${vdev} (userdevice ${a.userdevice}) already`);
+          d = { ...d, vdev, devid };
+        }
+        const rest = c.disks.filter((_, j) => j !== i);
+        // The first disk is the one the VM boots from (syncDevices' bootable).
+        const at = a.bootable === true ? 0 : a.bootable === false && i === 0 ? Math.min(1, rest.length) : i;
+        if (a.bootable === false && rest.length === 0) throw new XenError('EINVAL', `disk ${d.vdev} is the VM's only disk, which it boots from`);
+        return { ...c, disks: [...rest.slice(0, at), d, ...rest.slice(at)] };
       }));
     },
     networkCreate: (a) => this.#host.db.transaction((tx) => {

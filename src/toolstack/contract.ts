@@ -482,6 +482,16 @@ export interface Commands {
     result: VmInfo;
   };
   /**
+   * vbd-param-set (XAPI's VBD.set_mode, set_bootable, set_userdevice): a halted VM's disk, by
+   * vdev or userdevice, changes in the configuration it boots with. bootable makes it the VM's
+   * first disk (the one it boots from; false moves it after the next one); userdevice N is vdev
+   * xvd(a+N), free on the VM.
+   */
+  vbdSet: {
+    args: { vm: string; vbd: string; mode?: 'RO' | 'RW'; bootable?: boolean; userdevice?: number };
+    result: VmInfo;
+  };
+  /**
    * vm-suspend (XAPI's VM.suspend): xl save of a running VM into a suspend VDI of the pool's
    * suspend SR; the VM is Suspended (and persistent) afterwards.
    */
@@ -506,10 +516,11 @@ export interface Commands {
    * vdi-param-set, sr-param-set, network-param-set, host-param-set, pool-param-set (XAPI's
    * set_name_label, set_name_description, add_to_other_config, remove_from_other_config of those
    * classes): a record (by uuid or name; the pool, and this host, need neither) gets a name, a description, or
-   * other_config[key] set (removed when no value is given).
+   * other_config[key] set (removed when no value is given). A VBD or VIF (by uuid; vbd-param-set,
+   * vif-param-set) has only other_config.
    */
   recordSet: {
-    args: { cls: 'VDI' | 'SR' | 'network' | 'host' | 'pool'; id: string; name?: string; description?: string; otherConfigKey?: string; otherConfigValue?: string };
+    args: { cls: 'VDI' | 'SR' | 'network' | 'host' | 'pool' | 'VBD' | 'VIF'; id: string; name?: string; description?: string; otherConfigKey?: string; otherConfigValue?: string };
     result: { uuid: string };
   };
   /** vdi-copy (XAPI's VDI.copy): a new VDI with a full copy of a VDI's contents, in `sr` (its own SR when absent). */
@@ -636,6 +647,12 @@ export class Fields {
     const v = this.#get(key);
     if (v !== undefined && typeof v !== 'boolean') throw this.#fail(key, 'true or false');
     return v === true;
+  }
+
+  optionalBool(key: string): boolean | undefined {
+    const v = this.#get(key);
+    if (v !== undefined && typeof v !== 'boolean') throw this.#fail(key, 'true or false');
+    return v;
   }
 
   optionalInteger(key: string, min: number, max: number): number | undefined {
@@ -913,7 +930,7 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   vmRevert: (f) => f.done({ snapshot: f.string('snapshot') }),
   recordSet: (f) => {
     const cls = f.string('cls');
-    if (cls !== 'VDI' && cls !== 'SR' && cls !== 'network' && cls !== 'host' && cls !== 'pool') throw new InvalidArgument('recordSet', 'cls', 'cls must be VDI, SR, network, host or pool');
+    if (!['VDI', 'SR', 'network', 'host', 'pool', 'VBD', 'VIF'].includes(cls)) throw new InvalidArgument('recordSet', 'cls', 'cls must be VDI, SR, network, host, pool, VBD or VIF');
     const id = cls === 'pool' || cls === 'host' ? (f.optionalString('id') ?? '') : f.string('id');
     const name = f.optionalString('name');
     const description = f.optionalString('description');
@@ -921,7 +938,7 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     const otherConfigValue = f.optionalString('otherConfigValue');
     if (otherConfigValue !== undefined && otherConfigKey === undefined) throw new InvalidArgument('recordSet', 'otherConfigKey', 'otherConfigKey must name the key otherConfigValue is for');
     return f.done({
-      cls, id, ...(name !== undefined && { name }), ...(description !== undefined && { description }),
+      cls: cls as Args<'recordSet'>['cls'], id, ...(name !== undefined && { name }), ...(description !== undefined && { description }),
       ...(otherConfigKey !== undefined && { otherConfigKey }), ...(otherConfigValue !== undefined && { otherConfigValue }),
     });
   },
@@ -943,6 +960,18 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     return f.done({
       vm, vif, ...(lockingMode !== undefined && { lockingMode: lockingMode as Args<'vifSet'>['lockingMode'] & string }),
       ...(ipv4Allowed !== undefined && { ipv4Allowed }), ...(ipv6Allowed !== undefined && { ipv6Allowed }),
+    });
+  },
+  vbdSet: (f) => {
+    const vm = f.string('vm');
+    const vbd = f.string('vbd');
+    const mode = f.optionalString('mode');
+    if (mode !== undefined && mode !== 'RO' && mode !== 'RW') throw new InvalidArgument('vbdSet', 'mode', 'must be RO or RW');
+    const bootable = f.optionalBool('bootable');
+    const userdevice = f.optionalInteger('userdevice', 0, 701);
+    if (mode === undefined && bootable === undefined && userdevice === undefined) throw new InvalidArgument('vbdSet', 'mode', 'give mode, bootable or userdevice');
+    return f.done({
+      vm, vbd, ...(mode !== undefined && { mode: mode as 'RO' | 'RW' }), ...(bootable !== undefined && { bootable }), ...(userdevice !== undefined && { userdevice }),
     });
   },
   networkCreate: (f) => {

@@ -102,14 +102,20 @@ function syncDevices(tx: Tx, vm: Ref<'VM'>, c: DomainConfig, attached: boolean, 
   const vbds = new Map(tx.VBD.where('VM', vm).map((r) => [tx.VBD.get(r).device, r]));
   const u = notIn(unplugged, c);
   const disks = [...c.disks.map((d) => ({ d, plugged: attached })), ...u.disks.map((d) => ({ d, plugged: false }))];
+  // A disk whose vdev changed (VBD.set_userdevice) keeps its VBD: the record of its VDI no disk has now.
+  const vdevs = new Set(disks.map(({ d }) => d.vdev));
+  const moved = (vdi: Ref<'VDI'>) => (vdi === NULL_REF ? undefined
+    : [...vbds.values()].find((r) => !vdevs.has(tx.VBD.get(r).device) && tx.VBD.get(r).VDI === vdi));
   disks.forEach(({ d, plugged }, i) => {
-    const fields = {
+    const base = {
       VM: vm, VDI: vdiOf(tx, d.target), device: d.vdev, userdevice: userdevice(d.vdev, d.devid), bootable: i === 0, mode: d.access === 'ro' ? 'RO' as const : 'RW' as const,
       type: d.cdrom ? 'CD' as const : 'Disk' as const, empty: d.target === undefined, currently_attached: plugged,
-      other_config: { target: d.target ?? '', format: d.format },
     };
-    const ref = vbds.get(d.vdev);
-    vbds.delete(d.vdev);
+    const ref = vbds.get(d.vdev) ?? moved(base.VDI);
+    // Keys set from outside (VBD.add_to_other_config) stay; target and format are the disk spec's.
+    const other = { ...(ref ? tx.VBD.get(ref).other_config : {}), target: d.target ?? '', format: d.format };
+    const fields = { ...base, other_config: other };
+    vbds.delete(ref ? tx.VBD.get(ref).device : d.vdev);
     if (ref) change(tx, 'VBD', ref, fields);
     else tx.VBD.create(fields);
   });

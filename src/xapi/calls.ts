@@ -183,6 +183,21 @@ function vdiSnapshotCall(clone: boolean): Call {
  * VDI, SR, network, the host or the pool: the command layer's recordSet (xe's *-param-set).
  */
 function recordSetters(cls: Args<'recordSet'>['cls'], role: XapiRole): Record<string, Call> {
+  /** set_other_config: every key of the map, the old ones removed (xenode's own refused as add_to_other_config refuses them). */
+  const setAll: Call = {
+    params: [p('self', { ref: cls }), p('value', { map: ['string', 'string'] })], role, writes: true,
+    run: async (ctx, [ref, value]) => {
+      const { uuid, other_config: had } = await ctx.svc.db.read((tx) => (tx[cls] as unknown as { get(r: string): { uuid: string; other_config: Record<string, string> } }).get(ref as string));
+      const next = value as Record<string, string>;
+      const call = (change: Omit<Args<'recordSet'>, 'cls' | 'id'>) => onVm(ref as string, () => ctx.svc.ts.call('recordSet', { cls, id: uuid, ...change }));
+      // Keys the record keeps itself (xenode-*, a VBD's target and format): a change of one is refused before anything changes.
+      const fixed = (k: string) => /^xenode-/.test(k) || (cls === 'VBD' && (k === 'target' || k === 'format'));
+      for (const k of Object.keys(next)) if (fixed(k) && had[k] !== next[k]) await call({ otherConfigKey: k, otherConfigValue: next[k]! });
+      for (const k of Object.keys(had)) if (!(k in next) && !fixed(k)) await call({ otherConfigKey: k });
+      for (const [k, v] of Object.entries(next)) if (had[k] !== v) await call({ otherConfigKey: k, otherConfigValue: v });
+      return undefined;
+    },
+  };
   const set = (names: readonly string[], change: (vs: string[]) => Omit<Args<'recordSet'>, 'cls' | 'id'>): Call => ({
     params: [p('self', { ref: cls }), ...names.map((n) => p(n, 'string'))], role, writes: true,
     run: async (ctx, [ref, ...vs]) => {
@@ -192,10 +207,13 @@ function recordSetters(cls: Args<'recordSet'>['cls'], role: XapiRole): Record<st
     },
   });
   return {
-    [`${cls}.set_name_label`]: set(['value'], ([v]) => ({ name: v! })),
-    [`${cls}.set_name_description`]: set(['value'], ([v]) => ({ description: v! })),
+    ...(cls !== 'VBD' && cls !== 'VIF' && {
+      [`${cls}.set_name_label`]: set(['value'], ([v]) => ({ name: v! })),
+      [`${cls}.set_name_description`]: set(['value'], ([v]) => ({ description: v! })),
+    }),
     [`${cls}.add_to_other_config`]: set(['key', 'value'], ([k, v]) => ({ otherConfigKey: k!, otherConfigValue: v! })),
     [`${cls}.remove_from_other_config`]: set(['key'], ([k]) => ({ otherConfigKey: k! })),
+    [`${cls}.set_other_config`]: setAll,
   };
 }
 
@@ -315,6 +333,29 @@ function vifLockingMode(v: string): 'locked' | 'unlocked' | 'disabled' | undefin
 function allowedAddresses(family: 4 | 6, addrs: readonly string[]): string {
   for (const a of addrs) if (isIP(a) !== family) throw new XapiError('INVALID_IP_ADDRESS_SPECIFIED', [a]);
   return [...new Set(addrs)].join(' ');
+}
+
+/**
+ * VBD.set_mode, set_bootable, set_userdevice: the command layer's vbdSet, which changes the
+ * configuration the VM boots with; as XAPI, only while the VM is halted (VM_BAD_POWER_STATE).
+ */
+function vbdSetter(param: XType, change: (v: XValue) => Omit<Args<'vbdSet'>, 'vm' | 'vbd'>): Call {
+  return {
+    params: [p('self', { ref: 'VBD' }), p('value', param)], role: 'vm-admin', writes: true,
+    run: async (ctx, [ref, value]) => {
+      const b = await ctx.svc.db.read((tx) => tx.VBD.get(ref as string));
+      const c = change(value!);
+      const r = await vmRecord(ctx, b.VM);
+      if (r.is_control_domain) throw operationNotAllowed('the control domain has no configuration to change');
+      if (r.power_state !== 'Halted' || r.domid >= 0) throw vmBadPowerState(b.VM, 'halted', r.power_state.toLowerCase());
+      if (c.userdevice !== undefined && String(c.userdevice) !== b.userdevice) {
+        const taken = await ctx.svc.db.read((tx) => tx.VBD.where('VM', b.VM).some((o) => o !== ref && tx.VBD.get(o).userdevice === String(c.userdevice)));
+        if (taken) throw new XapiError('DEVICE_ALREADY_EXISTS', [String(c.userdevice)]);
+      }
+      await onVm(b.VM, () => ctx.svc.ts.call('vbdSet', { vm: r.uuid, vbd: b.device, ...c }));
+      return undefined;
+    },
+  };
 }
 
 /** A VIF's locking through the command layer (vifSet): its VM's vif, live if it is plugged. */
@@ -644,6 +685,18 @@ export const CALLS: Readonly<Record<string, Call>> = {
   ...recordSetters('network', 'pool-operator'),
   ...recordSetters('host', 'pool-operator'),
   ...recordSetters('pool', 'pool-operator'),
+  ...recordSetters('VBD', 'vm-admin'),
+  ...recordSetters('VIF', 'vm-admin'),
+  'VBD.set_mode': vbdSetter('string', (v) => {
+    if (v !== 'RO' && v !== 'RW') throw new XapiError('INVALID_VALUE', ['mode', String(v)]);
+    return { mode: v };
+  }),
+  'VBD.set_bootable': vbdSetter('bool', (v) => ({ bootable: v as boolean })),
+  'VBD.set_userdevice': vbdSetter('string', (v) => {
+    const n = Number(v);
+    if (!/^[0-9]{1,3}$/.test(v as string) || n > 701) throw new XapiError('INVALID_VALUE', ['userdevice', String(v)]);
+    return { userdevice: n };
+  }),
   'SR.create': {
     params: [p('host', { ref: 'host' }), p('device_config', { map: ['string', 'string'] }), p('physical_size', 'int'), p('name_label', 'string'),
       p('name_description', 'string'), p('type', 'string'), p('content_type', 'string'), p('shared', 'bool'), p('sm_config', { map: ['string', 'string'] })],

@@ -94,3 +94,40 @@ test('VBD and VIF create, plug, unplug and destroy on a running VM, with XAPI er
     await rig.close();
   }
 });
+
+test("VBD and VIF setters through xen-api: mode, userdevice and bootable while halted (the restart boots with them), other_config any time, XAPI's errors otherwise", async () => {
+  const rig = await startXapiRig('xapi-setters');
+  await rig.ts.call('userAdd', { name: 'ops', role: 'vm-admin', password: 'setters' });
+  const xapi = await xenApiClient(rig.url, 'ops', 'setters');
+  try {
+    await xapi.connect();
+    const vm = await xapi.call('VM.create', { name_label: 'setters', PV_kernel: join(GUESTS, 'ticker.ts'), memory_static_max: String(32 * MiB) }) as string;
+    const vdiRef = await xapi.call('VDI.get_by_uuid', (await rig.ts.call('vdiCreate', { sr: 'default', name: 'setters-disk', size: '1M' })).uuid) as string;
+    const network = await xapi.call('network.get_by_uuid', (await rig.ts.call('networkCreate', { name: 'setters-net', bridge: 'xenbr0' })).uuid) as string;
+    const vbd = await xapi.call('VBD.create', { VM: vm, VDI: vdiRef, userdevice: '0', mode: 'RW', type: 'Disk', bootable: true, empty: false, other_config: {} }) as string;
+    const vif = await xapi.call('VIF.create', { VM: vm, network, device: '0', MAC: '', MTU: '1500', other_config: {} }) as string;
+
+    await xapi.call('VBD.set_mode', vbd, 'RO');
+    await xapi.call('VBD.set_userdevice', vbd, '2');
+    await xapi.call('VBD.set_other_config', vbd, { owner: 'ops' });
+    await xapi.call('VIF.add_to_other_config', vif, 'owner', 'ops');
+    await assert.rejects(xapi.call('VBD.set_mode', vbd, 'WO'), fails('INVALID_VALUE'));
+    await assert.rejects(xapi.call('VBD.set_mode', vif, 'RO'), fails('HANDLE_INVALID'));
+    await assert.rejects(xapi.call('VIF.add_to_other_config', vif, 'xenode-own', '1'), fails('OPERATION_NOT_ALLOWED'));
+
+    await xapi.call('VM.start', vm, false, false);
+    const domid = Number(await xapi.call('VM.get_domid', vm));
+    const [disk] = await rig.ts.call('blockList', { domain: domid });
+    assert.equal(disk!.vdev, 'xvdc', 'the restart boots with the moved disk');
+    assert.equal(await rig.daemon.local.host.xs.readOptional(`${disk!.backendPath}/mode`), 'r');
+    await assert.rejects(xapi.call('VBD.set_mode', vbd, 'RW'), fails('VM_BAD_POWER_STATE'));
+    await xapi.call('VIF.remove_from_other_config', vif, 'owner');
+    assert.deepEqual(await xapi.call('VIF.get_other_config', vif), {});
+    assert.deepEqual([await xapi.call('VBD.get_mode', vbd), await xapi.call('VBD.get_userdevice', vbd), (await xapi.call('VBD.get_other_config', vbd) as Record<string, string>)['owner']], ['RO', '2', 'ops']);
+    await xapi.call('VM.hard_shutdown', vm);
+    await xapi.call('VM.destroy', vm);
+  } finally {
+    await xapi.disconnect();
+    await rig.close();
+  }
+});

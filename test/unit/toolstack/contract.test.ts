@@ -75,6 +75,7 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   vmResume: { vm: 'g', paused: true },
   vmDevice: { vm: 'g', disk: 'target=vdi:root,vdev=xvda' },
   vifSet: { vm: 'g', vif: '0', lockingMode: 'locked', ipv4Allowed: '10.0.0.2', ipv6Allowed: '' },
+  vbdSet: { vm: 'g', vbd: 'xvda', mode: 'RO', bootable: true, userdevice: 2 },
   networkCreate: { name: 'lab', bridge: 'xenbr1', description: 'the lab network' },
   vmSnapshot: { vm: 'g', name: 'before' },
   vmClone: { vm: 'g', name: 'g2' },

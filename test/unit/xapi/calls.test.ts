@@ -279,3 +279,60 @@ test('VBD.create and VIF.create give a halted VM a disk and a vif it boots with;
   assert.deepEqual([await ok(root, 'VM.get_VBDs', vm), await ok(root, 'VM.get_VIFs', vm)], [[], []]);
   await ok(root, 'VM.destroy', vm);
 });
+
+test("VBD setters change the halted VM's configuration (a restart sees them); VBD and VIF other_config; hostile calls refused as XAPI refuses them", async () => {
+  const net = await ok<string>(root, 'network.create', { name_label: 'xc-set', bridge: 'xcbr5' });
+  const vdis = await Promise.all(['xc-set-a', 'xc-set-b'].map(async (name) => ok<string>(root, 'VDI.get_by_uuid', (await x.local.api.call('vdiCreate', { sr: 'default', name, size: '1M' })).uuid)));
+  const vm = await ok<string>(root, 'VM.create', vmArgs('xc-setters'));
+  const disk = (VDI: string) => ({ VM: vm, VDI, userdevice: 'autodetect', mode: 'RW', type: 'Disk', bootable: false, empty: false, other_config: {} });
+  const a = await ok<string>(root, 'VBD.create', disk(vdis[0]!));
+  const b = await ok<string>(root, 'VBD.create', disk(vdis[1]!));
+  const vif = await ok<string>(root, 'VIF.create', { VM: vm, network: net, device: '0', MAC: '', MTU: '1500', other_config: {} });
+
+  await ok(root, 'VBD.set_mode', b, 'RO');
+  await ok(root, 'VBD.set_userdevice', b, '3');
+  await ok(root, 'VBD.set_bootable', b, true);
+  const rec = await ok<Record<string, unknown>>(root, 'VBD.get_record', b);
+  assert.deepEqual([rec['mode'], rec['userdevice'], rec['device'], rec['bootable']], ['RO', '3', 'xvdd', true], 'the same VBD ref, moved');
+  assert.equal(await ok(root, 'VBD.get_bootable', a), false);
+  const stored = await x.local.host.db.read((tx) => tx.VM.get(vm).xenode_config);
+  assert.match(JSON.stringify(stored), /xvdd/, "the VM's stored configuration has the change");
+
+  await ok(root, 'VBD.add_to_other_config', a, 'owner', 'alice');
+  await ok(root, 'VBD.set_other_config', b, { tier: 'gold' });
+  await ok(root, 'VIF.add_to_other_config', vif, 'owner', 'bob');
+  await ok(root, 'VIF.set_other_config', vif, { role: 'frontend' });
+  assert.deepEqual(await ok(root, 'VIF.get_other_config', vif), { role: 'frontend' });
+  assert.equal((await ok<Record<string, string>>(root, 'VBD.get_other_config', b))['tier'], 'gold');
+  await ok(root, 'VBD.remove_from_other_config', b, 'tier');
+  assert.equal((await ok<Record<string, string>>(root, 'VBD.get_other_config', b))['tier'], undefined);
+
+  // Hostile: a bad ref, a ref of another class, a bad mode or userdevice, a taken userdevice, xenode's own keys.
+  const NULL = 'OpaqueRef:00000000-0000-0000-0000-000000000000';
+  assert.equal(code(await call(root, 'VBD.set_mode', NULL, 'RO')), 'HANDLE_INVALID');
+  assert.equal(code(await call(root, 'VBD.set_mode', vif, 'RO')), 'HANDLE_INVALID');
+  assert.equal(code(await call(root, 'VIF.add_to_other_config', a, 'k', 'v')), 'HANDLE_INVALID');
+  assert.equal(code(await call(root, 'VBD.set_mode', a, 'rw')), 'INVALID_VALUE');
+  assert.equal(code(await call(root, 'VBD.set_userdevice', a, 'xvdz')), 'INVALID_VALUE');
+  assert.equal(code(await call(root, 'VBD.set_userdevice', a, '3')), 'DEVICE_ALREADY_EXISTS');
+  assert.equal(code(await call(root, 'VBD.add_to_other_config', a, 'xenode-created', 'x')), 'OPERATION_NOT_ALLOWED');
+  assert.equal(code(await call(root, 'VIF.set_other_config', vif, { 'xenode-x': '1' })), 'OPERATION_NOT_ALLOWED');
+  assert.equal(code(await call(root, 'VBD.add_to_other_config', a, 'target', '/etc/passwd')), 'OPERATION_NOT_ALLOWED');
+
+  // A running VM boots from the moved, read-only disk first; its disks' mode is not changed under it.
+  await ok(root, 'VM.start', vm, false, false);
+  const domid = await ok<number>(root, 'VM.get_domid', vm);
+  const disks = await x.local.api.call('blockList', { domain: domid });
+  assert.deepEqual(disks.map((d) => d.vdev).sort(), ['xvda', 'xvdd']);
+  const mode = (vdev: string) => x.local.host.xs.readOptional(`${disks.find((d) => d.vdev === vdev)!.backendPath}/mode`);
+  assert.deepEqual([await mode('xvdd'), await mode('xvda')], ['r', 'w'], "the backend's mode nodes");
+  assert.deepEqual([await ok(root, 'VBD.get_bootable', b), await ok(root, 'VBD.get_bootable', a)], [true, false]);
+  assert.equal(code(await call(root, 'VBD.set_mode', a, 'RO')), 'VM_BAD_POWER_STATE');
+  assert.equal(code(await call(root, 'VBD.set_userdevice', a, '5')), 'VM_BAD_POWER_STATE');
+  await ok(root, 'VBD.add_to_other_config', a, 'live', 'yes');
+  await ok(root, 'VM.hard_shutdown', vm);
+  assert.deepEqual(await ok(root, 'VBD.get_other_config', a).then((o) => [(o as Record<string, string>)['owner'], (o as Record<string, string>)['live']]), ['alice', 'yes'], 'kept through start and shutdown');
+  for (const d of [a, b]) await ok(root, 'VBD.destroy', d);
+  await ok(root, 'VIF.destroy', vif);
+  await ok(root, 'VM.destroy', vm);
+});
