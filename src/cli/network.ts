@@ -3,9 +3,9 @@
 // and `network-gateway` (a bridge's gateway, QEMU's restrict=on|off).
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { otherConfigChange } from './params.js';
 import type { ForwardInfo, GatewayInfo, SummonedForwardInfo } from '../toolstack/contract.js';
 import { say, withHost, withStateDir, type StateDirOpts } from './common.js';
+import { otherConfigChange } from './params.js';
 import { XL_NETWORK_LIST_HEADER, xlNetworkList } from './format.js';
 
 const DOMAIN = ['<domain>', 'the domain, by name or id'] as const;

@@ -1,12 +1,14 @@
 // recordSet (xe's vdi-, sr-, network-, host- and pool-param-set): names by their class's rules, SR names
-// unique, other_config set and removed, xenode's own keys refused.
+// unique, other_config set and removed, xenode's own keys refused; a VBD's and VIF's other_config,
+// and vbdSet (vbd-param-set) on a halted VM's disk.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { isXenError } from '../../../src/errors.js';
 import { startLocalHost, type LocalHost } from '../../../src/toolstack/local.js';
+import { GUESTS } from '../../support/xapi.js';
 
 let dir: string;
 let local: LocalHost;
@@ -50,4 +52,24 @@ test('names, descriptions and other_config of VDIs, SRs, networks and the pool',
   await ts.call('recordSet', { cls: 'pool', id: '', otherConfigKey: 'xo:barrier' });
   assert.equal((await other())['xo:barrier'], undefined);
   await assert.rejects(ts.call('recordSet', { cls: 'pool', id: '', description: 'x'.repeat(2000) }), errno('EINVAL'));
+});
+
+test("a VBD's and a VIF's other_config by uuid or VM/DEVICE; vbdSet changes a halted VM's disk and keeps its VBD", async () => {
+  const ts = local.api;
+  await ts.call('vdiCreate', { sr: 'default', name: 'p-disk', size: '1M' });
+  const file = join(dir, 'p-vm.cfg');
+  writeFileSync(file, `name = "p-vm"\nkernel = "${join(GUESTS, 'ticker.ts')}"\nmemory = 32\ndisk = [ 'vdev=xvda,target=vdi:p-disk' ]\nvif = [ 'bridge=xenbr0' ]\n`);
+  const vm = await ts.call('vmImport', { file });
+  const vbd = await local.host.db.read((tx) => tx.VBD.get(tx.VBD.where('VM', tx.VM.getByUuid(vm.uuid))[0]!));
+  await ts.call('recordSet', { cls: 'VBD', id: 'p-vm/xvda', otherConfigKey: 'owner', otherConfigValue: 'alice' });
+  await ts.call('recordSet', { cls: 'VIF', id: 'p-vm/0', otherConfigKey: 'owner', otherConfigValue: 'bob' });
+  await assert.rejects(ts.call('recordSet', { cls: 'VBD', id: 'p-vm/xvdq', otherConfigKey: 'k', otherConfigValue: 'v' }), errno('ENOENT'));
+  await assert.rejects(ts.call('recordSet', { cls: 'VBD', id: 'xvda', otherConfigKey: 'k', otherConfigValue: 'v' }), errno('EINVAL'));
+  await assert.rejects(ts.call('recordSet', { cls: 'VBD', id: vbd.uuid, name: 'x' }), errno('EINVAL'));
+  await assert.rejects(ts.call('recordSet', { cls: 'VBD', id: vbd.uuid, otherConfigKey: 'format', otherConfigValue: 'qcow2' }), errno('EPERM'));
+  await ts.call('vbdSet', { vm: 'p-vm', vbd: '0', mode: 'RO', userdevice: 4 });
+  const after = await local.host.db.read((tx) => tx.VBD.get(tx.VBD.getByUuid(vbd.uuid)));
+  assert.deepEqual([after.device, after.userdevice, after.mode, after.other_config['owner']], ['xvde', '4', 'RO', 'alice']);
+  await assert.rejects(ts.call('vbdSet', { vm: 'p-vm', vbd: 'xvda', mode: 'RW' }), errno('ENOENT'));
+  await assert.rejects(ts.call('vbdSet', { vm: 'p-vm', vbd: 'xvde', bootable: false }), errno('EINVAL'), 'its only disk');
 });
