@@ -298,11 +298,17 @@ export class NetBack implements PortDevice {
       conn.queues.push({ tx, rx, ports: split === undefined ? [txPort] : [txPort, rxPort] });
     }
     if (await flag(NETIF_XS.featureCtrlRing)) await this.#connectCtrl(conn);
-    conn.watches.push(await xs.watch(`${be}/${VIF_BACKEND_XS.rate}`, () => void this.#rateChanged(conn)));
+    // One watch on the backend directory for rate and the locking nodes: a driver domain is an
+    // unprivileged xenstore client under the 128-watch quota, so each vif may cost only a few
+    // (this one, multicast control, the frontend's state), as Linux's netback does.
+    const lockingNodes = new Set([VIF_BACKEND_XS.lockingMode, VIF_BACKEND_XS.ipv4Allowed, VIF_BACKEND_XS.ipv6Allowed].map((k) => `${be}/${k}`));
+    conn.watches.push(await xs.watch(be, (ev) => {
+      // The event at registration names the directory itself: anything may have changed.
+      const all = ev.path === be;
+      if (all || ev.path === `${be}/${VIF_BACKEND_XS.rate}`) void this.#rateChanged(conn);
+      if (all || lockingNodes.has(ev.path)) void this.#lockingChanged(conn);
+    }));
     conn.watches.push(await xs.watch(`${fe}/${NETIF_XS.requestMulticastControl}`, () => void this.#mcastChanged(conn)));
-    for (const k of [VIF_BACKEND_XS.lockingMode, VIF_BACKEND_XS.ipv4Allowed, VIF_BACKEND_XS.ipv6Allowed]) {
-      conn.watches.push(await xs.watch(`${be}/${k}`, () => void this.#lockingChanged(conn)));
-    }
     conn.port = this.#switch.plug(this, { bridge, ...(mac !== undefined && { mac }), macSpoof: this.#macSpoof, ...(locking && { locking }) });
     await this.#life.switch(XenbusState.Connected);
     // Packets published before we were listening.
