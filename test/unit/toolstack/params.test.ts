@@ -2,24 +2,17 @@
 // unique, other_config set and removed, xenode's own keys refused; a VBD's and VIF's other_config,
 // and vbdSet (vbd-param-set) on a halted VM's disk.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { isXenError } from '../../../src/errors.js';
-import { startLocalHost, type LocalHost } from '../../../src/toolstack/local.js';
+import type { LocalHost } from '../../../src/toolstack/local.js';
+import { localHostForTests } from '../../support/local-host.js';
 import { GUESTS } from '../../support/xapi.js';
 
 let dir: string;
 let local: LocalHost;
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'xenode-params-'));
-  local = await startLocalHost({ stateDir: dir });
-});
-after(async () => {
-  await local.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+localHostForTests('params', (l, d) => ((local = l), (dir = d)));
 
 const errno = (name: string) => (e: unknown) => isXenError(e, name as never);
 

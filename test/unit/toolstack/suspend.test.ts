@@ -3,24 +3,17 @@
 // running in the same domain with no suspend VDI; a resume cancelled before its domain is built
 // leaves the VM Suspended on its image, which a later resume still runs from.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { TaskInfo, TaskOp, TaskCall } from '../../../src/toolstack/contract.js';
-import { startLocalHost, type LocalHost } from '../../../src/toolstack/local.js';
+import type { LocalHost } from '../../../src/toolstack/local.js';
+import { localHostForTests } from '../../support/local-host.js';
 import { GUESTS } from '../../support/xapi.js';
 
 let dir: string;
 let local: LocalHost;
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'xenode-suspend-'));
-  local = await startLocalHost({ stateDir: dir });
-});
-after(async () => {
-  await local.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+localHostForTests('suspend', (l, d) => ((local = l), (dir = d)));
 
 /** Submit `call` as a task, cancel it at once, and wait for its end. */
 async function cancelled(call: TaskCall): Promise<TaskInfo> {

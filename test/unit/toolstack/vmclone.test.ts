@@ -5,25 +5,18 @@
 // a failure part way leaves no VDI behind, and that a vm-copy task cancelled ends cancelled with
 // nothing made.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { isXenError } from '../../../src/errors.js';
 import type { TaskInfo } from '../../../src/toolstack/contract.js';
-import { startLocalHost, type LocalHost } from '../../../src/toolstack/local.js';
+import type { LocalHost } from '../../../src/toolstack/local.js';
+import { localHostForTests } from '../../support/local-host.js';
 import { GUESTS } from '../../support/xapi.js';
 
 let dir: string;
 let local: LocalHost;
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'xenode-vmclone-'));
-  local = await startLocalHost({ stateDir: dir });
-});
-after(async () => {
-  await local.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+localHostForTests('vmclone', (l, d) => ((local = l), (dir = d)));
 
 const errno = (name: string, re?: RegExp) => (e: unknown) => {
   assert.ok(isXenError(e, name as never), String(e));
