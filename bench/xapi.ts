@@ -20,7 +20,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { connect as netConnect, createServer as netServer, type AddressInfo } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -31,20 +31,13 @@ import { xapiPaths } from '../src/xapi/paths.js';
 import { emit, numberOptions, summarize } from './support/harness.js';
 import { spawnHost, type HostProcess } from './support/host.js';
 import { httpLoad } from './support/http-load.js';
+import { freePort } from './support/ports.js';
 
 const opts = numberOptions({ vms: 20, clients: 8, seconds: 3, rounds: 3, events: 100, records: 1000 });
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KERNEL = join(ROOT, 'bench/guests/idle.ts');
 const dir = mkdtempSync(join(tmpdir(), 'xenode-bench-xapi-'));
 const stateDir = join(dir, 'state');
-/** A free TCP port for the host's HTTPS, and one for the peer's. */
-async function freePort(): Promise<number> {
-  const srv = netServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 const httpsPort = await freePort();
 const HOST_ARGS = ['--pool', '2', '--xapi-port', String(httpsPort)];
 const EMPTY_HOST_ARGS = ['--pool', '2', '--xapi-port', 'off'];
