@@ -123,8 +123,13 @@ export class ConsoleDaemon extends EventEmitter<ConsoleDaemonEvents> {
     return take;
   }
 
-  /** The console output kept so far (bounded), oldest first. */
+  /**
+   * The console output kept so far (bounded), oldest first. What the guest has put in its ring
+   * and not yet signalled is read first: a guest's last words (a crash's trace) come just before
+   * its shutdown, which a caller may see before the event that would have moved them.
+   */
   log(domid: number): Uint8Array {
+    this.#service(domid);
     return Buffer.concat(this.#consoles.get(domid)?.log ?? []);
   }
 

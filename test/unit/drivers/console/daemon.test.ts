@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { XenconsInterface } from '../../../../src/abi/console.js';
 import { ConsoleDaemon } from '../../../../src/drivers/console/daemon.js';
 import { ConsoleFront } from '../../../../src/drivers/console/front.js';
+import { ByteRing } from '../../../../src/drivers/console/ring.js';
 import { BoundPort } from '../../../../src/hypervisor/port.js';
 import { harness, ramPage, within, type Harness } from '../../../support/hypervisor.js';
 
@@ -39,6 +40,15 @@ test('guest output reaches the daemon\'s listeners and its log; typed input reac
   daemon.detach(g.domid);
   assert.equal(daemon.has(g.domid), false);
   assert.equal(daemon.log(g.domid).length, 0);
+});
+
+test('the log includes what the guest left in its ring without an event (its last words before a shutdown)', async (t) => {
+  const h = harness(t);
+  const daemon = new ConsoleDaemon(h.dom0, h.dom0Events.loop);
+  const { g, page } = await consoleGuest(h, daemon);
+  new ByteRing(page, 'out', 'producer').write(new TextEncoder().encode('guest crashed: boom\n'));
+  assert.equal(text(daemon.log(g.domid)), 'guest crashed: boom\n');
+  assert.equal(text(daemon.log(g.domid)), 'guest crashed: boom\n', 'read once');
 });
 
 test('the log keeps the newest output within its limit', async (t) => {
