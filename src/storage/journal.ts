@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XenError } from '../errors.js';
+import { fsError } from './disk.js';
 
 export const JOURNAL_DIR = '.journal';
 /** Journals larger than this are not ours. */
@@ -45,7 +46,7 @@ export async function journalWrite(srDir: string, entry: object): Promise<string
   } catch (e) {
     active.delete(id);
     await rm(join(dir, `${id}.json`), { force: true });
-    throw e;
+    throw fsError('write journal', join(dir, `${id}.json`), e);
   }
   return id;
 }

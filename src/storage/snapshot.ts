@@ -139,7 +139,8 @@ export async function snapshotVdi(db: HostDb, ref: Ref<'VDI'>, args: SnapshotArg
   let switched = false;
   try {
     await link(leafPath, base);
-    await Promise.all([layers.createChild(tmp, base), layers.createChild(other, base)]);
+    // Both settled before a failure goes on to the rollback: it removes both files, and one still being made would be left.
+    await settleAll([layers.createChild(tmp, base), layers.createChild(other, base)] as const);
     await syncDir(dir);
     await hooks.before?.(base);
     // The commit point. A guest still writes to the old image (now the base) until it switches:

@@ -4,7 +4,7 @@
 // with its L2 tables and refcount blocks), so a disk never outgrows it.
 import { open, stat } from 'node:fs/promises';
 import { XenError } from '../../errors.js';
-import { SECTOR_SIZE } from '../disk.js';
+import { SECTOR_SIZE, fsError } from '../disk.js';
 import { RawFile } from '../raw.js';
 import { backingPath, probeFormat, type BackingFormat } from './backing.js';
 import { Qcow2Error } from './errors.js';
@@ -77,6 +77,8 @@ export async function createQcow2(path: string, opts: CreateQcow2Options): Promi
   try {
     await fh.writev([header, table, block, new Uint8Array(l1Clusters * cs)], 0);
     await fh.datasync();
+  } catch (e) {
+    throw fsError('create', path, e);
   } finally {
     await fh.close();
   }

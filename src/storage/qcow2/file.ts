@@ -4,6 +4,7 @@
 import { close, fdatasync, readv, writev } from 'node:fs';
 import { promisify } from 'node:util';
 import { XenError } from '../../errors.js';
+import { fsError } from '../disk.js';
 import { openNamed } from '../named.js';
 import { advance } from '../raw.js';
 
@@ -27,11 +28,7 @@ export class ImageFile {
   }
 
   write(pos: number, bufs: readonly Uint8Array[]): Promise<void> {
-    return this.#move('write', pos, bufs).then(() => {
-      let end = pos;
-      for (const b of bufs) end += b.byteLength;
-      if (end > this.size) this.size = end;
-    });
+    return this.#move('write', pos, bufs);
   }
 
   sync(): Promise<void> {
@@ -46,7 +43,7 @@ export class ImageFile {
   }
 
   #error(op: string, e: NodeJS.ErrnoException): XenError {
-    return new XenError(e.code === 'ENOSPC' ? 'ENOSPC' : 'EIO', `${op} ${this.path}: ${e.code ?? e.message}`);
+    return fsError(op, this.path, e);
   }
 
   #move(op: 'read' | 'write', pos: number, bufs: readonly Uint8Array[]): Promise<void> {
@@ -62,8 +59,12 @@ export class ImageFile {
         }
         if (n === 0) return reject(new XenError('EIO', `write ${this.path}: no progress`));
         left -= n;
-        if (left === 0) return resolve();
         pos += n;
+        if (left === 0) {
+          // The file grows as clusters are appended (noted here, not in a step of its own: one per request).
+          if (op === 'write' && pos > this.size) this.size = pos;
+          return resolve();
+        }
         list = advance(list, n);
         issue();
       };

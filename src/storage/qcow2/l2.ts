@@ -25,9 +25,17 @@ const UNALLOCATED: Mapping = { kind: 'unallocated' };
 interface L2Table {
   raw: Uint8Array;
   view: DataView;
-  /** Entries changed since the last write-back; all of them for a new table. */
-  dirty: Set<number> | 'all';
+  /**
+   * Entries changed since the last write-back, as the range [lo, hi] that writeL2 writes in one
+   * go (lo > hi: none); all of them for a new table. A range, not a set: a set of thousands of
+   * entries grew (and was rehashed) on every allocating write.
+   */
+  all: boolean;
+  lo: number;
+  hi: number;
 }
+
+const isDirty = (t: L2Table): boolean => t.all || t.lo <= t.hi;
 
 export class ClusterMap {
   readonly #file: ImageFile;
@@ -38,6 +46,8 @@ export class ClusterMap {
   readonly #l1: number[];
   readonly #l1Dirty = new Set<number>();
   readonly #l2 = new Map<number, L2Table | Promise<L2Table>>();
+  /** Tables in #l2 with changes not written back: counted as they change, asked per allocation. */
+  #dirtyTables = 0;
   /** Metadata ranges no data cluster or L2 table may overlap: [start, end). */
   readonly #reserved: [number, number][];
 
@@ -66,9 +76,7 @@ export class ClusterMap {
   }
 
   get dirtyTables(): number {
-    let n = 0;
-    for (const t of this.#l2.values()) if (!(t instanceof Promise) && (t.dirty === 'all' || t.dirty.size > 0)) n++;
-    return n;
+    return this.#dirtyTables;
   }
 
   /** The mapping of guest cluster `gc`: at once if its L2 table is in memory. Throws a corrupt pointer's error. */
@@ -88,18 +96,29 @@ export class ClusterMap {
   addTable(gc: number, host: number): void {
     const l1i = gc >>> this.#l2Bits;
     const raw = new Uint8Array(this.#cs);
-    this.#l2.set(l1i, { raw, view: new DataView(raw.buffer), dirty: 'all' });
+    this.#l2.set(l1i, { raw, view: new DataView(raw.buffer), all: true, lo: 1, hi: 0 });
+    this.#dirtyTables++;
     this.#l1[l1i] = host;
     this.#l1Dirty.add(l1i);
   }
 
-  /** Map guest cluster `gc` to the data cluster at `host` (refcount 1), in memory. */
-  async set(gc: number, host: number): Promise<void> {
-    const t = await this.#table(gc >>> this.#l2Bits);
+  /** Map guest cluster `gc` to the data cluster at `host` (refcount 1), in memory: at once if its table is in memory. */
+  set(gc: number, host: number): void | Promise<void> {
+    const t = this.#table(gc >>> this.#l2Bits);
+    if (t instanceof Promise) return t.then((x) => this.#put(x, gc, host));
+    this.#put(t, gc, host);
+  }
+
+  #put(t: L2Table, gc: number, host: number): void {
     const i = gc & ((1 << this.#l2Bits) - 1);
     t.view.setUint32(i * 8, COPIED + Math.floor(host / 2 ** 32));
     t.view.setUint32(i * 8 + 4, host % 2 ** 32);
-    if (t.dirty !== 'all') t.dirty.add(i);
+    if (t.all) return;
+    if (t.lo > t.hi) {
+      this.#dirtyTables++;
+      t.lo = t.hi = i;
+    } else if (i < t.lo) t.lo = i;
+    else if (i > t.hi) t.hi = i;
   }
 
   /** Write changed L2 entries (whole new tables) to the file. */
@@ -111,21 +130,19 @@ export class ClusterMap {
     for (const [l1i, t] of this.#l2) {
       if (t instanceof Promise) continue;
       const base = this.#l1[l1i]!;
-      if (t.dirty === 'all') writes.push(this.#file.write(base, [t.raw]));
-      else if (t.dirty.size > 0) {
-        // One write from the first changed entry to the last (the ones between as they are).
-        let lo = Infinity;
-        let hi = -1;
-        for (const i of t.dirty) {
-          lo = Math.min(lo, i);
-          hi = Math.max(hi, i);
-        }
-        writes.push(this.#file.write(base + lo * 8, [t.raw.slice(lo * 8, hi * 8 + 8)]));
-      }
+      if (t.all) writes.push(this.#file.write(base, [t.raw]));
+      // One write from the first changed entry to the last (the ones between as they are).
+      else if (t.lo <= t.hi) writes.push(this.#file.write(base + t.lo * 8, [t.raw.slice(t.lo * 8, t.hi * 8 + 8)]));
+      else continue;
       tables.push(t);
     }
     await Promise.all(writes);
-    for (const t of tables) t.dirty = new Set();
+    for (const t of tables) {
+      t.all = false;
+      t.lo = 1;
+      t.hi = 0;
+    }
+    this.#dirtyTables -= tables.length;
   }
 
   /** Write changed L1 entries (each pointing at a table already written and synced). */
@@ -169,7 +186,7 @@ export class ClusterMap {
     const load = (async () => {
       const raw = new Uint8Array(this.#cs);
       await this.#file.read(off, [raw]);
-      const t: L2Table = { raw, view: new DataView(raw.buffer), dirty: new Set() };
+      const t: L2Table = { raw, view: new DataView(raw.buffer), all: false, lo: 1, hi: 0 };
       this.#l2.set(l1i, t);
       return t;
     })();
@@ -182,7 +199,7 @@ export class ClusterMap {
   #evict(): void {
     if (this.#l2.size < L2_CACHE) return;
     for (const [k, t] of this.#l2) {
-      if (!(t instanceof Promise) && t.dirty !== 'all' && t.dirty.size === 0) {
+      if (!(t instanceof Promise) && !isDirty(t)) {
         this.#l2.delete(k);
         return;
       }

@@ -4,13 +4,10 @@
 // the data is there.
 import { fdatasync, ftruncate, readv, writev } from 'node:fs';
 import { XenError } from '../../errors.js';
+import { fsError } from '../disk.js';
 import { advance } from '../raw.js';
 
-export function fsError(op: string, file: string, e: NodeJS.ErrnoException): XenError {
-  // A file that cannot grow (ENOSPC, or EFBIG past RLIMIT_FSIZE) is a full disk to the guest.
-  const errno = e.code === 'ENOSPC' || e.code === 'EFBIG' || e.code === 'EDQUOT' ? 'ENOSPC' : 'EIO';
-  return new XenError(errno, `${op} ${file}: ${e.code ?? e.message}`);
-}
+export { fsError };
 
 export function transfer(op: 'read' | 'write', fd: number, file: string, bufs: readonly Uint8Array[], position: number): Promise<void> {
   let left = 0;
