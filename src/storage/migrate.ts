@@ -106,11 +106,13 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
       },
       wrap: async (disk, final) => {
         // Opened once the base is final (a qcow2 write may copy from it); mirrored writes wait for that.
-        opening = final.then(() => f.open(destLeaf, { readOnly: false }));
+        // Once open, writes go to it straight (no step of their own: every guest write is mirrored).
+        let opened: Disk | undefined;
+        opening = final.then(() => f.open(destLeaf, { readOnly: false })).then((d) => (opened = d));
         opening.catch(() => {});
         const later: MirrorTarget = {
-          write: async (sector, bufs) => (await opening!).write(sector, bufs),
-          flush: async () => (await opening!).flush(),
+          write: (sector, bufs) => (opened ? opened.write(sector, bufs) : opening!.then((d) => d.write(sector, bufs))),
+          flush: () => (opened ? opened.flush() : opening!.then((d) => d.flush())),
         };
         return (mirror = new MirrorDisk(disk, later));
       },
