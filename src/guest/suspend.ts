@@ -77,7 +77,7 @@ export class Suspender {
       const handler = this.#deps.handler();
       const state = handler ? await handler() : undefined;
       frozen = true;
-      const tcpip = await this.#deps.stacks.freeze();
+      const tcpip = this.#deps.stacks.freeze();
       const record: SuspendRecord = { version: 1, hasState: handler !== undefined, state, io: this.#deps.ioRanges(), tcpip };
       const bytes = encodeSuspendRecord(record);
       pfns = allocContiguous(hc, Math.ceil(bytes.length / PAGE_SIZE));
@@ -93,7 +93,7 @@ export class Suspender {
     } finally {
       if (pfns.length) hc.decreaseReservation(pfns);
       for (const d of devices) d.release();
-      if (frozen) await this.#deps.stacks.thaw(resumedHere);
+      if (frozen) this.#deps.stacks.thaw(resumedHere);
       this.#busy = false;
     }
   }
@@ -109,10 +109,15 @@ export function resumeRecord(hc: Hypercalls, pfn: number, bytes: number): Suspen
   const hwm = Atomics.load(view.ctl, CB_RAM_HWM);
   if (pfn < first || pfn + Math.ceil(bytes / PAGE_SIZE) > hwm) throw new RangeError(`the suspend record at pfn ${pfn} is outside RAM`);
   const record = decodeSuspendRecord(new Uint8Array(view.buffers.memory, pfn * PAGE_SIZE, bytes).slice(), first, hwm);
-  const keep = new Set<number>();
-  for (const [p, n] of record.io) for (let i = 0; i < n; i++) keep.add(p + i);
+  // The frames between the kept ranges, walked in order (no set of every kept frame: the
+  // program's I/O pages are most of RAM in a big guest, and this runs in the downtime).
+  const kept = [...record.io].sort((x, y) => x[0] - y[0]);
   const free: number[] = [];
-  for (let p = first; p < hwm; p++) if (!keep.has(p)) free.push(p);
+  let p = first;
+  for (const [start, n] of [...kept, [hwm, 0] as const]) {
+    for (; p < start; p++) free.push(p);
+    p = Math.max(p, start + n);
+  }
   if (free.length) hc.decreaseReservation(free);
   return record;
 }

@@ -62,6 +62,8 @@ export interface SavedStack {
  */
 export class GuestStacks {
   readonly #stacks = new Map<number | undefined, Promise<TcpipStack>>();
+  /** The stacks configured so far (one still waiting for DHCP is not carried: it asks again after the resume). */
+  readonly #ready = new Map<number | undefined, TcpipStack>();
   readonly #saved: Map<number | undefined, unknown>;
 
   constructor(
@@ -110,23 +112,18 @@ export class GuestStacks {
       return stack;
     })();
     this.#stacks.set(opts.devid, p);
-    p.catch(() => this.#stacks.delete(opts.devid));
+    p.then((s) => this.#ready.set(opts.devid, s), () => this.#stacks.delete(opts.devid));
     return p;
   };
 
-  async #made(): Promise<[number | undefined, TcpipStack][]> {
-    const all = await Promise.allSettled([...this.#stacks].map(async ([k, p]) => [k, await p] as [number | undefined, TcpipStack]));
-    return all.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  }
-
   /** A suspend: every stack stops taking frames and hands over its state. */
-  async freeze(): Promise<SavedStack[]> {
-    return (await this.#made()).map(([devid, s]) => ({ devid, state: s.freeze() }));
+  freeze(): SavedStack[] {
+    return [...this.#ready].map(([devid, s]) => ({ devid, state: s.freeze() }));
   }
 
   /** The suspend is over here (resumed in place, or refused): take frames again; `announce` with a gratuitous ARP. */
-  async thaw(announce: boolean): Promise<void> {
-    for (const [, s] of await this.#made()) {
+  thaw(announce: boolean): void {
+    for (const s of this.#ready.values()) {
       s.thaw();
       if (announce) s.announce();
     }

@@ -700,8 +700,13 @@ export class Connection {
           c.output();
         });
       } else {
-        c.#rtxAt = now + s.rtxInMs;
-        c.#rtx.arm(s.rtxInMs, () => c.#onRtxTimer());
+        // What was in flight went out just before the suspend, maybe into a vif that was going:
+        // send its first segment again at once rather than after what was left of the RTO.
+        c.#rtx.arm(0, () => {
+          if (c.sndUna === c.sndMax) return;
+          c.#retransmitFirst();
+          c.#armRtx();
+        });
       }
     }
     if (s.delackArmed) c.#delack.arm(0, () => c.#sendAck());
