@@ -1,8 +1,8 @@
-// The guest keeps its TCP connections across a save + restore and a live migration (issue 16):
-// examples/echo, with an address from the DHCP server of host A's gateway, is reached from the
-// host through a port forward of that gateway; one node:net connection stays open while the
-// guest is saved and restored on A, then migrated to B, whose bridge a VXLAN link joins to A's.
-// The same connection echoes after each step, and is never closed or reset: the guest's stack
+// The guest keeps its TCP connections across a checkpoint, a save + restore and a live
+// migration (issue 16): examples/echo, with an address from the DHCP server of host A's
+// gateway, is reached from the host through a port forward of that gateway; one node:net
+// connection stays open while the guest is checkpointed, saved and restored on A, then migrated
+// to B, whose bridge a VXLAN link joins to A's. The same connection echoes after each step, and is never closed or reset: the guest's stack
 // (sequence numbers, windows, unacknowledged and unread bytes, the listening port, the lease)
 // travelled in its suspend record, and TCP's retransmissions covered the frames lost in the gap.
 import assert from 'node:assert/strict';
@@ -64,6 +64,10 @@ test('a host client\'s TCP connection to the guest goes on across save + restore
   let closed = '';
   sock.on('close', () => (closed = 'closed'));
   sock.on('error', (e) => (closed = e.message));
+
+  // A checkpoint (save -c): the guest resumes in place, its stack takes frames again.
+  await a.ts.call('save', { domain: 'echo-tcpmig', file: join(a.dir, 'echo-tcpmig-cp.save'), checkpoint: true });
+  assert.equal(await ask('after the checkpoint'), 'after the checkpoint');
 
   const file = join(a.dir, 'echo-tcpmig.save');
   await a.ts.call('save', { domain: 'echo-tcpmig', file });
