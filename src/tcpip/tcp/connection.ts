@@ -16,7 +16,6 @@ import { ACK, FIN, MAX_SACK_BLOCKS, MAX_SACK_BLOCKS_WITH_TS, PSH, RST, SYN, type
 import { POOL_LARGE, type BufferPool } from '../bufferpool.js';
 import type { Slab } from '../slab.js';
 import type { TcpConfig } from './settings.js';
-import type { ConnectionSnapshot } from './snapshot.js';
 
 /** What a connection needs from the TCP layer that owns it. */
 export interface TcpHost {
@@ -57,6 +56,72 @@ const MAX_WSCALE = 14;
 const CHALLENGE_ACKS_PER_SECOND = 10;
 /** Writes below this are copied to the slab rather than into a pooled block of their own. */
 const SMALL_WRITE = 2048;
+
+/**
+ * A connection's state as plain, structured-cloneable data (Connection.snapshot and restore;
+ * checked by tcp/snapshot.ts when it comes from outside): times as ms relative to the snapshot.
+ */
+export interface ConnectionSnapshot {
+  readonly state: TcpState;
+  readonly localPort: number;
+  readonly remoteAddr: number;
+  readonly remotePort: number;
+  readonly passive: boolean;
+  readonly iss: number;
+  readonly sndUna: number;
+  readonly sndNxt: number;
+  readonly sndMax: number;
+  readonly sndWnd: number;
+  readonly maxSndWnd: number;
+  readonly sndWl1: number;
+  readonly sndWl2: number;
+  readonly sndWscale: number;
+  /** -1: no FIN queued. */
+  readonly finSeq: number;
+  /** From sndUna on: sent and unacknowledged, then unsent. */
+  readonly sndBuf: Uint8Array;
+  readonly irs: number;
+  readonly rcvNxt: number;
+  readonly rcvAdv: number;
+  readonly rcvWscale: number;
+  readonly wsOk: boolean;
+  /** Received in order, not yet read by the program. */
+  readonly rcvQueue: Uint8Array;
+  readonly ooo: readonly { readonly seq: number; readonly data: Uint8Array; readonly fin: boolean }[];
+  readonly finReceived: boolean;
+  readonly lastAckSent: number;
+  readonly sendMss: number;
+  readonly tsOk: boolean;
+  readonly tsRecent: number;
+  /** Our timestamp clock's value at the snapshot. */
+  readonly tsVal: number;
+  readonly sackOk: boolean;
+  readonly recentOoo: number;
+  readonly sacked: readonly { readonly start: number; readonly end: number }[];
+  readonly rtxHigh: number;
+  readonly srtt: number;
+  readonly rttvar: number;
+  readonly rto: number;
+  readonly cwnd: number;
+  readonly ssthresh: number;
+  readonly dupAcks: number;
+  readonly inRecovery: boolean;
+  readonly recover: number;
+  readonly rttSeq: number;
+  readonly rttAgeMs: number;
+  readonly retries: number;
+  /** ms left on the retransmission (or persist) timer; -1: not armed. */
+  readonly rtxInMs: number;
+  readonly persisting: boolean;
+  readonly delackArmed: boolean;
+  /** ms left of TIME-WAIT or FIN-WAIT-2; -1 in other states. */
+  readonly otherInMs: number;
+  /** ms since the peer was last heard. */
+  readonly idleMs: number;
+  readonly noDelay: boolean;
+  readonly stats: { retransmits: number; timeouts: number; fastRetransmits: number; sackRetransmits: number };
+  readonly keepalive: { idleMs: number; intervalMs: number; count: number; sent: number } | undefined;
+}
 
 /** What the owner of a connection (the stream) hears from it. */
 export interface ConnectionEvents {

@@ -1,71 +1,9 @@
-// The TCP layer's state as plain, structured-cloneable data: what a guest's suspend record
-// carries so that its connections go on after a restore or a migration (sequence numbers,
-// windows, unacknowledged and unread bytes, timers as ms left). A snapshot read back from a
-// save file is outside input: checkTcpSnapshot refuses any that is not well-formed.
+// The TCP layer's state as plain, structured-cloneable data (each connection's is
+// ConnectionSnapshot, beside the TCB in connection.ts): what a guest's suspend record carries so
+// that its connections go on after a restore or a migration. A snapshot read back from a save
+// file is outside input: checkTcpSnapshot refuses any that is not well-formed.
 import { TcpipError } from '../errors.js';
-import type { TcpState } from './connection.js';
-
-export interface ConnectionSnapshot {
-  readonly state: TcpState;
-  readonly localPort: number;
-  readonly remoteAddr: number;
-  readonly remotePort: number;
-  readonly passive: boolean;
-  readonly iss: number;
-  readonly sndUna: number;
-  readonly sndNxt: number;
-  readonly sndMax: number;
-  readonly sndWnd: number;
-  readonly maxSndWnd: number;
-  readonly sndWl1: number;
-  readonly sndWl2: number;
-  readonly sndWscale: number;
-  /** -1: no FIN queued. */
-  readonly finSeq: number;
-  /** From sndUna on: sent and unacknowledged, then unsent. */
-  readonly sndBuf: Uint8Array;
-  readonly irs: number;
-  readonly rcvNxt: number;
-  readonly rcvAdv: number;
-  readonly rcvWscale: number;
-  readonly wsOk: boolean;
-  /** Received in order, not yet read by the program. */
-  readonly rcvQueue: Uint8Array;
-  readonly ooo: readonly { readonly seq: number; readonly data: Uint8Array; readonly fin: boolean }[];
-  readonly finReceived: boolean;
-  readonly lastAckSent: number;
-  readonly sendMss: number;
-  readonly tsOk: boolean;
-  readonly tsRecent: number;
-  /** Our timestamp clock's value at the snapshot. */
-  readonly tsVal: number;
-  readonly sackOk: boolean;
-  readonly recentOoo: number;
-  readonly sacked: readonly { readonly start: number; readonly end: number }[];
-  readonly rtxHigh: number;
-  readonly srtt: number;
-  readonly rttvar: number;
-  readonly rto: number;
-  readonly cwnd: number;
-  readonly ssthresh: number;
-  readonly dupAcks: number;
-  readonly inRecovery: boolean;
-  readonly recover: number;
-  readonly rttSeq: number;
-  readonly rttAgeMs: number;
-  readonly retries: number;
-  /** ms left on the retransmission (or persist) timer; -1: not armed. */
-  readonly rtxInMs: number;
-  readonly persisting: boolean;
-  readonly delackArmed: boolean;
-  /** ms left of TIME-WAIT or FIN-WAIT-2; -1 in other states. */
-  readonly otherInMs: number;
-  /** ms since the peer was last heard. */
-  readonly idleMs: number;
-  readonly noDelay: boolean;
-  readonly stats: { retransmits: number; timeouts: number; fastRetransmits: number; sackRetransmits: number };
-  readonly keepalive: { idleMs: number; intervalMs: number; count: number; sent: number } | undefined;
-}
+import type { ConnectionSnapshot } from './connection.js';
 
 export interface TcpSnapshot {
   readonly connections: readonly ConnectionSnapshot[];

@@ -4,8 +4,7 @@
 import { Duplex } from 'node:stream';
 import { formatIpv4 } from '../addr.js';
 import type { TcpipError } from '../errors.js';
-import type { Connection, TcpState } from './connection.js';
-import type { ConnectionSnapshot } from './snapshot.js';
+import type { Connection, ConnectionSnapshot, TcpState } from './connection.js';
 
 export class TcpSocket extends Duplex {
   #conn: Connection;
