@@ -172,11 +172,6 @@ export class TxPath {
     this.#copy.reset(this.#frame, false);
   }
 
-  /** Paused by a receiver short of rx room. */
-  get paused(): boolean {
-    return this.#paused;
-  }
-
   /**
    * Consume every packet the frontend published, until the ring is empty and it knows to wake
    * us, or a receiver pauses us (then the rest of the pass waits, and the ring, for its resume).
