@@ -5,7 +5,8 @@
 // runs serveNetBackends and a switch of its own). 64-byte and 1514-byte frames in frames/s
 // and TCPv4 GSO super-frames of 65000 bytes in Gb/s, summed over the receivers, each next to
 // the physical limit measured in the same run: the same frames copied from one
-// SharedArrayBuffer to another in one thread. Prints one line of JSON.
+// SharedArrayBuffer to another in one thread; with dom0's backend also rx_dropped, the frames
+// the receivers' netbacks dropped (back-pressure keeps it at 0). Prints one line of JSON.
 //
 //   npm run bench -- net-guests [--runtime=1] [--ramp=0.5] [--max-pairs=16] [--window=256] [--repeat=1]
 //

@@ -310,7 +310,10 @@ export class RxPath {
       this.#resumeSenders();
     } else if (this.#paused.size !== 0 && now >= this.#movedAt + limits.stopTimeoutMs) {
       this.#stuck = true;
-      this.#o.log(`d${this.#o.frontendId}: no rx buffers for ${limits.stopTimeoutMs} ms: its senders go on, its frames are held to the bound`);
+      if (this.#logged < 8) {
+        this.#logged++;
+        this.#o.log(`d${this.#o.frontendId}: no rx buffers for ${limits.stopTimeoutMs} ms: its senders go on, its frames are held to the bound`);
+      }
       this.#resumeSenders();
     }
     if (limits.stallTimeoutMs > 0) {
