@@ -37,7 +37,7 @@ import { restoreFile, type RestoreInfo } from '../migration/restore.js';
 import { discardSuspend, resumeVm, suspendVm } from './suspend.js';
 import { migrateDomain } from '../migration/migrate.js';
 import { cloneVm, revertVm, type VmCopyMode } from './vmclone.js';
-import { setParams } from './params.js';
+import { setNetworkLocking, setParams } from './params.js';
 
 const TAIL_LINES = 5;
 /** blkback counts sectors of 512 bytes, whatever the disk's own sector size. */
@@ -361,6 +361,7 @@ export class ToolstackApi implements Toolstack {
       return this.#host.db.read((tx) => vmInfo(tx.VM.get(ref)));
     },
     recordSet: (a) => this.#host.db.transaction((tx) => setParams(tx, a)),
+    networkSet: (a) => this.#host.db.transaction((tx) => setNetworkLocking(tx, a)),
     vdiCopy: async (a) => vdiInfo(await this.#host.vdis.copy(a.vdi, { ...(a.sr !== undefined && { sr: a.sr }), ...(a.name !== undefined && { name: a.name }) }, taskControl())),
     vifSet: async (a) => {
       // Checked as a vif spec's keys are.

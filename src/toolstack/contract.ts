@@ -527,6 +527,13 @@ export interface Commands {
   vdiCopy: { args: { vdi: string; sr?: string; name?: string }; result: VdiInfo };
   /** XAPI's network.create: a network record for a bridge of dom0's switch (made when a vif first joins it). */
   networkCreate: { args: { name: string; bridge?: string; description?: string }; result: { uuid: string; bridge: string } };
+  /**
+   * network-param-set --default-locking-mode (XAPI's network.set_default_locking_mode): what the
+   * network's vifs with no locking mode of their own (network_default) do from their next plug:
+   * `disabled` nothing, `unlocked` send from their MAC (xenode's default). Refused (EBUSY) while
+   * a vif on the network is plugged, as XAPI refuses it (VIF_IN_USE).
+   */
+  networkSet: { args: { network: string; defaultLockingMode: 'unlocked' | 'disabled' }; result: { uuid: string } };
 }
 
 export interface GcResult {
@@ -973,6 +980,12 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     return f.done({
       vm, vbd, ...(mode !== undefined && { mode: mode as 'RO' | 'RW' }), ...(bootable !== undefined && { bootable }), ...(userdevice !== undefined && { userdevice }),
     });
+  },
+  networkSet: (f) => {
+    const network = f.string('network');
+    const mode = f.string('defaultLockingMode');
+    if (mode !== 'unlocked' && mode !== 'disabled') throw new InvalidArgument('networkSet', 'defaultLockingMode', 'must be unlocked or disabled');
+    return f.done({ network, defaultLockingMode: mode });
   },
   networkCreate: (f) => {
     const name = f.string('name');
