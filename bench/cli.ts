@@ -17,7 +17,7 @@ import { emit, numberOptions, summarize } from './support/harness.js';
 
 const opts = numberOptions({ guests: 100, rounds: 20, cpus: 2 });
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const XENODE = join(ROOT, 'bin/xenode.js');
+const XENODE = join(ROOT, 'bin/xenode.cjs');
 const KERNEL = join(ROOT, 'bench/guests/idle.ts');
 const dir = mkdtempSync(join(tmpdir(), 'xenode-bench-cli-'));
 const stateDir = join(dir, 'state');

@@ -657,8 +657,11 @@ export class ToolstackApi implements Toolstack {
     const cfg = this.#host.config(d.domid);
     const dom0 = d.domid === 0;
     const ms = dom0 ? performance.eventLoopUtilization().active : (d.vcpu?.cpuTime() ?? 0);
-    return {
-      ...id(d),
+    // A plain literal: spreads here (id(d) first, config last) made V8 build each row property
+    // by property, about half of a 1,000-guest list call (docs/PERFORMANCE.md).
+    const info: DomainInfo = {
+      domid: d.domid,
+      name: d.name,
       uuid: d.uuid,
       state: d.stateString,
       // dom0 is the host's main thread: its JS heap (V8's own figure; process.memoryUsage() would
@@ -674,8 +677,8 @@ export class ToolstackApi implements Toolstack {
       netStats: net ? { txBytes: net.txBytes, rxBytes: net.rxBytes } : null,
       startTime: d.createdAt,
       pool: this.#host.poolOf(d.domid),
-      ...(long && cfg ? { config: cfg } : {}),
     };
+    return long && cfg ? { ...info, config: cfg } : info;
   }
 
   /** Pool-0 first, as xl lists it; its domains are those no shared pool runs (parked shells are not domains users see). */
