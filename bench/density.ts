@@ -21,6 +21,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { EVTCHNSTAT_closed } from '../src/abi/event_channel.js';
+import { maxPorts, portState } from '../src/hypervisor/evtchn.js';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { emit, numberOptions, summarize } from './support/harness.js';
@@ -79,6 +81,14 @@ async function pool0Reference(n: number): Promise<Record<string, unknown>> {
   return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
 }
 
+/** dom0's bound ports (the 2-level ABI capped them at 4,095: 2,047 guests). */
+function dom0Ports(): number {
+  let n = 0;
+  const max = maxPorts(host.hv.dom0.view);
+  for (let p = 1; p <= max; p++) if (portState(host.hv.dom0.view, p) !== EVTCHNSTAT_closed) n++;
+  return n;
+}
+
 const stateDir = opts.state ? await mkdtemp(join(tmpdir(), 'xenode-bench-density-')) : undefined;
 // The host's log goes to stderr: a pCPU lost or a guest crashed shows there, next to the progress.
 const host = await Host.start({ poolSize: opts.cpus > 0 ? 0 : 2, ...(stateDir && { stateDir }), log: (line) => console.error(line) });
@@ -95,6 +105,8 @@ const dom0Ms: number[] = [];
 const domids: number[] = [];
 /** Why booting stopped before --guests, if a create failed: the wall the run reached. */
 let stoppedBy: string | undefined;
+/** Every 1,000 guests: the host's RSS per guest so far and the time, to see where memory and time go as it fills. */
+const checkpoints: { guests: number; s: number; rss_mib_per_guest: number; dom0_ports: number }[] = [];
 for (let i = 0; i < opts.guests && performance.now() - t0 < opts.seconds * 1000; i++) {
   const config = parseDomainConfig(`name = "idle-${i}"\nkernel = "${KERNEL}"\nmemory = ${opts.memory}\n${placement}`, KERNEL).config;
   const c0 = performance.now();
@@ -111,6 +123,12 @@ for (let i = 0; i < opts.guests && performance.now() - t0 < opts.seconds * 1000;
   await built.vcpu.mainCalled;
   createMs.push(performance.now() - c0);
   if (createMs.length % opts.batch === 0) console.error(`${createMs.length} guests, ${Math.round((performance.now() - t0) / 1000)} s`);
+  if (createMs.length % 1000 === 0) {
+    checkpoints.push({
+      guests: createMs.length, s: (performance.now() - t0) / 1000, rss_mib_per_guest: (rssMib() - rss0) / createMs.length,
+      dom0_ports: dom0Ports(),
+    });
+  }
 }
 const bootS = (performance.now() - t0) / 1000;
 const cpuEach = (cpuMs() - cpu0) / createMs.length;
@@ -167,6 +185,13 @@ emit({
     },
   }),
   batches,
+  // create-to-main() at 0 running (the first batch), at 1,000 and at the most reached (the last batch)
+  create_to_main_median_ms: {
+    at_0: batches[0]!.median,
+    ...(batches.length > 1000 / opts.batch && { at_1000: batches[Math.floor(1000 / opts.batch)]!.median }),
+    [`at_${(batches.length - 1) * opts.batch}`]: batches[batches.length - 1]!.median,
+  },
+  checkpoints,
   cpu_ms_per_guest: cpuEach,
   destroy_ms_per_guest: destroyMsEach,
   ...(realmHeap !== undefined && { realm_heap_mib_per_guest: realmHeap }),
