@@ -68,6 +68,14 @@ async function floor(n: number): Promise<{ ms_each: number; cpu_ms_each: number;
   return { ms_each: ms, cpu_ms_each: cpu, mib_each: mib };
 }
 
+/** dom0's bound ports (the 2-level ABI capped them at 4,095: 2,047 guests). */
+function dom0Ports(): number {
+  let n = 0;
+  const max = maxPorts(host.hv.dom0.view);
+  for (let p = 1; p <= max; p++) if (portState(host.hv.dom0.view, p) !== EVTCHNSTAT_closed) n++;
+  return n;
+}
+
 /** The same boot in Pool-0 (a vCPU thread per domain), in a process of its own so that neither run's memory counts in the other. */
 async function pool0Reference(n: number): Promise<Record<string, unknown>> {
   const args = [fileURLToPath(import.meta.url), '--cpus=0', `--guests=${n}`, `--batch=${Math.min(opts.batch, n)}`, '--floor=0', '--pool0=0',
@@ -79,14 +87,6 @@ async function pool0Reference(n: number): Promise<Record<string, unknown>> {
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) throw new Error(`the Pool-0 reference run exited with ${code}`);
   return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
-}
-
-/** dom0's bound ports (the 2-level ABI capped them at 4,095: 2,047 guests). */
-function dom0Ports(): number {
-  let n = 0;
-  const max = maxPorts(host.hv.dom0.view);
-  for (let p = 1; p <= max; p++) if (portState(host.hv.dom0.view, p) !== EVTCHNSTAT_closed) n++;
-  return n;
 }
 
 const stateDir = opts.state ? await mkdtemp(join(tmpdir(), 'xenode-bench-density-')) : undefined;
@@ -187,9 +187,9 @@ emit({
   batches,
   // create-to-main() at 0 running (the first batch), at 1,000 and at the most reached (the last batch)
   create_to_main_median_ms: {
-    at_0: batches[0]!.median,
+    at_0: first.median,
     ...(batches.length > 1000 / opts.batch && { at_1000: batches[Math.floor(1000 / opts.batch)]!.median }),
-    [`at_${(batches.length - 1) * opts.batch}`]: batches[batches.length - 1]!.median,
+    [`at_${(batches.length - 1) * opts.batch}`]: last.median,
   },
   checkpoints,
   cpu_ms_per_guest: cpuEach,
