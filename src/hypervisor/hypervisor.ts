@@ -99,9 +99,12 @@ export class Domain {
   /** xl list's State column: r b p s, the shutdown reason's letter ("-rscwS" in xl), d. */
   get stateString(): string {
     const s = this.shutdownReason;
+    // Read once: the thread may block or wake between two reads, and xl shows r or b, never both.
+    const live = !this.dying && !s && !this.paused;
+    const blocked = live && this.blocked;
     return [
-      !this.dying && !s && !this.paused && !this.blocked ? 'r' : '-',
-      !this.dying && !s && !this.paused && this.blocked ? 'b' : '-',
+      live && !blocked ? 'r' : '-',
+      blocked ? 'b' : '-',
       this.paused ? 'p' : '-',
       s ? 's' : '-',
       s ? '-rscwS'[SHUTDOWN_REASONS.indexOf(s)] : '-',
