@@ -338,7 +338,9 @@ export class Connection {
   read(max?: number): Uint8Array | undefined {
     const before = this.#freeRcv();
     const b = this.rcvQueue.shift(max);
-    if (b && this.#isSynchronized()) {
+    // Once the peer's FIN is in it sends nothing more: a window update would only draw a reset
+    // from a peer that has since closed (CLOSE-WAIT's reader, or TIME-WAIT's).
+    if (b && this.#isSynchronized() && !this.#finReceived) {
       const after = this.#freeRcv();
       const advertised = seqDiff(this.#rcvAdv, this.rcvNxt);
       // Send a window update once the opening is worth it (receiver-side SWS avoidance).

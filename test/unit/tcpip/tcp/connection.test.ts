@@ -332,3 +332,23 @@ test('fast retransmit (RFC 5681): without SACK, one segment lost from a window i
   assert.equal(conn.stats.fastRetransmits, 1);
   assert.equal(conn.stats.timeouts, 0);
 });
+
+test('a reader that catches up after the peer\'s FIN sends no window update (the peer sends nothing more, and may have gone)', async () => {
+  const { clock, link, b, client, server } = await connected({ tcp: { rcvBufMax: 64 * 1024 } });
+  server.pause();
+  collect(client);
+  client.end(Buffer.alloc(48 * 1024, 3));
+  // The data and the FIN are in while nothing is read: the advertised window has shrunk.
+  assert.ok(await runUntil(clock, () => b.tcpLayer.connections().next().value?.finReceived === true, 1000));
+  const sent: string[] = [];
+  link.b.onTransmit = (f) => {
+    const s = parseSegment(f.subarray(34));
+    if (s) sent.push(`flags ${s.flags} len ${s.payload.length}`);
+  };
+  const got = collect(server);
+  server.resume();
+  assert.ok(await runUntil(clock, () => got.ended(), 1000));
+  assert.equal(got.bytes().length, 48 * 1024);
+  await runUntil(clock, () => false, 1000);
+  assert.deepEqual(sent, [], 'nothing from the reader until it closes its side');
+});
