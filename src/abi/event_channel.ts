@@ -74,3 +74,44 @@ export const SHINFO_ARCH = SHINFO_WC_SEC_HI + 4; // struct arch_shared_info, 8-a
 export function vcpuInfoOffset(vcpu: number): number {
   return SHINFO_VCPU_INFO + vcpu * VCPU_INFO_SIZE;
 }
+
+// ---- FIFO ABI (event_channel.h): a queue of event words per priority, 2^17 ports ----
+export const EVTCHNOP_init_control = 11;
+export const EVTCHNOP_expand_array = 12;
+export const EVTCHNOP_set_priority = 13;
+
+export const EVTCHN_FIFO_PRIORITY_MAX = 0;
+export const EVTCHN_FIFO_PRIORITY_DEFAULT = 7;
+export const EVTCHN_FIFO_PRIORITY_MIN = 15;
+export const EVTCHN_FIFO_MAX_QUEUES = EVTCHN_FIFO_PRIORITY_MIN + 1;
+
+/** Bit numbers in an event_word_t. */
+export const EVTCHN_FIFO_PENDING = 31;
+export const EVTCHN_FIFO_MASKED = 30;
+export const EVTCHN_FIFO_LINKED = 29;
+export const EVTCHN_FIFO_BUSY = 28;
+export const EVTCHN_FIFO_LINK_BITS = 17;
+export const EVTCHN_FIFO_LINK_MASK = (1 << EVTCHN_FIFO_LINK_BITS) - 1;
+export const EVTCHN_FIFO_NR_CHANNELS = 1 << EVTCHN_FIFO_LINK_BITS;
+/** sizeof(event_word_t): one page of the event array holds 1,024 of them. */
+export const EVENT_WORD_SIZE = 4;
+
+/** struct evtchn_fifo_control_block */
+export const EVTCHN_FIFO_CB_READY = 0;
+export const EVTCHN_FIFO_CB_RSVD = 4;
+export const EVTCHN_FIFO_CB_HEAD = 8;
+export const EVTCHN_FIFO_CONTROL_BLOCK_SIZE = EVTCHN_FIFO_CB_HEAD + EVTCHN_FIFO_MAX_QUEUES * 4;
+
+/** struct evtchn_init_control */
+export const EVTCHN_INIT_CONTROL_GFN = 0;
+export const EVTCHN_INIT_CONTROL_OFFSET = 8;
+export const EVTCHN_INIT_CONTROL_VCPU = 12;
+export const EVTCHN_INIT_CONTROL_LINK_BITS = 16;
+export const EVTCHN_INIT_CONTROL_SIZE = 24;
+/** struct evtchn_expand_array */
+export const EVTCHN_EXPAND_ARRAY_GFN = 0;
+export const EVTCHN_EXPAND_ARRAY_SIZE = 8;
+/** struct evtchn_set_priority */
+export const EVTCHN_SET_PRIORITY_PORT = 0;
+export const EVTCHN_SET_PRIORITY_PRIORITY = 4;
+export const EVTCHN_SET_PRIORITY_SIZE = 8;

@@ -22,6 +22,12 @@ export interface ControlPlane {
   bindVirq(virq: number, vcpu: number): number;
   close(port: number): void;
   status(dom: number, port: number): EvtchnStatus;
+  /** EVTCHNOP_init_control: the caller's vCPU switches to the FIFO ABI; returns link_bits. */
+  initControl(controlGfn: number, offset: number, vcpu: number): number;
+  /** EVTCHNOP_expand_array */
+  expandArray(arrayGfn: number): void;
+  /** EVTCHNOP_set_priority */
+  setPriority(port: number, priority: number): void;
   setupTable(nrFrames: number): number;
   peer(domid: number): PeerGrant;
   /**
@@ -34,7 +40,8 @@ export interface ControlPlane {
 
 export type ControlOp = keyof ControlPlane;
 const OPS: ReadonlySet<string> = new Set<ControlOp>([
-  'allocUnbound', 'bindInterdomain', 'bindVirq', 'close', 'status', 'setupTable', 'peer', 'shutdown',
+  'allocUnbound', 'bindInterdomain', 'bindVirq', 'close', 'status', 'initControl', 'expandArray', 'setPriority', 'setupTable',
+  'peer', 'shutdown',
 ]);
 
 /** How a vCPU calls the control plane: directly on dom0's thread, by message elsewhere. */

@@ -1,14 +1,16 @@
-// Event channels, 2-level ABI. The port tables live in each domain's control block so that
-// send and unmask run on the calling thread; binding and closing are done by the hypervisor
-// authority on dom0's thread, under the domains' event-channel locks (lower domid first).
+// Event channels: the port tables, and delivery under the 2-level ABI (the FIFO ABI's is
+// evtchn-fifo.ts; a domain switches with EVTCHNOP_init_control). The port tables live in each
+// domain's control block so that send and unmask run on the calling thread; binding and closing
+// are done by the hypervisor authority on dom0's thread, under the domains' event-channel locks
+// (lower domid first).
 import {
-  EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_ipi, EVTCHNSTAT_unbound, EVTCHNSTAT_virq,
+  EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_ipi, EVTCHNSTAT_unbound, EVTCHNSTAT_virq,
   SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, VCPUINFO_UPCALL_PENDING, vcpuInfoOffset,
 } from '../abi/event_channel.js';
 import { XenError } from '../errors.js';
+import * as fifo from './evtchn-fifo.js';
 import {
-  CB_EVTCHN_BASE, CB_EVTCHN_LOCK, CB_MAX_EVTCHNS, CB_VIRQ_BASE, EVTCHN_WORDS, EV_REMOTE_DOM, EV_REMOTE_PORT,
-  EV_STATE, EV_VCPU,
+  CB_EVTCHN_LOCK, CB_MAX_EVTCHNS, CB_VIRQ_BASE, EV_REMOTE_DOM, EV_REMOTE_PORT, EV_STATE, EV_VCPU, portBase,
 } from './layout.js';
 import { ring } from './doorbell.js';
 import { lock, unlock } from './lock.js';
@@ -30,12 +32,9 @@ export interface EvtchnStatus {
   readonly virq?: number;
 }
 
-export function portBase(port: number): number {
-  return CB_EVTCHN_BASE + port * EVTCHN_WORDS;
-}
-
+/** The last port the domain may use: its max_event_channels, within the ABI it uses (4,095 or 2^17 - 1). */
 export function maxPorts(d: DomainView): number {
-  return Atomics.load(d.ctl, CB_MAX_EVTCHNS);
+  return Math.min(Atomics.load(d.ctl, CB_MAX_EVTCHNS), fifo.abiMaxPort(d, EVTCHN_2L_NR_CHANNELS - 1));
 }
 
 /** Throws EINVAL for a port number outside the domain's table, as Xen's port_is_valid check. */
@@ -46,15 +45,20 @@ export function checkPort(d: DomainView, port: number): void {
 }
 
 export function portState(d: DomainView, port: number): number {
-  return Atomics.load(d.ctl, portBase(port) + EV_STATE);
+  return Atomics.load(d.ctl, portBase(d, port) + EV_STATE);
 }
 
 /**
  * evtchn_2l_set_pending: mark the port pending in the target's shared_info and, unless it is
  * masked or its selector bit is already set, raise the vCPU's upcall and wake it. The wake is
- * the expensive part, so it happens only on the 0 -> 1 edge of evtchn_upcall_pending.
+ * the expensive part, so it happens only on the 0 -> 1 edge of evtchn_upcall_pending. A FIFO
+ * domain's event is queued instead (evtchn_fifo_set_pending).
  */
 export function setPending(target: DomainView, port: number): void {
+  if (fifo.fifoActive(target)) {
+    if (fifo.fifoSetPending(target, port)) raiseUpcall(target);
+    return;
+  }
   const m = target.mem32;
   const bit = 1 << (port & 31);
   const w = port >>> 5;
@@ -63,7 +67,12 @@ export function setPending(target: DomainView, port: number): void {
   const sel = port >>> 6; // bit in the 64-bit evtchn_pending_sel
   const selBit = 1 << (sel & 31);
   if (Atomics.or(m, SEL_WORD + (sel >>> 5), selBit) & selBit) return;
-  if (Atomics.exchange(target.mem8, UPCALL_BYTE, 1) === 0) wake(target);
+  raiseUpcall(target);
+}
+
+/** vcpu_mark_events_pending: set evtchn_upcall_pending, and wake the vCPU on its 0 -> 1 edge. */
+function raiseUpcall(d: DomainView): void {
+  if (Atomics.exchange(d.mem8, UPCALL_BYTE, 1) === 0) wake(d);
 }
 
 let deferred: ((words: Int32Array, index: number) => void) | undefined;
@@ -88,6 +97,10 @@ export function wake(d: DomainView): void {
 /** EVTCHNOP_unmask: clear the mask bit and re-raise an event that arrived while masked. */
 export function unmask(d: DomainView, port: number): void {
   checkPort(d, port);
+  if (fifo.fifoActive(d)) {
+    if (fifo.fifoUnmask(d, port)) raiseUpcall(d);
+    return;
+  }
   const m = d.mem32;
   const bit = 1 << (port & 31);
   const w = port >>> 5;
@@ -96,12 +109,39 @@ export function unmask(d: DomainView, port: number): void {
   const sel = port >>> 6;
   const selBit = 1 << (sel & 31);
   if (Atomics.or(m, SEL_WORD + (sel >>> 5), selBit) & selBit) return;
-  if (Atomics.exchange(d.mem8, UPCALL_BYTE, 1) === 0) wake(d);
+  raiseUpcall(d);
 }
 
 export function mask(d: DomainView, port: number): void {
   checkPort(d, port);
-  Atomics.or(d.mem32, MASK_WORD + (port >>> 5), 1 << (port & 31));
+  if (fifo.fifoActive(d)) fifo.fifoMask(d, port);
+  else Atomics.or(d.mem32, MASK_WORD + (port >>> 5), 1 << (port & 31));
+}
+
+/** Mark a masked port's event pending without delivering it: unmask delivers it. */
+export function keepPending(d: DomainView, port: number): void {
+  if (fifo.fifoActive(d)) fifo.fifoKeepPending(d, port);
+  else Atomics.or(d.mem32, PENDING_WORD + (port >>> 5), 1 << (port & 31));
+}
+
+/**
+ * EVTCHNOP_init_control: switch the domain to the FIFO ABI. Ports bound under the 2-level ABI
+ * keep their pending events (raised once an array page covers them). Caller holds the lock.
+ */
+export function initControl(d: DomainView, gfn: number, offset: number, vcpu: number): number {
+  const max2l = Math.min(Atomics.load(d.ctl, CB_MAX_EVTCHNS), EVTCHN_2L_NR_CHANNELS - 1);
+  return fifo.initControl(d, gfn, offset, vcpu, max2l, (port) => (Atomics.load(d.mem32, PENDING_WORD + (port >>> 5)) & (1 << (port & 31))) !== 0);
+}
+
+/** EVTCHNOP_expand_array. Caller holds the lock. */
+export function expandArray(d: DomainView, gfn: number): void {
+  fifo.expandArray(d, gfn, maxPorts(d), (port) => setPending(d, port));
+}
+
+/** EVTCHNOP_set_priority (ENOSYS under the 2-level ABI, as Xen's 2-level port ops have none). */
+export function setPriority(d: DomainView, port: number, priority: number): void {
+  checkPort(d, port);
+  fifo.setPriority(d, port, priority);
 }
 
 /**
@@ -111,7 +151,7 @@ export function mask(d: DomainView, port: number): void {
  */
 export function sendTarget(d: DomainView, port: number): [number, number] | null {
   checkPort(d, port);
-  const base = portBase(port);
+  const base = portBase(d, port);
   lock(d.ctl, CB_EVTCHN_LOCK);
   const state = d.ctl[base + EV_STATE]!;
   const rdom = d.ctl[base + EV_REMOTE_DOM]!;
@@ -132,7 +172,7 @@ export function sendTarget(d: DomainView, port: number): [number, number] | null
 export function status(d: DomainView, port: number): EvtchnStatus {
   checkPort(d, port);
   const c = d.ctl;
-  const base = portBase(port);
+  const base = portBase(d, port);
   lock(c, CB_EVTCHN_LOCK);
   try {
     const st = c[base + EV_STATE]!;
@@ -170,17 +210,25 @@ export function withEvtchnLocks<T>(a: DomainView, b: DomainView | null, fn: () =
   }
 }
 
-/** get_free_port: the lowest closed port, never 0. Caller holds the lock. */
+/**
+ * get_free_port: the lowest closed port, never 0; under the FIFO ABI not one still linked on a
+ * queue (evtchn_is_busy), and with the default priority (evtchn_port_init). Caller holds the lock.
+ */
 export function allocPort(d: DomainView): number {
   const max = maxPorts(d);
+  const isFifo = fifo.fifoActive(d);
   for (let p = 1; p <= max; p++) {
-    if (d.ctl[portBase(p) + EV_STATE] === EVTCHNSTAT_closed) return p;
+    if (d.ctl[portBase(d, p) + EV_STATE] !== EVTCHNSTAT_closed) continue;
+    if (!isFifo) return p;
+    if (fifo.fifoBusy(d, p)) continue;
+    fifo.fifoInitPort(d, p);
+    return p;
   }
   throw new XenError('ENOSPC', `d${d.domid}: no free event channel (max_event_channels=${max})`);
 }
 
 export function setPort(d: DomainView, port: number, state: number, a: number, b: number, vcpu = 0): void {
-  const base = portBase(port);
+  const base = portBase(d, port);
   d.ctl[base + EV_REMOTE_DOM] = a;
   d.ctl[base + EV_REMOTE_PORT] = b;
   d.ctl[base + EV_VCPU] = vcpu;
@@ -188,13 +236,14 @@ export function setPort(d: DomainView, port: number, state: number, a: number, b
 }
 
 export function readPort(d: DomainView, port: number): { state: number; a: number; b: number } {
-  const base = portBase(port);
+  const base = portBase(d, port);
   return { state: d.ctl[base + EV_STATE]!, a: d.ctl[base + EV_REMOTE_DOM]!, b: d.ctl[base + EV_REMOTE_PORT]! };
 }
 
 /** Clear pending state of a port being freed so a later user of the number starts clean. */
 export function clearPending(d: DomainView, port: number): void {
-  Atomics.and(d.mem32, PENDING_WORD + (port >>> 5), ~(1 << (port & 31)));
+  if (fifo.fifoActive(d)) fifo.fifoClearPending(d, port);
+  else Atomics.and(d.mem32, PENDING_WORD + (port >>> 5), ~(1 << (port & 31)));
 }
 
 export function virqPort(d: DomainView, virq: number): number {

@@ -91,27 +91,37 @@ export class Hypercalls {
 
   // ---------------- event channels ----------------
 
-  /** EVTCHNOP_send: deliver on the calling thread. */
+  /**
+   * EVTCHNOP_send: deliver on the calling thread, inside the gate: a FIFO target's queue lock
+   * is taken there, and a vCPU is never killed holding it.
+   */
   evtchnSend(port: number): void {
     this.#enter();
-    let target;
     try {
-      target = evtchn.sendTarget(this.#self, port);
+      const target = evtchn.sendTarget(this.#self, port);
+      if (!target) return;
+      const [domid, rport] = target;
+      const peer = this.#peer(domid);
+      if (peer && !peer.dying) {
+        evtchn.setPending(peer, rport);
+        return;
+      }
+      // The other end bound to us; its buffers reach us once, off the data path.
+      void this.connect(domid).then(() => this.#deliver(domid, rport), () => {});
     } finally {
       this.#exit();
     }
-    if (!target) return;
-    const [domid, rport] = target;
+  }
+
+  #deliver(domid: number, port: number): void {
     const peer = this.#peer(domid);
-    if (peer && !peer.dying) {
-      evtchn.setPending(peer, rport);
-      return;
+    if (!peer) return;
+    this.#enter();
+    try {
+      evtchn.setPending(peer, port);
+    } finally {
+      this.#exit();
     }
-    // The other end bound to us; its buffers reach us once, off the data path.
-    void this.connect(domid).then(
-      () => this.#peer(domid) && evtchn.setPending(this.#peer(domid)!, rport),
-      () => {},
-    );
   }
 
   evtchnUnmask(port: number): void {
@@ -125,7 +135,7 @@ export class Hypercalls {
   /** Raise a port of our own (a VIRQ or IPI we own), e.g. the timer. */
   #raiseVirq(virq: number): void {
     const port = evtchn.virqPort(this.#self, virq);
-    if (port) evtchn.setPending(this.#self, port);
+    if (port) this.#deliver(this.domid, port);
   }
 
   evtchnAllocUnbound(remoteDom: number, dom: number = DOMID_SELF): Promise<number> {
@@ -140,6 +150,24 @@ export class Hypercalls {
 
   evtchnBindVirq(virq: number, vcpu = 0): Promise<number> {
     return this.#control.call('bindVirq', virq, vcpu);
+  }
+
+  /**
+   * EVTCHNOP_init_control: switch to the FIFO ABI, with vCPU `vcpu`'s evtchn_fifo_control_block
+   * at `offset` in frame `controlGfn` (populated RAM); returns link_bits (17).
+   */
+  evtchnInitControl(controlGfn: number, offset: number, vcpu = 0): Promise<number> {
+    return this.#control.call('initControl', controlGfn, offset, vcpu);
+  }
+
+  /** EVTCHNOP_expand_array: frame `arrayGfn` becomes the event array's next 1,024 event words. */
+  evtchnExpandArray(arrayGfn: number): Promise<void> {
+    return this.#control.call('expandArray', arrayGfn);
+  }
+
+  /** EVTCHNOP_set_priority: 0 (highest) to 15. */
+  evtchnSetPriority(port: number, priority: number): Promise<void> {
+    return this.#control.call('setPriority', port, priority);
   }
 
   evtchnClose(port: number): Promise<void> {

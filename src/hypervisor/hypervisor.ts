@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
-  EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, EVTCHNSTAT_virq, GLOBAL_VIRQS, NR_VIRQS,
+  EVTCHN_FIFO_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, EVTCHNSTAT_virq, GLOBAL_VIRQS, NR_VIRQS,
   VIRQ_DOM_EXC,
 } from '../abi/event_channel.js';
 import { DOMID_FIRST_RESERVED, DOMID_SELF, PAGE_SIZE, SHUTDOWN_REASONS, isValidDomid, type ShutdownReason } from '../abi/xen.js';
@@ -21,6 +21,7 @@ import {
 import { DomHeap } from './domheap.js';
 import type { DoorbellSlot } from './doorbell.js';
 import { closeGate } from './gate.js';
+import { breakQueueLocks } from './evtchn-fifo.js';
 import { allocateDomainBuffers, allocateMaptrack, DomainView } from './memory.js';
 import { GNTMAP_readonly, GNTST_general_error, GrantError } from '../abi/grant_table.js';
 import { UPCALL_WORD } from './evtchn.js';
@@ -139,8 +140,9 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     super();
     this.#killWaitMs = opts.killWaitMs ?? KILL_WAIT_MS;
     this.heap = opts.heap ?? new DomHeap();
-    // max_event_channels does not apply to dom0 (it holds two or three ports per guest).
-    this.dom0 = this.#create(0, { name: 'Domain-0', ...(opts.dom0Uuid && { uuid: opts.dom0Uuid }), ramFrames: opts.dom0RamFrames ?? 4096, privileged: true, maxEvtchns: EVTCHN_2L_NR_CHANNELS - 1 });
+    // max_event_channels does not apply to dom0 (it holds two or three ports per guest): it has
+    // what its ABI allows, 4,095 ports under the 2-level ABI and 2^17 - 1 under the FIFO ABI.
+    this.dom0 = this.#create(0, { name: 'Domain-0', ...(opts.dom0Uuid && { uuid: opts.dom0Uuid }), ramFrames: opts.dom0RamFrames ?? 4096, privileged: true, maxEvtchns: EVTCHN_FIFO_NR_CHANNELS - 1 });
     this.dom0.maptrack = new Maptrack(allocateMaptrack(this.dom0.maxMaptrackFrames));
     Atomics.store(this.dom0.view.ctl, CB_NR_GRANT_FRAMES, Atomics.load(this.dom0.view.ctl, CB_MAX_GRANT_FRAMES));
     this.dom0Hypercalls = new Hypercalls(this.dom0.view, directChannel(this.controlPlane(0)), {
@@ -156,8 +158,8 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     if (!Number.isInteger(maxGrantFrames) || maxGrantFrames < 1 || maxGrantFrames > 1024) {
       throw new XenError('EINVAL', `max_grant_frames must be 1..1024, not ${maxGrantFrames}`);
     }
-    if (!Number.isInteger(maxEvtchns) || maxEvtchns < 1 || maxEvtchns > 4095) {
-      throw new XenError('EINVAL', `max_event_channels must be 1..4095, not ${maxEvtchns}`);
+    if (!Number.isInteger(maxEvtchns) || maxEvtchns < 1 || maxEvtchns >= EVTCHN_FIFO_NR_CHANNELS) {
+      throw new XenError('EINVAL', `max_event_channels must be 1..${EVTCHN_FIFO_NR_CHANNELS - 1}, not ${maxEvtchns}`);
     }
     const buffers = allocateDomainBuffers(domid, {
       maxGrantFrames, ramFrames: o.ramFrames, maxEvtchns, initialGrantFrames: Math.min(4, maxGrantFrames),
@@ -304,6 +306,8 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
         if (breakGrantLock(g.view, domid) && g !== d && g.domid !== 0 && !g.dying && !g.shutdownReason) {
           this.shutdownDomain(g.domid, 'crash');
         }
+        // An event queue it was linking onto: freed, and read as empty by the next event.
+        breakQueueLocks(g.view);
       }
     }
     for (let p = 1; p <= ev.maxPorts(d.view); p++) {
@@ -489,6 +493,18 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
         this.#closePort(me, port);
       },
       status: (dom, port) => ev.status(target(dom).view, port),
+      initControl: (gfn, offset, vcpu) => {
+        const me = self();
+        return ev.withEvtchnLocks(me.view, null, () => ev.initControl(me.view, gfn, offset, vcpu));
+      },
+      expandArray: (gfn) => {
+        const me = self();
+        ev.withEvtchnLocks(me.view, null, () => ev.expandArray(me.view, gfn));
+      },
+      setPriority: (port, priority) => {
+        const me = self();
+        ev.withEvtchnLocks(me.view, null, () => ev.setPriority(me.view, port, priority));
+      },
       setupTable: (nrFrames) => {
         const me = self();
         const max = Atomics.load(me.view.ctl, CB_MAX_GRANT_FRAMES);

@@ -8,7 +8,7 @@
 // channel table, VIRQ bindings, active grant entries (pin counts) and the counters that
 // several threads read. Guest code never gets a reference to it.
 import { PAGE_SIZE } from '../abi/xen.js';
-import { EVTCHN_2L_NR_CHANNELS, NR_VIRQS } from '../abi/event_channel.js';
+import { EVTCHN_FIFO_MAX_QUEUES, EVTCHN_FIFO_NR_CHANNELS, NR_VIRQS } from '../abi/event_channel.js';
 import { GRANT_ENTRIES_PER_FRAME } from '../abi/grant_table.js';
 
 export const PFN_SHARED_INFO = 0;
@@ -79,20 +79,39 @@ export const CB_GRANT_LOCK_OWNER = 15;
  * which came first. Guest-written: it decides only how the guest's own create is reported.
  */
 export const CB_MAIN_CALLED = 16;
-export const CB_HEADER_WORDS = 17;
+/**
+ * FIFO ABI (evtchn-fifo.ts): byte offset in guest memory of vCPU 0's evtchn_fifo_control_block,
+ * 0 while the domain uses the 2-level ABI; and the ports its event array covers (num_evtchns).
+ */
+export const CB_FIFO_CONTROL = 17;
+export const CB_FIFO_NR_EVTCHNS = 18;
+export const CB_HEADER_WORDS = 19;
 
 export const RUNSTATE_running = 0;
 export const RUNSTATE_blocked = 1;
 
 /** VIRQ -> port (0 = unbound), one word per VIRQ for vCPU 0. */
 export const CB_VIRQ_BASE = CB_HEADER_WORDS;
-/** Event channel table: 4 words per port. */
-export const CB_EVTCHN_BASE = CB_VIRQ_BASE + NR_VIRQS;
-export const EVTCHN_WORDS = 4;
+/** FIFO queues of vCPU 0, one per priority: Xen's q->lock and q->tail (hypervisor-private). */
+export const CB_FIFO_QUEUE_LOCK = CB_VIRQ_BASE + NR_VIRQS;
+export const CB_FIFO_QUEUE_TAIL = CB_FIFO_QUEUE_LOCK + EVTCHN_FIFO_MAX_QUEUES;
+/** The guest frames of the FIFO event array, one word per page (1,024 event words each). */
+export const CB_FIFO_ARRAY = CB_FIFO_QUEUE_TAIL + EVTCHN_FIFO_MAX_QUEUES;
+export const EVENT_WORDS_PER_PAGE = PAGE_SIZE / 4;
+export const FIFO_MAX_ARRAY_PAGES = EVTCHN_FIFO_NR_CHANNELS / EVENT_WORDS_PER_PAGE;
+const CB_FIXED_WORDS = CB_FIFO_ARRAY + FIFO_MAX_ARRAY_PAGES;
+
+/**
+ * Event channel table, after the active grant entries: 5 words per port, as many ports as the
+ * domain's max_event_channels allows (dom0: the FIFO ABI's 2^17), so a guest's table stays small.
+ */
+export const EVTCHN_WORDS = 5;
 export const EV_STATE = 0; // EVTCHNSTAT_*
 export const EV_REMOTE_DOM = 1; // unbound: allowed remote domid; interdomain: remote domid; virq: virq
 export const EV_REMOTE_PORT = 2; // interdomain: remote port
 export const EV_VCPU = 3; // notify vCPU
+/** FIFO: priority (bits 0-3), the queue it was last linked on (8-11), pending while no array page covers it (16). */
+export const EV_FIFO = 4;
 
 /** Active grant entries: 4 words per grant ref. */
 export const ACT_WORDS = 4;
@@ -104,11 +123,16 @@ export const PIN_WRITE = 1 << 16;
 export const PIN_MAX = 0xffff;
 
 export function activeBase(): number {
-  return CB_EVTCHN_BASE + EVTCHN_2L_NR_CHANNELS * EVTCHN_WORDS;
+  return CB_FIXED_WORDS;
 }
 
-export function controlBlockBytes(maxGrantFrames: number): number {
-  return (activeBase() + maxGrantFrames * GRANT_ENTRIES_PER_FRAME * ACT_WORDS) * 4;
+/** Where the event channel table starts (its port 0). */
+export function evtchnTableBase(maxGrantFrames: number): number {
+  return activeBase() + maxGrantFrames * GRANT_ENTRIES_PER_FRAME * ACT_WORDS;
+}
+
+export function controlBlockBytes(maxGrantFrames: number, maxEvtchns: number): number {
+  return (evtchnTableBase(maxGrantFrames) + (maxEvtchns + 1) * EVTCHN_WORDS) * 4;
 }
 
 // ---- maptrack (per mapping domain): 2 words per handle, as Xen's struct grant_mapping ----
@@ -116,3 +140,8 @@ export const MT_WORDS = 2;
 export const MT_REF = 0; // the granting domain's ref; for a free entry, the next free handle
 export const MT_FLAGS_DOM = 1; // GNTMAP_* flags in bits 0-15 (0 = free), granting domid in 16-31
 export const MAPTRACK_PER_FRAME = PAGE_SIZE / (MT_WORDS * 4);
+
+/** Word of the control block where a port's entry starts. */
+export function portBase(d: { readonly evtchnBase: number }, port: number): number {
+  return d.evtchnBase + port * EVTCHN_WORDS;
+}

@@ -2,7 +2,7 @@
 import { PAGE_SIZE } from '../abi/xen.js';
 import {
   CB_DYING, CB_FOREIGN_PINS, CB_MAX_EVTCHNS, CB_MAX_GRANT_FRAMES, CB_MAX_PAGES, CB_NR_GRANT_FRAMES,
-  CB_RAM_HWM, CB_SHUTDOWN, MAPTRACK_PER_FRAME, MT_WORDS, controlBlockBytes, firstRamPfn, totalFrames,
+  CB_RAM_HWM, CB_SHUTDOWN, MAPTRACK_PER_FRAME, MT_WORDS, controlBlockBytes, evtchnTableBase, firstRamPfn, totalFrames,
   type MemoryGeometry,
 } from './layout.js';
 import type { DoorbellSlot } from './doorbell.js';
@@ -32,7 +32,7 @@ export function allocateDomainBuffers(
 ): DomainBuffers {
   const geometry = { maxGrantFrames: limits.maxGrantFrames, ramFrames: limits.ramFrames };
   const memory = alloc(totalFrames(geometry) * PAGE_SIZE);
-  const control = new SharedArrayBuffer(controlBlockBytes(geometry.maxGrantFrames));
+  const control = new SharedArrayBuffer(controlBlockBytes(geometry.maxGrantFrames, limits.maxEvtchns));
   const ctl = new Int32Array(control);
   ctl[CB_SHUTDOWN] = -1;
   ctl[CB_NR_GRANT_FRAMES] = limits.initialGrantFrames;
@@ -55,6 +55,8 @@ export class DomainView {
   /** The shared pCPU's doorbell words and this domain's bit there; null on a thread of its own. */
   readonly doorbell: Int32Array | null;
   readonly doorbellSlot: number;
+  /** Word of the control block where the event channel table starts. */
+  readonly evtchnBase: number;
 
   constructor(buffers: DomainBuffers) {
     this.buffers = buffers;
@@ -66,6 +68,7 @@ export class DomainView {
     this.nrFrames = buffers.memory.byteLength / PAGE_SIZE;
     this.doorbell = buffers.doorbell ? new Int32Array(buffers.doorbell.buffer) : null;
     this.doorbellSlot = buffers.doorbell?.slot ?? 0;
+    this.evtchnBase = evtchnTableBase(buffers.geometry.maxGrantFrames);
   }
 
   frame(pfn: number): Uint8Array {

@@ -1,13 +1,19 @@
 // The event upcall of a vCPU: sleep on evtchn_upcall_pending with Atomics.waitAsync (so the
 // thread's own event loop keeps running), then scan evtchn_pending_sel and the pending/mask
-// bitmaps as Linux's 2-level handler does and run each port's handler.
+// bitmaps as Linux's 2-level handler does, or walk the FIFO ABI's queues once the loop has
+// switched to it (useFifo), and run each port's handler.
+import { PAGE_SIZE } from '../abi/xen.js';
 import { SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, vcpuInfoOffset } from '../abi/event_channel.js';
 import { CB_PAUSE, CB_RUNSTATE, RUNSTATE_blocked, RUNSTATE_running } from './layout.js';
 import type { DomainView } from './memory.js';
-import { mask, unmask, UPCALL_WORD } from './evtchn.js';
+import { keepPending, mask, unmask, UPCALL_WORD } from './evtchn.js';
+import type { Hypercalls } from './hypercalls.js';
+import { FifoQueues } from './upcall-fifo.js';
 
 const PENDING_WORD = SHINFO_EVTCHN_PENDING >> 2;
 const MASK_WORD = SHINFO_EVTCHN_MASK >> 2;
+/** Events one upcall handles under the FIFO ABI before the loop lets the thread's tasks run. */
+const FIFO_BUDGET = 4096;
 const SEL_WORD = (vcpuInfoOffset(0) + VCPUINFO_PENDING_SEL) >> 2;
 const UPCALL_BYTE = vcpuInfoOffset(0);
 
@@ -60,6 +66,11 @@ export class UpcallLoop {
   #pollOnlyWhenExpected: boolean;
   #expected = 0;
   #driven: boolean;
+  #fifo: FifoQueues | null = null;
+  #hc: Hypercalls | null = null;
+  /** Event array pages are added one at a time, in order. */
+  #expanding: Promise<void> = Promise.resolve();
+  #handleOne = (port: number): void => this.#handle(port);
 
   constructor(
     view: DomainView,
@@ -101,6 +112,52 @@ export class UpcallLoop {
 
   on(port: number, handler: PortHandler): void {
     this.#handlers.set(port, { handler, events: 0, windowStart: 0 });
+    // Under the FIFO ABI the event array grows to cover every port given a handler (as Linux
+    // expands it when it binds an event); events that come first wait in the hypervisor.
+    if (this.#fifo && port >= this.#fifo.covered) void this.#expandTo(port);
+  }
+
+  /**
+   * Switch the domain to the FIFO event-channel ABI (EVTCHNOP_init_control): its control block
+   * goes in a frame of the domain's RAM, and the event array grows a page per 1,024 ports as
+   * ports get handlers. Lifts the 2-level ABI's 4,095 ports to the domain's max_event_channels
+   * (dom0: 2^17 - 1). Call before binding ports: a 2-level event pending meanwhile is kept.
+   */
+  async useFifo(hc: Hypercalls): Promise<void> {
+    if (this.#fifo) return;
+    const [pfn] = hc.populatePhysmap(1);
+    const frame = new Int32Array(this.#view.buffers.memory, pfn! * PAGE_SIZE, PAGE_SIZE >> 2);
+    frame.fill(0);
+    await hc.evtchnInitControl(pfn!, 0, 0);
+    this.#hc = hc;
+    this.#fifo = new FifoQueues(this.#view.mem32, pfn! * PAGE_SIZE);
+    let top = 0;
+    for (const port of this.#handlers.keys()) top = Math.max(top, port);
+    await this.#expandTo(top);
+  }
+
+  /** Under the FIFO ABI: whether it is in use, and how many ports its event array covers. */
+  get fifoPorts(): number | null {
+    return this.#fifo?.covered ?? null;
+  }
+
+  #expandTo(port: number): Promise<void> {
+    const fifo = this.#fifo!;
+    const hc = this.#hc!;
+    this.#expanding = this.#expanding.then(async () => {
+      while (port >= fifo.covered) {
+        const [pfn] = hc.populatePhysmap(1);
+        fifo.addPage(pfn!);
+        try {
+          await hc.evtchnExpandArray(pfn!);
+        } catch (e) {
+          fifo.dropLastPage();
+          hc.decreaseReservation([pfn!]);
+          throw e;
+        }
+      }
+    }).catch((e: unknown) => this.#onError(e, port));
+    return this.#expanding;
   }
 
   off(port: number): void {
@@ -197,7 +254,7 @@ export class UpcallLoop {
     if (++h.events <= this.#stormLimit) return false;
     mask(this.#view, port);
     // This event is kept pending, so unmasking delivers it.
-    Atomics.or(this.#view.mem32, PENDING_WORD + (port >>> 5), 1 << (port & 31));
+    keepPending(this.#view, port);
     this.#onStorm(port);
     setTimeout(() => {
       h.windowStart = Date.now();
@@ -207,9 +264,25 @@ export class UpcallLoop {
     return true;
   }
 
+  #handle(port: number): void {
+    const h = this.#handlers.get(port);
+    if (!h) return;
+    if (this.#stormLimit !== Infinity && this.#storming(h, port)) return;
+    try {
+      h.handler(port);
+    } catch (e) {
+      this.#onError(e, port);
+    }
+  }
+
   #dispatch(): void {
     const m = this.#view.mem32;
     Atomics.store(this.#view.mem8, UPCALL_BYTE, 0);
+    if (this.#fifo) {
+      // Events left over: the upcall stays raised, so the loop comes back for them.
+      if (!this.#fifo.drain(FIFO_BUDGET, this.#handleOne)) Atomics.store(this.#view.mem8, UPCALL_BYTE, 1);
+      return;
+    }
     for (let half = 0; half < 2; half++) {
       let sel = Atomics.exchange(m, SEL_WORD + half, 0);
       while (sel !== 0) {
@@ -224,15 +297,7 @@ export class UpcallLoop {
             bits &= ~(1 << b);
             // Clear before handling (edge semantics): an event during the handler re-raises.
             Atomics.and(m, PENDING_WORD + w, ~(1 << b));
-            const port = w * 32 + b;
-            const h = this.#handlers.get(port);
-            if (!h) continue;
-            if (this.#stormLimit !== Infinity && this.#storming(h, port)) continue;
-            try {
-              h.handler(port);
-            } catch (e) {
-              this.#onError(e, port);
-            }
+            this.#handle(w * 32 + b);
           }
         }
       }

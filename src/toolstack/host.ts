@@ -201,6 +201,9 @@ export class Host extends EventEmitter<HostEvents> {
     });
     loop.start();
     const hc = hv.dom0Hypercalls;
+    // dom0 holds two ports per guest (xenstore, console) and more per device: the FIFO ABI's
+    // 2^17 ports instead of the 2-level ABI's 4,095, which stopped hosts at 2,047 guests.
+    await loop.useFifo(hc);
     const xenstored = new Xenstored({
       introduce: mapGuestRing(hc, loop),
       // SET_PERMS may name only domains the hypervisor has (XSA-322's class).

@@ -128,6 +128,31 @@ add({
   'offsetof(struct shared_info, wc_sec_hi)': ev.SHINFO_WC_SEC_HI,
   'offsetof(struct shared_info, arch)': ev.SHINFO_ARCH,
 });
+// The FIFO ABI: its ops and constants, the control block the hypervisor writes into guest
+// memory, the event word's bits, and the argument structs of its three ops.
+consts(['EVTCHNOP_init_control', 'EVTCHNOP_expand_array', 'EVTCHNOP_set_priority', 'EVTCHN_FIFO_PRIORITY_MAX',
+  'EVTCHN_FIFO_PRIORITY_DEFAULT', 'EVTCHN_FIFO_PRIORITY_MIN', 'EVTCHN_FIFO_MAX_QUEUES', 'EVTCHN_FIFO_PENDING',
+  'EVTCHN_FIFO_MASKED', 'EVTCHN_FIFO_LINKED', 'EVTCHN_FIFO_BUSY', 'EVTCHN_FIFO_LINK_BITS', 'EVTCHN_FIFO_LINK_MASK',
+  'EVTCHN_FIFO_NR_CHANNELS'], ev);
+add({
+  'sizeof(event_word_t)': ev.EVENT_WORD_SIZE,
+  'offsetof(struct evtchn_fifo_control_block, ready)': ev.EVTCHN_FIFO_CB_READY,
+  'offsetof(struct evtchn_fifo_control_block, _rsvd)': ev.EVTCHN_FIFO_CB_RSVD,
+  'offsetof(struct evtchn_fifo_control_block, head)': ev.EVTCHN_FIFO_CB_HEAD,
+  'offsetof(struct evtchn_fifo_control_block, head[EVTCHN_FIFO_PRIORITY_MIN])': ev.EVTCHN_FIFO_CB_HEAD + 4 * ev.EVTCHN_FIFO_PRIORITY_MIN,
+  'sizeof(struct evtchn_fifo_control_block)': ev.EVTCHN_FIFO_CONTROL_BLOCK_SIZE,
+  'offsetof(struct evtchn_init_control, control_gfn)': ev.EVTCHN_INIT_CONTROL_GFN,
+  'offsetof(struct evtchn_init_control, offset)': ev.EVTCHN_INIT_CONTROL_OFFSET,
+  'offsetof(struct evtchn_init_control, vcpu)': ev.EVTCHN_INIT_CONTROL_VCPU,
+  'offsetof(struct evtchn_init_control, link_bits)': ev.EVTCHN_INIT_CONTROL_LINK_BITS,
+  'sizeof(struct evtchn_init_control)': ev.EVTCHN_INIT_CONTROL_SIZE,
+  'offsetof(struct evtchn_expand_array, array_gfn)': ev.EVTCHN_EXPAND_ARRAY_GFN,
+  'sizeof(struct evtchn_expand_array)': ev.EVTCHN_EXPAND_ARRAY_SIZE,
+  'offsetof(struct evtchn_set_priority, port)': ev.EVTCHN_SET_PRIORITY_PORT,
+  'offsetof(struct evtchn_set_priority, priority)': ev.EVTCHN_SET_PRIORITY_PRIORITY,
+  'sizeof(struct evtchn_set_priority)': ev.EVTCHN_SET_PRIORITY_SIZE,
+  '(1 << XEN_PAGE_SHIFT) / sizeof(event_word_t)': xen.PAGE_SIZE / ev.EVENT_WORD_SIZE,
+});
 
 // io/ring.h, with the slot sizes of every ring type we describe
 add({

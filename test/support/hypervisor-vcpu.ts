@@ -102,6 +102,17 @@ function start(parent: MessagePort, { buffers, control }: GuestBoot): void {
       }
       return n;
     },
+    /** Random 32-bit values into `words` words from `addr`, one at a time, for `ms` milliseconds. */
+    churn: (addr: number, words: number, seed: number, ms: number) => {
+      const w = new Int32Array(mem8.buffer, addr, words);
+      const next = rng(seed);
+      const end = performance.now() + ms;
+      let n = 0;
+      while (performance.now() < end) {
+        for (let i = 0; i < 64; i++, n++) Atomics.store(w, next() % words, next() | 0);
+      }
+      return n;
+    },
     /** Post raw messages on the control port; resolve with the replies to the numbered ones. */
     flood: (messages: unknown[], expectReplies: number) =>
       new Promise<unknown[]>((resolve) => {

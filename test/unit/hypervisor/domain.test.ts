@@ -19,7 +19,7 @@ test('domains are created paused with fresh ids, names and UUIDs; bad sizes are 
   assert.equal(a.domain.stateString, '--p---');
   assert.equal(h.hv.dom0.stateString.slice(2), '----');
   for (const bad of [{ ramFrames: 0 }, { ramFrames: 1.5 }, { ramFrames: 4, maxGrantFrames: 0 }, { ramFrames: 4, maxGrantFrames: 1025 },
-    { ramFrames: 4, maxEvtchns: 0 }, { ramFrames: 4, maxEvtchns: 4096 }]) {
+    { ramFrames: 4, maxEvtchns: 0 }, { ramFrames: 4, maxEvtchns: 2 ** 17 }]) {
     assert.throws(() => h.hv.createDomain({ name: 'bad', ...bad }), xen('EINVAL'), JSON.stringify(bad));
   }
   assert.throws(() => h.hv.domain(99), xen('ESRCH'));

@@ -4,7 +4,7 @@
 // dom0 and a second guest must still do real work.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { EVTCHNSTAT_unbound, NR_VIRQS, VIRQ_DOM_EXC } from '../../../src/abi/event_channel.js';
+import { EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, NR_VIRQS, VIRQ_DOM_EXC } from '../../../src/abi/event_channel.js';
 import {
   GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_eagain, GNTST_general_error, GNTST_no_space, GTF_permit_access,
   GTF_readonly, GTF_reading, GTF_writing, GrantError,
@@ -343,6 +343,36 @@ test('a guest thread stuck holding its grant lock: dom0 gets GNTST_eagain after 
   assert.throws(() => h.dom0.grantMap(bad.domid, gref, true), gntst(GNTST_eagain));
   await h.hv.destroyDomain(bad.domid);
   assert.equal(Atomics.load(bad.domain.view.ctl, CB_GRANT_LOCK), 0);
+  await w.check();
+});
+
+test('FIFO ABI: it rewrites its event words and control block while dom0 sends: every send returns, only its events suffer', async (t) => {
+  const { h, w, bad, p0 } = await setup(t);
+  const [cb, arr] = await bad.hc<number[]>('populatePhysmap', 2);
+  await bad.hc('evtchnInitControl', cb, 0, 0);
+  await bad.hc('evtchnExpandArray', arr);
+  const more = [p0];
+  for (let i = 0; i < 3; i++) {
+    const p = await h.dom0.evtchnAllocUnbound(bad.domid);
+    await bad.hc('evtchnBindInterdomain', 0, p);
+    more.push(p);
+  }
+  // Its first array page holds the words of all its ports; its control block the heads and ready bits.
+  const churning = bad.call<number>('churn', arr! * PAGE_SIZE, 16, 7, 400);
+  const churned = bad.call<number>('churn', cb! * PAGE_SIZE, 18, 8, 400);
+  await new Promise((r) => setTimeout(r, 20));
+  let sends = 0;
+  const end = performance.now() + 300;
+  while (sends < 200_000 && performance.now() < end) {
+    for (const p of more) h.dom0.evtchnSend(p);
+    sends += more.length;
+  }
+  assert.ok((await churning) > 0 && (await churned) > 0 && sends > 0);
+  await w.check();
+  // It is still a domain dom0 can talk to and tear down.
+  assert.equal((await h.dom0.evtchnStatus(p0)).status, EVTCHNSTAT_interdomain);
+  await h.hv.destroyDomain(bad.domid);
+  assert.equal((await h.dom0.evtchnStatus(p0)).status, EVTCHNSTAT_unbound);
   await w.check();
 });
 

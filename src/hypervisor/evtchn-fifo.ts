@@ -1,0 +1,294 @@
+// Event channels, FIFO ABI: the hypervisor's side of xen/common/event_fifo.c. A domain that
+// calls EVTCHNOP_init_control gets, instead of the 2-level bitmaps, an event word per port in
+// pages of its own memory (the event array, grown by EVTCHNOP_expand_array) and a queue per
+// priority whose head and ready bits live in its evtchn_fifo_control_block; 2^17 ports.
+//
+// The event words and the control block are guest memory: the guest may write anything there.
+// What the queues' integrity rests on stays in the hypervisor-private control block (each
+// queue's tail and lock, the array's frames, each port's priority and last queue), and every
+// read-modify-write of a guest word is a bounded compare-and-swap: garbage costs the guest its
+// own events, never the sender's thread a spin (evtchn_fifo_set_link's four tries).
+import {
+  EVTCHN_FIFO_BUSY, EVTCHN_FIFO_CB_HEAD, EVTCHN_FIFO_CB_READY, EVTCHN_FIFO_CONTROL_BLOCK_SIZE, EVTCHN_FIFO_LINK_BITS,
+  EVTCHN_FIFO_LINK_MASK, EVTCHN_FIFO_LINKED, EVTCHN_FIFO_MASKED, EVTCHN_FIFO_NR_CHANNELS, EVTCHN_FIFO_PENDING,
+  EVTCHN_FIFO_PRIORITY_DEFAULT, EVTCHN_FIFO_PRIORITY_MIN, EVTCHNSTAT_closed,
+} from '../abi/event_channel.js';
+import { PAGE_SIZE } from '../abi/xen.js';
+import { XenError } from '../errors.js';
+import {
+  CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_NR_EVTCHNS, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL, CB_RAM_HWM, EVENT_WORDS_PER_PAGE,
+  EV_FIFO, EV_STATE, FIFO_MAX_ARRAY_PAGES, firstRamPfn, portBase,
+} from './layout.js';
+import { lock, lockAbandoned, resetLock, unlock } from './lock.js';
+import type { DomainView } from './memory.js';
+
+export const PENDING = 1 << EVTCHN_FIFO_PENDING;
+export const MASKED = 1 << EVTCHN_FIFO_MASKED;
+export const LINKED = 1 << EVTCHN_FIFO_LINKED;
+export const BUSY = 1 << EVTCHN_FIFO_BUSY;
+
+// EV_FIFO, a port's hypervisor-private FIFO state (struct evtchn's priority, fifo_lastq, pending)
+const PRIO_MASK = 0xf;
+const LASTQ_SHIFT = 8;
+const SAVED_PENDING = 1 << 16;
+
+/** Whether the domain switched to the FIFO ABI (EVTCHNOP_init_control). */
+export function fifoActive(d: DomainView): boolean {
+  return Atomics.load(d.ctl, CB_FIFO_CONTROL) !== 0;
+}
+
+/**
+ * The index in mem32 of the port's event word, or -1 if no array page covers it yet
+ * (evtchn_fifo_word_from_port). Pages are published before the count (expandArray), so a
+ * count read here covers pages whose frame is already written.
+ */
+export function eventWord(d: DomainView, port: number): number {
+  if (port >= Atomics.load(d.ctl, CB_FIFO_NR_EVTCHNS)) return -1;
+  const pfn = d.ctl[CB_FIFO_ARRAY + Math.floor(port / EVENT_WORDS_PER_PAGE)]!;
+  return pfn * EVENT_WORDS_PER_PAGE + (port % EVENT_WORDS_PER_PAGE);
+}
+
+function lockQueues(c: Int32Array, a: number, b: number): void {
+  // Lower queue first, as Xen orders its queue locks by address.
+  lock(c, CB_FIFO_QUEUE_LOCK + Math.min(a, b));
+  if (a !== b) lock(c, CB_FIFO_QUEUE_LOCK + Math.max(a, b));
+}
+
+function unlockQueues(c: Int32Array, a: number, b: number): void {
+  if (a !== b) unlock(c, CB_FIFO_QUEUE_LOCK + Math.max(a, b));
+  unlock(c, CB_FIFO_QUEUE_LOCK + Math.min(a, b));
+}
+
+/**
+ * Link `link` after the tail word `w` iff the tail is still LINKED (evtchn_fifo_set_link). The
+ * guest may only set or clear MASKED, clear PENDING, or unlink a linked word; BUSY keeps it
+ * from unmasking meanwhile, so four tries suffice for an honest guest, and a hostile one that
+ * keeps rewriting its word loses this event's link (counted as linked: the head is not reset).
+ */
+function setLink(m: Int32Array, w: number, link: number): boolean {
+  let cur = Atomics.load(m, w);
+  const r = trySetLink(m, w, cur, link);
+  if (r !== undefined) return r;
+  Atomics.or(m, w, BUSY);
+  cur = Atomics.load(m, w);
+  for (let tries = 0; tries < 4; tries++) {
+    if (!(cur & LINKED)) {
+      Atomics.and(m, w, ~BUSY);
+      return false;
+    }
+    const next = (cur & ~(BUSY | EVTCHN_FIFO_LINK_MASK)) | link;
+    const seen = Atomics.compareExchange(m, w, cur, next);
+    if (seen === cur) return true;
+    cur = seen;
+  }
+  Atomics.and(m, w, ~BUSY);
+  return true;
+}
+
+/** One try_set_link: true linked, false the tail was unlinked, undefined it changed under us. */
+function trySetLink(m: Int32Array, w: number, cur: number, link: number): boolean | undefined {
+  if (!(cur & LINKED)) return false;
+  const next = (cur & ~(BUSY | EVTCHN_FIFO_LINK_MASK)) | link;
+  return Atomics.compareExchange(m, w, cur, next) === cur ? true : undefined;
+}
+
+/**
+ * evtchn_fifo_set_pending: set PENDING and, if the event is unmasked and not yet on a queue,
+ * link it at the tail of its priority's queue (or make it the head of an empty one). Returns
+ * true when the caller must raise the vCPU's upcall: the queue was empty and its ready bit
+ * was clear.
+ */
+export function fifoSetPending(d: DomainView, port: number): boolean {
+  const c = d.ctl;
+  const m = d.mem32;
+  const ev = portBase(d, port) + EV_FIFO;
+  const w = eventWord(d, port);
+  if (w < 0) {
+    // No array page yet: remembered, and raised when the page comes (expandArray).
+    Atomics.or(c, ev, SAVED_PENDING);
+    return false;
+  }
+  // Lock the event's queue and the one it was last linked on; its priority may change meanwhile.
+  let q = 0;
+  let oldQ = 0;
+  let tries = 0;
+  for (; tries < 3; tries++) {
+    let f = Atomics.load(c, ev);
+    q = f & PRIO_MASK;
+    oldQ = (f >> LASTQ_SHIFT) & PRIO_MASK;
+    lockQueues(c, q, oldQ);
+    f = Atomics.load(c, ev);
+    if ((f & PRIO_MASK) === q && ((f >> LASTQ_SHIFT) & PRIO_MASK) === oldQ) break;
+    unlockQueues(c, q, oldQ);
+  }
+  Atomics.or(m, w, PENDING);
+  if (tries === 3) return false; // lost: too many queue changes, as in Xen
+  let linked = true;
+  try {
+    if (!(Atomics.load(m, w) & MASKED) && !(Atomics.or(m, w, LINKED) & LINKED)) {
+      // This event was the old queue's tail: that queue is empty now.
+      if (c[CB_FIFO_QUEUE_TAIL + oldQ] === port) c[CB_FIFO_QUEUE_TAIL + oldQ] = 0;
+      if (oldQ !== q) {
+        setLastQueue(c, ev, q);
+        unlock(c, CB_FIFO_QUEUE_LOCK + oldQ);
+        oldQ = q;
+      }
+      linked = false;
+      const tail = c[CB_FIFO_QUEUE_TAIL + q]!;
+      if (tail) linked = setLink(m, eventWord(d, tail), port);
+      if (!linked) Atomics.store(m, controlWord(d) + (EVTCHN_FIFO_CB_HEAD >> 2) + q, port);
+      c[CB_FIFO_QUEUE_TAIL + q] = port;
+    }
+  } finally {
+    unlockQueues(c, q, oldQ);
+  }
+  if (linked) return false;
+  const bit = 1 << q;
+  return (Atomics.or(m, controlWord(d) + (EVTCHN_FIFO_CB_READY >> 2), bit) & bit) === 0;
+}
+
+function setLastQueue(c: Int32Array, ev: number, q: number): void {
+  for (;;) {
+    const f = Atomics.load(c, ev);
+    const next = (f & ~(PRIO_MASK << LASTQ_SHIFT)) | (q << LASTQ_SHIFT);
+    if (Atomics.compareExchange(c, ev, f, next) === f) return;
+  }
+}
+
+function controlWord(d: DomainView): number {
+  return Atomics.load(d.ctl, CB_FIFO_CONTROL) >> 2;
+}
+
+/** evtchn_fifo_unmask: clear MASKED and relink if pending; true if the upcall must be raised. */
+export function fifoUnmask(d: DomainView, port: number): boolean {
+  const w = eventWord(d, port);
+  if (w < 0) return false;
+  Atomics.and(d.mem32, w, ~MASKED);
+  return (Atomics.load(d.mem32, w) & PENDING) !== 0 && fifoSetPending(d, port);
+}
+
+/** Set MASKED (the guest does this in its own word; xenode's guests ask the hypervisor). */
+export function fifoMask(d: DomainView, port: number): void {
+  const w = eventWord(d, port);
+  if (w >= 0) Atomics.or(d.mem32, w, MASKED);
+}
+
+/** Mark the event pending without linking it (delivered when unmasked). */
+export function fifoKeepPending(d: DomainView, port: number): void {
+  const w = eventWord(d, port);
+  if (w >= 0) Atomics.or(d.mem32, w, PENDING);
+  else Atomics.or(d.ctl, portBase(d, port) + EV_FIFO, SAVED_PENDING);
+}
+
+/** evtchn_fifo_clear_pending, for a port being closed: the guest unlinks and skips it. */
+export function fifoClearPending(d: DomainView, port: number): void {
+  Atomics.and(d.ctl, portBase(d, port) + EV_FIFO, ~SAVED_PENDING);
+  const w = eventWord(d, port);
+  if (w >= 0) Atomics.and(d.mem32, w, ~PENDING);
+}
+
+/** evtchn_fifo_is_busy: a closed port still LINKED on a queue is not handed out again. */
+export function fifoBusy(d: DomainView, port: number): boolean {
+  const w = eventWord(d, port);
+  return w >= 0 && (Atomics.load(d.mem32, w) & LINKED) !== 0;
+}
+
+/** evtchn_fifo_init, at allocation: the default priority (the last queue stays: it may still hold the port). */
+export function fifoInitPort(d: DomainView, port: number): void {
+  const ev = portBase(d, port) + EV_FIFO;
+  const f = Atomics.load(d.ctl, ev);
+  Atomics.store(d.ctl, ev, (f & (PRIO_MASK << LASTQ_SHIFT)) | EVTCHN_FIFO_PRIORITY_DEFAULT);
+}
+
+/** A guest frame the hypervisor may use for FIFO state: RAM the domain has populated (map_guest_page). */
+function guestFrame(d: DomainView, pfn: number, what: string): number {
+  const first = firstRamPfn(d.geometry);
+  if (!Number.isInteger(pfn) || pfn < first || pfn >= Atomics.load(d.ctl, CB_RAM_HWM)) {
+    throw new XenError('EINVAL', `d${d.domid}: ${what} frame ${pfn} is not populated RAM`);
+  }
+  return pfn;
+}
+
+/**
+ * EVTCHNOP_init_control for vCPU 0 (xenode domains have one vCPU). Switches the domain to the
+ * FIFO ABI with an empty event array; bound ports keep a 2-level pending bit as a saved pending
+ * event (setup_ports) and get the default priority. `maxPort2l`: the last port of the 2-level
+ * table; `pending2l`: its pending bit. The caller holds the event-channel lock. Returns link_bits.
+ */
+export function initControl(
+  d: DomainView, gfn: number, offset: number, vcpu: number, maxPort2l: number, pending2l: (port: number) => boolean,
+): number {
+  if (vcpu !== 0) throw new XenError('ENOENT', `d${d.domid} has no vCPU ${vcpu}`);
+  if (!Number.isInteger(offset) || offset < 0 || offset > PAGE_SIZE - EVTCHN_FIFO_CONTROL_BLOCK_SIZE) {
+    throw new XenError('EINVAL', `d${d.domid}: control block offset ${offset} crosses its page`);
+  }
+  if (offset & 7) throw new XenError('EINVAL', `d${d.domid}: control block offset ${offset} is not 8-byte aligned`);
+  if (fifoActive(d)) throw new XenError('EINVAL', `d${d.domid}: vCPU 0 already has a FIFO control block`);
+  const pfn = guestFrame(d, gfn, 'control block');
+  const c = d.ctl;
+  for (let q = 0; q <= EVTCHN_FIFO_PRIORITY_MIN; q++) c[CB_FIFO_QUEUE_TAIL + q] = 0;
+  Atomics.store(c, CB_FIFO_NR_EVTCHNS, 0);
+  for (let port = 1; port <= maxPort2l; port++) {
+    const ev = portBase(d, port) + EV_FIFO;
+    const saved = c[portBase(d, port) + EV_STATE] !== EVTCHNSTAT_closed && pending2l(port);
+    Atomics.store(c, ev, EVTCHN_FIFO_PRIORITY_DEFAULT | (saved ? SAVED_PENDING : 0));
+  }
+  Atomics.store(c, CB_FIFO_CONTROL, pfn * PAGE_SIZE + offset);
+  return EVTCHN_FIFO_LINK_BITS;
+}
+
+/**
+ * EVTCHNOP_expand_array: one more page of event words (add_page_to_event_array); events that
+ * arrived for its ports while it was missing are raised now. `raise` sets one pending and
+ * raises the upcall; `maxPort` is the last port the domain may have. The caller holds the
+ * event-channel lock.
+ */
+export function expandArray(d: DomainView, gfn: number, maxPort: number, raise: (port: number) => void): void {
+  if (!fifoActive(d)) throw new XenError('EOPNOTSUPP', `d${d.domid} does not use the FIFO ABI (no EVTCHNOP_init_control)`);
+  const c = d.ctl;
+  const first = Atomics.load(c, CB_FIFO_NR_EVTCHNS);
+  const slot = first / EVENT_WORDS_PER_PAGE;
+  if (slot >= FIFO_MAX_ARRAY_PAGES) throw new XenError('ENOSPC', `d${d.domid}: the event array has its ${FIFO_MAX_ARRAY_PAGES} pages`);
+  c[CB_FIFO_ARRAY + slot] = guestFrame(d, gfn, 'event array');
+  Atomics.store(c, CB_FIFO_NR_EVTCHNS, first + EVENT_WORDS_PER_PAGE);
+  const last = Math.min(first + EVENT_WORDS_PER_PAGE - 1, maxPort);
+  for (let port = Math.max(first, 1); port <= last; port++) {
+    const ev = portBase(d, port) + EV_FIFO;
+    if (Atomics.and(c, ev, ~SAVED_PENDING) & SAVED_PENDING) raise(port);
+  }
+}
+
+/** EVTCHNOP_set_priority: later events go to the new queue; a linked one stays where it is. */
+export function setPriority(d: DomainView, port: number, priority: number): void {
+  if (!fifoActive(d)) throw new XenError('ENOSYS', `d${d.domid}: priorities need the FIFO ABI`);
+  if (!Number.isInteger(priority) || priority < 0 || priority > EVTCHN_FIFO_PRIORITY_MIN) {
+    throw new XenError('EINVAL', `bad event priority ${priority}`);
+  }
+  const ev = portBase(d, port) + EV_FIFO;
+  for (;;) {
+    const f = Atomics.load(d.ctl, ev);
+    if (Atomics.compareExchange(d.ctl, ev, f, (f & ~PRIO_MASK) | priority) === f) return;
+  }
+}
+
+/** The largest port number the ABI in use allows. */
+export function abiMaxPort(d: DomainView, max2l: number): number {
+  return fifoActive(d) ? EVTCHN_FIFO_NR_CHANNELS - 1 : max2l;
+}
+
+/**
+ * A thread that died holding one of the domain's queue locks (a vCPU out of heap inside a
+ * send): free it for good. The queue's tail is reset (the queue reads as empty to the next
+ * event, as after a tail was moved away), so later events are delivered; true if one was held.
+ */
+export function breakQueueLocks(d: DomainView): boolean {
+  let broke = false;
+  for (let q = 0; q <= EVTCHN_FIFO_PRIORITY_MIN; q++) {
+    const i = CB_FIFO_QUEUE_LOCK + q;
+    if (Atomics.load(d.ctl, i) === 0 || !lockAbandoned(d.ctl, i)) continue;
+    d.ctl[CB_FIFO_QUEUE_TAIL + q] = 0;
+    resetLock(d.ctl, i);
+    broke = true;
+  }
+  return broke;
+}

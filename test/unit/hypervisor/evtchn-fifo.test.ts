@@ -1,0 +1,259 @@
+// Event channels, FIFO ABI: init_control/expand_array/set_priority as Xen checks them, the
+// queues the hypervisor links in guest memory (head, LINK fields, ready bits), priorities,
+// masking, events before their array page, busy ports, and dom0 past the 2-level ABI's 4,095.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  EVTCHN_FIFO_CB_HEAD, EVTCHN_FIFO_CB_READY, EVTCHN_FIFO_LINK_MASK, EVTCHN_FIFO_PRIORITY_DEFAULT,
+  SHINFO_EVTCHN_PENDING,
+} from '../../../src/abi/event_channel.js';
+import { PAGE_SIZE } from '../../../src/abi/xen.js';
+import { directChannel } from '../../../src/hypervisor/control.js';
+import { BUSY, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
+import { UPCALL_WORD } from '../../../src/hypervisor/evtchn.js';
+import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
+import { FifoQueues } from '../../../src/hypervisor/upcall-fifo.js';
+import { harness, xen, type Harness } from '../../support/hypervisor.js';
+
+/**
+ * A domain driven by hand from the test's thread, with no upcall loop: the test reads the
+ * queues the hypervisor wrote and consumes them with FifoQueues, as its kernel would.
+ */
+async function fifoDomain(h: Harness, opts: { arrayPages?: number; ramFrames?: number } = {}) {
+  const domain = h.hv.createDomain({ name: `fifo${h.hv.domains().length}`, ramFrames: opts.ramFrames ?? 16 });
+  const hc = new Hypercalls(domain.view, directChannel(h.hv.controlPlane(domain.domid)));
+  const [cbPfn] = hc.populatePhysmap(1);
+  const offset = 64;
+  assert.equal(await hc.evtchnInitControl(cbPfn!, offset, 0), 17);
+  const cb = cbPfn! * PAGE_SIZE + offset;
+  const queues = new FifoQueues(domain.view.mem32, cb);
+  const pages: number[] = [];
+  const expand = async (): Promise<void> => {
+    const [pfn] = hc.populatePhysmap(1);
+    queues.addPage(pfn!);
+    pages.push(pfn!);
+    await hc.evtchnExpandArray(pfn!);
+  };
+  for (let i = 0; i < (opts.arrayPages ?? 1); i++) await expand();
+  const m = domain.view.mem32;
+  const word = (port: number): number => Atomics.load(m, pages[port >> 10]! * 1024 + (port & 1023));
+  const setWord = (port: number, v: number): void => {
+    Atomics.store(m, pages[port >> 10]! * 1024 + (port & 1023), v);
+  };
+  /** Consume everything queued: the ports handled, in order. */
+  const drain = (budget = 1 << 20): number[] => {
+    const seen: number[] = [];
+    queues.drain(budget, (p) => seen.push(p));
+    return seen;
+  };
+  const upcall = (): number => Atomics.exchange(m, UPCALL_WORD, 0) & 0xff;
+  return {
+    domain, hc, queues, expand, word, setWord, drain, upcall,
+    head: (q: number) => Atomics.load(m, ((cb + EVTCHN_FIFO_CB_HEAD) >> 2) + q),
+    ready: () => Atomics.load(m, (cb + EVTCHN_FIFO_CB_READY) >> 2),
+    /** A loopback port of its own that dom0 (or it) can raise: an IPI-like interdomain pair. */
+    port: async (): Promise<[number, number]> => {
+      const p0 = await h.dom0.evtchnAllocUnbound(domain.domid);
+      return [p0, await hc.evtchnBindInterdomain(0, p0)];
+    },
+  };
+}
+
+test('init_control, expand_array and set_priority refuse what Xen refuses', async (t) => {
+  const h = harness(t);
+  const d = h.hv.createDomain({ name: 'plain', ramFrames: 200 });
+  const hc = new Hypercalls(d.view, directChannel(h.hv.controlPlane(d.domid)));
+  const [pfn] = hc.populatePhysmap(1);
+  const pd = await hc.evtchnBindInterdomain(0, await h.dom0.evtchnAllocUnbound(d.domid));
+  await assert.rejects(hc.evtchnExpandArray(pfn!), xen('EOPNOTSUPP'));
+  await assert.rejects(hc.evtchnSetPriority(pd, 3), xen('ENOSYS'));
+  await assert.rejects(hc.evtchnInitControl(pfn!, 0, 1), xen('ENOENT'));
+  await assert.rejects(hc.evtchnInitControl(pfn!, 4, 0), xen('EINVAL'), 'not 8-byte aligned');
+  await assert.rejects(hc.evtchnInitControl(pfn!, PAGE_SIZE - 64, 0), xen('EINVAL'), 'crosses the page');
+  await assert.rejects(hc.evtchnInitControl(2, 0, 0), xen('EINVAL'), 'not RAM (the xenstore page)');
+  await assert.rejects(hc.evtchnInitControl(pfn! + 1, 0, 0), xen('EINVAL'), 'not populated');
+  assert.equal(await hc.evtchnInitControl(pfn!, PAGE_SIZE - 72, 0), 17);
+  await assert.rejects(hc.evtchnInitControl(pfn!, 0, 0), xen('EINVAL'), 'already has one');
+  await assert.rejects(hc.evtchnExpandArray(pfn! + 1), xen('EINVAL'));
+  await assert.rejects(hc.evtchnSetPriority(pd, 16), xen('EINVAL'));
+  await assert.rejects(hc.evtchnSetPriority(9999, 1), xen('EINVAL'));
+  await hc.evtchnSetPriority(pd, 0);
+  const frames = hc.populatePhysmap(129);
+  for (let i = 0; i < 128; i++) await hc.evtchnExpandArray(frames[i]!);
+  await assert.rejects(hc.evtchnExpandArray(frames[128]!), xen('ENOSPC'));
+});
+
+test('events are linked in arrival order, the first one as head, and the upcall is raised once', async (t) => {
+  const h = harness(t);
+  const d = await fifoDomain(h);
+  const ports = [await d.port(), await d.port(), await d.port()];
+  // Each bind raised one event (Xen does, for notifications lost while unbound).
+  assert.deepEqual(d.drain(), ports.map(([, p]) => p));
+  d.upcall();
+  const [a, b, c] = ports.map(([, p]) => p) as [number, number, number];
+  for (const [p0] of [ports[1]!, ports[0]!, ports[2]!]) h.dom0.evtchnSend(p0);
+  assert.equal(d.upcall(), 1);
+  assert.equal(d.head(EVTCHN_FIFO_PRIORITY_DEFAULT), b);
+  assert.equal(d.ready(), 1 << EVTCHN_FIFO_PRIORITY_DEFAULT);
+  assert.equal(d.word(b) & EVTCHN_FIFO_LINK_MASK, a);
+  assert.equal(d.word(a) & EVTCHN_FIFO_LINK_MASK, c);
+  assert.equal(d.word(c), PENDING | LINKED, 'the tail links nowhere');
+  // A second send of a pending event adds nothing (edge semantics).
+  h.dom0.evtchnSend(ports[0]![0]);
+  assert.equal(d.word(a) & EVTCHN_FIFO_LINK_MASK, c);
+  assert.equal(d.upcall(), 0);
+  assert.deepEqual(d.drain(), [b, a, c]);
+  for (const p of [a, b, c]) assert.equal(d.word(p), 0, 'unlinked and not pending');
+  assert.equal(d.ready(), 0);
+  // The queue is empty: the next event is a new head, and raises the upcall again.
+  h.dom0.evtchnSend(ports[2]![0]);
+  assert.equal(d.head(EVTCHN_FIFO_PRIORITY_DEFAULT), c);
+  assert.equal(d.upcall(), 1);
+  assert.deepEqual(d.drain(), [c]);
+});
+
+test('a higher priority overtakes a lower queue, also in the middle of its walk', async (t) => {
+  const h = harness(t);
+  const d = await fifoDomain(h);
+  const ports = [await d.port(), await d.port(), await d.port()];
+  d.drain();
+  const [low1, low2, urgent] = ports.map(([, p]) => p) as [number, number, number];
+  await d.hc.evtchnSetPriority(urgent, 0);
+  await d.hc.evtchnSetPriority(low2, 15);
+  await d.hc.evtchnSetPriority(low1, 15);
+  h.dom0.evtchnSend(ports[0]![0]);
+  h.dom0.evtchnSend(ports[1]![0]);
+  assert.equal(d.ready(), 1 << 15);
+  const seen: number[] = [];
+  // One event of the low queue, then the urgent one arrives.
+  d.queues.drain(1, (p) => seen.push(p));
+  assert.deepEqual(seen, [low1]);
+  h.dom0.evtchnSend(ports[2]![0]);
+  assert.equal(d.ready(), 1 | (1 << 15));
+  d.queues.drain(10, (p) => seen.push(p));
+  assert.deepEqual(seen, [low1, urgent, low2]);
+});
+
+test('a priority change moves later events to the new queue; the old queue is not corrupted', async (t) => {
+  const h = harness(t);
+  const d = await fifoDomain(h);
+  const [[a0, a], [b0, b]] = [await d.port(), await d.port()];
+  d.drain();
+  h.dom0.evtchnSend(a0);
+  assert.deepEqual(d.drain(), [a]); // unlinked by the guest; still the hypervisor's tail of queue 7
+  await d.hc.evtchnSetPriority(a, 0);
+  h.dom0.evtchnSend(a0); // linked on queue 0: queue 7's tail must forget it
+  h.dom0.evtchnSend(b0); // so this one becomes queue 7's head, not a link after a's word
+  assert.equal(d.head(0), a);
+  assert.equal(d.head(EVTCHN_FIFO_PRIORITY_DEFAULT), b);
+  assert.equal(d.word(a) & EVTCHN_FIFO_LINK_MASK, 0);
+  assert.deepEqual(d.drain(), [a, b]);
+});
+
+test('masking: a masked event stays pending unlinked; unmask links it; a masked linked one is skipped', async (t) => {
+  const h = harness(t);
+  const d = await fifoDomain(h);
+  const [[a0, a], [b0, b]] = [await d.port(), await d.port()];
+  d.drain();
+  d.upcall();
+  d.hc.evtchnMask(a);
+  assert.equal(d.word(a), MASKED);
+  h.dom0.evtchnSend(a0);
+  assert.equal(d.word(a), MASKED | PENDING);
+  assert.equal(d.upcall(), 0);
+  assert.deepEqual(d.drain(), []);
+  d.hc.evtchnUnmask(a);
+  assert.equal(d.word(a), PENDING | LINKED);
+  assert.equal(d.upcall(), 1);
+  assert.deepEqual(d.drain(), [a]);
+  // Masked after it was linked: the guest unlinks it without handling it; unmask relinks it.
+  h.dom0.evtchnSend(b0);
+  d.hc.evtchnMask(b);
+  assert.deepEqual(d.drain(), []);
+  assert.equal(d.word(b), MASKED | PENDING);
+  d.hc.evtchnUnmask(b);
+  assert.deepEqual(d.drain(), [b]);
+});
+
+test('events before their array page are kept and raised when the page comes; 2-level pending bits carry over', async (t) => {
+  const h = harness(t);
+  const dom = h.hv.createDomain({ name: 'late', ramFrames: 16 });
+  const hc = new Hypercalls(dom.view, directChannel(h.hv.controlPlane(dom.domid)));
+  const early = await h.dom0.evtchnAllocUnbound(dom.domid);
+  const ep = await hc.evtchnBindInterdomain(0, early); // pending under the 2-level ABI (bind raises one)
+  assert.ok(Atomics.load(dom.view.mem32, SHINFO_EVTCHN_PENDING >> 2) & (1 << ep));
+  const [cbPfn] = hc.populatePhysmap(1);
+  await hc.evtchnInitControl(cbPfn!, 0, 0);
+  const p0 = await h.dom0.evtchnAllocUnbound(dom.domid);
+  const pd = await hc.evtchnBindInterdomain(0, p0); // no page yet: its bind event waits
+  const queues = new FifoQueues(dom.view.mem32, cbPfn! * PAGE_SIZE);
+  Atomics.store(dom.view.mem32, UPCALL_WORD, 0);
+  const [arr] = hc.populatePhysmap(1);
+  queues.addPage(arr!);
+  await hc.evtchnExpandArray(arr!);
+  assert.equal(Atomics.load(dom.view.mem32, UPCALL_WORD) & 0xff, 1);
+  const seen: number[] = [];
+  queues.drain(100, (p) => seen.push(p));
+  assert.deepEqual(seen.sort((x, y) => x - y), [ep, pd].sort((x, y) => x - y));
+});
+
+test('a closed port still linked on a queue is busy: it is not handed out again until unlinked', async (t) => {
+  const h = harness(t);
+  const d = await fifoDomain(h);
+  const [[a0, a]] = [await d.port()];
+  d.drain();
+  h.dom0.evtchnSend(a0);
+  await d.hc.evtchnClose(a);
+  assert.equal(d.word(a), LINKED, 'close clears PENDING only');
+  const next = await d.hc.evtchnAllocUnbound(0);
+  assert.notEqual(next, a);
+  assert.deepEqual(d.drain(), [], 'the guest unlinks it and skips it (not pending)');
+  assert.equal(await d.hc.evtchnAllocUnbound(0), a);
+});
+
+test('garbage in its own event words and control block: sends stay bounded and only its events suffer', async (t) => {
+  const h = harness(t);
+  const bad = await fifoDomain(h);
+  const good = await fifoDomain(h);
+  const badPorts = [await bad.port(), await bad.port(), await bad.port()];
+  const [g0, gp] = await good.port();
+  good.drain();
+  h.dom0.evtchnSend(badPorts[0]![0]); // linked as the queue's tail
+  // A tail forever BUSY with a LINK to nowhere, words linked to ports out of range, a head and
+  // ready bits of garbage: the hypervisor must neither spin nor touch anything but its words.
+  bad.setWord(badPorts[0]![1], LINKED | BUSY | 0x1ffff);
+  bad.setWord(badPorts[1]![1], LINKED | MASKED | 77777);
+  for (let i = 0; i < 1000; i++) {
+    for (const [p0] of badPorts) h.dom0.evtchnSend(p0);
+    bad.setWord(badPorts[2]![1], (i * 2654435761) | 0);
+  }
+  // Its consumer walks garbage without leaving its array, and then works again once cleaned.
+  assert.ok(bad.drain(10_000).every((p) => p > 0 && p < bad.queues.covered));
+  for (const [, p] of badPorts) bad.setWord(p, 0);
+  bad.drain();
+  h.dom0.evtchnSend(g0);
+  assert.deepEqual(good.drain(), [gp]);
+  assert.equal(good.word(gp), 0);
+});
+
+test('dom0 on the FIFO ABI holds more than 4,095 ports and gets their events', async (t) => {
+  const h = harness(t);
+  await h.dom0Events.loop.useFifo(h.dom0);
+  const d = h.hv.createDomain({ name: 'many', ramFrames: 16, maxEvtchns: 8 });
+  const hc = new Hypercalls(d.view, directChannel(h.hv.controlPlane(d.domid)));
+  const ports: number[] = [];
+  for (let i = 0; i < 4200; i++) ports.push(await h.dom0.evtchnAllocUnbound(d.domid));
+  assert.equal(Math.max(...ports), 4200);
+  const last = ports.at(-1)!;
+  // The guest sends before dom0 has a handler (and an array page) for the port: the event waits
+  // in the hypervisor and comes once the array grows to cover it.
+  const pd = await hc.evtchnBindInterdomain(0, last);
+  hc.evtchnSend(pd);
+  h.dom0Events.listen(last);
+  await h.dom0Events.until(last, 1);
+  const next = h.dom0Events.next(last);
+  hc.evtchnSend(pd);
+  await next;
+  assert.ok((h.dom0Events.loop.fifoPorts ?? 0) > last);
+  assert.equal((await h.dom0.evtchnStatus(last)).remotePort, pd);
+});
