@@ -51,8 +51,6 @@ interface PortEntry {
 }
 
 const yieldToTasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-/** Rounds of events handled back to back before the loop lets the thread's tasks (timers, I/O) run. */
-const TASKS_EVERY = 64;
 
 export class UpcallLoop {
   #view: DomainView;
@@ -68,8 +66,6 @@ export class UpcallLoop {
   #pollOnlyWhenExpected: boolean;
   #expected = 0;
   #driven: boolean;
-  /** Rounds handled since the loop last let the thread's tasks run. */
-  #rounds = 0;
   #fifo: FifoQueues | null = null;
   #hc: Hypercalls | null = null;
   /** Event array pages are added one at a time, in order. */
@@ -196,20 +192,8 @@ export class UpcallLoop {
       if (word & 0xff) {
         Atomics.store(ctl, CB_RUNSTATE, RUNSTATE_running);
         this.#dispatch();
-        // What the handlers left for later (a backend's responses pushed in a microtask, a
-        // promise they resolved, every few rounds the thread's timers and I/O) runs before the
-        // next round: while other domains keep an event pending, the loop never sleeps, and
-        // without this it starved them (a driver domain serving 16 flooding senders pushed no
-        // receiver its frames).
-        if (++this.#rounds >= TASKS_EVERY) {
-          this.#rounds = 0;
-          await yieldToTasks();
-        } else {
-          await undefined;
-        }
         continue;
       }
-      this.#rounds = 0;
       // Whether to poll is decided here, on the state the handlers left, before the thread's
       // own tasks run: a driver whose requests were all answered expects nothing yet, even if
       // its caller issues more at once. So a guest that drained its ring (the backend is ahead
