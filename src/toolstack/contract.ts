@@ -87,6 +87,9 @@ export interface DomainInfo extends DomainId {
   readonly config?: DomainConfig;
 }
 
+/** xl list's columns (and list -c's pool): what `xenode list` prints, a third of a DomainInfo's bytes. */
+export type DomainRow = Pick<DomainInfo, 'domid' | 'name' | 'state' | 'memoryKiB' | 'vcpus' | 'cpuSeconds' | 'pool'>;
+
 /** One row of `xenode cpupool-list`: xl's columns. */
 export interface CpupoolInfo {
   readonly name: string;
@@ -307,6 +310,8 @@ export interface Commands {
   create: { args: { file: string; text?: string; paused?: boolean }; result: CreateResult };
   /** xl list; every domain when `domains` is absent. */
   list: { args: { domains?: DomainRef[]; long?: boolean }; result: DomainInfo[] };
+  /** xl list's columns only, as `xenode list` prints them: list's reply without its counters, uuid and times. */
+  listRows: { args: { domains?: DomainRef[] }; result: DomainRow[] };
   /** xl domid / xl domname. */
   lookup: { args: { domain: DomainRef }; result: DomainId };
   destroy: { args: { domain: DomainRef }; result: DomainId };
@@ -738,6 +743,10 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   list: (f) => {
     const domains = f.domains('domains');
     return f.done({ ...(domains && { domains }), long: f.bool('long') });
+  },
+  listRows: (f) => {
+    const domains = f.domains('domains');
+    return f.done({ ...(domains && { domains }) });
   },
   lookup: domainOnly,
   destroy: domainOnly,
