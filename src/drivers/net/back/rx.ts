@@ -237,7 +237,10 @@ export class RxPath {
     }
     // xenvif_rx_queue_tail: held while under the bound, else dropped. A held frame is a copy: its tail comes into dom0 first.
     if (this.#heldCost >= this.#o.limits.queueMax || (tail && !tail.fill())) {
-      if (sender && this.#heldCost > 0) this.#pause(sender);
+      if (sender && this.#heldCost > 0) {
+        this.#pause(sender);
+        this.#arm(this.#now());
+      }
       stats.txDropped++;
       return false;
     }

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { NETIF_RSP_ERROR, NETIF_RSP_OKAY, NET_FRAME_PLAIN, type NetFrameInfo } from '../../../../../src/abi/netif.js';
 import type { FrameTail, PortDevice } from '../../../../../src/network/port.js';
 import { Switch } from '../../../../../src/network/switch.js';
+import type { RxQueueLimits } from '../../../../../src/drivers/net/back/rx.js';
 import { XenbusState } from '../../../../../src/abi/xenbus.js';
 import { RawNetFront, frameOf, netRig, within } from '../../../../support/net-back.js';
 
@@ -286,10 +287,10 @@ test('locking modes: locked passes only allowed IPv4 sources, disabled nothing e
 // receiver has taken what is held; bounded by stopTimeoutMs for a receiver that takes nothing.
 // Every guest first says hello (a frame to a MAC no one has, which floods) so the bridge knows
 // it; `take` buffers each guest posts for those hellos first.
-async function pressureRig(t: import('node:test').TestContext, stopTimeoutMs: number, guests: number) {
+async function pressureRig(t: import('node:test').TestContext, rxQueue: Partial<RxQueueLimits>, guests: number) {
   const sw = new Switch();
   t.after(() => sw.close());
-  const rig = netRig(t, { rxQueue: { stopTimeoutMs } }, sw);
+  const rig = netRig(t, { rxQueue }, sw);
   const gs = Array.from({ length: guests }, () => rig.guest());
   const bes = [];
   for (const g of gs) bes.push(await rig.vif(g));
@@ -316,7 +317,7 @@ function burst(from: RawNetFront, src: string, dst: string, n: number, id0: numb
 }
 
 test('back-pressure: a stream to a guest short of rx buffers waits on the sender\'s ring, nothing dropped, and goes on as buffers come', async (t) => {
-  const { bes, fronts, macs, got } = await pressureRig(t, 60_000, 2);
+  const { bes, fronts, macs, got } = await pressureRig(t, { stopTimeoutMs: 60_000 }, 2);
   const [a, b] = fronts as [RawNetFront, RawNetFront];
   const bBe = bes[1]!;
   b.postRx(2);
@@ -338,7 +339,7 @@ test('back-pressure: a stream to a guest short of rx buffers waits on the sender
 });
 
 test('back-pressure is bounded: a guest that posts no rx buffers holds its sender for stopTimeoutMs at most, and never stalls other guests', async (t) => {
-  const { bes, fronts, macs, got } = await pressureRig(t, 300, 4);
+  const { bes, fronts, macs, got } = await pressureRig(t, { stopTimeoutMs: 300 }, 4);
   const [a, stuck, c, d] = fronts as [RawNetFront, RawNetFront, RawNetFront, RawNetFront];
   const stuckBe = bes[1]!;
   c.postRx(64);
@@ -366,7 +367,7 @@ test('back-pressure is bounded: a guest that posts no rx buffers holds its sende
 });
 
 test('back-pressure never holds a flood: a broadcast that a slow port holds does not pause its sender', async (t) => {
-  const { bes, fronts, macs, got } = await pressureRig(t, 60_000, 3);
+  const { bes, fronts, macs, got } = await pressureRig(t, { stopTimeoutMs: 60_000 }, 3);
   const [a, slow, c] = fronts as [RawNetFront, RawNetFront, RawNetFront];
   c.postRx(16);
   a.send(frameOf(64, macs[0]!, 'ff:ff:ff:ff:ff:ff', 1), { id: 1 });
@@ -375,4 +376,20 @@ test('back-pressure never holds a flood: a broadcast that a slow port holds does
   assert.deepEqual(got(c, 0), [1, 2, 3]);
   assert.equal(bes[1]!.rxHeld.frames, 1, 'the slow port holds the broadcast');
   assert.equal(slow.received().length, 2, 'the hellos alone');
+});
+
+test('back-pressure is bounded when the queue is full of floods too: a unicast dropped at the bound pauses its sender for stopTimeoutMs at most', async (t) => {
+  const { bes, fronts, macs, got } = await pressureRig(t, { stopTimeoutMs: 300, queueMax: 4 * 512, drainTimeoutMs: 60_000 }, 3);
+  const [a, , c] = fronts as [RawNetFront, RawNetFront, RawNetFront];
+  const fullBe = bes[1]!;
+  c.postRx(16);
+  // Broadcasts fill the buffer-less guest's queue to the bound (no one is paused for a flood)...
+  for (let i = 0; i < 4; i++) a.send(frameOf(64, macs[0]!, 'ff:ff:ff:ff:ff:ff', 10 + i), { id: 10 + i });
+  await c.until(() => got(c, 0).length === 4, 'the broadcasts');
+  assert.equal(fullBe.rxHeld.frames, 4);
+  // ...then a unicast for it is dropped at the bound and pauses a, which goes on after 300 ms, not at the 60 s drain timeout.
+  burst(a, macs[0]!, macs[1]!, 1, 20);
+  burst(a, macs[0]!, macs[2]!, 1, 21);
+  await c.until(() => got(c, 0).length === 5, "a's frame to c, past the bound");
+  assert.equal(fullBe.stats.txDropped, 1);
 });
