@@ -70,24 +70,25 @@ for (const memory of SIZES) {
     });
   }
 }
-// Downtime as a client sees it: a prober guest on host A sends a UDP datagram every 1 ms to
-// an echo guest; the echo guest migrates to host B, whose bridge of the same name is joined to
-// A's by VXLAN over loopback; the time without an answer around the switch is the downtime
-// (the longest gap of the run is reported beside it).
+// Downtime as a client sees it: a prober guest on host A sends an HTTP request every 1 ms
+// (pipelined) on one keep-alive connection to a guest that serves HTTP; that guest migrates to host
+// B, whose bridge of the same name is joined to A's by VXLAN over loopback, with the connection;
+// the time without an answer around the switch is the downtime (the longest gap of the run is
+// reported beside it).
 const BRIDGE = 'xenbr-migbench';
 const [va, vb] = await Promise.all([a.switch.vtep({ address: '127.0.0.1', port: 0 }), b.switch.vtep({ address: '127.0.0.1', port: 0 })]);
 await a.switch.link(BRIDGE, vb.local, { local: va.local });
 await b.switch.link(BRIDGE, va.local, { local: vb.local });
 const PROBER = fileURLToPath(new URL('../../bench/guests/prober.ts', import.meta.url));
 const prober = await a.create(parseDomainConfig(`name = "prober"\nkernel = "${PROBER}"\nmemory = 32\n`
-  + `vif = [ 'mac=00:16:3e:77:00:01,bridge=${BRIDGE},ip=10.77.0.1/24' ]\nextra = "target=10.77.0.2 interval=1"\n`, PROBER).config);
+  + `vif = [ 'mac=00:16:3e:77:00:01,bridge=${BRIDGE},ip=10.77.0.1/24' ]\nextra = "target=10.77.0.2 interval=1 rto=2"\n`, PROBER).config);
 const probe = `/local/domain/${prober.domain.domid}/data/probe`;
 const clients = [];
 for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill(r))) {
   const name = `echo-${seq++}`;
   b.pool.warm({ heapMb: memorySplit(64).heapMb });
   const echo = await a.create(parseDomainConfig(`name = "${name}"\nkernel = "${KERNEL}"\nmemory = 64\n`
-    + `vif = [ 'mac=00:16:3e:77:00:02,bridge=${BRIDGE},ip=10.77.0.2/24' ]\nextra = "mb=12 rate=${rate} echo"\n`, KERNEL).config);
+    + `vif = [ 'mac=00:16:3e:77:00:02,bridge=${BRIDGE},ip=10.77.0.2/24' ]\nextra = "mb=12 rate=${rate} http"\n`, KERNEL).config);
   await a.xs.wait(`/local/domain/${echo.domain.domid}/data/dirty`, (v) => v === 'filled', { timeout: 60_000 });
   await a.xs.write(`${probe}/run`, name);
   await a.xs.wait(`${probe}/ready`, (v) => v === name, { timeout: 60_000 });
@@ -102,7 +103,7 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
   await new Promise((res) => setTimeout(res, 300));
   await a.xs.write(`${probe}/stop`, name);
   const line = await a.xs.wait(`${probe}/result`, (v) => v?.startsWith(`${name} `) === true, { timeout: 30_000 });
-  const result = JSON.parse(line!.slice(name.length + 1)) as { sent: number; answered: number; max_gap_ms: number; gaps: [number, number][] };
+  const result = JSON.parse(line!.slice(name.length + 1)) as { sent: number; answered: number; reconnects: number; max_gap_ms: number; gaps: [number, number][] };
   await b.destroy(there.domid);
   // Every mark in ms from the sender's suspend request, to place the client's gap among them.
   const suspendAt = reportAt - r.downtimeMs;
@@ -114,7 +115,7 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
   // loop of both hosts busy).
   const [gapAt, downtime] = gaps.find(([t, ms]) => t <= reportAt && t + ms >= reportAt) ?? [reportAt, 0];
   clients.push({
-    memory_mib: 64, io_filled_mib: 12, dirty_pages_per_10ms: rate, client_downtime_ms: downtime, probe_interval_ms: 1, probes,
+    memory_mib: 64, io_filled_mib: 12, dirty_pages_per_10ms: rate, client_downtime_ms: downtime, client: 'HTTP/1.1 keep-alive, pipelined, a request every 1 ms, RTO 2 ms', probes,
     sender_downtime_ms: r.downtimeMs, downtime_parts_ms: { ...p, to_main: mainAt - reportAt, devices_and_stack: servingAt - mainAt },
     timeline_ms: {
       suspended: at(suspendAt + p.suspend), acked: at(suspendAt + p.suspend + (p.disks ?? 0) + p.lastRound), target_running: at(reportAt), main: at(mainAt),

@@ -1,47 +1,74 @@
-// The migration benchmark's client on a third domain: sends a numbered UDP datagram to
-// `target=`:7 every `interval=` ms (1) and times the answers. A run starts when dom0 writes
+// The migration benchmark's client on a third domain: an HTTP/1.1 client on one keep-alive
+// connection to `target=`:80 (bench/guests/dirty.ts with `http`), sending GET / every
+// `interval=` ms (1), pipelined, and timing the answers. Its TCP retransmits every
+// `rto=` ms (2) without backing off (for up to 10 s): it is a measuring instrument, so that the time without an
+// answer is the server's downtime and not the client's backoff. A run starts when dom0 writes
 // data/probe/run = N: the prober writes data/probe/ready = N once answers come, and when dom0
 // writes data/probe/stop = N it writes data/probe/result = 'N {"sent", "answered",
-// "max_gap_ms", "gaps"}', max_gap_ms being the longest time without an answer during the run and
-// gaps every time without an answer longer than 10 ms as [began (epoch ms), ms] (the first 100),
-// to place them among the hosts' marks.
+// "reconnects", "max_gap_ms", "gaps"}', max_gap_ms being the longest time without an answer
+// during the run and gaps every time without an answer longer than 10 ms as [began (epoch ms),
+// ms] (the first 100), to place them among the hosts' marks.
 import type { OS } from 'xenode';
+
+/** Requests sent and not yet answered, at most. */
+const MAX_OUTSTANDING = 256;
 
 export default async function main(os: OS): Promise<void> {
   const target = /target=([0-9.]+)/.exec(os.cmdline)?.[1];
   if (!target) throw new Error('target= is missing');
   const interval = Number(/interval=(\d+)/.exec(os.cmdline)?.[1] ?? 1);
-  const stack = await os.tcpip();
+  const rto = Number(/rto=(\d+)/.exec(os.cmdline)?.[1] ?? 2);
+  // Retries enough for 10 s at that pace before the connection gives up.
+  const stack = await os.tcpip({ tcp: { rto: { minRtoMs: rto, maxRtoMs: rto, initialRtoMs: rto }, dataRetries: Math.ceil(10_000 / rto), synRetries: 50 } });
+  const request = new TextEncoder().encode(`GET / HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
   let run = '';
-  let sent = 0;
-  let answered = 0;
-  let last = 0;
-  let maxGap = 0;
-  let gaps: [number, number][] = [];
-  const sock = stack.udp.bind(40007, () => {
-    if (!run) return;
-    const now = performance.now();
-    if (answered++ === 0) void os.xenstore.write('data/probe/ready', run);
-    else {
-      maxGap = Math.max(maxGap, now - last);
-      if (now - last > 10 && gaps.length < 100) gaps.push([performance.timeOrigin + last, now - last]);
-    }
-    last = now;
-  });
-  const msg = new Uint8Array(8);
-  const view = new DataView(msg.buffer);
   for (;;) {
     const next = await os.xenstore.wait('data/probe/run', (v) => v !== undefined && v !== '' && v !== run, { timeout: 3_600_000 });
     run = next!;
-    sent = answered = last = maxGap = 0;
-    gaps = [];
+    let sent = 0;
+    let answered = 0;
+    let reconnects = -1;
+    let last = 0;
+    let maxGap = 0;
+    const gaps: [number, number][] = [];
     let stopped = false;
     void os.xenstore.wait('data/probe/stop', (v) => v === run, { timeout: 3_600_000 }).then(() => (stopped = true));
     while (!stopped) {
-      view.setUint32(0, sent++);
-      sock.send(msg, target, 7);
-      await os.time.sleep(interval);
+      // One connection for the run; a new one only if it breaks (counted: the guest should keep it).
+      reconnects++;
+      const conn = await stack.tcp.connect(target, 80, { noDelay: true }).catch(() => undefined);
+      if (!conn) {
+        await os.time.sleep(10);
+        continue;
+      }
+      let got = '';
+      conn.on('data', (d: Buffer) => {
+        got += d.toString('latin1');
+        // Each answer is 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n'.
+        let at: number;
+        while ((at = got.indexOf('ok\n')) >= 0) {
+          got = got.slice(at + 3);
+          const now = performance.now();
+          if (answered++ === 0) void os.xenstore.write('data/probe/ready', run);
+          else {
+            maxGap = Math.max(maxGap, now - last);
+            if (now - last > 10 && gaps.length < 100) gaps.push([performance.timeOrigin + last, now - last]);
+          }
+          last = now;
+        }
+      });
+      conn.on('error', () => {});
+      // Pipelined: a request every `interval` ms whether or not the last was answered (at most
+      // MAX_OUTSTANDING unanswered), so that the answers' gaps time the server, not the round trip.
+      while (!stopped && !conn.destroyed) {
+        if (sent - answered < MAX_OUTSTANDING) {
+          conn.write(request);
+          sent++;
+        }
+        await os.time.sleep(interval);
+      }
+      conn.destroy();
     }
-    await os.xenstore.write('data/probe/result', `${run} ${JSON.stringify({ sent, answered, max_gap_ms: maxGap, gaps })}`);
+    await os.xenstore.write('data/probe/result', `${run} ${JSON.stringify({ sent, answered, reconnects, max_gap_ms: maxGap, gaps })}`);
   }
 }

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Worker, type TransferListItem } from 'node:worker_threads';
 
-/** `--name=value` options of a benchmark; every option is a number with a default. */
-export function numberOptions<T extends Record<string, number>>(defaults: T): T {
+/** `--name=value` options of a benchmark; every option is a number with a default, positive unless named in `zero`. */
+export function numberOptions<T extends Record<string, number>>(defaults: T, zero: readonly (keyof T)[] = []): T {
   const { values } = parseArgs({
     options: Object.fromEntries(Object.keys(defaults).map((k) => [k, { type: 'string' as const }])),
     strict: true,
@@ -13,7 +13,7 @@ export function numberOptions<T extends Record<string, number>>(defaults: T): T 
   const out: Record<string, number> = { ...defaults };
   for (const [k, v] of Object.entries(values)) {
     const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${k} wants a positive number, not ${String(v)}`);
+    if (!Number.isFinite(n) || n < 0 || (n === 0 && !zero.includes(k))) throw new Error(`--${k} wants a positive number, not ${String(v)}`);
     out[k] = n;
   }
   return out as T;

@@ -6,9 +6,10 @@
 // SIF_MOD_START_PFN says) with SIF_XENODE_RESUMED set.
 //
 // The record is V8's structured-clone serialization (what postMessage and structuredClone
-// use) of { version, state, io }: `state` is what the program's onSuspend handler returned
+// use) of { version, state, io, tcpip }: `state` is what the program's onSuspend handler returned
 // (absent: it has none), `io` the program's I/O pages as [first pfn, count] pairs, which stay
-// populated; every other RAM frame belongs to the runtime and is freed on resume.
+// populated (every other RAM frame belongs to the runtime and is freed on resume), `tcpip` the
+// state of the guest's TCP/IP stacks, so that its connections go on.
 import { deserialize, serialize } from 'node:v8';
 import { XenError } from '../errors.js';
 
@@ -28,6 +29,11 @@ export interface SuspendRecord {
   readonly state: unknown;
   /** The program's I/O pages: [first pfn, count] pairs. */
   readonly io: readonly (readonly [number, number])[];
+  /**
+   * The guest's TCP/IP stacks (src/tcpip/snapshot.ts), by the devid the program opened each with;
+   * the guest's runtime checks each state when it uses it. Absent in records without stacks.
+   */
+  readonly tcpip?: readonly { readonly devid: number | undefined; readonly state: unknown }[];
 }
 
 /** Throws a DataCloneError (from V8) if the state is not structured-cloneable. */
@@ -60,6 +66,10 @@ export function decodeSuspendRecord(bytes: Uint8Array, first: number, hwm: numbe
     if (!Number.isInteger(start) || !Number.isInteger(count) || (count as number) < 1 || (start as number) < first || (start as number) + (count as number) > hwm) {
       throw new XenError('EINVAL', `the suspend record names I/O pages outside RAM frames ${first}..${hwm}`);
     }
+  }
+  if (r.tcpip !== undefined && (!Array.isArray(r.tcpip) ||
+      !r.tcpip.every((t) => typeof t === 'object' && t !== null && (t.devid === undefined || (Number.isInteger(t.devid) && t.devid >= 0))))) {
+    throw new XenError('EINVAL', 'the suspend record\'s TCP/IP stacks are not a list of { devid, state }');
   }
   return r as SuspendRecord;
 }

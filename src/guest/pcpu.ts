@@ -13,7 +13,7 @@ import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
-import { deserialize, getHeapSpaceStatistics, getHeapStatistics, serialize } from 'node:v8';
+import { deserialize, getHeapSpaceStatistics, serialize } from 'node:v8';
 import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
@@ -301,7 +301,7 @@ const spares: Shell[] = [];
 
 function makeShell(): Shell {
   shares.sample(heapReading());
-  const before = getHeapStatistics().used_heap_size;
+  const before = usedHeapBytes();
   // No code from strings: eval and Function could build an import(), which Node answers with
   // an error of this thread's realm (kernels are built without import(), kernel.ts).
   const ctx = vm.createContext({}, { microtaskMode: 'afterEvaluate', codeGeneration: { strings: false, wasm: true } });
@@ -313,7 +313,7 @@ function makeShell(): Shell {
   };
   const realm = (realmImage.runInContext(ctx) as (host: RealmHost) => Shell['realm'])(hostFor(owner));
   drainScript.runInContext(ctx);
-  const bytes = getHeapStatistics().used_heap_size - before;
+  const bytes = usedHeapBytes() - before;
   shares.skip(heapReading());
   return { ctx, I, realm, bytes, bind: (d) => {
     bound = d;
@@ -444,6 +444,18 @@ function evict(domid: number): void {
  * is left out (a busy domain makes megabytes of it between scavenges), and so is ArrayBuffer
  * memory, which a Pool-0 thread's heap cap does not bound either.
  */
+/**
+ * The thread's used heap, as getHeapStatistics().used_heap_size, from the spaces' figures:
+ * getHeapStatistics also counts the thread's native contexts by walking their list, which with
+ * a realm each costs O(domains) per call (216 µs at 1,000 realms) and made every create slower
+ * than the last (docs/PERFORMANCE.md, Density).
+ */
+function usedHeapBytes(): number {
+  let n = 0;
+  for (const s of getHeapSpaceStatistics()) n += s.space_used_size;
+  return n;
+}
+
 function heapReading(): number {
   let n = 0;
   for (const s of getHeapSpaceStatistics()) if (s.space_name !== 'new_space' && s.space_name !== 'new_large_object_space') n += s.space_used_size;

@@ -24,7 +24,7 @@ import { ioPages } from './iopages.js';
 import { GuestLifecycle } from './lifecycle.js';
 import { hasVifs, netDevices, preloadNetfront, reconnectVifs } from './net.js';
 import { pvConsole, type OS } from './os.js';
-import { loadStack, tcpipStacks, vifAddress } from './tcpip.js';
+import { GuestStacks, loadStack, vifAddress } from './tcpip.js';
 import { Suspender, resumeRecord } from './suspend.js';
 import { GuestTime } from './time.js';
 
@@ -188,13 +188,15 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       const resume = readResume(view);
       const record = resume ? resumeRecord(hc, resume.pfn, resume.bytes) : undefined;
       const io = ioPages(hc, record?.io);
+      const log = (line: string) => front.write(`[${label}] ${line}\n`);
+      const evtchn = eventChannels(hc, loop);
+      // netfront's devices are made below (the suspender tracks them); the stacks open them later.
+      const stacks = new GuestStacks((devid) => net(devid), time, vifAddress(xs, view.domid), record?.tcpip, log);
       const sus = new Suspender({
-        hc, handler: () => lifecycle.suspendHandler, ioRanges: () => io.ranges(), flushConsole: () => front.flush(),
-        log: (line) => front.write(`[${label}] ${line}\n`),
+        hc, handler: () => lifecycle.suspendHandler, ioRanges: () => io.ranges(), flushConsole: () => front.flush(), log, stacks,
       });
       suspender = sus;
       if (suspendAsked) void sus.suspend();
-      const evtchn = eventChannels(hc, loop);
       const net = netDevices({ hc, evtchn, xs }, view.domid, (p) => sus.trackDevice(p));
       if (record) void reconnectVifs({ hc, evtchn, xs }, view.domid, net);
       const os: OS = {
@@ -210,7 +212,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         evtchn,
         block: blockDevices({ hc, evtchn, xs }, view.domid, (p) => sus.trackDevice(p)),
         net,
-        tcpip: tcpipStacks(net, time, vifAddress(xs, view.domid), (p) => sus.trackStack(p)),
+        tcpip: stacks.open,
         io,
         resumed: record?.hasState ? record.state : undefined,
         shutdown: ((reason: ShutdownReason) => (reason === 'suspend' ? sus.suspend() : shutdown(reason))) as OS['shutdown'],

@@ -5,15 +5,17 @@
 // console and calls SCHEDOP_shutdown(suspend). If the domain is resumed in place (a checkpoint,
 // a failed save or migration) the call returns and everything carries on; the addresses of the
 // TCP/IP stacks are announced again. A domain restored elsewhere boots afresh and finds the
-// record through start_info (resumeRecord), and main(os) runs again with os.resumed.
+// record through start_info (resumeRecord), and main(os) runs again with os.resumed. The
+// TCP/IP stacks' state travels in the record too (taken after the program's handler, once each
+// stack has stopped taking frames, so that nothing is acknowledged that the record lacks).
 import { PAGE_SIZE } from '../abi/xen.js';
 import { encodeSuspendRecord, decodeSuspendRecord, type SuspendRecord } from '../abi/suspend.js';
 import { allocContiguous } from '../drivers/ringpages.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
 import { CB_RAM_HWM, firstRamPfn } from '../hypervisor/layout.js';
-import type { TcpipStack } from '../tcpip/stack.js';
 import type { IoRanges } from './iopages.js';
 import type { SuspendHandler } from './lifecycle.js';
+import type { GuestStacks } from './tcpip.js';
 
 /** A frontend as a suspend sees it. */
 export interface Quiescable {
@@ -35,6 +37,7 @@ export interface SuspendDeps {
   readonly hc: Hypercalls;
   handler(): SuspendHandler | undefined;
   ioRanges(): IoRanges;
+  readonly stacks: Pick<GuestStacks, 'freeze' | 'thaw'>;
   flushConsole(): Promise<void>;
   log(line: string): void;
 }
@@ -42,7 +45,6 @@ export interface SuspendDeps {
 export class Suspender {
   readonly #deps: SuspendDeps;
   readonly #devices: Promise<Quiescable>[] = [];
-  readonly #stacks: Promise<TcpipStack>[] = [];
   #busy = false;
 
   constructor(deps: SuspendDeps) {
@@ -52,11 +54,6 @@ export class Suspender {
   /** A frontend the program opened. */
   trackDevice(p: Promise<Quiescable>): void {
     this.#devices.push(p);
-  }
-
-  /** A TCP/IP stack the program made. */
-  trackStack(p: Promise<TcpipStack>): void {
-    this.#stacks.push(p);
   }
 
   async #settled<T>(list: Promise<T>[]): Promise<T[]> {
@@ -74,11 +71,14 @@ export class Suspender {
     const { hc, log } = this.#deps;
     let pfns: number[] = [];
     let devices: Quiescable[] = [];
+    let frozen = false;
+    let resumedHere = false;
     try {
       const handler = this.#deps.handler();
-      const record: SuspendRecord = {
-        version: 1, hasState: handler !== undefined, state: handler ? await handler() : undefined, io: this.#deps.ioRanges(),
-      };
+      const state = handler ? await handler() : undefined;
+      frozen = true;
+      const tcpip = this.#deps.stacks.freeze();
+      const record: SuspendRecord = { version: 1, hasState: handler !== undefined, state, io: this.#deps.ioRanges(), tcpip };
       const bytes = encodeSuspendRecord(record);
       pfns = allocContiguous(hc, Math.ceil(bytes.length / PAGE_SIZE));
       new Uint8Array(hc.memory.buffers.memory, pfns[0]! * PAGE_SIZE, bytes.length).set(bytes);
@@ -87,12 +87,13 @@ export class Suspender {
       await within(this.#deps.flushConsole(), CONSOLE_FLUSH_MS);
       await hc.shutdown('suspend', { pfn: pfns[0]!, bytes: bytes.length });
       // Resumed in place: the same backends, rings and heap.
-      for (const s of await this.#settled(this.#stacks)) s.announce();
+      resumedHere = true;
     } catch (e) {
       log(`suspend refused: ${(e as Error)?.message ?? String(e)}`);
     } finally {
       if (pfns.length) hc.decreaseReservation(pfns);
       for (const d of devices) d.release();
+      if (frozen) this.#deps.stacks.thaw(resumedHere);
       this.#busy = false;
     }
   }
@@ -108,10 +109,15 @@ export function resumeRecord(hc: Hypercalls, pfn: number, bytes: number): Suspen
   const hwm = Atomics.load(view.ctl, CB_RAM_HWM);
   if (pfn < first || pfn + Math.ceil(bytes / PAGE_SIZE) > hwm) throw new RangeError(`the suspend record at pfn ${pfn} is outside RAM`);
   const record = decodeSuspendRecord(new Uint8Array(view.buffers.memory, pfn * PAGE_SIZE, bytes).slice(), first, hwm);
-  const keep = new Set<number>();
-  for (const [p, n] of record.io) for (let i = 0; i < n; i++) keep.add(p + i);
+  // The frames between the kept ranges, walked in order (no set of every kept frame: the
+  // program's I/O pages are most of RAM in a big guest, and this runs in the downtime).
+  const kept = [...record.io].sort((x, y) => x[0] - y[0]);
   const free: number[] = [];
-  for (let p = first; p < hwm; p++) if (!keep.has(p)) free.push(p);
+  let p = first;
+  for (const [start, n] of [...kept, [hwm, 0] as const]) {
+    for (; p < start; p++) free.push(p);
+    p = Math.max(p, start + n);
+  }
   if (free.length) hc.decreaseReservation(free);
   return record;
 }

@@ -47,23 +47,63 @@ export function vifAddress(xs: XsReader, domid: number): VifAddress {
 /** The stack's modules; loaded on first use, or ahead of it by a restored runtime while it waits for its state. */
 export const loadStack = () => Promise.all([import('../tcpip/stack.js'), import('../tcpip/addr.js')]);
 
-/** `track` learns of every stack made (the runtime announces their addresses after a resume). */
-export function tcpipStacks(openNet: OpenNet, time: Time, readVifAddress?: VifAddress, track?: (s: Promise<TcpipStack>) => void): OpenTcpip {
-  const stacks = new Map<number | undefined, Promise<TcpipStack>>();
-  return (opts = {}) => {
-    const cur = stacks.get(opts.devid);
+/** A stack's state in a suspend record: the key the program opened it with, and its snapshot (checked when it is used). */
+export interface SavedStack {
+  readonly devid: number | undefined;
+  readonly state: unknown;
+}
+
+/**
+ * The guest's stacks, one per vif: made on first use (os.tcpip), frozen and handed over by a
+ * suspend. After a restore or migration the program's first os.tcpip() for a vif gets a stack
+ * that carries on from the saved one (the same address without asking DHCP again, its ARP
+ * cache, listening ports and connections: see TcpipStack.restore and docs/ARCHITECTURE.md);
+ * a saved state that does not check out is dropped and the stack configures afresh.
+ */
+export class GuestStacks {
+  readonly #stacks = new Map<number | undefined, Promise<TcpipStack>>();
+  /** The stacks configured so far (one still waiting for DHCP is not carried: it asks again after the resume). */
+  readonly #ready = new Map<number | undefined, TcpipStack>();
+  readonly #saved: Map<number | undefined, unknown>;
+
+  constructor(
+    private readonly openNet: OpenNet,
+    private readonly time: Time,
+    private readonly readVifAddress?: VifAddress,
+    saved: readonly SavedStack[] = [],
+    private readonly log: (line: string) => void = () => {},
+  ) {
+    this.#saved = new Map(saved.map((s) => [s.devid, s.state]));
+  }
+
+  readonly open: OpenTcpip = (opts = {}) => {
+    const cur = this.#stacks.get(opts.devid);
     if (cur) return cur;
+    const saved = this.#saved.get(opts.devid);
+    this.#saved.delete(opts.devid);
     const p = (async () => {
       const { devid, ip, dns, dhcpTimeoutMs, ...stackOpts } = opts;
       // The stack loads on first use: a guest that never asks for it never parses it.
       const [{ createStack }, { parseIpv4 }] = await loadStack();
       const servers = dns?.map(parseIpv4);
-      const net = await openNet(devid);
-      const stack = createStack(net, { ...stackOpts, clock: clockFromTime(time) });
+      const net = await this.openNet(devid);
+      const stack = createStack(net, { ...stackOpts, clock: clockFromTime(this.time) });
       try {
-        const address = ip ?? (await readVifAddress?.(net.devid));
-        if (address) stack.configure(address);
-        else await stack.dhcp(dhcpTimeoutMs);
+        let restored = false;
+        if (saved !== undefined) {
+          try {
+            stack.restore(saved);
+            restored = true;
+          } catch (e) {
+            this.log(`the TCP/IP state of vif ${net.devid} is not carried over: ${(e as Error).message}`);
+          }
+        }
+        if (ip) stack.configure(ip);
+        else if (!restored) {
+          const address = await this.readVifAddress?.(net.devid);
+          if (address) stack.configure(address);
+          else await stack.dhcp(dhcpTimeoutMs);
+        }
         if (servers) stack.resolver.servers = servers;
       } catch (e) {
         stack.stop();
@@ -71,9 +111,21 @@ export function tcpipStacks(openNet: OpenNet, time: Time, readVifAddress?: VifAd
       }
       return stack;
     })();
-    stacks.set(opts.devid, p);
-    track?.(p);
-    p.catch(() => stacks.delete(opts.devid));
+    this.#stacks.set(opts.devid, p);
+    p.then((s) => this.#ready.set(opts.devid, s), () => this.#stacks.delete(opts.devid));
     return p;
   };
+
+  /** A suspend: every stack stops taking frames and hands over its state. */
+  freeze(): SavedStack[] {
+    return [...this.#ready].map(([devid, s]) => ({ devid, state: s.freeze() }));
+  }
+
+  /** The suspend is over here (resumed in place, or refused): take frames again; `announce` with a gratuitous ARP. */
+  thaw(announce: boolean): void {
+    for (const s of this.#ready.values()) {
+      s.thaw();
+      if (announce) s.announce();
+    }
+  }
 }

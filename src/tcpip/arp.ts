@@ -116,6 +116,18 @@ export class Arp {
     this.#cache.delete(ip);
   }
 
+  /** The cache as [address, MAC, ms left] (a suspend record carries it). */
+  snapshot(): [Ipv4, Uint8Array, number][] {
+    const now = this.clock.now();
+    return [...this.#cache].filter(([, e]) => e.expires > now).map(([ip, e]) => [ip, e.mac.slice(), e.expires - now]);
+  }
+
+  /** Entries carried over a resume (checked by the caller), with the time they had left. */
+  restore(entries: readonly (readonly [Ipv4, Uint8Array, number])[]): void {
+    const now = this.clock.now();
+    for (const [ip, mac, left] of entries.slice(-this.opts.maxEntries)) this.#cache.set(ip, { mac: mac.slice(), expires: now + Math.min(left, this.opts.entryTtlMs) });
+  }
+
   /** Forget everything (the address changed, or the interface went away). */
   flush(): void {
     for (const p of this.#pending.values()) p.timer.cancel();

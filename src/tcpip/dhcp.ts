@@ -52,6 +52,7 @@ export class DhcpClient {
   #retry: TimerSlot;
   #leaseTimer: TimerSlot;
   #bound = false;
+  #boundAt = 0;
 
   constructor(
     private readonly udp: Udp,
@@ -71,6 +72,24 @@ export class DhcpClient {
       this.#bound = true;
     }
     this.#discover();
+  }
+
+  /** How long ago the lease was bound (ms), for a suspend record; undefined without one. */
+  get leaseAgeMs(): number | undefined {
+    return this.lease ? this.clock.now() - this.#boundAt : undefined;
+  }
+
+  /**
+   * Carry on with a lease bound `ageMs` ago (a resume): renewing at T1 as before, at once if
+   * T1 passed while the domain was suspended.
+   */
+  resume(lease: DhcpLease, ageMs: number): void {
+    if (!this.#bound) {
+      this.udp.bindRaw(CLIENT_PORT, (payload) => this.input(payload));
+      this.#bound = true;
+    }
+    this.#xid = Math.floor(this.random() * 0x100000000) >>> 0;
+    this.#bind(lease, this.clock.now() - ageMs);
   }
 
   stop(): void {
@@ -180,12 +199,13 @@ export class DhcpClient {
     return { address: r.yiaddr, netmask, gateway, dns, server, leaseS, t1S, t2S };
   }
 
-  #bind(lease: DhcpLease): void {
+  /** Bound at `start` (clock ms): T1, T2 and the end follow from it. */
+  #bind(lease: DhcpLease, start = this.clock.now()): void {
     this.lease = lease;
+    this.#boundAt = start;
     this.state = 'bound';
     this.#retry.cancel();
-    const start = this.clock.now();
-    this.#leaseTimer.arm(lease.t1S * 1000, () => {
+    this.#leaseTimer.arm(start + lease.t1S * 1000 - this.clock.now(), () => {
       this.state = 'renewing';
       this.#tries = 0;
       this.#transmit();

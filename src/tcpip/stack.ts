@@ -16,6 +16,7 @@ import type { TcpConfig } from './tcp/settings.js';
 import { Tcp, type ConnectOptions, type TcpServer } from './tcp/tcp.js';
 import type { TcpSocket } from './tcp/socket.js';
 import { Udp, type UdpPeer, type UdpSocket } from './udp.js';
+import { checkStackSnapshot, type StackSnapshot } from './snapshot.js';
 
 export interface StackOptions {
   clock?: Clock;
@@ -53,11 +54,15 @@ export class TcpipStack {
   readonly resolver: DnsResolver;
   #dhcp: DhcpClient | undefined;
   #stopListening: () => void;
+  /** A suspend took the state: frames that arrive now are dropped (their senders retransmit). */
+  #frozen = false;
 
   readonly tcp = {
     listen: (port: number, onConn: (s: TcpSocket) => void, opts?: { backlog?: number }): TcpServer =>
       this.tcpLayer.listen(port, onConn, opts),
     connect: (addr: string, port: number, opts?: ConnectOptions): Promise<TcpSocket> => this.tcpLayer.connect(addr, port, opts),
+    /** After a restore or migration: the connections no listen() took (see Tcp.restore); each is handed out once. */
+    resumed: (): TcpSocket[] => this.tcpLayer.resumed(),
   };
 
   readonly udp = {
@@ -82,7 +87,9 @@ export class TcpipStack {
     this.udpLayer = new Udp(this.ip, this.icmpLayer, this.random);
     this.tcpLayer = new Tcp(this.ip, this.icmpLayer, this.clock, this.random, opts.tcp);
     this.resolver = new DnsResolver(this.udpLayer, this.clock, this.random);
-    this.#stopListening = net.listen((frame, info) => this.eth.input(frame, info));
+    this.#stopListening = net.listen((frame, info) => {
+      if (!this.#frozen) this.eth.input(frame, info);
+    });
   }
 
   get address(): AddressInfo | undefined {
@@ -124,18 +131,60 @@ export class TcpipStack {
       const timer = this.clock.setTimer(timeoutMs, () => {
         if (first) reject(new Timeout(`no DHCP lease in ${timeoutMs} ms`));
       });
-      this.#dhcp?.stop();
-      this.#dhcp = new DhcpClient(this.udpLayer, this.ip, this.clock, this.random, (lease) => {
-        if (lease) this.#setAddress(lease.address, lease.netmask, lease.gateway, lease.dns);
-        else this.#setAddress(0, 0, undefined, []);
-        if (lease && first) {
+      this.#dhcpClient((lease) => {
+        if (first) {
           first = false;
           timer.cancel();
           resolve(lease);
         }
-      });
-      this.#dhcp.start();
+      }).start();
     });
+  }
+
+  #dhcpClient(onFirst?: (lease: DhcpLease) => void): DhcpClient {
+    this.#dhcp?.stop();
+    this.#dhcp = new DhcpClient(this.udpLayer, this.ip, this.clock, this.random, (lease) => {
+      if (lease) this.#setAddress(lease.address, lease.netmask, lease.gateway, lease.dns);
+      else this.#setAddress(0, 0, undefined, []);
+      if (lease) onFirst?.(lease);
+    });
+    return this.#dhcp;
+  }
+
+  // ---- Suspend and resume ----
+
+  /**
+   * Stop taking frames and return the state (a suspend): nothing that arrives afterwards is
+   * acknowledged, so what the snapshot holds is all the peers count as delivered. thaw() takes
+   * frames again (the domain resumed in place).
+   */
+  freeze(): StackSnapshot {
+    this.#frozen = true;
+    const c = this.ip.config;
+    return {
+      address: c.address, netmask: c.netmask, gateway: c.gateway, dns: [...this.resolver.servers], arp: this.arp.snapshot(),
+      lease: this.#dhcp?.lease ? { lease: this.#dhcp.lease, ageMs: this.#dhcp.leaseAgeMs! } : undefined,
+      tcp: this.tcpLayer.snapshot(),
+    };
+  }
+
+  thaw(): void {
+    this.#frozen = false;
+  }
+
+  /**
+   * Carry on from a snapshot in a fresh stack: the same address (the lease renewing at its T1 as
+   * before), ARP cache, listening ports and connections, then a gratuitous ARP so that the switch
+   * and the peers learn where the address is now. A snapshot read back from outside is checked
+   * first (EINVAL, and nothing changed, when it is malformed).
+   */
+  restore(state: unknown): void {
+    const s = checkStackSnapshot(state);
+    if (s.lease) this.#dhcpClient().resume(s.lease.lease, s.lease.ageMs);
+    else this.#setAddress(s.address, s.netmask, s.gateway, s.dns);
+    this.resolver.servers = [...s.dns];
+    this.arp.restore(s.arp);
+    this.tcpLayer.restore(s.tcp);
   }
 
   /** Stop: reset every connection and stop listening to the device. */

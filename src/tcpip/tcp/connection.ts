@@ -57,6 +57,72 @@ const CHALLENGE_ACKS_PER_SECOND = 10;
 /** Writes below this are copied to the slab rather than into a pooled block of their own. */
 const SMALL_WRITE = 2048;
 
+/**
+ * A connection's state as plain, structured-cloneable data (Connection.snapshot and restore;
+ * checked by tcp/snapshot.ts when it comes from outside): times as ms relative to the snapshot.
+ */
+export interface ConnectionSnapshot {
+  readonly state: TcpState;
+  readonly localPort: number;
+  readonly remoteAddr: number;
+  readonly remotePort: number;
+  readonly passive: boolean;
+  readonly iss: number;
+  readonly sndUna: number;
+  readonly sndNxt: number;
+  readonly sndMax: number;
+  readonly sndWnd: number;
+  readonly maxSndWnd: number;
+  readonly sndWl1: number;
+  readonly sndWl2: number;
+  readonly sndWscale: number;
+  /** -1: no FIN queued. */
+  readonly finSeq: number;
+  /** From sndUna on: sent and unacknowledged, then unsent. */
+  readonly sndBuf: Uint8Array;
+  readonly irs: number;
+  readonly rcvNxt: number;
+  readonly rcvAdv: number;
+  readonly rcvWscale: number;
+  readonly wsOk: boolean;
+  /** Received in order, not yet read by the program. */
+  readonly rcvQueue: Uint8Array;
+  readonly ooo: readonly { readonly seq: number; readonly data: Uint8Array; readonly fin: boolean }[];
+  readonly finReceived: boolean;
+  readonly lastAckSent: number;
+  readonly sendMss: number;
+  readonly tsOk: boolean;
+  readonly tsRecent: number;
+  /** Our timestamp clock's value at the snapshot. */
+  readonly tsVal: number;
+  readonly sackOk: boolean;
+  readonly recentOoo: number;
+  readonly sacked: readonly { readonly start: number; readonly end: number }[];
+  readonly rtxHigh: number;
+  readonly srtt: number;
+  readonly rttvar: number;
+  readonly rto: number;
+  readonly cwnd: number;
+  readonly ssthresh: number;
+  readonly dupAcks: number;
+  readonly inRecovery: boolean;
+  readonly recover: number;
+  readonly rttSeq: number;
+  readonly rttAgeMs: number;
+  readonly retries: number;
+  /** ms left on the retransmission (or persist) timer; -1: not armed. */
+  readonly rtxInMs: number;
+  readonly persisting: boolean;
+  readonly delackArmed: boolean;
+  /** ms left of TIME-WAIT or FIN-WAIT-2; -1 in other states. */
+  readonly otherInMs: number;
+  /** ms since the peer was last heard. */
+  readonly idleMs: number;
+  readonly noDelay: boolean;
+  readonly stats: { retransmits: number; timeouts: number; fastRetransmits: number; sackRetransmits: number };
+  readonly keepalive: { idleMs: number; intervalMs: number; count: number; sent: number } | undefined;
+}
+
 /** What the owner of a connection (the stream) hears from it. */
 export interface ConnectionEvents {
   onEstablished(): void;
@@ -109,7 +175,7 @@ export class Connection {
   #sacked: { start: number; end: number }[] = [];
   /** Recovery resent everything below this (holes are resent once each). */
   #rtxHigh = 0;
-  readonly #tsOffset: number;
+  #tsOffset: number;
   // Timing and congestion.
   readonly rto: Rto;
   readonly cc: NewReno;
@@ -122,6 +188,8 @@ export class Connection {
   #persisting = false;
   #delack: TimerSlot;
   #other: TimerSlot;
+  /** When the #other slot fires (TIME-WAIT and FIN-WAIT-2 carry it across a suspend). */
+  #otherAt = 0;
   #lastRecv: number;
   #challengeTokens = CHALLENGE_ACKS_PER_SECOND;
   #challengeRefill = 0;
@@ -245,9 +313,9 @@ export class Connection {
 
   // ---- Application calls ----
 
-  /** Queue bytes to send; returns how many fit in the send buffer. */
-  write(data: Uint8Array): number {
-    const n = Math.min(data.length, this.sendSpace);
+  /** Queue bytes to send; returns how many fit in the send buffer (all of them when `unbounded`: a suspend takes what the program wrote). */
+  write(data: Uint8Array, unbounded = false): number {
+    const n = unbounded && this.#finSeq === -1 && this.#synchronizedOrOpening() ? data.length : Math.min(data.length, this.sendSpace);
     if (n === 0) return 0;
     // Copy: the caller may reuse its buffer, and we keep the bytes until they are acknowledged.
     // Large writes go to pooled blocks (reused once acknowledged), small ones to the slab.
@@ -572,7 +640,7 @@ export class Connection {
     if (!ka || this.state === 'TIME-WAIT' || this.state === 'CLOSED') return;
     const idle = this.host.clock.now() - this.#lastRecv;
     const wait = ka.sent === 0 ? Math.max(0, ka.idleMs - idle) : ka.intervalMs;
-    this.#other.arm(wait, () => {
+    this.#armOther(wait, () => {
       const idleNow = this.host.clock.now() - this.#lastRecv;
       if (ka.sent === 0 && idleNow < ka.idleMs) return this.#armKeepalive();
       if (ka.sent >= ka.count) {
@@ -588,14 +656,19 @@ export class Connection {
 
   /** Bounded: a peer that goes silent without its FIN does not keep us forever. */
   #armFinWait2(): void {
-    this.#other.arm(this.config.finWait2Ms, () => this.#closed(undefined));
+    this.#armOther(this.config.finWait2Ms, () => this.#closed(undefined));
+  }
+
+  #armOther(ms: number, fn: () => void): void {
+    this.#otherAt = this.host.clock.now() + ms;
+    this.#other.arm(ms, fn);
   }
 
   #enterTimeWait(): void {
     this.state = 'TIME-WAIT';
     this.#rtx.cancel();
     this.#delack.cancel();
-    this.#other.arm(2 * this.config.mslMs, () => this.#closed(undefined));
+    this.#armOther(2 * this.config.mslMs, () => this.#closed(undefined));
     this.host.timeWait(this);
   }
 
@@ -608,6 +681,103 @@ export class Connection {
     this.#ooo = [];
     this.host.release(this);
     this.events?.onClosed(err);
+  }
+
+  // ---- Suspend and resume (the guest's stack travels in its suspend record) ----
+
+  /**
+   * The TCB as plain data, times as ms relative to now (the clock of the host that resumes it
+   * starts elsewhere); `unread`: received bytes handed to the stream but not yet consumed (they
+   * go back before the receive queue).
+   */
+  snapshot(unread: Uint8Array): ConnectionSnapshot {
+    const now = this.host.clock.now();
+    const closing = this.state === 'TIME-WAIT' || this.state === 'FIN-WAIT-2';
+    return {
+      state: this.state, localPort: this.localPort, remoteAddr: this.remoteAddr, remotePort: this.remotePort, passive: this.passive,
+      iss: this.iss, sndUna: this.sndUna, sndNxt: this.sndNxt, sndMax: this.sndMax, sndWnd: this.sndWnd, maxSndWnd: this.#maxSndWnd,
+      sndWl1: this.#sndWl1, sndWl2: this.#sndWl2, sndWscale: this.#sndWscale, finSeq: this.#finSeq,
+      sndBuf: concat(this.sndBuf),
+      irs: this.#irs, rcvNxt: this.rcvNxt, rcvAdv: this.#rcvAdv, rcvWscale: this.#rcvWscale, wsOk: this.#wsOk,
+      rcvQueue: concat(this.rcvQueue, unread),
+      ooo: this.#ooo.map((o) => ({ seq: o.seq, data: o.data.slice(), fin: o.fin })),
+      finReceived: this.#finReceived, lastAckSent: this.#lastAckSent,
+      sendMss: this.#sendMss, tsOk: this.#tsOk, tsRecent: this.#tsRecent, tsVal: this.#tsVal(), sackOk: this.#sackOk,
+      recentOoo: this.#recentOoo, sacked: this.#sacked.map((r) => ({ ...r })), rtxHigh: this.#rtxHigh,
+      srtt: this.rto.srtt, rttvar: this.rto.rttvar, rto: this.rto.rto,
+      cwnd: this.cc.cwnd, ssthresh: this.cc.ssthresh, dupAcks: this.cc.dupAcks, inRecovery: this.cc.inRecovery, recover: this.cc.recover,
+      rttSeq: this.#rttSeq, rttAgeMs: now - this.#rttStart, retries: this.#retries,
+      rtxInMs: this.#rtx.armed ? Math.max(0, this.#rtxAt - now) : -1, persisting: this.#persisting,
+      delackArmed: this.#delack.armed, otherInMs: closing && this.#other.armed ? Math.max(0, this.#otherAt - now) : -1,
+      idleMs: now - this.#lastRecv, noDelay: this.noDelay, stats: { ...this.stats },
+      keepalive: this.#keepalive ? { ...this.#keepalive } : undefined,
+    };
+  }
+
+  /** A connection carried on from a snapshot (checked by checkConnectionSnapshot): its timers armed with what was left of them. */
+  static restore(host: TcpHost, s: ConnectionSnapshot): Connection {
+    const c = new Connection(host, s.localPort, s.remoteAddr, s.remotePort, s.passive, s.iss);
+    const now = host.clock.now();
+    c.state = s.state;
+    c.sndUna = s.sndUna;
+    c.sndNxt = s.sndNxt;
+    c.sndMax = s.sndMax;
+    c.sndWnd = s.sndWnd;
+    c.#maxSndWnd = s.maxSndWnd;
+    c.#sndWl1 = s.sndWl1;
+    c.#sndWl2 = s.sndWl2;
+    c.#sndWscale = s.sndWscale;
+    c.#finSeq = s.finSeq;
+    for (let at = 0; at < s.sndBuf.length; at += POOL_LARGE) c.sndBuf.push(s.sndBuf.slice(at, at + POOL_LARGE));
+    c.#irs = s.irs;
+    c.rcvNxt = s.rcvNxt;
+    c.#rcvAdv = s.rcvAdv;
+    c.#rcvWscale = s.rcvWscale;
+    c.#wsOk = s.wsOk;
+    c.rcvQueue.push(s.rcvQueue);
+    c.#ooo = s.ooo.map((o) => ({ ...o }));
+    c.#finReceived = s.finReceived;
+    c.#lastAckSent = s.lastAckSent;
+    c.#sendMss = s.sendMss;
+    c.#tsOk = s.tsOk;
+    c.#tsRecent = s.tsRecent;
+    // Our timestamps go on from where they were: the peer's PAWS check needs them not to fall.
+    c.#tsOffset = (s.tsVal - Math.floor(now)) >>> 0;
+    c.#sackOk = s.sackOk;
+    c.#recentOoo = s.recentOoo;
+    c.#sacked = s.sacked.map((r) => ({ ...r }));
+    c.#rtxHigh = s.rtxHigh;
+    c.rto.restore(s.srtt, s.rttvar, s.rto);
+    Object.assign(c.cc, { cwnd: s.cwnd, ssthresh: s.ssthresh, dupAcks: s.dupAcks, inRecovery: s.inRecovery, recover: s.recover });
+    c.cc.setMss(s.sendMss);
+    c.#rttSeq = s.rttSeq;
+    c.#rttStart = now - s.rttAgeMs;
+    c.#retries = s.retries;
+    c.#lastRecv = now - s.idleMs;
+    c.noDelay = s.noDelay;
+    Object.assign(c.stats, s.stats);
+    c.#keepalive = s.keepalive ? { ...s.keepalive } : undefined;
+    if (s.rtxInMs >= 0) {
+      if (s.persisting) {
+        c.#persisting = true;
+        c.#rtx.arm(s.rtxInMs, () => {
+          c.#persisting = false;
+          c.output();
+        });
+      } else {
+        // What was in flight went out just before the suspend, maybe into a vif that was going:
+        // send its first segment again at once rather than after what was left of the RTO.
+        c.#rtx.arm(0, () => {
+          if (c.sndUna === c.sndMax) return;
+          c.#retransmitFirst();
+          c.#armRtx();
+        });
+      }
+    }
+    if (s.delackArmed) c.#delack.arm(0, () => c.#sendAck());
+    if (s.state === 'TIME-WAIT' || s.state === 'FIN-WAIT-2') c.#armOther(Math.max(0, s.otherInMs), () => c.#closed(undefined));
+    else if (c.#keepalive) c.#armKeepalive();
+    return c;
   }
 
   // ---- Input (RFC 9293 §3.10.7) ----
@@ -780,7 +950,7 @@ export class Connection {
       case 'TIME-WAIT':
         if (seg.flags & FIN) {
           this.#sendAck();
-          this.#other.arm(2 * this.config.mslMs, () => this.#closed(undefined));
+          this.#armOther(2 * this.config.mslMs, () => this.#closed(undefined));
         }
         return false;
       default:
@@ -898,4 +1068,12 @@ export class Connection {
       }
     }
   }
+}
+
+/** A byte queue's bytes as one array, `before` ahead of them. */
+function concat(q: ByteQueue, before: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const out = new Uint8Array(before.length + q.length);
+  out.set(before);
+  q.copyTo(0, q.length, out, before.length);
+  return out;
 }

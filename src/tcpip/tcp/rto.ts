@@ -35,6 +35,13 @@ export class Rto {
     this.rto = this.#base;
   }
 
+  /** Carried on from a suspended connection. */
+  restore(srtt: number, rttvar: number, rto: number): void {
+    this.srtt = srtt;
+    this.rttvar = rttvar;
+    this.rto = Math.min(this.opts.maxRtoMs, Math.max(this.opts.minRtoMs, rto));
+  }
+
   backoff(): void {
     this.rto = Math.min(this.opts.maxRtoMs, this.rto * 2);
   }

@@ -4,17 +4,25 @@
 import { Duplex } from 'node:stream';
 import { formatIpv4 } from '../addr.js';
 import type { TcpipError } from '../errors.js';
-import type { Connection, TcpState } from './connection.js';
+import type { Connection, ConnectionSnapshot, TcpState } from './connection.js';
 
 export class TcpSocket extends Duplex {
   #conn: Connection;
   #pending: { chunk: Uint8Array; cb: (err?: Error | null) => void } | undefined;
   #wantRead = false;
   #ended = false;
+  /** Chunks pushed to the stream and maybe not yet consumed (the newest `readableLength` bytes of them). */
+  #pushed: Uint8Array[] = [];
+  #pushedBytes = 0;
+  /** A suspend is taking the program's writes: all of them go into the send buffer. */
+  #unbounded = false;
+  /** Carried over from before a restore or migration (handed back by the stack, see Tcp.resumed). */
+  readonly resumed: boolean;
 
-  constructor(conn: Connection) {
+  constructor(conn: Connection, resumed = false) {
     super({ allowHalfOpen: true, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
     this.#conn = conn;
+    this.resumed = resumed;
     conn.events = {
       onEstablished: () => this.emit('connect'),
       onReadable: () => this.#pump(),
@@ -65,7 +73,7 @@ export class TcpSocket extends Duplex {
   #flush(): void {
     const p = this.#pending;
     if (!p) return;
-    const n = this.#conn.write(p.chunk);
+    const n = this.#conn.write(p.chunk, this.#unbounded);
     if (n === p.chunk.length) {
       this.#pending = undefined;
       p.cb();
@@ -86,12 +94,39 @@ export class TcpSocket extends Duplex {
     while (this.#wantRead) {
       const b = this.#conn.read();
       if (!b) break;
+      this.#pushed.push(b);
+      this.#pushedBytes += b.length;
       if (!this.push(b)) this.#wantRead = false;
+      while (this.#pushed.length > 0 && this.#pushedBytes - this.#pushed[0]!.length >= this.readableLength) this.#pushedBytes -= this.#pushed.shift()!.length;
     }
     if (this.#conn.finReceived && this.#conn.rcvQueue.length === 0 && !this.#ended) {
       this.#ended = true;
       this.push(null);
     }
+  }
+
+  /**
+   * The connection's state for a suspend record: what the program wrote goes into the send
+   * buffer first (the stream's own queue included), and what the stream holds unread goes back
+   * ahead of the receive queue.
+   */
+  snapshot(): ConnectionSnapshot {
+    this.#unbounded = true;
+    try {
+      this.#flush();
+    } finally {
+      this.#unbounded = false;
+    }
+    let skip = this.#pushedBytes - this.readableLength;
+    const unread = new Uint8Array(Math.max(0, this.readableLength));
+    let at = 0;
+    for (const b of this.#pushed) {
+      const part = b.subarray(Math.min(skip, b.length));
+      skip = Math.max(0, skip - b.length);
+      unread.set(part.subarray(0, unread.length - at), at);
+      at += Math.min(part.length, unread.length - at);
+    }
+    return this.#conn.snapshot(unread);
   }
 
   #onClosed(err: TcpipError | undefined): void {

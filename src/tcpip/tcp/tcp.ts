@@ -12,6 +12,7 @@ import { NoRoute, TcpipError } from '../errors.js';
 import { UNREACH_FRAG_NEEDED, UNREACH_PORT, UNREACH_PROTOCOL, type Icmp, type IcmpError } from '../icmp.js';
 import { PROTO_TCP, type Ipv4Layer, type Ipv4Packet } from '../ipv4.js';
 import { Connection, type TcpHost } from './connection.js';
+import type { TcpSnapshot } from './snapshot.js';
 import { TCP_DEFAULTS, type Endpoint, type TcpConfig } from './settings.js';
 import { seqAdd, seqGe, seqLe } from './seq.js';
 import { TcpSocket } from './socket.js';
@@ -21,11 +22,17 @@ const EPHEMERAL_LOW = 49152;
 
 interface Listener {
   readonly port: number;
-  readonly onConn: (s: TcpSocket) => void;
+  /** Undefined while a listener carried over a resume waits for the program to listen again. */
+  onConn: ((s: TcpSocket) => void) | undefined;
   readonly backlog: number;
   /** Half-open connections, oldest first. */
   readonly halfOpen: Set<Connection>;
+  /** Connections accepted while it waits for the program (at most `backlog`). */
+  readonly waiting: TcpSocket[];
 }
+
+/** How long a listener carried over a resume waits for the program to listen on its port again. */
+export const RESUMED_LISTENER_MS = 30_000;
 
 export interface TcpServer {
   readonly port: number;
@@ -57,6 +64,10 @@ export class Tcp implements TcpHost {
   #conns = new Map<string, Connection>();
   #listeners = new Map<number, Listener>();
   #timeWait = new Set<Connection>();
+  /** The stream of each connection that has one (a suspend asks it for what it holds). */
+  #sockets = new Map<Connection, TcpSocket>();
+  /** Connections carried over a resume that no listener took and the program has not asked for. */
+  #resumed: TcpSocket[] = [];
 
   constructor(
     private readonly ip: Ipv4Layer,
@@ -109,10 +120,22 @@ export class Tcp implements TcpHost {
 
   listen(port: number, onConn: (s: TcpSocket) => void, opts: { backlog?: number } = {}): TcpServer {
     checkPort(port, false);
-    if (this.#listeners.has(port)) throw new TcpipError('EADDRINUSE', `TCP port ${port} is already listening`);
     const backlog = Math.max(1, Math.floor(opts.backlog ?? this.config.backlog));
-    const l: Listener = { port, onConn, backlog, halfOpen: new Set() };
-    this.#listeners.set(port, l);
+    const kept = this.#listeners.get(port);
+    let l: Listener;
+    if (kept && kept.onConn === undefined) {
+      // Listening again after a resume: the connections it accepted meanwhile (and before) come first.
+      l = kept;
+      l.onConn = onConn;
+      const waiting = l.waiting.splice(0);
+      queueMicrotask(() => {
+        for (const s of waiting) onConn(s);
+      });
+    } else {
+      if (kept) throw new TcpipError('EADDRINUSE', `TCP port ${port} is already listening`);
+      l = { port, onConn, backlog, halfOpen: new Set(), waiting: [] };
+      this.#listeners.set(port, l);
+    }
     return {
       port,
       close: () => {
@@ -146,7 +169,7 @@ export class Tcp implements TcpHost {
     const c = new Connection(this, local, remote, port, false, this.#isn());
     c.noDelay = opts.noDelay ?? false;
     this.#conns.set(c.key, c);
-    const socket = new TcpSocket(c);
+    const socket = this.#socket(c);
     return new Promise((resolve, reject) => {
       socket.once('connect', () => {
         socket.off('error', reject);
@@ -209,7 +232,19 @@ export class Tcp implements TcpHost {
       c.reset();
       return;
     }
-    l.onConn(new TcpSocket(c));
+    this.#accepted(l, this.#socket(c));
+  }
+
+  #socket(c: Connection, resumed = false): TcpSocket {
+    const s = new TcpSocket(c, resumed);
+    this.#sockets.set(c, s);
+    return s;
+  }
+
+  #accepted(l: Listener, s: TcpSocket): void {
+    if (l.onConn) l.onConn(s);
+    else if (l.waiting.length < l.backlog) l.waiting.push(s);
+    else s.reset();
   }
 
   timeWait(c: Connection): void {
@@ -228,6 +263,7 @@ export class Tcp implements TcpHost {
       this.counters.timeouts += c.stats.timeouts;
     }
     this.#timeWait.delete(c);
+    this.#sockets.delete(c);
     if (c.passive) this.#listeners.get(c.localPort)?.halfOpen.delete(c);
   }
 
@@ -292,6 +328,57 @@ export class Tcp implements TcpHost {
     if (!c || !seqGe(seq, c.sndUna) || !seqLe(seq, c.sndMax)) return; // not about anything in flight
     if (e.code === UNREACH_FRAG_NEEDED) c.pathMtuChanged();
     else c.unreachable(e.code === UNREACH_PORT || e.code === UNREACH_PROTOCOL);
+  }
+
+  // ---- Suspend and resume ----
+
+  /** Connections (all but those still opening actively) and listening ports, for a suspend record. */
+  snapshot(): TcpSnapshot {
+    const connections = [];
+    for (const c of this.#conns.values()) {
+      if (c.state === 'SYN-SENT' || c.state === 'CLOSED') continue;
+      connections.push(this.#sockets.get(c)?.snapshot() ?? c.snapshot(new Uint8Array(0)));
+    }
+    return { connections, listeners: [...this.#listeners.values()].map((l) => ({ port: l.port, backlog: l.backlog })) };
+  }
+
+  /**
+   * Carry on from a snapshot (checked by checkTcpSnapshot) in a fresh stack: each listening port
+   * accepts again at once and hands its connections, old and new, to the program's next
+   * listen() on that port (or resets them after RESUMED_LISTENER_MS without one); connections
+   * no listener takes wait for resumed().
+   */
+  restore(s: TcpSnapshot): void {
+    for (const { port, backlog } of s.listeners) {
+      if (this.#listeners.has(port)) continue;
+      const l: Listener = { port, onConn: undefined, backlog, halfOpen: new Set(), waiting: [] };
+      this.#listeners.set(port, l);
+      this.clock.setTimer(RESUMED_LISTENER_MS, () => {
+        if (this.#listeners.get(port) !== l || l.onConn) return;
+        this.#listeners.delete(port);
+        for (const c of [...l.halfOpen]) c.abandon();
+        for (const w of l.waiting.splice(0)) w.reset();
+      });
+    }
+    for (const cs of s.connections) {
+      const c = Connection.restore(this, cs);
+      if (this.#conns.has(c.key)) continue;
+      this.#conns.set(c.key, c);
+      const l = c.passive ? this.#listeners.get(c.localPort) : undefined;
+      if (c.state === 'TIME-WAIT') this.#timeWait.add(c);
+      else if (c.state === 'SYN-RECEIVED') l?.halfOpen.add(c);
+      else {
+        const socket = this.#socket(c, true);
+        if (cs.finSeq !== -1) socket.end(); // the program had ended its side
+        if (l) l.waiting.push(socket); // not counted against the backlog: they were accepted before
+        else this.#resumed.push(socket);
+      }
+    }
+  }
+
+  /** The connections carried over a resume that no listener took (a client's, typically); each is handed out once. */
+  resumed(): TcpSocket[] {
+    return this.#resumed.splice(0);
   }
 
   /** Fail every connection (the interface went away or the address changed). */

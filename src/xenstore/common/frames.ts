@@ -72,6 +72,15 @@ export class XsFrameReader {
     this.#rest = this.#take(chunk);
   }
 
+  /**
+   * Copy the stored bytes if they are still a view of `chunk`'s memory: the transport reuses
+   * its read buffer once its callback returns (whole packets left for a later turn are views).
+   */
+  own(chunk: Uint8Array): void {
+    const rest = this.#rest;
+    if (rest !== undefined && rest.buffer === chunk.buffer) this.#rest = Buffer.from(rest);
+  }
+
   /** Bytes stored and not yet cut. */
   get buffered(): number {
     return this.#rest?.length ?? 0;

@@ -109,6 +109,8 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
     if (this.#closed) return;
     this.#frames.append(bytes);
     this.owner.wake(this);
+    // What was not served now waits for a later turn: it must not stay a view of the transport's buffer.
+    this.#frames.own(bytes);
     if (!this.wantsInput) this.#inputHeld = true;
   }
 

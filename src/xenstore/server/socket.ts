@@ -5,13 +5,32 @@
 // elsewhere (watch events of a scheduled turn) leaves at the end of its turn. A client that does not read its replies, or whose connection holds as much
 // unprocessed input as it takes, stops being read (the kernel then blocks its writes), and one
 // that lets watch events pile up is dropped by the connection's bound.
+//
+// Every connection reads into one buffer (net's `onread`) instead of through the stream's
+// 'data' events: no Buffer, stream push and nextTick per read, which at one request in flight
+// are a large part of the daemon's own CPU per request (docs/PERFORMANCE.md, xenstored).
 import { Buffer } from 'node:buffer';
 import { chmod, lstat, unlink } from 'node:fs/promises';
-import { type Server, type Socket, createServer } from 'node:net';
+import { type Server, Socket, type SocketConstructorOpts, createServer } from 'node:net';
 import type { CloseReason, ConnectionSink, SendBytes } from './transport.js';
 
 /** Small messages held for a peer that does not read are merged this many at a time. */
 const MERGE_BATCH = 256;
+/** The one read buffer: a read's bytes are handled, or copied, before the next read. */
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * The accepted connection's handle in a Socket that reads into `buffer`: Node offers `onread`
+ * only to sockets it is given a handle for, not to a server's accepted ones (Node 20), so the
+ * accepted Socket (paused since its creation: pauseOnConnect) gives its handle up and closes.
+ */
+function readingInto(accepted: Socket, buffer: Buffer, callback: (n: number, buf: Buffer) => boolean): Socket {
+  const a = accepted as unknown as { _handle: unknown };
+  const handle = a._handle;
+  a._handle = null;
+  accepted.destroy();
+  return new Socket({ handle, onread: { buffer, callback } } as SocketConstructorOpts);
+}
 
 export type AcceptConnection = (send: SendBytes, onDrop: (reason: CloseReason) => void) => ConnectionSink;
 
@@ -43,7 +62,7 @@ export class UnixSocketListener {
     // A socket left by a daemon that died would make bind fail; anything else at the path stays.
     const st = await lstat(path).catch(() => undefined);
     if (st?.isSocket()) await unlink(path);
-    const server = createServer();
+    const server = createServer({ pauseOnConnect: true });
     const l = new UnixSocketListener(server, path);
     server.on('connection', (sock) => l.#attach(sock, accept));
     await new Promise<void>((resolve, reject) => {
@@ -59,7 +78,22 @@ export class UnixSocketListener {
     return l;
   }
 
-  #attach(sock: Socket, accept: AcceptConnection): void {
+  readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+
+  #attach(accepted: Socket, accept: AcceptConnection): void {
+    // Assigned below, before the socket's first read (a later turn) calls back.
+    let conn!: ConnectionSink;
+    const sock = readingInto(accepted, this.#readBuffer, (n, buf) => {
+      this.#reading = true;
+      try {
+        conn.receive(buf.subarray(0, n));
+      } finally {
+        this.#reading = false;
+      }
+      if (this.#dirty.length > 0) this.#flushAll();
+      // false stops reading (net's onread): held input or unread output.
+      return !throttled && conn.wantsInput !== false;
+    });
     this.#sockets.add(sock);
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
@@ -97,22 +131,12 @@ export class UnixSocketListener {
       // What the peer has not taken: bytes the kernel refused (the batch leaves this turn).
       return throttled ? sock.writableLength + pendingBytes : sock.writableLength;
     };
-    const conn = accept(send, () => sock.destroy());
+    conn = accept(send, () => sock.destroy());
     const reading = (): void => {
       if (throttled || conn.wantsInput === false) sock.pause();
       else sock.resume();
     };
     conn.onInputSpace = reading;
-    sock.on('data', (d: Buffer) => {
-      this.#reading = true;
-      try {
-        conn.receive(d);
-      } finally {
-        this.#reading = false;
-      }
-      if (this.#dirty.length > 0) this.#flushAll();
-      reading();
-    });
     sock.on('drain', () => {
       if (!throttled) return;
       throttled = false;

@@ -20,7 +20,7 @@ export type CloseReason = number;
 
 /** The daemon side of one connection, as a transport drives it. */
 export interface ConnectionSink {
-  /** Bytes read from the peer, in order; any chunking. */
+  /** Bytes read from the peer, in order; any chunking. They are read during the call only: the transport may reuse their memory afterwards. */
   receive(bytes: Uint8Array): void;
   /** The peer reconnected (ring `connection` = XENSTORE_RECONNECT): drop watches, transactions and partial input. */
   reset(): void;

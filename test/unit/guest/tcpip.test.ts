@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tcpipStacks, vifAddress } from '../../../src/guest/tcpip.js';
+import { GuestStacks, vifAddress } from '../../../src/guest/tcpip.js';
 import { GuestTime, type Time } from '../../../src/guest/time.js';
 import type { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
 import { clockFromTime } from '../../../src/tcpip/clock.js';
@@ -26,7 +26,7 @@ function linkOnVirtualTime(): { clock: ManualClock; link: Link; time: Time } {
 test('os.tcpip: one stack per vif on os.time, statically configured, talking TCP to a peer', async () => {
   const { clock, link, time } = linkOnVirtualTime();
   let opened = 0;
-  const tcpip = tcpipStacks(async () => { opened++; return link.a; }, time);
+  const tcpip = new GuestStacks(async () => { opened++; return link.a; }, time).open;
   const peer = createStack(link.b, { clock, random: rng(2) });
   peer.configure({ ip: '10.0.0.2/24' });
   peer.tcp.listen(80, (s) => s.end('hello guest'));
@@ -69,14 +69,44 @@ test('os.tcpip takes the vif\'s ip= (with netmask and gateway) from the backend\
   assert.deepEqual(await read(0), { ip: '10.1.2.7', netmask: '255.255.0.0', gateway: '10.1.0.1' });
 
   const { clock, link, time } = linkOnVirtualTime();
-  const stack = await runPromise(clock, tcpipStacks(async () => link.a, time, read)({ random: rng(1) }));
+  const stack = await runPromise(clock, new GuestStacks(async () => link.a, time, read).open({ random: rng(1) }));
   assert.deepEqual(stack.address, { address: '10.1.2.7', netmask: '255.255.0.0', gateway: '10.1.0.1', dns: [] });
   stack.stop();
   // Nonsense in xenstore fails os.tcpip() with a typed error instead of guessing.
   await xs.write(`${be}/ip`, '10.1.2.300');
-  await assert.rejects(runPromise(clock, tcpipStacks(async () => link.a, time, read)()), (e: Error) => e instanceof TcpipError);
+  await assert.rejects(runPromise(clock, new GuestStacks(async () => link.a, time, read).open()), (e: Error) => e instanceof TcpipError);
   await xs.write(`${be}/ip`, '10.1.2.7');
   await xs.write(`${be}/gateway`, '192.168.0.1');
-  await assert.rejects(runPromise(clock, tcpipStacks(async () => link.a, time, read)()), /not on/);
+  await assert.rejects(runPromise(clock, new GuestStacks(async () => link.a, time, read).open()), /not on/);
   xs.close();
+});
+
+test('os.tcpip after a resume: the saved stack carries on (its address without DHCP, its connection), a malformed one is dropped', async () => {
+  const { clock, link, time } = linkOnVirtualTime();
+  const peer = createStack(link.b, { clock, random: rng(2) });
+  peer.configure({ ip: '10.0.0.2/24' });
+  const heard: Buffer[] = [];
+  peer.tcp.listen(80, (s) => s.on('data', (d: Buffer) => heard.push(d)));
+  const before = new GuestStacks(async () => link.a, time);
+  const stack = await runPromise(clock, before.open({ ip: { ip: '10.0.0.1/24' } }));
+  const c = await runPromise(clock, stack.tcp.connect('10.0.0.2', 80));
+  c.write('one ');
+  const saved = before.freeze();
+  assert.deepEqual(saved.map((s) => s.devid), [undefined]);
+  // The old runtime is gone (its device no longer hears the link); a new one opens the stack without ip= or DHCP.
+  link.a.handlers.clear();
+  let read = 0;
+  const after = new GuestStacks(async () => link.a, time, async () => { read++; return undefined; }, saved);
+  const again = await runPromise(clock, after.open({ random: rng(3) }));
+  assert.equal(read, 0, 'no ip= read: the address came with the state');
+  assert.equal(again.address?.address, '10.0.0.1');
+  const [mine] = again.tcp.resumed();
+  mine!.write('two');
+  assert.ok(await runUntil(clock, () => Buffer.concat(heard).toString() === 'one two', 30_000), Buffer.concat(heard).toString());
+
+  const logged: string[] = [];
+  const bad = new GuestStacks(async () => link.a, time, async () => ({ ip: '10.0.0.9/24' }), [{ devid: undefined, state: { address: 'x' } }], (l) => logged.push(l));
+  const fresh = await runPromise(clock, bad.open());
+  assert.equal(fresh.address?.address, '10.0.0.9');
+  assert.match(logged.join('\n'), /not carried over: EINVAL/);
 });

@@ -111,3 +111,14 @@ test('clear during delivery stops the cut and forgets buffered bytes', () => {
   r.push(c);
   assert.deepEqual(seen, [1, 3]);
 });
+
+test('own copies stored packets out of a chunk the transport reuses', () => {
+  const chunk = Buffer.concat([a, b, c, b.subarray(0, 5)]);
+  const { r, seen } = reader();
+  r.append(chunk);
+  assert.equal(r.pull(1), 1);
+  r.own(chunk);
+  chunk.fill(0); // the transport's next read lands in the same memory
+  r.push(b.subarray(5));
+  assert.deepEqual(seen, [...expected, expected[1]]);
+});

@@ -1,0 +1,114 @@
+// A stack's state carried across a suspend (src/tcpip/snapshot.ts with Stack.freeze/restore and
+// the TCP layer's snapshot): a fresh stack on a new link end (the domain on another host) takes
+// over the address, ARP cache, listening port and connections from the structured-clone copy of
+// the old one's state; the peer's connections go on without reconnecting, frames lost in the
+// gap are retransmitted, and a malformed snapshot is refused.
+import assert from 'node:assert/strict';
+import { deserialize, serialize } from 'node:v8';
+import { test } from 'node:test';
+import { checkStackSnapshot, type StackSnapshot } from '../../../src/tcpip/snapshot.js';
+import { createStack, type TcpipStack } from '../../../src/tcpip/stack.js';
+import type { TcpSocket } from '../../../src/tcpip/tcp/socket.js';
+import { TcpipError } from '../../../src/tcpip/errors.js';
+import { collect, LinkEnd, runUntil, stackPair, type Link, type ManualClock } from '../../support/tcpip-link.js';
+import { rng } from '../../support/random.js';
+
+/** Move b's side of the link to a new end (the old one's frames go nowhere) and restore a stack there from `snap`. */
+function moveB(link: Link, snap: StackSnapshot, clock: ManualClock): TcpipStack {
+  const old = link.b;
+  const nowhere = new LinkEnd(link, old.mac, old.mtu, old.offloads);
+  old.peer = nowhere;
+  const fresh = new LinkEnd(link, old.mac, old.mtu, old.offloads);
+  fresh.peer = link.a;
+  link.a.peer = fresh;
+  const b2 = createStack(fresh, { clock, random: rng(99) });
+  b2.restore(deserialize(serialize(snap)));
+  return b2;
+}
+
+test('an echo connection and a client connection go on in a stack restored elsewhere, with frames lost in the gap', async () => {
+  const { clock, link, a, b } = stackPair({ seed: 3 });
+  // b serves an echo port and holds a connection of its own to a's port 9.
+  b.tcp.listen(7, (s) => s.pipe(s));
+  const sink: Buffer[] = [];
+  a.tcp.listen(9, (s) => s.on('data', (d: Buffer) => sink.push(d)));
+  let bClient: TcpSocket | undefined;
+  void b.tcp.connect('10.0.0.1', 9).then((s) => (bClient = s));
+  let aClient: TcpSocket | undefined;
+  void a.tcp.connect('10.0.0.2', 7).then((s) => (aClient = s));
+  assert.ok(await runUntil(clock, () => aClient !== undefined && bClient !== undefined));
+  const echoed = collect(aClient!);
+  aClient!.write('before ');
+  assert.ok(await runUntil(clock, () => echoed.bytes().toString() === 'before '));
+
+  // Suspend b with data in flight both ways: a's bytes lost on the wire, b's written but unacknowledged.
+  link.up = false;
+  aClient!.write('lost in the gap ');
+  bClient!.write('from b, sent before the suspend');
+  const snap = b.freeze();
+  assert.equal(snap.tcp.connections.length, 2, JSON.stringify(snap.tcp.connections.map((c) => [c.state, c.localPort, c.remotePort])));
+  assert.deepEqual(snap.tcp.listeners, [{ port: 7, backlog: 128 }]);
+  clock.advanceTo(clock.now() + 50);
+  link.up = true;
+  const b2 = moveB(link, snap, clock);
+
+  // The program runs again: it listens on 7 (the echo connection comes back to it) and takes its client connection.
+  const back: TcpSocket[] = [];
+  b2.tcp.listen(7, (s) => {
+    back.push(s);
+    s.pipe(s);
+  });
+  const [mine, ...others] = b2.tcp.resumed();
+  assert.equal(others.length, 0);
+  assert.equal(mine?.remotePort, 9);
+  assert.ok(mine.resumed);
+  mine.write(' and after');
+  aClient!.write('after');
+  assert.ok(await runUntil(clock, () => echoed.bytes().toString() === 'before lost in the gap after', 30_000), echoed.bytes().toString());
+  assert.equal(back.length, 1);
+  assert.ok(back[0]!.resumed);
+  assert.ok(await runUntil(clock, () => Buffer.concat(sink).toString() === 'from b, sent before the suspend and after', 30_000));
+  assert.equal(b2.address?.address, '10.0.0.2');
+  // A new connection to the restored listener.
+  let fresh: TcpSocket | undefined;
+  void a.tcp.connect('10.0.0.2', 7).then((s) => (fresh = s));
+  assert.ok(await runUntil(clock, () => fresh !== undefined && back.length === 2, 30_000));
+  assert.equal(back[1]!.resumed, false);
+});
+
+test('what the program had not read yet, and what it wrote beyond the send buffer, travel with the connection', async () => {
+  const { clock, link, a, b } = stackPair({ seed: 4, tcpB: { sndBufMax: 4096 } });
+  let server: TcpSocket | undefined;
+  b.tcp.listen(80, (s) => {
+    server = s;
+    s.pause();
+  });
+  let c: TcpSocket | undefined;
+  void a.tcp.connect('10.0.0.2', 80).then((s) => (c = s));
+  assert.ok(await runUntil(clock, () => c !== undefined && server !== undefined));
+  c!.write('unread request');
+  assert.ok(await runUntil(clock, () => [...b.tcpLayer.connections()][0]!.rcvQueue.length > 0));
+  server!.read(0); // into the stream's own buffer, where the program has not taken it
+  assert.ok(server!.readableLength > 0);
+  const big = Buffer.alloc(20_000, 0x61);
+  server!.write(big); // beyond b's 4 KiB send buffer: most of it waits in the stream
+  const snap = b.freeze();
+  assert.equal(snap.tcp.connections[0]!.rcvQueue.length, 'unread request'.length);
+  assert.equal(snap.tcp.connections[0]!.sndBuf.length, big.length);
+  const b2 = moveB(link, snap, clock);
+  const got = collect(c!);
+  let req = '';
+  b2.tcp.listen(80, (s) => s.on('data', (d: Buffer) => (req += d.toString())));
+  assert.ok(await runUntil(clock, () => got.bytes().length === big.length && req === 'unread request', 30_000), `${got.bytes().length} ${req}`);
+});
+
+test('a malformed stack snapshot is refused', () => {
+  const { a } = stackPair();
+  const good = a.freeze();
+  assert.doesNotThrow(() => checkStackSnapshot(deserialize(serialize(good))));
+  const conn = { state: 'ESTABLISHED' };
+  for (const v of [null, 7, { ...good, address: -1 }, { ...good, arp: [[1, new Uint8Array(5), 0]] }, { ...good, tcp: { connections: [conn], listeners: [] } },
+    { ...good, tcp: { connections: [], listeners: [{ port: 0, backlog: 1 }] } }, { ...good, lease: { lease: {}, ageMs: 0 } }]) {
+    assert.throws(() => checkStackSnapshot(v), (e: Error) => e instanceof TcpipError && e.code === 'EINVAL', JSON.stringify(v));
+  }
+});
