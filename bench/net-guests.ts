@@ -5,7 +5,8 @@
 // runs serveNetBackends and a switch of its own). 64-byte and 1514-byte frames in frames/s
 // and TCPv4 GSO super-frames of 65000 bytes in Gb/s, summed over the receivers, each next to
 // the physical limit measured in the same run: the same frames copied from one
-// SharedArrayBuffer to another in one thread. Prints one line of JSON.
+// SharedArrayBuffer to another in one thread; with dom0's backend also rx_dropped, the frames
+// the receivers' netbacks dropped (back-pressure keeps it at 0). Prints one line of JSON.
 //
 //   npm run bench -- net-guests [--runtime=1] [--ramp=0.5] [--max-pairs=16] [--window=256] [--repeat=1]
 //
@@ -72,6 +73,7 @@ async function run(host: Host, pairs: number, backend: string | undefined): Prom
       })));
       // Measured while the guests wait: the same machine, the same moment.
       const limit = sabCopy(SIZES[k]!, opts.runtime * 1000);
+      const dropped0 = rxDropped(host, backend, domids);
       await Promise.all(all.map((d) => host.xs.write(node(d, `go-${k}`), '1')));
       const result = async (d: number) => {
         const r = await host.xs.wait(node(d, `result-${k}`), (v) => v !== undefined, { timeout: 60_000 + (opts.runtime + opts.ramp) * 4000 });
@@ -83,10 +85,15 @@ async function run(host: Host, pairs: number, backend: string | undefined): Prom
       const frames = results.reduce((a, r) => a + r.frames, 0);
       const bytes = results.reduce((a, r) => a + r.bytes, 0);
       const got = { frames_per_s: frames / secs, gbit_per_s: (bytes * 8) / secs / 1e9 };
-      // What the senders' netfronts had taken in the same time: the difference is what the
-      // receivers' rings had no room for (netback drops, it does not queue).
+      // What the senders' netfronts had taken in the same time, each over its own window (the
+      // receivers' span is longer when guests start late); rx_dropped (dom0's switch only) is
+      // what the receivers' netbacks dropped over the whole phase.
       const sentPerS = sent.reduce((a, r) => a + r.frames / ((r.end_ms - r.start_ms) / 1000), 0);
-      out[NAMES[k]!] = { ...got, sent_frames_per_s: sentPerS, sab_copy: limit, ratio: got.frames_per_s / limit.frames_per_s };
+      const dropped = rxDropped(host, backend, domids);
+      out[NAMES[k]!] = {
+        ...got, sent_frames_per_s: sentPerS, sab_copy: limit, ratio: got.frames_per_s / limit.frames_per_s,
+        ...(dropped !== undefined && dropped0 !== undefined && { rx_dropped: dropped - dropped0 }),
+      };
     }
     return out;
   } finally {
@@ -95,6 +102,12 @@ async function run(host: Host, pairs: number, backend: string | undefined): Prom
       await host.destroy(p.recv).catch(() => {});
     }
   }
+}
+
+/** Frames dom0's switch could not give the receivers (their netbacks dropped them), so far; undefined with a driver domain's switch. */
+function rxDropped(host: Host, backend: string | undefined, domids: readonly { recv: number }[]): number | undefined {
+  if (backend) return undefined;
+  return domids.reduce((a, p) => a + (host.switch.findPort(`vif${p.recv}.0`)?.counters.dropsOut ?? 0), 0);
 }
 
 /** The median of `repeat` runs by 64-byte frame rate. */

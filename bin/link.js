@@ -3,7 +3,8 @@
 // than dozens (see docs/PERFORMANCE.md):
 // - the library OS (dist/src/guest/bootstrap.js and its imports) into dist/guest.mjs, which a
 //   vCPU thread starts from and guest kernels import as 'xenode';
-// - the xenode command: dist/src/cli/main.js (`xenode list`) into dist/src/cli/xenode.mjs, and
+// - the xenode command: dist/src/cli/main.js (`xenode list`) into dist/src/cli/xenode.cjs
+//   (CommonJS: Node's ES module loader costs a start more than `list`'s own code), and
 //   commander with every subcommand into xenode-program.mjs beside it, with what only some
 //   commands need (the host daemon, an in-process host for run and demo) split into chunks that
 //   load when used, so `xenode list` parses little. Each module is linked once into each
@@ -68,16 +69,17 @@ await build({
   footer: { js: 'return __xenodeRealm; })' },
 });
 // Chunks of an earlier build have other names: clear them, or they would pile up.
-for (const f of readdirSync(`${dist}src/cli`)) if (/^xenode(-[A-Z0-9]+|-program)?\.mjs$/.test(f)) rmSync(`${dist}src/cli/${f}`);
+for (const f of readdirSync(`${dist}src/cli`)) if (/^xenode((-[A-Z0-9]+|-program)?\.mjs|\.cjs)$/.test(f)) rmSync(`${dist}src/cli/${f}`);
 // `xenode list` loads one module: main.js with what it imports, and nothing else. Every other
 // subcommand imports the program (commander and the subcommands, split as below), which has
 // its own copies of the few modules main.js links: main.js only reads an error's message, so
 // no object of one copy meets a class of the other.
 await build({
   ...common,
+  format: 'cjs',
   entryPoints: { xenode: `${dist}src/cli/main.js` },
   outdir: `${dist}src/cli`,
-  outExtension: { '.js': '.mjs' },
+  outExtension: { '.js': '.cjs' },
   plugins: [{
     name: 'program',
     setup(b) {

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// The xenode command; the code lives in dist/ (built by `npm ci` through the prepare script).
-import '../dist/src/cli/xenode.mjs';
+// The xenode command for scripts that run this file: the command itself is bin/xenode.cjs.
+import './xenode.cjs';

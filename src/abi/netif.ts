@@ -296,6 +296,12 @@ export interface NetFrameInfo {
   readonly dataValidated: boolean;
   /** A GSO super-frame: its TCP payload is to be cut into segments of `size` bytes. */
   readonly gso?: { readonly type: typeof XEN_NETIF_GSO_TYPE_TCPV4 | typeof XEN_NETIF_GSO_TYPE_TCPV6; readonly size: number };
+  /**
+   * Receive side only: the frame's bytes stay valid after the call and nothing writes them
+   * again, so a receiver may keep views of them instead of a copy (netfront's reassembled
+   * frames; a frame without it is valid during the call only).
+   */
+  readonly owned?: boolean;
 }
 
 /** A frame whose checksums are complete and that is not a GSO super-frame. */

@@ -1,12 +1,12 @@
 // Output formats of xl and xentop, column for column (tools/xl/xl_info.c, tools/xentop/xentop.c),
 // so that scripts that read xl's output read xenode's. Pure functions of API results.
-import type { DiskDevice, DomainInfo, HostEvent, HostEventBody, HostInfo, NicDevice } from '../toolstack/contract.js';
+import type { DiskDevice, DomainInfo, DomainRow, HostEvent, HostEventBody, HostInfo, NicDevice } from '../toolstack/contract.js';
 
 const padEnd = (s: string | number, n: number) => String(s).padEnd(n);
 const padStart = (s: string | number, n: number) => String(s).padStart(n);
 
 /** xl list; `cpupool` adds xl list -c's Cpupool column (printf("%16s", ...)). */
-export function xlList(domains: readonly DomainInfo[], opts: { cpupool?: boolean } = {}): string {
+export function xlList(domains: readonly DomainRow[], opts: { cpupool?: boolean } = {}): string {
   let out = `Name                                        ID   Mem VCPUs\tState\tTime(s)${opts.cpupool ? padStart('Cpupool', 16) : ''}\n`;
   for (const d of domains) {
     // printf("%-40s %5d %5lu %5d     %c%c%c%c%c%c  %8.1f")

@@ -1,11 +1,12 @@
 // vdi-param-set, sr-param-set, network-param-set, host-param-set and pool-param-set: a record's name,
-// description and other-config, as vm-param-set changes a VM's (the command layer's recordSet);
+// description and other-config, as vm-param-set changes a VM's (the command layer's recordSet),
+// and a network's default locking mode (networkSet);
 // vbd-param-set: a halted VM's disk mode, bootable and userdevice (vbdSet), and a VBD's other-config.
 import type { Command } from 'commander';
 import type { Args } from '../toolstack/contract.js';
 import { withHost, withStateDir, type StateDirOpts } from './common.js';
 
-type Opts = StateDirOpts & { name?: string; description?: string; otherConfig?: string };
+type Opts = StateDirOpts & { name?: string; description?: string; otherConfig?: string; defaultLockingMode?: string };
 
 /** --other-config key=value (key= removes the key). */
 export function otherConfigChange(kv: string | undefined): { otherConfigKey?: string; otherConfigValue?: string } {
@@ -42,14 +43,23 @@ export function registerParamCommands(program: Command): void {
     const cmd = withStateDir(program.command(`${cls.toLowerCase()}-param-set`))
       .description(`change ${cls === 'pool' || cls === 'host' ? `the ${cls}` : `a ${cls}`}: its name, description, other-config`);
     if (cls !== 'pool' && cls !== 'host') cmd.argument('<id>', `the ${cls}, by uuid or name`);
-    cmd.option('--name <name>').option('--description <text>').option('--other-config <key=value>', 'set other-config:key (key= with no value removes it)')
-      .action(async (...args: unknown[]) => {
-        const [id, o] = (cls === 'pool' || cls === 'host' ? ['', args[0]] : args) as [string, Opts];
-        const change: Args<'recordSet'> = {
-          cls, id, ...(o.name !== undefined && { name: o.name }), ...(o.description !== undefined && { description: o.description }), ...otherConfigChange(o.otherConfig),
-        };
-        const r = await withHost(o, (ts) => ts.call('recordSet', change));
-        process.stdout.write(`${r.uuid}\n`);
+    cmd.option('--name <name>').option('--description <text>').option('--other-config <key=value>', 'set other-config:key (key= with no value removes it)');
+    if (cls === 'network') {
+      cmd.option('--default-locking-mode <unlocked|disabled>', "what its vifs with locking mode network_default do from their next plug (XenAPI's network.default_locking_mode)");
+    }
+    cmd.action(async (...args: unknown[]) => {
+      const [id, o] = (cls === 'pool' || cls === 'host' ? ['', args[0]] : args) as [string, Opts];
+      const mode = o.defaultLockingMode;
+      if (mode !== undefined && mode !== 'unlocked' && mode !== 'disabled') throw new Error('--default-locking-mode takes unlocked or disabled');
+      const change: Args<'recordSet'> = {
+        cls, id, ...(o.name !== undefined && { name: o.name }), ...(o.description !== undefined && { description: o.description }), ...otherConfigChange(o.otherConfig),
+      };
+      const more = o.name !== undefined || o.description !== undefined || o.otherConfig !== undefined;
+      const r = await withHost(o, async (ts) => {
+        const set = mode !== undefined ? await ts.call('networkSet', { network: id, defaultLockingMode: mode }) : undefined;
+        return set && !more ? set : ts.call('recordSet', change);
       });
+      process.stdout.write(`${r.uuid}\n`);
+    });
   }
 }

@@ -10,7 +10,7 @@ import {
 import { XenError } from '../errors.js';
 import * as fifo from './evtchn-fifo.js';
 import {
-  CB_EVTCHN_LOCK, CB_MAX_EVTCHNS, CB_VIRQ_BASE, EV_REMOTE_DOM, EV_REMOTE_PORT, EV_STATE, EV_VCPU, portBase,
+  CB_EVTCHN_LOCK, CB_MAX_EVTCHNS, CB_RUNSTATE, CB_VIRQ_BASE, EV_REMOTE_DOM, EV_REMOTE_PORT, EV_STATE, EV_VCPU, RUNSTATE_blocked, portBase,
 } from './layout.js';
 import { ring } from './doorbell.js';
 import { lock, unlock } from './lock.js';
@@ -87,11 +87,18 @@ export function deferWakes(notify: ((words: Int32Array, index: number) => void) 
   deferred = notify;
 }
 
-/** Wake the domain's vCPU: its own thread sleeps on the upcall word, a shared pCPU on its doorbell. */
+/**
+ * Wake the domain's vCPU: its own thread sleeps on the upcall word, a shared pCPU on its doorbell.
+ * A vCPU that is running (still in its handlers, or polling) sees the upcall byte without a
+ * notify, so none is made: every Atomics.notify takes V8's one process-wide futex lock, which
+ * the other threads' waits and wakes contend for. No wake is lost: the vCPU marks itself blocked
+ * before it waits on the word's old value, and the caller set the byte before this load, so
+ * either the load sees it blocked or its wait sees the byte set and does not sleep.
+ */
 export function wake(d: DomainView): void {
   if (d.doorbell) ring(d.doorbell, d.doorbellSlot, deferred);
   else if (deferred) deferred(d.mem32, UPCALL_WORD);
-  else Atomics.notify(d.mem32, UPCALL_WORD, 1);
+  else if (Atomics.load(d.ctl, CB_RUNSTATE) === RUNSTATE_blocked) Atomics.notify(d.mem32, UPCALL_WORD, 1);
 }
 
 /** EVTCHNOP_unmask: clear the mask bit and re-raise an event that arrived while masked. */

@@ -10,7 +10,7 @@ import { Fdb, type FdbLimits, type FdbOwner, type FdbRow } from './fdb.js';
 import { ETH_HLEN, ETH_P_8021Q, VLAN_HLEN, isGroupMac, isLinkLocalGroup, macAt } from './mac.js';
 import { COMPLETED, completeOffloads, needsCompletion } from './offload.js';
 import { SourceLock } from './locking.js';
-import type { FramePass, FrameTail, PortDevice, PortLocking, SwitchPort } from './port.js';
+import type { FramePass, FrameSender, FrameTail, PortDevice, PortLocking, SwitchPort } from './port.js';
 
 /** Frames larger than this (a 64 KiB GSO super-frame plus its headers) are malformed. */
 export const MAX_FRAME = 65_535 + ETH_HLEN + VLAN_HLEN;
@@ -143,7 +143,7 @@ export class BridgePort implements SwitchPort, FdbOwner {
     return this.#plugged;
   }
 
-  input(frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail, pass?: FramePass): void {
+  input(frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail, pass?: FramePass, sender?: FrameSender): void {
     if (!this.#plugged) return;
     this.counters.framesIn++;
     this.counters.bytesIn += frame.length;
@@ -152,7 +152,7 @@ export class BridgePort implements SwitchPort, FdbOwner {
       tail = undefined;
       for (const tap of this.taps) tap.frame(frame, info);
     }
-    this.bridge.ingress(this, frame, info, tail, pass);
+    this.bridge.ingress(this, frame, info, tail, pass, sender);
   }
 
   /** Does this port carry VLAN `vid`, and how? */
@@ -160,39 +160,39 @@ export class BridgePort implements SwitchPort, FdbOwner {
     return vid === this.mode.native || this.mode.trunks === 'all' || this.mode.trunks.has(vid);
   }
 
-  /** A frame of the bridge out to the device, in the form this port's mode gives it. */
-  output(t: Transit): void {
+  /** A frame of the bridge out to the device, in the form this port's mode gives it; `sender` only if it goes to this port alone. */
+  output(t: Transit, sender?: FrameSender): void {
     if (this.disabled) {
       this.counters.dropsOut++;
       return;
     }
-    if (!needsCompletion(t.info, this.device.features)) return this.#deliver(t.form(this.mode.native), t.info);
+    if (!needsCompletion(t.info, this.device.features)) return this.#deliver(t.form(this.mode.native), t.info, undefined, sender);
     const frames = t.completed(this.mode.native);
     if (!frames) {
       this.counters.dropsOut++;
       return;
     }
-    for (const f of frames) this.#deliver(f, COMPLETED);
+    for (const f of frames) this.#deliver(f, COMPLETED, undefined, sender);
   }
 
   /** A frame already in this port's form and with the offloads its device takes (valid until `pass` ends, if given). */
-  deliverAsIs(frame: Uint8Array, info: NetFrameInfo, pass?: FramePass): void {
-    this.#deliver(frame, info, pass);
+  deliverAsIs(frame: Uint8Array, info: NetFrameInfo, pass?: FramePass, sender?: FrameSender): void {
+    this.#deliver(frame, info, pass, sender);
   }
 
   /** deliverAsIs for a frame with its tail in the sender's grants: straight across if the device can, else filled first. */
-  deliverTail(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail): void {
+  deliverTail(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail, sender?: FrameSender): void {
     const d = this.device;
     if (this.disabled) {
       this.counters.dropsOut++;
       return;
     }
     if (!d.deliverTail || this.taps.size !== 0) {
-      if (tail.fill()) this.#deliver(frame, info);
+      if (tail.fill()) this.#deliver(frame, info, undefined, sender);
       else this.counters.dropsOut++;
       return;
     }
-    if (d.deliverTail(frame, info, tail)) {
+    if (d.deliverTail(frame, info, tail, sender)) {
       this.counters.framesOut++;
       this.counters.bytesOut += frame.length;
     } else {
@@ -200,12 +200,12 @@ export class BridgePort implements SwitchPort, FdbOwner {
     }
   }
 
-  #deliver(frame: Uint8Array, info: NetFrameInfo, pass?: FramePass): void {
+  #deliver(frame: Uint8Array, info: NetFrameInfo, pass?: FramePass, sender?: FrameSender): void {
     if (this.disabled) {
       this.counters.dropsOut++;
       return;
     }
-    if (this.device.deliver(frame, info, pass)) {
+    if (this.device.deliver(frame, info, pass, sender)) {
       this.counters.framesOut++;
       this.counters.bytesOut += frame.length;
       if (this.taps.size !== 0) for (const tap of this.taps) tap.frame(frame, info);
@@ -279,8 +279,9 @@ export class Bridge {
    * VLAN. Only its first bytes are read here, so a `tail` left in the sender's grants stays
    * there unless the frame is one that needs its bytes in dom0 (tagged, flooded, tapped). A
    * `pass` goes with a frame forwarded as it came (FramePass); every other form is made here.
+   * The `sender` goes with a frame for one known port only (back-pressure), never with a flood.
    */
-  ingress(from: BridgePort, frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail, pass?: FramePass): void {
+  ingress(from: BridgePort, frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail, pass?: FramePass, sender?: FrameSender): void {
     if (frame.length < ETH_HLEN || frame.length > MAX_FRAME) return this.#drop(from, 'dropMalformed');
     if (tail && (tail.head < ETH_HLEN + VLAN_HLEN || this.taps.size !== 0 || frame[12] === ETH_P_8021Q >> 8)) {
       if (!tail.fill()) return this.dropTail(from);
@@ -315,8 +316,8 @@ export class Bridge {
     // is: straight to the device, no Transit.
     if (to && to !== from && !hasTag && to.mode.native === vid && this.taps.size === 0 && !needsCompletion(info, to.device.features)) {
       this.counters.forwarded++;
-      if (tail) to.deliverTail(frame, info, tail);
-      else to.deliverAsIs(frame, info, pass);
+      if (tail) to.deliverTail(frame, info, tail, sender);
+      else to.deliverAsIs(frame, info, pass, sender);
       return;
     }
     if (tail && to !== from && !tail.fill()) return this.dropTail(from);
@@ -326,7 +327,7 @@ export class Bridge {
       // Known to be behind the port it came from: nothing to do (no hairpin, as Linux's default).
       if (to !== from) {
         this.counters.forwarded++;
-        to.output(t);
+        to.output(t, sender);
       }
       return;
     }

@@ -3,7 +3,9 @@
 // and takes frames out through deliver(); frames are views valid only during the call (the
 // receiver copies what it keeps), so a frame crosses the switch without an extra copy. A
 // sender that hands in a batch of frames (netback's tx, one ring pass) may keep them valid
-// until its pass ends (FramePass), so that a receiver copies the batch at once.
+// until its pass ends (FramePass), so that a receiver copies the batch at once. A sender that
+// can wait (netback's tx) passes a FrameSender with unicast frames: a receiver short of room
+// stops it (back-pressure) rather than dropping what follows.
 import type { NetFrameInfo } from '../abi/netif.js';
 
 /** What a device takes as is; the switch completes checksums and splits GSO frames for one that lacks them. */
@@ -25,12 +27,12 @@ export interface PortDevice {
    * room). With a `pass`, the frame's view stays valid until the pass ends: the device may
    * take it now and copy it then (see FramePass).
    */
-  deliver(frame: Uint8Array, info: NetFrameInfo, pass?: FramePass): boolean;
+  deliver(frame: Uint8Array, info: NetFrameInfo, pass?: FramePass, sender?: FrameSender): boolean;
   /**
    * A frame whose tail is still in its sender's grants (see FrameTail), for a device that can
    * copy grant to grant (netback's rx); without it the switch fills the frame and calls deliver.
    */
-  deliverTail?(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail): boolean;
+  deliverTail?(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail, sender?: FrameSender): boolean;
 }
 
 /**
@@ -69,6 +71,22 @@ export interface FramePass {
 }
 
 /**
+ * Back-pressure, as a stopped queue is in Linux: the sender of a unicast frame (netback's tx,
+ * for its guest's ring). A receiver that takes the frame but has no room in its frontend's
+ * buffers for it (it holds it) pauses the sender, which then takes nothing more from its guest
+ * (the requests stay on the guest's ring, which fills, and the guest's writes wait); the
+ * receiver resumes it once what it holds has gone out, or once it has waited too long (a
+ * receiver that posts no buffers must not wedge its senders: see RxQueueLimits.stopTimeoutMs).
+ * The switch passes one with a frame for one port only: a flood is never held back by a slow port.
+ */
+export interface FrameSender {
+  /** Take no more frames from the guest until resume() (idempotent). */
+  pause(): void;
+  /** Go on (idempotent; the sender goes on in a later microtask, not inside the call). */
+  resume(): void;
+}
+
+/**
  * XenAPI's VIF locking modes (VIF.locking_mode, VIF.ipv4_allowed and ipv6_allowed), enforced
  * on what the port's device sends (see locking.ts): `locked`: from its MAC, and IPv4 (with ARP)
  * and IPv6 only from the allowed addresses, nothing else; `unlocked`: anything; `disabled`:
@@ -97,9 +115,10 @@ export interface SwitchPort {
   readonly name: string;
   /**
    * A frame from the device into the switch (a guest's transmit); a `tail` says part of it is
-   * still in grants; a `pass` that the frame's view lives until the sender's pass ends.
+   * still in grants; a `pass` that the frame's view lives until the sender's pass ends; a
+   * `sender` that a receiver short of room may pause it (back-pressure).
    */
-  input(frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail, pass?: FramePass): void;
+  input(frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail, pass?: FramePass, sender?: FrameSender): void;
   /** Take the port out of its bridge; frames in flight to it are dropped. */
   unplug(): void;
   /** Change the locking mode of a plugged port at once (VIF.set_locking_mode on a running VIF); undefined: the default. EINVAL if malformed. */

@@ -56,6 +56,8 @@ export interface BuildContext {
   readonly vdis?: Vdis;
   /** Starts dom0's netback service (vifs.ts), for vifs served by dom0. */
   readonly startNetback?: VifHost['startNetback'];
+  /** The locking mode of a vif with none of its own on a bridge (vifs.ts). */
+  readonly networkLocking?: VifHost['networkLocking'];
   /** The shared cpupools by name (Pool-0 is `pool`, and not listed here). */
   readonly cpupools?: ReadonlyMap<string, Cpupool>;
 }
@@ -74,7 +76,8 @@ export function sharedPoolOf(ctx: BuildContext, spec: Pick<BuildSpec, 'pool' | '
 function deviceHost(ctx: BuildContext): VifHost {
   if (!ctx.loop) throw new XenError('EINVAL', "attaching devices needs dom0's upcall loop in the build context");
   return { hv: ctx.hv, xs: ctx.xs, loop: ctx.loop, ...(ctx.onLog && { log: ctx.onLog }), ...(ctx.imagesDir && { imagesDir: ctx.imagesDir }),
-    ...(ctx.vdis && { vdis: ctx.vdis }), ...(ctx.startNetback && { startNetback: ctx.startNetback }) };
+    ...(ctx.vdis && { vdis: ctx.vdis }), ...(ctx.startNetback && { startNetback: ctx.startNetback }),
+    ...(ctx.networkLocking && { networkLocking: ctx.networkLocking }) };
 }
 
 /**

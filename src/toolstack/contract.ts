@@ -87,6 +87,9 @@ export interface DomainInfo extends DomainId {
   readonly config?: DomainConfig;
 }
 
+/** xl list's columns (and list -c's pool): what `xenode list` prints, a third of a DomainInfo's bytes. */
+export type DomainRow = Pick<DomainInfo, 'domid' | 'name' | 'state' | 'memoryKiB' | 'vcpus' | 'cpuSeconds' | 'pool'>;
+
 /** One row of `xenode cpupool-list`: xl's columns. */
 export interface CpupoolInfo {
   readonly name: string;
@@ -307,6 +310,8 @@ export interface Commands {
   create: { args: { file: string; text?: string; paused?: boolean }; result: CreateResult };
   /** xl list; every domain when `domains` is absent. */
   list: { args: { domains?: DomainRef[]; long?: boolean }; result: DomainInfo[] };
+  /** xl list's columns only, as `xenode list` prints them: list's reply without its counters, uuid and times. */
+  listRows: { args: { domains?: DomainRef[] }; result: DomainRow[] };
   /** xl domid / xl domname. */
   lookup: { args: { domain: DomainRef }; result: DomainId };
   destroy: { args: { domain: DomainRef }; result: DomainId };
@@ -527,6 +532,13 @@ export interface Commands {
   vdiCopy: { args: { vdi: string; sr?: string; name?: string }; result: VdiInfo };
   /** XAPI's network.create: a network record for a bridge of dom0's switch (made when a vif first joins it). */
   networkCreate: { args: { name: string; bridge?: string; description?: string }; result: { uuid: string; bridge: string } };
+  /**
+   * network-param-set --default-locking-mode (XAPI's network.set_default_locking_mode): what the
+   * network's vifs with no locking mode of their own (network_default) do from their next plug:
+   * `disabled` nothing, `unlocked` send from their MAC (xenode's default). Refused (EBUSY) while
+   * a vif on the network is plugged, as XAPI refuses it (VIF_IN_USE).
+   */
+  networkSet: { args: { network: string; defaultLockingMode: 'unlocked' | 'disabled' }; result: { uuid: string } };
 }
 
 export interface GcResult {
@@ -731,6 +743,10 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   list: (f) => {
     const domains = f.domains('domains');
     return f.done({ ...(domains && { domains }), long: f.bool('long') });
+  },
+  listRows: (f) => {
+    const domains = f.domains('domains');
+    return f.done({ ...(domains && { domains }) });
   },
   lookup: domainOnly,
   destroy: domainOnly,
@@ -973,6 +989,12 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
     return f.done({
       vm, vbd, ...(mode !== undefined && { mode: mode as 'RO' | 'RW' }), ...(bootable !== undefined && { bootable }), ...(userdevice !== undefined && { userdevice }),
     });
+  },
+  networkSet: (f) => {
+    const network = f.string('network');
+    const mode = f.string('defaultLockingMode');
+    if (mode !== 'unlocked' && mode !== 'disabled') throw new InvalidArgument('networkSet', 'defaultLockingMode', 'must be unlocked or disabled');
+    return f.done({ network, defaultLockingMode: mode });
   },
   networkCreate: (f) => {
     const name = f.string('name');

@@ -588,8 +588,11 @@ export class Host extends EventEmitter<HostEvents> {
     return { hv: this.hv, xs: this.xs, loop: this.loop, log: this.#log, ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback };
   }
 
-  /** How dom0's netback service starts: plugging vifs into this host's switch. */
-  get #netback(): Pick<VifHost, 'startNetback'> {
+  /**
+   * How dom0's netback service starts (plugging vifs into this host's switch), and what a vif
+   * with no locking mode of its own is plugged with: its network's default_locking_mode.
+   */
+  get #netback(): Pick<VifHost, 'startNetback' | 'networkLocking'> {
     const hc = this.hv.dom0Hypercalls;
     const ctx = { hc, evtchn: eventChannels(hc, this.loop), xs: this.xs, log: this.#log };
     return {
@@ -597,6 +600,10 @@ export class Host extends EventEmitter<HostEvents> {
         this.gateway(DEFAULT_BRIDGE);
         return NetbackDaemon.start(ctx, 0, { switch: this.switch });
       },
+      networkLocking: (bridge) => this.db.read((tx) => {
+        const [net] = tx.network.where('bridge', bridge);
+        return net !== undefined && tx.network.get(net).default_locking_mode === 'disabled' ? 'disabled' : undefined;
+      }),
     };
   }
 

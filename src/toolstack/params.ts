@@ -53,6 +53,18 @@ function text(what: string, v: string): string {
   return v;
 }
 
+/**
+ * A network's default_locking_mode (networkSet, inside a transaction): refused while a VIF on it
+ * is plugged (XAPI's VIF_IN_USE), since plugged vifs keep the mode they were plugged with.
+ */
+export function setNetworkLocking(tx: Tx, a: Args<'networkSet'>): { uuid: string } {
+  const ref = find(tx, 'network', a.network) as Ref<'network'>;
+  const plugged = tx.VIF.where('network', ref).find((v) => tx.VIF.get(v).currently_attached);
+  if (plugged !== undefined) throw new XenError('EBUSY', `VIF ${tx.VIF.get(plugged).uuid} on the network is plugged: unplug it first`);
+  tx.network.update(ref, { default_locking_mode: a.defaultLockingMode });
+  return { uuid: tx.network.get(ref).uuid };
+}
+
 /** Apply a recordSet (inside a transaction); the record's uuid. */
 export function setParams(tx: Tx, a: Args<'recordSet'>): { uuid: string } {
   const { cls } = a;

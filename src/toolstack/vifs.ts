@@ -39,6 +39,11 @@ export interface VifBackendService {
 export interface VifHost extends DeviceHost {
   /** Start dom0's netback service (once per hypervisor); absent when this host has none. */
   readonly startNetback?: () => Promise<VifBackendService>;
+  /**
+   * The locking mode a vif with none of its own (XenAPI's network_default) is plugged with on
+   * `bridge`: its network's default_locking_mode when that is disabled; undefined, the MAC check.
+   */
+  readonly networkLocking?: (bridge: string) => Promise<'disabled' | undefined>;
 }
 
 const dom0Services = new WeakMap<Hypervisor, Promise<VifBackendService>>();
@@ -96,13 +101,15 @@ export async function attachVif(host: VifHost, domid: number, vif: DomainVif): P
   if (backendId !== 0) hv.link(backendId, domid);
   else await dom0Netback(host);
   const mac = vif.mac ?? randomVifMac();
+  const bridge = vif.bridge ?? DEFAULT_BRIDGE;
+  const lockingMode = vif.lockingMode ?? (await host.networkLocking?.(bridge));
   const opt = (k: string, v: string | number | undefined) => (v === undefined ? [] : [[k, v] as const]);
   await createDevice(host, { domid, backendId, fe, be }, [
     ['frontend', fe], ['frontend-id', domid], ['online', 1], ['script', vif.script ?? DEFAULT_VIF_SCRIPT], ['mac', mac],
-    ['bridge', vif.bridge ?? DEFAULT_BRIDGE], ['handle', vif.devid], ['type', vif.type ?? 'vif'],
+    ['bridge', bridge], ['handle', vif.devid], ['type', vif.type ?? 'vif'],
     ...opt('rate', vif.rate && `${vif.rate.bytesPerInterval},${vif.rate.intervalUsecs}`),
     ...opt('ip', vif.ip), ...opt('vifname', vif.vifname), ...opt('mtu', vif.mtu), ...opt('gatewaydev', vif.gatewaydev),
-    ...opt('locking-mode', vif.lockingMode), ...opt('ipv4-allowed', vif.ipv4Allowed), ...opt('ipv6-allowed', vif.ipv6Allowed),
+    ...opt('locking-mode', lockingMode), ...opt('ipv4-allowed', vif.ipv4Allowed), ...opt('ipv6-allowed', vif.ipv6Allowed),
   ], [
     ['backend', be], ['backend-id', backendId], ['handle', vif.devid], ['mac', mac],
     ...opt('trusted', vif.trusted === undefined ? undefined : vif.trusted ? 1 : 0),

@@ -847,6 +847,19 @@ export const CALLS: Readonly<Record<string, Call>> = {
       return ctx.svc.db.read((tx) => tx.network.getByUuid(n.uuid));
     },
   },
+  'network.set_default_locking_mode': {
+    params: [p('network', { ref: 'network' }), p('value', 'string')], role: 'pool-operator', async: true, writes: true,
+    run: async (ctx, [ref, value]) => {
+      if (value !== 'unlocked' && value !== 'disabled') throw new XapiError('INVALID_VALUE', ['value', value as string]);
+      // As XAPI: not while a VIF on the network is plugged (it keeps the mode it was plugged with).
+      const { uuid, plugged } = await ctx.svc.db.read((tx) => ({
+        uuid: tx.network.get(ref as string).uuid,
+        plugged: tx.VIF.where('network', ref as string).find((v) => tx.VIF.get(v).currently_attached),
+      }));
+      if (plugged !== undefined) throw new XapiError('VIF_IN_USE', [ref as string, plugged]);
+      await onVm(NULL_REF, () => ctx.svc.ts.call('networkSet', { network: uuid, defaultLockingMode: value }));
+    },
+  },
   'task.cancel': { params: [p('task', { ref: 'task' })], role: 'read-only', async: true, run: async (ctx, [r]) => {
     await ctx.svc.tasks.cancel(ownTask(ctx, r as string).ref);
     return undefined;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const XENODE = join(ROOT, 'bin/xenode.js');
+export const XENODE = join(ROOT, 'bin/xenode.cjs');
 export const FIXTURES = join(ROOT, 'test/fixtures/guests');
 
 export interface Result { code: number | null; stdout: string; stderr: string }

@@ -15,7 +15,8 @@ export class Sink implements PortDevice {
   constructor(readonly name: string, readonly features: PortFeatures = ALL_OFFLOADS) {}
   deliver(frame: Uint8Array, info: NetFrameInfo): boolean {
     if (!this.accept) return false;
-    this.frames.push(frame.slice());
+    // A plain copy even of a Buffer (a frame from a VXLAN datagram is one, and Buffer's slice() is a view).
+    this.frames.push(new Uint8Array(frame));
     this.infos.push(info);
     return true;
   }

@@ -81,10 +81,16 @@ export function rxSlotsFor(len: number): number {
 /** The bridge a vif joins when the toolstack names none (xl's vif.default.bridge). */
 export const XL_DEFAULT_BRIDGE = 'xenbr0';
 
-/** The info of a frame that is not GSO, by csum_blank | data_validated << 1: shared, never changed. */
-const PLAIN_FRAME_INFO: readonly NetFrameInfo[] = [0, 1, 2, 3].map((b) => Object.freeze({ csumBlank: (b & 1) !== 0, dataValidated: (b & 2) !== 0 }));
+/** The info of a frame that is not GSO, by csum_blank | data_validated << 1 | owned << 2: shared, never changed. */
+const PLAIN_FRAME_INFO: readonly NetFrameInfo[] = [0, 1, 2, 3, 4, 5, 6, 7].map((b) =>
+  Object.freeze(b & 4 ? { csumBlank: (b & 1) !== 0, dataValidated: (b & 2) !== 0, owned: true } : { csumBlank: (b & 1) !== 0, dataValidated: (b & 2) !== 0 }));
 
-/** The NetFrameInfo of a frame that is not GSO: one of four shared objects, so a frame allocates none. */
+/** The NetFrameInfo of a frame that is not GSO: one of the shared objects, so a frame allocates none. */
 export function plainFrameInfo(csumBlank: boolean, dataValidated: boolean): NetFrameInfo {
   return PLAIN_FRAME_INFO[(csumBlank ? 1 : 0) | (dataValidated ? 2 : 0)]!;
+}
+
+/** The same for a received frame in memory of its own (NetFrameInfo.owned). */
+export function ownedFrameInfo(csumBlank: boolean, dataValidated: boolean): NetFrameInfo {
+  return PLAIN_FRAME_INFO[4 | (csumBlank ? 1 : 0) | (dataValidated ? 2 : 0)]!;
 }

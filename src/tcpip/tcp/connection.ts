@@ -863,7 +863,7 @@ export class Connection {
     // 7. Data.
     if ((data.length > 0 || fin) &&
         (this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2')) {
-      this.#receive(seq, data, fin);
+      this.#receive(seq, data, fin, seg.owned === true);
     }
     this.output();
   }
@@ -959,7 +959,7 @@ export class Connection {
     return true;
   }
 
-  #receive(seq: number, data: Uint8Array, fin: boolean): void {
+  #receive(seq: number, data: Uint8Array, fin: boolean, owned: boolean): void {
     if (seq !== this.rcvNxt) {
       // Out of order: keep it (bounded) and send a duplicate ACK at once.
       if (this.#ooo.length < MAX_OOO && data.length > 0) {
@@ -968,30 +968,30 @@ export class Connection {
         const prev = this.#ooo[i - 1];
         this.#recentOoo = seq;
         if (!(prev && prev.seq === seq && prev.data.length >= data.length)) {
-          this.#ooo.splice(i, 0, { seq, data: this.host.slab.copy(data), fin });
+          this.#ooo.splice(i, 0, { seq, data: owned ? data : this.host.slab.copy(data), fin });
         }
       }
       this.#sendAck();
       return;
     }
     const filledHole = this.#ooo.length > 0;
-    this.#accept(data, fin);
+    this.#accept(data, fin, owned);
     while (this.#ooo.length > 0 && !this.#finReceived) {
       const o = this.#ooo[0]!;
       if (seqGt(o.seq, this.rcvNxt)) break;
       this.#ooo.shift();
       const skip = seqDiff(this.rcvNxt, o.seq);
-      if (skip < o.data.length || (skip === o.data.length && o.fin)) this.#accept(o.data.subarray(skip), o.fin);
+      if (skip < o.data.length || (skip === o.data.length && o.fin)) this.#accept(o.data.subarray(skip), o.fin, true);
     }
     if (fin || filledHole || this.#finReceived) this.#sendAck();
     else this.#scheduleAck(data.length);
     this.events?.onReadable();
   }
 
-  #accept(data: Uint8Array, fin: boolean): void {
+  #accept(data: Uint8Array, fin: boolean, owned: boolean): void {
     if (data.length > 0) {
-      // The frame is only valid during the call: keep a copy.
-      this.rcvQueue.push(this.host.slab.copy(data));
+      // A frame is valid during the call only, unless it is owned (NetFrameInfo.owned): keep a copy.
+      this.rcvQueue.push(owned ? data : this.host.slab.copy(data));
       this.rcvNxt = seqAdd(this.rcvNxt, data.length);
     }
     if (fin && !this.#finReceived) {

@@ -29,8 +29,8 @@ export interface TcpConfig {
 }
 
 export const TCP_DEFAULTS: TcpConfig = {
-  sndBufMax: 256 * 1024,
-  rcvBufMax: 256 * 1024,
+  sndBufMax: 1024 * 1024,
+  rcvBufMax: 1024 * 1024,
   mslMs: 30_000,
   finWait2Ms: 60_000,
   delayedAckMs: 40,

@@ -280,7 +280,7 @@ export class Tcp implements TcpHost {
       this.counters.rxBad++;
       return;
     }
-    const seg = parseSegment(b);
+    const seg = parseSegment(b, p.info.owned === true);
     if (!seg || seg.srcPort === 0 || seg.dstPort === 0) {
       this.counters.rxBad++;
       return;

@@ -38,6 +38,8 @@ export interface Segment {
   readonly window: number;
   readonly opts: TcpOptions;
   readonly payload: Uint8Array;
+  /** The payload stays valid after input and nothing writes it (NetFrameInfo.owned): kept without a copy. */
+  readonly owned?: boolean;
 }
 
 function u32(b: Uint8Array, o: number): number {
@@ -48,8 +50,8 @@ function put32(b: Uint8Array, o: number, v: number): void {
   b[o] = v >>> 24; b[o + 1] = v >>> 16; b[o + 2] = v >>> 8; b[o + 3] = v;
 }
 
-/** Decode a segment (checksum already verified); undefined when its header is malformed. */
-export function parseSegment(b: Uint8Array): Segment | undefined {
+/** Decode a segment (checksum already verified); undefined when its header is malformed. `owned`: see Segment. */
+export function parseSegment(b: Uint8Array, owned = false): Segment | undefined {
   if (b.length < TCP_HLEN) return undefined;
   const doff = (b[12]! >> 4) * 4;
   if (doff < TCP_HLEN || doff > b.length) return undefined;
@@ -80,7 +82,7 @@ export function parseSegment(b: Uint8Array): Segment | undefined {
   return {
     srcPort: (b[0]! << 8) | b[1]!, dstPort: (b[2]! << 8) | b[3]!,
     seq: u32(b, 4), ack: u32(b, 8), flags: b[13]! & 0x3f, window: (b[14]! << 8) | b[15]!,
-    opts, payload: b.subarray(doff),
+    opts, payload: b.subarray(doff), owned,
   };
 }
 

@@ -64,8 +64,13 @@ function v3(db: Database.Database): void {
   for (const cls of ['VM', 'VDI']) db.exec(`CREATE INDEX "obj_${cls}_snapshot_of" ON ${classTable(cls)} (json_extract(body, '$.snapshot_of'))`);
 }
 
+/** network.default_locking_mode, XAPI's default (unlocked) for the networks made before it. */
+function v4(db: Database.Database): void {
+  db.exec(`UPDATE ${classTable('network')} SET body = json_set(body, '$.default_locking_mode', 'unlocked') WHERE json_extract(body, '$.default_locking_mode') IS NULL`);
+}
+
 /** Every migration, in order: the schema's version is their count. */
-export const MIGRATIONS: readonly Migration[] = [v1, v2, v3];
+export const MIGRATIONS: readonly Migration[] = [v1, v2, v3, v4];
 
 /** The version a database is at (0: new), read without changing anything. */
 export function schemaVersion(db: Database.Database): number {

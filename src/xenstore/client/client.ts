@@ -94,8 +94,15 @@ function errorFromReply(payload: Buffer, type: number, what: string): XenError {
   return new XenError('EIO', `${op} ${what}: xenstored replied ${name || 'an empty error'}`);
 }
 
-/** Sends one request and resolves with its reply payload; implemented by XenstoreClient. */
-type Call = (type: number, txId: number, what: string, parts: readonly (string | Uint8Array)[], rawLast?: boolean) => Promise<Buffer>;
+/**
+ * Sends one request and resolves with its reply payload; implemented by XenstoreClient. With
+ * `missing`, an ENOENT reply resolves with that very buffer instead of rejecting: readOptional's
+ * answer for an absent node then builds no XenError (and its stack) on the backends' hot paths.
+ */
+type Call = (type: number, txId: number, what: string, parts: readonly (string | Uint8Array)[], rawLast?: boolean, missing?: Buffer) => Promise<Buffer>;
+
+/** readOptional's marker for "no such node", compared by identity. */
+const MISSING: Buffer = Buffer.alloc(0);
 
 /** The node operations, outside a transaction (XenstoreClient) or inside one (XsTransaction). */
 export abstract class XsNodeOps {
@@ -115,12 +122,8 @@ export abstract class XsNodeOps {
 
   /** A node's value, or undefined if it does not exist. */
   async readOptional(path: string): Promise<string | undefined> {
-    try {
-      return await this.read(path);
-    } catch (e) {
-      if (isXenError(e, 'ENOENT')) return undefined;
-      throw e;
-    }
+    const payload = await this.call(XS_READ, this.txId, path, [path], false, MISSING);
+    return payload === MISSING ? undefined : payload.toString('utf8');
   }
 
   /** Whether a node exists (and is readable), as xenstore-exists decides it. */
@@ -205,6 +208,8 @@ interface Pending {
   reject: (err: XenError) => void;
   type: number;
   what: string;
+  /** Resolved with on ENOENT (Call's `missing`). */
+  missing: Buffer | undefined;
 }
 
 /**
@@ -321,7 +326,7 @@ export class XenstoreClient extends XsNodeOps {
     transport.start((b) => this.#onData(b), (err) => this.#fail(err));
   }
 
-  protected readonly call: Call = (type, txId, what, parts, rawLast = false) => {
+  protected readonly call: Call = (type, txId, what, parts, rawLast = false, missing) => {
     if (this.#closed) return Promise.reject(new XenError('ENOTCONN', `${typeName(type)} ${what}: ${this.#closed.message}`));
     for (const p of parts) if (typeof p === 'string') checkString(p, `${typeName(type)} argument`);
     let id = this.#nextReqId;
@@ -334,7 +339,7 @@ export class XenstoreClient extends XsNodeOps {
       return Promise.reject(e);
     }
     return new Promise<Buffer>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, type, what });
+      this.#pending.set(id, { resolve, reject, type, what, missing });
       try {
         this.#transport.send(bytes);
       } catch (e) {
@@ -499,7 +504,10 @@ export class XenstoreClient extends XsNodeOps {
     // A reply to nothing we asked (late, duplicated, or forged) is dropped.
     if (!p) return;
     this.#pending.delete(reqId);
-    if (type === XS_ERROR) p.reject(errorFromReply(payload, p.type, p.what));
+    if (type === XS_ERROR) {
+      if (p.missing && str(payload) === 'ENOENT') p.resolve(p.missing);
+      else p.reject(errorFromReply(payload, p.type, p.what));
+    }
     else if (type !== p.type) p.reject(new XenError('EIO', `${typeName(p.type)} ${p.what}: xenstored replied with type ${type}`));
     else p.resolve(payload);
   }

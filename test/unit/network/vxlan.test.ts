@@ -5,7 +5,7 @@ import { createSocket } from 'node:dgram';
 import { Switch } from '../../../src/network/switch.js';
 import { VXLAN_DEFAULT_VNI, parseEndpoint, vxlanDecap, vxlanEncap } from '../../../src/network/vxlan.js';
 import { isXenError } from '../../../src/errors.js';
-import { Sink, ethFrame, plain, vidOf } from '../../support/switch.js';
+import { Sink, ethFrame, ipPacket, plain, referenceL4Checksum, vidOf } from '../../support/switch.js';
 
 const A = '00:16:3e:00:00:0a';
 const B = '00:16:3e:00:00:0b';
@@ -73,6 +73,22 @@ test('guests of two hosts share a segment; VLANs keep apart across the link', as
   assert.equal(va.counters.txDatagrams, 2);
   assert.equal(vb.counters.rxDatagrams, 2);
   assert.ok(swA.findBridge('xenbr0')!.fdbRows().some((r) => r.vid === 20 && r.port.name.startsWith('vxlan')));
+});
+
+test('a blank checksum never leaves the host: the link sends it completed, and the other host\'s guest gets a plain frame to verify', async (t) => {
+  const { swA, swB } = await twoHosts(t);
+  const a1 = new Sink('vif1.0');
+  const b1 = new Sink('vif1.0');
+  swA.plug(a1, { bridge: 'xenbr0', mac: '00:16:3e:00:00:01' });
+  swB.plug(b1, { bridge: 'xenbr0' });
+  const blank = ipPacket(4);
+  swA.findPort('vif1.0')!.input(blank, { csumBlank: true, dataValidated: false });
+  await until(() => b1.frames.length === 1, 'the frame on host B');
+  // An outside peer (the other end of the link) asserts nothing about checksums.
+  assert.deepEqual({ ...b1.infos[0]! }, { ...plain });
+  const got = b1.frames[0]!;
+  const { field, want } = referenceL4Checksum(got);
+  assert.equal((got[field]! << 8) | got[field + 1]!, want, 'the checksum was filled in before the frame left host A');
 });
 
 test('bad datagrams are dropped and counted: unknown peer, short, no I flag, wrong VNI, inner tag', async (t) => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseIpv4, parseMac, readIpv4, writeIpv4 } from '../../../src/tcpip/addr.js';
+import { createStack } from '../../../src/tcpip/stack.js';
 import { runPromise, runUntil, stackPair } from '../../support/tcpip-link.js';
 
 function arpFrame(op: number, senderMac: string, senderIp: string, targetIp: string): Uint8Array {
@@ -76,4 +77,18 @@ test('an announcement answers a request waiting for that address, and its queued
   a.arp.forget(parseIpv4('10.0.0.88'));
   assert.equal(a.arp.lookup(parseIpv4('10.0.0.88')), undefined);
   await runUntil(clock, () => false, 5);
+});
+
+test('the cache carried over a resume: entries keep the time they had left and answer without a request', async () => {
+  const { clock, a } = stackPair();
+  assert.ok(await runPromise(clock, a.icmp.ping('10.0.0.2')) >= 0);
+  clock.advanceTo(clock.now() + 20_000);
+  const entries = a.arp.snapshot();
+  assert.equal(entries.length, 1);
+  assert.ok(entries[0]![2] > 39_000 && entries[0]![2] <= 40_000, `ms left: ${entries[0]![2]}`);
+  const fresh = createStack(a.net, { clock });
+  fresh.arp.restore(entries);
+  assert.ok(fresh.arp.lookup(entries[0]![0]));
+  clock.advanceTo(clock.now() + 40_001);
+  assert.equal(fresh.arp.lookup(entries[0]![0]), undefined, 'expired when its time ran out');
 });

@@ -106,3 +106,26 @@ test('DHCP: no server at all rejects with Timeout; a lease that runs out unconfi
   assert.equal(r2.client.ip.config.address, 0);
   assert.equal(IPV4_BROADCAST, 0xffffffff);
 });
+
+test('DHCP: a lease carried over a resume keeps its address without a DISCOVER and renews at once when T1 passed meanwhile', async () => {
+  const { clock, link, client, server } = rig();
+  const seen: number[] = [];
+  const sock = server.udp.bind(67, (m) => {
+    seen.push(m[242]!);
+    const t = m[242] === 1 ? 2 : 5;
+    sock.send(encode(m, { opts: [[53, [t]], [54, ip('10.0.0.1')], [1, ip('255.255.255.0')], [51, u32(600)]] }), '255.255.255.255', 68);
+  });
+  await runPromise(clock, client.dhcp());
+  clock.advanceTo(clock.now() + 100_000);
+  const snap = client.freeze();
+  assert.ok(snap.lease && Math.abs(snap.lease.ageMs - 100_000) < 1000, `lease age ${snap.lease?.ageMs}`);
+  // Suspended for 250 s (past T1 = 300 s of the lease's life), then restored in a fresh stack.
+  clock.advanceTo(clock.now() + 250_000);
+  link.a.handlers.clear();
+  const again = createStack(link.a, { clock, random: rng(3) });
+  seen.length = 0;
+  again.restore({ ...snap, lease: { ...snap.lease!, ageMs: snap.lease!.ageMs + 250_000 } });
+  assert.equal(again.address?.address, '10.0.0.50', 'the address at once, before any answer');
+  assert.ok(await runUntil(clock, () => seen.includes(3), 5_000), 'a renewing REQUEST at once');
+  assert.ok(!seen.includes(1), 'no DISCOVER');
+});

@@ -11,6 +11,7 @@ import { rng } from '../../support/random.js';
 const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   create: { file: '/etc/xen/g.cfg', text: 'name = "g"\n', paused: true },
   list: { domains: ['g', 3], long: true },
+  listRows: { domains: ['g', 3] },
   lookup: { domain: 'g' },
   destroy: { domain: 7 },
   shutdown: { domain: '7', reboot: true },
@@ -77,6 +78,7 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   vifSet: { vm: 'g', vif: '0', lockingMode: 'locked', ipv4Allowed: '10.0.0.2', ipv6Allowed: '' },
   vbdSet: { vm: 'g', vbd: 'xvda', mode: 'RO', bootable: true, userdevice: 2 },
   networkCreate: { name: 'lab', bridge: 'xenbr1', description: 'the lab network' },
+  networkSet: { network: 'lab', defaultLockingMode: 'disabled' },
   vmSnapshot: { vm: 'g', name: 'before' },
   vmClone: { vm: 'g', name: 'g2' },
   vmCopy: { vm: 'g', name: 'g3', sr: 'fast' },
@@ -161,6 +163,7 @@ test('required fields, unknown keys, non-objects, unknown operations', () => {
   assert.equal(invalid('create', { file: 'relative.cfg' }).field, 'file');
   assert.equal(invalid('destroy', {}).field, 'domain');
   assert.equal(invalid('srCreate', { name: 'x', type: 'nfs' }).field, 'type');
+  assert.equal(invalid('networkSet', { network: 'lab', defaultLockingMode: 'locked' }).field, 'defaultLockingMode');
   assert.throws(() => decodeRequest('fly', {}), (e: Error) => isXenError(e, 'ENOSYS') && /unknown operation 'fly'/.test(e.message));
   assert.throws(() => decodeRequest('__proto__', {}), (e: Error) => isXenError(e, 'ENOSYS'));
   assert.throws(() => decodeRequest('toString', {}), (e: Error) => isXenError(e, 'ENOSYS'));

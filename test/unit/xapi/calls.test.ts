@@ -248,6 +248,33 @@ test('VIF.locking_mode and ipv4/ipv6_allowed: given at VIF.create, kept in the r
   await ok(root, 'VM.destroy', vm);
 });
 
+test('network.default_locking_mode: unlocked at first; disabled, its network_default VIFs plug disabled; not changed while a VIF on it is plugged (VIF_IN_USE)', async () => {
+  const net = await ok<string>(root, 'network.create', { name_label: 'xc-dlm', bridge: 'xcbr8' });
+  assert.equal(await ok(root, 'network.get_default_locking_mode', net), 'unlocked');
+  assert.equal(code(await call(root, 'network.set_default_locking_mode', net, 'locked')), 'INVALID_VALUE');
+  await ok(root, 'network.set_default_locking_mode', net, 'disabled');
+  assert.equal((await ok<Record<string, unknown>>(root, 'network.get_record', net))['default_locking_mode'], 'disabled');
+  const vm = await ok<string>(root, 'VM.create', vmArgs('xc-dlm'));
+  const base = { VM: vm, network: net, MAC: '', MTU: '1500', other_config: {} };
+  const dflt = await ok<string>(root, 'VIF.create', { ...base, device: '0' });
+  await ok<string>(root, 'VIF.create', { ...base, device: '1', locking_mode: 'unlocked' });
+  await ok(root, 'VM.start', vm, false, false);
+  const domid = await ok<number>(root, 'VM.get_domid', vm);
+  const be = (devid: number) => x.local.host.xs.readOptional(`/local/domain/0/backend/vif/${domid}/${devid}/locking-mode`);
+  assert.deepEqual([await be(0), await be(1)], ['disabled', 'unlocked'], "the network's default for the first, its own for the second");
+  assert.equal(await ok(root, 'VIF.get_locking_mode', dflt), 'network_default', 'the VIF record keeps its own');
+  const busy = await call(root, 'network.set_default_locking_mode', net, 'unlocked');
+  assert.equal(code(busy), 'VIF_IN_USE');
+  assert.equal(await ok(root, 'network.get_default_locking_mode', net), 'disabled');
+  await ok(root, 'VM.hard_shutdown', vm);
+  await ok(root, 'network.set_default_locking_mode', net, 'unlocked');
+  await ok(root, 'VM.start', vm, false, false);
+  const again = await ok<number>(root, 'VM.get_domid', vm);
+  assert.equal(await x.local.host.xs.readOptional(`/local/domain/0/backend/vif/${again}/0/locking-mode`), undefined, 'unlocked: the MAC check, no node');
+  await ok(root, 'VM.hard_shutdown', vm);
+  await ok(root, 'VM.destroy', vm);
+});
+
 test('VBD.create and VIF.create give a halted VM a disk and a vif it boots with; destroy takes them away; network.create', async () => {
   const net = await ok<string>(root, 'network.create', { name_label: 'xc-lab', bridge: 'xcbr0' });
   assert.equal(await ok(root, 'network.get_bridge', net), 'xcbr0');

@@ -15,7 +15,7 @@ import { XenbusState } from '../../../abi/xenbus.js';
 import { XenError } from '../../../errors.js';
 import type { BoundPort } from '../../../hypervisor/port.js';
 import type { XsWatch } from '../../../xenstore/client/client.js';
-import type { FramePass, FrameTail, PortDevice, PortFeatures, PortLocking, SwitchPort, VirtualSwitch } from '../../../network/port.js';
+import type { FramePass, FrameSender, FrameTail, PortDevice, PortFeatures, PortLocking, SwitchPort, VirtualSwitch } from '../../../network/port.js';
 import { BackendLifecycle } from '../../backend.js';
 import type { DriverContext } from '../../evtchn.js';
 import { mapRing, type MappedRing } from '../../ringpages.js';
@@ -165,16 +165,16 @@ export class NetBack implements PortDevice {
     return this.#conn?.features ?? NO_FEATURES;
   }
 
-  deliver(frame: Uint8Array, info: NetFrameInfo, pass?: FramePass): boolean {
-    return this.#deliver(frame, info, undefined, pass);
+  deliver(frame: Uint8Array, info: NetFrameInfo, pass?: FramePass, sender?: FrameSender): boolean {
+    return this.#deliver(frame, info, undefined, pass, sender);
   }
 
   /** A frame with its tail in the sender's grants: copied grant to grant into this frontend's buffers. */
-  deliverTail(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail): boolean {
-    return this.#deliver(frame, info, tail);
+  deliverTail(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail, sender?: FrameSender): boolean {
+    return this.#deliver(frame, info, tail, undefined, sender);
   }
 
-  #deliver(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail | undefined, pass?: FramePass): boolean {
+  #deliver(frame: Uint8Array, info: NetFrameInfo, tail: FrameTail | undefined, pass?: FramePass, sender?: FrameSender): boolean {
     const conn = this.#conn;
     // Carrier off (a stalled queue): dropped here, before any queue holds it.
     if (!conn || this.#disabled !== null || conn.stalledQueues !== 0) {
@@ -195,7 +195,7 @@ export class NetBack implements PortDevice {
       tail = undefined;
     }
     const q = s.select(frame);
-    return conn.queues[q]!.rx.deliver(frame, info, s.hashType, s.hashValue, tail, pass);
+    return conn.queues[q]!.rx.deliver(frame, info, s.hashType, s.hashValue, tail, pass, sender);
   }
 
   // ---------------- xenbus ----------------
@@ -275,7 +275,7 @@ export class NetBack implements PortDevice {
         credit: new Credit(rate),
         mcast,
         notify: () => txPort.notify(),
-        output: (frame, info, tail, pass) => conn.port?.input(frame, info, tail, pass),
+        output: (frame, info, tail, pass, sender) => conn.port?.input(frame, info, tail, pass, sender),
       });
       const rx = new RxPath({
         ...common,

@@ -11,6 +11,11 @@
 // (the frames of one turn), with ring.h's event hold-off. The frames a sender hands over in one
 // pass of its ring (FramePass) are staged as they come and copied as one grant-copy batch when
 // the pass ends, as xenvif_rx_action copies a batch of queued skbs with one GNTTABOP_copy.
+// Back-pressure: a unicast frame from a sender that can wait (FrameSender: another vif's tx),
+// which finds no room and is held, pauses that sender until what is held has gone out, as
+// Linux's netback stops the queue (netif_tx_stop_queue) rather than drop; a frontend that
+// takes nothing for stopTimeoutMs while senders wait is stuck: they go on, and it pauses no one
+// (its frames are held to the bound and dropped past it) until it takes frames again.
 import {
   NETIF_RSP_ERROR, NETIF_RX_SLOT_SIZE, NETRXF_csum_blank, NETRXF_data_validated, NETRXF_extra_info, NETRXF_more_data,
   XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_HASH,
@@ -23,7 +28,7 @@ import { SRING_REQ_EVENT, type BackRing } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
 import { GrantCopyBatch } from '../../../hypervisor/grant.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
-import type { FramePass, FrameTail } from '../../../network/port.js';
+import type { FramePass, FrameSender, FrameTail } from '../../../network/port.js';
 import { FATAL_SKB_SLOTS, GSO_MAX_SIZE, rxSlotsFor } from '../protocol.js';
 import type { NetbackStats } from './stats.js';
 
@@ -37,7 +42,7 @@ const STAGE_BUFS = 256 + RX_MAX_SLOTS;
 const STAGE_OPS = STAGE_BUFS + RX_MAX_OPS;
 
 /** xen-netback's defaults: XENVIF_RX_QUEUE_BYTES, rx_drain_timeout_msecs, rx_stall_timeout_msecs. */
-export const RX_QUEUE_DEFAULTS = { queueMax: (256 / 2) * PAGE_SIZE, drainTimeoutMs: 10_000, stallTimeoutMs: 60_000 } as const;
+export const RX_QUEUE_DEFAULTS = { queueMax: (256 / 2) * PAGE_SIZE, drainTimeoutMs: 10_000, stallTimeoutMs: 60_000, stopTimeoutMs: 500 } as const;
 
 export interface RxQueueLimits {
   /** rx_queue_max: bytes held for the frontend at most. */
@@ -46,7 +51,21 @@ export interface RxQueueLimits {
   readonly drainTimeoutMs: number;
   /** No buffers for the held head this long since the last frame went in: stalled (rx_stall_timeout_msecs; 0: never). */
   readonly stallTimeoutMs: number;
+  /**
+   * How long senders paused for want of room here wait at most for the held frames to move:
+   * past it the frontend counts as stuck and pauses no one until it takes frames again (the
+   * bound on what one receiver that posts no buffers costs its senders).
+   */
+  readonly stopTimeoutMs: number;
 }
+
+/**
+ * What a held frame counts against rx_queue_max at least: its copy's buffer and view and its
+ * record take about 360 bytes of heap for a 64-byte frame (Node 20), so a queue of small frames
+ * counted by their length alone held 8,192 of them, 2.9 MB, and 16 such queues (16 flooded
+ * receivers) took 45 of the 48 MiB heap of a 64 MiB driver domain.
+ */
+export const HELD_MIN_COST = 512;
 
 /** A frame held for the frontend: a copy, since the switch's views are valid during the call only. */
 interface Held {
@@ -131,11 +150,19 @@ export class RxPath {
   #held: Held[] = [];
   #head = 0;
   #heldBytes = 0;
+  /** What the held frames count against rx_queue_max: their bytes, at least HELD_MIN_COST each. */
+  #heldCost = 0;
   /** When a frame last went in while frames were held (last_rx_time). */
   #lastRx = 0;
   /** Frames went in since the queue was last empty: the stall clock starts from the first held one. */
   #wentIn = false;
   #stalled = false;
+  /** Senders paused for want of room here (back-pressure): resumed once what is held has gone out, or the frontend is stuck. */
+  readonly #paused = new Set<FrameSender>();
+  /** When the held frames last moved (or the first was held): paused senders wait stopTimeoutMs from it at most. */
+  #movedAt = 0;
+  /** The frontend took nothing while senders waited: it pauses no one until it takes a frame. */
+  #stuck = false;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   #pushQueued = false;
@@ -168,9 +195,10 @@ export class RxPath {
    * extra-info, after the GSO one if any (xenvif_rx_next_skb). With a `tail`, the frame's
    * bytes past tail.head are copied straight from the sender's grants into the buffers (one
    * copy), or brought into the view first if the frame has to be held. With a `pass`, the
-   * frame is staged and copied, with the others of the pass, when the pass ends.
+   * frame is staged and copied, with the others of the pass, when the pass ends. A `sender`
+   * is paused when the frame has to be held (back-pressure).
    */
-  deliver(frame: Uint8Array, info: NetFrameInfo, hashType = -1, hashValue = 0, tail?: FrameTail, pass?: FramePass): boolean {
+  deliver(frame: Uint8Array, info: NetFrameInfo, hashType = -1, hashValue = 0, tail?: FrameTail, pass?: FramePass, sender?: FrameSender): boolean {
     const stats = this.#o.stats;
     if (this.#stopped) {
       stats.txDropped++;
@@ -193,6 +221,7 @@ export class RxPath {
       if (room < 0) return false;
       if (room > 0) {
         this.#wentIn = true;
+        this.#stuck = false;
         if (!defer) {
           this.#stage(frame, false, info, hashType, hashValue, dataSlots, gso, tail);
           return this.#finish(tail?.domid);
@@ -207,19 +236,38 @@ export class RxPath {
       }
     }
     // xenvif_rx_queue_tail: held while under the bound, else dropped. A held frame is a copy: its tail comes into dom0 first.
-    if (this.#heldBytes >= this.#o.limits.queueMax || (tail && !tail.fill())) {
+    if (this.#heldCost >= this.#o.limits.queueMax || (tail && !tail.fill())) {
+      if (sender && this.#heldCost > 0) this.#pause(sender);
       stats.txDropped++;
       return false;
     }
     const now = this.#now();
-    if (this.#head === this.#held.length && this.#wentIn) {
-      this.#wentIn = false;
-      this.#lastRx = now;
+    if (this.#head === this.#held.length) {
+      this.#movedAt = now;
+      if (this.#wentIn) {
+        this.#wentIn = false;
+        this.#lastRx = now;
+      }
     }
     this.#held.push({ frame: frame.slice(), info, hashType, hashValue, expires: now + this.#o.limits.drainTimeoutMs, gso, dataSlots, needed });
     this.#heldBytes += frame.length;
+    this.#heldCost += Math.max(frame.length, HELD_MIN_COST);
+    if (sender) this.#pause(sender);
     this.#arm(now);
     return true;
+  }
+
+  /** Back-pressure: `sender` takes nothing more until what is held has gone out (not while the frontend is stuck). */
+  #pause(sender: FrameSender): void {
+    if (this.#stuck) return;
+    this.#paused.add(sender);
+    sender.pause();
+  }
+
+  #resumeSenders(): void {
+    if (this.#paused.size === 0) return;
+    for (const s of this.#paused) s.resume();
+    this.#paused.clear();
   }
 
   /**
@@ -228,7 +276,7 @@ export class RxPath {
    */
   service(): void {
     if (this.#staged !== 0) this.#finish();
-    if (this.#stopped || this.#head === this.#held.length && !this.#stalled) return;
+    if (this.#stopped || this.#head === this.#held.length && !this.#stalled && this.#paused.size === 0) return;
     let now = 0;
     for (;;) {
       let sent = false;
@@ -243,7 +291,11 @@ export class RxPath {
         sent = true;
       }
       now = this.#now();
-      if (sent) this.#lastRx = now;
+      if (sent) {
+        this.#lastRx = now;
+        this.#movedAt = now;
+        this.#stuck = false;
+      }
       // xenvif_rx_queue_drop_expired; a frame behind the expired ones may fit: look again.
       let expired = false;
       while (this.#head < this.#held.length && this.#held[this.#head]!.expires <= now) {
@@ -254,6 +306,16 @@ export class RxPath {
       if (!expired) break;
     }
     const limits = this.#o.limits;
+    if (this.#head === this.#held.length) {
+      this.#resumeSenders();
+    } else if (this.#paused.size !== 0 && now >= this.#movedAt + limits.stopTimeoutMs) {
+      this.#stuck = true;
+      if (this.#logged < 8) {
+        this.#logged++;
+        this.#o.log(`d${this.#o.frontendId}: no rx buffers for ${limits.stopTimeoutMs} ms: its senders go on, its frames are held to the bound`);
+      }
+      this.#resumeSenders();
+    }
     if (limits.stallTimeoutMs > 0) {
       const needed = this.#head < this.#held.length ? this.#held[this.#head]!.needed : 0;
       const slots = this.#ring.hasUnconsumedRequests();
@@ -272,6 +334,7 @@ export class RxPath {
   #shift(): void {
     const h = this.#held[this.#head]!;
     this.#heldBytes -= h.frame.length;
+    this.#heldCost -= Math.max(h.frame.length, HELD_MIN_COST);
     this.#head++;
     if (this.#head === this.#held.length) {
       this.#held = [];
@@ -303,13 +366,14 @@ export class RxPath {
     }
   }
 
-  /** The next wake-up: the held head's expiry, or when it would count as stalled. */
+  /** The next wake-up: the held head's expiry, when it would count as stalled, or when paused senders stop waiting. */
   #arm(now: number): void {
     let at = Infinity;
     if (this.#head < this.#held.length) {
       at = this.#held[this.#head]!.expires;
-      const stall = this.#o.limits.stallTimeoutMs;
-      if (stall > 0 && !this.#stalled) at = Math.min(at, this.#lastRx + stall + 1);
+      const limits = this.#o.limits;
+      if (limits.stallTimeoutMs > 0 && !this.#stalled) at = Math.min(at, this.#lastRx + limits.stallTimeoutMs + 1);
+      if (this.#paused.size !== 0) at = Math.min(at, this.#movedAt + limits.stopTimeoutMs);
     }
     if (at === this.#timerAt) return;
     clearTimeout(this.#timer);
@@ -496,8 +560,10 @@ export class RxPath {
     this.#held = [];
     this.#head = 0;
     this.#heldBytes = 0;
+    this.#heldCost = 0;
     this.#staged = 0;
     this.#bufs = 0;
     this.#pass = null;
+    this.#resumeSenders();
   }
 }

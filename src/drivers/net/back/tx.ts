@@ -4,7 +4,9 @@
 // netif.h's and the verdicts Linux's: a packet that breaks a rule the frontend could not have
 // known is answered NETIF_RSP_ERROR; one that no well-behaved frontend would build (a slot
 // across its page, a chain past fatal_skb_slots, a chain past req_prod, a bad extra-info or
-// GSO descriptor) disables the vif (xenvif_fatal_tx_err).
+// GSO descriptor) disables the vif (xenvif_fatal_tx_err). A receiver short of rx room may
+// pause this queue (FrameSender, back-pressure): the frames of the pass not yet out wait in the
+// pass, the requests after them on the ring, until it resumes us.
 import {
   NETIF_RSP_ERROR, NETIF_RSP_NULL, NETIF_RSP_OKAY, NETIF_TX_REQ_FLAGS, NETIF_TX_REQ_GREF, NETIF_TX_REQ_ID, NETIF_TX_REQ_OFFSET,
   NETIF_TX_REQ_SIZE, NETIF_TX_SLOT_SIZE, NETTXF_csum_blank, NETTXF_data_validated,
@@ -19,7 +21,7 @@ import type { BackRing } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
 import { GrantCopyBatch } from '../../../hypervisor/grant.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
-import type { FramePass, FrameTail } from '../../../network/port.js';
+import type { FramePass, FrameSender, FrameTail } from '../../../network/port.js';
 import { ETH_HLEN, FATAL_SKB_SLOTS, MAX_SKB_SLOTS, plainFrameInfo, type NetRate } from '../protocol.js';
 import type { Credit } from './credit.js';
 import type { McastFilter } from './mcast.js';
@@ -43,8 +45,8 @@ export interface TxPathOptions {
   readonly mcast: McastFilter;
   /** Tell the frontend responses are out (its tx event channel). */
   readonly notify: () => void;
-  /** A frame for the switch; the view is valid during the call (or until `pass` ends), the tail's grants during the call. */
-  readonly output: (frame: Uint8Array, info: NetFrameInfo, tail?: FrameTail, pass?: FramePass) => void;
+  /** A frame for the switch; the view is valid during the call (or until `pass` ends), the tail's grants during the call; a receiver short of room may pause `sender`. */
+  readonly output: (frame: Uint8Array, info: NetFrameInfo, tail: FrameTail | undefined, pass: FramePass | undefined, sender: FrameSender) => void;
   /** The frontend is malicious: disable the vif. */
   readonly onFatal: (why: string) => void;
   readonly log: (line: string) => void;
@@ -141,6 +143,27 @@ export class TxPath {
   #servicing = false;
   #creditTimer: NodeJS.Timeout | undefined;
   #logged = 0;
+  /** Paused by a receiver short of room (back-pressure): nothing more is taken off the ring until it resumes us. */
+  #paused = false;
+  #resumeQueued = false;
+  /** The pass's next packet to go out (the rest of a pass a receiver paused), and whether the pass's copy failed. */
+  #next = 0;
+  #copyFailed = false;
+  readonly #sender: FrameSender = {
+    pause: () => {
+      this.#paused = true;
+    },
+    resume: () => {
+      if (!this.#paused) return;
+      this.#paused = false;
+      if (this.#resumeQueued) return;
+      this.#resumeQueued = true;
+      queueMicrotask(() => {
+        this.#resumeQueued = false;
+        this.service();
+      });
+    },
+  };
 
   constructor(o: TxPathOptions) {
     this.#o = o;
@@ -149,36 +172,46 @@ export class TxPath {
     this.#copy.reset(this.#frame, false);
   }
 
-  /** Consume every packet the frontend published, until the ring is empty and it knows to wake us. */
+  /**
+   * Consume every packet the frontend published, until the ring is empty and it knows to wake
+   * us, or a receiver pauses us (then the rest of the pass waits, and the ring, for its resume).
+   */
   service(): void {
-    if (this.#stopped || this.#servicing || this.#creditTimer) return;
+    if (this.#stopped || this.#servicing || this.#creditTimer || this.#paused) return;
     this.#servicing = true;
     const ring = this.#ring;
+    const p = this.#pass;
     try {
+      // The rest of a pass a receiver paused goes first.
+      this.#flush(true);
       for (;;) {
         const rp = ring.reqProd;
         if (ring.requestProdOverflow(rp)) {
           throw new Fatal(ring.requestProdOverflowMessage(rp));
         }
-        while (ring.reqCons !== rp && !this.#stopped) {
+        while (ring.reqCons !== rp && !this.#stopped && !this.#paused) {
           if (this.#waitForCredit()) {
             this.#flush();
             return this.#push();
           }
-          this.#packet(rp);
+          // A full pass goes out before the next packet is taken, so a pause can leave it whole on the ring.
+          if (!p.fits(FATAL_SKB_SLOTS, TX_TAIL_MIN)) this.#flush(true);
+          else this.#packet(rp);
         }
-        this.#flush();
+        this.#flush(true);
         this.#push();
-        if (this.#stopped || !ring.finalCheckForRequests()) return;
+        if (this.#stopped || this.#paused || !ring.finalCheckForRequests()) return;
       }
     } catch (e) {
-      if (!(e instanceof Fatal)) throw e;
+      if (!(e instanceof Fatal)) {
+        this.#drop();
+        throw e;
+      }
       // The packets before the bad one go out, as they would have one by one.
       this.#flush();
       this.stop();
       this.#o.onFatal(e.why);
     } finally {
-      this.#pass.clear();
       this.#servicing = false;
     }
   }
@@ -347,19 +380,23 @@ export class TxPath {
   /**
    * The pass's copy, one GNTTABOP_copy batch; then each packet, in ring order: refused if it
    * was or its slots did not copy (or its tail's grants did not pin), else to the switch, its
-   * view valid during the call; then answered, once its pages are let go.
+   * view valid during the call; then answered, once its pages are let go. `pausable`: stop
+   * where a receiver paused us, the rest kept for resume (else it all goes: a packet is being built).
    */
-  #flush(): void {
+  #flush(pausable = false): void {
     const p = this.#pass;
     const n = p.count;
-    if (n === 0) return;
+    if (n === 0 || (pausable && this.#paused)) return;
     const b = this.#copy;
     const hc = this.#o.hc;
     const domid = this.#o.frontendId;
-    const failed = b.count !== 0 && hc.grantCopyLocal(domid, b) !== 0;
+    let k = this.#next;
+    if (k === 0) this.#copyFailed = b.count !== 0 && hc.grantCopyLocal(domid, b) !== 0;
+    const failed = this.#copyFailed;
     const stats = this.#o.stats;
+    let done = false;
     try {
-      for (let k = 0; k < n && !this.#stopped; k++) {
+      for (; k < n && !this.#stopped && !(pausable && this.#paused); k++) {
         let why: string | null = p.refuse[k]!;
         if (why === null && failed) why = this.#failedCopy(k);
         const size = p.size[k]!;
@@ -381,21 +418,30 @@ export class TxPath {
         let view = p.views[k];
         if (!view || view.byteOffset !== at || view.length !== size) view = p.views[k] = this.#frame.subarray(at, at + size);
         try {
-          this.#o.output(view, p.info[k]!, tail, tail ? undefined : p);
+          this.#o.output(view, p.info[k]!, tail, tail ? undefined : p, this.#sender);
         } finally {
           // Answered once its pages are let go: the frontend may reuse them from then on.
           if (tail) hc.grantUnpinLocal(domid, this.#tailGrants);
         }
         this.#respondAll(k, NETIF_RSP_OKAY);
       }
+      done = true;
     } finally {
       try {
         p.end();
       } finally {
-        p.clear();
-        b.reset(this.#frame, false);
+        // Paused: the rest stays in the pass buffer (their views stay valid: nothing joins the pass meanwhile).
+        if (done && k < n && !this.#stopped) this.#next = k;
+        else this.#drop();
       }
     }
+  }
+
+  /** The pass is over (out, or let go). */
+  #drop(): void {
+    this.#pass.clear();
+    this.#copy.reset(this.#frame, false);
+    this.#next = 0;
   }
 
   /** Why packet `k`'s copy failed (its first failed op's slot), or null if it did not. */

@@ -3,7 +3,9 @@
 // i has id i & mask (as Linux's xennet_rxidx), so the backend's response at index i must
 // carry that id. A frame is one response, or a chain of them (NETRXF_more_data), with extra-info
 // slots after the first (GSO); it is handed to the sink as a view of the page when it fits one
-// slot, else reassembled, and the buffers are posted again once the sink returns.
+// slot (valid during the call), else reassembled into memory of its own that the sink may keep
+// (`owned`: a TCP segment's payload is queued for the reader without a second copy), and the
+// buffers are posted again once the sink returns.
 //
 // Responses are hostile: an id that is not the one posted at that index, responses for slots
 // never posted, or a status netif.h does not define break the connection (BackendMisbehaved);
@@ -18,7 +20,7 @@ import {
 import { FrontRing } from '../../../abi/ring.js';
 import { LE } from '../../../abi/fields.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
-import { plainFrameInfo } from '../protocol.js';
+import { ownedFrameInfo, plainFrameInfo } from '../protocol.js';
 import { BackendMisbehaved } from './errors.js';
 import type { NetPage, NetPages } from './pages.js';
 
@@ -48,7 +50,6 @@ export class RxQueue {
   readonly #rspView = new DataView(this.#rsp.buffer);
   readonly #slots: Slot[] = Array.from({ length: XEN_NETIF_NR_SLOTS_MIN }, () => ({ id: 0, offset: 0, flags: 0, status: 0 }));
   readonly #scratch: Slot = { id: 0, offset: 0, flags: 0, status: 0 };
-  #assembly = new Uint8Array(PAGE_SIZE * 2);
 
   constructor(ringBytes: Uint8Array, pages: NetPages, sink: RxSink) {
     this.ring = FrontRing.create(ringBytes, NETIF_RX_SLOT_SIZE);
@@ -169,19 +170,20 @@ export class RxQueue {
     }
     const csumBlank = (first.flags & NETRXF_csum_blank) !== 0;
     const dataValidated = (first.flags & NETRXF_data_validated) !== 0;
-    const info: NetFrameInfo = gso ? { csumBlank, dataValidated, gso } : plainFrameInfo(csumBlank, dataValidated);
     if (n === 1) {
+      const info = gso ? { csumBlank, dataValidated, gso } : plainFrameInfo(csumBlank, dataValidated);
       this.#sink.frame(this.#buf[first.id]!.bytes.subarray(first.offset, first.offset + len), info);
       return i;
     }
-    if (this.#assembly.length < len) this.#assembly = new Uint8Array(Math.min(MAX_FRAME, Math.max(len, this.#assembly.length * 2)));
+    // Memory not zeroed first (every byte is written at once), as a plain Uint8Array.
+    const frame = new Uint8Array(Buffer.allocUnsafeSlow(len).buffer, 0, len);
     let at = 0;
     for (let k = 0; k < n; k++) {
       const s = data[k]!;
-      this.#assembly.set(this.#buf[s.id]!.bytes.subarray(s.offset, s.offset + s.status), at);
+      frame.set(this.#buf[s.id]!.bytes.subarray(s.offset, s.offset + s.status), at);
       at += s.status;
     }
-    this.#sink.frame(this.#assembly.subarray(0, len), info);
+    this.#sink.frame(frame, gso ? { csumBlank, dataValidated, gso, owned: true } : ownedFrameInfo(csumBlank, dataValidated));
     return i;
   }
 }

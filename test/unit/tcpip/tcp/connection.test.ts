@@ -4,6 +4,7 @@ import { ConnectionRefused, ConnectionReset, NoRoute, Timeout } from '../../../.
 import type { Connection } from '../../../../src/tcpip/tcp/connection.js';
 import type { TcpSocket } from '../../../../src/tcpip/tcp/socket.js';
 import { ACK, RST, SYN, parseSegment } from '../../../../src/tcpip/tcp/wire.js';
+import { NET_FRAME_PLAIN } from '../../../../src/abi/netif.js';
 import { collect, runPromise, runUntil, stackPair, tcpFrame } from '../../../support/tcpip-link.js';
 
 function only(it: IterableIterator<Connection>): Connection {
@@ -182,6 +183,32 @@ test('checksum offload and GSO: csumBlank frames and super-frames carry a transf
   assert.ok(await runUntil(clock, () => got.ended()));
   assert.ok(got.bytes().equals(data));
   assert.ok(blank > 0 && gso > 0, `${blank} csumBlank frames, ${gso} GSO frames`);
+});
+
+test('received frames that are owned (netfront\'s reassembled ones) are queued for the reader without a copy; others are copied', async () => {
+  const { clock, link, client, server } = await connected();
+  const deliver = link.b.deliver.bind(link.b);
+  const owned = new Set<ArrayBufferLike>();
+  let n = 0;
+  link.b.deliver = (frame, info = NET_FRAME_PLAIN) => {
+    if (frame.length < 1000 || n++ % 2 === 0) {
+      deliver(frame, info);
+      frame.fill(0xee); // valid during the call only: what the stack kept must be a copy
+    } else {
+      owned.add(frame.buffer);
+      deliver(frame, { ...info, owned: true });
+    }
+  };
+  const chunks: Uint8Array[] = [];
+  server.on('data', (c: Uint8Array) => chunks.push(c));
+  const data = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 13) & 255;
+  client.end(data);
+  assert.ok(await runUntil(clock, () => chunks.reduce((a, c) => a + c.length, 0) === data.length));
+  assert.ok(Buffer.concat(chunks).equals(data));
+  const kept = chunks.filter((c) => owned.has(c.buffer)).length;
+  assert.ok(owned.size > 0 && kept > 0, `${kept} chunks read straight from ${owned.size} owned frames`);
+  assert.ok(chunks.some((c) => !owned.has(c.buffer)), 'the frames that were not owned were copied');
 });
 
 test('SACK: three segments lost from one window are resent from the peer\'s SACK blocks in one round trip, no timeout', async () => {

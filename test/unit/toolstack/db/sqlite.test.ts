@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { HandleInvalid, SchemaTooNew, UuidInvalid, type Change } from '../../../../src/toolstack/db/hostdb.js';
 import { NULL_REF, ROLE_NAMES, isRef } from '../../../../src/toolstack/db/records.js';
-import { MIGRATIONS } from '../../../../src/toolstack/db/schema.js';
+import { MIGRATIONS, classTable } from '../../../../src/toolstack/db/schema.js';
 import { SqliteHostDb } from '../../../../src/toolstack/db/sqlite.js';
 import { killDuringWrites } from '../../../support/kill-child.js';
 
@@ -184,6 +184,24 @@ test('migrations run in order, once each, and a newer database is refused with a
     assert.match(e.message, /has schema version 3, and this xenode knows versions up to 2/);
     return true;
   });
+});
+
+test('migration 4 gives the networks made before it XAPI\'s default_locking_mode, unlocked', async () => {
+  const path = fresh();
+  const old = SqliteHostDb.open(path, { migrations: MIGRATIONS.slice(0, 3) });
+  const ref = await old.transaction((tx) => tx.network.create({ name_label: 'net', bridge: 'xenbr0' }));
+  await old.close();
+  // As a version-3 database wrote it: no such field.
+  const raw = new Database(path);
+  raw.prepare(`UPDATE ${classTable('network')} SET body = json_remove(body, '$.default_locking_mode')`).run();
+  raw.close();
+  const db = SqliteHostDb.open(path);
+  try {
+    assert.equal(db.schemaVersion(), 4);
+    assert.equal(await db.read((tx) => tx.network.get(ref).default_locking_mode), 'unlocked');
+  } finally {
+    await db.close();
+  }
 });
 
 const TRIALS = 20;

@@ -15,7 +15,7 @@ import {
 } from '../../../../../src/abi/netif.js';
 import { PAGE_SIZE } from '../../../../../src/abi/xen.js';
 import type { NetBack, NetbackOptions } from '../../../../../src/drivers/net/back/netback.js';
-import { RX_QUEUE_DEFAULTS } from '../../../../../src/drivers/net/back/rx.js';
+import { HELD_MIN_COST, RX_QUEUE_DEFAULTS } from '../../../../../src/drivers/net/back/rx.js';
 import type { FlipJob } from '../../../../support/blk-flipper.js';
 import { rng } from '../../../../support/random.js';
 import { RawNetFront, frameOf, netRig, type TxSlot } from '../../../../support/net-back.js';
@@ -164,6 +164,22 @@ test('rx buffers the frontend did not grant get NETIF_RSP_ERROR; the next good b
   rig.hub.inject(frame, NET_FRAME_PLAIN);
   await evil.until(() => evil.rxResponses.length === 4, 'a fourth rx response');
   assert.equal(evil.rxResponses[3]!.status, 100);
+  await stillForwards();
+});
+
+test('held small frames count at least HELD_MIN_COST each against rx_queue_max: a flood of 64-byte frames holds bounded memory too (XSA-392)', async (t) => {
+  const { evil, evilBe, stillForwards } = await setup(t, {}, { rxQueue: { drainTimeoutMs: 300 } });
+  const tiny = frameOf(64, '00:16:3e:00:00:01');
+  let held = 0;
+  // Counted by their length alone, 8,192 would be held (2.9 MB of heap for one queue).
+  for (let i = 0; i < 10_000; i++) if (evilBe.deliver(tiny, NET_FRAME_PLAIN)) held++;
+  assert.equal(held, RX_QUEUE_DEFAULTS.queueMax / HELD_MIN_COST);
+  assert.deepEqual(evilBe.rxHeld, { frames: held, bytes: held * 64 });
+  assert.equal(evilBe.stats.txDropped, 10_000 - held);
+  // Buffers posted now take the held frames, in order.
+  evil.postRx(4);
+  await evil.until(() => evil.rxResponses.length === 4, 'four held frames');
+  assert.deepEqual(evil.received()[0]!.frame, tiny);
   await stillForwards();
 });
 

@@ -280,3 +280,99 @@ test('locking modes: locked passes only allowed IPv4 sources, disabled nothing e
   await rig.xs0.write(`${a.be}/locking-mode`, 'locked');
   await settle(() => port.disabled, 'a malformed address locks the vif out');
 });
+
+// Back-pressure (FrameSender): a unicast frame that finds its receiver short of rx buffers is
+// held and pauses the sending vif's tx, whose later requests stay on its ring until the
+// receiver has taken what is held; bounded by stopTimeoutMs for a receiver that takes nothing.
+// Every guest first says hello (a frame to a MAC no one has, which floods) so the bridge knows
+// it; `take` buffers each guest posts for those hellos first.
+async function pressureRig(t: import('node:test').TestContext, stopTimeoutMs: number, guests: number) {
+  const sw = new Switch();
+  t.after(() => sw.close());
+  const rig = netRig(t, { rxQueue: { stopTimeoutMs } }, sw);
+  const gs = Array.from({ length: guests }, () => rig.guest());
+  const bes = [];
+  for (const g of gs) bes.push(await rig.vif(g));
+  const fronts = [];
+  for (const g of gs) fronts.push(await RawNetFront.connect(rig.xs0, g));
+  const macs = gs.map((g) => `00:16:3e:00:${g.domid.toString(16).padStart(2, '0')}:00`);
+  for (const f of fronts) f.postRx(guests - 1);
+  for (const [i, f] of fronts.entries()) {
+    f.send(frameOf(64, macs[i]!, '00:16:3e:77:77:77', 0xff), { id: 900 });
+    await f.until(() => f.txResponses.length === 1, 'the hello');
+  }
+  for (const f of fronts) await f.until(() => f.received().length === guests - 1, 'the others\' hellos');
+  /** Frames `to` received from guest `from`, past the hellos: their salts. */
+  const got = (to: RawNetFront, from: number) => to.received().slice(guests - 1).filter((r) => macAt(r.frame, 6) === macs[from]).map((r) => (r.frame[14]! - 14 * 7) & 0xff);
+  return { sw, bes, fronts, macs, got };
+}
+
+const macAt = (f: Uint8Array, at: number) => [...f.subarray(at, at + 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+
+/** `n` 64-byte frames from guest `i` to `dst`, on its ring in one push; ids and salts from `id0`. */
+function burst(from: RawNetFront, src: string, dst: string, n: number, id0: number): void {
+  for (let i = 0; i < n; i++) from.putSlots(from.frameSlots(frameOf(64, src, dst, id0 + i), { id: id0 + i }));
+  from.pushTx();
+}
+
+test('back-pressure: a stream to a guest short of rx buffers waits on the sender\'s ring, nothing dropped, and goes on as buffers come', async (t) => {
+  const { bes, fronts, macs, got } = await pressureRig(t, 60_000, 2);
+  const [a, b] = fronts as [RawNetFront, RawNetFront];
+  const bBe = bes[1]!;
+  b.postRx(2);
+  burst(a, macs[0]!, macs[1]!, 10, 0);
+  await b.until(() => got(b, 0).length === 2, 'the two frames b had room for');
+  // The third is held, which pauses a: its responses stop there and the other seven stay on its ring.
+  await a.until(() => a.txResponses.length === 1 + 3, "a's responses up to the held frame");
+  assert.equal(bBe.rxHeld.frames, 1);
+  b.postRx(4);
+  await b.until(() => got(b, 0).length === 6, 'the held frame and three more');
+  await a.until(() => a.txResponses.length === 1 + 7, 'a goes on up to the next held frame');
+  b.postRx(16);
+  await b.until(() => got(b, 0).length === 10, 'the rest');
+  await a.until(() => a.txResponses.length === 1 + 10, 'every tx response');
+  assert.deepEqual(got(b, 0), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.ok(a.txResponses.every((r) => r.status === NETIF_RSP_OKAY));
+  assert.equal(bBe.stats.txDropped, 0);
+  assert.deepEqual(bBe.rxHeld, { frames: 0, bytes: 0 });
+});
+
+test('back-pressure is bounded: a guest that posts no rx buffers holds its sender for stopTimeoutMs at most, and never stalls other guests', async (t) => {
+  const { bes, fronts, macs, got } = await pressureRig(t, 300, 4);
+  const [a, stuck, c, d] = fronts as [RawNetFront, RawNetFront, RawNetFront, RawNetFront];
+  const stuckBe = bes[1]!;
+  c.postRx(64);
+  // a: one frame to the stuck guest, then three to c; d: two to c.
+  burst(a, macs[0]!, macs[1]!, 1, 0);
+  burst(a, macs[0]!, macs[2]!, 3, 1);
+  burst(d, macs[3]!, macs[2]!, 2, 0);
+  // d is not held back by a's pause: its frames reach c before a's, which wait for the bound.
+  await c.until(() => got(c, 3).length === 2, "d's frames");
+  assert.equal(got(c, 0).length, 0, "a's frames wait behind the stuck guest");
+  await c.until(() => got(c, 0).length === 3, "a's frames, past the bound");
+  await a.until(() => a.txResponses.length === 1 + 4, "a's tx responses");
+  // Stuck now, it pauses no one: a's further frames to it are held, and a's frame to c goes at once.
+  burst(a, macs[0]!, macs[1]!, 20, 4);
+  burst(a, macs[0]!, macs[2]!, 1, 24);
+  await c.until(() => got(c, 0).length === 4, "a's next frame to c");
+  await a.until(() => a.txResponses.length === 1 + 25, 'every tx response');
+  assert.equal(stuckBe.rxHeld.frames, 21);
+  // It posts buffers: it takes what it holds, in order.
+  stuck.postRx(32);
+  await stuck.until(() => got(stuck, 0).length === 21, 'the held frames');
+  assert.deepEqual(got(stuck, 0), Array.from({ length: 21 }, (_, i) => (i === 0 ? 0 : i + 3)));
+  assert.deepEqual(stuckBe.rxHeld, { frames: 0, bytes: 0 });
+  assert.equal(stuckBe.stats.txDropped, 0);
+});
+
+test('back-pressure never holds a flood: a broadcast that a slow port holds does not pause its sender', async (t) => {
+  const { bes, fronts, macs, got } = await pressureRig(t, 60_000, 3);
+  const [a, slow, c] = fronts as [RawNetFront, RawNetFront, RawNetFront];
+  c.postRx(16);
+  a.send(frameOf(64, macs[0]!, 'ff:ff:ff:ff:ff:ff', 1), { id: 1 });
+  burst(a, macs[0]!, macs[2]!, 2, 2);
+  await c.until(() => got(c, 0).length === 3, 'the broadcast and the unicast frames after it');
+  assert.deepEqual(got(c, 0), [1, 2, 3]);
+  assert.equal(bes[1]!.rxHeld.frames, 1, 'the slow port holds the broadcast');
+  assert.equal(slow.received().length, 2, 'the hellos alone');
+});

@@ -165,9 +165,30 @@ test('received frames: one slot, a more_data chain reassembled, checksum flags a
   assert.deepEqual(got[0]!.frame, small);
   assert.deepEqual({ ...got[0]!.info }, { csumBlank: false, dataValidated: true });
   assert.deepEqual(got[1]!.frame, big);
-  assert.deepEqual({ ...got[1]!.info }, { csumBlank: true, dataValidated: false, gso: { type: XEN_NETIF_GSO_TYPE_TCPV4, size: 1448 } });
+  // A reassembled frame is in memory of its own, which the receiver may keep (owned); a one-slot frame is a view of the page.
+  assert.deepEqual({ ...got[1]!.info }, { csumBlank: true, dataValidated: false, gso: { type: XEN_NETIF_GSO_TYPE_TCPV4, size: 1448 }, owned: true });
   await until(() => back.rxPosted() === 256, 'the buffers posted again');
   assert.deepEqual([f.stats().rxPackets, f.stats().rxBytes, f.stats().rxErrors], [2, 10064, 0]);
+});
+
+test('a reassembled frame stays valid after the call and after its buffers are posted again; a one-slot frame is not owned', async (t) => {
+  const { back, f } = await connected(t);
+  const kept: { frame: Uint8Array; info: NetFrameInfo }[] = [];
+  f.listen((frame, info) => kept.push({ frame, info }));
+  const big = testFrame(6000, 3);
+  back.sendFrame(big);
+  back.sendFrame(testFrame(64, 4));
+  back.pushRx();
+  await until(() => kept.length === 2, 'two frames');
+  assert.equal(kept[0]!.info.owned, true);
+  assert.equal(kept[1]!.info.owned, undefined);
+  // The same buffers carry other bytes now: the kept frame does not change.
+  for (let round = 1; round <= 3; round++) {
+    for (let i = 0; i < 100; i++) back.sendFrame(testFrame(6000, 5));
+    back.pushRx();
+    await until(() => kept.length === 2 + round * 100 && back.rxPosted() === 256, 'the frames, and the buffers posted again');
+  }
+  assert.deepEqual(kept[0]!.frame, big);
 });
 
 test('hostile rx slots that cost only the frame: past the page, an error status, too long a chain, a bad GSO extra', async (t) => {
