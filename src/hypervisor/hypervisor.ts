@@ -205,6 +205,12 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     return this.#domains.get(domid);
   }
 
+  /** The live domain of that name, if any: one pass over the table, unsorted (each create asks). */
+  liveDomainNamed(name: string): Domain | undefined {
+    for (const d of this.#domains.values()) if (d.name === name && !d.dying) return d;
+    return undefined;
+  }
+
   /** Domains in domid order, dying ones included (xl list shows them with 'd'). */
   domains(): Domain[] {
     this.#reap();

@@ -291,9 +291,9 @@ export class Host extends EventEmitter<HostEvents> {
 
   #checkNameFree(name: string): void {
     if (this.#creating.has(name)) throw new XenError('EEXIST', `a domain named '${name}' is being created`);
-    for (const d of this.hv.domains()) {
-      if (d.name === name && !d.dying) throw new XenError('EEXIST', `a domain named '${name}' already exists (id ${d.domid})`);
-    }
+    // Not hv.domains(): it sorts the whole table, 0.2 ms of every create at 7,000 guests.
+    const d = this.hv.liveDomainNamed(name);
+    if (d) throw new XenError('EEXIST', `a domain named '${name}' already exists (id ${d.domid})`);
   }
 
   /** The domains users see, in domid order: every domain but the shells (shells.ts). */

@@ -8,13 +8,14 @@ import { UpcallLoop } from '../../../src/hypervisor/upcall.js';
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
-test('a port over its storm limit is masked for a while, and nothing is lost', async (t) => {
+for (const abi of ['2-level', 'FIFO'] as const) test(`${abi} ABI: a port over its storm limit is masked for a while, and nothing is lost`, async (t) => {
   // The clock is mocked so a loaded machine cannot stretch the 20 events over the 10 ms pause.
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   const hv = new Hypervisor();
   const view = hv.dom0.view;
   const storms: number[] = [];
   const loop = new UpcallLoop(view, { pausable: false, onError: (e) => assert.fail(String(e)), stormLimit: 5, onStorm: (p) => storms.push(p) });
+  if (abi === 'FIFO') await loop.useFifo(hv.dom0Hypercalls);
   let handled = 0;
   loop.on(7, () => handled++);
   loop.start();
