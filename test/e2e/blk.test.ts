@@ -3,27 +3,23 @@
 // while the guest it served sees its disk close.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { Host } from '../../src/toolstack/host.js';
 import { listDisks } from '../../src/toolstack/devices.js';
 import type { StartedVcpu } from '../../src/hypervisor/vcpu.js';
 import { askKv } from '../support/kv.js';
+import { hostForTests } from '../support/local-host.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 let host: Host;
 let dir: string;
-before(async () => {
-  host = await Host.start({ poolSize: 1 });
-  dir = await mkdtemp(join(tmpdir(), 'xenode-blk-e2e-'));
-});
-after(async () => {
-  await host.close();
-  await rm(dir, { recursive: true, force: true });
+hostForTests('blk-e2e', (h, d) => {
+  host = h;
+  dir = d;
 });
 
 function kvConfig(name: string, disk: string) {

@@ -5,10 +5,8 @@
 // capture of each bridge started after the guest booted: an ARP request from the vif's MAC to
 // broadcast whose sender and target address are both the vif's address (RFC 5227's announcement).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { restoreFile } from '../../src/migration/restore.js';
 import { saveDomain } from '../../src/migration/save.js';
@@ -16,6 +14,7 @@ import { Capture } from '../../src/network/capture.js';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { Host } from '../../src/toolstack/host.js';
 import { MemorySink, readPcap } from '../support/switch.js';
+import { hostForTests } from '../support/local-host.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
 const VIFS = [
@@ -25,13 +24,9 @@ const VIFS = [
 const T = { timeout: 120_000 };
 let host: Host;
 let dir: string;
-before(async () => {
-  host = await Host.start({ poolSize: 1 });
-  dir = await mkdtemp(join(tmpdir(), 'xenode-resume-arp-'));
-});
-after(async () => {
-  await host.close();
-  await rm(dir, { recursive: true, force: true });
+hostForTests('resume-arp', (h, d) => {
+  host = h;
+  dir = d;
 });
 
 /** The gratuitous ARP requests in a bridge's capture so far: [sender MAC, address]. */

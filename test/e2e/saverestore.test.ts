@@ -3,11 +3,10 @@
 // were; a checkpoint leaves it running; a second restore of one file meets xl's name clash; a
 // guest without a handler starts again from main with its disk as it was.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isXenError } from '../../src/errors.js';
 import { restoreFile } from '../../src/migration/restore.js';
@@ -18,6 +17,7 @@ import { Host } from '../../src/toolstack/host.js';
 import { listVifs } from '../../src/toolstack/vifs.js';
 import { askKv } from '../support/kv.js';
 import { freePort } from '../support/ports.js';
+import { hostForTests } from '../support/local-host.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
@@ -25,13 +25,9 @@ const MAC = '00:16:3e:5a:7e:01';
 const T = { timeout: 120_000 };
 let host: Host;
 let dir: string;
-before(async () => {
-  host = await Host.start({ poolSize: 1 });
-  dir = await mkdtemp(join(tmpdir(), 'xenode-saverestore-'));
-});
-after(async () => {
-  await host.close();
-  await rm(dir, { recursive: true, force: true });
+hostForTests('saverestore', (h, d) => {
+  host = h;
+  dir = d;
 });
 
 function kvConfig(name: string, image: string) {

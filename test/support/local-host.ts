@@ -1,9 +1,10 @@
-// An in-process host (the command layer over a Host) with a state dir of its own, for a test
-// file: started before its tests, closed and its dir removed after them.
+// An in-process host for a test file, started before its tests, closed and its directory removed
+// after them: the command layer over a Host with a state dir of its own, or a bare Host.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import { Host } from '../../src/toolstack/host.js';
 import { startLocalHost, type LocalHost } from '../../src/toolstack/local.js';
 
 /** Hands the started host and its state dir to `use` before the file's tests run. */
@@ -17,6 +18,21 @@ export function localHostForTests(prefix: string, use: (local: LocalHost, dir: s
   });
   after(async () => {
     await local?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+/** The same for a bare Host (no state dir): `dir` is a scratch directory for the file's images and save files. */
+export function hostForTests(prefix: string, use: (host: Host, dir: string) => void): void {
+  let host: Host | undefined;
+  let dir: string | undefined;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), `xenode-${prefix}-`));
+    host = await Host.start({ poolSize: 1 });
+    use(host, dir);
+  });
+  after(async () => {
+    await host?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 }
