@@ -4,7 +4,7 @@
 import type { Ipv4 } from './addr.js';
 import type { DhcpLease } from './dhcp.js';
 import { TcpipError } from './errors.js';
-import { checkTcpSnapshot, type TcpSnapshot } from './tcp/snapshot.js';
+import { checkTcpSnapshot, isNonNeg, isU32, type TcpSnapshot } from './tcp/snapshot.js';
 
 export interface StackSnapshot {
   readonly address: Ipv4;
@@ -22,8 +22,9 @@ function bad(what: string): never {
   throw new TcpipError('EINVAL', `the suspended stack state is malformed: ${what}`);
 }
 
-const isAddr = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
-const isTime = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+// An address is any 32-bit value; a time any finite amount of milliseconds or seconds left.
+const isAddr = isU32;
+const isTime = isNonNeg;
 
 /** `v` as a StackSnapshot, or EINVAL saying what is wrong. */
 export function checkStackSnapshot(v: unknown): StackSnapshot {

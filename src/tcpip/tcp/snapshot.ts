@@ -22,8 +22,9 @@ function bad(what: string): never {
   throw new TcpipError('EINVAL', `the suspended TCP state is malformed: ${what}`);
 }
 
-const isU32 = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
-const isNonNeg = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+/** Checks shared with the stack's own snapshot (../snapshot.ts). */
+export const isU32 = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
+export const isNonNeg = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const isPort = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 
 function checkConnection(c: Record<string, unknown>): void {
