@@ -8,7 +8,11 @@
 // SharedArrayBuffer to another in one thread; with dom0's backend also rx_dropped, the frames
 // the receivers' netbacks dropped (back-pressure keeps it at 0). Prints one line of JSON.
 //
-//   npm run bench -- net-guests [--runtime=1] [--ramp=0.5] [--max-pairs=16] [--window=256] [--repeat=1]
+//   npm run bench -- net-guests [--runtime=1] [--ramp=0.5] [--min-pairs=1] [--max-pairs=16] [--window=256] [--repeat=1]
+//                              [--max-size=65000] [--dom0=1] [--driver-domain=1]
+//
+// --max-size=64 measures 64-byte frames only, --max-size=1514 leaves out GSO; --dom0=0 or
+// --driver-domain=0 leaves out that backend (short runs for an A/B).
 //
 // All guests and dom0 share this machine's cores, so the aggregate measures the whole host;
 // the load average at the start and the end is in the result.
@@ -18,12 +22,13 @@ import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { emit, numberOptions } from './support/harness.js';
 
-const opts = numberOptions({ runtime: 1, ramp: 0.5, 'max-pairs': 16, window: 256, repeat: 1 });
+const opts = numberOptions({ runtime: 1, ramp: 0.5, 'min-pairs': 1, 'max-pairs': 16, window: 256, repeat: 1, 'max-size': 65000, dom0: 1, 'driver-domain': 1 }, ['dom0', 'driver-domain']);
 const NETPEER = fileURLToPath(new URL('../../bench/guests/netpeer.ts', import.meta.url));
 const NET_DD = fileURLToPath(new URL('../../examples/driver-domain/netback.ts', import.meta.url));
-const SIZES = [64, 1514, 65000] as const;
+const SIZES = [64, 1514, 65000].filter((s) => s <= opts['max-size']);
 const NAMES = ['eth64', 'eth1514', 'gso64k'] as const;
-const PAIRS = [1, 2, 4, 8, 16].filter((n) => n <= opts['max-pairs']);
+const PAIRS = [1, 2, 4, 8, 16].filter((n) => n >= opts['min-pairs'] && n <= opts['max-pairs']);
+const BACKENDS = ([['dom0', undefined], ['driver_domain', 'net-dd']] as const).filter(([mode]) => opts[mode === 'dom0' ? 'dom0' : 'driver-domain'] !== 0);
 
 interface Point { readonly frames_per_s: number; readonly gbit_per_s: number }
 
@@ -120,17 +125,16 @@ async function median(once: () => Promise<Record<string, unknown>>): Promise<Rec
 
 const load0 = loadavg();
 const host = await Host.start({ poolSize: 4 });
-const ddName = 'net-dd';
-const dd = await host.create(parseDomainConfig(`name = "${ddName}"\nkernel = "${NET_DD}"\nmemory = 64\ndriver_domain = 1\n`, NET_DD).config);
+const dd = opts['driver-domain'] ? await host.create(parseDomainConfig(`name = "net-dd"\nkernel = "${NET_DD}"\nmemory = 64\ndriver_domain = 1\n`, NET_DD).config) : undefined;
 const results: Record<string, unknown> = {};
 try {
-  for (const [mode, backend] of [['dom0', undefined], ['driver_domain', ddName]] as const) {
+  for (const [mode, backend] of BACKENDS) {
     const byPairs: Record<string, unknown> = {};
     for (const n of PAIRS) byPairs[`pairs_${n}`] = await median(() => run(host, n, backend));
     results[mode] = byPairs;
   }
 } finally {
-  await host.destroy(dd.domain.domid).catch(() => {});
+  if (dd) await host.destroy(dd.domain.domid).catch(() => {});
   await host.close();
 }
 emit({
