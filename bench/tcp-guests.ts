@@ -14,7 +14,9 @@
 // first streams measure V8 compiling the stacks, 3-8x slower), then the median and the best
 // of `--rounds` (ratios of both). The offloads the guests' vifs negotiated are reported
 // (checksums left blank, GSO super-frames). CPU is the whole process's (dom0, both guests,
-// the workers) over all streams of a kind.
+// the workers) over all streams of a kind. Each stream's TCP counters are listed with it
+// (`streams`: the source guest's retransmissions, timeouts, duplicate ACKs, ..., and the sink
+// guest's out-of-order arrivals, ACKs and zero windows), so that a slow run says why.
 //
 // Then, guest to guest: connections per second (`--cps` exchanges of connect, a 64-byte request,
 // a 64-byte answer, close; 16 at a time), next to the same over Node `net` between the two
@@ -89,6 +91,9 @@ async function iperf3(seconds: number): Promise<number | undefined> {
   }
 }
 
+/** A sink connection's counters as the sink guest reports them (bench/guests/tcppump.ts). */
+type SinkTcp = Readonly<Record<string, number | string>> & { readonly peer: string };
+
 /** Median and best Gb/s of the counted streams, and CPU per GiB: `cpu` seconds spent on `all` streams. */
 function figure(counted: PumpResult[], all: PumpResult[], cpu: number): { gbps: number; best_gbps: number; all_gbps: number[]; cpu_s_per_gib: number } {
   const sorted = counted.map((r) => r.gbps).sort((a, b) => a - b);
@@ -119,7 +124,7 @@ async function main(): Promise<void> {
       text: `name = "tcp-source"\nkernel = "${PUMP}"\nmemory = 128\nvif = [ 'bridge=xenbr0' ]\n`
         + `extra = "role=source target=${sinkAddress}:${SINK_PORT} mib=${opts.mib} runs=${runs} cps=${opts.cps} idle=${opts.idle}"\n`,
     });
-    await ready(source.domid);
+    const sourceAddress = (await ready(source.domid))!;
 
     // Node's loopback first and last, so that neither side always meets the quieter machine.
     nodePeer = await startNodeSink();
@@ -133,6 +138,12 @@ async function main(): Promise<void> {
     await host.xs.write(node('go'), '1');
     const g2g = JSON.parse((await host.xs.wait(node('result'), (v) => !!v, { timeout: runs * (opts.mib * 1000 + 60_000) }))!) as PumpResult[];
     const g2gCpu = cpuSeconds(cpu0);
+    // The sink's counters of each stream, as its connections close (the last one may close just after the result).
+    const sinkTcpPath = `/local/domain/${sink.domid}/data/tcppump/sink-tcp`;
+    const sinkTcp = (v: string | undefined) => (v ? JSON.parse(v) as SinkTcp[] : []);
+    const ofPeer = (all: SinkTcp[], peer: string) => all.filter((t) => t.peer === peer).slice(-runs);
+    const sinkAll = sinkTcp(await host.xs.wait(sinkTcpPath, (v) => ofPeer(sinkTcp(v), sourceAddress).length >= runs, { timeout: 30_000 }).catch(() => undefined)
+      ?? await host.xs.read(sinkTcpPath));
     const g2gCps = Number(await host.xs.wait(node('cps'), (v) => !!v, { timeout: opts.cps * 100 + 60_000 }));
     const idleOpen = Number(await host.xs.wait(node('idle-open'), (v) => !!v, { timeout: opts.idle * 20 + 60_000 }));
     const idleHeld = JSON.parse((await host.xs.wait(`/local/domain/${sink.domid}/data/tcppump/idle`, (v) => !!v, { timeout: 60_000 }))!) as
@@ -146,12 +157,20 @@ async function main(): Promise<void> {
     const nodeFig = figure([...counted(nodeBefore.results), ...counted(nodeAfter.results)], [...nodeBefore.results, ...nodeAfter.results], nodeBefore.cpu + nodeAfter.cpu);
     const g2gFig = figure(counted(g2g), g2g, g2gCpu);
     const h2gFig = figure(counted(hostToGuest.results), hostToGuest.results, hostToGuest.cpu);
-    const gw = host.gateway('xenbr0').main.stack.tcpLayer.counters;
+    // The gateway's retransmissions: of its connections released so far and of those still open (in TIME-WAIT, say).
+    const gwTcp = host.gateway('xenbr0').main.stack.tcpLayer;
+    const gw = { retransmits: gwTcp.counters.retransmits, timeouts: gwTcp.counters.timeouts };
+    for (const c of gwTcp.connections()) {
+      gw.retransmits += c.stats.retransmits;
+      gw.timeouts += c.stats.timeouts;
+    }
     const offloads = async (domid: number) => JSON.parse((await host.xs.read(`/local/domain/${domid}/data/tcppump/offloads`)) ?? 'null') as unknown;
     emit({
       bench: 'tcp-guests', mib: opts.mib, rounds: opts.rounds, warmup: opts.warmup,
-      guest_to_guest: { ...g2gFig, path: 'source guest tcpip -> netfront -> netback -> xenbr0 -> netback -> netfront -> sink guest tcpip' },
-      host_to_guest: { ...h2gFig, path: 'node:net (worker) -> loopback -> forward -> dom0 gateway tcpip -> netback -> netfront -> sink guest tcpip' },
+      guest_to_guest: { ...g2gFig, path: 'source guest tcpip -> netfront -> netback -> xenbr0 -> netback -> netfront -> sink guest tcpip',
+        streams: g2g.map((r, i) => ({ gbps: r.gbps, source: r.tcp, sink: ofPeer(sinkAll, sourceAddress)[i] })) },
+      host_to_guest: { ...h2gFig, path: 'node:net (worker) -> loopback -> forward -> dom0 gateway tcpip -> netback -> netfront -> sink guest tcpip',
+        streams: hostToGuest.results.map((r, i) => ({ gbps: r.gbps, sink: sinkAll.filter((t) => t.peer !== sourceAddress).slice(-runs)[i] })) },
       node_net_loopback: nodeFig,
       iperf3_loopback_gbps: iperf ?? null,
       offloads: { source: await offloads(source.domid), sink: await offloads(sink.domid) },
@@ -160,7 +179,7 @@ async function main(): Promise<void> {
       ratio_to_node_net: { guest_to_guest: g2gFig.gbps / nodeFig.gbps, host_to_guest: h2gFig.gbps / nodeFig.gbps },
       best_ratio_to_node_net: { guest_to_guest: g2gFig.best_gbps / nodeFig.best_gbps, host_to_guest: h2gFig.best_gbps / nodeFig.best_gbps },
       ratio_to_iperf3: iperf ? { guest_to_guest: g2gFig.gbps / iperf, host_to_guest: h2gFig.gbps / iperf } : null,
-      gateway_tcp: { retransmits: gw.retransmits, timeouts: gw.timeouts },
+      gateway_tcp: gw,
       loadavg_start: load0.map((l) => Math.round(l * 100) / 100), loadavg_end: loadavg().map((l) => Math.round(l * 100) / 100),
     });
     await api.call('destroy', { domain: source.domid });

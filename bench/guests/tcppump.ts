@@ -2,9 +2,12 @@
 // DHCP from the bridge's gateway), running bench/support/tcp-pump.ts.
 // - `role=sink`: the byte sink on `port=`, the request/answer exchange on port+1, and on port+2
 //   connections that are only held open; once `idle=` of those are held it writes its JS heap
-//   (before the first and now) as JSON to data/tcppump/idle.
+//   (before the first and now) as JSON to data/tcppump/idle. As each byte-sink connection
+//   closes, its counters (retransmissions, out-of-order arrivals, ACKs sent, ...) join a list
+//   in data/tcppump/sink-tcp (the last SINK_KEEP, with the peer's address and the bytes).
 // - `role=source`: once dom0 writes data/tcppump/go, pumps `mib=` MiB to `target=ADDRESS:PORT`
-//   `runs=` times, a connection each (results to data/tcppump/result); then `cps=` exchanges,
+//   `runs=` times, a connection each (results, each with its connection's counters, to
+//   data/tcppump/result); then `cps=` exchanges,
 //   16 at a time, against port+1 (data/tcppump/cps); then opens `idle=` connections to port+2
 //   and keeps them (data/tcppump/idle-open).
 //
@@ -14,6 +17,8 @@ import type { OS } from 'xenode';
 import { answerExchange, connectionRate, CPS_PARALLEL, pumpBytes, sinkConnection, type PumpResult } from '../support/tcp-pump.js';
 
 const MiB = 1 << 20;
+/** Sink connections whose counters are kept in data/tcppump/sink-tcp. */
+const SINK_KEEP = 32;
 
 export default async function main(os: OS): Promise<void> {
   const word = (key: string) => os.cmdline.split(/\s+/).find((w) => w.startsWith(`${key}=`))?.slice(key.length + 1);
@@ -24,7 +29,17 @@ export default async function main(os: OS): Promise<void> {
   const idle = Number(word('idle') ?? 0);
   if (word('role') === 'sink') {
     const port = Number(word('port') ?? 5001);
-    stack.tcp.listen(port, sinkConnection);
+    const sinkTcp: Record<string, number | string>[] = [];
+    stack.tcp.listen(port, (s) => {
+      let bytes = 0;
+      s.on('data', (c: Uint8Array) => (bytes += c.length));
+      sinkConnection(s);
+      s.once('close', () => {
+        sinkTcp.push({ peer: s.remoteAddress, bytes, ...s.stats });
+        if (sinkTcp.length > SINK_KEEP) sinkTcp.shift();
+        void os.xenstore.write('data/tcppump/sink-tcp', JSON.stringify(sinkTcp));
+      });
+    });
     stack.tcp.listen(port + 1, answerExchange, { backlog: 1024 });
     const before = getHeapStatistics().used_heap_size;
     const held: unknown[] = [];
@@ -48,7 +63,7 @@ export default async function main(os: OS): Promise<void> {
     const results: PumpResult[] = [];
     for (let i = Number(word('runs') ?? 1); i > 0; i--) {
       const s = await stack.tcp.connect(address, port);
-      results.push(await pumpBytes(s, bytes, now));
+      results.push({ ...(await pumpBytes(s, bytes, now)), tcp: s.stats });
     }
     await os.xenstore.write('data/tcppump/result', JSON.stringify(results));
     const cps = Number(word('cps') ?? 0);

@@ -17,6 +17,8 @@ export interface PumpResult {
   readonly mibps: number;
   /** Gigabits per second. */
   readonly gbps: number;
+  /** The sending stack's counters for the stream (guests only: retransmissions, duplicate ACKs, ...). */
+  readonly tcp?: Readonly<Record<string, number>>;
 }
 
 /** Serve one connection as the sink: count, answer the count at the peer's FIN, close. */

@@ -119,9 +119,36 @@ export interface ConnectionSnapshot {
   /** ms since the peer was last heard. */
   readonly idleMs: number;
   readonly noDelay: boolean;
-  readonly stats: { retransmits: number; timeouts: number; fastRetransmits: number; sackRetransmits: number };
+  readonly stats: ConnectionStats;
   readonly keepalive: { idleMs: number; intervalMs: number; count: number; sent: number } | undefined;
 }
+
+/**
+ * What happened on a connection, for benches and diagnosis: retransmissions (and what caused
+ * them), what the peer's ACKs said, and what we sent. The first four travel in snapshots.
+ */
+export interface ConnectionStats {
+  /** Segments sent again, and how many of those a timeout, three duplicate ACKs or SACK holes caused. */
+  retransmits: number;
+  timeouts: number;
+  fastRetransmits: number;
+  sackRetransmits: number;
+  /** Duplicate ACKs received (RFC 5681 §2's definition). */
+  dupAcksIn?: number;
+  /** Segments that arrived beyond rcvNxt (held for reassembly or dropped). */
+  outOfOrderIn?: number;
+  /** Segments sent with payload, and pure ACKs (window updates included). */
+  dataSegmentsOut?: number;
+  acksOut?: number;
+  /** Times we advertised a zero window, and zero-window probes we sent. */
+  zeroWindowsOut?: number;
+  zeroWindowProbes?: number;
+}
+
+const NEW_STATS = () => ({
+  retransmits: 0, timeouts: 0, fastRetransmits: 0, sackRetransmits: 0,
+  dupAcksIn: 0, outOfOrderIn: 0, dataSegmentsOut: 0, acksOut: 0, zeroWindowsOut: 0, zeroWindowProbes: 0,
+});
 
 /** What the owner of a connection (the stream) hears from it. */
 export interface ConnectionEvents {
@@ -194,8 +221,7 @@ export class Connection {
   #challengeTokens = CHALLENGE_ACKS_PER_SECOND;
   #challengeRefill = 0;
   noDelay = false;
-  /** Segments sent again, and how many of those a timeout caused. */
-  readonly stats = { retransmits: 0, timeouts: 0, fastRetransmits: 0, sackRetransmits: 0 };
+  readonly stats: Required<ConnectionStats> = NEW_STATS();
   #keepalive: { idleMs: number; intervalMs: number; count: number; sent: number } | undefined;
 
   constructor(
@@ -418,6 +444,9 @@ export class Connection {
     // SACK blocks ride on pure ACKs only: on a full-sized segment they would not fit the MTU.
     if (len === 0 && this.#sackOk && this.#ooo.length > 0) (opts ??= {}).sack = this.#sackBlocks();
     this.host.emit(this, seq, this.rcvNxt, flags | ACK, field, opts, len, seqDiff(seq, this.sndUna));
+    if (len > 0) this.stats.dataSegmentsOut++;
+    else if ((flags & FIN) === 0) this.stats.acksOut++;
+    if (field === 0) this.stats.zeroWindowsOut++;
     this.#rcvAdv = seqAdd(this.rcvNxt, field << this.#rcvWscale);
     this.#lastAckSent = this.rcvNxt;
     this.#unackedSegs = 0;
@@ -615,6 +644,7 @@ export class Connection {
       if (this.sndWnd === 0 && this.sndUna === this.sndNxt && this.sndBuf.length > 0) {
         this.host.emit(this, seqAdd(this.sndUna, -1), this.rcvNxt, ACK, this.#rcvWindow() >> this.#rcvWscale,
           this.#tsOk ? { ts: { val: this.#tsVal(), ecr: this.#tsRecent } } : undefined, 0, 0);
+        this.stats.zeroWindowProbes++;
         this.rto.backoff();
         this.#armPersist();
       } else this.output();
@@ -908,6 +938,7 @@ export class Connection {
       if (this.state === 'CLOSED') return false;
     } else if (ack === this.sndUna && seg.payload.length === 0 && (seg.flags & (SYN | FIN)) === 0 &&
                wndField === this.sndWnd && this.sndUna !== this.sndMax) {
+      this.stats.dupAcksIn++;
       const lost = this.#sackOk && this.#sackedBytes() >= 3 * this.#sendMss;
       if (this.cc.onDupAck(ack, seqDiff(this.sndMax, this.sndUna), this.sndMax, lost)) {
         this.stats.fastRetransmits++;
@@ -964,6 +995,7 @@ export class Connection {
   #receive(seq: number, data: Uint8Array, fin: boolean, owned: boolean): void {
     if (seq !== this.rcvNxt) {
       // Out of order: keep it (bounded) and send a duplicate ACK at once.
+      this.stats.outOfOrderIn++;
       if (this.#ooo.length < MAX_OOO && data.length > 0) {
         let i = this.#ooo.length;
         while (i > 0 && seqGt(this.#ooo[i - 1]!.seq, seq)) i--;

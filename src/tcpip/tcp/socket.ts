@@ -4,7 +4,7 @@
 import { Duplex } from 'node:stream';
 import { formatIpv4 } from '../addr.js';
 import type { TcpipError } from '../errors.js';
-import type { Connection, ConnectionSnapshot, TcpState } from './connection.js';
+import type { Connection, ConnectionSnapshot, ConnectionStats, TcpState } from './connection.js';
 
 export class TcpSocket extends Duplex {
   #conn: Connection;
@@ -45,6 +45,11 @@ export class TcpSocket extends Duplex {
 
   get state(): TcpState {
     return this.#conn.state;
+  }
+
+  /** The connection's counters so far (retransmissions, duplicate ACKs, ...): a copy. */
+  get stats(): Required<ConnectionStats> {
+    return { ...this.#conn.stats };
   }
 
   /** Nagle off (true) or on (false, the default). */

@@ -127,6 +127,8 @@ test('a reader that never reads: the window closes, the sender probes forever wi
   assert.ok(receiver.rcvQueue.length <= 64 * 1024 + 1448, `receive queue ${receiver.rcvQueue.length}`);
   assert.ok(server.readableLength <= 128 * 1024);
   assert.ok(written < 512 * 1024, `the writer was held back at ${written} bytes`);
+  assert.ok(client.stats.zeroWindowProbes > 5, `probes ${client.stats.zeroWindowProbes}`);
+  assert.ok(server.stats.zeroWindowsOut > 0);
   // Reading again opens the window and the transfer resumes.
   const got = collect(server);
   server.resume();
@@ -331,6 +333,12 @@ test('fast retransmit (RFC 5681): without SACK, one segment lost from a window i
   assert.notEqual(droppedSeq, -1);
   assert.equal(conn.stats.fastRetransmits, 1);
   assert.equal(conn.stats.timeouts, 0);
+  // What the socket reports (the bench lists it per stream): the sender heard the duplicate
+  // ACKs, the receiver counted the segments that came after the hole.
+  assert.ok(client.stats.dupAcksIn >= 3, `duplicate ACKs ${client.stats.dupAcksIn}`);
+  assert.equal(client.stats.fastRetransmits, 1);
+  assert.ok(server.stats.outOfOrderIn >= 3, `out of order ${server.stats.outOfOrderIn}`);
+  assert.ok(client.stats.dataSegmentsOut > 0 && server.stats.acksOut > 0);
 });
 
 test('a reader that catches up after the peer\'s FIN sends no window update (the peer sends nothing more, and may have gone)', async () => {
