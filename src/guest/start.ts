@@ -26,6 +26,8 @@ import { hasVifs, netDevices, preconnectVifs, preloadNetfront, reconnectVifs, ty
 import { pvConsole, type OS } from './os.js';
 import { GuestStacks, loadStack, vifAddress } from './tcpip.js';
 import { Suspender, resumeRecord } from './suspend.js';
+import { warmUpStack } from './warmup.js';
+import { clockFromTime } from '../tcpip/clock.js';
 import { GuestTime } from './time.js';
 
 /** Wall-clock ms, comparable across threads (for the boot's breakdown). */
@@ -172,8 +174,12 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         // xenstore waits).
         const restored = readResume(view) !== undefined;
         if (restored ? await hasVifs(xs) : p.preloadWhileParked === true) void Promise.all([preloadNetfront(), loadStack()]).catch(() => {});
-        // A shell built with a vif connects it now (a restored domain's resume reconnects its own).
-        if (!restored && p.preloadWhileParked === true) early = preconnectVifs({ hc, evtchn, xs }, view.domid);
+        // A shell built with a vif connects it now (a restored domain's resume reconnects its own),
+        // and runs its stack's code once: its guest is one that serves.
+        if (!restored && p.preloadWhileParked === true) {
+          early = preconnectVifs({ hc, evtchn, xs }, view.domid);
+          if ((await early).size > 0) await warmUpStack(clockFromTime(time));
+        }
         const claim = await p.park();
         marks.handed = now();
         kernelLoaded = claim.load();
