@@ -9,6 +9,7 @@ import { dmesgLine } from './format.js';
 interface DaemonOpts extends StateDirOpts {
   readonly pool: string;
   readonly shells: string;
+  readonly shellVifs: string;
   readonly shutdownTimeout: string;
   /** Absent: the default port, which may be taken (another host on this machine). */
   readonly xapiPort?: string;
@@ -69,16 +70,20 @@ function listenOption(o: DaemonOpts): { migrationListen?: { address: string; por
   return { ...(o.listen !== undefined && { migrationListen: addressPort('--listen', o.listen) }), ...(o.summon !== undefined && { summonDns: addressPort('--summon', o.summon) }) };
 }
 
-function numbers(o: DaemonOpts): { poolSize: number; shells: number; shutdownGraceMs: number; xapiPort?: number; xapiAddress: string; xapiPortOptional: boolean } {
+function numbers(o: DaemonOpts): { poolSize: number; shells: number; shellVifs: number; shutdownGraceMs: number; xapiPort?: number; xapiAddress: string; xapiPortOptional: boolean } {
   const poolSize = Number(o.pool);
   const grace = Number(o.shutdownTimeout);
   const port = o.xapiPort === 'off' ? undefined : o.xapiPort === undefined ? DEFAULT_XAPI_PORT : Number(o.xapiPort);
   const shells = Number(o.shells);
+  const shellVifs = Number(o.shellVifs);
   if (!Number.isInteger(poolSize) || poolSize < 0) throw new Error(`--pool wants a whole number of threads, not '${o.pool}'`);
   if (!Number.isInteger(shells) || shells < 0 || shells > MAX_SHELLS) throw new Error(`--shells wants a whole number of domains from 0 to ${MAX_SHELLS}, not '${o.shells}'`);
+  if (!Number.isInteger(shellVifs) || shellVifs < 0 || shells + shellVifs > MAX_SHELLS) {
+    throw new Error(`--shell-vifs wants a whole number of domains, at most ${MAX_SHELLS} with --shells, not '${o.shellVifs}'`);
+  }
   if (!(grace >= 0)) throw new Error(`--shutdown-timeout wants a number of seconds, not '${o.shutdownTimeout}'`);
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new Error(`--xapi-port wants a TCP port or 'off', not '${o.xapiPort}'`);
-  return { poolSize, shells, shutdownGraceMs: grace * 1000, ...(port !== undefined && { xapiPort: port }), xapiAddress: o.xapiAddress, xapiPortOptional: o.xapiPort === undefined };
+  return { poolSize, shells, shellVifs, shutdownGraceMs: grace * 1000, ...(port !== undefined && { xapiPort: port }), xapiAddress: o.xapiAddress, xapiPortOptional: o.xapiPort === undefined };
 }
 
 async function runDaemon(o: DaemonOpts): Promise<void> {
@@ -133,6 +138,7 @@ async function startDetached(o: DaemonOpts): Promise<string> {
   listenOption(o);
   const child = spawn(process.execPath, [
     ...daemonNodeFlags(process.execArgv, process.env.NODE_OPTIONS), ...process.execArgv, process.argv[1]!, 'host', '--state-dir', stateDir, '--pool', o.pool, '--shells', o.shells,
+    '--shell-vifs', o.shellVifs,
     '--shutdown-timeout', o.shutdownTimeout, ...(o.xapiPort !== undefined ? ['--xapi-port', o.xapiPort] : []), '--xapi-address', o.xapiAddress,
     ...(o.listen !== undefined ? ['--listen', o.listen] : []), ...(o.summon !== undefined ? ['--summon', o.summon] : []), '--notify-parent',
   ], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...DAEMON_MALLOC_ENV, ...process.env } });
@@ -152,6 +158,7 @@ export function registerHostCommands(program: Command): void {
   const daemonOptions = (cmd: Command) => withStateDir(cmd)
     .option('--pool <n>', 'vCPU threads kept started, ready for new domains', '2')
     .option('--shells <n>', 'domains kept pre-built for creates of the default memory=, so a create only names one and hands it its kernel', '0')
+    .option('--shell-vifs <n>', 'more such domains, each with a vif connected while it waits, for configurations with one vif (a summoned web server)', '0')
     .option('--shutdown-timeout <seconds>', 'how long guests get to power off when the host stops', '10')
     .option('--xapi-port <port>', `XenAPI over HTTPS on this TCP port ('off': only on the state dir's xapi.sock; default ${DEFAULT_XAPI_PORT}, ` +
       'skipped with a note in the log when another host has it)')

@@ -38,9 +38,40 @@ export async function reconnectVifs(ctx: DriverContext, domid: number, open: Ope
   for (const id of await vifIds(ctx, domid).catch(() => [])) open(id).catch(() => {});
 }
 
-/** `track` learns of every device opened (the runtime quiesces them for a suspend). */
-export function netDevices(ctx: DriverContext, domid: number, track?: (f: Promise<NetFront>) => void): OpenNet {
+/** Vifs connected before the domain had a name: a parked shell's (preconnectVifs). */
+export type EarlyVifs = Promise<ReadonlyMap<number, Promise<NetFront>>>;
+
+/**
+ * A parked shell with vifs (the toolstack's vif shells) connects them while it waits, so that
+ * a summoned guest's first os.net() finds its rings up. Their MACs are read again once the
+ * shell is claimed (netDevices).
+ */
+export async function preconnectVifs(ctx: DriverContext, domid: number): EarlyVifs {
+  const ids = await vifIds(ctx, domid).catch(() => [] as number[]);
+  if (ids.length === 0) return new Map();
+  const { NetFront } = await loadNetfront();
+  return new Map(ids.map((id) => {
+    const p = NetFront.connect(ctx, domid, id);
+    p.catch(() => {}); // its open() sees the error, and connects again
+    return [id, p];
+  }));
+}
+
+/**
+ * `track` learns of every device opened (the runtime quiesces them for a suspend); `early`:
+ * vifs connected before the claim, handed out first, each with the MAC the create wrote.
+ */
+export function netDevices(ctx: DriverContext, domid: number, track?: (f: Promise<NetFront>) => void, early?: EarlyVifs): OpenNet {
   const open = new Map<number, Promise<NetFront>>();
+  const adopt = (id: number, p: Promise<NetFront>) => {
+    open.set(id, p);
+    track?.(p);
+    p.catch(() => open.delete(id));
+  };
+  // Now, not at the first open: the MAC is read while the kernel links.
+  const adopted = early?.then((m) => {
+    for (const [id, f] of m) adopt(id, f.then(async (nf) => (await nf.readMac(), nf)));
+  }, () => {});
 
   /** `devid` if this domain has it, else (when absent) its first vif. */
   async function find(devid: number | undefined): Promise<number> {
@@ -51,6 +82,7 @@ export function netDevices(ctx: DriverContext, domid: number, track?: (f: Promis
   }
 
   return async (devid, opts) => {
+    await adopted;
     const id = await find(devid);
     const cur = open.get(id);
     if (cur) {
@@ -59,9 +91,7 @@ export function netDevices(ctx: DriverContext, domid: number, track?: (f: Promis
     }
     // netfront loads when a vif is first opened: a guest without one never parses it.
     const p = loadNetfront().then(({ NetFront }) => NetFront.connect(ctx, domid, id, opts));
-    open.set(id, p);
-    track?.(p);
-    p.catch(() => open.delete(id));
+    adopt(id, p);
     return p;
   };
 }

@@ -22,10 +22,12 @@ import { XenstoreRingClient } from '../xenstore/client/ring.js';
 import { blockDevices } from './block.js';
 import { ioPages } from './iopages.js';
 import { GuestLifecycle } from './lifecycle.js';
-import { hasVifs, netDevices, preloadNetfront, reconnectVifs } from './net.js';
+import { hasVifs, netDevices, preconnectVifs, preloadNetfront, reconnectVifs, type EarlyVifs } from './net.js';
 import { pvConsole, type OS } from './os.js';
 import { GuestStacks, loadStack, vifAddress } from './tcpip.js';
 import { Suspender, resumeRecord } from './suspend.js';
+import { warmUpStack } from './warmup.js';
+import { clockFromTime } from '../tcpip/clock.js';
 import { GuestTime } from './time.js';
 
 /** Wall-clock ms, comparable across threads (for the boot's breakdown). */
@@ -157,8 +159,10 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       const lifecycle = new GuestLifecycle(xs, (r) => void shutdown(r), () => (suspender ? void suspender.suspend() : (suspendAsked = true)));
       // The watch fires once when set, so a request made before it is in place is not lost.
       lifecycle.start().catch((e: unknown) => void crash(e));
+      const evtchn = eventChannels(hc, loop);
       let name: string;
       let uuid: string;
+      let early: EarlyVifs | undefined;
       if (kernelLoaded === undefined) {
         // A shell: the platform is up; what makes it a guest (name, command line, kernel) comes
         // when the toolstack claims it.
@@ -168,7 +172,14 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         // parked shell loads while it waits; a restored domain parked for its state (an incoming
         // migration) does so because its resume will (asked before the park: a paused domain's
         // xenstore waits).
-        if (readResume(view) ? await hasVifs(xs) : p.preloadWhileParked === true) void Promise.all([preloadNetfront(), loadStack()]).catch(() => {});
+        const restored = readResume(view) !== undefined;
+        if (restored ? await hasVifs(xs) : p.preloadWhileParked === true) void Promise.all([preloadNetfront(), loadStack()]).catch(() => {});
+        // A shell built with a vif connects it now (a restored domain's resume reconnects its own),
+        // and runs its stack's code once: its guest is one that serves.
+        if (!restored && p.preloadWhileParked === true) {
+          early = preconnectVifs({ hc, evtchn, xs }, view.domid);
+          if ((await early).size > 0) await warmUpStack(clockFromTime(time));
+        }
         const claim = await p.park();
         marks.handed = now();
         kernelLoaded = claim.load();
@@ -189,7 +200,6 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       const record = resume ? resumeRecord(hc, resume.pfn, resume.bytes) : undefined;
       const io = ioPages(hc, record?.io);
       const log = (line: string) => front.write(`[${label}] ${line}\n`);
-      const evtchn = eventChannels(hc, loop);
       // netfront's devices are made below (the suspender tracks them); the stacks open them later.
       const stacks = new GuestStacks((devid) => net(devid), time, vifAddress(xs, view.domid), record?.tcpip, log);
       const sus = new Suspender({
@@ -197,7 +207,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       });
       suspender = sus;
       if (suspendAsked) void sus.suspend();
-      const net = netDevices({ hc, evtchn, xs }, view.domid, (p) => sus.trackDevice(p));
+      const net = netDevices({ hc, evtchn, xs }, view.domid, (p) => sus.trackDevice(p), early);
       if (record) void reconnectVifs({ hc, evtchn, xs }, view.domid, net);
       const os: OS = {
         domid: view.domid,

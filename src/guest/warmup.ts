@@ -1,13 +1,16 @@
 // A thread waiting in the vCPU pool has time; a booting domain does not. So while it waits,
 // the thread runs the code of a boot once on scratch memory that no other thread sees: the
-// upcall path, the console, a xenstore request and its reply. V8 compiles functions the first
-// time they run, and the first real boot then finds them compiled.
+// upcall path, the console, a xenstore request and its reply; a shell with a vif also its
+// TCP/IP stack's. V8 compiles functions the first time they run, and the first real boot then
+// finds them compiled.
 import { EVTCHNSTAT_ipi } from '../abi/event_channel.js';
+import { NET_FRAME_PLAIN, type NetFrameInfo } from '../abi/netif.js';
 import {
   XENSTORE_RING_SIZE, XSD_SOCKMSG_LEN, XSD_SOCKMSG_REQ_ID, XSD_SOCKMSG_SIZE, XSD_SOCKMSG_TYPE, XS_INTF_REQ,
   XS_INTF_RSP, XS_INTF_RSP_PROD, XS_READ,
 } from '../abi/xs_wire.js';
 import { ConsoleFront } from '../drivers/console/front.js';
+import type { Net, NetOffloads, NetStats } from '../drivers/net/front/net.js';
 import type { ControlChannel } from '../hypervisor/control.js';
 import { setPort } from '../hypervisor/evtchn.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
@@ -17,7 +20,9 @@ import { BoundPort } from '../hypervisor/port.js';
 import { UpcallLoop } from '../hypervisor/upcall.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
 import { XenstoreRingClient } from '../xenstore/client/ring.js';
+import type { Clock } from '../tcpip/clock.js';
 import { pvConsole } from './os.js';
+import { loadStack } from './tcpip.js';
 
 const SCRATCH_DOMID = 0x7fef;
 const CONSOLE_PORT = 1;
@@ -61,5 +66,92 @@ export async function warmUp(): Promise<boolean> {
     return false; // warm-up is an optimisation only
   } finally {
     loop.stop();
+  }
+}
+
+type Listener = (frame: Uint8Array, info: NetFrameInfo) => void;
+
+/** One end of a link in memory: frames reach the other end's listeners on a later microtask, as copies. */
+class LoopNet implements Net {
+  readonly devid = 0;
+  readonly mtu = 1500;
+  // As netfront negotiates with netback: the stack takes the same paths as on a real vif.
+  readonly offloads: NetOffloads = { csum: true, gsoTcpv4: true, gsoTcpv6: true };
+  readonly #listeners = new Set<Listener>();
+  peer: LoopNet | undefined;
+
+  constructor(readonly mac: string) {}
+
+  write(frames: Uint8Array | readonly Uint8Array[], info: NetFrameInfo = NET_FRAME_PLAIN): Promise<void> {
+    const peer = this.peer;
+    for (const f of frames instanceof Uint8Array ? [frames] : frames) {
+      const copy = f.slice();
+      if (peer) queueMicrotask(() => peer.#deliver(copy, info));
+    }
+    return Promise.resolve();
+  }
+
+  #deliver(frame: Uint8Array, info: NetFrameInfo): void {
+    for (const l of this.#listeners) l(frame, info);
+  }
+
+  listen(handler: Listener): () => void {
+    this.#listeners.add(handler);
+    return () => this.#listeners.delete(handler);
+  }
+
+  stats(): NetStats {
+    return { rxBytes: 0, rxPackets: 0, txBytes: 0, txPackets: 0, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0 };
+  }
+
+  async disconnect(): Promise<void> {
+    this.#listeners.clear();
+  }
+}
+
+const WARM_STACK_MS = 1000;
+
+/**
+ * A shell whose guest will serve on its vif runs the TCP/IP stack's code once while it waits: two
+ * stacks on a link in memory (nothing reaches the vif), ARP, a connection accepted, a request
+ * and its answer, both closes. The guest's first connection then finds that code compiled
+ * (in a fresh isolate it costs some 10-15 ms of CPU the first time, 1 ms after). True if it ran.
+ */
+export async function warmUpStack(clock: Clock): Promise<boolean> {
+  const a = new LoopNet('02:00:00:00:00:01');
+  const b = new LoopNet('02:00:00:00:00:02');
+  a.peer = b;
+  b.peer = a;
+  let timer: NodeJS.Timeout | undefined;
+  let stacks: { stop(): void }[] = [];
+  try {
+    const [{ createStack }] = await loadStack();
+    const client = createStack(a, { clock });
+    const server = createStack(b, { clock });
+    stacks = [client, server];
+    client.configure({ ip: '192.0.2.1/24' });
+    server.configure({ ip: '192.0.2.2/24' });
+    const answered = new Promise<boolean>((resolve) => {
+      server.tcp.listen(80, (conn) => {
+        conn.setNoDelay(true);
+        conn.on('error', () => {});
+        conn.on('data', () => conn.end(new TextEncoder().encode('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')));
+      });
+      void client.tcp.connect('192.0.2.2', 80, { noDelay: true }).then((s) => {
+        s.on('error', () => {});
+        s.on('data', () => {});
+        s.on('end', () => {
+          s.end();
+          resolve(true);
+        });
+        s.write(new TextEncoder().encode('GET / HTTP/1.1\r\nHost: warm-up\r\n\r\n'));
+      }, () => resolve(false));
+    });
+    return await Promise.race([answered, new Promise<false>((r) => (timer = setTimeout(r, WARM_STACK_MS, false)))]);
+  } catch {
+    return false; // an optimisation only
+  } finally {
+    clearTimeout(timer);
+    for (const s of stacks) s.stop();
   }
 }

@@ -19,13 +19,16 @@ import { POOL0, type Cpupool, type Placement } from '../hypervisor/cpupool.js';
 import { startVcpu, type BootedVcpu, type KernelScript, type ShellVcpu, type VcpuPool } from '../hypervisor/vcpu.js';
 import type { ConsoleDaemon } from '../drivers/console/daemon.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
-import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
+import type { XenstoreClient, XsPerm, XsTransaction } from '../xenstore/client/client.js';
 import { attachDisk, removeDomainDisks } from './devices.js';
-import type { DomainConfig } from './domconfig.js';
+import type { DomainConfig, DomainVif } from './domconfig.js';
 import { kernelImage, kernelScript } from './kernel.js';
 import { MIN_MEMORY_MIB } from './limits.js';
 import type { Vdis } from '../storage/vdi.js';
-import { attachVif, removeDomainVifs, type VifHost } from './vifs.js';
+import { attachVif, removeDomainVifs, replugVif, vifNodes, type VifHost, type VifNodes } from './vifs.js';
+import { randomVifMac } from './vifspec.js';
+import { backendPath, frontendPath } from '../drivers/xenbus.js';
+import { XenbusState } from '../abi/xenbus.js';
 
 /** What the builder needs of a domain's configuration. */
 export type BuildSpec = Pick<DomainConfig, 'name' | 'uuid' | 'kernel' | 'memory' | 'cmdline' | 'cpuWeight' | 'cpuCap' | 'pool' | 'driverDomain' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'disks' | 'vifs'>;
@@ -311,13 +314,39 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
 /** A shell whose runtime has not parked by then is torn down: a hung refill must not hold the pool. */
 const SHELL_PARK_MS = 30_000;
 
-/** What a shell is built from: the parts of a configuration that decide its memory and limits. */
-export type ShellSpec = Pick<DomainConfig, 'memory' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'driverDomain'>;
+/**
+ * What a shell is built from: the parts of a configuration that decide its memory and limits,
+ * and whether it has a vif (vif 0, served by dom0) connected while it waits.
+ */
+export type ShellSpec = Pick<DomainConfig, 'memory' | 'maxGrantFrames' | 'maxMaptrackFrames' | 'maxEventChannels' | 'driverDomain'> & {
+  readonly vif?: boolean;
+};
+
+/**
+ * The bridge a shell's vif waits on: its own, so no frame of a user's network reaches a domain
+ * nobody has created yet (a claim plugs it where the create wants it).
+ */
+export const SHELL_BRIDGE = 'xenode-shells';
+
+/** How long a shell's vif may take to connect while the shell is built. */
+const SHELL_VIF_MS = 10_000;
 
 /** A pre-built domain: everything but its name, its devices and its kernel (LightVM's shell). */
 export interface Shell {
   readonly domain: Domain;
   readonly vcpu: ShellVcpu;
+  /** Its vif 0, connected (netfront and netback) while it waits: the nodes it was attached with. */
+  readonly vif?: VifNodes;
+}
+
+/**
+ * Whether the vifs of a configuration are one that a shell's pre-connected vif can become: vif
+ * 0, served by dom0, with the interface name and MTU netback and netfront took at connecting.
+ */
+export function fitsShellVif(vifs: readonly DomainVif[]): boolean {
+  const v = vifs[0];
+  return vifs.length === 1 && v!.devid === 0 && v!.backend === undefined && v!.vifname === undefined && v!.mtu === undefined &&
+    (v!.type === undefined || v!.type === 'vif');
 }
 
 /** Resolves once a kernel-less vCPU's runtime has parked; rejects if it dies or takes too long. */
@@ -347,16 +376,42 @@ export async function buildShell(ctx: BuildContext, spec: ShellSpec, placeholder
     throw e;
   }
   try {
+    // The vif is there before the vCPU starts: its runtime connects it while parked.
+    const vif = spec.vif ? await attachShellVif(ctx, d.domid) : undefined;
     const log = ctx.onLog && { onLog: ctx.onLog };
     // The vCPU owns the placement from here (it gives it back when it fails or ends).
     const vcpu = pool ? await pool.startVcpu(hv, d, placement!, null, { heapMb, ...log }) : await startVcpu(hv, d, null, { heapMb, pool: ctx.pool, ...log });
     hv.unpause(d.domid);
     await untilParked(d, vcpu);
-    return { domain: d, vcpu };
+    // Handed out only once connected: a claim then replugs a vif whose rings are up.
+    if (vif) await ctx.xs.wait(`${backendPath(0, 'vif', d.domid, 0)}/state`, (v) => v === String(XenbusState.Connected), { timeout: SHELL_VIF_MS });
+    return { domain: d, vcpu, ...(vif && { vif }) };
   } catch (e) {
     await teardownDomain(ctx, d.domid);
     throw e;
   }
+}
+
+/** A shell's vif 0: a random MAC on the shells' own bridge, attached as any vif is. */
+async function attachShellVif(ctx: BuildContext, domid: number): Promise<VifNodes> {
+  const vif = { devid: 0, mac: randomVifMac(), bridge: SHELL_BRIDGE };
+  await attachVif(deviceHost(ctx), domid, vif);
+  return vifNodes(deviceHost(ctx), domid, 0, vif);
+}
+
+/**
+ * A shell's vif becomes the configuration's, in the claim's transaction `t`: its nodes written
+ * as attachVif writes them, those the shell had and it has not removed.
+ */
+async function claimShellVif(ctx: BuildContext, t: XsTransaction, domid: number, had: VifNodes, vif: DomainVif): Promise<void> {
+  const want = await vifNodes(deviceHost(ctx), domid, 0, { ...vif, mac: vif.mac ?? randomVifMac() });
+  const fe = frontendPath(domid, 'vif', 0);
+  const be = backendPath(0, 'vif', domid, 0);
+  const gone = (old: VifNodes['backend'], now: VifNodes['backend']) => old.filter(([k]) => !now.some(([n]) => n === k)).map(([k]) => k);
+  await Promise.all([
+    ...want.backend.map(([k, v]) => t.write(`${be}/${k}`, String(v))), ...want.frontend.map(([k, v]) => t.write(`${fe}/${k}`, String(v))),
+    ...gone(had.backend, want.backend).map((k) => t.rm(`${be}/${k}`)), ...gone(had.frontend, want.frontend).map((k) => t.rm(`${fe}/${k}`)),
+  ]);
 }
 
 /**
@@ -399,13 +454,18 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
           await t.mkdir(vm);
           await t.setPerms(vm, readOnly(d));
         }
-        await Promise.all((d.uuid === built ? values.filter(([path]) => path !== `${vm}/uuid`) : values).map(([path, value]) => t.write(path, value)));
+        await Promise.all([
+          ...(d.uuid === built ? values.filter(([path]) => path !== `${vm}/uuid`) : values).map(([path, value]) => t.write(path, value)),
+          ...(shell.vif ? [claimShellVif(ctx, t, d.domid, shell.vif, spec.vifs[0]!)] : []),
+        ]);
       });
     } catch (e) {
       await ctx.xs.rm(`/vm/${built}`).catch(() => {});
       throw e;
     }
-    await attachDevices(ctx, d.domid, spec);
+    // Its vif is plugged where the configuration says before the guest can send a frame.
+    if (shell.vif) await replugVif(deviceHost(ctx), d.domid, 0);
+    await attachDevices(ctx, d.domid, shell.vif ? { disks: spec.disks, vifs: [] } : spec);
     const t2 = performance.now();
     vcpu.loadKernel(image, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) });
     if (restore) ctx.hv.unpause(d.domid);

@@ -19,6 +19,8 @@ export interface DaemonOptions {
   readonly poolSize?: number;
   /** Pre-built domains (shells.ts) kept for creates of the default memory=. */
   readonly shells?: number;
+  /** Pre-built domains with a vif connected (shells.ts), for configurations with one vif. */
+  readonly shellVifs?: number;
   /** How long guests get to power off when the host stops. */
   readonly shutdownGraceMs?: number;
   /** Sees every log entry (the foreground daemon prints them). */
@@ -65,7 +67,7 @@ export class HostDaemon {
       local = await startLocalHost({
         stateDir: paths.stateDir,
         poolSize: opts.poolSize ?? 2,
-        ...(opts.shells && { shells: { count: opts.shells, memory: DEFAULT_MEMORY_MIB } }),
+        ...((opts.shells || opts.shellVifs) && { shells: { count: opts.shells ?? 0, memory: DEFAULT_MEMORY_MIB, vifs: opts.shellVifs ?? 0 } }),
         ...(opts.summonDns && { summonDns: opts.summonDns }),
         logFile: paths.logFile,
         ...(opts.echo && { echo: opts.echo }),

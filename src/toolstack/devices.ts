@@ -239,9 +239,18 @@ export async function attachDisk(host: DeviceHost, domid: number, spec: DiskSpec
   return readDevice(xs, domid, spec.devid);
 }
 
+/**
+ * Remove a device's two directories, and the backend's directory of that frontend domain once
+ * it holds no device (libxl__xs_path_cleanup), so a domain's devices leave nothing behind.
+ */
 async function removeNodes(xs: XenstoreClient, fe: string, be: string): Promise<void> {
   await xs.rm(fe).catch(() => {});
   await xs.rm(be).catch(() => {});
+  const parent = be.slice(0, be.lastIndexOf('/'));
+  // In a transaction: a device of the same domain attached meanwhile makes it retry, not vanish.
+  await xs.transaction(async (t) => {
+    if ((await t.directory(parent)).length === 0) await t.rm(parent);
+  }).catch(() => {});
 }
 
 function devidOf(vdev: string | number): number {

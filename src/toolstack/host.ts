@@ -55,8 +55,11 @@ export interface HostOptions {
   readonly stateDir?: string;
   /** Pre-started vCPU threads kept ready per heap size. */
   readonly poolSize?: number;
-  /** Pre-built domains kept ready for creates of this memory= (shells.ts); none by default. */
-  readonly shells?: { readonly count: number; readonly memory: number };
+  /**
+   * Pre-built domains kept ready for creates of this memory= (shells.ts); none by default.
+   * `vifs` more are kept with a vif connected, for configurations with one vif served by dom0.
+   */
+  readonly shells?: { readonly count: number; readonly memory: number; readonly vifs?: number };
   /** Creates in progress at once before one more is refused with EAGAIN (MAX_CREATES_IN_FLIGHT). */
   readonly maxCreates?: number;
   /** Where the summoning DNS server (summon.ts) listens once a name is summoned; 127.0.0.1, any port, by default. */
@@ -101,6 +104,8 @@ export class Host extends EventEmitter<HostEvents> {
   readonly consoled: ConsoleDaemon;
   readonly pool: VcpuPool;
   readonly shells: ShellPool;
+  /** Pool-0 shells whose vif 0 is connected while they wait (for configurations with one vif). */
+  readonly vifShells: ShellPool;
   readonly paths: HostPaths | null;
   /** The host database (in memory for a host without a state dir). */
   readonly db: HostDb;
@@ -149,7 +154,9 @@ export class Host extends EventEmitter<HostEvents> {
     this.consoled.on('broken', (domid, why) => this.#log(`d${domid}: console detached: ${why}`));
     this.pool = new VcpuPool({ size: opts.poolSize ?? 0, image: GUEST_IMAGE });
     // Pool-0's shells take restores too (claimShell): their RAM is faulted in while they wait.
-    this.shells = new ShellPool(() => this.#ctx, { ...(opts.shells ?? { count: 0, memory: 0 }), prefault: true }, this.#log);
+    const { vifs = 0, ...shells } = opts.shells ?? { count: 0, memory: 0 };
+    this.shells = new ShellPool(() => this.#ctx, { ...shells, prefault: true }, this.#log);
+    this.vifShells = new ShellPool(() => this.#ctx, { count: vifs, memory: shells.memory, vif: true }, this.#log);
     const summoning: SummonHost = {
       running: (name) => this.domains().some((d) => d.name === name && !d.dying),
       boot: async (config, vm) => {
@@ -231,6 +238,7 @@ export class Host extends EventEmitter<HostEvents> {
     const domExc = await hc.evtchnBindVirq(VIRQ_DOM_EXC);
     loop.on(domExc, () => void host.#onDomainException());
     host.shells.fill();
+    host.vifShells.fill();
     return host;
   }
 
@@ -255,7 +263,10 @@ export class Host extends EventEmitter<HostEvents> {
     try {
       config = { ...config, vifs: settleVifMacs(config.vifs) };
       // Pool-0's shells have a thread each; a shared cpupool's are realms parked on its pCPUs.
-      const shells = config.pool === undefined || config.pool === POOL0 ? this.shells : this.#poolShells.get(config.pool);
+      // A configuration with one vif takes a shell whose vif is connected when one is ready.
+      const pool0 = config.pool === undefined || config.pool === POOL0;
+      const shells = pool0 && !opts.restore && this.vifShells.ready > 0 && this.vifShells.fits(config) ? this.vifShells
+        : pool0 ? this.shells : this.#poolShells.get(config.pool!);
       // A restore goes into Pool-0's shells only (a shared cpupool's realms restore through buildDomain).
       const restoreFits = !opts.restore || (!opts.restore.parked && shells === this.shells);
       const fromShell = !opts.paused && restoreFits && shells?.fits(config)
@@ -683,6 +694,7 @@ export class Host extends EventEmitter<HostEvents> {
 
   async #onDomainException(): Promise<void> {
     this.shells.reap();
+    this.vifShells.reap();
     for (const s of this.#poolShells.values()) s.reap();
     for (const d of this.hv.domains()) {
       const m = this.#managed.get(d.domid);
@@ -771,6 +783,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.summoner.close();
     this.summonedForwards.close();
     await this.shells.close();
+    await this.vifShells.close();
     await Promise.all([...this.#poolShells.values()].map((s) => s.close()));
     this.#poolShells.clear();
     await Promise.all(this.hv.domains().filter((d) => d.domid !== 0 && !d.dying).map((d) => this.destroy(d.domid).catch(() => {})));

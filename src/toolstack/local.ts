@@ -1,7 +1,7 @@
 // A host in this process with its command API: what `xenode run` (when no daemon is up),
 // `xenode demo`, the host daemon and tests drive.
 import { ToolstackApi } from './api.js';
-import { Host } from './host.js';
+import { Host, type HostOptions } from './host.js';
 import type { HostEvent } from './contract.js';
 import { HostLog } from './hostlog.js';
 import type { SummonDns } from './summon.js';
@@ -10,8 +10,8 @@ export interface LocalHostOptions {
   /** Exposes xenstored's socket there. */
   readonly stateDir?: string;
   readonly poolSize?: number;
-  /** Pre-built domains (shells.ts): how many, for which memory=. */
-  readonly shells?: { readonly count: number; readonly memory: number };
+  /** Pre-built domains (shells.ts): how many, for which memory=, and how many more with a vif. */
+  readonly shells?: HostOptions['shells'];
   /** Where the summoning DNS server listens (summon.ts). */
   readonly summonDns?: SummonDns;
   /** The JSON-lines log file; none when absent. */

@@ -12,7 +12,7 @@ import { POOL0, type Cpupool } from '../hypervisor/cpupool.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import type { KernelScript } from '../hypervisor/vcpu.js';
 import { prefaultRam } from './prefault.js';
-import { buildShell, teardownDomain, type BuildContext, type BuildSpec, type Shell, type ShellSpec } from './builder.js';
+import { buildShell, fitsShellVif, teardownDomain, type BuildContext, type BuildSpec, type Shell, type ShellSpec } from './builder.js';
 
 /** Placeholder names start so; a user's domain name cannot contain '/'. */
 const PLACEHOLDER = 'shell/';
@@ -33,6 +33,11 @@ export interface ShellPoolOptions {
   readonly cpupool?: Cpupool;
   /** Fault each ready shell's RAM in while it waits (prefault.ts), for restores into it. */
   readonly prefault?: boolean;
+  /**
+   * Each shell has vif 0 connected while it waits (builder.ts SHELL_BRIDGE); such shells serve
+   * only configurations with one vif that it can become (fitsShellVif). Pool-0 only.
+   */
+  readonly vif?: boolean;
 }
 
 export class ShellPool {
@@ -57,7 +62,8 @@ export class ShellPool {
   constructor(ctx: () => BuildContext, opts: ShellPoolOptions, log: (line: string) => void = () => {}) {
     if (!Number.isInteger(opts.count) || opts.count < 0) throw new XenError('EINVAL', `shells: ${opts.count} is not a whole number`);
     this.#ctx = ctx;
-    this.#spec = { memory: opts.memory };
+    if (opts.vif && opts.cpupool) throw new XenError('EINVAL', 'shells with a vif are Pool-0 shells');
+    this.#spec = { memory: opts.memory, ...(opts.vif && { vif: true }) };
     this.#target = opts.count;
     this.#cpupool = opts.cpupool;
     this.#prefault = opts.prefault === true;
@@ -74,11 +80,15 @@ export class ShellPool {
     return this.#target;
   }
 
-  /** Whether a shell can become the domain `spec` describes: same pool and memory, default limits, not a driver domain. */
+  /**
+   * Whether a shell can become the domain `spec` describes: same pool and memory, default
+   * limits, not a driver domain; for shells with a vif, one vif that theirs can become.
+   */
   fits(spec: BuildSpec): boolean {
     const pool = spec.pool === undefined || spec.pool === POOL0 ? undefined : spec.pool;
     return this.#target > 0 && pool === this.#cpupool?.name && spec.memory === this.#spec.memory && spec.maxGrantFrames === undefined &&
-      spec.maxMaptrackFrames === undefined && spec.maxEventChannels === undefined && spec.driverDomain !== true;
+      spec.maxMaptrackFrames === undefined && spec.maxEventChannels === undefined && spec.driverDomain !== true &&
+      (this.#spec.vif !== true || fitsShellVif(spec.vifs));
   }
 
   /**
@@ -139,7 +149,7 @@ export class ShellPool {
     while (!this.#closed && this.#ready.length + this.#building < this.#target && this.#failures < 3) {
       this.#building++;
       try {
-        const shell = await buildShell(this.#ctx(), this.#spec, `${PLACEHOLDER}${this.#cpupool?.name ?? POOL0}/${this.#seq++}`, this.#cpupool);
+        const shell = await buildShell(this.#ctx(), this.#spec, `${PLACEHOLDER}${this.#cpupool?.name ?? POOL0}${this.#spec.vif ? '+vif' : ''}/${this.#seq++}`, this.#cpupool);
         if (this.#closed) await this.#discard(shell);
         else {
           for (const k of this.#recent) shell.vcpu.prepare(k);

@@ -33,6 +33,8 @@ export interface VifBackendService {
   vifTraffic(): Map<number, { devid: number; txBytes: number; rxBytes: number }[]>;
   /** A domain is going: its vifs' backends let go now. */
   removeFrontend(domid: number): Promise<void>;
+  /** Plug the vif into the switch again as its backend nodes say now (ENODEV if it serves no such vif). */
+  replug(domid: number, devid: number): Promise<void>;
 }
 
 /** A device host that can serve vifs from dom0. */
@@ -89,6 +91,34 @@ export function settleVifMacs(vifs: readonly DomainVif[]): DomainVif[] {
   return vifs.map((v) => (v.mac === undefined ? { ...v, mac: randomVifMac() } : v));
 }
 
+/** A vif's backend and frontend nodes, as libxl writes them (its backend domain's and its own). */
+export interface VifNodes {
+  readonly backend: readonly (readonly [string, string | number])[];
+  readonly frontend: readonly (readonly [string, string | number])[];
+}
+
+/** The nodes of `vif` (whose MAC is settled) on domain `domid`, served by `backendId`. */
+export async function vifNodes(host: VifHost, domid: number, backendId: number, vif: DomainVif & { readonly mac: string }): Promise<VifNodes> {
+  const fe = frontendPath(domid, 'vif', vif.devid);
+  const be = backendPath(backendId, 'vif', domid, vif.devid);
+  const bridge = vif.bridge ?? DEFAULT_BRIDGE;
+  const lockingMode = vif.lockingMode ?? (await host.networkLocking?.(bridge));
+  const opt = (k: string, v: string | number | undefined) => (v === undefined ? [] : [[k, v] as const]);
+  return {
+    backend: [
+      ['frontend', fe], ['frontend-id', domid], ['online', 1], ['script', vif.script ?? DEFAULT_VIF_SCRIPT], ['mac', vif.mac],
+      ['bridge', bridge], ['handle', vif.devid], ['type', vif.type ?? 'vif'],
+      ...opt('rate', vif.rate && `${vif.rate.bytesPerInterval},${vif.rate.intervalUsecs}`),
+      ...opt('ip', vif.ip), ...opt('vifname', vif.vifname), ...opt('mtu', vif.mtu), ...opt('gatewaydev', vif.gatewaydev),
+      ...opt('locking-mode', lockingMode), ...opt('ipv4-allowed', vif.ipv4Allowed), ...opt('ipv6-allowed', vif.ipv6Allowed),
+    ],
+    frontend: [
+      ['backend', be], ['backend-id', backendId], ['handle', vif.devid], ['mac', vif.mac],
+      ...opt('trusted', vif.trusted === undefined ? undefined : vif.trusted ? 1 : 0),
+    ],
+  };
+}
+
 /** Attach a vif to a running (or being built) domain; resolves once its backend is ready. */
 export async function attachVif(host: VifHost, domid: number, vif: DomainVif): Promise<NicDevice> {
   const { hv, xs } = host;
@@ -100,21 +130,17 @@ export async function attachVif(host: VifHost, domid: number, vif: DomainVif): P
   if (await xs.exists(`${fe}/backend`)) throw new XenError('EEXIST', `domain ${domid} already has a vif ${vif.devid}`);
   if (backendId !== 0) hv.link(backendId, domid);
   else await dom0Netback(host);
-  const mac = vif.mac ?? randomVifMac();
-  const bridge = vif.bridge ?? DEFAULT_BRIDGE;
-  const lockingMode = vif.lockingMode ?? (await host.networkLocking?.(bridge));
-  const opt = (k: string, v: string | number | undefined) => (v === undefined ? [] : [[k, v] as const]);
-  await createDevice(host, { domid, backendId, fe, be }, [
-    ['frontend', fe], ['frontend-id', domid], ['online', 1], ['script', vif.script ?? DEFAULT_VIF_SCRIPT], ['mac', mac],
-    ['bridge', bridge], ['handle', vif.devid], ['type', vif.type ?? 'vif'],
-    ...opt('rate', vif.rate && `${vif.rate.bytesPerInterval},${vif.rate.intervalUsecs}`),
-    ...opt('ip', vif.ip), ...opt('vifname', vif.vifname), ...opt('mtu', vif.mtu), ...opt('gatewaydev', vif.gatewaydev),
-    ...opt('locking-mode', lockingMode), ...opt('ipv4-allowed', vif.ipv4Allowed), ...opt('ipv6-allowed', vif.ipv6Allowed),
-  ], [
-    ['backend', be], ['backend-id', backendId], ['handle', vif.devid], ['mac', mac],
-    ...opt('trusted', vif.trusted === undefined ? undefined : vif.trusted ? 1 : 0),
-  ], `vif ${vif.devid}`);
+  const nodes = await vifNodes(host, domid, backendId, { ...vif, mac: vif.mac ?? randomVifMac() });
+  await createDevice(host, { domid, backendId, fe, be }, nodes.backend, nodes.frontend, `vif ${vif.devid}`);
   return readNic(xs, domid, vif.devid);
+}
+
+/**
+ * dom0's netback plugs vif `devid` of `domid` into the switch again as its backend nodes say now
+ * (bridge, mac, locking): vif-bridge's "online" run again, after the toolstack rewrote them.
+ */
+export async function replugVif(host: VifHost, domid: number, devid: number): Promise<void> {
+  await (await dom0Netback(host)).replug(domid, devid);
 }
 
 /** The devid of the vif named by its number or its MAC (xl network-detach's argument). */

@@ -1,5 +1,6 @@
-// The warm-up a pool thread runs while it waits: the whole boot path (upcalls, console,
-// a xenstore request and its reply) on scratch memory, leaving nothing running behind it.
+// The warm-ups: a pool thread's while it waits, the whole boot path (upcalls, console,
+// a xenstore request and its reply) on scratch memory, and a vif shell's, its TCP/IP stack's;
+// neither leaves anything running behind it.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
@@ -7,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { within } from '../../support/hypervisor.js';
 
 const WARMUP = new URL('../../../src/guest/warmup.js', import.meta.url).href;
+const CLOCK = new URL('../../../src/tcpip/clock.js', import.meta.url).href;
 
 test('a warm-up runs every step of the boot path, and leaves no handle that keeps its thread alive', async () => {
   // In a thread of its own, as in the vCPU pool: the thread ends by itself only if the warm-up
@@ -19,5 +21,21 @@ test('a warm-up runs every step of the boot path, and leaves no handle that keep
   const [completed] = (await within(once(worker, 'message'), 'the warm-up')) as [boolean];
   assert.equal(completed, true, 'the scratch xenstore reply was read: the warm-up went through');
   const [code] = (await within(once(worker, 'exit'), 'the warmed-up thread to exit by itself', 5_000)) as [number];
+  assert.equal(code, 0);
+});
+
+test("a shell's stack warm-up carries a request and its answer between two stacks in memory, and leaves nothing running", async () => {
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     Promise.all([import(${JSON.stringify(WARMUP)}), import(${JSON.stringify(CLOCK)})])
+       .then(async ([m, c]) => parentPort.postMessage(await m.warmUpStack(new c.DeadlineClock(() => performance.now(), (ms, fn) => {
+         const t = setTimeout(fn, ms);
+         return { cancel: () => clearTimeout(t) };
+       }))));`,
+    { eval: true },
+  );
+  const [completed] = (await within(once(worker, 'message'), 'the stack warm-up')) as [boolean];
+  assert.equal(completed, true, 'the client read the answer and the close: every step ran');
+  const [code] = (await within(once(worker, 'exit'), 'the thread to exit by itself (no timer of the stacks left)', 5_000)) as [number];
   assert.equal(code, 0);
 });

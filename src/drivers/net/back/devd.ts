@@ -1,6 +1,7 @@
 // The network backend service of a backend domain (dom0 or a driver domain): a netback for
 // every vif the toolstack creates under the domain's backend/vif, plugged into the domain's
 // virtual switch, reported through hotplug-status as vif-bridge reports it to libxl.
+import { XenError } from '../../../errors.js';
 import { BackendDaemon } from '../../devd.js';
 import type { DriverContext } from '../../evtchn.js';
 import type { VirtualSwitch } from '../../../network/port.js';
@@ -19,6 +20,13 @@ export class NetbackDaemon extends BackendDaemon<NetBack> {
     const d = new NetbackDaemon(ctx, domid, 'vif', (c, dir) => NetBack.start(c, dir, opts.switch, opts.netback));
     await d.watch();
     return d;
+  }
+
+  /** Plug vif `devid` of `domid` again as its backend nodes say now (NetBack.replug). */
+  async replug(domid: number, devid: number): Promise<void> {
+    const be = this.device(domid, devid);
+    if (!be) throw new XenError('ENODEV', `this backend serves no vif ${devid} of domain ${domid}`);
+    await be.replug();
   }
 
   /** Counters per frontend domain, its vifs summed (for xentop's NETS, NETTX, NETRX: see guestTraffic). */

@@ -78,6 +78,8 @@ export class NetBack implements PortDevice {
   readonly #rxLimits: RxQueueLimits;
   readonly #life: BackendLifecycle;
   #conn: Connection | null = null;
+  /** The last plug (#plug): the next waits for it. */
+  #plugging: Promise<void> = Promise.resolve();
   /** Why the frontend was disabled as malicious, until it reconnects. */
   #disabled: string | null = null;
   #log: (line: string) => void;
@@ -233,8 +235,6 @@ export class NetBack implements PortDevice {
       throw new XenError('EINVAL', `the guest asked for ${nq} queues, the most offered is ${this.#maxQueues}`);
     }
     const rate = await this.#readRate();
-    const bridge = (await xs.readOptional(`${be}/${VIF_BACKEND_XS.bridge}`)) ?? XL_DEFAULT_BRIDGE;
-    const mac = await xs.readOptional(`${be}/${VIF_BACKEND_XS.mac}`);
     const flag = (k: string) => readFlag(xs, `${fe}/${k}`);
     const sg = await flag(NETIF_XS.featureSg);
     const rxFeatures: RxFeatures = {
@@ -247,7 +247,6 @@ export class NetBack implements PortDevice {
       gsoTcpv4: rxFeatures.gsoTcpv4,
       gsoTcpv6: rxFeatures.gsoTcpv6,
     };
-    const locking = await this.#readLocking();
     const selector = new QueueSelector(nq);
     const mcast = new McastFilter();
     mcast.enabled = await flag(NETIF_XS.requestMulticastControl);
@@ -309,10 +308,40 @@ export class NetBack implements PortDevice {
       if (all || lockingNodes.has(ev.path)) void this.#lockingChanged(conn);
     }));
     conn.watches.push(await xs.watch(`${fe}/${NETIF_XS.requestMulticastControl}`, () => void this.#mcastChanged(conn)));
-    conn.port = this.#switch.plug(this, { bridge, ...(mac !== undefined && { mac }), macSpoof: this.#macSpoof, ...(locking && { locking }) });
+    await this.#plug(conn);
     await this.#life.switch(XenbusState.Connected);
     // Packets published before we were listening.
     for (const q of conn.queues) q.tx.service();
+  }
+
+  /**
+   * Plug the vif into the bridge its nodes name now, with their MAC and locking (unplugging it
+   * first if it was plugged): on connecting, and when the toolstack rewrote them (replug). One at
+   * a time, each reading the nodes afresh, so the last to run plugs what the nodes say last.
+   */
+  #plug(conn: Connection): Promise<void> {
+    const run = this.#plugging.then(async () => {
+      const xs = this.#ctx.xs;
+      const [bridge, mac, locking] = await Promise.all([
+        xs.readOptional(`${this.dir}/${VIF_BACKEND_XS.bridge}`), xs.readOptional(`${this.dir}/${VIF_BACKEND_XS.mac}`), this.#readLocking(),
+      ]);
+      if (this.#conn !== conn || this.#disabled !== null) return;
+      conn.port?.unplug();
+      conn.port = null;
+      conn.port = this.#switch.plug(this, { bridge: bridge ?? XL_DEFAULT_BRIDGE, ...(mac !== undefined && { mac }), macSpoof: this.#macSpoof, ...(locking && { locking }) });
+    });
+    this.#plugging = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * vif-bridge run again ("online") after the toolstack rewrote the backend's bridge, mac or
+   * locking nodes of a connected vif: plugged anew as they say (a shell's vif, shells.ts, is
+   * plugged where its create wants it). A vif not connected reads them when it connects.
+   */
+  async replug(): Promise<void> {
+    const conn = this.#conn;
+    if (conn) await this.#plug(conn);
   }
 
   async #connectCtrl(conn: Connection): Promise<void> {

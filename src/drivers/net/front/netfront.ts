@@ -32,6 +32,13 @@ const ETH_HLEN = 14;
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const NO_OFFLOADS: NetOffloads = Object.freeze({ csum: false, gsoTcpv4: false, gsoTcpv6: false });
 
+/** The frontend's mac node, lowercased, if it is a MAC address. */
+function checkMac(node: string | undefined, devid: number, dir: string): string {
+  const mac = (node ?? '').toLowerCase();
+  if (!MAC_RE.test(mac)) throw new Disconnected(`vif${devid}: ${dir}/mac = ${JSON.stringify(mac.slice(0, 40))} is not a MAC address`);
+  return mac;
+}
+
 export class NetFront implements Net {
   readonly dir: string;
   readonly #ctx: DriverContext;
@@ -42,10 +49,12 @@ export class NetFront implements Net {
   #mtu = DEFAULT_MTU;
   #queues = 0;
   #split = false;
+  #mac: string;
 
-  private constructor(ctx: DriverContext, readonly devid: number, readonly domid: number, readonly mac: string,
+  private constructor(ctx: DriverContext, readonly devid: number, readonly domid: number, mac: string,
     readonly backendDir: string, readonly backendId: number, opts: NetfrontOptions) {
     this.#ctx = ctx;
+    this.#mac = mac;
     this.#o = opts;
     this.dir = frontendPath(domid, 'vif', devid);
     this.#data = new NetDatapath(ctx, `vif${devid}`, (e) => this.#life.final(e));
@@ -81,11 +90,28 @@ export class NetFront implements Net {
     if (backendIdRead.status === 'rejected') throw backendIdRead.reason;
     if (macRead.status === 'rejected') throw macRead.reason;
     const backendId = backendIdRead.value;
-    const mac = (macRead.value ?? '').toLowerCase();
-    if (!MAC_RE.test(mac)) throw new Disconnected(`vif${devid}: ${dir}/mac = ${JSON.stringify(mac.slice(0, 40))} is not a MAC address`);
-    const f = new NetFront(ctx, devid, domid, mac, backendDir.value, backendId, opts);
+    const f = new NetFront(ctx, devid, domid, checkMac(macRead.value, devid, dir), backendDir.value, backendId, opts);
     await f.#life.start();
     return f;
+  }
+
+  get mac(): string {
+    return this.#mac;
+  }
+
+  /**
+   * xen_net_read_mac again, connected (Linux reads it on every connect): a shell's vif, connected
+   * before its domain was created, has the MAC its create wrote. One that is not a MAC closes
+   * the device.
+   */
+  async readMac(): Promise<void> {
+    try {
+      this.#mac = checkMac(await this.#ctx.xs.readOptional(`${this.dir}/${NETIF_XS.mac}`), this.devid, this.dir);
+    } catch (e) {
+      const err = e instanceof Disconnected ? e : new Disconnected(`vif${this.devid}: ${(e as Error).message}`);
+      this.#life.final(err);
+      throw err;
+    }
   }
 
   get status(): NetfrontStatus {

@@ -1,0 +1,122 @@
+// Shells with a vif connected while they wait (the host's vif shells, for summoned guests): a
+// create whose vif names another MAC and bridge ends up with them (xenstore, the switch's port,
+// the guest's own frames: the port's MAC check drops a frame from the shell's old MAC); a
+// configuration the shell's vif cannot become is not given one; a shell torn down unused leaves
+// no node, port, netback device or domain behind.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { SHELL_BRIDGE } from '../../../src/toolstack/builder.js';
+import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
+import { Host } from '../../../src/toolstack/host.js';
+import { isShellName } from '../../../src/toolstack/shells.js';
+import { dom0VifTraffic } from '../../../src/toolstack/vifs.js';
+import { parseMac } from '../../../src/network/mac.js';
+import { FIXTURES, ROOT } from '../../support/cli.js';
+import { freePort } from '../../support/ports.js';
+
+const T = { timeout: 120_000 };
+const WWW = join(ROOT, 'examples/www/www.ts');
+const WHOAMI = join(FIXTURES, 'whoami.ts');
+const config = (name: string, kernel: string, extra: string) =>
+  parseDomainConfig(`name = "${name}"\nkernel = "${kernel}"\nmemory = 64\nextra = "port=80"\n${extra}`, kernel).config;
+const shellsOf = (host: Host) => host.hv.domains().filter((d) => isShellName(d.name));
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function started(t: { after(fn: () => Promise<void>): void }, vifs: number): Promise<Host> {
+  const host = await Host.start({ shells: { count: 0, memory: 64, vifs } });
+  t.after(() => host.close());
+  await until(`${vifs} vif shells are ready`, () => host.vifShells.ready === vifs);
+  return host;
+}
+
+function get(port: number, path = '/api/status'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 30_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test("a vif shell created with another MAC and bridge has them: xenstore, the switch's port, the guest's frames", T, async (t) => {
+  const host = await started(t, 2);
+  const [a, b] = shellsOf(host).map((d) => d.domid);
+  // Waiting, each vif is connected on the shells' own bridge.
+  for (const id of [a!, b!]) {
+    assert.equal(host.switch.findPort(`vif${id}.0`)?.bridge.name, SHELL_BRIDGE);
+    assert.equal(await host.xs.read(`/local/domain/0/backend/vif/${id}/0/state`), '4');
+  }
+  const mac = '00:16:3e:0a:0b:0c';
+  const port = await freePort();
+  const www = await host.create(config('www', WWW,
+    `vif = [ 'mac=${mac},bridge=xenbr0,ip=10.0.2.70,rate=10Mb/s' ]\nforward = [ 'tcp:${port}:80' ]\n`));
+  const id = www.domain.domid;
+  assert.ok(id === a || id === b, 'the create claimed a vif shell');
+  assert.notEqual((await www.vcpu.mainCalled)?.handed, undefined);
+  const fe = `/local/domain/${id}/device/vif/0`;
+  const be = `/local/domain/0/backend/vif/${id}/0`;
+  assert.deepEqual(await Promise.all([`${fe}/mac`, `${be}/mac`, `${be}/bridge`, `${be}/ip`, `${be}/rate`].map((p) => host.xs.read(p))),
+    [mac, mac, 'xenbr0', '10.0.2.70', '62500,50000']);
+  const p = host.switch.findPort(`vif${id}.0`);
+  assert.equal(p?.bridge.name, 'xenbr0');
+  assert.equal(p?.mode.mac, parseMac(mac), "the port checks the configuration's MAC");
+  // Answered through the gateway on xenbr0: the guest sends from the MAC its create wrote (a
+  // frame from the shell's MAC would be dropped by the port's check).
+  const r = await get(port);
+  assert.equal(r.status, 200);
+  assert.equal((JSON.parse(r.body) as { address: string }).address, '10.0.2.70');
+
+  // The other shell, on a bridge of its own, with a MAC generated for it.
+  const other = await host.create(config('elsewhere', WHOAMI, "vif = [ 'bridge=br7' ]\n"));
+  const oid = other.domain.domid;
+  assert.ok(oid === a || oid === b);
+  const omac = await host.xs.read(`/local/domain/0/backend/vif/${oid}/0/mac`);
+  assert.equal(await host.xs.read(`/local/domain/${oid}/device/vif/0/mac`), omac);
+  assert.equal(host.switch.findPort(`vif${oid}.0`)?.bridge.name, 'br7');
+  assert.equal(host.switch.findPort(`vif${oid}.0`)?.mode.mac, parseMac(omac));
+  assert.equal(host.switch.findBridge(SHELL_BRIDGE)?.ports.size ?? 0, 0, 'no claimed vif is left on the shells\' bridge');
+});
+
+test('a configuration a vif shell cannot become is not given one', T, async (t) => {
+  const host = await started(t, 1);
+  const shell = shellsOf(host)[0]!.domid;
+  const none = await host.create(config('novif', WHOAMI, ''));
+  const two = await host.create(config('twovifs', WHOAMI, "vif = [ 'bridge=xenbr0', 'bridge=xenbr0' ]\n"));
+  const named = await host.create(config('named', WHOAMI, "vif = [ 'bridge=xenbr0,vifname=web0' ]\n"));
+  for (const b of [none, two, named]) {
+    assert.notEqual(b.domain.domid, shell);
+    await b.vcpu.mainCalled;
+  }
+  assert.equal(await host.xs.read(`/local/domain/0/backend/vif/${named.domain.domid}/0/vifname`), 'web0');
+  assert.equal(host.vifShells.ready, 1);
+});
+
+test('a vif shell torn down unused leaves no xenstore node, switch port, netback device or domain', T, async (t) => {
+  const host = await started(t, 2);
+  const ids = shellsOf(host).map((d) => d.domid);
+  assert.equal(ids.length, 2);
+  assert.deepEqual([...(await dom0VifTraffic(host.hv)).keys()].sort(), [...ids].sort(), 'netback serves both');
+  await host.vifShells.close();
+  for (const id of ids) {
+    assert.equal(host.hv.findDomain(id), undefined, `d${id} is gone`);
+    assert.equal(host.switch.findPort(`vif${id}.0`), undefined, `vif${id}.0 is unplugged`);
+    assert.equal(await host.xs.exists(`/local/domain/0/backend/vif/${id}`), false);
+    assert.equal(await host.xs.exists(`/local/domain/${id}`), false);
+  }
+  assert.deepEqual([...(await dom0VifTraffic(host.hv)).keys()], [], 'netback serves no vif');
+  assert.deepEqual(host.switch.findBridge(SHELL_BRIDGE)?.ports.size ?? 0, 0);
+});
