@@ -1,6 +1,6 @@
 // xenstored benchmark: `node dist/bench/xenstore.js [--peer o=SOCKET ...] [--no-cxenstored]
 // [--duration MS] [--rounds N] [--depths 1,4,16,64] [--clients 1,10,100,1000] [--no-ring]`, or
-// `npm run bench -- xenstore ...`.
+// `npm run bench -- xenstore ...` [--no-echo].
 //
 // xenode's xenstored runs in a process of its own, as cxenstored does; the load comes from raw
 // packets written by this process (like xspeer's rawbench), so the client library is not what
@@ -15,7 +15,10 @@
 // measures from inside with its xenstore client. Debian's cxenstored is started and measured
 // the same way in the same run when it can be (bench/xsdiff/cxenstored.ts: apt-get download and
 // a shim), and `--peer NAME=SOCKET` adds an already running xenstored (oxenstored); each peer
-// gets speedups (>1: xenode is faster). Each figure is measured for every daemon in turn,
+// gets speedups (>1: xenode is faster). A Node echo server (bench/support/echo-process.ts: the
+// same socket read path, each read written straight back) is measured in the same rounds on the
+// WRITE/READ and many-clients figures as the floor of any Node daemon: its rate over
+// cxenstored's is the most a Node xenstored could reach in this run. Each figure is measured for every daemon in turn,
 // round after round (the median of the rounds is reported), so that the machine's noise falls
 // on all daemons alike. The last line is JSON.
 // `--pool`: instead, real guests in a shared cpupool next to Pool-0 (bench/support/pingpong.ts):
@@ -276,13 +279,21 @@ class Target {
   cpu = 0;
   requests1 = 0;
 
-  private constructor(readonly name: string, readonly socket: string, readonly pid: number | undefined, readonly c: RawConn, readonly other: RawConn) {
+  private constructor(
+    readonly name: string,
+    readonly socket: string,
+    readonly pid: number | undefined,
+    /** The echo reference: it answers every packet with itself, so only WRITE/READ loops mean anything. */
+    readonly echo: boolean,
+    readonly c: RawConn,
+    readonly other: RawConn,
+  ) {
     this.writes = writePackets(this.prefix);
     this.reads = readPackets(this.prefix);
   }
 
-  static async open(name: string, socket: string, pid: number | undefined): Promise<Target> {
-    const t = new Target(name, socket, pid, new RawConn(await connectSocket(socket)), new RawConn(await connectSocket(socket)));
+  static async open(name: string, socket: string, pid: number | undefined, echo = false): Promise<Target> {
+    const t = new Target(name, socket, pid, echo, new RawConn(await connectSocket(socket)), new RawConn(await connectSocket(socket)));
     // Warm-up (JIT, caches), which also creates the nodes the reads use.
     await pipelined(t.c, t.writes, 16, 300);
     await pipelined(t.c, t.reads, 16, 100);
@@ -316,16 +327,18 @@ class Target {
 /** One figure of one daemon: measured round after round, the daemons in turn within each round. */
 interface Measure {
   readonly key: string;
+  /** Whether the echo reference takes part (it cannot do transactions or watches). */
+  readonly echo: boolean;
   run(t: Target, ms: number): Promise<unknown>;
 }
 
 function measures(depths: number[], clients: number[]): Measure[] {
   return [
-    ...depths.map((d) => ({ key: `writesPerSec.${d}`, run: (t: Target, ms: number) => t.rate(t.writes, d, ms) })),
-    ...depths.map((d) => ({ key: `readsPerSec.${d}`, run: (t: Target, ms: number) => t.rate(t.reads, d, ms) })),
-    { key: 'txPerSec', run: (t: Target, ms: number) => transactions(t.c, t.prefix, ms) },
-    { key: 'watchLatency', run: (t: Target, ms: number) => watchLatency(t.c, t.other, `${t.prefix}/w`, ms) },
-    ...clients.map((n) => ({ key: `clients.${n}`, run: (t: Target, ms: number) => manyClients(t.socket, t.pid, n, `${t.prefix}-clients`, ms) })),
+    ...depths.map((d) => ({ key: `writesPerSec.${d}`, echo: true, run: (t: Target, ms: number) => t.rate(t.writes, d, ms) })),
+    ...depths.map((d) => ({ key: `readsPerSec.${d}`, echo: true, run: (t: Target, ms: number) => t.rate(t.reads, d, ms) })),
+    { key: 'txPerSec', echo: false, run: (t: Target, ms: number) => transactions(t.c, t.prefix, ms) },
+    { key: 'watchLatency', echo: false, run: (t: Target, ms: number) => watchLatency(t.c, t.other, `${t.prefix}/w`, ms) },
+    ...clients.map((n) => ({ key: `clients.${n}`, echo: true, run: (t: Target, ms: number) => manyClients(t.socket, t.pid, n, `${t.prefix}-clients`, ms) })),
   ];
 }
 
@@ -339,14 +352,17 @@ function put(into: Record<string, unknown>, key: string, value: unknown): void {
 // ---------------------------------------------------------------------------------------------
 // Threads.
 
-/** xenode's xenstored in a process of its own (bench/support/xenstored-process.ts), serving `socket`. */
-async function startXenstored(socket: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./support/xenstored-process.js', import.meta.url)), socket], {
+/**
+ * A server in a process of its own serving `socket`: xenode's xenstored
+ * (bench/support/xenstored-process.ts) or the echo reference (bench/support/echo-process.ts).
+ */
+async function startServer(script: string, socket: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL(`./support/${script}`, import.meta.url)), socket], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`xenode's xenstored exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
   return child;
 }
@@ -390,6 +406,9 @@ function medianOf<T>(runs: T[]): T {
 
 const round = (x: number): number => Math.round(x);
 
+/** The echo reference's name among the targets. */
+const ECHO = 'node-echo';
+
 const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
 
 /**
@@ -414,19 +433,37 @@ function speedups(ours: SocketFigures, peer: SocketFigures, oursRuns: SocketFigu
   return out;
 }
 
+/** The WRITE/READ and many-clients figures, which the echo reference has too. */
+type EchoFigures = Pick<SocketFigures, 'writesPerSec' | 'readsPerSec' | 'clients' | 'cpuUsPerRequest'>;
+
+/** a ÷ b on the figures the echo reference shares (rates; CPU per request as b ÷ a, so above 1 means a is better). */
+function echoRatios(a: EchoFigures, b: EchoFigures): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [d, v] of Object.entries(b.writesPerSec)) out[`writesPerSec${d}`] = ratio(a.writesPerSec[d]!, v);
+  for (const [d, v] of Object.entries(b.readsPerSec)) out[`readsPerSec${d}`] = ratio(a.readsPerSec[d]!, v);
+  if (a.cpuUsPerRequest && b.cpuUsPerRequest) out.cpuPerRequest = ratio(b.cpuUsPerRequest, a.cpuUsPerRequest);
+  for (const [n, v] of Object.entries(b.clients)) {
+    out[`clients${n}`] = ratio(a.clients[n]!.opsPerSec, v.opsPerSec);
+    const cpuA = a.clients[n]!.cpuUsPerRequest;
+    if (cpuA && v.cpuUsPerRequest) out[`clients${n}CpuPerRequest`] = ratio(v.cpuUsPerRequest, cpuA);
+  }
+  return out;
+}
+
 const byDepth = (f: ByDepth): string => Object.values(f).map(round).join('/');
 
-function describe(name: string, f: Figures & Partial<SocketFigures>): string {
+function describe(name: string, f: Partial<SocketFigures> & Pick<Figures, 'writesPerSec' | 'readsPerSec'>): string {
   const clients = f.clients
     ? `; clients ${Object.entries(f.clients).map(([n, v]) => `${n}:${round(v.opsPerSec)} (slowest ${round(v.slowestOpsPerSec)}${v.cpuUsPerRequest === undefined ? '' : `, ${v.cpuUsPerRequest} us CPU each`})`).join(' ')} ops/s`
     : '';
-  return `${name}: write ${byDepth(f.writesPerSec)} ops/s, read ${byDepth(f.readsPerSec)} ops/s (${Object.keys(f.writesPerSec).join('/')} in flight); `
-    + `${round(f.txPerSec)} tx/s; watch p50 ${f.watchLatency.p50us} us p99 ${f.watchLatency.p99us} us${clients}`
+  return `${name}: write ${byDepth(f.writesPerSec)} ops/s, read ${byDepth(f.readsPerSec)} ops/s (${Object.keys(f.writesPerSec).join('/')} in flight)`
+    + (f.watchLatency === undefined ? '' : `; ${round(f.txPerSec!)} tx/s; watch p50 ${f.watchLatency.p50us} us p99 ${f.watchLatency.p99us} us`)
+    + clients
     + (f.cpuUsPerRequest === undefined ? '' : `; daemon CPU ${f.cpuUsPerRequest} us/request`);
 }
 
 async function main(): Promise<void> {
-  const usage = 'usage: xenstore.js [--peer NAME=SOCKET ...] [--no-cxenstored] [--duration MS] [--rounds N] [--depths N,N,...] [--clients N,N,...] [--no-ring]';
+  const usage = 'usage: xenstore.js [--peer NAME=SOCKET ...] [--no-cxenstored] [--no-echo] [--duration MS] [--rounds N] [--depths N,N,...] [--clients N,N,...] [--no-ring]';
   const { values } = parseArgs({
     options: {
       peer: { type: 'string', multiple: true, default: [] },
@@ -436,6 +473,7 @@ async function main(): Promise<void> {
       clients: { type: 'string', default: '1,10,100,1000' },
       'no-ring': { type: 'boolean', default: false },
       'no-cxenstored': { type: 'boolean', default: false },
+      'no-echo': { type: 'boolean', default: false },
     },
   });
   const ms = Number(values.duration);
@@ -451,8 +489,11 @@ async function main(): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), 'xenode-bench-xs-'));
   const socket = join(dir, 'xenstored.sock');
-  const xenstored = await startXenstored(socket);
+  const xenstored = await startServer('xenstored-process.js', socket);
   process.on('exit', () => xenstored.kill('SIGKILL'));
+  const echoSocket = join(dir, 'echo.sock');
+  const echo = values['no-echo'] ? undefined : await startServer('echo-process.js', echoSocket);
+  process.on('exit', () => echo?.kill('SIGKILL'));
   // Debian's cxenstored, started here (as the differential fuzz does) unless told otherwise.
   let cxenstored: Cxenstored | undefined;
   if (!values['no-cxenstored'] && !peers.some((p) => p.name === 'cxenstored')) {
@@ -466,7 +507,7 @@ async function main(): Promise<void> {
   }
   // Bounded (peers, xenode's socket and its ring): a daemon that stops answering (without
   // closing) must not hang the run.
-  const limitMs = 60_000 + (rounds + 1) * (peers.length + 2) * ((2 * depths.length + 4) * ms + clients.length * 10_000);
+  const limitMs = 60_000 + (rounds + 1) * (peers.length + 3) * ((2 * depths.length + 4) * ms + clients.length * 10_000);
   setTimeout(() => {
     console.error(`xenstore bench: no result after ${Math.round(limitMs / 1000)} s, giving up`);
     process.exit(2);
@@ -476,10 +517,11 @@ async function main(): Promise<void> {
     // that the machine's noise falls on all of them alike; each figure is the median of its rounds.
     const targets: Target[] = [];
     for (const t of [{ name: 'xenode', socket, pid: xenstored.pid }, ...peers]) targets.push(await Target.open(t.name, t.socket, t.pid));
+    if (echo) targets.push(await Target.open(ECHO, echoSocket, echo.pid, true));
     const runs = new Map<string, SocketFigures[]>(targets.map((t) => [t.name, Array.from({ length: rounds }, () => ({}) as SocketFigures)]));
     for (const m of measures(depths, clients)) {
       for (let r = 0; r < rounds; r++) {
-        for (const t of targets) put(runs.get(t.name)![r] as unknown as Record<string, unknown>, m.key, await m.run(t, ms));
+        for (const t of targets) if (m.echo || !t.echo) put(runs.get(t.name)![r] as unknown as Record<string, unknown>, m.key, await m.run(t, ms));
       }
     }
     for (const t of targets) {
@@ -495,6 +537,8 @@ async function main(): Promise<void> {
       ring = await ringFigures(ms, rounds, depths);
       console.log(describe('xenode ring (a guest over its ring page and event channel, with its xenstore client)', ring));
     }
+    const echoFigures = figures.get(ECHO);
+    if (echoFigures) console.log(describe('node echo (reference: the floor of a Node daemon)', echoFigures));
     const peerFigures: Record<string, SocketFigures> = {};
     const vs: Record<string, Record<string, number>> = {};
     for (const p of peers) {
@@ -503,13 +547,25 @@ async function main(): Promise<void> {
       console.log(describe(`${p.name} socket`, peerFigures[p.name]!));
       console.log(`xenode speedup over ${p.name} (>1: xenode faster): ${JSON.stringify(vs[p.name])}`);
     }
+    // The echo reference: how close xenode comes to it, and the most a Node daemon could reach
+    // against each peer in this run (echo ÷ peer).
+    const echoVs = echoFigures && {
+      xenode: echoRatios(xenode, echoFigures),
+      bound: Object.fromEntries(peers.map((p) => [p.name, echoRatios(echoFigures, peerFigures[p.name]!)])),
+    };
+    if (echoVs) {
+      console.log(`xenode ÷ node echo: ${JSON.stringify(echoVs.xenode)}`);
+      for (const p of peers) console.log(`node echo ÷ ${p.name} (the bound for a Node daemon): ${JSON.stringify(echoVs.bound[p.name])}`);
+    }
     console.log(JSON.stringify({
       bench: 'xenstore', durationMs: ms, rounds, depths, statistic: 'median of rounds', node: process.version, loadavg: loadavg(),
       xenode: { socket: xenode, ring: ring ?? null, ringClient: "the guest's xenstore client over its ring page and the hypervisor's event channels; watch latency on one connection" },
       peers: peerFigures, speedup: vs,
+      nodeEcho: echoFigures === undefined ? null : { figures: echoFigures, ...echoVs },
     }));
   } finally {
     xenstored.kill('SIGKILL');
+    echo?.kill('SIGKILL');
     await cxenstored?.stop();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -132,10 +132,12 @@ export function removeNode(view: View, who: Accessor, path: string): void {
   const parent = view.get(pp);
   // Only a transaction's view can lack the parent of a node it has (cxenstored: EINVAL).
   if (parent === undefined) throw new XenError('EINVAL', `${pp}, the parent of ${path}, is missing in this transaction's view`);
-  // Post-order walk: children go (and fire) before their parent, as cxenstored's walk does;
-  // each removed child leaves its parent's list at once, as there.
-  type Frame = { path: string; node: Node; kids: Iterator<string>; left: Children };
-  const stack: Frame[] = [{ path, node, kids: node.children.names.values(), left: node.children }];
+  // Post-order walk: children go (and fire) before their parent, as cxenstored's walk does.
+  // Each removed child leaves its parent's list, as there; since they go in list order, what
+  // is left of a list is all but its first `removed` entries, made only if the walk stops
+  // (a parent with n children costs O(n), not a copy of its list per child).
+  type Frame = { path: string; node: Node; kids: Iterator<string>; removed: number };
+  const stack: Frame[] = [{ path, node, kids: node.children.names.values(), removed: 0 }];
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     const next = top.kids.next();
@@ -144,17 +146,17 @@ export function removeNode(view: View, who: Accessor, path: string): void {
       const n = view.get(p);
       if (n === undefined) {
         // Keep the view consistent with what went: each frame's list without its removed children.
-        for (const f of stack) if (f.left !== f.node.children) view.set(f.path, f.node.withChildren(f.left));
+        for (const f of stack) if (f.removed > 0) view.set(f.path, f.node.withChildren(f.node.children.withoutFirst(f.removed)));
         throw new XenError('EIO', `${p} is listed by ${top.path} but missing in this transaction's view`);
       }
-      stack.push({ path: p, node: n, kids: n.children.names.values(), left: n.children });
+      stack.push({ path: p, node: n, kids: n.children.names.values(), removed: 0 });
       continue;
     }
     stack.pop();
     view.delete(top.path);
     view.changed({ path: top.path, exact: top.path !== path, node: top.node, oldPerms: undefined });
     const up = stack[stack.length - 1];
-    if (up !== undefined) up.left = up.left.without(baseName(top.path));
+    if (up !== undefined) up.removed++;
   }
   // The node may come from the store while the parent is the transaction's older copy that
   // does not list it: cxenstored has removed the subtree by then and answers EIO.

@@ -24,7 +24,7 @@ const READ_BUFFER_BYTES = 64 * 1024;
  * only to sockets it is given a handle for, not to a server's accepted ones (Node 20), so the
  * accepted Socket (paused since its creation: pauseOnConnect) gives its handle up and closes.
  */
-function readingInto(accepted: Socket, buffer: Buffer, callback: (n: number, buf: Buffer) => boolean): Socket {
+export function readingInto(accepted: Socket, buffer: Buffer, callback: (n: number, buf: Buffer) => boolean): Socket {
   const a = accepted as unknown as { _handle: unknown };
   const handle = a._handle;
   a._handle = null;

@@ -79,6 +79,15 @@ export class Children {
     return new Children(NameLog.from(names), this.size - 1, this.bytes - name.length - 1);
   }
 
+  /** Without the first `k` entries (a walk that removed them in order). */
+  withoutFirst(k: number): Children {
+    if (k <= 0) return this;
+    const names = this.names.slice(k);
+    let bytes = 0;
+    for (const n of names) bytes += n.length + 1;
+    return new Children(NameLog.from(names), names.length, bytes);
+  }
+
   /** "name\0name\0...": the DIRECTORY payload and the byte string DIRECTORY_PART offsets index. */
   blob(): Buffer {
     if (this.#blob === undefined) {

@@ -61,6 +61,15 @@ test('versions of a child list that share their names stay independent', () => {
   assert.deepEqual([...b.without('x').with('x').names], ['y', 'b', 'a', 'x']);
 });
 
+test('withoutFirst drops a prefix (what an RM walk removed in order), duplicates and all', () => {
+  const twice = Children.EMPTY.appended('a').appended('bb').appended('a');
+  const rest = twice.withoutFirst(2);
+  assert.deepEqual([[...rest.names], rest.bytes, rest.has('bb'), rest.blob().toString('latin1')], [['a'], 2, false, 'a\0']);
+  assert.equal(twice.withoutFirst(0), twice);
+  assert.deepEqual([...twice.names], ['a', 'bb', 'a'], 'the original is unchanged');
+  assert.deepEqual([...rest.with('c').names], ['a', 'c']);
+});
+
 function fresh(): Store {
   const s = new Store();
   s.set('/', new Node('', P0, Children.of('a')));
