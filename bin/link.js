@@ -35,9 +35,9 @@ await build({
 // function of the host functions a realm may call (src/guest/realm/host.ts) that returns the
 // realm's boot. Node's modules are not linked: the few the library OS needs come in realm copies,
 // and every other one is a stand-in that throws when used (src/guest/realm/refused.ts).
-// Streams (the console's Writable, os.tcpip's TCP sockets as Duplex) are readable-stream, the
-// userland copy of Node's own, on the events and string_decoder packages; what it asks of
-// process and AbortController are the realm's own globals (src/guest/realm/process.ts).
+// Streams (os.tcpip's TCP sockets as Duplex) are readable-stream, evaluated only once a guest
+// uses the stack: the userland copy of Node's own, on the events and string_decoder packages;
+// what it asks of process and AbortController are the realm's own globals (realm/process.ts).
 const packageOf = (id) => createRequire(import.meta.url).resolve(id);
 const streamDep = (id) => createRequire(packageOf('readable-stream')).resolve(`${id}/`);
 const realmCopies = {

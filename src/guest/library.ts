@@ -19,5 +19,8 @@ export {
 export type { EventChannels } from '../drivers/evtchn.js';
 export type { TcpipOptions } from './tcpip.js';
 export type { TcpipStack, AddressInfo, TcpSocket, TcpServer, UdpSocket, UdpPeer, DhcpLease } from '../tcpip/index.js';
-export { ConnectionRefused, ConnectionReset, NoRoute, TcpipError, Timeout } from '../tcpip/index.js';
-export { answerQuery, parseZone, ZoneError, type Zone } from '../tcpip/index.js';
+// The values come from their own modules, not the stack's index: an idle guest never links the
+// stack (a realm of a shared pCPU evaluated all of it, and readable-stream, at every boot).
+export { ConnectionRefused, ConnectionReset, NoRoute, TcpipError, Timeout } from '../tcpip/errors.js';
+export { parseZone, ZoneError, type Zone } from '../tcpip/dns-zone.js';
+export { answerQuery } from '../tcpip/dns-server.js';
