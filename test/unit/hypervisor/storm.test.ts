@@ -34,3 +34,34 @@ for (const abi of ['2-level', 'FIFO'] as const) test(`${abi} ABI: a port over it
   assert.equal(handled, 7, 'the port works normally again');
   loop.stop();
 });
+
+for (const abi of ['2-level', 'FIFO'] as const) test(`${abi} ABI: while other domains keep an event pending, the loop still lets its handlers' microtasks and the thread's tasks run`, async () => {
+  const hv = new Hypervisor();
+  const view = hv.dom0.view;
+  const loop = new UpcallLoop(view, { pausable: false, onError: (e) => assert.fail(String(e)) });
+  if (abi === 'FIFO') await loop.useFifo(hv.dom0Hypercalls);
+  // Each event raises the next, as senders in other threads would: the upcall never goes quiet
+  // until the thread's tasks have run (or a bound far past when they should have).
+  const BOUND = 1_000_000;
+  let handled = 0;
+  let microtaskAt = -1;
+  let immediateAt = -1;
+  const done = new Promise<void>((resolve) => {
+    loop.on(7, () => {
+      handled++;
+      if (handled === 1) {
+        queueMicrotask(() => (microtaskAt = handled));
+        setImmediate(() => (immediateAt = handled));
+      }
+      if (handled < BOUND && (immediateAt < 0 || handled < immediateAt + 10)) setPending(view, 7);
+      else resolve();
+    });
+  });
+  loop.start();
+  setPending(view, 7);
+  await done;
+  loop.stop();
+  // A round is one pass over the 2-level bitmaps, or up to the FIFO budget of events.
+  assert.ok(microtaskAt >= 1 && microtaskAt <= (abi === 'FIFO' ? 4096 : 1), `the microtask ran after event ${microtaskAt}`);
+  assert.ok(immediateAt > 0 && handled < BOUND, `the immediate ran after event ${immediateAt} of ${handled}`);
+});

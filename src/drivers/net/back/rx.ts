@@ -137,9 +137,15 @@ export class RxPath {
   #pass: FramePass | null = null;
   /** The staged frames' copy is asked for at the end of the sender's pass. */
   #deferred = false;
+  /**
+   * The sender's pass is over: its frames are copied and published at once, not in the
+   * microtask that coalesces a turn's other deliveries, so the frontend has them while the
+   * backend's thread goes on with other events.
+   */
   readonly #finishDeferred = (): void => {
     this.#deferred = false;
     this.#finish();
+    if (!this.#stopped) this.flush();
   };
   readonly #gso: NetifExtraGso = { kind: 'gso', type: XEN_NETIF_EXTRA_TYPE_GSO, flags: 0, size: 0, gsoType: 0, features: 0 };
   readonly #hash: NetifExtraHash = { kind: 'hash', type: XEN_NETIF_EXTRA_TYPE_HASH, flags: 0, hashType: 0, algorithm: XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, value: 0 };

@@ -64,10 +64,10 @@ const PASS_SLOTS = 256 + FATAL_SKB_SLOTS;
 
 /**
  * The packets of one pass over the ring (xenvif_tx_build_gops' batch): their first bytes are
- * copied out of the frontend's grants by one GNTTABOP_copy batch into #frame, packed, then
- * each goes to the switch and is answered, in ring order. A packet refused before the copy
- * waits its turn too, so the responses keep ring order. The views stay valid until the
- * receivers that deferred their copies (FramePass) have made them.
+ * copied out of the frontend's grants by one GNTTABOP_copy batch into #frame, packed; then
+ * every packet is answered, in ring order (one refused before the copy too), and each goes to
+ * the switch. The views stay valid until the receivers that deferred their copies (FramePass)
+ * have made them.
  */
 class TxPass implements FramePass {
   /** Packets gathered. */
@@ -146,9 +146,8 @@ export class TxPath {
   /** Paused by a receiver short of room (back-pressure): nothing more is taken off the ring until it resumes us. */
   #paused = false;
   #resumeQueued = false;
-  /** The pass's next packet to go out (the rest of a pass a receiver paused), and whether the pass's copy failed. */
+  /** The pass's next packet to go out (the rest of a pass a receiver paused). */
   #next = 0;
-  #copyFailed = false;
   readonly #sender: FrameSender = {
     pause: () => {
       this.#paused = true;
@@ -378,10 +377,13 @@ export class TxPath {
   }
 
   /**
-   * The pass's copy, one GNTTABOP_copy batch; then each packet, in ring order: refused if it
-   * was or its slots did not copy (or its tail's grants did not pin), else to the switch, its
-   * view valid during the call; then answered, once its pages are let go. `pausable`: stop
-   * where a receiver paused us, the rest kept for resume (else it all goes: a packet is being built).
+   * The pass's copy, one GNTTABOP_copy batch, and at once the answers to its packets (their
+   * bytes are in dom0 now, so the frontend may reuse its pages while we forward, as Linux's
+   * netback releases a copied slot before the packet goes up the stack); then each packet, in
+   * ring order: counted as refused if it was or its slots did not copy, else to the switch, its
+   * view valid during the call. A frame with a tail is answered after its output, once its
+   * pages are let go (or refused if its tail's grants did not pin). `pausable`: stop where a
+   * receiver paused us, the rest (answered) kept for resume (else it all goes: a packet is being built).
    */
   #flush(pausable = false): void {
     const p = this.#pass;
@@ -391,14 +393,19 @@ export class TxPath {
     const hc = this.#o.hc;
     const domid = this.#o.frontendId;
     let k = this.#next;
-    if (k === 0) this.#copyFailed = b.count !== 0 && hc.grantCopyLocal(domid, b) !== 0;
-    const failed = this.#copyFailed;
+    if (k === 0) {
+      if (b.count !== 0 && hc.grantCopyLocal(domid, b) !== 0) for (let j = 0; j < n; j++) p.refuse[j] ??= this.#failedCopy(j);
+      // A pass is all frames without a tail, or one frame with one.
+      if (p.refuse[0] !== null || p.size[0]! <= TX_TAIL_MIN) {
+        for (let j = 0; j < n; j++) this.#respondAll(j, p.refuse[j] === null ? NETIF_RSP_OKAY : NETIF_RSP_ERROR);
+        this.#push();
+      }
+    }
     const stats = this.#o.stats;
     let done = false;
     try {
       for (; k < n && !this.#stopped && !(pausable && this.#paused); k++) {
         let why: string | null = p.refuse[k]!;
-        if (why === null && failed) why = this.#failedCopy(k);
         const size = p.size[k]!;
         const tail = why === null && size > TX_TAIL_MIN ? this.#tail : undefined;
         if (tail) {
@@ -406,10 +413,11 @@ export class TxPath {
           if (hc.grantPinLocal(domid, this.#tailGrants) !== 0) {
             hc.grantUnpinLocal(domid, this.#tailGrants);
             why = tail.failed();
+            this.#respondAll(k, NETIF_RSP_ERROR);
           }
         }
         if (why !== null) {
-          this.#refuse(why, k);
+          this.#refused(why, k);
           continue;
         }
         stats.rxPackets++;
@@ -417,11 +425,15 @@ export class TxPath {
         const at = p.at[k]!;
         let view = p.views[k];
         if (!view || view.byteOffset !== at || view.length !== size) view = p.views[k] = this.#frame.subarray(at, at + size);
+        if (!tail) {
+          this.#o.output(view, p.info[k]!, undefined, p, this.#sender);
+          continue;
+        }
         try {
-          this.#o.output(view, p.info[k]!, tail, tail ? undefined : p, this.#sender);
+          this.#o.output(view, p.info[k]!, tail, undefined, this.#sender);
         } finally {
           // Answered once its pages are let go: the frontend may reuse them from then on.
-          if (tail) hc.grantUnpinLocal(domid, this.#tailGrants);
+          hc.grantUnpinLocal(domid, this.#tailGrants);
         }
         this.#respondAll(k, NETIF_RSP_OKAY);
       }
@@ -455,13 +467,13 @@ export class TxPath {
     return null;
   }
 
-  #refuse(why: string, k: number): void {
+  /** Pass packet `k` was refused (and answered NETIF_RSP_ERROR): counted, and the first few logged. */
+  #refused(why: string, k: number): void {
     this.#o.stats.rxErrors++;
     if (this.#logged < 8) {
       this.#logged++;
       this.#o.log(`d${this.#o.frontendId}: packet ${this.#pass.ids[this.#pass.slot0[k]!]} refused: ${why}`);
     }
-    this.#respondAll(k, NETIF_RSP_ERROR);
   }
 
   /** One response per slot of pass packet `k`, in ring order: the first request, its extras (NULL), the chain. */

@@ -323,16 +323,19 @@ test('back-pressure: a stream to a guest short of rx buffers waits on the sender
   b.postRx(2);
   burst(a, macs[0]!, macs[1]!, 10, 0);
   await b.until(() => got(b, 0).length === 2, 'the two frames b had room for');
-  // The third is held, which pauses a: its responses stop there and the other seven stay on its ring.
-  await a.until(() => a.txResponses.length === 1 + 3, "a's responses up to the held frame");
+  // The ten were copied into netback's pass at once and answered; the third is held, which
+  // pauses a: the seven after it wait in the pass, and what a puts on its ring now stays there.
+  await a.until(() => a.txResponses.length === 1 + 10, "a's responses to the pass");
   assert.equal(bBe.rxHeld.frames, 1);
+  burst(a, macs[0]!, macs[1]!, 5, 10);
   b.postRx(4);
   await b.until(() => got(b, 0).length === 6, 'the held frame and three more');
-  await a.until(() => a.txResponses.length === 1 + 7, 'a goes on up to the next held frame');
+  assert.equal(bBe.rxHeld.frames, 1, 'the next frame of the pass is held: a is paused again');
+  assert.equal(a.txResponses.length, 1 + 10, 'the five on its ring are not taken while it is paused');
   b.postRx(16);
-  await b.until(() => got(b, 0).length === 10, 'the rest');
-  await a.until(() => a.txResponses.length === 1 + 10, 'every tx response');
-  assert.deepEqual(got(b, 0), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  await b.until(() => got(b, 0).length === 15, 'the rest of the pass, then the ring');
+  await a.until(() => a.txResponses.length === 1 + 15, 'every tx response');
+  assert.deepEqual(got(b, 0), Array.from({ length: 15 }, (_, i) => i));
   assert.ok(a.txResponses.every((r) => r.status === NETIF_RSP_OKAY));
   assert.equal(bBe.stats.txDropped, 0);
   assert.deepEqual(bBe.rxHeld, { frames: 0, bytes: 0 });
