@@ -5,7 +5,12 @@
 // report that its copy runs) with its parts; next to it the same-run limit: the same number of
 // bytes copied over a plain loopback socket. Then the downtime as a client on a third domain
 // sees it (below), with the parts after the report: to the guest's main(os), and from there to
-// its devices and TCP/IP stack serving again.
+// its devices and TCP/IP stack serving again; and the downtime's phases in order, from the
+// marks of both hosts and both runtimes (`phases_ms`: the source guest frozen, its devices
+// quiesced, the domain suspended, the last round and the suspend record sent, acknowledged,
+// renamed and permission given, the target unpaused, the runtime handed its kernel, its suspend
+// record read, its vifs connected, its stacks restored (their gratuitous ARP goes first), the
+// client's first answer).
 //
 //   npm run bench -- migrate [--rate=200] [--sizes=2 (1: the 64 MiB guest only)] [--repeat=1 (client runs per rate)]
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -28,7 +33,10 @@ const a = await Host.start({ poolSize: 1 });
 const b = await Host.start({ poolSize: 1 });
 const tokenFile = join(dir, 'token');
 for (const memory of SIZES) b.pool.warm({ heapMb: memorySplit(memory).heapMb });
-const receiver = await MigrationReceiver.listen(b, { address: '127.0.0.1', port: 0, tokenFile, log: () => {} });
+/** The receiver's messages as they came (epoch ms), to place its steps among the sender's. */
+const received: [number, string][] = [];
+const epoch = () => performance.timeOrigin + performance.now();
+const receiver = await MigrationReceiver.listen(b, { address: '127.0.0.1', port: 0, tokenFile, log: (line) => void received.push([epoch(), line]) });
 const token = (await readFile(tokenFile, 'utf8')).trim();
 
 /** ms to push `bytes` through a plain loopback TCP connection. */
@@ -96,10 +104,17 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
   const say = (line: string) => {
     if (/successful startup/.test(line)) reportAt = performance.timeOrigin + performance.now();
   };
+  received.length = 0;
   const r = await migrateDomain(a, echo.domain.domid, `127.0.0.1:${receiver.port}`, { token, say });
   const there = b.hv.domains().find((d) => d.name === name)!;
   const times = await b.xs.wait(`/local/domain/${there.domid}/data/dirty-times`, (v) => v !== undefined, { timeout: 60_000 });
   const [mainAt, servingAt] = times!.split(' ').map(Number) as [number, number];
+  // The resumed runtime reports once its vifs and stacks are back (and main(os) ran).
+  let resumed = there.vcpu?.marks?.('resume');
+  for (let i = 0; !resumed && i < 100; i++) {
+    await new Promise((res) => setTimeout(res, 10));
+    resumed = there.vcpu?.marks?.('resume');
+  }
   await new Promise((res) => setTimeout(res, 300));
   await a.xs.write(`${probe}/stop`, name);
   const line = await a.xs.wait(`${probe}/result`, (v) => v?.startsWith(`${name} `) === true, { timeout: 30_000 });
@@ -114,9 +129,27 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
   // guest answers nowhere yet (a longer gap may come earlier: the pre-copy keeps the one event
   // loop of both hosts busy).
   const [gapAt, downtime] = gaps.find(([t, ms]) => t <= reportAt && t + ms >= reportAt) ?? [reportAt, 0];
+  // The downtime's phases, each from the step before it (ms).
+  const recv = (re: RegExp) => received.find(([, line]) => re.test(line))?.[0];
+  const g = r.timeline.guest ?? {};
+  const s = r.timeline.sender;
+  const steps: [string, number | undefined][] = [
+    ['source_frozen', g.frozen], ['source_devices_quiesced', g.quiesced], ['source_suspended', s.suspended],
+    ['last_round_and_record_sent', s.lastRoundSent], ['target_read_and_acked', s.acked], ['renamed_and_go', s.go],
+    ['target_unpaused', recv(/Domain started/)], ['runtime_handed', resumed?.handed], ['record_read', resumed?.record],
+    ['vifs_connected', resumed?.vifs], ['stacks_restored', resumed?.stacks], ['client_answered', gapAt + downtime],
+  ];
+  const phases: Record<string, number | null> = {};
+  let prev = steps[0]![1];
+  for (const [k, t] of steps.slice(1)) {
+    phases[k] = t !== undefined && prev !== undefined ? Math.round((t - prev) * 10) / 10 : null;
+    if (t !== undefined) prev = t;
+  }
   clients.push({
     memory_mib: 64, io_filled_mib: 12, dirty_pages_per_10ms: rate, client_downtime_ms: downtime, client: 'HTTP/1.1 keep-alive, pipelined, a request every 1 ms, RTO 2 ms', probes,
     sender_downtime_ms: r.downtimeMs, downtime_parts_ms: { ...p, to_main: mainAt - reportAt, devices_and_stack: servingAt - mainAt },
+    phases_ms: phases, frozen_to_answer_ms: g.frozen === undefined ? null : Math.round((gapAt + downtime - g.frozen) * 10) / 10,
+    main_after_handed_ms: resumed?.main === undefined || resumed.handed === undefined ? null : Math.round((resumed.main - resumed.handed) * 10) / 10,
     timeline_ms: {
       suspended: at(suspendAt + p.suspend), acked: at(suspendAt + p.suspend + (p.disks ?? 0) + p.lastRound), target_running: at(reportAt), main: at(mainAt),
       serving: at(servingAt), client_gap: [at(gapAt), at(gapAt + downtime)],

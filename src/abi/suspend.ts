@@ -32,8 +32,9 @@ export interface SuspendRecord {
   /**
    * The guest's TCP/IP stacks (src/tcpip/snapshot.ts), by the devid the program opened each with;
    * the guest's runtime checks each state when it uses it. Absent in records without stacks.
+   * `defaults`: the program gave no option but the devid (the runtime restores it at once).
    */
-  readonly tcpip?: readonly { readonly devid: number | undefined; readonly state: unknown }[];
+  readonly tcpip?: readonly { readonly devid: number | undefined; readonly state: unknown; readonly defaults?: boolean }[];
 }
 
 /** Throws a DataCloneError (from V8) if the state is not structured-cloneable. */

@@ -19,7 +19,7 @@ export interface FrontendDevice<E extends Error> {
   disconnected(message: string): E;
   /** The backend waits (InitWait): make the rings, write them and the features, then `initialised()`. */
   talk(): Promise<void>;
-  /** The backend is Connected: read its offer, then `connected()` (or `final`). */
+  /** The backend is Connected: read its offer, start the data path, then `connected()` (or `final`). */
   finishConnect(): Promise<void>;
   /** The backend announced Connected again while connected (a resize, say). */
   reconnected?(): Promise<void>;
@@ -41,7 +41,11 @@ export class FrontendLifecycle<E extends Error> {
   #closing = false;
   #stopWatches: (() => Promise<void>)[] = [];
   #onConnected: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  #connected: Promise<void> = Promise.resolve();
   #onBackendClosed: (() => void) | null = null;
+  /** What the backend does is acted on once this resolves (hold, release). */
+  #gate: Promise<void> = Promise.resolve();
+  #release: () => void = () => {};
 
   /** `name` is what the device is called in messages (`vif0`, `xvda`). */
   constructor(readonly xs: XenstoreClient, readonly name: string, readonly dir: string, readonly backendDir: string,
@@ -58,7 +62,19 @@ export class FrontendLifecycle<E extends Error> {
 
   /** Start, and resolve once connected (or reject with why not). */
   async start(): Promise<void> {
-    const connected = new Promise<void>((resolve, reject) => (this.#onConnected = { resolve, reject }));
+    await this.hold();
+    return this.release();
+  }
+
+  /**
+   * Start as far as following the backend (the device's state read, the watches set) but act on
+   * nothing it does until release(): a parked runtime (an incoming migration's) does this much
+   * before its RAM is its own, so that what is left for its resume is the rings.
+   */
+  async hold(): Promise<void> {
+    this.#gate = new Promise<void>((resolve) => (this.#release = resolve));
+    this.#connected = new Promise<void>((resolve, reject) => (this.#onConnected = { resolve, reject }));
+    this.#connected.catch(() => {}); // release() hands it out; a held device may fail first
     this.#state = await readState(this.xs, this.dir);
     // A device used before (and closed) starts over from Initialising, which tells the backend.
     if (this.#state !== XenbusState.Initialising) await this.switch(XenbusState.Initialising);
@@ -71,7 +87,12 @@ export class FrontendLifecycle<E extends Error> {
       }, onError),
       watchState(this.xs, this.backendDir, (s) => this.#backendChanged(s), onError),
     ]));
-    await connected;
+  }
+
+  /** Act on the backend's state (from hold()); resolves once connected (or rejects with why not). */
+  release(): Promise<void> {
+    this.#release();
+    return this.#connected;
   }
 
   async switch(s: XenbusState): Promise<void> {
@@ -84,16 +105,22 @@ export class FrontendLifecycle<E extends Error> {
     return this.switch(XenbusState.Initialised);
   }
 
-  /** The backend's offer is read: go Connected and let `start` return. */
+  /**
+   * The backend's offer is read: go Connected and let `start` return. The backend serves
+   * already, so the device is used at once, without waiting for the write's answer.
+   */
   async connected(): Promise<void> {
-    await this.switch(XenbusState.Connected);
+    const written = this.switch(XenbusState.Connected);
     this.#status = 'connected';
     this.#onConnected?.resolve();
     this.#onConnected = null;
+    await written;
   }
 
   /** Linux's backend_changed (blkfront) and netback_changed, plus recovery when the backend restarts under us. */
   async #backendChanged(s: XenbusState): Promise<void> {
+    // Watch events are handled one after another: while held, the rest wait behind this one.
+    await this.#gate;
     if (this.#status === 'closed') return;
     const d = this.device;
     d.retryRevoke();

@@ -96,6 +96,7 @@ function boot(msg: BootMessage): void {
     },
     mapStack: (text) => claimed?.mapStack(text) ?? text,
     mainCalled: (marks) => status({ type: 'main', marks }),
+    report: (kind, marks) => status({ type: 'marks', kind, marks }),
     onUncaught: (crash) => {
       process.on('uncaughtException', crash);
       process.on('unhandledRejection', crash);

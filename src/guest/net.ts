@@ -29,13 +29,26 @@ async function vifIds(ctx: DriverContext, domid: number): Promise<number[]> {
 }
 
 /**
+ * An incoming migration's parked runtime, before its frames are its own: every vif's handshake
+ * as far as it goes without the rings (NetFront.hold), so that the resume only makes the rings
+ * and waits for the backend's answer. Those that fail are connected afresh at the resume.
+ */
+export async function holdVifs(ctx: DriverContext, domid: number): Promise<NetFront[]> {
+  const { NetFront } = await loadNetfront();
+  const held = await Promise.allSettled((await vifIds(ctx, domid).catch(() => [])).map((id) => NetFront.hold(ctx, domid, id)));
+  return held.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+}
+
+/**
  * After a resume elsewhere: connect every vif at once, as Linux's frontends reconnect on resume,
  * so the handshake with the new backends runs while the program starts rather than after it
  * asks (os.net then hands out the connected device, with the default options). Errors are the
- * program's to see when it opens the device.
+ * program's to see when it opens the device. With `held` (holdVifs), those are the vifs (one
+ * whose hold failed connects when the program opens it). Resolves once every vif has settled.
  */
-export async function reconnectVifs(ctx: DriverContext, domid: number, open: OpenNet): Promise<void> {
-  for (const id of await vifIds(ctx, domid).catch(() => [])) open(id).catch(() => {});
+export async function reconnectVifs(ctx: DriverContext, domid: number, open: OpenNet, held: readonly NetFront[] = []): Promise<void> {
+  const ids = held.length ? held.map((f) => f.devid) : await vifIds(ctx, domid).catch(() => []);
+  await Promise.allSettled(ids.map((id) => open(id)));
 }
 
 /** Vifs connected before the domain had a name: a parked shell's (preconnectVifs). */
@@ -58,11 +71,15 @@ export async function preconnectVifs(ctx: DriverContext, domid: number): EarlyVi
 }
 
 /**
- * `track` learns of every device opened (the runtime quiesces them for a suspend); `early`:
- * vifs connected before the claim, handed out first, each with the MAC the create wrote.
+ * `track` learns of every device opened (the runtime quiesces them for a suspend). `early`:
+ * vifs a parked shell connected before the claim, handed out first, each with the MAC the
+ * create wrote. `held`: devices an incoming migration's parked runtime took as far as it could
+ * (holdVifs), which their first open completes.
  */
-export function netDevices(ctx: DriverContext, domid: number, track?: (f: Promise<NetFront>) => void, early?: EarlyVifs): OpenNet {
+export function netDevices(ctx: DriverContext, domid: number, track?: (f: Promise<NetFront>) => void, early?: EarlyVifs,
+  held: readonly NetFront[] = []): OpenNet {
   const open = new Map<number, Promise<NetFront>>();
+  const waiting = new Map(held.map((f) => [f.devid, f]));
   const adopt = (id: number, p: Promise<NetFront>) => {
     open.set(id, p);
     track?.(p);
@@ -83,14 +100,16 @@ export function netDevices(ctx: DriverContext, domid: number, track?: (f: Promis
 
   return async (devid, opts) => {
     await adopted;
-    const id = await find(devid);
+    const id = devid !== undefined && waiting.has(devid) ? devid : await find(devid);
     const cur = open.get(id);
     if (cur) {
       const f = await cur.catch(() => null);
       if (f && f.status !== 'closed') return f;
     }
+    const h = waiting.get(id);
+    waiting.delete(id);
     // netfront loads when a vif is first opened: a guest without one never parses it.
-    const p = loadNetfront().then(({ NetFront }) => NetFront.connect(ctx, domid, id, opts));
+    const p = h ? h.proceed(opts) : loadNetfront().then(({ NetFront }) => NetFront.connect(ctx, domid, id, opts));
     adopt(id, p);
     return p;
   };

@@ -16,14 +16,17 @@ import { CB_MAIN_CALLED, PFN_START_INFO } from '../hypervisor/layout.js';
 import type { DomainView } from '../hypervisor/memory.js';
 import { BoundPort } from '../hypervisor/port.js';
 import { UpcallLoop } from '../hypervisor/upcall.js';
+import type { RuntimeMarks, RuntimeMarksKind } from '../hypervisor/hypervisor.js';
 import type { BootMarks } from '../hypervisor/vcpu.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
 import { XenstoreRingClient } from '../xenstore/client/ring.js';
 import { blockDevices } from './block.js';
 import { ioPages } from './iopages.js';
 import { GuestLifecycle } from './lifecycle.js';
-import { hasVifs, netDevices, preconnectVifs, preloadNetfront, reconnectVifs, type EarlyVifs } from './net.js';
+import type { NetFront } from '../drivers/net/front/netfront.js';
+import { hasVifs, holdVifs, netDevices, preconnectVifs, preloadNetfront, reconnectVifs, type EarlyVifs } from './net.js';
 import { pvConsole, type OS } from './os.js';
+import { warmStackResume } from './stackwarm.js';
 import { GuestStacks, loadStack, vifAddress } from './tcpip.js';
 import { Suspender, resumeRecord } from './suspend.js';
 import { warmUpStack } from './warmup.js';
@@ -98,6 +101,8 @@ export interface GuestPlatform {
   readonly preloadWhileParked?: boolean;
   /** main(os) is about to be called. */
   mainCalled(marks: BootMarks): void;
+  /** Where a suspend's or a resume's time went (the host keeps the last of each: VcpuHandle.marks). */
+  report?(kind: RuntimeMarksKind, marks: RuntimeMarks): void;
   /** A crash's stack trace with the kernel's frames named by its sources, where Node does not map them. */
   mapStack?(text: string): string;
   /** Route the platform's uncaught errors of this guest to `crash`. */
@@ -160,6 +165,11 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       // The watch fires once when set, so a request made before it is in place is not lost.
       lifecycle.start().catch((e: unknown) => void crash(e));
       const evtchn = eventChannels(hc, loop);
+      const ctx = { hc, evtchn, xs };
+      /** An incoming migration's vifs, their handshakes as far as they go before the resume. */
+      let held: NetFront[] = [];
+      /** A shell's claim, whose kernel loads once what a resume must do first has started. */
+      let claim: Claim | undefined;
       let name: string;
       let uuid: string;
       let early: EarlyVifs | undefined;
@@ -170,20 +180,24 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         if (!p.park) throw new Error('no kernel, and this platform has no shells');
         // What a guest's first act is likely to need (a summoned web server's: its vif), a
         // parked shell loads while it waits; a restored domain parked for its state (an incoming
-        // migration) does so because its resume will (asked before the park: a paused domain's
-        // xenstore waits).
+        // migration) does so because its resume will, and before it parks, with its vifs'
+        // handshakes as far as they go without RAM and the stack's resume path run once on
+        // scratch: it is paused then, its thread stopped, so what is left running would finish
+        // in the downtime.
         const restored = readResume(view) !== undefined;
-        if (restored ? await hasVifs(xs) : p.preloadWhileParked === true) void Promise.all([preloadNetfront(), loadStack()]).catch(() => {});
+        if (restored ? await hasVifs(xs) : p.preloadWhileParked === true) {
+          const preload = Promise.all([preloadNetfront(), loadStack()]);
+          if (restored) [held] = await Promise.all([holdVifs(ctx, view.domid), preload.then(([, [stack]]) => warmStackResume(stack)).catch(() => {})]);
+          else void preload.catch(() => {});
+        }
         // A shell built with a vif connects it now (a restored domain's resume reconnects its own),
         // and runs its stack's code once: its guest is one that serves.
         if (!restored && p.preloadWhileParked === true) {
-          early = preconnectVifs({ hc, evtchn, xs }, view.domid);
+          early = preconnectVifs(ctx, view.domid);
           if ((await early).size > 0) await warmUpStack(clockFromTime(time));
         }
-        const claim = await p.park();
+        claim = await p.park();
         marks.handed = now();
-        kernelLoaded = claim.load();
-        kernelLoaded.catch(() => {});
         ({ name, uuid } = claim);
       } else if (p.identity) {
         await timerBound;
@@ -198,17 +212,34 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       // Resumed from a save or migration: the old runtime's RAM is freed, the program's kept.
       const resume = readResume(view);
       const record = resume ? resumeRecord(hc, resume.pfn, resume.bytes) : undefined;
+      /** A resume's timeline, reported once main(os) runs and the vifs and stacks are back. */
+      const resumeMarks: Record<string, number> = { handed: marks.handed ?? marks.booted, record: now() };
+      let mainReached!: () => void;
+      const reached = new Promise<void>((r) => (mainReached = r));
       const io = ioPages(hc, record?.io);
       const log = (line: string) => front.write(`[${label}] ${line}\n`);
       // netfront's devices are made below (the suspender tracks them); the stacks open them later.
       const stacks = new GuestStacks((devid) => net(devid), time, vifAddress(xs, view.domid), record?.tcpip, log);
       const sus = new Suspender({
         hc, handler: () => lifecycle.suspendHandler, ioRanges: () => io.ranges(), flushConsole: () => front.flush(), log, stacks,
+        report: (m) => p.report?.('suspend', m),
       });
       suspender = sus;
       if (suspendAsked) void sus.suspend();
-      const net = netDevices({ hc, evtchn, xs }, view.domid, (p) => sus.trackDevice(p), early);
-      if (record) void reconnectVifs({ hc, evtchn, xs }, view.domid, net);
+      const net = netDevices(ctx, view.domid, (p) => sus.trackDevice(p), early, held);
+      if (record) {
+        // Every vif reconnects and every saved stack carries on at once, not when the program
+        // asks: its connections' peers are waiting.
+        const vifs = reconnectVifs(ctx, view.domid, net, held).then(() => void (resumeMarks.vifs = now()));
+        const restored = stacks.resumeSaved().then(() => void (resumeMarks.stacks = now()));
+        void Promise.all([vifs, restored, reached]).then(() => p.report?.('resume', resumeMarks));
+        // The vifs' handshakes send their writes before the kernel's evaluation takes the thread.
+        if (claim) await new Promise<void>((r) => setImmediate(r));
+      }
+      if (claim) {
+        kernelLoaded = claim.load();
+        kernelLoaded.catch(() => {});
+      }
       const os: OS = {
         domid: view.domid,
         name,
@@ -227,10 +258,12 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         resumed: record?.hasState ? record.state : undefined,
         shutdown: ((reason: ShutdownReason) => (reason === 'suspend' ? sus.suspend() : shutdown(reason))) as OS['shutdown'],
       };
-      const kernel = await kernelLoaded;
+      const kernel = await kernelLoaded!;
       marks.linked = now();
       if (typeof kernel.default !== 'function') throw new Error('the kernel does not export a default main(os) function');
       Atomics.store(view.ctl, CB_MAIN_CALLED, 1);
+      resumeMarks.main = now();
+      mainReached();
       p.mainCalled(marks);
       await (kernel.default as (os: OS) => unknown)(os);
       await shutdown('poweroff');

@@ -40,7 +40,11 @@ export interface SuspendDeps {
   readonly stacks: Pick<GuestStacks, 'freeze' | 'thaw'>;
   flushConsole(): Promise<void>;
   log(line: string): void;
+  /** Where the suspend's time went (epoch ms per step), told before the domain stops. */
+  report?(marks: Readonly<Record<string, number>>): void;
 }
+
+const now = () => performance.timeOrigin + performance.now();
 
 export class Suspender {
   readonly #deps: SuspendDeps;
@@ -73,18 +77,24 @@ export class Suspender {
     let devices: Quiescable[] = [];
     let frozen = false;
     let resumedHere = false;
+    const marks: Record<string, number> = { asked: now() };
     try {
       const handler = this.#deps.handler();
       const state = handler ? await handler() : undefined;
+      marks.handler = now();
       frozen = true;
       const tcpip = this.#deps.stacks.freeze();
+      marks.frozen = now();
       const record: SuspendRecord = { version: 1, hasState: handler !== undefined, state, io: this.#deps.ioRanges(), tcpip };
       const bytes = encodeSuspendRecord(record);
       pfns = allocContiguous(hc, Math.ceil(bytes.length / PAGE_SIZE));
       new Uint8Array(hc.memory.buffers.memory, pfns[0]! * PAGE_SIZE, bytes.length).set(bytes);
       devices = await this.#settled(this.#devices);
       await within(Promise.all(devices.map((d) => d.quiesce())), QUIESCE_TIMEOUT_MS);
+      marks.quiesced = now();
       await within(this.#deps.flushConsole(), CONSOLE_FLUSH_MS);
+      marks.flushed = now();
+      this.#deps.report?.(marks);
       await hc.shutdown('suspend', { pfn: pfns[0]!, bytes: bytes.length });
       // Resumed in place: the same backends, rings and heap.
       resumedHere = true;

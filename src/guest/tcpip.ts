@@ -51,6 +51,8 @@ export const loadStack = () => Promise.all([import('../tcpip/stack.js'), import(
 export interface SavedStack {
   readonly devid: number | undefined;
   readonly state: unknown;
+  /** Opened with no option but the devid: restored at the resume, before the program asks. */
+  readonly defaults?: boolean;
 }
 
 /**
@@ -58,13 +60,19 @@ export interface SavedStack {
  * suspend. After a restore or migration the program's first os.tcpip() for a vif gets a stack
  * that carries on from the saved one (the same address without asking DHCP again, its ARP
  * cache, listening ports and connections: see TcpipStack.restore and docs/ARCHITECTURE.md);
- * a saved state that does not check out is dropped and the stack configures afresh.
+ * a saved state that does not check out is dropped and the stack configures afresh. A stack the
+ * program opened with the defaults is restored at the resume itself (resumeSaved), so that its
+ * peers hear from it at once; os.tcpip() then hands it out.
  */
 export class GuestStacks {
   readonly #stacks = new Map<number | undefined, Promise<TcpipStack>>();
   /** The stacks configured so far (one still waiting for DHCP is not carried: it asks again after the resume). */
   readonly #ready = new Map<number | undefined, TcpipStack>();
   readonly #saved: Map<number | undefined, unknown>;
+  /** Keys of saved stacks opened with the defaults. */
+  readonly #eager: (number | undefined)[];
+  /** Keys of stacks the program opened with the defaults. */
+  readonly #plain = new Set<number | undefined>();
 
   constructor(
     private readonly openNet: OpenNet,
@@ -74,11 +82,18 @@ export class GuestStacks {
     private readonly log: (line: string) => void = () => {},
   ) {
     this.#saved = new Map(saved.map((s) => [s.devid, s.state]));
+    this.#eager = saved.filter((s) => s.defaults === true).map((s) => s.devid);
+  }
+
+  /** Restore the saved stacks opened with the defaults; resolves once each has settled. */
+  async resumeSaved(): Promise<void> {
+    await Promise.allSettled(this.#eager.splice(0).map((devid) => this.open(devid === undefined ? {} : { devid })));
   }
 
   readonly open: OpenTcpip = (opts = {}) => {
     const cur = this.#stacks.get(opts.devid);
     if (cur) return cur;
+    if (Object.keys(opts).every((k) => k === 'devid')) this.#plain.add(opts.devid);
     const saved = this.#saved.get(opts.devid);
     this.#saved.delete(opts.devid);
     const p = (async () => {
@@ -112,13 +127,16 @@ export class GuestStacks {
       return stack;
     })();
     this.#stacks.set(opts.devid, p);
-    p.then((s) => this.#ready.set(opts.devid, s), () => this.#stacks.delete(opts.devid));
+    p.then((s) => this.#ready.set(opts.devid, s), () => {
+      this.#stacks.delete(opts.devid);
+      this.#plain.delete(opts.devid);
+    });
     return p;
   };
 
   /** A suspend: every stack stops taking frames and hands over its state. */
   freeze(): SavedStack[] {
-    return [...this.#ready].map(([devid, s]) => ({ devid, state: s.freeze() }));
+    return [...this.#ready].map(([devid, s]) => ({ devid, state: s.freeze(), ...(this.#plain.has(devid) && { defaults: true }) }));
   }
 
   /** The suspend is over here (resumed in place, or refused): take frames again; `announce` with a gratuitous ARP. */

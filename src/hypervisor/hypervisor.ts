@@ -36,7 +36,14 @@ export interface VcpuHandle {
   push(grant: PeerGrant): void;
   /** Whether its thread is on a CPU or waiting for one (thread.ts); undefined if unknown. */
   running?(): boolean | undefined;
+  /** The runtime's last reported timeline of a suspend or a resume (RuntimeMarks), where it reports one. */
+  marks?(kind: RuntimeMarksKind): RuntimeMarks | undefined;
 }
+
+/** A suspend's or a resume's timeline in the guest's runtime (guest/suspend.ts). */
+export type RuntimeMarksKind = 'suspend' | 'resume';
+/** Step name -> when the runtime reached it (performance.timeOrigin + now(), epoch ms, comparable across threads). */
+export type RuntimeMarks = Readonly<Record<string, number>>;
 
 export interface DomainCreateOptions {
   readonly name: string;

@@ -5,7 +5,7 @@ import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads
 import { XenError } from '../errors.js';
 import type { PeerGrant } from './control.js';
 import { serveControlPort } from './control.js';
-import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
+import type { Domain, Hypervisor, RuntimeMarks, RuntimeMarksKind, VcpuHandle } from './hypervisor.js';
 import { CREDIT_DEFAULT_WEIGHT, niceForWeight } from './sched.js';
 import { ThreadState } from './thread.js';
 
@@ -75,6 +75,8 @@ export type VcpuStatus =
   /** A shell's runtime is up (console, xenstore, timer) and waits for its kernel. */
   | { readonly type: 'parked' }
   | { readonly type: 'main'; readonly marks?: BootMarks }
+  /** Where a suspend's or a resume's time went in the runtime. */
+  | { readonly type: 'marks'; readonly kind: RuntimeMarksKind; readonly marks: RuntimeMarks }
   | { readonly type: 'log'; readonly line: string };
 
 export interface VcpuOptions {
@@ -246,6 +248,7 @@ export async function startVcpu(
   let hasKernel = kernel !== null;
   /** Scripts this shell has compiled (prepare). */
   const prepared = new Set<string>();
+  const reported = new Map<RuntimeMarksKind, RuntimeMarks>();
   const drain = (stream: NodeJS.ReadableStream) =>
     stream.on('data', (b: Buffer) => opts.onLog?.(b.toString('utf8').trimEnd()));
   drain(worker.stdout);
@@ -254,6 +257,7 @@ export async function startVcpu(
     if (m.type === 'main') mainResolve(m.marks);
     else if (m.type === 'parked') parkedResolve();
     else if (m.type === 'log') opts.onLog?.(m.line);
+    else if (m.type === 'marks') reported.set(m.kind, m.marks);
   });
   const crashed = (why: string) => {
     if (terminated) return;
@@ -302,6 +306,7 @@ export async function startVcpu(
     },
     cpuTime: () => worker.performance.eventLoopUtilization().active,
     running: () => thread?.runnable(),
+    marks: (kind) => reported.get(kind),
     push(grant: PeerGrant) {
       port1.postMessage({ push: grant });
     },

@@ -87,11 +87,17 @@ export class IncomingDomain implements FrameSink {
     return built;
   }
 
-  /** The sender's permission to go: the domain takes its name and runs. */
+  /**
+   * The sender's permission to go: the domain takes its name and runs. The rename's checks and
+   * the new name come at once (Host.rename sets it before its first wait); its record in the
+   * host database, a synced transaction like the unpause's, is bookkeeping that the guest, in
+   * the downtime, need not wait for.
+   */
   async start(built: BuiltDomain, name: string): Promise<void> {
-    await this.#host.rename(built.domain.domid, name);
+    const renamed = this.#host.rename(built.domain.domid, name);
+    if (built.domain.name !== name) return renamed; // refused: nothing runs
     built.handKernel?.();
-    await this.#host.unpause(built.domain.domid);
+    await Promise.all([renamed, this.#host.unpause(built.domain.domid)]);
   }
 
   /** The stream failed: nothing of the domain is left here. */

@@ -155,7 +155,10 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
   let tSuspend = 0;
   let tSuspended = 0;
   let tDisksDone = 0;
+  let tSent = 0;
   let tAcked = 0;
+  let tRenamed = 0;
+  let tGo = 0;
   // A cancel breaks the stream: what is under way fails as a broken migration does, the guest resumed here.
   const cancel = () => sock.destroy(opts.signal?.reason as Error);
   try {
@@ -200,6 +203,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       const last = changed(d, sent);
       rounds.push(last.length);
       await out([...encodePages(d.view.buffers.memory, last).chunks, ...(await trailerOf(host, d))]);
+      tSent = performance.now();
       await readFixed(src, MIGRATE_RECEIVER_READY, 'ready message');
       opts.signal?.removeEventListener('abort', cancel);
       tAcked = performance.now();
@@ -211,16 +215,24 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
     }
     say('migration sender: Target has acknowledged transfer.');
     const name = d.name;
-    try {
-      await host.rename(domid, `${name}--migratedaway`);
-    } catch (e) {
-      host.resume(domid);
-      throw failed(e, 'Migration failed, resuming at sender.');
+    // The rename's checks and the new name come at once (Host.rename sets it before its first
+    // wait); its record in the host database, a synced transaction, is written while the target
+    // starts, not in the downtime before the permission.
+    const away = `${name}--migratedaway`;
+    const renamed = host.rename(domid, away);
+    if (d.name !== away) {
+      await renamed.catch((e: unknown) => {
+        host.resume(domid);
+        throw failed(e, 'Migration failed, resuming at sender.');
+      });
     }
+    renamed.catch(() => {}); // awaited below
+    tRenamed = performance.now();
     say('migration sender: Giving target permission to start.');
     let status: number;
     try {
       await send(sock, [MIGRATE_PERMISSION_TO_GO]);
+      tGo = performance.now();
       await readFixed(src, MIGRATE_REPORT, 'success/failure report message');
       status = (await src.read(1, 'success/failure status'))[0]!;
     } catch (e) {
@@ -246,10 +258,19 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       throw new XenError('EIO', 'Migration failed due to problems at target.');
     }
     const tReport = performance.now();
+    await renamed.catch((e: unknown) => say(`migration sender: the host database kept the old name of '${away}': ${(e as Error).message}`));
     const downtimeMs = tReport - tSuspend;
     const downtimePartsMs = {
       suspend: tSuspended - tSuspend, ...(disks && { disks: tDisksDone - tSuspended }), lastRound: tAcked - tDisksDone, handshake: tReport - tAcked,
     };
+    const epoch = (t: number) => performance.timeOrigin + t;
+    const sender = {
+      suspend: epoch(tSuspend), suspended: epoch(tSuspended), ...(disks && { disks: epoch(tDisksDone) }), lastRoundSent: epoch(tSent),
+      acked: epoch(tAcked), renamed: epoch(tRenamed), go: epoch(tGo), report: epoch(tReport),
+    };
+    const reported = d.vcpu?.marks?.('suspend');
+    const guest = reported && (reported.asked ?? 0) >= sender.suspend ? reported : undefined; // not an earlier suspend's
+    const timeline = { sender, ...(guest && { guest }) };
     say('migration sender: Target reports successful startup.');
     const moved = await disks?.commit();
     await host.destroy(domid);
@@ -257,7 +278,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       await host.vdis.destroy(uuid).catch((e: unknown) => say(`migration sender: source VDI ${uuid} kept: ${(e as Error).message}`));
     }
     say('Migration successful.');
-    return { messages, rounds, bytes, downtimeMs, downtimePartsMs, totalMs: performance.now() - t0 };
+    return { messages, rounds, bytes, downtimeMs, downtimePartsMs, timeline, totalMs: performance.now() - t0 };
   } finally {
     src.close();
     sock.destroy();

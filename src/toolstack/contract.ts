@@ -265,6 +265,13 @@ export interface MigrateResult {
    * (both renames, the unpause).
    */
   readonly downtimePartsMs: { readonly suspend: number; readonly disks?: number; readonly lastRound: number; readonly handshake: number };
+  /**
+   * When each step of the stop-and-copy happened here (epoch ms: performance.timeOrigin +
+   * now()): `sender` the toolstack's (suspend asked, suspended, disks flushed, last round sent,
+   * acknowledged, renamed, permission sent, target's report), `guest` its runtime's suspend as it
+   * reported it (asked, handler, frozen, quiesced, flushed), where it did.
+   */
+  readonly timeline: { readonly sender: Readonly<Record<string, number>>; readonly guest?: Readonly<Record<string, number>> };
   readonly totalMs: number;
 }
 

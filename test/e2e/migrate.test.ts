@@ -64,10 +64,20 @@ test('a live migration moves the guest with its state, disk and MAC; xl\'s messa
   ]);
   assert.ok(r.rounds.length >= 2, `pre-copy then stop-and-copy: ${r.rounds.join(',')}`);
   assert.ok(r.rounds[0]! > 0);
+  // The stop-and-copy's steps, each side's in the order they happen.
+  const inOrder = (marks: Readonly<Record<string, number>> | undefined, keys: string[]) => {
+    const at = keys.map((k) => marks?.[k]);
+    assert.ok(at.every((t, i) => t !== undefined && (i === 0 || t >= at[i - 1]!)), `${keys.join(' <= ')}: ${JSON.stringify(marks)}`);
+  };
+  inOrder(r.timeline.sender, ['suspend', 'suspended', 'lastRoundSent', 'acked', 'renamed', 'go', 'report']);
+  inOrder(r.timeline.guest, ['asked', 'handler', 'frozen', 'quiesced', 'flushed']);
   assert.deepEqual(whereIs('kv-mig'), ['b:kv-mig:running']);
   const there = hostOf(b).hv.domains().find((d) => d.name === 'kv-mig')!;
   assert.equal(await ask(hostOf(b), there.domid, 'get colour'), 'ok green');
   assert.equal(await ask(hostOf(b), there.domid, 'get boots'), 'ok 1');
+  // The resumed runtime's own steps, reported once main(os) runs and its vifs and stacks are back.
+  assert.ok(await until(() => there.vcpu?.marks?.('resume') !== undefined, 10_000));
+  inOrder(there.vcpu?.marks?.('resume'), ['handed', 'record', 'main']);
   const [vif] = await listVifs(hostOf(b).devices, there.domid);
   assert.equal(vif?.mac, MAC);
   await hostOf(b).destroy(there.domid);

@@ -110,3 +110,26 @@ test('os.tcpip after a resume: the saved stack carries on (its address without D
   assert.equal(fresh.address?.address, '10.0.0.9');
   assert.match(logged.join('\n'), /not carried over: EINVAL/);
 });
+
+test('after a resume a stack opened with the defaults is restored at once (resumeSaved), one opened with options only when the program asks', async () => {
+  const { clock, link, time } = linkOnVirtualTime();
+  let n = 0;
+  const before = new GuestStacks(async (devid) => (devid === 1 ? link.b : link.a), time, async () => ({ ip: `10.0.0.${++n}/24` }));
+  await runPromise(clock, before.open());
+  await runPromise(clock, before.open({ devid: 1, random: rng(4) }));
+  const saved = before.freeze();
+  assert.deepEqual(saved.map((s) => [s.devid, s.defaults === true]), [[undefined, true], [1, false]]);
+  const opened: (number | undefined)[] = [];
+  const after = new GuestStacks(async (devid) => {
+    opened.push(devid);
+    return devid === 1 ? link.b : link.a;
+  }, time, async () => undefined, saved);
+  await runPromise(clock, after.resumeSaved());
+  assert.deepEqual(opened, [undefined], 'only the stack opened with the defaults, before the program asks');
+  const first = await runPromise(clock, after.open());
+  assert.equal(first.address?.address, '10.0.0.1');
+  assert.deepEqual(opened, [undefined], 'the program is handed the stack restored already');
+  const second = await runPromise(clock, after.open({ devid: 1, random: rng(5) }));
+  assert.equal(second.address?.address, '10.0.0.2');
+  assert.deepEqual(opened, [undefined, 1]);
+});

@@ -202,8 +202,9 @@ export class BlkFront implements Block {
       ringPages: 1 << this.#order,
       queues: this.#queues,
     };
-    await this.#life.connected();
+    // The data path first, as Linux's blkfront_connect: connected() lets requests in at once.
     this.#data.start(this.#info.maxSegments, beIndirect);
+    await this.#life.connected();
   }
 
   /** The backend re-announced Connected: the disk may have been resized. */

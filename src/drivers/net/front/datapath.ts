@@ -84,6 +84,8 @@ export class NetDatapath {
   #queues: Queue[] = [];
   /** Rings and pages an earlier backend still held when its connection went. */
   #dead: { rings: GrantedRing[]; pages: NetPages[] } = { rings: [], pages: [] };
+  /** Event channels allocated ahead (reserve), which the next connect takes first. */
+  #spare: BoundPort[] = [];
   #waiting: Pending[] = [];
   #open = false;
   /** The one way into the pump: once per turn of the event loop, whoever asks. */
@@ -105,19 +107,36 @@ export class NetDatapath {
     return n;
   }
 
-  /** Grant `nq` queues' rings and buffers to `backendId` and allocate their event channels. */
-  async connect(backendId: number, nq: number, split: boolean): Promise<QueueRefs[]> {
-    const { hc, evtchn } = this.#ctx;
+  /** Room in the grant table for `nq` queues' references (GNTTABOP_setup_table when short). */
+  async #growGrants(nq: number): Promise<void> {
+    const hc = this.#ctx.hc;
     const { nrFrames, maxNrFrames } = hc.grantQuerySize();
     const need = Math.ceil((nq * REFS_PER_QUEUE - hc.freeGrantRefs) / (PAGE_SIZE / 8));
     if (need > 0) await hc.grantSetupTable(Math.min(maxNrFrames, nrFrames + need));
+  }
+
+  /**
+   * Ahead of a connect (a held device, before its RAM is its own): the grant table grown and
+   * the event channels of `nq` queues allocated, round trips to the hypervisor's owner that the
+   * connect then saves. No RAM frame is touched.
+   */
+  async reserve(backendId: number, nq: number, split: boolean): Promise<void> {
+    await this.#growGrants(nq);
+    for (let i = 0; i < nq * (split ? 2 : 1); i++) this.#spare.push(await this.#ctx.evtchn.allocUnbound(backendId));
+  }
+
+  /** Grant `nq` queues' rings and buffers to `backendId` and allocate their event channels (or take those reserved). */
+  async connect(backendId: number, nq: number, split: boolean): Promise<QueueRefs[]> {
+    const { hc, evtchn } = this.#ctx;
+    const port = async () => this.#spare.shift() ?? (await evtchn.allocUnbound(backendId));
+    await this.#growGrants(nq);
     for (let i = 0; i < nq; i++) {
       const rings = [grantRing(hc, backendId, 1), grantRing(hc, backendId, 1)];
       const pages = [new NetPages(hc, backendId, true), new NetPages(hc, backendId, false)];
       let q: Queue;
       try {
-        const txPort = await evtchn.allocUnbound(backendId);
-        const rxPort = split ? await evtchn.allocUnbound(backendId) : txPort;
+        const txPort = await port();
+        const rxPort = split ? await port() : txPort;
         const rx = new RxQueue(rings[1]!.bytes, pages[1]!, {
           frame: (f, info) => this.#deliver(f, info),
           error: (why) => this.#rxError(why),
@@ -220,6 +239,7 @@ export class NetDatapath {
   /** The device is gone for good. */
   close(err: NetError): void {
     this.teardown(err);
+    for (const p of this.#spare.splice(0)) p.close();
     for (const p of this.#waiting.splice(0)) p.fail(err);
     this.listeners.clear();
   }

@@ -9,7 +9,7 @@ import { NETIF_XS, XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_MAX_TX_SIZE, NET_FRAME_PL
 import { XenbusState } from '../../../abi/xenbus.js';
 import type { DriverContext } from '../../evtchn.js';
 import { FrontendLifecycle, type FrontendStatus } from '../../frontend.js';
-import { frontendPath, readFlag, readUint } from '../../xenbus.js';
+import { frontendPath, readFlag, readState, readUint } from '../../xenbus.js';
 import { NetDatapath } from './datapath.js';
 import { BackendMisbehaved, Disconnected, InvalidLength, Unimplemented, type NetError } from './errors.js';
 import type { Net, NetOffloads, NetStats } from './net.js';
@@ -39,10 +39,25 @@ function checkMac(node: string | undefined, devid: number, dir: string): string 
   return mac;
 }
 
+/** What the backend offers: its nodes as netback writes them before it waits (InitWait). */
+interface Offer {
+  readonly rxCopy: boolean;
+  readonly maxQueues: number;
+  readonly split: boolean;
+  readonly sg: boolean;
+  readonly gsoTcpv4: boolean;
+  readonly gsoTcpv6: boolean;
+  readonly mtu: number;
+}
+
 export class NetFront implements Net {
   readonly dir: string;
   readonly #ctx: DriverContext;
-  readonly #o: NetfrontOptions;
+  #o: NetfrontOptions = {};
+  /** The backend's offer read ahead while held (hold), for the first handshake. */
+  #prefetched: Promise<Offer> | null = null;
+  /** The offer the handshake under way read (talk), which finishConnect takes up. */
+  #offer: Offer | null = null;
   readonly #data: NetDatapath;
   readonly #life: FrontendLifecycle<NetError>;
   #offloads = NO_OFFLOADS;
@@ -52,10 +67,9 @@ export class NetFront implements Net {
   #mac: string;
 
   private constructor(ctx: DriverContext, readonly devid: number, readonly domid: number, mac: string,
-    readonly backendDir: string, readonly backendId: number, opts: NetfrontOptions) {
+    readonly backendDir: string, readonly backendId: number) {
     this.#ctx = ctx;
     this.#mac = mac;
-    this.#o = opts;
     this.dir = frontendPath(domid, 'vif', devid);
     this.#data = new NetDatapath(ctx, `vif${devid}`, (e) => this.#life.final(e));
     const data = this.#data;
@@ -80,6 +94,15 @@ export class NetFront implements Net {
 
   /** Connect to vif `devid` of domain `domid`; resolves once the handshake is done. */
   static async connect(ctx: DriverContext, domid: number, devid: number, opts: NetfrontOptions = {}): Promise<NetFront> {
+    return (await NetFront.hold(ctx, domid, devid)).proceed(opts);
+  }
+
+  /**
+   * The handshake as far as it goes without the rings (no RAM frame is touched): the device's
+   * nodes read, the backend followed, its offer read if it waits already. An incoming
+   * migration's parked runtime does this while its frames arrive; proceed() is the rest.
+   */
+  static async hold(ctx: DriverContext, domid: number, devid: number): Promise<NetFront> {
     const dir = frontendPath(domid, 'vif', devid);
     // The reads are pipelined: a connect is a few xenstore round trips, not one per node.
     const [backendDir, backendIdRead, macRead] = await Promise.allSettled([
@@ -90,9 +113,36 @@ export class NetFront implements Net {
     if (backendIdRead.status === 'rejected') throw backendIdRead.reason;
     if (macRead.status === 'rejected') throw macRead.reason;
     const backendId = backendIdRead.value;
-    const f = new NetFront(ctx, devid, domid, checkMac(macRead.value, devid, dir), backendDir.value, backendId, opts);
-    await f.#life.start();
+    const f = new NetFront(ctx, devid, domid, checkMac(macRead.value, devid, dir), backendDir.value, backendId);
+    const [, backendState] = await Promise.all([f.#life.hold(), readState(ctx.xs, backendDir.value)]);
+    if (backendState === XenbusState.InitWait) {
+      const offer = f.#readOffer();
+      f.#prefetched = offer;
+      // A queue's grant room and event channels too (the default of one queue); best effort:
+      // the handshake reads and allocates what is missing.
+      await offer.then((o) => f.#data.reserve(backendId, 1, o.split)).catch(() => {});
+    }
     return f;
+  }
+
+  /** A held device (hold) connects with `opts`: its rings, then the backend's answer. */
+  async proceed(opts: NetfrontOptions = {}): Promise<NetFront> {
+    this.#o = opts;
+    await this.#life.release();
+    return this;
+  }
+
+  /** Every node of the backend's offer, in one round trip. */
+  async #readOffer(): Promise<Offer> {
+    const xs = this.#ctx.xs;
+    const be = this.backendDir;
+    const flag = (k: string) => readFlag(xs, `${be}/${k}`);
+    const [rxCopy, maxQueues, split, sg, gsoTcpv4, gsoTcpv6, mtu] = await Promise.all([
+      flag(NETIF_XS.featureRxCopy), readUint(xs, `${be}/${NETIF_XS.multiQueueMaxQueues}`, 0xffff, 1), flag(NETIF_XS.featureSplitEventChannels),
+      flag(NETIF_XS.featureSg), flag(NETIF_XS.featureGsoTcpv4), flag(NETIF_XS.featureGsoTcpv6),
+      readUint(xs, `${be}/mtu`, 65535 - ETH_HLEN, DEFAULT_MTU).catch(() => DEFAULT_MTU),
+    ]);
+    return { rxCopy, maxQueues, split, sg, gsoTcpv4, gsoTcpv6, mtu };
   }
 
   get mac(): string {
@@ -169,16 +219,19 @@ export class NetFront implements Net {
     return null;
   }
 
-  /** talk_to_netback: rings, event channels and features, then Initialised. */
+  /**
+   * talk_to_netback: rings, event channels and features, then Initialised. The backend's whole
+   * offer is read here, once it waits (netback writes it before), for this and finishConnect.
+   */
   async #talk(): Promise<void> {
     const xs = this.#ctx.xs;
-    const be = this.backendDir;
-    const [rxCopy, maxQueuesRead, split] = await Promise.all([
-      readFlag(xs, `${be}/${NETIF_XS.featureRxCopy}`), readUint(xs, `${be}/${NETIF_XS.multiQueueMaxQueues}`, 0xffff, 1),
-      readFlag(xs, `${be}/${NETIF_XS.featureSplitEventChannels}`),
-    ]);
+    const pre = this.#prefetched;
+    this.#prefetched = null;
+    const offer = await (pre?.catch(() => this.#readOffer()) ?? this.#readOffer());
+    this.#offer = offer;
+    const { rxCopy, split } = offer;
     if (!rxCopy) return this.#life.final(new Disconnected(`vif${this.devid}: the backend does not offer feature-rx-copy`));
-    const maxQueues = Math.max(1, maxQueuesRead);
+    const maxQueues = Math.max(1, offer.maxQueues);
     const nq = Math.min(Math.max(1, this.#o.queues ?? 1), maxQueues, MAX_QUEUES);
     this.#queues = nq;
     this.#split = split;
@@ -193,28 +246,24 @@ export class NetFront implements Net {
     if (nq > 1) nodes.push([NETIF_XS.multiQueueNumQueues, nq]);
     nodes.push([NETIF_XS.requestRxCopy, 1], [NETIF_XS.featureRxNotify, 1], [NETIF_XS.featureSg, 1], [NETIF_XS.featureGsoTcpv4, 1],
       [NETIF_XS.featureGsoTcpv6, 1], [NETIF_XS.featureNoCsumOffload, 0], [NETIF_XS.featureIpv6CsumOffload, 1]);
-    // One transaction, its writes pipelined.
-    await xs.transaction((t) => Promise.all(nodes.map(([path, v]) => t.write(`${this.dir}/${path}`, String(v)))));
-    await this.#life.initialised();
+    // Pipelined, the state last, without a transaction (Linux's costs two more round trips, in
+    // a resume's downtime): xenstored answers a connection's requests in order, so the backend,
+    // which acts on the state, finds the rest written.
+    await Promise.all([...nodes.map(([path, v]) => xs.write(`${this.dir}/${path}`, String(v))), this.#life.initialised()]);
   }
 
-  /** The backend is Connected: what it offers is what we may use; go Connected, send what waits. */
+  /** The backend is Connected: what it offers is what we may use; send what waits, go Connected. */
   async #finishConnect(): Promise<void> {
-    const xs = this.#ctx.xs;
-    const be = this.backendDir;
-    const flag = (k: string) => readFlag(xs, `${be}/${k}`);
-    const [sg, gsoTcpv4, gsoTcpv6, mtu] = await Promise.all([
-      flag(NETIF_XS.featureSg), flag(NETIF_XS.featureGsoTcpv4), flag(NETIF_XS.featureGsoTcpv6),
-      readUint(xs, `${be}/mtu`, 65535 - ETH_HLEN, DEFAULT_MTU).catch(() => DEFAULT_MTU),
-    ]);
+    const { sg, gsoTcpv4, gsoTcpv6, mtu } = this.#offer ?? (await this.#readOffer());
     this.#offloads = Object.freeze({
       csum: true, // netback always takes IPv4 checksum offload (netif.h: feature-no-csum-offload is the frontend's)
       gsoTcpv4: sg && gsoTcpv4,
       gsoTcpv6: sg && gsoTcpv6,
     });
     this.#mtu = mtu;
-    await this.#life.connected();
+    // As Linux's xennet_connect: the rings are filled and kicked, then the state says Connected.
     this.#data.start();
+    await this.#life.connected();
   }
 
   /**

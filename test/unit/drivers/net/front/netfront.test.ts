@@ -11,7 +11,8 @@ import {
 } from '../../../../../src/abi/netif.js';
 import { XenbusState } from '../../../../../src/abi/xenbus.js';
 import { BackendMisbehaved, Disconnected, InvalidLength, TxError, Unimplemented } from '../../../../../src/drivers/net/front/errors.js';
-import type { NetFront } from '../../../../../src/drivers/net/front/netfront.js';
+import { NetFront } from '../../../../../src/drivers/net/front/netfront.js';
+import { CB_TOT_PAGES } from '../../../../../src/hypervisor/layout.js';
 import { switchState } from '../../../../../src/drivers/xenbus.js';
 import { NETBACK_OFFER, NetRig, testFrame, within, type RawNetback } from '../../../../support/net-rawback.js';
 
@@ -57,6 +58,31 @@ test('the handshake: rings, split event channels, rx-copy and the offloads, as L
   assert.deepEqual({ ...f.offloads }, { csum: true, gsoTcpv4: true, gsoTcpv6: true });
   assert.equal(f.mac, '00:16:3e:00:00:01');
   assert.equal(f.mtu, 1500);
+});
+
+test('a held vif (an incoming migration\'s parked runtime) touches no RAM and writes nothing until it proceeds; then it connects', async (t) => {
+  const rig = new NetRig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  const back = await rig.backend(g, 0);
+  const frames = () => Atomics.load(g.hc.memory.ctl, CB_TOT_PAGES);
+  const before = frames();
+  const f = await within(NetFront.hold(g.ctx, g.domid, 0), 'the hold');
+  await new Promise((r) => setTimeout(r, 20)); // the backend's state reaches the held lifecycle
+  assert.equal(frames(), before, 'no RAM frame populated');
+  assert.equal(f.status, 'connecting');
+  assert.equal(await rig.xs0.read(`${f.dir}/state`), String(XenbusState.Initialising));
+  assert.equal(await rig.xs0.exists(`${f.dir}/${NETIF_XS.txRingRef}`), false);
+  const connecting = f.proceed();
+  await within(back.attach(), 'the frontend to write its rings');
+  await within(connecting, 'netfront to connect');
+  assert.equal(f.status, 'connected');
+  assert.ok(frames() > before, 'its rings and buffers are RAM frames');
+  const sent = f.write(testFrame(60));
+  await back.txPublished(1);
+  back.respondTx(back.takeTx().id, NETIF_RSP_OKAY);
+  back.pushTx();
+  await within(sent, 'the frame to be answered');
 });
 
 test('one event channel without split channels; queue-N keys with two queues', async (t) => {
