@@ -2,13 +2,13 @@
 // message gives it a domain, and then it does what a PV kernel's early boot does (start.ts).
 // A shell's boot message names no kernel: it parks until a KernelMessage does.
 import { setPriority } from 'node:os';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { portChannel, type PeerGrant } from '../hypervisor/control.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { DomainView } from '../hypervisor/memory.js';
 import { currentThreadId } from '../hypervisor/thread.js';
 import { HALT_POLL_MAX_US } from '../hypervisor/upcall.js';
-import type { BootMessage, KernelMessage, PrepareMessage, VcpuStatus } from '../hypervisor/vcpu.js';
+import type { BootMessage, KernelMessage, PrepareMessage, VcpuStatus, VcpuThreadData } from '../hypervisor/vcpu.js';
 import * as library from './index.js';
 import { CompiledKernel } from './kernel-script.js';
 import { startGuest } from './start.js';
@@ -105,6 +105,7 @@ function boot(msg: BootMessage): void {
   });
 }
 
-await warmUp();
+// Only a thread that will wait in the pool: one started for a domain boots now.
+if ((workerData as VcpuThreadData | null)?.warmUp === true) await warmUp();
 parent.once('message', (msg: BootMessage) => boot(msg));
 status({ type: 'ready', tid: currentThreadId() });

@@ -92,20 +92,31 @@ export class VcpuExited extends Error {
   }
 }
 
+/** What a vCPU thread is started with (its workerData). */
+export interface VcpuThreadData {
+  /** Whether it warms up (guest/warmup.ts) before it says it is ready. */
+  readonly warmUp: boolean;
+}
+
 interface Spawned {
   readonly worker: Worker;
   /** Resolves with the thread's kernel id once the runtime is loaded. */
   readonly ready: Promise<number | undefined>;
 }
 
-function spawn(image: URL, opts: VcpuOptions): Spawned {
+/**
+ * A thread of the runtime `image`. `idle`: it waits in the pool, and runs a boot's code once on
+ * scratch memory meanwhile (guest/warmup.ts); a thread started for a domain now boots at once,
+ * which compiles the same code, and skips it.
+ */
+function spawn(image: URL, opts: VcpuOptions, idle: boolean): Spawned {
   const resourceLimits: ResourceLimits = {
     maxOldGenerationSizeMb: opts.heapMb,
     maxYoungGenerationSizeMb: Math.max(1, Math.min(8, Math.floor(opts.heapMb / 4))),
   };
   // stdout/stderr are captured so nothing a guest does reaches the host's terminal except
   // through its PV console.
-  const worker = new Worker(image, { resourceLimits, stdout: true, stderr: true });
+  const worker = new Worker(image, { resourceLimits, stdout: true, stderr: true, workerData: { warmUp: idle } satisfies VcpuThreadData });
   const ready = new Promise<number | undefined>((resolve, reject) => {
     const settle = () => {
       worker.off('message', onMsg);
@@ -159,7 +170,7 @@ export class VcpuPool {
     const list = this.#idle.get(opts.heapMb) ?? [];
     this.#idle.set(opts.heapMb, list);
     while (list.length < this.#target) {
-      const w = spawn(this.#image, opts);
+      const w = spawn(this.#image, opts, true);
       w.worker.unref(); // an idle pool must not keep the host alive
       const onExit = () => {
         this.#onExit.delete(w.worker);
@@ -185,7 +196,7 @@ export class VcpuPool {
       w.worker.ref();
       return { ...w, warm: true };
     }
-    return { ...spawn(this.#image, opts), warm: false };
+    return { ...spawn(this.#image, opts, false), warm: false };
   }
 
   async close(): Promise<void> {

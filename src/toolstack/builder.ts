@@ -19,7 +19,7 @@ import { POOL0, type Cpupool, type Placement } from '../hypervisor/cpupool.js';
 import { startVcpu, type BootedVcpu, type KernelScript, type ShellVcpu, type VcpuPool } from '../hypervisor/vcpu.js';
 import type { ConsoleDaemon } from '../drivers/console/daemon.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
-import type { XenstoreClient, XsPerm, XsTransaction } from '../xenstore/client/client.js';
+import type { XenstoreClient, XsNodeOps, XsPerm } from '../xenstore/client/client.js';
 import { attachDisk, removeDomainDisks } from './devices.js';
 import type { DomainConfig, DomainVif } from './domconfig.js';
 import { kernelImage, kernelScript } from './kernel.js';
@@ -400,10 +400,10 @@ async function attachShellVif(ctx: BuildContext, domid: number): Promise<VifNode
 }
 
 /**
- * A shell's vif becomes the configuration's, in the claim's transaction `t`: its nodes written
+ * A shell's vif becomes the configuration's, through `t` (the claim's writes): its nodes written
  * as attachVif writes them, those the shell had and it has not removed.
  */
-async function claimShellVif(ctx: BuildContext, t: XsTransaction, domid: number, had: VifNodes, vif: DomainVif): Promise<void> {
+async function claimShellVif(ctx: BuildContext, t: XsNodeOps, domid: number, had: VifNodes, vif: DomainVif): Promise<void> {
   const want = await vifNodes(deviceHost(ctx), domid, 0, { ...vif, mac: vif.mac ?? randomVifMac() });
   const fe = frontendPath(domid, 'vif', 0);
   const be = backendPath(0, 'vif', domid, 0);
@@ -446,19 +446,23 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
     writeCmdline(d, spec.cmdline ?? '');
     const vm = `/vm/${d.uuid}`;
     const values = identityValues(d, spec.name);
+    const write = (x: XsNodeOps) => Promise.all([
+      ...(d.uuid === built ? values.filter(([path]) => path !== `${vm}/uuid`) : values).map(([path, value]) => x.write(path, value)),
+      ...(shell.vif ? [claimShellVif(ctx, x, d.domid, shell.vif, spec.vifs[0]!)] : []),
+    ]);
     try {
-      await ctx.xs.transaction(async (t) => {
-        // The shell's /vm directory is there already unless the configuration names another uuid.
-        if (d.uuid !== built) {
+      // The shell's /vm directory is there already unless the configuration names another uuid:
+      // then the writes alone, pipelined (one round trip to xenstored; a failed claim's teardown
+      // removes whatever was written). Another uuid's directory replaces it in a transaction.
+      if (d.uuid === built) await write(ctx.xs);
+      else {
+        await ctx.xs.transaction(async (t) => {
           await t.rm(`/vm/${built}`);
           await t.mkdir(vm);
           await t.setPerms(vm, readOnly(d));
-        }
-        await Promise.all([
-          ...(d.uuid === built ? values.filter(([path]) => path !== `${vm}/uuid`) : values).map(([path, value]) => t.write(path, value)),
-          ...(shell.vif ? [claimShellVif(ctx, t, d.domid, shell.vif, spec.vifs[0]!)] : []),
-        ]);
-      });
+          await write(t);
+        });
+      }
     } catch (e) {
       await ctx.xs.rm(`/vm/${built}`).catch(() => {});
       throw e;

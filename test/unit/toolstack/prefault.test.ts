@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { firstRamPfn, totalFrames } from '../../../src/hypervisor/layout.js';
-import { prefaultRam } from '../../../src/toolstack/prefault.js';
+import { PREFAULT_BATCH_FRAMES, prefaultRam } from '../../../src/toolstack/prefault.js';
 import { harness } from '../../support/hypervisor.js';
 
 test('prefaultRam goes over every RAM frame and leaves the memory as it was', async (t) => {
@@ -15,7 +15,7 @@ test('prefaultRam goes over every RAM frame and leaves the memory as it was', as
   mem8[PAGE_SIZE + 5] = 0x5a;
   let checks = 0;
   await prefaultRam(d.domain, () => (checks++, true));
-  assert.equal(checks, Math.ceil(geometry.ramFrames / 64), 'one idle check per batch, every batch run');
+  assert.equal(checks, Math.ceil(geometry.ramFrames / PREFAULT_BATCH_FRAMES), 'one idle check per batch, every batch run');
   assert.equal(mem8[PAGE_SIZE + 5], 0x5a);
   const first = firstRamPfn(geometry);
   assert.ok(mem8.subarray(first * PAGE_SIZE, totalFrames(geometry) * PAGE_SIZE).every((b) => b === 0));
