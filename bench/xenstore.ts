@@ -18,9 +18,11 @@
 // gets speedups (>1: xenode is faster). A Node echo server (bench/support/echo-process.ts: the
 // same socket read path, each read written straight back) is measured in the same rounds on the
 // WRITE/READ and many-clients figures as the floor of any Node daemon: its rate over
-// cxenstored's is the most a Node xenstored could reach in this run. Each figure is measured for every daemon in turn,
-// round after round (the median of the rounds is reported), so that the machine's noise falls
-// on all daemons alike. The last line is JSON.
+// cxenstored's is the most a Node xenstored could reach in this run. Each figure is measured
+// for every daemon in turn, round after round (the median of the rounds is reported), so that
+// the machine's noise falls on all daemons alike; the many-clients figure goes further: every
+// daemon's connections are open at once and the daemons take 50 ms turns within a round. The
+// last line is JSON.
 // `--pool`: instead, real guests in a shared cpupool next to Pool-0 (bench/support/pingpong.ts):
 // a guest's read of its own node, and a ping-pong between two guests by write and watch.
 import { Buffer } from 'node:buffer';
@@ -180,53 +182,99 @@ interface ClientsFigure {
   cpuUsPerRequest?: number;
 }
 
-/**
- * Ops/s with `n` connections, each alternating WRITE and READ of its own node, 1 in flight.
- * Every connection first gets one reply before the clock starts: a client whose connect sits in
- * the listen backlog (libuv, like cxenstored's loop, accepts one connection per turn) would
- * otherwise count as starved by the daemon's service when it is only not yet accepted.
- */
-async function manyClients(socket: string, pid: number | undefined, n: number, prefix: string, ms: number): Promise<ClientsFigure> {
-  const conns: RawConn[] = [];
-  try {
-    while (conns.length < n) conns.push(new RawConn(await connectPatiently(socket)));
-    await Promise.all(conns.map((c, i) => c.call(XS_WRITE, 0, [`${prefix}/c${i}`, 'x'], true)));
-    const packets = conns.map((_, i) => [
-      encodeRequest(XS_WRITE, 1, 0, [`${prefix}/c${i}`, 'x'], true),
-      encodeRequest(XS_READ, 2, 0, [`${prefix}/c${i}`]),
-    ]);
-    let total = 0;
-    const each = new Array<number>(n).fill(0);
-    const cpu0 = cpuSeconds(pid);
+/** Many-clients turns last this long: shorter than the swings of a loaded host's scheduler. */
+const SLICE_MS = 50;
+
+/** One daemon's side of the many-clients test: its connections and what they counted. */
+class ClientSet {
+  readonly each: number[];
+  total = 0;
+  errors = 0;
+  secs = 0;
+  cpu = 0;
+
+  private constructor(readonly t: Target, readonly conns: RawConn[], readonly packets: Buffer[][]) {
+    this.each = new Array<number>(conns.length).fill(0);
+  }
+
+  /**
+   * `n` connections, each of which has had one reply: a client whose connect sits in the listen
+   * backlog (libuv, like cxenstored's loop, accepts one connection per turn) would otherwise
+   * count as starved by the daemon's service when it is only not yet accepted.
+   */
+  static async open(t: Target, n: number): Promise<ClientSet> {
+    const conns: RawConn[] = [];
+    try {
+      while (conns.length < n) conns.push(new RawConn(await connectPatiently(t.socket)));
+      const prefix = `${t.prefix}-clients`;
+      await Promise.all(conns.map((c, i) => c.call(XS_WRITE, 0, [`${prefix}/c${i}`, 'x'], true)));
+      const packets = conns.map((_, i) => [
+        encodeRequest(XS_WRITE, 1, 0, [`${prefix}/c${i}`, 'x'], true),
+        encodeRequest(XS_READ, 2, 0, [`${prefix}/c${i}`]),
+      ]);
+      return new ClientSet(t, conns, packets);
+    } catch (e) {
+      for (const c of conns) c.close();
+      throw e;
+    }
+  }
+
+  /** Every connection alternates WRITE and READ of its own node, 1 in flight, for `ms`; then the last replies come in. */
+  async turn(ms: number): Promise<void> {
+    const cpu0 = cpuSeconds(this.t.pid);
     const t0 = performance.now();
     const end = t0 + ms;
-    let errors = 0;
-    await Promise.all(conns.map((c, i) => new Promise<void>((resolve, reject) => {
-      let k = 0;
+    await Promise.all(this.conns.map((c, i) => new Promise<void>((resolve, reject) => {
+      let k = this.each[i]!;
       c.onClose = reject;
       c.onReply = (type) => {
-        total++;
-        each[i]!++;
-        if (type === XS_ERROR) errors++;
+        this.total++;
+        this.each[i]!++;
+        if (type === XS_ERROR) this.errors++;
         if (performance.now() >= end) {
           c.onReply = undefined;
           resolve();
           return;
         }
-        c.send(packets[i]![k++ & 1]!);
+        c.send(this.packets[i]![k++ & 1]!);
       };
-      c.send(packets[i]![k++ & 1]!);
+      c.send(this.packets[i]![k++ & 1]!);
     })));
-    const secs = (performance.now() - t0) / 1000;
-    const cpu = cpuSeconds(pid) - cpu0;
-    if (errors > 0) throw new Error(`${errors} of ${total} requests from ${n} clients got ERROR replies`);
+    this.secs += (performance.now() - t0) / 1000;
+    this.cpu += cpuSeconds(this.t.pid) - cpu0;
+  }
+
+  figure(): ClientsFigure {
+    if (this.errors > 0) throw new Error(`${this.errors} of ${this.total} requests from ${this.conns.length} clients of ${this.t.name} got ERROR replies`);
     return {
-      opsPerSec: Math.round(total / secs),
-      slowestOpsPerSec: Math.round(Math.min(...each) / secs),
-      ...(pid !== undefined && { cpuUsPerRequest: Math.round((cpu * 1e7) / total) / 10 }),
+      opsPerSec: Math.round(this.total / this.secs),
+      slowestOpsPerSec: Math.round(Math.min(...this.each) / this.secs),
+      ...(this.t.pid !== undefined && { cpuUsPerRequest: Math.round((this.cpu * 1e7) / this.total) / 10 }),
     };
+  }
+
+  close(): void {
+    for (const c of this.conns) c.close();
+  }
+}
+
+/**
+ * Ops/s of each daemon with `n` connections (ClientSet.turn), `ms` of load each. Every daemon's
+ * connections are open at once and the daemons take turns of SLICE_MS, the order rotating, so
+ * that the machine's noise (which swings rates 2-10x over hundreds of milliseconds on a loaded
+ * host) falls on all of them alike within one round.
+ */
+async function manyClients(targets: Target[], n: number, ms: number): Promise<ClientsFigure[]> {
+  const sets: ClientSet[] = [];
+  try {
+    for (const t of targets) sets.push(await ClientSet.open(t, n));
+    const turns = Math.max(1, Math.round(ms / SLICE_MS));
+    for (let k = 0; k < turns; k++) {
+      for (let j = 0; j < sets.length; j++) await sets[(j + k) % sets.length]!.turn(ms / turns);
+    }
+    return sets.map((s) => s.figure());
   } finally {
-    for (const c of conns) c.close();
+    for (const s of sets) s.close();
   }
 }
 
@@ -324,21 +372,33 @@ class Target {
   }
 }
 
-/** One figure of one daemon: measured round after round, the daemons in turn within each round. */
+/** One figure of every daemon: measured round after round, the daemons in turn within each round. */
 interface Measure {
   readonly key: string;
   /** Whether the echo reference takes part (it cannot do transactions or watches). */
   readonly echo: boolean;
-  run(t: Target, ms: number): Promise<unknown>;
+  /** The figure of each of `targets`, in order: one after another, or interleaved. */
+  run(targets: Target[], ms: number): Promise<unknown[]>;
 }
+
+/** A figure measured for one daemon at a time. */
+const each = (key: string, echo: boolean, run: (t: Target, ms: number) => Promise<unknown>): Measure => ({
+  key,
+  echo,
+  run: async (targets, ms) => {
+    const out: unknown[] = [];
+    for (const t of targets) out.push(await run(t, ms));
+    return out;
+  },
+});
 
 function measures(depths: number[], clients: number[]): Measure[] {
   return [
-    ...depths.map((d) => ({ key: `writesPerSec.${d}`, echo: true, run: (t: Target, ms: number) => t.rate(t.writes, d, ms) })),
-    ...depths.map((d) => ({ key: `readsPerSec.${d}`, echo: true, run: (t: Target, ms: number) => t.rate(t.reads, d, ms) })),
-    { key: 'txPerSec', echo: false, run: (t: Target, ms: number) => transactions(t.c, t.prefix, ms) },
-    { key: 'watchLatency', echo: false, run: (t: Target, ms: number) => watchLatency(t.c, t.other, `${t.prefix}/w`, ms) },
-    ...clients.map((n) => ({ key: `clients.${n}`, echo: true, run: (t: Target, ms: number) => manyClients(t.socket, t.pid, n, `${t.prefix}-clients`, ms) })),
+    ...depths.map((d) => each(`writesPerSec.${d}`, true, (t, ms) => t.rate(t.writes, d, ms))),
+    ...depths.map((d) => each(`readsPerSec.${d}`, true, (t, ms) => t.rate(t.reads, d, ms))),
+    each('txPerSec', false, (t, ms) => transactions(t.c, t.prefix, ms)),
+    each('watchLatency', false, (t, ms) => watchLatency(t.c, t.other, `${t.prefix}/w`, ms)),
+    ...clients.map((n): Measure => ({ key: `clients.${n}`, echo: true, run: (targets, ms) => manyClients(targets, n, ms) })),
   ];
 }
 
@@ -521,7 +581,9 @@ async function main(): Promise<void> {
     const runs = new Map<string, SocketFigures[]>(targets.map((t) => [t.name, Array.from({ length: rounds }, () => ({}) as SocketFigures)]));
     for (const m of measures(depths, clients)) {
       for (let r = 0; r < rounds; r++) {
-        for (const t of targets) if (m.echo || !t.echo) put(runs.get(t.name)![r] as unknown as Record<string, unknown>, m.key, await m.run(t, ms));
+        const taking = targets.filter((t) => m.echo || !t.echo);
+        const values = await m.run(taking, ms);
+        taking.forEach((t, i) => put(runs.get(t.name)![r] as unknown as Record<string, unknown>, m.key, values[i]));
       }
     }
     for (const t of targets) {

@@ -31,16 +31,16 @@ function missing(view: View, who: Accessor, path: string, want: number): XenErro
     anc = view.get(p);
   } while (anc === undefined && p !== '/');
   if (!who.privileged && (anc === undefined || (permFor(who, anc.perms) & want) === 0)) {
-    return new XenError('EACCES', `${path}: permission denied`);
+    return XenError.quiet('EACCES', `${path}: permission denied`);
   }
-  return new XenError('ENOENT', `${path}: no such node`);
+  return XenError.quiet('ENOENT', `${path}: no such node`);
 }
 
 /** The node at `path` if `who` has all of `want` on it. */
 export function accessNode(view: View, who: Accessor, path: string, want: number): Node {
   const n = view.get(path);
   if (n === undefined) throw missing(view, who, path, want);
-  if (!allowed(who, n.perms, want)) throw new XenError('EACCES', `${path}: permission denied`);
+  if (!allowed(who, n.perms, want)) throw XenError.quiet('EACCES', `${path}: permission denied`);
   return n;
 }
 
@@ -64,7 +64,7 @@ function createNode(view: View, who: Accessor, q: Quotas, path: string, value: s
     top = parentPath(top);
     anc = view.get(top);
   }
-  if (!allowed(who, anc.perms, XS_PERM_WRITE)) throw new XenError('EACCES', `${path}: permission denied`);
+  if (!allowed(who, anc.perms, XS_PERM_WRITE)) throw XenError.quiet('EACCES', `${path}: permission denied`);
   const parent = anc.withChildren(anc.children.appended(baseName(created[created.length - 1]!)));
   if (!who.privileged) {
     if (view.ownedBy(who.domid) + created.length > q.nodes) {
@@ -90,7 +90,7 @@ export function writeNode(view: View, who: Accessor, q: Quotas, path: string, va
   if (old === undefined) {
     node = createNode(view, who, q, path, value);
   } else {
-    if (!allowed(who, old.perms, XS_PERM_WRITE)) throw new XenError('EACCES', `${path}: permission denied`);
+    if (!allowed(who, old.perms, XS_PERM_WRITE)) throw XenError.quiet('EACCES', `${path}: permission denied`);
     node = old.withValue(value);
     checkSize(who, q, node, path);
     view.set(path, node);
@@ -102,7 +102,7 @@ export function writeNode(view: View, who: Accessor, q: Quotas, path: string, va
 export function makeNode(view: View, who: Accessor, q: Quotas, path: string): void {
   const old = view.get(path);
   if (old !== undefined) {
-    if (!allowed(who, old.perms, XS_PERM_WRITE)) throw new XenError('EACCES', `${path}: permission denied`);
+    if (!allowed(who, old.perms, XS_PERM_WRITE)) throw XenError.quiet('EACCES', `${path}: permission denied`);
     return;
   }
   const node = createNode(view, who, q, path, '');
@@ -124,7 +124,7 @@ export function removeNode(view: View, who: Accessor, path: string): void {
     if (err.errno === 'ENOENT' && view.get(parentPath(path)) !== undefined) return;
     throw err;
   }
-  if (!allowed(who, node.perms, XS_PERM_WRITE)) throw new XenError('EACCES', `${path}: permission denied`);
+  if (!allowed(who, node.perms, XS_PERM_WRITE)) throw XenError.quiet('EACCES', `${path}: permission denied`);
   if (path === '/') throw new XenError('EINVAL', 'the root node cannot be removed');
   // The parent is read before the walk, as cxenstored's rm_node does (access order matters to
   // the order of a transaction's watch events).

@@ -125,7 +125,7 @@ export class Transaction implements View {
   commit(): Change[] {
     for (const [path, seen] of this.#first) {
       if (this.store.get(path) !== seen) {
-        throw new XenError('EAGAIN', `transaction ${this.id} conflicts with a change to ${path}`);
+        throw XenError.quiet('EAGAIN', `transaction ${this.id} conflicts with a change to ${path}`);
       }
     }
     for (const [path, node] of this.#writes) {

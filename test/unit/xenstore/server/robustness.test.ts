@@ -7,6 +7,7 @@ import {
   XENSTORE_ERROR_COMM, XENSTORE_ERROR_PROTO, XS_CONTROL, XS_MKDIR, XS_READ, XS_SET_PERMS, XS_WATCH, XS_WRITE,
 } from '../../../../src/abi/xs_wire.js';
 import { Xenstored, type XsConnection } from '../../../../src/xenstore/server/daemon.js';
+import { XenError, isXenError } from '../../../../src/errors.js';
 import { Framer, Peer, SocketPeer, packet, show, startDaemon } from '../../../support/xenstore.js';
 
 test('socket: over-long length, truncated and split packets, garbage', async () => {
@@ -194,4 +195,18 @@ test('in-process: a change that fires thousands of watches is delivered over sev
     many.drain();
   }
   assert.equal(first + many.takeEvents().length, 3000, 'every watch heard it once');
+});
+
+test('everyday ERROR replies (a missing node, a conflicting commit) carry no stack, and leave the stack trace limit as it was', () => {
+  const xs = new Xenstored();
+  const c = new Peer(xs, 0);
+  const limit = Error.stackTraceLimit;
+  assert.equal(c.req(XS_READ, '/missing/node\0'), 'ERROR ENOENT\0');
+  assert.equal(Error.stackTraceLimit, limit);
+  const e = XenError.quiet('ENOENT', '/missing/node: no such node');
+  assert.ok(isXenError(e, 'ENOENT'));
+  assert.equal(e.message, 'ENOENT: /missing/node: no such node');
+  assert.doesNotMatch(e.stack ?? '', /\n\s+at /);
+  assert.equal(Error.stackTraceLimit, limit);
+  assert.match(new XenError('EIO', 'a fault').stack ?? '', /\n\s+at /, 'other errors keep their stack');
 });
