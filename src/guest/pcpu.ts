@@ -181,24 +181,6 @@ const wallNow = () => performance.timeOrigin + performance.now();
 const isArg = (a: unknown) => a === undefined || typeof a === 'number' || (typeof a === 'string' && a.length <= MAX_ARG_LENGTH);
 const decoders = { lax: new TextDecoder(), fatal: new TextDecoder('utf-8', { fatal: true }) };
 
-/**
- * Wakes of other threads the realms' events called for, as (view, index) pairs: done once the
- * pass is over (evtchn.ts deferWakes). Atomics.notify validates the view itself; a realm that
- * passes nonsense only makes its own wake fail.
- */
-const wakes: unknown[] = [];
-const MAX_DEFERRED_WAKES = 1024;
-
-function flushWakes(): void {
-  for (let i = 0; i < wakes.length; i += 2) {
-    try {
-      Atomics.notify(wakes[i] as Int32Array, wakes[i + 1] as number, 1);
-    } catch {
-      /* not a shared integer view: nothing to wake */
-    }
-  }
-  wakes.length = 0;
-}
 
 function hostFor(r: () => Resident): RealmHost {
   return {
@@ -266,11 +248,6 @@ function hostFor(r: () => Resident): RealmHost {
       const d = r();
       if (!ArrayBuffer.isView(bytes)) throw new TypeError('deserialize needs bytes');
       return d.clone(deserialize(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
-    },
-    wakeLater(words, index) {
-      if (!ArrayBuffer.isView(words) || typeof index !== 'number') throw new TypeError('wakeLater needs a view and an index');
-      wakes.push(words as Int32Array, index);
-      if (wakes.length >= MAX_DEFERRED_WAKES * 2) flushWakes();
     },
     halt() {
       const d = r();
@@ -378,7 +355,6 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
   } finally {
     if (d) shares.ran(d, performance.now() - t0);
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
-    flushWakes();
     refill();
   }
 }
@@ -409,7 +385,6 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
   } finally {
     shares.ran(d, performance.now() - t0);
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
-    flushWakes();
   }
 }
 
@@ -570,7 +545,6 @@ function pump(): void {
     ringing.delete(d);
     turn(d);
   }
-  flushWakes();
   if (order.length) sampleHeap(now);
   // Halted and gone domains need no turn; paused ones are rung again on unpause.
   for (const d of ringing) if (d.halted || !residents.has(d.domid) || d.paused) ringing.delete(d);

@@ -9,7 +9,6 @@ import { GrantError } from '../abi/grant_table.js';
 import { XenError, type XenErrnoName } from '../errors.js';
 import type { ControlChannel, PeerGrant } from '../hypervisor/control.js';
 import { onKilledAtGate } from '../hypervisor/gate.js';
-import { deferWakes } from '../hypervisor/evtchn.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { setLockOwner } from '../hypervisor/lock.js';
 import type { DomainBuffers } from '../hypervisor/memory.js';
@@ -56,8 +55,6 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
   });
   // The locks its hypercalls take are held by the pCPU thread: a waiter judges that thread's death.
   setLockOwner(host.threadId());
-  // Other threads are woken once per pass of the pCPU, for all its domains' events.
-  deferWakes((words, index) => host.wakeLater(words, index));
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let next = 1;
   const channel: ControlChannel = {

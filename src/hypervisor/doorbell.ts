@@ -24,12 +24,11 @@ export interface DoorbellSlot {
   readonly slot: number;
 }
 
-/** Set the domain's bit and wake the pCPU if it may sleep (through `notify` if given: evtchn.ts deferWakes). */
-export function ring(db: Int32Array, slot: number, notify?: (words: Int32Array, index: number) => void): void {
+/** Set the domain's bit and wake the pCPU if it may sleep. */
+export function ring(db: Int32Array, slot: number): void {
   Atomics.or(db, DB_HEADER_WORDS + (slot >>> 5), 1 << (slot & 31));
   if (Atomics.exchange(db, DB_PENDING, 1) !== 0) return;
-  if (notify) notify(db, DB_PENDING);
-  else Atomics.notify(db, DB_PENDING, 1);
+  Atomics.notify(db, DB_PENDING, 1);
 }
 
 /**

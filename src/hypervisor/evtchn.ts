@@ -75,18 +75,6 @@ function raiseUpcall(d: DomainView): void {
   if (Atomics.exchange(d.mem8, UPCALL_BYTE, 1) === 0) wake(d);
 }
 
-let deferred: ((words: Int32Array, index: number) => void) | undefined;
-/**
- * On a shared pCPU (realm.ts): the wakes of other threads this thread's events call for are
- * handed to `notify`, which the pCPU does once its pass over its domains is over. Waking a
- * thread that sleeps in Atomics.waitAsync costs the waker ~10 us and, often, its core to the
- * woken one; one wake of the backend per pass serves every domain of the pass (as the doorbell
- * does the other way), where a wake per domain serialized the pCPU behind dom0.
- */
-export function deferWakes(notify: ((words: Int32Array, index: number) => void) | undefined): void {
-  deferred = notify;
-}
-
 /**
  * Wake the domain's vCPU: its own thread sleeps on the upcall word, a shared pCPU on its doorbell.
  * A vCPU that is running (still in its handlers, or polling) sees the upcall byte without a
@@ -94,10 +82,14 @@ export function deferWakes(notify: ((words: Int32Array, index: number) => void) 
  * the other threads' waits and wakes contend for. No wake is lost: the vCPU marks itself blocked
  * before it waits on the word's old value, and the caller set the byte before this load, so
  * either the load sees it blocked or its wait sees the byte set and does not sleep.
+ *
+ * A shared pCPU wakes at once too, not when its pass is over: deferring the wakes (pool4) made
+ * the backend start on a pass's requests only after the whole pass, so the pCPU and dom0 took
+ * turns instead of overlapping; the wakes per pass stay one per edge either way
+ * (docs/PERFORMANCE.md, cpupools, sixth pass: 1.6-5x the IOPS at 1-16 guests on one pCPU).
  */
 export function wake(d: DomainView): void {
-  if (d.doorbell) ring(d.doorbell, d.doorbellSlot, deferred);
-  else if (deferred) deferred(d.mem32, UPCALL_WORD);
+  if (d.doorbell) ring(d.doorbell, d.doorbellSlot);
   else if (Atomics.load(d.ctl, CB_RUNSTATE) === RUNSTATE_blocked) Atomics.notify(d.mem32, UPCALL_WORD, 1);
 }
 

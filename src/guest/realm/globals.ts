@@ -47,7 +47,6 @@ export const host: RealmHost = {
   parked: wrap(__host.parked, 'parked'),
   halt: wrap(__host.halt, 'halt'),
   threadId: wrap(__host.threadId, 'threadId'),
-  wakeLater: wrap(__host.wakeLater, 'wakeLater'),
   serialize: wrap(__host.serialize, 'serialize'),
   deserialize: wrap(__host.deserialize, 'deserialize'),
 };

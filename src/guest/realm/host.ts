@@ -30,8 +30,6 @@ export interface RealmHost {
   serialize(value: unknown): Uint8Array;
   /** node:v8 deserialize of the realm's bytes: the value, built from the realm's own intrinsics. */
   deserialize(bytes: Uint8Array): unknown;
-  /** Atomics.notify(words, index, 1) once the pCPU's pass is over (evtchn.ts deferWakes). */
-  wakeLater(words: Int32Array, index: number): void;
   /** The pCPU thread's kernel id: the owner its hypercalls write in the locks they take (lock.ts). */
   threadId(): number | undefined;
 }

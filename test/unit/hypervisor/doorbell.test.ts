@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DB_PENDING, DOORBELL_SLOTS, doorbellBytes, ring, takeRung } from '../../../src/hypervisor/doorbell.js';
-import { deferWakes, setPending, setPort, unmask, mask, UPCALL_WORD } from '../../../src/hypervisor/evtchn.js';
+import { setPending, setPort, unmask, mask, UPCALL_WORD } from '../../../src/hypervisor/evtchn.js';
+import { CB_RUNSTATE, RUNSTATE_blocked, RUNSTATE_running } from '../../../src/hypervisor/layout.js';
 import { allocateDomainBuffers, DomainView } from '../../../src/hypervisor/memory.js';
 import { EVTCHNSTAT_ipi } from '../../../src/abi/event_channel.js';
 
@@ -36,27 +37,23 @@ test("a domain's event rings its pCPU's doorbell; a masked one does not until un
   assert.deepEqual(takeRung(db, []), []);
 });
 
-test('deferred wakes: an event hands its wake to the pCPU once per edge, for a doorbell and for an upcall word', (t) => {
-  const wakes: [Int32Array, number][] = [];
-  deferWakes((words, index) => wakes.push([words, index]));
-  t.after(() => deferWakes(undefined));
-  const buffer = new SharedArrayBuffer(doorbellBytes());
-  const pooled = new DomainView(allocateDomainBuffers(5, {
-    maxGrantFrames: 1, ramFrames: 1, maxEvtchns: 8, initialGrantFrames: 1, doorbell: { buffer, slot: 3 },
-  }));
-  const threaded = new DomainView(allocateDomainBuffers(6, { maxGrantFrames: 1, ramFrames: 1, maxEvtchns: 8, initialGrantFrames: 1 }));
-  for (const v of [pooled, threaded]) {
-    setPort(v, 1, EVTCHNSTAT_ipi, 0, 0);
-    setPort(v, 2, EVTCHNSTAT_ipi, 0, 0);
-  }
-  setPending(pooled, 1);
-  setPending(pooled, 2); // the same upcall edge: nothing more to wake
-  setPending(threaded, 1);
-  setPending(threaded, 2);
-  assert.equal(wakes.length, 2);
-  assert.equal(wakes[0]![0].buffer, buffer);
-  assert.equal(wakes[0]![1], DB_PENDING);
-  assert.equal(wakes[1]![0], threaded.mem32);
-  assert.equal(wakes[1]![1], UPCALL_WORD);
-  assert.deepEqual(takeRung(new Int32Array(buffer), []), [3], 'the bit is set at once; only the notify waits');
+test('an event wakes a blocked vCPU thread at once, and a running one not at all (it sees the upcall byte)', async (t) => {
+  const vcpu = (domid: number, runstate: number) => {
+    const view = new DomainView(allocateDomainBuffers(domid, { maxGrantFrames: 1, ramFrames: 1, maxEvtchns: 8, initialGrantFrames: 1 }));
+    setPort(view, 1, EVTCHNSTAT_ipi, 0, 0);
+    Atomics.store(view.ctl, CB_RUNSTATE, runstate);
+    return view;
+  };
+  // Atomics.waitAsync does not keep the event loop alive by itself.
+  const alive = setInterval(() => {}, 1000);
+  t.after(() => clearInterval(alive));
+  // A running vCPU does not wait on the word; this waiter shows that no notify is made for it.
+  const running = vcpu(6, RUNSTATE_running);
+  const unwoken = Atomics.waitAsync(running.mem32, UPCALL_WORD, 0, 200);
+  setPending(running, 1);
+  assert.equal(unwoken.async && (await unwoken.value), 'timed-out');
+  const blocked = vcpu(7, RUNSTATE_blocked);
+  const woken = Atomics.waitAsync(blocked.mem32, UPCALL_WORD, 0, 60_000);
+  setPending(blocked, 1);
+  assert.equal(woken.async && (await woken.value), 'ok');
 });
