@@ -1,5 +1,6 @@
 // Ethernet II framing with an optional 802.1Q tag. Outgoing frames are allocated with room for
-// every header in front, so upper layers write in place and nothing is copied on the way down.
+// every header in front, so upper layers write in place and nothing is copied on the way down;
+// where the device can (Net.writeInPlace), a frame is built straight in its memory instead.
 import type { Net } from '../drivers/net/front/net.js';
 import { NET_FRAME_PLAIN, type NetFrameInfo } from '../abi/netif.js';
 import { parseMac } from './addr.js';
@@ -78,7 +79,32 @@ export class Ethernet {
     return this.#pool.take(this.hlen + payloadLen);
   }
 
+  /**
+   * Send a frame of `payloadLen` bytes after the header that `fill` writes (given the whole
+   * frame): in the device's own memory when it can take it there now, else in a pooled frame.
+   */
+  transmitWith(payloadLen: number, dst: Uint8Array, ethertype: number, info: NetFrameInfo, fill: (frame: Uint8Array) => void): void {
+    const inPlace = this.net.writeInPlace?.(this.hlen + payloadLen, info, (frame) => {
+      this.#header(frame, dst, ethertype);
+      fill(frame);
+    });
+    if (inPlace) {
+      this.counters.txFrames++;
+      return;
+    }
+    const frame = this.allocRaw(payloadLen);
+    fill(frame);
+    this.transmit(frame, dst, ethertype, info);
+  }
+
   transmit(frame: Uint8Array, dst: Uint8Array, ethertype: number, info: NetFrameInfo = NET_FRAME_PLAIN): void {
+    this.#header(frame, dst, ethertype);
+    this.counters.txFrames++;
+    // Once the device has consumed the frame (its write resolved), the frame is free again.
+    this.net.write(frame, info).then(() => this.#pool.give(frame), () => { this.counters.txErrors++; });
+  }
+
+  #header(frame: Uint8Array, dst: Uint8Array, ethertype: number): void {
     frame.set(dst, 0);
     frame.set(this.mac, 6);
     let off = 12;
@@ -88,9 +114,6 @@ export class Ethernet {
       off = 16;
     }
     frame[off] = ethertype >> 8; frame[off + 1] = ethertype & 255;
-    this.counters.txFrames++;
-    // Once the device has consumed the frame (its write resolved), the frame is free again.
-    this.net.write(frame, info).then(() => this.#pool.give(frame), () => { this.counters.txErrors++; });
   }
 
   input(frame: Uint8Array, info: NetFrameInfo): void {

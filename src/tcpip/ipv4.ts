@@ -1,7 +1,7 @@
 // IPv4 (RFC 791): header checks on input, routing to the subnet or the gateway, fragmentation
 // on output for datagrams larger than the MTU, bounded reassembly on input, and a bounded
 // path-MTU table fed by ICMP fragmentation-needed (RFC 1191).
-import type { NetFrameInfo } from '../abi/netif.js';
+import { NET_FRAME_PLAIN, type NetFrameInfo } from '../abi/netif.js';
 import { IPV4_BROADCAST, MAC_BROADCAST, formatIpv4, isMulticast, readIpv4, writeIpv4, type Ipv4 } from './addr.js';
 import type { Arp } from './arp.js';
 import { finish, sumBytes, verify } from './checksum.js';
@@ -160,6 +160,30 @@ export class Ipv4Layer {
       this.#emit(f, hop, broadcast, undefined);
     }
     this.counters.txPackets++;
+    return true;
+  }
+
+  /**
+   * As output() of a frame whose `l4len` L4 bytes `fill` writes at l4Offset (given the whole
+   * frame), built where the device sends it from when it can: the next hop's MAC known, no
+   * fragmentation.
+   */
+  outputWith(l4len: number, dst: Ipv4, proto: number, opts: SendOptions, fill: (frame: Uint8Array) => void): boolean {
+    const hop = this.nextHop(dst);
+    const fits = IPV4_HLEN + l4len <= this.mtu || opts.info?.gso !== undefined;
+    const mac = hop === undefined || !fits ? undefined : this.isLocalBroadcast(dst) ? MAC_BROADCAST : this.arp.lookup(hop);
+    if (!mac) {
+      const frame = this.allocRaw(l4len);
+      fill(frame);
+      return this.output(frame, dst, proto, opts);
+    }
+    const id = (this.#id = (this.#id + 1) & 0xffff);
+    const src = this.config.address;
+    this.counters.txPackets++;
+    this.eth.transmitWith(IPV4_HLEN + l4len, mac, ETHERTYPE_IPV4, opts.info ?? NET_FRAME_PLAIN, (frame) => {
+      this.#header(frame, this.eth.hlen, IPV4_HLEN + l4len, id, opts.df ? FLAG_DF : 0, opts.ttl ?? 64, proto, src, dst);
+      fill(frame);
+    });
     return true;
   }
 

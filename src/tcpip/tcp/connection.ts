@@ -881,6 +881,7 @@ export class Connection {
       this.#maxSndWnd = this.sndWnd;
       this.#sndWl1 = seg.seq;
       this.#sndWl2 = seg.ack;
+      if (this.#retries > 0) this.rto.handshakeTimedOut();
       this.#retries = 0;
       this.#rtx.cancel();
       this.host.established(this);
@@ -1070,6 +1071,7 @@ export class Connection {
       this.#maxSndWnd = this.sndWnd;
       this.state = 'ESTABLISHED';
       if (this.#retries === 0) this.rto.sample(this.host.clock.now() - this.#rttStart); // Karn
+      else this.rto.handshakeTimedOut();
       this.#retries = 0;
       this.#rtx.cancel();
       this.#sendAck();

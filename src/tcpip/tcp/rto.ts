@@ -1,6 +1,7 @@
 // The retransmission timer's value (RFC 6298): SRTT and RTTVAR from samples, exponential
 // backoff on timeout. The minimum is Linux's 200 ms rather than the RFC's 1 s (the RFC allows
-// it: "MAY"), since our peers are mostly on the same host.
+// it: "MAY"), since our peers are mostly on the same host. A handshake whose SYN or SYN-ACK
+// timed out starts its data with 3 s, unless an RTT was measured (§5.7).
 
 export interface RtoOptions {
   minRtoMs: number;
@@ -11,6 +12,8 @@ export interface RtoOptions {
 export const RTO_DEFAULTS: RtoOptions = { minRtoMs: 200, maxRtoMs: 60_000, initialRtoMs: 1000 };
 
 const CLOCK_GRANULARITY_MS = 1;
+/** RFC 6298 §5.7's RTO after a handshake that timed out (RFC 2988's initial RTO). */
+export const HANDSHAKE_TIMEOUT_RTO_MS = 3000;
 
 export class Rto {
   srtt = 0;
@@ -40,6 +43,12 @@ export class Rto {
     this.srtt = srtt;
     this.rttvar = rttvar;
     this.rto = Math.min(this.opts.maxRtoMs, Math.max(this.opts.minRtoMs, rto));
+  }
+
+  /** RFC 6298 §5.7: the SYN or SYN-ACK timed out and no RTT was measured: data starts with an RTO of 3 s. */
+  handshakeTimedOut(): void {
+    if (this.srtt !== 0) return;
+    this.rto = this.#base = Math.min(this.opts.maxRtoMs, Math.max(this.opts.minRtoMs, HANDSHAKE_TIMEOUT_RTO_MS));
   }
 
   backoff(): void {

@@ -11,6 +11,7 @@ import { Slab } from '../slab.js';
 import { NoRoute, TcpipError } from '../errors.js';
 import { UNREACH_FRAG_NEEDED, UNREACH_PORT, UNREACH_PROTOCOL, type Icmp, type IcmpError } from '../icmp.js';
 import { PROTO_TCP, type Ipv4Layer, type Ipv4Packet } from '../ipv4.js';
+import type { ByteQueue } from './bytequeue.js';
 import { Connection, type TcpHost } from './connection.js';
 import type { TcpSnapshot } from './snapshot.js';
 import { TCP_DEFAULTS, type Endpoint, type TcpConfig } from './settings.js';
@@ -196,33 +197,33 @@ export class Tcp implements TcpHost {
 
   emit(c: Connection, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined,
     len: number, bufOffset: number): void {
-    const frame = this.#segment(c, seq, ack, flags, window, opts, len);
-    const o = this.ip.l4Offset;
-    if (len > 0) c.sndBuf.copyTo(bufOffset, len, frame, o + TCP_HLEN + optionsLength(opts));
-    this.#send(frame, c.remoteAddr, len > c.mss ? c.mss : 0);
+    this.#send(c, seq, ack, flags, window, opts, len, len > c.mss ? c.mss : 0, len > 0 ? c.sndBuf : undefined, bufOffset);
   }
 
-  #segment(ep: Endpoint, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined, len: number): Uint8Array {
-    const frame = this.ip.allocRaw(TCP_HLEN + optionsLength(opts) + len);
-    encodeHeader(frame, this.ip.l4Offset, {
-      srcPort: ep.localPort, dstPort: ep.remotePort, seq, ack: flags & ACK ? ack : 0, flags, window,
-    }, opts);
-    return frame;
-  }
-
-  #send(frame: Uint8Array, dst: Ipv4, gsoSize: number): void {
+  /**
+   * One segment: its header, then `len` bytes of `payload` from `bufOffset`, built where the
+   * device sends it from when it can (the send buffer copied once, straight into netfront's
+   * granted pages), else in a frame of our own.
+   */
+  #send(ep: Endpoint, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined,
+    len: number, gsoSize: number, payload: ByteQueue | undefined, bufOffset: number): void {
     const o = this.ip.l4Offset;
+    const hlen = TCP_HLEN + optionsLength(opts);
+    const dst = ep.remoteAddr;
     const blank = this.ip.eth.net.offloads.csum;
-    fillL4Checksum(frame, o, frame.length - o, o + 16, this.ip.config.address, dst, PROTO_TCP, blank);
     let info: NetFrameInfo = NET_FRAME_PLAIN;
     if (gsoSize > 0) info = { csumBlank: true, dataValidated: false, gso: { type: XEN_NETIF_GSO_TYPE_TCPV4, size: gsoSize } };
     else if (blank) info = { csumBlank: true, dataValidated: false };
-    this.ip.output(frame, dst, PROTO_TCP, { df: true, info });
+    this.ip.outputWith(hlen + len, dst, PROTO_TCP, { df: true, info }, (frame) => {
+      encodeHeader(frame, o, { srcPort: ep.localPort, dstPort: ep.remotePort, seq, ack: flags & ACK ? ack : 0, flags, window }, opts);
+      if (payload) payload.copyTo(bufOffset, len, frame, o + hlen);
+      fillL4Checksum(frame, o, hlen + len, o + 16, this.ip.config.address, dst, PROTO_TCP, blank);
+    });
   }
 
   #sendRst(ep: Endpoint, seq: number, ack: number, flags: number): void {
     this.counters.rstSent++;
-    this.#send(this.#segment(ep, seq, ack, flags, 0, undefined, 0), ep.remoteAddr, 0);
+    this.#send(ep, seq, ack, flags, 0, undefined, 0, 0, undefined, 0);
   }
 
   established(c: Connection): void {

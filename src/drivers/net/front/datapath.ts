@@ -1,5 +1,6 @@
 // netfront's data path: the queues (a tx and an rx ring each, their event channels, split or
-// shared, and their pages), frames waiting for ring room, the listeners and the counters. The
+// shared, and their rx pages), the transmit arena the queues send from, frames waiting for ring
+// room, the listeners and the counters. The
 // xenbus lifecycle (./netfront.ts) connects it and takes it down; a backend that breaks the
 // protocol is reported through onBroken. Everything that may let frames out (a write, tx
 // responses, a connection) goes through one #kick, so a turn's writes are published together.
@@ -10,6 +11,7 @@ import type { BoundPort } from '../../../hypervisor/port.js';
 import type { DriverContext } from '../../evtchn.js';
 import { grantRing, revokeRing, type GrantedRing } from '../../ringpages.js';
 import { oncePerTurn } from '../../turn.js';
+import { TxArena, type TxRun } from './arena.js';
 import { BackendMisbehaved, TxError, type NetError } from './errors.js';
 import type { NetStats } from './net.js';
 import { NetPages } from './pages.js';
@@ -50,14 +52,15 @@ class TxBatch {
   }
 }
 
-/** A frame of a write: an object of a class with its batch, so a frame costs no closures. */
+/** A frame of a write (or built in place: no batch): an object of a class, so a frame costs no closures. */
 class Pending implements TxFrame {
   left = 0;
   status = NETIF_RSP_OKAY;
+  run: TxRun | undefined = undefined;
   constructor(
-    readonly data: Uint8Array,
+    public data: Uint8Array,
     readonly info: NetFrameInfo,
-    readonly batch: TxBatch,
+    readonly batch: TxBatch | undefined,
     readonly dp: NetDatapath,
   ) {}
 
@@ -66,14 +69,25 @@ class Pending implements TxFrame {
   }
 
   fail(e: NetError): void {
-    this.batch.done(e);
+    this.batch?.done(e);
+  }
+
+  /** Its arena is going: keep its bytes (to send again) in memory of its own. */
+  detach(): void {
+    if (this.run && this.data === this.run.bytes) this.data = this.data.slice();
+    this.run = undefined;
   }
 }
 
 type MutableStats = { -readonly [K in keyof NetStats]: NetStats[K] };
 
-/** Grant references one queue takes: two ring pages, the rx buffers and at most a tx page per slot. */
-const REFS_PER_QUEUE = 2 + ringSize(PAGE_SIZE, NETIF_RX_SLOT_SIZE) + ringSize(PAGE_SIZE, NETIF_TX_SLOT_SIZE);
+/** Grant references one queue takes: two ring pages and the rx buffers. */
+const REFS_PER_QUEUE = 2 + ringSize(PAGE_SIZE, NETIF_RX_SLOT_SIZE);
+/**
+ * Pages the transmit arena may grow to: twice a tx ring's slots, so that a ring full of frames
+ * in flight leaves room to build the next ones (a 1 MiB TCP window is 256 pages of GSO frames).
+ */
+const ARENA_PAGES = 2 * ringSize(PAGE_SIZE, NETIF_TX_SLOT_SIZE);
 
 export class NetDatapath {
   readonly stats: MutableStats = { rxBytes: 0, rxPackets: 0, txBytes: 0, txPackets: 0, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0 };
@@ -82,6 +96,8 @@ export class NetDatapath {
   readonly #name: string;
   readonly #onBroken: (e: NetError) => void;
   #queues: Queue[] = [];
+  /** The transmit arena of the connection, and the pages it grants. */
+  #tx: { arena: TxArena; pages: NetPages } | undefined;
   /** Rings and pages an earlier backend still held when its connection went. */
   #dead: { rings: GrantedRing[]; pages: NetPages[] } = { rings: [], pages: [] };
   /** Event channels allocated ahead (reserve), which the next connect takes first. */
@@ -111,7 +127,7 @@ export class NetDatapath {
   async #growGrants(nq: number): Promise<void> {
     const hc = this.#ctx.hc;
     const { nrFrames, maxNrFrames } = hc.grantQuerySize();
-    const need = Math.ceil((nq * REFS_PER_QUEUE - hc.freeGrantRefs) / (PAGE_SIZE / 8));
+    const need = Math.ceil((nq * REFS_PER_QUEUE + ARENA_PAGES - hc.freeGrantRefs) / (PAGE_SIZE / 8));
     if (need > 0) await hc.grantSetupTable(Math.min(maxNrFrames, nrFrames + need));
   }
 
@@ -130,18 +146,21 @@ export class NetDatapath {
     const { hc, evtchn } = this.#ctx;
     const port = async () => this.#spare.shift() ?? (await evtchn.allocUnbound(backendId));
     await this.#growGrants(nq);
+    if (this.#tx) this.#release([], [this.#tx.pages]);
+    const txPages = new NetPages(hc, backendId, true);
+    const tx = (this.#tx = { arena: new TxArena(txPages, ARENA_PAGES), pages: txPages });
     for (let i = 0; i < nq; i++) {
       const rings = [grantRing(hc, backendId, 1), grantRing(hc, backendId, 1)];
-      const pages = [new NetPages(hc, backendId, true), new NetPages(hc, backendId, false)];
+      const pages = [new NetPages(hc, backendId, false)];
       let q: Queue;
       try {
         const txPort = await port();
         const rxPort = split ? await port() : txPort;
-        const rx = new RxQueue(rings[1]!.bytes, pages[1]!, {
+        const rx = new RxQueue(rings[1]!.bytes, pages[0]!, {
           frame: (f, info) => this.#deliver(f, info),
           error: (why) => this.#rxError(why),
         });
-        q = { tx: new TxQueue(rings[0]!.bytes, pages[0]!), rx, txPort, rxPort, rings, pages };
+        q = { tx: new TxQueue(rings[0]!.bytes, tx.arena), rx, txPort, rxPort, rings, pages };
       } catch (e) {
         this.#release(rings, pages);
         throw e;
@@ -173,16 +192,44 @@ export class NetDatapath {
     });
   }
 
-  /** A frame's slots are all answered: count it and tell its write. */
-  settled(f: TxFrame, batch: TxBatch): void {
+  /**
+   * Build a frame of `len` bytes in place in the arena (`fill` writes all of it) and post it at
+   * once; false, with `fill` not called, when it cannot go now: frames wait before it, the
+   * ring or the arena has no room, or the device is not connected (then the caller write()s it).
+   */
+  writeInPlace(len: number, info: NetFrameInfo, fill: (frame: Uint8Array) => void): boolean {
+    const tx = this.#tx;
+    if (!this.#open || !tx || this.#gate.held || this.#waiting.length > 0) return false;
+    const queues = this.#queues;
+    // Its queue is known once it is written (flowQueue): every queue must have room first.
+    for (const q of queues) if (!q.tx.fits(len, info.gso !== undefined)) return false;
+    const run = tx.arena.allocContiguous(len);
+    if (!run) return false;
+    try {
+      fill(run.bytes!);
+    } catch (e) {
+      tx.arena.free(run);
+      throw e;
+    }
+    const p = new Pending(run.bytes!, info, undefined, this);
+    p.run = run;
+    queues[flowQueue(p.data, queues.length)]!.tx.post(p);
+    this.#kick();
+    return true;
+  }
+
+  /** A frame's slots are all answered: give back its pages, count it and tell its write. */
+  settled(f: TxFrame, batch: TxBatch | undefined): void {
+    if (f.run) this.#tx?.arena.free(f.run);
+    f.run = undefined;
     if (f.status === NETIF_RSP_OKAY) {
       this.stats.txPackets++;
       this.stats.txBytes += f.data.length;
-      return batch.done(null);
+      return batch?.done(null);
     }
     if (f.status === NETIF_RSP_DROPPED) this.stats.txDropped++;
     else this.stats.txErrors++;
-    batch.done(new TxError(`${this.#name}: the backend answered status ${f.status} to a ${f.data.length}-byte frame`, f.status));
+    batch?.done(new TxError(`${this.#name}: the backend answered status ${f.status} to a ${f.data.length}-byte frame`, f.status));
   }
 
   /** Stop listening and revoke; frames in flight wait to be sent again, or fail with `err`. */
@@ -194,6 +241,9 @@ export class NetDatapath {
       again.push(...(q.tx.takeInFlight() as Pending[]));
       this.#release(q.rings, q.pages);
     }
+    for (const p of again) p.detach();
+    if (this.#tx) this.#release([], [this.#tx.pages]);
+    this.#tx = undefined;
     this.#queues = [];
     this.#open = false;
     if (!err) this.#waiting.unshift(...again);

@@ -32,6 +32,14 @@ export interface Net {
   readonly offloads: NetOffloads;
   /** Send one frame or several in order (each with `info`); resolves when the backend has consumed them. */
   write(frames: Uint8Array | readonly Uint8Array[], info?: NetFrameInfo): Promise<void>;
+  /**
+   * Zero-copy send, where the device has memory it shares with its backend (netfront's granted
+   * pages): `fill` writes the whole `len`-byte frame there, at once, and it goes out after the
+   * frames written before it. False, with `fill` not called, when it cannot be done now (no
+   * room, frames waiting, not connected, or a frame write() would refuse): the caller builds
+   * the frame and write()s it. Errors the backend answers are counted in stats(), not reported.
+   */
+  writeInPlace?(len: number, info: NetFrameInfo, fill: (frame: Uint8Array) => void): boolean;
   /** Receive frames; the Uint8Array is valid only during the call. Returns a function that stops listening. */
   listen(handler: (frame: Uint8Array, info: NetFrameInfo) => void): () => void;
   stats(): NetStats;

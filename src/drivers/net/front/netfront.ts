@@ -202,7 +202,27 @@ export class NetFront implements Net {
     return this.#data.submit(list, info);
   }
 
+  writeInPlace(len: number, info: NetFrameInfo, fill: (frame: Uint8Array) => void): boolean {
+    if (this.#life.refusing || this.#checkInfo(info) || this.#checkLength(len, info)) return false;
+    return this.#data.writeInPlace(len, info, fill);
+  }
+
   #check(list: readonly Uint8Array[], info: NetFrameInfo): NetError | null {
+    const err = this.#checkInfo(info);
+    if (err) return err;
+    for (const f of list) {
+      const bad = this.#checkLength(f.length, info);
+      if (bad) return bad;
+    }
+    return null;
+  }
+
+  #checkLength(len: number, info: NetFrameInfo): NetError | null {
+    const max = info.gso ? XEN_NETIF_MAX_TX_SIZE : this.#mtu + ETH_HLEN + VLAN_HLEN;
+    return len < ETH_HLEN || len > max ? new InvalidLength(`vif${this.devid}: a ${len}-byte frame (${ETH_HLEN}..${max} bytes)`) : null;
+  }
+
+  #checkInfo(info: NetFrameInfo): NetError | null {
     const gso = info.gso;
     if (gso) {
       const ok = gso.type === XEN_NETIF_GSO_TYPE_TCPV4 ? this.#offloads.gsoTcpv4 : this.#offloads.gsoTcpv6;
@@ -210,12 +230,6 @@ export class NetFront implements Net {
       if (!Number.isInteger(gso.size) || gso.size < 1 || gso.size > 0xffff) return new InvalidLength(`vif${this.devid}: GSO segment size ${gso.size}`);
     }
     if (info.csumBlank && !this.#offloads.csum) return new Unimplemented(`vif${this.devid}: the backend did not negotiate checksum offload`);
-    const max = gso ? XEN_NETIF_MAX_TX_SIZE : this.#mtu + ETH_HLEN + VLAN_HLEN;
-    for (const f of list) {
-      if (f.length < ETH_HLEN || f.length > max) {
-        return new InvalidLength(`vif${this.devid}: a ${f.length}-byte frame (${ETH_HLEN}..${max} bytes)`);
-      }
-    }
     return null;
   }
 

@@ -27,18 +27,28 @@ export class NetPages {
 
   /** A fresh frame granted to the backend; throws when memory or grant references run out. */
   grant(): NetPage {
+    return this.grantMany(1)[0]!;
+  }
+
+  /** `n` fresh frames granted to the backend, in the order the allocator gave them; all or none. */
+  grantMany(n: number): NetPage[] {
     const hc = this.#hc;
-    const [pfn] = hc.populatePhysmap(1) as [number];
-    let ref: number;
+    const pfns = hc.populatePhysmap(n);
+    const out: NetPage[] = [];
     try {
-      ref = hc.grantAccess(this.#backend, pfn, this.#readonly);
+      for (const pfn of pfns) out.push({ pfn, bytes: new Uint8Array(hc.memory.buffers.memory, pfn * PAGE_SIZE, PAGE_SIZE), ref: hc.grantAccess(this.#backend, pfn, this.#readonly) });
     } catch (e) {
-      hc.decreaseReservation([pfn]);
+      for (const p of out) hc.endAccess(p.ref);
+      hc.decreaseReservation(pfns);
       throw e;
     }
-    const p = { pfn, bytes: new Uint8Array(hc.memory.buffers.memory, pfn * PAGE_SIZE, PAGE_SIZE), ref };
-    this.#live.push(p);
-    return p;
+    this.#live.push(...out);
+    return out;
+  }
+
+  /** The guest's RAM, which every page's `bytes` views. */
+  get memory(): ArrayBufferLike {
+    return this.#hc.memory.buffers.memory;
   }
 
   /** End every grant and free the frames the backend has let go of. */

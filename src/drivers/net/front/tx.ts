@@ -1,7 +1,8 @@
-// netfront's transmit ring (one per queue): a frame goes out as netif.h's slot rules say. It is
-// copied into pages granted to the backend, one slot per page (so offset+size always fits a
-// page); the first slot carries the whole frame's size, more_data chains the rest, and a GSO
-// super-frame's first slot is followed by its GSO extra-info slot. Responses are checked
+// netfront's transmit ring (one per queue): a frame goes out as netif.h's slot rules say. Its
+// bytes lie in pages of the transmit arena (./arena.ts), one slot per page (so offset+size
+// always fits a page): copied there when it is posted, or built there in place beforehand; the
+// first slot carries the whole frame's size, more_data chains the rest, and a GSO super-frame's
+// first slot is followed by its GSO extra-info slot. Responses are checked
 // before they are believed: an id not in flight, or a status netif.h does not define, means
 // the backend is broken (the caller closes the device).
 import {
@@ -12,13 +13,16 @@ import {
 import { FrontRing } from '../../../abi/ring.js';
 import { LE } from '../../../abi/fields.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
+import type { TxArena, TxRun } from './arena.js';
 import { BackendMisbehaved } from './errors.js';
-import type { NetPage, NetPages } from './pages.js';
 
 /** A frame waiting for the ring or in flight; `settle` is called once, with its status. */
 export interface TxFrame {
-  readonly data: Uint8Array;
+  /** Its bytes: the caller's, or the arena's when it was built in place (then `run.bytes`). */
+  data: Uint8Array;
   readonly info: NetFrameInfo;
+  /** Its pages in the arena, from the time it is built in place or posted until it is answered. */
+  run: TxRun | undefined;
   /** Data slots still unanswered. */
   left: number;
   status: number;
@@ -32,9 +36,7 @@ export function txSlots(len: number): number {
 
 export class TxQueue {
   readonly ring: FrontRing;
-  readonly #pages: NetPages;
-  /** The page of each id, granted on first use and kept for the connection. */
-  readonly #page: (NetPage | undefined)[];
+  readonly #arena: TxArena;
   readonly #inFlight: (TxFrame | null)[];
   readonly #freeIds: number[] = [];
   readonly #req: NetifTxRequest = { gref: 0, offset: 0, flags: 0, id: 0, size: 0 };
@@ -43,10 +45,9 @@ export class TxQueue {
   readonly #rspView = new DataView(this.#rsp.buffer);
   #dirty = false;
 
-  constructor(ringBytes: Uint8Array, pages: NetPages) {
+  constructor(ringBytes: Uint8Array, arena: TxArena) {
     this.ring = FrontRing.create(ringBytes, NETIF_TX_SLOT_SIZE);
-    this.#pages = pages;
-    this.#page = new Array<NetPage | undefined>(this.ring.nrEnts);
+    this.#arena = arena;
     this.#inFlight = new Array<TxFrame | null>(this.ring.nrEnts).fill(null);
     for (let i = this.ring.nrEnts - 1; i >= 0; i--) this.#freeIds.push(i);
   }
@@ -55,29 +56,40 @@ export class TxQueue {
     return this.ring.nrEnts - this.#freeIds.length;
   }
 
-  /** Put `f` on the ring; false when there is no room for all its slots yet. */
+  /** Whether a frame of `len` bytes (`gso`: with its extra-info slot) fits on the ring now. */
+  fits(len: number, gso: boolean): boolean {
+    const n = txSlots(len);
+    return this.#freeIds.length >= n && this.ring.freeRequests() >= n + (gso ? 1 : 0);
+  }
+
+  /** Put `f` on the ring; false when there is no room for all its slots (or, to copy it, arena pages) yet. */
   post(f: TxFrame): boolean {
     const ring = this.ring;
     const len = f.data.length;
     const n = txSlots(len);
     const gso = f.info.gso;
-    if (this.#freeIds.length < n || ring.freeRequests() < n + (gso ? 1 : 0)) return false;
+    if (!this.fits(len, gso !== undefined)) return false;
+    const arena = this.#arena;
+    let run = f.run;
+    if (!run) {
+      run = arena.allocAny(n);
+      if (!run) return false;
+      f.run = run;
+      // A one-slot frame goes whole: no view of it is made.
+      if (n === 1) arena.view(run.pages[0]!).set(f.data);
+      else for (let k = 0; k < n; k++) arena.view(run.pages[k]!).set(f.data.subarray(k * PAGE_SIZE, Math.min(len, (k + 1) * PAGE_SIZE)));
+    }
     const req = this.#req;
     let flags = (f.info.csumBlank ? NETTXF_csum_blank : 0) | (f.info.dataValidated ? NETTXF_data_validated : 0);
     if (gso) flags |= NETTXF_extra_info;
     f.left = n;
     for (let k = 0; k < n; k++) {
       const id = this.#freeIds.pop()!;
-      const page = (this.#page[id] ??= this.#pages.grant());
-      const start = k * PAGE_SIZE;
-      // A one-slot frame goes whole: no view of it is made.
-      const chunk = n === 1 ? f.data : f.data.subarray(start, Math.min(len, start + PAGE_SIZE));
-      page.bytes.set(chunk);
       this.#inFlight[id] = f;
-      req.gref = page.ref;
+      req.gref = arena.ref(run.pages[k]!);
       req.offset = 0;
       req.id = id;
-      req.size = k === 0 ? len : chunk.length;
+      req.size = k === 0 ? len : Math.min(PAGE_SIZE, len - k * PAGE_SIZE);
       req.flags = (k === 0 ? flags : 0) | (k < n - 1 ? NETTXF_more_data : 0);
       encodeNetifTxRequest(ring.view, ring.slotOffset(ring.reqProdPvt), req);
       ring.reqProdPvt++;

@@ -360,3 +360,33 @@ test('a reader that catches up after the peer\'s FIN sends no window update (the
   await runUntil(clock, () => false, 1000);
   assert.deepEqual(sent, [], 'nothing from the reader until it closes its side');
 });
+
+test('RFC 6298 §5.7: once a SYN or SYN-ACK has timed out, data starts with an RTO of 3 s; after a clean handshake, with less', async () => {
+  const handshake = async (drop: number) => {
+    const { clock, link, a, b } = stackPair({ delayMs: 5 });
+    b.tcp.listen(80, () => {});
+    await runPromise(clock, a.icmp.ping('10.0.0.2'));
+    let dropped = 0;
+    const carry = link.carry.bind(link);
+    link.carry = (to, frame, info) => {
+      const s = parseSegment(frame.subarray(34));
+      if (s && (s.flags & (SYN | ACK)) === drop && dropped === 0) {
+        dropped++;
+        return;
+      }
+      carry(to, frame, info);
+    };
+    await runPromise(clock, a.tcp.connect('10.0.0.2', 80));
+    assert.ok(await runUntil(clock, () => only(b.tcpLayer.connections()).state === 'ESTABLISHED'));
+    return { active: only(a.tcpLayer.connections()).rto.rto, passive: only(b.tcpLayer.connections()).rto.rto, dropped };
+  };
+  const lostSyn = await handshake(SYN);
+  assert.equal(lostSyn.dropped, 1);
+  assert.equal(lostSyn.active, 3000, 'the SYN timed out');
+  const lostSynAck = await handshake(SYN | ACK);
+  assert.equal(lostSynAck.dropped, 1);
+  assert.deepEqual([lostSynAck.active, lostSynAck.passive], [3000, 3000], 'both sides timed out');
+  const clean = await handshake(0xff);
+  assert.equal(clean.dropped, 0);
+  assert.ok(clean.active < 3000 && clean.passive < 3000, `${clean.active} ${clean.passive}`);
+});

@@ -7,7 +7,7 @@ import { test, type TestContext } from 'node:test';
 import {
   NETIF_RSP_ERROR, NETIF_RSP_NULL, NETIF_RSP_OKAY, NETIF_XS, NETRXF_csum_blank, NETRXF_data_validated, NETRXF_extra_info,
   NETRXF_more_data, NETTXF_csum_blank, NETTXF_extra_info, NETTXF_more_data, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_GSO_TYPE_TCPV4,
-  XEN_NETIF_GSO_TYPE_TCPV6, type NetFrameInfo,
+  XEN_NETIF_GSO_TYPE_TCPV6, NET_FRAME_PLAIN, type NetFrameInfo,
 } from '../../../../../src/abi/netif.js';
 import { XenbusState } from '../../../../../src/abi/xenbus.js';
 import { BackendMisbehaved, Disconnected, InvalidLength, TxError, Unimplemented } from '../../../../../src/drivers/net/front/errors.js';
@@ -314,17 +314,23 @@ test('hostile tx responses: an id not in flight, a status out of range, rsp_prod
   });
 });
 
-test('a backend restart: the frame in flight is sent again on the new rings', async (t) => {
-  const { rig, g, back, f } = await connected(t);
-  const frame = testFrame(300, 4);
-  const w = f.write(frame);
-  await back.txPublished(1);
+/** The backend goes (Closed) and comes back (InitWait) with new rings: the frontend reconnects to the fresh one. */
+async function restartBackend(rig: NetRig, g: ReturnType<NetRig['guest']>, back: RawNetback, f: NetFront): Promise<RawNetback> {
   back.detach();
   await switchState(rig.xs0, back.be, XenbusState.Closed);
   await until(() => f.status === 'reconnecting', 'the frontend to see the backend go');
   const fresh = new (back.constructor as typeof RawNetback)(rig, g, back.fe, back.be);
   await switchState(rig.xs0, back.be, XenbusState.InitWait);
   await within(fresh.attach(), 'the frontend to write new rings');
+  return fresh;
+}
+
+test('a backend restart: the frame in flight is sent again on the new rings', async (t) => {
+  const { rig, g, back, f } = await connected(t);
+  const frame = testFrame(300, 4);
+  const w = f.write(frame);
+  await back.txPublished(1);
+  const fresh = await restartBackend(rig, g, back, f);
   await fresh.txPublished(1);
   const req = fresh.takeTx();
   assert.deepEqual(fresh.txData(req), frame);
@@ -354,4 +360,93 @@ test('the device removed: pending writes fail with Disconnected', async (t) => {
   await rig.xs0.rm(back.be);
   await assert.rejects(within(w, 'the write'), Disconnected);
   assert.equal(f.status, 'closed');
+});
+
+const GSO_INFO: NetFrameInfo = { csumBlank: true, dataValidated: false, gso: { type: XEN_NETIF_GSO_TYPE_TCPV4, size: 1448 } };
+
+/** Take a frame's data slots (and its GSO extra) off the ring: its bytes, and the requests. */
+function takeFrame(back: RawNetback, gso: boolean): { data: Uint8Array; reqs: ReturnType<RawNetback['takeTx']>[] } {
+  const first = back.takeTx();
+  if (gso) back.takeTxExtra();
+  const reqs = [first];
+  while (reqs[reqs.length - 1]!.flags & NETTXF_more_data) reqs.push(back.takeTx());
+  const data = new Uint8Array(first.size);
+  let at = 0;
+  for (const [k, r] of reqs.entries()) {
+    const size = k === 0 && reqs.length > 1 ? 4096 : k === 0 ? first.size : r.size;
+    data.set(back.txData({ ...r, size }), at);
+    at += size;
+  }
+  return { data, reqs };
+}
+
+test('a frame built in place: fill writes it in the pages granted to the backend, and they go as its slots with no copy', async (t) => {
+  const { back, f } = await connected(t);
+  const want = testFrame(9000, 6);
+  let filled: Uint8Array | undefined;
+  assert.equal(f.writeInPlace(9000, GSO_INFO, (frame) => {
+    filled = frame;
+    frame.set(want);
+  }), true);
+  // The frame it filled is the guest's RAM (what the backend copies from), not a buffer of its own.
+  assert.ok(filled instanceof Uint8Array && filled.length === 9000 && filled.buffer instanceof SharedArrayBuffer);
+  await back.txPublished(4);
+  const { data, reqs } = takeFrame(back, true);
+  assert.deepEqual(data, want);
+  assert.deepEqual(reqs.map((r) => r.flags & NETTXF_more_data), [NETTXF_more_data, NETTXF_more_data, 0]);
+  // Written after the fill: the backend would have read the new bytes, so no copy was taken.
+  filled![100] ^= 0xff;
+  assert.equal(back.txData(reqs[0]!)[100], want[100]! ^ 0xff);
+  for (const r of reqs) back.respondTx(r.id, NETIF_RSP_OKAY);
+  back.respondTx(0xffff, NETIF_RSP_NULL);
+  back.pushTx();
+  await until(() => f.stats().txPackets === 1, 'the frame answered');
+  assert.equal(f.stats().txBytes, 9000);
+});
+
+test('frames built in place keep their order behind write()s, and are refused (fill not called) when the ring has no room or the frame is bad', async (t) => {
+  const { back, f } = await connected(t);
+  const first = testFrame(200, 1);
+  const w = f.write(first);
+  // The write waits for this turn's pump: a frame built now would overtake it.
+  assert.equal(f.writeInPlace(300, NET_FRAME_PLAIN, () => assert.fail('filled ahead of a waiting write')), false);
+  await back.txPublished(1);
+  const second = testFrame(300, 2);
+  assert.equal(f.writeInPlace(300, NET_FRAME_PLAIN, (frame) => frame.set(second)), true);
+  await back.txPublished(2);
+  const a = takeFrame(back, false);
+  const b = takeFrame(back, false);
+  assert.deepEqual([a.data, b.data], [first, second]);
+  // Bad frames are left to write(), which says why.
+  assert.equal(f.writeInPlace(10, NET_FRAME_PLAIN, () => assert.fail('filled a runt')), false);
+  assert.equal(f.writeInPlace(70_000, GSO_INFO, () => assert.fail('filled a giant')), false);
+  // 64 KiB frames nobody answers: they stop once the ring is full (17 slots each), and go on once it drains.
+  let placed = 0;
+  while (f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(placed)) && placed < 100) placed++;
+  assert.equal(placed, Math.floor((256 - 2) / 17));
+  await back.txPublished(placed * 17);
+  const ids = [a.reqs[0]!.id, b.reqs[0]!.id];
+  for (let i = 0; i < placed; i++) {
+    const { data, reqs } = takeFrame(back, true);
+    assert.equal(data[64_999], i);
+    ids.push(...reqs.map((r) => r.id));
+  }
+  for (const id of ids) back.respondTx(id, NETIF_RSP_OKAY);
+  back.pushTx();
+  await within(w, 'the write');
+  await until(() => f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(7)), 'room again');
+});
+
+test('a backend restart: a frame built in place and in flight is sent again, intact, on the new rings', async (t) => {
+  const { rig, g, back, f } = await connected(t);
+  const want = testFrame(1400, 9);
+  assert.equal(f.writeInPlace(1400, NET_FRAME_PLAIN, (frame) => frame.set(want)), true);
+  await back.txPublished(1);
+  const fresh = await restartBackend(rig, g, back, f);
+  await fresh.txPublished(1);
+  const { data, reqs } = takeFrame(fresh, false);
+  assert.deepEqual(data, want);
+  for (const r of reqs) fresh.respondTx(r.id, NETIF_RSP_OKAY);
+  fresh.pushTx();
+  await until(() => f.stats().txPackets === 1, 'the frame answered');
 });
