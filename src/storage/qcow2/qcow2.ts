@@ -6,9 +6,10 @@
 // backing file, zeros, or a shared or compressed cluster).
 //
 // Crash safety: a new cluster's data is written; its refcount and L2 entry are changed in
-// memory only. A flush then writes the changed refcounts and syncs (data and refcounts
-// durable), writes the changed L2 entries and new L2 tables, syncs, writes the L1 entries of
-// new tables, syncs. So no table on disk ever points at a cluster whose data or refcount is not
+// memory only (a refcount block the file grows into is made in memory too). A flush then writes
+// the changed refcounts and syncs (data and refcounts durable; new refcount blocks are synced
+// before the refcount table's entries for them are written), writes the changed L2 entries and
+// new L2 tables, syncs, writes the L1 entries of new tables, syncs. So no table on disk ever points at a cluster whose data or refcount is not
 // durable, whether the process is killed or the machine loses power: a crash loses only
 // unflushed writes, and at most leaks clusters whose refcount was written (`qemu-img check`
 // calls them leaked, not corrupt); data past the last counted cluster is unused space, which
@@ -28,6 +29,8 @@ import { Refcounts } from './refcount.js';
 
 /** Changed L2 tables held in memory before a write-back is started without a flush. */
 const DIRTY_TABLES_LIMIT = 32;
+/** A writable image's file is extended this far ahead of its appends (file.ts says why), at least 16 clusters. */
+const GROW_AHEAD_BYTES = 16 * 2 ** 20;
 
 export interface Qcow2OpenOptions {
   readOnly: boolean;
@@ -106,7 +109,10 @@ export class Qcow2Disk implements LayeredDisk {
       const first = new Uint8Array(Math.min(file.size, 2 ** MAX_CLUSTER_BITS));
       await file.read(0, [first]);
       const h = parseHeader(path, first, file.size);
-      if (!opts.readOnly) await writable(file, h);
+      if (!opts.readOnly) {
+        await writable(file, h);
+        file.growAhead(Math.max(GROW_AHEAD_BYTES, 16 * 2 ** h.clusterBits));
+      }
       if (h.backingFile !== undefined) backing = opts.backing ?? await openBacking(path, h, [...chain, await realpath(path)]);
       const [map, refcounts] = await Promise.all([ClusterMap.load(file, h), Refcounts.load(file, h, !opts.readOnly)]);
       const disk = new Qcow2Disk(path, file, h, map, refcounts, backing, opts.readOnly);

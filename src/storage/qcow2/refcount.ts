@@ -25,6 +25,8 @@ export class Refcounts {
   #end: number;
   /** Per refcount block (by table index): the byte range of it changed in memory and not written yet. */
   readonly #dirty = new Map<number, { lo: number; hi: number }>();
+  /** Refcount blocks made since the last write-back, which the table on disk does not point at yet (by table index). */
+  readonly #newBlocks = new Set<number>();
   #chain: Promise<unknown> = Promise.resolve();
 
   private constructor(file: ImageFile, h: Qcow2Header, table: number[]) {
@@ -77,43 +79,28 @@ export class Refcounts {
 
   /**
    * Reserve the next cluster at the end of the file and give it refcount 1 (in memory, written
-   * back by `writeBack`); its offset. At once when the refcount block is loaded.
+   * back by `writeBack`); its offset. At once when the refcount block is loaded or new.
    */
   allocate(): number | Promise<number> {
-    const off = this.#end;
-    const idx = Math.floor(off / 2 ** this.#blockShift);
-    const block = idx < this.#table.length && this.#table[idx] !== 0 ? this.#blocks.get(idx) : undefined;
-    if (block instanceof Uint8Array) {
-      this.#end += this.#cs;
-      this.#setDirty(idx, off, block);
-      return off;
-    }
-    return this.#locked(async () => {
+    return this.allocateRun(1) ?? this.#locked(async () => {
       for (;;) {
-        const at = this.#end;
-        const i = Math.floor(at / 2 ** this.#blockShift);
-        if (i >= this.#table.length) {
+        const idx = Math.floor(this.#end / 2 ** this.#blockShift);
+        if (idx >= this.#table.length) {
           throw new Qcow2Error('ENOSPC', this.#file.path, 'refcount_table_clusters', `the refcount table covers ${this.#table.length} blocks and growing it is not supported`);
         }
-        if (this.#table[i] === 0) {
-          await this.#newBlock(i, at);
-          continue;
-        }
-        const b = await this.#block(i);
-        // Another allocation may have moved the end while the block loaded.
-        if (this.#end !== at) continue;
-        this.#end += this.#cs;
-        this.#setDirty(i, at, b);
-        return at;
+        await this.#block(idx);
+        const off = this.allocateRun(1);
+        if (off !== undefined) return off;
       }
     });
   }
 
   /**
    * `n` clusters in a row at the end of the file, each given refcount 1 in memory: the first's
-   * offset, or undefined (nothing reserved) unless their refcount blocks are loaded.
+   * offset, or undefined (nothing reserved) unless their refcount blocks are loaded or new.
    */
   allocateRun(n: number): number | undefined {
+    if (!this.#endBlock()) return undefined;
     const off = this.#end;
     const blocks: Uint8Array[] = [];
     for (let i = 0; i < n; i++) {
@@ -125,6 +112,30 @@ export class Refcounts {
     for (let i = 0; i < n; i++) this.#setDirty(Math.floor((off + i * this.#cs) / 2 ** this.#blockShift), off + i * this.#cs, blocks[i]!);
     this.#end = off + n * this.#cs;
     return off;
+  }
+
+  /**
+   * The refcount block for the cluster at the end of the file, if it is loaded; where the
+   * table has none for that part of the file, a new one is made in memory and placed there (it
+   * covers itself: its own refcount is 1), with no I/O: `writeBack` writes and syncs it before
+   * the table entry that points at it. Appending then goes on after it.
+   */
+  #endBlock(): Uint8Array | undefined {
+    const off = this.#end;
+    const idx = Math.floor(off / 2 ** this.#blockShift);
+    if (idx >= this.#table.length) return undefined;
+    if (this.#table[idx] === 0) {
+      const block = new Uint8Array(this.#cs);
+      this.#putEntry(block, this.#index(off), 1);
+      this.#table[idx] = off;
+      this.#blocks.set(idx, block);
+      this.#dirty.set(idx, { lo: 0, hi: this.#cs });
+      this.#newBlocks.add(idx);
+      this.#end = off + this.#cs;
+      return block;
+    }
+    const block = this.#blocks.get(idx);
+    return block instanceof Uint8Array ? block : undefined;
   }
 
   /** Refcount 1 for the new cluster at `off`, in memory; its bytes noted for the write-back. */
@@ -143,20 +154,35 @@ export class Refcounts {
     } else this.#dirty.set(idx, { lo, hi });
   }
 
-  /** Write the refcounts set in memory since the last write-back: one write a refcount block. */
+  /**
+   * Write the refcounts set in memory since the last write-back (one write a refcount block);
+   * new blocks are written whole, synced, and only then entered in the refcount table. The
+   * caller syncs before anything points at the clusters counted.
+   */
   async writeBack(): Promise<void> {
     const dirty = [...this.#dirty];
+    const added = [...this.#newBlocks];
     this.#dirty.clear();
+    this.#newBlocks.clear();
     try {
       await Promise.all(dirty.map(([idx, { lo, hi }]) => {
         const block = this.#blocks.get(idx) as Uint8Array;
         return this.#file.write(this.#table[idx]! + lo, [block.slice(lo, hi)]);
       }));
+      if (added.length > 0) {
+        await this.#file.sync();
+        await Promise.all(added.map((idx) => {
+          const entry = new Uint8Array(8);
+          new DataView(entry.buffer).setBigUint64(0, BigInt(this.#table[idx]!));
+          return this.#file.write(this.#tableOffset + idx * 8, [entry]);
+        }));
+      }
     } catch (e) {
       for (const [idx, r] of dirty) {
         const d = this.#dirty.get(idx);
         this.#dirty.set(idx, d ? { lo: Math.min(d.lo, r.lo), hi: Math.max(d.hi, r.hi) } : r);
       }
+      for (const idx of added) this.#newBlocks.add(idx);
       throw e;
     }
   }
@@ -174,24 +200,6 @@ export class Refcounts {
     const run = this.#chain.then(fn, fn);
     this.#chain = run.catch(() => {});
     return run;
-  }
-
-  /**
-   * A refcount block for the part of the file `idx` covers, placed at `off` (the end of the
-   * file, which it covers itself): its own refcount is 1. The block is synced before the
-   * table points at it, so no crash leaves the table pointing at garbage.
-   */
-  async #newBlock(idx: number, off: number): Promise<void> {
-    const block = new Uint8Array(this.#cs);
-    this.#putEntry(block, this.#index(off), 1);
-    await this.#file.write(off, [block]);
-    await this.#file.sync();
-    const entry = new Uint8Array(8);
-    new DataView(entry.buffer).setBigUint64(0, BigInt(off));
-    await this.#file.write(this.#tableOffset + idx * 8, [entry]);
-    this.#table[idx] = off;
-    this.#blocks.set(idx, block);
-    this.#end = off + this.#cs;
   }
 
   #index(off: number): number {

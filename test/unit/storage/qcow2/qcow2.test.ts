@@ -1,10 +1,14 @@
 // qcow2 images as disks: reads and writes across clusters, persistence, backing files (raw and
-// qcow2, copy-on-write of partial clusters), zero clusters, loops and missing backing files.
+// qcow2, copy-on-write of partial clusters), zero clusters, loops and missing backing files,
+// refcount blocks made as the file grows.
 import assert from 'node:assert/strict';
-import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { isXenError } from '../../../../src/errors.js';
 import { openDisk } from '../../../../src/storage/open.js';
 import { createQcow2 } from '../../../../src/storage/qcow2/create.js';
@@ -17,6 +21,7 @@ async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string>
   return dir;
 }
 
+const QEMU_IMG = '/usr/bin/qemu-img';
 const fill = (bytes: number, v: number) => new Uint8Array(bytes).fill(v);
 
 async function readBytes(d: Qcow2Disk, sector: number, bytes: number): Promise<Uint8Array> {
@@ -53,16 +58,19 @@ test('a write over several new clusters places them in a row; rewrites over them
   const dir = await tmp(t);
   const path = join(dir, 'a.qcow2');
   await createQcow2(path, { size: 8 << 20, clusterBits: 12 });
-  const d = await Qcow2Disk.open(path, { readOnly: false });
+  let d = await Qcow2Disk.open(path, { readOnly: false });
   await d.write(0, [fill(512, 9)]); // the L2 table and a first cluster
-  await d.flush();
+  // Sizes are taken closed: an open image's file is extended ahead of its appends.
+  await d.close();
   const before = (await stat(path)).size;
+  d = await Qcow2Disk.open(path, { readOnly: false });
   // 10 clusters' worth from the middle of one cluster: 11 new clusters, one after another.
   await d.write(8 + 4, [fill(5 << 12, 1), fill(5 << 12, 2)]);
-  await d.flush();
+  await d.close();
   // Only the data was written, in one row from the next cluster on: the part of the first
   // cluster after its start, 9 clusters, the part of the 11th.
   assert.equal((await stat(path)).size, Math.ceil(before / 4096) * 4096 + 2048 + 10 * 4096);
+  d = await Qcow2Disk.open(path, { readOnly: false });
   await d.write(8 + 4, [fill(10 << 12, 3)]); // in place, in one write
   await d.write(8 * 10, [fill(8 << 12, 4)]); // over 2 owned clusters and 7 new ones
   await d.close();
@@ -178,3 +186,37 @@ export async function patchBackingName(path: string, name: string): Promise<void
     await fh.close();
   }
 }
+
+test('refcount blocks made while writing reach the refcount table only at the flush, after themselves; the image then checks clean', async (t) => {
+  const dir = await tmp(t);
+  const path = join(dir, 'a.qcow2');
+  // 512-byte clusters: a refcount block counts 256 clusters of the file, so 64 writes of 4 KiB
+  // (8 clusters each, and an L2 table each: they lie 32 KiB apart) need two new blocks or more.
+  await createQcow2(path, { size: 4 << 20, clusterBits: 9 });
+  const table = async (): Promise<bigint[]> => {
+    const img = await readFile(path);
+    const v = new DataView(img.buffer, img.byteOffset);
+    return Array.from({ length: 64 }, (_, i) => v.getBigUint64(512 + i * 8)).filter((e) => e !== 0n);
+  };
+  assert.equal((await table()).length, 1);
+  const d = await Qcow2Disk.open(path, { readOnly: false });
+  await Promise.all(Array.from({ length: 64 }, (_, i) => d.write(i * 64, [fill(4096, i + 1)])));
+  // Written, not flushed: the blocks are in memory only (and no table or L2 entry points past the old block).
+  assert.equal((await table()).length, 1);
+  await d.flush();
+  const entries = await table();
+  assert.ok(entries.length >= 3, `${entries.length} refcount blocks after the flush`);
+  const img = await readFile(path);
+  const v = new DataView(img.buffer, img.byteOffset);
+  for (const e of entries.slice(1)) {
+    const off = Number(e);
+    // Each new block lies in the part of the file it counts, and counts itself.
+    assert.equal(v.getUint16(off + ((off / 512) % 256) * 2), 1, `the block at ${off} counts itself`);
+  }
+  await d.close();
+  if (existsSync(QEMU_IMG)) await promisify(execFile)(QEMU_IMG, ['check', '-f', 'qcow2', path]);
+  else t.diagnostic('qemu-img not installed (apt-get install qemu-utils): the image is checked by reading it only');
+  const r = await Qcow2Disk.open(path, { readOnly: true });
+  t.after(() => r.close());
+  for (let i = 0; i < 64; i++) assert.ok((await readBytes(r, i * 64, 4096)).every((x) => x === i + 1), `write ${i} reads back`);
+});

@@ -1,0 +1,53 @@
+// The qcow2 image file extended ahead of its appends (file.ts): an extension never cuts a write,
+// whatever order the pool runs them in, and close leaves the file where the writes end.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ImageFile } from '../../../../src/storage/qcow2/file.js';
+
+test('writes racing ahead of the extensions in flight all land; close cuts the file back to the furthest write', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'xenode-qcow2-file-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'img');
+  await writeFile(path, new Uint8Array(1000).fill(7));
+  const f = await ImageFile.open(path, true);
+  f.growAhead(64 << 10);
+  // 400 writes of 4 KiB, 8 KiB apart (3.2 MiB: some fifty extensions of 64 KiB), all in
+  // flight at once and issued out of order, so that many start past an extension still running.
+  const at = Array.from({ length: 400 }, (_, i) => 4096 + i * 8192);
+  for (let i = at.length - 1; i > 0; i--) {
+    const j = (i * 7919) % (i + 1);
+    [at[i], at[j]] = [at[j]!, at[i]!];
+  }
+  await Promise.all(at.map((pos) => f.write(pos, [new Uint8Array(4096).fill(((pos / 8192) % 250) + 1)])));
+  const end = 4096 + 399 * 8192 + 4096;
+  assert.ok((await stat(path)).size >= end, 'the file reaches the furthest write');
+  await f.close();
+  assert.equal((await stat(path)).size, end, 'the space extended ahead is cut off at close');
+  const img = await readFile(path);
+  assert.ok(img.subarray(0, 1000).every((x) => x === 7), 'what the file held stays');
+  for (let i = 0; i < 400; i++) {
+    const pos = 4096 + i * 8192;
+    assert.ok(img.subarray(pos, pos + 4096).every((x) => x === (i % 250) + 1), `write ${i} is there`);
+    assert.ok(img.subarray(pos + 4096, Math.min(pos + 8192, end)).every((x) => x === 0), `the gap after write ${i} reads as zeros`);
+  }
+});
+
+test('a file never written keeps its size; one not extended ahead is not cut at close', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'xenode-qcow2-file-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+  await writeFile(a, new Uint8Array(5000));
+  await writeFile(b, new Uint8Array(5000));
+  const fa = await ImageFile.open(a, true);
+  fa.growAhead(1 << 20);
+  await fa.close();
+  assert.equal((await stat(a)).size, 5000);
+  const fb = await ImageFile.open(b, true);
+  await fb.write(10_000, [new Uint8Array(100).fill(1)]);
+  await fb.close();
+  assert.equal((await stat(b)).size, 10_100);
+});
