@@ -9,7 +9,7 @@ import { NETIF_XS, XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_MAX_TX_SIZE, NET_FRAME_PL
 import { XenbusState } from '../../../abi/xenbus.js';
 import type { DriverContext } from '../../evtchn.js';
 import { FrontendLifecycle, type FrontendStatus } from '../../frontend.js';
-import { frontendPath, readFlag, readState, readUint } from '../../xenbus.js';
+import { frontendPath, readFlag, readUint } from '../../xenbus.js';
 import { NetDatapath } from './datapath.js';
 import { BackendMisbehaved, Disconnected, InvalidLength, Unimplemented, type NetError } from './errors.js';
 import type { Net, NetOffloads, NetStats } from './net.js';
@@ -107,8 +107,7 @@ export class NetFront implements Net {
     const mac = (macRead.value ?? '').toLowerCase();
     if (!MAC_RE.test(mac)) throw new Disconnected(`vif${devid}: ${dir}/mac = ${JSON.stringify(mac.slice(0, 40))} is not a MAC address`);
     const f = new NetFront(ctx, devid, domid, mac, backendDir.value, backendId);
-    const [, backendState] = await Promise.all([f.#life.hold(), readState(ctx.xs, backendDir.value)]);
-    if (backendState === XenbusState.InitWait) {
+    if ((await f.#life.hold()) === XenbusState.InitWait) {
       const offer = f.#readOffer();
       f.#prefetched = offer;
       // A queue's grant room and event channels too (the default of one queue); best effort:
