@@ -27,7 +27,9 @@ export default async function main(os: OS): Promise<void> {
     run = next!;
     let sent = 0;
     let answered = 0;
-    let reconnects = -1;
+    let reconnects = 0;
+    /** Whether a connection was made this run: only one made after it is a reconnect (a first connect's retries are not). */
+    let connected = false;
     let last = 0;
     let maxGap = 0;
     const gaps: [number, number][] = [];
@@ -35,12 +37,13 @@ export default async function main(os: OS): Promise<void> {
     void os.xenstore.wait('data/probe/stop', (v) => v === run, { timeout: 3_600_000 }).then(() => (stopped = true));
     while (!stopped) {
       // One connection for the run; a new one only if it breaks (counted: the guest should keep it).
-      reconnects++;
       const conn = await stack.tcp.connect(target, 80, { noDelay: true }).catch(() => undefined);
       if (!conn) {
         await os.time.sleep(10);
         continue;
       }
+      if (connected) reconnects++;
+      connected = true;
       let got = '';
       conn.on('data', (d: Buffer) => {
         got += d.toString('latin1');

@@ -43,9 +43,13 @@ export class FrontendLifecycle<E extends Error> {
   #onConnected: { resolve: () => void; reject: (e: Error) => void } | null = null;
   #connected: Promise<void> = Promise.resolve();
   #onBackendClosed: (() => void) | null = null;
-  /** What the backend does is acted on once this resolves (hold, release). */
-  #gate: Promise<void> = Promise.resolve();
-  #release: () => void = () => {};
+  /** Held (hold): the backend's states are noted, not acted on, until release(). */
+  #held = false;
+  #latest: XenbusState | undefined;
+  #heard: ((s: XenbusState) => void) | null = null;
+  /** The backend's states are acted on one after another. */
+  #acting: Promise<void> = Promise.resolve();
+  #onError: (e: unknown) => void = () => {};
 
   /** `name` is what the device is called in messages (`vif0`, `xvda`). */
   constructor(readonly xs: XenstoreClient, readonly name: string, readonly dir: string, readonly backendDir: string,
@@ -69,10 +73,12 @@ export class FrontendLifecycle<E extends Error> {
   /**
    * Start as far as following the backend (the device's state read, the watches set) but act on
    * nothing it does until release(): a parked runtime (an incoming migration's) does this much
-   * before its RAM is its own, so that what is left for its resume is the rings.
+   * before its RAM is its own, so that what is left for its resume is the rings. Resolves with
+   * the backend's state once it is known.
    */
-  async hold(): Promise<void> {
-    this.#gate = new Promise<void>((resolve) => (this.#release = resolve));
+  async hold(): Promise<XenbusState> {
+    this.#held = true;
+    const heard = new Promise<XenbusState>((resolve) => (this.#heard = resolve));
     this.#connected = new Promise<void>((resolve, reject) => (this.#onConnected = { resolve, reject }));
     this.#connected.catch(() => {}); // release() hands it out; a held device may fail first
     this.#state = await readState(this.xs, this.dir);
@@ -80,19 +86,36 @@ export class FrontendLifecycle<E extends Error> {
     if (this.#state !== XenbusState.Initialising) await this.switch(XenbusState.Initialising);
     const d = this.device;
     const onError = (e: unknown) => this.final(d.disconnected(`${this.name}: ${(e as Error).message}`));
+    this.#onError = onError;
     // Both watches are set in one round trip.
     this.#stopWatches.push(...await Promise.all([
       watchState(this.xs, this.dir, (s) => {
         if (s === XenbusState.Unknown) this.final(d.disconnected(`${this.name}: the device was removed`));
       }, onError),
-      watchState(this.xs, this.backendDir, (s) => this.#backendChanged(s), onError),
+      watchState(this.xs, this.backendDir, (s) => {
+        if (!this.#held) return this.#act(s);
+        this.#latest = s;
+        this.#heard?.(s);
+      }, onError),
     ]));
+    // A watch fires once when it is set: the backend's state comes with it.
+    return heard;
   }
 
   /** Act on the backend's state (from hold()); resolves once connected (or rejects with why not). */
   release(): Promise<void> {
-    this.#release();
+    this.#held = false;
+    this.#heard = null;
+    const s = this.#latest;
+    this.#latest = undefined;
+    if (s !== undefined) this.#act(s).catch(this.#onError);
     return this.#connected;
+  }
+
+  #act(s: XenbusState): Promise<void> {
+    const p = this.#acting.then(() => this.#backendChanged(s));
+    this.#acting = p.catch(() => {});
+    return p;
   }
 
   async switch(s: XenbusState): Promise<void> {
@@ -119,8 +142,6 @@ export class FrontendLifecycle<E extends Error> {
 
   /** Linux's backend_changed (blkfront) and netback_changed, plus recovery when the backend restarts under us. */
   async #backendChanged(s: XenbusState): Promise<void> {
-    // Watch events are handled one after another: while held, the rest wait behind this one.
-    await this.#gate;
     if (this.#status === 'closed') return;
     const d = this.device;
     d.retryRevoke();
@@ -160,6 +181,8 @@ export class FrontendLifecycle<E extends Error> {
     this.#status = 'closed';
     this.#onConnected?.reject(err);
     this.#onConnected = null;
+    this.#heard?.(XenbusState.Unknown); // a hold waiting for the backend's state ends
+    this.#heard = null;
     this.#onBackendClosed?.();
     for (const stop of this.#stopWatches.splice(0)) void stop();
     this.device.finalised?.(err);

@@ -9,7 +9,7 @@ import { NETIF_XS, XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_MAX_TX_SIZE, NET_FRAME_PL
 import { XenbusState } from '../../../abi/xenbus.js';
 import type { DriverContext } from '../../evtchn.js';
 import { FrontendLifecycle, type FrontendStatus } from '../../frontend.js';
-import { frontendPath, readFlag, readState, readUint } from '../../xenbus.js';
+import { frontendPath, readFlag, readUint } from '../../xenbus.js';
 import { NetDatapath } from './datapath.js';
 import { BackendMisbehaved, Disconnected, InvalidLength, Unimplemented, type NetError } from './errors.js';
 import type { Net, NetOffloads, NetStats } from './net.js';
@@ -114,8 +114,7 @@ export class NetFront implements Net {
     if (macRead.status === 'rejected') throw macRead.reason;
     const backendId = backendIdRead.value;
     const f = new NetFront(ctx, devid, domid, checkMac(macRead.value, devid, dir), backendDir.value, backendId);
-    const [, backendState] = await Promise.all([f.#life.hold(), readState(ctx.xs, backendDir.value)]);
-    if (backendState === XenbusState.InitWait) {
+    if ((await f.#life.hold()) === XenbusState.InitWait) {
       const offer = f.#readOffer();
       f.#prefetched = offer;
       // A queue's grant room and event channels too (the default of one queue); best effort:
