@@ -195,27 +195,27 @@ async function writeXenstore(xs: XenstoreClient, d: Domain, spec: ShellSpec, por
   // A shell's /vm directory is made under the uuid it was built with: a claim that keeps it
   // writes the name nodes only (claimShell).
   const named = identity ? identityValues(d, identity.name) : [[`${vm}/uuid`, d.uuid] as [string, string]];
-  // One transaction, its requests pipelined: the toolstack's part of a boot is a few round
-  // trips to xenstored, not one per node.
-  await xs.transaction(async (t) => {
-    await Promise.all(dirs.map((p) => t.mkdir(p)));
-    await Promise.all(dirs.map((p) => t.setPerms(p, ro)));
-    const values: [string, string][] = [
-      ...named, [`${dom}/domid`, String(d.domid)],
-      [`${dom}/memory/static-max`, String(spec.memory * 1024)], [`${dom}/memory/target`, String(spec.memory * 1024)],
-      [`${dom}/cpu/0/availability`, 'online'],
-      [`${dom}/store/port`, String(ports.store)], [`${dom}/store/ring-ref`, String(PFN_XENSTORE)],
-      [`${dom}/console/port`, String(ports.console)], [`${dom}/console/ring-ref`, String(PFN_CONSOLE)],
-      [`${dom}/console/type`, 'xenconsoled'], [`${dom}/console/limit`, '1048576'],
-      [`${dom}/control/platform-feature-multiprocessor-suspend`, '1'],
-    ];
-    // The guest owns what it writes: its devices' frontends, its data, its control replies;
-    // a driver domain also its own libxl and device-model directories, as libxl gives it.
-    const owned = ['device', 'data', 'drivers', 'feature', 'attr', 'error', 'control/shutdown', 'control/feature-poweroff', 'control/feature-reboot',
-      ...(spec.driverDomain ? ['libxl', 'device-model'] : [])];
-    await Promise.all([...values.map(([path, value]) => t.write(path, value)), ...owned.map((sub) => t.write(`${dom}/${sub}`, ''))]);
-    await Promise.all(owned.map((sub) => t.setPerms(`${dom}/${sub}`, rw)));
-  });
+  const values: [string, string][] = [
+    ...named, [`${dom}/domid`, String(d.domid)],
+    [`${dom}/memory/static-max`, String(spec.memory * 1024)], [`${dom}/memory/target`, String(spec.memory * 1024)],
+    [`${dom}/cpu/0/availability`, 'online'],
+    [`${dom}/store/port`, String(ports.store)], [`${dom}/store/ring-ref`, String(PFN_XENSTORE)],
+    [`${dom}/console/port`, String(ports.console)], [`${dom}/console/ring-ref`, String(PFN_CONSOLE)],
+    [`${dom}/console/type`, 'xenconsoled'], [`${dom}/console/limit`, '1048576'],
+    [`${dom}/control/platform-feature-multiprocessor-suspend`, '1'],
+  ];
+  // The guest owns what it writes: its devices' frontends, its data, its control replies;
+  // a driver domain also its own libxl and device-model directories, as libxl gives it.
+  const owned = ['device', 'data', 'drivers', 'feature', 'attr', 'error', 'control/shutdown', 'control/feature-poweroff', 'control/feature-reboot',
+    ...(spec.driverDomain ? ['libxl', 'device-model'] : [])];
+  // One transaction, every request of it sent at once: xenstored takes a connection's requests
+  // in order, so a directory is made before its permissions are set, and a node before its
+  // own; the toolstack's part of a boot is three round trips, not one per node or step.
+  await xs.transaction((t) => Promise.all([
+    ...dirs.map((p) => t.mkdir(p)), ...dirs.map((p) => t.setPerms(p, ro)),
+    ...values.map(([path, value]) => t.write(path, value)), ...owned.map((sub) => t.write(`${dom}/${sub}`, '')),
+    ...owned.map((sub) => t.setPerms(`${dom}/${sub}`, rw)),
+  ]));
 }
 
 /**
@@ -270,7 +270,10 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
     ? kernelScript(spec.kernel).then((script): Promise<string | KernelScript> => (script ? Promise.resolve(script) : kernelImage(spec.kernel)))
     : undefined;
   linking?.catch(() => {}); // awaited below, unless the build fails first
-  const image = linking ? undefined : await kernelImage(spec.kernel, shared ? 'realm' : 'module');
+  // A realm runs the kernel's script; a thread of its own compiles it from V8's code cache
+  // where it can be a script (no ES module loader, no parse), else imports its module.
+  const realmImage = linking || !shared ? undefined : await kernelImage(spec.kernel, 'realm');
+  const image = linking || shared ? undefined : ((await kernelScript(spec.kernel)) ?? (await kernelImage(spec.kernel, 'module')));
   const t1 = performance.now();
   const placement = shared?.place();
   let d: Domain;
@@ -299,7 +302,7 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
       return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 }, handKernel };
     }
     const vcpu = shared
-      ? await shared.startVcpu(hv, d, placement!, image!, { ...sched, heapMb, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
+      ? await shared.startVcpu(hv, d, placement!, realmImage!, { ...sched, heapMb, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
       : await startVcpu(hv, d, image!, { heapMb, pool: ctx.pool, ...sched });
     // The domain was created paused; xl create -p leaves it so.
     if (!opts.paused) hv.unpause(d.domid);
@@ -456,12 +459,8 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
       // removes whatever was written). Another uuid's directory replaces it in a transaction.
       if (d.uuid === built) await write(ctx.xs);
       else {
-        await ctx.xs.transaction(async (t) => {
-          await t.rm(`/vm/${built}`);
-          await t.mkdir(vm);
-          await t.setPerms(vm, readOnly(d));
-          await write(t);
-        });
+        // Sent at once: xenstored takes them in order.
+        await ctx.xs.transaction((t) => Promise.all([t.rm(`/vm/${built}`), t.mkdir(vm), t.setPerms(vm, readOnly(d)), write(t)]));
       }
     } catch (e) {
       await ctx.xs.rm(`/vm/${built}`).catch(() => {});

@@ -121,15 +121,13 @@ export async function createDevice(host: DeviceHost, ends: DeviceEnds, backend: 
   const { domid, backendId, fe, be } = ends;
   const bePerms: XsPerm[] = [{ domid: backendId, perm: 'n' }, { domid, perm: 'r' }];
   const fePerms: XsPerm[] = [{ domid, perm: 'n' }, { domid: backendId, perm: 'r' }];
-  // One transaction, its requests pipelined (xenstored answers them in order).
-  await xs.transaction(async (t) => {
-    await Promise.all([t.mkdir(be), t.mkdir(fe)]);
-    await Promise.all([t.setPerms(be, bePerms), t.setPerms(fe, fePerms)]);
-    await Promise.all([
-      ...backend.map(([k, v]) => t.write(`${be}/${k}`, String(v))), t.write(`${be}/state`, String(XenbusState.Initialising)),
-      ...frontend.map(([k, v]) => t.write(`${fe}/${k}`, String(v))), t.write(`${fe}/state`, String(XenbusState.Initialising)),
-    ]);
-  });
+  // One transaction, every request sent at once: xenstored takes a connection's requests in
+  // order, so each directory is made before its permissions are set and its nodes written.
+  await xs.transaction((t) => Promise.all([
+    t.mkdir(be), t.mkdir(fe), t.setPerms(be, bePerms), t.setPerms(fe, fePerms),
+    ...backend.map(([k, v]) => t.write(`${be}/${k}`, String(v))), t.write(`${be}/state`, String(XenbusState.Initialising)),
+    ...frontend.map(([k, v]) => t.write(`${fe}/${k}`, String(v))), t.write(`${fe}/state`, String(XenbusState.Initialising)),
+  ]));
   let status: string | undefined;
   try {
     status = await xs.wait(`${be}/${HOTPLUG_STATUS}`, (v) => v !== undefined, { timeout: DEVICE_TIMEOUT_MS });

@@ -4,33 +4,18 @@
 // connection boots it again; a halted VM is started rather than a new domain made; a removed
 // forward listens no more.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseForwardSpec } from '../../../src/network/gateway/forwardspec.js';
 import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import { Host } from '../../../src/toolstack/host.js';
 import { ROOT } from '../../support/cli.js';
+import { httpGet } from '../../support/http-get.js';
 import { freePort } from '../../support/ports.js';
 
 const WWW = join(ROOT, 'examples/www/www.ts');
 const config = (name: string, ip: string, extra = '') => parseDomainConfig(
   `name = "${name}"\nkernel = "${WWW}"\nmemory = 64\nvif = [ 'bridge=xenbr0,ip=${ip}' ]\nextra = "port=80"\non_poweroff = "destroy"\n${extra}`, WWW).config;
-
-/** GET `path` from 127.0.0.1:`port` on a new connection: status and body. */
-function get(port: number, path = '/api/status'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 30_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 test('the first connection to a summoning forward boots the guest and is answered by it; later ones go straight through', { timeout: 120_000 }, async (t) => {
   const host = await Host.start({ shells: { count: 1, memory: 64 } });
@@ -44,26 +29,26 @@ test('the first connection to a summoning forward boots the guest and is answere
   });
   assert.equal(host.domains().some((d) => d.name === 'www'), false, 'nothing runs before the first connection');
   // Three at once: one boot answers them all.
-  const first = await Promise.all([1, 2, 3].map(() => get(port)));
+  const first = await Promise.all([1, 2, 3].map(() => httpGet(port)));
   for (const r of first) {
     assert.equal(r.status, 200);
     assert.equal((JSON.parse(r.body) as { address: string }).address, '10.0.2.50');
   }
   assert.equal(host.domains().filter((d) => d.name === 'www').length, 1, 'the connections booted the guest, once');
-  assert.equal((await get(port, '/nothing')).status, 404);
+  assert.equal((await httpGet(port, '/nothing')).status, 404);
   assert.equal(host.summonedForwards.list()[0]!.boots, 1);
   assert.equal(host.summonedForwards.list()[0]!.accepted, 4);
   assert.deepEqual(host.forwards.list(), [], "the guest's own forward of the port was left out");
 
   // Gone: the next connection boots it again.
   await host.destroy(host.domains().find((d) => d.name === 'www')!.domid);
-  assert.equal((await get(port)).status, 200);
+  assert.equal((await httpGet(port)).status, 200);
   assert.equal(host.summonedForwards.list()[0]!.boots, 2);
 
   await assert.rejects(host.summonedForwards.add(config('www2', '10.0.2.51'), parseForwardSpec(`tcp:${port}:80`)), /summons a guest already/);
   await assert.rejects(host.summonedForwards.add(config('www2', '10.0.2.51'), parseForwardSpec(`udp:${port}:80`)), /a summoning forward is TCP/);
   host.summonedForwards.remove(parseForwardSpec(`tcp:${port}:80`));
-  await assert.rejects(get(port), (e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED');
+  await assert.rejects(httpGet(port), (e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED');
   assert.throws(() => host.summonedForwards.remove(parseForwardSpec(`tcp:${port}:80`)), /no summoning forward/);
 });
 
@@ -74,7 +59,7 @@ test('a summoning forward may name a halted VM: its connection starts that VM', 
   const port = await freePort();
   const { config: stored } = await host.storedConfig('site');
   await host.summonedForwards.add(stored, parseForwardSpec(`tcp:${port}:80`), 'site');
-  assert.equal((await get(port, '/')).status, 200);
+  assert.equal((await httpGet(port, '/')).status, 200);
   const d = host.domains().find((x) => x.name === 'site');
   assert.ok(d, 'the VM runs');
   assert.equal(host.vmOf(d.domid), ref, 'as the VM it was, not a new one');

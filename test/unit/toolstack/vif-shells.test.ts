@@ -4,7 +4,6 @@
 // configuration the shell's vif cannot become is not given one; a shell torn down unused leaves
 // no node, port, netback device or domain behind.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SHELL_BRIDGE } from '../../../src/toolstack/builder.js';
@@ -14,6 +13,7 @@ import { isShellName } from '../../../src/toolstack/shells.js';
 import { dom0VifTraffic } from '../../../src/toolstack/vifs.js';
 import { parseMac } from '../../../src/network/mac.js';
 import { FIXTURES, ROOT } from '../../support/cli.js';
+import { httpGet } from '../../support/http-get.js';
 import { freePort } from '../../support/ports.js';
 
 const T = { timeout: 120_000 };
@@ -36,20 +36,6 @@ async function started(t: { after(fn: () => Promise<void>): void }, vifs: number
   t.after(() => host.close());
   await until(`${vifs} vif shells are ready`, () => host.vifShells.ready === vifs);
   return host;
-}
-
-function get(port: number, path = '/api/status'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 30_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 test("a vif shell created with another MAC and bridge has them: xenstore, the switch's port, the guest's frames", T, async (t) => {
@@ -76,7 +62,7 @@ test("a vif shell created with another MAC and bridge has them: xenstore, the sw
   assert.equal(p?.mode.mac, parseMac(mac), "the port checks the configuration's MAC");
   // Answered through the gateway on xenbr0: the guest sends from the MAC its create wrote (a
   // frame from the shell's MAC would be dropped by the port's check).
-  const r = await get(port);
+  const r = await httpGet(port);
   assert.equal(r.status, 200);
   assert.equal((JSON.parse(r.body) as { address: string }).address, '10.0.2.70');
 
