@@ -684,7 +684,8 @@ export class Host extends EventEmitter<HostEvents> {
   async #onDomainException(): Promise<void> {
     this.shells.reap();
     for (const s of this.#poolShells.values()) s.reap();
-    for (const d of this.hv.domains()) {
+    // Only domains that shut down: not a sorted copy of the whole table at every destroy.
+    for (const d of this.hv.shutDown()) {
       const m = this.#managed.get(d.domid);
       if (!m || m.handled || !d.shutdownReason) continue;
       m.handled = true;
