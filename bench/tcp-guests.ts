@@ -138,12 +138,12 @@ async function main(): Promise<void> {
     await host.xs.write(node('go'), '1');
     const g2g = JSON.parse((await host.xs.wait(node('result'), (v) => !!v, { timeout: runs * (opts.mib * 1000 + 60_000) }))!) as PumpResult[];
     const g2gCpu = cpuSeconds(cpu0);
-    // The sink's counters of each stream, as its connections close (the last one may close just after the result).
+    // The sink's counters of each stream, as its streams end (the last one may end just after the result).
     const sinkTcpPath = `/local/domain/${sink.domid}/data/tcppump/sink-tcp`;
     const sinkTcp = (v: string | undefined) => (v ? JSON.parse(v) as SinkTcp[] : []);
     const ofPeer = (all: SinkTcp[], peer: string) => all.filter((t) => t.peer === peer).slice(-runs);
-    const sinkAll = sinkTcp(await host.xs.wait(sinkTcpPath, (v) => ofPeer(sinkTcp(v), sourceAddress).length >= runs, { timeout: 30_000 }).catch(() => undefined)
-      ?? await host.xs.read(sinkTcpPath));
+    const sinkAll = sinkTcp(await host.xs.wait(sinkTcpPath, (v) => ofPeer(sinkTcp(v), sourceAddress).length >= runs, { timeout: 30_000 })
+      .catch(() => host.xs.readOptional(sinkTcpPath)));
     const g2gCps = Number(await host.xs.wait(node('cps'), (v) => !!v, { timeout: opts.cps * 100 + 60_000 }));
     const idleOpen = Number(await host.xs.wait(node('idle-open'), (v) => !!v, { timeout: opts.idle * 20 + 60_000 }));
     const idleHeld = JSON.parse((await host.xs.wait(`/local/domain/${sink.domid}/data/tcppump/idle`, (v) => !!v, { timeout: 60_000 }))!) as

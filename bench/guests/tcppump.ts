@@ -2,8 +2,8 @@
 // DHCP from the bridge's gateway), running bench/support/tcp-pump.ts.
 // - `role=sink`: the byte sink on `port=`, the request/answer exchange on port+1, and on port+2
 //   connections that are only held open; once `idle=` of those are held it writes its JS heap
-//   (before the first and now) as JSON to data/tcppump/idle. As each byte-sink connection
-//   closes, its counters (retransmissions, out-of-order arrivals, ACKs sent, ...) join a list
+//   (before the first and now) as JSON to data/tcppump/idle. As each byte-sink stream ends
+//   (the source's FIN), its counters (retransmissions, out-of-order arrivals, ACKs sent, ...) join a list
 //   in data/tcppump/sink-tcp (the last SINK_KEEP, with the peer's address and the bytes).
 // - `role=source`: once dom0 writes data/tcppump/go, pumps `mib=` MiB to `target=ADDRESS:PORT`
 //   `runs=` times, a connection each (results, each with its connection's counters, to
@@ -34,7 +34,7 @@ export default async function main(os: OS): Promise<void> {
       let bytes = 0;
       s.on('data', (c: Uint8Array) => (bytes += c.length));
       sinkConnection(s);
-      s.once('close', () => {
+      s.once('end', () => {
         sinkTcp.push({ peer: s.remoteAddress, bytes, ...s.stats });
         if (sinkTcp.length > SINK_KEEP) sinkTcp.shift();
         void os.xenstore.write('data/tcppump/sink-tcp', JSON.stringify(sinkTcp));
