@@ -87,6 +87,24 @@ export class ClusterMap {
     return t instanceof Promise ? t.then((x) => this.#decode(x, gc)) : this.#decode(t, gc);
   }
 
+  /**
+   * The file offset of guest cluster `gc` if it is a data cluster (with `copied`: one written in
+   * place) whose table is in memory and whose entry is sound; -1 otherwise (then `lookup` says
+   * what it is, or why it is refused). The per-request path: no object made, nothing thrown.
+   */
+  dataHost(gc: number, copied: boolean): number {
+    const l1i = gc >>> this.#l2Bits;
+    if (this.#l1[l1i] === 0) return -1;
+    const t = this.#l2.get(l1i);
+    if (t === undefined || t instanceof Promise) return -1;
+    const i = gc & ((1 << this.#l2Bits) - 1);
+    const hi = t.view.getUint32(i * 8);
+    const lo = t.view.getUint32(i * 8 + 4);
+    if (hi & COMPRESSED || (copied && !(hi & COPIED)) || (this.#h.version === 3 && lo & 1)) return -1;
+    const host = (hi & OFFSET_MASK_HI) * 2 ** 32 + ((lo & 0xfffffe00) >>> 0);
+    return host !== 0 && host % this.#cs === 0 && host < this.#file.size && !this.#overlapsTables(host) ? host : -1;
+  }
+
   /** Whether guest cluster `gc` has an L2 table, in which `set` can record it. */
   hasTable(gc: number): boolean {
     return this.#l1[gc >>> this.#l2Bits] !== 0;

@@ -171,9 +171,8 @@ export class Qcow2Disk implements LayeredDisk {
       const start = sector * SECTOR_SIZE;
       const gc = Math.floor(start / this.#cs);
       if (start + bytes <= (gc + 1) * this.#cs) {
-        const m = this.#map.lookup(gc);
-        if (m instanceof Promise) return m.then(() => this.#read(start, bytes, bufs)); // the table is loaded then
-        if (m.kind === 'data') return this.#file.read(m.host + start - gc * this.#cs, bufs);
+        const host = this.#map.dataHost(gc, false);
+        if (host >= 0) return this.#file.read(host + start - gc * this.#cs, bufs);
       }
       return this.#read(start, bytes, bufs);
     } catch (e) {
@@ -328,9 +327,10 @@ export class Qcow2Disk implements LayeredDisk {
    */
   #writeCluster(gc: number, inOff: number, bufs: Uint8Array[], len: number): Promise<void> {
     if (!this.#allocating.has(gc)) {
+      const host = this.#map.dataHost(gc, true);
+      if (host >= 0) return this.#file.write(host + inOff, bufs);
       const m = this.#map.lookup(gc);
       if (!(m instanceof Promise)) {
-        if (m.kind === 'data' && m.copied) return this.#file.write(m.host + inOff, bufs);
         const placed = this.#allocateAtOnce(gc, m, inOff, bufs, len);
         if (placed) return placed;
       }
