@@ -93,7 +93,8 @@ export class FrontendLifecycle<E extends Error> {
         if (s === XenbusState.Unknown) this.final(d.disconnected(`${this.name}: the device was removed`));
       }, onError),
       watchState(this.xs, this.backendDir, (s) => {
-        if (!this.#held) return this.#act(s);
+        // Held, a backend that is gone still ends the device at once.
+        if (!this.#held || s === XenbusState.Unknown) return this.#act(s);
         this.#latest = s;
         this.#heard?.(s);
       }, onError),

@@ -287,7 +287,7 @@ export class NetFront implements Net {
     return this.#life.disconnect();
   }
 
-  /** For a suspend: stop issuing; resolves once the requests in flight are answered. */
+  /** For a suspend: stop issuing (frames in flight are not waited for: NetDatapath.quiesce). */
   quiesce(): Promise<void> {
     return this.#data.quiesce();
   }

@@ -85,6 +85,33 @@ test('a held vif (an incoming migration\'s parked runtime) touches no RAM and wr
   await within(sent, 'the frame to be answered');
 });
 
+test('a held vif whose backend goes while it is held: proceed fails with Disconnected and nothing is written', async (t) => {
+  const rig = new NetRig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  const back = await rig.backend(g, 0);
+  const f = await within(NetFront.hold(g.ctx, g.domid, 0), 'the hold');
+  await rig.xs0.rm(back.be);
+  await until(() => f.status === 'closed', 'the held device to close');
+  await assert.rejects(within(f.proceed(), 'proceed'), Disconnected);
+  assert.equal(await rig.xs0.exists(`${f.dir}/${NETIF_XS.txRingRef}`), false);
+});
+
+test('a suspend\'s quiesce stops posting at once, without waiting for frames in flight; release posts what waited', async (t) => {
+  const { back, f } = await connected(t);
+  const first = f.write(testFrame(60));
+  await back.txPublished(1);
+  await within(f.quiesce(), 'the quiesce, with a frame in flight');
+  const second = f.write(testFrame(61));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal((back.tx.reqProd - back.tx.reqCons) >>> 0, 1, 'nothing new posted while quiesced');
+  f.release();
+  await back.txPublished(2);
+  for (let i = 0; i < 2; i++) back.respondTx(back.takeTx().id, NETIF_RSP_OKAY);
+  back.pushTx();
+  await within(Promise.all([first, second]), 'both frames answered');
+});
+
 test('one event channel without split channels; queue-N keys with two queues', async (t) => {
   const offer = { ...NETBACK_OFFER, [NETIF_XS.featureSplitEventChannels]: 0, [NETIF_XS.featureGsoTcpv6]: 0 };
   const { rig, f } = await connected(t, offer, 2);
