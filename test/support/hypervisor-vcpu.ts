@@ -51,7 +51,12 @@ export function rng(seed: number): () => number {
 function start(parent: MessagePort, { buffers, control }: GuestBoot): void {
   const channel = portChannel(control);
   const hc = new Hypercalls(buffers, channel);
-  channel.onPush((g) => hc.adoptPeer(g as PeerGrant));
+  /** Peers' buffers pushed to it (an interdomain bind by the other end), as a hostile guest keeps them. */
+  const peers = new Map<number, DomainBuffers>();
+  channel.onPush((g) => {
+    hc.adoptPeer(g as PeerGrant);
+    peers.set((g as PeerGrant).peer.domid, (g as PeerGrant).peer);
+  });
   const loop = new UpcallLoop(hc.memory, {
     pausable: true,
     onError: (e) => {
@@ -143,11 +148,15 @@ function start(parent: MessagePort, { buffers, control }: GuestBoot): void {
       });
     },
     /**
-     * Take one of its own control block's locks as a hypercall would, reply, then die holding it
+     * Take one of its own control block's locks (or a pushed peer's) as a hypercall would, reply, then die holding it
      * ('exit': the thread ends, as out of heap) or keep it ('spin': a thread stuck inside).
      */
-    holdLock: (index: number, then: 'exit' | 'spin') => {
-      lock(new Int32Array(buffers.control), index);
+    holdLock: async (index: number, then: 'exit' | 'spin', peer?: number) => {
+      // A peer's buffers come on the control port, which need not be ahead of this request.
+      for (let i = 0; i < 500 && peer !== undefined && !peers.has(peer); i++) await new Promise((r) => setTimeout(r, 10));
+      const control = peer === undefined ? buffers.control : peers.get(peer)?.control;
+      if (!control) throw new Error(`no buffers of d${peer}`);
+      lock(new Int32Array(control), index);
       setImmediate(() => {
         if (then === 'exit') process.exit(0);
         for (;;);

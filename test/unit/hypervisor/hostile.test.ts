@@ -346,6 +346,20 @@ test('a guest thread stuck holding its grant lock: dom0 gets GNTST_eagain after 
   await w.check();
 });
 
+test("a guest holding a linked peer's grant lock outside any hypercall: its destroy frees the lock and crashes that peer", async (t) => {
+  const { h, w, bad } = await setup(t);
+  const mate = await h.guest();
+  // The mate binds to the hostile guest's port: the hostile guest is handed the mate's buffers.
+  const offered = await bad.hc<number>('evtchnAllocUnbound', mate.domid);
+  await mate.hc('evtchnBindInterdomain', bad.domid, offered);
+  await bad.call('holdLock', CB_GRANT_LOCK, 'spin', mate.domid);
+  assert.notEqual(Atomics.load(mate.domain.view.ctl, CB_GRANT_LOCK), 0);
+  await h.hv.destroyDomain(bad.domid);
+  assert.equal(Atomics.load(mate.domain.view.ctl, CB_GRANT_LOCK), 0);
+  assert.equal(mate.domain.shutdownReason, 'crash', 'a table the dead vCPU may have been updating is not trusted again');
+  await w.check();
+});
+
 test('FIFO ABI: it rewrites its event words and control block while dom0 sends: every send returns, only its events suffer', async (t) => {
   const { h, w, bad, p0 } = await setup(t);
   const [cb, arr] = await bad.hc<number[]>('populatePhysmap', 2);
