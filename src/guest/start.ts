@@ -26,10 +26,9 @@ import { GuestLifecycle } from './lifecycle.js';
 import type { NetFront } from '../drivers/net/front/netfront.js';
 import { hasVifs, holdVifs, netDevices, preconnectVifs, preloadNetfront, reconnectVifs, type EarlyVifs } from './net.js';
 import { pvConsole, type OS } from './os.js';
-import { warmStackResume } from './stackwarm.js';
 import { GuestStacks, loadStack, vifAddress } from './tcpip.js';
 import { Suspender, resumeRecord } from './suspend.js';
-import { warmUpStack } from './warmup.js';
+import { warmStackResume, warmUpStack } from './warmup.js';
 import { clockFromTime } from '../tcpip/clock.js';
 import { GuestTime } from './time.js';
 

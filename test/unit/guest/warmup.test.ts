@@ -1,10 +1,12 @@
 // The warm-ups: a pool thread's while it waits, the whole boot path (upcalls, console,
-// a xenstore request and its reply) on scratch memory, and a vif shell's, its TCP/IP stack's;
-// neither leaves anything running behind it.
+// a xenstore request and its reply) on scratch memory; a vif shell's, its TCP/IP stack's; an
+// incoming migration's, its stack's resume path. None leaves anything running behind it.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import { warmStackResume } from '../../../src/guest/warmup.js';
+import * as stackModule from '../../../src/tcpip/stack.js';
 import { within } from '../../support/hypervisor.js';
 
 const WARMUP = new URL('../../../src/guest/warmup.js', import.meta.url).href;
@@ -38,4 +40,17 @@ test("a shell's stack warm-up carries a request and its answer between two stack
   assert.equal(completed, true, 'the client read the answer and the close: every step ran');
   const [code] = (await within(once(worker, 'exit'), 'the thread to exit by itself (no timer of the stacks left)', 5_000)) as [number];
   assert.equal(code, 0);
+});
+
+test('the stack\'s resume path runs once on scratch stacks (an incoming migration\'s parked runtime), and every scratch socket is quiet', async () => {
+  const errors: unknown[] = [];
+  const onError = (e: unknown) => errors.push(e);
+  process.on('uncaughtException', onError);
+  try {
+    assert.equal(await warmStackResume(stackModule), true, 'every step ran: a connection with data, a freeze and a restore');
+    await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    process.off('uncaughtException', onError);
+  }
+  assert.deepEqual(errors, []);
 });
