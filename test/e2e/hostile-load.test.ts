@@ -41,9 +41,18 @@ function rss(): number {
 }
 
 async function open(): Promise<SocketPeer> {
-  const p = await SocketPeer.open(socketPath);
-  peers.push(p);
-  return p;
+  // A host on a loaded machine may accept more slowly than an attack connects: the kernel then
+  // refuses with EAGAIN (listen backlog full), and a client tries again.
+  for (let tries = 0; ; tries++) {
+    try {
+      const p = await SocketPeer.open(socketPath);
+      peers.push(p);
+      return p;
+    } catch (e) {
+      if (tries >= 1000 || (e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      await delay(1);
+    }
+  }
 }
 
 interface Figures { p99: number; max: number; reads: number; rssGrowth: number; stormMs: number }
@@ -109,9 +118,19 @@ async function underAttack(name: string, attack: (stop: (hard?: boolean) => bool
   const t0 = Date.now();
   // A bounded attack runs to its end (unless it overruns); one that holds resources, for PROBE_MS.
   const stop = (hard = false): boolean => Date.now() - t0 > ATTACK_MAX_MS || (!hard && Date.now() - t0 > probeMs);
-  await attack(stop);
-  const stormMs = Date.now() - t0;
-  while (!stop()) await delay(20);
+  let stormMs: number;
+  try {
+    await attack(stop);
+    stormMs = Date.now() - t0;
+    while (!stop()) await delay(20);
+  } catch (e) {
+    // A failed attack must not leave the probe and the sampler running: they would keep this
+    // file's process (and the whole suite) waiting.
+    clearInterval(sampler);
+    await probe.terminate();
+    for (const p of peers.splice(0)) p.close();
+    throw e;
+  }
   probe.postMessage('stop');
   const lat = await probed;
   await probe.terminate();
