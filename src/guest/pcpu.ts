@@ -181,7 +181,6 @@ const wallNow = () => performance.timeOrigin + performance.now();
 const isArg = (a: unknown) => a === undefined || typeof a === 'number' || (typeof a === 'string' && a.length <= MAX_ARG_LENGTH);
 const decoders = { lax: new TextDecoder(), fatal: new TextDecoder('utf-8', { fatal: true }) };
 
-
 function hostFor(r: () => Resident): RealmHost {
   return {
     now: () => performance.now(),

@@ -86,7 +86,7 @@ function raiseUpcall(d: DomainView): void {
  * A shared pCPU wakes at once too, not when its pass is over: deferring the wakes (pool4) made
  * the backend start on a pass's requests only after the whole pass, so the pCPU and dom0 took
  * turns instead of overlapping; the wakes per pass stay one per edge either way
- * (docs/PERFORMANCE.md, cpupools, sixth pass: 1.6-5x the IOPS at 1-16 guests on one pCPU).
+ * (docs/PERFORMANCE.md, cpupools, sixth pass: 1.6-16.7x the IOPS at 1-32 guests).
  */
 export function wake(d: DomainView): void {
   if (d.doorbell) ring(d.doorbell, d.doorbellSlot);
