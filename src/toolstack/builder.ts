@@ -20,12 +20,12 @@ import { startVcpu, type BootedVcpu, type KernelScript, type ShellVcpu, type Vcp
 import type { ConsoleDaemon } from '../drivers/console/daemon.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsNodeOps, XsPerm } from '../xenstore/client/client.js';
-import { attachDisk, removeDomainDisks } from './devices.js';
+import { addDisk, removeDomainDisks } from './devices.js';
 import type { DomainConfig, DomainVif } from './domconfig.js';
 import { kernelImage, kernelScript } from './kernel.js';
 import { MIN_MEMORY_MIB } from './limits.js';
 import type { Vdis } from '../storage/vdi.js';
-import { attachVif, removeDomainVifs, replugVif, vifNodes, type VifHost, type VifNodes } from './vifs.js';
+import { addVif, removeDomainVifs, replugVif, vifNodes, type VifHost, type VifNodes } from './vifs.js';
 import { randomVifMac } from './vifspec.js';
 import { backendPath, frontendPath } from '../drivers/xenbus.js';
 import { XenbusState } from '../abi/xenbus.js';
@@ -254,8 +254,8 @@ async function prepareDomain(
 }
 
 async function attachDevices(ctx: BuildContext, domid: number, spec: Pick<BuildSpec, 'disks' | 'vifs'>): Promise<void> {
-  for (const disk of spec.disks) await attachDisk(deviceHost(ctx), domid, disk);
-  for (const vif of spec.vifs) await attachVif(deviceHost(ctx), domid, vif);
+  for (const disk of spec.disks) await addDisk(deviceHost(ctx), domid, disk);
+  for (const vif of spec.vifs) await addVif(deviceHost(ctx), domid, vif);
 }
 
 export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { paused?: boolean; restore?: RestoreSpec } = {}): Promise<BuiltDomain> {
@@ -398,13 +398,13 @@ export async function buildShell(ctx: BuildContext, spec: ShellSpec, placeholder
 /** A shell's vif 0: a random MAC on the shells' own bridge, attached as any vif is. */
 async function attachShellVif(ctx: BuildContext, domid: number): Promise<VifNodes> {
   const vif = { devid: 0, mac: randomVifMac(), bridge: SHELL_BRIDGE };
-  await attachVif(deviceHost(ctx), domid, vif);
+  await addVif(deviceHost(ctx), domid, vif);
   return vifNodes(deviceHost(ctx), domid, 0, vif);
 }
 
 /**
  * A shell's vif becomes the configuration's, through `t` (the claim's writes): its nodes written
- * as attachVif writes them, those the shell had and it has not removed.
+ * as addVif writes them, those the shell had and it has not removed.
  */
 async function claimShellVif(ctx: BuildContext, t: XsNodeOps, domid: number, had: VifNodes, vif: DomainVif): Promise<void> {
   const want = await vifNodes(deviceHost(ctx), domid, 0, { ...vif, mac: vif.mac ?? randomVifMac() });

@@ -210,8 +210,14 @@ export async function vdiLiveDisks(host: DeviceHost, vdi: { readonly uuid: strin
   return { live, foreign };
 }
 
-/** Attach a disk to a running (or being built) domain; resolves once its backend is ready. */
+/** Attach a disk to a running (or being built) domain; resolves once its backend is ready, with what xl block-list shows of it. */
 export async function attachDisk(host: DeviceHost, domid: number, spec: DiskSpec): Promise<DiskDevice> {
+  await addDisk(host, domid, spec);
+  return readDevice(host.xs, domid, spec.devid);
+}
+
+/** attachDisk without reading the device back (the builder's: a create has no use for it). */
+export async function addDisk(host: DeviceHost, domid: number, spec: DiskSpec): Promise<void> {
   const { hv, xs } = host;
   const guest = hv.domain(domid);
   if (guest.dying) throw new XenError('EINVAL', `domain ${domid} is dying`);
@@ -234,7 +240,6 @@ export async function attachDisk(host: DeviceHost, domid: number, spec: DiskSpec
     ['backend', be], ['backend-id', backendId], ['virtual-device', spec.devid], ['device-type', devtype],
     ['trusted', spec.trusted ? 1 : 0],
   ], spec.vdev);
-  return readDevice(xs, domid, spec.devid);
 }
 
 /**

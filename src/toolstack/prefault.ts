@@ -9,11 +9,8 @@ import { PAGE_SIZE } from '../abi/xen.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import { CB_RAM_HWM, firstRamPfn, totalFrames } from '../hypervisor/layout.js';
 
-/**
- * Frames faulted in per turn of the event loop: at 15-22 µs a frame, a batch holds dom0's thread
- * some 0.3 ms, which a create arriving meanwhile waits behind (64 made that 1-1.4 ms).
- */
-export const PREFAULT_BATCH_FRAMES = 16;
+/** Frames faulted in per turn of the event loop. */
+export const PREFAULT_BATCH_FRAMES = 64;
 
 export async function prefaultRam(d: Domain, idle: () => boolean): Promise<void> {
   const { geometry, mem8, ctl } = d.view;

@@ -119,8 +119,14 @@ export async function vifNodes(host: VifHost, domid: number, backendId: number, 
   };
 }
 
-/** Attach a vif to a running (or being built) domain; resolves once its backend is ready. */
+/** Attach a vif to a running (or being built) domain; resolves once its backend is ready, with what xl network-list shows of it. */
 export async function attachVif(host: VifHost, domid: number, vif: DomainVif): Promise<NicDevice> {
+  await addVif(host, domid, vif);
+  return readNic(host.xs, domid, vif.devid);
+}
+
+/** attachVif without reading the device back (the builder's: a create has no use for it). */
+export async function addVif(host: VifHost, domid: number, vif: DomainVif): Promise<void> {
   const { hv, xs } = host;
   if (hv.domain(domid).dying) throw new XenError('EINVAL', `domain ${domid} is dying`);
   const backendId = backendDomain(host, vif.backend, 'vif');
@@ -132,7 +138,6 @@ export async function attachVif(host: VifHost, domid: number, vif: DomainVif): P
   else await dom0Netback(host);
   const nodes = await vifNodes(host, domid, backendId, { ...vif, mac: vif.mac ?? randomVifMac() });
   await createDevice(host, { domid, backendId, fe, be }, nodes.backend, nodes.frontend, `vif ${vif.devid}`);
-  return readNic(xs, domid, vif.devid);
 }
 
 /**

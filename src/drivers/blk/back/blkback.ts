@@ -83,8 +83,7 @@ export class BlkBack {
    * frontend-id and frontend): publish features, go InitWait, follow the frontend.
    */
   static async start(ctx: DriverContext, dir: string, disk: Disk, opts: BlkbackOptions = {}): Promise<BlkBack> {
-    const frontendId = await readUint(ctx.xs, `${dir}/frontend-id`, 0x7fef);
-    const frontendDir = await ctx.xs.read(`${dir}/frontend`);
+    const [frontendId, frontendDir] = await Promise.all([readUint(ctx.xs, `${dir}/frontend-id`, 0x7fef), ctx.xs.read(`${dir}/frontend`)]);
     await ctx.hc.connect(frontendId);
     const be = new BlkBack(ctx, dir, disk, frontendId, frontendDir, opts);
     await be.#publishFeatures();
@@ -108,21 +107,17 @@ export class BlkBack {
   async #publishFeatures(): Promise<void> {
     const d = this.#disk;
     const o = this.#o;
+    // One transaction, its writes sent at once (xenstored takes them in order).
     await this.#ctx.xs.transaction(async (t) => {
       const w = (k: string, v: string | number | boolean) => t.write(`${this.dir}/${k}`, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
-      await w(BLKIF_XS.featureFlushCache, d.features.flush);
-      await w(BLKIF_XS.featureBarrier, d.features.flush);
       const discard = d.features.discard && (await t.readOptional(`${this.dir}/${BLKIF_XS.discardEnable}`)) !== '0';
-      await w(BLKIF_XS.featureDiscard, discard);
-      if (discard) {
-        await w(BLKIF_XS.discardGranularity, SECTOR_SIZE);
-        await w(BLKIF_XS.discardAlignment, 0);
-        await w(BLKIF_XS.discardSecure, d.features.secureDiscard);
-      }
-      await w(BLKIF_XS.featurePersistent, o.persistent);
-      if (o.maxIndirectSegments > 0) await w(BLKIF_XS.featureMaxIndirectSegments, o.maxIndirectSegments);
-      await w(BLKIF_XS.maxRingPageOrder, o.maxRingPageOrder);
-      await w(BLKIF_XS.multiQueueMaxQueues, o.maxQueues);
+      await Promise.all([
+        w(BLKIF_XS.featureFlushCache, d.features.flush), w(BLKIF_XS.featureBarrier, d.features.flush), w(BLKIF_XS.featureDiscard, discard),
+        ...(discard ? [w(BLKIF_XS.discardGranularity, SECTOR_SIZE), w(BLKIF_XS.discardAlignment, 0), w(BLKIF_XS.discardSecure, d.features.secureDiscard)] : []),
+        w(BLKIF_XS.featurePersistent, o.persistent),
+        ...(o.maxIndirectSegments > 0 ? [w(BLKIF_XS.featureMaxIndirectSegments, o.maxIndirectSegments)] : []),
+        w(BLKIF_XS.maxRingPageOrder, o.maxRingPageOrder), w(BLKIF_XS.multiQueueMaxQueues, o.maxQueues),
+      ]);
     });
   }
 

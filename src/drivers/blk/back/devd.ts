@@ -17,8 +17,8 @@ export interface BlkbackDaemonOptions {
 export class BlkbackDaemon extends BackendDaemon<BlkBack> {
   static async start(ctx: DriverContext, domid: number, opts: BlkbackDaemonOptions = {}): Promise<BlkbackDaemon> {
     const d = new BlkbackDaemon(ctx, domid, 'vbd', async (c, dir) => {
-      const params = await c.xs.read(`${dir}/params`);
-      const readOnly = (await c.xs.readOptional(`${dir}/mode`)) !== 'w';
+      const [params, mode] = await Promise.all([c.xs.read(`${dir}/params`), c.xs.readOptional(`${dir}/mode`)]);
+      const readOnly = mode !== 'w';
       const disk = await (opts.openDisk ?? openDiskDefault)(params, { readOnly });
       try {
         return await BlkBack.start(c, dir, disk, opts.blkback);

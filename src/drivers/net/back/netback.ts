@@ -117,10 +117,10 @@ export class NetBack implements PortDevice {
    */
   static async start(ctx: DriverContext, dir: string, sw: VirtualSwitch, opts: NetbackOptions = {}): Promise<NetBack> {
     const xs = ctx.xs;
-    const frontendId = await readUint(xs, `${dir}/frontend-id`, 0x7fef);
-    const frontendDir = await xs.read(`${dir}/frontend`);
-    const handle = await readUint(xs, `${dir}/${VIF_BACKEND_XS.handle}`, 0xffff);
-    const vifname = await xs.readOptional(`${dir}/${VIF_BACKEND_XS.vifname}`);
+    const [frontendId, frontendDir, handle, vifname] = await Promise.all([
+      readUint(xs, `${dir}/frontend-id`, 0x7fef), xs.read(`${dir}/frontend`), readUint(xs, `${dir}/${VIF_BACKEND_XS.handle}`, 0xffff),
+      xs.readOptional(`${dir}/${VIF_BACKEND_XS.vifname}`),
+    ]);
     await ctx.hc.connect(frontendId);
     const be = new NetBack(ctx, dir, sw, frontendId, frontendDir, handle, vifname ?? `vif${frontendId}.${handle}`, opts);
     await be.#publishFeatures();
@@ -203,20 +203,13 @@ export class NetBack implements PortDevice {
   // ---------------- xenbus ----------------
 
   async #publishFeatures(): Promise<void> {
-    await this.#ctx.xs.transaction(async (t) => {
-      const w = (k: string, v: string | number) => t.write(`${this.dir}/${k}`, String(v));
-      await w(NETIF_XS.featureSg, 1);
-      await w(NETIF_XS.featureGsoTcpv4, 1);
-      await w(NETIF_XS.featureGsoTcpv6, 1);
-      await w(NETIF_XS.featureIpv6CsumOffload, 1);
-      await w(NETIF_XS.featureRxCopy, 1);
-      await w(NETIF_XS.featureRxFlip, 0);
-      await w(NETIF_XS.featureMulticastControl, 1);
-      await w(NETIF_XS.featureDynamicMulticastControl, 1);
-      await w(NETIF_XS.featureSplitEventChannels, 1);
-      await w(NETIF_XS.multiQueueMaxQueues, this.#maxQueues);
-      await w(NETIF_XS.featureCtrlRing, 1);
-    });
+    // One transaction, its writes sent at once (xenstored takes them in order).
+    await this.#ctx.xs.transaction((t) => Promise.all(([
+      [NETIF_XS.featureSg, 1], [NETIF_XS.featureGsoTcpv4, 1], [NETIF_XS.featureGsoTcpv6, 1], [NETIF_XS.featureIpv6CsumOffload, 1],
+      [NETIF_XS.featureRxCopy, 1], [NETIF_XS.featureRxFlip, 0], [NETIF_XS.featureMulticastControl, 1],
+      [NETIF_XS.featureDynamicMulticastControl, 1], [NETIF_XS.featureSplitEventChannels, 1], [NETIF_XS.multiQueueMaxQueues, this.#maxQueues],
+      [NETIF_XS.featureCtrlRing, 1],
+    ] as const).map(([k, v]) => t.write(`${this.dir}/${k}`, String(v)))));
   }
 
   async #connect(): Promise<void> {
