@@ -9,7 +9,10 @@
 // behind journal commits (qcow2 allocating writes at 0.5x a sparse raw file's through blkfront).
 // An extension is one ftruncate, issued beyond every write issued so far, and a write that
 // would end past an extension still in flight waits for it: so no ftruncate ever cuts data.
-// Close cuts the space extended ahead off again.
+// Close cuts the space extended ahead off again, once the last writer of the file in this
+// process closes it, and never below any of their writes: a live migration opens its
+// destination's leaf again while the mirror's writer still has it open, and the new one appends
+// past the first one's extension (`FileGrowth`).
 import { close, fdatasync, ftruncate, readv, writev } from 'node:fs';
 import { promisify } from 'node:util';
 import { XenError } from '../../errors.js';
@@ -19,33 +22,47 @@ import { advance } from '../raw.js';
 
 const closeP = promisify(close);
 
+/** What the writers of one file (by device and inode) in this process share. */
+interface FileGrowth {
+  users: number;
+  /** The size before the first extension (undefined: never extended), which the last close keeps at least. */
+  opened: number | undefined;
+  /** The end of the furthest write any of them issued. */
+  written: number;
+}
+const growth = new Map<string, FileGrowth>();
+
 export class ImageFile {
   #fd: number;
-  /** Bytes to extend ahead by (0: never), and the end of the furthest write issued. */
+  readonly #key: string;
+  /** Bytes to extend ahead by (0: never); the file's writers' shared record once set. */
   #ahead = 0;
-  #written: number;
+  #growth: FileGrowth | undefined;
   /** What the file is, or is being, extended to; the ftruncate in flight; whether one failed (then writes extend the file themselves). */
   #extendedTo: number;
   #extending: Promise<void> | undefined;
   #extendFailed = false;
-  /** The size before the first extension (undefined: never extended), which close keeps at least. */
-  #opened: number | undefined;
 
-  private constructor(readonly path: string, fd: number, public size: number) {
+  private constructor(readonly path: string, fd: number, public size: number, key: string) {
     this.#fd = fd;
-    this.#written = size;
+    this.#key = key;
     this.#extendedTo = size;
   }
 
   /** Extend the file `bytes` ahead of writes that near its end (a writable disk that appends). */
   growAhead(bytes: number): void {
+    if (this.#growth) return;
     this.#ahead = bytes;
+    let g = growth.get(this.#key);
+    if (!g) growth.set(this.#key, (g = { users: 0, opened: undefined, written: this.size }));
+    g.users++;
+    this.#growth = g;
   }
 
   /** A regular file, opened as every named file is (named.ts: no blocking on FIFOs, kinds checked). */
   static async open(path: string, write: boolean): Promise<ImageFile> {
     const { fd, stats } = await openNamed(path, { what: 'qcow2 image', kind: 'file', write });
-    return new ImageFile(path, fd, stats.size);
+    return new ImageFile(path, fd, stats.size, `${stats.dev}:${stats.ino}`);
   }
 
   /** Fill `bufs` from `pos`; bytes past the end of the file read as zeros. */
@@ -54,10 +71,11 @@ export class ImageFile {
   }
 
   write(pos: number, bufs: readonly Uint8Array[]): Promise<void> {
-    if (this.#ahead > 0) {
+    const g = this.#growth;
+    if (g) {
       let end = pos;
       for (const b of bufs) end += b.byteLength;
-      if (end > this.#written) this.#written = end;
+      if (end > g.written) g.written = end;
       if (this.#extending) {
         if (end > this.#extendedTo) return this.#extending.then(() => this.write(pos, bufs));
       } else if (!this.#extendFailed && end > this.#extendedTo - this.#ahead / 2) this.#extend();
@@ -65,10 +83,11 @@ export class ImageFile {
     return this.#move('write', pos, bufs);
   }
 
-  /** ftruncate to `#ahead` past the furthest write issued, which it therefore never cuts. */
+  /** ftruncate to `#ahead` past the furthest write issued (by any writer), which it therefore never cuts. */
   #extend(): void {
-    const to = this.#written + this.#ahead;
-    this.#opened ??= this.size;
+    const g = this.#growth!;
+    const to = g.written + this.#ahead;
+    g.opened ??= this.size;
     this.#extendedTo = to;
     this.#extending = new Promise<void>((resolve) => ftruncate(this.#fd, to, (e) => {
       this.#extending = undefined;
@@ -82,14 +101,20 @@ export class ImageFile {
     return new Promise((resolve, reject) => fdatasync(this.#fd, (e) => (e ? reject(this.#error('fdatasync', e)) : resolve())));
   }
 
-  /** Close; space extended ahead and never written is cut off first (the file ends where it would have without it). */
+  /**
+   * Close; the last writer first cuts off the space extended ahead and never written (the file
+   * ends where it would have without it).
+   */
   async close(): Promise<void> {
     const fd = this.#fd;
     if (fd < 0) return;
+    const g = this.#growth;
+    this.#growth = undefined;
     try {
       await this.#extending;
-      if (this.#opened !== undefined) {
-        const end = Math.max(this.#opened, this.#written);
+      if (g && --g.users === 0) growth.delete(this.#key);
+      if (g && g.users === 0 && g.opened !== undefined) {
+        const end = Math.max(g.opened, g.written);
         await new Promise<void>((resolve, reject) => ftruncate(fd, end, (e) => (e ? reject(this.#error('ftruncate', e)) : resolve())));
         this.size = end;
       }

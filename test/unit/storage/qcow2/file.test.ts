@@ -51,3 +51,28 @@ test('a file never written keeps its size; one not extended ahead is not cut at 
   await fb.close();
   assert.equal((await stat(b)).size, 10_100);
 });
+
+test("a second writer of the file (a migration's leaf opened again) appends past the first's extension, and the first's close cuts none of it", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'xenode-qcow2-file-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'img');
+  await writeFile(path, new Uint8Array(4096).fill(9));
+  const first = await ImageFile.open(path, true);
+  first.growAhead(1 << 20);
+  await first.write(4096, [new Uint8Array(4096).fill(1)]);
+  // Opened while the first is open and extended: it starts appending at the extended end.
+  const second = await ImageFile.open(path, true);
+  second.growAhead(1 << 20);
+  const at = second.size;
+  assert.ok(at > 8192, 'the second sees the first\'s extension');
+  await second.write(at, [new Uint8Array(4096).fill(2)]);
+  await first.close();
+  assert.ok((await stat(path)).size >= at + 4096, "the first's close leaves the second's write");
+  await second.write(at + 4096, [new Uint8Array(4096).fill(3)]);
+  await second.close();
+  assert.equal((await stat(path)).size, at + 8192, 'the last close cuts back to the furthest write of either');
+  const img = await readFile(path);
+  assert.ok(img.subarray(4096, 8192).every((x) => x === 1));
+  assert.ok(img.subarray(at, at + 4096).every((x) => x === 2));
+  assert.ok(img.subarray(at + 4096, at + 8192).every((x) => x === 3));
+});
