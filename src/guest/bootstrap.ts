@@ -64,9 +64,9 @@ function prepare(m: PrepareMessage): void {
   }
 }
 
-/** A script kernel: compiled already when the host prepared this shell with it, else from `source`. */
-async function runScript(url: string, source: KernelMessage['source']): Promise<{ default?: unknown }> {
-  claimed = compiled.get(url) ?? new CompiledKernel({ url, code: source?.code ?? '', cachedData: source?.cachedData ?? new Uint8Array() });
+/** A shell's script: compiled already when the host prepared this shell with it. */
+async function runScript(k: KernelMessage): Promise<{ default?: unknown }> {
+  claimed = compiled.get(k.kernel) ?? new CompiledKernel({ url: k.kernel, code: k.source?.code ?? '', cachedData: k.source?.cachedData ?? new Uint8Array() });
   compiled.clear();
   return claimed.run(library);
 }
@@ -83,7 +83,7 @@ function boot(msg: BootMessage): void {
   startGuest({
     hc,
     loop: { pausable: true, haltPollUs: HALT_POLL_MAX_US, pollOnlyWhenExpected: true },
-    loadKernel: () => (msg.kernel === null ? null : msg.source ? runScript(msg.kernel, msg.source) : link(msg.kernel)),
+    loadKernel: () => (msg.kernel === null ? null : link(msg.kernel)),
     ...(msg.identity && { identity: msg.identity }),
     preloadWhileParked: true,
     park: async () => {
@@ -92,7 +92,7 @@ function boot(msg: BootMessage): void {
       const k = await kernelMessage();
       parent.off('message', prepare);
       setNice(k.nice);
-      return { name: k.name, uuid: k.uuid, load: () => (k.script ? runScript(k.kernel, k.source) : link(k.kernel)) };
+      return { name: k.name, uuid: k.uuid, load: () => (k.script ? runScript(k) : link(k.kernel)) };
     },
     mapStack: (text) => claimed?.mapStack(text) ?? text,
     mainCalled: (marks) => status({ type: 'main', marks }),

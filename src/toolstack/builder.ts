@@ -270,10 +270,7 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
     ? kernelScript(spec.kernel).then((script): Promise<string | KernelScript> => (script ? Promise.resolve(script) : kernelImage(spec.kernel)))
     : undefined;
   linking?.catch(() => {}); // awaited below, unless the build fails first
-  // A realm runs the kernel's script; a thread of its own compiles it from V8's code cache
-  // where it can be a script (no ES module loader, no parse), else imports its module.
-  const realmImage = linking || !shared ? undefined : await kernelImage(spec.kernel, 'realm');
-  const image = linking || shared ? undefined : ((await kernelScript(spec.kernel)) ?? (await kernelImage(spec.kernel, 'module')));
+  const image = linking ? undefined : await kernelImage(spec.kernel, shared ? 'realm' : 'module');
   const t1 = performance.now();
   const placement = shared?.place();
   let d: Domain;
@@ -302,7 +299,7 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
       return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 }, handKernel };
     }
     const vcpu = shared
-      ? await shared.startVcpu(hv, d, placement!, realmImage!, { ...sched, heapMb, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
+      ? await shared.startVcpu(hv, d, placement!, image!, { ...sched, heapMb, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
       : await startVcpu(hv, d, image!, { heapMb, pool: ctx.pool, ...sched });
     // The domain was created paused; xl create -p leaves it so.
     if (!opts.paused) hv.unpause(d.domid);

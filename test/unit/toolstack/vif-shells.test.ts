@@ -2,14 +2,14 @@
 // create whose vif names another MAC and bridge ends up with them (xenstore, the switch's port,
 // the guest's own frames: the port's MAC check drops a frame from the shell's old MAC); a
 // configuration the shell's vif cannot become is not given one; a shell torn down unused leaves
-// no node, port, netback device or domain behind.
+// no node, port, netback device or domain behind, and neither does one whose vif cannot be attached.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SHELL_BRIDGE } from '../../../src/toolstack/builder.js';
 import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import { Host } from '../../../src/toolstack/host.js';
-import { isShellName } from '../../../src/toolstack/shells.js';
+import { isShellName, ShellPool } from '../../../src/toolstack/shells.js';
 import { dom0VifTraffic } from '../../../src/toolstack/vifs.js';
 import { parseMac } from '../../../src/network/mac.js';
 import { FIXTURES, ROOT } from '../../support/cli.js';
@@ -105,4 +105,23 @@ test('a vif shell torn down unused leaves no xenstore node, switch port, netback
   }
   assert.deepEqual([...(await dom0VifTraffic(host.hv)).keys()], [], 'netback serves no vif');
   assert.deepEqual(host.switch.findBridge(SHELL_BRIDGE)?.ports.size ?? 0, 0);
+});
+
+test('a vif shell whose vif cannot be attached (no netback) is torn down whole: no domain, node or port left', T, async (t) => {
+  const host = await Host.start();
+  t.after(() => host.close());
+  const list = (path: string) => host.xs.directory(path).catch(() => []);
+  const before = { domains: await list('/local/domain'), vms: await list('/vm'), backends: await list('/local/domain/0/backend') };
+  const lines: string[] = [];
+  // The host's build context without its netback: attaching the vif fails with ENODEV.
+  const shells = new ShellPool(() => ({ hv: host.hv, xs: host.xs, consoled: host.consoled, pool: host.pool, loop: host.loop }),
+    { count: 1, memory: 32, vif: true }, (l) => lines.push(l));
+  shells.fill();
+  await until('the refill gave up', () => lines.length >= 3);
+  await shells.close();
+  assert.match(lines[0]!, /ENODEV/);
+  assert.equal(shells.ready, 0);
+  await until('every half-built shell is torn down', () => host.hv.domains().length === 1);
+  assert.deepEqual({ domains: await list('/local/domain'), vms: await list('/vm'), backends: await list('/local/domain/0/backend') }, before);
+  assert.equal(host.switch.findBridge(SHELL_BRIDGE)?.ports.size ?? 0, 0);
 });
