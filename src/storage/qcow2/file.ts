@@ -2,11 +2,11 @@
 // system call per run, several in flight on libuv's pool, as raw.ts does) and its size, which
 // grows as clusters are appended. Errors name the file and the operation.
 //
-// A writable disk's file is extended ahead of its appends (`growAhead`): on ext4 a write that
-// starts past the end of the file (a new cluster's 4 KiB at a random offset in it) takes a
-// journal handle and dirties the inode under the inode's lock, three inode updates per write,
-// where a write inside the file takes none; that serialised the pool's writes and stalled them
-// behind journal commits (qcow2 allocating writes at 0.5x a sparse raw file's through blkfront).
+// A writable disk's file is extended ahead of its appends (`growAhead`), as VHD's is: on ext4
+// a write that starts past the end of the file (a new cluster's 4 KiB at a random offset in it)
+// zeroes the partial block, grows the file and marks the inode dirty (in a journal handle on a
+// journalled file system), all under the inode lock every write of the file takes: about three
+// inode updates per allocating write were counted, where a write inside the file makes none.
 // An extension is one ftruncate, issued beyond every write issued so far, and a write that
 // would end past an extension still in flight waits for it: so no ftruncate ever cuts data.
 // Close cuts the space extended ahead off again, once the last writer of the file in this

@@ -166,13 +166,17 @@ export class Qcow2Disk implements LayeredDisk {
     try {
       const bytes = sgBytes(bufs);
       checkRange(this, sector, bytes / SECTOR_SIZE);
-      // The common case, a request inside one allocated cluster whose L2 table is in memory,
-      // costs one lookup more than a raw file's read.
+      // The common case, a request over allocated clusters that lie in a row in the file (a
+      // 1 MiB read: 16 of them) whose L2 tables are in memory, costs a lookup a cluster more
+      // than a raw file's read, and one system call.
       const start = sector * SECTOR_SIZE;
       const gc = Math.floor(start / this.#cs);
-      if (start + bytes <= (gc + 1) * this.#cs) {
-        const host = this.#map.dataHost(gc, false);
-        if (host >= 0) return this.#file.read(host + start - gc * this.#cs, bufs);
+      const host = this.#map.dataHost(gc, false);
+      if (host >= 0) {
+        const last = Math.floor((start + bytes - 1) / this.#cs);
+        let c = gc + 1;
+        while (c <= last && this.#map.dataHost(c, false) === host + (c - gc) * this.#cs) c++;
+        if (c > last) return this.#file.read(host + start - gc * this.#cs, bufs);
       }
       return this.#read(start, bytes, bufs);
     } catch (e) {
