@@ -16,7 +16,8 @@
 // (checksums left blank, GSO super-frames). CPU is the whole process's (dom0, both guests,
 // the workers) over all streams of a kind. Each stream's TCP counters are listed with it
 // (`streams`: the source guest's retransmissions, timeouts, duplicate ACKs, ..., and the sink
-// guest's out-of-order arrivals, ACKs and zero windows), so that a slow run says why.
+// guest's out-of-order arrivals, ACKs and zero windows; counters at 0 are left out), so that
+// a slow run says why.
 //
 // Then, guest to guest: connections per second (`--cps` exchanges of connect, a 64-byte request,
 // a 64-byte answer, close; 16 at a time), next to the same over Node `net` between the two
@@ -92,7 +93,7 @@ async function iperf3(seconds: number): Promise<number | undefined> {
 }
 
 /** A sink connection's counters as the sink guest reports them (bench/guests/tcppump.ts). */
-type SinkTcp = Readonly<Record<string, number | string>> & { readonly peer: string };
+type SinkTcp = Readonly<Record<string, number>>;
 
 /** Median and best Gb/s of the counted streams, and CPU per GiB: `cpu` seconds spent on `all` streams. */
 function figure(counted: PumpResult[], all: PumpResult[], cpu: number): { gbps: number; best_gbps: number; all_gbps: number[]; cpu_s_per_gib: number } {
@@ -139,11 +140,13 @@ async function main(): Promise<void> {
     const g2g = JSON.parse((await host.xs.wait(node('result'), (v) => !!v, { timeout: runs * (opts.mib * 1000 + 60_000) }))!) as PumpResult[];
     const g2gCpu = cpuSeconds(cpu0);
     // The sink's counters of each stream, as its streams end (the last one may end just after the result).
-    const sinkTcpPath = `/local/domain/${sink.domid}/data/tcppump/sink-tcp`;
-    const sinkTcp = (v: string | undefined) => (v ? JSON.parse(v) as SinkTcp[] : []);
-    const ofPeer = (all: SinkTcp[], peer: string) => all.filter((t) => t.peer === peer).slice(-runs);
-    const sinkAll = sinkTcp(await host.xs.wait(sinkTcpPath, (v) => ofPeer(sinkTcp(v), sourceAddress).length >= runs, { timeout: 30_000 })
-      .catch(() => host.xs.readOptional(sinkTcpPath)));
+    const sinkTcpDir = `/local/domain/${sink.domid}/data/tcppump/sink-tcp`;
+    const sinkTcp = (v: string | undefined) => (v ? JSON.parse(v) as SinkTcp[] : []).slice(-runs);
+    const sourcePeer = sourceAddress.replaceAll('.', '-');
+    const sinkOfSource = sinkTcp(await host.xs.wait(`${sinkTcpDir}/${sourcePeer}`, (v) => sinkTcp(v).length >= runs, { timeout: 30_000 })
+      .catch(() => host.xs.readOptional(`${sinkTcpDir}/${sourcePeer}`)));
+    const gatewayPeer = (await host.xs.directory(sinkTcpDir).catch(() => [])).find((p) => p !== sourcePeer);
+    const sinkOfGateway = gatewayPeer ? sinkTcp(await host.xs.readOptional(`${sinkTcpDir}/${gatewayPeer}`)) : [];
     const g2gCps = Number(await host.xs.wait(node('cps'), (v) => !!v, { timeout: opts.cps * 100 + 60_000 }));
     const idleOpen = Number(await host.xs.wait(node('idle-open'), (v) => !!v, { timeout: opts.idle * 20 + 60_000 }));
     const idleHeld = JSON.parse((await host.xs.wait(`/local/domain/${sink.domid}/data/tcppump/idle`, (v) => !!v, { timeout: 60_000 }))!) as
@@ -168,9 +171,9 @@ async function main(): Promise<void> {
     emit({
       bench: 'tcp-guests', mib: opts.mib, rounds: opts.rounds, warmup: opts.warmup,
       guest_to_guest: { ...g2gFig, path: 'source guest tcpip -> netfront -> netback -> xenbr0 -> netback -> netfront -> sink guest tcpip',
-        streams: g2g.map((r, i) => ({ gbps: r.gbps, source: r.tcp, sink: ofPeer(sinkAll, sourceAddress)[i] })) },
+        streams: g2g.map((r, i) => ({ gbps: r.gbps, source: r.tcp, sink: sinkOfSource[i] })) },
       host_to_guest: { ...h2gFig, path: 'node:net (worker) -> loopback -> forward -> dom0 gateway tcpip -> netback -> netfront -> sink guest tcpip',
-        streams: hostToGuest.results.map((r, i) => ({ gbps: r.gbps, sink: sinkAll.filter((t) => t.peer !== sourceAddress).slice(-runs)[i] })) },
+        streams: hostToGuest.results.map((r, i) => ({ gbps: r.gbps, sink: sinkOfGateway[i] })) },
       node_net_loopback: nodeFig,
       iperf3_loopback_gbps: iperf ?? null,
       offloads: { source: await offloads(source.domid), sink: await offloads(sink.domid) },
@@ -180,6 +183,7 @@ async function main(): Promise<void> {
       best_ratio_to_node_net: { guest_to_guest: g2gFig.best_gbps / nodeFig.best_gbps, host_to_guest: h2gFig.best_gbps / nodeFig.best_gbps },
       ratio_to_iperf3: iperf ? { guest_to_guest: g2gFig.gbps / iperf, host_to_guest: h2gFig.gbps / iperf } : null,
       gateway_tcp: gw,
+      sink_tcp_error: (await host.xs.readOptional(`/local/domain/${sink.domid}/data/tcppump/sink-tcp-error`)) ?? null,
       loadavg_start: load0.map((l) => Math.round(l * 100) / 100), loadavg_end: loadavg().map((l) => Math.round(l * 100) / 100),
     });
     await api.call('destroy', { domain: source.domid });

@@ -3,8 +3,9 @@
 // - `role=sink`: the byte sink on `port=`, the request/answer exchange on port+1, and on port+2
 //   connections that are only held open; once `idle=` of those are held it writes its JS heap
 //   (before the first and now) as JSON to data/tcppump/idle. As each byte-sink stream ends
-//   (the source's FIN), its counters (retransmissions, out-of-order arrivals, ACKs sent, ...) join a list
-//   in data/tcppump/sink-tcp (the last SINK_KEEP, with the peer's address and the bytes).
+//   (the source's FIN), its counters (retransmissions, out-of-order arrivals, ACKs sent, ...:
+//   those not 0) join its peer's list in data/tcppump/sink-tcp/PEER (the address with dashes;
+//   the last SINK_KEEP).
 // - `role=source`: once dom0 writes data/tcppump/go, pumps `mib=` MiB to `target=ADDRESS:PORT`
 //   `runs=` times, a connection each (results, each with its connection's counters, to
 //   data/tcppump/result); then `cps=` exchanges,
@@ -17,8 +18,8 @@ import type { OS } from 'xenode';
 import { answerExchange, connectionRate, CPS_PARALLEL, pumpBytes, sinkConnection, type PumpResult } from '../support/tcp-pump.js';
 
 const MiB = 1 << 20;
-/** Sink connections whose counters are kept in data/tcppump/sink-tcp. */
-const SINK_KEEP = 32;
+/** Sink streams per peer whose counters are kept in data/tcppump/sink-tcp/PEER. */
+const SINK_KEEP = 8;
 
 export default async function main(os: OS): Promise<void> {
   const word = (key: string) => os.cmdline.split(/\s+/).find((w) => w.startsWith(`${key}=`))?.slice(key.length + 1);
@@ -29,15 +30,24 @@ export default async function main(os: OS): Promise<void> {
   const idle = Number(word('idle') ?? 0);
   if (word('role') === 'sink') {
     const port = Number(word('port') ?? 5001);
-    const sinkTcp: Record<string, number | string>[] = [];
+    const sinkTcp = new Map<string, Record<string, number>[]>();
     stack.tcp.listen(port, (s) => {
       let bytes = 0;
       s.on('data', (c: Uint8Array) => (bytes += c.length));
       sinkConnection(s);
       s.once('end', () => {
-        sinkTcp.push({ peer: s.remoteAddress, bytes, ...s.stats });
-        if (sinkTcp.length > SINK_KEEP) sinkTcp.shift();
-        void os.xenstore.write('data/tcppump/sink-tcp', JSON.stringify(sinkTcp));
+        // Only the counters that moved: a node's value is bounded (xenstored's quota, 2 KiB by default).
+        const entry: Record<string, number> = {};
+        for (const [k, v] of Object.entries({ bytes, ...s.stats })) if (v !== 0) entry[k] = v;
+        const peer = s.remoteAddress.replaceAll('.', '-');
+        const list = sinkTcp.get(peer) ?? [];
+        list.push(entry);
+        if (list.length > SINK_KEEP) list.shift();
+        sinkTcp.set(peer, list);
+        // A failed write costs only the figures: the sink goes on serving.
+        os.xenstore.write(`data/tcppump/sink-tcp/${peer}`, JSON.stringify(list)).catch((e: Error) => {
+          void os.xenstore.write('data/tcppump/sink-tcp-error', e.message.slice(0, 200)).catch(() => {});
+        });
       });
     });
     stack.tcp.listen(port + 1, answerExchange, { backlog: 1024 });
