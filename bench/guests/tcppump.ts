@@ -15,7 +15,7 @@
 // extra= words: role=sink port=5001 idle=10000 | role=source target=10.0.2.15:5001 mib=128 runs=4 cps=2000 idle=10000
 import { getHeapStatistics } from 'node:v8';
 import type { OS } from 'xenode';
-import { answerExchange, connectionRate, CPS_PARALLEL, pumpBytes, sinkConnection, type PumpResult } from '../support/tcp-pump.js';
+import { answerExchange, connectionRate, CPS_PARALLEL, movedCounters, pumpBytes, sinkConnection, type PumpResult } from '../support/tcp-pump.js';
 
 const MiB = 1 << 20;
 /** Sink streams per peer whose counters are kept in data/tcppump/sink-tcp/PEER. */
@@ -36,9 +36,7 @@ export default async function main(os: OS): Promise<void> {
       s.on('data', (c: Uint8Array) => (bytes += c.length));
       sinkConnection(s);
       s.once('end', () => {
-        // Only the counters that moved: a node's value is bounded (xenstored's quota, 2 KiB by default).
-        const entry: Record<string, number> = {};
-        for (const [k, v] of Object.entries({ bytes, ...s.stats })) if (v !== 0) entry[k] = v;
+        const entry = movedCounters({ bytes, ...s.stats });
         const peer = s.remoteAddress.replaceAll('.', '-');
         const list = sinkTcp.get(peer) ?? [];
         list.push(entry);
@@ -73,7 +71,7 @@ export default async function main(os: OS): Promise<void> {
     const results: PumpResult[] = [];
     for (let i = Number(word('runs') ?? 1); i > 0; i--) {
       const s = await stack.tcp.connect(address, port);
-      results.push({ ...(await pumpBytes(s, bytes, now)), tcp: s.stats });
+      results.push({ ...(await pumpBytes(s, bytes, now)), tcp: movedCounters(s.stats) });
     }
     await os.xenstore.write('data/tcppump/result', JSON.stringify(results));
     const cps = Number(word('cps') ?? 0);
