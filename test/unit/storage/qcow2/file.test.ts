@@ -4,12 +4,18 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { ImageFile } from '../../../../src/storage/qcow2/file.js';
 
-test('writes racing ahead of the extensions in flight all land; close cuts the file back to the furthest write', async (t) => {
+/** A directory of the test's own, removed after it. */
+async function scratch(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'xenode-qcow2-file-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('writes racing ahead of the extensions in flight all land; close cuts the file back to the furthest write', async (t) => {
+  const dir = await scratch(t);
   const path = join(dir, 'img');
   await writeFile(path, new Uint8Array(1000).fill(7));
   const f = await ImageFile.open(path, true);
@@ -36,8 +42,7 @@ test('writes racing ahead of the extensions in flight all land; close cuts the f
 });
 
 test('a file never written keeps its size; one not extended ahead is not cut at close', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'xenode-qcow2-file-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = await scratch(t);
   const a = join(dir, 'a');
   const b = join(dir, 'b');
   await writeFile(a, new Uint8Array(5000));
@@ -53,8 +58,7 @@ test('a file never written keeps its size; one not extended ahead is not cut at 
 });
 
 test("a second writer of the file (a migration's leaf opened again) appends past the first's extension, and the first's close cuts none of it", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'xenode-qcow2-file-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = await scratch(t);
   const path = join(dir, 'img');
   await writeFile(path, new Uint8Array(4096).fill(9));
   const first = await ImageFile.open(path, true);
