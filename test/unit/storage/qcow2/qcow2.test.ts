@@ -190,8 +190,10 @@ export async function patchBackingName(path: string, name: string): Promise<void
 test('refcount blocks made while writing reach the refcount table only at the flush, after themselves; the image then checks clean', async (t) => {
   const dir = await tmp(t);
   const path = join(dir, 'a.qcow2');
-  // 512-byte clusters: a refcount block counts 256 clusters of the file, so 64 writes of 4 KiB
-  // (8 clusters each, and an L2 table each: they lie 32 KiB apart) need two new blocks or more.
+  // 512-byte clusters: a refcount block counts 256 clusters of the file, so 16 writes of 32 KiB
+  // (64 clusters each, and an L2 table each: one table maps 32 KiB) need two new blocks or more.
+  // Sixteen tables stay under the count of dirty tables that starts a flush by itself (which
+  // would race the check below).
   await createQcow2(path, { size: 4 << 20, clusterBits: 9 });
   const table = async (): Promise<bigint[]> => {
     const img = await readFile(path);
@@ -200,7 +202,7 @@ test('refcount blocks made while writing reach the refcount table only at the fl
   };
   assert.equal((await table()).length, 1);
   const d = await Qcow2Disk.open(path, { readOnly: false });
-  await Promise.all(Array.from({ length: 64 }, (_, i) => d.write(i * 64, [fill(4096, i + 1)])));
+  await Promise.all(Array.from({ length: 16 }, (_, i) => d.write(i * 64, [fill(32768, i + 1)])));
   // Written, not flushed: the blocks are in memory only (and no table or L2 entry points past the old block).
   assert.equal((await table()).length, 1);
   await d.flush();
@@ -218,5 +220,5 @@ test('refcount blocks made while writing reach the refcount table only at the fl
   else t.diagnostic('qemu-img not installed (apt-get install qemu-utils): the image is checked by reading it only');
   const r = await Qcow2Disk.open(path, { readOnly: true });
   t.after(() => r.close());
-  for (let i = 0; i < 64; i++) assert.ok((await readBytes(r, i * 64, 4096)).every((x) => x === i + 1), `write ${i} reads back`);
+  for (let i = 0; i < 16; i++) assert.ok((await readBytes(r, i * 64, 32768)).every((x) => x === i + 1), `write ${i} reads back`);
 });
