@@ -9,24 +9,30 @@
 // the receivers' netbacks dropped (back-pressure keeps it at 0). Prints one line of JSON.
 //
 //   npm run bench -- net-guests [--runtime=1] [--ramp=0.5] [--min-pairs=1] [--max-pairs=16] [--window=256] [--repeat=1]
-//                              [--max-size=65000] [--dom0=1] [--driver-domain=1]
+//                              [--min-size=64] [--max-size=65000] [--dom0=1] [--driver-domain=1]
 //
-// --max-size=64 measures 64-byte frames only, --max-size=1514 leaves out GSO; --dom0=0 or
+// --max-size=64 measures 64-byte frames only, --max-size=1514 leaves out GSO, --min-size=65000
+// measures GSO only; --dom0=0 or
 // --driver-domain=0 leaves out that backend (short runs for an A/B).
 //
 // All guests and dom0 share this machine's cores, so the aggregate measures the whole host;
 // the load average at the start and the end is in the result.
+import { readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
+import { ThreadState } from '../src/hypervisor/thread.js';
 import { Host } from '../src/toolstack/host.js';
 import { emit, numberOptions } from './support/harness.js';
 
-const opts = numberOptions({ runtime: 1, ramp: 0.5, 'min-pairs': 1, 'max-pairs': 16, window: 256, repeat: 1, 'max-size': 65000, dom0: 1, 'driver-domain': 1 }, ['dom0', 'driver-domain']);
+const opts = numberOptions({ runtime: 1, ramp: 0.5, 'min-pairs': 1, 'max-pairs': 16, window: 256, repeat: 1, 'min-size': 64, 'max-size': 65000, dom0: 1, 'driver-domain': 1 }, ['dom0', 'driver-domain']);
 const NETPEER = fileURLToPath(new URL('../../bench/guests/netpeer.ts', import.meta.url));
 const NET_DD = fileURLToPath(new URL('../../examples/driver-domain/netback.ts', import.meta.url));
-const SIZES = [64, 1514, 65000].filter((s) => s <= opts['max-size']);
-const NAMES = ['eth64', 'eth1514', 'gso64k'] as const;
+const ALL_SIZES = [64, 1514, 65000];
+const NAMES_BY_SIZE = ['eth64', 'eth1514', 'gso64k'] as const;
+const SIZES = ALL_SIZES.filter((s) => s >= opts['min-size'] && s <= opts['max-size']);
+const NAMES = NAMES_BY_SIZE.filter((_, i) => SIZES.includes(ALL_SIZES[i]!));
 const PAIRS = [1, 2, 4, 8, 16].filter((n) => n >= opts['min-pairs'] && n <= opts['max-pairs']);
 const BACKENDS = ([['dom0', undefined], ['driver_domain', 'net-dd']] as const).filter(([mode]) => opts[mode === 'dom0' ? 'dom0' : 'driver-domain'] !== 0);
 
@@ -80,6 +86,13 @@ async function run(host: Host, pairs: number, backend: string | undefined): Prom
       const limit = sabCopy(SIZES[k]!, opts.runtime * 1000);
       const dropped0 = rxDropped(host, backend, domids);
       await Promise.all(all.map((d) => host.xs.write(node(d, `go-${k}`), '1')));
+      // CPU time of every thread over about the guests' measured window (dom0 is this thread).
+      const cpu = (async () => {
+        await sleep(opts.ramp * 1000);
+        const t0 = threadCpuMs();
+        await sleep(opts.runtime * 1000);
+        return cpuSpent(t0, threadCpuMs());
+      })();
       const result = async (d: number) => {
         const r = await host.xs.wait(node(d, `result-${k}`), (v) => v !== undefined, { timeout: 60_000 + (opts.runtime + opts.ramp) * 4000 });
         return JSON.parse(r!) as Result;
@@ -95,8 +108,10 @@ async function run(host: Host, pairs: number, backend: string | undefined): Prom
       // what the receivers' netbacks dropped over the whole phase.
       const sentPerS = sent.reduce((a, r) => a + r.frames / ((r.end_ms - r.start_ms) / 1000), 0);
       const dropped = rxDropped(host, backend, domids);
+      const spent = await cpu;
       out[NAMES[k]!] = {
         ...got, sent_frames_per_s: sentPerS, sab_copy: limit, ratio: got.frames_per_s / limit.frames_per_s,
+        cpu_us_per_frame: (spent.total * 1000) / (got.frames_per_s * opts.runtime), cpu_ms: spent,
         ...(dropped !== undefined && dropped0 !== undefined && { rx_dropped: dropped - dropped0 }),
       };
     }
@@ -109,17 +124,42 @@ async function run(host: Host, pairs: number, backend: string | undefined): Prom
   }
 }
 
+/** CPU time (ms) used so far by each thread of this process, by its kernel id; empty off Linux. */
+function threadCpuMs(): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    const ms = ThreadState.open(Number(tid));
+    const t = ms?.cpuMs();
+    ms?.close();
+    if (t !== undefined) out.set(Number(tid), t);
+  }
+  return out;
+}
+
+/** What the threads used between two readings: dom0's (this thread), the busiest others', the sum. */
+function cpuSpent(before: Map<number, number>, after: Map<number, number>): { total: number; dom0: number; busiest: number[] } {
+  const used = [...after].map(([tid, t]) => [tid, t - (before.get(tid) ?? t)] as const);
+  const others = used.filter(([tid]) => tid !== process.pid).map(([, t]) => t).sort((a, b) => b - a);
+  return { total: used.reduce((a, [, t]) => a + t, 0), dom0: used.find(([tid]) => tid === process.pid)?.[1] ?? 0, busiest: others.slice(0, 4) };
+}
+
 /** Frames dom0's switch could not give the receivers (their netbacks dropped them), so far; undefined with a driver domain's switch. */
 function rxDropped(host: Host, backend: string | undefined, domids: readonly { recv: number }[]): number | undefined {
   if (backend) return undefined;
   return domids.reduce((a, p) => a + (host.switch.findPort(`vif${p.recv}.0`)?.counters.dropsOut ?? 0), 0);
 }
 
-/** The median of `repeat` runs by 64-byte frame rate. */
+/** The median of `repeat` runs by the smallest size's frame rate. */
 async function median(once: () => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
   const runs: Record<string, unknown>[] = [];
   for (let i = 0; i < opts.repeat; i++) runs.push(await once());
-  runs.sort((a, b) => (a['eth64'] as Point).frames_per_s - (b['eth64'] as Point).frames_per_s);
+  runs.sort((a, b) => (a[NAMES[0]!] as Point).frames_per_s - (b[NAMES[0]!] as Point).frames_per_s);
   return runs[(runs.length - 1) >> 1]!;
 }
 
