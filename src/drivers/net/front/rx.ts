@@ -2,9 +2,13 @@
 // holds a posted buffer, a page granted writable to the backend, and the buffer of ring index
 // i has id i & mask (as Linux's xennet_rxidx), so the backend's response at index i must
 // carry that id. A frame is one response, or a chain of them (NETRXF_more_data), with extra-info
-// slots after the first (GSO); it is handed to the sink as a view of the page when it fits one
-// slot (valid during the call), else reassembled into memory of its own that the sink may keep
-// (`owned`: a TCP segment's payload is queued for the reader without a second copy), and the
+// slots after the first (GSO). It is handed to the sink without a copy where it can be, as
+// Linux's netfront hands up its rx pages as an skb's frags: as a view of the page when it fits
+// one slot, and as a view of the buffers' pages when they lie end to end in RAM (the buffers
+// are consecutive frames, id by id, and netback fills each to the page's end; see #inPlace).
+// Those views are valid during the call. A chain laid out otherwise (across the ring's end, or
+// as a backend chose to fill it) is reassembled into memory of its own that the sink may keep
+// (`owned`: a TCP segment's payload is queued for the reader without a second copy). The
 // buffers are posted again once the sink returns.
 //
 // Responses are hostile: an id that is not the one posted at that index, responses for slots
@@ -44,7 +48,10 @@ interface Slot {
 
 export class RxQueue {
   readonly ring: FrontRing;
-  readonly #buf: NetPage[] = [];
+  readonly #buf: NetPage[];
+  /** Each buffer's frame number, by id; and the guest's RAM they are pages of. */
+  readonly #pfn: Int32Array;
+  readonly #ram: Uint8Array;
   readonly #mask: number;
   readonly #sink: RxSink;
   readonly #req: NetifRxRequest = { id: 0, gref: 0 };
@@ -60,7 +67,10 @@ export class RxQueue {
     this.ring = FrontRing.create(ringBytes, NETIF_RX_SLOT_SIZE);
     this.#mask = this.ring.nrEnts - 1;
     this.#sink = sink;
-    for (let i = 0; i < this.ring.nrEnts; i++) this.#buf.push(pages.grant());
+    // In frame order, so that buffers of consecutive ids are consecutive frames (fresh frames are).
+    this.#buf = pages.grantMany(this.ring.nrEnts).sort((a, b) => a.pfn - b.pfn);
+    this.#pfn = Int32Array.from(this.#buf, (p) => p.pfn);
+    this.#ram = new Uint8Array(pages.memory);
   }
 
   /** Post a buffer in every free slot; true when the backend must be notified (feature-rx-notify). */
@@ -175,9 +185,10 @@ export class RxQueue {
     }
     const csumBlank = (first.flags & NETRXF_csum_blank) !== 0;
     const dataValidated = (first.flags & NETRXF_data_validated) !== 0;
-    if (n === 1) {
-      const info = gso ? { csumBlank, dataValidated, gso } : plainFrameInfo(csumBlank, dataValidated);
-      this.#sink.frame(this.#buf[first.id]!.bytes.subarray(first.offset, first.offset + len), info);
+    const info = gso ? { csumBlank, dataValidated, gso } : plainFrameInfo(csumBlank, dataValidated);
+    const view = n === 1 ? this.#buf[first.id]!.bytes.subarray(first.offset, first.offset + len) : this.#inPlace(n, i - n, cons, len);
+    if (view) {
+      this.#sink.frame(view, info);
       return i;
     }
     const frame = this.#carve(len);
@@ -189,6 +200,32 @@ export class RxQueue {
     }
     this.#sink.frame(frame, gso ? { csumBlank, dataValidated, gso, owned: true } : ownedFrameInfo(csumBlank, dataValidated));
     return i;
+  }
+
+  /**
+   * The frame of `n` data slots (in #slots, `extras` extra-info slots after the first, from
+   * ring index `cons`) as one view of RAM, if its bytes can lie end to end there: the chain's
+   * buffers are consecutive frames, each filled from its start and all but the last to its end;
+   * the first slot's bytes end where the chain starts, as they are, or once moved to the end of
+   * the buffer just before the chain, which is the last extra-info slot's (a buffer posted and
+   * left unused, ours again; at most a page is copied). Undefined otherwise.
+   */
+  #inPlace(n: number, extras: number, cons: number, len: number): Uint8Array | undefined {
+    const data = this.#slots;
+    const pfn = this.#pfn;
+    for (let k = 1; k < n; k++) {
+      const s = data[k]!;
+      if (s.offset !== 0 || (k < n - 1 && s.status !== PAGE_SIZE) || (k > 1 && pfn[s.id] !== pfn[data[k - 1]!.id]! + 1)) return undefined;
+    }
+    const first = data[0]!;
+    const chain = pfn[data[1]!.id]! * PAGE_SIZE;
+    const start = chain - first.status;
+    if (first.offset + first.status !== PAGE_SIZE || pfn[first.id]! * PAGE_SIZE !== chain - PAGE_SIZE) {
+      if (extras === 0 || pfn[(cons + extras) & this.#mask]! * PAGE_SIZE !== chain - PAGE_SIZE) return undefined;
+      const from = pfn[first.id]! * PAGE_SIZE + first.offset;
+      this.#ram.copyWithin(start, from, from + first.status);
+    }
+    return this.#ram.subarray(start, start + len);
   }
 
   /**

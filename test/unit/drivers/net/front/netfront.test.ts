@@ -218,30 +218,81 @@ test('received frames: one slot, a more_data chain reassembled, checksum flags a
   assert.deepEqual(got[0]!.frame, small);
   assert.deepEqual({ ...got[0]!.info }, { csumBlank: false, dataValidated: true });
   assert.deepEqual(got[1]!.frame, big);
-  // A reassembled frame is in memory of its own, which the receiver may keep (owned); a one-slot frame is a view of the page.
+  // A chain with a slot at an offset is reassembled in memory of its own, which the receiver may keep (owned).
   assert.deepEqual({ ...got[1]!.info }, { csumBlank: true, dataValidated: false, gso: { type: XEN_NETIF_GSO_TYPE_TCPV4, size: 1448 }, owned: true });
   await until(() => back.rxPosted() === 256, 'the buffers posted again');
   assert.deepEqual([f.stats().rxPackets, f.stats().rxBytes, f.stats().rxErrors], [2, 10064, 0]);
 });
 
-test('a reassembled frame stays valid after the call and after its buffers are posted again; a one-slot frame is not owned', async (t) => {
+test('a chain whose buffers lie end to end in RAM is handed as one view of them, with no copy: whole pages, or the first slot moved before the chain into its GSO extra\'s buffer', async (t) => {
+  const { back, f } = await connected(t);
+  const seen: { frame: Uint8Array; copy: Uint8Array; info: NetFrameInfo }[] = [];
+  f.listen((frame, info) => seen.push({ frame, copy: frame.slice(), info }));
+  // Whole pages from the first slot on (netback fills every buffer to the page's end).
+  const plain = testFrame(10000, 1);
+  back.sendFrame(plain);
+  // A GSO super-frame: a first slot of 1000 bytes, its extra-info, then whole pages.
+  const gso = testFrame(1000 + 3 * 4096 + 500, 2);
+  const r0 = back.takeRx();
+  back.fillRx(r0, 0, gso.subarray(0, 1000));
+  back.respondRx({ id: r0.id, offset: 0, flags: NETRXF_more_data | NETRXF_extra_info, status: 1000 });
+  back.rxExtra({ kind: 'gso', type: XEN_NETIF_EXTRA_TYPE_GSO, flags: 0, size: 1448, gsoType: XEN_NETIF_GSO_TYPE_TCPV4, features: 0 });
+  for (let at = 1000; at < gso.length; at += 4096) {
+    const r = back.takeRx();
+    const part = gso.subarray(at, at + 4096);
+    back.fillRx(r, 0, part);
+    back.respondRx({ id: r.id, offset: 0, flags: at + 4096 < gso.length ? NETRXF_more_data : 0, status: part.length });
+  }
+  back.pushRx();
+  await until(() => seen.length === 2, 'two frames');
+  for (const [k, want] of [plain, gso].entries()) {
+    const got = seen[k]!;
+    assert.deepEqual(got.copy, want);
+    assert.ok(got.frame.buffer instanceof SharedArrayBuffer, 'a view of the guest\'s RAM');
+    assert.equal(got.info.owned, undefined, 'valid during the call only');
+  }
+  assert.deepEqual(seen[1]!.info.gso, { type: XEN_NETIF_GSO_TYPE_TCPV4, size: 1448 });
+  await until(() => back.rxPosted() === 256, 'the buffers posted again');
+  assert.deepEqual([f.stats().rxPackets, f.stats().rxErrors], [2, 0]);
+});
+
+test('a chain laid out otherwise (a slot at an offset, a short slot inside, across the ring\'s end) is reassembled into memory of its own that stays valid', async (t) => {
   const { back, f } = await connected(t);
   const kept: { frame: Uint8Array; info: NetFrameInfo }[] = [];
   f.listen((frame, info) => kept.push({ frame, info }));
-  const big = testFrame(6000, 3);
-  back.sendFrame(big);
-  back.sendFrame(testFrame(64, 4));
+  /** A chain of the given slot lengths, each at its offset. */
+  const send = (frame: Uint8Array, slots: readonly { offset: number; len: number }[]) => {
+    let at = 0;
+    for (const [k, { offset, len }] of slots.entries()) {
+      const r = back.takeRx();
+      back.fillRx(r, offset, frame.subarray(at, at + len));
+      back.respondRx({ id: r.id, offset, flags: k < slots.length - 1 ? NETRXF_more_data : 0, status: len });
+      at += len;
+    }
+  };
+  const atOffset = testFrame(4096 + 3000, 3);
+  send(atOffset, [{ offset: 0, len: 4096 }, { offset: 100, len: 3000 }]);
+  const shortInside = testFrame(4096 + 2000 + 4096, 4);
+  send(shortInside, [{ offset: 0, len: 4096 }, { offset: 0, len: 2000 }, { offset: 0, len: 4096 }]);
   back.pushRx();
   await until(() => kept.length === 2, 'two frames');
-  assert.equal(kept[0]!.info.owned, true);
-  assert.equal(kept[1]!.info.owned, undefined);
-  // The same buffers carry other bytes now: the kept frame does not change.
-  for (let round = 1; round <= 3; round++) {
-    for (let i = 0; i < 100; i++) back.sendFrame(testFrame(6000, 5));
-    back.pushRx();
-    await until(() => kept.length === 2 + round * 100 && back.rxPosted() === 256, 'the frames, and the buffers posted again');
-  }
-  assert.deepEqual(kept[0]!.frame, big);
+  // Across the ring's end: one-slot frames up to its last two buffers (five are used), then a chain of three from there.
+  const wrap = testFrame(3 * 4096, 5);
+  const fill = 256 - 2 - 5;
+  for (let i = 0; i < fill; i++) back.sendFrame(testFrame(64, 6));
+  back.pushRx();
+  await until(() => kept.length === 2 + fill && back.rxPosted() === 256, 'the one-slot frames, and the buffers posted again');
+  back.sendFrame(wrap);
+  back.pushRx();
+  await until(() => kept.length === 2 + fill + 1, 'the chain across the ring\'s end');
+  const chains = [kept[0]!, kept[1]!, kept.at(-1)!];
+  for (const c of chains) assert.equal(c.info.owned, true);
+  // The same buffers carry other bytes now: the kept frames do not change.
+  for (let i = 0; i < 100; i++) back.sendFrame(testFrame(6000, 7));
+  back.pushRx();
+  await until(() => kept.length === 2 + fill + 1 + 100 && back.rxPosted() === 256, 'the frames, and the buffers posted again');
+  assert.deepEqual(chains.map((c) => c.frame), [atOffset, shortInside, wrap]);
+  assert.equal(f.stats().rxErrors, 0);
 });
 
 test('hostile rx slots that cost only the frame: past the page, an error status, too long a chain, a bad GSO extra', async (t) => {
