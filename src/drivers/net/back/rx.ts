@@ -30,6 +30,7 @@ import { GrantCopyBatch } from '../../../hypervisor/grant.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
 import type { FramePass, FrameSender, FrameTail } from '../../../network/port.js';
 import { FATAL_SKB_SLOTS, GSO_MAX_SIZE, rxSlotsFor } from '../protocol.js';
+import { HeldBytes } from './heldbytes.js';
 import type { NetbackStats } from './stats.js';
 
 /** The most rx buffers one frame takes (a GSO super-frame). */
@@ -67,7 +68,7 @@ export interface RxQueueLimits {
  */
 export const HELD_MIN_COST = 512;
 
-/** A frame held for the frontend: a copy, since the switch's views are valid during the call only. */
+/** A frame held for the frontend: a copy (in the queue's HeldBytes), since the switch's views are valid during the call only. */
 interface Held {
   readonly frame: Uint8Array;
   readonly info: NetFrameInfo;
@@ -158,6 +159,8 @@ export class RxPath {
   #heldBytes = 0;
   /** What the held frames count against rx_queue_max: their bytes, at least HELD_MIN_COST each. */
   #heldCost = 0;
+  /** The held frames' copies: room for rx_queue_max bytes, a frame past it, and a frame's room wasted where the ring wraps. */
+  readonly #heldCopies: HeldBytes;
   /** When a frame last went in while frames were held (last_rx_time). */
   #lastRx = 0;
   /** Frames went in since the queue was last empty: the stall clock starts from the first held one. */
@@ -182,6 +185,7 @@ export class RxPath {
     this.#words = new Int32Array(b.buffer, b.byteOffset, SRING_REQ_EVENT / 4 + 1);
     this.#now = o.now ?? (() => performance.now());
     this.#lastRx = this.#now();
+    this.#heldCopies = new HeldBytes(o.limits.queueMax + 2 * GSO_MAX_SIZE);
   }
 
   /** Frames held for the frontend, and their bytes. */
@@ -258,7 +262,7 @@ export class RxPath {
         this.#lastRx = now;
       }
     }
-    this.#held.push({ frame: frame.slice(), info, hashType, hashValue, expires: now + this.#o.limits.drainTimeoutMs, gso, dataSlots, needed });
+    this.#held.push({ frame: this.#heldCopies.copy(frame) ?? frame.slice(), info, hashType, hashValue, expires: now + this.#o.limits.drainTimeoutMs, gso, dataSlots, needed });
     this.#heldBytes += frame.length;
     this.#heldCost += Math.max(frame.length, HELD_MIN_COST);
     if (sender) this.#pause(sender);
@@ -294,9 +298,9 @@ export class RxPath {
         const room = this.#room(h.needed);
         if (room < 0) return;
         if (room === 0) break;
-        this.#shift();
         this.#stage(h.frame, false, h.info, h.hashType, h.hashValue, h.dataSlots, h.gso);
         this.#finish();
+        this.#shift();
         sent = true;
       }
       now = this.#now();
@@ -342,6 +346,7 @@ export class RxPath {
 
   #shift(): void {
     const h = this.#held[this.#head]!;
+    this.#heldCopies.release(h.frame);
     this.#heldBytes -= h.frame.length;
     this.#heldCost -= Math.max(h.frame.length, HELD_MIN_COST);
     this.#head++;
@@ -570,6 +575,7 @@ export class RxPath {
     this.#head = 0;
     this.#heldBytes = 0;
     this.#heldCost = 0;
+    this.#heldCopies.clear();
     this.#staged = 0;
     this.#bufs = 0;
     this.#pass = null;
