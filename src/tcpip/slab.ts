@@ -3,7 +3,7 @@
 // tcp bench: a third of the time); a view into a slab costs an object. Memory is never reused,
 // so a view stays valid for as long as someone holds it, and a slab goes to the collector once
 // no view of it is left (Node's Buffer pool makes the same trade: a kept view pins its slab).
-import { copyBytes } from '../drivers/copy.js';
+import { copyBytes } from '../hypervisor/copy.js';
 
 const SLAB_BYTES = 128 * 1024;
 /** Larger requests get a buffer of their own: they would waste too much of a slab's tail. */

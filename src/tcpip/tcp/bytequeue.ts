@@ -1,6 +1,6 @@
 // A queue of bytes kept as the chunks they arrived in: the send buffer (read at any offset,
 // dropped from the front as ACKs arrive) and the receive buffer (taken from the front).
-import { copyBytes } from '../../drivers/copy.js';
+import { copyBytes } from '../../hypervisor/copy.js';
 
 
 export class ByteQueue {

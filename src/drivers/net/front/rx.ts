@@ -23,7 +23,7 @@ import { PAGE_SIZE } from '../../../abi/xen.js';
 import { ownedFrameInfo, plainFrameInfo } from '../protocol.js';
 import { BackendMisbehaved } from './errors.js';
 import type { NetPage, NetPages } from './pages.js';
-import { copyBytes } from '../../copy.js';
+import { copyBytes } from '../../../hypervisor/copy.js';
 
 /** Where received frames go; `frame` is valid only during the call; `error` counts a dropped frame. */
 export interface RxSink {

@@ -15,7 +15,7 @@ import { LE } from '../../../abi/fields.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
 import type { TxArena, TxRun } from './arena.js';
 import { BackendMisbehaved } from './errors.js';
-import { copyBytes } from '../../copy.js';
+import { copyBytes } from '../../../hypervisor/copy.js';
 
 /** A frame waiting for the ring or in flight; `settle` is called once, with its status. */
 export interface TxFrame {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { copyBytes } from '../../../src/drivers/copy.js';
+import { copyBytes } from '../../../src/hypervisor/copy.js';
 
 const pattern = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
 
