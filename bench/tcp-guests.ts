@@ -24,7 +24,7 @@
 // workers; and `--idle` connections opened by the source and held by the sink, a 64 MiB
 // guest, with its JS heap before and after (no forced GC: an upper bound per connection).
 //
-//   npm run bench -- tcp-guests [--mib=128] [--rounds=5] [--warmup=3] [--iperf=3] [--cps=2000] [--idle=10000]
+//   npm run bench -- tcp-guests [--mib=128] [--rounds=5] [--warmup=3] [--iperf=3 (0: none)] [--cps=2000] [--idle=10000]
 //
 // The last line is JSON.
 import { execFile, spawn } from 'node:child_process';
@@ -72,9 +72,9 @@ function cpuSeconds(since: NodeJS.CpuUsage): number {
   return (u.user + u.system) / 1e6;
 }
 
-/** iperf3 over loopback for `seconds`: received Gb/s, or undefined without iperf3. */
+/** iperf3 over loopback for `seconds`: received Gb/s, or undefined without iperf3 or with `--iperf=0`. */
 async function iperf3(seconds: number): Promise<number | undefined> {
-  if (!existsSync(IPERF3)) return undefined;
+  if (seconds === 0 || !existsSync(IPERF3)) return undefined;
   const port = await freePort();
   const server = spawn(IPERF3, ['-s', '-1', '-B', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   try {
@@ -103,7 +103,7 @@ function figure(counted: PumpResult[], all: PumpResult[], cpu: number): { gbps: 
 }
 
 async function main(): Promise<void> {
-  const opts = numberOptions({ mib: 128, rounds: 5, warmup: 3, iperf: 3, cps: 2000, idle: 10000 });
+  const opts = numberOptions({ mib: 128, rounds: 5, warmup: 3, iperf: 3, cps: 2000, idle: 10000 }, ['iperf']);
   const bytes = Math.round(opts.mib * (1 << 20));
   const runs = Math.round(opts.warmup + opts.rounds);
   const load0 = loadavg();

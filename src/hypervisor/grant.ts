@@ -14,6 +14,7 @@ import {
   firstRamPfn,
 } from './layout.js';
 import { lock, lockAbandoned, LockError, resetLock, unlock } from './lock.js';
+import { copyBytes } from './copy.js';
 import type { DomainView } from './memory.js';
 
 const ACTIVE_BASE = activeBase();
@@ -311,7 +312,7 @@ export function copyGrant(self: DomainView, op: CopyOp, lookup: (domid: number) 
   try {
     const dst = acquire(self, dest, false, lookup);
     try {
-      dst.mem.set(src.mem.subarray(src.at, src.at + len), dst.at);
+      copyBytes(dst.mem, src.mem.subarray(src.at, src.at + len), dst.at);
     } finally {
       dst.release();
     }
@@ -567,9 +568,9 @@ function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: Domai
         held = ref;
       }
       const from = base + offset;
-      if (fromGrant) copyBytes(src!.mem8, b.srcBase(i), mem, from, len);
-      else if (toGrant) copyBytes(local, at, mem, from, len);
-      else copyBytes(mem, from, local, at, len);
+      if (fromGrant) copyRange(src!.mem8, b.srcBase(i), mem, from, len);
+      else if (toGrant) copyRange(local, at, mem, from, len);
+      else copyRange(mem, from, local, at, len);
     }
   } finally {
     if (held >= 0) unpinLocked(g, held, readonly);
@@ -620,7 +621,7 @@ export function unpinBatch(g: DomainView, mapper: number, b: GrantCopyBatch): vo
   b.releaseSources(g, mapper);
 }
 
-/** TypedArray.set, with no view made when the whole source goes (a one-slot frame). */
-function copyBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, len: number): void {
-  dst.set(from === 0 && len === src.length ? src : src.subarray(from, from + len), to);
+/** `len` bytes of `src` from `from` to `dst` at `to`, with no view made when the whole source goes (a one-slot frame). */
+function copyRange(src: Uint8Array, from: number, dst: Uint8Array, to: number, len: number): void {
+  copyBytes(dst, from === 0 && len === src.length ? src : src.subarray(from, from + len), to);
 }

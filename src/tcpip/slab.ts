@@ -3,6 +3,7 @@
 // tcp bench: a third of the time); a view into a slab costs an object. Memory is never reused,
 // so a view stays valid for as long as someone holds it, and a slab goes to the collector once
 // no view of it is left (Node's Buffer pool makes the same trade: a kept view pins its slab).
+import { copyBytes } from '../hypervisor/copy.js';
 
 const SLAB_BYTES = 128 * 1024;
 /** Larger requests get a buffer of their own: they would waste too much of a slab's tail. */
@@ -40,11 +41,11 @@ export class Slab {
     // Large copies are fastest alone: V8 copies into memory it need not zero first.
     if (src.length >= LARGE_COPY) {
       const b = uninitialized(src.length);
-      b.set(src);
+      copyBytes(b, src);
       return b;
     }
     const v = this.alloc(src.length);
-    v.set(src);
+    copyBytes(v, src);
     return v;
   }
 }

@@ -1,5 +1,7 @@
 // A queue of bytes kept as the chunks they arrived in: the send buffer (read at any offset,
 // dropped from the front as ACKs arrive) and the receive buffer (taken from the front).
+import { copyBytes } from '../../hypervisor/copy.js';
+
 
 export class ByteQueue {
   #chunks: Uint8Array[] = [];
@@ -47,7 +49,7 @@ export class ByteQueue {
         continue;
       }
       const n = Math.min(len, c.length - skip);
-      dst.set(c.subarray(skip, skip + n), off);
+      copyBytes(dst, c.subarray(skip, skip + n), off);
       off += n;
       len -= n;
       skip = 0;

@@ -362,19 +362,23 @@ export class Connection {
 
   /** Take received bytes (undefined when none are waiting); opens the window as space frees. */
   read(max?: number): Uint8Array | undefined {
-    const before = this.#freeRcv();
     const b = this.rcvQueue.shift(max);
-    // Once the peer's FIN is in it sends nothing more: a window update would only draw a reset
-    // from a peer that has since closed (CLOSE-WAIT's reader, or TIME-WAIT's).
-    if (b && this.#isSynchronized() && !this.#finReceived) {
-      const after = this.#freeRcv();
-      const advertised = seqDiff(this.#rcvAdv, this.rcvNxt);
-      // Send a window update once the opening is worth it (receiver-side SWS avoidance).
-      if (after - Math.max(0, advertised) >= Math.min(this.config.rcvBufMax / 2, 2 * this.#sendMss) && before < after) {
-        this.#sendAck();
-      }
-    }
+    // A window update, if the opening is worth one, goes with the ACK at the end of this turn:
+    // a reader that takes each segment as it arrives reads a whole batch of them first.
+    if (b && this.#windowUpdateDue()) this.#ackAtTurnEnd();
     return b;
+  }
+
+  /**
+   * The window we would advertise now opens enough beyond the one the peer knows to be worth an
+   * update (receiver-side SWS avoidance). Once the peer's FIN is in it sends nothing more: an
+   * update would only draw a reset from a peer that has since closed (CLOSE-WAIT's reader, or
+   * TIME-WAIT's).
+   */
+  #windowUpdateDue(): boolean {
+    if (!this.#isSynchronized() || this.#finReceived) return false;
+    const advertised = Math.max(0, seqDiff(this.#rcvAdv, this.rcvNxt));
+    return this.#freeRcv() - advertised >= Math.min(this.config.rcvBufMax / 2, 2 * this.#sendMss);
   }
 
   /** No more data from us: send FIN after what is queued. */
@@ -651,20 +655,29 @@ export class Connection {
     });
   }
 
-  /** RFC 9293's "ACK at least every second full-sized segment" (a GSO super-frame counts as the segments it stands for). */
+  /**
+   * RFC 9293's "ACK at least every second full-sized segment" (a GSO super-frame counts as the
+   * segments it stands for), sent once the frames that arrived together are all in and read.
+   */
   #scheduleAck(bytes: number): void {
     this.#unackedSegs += Math.floor(bytes / this.#sendMss);
-    if (this.#unackedSegs >= 2) {
-      // Once the frames that arrived together are all in (the device hands them over in one
-      // go): one ACK for the batch, not one per super-frame.
-      if (this.#ackQueued) return;
-      this.#ackQueued = true;
-      queueMicrotask(() => {
-        this.#ackQueued = false;
-        if (this.#unackedSegs > 0 && this.#isSynchronized()) this.#sendAck();
-      });
-    }
+    if (this.#unackedSegs >= 2) this.#ackAtTurnEnd();
     else this.#delack.ensure(this.config.delayedAckMs, () => this.#sendAck());
+  }
+
+  /**
+   * One ACK at the end of this turn, for the segments that arrived in it (the device hands a
+   * ring's frames over in one go, as Linux's NAPI poll does) and carrying the window the reads
+   * in it opened: one ACK per batch, not one per super-frame and another per read. Nothing
+   * waits on a timer: the ACK leaves in the same wake-up as the batch it acknowledges.
+   */
+  #ackAtTurnEnd(): void {
+    if (this.#ackQueued) return;
+    this.#ackQueued = true;
+    queueMicrotask(() => {
+      this.#ackQueued = false;
+      if ((this.#unackedSegs > 0 && this.#isSynchronized()) || this.#windowUpdateDue()) this.#sendAck();
+    });
   }
 
   #armKeepalive(): void {

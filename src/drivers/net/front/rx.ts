@@ -27,6 +27,7 @@ import { PAGE_SIZE } from '../../../abi/xen.js';
 import { ownedFrameInfo, plainFrameInfo } from '../protocol.js';
 import { BackendMisbehaved } from './errors.js';
 import type { NetPage, NetPages } from './pages.js';
+import { copyBytes } from '../../../hypervisor/copy.js';
 
 /** Where received frames go; `frame` is valid only during the call; `error` counts a dropped frame. */
 export interface RxSink {
@@ -195,7 +196,7 @@ export class RxQueue {
     let at = 0;
     for (let k = 0; k < n; k++) {
       const s = data[k]!;
-      frame.set(this.#buf[s.id]!.bytes.subarray(s.offset, s.offset + s.status), at);
+      copyBytes(frame, this.#buf[s.id]!.bytes.subarray(s.offset, s.offset + s.status), at);
       at += s.status;
     }
     this.#sink.frame(frame, gso ? { csumBlank, dataValidated, gso, owned: true } : ownedFrameInfo(csumBlank, dataValidated));

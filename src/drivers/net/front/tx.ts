@@ -16,6 +16,7 @@ import { PAGE_SIZE } from '../../../abi/xen.js';
 import type { BoundPort } from '../../../hypervisor/port.js';
 import type { TxArena, TxRun } from './arena.js';
 import { BackendMisbehaved } from './errors.js';
+import { copyBytes } from '../../../hypervisor/copy.js';
 
 /** A frame waiting for the ring or in flight; `settle` is called once, with its status. */
 export interface TxFrame {
@@ -77,8 +78,8 @@ export class TxQueue {
       if (!run) return false;
       f.run = run;
       // A one-slot frame goes whole: no view of it is made.
-      if (n === 1) arena.view(run.pages[0]!).set(f.data);
-      else for (let k = 0; k < n; k++) arena.view(run.pages[k]!).set(f.data.subarray(k * PAGE_SIZE, Math.min(len, (k + 1) * PAGE_SIZE)));
+      if (n === 1) copyBytes(arena.view(run.pages[0]!), f.data);
+      else for (let k = 0; k < n; k++) copyBytes(arena.view(run.pages[k]!), f.data.subarray(k * PAGE_SIZE, Math.min(len, (k + 1) * PAGE_SIZE)));
     }
     const req = this.#req;
     let flags = (f.info.csumBlank ? NETTXF_csum_blank : 0) | (f.info.dataValidated ? NETTXF_data_validated : 0);
