@@ -22,7 +22,8 @@ export function decodeBat(b: Uint8Array, entries: number): Uint32Array {
 /**
  * The BAT's sectors holding the entries of `changes` (block -> sector offset), as they will be
  * on disk with them set: runs of sectors (numbered from the table's start), sectors at most
- * `gap` apart in one run, so that a batch of allocations costs few writes.
+ * `gap` apart in one run, so that a batch of allocations costs few writes. `bat` is the table
+ * as it is on disk (the sectors' other entries are written as they are there).
  */
 export function batRuns(bat: Uint32Array, changes: ReadonlyMap<number, number>, gap: number): { first: number; bytes: Uint8Array }[] {
   const per = VHD_SECTOR / 4;
@@ -32,14 +33,14 @@ export function batRuns(bat: Uint32Array, changes: ReadonlyMap<number, number>, 
     let j = i;
     while (j + 1 < sectors.length && sectors[j + 1]! - sectors[j]! <= gap) j++;
     const first = sectors[i]!;
-    const count = sectors[j]! - first + 1;
-    const bytes = new Uint8Array(count * VHD_SECTOR);
-    const v = new DataView(bytes.buffer);
-    for (let k = 0; k < count * per; k++) {
-      const e = first * per + k;
-      v.setUint32(k * 4, changes.get(e) ?? (e < bat.length ? bat[e]! : BAT_UNUSED));
-    }
-    runs.push({ first, bytes });
+    const from = first * per;
+    const to = (sectors[j]! + 1) * per;
+    // The run's entries copied and byte-swapped natively (a run may span the whole table).
+    const words = new Uint32Array(to - from).fill(BAT_UNUSED);
+    words.set(bat.subarray(from, Math.min(to, bat.length)));
+    for (const [e, v] of changes) if (e >= from && e < to) words[e - from] = v;
+    if (LITTLE_ENDIAN) Buffer.from(words.buffer).swap32();
+    runs.push({ first, bytes: new Uint8Array(words.buffer) });
     i = j + 1;
   }
   return runs;

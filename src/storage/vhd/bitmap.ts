@@ -10,9 +10,12 @@ export function setBits(bm: Uint8Array, first: number, count: number): void {
   for (let i = first; i < first + count; i++) bm[i >> 3]! |= 0x80 >> (i & 7);
 }
 
-/** Every bit of [first, first+count) is set. */
+/** Every bit of [first, first+count) is set; whole bytes at a time (a 2 MiB block has 4096 bits). */
 export function allSet(bm: Uint8Array, first: number, count: number): boolean {
-  for (let i = first; i < first + count; i++) if ((bm[i >> 3]! & (0x80 >> (i & 7))) === 0) return false;
+  const end = first + count;
+  let i = first;
+  for (; i < end && (i & 7) !== 0; i++) if ((bm[i >> 3]! & (0x80 >> (i & 7))) === 0) return false;
+  for (; i + 8 <= end; i += 8) if (bm[i >> 3] !== 0xff) return false;
+  for (; i < end; i++) if ((bm[i >> 3]! & (0x80 >> (i & 7))) === 0) return false;
   return true;
 }
-

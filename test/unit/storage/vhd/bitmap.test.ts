@@ -12,3 +12,18 @@ test('sector 0 is the top bit of byte 0; and ranges', () => {
   assert.ok(testBit(bm, 9) && !testBit(bm, 10));
   assert.ok(allSet(bm, 6, 4) && !allSet(bm, 5, 4));
 });
+
+test('allSet agrees with the bits one by one, over byte boundaries and whole bytes', () => {
+  // Bitmaps with every bit set but one (and none clear), ranges starting and ending anywhere.
+  for (const clear of [-1, 0, 5, 7, 8, 15, 16, 23, 30, 31]) {
+    const bm = new Uint8Array(4).fill(0xff);
+    if (clear >= 0) bm[clear >> 3]! &= ~(0x80 >> (clear & 7));
+    for (let first = 0; first < 32; first++) {
+      for (let count = 0; first + count <= 32; count++) {
+        let want = true;
+        for (let i = first; i < first + count; i++) if (!testBit(bm, i)) want = false;
+        assert.equal(allSet(bm, first, count), want, `clear ${clear}, [${first}, ${first + count})`);
+      }
+    }
+  }
+});

@@ -170,6 +170,35 @@ test('concurrent writes allocating the same blocks all land', async (t) => {
   assert.ok((await VhdImage.open(p, { readOnly: true }).then((x) => x.close().then(() => true))));
 });
 
+test('a write-back enters in the BAT only blocks whose bitmap it wrote, not blocks allocated while it ran', async (t) => {
+  const dir = await scratch(t);
+  const p = join(dir, 'wb.vhd');
+  // 128 blocks of 64 KiB: every entry in one BAT sector, which each write-back rewrites whole.
+  await createVhd(p, { type: 'dynamic', size: 8 * MiB, blockSize: 64 * 1024 });
+  const img = await VhdImage.open(p, { readOnly: true });
+  const table = img.header!.tableOffset;
+  await img.close();
+  const d = await VhdDisk.open(p, { readOnly: false });
+  // 94 allocating writes at once: the 64th allocated starts a write-back (PENDING_LIMIT) while
+  // the other 30 are still being written; they stay in memory until a later one.
+  await Promise.all(Array.from({ length: 94 }, (_, b) => d.write(b * 128, [pattern(b, 4096)])));
+  const entered = (file: Buffer): number[] => {
+    const bat = new DataView(file.buffer, file.byteOffset + table, 512);
+    return Array.from({ length: 128 }, (_, b) => bat.getUint32(b * 4)).filter((e) => e !== 0xffffffff);
+  };
+  let file = await readFile(p);
+  for (const end = Date.now() + 60_000; entered(file).length < 64; file = await readFile(p)) {
+    assert.ok(Date.now() < end, `the write-back's BAT sector reached the file (${entered(file).length} entries)`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // What a crash would leave now: every entry in the BAT on disk has its bitmap on disk.
+  for (const e of entered(file)) assert.ok(file.subarray(e * 512, e * 512 + 512).every((x) => x === 0xff), `the block at sector ${e} is in the BAT on disk without its bitmap`);
+  await d.close();
+  const r = await VhdDisk.open(p, { readOnly: true });
+  for (let b = 0; b < 94; b++) assert.deepEqual(await readAll(r, b * 128, 4096), pattern(b, 4096), `block ${b}`);
+  await r.close();
+});
+
 test('openDisk takes vhd:<path>; blkback serves format=vhd through blkfront', async (t) => {
   const dir = await scratch(t);
   const p = join(dir, 'g.vhd');
@@ -202,8 +231,8 @@ test('a full disk during an allocating write is a clean ENOSPC; written data and
   assert.equal(out['intact'], true);
   assert.equal(out['reopenedIntact'], true);
   const img = await VhdImage.open(p, { readOnly: true });
-  // Two blocks, their data on pages (the first after the BAT, the second after the first), the footer.
-  assert.equal((await stat(p)).size, 4096 + 2 * MiB + 4096 + 2 * MiB + 512, 'no half block left behind');
+  // Two blocks, their data aligned to 256 KiB (the first after the BAT, the second after the first), the footer.
+  assert.equal((await stat(p)).size, 256 * 1024 + 2 * MiB + 256 * 1024 + 2 * MiB + 512, 'no half block left behind');
   await img.close();
 });
 

@@ -95,7 +95,7 @@ test('absurd sizes: beyond 2040 GiB, a block size not a power of two, a BAT too 
 test('truncated files are refused at open', async (t) => {
   const dir = await scratch(t);
   const mid = await twoBlocks(dir, 'mid.vhd');
-  await truncate(mid, 4096 + 2 * MiB + 4096 + MiB);
+  await truncate(mid, 256 * 1024 + 2 * MiB + 256 * 1024 + MiB); // in the middle of block 1's data
   await refused(mid, /BAT entry 1: .*outside the file/);
   const head = await twoBlocks(dir, 'head.vhd');
   await truncate(head, 700);
@@ -139,4 +139,53 @@ test('a crash before the footer moved: the copy at the start stands in, a writab
   await d.read(8192 + 8, [r.subarray(0, 512)]);
   assert.ok(r.subarray(0, 512).every((x) => x === 0), 'the new block reads zeros where nothing was written');
   await d.close();
+});
+
+test('new blocks have their data aligned (256 KiB for 2 MiB blocks, 8 KiB for 64 KiB ones), their bitmap just before', async (t) => {
+  const dir = await scratch(t);
+  for (const [blockSize, align] of [[2 * MiB, 256 * 1024], [64 * 1024, 8192]] as const) {
+    const p = join(dir, `a${blockSize}.vhd`);
+    await createVhd(p, { type: 'dynamic', size: 16 * MiB, blockSize });
+    const d = await VhdDisk.open(p, { readOnly: false });
+    for (const b of [3, 0, 5]) await d.write((b * blockSize) / 512 + 8, [pattern(b, 4096)]);
+    await d.close();
+    const img = await VhdImage.open(p, { readOnly: true });
+    for (const b of [3, 0, 5]) assert.equal((img.bat[b]! * 512 + 512) % align, 0, `${blockSize}: block ${b}'s data at sector ${img.bat[b]! + 1}`);
+    await img.close();
+    const r = await VhdDisk.open(p, { readOnly: true });
+    const back = new Uint8Array(4096);
+    for (const b of [3, 0, 5]) {
+      await r.read((b * blockSize) / 512 + 8, [back]);
+      assert.deepEqual(back, pattern(b, 4096));
+    }
+    await r.close();
+  }
+});
+
+test('a block that would start past what a BAT entry can address is refused with ENOSPC, not wrapped around', async (t) => {
+  const dir = await scratch(t);
+  const p = join(dir, 'far.vhd');
+  await createVhd(p, { type: 'dynamic', size: 8 * MiB });
+  const footer = (await readFile(p)).subarray(-512);
+  const img = await VhdImage.open(p, { readOnly: true });
+  const table = img.header!.tableOffset;
+  await img.close();
+  // Block 0 placed by hand at sector 0xfffff000 (2 TiB in, a sparse file): it ends past the
+  // last sector a BAT entry can hold, so the next block has nowhere to go.
+  const start = 0xfffff000;
+  const end = (start + 1 + 4096) * 512;
+  await patch(p, table, be32(start));
+  await patch(p, end, footer);
+  const d = await VhdDisk.open(p, { readOnly: false });
+  await assert.rejects(d.write(4096, [pattern(4, 4096)]), (e: unknown) => isXenError(e, 'ENOSPC') && /far\.vhd: VHD BAT: no block can start/.test((e as Error).message));
+  await d.write(8, [pattern(3, 4096)]);
+  await d.close();
+  assert.equal((await stat(p)).size, end + 512, 'the file is as it was');
+  const again = await VhdDisk.open(p, { readOnly: true });
+  const back = new Uint8Array(4096);
+  await again.read(8, [back]);
+  assert.deepEqual(back, pattern(3, 4096));
+  await again.read(4096, [back]);
+  assert.deepEqual(back, new Uint8Array(4096), 'block 1 is not allocated');
+  await again.close();
 });
