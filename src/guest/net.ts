@@ -85,15 +85,21 @@ export function netDevices(ctx: DriverContext, domid: number, track?: (f: Promis
     track?.(p);
     p.catch(() => open.delete(id));
   };
-  // Now, not at the first open: the MAC is read while the kernel links.
+  // Now, not at the first open: the MAC is read while the kernel links, and the vif list with it
+  // (one flight), for the first open.
   const adopted = early?.then((m) => {
     for (const [id, f] of m) adopt(id, f.then(async (nf) => (await nf.readMac(), nf)));
   }, () => {});
+  let listed = early?.then(() => vifIds(ctx, domid));
+  listed?.catch(() => {});
 
   /** `devid` if this domain has it, else (when absent) its first vif. */
   async function find(devid: number | undefined): Promise<number> {
-    const ids = await vifIds(ctx, domid);
-    const found = devid === undefined ? ids[0] : ids.find((i) => i === devid);
+    const pick = (ids: number[]) => (devid === undefined ? ids[0] : ids.find((i) => i === devid));
+    const ahead = listed;
+    listed = undefined;
+    // The list read at the claim answers if it has the vif (one hot-plugged since then is read afresh).
+    const found = (ahead && pick(await ahead.catch(() => []))) ?? pick(await vifIds(ctx, domid));
     if (found === undefined) throw new XenError('ENOENT', devid === undefined ? 'this domain has no network interface' : `this domain has no network interface ${devid}`);
     return found;
   }

@@ -26,7 +26,7 @@ import { GuestLifecycle } from './lifecycle.js';
 import type { NetFront } from '../drivers/net/front/netfront.js';
 import { hasVifs, holdVifs, netDevices, preconnectVifs, preloadNetfront, reconnectVifs, type EarlyVifs } from './net.js';
 import { pvConsole, type OS } from './os.js';
-import { GuestStacks, loadStack, vifAddress } from './tcpip.js';
+import { GuestStacks, loadStack, readAhead, vifAddress } from './tcpip.js';
 import { Suspender, resumeRecord } from './suspend.js';
 import { warmStackResume, warmUpStack } from './warmup.js';
 import { clockFromTime } from '../tcpip/clock.js';
@@ -218,7 +218,10 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       const io = ioPages(hc, record?.io);
       const log = (line: string) => front.write(`[${label}] ${line}\n`);
       // netfront's devices are made below (the suspender tracks them); the stacks open them later.
-      const stacks = new GuestStacks((devid) => net(devid), time, vifAddress(xs, view.domid), record?.tcpip, log);
+      const addresses = readAhead(vifAddress(xs, view.domid));
+      // A claimed shell's vifs: their addresses are read now, while the kernel links.
+      if (claim) void early?.then((m) => m.forEach((_, id) => addresses.ahead(id)), () => {});
+      const stacks = new GuestStacks((devid) => net(devid), time, addresses, record?.tcpip, log);
       const sus = new Suspender({
         hc, handler: () => lifecycle.suspendHandler, ioRanges: () => io.ranges(), flushConsole: () => front.flush(), log, stacks,
         report: (m) => p.report?.('suspend', m),

@@ -22,6 +22,27 @@ export type OpenTcpip = (opts?: TcpipOptions) => Promise<TcpipStack>;
 /** Reads a vif's static address as its config gave it; undefined when it gave none. */
 export type VifAddress = (devid: number) => Promise<StaticConfigInput | undefined>;
 
+/** A VifAddress whose answer for a vif can be read ahead of the ask (`ahead`); the next ask takes it. */
+export interface VifAddressAhead extends VifAddress {
+  ahead(devid: number): void;
+}
+
+/** `read`, with reads ahead: a claimed shell's vifs are read at the claim, while its kernel links. */
+export function readAhead(read: VifAddress): VifAddressAhead {
+  const fetched = new Map<number, ReturnType<VifAddress>>();
+  return Object.assign((devid: number) => {
+    const p = fetched.get(devid);
+    fetched.delete(devid);
+    return p ?? read(devid);
+  }, {
+    ahead(devid: number) {
+      const p = read(devid);
+      p.catch(() => {}); // the ask sees it
+      fetched.set(devid, p);
+    },
+  });
+}
+
 /** What vifAddress needs of a xenstore connection. */
 interface XsReader {
   readOptional(path: string): Promise<string | undefined>;

@@ -8,6 +8,9 @@
 // A buffer is reused only if no other domain's thread can still hold it: one lent to a peer
 // (a driver domain mapping it, a frontend bound to it) goes back only once those borrowers
 // are gone from the domain table, else it is left to the garbage collector.
+//
+// A buffer is wiped before it is pooled: at once on the caller's thread, or by a Scrubber (a host's
+// runs on a thread of its own, scrub.ts), pooled only once it says so.
 
 const WORDS = Int32Array.BYTES_PER_ELEMENT;
 
@@ -21,17 +24,28 @@ export interface DomHeapStats {
   readonly allocated: number;
   /** Bytes held in the free pool now. */
   readonly freeBytes: number;
+  /** Bytes of freed buffers being wiped (not in the pool yet). */
+  readonly scrubbingBytes: number;
+}
+
+/** Wipes freed buffers elsewhere: resolves once the buffer is all zeros, rejects if it may not be. */
+export interface Scrubber {
+  scrub(buf: SharedArrayBuffer): Promise<void>;
+  close(): Promise<void>;
 }
 
 export class DomHeap {
   readonly #free = new Map<number, SharedArrayBuffer[]>();
   readonly #maxFreeBytes: number;
+  readonly #scrubber: Scrubber | undefined;
   #freeBytes = 0;
+  #scrubbingBytes = 0;
   #reused = 0;
   #allocated = 0;
 
-  constructor(opts: { maxFreeBytes?: number } = {}) {
+  constructor(opts: { maxFreeBytes?: number; scrubber?: Scrubber } = {}) {
     this.#maxFreeBytes = opts.maxFreeBytes ?? DEFAULT_DOMHEAP_FREE_BYTES;
+    this.#scrubber = opts.scrubber;
   }
 
   /** A zeroed buffer of `bytes` (a multiple of 4). */
@@ -54,11 +68,25 @@ export class DomHeap {
    */
   free(buf: SharedArrayBuffer): void {
     const bytes = buf.byteLength;
-    if (bytes % WORDS !== 0 || this.#freeBytes + bytes > this.#maxFreeBytes) return;
+    if (bytes % WORDS !== 0 || this.#freeBytes + this.#scrubbingBytes + bytes > this.#maxFreeBytes) return;
     // Wiped now, not on reuse: a guest must never see a previous guest's data, and create is
-    // the path that has to be fast. Through an Int32Array: fill on a SharedArrayBuffer byte
-    // view is ~10x slower (DESIGN.md §10).
+    // the path that has to be fast.
+    if (this.#scrubber) {
+      this.#scrubbingBytes += bytes;
+      const done = () => void (this.#scrubbingBytes -= bytes);
+      this.#scrubber.scrub(buf).then(() => {
+        done();
+        this.#keep(buf);
+      }, done);
+      return;
+    }
+    // Through an Int32Array: fill on a SharedArrayBuffer byte view is ~10x slower (DESIGN.md §10).
     new Int32Array(buf).fill(0);
+    this.#keep(buf);
+  }
+
+  #keep(buf: SharedArrayBuffer): void {
+    const bytes = buf.byteLength;
     const list = this.#free.get(bytes);
     if (list) list.push(buf);
     else this.#free.set(bytes, [buf]);
@@ -66,6 +94,11 @@ export class DomHeap {
   }
 
   stats(): DomHeapStats {
-    return { reused: this.#reused, allocated: this.#allocated, freeBytes: this.#freeBytes };
+    return { reused: this.#reused, allocated: this.#allocated, freeBytes: this.#freeBytes, scrubbingBytes: this.#scrubbingBytes };
+  }
+
+  /** Stop the scrubber: buffers it has not handed back are not pooled. */
+  async close(): Promise<void> {
+    await this.#scrubber?.close();
   }
 }

@@ -166,6 +166,13 @@ export class Arp {
     // incomplete neighbour: a host's announcement as it comes up answers our request); learn a
     // new one only when it talks to us.
     if (!isUnusableUnicast(senderIp) && senderIp !== me && (forUs || this.#cache.has(senderIp) || this.#pending.has(senderIp))) {
+      // An announcement answered our request: its sender was not up to hear that request, and
+      // will answer the frames queued for it. Asking it again (unicast, before those frames)
+      // lets it learn us from the request, so its answer does not wait on an ARP of its own (a
+      // summoned guest's SYN-ACK to the gateway, toolstack/summon-forwards.ts).
+      if (!forUs && me !== 0 && op === OP_REQUEST && senderIp === targetIp && this.#pending.has(senderIp)) {
+        this.#sendArp(OP_REQUEST, senderMac, new Uint8Array(6), senderIp, me);
+      }
       this.#learn(senderIp, senderMac);
     }
     if (op === OP_REQUEST && forUs) this.#sendArp(OP_REPLY, senderMac, senderMac, senderIp, me);

@@ -400,16 +400,20 @@ async function attachShellVif(ctx: BuildContext, domid: number): Promise<VifNode
 }
 
 /**
- * A shell's vif becomes the configuration's, through `t` (the claim's writes): its nodes written
- * as addVif writes them, those the shell had and it has not removed.
+ * A shell's vif becomes the configuration's, through `t` (the claim's writes): its nodes as
+ * addVif writes them, of which only those whose value differs from the shell's are written (the
+ * MAC, the bridge, ip=: three or four of thirteen), and those the shell had and it has not removed.
  */
 async function claimShellVif(ctx: BuildContext, t: XsNodeOps, domid: number, had: VifNodes, vif: DomainVif): Promise<void> {
   const want = await vifNodes(deviceHost(ctx), domid, 0, { ...vif, mac: vif.mac ?? randomVifMac() });
   const fe = frontendPath(domid, 'vif', 0);
   const be = backendPath(0, 'vif', domid, 0);
-  const gone = (old: VifNodes['backend'], now: VifNodes['backend']) => old.filter(([k]) => !now.some(([n]) => n === k)).map(([k]) => k);
+  type Nodes = VifNodes['backend'];
+  const gone = (old: Nodes, now: Nodes) => old.filter(([k]) => !now.some(([n]) => n === k)).map(([k]) => k);
+  const changed = (old: Nodes, now: Nodes) => now.filter(([k, v]) => !old.some(([n, o]) => n === k && String(o) === String(v)));
   await Promise.all([
-    ...want.backend.map(([k, v]) => t.write(`${be}/${k}`, String(v))), ...want.frontend.map(([k, v]) => t.write(`${fe}/${k}`, String(v))),
+    ...changed(had.backend, want.backend).map(([k, v]) => t.write(`${be}/${k}`, String(v))),
+    ...changed(had.frontend, want.frontend).map(([k, v]) => t.write(`${fe}/${k}`, String(v))),
     ...gone(had.backend, want.backend).map((k) => t.rm(`${be}/${k}`)), ...gone(had.frontend, want.frontend).map((k) => t.rm(`${fe}/${k}`)),
   ]);
 }

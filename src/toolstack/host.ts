@@ -10,6 +10,8 @@ import type { ShutdownReason } from '../abi/xen.js';
 import { ConsoleDaemon } from '../drivers/console/daemon.js';
 import { XenError } from '../errors.js';
 import { Hypervisor, type Domain } from '../hypervisor/hypervisor.js';
+import { DomHeap } from '../hypervisor/domheap.js';
+import { ThreadScrubber } from '../hypervisor/scrub.js';
 import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
 import { GUEST_IMAGE, PCPU_IMAGE, REALM_IMAGE } from '../guest/image.js';
 import { Cpupool, POOL0, type CpupoolOptions, type CpupoolSched } from '../hypervisor/cpupool.js';
@@ -192,7 +194,8 @@ export class Host extends EventEmitter<HostEvents> {
       await db.close();
       throw e;
     }
-    const hv = new Hypervisor({ ...(dom0Uuid && { dom0Uuid }) });
+    // A destroyed guest's memory is wiped on a thread of its own, not dom0's (scrub.ts).
+    const hv = new Hypervisor({ ...(dom0Uuid && { dom0Uuid }), heap: new DomHeap({ scrubber: new ThreadScrubber() }) });
     const log = opts.log ?? (() => {});
     const stormed = new Set<number>();
     const loop = new UpcallLoop(hv.dom0.view, {
@@ -799,6 +802,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.xs.close();
     await this.xenstored.close();
     await this.db.close();
+    await this.hv.heap.close();
     this.loop.stop();
   }
 }

@@ -2,7 +2,7 @@
 // connecting each once, and refusing a vif the domain does not have.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { netDevices } from '../../../src/guest/net.js';
+import { netDevices, preconnectVifs } from '../../../src/guest/net.js';
 import { NETBACK_OFFER, NetRig, within } from '../../support/net-rawback.js';
 
 test('os.net finds a vif by number or the first one, connects it once, and refuses one that is not there', async (t) => {
@@ -25,5 +25,27 @@ test('os.net finds a vif by number or the first one, connects it once, and refus
   const third = open(3);
   await within(b3.attach(), 'vif 3 to connect');
   assert.equal((await within(third, 'os.net(3)')).mac, '00:16:3e:00:00:33');
+  await assert.rejects(open(2), { errno: 'ENOENT' });
+});
+
+test('a claimed shell reads its vif list at the claim for the first open; a vif hot-plugged after that list is still found', async (t) => {
+  const rig = new NetRig();
+  t.after(() => rig.close());
+  const g = rig.guest(4096);
+  await rig.xs0.mkdir(`/local/domain/${g.domid}/device`);
+  await rig.xs0.setPerms(`/local/domain/${g.domid}/device`, [{ domid: g.domid, perm: 'n' }]);
+  const b1 = await rig.backend(g, 1, NETBACK_OFFER, '00:16:3e:00:00:11');
+  // The shell connects its vif while it waits; then it is claimed.
+  const early = preconnectVifs(g.ctx, g.domid);
+  await within(b1.attach(), 'vif 1 to connect');
+  const open = netDevices(g.ctx, g.domid, undefined, early);
+  // The guest's requests are answered in order: once this one is, the claim's list (vif 1) is read.
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(await g.ctx.xs.directory(`/local/domain/${g.domid}/device/vif`), ['1']);
+  const b3 = await rig.backend(g, 3, NETBACK_OFFER, '00:16:3e:00:00:33');
+  const third = open(3);
+  await within(b3.attach(), 'vif 3 to connect');
+  assert.equal((await within(third, 'os.net(3)')).mac, '00:16:3e:00:00:33', 'not in the claim\'s list: read afresh');
+  assert.equal((await within(open(), 'os.net()')).devid, 1);
   await assert.rejects(open(2), { errno: 'ENOENT' });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GuestStacks, vifAddress } from '../../../src/guest/tcpip.js';
+import { GuestStacks, readAhead, vifAddress } from '../../../src/guest/tcpip.js';
 import { GuestTime, type Time } from '../../../src/guest/time.js';
 import type { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
 import { clockFromTime } from '../../../src/tcpip/clock.js';
@@ -79,6 +79,30 @@ test('os.tcpip takes the vif\'s ip= (with netmask and gateway) from the backend\
   await xs.write(`${be}/gateway`, '192.168.0.1');
   await assert.rejects(runPromise(clock, new GuestStacks(async () => link.a, time, read).open()), /not on/);
   xs.close();
+});
+
+test('a vif address read ahead (a claimed shell\'s, at its claim) answers the next ask once; later asks read again', async () => {
+  const xenstored = new Xenstored();
+  const xs = new XenstoreClient(connectLocal(xenstored, 0));
+  const domid = 8;
+  const be = `/local/domain/0/backend/vif/${domid}/0`;
+  await xs.write(`/local/domain/${domid}/device/vif/0/backend`, be);
+  await xs.write(`${be}/ip`, '10.1.2.8');
+  let reads = 0;
+  const plain = vifAddress(xs, domid);
+  const read = readAhead((devid) => (reads++, plain(devid)));
+  read.ahead(0);
+  assert.equal(reads, 1, 'read at once');
+  assert.deepEqual(await read(0), { ip: '10.1.2.8' }, 'the ask takes what was read ahead');
+  assert.equal(reads, 1);
+  await xs.write(`${be}/ip`, '10.1.2.9');
+  assert.deepEqual(await read(0), { ip: '10.1.2.9' }, 'the next ask reads again');
+  assert.equal(await read(1), undefined, 'a vif not read ahead is read when asked');
+  assert.equal(reads, 3);
+  // A read ahead that fails fails its ask, and no other.
+  read.ahead(0);
+  xs.close();
+  await assert.rejects(read(0));
 });
 
 test('os.tcpip after a resume: the saved stack carries on (its address without DHCP, its connection), a malformed one is dropped', async () => {

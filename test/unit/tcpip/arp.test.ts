@@ -74,6 +74,16 @@ test('an announcement answers a request waiting for that address, and its queued
   assert.equal(a.arp.pendingCount, 0);
   assert.deepEqual(a.arp.lookup(parseIpv4('10.0.0.88')), parseMac('02:00:00:00:00:88'));
   assert.equal(out.filter((f) => f[12] === 8 && f[13] === 0).length, 1, 'the queued datagram went out');
+  // Before it, a request to the announcer alone, so that it learns who asked (RFC 826's merge).
+  const ask = out.findIndex((f) => f[12] === 8 && f[13] === 6 && f[21] === 1);
+  assert.ok(ask >= 0 && ask < out.findIndex((f) => f[12] === 8 && f[13] === 0), 'asked again before the datagram');
+  assert.deepEqual(out[ask]!.subarray(0, 6), parseMac('02:00:00:00:00:88'), 'unicast to the announcer');
+  assert.equal(readIpv4(out[ask]!, 38), parseIpv4('10.0.0.88'));
+  assert.equal(readIpv4(out[ask]!, 28), parseIpv4('10.0.0.1'));
+  // An announcement of an address already known asks nothing.
+  out.length = 0;
+  link.a.deliver(arpFrame(1, '02:00:00:00:00:88', '10.0.0.88', '10.0.0.88'));
+  assert.equal(out.length, 0);
   a.arp.forget(parseIpv4('10.0.0.88'));
   assert.equal(a.arp.lookup(parseIpv4('10.0.0.88')), undefined);
   await runUntil(clock, () => false, 5);
