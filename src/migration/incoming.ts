@@ -55,6 +55,8 @@ export class IncomingDomain implements FrameSink {
   readonly #kept: number;
   /** What the stream wrote into those, kept out of the runtime's rings until #rebuild puts it in. */
   readonly #aside = new Map<number, Uint8Array>();
+  /** Its vifs plugged where the configuration says (finish). */
+  #plugged: Promise<void> | undefined;
 
   constructor(host: Host, config: DomainConfig, name: string) {
     this.#host = host;
@@ -108,9 +110,11 @@ export class IncomingDomain implements FrameSink {
     if (this.#aside.size > 0) built = await this.#rebuild(built);
     await attachDeferred(this.#host, built.domain.domid, this.#deferred);
     setResumeRecord(built.domain, image.suspendRecord);
-    // The vifs go where the configuration says: the source is suspended now, and a failure
-    // from here on destroys this copy.
-    await Promise.all([writeGuestData(this.#host, built.domain.domid, image.xenstore), built.plugVifs?.()]);
+    // The vifs go where the configuration says while the sender is asked for its permission
+    // (the source is suspended now); start() waits for them, and a failure fails the start.
+    this.#plugged = built.plugVifs?.();
+    this.#plugged?.catch(() => {});
+    await writeGuestData(this.#host, built.domain.domid, image.xenstore);
     return built;
   }
 
@@ -140,6 +144,8 @@ export class IncomingDomain implements FrameSink {
   async start(built: BuiltDomain, name: string): Promise<void> {
     const renamed = this.#host.rename(built.domain.domid, name);
     if (built.domain.name !== name) return renamed; // refused: nothing runs
+    renamed.catch(() => {}); // awaited below, unless the vifs failed
+    await this.#plugged;
     built.handKernel?.();
     await Promise.all([renamed, this.#host.unpause(built.domain.domid)]);
   }
