@@ -29,9 +29,9 @@ async function vifIds(ctx: DriverContext, domid: number): Promise<number[]> {
 }
 
 /**
- * An incoming migration's parked runtime, before its frames are its own: every vif's handshake
- * as far as it goes without the rings (NetFront.hold), so that the resume only makes the rings
- * and waits for the backend's answer. Those that fail are connected afresh at the resume.
+ * Every vif's handshake as far as it goes without the rings (NetFront.hold): a parked runtime's,
+ * which connects them (connectHeld) once it has RAM for them, before it parks or at its resume.
+ * Those that fail are connected afresh when opened.
  */
 export async function holdVifs(ctx: DriverContext, domid: number): Promise<NetFront[]> {
   const { NetFront } = await loadNetfront();
@@ -43,16 +43,24 @@ export async function holdVifs(ctx: DriverContext, domid: number): Promise<NetFr
  * After a resume elsewhere: connect every vif at once, as Linux's frontends reconnect on resume,
  * so the handshake with the new backends runs while the program starts rather than after it
  * asks (os.net then hands out the connected device, with the default options). Errors are the
- * program's to see when it opens the device. With `held` (holdVifs), those are the vifs (one
- * whose hold failed connects when the program opens it). Resolves once every vif has settled.
+ * program's to see when it opens the device. `ids`: the vifs, where the parked runtime knew them
+ * (holdVifs). Resolves once every vif has settled.
  */
-export async function reconnectVifs(ctx: DriverContext, domid: number, open: OpenNet, held: readonly NetFront[] = []): Promise<void> {
-  const ids = held.length ? held.map((f) => f.devid) : await vifIds(ctx, domid).catch(() => []);
-  await Promise.allSettled(ids.map((id) => open(id)));
+export async function reconnectVifs(ctx: DriverContext, domid: number, open: OpenNet, ids?: readonly number[]): Promise<void> {
+  await Promise.allSettled((ids ?? (await vifIds(ctx, domid).catch(() => []))).map((id) => open(id)));
 }
 
-/** Vifs connected before the domain had a name: a parked shell's (preconnectVifs). */
+/** Vifs connected before the domain had a name: a parked shell's (preconnectVifs), or a parked restore's (connectHeld). */
 export type EarlyVifs = Promise<ReadonlyMap<number, Promise<NetFront>>>;
+
+/** Held vifs (holdVifs) connected now, with the default options: an open() hands each out. */
+export function connectHeld(held: readonly NetFront[]): ReadonlyMap<number, Promise<NetFront>> {
+  return new Map(held.map((f) => {
+    const p = f.proceed();
+    p.catch(() => {}); // its open() sees the error, and connects again
+    return [f.devid, p];
+  }));
+}
 
 /**
  * A parked shell with vifs (the toolstack's vif shells) connects them while it waits, so that
@@ -60,24 +68,25 @@ export type EarlyVifs = Promise<ReadonlyMap<number, Promise<NetFront>>>;
  * shell is claimed (netDevices).
  */
 export async function preconnectVifs(ctx: DriverContext, domid: number): EarlyVifs {
-  const ids = await vifIds(ctx, domid).catch(() => [] as number[]);
-  if (ids.length === 0) return new Map();
-  const { NetFront } = await loadNetfront();
-  return new Map(ids.map((id) => {
-    const p = NetFront.connect(ctx, domid, id);
-    p.catch(() => {}); // its open() sees the error, and connects again
-    return [id, p];
-  }));
+  return connectHeld(await holdVifs(ctx, domid));
 }
 
-/**
- * `track` learns of every device opened (the runtime quiesces them for a suspend). `early`:
- * vifs a parked shell connected before the claim, handed out first, each with the MAC the
- * create wrote. `held`: devices an incoming migration's parked runtime took as far as it could
- * (holdVifs), which their first open completes.
- */
-export function netDevices(ctx: DriverContext, domid: number, track?: (f: Promise<NetFront>) => void, early?: EarlyVifs,
-  held: readonly NetFront[] = []): OpenNet {
+export interface NetDeviceOptions {
+  /** Learns of every device opened (the runtime quiesces them for a suspend). */
+  readonly track?: (f: Promise<NetFront>) => void;
+  /** Vifs connected before the claim, handed out first. */
+  readonly early?: EarlyVifs;
+  /** The early vifs' MACs are read again (a shell's: its create wrote them); a restore's are the ones they had. */
+  readonly remac?: boolean;
+  /** Devices a parked restore took as far as it could (holdVifs), which their first open completes. */
+  readonly held?: readonly NetFront[];
+  /** The domain's vifs as the parked runtime listed them: an open of the first needs no directory read. */
+  readonly ids?: readonly number[];
+}
+
+/** The domain's vifs as os.net opens them (Mirage's NETWORK devices), with what the runtime connected ahead (opts). */
+export function netDevices(ctx: DriverContext, domid: number, opts: NetDeviceOptions = {}): OpenNet {
+  const { track, early, remac = true, held = [], ids: known = [] } = opts;
   const open = new Map<number, Promise<NetFront>>();
   const waiting = new Map(held.map((f) => [f.devid, f]));
   const adopt = (id: number, p: Promise<NetFront>) => {
@@ -88,13 +97,14 @@ export function netDevices(ctx: DriverContext, domid: number, track?: (f: Promis
   // Now, not at the first open: the MAC is read while the kernel links, and the vif list with it
   // (one flight), for the first open.
   const adopted = early?.then((m) => {
-    for (const [id, f] of m) adopt(id, f.then(async (nf) => (await nf.readMac(), nf)));
+    for (const [id, f] of m) adopt(id, remac ? f.then(async (nf) => (await nf.readMac(), nf)) : f);
   }, () => {});
-  let listed = early?.then(() => vifIds(ctx, domid));
+  let listed = known.length === 0 ? early?.then(() => vifIds(ctx, domid)) : undefined;
   listed?.catch(() => {});
 
   /** `devid` if this domain has it, else (when absent) its first vif. */
   async function find(devid: number | undefined): Promise<number> {
+    if (devid === undefined && known.length > 0) return Math.min(...known);
     const pick = (ids: number[]) => (devid === undefined ? ids[0] : ids.find((i) => i === devid));
     const ahead = listed;
     listed = undefined;
@@ -106,7 +116,7 @@ export function netDevices(ctx: DriverContext, domid: number, track?: (f: Promis
 
   return async (devid, opts) => {
     await adopted;
-    const id = devid !== undefined && waiting.has(devid) ? devid : await find(devid);
+    const id = devid !== undefined && (waiting.has(devid) || open.has(devid)) ? devid : await find(devid);
     const cur = open.get(id);
     if (cur) {
       const f = await cur.catch(() => null);

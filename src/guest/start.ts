@@ -12,7 +12,7 @@ import { SIF_XENODE_RESUMED } from '../abi/suspend.js';
 import { ConsoleFront } from '../drivers/console/front.js';
 import { eventChannels } from '../drivers/evtchn.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
-import { CB_MAIN_CALLED, PFN_START_INFO } from '../hypervisor/layout.js';
+import { CB_MAIN_CALLED, CB_RAM_HWM, PFN_START_INFO, firstRamPfn } from '../hypervisor/layout.js';
 import type { DomainView } from '../hypervisor/memory.js';
 import { BoundPort } from '../hypervisor/port.js';
 import { UpcallLoop } from '../hypervisor/upcall.js';
@@ -24,7 +24,8 @@ import { blockDevices } from './block.js';
 import { ioPages } from './iopages.js';
 import { GuestLifecycle } from './lifecycle.js';
 import type { NetFront } from '../drivers/net/front/netfront.js';
-import { hasVifs, holdVifs, netDevices, preconnectVifs, preloadNetfront, reconnectVifs, type EarlyVifs } from './net.js';
+import { connectHeld, hasVifs, holdVifs, netDevices, preconnectVifs, preloadNetfront, reconnectVifs, type EarlyVifs } from './net.js';
+import { NETFRONT_CONNECT_FRAMES } from '../drivers/net/protocol.js';
 import { pvConsole, type OS } from './os.js';
 import { GuestStacks, loadStack, readAhead, vifAddress } from './tcpip.js';
 import { Suspender, resumeRecord } from './suspend.js';
@@ -65,6 +66,14 @@ function readResume(view: DomainView): { pfn: number; bytes: number } | undefine
   if ((si.getUint32(SI_FLAGS, true) & SIF_XENODE_RESUMED) === 0) return undefined;
   return { pfn: Number(si.getBigUint64(SI_MOD_START, true)), bytes: Number(si.getBigUint64(SI_MOD_LEN, true)) };
 }
+
+/** RAM frames not populated yet: what a parked runtime may take without touching a restore's. */
+function ramRoom(view: DomainView): number {
+  return firstRamPfn(view.geometry) + view.geometry.ramFrames - Atomics.load(view.ctl, CB_RAM_HWM);
+}
+
+/** How long a parked restore waits for its vifs to connect before it parks regardless (they go on at the resume). */
+const PRECONNECT_MS = 10_000;
 
 type KernelModule = { default?: unknown };
 
@@ -167,6 +176,10 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       const ctx = { hc, evtchn, xs };
       /** An incoming migration's vifs, their handshakes as far as they go before the resume. */
       let held: NetFront[] = [];
+      /** Their devids, known before the resume. */
+      let vifs: number[] | undefined;
+      /** A restore's RAM high-water mark, before this runtime took frames of its own. */
+      let ramHwm: number | undefined;
       /** A shell's claim, whose kernel loads once what a resume must do first has started. */
       let claim: Claim | undefined;
       let name: string;
@@ -180,14 +193,28 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         // What a guest's first act is likely to need (a summoned web server's: its vif), a
         // parked shell loads while it waits; a restored domain parked for its state (an incoming
         // migration) does so because its resume will, and before it parks, with its vifs'
-        // handshakes as far as they go without RAM and the stack's resume path run once on
-        // scratch: it is paused then, its thread stopped, so what is left running would finish
-        // in the downtime.
+        // handshakes as far as they go without RAM (all the way where the toolstack kept frames
+        // for them) and the stack's resume path run once on scratch: it is paused then, its
+        // thread stopped, so what is left running would finish in the downtime.
         const restored = readResume(view) !== undefined;
+        // A restore's RAM is the stream's up to here; frames above it are this runtime's own.
+        if (restored) ramHwm = Atomics.load(view.ctl, CB_RAM_HWM);
         if (restored ? await hasVifs(xs) : p.preloadWhileParked === true) {
           const preload = Promise.all([preloadNetfront(), loadStack()]);
-          if (restored) [held] = await Promise.all([holdVifs(ctx, view.domid), preload.then(([, [stack]]) => warmStackResume(stack)).catch(() => {})]);
-          else void preload.catch(() => {});
+          if (restored) {
+            [held] = await Promise.all([holdVifs(ctx, view.domid), preload.then(([, [stack]]) => warmStackResume(stack)).catch(() => {})]);
+            vifs = held.map((f) => f.devid);
+            // The toolstack kept frames for the vifs above the stream's (RestoreSpec.preconnect):
+            // they connect now, so that the resume finds them connected.
+            if (held.length > 0 && ramRoom(view) >= held.length * NETFRONT_CONNECT_FRAMES) {
+              const connecting = connectHeld(held);
+              held = [];
+              early = Promise.resolve(connecting);
+              let timer: NodeJS.Timeout | undefined;
+              await Promise.race([Promise.allSettled(connecting.values()), new Promise((r) => (timer = setTimeout(r, PRECONNECT_MS)))]);
+              clearTimeout(timer);
+            }
+          } else void preload.catch(() => {});
         }
         // A shell built with a vif connects it now (a restored domain's resume reconnects its own),
         // and runs its stack's code once: its guest is one that serves.
@@ -210,7 +237,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       label = name;
       // Resumed from a save or migration: the old runtime's RAM is freed, the program's kept.
       const resume = readResume(view);
-      const record = resume ? resumeRecord(hc, resume.pfn, resume.bytes) : undefined;
+      const record = resume ? resumeRecord(hc, resume.pfn, resume.bytes, ramHwm) : undefined;
       /** A resume's timeline, reported once main(os) runs and the vifs and stacks are back. */
       const resumeMarks: Record<string, number> = { handed: marks.handed ?? marks.booted, record: now() };
       let mainReached!: () => void;
@@ -228,13 +255,14 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       });
       suspender = sus;
       if (suspendAsked) void sus.suspend();
-      const net = netDevices(ctx, view.domid, (p) => sus.trackDevice(p), early, held);
+      // A restore's early vifs kept their MACs; a shell's were written by its create.
+      const net = netDevices(ctx, view.domid, { track: (p) => sus.trackDevice(p), early, remac: record === undefined, held, ...(vifs && { ids: vifs }) });
       if (record) {
         // Every vif reconnects and every saved stack carries on at once, not when the program
         // asks: its connections' peers are waiting.
-        const vifs = reconnectVifs(ctx, view.domid, net, held).then(() => void (resumeMarks.vifs = now()));
+        const connected = reconnectVifs(ctx, view.domid, net, vifs).then(() => void (resumeMarks.vifs = now()));
         const restored = stacks.resumeSaved().then(() => void (resumeMarks.stacks = now()));
-        void Promise.all([vifs, restored, reached]).then(() => p.report?.('resume', resumeMarks));
+        void Promise.all([connected, restored, reached]).then(() => p.report?.('resume', resumeMarks));
         // The vifs' handshakes send their writes before the kernel's evaluation takes the thread.
         if (claim) await new Promise<void>((r) => setImmediate(r));
       }

@@ -111,12 +111,12 @@ export class Suspender {
 
 /**
  * The record a restored domain resumes from (its frames named in start_info), and the RAM it
- * frees: every populated frame but the program's I/O pages belonged to the old runtime.
+ * frees: every frame the image populated (below `hwm`: frames above it are those the new runtime
+ * took before, a parked restore's vifs) but the program's I/O pages belonged to the old runtime.
  */
-export function resumeRecord(hc: Hypercalls, pfn: number, bytes: number): SuspendRecord {
+export function resumeRecord(hc: Hypercalls, pfn: number, bytes: number, hwm = Atomics.load(hc.memory.ctl, CB_RAM_HWM)): SuspendRecord {
   const view = hc.memory;
   const first = firstRamPfn(view.geometry);
-  const hwm = Atomics.load(view.ctl, CB_RAM_HWM);
   if (pfn < first || pfn + Math.ceil(bytes / PAGE_SIZE) > hwm) throw new RangeError(`the suspend record at pfn ${pfn} is outside RAM`);
   const record = decodeSuspendRecord(new Uint8Array(view.buffers.memory, pfn * PAGE_SIZE, bytes).slice(), first, hwm);
   // The frames between the kept ranges, walked in order (no set of every kept frame: the

@@ -28,6 +28,7 @@ import type { Vdis } from '../storage/vdi.js';
 import { addVif, removeDomainVifs, replugVif, vifNodes, type VifHost, type VifNodes } from './vifs.js';
 import { randomVifMac } from './vifspec.js';
 import { backendPath, frontendPath } from '../drivers/xenbus.js';
+import { NETFRONT_CONNECT_FRAMES } from '../drivers/net/protocol.js';
 import { XenbusState } from '../abi/xenbus.js';
 
 /** What the builder needs of a domain's configuration. */
@@ -105,6 +106,8 @@ export interface BuiltDomain {
   readonly postedAt?: number;
   /** A parked restored domain (RestoreSpec.parked): hand its runtime its kernel, then unpause it. */
   readonly handKernel?: () => void;
+  /** A parked restored domain's vifs, connected on SHELL_BRIDGE (RestoreSpec.preconnect): plug them where the configuration says. */
+  readonly plugVifs?: () => Promise<void>;
 }
 
 function writeStartInfo(d: Domain, ramFrames: number, storePort: number, consolePort: number): void {
@@ -134,6 +137,13 @@ export interface RestoreSpec {
    * migration: the boot runs while the frames arrive, not in the downtime). Pool-0 only.
    */
   readonly parked?: boolean;
+  /**
+   * With `parked` (Pool-0, every vif served by dom0: preconnectFrames): RAM from `hwm` to the end
+   * is left unpopulated for the parked runtime, which connects its vifs in those frames before it
+   * parks, on SHELL_BRIDGE as a vif shell waits, so that its resume finds them connected;
+   * `BuiltDomain.plugVifs` plugs them where the configuration says.
+   */
+  readonly preconnect?: boolean;
 }
 
 /** A restored domain's RAM, and start_info pointing at its suspend record. */
@@ -281,10 +291,12 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
     throw e;
   }
   let started = false;
+  // A parked runtime's vifs wait on the shells' bridge (preconnect).
+  const waiting = parked && opts.restore?.preconnect === true ? spec.vifs.map((v) => ({ ...v, bridge: SHELL_BRIDGE })) : undefined;
   try {
     if (opts.restore) restoreMemory(hv, d, opts.restore);
     writeCmdline(d, spec.cmdline ?? '');
-    await attachDevices(ctx, d.domid, spec);
+    await attachDevices(ctx, d.domid, waiting ? { disks: spec.disks, vifs: waiting } : spec);
     const t2 = performance.now();
     const sched = { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(ctx.onLog && { onLog: ctx.onLog }) };
     started = true; // from here the vCPU owns the placement (it gives it back when it fails or ends)
@@ -296,7 +308,14 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
       const kernel = await linking!;
       if (typeof kernel !== 'string') vcpu.prepare(kernel);
       const handKernel = () => vcpu.loadKernel(kernel, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }) });
-      return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 }, handKernel };
+      const timings = { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 };
+      if (!waiting) return { domain: d, vcpu, timings, handKernel };
+      const had = await Promise.all(waiting.map((v) => vifNodes(deviceHost(ctx), d.domid, 0, { ...v, mac: v.mac ?? '' })));
+      const plugVifs = async () => {
+        await Promise.all(spec.vifs.map((v, i) => retargetVif(ctx, ctx.xs, d.domid, had[i]!, v)));
+        await Promise.all(spec.vifs.map((v) => replugVif(deviceHost(ctx), d.domid, v.devid)));
+      };
+      return { domain: d, vcpu, timings, handKernel, plugVifs };
     }
     const vcpu = shared
       ? await shared.startVcpu(hv, d, placement!, image!, { ...sched, heapMb, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
@@ -347,6 +366,18 @@ export function fitsShellVif(vifs: readonly DomainVif[]): boolean {
   const v = vifs[0];
   return vifs.length === 1 && v!.devid === 0 && v!.backend === undefined && v!.vifname === undefined && v!.mtu === undefined &&
     (v!.type === undefined || v!.type === 'vif');
+}
+
+/**
+ * RAM frames a parked restore of `spec` keeps for its vifs' connections (RestoreSpec.preconnect,
+ * NETFRONT_CONNECT_FRAMES each), at the top of its RAM; 0 where they are not connected early: a
+ * shared cpupool's realm (which does not park), a vif another domain serves (only dom0's netback
+ * is plugged anew), or more than a quarter of the guest's RAM.
+ */
+export function preconnectFrames(spec: Pick<BuildSpec, 'pool' | 'vifs' | 'memory'>): number {
+  if ((spec.pool !== undefined && spec.pool !== POOL0) || spec.vifs.some((v) => v.backend !== undefined)) return 0;
+  const frames = spec.vifs.length * NETFRONT_CONNECT_FRAMES;
+  return frames <= memorySplit(spec.memory).ramFrames / 4 ? frames : 0;
 }
 
 /** Resolves once a kernel-less vCPU's runtime has parked; rejects if it dies or takes too long. */
@@ -400,14 +431,16 @@ async function attachShellVif(ctx: BuildContext, domid: number): Promise<VifNode
 }
 
 /**
- * A shell's vif becomes the configuration's, through `t` (the claim's writes): its nodes as
- * addVif writes them, of which only those whose value differs from the shell's are written (the
- * MAC, the bridge, ip=: three or four of thirteen), and those the shell had and it has not removed.
+ * A vif connected on SHELL_BRIDGE (a shell's, a parked restore's) becomes the configuration's,
+ * through `t` (the claim's writes): its nodes as addVif writes them, of which only those whose
+ * value differs are written (the MAC, the bridge, ip=: three or four of thirteen; an incoming
+ * migration's vif: its bridge, in the downtime), and those it had and the configuration has not
+ * removed. replugVif then plugs it as they say.
  */
-async function claimShellVif(ctx: BuildContext, t: XsNodeOps, domid: number, had: VifNodes, vif: DomainVif): Promise<void> {
-  const want = await vifNodes(deviceHost(ctx), domid, 0, { ...vif, mac: vif.mac ?? randomVifMac() });
-  const fe = frontendPath(domid, 'vif', 0);
-  const be = backendPath(0, 'vif', domid, 0);
+async function retargetVif(ctx: BuildContext, t: XsNodeOps, domid: number, had: VifNodes, vif: DomainVif): Promise<void> {
+  const want = await vifNodes(deviceHost(ctx), domid, vif.devid, { ...vif, mac: vif.mac ?? randomVifMac() });
+  const fe = frontendPath(domid, 'vif', vif.devid);
+  const be = backendPath(0, 'vif', domid, vif.devid);
   type Nodes = VifNodes['backend'];
   const gone = (old: Nodes, now: Nodes) => old.filter(([k]) => !now.some(([n]) => n === k)).map(([k]) => k);
   const changed = (old: Nodes, now: Nodes) => now.filter(([k, v]) => !old.some(([n, o]) => n === k && String(o) === String(v)));
@@ -452,7 +485,7 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
     const values = identityValues(d, spec.name);
     const write = (x: XsNodeOps) => Promise.all([
       ...(d.uuid === built ? values.filter(([path]) => path !== `${vm}/uuid`) : values).map(([path, value]) => x.write(path, value)),
-      ...(shell.vif ? [claimShellVif(ctx, x, d.domid, shell.vif, spec.vifs[0]!)] : []),
+      ...(shell.vif ? [retargetVif(ctx, x, d.domid, shell.vif, spec.vifs[0]!)] : []),
     ]);
     try {
       // The shell's /vm directory is there already unless the configuration names another uuid:

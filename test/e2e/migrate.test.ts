@@ -20,6 +20,10 @@ import { ByteSource } from '../../src/migration/source.js';
 import { AUTH_BYTES, authLine } from '../../src/migration/wire.js';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { listVifs } from '../../src/toolstack/vifs.js';
+import { SHELL_BRIDGE, preconnectFrames } from '../../src/toolstack/builder.js';
+import { backendPath, frontendPath } from '../../src/drivers/xenbus.js';
+import { XenbusState } from '../../src/abi/xenbus.js';
+import { CB_RAM_HWM } from '../../src/hypervisor/layout.js';
 import { xenode } from '../support/cli.js';
 import type { DaemonRig } from '../support/host-daemon.js';
 import { askKv } from '../support/kv.js';
@@ -207,19 +211,26 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
   return cond();
 }
 
-test('a stream that breaks while the target builds its --incoming copy: the copy is destroyed', T, async () => {
-  const ticker = fileURLToPath(new URL('../../../test/fixtures/guests/ticker.ts', import.meta.url));
-  const config = parseDomainConfig(`name = "torn"\nkernel = "${ticker}"\nmemory = 32\n`, ticker).config;
+const TICKER = fileURLToPath(new URL('../../../test/fixtures/guests/ticker.ts', import.meta.url));
+
+/** A sender of our own to b: the configuration `cfg` (ticker's kernel) and its first 64 frames, nothing after. */
+async function startStream(cfg: string): Promise<{ sock: Socket; src: ByteSource; config: ReturnType<typeof parseDomainConfig>['config'] }> {
+  const config = parseDomainConfig(`kernel = "${TICKER}"\nmemory = 32\n${cfg}`, TICKER).config;
   const memory = new SharedArrayBuffer(geometryOf(config).end * PAGE_SIZE);
   const first = geometryOf(config).first;
   const sock = connect(b.daemon.migration!.port, '127.0.0.1');
   sock.on('error', () => {});
   await new Promise((r) => sock.once('connect', r));
-  const src = new ByteSource(sock, { stallMs: 20_000 });
+  const src = new ByteSource(sock, { stallMs: 60_000 });
   sock.write(authLine(token));
   await src.read(MIGRATE_RECEIVER_BANNER.length, 'banner');
   for (const c of encodeHeaders(config)) sock.write(c);
   for (const c of encodePages(memory, Array.from({ length: 64 }, (_, i) => first + i)).chunks) sock.write(c);
+  return { sock, src, config };
+}
+
+test('a stream that breaks while the target builds its --incoming copy: the copy is destroyed', T, async () => {
+  const { sock } = await startStream('name = "torn"\n');
   assert.ok(await until(() => whereIs('torn').includes('b:torn--incoming:running'), 20_000), `built while the stream arrives: ${whereIs('torn').join(',')}`);
   sock.destroy();
   assert.ok(await until(() => whereIs('torn').length === 0, 20_000), `nothing is left at the target: ${whereIs('torn').join(',')}`);
@@ -242,4 +253,47 @@ test("the guest's vif joins the same-named bridge at the target; linked by VXLAN
   assert.match(await text(), /3 packets transmitted, 3 received/);
   await a.ts.call('destroy', { domain: domid });
   await b.ts.call('destroy', { domain: 'pong-vx' });
+});
+
+test("an incoming copy's vif connects while it is parked, on the shells' bridge, in frames the stream does not reach", T, async () => {
+  const { sock, src, config } = await startStream(`name = "pre"\nvif = [ 'mac=00:16:3e:3c:00:09,bridge=xenbr-pre' ]\n`);
+  await src.read(MIGRATE_XENODE_BUILT.length, 'built');
+  // No permission to go is ever sent: the copy stays parked and paused.
+  const d = hostOf(b).hv.domains().find((x) => x.name === 'pre--incoming' && !x.dying);
+  assert.ok(d, `built: ${whereIs('pre').join(',')}`);
+  const be = backendPath(0, 'vif', d.domid, 0);
+  await hostOf(b).xs.wait(`${be}/state`, (v) => v === String(XenbusState.Connected), { timeout: 60_000 });
+  await hostOf(b).xs.wait(`${frontendPath(d.domid, 'vif', 0)}/state`, (v) => v === String(XenbusState.Connected), { timeout: 60_000 });
+  assert.equal(await hostOf(b).xs.read(`${be}/bridge`), SHELL_BRIDGE);
+  assert.ok(d.paused && d.name === 'pre--incoming');
+  // Its rings and rx buffers are above every frame the stream may write.
+  assert.ok(Atomics.load(d.view.ctl, CB_RAM_HWM) > geometryOf(config).end - preconnectFrames(config), 'the runtime populated frames of its own');
+  sock.destroy();
+  assert.ok(await until(() => whereIs('pre').length === 0, 20_000), `nothing is left at the target: ${whereIs('pre').join(',')}`);
+});
+
+test('a guest that grew into the frames kept for the vifs: the target builds its copy again from the RAM received, intact', T, async () => {
+  const filler = fileURLToPath(new URL('../../../test/fixtures/guests/filler.ts', import.meta.url));
+  // memory = 32: 2,048 RAM frames, the top 258 kept for the vif; its connection and then 6 MiB of
+  // I/O pages reach into them (and the frames of the source's connection are free at the target).
+  const cfg = a.cfgFile('grown', `name = "grown"\nkernel = "${filler}"\nmemory = 32\nvif = [ 'mac=00:16:3e:3c:00:0a,bridge=xenbr-grown' ]\nextra = "mb=6 net"\n`);
+  const { domid } = await a.ts.call('create', { file: cfg });
+  await hostOf(a).xs.wait(`/local/domain/${domid}/data/filler`, (v) => v === 'filled', { timeout: 60_000 });
+  const created: string[] = [];
+  const onCreated = (_: number, name: string) => void created.push(name);
+  hostOf(b).on('created', onCreated);
+  try {
+    await a.ts.call('migrate', { domain: domid, target, token });
+  } finally {
+    hostOf(b).off('created', onCreated);
+  }
+  assert.deepEqual(created, ['grown--incoming', 'grown--incoming'], 'built parked, then again');
+  assert.deepEqual(whereIs('grown'), ['b:grown:running']);
+  const there = hostOf(b).hv.domains().find((x) => x.name === 'grown' && !x.dying)!;
+  assert.equal(await hostOf(b).xs.wait(`/local/domain/${there.domid}/data/filler`, (v) => v !== 'filled', { timeout: 60_000 }), 'resumed');
+  // Its vif reconnected at the resume, plugged where its configuration says.
+  const be = backendPath(0, 'vif', there.domid, 0);
+  await hostOf(b).xs.wait(`${be}/state`, (v) => v === String(XenbusState.Connected), { timeout: 60_000 });
+  assert.equal(await hostOf(b).xs.read(`${be}/bridge`), 'xenbr-grown');
+  await b.ts.call('destroy', { domain: 'grown' });
 });

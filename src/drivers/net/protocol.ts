@@ -10,6 +10,14 @@ import { XenError } from '../../errors.js';
 export const NET_TX_RING_SIZE = ringSize(PAGE_SIZE, NETIF_TX_SLOT_SIZE);
 export const NET_RX_RING_SIZE = ringSize(PAGE_SIZE, NETIF_RX_SLOT_SIZE);
 
+/**
+ * RAM frames one queue's connection populates before its first frame goes out: its two ring
+ * pages and a posted buffer in every rx slot (the transmit arena grows as frames are sent). An
+ * incoming migration's parked runtime connects its vifs in frames the toolstack keeps out of the
+ * stream's reach (migration/incoming.ts), this many a vif.
+ */
+export const NETFRONT_CONNECT_FRAMES = 2 + NET_RX_RING_SIZE;
+
 /** xenvif_max_queues: Linux offers one per CPU; this machine's default. */
 export const DEFAULT_MAX_QUEUES = 4;
 /** max_skb_slots: a packet of more slots is dropped (XEN_NETIF_NR_SLOTS_MIN). */

@@ -38,7 +38,7 @@ test('a claimed shell reads its vif list at the claim for the first open; a vif 
   // The shell connects its vif while it waits; then it is claimed.
   const early = preconnectVifs(g.ctx, g.domid);
   await within(b1.attach(), 'vif 1 to connect');
-  const open = netDevices(g.ctx, g.domid, undefined, early);
+  const open = netDevices(g.ctx, g.domid, { early });
   // The guest's requests are answered in order: once this one is, the claim's list (vif 1) is read.
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(await g.ctx.xs.directory(`/local/domain/${g.domid}/device/vif`), ['1']);

@@ -4,7 +4,7 @@
 // xenbus lifecycle (./netfront.ts) connects it and takes it down; a backend that breaks the
 // protocol is reported through onBroken. Everything that may let frames out (a write, tx
 // responses, a connection) goes through one #kick, so a turn's writes are published together.
-import { NETIF_RSP_DROPPED, NETIF_RSP_OKAY, NETIF_RX_SLOT_SIZE, NETIF_TX_SLOT_SIZE, type NetFrameInfo } from '../../../abi/netif.js';
+import { NETIF_RSP_DROPPED, NETIF_RSP_OKAY, NETIF_TX_SLOT_SIZE, type NetFrameInfo } from '../../../abi/netif.js';
 import { ringSize } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
 import type { BoundPort } from '../../../hypervisor/port.js';
@@ -15,6 +15,7 @@ import { TxArena, type TxRun } from './arena.js';
 import { BackendMisbehaved, TxError, type NetError } from './errors.js';
 import type { NetStats } from './net.js';
 import { NetPages } from './pages.js';
+import { NETFRONT_CONNECT_FRAMES } from '../protocol.js';
 import { RxQueue } from './rx.js';
 import { TxQueue, type TxFrame } from './tx.js';
 import { SuspendGate } from '../../quiesce.js';
@@ -82,7 +83,7 @@ class Pending implements TxFrame {
 type MutableStats = { -readonly [K in keyof NetStats]: NetStats[K] };
 
 /** Grant references one queue takes: two ring pages and the rx buffers. */
-const REFS_PER_QUEUE = 2 + ringSize(PAGE_SIZE, NETIF_RX_SLOT_SIZE);
+const REFS_PER_QUEUE = NETFRONT_CONNECT_FRAMES;
 /**
  * Pages the transmit arena may grow to: twice a tx ring's slots, so that a ring full of frames
  * in flight leaves room to build the next ones (a 1 MiB TCP window is 256 pages of GSO frames).
