@@ -308,8 +308,8 @@ export class NetDatapath {
     while (n < this.#waiting.length && queues[flowQueue(this.#waiting[n]!.data, queues.length)]!.tx.post(this.#waiting[n]!)) n++;
     this.#waiting.splice(0, n);
     for (const q of queues) {
-      if (q.tx.flush(q.txPort)) this.#onTx(q);
-      else q.txPort.expectEvents(q.tx.inFlight > 0);
+      if (q.tx.flush()) q.txPort.notify();
+      q.txPort.expectEvents(q.tx.inFlight > 0);
     }
   }
 

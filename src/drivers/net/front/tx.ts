@@ -13,7 +13,6 @@ import {
 import { FrontRing } from '../../../abi/ring.js';
 import { LE } from '../../../abi/fields.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
-import type { BoundPort } from '../../../hypervisor/port.js';
 import type { TxArena, TxRun } from './arena.js';
 import { BackendMisbehaved } from './errors.js';
 import { copyBytes } from '../../../hypervisor/copy.js';
@@ -106,26 +105,11 @@ export class TxQueue {
     return true;
   }
 
-  /**
-   * Publish what post() wrote (notifying the backend if it asked), then ask to be woken once
-   * half of what is in flight is answered: true when responses are waiting already, for which
-   * no wake-up will come (poll them).
-   */
-  flush(port: Pick<BoundPort, 'notify'>): boolean {
+  /** Publish what post() wrote; true when the backend must be notified. */
+  flush(): boolean {
     if (!this.#dirty) return false;
     this.#dirty = false;
-    if (this.ring.pushRequestsAndCheckNotify()) port.notify();
-    return this.#arm();
-  }
-
-  /**
-   * RING_FINAL_CHECK_FOR_RESPONSES, woken only once half of what is in flight is answered, not
-   * by each push (Linux's netfront set its tx rsp_event so; blkfront here does the same): a
-   * sender that keeps the ring full takes a wake-up per half ring, not one per backend pass.
-   */
-  #arm(): boolean {
-    const ring = this.ring;
-    return ring.finalCheckForResponses(Math.max(1, ((ring.reqProdPvt - ring.rspCons) >>> 0) >> 1));
+    return this.ring.pushRequestsAndCheckNotify();
   }
 
   /** Take the responses; `settle` of each frame whose slots are all answered runs. */
@@ -148,7 +132,7 @@ export class TxQueue {
         if (status !== NETIF_RSP_OKAY && f.status === NETIF_RSP_OKAY) f.status = status;
         if (--f.left === 0) f.settle(f);
       }
-    } while (this.#arm());
+    } while (ring.finalCheckForResponses());
   }
 
   /** The connection went: the frames in flight, once each (to send again or to fail). */

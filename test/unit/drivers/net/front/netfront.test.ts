@@ -153,27 +153,6 @@ test('a small frame is one slot with the checksum flags; the write resolves on t
   assert.equal(f.stats().txBytes, 60);
 });
 
-test('tx completions: rsp_event asks for a wake-up once half of what is in flight is answered (re-armed after each push), and a backend that honours it completes every write', async (t) => {
-  const { back, f } = await connected(t);
-  const w = f.write(Array.from({ length: 8 }, (_, i) => testFrame(60, i)));
-  await back.txPublished(8);
-  await until(() => back.tx.rspEvent === 4, 'rsp_event at half of the 8 in flight');
-  const reqs = Array.from({ length: 8 }, () => back.takeTx());
-  // Three answers do not reach it: no event is due.
-  for (const r of reqs.slice(0, 3)) back.respondTx(r.id, NETIF_RSP_OKAY);
-  assert.equal(back.tx.pushResponsesAndCheckNotify(), false);
-  back.respondTx(reqs[3]!.id, NETIF_RSP_OKAY);
-  assert.equal(back.tx.pushResponsesAndCheckNotify(), true);
-  back.txPort.notify();
-  // The frontend took the four and asks again at half of the four left.
-  await until(() => back.tx.rspEvent === 6, 'rsp_event re-armed at 4 + 2');
-  for (const r of reqs.slice(4)) back.respondTx(r.id, NETIF_RSP_OKAY);
-  assert.equal(back.tx.pushResponsesAndCheckNotify(), true);
-  back.txPort.notify();
-  await within(w, 'the write');
-  assert.equal(f.stats().txPackets, 8);
-});
-
 test('a GSO super-frame: the first slot has the whole size, then the GSO extra-info, then a more_data chain', async (t) => {
   const { back, f } = await connected(t);
   const frame = testFrame(9000, 5);
