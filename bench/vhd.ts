@@ -2,18 +2,20 @@
 // blkback (format=vhd), next to the same load on a raw file in the same run. Figures:
 // - 4 KiB random reads and writes (queue depth 32) and 1 MiB sequential reads (queue depth 8)
 //   on a fully allocated dynamic VHD, as a ratio to a raw file of the same size;
-// - first writes that allocate: 4 KiB random writes on a fresh, empty image of --alloc-gb
-//   (almost every write lands in a block not yet allocated: the worst case) next to a fresh
-//   sparse raw file, and 4 KiB sequential writes on a fresh image (every 512th allocates);
+// - first writes to a fresh image: 4 KiB random writes on an empty image of --alloc-gb (its
+//   blocks are allocated as the writes first land in them; 8 GiB are 4096 blocks of 2 MiB, all
+//   allocated within a run of 1 s) next to a fresh sparse raw file, and 4 KiB sequential writes
+//   on a fresh image (every 512th allocates);
 // - 4 KiB random reads through chains of 1, 5 and 30 images (the data in the base, each level
 //   holding a few sectors of its own), as a ratio to the chain of 1.
-// Raw and VHD runs alternate, --repeat times; the ratio is the median of the rounds' ratios (the
-// machine is shared).
+// Rounds as support/rounds.ts runs them (the order alternating, the ratio the median of the
+// rounds' own ratios, and the ratio of the sums beside it); --loads picks loads by name.
 // `direct` is the same I/O on the disks in the bench's own thread, raw and VHD (or the three
 // chains) taking turns every 50 ms: the formats' own cost, with the machine's load cancelled
-// (allocating writes too, on a fresh image and a fresh sparse raw file).
+// (allocating writes too, on a fresh image and a fresh sparse raw file); --direct=0 leaves it out.
 //
-//   npm run bench -- vhd [--runtime=1] [--disk-mb=256] [--alloc-gb=8] [--repeat=3]
+//   npm run bench -- vhd [--runtime=1] [--disk-mb=256] [--alloc-gb=8] [--repeat=5] [--direct=1]
+//                        [--loads=randread_4k,randwrite_4k,read_1m,alloc_randwrite_4k,alloc_write_4k_sequential,chain_randread_4k]
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,11 +25,12 @@ import { createDifferencing, createVhd } from '../src/storage/vhd/create.js';
 import { VhdImage } from '../src/storage/vhd/image.js';
 import type { Disk } from '../src/storage/disk.js';
 import { Host } from '../src/toolstack/host.js';
-import { medianPoint, runBlkbench, type Point } from './support/blkbench.js';
+import { runBlkbench, type Point } from './support/blkbench.js';
 import { direct } from './support/direct.js';
-import { emit, numberOptions } from './support/harness.js';
+import { benchOptions, emit } from './support/harness.js';
+import { compareInRounds, goalsMet } from './support/rounds.js';
 
-const opts = numberOptions({ runtime: 1, 'disk-mb': 256, 'alloc-gb': 8, repeat: 3 });
+const opts = benchOptions({ runtime: 1, 'disk-mb': 256, 'alloc-gb': 8, repeat: 5, direct: 1 }, { loads: '' }, ['direct']);
 const MiB = 2 ** 20;
 // The chains write into the first 16 blocks of 2 MiB (32 MiB); images are filled in whole MiB.
 if (!Number.isInteger(opts['disk-mb']) || opts['disk-mb'] < 32) throw new Error(`--disk-mb wants a whole number of MiB from 32, not ${opts['disk-mb']}`);
@@ -88,77 +91,75 @@ try {
   const raw = await rawFile('raw.img', DISK, true);
   const vhd = await vhdFile('full.vhd', DISK, true);
   const chains = { 1: vhd, 5: await chainOf(5, vhd), 30: await chainOf(30, vhd) };
-  // Directly, in turns: the formats' own cost with the machine's drifting load cancelled out.
-  const opened = [await RawFile.open(raw, { readOnly: false }), await VhdDisk.open(vhd, { readOnly: false })];
-  const chainDisks = await Promise.all([chains[1], chains[5], chains[30]].map((p) => VhdDisk.open(p, { readOnly: true })));
   const ratio = ([a, b]: number[]) => ({ raw_ops: a!, vhd_ops: b!, ratio: b! / a! });
-  const directFigures = {
-    randread_4k: ratio(await direct(opened, 4096, true, false, 32, 2)),
-    randwrite_4k: ratio(await direct(opened, 4096, true, true, 32, 2)),
-    read_1m: ratio(await direct(opened, MiB, false, false, 8, 2)),
-    chain_randread_4k: await direct(chainDisks, 4096, true, false, 32, 2).then(([d1, d5, d30]) => ({
-      depth_1: d1!, depth_5: d5!, depth_30: d30!, ratio_5_to_1: d5! / d1!, ratio_30_to_1: d30! / d1!,
-    })),
-  };
-  for (const d of [...opened, ...chainDisks]) await d.close();
-  // First writes that allocate, directly: a fresh sparse raw file and a fresh image of --alloc-gb.
+  let directFigures: object | undefined;
+  if (opts.direct) {
+    // Directly, in turns: the formats' own cost with the machine's drifting load cancelled out.
+    const opened = [await RawFile.open(raw, { readOnly: false }), await VhdDisk.open(vhd, { readOnly: false })];
+    const chainDisks = await Promise.all([chains[1], chains[5], chains[30]].map((p) => VhdDisk.open(p, { readOnly: true })));
+    directFigures = {
+      randread_4k: ratio(await direct(opened, 4096, true, false, 32, 2)),
+      randwrite_4k: ratio(await direct(opened, 4096, true, true, 32, 2)),
+      read_1m: ratio(await direct(opened, MiB, false, false, 8, 2)),
+      chain_randread_4k: await direct(chainDisks, 4096, true, false, 32, 2).then(([d1, d5, d30]) => ({
+        depth_1: d1!, depth_5: d5!, depth_30: d30!, ratio_5_to_1: d5! / d1!, ratio_30_to_1: d30! / d1!,
+      })),
+    };
+    for (const d of [...opened, ...chainDisks]) await d.close();
+  }
   const allocBytes = opts['alloc-gb'] * 1024 * MiB;
-  const fresh = [
-    await RawFile.open(await rawFile('direct-alloc.img', allocBytes, false), { readOnly: false }),
-    await VhdDisk.open(await vhdFile('direct-alloc.vhd', allocBytes, false), { readOnly: false }),
-  ];
-  const directAlloc = ratio(await direct(fresh, 4096, true, true, 32, 2));
-  for (const d of fresh) await d.close();
-  await rm(join(dir, 'direct-alloc.img'));
-  await rm(join(dir, 'direct-alloc.vhd'));
+  if (opts.direct) {
+    // First writes that allocate, directly: a fresh sparse raw file and a fresh image of --alloc-gb.
+    const fresh = [
+      await RawFile.open(await rawFile('direct-alloc.img', allocBytes, false), { readOnly: false }),
+      await VhdDisk.open(await vhdFile('direct-alloc.vhd', allocBytes, false), { readOnly: false }),
+    ];
+    directFigures = { ...directFigures, alloc_randwrite_4k: ratio(await direct(fresh, 4096, true, true, 32, 2)) };
+    for (const d of fresh) await d.close();
+    await rm(join(dir, 'direct-alloc.img'));
+    await rm(join(dir, 'direct-alloc.vhd'));
+  }
   await run(host, 'vhd', vhd, 'rw=randread bs=4096 qd=8'); // warm the kernel image and JIT
-  const loads = {
-    randread_4k: 'rw=randread bs=4096 qd=32',
-    randwrite_4k: 'rw=randwrite bs=4096 qd=32',
-    read_1m: 'rw=read bs=1048576 qd=8',
-  } as const;
-  const samples: Record<string, { raw: Point[]; vhd: Point[] }> = {};
-  const chainSamples: Record<number, Point[]> = { 1: [], 5: [], 30: [] };
-  let allocations = 0;
-  for (let r = 0; r < opts.repeat; r++) {
-    for (const [name, load] of Object.entries(loads)) {
-      const s = (samples[name] ??= { raw: [], vhd: [] });
-      // Which goes first alternates, so neither always meets the page cache as the other left it.
-      const pair = [async () => s.raw.push(await run(host, 'raw', raw, load)), async () => s.vhd.push(await run(host, 'vhd', vhd, load))];
-      for (const go of r % 2 === 0 ? pair : pair.reverse()) await go();
+  const randread = 'rw=randread bs=4096 qd=32';
+  const randwrite = 'rw=randwrite bs=4096 qd=32';
+  /** A run on a fresh file made for it (no ramp: the measured writes are the first ones), removed after. */
+  const onFresh = async (format: 'raw' | 'vhd', name: string, bytes: number, load: string, after?: (path: string) => Promise<void>): Promise<Point> => {
+    const path = format === 'raw' ? await rawFile(name, bytes, false) : await vhdFile(name, bytes, false);
+    try {
+      const p = await run(host, format, path, load, 0);
+      await after?.(path);
+      return p;
+    } finally {
+      await rm(path);
     }
-    // Fresh images each time: no ramp, so the measured writes are the first ones.
-    const s = (samples['alloc_randwrite_4k'] ??= { raw: [], vhd: [] });
-    s.raw.push(await run(host, 'raw', await rawFile(`alloc${r}.img`, allocBytes, false), loads.randwrite_4k, 0));
-    const fresh = await vhdFile(`alloc${r}.vhd`, allocBytes, false);
-    s.vhd.push(await run(host, 'vhd', fresh, loads.randwrite_4k, 0));
-    const seqs = (samples['alloc_write_4k_sequential'] ??= { raw: [], vhd: [] });
-    seqs.raw.push(await run(host, 'raw', await rawFile(`seq${r}.img`, DISK, false), 'rw=write bs=4096 qd=32', 0));
-    seqs.vhd.push(await run(host, 'vhd', await vhdFile(`seq${r}.vhd`, DISK, false), 'rw=write bs=4096 qd=32', 0));
-    await rm(join(dir, `seq${r}.img`));
-    await rm(join(dir, `seq${r}.vhd`));
-    const img = await VhdImage.open(fresh, { readOnly: true });
+  };
+  let allocations = 0;
+  const countBlocks = async (path: string) => {
+    const img = await VhdImage.open(path, { readOnly: true });
     allocations = Math.max(allocations, img.bat.filter((e) => e !== 0xffffffff).length);
     await img.close();
-    await rm(join(dir, `alloc${r}.img`));
-    await rm(fresh);
-    for (const depth of [1, 5, 30] as const) chainSamples[depth]!.push(await run(host, 'vhd', chains[depth], loads.randread_4k));
-  }
-  // The ratio is the median of each round's own ratio (raw and VHD ran back to back there), so
-  // that the machine's drift between rounds cancels out; the ratios of every round are listed.
-  const figures = Object.fromEntries(Object.entries(samples).map(([k, v]) => {
-    const ratios = v.raw.map((r, i) => v.vhd[i]!.iops / r.iops).sort((a, b) => a - b);
-    return [k, { raw: medianPoint(v.raw), vhd: medianPoint(v.vhd), ratio_iops: ratios[(ratios.length - 1) >> 1]!, round_ratios: ratios }];
-  }));
-  const chain = Object.fromEntries(([1, 5, 30] as const).map((depth) => {
-    const m = medianPoint(chainSamples[depth]!);
-    return [`depth_${depth}`, { ...m, ratio_to_depth_1: m.iops / medianPoint(chainSamples[1]!).iops }];
-  }));
+  };
+  const figures = await compareInRounds([
+    { name: 'randread_4k', disks: { raw: () => run(host, 'raw', raw, randread), vhd: () => run(host, 'vhd', vhd, randread) } },
+    { name: 'randwrite_4k', disks: { raw: () => run(host, 'raw', raw, randwrite), vhd: () => run(host, 'vhd', vhd, randwrite) } },
+    { name: 'read_1m', disks: { raw: () => run(host, 'raw', raw, 'rw=read bs=1048576 qd=8'), vhd: () => run(host, 'vhd', vhd, 'rw=read bs=1048576 qd=8') } },
+    { name: 'alloc_randwrite_4k', disks: { raw: (r) => onFresh('raw', `alloc${r}.img`, allocBytes, randwrite), vhd: (r) => onFresh('vhd', `alloc${r}.vhd`, allocBytes, randwrite, countBlocks) } },
+    {
+      name: 'alloc_write_4k_sequential',
+      disks: { raw: (r) => onFresh('raw', `seq${r}.img`, DISK, 'rw=write bs=4096 qd=32'), vhd: (r) => onFresh('vhd', `seq${r}.vhd`, DISK, 'rw=write bs=4096 qd=32') },
+    },
+    {
+      name: 'chain_randread_4k',
+      disks: Object.fromEntries(([1, 5, 30] as const).map((depth) => [`depth_${depth}`, () => run(host, 'vhd', chains[depth], randread)])),
+    },
+  ], opts.repeat, opts.loads ? opts.loads.split(',') : []);
   emit({
     bench: 'vhd', runtime_s: opts.runtime, disk_mb: opts['disk-mb'], alloc_gb: opts['alloc-gb'], repeat: opts.repeat,
     // The machine's load as the run ended: on a shared machine the figures are only as good as this.
     loadavg_1m: loadavg()[0],
-    ...figures, alloc_blocks_allocated: allocations, chain_randread_4k: chain, direct: { ...directFigures, alloc_randwrite_4k: directAlloc },
+    ...figures, ...(allocations > 0 && { alloc_blocks_allocated: allocations }), ...(directFigures && { direct: directFigures }),
+    // Issue 14's goals: reads at least 0.9x raw, first writes that allocate 0.8x.
+    goals: goalsMet(figures, { randread_4k: 0.9, read_1m: 0.9, alloc_randwrite_4k: 0.8 }),
   });
 } finally {
   await host.close();

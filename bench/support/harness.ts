@@ -6,17 +6,26 @@ import { Worker, type TransferListItem } from 'node:worker_threads';
 
 /** `--name=value` options of a benchmark; every option is a number with a default, positive unless named in `zero`. */
 export function numberOptions<T extends Record<string, number>>(defaults: T, zero: readonly (keyof T)[] = []): T {
+  return benchOptions(defaults, {}, zero);
+}
+
+/** As numberOptions, and options whose value is a word (a list: comma-separated), each with a default. */
+export function benchOptions<T extends Record<string, number>, S extends Record<string, string>>(numbers: T, words: S, zero: readonly (keyof T)[] = []): T & S {
   const { values } = parseArgs({
-    options: Object.fromEntries(Object.keys(defaults).map((k) => [k, { type: 'string' as const }])),
+    options: Object.fromEntries([...Object.keys(numbers), ...Object.keys(words)].map((k) => [k, { type: 'string' as const }])),
     strict: true,
   });
-  const out: Record<string, number> = { ...defaults };
+  const out: Record<string, number | string> = { ...numbers, ...words };
   for (const [k, v] of Object.entries(values)) {
+    if (k in words) {
+      out[k] = String(v);
+      continue;
+    }
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0 || (n === 0 && !zero.includes(k))) throw new Error(`--${k} wants a positive number, not ${String(v)}`);
     out[k] = n;
   }
-  return out as T;
+  return out as T & S;
 }
 
 export interface Summary {

@@ -274,13 +274,24 @@ export class Qcow2Disk implements LayeredDisk {
     }
   }
 
-  /** Close this image only, not its backing disk (a snapshot abandoned before its switch). */
+  /**
+   * Close this image only, not its backing disk (a snapshot abandoned before its switch). Its
+   * metadata changed since the last flush is written back, in the flush's order; a close that
+   * changed none syncs nothing, as a raw file's close (its data is in the page cache, which a
+   * kill -9 keeps; a flush is what makes it durable).
+   */
   async closeTop(): Promise<void> {
     try {
-      if (!this.readOnly) await this.flush();
+      await this.#flushChain;
+      if (!this.readOnly && this.#metadataChanged()) await this.flush();
     } finally {
       await this.#file.close();
     }
+  }
+
+  /** Something a flush would write back: allocations in flight, changed refcounts or tables, clusters to release, a snapshot to settle. */
+  #metadataChanged(): boolean {
+    return this.#allocs > 0 || this.#settle !== undefined || this.#refcounts.dirty || this.#map.dirtyTables > 0 || this.#map.l1Dirty || this.#releases.length > 0;
   }
 
   /** Unallocated, zero and compressed clusters. */

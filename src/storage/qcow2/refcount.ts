@@ -154,6 +154,11 @@ export class Refcounts {
     } else this.#dirty.set(idx, { lo, hi });
   }
 
+  /** Refcounts set in memory since the last write-back (or new blocks not in the table yet). */
+  get dirty(): boolean {
+    return this.#dirty.size > 0 || this.#newBlocks.size > 0;
+  }
+
   /**
    * Write the refcounts set in memory since the last write-back (one write a refcount block);
    * new blocks are written whole, synced, and only then entered in the refcount table. The

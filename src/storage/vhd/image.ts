@@ -132,11 +132,14 @@ export class VhdImage {
     this.bat = bat;
     this.#diskBat = bat.slice();
     this.#bitmapBytes = bitmapBytes(blockSize);
-    let unallocated = 0;
-    for (let b = 0; b < bat.length && b < this.blocks; b++) if (bat[b] === BAT_UNUSED) unallocated++;
     const span = (align: number) => Math.ceil((this.#bitmapBytes + blockSize) / align) * align;
     let align = Math.min(DATA_ALIGN, Math.max(PAGE, blockSize / DATA_ALIGN_SHARE));
-    while (align > PAGE && nextFree + unallocated * span(align) > MAX_BLOCK_START) align /= 2;
+    if (nextFree + this.blocks * span(align) > MAX_BLOCK_START) {
+      // Only a disk of nearly 2 TiB comes here (and then the blocks left to allocate are counted).
+      let unallocated = 0;
+      for (let b = 0; b < bat.length && b < this.blocks; b++) if (bat[b] === BAT_UNUSED) unallocated++;
+      while (align > PAGE && nextFree + unallocated * span(align) > MAX_BLOCK_START) align /= 2;
+    }
     this.#dataAlign = align;
     this.#blockSpan = span(align);
     this.#wholeBitmap = new Uint8Array(this.#bitmapBytes).fill(0xff);

@@ -3,8 +3,9 @@
 // refcount blocks made as the file grows.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import fs, { existsSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -221,4 +222,43 @@ test('refcount blocks made while writing reach the refcount table only at the fl
   const r = await Qcow2Disk.open(path, { readOnly: true });
   t.after(() => r.close());
   for (let i = 0; i < 16; i++) assert.ok((await readBytes(r, i * 64, 32768)).every((x) => x === i + 1), `write ${i} reads back`);
+});
+
+/** fdatasync calls made while `fn` runs: node:fs's own function, counted (its named ESM exports synced so that modules importing it see the count). */
+async function syncsDuring(fn: () => Promise<void>): Promise<number> {
+  const real = fs.fdatasync;
+  let n = 0;
+  fs.fdatasync = ((fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => {
+    n++;
+    real(fd, cb);
+  }) as typeof fs.fdatasync;
+  syncBuiltinESMExports();
+  try {
+    await fn();
+  } finally {
+    fs.fdatasync = real;
+    syncBuiltinESMExports();
+  }
+  return n;
+}
+
+test('a close that changed no metadata since the last flush syncs nothing; one that did writes it back, synced', async (t) => {
+  const dir = await tmp(t);
+  const path = join(dir, 'c.qcow2');
+  await createQcow2(path, { size: 8 << 20 });
+  let d = await Qcow2Disk.open(path, { readOnly: false });
+  await d.write(0, [fill(65536, 3)]);
+  await d.flush();
+  // In place: no metadata changes.
+  await d.write(8, [fill(4096, 4)]);
+  assert.equal(await syncsDuring(() => d.close()), 0);
+  d = await Qcow2Disk.open(path, { readOnly: false });
+  // A new cluster: its refcount and L2 entry are in memory until the close.
+  await d.write(1024, [fill(4096, 5)]);
+  assert.ok(await syncsDuring(() => d.close()) >= 2, 'refcounts synced before the L2 entry that points at the cluster, and that synced');
+  const r = await Qcow2Disk.open(path, { readOnly: true });
+  assert.deepEqual(await readBytes(r, 8, 4096), fill(4096, 4));
+  assert.deepEqual(await readBytes(r, 1024, 4096), fill(4096, 5));
+  await r.close();
+  if (existsSync(QEMU_IMG)) await promisify(execFile)(QEMU_IMG, ['check', '-f', 'qcow2', path]);
 });
