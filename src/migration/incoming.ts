@@ -13,11 +13,12 @@
 //
 // But the top of RAM (builder.ts preconnectFrames): the parked runtime connects its vifs there
 // before it parks (their backends plugged into the shells' bridge, then where the configuration
-// says once the stream is in), so that the resume has no handshake to do. A sender whose guest
-// grew into those frames meanwhile spoils that: what the stream sends there is kept aside, and
-// the domain is built again from the RAM received, its runtime booting at the resume, as a file
-// restore's does.
+// says once the stream is in), so that the resume has no handshake to do. What the stream sends
+// there is kept aside: frames of the sender's runtime are dropped (the suspend record moves
+// below), and only when the program's own pages are among them is the domain built again from
+// the RAM received, its runtime booting at the resume, as a file restore's does.
 import { PAGE_SIZE } from '../abi/xen.js';
+import { decodeSuspendRecord } from '../abi/suspend.js';
 import { XenError } from '../errors.js';
 import { preconnectFrames, setResumeRecord, type BuiltDomain } from '../toolstack/builder.js';
 import type { DiskSpec } from '../toolstack/diskspec.js';
@@ -41,6 +42,7 @@ export function checkNameFree(host: Host, name: string): void {
 
 /** The stream names the suspend record last (finish). */
 const NO_RECORD = { pfn: 0, bytes: 0 };
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 
 export class IncomingDomain implements FrameSink {
   readonly #host: Host;
@@ -107,9 +109,16 @@ export class IncomingDomain implements FrameSink {
   /** The whole stream has been read and checked: the domain, ready to be unpaused. */
   async finish(image: DomainImage): Promise<BuiltDomain> {
     let built = await this.built;
-    if (this.#aside.size > 0) built = await this.#rebuild(built);
+    let record: DomainImage['suspendRecord'] | undefined = image.suspendRecord;
+    if (this.#aside.size > 0) {
+      record = this.#keepOut(record);
+      if (!record) {
+        record = image.suspendRecord;
+        built = await this.#rebuild(built);
+      }
+    }
     await attachDeferred(this.#host, built.domain.domid, this.#deferred);
-    setResumeRecord(built.domain, image.suspendRecord);
+    setResumeRecord(built.domain, record);
     // The vifs go where the configuration says while the sender is asked for its permission
     // (the source is suspended now); start() waits for them, and a failure fails the start.
     this.#plugged = built.plugVifs?.();
@@ -119,8 +128,36 @@ export class IncomingDomain implements FrameSink {
   }
 
   /**
-   * The parked runtime's vifs are in frames the stream wrote: it goes, and the domain is built
-   * again (not parked) from the RAM received, every frame of it counted as populated.
+   * The stream wrote frames kept for the vifs. Those of the sender's runtime (its own rings and
+   * buffers: anything but the program's I/O pages, which resumeRecord frees) are of no use here;
+   * the suspend record moves into RAM that is (frames below the kept ones that are not the
+   * program's). The record to resume from, or undefined when the program's pages are among them
+   * (or no room was found): then the domain must be built again (#rebuild).
+   */
+  #keepOut(record: DomainImage['suspendRecord']): DomainImage['suspendRecord'] | undefined {
+    const { first, end } = geometryOf(this.#config);
+    const n = Math.ceil(record.bytes / PAGE_SIZE);
+    const bytes = new Uint8Array(n * PAGE_SIZE);
+    for (let i = 0; i < n; i++) bytes.set(this.get(record.pfn + i) ?? ZERO_PAGE, i * PAGE_SIZE);
+    // readImage checked it already (checkSuspendRecord).
+    const io = [...decodeSuspendRecord(bytes.subarray(0, record.bytes), first, end).io].sort((x, y) => x[0] - y[0]);
+    if ([...this.#aside.keys()].some((pfn) => io.some(([start, count]) => pfn >= start && pfn < start + count))) return undefined;
+    if (record.pfn + n <= this.#kept) return record;
+    let p = first;
+    for (const [start, count] of [...io, [this.#kept, 0] as const]) {
+      if (Math.min(start, this.#kept) - p >= n) {
+        this.#ram().set(bytes, p * PAGE_SIZE);
+        return { pfn: p, bytes: record.bytes };
+      }
+      p = Math.max(p, start + count);
+    }
+    return undefined;
+  }
+
+  /**
+   * The parked runtime's vifs are in frames the stream wrote with the program's pages: it goes,
+   * and the domain is built again (not parked) from the RAM received, every frame of it counted
+   * as populated.
    */
   async #rebuild(old: BuiltDomain): Promise<BuiltDomain> {
     const { first, end } = geometryOf(this.#config);
