@@ -6,14 +6,22 @@ const padEnd = (s: string | number, n: number) => String(s).padEnd(n);
 const padStart = (s: string | number, n: number) => String(s).padStart(n);
 
 /** xl list; `cpupool` adds xl list -c's Cpupool column (printf("%16s", ...)). */
+/** Runs of spaces up to xl list's widest column (the name's, 40): a field's padding is one of these. */
+const SPACES = Array.from({ length: 41 }, (_, i) => ' '.repeat(i));
+const left = (s: string, n: number) => (s.length >= n ? s : s + SPACES[n - s.length]!);
+const right = (s: string, n: number) => (s.length >= n ? s : SPACES[n - s.length]! + s);
+
 export function xlList(domains: readonly DomainRow[], opts: { cpupool?: boolean } = {}): string {
-  let out = `Name                                        ID   Mem VCPUs\tState\tTime(s)${opts.cpupool ? padStart('Cpupool', 16) : ''}\n`;
+  // The fields as parts, joined once, their padding shared: a template and a padEnd/padStart per
+  // field made 1,000 rows push a fresh process's young generation over twice (`xenode list`:
+  // 6-7 ms of its CPU, two scavenges of what Node's bootstrap left there).
+  const parts = [`Name                                        ID   Mem VCPUs\tState\tTime(s)${opts.cpupool ? padStart('Cpupool', 16) : ''}\n`];
   for (const d of domains) {
     // printf("%-40s %5d %5lu %5d     %c%c%c%c%c%c  %8.1f")
-    out += `${padEnd(d.name, 40)} ${padStart(d.domid, 5)} ${padStart(Math.floor(d.memoryKiB / 1024), 5)} ${padStart(d.vcpus, 5)}     ${d.state}  ${padStart(d.cpuSeconds.toFixed(1), 8)}` +
-      `${opts.cpupool ? padStart(d.pool ?? 'Pool-0', 16) : ''}\n`;
+    parts.push(left(d.name, 40), ' ', right(String(d.domid), 5), ' ', right(String(Math.floor(d.memoryKiB / 1024)), 5), ' ', right(String(d.vcpus), 5),
+      '     ', d.state, '  ', right(d.cpuSeconds.toFixed(1), 8), opts.cpupool ? right(d.pool ?? 'Pool-0', 16) : '', '\n');
   }
-  return out;
+  return parts.join('');
 }
 
 /** xl's uptime_to_string: "[D day[s], ]HH:MM:SS", or without seconds in short mode. */

@@ -16,6 +16,12 @@ test("xl list: xl's header and printf(\"%-40s %5d %5lu %5d     %c%c%c%c%c%c  %8.
     'Name                                        ID   Mem VCPUs\tState\tTime(s)\n' +
     'Domain-0                                     0  1024     1     r-----      12.3\n' +
     'kv-store                                     7    32     1     -b----       0.1\n');
+  // Wider than its column: printed whole, as printf's minimum widths do.
+  const wide = { ...guest, name: 'n'.repeat(45), domid: 123456, cpuSeconds: 123456789.04, pool: 'a-pool-named-at-length' };
+  assert.equal(xlList([wide], { cpupool: true }).split('\n')[1],
+    `${'n'.repeat(45)} 123456    32     1     -b----  123456789.0a-pool-named-at-length`);
+  assert.equal(xlList([{ ...guest, pool: 'dense' }], { cpupool: true }).split('\n')[1],
+    'kv-store                                     7    32     1     -b----       0.1           dense');
 });
 
 test('uptime strings as xl prints them, long and short', () => {
