@@ -10,11 +10,15 @@ export function batBytes(entries: number): number {
 
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
-/** The table's entries, byte-swapped natively (a 2040 GiB image has a million of them). */
+/**
+ * The table's entries, read from `b` (whose bytes are swapped in place when its view allows,
+ * else copied): natively, as a 2040 GiB image has a million of them, and without a second
+ * 4 MiB buffer (fresh memory costs a page fault a page here).
+ */
 export function decodeBat(b: Uint8Array, entries: number): Uint32Array {
-  const bat = new Uint32Array(entries);
-  const bytes = Buffer.from(bat.buffer);
-  bytes.set(b.subarray(0, entries * 4));
+  const bat = b.byteOffset % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, entries) : new Uint32Array(entries);
+  const bytes = Buffer.from(bat.buffer, bat.byteOffset, entries * 4);
+  if (bat.buffer !== b.buffer) bytes.set(b.subarray(0, entries * 4));
   if (LITTLE_ENDIAN) bytes.swap32();
   return bat;
 }
@@ -22,10 +26,11 @@ export function decodeBat(b: Uint8Array, entries: number): Uint32Array {
 /**
  * The BAT's sectors holding the entries of `changes` (block -> sector offset), as they will be
  * on disk with them set: runs of sectors (numbered from the table's start), sectors at most
- * `gap` apart in one run, so that a batch of allocations costs few writes. `bat` is the table
- * as it is on disk (the sectors' other entries are written as they are there).
+ * `gap` apart in one run, so that a batch of allocations costs few writes. The sectors' other
+ * entries are written as they are on disk: as in `bat`, except blocks `unwritten` (allocated in
+ * memory only), which are unused there.
  */
-export function batRuns(bat: Uint32Array, changes: ReadonlyMap<number, number>, gap: number): { first: number; bytes: Uint8Array }[] {
+export function batRuns(bat: Uint32Array, changes: ReadonlyMap<number, number>, gap: number, unwritten: ReadonlySet<number> = new Set()): { first: number; bytes: Uint8Array }[] {
   const per = VHD_SECTOR / 4;
   const sectors = [...new Set([...changes.keys()].map((b) => Math.floor(b / per)))].sort((a, b) => a - b);
   const runs: { first: number; bytes: Uint8Array }[] = [];
@@ -38,6 +43,7 @@ export function batRuns(bat: Uint32Array, changes: ReadonlyMap<number, number>, 
     // The run's entries copied and byte-swapped natively (a run may span the whole table).
     const words = new Uint32Array(to - from).fill(BAT_UNUSED);
     words.set(bat.subarray(from, Math.min(to, bat.length)));
+    for (const e of unwritten) if (e >= from && e < to) words[e - from] = BAT_UNUSED;
     for (const [e, v] of changes) if (e >= from && e < to) words[e - from] = v;
     if (LITTLE_ENDIAN) Buffer.from(words.buffer).swap32();
     runs.push({ first, bytes: new Uint8Array(words.buffer) });

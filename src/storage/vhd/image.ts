@@ -72,13 +72,11 @@ export class VhdImage {
   readonly bytes: number;
   readonly blockSize: number;
   readonly sectorsPerBlock: number;
-  /** BAT (dynamic and differencing) as reads and writes use it; for a fixed image, empty. */
-  readonly bat: Uint32Array;
   /**
-   * The BAT as written to the file: a BAT sector written back carries its other entries from
-   * here, never from `bat`, which holds blocks whose bitmap is not written yet.
+   * BAT (dynamic and differencing) as reads and writes use it; for a fixed image, empty. It is
+   * the BAT on disk but for the blocks allocated since the last write-back (`#pending`).
    */
-  readonly #diskBat: Uint32Array;
+  readonly bat: Uint32Array;
   readonly blocks: number;
   #fd: number;
   #path: string;
@@ -130,7 +128,6 @@ export class VhdImage {
     this.sectorsPerBlock = blockSize / VHD_SECTOR;
     this.blocks = Math.ceil(this.bytes / blockSize);
     this.bat = bat;
-    this.#diskBat = bat.slice();
     this.#bitmapBytes = bitmapBytes(blockSize);
     const span = (align: number) => Math.ceil((this.#bitmapBytes + blockSize) / align) * align;
     let align = Math.min(DATA_ALIGN, Math.max(PAGE, blockSize / DATA_ALIGN_SHARE));
@@ -424,16 +421,14 @@ export class VhdImage {
         // Bitmaps first (under each block's lock: one written for a later write to the block, by
         // markWritten, is not overtaken by this older one), then the BAT entries: a block's
         // bitmap space may hold the old footer's bytes until then, which no BAT entry may expose.
-        // The BAT sectors carry their other entries as on disk: blocks allocated meanwhile have
-        // no bitmap written yet.
         await Promise.all(blocks.map((b) => {
           const write = () => pwrite(this.#fd, this.path, this.#bitmaps[b]!, this.bat[b]! * VHD_SECTOR);
           // A block allocated whole is never marked again: no later bitmap to keep order with.
           return this.#bitmaps[b] === this.#wholeBitmap ? write() : this.#lockBlock(b, write);
         }));
         const entries = new Map(blocks.map((b) => [b, this.bat[b]!]));
-        await Promise.all(batRuns(this.#diskBat, entries, BAT_RUN_GAP).map((r) => pwrite(this.#fd, this.path, r.bytes, this.header!.tableOffset + r.first * VHD_SECTOR)));
-        for (const [b, e] of entries) this.#diskBat[b] = e;
+        // Blocks allocated meanwhile (the new #pending) have no bitmap written: still unused on disk.
+        await Promise.all(batRuns(this.bat, entries, BAT_RUN_GAP, this.#pending).map((r) => pwrite(this.#fd, this.path, r.bytes, this.header!.tableOffset + r.first * VHD_SECTOR)));
       } catch (e) {
         for (const b of blocks) this.#pending.add(b);
         throw e;

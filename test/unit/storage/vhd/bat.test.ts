@@ -41,3 +41,19 @@ test('an entry outside the file, into the headers, or onto another block is refu
   assert.throws(() => checkBat(Uint32Array.of(4, 8), EXTENT, reserved, 20000, 'f'), /BAT entry 1: .*overlaps block 0/);
   assert.throws(() => checkBat(Uint32Array.of(4, 4), EXTENT, reserved, 20000, 'f'), /BAT entry 1: .*overlaps block 0/);
 });
+
+test('a write-back\'s sectors carry blocks allocated in memory only as unused; entries decode in place', () => {
+  const bat = Uint32Array.of(4, 20, 40, BAT_UNUSED);
+  // Block 2 was allocated while the write-back of block 3 ran: on disk it is still unused.
+  const [run] = batRuns(bat, new Map([[3, 60]]), 8, new Set([2]));
+  const v = new DataView(run!.bytes.buffer);
+  assert.deepEqual([0, 1, 2, 3].map((i) => v.getUint32(i * 4)), [4, 20, BAT_UNUSED, 60]);
+  const raw = new Uint8Array(512);
+  raw.set([0, 0, 0, 7, 0, 0, 1, 0]);
+  const decoded = decodeBat(raw, 2);
+  assert.deepEqual([...decoded], [7, 256]);
+  assert.equal(decoded.buffer, raw.buffer, 'no copy of the table (its bytes were swapped in place)');
+  const odd = Uint8Array.of(9, 0, 0, 0, 7);
+  assert.deepEqual([...decodeBat(odd.subarray(1), 1)], [7], 'an unaligned view is copied');
+  assert.deepEqual([...odd], [9, 0, 0, 0, 7], 'and left as it was');
+});
