@@ -209,6 +209,12 @@ export class Connection {
   #rttSeq = -1;
   #rttStart = 0;
   #retries = 0;
+  /**
+   * Restored with data in flight: the first segment from the peer resends the first segment
+   * again (the one resent at the restore, or its ACK, may have gone before the network knew where
+   * this end is now: a migrated guest's gratuitous ARP races it), rather than an RTO later.
+   */
+  #resendWhenHeard = false;
   #rtx: TimerSlot;
   #rtxAt = 0;
   /** The rtx slot runs the persist timer (zero window, nothing in flight). */
@@ -817,6 +823,7 @@ export class Connection {
           c.#retransmitFirst();
           c.#armRtx();
         });
+        c.#resendWhenHeard = true;
       }
     }
     if (s.delackArmed) c.#delack.arm(0, () => c.#sendAck());
@@ -828,6 +835,16 @@ export class Connection {
   // ---- Input (RFC 9293 §3.10.7) ----
 
   input(seg: Segment): void {
+    this.#input(seg);
+    if (!this.#resendWhenHeard) return;
+    this.#resendWhenHeard = false;
+    if (this.#isSynchronized() && this.sndUna !== this.sndMax) {
+      this.#retransmitFirst();
+      this.#armRtx();
+    }
+  }
+
+  #input(seg: Segment): void {
     this.#lastRecv = this.host.clock.now();
     if (this.#keepalive) this.#keepalive.sent = 0;
     if (this.state === 'SYN-SENT') return this.#inputSynSent(seg);

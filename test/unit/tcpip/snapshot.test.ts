@@ -10,6 +10,7 @@ import { checkStackSnapshot, type StackSnapshot } from '../../../src/tcpip/snaps
 import { createStack, type TcpipStack } from '../../../src/tcpip/stack.js';
 import type { TcpSocket } from '../../../src/tcpip/tcp/socket.js';
 import { TcpipError } from '../../../src/tcpip/errors.js';
+import { RTO_DEFAULTS } from '../../../src/tcpip/tcp/rto.js';
 import { collect, LinkEnd, runUntil, stackPair, type Link, type ManualClock } from '../../support/tcpip-link.js';
 import { rng } from '../../support/random.js';
 
@@ -74,6 +75,30 @@ test('an echo connection and a client connection go on in a stack restored elsew
   void a.tcp.connect('10.0.0.2', 7).then((s) => (fresh = s));
   assert.ok(await runUntil(clock, () => fresh !== undefined && back.length === 2, 30_000));
   assert.equal(back[1]!.resumed, false);
+});
+
+test("data in flight at the suspend, its resend at the restore lost too, goes again when the peer is first heard from, not an RTO later", async () => {
+  const { clock, link, a, b } = stackPair({ seed: 5 });
+  const sink: Buffer[] = [];
+  let peer: TcpSocket | undefined;
+  a.tcp.listen(9, (s) => {
+    peer = s;
+    s.on('data', (d: Buffer) => sink.push(d));
+  });
+  let mine: TcpSocket | undefined;
+  void b.tcp.connect('10.0.0.1', 9).then((s) => (mine = s));
+  assert.ok(await runUntil(clock, () => mine !== undefined && peer !== undefined));
+  link.up = false;
+  mine!.write('in flight');
+  const b2 = moveB(link, b.freeze(), clock);
+  const [back] = b2.tcp.resumed();
+  // The resend at the restore goes into the same gap (the network does not know where b is yet).
+  assert.ok(await runUntil(clock, () => back!.stats.retransmits >= 1, 50));
+  link.up = true;
+  const heard = clock.now();
+  peer!.write('are you there?');
+  assert.ok(await runUntil(clock, () => Buffer.concat(sink).toString() === 'in flight', 60_000));
+  assert.ok(clock.now() - heard < RTO_DEFAULTS.minRtoMs, `${clock.now() - heard} ms after the peer spoke; the RTO is at least ${RTO_DEFAULTS.minRtoMs} ms`);
 });
 
 test('what the program had not read yet, and what it wrote beyond the send buffer, travel with the connection', async () => {
