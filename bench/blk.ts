@@ -15,7 +15,9 @@
 // (the two threads spinning on separate cores, or sleeping and waking each other) by chance.
 //
 // The chart is written only by a full run (--max-guests=32), so quick runs leave it alone.
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { bucketOf, percentileOf } from '../src/guest/histogram.js';
 import { RamDisk } from '../src/storage/ram.js';
@@ -37,7 +39,49 @@ const DISK_BYTES = opts['disk-mb'] * 2 ** 20;
  */
 const rampSeconds = (guests: number): number => Math.max(0.5, guests / 8);
 
-interface Point { guests: number; iops: number; mbps: number; p50_us: number; p99_us: number }
+interface Point {
+  guests: number; iops: number; mbps: number; p50_us: number; p99_us: number;
+  /** CPU per I/O over the guests' measured span: the whole process's, and dom0's thread's (Linux). */
+  cpu_us_per_io?: number; dom0_us_per_io?: number;
+}
+
+/**
+ * The process's CPU time and dom0's thread's (its schedstat), sampled every 50 ms while guests
+ * run, so the CPU of the span the guests measured can be read off afterwards.
+ */
+class CpuSampler {
+  readonly #samples: { t: number; all: number; dom0: number }[] = [];
+  readonly #timer: NodeJS.Timeout;
+  constructor() {
+    this.#take();
+    this.#timer = setInterval(() => this.#take(), 50);
+  }
+
+  #take(): void {
+    const u = process.cpuUsage();
+    let dom0 = NaN;
+    try {
+      dom0 = Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+    } catch {
+      /* not Linux: dom0's share is not reported */
+    }
+    this.#samples.push({ t: performance.timeOrigin + performance.now(), all: u.user + u.system, dom0 });
+  }
+
+  /** Microseconds of CPU between wall-clock ms `from` and `to` (interpolated between samples). */
+  between(from: number, to: number): { all: number; dom0: number } {
+    clearInterval(this.#timer);
+    this.#take();
+    const at = (t: number, k: 'all' | 'dom0') => {
+      const s = this.#samples;
+      const i = s.findIndex((x) => x.t >= t);
+      if (i <= 0) return s[Math.max(0, i)]![k];
+      const a = s[i - 1]!, b = s[i]!;
+      return a[k] + ((b[k] - a[k]) * (t - a.t)) / (b.t - a.t);
+    };
+    return { all: at(to, 'all') - at(from, 'all'), dom0: at(to, 'dom0') - at(from, 'dom0') };
+  }
+}
 
 // ---------------- the physical limit: the same I/O on a RAM disk, one thread ----------------
 
@@ -103,6 +147,7 @@ async function run(host: Host, guests: number, extra: string, backend?: string, 
       throw new Error(`d${d} (${extra}) did not get ready: ${(e as Error).message}\n${log(d)}${be}`);
     });
     await Promise.all(domids.map(ready));
+    const cpu = new CpuSampler();
     await Promise.all(domids.map((d) => host.xs.write(node(d, 'go'), '1')));
     const results = await Promise.all(domids.map(async (d) => {
       const r = await host.xs.wait(node(d, 'result'), (v) => v !== undefined, { timeout: 60_000 + opts.runtime * 4000 * Math.max(1, guests / 8) });
@@ -112,12 +157,16 @@ async function run(host: Host, guests: number, extra: string, backend?: string, 
     for (const r of results) r.hist.split(',').forEach((n, b) => (hist[b]! += Number(n)));
     // Aggregate over the span from the first guest's start to the last one's end: guests that
     // did not quite overlap are not credited with each other's time.
-    const secs = (Math.max(...results.map((r) => r.end_ms)) - Math.min(...results.map((r) => r.start_ms))) / 1000;
+    const from = Math.min(...results.map((r) => r.start_ms));
+    const to = Math.max(...results.map((r) => r.end_ms));
+    const secs = (to - from) / 1000;
     const ops = results.reduce((a, r) => a + r.ops, 0);
+    const used = cpu.between(from, to);
     const bytes = results.reduce((a, r) => a + r.ops * r.bs, 0);
     return {
       guests, iops: ops / secs, mbps: bytes / secs / 1e6,
       p50_us: percentileOf(hist, 50), p99_us: percentileOf(hist, 99),
+      cpu_us_per_io: used.all / ops, ...(Number.isFinite(used.dom0) && { dom0_us_per_io: used.dom0 / ops }),
     };
   } finally {
     for (const d of domids) await host.destroy(d).catch(() => {});
@@ -161,7 +210,7 @@ if (opts.pools) {
     for (const [row, pool] of Object.entries(pools)) {
       const p = await median(n, () => run(host, n, load, undefined, DISK_BYTES, 32, pool));
       rows[row]!.push(p);
-      console.error(`${row}, ${n} guests: ${Math.round(p.iops)} IOPS, p50 ${p.p50_us} us`);
+      console.error(`${row}, ${n} guests: ${Math.round(p.iops)} IOPS, p50 ${p.p50_us} us, CPU ${p.cpu_us_per_io?.toFixed(2)} us/IO (dom0 ${p.dom0_us_per_io?.toFixed(2)}), load ${loadavg()[0].toFixed(1)}`);
     }
   }
   await host.close();
