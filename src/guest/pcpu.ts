@@ -344,7 +344,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     });
     const turns = shell.realm.boot(toRealm(m.buffers, I), kernel, kernel === null ? null : toRealm(m.identity, I));
     d.turns = { timer: turns.timer, reply: turns.reply, push: turns.push, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught,
-      expecting: turns.expecting, claim: turns.claim, release: turns.release };
+      expecting: turns.expecting, claim: turns.claim };
     status({ type: 'placed', domid: m.domid });
     drainScript.runInContext(ctx);
     kick();
@@ -360,16 +360,12 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
 
 /**
  * A parked shell becomes the guest: its kernel (compiled once per image by this thread) runs in
- * its realm, in a turn the watchdog watches, as a placed domain's does. A claim that finds its
- * domain paused (dom0 sends it before it writes the domain's nodes, as xl builds a domain
- * paused) binds the library OS now and holds the kernel until the domain's first turn, which
- * comes at the unpause; the thread stays awake for that (awaitUnpause).
+ * its realm, in a turn the watchdog watches, as a placed domain's does.
  */
 function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
   const d = residents.get(m.domid);
   if (!d || d.halted) return;
-  const held = d.paused;
-  if (!held) d.handed = wallNow();
+  d.handed = wallNow();
   const t0 = performance.now();
   Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
   Atomics.store(stats.words, PcpuStats.RUNNING, m.domid + 1);
@@ -382,12 +378,8 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
       d.turns.uncaught(e); // a kernel that does not compile crashes its domain, not the pool
       return;
     }
-    d.turns.claim(kernel, toRealm(m.identity, d.I) as never, held);
+    d.turns.claim(kernel, toRealm(m.identity, d.I) as never);
     drainScript.runInContext(d.ctx);
-    if (held) {
-      holding.add(d);
-      unpauseDue = performance.now() + UNPAUSE_POLL_MS;
-    }
     kick();
   } finally {
     shares.ran(d, performance.now() - t0);
@@ -412,7 +404,6 @@ function evict(domid: number): void {
     residents.delete(domid);
     bySlot.delete(d.slot);
     expecting.delete(d);
-    holding.delete(d);
     shares.remove(d);
     byPromiseProto.delete(d.I.promiseProto);
     sched.delete(d);
@@ -494,12 +485,6 @@ const expecting = new Set<Resident>();
  */
 let pollUs = 0;
 let sleptAt = 0;
-/** Residents claimed while paused: their kernels link at their first turn, when dom0 unpauses them. */
-const holding = new Set<Resident>();
-/** Until when the thread stays awake for those unpauses (0: not). */
-let unpauseDue = 0;
-/** dom0 unpauses a claimed shell once it has written its nodes: well under this, unless loaded. */
-const UNPAUSE_POLL_MS = 2;
 
 function kick(): void {
   if (scheduled) return;
@@ -515,10 +500,6 @@ function turn(d: Resident): void {
   d.inbox = [];
   withWork.delete(d);
   const t = d.turns;
-  if (holding.delete(d)) {
-    d.handed = wallNow();
-    t.release();
-  }
   for (const e of inbox) {
     if (d.halted) break;
     switch (e.kind) {
@@ -577,21 +558,8 @@ function pump(): void {
   // next pass once no UNDER one is runnable; only when every runnable domain is capped does the
   // pCPU wait for the next period.
   if (order.length > 0 && (ringing.size > 0 || hasRunnableWork())) kick();
-  else if (Atomics.load(doorbell, DB_PENDING) !== 0 || poll() || awaitUnpause()) kick();
+  else if (Atomics.load(doorbell, DB_PENDING) !== 0 || poll()) kick();
   else sleep();
-}
-
-/**
- * Spin on the doorbell while a held claim waits for its unpause, for at most UNPAUSE_POLL_MS
- * after the claim: a sleep would add the thread's wake to the create (docs/PERFORMANCE.md,
- * cpupools); true if it rang.
- */
-function awaitUnpause(): boolean {
-  while (holding.size > 0 && unpauseDue !== 0) {
-    if (Atomics.load(doorbell, DB_PENDING) !== 0) return true;
-    if (performance.now() > unpauseDue) unpauseDue = 0;
-  }
-  return false;
 }
 
 /** Spin on the doorbell for the poll window; true if it rang. */

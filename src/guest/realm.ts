@@ -32,14 +32,8 @@ export interface RealmTurns {
   expecting(): boolean;
   /** A rejection of one of the realm's promises that nothing handled: the domain crashes. */
   uncaught(reason: unknown): void;
-  /**
-   * A shell's claim: the kernel it runs and the name and uuid the toolstack wrote for it. A claim
-   * `held` (its domain paused) binds the library OS to the domain now and links the kernel at
-   * release().
-   */
-  claim(kernel: RealmKernel, identity: Identity, held: boolean): void;
-  /** The first turn after a held claim (the domain unpaused): its kernel links now. */
-  release(): void;
+  /** A shell's claim: the kernel it runs and the name and uuid the toolstack wrote for it. */
+  claim(kernel: RealmKernel, identity: Identity): void;
 }
 
 /** The few parts of Node's modules a kernel in a realm gets: realm copies, or pure functions of the host's. */
@@ -88,7 +82,6 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
     return module.exports as { default?: unknown };
   };
   let claimed: (c: Claim) => void = () => {};
-  let released: () => void = () => {};
   const loop = startGuest({
     hc,
     loop: { pausable: false, driven: true },
@@ -131,10 +124,6 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
     upcall: guard(() => loop.runPending(), false),
     expecting: guard(() => loop.expecting === true, false),
     uncaught: (reason: unknown) => crash(reason),
-    claim: guard((k: RealmKernel, id: Identity, held: boolean) => {
-      const unpaused = held ? new Promise<void>((r) => (released = r)) : null;
-      claimed({ name: id.name, uuid: id.uuid, load: () => (unpaused ? unpaused.then(() => load(k)) : load(k)) });
-    }, undefined),
-    release: guard(() => released(), undefined),
+    claim: guard((k: RealmKernel, id: Identity) => claimed({ name: id.name, uuid: id.uuid, load: () => load(k) }), undefined),
   };
 }

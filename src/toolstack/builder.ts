@@ -465,16 +465,10 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
   // A script is compiled from V8's code cache, by the shell before its claim where it can be;
   // a realm runs the same script (compiled once by its pCPU thread).
   const script = await kernelScript(spec.kernel);
-  const realm = sharedPoolOf(ctx, spec) !== undefined;
-  const image = script ?? (await kernelImage(spec.kernel, realm ? 'realm' : 'module'));
+  const image = script ?? (await kernelImage(spec.kernel, sharedPoolOf(ctx, spec) ? 'realm' : 'module'));
   const shell = take(script ?? undefined);
   if (!shell) return undefined;
   const { domain: d, vcpu } = shell;
-  const sched = { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) };
-  // A realm's claim goes out first, its domain paused (as xl builds a domain paused, writes its
-  // nodes, then unpauses it): its pCPU binds the parked library OS to the domain while dom0
-  // writes, and links the kernel at the unpause (guest/pcpu.ts claim).
-  const early = realm && !restore;
   try {
     const t1 = performance.now();
     if (restore) {
@@ -487,10 +481,6 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
     d.uuid = spec.uuid ?? d.uuid;
     d.createdAt = Date.now();
     writeCmdline(d, spec.cmdline ?? '');
-    if (early) {
-      ctx.hv.pause(d.domid);
-      vcpu.loadKernel(image, sched);
-    }
     const vm = `/vm/${d.uuid}`;
     const values = identityValues(d, spec.name);
     const write = (x: XsNodeOps) => Promise.all([
@@ -514,8 +504,8 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
     if (shell.vif) await replugVif(deviceHost(ctx), d.domid, 0);
     await attachDevices(ctx, d.domid, shell.vif ? { disks: spec.disks, vifs: [] } : spec);
     const t2 = performance.now();
-    if (!early) vcpu.loadKernel(image, sched);
-    if (restore || early) ctx.hv.unpause(d.domid);
+    vcpu.loadKernel(image, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) });
+    if (restore) ctx.hv.unpause(d.domid);
     const t3 = performance.now();
     return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: t3 - t2 }, postedAt: performance.timeOrigin + t3 };
   } catch (e) {

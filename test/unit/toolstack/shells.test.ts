@@ -15,9 +15,6 @@ import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import { Host } from '../../../src/toolstack/host.js';
 import { HostLog } from '../../../src/toolstack/hostlog.js';
 import { isShellName, ShellPool } from '../../../src/toolstack/shells.js';
-import { buildShell, teardownDomain, type BuildContext } from '../../../src/toolstack/builder.js';
-import { kernelImage } from '../../../src/toolstack/kernel.js';
-import { CB_MAIN_CALLED } from '../../../src/hypervisor/layout.js';
 import { FIXTURES } from '../../support/cli.js';
 
 const T = { timeout: 60_000 };
@@ -234,27 +231,4 @@ test('a storm of 100 creates into a cpupool with parked shells: each succeeds or
   assert.equal(new Set(ids).size, ids.length, 'no domain was handed to two creates');
   assert.ok(ids.every((id) => host.poolOf(id) === 'dense'));
   assert.deepEqual((await api.call('cpupoolList', {})).find((p) => p.name === 'dense')?.domains, ids.length);
-});
-
-test("a realm claimed while its domain is paused links its kernel only at the unpause (a create's early claim)", T, async (t) => {
-  const host = await Host.start();
-  t.after(() => host.close());
-  const pool = await host.createCpupool('dense', 1);
-  const ctx: BuildContext = { hv: host.hv, xs: host.xs, consoled: host.consoled, pool: host.pool, cpupools: new Map([['dense', pool]]) };
-  const shell = await buildShell(ctx, { memory: 32 }, 'shell/dense/held', pool);
-  await shell.vcpu.parked;
-  const { domid } = shell.domain;
-  host.hv.pause(domid);
-  shell.vcpu.loadKernel(await kernelImage(KERNEL, 'realm'));
-  // The pool's one pCPU takes its messages in order: once a second shell is placed there, the claim has been handled.
-  const mate = await buildShell(ctx, { memory: 32 }, 'shell/dense/mate', pool);
-  await mate.vcpu.parked;
-  assert.equal(Atomics.load(shell.domain.view.ctl, CB_MAIN_CALLED), 0, 'main() was not called while the domain was paused');
-  assert.doesNotMatch(consoleText(host, domid), /whoami/);
-  host.hv.unpause(domid);
-  const marks = await shell.vcpu.mainCalled;
-  assert.notEqual(marks?.handed, undefined, 'the kernel was handed at its first turn');
-  await until('the guest has printed', () => consoleText(host, domid).includes('whoami'));
-  await teardownDomain(ctx, domid);
-  await teardownDomain(ctx, mate.domain.domid);
 });
