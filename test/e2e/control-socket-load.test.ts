@@ -97,17 +97,25 @@ test('a client that floods requests and reads nothing delays no one, and holds o
     assert.ok(peakInput < 1 << 20, `requests held peaked at ${peakInput} bytes`);
     // Against the same client alone on this machine, which may be busy: unbounded, the polite
     // client got 2 answers in 3 s (p99 1 s) where it gets hundreds alone.
-    const rateAlone = alone.length / 1_000;
     const rate = probes.length / 3_000;
-    const what = `a polite client's median / p99 were ${percentile(probes, 50).toFixed(1)} / ${p99.toFixed(1)} ms over ${probes.length} calls in 3 s; ` +
-      `alone ${percentile(alone, 50).toFixed(1)} / ${percentile(alone, 99).toFixed(1)} ms over ${alone.length} in 1 s`;
+    const summary = (xs: number[]) => `${percentile(xs, 50).toFixed(1)} / ${percentile(xs, 99).toFixed(1)} ms over ${xs.length}`;
     // Bounds relative to the same client alone, with absolute floors, so that a loaded machine does
     // not fail them while the unbounded server (2 answers in 3 s) still does.
     // (Seen at load 30+: other processes' bursts alone move a p99 tenfold, so the bounds are wide;
     // the unbounded server misses each of them by an order of magnitude.)
-    const fairEnough = probes.length >= 20 && rate > rateAlone / 16 &&
-      percentile(probes, 50) < Math.max(150, 6 * percentile(alone, 50)) && p99 < Math.max(1_000, 10 * percentile(alone, 99));
-    assert.ok(fairEnough, what);
+    const fairAgainst = (base: number[]) => probes.length >= 20 && rate > base.length / 1_000 / 16 &&
+      percentile(probes, 50) < Math.max(150, 6 * percentile(base, 50)) && p99 < Math.max(1_000, 10 * percentile(base, 99));
+    let what = `a polite client's median / p99 were ${summary(probes)} calls in 3 s; alone ${summary(alone)} in 1 s`;
+    if (!fairAgainst(alone)) {
+      // The machine's load may have risen since the first baseline (seen at load 25): measure the
+      // client alone again, the flood gone, and judge against that. The 20-answer floor is absolute.
+      writing = false;
+      flooder.destroy();
+      for (const deadline = Date.now() + 5_000; server.stats().connections > 1 && Date.now() < deadline;) await sleep(10);
+      const again = await probe(1_000);
+      what += `; alone again afterwards ${summary(again)} in 1 s`;
+      assert.ok(fairAgainst(again), what);
+    }
   } finally {
     flooder.destroy();
   }
