@@ -141,16 +141,20 @@ async function run(host: Host, guests: number, extra: string, backend?: string, 
     // do it on one thread: the bound grows with the guests (32 on one pCPU at load 29 did not
     // make a flat 60 s).
     const readyMs = 60_000 + guests * 5_000;
-    const ready = (d: number) => host.xs.wait(node(d, 'ready'), (v) => v === '1', { timeout: readyMs }).catch((e: unknown) => {
-      const log = (id: number) => (host.consoled.has(id) ? new TextDecoder().decode(host.consoled.log(id)) : '(no console)');
+    const log = (id: number) => (host.consoled.has(id) ? new TextDecoder().decode(host.consoled.log(id)) : '(no console)');
+    // A guest whose node never comes says why: its state, its console, the driver domain's.
+    const failed = (d: number, what: string) => (e: unknown): never => {
       const be = backend ? `\nbackend ${backend}:\n${log(ddDomid)}` : '';
-      throw new Error(`d${d} (${extra}) did not get ready: ${(e as Error).message}\n${log(d)}${be}`);
-    });
+      const state = host.hv.domains().find((x) => x.domid === d)?.stateString ?? 'gone';
+      throw new Error(`d${d} (${extra}${pool ? `, pool ${pool}` : ''}, ${state}) ${what}: ${(e as Error).message}\n${log(d)}${be}`);
+    };
+    const ready = (d: number) => host.xs.wait(node(d, 'ready'), (v) => v === '1', { timeout: readyMs }).catch(failed(d, 'did not get ready'));
     await Promise.all(domids.map(ready));
     const cpu = new CpuSampler();
     await Promise.all(domids.map((d) => host.xs.write(node(d, 'go'), '1')));
     const results = await Promise.all(domids.map(async (d) => {
-      const r = await host.xs.wait(node(d, 'result'), (v) => v !== undefined, { timeout: 60_000 + opts.runtime * 4000 * Math.max(1, guests / 8) });
+      const r = await host.xs.wait(node(d, 'result'), (v) => v !== undefined, { timeout: 60_000 + opts.runtime * 4000 * Math.max(1, guests / 8) })
+        .catch(failed(d, 'wrote no result'));
       return JSON.parse(r!) as { ops: number; bs: number; start_ms: number; end_ms: number; hist: string };
     }));
     const hist = new Array<number>(200).fill(0);
