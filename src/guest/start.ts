@@ -28,7 +28,7 @@ import { connectHeld, hasVifs, holdVifs, netDevices, preconnectVifs, preloadNetf
 import { NETFRONT_CONNECT_FRAMES } from '../drivers/net/protocol.js';
 import { pvConsole, type OS } from './os.js';
 import { GuestStacks, loadStack, readAhead, vifAddress } from './tcpip.js';
-import { Suspender, resumeRecord } from './suspend.js';
+import { Suspender, resumeRecord, within } from './suspend.js';
 import { warmStackResume, warmUpStack } from './warmup.js';
 import { clockFromTime } from '../tcpip/clock.js';
 import { GuestTime } from './time.js';
@@ -185,6 +185,8 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       let name: string;
       let uuid: string;
       let early: EarlyVifs | undefined;
+      // A save's or migration's record, which start_info names (nothing rewrites it meanwhile).
+      const resume = readResume(view);
       if (kernelLoaded === undefined) {
         // A shell: the platform is up; what makes it a guest (name, command line, kernel) comes
         // when the toolstack claims it.
@@ -196,7 +198,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         // handshakes as far as they go without RAM (all the way where the toolstack kept frames
         // for them) and the stack's resume path run once on scratch: it is paused then, its
         // thread stopped, so what is left running would finish in the downtime.
-        const restored = readResume(view) !== undefined;
+        const restored = resume !== undefined;
         // A restore's RAM is the stream's up to here; frames above it are this runtime's own.
         if (restored) ramHwm = Atomics.load(view.ctl, CB_RAM_HWM);
         if (restored ? await hasVifs(xs) : p.preloadWhileParked === true) {
@@ -210,9 +212,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
               const connecting = connectHeld(held);
               held = [];
               early = Promise.resolve(connecting);
-              let timer: NodeJS.Timeout | undefined;
-              await Promise.race([Promise.allSettled(connecting.values()), new Promise((r) => (timer = setTimeout(r, PRECONNECT_MS)))]);
-              clearTimeout(timer);
+              await within(Promise.allSettled(connecting.values()), PRECONNECT_MS);
             }
           } else void preload.catch(() => {});
         }
@@ -236,7 +236,6 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       marks.named = now();
       label = name;
       // Resumed from a save or migration: the old runtime's RAM is freed, the program's kept.
-      const resume = readResume(view);
       const record = resume ? resumeRecord(hc, resume.pfn, resume.bytes, ramHwm) : undefined;
       /** A resume's timeline, reported once main(os) runs and the vifs and stacks are back. */
       const resumeMarks: Record<string, number> = { handed: marks.handed ?? marks.booted, record: now() };

@@ -28,7 +28,8 @@ export const QUIESCE_TIMEOUT_MS = 2000;
 /** How long it waits for the console ring to drain. */
 const CONSOLE_FLUSH_MS = 1000;
 
-function within(p: Promise<unknown>, ms: number): Promise<unknown> {
+/** `p`, or nothing once `ms` have passed, whichever comes first (the timer cleared either way). */
+export function within(p: Promise<unknown>, ms: number): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]).finally(() => clearTimeout(timer));
 }

@@ -2,6 +2,7 @@
 // and counts are in 512-byte units (blkif's sector unit); buffers are whole sectors. A method
 // may complete synchronously (returns undefined), which lets a backend answer a RAM disk's
 // request in the same pass that read it, or return a promise (file I/O, later VHD).
+import { fdatasync, ftruncate } from 'node:fs';
 import { XenError } from '../errors.js';
 
 /** The sector unit of blkif (sector_number, first_sect/last_sect, `sectors`) and of every disk: 512 bytes. */
@@ -69,6 +70,16 @@ export function fsError(op: string, file: string, e: unknown): XenError {
   const code = (e as NodeJS.ErrnoException).code;
   const errno = code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT' ? 'ENOSPC' : 'EIO';
   return new XenError(errno, `${op} ${file}: ${code ?? (e as Error).message}`);
+}
+
+/** fdatasync of a storage file, failing as fsError says. */
+export function datasync(fd: number, file: string): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(fsError('fdatasync', file, e)) : resolve())));
+}
+
+/** ftruncate of a storage file, failing as fsError says. */
+export function truncate(fd: number, file: string, bytes: number): Promise<void> {
+  return new Promise((resolve, reject) => ftruncate(fd, bytes, (e) => (e ? reject(fsError('ftruncate', file, e)) : resolve())));
 }
 
 export function checkWritable(disk: Disk): void {

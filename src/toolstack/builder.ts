@@ -425,9 +425,7 @@ export async function buildShell(ctx: BuildContext, spec: ShellSpec, placeholder
 
 /** A shell's vif 0: a random MAC on the shells' own bridge, attached as any vif is. */
 async function attachShellVif(ctx: BuildContext, domid: number): Promise<VifNodes> {
-  const vif = { devid: 0, mac: randomVifMac(), bridge: SHELL_BRIDGE };
-  await addVif(deviceHost(ctx), domid, vif);
-  return vifNodes(deviceHost(ctx), domid, 0, vif);
+  return addVif(deviceHost(ctx), domid, { devid: 0, mac: randomVifMac(), bridge: SHELL_BRIDGE });
 }
 
 /**

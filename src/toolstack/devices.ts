@@ -247,12 +247,21 @@ export async function addDisk(host: DeviceHost, domid: number, spec: DiskSpec): 
  * it holds no device (libxl__xs_path_cleanup), so a domain's devices leave nothing behind.
  */
 async function removeNodes(xs: XenstoreClient, fe: string, be: string): Promise<void> {
+  await removeDeviceDirs(xs, fe, be);
+  await removeIfEmpty(xs, parentOf(be));
+}
+
+async function removeDeviceDirs(xs: XenstoreClient, fe: string, be: string): Promise<void> {
   await xs.rm(fe).catch(() => {});
   await xs.rm(be).catch(() => {});
-  const parent = be.slice(0, be.lastIndexOf('/'));
+}
+
+const parentOf = (path: string): string => path.slice(0, path.lastIndexOf('/'));
+
+async function removeIfEmpty(xs: XenstoreClient, dir: string): Promise<void> {
   // In a transaction: a device of the same domain attached meanwhile makes it retry, not vanish.
   await xs.transaction(async (t) => {
-    if ((await t.directory(parent)).length === 0) await t.rm(parent);
+    if ((await t.directory(dir)).length === 0) await t.rm(dir);
   }).catch(() => {});
 }
 
@@ -354,11 +363,16 @@ export async function removeDomainDisks(hv: Hypervisor, xs: XenstoreClient, domi
 /** The nodes of a dying domain's devices of `type`, both those it uses and those it serves. */
 export async function removeDomainDevices(xs: XenstoreClient, domid: number, type: string): Promise<void> {
   const fronts = await xs.directory(`/local/domain/${domid}/device/${type}`).catch(() => [] as string[]);
+  // Each backend directory emptied is removed once, after all of its devices (not one
+  // transaction per device, of which only the last could find it empty).
+  const parents = new Set<string>();
   for (const devid of fronts) {
     const fe = `/local/domain/${domid}/device/${type}/${devid}`;
-    const be = await xs.readOptional(`${fe}/backend`);
-    await removeNodes(xs, fe, be ?? fe);
+    const be = (await xs.readOptional(`${fe}/backend`)) ?? fe;
+    await removeDeviceDirs(xs, fe, be);
+    parents.add(parentOf(be));
   }
+  for (const dir of parents) await removeIfEmpty(xs, dir);
   const served = `/local/domain/${domid}/backend/${type}`;
   for (const guest of await xs.directory(served).catch(() => [] as string[])) {
     for (const devid of await xs.directory(`${served}/${guest}`).catch(() => [] as string[])) {

@@ -125,8 +125,8 @@ export async function attachVif(host: VifHost, domid: number, vif: DomainVif): P
   return readNic(host.xs, domid, vif.devid);
 }
 
-/** attachVif without reading the device back (the builder's: a create has no use for it). */
-export async function addVif(host: VifHost, domid: number, vif: DomainVif): Promise<void> {
+/** attachVif without reading the device back (the builder's: a create has no use for it); the nodes it wrote. */
+export async function addVif(host: VifHost, domid: number, vif: DomainVif): Promise<VifNodes> {
   const { hv, xs } = host;
   if (hv.domain(domid).dying) throw new XenError('EINVAL', `domain ${domid} is dying`);
   const backendId = backendDomain(host, vif.backend, 'vif');
@@ -138,6 +138,7 @@ export async function addVif(host: VifHost, domid: number, vif: DomainVif): Prom
   else await dom0Netback(host);
   const nodes = await vifNodes(host, domid, backendId, { ...vif, mac: vif.mac ?? randomVifMac() });
   await createDevice(host, { domid, backendId, fe, be }, nodes.backend, nodes.frontend, `vif ${vif.devid}`);
+  return nodes;
 }
 
 /**

@@ -60,7 +60,7 @@ async function probe(ms: number, during: () => void = () => {}): Promise<number[
   return probes;
 }
 
-test('a client that floods requests and reads nothing delays no one, and holds only its bounds', T, async () => {
+test('a client that floods requests and reads nothing delays no one, and holds only its bounds', T, async (t) => {
   const server = daemon.control;
   // The same client alone first: the machine may be busy with other work.
   const alone = await probe(1_000);
@@ -114,6 +114,7 @@ test('a client that floods requests and reads nothing delays no one, and holds o
       for (const deadline = Date.now() + 5_000; server.stats().connections > 1 && Date.now() < deadline;) await sleep(10);
       const again = await probe(1_000);
       what += `; alone again afterwards ${summary(again)} in 1 s`;
+      t.diagnostic(`judged against a second baseline: ${what}`);
       assert.ok(fairAgainst(again), what);
     }
   } finally {

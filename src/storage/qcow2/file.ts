@@ -13,10 +13,10 @@
 // process closes it, and never below any of their writes: a live migration opens its
 // destination's leaf again while the mirror's writer still has it open, and the new one appends
 // past the first one's extension (`FileGrowth`).
-import { close, fdatasync, ftruncate, readv, writev } from 'node:fs';
+import { close, ftruncate, readv, writev } from 'node:fs';
 import { promisify } from 'node:util';
 import { XenError } from '../../errors.js';
-import { fsError } from '../disk.js';
+import { datasync, fsError, truncate } from '../disk.js';
 import { openNamed } from '../named.js';
 import { advance } from '../raw.js';
 
@@ -98,7 +98,7 @@ export class ImageFile {
   }
 
   sync(): Promise<void> {
-    return new Promise((resolve, reject) => fdatasync(this.#fd, (e) => (e ? reject(this.#error('fdatasync', e)) : resolve())));
+    return datasync(this.#fd, this.path);
   }
 
   /**
@@ -115,7 +115,7 @@ export class ImageFile {
       if (g && --g.users === 0) growth.delete(this.#key);
       if (g && g.users === 0 && g.opened !== undefined) {
         const end = Math.max(g.opened, g.written);
-        await new Promise<void>((resolve, reject) => ftruncate(fd, end, (e) => (e ? reject(this.#error('ftruncate', e)) : resolve())));
+        await truncate(fd, this.path, end);
         this.size = end;
       }
     } finally {

@@ -97,7 +97,8 @@ export class Refcounts {
 
   /**
    * `n` clusters in a row at the end of the file, each given refcount 1 in memory: the first's
-   * offset, or undefined (nothing reserved) unless their refcount blocks are loaded or new.
+   * offset, or undefined (no cluster reserved, though a new refcount block for the file's end
+   * may have been placed, written at the next flush) unless their refcount blocks are loaded or new.
    */
   allocateRun(n: number): number | undefined {
     if (!this.#endBlock()) return undefined;

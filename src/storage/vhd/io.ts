@@ -2,12 +2,12 @@
 // transfer, several in flight on libuv's pool, as raw.ts does), every byte or an error that
 // names the file. A read past the end of the file is an error here: the image's metadata says
 // the data is there.
-import { fdatasync, ftruncate, readv, writev } from 'node:fs';
+import { readv, writev } from 'node:fs';
 import { XenError } from '../../errors.js';
-import { fsError } from '../disk.js';
+import { datasync, fsError, truncate } from '../disk.js';
 import { advance } from '../raw.js';
 
-export { fsError };
+export { datasync, fsError, truncate };
 
 export function transfer(op: 'read' | 'write', fd: number, file: string, bufs: readonly Uint8Array[], position: number): Promise<void> {
   let left = 0;
@@ -36,10 +36,3 @@ export function transfer(op: 'read' | 'write', fd: number, file: string, bufs: r
 export const pread = (fd: number, file: string, buf: Uint8Array, position: number) => transfer('read', fd, file, [buf], position);
 export const pwrite = (fd: number, file: string, buf: Uint8Array, position: number) => transfer('write', fd, file, [buf], position);
 
-export function datasync(fd: number, file: string): Promise<void> {
-  return new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(fsError('fdatasync', file, e)) : resolve())));
-}
-
-export function truncate(fd: number, file: string, bytes: number): Promise<void> {
-  return new Promise((resolve, reject) => ftruncate(fd, bytes, (e) => (e ? reject(fsError('ftruncate', file, e)) : resolve())));
-}

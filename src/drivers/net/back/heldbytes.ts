@@ -19,7 +19,6 @@ export class HeldBytes {
   /** A copy of `frame`, valid until release(); undefined when the ring has no room for it (the caller makes its own). */
   copy(frame: Uint8Array): Uint8Array | undefined {
     const n = frame.length;
-    if (this.#count === 0) this.clear();
     let at: number;
     if (this.#tail >= this.#head) {
       // From the newest copy to the end of the buffer, else from its start up to the oldest

@@ -34,11 +34,6 @@ export class TxArena {
     this.#maxPages = maxPages;
   }
 
-  /** Pages granted so far. */
-  get size(): number {
-    return this.#ref.length;
-  }
-
   ref(page: number): number {
     return this.#ref[page]!;
   }

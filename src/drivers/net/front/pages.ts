@@ -25,11 +25,6 @@ export class NetPages {
     this.#readonly = readonly;
   }
 
-  /** A fresh frame granted to the backend; throws when memory or grant references run out. */
-  grant(): NetPage {
-    return this.grantMany(1)[0]!;
-  }
-
   /** `n` fresh frames granted to the backend, in the order the allocator gave them; all or none. */
   grantMany(n: number): NetPage[] {
     const hc = this.#hc;
