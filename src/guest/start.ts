@@ -185,8 +185,6 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       let name: string;
       let uuid: string;
       let early: EarlyVifs | undefined;
-      // A save's or migration's record, which start_info names (nothing rewrites it meanwhile).
-      const resume = readResume(view);
       if (kernelLoaded === undefined) {
         // A shell: the platform is up; what makes it a guest (name, command line, kernel) comes
         // when the toolstack claims it.
@@ -198,7 +196,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         // handshakes as far as they go without RAM (all the way where the toolstack kept frames
         // for them) and the stack's resume path run once on scratch: it is paused then, its
         // thread stopped, so what is left running would finish in the downtime.
-        const restored = resume !== undefined;
+        const restored = readResume(view) !== undefined;
         // A restore's RAM is the stream's up to here; frames above it are this runtime's own.
         if (restored) ramHwm = Atomics.load(view.ctl, CB_RAM_HWM);
         if (restored ? await hasVifs(xs) : p.preloadWhileParked === true) {
@@ -235,7 +233,9 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       }
       marks.named = now();
       label = name;
-      // Resumed from a save or migration: the old runtime's RAM is freed, the program's kept.
+      // Resumed from a save or migration: the old runtime's RAM is freed, the program's kept. Read
+      // again here: a parked domain's record is written by its restore after the park.
+      const resume = readResume(view);
       const record = resume ? resumeRecord(hc, resume.pfn, resume.bytes, ramHwm) : undefined;
       /** A resume's timeline, reported once main(os) runs and the vifs and stacks are back. */
       const resumeMarks: Record<string, number> = { handed: marks.handed ?? marks.booted, record: now() };
