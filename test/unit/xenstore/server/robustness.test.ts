@@ -8,6 +8,10 @@ import {
 } from '../../../../src/abi/xs_wire.js';
 import { Xenstored, type XsConnection } from '../../../../src/xenstore/server/daemon.js';
 import { XenError, isXenError } from '../../../../src/errors.js';
+import { readNode } from '../../../../src/xenstore/server/nodeops.js';
+import { Perms } from '../../../../src/xenstore/server/perms.js';
+import { Node, Store } from '../../../../src/xenstore/server/store.js';
+import { LiveView, Transaction } from '../../../../src/xenstore/server/view.js';
 import { Framer, Peer, SocketPeer, packet, show, startDaemon } from '../../../support/xenstore.js';
 
 test('socket: over-long length, truncated and split packets, garbage', async () => {
@@ -197,16 +201,34 @@ test('in-process: a change that fires thousands of watches is delivered over sev
   assert.equal(first + many.takeEvents().length, 3000, 'every watch heard it once');
 });
 
-test('everyday ERROR replies (a missing node, a conflicting commit) carry no stack, and leave the stack trace limit as it was', () => {
+test('everyday ERROR replies (a missing node, a denied access, a conflicting commit) carry no stack, and leave the stack trace limit as it was', () => {
   const xs = new Xenstored();
   const c = new Peer(xs, 0);
   const limit = Error.stackTraceLimit;
   assert.equal(c.req(XS_READ, '/missing/node\0'), 'ERROR ENOENT\0');
   assert.equal(Error.stackTraceLimit, limit);
-  const e = XenError.quiet('ENOENT', '/missing/node: no such node');
-  assert.ok(isXenError(e, 'ENOENT'));
-  assert.equal(e.message, 'ENOENT: /missing/node: no such node');
-  assert.doesNotMatch(e.stack ?? '', /\n\s+at /);
+  // The errors behind those replies, raised by the code xenstored answers them with.
+  const thrown = (f: () => unknown): unknown => {
+    try {
+      f();
+    } catch (e) {
+      return e;
+    }
+    assert.fail('expected an error');
+  };
+  const noStack = (e: unknown, errno: 'ENOENT' | 'EACCES' | 'EAGAIN'): void => {
+    assert.ok(isXenError(e, errno), String(e));
+    assert.doesNotMatch(e.stack ?? '', /\n\s+at /, `${errno} carries no stack`);
+  };
+  const store = new Store();
+  store.set('/', Node.empty(Perms.owned(0)));
+  const live = new LiveView(store, () => {});
+  noStack(thrown(() => readNode(live, { domid: 0, privileged: true, target: undefined }, '/missing/node')), 'ENOENT');
+  noStack(thrown(() => readNode(live, { domid: 5, privileged: false, target: undefined }, '/missing/node')), 'EACCES');
+  const tx = new Transaction(1, store, Infinity);
+  tx.get('/a');
+  store.set('/a', Node.empty(Perms.owned(0)));
+  noStack(thrown(() => tx.commit()), 'EAGAIN');
   assert.equal(Error.stackTraceLimit, limit);
   assert.match(new XenError('EIO', 'a fault').stack ?? '', /\n\s+at /, 'other errors keep their stack');
 });
