@@ -30,6 +30,8 @@ export class BackendLifecycle {
   #state = XenbusState.Initialising;
   #stopWatch: (() => Promise<void>) | null = null;
   #closed = false;
+  /** The one close: a second caller (the device service, after the frontend's watch) waits for it. */
+  #closing: Promise<void> | null = null;
   #first = true;
 
   constructor(readonly xs: XenstoreClient, readonly dir: string, readonly frontendDir: string,
@@ -97,8 +99,12 @@ export class BackendLifecycle {
   }
 
   /** Take the device away: disconnect and stop following the frontend. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     await this.device.disconnect();
     this.#closed = true;
     await this.#stopWatch?.();

@@ -23,6 +23,8 @@ export class BackendDaemon<D extends BackendDevice> {
   readonly #type: string;
   readonly #start: StartBackend<D>;
   readonly #devices = new Map<string, D>();
+  /** Starts and closes under way, by device key: a frontend's removal waits for its own. */
+  readonly #inFlight = new Map<string, Promise<void>>();
   #watch: XsWatch | null = null;
   #chain = Promise.resolve();
   /** What the chain will look at and has not started on: a device's key, or a directory to scan. */
@@ -98,7 +100,11 @@ export class BackendDaemon<D extends BackendDevice> {
     if (present && (await this.#ctx.xs.readOptional(`${dir}/${HOTPLUG_STATUS}`)) === undefined) await this.#add(key, dir);
   }
 
-  async #add(key: string, dir: string): Promise<void> {
+  #add(key: string, dir: string): Promise<void> {
+    return this.#track(key, this.#started(key, dir));
+  }
+
+  async #started(key: string, dir: string): Promise<void> {
     const xs = this.#ctx.xs;
     try {
       this.#devices.set(key, await this.#start(this.#ctx, dir));
@@ -111,16 +117,29 @@ export class BackendDaemon<D extends BackendDevice> {
     }
   }
 
-  async #remove(key: string): Promise<void> {
+  #remove(key: string): Promise<void> {
     const be = this.#devices.get(key);
-    if (!be) return;
+    if (!be) return Promise.resolve();
     this.#devices.delete(key);
-    await be.close();
+    return this.#track(key, be.close());
+  }
+
+  async #track(key: string, op: Promise<void>): Promise<void> {
+    this.#inFlight.set(key, op);
+    try {
+      await op;
+    } finally {
+      if (this.#inFlight.get(key) === op) this.#inFlight.delete(key);
+    }
   }
 
   /** Close the devices of frontend domain `domid` now (it is being destroyed). */
   async removeFrontend(domid: number): Promise<void> {
-    for (const key of [...this.#devices.keys()]) if (key.startsWith(`${domid}/`)) await this.#remove(key);
+    const mine = (key: string) => key.startsWith(`${domid}/`);
+    // A start under way finishes first (then is closed below); a close that the watch began
+    // is waited for, so the caller knows every one of the domain's backends has let go.
+    await Promise.all([...this.#inFlight].filter(([key]) => mine(key)).map(([, op]) => op.catch(() => {})));
+    for (const key of [...this.#devices.keys()]) if (mine(key)) await this.#remove(key);
   }
 
   /** Close every device and stop watching (the backend domain is going away). */

@@ -6,6 +6,7 @@ import { XenbusState } from '../../../../src/abi/xenbus.js';
 import { RamDisk } from '../../../../src/storage/ram.js';
 import { OutOfRange, ReadOnly, Unaligned } from '../../../../src/drivers/blk/front/errors.js';
 import { Rig, connected, pattern, within } from '../../../support/blk.js';
+import { removeDomainDevices, removeDomainDisks } from '../../../../src/toolstack/devices.js';
 
 const MiB = 1 << 20;
 
@@ -132,4 +133,36 @@ test('a read-only disk says so and refuses writes', async (t) => {
   assert.equal(f.info().readWrite, false);
   await assert.rejects(f.write(0, new Uint8Array(512)), ReadOnly);
   await f.read(0, new Uint8Array(512));
+});
+
+test("a domain's disks removal returns only once the backend has closed each disk, even when its watch began the close", async (t) => {
+  // A disk whose close waits for the test, as a qcow2 leaf's close waits for its last flush.
+  class SlowClose extends RamDisk {
+    closing = false;
+    #release: (() => void) | undefined;
+    override close(): Promise<void> {
+      this.closing = true;
+      return new Promise<void>((r) => (this.#release = r));
+    }
+    release(): void {
+      this.#release?.();
+    }
+  }
+  const rig = new Rig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  const disk = new SlowClose(MiB);
+  await rig.attach(g, 'vdev=xvda, target=/test/a', disk);
+  await within(rig.front(g), 'connect');
+  // The toolstack removes the device's nodes; the backend service's watch starts the close.
+  await removeDomainDevices(rig.xs0, g.domid, 'vbd');
+  for (let i = 0; i < 10_000 && !disk.closing; i++) await new Promise((r) => setImmediate(r));
+  assert.ok(disk.closing, "the watch closed the device's disk");
+  let returned = false;
+  const removal = removeDomainDisks(rig.h.hv, rig.xs0, g.domid).then(() => (returned = true));
+  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(returned, false, 'returned while the disk was still closing');
+  disk.release();
+  await within(removal, 'removal after the close');
+  assert.equal((await rig.daemon()).device(g.domid, 51712), undefined);
 });
