@@ -14,6 +14,8 @@
 //
 //   npm run bench -- www-guests [--rounds=7] [--warmup=1] [--seconds=4] [--connections=30] [--ramp=0.5]
 //
+// A guest that shuts down meanwhile ends the bench at once with its console's last lines.
+//
 // The last line is JSON.
 import { loadavg, tmpdir } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { Worker } from 'node:worker_threads';
 import { GUEST_NICE } from '../src/hypervisor/sched.js';
 import { formatIpv4 } from '../src/tcpip/addr.js';
 import { startLocalHost } from '../src/toolstack/local.js';
+import { GuestGuard } from './support/guest-guard.js';
 import { emit, numberOptions } from './support/harness.js';
 import type { LoadOptions, LoadResult } from './support/http-load.js';
 import type { HttpLoadJob } from './support/http-load-worker.js';
@@ -92,26 +95,29 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-www-guests-'));
   const local = await startLocalHost({ stateDir: join(dir, 'state'), poolSize: 2 });
   const workers: Worker[] = [];
+  const guard = new GuestGuard(local.host);
   try {
     const host = local.host;
     const www = await local.api.call('create', {
       file: join(dir, 'www.cfg'),
       text: `name = "www"\nkernel = "${WWW}"\nmemory = 64\nvif = [ 'mac=${WWW_MAC},bridge=xenbr0' ]\nextra = "port=80"\n`,
     });
+    guard.watch(www.domid);
     const gw = host.gateway('xenbr0');
     const deadline = Date.now() + 60_000;
     let ip: number | undefined;
     while ((ip = gw.leaseFor(WWW_MAC)) === undefined) {
       if (Date.now() > deadline) throw new Error('www got no DHCP lease');
-      await sleep(50);
+      await guard.race(sleep(50));
     }
     const extra = `target=${formatIpv4(ip)}:80 connections=${opts.connections} path=/hello ramp=${opts.ramp} runtime=${opts.seconds}`;
     const gen = await local.api.call('create', {
       file: join(dir, 'httpload.cfg'),
       text: `name = "httpload"\nkernel = "${LOAD}"\nmemory = 64\nvif = [ 'bridge=xenbr0' ]\nextra = "${extra}"\n`,
     });
+    guard.watch(gen.domid);
     const node = (k: string) => `/local/domain/${gen.domid}/data/httpload/${k}`;
-    await host.xs.wait(node('ready'), (v) => v !== undefined, { timeout: 60_000 });
+    await guard.race(host.xs.wait(node('ready'), (v) => v !== undefined, { timeout: 60_000 }));
     const cpuMs = (domid: number) => () => local.api.call('listRows', { domains: [String(domid)] }).then((r) => r[0]!.cpuSeconds * 1000);
     // listRows is asynchronous; the figures are read before and after, close enough at seconds.
     const vcpu = { www: 0, httpload: 0 };
@@ -126,7 +132,7 @@ async function main(): Promise<void> {
       const r = await measured({ dom0: () => performance.eventLoopUtilization().active, www: () => vcpu.www, httpload: () => vcpu.httpload }, async () => {
         const n = ++asked;
         await host.xs.write(node('go'), String(n));
-        const out = JSON.parse((await host.xs.wait(node('result'), (v) => v !== undefined && (JSON.parse(v) as { round: number }).round === n, { timeout: roundTimeout }))!) as LoadResult & { round?: number };
+        const out = JSON.parse((await guard.race(host.xs.wait(node('result'), (v) => v !== undefined && (JSON.parse(v) as { round: number }).round === n, { timeout: roundTimeout })))!) as LoadResult & { round?: number };
         await readVcpus();
         delete out.round;
         return out;
@@ -178,6 +184,7 @@ async function main(): Promise<void> {
       loadavg_start: load0.map(round2), loadavg_end: loadavg().map(round2),
     });
   } finally {
+    guard.stop();
     await Promise.all(workers.map((w) => w.terminate()));
     await local.close();
     await rm(dir, { recursive: true, force: true });
