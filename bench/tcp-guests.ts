@@ -26,6 +26,8 @@
 //
 //   npm run bench -- tcp-guests [--mib=128] [--rounds=5] [--warmup=3] [--iperf=3 (0: none)] [--cps=2000] [--idle=10000]
 //
+// A guest that shuts down meanwhile ends the bench at once with its console's last lines.
+//
 // The last line is JSON.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -37,6 +39,7 @@ import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { startLocalHost } from '../src/toolstack/local.js';
 import { emit, numberOptions } from './support/harness.js';
+import { GuestGuard } from './support/guest-guard.js';
 import { freePort } from './support/ports.js';
 import { CPS_PARALLEL, type PumpResult } from './support/tcp-pump.js';
 import type { PumpJob } from './support/tcp-pump-worker.js';
@@ -110,6 +113,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-tcp-guests-'));
   const local = await startLocalHost({ stateDir: join(dir, 'state'), poolSize: 2 });
   let nodePeer: { port: number; worker: Worker } | undefined;
+  const guard = new GuestGuard(local.host);
   try {
     const { host, api } = local;
     const forwardPort = await freePort();
@@ -118,13 +122,17 @@ async function main(): Promise<void> {
       text: `name = "tcp-sink"\nkernel = "${PUMP}"\nmemory = 64\nvif = [ 'mac=${SINK_MAC},bridge=xenbr0' ]\n`
         + `forward = [ 'tcp:${forwardPort}:${SINK_PORT}' ]\nextra = "role=sink port=${SINK_PORT} idle=${opts.idle}"\n`,
     });
-    const ready = (domid: number) => host.xs.wait(`/local/domain/${domid}/data/tcppump/ready`, (v) => !!v, { timeout: 60_000 });
+    guard.watch(sink.domid);
+    // Every wait on a guest (a key it writes, a stream into it) ends as soon as either guest dies.
+    const wait = (path: string, done: (v: string | undefined) => boolean, timeout: number) => guard.race(host.xs.wait(path, done, { timeout }));
+    const ready = (domid: number) => wait(`/local/domain/${domid}/data/tcppump/ready`, (v) => !!v, 60_000);
     const sinkAddress = (await ready(sink.domid))!;
     const source = await api.call('create', {
       file: join(dir, 'source.cfg'),
       text: `name = "tcp-source"\nkernel = "${PUMP}"\nmemory = 128\nvif = [ 'bridge=xenbr0' ]\n`
         + `extra = "role=source target=${sinkAddress}:${SINK_PORT} mib=${opts.mib} runs=${runs} cps=${opts.cps} idle=${opts.idle}"\n`,
     });
+    guard.watch(source.domid);
     const sourceAddress = (await ready(source.domid))!;
 
     // Node's loopback first and last, so that neither side always meets the quieter machine.
@@ -132,24 +140,24 @@ async function main(): Promise<void> {
     const nodeJob = { role: 'client', port: nodePeer.port, bytes, runs } as const;
     const nodeBefore = await fromWorker(nodeJob);
 
-    const hostToGuest = await fromWorker({ role: 'client', port: forwardPort, bytes, runs });
+    const hostToGuest = await guard.race(fromWorker({ role: 'client', port: forwardPort, bytes, runs }));
 
     const cpu0 = process.cpuUsage();
     const node = (k: string) => `/local/domain/${source.domid}/data/tcppump/${k}`;
     await host.xs.write(node('go'), '1');
-    const g2g = JSON.parse((await host.xs.wait(node('result'), (v) => !!v, { timeout: runs * (opts.mib * 1000 + 60_000) }))!) as PumpResult[];
+    const g2g = JSON.parse((await wait(node('result'), (v) => !!v, runs * (opts.mib * 1000 + 60_000)))!) as PumpResult[];
     const g2gCpu = cpuSeconds(cpu0);
     // The sink's counters of each stream, as its streams end (the last one may end just after the result).
     const sinkTcpDir = `/local/domain/${sink.domid}/data/tcppump/sink-tcp`;
     const sinkTcp = (v: string | undefined) => (v ? JSON.parse(v) as SinkTcp[] : []).slice(-runs);
     const sourcePeer = sourceAddress.replaceAll('.', '-');
-    const sinkOfSource = sinkTcp(await host.xs.wait(`${sinkTcpDir}/${sourcePeer}`, (v) => sinkTcp(v).length >= runs, { timeout: 30_000 })
-      .catch(() => host.xs.readOptional(`${sinkTcpDir}/${sourcePeer}`)));
+    const sinkOfSource = sinkTcp(await wait(`${sinkTcpDir}/${sourcePeer}`, (v) => sinkTcp(v).length >= runs, 30_000)
+      .catch(() => guard.race(host.xs.readOptional(`${sinkTcpDir}/${sourcePeer}`))));
     const gatewayPeer = (await host.xs.directory(sinkTcpDir).catch(() => [])).find((p) => p !== sourcePeer);
     const sinkOfGateway = gatewayPeer ? sinkTcp(await host.xs.readOptional(`${sinkTcpDir}/${gatewayPeer}`)) : [];
-    const g2gCps = Number(await host.xs.wait(node('cps'), (v) => !!v, { timeout: opts.cps * 100 + 60_000 }));
-    const idleOpen = Number(await host.xs.wait(node('idle-open'), (v) => !!v, { timeout: opts.idle * 20 + 60_000 }));
-    const idleHeld = JSON.parse((await host.xs.wait(`/local/domain/${sink.domid}/data/tcppump/idle`, (v) => !!v, { timeout: 60_000 }))!) as
+    const g2gCps = Number(await wait(node('cps'), (v) => !!v, opts.cps * 100 + 60_000));
+    const idleOpen = Number(await wait(node('idle-open'), (v) => !!v, opts.idle * 20 + 60_000));
+    const idleHeld = JSON.parse((await wait(`/local/domain/${sink.domid}/data/tcppump/idle`, (v) => !!v, 60_000))!) as
       { conns: number; heap_before_mib: number; heap_mib: number; heap_limit_mib: number };
 
     const nodeAfter = await fromWorker(nodeJob);
@@ -186,9 +194,11 @@ async function main(): Promise<void> {
       sink_tcp_error: (await host.xs.readOptional(`/local/domain/${sink.domid}/data/tcppump/sink-tcp-error`)) ?? null,
       loadavg_start: load0.map((l) => Math.round(l * 100) / 100), loadavg_end: loadavg().map((l) => Math.round(l * 100) / 100),
     });
+    guard.stop();
     await api.call('destroy', { domain: source.domid });
     await api.call('destroy', { domain: sink.domid });
   } finally {
+    guard.stop();
     await nodePeer?.worker.terminate();
     await local.close();
     await rm(dir, { recursive: true, force: true });

@@ -53,11 +53,16 @@ export async function compareInRounds(loads: readonly Load[], repeat: number, on
 
 /** `disk` against `ref`, round by round. */
 export function ratioOf(ref: readonly Point[], disk: readonly Point[]): Ratio {
-  const rounds = ref.map((p, i) => disk[i]!.iops / p.iops).sort((a, b) => a - b);
-  const sum = (ps: readonly Point[]) => ps.reduce((n, p) => n + p.iops, 0);
+  return roundRatio(ref.map((p) => p.iops), disk.map((p) => p.iops));
+}
+
+/** Round by round, `ours[i]` against `ref[i]` (any figure where more is better). */
+export function roundRatio(ref: readonly number[], ours: readonly number[]): Ratio {
+  const rounds = ref.map((r, i) => ours[i]! / r).sort((a, b) => a - b);
+  const sum = (xs: readonly number[]) => xs.reduce((n, x) => n + x, 0);
   const mid = rounds.length >> 1;
   const median = rounds.length % 2 === 1 ? rounds[mid]! : (rounds[mid - 1]! + rounds[mid]!) / 2;
-  return { ratio: median, ratio_of_sums: sum(disk) / sum(ref), round_ratios: rounds };
+  return { ratio: median, ratio_of_sums: sum(ours) / sum(ref), round_ratios: rounds };
 }
 
 /** For each load named in `goals`, whether its ratio reached the goal (left out: the load did not run). */

@@ -49,7 +49,7 @@ function indexOf(hay: Uint8Array, needle: Uint8Array, from: number, to: number):
 }
 
 export class RequestParser {
-  #buf = new Uint8Array(0);
+  #buf: Uint8Array = new Uint8Array(0);
   /** Set once an error was thrown: the connection is done for. */
   #failed = false;
 
@@ -65,10 +65,15 @@ export class RequestParser {
     if (this.#failed) throw new HttpError(400, 'the connection already failed');
     const cap = this.limits.maxHeaderBytes + this.limits.maxBody;
     if (this.#buf.length + chunk.length > cap + this.limits.maxHeaderBytes) return this.#fail(413, 'too much data in one go');
-    const b = new Uint8Array(this.#buf.length + chunk.length);
-    b.set(this.#buf);
-    b.set(chunk, this.#buf.length);
-    this.#buf = b;
+    // A connection's chunks are its reader's to keep (nothing writes them again): most requests
+    // arrive whole, in one chunk, and are parsed where they are.
+    if (this.#buf.length === 0) this.#buf = chunk;
+    else {
+      const b = new Uint8Array(this.#buf.length + chunk.length);
+      b.set(this.#buf);
+      b.set(chunk, this.#buf.length);
+      this.#buf = b;
+    }
     const out: HttpRequest[] = [];
     for (;;) {
       const r = this.#one();
@@ -95,9 +100,10 @@ export class RequestParser {
       if (b.length - start >= this.limits.maxHeaderBytes) this.#fail(431, 'the request header block is too large');
       return undefined;
     }
-    const text = Buffer.from(b.subarray(start, end)).toString('latin1');
-    if (text.includes('\n') && /[^\r]\n|^\n/.test(text)) this.#fail(400, 'a line ends in a bare LF');
+    const text = Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
     const lines = text.split('\r\n');
+    // A LF left after splitting on CRLF is a bare one.
+    for (const line of lines) if (line.includes('\n')) this.#fail(400, 'a line ends in a bare LF');
     const requestLine = lines[0]!;
     const m = /^([^ ]+) ([^ ]+) HTTP\/1\.([01])$/.exec(requestLine);
     if (!m) {
@@ -136,9 +142,10 @@ export class RequestParser {
     }
     const bodyStart = end + 4;
     if (b.length < bodyStart + length) return undefined;
-    const body = b.slice(bodyStart, bodyStart + length);
+    const body = b.subarray(bodyStart, bodyStart + length);
     this.#buf = b.subarray(bodyStart + length);
-    const conn = (headers.get('connection') ?? '').toLowerCase().split(',').map((s) => s.trim());
+    const connection = headers.get('connection');
+    const conn = connection === undefined ? [] : connection.toLowerCase().split(',').map((s) => s.trim());
     const keepAlive = version === '1.1' ? !conn.includes('close') : conn.includes('keep-alive');
     return { method: method!, target: target!, version, headers, body, keepAlive };
   }

@@ -20,6 +20,21 @@ interface WwwState {
   readonly uptimeNs: number;
 }
 
+/**
+ * The site's files never change, so each answer (by path, keep-alive and HEAD) is built once and
+ * sent again as it is: per request the server only parses and writes.
+ */
+const answers = new Map<string, Uint8Array>();
+
+function staticResponse(path: string, keepAlive: boolean, head: boolean): Uint8Array | undefined {
+  const file = SITE.get(path);
+  if (!file) return undefined;
+  const key = `${keepAlive ? 'k' : 'c'}${head ? 'h' : 'g'}${path}`;
+  let a = answers.get(key);
+  if (!a) answers.set(key, (a = response(200, file.type, encoder.encode(file.body), { keepAlive, head })));
+  return a;
+}
+
 export default async function main(os: OS): Promise<void> {
   const port = Number(option(os.cmdline, 'port') ?? 80);
   const url = option(os.cmdline, 'url');
@@ -44,9 +59,7 @@ export default async function main(os: OS): Promise<void> {
       };
       return response(200, 'application/json', encoder.encode(`${JSON.stringify(status)}\n`), opts);
     }
-    const file = SITE.get(path);
-    if (!file) return response(404, 'text/plain', encoder.encode('not found\n'), opts);
-    return response(200, file.type, encoder.encode(file.body), opts);
+    return staticResponse(path, r.keepAlive, head) ?? response(404, 'text/plain', encoder.encode('not found\n'), opts);
   };
 
   stack.tcp.listen(port, (conn) => {
