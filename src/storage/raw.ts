@@ -1,20 +1,16 @@
-// A raw image file: sector n is at byte n * 512. I/O uses the callback fs API with readv and
-// writev (one system call per request, several requests in flight on libuv's pool: about
-// twice the rate of fs.promises, DESIGN.md §10); flush is fdatasync.
-import { close, fdatasync, readv, writev } from 'node:fs';
+// A raw image file: sector n is at byte n * 512. I/O is fileio.ts's transfer (readv/writev, one
+// system call per request); a read past the end of a file that shrank reads zeros. Flush is
+// fdatasync.
+import { close } from 'node:fs';
 import { promisify } from 'node:util';
-import { XenError } from '../errors.js';
-import { SECTOR_SIZE, checkRange, checkWritable, sgBytes, type Disk } from './disk.js';
+import { SECTOR_SIZE, checkRange, checkWritable, datasync, sgBytes, type Disk } from './disk.js';
+import { transfer } from './fileio.js';
 import { openNamed } from './named.js';
 
 const closeP = promisify(close);
 
 /** Zeros written per system call when discarding. */
 const ZERO_CHUNK = 1 << 20;
-
-function ioError(op: string, path: string, e: NodeJS.ErrnoException): XenError {
-  return new XenError('EIO', `${op} ${path}: ${e.code ?? e.message}`);
-}
 
 export class RawFile implements Disk {
   readonly sectors: number;
@@ -39,46 +35,18 @@ export class RawFile implements Disk {
   read(sector: number, bufs: readonly Uint8Array[]): Promise<void> {
     const bytes = sgBytes(bufs);
     checkRange(this, sector, bytes / SECTOR_SIZE);
-    return this.#transfer('read', bufs, sector * SECTOR_SIZE, bytes);
+    return transfer('read', this.#fd, this.path, bufs, sector * SECTOR_SIZE, 'zeros');
   }
 
   write(sector: number, bufs: readonly Uint8Array[]): Promise<void> {
     checkWritable(this);
     const bytes = sgBytes(bufs);
     checkRange(this, sector, bytes / SECTOR_SIZE);
-    return this.#transfer('write', bufs, sector * SECTOR_SIZE, bytes);
-  }
-
-  /** readv/writev until every byte moved; a read that meets the end of a shrunken file reads zeros. */
-  #transfer(op: 'read' | 'write', bufs: readonly Uint8Array[], position: number, bytes: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let list = bufs;
-      let pos = position;
-      let left = bytes;
-      const step = (): void => {
-        const done = (e: NodeJS.ErrnoException | null, n: number): void => {
-          if (e) return reject(ioError(op, this.path, e));
-          if (n === 0 && op === 'read') {
-            for (const b of list) b.fill(0);
-            return resolve();
-          }
-          left -= n;
-          pos += n;
-          if (left === 0) return resolve();
-          list = advance(list, n);
-          step();
-        };
-        if (op === 'read') readv(this.#fd, list as Uint8Array[], pos, done);
-        else writev(this.#fd, list as Uint8Array[], pos, done);
-      };
-      step();
-    });
+    return transfer('write', this.#fd, this.path, bufs, sector * SECTOR_SIZE, 'zeros');
   }
 
   flush(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      fdatasync(this.#fd, (e) => (e ? reject(ioError('fdatasync', this.path, e)) : resolve()));
-    });
+    return datasync(this.#fd, this.path);
   }
 
   /** Without fallocate in Node, discarding writes zeros: reads then see zeros, as a secure discard requires. */
@@ -88,7 +56,7 @@ export class RawFile implements Disk {
     this.#zeros ??= new Uint8Array(ZERO_CHUNK);
     for (let off = 0; off < count * SECTOR_SIZE; off += ZERO_CHUNK) {
       const n = Math.min(ZERO_CHUNK, count * SECTOR_SIZE - off);
-      await this.#transfer('write', [this.#zeros.subarray(0, n)], sector * SECTOR_SIZE + off, n);
+      await transfer('write', this.#fd, this.path, [this.#zeros.subarray(0, n)], sector * SECTOR_SIZE + off, 'zeros');
     }
   }
 
@@ -98,18 +66,4 @@ export class RawFile implements Disk {
     this.#fd = -1;
     await closeP(fd);
   }
-}
-
-/** The buffer list after its first `n` bytes. */
-export function advance(bufs: readonly Uint8Array[], n: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const b of bufs) {
-    if (n >= b.byteLength) {
-      n -= b.byteLength;
-      continue;
-    }
-    out.push(n > 0 ? b.subarray(n) : b);
-    n = 0;
-  }
-  return out;
 }

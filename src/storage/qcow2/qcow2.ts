@@ -13,8 +13,8 @@
 // durable, whether the process is killed or the machine loses power: a crash loses only
 // unflushed writes, and at most leaks clusters whose refcount was written (`qemu-img check`
 // calls them leaked, not corrupt); data past the last counted cluster is unused space, which
-// appending skips (the file's end). Clusters a write replaced are released after the flush
-// that unmapped them. Lazy refcounts are never used.
+// appending skips (the file's end). Clusters a write replaced are released by the flush that
+// unmapped them, after its last sync, and synced once more. Lazy refcounts are never used.
 import { realpath } from 'node:fs/promises';
 import { inflateRawSync, constants as zc } from 'node:zlib';
 import { XenError, isXenError } from '../../errors.js';
@@ -520,9 +520,12 @@ export class Qcow2Disk implements LayeredDisk {
         await this.#map.writeL1();
         await this.#file.sync();
       }
+      // Released only once nothing on disk points at them any more, and synced: a flush leaves
+      // no leaked cluster behind (a close with nothing changed since syncs nothing more).
       const releases = this.#releases;
       this.#releases = [];
       for (const m of releases) await this.#release(m);
+      if (releases.length > 0) await this.#file.sync();
     } finally {
       this.#gate = undefined;
       open();

@@ -14,7 +14,8 @@ import {
   VHD_DEFAULT_BLOCK, VHD_MAX_BLOCK, VHD_MAX_BYTES, VHD_MIN_BLOCK, VHD_SECTOR, VhdError, geometryFor, vhdTime, NO_OFFSET,
 } from './format.js';
 import { HEADER_BYTES, decodeHeader, encodeHeader, type LocatorEntry } from './header.js';
-import { datasync, fsError, pread, pwrite, truncate } from './io.js';
+import { datasync, fsError, truncate } from '../disk.js';
+import { pread, pwrite } from '../fileio.js';
 import { VhdImage } from './image.js';
 import { BLKTAP_LOCATORS, PlatformCode, encodeLocator, locatorSpace, relativeParentPath } from './locators.js';
 

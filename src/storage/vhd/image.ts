@@ -20,13 +20,15 @@
 // written and the space extended ahead.
 import { close } from 'node:fs';
 import { promisify } from 'node:util';
+import { datasync, fsError } from '../disk.js';
+import { pread, pwrite, transfer } from '../fileio.js';
+import { GrowAhead } from '../growahead.js';
 import { openNamed } from '../named.js';
 import { allSet, setBits } from './bitmap.js';
 import { batBytes, batRuns, checkBat, decodeBat, type Extent } from './bat.js';
 import { FOOTER_BYTES, decodeFooter, encodeFooter, virtualBytes, type Footer } from './footer.js';
 import { BAT_UNUSED, VHD_DEFAULT_BLOCK, VHD_SECTOR, VhdError, bitmapBytes, type DiskTypeName } from './format.js';
 import { HEADER_BYTES, decodeHeader, type DynamicHeader } from './header.js';
-import { datasync, fsError, pread, pwrite, transfer, truncate } from './io.js';
 import { decodeLocator } from './locators.js';
 
 const closeP = promisify(close);
@@ -87,8 +89,8 @@ export class VhdImage {
   readonly #full: Uint8Array;
   /** Where the footer goes and the next block goes. */
   #nextFree: number;
-  /** The file's size as this image last made it (allocations extend it ahead of #nextFree). */
-  #fileEnd: number;
+  /** The file's size, extended ahead of #nextFree by allocations. */
+  readonly #grow: GrowAhead;
   readonly #footerBytes: Uint8Array;
   /** The footer is not (known to be) at the end of the file: flush and close truncate after the last block and write it. */
   #tailDirty: boolean;
@@ -102,9 +104,6 @@ export class VhdImage {
   #placing: Promise<unknown> = Promise.resolve();
   #waitingToPlace = 0;
   #restoring = 0;
-  /** An extension of the file started ahead of need (at most one; none after one failed). */
-  #extension: Promise<void> | undefined;
-  #extendFailed = false;
   /** What new blocks' data is aligned to; bytes a block takes in the file, its bitmap and that alignment included. */
   readonly #dataAlign: number;
   readonly #blockSpan: number;
@@ -143,7 +142,7 @@ export class VhdImage {
     this.#full = new Uint8Array(this.blocks);
     if (footer.type === 'fixed') for (let b = 0; b < this.blocks; b++) this.#full[b] = (b + 1) * blockSize <= this.bytes ? 1 : 0;
     this.#nextFree = nextFree;
-    this.#fileEnd = fileEnd;
+    this.#grow = new GrowAhead(fd, this, EXTEND_AHEAD_BLOCKS * this.#blockSpan, fileEnd);
     this.#footerBytes = encodeFooter(footer);
     this.#tailDirty = tailDirty;
   }
@@ -280,11 +279,11 @@ export class VhdImage {
   }
 
   read(b: number, s: number, bufs: readonly Uint8Array[]): Promise<void> {
-    return transfer('read', this.#fd, this.path, bufs, this.#dataAt(b, s));
+    return transfer('read', this.#fd, this.#path, bufs, this.#dataAt(b, s), 'error');
   }
 
   write(b: number, s: number, bufs: readonly Uint8Array[]): Promise<void> {
-    return transfer('write', this.#fd, this.path, bufs, this.#dataAt(b, s));
+    return transfer('write', this.#fd, this.#path, bufs, this.#dataAt(b, s), 'error');
   }
 
   /** After data was written to an allocated block: its sectors' bits, set on disk. */
@@ -322,7 +321,7 @@ export class VhdImage {
       setBits(bm, s, count);
     }
     // A failed data write leaves its place as unused space: nothing points at it.
-    const write = (start: number): Promise<void> => transfer('write', this.#fd, this.path, bufs, start + this.#bitmapBytes + s * VHD_SECTOR).then(() => {
+    const write = (start: number): Promise<void> => transfer('write', this.#fd, this.#path, bufs, start + this.#bitmapBytes + s * VHD_SECTOR, 'error').then(() => {
       this.bat[b] = start / VHD_SECTOR;
       this.#bitmaps[b] = bm;
       if (bm === this.#wholeBitmap || allSet(bm, 0, this.sectorsIn(b))) this.#full[b] = 1;
@@ -350,18 +349,18 @@ export class VhdImage {
   #place(): number | Promise<number> {
     if (this.#waitingToPlace === 0 && this.#restoring === 0) {
       const start = this.#nextStart();
-      if (start + this.#bitmapBytes + this.blockSize + FOOTER_BYTES <= this.#fileEnd) {
+      if (start + this.#bitmapBytes + this.blockSize + FOOTER_BYTES <= this.#grow.size) {
         this.#placed(start);
-        this.#extendAhead();
+        // Less than half of the space extended ahead left: the next extension starts now.
+        const end = this.#nextFree + FOOTER_BYTES;
+        if (this.#grow.nearing(end)) this.#grow.start(end + this.#grow.ahead);
         return start;
       }
     }
     this.#waitingToPlace++;
     const run = this.#placing.then(async () => {
       const start = this.#nextStart();
-      const need = start + this.#bitmapBytes + this.blockSize + FOOTER_BYTES;
-      if (need > this.#fileEnd) await this.#extension;
-      if (need > this.#fileEnd) await this.#extend(need);
+      await this.#grow.reach(start + this.#bitmapBytes + this.blockSize + FOOTER_BYTES);
       this.#placed(start);
       return start;
     }).finally(() => this.#waitingToPlace--);
@@ -383,24 +382,6 @@ export class VhdImage {
   #placed(start: number): void {
     this.#nextFree = start + this.#bitmapBytes + this.blockSize;
     this.#tailDirty = true;
-  }
-
-  /**
-   * Once less than half of the space extended ahead is left, extend the file again in the
-   * background (one ftruncate at a time); blocks are placed in what is there meanwhile. If it
-   * fails, the next block that does not fit extends the file itself, by what it needs.
-   */
-  #extendAhead(): void {
-    const ahead = EXTEND_AHEAD_BLOCKS * this.#blockSpan;
-    if (this.#extension || this.#extendFailed || this.#fileEnd - this.#nextFree > ahead / 2) return;
-    const to = this.#nextFree + FOOTER_BYTES + ahead;
-    this.#extension = truncate(this.#fd, this.path, to).then(() => {
-      if (to > this.#fileEnd) this.#fileEnd = to;
-    }, () => {
-      this.#extendFailed = true;
-    }).finally(() => {
-      this.#extension = undefined;
-    });
   }
 
   /** Every allocation started so far, settled. */
@@ -438,19 +419,6 @@ export class VhdImage {
     return run;
   }
 
-  /** Make the file at least `need` bytes long, several blocks ahead if the disk allows. */
-  async #extend(need: number): Promise<void> {
-    const ahead = need + EXTEND_AHEAD_BLOCKS * this.#blockSpan;
-    try {
-      await truncate(this.#fd, this.path, ahead);
-      this.#fileEnd = ahead;
-    } catch {
-      // A nearly full disk (or a file size limit): only what this batch needs.
-      await truncate(this.#fd, this.path, need);
-      this.#fileEnd = need;
-    }
-  }
-
   /**
    * Cut the file after the last block and write the footer there (durably, with `sync`). In
    * turn with the placing of blocks: none is placed meanwhile (not even at once), so the cut
@@ -460,10 +428,7 @@ export class VhdImage {
   #restoreTail(sync = true): Promise<void> {
     this.#restoring++;
     const run = this.#placing.then(async () => {
-      // An extension still in flight would land after the footer.
-      await this.#extension;
-      await truncate(this.#fd, this.path, this.#nextFree + FOOTER_BYTES);
-      this.#fileEnd = this.#nextFree + FOOTER_BYTES;
+      await this.#grow.cut(this.#nextFree + FOOTER_BYTES);
       await pwrite(this.#fd, this.path, this.#footerBytes, this.#nextFree);
       if (sync) await datasync(this.#fd, this.path);
       this.#tailDirty = false;
@@ -514,7 +479,7 @@ export class VhdImage {
       if (this.#tailDirty) await this.#restoreTail(false).catch(() => {});
     }
     // No ftruncate may reach the descriptor once it is closed (and maybe reused).
-    await this.#extension;
+    await this.#grow.settled();
     this.#fd = -1;
     await closeP(fd).catch((e: NodeJS.ErrnoException) => {
       throw fsError('close', this.path, e);

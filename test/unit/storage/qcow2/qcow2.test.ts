@@ -3,9 +3,8 @@
 // refcount blocks made as the file grows.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import fs, { existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -15,6 +14,7 @@ import { openDisk } from '../../../../src/storage/open.js';
 import { createQcow2 } from '../../../../src/storage/qcow2/create.js';
 import { Qcow2Error } from '../../../../src/storage/qcow2/errors.js';
 import { Qcow2Disk } from '../../../../src/storage/qcow2/qcow2.js';
+import { onFdatasync } from '../../../support/fdatasync.js';
 
 async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'xenode-qcow2-'));
@@ -224,21 +224,10 @@ test('refcount blocks made while writing reach the refcount table only at the fl
   for (let i = 0; i < 16; i++) assert.ok((await readBytes(r, i * 64, 32768)).every((x) => x === i + 1), `write ${i} reads back`);
 });
 
-/** fdatasync calls made while `fn` runs: node:fs's own function, counted (its named ESM exports synced so that modules importing it see the count). */
+/** fdatasync calls made while `fn` runs. */
 async function syncsDuring(fn: () => Promise<void>): Promise<number> {
-  const real = fs.fdatasync;
   let n = 0;
-  fs.fdatasync = ((fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => {
-    n++;
-    real(fd, cb);
-  }) as typeof fs.fdatasync;
-  syncBuiltinESMExports();
-  try {
-    await fn();
-  } finally {
-    fs.fdatasync = real;
-    syncBuiltinESMExports();
-  }
+  await onFdatasync(() => n++, fn);
   return n;
 }
 
