@@ -28,15 +28,23 @@ async function vifIds(ctx: DriverContext, domid: number): Promise<number[]> {
   return names.filter((s) => /^[0-9]+$/.test(s)).map(Number).sort((a, b) => a - b);
 }
 
+/** A parked runtime's vifs: every one the domain has, and those whose handshake went as far as it could. */
+export interface HeldVifs {
+  readonly ids: readonly number[];
+  readonly held: NetFront[];
+}
+
 /**
  * Every vif's handshake as far as it goes without the rings (NetFront.hold): a parked runtime's,
  * which connects them (connectHeld) once it has RAM for them, before it parks or at its resume.
- * Those that fail are connected afresh when opened.
+ * Those that fail are connected afresh when opened; `ids` has them too, so that the first vif
+ * is still the lowest devid, held or not.
  */
-export async function holdVifs(ctx: DriverContext, domid: number): Promise<NetFront[]> {
+export async function holdVifs(ctx: DriverContext, domid: number): Promise<HeldVifs> {
   const { NetFront } = await loadNetfront();
-  const held = await Promise.allSettled((await vifIds(ctx, domid).catch(() => [])).map((id) => NetFront.hold(ctx, domid, id)));
-  return held.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const ids = await vifIds(ctx, domid).catch(() => []);
+  const held = await Promise.allSettled(ids.map((id) => NetFront.hold(ctx, domid, id)));
+  return { ids, held: held.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])) };
 }
 
 /**
@@ -68,7 +76,7 @@ export function connectHeld(held: readonly NetFront[]): ReadonlyMap<number, Prom
  * shell is claimed (netDevices).
  */
 export async function preconnectVifs(ctx: DriverContext, domid: number): EarlyVifs {
-  return connectHeld(await holdVifs(ctx, domid));
+  return connectHeld((await holdVifs(ctx, domid)).held);
 }
 
 export interface NetDeviceOptions {
@@ -80,7 +88,7 @@ export interface NetDeviceOptions {
   readonly remac?: boolean;
   /** Devices a parked restore took as far as it could (holdVifs), which their first open completes. */
   readonly held?: readonly NetFront[];
-  /** The domain's vifs as the parked runtime listed them: an open of the first needs no directory read. */
+  /** The domain's vifs as the parked runtime listed them (HeldVifs.ids): an open of the first needs no directory read. */
   readonly ids?: readonly number[];
 }
 

@@ -176,8 +176,8 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       const ctx = { hc, evtchn, xs };
       /** An incoming migration's vifs, their handshakes as far as they go before the resume. */
       let held: NetFront[] = [];
-      /** Their devids, known before the resume. */
-      let vifs: number[] | undefined;
+      /** Every vif's devid (held or not), known before the resume. */
+      let vifs: readonly number[] | undefined;
       /** A restore's RAM high-water mark, before this runtime took frames of its own. */
       let ramHwm: number | undefined;
       /** A shell's claim, whose kernel loads once what a resume must do first has started. */
@@ -202,8 +202,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         if (restored ? await hasVifs(xs) : p.preloadWhileParked === true) {
           const preload = Promise.all([preloadNetfront(), loadStack()]);
           if (restored) {
-            [held] = await Promise.all([holdVifs(ctx, view.domid), preload.then(([, [stack]]) => warmStackResume(stack)).catch(() => {})]);
-            vifs = held.map((f) => f.devid);
+            [{ held, ids: vifs }] = await Promise.all([holdVifs(ctx, view.domid), preload.then(([, [stack]]) => warmStackResume(stack)).catch(() => {})]);
             // The toolstack kept frames for the vifs above the stream's (RestoreSpec.preconnect):
             // they connect now, so that the resume finds them connected.
             if (held.length > 0 && ramRoom(view) >= held.length * NETFRONT_CONNECT_FRAMES) {

@@ -2,7 +2,7 @@
 // connecting each once, and refusing a vif the domain does not have.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { netDevices, preconnectVifs } from '../../../src/guest/net.js';
+import { holdVifs, netDevices, preconnectVifs } from '../../../src/guest/net.js';
 import { NETBACK_OFFER, NetRig, within } from '../../support/net-rawback.js';
 
 test('os.net finds a vif by number or the first one, connects it once, and refuses one that is not there', async (t) => {
@@ -48,4 +48,30 @@ test('a claimed shell reads its vif list at the claim for the first open; a vif 
   assert.equal((await within(third, 'os.net(3)')).mac, '00:16:3e:00:00:33', 'not in the claim\'s list: read afresh');
   assert.equal((await within(open(), 'os.net()')).devid, 1);
   await assert.rejects(open(2), { errno: 'ENOENT' });
+});
+
+test('after a resume, os.net() is the lowest devid even when that vif failed to hold while parked (and is connected afresh)', async (t) => {
+  const rig = new NetRig();
+  t.after(() => rig.close());
+  const g = rig.guest(4096);
+  await rig.xs0.mkdir(`/local/domain/${g.domid}/device`);
+  await rig.xs0.setPerms(`/local/domain/${g.domid}/device`, [{ domid: g.domid, perm: 'n' }]);
+  const b0 = await rig.backend(g, 0, NETBACK_OFFER, '00:16:3e:00:00:10');
+  const b1 = await rig.backend(g, 1, NETBACK_OFFER, '00:16:3e:00:00:11');
+  // vif 0's frontend nodes do not check out while the runtime is parked: its hold fails.
+  const fe0 = `/local/domain/${g.domid}/device/vif/0`;
+  await rig.xs0.write(`${fe0}/backend-id`, 'not a domid');
+  const { ids, held } = await within(holdVifs(g.ctx, g.domid), 'the vifs to be held');
+  assert.deepEqual(ids, [0, 1]);
+  assert.deepEqual(held.map((f) => f.devid), [1]);
+  await rig.xs0.write(`${fe0}/backend-id`, '0');
+  const open = netDevices(g.ctx, g.domid, { held, ids });
+  const first = open();
+  await within(b0.attach(), 'vif 0 to connect');
+  const n0 = await within(first, 'os.net()');
+  assert.equal(n0.devid, 0);
+  assert.equal(n0.mac, '00:16:3e:00:00:10');
+  const second = open(1);
+  await within(b1.attach(), 'the held vif 1 to connect');
+  assert.equal((await within(second, 'os.net(1)')).mac, '00:16:3e:00:00:11');
 });
