@@ -10,14 +10,21 @@
 // Last, the time to hot-plug --vifs vifs into one guest, next to the same xenstore work with no
 // netback.
 //
+// With --cases=16 (or 48 for GSO too): the same streams between two real netfronts (A writes
+// 256 frames a write, two writes in flight, as bench/guests/netpeer.ts; B's listen counts), on
+// this one thread too: the whole data path's CPU per frame, netfront's included, with no
+// thread hand-offs, which the machine's load changes least (what an A/B of the data path's
+// own cost compares; `net-guests` measures the hand-offs).
+//
 //   npm run bench -- net [--runtime=1] [--repeat=3] [--vifs=100] [--cases=15]
-//   (--cases: a bit mask, 1 eth64, 2 eth1514, 4 gso64k, 8 hot-plug: --cases=1 profiles the 64-byte stream alone)
+//   (--cases: a bit mask, 1 eth64, 2 eth1514, 4 gso64k, 8 hot-plug, 16 netfront eth64, 32 netfront gso64k: --cases=1 profiles the 64-byte stream alone)
 import {
-  NETRXF_extra_info, NETRXF_more_data, NETTXF_csum_blank, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_GSO_TYPE_TCPV4,
-  encodeNetifRxRequest, type NetifExtraInfo,
+  NET_FRAME_PLAIN, NETRXF_extra_info, NETRXF_more_data, NETTXF_csum_blank, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_GSO_TYPE_TCPV4,
+  encodeNetifRxRequest, type NetFrameInfo, type NetifExtraInfo,
 } from '../src/abi/netif.js';
 import { PAGE_SIZE } from '../src/abi/xen.js';
 import { NetbackDaemon } from '../src/drivers/net/back/devd.js';
+import { NetFront } from '../src/drivers/net/front/netfront.js';
 import { rxSlotsFor } from '../src/drivers/net/protocol.js';
 import { Switch } from '../src/network/switch.js';
 import { emit, mainThreadCpuUs, numberOptions } from './support/harness.js';
@@ -160,6 +167,55 @@ async function stream(size: number, gso: boolean, ms: number): Promise<Point> {
   }
 }
 
+/** A's netfront writes `size`-byte frames to B's for `ms` (after a warm-up), both on this thread: B's frames and the CPU they took. */
+async function netfrontStream(size: number, gso: boolean, ms: number): Promise<Point> {
+  const host = new OneThreadHost();
+  const sw = new Switch();
+  const daemon = await NetbackDaemon.start(host.dom0, 0, { switch: sw });
+  try {
+    const ga = host.guest(2048);
+    const gb = host.guest(2048);
+    await createVif(host.dom0.xs, ga.domid, 0);
+    await createVif(host.dom0.xs, gb.domid, 0);
+    const a = await NetFront.connect(ga.ctx, ga.domid, 0);
+    const b = await NetFront.connect(gb.ctx, gb.domid, 0);
+    let received = 0;
+    b.listen(() => {
+      received++;
+    });
+    await b.write(frameOf(60, b.mac));
+    const info: NetFrameInfo = gso ? { csumBlank: true, dataValidated: false, gso: { type: XEN_NETIF_GSO_TYPE_TCPV4, size: 1448 } } : NET_FRAME_PLAIN;
+    const batch = Array.from({ length: gso ? 16 : 256 }, (_, i) => frameOf(size, a.mac, b.mac, i, 0x0800));
+    let running = true;
+    const sender = async () => {
+      while (running) await a.write(batch, info);
+    };
+    const round = async (roundMs: number): Promise<Point> => {
+      running = true;
+      const senders = [sender(), sender()];
+      await new Promise((r) => setTimeout(r, 50));
+      received = 0;
+      const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      const thread0 = mainThreadCpuUs();
+      await new Promise((r) => setTimeout(r, roundMs));
+      const frames = received;
+      const s = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const thread = mainThreadCpuUs() - thread0;
+      running = false;
+      await Promise.all(senders);
+      return { frames_per_s: frames / s, gbit_per_s: (frames * size * 8) / s / 1e9, cpu_us_per_frame: (cpu.user + cpu.system) / frames, thread_cpu_us_per_frame: thread / frames };
+    };
+    await round(300); // the JIT warms up
+    return await round(ms);
+  } finally {
+    await daemon.stop();
+    sw.close();
+    await host.close();
+  }
+}
+
 /**
  * Hot-plug `n` vifs into one guest, one after another as `xl network-attach` does: the
  * toolstack's xenstore transaction, then netback's setup up to hotplug-status. The limit next
@@ -208,6 +264,12 @@ for (const [name, size, gso, on] of [['eth64', 64, false, 1], ['eth1514', 1514, 
   const got = median(runs);
   const limit = median(limits);
   results[name] = { bytes: size, ...round2(got), sab_copy: round2(limit), ratio: Math.round((got.frames_per_s / limit.frames_per_s) * 10000) / 10000 };
+}
+for (const [name, size, gso, on] of [['netfront_eth64', 64, false, 16], ['netfront_gso64k', GSO_FRAME, true, 32]] as const) {
+  if (!(opts.cases & on)) continue;
+  const runs: Point[] = [];
+  for (let r = 0; r < opts.repeat; r++) runs.push(await netfrontStream(size, gso, opts.runtime * 1000));
+  results[name] = { bytes: size, ...round2(median(runs)), runs: runs.map((p) => round2(p)) };
 }
 if (opts.cases & 8) {
   const plug: number[] = [];

@@ -24,6 +24,8 @@ export class TxArena {
   readonly #ref: number[] = [];
   readonly #pfn: number[] = [];
   readonly #view: Uint8Array[] = [];
+  /** Per page, the run of that page alone: a one-slot frame (most of a stream of small ones) allocates nothing. */
+  readonly #single: TxRun[] = [];
   #busy = new Uint8Array(0);
   #free = 0;
   /** Where the last search ended: frames are freed in about the order they were placed. */
@@ -46,6 +48,14 @@ export class TxArena {
   allocAny(n: number): TxRun | undefined {
     while (this.#free < n) if (!this.#grow()) return undefined;
     const busy = this.#busy;
+    if (n === 1) {
+      let i = this.#cursor;
+      while (busy[i]) i = (i + 1) % busy.length;
+      busy[i] = 1;
+      this.#free--;
+      this.#cursor = (i + 1) % busy.length;
+      return this.#single[i]!;
+    }
     const pages: number[] = [];
     for (let i = this.#cursor; pages.length < n; i = (i + 1) % busy.length) {
       if (!busy[i]) pages.push(i);
@@ -115,6 +125,7 @@ export class TxArena {
       this.#ref.push(p.ref);
       this.#pfn.push(p.pfn);
       this.#view.push(p.bytes);
+      this.#single.push({ pages: [this.#ref.length - 1], bytes: undefined });
     }
     const busy = new Uint8Array(this.#ref.length);
     busy.set(this.#busy);

@@ -60,6 +60,8 @@ export class RxQueue {
   readonly #rspView = new DataView(this.#rsp.buffer);
   readonly #slots: Slot[] = Array.from({ length: XEN_NETIF_NR_SLOTS_MIN }, () => ({ id: 0, offset: 0, flags: 0, status: 0 }));
   readonly #scratch: Slot = { id: 0, offset: 0, flags: 0, status: 0 };
+  /** Per buffer id, the view last handed up from it: reused while a stream's frames keep their offset and size (a view a frame saves an allocation a frame). */
+  readonly #views: (Uint8Array | undefined)[];
   /** Where reassembled frames are carved from; never written again once handed out. */
   #chunk = new Uint8Array(0);
   #chunkAt = 0;
@@ -72,6 +74,7 @@ export class RxQueue {
     this.#buf = pages.grantMany(this.ring.nrEnts).sort((a, b) => a.pfn - b.pfn);
     this.#pfn = Int32Array.from(this.#buf, (p) => p.pfn);
     this.#ram = new Uint8Array(pages.memory);
+    this.#views = new Array<Uint8Array | undefined>(this.ring.nrEnts).fill(undefined);
   }
 
   /** Post a buffer in every free slot; true when the backend must be notified (feature-rx-notify). */
@@ -187,7 +190,7 @@ export class RxQueue {
     const csumBlank = (first.flags & NETRXF_csum_blank) !== 0;
     const dataValidated = (first.flags & NETRXF_data_validated) !== 0;
     const info = gso ? { csumBlank, dataValidated, gso } : plainFrameInfo(csumBlank, dataValidated);
-    const view = n === 1 ? this.#buf[first.id]!.bytes.subarray(first.offset, first.offset + len) : this.#inPlace(n, i - n, cons, len);
+    const view = n === 1 ? this.#slotView(first.id, first.offset, len) : this.#inPlace(n, i - n, cons, len);
     if (view) {
       this.#sink.frame(view, info);
       return i;
@@ -201,6 +204,14 @@ export class RxQueue {
     }
     this.#sink.frame(frame, gso ? { csumBlank, dataValidated, gso, owned: true } : ownedFrameInfo(csumBlank, dataValidated));
     return i;
+  }
+
+  /** The view of `len` bytes at `offset` in buffer `id`. */
+  #slotView(id: number, offset: number, len: number): Uint8Array {
+    const bytes = this.#buf[id]!.bytes;
+    const v = this.#views[id];
+    if (v !== undefined && v.byteOffset === bytes.byteOffset + offset && v.length === len) return v;
+    return (this.#views[id] = bytes.subarray(offset, offset + len));
   }
 
   /**

@@ -153,6 +153,31 @@ test('a small frame is one slot with the checksum flags; the write resolves on t
   assert.equal(f.stats().txBytes, 60);
 });
 
+test('small frames past a ring\'s worth: every slot in flight has a page of its own holding its frame, and pages answered are reused for the next frames', async (t) => {
+  const { back, f } = await connected(t);
+  const frames = Array.from({ length: 600 }, (_, i) => testFrame(60 + (i % 5), i));
+  const w = f.write(frames);
+  const seen = new Map<number, number>();
+  let k = 0;
+  while (k < frames.length) {
+    const n = Math.min(256, frames.length - k);
+    await back.txPublished(n);
+    const reqs = Array.from({ length: n }, () => back.takeTx());
+    const inFlight = new Set(reqs.map((r) => r.gref));
+    assert.equal(inFlight.size, n, 'no two frames in flight share a page');
+    for (const r of reqs) {
+      assert.deepEqual(back.txData(r), frames[k++], `frame ${k - 1}`);
+      seen.set(r.gref, (seen.get(r.gref) ?? 0) + 1);
+    }
+    // Answered last first: the pages come back out of the order they were taken.
+    for (const r of reqs.reverse()) back.respondTx(r.id, NETIF_RSP_OKAY);
+    back.pushTx();
+  }
+  await within(w, 'the write');
+  assert.ok([...seen.values()].some((c) => c > 1), 'pages answered were used again');
+  assert.equal(f.stats().txPackets, frames.length);
+});
+
 test('a GSO super-frame: the first slot has the whole size, then the GSO extra-info, then a more_data chain', async (t) => {
   const { back, f } = await connected(t);
   const frame = testFrame(9000, 5);
