@@ -7,7 +7,7 @@
 //   through a host port forward: loopback -> dom0's gateway (its TCP/IP stack splices the
 //   host socket to a guest connection) -> netback -> netfront -> sink stack;
 // - the peers: Node `net` over loopback (the same pump code, client and sink each in a worker
-//   thread of this process, as the two guests are) and, when installed, iperf3 over loopback
+//   thread of this process, as the two guests are, and at their priority) and, when installed, iperf3 over loopback
 //   (Debian's iperf3).
 // Each stream is `--mib` MiB on one connection, timed from the first write to the sink's
 // count of every byte (bench/support/tcp-pump.ts); `--warmup` streams first (not counted: the
@@ -37,6 +37,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { GUEST_NICE } from '../src/hypervisor/sched.js';
 import { startLocalHost } from '../src/toolstack/local.js';
 import { emit, numberOptions } from './support/harness.js';
 import { GuestGuard } from './support/guest-guard.js';
@@ -56,7 +57,7 @@ const WORKER = fileURLToPath(new URL('./support/tcp-pump-worker.js', import.meta
 type ClientJob = Extract<PumpJob, { role: 'client' }>;
 
 async function startNodeSink(): Promise<{ port: number; worker: Worker }> {
-  const worker = new Worker(WORKER, { workerData: { role: 'sink' } satisfies PumpJob });
+  const worker = new Worker(WORKER, { workerData: { role: 'sink', nice: GUEST_NICE } satisfies PumpJob });
   const port = await new Promise<number>((ok, fail) => worker.once('message', ok).once('error', fail));
   return { port, worker };
 }
@@ -137,10 +138,10 @@ async function main(): Promise<void> {
 
     // Node's loopback first and last, so that neither side always meets the quieter machine.
     nodePeer = await startNodeSink();
-    const nodeJob = { role: 'client', port: nodePeer.port, bytes, runs } as const;
+    const nodeJob = { role: 'client', port: nodePeer.port, bytes, runs, nice: GUEST_NICE } as const;
     const nodeBefore = await fromWorker(nodeJob);
 
-    const hostToGuest = await guard.race(fromWorker({ role: 'client', port: forwardPort, bytes, runs }));
+    const hostToGuest = await guard.race(fromWorker({ role: 'client', port: forwardPort, bytes, runs, nice: GUEST_NICE }));
 
     const cpu0 = process.cpuUsage();
     const node = (k: string) => `/local/domain/${source.domid}/data/tcppump/${k}`;

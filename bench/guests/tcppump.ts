@@ -33,8 +33,11 @@ export default async function main(os: OS): Promise<void> {
     const sinkTcp = new Map<string, Record<string, number>[]>();
     stack.tcp.listen(port, (s) => {
       let bytes = 0;
-      s.on('data', (c: Uint8Array) => (bytes += c.length));
-      sinkConnection(s);
+      // Read as a unikernel reads: views of the received pages, no copy (TcpSocket.onBytes).
+      sinkConnection(s, (count) => s.onBytes((c) => {
+        bytes += c.length;
+        count(c);
+      }));
       s.once('end', () => {
         const entry = movedCounters({ bytes, ...s.stats });
         const peer = s.remoteAddress.replaceAll('.', '-');

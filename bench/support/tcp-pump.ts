@@ -31,11 +31,11 @@ export function movedCounters(counters: Readonly<Record<string, number>>): Recor
   return moved;
 }
 
-/** Serve one connection as the sink: count, answer the count at the peer's FIN, close. */
-export function sinkConnection(s: Duplex): void {
+/** Serve one connection as the sink: count what `read` hands over ('data' by default), answer the count at the peer's FIN, close. */
+export function sinkConnection(s: Duplex, read: (onChunk: (c: Uint8Array) => void) => void = (f) => s.on('data', f)): void {
   let got = 0;
   s.on('error', () => {});
-  s.on('data', (c: Uint8Array) => {
+  read((c) => {
     got += c.length;
   });
   s.on('end', () => {

@@ -44,6 +44,15 @@ export function sameMac(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * Writes a frame's payload of a length its caller gave: `write(frame, at)` fills it from `at`.
+ * The layers pass one object each down the send path (TCP's segment, IPv4's datagram), its
+ * fields set before each send, instead of a closure per frame.
+ */
+export interface FrameWriter {
+  write(frame: Uint8Array, at: number): void;
+}
+
 export interface EthernetCounters {
   rxFrames: number;
   rxDropped: number;
@@ -80,22 +89,29 @@ export class Ethernet {
   }
 
   /**
-   * Send a frame of `payloadLen` bytes after the header that `fill` writes (given the whole
-   * frame): in the device's own memory when it can take it there now, else in a pooled frame.
+   * Send a frame of `payloadLen` bytes after the header that `payload` writes: in the device's
+   * own memory when it can take it there now, else in a pooled frame.
    */
-  transmitWith(payloadLen: number, dst: Uint8Array, ethertype: number, info: NetFrameInfo, fill: (frame: Uint8Array) => void): void {
-    const inPlace = this.net.writeInPlace?.(this.hlen + payloadLen, info, (frame) => {
-      this.#header(frame, dst, ethertype);
-      fill(frame);
-    });
-    if (inPlace) {
+  transmitWith(payloadLen: number, dst: Uint8Array, ethertype: number, info: NetFrameInfo, payload: FrameWriter): void {
+    // The device calls #fillInPlace before writeInPlace returns: what it writes is set just before.
+    this.#inPlace.dst = dst;
+    this.#inPlace.ethertype = ethertype;
+    this.#inPlace.payload = payload;
+    if (this.net.writeInPlace?.(this.hlen + payloadLen, info, this.#fillInPlace)) {
       this.counters.txFrames++;
       return;
     }
     const frame = this.allocRaw(payloadLen);
-    fill(frame);
+    payload.write(frame, this.hlen);
     this.transmit(frame, dst, ethertype, info);
   }
+
+  readonly #inPlace: { dst: Uint8Array; ethertype: number; payload: FrameWriter | undefined } = { dst: new Uint8Array(6), ethertype: 0, payload: undefined };
+  readonly #fillInPlace = (frame: Uint8Array): void => {
+    const p = this.#inPlace;
+    this.#header(frame, p.dst, p.ethertype);
+    p.payload!.write(frame, this.hlen);
+  };
 
   transmit(frame: Uint8Array, dst: Uint8Array, ethertype: number, info: NetFrameInfo = NET_FRAME_PLAIN): void {
     this.#header(frame, dst, ethertype);

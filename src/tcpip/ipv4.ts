@@ -7,7 +7,7 @@ import type { Arp } from './arp.js';
 import { finish, sumBytes, verify } from './checksum.js';
 import type { Clock } from './clock.js';
 import { NoRoute } from './errors.js';
-import { ETHERTYPE_IPV4, type Ethernet } from './ethernet.js';
+import { ETHERTYPE_IPV4, type Ethernet, type FrameWriter } from './ethernet.js';
 import { Reassembly, type ReassemblyOptions } from './reassembly.js';
 
 export const PROTO_ICMP = 1;
@@ -134,27 +134,49 @@ export class Ipv4Layer {
    * when there is no route; larger-than-MTU datagrams are fragmented unless `df`.
    */
   output(frame: Uint8Array, dst: Ipv4, proto: number, opts: SendOptions = {}, src = this.config.address): boolean {
+    return this.#output(frame.length - this.l4Offset, dst, proto, opts.df === true, opts.ttl ?? 64, opts.info, src, frame, undefined);
+  }
+
+  /**
+   * As output() with don't-fragment (TCP sizes its segments to the path MTU itself), of a
+   * datagram whose `l4len` L4 bytes `l4` writes: built where the device sends it from when it
+   * can (the next hop's MAC known), else in a frame of our own.
+   */
+  outputWith(l4len: number, dst: Ipv4, proto: number, info: NetFrameInfo, l4: FrameWriter): boolean {
+    return this.#output(l4len, dst, proto, true, 64, info, this.config.address, undefined, l4);
+  }
+
+  /** The one send path: the L4 bytes are in `frame` (output) or written by `l4` (outputWith). */
+  #output(l4len: number, dst: Ipv4, proto: number, df: boolean, ttl: number, info: NetFrameInfo | undefined, src: Ipv4,
+    frame: Uint8Array | undefined, l4: FrameWriter | undefined): boolean {
     const hop = this.nextHop(dst);
     if (hop === undefined) {
       this.counters.txNoRoute++;
       return false;
     }
-    const l4len = frame.length - this.l4Offset;
     const id = (this.#id = (this.#id + 1) & 0xffff);
-    const ttl = opts.ttl ?? 64;
     const broadcast = this.isLocalBroadcast(dst);
-    if (IPV4_HLEN + l4len <= this.mtu || opts.info?.gso) {
-      this.#header(frame, this.eth.hlen, IPV4_HLEN + l4len, id, opts.df ? FLAG_DF : 0, ttl, proto, src, dst);
+    if (IPV4_HLEN + l4len <= this.mtu || info?.gso) {
       this.counters.txPackets++;
-      this.#emit(frame, hop, broadcast, opts.info);
+      const mac = l4 && (broadcast ? MAC_BROADCAST : this.arp.lookup(hop));
+      if (mac) {
+        const d = this.#datagram;
+        d.total = IPV4_HLEN + l4len; d.id = id; d.frag = df ? FLAG_DF : 0; d.ttl = ttl; d.proto = proto; d.src = src; d.dst = dst; d.l4 = l4;
+        this.eth.transmitWith(IPV4_HLEN + l4len, mac, ETHERTYPE_IPV4, info ?? NET_FRAME_PLAIN, d);
+        return true;
+      }
+      const f = frame ?? this.#built(l4len, l4!);
+      this.#header(f, this.eth.hlen, IPV4_HLEN + l4len, id, df ? FLAG_DF : 0, ttl, proto, src, dst);
+      this.#emit(f, hop, broadcast, info);
       return true;
     }
-    if (opts.df) return false;
+    if (df) return false;
+    const whole = frame ?? this.#built(l4len, l4!);
     const chunk = (this.mtu - IPV4_HLEN) & ~7;
     for (let at = 0; at < l4len; at += chunk) {
       const len = Math.min(chunk, l4len - at);
       const f = this.alloc(len);
-      f.set(frame.subarray(this.l4Offset + at, this.l4Offset + at + len), this.l4Offset);
+      f.set(whole.subarray(this.l4Offset + at, this.l4Offset + at + len), this.l4Offset);
       this.#header(f, this.eth.hlen, IPV4_HLEN + len, id, (at >> 3) | (at + len < l4len ? FLAG_MF : 0), ttl, proto, src, dst);
       this.counters.txFragments++;
       this.#emit(f, hop, broadcast, undefined);
@@ -163,29 +185,21 @@ export class Ipv4Layer {
     return true;
   }
 
-  /**
-   * As output() of a frame whose `l4len` L4 bytes `fill` writes at l4Offset (given the whole
-   * frame), built where the device sends it from when it can: the next hop's MAC known, no
-   * fragmentation.
-   */
-  outputWith(l4len: number, dst: Ipv4, proto: number, opts: SendOptions, fill: (frame: Uint8Array) => void): boolean {
-    const hop = this.nextHop(dst);
-    const fits = IPV4_HLEN + l4len <= this.mtu || opts.info?.gso !== undefined;
-    const mac = hop === undefined || !fits ? undefined : this.isLocalBroadcast(dst) ? MAC_BROADCAST : this.arp.lookup(hop);
-    if (!mac) {
-      const frame = this.allocRaw(l4len);
-      fill(frame);
-      return this.output(frame, dst, proto, opts);
-    }
-    const id = (this.#id = (this.#id + 1) & 0xffff);
-    const src = this.config.address;
-    this.counters.txPackets++;
-    this.eth.transmitWith(IPV4_HLEN + l4len, mac, ETHERTYPE_IPV4, opts.info ?? NET_FRAME_PLAIN, (frame) => {
-      this.#header(frame, this.eth.hlen, IPV4_HLEN + l4len, id, opts.df ? FLAG_DF : 0, opts.ttl ?? 64, proto, src, dst);
-      fill(frame);
-    });
-    return true;
+  /** A frame of our own holding what `l4` writes. */
+  #built(l4len: number, l4: FrameWriter): Uint8Array {
+    const f = this.allocRaw(l4len);
+    l4.write(f, this.l4Offset);
+    return f;
   }
+
+  /** The datagram outputWith() is sending: its header, then its L4 bytes (one object, reused). */
+  readonly #datagram = ((layer: Ipv4Layer) => ({
+    total: 0, id: 0, frag: 0, ttl: 64, proto: 0, src: 0, dst: 0, l4: undefined as FrameWriter | undefined,
+    write(frame: Uint8Array, at: number): void {
+      layer.#header(frame, at, this.total, this.id, this.frag, this.ttl, this.proto, this.src, this.dst);
+      this.l4!.write(frame, at + IPV4_HLEN);
+    },
+  }))(this);
 
   #emit(frame: Uint8Array, hop: Ipv4, broadcast: boolean, info: NetFrameInfo | undefined): void {
     if (broadcast) this.eth.transmit(frame, MAC_BROADCAST, ETHERTYPE_IPV4, info);

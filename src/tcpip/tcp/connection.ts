@@ -227,6 +227,12 @@ export class Connection {
   #challengeTokens = CHALLENGE_ACKS_PER_SECOND;
   #challengeRefill = 0;
   noDelay = false;
+  /**
+   * A reader that takes bytes as they arrive, each a view valid during the call (TcpSocket's
+   * onBytes): in-order bytes go to it straight from the received frame, with no copy, while
+   * nothing waits before them in the receive queue.
+   */
+  reader: ((bytes: Uint8Array) => void) | undefined;
   readonly stats: Required<ConnectionStats> = NEW_STATS();
   #keepalive: { idleMs: number; intervalMs: number; count: number; sent: number } | undefined;
 
@@ -1055,9 +1061,10 @@ export class Connection {
 
   #accept(data: Uint8Array, fin: boolean, owned: boolean): void {
     if (data.length > 0) {
-      // A frame is valid during the call only, unless it is owned (NetFrameInfo.owned): keep a copy.
-      this.rcvQueue.push(owned ? data : this.host.slab.copy(data));
       this.rcvNxt = seqAdd(this.rcvNxt, data.length);
+      if (this.reader && this.rcvQueue.length === 0) this.reader(data);
+      // A frame is valid during the call only, unless it is owned (NetFrameInfo.owned): keep a copy.
+      else this.rcvQueue.push(owned ? data : this.host.slab.copy(data));
     }
     if (fin && !this.#finReceived) {
       this.#finReceived = true;

@@ -64,6 +64,21 @@ export class TcpSocket extends Duplex {
     return this;
   }
 
+  /**
+   * Read without copies, as Mirage's TCP read hands out views of the received pages: `fn` gets
+   * each run of bytes in order, a view valid only during the call (of the device's receive
+   * page, or of the stack's buffer for bytes that waited), and 'data' is no longer emitted. Bytes
+   * that arrived before are handed over at once. The window stays open as far as `fn` keeps up;
+   * 'end' and the other events come as before. Take it before reading through the stream.
+   */
+  onBytes(fn: (bytes: Uint8Array) => void): this {
+    for (let b = this.#conn.read(); b; b = this.#conn.read()) fn(b);
+    this.#conn.reader = fn;
+    // The stream carries only the end now: let it flow so that 'end' is emitted.
+    this.resume();
+    return this;
+  }
+
   /** Abort with RST. */
   reset(): void {
     this.#conn.reset();

@@ -57,6 +57,9 @@ export interface ConnectOptions {
   noDelay?: boolean;
 }
 
+/** A segment's info with its checksum left to the peer on this host. */
+const CSUM_BLANK: NetFrameInfo = Object.freeze({ csumBlank: true, dataValidated: false });
+
 export class Tcp implements TcpHost {
   readonly config: TcpConfig;
   readonly counters: TcpCounters = {
@@ -207,19 +210,37 @@ export class Tcp implements TcpHost {
    */
   #send(ep: Endpoint, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined,
     len: number, gsoSize: number, payload: ByteQueue | undefined, bufOffset: number): void {
-    const o = this.ip.l4Offset;
-    const hlen = TCP_HLEN + optionsLength(opts);
-    const dst = ep.remoteAddr;
-    const blank = this.ip.eth.net.offloads.csum;
-    let info: NetFrameInfo = NET_FRAME_PLAIN;
-    if (gsoSize > 0) info = { csumBlank: true, dataValidated: false, gso: { type: XEN_NETIF_GSO_TYPE_TCPV4, size: gsoSize } };
-    else if (blank) info = { csumBlank: true, dataValidated: false };
-    this.ip.outputWith(hlen + len, dst, PROTO_TCP, { df: true, info }, (frame) => {
-      encodeHeader(frame, o, { srcPort: ep.localPort, dstPort: ep.remotePort, seq, ack: flags & ACK ? ack : 0, flags, window }, opts);
-      if (payload) payload.copyTo(bufOffset, len, frame, o + hlen);
-      fillL4Checksum(frame, o, hlen + len, o + 16, this.ip.config.address, dst, PROTO_TCP, blank);
-    });
+    const w = this.#segment;
+    w.ep = ep; w.seq = seq; w.ack = flags & ACK ? ack : 0; w.flags = flags; w.window = window; w.opts = opts;
+    w.hlen = TCP_HLEN + optionsLength(opts); w.len = len; w.payload = payload; w.bufOffset = bufOffset;
+    w.blank = this.ip.eth.net.offloads.csum;
+    const info = gsoSize > 0 ? this.#gsoInfo(gsoSize) : w.blank ? CSUM_BLANK : NET_FRAME_PLAIN;
+    this.ip.outputWith(w.hlen + len, ep.remoteAddr, PROTO_TCP, info, w);
   }
+
+  /** The segment #send is sending (one object, reused: it is written before outputWith returns). */
+  readonly #segment = ((tcp: Tcp) => ({
+    ep: undefined as unknown as Endpoint, seq: 0, ack: 0, flags: 0, window: 0, opts: undefined as TcpOptions | undefined,
+    hlen: 0, len: 0, payload: undefined as ByteQueue | undefined, bufOffset: 0, blank: false,
+    write(frame: Uint8Array, o: number): void {
+      const ep = this.ep;
+      encodeHeader(frame, o, { srcPort: ep.localPort, dstPort: ep.remotePort, seq: this.seq, ack: this.ack, flags: this.flags, window: this.window }, this.opts);
+      if (this.payload) this.payload.copyTo(this.bufOffset, this.len, frame, o + this.hlen);
+      fillL4Checksum(frame, o, this.hlen + this.len, o + 16, tcp.ip.config.address, ep.remoteAddr, PROTO_TCP, this.blank);
+    },
+  }))(this);
+
+  /** A GSO super-frame's info by segment size (the MSS: one or two per connection). */
+  #gsoInfo(size: number): NetFrameInfo {
+    let info = this.#gsoInfos.get(size);
+    if (!info) {
+      if (this.#gsoInfos.size >= 64) this.#gsoInfos.clear();
+      this.#gsoInfos.set(size, (info = { csumBlank: true, dataValidated: false, gso: { type: XEN_NETIF_GSO_TYPE_TCPV4, size } }));
+    }
+    return info;
+  }
+
+  readonly #gsoInfos = new Map<number, NetFrameInfo>();
 
   #sendRst(ep: Endpoint, seq: number, ack: number, flags: number): void {
     this.counters.rstSent++;
