@@ -3,8 +3,10 @@
 // reads on an allocated image, and 4 KiB random first writes that allocate clusters on a fresh
 // one. Each figure stands next to the same load on a raw file of the same size in the same
 // run, as a ratio (issue 14's goals: at least 0.9x for reads, 0.8x for allocating writes).
-// Rounds as support/rounds.ts runs them (the order alternating, the ratio the median of the
-// rounds' own ratios, and the ratio of the sums beside it); --loads picks loads by name.
+// Rounds as support/rounds.ts runs them (a warm-up round left out, the order alternating, the
+// ratio the median of the rounds' own ratios, the ratio of the sums and the spread beside it);
+// --loads picks loads by name. The allocated files are synced, dropped from the page cache and
+// read once before use (support/pagecache.ts): raw and qcow2 read from the same cache state.
 // `direct` is the same I/O on the two disks in the bench's own thread, taking turns every 50 ms:
 // the format's own cost (allocating writes too, on fresh images); --direct=0 leaves it out.
 // Images live in the OS's temporary directory.
@@ -21,6 +23,7 @@ import { runBlkbench, type Point } from './support/blkbench.js';
 import { RawFile } from '../src/storage/raw.js';
 import { direct } from './support/direct.js';
 import { benchOptions, emit } from './support/harness.js';
+import { sameCacheState } from './support/pagecache.js';
 import { compareInRounds, goalsMet } from './support/rounds.js';
 
 const opts = benchOptions({ runtime: 1, 'disk-mb': 256, 'alloc-disk-mb': 4096, qd: 32, repeat: 5, direct: 1 }, { loads: '' }, ['direct']);
@@ -61,6 +64,7 @@ const host = await Host.start({ poolSize: 4 });
 try {
   const qd = opts.qd;
   const allocated = { raw: await image('raw', DISK_BYTES, false), qcow2: await image('qcow2', DISK_BYTES, false) };
+  await sameCacheState([allocated.raw, allocated.qcow2]);
   /** The load on the allocated image of `format`, or on a fresh one made for the run (no ramp: the first writes), removed after. */
   const on = (format: Format, load: string, fresh = false) => async (): Promise<Point> => {
     if (!fresh) return run(host, format, allocated[format], load, 0.5);
@@ -81,7 +85,9 @@ try {
   let directFigures: object | undefined;
   if (opts.direct) {
     // Directly, in turns (support/direct.ts): the format's own cost with the machine's drifting load cancelled out.
-    const opened = [await RawFile.open(await image('raw', DISK_BYTES, false), { readOnly: false }), await Qcow2Disk.open(await image('qcow2', DISK_BYTES, false), { readOnly: false })];
+    const files = [await image('raw', DISK_BYTES, false), await image('qcow2', DISK_BYTES, false)];
+    await sameCacheState(files);
+    const opened = [await RawFile.open(files[0]!, { readOnly: false }), await Qcow2Disk.open(files[1]!, { readOnly: false })];
     const ratio = ([a, b]: number[]) => ({ raw_ops: a!, qcow2_ops: b!, ratio: b! / a! });
     directFigures = {
       randread_4k: ratio(await direct(opened, 4096, true, false, qd, 2)),

@@ -8,15 +8,18 @@
 //   on a fresh image (every 512th allocates);
 // - 4 KiB random reads through chains of 1, 5 and 30 images (the data in the base, each level
 //   holding a few sectors of its own), as a ratio to the chain of 1.
-// Rounds as support/rounds.ts runs them (the order alternating, the ratio the median of the
-// rounds' own ratios, and the ratio of the sums beside it); --loads picks loads by name.
+// Rounds as support/rounds.ts runs them (a warm-up round left out, the order alternating, the
+// ratio the median of the rounds' own ratios, the ratio of the sums and the spread beside it);
+// --loads picks loads by name. Before the direct figures and again before the rounds, every
+// image file is synced, dropped from the page cache and read once (support/pagecache.ts), so
+// that raw and VHD are read from the same cache state, not as each happened to be written.
 // `direct` is the same I/O on the disks in the bench's own thread, raw and VHD (or the three
 // chains) taking turns every 50 ms: the formats' own cost, with the machine's load cancelled
 // (allocating writes too, on a fresh image and a fresh sparse raw file); --direct=0 leaves it out.
 //
 //   npm run bench -- vhd [--runtime=1] [--disk-mb=256] [--alloc-gb=8] [--repeat=5] [--direct=1]
 //                        [--loads=randread_4k,randwrite_4k,read_1m,alloc_randwrite_4k,alloc_write_4k_sequential,chain_randread_4k]
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RawFile } from '../src/storage/raw.js';
@@ -28,6 +31,7 @@ import { Host } from '../src/toolstack/host.js';
 import { runBlkbench, type Point } from './support/blkbench.js';
 import { direct } from './support/direct.js';
 import { benchOptions, emit } from './support/harness.js';
+import { sameCacheState } from './support/pagecache.js';
 import { compareInRounds, goalsMet } from './support/rounds.js';
 
 const opts = benchOptions({ runtime: 1, 'disk-mb': 256, 'alloc-gb': 8, repeat: 5, direct: 1 }, { loads: '' }, ['direct']);
@@ -91,6 +95,9 @@ try {
   const raw = await rawFile('raw.img', DISK, true);
   const vhd = await vhdFile('full.vhd', DISK, true);
   const chains = { 1: vhd, 5: await chainOf(5, vhd), 30: await chainOf(30, vhd) };
+  // Every image file of the run (the chains' too) in the same page-cache state before each phase.
+  const settle = async () => sameCacheState([raw, ...(await readdir(dir)).filter((f) => f.endsWith('.vhd')).map((f) => join(dir, f))]);
+  await settle();
   const ratio = ([a, b]: number[]) => ({ raw_ops: a!, vhd_ops: b!, ratio: b! / a! });
   let directFigures: object | undefined;
   if (opts.direct) {
@@ -119,7 +126,7 @@ try {
     await rm(join(dir, 'direct-alloc.img'));
     await rm(join(dir, 'direct-alloc.vhd'));
   }
-  await run(host, 'vhd', vhd, 'rw=randread bs=4096 qd=8'); // warm the kernel image and JIT
+  await settle();
   const randread = 'rw=randread bs=4096 qd=32';
   const randwrite = 'rw=randwrite bs=4096 qd=32';
   /** A run on a fresh file made for it (no ramp: the measured writes are the first ones), removed after. */

@@ -7,8 +7,11 @@
 //   that hit one side of one round moves it least);
 // - `ratio_of_sums`: the disk's IOPS summed over the rounds over the reference's, the figure of
 //   one long run (every round weighs by its length, a stalled one too);
-// - `round_ratios`, sorted: the spread.
+// - `round_ratios`, sorted: the spread, and `iqr`, its middle half (the quartiles).
+// A first round, run as the others, is left out of the figures: the guests' kernel image, the
+// JIT and the files' metadata are warm for every measured round alike.
 import { medianPoint, type Point } from './blkbench.js';
+import { percentile } from './harness.js';
 
 export interface Load {
   readonly name: string;
@@ -22,6 +25,7 @@ export interface Ratio {
   readonly ratio: number;
   readonly ratio_of_sums: number;
   readonly round_ratios: number[];
+  readonly iqr: [number, number];
 }
 
 /** `loads` (those named in `only`, all if it is empty) in `repeat` rounds; figures by load name. */
@@ -30,11 +34,14 @@ export async function compareInRounds(loads: readonly Load[], repeat: number, on
   if (unknown.length > 0) throw new Error(`--loads: no load ${unknown.join(', ')} (known: ${loads.map((l) => l.name).join(', ')})`);
   const chosen = loads.filter((l) => only.length === 0 || only.includes(l.name));
   const points = new Map(chosen.map((l) => [l, Object.fromEntries(Object.keys(l.disks).map((d) => [d, [] as Point[]]))]));
-  for (let r = 0; r < repeat; r++) {
+  // Round -1 is the warm-up, its results dropped.
+  for (let r = -1; r < repeat; r++) {
     for (const load of chosen) {
       const names = Object.keys(load.disks);
-      for (const d of r % 2 === 0 ? names : [...names].reverse()) points.get(load)![d]!.push(await load.disks[d]!(r));
-      process.stderr.write(`round ${r + 1}/${repeat} ${load.name}: ${names.map((d) => `${d} ${points.get(load)![d]!.at(-1)!.iops}`).join(', ')} IOPS\n`);
+      const got: Record<string, Point> = {};
+      for (const d of r % 2 === 0 ? names : [...names].reverse()) got[d] = await load.disks[d]!(r);
+      if (r >= 0) for (const d of names) points.get(load)![d]!.push(got[d]!);
+      process.stderr.write(`${r < 0 ? 'warm-up round' : `round ${r + 1}/${repeat}`} ${load.name}: ${names.map((d) => `${d} ${got[d]!.iops}`).join(', ')} IOPS\n`);
     }
   }
   return Object.fromEntries(chosen.map((load) => {
@@ -62,7 +69,7 @@ export function roundRatio(ref: readonly number[], ours: readonly number[]): Rat
   const sum = (xs: readonly number[]) => xs.reduce((n, x) => n + x, 0);
   const mid = rounds.length >> 1;
   const median = rounds.length % 2 === 1 ? rounds[mid]! : (rounds[mid - 1]! + rounds[mid]!) / 2;
-  return { ratio: median, ratio_of_sums: sum(ours) / sum(ref), round_ratios: rounds };
+  return { ratio: median, ratio_of_sums: sum(ours) / sum(ref), round_ratios: rounds, iqr: [percentile(rounds, 25), percentile(rounds, 75)] };
 }
 
 /** For each load named in `goals`, whether its ratio reached the goal (left out: the load did not run). */

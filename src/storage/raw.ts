@@ -1,7 +1,7 @@
 // A raw image file: sector n is at byte n * 512. I/O is fileio.ts's transfer (readv/writev, one
 // system call per request); a read past the end of a file that shrank reads zeros. Flush is
 // fdatasync.
-import { close } from 'node:fs';
+import { close, fstatSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { SECTOR_SIZE, checkRange, checkWritable, datasync, sgBytes, type Disk } from './disk.js';
 import { transfer } from './fileio.js';
@@ -12,15 +12,20 @@ const closeP = promisify(close);
 /** Zeros written per system call when discarding. */
 const ZERO_CHUNK = 1 << 20;
 
+const PAGE = 4096;
+
 export class RawFile implements Disk {
   readonly sectors: number;
   readonly features = { flush: true, discard: true, secureDiscard: true } as const;
   #fd: number;
   #zeros: Uint8Array | null = null;
+  /** A regular file of a page or more (a block device's st_blocks says nothing; a smaller file's data may live in its inode). */
+  readonly #sparseable: boolean;
 
-  private constructor(readonly path: string, fd: number, sectors: number, readonly readOnly: boolean) {
+  private constructor(readonly path: string, fd: number, sectors: number, readonly readOnly: boolean, sparseable: boolean) {
     this.#fd = fd;
     this.sectors = sectors;
+    this.#sparseable = sparseable;
   }
 
   /**
@@ -29,7 +34,7 @@ export class RawFile implements Disk {
    */
   static async open(path: string, opts: { readOnly: boolean }): Promise<RawFile> {
     const { fd, stats: st } = await openNamed(path, { what: 'disk image', kind: 'disk', write: !opts.readOnly });
-    return new RawFile(path, fd, Math.floor(st.size / SECTOR_SIZE), opts.readOnly);
+    return new RawFile(path, fd, Math.floor(st.size / SECTOR_SIZE), opts.readOnly, st.isFile() && st.size >= PAGE);
   }
 
   read(sector: number, bufs: readonly Uint8Array[]): Promise<void> {
@@ -43,6 +48,16 @@ export class RawFile implements Disk {
     const bytes = sgBytes(bufs);
     checkRange(this, sector, bytes / SECTOR_SIZE);
     return transfer('write', this.#fd, this.path, bufs, sector * SECTOR_SIZE, 'zeros');
+  }
+
+  /**
+   * Whether the sectors may hold data. Node has neither lseek's SEEK_DATA/SEEK_HOLE nor FIEMAP, so
+   * only a file with no block allocated at all (a fresh sparse VDI; st_blocks counts blocks
+   * reserved for data not yet written back too) is known to hold none, anywhere. Asked of the
+   * file each time (one fstat), as another writer may have written since.
+   */
+  holdsData(): boolean {
+    return !this.#sparseable || fstatSync(this.#fd).blocks > 0;
   }
 
   flush(): Promise<void> {

@@ -23,6 +23,14 @@ export class VhdDisk implements LayeredDisk {
   readonly #spb: number;
   /** Per block: indexes into images that have it allocated, top first. */
   readonly #owners: (readonly number[])[];
+  /**
+   * Per block, once a read found that the topmost image holding it has every sector of it
+   * (`isFull`, which never reverts): where its data starts in that image's file (-1: not known),
+   * and which image. A read inside such a block is then one typed-array lookup and the same
+   * pread as a raw file's. Reset whenever the block's owners change.
+   */
+  readonly #wholeAt: Float64Array;
+  readonly #wholeIn: Uint8Array;
   /** A disk made over this one (overDisk) before it took over: told of blocks this one allocates meanwhile. */
   #above: VhdDisk | undefined;
   /** What the first flush waits for (overDisk's `settle`), once. */
@@ -39,6 +47,13 @@ export class VhdDisk implements LayeredDisk {
     const blocks = this.#leaf.blocks;
     this.#owners = new Array<readonly number[]>(blocks);
     for (let b = 0; b < blocks; b++) this.#owners[b] = under ? shift(under[b] ?? NONE) : this.#ownersOf(b);
+    this.#wholeAt = new Float64Array(blocks).fill(-1);
+    this.#wholeIn = new Uint8Array(blocks);
+  }
+
+  #setOwners(b: number, own: readonly number[]): void {
+    this.#owners[b] = own;
+    this.#wholeAt[b] = -1;
   }
 
   /** Indexes of the images that have block b, top first. */
@@ -176,7 +191,11 @@ export class VhdDisk implements LayeredDisk {
     checkRange(this, sector, count);
     const b = Math.floor(sector / this.#spb);
     const s = sector - b * this.#spb;
-    if (s + count <= this.#spb) return this.#readBlock(b, s, count, bufs);
+    if (s + count <= this.#spb) {
+      const at = this.#wholeAt[b]!;
+      if (at >= 0) return this.images[this.#wholeIn[b]!]!.readAt(at + s * SECTOR_SIZE, bufs);
+      return this.#readBlock(b, s, count, bufs);
+    }
     return this.#split(sector, count, bufs, (blk, first, n, part) => this.#readBlock(blk, first, n, part));
   }
 
@@ -211,7 +230,11 @@ export class VhdDisk implements LayeredDisk {
     const own = this.#owners[b]!;
     if (own.length === 0) return zero(bufs);
     const top = this.images[own[0]!]!;
-    if (top.isFull(b)) return top.read(b, s, bufs);
+    if (top.isFull(b)) {
+      this.#wholeAt[b] = top.dataStart(b);
+      this.#wholeIn[b] = own[0]!;
+      return top.read(b, s, bufs);
+    }
     return this.#readMixed(b, s, count, bufs, own);
   }
 
@@ -257,8 +280,8 @@ export class VhdDisk implements LayeredDisk {
 
   /** Once the leaf has a block (even if its footer's move then failed), reads start there. */
   #noteAllocated(b: number): void {
-    if (this.#leaf.isAllocated(b) && this.#owners[b]![0] !== 0) this.#owners[b] = [0, ...this.#owners[b]!];
-    if (this.#above) this.#above.#owners[b] = this.#above.#ownersOf(b);
+    if (this.#leaf.isAllocated(b) && this.#owners[b]![0] !== 0) this.#setOwners(b, [0, ...this.#owners[b]!]);
+    if (this.#above) this.#above.#setOwners(b, this.#above.#ownersOf(b));
   }
 
   async flush(): Promise<void> {

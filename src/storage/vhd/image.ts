@@ -278,8 +278,18 @@ export class VhdImage {
     return bm;
   }
 
+  /** Byte offset in the file of the data of allocated block `b` (its sector 0). */
+  dataStart(b: number): number {
+    return this.#dataAt(b, 0);
+  }
+
   read(b: number, s: number, bufs: readonly Uint8Array[]): Promise<void> {
     return transfer('read', this.#fd, this.#path, bufs, this.#dataAt(b, s), 'error');
+  }
+
+  /** Fill `bufs` from byte `pos` of the file (inside a block's data: `dataStart`). */
+  readAt(pos: number, bufs: readonly Uint8Array[]): Promise<void> {
+    return transfer('read', this.#fd, this.#path, bufs, pos, 'error');
   }
 
   write(b: number, s: number, bufs: readonly Uint8Array[]): Promise<void> {

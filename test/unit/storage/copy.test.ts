@@ -1,7 +1,7 @@
 // Copies into fresh images (vdi-import, vdi-export, a migration's base): only what the source's
 // block map holds is read, runs of zeros are not written, and every byte arrives.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,6 +10,7 @@ import type { Disk } from '../../../src/storage/disk.js';
 import { createQcow2 } from '../../../src/storage/qcow2/create.js';
 import { Qcow2Disk } from '../../../src/storage/qcow2/qcow2.js';
 import { RamDisk } from '../../../src/storage/ram.js';
+import { RawFile } from '../../../src/storage/raw.js';
 import { VhdDisk } from '../../../src/storage/vhd/chain.js';
 import { createVhd } from '../../../src/storage/vhd/create.js';
 import { VhdImage } from '../../../src/storage/vhd/image.js';
@@ -80,6 +81,30 @@ test('a qcow2 source: only the chunks of its allocated clusters are read', async
   const b = new Uint8Array(512);
   dst.read((3 * MiB) / 512, [b]);
   assert.ok(b.every((x) => x === 7));
+});
+
+test('a raw source with no block allocated is not read; once written (by another opener too), it is', async (t) => {
+  const dir = await scratch(t);
+  const path = join(dir, 'a.raw');
+  await writeFile(path, '');
+  await truncate(path, 8 * MiB);
+  const r = await RawFile.open(path, { readOnly: true });
+  t.after(() => r.close());
+  assert.equal(r.holdsData(), false);
+  const { disk, read } = counted(r);
+  const dst = new RamDisk(8 * MiB);
+  await copyDisk(disk, dst);
+  assert.equal(read(), 0, 'nothing read of a file with no blocks');
+  // Written through another descriptor: the next question sees it.
+  const w = await RawFile.open(path, { readOnly: false });
+  await w.write((5 * MiB) / 512, [new Uint8Array(512).fill(9)]);
+  await w.close();
+  assert.equal(r.holdsData(), true);
+  await copyDisk(disk, dst);
+  assert.equal(read(), (8 * MiB) / 512, 'every chunk read: which ones hold data is not known');
+  const b = new Uint8Array(512);
+  dst.read((5 * MiB) / 512, [b]);
+  assert.ok(b.every((x) => x === 9));
 });
 
 test('a source whose size is not whole pieces: data in its last sector arrives', async () => {

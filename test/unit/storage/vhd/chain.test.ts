@@ -98,6 +98,34 @@ test('overDisk: blocks the disk below allocates until the switch read through th
   await over.drop();
 });
 
+test('a read that found a block whole in a parent is not answered from there once a leaf above allocates the block', async (t) => {
+  const dir = await scratch(t);
+  const [base, mid, top] = [join(dir, 'base.vhd'), join(dir, 'mid.vhd'), join(dir, 'top.vhd')];
+  await createVhd(base, { type: 'dynamic', size: 8 * MiB });
+  const b = await VhdDisk.open(base, { readOnly: false });
+  await b.write(0, [pattern(1, 2 * MiB)]);
+  await b.close();
+  await createDifferencing(mid, base);
+  const below = await VhdDisk.open(mid, { readOnly: false });
+  t.after(() => below.close());
+  await createDifferencing(top, mid);
+  const over = await VhdDisk.overDisk(top, below);
+  t.after(() => over.drop());
+  // Both disks read block 0 whole from the base.
+  assert.deepEqual(await readAll(below, 0, 4096), pattern(1, 4096));
+  assert.deepEqual(await readAll(over.disk, 0, 4096), pattern(1, 4096));
+  // The disk below (the guest's until a switch) allocates block 0 in its leaf: two sectors.
+  await below.write(2, [pattern(2, 1024)]);
+  const want = pattern(1, 4096);
+  want.set(pattern(2, 1024), 1024);
+  assert.deepEqual(await readAll(below, 0, 4096), want, 'its own leaf');
+  assert.deepEqual(await readAll(over.disk, 0, 4096), want, 'the disk made over it');
+  // And the new leaf over both.
+  await over.disk.write(0, [pattern(3, 512)]);
+  want.set(pattern(3, 512), 0);
+  assert.deepEqual(await readAll(over.disk, 0, 4096), want);
+});
+
 test('a chain of 30 reads each level\'s sector; a 31st image is refused', async (t) => {
   const dir = await scratch(t);
   let prev = join(dir, 'l0.vhd');
