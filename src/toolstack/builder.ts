@@ -485,26 +485,30 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
       ...(d.uuid === built ? values.filter(([path]) => path !== `${vm}/uuid`) : values).map(([path, value]) => x.write(path, value)),
       ...(shell.vif ? [retargetVif(ctx, x, d.domid, shell.vif, spec.vifs[0]!)] : []),
     ]);
-    try {
-      // The shell's /vm directory is there already unless the configuration names another uuid:
-      // then the writes alone, pipelined (one round trip to xenstored; a failed claim's teardown
-      // removes whatever was written). Another uuid's directory replaces it in a transaction.
-      if (d.uuid === built) await write(ctx.xs);
-      else {
-        // Sent at once: xenstored takes them in order.
-        await ctx.xs.transaction((t) => Promise.all([t.rm(`/vm/${built}`), t.mkdir(vm), t.setPerms(vm, readOnly(d)), write(t)]));
-      }
-    } catch (e) {
-      await ctx.xs.rm(`/vm/${built}`).catch(() => {});
-      throw e;
-    }
+    // The shell's /vm directory is there already unless the configuration names another uuid:
+    // then the writes alone, pipelined (one round trip to xenstored; a failed claim's teardown
+    // removes whatever was written). Another uuid's directory replaces it in a transaction.
+    // Sent at once: xenstored takes them in order.
+    const naming = () => (d.uuid === built ? write(ctx.xs)
+      : ctx.xs.transaction((t) => Promise.all([t.rm(`/vm/${built}`), t.mkdir(vm), t.setPerms(vm, readOnly(d)), write(t)])))
+      .catch(async (e: unknown) => {
+        await ctx.xs.rm(`/vm/${built}`).catch(() => {});
+        throw e;
+      });
+    // The name nodes alone are written once the kernel is posted (below), off the boot's path: the
+    // guest has its name and uuid in its kernel message, and dom0's xenstored handles them in the
+    // same turn of dom0's thread (or queues them first), so before any request of the guest's.
+    // A vif shell's nodes must be there before its replug; a transaction takes round trips.
+    const late = !shell.vif && d.uuid === built;
+    if (!late) await naming();
     // Its vif is plugged where the configuration says before the guest can send a frame.
     if (shell.vif) await replugVif(deviceHost(ctx), d.domid, 0);
     await attachDevices(ctx, d.domid, shell.vif ? { disks: spec.disks, vifs: [] } : spec);
     const t2 = performance.now();
     vcpu.loadKernel(image, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) });
-    if (restore) ctx.hv.unpause(d.domid);
     const t3 = performance.now();
+    if (restore) ctx.hv.unpause(d.domid);
+    await (late ? naming() : undefined);
     return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: t3 - t2 }, postedAt: performance.timeOrigin + t3 };
   } catch (e) {
     await teardownDomain(ctx, d.domid);

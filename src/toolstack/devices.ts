@@ -19,7 +19,7 @@ import { XenError, isXenError } from '../errors.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
-import { imageFormat } from '../storage/open.js';
+import { imageFormat, openDiskAhead } from '../storage/open.js';
 import type { Vdis } from '../storage/vdi.js';
 import type { DiskDevice } from './contract.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
@@ -229,17 +229,26 @@ export async function addDisk(host: DeviceHost, domid: number, spec: DiskSpec): 
   const { params, vdiUuid } = await diskParams(host, spec);
   if (backendId !== 0) hv.link(backendId, domid);
   else await dom0Blkback(host);
+  // dom0's blkback opens the image once it has read the device's nodes: it is opened now, while
+  // they are written (stat, open and fstat are three round trips through libuv's thread pool).
+  const ahead = backendId === 0 ? openDiskAhead(params, { readOnly: spec.access !== 'rw' }) : undefined;
   const devtype = spec.cdrom ? 'cdrom' : 'disk';
-  await createDevice(host, { domid, backendId, fe, be }, [
+  const backend = [
     ['frontend', fe], ['frontend-id', domid], ['online', 1], ['removable', spec.cdrom ? 1 : 0], ['bootable', 1],
     ['dev', spec.vdev], ['type', spec.backendtype ?? 'qdisk'], ['mode', spec.access === 'rw' ? 'w' : 'r'],
     ['device-type', devtype], ['params', params], ['discard-enable', spec.discard ? 1 : 0],
     ...(spec.directIoSafe ? [['direct-io-safe', 1] as const] : []),
     ...(vdiUuid !== undefined ? [[VDI_UUID_KEY, vdiUuid] as const] : []),
-  ], [
+  ] as const;
+  const frontend = [
     ['backend', be], ['backend-id', backendId], ['virtual-device', spec.devid], ['device-type', devtype],
     ['trusted', spec.trusted ? 1 : 0],
-  ], spec.vdev);
+  ] as const;
+  try {
+    await createDevice(host, { domid, backendId, fe, be }, backend, frontend, spec.vdev);
+  } finally {
+    await ahead?.drop();
+  }
 }
 
 /**
