@@ -4,6 +4,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, openSync } from 'node:fs';
 import { XenError } from '../../errors.js';
+import { BACKSTOP_FRAMES, Checkpointer } from './checkpointer.js';
 import {
   ConstraintViolation, HandleInvalid, SchemaTooNew, UuidInvalid, type Change, type ChangeOperation, type ChangesSince, type HostDb, type Table, type TransactionOptions, type Tx,
 } from './hostdb.js';
@@ -56,9 +57,12 @@ export class SqliteHostDb implements HostDb {
   readonly #tx: Tx;
   /** better-sqlite3's transaction wrapper, made once: making one per transaction costs more than a small read. */
   readonly #inTransaction: Database.Transaction<(f: () => unknown) => unknown>;
+  /** Checkpoints the log on a thread of its own (checkpointer.ts); none for a database in memory. */
+  readonly #checkpointer: Checkpointer | null;
 
   private constructor(db: Database.Database, readonly path: string) {
     this.#db = db;
+    this.#checkpointer = path === ':memory:' ? null : new Checkpointer(path);
     this.#logChange = db.prepare('INSERT INTO changes (class, ref, operation, snapshot, time) VALUES (?, ?, ?, ?, ?)');
     this.#prune = db.prepare('DELETE FROM changes WHERE generation <= ?');
     this.#tx = Object.fromEntries(CLASS_NAMES.map((c) => [c, this.#table(c)])) as unknown as Tx;
@@ -73,6 +77,7 @@ export class SqliteHostDb implements HostDb {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('busy_timeout = 5000');
+      db.pragma(`wal_autocheckpoint = ${BACKSTOP_FRAMES}`);
       const migrations = opts.migrations ?? MIGRATIONS;
       const found = schemaVersion(db);
       if (found > migrations.length) throw new SchemaTooNew(path, found, migrations.length);
@@ -138,6 +143,7 @@ export class SqliteHostDb implements HostDb {
   }
 
   async close(): Promise<void> {
+    await this.#checkpointer?.close();
     if (this.#db.open) this.#db.close();
   }
 
@@ -164,7 +170,9 @@ export class SqliteHostDb implements HostDb {
       this.#pending = null;
       this.#readOnly = false;
     }
-    if (changes.length) for (const w of [...this.#watchers]) w(changes);
+    if (!changes.length) return result;
+    this.#checkpointer?.committed();
+    for (const w of [...this.#watchers]) w(changes);
     return result;
   }
 

@@ -1,11 +1,12 @@
 // The SQLite host database: records by class with XAPI's refs, the change feed, migrations and
 // the refusal of a newer schema, and durability across kill -9 during writes.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { BACKSTOP_FRAMES, CHECKPOINT_EVERY } from '../../../../src/toolstack/db/checkpointer.js';
 import { HandleInvalid, SchemaTooNew, UuidInvalid, type Change } from '../../../../src/toolstack/db/hostdb.js';
 import { NULL_REF, ROLE_NAMES, isRef } from '../../../../src/toolstack/db/records.js';
 import { MIGRATIONS, classTable } from '../../../../src/toolstack/db/schema.js';
@@ -15,6 +16,10 @@ import { killDuringWrites } from '../../../support/kill-child.js';
 const dir = mkdtempSync(join(tmpdir(), 'xenode-hostdb-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
+// SQLite's WAL file format: a header, then per frame a header and a page (the default 4 KiB).
+const WAL_HEADER = 32;
+const WAL_FRAME_HEADER = 24;
+const PAGE = 4096;
 const fresh = () => join(dir, `db${n++}.db`);
 
 test('records: create, get, find by uuid and name_label, update, destroy', async () => {
@@ -151,6 +156,29 @@ test('a new database has schema version 1 and XAPI\'s six roles; reopening keeps
     assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
   } finally {
     raw.close();
+  }
+});
+
+test('the log is checkpointed on a thread of its own, far before dom0\'s own checkpoint would; close leaves no log and loses nothing', async () => {
+  const path = fresh();
+  const db = SqliteHostDb.open(path);
+  const before = statSync(path).size;
+  const commits = 2 * CHECKPOINT_EVERY;
+  for (let i = 0; i < commits; i++) await db.transaction((tx) => tx.VM.create({ name_label: `ckpt-${i}` }), { durable: false });
+  // dom0 checkpoints at BACKSTOP_FRAMES: these commits are a small part of that.
+  const frames = (statSync(`${path}-wal`).size - WAL_HEADER) / (PAGE + WAL_FRAME_HEADER);
+  assert.ok(frames < BACKSTOP_FRAMES / 2, `${frames} frames in the log`);
+  // Only a checkpoint writes the database file in WAL mode: wait for the thread's.
+  for (const start = Date.now(); statSync(path).size === before; await new Promise((r) => setTimeout(r, 20))) {
+    assert.ok(Date.now() - start < 60_000, 'no checkpoint in 60 s');
+  }
+  await db.close();
+  assert.equal(existsSync(`${path}-wal`), false, 'the last connection closed removes the log');
+  const again = SqliteHostDb.open(path);
+  try {
+    assert.equal((await again.read((tx) => tx.VM.getAll())).length, commits);
+  } finally {
+    await again.close();
   }
 });
 
