@@ -12,7 +12,7 @@
 // utilisation over the measured seconds): dom0 (netback and the bridge), the two vCPUs, Node's
 // server and client, which names the thread a side is bound by.
 //
-//   npm run bench -- www-guests [--rounds=7] [--warmup=1] [--seconds=4] [--connections=30] [--ramp=0.5]
+//   npm run bench -- www-guests [--rounds=7] [--warmup=2] [--seconds=4] [--connections=30] [--ramp=0.5]
 //
 // A guest that shuts down meanwhile ends the bench at once with its console's last lines.
 //
@@ -90,7 +90,7 @@ async function measured(elu: Record<string, () => number>, run: () => Promise<Lo
 }
 
 async function main(): Promise<void> {
-  const opts = numberOptions({ rounds: 7, warmup: 1, seconds: 4, connections: 30, ramp: 0.5 }, ['warmup']);
+  const opts = numberOptions({ rounds: 7, warmup: 2, seconds: 4, connections: 30, ramp: 0.5 }, ['warmup']);
   const load0 = loadavg();
   const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-www-guests-'));
   const local = await startLocalHost({ stateDir: join(dir, 'state'), poolSize: 2 });
