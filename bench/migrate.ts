@@ -1,6 +1,7 @@
-// Live migration between two hosts in this process over loopback TCP: a 64 MiB and a 256 MiB
-// guest (a quarter of memory= is I/O memory; three quarters of that filled), idle and while it
-// rewrites pages at a set rate. Total time, bytes sent as a multiple of the guest's I/O memory,
+// Live migration between two hosts on this machine, each in a process of its own as users run
+// them (this one the source; bench/support/migrate-host.ts the destination, forked), over
+// loopback TCP: a 64 MiB and a 256 MiB guest (a quarter of memory= is I/O memory; three
+// quarters of that filled), idle and while it rewrites pages at a set rate. Total time, bytes sent as a multiple of the guest's I/O memory,
 // pre-copy rounds, and the downtime as the sender sees it (from the suspend to the target's
 // report that its copy runs) with its parts; next to it the same-run limit: the same number of
 // bytes copied over a plain loopback socket. Then the downtime as a client on a third domain
@@ -13,31 +14,65 @@
 // client's first answer).
 //
 //   npm run bench -- migrate [--rate=200] [--sizes=2 (1: the 64 MiB guest only)] [--repeat=1 (client runs per rate)]
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+//                            [--processes=2 (1: both hosts in this process, on one event loop)]
+import { fork } from 'node:child_process';
 import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MigrationReceiver } from '../src/migration/receive.js';
 import { migrateDomain } from '../src/migration/migrate.js';
+import type { RuntimeMarks } from '../src/hypervisor/hypervisor.js';
 import { memorySplit } from '../src/toolstack/builder.js';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { emit, numberOptions } from './support/harness.js';
+import { startMigrateHost, type MigrateHostMessage, type MigrateHostRequest } from './support/migrate-host.js';
 
-const opts = numberOptions({ rate: 200, sizes: 2, repeat: 1 });
+const opts = numberOptions({ rate: 200, sizes: 2, repeat: 1, processes: 2 });
 const SIZES = [64, 256].slice(0, opts.sizes);
 const KERNEL = fileURLToPath(new URL('../../bench/guests/dirty.ts', import.meta.url));
-const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-mig-'));
 const a = await Host.start({ poolSize: 1 });
-const b = await Host.start({ poolSize: 1 });
-const tokenFile = join(dir, 'token');
-for (const memory of SIZES) b.pool.warm({ heapMb: memorySplit(memory).heapMb });
 /** The receiver's messages as they came (epoch ms), to place its steps among the sender's. */
 const received: [number, string][] = [];
-const epoch = () => performance.timeOrigin + performance.now();
-const receiver = await MigrationReceiver.listen(b, { address: '127.0.0.1', port: 0, tokenFile, log: (line) => void received.push([epoch(), line]) });
-const token = (await readFile(tokenFile, 'utf8')).trim();
+const log = (at: number, line: string) => void received.push([at, line]);
+/** The destination host, and how a request reaches it: in a process of its own, or in this one (`--processes=1`). */
+const { port, token, vtep: remoteVtep, b, close } = opts.processes === 1 ? await inProcess() : await forked();
+
+async function inProcess() {
+  const h = await startMigrateHost(log);
+  return { ...h, b: <T>(r: MigrateHostRequest) => h.serve(r) as Promise<T>, close: () => h.close() };
+}
+
+async function forked() {
+  const child = fork(fileURLToPath(new URL('./support/migrate-host.js', import.meta.url)), ['--child'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const replies = new Map<number, (m: Extract<MigrateHostMessage, { type: 'reply' }>) => void>();
+  const ready = await new Promise<Extract<MigrateHostMessage, { type: 'ready' }>>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the destination host exited with ${code}`)));
+    child.on('message', (m: MigrateHostMessage) => {
+      if (m.type === 'ready') resolve(m);
+      else if (m.type === 'log') log(m.at, m.line);
+      else replies.get(m.id)?.(m);
+    });
+  });
+  let ids = 0;
+  const b = <T>(r: MigrateHostRequest) => {
+    const id = ids++;
+    return new Promise<T>((resolve, reject) => {
+      replies.set(id, (m) => {
+        replies.delete(id);
+        if (m.error !== undefined) reject(new Error(m.error));
+        else resolve(m.value as T);
+      });
+      child.send({ ...r, id });
+    });
+  };
+  const close = async () => {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.disconnect();
+    await exited;
+  };
+  return { ...ready, b, close };
+}
+const target = `127.0.0.1:${port}`;
+for (const memory of SIZES) await b({ op: 'warm', heapMb: memorySplit(memory).heapMb });
 
 /** ms to push `bytes` through a plain loopback TCP connection. */
 async function socketCopy(bytes: number): Promise<number> {
@@ -66,10 +101,9 @@ for (const memory of SIZES) {
     const cfg = parseDomainConfig(`name = "${name}"\nkernel = "${KERNEL}"\nmemory = ${memory}\nextra = "mb=${(ioMb * 3) / 4} rate=${rate}"\n`, KERNEL).config;
     const built = await a.create(cfg);
     await a.xs.wait(`/local/domain/${built.domain.domid}/data/dirty`, (v) => v === 'filled', { timeout: 60_000 });
-    const r = await migrateDomain(a, built.domain.domid, `127.0.0.1:${receiver.port}`, { token });
-    const there = b.hv.domains().find((d) => d.name === name)!;
-    await b.xs.wait(`/local/domain/${there.domid}/data/dirty`, (v) => v === 'resumed', { timeout: 60_000 });
-    await b.destroy(there.domid);
+    const r = await migrateDomain(a, built.domain.domid, target, { token });
+    await b({ op: 'wait', name, key: 'dirty', value: 'resumed' });
+    await b({ op: 'destroy', name });
     const limitMs = await socketCopy(r.bytes);
     runs.push({
       memory_mib: memory, io_memory_mib: ioMb, dirty_pages_per_10ms: rate, total_ms: r.totalMs, downtime_ms: r.downtimeMs, downtime_parts_ms: r.downtimePartsMs,
@@ -84,9 +118,9 @@ for (const memory of SIZES) {
 // the time without an answer around the switch is the downtime (the longest gap of the run is
 // reported beside it).
 const BRIDGE = 'xenbr-migbench';
-const [va, vb] = await Promise.all([a.switch.vtep({ address: '127.0.0.1', port: 0 }), b.switch.vtep({ address: '127.0.0.1', port: 0 })]);
-await a.switch.link(BRIDGE, vb.local, { local: va.local });
-await b.switch.link(BRIDGE, va.local, { local: vb.local });
+const va = await a.switch.vtep({ address: '127.0.0.1', port: 0 });
+await a.switch.link(BRIDGE, remoteVtep, { local: va.local });
+await b({ op: 'link', bridge: BRIDGE, remote: va.local });
 const PROBER = fileURLToPath(new URL('../../bench/guests/prober.ts', import.meta.url));
 const prober = await a.create(parseDomainConfig(`name = "prober"\nkernel = "${PROBER}"\nmemory = 32\n`
   + `vif = [ 'mac=00:16:3e:77:00:01,bridge=${BRIDGE},ip=10.77.0.1/24' ]\nextra = "target=10.77.0.2 interval=1 rto=2"\n`, PROBER).config);
@@ -94,7 +128,7 @@ const probe = `/local/domain/${prober.domain.domid}/data/probe`;
 const clients = [];
 for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill(r))) {
   const name = `echo-${seq++}`;
-  b.pool.warm({ heapMb: memorySplit(64).heapMb });
+  await b({ op: 'warm', heapMb: memorySplit(64).heapMb });
   const echo = await a.create(parseDomainConfig(`name = "${name}"\nkernel = "${KERNEL}"\nmemory = 64\n`
     + `vif = [ 'mac=00:16:3e:77:00:02,bridge=${BRIDGE},ip=10.77.0.2/24' ]\nextra = "mb=12 rate=${rate} http"\n`, KERNEL).config);
   await a.xs.wait(`/local/domain/${echo.domain.domid}/data/dirty`, (v) => v === 'filled', { timeout: 60_000 });
@@ -105,33 +139,31 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
     if (/successful startup/.test(line)) reportAt = performance.timeOrigin + performance.now();
   };
   received.length = 0;
-  const r = await migrateDomain(a, echo.domain.domid, `127.0.0.1:${receiver.port}`, { token, say });
-  const there = b.hv.domains().find((d) => d.name === name)!;
-  const times = await b.xs.wait(`/local/domain/${there.domid}/data/dirty-times`, (v) => v !== undefined, { timeout: 60_000 });
-  const [mainAt, servingAt] = times!.split(' ').map(Number) as [number, number];
+  const r = await migrateDomain(a, echo.domain.domid, target, { token, say });
+  const times = await b<string>({ op: 'wait', name, key: 'dirty-times' });
+  const [mainAt, servingAt] = times.split(' ').map(Number) as [number, number];
   // The resumed runtime reports once its vifs and stacks are back (and main(os) ran).
-  let resumed = there.vcpu?.marks?.('resume');
-  for (let i = 0; !resumed && i < 100; i++) {
-    await new Promise((res) => setTimeout(res, 10));
-    resumed = there.vcpu?.marks?.('resume');
-  }
+  const resumed = await b<RuntimeMarks | undefined>({ op: 'marks', name });
   await new Promise((res) => setTimeout(res, 300));
   await a.xs.write(`${probe}/stop`, name);
   const line = await a.xs.wait(`${probe}/result`, (v) => v?.startsWith(`${name} `) === true, { timeout: 30_000 });
   const result = JSON.parse(line!.slice(name.length + 1)) as { sent: number; answered: number; reconnects: number; max_gap_ms: number; gaps: [number, number][] };
-  await b.destroy(there.domid);
+  await b({ op: 'destroy', name });
   // Every mark in ms from the sender's suspend request, to place the client's gap among them.
   const suspendAt = reportAt - r.downtimeMs;
   const p = r.downtimePartsMs;
   const at = (t: number) => Math.round((t - suspendAt) * 10) / 10;
   const { gaps, ...probes } = result;
-  // The downtime is the gap the switch falls in: when the target reports its copy running, the
-  // guest answers nowhere yet (a longer gap may come earlier: the pre-copy keeps the one event
-  // loop of both hosts busy).
-  const [gapAt, downtime] = gaps.find(([t, ms]) => t <= reportAt && t + ms >= reportAt) ?? [reportAt, 0];
+  // The downtime is the gap the switch falls in: from the source guest's freeze (its stack takes
+  // no frame after it) to the sender's hearing that the copy runs, the guest answered nowhere
+  // at some point; the longest gap that overlaps that stretch (a longer one may come earlier:
+  // the pre-copy keeps the source host busy). Its end may come before the sender hears: the
+  // target's report crosses the stream after the guest runs.
+  const g = r.timeline.guest ?? {};
+  const frozenAt = g.frozen ?? suspendAt;
+  const [gapAt, downtime] = gaps.filter(([t, ms]) => t <= reportAt && t + ms >= frozenAt).sort((x, y) => y[1] - x[1])[0] ?? [reportAt, 0];
   // The downtime's phases, each from the step before it (ms).
   const recv = (re: RegExp) => received.find(([, line]) => re.test(line))?.[0];
-  const g = r.timeline.guest ?? {};
   const s = r.timeline.sender;
   const steps: [string, number | undefined][] = [
     ['source_frozen', g.frozen], ['source_devices_quiesced', g.quiesced], ['source_suspended', s.suspended],
@@ -157,8 +189,6 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
     rounds: r.rounds,
   });
 }
-await receiver.close();
+await close();
 await a.close();
-await b.close();
-await rm(dir, { recursive: true, force: true });
-emit({ bench: 'migrate', runs, client: clients, goal_downtime_ms: 50 });
+emit({ bench: 'migrate', processes: opts.processes, runs, client: clients, goal_downtime_ms: 50 });

@@ -78,7 +78,7 @@ function boot(msg: BootMessage): void {
   channel.onPush((g) => hc.adoptPeer(g as PeerGrant));
   // A shell parks at the host's priority, so that its claim wakes it as fast as a thread of
   // dom0's (a thread cannot raise its priority again unprivileged); it takes its own before its
-  // kernel runs.
+  // kernel runs, or a restored one once its resume is done (start.ts).
   if (msg.kernel !== null) setNice(msg.nice);
   startGuest({
     hc,
@@ -91,8 +91,7 @@ function boot(msg: BootMessage): void {
       status({ type: 'parked' });
       const k = await kernelMessage();
       parent.off('message', prepare);
-      setNice(k.nice);
-      return { name: k.name, uuid: k.uuid, load: () => (k.script ? runScript(k) : link(k.kernel)) };
+      return { name: k.name, uuid: k.uuid, load: () => (k.script ? runScript(k) : link(k.kernel)), ownPriority: () => setNice(k.nice) };
     },
     mapStack: (text) => claimed?.mapStack(text) ?? text,
     mainCalled: (marks) => status({ type: 'main', marks }),

@@ -86,6 +86,12 @@ export interface Identity {
 /** A shell's claim: its kernel, and the name and uuid the toolstack wrote for it. */
 export interface Claim extends Identity {
   load(): Promise<KernelModule>;
+  /**
+   * The vCPU takes the priority its domain's weight gives it (a shell parks at the host's, so
+   * that its claim wakes it at once; a thread cannot take it back once lowered). Absent where
+   * the platform has none of its own (a realm on a shared pCPU).
+   */
+  ownPriority?(): void;
 }
 
 /** Where the vCPU runs, as the early boot needs to know it. */
@@ -243,6 +249,8 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         claim = await p.park();
         marks.handed = now();
         ({ name, uuid } = claim);
+        // A restore's resume is the downtime's end: it keeps the host's priority until done (below).
+        if (!restored) claim.ownPriority?.();
       } else if (p.identity) {
         await timerBound;
         ({ name, uuid } = p.identity);
@@ -273,7 +281,14 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         // asks: its connections' peers are waiting.
         const connected = reconnectVifs(ctx, view.domid, net, vifs).then(() => void (resumeMarks.vifs = now()));
         const restored = stacks.resumeSaved().then(() => void (resumeMarks.stacks = now()));
-        void Promise.all([connected, restored, reached]).then(() => p.report?.('resume', resumeMarks));
+        // The resume is done once main(os) has run to its first wait too (a program that serves
+        // listens there, and takes its carried connections): until then the domain answers no
+        // one, so it runs at the host's priority, as the parked runtime did (at a guest's weight,
+        // on a loaded host, its few ms of CPU waited 15-470 ms for the thread to be scheduled).
+        void Promise.all([connected, restored, reached]).then(() => {
+          p.report?.('resume', resumeMarks);
+          setImmediate(() => claim?.ownPriority?.());
+        });
         // The vifs' handshakes send their writes before the kernel's evaluation takes the thread.
         if (claim) await new Promise<void>((r) => setImmediate(r));
       }
