@@ -144,7 +144,9 @@ export class Host extends EventEmitter<HostEvents> {
     return gw?.closed === false ? gw : undefined;
   });
 
-  private constructor(opts: HostOptions, parts: { hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient; db: HostDb; vms: VmTable }) {
+  private constructor(opts: HostOptions, parts: {
+    hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient; db: HostDb; vms: VmTable; scrubber: ThreadScrubber;
+  }) {
     super();
     this.hv = parts.hv;
     this.loop = parts.loop;
@@ -155,9 +157,11 @@ export class Host extends EventEmitter<HostEvents> {
     this.consoled = new ConsoleDaemon(this.hv.dom0Hypercalls, this.loop);
     this.consoled.on('broken', (domid, why) => this.#log(`d${domid}: console detached: ${why}`));
     this.pool = new VcpuPool({ size: opts.poolSize ?? 0, image: GUEST_IMAGE });
-    // Pool-0's shells take restores too (claimShell): their RAM is faulted in while they wait.
+    // Pool-0's shells take restores too (claimShell): their RAM is faulted in while they wait, by
+    // the scrubber's thread (scrub.ts), not dom0's.
     const { vifs = 0, ...shells } = opts.shells ?? { count: 0, memory: 0 };
-    this.shells = new ShellPool(() => this.#ctx, { ...shells, prefault: true }, this.#log);
+    const prefault = (d: Domain) => void parts.scrubber.prefault(d).catch(() => {});
+    this.shells = new ShellPool(() => this.#ctx, { ...shells, prefault }, this.#log);
     this.vifShells = new ShellPool(() => this.#ctx, { count: vifs, memory: shells.memory, vif: true }, this.#log);
     const summoning: SummonHost = {
       running: (name) => this.domains().some((d) => d.name === name && !d.dying),
@@ -195,7 +199,8 @@ export class Host extends EventEmitter<HostEvents> {
       throw e;
     }
     // A destroyed guest's memory is wiped on a thread of its own, not dom0's (scrub.ts).
-    const hv = new Hypervisor({ ...(dom0Uuid && { dom0Uuid }), heap: new DomHeap({ scrubber: new ThreadScrubber() }) });
+    const scrubber = new ThreadScrubber();
+    const hv = new Hypervisor({ ...(dom0Uuid && { dom0Uuid }), heap: new DomHeap({ scrubber }) });
     const log = opts.log ?? (() => {});
     const stormed = new Set<number>();
     const loop = new UpcallLoop(hv.dom0.view, {
@@ -232,7 +237,7 @@ export class Host extends EventEmitter<HostEvents> {
       loop.stop();
       throw e;
     }
-    const host = new Host(opts, { hv, loop, xenstored, xs, db, vms });
+    const host = new Host(opts, { hv, loop, xenstored, xs, db, vms, scrubber });
     // Suspend images a killed host left partial: their VMs are halted now, the files go.
     for (const uuid of partialImages) await host.vdis.destroy(uuid).catch((e: Error) => log(`partial suspend image ${uuid}: ${e.message}`));
     if (host.paths) {

@@ -11,7 +11,6 @@ import { XenError } from '../errors.js';
 import { POOL0, type Cpupool } from '../hypervisor/cpupool.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import type { KernelScript } from '../hypervisor/vcpu.js';
-import { prefaultRam } from './prefault.js';
 import { buildShell, fitsShellVif, teardownDomain, type BuildContext, type BuildSpec, type Shell, type ShellSpec } from './builder.js';
 
 /** Placeholder names start so; a user's domain name cannot contain '/'. */
@@ -31,8 +30,8 @@ export interface ShellPoolOptions {
   readonly memory: number;
   /** The shared cpupool whose pCPU threads run them (realms parked there); Pool-0 (a thread each) if absent. */
   readonly cpupool?: Cpupool;
-  /** Fault each ready shell's RAM in while it waits (prefault.ts), for restores into it. */
-  readonly prefault?: boolean;
+  /** Fault a ready shell's RAM in while it waits, for restores into it (the host's scrubber thread does: scrub.ts). */
+  readonly prefault?: (d: Domain) => void;
   /**
    * Each shell has vif 0 connected while it waits (builder.ts SHELL_BRIDGE); such shells serve
    * only configurations with one vif that it can become (fitsShellVif). Pool-0 only.
@@ -45,7 +44,7 @@ export class ShellPool {
   readonly #spec: ShellSpec;
   readonly #target: number;
   readonly #cpupool: Cpupool | undefined;
-  readonly #prefault: boolean;
+  readonly #prefault: ((d: Domain) => void) | undefined;
   readonly #log: (line: string) => void;
   #ready: Shell[] = [];
   #building = 0;
@@ -66,7 +65,7 @@ export class ShellPool {
     this.#spec = { memory: opts.memory, ...(opts.vif && { vif: true }) };
     this.#target = opts.count;
     this.#cpupool = opts.cpupool;
-    this.#prefault = opts.prefault === true;
+    this.#prefault = opts.prefault;
     this.#log = log;
   }
 
@@ -154,7 +153,7 @@ export class ShellPool {
         else {
           for (const k of this.#recent) shell.vcpu.prepare(k);
           this.#ready.push(shell);
-          if (this.#prefault) void prefaultRam(shell.domain, () => this.#ready.includes(shell));
+          this.#prefault?.(shell.domain);
         }
         this.#failures = 0;
       } catch (e) {
