@@ -91,6 +91,11 @@ export interface HostEvents {
   restartFailed: [domid: number, name: string, error: string];
 }
 
+/** A create's shell is replaced once this settles (a summoned guest's first answer: SummonHost.boot), not at once. */
+interface RefillAfter {
+  readonly refillAfter?: Promise<unknown>;
+}
+
 /** A domain the toolstack manages: its VM's record, and a cache of the configuration stored there. */
 interface Managed {
   config: DomainConfig;
@@ -165,8 +170,8 @@ export class Host extends EventEmitter<HostEvents> {
     this.vifShells = new ShellPool(() => this.#ctx, { count: vifs, memory: shells.memory, vif: true }, this.#log);
     const summoning: SummonHost = {
       running: (name) => this.domains().some((d) => d.name === name && !d.dying),
-      boot: async (config, vm) => {
-        await (await (vm === undefined ? this.create(config) : this.start(vm))).vcpu.mainCalled;
+      boot: async (config, vm, served) => {
+        await (await (vm === undefined ? this.create(config, { refillAfter: served }) : this.start(vm, { refillAfter: served }))).vcpu.mainCalled;
       },
       log: this.#log,
     };
@@ -261,7 +266,7 @@ export class Host extends EventEmitter<HostEvents> {
    * save image (migration/restore.ts), into a shell when one fits (its parked runtime has
    * touched no RAM), except an incoming migration's parked build.
    */
-  async create(config: DomainConfig, opts: { paused?: boolean; vm?: Ref<'VM'>; restore?: RestoreSpec } = {}): Promise<BuiltDomain> {
+  async create(config: DomainConfig, opts: { paused?: boolean; vm?: Ref<'VM'>; restore?: RestoreSpec } & RefillAfter = {}): Promise<BuiltDomain> {
     if (this.#closed || this.#stopping) throw new XenError('EINVAL', 'the host is shutting down');
     if (this.#creating.size >= this.#maxCreates) {
       throw new XenError('EAGAIN', `${this.#creating.size} creates are in progress on this host: try again when one has finished`);
@@ -278,7 +283,7 @@ export class Host extends EventEmitter<HostEvents> {
       // A restore goes into Pool-0's shells only (a shared cpupool's realms restore through buildDomain).
       const restoreFits = !opts.restore || (!opts.restore.parked && shells === this.shells);
       const fromShell = !opts.paused && restoreFits && shells?.fits(config)
-        ? await claimShell(this.#ctx, (k) => shells.take(k), config, opts.restore)
+        ? await claimShell(this.#ctx, (k) => shells.take(k, opts.refillAfter), config, opts.restore)
         : undefined;
       const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
       const { domid, uuid } = built.domain;
@@ -327,7 +332,7 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   /** Boot a halted persistent VM (XAPI's VM.start) with the configuration its record holds. */
-  async start(vm: string, opts: { paused?: boolean } = {}): Promise<BuiltDomain> {
+  async start(vm: string, opts: { paused?: boolean } & RefillAfter = {}): Promise<BuiltDomain> {
     const { ref, config } = await this.storedConfig(vm);
     return this.create(config, { ...opts, vm: ref });
   }

@@ -16,6 +16,8 @@ import { buildShell, fitsShellVif, teardownDomain, type BuildContext, type Build
 /** Placeholder names start so; a user's domain name cannot contain '/'. */
 const PLACEHOLDER = 'shell/';
 const REFILL_DELAY_MS = 100;
+/** The longest a take's refill waits for what it was told to wait for (take's `refillAfter`). */
+const REFILL_HOLD_MAX_MS = 2_000;
 /** Kernels a parked shell compiles ahead of its claim: the most recently claimed. */
 const RECENT_KERNELS = 4;
 
@@ -92,14 +94,22 @@ export class ShellPool {
 
   /**
    * A ready shell, taken out of the pool (synchronously: no two creates get one shell), or
-   * undefined when none is ready. Starts a refill. `script`, the kernel it is for, is compiled
-   * by the shells left, so that the next create of it finds it compiled.
+   * undefined when none is ready. Starts a refill, once `refillAfter` settles (at most
+   * REFILL_HOLD_MAX_MS later) when given. `script`, the kernel it is for, is compiled by the
+   * shells left, so that the next create of it finds it compiled.
    */
-  take(script?: KernelScript): Shell | undefined {
+  take(script?: KernelScript, refillAfter?: Promise<unknown>): Shell | undefined {
     let shell: Shell | undefined;
     while ((shell = this.#ready.shift()) && !usable(shell.domain)) void this.#discard(shell);
     this.#failures = 0;
-    this.#schedule(REFILL_DELAY_MS);
+    if (refillAfter) {
+      const refill = () => {
+        clearTimeout(cap);
+        this.#schedule(REFILL_DELAY_MS);
+      };
+      const cap = setTimeout(refill, REFILL_HOLD_MAX_MS).unref();
+      void refillAfter.then(refill, refill);
+    } else this.#schedule(REFILL_DELAY_MS);
     if (script) this.#remember(script);
     return shell;
   }
