@@ -91,6 +91,11 @@ export interface HostEvents {
   restartFailed: [domid: number, name: string, error: string];
 }
 
+/** A create's shell is replaced once this settles (a summoned guest's first answer: SummonHost.boot), not at once. */
+interface RefillAfter {
+  readonly refillAfter?: Promise<unknown>;
+}
+
 /** A domain the toolstack manages: its VM's record, and a cache of the configuration stored there. */
 interface Managed {
   config: DomainConfig;
@@ -144,7 +149,9 @@ export class Host extends EventEmitter<HostEvents> {
     return gw?.closed === false ? gw : undefined;
   });
 
-  private constructor(opts: HostOptions, parts: { hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient; db: HostDb; vms: VmTable }) {
+  private constructor(opts: HostOptions, parts: {
+    hv: Hypervisor; loop: UpcallLoop; xenstored: Xenstored; xs: XenstoreClient; db: HostDb; vms: VmTable; scrubber: ThreadScrubber;
+  }) {
     super();
     this.hv = parts.hv;
     this.loop = parts.loop;
@@ -155,14 +162,16 @@ export class Host extends EventEmitter<HostEvents> {
     this.consoled = new ConsoleDaemon(this.hv.dom0Hypercalls, this.loop);
     this.consoled.on('broken', (domid, why) => this.#log(`d${domid}: console detached: ${why}`));
     this.pool = new VcpuPool({ size: opts.poolSize ?? 0, image: GUEST_IMAGE });
-    // Pool-0's shells take restores too (claimShell): their RAM is faulted in while they wait.
+    // Pool-0's shells take restores too (claimShell): their RAM is faulted in while they wait, by
+    // the scrubber's thread (scrub.ts), not dom0's.
     const { vifs = 0, ...shells } = opts.shells ?? { count: 0, memory: 0 };
-    this.shells = new ShellPool(() => this.#ctx, { ...shells, prefault: true }, this.#log);
+    const prefault = (d: Domain) => void parts.scrubber.prefault(d).catch(() => {});
+    this.shells = new ShellPool(() => this.#ctx, { ...shells, prefault }, this.#log);
     this.vifShells = new ShellPool(() => this.#ctx, { count: vifs, memory: shells.memory, vif: true }, this.#log);
     const summoning: SummonHost = {
       running: (name) => this.domains().some((d) => d.name === name && !d.dying),
-      boot: async (config, vm) => {
-        await (await (vm === undefined ? this.create(config) : this.start(vm))).vcpu.mainCalled;
+      boot: async (config, vm, served) => {
+        await (await (vm === undefined ? this.create(config, { refillAfter: served }) : this.start(vm, { refillAfter: served }))).vcpu.mainCalled;
       },
       log: this.#log,
     };
@@ -195,7 +204,8 @@ export class Host extends EventEmitter<HostEvents> {
       throw e;
     }
     // A destroyed guest's memory is wiped on a thread of its own, not dom0's (scrub.ts).
-    const hv = new Hypervisor({ ...(dom0Uuid && { dom0Uuid }), heap: new DomHeap({ scrubber: new ThreadScrubber() }) });
+    const scrubber = new ThreadScrubber();
+    const hv = new Hypervisor({ ...(dom0Uuid && { dom0Uuid }), heap: new DomHeap({ scrubber }) });
     const log = opts.log ?? (() => {});
     const stormed = new Set<number>();
     const loop = new UpcallLoop(hv.dom0.view, {
@@ -232,7 +242,7 @@ export class Host extends EventEmitter<HostEvents> {
       loop.stop();
       throw e;
     }
-    const host = new Host(opts, { hv, loop, xenstored, xs, db, vms });
+    const host = new Host(opts, { hv, loop, xenstored, xs, db, vms, scrubber });
     // Suspend images a killed host left partial: their VMs are halted now, the files go.
     for (const uuid of partialImages) await host.vdis.destroy(uuid).catch((e: Error) => log(`partial suspend image ${uuid}: ${e.message}`));
     if (host.paths) {
@@ -256,7 +266,7 @@ export class Host extends EventEmitter<HostEvents> {
    * save image (migration/restore.ts), into a shell when one fits (its parked runtime has
    * touched no RAM), except an incoming migration's parked build.
    */
-  async create(config: DomainConfig, opts: { paused?: boolean; vm?: Ref<'VM'>; restore?: RestoreSpec } = {}): Promise<BuiltDomain> {
+  async create(config: DomainConfig, opts: { paused?: boolean; vm?: Ref<'VM'>; restore?: RestoreSpec } & RefillAfter = {}): Promise<BuiltDomain> {
     if (this.#closed || this.#stopping) throw new XenError('EINVAL', 'the host is shutting down');
     if (this.#creating.size >= this.#maxCreates) {
       throw new XenError('EAGAIN', `${this.#creating.size} creates are in progress on this host: try again when one has finished`);
@@ -273,7 +283,7 @@ export class Host extends EventEmitter<HostEvents> {
       // A restore goes into Pool-0's shells only (a shared cpupool's realms restore through buildDomain).
       const restoreFits = !opts.restore || (!opts.restore.parked && shells === this.shells);
       const fromShell = !opts.paused && restoreFits && shells?.fits(config)
-        ? await claimShell(this.#ctx, (k) => shells.take(k), config, opts.restore)
+        ? await claimShell(this.#ctx, (k) => shells.take(k, opts.refillAfter), config, opts.restore)
         : undefined;
       const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
       const { domid, uuid } = built.domain;
@@ -322,7 +332,7 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   /** Boot a halted persistent VM (XAPI's VM.start) with the configuration its record holds. */
-  async start(vm: string, opts: { paused?: boolean } = {}): Promise<BuiltDomain> {
+  async start(vm: string, opts: { paused?: boolean } & RefillAfter = {}): Promise<BuiltDomain> {
     const { ref, config } = await this.storedConfig(vm);
     return this.create(config, { ...opts, vm: ref });
   }

@@ -11,12 +11,13 @@ import { XenError } from '../errors.js';
 import { POOL0, type Cpupool } from '../hypervisor/cpupool.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import type { KernelScript } from '../hypervisor/vcpu.js';
-import { prefaultRam } from './prefault.js';
 import { buildShell, fitsShellVif, teardownDomain, type BuildContext, type BuildSpec, type Shell, type ShellSpec } from './builder.js';
 
 /** Placeholder names start so; a user's domain name cannot contain '/'. */
 const PLACEHOLDER = 'shell/';
 const REFILL_DELAY_MS = 100;
+/** The longest a take's refill waits for what it was told to wait for (take's `refillAfter`). */
+const REFILL_HOLD_MAX_MS = 2_000;
 /** Kernels a parked shell compiles ahead of its claim: the most recently claimed. */
 const RECENT_KERNELS = 4;
 
@@ -31,8 +32,8 @@ export interface ShellPoolOptions {
   readonly memory: number;
   /** The shared cpupool whose pCPU threads run them (realms parked there); Pool-0 (a thread each) if absent. */
   readonly cpupool?: Cpupool;
-  /** Fault each ready shell's RAM in while it waits (prefault.ts), for restores into it. */
-  readonly prefault?: boolean;
+  /** Fault a ready shell's RAM in while it waits, for restores into it (the host's scrubber thread does: scrub.ts). */
+  readonly prefault?: (d: Domain) => void;
   /**
    * Each shell has vif 0 connected while it waits (builder.ts SHELL_BRIDGE); such shells serve
    * only configurations with one vif that it can become (fitsShellVif). Pool-0 only.
@@ -45,7 +46,7 @@ export class ShellPool {
   readonly #spec: ShellSpec;
   readonly #target: number;
   readonly #cpupool: Cpupool | undefined;
-  readonly #prefault: boolean;
+  readonly #prefault: ((d: Domain) => void) | undefined;
   readonly #log: (line: string) => void;
   #ready: Shell[] = [];
   #building = 0;
@@ -66,7 +67,7 @@ export class ShellPool {
     this.#spec = { memory: opts.memory, ...(opts.vif && { vif: true }) };
     this.#target = opts.count;
     this.#cpupool = opts.cpupool;
-    this.#prefault = opts.prefault === true;
+    this.#prefault = opts.prefault;
     this.#log = log;
   }
 
@@ -93,14 +94,22 @@ export class ShellPool {
 
   /**
    * A ready shell, taken out of the pool (synchronously: no two creates get one shell), or
-   * undefined when none is ready. Starts a refill. `script`, the kernel it is for, is compiled
-   * by the shells left, so that the next create of it finds it compiled.
+   * undefined when none is ready. Starts a refill, once `refillAfter` settles (at most
+   * REFILL_HOLD_MAX_MS later) when given. `script`, the kernel it is for, is compiled by the
+   * shells left, so that the next create of it finds it compiled.
    */
-  take(script?: KernelScript): Shell | undefined {
+  take(script?: KernelScript, refillAfter?: Promise<unknown>): Shell | undefined {
     let shell: Shell | undefined;
     while ((shell = this.#ready.shift()) && !usable(shell.domain)) void this.#discard(shell);
     this.#failures = 0;
-    this.#schedule(REFILL_DELAY_MS);
+    if (refillAfter) {
+      const refill = () => {
+        clearTimeout(cap);
+        this.#schedule(REFILL_DELAY_MS);
+      };
+      const cap = setTimeout(refill, REFILL_HOLD_MAX_MS).unref();
+      void refillAfter.then(refill, refill);
+    } else this.#schedule(REFILL_DELAY_MS);
     if (script) this.#remember(script);
     return shell;
   }
@@ -154,7 +163,7 @@ export class ShellPool {
         else {
           for (const k of this.#recent) shell.vcpu.prepare(k);
           this.#ready.push(shell);
-          if (this.#prefault) void prefaultRam(shell.domain, () => this.#ready.includes(shell));
+          this.#prefault?.(shell.domain);
         }
         this.#failures = 0;
       } catch (e) {

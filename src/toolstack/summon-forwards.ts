@@ -60,6 +60,7 @@ export class SummonedForwards {
         throw e;
       }),
       holdMs: SUMMON_HOLD_MS,
+      settled: () => guest.served(),
     });
     if (this.#byKey.has(k)) {
       gw.unforward(fwd);

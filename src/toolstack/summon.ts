@@ -28,8 +28,12 @@ const FLAG_QR = 0x80;
 export interface SummonHost {
   /** The running (not dying) domain named `name`, if any. */
   running(name: string): boolean;
-  /** Create the domain (start the halted VM `vm`, when given) and resolve once its main() has been called. */
-  boot(config: DomainConfig, vm?: string): Promise<void>;
+  /**
+   * Create the domain (start the halted VM `vm`, when given) and resolve once its main() has been
+   * called; `served` settles once it has answered the request that summoned it (a shell taken for
+   * it is replaced after that, so that the replacement's build does not compete with its boot).
+   */
+  boot(config: DomainConfig, vm: string | undefined, served: Promise<void>): Promise<void>;
   log(line: string): void;
 }
 
@@ -57,6 +61,8 @@ interface Entry {
 /** A guest booted on demand: at most one boot at a time, however many ask meanwhile. */
 export class SummonedGuest {
   #booting: Promise<void> | undefined;
+  /** Settles the current boot's `served` (SummonHost.boot). */
+  #served: (() => void) | undefined;
   /** Guests booted so far. */
   boots = 0;
 
@@ -66,9 +72,19 @@ export class SummonedGuest {
   /** Running already (false), or booted for this or a call that came first (true). */
   async summon(): Promise<boolean> {
     if (this.host.running(this.config.name)) return false;
-    this.#booting ??= this.host.boot(this.config, this.vm).then(() => void this.boots++).finally(() => (this.#booting = undefined));
+    if (!this.#booting) {
+      this.served();
+      const served = new Promise<void>((r) => (this.#served = r));
+      this.#booting = this.host.boot(this.config, this.vm, served).then(() => void this.boots++).finally(() => (this.#booting = undefined));
+    }
     await this.#booting;
     return true;
+  }
+
+  /** The guest answered (or the request that summoned it was given up). */
+  served(): void {
+    this.#served?.();
+    this.#served = undefined;
   }
 }
 
@@ -159,6 +175,7 @@ export class Summoner {
     }
     const answer = answerQuery(msg, e.zone);
     if (answer) this.#send(answer, address, port);
+    e.guest.served();
   }
 
   #send(b: Uint8Array, address: string, port: number): void {

@@ -37,6 +37,8 @@ export interface ForwardHold {
   readonly ready: () => Promise<boolean>;
   /** A connection the guest has not answered within this long is reset. */
   readonly holdMs: number;
+  /** Told once a held connection is joined to its guest (true) or given up (false). */
+  readonly settled?: (joined: boolean) => void;
 }
 
 /** Between handshake attempts at a guest coming up (after a RST, or while it has no address yet). */
@@ -124,10 +126,12 @@ export class TcpForward extends HostForward {
       g?.reset();
       this.counters.refused++;
       s.resetAndDestroy();
+      hold.settled?.(false);
       return;
     }
     this.counters.accepted++;
     splice(s, g, () => {});
+    hold.settled?.(true);
   }
 
   /**

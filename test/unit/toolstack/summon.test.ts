@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import { Host } from '../../../src/toolstack/host.js';
-import { summonAddress } from '../../../src/toolstack/summon.js';
+import { SummonedGuest, Summoner, summonAddress, type SummonHost } from '../../../src/toolstack/summon.js';
 import { FIXTURES } from '../../support/cli.js';
 
 const KERNEL = join(FIXTURES, 'whoami.ts');
@@ -40,4 +40,42 @@ test('a summoned guest needs an IPv4 address on its first vif', () => {
   assert.throws(() => summonAddress(config('a', '')), /needs an IPv4 address on its first vif/);
   assert.throws(() => summonAddress(config('a', "vif = [ 'ip=fd00::1' ]\n")), /needs an IPv4 address/);
   assert.equal(summonAddress(config('a', "vif = [ 'ip=fd00::1 10.1.2.3/16' ]\n")), '10.1.2.3');
+});
+
+test("a summoned guest's boot learns when it has answered: its shell is replaced after that, not during its boot", async (t) => {
+  const boots: { served: Promise<void>; settled: boolean }[] = [];
+  let running = false;
+  const host: SummonHost = {
+    running: () => running,
+    boot: async (_config, _vm, served) => {
+      const b = { served, settled: false };
+      void served.then(() => (b.settled = true));
+      boots.push(b);
+      running = true;
+    },
+    log: () => {},
+  };
+  // A forward's guest: served when the forward says so (its held connection joined or given up).
+  const guest = new SummonedGuest(host, config('fwd', "vif = [ 'ip=10.0.0.81' ]\n"));
+  assert.equal(await guest.summon(), true);
+  await new Promise<void>((r) => setImmediate(r));
+  assert.equal(boots[0]!.settled, false, 'not answered yet');
+  guest.served();
+  await boots[0]!.served;
+  running = false;
+  await guest.summon();
+  assert.equal(boots.length, 2);
+  assert.notEqual(boots[1]!.served, boots[0]!.served, 'each boot has its own');
+
+  // The DNS server's: served once the answer is sent, before the client has it.
+  running = false;
+  const dns = new Summoner(host);
+  t.after(() => dns.close());
+  dns.add('w.example.test', config('w', "vif = [ 'ip=10.0.0.82' ]\n"));
+  const { address, port } = await dns.listen();
+  const resolver = new Resolver({ timeout: 30_000, tries: 1 });
+  resolver.setServers([`${address}:${port}`]);
+  assert.deepEqual(await resolver.resolve4('w.example.test'), ['10.0.0.82']);
+  assert.equal(boots.length, 3);
+  assert.equal(boots[2]!.settled, true);
 });
