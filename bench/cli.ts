@@ -2,7 +2,7 @@
 // guests (in a shared cpupool, so that 1,000 fit), paired with a bare `node -e 0` in the same
 // loop: each round runs both, in alternating order, so the machine's noise falls on both alike.
 // Prints the medians, their ratio and their difference (the issue's goal: at most +20 ms), the
-// list call alone from a running process (the host's share of that difference: listRows, which
+// list call alone from a running process (the host's share of that difference: listColumns, which
 // `xenode list` calls; and list, the whole rows of `--json` and `top`), and each
 // command's CPU time per run (steadier than wall time on a busy machine).
 //
@@ -84,7 +84,7 @@ try {
     deltas.push(b - a);
     // The host's share: the same call from a process that is already running.
     const t1 = performance.now();
-    await ts.call('listRows', {});
+    await ts.call('listColumns', {});
     const t2 = performance.now();
     await ts.call('list', {});
     apiMs.push(t2 - t1);
@@ -98,7 +98,7 @@ try {
   const apiFull = summarize(apiFullMs);
   process.stderr.write(`${opts.guests} guests (booted in ${bootS.toFixed(1)} s), ${opts.rounds} paired rounds: node -e 0 ${n.median.toFixed(1)} ms, `
     + `xenode list ${l.median.toFixed(1)} ms: ${(l.median / n.median).toFixed(2)}x, +${d.median.toFixed(1)} ms (median of paired differences); `
-    + `the list call alone ${api.median.toFixed(1)} ms (listRows; list's whole rows ${apiFull.median.toFixed(1)} ms); CPU per run ${(cpuMs.bare / opts.rounds).toFixed(1)} / ${(cpuMs.list / opts.rounds).toFixed(1)} ms\n`);
+    + `the list call alone ${api.median.toFixed(1)} ms (listColumns; list's whole rows ${apiFull.median.toFixed(1)} ms); CPU per run ${(cpuMs.bare / opts.rounds).toFixed(1)} / ${(cpuMs.list / opts.rounds).toFixed(1)} ms\n`);
   emit({
     bench: 'cli', guests: opts.guests, rows, rounds: opts.rounds, node: process.version,
     nodeBareMs: { median: n.median, p99: n.p99 }, listMs: { median: l.median, p99: l.p99 },

@@ -1,27 +1,78 @@
 // Output formats of xl and xentop, column for column (tools/xl/xl_info.c, tools/xentop/xentop.c),
 // so that scripts that read xl's output read xenode's. Pure functions of API results.
-import type { DiskDevice, DomainInfo, DomainRow, HostEvent, HostEventBody, HostInfo, NicDevice } from '../toolstack/contract.js';
+import type { DiskDevice, DomainColumns, DomainInfo, HostEvent, HostEventBody, HostInfo, NicDevice } from '../toolstack/contract.js';
 
 const padEnd = (s: string | number, n: number) => String(s).padEnd(n);
 const padStart = (s: string | number, n: number) => String(s).padStart(n);
 
-/** xl list; `cpupool` adds xl list -c's Cpupool column (printf("%16s", ...)). */
-/** Runs of spaces up to xl list's widest column (the name's, 40): a field's padding is one of these. */
-const SPACES = Array.from({ length: 41 }, (_, i) => ' '.repeat(i));
-const left = (s: string, n: number) => (s.length >= n ? s : s + SPACES[n - s.length]!);
-const right = (s: string, n: number) => (s.length >= n ? s : SPACES[n - s.length]! + s);
+const XL_LIST_HEADER = 'Name                                        ID   Mem VCPUs\tState\tTime(s)';
+const SPACE = 0x20;
 
-export function xlList(domains: readonly DomainRow[], opts: { cpupool?: boolean } = {}): string {
-  // The fields as parts, joined once, their padding shared: a template and a padEnd/padStart per
-  // field made 1,000 rows push a fresh process's young generation over twice (`xenode list`:
-  // 6-7 ms of its CPU, two scavenges of what Node's bootstrap left there).
-  const parts = [`Name                                        ID   Mem VCPUs\tState\tTime(s)${opts.cpupool ? padStart('Cpupool', 16) : ''}\n`];
-  for (const d of domains) {
+/**
+ * xl list, as the bytes to write; `cpupool` adds xl list -c's Cpupool column (printf("%16s", ...)).
+ * Written into a buffer of spaces, so a field's padding is a skip: with 1,000 domains a string
+ * per field (and their join) was most of a fresh `xenode list` process's own CPU, two scavenges
+ * and the optimizing compiler's work included (docs/PERFORMANCE.md).
+ */
+export function xlList(c: DomainColumns, opts: { cpupool?: boolean } = {}): Buffer {
+  const n = c.domid.length;
+  // Room for every row at its columns' widths; a longer field (a name past 40 or not ASCII, a
+  // huge number) may make the buffer grow.
+  const width = opts.cpupool ? 96 : 80;
+  let b: Buffer = Buffer.alloc(512 + n * width, SPACE);
+  let o = put(b, 0, XL_LIST_HEADER);
+  if (opts.cpupool) o += 9 + put(b, o + 9, 'Cpupool');
+  b[o++] = 0x0a;
+  for (let i = 0; i < n; i++) {
+    const name = c.name[i]!;
+    const state = c.state[i]!;
+    const pool = opts.cpupool ? c.pool[i]! : '';
+    // At most: the minimum widths (40 and 16 among them), four numbers of up to 24 characters
+    // each, the strings in UTF-8.
+    const most = 176 + 3 * (name.length + state.length + pool.length);
+    if (b.length - o < most) b = grown(b, o, most + (n - i) * width);
     // printf("%-40s %5d %5lu %5d     %c%c%c%c%c%c  %8.1f")
-    parts.push(left(d.name, 40), ' ', right(String(d.domid), 5), ' ', right(String(Math.floor(d.memoryKiB / 1024)), 5), ' ', right(String(d.vcpus), 5),
-      '     ', d.state, '  ', right(d.cpuSeconds.toFixed(1), 8), opts.cpupool ? right(d.pool ?? 'Pool-0', 16) : '', '\n');
+    o = left(b, o, name, 40) + 1;
+    o = right(b, o, `${c.domid[i]!}`, 5) + 1;
+    o = right(b, o, `${Math.floor(c.memoryKiB[i]! / 1024)}`, 5) + 1;
+    o = right(b, o, `${c.vcpus[i]!}`, 5) + 5;
+    o += put(b, o, state) + 2;
+    o = right(b, o, c.cpuSeconds[i]!.toFixed(1), 8);
+    if (opts.cpupool) o = right(b, o, pool, 16);
+    b[o++] = 0x0a;
   }
-  return parts.join('');
+  return b.subarray(0, o);
+}
+
+/** `s` at b[o], left-aligned in `width` (the spaces are there): where the field ends. */
+function left(b: Buffer, o: number, s: string, width: number): number {
+  const end = o + put(b, o, s);
+  return s.length < width ? end + width - s.length : end;
+}
+
+/** `s` right-aligned in `width` from b[o]: where the field ends. */
+function right(b: Buffer, o: number, s: string, width: number): number {
+  return o + (s.length < width ? width - s.length : 0) + put(b, o + (s.length < width ? width - s.length : 0), s);
+}
+
+/**
+ * `s` as UTF-8 at b[o]; the bytes written. ASCII byte by byte: buf.write's checks of its
+ * arguments cost more than a short field (2 against 7 ms for 1,000 rows).
+ */
+function put(b: Buffer, o: number, s: string): number {
+  for (let k = 0; k < s.length; k++) {
+    const ch = s.charCodeAt(k);
+    if (ch > 0x7f) return b.write(s, o);
+    b[o + k] = ch;
+  }
+  return s.length;
+}
+
+/** A larger buffer of spaces holding b's first `used` bytes. */
+function grown(b: Buffer, used: number, more: number): Buffer {
+  const to = Buffer.alloc(used + more, SPACE);
+  b.copy(to, 0, 0, used);
+  return to;
 }
 
 /** xl's uptime_to_string: "[D day[s], ]HH:MM:SS", or without seconds in short mode. */

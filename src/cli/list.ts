@@ -5,6 +5,7 @@
 // exactly as before (help, errors).
 import type { Command } from 'commander';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { STATE_DIR_DESCRIPTION, withHost, type StateDirOpts } from './common.js';
 import { xlList } from './format.js';
 
@@ -36,9 +37,9 @@ export const LIST_NAMES: readonly string[] = ['list', 'li'];
 async function list(domains: string[], o: ListOpts): Promise<void> {
   const which = domains.length ? { domains } : {};
   if (!o.long && !o.json) {
-    // xl's table needs its columns only: listRows' reply is a third of list's to send and parse.
-    const rows = await withHost(o, (ts) => ts.call('listRows', which));
-    process.stdout.write(xlList(rows, { cpupool: o.cpupool === true }));
+    // xl's table needs its columns only: listColumns' reply is a fifth of list's to send and parse.
+    const columns = await withHost(o, (ts) => ts.call('listColumns', which));
+    process.stdout.write(xlList(columns, { cpupool: o.cpupool === true }));
     return;
   }
   const rows = await withHost(o, (ts) => ts.call('list', { ...which, long: o.long === true }));
@@ -87,6 +88,12 @@ export function parseListArgs(args: readonly string[]): { domains: string[]; opt
 export async function quickList(args: readonly string[]): Promise<boolean> {
   const p = parseListArgs(args);
   if (p === undefined) return false;
+  // A process that lives a few milliseconds gains nothing from V8's optimizing compilers: with
+  // 1,000 domains they compiled the table's helpers on a second thread for as long as the
+  // table took (docs/PERFORMANCE.md). Set before the work; other commands (the host daemon
+  // among them) never come here.
+  setFlagsFromString('--no-turbofan');
+  setFlagsFromString('--no-maglev');
   await list(p.domains, p.opts);
   return true;
 }

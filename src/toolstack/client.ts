@@ -127,7 +127,12 @@ export class RemoteToolstack implements Toolstack {
     return { close: s.close };
   }
 
+  /**
+   * Hang up. With every reply in, at once: nothing more can come, and ending politely would
+   * wait a round trip for the host to close its side (a command's exit waited for it).
+   */
   close(): void {
-    this.sock.end();
+    if (this.#pending.size === 0) this.sock.destroy();
+    else this.sock.end();
   }
 }

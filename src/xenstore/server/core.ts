@@ -166,7 +166,10 @@ export class XenstoreCore implements ConnectionOwner {
 
   /** Deliver a change to the watches it fires, as far as each watcher may read the node. */
   fire(c: Change): void {
-    const f: Firing = { c, found: this.watches.matching(c.path, c.exact), at: 0 };
+    const found = this.watches.matching(c.path, c.exact);
+    // Most changes fire nothing: no firing to make.
+    if (found.length === 0) return;
+    const f: Firing = { c, found, at: 0 };
     if (this.#firing.length === 0 && f.found.length <= FIRE_AT_ONCE) {
       this.#deliver(f, f.found.length);
       return;

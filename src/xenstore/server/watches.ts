@@ -1,7 +1,6 @@
 // Watches, indexed by the path they watch so a change looks up only its own path and ancestors
 // (a change fires the watches on the node and on every node above it), and by owner.
 import type { Buffer } from 'node:buffer';
-import { parentPath } from '../common/path.js';
 
 /** The connection a watch belongs to, as far as watches are concerned. */
 export interface WatchOwner {
@@ -27,6 +26,18 @@ export class Watch<O extends WatchOwner = WatchOwner> {
   }
 }
 
+/** Nothing fires: shared, so that a change no watch is on allocates no array. */
+const NONE: readonly never[] = Object.freeze([]);
+
+/** One step of the hash of a path's first characters (31 h + c, in 32 bits: a small integer for V8). */
+const step = (h: number, ch: number): number => (Math.imul(h, 31) + ch) | 0;
+
+function pathHash(path: string): number {
+  let h = 0;
+  for (let i = 0; i < path.length; i++) h = step(h, path.charCodeAt(i));
+  return h;
+}
+
 /** Key of a watch among its owner's: path and token, which a connection may register once. */
 function ownerKey(path: string, token: Buffer): string {
   return `${path}\0${token.toString('latin1')}`;
@@ -44,7 +55,15 @@ export class WatchTable<O extends WatchOwner> {
   /** The newest watch on each path. */
   readonly #last = new Map<string, Watch<O>>();
   readonly #byOwner = new Map<O, Map<string, Watch<O>>>();
+  /**
+   * The watched paths by the hash of their characters: a change finds its ancestors' watches by
+   * hashing its own path's prefixes as it scans it, without a substring per ancestor.
+   */
+  readonly #pathsByHash = new Map<number, string[]>();
   #seq = 0;
+  /** matching()'s count of paths with watches, and whether all of them are in owner order. */
+  #lists = 0;
+  #ordered = true;
 
   get isEmpty(): boolean {
     return this.#byPath.size === 0;
@@ -64,6 +83,10 @@ export class WatchTable<O extends WatchOwner> {
     const list = this.#byPath.get(path);
     if (list === undefined) {
       this.#byPath.set(path, new Set([w]));
+      const h = pathHash(path);
+      const same = this.#pathsByHash.get(h);
+      if (same === undefined) this.#pathsByHash.set(h, [path]);
+      else same.push(path);
     } else {
       if (this.#last.get(path)!.owner.seq > owner.seq) this.#unordered.add(path);
       list.add(w);
@@ -104,35 +127,52 @@ export class WatchTable<O extends WatchOwner> {
     this.#byPath.delete(path);
     this.#unordered.delete(path);
     this.#last.delete(path);
+    const h = pathHash(path);
+    const same = this.#pathsByHash.get(h)!;
+    if (same.length === 1) this.#pathsByHash.delete(h);
+    else same.splice(same.indexOf(path), 1);
   }
 
   /**
    * Watches that fire for a change at `path`: those on exactly `path` if `exact`, else those on
    * `path` or any ancestor. In creation order by owner, then by watch.
    */
-  matching(path: string, exact: boolean): Watch<O>[] {
-    if (this.#byPath.size === 0) return [];
-    const found: Watch<O>[] = [];
-    let lists = 0;
-    let ordered = true;
-    const add = (p: string): void => {
-      const list = this.#byPath.get(p);
-      if (list === undefined) return;
-      lists++;
-      if (this.#unordered.has(p)) ordered = false;
-      for (const w of list) found.push(w);
-    };
-    add(path);
-    if (!exact && path.charCodeAt(0) === 0x2f) {
-      for (let p = path; p !== '/';) {
-        p = parentPath(p);
-        add(p);
+  matching(path: string, exact: boolean): readonly Watch<O>[] {
+    if (this.#byPath.size === 0) return NONE;
+    this.#lists = 0;
+    this.#ordered = true;
+    let found = this.#add(undefined, path);
+    if (!exact && path.length > 1 && path.charCodeAt(0) === 0x2f) {
+      // The ancestors: the root, and the path up to each later '/' (parentPath's walk).
+      found = this.#add(found, '/');
+      let h = step(0, 0x2f);
+      for (let i = 1; i < path.length; i++) {
+        const ch = path.charCodeAt(i);
+        if (ch === 0x2f && i > 1) {
+          const same = this.#pathsByHash.get(h);
+          if (same !== undefined) {
+            for (const p of same) if (p.length === i && path.startsWith(p)) found = this.#add(found, p);
+          }
+        }
+        h = step(h, ch);
       }
     }
+    if (found === undefined) return NONE;
     // One path's watches are in order already unless an older connection added one after a newer.
-    if (found.length > 1 && (lists > 1 || !ordered)) {
+    if (found.length > 1 && (this.#lists > 1 || !this.#ordered)) {
       found.sort((a, b) => a.owner.seq - b.owner.seq || a.seq - b.seq);
     }
+    return found;
+  }
+
+  /** `found` with the watches on `p` added (an array made at the first). */
+  #add(found: Watch<O>[] | undefined, p: string): Watch<O>[] | undefined {
+    const list = this.#byPath.get(p);
+    if (list === undefined) return found;
+    this.#lists++;
+    if (this.#unordered.has(p)) this.#ordered = false;
+    found ??= [];
+    for (const w of list) found.push(w);
     return found;
   }
 }

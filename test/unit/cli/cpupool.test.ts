@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { parsePoolSettings, xlCpupoolList } from '../../../src/cli/cpupool.js';
 import { xlList } from '../../../src/cli/format.js';
 import type { DomainInfo } from '../../../src/toolstack/contract.js';
+import { columnsOf } from '../../support/columns.js';
 
 test('cpupool-create reads KEY=VALUE words, quoted or not, and refuses the rest', () => {
   assert.deepEqual(parsePoolSettings(['name=dense', 'sched="credit"', "cpus='2'"]), { name: 'dense', cpus: 2, sched: 'credit' });
@@ -30,8 +31,8 @@ test("cpupool-list prints xl's columns", () => {
 test('list -c adds the Cpupool column', () => {
   const d: DomainInfo = { domid: 7, name: 'g', uuid: '1', state: '-b----', memoryKiB: 16 * 1024, maxmemKiB: 16 * 1024, vcpus: 1, cpuSeconds: 0.5,
     vbds: 0, vbdStats: null, nets: 0, netStats: null, startTime: 0, pool: 'dense' };
-  const [head, row] = xlList([d], { cpupool: true }).split('\n');
+  const [head, row] = xlList(columnsOf([d]), { cpupool: true }).toString().split('\n');
   assert.match(head!, /Time\(s\)         Cpupool$/);
   assert.match(row!, /0\.5           dense$/);
-  assert.doesNotMatch(xlList([d]), /dense/);
+  assert.doesNotMatch(xlList(columnsOf([d])).toString(), /dense/);
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { XL_BLOCK_LIST_HEADER, XL_NETWORK_LIST_HEADER, xlNetworkList, cpuPercents, uptimeString, xlBlockList, xentopFrame, xentopHeader, xentopState, xlInfo, xlList, xlUptime, type TopSample } from '../../../src/cli/format.js';
 import type { DomainInfo, HostInfo } from '../../../src/toolstack/contract.js';
+import { columnsOf } from '../../support/columns.js';
 
 const dom0: DomainInfo = { domid: 0, name: 'Domain-0', uuid: '0', state: 'r-----', memoryKiB: 1024 * 1024, maxmemKiB: null, vcpus: 1, cpuSeconds: 12.34, vbds: 0, vbdStats: null, nets: 0, netStats: null, startTime: 0 };
 const guest: DomainInfo = { domid: 7, name: 'kv-store', uuid: '1', state: '-b----', memoryKiB: 32 * 1024, maxmemKiB: 100 * 1024, vcpus: 1, cpuSeconds: 0.05, vbds: 1, vbdStats: null, nets: 1, netStats: null, startTime: 1000 };
@@ -11,17 +12,36 @@ const host: HostInfo = {
   xenodeVersion: '0.1.0', nodeVersion: 'v20', pageSize: 4096, commandline: 'xenode host', startTime: 0, stateDir: null, domains: 2,
 };
 
+const table = (rows: readonly DomainInfo[], opts?: { cpupool?: boolean }) => xlList(columnsOf(rows), opts).toString();
+
 test("xl list: xl's header and printf(\"%-40s %5d %5lu %5d     %c%c%c%c%c%c  %8.1f\")", () => {
-  assert.equal(xlList([dom0, guest]),
+  assert.equal(table([dom0, guest]),
     'Name                                        ID   Mem VCPUs\tState\tTime(s)\n' +
     'Domain-0                                     0  1024     1     r-----      12.3\n' +
     'kv-store                                     7    32     1     -b----       0.1\n');
   // Wider than its column: printed whole, as printf's minimum widths do.
   const wide = { ...guest, name: 'n'.repeat(45), domid: 123456, cpuSeconds: 123456789.04, pool: 'a-pool-named-at-length' };
-  assert.equal(xlList([wide], { cpupool: true }).split('\n')[1],
+  assert.equal(table([wide], { cpupool: true }).split('\n')[1],
     `${'n'.repeat(45)} 123456    32     1     -b----  123456789.0a-pool-named-at-length`);
-  assert.equal(xlList([{ ...guest, pool: 'dense' }], { cpupool: true }).split('\n')[1],
+  assert.equal(table([{ ...guest, pool: 'dense' }], { cpupool: true }).split('\n')[1],
     'kv-store                                     7    32     1     -b----       0.1           dense');
+  assert.equal(table([]), 'Name                                        ID   Mem VCPUs\tState\tTime(s)\n');
+});
+
+test('xl list: names not in ASCII, fields at their widest, and more rows than the first guess of room', () => {
+  // Padded by the name's length in characters, as String.padEnd did; written as UTF-8.
+  const utf8 = { ...guest, name: 'gäst-€-😀' };
+  assert.equal(table([utf8]).split('\n')[1], `gäst-€-😀${' '.repeat(40 - utf8.name.length)}     7    32     1     -b----       0.1`);
+  const huge = { ...guest, name: '€'.repeat(300), domid: Number.MAX_SAFE_INTEGER, memoryKiB: -Number.MAX_VALUE, vcpus: 1e300, cpuSeconds: -Number.MAX_VALUE, state: 'ß'.repeat(50), pool: '€'.repeat(100) };
+  assert.equal(table([huge], { cpupool: true }).split('\n')[1],
+    `${huge.name} ${huge.domid} ${Math.floor(-Number.MAX_VALUE / 1024)} 1e+300     ${huge.state}  ${-Number.MAX_VALUE}${huge.pool}`);
+  // Rows of every width, many: the buffer grows where a row may not fit, and no row is cut.
+  const rows = Array.from({ length: 500 }, (_, i) => ({ ...guest, domid: i, name: i % 7 === 0 ? 'ü'.repeat(i % 97) : `g${i}`, pool: i % 5 === 0 ? 'p'.repeat(i % 41) : 'dense' }));
+  const lines = table(rows, { cpupool: true }).split('\n');
+  assert.equal(lines.length, 502);
+  for (const [i, d] of rows.entries()) {
+    assert.equal(lines[i + 1], `${d.name.padEnd(40)} ${String(i).padStart(5)}    32     1     -b----       0.1${d.pool.padStart(16)}`);
+  }
 });
 
 test('uptime strings as xl prints them, long and short', () => {

@@ -11,7 +11,7 @@ import { rng } from '../../support/random.js';
 const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   create: { file: '/etc/xen/g.cfg', text: 'name = "g"\n', paused: true },
   list: { domains: ['g', 3], long: true },
-  listRows: { domains: ['g', 3] },
+  listColumns: { domains: ['g', 3] },
   lookup: { domain: 'g' },
   destroy: { domain: 7 },
   shutdown: { domain: '7', reboot: true },

@@ -60,3 +60,36 @@ test('watches on one path fire by owner, also when an older connection adds one 
   t.add(a, '/p', Buffer.from('a2'), 0);
   assert.deepEqual(names(), ['a1', 'a2', 'b1']);
 });
+
+test('paths whose hashes collide fire only their own watches, and outlive each other', () => {
+  const t = new WatchTable<{ seq: number }>();
+  const a = { seq: 1 };
+  // 'Aa' and 'BB' hash alike (31 * 65 + 97 = 31 * 66 + 66), as do their extensions by the same characters.
+  t.add(a, '/Aa', Buffer.from('Aa'), 0);
+  const bb = t.add(a, '/BB', Buffer.from('BB'), 0);
+  t.add(a, '/BB/AaAa', Buffer.from('deep'), 0);
+  const names = (p: string): string[] => t.matching(p, false).map((w) => w.token.toString());
+  assert.deepEqual(names('/BB/x'), ['BB']);
+  assert.deepEqual(names('/Aa/x'), ['Aa']);
+  assert.deepEqual(names('/BB/BBBB/x'), ['BB']);
+  assert.deepEqual(names('/BB/AaAa/x'), ['BB', 'deep']);
+  t.remove(bb);
+  assert.deepEqual(names('/BB/AaAa'), ['deep']);
+  assert.deepEqual(names('/Aa'), ['Aa']);
+});
+
+test('the ancestors a change fires are parentPath\'s walk, for odd paths too', () => {
+  // The same watches against a reference that walks parentPath (what the index replaced).
+  const parent = (p: string): string => (p.lastIndexOf('/') <= 0 ? '/' : p.slice(0, p.lastIndexOf('/')));
+  const paths = ['/', '/a', '/a/b', '/a/b/c', '/a/', '/a//b', '//', '//a', '/ab', '/a/bc', 'a', 'a/b', '@introduceDomain'];
+  const t = new WatchTable<{ seq: number }>();
+  const owner = { seq: 1 };
+  for (const p of paths) t.add(owner, p, Buffer.from(p), 0);
+  for (const changed of [...paths, '/a/b/c/d', '/x', '/a//b/c', '///']) {
+    const want = new Set([changed]);
+    if (changed.length > 1 && changed.startsWith('/')) for (let p = changed; p !== '/';) want.add(p = parent(p));
+    const expected = paths.filter((p) => want.has(p)).sort();
+    assert.deepEqual(t.matching(changed, false).map((w) => w.path).sort(), expected, changed);
+    assert.deepEqual(t.matching(changed, true).map((w) => w.path), paths.filter((p) => p === changed), changed);
+  }
+});
