@@ -118,8 +118,8 @@ async function main(): Promise<void> {
     guard.watch(gen.domid);
     const node = (k: string) => `/local/domain/${gen.domid}/data/httpload/${k}`;
     await guard.race(host.xs.wait(node('ready'), (v) => v !== undefined, { timeout: 60_000 }));
-    const cpuMs = (domid: number) => () => local.api.call('listRows', { domains: [String(domid)] }).then((r) => r[0]!.cpuSeconds * 1000);
-    // listRows is asynchronous; the figures are read before and after, close enough at seconds.
+    const cpuMs = (domid: number) => () => local.api.call('listColumns', { domains: [String(domid)] }).then((c) => c.cpuSeconds[0]! * 1000);
+    // listColumns is asynchronous; the figures are read before and after, close enough at seconds.
     const vcpu = { www: 0, httpload: 0 };
     const readVcpus = async () => {
       vcpu.www = await cpuMs(www.domid)();
