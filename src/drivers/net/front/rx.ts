@@ -6,10 +6,11 @@
 // Linux's netfront hands up its rx pages as an skb's frags: as a view of the page when it fits
 // one slot, and as a view of the buffers' pages when they lie end to end in RAM (the buffers
 // are consecutive frames, id by id, and netback fills each to the page's end; see #inPlace).
-// Those views are valid during the call. A chain laid out otherwise (across the ring's end, or
-// as a backend chose to fill it) is reassembled into memory of its own that the sink may keep
-// (`owned`: a TCP segment's payload is queued for the reader without a second copy). The
-// buffers are posted again once the sink returns.
+// Those views are valid during the call. A chain filled so but across the ring's end (about
+// one GSO frame in 16) is reassembled into a buffer kept for it, valid during the call too; a
+// chain laid out otherwise (as another backend may fill it) into memory of its own that the
+// sink may keep (`owned`: a TCP segment's payload is queued for the reader without a second
+// copy). The buffers are posted again once the sink returns.
 //
 // Responses are hostile: an id that is not the one posted at that index, responses for slots
 // never posted, or a status netif.h does not define break the connection (BackendMisbehaved);
@@ -62,7 +63,9 @@ export class RxQueue {
   readonly #scratch: Slot = { id: 0, offset: 0, flags: 0, status: 0 };
   /** Per buffer id, the view last handed up from it: reused while a stream's frames keep their offset and size (a view a frame saves an allocation a frame). */
   readonly #views: (Uint8Array | undefined)[];
-  /** Where reassembled frames are carved from; never written again once handed out. */
+  /** Where a chain filled as netback fills it but not end to end in RAM is reassembled, reused frame after frame. */
+  #reassembly: Uint8Array | undefined;
+  /** Where other reassembled frames are carved from; never written again once handed out. */
   #chunk = new Uint8Array(0);
   #chunkAt = 0;
 
@@ -195,15 +198,30 @@ export class RxQueue {
       this.#sink.frame(view, info);
       return i;
     }
-    const frame = this.#carve(len);
+    // Filled as netback fills a chain, but not end to end in RAM (across the ring's end): into
+    // the reassembly buffer, valid during the call as a view is. A fresh buffer for it cost the
+    // receiver about ten times the copy (page faults into new memory, collections).
+    const reused = this.#asNetback(n);
+    const frame = reused ? (this.#reassembly ??= new Uint8Array(MAX_FRAME)).subarray(0, len) : this.#carve(len);
     let at = 0;
     for (let k = 0; k < n; k++) {
       const s = data[k]!;
       copyBytes(frame, this.#buf[s.id]!.bytes.subarray(s.offset, s.offset + s.status), at);
       at += s.status;
     }
-    this.#sink.frame(frame, gso ? { csumBlank, dataValidated, gso, owned: true } : ownedFrameInfo(csumBlank, dataValidated));
+    if (reused) this.#sink.frame(frame, info);
+    else this.#sink.frame(frame, gso ? { csumBlank, dataValidated, gso, owned: true } : ownedFrameInfo(csumBlank, dataValidated));
     return i;
+  }
+
+  /** Whether the chain's slots after the first (in #slots) are filled as netback fills them: from the page's start, and all but the last to its end. */
+  #asNetback(n: number): boolean {
+    const data = this.#slots;
+    for (let k = 1; k < n; k++) {
+      const s = data[k]!;
+      if (s.offset !== 0 || (k < n - 1 && s.status !== PAGE_SIZE)) return false;
+    }
+    return true;
   }
 
   /** The view of `len` bytes at `offset` in buffer `id`. */
@@ -225,10 +243,8 @@ export class RxQueue {
   #inPlace(n: number, extras: number, cons: number, len: number): Uint8Array | undefined {
     const data = this.#slots;
     const pfn = this.#pfn;
-    for (let k = 1; k < n; k++) {
-      const s = data[k]!;
-      if (s.offset !== 0 || (k < n - 1 && s.status !== PAGE_SIZE) || (k > 1 && pfn[s.id] !== pfn[data[k - 1]!.id]! + 1)) return undefined;
-    }
+    if (!this.#asNetback(n)) return undefined;
+    for (let k = 2; k < n; k++) if (pfn[data[k]!.id] !== pfn[data[k - 1]!.id]! + 1) return undefined;
     const first = data[0]!;
     const chain = pfn[data[1]!.id]! * PAGE_SIZE;
     const start = chain - first.status;
