@@ -29,7 +29,7 @@ import { rxSlotsFor } from '../src/drivers/net/protocol.js';
 import { Switch } from '../src/network/switch.js';
 import { emit, mainThreadCpuUs, numberOptions } from './support/harness.js';
 import { RawNetFront, createVif, frameOf, writeVifNodes } from './support/net-rawfront.js';
-import { OneThreadHost } from './support/onethread.js';
+import { OneThreadHost, type OneThreadGuest } from './support/onethread.js';
 
 const opts = numberOptions({ runtime: 1, repeat: 3, vifs: 100, cases: 15 });
 const GSO_FRAME = 65000;
@@ -56,16 +56,27 @@ function sabCopy(size: number, ms: number): Point {
   return { frames_per_s: n / s, gbit_per_s: (n * size * 8) / s / 1e9 };
 }
 
-/** A streams `size`-byte frames to B for `ms`: A keeps its tx ring full, B keeps its rx ring stocked. */
-async function stream(size: number, gso: boolean, ms: number): Promise<Point> {
+/** Two guests A and B with a vif each on dom0's bridge (netback's, on this one thread), for `body`; all gone after it. */
+async function twoVifs<T>(body: (host: OneThreadHost, daemon: NetbackDaemon, ga: OneThreadGuest, gb: OneThreadGuest) => Promise<T>): Promise<T> {
   const host = new OneThreadHost();
   const sw = new Switch();
   const daemon = await NetbackDaemon.start(host.dom0, 0, { switch: sw });
   try {
-    const ga = host.guest(1024);
+    const ga = host.guest(2048);
     const gb = host.guest(2048);
     await createVif(host.dom0.xs, ga.domid, 0);
     await createVif(host.dom0.xs, gb.domid, 0);
+    return await body(host, daemon, ga, gb);
+  } finally {
+    await daemon.stop();
+    sw.close();
+    await host.close();
+  }
+}
+
+/** A streams `size`-byte frames to B for `ms`: A keeps its tx ring full, B keeps its rx ring stocked. */
+function stream(size: number, gso: boolean, ms: number): Promise<Point> {
+  return twoVifs(async (host, daemon, ga, gb) => {
     const a = await RawNetFront.connect(host.dom0.xs, ga);
     const b = await RawNetFront.connect(host.dom0.xs, gb);
     const frame = frameOf(size, `00:16:3e:00:0${ga.domid}:00`, `00:16:3e:00:0${gb.domid}:00`, 1, 0x0800);
@@ -160,23 +171,12 @@ async function stream(size: number, gso: boolean, ms: number): Promise<Point> {
     const got = await round(ms);
     if (sent === 0) throw new Error('nothing was sent');
     return got;
-  } finally {
-    await daemon.stop();
-    sw.close();
-    await host.close();
-  }
+  });
 }
 
 /** A's netfront writes `size`-byte frames to B's for `ms` (after a warm-up), both on this thread: B's frames and the CPU they took. */
-async function netfrontStream(size: number, gso: boolean, ms: number): Promise<Point> {
-  const host = new OneThreadHost();
-  const sw = new Switch();
-  const daemon = await NetbackDaemon.start(host.dom0, 0, { switch: sw });
-  try {
-    const ga = host.guest(2048);
-    const gb = host.guest(2048);
-    await createVif(host.dom0.xs, ga.domid, 0);
-    await createVif(host.dom0.xs, gb.domid, 0);
+function netfrontStream(size: number, gso: boolean, ms: number): Promise<Point> {
+  return twoVifs(async (_host, _daemon, ga, gb) => {
     const a = await NetFront.connect(ga.ctx, ga.domid, 0);
     const b = await NetFront.connect(gb.ctx, gb.domid, 0);
     let received = 0;
@@ -209,11 +209,7 @@ async function netfrontStream(size: number, gso: boolean, ms: number): Promise<P
     };
     await round(300); // the JIT warms up
     return await round(ms);
-  } finally {
-    await daemon.stop();
-    sw.close();
-    await host.close();
-  }
+  });
 }
 
 /**
