@@ -86,9 +86,9 @@ function boot(msg: BootMessage): void {
     loadKernel: () => (msg.kernel === null ? null : link(msg.kernel)),
     ...(msg.identity && { identity: msg.identity }),
     preloadWhileParked: true,
-    park: async () => {
+    park: async (report) => {
       parent.on('message', prepare);
-      status({ type: 'parked' });
+      status({ type: 'parked', ...report });
       const k = await kernelMessage();
       parent.off('message', prepare);
       return { name: k.name, uuid: k.uuid, load: () => (k.script ? runScript(k) : link(k.kernel)), ownPriority: () => setNice(k.nice) };

@@ -4,6 +4,7 @@ import type { DriverContext } from '../drivers/evtchn.js';
 import type { Net } from '../drivers/net/front/net.js';
 import type { NetFront, NetfrontOptions } from '../drivers/net/front/netfront.js';
 import { XenError, isXenError } from '../errors.js';
+import { within } from './within.js';
 
 export type OpenNet = (devid?: number, opts?: NetfrontOptions) => Promise<Net>;
 
@@ -68,6 +69,14 @@ export function connectHeld(held: readonly NetFront[]): ReadonlyMap<number, Prom
     p.catch(() => {}); // its open() sees the error, and connects again
     return [f.devid, p];
   }));
+}
+
+/** The devids of `connecting` not connected within `ms` (failed, or still at it), in order. */
+export async function unconnectedWithin(connecting: ReadonlyMap<number, Promise<NetFront>>, ms: number): Promise<number[]> {
+  const connected = new Set<number>();
+  const all = [...connecting].map(([id, p]) => p.then(() => void connected.add(id), () => {}));
+  await within(Promise.all(all), ms);
+  return [...connecting.keys()].filter((id) => !connected.has(id)).sort((a, b) => a - b);
 }
 
 /**

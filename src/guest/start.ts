@@ -17,18 +17,20 @@ import type { DomainView } from '../hypervisor/memory.js';
 import { BoundPort } from '../hypervisor/port.js';
 import { UpcallLoop } from '../hypervisor/upcall.js';
 import type { RuntimeMarks, RuntimeMarksKind } from '../hypervisor/hypervisor.js';
-import type { BootMarks } from '../hypervisor/vcpu.js';
+import type { BootMarks, ParkReport } from '../hypervisor/vcpu.js';
 import { XenstoreClient } from '../xenstore/client/client.js';
 import { XenstoreRingClient } from '../xenstore/client/ring.js';
 import { blockDevices } from './block.js';
 import { ioPages } from './iopages.js';
 import { GuestLifecycle } from './lifecycle.js';
 import type { NetFront } from '../drivers/net/front/netfront.js';
-import { connectHeld, hasVifs, holdVifs, netDevices, preconnectVifs, preloadNetfront, reconnectVifs, type EarlyVifs, type OpenNet } from './net.js';
+import {
+  connectHeld, hasVifs, holdVifs, netDevices, preconnectVifs, preloadNetfront, reconnectVifs, unconnectedWithin, type EarlyVifs, type OpenNet,
+} from './net.js';
 import { NETFRONT_CONNECT_FRAMES } from '../drivers/net/protocol.js';
 import { pvConsole, type OS } from './os.js';
 import { GuestStacks, loadStack, readAhead, vifAddress } from './tcpip.js';
-import { Suspender, resumeRecord, within } from './suspend.js';
+import { Suspender, resumeRecord } from './suspend.js';
 import { warmStackResume, warmUpStack } from './warmup.js';
 import { clockFromTime } from '../tcpip/clock.js';
 import { GuestTime } from './time.js';
@@ -72,7 +74,10 @@ function ramRoom(view: DomainView): number {
   return firstRamPfn(view.geometry) + view.geometry.ramFrames - Atomics.load(view.ctl, CB_RAM_HWM);
 }
 
-/** How long a parked restore waits for its vifs to connect before it parks regardless (they go on at the resume). */
+/**
+ * How long a parked restore waits for its vifs to connect; it then parks and reports those that
+ * did not (ParkReport.unconnectedVifs), which the toolstack refuses: the source keeps the guest.
+ */
 const PRECONNECT_MS = 10_000;
 
 type KernelModule = { default?: unknown };
@@ -106,8 +111,8 @@ export interface GuestPlatform {
    * boot (as a shell's claim hands them), so that the boot needs no xenstore round trip for them.
    */
   readonly identity?: Identity;
-  /** A shell's platform is up: wait until the toolstack claims it. */
-  park?(): Promise<Claim>;
+  /** A shell's platform is up: wait until the toolstack claims it (`report`: what it could not do while parked). */
+  park?(report?: ParkReport): Promise<Claim>;
   /**
    * A parked shell loads netfront and the TCP/IP stack while it waits: a Pool-0 shell's thread
    * (a few of them); not a shared pool's realm (thousands park there, most never use a vif).
@@ -211,6 +216,8 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         return { io, addresses, stacks, sus, block: blockDevices(ctx, view.domid, (f) => sus.trackDevice(f)) };
       };
       let ahead: ReturnType<typeof runtime> | undefined;
+      /** What the park tells the toolstack. */
+      let report: ParkReport | undefined;
       if (kernelLoaded === undefined) {
         // A shell: the platform is up; what makes it a guest (name, command line, kernel) comes
         // when the toolstack claims it.
@@ -235,7 +242,8 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
               const connecting = connectHeld(held);
               held = [];
               early = Promise.resolve(connecting);
-              await within(Promise.allSettled(connecting.values()), PRECONNECT_MS);
+              const unconnected = await unconnectedWithin(connecting, PRECONNECT_MS);
+              if (unconnected.length > 0) report = { unconnectedVifs: unconnected };
             }
           } else void preload.catch(() => {});
         }
@@ -246,7 +254,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
           if ((await early).size > 0) await warmUpStack(clockFromTime(time));
         }
         if (!restored && p.preloadWhileParked === true) ahead = runtime(undefined);
-        claim = await p.park();
+        claim = await p.park(report);
         marks.handed = now();
         ({ name, uuid } = claim);
         // A restore's resume is the downtime's end: it keeps the host's priority until done (below).

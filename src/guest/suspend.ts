@@ -16,6 +16,7 @@ import { CB_RAM_HWM, firstRamPfn } from '../hypervisor/layout.js';
 import type { IoRanges } from './iopages.js';
 import type { SuspendHandler } from './lifecycle.js';
 import type { GuestStacks } from './tcpip.js';
+import { within } from './within.js';
 
 /** A frontend as a suspend sees it. */
 export interface Quiescable {
@@ -27,12 +28,6 @@ export interface Quiescable {
 export const QUIESCE_TIMEOUT_MS = 2000;
 /** How long it waits for the console ring to drain. */
 const CONSOLE_FLUSH_MS = 1000;
-
-/** `p`, or nothing once `ms` have passed, whichever comes first (the timer cleared either way). */
-export function within(p: Promise<unknown>, ms: number): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]).finally(() => clearTimeout(timer));
-}
 
 export interface SuspendDeps {
   readonly hc: Hypercalls;

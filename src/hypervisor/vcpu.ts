@@ -68,12 +68,21 @@ export interface BootMarks {
   linked?: number;
 }
 
+/** What a parked runtime tells of its park. */
+export interface ParkReport {
+  /**
+   * A parked restore's vifs that did not connect before it parked (RestoreSpec.preconnect): the
+   * toolstack refuses to resume it, as their handshakes would run in the downtime.
+   */
+  readonly unconnectedVifs?: readonly number[];
+}
+
 /** Messages a vCPU thread sends on its parentPort. */
 export type VcpuStatus =
   /** `tid`: the thread's kernel id, where the OS has one (thread.ts). */
   | { readonly type: 'ready'; readonly tid?: number }
-  /** A shell's runtime is up (console, xenstore, timer) and waits for its kernel. */
-  | { readonly type: 'parked' }
+  /** A shell's runtime is up (console, xenstore, timer) and waits for its kernel (ParkReport). */
+  | ({ readonly type: 'parked' } & ParkReport)
   | { readonly type: 'main'; readonly marks?: BootMarks }
   /** Where a suspend's or a resume's time went in the runtime. */
   | { readonly type: 'marks'; readonly kind: RuntimeMarksKind; readonly marks: RuntimeMarks }
@@ -218,8 +227,8 @@ export interface BootedVcpu extends VcpuHandle {
 
 /** A vCPU that may be a shell's: on a thread of its own, or in a realm on a shared pCPU (cpupool.ts). */
 export interface ShellVcpu extends BootedVcpu {
-  /** Resolves when a shell's runtime waits for its kernel (never for a vCPU started with one). */
-  readonly parked: Promise<void>;
+  /** Resolves when a shell's runtime waits for its kernel (never for a vCPU started with one), with its report where it made one. */
+  readonly parked: Promise<ParkReport | void>;
   /**
    * Hand a shell its kernel (a module's URL, or a script; a realm's image for a realm), to run
    * at the credit scheduler's `weight` and `cap` (once: a vCPU started with a kernel has one).
@@ -254,8 +263,8 @@ export async function startVcpu(
   let mainReject!: (e: Error) => void;
   const mainCalled = new Promise<BootMarks | undefined>((res, rej) => ((mainResolve = res), (mainReject = rej)));
   mainCalled.catch(() => {});
-  let parkedResolve!: () => void;
-  const parked = new Promise<void>((res) => (parkedResolve = res));
+  let parkedResolve!: (r: ParkReport) => void;
+  const parked = new Promise<ParkReport>((res) => (parkedResolve = res));
   let hasKernel = kernel !== null;
   /** Scripts this shell has compiled (prepare). */
   const prepared = new Set<string>();
@@ -266,7 +275,7 @@ export async function startVcpu(
   drain(worker.stderr);
   worker.on('message', (m: VcpuStatus) => {
     if (m.type === 'main') mainResolve(m.marks);
-    else if (m.type === 'parked') parkedResolve();
+    else if (m.type === 'parked') parkedResolve({ ...(m.unconnectedVifs && { unconnectedVifs: m.unconnectedVifs }) });
     else if (m.type === 'log') opts.onLog?.(m.line);
     else if (m.type === 'marks') reported.set(m.kind, m.marks);
   });

@@ -97,21 +97,28 @@ async function receive(host: Host, sock: Socket, src: ByteSource, token: string,
   let name = '';
   /** The sender waits for this before it suspends the guest (MIGRATE_XENODE_BUILT). */
   let builtSent: Promise<void> | undefined;
+  let buildError: unknown;
   try {
     const image = await readImage(src, (config) => {
       name = config.name;
       // Its own name must be free here, or it could never run here: refuse before building it.
       checkNameFree(host, name);
       incoming = new IncomingDomain(host, config, `${name}--incoming`);
-      builtSent = incoming.built.then(() => send(sock, [MIGRATE_XENODE_BUILT]));
-      builtSent.catch(() => {}); // awaited below; a failed build fails finish() first
+      // A failed build ends the stream at once: the sender, waiting for the built message
+      // before it suspends the guest, fails with the guest still running there.
+      builtSent = incoming.built.then(() => send(sock, [MIGRATE_XENODE_BUILT]), (e: unknown) => {
+        buildError ??= e;
+        sock.destroy();
+        throw e;
+      });
+      builtSent.catch(() => {}); // awaited below
       return incoming;
     });
     built = await incoming!.finish(image);
     await builtSent;
   } catch (e) {
     await incoming?.abort();
-    throw e;
+    throw buildError ?? e;
   }
   const { domid } = built.domain;
   let rc = 0;

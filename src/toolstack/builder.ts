@@ -16,7 +16,7 @@ import {
   GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE,
 } from '../hypervisor/layout.js';
 import { POOL0, type Cpupool, type Placement } from '../hypervisor/cpupool.js';
-import { startVcpu, type BootedVcpu, type KernelScript, type ShellVcpu, type VcpuPool } from '../hypervisor/vcpu.js';
+import { startVcpu, type BootedVcpu, type KernelScript, type ParkReport, type ShellVcpu, type VcpuPool } from '../hypervisor/vcpu.js';
 import type { ConsoleDaemon } from '../drivers/console/daemon.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsNodeOps, XsPerm } from '../xenstore/client/client.js';
@@ -303,8 +303,10 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
     if (parked) {
       const vcpu = await startVcpu(hv, d, null, { heapMb, pool: ctx.pool, ...sched });
       hv.unpause(d.domid);
-      await untilParked(d, vcpu);
+      const { unconnectedVifs: late = [] } = await untilParked(d, vcpu);
       hv.pause(d.domid);
+      // Refused, not resumed with handshakes left for the downtime: the source keeps the guest.
+      if (waiting && late.length > 0) throw new XenError('ETIMEDOUT', `d${d.domid}: vif ${late.join(', ')} did not connect while the restored domain was parked`);
       const kernel = await linking!;
       if (typeof kernel !== 'string') vcpu.prepare(kernel);
       const handKernel = () => vcpu.loadKernel(kernel, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }) });
@@ -380,13 +382,14 @@ export function preconnectFrames(spec: Pick<BuildSpec, 'pool' | 'vifs' | 'memory
   return frames <= memorySplit(spec.memory).ramFrames / 4 ? frames : 0;
 }
 
-/** Resolves once a kernel-less vCPU's runtime has parked; rejects if it dies or takes too long. */
-async function untilParked(d: Domain, vcpu: ShellVcpu): Promise<void> {
+/** Resolves once a kernel-less vCPU's runtime has parked, with its report; rejects if it dies or takes too long. */
+async function untilParked(d: Domain, vcpu: ShellVcpu): Promise<ParkReport> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new XenError('ETIMEDOUT', `d${d.domid}: its runtime did not park within ${SHELL_PARK_MS / 1000} s`)), SHELL_PARK_MS);
   });
-  await Promise.race([vcpu.parked, vcpu.mainCalled, late]).finally(() => clearTimeout(timer));
+  const parked = vcpu.parked.then((r) => r ?? {});
+  return Promise.race([parked, vcpu.mainCalled.then(() => ({})), late]).finally(() => clearTimeout(timer));
 }
 
 /**

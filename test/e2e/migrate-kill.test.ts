@@ -17,6 +17,8 @@ import type { DomainInfo } from '../../src/toolstack/contract.js';
 import { FIXTURES, ROOT, XENODE, xenode } from '../support/cli.js';
 
 const T = { timeout: 180_000 };
+/** How long settles() polls: most of a test's time, the rest left for its other steps. */
+const SETTLE_MS = 120_000;
 let dir: string;
 
 interface HostProc {
@@ -144,10 +146,14 @@ async function filler(h: HostProc, name: string): Promise<string> {
   return (await xenode(['xenstore', 'read', `/local/domain/${d!.domid}/data/filler`], { state: h.state })).stdout.trim();
 }
 
-/** Poll `f` until it gives `want` (at most 20 s): a killed peer's end notices a closed connection soon, not at once. */
+/**
+ * Poll `f` until it gives `want`: a killed peer's end notices a closed connection soon, not at
+ * once. Bounded by the test's own timeout, not a shorter one: each poll is a CLI process or two
+ * (seconds apiece on a loaded machine), and a guest's start there takes as long as it takes.
+ */
 async function settles(f: () => Promise<string[]>, want: string[]): Promise<void> {
   let got: string[] = [];
-  for (const end = Date.now() + 20_000; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
+  for (const end = Date.now() + SETTLE_MS; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
     got = await f();
     if (JSON.stringify(got) === JSON.stringify(want)) return;
   }

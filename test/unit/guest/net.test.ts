@@ -2,7 +2,7 @@
 // connecting each once, and refusing a vif the domain does not have.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { holdVifs, netDevices, preconnectVifs } from '../../../src/guest/net.js';
+import { connectHeld, holdVifs, netDevices, preconnectVifs, unconnectedWithin } from '../../../src/guest/net.js';
 import { NETBACK_OFFER, NetRig, within } from '../../support/net-rawback.js';
 
 test('os.net finds a vif by number or the first one, connects it once, and refuses one that is not there', async (t) => {
@@ -74,4 +74,20 @@ test('after a resume, os.net() is the lowest devid even when that vif failed to 
   const second = open(1);
   await within(b1.attach(), 'the held vif 1 to connect');
   assert.equal((await within(second, 'os.net(1)')).mac, '00:16:3e:00:00:11');
+});
+
+test('a parked restore tells which held vifs did not connect in its bound (their backend never answered), and not those that did', async (t) => {
+  const rig = new NetRig();
+  t.after(() => rig.close());
+  const g = rig.guest(4096);
+  await rig.xs0.mkdir(`/local/domain/${g.domid}/device`);
+  await rig.xs0.setPerms(`/local/domain/${g.domid}/device`, [{ domid: g.domid, perm: 'n' }]);
+  await rig.backend(g, 0, NETBACK_OFFER, '00:16:3e:00:00:10'); // never attaches
+  const b1 = await rig.backend(g, 1, NETBACK_OFFER, '00:16:3e:00:00:11');
+  const { held } = await within(holdVifs(g.ctx, g.domid), 'the vifs to be held');
+  const connecting = connectHeld(held);
+  await within(b1.attach(), 'vif 1 to connect');
+  await within(connecting.get(1)!, 'vif 1 connected');
+  assert.deepEqual(await unconnectedWithin(connecting, 50), [0]);
+  assert.deepEqual(await unconnectedWithin(new Map([[1, connecting.get(1)!]]), 50), []);
 });
