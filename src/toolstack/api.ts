@@ -594,7 +594,7 @@ export class ToolstackApi implements Toolstack {
       if (!d) throw new XenError('ESRCH', `no domain with id ${domid}: \`xenode list\` shows the domains`);
       return d;
     }
-    const d = this.#host.domains().find((x) => x.name === ref && !x.dying);
+    const d = this.#host.liveDomainNamed(ref);
     if (!d) throw new XenError('ESRCH', `no domain named '${ref}': \`xenode list\` shows the domains`);
     return d;
   }

@@ -169,7 +169,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.shells = new ShellPool(() => this.#ctx, { ...shells, prefault }, this.#log);
     this.vifShells = new ShellPool(() => this.#ctx, { count: vifs, memory: shells.memory, vif: true }, this.#log);
     const summoning: SummonHost = {
-      running: (name) => this.domains().some((d) => d.name === name && !d.dying),
+      running: (name) => this.liveDomainNamed(name) !== undefined,
       boot: async (config, vm, served) => {
         await (await (vm === undefined ? this.create(config, { refillAfter: served }) : this.start(vm, { refillAfter: served }))).vcpu.mainCalled;
       },
@@ -329,6 +329,11 @@ export class Host extends EventEmitter<HostEvents> {
   findDomain(domid: number): Domain | undefined {
     const d = this.hv.findDomain(domid);
     return d && !isShellName(d.name) ? d : undefined;
+  }
+
+  /** The live domain named `name` if users may see it (not a shell): the hypervisor's index, no scan. */
+  liveDomainNamed(name: string): Domain | undefined {
+    return isShellName(name) ? undefined : this.hv.liveDomainNamed(name);
   }
 
   /** Boot a halted persistent VM (XAPI's VM.start) with the configuration its record holds. */

@@ -20,9 +20,15 @@ const MERGE_BATCH = 256;
 const READ_BUFFER_BYTES = 64 * 1024;
 
 /**
- * The accepted connection's handle in a Socket that reads into `buffer`: Node offers `onread`
- * only to sockets it is given a handle for, not to a server's accepted ones (Node 20), so the
- * accepted Socket (paused since its creation: pauseOnConnect) gives its handle up and closes.
+ * The accepted connection's handle in a Socket that reads into `buffer`. Node's `onread` (an
+ * option of net.Socket's constructor) needs a handle or a file descriptor, and a server's
+ * accepted sockets expose neither (Node 20: net.Server takes no `onread`, a Socket shows no fd),
+ * so the accepted Socket (paused since its creation: pauseOnConnect) gives up its private
+ * `_handle` (and closes) to a Socket made with the undocumented `handle` option. It stays
+ * private API because the supported way, 'data' events on the accepted socket, cost the daemon
+ * 5-19% more CPU per request (a Buffer, a stream push and a nextTick per read; paired rounds
+ * against this, docs/PERFORMANCE.md, issue 17, cli8). A Node without `_handle` here gives dead
+ * connections, which the socket tests catch; 'data' events are then the replacement.
  */
 export function readingInto(accepted: Socket, buffer: Buffer, callback: (n: number, buf: Buffer) => boolean): Socket {
   const a = accepted as unknown as { _handle: unknown };

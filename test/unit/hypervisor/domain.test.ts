@@ -200,3 +200,27 @@ test('restorePhysmap populates the RAM below a high-water mark, within the domai
   assert.deepEqual(d.hc.populatePhysmap(1), [first + 10]);
   assert.throws(() => d.hc.populatePhysmap(6), xen('ENOMEM'));
 });
+
+test('liveDomainNamed follows creates, renames and destroys, and tells apart domains that share a name', async (t) => {
+  const h = harness(t);
+  const a = h.local({ name: 'alpha' });
+  const b = h.local({ name: 'beta' });
+  assert.equal(h.hv.liveDomainNamed('alpha'), a.domain);
+  assert.equal(h.hv.liveDomainNamed('Domain-0'), h.hv.dom0);
+  assert.equal(h.hv.liveDomainNamed('gamma'), undefined);
+  a.domain.name = 'gamma';
+  assert.equal(h.hv.liveDomainNamed('alpha'), undefined);
+  assert.equal(h.hv.liveDomainNamed('gamma'), a.domain);
+  // The hypervisor does not keep names unique: one of two goes, the other is still found.
+  b.domain.name = 'gamma';
+  await h.hv.destroyDomain(a.domid);
+  assert.equal(h.hv.liveDomainNamed('gamma'), b.domain);
+  // A dying domain is not live, renamed or not.
+  const c = h.local({ name: 'delta' });
+  await h.hv.destroyDomain(b.domid);
+  b.domain.name = 'delta';
+  assert.equal(h.hv.liveDomainNamed('gamma'), undefined);
+  assert.equal(h.hv.liveDomainNamed('delta'), c.domain);
+  await h.hv.destroyDomain(c.domid);
+  assert.equal(h.hv.liveDomainNamed('delta'), undefined);
+});
