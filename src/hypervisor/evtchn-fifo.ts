@@ -19,7 +19,7 @@ import {
   CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_NR_EVTCHNS, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL, CB_RAM_HWM, EVENT_WORDS_PER_PAGE,
   EV_FIFO, EV_STATE, FIFO_MAX_ARRAY_PAGES, firstRamPfn, portBase,
 } from './layout.js';
-import { lock, lockAbandoned, resetLock, unlock } from './lock.js';
+import { lock, lockAbandoned, resetLock, tryLock, unlock } from './lock.js';
 import type { DomainView } from './memory.js';
 
 export const PENDING = 1 << EVTCHN_FIFO_PENDING;
@@ -48,10 +48,20 @@ export function eventWord(d: DomainView, port: number): number {
   return pfn * EVENT_WORDS_PER_PAGE + (port % EVENT_WORDS_PER_PAGE);
 }
 
-function lockQueues(c: Int32Array, a: number, b: number): void {
+/** Both queues' locks (false, holding neither, if `wait` is false and one is held by another thread). */
+function lockQueues(c: Int32Array, a: number, b: number, wait: boolean): boolean {
   // Lower queue first, as Xen orders its queue locks by address.
-  lock(c, CB_FIFO_QUEUE_LOCK + Math.min(a, b));
-  if (a !== b) lock(c, CB_FIFO_QUEUE_LOCK + Math.max(a, b));
+  const lo = CB_FIFO_QUEUE_LOCK + Math.min(a, b);
+  const hi = CB_FIFO_QUEUE_LOCK + Math.max(a, b);
+  if (wait) {
+    lock(c, lo);
+    if (a !== b) lock(c, hi);
+    return true;
+  }
+  if (!tryLock(c, lo)) return false;
+  if (a === b || tryLock(c, hi)) return true;
+  unlock(c, lo);
+  return false;
 }
 
 function unlockQueues(c: Int32Array, a: number, b: number): void {
@@ -96,9 +106,10 @@ function trySetLink(m: Int32Array, w: number, cur: number, link: number): boolea
  * evtchn_fifo_set_pending: set PENDING and, if the event is unmasked and not yet on a queue,
  * link it at the tail of its priority's queue (or make it the head of an empty one). Returns
  * true when the caller must raise the vCPU's upcall: the queue was empty and its ready bit
- * was clear.
+ * was clear. With `wait` false, a queue lock another thread holds is not waited for: nothing
+ * is done and undefined returned, for the caller to try again later (dom0, evtchn.ts).
  */
-export function fifoSetPending(d: DomainView, port: number): boolean {
+export function fifoSetPending(d: DomainView, port: number, wait = true): boolean | undefined {
   const c = d.ctl;
   const m = d.mem32;
   const ev = portBase(d, port) + EV_FIFO;
@@ -116,7 +127,7 @@ export function fifoSetPending(d: DomainView, port: number): boolean {
     let f = Atomics.load(c, ev);
     q = f & PRIO_MASK;
     oldQ = (f >> LASTQ_SHIFT) & PRIO_MASK;
-    lockQueues(c, q, oldQ);
+    if (!lockQueues(c, q, oldQ, wait)) return undefined;
     f = Atomics.load(c, ev);
     if ((f & PRIO_MASK) === q && ((f >> LASTQ_SHIFT) & PRIO_MASK) === oldQ) break;
     unlockQueues(c, q, oldQ);
@@ -159,12 +170,12 @@ function controlWord(d: DomainView): number {
   return Atomics.load(d.ctl, CB_FIFO_CONTROL) >> 2;
 }
 
-/** evtchn_fifo_unmask: clear MASKED and relink if pending; true if the upcall must be raised. */
-export function fifoUnmask(d: DomainView, port: number): boolean {
+/** evtchn_fifo_unmask: clear MASKED and relink if pending; true if the upcall must be raised (`wait`: as fifoSetPending). */
+export function fifoUnmask(d: DomainView, port: number, wait = true): boolean | undefined {
   const w = eventWord(d, port);
   if (w < 0) return false;
   Atomics.and(d.mem32, w, ~MASKED);
-  return (Atomics.load(d.mem32, w) & PENDING) !== 0 && fifoSetPending(d, port);
+  return (Atomics.load(d.mem32, w) & PENDING) !== 0 && fifoSetPending(d, port, wait);
 }
 
 /** Set MASKED (the guest does this in its own word; xenode's guests ask the hypervisor). */

@@ -56,7 +56,7 @@ export function portState(d: DomainView, port: number): number {
  */
 export function setPending(target: DomainView, port: number): void {
   if (fifo.fifoActive(target)) {
-    if (fifo.fifoSetPending(target, port)) raiseUpcall(target);
+    fifoDelivered(target, port, fifo.fifoSetPending(target, port, !defers.on));
     return;
   }
   const m = target.mem32;
@@ -68,6 +68,56 @@ export function setPending(target: DomainView, port: number): void {
   const selBit = 1 << (sel & 31);
   if (Atomics.or(m, SEL_WORD + (sel >>> 5), selBit) & selBit) return;
   raiseUpcall(target);
+}
+
+/**
+ * A FIFO queue lock is held by another thread, and dom0's thread never waits for one: a guest's
+ * thread holds its own queue's lock in an unmask and a sender's in a send, and the OS may
+ * preempt it there for as long as a loaded host keeps a nice-10 thread off a core (tens of ms),
+ * which would stall every backend. The event is linked from dom0's loop once the lock is free,
+ * so a preempted or hostile guest delays its own events (and those of the queue it held) only.
+ */
+const deferred = new Map<DomainView, Set<number>>();
+/** Whether this thread defers (a property, read on every send): dom0's, where the Hypervisor is made. */
+const defers = { on: false };
+
+/** The thread that holds the hypervisor's authority (dom0's) never waits for a FIFO queue lock. */
+export function deferLockedEvents(): void {
+  defers.on = true;
+}
+let retryTimer: ReturnType<typeof setTimeout> | undefined;
+/** How often dom0 tries a deferred event's queue again (a held lock is a few stores long). */
+const DEFERRED_RETRY_MS = 1;
+
+function fifoDelivered(d: DomainView, port: number, linked: boolean | undefined): void {
+  if (linked) raiseUpcall(d);
+  else if (linked === undefined) {
+    let ports = deferred.get(d);
+    if (!ports) deferred.set(d, (ports = new Set()));
+    ports.add(port);
+    retryTimer ??= setTimeout(retryDeferred, DEFERRED_RETRY_MS).unref();
+  }
+}
+
+function retryDeferred(): void {
+  retryTimer = undefined;
+  for (const [d, ports] of deferred) {
+    // A domain destroyed meanwhile takes its events with it (its control block is never reused).
+    if (d.dying) ports.clear();
+    for (const port of ports) {
+      const linked = portState(d, port) === EVTCHNSTAT_closed ? false : fifo.fifoSetPending(d, port, false);
+      if (linked === undefined) continue;
+      ports.delete(port);
+      if (linked) raiseUpcall(d);
+    }
+    if (!ports.size) deferred.delete(d);
+  }
+  if (deferred.size) retryTimer = setTimeout(retryDeferred, DEFERRED_RETRY_MS).unref();
+}
+
+/** The domain's events dom0 has not linked yet because their queue's lock was held. */
+export function deferredEvents(d: DomainView): number {
+  return deferred.get(d)?.size ?? 0;
 }
 
 /** vcpu_mark_events_pending: set evtchn_upcall_pending, and wake the vCPU on its 0 -> 1 edge. */
@@ -97,7 +147,7 @@ export function wake(d: DomainView): void {
 export function unmask(d: DomainView, port: number): void {
   checkPort(d, port);
   if (fifo.fifoActive(d)) {
-    if (fifo.fifoUnmask(d, port)) raiseUpcall(d);
+    fifoDelivered(d, port, fifo.fifoUnmask(d, port, !defers.on));
     return;
   }
   const m = d.mem32;

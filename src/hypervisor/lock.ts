@@ -58,6 +58,17 @@ export function lock(words: Int32Array, index: number, maxWaitMs = LOCK_MAX_WAIT
   lockSlow(words, index, me, maxWaitMs);
 }
 
+/** The lock if it can be had without sleeping (a brief spin), else false: for a thread that must not wait. */
+export function tryLock(words: Int32Array, index: number): boolean {
+  const me = self.tag;
+  for (let i = 0; i <= SPINS; i++) {
+    const c = Atomics.compareExchange(words, index, UNLOCKED, me);
+    if (c === UNLOCKED) return true;
+    if (c === POISONED) return false;
+  }
+  return false;
+}
+
 function lockSlow(words: Int32Array, index: number, me: number, maxWaitMs: number): void {
   const deadline = performance.now() + maxWaitMs;
   for (;;) {

@@ -14,6 +14,7 @@ import { DomHeap } from '../hypervisor/domheap.js';
 import { ThreadScrubber } from '../hypervisor/scrub.js';
 import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
 import { GUEST_IMAGE, PCPU_IMAGE, REALM_IMAGE } from '../guest/image.js';
+import { within } from '../guest/suspend.js';
 import { Cpupool, POOL0, type CpupoolOptions, type CpupoolSched } from '../hypervisor/cpupool.js';
 import { VcpuPool } from '../hypervisor/vcpu.js';
 import { Switch } from '../network/switch.js';
@@ -51,6 +52,14 @@ export const SUSPEND_TIMEOUT_MS = 60_000;
 
 /** Events per dom0 port per 100 ms before the port is throttled (see UpcallLoop). */
 const DOM0_STORM_LIMIT = 20_000;
+/**
+ * How long a create lets a booting guest reach main() before it writes the VM record. The
+ * record's commit (0.3-1 ms of dom0's thread) right after the kernel was posted kept dom0's
+ * core busy while the guest's thread (nice 10) waited for a core to take the kernel: the
+ * commit waits, dom0's loop idles meanwhile (it still serves the guest), and the guest's
+ * thread gets the core. A guest slower to main() than this is committed while it boots.
+ */
+const COMMIT_AFTER_MAIN_MS = 5;
 
 export interface HostOptions {
   /** Where xenstored listens for Xen's tools; no socket when absent. */
@@ -291,6 +300,9 @@ export class Host extends EventEmitter<HostEvents> {
       config = { ...config, uuid };
       let vm: Ref<'VM'>;
       try {
+        // A crash of the host before the commit leaves what its restart makes anyway: no
+        // record of a transient VM, a persistent one halted (VmTable.rebuild).
+        if (!opts.paused && !opts.restore) await within(built.vcpu.mainCalled.catch(() => {}), COMMIT_AFTER_MAIN_MS);
         vm = await this.vms.started(opts.vm, built.domain, config, opts.paused === true, { resume: opts.restore !== undefined });
       } catch (e) {
         await teardownDomain(this.#ctx, domid);

@@ -3,6 +3,7 @@
 // masking, events before their array page, busy ports, and dom0 past the 2-level ABI's 4,095.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import {
   EVTCHN_FIFO_CB_HEAD, EVTCHN_FIFO_CB_READY, EVTCHN_FIFO_LINK_MASK, EVTCHN_FIFO_PRIORITY_DEFAULT,
   SHINFO_EVTCHN_PENDING,
@@ -10,7 +11,8 @@ import {
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { directChannel } from '../../../src/hypervisor/control.js';
 import { BUSY, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
-import { UPCALL_WORD } from '../../../src/hypervisor/evtchn.js';
+import { UPCALL_WORD, deferredEvents } from '../../../src/hypervisor/evtchn.js';
+import { CB_FIFO_QUEUE_LOCK } from '../../../src/hypervisor/layout.js';
 import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
 import { FifoQueues } from '../../../src/hypervisor/upcall-fifo.js';
 import { harness, xen, type Harness } from '../../support/hypervisor.js';
@@ -256,4 +258,38 @@ test('dom0 on the FIFO ABI holds more than 4,095 ports and gets their events', a
   await next;
   assert.ok((h.dom0Events.loop.fifoPorts ?? 0) > last);
   assert.equal((await h.dom0.evtchnStatus(last)).remotePort, pd);
+});
+
+test('a guest thread preempted while it holds a queue lock: dom0 does not wait for it, and the event is linked once the lock is free', async (t) => {
+  const h = harness(t);
+  const d = await fifoDomain(h);
+  const [p0, p] = await d.port();
+  d.drain();
+  d.upcall();
+  // Another thread holds the queue's lock, as a guest's send or unmask the OS preempted inside it would.
+  const lockUrl = new URL('../../../src/hypervisor/lock.js', import.meta.url).href;
+  const index = CB_FIFO_QUEUE_LOCK + EVTCHN_FIFO_PRIORITY_DEFAULT;
+  const holder = new Worker(`
+    const { workerData, parentPort } = require('node:worker_threads');
+    import(${JSON.stringify(lockUrl)}).then(({ lock, unlock }) => {
+      const c = new Int32Array(workerData);
+      lock(c, ${index});
+      parentPort.postMessage('held');
+      parentPort.once('message', () => { unlock(c, ${index}); parentPort.postMessage('free'); });
+    });`, { eval: true, workerData: d.domain.view.ctl.buffer });
+  t.after(() => holder.terminate());
+  const reply = () => new Promise((resolve) => holder.once('message', resolve));
+  await reply();
+  // Waiting would block this thread until the holder, which needs this thread's message, let go.
+  h.dom0.evtchnSend(p0);
+  assert.notEqual(Atomics.load(d.domain.view.ctl, index), 0, 'the lock is still held: the send did not wait for it');
+  assert.equal(deferredEvents(d.domain.view), 1);
+  assert.equal(d.word(p) & LINKED, 0, 'not linked while the lock is held');
+  assert.equal(d.upcall(), 0);
+  holder.postMessage('go');
+  await reply();
+  for (let i = 0; i < 10_000 && deferredEvents(d.domain.view) > 0; i++) await new Promise((r) => setTimeout(r, 1));
+  assert.equal(deferredEvents(d.domain.view), 0);
+  assert.equal(d.upcall(), 1, 'the upcall is raised when it is linked');
+  assert.deepEqual(d.drain(), [p]);
 });
