@@ -1,18 +1,23 @@
 // os.net: finding the guest's vifs under device/vif by number (the first when none is named),
 // connecting each once, and refusing a vif the domain does not have.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { connectHeld, holdVifs, netDevices, preconnectVifs, unconnectedWithin } from '../../../src/guest/net.js';
-import { NETBACK_OFFER, NetRig, within } from '../../support/net-rawback.js';
+import { NETBACK_OFFER, NetRig, within, type NetGuest } from '../../support/net-rawback.js';
 
-test('os.net finds a vif by number or the first one, connects it once, and refuses one that is not there', async (t) => {
+/** A rig's guest with its own device directory, as the builder makes it (the guest may list it). */
+async function guestWithDevices(t: TestContext): Promise<{ rig: NetRig; g: NetGuest }> {
   const rig = new NetRig();
   t.after(() => rig.close());
   const g = rig.guest(4096);
-  const open = netDevices(g.ctx, g.domid);
-  // The domain's own directory, as the builder makes it.
   await rig.xs0.mkdir(`/local/domain/${g.domid}/device`);
   await rig.xs0.setPerms(`/local/domain/${g.domid}/device`, [{ domid: g.domid, perm: 'n' }]);
+  return { rig, g };
+}
+
+test('os.net finds a vif by number or the first one, connects it once, and refuses one that is not there', async (t) => {
+  const { rig, g } = await guestWithDevices(t);
+  const open = netDevices(g.ctx, g.domid);
   await assert.rejects(open(), { errno: 'ENOENT' });
   const b1 = await rig.backend(g, 1, NETBACK_OFFER, '00:16:3e:00:00:11');
   const b3 = await rig.backend(g, 3, NETBACK_OFFER, '00:16:3e:00:00:33');
@@ -29,11 +34,7 @@ test('os.net finds a vif by number or the first one, connects it once, and refus
 });
 
 test('a claimed shell reads its vif list at the claim for the first open; a vif hot-plugged after that list is still found', async (t) => {
-  const rig = new NetRig();
-  t.after(() => rig.close());
-  const g = rig.guest(4096);
-  await rig.xs0.mkdir(`/local/domain/${g.domid}/device`);
-  await rig.xs0.setPerms(`/local/domain/${g.domid}/device`, [{ domid: g.domid, perm: 'n' }]);
+  const { rig, g } = await guestWithDevices(t);
   const b1 = await rig.backend(g, 1, NETBACK_OFFER, '00:16:3e:00:00:11');
   // The shell connects its vif while it waits; then it is claimed.
   const early = preconnectVifs(g.ctx, g.domid);
@@ -51,11 +52,7 @@ test('a claimed shell reads its vif list at the claim for the first open; a vif 
 });
 
 test('after a resume, os.net() is the lowest devid even when that vif failed to hold while parked (and is connected afresh)', async (t) => {
-  const rig = new NetRig();
-  t.after(() => rig.close());
-  const g = rig.guest(4096);
-  await rig.xs0.mkdir(`/local/domain/${g.domid}/device`);
-  await rig.xs0.setPerms(`/local/domain/${g.domid}/device`, [{ domid: g.domid, perm: 'n' }]);
+  const { rig, g } = await guestWithDevices(t);
   const b0 = await rig.backend(g, 0, NETBACK_OFFER, '00:16:3e:00:00:10');
   const b1 = await rig.backend(g, 1, NETBACK_OFFER, '00:16:3e:00:00:11');
   // vif 0's frontend nodes do not check out while the runtime is parked: its hold fails.
@@ -77,11 +74,7 @@ test('after a resume, os.net() is the lowest devid even when that vif failed to 
 });
 
 test('a parked restore tells which held vifs did not connect in its bound (their backend never answered), and not those that did', async (t) => {
-  const rig = new NetRig();
-  t.after(() => rig.close());
-  const g = rig.guest(4096);
-  await rig.xs0.mkdir(`/local/domain/${g.domid}/device`);
-  await rig.xs0.setPerms(`/local/domain/${g.domid}/device`, [{ domid: g.domid, perm: 'n' }]);
+  const { rig, g } = await guestWithDevices(t);
   await rig.backend(g, 0, NETBACK_OFFER, '00:16:3e:00:00:10'); // never attaches
   const b1 = await rig.backend(g, 1, NETBACK_OFFER, '00:16:3e:00:00:11');
   const { held } = await within(holdVifs(g.ctx, g.domid), 'the vifs to be held');
