@@ -78,7 +78,7 @@ function boot(msg: BootMessage): void {
   channel.onPush((g) => hc.adoptPeer(g as PeerGrant));
   // A shell parks at the host's priority, so that its claim wakes it as fast as a thread of
   // dom0's (a thread cannot raise its priority again unprivileged); it takes its own before its
-  // kernel runs, or a restored one once its resume is done (start.ts).
+  // kernel runs (start.ts: a restored one after its resume's vifs and stacks).
   if (msg.kernel !== null) setNice(msg.nice);
   startGuest({
     hc,

@@ -257,8 +257,6 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         claim = await p.park(report);
         marks.handed = now();
         ({ name, uuid } = claim);
-        // A restore's resume is the downtime's end: it keeps the host's priority until done (below).
-        if (!restored) claim.ownPriority?.();
       } else if (p.identity) {
         await timerBound;
         ({ name, uuid } = p.identity);
@@ -289,18 +287,15 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         // asks: its connections' peers are waiting.
         const connected = reconnectVifs(ctx, view.domid, net, vifs).then(() => void (resumeMarks.vifs = now()));
         const restored = stacks.resumeSaved().then(() => void (resumeMarks.stacks = now()));
-        // The resume is done once main(os) has run to its first wait too (a program that serves
-        // listens there, and takes its carried connections): until then the domain answers no
-        // one, so it runs at the host's priority, as the parked runtime did (at a guest's weight,
-        // on a loaded host, its few ms of CPU waited 15-470 ms for the thread to be scheduled).
-        void Promise.all([connected, restored, reached]).then(() => {
-          p.report?.('resume', resumeMarks);
-          setImmediate(() => claim?.ownPriority?.());
-        });
+        void Promise.all([connected, restored, reached]).then(() => p.report?.('resume', resumeMarks));
         // The vifs' handshakes send their writes before the kernel's evaluation takes the thread.
         if (claim) await new Promise<void>((r) => setImmediate(r));
       }
       if (claim) {
+        // The runtime's own work so far (a resume's record, vifs and stacks: the downtime, which
+        // at a guest's weight on a loaded host waited 15-470 ms for a core) ran at the host's
+        // priority, as the parked runtime did; the program's code (its kernel, main) never does.
+        claim.ownPriority?.();
         kernelLoaded = claim.load();
         kernelLoaded.catch(() => {});
       }
