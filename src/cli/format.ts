@@ -52,7 +52,8 @@ function left(b: Buffer, o: number, s: string, width: number): number {
 
 /** `s` right-aligned in `width` from b[o]: where the field ends. */
 function right(b: Buffer, o: number, s: string, width: number): number {
-  return o + (s.length < width ? width - s.length : 0) + put(b, o + (s.length < width ? width - s.length : 0), s);
+  const at = s.length < width ? o + width - s.length : o;
+  return at + put(b, at, s);
 }
 
 /**
