@@ -1,7 +1,5 @@
 // One blkbench guest (examples/blkbench) on one disk, run to its result: shared by the benches
 // that compare image formats through the whole block path (qcow2, vhd).
-import { readdir, readlink, realpath } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import type { Host } from '../../src/toolstack/host.js';
@@ -26,10 +24,9 @@ export interface BlkbenchRun {
 
 /**
  * Boot a blkbench guest on `target`, start its load, and return its result; the guest is
- * destroyed and its disk closed. The backend closes the disk after the destroy returns, and an
- * image's close flushes it (a qcow2 image's fdatasync of what the run wrote took up to 20 s
- * at load 15, holding one of libuv's pool threads and the disk): the next run waits for it, or
- * it would run beside that.
+ * destroyed and its disk closed: `destroy` returns once the backend has closed the disk, and an
+ * image's close flushes it (a qcow2 image's fdatasync of what the run wrote took up to 20 s at
+ * load 15), so the next run does not run beside that.
  */
 export async function runBlkbench(host: Host, r: BlkbenchRun): Promise<Point> {
   const cfg = `name = "${r.name}"\nkernel = "${BLKBENCH}"\nmemory = 64\n` +
@@ -45,20 +42,9 @@ export async function runBlkbench(host: Host, r: BlkbenchRun): Promise<Point> {
     return { iops: p.iops, mbps: p.mbps, p50_us: p.p50_us, p99_us: p.p99_us };
   } finally {
     await host.destroy(d).catch(() => {});
-    await closed(r.target);
   }
 }
 
-/** Until no file descriptor of this process is open on `path` (at most 5 minutes). */
-async function closed(path: string): Promise<void> {
-  const real = await realpath(path);
-  for (const end = Date.now() + 300_000; Date.now() < end; await sleep(10)) {
-    const fds = await readdir('/proc/self/fd');
-    const links = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
-    if (!links.includes(real)) return;
-  }
-  throw new Error(`${path} is still open 5 minutes after its guest was destroyed`);
-}
 
 /** The point of median IOPS (the lower middle one of an even count). */
 export function medianPoint(points: readonly Point[]): Point {
