@@ -45,7 +45,6 @@ export async function runBlkbench(host: Host, r: BlkbenchRun): Promise<Point> {
   }
 }
 
-
 /** The point of median IOPS (the lower middle one of an even count). */
 export function medianPoint(points: readonly Point[]): Point {
   return [...points].sort((a, b) => a.iops - b.iops)[(points.length - 1) >> 1]!;

@@ -275,7 +275,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       const resumeMarks: Record<string, number> = { handed: marks.handed ?? marks.booted, record: now() };
       let mainReached!: () => void;
       const reached = new Promise<void>((r) => (mainReached = r));
-      const { io, addresses, stacks, sus, block } = record || !ahead ? runtime(record) : ahead;
+      const { io, addresses, stacks, sus, block } = record ? runtime(record) : (ahead ?? runtime(undefined));
       // A claimed shell's vifs: their addresses are read now, while the kernel links.
       if (claim) void early?.then((m) => m.forEach((_, id) => addresses.ahead(id)), () => {});
       suspender = sus;

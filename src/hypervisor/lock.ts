@@ -48,14 +48,7 @@ export function setLockOwner(tid: number | undefined): void {
 }
 
 export function lock(words: Int32Array, index: number, maxWaitMs = LOCK_MAX_WAIT_MS): void {
-  const me = self.tag;
-  let c = Atomics.compareExchange(words, index, UNLOCKED, me);
-  if (c === UNLOCKED) return;
-  for (let i = 0; i < SPINS && c !== POISONED; i++) {
-    c = Atomics.compareExchange(words, index, UNLOCKED, me);
-    if (c === UNLOCKED) return;
-  }
-  lockSlow(words, index, me, maxWaitMs);
+  if (!tryLock(words, index)) lockSlow(words, index, self.tag, maxWaitMs);
 }
 
 /** The lock if it can be had without sleeping (a brief spin), else false: for a thread that must not wait. */

@@ -37,7 +37,7 @@ export async function writeGuestData(host: Host, domid: number, data: DomainImag
 
 /** xl's name clash: a domain of this name runs here already. */
 export function checkNameFree(host: Host, name: string): void {
-  if (host.hv.domains().some((d) => d.name === name && !d.dying)) throw new XenError('EEXIST', `Domain with name "${name}" already exists.`);
+  if (host.hv.liveDomainNamed(name)) throw new XenError('EEXIST', `Domain with name "${name}" already exists.`);
 }
 
 /** The stream names the suspend record last (finish). */

@@ -12,7 +12,7 @@ import { fsError } from './disk.js';
  * a qcow2 file's clusters past its end), or an error (an image whose metadata says the data is
  * there). A write that makes no progress is an error either way.
  */
-export type AtEnd = 'zeros' | 'error';
+type AtEnd = 'zeros' | 'error';
 
 /**
  * Move `bufs` to or from the file at `position`. `onEnd`, if given, is told the end position of a
@@ -55,7 +55,7 @@ export const pread = (fd: number, file: string, buf: Uint8Array, position: numbe
 export const pwrite = (fd: number, file: string, buf: Uint8Array, position: number) => transfer('write', fd, file, [buf], position, 'error');
 
 /** The buffer list after its first `n` bytes. */
-export function advance(bufs: readonly Uint8Array[], n: number): Uint8Array[] {
+function advance(bufs: readonly Uint8Array[], n: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const b of bufs) {
     if (n >= b.byteLength) {

@@ -21,6 +21,8 @@ export class RawFile implements Disk {
   #zeros: Uint8Array | null = null;
   /** A regular file of a page or more (a block device's st_blocks says nothing; a smaller file's data may live in its inode). */
   readonly #sparseable: boolean;
+  /** Seen to hold data: kept (a discard may free blocks again, but "may hold data" is always safe). */
+  #held = false;
 
   private constructor(readonly path: string, fd: number, sectors: number, readonly readOnly: boolean, sparseable: boolean) {
     this.#fd = fd;
@@ -54,10 +56,12 @@ export class RawFile implements Disk {
    * Whether the sectors may hold data. Node has neither lseek's SEEK_DATA/SEEK_HOLE nor FIEMAP, so
    * only a file with no block allocated at all (a fresh sparse VDI; st_blocks counts blocks
    * reserved for data not yet written back too) is known to hold none, anywhere. Asked of the
-   * file each time (one fstat), as another writer may have written since.
+   * file (one fstat) until it holds some, as another writer may have written since; a copy asks
+   * per chunk, a qcow2 over it per cluster.
    */
   holdsData(): boolean {
-    return !this.#sparseable || fstatSync(this.#fd).blocks > 0;
+    this.#held ||= !this.#sparseable || fstatSync(this.#fd).blocks > 0;
+    return this.#held;
   }
 
   flush(): Promise<void> {

@@ -679,9 +679,6 @@ export class ToolstackApi implements Toolstack {
     return c;
   }
 
-  // Rows are plain literals: spreads in them (id(d) first, config last) made V8 build each row
-  // property by property, about half of a 1,000-guest list call (docs/PERFORMANCE.md).
-
   #info(d: Domain, long: boolean, vbd: BlkbackStats | undefined, net: VifTraffic | undefined): DomainInfo {
     const cfg = this.#host.config(d.domid);
     const info: DomainInfo = {

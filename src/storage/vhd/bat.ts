@@ -30,7 +30,7 @@ export function decodeBat(b: Uint8Array, entries: number): Uint32Array {
  * entries are written as they are on disk: as in `bat`, except blocks `unwritten` (allocated in
  * memory only), which are unused there.
  */
-export function batRuns(bat: Uint32Array, changes: ReadonlyMap<number, number>, gap: number, unwritten: ReadonlySet<number> = new Set()): { first: number; bytes: Uint8Array }[] {
+export function batRuns(bat: Uint32Array, changes: ReadonlyMap<number, number>, gap: number, unwritten?: ReadonlySet<number>): { first: number; bytes: Uint8Array }[] {
   const per = VHD_SECTOR / 4;
   const sectors = [...new Set([...changes.keys()].map((b) => Math.floor(b / per)))].sort((a, b) => a - b);
   const runs: { first: number; bytes: Uint8Array }[] = [];
@@ -43,7 +43,7 @@ export function batRuns(bat: Uint32Array, changes: ReadonlyMap<number, number>, 
     // The run's entries copied and byte-swapped natively (a run may span the whole table).
     const words = new Uint32Array(to - from).fill(BAT_UNUSED);
     words.set(bat.subarray(from, Math.min(to, bat.length)));
-    for (const e of unwritten) if (e >= from && e < to) words[e - from] = BAT_UNUSED;
+    if (unwritten) for (const e of unwritten) if (e >= from && e < to) words[e - from] = BAT_UNUSED;
     for (const [e, v] of changes) if (e >= from && e < to) words[e - from] = v;
     if (LITTLE_ENDIAN) Buffer.from(words.buffer).swap32();
     runs.push({ first, bytes: new Uint8Array(words.buffer) });
