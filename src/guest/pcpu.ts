@@ -378,7 +378,7 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
       d.turns.uncaught(e); // a kernel that does not compile crashes its domain, not the pool
       return;
     }
-    d.turns.claim(kernel, toRealm(m.identity, d.I) as never);
+    d.turns.claim(kernel, m.identity.name, m.identity.uuid);
     drainScript.runInContext(d.ctx);
     kick();
   } finally {

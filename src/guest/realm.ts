@@ -32,8 +32,11 @@ export interface RealmTurns {
   expecting(): boolean;
   /** A rejection of one of the realm's promises that nothing handled: the domain crashes. */
   uncaught(reason: unknown): void;
-  /** A shell's claim: the kernel it runs and the name and uuid the toolstack wrote for it. */
-  claim(kernel: RealmKernel, identity: Identity): void;
+  /**
+   * A shell's claim: the kernel it runs and the name and uuid the toolstack wrote for it (strings,
+   * which cross into the realm as they are: no object of the pCPU's to rebuild there).
+   */
+  claim(kernel: RealmKernel, name: string, uuid: string): void;
 }
 
 /** The few parts of Node's modules a kernel in a realm gets: realm copies, or pure functions of the host's. */
@@ -124,6 +127,6 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
     upcall: guard(() => loop.runPending(), false),
     expecting: guard(() => loop.expecting === true, false),
     uncaught: (reason: unknown) => crash(reason),
-    claim: guard((k: RealmKernel, id: Identity) => claimed({ name: id.name, uuid: id.uuid, load: () => load(k) }), undefined),
+    claim: guard((k: RealmKernel, name: string, uuid: string) => claimed({ name, uuid, load: () => load(k) }), undefined),
   };
 }

@@ -57,9 +57,11 @@ function readStartInfo(view: DomainView): StartInfo {
 
 /** The command line in start_info: read when the kernel is known (a shell's is written when it is claimed). */
 function readCmdline(view: DomainView): string {
-  const cmd = new Uint8Array(view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE).slice();
-  const nul = cmd.indexOf(0);
-  return new TextDecoder().decode(nul < 0 ? cmd : cmd.subarray(0, nul));
+  const field = new Uint8Array(view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE);
+  const nul = field.indexOf(0);
+  // Most guests have none: no copy and no decoder (a realm's decodes through its pCPU thread).
+  // A decoder refuses shared memory: the bytes are copied out first.
+  return nul === 0 ? '' : new TextDecoder().decode(field.slice(0, nul < 0 ? MAX_GUEST_CMDLINE : nul));
 }
 
 /** A restored domain's suspend record (abi/suspend.ts), from start_info; read once the kernel is known. */
@@ -201,7 +203,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       let net: OpenNet;
       /**
        * What the program's OS is made of that its claim does not change (a restore's record
-       * does): a parked Pool-0 shell makes it before its claim, since V8 compiles each part's
+       * does): a parked shell makes it before its claim, since V8 compiles each part's
        * code the first time it runs (0.4-0.5 ms of a claim on this VM otherwise).
        */
       const runtime = (record: SuspendRecord | undefined) => {
@@ -253,7 +255,8 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
           early = preconnectVifs(ctx, view.domid);
           if ((await early).size > 0) await warmUpStack(clockFromTime(time));
         }
-        if (!restored && p.preloadWhileParked === true) ahead = runtime(undefined);
+        // Its OS's parts are made before the claim everywhere: a realm's are a few objects.
+        if (!restored) ahead = runtime(undefined);
         claim = await p.park(report);
         marks.handed = now();
         ({ name, uuid } = claim);
