@@ -22,7 +22,7 @@ import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsNodeOps, XsPerm } from '../xenstore/client/client.js';
 import { addDisk, removeDomainDisks } from './devices.js';
 import type { DomainConfig, DomainVif } from './domconfig.js';
-import { kernelImage, kernelScript } from './kernel.js';
+import { cachedKernelScript, kernelImage, kernelScript } from './kernel.js';
 import { MIN_MEMORY_MIB } from './limits.js';
 import type { Vdis } from '../storage/vdi.js';
 import { addVif, removeDomainVifs, replugVif, vifNodes, type VifHost, type VifNodes } from './vifs.js';
@@ -465,7 +465,7 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
   const t0 = performance.now();
   // A script is compiled from V8's code cache, by the shell before its claim where it can be;
   // a realm runs the same script (compiled once by its pCPU thread).
-  const script = await kernelScript(spec.kernel);
+  const script = cachedKernelScript(spec.kernel) ?? (await kernelScript(spec.kernel));
   const image = script ?? (await kernelImage(spec.kernel, sharedPoolOf(ctx, spec) ? 'realm' : 'module'));
   const shell = take(script ?? undefined);
   if (!shell) return undefined;

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import type { BuildResult, Plugin } from 'esbuild';
@@ -165,6 +165,8 @@ export async function kernelImage(kernelPath: string, target: KernelTarget = 'mo
  * ES module (kernelImage).
  */
 export async function kernelScript(kernelPath: string): Promise<KernelScript | null> {
+  const hit = cachedKernelScript(kernelPath);
+  if (hit) return hit;
   let img: CachedImage;
   try {
     img = await image(kernelPath, 'realm');
@@ -183,9 +185,25 @@ export async function kernelScript(kernelPath: string): Promise<KernelScript | n
   return s;
 }
 
+/**
+ * kernelScript's answer when it needs no await: the image is linked as a script and no input
+ * changed since (a stat each). A create from a shell asks this first: kernelScript's hops through
+ * the microtask queue and its path resolution cost it more than the stats.
+ */
+export function cachedKernelScript(kernelPath: string): KernelScript | undefined {
+  const img = cache.get(cacheKey(kernelPath, 'realm'));
+  return img?.scriptable && upToDate(img) ? scripts.get(img.url) : undefined;
+}
+
+/** An image's key: its path (resolved unless absolute: another spelling of a path only links once more) and target. */
+function cacheKey(kernelPath: string, target: KernelTarget): string {
+  const path = isAbsolute(kernelPath) ? kernelPath : resolve(kernelPath);
+  return target === 'module' ? path : `${path}\0${target}`;
+}
+
 async function image(kernelPath: string, target: KernelTarget): Promise<CachedImage> {
   const path = resolve(kernelPath);
-  const key = target === 'module' ? path : `${path}\0${target}`;
+  const key = cacheKey(kernelPath, target);
   const hit = cache.get(key);
   if (hit && upToDate(hit)) return hit;
   // Other kinds than these two the build's reader refuses, with its reason.

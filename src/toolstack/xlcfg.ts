@@ -372,7 +372,37 @@ class Parser {
   }
 }
 
+/**
+ * One line of the common form: `KEY = VALUE` where VALUE is a string without escapes or a
+ * number, then perhaps a comment; or a blank or comment-only line (no KEY). Anything else
+ * (lists, `+=`, `;`, escapes, errors) is the full parser's.
+ */
+const SIMPLE_LINE = /^([ \t]*)(?:([a-z][._0-9a-z]*)([ \t]*=[ \t]*)(?:"([^"\\\n\0]*)"|'([^'\\\n\0]*)'|([0-9][0-9a-fx]*)))?[ \t]*(?:#.*)?$/;
+
+/**
+ * The settings of a file made of simple lines only (SIMPLE_LINE, each key once), as the full
+ * parser reads them, or undefined for any other file. A create's configuration is such a file
+ * (name, kernel, memory, pool): one match per line, not a token object per word.
+ */
+function simpleSettings(text: string, file: string): XlConfig | undefined {
+  const settings = new Map<string, CfgSetting>();
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = SIMPLE_LINE.exec(lines[i]!);
+    if (!m) return undefined;
+    const key = m[2];
+    if (key === undefined) continue;
+    if (settings.has(key)) return undefined; // the last one wins, where the full parser put it
+    const column = m[1]!.length + 1;
+    const value = m[6] === undefined ? (m[4] ?? m[5]!) : parseCInteger(m[6]);
+    if (value === undefined) return undefined; // not a number xl takes: the full parser says why
+    const line = i + 1;
+    settings.set(key, { key, value, pos: { line, column }, valuePos: { line, column: column + key.length + m[3]!.length }, itemPos: [] });
+  }
+  return { file, settings };
+}
+
 /** Parses xl.cfg text. Throws ConfigError (and nothing else) on any malformed input. */
 export function parseXlCfg(text: string, file: string): XlConfig {
-  return new Parser(text, file).parse();
+  return simpleSettings(text, file) ?? new Parser(text, file).parse();
 }

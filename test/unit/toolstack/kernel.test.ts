@@ -1,12 +1,12 @@
 // Linking a kernel image: every source is read as a named file within its limit, the image is
 // written whole (temp and rename), and its source map names the sources by their real paths.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { KernelError, MAX_SOURCE_BYTES, kernelImage, kernelScript } from '../../../src/toolstack/kernel.js';
+import { KernelError, MAX_SOURCE_BYTES, cachedKernelScript, kernelImage, kernelScript } from '../../../src/toolstack/kernel.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-kernel-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,4 +49,27 @@ test('a kernel links once as a script, with V8 code cache; one with import.meta 
   writeFileSync(join(dir, 'tla.ts'), `await Promise.resolve();\n${MAIN}`);
   assert.equal(await kernelScript(join(dir, 'tla.ts')), null);
   assert.match(await kernelImage(join(dir, 'tla.ts')), /\.mjs$/, 'it still links as a module');
+});
+
+test("a linked script is found without an await until one of its sources changes; then it links again", async () => {
+  const kernel = join(dir, 'fresh.ts');
+  const helper = join(dir, 'fresh-helper.ts');
+  writeFileSync(kernel, `import { n } from './fresh-helper.ts';\n${MAIN.replace('{}', '{ console.log(n); }')}`);
+  writeFileSync(helper, 'export const n = 1;\n');
+  assert.equal(cachedKernelScript(kernel), undefined, 'not linked yet');
+  const first = await kernelScript(kernel);
+  assert.ok(first);
+  assert.equal(cachedKernelScript(kernel), first);
+  assert.equal(cachedKernelScript(relative(process.cwd(), kernel)), first, 'a relative path names the same image');
+  // An edited import, with a later mtime than the link saw (a coarse clock could give it the same).
+  writeFileSync(helper, 'export const n = 2;\n');
+  const later = new Date(Date.now() + 5000);
+  utimesSync(helper, later, later);
+  assert.equal(cachedKernelScript(kernel), undefined, 'an edited source is noticed');
+  const second = await kernelScript(kernel);
+  assert.ok(second && second.url !== first.url, 'linked again, into another image');
+  assert.match(second.code, /n = 2/);
+  assert.equal(cachedKernelScript(kernel), second);
+  rmSync(helper);
+  assert.equal(cachedKernelScript(kernel), undefined, 'a removed source is noticed');
 });

@@ -159,3 +159,43 @@ test('parseCInteger reads C integer literals exactly', () => {
     assert.equal(parseCInteger(bad), undefined, bad);
   }
 });
+
+/** What parsing `text` gives: every setting with its positions, or the error's message; lines counted from `first`. */
+function outcome(text: string, first = 1): unknown {
+  const line = (n: number) => n - first + 1;
+  const at = (p: { line: number; column: number }) => ({ line: line(p.line), column: p.column });
+  try {
+    return [...parseXlCfg(text, 't.cfg').settings.values()].map((s) => ({ ...s, pos: at(s.pos), valuePos: at(s.valuePos), itemPos: s.itemPos.map(at) }));
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `not a ConfigError: ${String(e)}`);
+    return e.message.replace(/^t\.cfg:(\d+):/, (_, n: string) => `t.cfg:${line(Number(n))}:`).replace(/line (\d+)/g, (_, n: string) => `line ${line(Number(n))}`);
+  }
+}
+
+test("files of simple lines (a create's) read as the full parser reads them, errors included", () => {
+  // A first line holding only ';' makes the file the full parser's (the simple-line reading
+  // refuses it) and changes nothing after it: each text is read both ways, to the same.
+  // Each part of a line is one a create's file has, or else (one time in five) one that is not.
+  const parts: [string[], string[]][] = [
+    [['name', 'memory', 'a.b_1', ' kernel', '\tpool'], ['Name', '1a', '']],
+    [['=', ' = ', '\t=\t'], ['+=', '==', ' ']],
+    [['"s"', "'t'", `"a'b"`, `'a"b'`, '"x # y"', '32', '0x1f', '0755', '0', '"\u00e9\u{1f600}"', '"\r"'],
+      ['09', '0x', '12k', '0x1F', '9007199254740992', '"open', '"bs\\n"', '[ 1 ]', '', '"\0"', 'true', '1.5']],
+    [['', ' ', ' # c', '#c'], [';', '\r', ' x', '\u2028']],
+  ];
+  let seed = 18;
+  const pick = <T>(xs: readonly T[]): T => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return xs[(seed >> 8) % xs.length]!;
+  };
+  const line = () => (pick([0, 1, 2, 3, 4, 5, 6, 7]) === 0 ? pick(['', '# note', '  ']) : parts.map(([good, bad]) => pick(pick([good, good, good, good, bad]))).join(''));
+  let simple = 0;
+  for (let i = 0; i < 3000; i++) {
+    const lines = Array.from({ length: 1 + (i % 4) }, line);
+    const text = lines.join('\n') + pick(['', '\n']);
+    const got = outcome(text);
+    assert.deepEqual(got, outcome(`;\n${text}`, 2), JSON.stringify(text));
+    if (Array.isArray(got) && got.length > 0 && !/[;[+]/.test(text)) simple++;
+  }
+  assert.ok(simple > 100, `${simple} texts were simple lines`);
+});
