@@ -54,17 +54,16 @@ function engineMemoryMiB(): number {
 }
 
 /** RAM and the engine's bound do not change while the process runs: read once (os.totalmem reads /proc/meminfo). */
-let memoryMaxMiB: number | undefined;
+let limits: HostLimits | undefined;
 
 /** This machine's limits: memory= is bounded by its RAM as well as by the engine. */
 export function hostLimits(): HostLimits {
-  memoryMaxMiB ??= Math.min(engineMemoryMiB(), Math.floor(totalmem() / MIB));
-  return {
-    memoryMiB: { min: MIN_MEMORY_MIB, max: memoryMaxMiB },
+  return (limits ??= {
+    memoryMiB: { min: MIN_MEMORY_MIB, max: Math.min(engineMemoryMiB(), Math.floor(totalmem() / MIB)) },
     cmdlineBytes: MAX_GUEST_CMDLINE - 1,
     maxGrantFrames: { min: 1, max: MAX_GRANT_FRAMES },
     maxMaptrackFrames: { min: 0, max: MAX_MAPTRACK_FRAMES },
     maxEventChannels: { min: MIN_EVENT_CHANNELS, max: MAX_EVENT_CHANNELS },
     vcpus: { min: 1, max: 1 },
-  };
+  });
 }

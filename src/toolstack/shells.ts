@@ -109,7 +109,7 @@ export class ShellPool {
       };
       const cap = setTimeout(refill, REFILL_HOLD_MAX_MS).unref();
       void refillAfter.then(refill, refill);
-    } else this.#schedule(REFILL_DELAY_MS);
+    } else setImmediate(() => this.#schedule(REFILL_DELAY_MS)); // after the create's kernel is posted: a timer costs it tens of us
     if (script) this.#remember(script);
     return shell;
   }
