@@ -117,6 +117,17 @@ export interface DeviceEnds {
  */
 export async function createDevice(host: DeviceHost, ends: DeviceEnds, backend: readonly (readonly [string, string | number])[],
   frontend: readonly (readonly [string, string | number])[], what: string): Promise<void> {
+  await (await writeDevice(host, ends, backend, frontend, what)).plugged;
+}
+
+/** A device whose nodes are written; `plugged` settles with its backend's hotplug outcome (createDevice's). */
+export interface DevicePlug {
+  readonly plugged: Promise<void>;
+}
+
+/** createDevice's transaction; its wait for the hotplug outcome is left running in `plugged`. */
+async function writeDevice(host: DeviceHost, ends: DeviceEnds, backend: readonly (readonly [string, string | number])[],
+  frontend: readonly (readonly [string, string | number])[], what: string): Promise<DevicePlug> {
   const { xs } = host;
   const { domid, backendId, fe, be } = ends;
   const bePerms: XsPerm[] = [{ domid: backendId, perm: 'n' }, { domid, perm: 'r' }];
@@ -128,17 +139,21 @@ export async function createDevice(host: DeviceHost, ends: DeviceEnds, backend: 
     ...backend.map(([k, v]) => t.write(`${be}/${k}`, String(v))), t.write(`${be}/state`, String(XenbusState.Initialising)),
     ...frontend.map(([k, v]) => t.write(`${fe}/${k}`, String(v))), t.write(`${fe}/state`, String(XenbusState.Initialising)),
   ]));
-  let status: string | undefined;
-  try {
-    status = await xs.wait(`${be}/${HOTPLUG_STATUS}`, (v) => v !== undefined, { timeout: DEVICE_TIMEOUT_MS });
-  } catch (e) {
-    if (!isXenError(e, 'ETIMEDOUT')) throw e;
-  }
-  if (status !== 'connected') {
-    const why = (await xs.readOptional(`${be}/${HOTPLUG_ERROR}`)) ?? `backend d${backendId} did not take the device within ${DEVICE_TIMEOUT_MS} ms`;
-    await removeNodes(xs, fe, be);
-    throw new XenError('ENODEV', `${what}: ${why}`);
-  }
+  const plugged = (async () => {
+    let status: string | undefined;
+    try {
+      status = await xs.wait(`${be}/${HOTPLUG_STATUS}`, (v) => v !== undefined, { timeout: DEVICE_TIMEOUT_MS });
+    } catch (e) {
+      if (!isXenError(e, 'ETIMEDOUT')) throw e;
+    }
+    if (status !== 'connected') {
+      const why = (await xs.readOptional(`${be}/${HOTPLUG_ERROR}`)) ?? `backend d${backendId} did not take the device within ${DEVICE_TIMEOUT_MS} ms`;
+      await removeNodes(xs, fe, be);
+      throw new XenError('ENODEV', `${what}: ${why}`);
+    }
+  })();
+  plugged.catch(() => {}); // the caller awaits it, maybe after other steps
+  return { plugged };
 }
 
 /**
@@ -218,6 +233,15 @@ export async function attachDisk(host: DeviceHost, domid: number, spec: DiskSpec
 
 /** attachDisk without reading the device back (the builder's: a create has no use for it). */
 export async function addDisk(host: DeviceHost, domid: number, spec: DiskSpec): Promise<void> {
+  await (await addDiskNodes(host, domid, spec)).plugged;
+}
+
+/**
+ * addDisk up to its nodes written: the backend's start and hotplug outcome are left running in
+ * `plugged` (a claimed shell posts its kernel meanwhile; its blkfront waits for the backend's
+ * state, as any frontend of a hot-plugged device does).
+ */
+export async function addDiskNodes(host: DeviceHost, domid: number, spec: DiskSpec): Promise<DevicePlug> {
   const { hv, xs } = host;
   const guest = hv.domain(domid);
   if (guest.dying) throw new XenError('EINVAL', `domain ${domid} is dying`);
@@ -244,11 +268,16 @@ export async function addDisk(host: DeviceHost, domid: number, spec: DiskSpec): 
     ['backend', be], ['backend-id', backendId], ['virtual-device', spec.devid], ['device-type', devtype],
     ['trusted', spec.trusted ? 1 : 0],
   ] as const;
+  let plug: DevicePlug;
   try {
-    await createDevice(host, { domid, backendId, fe, be }, backend, frontend, spec.vdev);
-  } finally {
+    plug = await writeDevice(host, { domid, backendId, fe, be }, backend, frontend, spec.vdev);
+  } catch (e) {
     await ahead?.drop();
+    throw e;
   }
+  const plugged = plug.plugged.finally(() => ahead?.drop());
+  plugged.catch(() => {}); // as writeDevice's
+  return { plugged };
 }
 
 /**
