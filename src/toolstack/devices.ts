@@ -19,7 +19,7 @@ import { XenError, isXenError } from '../errors.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
-import { imageFormat, openDiskAhead } from '../storage/open.js';
+import { imageFormat } from '../storage/open.js';
 import type { Vdis } from '../storage/vdi.js';
 import type { DiskDevice } from './contract.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
@@ -253,9 +253,6 @@ export async function addDiskNodes(host: DeviceHost, domid: number, spec: DiskSp
   const { params, vdiUuid } = await diskParams(host, spec);
   if (backendId !== 0) hv.link(backendId, domid);
   else await dom0Blkback(host);
-  // dom0's blkback opens the image once it has read the device's nodes: it is opened now, while
-  // they are written (stat, open and fstat are three round trips through libuv's thread pool).
-  const ahead = backendId === 0 ? openDiskAhead(params, { readOnly: spec.access !== 'rw' }) : undefined;
   const devtype = spec.cdrom ? 'cdrom' : 'disk';
   const backend = [
     ['frontend', fe], ['frontend-id', domid], ['online', 1], ['removable', spec.cdrom ? 1 : 0], ['bootable', 1],
@@ -268,16 +265,7 @@ export async function addDiskNodes(host: DeviceHost, domid: number, spec: DiskSp
     ['backend', be], ['backend-id', backendId], ['virtual-device', spec.devid], ['device-type', devtype],
     ['trusted', spec.trusted ? 1 : 0],
   ] as const;
-  let plug: DevicePlug;
-  try {
-    plug = await writeDevice(host, { domid, backendId, fe, be }, backend, frontend, spec.vdev);
-  } catch (e) {
-    await ahead?.drop();
-    throw e;
-  }
-  const plugged = plug.plugged.finally(() => ahead?.drop());
-  plugged.catch(() => {}); // as writeDevice's
-  return { plugged };
+  return writeDevice(host, { domid, backendId, fe, be }, backend, frontend, spec.vdev);
 }
 
 /**
