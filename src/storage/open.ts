@@ -210,44 +210,7 @@ export function formatOfExtension(extension: string): string | undefined {
   return undefined;
 }
 
-export function openDisk(params: string, opts: { readOnly: boolean }): Promise<Disk> {
-  const list = openedAhead.get(aheadKey(params, opts));
-  const ahead = list?.shift();
-  if (list?.length === 0) openedAhead.delete(aheadKey(params, opts));
-  return ahead ?? openNow(params, opts);
-}
-
-/** Disks opened by openDiskAhead and not yet taken, by mode and params, oldest first. */
-const openedAhead = new Map<string, Promise<Disk>[]>();
-const aheadKey = (params: string, opts: { readOnly: boolean }) => `${opts.readOnly ? 'r' : 'w'}:${params}`;
-
-/**
- * Open the disk `params` names now, for the next openDisk of the same params and mode (which
- * takes it, its failure included): a toolstack whose backend runs in its own process opens the
- * image while the device's nodes are written and the backend learns of them, instead of after.
- * `drop()` closes it if no open took it (the attach failed first, or another opener served it),
- * and says whether it did.
- */
-export function openDiskAhead(params: string, opts: { readOnly: boolean }): { drop(): Promise<boolean> } {
-  const key = aheadKey(params, opts);
-  const p = openNow(params, opts);
-  p.catch(() => {}); // the backend that takes it sees the failure
-  const list = openedAhead.get(key) ?? [];
-  list.push(p);
-  openedAhead.set(key, list);
-  return {
-    async drop() {
-      const i = list.indexOf(p);
-      if (i < 0) return false; // taken
-      list.splice(i, 1);
-      if (list.length === 0 && openedAhead.get(key) === list) openedAhead.delete(key);
-      await (await p.catch(() => undefined))?.close();
-      return true;
-    },
-  };
-}
-
-async function openNow(params: string, opts: { readOnly: boolean }): Promise<Disk> {
+export async function openDisk(params: string, opts: { readOnly: boolean }): Promise<Disk> {
   const { format, target } = parseParams(params);
   const f = imageFormat(format);
   let disk: Disk;

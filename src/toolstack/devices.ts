@@ -19,7 +19,7 @@ import { XenError, isXenError } from '../errors.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
-import { imageFormat, openDiskAhead } from '../storage/open.js';
+import { imageFormat } from '../storage/open.js';
 import type { Vdis } from '../storage/vdi.js';
 import type { DiskDevice } from './contract.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
@@ -117,6 +117,17 @@ export interface DeviceEnds {
  */
 export async function createDevice(host: DeviceHost, ends: DeviceEnds, backend: readonly (readonly [string, string | number])[],
   frontend: readonly (readonly [string, string | number])[], what: string): Promise<void> {
+  await (await writeDevice(host, ends, backend, frontend, what)).plugged;
+}
+
+/** A device whose nodes are written; `plugged` settles with its backend's hotplug outcome (createDevice's). */
+export interface DevicePlug {
+  readonly plugged: Promise<void>;
+}
+
+/** createDevice's transaction; its wait for the hotplug outcome is left running in `plugged`. */
+async function writeDevice(host: DeviceHost, ends: DeviceEnds, backend: readonly (readonly [string, string | number])[],
+  frontend: readonly (readonly [string, string | number])[], what: string): Promise<DevicePlug> {
   const { xs } = host;
   const { domid, backendId, fe, be } = ends;
   const bePerms: XsPerm[] = [{ domid: backendId, perm: 'n' }, { domid, perm: 'r' }];
@@ -128,17 +139,21 @@ export async function createDevice(host: DeviceHost, ends: DeviceEnds, backend: 
     ...backend.map(([k, v]) => t.write(`${be}/${k}`, String(v))), t.write(`${be}/state`, String(XenbusState.Initialising)),
     ...frontend.map(([k, v]) => t.write(`${fe}/${k}`, String(v))), t.write(`${fe}/state`, String(XenbusState.Initialising)),
   ]));
-  let status: string | undefined;
-  try {
-    status = await xs.wait(`${be}/${HOTPLUG_STATUS}`, (v) => v !== undefined, { timeout: DEVICE_TIMEOUT_MS });
-  } catch (e) {
-    if (!isXenError(e, 'ETIMEDOUT')) throw e;
-  }
-  if (status !== 'connected') {
-    const why = (await xs.readOptional(`${be}/${HOTPLUG_ERROR}`)) ?? `backend d${backendId} did not take the device within ${DEVICE_TIMEOUT_MS} ms`;
-    await removeNodes(xs, fe, be);
-    throw new XenError('ENODEV', `${what}: ${why}`);
-  }
+  const plugged = (async () => {
+    let status: string | undefined;
+    try {
+      status = await xs.wait(`${be}/${HOTPLUG_STATUS}`, (v) => v !== undefined, { timeout: DEVICE_TIMEOUT_MS });
+    } catch (e) {
+      if (!isXenError(e, 'ETIMEDOUT')) throw e;
+    }
+    if (status !== 'connected') {
+      const why = (await xs.readOptional(`${be}/${HOTPLUG_ERROR}`)) ?? `backend d${backendId} did not take the device within ${DEVICE_TIMEOUT_MS} ms`;
+      await removeNodes(xs, fe, be);
+      throw new XenError('ENODEV', `${what}: ${why}`);
+    }
+  })();
+  plugged.catch(() => {}); // the caller awaits it, maybe after other steps
+  return { plugged };
 }
 
 /**
@@ -218,6 +233,15 @@ export async function attachDisk(host: DeviceHost, domid: number, spec: DiskSpec
 
 /** attachDisk without reading the device back (the builder's: a create has no use for it). */
 export async function addDisk(host: DeviceHost, domid: number, spec: DiskSpec): Promise<void> {
+  await (await addDiskNodes(host, domid, spec)).plugged;
+}
+
+/**
+ * addDisk up to its nodes written: the backend's start and hotplug outcome are left running in
+ * `plugged` (a claimed shell posts its kernel meanwhile; its blkfront waits for the backend's
+ * state, as any frontend of a hot-plugged device does).
+ */
+export async function addDiskNodes(host: DeviceHost, domid: number, spec: DiskSpec): Promise<DevicePlug> {
   const { hv, xs } = host;
   const guest = hv.domain(domid);
   if (guest.dying) throw new XenError('EINVAL', `domain ${domid} is dying`);
@@ -229,9 +253,6 @@ export async function addDisk(host: DeviceHost, domid: number, spec: DiskSpec): 
   const { params, vdiUuid } = await diskParams(host, spec);
   if (backendId !== 0) hv.link(backendId, domid);
   else await dom0Blkback(host);
-  // dom0's blkback opens the image once it has read the device's nodes: it is opened now, while
-  // they are written (stat, open and fstat are three round trips through libuv's thread pool).
-  const ahead = backendId === 0 ? openDiskAhead(params, { readOnly: spec.access !== 'rw' }) : undefined;
   const devtype = spec.cdrom ? 'cdrom' : 'disk';
   const backend = [
     ['frontend', fe], ['frontend-id', domid], ['online', 1], ['removable', spec.cdrom ? 1 : 0], ['bootable', 1],
@@ -244,11 +265,7 @@ export async function addDisk(host: DeviceHost, domid: number, spec: DiskSpec): 
     ['backend', be], ['backend-id', backendId], ['virtual-device', spec.devid], ['device-type', devtype],
     ['trusted', spec.trusted ? 1 : 0],
   ] as const;
-  try {
-    await createDevice(host, { domid, backendId, fe, be }, backend, frontend, spec.vdev);
-  } finally {
-    await ahead?.drop();
-  }
+  return writeDevice(host, { domid, backendId, fe, be }, backend, frontend, spec.vdev);
 }
 
 /**

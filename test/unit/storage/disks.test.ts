@@ -1,11 +1,10 @@
 // Disk backends: raw files, RAM disks, the read-only wrapper and opening by backend params.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openDisk, openDiskAhead, parseSize } from '../../../src/storage/open.js';
+import { openDisk, parseSize } from '../../../src/storage/open.js';
 import { RamDisk } from '../../../src/storage/ram.js';
 import { RawFile } from '../../../src/storage/raw.js';
 import { ReadOnlyDisk } from '../../../src/storage/readonly.js';
@@ -57,43 +56,4 @@ test('opening by params: raw files, RAM disks, read-only wrapping, unsupported f
   await assert.rejects(openDisk('nocolon', { readOnly: false }), { errno: 'EINVAL' });
   const wrapped = new ReadOnlyDisk(new RamDisk(4096));
   assert.equal(wrapped.features.discard, false);
-});
-
-test('a disk opened ahead: the next open of its params and mode takes it, failures included; drop() closes one not taken', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'xenode-ahead-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'd.img');
-  await writeFile(path, new Uint8Array(4096));
-  const fds = () => readdirSync('/proc/self/fd').length;
-  const before = fds();
-
-  // Taken by the next open of its params and mode, and left open by its drop().
-  const taken = openDiskAhead(`raw:${path}`, { readOnly: false });
-  const other = openDiskAhead(`raw:${path}`, { readOnly: true });
-  const d = await openDisk(`raw:${path}`, { readOnly: false });
-  assert.equal(d.readOnly, false);
-  assert.equal(await taken.drop(), false);
-  await d.write(0, [new Uint8Array(512).fill(7)]);
-  const back = new Uint8Array(512);
-  await d.read(0, [back]);
-  assert.equal(back[0], 7);
-  await d.close();
-  // Another mode is another open: the read-only one was not taken, and its drop() closes it.
-  assert.equal(await other.drop(), true);
-  assert.equal(await other.drop(), false);
-  assert.equal(fds(), before);
-  // Once taken, the next open opens afresh.
-  const again = openDiskAhead(`raw:${path}`, { readOnly: true });
-  await (await openDisk(`raw:${path}`, { readOnly: true })).close();
-  await unlink(path);
-  await assert.rejects(openDisk(`raw:${path}`, { readOnly: true }), { errno: 'ENOENT' });
-  assert.equal(await again.drop(), false);
-  assert.equal(fds(), before);
-
-  // A hostile target fails as it would without the open ahead, with its typed error, once.
-  const hostile = openDiskAhead(`raw:${dir}`, { readOnly: false });
-  await assert.rejects(openDisk(`raw:${dir}`, { readOnly: false }), { errno: 'EISDIR' });
-  assert.equal(await hostile.drop(), false);
-  await assert.rejects(openDisk(`raw:${dir}`, { readOnly: false }), { errno: 'EISDIR' });
-  assert.equal(fds(), before);
 });

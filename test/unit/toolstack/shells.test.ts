@@ -115,6 +115,38 @@ test('concurrent creates never share a shell', T, async (t) => {
   }
 });
 
+test("a claimed shell's kernel runs while its disk's backend starts: the create returns it connected, its I/O is served; a refused image fails the create and leaves nothing", T, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xenode-shells-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const image = join(dir, 'disk.img');
+  writeFileSync(image, Buffer.alloc(1 << 20));
+  const host = await started(t, 2);
+  const list = (path: string) => host.xs.directory(path).catch(() => [] as string[]);
+  const diskio = (name: string, target: string) =>
+    parseDomainConfig(`name = "${name}"\nkernel = "${join(FIXTURES, 'diskio.ts')}"\nmemory = 32\ndisk = [ 'vdev=xvda, target=${target}' ]\n`, KERNEL).config;
+  const built = await host.create(diskio('disked', image));
+  const id = built.domain.domid;
+  assert.notEqual((await built.vcpu.mainCalled)?.handed, undefined, 'a shell was claimed');
+  assert.equal(await host.xs.read(`/local/domain/0/backend/vbd/${id}/51712/hotplug-status`), 'connected', 'create returned once blkback took the disk');
+  assert.equal(await host.xs.wait(`/local/domain/${id}/data/diskio`, (v) => v === 'done', { timeout: 30_000 }), 'done');
+  await host.destroy(id);
+
+  // blkback refuses a directory once the kernel may be running: the create fails, nothing stays.
+  await until('the pool is full again', () => host.shells.ready === 2);
+  const vmsBefore = (await list('/vm')).length;
+  await assert.rejects(host.create(diskio('refused', dir)), (e: Error) => isXenError(e, 'ENODEV') && /disk image \S+ is a directory/.test(e.message));
+  assert.deepEqual(host.domains().map((d) => d.name), ['Domain-0']);
+  await until('the refill is done', () => host.shells.ready === 2);
+  const shells = new Set(shellsOf(host).map((d) => String(d.domid)));
+  const after = { domains: await list('/local/domain'), vms: await list('/vm'), backends: await list('/local/domain/0/backend/vbd') };
+  // The claimed shell is gone and a new one took its place; nothing else changed.
+  assert.deepEqual(after.domains.filter((d) => !shells.has(d)), ['0']);
+  assert.equal(after.vms.length, vmsBefore);
+  assert.deepEqual(after.backends, []);
+  const again = await host.create(diskio('again', image));
+  assert.equal(await host.xs.wait(`/local/domain/${again.domain.domid}/data/diskio`, (v) => v === 'done', { timeout: 30_000 }), 'done');
+});
+
 test('a refill whose vCPU fails to start leaves no domain and no xenstore nodes behind', T, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'xenode-shells-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
