@@ -15,18 +15,20 @@
 //
 //   npm run bench -- migrate [--rate=200] [--sizes=2 (1: the 64 MiB guest only)] [--repeat=1 (client runs per rate)]
 //                            [--processes=2 (1: both hosts in this process, on one event loop)]
+//                            [--capture=DIR (each client run's frames on both hosts' bridges: DIR/NAME-{a,b}.pcap)]
 import { fork } from 'node:child_process';
 import { createServer, connect } from 'node:net';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrateDomain } from '../src/migration/migrate.js';
 import type { RuntimeMarks } from '../src/hypervisor/hypervisor.js';
 import { memorySplit } from '../src/toolstack/builder.js';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
-import { emit, numberOptions } from './support/harness.js';
+import { benchOptions, emit } from './support/harness.js';
 import { startMigrateHost, type MigrateHostMessage, type MigrateHostRequest } from './support/migrate-host.js';
 
-const opts = numberOptions({ rate: 200, sizes: 2, repeat: 1, processes: 2 });
+const opts = benchOptions({ rate: 200, sizes: 2, repeat: 1, processes: 2 }, { capture: '' });
 const SIZES = [64, 256].slice(0, opts.sizes);
 const KERNEL = fileURLToPath(new URL('../../bench/guests/dirty.ts', import.meta.url));
 const a = await Host.start({ poolSize: 1 });
@@ -139,6 +141,11 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
     if (/successful startup/.test(line)) reportAt = performance.timeOrigin + performance.now();
   };
   received.length = 0;
+  // Both bridges' frames, to see where the client's frames went around the switch (tshark -r).
+  const captures = opts.capture === '' ? [] : [
+    a.switch.captureToFile(BRIDGE, resolve(opts.capture, `${name}-a.pcap`)),
+    b({ op: 'capture', bridge: BRIDGE, file: resolve(opts.capture, `${name}-b.pcap`) }),
+  ];
   const r = await migrateDomain(a, echo.domain.domid, target, { token, say });
   const times = await b<string>({ op: 'wait', name, key: 'dirty-times' });
   const [mainAt, servingAt] = times.split(' ').map(Number) as [number, number];
@@ -146,6 +153,11 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
   const resumed = await b<RuntimeMarks | undefined>({ op: 'marks', name });
   await new Promise((res) => setTimeout(res, 300));
   await a.xs.write(`${probe}/stop`, name);
+  if (captures.length > 0) {
+    a.switch.stopCapture(resolve(opts.capture, `${name}-a.pcap`));
+    await b({ op: 'captureStop', file: resolve(opts.capture, `${name}-b.pcap`) });
+    await Promise.all(captures);
+  }
   const line = await a.xs.wait(`${probe}/result`, (v) => v?.startsWith(`${name} `) === true, { timeout: 30_000 });
   const result = JSON.parse(line!.slice(name.length + 1)) as { sent: number; answered: number; reconnects: number; max_gap_ms: number; gaps: [number, number][] };
   await b({ op: 'destroy', name });
@@ -183,7 +195,7 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
     phases_ms: phases, frozen_to_answer_ms: g.frozen === undefined ? null : Math.round((gapAt + downtime - g.frozen) * 10) / 10,
     main_after_handed_ms: resumed?.main === undefined || resumed.handed === undefined ? null : Math.round((resumed.main - resumed.handed) * 10) / 10,
     timeline_ms: {
-      suspended: at(suspendAt + p.suspend), acked: at(suspendAt + p.suspend + (p.disks ?? 0) + p.lastRound), target_running: at(reportAt), main: at(mainAt),
+      ...(opts.capture !== '' && { suspend_request_epoch: suspendAt.toFixed(3) }), suspended: at(suspendAt + p.suspend), acked: at(suspendAt + p.suspend + (p.disks ?? 0) + p.lastRound), target_running: at(reportAt), main: at(mainAt),
       serving: at(servingAt), client_gap: [at(gapAt), at(gapAt + downtime)],
     },
     rounds: r.rounds,

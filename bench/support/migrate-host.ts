@@ -20,7 +20,10 @@ export type MigrateHostRequest =
   | { readonly op: 'wait'; readonly name: string; readonly key: string; readonly value?: string }
   /** Its runtime's resume marks, once it reported them (within 1 s). */
   | { readonly op: 'marks'; readonly name: string }
-  | { readonly op: 'destroy'; readonly name: string };
+  | { readonly op: 'destroy'; readonly name: string }
+  /** A bridge's frames into a pcap file until captureStop (answered when the capture ends). */
+  | { readonly op: 'capture'; readonly bridge: string; readonly file: string }
+  | { readonly op: 'captureStop'; readonly file: string };
 
 export type MigrateHostMessage =
   | { readonly type: 'ready'; readonly port: number; readonly token: string; readonly vtep: Endpoint }
@@ -74,6 +77,10 @@ export async function startMigrateHost(log: (at: number, line: string) => void):
       case 'destroy':
         await host.destroy(named(r.name).domid);
         return undefined;
+      case 'capture':
+        return host.switch.captureToFile(r.bridge, r.file);
+      case 'captureStop':
+        return host.switch.stopCapture(r.file);
     }
   }
   return {

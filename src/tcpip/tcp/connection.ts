@@ -588,7 +588,9 @@ export class Connection {
       }
       this.sndNxt = seqAdd(this.sndNxt, len + (fin ? 1 : 0));
       if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
-      this.#armRtx();
+      // RFC 6298 (5.1): started if it is not running, not restarted by new data, or a sender
+      // that writes more often than its RTO would never time out on a segment lost before them.
+      if (!this.#rtx.armed || this.#persisting) this.#armRtx();
       if (fin) break;
     }
   }

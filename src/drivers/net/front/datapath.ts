@@ -329,7 +329,13 @@ export class NetDatapath {
   #onRx(q: Queue): void {
     if (!this.#open || !this.#queues.includes(q)) return;
     try {
-      q.rx.poll();
+      // A batch at a time, each followed by what it made the stacks send (their ACKs and
+      // answers) and its buffers posted again: a backend that keeps delivering (a peer's
+      // retransmissions after a migration) must not hold them back until it pauses.
+      while (q.rx.poll()) {
+        this.#pump();
+        if (q.rx.refill()) q.rxPort.notify();
+      }
     } catch (e) {
       return this.#broken(e);
     }

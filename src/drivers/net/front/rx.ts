@@ -94,21 +94,23 @@ export class RxQueue {
     return ring.reqProdPvt !== start && ring.pushRequestsAndCheckNotify();
   }
 
-  /** Take every complete frame the backend has answered; buffers are posted again by refill(). */
-  poll(): void {
+  /**
+   * Take the complete frames the backend has answered so far; buffers are posted again by
+   * refill(). True when more came meanwhile (else the backend will send an event for the next).
+   */
+  poll(): boolean {
     const ring = this.ring;
-    do {
-      const prod = ring.rspProd;
-      const avail = (prod - ring.rspCons) >>> 0;
-      if (avail > ((ring.reqProdPvt - ring.rspCons) >>> 0)) {
-        throw new BackendMisbehaved(`rx rsp_prod ${prod} answers buffers never posted (rsp_cons ${ring.rspCons}, req_prod ${ring.reqProdPvt})`);
-      }
-      while (ring.rspCons !== prod) {
-        const used = this.#frame(ring.rspCons, prod);
-        if (used === 0) break; // a chain not wholly published yet
-        ring.rspCons = (ring.rspCons + used) >>> 0;
-      }
-    } while (ring.finalCheckForResponses());
+    const prod = ring.rspProd;
+    const avail = (prod - ring.rspCons) >>> 0;
+    if (avail > ((ring.reqProdPvt - ring.rspCons) >>> 0)) {
+      throw new BackendMisbehaved(`rx rsp_prod ${prod} answers buffers never posted (rsp_cons ${ring.rspCons}, req_prod ${ring.reqProdPvt})`);
+    }
+    while (ring.rspCons !== prod) {
+      const used = this.#frame(ring.rspCons, prod);
+      if (used === 0) break; // a chain not wholly published yet
+      ring.rspCons = (ring.rspCons + used) >>> 0;
+    }
+    return ring.finalCheckForResponses();
   }
 
   #read(idx: number, s: Slot): void {

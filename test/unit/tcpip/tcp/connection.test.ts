@@ -422,3 +422,39 @@ test('super-frames that arrive together, each read as it arrives: one ACK for th
   const wscale = Math.ceil(Math.log2(rcvBufMax / 0xffff));
   for (const a of acks) assert.equal(a.window << wscale, rcvBufMax, 'each ACK advertises the whole buffer: the batch was read before it left');
 });
+
+test('RFC 6298 §5.1: new data does not restart a running retransmission timer, so a segment lost ahead of frequent writes times out after one RTO', async () => {
+  const rto = { minRtoMs: 20, maxRtoMs: 20, initialRtoMs: 20 };
+  const { clock, link, client, server } = await connected({ delayMs: 1, tcp: { rto } });
+  client.setNoDelay(true);
+  const got = collect(server);
+  // Everything from a to b is lost for 100 ms (the peer moved, the network had not learned
+  // it yet), while the writer keeps writing every 5 ms, more often than its RTO.
+  const sent = new Map<number, number[]>();
+  const until = clock.now() + 100;
+  const carry = link.carry.bind(link);
+  link.carry = (to, frame, info) => {
+    const s = parseSegment(frame.subarray(34));
+    if (s && to === link.b && s.payload.length > 0) {
+      const times = sent.get(s.seq) ?? [];
+      times.push(clock.now());
+      sent.set(s.seq, times);
+      if (clock.now() < until) return;
+    }
+    carry(to, frame, info);
+  };
+  let writes = 0;
+  const writer = (): void => {
+    client.write(`request ${writes++}\n`);
+    if (writes < 40) clock.setTimer(5, writer);
+  };
+  writer();
+  assert.ok(await runUntil(clock, () => writes === 40 && got.bytes().toString().endsWith('request 39\n'), 60_000));
+  const [first] = [...sent.values()];
+  assert.ok(first && first.length >= 2, 'the first segment was sent again');
+  // Resent one RTO after it first went (then every RTO: no backoff above maxRtoMs), while writes
+  // went on; restarting the timer at each write would have held it back until they stopped.
+  assert.ok(first[1]! - first[0]! <= rto.maxRtoMs + 1, `first resent ${first[1]! - first[0]!} ms after it was sent`);
+  assert.ok(first[1]! < until, 'resent while the writes went on');
+  assert.equal(got.bytes().toString(), Array.from({ length: 40 }, (_, i) => `request ${i}\n`).join(''));
+});

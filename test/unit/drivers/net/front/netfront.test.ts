@@ -557,3 +557,26 @@ test('a backend restart: a frame built in place and in flight is sent again, int
   fresh.pushTx();
   await until(() => f.stats().txPackets === 1, 'the frame answered');
 });
+
+test('a backend that keeps delivering does not hold back the frames sent in answer: each batch received is followed by what it made go out', async (t) => {
+  const { back, f } = await connected(t);
+  const FRAMES = 8;
+  let k = 0;
+  /** Per frame received: the tx requests the backend could see when it was handled. */
+  const published: number[] = [];
+  f.listen(() => {
+    published.push((back.tx.reqProd - back.tx.reqCons) >>> 0);
+    // Answered at once (as a TCP/IP stack's ACK), built in place.
+    assert.equal(f.writeInPlace(60, NET_FRAME_PLAIN, (b) => b.set(testFrame(60, k))), true);
+    // Meanwhile the backend (a thread of its own in a host) delivers the next frame.
+    if (++k < FRAMES) {
+      back.sendFrame(testFrame(64, k));
+      back.pushRx();
+    }
+  });
+  back.sendFrame(testFrame(64, 0));
+  back.pushRx();
+  await until(() => k === FRAMES, 'every frame');
+  assert.deepEqual(published, Array.from({ length: FRAMES }, (_, i) => i), 'the answers to the frames before each were published');
+  await back.txPublished(FRAMES);
+});
