@@ -10,21 +10,25 @@
 //   thread of this process, as the two guests are, and at their priority) and, when installed, iperf3 over loopback
 //   (Debian's iperf3).
 // Each stream is `--mib` MiB on one connection, timed from the first write to the sink's
-// count of every byte (bench/support/tcp-pump.ts); `--warmup` streams first (not counted: the
-// first streams measure V8 compiling the stacks, 3-8x slower), then the median and the best
-// of `--rounds` (ratios of both). The offloads the guests' vifs negotiated are reported
-// (checksums left blank, GSO super-frames). CPU is the whole process's (dom0, both guests,
-// the workers) over all streams of a kind. Each stream's TCP counters are listed with it
-// (`streams`: the source guest's retransmissions, timeouts, duplicate ACKs, ..., and the sink
-// guest's out-of-order arrivals, ACKs and zero windows; counters at 0 are left out), so that
-// a slow run says why.
+// count of every byte (bench/support/tcp-pump.ts). The three kinds run in paired rounds, one
+// stream of each a round, the order reversed every other round (`--warmup` rounds first, not
+// counted: they measure V8 compiling the stacks), so that the machine's drift falls on each
+// alike; a ratio is the median of the rounds' own ratios to Node `net` (bench/support/rounds.ts).
+// Each stream also gives the CPU seconds per GiB of each thread that moved it, from Linux's
+// per-thread counters (bench/support/threads.ts): the source and sink (the guests' vCPU
+// threads, or Node's workers, or the host's client), dom0's main thread (netback, the bridge,
+// the gateway), and the rest of the process (V8's helper threads). The offloads the guests'
+// vifs negotiated are reported (checksums left blank, GSO super-frames). Each guest-to-guest
+// stream's TCP counters are listed with it (`streams`: the source guest's retransmissions,
+// timeouts, duplicate ACKs, ..., and the sink guest's out-of-order arrivals, ACKs and zero
+// windows; counters at 0 are left out), so that a slow round says why.
 //
 // Then, guest to guest: connections per second (`--cps` exchanges of connect, a 64-byte request,
 // a 64-byte answer, close; 16 at a time), next to the same over Node `net` between the two
 // workers; and `--idle` connections opened by the source and held by the sink, a 64 MiB
 // guest, with its JS heap before and after (no forced GC: an upper bound per connection).
 //
-//   npm run bench -- tcp-guests [--mib=128] [--rounds=5] [--warmup=3] [--iperf=3 (0: none)] [--cps=2000] [--idle=10000]
+//   npm run bench -- tcp-guests [--mib=128] [--rounds=5] [--warmup=2] [--iperf=3 (0: none)] [--cps=2000] [--idle=10000]
 //
 // A guest that shuts down meanwhile ends the bench at once with its console's last lines.
 //
@@ -43,7 +47,9 @@ import { emit, numberOptions } from './support/harness.js';
 import { GuestGuard } from './support/guest-guard.js';
 import { freePort } from './support/ports.js';
 import { CPS_PARALLEL, type PumpResult } from './support/tcp-pump.js';
-import type { PumpJob } from './support/tcp-pump-worker.js';
+import type { ClientRequest, PumpJob, WorkerReady } from './support/tcp-pump-worker.js';
+import { roundRatio } from './support/rounds.js';
+import { threadCpuNs, threadCpuSince } from './support/threads.js';
 
 /** The guest program, run as a kernel (not imported). */
 const PUMP = fileURLToPath(new URL('../../bench/guests/tcppump.ts', import.meta.url));
@@ -52,28 +58,25 @@ const SINK_PORT = 5001;
 const IPERF3 = '/usr/bin/iperf3';
 const run = promisify(execFile);
 
-/** The host's programs, in worker threads of their own light module. */
+/** The host's programs, in worker threads of their own light module, at the guests' priority. */
 const WORKER = fileURLToPath(new URL('./support/tcp-pump-worker.js', import.meta.url));
-type ClientJob = Extract<PumpJob, { role: 'client' }>;
 
-async function startNodeSink(): Promise<{ port: number; worker: Worker }> {
-  const worker = new Worker(WORKER, { workerData: { role: 'sink', nice: GUEST_NICE } satisfies PumpJob });
-  const port = await new Promise<number>((ok, fail) => worker.once('message', ok).once('error', fail));
-  return { port, worker };
+async function startWorker(role: PumpJob['role']): Promise<{ worker: Worker } & WorkerReady> {
+  const worker = new Worker(WORKER, { workerData: { role, nice: GUEST_NICE } satisfies PumpJob });
+  const ready = await new Promise<WorkerReady>((ok, fail) => worker.once('message', ok).once('error', fail));
+  return { worker, ...ready };
 }
 
-/** What a host program in a worker reports; with the process's CPU seconds meanwhile. */
-async function fromWorker<T = PumpResult[]>(job: ClientJob): Promise<{ results: T; cpu: number }> {
-  const cpu0 = process.cpuUsage();
-  const worker = new Worker(WORKER, { workerData: job });
-  const results = await new Promise<T>((ok, fail) => worker.once('message', ok).once('error', fail));
-  await worker.terminate();
-  return { results, cpu: cpuSeconds(cpu0) };
-}
-
-function cpuSeconds(since: NodeJS.CpuUsage): number {
-  const u = process.cpuUsage(since);
-  return (u.user + u.system) / 1e6;
+/** A client worker's answer to one request. */
+function ask<T>(worker: Worker, req: ClientRequest): Promise<T> {
+  return new Promise<T>((ok, fail) => {
+    const onError = (e: Error) => fail(e);
+    worker.once('error', onError).once('message', (m: T) => {
+      worker.off('error', onError);
+      ok(m);
+    });
+    worker.postMessage(req);
+  });
 }
 
 /** iperf3 over loopback for `seconds`: received Gb/s, or undefined without iperf3 or with `--iperf=0`. */
@@ -99,21 +102,51 @@ async function iperf3(seconds: number): Promise<number | undefined> {
 /** A sink connection's counters as the sink guest reports them (bench/guests/tcppump.ts). */
 type SinkTcp = Readonly<Record<string, number>>;
 
-/** Median and best Gb/s of the counted streams, and CPU per GiB: `cpu` seconds spent on `all` streams. */
-function figure(counted: PumpResult[], all: PumpResult[], cpu: number): { gbps: number; best_gbps: number; all_gbps: number[]; cpu_s_per_gib: number } {
-  const sorted = counted.map((r) => r.gbps).sort((a, b) => a - b);
-  const gib = all.reduce((a, r) => a + r.bytes, 0) / 2 ** 30;
-  return { gbps: sorted[Math.floor(sorted.length / 2)]!, best_gbps: sorted[sorted.length - 1]!, all_gbps: counted.map((r) => r.gbps), cpu_s_per_gib: cpu / gib };
+const round2 = (x: number) => Math.round(x * 100) / 100;
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+/** One side's stream of a round: its result and the CPU seconds per GiB of each named thread (and of the rest) meanwhile. */
+interface Stream { readonly result: PumpResult; readonly cpu: Record<string, number> }
+
+/** Run `pump` and count the CPU each thread in `threads` (name -> thread id) used meanwhile, per GiB moved. */
+async function counted(threads: Readonly<Record<string, number | undefined>>, pump: () => Promise<PumpResult>): Promise<Stream> {
+  const t0 = threadCpuNs();
+  const result = await pump();
+  const used = threadCpuSince(t0);
+  const gib = result.bytes / 2 ** 30;
+  const cpu: Record<string, number> = {};
+  let named = 0;
+  for (const [name, tid] of Object.entries(threads)) {
+    const s = tid === undefined ? 0 : used.get(tid) ?? 0;
+    named += s;
+    cpu[name] = round2(s / gib);
+  }
+  const all = [...used.values()].reduce((a, b) => a + b, 0);
+  cpu['other'] = round2((all - named) / gib);
+  cpu['all'] = round2(all / gib);
+  return { result, cpu };
+}
+
+/** A side's figures over its counted streams: median and spread of Gb/s, median CPU per GiB of each thread. */
+function side(streams: readonly Stream[]): { gbps: number; all_gbps: number[]; cpu_s_per_gib: Record<string, number> } {
+  return {
+    gbps: round2(median(streams.map((s) => s.result.gbps))),
+    all_gbps: streams.map((s) => round2(s.result.gbps)),
+    cpu_s_per_gib: Object.fromEntries(Object.keys(streams[0]!.cpu).map((k) => [k, round2(median(streams.map((s) => s.cpu[k]!)))])),
+  };
 }
 
 async function main(): Promise<void> {
-  const opts = numberOptions({ mib: 128, rounds: 5, warmup: 3, iperf: 3, cps: 2000, idle: 10000 }, ['iperf']);
+  const opts = numberOptions({ mib: 128, rounds: 5, warmup: 2, iperf: 3, cps: 2000, idle: 10000 }, ['iperf', 'warmup']);
   const bytes = Math.round(opts.mib * (1 << 20));
-  const runs = Math.round(opts.warmup + opts.rounds);
   const load0 = loadavg();
   const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-tcp-guests-'));
   const local = await startLocalHost({ stateDir: join(dir, 'state'), poolSize: 2 });
-  let nodePeer: { port: number; worker: Worker } | undefined;
+  const workers: Worker[] = [];
   const guard = new GuestGuard(local.host);
   try {
     const { host, api } = local;
@@ -131,44 +164,69 @@ async function main(): Promise<void> {
     const source = await api.call('create', {
       file: join(dir, 'source.cfg'),
       text: `name = "tcp-source"\nkernel = "${PUMP}"\nmemory = 128\nvif = [ 'bridge=xenbr0' ]\n`
-        + `extra = "role=source target=${sinkAddress}:${SINK_PORT} mib=${opts.mib} runs=${runs} cps=${opts.cps} idle=${opts.idle}"\n`,
+        + `extra = "role=source target=${sinkAddress}:${SINK_PORT} mib=${opts.mib} cps=${opts.cps} idle=${opts.idle}"\n`,
     });
     guard.watch(source.domid);
     const sourceAddress = (await ready(source.domid))!;
+    const tid = async (domid: number) => Number(await host.xs.read(`/local/domain/${domid}/data/tcppump/tid`)) || undefined;
+    const guestThreads = { source: await tid(source.domid), sink: await tid(sink.domid), dom0: process.pid };
 
-    // Node's loopback first and last, so that neither side always meets the quieter machine.
-    nodePeer = await startNodeSink();
-    const nodeJob = { role: 'client', port: nodePeer.port, bytes, runs, nice: GUEST_NICE } as const;
-    const nodeBefore = await fromWorker(nodeJob);
+    const nodeSink = await startWorker('sink');
+    const nodeClient = await startWorker('client');
+    const hostClient = await startWorker('client');
+    workers.push(nodeSink.worker, nodeClient.worker, hostClient.worker);
+    const nodeThreads = { client: nodeClient.tid, sink: nodeSink.tid, dom0: process.pid };
 
-    const hostToGuest = await guard.race(fromWorker({ role: 'client', port: forwardPort, bytes, runs, nice: GUEST_NICE }));
-
-    const cpu0 = process.cpuUsage();
     const node = (k: string) => `/local/domain/${source.domid}/data/tcppump/${k}`;
-    await host.xs.write(node('go'), '1');
-    const g2g = JSON.parse((await wait(node('result'), (v) => !!v, runs * (opts.mib * 1000 + 60_000)))!) as PumpResult[];
-    const g2gCpu = cpuSeconds(cpu0);
-    // The sink's counters of each stream, as its streams end (the last one may end just after the result).
     const sinkTcpDir = `/local/domain/${sink.domid}/data/tcppump/sink-tcp`;
-    const sinkTcp = (v: string | undefined) => (v ? JSON.parse(v) as SinkTcp[] : []).slice(-runs);
     const sourcePeer = sourceAddress.replaceAll('.', '-');
-    const sinkOfSource = sinkTcp(await wait(`${sinkTcpDir}/${sourcePeer}`, (v) => sinkTcp(v).length >= runs, 30_000)
-      .catch(() => guard.race(host.xs.readOptional(`${sinkTcpDir}/${sourcePeer}`))));
+    // The sink's counters of its `n`th stream from `peer` (written as the stream ends, maybe just after the source's result).
+    const sinkCounters = async (peer: string | undefined, n: number): Promise<SinkTcp | undefined> => {
+      if (peer === undefined) return undefined;
+      const path = `${sinkTcpDir}/${peer}`;
+      const v = await wait(path, (v) => !!v && (JSON.parse(v) as SinkTcp)['n']! >= n, 10_000).catch(() => host.xs.readOptional(path));
+      return v ? JSON.parse(v) as SinkTcp : undefined;
+    };
+    let asked = 0;
+    const g2gSinks: (SinkTcp | undefined)[] = [];
+    const guests = () => counted(guestThreads, async () => {
+      const n = ++asked;
+      await host.xs.write(node('go'), String(n));
+      const r = JSON.parse((await wait(node('result'), (v) => !!v && (JSON.parse(v) as { round: number }).round === n, opts.mib * 1000 + 60_000))!) as PumpResult & { round?: number };
+      delete r.round;
+      g2gSinks.push(await sinkCounters(sourcePeer, n));
+      return r;
+    });
+    const nodeNet = () => counted(nodeThreads, () => ask<PumpResult>(nodeClient.worker, { port: nodeSink.port!, bytes }));
+    const hostToGuest = () => counted({ client: hostClient.tid, sink: guestThreads.sink, dom0: process.pid }, () => guard.race(ask<PumpResult>(hostClient.worker, { port: forwardPort, bytes })));
+
+    // Paired rounds, the order reversed every other round, so that the machine's drift falls on every side alike.
+    const sides = { guests, node: nodeNet, host: hostToGuest };
+    const rounds: Record<keyof typeof sides, Stream[]> = { guests: [], node: [], host: [] };
+    const names = Object.keys(sides) as (keyof typeof sides)[];
+    for (let r = 0; r < opts.warmup + opts.rounds; r++) {
+      const got: Partial<Record<keyof typeof sides, Stream>> = {};
+      for (const k of r % 2 === 0 ? names : [...names].reverse()) got[k] = await sides[k]();
+      const isCounted = r >= opts.warmup;
+      if (isCounted) for (const k of names) rounds[k].push(got[k]!);
+      else g2gSinks.pop();
+      process.stderr.write(`${isCounted ? `round ${r - opts.warmup + 1}/${opts.rounds}` : 'warm-up'}: ` +
+        names.map((k) => `${k} ${got[k]!.result.gbps.toFixed(2)} Gb/s cpu/GiB ${JSON.stringify(got[k]!.cpu)}`).join(', ') + `, load ${round2(loadavg()[0]!)}\n`);
+    }
     const gatewayPeer = (await host.xs.directory(sinkTcpDir).catch(() => [])).find((p) => p !== sourcePeer);
-    const sinkOfGateway = gatewayPeer ? sinkTcp(await host.xs.readOptional(`${sinkTcpDir}/${gatewayPeer}`)) : [];
+    const hostSink = await sinkCounters(gatewayPeer, 0);
+
+    await host.xs.write(node('go'), 'rest');
     const g2gCps = Number(await wait(node('cps'), (v) => !!v, opts.cps * 100 + 60_000));
     const idleOpen = Number(await wait(node('idle-open'), (v) => !!v, opts.idle * 20 + 60_000));
     const idleHeld = JSON.parse((await wait(`/local/domain/${sink.domid}/data/tcppump/idle`, (v) => !!v, 60_000))!) as
       { conns: number; heap_before_mib: number; heap_mib: number; heap_limit_mib: number };
-
-    const nodeAfter = await fromWorker(nodeJob);
-    const nodeCps = (await fromWorker<number>({ ...nodeJob, cps: opts.cps })).results;
+    const nodeCps = await ask<number>(nodeClient.worker, { port: nodeSink.port!, cps: opts.cps });
     const iperf = await iperf3(opts.iperf);
 
-    const counted = (rs: PumpResult[]) => rs.slice(opts.warmup);
-    const nodeFig = figure([...counted(nodeBefore.results), ...counted(nodeAfter.results)], [...nodeBefore.results, ...nodeAfter.results], nodeBefore.cpu + nodeAfter.cpu);
-    const g2gFig = figure(counted(g2g), g2g, g2gCpu);
-    const h2gFig = figure(counted(hostToGuest.results), hostToGuest.results, hostToGuest.cpu);
+    const gbps = (k: keyof typeof sides) => rounds[k].map((s) => s.result.gbps);
+    const g2gRatio = roundRatio(gbps('node'), gbps('guests'));
+    const h2gRatio = roundRatio(gbps('node'), gbps('host'));
     // The gateway's retransmissions: of its connections released so far and of those still open (in TIME-WAIT, say).
     const gwTcp = host.gateway('xenbr0').main.stack.tcpLayer;
     const gw = { retransmits: gwTcp.counters.retransmits, timeouts: gwTcp.counters.timeouts };
@@ -179,28 +237,28 @@ async function main(): Promise<void> {
     const offloads = async (domid: number) => JSON.parse((await host.xs.read(`/local/domain/${domid}/data/tcppump/offloads`)) ?? 'null') as unknown;
     emit({
       bench: 'tcp-guests', mib: opts.mib, rounds: opts.rounds, warmup: opts.warmup,
-      guest_to_guest: { ...g2gFig, path: 'source guest tcpip -> netfront -> netback -> xenbr0 -> netback -> netfront -> sink guest tcpip',
-        streams: g2g.map((r, i) => ({ gbps: r.gbps, source: r.tcp, sink: sinkOfSource[i] })) },
-      host_to_guest: { ...h2gFig, path: 'node:net (worker) -> loopback -> forward -> dom0 gateway tcpip -> netback -> netfront -> sink guest tcpip',
-        streams: hostToGuest.results.map((r, i) => ({ gbps: r.gbps, sink: sinkOfGateway[i] })) },
-      node_net_loopback: nodeFig,
+      guest_to_guest: { ...side(rounds.guests), path: 'source guest tcpip -> netfront -> netback -> xenbr0 -> netback -> netfront -> sink guest tcpip',
+        ratio: round2(g2gRatio.ratio), ratio_of_sums: round2(g2gRatio.ratio_of_sums), round_ratios: g2gRatio.round_ratios.map(round2),
+        streams: rounds.guests.map((s, i) => ({ gbps: round2(s.result.gbps), source: s.result.tcp, sink: g2gSinks[i] })) },
+      host_to_guest: { ...side(rounds.host), path: 'node:net (worker) -> loopback -> forward -> dom0 gateway tcpip -> netback -> netfront -> sink guest tcpip',
+        ratio: round2(h2gRatio.ratio), ratio_of_sums: round2(h2gRatio.ratio_of_sums), round_ratios: h2gRatio.round_ratios.map(round2), last_sink: hostSink },
+      node_net_loopback: side(rounds.node),
       iperf3_loopback_gbps: iperf ?? null,
       offloads: { source: await offloads(source.domid), sink: await offloads(sink.domid) },
       connections_per_s: { guest_to_guest: g2gCps, node_net_loopback: nodeCps, ratio: g2gCps / nodeCps, parallel: CPS_PARALLEL },
       idle_connections: { opened: idleOpen, ...idleHeld, guest_memory_mib: 64, kib_per_conn: ((idleHeld.heap_mib - idleHeld.heap_before_mib) * 1024) / idleHeld.conns },
-      ratio_to_node_net: { guest_to_guest: g2gFig.gbps / nodeFig.gbps, host_to_guest: h2gFig.gbps / nodeFig.gbps },
-      best_ratio_to_node_net: { guest_to_guest: g2gFig.best_gbps / nodeFig.best_gbps, host_to_guest: h2gFig.best_gbps / nodeFig.best_gbps },
-      ratio_to_iperf3: iperf ? { guest_to_guest: g2gFig.gbps / iperf, host_to_guest: h2gFig.gbps / iperf } : null,
+      ratio_to_iperf3: iperf ? { guest_to_guest: side(rounds.guests).gbps / iperf, host_to_guest: side(rounds.host).gbps / iperf } : null,
       gateway_tcp: gw,
+      thread_ids: { guests: guestThreads, node: nodeThreads, host_client: hostClient.tid },
       sink_tcp_error: (await host.xs.readOptional(`/local/domain/${sink.domid}/data/tcppump/sink-tcp-error`)) ?? null,
-      loadavg_start: load0.map((l) => Math.round(l * 100) / 100), loadavg_end: loadavg().map((l) => Math.round(l * 100) / 100),
+      loadavg_start: load0.map(round2), loadavg_end: loadavg().map(round2),
     });
     guard.stop();
     await api.call('destroy', { domain: source.domid });
     await api.call('destroy', { domain: sink.domid });
   } finally {
     guard.stop();
-    await nodePeer?.worker.terminate();
+    await Promise.all(workers.map((w) => w.terminate()));
     await local.close();
     await rm(dir, { recursive: true, force: true });
   }

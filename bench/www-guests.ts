@@ -18,7 +18,6 @@
 //
 // The last line is JSON.
 import { loadavg, tmpdir } from 'node:os';
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +30,7 @@ import { emit, numberOptions } from './support/harness.js';
 import type { LoadOptions, LoadResult } from './support/http-load.js';
 import type { HttpLoadJob } from './support/http-load-worker.js';
 import { roundRatio } from './support/rounds.js';
+import { threadCpuNs, threadCpuSince } from './support/threads.js';
 
 /** The guest programs, run as kernels (not imported). */
 const WWW = fileURLToPath(new URL('../../examples/www/www.ts', import.meta.url));
@@ -50,23 +50,6 @@ const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[(xs.leng
  */
 interface Round { readonly result: LoadResult; readonly busy: Record<string, number>; readonly cpu: number[]; readonly cpuUsPerRequest: number }
 
-/** CPU clock ticks of each of this process's threads, by thread id (Linux; empty elsewhere). */
-function threadTicks(): Map<string, number> {
-  const out = new Map<string, number>();
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      try {
-        // utime and stime are the 14th and 15th fields; the name in field 2 may hold spaces.
-        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        out.set(tid, Number(f[11]) + Number(f[12]));
-      } catch { /* the thread ended */ }
-    }
-  } catch { /* no /proc */ }
-  return out;
-}
-const TICK_HZ = 100;
-
 /** A thread of Node's side, at the priority the guests' vCPU threads have. */
 function worker(job: Omit<HttpLoadJob, 'nice'>): Worker {
   return new Worker(NODE_SIDE, { workerData: { ...job, nice: GUEST_NICE } satisfies HttpLoadJob });
@@ -77,12 +60,11 @@ async function measured(elu: Record<string, () => number>, run: () => Promise<Lo
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const before = Object.fromEntries(Object.entries(elu).map(([k, f]) => [k, f()]));
-  const ticks0 = threadTicks();
+  const cpu0ns = threadCpuNs();
   const result = await run();
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  const share = (tid: string, n: number) => round2((n - (ticks0.get(tid) ?? 0)) / TICK_HZ / (ms / 1000));
-  const ticks = [...threadTicks()].map(([tid, n]) => ({ main: tid === String(process.pid), share: share(tid, n) }));
+  const ticks = [...threadCpuSince(cpu0ns)].map(([tid, s]) => ({ main: tid === process.pid, share: round2(s / (ms / 1000)) }));
   const threads = [ticks.find((t) => t.main)?.share ?? 0, ...ticks.filter((t) => !t.main).map((t) => t.share).sort((a, b) => b - a).slice(0, 3)];
   // The whole round's CPU (ramp and wind-down too) over its length at the measured rate.
   const cpuUsPerRequest = Math.round(((cpu.user + cpu.system) / ((result.rps * ms) / 1000)) * 10) / 10;

@@ -4,22 +4,22 @@
 //   connections that are only held open; once `idle=` of those are held it writes its JS heap
 //   (before the first and now) as JSON to data/tcppump/idle. As each byte-sink stream ends
 //   (the source's FIN), its counters (retransmissions, out-of-order arrivals, ACKs sent, ...:
-//   those not 0) join its peer's list in data/tcppump/sink-tcp/PEER (the address with dashes;
-//   the last SINK_KEEP).
-// - `role=source`: once dom0 writes data/tcppump/go, pumps `mib=` MiB to `target=ADDRESS:PORT`
-//   `runs=` times, a connection each (results, each with its connection's counters, to
-//   data/tcppump/result); then `cps=` exchanges,
-//   16 at a time, against port+1 (data/tcppump/cps); then opens `idle=` connections to port+2
-//   and keeps them (data/tcppump/idle-open).
+//   those not 0) go to data/tcppump/sink-tcp/PEER (the address with dashes), with `n`, the
+//   count of that peer's streams so far.
+// - `role=source`: each time dom0 writes a round's number N to data/tcppump/go, pumps `mib=` MiB
+//   to `target=ADDRESS:PORT` on a new connection (its result, with N and the connection's
+//   counters, to data/tcppump/result); once dom0 writes `rest`, runs `cps=` exchanges, 16 at a
+//   time, against port+1 (data/tcppump/cps); then opens `idle=` connections to port+2 and keeps
+//   them (data/tcppump/idle-open).
+// Both write their vCPU thread's id to data/tcppump/tid, so the bench can count its CPU.
 //
-// extra= words: role=sink port=5001 idle=10000 | role=source target=10.0.2.15:5001 mib=128 runs=4 cps=2000 idle=10000
+// extra= words: role=sink port=5001 idle=10000 | role=source target=10.0.2.15:5001 mib=128 cps=2000 idle=10000
 import { getHeapStatistics } from 'node:v8';
 import type { OS } from 'xenode';
+import { currentThreadId } from '../../src/hypervisor/thread.js';
 import { answerExchange, connectionRate, CPS_PARALLEL, movedCounters, pumpBytes, sinkConnection, type PumpResult } from '../support/tcp-pump.js';
 
 const MiB = 1 << 20;
-/** Sink streams per peer whose counters are kept in data/tcppump/sink-tcp/PEER. */
-const SINK_KEEP = 8;
 
 export default async function main(os: OS): Promise<void> {
   const word = (key: string) => os.cmdline.split(/\s+/).find((w) => w.startsWith(`${key}=`))?.slice(key.length + 1);
@@ -27,10 +27,11 @@ export default async function main(os: OS): Promise<void> {
   const stack = await os.tcpip();
   // What the vif negotiated: the stack leaves checksums blank and sends GSO super-frames when it may.
   await os.xenstore.write('data/tcppump/offloads', JSON.stringify(stack.net.offloads));
+  await os.xenstore.write('data/tcppump/tid', String(currentThreadId() ?? ''));
   const idle = Number(word('idle') ?? 0);
   if (word('role') === 'sink') {
     const port = Number(word('port') ?? 5001);
-    const sinkTcp = new Map<string, Record<string, number>[]>();
+    const streams = new Map<string, number>();
     stack.tcp.listen(port, (s) => {
       let bytes = 0;
       // Read as a unikernel reads: views of the received pages, no copy (TcpSocket.onBytes).
@@ -39,14 +40,11 @@ export default async function main(os: OS): Promise<void> {
         count(c);
       }));
       s.once('end', () => {
-        const entry = movedCounters({ bytes, ...s.stats });
         const peer = s.remoteAddress.replaceAll('.', '-');
-        const list = sinkTcp.get(peer) ?? [];
-        list.push(entry);
-        if (list.length > SINK_KEEP) list.shift();
-        sinkTcp.set(peer, list);
+        const n = (streams.get(peer) ?? 0) + 1;
+        streams.set(peer, n);
         // A failed write costs only the figures: the sink goes on serving.
-        os.xenstore.write(`data/tcppump/sink-tcp/${peer}`, JSON.stringify(list)).catch((e: Error) => {
+        os.xenstore.write(`data/tcppump/sink-tcp/${peer}`, JSON.stringify({ n, ...movedCounters({ bytes, ...s.stats }) })).catch((e: Error) => {
           void os.xenstore.write('data/tcppump/sink-tcp-error', e.message.slice(0, 200)).catch(() => {});
         });
       });
@@ -70,13 +68,14 @@ export default async function main(os: OS): Promise<void> {
     const port = Number(portText);
     const bytes = Number(word('mib') ?? 128) * MiB;
     await os.xenstore.write('data/tcppump/ready', stack.address?.address ?? '');
-    await os.xenstore.wait('data/tcppump/go', (v) => v === '1');
-    const results: PumpResult[] = [];
-    for (let i = Number(word('runs') ?? 1); i > 0; i--) {
+    for (let done = 0; ;) {
+      const go = await os.xenstore.wait('data/tcppump/go', (v) => v === 'rest' || Number(v) > done);
+      if (go === 'rest') break;
+      done = Number(go);
       const s = await stack.tcp.connect(address, port);
-      results.push({ ...(await pumpBytes(s, bytes, now)), tcp: movedCounters(s.stats) });
+      const result: PumpResult & { round: number } = { round: done, ...(await pumpBytes(s, bytes, now)), tcp: movedCounters(s.stats) };
+      await os.xenstore.write('data/tcppump/result', JSON.stringify(result));
     }
-    await os.xenstore.write('data/tcppump/result', JSON.stringify(results));
     const cps = Number(word('cps') ?? 0);
     if (cps > 0) {
       const rate = await connectionRate(cps, CPS_PARALLEL, () => stack.tcp.connect(address, port + 1), now);

@@ -1,22 +1,26 @@
 // The host's programs of `bench tcp-guests`, each run in a worker thread from this module: it
-// imports only node:net and tcp-pump.ts, since a worker that loads the host's modules too moves
+// imports only node:net, tcp-pump.ts and thread.ts (node:fs), since a worker that loads the host's modules too moves
 // Node `net` loopback streams several times slower (measured: 0.2-0.5 against 1-13 Gb/s), which
 // would flatter every ratio against it. Each thread takes the `nice` it is given (the guests'
 // vCPU threads' GUEST_NICE): at the bench's own priority Node's threads got about three times
 // the guests' share of a loaded machine's CPU.
 // - role 'sink': the byte sink on a port and the request/answer exchange on the next; posts
-//   the first and serves until terminated;
-// - role 'client': `runs` streams of `bytes` into 127.0.0.1:port (or, with `cps`, that many
-//   exchanges against port+1, 16 at a time); posts the results.
+//   its port and serves until terminated;
+// - role 'client': posts its thread id, then for each message `{ port, bytes }` pumps one stream
+//   of `bytes` into 127.0.0.1:port and posts its result, and for `{ port, cps }` runs that many
+//   exchanges against port+1, 16 at a time, and posts the rate; until terminated.
+// Each thread's id lets the bench count the CPU of each thread (bench/support/threads.ts).
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import { currentThreadId } from '../../src/hypervisor/thread.js';
 import { answerExchange, connectionRate, CPS_PARALLEL, pumpBytes, sinkConnection, type PumpResult } from './tcp-pump.js';
 
-export type PumpJob = (
-  | { readonly role: 'sink' }
-  | { readonly role: 'client'; readonly port: number; readonly bytes: number; readonly runs: number; readonly cps?: number }
-) & { readonly nice: number };
+export interface PumpJob { readonly role: 'sink' | 'client'; readonly nice: number }
+/** A client's work: one stream of `bytes`, or `cps` exchanges. */
+export type ClientRequest = { readonly port: number } & ({ readonly bytes: number } | { readonly cps: number });
+/** What a worker posts first: the sink its port, each its thread id. */
+export interface WorkerReady { readonly port?: number; readonly tid: number | undefined }
 
 async function netConnect(port: number): Promise<Socket> {
   const s = connect({ port, host: '127.0.0.1' });
@@ -36,11 +40,9 @@ async function sink(): Promise<number> {
   }
 }
 
-async function client(port: number, bytes: number, runs: number, cps?: number): Promise<PumpResult[] | number> {
-  if (cps) return connectionRate(cps, CPS_PARALLEL, () => netConnect(port + 1), () => performance.now());
-  const results: PumpResult[] = [];
-  for (let i = 0; i < runs; i++) results.push(await pumpBytes(await netConnect(port), bytes, () => performance.now()));
-  return results;
+async function client(req: ClientRequest): Promise<PumpResult | number> {
+  if ('cps' in req) return connectionRate(req.cps, CPS_PARALLEL, () => netConnect(req.port + 1), () => performance.now());
+  return pumpBytes(await netConnect(req.port), req.bytes, () => performance.now());
 }
 
 if (parentPort) {
@@ -50,5 +52,10 @@ if (parentPort) {
   } catch {
     /* runs at the process's priority */
   }
-  parentPort.postMessage(job.role === 'sink' ? await sink() : await client(job.port, job.bytes, job.runs, job.cps));
+  const port = parentPort;
+  if (job.role === 'sink') port.postMessage({ port: await sink(), tid: currentThreadId() } satisfies WorkerReady);
+  else {
+    port.on('message', (req: ClientRequest) => void client(req).then((r) => port.postMessage(r)));
+    port.postMessage({ tid: currentThreadId() } satisfies WorkerReady);
+  }
 }

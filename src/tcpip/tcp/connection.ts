@@ -11,8 +11,8 @@ import { ConnectionRefused, ConnectionReset, NoRoute, Timeout, type TcpipError }
 import { ByteQueue } from './bytequeue.js';
 import { NewReno } from './newreno.js';
 import { Rto } from './rto.js';
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.js';
-import { ACK, FIN, MAX_SACK_BLOCKS, MAX_SACK_BLOCKS_WITH_TS, PSH, RST, SYN, type SackBlock, type Segment, type TcpOptions } from './wire.js';
+import { SEQ_INIT, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { ACK, FIN, MAX_SACK_BLOCKS, MAX_SACK_BLOCKS_WITH_TS, PSH, RST, SYN, tsOption, type SackBlock, type Segment, type TcpOptions } from './wire.js';
 import { POOL_LARGE, type BufferPool } from '../bufferpool.js';
 import type { Slab } from '../slab.js';
 import type { TcpConfig } from './settings.js';
@@ -172,41 +172,41 @@ export class Connection {
   sndMax: number;
   sndWnd = 0;
   #maxSndWnd = 0;
-  #sndWl1 = 0;
-  #sndWl2 = 0;
+  #sndWl1 = SEQ_INIT;
+  #sndWl2 = SEQ_INIT;
   #sndWscale = 0;
   readonly sndBuf: ByteQueue;
   /** Sequence number of our FIN once close() was called, else -1. */
-  #finSeq = -1;
+  #finSeq = SEQ_INIT; // -1 (none) once constructed
   // Receive side.
-  #irs = 0;
-  rcvNxt = 0;
+  #irs = SEQ_INIT;
+  rcvNxt = SEQ_INIT;
   /** The right edge of the window we last advertised. */
-  #rcvAdv = 0;
+  #rcvAdv = SEQ_INIT;
   #rcvWscale = 0;
   #wsOk = false;
   readonly rcvQueue = new ByteQueue();
   #ooo: { seq: number; data: Uint8Array; fin: boolean }[] = [];
   #finReceived = false;
-  #lastAckSent = 0;
+  #lastAckSent = SEQ_INIT;
   #unackedSegs = 0;
   #ackQueued = false;
   // Options.
   #sendMss = DEFAULT_MSS;
   #tsOk = false;
-  #tsRecent = 0;
+  #tsRecent = SEQ_INIT;
   #sackOk = false;
   /** Where the latest out-of-order segment began: its block goes first (RFC 2018 §4). */
-  #recentOoo = 0;
+  #recentOoo = SEQ_INIT;
   /** What the peer SACKed above sndUna: sorted, disjoint. */
   #sacked: { start: number; end: number }[] = [];
   /** Recovery resent everything below this (holes are resent once each). */
-  #rtxHigh = 0;
+  #rtxHigh = SEQ_INIT;
   #tsOffset: number;
   // Timing and congestion.
   readonly rto: Rto;
   readonly cc: NewReno;
-  #rttSeq = -1;
+  #rttSeq = SEQ_INIT; // -1 (none) once constructed
   #rttStart = 0;
   #retries = 0;
   /**
@@ -248,6 +248,7 @@ export class Connection {
     this.iss = iss;
     this.sndBuf = new ByteQueue((b) => host.sendBlocks.give(b));
     this.sndUna = this.sndNxt = this.sndMax = iss;
+    this.#finSeq = this.#rttSeq = -1;
     this.state = passive ? 'SYN-RECEIVED' : 'SYN-SENT';
     this.rto = new Rto(host.config.rto);
     this.cc = new NewReno(DEFAULT_MSS, iss);
@@ -343,7 +344,7 @@ export class Connection {
     if (!synAck || this.#wsOk) opts.wscale = this.#rcvWscale;
     if (this.config.sack && (!synAck || this.#sackOk)) opts.sackOk = true;
     if (!synAck) this.#tsOk = true; // offered; the SYN-ACK decides
-    if (this.#tsOk) opts.ts = { val: this.#tsVal(), ecr: synAck ? this.#tsRecent : 0 };
+    if (this.#tsOk) opts.ts = tsOption(this.#tsVal(), synAck ? this.#tsRecent : 0);
     const wnd = Math.min(this.config.rcvBufMax, 0xffff);
     this.host.emit(this, this.iss, this.rcvNxt, synAck ? SYN | ACK : SYN, wnd, opts, 0, 0);
     if (synAck) this.#rcvAdv = seqAdd(this.rcvNxt, wnd);
@@ -456,7 +457,7 @@ export class Connection {
   #sendSegment(seq: number, flags: number, len: number): void {
     const wnd = this.#rcvWindow();
     const field = wnd >> this.#rcvWscale;
-    let opts: TcpOptions | undefined = this.#tsOk ? { ts: { val: this.#tsVal(), ecr: this.#tsRecent } } : undefined;
+    let opts: TcpOptions | undefined = this.#tsOk ? { ts: tsOption(this.#tsVal(), this.#tsRecent) } : undefined;
     // SACK blocks ride on pure ACKs only: on a full-sized segment they would not fit the MTU.
     if (len === 0 && this.#sackOk && this.#ooo.length > 0) (opts ??= {}).sack = this.#sackBlocks();
     this.host.emit(this, seq, this.rcvNxt, flags | ACK, field, opts, len, seqDiff(seq, this.sndUna));
@@ -661,7 +662,7 @@ export class Connection {
       // A zero-window probe: one byte already acknowledged, so the peer answers with its window.
       if (this.sndWnd === 0 && this.sndUna === this.sndNxt && this.sndBuf.length > 0) {
         this.host.emit(this, seqAdd(this.sndUna, -1), this.rcvNxt, ACK, this.#rcvWindow() >> this.#rcvWscale,
-          this.#tsOk ? { ts: { val: this.#tsVal(), ecr: this.#tsRecent } } : undefined, 0, 0);
+          this.#tsOk ? { ts: tsOption(this.#tsVal(), this.#tsRecent) } : undefined, 0, 0);
         this.stats.zeroWindowProbes++;
         this.rto.backoff();
         this.#armPersist();
@@ -708,7 +709,7 @@ export class Connection {
       }
       ka.sent++;
       this.host.emit(this, seqAdd(this.sndUna, -1), this.rcvNxt, ACK, this.#rcvWindow() >> this.#rcvWscale,
-        this.#tsOk ? { ts: { val: this.#tsVal(), ecr: this.#tsRecent } } : undefined, 0, 0);
+        this.#tsOk ? { ts: tsOption(this.#tsVal(), this.#tsRecent) } : undefined, 0, 0);
       this.#armKeepalive();
     });
   }

@@ -15,7 +15,7 @@ import type { ByteQueue } from './bytequeue.js';
 import { Connection, type TcpHost } from './connection.js';
 import type { TcpSnapshot } from './snapshot.js';
 import { TCP_DEFAULTS, type Endpoint, type TcpConfig } from './settings.js';
-import { seqAdd, seqGe, seqLe } from './seq.js';
+import { SEQ_INIT, seqAdd, seqGe, seqLe } from './seq.js';
 import { TcpSocket } from './socket.js';
 import { ACK, FIN, RST, SYN, encodeHeader, optionsLength, parseSegment, TCP_HLEN, type TcpOptions } from './wire.js';
 
@@ -211,22 +211,22 @@ export class Tcp implements TcpHost {
   #send(ep: Endpoint, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined,
     len: number, gsoSize: number, payload: ByteQueue | undefined, bufOffset: number): void {
     const w = this.#segment;
-    w.ep = ep; w.seq = seq; w.ack = flags & ACK ? ack : 0; w.flags = flags; w.window = window; w.opts = opts;
+    w.ep = ep; w.srcPort = ep.localPort; w.dstPort = ep.remotePort;
+    w.seq = seq; w.ack = flags & ACK ? ack : 0; w.flags = flags; w.window = window; w.opts = opts;
     w.hlen = TCP_HLEN + optionsLength(opts); w.len = len; w.payload = payload; w.bufOffset = bufOffset;
     w.blank = this.ip.eth.net.offloads.csum;
     const info = gsoSize > 0 ? this.#gsoInfo(gsoSize) : w.blank ? CSUM_BLANK : NET_FRAME_PLAIN;
     this.ip.outputWith(w.hlen + len, ep.remoteAddr, PROTO_TCP, info, w);
   }
 
-  /** The segment #send is sending (one object, reused: it is written before outputWith returns). */
+  /** The segment #send is sending, its own header fields (one object, reused: it is written before outputWith returns). */
   readonly #segment = ((tcp: Tcp) => ({
-    ep: undefined as unknown as Endpoint, seq: 0, ack: 0, flags: 0, window: 0, opts: undefined as TcpOptions | undefined,
+    ep: undefined as unknown as Endpoint, srcPort: 0, dstPort: 0, seq: SEQ_INIT, ack: SEQ_INIT, flags: 0, window: 0, opts: undefined as TcpOptions | undefined,
     hlen: 0, len: 0, payload: undefined as ByteQueue | undefined, bufOffset: 0, blank: false,
     write(frame: Uint8Array, o: number): void {
-      const ep = this.ep;
-      encodeHeader(frame, o, { srcPort: ep.localPort, dstPort: ep.remotePort, seq: this.seq, ack: this.ack, flags: this.flags, window: this.window }, this.opts);
+      encodeHeader(frame, o, this, this.opts);
       if (this.payload) this.payload.copyTo(this.bufOffset, this.len, frame, o + this.hlen);
-      fillL4Checksum(frame, o, this.hlen + this.len, o + 16, tcp.ip.config.address, ep.remoteAddr, PROTO_TCP, this.blank);
+      fillL4Checksum(frame, o, this.hlen + this.len, o + 16, tcp.ip.config.address, this.ep.remoteAddr, PROTO_TCP, this.blank);
     },
   }))(this);
 

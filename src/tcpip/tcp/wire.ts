@@ -1,6 +1,7 @@
 // The TCP header and its options (RFC 9293 §3.1, MSS; RFC 7323 window scale and timestamps;
 // RFC 2018 SACK-permitted and SACK blocks). Options with impossible lengths make the whole
 // segment invalid.
+import { SEQ_INIT } from './seq.js';
 
 export const FIN = 0x01;
 export const SYN = 0x02;
@@ -74,16 +75,27 @@ export function parseSegment(b: Uint8Array, owned = false): Segment | undefined 
         opts.sack = blocks;
         break;
       }
-      case 8: if (len !== 10) return undefined; opts.ts = { val: u32(b, i + 2), ecr: u32(b, i + 6) }; break;
+      case 8: if (len !== 10) return undefined; opts.ts = tsOption(u32(b, i + 2), u32(b, i + 6)); break;
       default: break; // unknown options are skipped by their length
     }
     i += len;
   }
-  return {
+  const seg = {
     srcPort: (b[0]! << 8) | b[1]!, dstPort: (b[2]! << 8) | b[3]!,
-    seq: u32(b, 4), ack: u32(b, 8), flags: b[13]! & 0x3f, window: (b[14]! << 8) | b[15]!,
+    seq: SEQ_INIT, ack: SEQ_INIT, flags: b[13]! & 0x3f, window: (b[14]! << 8) | b[15]!,
     opts, payload: b.subarray(doff), owned,
   };
+  seg.seq = u32(b, 4);
+  seg.ack = u32(b, 8);
+  return seg;
+}
+
+/** A timestamps option (its fields start as doubles: see SEQ_INIT). */
+export function tsOption(val: number, ecr: number): { val: number; ecr: number } {
+  const ts = { val: SEQ_INIT, ecr: SEQ_INIT };
+  ts.val = val;
+  ts.ecr = ecr;
+  return ts;
 }
 
 /** Bytes the options take on the wire, padded to 4. */

@@ -1,0 +1,26 @@
+// CPU time of each thread of this process, from Linux's per-task counters, for benches that say
+// which thread a figure is bound by (dom0's main thread, each guest's vCPU thread, Node's workers).
+// The counters count CPU a thread really got, where event-loop utilisation counts wall time
+// (a runnable thread that is preempted looks busy).
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** CPU nanoseconds each thread of this process has used, by thread id (Linux's schedstat; empty elsewhere). */
+export function threadCpuNs(): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        // "time on the CPU (ns) waiting time (ns) timeslices"
+        out.set(Number(tid), Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1').split(' ')[0]));
+      } catch { /* the thread ended */ }
+    }
+  } catch { /* no /proc */ }
+  return out;
+}
+
+/** CPU seconds each thread used between two `threadCpuNs()` readings (threads gone meanwhile left out). */
+export function threadCpuSince(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number> = threadCpuNs()): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const [tid, ns] of after) out.set(tid, (ns - (before.get(tid) ?? 0)) / 1e9);
+  return out;
+}
