@@ -11,7 +11,7 @@ import type { NetPages } from './pages.js';
 /** Pages the arena grows by. */
 const BLOCK = 32;
 
-/** A frame's pages in the arena; `bytes` is its contiguous view when it was built in place. */
+/** A frame's pages in the arena; `bytes` is their contiguous view when they follow one another in RAM (a frame built in place, or copied in whole). */
 export interface TxRun {
   readonly pages: readonly number[];
   readonly bytes: Uint8Array | undefined;
@@ -65,16 +65,19 @@ export class TxArena {
 
   /** Pages for a frame of `len` bytes, consecutive in RAM, with its view; undefined when there is no such run. */
   allocContiguous(len: number): TxRun | undefined {
-    const n = Math.max(1, Math.ceil(len / PAGE_SIZE));
     for (;;) {
-      const first = this.#findRun(n);
-      if (first >= 0) {
-        const pages = Array.from({ length: n }, (_, k) => first + k);
-        const at = this.#pfn[first]! * PAGE_SIZE;
-        return this.#take(pages, new Uint8Array(this.#pages.memory, at, len));
-      }
-      if (!this.#grow()) return undefined;
+      const run = this.findContiguous(len);
+      if (run || !this.#grow()) return run;
     }
+  }
+
+  /** allocContiguous among the pages the arena has, without growing it. */
+  findContiguous(len: number): TxRun | undefined {
+    const n = Math.max(1, Math.ceil(len / PAGE_SIZE));
+    const first = this.#findRun(n);
+    if (first < 0) return undefined;
+    const pages = Array.from({ length: n }, (_, k) => first + k);
+    return this.#take(pages, new Uint8Array(this.#pages.memory, this.#pfn[first]! * PAGE_SIZE, len));
   }
 
   free(run: TxRun): void {

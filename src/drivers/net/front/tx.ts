@@ -73,11 +73,15 @@ export class TxQueue {
     const arena = this.#arena;
     let run = f.run;
     if (!run) {
-      run = arena.allocAny(n);
+      // A frame of several pages goes into pages that follow one another in RAM where the arena
+      // has such a run free: one copy, not one a page (a copy costs a call as much as 8 KiB).
+      const whole = n > 1 ? arena.findContiguous(len) : undefined;
+      run = whole ?? arena.allocAny(n);
       if (!run) return false;
       f.run = run;
       // A one-slot frame goes whole: no view of it is made.
       if (n === 1) copyBytes(arena.view(run.pages[0]!), f.data);
+      else if (whole) copyBytes(whole.bytes!, f.data);
       else for (let k = 0; k < n; k++) copyBytes(arena.view(run.pages[k]!), f.data.subarray(k * PAGE_SIZE, Math.min(len, (k + 1) * PAGE_SIZE)));
     }
     const req = this.#req;

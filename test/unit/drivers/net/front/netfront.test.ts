@@ -7,13 +7,18 @@ import { test, type TestContext } from 'node:test';
 import {
   NETIF_RSP_ERROR, NETIF_RSP_NULL, NETIF_RSP_OKAY, NETIF_XS, NETRXF_csum_blank, NETRXF_data_validated, NETRXF_extra_info,
   NETRXF_more_data, NETTXF_csum_blank, NETTXF_extra_info, NETTXF_more_data, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_GSO_TYPE_TCPV4,
-  XEN_NETIF_GSO_TYPE_TCPV6, NET_FRAME_PLAIN, type NetFrameInfo,
+  XEN_NETIF_GSO_TYPE_TCPV6, NET_FRAME_PLAIN, NETIF_TX_SLOT_SIZE, decodeNetifTxRequest, type NetFrameInfo,
 } from '../../../../../src/abi/netif.js';
 import { XenbusState } from '../../../../../src/abi/xenbus.js';
 import { BackendMisbehaved, Disconnected, InvalidLength, TxError, Unimplemented } from '../../../../../src/drivers/net/front/errors.js';
 import { NetFront } from '../../../../../src/drivers/net/front/netfront.js';
 import { CB_TOT_PAGES } from '../../../../../src/hypervisor/layout.js';
 import { switchState } from '../../../../../src/drivers/xenbus.js';
+import { TxArena } from '../../../../../src/drivers/net/front/arena.js';
+import { NetPages } from '../../../../../src/drivers/net/front/pages.js';
+import { TxQueue, type TxFrame } from '../../../../../src/drivers/net/front/tx.js';
+import { BackRing } from '../../../../../src/abi/ring.js';
+import { PAGE_SIZE } from '../../../../../src/abi/xen.js';
 import { NETBACK_OFFER, NetRig, testFrame, within, type RawNetback } from '../../../../support/net-rawback.js';
 
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -203,6 +208,56 @@ test('a GSO super-frame: the first slot has the whole size, then the GSO extra-i
   back.respondTx(third.id, NETIF_RSP_OKAY);
   back.pushTx();
   await within(w, 'the write');
+});
+
+test('a frame of several pages is copied into pages that follow one another in RAM where the arena has such a run, else page by page; its slots hold it either way', async (t) => {
+  const rig = new NetRig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  const ring = new Uint8Array(new SharedArrayBuffer(PAGE_SIZE));
+  const arena = new TxArena(new NetPages(g.hc, 0, true), 32);
+  const q = new TxQueue(ring, arena);
+  const back = new BackRing(ring, NETIF_TX_SLOT_SIZE);
+  const gso: NetFrameInfo = { csumBlank: true, dataValidated: false, gso: { type: XEN_NETIF_GSO_TYPE_TCPV4, size: 1448 } };
+  const pages = Math.ceil(64000 / PAGE_SIZE);
+  // The arena's one block (its bound) with every other page taken: 16 free, no run of 16.
+  const singles = Array.from({ length: 32 }, () => arena.allocAny(1)!);
+  for (const [i, r] of singles.entries()) if (i % 2) arena.free(r);
+  const post = (data: Uint8Array): TxFrame => {
+    const f: TxFrame = { data, info: gso, run: undefined, left: 0, status: NETIF_RSP_OKAY, settle: () => {} };
+    assert.ok(q.post(f));
+    return f;
+  };
+  /** The next frame on the ring: whether its data slots are consecutive frames of RAM; its bytes checked. */
+  const take = (data: Uint8Array, what: string): boolean => {
+    q.flush();
+    const pfns: number[] = [];
+    const got = new Uint8Array(data.length);
+    for (let k = 0, at = 0; k < pages + 1; k++) {
+      const slot = new Uint8Array(NETIF_TX_SLOT_SIZE);
+      back.copyRequest(back.reqCons, slot);
+      back.reqCons++;
+      if (k === 1) continue; // the GSO extra
+      const req = decodeNetifTxRequest(new DataView(slot.buffer), 0);
+      const m = rig.h.dom0.grantMap(g.domid, req.gref, true);
+      pfns.push(m.page.byteOffset / PAGE_SIZE);
+      const len = k === 0 ? PAGE_SIZE : req.size;
+      got.set(m.page.subarray(req.offset, req.offset + len), at);
+      at += len;
+      rig.h.dom0.grantUnmap(m.handle);
+    }
+    assert.deepEqual(got, data, what);
+    return pfns.every((p, k) => p === pfns[0]! + k);
+  };
+  const frames = [testFrame(64000, 1), testFrame(64000, 2)];
+  const first = post(frames[0]!);
+  assert.equal(take(frames[0]!, 'the first frame'), false, 'page by page, into the holes');
+  // The first answered, and the second half of the block freed: from the cursor (the block's
+  // start) the free pages are eight holes, then a run of 16, which the second frame goes into.
+  arena.free(first.run!);
+  for (const [i, r] of singles.entries()) if (!(i % 2) && i >= 16) arena.free(r);
+  post(frames[1]!);
+  assert.equal(take(frames[1]!, 'the second frame'), true, 'one run of consecutive frames');
 });
 
 test('frames of bad length are refused before the ring; NETIF_RSP_ERROR rejects with TxError', async (t) => {
