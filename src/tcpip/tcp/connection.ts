@@ -572,6 +572,13 @@ export class Connection {
       const maxSeg = this.host.gso ? Math.max(mss, Math.floor(Math.min(this.config.gsoMax, 0xffff - 80) / mss) * mss) : mss;
       let len = Math.min(unsent, Math.max(0, usable), maxSeg);
       const fin = finPending || (this.#finSeq !== -1 && len === unsent && unsent > 0);
+      // The last bytes written, more than a segment and less than a super-frame, with at least
+      // two segments in flight: the peer ACKs those at once (every second full-sized segment),
+      // and that ACK sends these with whatever is written meanwhile, as full super-frames rather
+      // than a part one after each write (a 64 KiB write is 44 segments and a 1,824-byte tail).
+      // Linux's tcp_tso_should_defer holds the write queue's tail so, Nagle on or off. A FIN
+      // goes at once.
+      if (len === unsent && len > mss && len < maxSeg && inFlight >= 2 * mss && !fin) break;
       // A super-frame ending in a part segment: send the whole segments and leave the part to
       // Nagle, to travel with the bytes written next (Linux's tcp_mss_split_point).
       if (len === unsent && len > mss && inFlight > 0 && !this.noDelay && !fin) len -= len % mss;

@@ -458,3 +458,30 @@ test('RFC 6298 §5.1: new data does not restart a running retransmission timer, 
   assert.ok(first[1]! < until, 'resent while the writes went on');
   assert.equal(got.bytes().toString(), Array.from({ length: 40 }, (_, i) => `request ${i}\n`).join(''));
 });
+
+test('GSO: writes of 64 KiB while super-frames are in flight leave as whole super-frames, not one plus a tail each; a lone write leaves at once', async () => {
+  const { clock, link, client, server } = await connected({ offloads: { csum: true, gsoTcpv4: true } });
+  client.setNoDelay(true); // as dom0's gateway has it: the deferral is not Nagle's
+  const got = collect(server);
+  client.write(Buffer.alloc(1 << 20, 1)); // grow the congestion window first
+  assert.ok(await runUntil(clock, () => got.bytes().length === 1 << 20));
+  await runUntil(clock, () => false, 500);
+  const sizes: number[] = [];
+  link.a.onTransmit = (f) => {
+    const n = parseSegment(f.subarray(34))?.payload.length ?? 0;
+    if (n > 0) sizes.push(n);
+  };
+  // Nothing in flight: a write of a few segments is sent before the clock moves.
+  client.write(Buffer.alloc(10_000, 2));
+  assert.deepEqual(sizes, [10_000]);
+  assert.ok(await runUntil(clock, () => got.bytes().length === (1 << 20) + 10_000));
+  await runUntil(clock, () => false, 500);
+  sizes.length = 0;
+  const data = Buffer.alloc(16 * 65_536);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 255;
+  for (let i = 0; i < 16; i++) client.write(data.subarray(i * 65_536, (i + 1) * 65_536));
+  assert.ok(await runUntil(clock, () => got.bytes().length === (1 << 20) + 10_000 + data.length));
+  assert.ok(got.bytes().subarray((1 << 20) + 10_000).equals(data));
+  // 1 MiB in super-frames of 44 segments is 17 frames; a frame and a tail per write would be 32.
+  assert.ok(sizes.length <= 18, `${sizes.length} data frames: ${sizes.join(' ')}`);
+});
