@@ -83,3 +83,10 @@ export const MIGRATE_REPORT = Buffer.from('my copy unpause results are as follow
  * only once nothing but the last frames and the resume are left to do at the target.
  */
 export const MIGRATE_XENODE_BUILT = Buffer.from('xenode migration receiver: domain built, ready for the stop-and-copy\0', 'latin1');
+/**
+ * What the receiver sends instead when it will not build the domain (a name clash, a refused
+ * configuration, a build or a parked restore that failed): this, the error's errno name, a
+ * space, its text and a newline; then it closes. The sender fails with that error, its guest
+ * never stopped.
+ */
+export const MIGRATE_XENODE_REFUSED = Buffer.from('xenode migration receiver: domain refused: ', 'latin1');

@@ -25,7 +25,7 @@ import type { DiskSpec } from '../toolstack/diskspec.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import type { DomainConfig } from '../toolstack/domconfig.js';
 import type { Host } from '../toolstack/host.js';
-import { settleVifMacs } from '../toolstack/vifs.js';
+import { announceVifs, settleVifMacs } from '../toolstack/vifs.js';
 import { geometryOf } from './config.js';
 import { attachDeferred, deferredDisks } from './disks.js';
 import type { DomainImage, FrameSink } from './image.js';
@@ -184,7 +184,11 @@ export class IncomingDomain implements FrameSink {
     renamed.catch(() => {}); // awaited below, unless the vifs failed
     await this.#plugged;
     built.handKernel?.();
-    await Promise.all([renamed, this.#host.unpause(built.domain.domid)]);
+    const running = Promise.all([renamed, this.#host.unpause(built.domain.domid)]);
+    // The network learns where the guest is now while it resumes, not once its stack's
+    // gratuitous ARP is out (the source's bridge kept sending its peers' frames to the old copy).
+    await announceVifs(this.#host, built.domain.domid, this.#config.vifs).catch(() => {});
+    await running;
   }
 
   /** The stream failed: nothing of the domain is left here. */

@@ -23,12 +23,12 @@ import { XenError, isXenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import type { MigrateResult } from '../toolstack/contract.js';
 import type { Host } from '../toolstack/host.js';
-import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MIGRATE_XENODE_BUILT } from './format.js';
+import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT } from './format.js';
 import { encodeHeaders, encodePages } from './image.js';
 import { populatedPfns, trailerOf } from './save.js';
 import { DiskMigration } from './disks.js';
 import { ByteSource } from './source.js';
-import { authLine, readBanner, readFixed, send } from './wire.js';
+import { authLine, readBanner, readBuilt, readFixed, send } from './wire.js';
 
 /** xc's defaults: stop and copy once fewer frames than this changed in a round, or after this many rounds. */
 export const DIRTY_THRESHOLD = 50;
@@ -152,6 +152,8 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
     await send(sock, chunks);
   };
   let suspended = false;
+  /** Why the target will not build the domain (readBuilt), if it said so. */
+  let refusal: unknown;
   let tSuspend = 0;
   let tSuspended = 0;
   let tDisksDone = 0;
@@ -170,8 +172,12 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       await readBanner(src, MIGRATE_RECEIVER_BANNER);
       // The target says when its domain is built and parked: the guest stops here only then.
       let isBuilt = false;
-      const built = readFixed(src, MIGRATE_XENODE_BUILT, "target's built message").then(() => (isBuilt = true));
-      built.catch(() => {}); // awaited before the suspend
+      const built = readBuilt(src).then(() => (isBuilt = true));
+      // A refusal (or no built message) stops the pre-copy at once, and its reason is the error.
+      built.catch((e: unknown) => {
+        refusal = e;
+        sock.destroy();
+      });
       await out(encodeHeaders(config));
       const sent = new Map<number, Buffer>();
       const maxRounds = opts.maxRounds ?? MAX_ROUNDS;
@@ -209,7 +215,10 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       tAcked = performance.now();
     } catch (e) {
       opts.signal?.removeEventListener('abort', cancel);
-      if (!suspended) throw failed(e, isXenError(e, 'ETIMEDOUT') && tSuspend ? 'Migration failed, failed to suspend at sender.' : 'Migration failed; the domain runs on at the sender.');
+      if (!suspended) {
+        if (refusal !== undefined) throw failed(refusal, 'Migration failed; the domain runs on at the sender.');
+        throw failed(e, isXenError(e, 'ETIMEDOUT') && tSuspend ? 'Migration failed, failed to suspend at sender.' : 'Migration failed; the domain runs on at the sender.');
+      }
       host.resume(domid);
       throw failed(e, 'Migration failed, resuming at sender.');
     }

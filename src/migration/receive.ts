@@ -17,7 +17,7 @@ import { receiveDisk } from './disks.js';
 import { readImage } from './image.js';
 import { IncomingDomain, checkNameFree } from './incoming.js';
 import { ByteSource } from './source.js';
-import { AUTH_BYTES, AUTH_REFUSED, DISK_AUTH_PREFIX, authentic, send, readFixed } from './wire.js';
+import { AUTH_BYTES, AUTH_REFUSED, DISK_AUTH_PREFIX, authentic, lingerAndClose, readFixed, refuse, send } from './wire.js';
 
 /** Migrations received at once; more wait in the kernel's backlog. */
 const MAX_INCOMING = 4;
@@ -65,7 +65,8 @@ export class MigrationReceiver {
       return;
     }
     this.#active++;
-    const src = new ByteSource(sock, { stallMs: opts.stallMs ?? STALL_MS });
+    const stallMs = opts.stallMs ?? STALL_MS;
+    const src = new ByteSource(sock, { stallMs });
     const peer = `${sock.remoteAddress}:${sock.remotePort}`;
     try {
       await receive(host, sock, src, this.token, (line) => opts.log(`migration from ${peer}: ${line}`));
@@ -74,7 +75,9 @@ export class MigrationReceiver {
     } finally {
       this.#active--;
       src.close();
-      sock.destroy();
+      // Refused: the sender reads why before the connection goes.
+      if (sock.writableEnded && !sock.destroyed) lingerAndClose(sock, stallMs);
+      else sock.destroy();
     }
   }
 
@@ -97,6 +100,7 @@ async function receive(host: Host, sock: Socket, src: ByteSource, token: string,
   let name = '';
   /** The sender waits for this before it suspends the guest (MIGRATE_XENODE_BUILT). */
   let builtSent: Promise<void> | undefined;
+  let saidBuilt = false;
   let buildError: unknown;
   try {
     const image = await readImage(src, (config) => {
@@ -104,11 +108,14 @@ async function receive(host: Host, sock: Socket, src: ByteSource, token: string,
       // Its own name must be free here, or it could never run here: refuse before building it.
       checkNameFree(host, name);
       incoming = new IncomingDomain(host, config, `${name}--incoming`);
-      // A failed build ends the stream at once: the sender, waiting for the built message
-      // before it suspends the guest, fails with the guest still running there.
-      builtSent = incoming.built.then(() => send(sock, [MIGRATE_XENODE_BUILT]), (e: unknown) => {
+      // A failed build is refused at once: the sender, waiting for the built message before
+      // it suspends the guest, fails with our reason, the guest still running there.
+      builtSent = incoming.built.then(() => {
+        saidBuilt = true;
+        return send(sock, [MIGRATE_XENODE_BUILT]);
+      }, (e: unknown) => {
         buildError ??= e;
-        sock.destroy();
+        refuse(sock, e);
         throw e;
       });
       builtSent.catch(() => {}); // awaited below
@@ -117,6 +124,8 @@ async function receive(host: Host, sock: Socket, src: ByteSource, token: string,
     built = await incoming!.finish(image);
     await builtSent;
   } catch (e) {
+    // Before the built message the sender waits for it (its guest runs on): it hears why.
+    if (!saidBuilt) refuse(sock, buildError ?? e);
     await incoming?.abort();
     throw buildError ?? e;
   }

@@ -2,7 +2,8 @@
 // ssh for it) and xl's fixed handshake messages, each read with the stream's stall timeout.
 import { timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { XenError } from '../errors.js';
+import { XEN_ERRNO, XenError, isXenError, type XenErrnoName } from '../errors.js';
+import { MIGRATE_XENODE_BUILT, MIGRATE_XENODE_REFUSED } from './format.js';
 import type { ByteSource } from './source.js';
 
 /** What the sender writes first: this prefix and the receiving host's token (64 hex digits), then a newline. */
@@ -30,10 +31,63 @@ export function authentic(preamble: Buffer, token: string, prefix = AUTH_PREFIX)
 
 /** Read one of xl's fixed messages; EBADMSG if something else came. */
 export async function readFixed(src: ByteSource, msg: Buffer, what: string): Promise<void> {
-  const got = await src.read(msg.length, what);
+  checkFixed(await src.read(msg.length, what), msg, what);
+}
+
+function checkFixed(got: Buffer, msg: Buffer, what: string): void {
   if (!got.equals(msg)) {
     throw new XenError('EBADMSG', `expected the ${what} but got '${got.toString('latin1').replace(/[^\x20-\x7e]/g, '.').slice(0, 80)}'`);
   }
+}
+
+/** The longest refusal text (the receiver cuts its own to fit; a sender reads no more). */
+const MAX_REFUSAL = 1024;
+
+/**
+ * The receiver will not build the domain: tell the sender why (MIGRATE_XENODE_REFUSED, with the
+ * error's errno name and text) and half-close. lingerAndClose then takes the connection down.
+ */
+export function refuse(sock: Socket, e: unknown): void {
+  if (sock.destroyed || sock.writableEnded) return;
+  const errno = isXenError(e) ? e.errno : 'EIO';
+  const text = (isXenError(e) ? e.detail : e instanceof Error ? e.message : String(e)).replace(/[^\x20-\x7e]/g, ' ').slice(0, MAX_REFUSAL - 20);
+  sock.end(Buffer.concat([MIGRATE_XENODE_REFUSED, Buffer.from(`${errno} ${text}\n`, 'latin1')]));
+}
+
+/**
+ * Close a connection our side has half-closed (refuse) once the peer closes its side, reading
+ * and dropping what it still sends, so that the close is not a reset that could lose what we
+ * wrote last on its way; at most `ms` later it is closed anyway.
+ */
+export function lingerAndClose(sock: Socket, ms: number): void {
+  const timer = setTimeout(() => sock.destroy(), ms);
+  sock.once('close', () => clearTimeout(timer));
+  sock.once('end', () => sock.destroy());
+  sock.on('data', () => {});
+  sock.resume();
+}
+
+/**
+ * The receiver's built message, or its refusal (refuse): then the error it gave, as a XenError
+ * of its errno (EIO if the name is not one of Xen's).
+ */
+export async function readBuilt(src: ByteSource): Promise<void> {
+  // The refusal's fixed part is the shorter: either message starts with that many octets.
+  const head = await src.read(MIGRATE_XENODE_REFUSED.length, "target's built message");
+  if (head.equals(MIGRATE_XENODE_REFUSED)) {
+    const line: number[] = [];
+    for (;;) {
+      const c = (await src.read(1, "target's refusal"))[0]!;
+      if (c === 0x0a) break;
+      if (line.length === MAX_REFUSAL) throw new XenError('EBADMSG', `the target's refusal is longer than ${MAX_REFUSAL} octets`);
+      line.push(c);
+    }
+    const m = /^([A-Z0-9]+) (.*)$/.exec(Buffer.from(line).toString('latin1'));
+    const errno = m && m[1]! in XEN_ERRNO ? (m[1] as XenErrnoName) : 'EIO';
+    throw new XenError(errno, `the target refused the domain: ${m ? m[2] : Buffer.from(line).toString('latin1')}`);
+  }
+  const rest = await src.read(MIGRATE_XENODE_BUILT.length - head.length, "target's built message");
+  checkFixed(Buffer.concat([head, rest]), MIGRATE_XENODE_BUILT, "target's built message");
 }
 
 /** The wait for a socket's next drain, shared by every writer waiting on it. */

@@ -35,6 +35,8 @@ export interface VifBackendService {
   removeFrontend(domid: number): Promise<void>;
   /** Plug the vif into the switch again as its backend nodes say now (ENODEV if it serves no such vif). */
   replug(domid: number, devid: number): Promise<void>;
+  /** Announce the vif's MAC from its port, as QEMU's announce-self (false if it serves no such vif, or it is not plugged). */
+  announce(domid: number, devid: number): boolean;
 }
 
 /** A device host that can serve vifs from dom0. */
@@ -147,6 +149,19 @@ export async function addVif(host: VifHost, domid: number, vif: DomainVif): Prom
  */
 export async function replugVif(host: VifHost, domid: number, devid: number): Promise<void> {
   await (await dom0Netback(host)).replug(domid, devid);
+}
+
+/**
+ * A migrated domain runs here now: dom0's netback announces each of its vifs' MACs (the vifs a
+ * driver domain serves are that domain's to announce), as QEMU does after a migration, so that
+ * the network sends its peers' frames here while the guest resumes. Best effort: the guest's
+ * own gratuitous ARP follows. Returns the devids announced.
+ */
+export async function announceVifs(host: VifHost, domid: number, vifs: readonly { readonly devid: number; readonly backend?: string }[]): Promise<number[]> {
+  const mine = vifs.filter((v) => v.backend === undefined);
+  if (mine.length === 0) return [];
+  const netback = await dom0Netback(host);
+  return mine.filter((v) => netback.announce(domid, v.devid)).map((v) => v.devid);
 }
 
 /** The devid of the vif named by its number or its MAC (xl network-detach's argument). */

@@ -20,6 +20,7 @@ import { ByteSource } from '../../src/migration/source.js';
 import { AUTH_BYTES, authLine } from '../../src/migration/wire.js';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { listVifs } from '../../src/toolstack/vifs.js';
+import { parseMac } from '../../src/network/mac.js';
 import { SHELL_BRIDGE, preconnectFrames } from '../../src/toolstack/builder.js';
 import { backendPath, frontendPath } from '../../src/drivers/xenbus.js';
 import { XenbusState } from '../../src/abi/xenbus.js';
@@ -120,7 +121,9 @@ test('a name clash at the target: it creates nothing, and the guest runs on at t
   const squat = b.cfgFile('squat', `name = "kv-clash"\nkernel = "${fileURLToPath(new URL('../../../test/fixtures/guests/ticker.ts', import.meta.url))}"\nmemory = 32\n`);
   const { domid: squatter } = await b.ts.call('create', { file: squat });
   // Refused before the target says it built a copy: the guest was not suspended.
-  await assert.rejects(a.ts.call('migrate', { domain: domid, target, token }), (e: Error) => /Migration failed; the domain runs on at the sender/.test(e.message));
+  // The target's reason reaches the sender (it was only in the target's log).
+  await assert.rejects(a.ts.call('migrate', { domain: domid, target, token }),
+    (e: Error) => /Migration failed; the domain runs on at the sender\. \(EEXIST: the target refused the domain: Domain with name "kv-clash" already exists\.\)/.test(e.message));
   assert.deepEqual(whereIs('kv-clash'), ['a:kv-clash:running', 'b:kv-clash:running']);
   assert.equal(hostOf(b).hv.domains().filter((d) => d.name.startsWith('kv-clash')).length, 1, 'no --incoming copy left at the target');
   assert.equal(await ask(hostOf(a), domid, 'set resumed yes'), 'ok', 'the resumed guest answers');
@@ -253,6 +256,22 @@ test("the guest's vif joins the same-named bridge at the target; linked by VXLAN
   assert.match(await text(), /3 packets transmitted, 3 received/);
   await a.ts.call('destroy', { domain: domid });
   await b.ts.call('destroy', { domain: 'pong-vx' });
+});
+
+test("at the target the guest's MAC is announced as it resumes (QEMU's RARP): the source's bridge, linked by VXLAN, learns where it is before the guest sends a frame", T, async () => {
+  const mac = '00:16:3e:3c:00:0a';
+  const [va, vb] = await Promise.all([hostOf(a).switch.vtep({ address: '127.0.0.1', port: 0 }), hostOf(b).switch.vtep({ address: '127.0.0.1', port: 0 })]);
+  const [link] = await Promise.all([hostOf(a).switch.link('xenbr-ann', vb.local, { local: va.local }), hostOf(b).switch.link('xenbr-ann', va.local, { local: vb.local })]);
+  // filler never opens its vif: nothing it runs sends a frame from its MAC.
+  const filler = fileURLToPath(new URL('../../../test/fixtures/guests/filler.ts', import.meta.url));
+  const { domid } = await a.ts.call('create', { file: a.cfgFile('ann', `name = "ann"\nkernel = "${filler}"\nmemory = 32\nvif = [ 'mac=${mac},bridge=xenbr-ann' ]\nextra = "mb=1"\n`) });
+  await hostOf(a).xs.wait(`/local/domain/${domid}/data/filler`, (v) => v === 'filled', { timeout: 60_000 });
+  const learned = () => hostOf(a).switch.findBridge('xenbr-ann')!.fdbRows().find((r) => r.mac === parseMac(mac))?.port.name;
+  assert.equal(learned(), undefined);
+  await a.ts.call('migrate', { domain: domid, target, token });
+  assert.deepEqual(whereIs('ann'), ['b:ann:running']);
+  assert.ok(await until(() => learned() === link.name, 20_000), `the source's bridge has the MAC on ${learned()}, not on ${link.name}`);
+  await b.ts.call('destroy', { domain: 'ann' });
 });
 
 test("an incoming copy's vif connects while it is parked, on the shells' bridge, in frames the stream does not reach", T, async () => {

@@ -29,6 +29,11 @@ export class NetbackDaemon extends BackendDaemon<NetBack> {
     await be.replug();
   }
 
+  /** Announce vif `devid` of `domid` from its port (NetBack.announce); false if it serves no such vif or cannot. */
+  announce(domid: number, devid: number): boolean {
+    return this.device(domid, devid)?.announce() ?? false;
+  }
+
   /** Counters per frontend domain, its vifs summed (for xentop's NETS, NETTX, NETRX: see guestTraffic). */
   stats(): Map<number, NetbackStats & { vifs: number }> {
     const out = new Map<number, NetbackStats & { vifs: number }>();

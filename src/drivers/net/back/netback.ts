@@ -8,13 +8,15 @@
 // the tx rules is disabled (xenvif_fatal_tx_err): the vif drops everything and stays so until
 // the frontend reconnects.
 import {
-  NETIF_CTRL_SLOT_SIZE, NETIF_RX_SLOT_SIZE, NETIF_TX_SLOT_SIZE, NETIF_XS, XEN_NETIF_CTRL_HASH_ALGORITHM_NONE, type NetFrameInfo,
+  NET_FRAME_PLAIN, NETIF_CTRL_SLOT_SIZE, NETIF_RX_SLOT_SIZE, NETIF_TX_SLOT_SIZE, NETIF_XS, XEN_NETIF_CTRL_HASH_ALGORITHM_NONE, type NetFrameInfo,
 } from '../../../abi/netif.js';
 import { BackRing } from '../../../abi/ring.js';
 import { XenbusState } from '../../../abi/xenbus.js';
 import { XenError } from '../../../errors.js';
 import type { BoundPort } from '../../../hypervisor/port.js';
 import type { XsWatch } from '../../../xenstore/client/client.js';
+import { macAnnouncement } from '../../../network/announce.js';
+import { parseMac } from '../../../network/mac.js';
 import type { FramePass, FrameSender, FrameTail, PortDevice, PortFeatures, PortLocking, SwitchPort, VirtualSwitch } from '../../../network/port.js';
 import { BackendLifecycle } from '../../backend.js';
 import type { DriverContext } from '../../evtchn.js';
@@ -57,6 +59,8 @@ interface Connection {
   ctrlPort: BoundPort | null;
   readonly features: PortFeatures;
   port: SwitchPort | null;
+  /** The MAC its port was plugged with (the backend's mac node). */
+  mac: string | undefined;
   /** Queues stalled now (vif->stalled_queues): the carrier is off while any is. */
   stalledQueues: number;
 }
@@ -243,7 +247,7 @@ export class NetBack implements PortDevice {
     const selector = new QueueSelector(nq);
     const mcast = new McastFilter();
     mcast.enabled = await flag(NETIF_XS.requestMulticastControl);
-    const conn: Connection = { queues: [], rings: [], selector, mcast, watches: [], ctrl: null, ctrlPort: null, features, port: null, stalledQueues: 0 };
+    const conn: Connection = { queues: [], rings: [], selector, mcast, watches: [], ctrl: null, ctrlPort: null, features, port: null, mac: undefined, stalledQueues: 0 };
     this.#conn = conn;
     this.#disabled = null;
     const onFatal = (why: string) => this.#disable(why);
@@ -321,6 +325,7 @@ export class NetBack implements PortDevice {
       if (this.#conn !== conn || this.#disabled !== null) return;
       conn.port?.unplug();
       conn.port = null;
+      conn.mac = mac;
       conn.port = this.#switch.plug(this, { bridge: bridge ?? XL_DEFAULT_BRIDGE, ...(mac !== undefined && { mac }), macSpoof: this.#macSpoof, ...(locking && { locking }) });
     });
     this.#plugging = run.catch(() => {});
@@ -335,6 +340,20 @@ export class NetBack implements PortDevice {
   async replug(): Promise<void> {
     const conn = this.#conn;
     if (conn) await this.#plug(conn);
+  }
+
+  /**
+   * Announce the vif's MAC from its port, as QEMU's announce-self does once a migrated guest
+   * runs (a RARP broadcast, network/announce.ts): the bridges on the way, a VXLAN link's far
+   * side included, learn where the guest is now while it resumes, before its own gratuitous
+   * ARP. It goes in as the guest's frames do, so a locked vif's rules drop it (they allow only
+   * ARP and IP from its addresses). False when the vif is not plugged or has no MAC.
+   */
+  announce(): boolean {
+    const conn = this.#conn;
+    if (!conn?.port || conn.mac === undefined) return false;
+    conn.port.input(macAnnouncement(parseMac(conn.mac)), NET_FRAME_PLAIN);
+    return true;
   }
 
   async #connectCtrl(conn: Connection): Promise<void> {

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NETIF_RSP_ERROR, NETIF_RSP_OKAY, NET_FRAME_PLAIN, type NetFrameInfo } from '../../../../../src/abi/netif.js';
 import type { FrameTail, PortDevice } from '../../../../../src/network/port.js';
+import { macAnnouncement } from '../../../../../src/network/announce.js';
+import { parseMac } from '../../../../../src/network/mac.js';
 import { Switch } from '../../../../../src/network/switch.js';
 import type { RxQueueLimits } from '../../../../../src/drivers/net/back/rx.js';
 import { XenbusState } from '../../../../../src/abi/xenbus.js';
@@ -18,7 +20,7 @@ async function pair(t: import('node:test').TestContext, macSpoof: boolean, aNode
   const ga = rig.guest();
   const gb = rig.guest();
   const gc = rig.guest();
-  await rig.vif(ga, 0, aNodes);
+  const backA = await rig.vif(ga, 0, aNodes);
   await rig.vif(gb);
   await rig.vif(gc, 0, { bridge: 'xenbr1' });
   const a = await RawNetFront.connect(rig.xs0, ga);
@@ -27,7 +29,7 @@ async function pair(t: import('node:test').TestContext, macSpoof: boolean, aNode
   b.postRx(4);
   c.postRx(4);
   const macOf = (domid: number) => `00:16:3e:00:${domid.toString(16).padStart(2, '0')}:00`;
-  return { rig, sw, a, b, c, macA: macOf(ga.domid), macB: macOf(gb.domid) };
+  return { rig, sw, a, b, c, backA, macA: macOf(ga.domid), macB: macOf(gb.domid) };
 }
 
 test('two guests on one bridge exchange frames; a spoofed source MAC is dropped; another bridge hears nothing', async (t) => {
@@ -395,4 +397,16 @@ test('back-pressure is bounded when the queue is full of floods too: a unicast d
   burst(a, macs[0]!, macs[2]!, 1, 21);
   await c.until(() => got(c, 0).length === 5, "a's frame to c, past the bound");
   assert.equal(fullBe.stats.txDropped, 1);
+});
+
+test("announce: a vif's MAC goes out from its port as QEMU's RARP (a migrated guest's destination), and its bridge learns the port; a vif not plugged announces nothing", async (t) => {
+  const { rig, sw, b, backA: be, macA } = await pair(t, false);
+  assert.equal(sw.findBridge('xenbr0')!.fdbRows().find((r) => r.mac === parseMac(macA)), undefined, 'a has sent nothing yet');
+  assert.equal(be.announce(), true);
+  await b.until(() => b.received().length === 1, 'b hears the announcement');
+  assert.deepEqual([...b.received()[0]!.frame], [...macAnnouncement(parseMac(macA))]);
+  assert.equal(sw.findBridge('xenbr0')!.fdbRows().find((r) => r.mac === parseMac(macA))?.port.name, be.name);
+  const g = rig.guest();
+  const unplugged = await rig.vif(g);
+  assert.equal(unplugged.announce(), false, 'its frontend never connected');
 });
