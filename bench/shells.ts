@@ -8,7 +8,10 @@
 // called; the kernel a script compiled ahead from V8's code cache). create-to-main() ends at
 // the guest's own mark; the API's reply comes once dom0 has heard of it.
 // The physical limit measured in the same run: a message to an idle worker thread and its
-// reply, which any hand-off to a waiting thread costs.
+// reply, which any hand-off to a waiting thread costs. Cold creates against their floor, in
+// rounds with them: a bare worker thread's start to its first message, one started as a vCPU
+// thread is (the pool's options: heap limits, captured stdio, workerData) on an empty ES
+// module, and one on the guest runtime (dist/guest.mjs) until it says it is ready.
 //
 // Then Jitsu's summoning: a DNS query that boots its guest from a parked shell (summon.ts).
 // Last, a storm: --storm creates at once from 10 clients of the command API (each succeeds or
@@ -18,9 +21,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Resolver } from 'node:dns/promises';
 import { Worker } from 'node:worker_threads';
+import { GUEST_IMAGE } from '../src/guest/image.js';
+import { VcpuPool } from '../src/hypervisor/vcpu.js';
+import { memorySplit } from '../src/toolstack/builder.js';
 import type { BuiltDomain } from '../src/toolstack/builder.js';
 import { ToolstackApi } from '../src/toolstack/api.js';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
@@ -125,6 +131,59 @@ async function handoffRoundTrip(n: number): Promise<number[]> {
   return out;
 }
 
+/**
+ * Cold creates against their floor, in rounds: each round starts a bare worker thread, one
+ * with a vCPU thread's options on an empty ES module and one on the guest runtime (each until
+ * its first message, then terminated), and makes one cold create, in an order reversed every
+ * other round, so that the machine's drift falls on all alike. The ratios are the median of
+ * the rounds' own.
+ */
+async function coldAgainstFloor(host: Host, n: number) {
+  const api = new ToolstackApi(host, { log: new HostLog() });
+  const empty = join(dir, 'empty.mjs');
+  await writeFile(empty, "import { parentPort } from 'node:worker_threads';\nparentPort.postMessage({ type: 'ready' });\n");
+  const heap = { heapMb: memorySplit(32).heapMb };
+  const thread = (image: URL) => async () => {
+    const { worker, ready } = new VcpuPool({ size: 0, image }).take(heap);
+    await ready;
+    return () => worker.terminate();
+  };
+  const kinds = {
+    bare: async () => {
+      const worker = new Worker('require("node:worker_threads").parentPort.postMessage(0);', { eval: true });
+      await new Promise((r) => worker.once('message', r));
+      return () => worker.terminate();
+    },
+    vcpu_options_empty_module: thread(pathToFileURL(empty)),
+    runtime_ready: thread(GUEST_IMAGE),
+  };
+  const names = [...Object.keys(kinds), 'cold'] as (keyof typeof kinds | 'cold')[];
+  const ms = Object.fromEntries(names.map((k) => [k, [] as number[]])) as Record<(typeof names)[number], number[]>;
+  const cold: Sample[] = [];
+  for (let i = -2; i < n; i++) {
+    for (const k of i % 2 === 0 ? names : [...names].reverse()) {
+      await sleep(50);
+      if (k === 'cold') {
+        const sample = await one(host, api, false);
+        if (i >= 0) cold.push(sample);
+        if (i >= 0) ms.cold.push(sample.total);
+        continue;
+      }
+      const t0 = performance.now();
+      const stop = await kinds[k]();
+      if (i >= 0) ms[k].push(performance.now() - t0);
+      await stop();
+    }
+  }
+  const ratio = (k: keyof typeof kinds) => summarize(ms.cold.map((c, i) => c / ms[k][i]!)).median;
+  return {
+    cold,
+    floor: Object.fromEntries(Object.keys(kinds).map((k) => [k, stats(ms[k as keyof typeof kinds])])),
+    cold_over_runtime_ready: ratio('runtime_ready'),
+    cold_over_vcpu_options: ratio('vcpu_options_empty_module'),
+  };
+}
+
 /** --storm creates from 10 clients at once, `list` timed throughout; every domain destroyed after. */
 async function storm(host: Host): Promise<{ created: number; refused: Record<string, number>; list_ms: { p50: number; p99: number; max: number; n: number } }> {
   const api = new ToolstackApi(host, { log: new HostLog() });
@@ -210,7 +269,7 @@ try {
   await pooled.close();
 
   const cold = await Host.start({ poolSize: 0 });
-  const coldMs = await series(cold, false, 0);
+  const coldRounds = await coldAgainstFloor(cold, opts.samples);
   await cold.close();
 
   const limit = stats(await handoffRoundTrip(opts.samples));
@@ -226,7 +285,10 @@ try {
     shared_pool_ms: report(shared),
     summon: summoned,
     thread_pool_ms: report(threadPool),
-    cold_ms: report(coldMs),
+    cold_ms: report(coldRounds.cold),
+    worker_floor_ms: coldRounds.floor,
+    cold_over_runtime_ready: coldRounds.cold_over_runtime_ready,
+    cold_over_vcpu_options: coldRounds.cold_over_vcpu_options,
     limit_handoff_roundtrip_ms: limit,
     warm_over_limit_p50: w.p50 / limit.p50,
     storm: { creates: opts.storm, clients: 10, ...stormed },

@@ -504,26 +504,23 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
     writeCmdline(d, spec.cmdline ?? '');
     const vm = `/vm/${d.uuid}`;
     const values = identityValues(d, spec.name);
-    const write = (x: XsNodeOps) => Promise.all([
-      ...(d.uuid === built ? values.filter(([path]) => path !== `${vm}/uuid`) : values).map(([path, value]) => x.write(path, value)),
-      ...(shell.vif ? [retargetVif(ctx, x, d.domid, shell.vif, spec.vifs[0]!)] : []),
-    ]);
+    const names = (x: XsNodeOps) => (d.uuid === built ? values.filter(([path]) => path !== `${vm}/uuid`) : values).map(([path, value]) => x.write(path, value));
+    const retarget = (x: XsNodeOps) => (shell.vif ? [retargetVif(ctx, x, d.domid, shell.vif, spec.vifs[0]!)] : []);
+    // A failed claim's teardown removes whatever was written, and the shell's /vm directory.
+    const undo = async (e: unknown): Promise<never> => {
+      await ctx.xs.rm(`/vm/${built}`).catch(() => {});
+      throw e;
+    };
     // The shell's /vm directory is there already unless the configuration names another uuid:
-    // then the writes alone, pipelined (one round trip to xenstored; a failed claim's teardown
-    // removes whatever was written). Another uuid's directory replaces it in a transaction.
-    // Sent at once: xenstored takes them in order.
-    const naming = () => (d.uuid === built ? write(ctx.xs)
-      : ctx.xs.transaction((t) => Promise.all([t.rm(`/vm/${built}`), t.mkdir(vm), t.setPerms(vm, readOnly(d)), write(t)])))
-      .catch(async (e: unknown) => {
-        await ctx.xs.rm(`/vm/${built}`).catch(() => {});
-        throw e;
-      });
-    // The name nodes alone are written once the kernel is posted (below), off the boot's path: the
-    // guest has its name and uuid in its kernel message, and dom0's xenstored handles them in the
-    // same turn of dom0's thread (or queues them first), so before any request of the guest's.
-    // A vif shell's nodes must be there before its replug; a transaction takes round trips.
-    const late = !shell.vif && d.uuid === built;
-    if (!late) await naming();
+    // then it is replaced in a transaction, with everything the claim writes, before the kernel
+    // is posted. Otherwise the name nodes alone are written once the kernel is posted (below), off
+    // the boot's path: the guest has its name and uuid in its kernel message, and dom0's
+    // xenstored handles them in the same turn of dom0's thread (or queues them first), so before
+    // any request of the guest's. A vif shell's nodes must be there before its replug. Writes are
+    // sent at once, pipelined: xenstored takes them in order.
+    const late = d.uuid === built;
+    if (!late) await ctx.xs.transaction((t) => Promise.all([t.rm(`/vm/${built}`), t.mkdir(vm), t.setPerms(vm, readOnly(d)), ...names(t), ...retarget(t)])).catch(undo);
+    else if (shell.vif) await Promise.all(retarget(ctx.xs)).catch(undo);
     // Its vif is plugged where the configuration says before the guest can send a frame.
     if (shell.vif) await replugVif(deviceHost(ctx), d.domid, 0);
     // A new guest's kernel is posted once its disks' nodes are written, while their backends start
@@ -536,7 +533,7 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
     vcpu.loadKernel(image, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) });
     const t3 = performance.now();
     if (restore) ctx.hv.unpause(d.domid);
-    const named = late ? naming() : undefined;
+    const named = late ? Promise.all(names(ctx.xs)).catch(undo) : undefined;
     named?.catch(() => {}); // awaited below; the disks' outcomes first, so a teardown finds no backend starting
     await devices.plugged;
     await named;
