@@ -166,9 +166,10 @@ export function setResumeRecord(d: Domain, record: RestoreSpec['record']): void 
 
 /** start_info's command line (extra=), NUL-terminated: a shell's is written when it is claimed. */
 function writeCmdline(d: Domain, cmdline: string): void {
+  const field = new Uint8Array(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE);
+  if (cmdline === '' && field[0] === 0) return; // empty already (a shell's, always): nothing past the NUL is read
   const cmd = new TextEncoder().encode(cmdline);
   if (cmd.length >= MAX_GUEST_CMDLINE) throw new XenError('E2BIG', `extra= is ${cmd.length} bytes; the limit is ${MAX_GUEST_CMDLINE - 1}`);
-  const field = new Uint8Array(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE);
   field.fill(0);
   field.set(cmd);
 }
@@ -506,7 +507,8 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
     if (!late) await naming();
     // Its vif is plugged where the configuration says before the guest can send a frame.
     if (shell.vif) await replugVif(deviceHost(ctx), d.domid, 0);
-    await attachDevices(ctx, d.domid, shell.vif ? { disks: spec.disks, vifs: [] } : spec);
+    const devices = shell.vif ? { disks: spec.disks, vifs: [] } : spec;
+    if (devices.disks.length > 0 || devices.vifs.length > 0) await attachDevices(ctx, d.domid, devices);
     const t2 = performance.now();
     vcpu.loadKernel(image, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) });
     const t3 = performance.now();
