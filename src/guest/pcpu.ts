@@ -106,6 +106,12 @@ class Resident {
   readonly maxHeapBytes: number;
   /** A shell's: when its claim reached this thread (performance.timeOrigin + now(), as BootMarks). */
   handed?: number;
+  /**
+   * A parked shell's module bodies of the kernels prepared last, by image URL, made in its realm
+   * ahead of its claim (evaluating one makes the function; no kernel code runs), so that a claim
+   * only calls one. Undefined once it has a kernel.
+   */
+  bodies?: Map<string, RealmKernel>;
   /** A channel whose far end lives in the realm's context: what crosses it is rebuilt there (clone). */
   #cloner?: { readonly near: MessagePort; readonly far: MessagePort };
 
@@ -330,6 +336,10 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     const kernel = m.kernel === null ? null : (kernelScript(m.kernel).runInContext(ctx) as RealmKernel);
     residents.set(m.domid, d);
     bySlot.set(m.slot, d);
+    if (kernel === null) {
+      d.bodies = new Map();
+      for (const url of recentKernels) prepareBody(d, url);
+    }
     byPromiseProto.set(I.promiseProto, d);
     sched.set(d, m.weight, m.cap);
     d.port.on('message', (msg: { id?: number; ok?: boolean; value?: unknown; kind?: string; errno?: string; status?: number; message?: string; push?: unknown }) => {
@@ -373,7 +383,8 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
     sched.set(d, m.weight, m.cap);
     let kernel: RealmKernel;
     try {
-      kernel = kernelScript(m.kernel).runInContext(d.ctx) as RealmKernel;
+      kernel = d.bodies?.get(m.kernel) ?? (kernelScript(m.kernel).runInContext(d.ctx) as RealmKernel);
+      d.bodies = undefined;
     } catch (e) {
       d.turns.uncaught(e); // a kernel that does not compile crashes its domain, not the pool
       return;
@@ -389,8 +400,23 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
 
 /** Compile a kernel image before a claim needs it (a syntax error shows at the claim instead). */
 function prepare(url: string): void {
+  recentKernels = [url, ...recentKernels.filter((u) => u !== url)].slice(0, RECENT_KERNELS);
   try {
     kernelScript(url);
+  } catch {
+    return; // reported to the domain that claims it
+  }
+  for (const d of residents.values()) if (d.bodies) prepareBody(d, url);
+}
+
+/** Kernels prepared last: a shell parked later makes their bodies too. */
+const RECENT_KERNELS = 4;
+let recentKernels: string[] = [];
+
+/** Make a kernel's module body in a parked shell's realm (a syntax error shows at the claim instead). */
+function prepareBody(d: Resident, url: string): void {
+  try {
+    d.bodies!.set(url, kernelScript(url).runInContext(d.ctx) as RealmKernel);
   } catch {
     /* reported to the domain that claims it */
   }

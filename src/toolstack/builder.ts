@@ -166,9 +166,10 @@ export function setResumeRecord(d: Domain, record: RestoreSpec['record']): void 
 
 /** start_info's command line (extra=), NUL-terminated: a shell's is written when it is claimed. */
 function writeCmdline(d: Domain, cmdline: string): void {
+  const field = new Uint8Array(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE);
+  if (cmdline === '' && field[0] === 0) return; // empty already (a shell's, always): nothing past the NUL is read
   const cmd = new TextEncoder().encode(cmdline);
   if (cmd.length >= MAX_GUEST_CMDLINE) throw new XenError('E2BIG', `extra= is ${cmd.length} bytes; the limit is ${MAX_GUEST_CMDLINE - 1}`);
-  const field = new Uint8Array(d.view.buffers.memory, PFN_START_INFO * PAGE_SIZE + SI_CMD_LINE, MAX_GUEST_CMDLINE);
   field.fill(0);
   field.set(cmd);
 }
@@ -527,15 +528,17 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
     // (blkback's reads, the image's open, its features: 1.5 ms quietly, 5-20 under load): its
     // blkfront waits for the backend's state. A restored guest's blkfront reconnects at once: its
     // disks are waited for first. The create still fails, the domain torn down, if one is refused.
-    const devices = await writeDevices(ctx, d.domid, shell.vif ? { disks: spec.disks, vifs: [] } : spec);
-    if (restore) await devices.plugged;
+    // No devices: no hop through writeDevices' awaits.
+    const wanted = shell.vif ? { disks: spec.disks, vifs: [] } : spec;
+    const devices = wanted.disks.length > 0 || wanted.vifs.length > 0 ? await writeDevices(ctx, d.domid, wanted) : undefined;
+    if (restore) await devices?.plugged;
     const t2 = performance.now();
     vcpu.loadKernel(image, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) });
     const t3 = performance.now();
     if (restore) ctx.hv.unpause(d.domid);
     const named = late ? Promise.all(names(ctx.xs)).catch(undo) : undefined;
     named?.catch(() => {}); // awaited below; the disks' outcomes first, so a teardown finds no backend starting
-    await devices.plugged;
+    await devices?.plugged;
     await named;
     return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: t3 - t2 }, postedAt: performance.timeOrigin + t3 };
   } catch (e) {

@@ -8,7 +8,7 @@
 //
 // Keys this version does not read are reported as warnings, one per key, never dropped
 // silently. Any malformed value is a ConfigError naming the file, line, column and key.
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { readNamed } from '../storage/named.js';
 import { CREDIT_MAX_WEIGHT, CREDIT_MIN_WEIGHT } from '../hypervisor/sched.js';
 import { DiskSpecError, parseDiskSpec, type DiskSpec } from './diskspec.js';
@@ -211,7 +211,7 @@ function readKernel(r: Reader): string {
       'no kernel given: add kernel = "PATH" naming the guest program', 'kernel');
   }
   if (kernel === '') throw r.fail(s, 'must not be empty');
-  return resolve(dirname(resolve(r.cfg.file)), kernel);
+  return isAbsolute(kernel) ? resolve(kernel) : resolve(dirname(resolve(r.cfg.file)), kernel);
 }
 
 function readVcpus(r: Reader): 1 {
@@ -337,30 +337,31 @@ function readConfig(r: Reader): DomainConfig {
   const maxMaptrackFrames = r.bounded('max_maptrack_frames', r.limits.maxMaptrackFrames);
   const maxEventChannels = r.bounded('max_event_channels', r.limits.maxEventChannels);
   const forwards = readForwards(r);
-  return {
-    name,
-    ...(uuid === undefined ? {} : { uuid }),
-    kernel,
-    memory,
-    maxmem,
-    vcpus,
-    ...(cpuWeight === undefined ? {} : { cpuWeight }),
-    ...(driverDomain ? { driverDomain } : {}),
-    ...(pool === undefined ? {} : { pool }),
-    ...(cpuCap === undefined ? {} : { cpuCap }),
-    ...(cmdline === undefined ? {} : { cmdline }),
-    onPoweroff: r.action('on_poweroff', 'destroy'),
-    onReboot: r.action('on_reboot', 'restart'),
-    onCrash: r.action('on_crash', 'destroy'),
-    onWatchdog: r.action('on_watchdog', 'destroy'),
-    onSoftReset: r.action('on_soft_reset', 'soft-reset'),
-    disks,
-    vifs,
-    ...(maxGrantFrames === undefined ? {} : { maxGrantFrames }),
-    ...(maxMaptrackFrames === undefined ? {} : { maxMaptrackFrames }),
-    ...(maxEventChannels === undefined ? {} : { maxEventChannels }),
-    ...(forwards === undefined ? {} : { forwards }),
-  };
+  // Assigned in the order of DomainConfig's fields, optional ones only when given (not spread:
+  // a create reads this on its path, and each spread is an object made and copied).
+  const c = { name } as { -readonly [K in keyof DomainConfig]: DomainConfig[K] };
+  if (uuid !== undefined) c.uuid = uuid;
+  c.kernel = kernel;
+  c.memory = memory;
+  c.maxmem = maxmem;
+  c.vcpus = vcpus;
+  if (cpuWeight !== undefined) c.cpuWeight = cpuWeight;
+  if (driverDomain) c.driverDomain = driverDomain;
+  if (pool !== undefined) c.pool = pool;
+  if (cpuCap !== undefined) c.cpuCap = cpuCap;
+  if (cmdline !== undefined) c.cmdline = cmdline;
+  c.onPoweroff = r.action('on_poweroff', 'destroy');
+  c.onReboot = r.action('on_reboot', 'restart');
+  c.onCrash = r.action('on_crash', 'destroy');
+  c.onWatchdog = r.action('on_watchdog', 'destroy');
+  c.onSoftReset = r.action('on_soft_reset', 'soft-reset');
+  c.disks = disks;
+  c.vifs = vifs;
+  if (maxGrantFrames !== undefined) c.maxGrantFrames = maxGrantFrames;
+  if (maxMaptrackFrames !== undefined) c.maxMaptrackFrames = maxMaptrackFrames;
+  if (maxEventChannels !== undefined) c.maxEventChannels = maxEventChannels;
+  if (forwards !== undefined) c.forwards = forwards;
+  return c;
 }
 
 /**

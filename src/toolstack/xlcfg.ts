@@ -69,9 +69,9 @@ export class ConfigError extends Error {
  */
 export function parseCInteger(s: string): number | undefined {
   let n: number;
-  if (/^0[xX][0-9a-fA-F]+$/.test(s)) n = parseInt(s.slice(2), 16);
+  if (/^[1-9][0-9]*$/.test(s)) n = parseInt(s, 10);
+  else if (/^0[xX][0-9a-fA-F]+$/.test(s)) n = parseInt(s.slice(2), 16);
   else if (/^0[0-7]*$/.test(s)) n = parseInt(s, 8);
-  else if (/^[1-9][0-9]*$/.test(s)) n = parseInt(s, 10);
   else return undefined;
   return Number.isSafeInteger(n) ? n : undefined;
 }
