@@ -377,6 +377,43 @@ test('grant to grant (GNTCOPY_source_gref with GNTCOPY_dest_gref): straight from
   }
 });
 
+test('ops whose bytes follow one another in both memories are copied as one, each still validated and pinned on its own: a bad op inside the run is not written, the rest are, every pin goes', async (t) => {
+  const h = harness(t);
+  const a = h.local({ ramFrames: 64 });
+  const b = h.local({ ramFrames: 64 });
+  // Four consecutive frames on each side, as a sender's transmit run and a receiver's rx buffers lie.
+  const pa = a.hc.populatePhysmap(4).sort((x, y) => x - y);
+  const pb = b.hc.populatePhysmap(4).sort((x, y) => x - y);
+  assert.deepEqual([pa[3]! - pa[0]!, pb[3]! - pb[0]!], [3, 3]);
+  pa.forEach((pfn, k) => a.hc.memory.frame(pfn).fill(0x10 + k));
+  pb.forEach((pfn) => b.hc.memory.frame(pfn).fill(0));
+  const src = pa.map((pfn) => a.hc.grantAccess(0, pfn, true));
+  // The third buffer is granted read-only: its op fails, between ops that adjoin.
+  const dst = pb.map((pfn, k) => b.hc.grantAccess(0, pfn, k === 2));
+  const local = new Uint8Array(300).fill(0xee);
+  const batch = new GrantCopyBatch(8);
+  batch.reset(local, true);
+  batch.add(dst[0]!, 0, 300, 0);
+  batch.addFromGrant(src[0]!, 300, dst[0]!, 300, PAGE_SIZE - 300);
+  for (let k = 1; k < 4; k++) batch.addFromGrant(src[k]!, 0, dst[k]!, 0, PAGE_SIZE);
+  assert.equal(h.dom0.grantCopyLocal(b.domid, batch, a.domid), 1);
+  assert.deepEqual([...batch.status.subarray(0, 5)], [GNTST_okay, GNTST_okay, GNTST_okay, GNTST_general_error, GNTST_okay]);
+  const page = (k: number) => b.hc.memory.frame(pb[k]!);
+  assert.deepEqual([page(0)[299], page(0)[300], page(0)[4095], page(1)[0], page(1)[4095], page(2)[0], page(2)[4095], page(3)[0], page(3)[4095]],
+    [0xee, 0x10, 0x10, 0x11, 0x11, 0, 0, 0x13, 0x13], 'every good op wrote its bytes, the bad one none');
+  for (const [d, refs] of [[a, src], [b, dst]] as const) {
+    for (const ref of refs) assert.equal(grantFlags(d.domain.view, ref) & (GTF_reading | GTF_writing), 0, `d${d.domid} ref ${ref} left unpinned`);
+    assert.equal(d.domain.view.foreignPins, 0);
+    assert.equal(d.domain.view.ctl[CB_GRANT_LOCK], 0);
+  }
+  // Sources that adjoin into buffers that do not: two copies, each into its own page only.
+  batch.reset(local, true);
+  batch.addFromGrant(src[0]!, 0, dst[3]!, 0, PAGE_SIZE);
+  batch.addFromGrant(src[1]!, 0, dst[0]!, 0, PAGE_SIZE);
+  assert.equal(h.dom0.grantCopyLocal(b.domid, batch, a.domid), 0);
+  assert.deepEqual([page(3)[0], page(3)[4095], page(0)[0], page(0)[4095]], [0x10, 0x10, 0x11, 0x11]);
+});
+
 test('pinned for a turn (a frame crossing the switch): the granting guest cannot revoke the page until it is unpinned; a bad op pins nothing', async (t) => {
   const h = harness(t);
   const a = h.local();
