@@ -348,7 +348,10 @@ function acquire(self: DomainView, side: CopySide, readonly: boolean, lookup: (d
  * direction for the whole batch, as netback's rx (to the guest) and tx (from it) each are.
  * Going to the grants, an op may instead take its bytes from a grant of a second domain
  * (GNTCOPY_source_gref with GNTCOPY_dest_gref: netback's rx copying a frame straight out of the
- * sender's tx pages, as Linux's does for a foreign page).
+ * sender's tx pages, as Linux's does for a foreign page), or from a grant the caller holds
+ * pinned already (a batch of its own that pinBatch pinned: the frame's pages netback holds while
+ * the frame crosses the switch, which it copies from as Linux's netback copies from the frags it
+ * mapped, with no second pin).
  */
 export class GrantCopyBatch {
   readonly capacity: number;
@@ -365,6 +368,13 @@ export class GrantCopyBatch {
   /** Per op: the source frame's byte address while pinned, and whether this op holds the pin. */
   readonly #srcBase: Float64Array;
   readonly #srcPinned: Uint8Array;
+  /** Per op: its source page is pinned (by this op or one before it of the same ref) from acquireSources to releaseSources. */
+  readonly #srcHeld: Uint8Array;
+  /** The batch whose pinned grants this batch's source ops name by index (usePins), or null. */
+  #pins: GrantCopyBatch | null = null;
+  /** copyPinned's scratch: the refs whose unpin waits for a gathered copy (see Gather). */
+  readonly unpins: Int32Array;
+  readonly gather = new Gather();
   count = 0;
   /** Ops that copy grant to grant. */
   sources = 0;
@@ -383,6 +393,8 @@ export class GrantCopyBatch {
     this.status = new Int8Array(capacity);
     this.#srcBase = new Float64Array(capacity);
     this.#srcPinned = new Uint8Array(capacity);
+    this.#srcHeld = new Uint8Array(capacity);
+    this.unpins = new Int32Array(capacity);
   }
 
   /** Empty the batch for ops in direction `toGrant` against `local`. */
@@ -391,6 +403,56 @@ export class GrantCopyBatch {
     this.toGrant = toGrant;
     this.count = 0;
     this.sources = 0;
+    this.#pins = null;
+  }
+
+  /**
+   * The source ops of this batch (until its next reset) name ops of `pins`, a batch the caller
+   * holds pinned (pinBatch), by index: addFromPinned.
+   */
+  usePins(pins: GrantCopyBatch): void {
+    if (this.sources !== 0) throw new GrantError(GNTST_bad_copy_arg, 'usePins after source ops were added');
+    this.#pins = pins;
+  }
+
+  /**
+   * One op of a batch to the grants (after usePins): `len` bytes at `srcOffset` of the page of
+   * the pinned batch's op `k` into `offset` of grant `ref`. Checked when run: the pinned batch
+   * must still be pinned, in the source domain named then, by the caller, and its op `k` pinned.
+   */
+  addFromPinned(k: number, srcOffset: number, ref: number, offset: number, len: number): void {
+    const pins = this.#pins;
+    if (!this.toGrant || !pins || k >>> 0 !== k || k >= pins.capacity || srcOffset >>> 0 !== srcOffset || srcOffset > 0xffff) {
+      throw new GrantError(GNTST_bad_copy_arg, `copy op ${this.count}: pinned source ${k} offset ${srcOffset}`);
+    }
+    const i = this.#slot(ref, offset, len, 0);
+    this.srcRef[i] = k;
+    this.srcOffset[i] = srcOffset;
+    this.sources++;
+  }
+
+  /**
+   * Resolve the source ops of a batch that usePins: each op's bytes in `src`'s memory, from the
+   * pinned batch, which pinBatch must hold pinned now in `src` for `mapper`, with that op's page
+   * pinned; an op that fails gets its status. Nothing is pinned or locked: the pinned batch's
+   * pins hold the pages, and its foreign pin the domain.
+   */
+  resolvePinned(src: DomainView, mapper: number): void {
+    const pins = this.#pins!;
+    const p = pinnedBatches.get(pins);
+    const live = p !== undefined && p.g === src && p.mapper === mapper;
+    for (let i = 0; i < this.count; i++) {
+      const k = this.srcRef[i]!;
+      if (k < 0) continue;
+      if (!live || k >= pins.count || !pins.#srcHeld[k]) this.status[i] = GNTST_bad_domain;
+      else if (this.srcOffset[i]! + this.len[i]! > PAGE_SIZE) this.status[i] = GNTST_bad_copy_arg;
+      else this.#srcBase[i] = pins.#srcBase[k]! - pins.srcOffset[k]! + this.srcOffset[i]!;
+    }
+  }
+
+  /** Whether source ops name a pinned batch (usePins) rather than grants. */
+  get fromPins(): boolean {
+    return this.#pins !== null;
   }
 
   /** One op: `len` bytes at `offset` of grant `ref`, at `at` of `local`. Checked when run. */
@@ -453,6 +515,7 @@ export class GrantCopyBatch {
       let base = 0;
       for (let i = 0; i < n; i++) {
         this.#srcPinned[i] = 0;
+        this.#srcHeld[i] = 0;
         const ref = this.srcRef[i]!;
         if (ref < 0) continue;
         if (dying) {
@@ -472,6 +535,7 @@ export class GrantCopyBatch {
           this.#srcPinned[i] = 1;
         }
         this.#srcBase[i] = base + this.srcOffset[i]!;
+        this.#srcHeld[i] = 1;
       }
     } finally {
       grantUnlock(c);
@@ -483,6 +547,7 @@ export class GrantCopyBatch {
     const c = src.ctl;
     grantLock(c, mapper);
     try {
+      this.#srcHeld.fill(0, 0, this.count);
       for (let i = 0; i < this.count; i++) if (this.#srcPinned[i]) unpinLocked(src, this.srcRef[i]!, true);
     } finally {
       Atomics.sub(c, CB_FOREIGN_PINS, 1);
@@ -510,9 +575,12 @@ export function copyLocal(g: DomainView, mapper: number, b: GrantCopyBatch, src?
   if (n === 0) return 0;
   const status = b.status;
   status.fill(GNTST_okay, 0, n);
+  const acquire = b.sources !== 0 && src !== undefined && !b.fromPins;
   if (b.sources !== 0) {
     if (!src) {
       for (let i = 0; i < n; i++) if (b.srcRef[i]! >= 0) status[i] = GNTST_bad_domain;
+    } else if (b.fromPins) {
+      b.resolvePinned(src, mapper);
     } else {
       b.acquireSources(src, mapper);
     }
@@ -520,9 +588,48 @@ export function copyLocal(g: DomainView, mapper: number, b: GrantCopyBatch, src?
   try {
     return copyPinned(g, mapper, b, src);
   } finally {
-    if (b.sources !== 0 && src) b.releaseSources(src, mapper);
+    if (acquire) b.releaseSources(src, mapper);
   }
 }
+
+/**
+ * Ops whose bytes follow one another in both memories (a frame's pages, when the sender's and
+ * the receiver's pages are consecutive frames of RAM, as netfront's are) go as one copy: a call
+ * per op cost about what copying 8 KiB does. Each op is still validated and its grant pinned
+ * on its own; the grants a gathered copy needs stay pinned until it is made (copyPinned).
+ */
+class Gather {
+  src: Uint8Array = EMPTY;
+  from = 0;
+  dst: Uint8Array = EMPTY;
+  to = 0;
+  len = 0;
+
+  /** Add a piece; true if the pieces gathered before it were copied first (they did not adjoin it). */
+  add(src: Uint8Array, from: number, dst: Uint8Array, to: number, len: number): boolean {
+    if (this.len !== 0 && src === this.src && dst === this.dst && from === this.from + this.len && to === this.to + this.len) {
+      this.len += len;
+      return false;
+    }
+    const flushed = this.flush();
+    this.src = src;
+    this.from = from;
+    this.dst = dst;
+    this.to = to;
+    this.len = len;
+    return flushed;
+  }
+
+  /** Copy what is gathered; true if there was anything. */
+  flush(): boolean {
+    if (this.len === 0) return false;
+    copyRange(this.src, this.from, this.dst, this.to, this.len);
+    this.len = 0;
+    return true;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
 
 function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: DomainView | undefined): number {
   const n = b.count;
@@ -532,6 +639,9 @@ function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: Domai
   const toGrant = b.toGrant;
   const readonly = !toGrant;
   const status = b.status;
+  const gather = b.gather;
+  const unpins = b.unpins;
+  let waiting = 0;
   let failed = 0;
   let held = -1;
   let base = 0;
@@ -558,7 +668,11 @@ function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: Domai
         continue;
       }
       if (ref !== held) {
-        if (held >= 0) unpinLocked(g, held, readonly);
+        // A grant whose bytes may be in the gathered copy stays pinned until it is made.
+        if (held >= 0) {
+          if (gather.len !== 0) unpins[waiting++] = held;
+          else unpinLocked(g, held, readonly);
+        }
         held = -1;
         base = pinForOp(g, ref, nr, mapper, readonly, status, i);
         if (base < 0) {
@@ -568,11 +682,16 @@ function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: Domai
         held = ref;
       }
       const from = base + offset;
-      if (fromGrant) copyRange(src!.mem8, b.srcBase(i), mem, from, len);
-      else if (toGrant) copyRange(local, at, mem, from, len);
-      else copyRange(mem, from, local, at, len);
+      const copied = fromGrant ? gather.add(src!.mem8, b.srcBase(i), mem, from, len) : toGrant ? gather.add(local, at, mem, from, len) : gather.add(mem, from, local, at, len);
+      if (copied) {
+        for (let k = 0; k < waiting; k++) unpinLocked(g, unpins[k]!, readonly);
+        waiting = 0;
+      }
     }
+    gather.flush();
   } finally {
+    gather.len = 0;
+    for (let k = 0; k < waiting; k++) unpinLocked(g, unpins[k]!, readonly);
     if (held >= 0) unpinLocked(g, held, readonly);
     Atomics.sub(c, CB_FOREIGN_PINS, 1);
     grantUnlock(c);
@@ -611,6 +730,7 @@ export function pinBatch(g: DomainView, mapper: number, b: GrantCopyBatch): numb
   }
   b.sources = n;
   b.acquireSources(g, mapper);
+  pinnedBatches.set(b, { g, mapper });
   let failed = 0;
   for (let i = 0; i < n; i++) if (b.status[i] !== GNTST_okay) failed++;
   return failed;
@@ -618,8 +738,12 @@ export function pinBatch(g: DomainView, mapper: number, b: GrantCopyBatch): numb
 
 /** Undo pinBatch(). */
 export function unpinBatch(g: DomainView, mapper: number, b: GrantCopyBatch): void {
+  pinnedBatches.delete(b);
   b.releaseSources(g, mapper);
 }
+
+/** The batches pinBatch holds pinned, with where and for whom: what addFromPinned ops may copy from. */
+const pinnedBatches = new WeakMap<GrantCopyBatch, { readonly g: DomainView; readonly mapper: number }>();
 
 /** `len` bytes of `src` from `from` to `dst` at `to`, with no view made when the whole source goes (a one-slot frame). */
 function copyRange(src: Uint8Array, from: number, dst: Uint8Array, to: number, len: number): void {

@@ -7,6 +7,7 @@
 // can wait (netback's tx) passes a FrameSender with unicast frames: a receiver short of room
 // stops it (back-pressure) rather than dropping what follows.
 import type { NetFrameInfo } from '../abi/netif.js';
+import type { GrantCopyBatch } from '../hypervisor/grant.js';
 
 /** What a device takes as is; the switch completes checksums and splits GSO frames for one that lacks them. */
 export interface PortFeatures {
@@ -51,6 +52,8 @@ export interface FrameTail {
   readonly ref: ArrayLike<number>;
   readonly offset: ArrayLike<number>;
   readonly len: ArrayLike<number>;
+  /** The grants, as the batch the sender holds them pinned by (segment k is its op k): a receiver copies from the pins it holds, not pinning them again. */
+  readonly pins?: GrantCopyBatch;
   /** Copy the tail into the view (once); false if it could not be had (the frame is to be dropped). */
   fill(): boolean;
 }

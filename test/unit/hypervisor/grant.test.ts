@@ -8,7 +8,7 @@ import {
 } from '../../../src/abi/grant_table.js';
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { GrantCopyBatch } from '../../../src/hypervisor/grant.js';
-import { CB_GRANT_LOCK, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE } from '../../../src/hypervisor/layout.js';
+import { ACT_PIN, ACT_WORDS, activeBase, CB_GRANT_LOCK, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE } from '../../../src/hypervisor/layout.js';
 import { grantFlags, gntst, harness, ramPage, xen } from '../../support/hypervisor.js';
 
 const RO = GTF_permit_access | GTF_readonly;
@@ -377,6 +377,43 @@ test('grant to grant (GNTCOPY_source_gref with GNTCOPY_dest_gref): straight from
   }
 });
 
+test('ops whose bytes follow one another in both memories are copied as one, each still validated and pinned on its own: a bad op inside the run is not written, the rest are, every pin goes', async (t) => {
+  const h = harness(t);
+  const a = h.local({ ramFrames: 64 });
+  const b = h.local({ ramFrames: 64 });
+  // Four consecutive frames on each side, as a sender's transmit run and a receiver's rx buffers lie.
+  const pa = a.hc.populatePhysmap(4).sort((x, y) => x - y);
+  const pb = b.hc.populatePhysmap(4).sort((x, y) => x - y);
+  assert.deepEqual([pa[3]! - pa[0]!, pb[3]! - pb[0]!], [3, 3]);
+  pa.forEach((pfn, k) => a.hc.memory.frame(pfn).fill(0x10 + k));
+  pb.forEach((pfn) => b.hc.memory.frame(pfn).fill(0));
+  const src = pa.map((pfn) => a.hc.grantAccess(0, pfn, true));
+  // The third buffer is granted read-only: its op fails, between ops that adjoin.
+  const dst = pb.map((pfn, k) => b.hc.grantAccess(0, pfn, k === 2));
+  const local = new Uint8Array(300).fill(0xee);
+  const batch = new GrantCopyBatch(8);
+  batch.reset(local, true);
+  batch.add(dst[0]!, 0, 300, 0);
+  batch.addFromGrant(src[0]!, 300, dst[0]!, 300, PAGE_SIZE - 300);
+  for (let k = 1; k < 4; k++) batch.addFromGrant(src[k]!, 0, dst[k]!, 0, PAGE_SIZE);
+  assert.equal(h.dom0.grantCopyLocal(b.domid, batch, a.domid), 1);
+  assert.deepEqual([...batch.status.subarray(0, 5)], [GNTST_okay, GNTST_okay, GNTST_okay, GNTST_general_error, GNTST_okay]);
+  const page = (k: number) => b.hc.memory.frame(pb[k]!);
+  assert.deepEqual([page(0)[299], page(0)[300], page(0)[4095], page(1)[0], page(1)[4095], page(2)[0], page(2)[4095], page(3)[0], page(3)[4095]],
+    [0xee, 0x10, 0x10, 0x11, 0x11, 0, 0, 0x13, 0x13], 'every good op wrote its bytes, the bad one none');
+  for (const [d, refs] of [[a, src], [b, dst]] as const) {
+    for (const ref of refs) assert.equal(grantFlags(d.domain.view, ref) & (GTF_reading | GTF_writing), 0, `d${d.domid} ref ${ref} left unpinned`);
+    assert.equal(d.domain.view.foreignPins, 0);
+    assert.equal(d.domain.view.ctl[CB_GRANT_LOCK], 0);
+  }
+  // Sources that adjoin into buffers that do not: two copies, each into its own page only.
+  batch.reset(local, true);
+  batch.addFromGrant(src[0]!, 0, dst[3]!, 0, PAGE_SIZE);
+  batch.addFromGrant(src[1]!, 0, dst[0]!, 0, PAGE_SIZE);
+  assert.equal(h.dom0.grantCopyLocal(b.domid, batch, a.domid), 0);
+  assert.deepEqual([page(3)[0], page(3)[4095], page(0)[0], page(0)[4095]], [0x10, 0x10, 0x11, 0x11]);
+});
+
 test('pinned for a turn (a frame crossing the switch): the granting guest cannot revoke the page until it is unpinned; a bad op pins nothing', async (t) => {
   const h = harness(t);
   const a = h.local();
@@ -400,4 +437,67 @@ test('pinned for a turn (a frame crossing the switch): the granting guest cannot
   assert.equal(grantFlags(a.domain.view, ref), RO);
   assert.equal(a.domain.view.foreignPins, 0);
   assert.equal(a.hc.endAccess(ref), true);
+});
+
+test('copy from pins the caller holds (a frame crossing the switch into a receiver\'s buffers): no second pin; refused op by op unless the batch is pinned now, in that domain, with that op\'s page', async (t) => {
+  const h = harness(t);
+  const a = h.local();
+  const b = h.local();
+  const c = h.local();
+  const pa = ramPage(a.hc, 0x5a);
+  const pb = ramPage(b.hc, 0);
+  const src = a.hc.grantAccess(0, pa.pfn, true);
+  const revoked = a.hc.grantAccess(0, pa.pfn, true);
+  assert.equal(a.hc.endAccess(revoked), true);
+  const dst = b.hc.grantAccess(0, pb.pfn, false);
+  const pins = new GrantCopyBatch(4);
+  pins.reset(new Uint8Array(0), false);
+  pins.add(src, 0, 100, 0);
+  pins.add(revoked, 0, 1, 0);
+  pins.add(src, 2000, 100, 0);
+  const local = new Uint8Array(1);
+  const batch = new GrantCopyBatch(8);
+  const run = (srcDomid: number, ops: [number, number, number, number][]) => {
+    batch.reset(local, true);
+    batch.usePins(pins);
+    for (const [k, from, at, len] of ops) batch.addFromPinned(k, from, dst, at, len);
+    h.dom0.grantCopyLocal(b.domid, batch, srcDomid);
+    return [...batch.status.subarray(0, ops.length)];
+  };
+  // Not pinned (yet): refused.
+  assert.deepEqual(run(a.domid, [[0, 0, 0, 10]]), [GNTST_bad_domain]);
+  assert.equal(pb.page[0], 0);
+  assert.equal(h.dom0.grantPinLocal(a.domid, pins), 1);
+  pa.page.fill(0x3c, 2000, 2100);
+  assert.deepEqual(run(a.domid, [
+    [0, 0, 0, 10], // op 0's page, from its start
+    [2, 2050, 10, 50], // op 2's page (the same grant), any offset in it
+    [1, 0, 60, 1], // op 1 did not pin
+    [3, 0, 61, 1], // no op 3 in the pinned batch
+    [0, 4000, 62, 97], // past the page
+  ]), [GNTST_okay, GNTST_okay, GNTST_bad_domain, GNTST_bad_domain, GNTST_bad_copy_arg]);
+  assert.deepEqual([pb.page[0], pb.page[9], pb.page[10], pb.page[59], pb.page[60], pb.page[61], pb.page[62]], [0x5a, 0x5a, 0x3c, 0x3c, 0, 0, 0]);
+  assert.equal(a.domain.view.ctl[activeBase() + src * ACT_WORDS + ACT_PIN]! & 0xffff, 2, 'pinned by the batch alone (ops 0 and 2), not again by the copy');
+  // Pinned in another domain than the one the copy names: refused.
+  assert.deepEqual(run(c.domid, [[0, 0, 100, 1]]), [GNTST_bad_domain]);
+  assert.equal(pb.page[100], 0);
+  // Let go: refused again, and everything is as before.
+  h.dom0.grantUnpinLocal(a.domid, pins);
+  assert.deepEqual(run(a.domid, [[0, 0, 200, 1]]), [GNTST_bad_domain]);
+  assert.equal(pb.page[200], 0);
+  for (const [d, ref] of [[a, src], [b, dst]] as const) assert.equal(grantFlags(d.domain.view, ref) & (GTF_reading | GTF_writing), 0);
+  assert.equal(a.domain.view.foreignPins, 0);
+  // The batch checks its own arguments: a pinned source needs usePins, on a batch to the grants, before any source op.
+  batch.reset(local, true);
+  assert.throws(() => batch.addFromPinned(0, 0, dst, 0, 1), gntst(GNTST_bad_copy_arg), 'no usePins');
+  batch.addFromGrant(src, 0, dst, 0, 1);
+  assert.throws(() => batch.usePins(pins), gntst(GNTST_bad_copy_arg), 'after a grant source');
+  batch.reset(local, false);
+  batch.usePins(pins);
+  assert.throws(() => batch.addFromPinned(0, 0, dst, 0, 1), gntst(GNTST_bad_copy_arg), 'a batch from the grants');
+  batch.reset(local, true);
+  batch.usePins(pins);
+  for (const [k, from] of [[-1, 0], [pins.capacity, 0], [0, 65536]]) {
+    assert.throws(() => batch.addFromPinned(k!, from!, dst, 0, 1), gntst(GNTST_bad_copy_arg), `${k} ${from}`);
+  }
 });

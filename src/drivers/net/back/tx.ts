@@ -543,6 +543,10 @@ class TxTail implements FrameTail {
     return this.grants.len;
   }
 
+  get pins(): GrantCopyBatch {
+    return this.grants;
+  }
+
   /** Why the grants did not pin: the first that failed. */
   failed(): string {
     const g = this.grants;

@@ -76,7 +76,8 @@ export class TxArena {
     const n = Math.max(1, Math.ceil(len / PAGE_SIZE));
     const first = this.#findRun(n);
     if (first < 0) return undefined;
-    const pages = Array.from({ length: n }, (_, k) => first + k);
+    const pages = new Array<number>(n);
+    for (let k = 0; k < n; k++) pages[k] = first + k;
     return this.#take(pages, new Uint8Array(this.#pages.memory, this.#pfn[first]! * PAGE_SIZE, len));
   }
 
