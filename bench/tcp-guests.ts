@@ -28,7 +28,7 @@
 // workers; and `--idle` connections opened by the source and held by the sink, a 64 MiB
 // guest, with its JS heap before and after (no forced GC: an upper bound per connection).
 //
-//   npm run bench -- tcp-guests [--mib=128] [--rounds=5] [--warmup=2] [--iperf=3 (0: none)] [--cps=2000] [--idle=10000]
+//   npm run bench -- tcp-guests [--mib=128] [--rounds=5] [--warmup=3] [--iperf=3 (0: none)] [--cps=2000] [--idle=10000]
 //
 // A guest that shuts down meanwhile ends the bench at once with its console's last lines.
 //
@@ -141,7 +141,7 @@ function side(streams: readonly Stream[]): { gbps: number; all_gbps: number[]; c
 }
 
 async function main(): Promise<void> {
-  const opts = numberOptions({ mib: 128, rounds: 5, warmup: 2, iperf: 3, cps: 2000, idle: 10000 }, ['iperf', 'warmup']);
+  const opts = numberOptions({ mib: 128, rounds: 5, warmup: 3, iperf: 3, cps: 2000, idle: 10000 }, ['iperf', 'warmup']);
   const bytes = Math.round(opts.mib * (1 << 20));
   const load0 = loadavg();
   const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-tcp-guests-'));
