@@ -288,13 +288,18 @@ async function until(what: string, cond: () => boolean): Promise<void> {
   assert.ok(cond(), what);
 }
 
-test('a guest thread preempted while it holds a queue lock: dom0 does not wait for it, and the event is linked once the lock is free', async (t) => {
+/** A FIFO domain with a port bound to dom0's `p0`, nothing pending, and its default queue's lock held by another thread. */
+async function heldQueue(t: TestContext) {
   const h = harness(t);
   const d = await fifoDomain(h);
   const [p0, p] = await d.port();
   d.drain();
   d.upcall();
-  const held = await holdQueueLock(t, d.domain.view);
+  return { h, d, p0, p, held: await holdQueueLock(t, d.domain.view) };
+}
+
+test('a guest thread preempted while it holds a queue lock: dom0 does not wait for it, and the event is linked once the lock is free', async (t) => {
+  const { h, d, p0, p, held } = await heldQueue(t);
   // Waiting would block this thread until the holder, which needs this thread's message, let go.
   h.dom0.evtchnSend(p0);
   assert.notEqual(Atomics.load(d.domain.view.ctl, held.index), 0, 'the lock is still held: the send did not wait for it');
@@ -308,12 +313,7 @@ test('a guest thread preempted while it holds a queue lock: dom0 does not wait f
 });
 
 test('a queue lock its holder keeps: dom0 tries it ever less often, up to a bound, and links the event once it is free', async (t) => {
-  const h = harness(t);
-  const d = await fifoDomain(h);
-  const [p0, p] = await d.port();
-  d.drain();
-  d.upcall();
-  const held = await holdQueueLock(t, d.domain.view);
+  const { h, d, p0, p, held } = await heldQueue(t);
   h.dom0.evtchnSend(p0);
   assert.equal(deferredRetryMs(d.domain.view), 1, 'tried again soon at first');
   // Not every millisecond for as long as the holder keeps it (a hostile guest, forever).
