@@ -76,8 +76,17 @@ export function setPending(target: DomainView, port: number): void {
  * preempt it there for as long as a loaded host keeps a nice-10 thread off a core (tens of ms),
  * which would stall every backend. The event is linked from dom0's loop once the lock is free,
  * so a preempted or hostile guest delays its own events (and those of the queue it held) only.
+ * While a domain's lock stays held, dom0 tries it less and less often (DEFERRED_RETRY_MAX_MS):
+ * a hostile holder that never lets go costs dom0 a few wakes a second, not one a millisecond.
  */
-const deferred = new Map<DomainView, Set<number>>();
+interface Deferred {
+  readonly ports: Set<number>;
+  /** Between this domain's tries now; doubled after each try that found the lock still held. */
+  intervalMs: number;
+  /** performance.now() of its next try. */
+  dueAt: number;
+}
+const deferred = new Map<DomainView, Deferred>();
 /** Whether this thread defers (a property, read on every send): dom0's, where the Hypervisor is made. */
 const defers = { on: false };
 
@@ -86,38 +95,67 @@ export function deferLockedEvents(): void {
   defers.on = true;
 }
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
-/** How often dom0 tries a deferred event's queue again (a held lock is a few stores long). */
+/** When the armed retry fires (performance.now()). */
+let retryAt = Infinity;
+/** How soon dom0 first tries a deferred event's queue again (a held lock is a few stores long). */
 const DEFERRED_RETRY_MS = 1;
+/**
+ * The longest between two tries of a queue whose lock stays held. A guest preempted inside its
+ * critical section lets go within tens of ms, and its events are linked at most about as late
+ * again; a hostile one never does, and costs dom0 this many tries a second at most.
+ */
+export const DEFERRED_RETRY_MAX_MS = 128;
 
 function fifoDelivered(d: DomainView, port: number, linked: boolean | undefined): void {
   if (linked) raiseUpcall(d);
   else if (linked === undefined) {
-    let ports = deferred.get(d);
-    if (!ports) deferred.set(d, (ports = new Set()));
-    ports.add(port);
-    retryTimer ??= setTimeout(retryDeferred, DEFERRED_RETRY_MS).unref();
+    let q = deferred.get(d);
+    if (!q) deferred.set(d, (q = { ports: new Set(), intervalMs: DEFERRED_RETRY_MS, dueAt: performance.now() + DEFERRED_RETRY_MS }));
+    q.ports.add(port);
+    armRetry(q.dueAt);
   }
+}
+
+/** One timer for every domain's retries, at the earliest one due. */
+function armRetry(at: number): void {
+  if (retryTimer && retryAt <= at) return;
+  clearTimeout(retryTimer);
+  retryAt = at;
+  retryTimer = setTimeout(retryDeferred, Math.max(0, at - performance.now())).unref();
 }
 
 function retryDeferred(): void {
   retryTimer = undefined;
-  for (const [d, ports] of deferred) {
+  retryAt = Infinity;
+  const now = performance.now();
+  let next = Infinity;
+  for (const [d, q] of deferred) {
     // A domain destroyed meanwhile takes its events with it (its control block is never reused).
-    if (d.dying) ports.clear();
-    for (const port of ports) {
-      const linked = portState(d, port) === EVTCHNSTAT_closed ? false : fifo.fifoSetPending(d, port, false);
-      if (linked === undefined) continue;
-      ports.delete(port);
-      if (linked) raiseUpcall(d);
+    if (d.dying) q.ports.clear();
+    else if (q.dueAt <= now) {
+      for (const port of q.ports) {
+        const linked = portState(d, port) === EVTCHNSTAT_closed ? false : fifo.fifoSetPending(d, port, false);
+        if (linked === undefined) continue;
+        q.ports.delete(port);
+        if (linked) raiseUpcall(d);
+      }
+      q.intervalMs = Math.min(q.intervalMs * 2, DEFERRED_RETRY_MAX_MS);
+      q.dueAt = now + q.intervalMs;
     }
-    if (!ports.size) deferred.delete(d);
+    if (q.ports.size === 0) deferred.delete(d);
+    else next = Math.min(next, q.dueAt);
   }
-  if (deferred.size) retryTimer = setTimeout(retryDeferred, DEFERRED_RETRY_MS).unref();
+  if (next < Infinity) armRetry(next);
 }
 
 /** The domain's events dom0 has not linked yet because their queue's lock was held. */
 export function deferredEvents(d: DomainView): number {
-  return deferred.get(d)?.size ?? 0;
+  return deferred.get(d)?.ports.size ?? 0;
+}
+
+/** How long dom0 waits between tries of the domain's deferred events now (undefined: none deferred). */
+export function deferredRetryMs(d: DomainView): number | undefined {
+  return deferred.get(d)?.intervalMs;
 }
 
 /** vcpu_mark_events_pending: set evtchn_upcall_pending, and wake the vCPU on its 0 -> 1 edge. */

@@ -264,9 +264,11 @@ export class Host extends EventEmitter<HostEvents> {
     return host;
   }
 
+  #buildCtx: BuildContext | undefined;
+  /** What the builder needs of this host: made once, as every part of it is fixed when the host is made. */
   get #ctx(): BuildContext {
-    return { hv: this.hv, xs: this.xs, consoled: this.consoled, pool: this.pool, onLog: this.#log, loop: this.loop, cpupools: this.#cpupools,
-      ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback };
+    return (this.#buildCtx ??= { hv: this.hv, xs: this.xs, consoled: this.consoled, pool: this.pool, onLog: this.#log, loop: this.loop, cpupools: this.#cpupools,
+      ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback });
   }
 
   /**
@@ -283,7 +285,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.#checkNameFree(config.name);
     this.#creating.add(config.name);
     try {
-      config = { ...config, vifs: settleVifMacs(config.vifs) };
+      if (config.vifs.some((v) => v.mac === undefined)) config = { ...config, vifs: settleVifMacs(config.vifs) };
       // Pool-0's shells have a thread each; a shared cpupool's are realms parked on its pCPUs.
       // A configuration with one vif takes a shell whose vif is connected when one is ready.
       const pool0 = config.pool === undefined || config.pool === POOL0;

@@ -2,7 +2,7 @@
 // queues the hypervisor links in guest memory (head, LINK fields, ready bits), priorities,
 // masking, events before their array page, busy ports, and dom0 past the 2-level ABI's 4,095.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import {
   EVTCHN_FIFO_CB_HEAD, EVTCHN_FIFO_CB_READY, EVTCHN_FIFO_LINK_MASK, EVTCHN_FIFO_PRIORITY_DEFAULT,
@@ -11,9 +11,10 @@ import {
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { directChannel } from '../../../src/hypervisor/control.js';
 import { BUSY, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
-import { UPCALL_WORD, deferredEvents } from '../../../src/hypervisor/evtchn.js';
+import { DEFERRED_RETRY_MAX_MS, UPCALL_WORD, deferredEvents, deferredRetryMs } from '../../../src/hypervisor/evtchn.js';
 import { CB_FIFO_QUEUE_LOCK } from '../../../src/hypervisor/layout.js';
 import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
+import type { DomainView } from '../../../src/hypervisor/memory.js';
 import { FifoQueues } from '../../../src/hypervisor/upcall-fifo.js';
 import { harness, xen, type Harness } from '../../support/hypervisor.js';
 
@@ -260,13 +261,8 @@ test('dom0 on the FIFO ABI holds more than 4,095 ports and gets their events', a
   assert.equal((await h.dom0.evtchnStatus(last)).remotePort, pd);
 });
 
-test('a guest thread preempted while it holds a queue lock: dom0 does not wait for it, and the event is linked once the lock is free', async (t) => {
-  const h = harness(t);
-  const d = await fifoDomain(h);
-  const [p0, p] = await d.port();
-  d.drain();
-  d.upcall();
-  // Another thread holds the queue's lock, as a guest's send or unmask the OS preempted inside it would.
+/** Another thread takes the domain's default queue lock, as a guest's send or unmask the OS preempted inside it would; `release` lets go. */
+async function holdQueueLock(t: TestContext, view: DomainView): Promise<{ index: number; release(): Promise<unknown> }> {
   const lockUrl = new URL('../../../src/hypervisor/lock.js', import.meta.url).href;
   const index = CB_FIFO_QUEUE_LOCK + EVTCHN_FIFO_PRIORITY_DEFAULT;
   const holder = new Worker(`
@@ -276,20 +272,60 @@ test('a guest thread preempted while it holds a queue lock: dom0 does not wait f
       lock(c, ${index});
       parentPort.postMessage('held');
       parentPort.once('message', () => { unlock(c, ${index}); parentPort.postMessage('free'); });
-    });`, { eval: true, workerData: d.domain.view.ctl.buffer });
+    });`, { eval: true, workerData: view.ctl.buffer });
   t.after(() => holder.terminate());
   const reply = () => new Promise((resolve) => holder.once('message', resolve));
   await reply();
+  return { index, release: () => {
+    holder.postMessage('go');
+    return reply();
+  } };
+}
+
+/** Until `cond` holds (checked every millisecond, for up to about 20 s on a loaded host). */
+async function until(what: string, cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 20_000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
+  assert.ok(cond(), what);
+}
+
+/** A FIFO domain with a port bound to dom0's `p0`, nothing pending, and its default queue's lock held by another thread. */
+async function heldQueue(t: TestContext) {
+  const h = harness(t);
+  const d = await fifoDomain(h);
+  const [p0, p] = await d.port();
+  d.drain();
+  d.upcall();
+  return { h, d, p0, p, held: await holdQueueLock(t, d.domain.view) };
+}
+
+test('a guest thread preempted while it holds a queue lock: dom0 does not wait for it, and the event is linked once the lock is free', async (t) => {
+  const { h, d, p0, p, held } = await heldQueue(t);
   // Waiting would block this thread until the holder, which needs this thread's message, let go.
   h.dom0.evtchnSend(p0);
-  assert.notEqual(Atomics.load(d.domain.view.ctl, index), 0, 'the lock is still held: the send did not wait for it');
+  assert.notEqual(Atomics.load(d.domain.view.ctl, held.index), 0, 'the lock is still held: the send did not wait for it');
   assert.equal(deferredEvents(d.domain.view), 1);
   assert.equal(d.word(p) & LINKED, 0, 'not linked while the lock is held');
   assert.equal(d.upcall(), 0);
-  holder.postMessage('go');
-  await reply();
-  for (let i = 0; i < 10_000 && deferredEvents(d.domain.view) > 0; i++) await new Promise((r) => setTimeout(r, 1));
-  assert.equal(deferredEvents(d.domain.view), 0);
+  await held.release();
+  await until('the deferred event was linked', () => deferredEvents(d.domain.view) === 0);
   assert.equal(d.upcall(), 1, 'the upcall is raised when it is linked');
+  assert.deepEqual(d.drain(), [p]);
+});
+
+test('a queue lock its holder keeps: dom0 tries it ever less often, up to a bound, and links the event once it is free', async (t) => {
+  const { h, d, p0, p, held } = await heldQueue(t);
+  h.dom0.evtchnSend(p0);
+  assert.equal(deferredRetryMs(d.domain.view), 1, 'tried again soon at first');
+  // Not every millisecond for as long as the holder keeps it (a hostile guest, forever).
+  await until('the retries backed off to their bound', () => deferredRetryMs(d.domain.view) === DEFERRED_RETRY_MAX_MS);
+  assert.equal(deferredEvents(d.domain.view), 1, 'the event is kept, not dropped');
+  assert.equal(d.word(p) & LINKED, 0);
+  // Another event for the same held queue waits with it, at the same pace.
+  h.dom0.evtchnSend(p0);
+  assert.equal(deferredRetryMs(d.domain.view), DEFERRED_RETRY_MAX_MS);
+  await held.release();
+  await until('the deferred event was linked', () => deferredEvents(d.domain.view) === 0);
+  assert.equal(deferredRetryMs(d.domain.view), undefined, 'nothing is left to retry');
+  assert.equal(d.upcall(), 1);
   assert.deepEqual(d.drain(), [p]);
 });
