@@ -4,7 +4,9 @@
 // SharedArrayBuffers over the same frames in the same run. Then a backend's copies between
 // grants and its own heap (grantCopyLocal), 64 B and 4 KiB, in CPU ns per op next to what
 // netback did before it (map, copy, unmap per slot); a 16-page frame from one guest to another
-// through the backend's heap or grant to grant, in CPU ns per frame. Last, the uncontended cost
+// through the backend's heap, grant to grant (its pages pinned again as sources), or from the
+// pins the backend holds (scattered buffers; and consecutive pages into consecutive buffers, one
+// gathered copy), in CPU ns per frame. Last, the uncontended cost
 // of the grant and event-channel lock (lock.ts), next to its two bare atomic operations.
 //
 //   node dist/bench/grant.js [--ms=500] [--pages=64] [--ops=100000]
@@ -135,7 +137,25 @@ const direct = () => {
   dom0.grantUnpinLocal(d.domid, txBatch);
   if (failed !== 0) throw new Error(`grant to grant failed: ${rxBatch.status.join()}`);
 };
-const g2g = cpuNs({ viaHeap, direct }, Math.max(1, Math.round(opts.ops / FRAME_PAGES)));
+// The same from the pins the backend holds (usePins/addFromPinned: no second pin of the
+// sender's pages), into scattered buffers as above, and into buffers that follow one another in
+// RAM from pages that do (netfront's transmit runs and rx buffers): one gathered copy a frame.
+const fromPins = (run: boolean) => () => {
+  const at = run ? (i % Math.floor(pages / FRAME_PAGES)) * FRAME_PAGES : i;
+  txBatch.reset(heap, false);
+  rxBatch.reset(heap, true);
+  rxBatch.usePins(txBatch);
+  for (let j = 0; j < FRAME_PAGES; j++) {
+    txBatch.add(ro[(at + j) % pages]!, 0, PAGE_SIZE, 0);
+    rxBatch.addFromPinned(j, 0, erw[run ? at + j : (at + j * 3) % pages]!, 0, PAGE_SIZE);
+  }
+  i += run ? 1 : FRAME_PAGES;
+  if (dom0.grantPinLocal(d.domid, txBatch) !== 0) throw new Error('pin failed');
+  const failed = dom0.grantCopyLocal(e.domid, rxBatch, d.domid);
+  dom0.grantUnpinLocal(d.domid, txBatch);
+  if (failed !== 0) throw new Error(`copy from pins failed: ${rxBatch.status.join()}`);
+};
+const g2g = cpuNs({ viaHeap, direct, fromPins: fromPins(false), fromPinsConsecutive: fromPins(true) }, Math.max(1, Math.round(opts.ops / FRAME_PAGES)));
 const guestToGuest = { pages: FRAME_PAGES, ns_per_frame: g2g, ratio: g2g['direct']! / g2g['viaHeap']! };
 // An uncontended lock and unlock is one compare-exchange and one exchange: the rest is the
 // robust mutex's own logic (lock.ts), which must stay next to nothing.
