@@ -46,6 +46,19 @@ async function takesDirect(dir: string): Promise<boolean> {
   return fh !== undefined;
 }
 
+/** `data` copied by writeImage from a RAM disk into a VHD in `dir`, and read back. */
+async function copiedBack(t: { after(fn: () => Promise<void>): void }, dir: string, data: Uint8Array): Promise<Uint8Array> {
+  const src = new RamDisk(data.byteLength);
+  await src.write(0, [data]);
+  const dst = join(dir, 'copy.vhd');
+  await writeImage(src, dst, 'vhd');
+  const r = await VhdDisk.open(dst, { readOnly: true });
+  t.after(() => r.close());
+  const back = new Uint8Array(data.byteLength);
+  await r.read(0, [back]);
+  return back;
+}
+
 test('alignedBuffer: zeroed, the size asked, whole pages of memory', () => {
   for (const n of [4096, 65536, 2 * MiB, 100_000]) {
     const b = alignedBuffer(n);
@@ -91,35 +104,17 @@ test('on a file system that refuses O_DIRECT (tmpfs) a copy goes through the pag
   const dir = await scratch(t, '/dev/shm');
   if (await takesDirect(dir)) return t.skip('/dev/shm takes O_DIRECT here');
   // A size that is no whole number of copy chunks nor of pages: the last piece is never direct.
-  const sectors = (3 * MiB + 5 * 512) / 512;
-  const src = new RamDisk(sectors * 512);
-  const data = new Uint8Array(randomBytes(sectors * 512));
+  const data = new Uint8Array(randomBytes(3 * MiB + 5 * 512));
   data.fill(0, MiB, 2 * MiB); // a run of zeros, not written
-  await src.write(0, [data]);
-  const dst = join(dir, 'copy.vhd');
-  await writeImage(src, dst, 'vhd');
-  const r = await VhdDisk.open(dst, { readOnly: true });
-  t.after(() => r.close());
-  const back = new Uint8Array(sectors * 512);
-  await r.read(0, [back]);
-  assert.deepEqual(back, data);
+  assert.deepEqual(await copiedBack(t, dir, data), data);
 });
 
 test('a copy onto a file system that takes O_DIRECT arrives whole, its odd-sized end included', async (t) => {
   const dir = await scratch(t);
   if (!(await takesDirect(dir))) return t.skip(`${dir}'s file system refuses O_DIRECT`);
-  const sectors = (5 * MiB + 3 * 512) / 512;
-  const src = new RamDisk(sectors * 512);
-  const data = new Uint8Array(randomBytes(sectors * 512));
+  const data = new Uint8Array(randomBytes(5 * MiB + 3 * 512));
   data.fill(0, 2 * MiB + 65536, 2 * MiB + 3 * 65536); // zero pieces inside a chunk: the chunk is written in two runs
-  await src.write(0, [data]);
-  const dst = join(dir, 'copy.vhd');
-  await writeImage(src, dst, 'vhd');
-  const r = await VhdDisk.open(dst, { readOnly: true });
-  t.after(() => r.close());
-  const back = new Uint8Array(sectors * 512);
-  await r.read(0, [back]);
-  assert.deepEqual(back, data);
+  assert.deepEqual(await copiedBack(t, dir, data), data);
 });
 
 test('fsError keeps the system call\'s error as its cause (what a direct write falls back on)', () => {
