@@ -5,6 +5,7 @@
 // stays sparse.
 import { open, rm, stat } from 'node:fs/promises';
 import { XenError } from '../errors.js';
+import { alignedBuffer } from './direct.js';
 import { SECTOR_SIZE, type Disk } from './disk.js';
 import { imageFormat } from './open.js';
 
@@ -68,11 +69,12 @@ export interface CopyControl {
 }
 
 /**
- * Chunks a copy has in flight: a chunk is read while others are written, as `cp` overlaps them
- * through the page cache. Under a live migration the copy shares libuv's pool with the guest's
- * 32 requests in flight (and their mirrored copies): 16 MiB in flight keep it a fair share.
+ * Chunks a copy has in flight: one is read while the other is written. A write around the page
+ * cache (direct.ts) holds one of libuv's four threads for the device's time, and a live
+ * migration's guest shares that pool (its 32 requests and their mirrored copies): two leave it
+ * two threads. With 8 in flight the guest's writes nearly stopped during a migration's copy.
  */
-const COPY_IN_FLIGHT = 8;
+const COPY_IN_FLIGHT = 2;
 
 /**
  * Copy every sector of `src` to `dst` (at least as large), writing only runs of 64 KiB pieces
@@ -88,7 +90,8 @@ export async function copyDisk(src: Disk, dst: Disk, ctl: CopyControl = {}): Pro
   let done = 0;
   let failed = false;
   const worker = async (): Promise<void> => {
-    const buf = new Uint8Array(COPY_CHUNK_BYTES);
+    // Aligned: a destination opened with directWrites (writeImage) writes it around the page cache.
+    const buf = alignedBuffer(COPY_CHUNK_BYTES);
     while (next < src.sectors && !failed) {
       signal?.throwIfAborted();
       const at = next;
@@ -131,7 +134,7 @@ export async function writeImage(src: Disk, path: string, format: string, ctl: C
   const f = imageFormat(format);
   await f.create(path, src.sectors * SECTOR_SIZE);
   try {
-    const dst = await f.open(path, { readOnly: false });
+    const dst = await f.open(path, { readOnly: false, directWrites: true });
     try {
       await copyDisk(src, dst, ctl);
     } finally {

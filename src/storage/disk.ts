@@ -63,13 +63,15 @@ export function checkRange(disk: Disk, sector: number, count: number): void {
 /**
  * A failed system call on a storage file as a XenError naming the operation and the file: a file
  * that cannot grow (ENOSPC, EDQUOT, or EFBIG past RLIMIT_FSIZE) is a full disk, anything else EIO.
- * An error that is a XenError already passes through.
+ * An error that is a XenError already passes through; `cause` is the system call's error.
  */
 export function fsError(op: string, file: string, e: unknown): XenError {
   if (e instanceof XenError) return e;
   const code = (e as NodeJS.ErrnoException).code;
   const errno = code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT' ? 'ENOSPC' : 'EIO';
-  return new XenError(errno, `${op} ${file}: ${code ?? (e as Error).message}`);
+  const err = new XenError(errno, `${op} ${file}: ${code ?? (e as Error).message}`);
+  err.cause = e; // the system's own code, for a caller that can recover from one (direct.ts)
+  return err;
 }
 
 /** fdatasync of a storage file, failing as fsError says. */

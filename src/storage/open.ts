@@ -41,7 +41,11 @@ export function parseParams(params: string): { format: string; target: string } 
 export interface ImageFormat {
   /** The file name extension of its images in an SR (`<uuid>.<extension>`, as XCP's FileSR names them). */
   readonly extension: string;
-  open(path: string, opts: { readOnly: boolean }): Promise<Disk>;
+  /**
+   * `directWrites`: the disk is a copy's destination, written once in aligned buffers
+   * (direct.ts): its data may go around the page cache (VHD does; raw and qcow2 ignore it).
+   */
+  open(path: string, opts: { readOnly: boolean; directWrites?: boolean }): Promise<Disk>;
   /** A new, empty image of `virtualSize` bytes (a multiple of 512); the file must not exist. */
   create(path: string, virtualSize: number): Promise<void>;
   /** The size the guest sees and the bytes the image takes on its file system. */

@@ -68,10 +68,10 @@ export class VhdDisk implements LayeredDisk {
    * With `confine`, every parent must lie in that directory (an SR's): an image brought in from
    * outside cannot name another SR's image, or any file of the host, as its parent.
    */
-  static async open(path: string, opts: { readOnly: boolean; confine?: string; settle?: () => Promise<void> }): Promise<VhdDisk> {
+  static async open(path: string, opts: { readOnly: boolean; directWrites?: boolean; confine?: string; settle?: () => Promise<void> }): Promise<VhdDisk> {
     const images: VhdImage[] = [];
     try {
-      let image = await VhdImage.open(path, { readOnly: opts.readOnly });
+      let image = await VhdImage.open(path, { readOnly: opts.readOnly, directWrites: opts.directWrites });
       images.push(image);
       const seen = new Set([await realpath(path)]);
       while (image.type === 'differencing') {

@@ -20,6 +20,7 @@
 // written and the space extended ahead.
 import { close } from 'node:fs';
 import { promisify } from 'node:util';
+import { DirectWrites } from '../direct.js';
 import { datasync, fsError } from '../disk.js';
 import { pread, pwrite, transfer } from '../fileio.js';
 import { GrowAhead } from '../growahead.js';
@@ -66,6 +67,8 @@ export interface OpenImageOptions {
   readonly readOnly: boolean;
   /** Block size a fixed image is mapped in (its chain's); default 2 MiB. */
   readonly blockSize?: number;
+  /** Data written in aligned buffers goes around the page cache (direct.ts): a copy's destination. */
+  readonly directWrites?: boolean;
 }
 
 export class VhdImage {
@@ -114,6 +117,8 @@ export class VhdImage {
   #pending = new Set<number>();
   /** The write-back in progress (one at a time). */
   #writingBack: Promise<void> = Promise.resolve();
+  /** Where blocks' data goes around the page cache, if opened so. */
+  #direct: DirectWrites | undefined;
 
   private constructor(
     path: string, fd: number, readonly readOnly: boolean, readonly footer: Footer,
@@ -152,6 +157,7 @@ export class VhdImage {
     try {
       const image = await VhdImage.#read(path, fd, stats.size, opts);
       if (image.#tailDirty && !opts.readOnly) await image.#restoreTail();
+      if (opts.directWrites && !opts.readOnly) image.#direct = await DirectWrites.open(image);
       return image;
     } catch (e) {
       await closeP(fd);
@@ -293,7 +299,13 @@ export class VhdImage {
   }
 
   write(b: number, s: number, bufs: readonly Uint8Array[]): Promise<void> {
-    return transfer('write', this.#fd, this.#path, bufs, this.#dataAt(b, s), 'error');
+    return this.#writeData(bufs, this.#dataAt(b, s));
+  }
+
+  /** Blocks' data, at byte `pos` of the file: around the page cache where opened so and it fits. */
+  #writeData(bufs: readonly Uint8Array[], pos: number): Promise<void> {
+    const buffered = () => transfer('write', this.#fd, this.#path, bufs, pos, 'error');
+    return this.#direct ? this.#direct.write(bufs, pos, buffered) : buffered();
   }
 
   /** After data was written to an allocated block: its sectors' bits, set on disk. */
@@ -331,7 +343,7 @@ export class VhdImage {
       setBits(bm, s, count);
     }
     // A failed data write leaves its place as unused space: nothing points at it.
-    const write = (start: number): Promise<void> => transfer('write', this.#fd, this.#path, bufs, start + this.#bitmapBytes + s * VHD_SECTOR, 'error').then(() => {
+    const write = (start: number): Promise<void> => this.#writeData(bufs, start + this.#bitmapBytes + s * VHD_SECTOR).then(() => {
       this.bat[b] = start / VHD_SECTOR;
       this.#bitmaps[b] = bm;
       if (bm === this.#wholeBitmap || allSet(bm, 0, this.sectorsIn(b))) this.#full[b] = 1;
@@ -490,6 +502,7 @@ export class VhdImage {
     }
     // No ftruncate may reach the descriptor once it is closed (and maybe reused).
     await this.#grow.settled();
+    await this.#direct?.close().catch(() => {});
     this.#fd = -1;
     await closeP(fd).catch((e: NodeJS.ErrnoException) => {
       throw fsError('close', this.path, e);
