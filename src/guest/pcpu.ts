@@ -400,13 +400,21 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
 
 /** Compile a kernel image before a claim needs it (a syntax error shows at the claim instead). */
 function prepare(url: string): void {
-  recentKernels = [url, ...recentKernels.filter((u) => u !== url)].slice(0, RECENT_KERNELS);
+  const before = recentKernels;
+  recentKernels = [url, ...before.filter((u) => u !== url)].slice(0, RECENT_KERNELS);
+  // A parked shell keeps the bodies of the recent kernels only, not of every kernel ever linked.
+  const gone = before.filter((u) => !recentKernels.includes(u));
+  let compiled = true;
   try {
     kernelScript(url);
   } catch {
-    return; // reported to the domain that claims it
+    compiled = false; // reported to the domain that claims it
   }
-  for (const d of residents.values()) if (d.bodies) prepareBody(d, url);
+  for (const d of residents.values()) {
+    if (!d.bodies) continue;
+    for (const u of gone) d.bodies.delete(u);
+    if (compiled) prepareBody(d, url);
+  }
 }
 
 /** Kernels prepared last: a shell parked later makes their bodies too. */

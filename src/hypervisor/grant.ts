@@ -466,7 +466,8 @@ export class GrantCopyBatch {
    * `srcRef` into `offset` of grant `ref` (the source domain is named when the batch runs).
    */
   addFromGrant(srcRef: number, srcOffset: number, ref: number, offset: number, len: number): void {
-    if (!this.toGrant || srcRef >>> 0 !== srcRef || srcRef > 0x7fffffff || srcOffset >>> 0 !== srcOffset || srcOffset > 0xffff) {
+    // After usePins a source op's number is an index into the pinned batch, not a grant ref.
+    if (!this.toGrant || this.#pins !== null || srcRef >>> 0 !== srcRef || srcRef > 0x7fffffff || srcOffset >>> 0 !== srcOffset || srcOffset > 0xffff) {
       throw new GrantError(GNTST_bad_copy_arg, `copy op ${this.count}: source ref ${srcRef} offset ${srcOffset}`);
     }
     const i = this.#slot(ref, offset, len, 0);
@@ -607,7 +608,8 @@ class Gather {
 
   /** Add a piece; true if the pieces gathered before it were copied first (they did not adjoin it). */
   add(src: Uint8Array, from: number, dst: Uint8Array, to: number, len: number): boolean {
-    if (this.len !== 0 && src === this.src && dst === this.dst && from === this.from + this.len && to === this.to + this.len) {
+    // Not within one memory: ops run one after another there, which one overlapping copy is not.
+    if (this.len !== 0 && src === this.src && dst === this.dst && src !== dst && from === this.from + this.len && to === this.to + this.len) {
       this.len += len;
       return false;
     }
@@ -624,8 +626,14 @@ class Gather {
   flush(): boolean {
     if (this.len === 0) return false;
     copyRange(this.src, this.from, this.dst, this.to, this.len);
-    this.len = 0;
+    this.clear();
     return true;
+  }
+
+  /** Forget the pieces, and the memories: a batch kept for reuse must not keep a destroyed domain's RAM alive. */
+  clear(): void {
+    this.len = 0;
+    this.src = this.dst = EMPTY;
   }
 }
 
@@ -690,7 +698,7 @@ function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: Domai
     }
     gather.flush();
   } finally {
-    gather.len = 0;
+    gather.clear();
     for (let k = 0; k < waiting; k++) unpinLocked(g, unpins[k]!, readonly);
     if (held >= 0) unpinLocked(g, held, readonly);
     Atomics.sub(c, CB_FOREIGN_PINS, 1);

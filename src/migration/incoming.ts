@@ -185,6 +185,7 @@ export class IncomingDomain implements FrameSink {
     await this.#plugged;
     built.handKernel?.();
     const running = Promise.all([renamed, this.#host.unpause(built.domain.domid)]);
+    running.catch(() => {}); // awaited below, after the announcement
     // The network learns where the guest is now while it resumes, not once its stack's
     // gratuitous ARP is out (the source's bridge kept sending its peers' frames to the old copy).
     await announceVifs(this.#host, built.domain.domid, this.#config.vifs).catch(() => {});

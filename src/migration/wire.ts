@@ -82,9 +82,11 @@ export async function readBuilt(src: ByteSource): Promise<void> {
       if (line.length === MAX_REFUSAL) throw new XenError('EBADMSG', `the target's refusal is longer than ${MAX_REFUSAL} octets`);
       line.push(c);
     }
-    const m = /^([A-Z0-9]+) (.*)$/.exec(Buffer.from(line).toString('latin1'));
+    // Printable only: the text goes to the sender's terminal and log, and the peer may be hostile.
+    const text = Buffer.from(line).toString('latin1').replace(/[^\x20-\x7e]/g, ' ');
+    const m = /^([A-Z0-9]+) (.*)$/.exec(text);
     const errno = m && m[1]! in XEN_ERRNO ? (m[1] as XenErrnoName) : 'EIO';
-    throw new XenError(errno, `the target refused the domain: ${m ? m[2] : Buffer.from(line).toString('latin1')}`);
+    throw new XenError(errno, `the target refused the domain: ${m ? m[2] : text}`);
   }
   const rest = await src.read(MIGRATE_XENODE_BUILT.length - head.length, "target's built message");
   checkFixed(Buffer.concat([head, rest]), MIGRATE_XENODE_BUILT, "target's built message");

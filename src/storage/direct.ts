@@ -32,10 +32,19 @@ const alignedMemory = new WeakSet<ArrayBufferLike>();
 /** A zeroed buffer of `bytes` whose memory is page-aligned, as direct writes need. */
 export function alignedBuffer(bytes: number): Uint8Array {
   const pages = Math.ceil(bytes / WASM_PAGE);
-  const mem = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  let mem: { readonly buffer: ArrayBuffer };
+  try {
+    mem = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  } catch {
+    // No address space for another memory (a ulimit -v): an ordinary buffer, written buffered.
+    return new Uint8Array(bytes);
+  }
   alignedMemory.add(mem.buffer);
   return new Uint8Array(mem.buffer, 0, bytes);
 }
+
+/** A direct write's refusals that the same write through the page cache gets past. */
+const REFUSED = new Set(['EINVAL', 'EOPNOTSUPP', 'ENOTSUP']);
 
 /** May `bufs` be written direct at byte `position`: every piece in aligned memory, at an aligned place and length. */
 function fits(bufs: readonly Uint8Array[], position: number): boolean {
@@ -46,37 +55,52 @@ function fits(bufs: readonly Uint8Array[], position: number): boolean {
 
 export class DirectWrites {
   #fd: number;
+  /** Direct writes under way: the descriptor is closed only once they have ended (one may be retrying a short write on it). */
+  readonly #writes = new Set<Promise<void>>();
+  #closing: Promise<void> | undefined;
 
-  private constructor(fd: number, private readonly image: { readonly path: string }) {
+  private constructor(fd: number, private readonly path: string) {
     this.#fd = fd;
   }
 
-  /** A second descriptor of the image at `image.path`, for writing with O_DIRECT; undefined where the file system refuses it. */
-  static async open(image: { readonly path: string }): Promise<DirectWrites | undefined> {
-    const fd = await openP(image.path, constants.O_WRONLY | constants.O_DIRECT | constants.O_NOFOLLOW).catch(() => undefined);
-    return fd === undefined ? undefined : new DirectWrites(fd, image);
+  /**
+   * A second descriptor of the image open as `fd`, for writing with O_DIRECT; undefined where
+   * the file system refuses it. Opened through /proc/self/fd, so it is the same file whatever
+   * `path` names by now.
+   */
+  static async open(path: string, fd: number): Promise<DirectWrites | undefined> {
+    const direct = await openP(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_DIRECT).catch(() => undefined);
+    return direct === undefined ? undefined : new DirectWrites(direct, path);
   }
 
   /**
-   * Write `bufs` at byte `position`: direct if they fit, else (or if the file system rejects
-   * this one: EINVAL, a stricter alignment; then never again) by `buffered`.
+   * Write `bufs` at byte `position`: direct if they fit, else (or if the file system refuses
+   * this one: EINVAL for a stricter alignment, EOPNOTSUPP; then never again) by `buffered`.
    */
   write(bufs: readonly Uint8Array[], position: number, buffered: () => Promise<void>): Promise<void> {
     if (this.#fd < 0 || !fits(bufs, position)) return buffered();
-    return transfer('write', this.#fd, this.image.path, bufs, position, 'error').catch((e: unknown) => {
-      if (((e as Error).cause as NodeJS.ErrnoException | undefined)?.code !== 'EINVAL') throw e;
-      const fd = this.#fd;
-      this.#fd = -1;
-      return closeP(fd).catch(() => {}).then(buffered);
+    const w = transfer('write', this.#fd, this.path, bufs, position, 'error');
+    this.#writes.add(w);
+    const ended = (): void => {
+      this.#writes.delete(w);
+    };
+    return w.then(ended, (e: unknown) => {
+      ended();
+      if (!REFUSED.has(((e as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? '')) throw e;
+      void this.close().catch(() => {}); // a failed close of a descriptor no longer written is no loss
+      return buffered();
     });
   }
 
-  async close(): Promise<void> {
-    const fd = this.#fd;
-    if (fd < 0) return;
-    this.#fd = -1;
-    await closeP(fd).catch((e: NodeJS.ErrnoException) => {
-      throw new XenError('EIO', `close ${this.image.path}: ${e.code ?? e.message}`);
-    });
+  /** No more direct writes; the descriptor closed once those under way have ended. */
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      const fd = this.#fd;
+      this.#fd = -1;
+      this.#closing = Promise.allSettled([...this.#writes]).then(() => closeP(fd)).catch((e: NodeJS.ErrnoException) => {
+        throw new XenError('EIO', `close ${this.path}: ${e.code ?? e.message}`);
+      });
+    }
+    return this.#closing;
   }
 }

@@ -157,7 +157,7 @@ export class VhdImage {
     try {
       const image = await VhdImage.#read(path, fd, stats.size, opts);
       if (image.#tailDirty && !opts.readOnly) await image.#restoreTail();
-      if (opts.directWrites && !opts.readOnly) image.#direct = await DirectWrites.open(image);
+      if (opts.directWrites && !opts.readOnly) image.#direct = await DirectWrites.open(image.path, image.#fd);
       return image;
     } catch (e) {
       await closeP(fd);

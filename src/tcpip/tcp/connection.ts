@@ -576,8 +576,9 @@ export class Connection {
       // two segments in flight: the peer ACKs those at once (every second full-sized segment),
       // and that ACK sends these with whatever is written meanwhile, as full super-frames rather
       // than a part one after each write (a 64 KiB write is 44 segments and a 1,824-byte tail).
-      // Linux's tcp_tso_should_defer holds the write queue's tail so, Nagle on or off. A FIN
-      // goes at once.
+      // Linux's tcp_tso_should_defer holds the write queue's tail too, Nagle on or off (it also
+      // bounds the wait by the window's room and by time; here an ACK is due at once, and a
+      // loss brings dup ACKs or the RTO). A FIN goes at once.
       if (len === unsent && len > mss && len < maxSeg && inFlight >= 2 * mss && !fin) break;
       // A super-frame ending in a part segment: send the whole segments and leave the part to
       // Nagle, to travel with the bytes written next (Linux's tcp_mss_split_point).
