@@ -46,14 +46,13 @@ export interface PortDevice {
 export interface FrameTail {
   /** Bytes at the start of the view that are the frame's; [head, length) are not there until fill(). */
   readonly head: number;
-  /** The sending domain and its grants holding [head, length), in order: count segments of (ref, offset, len). */
+  /** The sending domain and its grants holding [head, length), in order: count segments of (offset, len) in their pages. */
   readonly domid: number;
   readonly count: number;
-  readonly ref: ArrayLike<number>;
   readonly offset: ArrayLike<number>;
   readonly len: ArrayLike<number>;
   /** The grants, as the batch the sender holds them pinned by (segment k is its op k): a receiver copies from the pins it holds, not pinning them again. */
-  readonly pins?: GrantCopyBatch;
+  readonly pins: GrantCopyBatch;
   /** Copy the tail into the view (once); false if it could not be had (the frame is to be dropped). */
   fill(): boolean;
 }

@@ -203,7 +203,7 @@ export class RxPath {
    * queue is at its bound or the frame is not one this frontend can take. `hashType` >= 0: the
    * frontend's Toeplitz hash of the frame (see QueueSelector), which goes with it as a HASH
    * extra-info, after the GSO one if any (xenvif_rx_next_skb). With a `tail`, the frame's
-   * bytes past tail.head are copied straight from the sender's grants into the buffers (one
+   * bytes past tail.head are copied straight from the sender's pinned grants into the buffers (one
    * copy), or brought into the view first if the frame has to be held. With a `pass`, the
    * frame is staged and copied, with the others of the pass, when the pass ends. A `sender`
    * is paused when the frame has to be held (back-pressure).
@@ -414,7 +414,7 @@ export class RxPath {
     const b = this.#copy;
     const pass = deferred ? this.#pass! : null;
     if (this.#staged === 0) b.reset(pass ? pass.memory : frame, true);
-    if (tail?.pins) b.usePins(tail.pins);
+    if (tail) b.usePins(tail.pins);
     const base = pass ? frame.byteOffset - pass.memory.byteOffset : 0;
     const b0 = this.#bufs;
     let consumed = ring.reqCons;
@@ -429,9 +429,9 @@ export class RxPath {
     }
     ring.reqCons = consumed;
     // The frame's bytes in order, cut at the buffers' page boundaries: first those in the view...
-    let pos = this.#pieces(b0, -1, -1, base, tail ? tail.head : frame.length, 0);
-    // ...then the tail's, each sender slot from its grant (from the sender's pin of it, when it says which).
-    if (tail) for (let k = 0; k < tail.count; k++) pos = this.#pieces(b0, tail.pins ? k : -1, tail.ref[k]!, tail.offset[k]!, tail.len[k]!, pos);
+    let pos = this.#pieces(b0, -1, base, tail ? tail.head : frame.length, 0);
+    // ...then the tail's, each sender slot from the sender's pin of its grant.
+    if (tail) for (let k = 0; k < tail.count; k++) pos = this.#pieces(b0, k, tail.offset[k]!, tail.len[k]!, pos);
     const f = this.#staged;
     this.#fBuf0[f] = b0;
     this.#fSlots[f] = dataSlots;
@@ -513,11 +513,11 @@ export class RxPath {
 
   /**
    * Ops for `len` bytes of the frame from position `pos` on, into the buffers from `b0` on:
-   * from the batch's buffer (srcRef -1, `from` its offset there), from the sender's pinned op
-   * `pin` (the batch's usePins), or from the sender's grant srcRef, at offset `from`; cut where
-   * a buffer fills. Returns the position after them.
+   * from the batch's buffer (pin -1, `from` its offset there) or from the sender's pinned op
+   * `pin` (the batch's usePins) at offset `from` in its page; cut where a buffer fills. Returns
+   * the position after them.
    */
-  #pieces(b0: number, pin: number, srcRef: number, from: number, len: number, pos: number): number {
+  #pieces(b0: number, pin: number, from: number, len: number, pos: number): number {
     const b = this.#copy;
     while (len > 0) {
       const buf = b0 + Math.floor(pos / PAGE_SIZE);
@@ -525,8 +525,7 @@ export class RxPath {
       const n = Math.min(len, PAGE_SIZE - inBuf);
       this.#opBuf[b.count] = buf;
       if (pin >= 0) b.addFromPinned(pin, from, this.#grefs[buf]!, inBuf, n);
-      else if (srcRef < 0) b.add(this.#grefs[buf]!, inBuf, n, from);
-      else b.addFromGrant(srcRef, from, this.#grefs[buf]!, inBuf, n);
+      else b.add(this.#grefs[buf]!, inBuf, n, from);
       this.#fill[buf] = inBuf + n;
       pos += n;
       from += n;

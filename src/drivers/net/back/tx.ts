@@ -531,10 +531,6 @@ class TxTail implements FrameTail {
     return this.grants.count;
   }
 
-  get ref(): Uint32Array {
-    return this.grants.ref;
-  }
-
   get offset(): Uint16Array {
     return this.grants.offset;
   }
