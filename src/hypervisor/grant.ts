@@ -347,11 +347,10 @@ function acquire(self: DomainView, side: CopySide, readonly: boolean, lookup: (d
  * in typed arrays that the caller keeps and refills, so a batch allocates nothing per op; one
  * direction for the whole batch, as netback's rx (to the guest) and tx (from it) each are.
  * Going to the grants, an op may instead take its bytes from a grant of a second domain
- * (GNTCOPY_source_gref with GNTCOPY_dest_gref: netback's rx copying a frame straight out of the
- * sender's tx pages, as Linux's does for a foreign page), or from a grant the caller holds
- * pinned already (a batch of its own that pinBatch pinned: the frame's pages netback holds while
- * the frame crosses the switch, which it copies from as Linux's netback copies from the frags it
- * mapped, with no second pin).
+ * (GNTCOPY_source_gref with GNTCOPY_dest_gref, for a foreign page), or from a grant the caller
+ * holds pinned already (a batch of its own that pinBatch pinned: the frame's pages netback holds
+ * while the frame crosses the switch, which its rx copies from as Linux's netback copies from the
+ * frags it mapped, with no second pin).
  */
 export class GrantCopyBatch {
   readonly capacity: number;
