@@ -10,18 +10,13 @@ export type OpenNet = (devid?: number, opts?: NetfrontOptions) => Promise<Net>;
 
 const loadNetfront = () => import('../drivers/net/front/netfront.js');
 
-/** Whether the domain has a vif (xs relative to its home). */
-export async function hasVifs(xs: DriverContext['xs']): Promise<boolean> {
-  return (await xs.directory('device/vif').catch(() => [] as string[])).length > 0;
-}
-
 /** Load and compile netfront ahead of its first use (a restored runtime, while it waits for its state). */
 export function preloadNetfront(): Promise<unknown> {
   return loadNetfront();
 }
 
 /** The domain's vifs, in order. */
-async function vifIds(ctx: DriverContext, domid: number): Promise<number[]> {
+export async function vifIds(ctx: DriverContext, domid: number): Promise<number[]> {
   const names = await ctx.xs.directory(`/local/domain/${domid}/device/vif`).catch((e: unknown) => {
     if (isXenError(e, 'ENOENT')) return [] as string[];
     throw e;
@@ -39,11 +34,11 @@ export interface HeldVifs {
  * Every vif's handshake as far as it goes without the rings (NetFront.hold): a parked runtime's,
  * which connects them (connectHeld) once it has RAM for them, before it parks or at its resume.
  * Those that fail are connected afresh when opened; `ids` has them too, so that the first vif
- * is still the lowest devid, held or not.
+ * is still the lowest devid, held or not. `listed`: the domain's vifs (vifIds), if the caller read them.
  */
-export async function holdVifs(ctx: DriverContext, domid: number): Promise<HeldVifs> {
+export async function holdVifs(ctx: DriverContext, domid: number, listed?: readonly number[]): Promise<HeldVifs> {
   const { NetFront } = await loadNetfront();
-  const ids = await vifIds(ctx, domid).catch(() => []);
+  const ids = listed ?? await vifIds(ctx, domid).catch(() => []);
   const held = await Promise.allSettled(ids.map((id) => NetFront.hold(ctx, domid, id)));
   return { ids, held: held.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])) };
 }

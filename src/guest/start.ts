@@ -25,7 +25,7 @@ import { ioPages } from './iopages.js';
 import { GuestLifecycle } from './lifecycle.js';
 import type { NetFront } from '../drivers/net/front/netfront.js';
 import {
-  connectHeld, hasVifs, holdVifs, netDevices, preconnectVifs, preloadNetfront, reconnectVifs, unconnectedWithin, type EarlyVifs, type OpenNet,
+  connectHeld, holdVifs, netDevices, preconnectVifs, preloadNetfront, reconnectVifs, unconnectedWithin, vifIds, type EarlyVifs, type OpenNet,
 } from './net.js';
 import { NETFRONT_CONNECT_FRAMES } from '../drivers/net/protocol.js';
 import { pvConsole, type OS } from './os.js';
@@ -234,10 +234,12 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         const restored = readResume(view) !== undefined;
         // A restore's RAM is the stream's up to here; frames above it are this runtime's own.
         if (restored) ramHwm = Atomics.load(view.ctl, CB_RAM_HWM);
-        if (restored ? await hasVifs(xs) : p.preloadWhileParked === true) {
+        // A restore's vifs are listed once: whether it has any, and which to hold.
+        const listed = restored ? await vifIds(ctx, view.domid).catch(() => []) : undefined;
+        if (listed ? listed.length > 0 : p.preloadWhileParked === true) {
           const preload = Promise.all([preloadNetfront(), loadStack()]);
-          if (restored) {
-            [{ held, ids: vifs }] = await Promise.all([holdVifs(ctx, view.domid), preload.then(([, [stack]]) => warmStackResume(stack)).catch(() => {})]);
+          if (listed) {
+            [{ held, ids: vifs }] = await Promise.all([holdVifs(ctx, view.domid, listed), preload.then(([, [stack]]) => warmStackResume(stack)).catch(() => {})]);
             // The toolstack kept frames for the vifs above the stream's (RestoreSpec.preconnect):
             // they connect now, so that the resume finds them connected.
             if (held.length > 0 && ramRoom(view) >= held.length * NETFRONT_CONNECT_FRAMES) {

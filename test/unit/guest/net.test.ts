@@ -84,3 +84,16 @@ test('a parked restore tells which held vifs did not connect in its bound (their
   assert.deepEqual(await unconnectedWithin(connecting, 50), [0]);
   assert.deepEqual(await unconnectedWithin(new Map([[1, connecting.get(1)!]]), 50), []);
 });
+
+test('a parked restore holds the vifs it listed itself (one read of device/vif), not a second listing', async (t) => {
+  const { rig, g } = await guestWithDevices(t);
+  const b0 = await rig.backend(g, 0, NETBACK_OFFER, '00:16:3e:00:00:10');
+  await rig.backend(g, 1, NETBACK_OFFER, '00:16:3e:00:00:11');
+  // Listed when vif 0 alone was there: vif 1 is not held (its first open connects it).
+  const { ids, held } = await within(holdVifs(g.ctx, g.domid, [0]), 'the listed vifs to be held');
+  assert.deepEqual(ids, [0]);
+  assert.deepEqual(held.map((f) => f.devid), [0]);
+  const connecting = connectHeld(held);
+  await within(b0.attach(), 'vif 0 to connect');
+  assert.equal((await within(connecting.get(0)!, 'vif 0 connected')).devid, 0);
+});
