@@ -337,26 +337,24 @@ function readConfig(r: Reader): DomainConfig {
   const maxMaptrackFrames = r.bounded('max_maptrack_frames', r.limits.maxMaptrackFrames);
   const maxEventChannels = r.bounded('max_event_channels', r.limits.maxEventChannels);
   const forwards = readForwards(r);
-  // Assigned in the order of DomainConfig's fields, optional ones only when given (not spread:
-  // a create reads this on its path, and each spread is an object made and copied).
-  const c = { name } as { -readonly [K in keyof DomainConfig]: DomainConfig[K] };
+  // The required fields in one literal, which the compiler checks is complete; the optional
+  // ones assigned only when given (not spread: a create reads this on its path, and each spread
+  // is an object made and copied).
+  const c: { -readonly [K in keyof DomainConfig]: DomainConfig[K] } = {
+    name, kernel, memory, maxmem, vcpus,
+    onPoweroff: r.action('on_poweroff', 'destroy'),
+    onReboot: r.action('on_reboot', 'restart'),
+    onCrash: r.action('on_crash', 'destroy'),
+    onWatchdog: r.action('on_watchdog', 'destroy'),
+    onSoftReset: r.action('on_soft_reset', 'soft-reset'),
+    disks, vifs,
+  };
   if (uuid !== undefined) c.uuid = uuid;
-  c.kernel = kernel;
-  c.memory = memory;
-  c.maxmem = maxmem;
-  c.vcpus = vcpus;
   if (cpuWeight !== undefined) c.cpuWeight = cpuWeight;
   if (driverDomain) c.driverDomain = driverDomain;
   if (pool !== undefined) c.pool = pool;
   if (cpuCap !== undefined) c.cpuCap = cpuCap;
   if (cmdline !== undefined) c.cmdline = cmdline;
-  c.onPoweroff = r.action('on_poweroff', 'destroy');
-  c.onReboot = r.action('on_reboot', 'restart');
-  c.onCrash = r.action('on_crash', 'destroy');
-  c.onWatchdog = r.action('on_watchdog', 'destroy');
-  c.onSoftReset = r.action('on_soft_reset', 'soft-reset');
-  c.disks = disks;
-  c.vifs = vifs;
   if (maxGrantFrames !== undefined) c.maxGrantFrames = maxGrantFrames;
   if (maxMaptrackFrames !== undefined) c.maxMaptrackFrames = maxMaptrackFrames;
   if (maxEventChannels !== undefined) c.maxEventChannels = maxEventChannels;
