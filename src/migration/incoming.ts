@@ -174,13 +174,12 @@ export class IncomingDomain implements FrameSink {
 
   /**
    * The sender's permission to go: the domain takes its name and runs. The rename's checks and
-   * the new name come at once (Host.rename sets it before its first wait); its record in the
-   * host database, a synced transaction like the unpause's, is bookkeeping that the guest, in
-   * the downtime, need not wait for.
+   * the new name come at once (Host.beginRename; a refusal throws: nothing runs); its record in
+   * the host database, a synced transaction like the unpause's, is bookkeeping that the guest,
+   * in the downtime, need not wait for.
    */
   async start(built: BuiltDomain, name: string): Promise<void> {
-    const renamed = this.#host.rename(built.domain.domid, name);
-    if (built.domain.name !== name) return renamed; // refused: nothing runs
+    const renamed = this.#host.beginRename(built.domain.domid, name);
     renamed.catch(() => {}); // awaited below, unless the vifs failed
     await this.#plugged;
     built.handKernel?.();

@@ -224,16 +224,16 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
     }
     say('migration sender: Target has acknowledged transfer.');
     const name = d.name;
-    // The rename's checks and the new name come at once (Host.rename sets it before its first
-    // wait); its record in the host database, a synced transaction, is written while the target
+    // The rename's checks and the new name come at once (Host.beginRename; a refusal throws);
+    // its record in the host database, a synced transaction, is written while the target
     // starts, not in the downtime before the permission.
     const away = `${name}--migratedaway`;
-    const renamed = host.rename(domid, away);
-    if (d.name !== away) {
-      await renamed.catch((e: unknown) => {
-        host.resume(domid);
-        throw failed(e, 'Migration failed, resuming at sender.');
-      });
+    let renamed: Promise<void>;
+    try {
+      renamed = host.beginRename(domid, away);
+    } catch (e) {
+      host.resume(domid);
+      throw failed(e, 'Migration failed, resuming at sender.');
     }
     renamed.catch(() => {}); // awaited below
     tRenamed = performance.now();

@@ -484,13 +484,27 @@ export class Host extends EventEmitter<HostEvents> {
 
   /** xl rename: the domain's name in the hypervisor, in xenstore, and in the config it restarts with. */
   async rename(domid: number, name: string): Promise<void> {
+    return this.beginRename(domid, name);
+  }
+
+  /**
+   * rename() for a caller that must know at once whether the name is taken (a migration's
+   * switch): the checks and the new name in the hypervisor now, a refusal thrown here; the
+   * promise is the rest (the config, xenstore).
+   */
+  beginRename(domid: number, name: string): Promise<void> {
     const d = this.#guest(domid, 'renamed');
     const problem = domainNameProblem(name);
     if (problem !== undefined) throw new XenError('EINVAL', `invalid domain name: ${problem}`);
-    if (name === d.name) return;
+    if (name === d.name) return Promise.resolve();
     this.#checkNameFree(name);
     const old = d.name;
     d.name = name;
+    return this.#recordRename(d, name, old);
+  }
+
+  async #recordRename(d: Domain, name: string, old: string): Promise<void> {
+    const domid = d.domid;
     await this.#configure(domid, (c) => ({ ...c, name }));
     await this.xs.transaction(async (t) => {
       await t.write(`/local/domain/${domid}/name`, name);

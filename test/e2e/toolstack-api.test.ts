@@ -137,6 +137,9 @@ test('commands on a domain in the wrong state', T, async () => {
   await rejectsWith(ts.call('consoleLog', { domain: 0 }), 'EINVAL', /Domain-0 has no PV console/);
   await rejectsWith(ts.call('rename', { domain: 'state', name: 'Domain-0' }), 'EEXIST', /already exists/);
   await rejectsWith(ts.call('rename', { domain: 'state', name: '123' }), 'EINVAL', /only digits/);
+  // A migration's switch asks synchronously: refused at once, nothing changed.
+  assert.throws(() => void daemon.local.host.beginRename(domid, 'Domain-0'), (e: Error) => isXenError(e, 'EEXIST'));
+  assert.equal(daemon.local.host.hv.domain(domid).name, 'state');
   await ts.call('rename', { domain: 'state', name: 'renamed' });
   assert.equal(await daemon.local.host.xs.read(`/local/domain/${domid}/name`), 'renamed');
 
