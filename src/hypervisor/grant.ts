@@ -371,9 +371,6 @@ export class GrantCopyBatch {
   readonly #srcHeld: Uint8Array;
   /** The batch whose pinned grants this batch's source ops name by index (usePins), or null. */
   #pins: GrantCopyBatch | null = null;
-  /** copyPinned's scratch: the refs whose unpin waits for a gathered copy (see Gather). */
-  readonly unpins: Int32Array;
-  readonly gather = new Gather();
   count = 0;
   /** Ops that copy grant to grant. */
   sources = 0;
@@ -393,7 +390,6 @@ export class GrantCopyBatch {
     this.#srcBase = new Float64Array(capacity);
     this.#srcPinned = new Uint8Array(capacity);
     this.#srcHeld = new Uint8Array(capacity);
-    this.unpins = new Int32Array(capacity);
   }
 
   /** Empty the batch for ops in direction `toGrant` against `local`. */
@@ -638,6 +634,13 @@ class Gather {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The copies' scratch (a copy runs to its end within one call, so one of each serves every
+ * batch): the pieces gathered, and the refs whose unpin waits for a gathered copy.
+ */
+const gather = new Gather();
+let unpinScratch = new Int32Array(256);
+
 function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: DomainView | undefined): number {
   const n = b.count;
   const c = g.ctl;
@@ -646,8 +649,8 @@ function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: Domai
   const toGrant = b.toGrant;
   const readonly = !toGrant;
   const status = b.status;
-  const gather = b.gather;
-  const unpins = b.unpins;
+  if (unpinScratch.length < n) unpinScratch = new Int32Array(n);
+  const unpins = unpinScratch;
   let waiting = 0;
   let failed = 0;
   let held = -1;
