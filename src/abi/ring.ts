@@ -244,6 +244,17 @@ export class FrontRing extends RingHalf {
     Atomics.store(this.words, W_RSP_EVENT, (this.#rspCons + wakeAfter) | 0);
     return this.hasUnconsumedResponses() !== 0;
   }
+
+  /**
+   * For responses up to `prod` that cannot be consumed yet (the first part of a chain): ask to
+   * be woken by the next response after them and look again; true if one came meanwhile. The
+   * final check above would answer true until the rest is published, so a caller looping on it
+   * would spin.
+   */
+  finalCheckForResponsesAfter(prod: number): boolean {
+    Atomics.store(this.words, W_RSP_EVENT, (prod + 1) | 0);
+    return (Atomics.load(this.words, W_RSP_PROD) >>> 0) !== (prod >>> 0);
+  }
 }
 
 /** The back end: consumes requests, produces responses. Everything the front wrote is hostile. */

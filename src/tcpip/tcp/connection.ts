@@ -11,7 +11,7 @@ import { ConnectionRefused, ConnectionReset, NoRoute, Timeout, type TcpipError }
 import { ByteQueue } from './bytequeue.js';
 import { NewReno } from './newreno.js';
 import { Rto } from './rto.js';
-import { SEQ_INIT, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { SEQ_INIT, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqRange } from './seq.js';
 import { ACK, FIN, MAX_SACK_BLOCKS, MAX_SACK_BLOCKS_WITH_TS, PSH, RST, SYN, tsOption, type SackBlock, type Segment, type TcpOptions } from './wire.js';
 import { POOL_LARGE, type BufferPool } from '../bufferpool.js';
 import type { Slab } from '../slab.js';
@@ -149,6 +149,13 @@ const NEW_STATS = () => ({
   retransmits: 0, timeouts: 0, fastRetransmits: 0, sackRetransmits: 0,
   dupAcksIn: 0, outOfOrderIn: 0, dataSegmentsOut: 0, acksOut: 0, zeroWindowsOut: 0, zeroWindowProbes: 0,
 });
+
+/** A segment held out of order, its `seq` a double from the first (see SEQ_INIT). */
+function heldSegment(seq: number, data: Uint8Array, fin: boolean): { seq: number; data: Uint8Array; fin: boolean } {
+  const o = { seq: SEQ_INIT, data, fin };
+  o.seq = seq;
+  return o;
+}
 
 /** What the owner of a connection (the stream) hears from it. */
 export interface ConnectionEvents {
@@ -492,7 +499,7 @@ export class Connection {
       const last = ranges[ranges.length - 1];
       if (last && seqLe(o.seq, last.end)) {
         if (seqGt(end, last.end)) last.end = end;
-      } else ranges.push({ start: o.seq, end });
+      } else ranges.push(seqRange(o.seq, end));
     }
     const first = ranges.findIndex((r) => seqGe(this.#recentOoo, r.start) && seqLt(this.#recentOoo, r.end));
     if (first > 0) ranges.unshift(...ranges.splice(first, 1));
@@ -517,7 +524,7 @@ export class Connection {
         j++;
       }
       if (j === i && s.length >= MAX_SACKED) continue;
-      s.splice(i, j - i, { start: lo, end: hi });
+      s.splice(i, j - i, seqRange(lo, hi));
     }
   }
 
@@ -768,10 +775,10 @@ export class Connection {
       sndBuf: concat(this.sndBuf),
       irs: this.#irs, rcvNxt: this.rcvNxt, rcvAdv: this.#rcvAdv, rcvWscale: this.#rcvWscale, wsOk: this.#wsOk,
       rcvQueue: concat(this.rcvQueue, unread),
-      ooo: this.#ooo.map((o) => ({ seq: o.seq, data: o.data.slice(), fin: o.fin })),
+      ooo: this.#ooo.map((o) => heldSegment(o.seq, o.data.slice(), o.fin)),
       finReceived: this.#finReceived, lastAckSent: this.#lastAckSent,
       sendMss: this.#sendMss, tsOk: this.#tsOk, tsRecent: this.#tsRecent, tsVal: this.#tsVal(), sackOk: this.#sackOk,
-      recentOoo: this.#recentOoo, sacked: this.#sacked.map((r) => ({ ...r })), rtxHigh: this.#rtxHigh,
+      recentOoo: this.#recentOoo, sacked: this.#sacked.map((r) => seqRange(r.start, r.end)), rtxHigh: this.#rtxHigh,
       srtt: this.rto.srtt, rttvar: this.rto.rttvar, rto: this.rto.rto,
       cwnd: this.cc.cwnd, ssthresh: this.cc.ssthresh, dupAcks: this.cc.dupAcks, inRecovery: this.cc.inRecovery, recover: this.cc.recover,
       rttSeq: this.#rttSeq, rttAgeMs: now - this.#rttStart, retries: this.#retries,
@@ -803,7 +810,7 @@ export class Connection {
     c.#rcvWscale = s.rcvWscale;
     c.#wsOk = s.wsOk;
     c.rcvQueue.push(s.rcvQueue);
-    c.#ooo = s.ooo.map((o) => ({ ...o }));
+    c.#ooo = s.ooo.map((o) => heldSegment(o.seq, o.data, o.fin));
     c.#finReceived = s.finReceived;
     c.#lastAckSent = s.lastAckSent;
     c.#sendMss = s.sendMss;
@@ -813,7 +820,7 @@ export class Connection {
     c.#tsOffset = (s.tsVal - Math.floor(now)) >>> 0;
     c.#sackOk = s.sackOk;
     c.#recentOoo = s.recentOoo;
-    c.#sacked = s.sacked.map((r) => ({ ...r }));
+    c.#sacked = s.sacked.map((r) => seqRange(r.start, r.end));
     c.#rtxHigh = s.rtxHigh;
     c.rto.restore(s.srtt, s.rttvar, s.rto);
     Object.assign(c.cc, { cwnd: s.cwnd, ssthresh: s.ssthresh, dupAcks: s.dupAcks, inRecovery: s.inRecovery, recover: s.recover });
@@ -1050,7 +1057,7 @@ export class Connection {
         const prev = this.#ooo[i - 1];
         this.#recentOoo = seq;
         if (!(prev && prev.seq === seq && prev.data.length >= data.length)) {
-          this.#ooo.splice(i, 0, { seq, data: owned ? data : this.host.slab.copy(data), fin });
+          this.#ooo.splice(i, 0, heldSegment(seq, owned ? data : this.host.slab.copy(data), fin));
         }
       }
       this.#sendAck();

@@ -9,6 +9,14 @@
  */
 export const SEQ_INIT = -0;
 
+/** A range [start, end) of sequence numbers (a SACK block), its fields doubles from the first (see SEQ_INIT). */
+export function seqRange(start: number, end: number): { start: number; end: number } {
+  const r = { start: SEQ_INIT, end: SEQ_INIT };
+  r.start = start;
+  r.end = end;
+  return r;
+}
+
 export function seqAdd(a: number, n: number): number {
   return (a + n) >>> 0;
 }

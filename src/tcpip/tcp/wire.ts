@@ -1,7 +1,7 @@
 // The TCP header and its options (RFC 9293 §3.1, MSS; RFC 7323 window scale and timestamps;
 // RFC 2018 SACK-permitted and SACK blocks). Options with impossible lengths make the whole
 // segment invalid.
-import { SEQ_INIT } from './seq.js';
+import { SEQ_INIT, seqRange } from './seq.js';
 
 export const FIN = 0x01;
 export const SYN = 0x02;
@@ -71,7 +71,7 @@ export function parseSegment(b: Uint8Array, owned = false): Segment | undefined 
       case 5: {
         if (len < 10 || (len - 2) % 8 !== 0) return undefined;
         const blocks: SackBlock[] = [];
-        for (let j = i + 2; j < i + len; j += 8) blocks.push({ start: u32(b, j), end: u32(b, j + 4) });
+        for (let j = i + 2; j < i + len; j += 8) blocks.push(seqRange(u32(b, j), u32(b, j + 4)));
         opts.sack = blocks;
         break;
       }

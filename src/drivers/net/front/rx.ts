@@ -96,7 +96,8 @@ export class RxQueue {
 
   /**
    * Take the complete frames the backend has answered so far; buffers are posted again by
-   * refill(). True when more came meanwhile (else the backend will send an event for the next).
+   * refill(). True when more came meanwhile (else the backend will send an event for the next,
+   * or for the next slot of a chain published in part).
    */
   poll(): boolean {
     const ring = this.ring;
@@ -107,7 +108,8 @@ export class RxQueue {
     }
     while (ring.rspCons !== prod) {
       const used = this.#frame(ring.rspCons, prod);
-      if (used === 0) break; // a chain not wholly published yet
+      // A chain not wholly published yet: woken by its next slot, not by what is there already.
+      if (used === 0) return ring.finalCheckForResponsesAfter(prod);
       ring.rspCons = (ring.rspCons + used) >>> 0;
     }
     return ring.finalCheckForResponses();

@@ -7,7 +7,8 @@ import { test, type TestContext } from 'node:test';
 import {
   NETIF_RSP_ERROR, NETIF_RSP_NULL, NETIF_RSP_OKAY, NETIF_XS, NETRXF_csum_blank, NETRXF_data_validated, NETRXF_extra_info,
   NETRXF_more_data, NETTXF_csum_blank, NETTXF_extra_info, NETTXF_more_data, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_GSO_TYPE_TCPV4,
-  XEN_NETIF_GSO_TYPE_TCPV6, NET_FRAME_PLAIN, NETIF_TX_SLOT_SIZE, decodeNetifTxRequest, type NetFrameInfo,
+  XEN_NETIF_GSO_TYPE_TCPV6, NET_FRAME_PLAIN, NETIF_RX_SLOT_SIZE, NETIF_TX_SLOT_SIZE, decodeNetifRxRequest, decodeNetifTxRequest,
+  encodeNetifRxResponse, type NetFrameInfo,
 } from '../../../../../src/abi/netif.js';
 import { XenbusState } from '../../../../../src/abi/xenbus.js';
 import { BackendMisbehaved, Disconnected, InvalidLength, TxError, Unimplemented } from '../../../../../src/drivers/net/front/errors.js';
@@ -17,6 +18,7 @@ import { switchState } from '../../../../../src/drivers/xenbus.js';
 import { TxArena } from '../../../../../src/drivers/net/front/arena.js';
 import { NetPages } from '../../../../../src/drivers/net/front/pages.js';
 import { TxQueue, type TxFrame } from '../../../../../src/drivers/net/front/tx.js';
+import { RxQueue } from '../../../../../src/drivers/net/front/rx.js';
 import { BackRing } from '../../../../../src/abi/ring.js';
 import { PAGE_SIZE } from '../../../../../src/abi/xen.js';
 import { NETBACK_OFFER, NetRig, testFrame, within, type RawNetback } from '../../../../support/net-rawback.js';
@@ -420,6 +422,41 @@ test('a more_data chain over every posted buffer that never ends is dropped, and
   back.sendFrame(testFrame(60));
   back.pushRx();
   await until(() => got.length === 1, 'a frame after it');
+});
+
+test('a chain published in part is left until its next slot: poll() asks for the event past rsp_prod instead of answering "more" (which spun)', (t) => {
+  const rig = new NetRig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  const ringBytes = new Uint8Array(new SharedArrayBuffer(PAGE_SIZE));
+  const got: Uint8Array[] = [];
+  const rx = new RxQueue(ringBytes, new NetPages(g.hc, 0, false), { frame: (f) => got.push(f.slice()), error: (why) => assert.fail(why) });
+  rx.refill();
+  const back = new BackRing(ringBytes, NETIF_RX_SLOT_SIZE);
+  const frame = testFrame(PAGE_SIZE + 100, 3);
+  const answer = (k: number) => {
+    const slot = new Uint8Array(NETIF_RX_SLOT_SIZE);
+    back.copyRequest(back.reqCons, slot);
+    back.reqCons++;
+    const req = decodeNetifRxRequest(new DataView(slot.buffer), 0);
+    const part = frame.subarray(k * PAGE_SIZE, (k + 1) * PAGE_SIZE);
+    const m = rig.h.dom0.grantMap(g.domid, req.gref, false);
+    m.page.set(part);
+    rig.h.dom0.grantUnmap(m.handle);
+    encodeNetifRxResponse(back.view, back.slotOffset(back.rspProdPvt), { id: req.id, offset: 0, flags: k === 0 ? NETRXF_more_data : 0, status: part.length });
+    back.rspProdPvt++;
+    return back.pushResponsesAndCheckNotify();
+  };
+  answer(0);
+  assert.equal(rx.poll(), false, 'nothing more to take until the chain goes on');
+  assert.equal(rx.ring.rspCons, 0, 'the first slot is not consumed alone');
+  assert.equal(rx.ring.rspEvent, 2, 'woken by the response after the one published');
+  assert.equal(got.length, 0);
+  assert.equal(answer(1), true, 'the chain\'s next slot sends the event');
+  assert.equal(rx.poll(), false);
+  assert.equal(got.length, 1);
+  assert.deepEqual(got[0], frame);
+  assert.equal(rx.ring.rspEvent, 3);
 });
 
 test('hostile rx responses that break the device: an id not posted there, responses for buffers never posted', async (t) => {
