@@ -603,6 +603,18 @@ test('a frame built in place: fill writes it in the pages granted to the backend
   assert.equal(f.stats().txBytes, 9000);
 });
 
+test('a frame built in place is published at once, not at the end of the turn, so the backend can start on it while the next is built', async (t) => {
+  const { back, f } = await connected(t);
+  const before = back.tx.reqProd;
+  assert.equal(f.writeInPlace(9000, GSO_INFO, (frame) => frame.set(testFrame(9000, 1))), true);
+  assert.equal((back.tx.reqProd - before) >>> 0, 4, 'its three data slots and its GSO extra on the shared ring');
+  const { reqs } = takeFrame(back, true);
+  for (const r of reqs) back.respondTx(r.id, NETIF_RSP_OKAY);
+  back.respondTx(0xffff, NETIF_RSP_NULL);
+  back.pushTx();
+  await until(() => f.stats().txPackets === 1, 'the frame answered');
+});
+
 test('frames built in place keep their order behind write()s, and are refused (fill not called) when the ring has no room or the frame is bad', async (t) => {
   const { back, f } = await connected(t);
   const first = testFrame(200, 1);
