@@ -13,7 +13,7 @@
 //   examples/), so those paths resolve alike. esbuild and better-sqlite3 stay packages: each
 //   finds its native binary relative to itself.
 import { build } from 'esbuild';
-import { readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +31,56 @@ await build({
   splitting: true,
   chunkNames: 'guest-[hash]',
 });
+await mergeStaticChunks();
+
+/**
+ * The chunks guest.mjs imports statically (code it shares with the lazy ones) merged into it: a
+ * vCPU thread then loads one module at start instead of a dozen, each of which costs Node's ES
+ * module loader its resolution, read and compile (about 8% of a fresh thread's CPU until ready,
+ * docs/PERFORMANCE.md). The lazy chunks import what they used from those chunks from guest.mjs
+ * instead, under names that say which chunk it came from, so every module stays linked once.
+ */
+async function mergeStaticChunks() {
+  const chunk = /(?:\bfrom|^import)\s*"\.\/(guest-[A-Z0-9]+\.mjs)";/gm; // static imports only, not import("...")
+  const read = (f) => readFileSync(`${dist}${f}`, 'utf8');
+  const merged = new Set();
+  for (const todo = ['guest.mjs']; todo.length > 0;) {
+    for (const [, f] of read(todo.pop()).matchAll(chunk)) if (!merged.has(f)) merged.add(f), todo.push(f);
+  }
+  if (merged.size === 0) return;
+  const alias = (f, name) => `__${f.slice(6, -4)}_${name}`;
+  const named = /^import \{([^}]*)\} from "\.\/(guest-[A-Z0-9]+\.mjs)";/gm;
+  const bare = /^import "\.\/(guest-[A-Z0-9]+\.mjs)";/gm;
+  const specifiers = (names) => names.split(',').map((e) => e.trim()).filter(Boolean).map((e) => e.split(/\s+as\s+/));
+  const lazy = readdirSync(dist).filter((f) => /^guest-[A-Z0-9]+\.mjs$/.test(f) && !merged.has(f));
+  // Only what the lazy chunks use is exported: the rest of the merged code is left out where unused.
+  const used = new Map([...merged].map((f) => [f, new Set()]));
+  for (const f of lazy) for (const [, names, g] of read(f).matchAll(named)) for (const [name] of specifiers(names)) used.get(g)?.add(name);
+  const entry = `${dist}guest.entry.tmp.mjs`;
+  writeFileSync(entry, ['export * from "./guest.mjs";',
+    ...[...used].map(([f, names]) => `export { ${[...names].map((n) => `${n} as ${alias(f, n)}`).join(', ')} } from "./${f}";`)].join('\n'));
+  await build({
+    ...common,
+    entryPoints: [entry],
+    outfile: `${dist}guest.merged.tmp.mjs`,
+    plugins: [{
+      name: 'lazy-chunks',
+      setup(b) {
+        b.onResolve({ filter: /^\.\/guest-[A-Z0-9]+\.mjs$/ }, (a) => (a.kind === 'dynamic-import' ? { path: a.path, external: true } : undefined));
+      },
+    }],
+  });
+  rmSync(entry);
+  renameSync(`${dist}guest.merged.tmp.mjs`, `${dist}guest.mjs`);
+  for (const f of merged) rmSync(`${dist}${f}`);
+  for (const f of lazy) {
+    const code = read(f)
+      .replace(named, (all, names, g) => (!merged.has(g) ? all
+        : `import { ${specifiers(names).map(([name, local = name]) => `${alias(g, name)} as ${local}`).join(', ')} } from "./guest.mjs";`))
+      .replace(bare, (all, g) => (merged.has(g) ? 'import "./guest.mjs";' : all));
+    writeFileSync(`${dist}${f}`, code);
+  }
+}
 // The library OS once more, as a script for the realms of shared pCPUs (src/guest/pcpu.ts): one
 // function of the host functions a realm may call (src/guest/realm/host.ts) that returns the
 // realm's boot. Node's modules are not linked: the few the library OS needs come in realm copies,

@@ -155,6 +155,9 @@ function spawn(image: URL, opts: VcpuOptions, idle: boolean): Spawned {
   return { worker, ready };
 }
 
+/** A thread taken from the pool (`warm`: it was started before it was asked for) for startVcpu. */
+export type VcpuThread = Spawned & { readonly warm: boolean };
+
 /**
  * Where vCPU threads come from: pre-started ones, one pool per heap size, or fresh ones. The
  * toolstack names the guest runtime image the threads start from (the hypervisor does not
@@ -193,7 +196,7 @@ export class VcpuPool {
   }
 
   /** A started thread if one is ready, else a fresh one; refills in the background. */
-  take(opts: VcpuOptions): Spawned & { warm: boolean } {
+  take(opts: VcpuOptions): VcpuThread {
     const list = this.#idle.get(opts.heapMb);
     const w = list?.shift();
     // Refill a little later: starting a thread takes a core for tens of milliseconds, and the
@@ -250,9 +253,10 @@ export async function startVcpu(
   hv: Hypervisor,
   domain: Domain,
   kernel: string | null,
-  opts: VcpuOptions & { pool: VcpuPool; onLog?: (line: string) => void; weight?: number },
+  opts: VcpuOptions & { pool: VcpuPool; onLog?: (line: string) => void; weight?: number; taken?: VcpuThread },
 ): Promise<StartedVcpu> {
-  const { worker, ready, warm } = opts.pool.take(opts);
+  // `taken`: the caller took it ahead (a fresh one starts while the domain is built).
+  const { worker, ready, warm } = opts.taken ?? opts.pool.take(opts);
   const { port1, port2 } = new MessageChannel();
   serveControlPort(port1, hv.controlPlane(domain.domid), () => {
     opts.onLog?.(`d${domain.domid}: flooded the control plane; crashing it`);

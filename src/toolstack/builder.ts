@@ -16,7 +16,7 @@ import {
   GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE,
 } from '../hypervisor/layout.js';
 import { POOL0, type Cpupool, type Placement } from '../hypervisor/cpupool.js';
-import { startVcpu, type BootedVcpu, type KernelScript, type ParkReport, type ShellVcpu, type VcpuPool } from '../hypervisor/vcpu.js';
+import { startVcpu, type BootedVcpu, type KernelScript, type ParkReport, type ShellVcpu, type VcpuPool, type VcpuThread } from '../hypervisor/vcpu.js';
 import type { ConsoleDaemon } from '../drivers/console/daemon.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsNodeOps, XsPerm } from '../xenstore/client/client.js';
@@ -236,6 +236,7 @@ async function writeXenstore(xs: XenstoreClient, d: Domain, spec: ShellSpec, por
  */
 async function prepareDomain(
   ctx: BuildContext, spec: ShellSpec & { uuid?: string }, name: string, identity: Identity | null, placement?: Placement,
+  created?: () => void,
 ): Promise<Domain> {
   const { hv, xs, consoled } = ctx;
   const { ramFrames } = memorySplit(spec.memory);
@@ -248,6 +249,7 @@ async function prepareDomain(
     ...(spec.maxEventChannels !== undefined && { maxEvtchns: spec.maxEventChannels }),
     ...(placement && { doorbell: placement.doorbell }),
   });
+  created?.();
   try {
     const hc0 = hv.dom0Hypercalls;
     const ports = { store: await hc0.evtchnAllocUnbound(0, d.domid), console: await hc0.evtchnAllocUnbound(0, d.domid) };
@@ -304,11 +306,16 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
   const image = linking ? undefined : await kernelImage(spec.kernel, shared ? 'realm' : 'module');
   const t1 = performance.now();
   const placement = shared?.place();
+  // A vCPU thread of its own is taken once the domain's memory is granted: a fresh one (a cold
+  // create) loads the runtime on its own thread while dom0 builds the domain, instead of after.
+  let taken: VcpuThread | undefined;
+  const takeThread = !parked && !shared ? () => void (taken = ctx.pool.take({ heapMb })) : undefined;
   let d: Domain;
   try {
-    d = await prepareDomain(ctx, spec, spec.name, { name: spec.name }, placement);
+    d = await prepareDomain(ctx, spec, spec.name, { name: spec.name }, placement, takeThread);
   } catch (e) {
     if (placement) shared!.unplace(placement);
+    void taken?.worker.terminate();
     throw e;
   }
   let started = false;
@@ -342,12 +349,14 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
     }
     const vcpu = shared
       ? await shared.startVcpu(hv, d, placement!, image!, { ...sched, heapMb, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
-      : await startVcpu(hv, d, image!, { heapMb, pool: ctx.pool, ...sched });
+      : await startVcpu(hv, d, image!, { heapMb, pool: ctx.pool, ...sched, ...(taken && { taken }) });
+    taken = undefined; // the vCPU's now: the domain's teardown ends it
     // The domain was created paused; xl create -p leaves it so.
     if (!opts.paused) hv.unpause(d.domid);
     return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 } };
   } catch (e) {
     if (placement && !started) shared!.unplace(placement);
+    void taken?.worker.terminate();
     await teardownDomain(ctx, d.domid);
     throw e;
   }
