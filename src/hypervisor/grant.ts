@@ -445,6 +445,30 @@ export class GrantCopyBatch {
     }
   }
 
+  /**
+   * Copy the bytes of every op of this batch, which pinBatch holds pinned now in `g` for
+   * `mapper`, in op order into `local` from `at` on (a held frame's tail brought into dom0):
+   * from the pins, not pinning the grants again. False, with nothing copied, if the batch is
+   * not pinned there by `mapper`, one of its ops did not pin, or `local` has no room.
+   */
+  copyFromPins(g: DomainView, mapper: number, local: Uint8Array, at: number): boolean {
+    const p = pinnedBatches.get(this);
+    if (p === undefined || p.g !== g || p.mapper !== mapper) return false;
+    let end = at;
+    for (let k = 0; k < this.count; k++) {
+      if (!this.#srcHeld[k]) return false;
+      end += this.len[k]!;
+    }
+    if (end > local.length) return false;
+    try {
+      for (let k = 0, to = at; k < this.count; to += this.len[k]!, k++) gather.add(g.mem8, this.#srcBase[k]!, local, to, this.len[k]!);
+      gather.flush();
+    } finally {
+      gather.clear();
+    }
+    return true;
+  }
+
   /** Whether source ops name a pinned batch (usePins) rather than grants. */
   get fromPins(): boolean {
     return this.#pins !== null;

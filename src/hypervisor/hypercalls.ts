@@ -336,6 +336,22 @@ export class Hypercalls {
     }
   }
 
+  /**
+   * The bytes of `batch`'s ops, which grantPinLocal holds pinned now, into `local` from `at` on,
+   * in op order, from the pins (not pinned again). False, with nothing copied, if the batch is
+   * not pinned in `domid` by this domain, one of its ops did not pin, or `local` has no room.
+   */
+  grantCopyFromPins(domid: number, batch: GrantCopyBatch, local: Uint8Array, at: number): boolean {
+    const g = this.#peer(domid);
+    if (!g) return false;
+    this.#enter();
+    try {
+      return batch.copyFromPins(g, this.domid, local, at);
+    } finally {
+      this.#exit();
+    }
+  }
+
   grantUnpinLocal(domid: number, batch: GrantCopyBatch): void {
     const g = this.#peer(domid);
     if (!g) return;

@@ -37,6 +37,9 @@ interface L2Table {
 
 const isDirty = (t: L2Table): boolean => t.all || t.lo <= t.hi;
 
+/** The host offset in a standard L2 (or L1) entry's words: bits 9..55. */
+const hostOf = (hi: number, lo: number): number => (hi & OFFSET_MASK_HI) * 2 ** 32 + ((lo & 0xfffffe00) >>> 0);
+
 export class ClusterMap {
   readonly #file: ImageFile;
   readonly #h: Qcow2Header;
@@ -71,7 +74,7 @@ export class ClusterMap {
     await file.read(h.l1TableOffset, [raw]);
     const v = new DataView(raw.buffer);
     const l1: number[] = [];
-    for (let i = 0; i < entries; i++) l1.push((v.getUint32(i * 8) & OFFSET_MASK_HI) * 2 ** 32 + ((v.getUint32(i * 8 + 4) & 0xfffffe00) >>> 0));
+    for (let i = 0; i < entries; i++) l1.push(hostOf(v.getUint32(i * 8), v.getUint32(i * 8 + 4)));
     return new ClusterMap(file, h, l1);
   }
 
@@ -100,9 +103,9 @@ export class ClusterMap {
     const i = gc & ((1 << this.#l2Bits) - 1);
     const hi = t.view.getUint32(i * 8);
     const lo = t.view.getUint32(i * 8 + 4);
-    if (hi & COMPRESSED || (copied && !(hi & COPIED)) || (this.#h.version === 3 && lo & 1)) return -1;
-    const host = (hi & OFFSET_MASK_HI) * 2 ** 32 + ((lo & 0xfffffe00) >>> 0);
-    return host !== 0 && host % this.#cs === 0 && host < this.#file.size && !this.#overlapsTables(host) ? host : -1;
+    if (hi & COMPRESSED || (copied && !(hi & COPIED)) || this.#readsZero(lo)) return -1;
+    const host = hostOf(hi, lo);
+    return host !== 0 && this.#clusterFits(host) ? host : -1;
   }
 
   /** Whether guest cluster `gc` has an L2 table, in which `set` can record it. */
@@ -181,9 +184,14 @@ export class ClusterMap {
     return this.#l1Dirty.size > 0;
   }
 
+  /** Whether a cluster the image points at lies in the file and off the header and tables. */
+  #clusterFits(off: number): boolean {
+    return off % this.#cs === 0 && off < this.#file.size && !this.#overlapsTables(off);
+  }
+
   /** Check that a cluster the image points at lies in the file and off the header and tables; `field` names the pointer. */
   #checkCluster(field: () => string, off: number): void {
-    if (off % this.#cs === 0 && off < this.#file.size && !this.#overlapsTables(off)) return;
+    if (this.#clusterFits(off)) return;
     const bad = off % this.#cs !== 0 ? 'is not cluster-aligned'
       : off >= this.#file.size ? `is past the end of the file (${this.#file.size} bytes)`
       : 'overlaps the header, the L1 table or the refcount table';
@@ -229,11 +237,16 @@ export class ClusterMap {
     const hi = t.view.getUint32(i * 8);
     const lo = t.view.getUint32(i * 8 + 4);
     if (hi & COMPRESSED) return this.#compressed(gc, hi, lo);
-    const host = (hi & OFFSET_MASK_HI) * 2 ** 32 + ((lo & 0xfffffe00) >>> 0);
-    if (this.#h.version === 3 && lo & 1) return { kind: 'zero', host };
+    const host = hostOf(hi, lo);
+    if (this.#readsZero(lo)) return { kind: 'zero', host };
     if (host === 0) return UNALLOCATED;
     this.#checkCluster(() => `L2 entry of guest cluster ${gc}`, host);
     return { kind: 'data', host, copied: (hi & COPIED) !== 0 };
+  }
+
+  /** An entry's v3 zero flag (bit 0): the cluster reads as zeros. */
+  #readsZero(lo: number): boolean {
+    return this.#h.version === 3 && (lo & 1) !== 0;
   }
 
   /** Compressed descriptor: offset in bits 0..x-1 and (sectors - 1) in bits x..61, x = 62 - (cluster_bits - 8). */

@@ -56,6 +56,8 @@ const MAX_WSCALE = 14;
 const CHALLENGE_ACKS_PER_SECOND = 10;
 /** Writes below this are copied to the slab rather than into a pooled block of their own. */
 const SMALL_WRITE = 2048;
+/** A GSO tail waits for more bytes only while the last segment went out less than this ago (Linux's tcp_tso_should_defer: 1 ms). */
+const TSO_DEFER_MS = 1;
 
 /**
  * A connection's state as plain, structured-cloneable data (Connection.snapshot and restore;
@@ -196,6 +198,8 @@ export class Connection {
   #ooo: { seq: number; data: Uint8Array; fin: boolean }[] = [];
   #finReceived = false;
   #lastAckSent = SEQ_INIT;
+  /** When a segment last went out (host clock, ms; a double from the start, as SEQ_INIT is): a tail waits only while sends are recent. */
+  #sentAt = -Infinity;
   #unackedSegs = 0;
   #ackQueued = false;
   // Options.
@@ -468,6 +472,7 @@ export class Connection {
     // SACK blocks ride on pure ACKs only: on a full-sized segment they would not fit the MTU.
     if (len === 0 && this.#sackOk && this.#ooo.length > 0) (opts ??= {}).sack = this.#sackBlocks();
     this.host.emit(this, seq, this.rcvNxt, flags | ACK, field, opts, len, seqDiff(seq, this.sndUna));
+    this.#sentAt = this.host.clock.now();
     if (len > 0) this.stats.dataSegmentsOut++;
     else if ((flags & FIN) === 0) this.stats.acksOut++;
     if (field === 0) this.stats.zeroWindowsOut++;
@@ -583,10 +588,13 @@ export class Connection {
       // two segments in flight: the peer ACKs those at once (every second full-sized segment),
       // and that ACK sends these with whatever is written meanwhile, as full super-frames rather
       // than a part one after each write (a 64 KiB write is 44 segments and a 1,824-byte tail).
-      // Linux's tcp_tso_should_defer holds the write queue's tail too, Nagle on or off (it also
-      // bounds the wait by the window's room and by time; here an ACK is due at once, and a
-      // loss brings dup ACKs or the RTO). A FIN goes at once.
-      if (len === unsent && len > mss && len < maxSeg && inFlight >= 2 * mss && !fin) break;
+      // Linux's tcp_tso_should_defer holds the write queue's tail too, Nagle on or off, and as
+      // it does, not in recovery, nor once the last segment went out TSO_DEFER_MS ago or more
+      // (then the tail goes at the next ACK). (It also bounds the wait by the window's room and
+      // by when the ACK is expected; here it is due at once, and a loss brings dup ACKs or the
+      // RTO, armed while these segments are in flight.) A FIN goes at once.
+      if (len === unsent && len > mss && len < maxSeg && inFlight >= 2 * mss && !fin && !this.cc.inRecovery &&
+          this.host.clock.now() - this.#sentAt < TSO_DEFER_MS) break;
       // A super-frame ending in a part segment: send the whole segments and leave the part to
       // Nagle, to travel with the bytes written next (Linux's tcp_mss_split_point).
       if (len === unsent && len > mss && inFlight > 0 && !this.noDelay && !fin) len -= len % mss;

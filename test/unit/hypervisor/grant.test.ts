@@ -501,3 +501,45 @@ test('copy from pins the caller holds (a frame crossing the switch into a receiv
     assert.throws(() => batch.addFromPinned(k!, from!, dst, 0, 1), gntst(GNTST_bad_copy_arg), `${k} ${from}`);
   }
 });
+
+test('copy into the caller\'s memory from pins it holds (a held frame\'s tail brought into dom0), not from the grants: nothing copied unless the batch is pinned now, in that domain, every op', async (t) => {
+  const h = harness(t);
+  const a = h.local();
+  const c = h.local();
+  const pa = ramPage(a.hc, 0x5a);
+  pa.page.fill(0x3c, 2000, 2100);
+  const src = a.hc.grantAccess(0, pa.pfn, true);
+  const revoked = a.hc.grantAccess(0, pa.pfn, true);
+  assert.equal(a.hc.endAccess(revoked), true);
+  const pins = new GrantCopyBatch(4);
+  pins.reset(new Uint8Array(0), false);
+  pins.add(src, 0, 100, 0);
+  pins.add(src, 2000, 100, 0);
+  const local = new Uint8Array(300);
+  const pinCount = () => a.domain.view.ctl[activeBase() + src * ACT_WORDS + ACT_PIN]! & 0xffff;
+  // Not pinned (yet): nothing copied.
+  assert.equal(h.dom0.grantCopyFromPins(a.domid, pins, local, 10), false);
+  assert.equal(local[10], 0);
+  assert.equal(h.dom0.grantPinLocal(a.domid, pins), 0);
+  assert.equal(h.dom0.grantCopyFromPins(a.domid, pins, local, 10), true);
+  assert.deepEqual([local[9], local[10], local[109], local[110], local[209], local[210]], [0, 0x5a, 0x5a, 0x3c, 0x3c, 0]);
+  assert.equal(pinCount(), 1, 'the batch\'s one pin (its ops share the grant) holds on');
+  // Pinned in another domain than the one named, or no room past `at`: nothing copied.
+  local.fill(0);
+  assert.equal(h.dom0.grantCopyFromPins(c.domid, pins, local, 0), false);
+  assert.equal(h.dom0.grantCopyFromPins(a.domid, pins, local, 101), false);
+  assert.equal(local.some((x) => x !== 0), false);
+  h.dom0.grantUnpinLocal(a.domid, pins);
+  // An op that did not pin: nothing copied, not even the ops before it.
+  pins.add(revoked, 0, 1, 0);
+  assert.equal(h.dom0.grantPinLocal(a.domid, pins), 1);
+  assert.equal(h.dom0.grantCopyFromPins(a.domid, pins, local, 0), false);
+  assert.equal(local.some((x) => x !== 0), false);
+  h.dom0.grantUnpinLocal(a.domid, pins);
+  // Let go: refused again, and everything is as before.
+  assert.equal(h.dom0.grantCopyFromPins(a.domid, pins, local, 0), false);
+  assert.equal(grantFlags(a.domain.view, src) & (GTF_reading | GTF_writing), 0);
+  assert.equal(pinCount(), 0);
+  assert.equal(a.domain.view.foreignPins, 0);
+  assert.equal(a.hc.endAccess(src), true);
+});

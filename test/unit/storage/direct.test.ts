@@ -3,13 +3,14 @@
 // lands either way; where the file system refuses O_DIRECT (tmpfs) the image works as usual.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readSync, writeSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, readlink, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { writeImage } from '../../../src/storage/copy.js';
-import { alignedBuffer } from '../../../src/storage/direct.js';
+import { DirectWrites, alignedBuffer } from '../../../src/storage/direct.js';
 import { fsError } from '../../../src/storage/disk.js';
 import { RamDisk } from '../../../src/storage/ram.js';
 import { VhdDisk } from '../../../src/storage/vhd/chain.js';
@@ -121,4 +122,44 @@ test('fsError keeps the system call\'s error as its cause (what a direct write f
   const e = fsError('write', '/x', Object.assign(new Error('bad'), { code: 'EINVAL' }));
   assert.equal(e.errno, 'EIO');
   assert.equal((e.cause as NodeJS.ErrnoException).code, 'EINVAL');
+});
+
+test('a direct write the device refuses (EINVAL: its sectors are 8 KiB, a page-aligned write is not enough) goes through the page cache, and so does every later one; every byte lands', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root (a loop device of 8 KiB sectors)');
+  const dir = await scratch(t);
+  const backing = join(dir, 'backing');
+  await writeFile(backing, '');
+  await truncate(backing, 4 * MiB);
+  const made = spawnSync('losetup', ['--find', '--show', '--sector-size', '8192', backing], { encoding: 'utf8' });
+  if (made.status !== 0) return t.skip(`no loop device of 8 KiB sectors here: ${(made.stderr || made.error?.message || '').trim()}`);
+  const dev = made.stdout.trim();
+  const fd = openSync(dev, 'r+');
+  t.after(async () => {
+    closeSync(fd);
+    spawnSync('losetup', ['-d', dev]);
+  });
+  const direct = await DirectWrites.open(dev, fd);
+  if (!direct) return t.skip(`${dev} refuses O_DIRECT opens`);
+  const data = alignedBuffer(4 * 8192);
+  data.set(randomBytes(data.byteLength));
+  let buffered = 0;
+  const write = (from: number, to: number, at: number) => direct.write([data.subarray(from, to)], at, async () => {
+    buffered++;
+    assert.equal(writeSync(fd, data, from, to - from, at), to - from);
+  });
+  await write(0, 8192, 0); // whole sectors: direct
+  assert.equal(buffered, 0);
+  assert.equal((await openFlags(dev)).filter((f) => (f & O_DIRECT) !== 0).length, 1, 'the O_DIRECT descriptor');
+  await write(8192, 12288, 8192); // a page, half a sector: EINVAL, then buffered
+  assert.equal(buffered, 1);
+  // The refused descriptor is let go (after the write, not during it).
+  while ((await openFlags(dev)).some((f) => (f & O_DIRECT) !== 0)) await new Promise((r) => setImmediate(r));
+  await write(16384, 32768, 16384); // whole sectors, but no more direct writes
+  assert.equal(buffered, 2);
+  await direct.close();
+  const back = new Uint8Array(32768);
+  readSync(fd, back, 0, 12288, 0);
+  readSync(fd, back, 16384, 16384, 16384);
+  assert.deepEqual(back.subarray(0, 12288), data.subarray(0, 12288));
+  assert.deepEqual(back.subarray(16384), data.subarray(16384));
 });

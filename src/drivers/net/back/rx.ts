@@ -145,7 +145,6 @@ export class RxPath {
    */
   readonly #finishDeferred = (): void => {
     this.#deferred = false;
-    this.#finish();
     if (!this.#stopped) this.flush();
   };
   readonly #gso: NetifExtraGso = { kind: 'gso', type: XEN_NETIF_EXTRA_TYPE_GSO, flags: 0, size: 0, gsoType: 0, features: 0 };
@@ -446,9 +445,10 @@ export class RxPath {
 
   /**
    * Copy the staged frames, one batch (grant-to-grant ops from `srcDomid`'s grants), then
-   * their responses in ring order. False if a buffer of the last frame did not take its copy.
+   * their responses in ring order, published at the end of the turn (or by the caller, when
+   * `publishing`). False if a buffer of the last frame did not take its copy.
    */
-  #finish(srcDomid?: number): boolean {
+  #finish(srcDomid?: number, publishing = false): boolean {
     const n = this.#staged;
     if (n === 0) return true;
     const stats = this.#o.stats;
@@ -507,7 +507,7 @@ export class RxPath {
         stats.txErrors++;
       }
     }
-    this.#schedulePush();
+    if (!publishing) this.#schedulePush();
     return ok;
   }
 
@@ -563,7 +563,7 @@ export class RxPath {
 
   /** Publish the responses written so far (a staged frame's once it is copied). */
   flush(): void {
-    if (this.#staged !== 0) this.#finish();
+    if (this.#staged !== 0) this.#finish(undefined, true);
     if (this.#ring.pushResponsesAndCheckNotify()) this.#o.notify();
   }
 

@@ -511,12 +511,11 @@ export class TxPath {
   }
 }
 
-/** The tail of the frame being output: its grants (pinned by TxPath), filled into #frame on demand, once. */
+/** The tail of the frame being output: its grants (pinned by TxPath), filled into #frame from those pins on demand, once. */
 class TxTail implements FrameTail {
   head = 0;
   /** Per grant: the slot of the packet it is part of. */
   readonly slot = new Uint8Array(FATAL_SKB_SLOTS);
-  readonly #copy = new GrantCopyBatch(FATAL_SKB_SLOTS);
   #filled = false;
   #ok = false;
 
@@ -554,11 +553,7 @@ class TxTail implements FrameTail {
   fill(): boolean {
     if (this.#filled) return this.#ok;
     this.#filled = true;
-    const g = this.grants;
-    const b = this.#copy;
-    b.reset(this.frame, false);
-    for (let k = 0, at = this.head; k < g.count; at += g.len[k]!, k++) b.add(g.ref[k]!, g.offset[k]!, g.len[k]!, at);
-    this.#ok = this.hc.grantCopyLocal(this.domid, b) === 0;
+    this.#ok = this.hc.grantCopyFromPins(this.domid, this.grants, this.frame, this.head);
     return this.#ok;
   }
 }

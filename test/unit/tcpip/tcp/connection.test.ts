@@ -485,3 +485,28 @@ test('GSO: writes of 64 KiB while super-frames are in flight leave as whole supe
   // 1 MiB in super-frames of 44 segments is 17 frames; a frame and a tail per write would be 32.
   assert.ok(sizes.length <= 18, `${sizes.length} data frames: ${sizes.join(' ')}`);
 });
+
+test('GSO: a tail held for more bytes waits only while sends are recent (Linux\'s tcp_tso_should_defer: 1 ms): a write 3 ms later goes out with it at once, before any ACK', async () => {
+  const { clock, link, client, server } = await connected({ offloads: { csum: true, gsoTcpv4: true }, delayMs: 5 });
+  client.setNoDelay(true);
+  const got = collect(server);
+  client.write(Buffer.alloc(1 << 20, 1)); // grow the congestion window first
+  assert.ok(await runUntil(clock, () => got.bytes().length === 1 << 20));
+  await runUntil(clock, () => false, 500);
+  const sizes: number[] = [];
+  link.a.onTransmit = (f) => {
+    const n = parseSegment(f.subarray(34))?.payload.length ?? 0;
+    if (n > 0) sizes.push(n);
+  };
+  // A super-frame goes, the rest (more than a segment, less than a super-frame) waits for the ACK due at once...
+  client.write(Buffer.alloc(100_000, 2));
+  assert.equal(sizes.length, 1);
+  const held = 100_000 - sizes[0]!;
+  assert.ok(held > 1500, `${held} bytes held`);
+  // ...but not for longer than Linux would: 3 ms on (the ACK is 10 ms away), the next write takes it along.
+  await runUntil(clock, () => false, 3);
+  assert.equal(sizes.length, 1, 'nothing sent meanwhile');
+  client.write(Buffer.alloc(100, 3));
+  assert.deepEqual(sizes.slice(1), [held + 100]);
+  assert.ok(await runUntil(clock, () => got.bytes().length === (1 << 20) + 100_100));
+});
