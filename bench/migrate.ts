@@ -195,7 +195,7 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
     phases_ms: phases, frozen_to_answer_ms: g.frozen === undefined ? null : Math.round((gapAt + downtime - g.frozen) * 10) / 10,
     main_after_handed_ms: resumed?.main === undefined || resumed.handed === undefined ? null : Math.round((resumed.main - resumed.handed) * 10) / 10,
     timeline_ms: {
-      ...(opts.capture !== '' && { suspend_request_epoch: suspendAt.toFixed(3) }), suspended: at(suspendAt + p.suspend), acked: at(suspendAt + p.suspend + (p.disks ?? 0) + p.lastRound), target_running: at(reportAt), main: at(mainAt),
+      suspend_request_epoch: suspendAt.toFixed(3), suspended: at(suspendAt + p.suspend), acked: at(suspendAt + p.suspend + (p.disks ?? 0) + p.lastRound), target_running: at(reportAt), main: at(mainAt),
       serving: at(servingAt), client_gap: [at(gapAt), at(gapAt + downtime)],
     },
     rounds: r.rounds,

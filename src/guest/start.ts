@@ -239,7 +239,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         if (listed ? listed.length > 0 : p.preloadWhileParked === true) {
           const preload = Promise.all([preloadNetfront(), loadStack()]);
           if (listed) {
-            [{ held, ids: vifs }] = await Promise.all([holdVifs(ctx, view.domid, listed), preload.then(([, [stack]]) => warmStackResume(stack)).catch(() => {})]);
+            [{ held, ids: vifs }] = await Promise.all([holdVifs(ctx, view.domid, listed), preload.then(([, [stack]]) => warmStackResume(stack, clockFromTime(time))).catch(() => {})]);
             // The toolstack kept frames for the vifs above the stream's (RestoreSpec.preconnect):
             // they connect now, so that the resume finds them connected.
             if (held.length > 0 && ramRoom(view) >= held.length * NETFRONT_CONNECT_FRAMES) {

@@ -42,12 +42,12 @@ test("a shell's stack warm-up carries a request and its answer between two stack
   assert.equal(code, 0);
 });
 
-test('the stack\'s resume path runs once on scratch stacks (an incoming migration\'s parked runtime), and every scratch socket is quiet', async () => {
+test('the stack\'s resume path and the first answers after it run once on scratch stacks (an incoming migration\'s parked runtime), and every scratch socket is quiet', async () => {
   const errors: unknown[] = [];
   const onError = (e: unknown) => errors.push(e);
   process.on('uncaughtException', onError);
   try {
-    assert.equal(await warmStackResume(stackModule), true, 'every step ran: a connection with data, a freeze and a restore');
+    assert.equal(await warmStackResume(stackModule), true, 'every step ran: answers, a freeze with one lost each way, a restore, the lost answer sent again, a request out of order and the lost one, all answered');
     await new Promise((r) => setTimeout(r, 50));
   } finally {
     process.off('uncaughtException', onError);

@@ -332,8 +332,21 @@ export class NetDatapath {
     this.#gate.settled(this.inFlight);
   }
 
+  /**
+   * Add a listener. Frames wait in the rx rings until the first comes (#onRx): a migrated
+   * guest's vif takes its peers' frames while the guest is still paused, and they reach its
+   * restored stack instead of being dropped before the stack listens. The first listener takes
+   * them on a later microtask, once its stack is set up (a stack listens when it is made, then
+   * restores its state).
+   */
+  listen(handler: (frame: Uint8Array, info: NetFrameInfo) => void): () => void {
+    this.listeners.add(handler);
+    if (this.listeners.size === 1) queueMicrotask(() => this.#queues.forEach((q) => this.#onRx(q)));
+    return () => this.listeners.delete(handler);
+  }
+
   #onRx(q: Queue): void {
-    if (!this.#open || !this.#queues.includes(q)) return;
+    if (!this.#open || this.listeners.size === 0 || !this.#queues.includes(q)) return;
     try {
       // A batch at a time, each followed by what it made the stacks send (their ACKs and
       // answers) and its buffers posted again: a backend that keeps delivering (a peer's

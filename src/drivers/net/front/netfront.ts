@@ -185,8 +185,7 @@ export class NetFront implements Net {
   }
 
   listen(handler: (frame: Uint8Array, info: NetFrameInfo) => void): () => void {
-    this.#data.listeners.add(handler);
-    return () => this.#data.listeners.delete(handler);
+    return this.#data.listen(handler);
   }
 
   write(frames: Uint8Array | readonly Uint8Array[], info: NetFrameInfo = NET_FRAME_PLAIN): Promise<void> {

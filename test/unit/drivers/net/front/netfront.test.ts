@@ -684,3 +684,24 @@ test('a backend that keeps delivering does not hold back the frames sent in answ
   assert.deepEqual(published, Array.from({ length: FRAMES }, (_, i) => i), 'the answers to the frames before each were published');
   await back.txPublished(FRAMES);
 });
+
+test('frames delivered while nothing listens wait in the ring and reach the first listener, in order, none dropped (a migrated guest\'s vif is delivered to before its stack listens)', async (t) => {
+  const rig = new NetRig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  const back = await rig.backend(g, 0, NETBACK_OFFER);
+  const f = await rig.connect(g, back, { queues: 1 });
+  await until(() => back.rxPosted() === 256, 'the rx buffers');
+  const early = [testFrame(64, 1), testFrame(100, 2), testFrame(1500, 3)];
+  for (const frame of early) back.sendFrame(frame);
+  back.pushRx();
+  // Turns of the event loop in which the frontend handles the event (it took and dropped them before).
+  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(f.stats().rxDropped, 0);
+  const got: Uint8Array[] = [];
+  f.listen((frame) => got.push(frame.slice()));
+  await until(() => got.length === early.length, 'the frames that waited');
+  assert.deepEqual(got, early);
+  await until(() => back.rxPosted() === 256, 'their buffers posted again');
+  assert.deepEqual([f.stats().rxPackets, f.stats().rxDropped], [3, 0]);
+});
