@@ -1,7 +1,7 @@
 // The vCPU thread of a domain. It loads the library OS while idle in the pool; its boot
 // message gives it a domain, and then it does what a PV kernel's early boot does (start.ts).
 // A shell's boot message names no kernel: it parks until a KernelMessage does.
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { portChannel, type PeerGrant } from '../hypervisor/control.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
@@ -88,10 +88,19 @@ function boot(msg: BootMessage): void {
     preloadWhileParked: true,
     park: async (report) => {
       parent.on('message', prepare);
+      // The claim's renice (ownPriority) then runs compiled: the call once now, to the priority
+      // the thread has (a no-op for the kernel), costs a claim 30 us less.
+      try {
+        setNice(getPriority());
+      } catch {
+        /* only a warm-up */
+      }
       status({ type: 'parked', ...report });
       const k = await kernelMessage();
       parent.off('message', prepare);
-      return { name: k.name, uuid: k.uuid, load: () => (k.script ? runScript(k) : link(k.kernel)), ownPriority: () => setNice(k.nice) };
+      return {
+        name: k.name, uuid: k.uuid, ...(k.vifs && { vifs: k.vifs }), load: () => (k.script ? runScript(k) : link(k.kernel)), ownPriority: () => setNice(k.nice),
+      };
     },
     mapStack: (text) => claimed?.mapStack(text) ?? text,
     mainCalled: (marks) => status({ type: 'main', marks }),

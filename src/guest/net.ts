@@ -92,13 +92,18 @@ export interface NetDeviceOptions {
   readonly remac?: boolean;
   /** Devices a parked restore took as far as it could (holdVifs), which their first open completes. */
   readonly held?: readonly NetFront[];
-  /** The domain's vifs as the parked runtime listed them (HeldVifs.ids): an open of the first needs no directory read. */
+  /**
+   * The domain's vifs as the parked runtime listed them (HeldVifs.ids) or its claim told them
+   * (KernelMessage.vifs): no list is read ahead, and an open of the first needs no directory read
+   * (one hot-plugged since is read afresh).
+   */
   readonly ids?: readonly number[];
 }
 
 /** The domain's vifs as os.net opens them (Mirage's NETWORK devices), with what the runtime connected ahead (opts). */
 export function netDevices(ctx: DriverContext, domid: number, opts: NetDeviceOptions = {}): OpenNet {
-  const { track, early, remac = true, held = [], ids: known = [] } = opts;
+  const { track, early, remac = true, held = [], ids } = opts;
+  const known = ids ?? [];
   const open = new Map<number, Promise<NetFront>>();
   const waiting = new Map(held.map((f) => [f.devid, f]));
   const adopt = (id: number, p: Promise<NetFront>) => {
@@ -107,11 +112,11 @@ export function netDevices(ctx: DriverContext, domid: number, opts: NetDeviceOpt
     p.catch(() => open.delete(id));
   };
   // Now, not at the first open: the MAC is read while the kernel links, and the vif list with it
-  // (one flight), for the first open.
+  // (one flight) where it was not told, for the first open.
   const adopted = early?.then((m) => {
     for (const [id, f] of m) adopt(id, remac ? f.then(async (nf) => (await nf.readMac(), nf)) : f);
   }, () => {});
-  let listed = known.length === 0 ? early?.then(() => vifIds(ctx, domid)) : undefined;
+  let listed = ids === undefined ? early?.then(() => vifIds(ctx, domid)) : undefined;
   listed?.catch(() => {});
 
   /** `devid` if this domain has it, else (when absent) its first vif. */

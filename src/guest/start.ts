@@ -93,6 +93,8 @@ export interface Identity {
 /** A shell's claim: its kernel, and the name and uuid the toolstack wrote for it. */
 export interface Claim extends Identity {
   load(): Promise<KernelModule>;
+  /** The devids of its vifs, where the toolstack said (KernelMessage.vifs): no vif list is read for them. */
+  readonly vifs?: readonly number[];
   /**
    * The vCPU takes the priority its domain's weight gives it (a shell parks at the host's, so
    * that its claim wakes it at once; a thread cannot take it back once lowered). Absent where
@@ -282,11 +284,13 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       const reached = new Promise<void>((r) => (mainReached = r));
       const { io, addresses, stacks, sus, block } = record ? runtime(record) : (ahead ?? runtime(undefined));
       // A claimed shell's vifs: their addresses are read now, while the kernel links.
-      if (claim) void early?.then((m) => m.forEach((_, id) => addresses.ahead(id)), () => {});
+      if (claim?.vifs) claim.vifs.forEach((id) => addresses.ahead(id));
+      else if (claim) void early?.then((m) => m.forEach((_, id) => addresses.ahead(id)), () => {});
       suspender = sus;
       if (suspendAsked) void sus.suspend();
       // A restore's early vifs kept their MACs; a shell's were written by its create.
-      net = netDevices(ctx, view.domid, { track: (p) => sus.trackDevice(p), early, remac: record === undefined, held, ...(vifs && { ids: vifs }) });
+      const ids = vifs ?? claim?.vifs;
+      net = netDevices(ctx, view.domid, { track: (p) => sus.trackDevice(p), early, remac: record === undefined, held, ...(ids && { ids }) });
       if (record) {
         // Every vif reconnects and every saved stack carries on at once, not when the program
         // asks: its connections' peers are waiting.

@@ -42,6 +42,16 @@ export interface KernelMessage {
   readonly nice: number;
   readonly name: string;
   readonly uuid: string;
+  /**
+   * The devids of the vifs its create gave it (a vif shell's own included): its first os.net()
+   * then reads no vif list from xenstore. Absent where the toolstack did not say (the guest reads the list).
+   */
+  readonly vifs?: readonly number[];
+}
+
+/** What a claim tells a shell of the devices its create attached (KernelMessage). */
+export interface KernelDevices {
+  readonly vifs: readonly number[];
 }
 
 /** A kernel image linked as a script (toolstack/kernel.ts), with V8's code cache of it. */
@@ -236,7 +246,7 @@ export interface ShellVcpu extends BootedVcpu {
    * Hand a shell its kernel (a module's URL, or a script; a realm's image for a realm), to run
    * at the credit scheduler's `weight` and `cap` (once: a vCPU started with a kernel has one).
    */
-  loadKernel(kernel: string | KernelScript, sched?: { readonly weight?: number; readonly cap?: number }): void;
+  loadKernel(kernel: string | KernelScript, sched?: { readonly weight?: number; readonly cap?: number }, devices?: KernelDevices): void;
   /** Let a parked shell compile a script ahead of its claim (once per script). */
   prepare(script: KernelScript): void;
 }
@@ -307,14 +317,14 @@ export async function startVcpu(
     warm,
     mainCalled,
     parked,
-    loadKernel(image: string | KernelScript, sched?: { weight?: number }) {
+    loadKernel(image: string | KernelScript, sched?: { weight?: number }, devices?: KernelDevices) {
       if (hasKernel) throw new XenError('EBUSY', `d${domain.domid}: its vCPU has a kernel already`);
       hasKernel = true;
       const script = typeof image === 'string' ? undefined : image;
       const m: KernelMessage = {
         type: 'kernel', kernel: script?.url ?? (image as string), script: script !== undefined,
         ...(script && !prepared.has(script.url) && { source: { code: script.code, cachedData: script.cachedData } }),
-        nice: niceForWeight(sched?.weight ?? CREDIT_DEFAULT_WEIGHT), name: domain.name, uuid: domain.uuid,
+        nice: niceForWeight(sched?.weight ?? CREDIT_DEFAULT_WEIGHT), name: domain.name, uuid: domain.uuid, ...(devices && { vifs: devices.vifs }),
       };
       worker.postMessage(m);
     },

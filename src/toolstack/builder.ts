@@ -542,7 +542,8 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
     const devices = wanted.disks.length > 0 || wanted.vifs.length > 0 ? await writeDevices(ctx, d.domid, wanted) : undefined;
     if (restore) await devices?.plugged;
     const t2 = performance.now();
-    vcpu.loadKernel(image, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) });
+    vcpu.loadKernel(image, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) },
+      { vifs: spec.vifs.map((v) => v.devid) });
     const t3 = performance.now();
     if (restore) ctx.hv.unpause(d.domid);
     const named = late ? Promise.all(names(ctx.xs)).catch(undo) : undefined;

@@ -51,6 +51,38 @@ test('a claimed shell reads its vif list at the claim for the first open; a vif 
   await assert.rejects(open(2), { errno: 'ENOENT' });
 });
 
+test('a claim that names its vifs: the first open reads no vif list; a vif hot-plugged since is read afresh', async (t) => {
+  const { rig, g } = await guestWithDevices(t);
+  const b1 = await rig.backend(g, 1, NETBACK_OFFER, '00:16:3e:00:00:11');
+  const early = preconnectVifs(g.ctx, g.domid);
+  await within(b1.attach(), 'vif 1 to connect');
+  await early;
+  // The guest's own client, its directory reads counted (the claim's list would be one).
+  const vifDir = `/local/domain/${g.domid}/device/vif`;
+  let lists = 0;
+  const directory = g.ctx.xs.directory.bind(g.ctx.xs);
+  g.ctx.xs.directory = (path: string) => {
+    if (path === vifDir) lists++;
+    return directory(path);
+  };
+  const open = netDevices(g.ctx, g.domid, { early, ids: [1] });
+  assert.equal((await within(open(), 'os.net()')).devid, 1);
+  assert.equal(lists, 0, 'the claim named vif 1: no list read');
+  const b3 = await rig.backend(g, 3, NETBACK_OFFER, '00:16:3e:00:00:33');
+  const third = open(3);
+  await within(b3.attach(), 'vif 3 to connect');
+  assert.equal((await within(third, 'os.net(3)')).mac, '00:16:3e:00:00:33', 'not named by the claim: read afresh');
+  assert.equal(lists, 1);
+  await assert.rejects(open(2), { errno: 'ENOENT' });
+  assert.equal(lists, 2);
+  // A claim with no vif reads the list only when one is opened (it may have been hot-plugged since).
+  const none = netDevices(g.ctx, g.domid, { early: Promise.resolve(new Map()), ids: [] });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(lists, 2);
+  await assert.rejects(none(5), { errno: 'ENOENT' });
+  assert.equal(lists, 3);
+});
+
 test('after a resume, os.net() is the lowest devid even when that vif failed to hold while parked (and is connected afresh)', async (t) => {
   const { rig, g } = await guestWithDevices(t);
   const b0 = await rig.backend(g, 0, NETBACK_OFFER, '00:16:3e:00:00:10');
