@@ -64,11 +64,22 @@ function prepare(m: PrepareMessage): void {
   }
 }
 
-/** A shell's script: compiled already when the host prepared this shell with it. */
-async function runScript(k: KernelMessage): Promise<{ default?: unknown }> {
-  claimed = compiled.get(k.kernel) ?? new CompiledKernel({ url: k.kernel, code: k.source?.code ?? '', cachedData: k.source?.cachedData ?? new Uint8Array() });
+/** A script kernel: compiled already when the host prepared this shell with it, else from `source`. */
+async function runScript(url: string, source: KernelMessage['source']): Promise<{ default?: unknown }> {
+  claimed = compiled.get(url) ?? new CompiledKernel({ url, code: source?.code ?? '', cachedData: source?.cachedData ?? new Uint8Array() });
   compiled.clear();
   return claimed.run(library);
+}
+
+/**
+ * A kernel handed with the boot. A script is compiled now and its top level runs from a
+ * microtask, as an imported module's would: after the platform's first steps, with one frame
+ * of the runtime's under a crash's stack (create's error quotes the console's last lines).
+ */
+function loadBooted(msg: BootMessage): Promise<{ default?: unknown }> {
+  if (!msg.source) return link(msg.kernel!);
+  claimed = new CompiledKernel({ url: msg.kernel!, ...msg.source });
+  return Promise.resolve(library).then(claimed.run.bind(claimed));
 }
 
 function boot(msg: BootMessage): void {
@@ -83,7 +94,7 @@ function boot(msg: BootMessage): void {
   startGuest({
     hc,
     loop: { pausable: true, haltPollUs: HALT_POLL_MAX_US, pollOnlyWhenExpected: true },
-    loadKernel: () => (msg.kernel === null ? null : link(msg.kernel)),
+    loadKernel: () => (msg.kernel === null ? null : loadBooted(msg)),
     ...(msg.identity && { identity: msg.identity }),
     preloadWhileParked: true,
     park: async (report) => {
@@ -99,7 +110,7 @@ function boot(msg: BootMessage): void {
       const k = await kernelMessage();
       parent.off('message', prepare);
       return {
-        name: k.name, uuid: k.uuid, ...(k.vifs && { vifs: k.vifs }), load: () => (k.script ? runScript(k) : link(k.kernel)), ownPriority: () => setNice(k.nice),
+        name: k.name, uuid: k.uuid, ...(k.vifs && { vifs: k.vifs }), load: () => (k.script ? runScript(k.kernel, k.source) : link(k.kernel)), ownPriority: () => setNice(k.nice),
       };
     },
     mapStack: (text) => claimed?.mapStack(text) ?? text,

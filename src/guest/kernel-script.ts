@@ -3,6 +3,7 @@
 // claim where it can be (bootstrap.ts), so that a claim only runs it. An ES module cannot be
 // compiled without running its top level, nor from a code cache, on Node 20 without flags.
 import { createRequire, SourceMap } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import type { KernelScript } from '../hypervisor/vcpu.js';
 import { KERNEL_SCRIPT_PREFIX, wrapKernelScript } from './image.js';
@@ -43,7 +44,8 @@ export class CompiledKernel {
     const nodeRequire = this.#require;
     const require = (id: string): unknown => (id === 'xenode' ? library : nodeRequire(id));
     const module = { exports: {} as KernelModule };
-    this.#body(module.exports, require, module);
+    const body = this.#body; // called bare: a crash's frame of the top level is the module's, not this class's
+    body(module.exports, require, module);
     return module.exports;
   }
 
@@ -66,7 +68,10 @@ export class CompiledKernel {
       const line = Number(l) - 1;
       const column = Number(c) - 1 - (line === 0 ? KERNEL_SCRIPT_PREFIX.length : 0);
       const e = map.findEntry(line, column) as { originalSource?: string; originalLine?: number; originalColumn?: number };
-      return e.originalSource === undefined ? frame : `${e.originalSource}:${e.originalLine! + 1}:${e.originalColumn! + 1}`;
+      if (e.originalSource === undefined) return frame;
+      // A path, as Node names an imported module's mapped frames.
+      const source = e.originalSource.startsWith('file:') ? fileURLToPath(e.originalSource) : e.originalSource;
+      return `${source}:${e.originalLine! + 1}:${e.originalColumn! + 1}`;
     });
   }
 }

@@ -17,10 +17,13 @@ export interface BootMessage {
   readonly buffers: Domain['view']['buffers'];
   readonly control: import('node:worker_threads').MessagePort;
   /**
-   * URL of the kernel image (an ES module whose default export is main(os)); null for a shell,
-   * which boots the runtime and parks until a KernelMessage names its kernel.
+   * URL of the kernel image (an ES module whose default export is main(os), or a script with
+   * `source`); null for a shell, which boots the runtime and parks until a KernelMessage names
+   * its kernel.
    */
   readonly kernel: string | null;
+  /** The kernel is a script (toolstack/kernel.ts kernelScript): compiled from its code cache, not imported. */
+  readonly source?: Pick<KernelScript, 'code' | 'cachedData'>;
   /** The thread's nice value (sched.ts). */
   readonly nice: number;
   /** The domain's name and uuid as xenstore has them; a shell's come with its kernel. */
@@ -262,7 +265,7 @@ export interface StartedVcpu extends ShellVcpu {
 export async function startVcpu(
   hv: Hypervisor,
   domain: Domain,
-  kernel: string | null,
+  kernel: string | KernelScript | null,
   opts: VcpuOptions & { pool: VcpuPool; onLog?: (line: string) => void; weight?: number; taken?: VcpuThread },
 ): Promise<StartedVcpu> {
   // `taken`: the caller took it ahead (a fresh one starts while the domain is built).
@@ -348,7 +351,9 @@ export async function startVcpu(
   hv.attachVcpu(domain.domid, handle);
   const nice = niceForWeight(opts.weight ?? CREDIT_DEFAULT_WEIGHT);
   const boot: BootMessage = {
-    type: 'boot', buffers: domain.view.buffers, control: port2, kernel, nice, ...(kernel !== null && { identity: { name: domain.name, uuid: domain.uuid } }),
+    type: 'boot', buffers: domain.view.buffers, control: port2, kernel: typeof kernel === 'string' || kernel === null ? kernel : kernel.url,
+    ...(kernel !== null && typeof kernel !== 'string' && { source: { code: kernel.code, cachedData: kernel.cachedData } }),
+    nice, ...(kernel !== null && { identity: { name: domain.name, uuid: domain.uuid } }),
   };
   worker.postMessage(boot, [port2]);
   return handle;

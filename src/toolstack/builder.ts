@@ -291,6 +291,17 @@ async function writeDevices(ctx: BuildContext, domid: number, spec: Pick<BuildSp
   return { plugged };
 }
 
+/**
+ * A kernel for a vCPU thread of its own: its script where it can be one, which the thread
+ * compiles from V8's code cache (an ES module's import costs a fresh thread 5-8 ms of its
+ * boot), else its module. The module is linked all the same: its link reports what is wrong
+ * with the kernel (no main, say) as the toolstack words it.
+ */
+async function scriptOrModule(kernel: string): Promise<string | KernelScript> {
+  const [module, script] = await Promise.all([kernelImage(kernel, 'module'), kernelScript(kernel)]);
+  return script ?? module;
+}
+
 export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { paused?: boolean; restore?: RestoreSpec } = {}): Promise<BuiltDomain> {
   const { hv } = ctx;
   const { heapMb } = memorySplit(spec.memory);
@@ -303,7 +314,8 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
     ? kernelScript(spec.kernel).then((script): Promise<string | KernelScript> => (script ? Promise.resolve(script) : kernelImage(spec.kernel)))
     : undefined;
   linking?.catch(() => {}); // awaited below, unless the build fails first
-  const image = linking ? undefined : await kernelImage(spec.kernel, shared ? 'realm' : 'module');
+  const realmImage = linking || !shared ? undefined : await kernelImage(spec.kernel, 'realm');
+  const image = linking || shared ? undefined : await scriptOrModule(spec.kernel);
   const t1 = performance.now();
   const placement = shared?.place();
   // A vCPU thread of its own is taken once the domain's memory is granted: a fresh one (a cold
@@ -348,7 +360,7 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
       return { domain: d, vcpu, timings, handKernel, plugVifs };
     }
     const vcpu = shared
-      ? await shared.startVcpu(hv, d, placement!, image!, { ...sched, heapMb, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
+      ? await shared.startVcpu(hv, d, placement!, realmImage!, { ...sched, heapMb, ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) })
       : await startVcpu(hv, d, image!, { heapMb, pool: ctx.pool, ...sched, ...(taken && { taken }) });
     taken = undefined; // the vCPU's now: the domain's teardown ends it
     // The domain was created paused; xl create -p leaves it so.

@@ -1,10 +1,11 @@
 // A cold create (no pooled thread) starts its vCPU thread as soon as the domain's memory is
 // granted, so that the runtime loads while dom0 builds the domain (toolstack/builder.ts). A
 // build that fails after that point must end the thread: a thread left waiting for a boot
-// message would hold its memory and keep the host's process alive.
+// message would hold its memory and keep the host's process alive. Its kernel comes with the
+// boot as a script where it can be one (compiled from V8's code cache), else as its module.
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -49,4 +50,31 @@ test('a cold create whose disk is refused ends the vCPU thread it started; the n
   const { domid } = await api.call('create', { file: KERNEL, text: `name = "ok"\nkernel = "${KERNEL}"\nmemory = 32\n` });
   assert.ok(domid > 0);
   await host.destroy(domid);
+});
+
+test('a cold create runs its kernel as a script where it can, as its module where not (import.meta), and reports a top-level crash with its error', { timeout: 120_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'xenode-cold-'));
+  const host = await Host.start({ poolSize: 0 });
+  t.after(async () => {
+    await host.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const api = new ToolstackApi(host, { log: new HostLog() });
+  const kernels = {
+    // A script's body has CommonJS's `module`; an ES module has none.
+    script: "export default async function main(os) { await os.xenstore.write('data/kind', typeof module === 'object' ? 'script' : 'module'); }\n",
+    module: "export default async function main(os) { await os.xenstore.write('data/kind', import.meta.url.endsWith('.mjs') ? 'module' : 'script'); }\n",
+  };
+  for (const [kind, code] of Object.entries(kernels)) {
+    const file = join(dir, `${kind}.js`);
+    await writeFile(file, code);
+    const { domid } = await api.call('create', { file, text: `name = "${kind}"\nkernel = "${file}"\nmemory = 32\n` });
+    assert.equal(await host.xs.wait(`/local/domain/${domid}/data/kind`, (v) => v !== undefined && v !== '', { timeout: 30_000 }), kind);
+    await host.destroy(domid);
+  }
+  // A crash at the top level: create's error quotes the console's last lines, the error's own among them.
+  const early = join(dir, 'early.js');
+  await writeFile(early, "function f() { throw new Error('dead on arrival'); }\nf();\nexport default async function main() {}\n");
+  await assert.rejects(api.call('create', { file: early, text: `name = "early"\nkernel = "${early}"\nmemory = 32\n` }),
+    (e) => isXenError(e, 'ENOEXEC') && /guest crashed: Error: dead on arrival \|\s+at f \(\/\S+early\.js:1:\d+\)/.test(e.message));
 });
