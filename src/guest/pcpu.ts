@@ -286,7 +286,12 @@ function makeShell(): Shell {
   const before = usedHeapBytes();
   // No code from strings: eval and Function could build an import(), which Node answers with
   // an error of this thread's realm (kernels are built without import(), kernel.ts).
-  const ctx = vm.createContext({}, { microtaskMode: 'afterEvaluate', codeGeneration: { strings: false, wasm: true } });
+  // An ordinary global (DONT_CONTEXTIFY), not a contextified object of this thread: a contextified
+  // global answers every name it lacks from its object, prototype chain included, so the realm's
+  // `globalThis.constructor` was this thread's Object and its constructor this thread's Function,
+  // which may compile strings (`process` in one line); and each of its global-name lookups went
+  // through that interceptor into C++ (docs/PERFORMANCE.md, issue 18, tenth pass).
+  const ctx = vm.createContext(vm.constants.DONT_CONTEXTIFY, { microtaskMode: 'afterEvaluate', codeGeneration: { strings: false, wasm: true } });
   const I = vm.runInContext(INTRINSICS, ctx) as Intrinsics;
   let bound: Resident | undefined;
   const owner = (): Resident => {

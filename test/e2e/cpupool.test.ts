@@ -99,7 +99,7 @@ test('a realm leads nowhere: not to the pCPU thread, not to its pool mates', T, 
   for (const d of [a.domain, b.domain]) {
     const m = await consoleMatch(d.domid, /PROBE (\{.*\})/);
     assert.deepEqual(JSON.parse(m[1]!), {
-      global: 'realm', sharedMemory: 'realm', typedArray: 'realm', promise: 'realm', hostError: 'realm', overflow: 'realm',
+      global: 'realm', globalObject: 'realm', sharedMemory: 'realm', typedArray: 'realm', promise: 'realm', hostError: 'realm', overflow: 'realm',
       dynamicImport: 'refused: RealmUnsupported realm', evalImport: 'refused: EvalError realm', codeFromStrings: 'refused: EvalError realm',
       require: 'refused: RealmUnsupported', othersMarks: 'none', ownMarks: 'kept',
     });
