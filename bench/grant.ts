@@ -6,7 +6,8 @@
 // netback did before it (map, copy, unmap per slot); a 16-page frame from one guest to another
 // through the backend's heap, grant to grant (its pages pinned again as sources), or from the
 // pins the backend holds (scattered buffers; and consecutive pages into consecutive buffers, one
-// gathered copy), in CPU ns per frame. Last, the uncontended cost
+// gathered copy), in CPU ns per frame; a held frame's tail brought into dom0, pinned again or
+// from the pins, in CPU ns per frame. Last, the uncontended cost
 // of the grant and event-channel lock (lock.ts), next to its two bare atomic operations.
 //
 //   node dist/bench/grant.js [--ms=500] [--pages=64] [--ops=100000]
@@ -157,6 +158,29 @@ const fromPins = (run: boolean) => () => {
 };
 const g2g = cpuNs({ viaHeap, direct, fromPins: fromPins(false), fromPinsConsecutive: fromPins(true) }, Math.max(1, Math.round(opts.ops / FRAME_PAGES)));
 const guestToGuest = { pages: FRAME_PAGES, ns_per_frame: g2g, ratio: g2g['direct']! / g2g['viaHeap']! };
+// A held frame's 16-page tail brought into dom0 (netback's TxTail.fill: a capture, VXLAN, the
+// gateway, a frame a receiver must hold): by a grant copy of its refs, which pins its pages a
+// second time (what fill did before), or from the pins netback holds (grantCopyFromPins). CPU
+// ns per frame, pin and unpin of the held pages included; the ratio is fromPins / regrant.
+const fillBatch = new GrantCopyBatch(FRAME_PAGES);
+const fill = (fromPinsNow: boolean) => () => {
+  txBatch.reset(heap, false);
+  for (let j = 0; j < FRAME_PAGES; j++) txBatch.add(ro[(i + j) % pages]!, 0, PAGE_SIZE, 0);
+  i += FRAME_PAGES;
+  if (dom0.grantPinLocal(d.domid, txBatch) !== 0) throw new Error('pin failed');
+  let ok: boolean;
+  if (fromPinsNow) {
+    ok = dom0.grantCopyFromPins(d.domid, txBatch, heap, 0);
+  } else {
+    fillBatch.reset(heap, false);
+    for (let j = 0; j < FRAME_PAGES; j++) fillBatch.add(txBatch.ref[j]!, 0, PAGE_SIZE, j * PAGE_SIZE);
+    ok = dom0.grantCopyLocal(d.domid, fillBatch) === 0;
+  }
+  dom0.grantUnpinLocal(d.domid, txBatch);
+  if (!ok) throw new Error('tail fill failed');
+};
+const fillNs = cpuNs({ regrant: fill(false), fromPins: fill(true) }, Math.max(1, Math.round(opts.ops / FRAME_PAGES)));
+const tailFill = { pages: FRAME_PAGES, ns_per_frame: fillNs, ratio: fillNs['fromPins']! / fillNs['regrant']! };
 // An uncontended lock and unlock is one compare-exchange and one exchange: the rest is the
 // robust mutex's own logic (lock.ts), which must stay next to nothing.
 const word = new Int32Array(new SharedArrayBuffer(8));
@@ -182,6 +206,7 @@ const result = {
   bareCopy4k: { opsPerSec: bare, GBps: gbps(bare) },
   backendCopyCpu: backendCopy,
   guestToGuestCpu: guestToGuest,
+  tailFillCpu: tailFill,
   lockCpu: { ns_per_op: lockNs, ratio: lockNs['lockUnlock']! / lockNs['bareAtomics']! },
 };
 console.log(`map+unmap: ${Math.round(mapUnmapRw)} rw pairs/s, ${Math.round(mapUnmapRo)} ro pairs/s`);

@@ -73,6 +73,9 @@ export interface CopyControl {
  * cache (direct.ts) holds one of libuv's four threads for the device's time, and a live
  * migration's guest shares that pool (its 32 requests and their mirrored copies): two leave it
  * two threads. With 8 in flight the guest's writes nearly stopped during a migration's copy.
+ * A raw or qcow2 destination, written through the page cache, holds a thread longer still per
+ * byte (the kernel's copy: 1.7-2.3 s of CPU per GiB here), so the same two hold for it; 8 in
+ * flight copied 256 MiB into it no faster (docs/PERFORMANCE.md, issue 14, fix10).
  */
 const COPY_IN_FLIGHT = 2;
 

@@ -8,7 +8,7 @@
 import { truncate } from './disk.js';
 
 export class GrowAhead {
-  /** The file's size as its extensions and cuts made it (or as opened). */
+  /** The file's size as its extensions and cuts made it (or as opened), and the writes its owner reports (`wrote`). */
   size: number;
   /** What the file is being extended to (`size` when no extension is in flight). */
   #target: number;
@@ -19,6 +19,11 @@ export class GrowAhead {
   constructor(private readonly fd: number, private readonly image: { readonly path: string }, readonly ahead: number, size: number) {
     this.size = size;
     this.#target = size;
+  }
+
+  /** A write ending at `end` completed: the file is at least that long. */
+  wrote(end: number): void {
+    if (end > this.size) this.size = end;
   }
 
   /** The extension in flight, if a write ending at `end` must wait for it: it ends past it, and an ftruncate must never cut a write. */

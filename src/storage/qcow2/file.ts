@@ -30,32 +30,30 @@ const growth = new Map<string, FileGrowth>();
 export class ImageFile {
   #fd: number;
   readonly #key: string;
-  /** The size as opened and as writes made it (extensions ahead: `#grow`). */
-  #size: number;
   #growth: FileGrowth | undefined;
-  #grow: GrowAhead | undefined;
+  /** The file's size (as opened, and as writes and extensions made it); extending it ahead only once growAhead is called. */
+  #grow: GrowAhead;
   /** Told the end of each completed write (made once: no allocation a write). */
-  readonly #wrote = (end: number): void => {
-    if (end > this.#size) this.#size = end;
-  };
+  readonly #wrote = (end: number): void => this.#grow.wrote(end);
 
   private constructor(readonly path: string, fd: number, size: number, key: string) {
     this.#fd = fd;
     this.#key = key;
-    this.#size = size;
+    this.#grow = new GrowAhead(fd, this, 0, size);
   }
 
   /** The file's size: it grows as clusters are appended. */
   get size(): number {
-    return this.#grow && this.#grow.size > this.#size ? this.#grow.size : this.#size;
+    return this.#grow.size;
   }
 
   /** Extend the file `bytes` ahead of writes that near its end (a writable disk that appends). */
   growAhead(bytes: number): void {
     if (this.#growth) return;
-    this.#grow = new GrowAhead(this.#fd, this, bytes, this.#size);
+    const size = this.#grow.size;
+    this.#grow = new GrowAhead(this.#fd, this, bytes, size);
     let g = growth.get(this.#key);
-    if (!g) growth.set(this.#key, (g = { users: 0, opened: undefined, written: this.#size }));
+    if (!g) growth.set(this.#key, (g = { users: 0, opened: undefined, written: size }));
     g.users++;
     this.#growth = g;
   }
@@ -73,8 +71,8 @@ export class ImageFile {
 
   write(pos: number, bufs: readonly Uint8Array[]): Promise<void> {
     const g = this.#growth;
-    const grow = this.#grow;
-    if (g && grow) {
+    if (g) {
+      const grow = this.#grow;
       let end = pos;
       for (const b of bufs) end += b.byteLength;
       if (end > g.written) g.written = end;
@@ -82,7 +80,7 @@ export class ImageFile {
       if (wait) return wait.then(() => this.write(pos, bufs));
       if (grow.nearing(end)) {
         // Past the furthest write issued by any writer of the file, which it therefore never cuts.
-        g.opened ??= this.#size;
+        g.opened ??= grow.size;
         grow.start(g.written + grow.ahead);
       }
     }
@@ -103,15 +101,10 @@ export class ImageFile {
     const g = this.#growth;
     const grow = this.#grow;
     this.#growth = undefined;
-    this.#grow = undefined;
     try {
-      await grow?.settled();
+      await grow.settled();
       if (g && --g.users === 0) growth.delete(this.#key);
-      if (g && grow && g.users === 0 && g.opened !== undefined) {
-        const end = Math.max(g.opened, g.written);
-        await grow.cut(end);
-        this.#size = end;
-      }
+      if (g && g.users === 0 && g.opened !== undefined) await grow.cut(Math.max(g.opened, g.written));
     } finally {
       this.#fd = -1;
       await closeP(fd);
