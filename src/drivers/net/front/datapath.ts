@@ -4,8 +4,7 @@
 // xenbus lifecycle (./netfront.ts) connects it and takes it down; a backend that breaks the
 // protocol is reported through onBroken. Everything that may let frames out (a write, tx
 // responses, a connection) goes through one #kick, so a turn's writes are published together;
-// a frame built in place is published as it is posted, so that the backend works on a burst's
-// first frames while the stack builds the rest (Linux's netfront pushes each skb too).
+// a frame built in place is published as it is posted (see TxQueue.publish).
 import { NETIF_RSP_DROPPED, NETIF_RSP_OKAY, NETIF_TX_SLOT_SIZE, type NetFrameInfo } from '../../../abi/netif.js';
 import { ringSize } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
@@ -218,10 +217,8 @@ export class NetDatapath {
     p.run = run;
     const q = queues[flowQueue(p.data, queues.length)]!;
     q.tx.post(p);
-    // Published at once, not at the end of the turn: the backend starts on this frame while the
-    // stack builds its next ones (it is sent an event only if it waits for one).
-    if (q.tx.flush()) q.txPort.notify();
-    q.txPort.expectEvents(true);
+    q.tx.publish();
+    this.#kick();
     return true;
   }
 

@@ -45,6 +45,7 @@ export class TxQueue {
   readonly #rsp = new Uint8Array(NETIF_TX_SLOT_SIZE);
   readonly #rspView = new DataView(this.#rsp.buffer);
   #dirty = false;
+  #notifyDue = false;
 
   constructor(ringBytes: Uint8Array, arena: TxArena) {
     this.ring = FrontRing.create(ringBytes, NETIF_TX_SLOT_SIZE);
@@ -109,11 +110,24 @@ export class TxQueue {
     return true;
   }
 
-  /** Publish what post() wrote; true when the backend must be notified. */
-  flush(): boolean {
-    if (!this.#dirty) return false;
+  /**
+   * Publish what post() wrote, now; the event the backend may need waits for flush() at the end
+   * of the turn. A backend still working on earlier frames takes these as soon as it looks again
+   * (it copies a burst's first frames while the stack builds the rest); one that sleeps is woken
+   * once a turn, as before: waking it for each frame cost more than the overlap gained.
+   */
+  publish(): void {
+    if (!this.#dirty) return;
     this.#dirty = false;
-    return this.ring.pushRequestsAndCheckNotify();
+    if (this.ring.pushRequestsAndCheckNotify()) this.#notifyDue = true;
+  }
+
+  /** Publish what post() wrote; true when the backend must be notified (of these or of those publish() put out). */
+  flush(): boolean {
+    this.publish();
+    const due = this.#notifyDue;
+    this.#notifyDue = false;
+    return due;
   }
 
   /** Take the responses; `settle` of each frame whose slots are all answered runs. */
