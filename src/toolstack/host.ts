@@ -293,7 +293,9 @@ export class Host extends EventEmitter<HostEvents> {
         : pool0 ? this.shells : this.#poolShells.get(config.pool!);
       // A restore goes into Pool-0's shells only (a shared cpupool's realms restore through buildDomain).
       const restoreFits = !opts.restore || (!opts.restore.parked && shells === this.shells);
-      const fromShell = !opts.paused && restoreFits && shells?.fits(config)
+      const claims = !opts.paused && restoreFits && shells?.fits(config) === true;
+      if (claims && !opts.restore) shells!.nudge();
+      const fromShell = claims
         ? await claimShell(this.#ctx, (k) => shells.take(k, opts.refillAfter), config, opts.restore)
         : undefined;
       const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
