@@ -318,8 +318,8 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
   const image = linking || shared ? undefined : await scriptOrModule(spec.kernel);
   const t1 = performance.now();
   const placement = shared?.place();
-  // A vCPU thread of its own is taken once the domain's memory is granted: a fresh one (a cold
-  // create) loads the runtime on its own thread while dom0 builds the domain, instead of after.
+  // A vCPU thread of its own is taken once the domain exists: a fresh one (a cold create)
+  // loads the runtime on its own thread while dom0 builds the domain, instead of after.
   let taken: VcpuThread | undefined;
   const takeThread = !parked && !shared ? () => void (taken = ctx.pool.take({ heapMb })) : undefined;
   let d: Domain;

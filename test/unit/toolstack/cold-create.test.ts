@@ -14,18 +14,10 @@ import { ToolstackApi } from '../../../src/toolstack/api.js';
 import { Host } from '../../../src/toolstack/host.js';
 import { HostLog } from '../../../src/toolstack/hostlog.js';
 import { FIXTURES } from '../../support/cli.js';
+import { waitFor } from '../../support/gateway.js';
 
 const KERNEL = join(FIXTURES, 'whoami.ts');
 const threads = () => readdirSync('/proc/self/task').length;
-
-/** Resolves once `ok()` holds, polling; rejects after `ms` (a bound, not a timing assertion). */
-async function until(ok: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('a cold create whose disk is refused ends the vCPU thread it started; the next create is served', { timeout: 120_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'xenode-cold-'));
@@ -41,12 +33,13 @@ test('a cold create whose disk is refused ends the vCPU thread it started; the n
   });
   // The first one also starts what a host starts once (libuv's pool, the scrubber).
   await assert.rejects(refused('r0'), (e) => isXenError(e, 'ENODEV'));
-  await until(() => host.domains().every((d) => d.domid === 0), 30_000);
+  assert.ok(await waitFor(() => host.domains().every((d) => d.domid === 0), 30_000), 'the refused domain is gone');
   const before = threads();
   for (let i = 1; i <= 4; i++) await assert.rejects(refused(`r${i}`), (e) => isXenError(e, 'ENODEV'));
   assert.deepEqual(host.domains().map((d) => d.domid), [0]);
-  // Four threads left running would never end: wait for the count to come back.
-  await until(() => threads() <= before, 30_000);
+  // Four threads left running would never end: wait for the count to come back (30 s: a bound,
+  // not a timing), give or take two a host may start on its own meanwhile (its scrubber's).
+  assert.ok(await waitFor(() => threads() <= before + 2, 30_000), `threads: ${threads()} against ${before} before`);
   const { domid } = await api.call('create', { file: KERNEL, text: `name = "ok"\nkernel = "${KERNEL}"\nmemory = 32\n` });
   assert.ok(domid > 0);
   await host.destroy(domid);
