@@ -330,11 +330,11 @@ export class NetDatapath {
   }
 
   /**
-   * Add a listener. Frames wait in the rx rings until the first comes (#onRx): a migrated
-   * guest's vif takes its peers' frames while the guest is still paused, and they reach its
-   * restored stack instead of being dropped before the stack listens. The first listener takes
-   * them on a later microtask, once its stack is set up (a stack listens when it is made, then
-   * restores its state).
+   * Add a listener. While nothing listens, frames wait in the rx rings (#onRx), as in a NIC's
+   * ring its driver has not read: a migrated guest's vif is delivered its peers' frames while
+   * the guest is still paused, and they reach its restored stack instead of being taken and
+   * dropped before the stack listens. The first listener takes them on a later microtask, once
+   * its stack is set up (a stack listens when it is made, then restores its state).
    */
   listen(handler: (frame: Uint8Array, info: NetFrameInfo) => void): () => void {
     this.listeners.add(handler);
