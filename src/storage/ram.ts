@@ -1,6 +1,7 @@
 // A RAM disk (Linux's brd): sectors in one private buffer of the backend's thread. Every
 // operation completes synchronously.
 import { XenError } from '../errors.js';
+import { copyBytes } from '../hypervisor/copy.js';
 import { SECTOR_SIZE, checkRange, checkWritable, sgBytes, type Disk } from './disk.js';
 
 /** One typed array cannot exceed 2^32 elements (DESIGN.md §10); 4 GiB is plenty for a RAM disk. */
@@ -26,12 +27,13 @@ export class RamDisk implements Disk {
       // The common case (one segment): no range arithmetic beyond the check.
       const b = bufs[0]!;
       checkRange(this, sector, b.byteLength / SECTOR_SIZE);
-      b.set(this.#data.subarray(off, off + b.byteLength));
+      // A guest's granted page is shared memory: copyBytes, not set() (V8's relaxed copy, copy.ts).
+      copyBytes(b, this.#data.subarray(off, off + b.byteLength));
       return;
     }
     checkRange(this, sector, sgBytes(bufs) / SECTOR_SIZE);
     for (const b of bufs) {
-      b.set(this.#data.subarray(off, off + b.byteLength));
+      copyBytes(b, this.#data.subarray(off, off + b.byteLength));
       off += b.byteLength;
     }
   }
@@ -41,7 +43,7 @@ export class RamDisk implements Disk {
     checkRange(this, sector, sgBytes(bufs) / SECTOR_SIZE);
     let off = sector * SECTOR_SIZE;
     for (const b of bufs) {
-      this.#data.set(b, off);
+      copyBytes(this.#data, b, off);
       off += b.byteLength;
     }
   }

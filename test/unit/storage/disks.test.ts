@@ -57,3 +57,23 @@ test('opening by params: raw files, RAM disks, read-only wrapping, unsupported f
   const wrapped = new ReadOnlyDisk(new RamDisk(4096));
   assert.equal(wrapped.features.discard, false);
 });
+
+test('a RAM disk reads into and writes from shared memory (a granted page), one segment and scattered', () => {
+  const disk = new RamDisk(64 * 1024);
+  const page = new Uint8Array(new SharedArrayBuffer(3 * 4096));
+  const src = page.subarray(4096, 8192);
+  for (let i = 0; i < src.length; i++) src[i] = (i * 7 + 3) & 0xff;
+  disk.write(8, [src]);
+  const back = page.subarray(8192, 12288);
+  disk.read(8, [back]);
+  assert.deepEqual(back, src);
+  // Two segments of a request, the second at an odd offset into its page.
+  const a = page.subarray(0, 512);
+  const b = page.subarray(1025, 1025 + 1024);
+  disk.read(8, [a, b]);
+  assert.deepEqual(a, src.subarray(0, 512));
+  assert.deepEqual(b, src.subarray(512, 1536));
+  const plain = new Uint8Array(1536);
+  disk.read(8, [plain]);
+  assert.deepEqual(plain, src.subarray(0, 1536));
+});
