@@ -67,8 +67,6 @@ export interface KernelScript {
  */
 export interface NudgeMessage {
   readonly type: 'nudge';
-  /** How long to poll, ms (the shell pool's window: shells.ts). */
-  readonly ms: number;
 }
 
 /** A parked shell compiles a script it may be handed (from the host's recent kernels) before its claim. */
@@ -259,9 +257,9 @@ export interface ShellVcpu extends BootedVcpu {
   /**
    * A create that would claim this shell has begun: its thread stops sleeping and polls for its
    * kernel a short while, as a halt-polling vCPU does for an event. Where a shell has no thread
-   * of its own (a realm), absent. `ms`: how long it polls.
+   * of its own (a realm), absent.
    */
-  nudge?(ms: number): void;
+  nudge?(): void;
 }
 
 export interface StartedVcpu extends ShellVcpu {
@@ -340,8 +338,8 @@ export async function startVcpu(
       };
       worker.postMessage(m);
     },
-    nudge(ms: number) {
-      if (!hasKernel) worker.postMessage({ type: 'nudge', ms } satisfies NudgeMessage);
+    nudge() {
+      if (!hasKernel) worker.postMessage({ type: 'nudge' } satisfies NudgeMessage);
     },
     prepare(script: KernelScript) {
       if (hasKernel || prepared.has(script.url)) return;

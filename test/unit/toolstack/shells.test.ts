@@ -104,31 +104,6 @@ test('a nudged shell that no create claims goes back to waiting: a later create 
   await until('the guest has printed', () => consoleText(host, built.domain.domid).includes('whoami after-nudges'));
 });
 
-test("a nudge's window follows how long creates take to post their kernel: none once they take longer than any window, back once they are quick", T, async (t) => {
-  const host = await started(t, 2);
-  const sent: number[] = [];
-  for (const d of shellsOf(host)) {
-    const vcpu = d.vcpu as StartedVcpu;
-    const nudge = vcpu.nudge!.bind(vcpu);
-    vcpu.nudge = (ms: number) => (sent.push(ms), nudge(ms));
-  }
-  const start = host.shells.pollMs;
-  host.shells.nudge();
-  assert.deepEqual(sent, [start]);
-  host.shells.waited(50); // a loaded host: longer than any window
-  assert.equal(host.shells.pollMs, 0);
-  host.shells.nudge();
-  assert.deepEqual(sent, [start], 'no window: not nudged');
-  host.shells.waited(1);
-  assert.equal(host.shells.pollMs, start);
-  host.shells.waited(1);
-  assert.equal(host.shells.pollMs, start * 2, 'grows toward what a create takes');
-  host.shells.waited(start); // covered by the window: it stays
-  assert.equal(host.shells.pollMs, start * 2);
-  host.shells.nudge();
-  assert.deepEqual(sent, [start, start * 2]);
-});
-
 test('a configuration no shell fits is built as before', T, async (t) => {
   const host = await started(t, 1);
   const shellIds = shellsOf(host).map((d) => d.domid);
