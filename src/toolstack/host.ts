@@ -293,9 +293,7 @@ export class Host extends EventEmitter<HostEvents> {
         : pool0 ? this.shells : this.#poolShells.get(config.pool!);
       // A restore goes into Pool-0's shells only (a shared cpupool's realms restore through buildDomain).
       const restoreFits = !opts.restore || (!opts.restore.parked && shells === this.shells);
-      const claims = !opts.paused && restoreFits && shells?.fits(config) === true;
-      if (claims && !opts.restore) shells!.nudge();
-      const fromShell = claims
+      const fromShell = !opts.paused && restoreFits && shells?.fits(config)
         ? await claimShell(this.#ctx, (k) => shells.take(k, opts.refillAfter), config, opts.restore)
         : undefined;
       const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));

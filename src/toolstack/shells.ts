@@ -114,15 +114,6 @@ export class ShellPool {
     return shell;
   }
 
-  /**
-   * A create this pool would serve has begun: the shell it would take polls for its kernel while
-   * the create does its part (ShellVcpu.nudge), so that the kernel finds its thread running
-   * rather than asleep, its core idle.
-   */
-  nudge(): void {
-    this.#ready[0]?.vcpu.nudge?.();
-  }
-
   #remember(script: KernelScript): void {
     const fresh = this.#recent[0]?.url !== script.url;
     this.#recent = [script, ...this.#recent.filter((s) => s.url !== script.url)].slice(0, RECENT_KERNELS);

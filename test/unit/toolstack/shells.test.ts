@@ -91,19 +91,6 @@ test("a shell runs its kernel compiled ahead from the host's code cache; a crash
   await until('the module kernel has printed', () => consoleText(host, meta.domain.domid).includes('meta true'));
 });
 
-test('a nudged shell that no create claims goes back to waiting: a later create claims it and its kernel runs', T, async (t) => {
-  const host = await started(t, 1);
-  const [shell] = shellsOf(host);
-  // Nudges with no claim behind them (each polls a while, then the thread sleeps again): the
-  // kernel that comes later is taken from the port as before, polled for or not.
-  for (let i = 0; i < 5; i++) host.shells.nudge();
-  await new Promise((r) => setTimeout(r, 20));
-  const built = await host.create(config('after-nudges'));
-  assert.equal(built.domain.domid, shell!.domid);
-  assert.notEqual((await built.vcpu.mainCalled)?.handed, undefined, 'its kernel was handed to the parked runtime');
-  await until('the guest has printed', () => consoleText(host, built.domain.domid).includes('whoami after-nudges'));
-});
-
 test('a configuration no shell fits is built as before', T, async (t) => {
   const host = await started(t, 1);
   const shellIds = shellsOf(host).map((d) => d.domid);
