@@ -2,13 +2,13 @@
 // message gives it a domain, and then it does what a PV kernel's early boot does (start.ts).
 // A shell's boot message names no kernel: it parks until a KernelMessage does.
 import { getPriority, setPriority } from 'node:os';
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { portChannel, type PeerGrant } from '../hypervisor/control.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { DomainView } from '../hypervisor/memory.js';
 import { currentThreadId } from '../hypervisor/thread.js';
 import { HALT_POLL_MAX_US } from '../hypervisor/upcall.js';
-import type { BootMessage, KernelMessage, NudgeMessage, PrepareMessage, VcpuStatus, VcpuThreadData } from '../hypervisor/vcpu.js';
+import type { BootMessage, KernelMessage, PrepareMessage, VcpuStatus, VcpuThreadData } from '../hypervisor/vcpu.js';
 import * as library from './index.js';
 import { CompiledKernel } from './kernel-script.js';
 import { startGuest } from './start.js';
@@ -31,29 +31,13 @@ function setNice(nice: number): void {
   }
 }
 
-/**
- * A shell's kernel, when the toolstack claims it. Nudged (a create that would claim it has
- * begun), the thread polls its port instead of sleeping until the kernel comes, as a
- * halt-polling vCPU does (upcall.ts): the kernel then finds it running, where a sleeping thread
- * is woken through its event loop, on a core that may have gone idle.
- */
+/** A shell's kernel, when the toolstack claims it. */
 function kernelMessage(): Promise<KernelMessage> {
   return new Promise((resolve) => {
-    const take = (m: KernelMessage) => {
+    const on = (m: KernelMessage) => {
+      if (m?.type !== 'kernel') return;
       parent.off('message', on);
       resolve(m);
-    };
-    const poll = (ms: number) => {
-      const end = performance.now() + ms;
-      do {
-        const m = receiveMessageOnPort(parent)?.message as KernelMessage | NudgeMessage | PrepareMessage | undefined;
-        if (m?.type === 'kernel') return take(m);
-        if (m?.type === 'prepare') prepare(m);
-      } while (performance.now() < end);
-    };
-    const on = (m: KernelMessage | NudgeMessage) => {
-      if (m?.type === 'nudge') poll(m.ms);
-      else if (m?.type === 'kernel') take(m);
     };
     parent.on('message', on);
   });

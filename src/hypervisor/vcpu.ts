@@ -64,16 +64,6 @@ export interface KernelScript {
   readonly cachedData: Uint8Array;
 }
 
-/**
- * A create that may claim a parked shell has begun: its thread polls for its kernel for a while
- * (guest/bootstrap.ts), so that the KernelMessage finds it running.
- */
-export interface NudgeMessage {
-  readonly type: 'nudge';
-  /** How long to poll, ms (the shell pool's window: shells.ts). */
-  readonly ms: number;
-}
-
 /** A parked shell compiles a script it may be handed (from the host's recent kernels) before its claim. */
 export interface PrepareMessage extends KernelScript {
   readonly type: 'prepare';
@@ -262,12 +252,6 @@ export interface ShellVcpu extends BootedVcpu {
   loadKernel(kernel: string | KernelScript, sched?: { readonly weight?: number; readonly cap?: number }, devices?: KernelDevices): void;
   /** Let a parked shell compile a script ahead of its claim (once per script). */
   prepare(script: KernelScript): void;
-  /**
-   * A create that would claim this shell has begun: its thread stops sleeping and polls for its
-   * kernel a short while, as a halt-polling vCPU does for an event. Where a shell has no thread
-   * of its own (a realm), absent. `ms`: how long it polls.
-   */
-  nudge?(ms: number): void;
 }
 
 export interface StartedVcpu extends ShellVcpu {
@@ -346,9 +330,6 @@ export async function startVcpu(
         nice: niceForWeight(sched?.weight ?? CREDIT_DEFAULT_WEIGHT), name: domain.name, uuid: domain.uuid, ...(devices && { vifs: devices.vifs }),
       };
       worker.postMessage(m);
-    },
-    nudge(ms: number) {
-      if (!hasKernel) worker.postMessage({ type: 'nudge', ms } satisfies NudgeMessage);
     },
     prepare(script: KernelScript) {
       if (hasKernel || prepared.has(script.url)) return;

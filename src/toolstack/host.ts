@@ -293,13 +293,9 @@ export class Host extends EventEmitter<HostEvents> {
         : pool0 ? this.shells : this.#poolShells.get(config.pool!);
       // A restore goes into Pool-0's shells only (a shared cpupool's realms restore through buildDomain).
       const restoreFits = !opts.restore || (!opts.restore.parked && shells === this.shells);
-      const claims = !opts.paused && restoreFits && shells?.fits(config) === true;
-      const nudged = claims && !opts.restore ? performance.now() : undefined;
-      if (nudged !== undefined) shells!.nudge();
-      const fromShell = claims
+      const fromShell = !opts.paused && restoreFits && shells?.fits(config)
         ? await claimShell(this.#ctx, (k) => shells.take(k, opts.refillAfter), config, opts.restore)
         : undefined;
-      if (fromShell?.postedAt !== undefined && nudged !== undefined) shells!.waited(fromShell.postedAt - performance.timeOrigin - nudged);
       const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
       const { domid, uuid } = built.domain;
       // The domain keeps its uuid when it restarts, as libxl's does.

@@ -20,14 +20,6 @@ const REFILL_DELAY_MS = 100;
 const REFILL_HOLD_MAX_MS = 2_000;
 /** Kernels a parked shell compiles ahead of its claim: the most recently claimed. */
 const RECENT_KERNELS = 4;
-/**
- * The window a nudged shell polls for its kernel (ShellPool.nudge), ms: it adapts, as a
- * halt-polling vCPU's does (upcall.ts), to the time creates take from their nudge to their
- * kernel's post, so that a host whose creates take longer than the longest window (a loaded
- * one; a vif shell's replug) polls not at all.
- */
-const CLAIM_POLL_MAX_MS = 2;
-const CLAIM_POLL_START_MS = 0.25;
 
 export function isShellName(name: string): boolean {
   return name.startsWith(PLACEHOLDER);
@@ -67,8 +59,6 @@ export class ShellPool {
   #failures = 0;
   /** The kernels claimed last, most recent first: every ready shell has them compiled. */
   #recent: KernelScript[] = [];
-  /** How long a nudged shell polls now, ms (0: creates are slower than the longest window; none is nudged). */
-  #pollMs = CLAIM_POLL_START_MS;
 
   constructor(ctx: () => BuildContext, opts: ShellPoolOptions, log: (line: string) => void = () => {}) {
     if (!Number.isInteger(opts.count) || opts.count < 0) throw new XenError('EINVAL', `shells: ${opts.count} is not a whole number`);
@@ -122,30 +112,6 @@ export class ShellPool {
     } else setImmediate(() => this.#schedule(REFILL_DELAY_MS)); // after the create's kernel is posted: a timer costs it tens of us
     if (script) this.#remember(script);
     return shell;
-  }
-
-  /**
-   * A create this pool would serve has begun: the shell it would take polls for its kernel while
-   * the create does its part (ShellVcpu.nudge), so that the kernel finds its thread running
-   * rather than asleep, its core idle.
-   */
-  nudge(): void {
-    if (this.#pollMs > 0) this.#ready[0]?.vcpu.nudge?.(this.#pollMs);
-  }
-
-  /** How long a nudged shell polls now, ms. */
-  get pollMs(): number {
-    return this.#pollMs;
-  }
-
-  /**
-   * A create that nudged posted its kernel `ms` after the nudge: a window that covered that
-   * stays, one that a longer window would have covered grows, and one that none would have
-   * shrinks, to none.
-   */
-  waited(ms: number): void {
-    if (ms > CLAIM_POLL_MAX_MS) this.#pollMs = this.#pollMs <= CLAIM_POLL_START_MS ? 0 : this.#pollMs / 2;
-    else if (ms > this.#pollMs) this.#pollMs = Math.min(CLAIM_POLL_MAX_MS, Math.max(CLAIM_POLL_START_MS, this.#pollMs * 2));
   }
 
   #remember(script: KernelScript): void {

@@ -91,44 +91,6 @@ test("a shell runs its kernel compiled ahead from the host's code cache; a crash
   await until('the module kernel has printed', () => consoleText(host, meta.domain.domid).includes('meta true'));
 });
 
-test('a nudged shell that no create claims goes back to waiting: a later create claims it and its kernel runs', T, async (t) => {
-  const host = await started(t, 1);
-  const [shell] = shellsOf(host);
-  // Nudges with no claim behind them (each polls a while, then the thread sleeps again): the
-  // kernel that comes later is taken from the port as before, polled for or not.
-  for (let i = 0; i < 5; i++) host.shells.nudge();
-  await new Promise((r) => setTimeout(r, 20));
-  const built = await host.create(config('after-nudges'));
-  assert.equal(built.domain.domid, shell!.domid);
-  assert.notEqual((await built.vcpu.mainCalled)?.handed, undefined, 'its kernel was handed to the parked runtime');
-  await until('the guest has printed', () => consoleText(host, built.domain.domid).includes('whoami after-nudges'));
-});
-
-test("a nudge's window follows how long creates take to post their kernel: none once they take longer than any window, back once they are quick", T, async (t) => {
-  const host = await started(t, 2);
-  const sent: number[] = [];
-  for (const d of shellsOf(host)) {
-    const vcpu = d.vcpu as StartedVcpu;
-    const nudge = vcpu.nudge!.bind(vcpu);
-    vcpu.nudge = (ms: number) => (sent.push(ms), nudge(ms));
-  }
-  const start = host.shells.pollMs;
-  host.shells.nudge();
-  assert.deepEqual(sent, [start]);
-  host.shells.waited(50); // a loaded host: longer than any window
-  assert.equal(host.shells.pollMs, 0);
-  host.shells.nudge();
-  assert.deepEqual(sent, [start], 'no window: not nudged');
-  host.shells.waited(1);
-  assert.equal(host.shells.pollMs, start);
-  host.shells.waited(1);
-  assert.equal(host.shells.pollMs, start * 2, 'grows toward what a create takes');
-  host.shells.waited(start); // covered by the window: it stays
-  assert.equal(host.shells.pollMs, start * 2);
-  host.shells.nudge();
-  assert.deepEqual(sent, [start, start * 2]);
-});
-
 test('a configuration no shell fits is built as before', T, async (t) => {
   const host = await started(t, 1);
   const shellIds = shellsOf(host).map((d) => d.domid);
