@@ -459,18 +459,24 @@ test('RFC 6298 §5.1: new data does not restart a running retransmission timer, 
   assert.equal(got.bytes().toString(), Array.from({ length: 40 }, (_, i) => `request ${i}\n`).join(''));
 });
 
-test('GSO: writes of 64 KiB while super-frames are in flight leave as whole super-frames, not one plus a tail each; a lone write leaves at once', async () => {
-  const { clock, link, client, server } = await connected({ offloads: { csum: true, gsoTcpv4: true } });
-  client.setNoDelay(true); // as dom0's gateway has it: the deferral is not Nagle's
-  const got = collect(server);
-  client.write(Buffer.alloc(1 << 20, 1)); // grow the congestion window first
-  assert.ok(await runUntil(clock, () => got.bytes().length === 1 << 20));
-  await runUntil(clock, () => false, 500);
+/** A GSO connection whose congestion window has grown (1 MiB sent), quiet again, and the payload sizes of a's data segments from now on. */
+async function gsoStream(o: Parameters<typeof stackPair>[0] = {}) {
+  const rig = await connected({ offloads: { csum: true, gsoTcpv4: true }, ...o });
+  rig.client.setNoDelay(true); // as dom0's gateway has it: the deferral is not Nagle's
+  const got = collect(rig.server);
+  rig.client.write(Buffer.alloc(1 << 20, 1));
+  assert.ok(await runUntil(rig.clock, () => got.bytes().length === 1 << 20));
+  await runUntil(rig.clock, () => false, 500);
   const sizes: number[] = [];
-  link.a.onTransmit = (f) => {
+  rig.link.a.onTransmit = (f) => {
     const n = parseSegment(f.subarray(34))?.payload.length ?? 0;
     if (n > 0) sizes.push(n);
   };
+  return { ...rig, got, sizes };
+}
+
+test('GSO: writes of 64 KiB while super-frames are in flight leave as whole super-frames, not one plus a tail each; a lone write leaves at once', async () => {
+  const { clock, client, got, sizes } = await gsoStream();
   // Nothing in flight: a write of a few segments is sent before the clock moves.
   client.write(Buffer.alloc(10_000, 2));
   assert.deepEqual(sizes, [10_000]);
@@ -487,17 +493,7 @@ test('GSO: writes of 64 KiB while super-frames are in flight leave as whole supe
 });
 
 test('GSO: a tail held for more bytes waits only while sends are recent (Linux\'s tcp_tso_should_defer: 1 ms): a write 3 ms later goes out with it at once, before any ACK', async () => {
-  const { clock, link, client, server } = await connected({ offloads: { csum: true, gsoTcpv4: true }, delayMs: 5 });
-  client.setNoDelay(true);
-  const got = collect(server);
-  client.write(Buffer.alloc(1 << 20, 1)); // grow the congestion window first
-  assert.ok(await runUntil(clock, () => got.bytes().length === 1 << 20));
-  await runUntil(clock, () => false, 500);
-  const sizes: number[] = [];
-  link.a.onTransmit = (f) => {
-    const n = parseSegment(f.subarray(34))?.payload.length ?? 0;
-    if (n > 0) sizes.push(n);
-  };
+  const { clock, client, got, sizes } = await gsoStream({ delayMs: 5 });
   // A super-frame goes, the rest (more than a segment, less than a super-frame) waits for the ACK due at once...
   client.write(Buffer.alloc(100_000, 2));
   assert.equal(sizes.length, 1);
