@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { Host } from '../../src/toolstack/host.js';
+import type { TaskCall, TaskInfo } from '../../src/toolstack/contract.js';
 import { startLocalHost, type LocalHost } from '../../src/toolstack/local.js';
 
 /** Hands the started host and its state dir to `use` before the file's tests run. */
@@ -35,4 +36,19 @@ export function hostForTests(prefix: string, use: (host: Host, dir: string) => v
     await host?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
+}
+
+/**
+ * Submit `call` as a task, cancel it at once, and wait for its end: polled until it finishes,
+ * for at most a minute (a loaded machine runs the task's steps late; the caller asserts its end).
+ */
+export async function cancelledTask(local: LocalHost, call: TaskCall): Promise<TaskInfo> {
+  const t = await local.api.call('taskSubmit', { call });
+  await local.api.call('taskCancel', { task: t.uuid });
+  let info: TaskInfo = t;
+  for (const end = Date.now() + 60_000; info.finished === null && Date.now() < end;) {
+    await new Promise((r) => setTimeout(r, 10));
+    info = await local.api.call('taskGet', { task: t.uuid });
+  }
+  return info;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TaskInfo, TaskOp, TaskCall } from '../../../src/toolstack/contract.js';
 import type { LocalHost } from '../../../src/toolstack/local.js';
-import { localHostForTests } from '../../support/local-host.js';
+import { cancelledTask, localHostForTests } from '../../support/local-host.js';
 import { GUESTS } from '../../support/xapi.js';
 
 let dir: string;
@@ -16,17 +16,7 @@ let local: LocalHost;
 localHostForTests('suspend', (l, d) => ((local = l), (dir = d)));
 
 /** Submit `call` as a task, cancel it at once, and wait for its end. */
-async function cancelled(call: TaskCall): Promise<TaskInfo> {
-  const ts = local.api;
-  const t = await ts.call('taskSubmit', { call });
-  await ts.call('taskCancel', { task: t.uuid });
-  let info: TaskInfo = t;
-  for (let i = 0; i < 1000 && info.finished === null; i++) {
-    await new Promise((r) => setTimeout(r, 10));
-    info = await ts.call('taskGet', { task: t.uuid });
-  }
-  return info;
-}
+const cancelled = (call: TaskCall): Promise<TaskInfo> => cancelledTask(local, call);
 
 const suspendVdis = async () => (await local.api.call('vdiList', {})).filter((v) => v.type === 'suspend' || v.name_label.startsWith('Suspend image'));
 

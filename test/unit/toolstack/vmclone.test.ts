@@ -9,9 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isXenError } from '../../../src/errors.js';
-import type { TaskInfo } from '../../../src/toolstack/contract.js';
 import type { LocalHost } from '../../../src/toolstack/local.js';
-import { localHostForTests } from '../../support/local-host.js';
+import { cancelledTask, localHostForTests } from '../../support/local-host.js';
 import { GUESTS } from '../../support/xapi.js';
 
 let dir: string;
@@ -100,13 +99,7 @@ test('a vm-copy task cancelled ends cancelled, with no VM and no VDI made', asyn
   await ts.call('vdiCreate', { sr: 'default', name: 'big', size: '256M' });
   await vm('big', ['vdev=xvda, access=rw, target=vdi:big']);
   const before = await vdiNames();
-  const t = await ts.call('taskSubmit', { call: { op: 'vmCopy', args: { vm: 'big', name: 'big-copy' } } });
-  await ts.call('taskCancel', { task: t.uuid });
-  let info: TaskInfo = t;
-  for (let i = 0; i < 500 && info.finished === null; i++) {
-    await new Promise((r) => setTimeout(r, 10));
-    info = await ts.call('taskGet', { task: t.uuid });
-  }
+  const info = await cancelledTask(local, { op: 'vmCopy', args: { vm: 'big', name: 'big-copy' } });
   assert.equal(info.status, 'cancelled', JSON.stringify(info));
   assert.deepEqual(await vdiNames(), before);
   assert.ok(!(await ts.call('vmList', {})).some((v) => v.name === 'big-copy'));
