@@ -2,8 +2,7 @@
 // does it: the kv-store guest moves with its state, its disk (a file both hosts see, as a
 // shared SR) and its vif's MAC; xl's sender messages; and the invariant at each failure point
 // we can reach in one process: a wrong token, no receiver, a name clash at the target, a target
-// that reports failure, a target that vanishes after the permission to go, a sender whose rename
-// clashes once the target has the stream (the network sent back to the resumed source). The domain runs in
+// that reports failure, a target that vanishes after the permission to go. The domain runs in
 // exactly one place afterwards, every time.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
