@@ -123,11 +123,6 @@ export class IncomingDomain implements FrameSink {
     // (the source is suspended now); start() waits for them, and a failure fails the start.
     this.#plugged = built.plugVifs?.();
     this.#plugged?.catch(() => {});
-    // And announced there at once (start() does again as the guest runs): the source is
-    // suspended, so its peers' frames are better sent here, where they wait in the copy's rx
-    // rings until its restored stack listens (netfront), than to the suspended copy. A refused
-    // migration resumes the source, whose stacks announce it again.
-    void this.#plugged?.then(() => announceVifs(this.#host, built.domain.domid, this.#config.vifs)).catch(() => {});
     await writeGuestData(this.#host, built.domain.domid, image.xenstore);
     return built;
   }

@@ -331,9 +331,9 @@ export class NetDatapath {
 
   /**
    * Add a listener. While nothing listens, frames wait in the rx rings (#onRx), as in a NIC's
-   * ring its driver has not read: a migrated guest's vif is delivered its peers' frames while
-   * the guest is still paused, and they reach its restored stack instead of being taken and
-   * dropped before the stack listens. The first listener takes them on a later microtask, once
+   * ring its driver has not read: a migrated guest's peers' frames that come once the target
+   * announced it, before its restored stack listens, reach that stack instead of being taken
+   * and dropped. The first listener takes them on a later microtask, once
    * its stack is set up (a stack listens when it is made, then restores its state).
    */
   listen(handler: (frame: Uint8Array, info: NetFrameInfo) => void): () => void {
