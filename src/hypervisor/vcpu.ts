@@ -124,6 +124,8 @@ interface Spawned {
   readonly worker: Worker;
   /** Resolves with the thread's kernel id once the runtime is loaded. */
   readonly ready: Promise<number | undefined>;
+  /** Why the thread ended after it was ready (before a vCPU took it over), if it did. */
+  readonly ended: () => string | undefined;
 }
 
 /**
@@ -165,7 +167,13 @@ function spawn(image: URL, opts: VcpuOptions, idle: boolean): Spawned {
     worker.on('exit', onExit);
   });
   ready.catch(() => {});
-  return { worker, ready };
+  // Kept for the thread's life: between ready and startVcpu (an idle pool thread, or a fresh
+  // one taken while its domain is built) an 'error' with no listener would throw in dom0, and
+  // an end would go unseen, leaving the domain's builder waiting for its main().
+  let end: string | undefined;
+  worker.on('error', (e) => void (end ??= `failed: ${e.message}`));
+  worker.on('exit', (code) => void (end ??= `exited with code ${code}`));
+  return { worker, ready, ended: () => end };
 }
 
 /** A thread taken from the pool (`warm`: it was started before it was asked for) for startVcpu. */
@@ -269,7 +277,7 @@ export async function startVcpu(
   opts: VcpuOptions & { pool: VcpuPool; onLog?: (line: string) => void; weight?: number; taken?: VcpuThread },
 ): Promise<StartedVcpu> {
   // `taken`: the caller took it ahead (a fresh one starts while the domain is built).
-  const { worker, ready, warm } = opts.taken ?? opts.pool.take(opts);
+  const { worker, ready, ended, warm } = opts.taken ?? opts.pool.take(opts);
   const { port1, port2 } = new MessageChannel();
   serveControlPort(port1, hv.controlPlane(domain.domid), () => {
     opts.onLog?.(`d${domain.domid}: flooded the control plane; crashing it`);
@@ -305,6 +313,8 @@ export async function startVcpu(
   let tid: number | undefined;
   try {
     tid = await ready;
+    const end = ended();
+    if (end !== undefined) throw new VcpuExited(`${end} before its domain started`);
   } catch (e) {
     // Not the domain's crash: it never ran. The builder tears the domain down.
     port1.close();

@@ -1,5 +1,5 @@
 // vCPU threads that end before they are ready: the domain's start fails with a typed error
-// instead of waiting for ever.
+// instead of waiting for ever; one that dies once ready, before its domain starts, the same.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,3 +36,23 @@ for (const [what, source] of [
     assert.equal(hv.findDomain(d.domid), undefined);
   });
 }
+
+test('a thread that dies after it is ready, before its domain starts: no uncaught error in dom0, and startVcpu rejects with VcpuExited', T, async (t) => {
+  const source = "import { parentPort } from 'node:worker_threads';\n" +
+    "parentPort.postMessage({ type: 'ready' });\n" +
+    "setTimeout(() => { throw new Error('died after ready'); }, 10);\n";
+  const hv = new Hypervisor();
+  const pool = new VcpuPool({ size: 0, image: image(t, source) });
+  t.after(() => pool.close());
+  const d = hv.createDomain({ name: 'late', ramFrames: 16 });
+  // Taken ahead, as a cold create takes it while the domain is built.
+  const taken = pool.take({ heapMb: 16 });
+  await taken.ready;
+  await new Promise((r) => taken.worker.once('exit', r)); // not events.once: it rejects on the 'error'
+  await assert.rejects(startVcpu(hv, d, 'unused', { heapMb: 16, pool, taken }), (e: unknown) => {
+    assert.ok(e instanceof VcpuExited, String(e));
+    assert.match(e.message, /died after ready/);
+    return true;
+  });
+  await hv.destroyDomain(d.domid);
+});
