@@ -13,6 +13,8 @@ export const REALM_IMAGE = new URL('../../realm.js', import.meta.url);
  * A kernel image linked as a script (a CommonJS module body, toolstack/kernel.ts) runs as this
  * function of its module's exports, require and module. The prefix shares the image's first
  * line, so its stack frames keep their line numbers (guest/kernel-script.ts maps them back).
+ * Strict, as the ES module it was written as would run: esbuild's CommonJS output of an ES
+ * module does not say "use strict" itself.
  */
-export const KERNEL_SCRIPT_PREFIX = '(function (exports, require, module) {';
+export const KERNEL_SCRIPT_PREFIX = "(function (exports, require, module) {'use strict';";
 export const wrapKernelScript = (code: string): string => `${KERNEL_SCRIPT_PREFIX}${code}\n})`;

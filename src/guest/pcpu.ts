@@ -291,7 +291,11 @@ function makeShell(): Shell {
   // `globalThis.constructor` was this thread's Object and its constructor this thread's Function,
   // which may compile strings (`process` in one line); and each of its global-name lookups went
   // through that interceptor into C++ (docs/PERFORMANCE.md, issue 18, tenth pass).
-  const ctx = vm.createContext(vm.constants.DONT_CONTEXTIFY, { microtaskMode: 'afterEvaluate', codeGeneration: { strings: false, wasm: true } });
+  // Node before 20.18 has no DONT_CONTEXTIFY, and createContext(undefined) would silently make
+  // the contextified global again: refused, not run without the boundary.
+  const ordinary = vm.constants?.DONT_CONTEXTIFY;
+  if (typeof ordinary !== 'symbol') throw new Error(`shared cpupools need Node 20.18 or newer (vm.constants.DONT_CONTEXTIFY); this is ${process.version}`);
+  const ctx = vm.createContext(ordinary, { microtaskMode: 'afterEvaluate', codeGeneration: { strings: false, wasm: true } });
   const I = vm.runInContext(INTRINSICS, ctx) as Intrinsics;
   let bound: Resident | undefined;
   const owner = (): Resident => {

@@ -53,3 +53,12 @@ test("another thread compiles it from the host's code cache without rejecting it
   await w.terminate();
   assert.equal(rejected, false);
 });
+
+test('runs strict, as the ES module it was written as: an assignment to an undeclared name throws', async () => {
+  const kernel = join(dir, 'sloppy.ts');
+  // Written as a module would never be (an undeclared name), to see the mode it runs in.
+  writeFileSync(kernel, '// @ts-nocheck\nexport default function main(): void {}\nundeclaredByTheKernel = 1;\n');
+  const s = (await kernelScript(kernel))!;
+  assert.throws(() => new CompiledKernel(s).run({}), ReferenceError);
+  assert.equal((globalThis as Record<string, unknown>).undeclaredByTheKernel, undefined);
+});
