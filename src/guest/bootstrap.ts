@@ -124,7 +124,9 @@ function boot(msg: BootMessage): void {
   });
 }
 
-// Only a thread that will wait in the pool: one started for a domain boots now.
+// Only a thread that will wait in the pool: one started for a domain boots now. This top-level
+// await must not reach a lazily loaded chunk: those import guest.mjs (bin/link.js), which is
+// still evaluating here, and the two would wait for each other.
 if ((workerData as VcpuThreadData | null)?.warmUp === true) await warmUp();
 parent.once('message', (msg: BootMessage) => boot(msg));
 status({ type: 'ready', tid: currentThreadId() });

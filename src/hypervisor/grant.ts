@@ -449,14 +449,17 @@ export class GrantCopyBatch {
    * Copy the bytes of every op of this batch, which pinBatch holds pinned now in `g` for
    * `mapper`, in op order into `local` from `at` on (a held frame's tail brought into dom0):
    * from the pins, not pinning the grants again. False, with nothing copied, if the batch is
-   * not pinned there by `mapper`, one of its ops did not pin, or `local` has no room.
+   * not pinned there by `mapper`, one of its ops did not pin or is not the op pinned, an op
+   * passes its page's end, `at` is no index, or `local` has no room.
    */
   copyFromPins(g: DomainView, mapper: number, local: Uint8Array, at: number): boolean {
     const p = pinnedBatches.get(this);
-    if (p === undefined || p.g !== g || p.mapper !== mapper) return false;
+    if (p === undefined || p.g !== g || p.mapper !== mapper || !(Number.isSafeInteger(at) && at >= 0)) return false;
     let end = at;
     for (let k = 0; k < this.count; k++) {
-      if (!this.#srcHeld[k]) return false;
+      // Each op is the one pinned (a batch reset and refilled while pinned holds other pages).
+      if (!this.#srcHeld[k] || this.ref[k] !== this.srcRef[k] || this.offset[k] !== this.srcOffset[k]) return false;
+      if (this.offset[k]! + this.len[k]! > PAGE_SIZE) return false;
       end += this.len[k]!;
     }
     if (end > local.length) return false;

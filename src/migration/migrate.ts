@@ -236,6 +236,18 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       throw failed(e, 'Migration failed, resuming at sender.');
     }
     renamed.catch(() => {}); // awaited below
+    // As xl: the guest resumes here even if its old name cannot be had back (taken meanwhile);
+    // the rename away's records are written first, so the two renames do not interleave.
+    const renameBackAndResume = async () => {
+      await renamed.catch(() => {});
+      try {
+        await host.rename(domid, name);
+      } catch (e) {
+        say(`migration sender: Failed to rename domain back to '${name}': ${(e as Error).message}`);
+      } finally {
+        host.resume(domid);
+      }
+    };
     tRenamed = performance.now();
     say('migration sender: Giving target permission to start.');
     let status: number;
@@ -248,8 +260,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       // A target whose host process died took its domains with it, and nothing listens at its
       // address any more: then, and only then, ours is the only copy and runs on here.
       if (await refused(addr, port)) {
-        await host.rename(domid, name);
-        host.resume(domid);
+        await renameBackAndResume();
         throw failed(e, `Migration failed: the target died during the final handshake (nothing listens at ${target} any more); resumed at sender.`);
       }
       throw failed(e, '** Migration failed during final handshake **\nDomain state is now undefined !\n'
@@ -261,8 +272,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
         throw failed(e, `** Migration failed during final handshake **\nthe target did not hand the domain back: '${name}--migratedaway' stays suspended here`);
       });
       say('migration sender: Trying to resume at our end.');
-      await host.rename(domid, name);
-      host.resume(domid);
+      await renameBackAndResume();
       say('migration sender: Resumed OK.');
       throw new XenError('EIO', 'Migration failed due to problems at target.');
     }

@@ -249,8 +249,8 @@ async function prepareDomain(
     ...(spec.maxEventChannels !== undefined && { maxEvtchns: spec.maxEventChannels }),
     ...(placement && { doorbell: placement.doorbell }),
   });
-  created?.();
   try {
+    created?.();
     const hc0 = hv.dom0Hypercalls;
     const ports = { store: await hc0.evtchnAllocUnbound(0, d.domid), console: await hc0.evtchnAllocUnbound(0, d.domid) };
     writeGrantEntry(d.view, GNTTAB_RESERVED_CONSOLE, 0, PFN_CONSOLE, false);
@@ -298,7 +298,8 @@ async function writeDevices(ctx: BuildContext, domid: number, spec: Pick<BuildSp
  * with the kernel (no main, say) as the toolstack words it.
  */
 async function scriptOrModule(kernel: string): Promise<string | KernelScript> {
-  const [module, script] = await Promise.all([kernelImage(kernel, 'module'), kernelScript(kernel)]);
+  // A script that cannot be made is no error of the kernel's: its module runs.
+  const [module, script] = await Promise.all([kernelImage(kernel, 'module'), kernelScript(kernel).catch(() => null)]);
   return script ?? module;
 }
 

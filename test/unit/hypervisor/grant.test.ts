@@ -524,10 +524,11 @@ test('copy into the caller\'s memory from pins it holds (a held frame\'s tail br
   assert.equal(h.dom0.grantCopyFromPins(a.domid, pins, local, 10), true);
   assert.deepEqual([local[9], local[10], local[109], local[110], local[209], local[210]], [0, 0x5a, 0x5a, 0x3c, 0x3c, 0]);
   assert.equal(pinCount(), 1, 'the batch\'s one pin (its ops share the grant) holds on');
-  // Pinned in another domain than the one named, or no room past `at`: nothing copied.
+  // Pinned in another domain than the one named, no room past `at`, or `at` no index: nothing copied.
   local.fill(0);
   assert.equal(h.dom0.grantCopyFromPins(c.domid, pins, local, 0), false);
   assert.equal(h.dom0.grantCopyFromPins(a.domid, pins, local, 101), false);
+  for (const at of [-1, 0.5, Number.NaN]) assert.equal(h.dom0.grantCopyFromPins(a.domid, pins, local, at), false, `at ${at}`);
   assert.equal(local.some((x) => x !== 0), false);
   h.dom0.grantUnpinLocal(a.domid, pins);
   // An op that did not pin: nothing copied, not even the ops before it.

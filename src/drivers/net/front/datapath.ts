@@ -334,7 +334,9 @@ export class NetDatapath {
    * ring its driver has not read: a migrated guest's peers' frames that come once the target
    * announced it, before its restored stack listens, reach that stack instead of being taken
    * and dropped. The first listener takes them on a later microtask, once
-   * its stack is set up (a stack listens when it is made, then restores its state).
+   * its stack is set up (a stack listens when it is made, then restores its state). A guest that
+   * opens a vif and never listens leaves its rings full, and netback's stall timer takes the
+   * carrier off, as for a Linux guest that stops reading its rings.
    */
   listen(handler: (frame: Uint8Array, info: NetFrameInfo) => void): () => void {
     this.listeners.add(handler);
@@ -366,6 +368,7 @@ export class NetDatapath {
 
   #deliver(frame: Uint8Array, info: NetFrameInfo): void {
     if (this.listeners.size === 0) {
+      // The last listener left within a batch (frames wait in the rings while none listens).
       this.stats.rxDropped++;
       return;
     }
