@@ -19,14 +19,19 @@ import { waitFor } from '../../support/gateway.js';
 const KERNEL = join(FIXTURES, 'whoami.ts');
 const threads = () => readdirSync('/proc/self/task').length;
 
-test('a cold create whose disk is refused ends the vCPU thread it started; the next create is served', { timeout: 120_000 }, async (t) => {
+/** A host with no pooled threads (every create cold), its API, and a scratch directory, all gone after the test. */
+async function coldHost(t: { after(fn: () => Promise<void>): void }): Promise<{ dir: string; host: Host; api: ToolstackApi }> {
   const dir = await mkdtemp(join(tmpdir(), 'xenode-cold-'));
   const host = await Host.start({ poolSize: 0 });
   t.after(async () => {
     await host.close();
     await rm(dir, { recursive: true, force: true });
   });
-  const api = new ToolstackApi(host, { log: new HostLog() });
+  return { dir, host, api: new ToolstackApi(host, { log: new HostLog() }) };
+}
+
+test('a cold create whose disk is refused ends the vCPU thread it started; the next create is served', { timeout: 120_000 }, async (t) => {
+  const { dir, host, api } = await coldHost(t);
   // A directory as the disk's target: blkback refuses it after the domain is built.
   const refused = (name: string) => api.call('create', {
     file: KERNEL, text: `name = "${name}"\nkernel = "${KERNEL}"\nmemory = 32\ndisk = [ 'vdev=xvda, target=${dir}' ]\n`,
@@ -46,13 +51,7 @@ test('a cold create whose disk is refused ends the vCPU thread it started; the n
 });
 
 test('a cold create runs its kernel as a script where it can, as its module where not (import.meta), and reports a top-level crash with its error', { timeout: 120_000 }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'xenode-cold-'));
-  const host = await Host.start({ poolSize: 0 });
-  t.after(async () => {
-    await host.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const api = new ToolstackApi(host, { log: new HostLog() });
+  const { dir, host, api } = await coldHost(t);
   const kernels = {
     // A script's body has CommonJS's `module`; an ES module has none.
     script: "export default async function main(os) { await os.xenstore.write('data/kind', typeof module === 'object' ? 'script' : 'module'); }\n",
