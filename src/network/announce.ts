@@ -1,17 +1,13 @@
 // Where a MAC is now, told to the network: the RARP broadcast that QEMU's announce-self sends
 // for each of a guest's NICs once a migrated guest runs at its destination (announce_self_create).
 // Every learning bridge it crosses takes the source MAC's port from it; nobody answers it.
-import { ETH_ALEN, ETH_P_IPV4 } from './mac.js';
+import { ETH_ALEN, ETH_P_IPV4, putMac } from './mac.js';
 
 export const ETH_P_RARP = 0x8035;
 const ARPHRD_ETHER = 1;
 const ARPOP_RREQUEST = 3;
 /** The shortest Ethernet frame without its FCS: the announcement is padded to it. */
 const ETH_ZLEN = 60;
-
-function putMac(f: Uint8Array, off: number, mac: number): void {
-  for (let i = ETH_ALEN - 1, m = mac; i >= 0; i--, m = Math.floor(m / 256)) f[off + i] = m % 256;
-}
 
 /** The announcement of `mac` (a 48-bit number, see parseMac): its own sender and target, no IP addresses. */
 export function macAnnouncement(mac: number): Uint8Array {

@@ -29,6 +29,11 @@ export function macAt(frame: Uint8Array, off: number): number {
     ((frame[off + 2]! << 24) >>> 0) + (frame[off + 3]! << 16) + (frame[off + 4]! << 8) + frame[off + 5]!;
 }
 
+/** Write `mac` (a 48-bit number) at `off` in a frame: macAt's inverse. */
+export function putMac(frame: Uint8Array, off: number, mac: number): void {
+  for (let i = ETH_ALEN - 1, m = mac; i >= 0; i--, m = Math.floor(m / 256)) frame[off + i] = m % 256;
+}
+
 /** Group (multicast or broadcast) addresses have the I/G bit, the low bit of the first byte. */
 export function isGroupMac(frame: Uint8Array, off: number): boolean {
   return (frame[off]! & 1) !== 0;

@@ -46,12 +46,13 @@ export interface PortDevice {
 export interface FrameTail {
   /** Bytes at the start of the view that are the frame's; [head, length) are not there until fill(). */
   readonly head: number;
-  /** The sending domain and its grants holding [head, length), in order: count segments of (offset, len) in their pages. */
+  /** The sending domain. */
   readonly domid: number;
-  readonly count: number;
-  readonly offset: ArrayLike<number>;
-  readonly len: ArrayLike<number>;
-  /** The grants, as the batch the sender holds them pinned by (segment k is its op k): a receiver copies from the pins it holds, not pinning them again. */
+  /**
+   * Its grants holding [head, length), as the batch the sender holds them pinned by: op k (of
+   * pins.count) is the k-th segment, pins.len[k] bytes at pins.offset[k] of its page. A receiver
+   * copies from these pins, not pinning the grants again.
+   */
   readonly pins: GrantCopyBatch;
   /** Copy the tail into the view (once); false if it could not be had (the frame is to be dropped). */
   fill(): boolean;

@@ -226,6 +226,13 @@ export function ramPage(hc: Hypercalls, fill: number): { pfn: number; page: Uint
   return { pfn: pfn!, page };
 }
 
+/** A ref that granted `pfn` to dom0 and was revoked since (endAccess): it names no access now. */
+export function revokedRef(hc: Hypercalls, pfn: number, readonly: boolean): number {
+  const ref = hc.grantAccess(0, pfn, readonly);
+  if (!hc.endAccess(ref)) throw new Error(`grant ref ${ref} was not revoked`);
+  return ref;
+}
+
 /** assert.throws / rejects matchers. */
 export const xen = (errno: XenError['errno']) => ({ name: 'XenError', errno });
 export const gntst = (status: number) => ({ name: 'GrantError', status });

@@ -9,7 +9,7 @@ import {
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { GrantCopyBatch } from '../../../src/hypervisor/grant.js';
 import { ACT_PIN, ACT_WORDS, activeBase, CB_GRANT_LOCK, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE } from '../../../src/hypervisor/layout.js';
-import { grantFlags, gntst, harness, ramPage, xen } from '../../support/hypervisor.js';
+import { grantFlags, gntst, harness, ramPage, revokedRef, xen } from '../../support/hypervisor.js';
 
 const RO = GTF_permit_access | GTF_readonly;
 const RW = GTF_permit_access;
@@ -81,8 +81,7 @@ test('refused maps: out-of-range ref, revoked ref, ref for another domain, rw of
     assert.throws(() => h.dom0.grantMap(f.domid, ref, true), gntst(GNTST_bad_gntref), `ref ${ref}`);
   }
   assert.throws(() => h.dom0.grantMap(f.domid, 100, true), gntst(GNTST_general_error), 'a ref never granted');
-  const revoked = f.hc.grantAccess(0, pfn, false);
-  assert.equal(f.hc.endAccess(revoked), true);
+  const revoked = revokedRef(f.hc, pfn, false);
   assert.throws(() => h.dom0.grantMap(f.domid, revoked, true), gntst(GNTST_general_error), 'a revoked ref');
   const toOther = f.hc.grantAccess(other.domid, pfn, false);
   assert.throws(() => h.dom0.grantMap(f.domid, toOther, true), gntst(GNTST_general_error), 'a ref granted to another domain');
@@ -272,8 +271,7 @@ test('local copy refuses what a map refuses, op by op, and undoes its pins; the 
   const { pfn, page } = ramPage(f.hc, 7);
   const ro = f.hc.grantAccess(0, pfn, true);
   const rw = f.hc.grantAccess(0, pfn, false);
-  const revoked = f.hc.grantAccess(0, pfn, false);
-  assert.equal(f.hc.endAccess(revoked), true);
+  const revoked = revokedRef(f.hc, pfn, false);
   const toOther = f.hc.grantAccess(other.domid, pfn, false);
   const outside = [PFN_SHARED_INFO, PFN_START_INFO, PFN_GRANT_TABLE, f.domain.view.nrFrames, 0xffffffff].map((fr) => f.hc.grantAccess(0, fr, false));
   // Mapped by another domain: a copy may not pin it alongside.
@@ -419,8 +417,7 @@ test('pinned for a turn (a frame crossing the switch): the granting guest cannot
   const a = h.local();
   const pa = ramPage(a.hc, 9);
   const ref = a.hc.grantAccess(0, pa.pfn, true);
-  const revoked = a.hc.grantAccess(0, pa.pfn, true);
-  assert.equal(a.hc.endAccess(revoked), true);
+  const revoked = revokedRef(a.hc, pa.pfn, true);
   const batch = new GrantCopyBatch(4);
   batch.reset(new Uint8Array(0), false);
   batch.add(ref, 0, 100, 0);
@@ -447,8 +444,7 @@ test('copy from pins the caller holds (a frame crossing the switch into a receiv
   const pa = ramPage(a.hc, 0x5a);
   const pb = ramPage(b.hc, 0);
   const src = a.hc.grantAccess(0, pa.pfn, true);
-  const revoked = a.hc.grantAccess(0, pa.pfn, true);
-  assert.equal(a.hc.endAccess(revoked), true);
+  const revoked = revokedRef(a.hc, pa.pfn, true);
   const dst = b.hc.grantAccess(0, pb.pfn, false);
   const pins = new GrantCopyBatch(4);
   pins.reset(new Uint8Array(0), false);
@@ -509,8 +505,7 @@ test('copy into the caller\'s memory from pins it holds (a held frame\'s tail br
   const pa = ramPage(a.hc, 0x5a);
   pa.page.fill(0x3c, 2000, 2100);
   const src = a.hc.grantAccess(0, pa.pfn, true);
-  const revoked = a.hc.grantAccess(0, pa.pfn, true);
-  assert.equal(a.hc.endAccess(revoked), true);
+  const revoked = revokedRef(a.hc, pa.pfn, true);
   const pins = new GrantCopyBatch(4);
   pins.reset(new Uint8Array(0), false);
   pins.add(src, 0, 100, 0);

@@ -430,7 +430,10 @@ export class RxPath {
     // The frame's bytes in order, cut at the buffers' page boundaries: first those in the view...
     let pos = this.#pieces(b0, -1, base, tail ? tail.head : frame.length, 0);
     // ...then the tail's, each sender slot from the sender's pin of its grant.
-    if (tail) for (let k = 0; k < tail.count; k++) pos = this.#pieces(b0, k, tail.offset[k]!, tail.len[k]!, pos);
+    if (tail) {
+      const t = tail.pins;
+      for (let k = 0; k < t.count; k++) pos = this.#pieces(b0, k, t.offset[k]!, t.len[k]!, pos);
+    }
     const f = this.#staged;
     this.#fBuf0[f] = b0;
     this.#fSlots[f] = dataSlots;

@@ -519,32 +519,16 @@ class TxTail implements FrameTail {
   #filled = false;
   #ok = false;
 
-  constructor(readonly hc: Hypercalls, readonly domid: number, readonly grants: GrantCopyBatch, readonly frame: Uint8Array) {}
+  constructor(readonly hc: Hypercalls, readonly domid: number, readonly pins: GrantCopyBatch, readonly frame: Uint8Array) {}
 
   reset(head: number): void {
     this.head = head;
     this.#filled = false;
   }
 
-  get count(): number {
-    return this.grants.count;
-  }
-
-  get offset(): Uint16Array {
-    return this.grants.offset;
-  }
-
-  get len(): Uint16Array {
-    return this.grants.len;
-  }
-
-  get pins(): GrantCopyBatch {
-    return this.grants;
-  }
-
   /** Why the grants did not pin: the first that failed. */
   failed(): string {
-    const g = this.grants;
+    const g = this.pins;
     let k = 0;
     while (k < g.count - 1 && g.status[k] === 0) k++;
     return `slot ${this.slot[k]} past byte ${this.head} (gref ${g.ref[k]}): ${gntstName(g.status[k]!)}`;
@@ -553,7 +537,7 @@ class TxTail implements FrameTail {
   fill(): boolean {
     if (this.#filled) return this.#ok;
     this.#filled = true;
-    this.#ok = this.hc.grantCopyFromPins(this.domid, this.grants, this.frame, this.head);
+    this.#ok = this.hc.grantCopyFromPins(this.domid, this.pins, this.frame, this.head);
     return this.#ok;
   }
 }
