@@ -1,13 +1,19 @@
 // The domain configuration in a save image: xl keeps it as JSON in its header's optional data.
 // A restore reads it back from a file or a peer, so every field is checked here as the xl.cfg
-// parser checks it (domconfig.ts): types, names, the host's limits, disk and vif fields.
+// parser checks it (domconfig.ts): types, names, the host's limits, disk and vif fields. The
+// DomainConfig is built from the checked fields alone: a field the image adds is dropped, never
+// carried into the domain unchecked.
 import { isAbsolute } from 'node:path';
+import { isIPv4 } from 'node:net';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError } from '../errors.js';
 import { DEFAULT_MAX_GRANT_FRAMES, PFN_GRANT_TABLE } from '../hypervisor/layout.js';
+import type { ForwardSpec } from '../network/gateway/forwardspec.js';
 import { memorySplit } from '../toolstack/builder.js';
-import { SHUTDOWN_ACTIONS, domainNameProblem, type DomainConfig } from '../toolstack/domconfig.js';
+import type { DiskSpec } from '../toolstack/diskspec.js';
+import { SHUTDOWN_ACTIONS, domainNameProblem, poolNameProblem, type DomainConfig, type DomainVif } from '../toolstack/domconfig.js';
 import { hostLimits, type Bounds } from '../toolstack/limits.js';
+import { VIF_LOCKING_MODES } from '../toolstack/vifspec.js';
 
 /** Where a domain's RAM frames are: pfns first..end-1. */
 export interface Geometry {
@@ -23,6 +29,8 @@ export function geometryOf(c: Pick<DomainConfig, 'memory' | 'maxGrantFrames'>): 
 const MAX_DEVICES = 256;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const DEVID: Bounds = { min: 0, max: 0x7fffffff };
+const PORT: Bounds = { min: 1, max: 65535 };
 
 function bad(what: string): XenError {
   return new XenError('EINVAL', `the save image's domain configuration is invalid: ${what}`);
@@ -35,31 +43,118 @@ function obj(v: unknown, what: string): Obj {
   return v as Obj;
 }
 
-function str(o: Obj, key: string, what: string, optional: boolean, max = 4096): void {
-  const v = o[key];
-  if (v === undefined && optional) return;
-  if (typeof v !== 'string' || Buffer.byteLength(v) > max || /\0/.test(v)) throw bad(`${what}.${key} is not a string of at most ${max} octets`);
+function list(v: unknown, what: string): unknown[] {
+  if (!Array.isArray(v) || v.length > MAX_DEVICES) throw bad(`${what} is not a list of at most ${MAX_DEVICES}`);
+  return v;
 }
 
-function int(o: Obj, key: string, what: string, b: Bounds | undefined, optional: boolean): void {
-  const v = o[key];
-  if (v === undefined && optional) return;
-  if (!Number.isInteger(v) || (b && ((v as number) < b.min || (v as number) > b.max))) {
-    throw bad(`${what}.${key} is not an integer${b ? ` in ${b.min}..${b.max}` : ''}`);
+/** An object's fields, each read once and checked: what it returns has the type it was checked for. */
+class Fields {
+  constructor(readonly o: Obj, readonly what: string) {}
+
+  #absent(key: string): boolean {
+    return this.o[key] === undefined;
+  }
+
+  string(key: string, max = 4096): string {
+    const v = this.o[key];
+    if (typeof v !== 'string' || Buffer.byteLength(v) > max || v.includes('\0')) throw bad(`${this.what}.${key} is not a string of at most ${max} octets`);
+    return v;
+  }
+
+  optString(key: string, max?: number): string | undefined {
+    return this.#absent(key) ? undefined : this.string(key, max);
+  }
+
+  int(key: string, b?: Bounds): number {
+    const v = this.o[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || (b && (v < b.min || v > b.max))) {
+      throw bad(`${this.what}.${key} is not an integer${b ? ` in ${b.min}..${b.max}` : ''}`);
+    }
+    return v;
+  }
+
+  optInt(key: string, b?: Bounds): number | undefined {
+    return this.#absent(key) ? undefined : this.int(key, b);
+  }
+
+  bool(key: string): boolean {
+    const v = this.o[key];
+    if (typeof v !== 'boolean') throw bad(`${this.what}.${key} is not true or false`);
+    return v;
+  }
+
+  optBool(key: string): boolean | undefined {
+    return this.#absent(key) ? undefined : this.bool(key);
+  }
+
+  oneOf<T extends string>(key: string, values: readonly T[]): T {
+    const v = this.o[key];
+    if (!values.includes(v as T)) throw bad(`${this.what}.${key} is not one of ${values.join(', ')}`);
+    return v as T;
+  }
+
+  optOneOf<T extends string>(key: string, values: readonly T[]): T | undefined {
+    return this.#absent(key) ? undefined : this.oneOf(key, values);
   }
 }
 
-function bool(o: Obj, key: string, what: string, optional: boolean): void {
-  const v = o[key];
-  if (!(v === undefined && optional) && typeof v !== 'boolean') throw bad(`${what}.${key} is not true or false`);
+/** The object without its undefined fields (an absent optional field stays absent). */
+function defined<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
 }
 
-function oneOf(o: Obj, key: string, what: string, values: readonly string[], optional: boolean): void {
-  const v = o[key];
-  if (!(v === undefined && optional) && !values.includes(v as string)) throw bad(`${what}.${key} is not one of ${values.join(', ')}`);
+function diskOf(v: unknown, i: number): DiskSpec {
+  const f = new Fields(obj(v, `disks[${i}]`), `disks[${i}]`);
+  const target = f.optString('target');
+  if (target !== undefined && !isAbsolute(target) && !target.startsWith('vdi:')) throw bad(`${f.what}.target is not an absolute path or vdi:`);
+  return defined<DiskSpec>({
+    target,
+    format: f.oneOf('format', ['raw', 'qcow', 'qcow2', 'vhd', 'qed', 'empty']),
+    vdev: f.string('vdev', 64),
+    devid: f.int('devid', DEVID),
+    access: f.oneOf('access', ['ro', 'rw']),
+    cdrom: f.bool('cdrom'),
+    backend: f.optString('backend', 256),
+    backendtype: f.optOneOf('backendtype', ['phy', 'qdisk', 'standalone', 'tap']),
+    specification: f.oneOf('specification', ['xen', 'virtio']),
+    script: f.optString('script'),
+    directIoSafe: f.bool('directIoSafe'),
+    discard: f.bool('discard'),
+    trusted: f.bool('trusted'),
+    grantUsage: f.optBool('grantUsage'),
+  });
 }
 
-const DEVID: Bounds = { min: 0, max: 0x7fffffff };
+function vifOf(v: unknown, i: number): DomainVif {
+  const f = new Fields(obj(v, `vifs[${i}]`), `vifs[${i}]`);
+  const mac = f.optString('mac');
+  if (mac !== undefined && !MAC.test(mac)) throw bad(`${f.what}.mac is not a lowercase MAC`);
+  let rate: DomainVif['rate'];
+  if (f.o.rate !== undefined) {
+    const r = new Fields(obj(f.o.rate, `${f.what}.rate`), `${f.what}.rate`);
+    rate = { bytesPerInterval: r.int('bytesPerInterval', { min: 1, max: Number.MAX_SAFE_INTEGER }), intervalUsecs: r.int('intervalUsecs', { min: 1, max: Number.MAX_SAFE_INTEGER }) };
+  }
+  const s = (k: string) => f.optString(k, 256);
+  return defined<DomainVif>({
+    mac, bridge: s('bridge'), backend: s('backend'), vifname: s('vifname'), model: s('model'),
+    type: f.optOneOf('type', ['vif', 'ioemu']),
+    ip: s('ip'), rate, mtu: f.optInt('mtu', { min: 68, max: 65535 }), script: s('script'), gatewaydev: s('gatewaydev'),
+    devid: f.int('devid', DEVID),
+    trusted: f.optBool('trusted'),
+    lockingMode: f.optOneOf('lockingMode', VIF_LOCKING_MODES),
+    // The addresses are checked again where the switch takes them (a bad one refuses the vif).
+    ipv4Allowed: f.optString('ipv4Allowed'), ipv6Allowed: f.optString('ipv6Allowed'),
+  });
+}
+
+function forwardOf(v: unknown, i: number): ForwardSpec {
+  const f = new Fields(obj(v, `forwards[${i}]`), `forwards[${i}]`);
+  const hostAddress = f.string('hostAddress', 15);
+  if (!isIPv4(hostAddress)) throw bad(`${f.what}.hostAddress is not an IPv4 address`);
+  return { proto: f.oneOf('proto', ['tcp', 'udp']), hostAddress, hostPort: f.int('hostPort', PORT), guestPort: f.int('guestPort', PORT) };
+}
 
 export function configFromJson(text: string): DomainConfig {
   let raw: unknown;
@@ -68,62 +163,41 @@ export function configFromJson(text: string): DomainConfig {
   } catch (e) {
     throw bad(`not JSON (${(e as Error).message})`);
   }
-  const c = obj(raw, 'the configuration');
+  const f = new Fields(obj(raw, 'the configuration'), 'config');
   const lim = hostLimits();
-  str(c, 'name', 'config', false);
-  const problem = domainNameProblem(c.name as string);
+  const name = f.string('name');
+  const problem = domainNameProblem(name);
   if (problem) throw bad(`name ${problem}`);
-  if (c.uuid !== undefined && (typeof c.uuid !== 'string' || !UUID.test(c.uuid))) throw bad('uuid is not a lowercase uuid');
-  str(c, 'kernel', 'config', false);
-  if (!isAbsolute(c.kernel as string)) throw bad('kernel is not an absolute path');
-  int(c, 'memory', 'config', lim.memoryMiB, false);
-  int(c, 'maxmem', 'config', { min: c.memory as number, max: Number.MAX_SAFE_INTEGER }, false);
-  if (c.vcpus !== 1) throw bad('vcpus is not 1');
-  int(c, 'cpuWeight', 'config', { min: 1, max: 65535 }, true);
-  bool(c, 'driverDomain', 'config', true);
-  str(c, 'cmdline', 'config', true, lim.cmdlineBytes);
-  for (const k of ['onPoweroff', 'onReboot', 'onCrash', 'onWatchdog', 'onSoftReset']) oneOf(c, k, 'config', SHUTDOWN_ACTIONS, false);
-  int(c, 'maxGrantFrames', 'config', lim.maxGrantFrames, true);
-  int(c, 'maxMaptrackFrames', 'config', lim.maxMaptrackFrames, true);
-  int(c, 'maxEventChannels', 'config', lim.maxEventChannels, true);
-  if (!Array.isArray(c.disks) || c.disks.length > MAX_DEVICES) throw bad(`disks is not a list of at most ${MAX_DEVICES}`);
-  if (!Array.isArray(c.vifs) || c.vifs.length > MAX_DEVICES) throw bad(`vifs is not a list of at most ${MAX_DEVICES}`);
-  c.disks.forEach((v: unknown, i) => {
-    const d = obj(v, `disks[${i}]`);
-    const w = `disks[${i}]`;
-    str(d, 'target', w, true);
-    oneOf(d, 'format', w, ['raw', 'qcow', 'qcow2', 'vhd', 'qed', 'empty'], false);
-    str(d, 'vdev', w, false, 64);
-    int(d, 'devid', w, DEVID, false);
-    oneOf(d, 'access', w, ['ro', 'rw'], false);
-    bool(d, 'cdrom', w, false);
-    str(d, 'backend', w, true, 256);
-    oneOf(d, 'backendtype', w, ['phy', 'qdisk', 'standalone', 'tap'], true);
-    oneOf(d, 'specification', w, ['xen', 'virtio'], false);
-    str(d, 'script', w, true);
-    for (const k of ['directIoSafe', 'discard', 'trusted']) bool(d, k, w, false);
-    bool(d, 'grantUsage', w, true);
-    if (d.target !== undefined && !isAbsolute(d.target as string) && !/^vdi:/.test(d.target as string)) throw bad(`${w}.target is not an absolute path or vdi:`);
-  });
-  c.vifs.forEach((v: unknown, i) => {
-    const n = obj(v, `vifs[${i}]`);
-    const w = `vifs[${i}]`;
-    if (n.mac !== undefined && (typeof n.mac !== 'string' || !MAC.test(n.mac))) throw bad(`${w}.mac is not a lowercase MAC`);
-    for (const k of ['bridge', 'backend', 'vifname', 'model', 'ip', 'script', 'gatewaydev']) str(n, k, w, true, 256);
-    // The addresses are checked again where the switch takes them (a bad one refuses the vif).
-    for (const k of ['ipv4Allowed', 'ipv6Allowed']) str(n, k, w, true, 4096);
-    oneOf(n, 'type', w, ['vif', 'ioemu'], true);
-    oneOf(n, 'lockingMode', w, ['locked', 'unlocked', 'disabled'], true);
-    int(n, 'mtu', w, { min: 68, max: 65535 }, true);
-    int(n, 'devid', w, DEVID, false);
-    bool(n, 'trusted', w, true);
-    if (n.rate !== undefined) {
-      const r = obj(n.rate, `${w}.rate`);
-      int(r, 'bytesPerInterval', `${w}.rate`, { min: 1, max: Number.MAX_SAFE_INTEGER }, false);
-      int(r, 'intervalUsecs', `${w}.rate`, { min: 1, max: Number.MAX_SAFE_INTEGER }, false);
-    }
+  const uuid = f.optString('uuid');
+  if (uuid !== undefined && !UUID.test(uuid)) throw bad('uuid is not a lowercase uuid');
+  const kernel = f.string('kernel');
+  if (!isAbsolute(kernel)) throw bad('kernel is not an absolute path');
+  const memory = f.int('memory', lim.memoryMiB);
+  const maxmem = f.int('maxmem', { min: memory, max: Number.MAX_SAFE_INTEGER });
+  if (f.o.vcpus !== 1) throw bad('vcpus is not 1');
+  const pool = f.optString('pool', 64);
+  const poolProblem = pool === undefined ? undefined : poolNameProblem(pool);
+  if (poolProblem) throw bad(`pool ${poolProblem}`);
+  const c = defined<DomainConfig>({
+    name, uuid, kernel, memory, maxmem, vcpus: 1,
+    cpuWeight: f.optInt('cpuWeight', { min: 1, max: 65535 }),
+    pool,
+    cpuCap: f.optInt('cpuCap', { min: 0, max: 6400 }),
+    driverDomain: f.optBool('driverDomain'),
+    cmdline: f.optString('cmdline', lim.cmdlineBytes),
+    onPoweroff: f.oneOf('onPoweroff', SHUTDOWN_ACTIONS),
+    onReboot: f.oneOf('onReboot', SHUTDOWN_ACTIONS),
+    onCrash: f.oneOf('onCrash', SHUTDOWN_ACTIONS),
+    onWatchdog: f.oneOf('onWatchdog', SHUTDOWN_ACTIONS),
+    onSoftReset: f.oneOf('onSoftReset', SHUTDOWN_ACTIONS),
+    maxGrantFrames: f.optInt('maxGrantFrames', lim.maxGrantFrames),
+    maxMaptrackFrames: f.optInt('maxMaptrackFrames', lim.maxMaptrackFrames),
+    maxEventChannels: f.optInt('maxEventChannels', lim.maxEventChannels),
+    disks: list(f.o.disks, 'disks').map(diskOf),
+    vifs: list(f.o.vifs, 'vifs').map(vifOf),
+    forwards: f.o.forwards === undefined ? undefined : list(f.o.forwards, 'forwards').map(forwardOf),
   });
   // The RAM must be addressable as the domain's geometry says.
-  if (geometryOf(c as unknown as DomainConfig).end * PAGE_SIZE > 2 ** 32) throw bad('memory is too large for one domain');
-  return c as unknown as DomainConfig;
+  if (geometryOf(c).end * PAGE_SIZE > 2 ** 32) throw bad('memory is too large for one domain');
+  return c;
 }

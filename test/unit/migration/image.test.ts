@@ -82,6 +82,13 @@ test('the configuration in the header is checked as a configuration file would b
     [{ vifs: [{ devid: 0, mac: 'ff:ff:ff:ff:ff:ff:00' }] }, /vifs\[0\]\.mac is not a lowercase MAC/],
     [{ disks: [{ vdev: 'xvda' }] }, /disks\[0\]\.format is not one of/],
     [{ disks: 'all' }, /disks is not a list/],
+    // Fields that were once carried through unchecked.
+    [{ pool: '../Pool-0' }, /pool '\.\.\/Pool-0' is not a pool name/],
+    [{ cpuCap: 7000 }, /cpuCap is not an integer in 0\.\.6400/],
+    [{ forwards: [{ proto: 'tcp', hostAddress: '127.0.0.1', hostPort: 70000, guestPort: 80 }] }, /forwards\[0\]\.hostPort is not an integer in 1\.\.65535/],
+    [{ forwards: [{ proto: 'sctp', hostAddress: '127.0.0.1', hostPort: 8080, guestPort: 80 }] }, /forwards\[0\]\.proto is not one of tcp, udp/],
+    [{ forwards: [{ proto: 'tcp', hostAddress: 'example.org', hostPort: 8080, guestPort: 80 }] }, /forwards\[0\]\.hostAddress is not an IPv4 address/],
+    [{ forwards: 'all' }, /forwards is not a list/],
   ];
   for (const [patch, message] of bad) {
     const p = imageParts({ config: { ...CONFIG, ...patch } as typeof CONFIG });
@@ -91,6 +98,17 @@ test('the configuration in the header is checked as a configuration file would b
   const b = whole(notJson);
   b[48 + 4] = 0x7b + 1; // the JSON's opening brace
   await assert.rejects(parse(b), refused('EINVAL', /not JSON/));
+});
+
+test('the configuration read back is made of its checked fields: what else the image carries is dropped', async () => {
+  const forwards = [{ proto: 'udp', hostAddress: '127.0.0.1', hostPort: 5353, guestPort: 53 }];
+  const disk = {
+    target: '/srv/img.raw', format: 'raw', vdev: 'xvda', devid: 51712, access: 'rw', cdrom: false, specification: 'xen', directIoSafe: false, discard: true, trusted: true,
+  };
+  const kept = { ...CONFIG, pool: 'web-pool', cpuCap: 50, forwards, disks: [disk] };
+  const config = { ...kept, extra: 'x', vifs: CONFIG.vifs.map((v) => ({ ...v, smuggled: 1 })), disks: [{ ...disk, smuggled: { a: 1 } }] };
+  const img = await parse(whole(imageParts({ config: config as typeof CONFIG })));
+  assert.deepEqual(img.config, JSON.parse(JSON.stringify(kept)));
 });
 
 test("libxl's and libxc's headers: ident, versions, endianness, marker, XENF, the xenode domain type, page size", async () => {
