@@ -5,14 +5,38 @@
 // answer is the server's downtime and not the client's backoff. A run starts when dom0 writes
 // data/probe/run = N: the prober writes data/probe/ready = N once answers come, and when dom0
 // writes data/probe/stop = N it writes data/probe/result = 'N {"sent", "answered",
-// "reconnects", "max_gap_ms", "gaps"}', max_gap_ms being the longest time without an answer
-// during the run and gaps every time without an answer longer than 10 ms as [began (epoch ms),
-// ms] (the last 100: a loaded host's pre-copy makes many, and the migration's comes last), to
-// place them among the hosts' marks.
+// "reconnects", "max_gap_ms", "gaps", "waits"}', max_gap_ms being the longest time without an
+// answer during the run, gaps every time without an answer longer than 10 ms as [began (epoch
+// ms), ms], and waits every request that waited longer than 10 ms for its answer as [written
+// (epoch ms), ms], the longest of those that overlap (the last 40 of each: a loaded host's
+// pre-copy makes many, and the migration's comes last), to place them among the hosts' marks. A gap begins when an answer is
+// read, so an answer the source sent before it froze but read late splits the time without an
+// answer in two; the wait of the first request it did not answer spans all of it.
 import type { OS } from 'xenode';
 
 /** Requests sent and not yet answered, at most. */
 const MAX_OUTSTANDING = 256;
+/** Times kept of requests written: more than can be outstanding. */
+const WRITTEN_RING = 512;
+/** Gaps and waits longer than this are kept, the last KEPT of each (the result fits a xenstore value). */
+const KEEP_OVER_MS = 10;
+const KEPT = 40;
+
+/**
+ * [at (epoch ms), ms], rounded. Of overlapping ones only the longest is kept: the requests
+ * written during an outage all wait for it, the first longest.
+ */
+function keep(list: [number, number][], at: number, ms: number): void {
+  if (ms <= KEEP_OVER_MS) return;
+  const entry: [number, number] = [Math.round((performance.timeOrigin + at) * 10) / 10, Math.round(ms * 100) / 100];
+  const last = list.at(-1);
+  if (last && entry[0] < last[0] + last[1]) {
+    if (entry[1] > last[1]) list[list.length - 1] = entry;
+    return;
+  }
+  if (list.length === KEPT) list.shift();
+  list.push(entry);
+}
 
 export default async function main(os: OS): Promise<void> {
   const target = /target=([0-9.]+)/.exec(os.cmdline)?.[1];
@@ -34,6 +58,9 @@ export default async function main(os: OS): Promise<void> {
     let last = 0;
     let maxGap = 0;
     const gaps: [number, number][] = [];
+    const waits: [number, number][] = [];
+    /** When each request was written (performance.now), by its number modulo the ring. */
+    const written = new Float64Array(WRITTEN_RING);
     let stopped = false;
     void os.xenstore.wait('data/probe/stop', (v) => v === run, { timeout: 3_600_000 }).then(() => (stopped = true));
     while (!stopped) {
@@ -46,6 +73,9 @@ export default async function main(os: OS): Promise<void> {
       if (connected) reconnects++;
       connected = true;
       let got = '';
+      // Answers come in order: this connection's k-th answers its k-th request (earlier
+      // connections' unanswered requests are gone with them).
+      let nextAnswered = sent;
       conn.on('data', (d: Buffer) => {
         got += d.toString('latin1');
         // Each answer is 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n'.
@@ -53,13 +83,12 @@ export default async function main(os: OS): Promise<void> {
         while ((at = got.indexOf('ok\n')) >= 0) {
           got = got.slice(at + 3);
           const now = performance.now();
+          const writtenAt = written[nextAnswered++ % WRITTEN_RING]!;
+          keep(waits, writtenAt, now - writtenAt);
           if (answered++ === 0) void os.xenstore.write('data/probe/ready', run);
           else {
             maxGap = Math.max(maxGap, now - last);
-            if (now - last > 10) {
-              if (gaps.length === 100) gaps.shift();
-              gaps.push([performance.timeOrigin + last, now - last]);
-            }
+            keep(gaps, last, now - last);
           }
           last = now;
         }
@@ -68,7 +97,8 @@ export default async function main(os: OS): Promise<void> {
       // Pipelined: a request every `interval` ms whether or not the last was answered (at most
       // MAX_OUTSTANDING unanswered), so that the answers' gaps time the server, not the round trip.
       while (!stopped && !conn.destroyed) {
-        if (sent - answered < MAX_OUTSTANDING) {
+        if (sent - nextAnswered < MAX_OUTSTANDING) {
+          written[sent % WRITTEN_RING] = performance.now();
           conn.write(request);
           sent++;
         }
@@ -76,6 +106,6 @@ export default async function main(os: OS): Promise<void> {
       }
       conn.destroy();
     }
-    await os.xenstore.write('data/probe/result', `${run} ${JSON.stringify({ sent, answered, reconnects, max_gap_ms: maxGap, gaps })}`);
+    await os.xenstore.write('data/probe/result', `${run} ${JSON.stringify({ sent, answered, reconnects, max_gap_ms: maxGap, gaps, waits })}`);
   }
 }
