@@ -45,6 +45,14 @@ export const REC_STATIC_DATA_END = 0x10;
 export const REC_OPTIONAL = 0x80000000;
 /** xenode's: where the guest's suspend record is (pfn, bytes), as X86_PV_VCPU_BASIC carries a PV guest's start_info frame. */
 export const REC_XENODE_SUSPEND_RECORD = 0x80000001;
+/**
+ * xenode's, empty: the sender asks whether the stream so far is in. A live migration's receiver
+ * answers MIGRATE_XENODE_SYNCED once it has read this far (a file restore skips it), as COLO's
+ * secondary answers its primary's checkpoint records on libxl's back channel.
+ */
+export const REC_XENODE_SYNC = 0x80000002;
+/** Sync records a stream may carry (each is answered: a bound on what a sender can make us write). */
+export const MAX_SYNC_RECORDS = 16;
 
 /** PAGE_DATA's type bits (XEN_DOMCTL_PFINFO_* << 32): a normal page, allocate only, invalid. */
 export const PFINFO_NOTAB = 0x0;
@@ -90,3 +98,9 @@ export const MIGRATE_XENODE_BUILT = Buffer.from('xenode migration receiver: doma
  * never stopped.
  */
 export const MIGRATE_XENODE_REFUSED = Buffer.from('xenode migration receiver: domain refused: ', 'latin1');
+/**
+ * The receiver's answer to a sync record (REC_XENODE_SYNC), after the built message: everything
+ * sent before it has been read into the domain. The sender stops the guest only then, so that
+ * the stop-and-copy does not wait behind the pre-copy's tail in the sockets' buffers.
+ */
+export const MIGRATE_XENODE_SYNCED = Buffer.from('xenode migration receiver: stream in, ready to stop\0', 'latin1');

@@ -9,8 +9,8 @@ import { XenError } from '../errors.js';
 import type { DomainConfig } from '../toolstack/domconfig.js';
 import {
   DHDR_TYPE_XENODE, LIBXL_CHECKPOINT_END, LIBXL_END, LIBXL_IDENT, LIBXL_LIBXC_CONTEXT, LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY,
-  LIBXL_VERSION, LIBXL_XENODE_XENSTORE_DATA, MAX_BATCH_PAGES, PAGE_SHIFT, PFINFO_NOTAB, PFINFO_XALLOC, PFINFO_XTAB,
-  REC_END, REC_OPTIONAL, REC_PAGE_DATA, REC_SHARED_INFO, REC_STATIC_DATA_END, REC_VERIFY, REC_XENODE_SUSPEND_RECORD, XC_ID,
+  LIBXL_VERSION, LIBXL_XENODE_XENSTORE_DATA, MAX_BATCH_PAGES, MAX_SYNC_RECORDS, PAGE_SHIFT, PFINFO_NOTAB, PFINFO_XALLOC, PFINFO_XTAB,
+  REC_END, REC_OPTIONAL, REC_PAGE_DATA, REC_SHARED_INFO, REC_STATIC_DATA_END, REC_VERIFY, REC_XENODE_SUSPEND_RECORD, REC_XENODE_SYNC, XC_ID,
   XC_MARKER, XC_OPT_BIG_ENDIAN, XC_VERSION, XEN_MAJOR, XEN_MINOR, XL_BYTEORDER, XL_HEADER_BYTES, XL_MAGIC,
   XL_MANDATORY_FLAG_ALL, XL_MANDATORY_FLAG_JSON, XL_MANDATORY_FLAG_STREAMv2, padded, record,
 } from './format.js';
@@ -183,11 +183,17 @@ async function readRecord(src: ByteSource, layer: string, maxBody: (type: number
   return { type, body: body.subarray(0, length) };
 }
 
+/** A sync record (REC_XENODE_SYNC), between the pre-copy's records. */
+export function encodeSync(): Buffer[] {
+  return record(REC_XENODE_SYNC);
+}
+
 /**
  * The whole image from `src`, checked against the domain's geometry (from its configuration).
- * Its frames go where `sinkFor` says once the configuration is known (a new Map by default).
+ * Its frames go where `sinkFor` says once the configuration is known (a new Map by default);
+ * `onSync` is called at each sync record, once everything before it is in.
  */
-export async function readImage(src: ByteSource, sinkFor: (config: DomainConfig) => FrameSink = () => new Map()): Promise<DomainImage> {
+export async function readImage(src: ByteSource, sinkFor: (config: DomainConfig) => FrameSink = () => new Map(), onSync?: () => void): Promise<DomainImage> {
   const config = await readXlHeader(src);
   const geo = geometryOf(config);
   const sink = sinkFor(config);
@@ -204,7 +210,7 @@ export async function readImage(src: ByteSource, sinkFor: (config: DomainConfig)
     if (r.type === LIBXL_END) break;
     if (r.type === LIBXL_LIBXC_CONTEXT) {
       if (mem) throw bad('two LIBXC_CONTEXT records');
-      mem = await readLibxc(src, geo, sink);
+      mem = await readLibxc(src, geo, sink, onSync);
     } else if (r.type === LIBXL_XENODE_XENSTORE_DATA) {
       if (xenstore.length) throw bad('two xenstore data records');
       xenstore = parseXenstoreData(r.body);
@@ -230,7 +236,7 @@ function parseXenstoreData(body: Buffer): [string, string][] {
   return out;
 }
 
-async function readLibxc(src: ByteSource, geo: Geometry, pages: FrameSink): Promise<Omit<DomainImage, 'config' | 'xenstore'>> {
+async function readLibxc(src: ByteSource, geo: Geometry, pages: FrameSink, onSync?: () => void): Promise<Omit<DomainImage, 'config' | 'xenstore'>> {
   const ih = await src.read(24, "libxc's image header");
   if (ih.readBigUInt64BE(0) !== XC_MARKER) throw bad("libxc's image header has no marker (a legacy image?)");
   if (ih.readUInt32BE(8) !== XC_ID) throw bad("libxc's image header is not XENF");
@@ -242,13 +248,14 @@ async function readLibxc(src: ByteSource, geo: Geometry, pages: FrameSink): Prom
   let hwm = geo.first;
   let sharedInfo: Uint8Array | undefined;
   let suspendRecord: { pfn: number; bytes: number } | undefined;
+  let syncs = 0;
   let staticEnd = false;
   let verifying = false;
   const maxPageData = 8 + MAX_BATCH_PAGES * (8 + PAGE_SIZE);
   for (;;) {
     await pages.ready?.();
     const r = await readRecord(src, 'libxc', (t) => (t === REC_PAGE_DATA ? maxPageData : t === REC_SHARED_INFO ? PAGE_SIZE
-      : t === REC_XENODE_SUSPEND_RECORD ? 16 : t & REC_OPTIONAL ? MAX_OPTIONAL_RECORD_BYTES : 0));
+      : t === REC_XENODE_SUSPEND_RECORD ? 16 : t === REC_XENODE_SYNC ? 0 : t & REC_OPTIONAL ? MAX_OPTIONAL_RECORD_BYTES : 0));
     switch (r.type) {
       case REC_END:
         if (!sharedInfo) throw bad('no SHARED_INFO record');
@@ -269,6 +276,10 @@ async function readLibxc(src: ByteSource, geo: Geometry, pages: FrameSink): Prom
         break;
       case REC_VERIFY:
         verifying = true;
+        break;
+      case REC_XENODE_SYNC:
+        if (++syncs > MAX_SYNC_RECORDS) throw bad(`more than ${MAX_SYNC_RECORDS} sync records`);
+        onSync?.();
         break;
       case REC_XENODE_SUSPEND_RECORD: {
         if (suspendRecord) throw bad('two suspend records');

@@ -59,6 +59,8 @@ export class IncomingDomain implements FrameSink {
   readonly #aside = new Map<number, Uint8Array>();
   /** Its vifs plugged where the configuration says (finish). */
   #plugged: Promise<void> | undefined;
+  /** The guest's xenstore data written (finish). */
+  #guestData: Promise<void> | undefined;
 
   constructor(host: Host, config: DomainConfig, name: string) {
     this.#host = host;
@@ -119,11 +121,12 @@ export class IncomingDomain implements FrameSink {
     }
     await attachDeferred(this.#host, built.domain.domid, this.#deferred);
     setResumeRecord(built.domain, record);
-    // The vifs go where the configuration says while the sender is asked for its permission
-    // (the source is suspended now); start() waits for them, and a failure fails the start.
+    // The vifs go where the configuration says, and the guest's data into xenstore, while the
+    // sender is asked for its permission (the source is suspended now): start() waits for them
+    // (a vif's failure fails the start), abort() for the data.
     this.#plugged = built.plugVifs?.();
     this.#plugged?.catch(() => {});
-    await writeGuestData(this.#host, built.domain.domid, image.xenstore);
+    this.#guestData = writeGuestData(this.#host, built.domain.domid, image.xenstore);
     return built;
   }
 
@@ -181,6 +184,7 @@ export class IncomingDomain implements FrameSink {
   async start(built: BuiltDomain, name: string): Promise<void> {
     const renamed = this.#host.beginRename(built.domain.domid, name);
     renamed.catch(() => {}); // awaited below, unless the vifs failed
+    await this.#guestData;
     await this.#plugged;
     built.handKernel?.();
     const running = Promise.all([renamed, this.#host.unpause(built.domain.domid)]);
@@ -193,6 +197,8 @@ export class IncomingDomain implements FrameSink {
 
   /** The stream failed: nothing of the domain is left here. */
   async abort(): Promise<void> {
+    // Its data's writes first: none may land after the domain's directory is gone.
+    await this.#guestData;
     const built = await this.built.catch(() => undefined);
     if (built) await this.#host.destroy(built.domain.domid).catch(() => {});
   }

@@ -1,7 +1,7 @@
 // xl migrate, the sending half: connect to the receiving host and authenticate, send the
 // configuration, pre-copy the guest's RAM while it runs (every populated frame, then rounds of
 // the frames that changed; the guest is stopped only once the receiver says its copy is built
-// and parked), stop and copy (suspend, the last changed frames, the suspend
+// and parked, and that it has read the pre-copy: a sync record and its answer), stop and copy (suspend, the last changed frames, the suspend
 // record's place), then xl's handshake: the receiver says it has the domain, the sender renames
 // its copy NAME--migratedaway and gives permission to go, the receiver reports, the sender
 // destroys its copy. "Migration successful."
@@ -23,8 +23,8 @@ import { XenError, isXenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import type { MigrateResult } from '../toolstack/contract.js';
 import type { Host } from '../toolstack/host.js';
-import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT } from './format.js';
-import { encodeHeaders, encodePages } from './image.js';
+import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MIGRATE_XENODE_SYNCED } from './format.js';
+import { encodeHeaders, encodePages, encodeSync } from './image.js';
 import { populatedPfns, trailerOf } from './save.js';
 import { DiskMigration } from './disks.js';
 import { ByteSource } from './source.js';
@@ -200,6 +200,11 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
         // The guest ran on while the target built: what it changed meanwhile goes before the stop.
         await round(false);
       }
+      // The target has read all of that before the guest stops: what the sockets' buffers still
+      // held of the pre-copy (up to several MiB, traced under load) was read in the downtime,
+      // ahead of the stop-and-copy. What changes meanwhile goes with the stop-and-copy.
+      await out(encodeSync());
+      await readFixed(src, MIGRATE_XENODE_SYNCED, 'synced message');
       tSuspend = performance.now();
       await host.suspend(domid, opts.suspendTimeoutMs);
       suspended = true;

@@ -12,7 +12,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { XenError } from '../errors.js';
 import type { BuiltDomain } from '../toolstack/builder.js';
 import type { Host } from '../toolstack/host.js';
-import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MIGRATE_XENODE_BUILT } from './format.js';
+import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MIGRATE_XENODE_BUILT, MIGRATE_XENODE_SYNCED } from './format.js';
 import { receiveDisk } from './disks.js';
 import { readImage } from './image.js';
 import { IncomingDomain, checkNameFree } from './incoming.js';
@@ -102,6 +102,12 @@ async function receive(host: Host, sock: Socket, src: ByteSource, token: string,
   let builtSent: Promise<void> | undefined;
   let saidBuilt = false;
   let buildError: unknown;
+  /** The answers to the sender's sync records, each after the built message. */
+  let synced: Promise<void> = Promise.resolve();
+  const onSync = () => {
+    synced = synced.then(() => builtSent).then(() => send(sock, [MIGRATE_XENODE_SYNCED]));
+    synced.catch(() => {}); // a broken connection fails the stream's reads
+  };
   try {
     const image = await readImage(src, (config) => {
       name = config.name;
@@ -120,7 +126,7 @@ async function receive(host: Host, sock: Socket, src: ByteSource, token: string,
       });
       builtSent.catch(() => {}); // awaited below
       return incoming;
-    });
+    }, onSync);
     built = await incoming!.finish(image);
     await builtSent;
   } catch (e) {
@@ -137,7 +143,7 @@ async function receive(host: Host, sock: Socket, src: ByteSource, token: string,
     await readFixed(src, MIGRATE_PERMISSION_TO_GO, 'GO message');
   } catch (e) {
     // The sender keeps (or resumes) its copy: ours must go.
-    await host.destroy(domid).catch(() => {});
+    await incoming!.abort();
     throw e;
   }
   log('migration target: Got permission, starting domain.');

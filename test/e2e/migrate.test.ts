@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isXenError } from '../../src/errors.js';
-import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MIGRATE_XENODE_BUILT } from '../../src/migration/format.js';
+import {
+  MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MIGRATE_XENODE_BUILT, MIGRATE_XENODE_SYNCED,
+} from '../../src/migration/format.js';
 import { migrateDomain } from '../../src/migration/migrate.js';
 import { PAGE_SIZE } from '../../src/abi/xen.js';
 import { geometryOf } from '../../src/migration/config.js';
@@ -131,16 +133,16 @@ test('a name clash at the target: it creates nothing, and the guest runs on at t
   await a.ts.call('destroy', { domain: domid });
 });
 
-/** A receiver that reads the whole stream as a real one would (saying it built the domain at once, unless `silent`), then plays `after`. */
-async function fakeReceiver(after: (sock: Socket, src: ByteSource) => Promise<void>, silent = false): Promise<{ server: Server; target: string }> {
+/** A receiver that reads the whole stream as a real one would (saying it built the domain at once and answering sync records, unless `silent` about one), then plays `after`. */
+async function fakeReceiver(after: (sock: Socket, src: ByteSource) => Promise<void>, silent?: 'built' | 'synced'): Promise<{ server: Server; target: string }> {
   const server = createServer((sock) => {
     sock.on('error', () => {});
     const src = new ByteSource(sock, { stallMs: 20_000 });
     void (async () => {
       await src.read(AUTH_BYTES, 'auth');
       sock.write(MIGRATE_RECEIVER_BANNER);
-      if (!silent) sock.write(MIGRATE_XENODE_BUILT);
-      await readImage(src);
+      if (silent !== 'built') sock.write(MIGRATE_XENODE_BUILT);
+      await readImage(src, undefined, () => void (silent === undefined && sock.write(MIGRATE_XENODE_SYNCED)));
       sock.write(MIGRATE_RECEIVER_READY);
       await after(sock, src);
     })().catch(() => sock.destroy());
@@ -163,15 +165,17 @@ test('the target reports a failed start and hands the domain back: the sender re
   await a.ts.call('destroy', { domain: domid });
 });
 
-test('a target that never says its copy is built: the guest is never stopped, the migration fails and it runs on', T, async () => {
-  const { domid } = await kvGuest('kv-unbuilt');
-  const fake = await fakeReceiver(async () => {}, true);
-  await assert.rejects(migrateDomain(hostOf(a), domid, fake.target, { token, stallMs: 1500 }),
-    (e: Error) => isXenError(e, 'ETIMEDOUT') && /Migration failed; the domain runs on at the sender\. .*built message/.test(e.message));
-  assert.deepEqual(whereIs('kv-unbuilt'), ['a:kv-unbuilt:running']);
-  assert.equal(await ask(hostOf(a), domid, 'set unbuilt yes'), 'ok', 'never suspended: it answers');
-  fake.server.close();
-  await a.ts.call('destroy', { domain: domid });
+test('a target that never says its copy is built, or that it has read the pre-copy: the guest is never stopped, the migration fails and it runs on', T, async () => {
+  for (const silent of ['built', 'synced'] as const) {
+    const { domid } = await kvGuest(`kv-un${silent}`);
+    const fake = await fakeReceiver(async () => {}, silent);
+    await assert.rejects(migrateDomain(hostOf(a), domid, fake.target, { token, stallMs: 1500 }),
+      (e: Error) => isXenError(e, 'ETIMEDOUT') && new RegExp(`Migration failed; the domain runs on at the sender\\. .*${silent} message`).test(e.message));
+    assert.deepEqual(whereIs(`kv-un${silent}`), [`a:kv-un${silent}:running`]);
+    assert.equal(await ask(hostOf(a), domid, `set ${silent} yes`), 'ok', 'never suspended: it answers');
+    fake.server.close();
+    await a.ts.call('destroy', { domain: domid });
+  }
 });
 
 test('the target vanishes after the permission to go: the sender never resumes its copy', T, async () => {

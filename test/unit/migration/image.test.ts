@@ -4,14 +4,15 @@
 // duplicates, an END that never comes, a suspend state that is not structured-clone data, a
 // stream that stalls. Then a bounded fuzz: flipped bytes give a XenError or a valid image.
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { test } from 'node:test';
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { isXenError } from '../../../src/errors.js';
 import {
-  MAX_BATCH_PAGES, PFINFO_NOTAB, REC_END, REC_PAGE_DATA, REC_SHARED_INFO, REC_VERIFY, XL_MAGIC, record,
+  MAX_BATCH_PAGES, MAX_SYNC_RECORDS, PFINFO_NOTAB, REC_END, REC_PAGE_DATA, REC_SHARED_INFO, REC_VERIFY, REC_XENODE_SYNC, XL_MAGIC, record,
 } from '../../../src/migration/format.js';
-import { encodePages } from '../../../src/migration/image.js';
+import { encodePages, encodeSync, readImage } from '../../../src/migration/image.js';
+import { ByteSource } from '../../../src/migration/source.js';
 import { rng } from '../../support/random.js';
 import { CONFIG, GEO, TRAILER_XC_END, imageParts, parse, whole } from '../../support/save-image.js';
 
@@ -109,6 +110,26 @@ test('the configuration read back is made of its checked fields: what else the i
   const config = { ...kept, extra: 'x', vifs: CONFIG.vifs.map((v) => ({ ...v, smuggled: 1 })), disks: [{ ...disk, smuggled: { a: 1 } }] };
   const img = await parse(whole(imageParts({ config: config as typeof CONFIG })));
   assert.deepEqual(img.config, JSON.parse(JSON.stringify(kept)));
+});
+
+test('sync records: each is answered once everything before it is in; a body or more than the bound is refused', async () => {
+  const p = imageParts({ populated: 1500 });
+  const sync = cat(...encodeSync());
+  // A sync record after the first batch: its answer comes once that batch is in the sink.
+  const batch = 8 + 8 * 1024;
+  const firstLen = 8 + p.pages.readUInt32LE(4);
+  const seen: number[] = [];
+  const sink = new Map<number, Uint8Array>();
+  const img = await readImage(new ByteSource(Readable.from([cat(p.head, p.pages.subarray(0, firstLen), sync, p.pages.subarray(firstLen), sync, p.trailer)]), { stallMs: 2000 }), () => sink, () => seen.push(sink.size));
+  assert.ok(batch < firstLen);
+  assert.equal(seen.length, 2);
+  assert.equal(seen[0], 1024 - [...Array(1024).keys()].filter((i) => i % 4 === 3).length);
+  assert.equal(img.hwm, p.recordPfn + 1);
+  await assert.rejects(parse(cat(p.head, cat(...record(REC_XENODE_SYNC, [Buffer.from('x')])), p.pages, p.trailer)), refused('EINVAL', /claims 1 octets \(at most 0\)/));
+  const many = cat(...Array<Buffer>(MAX_SYNC_RECORDS + 1).fill(sync));
+  await assert.rejects(parse(cat(p.head, many, p.pages, p.trailer)), refused('EINVAL', new RegExp(`more than ${MAX_SYNC_RECORDS} sync records`)));
+  // A file restore has nobody to answer: up to the bound, they are skipped.
+  await parse(cat(p.head, cat(...Array<Buffer>(MAX_SYNC_RECORDS).fill(sync)), p.pages, p.trailer));
 });
 
 test("libxl's and libxc's headers: ident, versions, endianness, marker, XENF, the xenode domain type, page size", async () => {
