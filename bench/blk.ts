@@ -15,7 +15,7 @@
 // (the two threads spinning on separate cores, or sleeping and waking each other) by chance.
 //
 // The chart is written only by a full run (--max-guests=32), so quick runs leave it alone.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -41,47 +41,69 @@ const rampSeconds = (guests: number): number => Math.max(0.5, guests / 8);
 
 interface Point {
   guests: number; iops: number; mbps: number; p50_us: number; p99_us: number;
-  /** CPU per I/O over the guests' measured span: the whole process's, and dom0's thread's (Linux). */
-  cpu_us_per_io?: number; dom0_us_per_io?: number;
+  /**
+   * CPU per I/O over the guests' measured span: the whole process's, dom0's thread's and, in a
+   * shared pool, its pCPU threads' (Linux); the rest is V8's helper threads (compiling, GC).
+   */
+  cpu_us_per_io?: number; dom0_us_per_io?: number; pcpus_us_per_io?: number;
+}
+
+/** Microseconds of CPU a thread of this process has run (its schedstat); NaN off Linux. */
+function threadCpuUs(tid: string | number): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    return NaN;
+  }
+}
+
+/** This process's threads (Linux; none elsewhere). */
+function threadIds(): string[] {
+  try {
+    return readdirSync('/proc/self/task');
+  } catch {
+    return [];
+  }
 }
 
 /**
- * The process's CPU time and dom0's thread's (its schedstat), sampled every 50 ms while guests
- * run, so the CPU of the span the guests measured can be read off afterwards.
+ * The process's CPU time, dom0's thread's and that of `pcpus` (a shared pool's threads), sampled
+ * every 50 ms while guests run, so the CPU of the span the guests measured can be read off
+ * afterwards.
  */
 class CpuSampler {
-  readonly #samples: { t: number; all: number; dom0: number }[] = [];
+  readonly #samples: { t: number; all: number; dom0: number; pcpus: number }[] = [];
   readonly #timer: NodeJS.Timeout;
-  constructor() {
+  constructor(readonly pcpus: readonly string[]) {
     this.#take();
     this.#timer = setInterval(() => this.#take(), 50);
   }
 
   #take(): void {
     const u = process.cpuUsage();
-    let dom0 = NaN;
-    try {
-      dom0 = Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
-    } catch {
-      /* not Linux: dom0's share is not reported */
-    }
-    this.#samples.push({ t: performance.timeOrigin + performance.now(), all: u.user + u.system, dom0 });
+    let pcpus = 0;
+    for (const tid of this.pcpus) pcpus += threadCpuUs(tid);
+    this.#samples.push({ t: performance.timeOrigin + performance.now(), all: u.user + u.system, dom0: threadCpuUs(process.pid), pcpus });
   }
 
   /** Microseconds of CPU between wall-clock ms `from` and `to` (interpolated between samples). */
-  between(from: number, to: number): { all: number; dom0: number } {
+  between(from: number, to: number): { all: number; dom0: number; pcpus: number } {
     clearInterval(this.#timer);
     this.#take();
-    const at = (t: number, k: 'all' | 'dom0') => {
+    const at = (t: number, k: 'all' | 'dom0' | 'pcpus') => {
       const s = this.#samples;
       const i = s.findIndex((x) => x.t >= t);
       if (i <= 0) return s[Math.max(0, i)]![k];
       const a = s[i - 1]!, b = s[i]!;
       return a[k] + ((b[k] - a[k]) * (t - a.t)) / (b.t - a.t);
     };
-    return { all: at(to, 'all') - at(from, 'all'), dom0: at(to, 'dom0') - at(from, 'dom0') };
+    const span = (k: 'all' | 'dom0' | 'pcpus') => at(to, k) - at(from, k);
+    return { all: span('all'), dom0: span('dom0'), pcpus: span('pcpus') };
   }
 }
+
+/** A shared pool's pCPU threads, by thread id (the threads that its creation started). */
+const poolThreads = new Map<string, string[]>();
 
 // ---------------- the physical limit: the same I/O on a RAM disk, one thread ----------------
 
@@ -150,7 +172,7 @@ async function run(host: Host, guests: number, extra: string, backend?: string, 
     };
     const ready = (d: number) => host.xs.wait(node(d, 'ready'), (v) => v === '1', { timeout: readyMs }).catch(failed(d, 'did not get ready'));
     await Promise.all(domids.map(ready));
-    const cpu = new CpuSampler();
+    const cpu = new CpuSampler(pool ? poolThreads.get(pool) ?? [] : []);
     await Promise.all(domids.map((d) => host.xs.write(node(d, 'go'), '1')));
     const results = await Promise.all(domids.map(async (d) => {
       const r = await host.xs.wait(node(d, 'result'), (v) => v !== undefined, { timeout: 60_000 + opts.runtime * 4000 * Math.max(1, guests / 8) })
@@ -171,6 +193,7 @@ async function run(host: Host, guests: number, extra: string, backend?: string, 
       guests, iops: ops / secs, mbps: bytes / secs / 1e6,
       p50_us: percentileOf(hist, 50), p99_us: percentileOf(hist, 99),
       cpu_us_per_io: used.all / ops, ...(Number.isFinite(used.dom0) && { dom0_us_per_io: used.dom0 / ops }),
+      ...(pool && Number.isFinite(used.pcpus) && used.pcpus > 0 && { pcpus_us_per_io: used.pcpus / ops }),
     };
   } finally {
     for (const d of domids) await host.destroy(d).catch(() => {});
@@ -203,8 +226,11 @@ const physical = {
 if (opts.pools) {
   // Shared cpupools (issue 18): the guests' vCPUs multiplexed on 1 and 2 pCPU threads, next to
   // Pool-0's thread per vCPU in the same run; dom0 backend, persistent grants, I/O pages.
-  await host.createCpupool('blk1', 1);
-  await host.createCpupool('blk2', 2);
+  for (const [name, cpus] of [['blk1', 1], ['blk2', 2]] as const) {
+    const before = new Set(threadIds());
+    await host.createCpupool(name, cpus);
+    poolThreads.set(name, threadIds().filter((t) => !before.has(t)));
+  }
   const load = `rw=randread bs=4096 qd=${opts.qd} persistent=1 iomem=1`;
   await run(host, 1, load, undefined, DISK_BYTES, 32, 'blk1'); // warm the realm kernel image and JIT
   const counts = [1, 8, 16, 32].filter((n) => n <= opts['max-guests']);
@@ -214,7 +240,8 @@ if (opts.pools) {
     for (const [row, pool] of Object.entries(pools)) {
       const p = await median(n, () => run(host, n, load, undefined, DISK_BYTES, 32, pool));
       rows[row]!.push(p);
-      console.error(`${row}, ${n} guests: ${Math.round(p.iops)} IOPS, p50 ${p.p50_us} us, CPU ${p.cpu_us_per_io?.toFixed(2)} us/IO (dom0 ${p.dom0_us_per_io?.toFixed(2)}), load ${loadavg()[0].toFixed(1)}`);
+      const pcpus = p.pcpus_us_per_io === undefined ? '' : `, pCPUs ${p.pcpus_us_per_io.toFixed(2)}`;
+      console.error(`${row}, ${n} guests: ${Math.round(p.iops)} IOPS, p50 ${p.p50_us} us, CPU ${p.cpu_us_per_io?.toFixed(2)} us/IO (dom0 ${p.dom0_us_per_io?.toFixed(2)}${pcpus}), load ${loadavg()[0].toFixed(1)}`);
     }
   }
   await host.close();

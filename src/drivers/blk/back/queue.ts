@@ -12,6 +12,7 @@ import {
 } from '../../../abi/blkif.js';
 import type { BackRing } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
+import { copyBytes } from '../../../hypervisor/copy.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
 import type { BoundPort } from '../../../hypervisor/port.js';
 import { SECTOR_SIZE, type Disk } from '../../../storage/disk.js';
@@ -246,7 +247,10 @@ export class BackQueue {
     this.#finish(req, this.#disk.flush(), []);
   }
 
-  /** Copy the segment list out of the indirect pages into #segs, where #rw reads it. */
+  /**
+   * Copy the segment list out of the indirect pages into #segs, where #rw reads it: one memcpy a
+   * page (copyBytes); what the frontend writes meanwhile changes nothing already copied.
+   */
   #copyIndirectSegments(grefs: readonly number[], n: number): void {
     const pages = blkifIndirectPages(n);
     for (let p = 0; p < pages; p++) {
@@ -254,7 +258,7 @@ export class BackQueue {
       try {
         const page = this.#map(grefs[p]!, false, held);
         const bytes = Math.min(BLKIF_SEGS_PER_INDIRECT_FRAME, n - p * BLKIF_SEGS_PER_INDIRECT_FRAME) * BLKIF_SEGMENT_SIZE;
-        this.#segs.set(new Uint8Array(page.mem, page.offset, bytes), p * PAGE_SIZE);
+        copyBytes(this.#segs, new Uint8Array(page.mem, page.offset, bytes), p * PAGE_SIZE);
       } finally {
         this.#release(held);
       }

@@ -4,6 +4,7 @@
 // and a request's pages.
 import { BLKIF_OP_DISCARD, BLKIF_OP_READ, BLKIF_OP_WRITE } from '../../../abi/blkif.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
+import { copyBytes } from '../../../hypervisor/copy.js';
 import { SECTOR_SHIFT, SECTOR_SIZE } from '../../../storage/disk.js';
 import { IoError, OutOfRange, ReadOnly, Unaligned, type BlockError } from './errors.js';
 
@@ -110,7 +111,10 @@ export function pageAddresses(bufs: readonly Uint8Array[], offset: number, nseg:
   return out;
 }
 
-/** Copy `len` bytes between the buffer list (from byte `offset`) and consecutive pages. */
+/**
+ * Copy `len` bytes between the buffer list (from byte `offset`) and consecutive pages: bounce
+ * pages are shared memory, so each piece is one memcpy (copyBytes), not set()'s relaxed copy.
+ */
 export function copySg(bufs: readonly Uint8Array[], offset: number, pages: readonly PageBytes[], len: number, toPages: boolean): void {
   let bi = 0;
   let bo = offset;
@@ -121,8 +125,8 @@ export function copySg(bufs: readonly Uint8Array[], offset: number, pages: reado
     const b = bufs[bi]!;
     const n = Math.min(len, b.byteLength - bo, PAGE_SIZE - po);
     const page = pages[pi]!.page;
-    if (toPages) page.set(b.subarray(bo, bo + n), po);
-    else b.set(page.subarray(po, po + n), bo);
+    if (toPages) copyBytes(page, b.subarray(bo, bo + n), po);
+    else copyBytes(b, page.subarray(po, po + n), bo);
     len -= n;
     bo += n;
     po += n;

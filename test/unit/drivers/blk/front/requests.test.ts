@@ -103,7 +103,9 @@ test('copySg moves bytes between uneven buffers and pages both ways, from any of
   const bufs = [bytes(512, 1), bytes(5120, 2), bytes(1024, 3), bytes(3584, 4)]; // 10 KiB
   const all = Buffer.concat(bufs);
   for (const [offset, len] of [[0, 10240], [512, 8192], [4096, 4096], [6144, 4096], [9728, 512]] as const) {
-    const pages = Array.from({ length: Math.ceil(len / PAGE_SIZE) }, () => ({ page: new Uint8Array(PAGE_SIZE) }));
+    // Bounce pages are views of the guest's RAM, a SharedArrayBuffer, not at its start.
+    const ram = new SharedArrayBuffer((Math.ceil(len / PAGE_SIZE) + 1) * PAGE_SIZE);
+    const pages = Array.from({ length: Math.ceil(len / PAGE_SIZE) }, (_, i) => ({ page: new Uint8Array(ram, (i + 1) * PAGE_SIZE, PAGE_SIZE) }));
     copySg(bufs, offset, pages, len, true);
     const out = Buffer.concat(pages.map((p) => p.page)).subarray(0, len);
     assert.deepEqual(out, all.subarray(offset, offset + len), `to pages from ${offset}`);
@@ -114,4 +116,20 @@ test('copySg moves bytes between uneven buffers and pages both ways, from any of
     all.copy(expect, offset, offset, offset + len);
     assert.deepEqual(Buffer.concat(back), expect, `from pages to ${offset}`);
   }
+});
+
+test('copySg copies pieces shorter and longer than a native copy pays for, and leaves the rest of each page', () => {
+  // Pieces of 100, 28 and 3,968 bytes: the short ones by set(), the long one by memcpy (copy.ts).
+  const bufs = [bytes(100, 5), bytes(28, 6), bytes(3968, 7)];
+  const ram = new SharedArrayBuffer(2 * PAGE_SIZE);
+  new Uint8Array(ram).fill(0xee);
+  const pages = [{ page: new Uint8Array(ram, PAGE_SIZE, PAGE_SIZE) }];
+  copySg(bufs, 0, pages, 4096, true);
+  assert.deepEqual(Buffer.from(pages[0]!.page), Buffer.concat(bufs));
+  assert.ok(new Uint8Array(ram, 0, PAGE_SIZE).every((b) => b === 0xee), 'nothing before the page is written');
+  const back = bufs.map((b) => new Uint8Array(b.length));
+  // The span's pages hold the span from its start: page bytes [0, 3996) land from byte 100 on.
+  copySg(back, 100, pages, 3996, false);
+  assert.deepEqual(back[0], new Uint8Array(100), 'bytes before the offset are not written');
+  assert.deepEqual(Buffer.concat(back.slice(1)), Buffer.concat(bufs).subarray(0, 3996));
 });
