@@ -663,6 +663,8 @@ export class Connection {
     }
     this.rto.backoff();
     if (opening) {
+      this.stats.retransmits++;
+      this.stats.timeouts++;
       this.#sendSyn();
       this.#armRtx();
       return;

@@ -38,6 +38,8 @@ test('a peer that swallows SYNs: connect rejects with Timeout after the SYN retr
   await runPromise(clock, a.icmp.ping('10.0.0.2')); // ARP answered
   link.b.handlers.clear(); // b goes deaf
   await assert.rejects(runPromise(clock, a.tcp.connect('10.0.0.2', 80)), Timeout);
+  // Each SYN sent again is counted, as a retransmission a timeout caused.
+  assert.deepEqual([a.tcpLayer.counters.retransmits, a.tcpLayer.counters.timeouts], [5, 5]);
 });
 
 test('simultaneous open: two SYNs cross, both sides reach ESTABLISHED and exchange data', async () => {
