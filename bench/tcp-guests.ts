@@ -25,10 +25,15 @@
 //
 // Then, guest to guest: connections per second (`--cps` exchanges of connect, a 64-byte request,
 // a 64-byte answer, close; 16 at a time), next to the same over Node `net` between the two
-// workers; and `--idle` connections opened by the source and held by the sink, a 64 MiB
-// guest, with its JS heap before and after (no forced GC: an upper bound per connection).
+// workers, in paired rounds as the streams (`--warmup` not counted, then `--rounds`), each with
+// the CPU microseconds per connection of each thread; and `--idle` connections opened by the
+// source and held by the sink, a 64 MiB guest, with its JS heap before and after (no forced GC:
+// an upper bound per connection).
 //
-//   npm run bench -- tcp-guests [--mib=128] [--rounds=5] [--warmup=3] [--iperf=3 (0: none)] [--cps=2000] [--idle=10000]
+// `--peers=0` runs the guests alone (no Node `net`, host-to-guest or iperf3 figures), for quick
+// A/B runs of the guest path.
+//
+//   npm run bench -- tcp-guests [--mib=128] [--rounds=5] [--warmup=3] [--iperf=3 (0: none)] [--cps=2000] [--idle=10000] [--peers=1]
 //
 // A guest that shuts down meanwhile ends the bench at once with its console's last lines.
 //
@@ -109,39 +114,51 @@ const median = (xs: readonly number[]) => {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
-/** One side's stream of a round: its result and the CPU seconds per GiB of each named thread (and of the rest) meanwhile. */
-interface Stream { readonly result: PumpResult; readonly cpu: Record<string, number> }
+/** A side's run of a round: its result and the CPU each named thread (and the rest) used meanwhile, per unit of work. */
+interface Counted<T> { readonly result: T; readonly cpu: Record<string, number> }
+/** A stream's CPU is in seconds per GiB moved. */
+type Stream = Counted<PumpResult>;
 
-/** Run `pump` and count the CPU each thread in `threads` (name -> thread id) used meanwhile, per GiB moved. */
-async function counted(threads: Readonly<Record<string, number | undefined>>, pump: () => Promise<PumpResult>): Promise<Stream> {
+/**
+ * Run `work` and count the CPU each thread in `threads` (name -> thread id) used meanwhile, in
+ * seconds over `units` of its result (GiB moved, or millionths of the connections made).
+ */
+async function counted<T>(threads: Readonly<Record<string, number | undefined>>, units: (r: T) => number, work: () => Promise<T>): Promise<Counted<T>> {
   const t0 = threadCpuNs();
-  const result = await pump();
+  const result = await work();
   const used = threadCpuSince(t0);
-  const gib = result.bytes / 2 ** 30;
+  const per = units(result);
   const cpu: Record<string, number> = {};
   let named = 0;
   for (const [name, tid] of Object.entries(threads)) {
     const s = tid === undefined ? 0 : used.get(tid) ?? 0;
     named += s;
-    cpu[name] = round2(s / gib);
+    cpu[name] = round2(s / per);
   }
   const all = [...used.values()].reduce((a, b) => a + b, 0);
-  cpu['other'] = round2((all - named) / gib);
-  cpu['all'] = round2(all / gib);
+  cpu['other'] = round2((all - named) / per);
+  cpu['all'] = round2(all / per);
   return { result, cpu };
 }
+
+const perGiB = (r: PumpResult) => r.bytes / 2 ** 30;
+
+/** The median of each thread's CPU over a side's rounds. */
+const medianCpu = (runs: readonly Counted<unknown>[]) =>
+  Object.fromEntries(Object.keys(runs[0]!.cpu).map((k) => [k, round2(median(runs.map((s) => s.cpu[k]!)))]));
 
 /** A side's figures over its counted streams: median and spread of Gb/s, median CPU per GiB of each thread. */
 function side(streams: readonly Stream[]): { gbps: number; all_gbps: number[]; cpu_s_per_gib: Record<string, number> } {
   return {
     gbps: round2(median(streams.map((s) => s.result.gbps))),
     all_gbps: streams.map((s) => round2(s.result.gbps)),
-    cpu_s_per_gib: Object.fromEntries(Object.keys(streams[0]!.cpu).map((k) => [k, round2(median(streams.map((s) => s.cpu[k]!)))])),
+    cpu_s_per_gib: medianCpu(streams),
   };
 }
 
 async function main(): Promise<void> {
-  const opts = numberOptions({ mib: 128, rounds: 5, warmup: 3, iperf: 3, cps: 2000, idle: 10000 }, ['iperf', 'warmup']);
+  const opts = numberOptions({ mib: 128, rounds: 5, warmup: 3, iperf: 3, cps: 2000, idle: 10000, peers: 1 }, ['iperf', 'warmup', 'peers']);
+  const peers = opts.peers !== 0;
   const bytes = Math.round(opts.mib * (1 << 20));
   const load0 = loadavg();
   const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-tcp-guests-'));
@@ -171,11 +188,10 @@ async function main(): Promise<void> {
     const tid = async (domid: number) => Number(await host.xs.read(`/local/domain/${domid}/data/tcppump/tid`)) || undefined;
     const guestThreads = { source: await tid(source.domid), sink: await tid(sink.domid), dom0: process.pid };
 
-    const nodeSink = await startWorker('sink');
-    const nodeClient = await startWorker('client');
-    const hostClient = await startWorker('client');
-    workers.push(nodeSink.worker, nodeClient.worker, hostClient.worker);
-    const nodeThreads = { client: nodeClient.tid, sink: nodeSink.tid, dom0: process.pid };
+    const started = peers ? await Promise.all([startWorker('sink'), startWorker('client'), startWorker('client')]) : undefined;
+    workers.push(...(started ?? []).map((w) => w.worker));
+    const [nodeSink, nodeClient, hostClient] = started ?? [];
+    const nodeThreads = { client: nodeClient?.tid, sink: nodeSink?.tid, dom0: process.pid };
 
     const node = (k: string) => `/local/domain/${source.domid}/data/tcppump/${k}`;
     const sinkTcpDir = `/local/domain/${sink.domid}/data/tcppump/sink-tcp`;
@@ -189,7 +205,7 @@ async function main(): Promise<void> {
     };
     let asked = 0;
     const g2gSinks: (SinkTcp | undefined)[] = [];
-    const guests = () => counted(guestThreads, async () => {
+    const guests = () => counted(guestThreads, perGiB, async () => {
       const n = ++asked;
       await host.xs.write(node('go'), String(n));
       const r = JSON.parse((await wait(node('result'), (v) => !!v && (JSON.parse(v) as { round: number }).round === n, opts.mib * 1000 + 60_000))!) as PumpResult & { round?: number };
@@ -197,36 +213,59 @@ async function main(): Promise<void> {
       g2gSinks.push(await sinkCounters(sourcePeer, n));
       return r;
     });
-    const nodeNet = () => counted(nodeThreads, () => ask<PumpResult>(nodeClient.worker, { port: nodeSink.port!, bytes }));
-    const hostToGuest = () => counted({ client: hostClient.tid, sink: guestThreads.sink, dom0: process.pid }, () => guard.race(ask<PumpResult>(hostClient.worker, { port: forwardPort, bytes })));
+    const nodeNet = () => counted(nodeThreads, perGiB, () => ask<PumpResult>(nodeClient!.worker, { port: nodeSink!.port!, bytes }));
+    const hostToGuest = () => counted({ client: hostClient!.tid, sink: guestThreads.sink, dom0: process.pid }, perGiB,
+      () => guard.race(ask<PumpResult>(hostClient!.worker, { port: forwardPort, bytes })));
+    // Connections per second, CPU in microseconds per connection.
+    let cpsSource: Record<string, number> = {};
+    const perConn = () => opts.cps / 1e6;
+    const guestsCps = () => counted(guestThreads, perConn, async () => {
+      const n = ++asked;
+      await host.xs.write(node('go'), `${n}:cps`);
+      const v = await wait(node('cps'), (v) => !!v && (JSON.parse(v) as { round: number }).round === n, opts.cps * 100 + 60_000);
+      const got = JSON.parse(v!) as { rate: number; tcp: Record<string, number> };
+      cpsSource = got.tcp;
+      return got.rate;
+    });
+    const nodeCps = () => counted(nodeThreads, perConn, () => ask<number>(nodeClient!.worker, { port: nodeSink!.port!, cps: opts.cps }));
 
-    // Paired rounds, the order reversed every other round, so that the machine's drift falls on every side alike.
-    const sides = { guests, node: nodeNet, host: hostToGuest };
-    const rounds: Record<keyof typeof sides, Stream[]> = { guests: [], node: [], host: [] };
-    const names = Object.keys(sides) as (keyof typeof sides)[];
-    for (let r = 0; r < opts.warmup + opts.rounds; r++) {
-      const got: Partial<Record<keyof typeof sides, Stream>> = {};
-      for (const k of r % 2 === 0 ? names : [...names].reverse()) got[k] = await sides[k]();
-      const isCounted = r >= opts.warmup;
-      if (isCounted) for (const k of names) rounds[k].push(got[k]!);
-      else g2gSinks.pop();
-      process.stderr.write(`${isCounted ? `round ${r - opts.warmup + 1}/${opts.rounds}` : 'warm-up'}: ` +
-        names.map((k) => `${k} ${got[k]!.result.gbps.toFixed(2)} Gb/s cpu/GiB ${JSON.stringify(got[k]!.cpu)}`).join(', ') + `, load ${round2(loadavg()[0]!)}\n`);
+    /**
+     * Paired rounds, the order reversed every other round, so that the machine's drift falls on
+     * every side alike; `show` puts a run's figure in the progress line.
+     */
+    async function inRounds<T>(sides: Record<string, () => Promise<Counted<T>>>, show: (r: T) => string, dropped: () => void = () => {}) {
+      const names = Object.keys(sides);
+      const rounds: Record<string, Counted<T>[]> = Object.fromEntries(names.map((k) => [k, []]));
+      for (let r = 0; r < opts.warmup + opts.rounds; r++) {
+        const got: Record<string, Counted<T>> = {};
+        for (const k of r % 2 === 0 ? names : [...names].reverse()) got[k] = await sides[k]!();
+        const isCounted = r >= opts.warmup;
+        if (isCounted) for (const k of names) rounds[k]!.push(got[k]!);
+        else dropped();
+        process.stderr.write(`${isCounted ? `round ${r - opts.warmup + 1}/${opts.rounds}` : 'warm-up'}: ` +
+          names.map((k) => `${k} ${show(got[k]!.result)} cpu ${JSON.stringify(got[k]!.cpu)}`).join(', ') + `, load ${round2(loadavg()[0]!)}\n`);
+      }
+      return rounds;
     }
+
+    const rounds = await inRounds(peers ? { guests, node: nodeNet, host: hostToGuest } : { guests }, (r) => `${r.gbps.toFixed(2)} Gb/s`, () => g2gSinks.pop());
     const gatewayPeer = (await host.xs.directory(sinkTcpDir).catch(() => [])).find((p) => p !== sourcePeer);
-    const hostSink = await sinkCounters(gatewayPeer, 0);
+    const hostSink = peers ? await sinkCounters(gatewayPeer, 0) : undefined;
+    const cpsRounds = await inRounds(peers ? { guests: guestsCps, node: nodeCps } : { guests: guestsCps }, (r) => `${Math.round(r)} conn/s`);
 
     await host.xs.write(node('go'), 'rest');
-    const g2gCps = Number(await wait(node('cps'), (v) => !!v, opts.cps * 100 + 60_000));
     const idleOpen = Number(await wait(node('idle-open'), (v) => !!v, opts.idle * 20 + 60_000));
     const idleHeld = JSON.parse((await wait(`/local/domain/${sink.domid}/data/tcppump/idle`, (v) => !!v, 60_000))!) as
       { conns: number; heap_before_mib: number; heap_mib: number; heap_limit_mib: number };
-    const nodeCps = await ask<number>(nodeClient.worker, { port: nodeSink.port!, cps: opts.cps });
-    const iperf = await iperf3(opts.iperf);
+    const iperf = peers ? await iperf3(opts.iperf) : undefined;
 
-    const gbps = (k: keyof typeof sides) => rounds[k].map((s) => s.result.gbps);
-    const g2gRatio = roundRatio(gbps('node'), gbps('guests'));
-    const h2gRatio = roundRatio(gbps('node'), gbps('host'));
+    const gbps = (k: string) => rounds[k]?.map((s) => s.result.gbps);
+    const withRatio = (ref: readonly number[] | undefined, ours: readonly number[] | undefined) => {
+      if (!ref || !ours) return {};
+      const r = roundRatio(ref, ours);
+      return { ratio: round2(r.ratio), ratio_of_sums: round2(r.ratio_of_sums), round_ratios: r.round_ratios.map(round2) };
+    };
+    const cpsOf = (k: string) => cpsRounds[k]?.map((s) => s.result) ?? [];
     // The gateway's retransmissions: of its connections released so far and of those still open (in TIME-WAIT, say).
     const gwTcp = host.gateway('xenbr0').main.stack.tcpLayer;
     const gw = { retransmits: gwTcp.counters.retransmits, timeouts: gwTcp.counters.timeouts };
@@ -235,21 +274,26 @@ async function main(): Promise<void> {
       gw.timeouts += c.stats.timeouts;
     }
     const offloads = async (domid: number) => JSON.parse((await host.xs.read(`/local/domain/${domid}/data/tcppump/offloads`)) ?? 'null') as unknown;
+    const sideOf = (k: string) => (rounds[k] ? side(rounds[k]) : null);
     emit({
-      bench: 'tcp-guests', mib: opts.mib, rounds: opts.rounds, warmup: opts.warmup,
-      guest_to_guest: { ...side(rounds.guests), path: 'source guest tcpip -> netfront -> netback -> xenbr0 -> netback -> netfront -> sink guest tcpip',
-        ratio: round2(g2gRatio.ratio), ratio_of_sums: round2(g2gRatio.ratio_of_sums), round_ratios: g2gRatio.round_ratios.map(round2),
-        streams: rounds.guests.map((s, i) => ({ gbps: round2(s.result.gbps), source: s.result.tcp, sink: g2gSinks[i] })) },
-      host_to_guest: { ...side(rounds.host), path: 'node:net (worker) -> loopback -> forward -> dom0 gateway tcpip -> netback -> netfront -> sink guest tcpip',
-        ratio: round2(h2gRatio.ratio), ratio_of_sums: round2(h2gRatio.ratio_of_sums), round_ratios: h2gRatio.round_ratios.map(round2), last_sink: hostSink },
-      node_net_loopback: side(rounds.node),
+      bench: 'tcp-guests', mib: opts.mib, rounds: opts.rounds, warmup: opts.warmup, peers: opts.peers,
+      guest_to_guest: { ...side(rounds['guests']!), path: 'source guest tcpip -> netfront -> netback -> xenbr0 -> netback -> netfront -> sink guest tcpip',
+        ...withRatio(gbps('node'), gbps('guests')),
+        streams: rounds['guests']!.map((s, i) => ({ gbps: round2(s.result.gbps), source: s.result.tcp, sink: g2gSinks[i] })) },
+      host_to_guest: rounds['host'] ? { ...side(rounds['host']), path: 'node:net (worker) -> loopback -> forward -> dom0 gateway tcpip -> netback -> netfront -> sink guest tcpip',
+        ...withRatio(gbps('node'), gbps('host')), last_sink: hostSink } : null,
+      node_net_loopback: sideOf('node'),
       iperf3_loopback_gbps: iperf ?? null,
       offloads: { source: await offloads(source.domid), sink: await offloads(sink.domid) },
-      connections_per_s: { guest_to_guest: g2gCps, node_net_loopback: nodeCps, ratio: g2gCps / nodeCps, parallel: CPS_PARALLEL },
+      connections_per_s: { connections: opts.cps, parallel: CPS_PARALLEL,
+        guest_to_guest: Math.round(median(cpsOf('guests'))), all_guest_to_guest: cpsOf('guests').map(Math.round),
+        guest_cpu_us_per_conn: medianCpu(cpsRounds['guests']!), source_tcp: cpsSource,
+        ...(cpsRounds['node'] ? { node_net_loopback: Math.round(median(cpsOf('node'))), all_node_net_loopback: cpsOf('node').map(Math.round),
+          node_cpu_us_per_conn: medianCpu(cpsRounds['node']), ...withRatio(cpsOf('node'), cpsOf('guests')) } : {}) },
       idle_connections: { opened: idleOpen, ...idleHeld, guest_memory_mib: 64, kib_per_conn: ((idleHeld.heap_mib - idleHeld.heap_before_mib) * 1024) / idleHeld.conns },
-      ratio_to_iperf3: iperf ? { guest_to_guest: side(rounds.guests).gbps / iperf, host_to_guest: side(rounds.host).gbps / iperf } : null,
+      ratio_to_iperf3: iperf ? { guest_to_guest: side(rounds['guests']!).gbps / iperf, host_to_guest: side(rounds['host']!).gbps / iperf } : null,
       gateway_tcp: gw,
-      thread_ids: { guests: guestThreads, node: nodeThreads, host_client: hostClient.tid },
+      thread_ids: { guests: guestThreads, node: nodeThreads, host_client: hostClient?.tid },
       sink_tcp_error: (await host.xs.readOptional(`/local/domain/${sink.domid}/data/tcppump/sink-tcp-error`)) ?? null,
       loadavg_start: load0.map(round2), loadavg_end: loadavg().map(round2),
     });

@@ -8,9 +8,10 @@
 //   count of that peer's streams so far.
 // - `role=source`: each time dom0 writes a round's number N to data/tcppump/go, pumps `mib=` MiB
 //   to `target=ADDRESS:PORT` on a new connection (its result, with N and the connection's
-//   counters, to data/tcppump/result); once dom0 writes `rest`, runs `cps=` exchanges, 16 at a
-//   time, against port+1 (data/tcppump/cps); then opens `idle=` connections to port+2 and keeps
-//   them (data/tcppump/idle-open).
+//   counters, to data/tcppump/result); for `N:cps`, runs `cps=` exchanges, 16 at a time, against
+//   port+1 (`{ round: N, rate, tcp }` to data/tcppump/cps, `tcp` the stack's counters so far: SYNs
+//   dropped, TIME-WAITs recycled, ...); once dom0 writes `rest`, opens `idle=`
+//   connections to port+2 and keeps them (data/tcppump/idle-open).
 // Both write their vCPU thread's id to data/tcppump/tid, so the bench can count its CPU.
 //
 // extra= words: role=sink port=5001 idle=10000 | role=source target=10.0.2.15:5001 mib=128 cps=2000 idle=10000
@@ -68,18 +69,19 @@ export default async function main(os: OS): Promise<void> {
     const port = Number(portText);
     const bytes = Number(word('mib') ?? 128) * MiB;
     await os.xenstore.write('data/tcppump/ready', stack.address?.address ?? '');
+    const cps = Number(word('cps') ?? 0);
     for (let done = 0; ;) {
-      const go = await os.xenstore.wait('data/tcppump/go', (v) => v === 'rest' || Number(v) > done);
+      const go = await os.xenstore.wait('data/tcppump/go', (v) => v === 'rest' || parseInt(v ?? '', 10) > done);
       if (go === 'rest') break;
-      done = Number(go);
+      done = parseInt(go!, 10);
+      if (go!.endsWith(':cps')) {
+        const rate = await connectionRate(cps, CPS_PARALLEL, () => stack.tcp.connect(address, port + 1), now);
+        await os.xenstore.write('data/tcppump/cps', JSON.stringify({ round: done, rate, tcp: movedCounters({ ...stack.tcpLayer.counters, timeWait: stack.tcpLayer.timeWaitCount }) }));
+        continue;
+      }
       const s = await stack.tcp.connect(address, port);
       const result: PumpResult & { round: number } = { round: done, ...(await pumpBytes(s, bytes, now)), tcp: movedCounters(s.stats) };
       await os.xenstore.write('data/tcppump/result', JSON.stringify(result));
-    }
-    const cps = Number(word('cps') ?? 0);
-    if (cps > 0) {
-      const rate = await connectionRate(cps, CPS_PARALLEL, () => stack.tcp.connect(address, port + 1), now);
-      await os.xenstore.write('data/tcppump/cps', String(rate));
     }
     const open: unknown[] = [];
     while (open.length < idle) {

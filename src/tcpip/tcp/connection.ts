@@ -21,7 +21,6 @@ import type { TcpConfig } from './settings.js';
 export interface TcpHost {
   readonly clock: Clock;
   readonly config: TcpConfig;
-  readonly random: () => number;
   /** Where small kept bytes (the send buffer, received segments) are copied to. */
   readonly slab: Slab;
   /** The blocks of send buffers: given back once acknowledged. */
@@ -29,6 +28,8 @@ export interface TcpHost {
   /** The vif does GSO: segments may be super-frames of several MSS. */
   readonly gso: boolean;
   pathMtu(addr: Ipv4): number;
+  /** What our timestamps towards `addr` add to the clock (the same for every connection to it: isn.ts). */
+  tsOffset(addr: Ipv4): number;
   /**
    * Send one segment; `len` payload bytes are copied from the connection's send buffer at
    * `bufOffset`.
@@ -266,7 +267,7 @@ export class Connection {
     this.#rtx = new TimerSlot(clock);
     this.#delack = new TimerSlot(clock);
     this.#other = new TimerSlot(clock);
-    this.#tsOffset = Math.floor(host.random() * 0xffffffff);
+    this.#tsOffset = host.tsOffset(remoteAddr);
     this.#lastRecv = clock.now();
     let ws = 0;
     while (ws < MAX_WSCALE && host.config.rcvBufMax >> ws > 0xffff) ws++;
@@ -662,6 +663,8 @@ export class Connection {
     }
     this.rto.backoff();
     if (opening) {
+      this.stats.retransmits++;
+      this.stats.timeouts++;
       this.#sendSyn();
       this.#armRtx();
       return;
@@ -862,6 +865,17 @@ export class Connection {
     if (s.state === 'TIME-WAIT' || s.state === 'FIN-WAIT-2') c.#armOther(Math.max(0, s.otherInMs), () => c.#closed(undefined));
     else if (c.#keepalive) c.#armKeepalive();
     return c;
+  }
+
+  /**
+   * A SYN for this TIME-WAIT connection's 4-tuple may open a new one (RFC 6191): its timestamp
+   * is newer than the last we saw, or, equal or without timestamps, its sequence number is beyond
+   * ours.
+   */
+  supersededBy(seg: Segment): boolean {
+    const ts = seg.opts.ts;
+    if (this.#tsOk && ts && ts.val !== this.#tsRecent) return seqGt(ts.val, this.#tsRecent);
+    return seqGt(seg.seq, this.rcvNxt);
   }
 
   // ---- Input (RFC 9293 §3.10.7) ----

@@ -13,6 +13,7 @@ import { UNREACH_FRAG_NEEDED, UNREACH_PORT, UNREACH_PROTOCOL, type Icmp, type Ic
 import { PROTO_TCP, type Ipv4Layer, type Ipv4Packet } from '../ipv4.js';
 import type { ByteQueue } from './bytequeue.js';
 import { Connection, type TcpHost } from './connection.js';
+import { SequenceSecrets } from './isn.js';
 import type { TcpSnapshot } from './snapshot.js';
 import { TCP_DEFAULTS, type Endpoint, type TcpConfig } from './settings.js';
 import { SEQ_INIT, seqAdd, seqGe, seqLe } from './seq.js';
@@ -72,6 +73,7 @@ export class Tcp implements TcpHost {
   #sockets = new Map<Connection, TcpSocket>();
   /** Connections carried over a resume that no listener took and the program has not asked for. */
   #resumed: TcpSocket[] = [];
+  readonly #secrets: SequenceSecrets;
 
   constructor(
     private readonly ip: Ipv4Layer,
@@ -81,6 +83,7 @@ export class Tcp implements TcpHost {
     config: Partial<TcpConfig> = {},
   ) {
     this.config = { ...TCP_DEFAULTS, ...config };
+    this.#secrets = new SequenceSecrets(random);
     ip.on(PROTO_TCP, (p) => this.input(p));
     icmp.onError(PROTO_TCP, (e) => this.#icmpError(e));
     ip.arp.onUnreachable = (hop) => {
@@ -170,7 +173,7 @@ export class Tcp implements TcpHost {
     } catch (e) {
       return Promise.reject(e);
     }
-    const c = new Connection(this, local, remote, port, false, this.#isn());
+    const c = new Connection(this, local, remote, port, false, this.#isn(local, remote, port));
     c.noDelay = opts.noDelay ?? false;
     this.#conns.set(c.key, c);
     const socket = this.#socket(c);
@@ -184,8 +187,8 @@ export class Tcp implements TcpHost {
     });
   }
 
-  #isn(): number {
-    return Math.floor(this.random() * 0x100000000) >>> 0;
+  #isn(localPort: number, remoteAddr: Ipv4, remotePort: number): number {
+    return this.#secrets.isn(this.ip.config.address, localPort, remoteAddr, remotePort, this.clock.now());
   }
 
   #ephemeral(remote: Ipv4, port: number): number {
@@ -197,6 +200,10 @@ export class Tcp implements TcpHost {
   }
 
   // ---- TcpHost ----
+
+  tsOffset(remoteAddr: Ipv4): number {
+    return this.#secrets.tsOffset(this.ip.config.address, remoteAddr);
+  }
 
   emit(c: Connection, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined,
     len: number, bufOffset: number): void {
@@ -311,9 +318,8 @@ export class Tcp implements TcpHost {
     const c = this.#conns.get(key);
     const f = seg.flags;
     if (c) {
-      // RFC 9293 §3.6.1 / RFC 6191: a new SYN beyond the old connection's sequence space may reuse a TIME-WAIT pair.
-      if (!(c.state === 'TIME-WAIT' && (f & (SYN | ACK | RST)) === SYN && this.#listeners.has(seg.dstPort) &&
-            seqGe(seg.seq, c.rcvNxt) && seg.seq !== c.rcvNxt)) {
+      // RFC 9293 §3.6.1 / RFC 6191: a new SYN beyond the old connection's timestamps or sequence space may reuse a TIME-WAIT pair.
+      if (!(c.state === 'TIME-WAIT' && (f & (SYN | ACK | RST)) === SYN && this.#listeners.has(seg.dstPort) && c.supersededBy(seg))) {
         c.input(seg);
         return;
       }
@@ -336,7 +342,7 @@ export class Tcp implements TcpHost {
       this.counters.halfOpenEvicted++;
       oldest.abandon();
     }
-    const nc = new Connection(this, seg.dstPort, p.src, seg.srcPort, true, this.#isn());
+    const nc = new Connection(this, seg.dstPort, p.src, seg.srcPort, true, this.#isn(seg.dstPort, p.src, seg.srcPort));
     this.#conns.set(nc.key, nc);
     l.halfOpen.add(nc);
     nc.acceptSyn(seg);

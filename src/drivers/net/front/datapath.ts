@@ -16,7 +16,7 @@ import { TxArena, type TxRun } from './arena.js';
 import { BackendMisbehaved, TxError, type NetError } from './errors.js';
 import type { NetStats } from './net.js';
 import { NetPages } from './pages.js';
-import { NETFRONT_CONNECT_FRAMES } from '../protocol.js';
+import { BYTE_COUNTER_INIT, NETFRONT_CONNECT_FRAMES } from '../protocol.js';
 import { RxQueue } from './rx.js';
 import { TxQueue, type TxFrame } from './tx.js';
 import { SuspendGate } from '../../quiesce.js';
@@ -92,7 +92,7 @@ const REFS_PER_QUEUE = NETFRONT_CONNECT_FRAMES;
 const ARENA_PAGES = 2 * ringSize(PAGE_SIZE, NETIF_TX_SLOT_SIZE);
 
 export class NetDatapath {
-  readonly stats: MutableStats = { rxBytes: 0, rxPackets: 0, txBytes: 0, txPackets: 0, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0 };
+  readonly stats: MutableStats = { rxBytes: BYTE_COUNTER_INIT, rxPackets: 0, txBytes: BYTE_COUNTER_INIT, txPackets: 0, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0 };
   readonly listeners = new Set<(frame: Uint8Array, info: NetFrameInfo) => void>();
   readonly #ctx: DriverContext;
   readonly #name: string;
@@ -114,6 +114,7 @@ export class NetDatapath {
   #logged = 0;
 
   constructor(ctx: DriverContext, name: string, onBroken: (e: NetError) => void) {
+    this.stats.rxBytes = this.stats.txBytes = 0; // still double fields (BYTE_COUNTER_INIT), reading +0
     this.#ctx = ctx;
     this.#name = name;
     this.#onBroken = onBroken;

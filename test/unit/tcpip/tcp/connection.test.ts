@@ -38,6 +38,8 @@ test('a peer that swallows SYNs: connect rejects with Timeout after the SYN retr
   await runPromise(clock, a.icmp.ping('10.0.0.2')); // ARP answered
   link.b.handlers.clear(); // b goes deaf
   await assert.rejects(runPromise(clock, a.tcp.connect('10.0.0.2', 80)), Timeout);
+  // Each SYN sent again is counted, as a retransmission a timeout caused.
+  assert.deepEqual([a.tcpLayer.counters.retransmits, a.tcpLayer.counters.timeouts], [5, 5]);
 });
 
 test('simultaneous open: two SYNs cross, both sides reach ESTABLISHED and exchange data', async () => {
@@ -505,4 +507,39 @@ test('GSO: a tail held for more bytes waits only while sends are recent (Linux\'
   client.write(Buffer.alloc(100, 3));
   assert.deepEqual(sizes.slice(1), [held + 100]);
   assert.ok(await runUntil(clock, () => got.bytes().length === (1 << 20) + 100_100));
+});
+
+test('GSO: in fast recovery a tail is not held for more bytes (Linux\'s tcp_tso_should_defer): it goes out at the write, within 1 ms of the last send', async () => {
+  const { clock, link, a, client, got, sizes } = await gsoStream({ delayMs: 5 });
+  const conn = only(a.tcpLayer.connections());
+  const mss = conn.mss;
+  // 40 small segments, the first lost: 39 duplicate ACKs come back together 10 ms later, the
+  // third starts fast recovery and each inflates the window by a segment (RFC 5681), so a tail
+  // fits it while the retransmission is still on its way.
+  let dropped = false;
+  const carry = link.carry.bind(link);
+  link.carry = (to, frame, info) => {
+    if (!dropped && to === link.b && (parseSegment(frame.subarray(34))?.payload.length ?? 0) > 0) {
+      dropped = true;
+      return;
+    }
+    carry(to, frame, info);
+  };
+  for (let i = 0; i < 40; i++) client.write(Buffer.alloc(100, i));
+  assert.equal(sizes.length, 40);
+  const tail = 3 * mss + 100; // more than a segment, less than a super-frame
+  let sentAtWrite: number[] | undefined;
+  let inRecovery = false;
+  clock.setTimer(10.5, () => {
+    inRecovery = conn.cc.inRecovery;
+    const before = sizes.length;
+    client.write(Buffer.alloc(tail, 0xee));
+    sentAtWrite = sizes.slice(before);
+  });
+  assert.ok(await runUntil(clock, () => sentAtWrite !== undefined));
+  assert.ok(inRecovery, 'the write came during fast recovery');
+  assert.ok(conn.stats.fastRetransmits === 1, `fast retransmits ${conn.stats.fastRetransmits}`);
+  assert.deepEqual(sentAtWrite, [tail]);
+  assert.ok(await runUntil(clock, () => got.bytes().length === (1 << 20) + 4000 + tail));
+  assert.ok(got.bytes().subarray((1 << 20) + 4000).equals(Buffer.alloc(tail, 0xee)));
 });

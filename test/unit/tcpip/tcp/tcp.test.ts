@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TcpSocket } from '../../../../src/tcpip/tcp/socket.js';
-import { ACK, SYN } from '../../../../src/tcpip/tcp/wire.js';
+import { ACK, SYN, parseSegment } from '../../../../src/tcpip/tcp/wire.js';
 import { rng } from '../../../support/random.js';
 import { collect, runPromise, runUntil, stackPair, tcpFrame } from '../../../support/tcpip-link.js';
 
@@ -154,4 +154,65 @@ test('a seeded fuzz of segments aimed at an established connection: it never thr
   // Either way a new connection works.
   const c2 = await runPromise(clock, a.tcp.connect('10.0.0.2', 80));
   c2.destroy();
+});
+
+/** The server closes first, so that it holds each connection in TIME-WAIT; the client then comes back from the same port. */
+function closingServer() {
+  const rig = stackPair();
+  rig.b.tcp.listen(80, (s) => {
+    collect(s);
+    s.end('bye');
+  });
+  const synsFromA: number[] = [];
+  rig.link.a.onTransmit = (f) => {
+    const s = parseSegment(f.subarray(34));
+    if (s && s.flags & SYN) synsFromA.push(s.seq);
+  };
+  const exchange = async (localPort: number) => {
+    const c = await runPromise(rig.clock, rig.a.tcp.connect('10.0.0.2', 80, { localPort }));
+    const got = collect(c);
+    assert.ok(await runUntil(rig.clock, () => got.ended()));
+    c.end();
+    assert.ok(await runUntil(rig.clock, () => rig.a.tcpLayer.connectionCount === 0 && rig.b.tcpLayer.timeWaitCount === 1));
+  };
+  return { ...rig, synsFromA, exchange };
+}
+
+test('RFC 6191 and RFC 6528: a client back on the same port while the server holds the old connection in TIME-WAIT is taken at its first SYN', async () => {
+  const { clock, b, synsFromA, exchange } = closingServer();
+  for (let i = 0; i < 8; i++) {
+    await exchange(40000);
+    await runUntil(clock, () => false, 1); // the next incarnation a millisecond later
+  }
+  // One SYN each: none waited out a retransmission behind the TIME-WAIT connection (random ISNs fell below the old one half the time).
+  assert.equal(synsFromA.length, 8);
+  assert.equal(b.tcpLayer.timeWaitCount, 1);
+  assert.equal(b.tcpLayer.connectionCount, 1);
+});
+
+test('RFC 6191: in TIME-WAIT a SYN with a newer timestamp opens a new connection even below the old sequence space; an older one does not', async () => {
+  const { clock, link, b, synsFromA, exchange } = closingServer();
+  let lastTs = 0;
+  const record = link.a.onTransmit!;
+  link.a.onTransmit = (f, info) => {
+    record(f, info);
+    const s = parseSegment(f.subarray(34));
+    if (s?.opts.ts) lastTs = s.opts.ts.val;
+  };
+  await exchange(40000);
+  link.a.handlers.clear(); // a hears nothing more: only what b does is seen
+  const tw = [...b.tcpLayer.connections()][0]!;
+  assert.equal(tw.state, 'TIME-WAIT');
+  const ts = (val: number) => new Uint8Array([1, 1, 8, 10, val >>> 24, (val >>> 16) & 255, (val >>> 8) & 255, val & 255, 0, 0, 0, 0]);
+  const syn = (seq: number, val?: number) => tcpFrame({ src: '10.0.0.1', dst: '10.0.0.2', srcPort: 40000, dstPort: 80, seq: seq >>> 0, flags: SYN,
+    ...(val === undefined ? {} : { options: ts(val >>> 0) }) });
+  // Below the old sequence space with an older timestamp, or none: the TIME-WAIT connection stays.
+  link.b.deliver(syn(tw.rcvNxt - 1000, lastTs - 1));
+  link.b.deliver(syn(tw.rcvNxt - 1000));
+  assert.deepEqual(b.tcpLayer.states(), { 'TIME-WAIT': 1 });
+  // Below it with a newer timestamp: a new connection in SYN-RECEIVED.
+  link.b.deliver(syn(tw.rcvNxt - 1000, lastTs + 1));
+  assert.deepEqual(b.tcpLayer.states(), { 'SYN-RECEIVED': 1 });
+  assert.equal(synsFromA.length, 1);
+  await runUntil(clock, () => false, 10);
 });
