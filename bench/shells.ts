@@ -10,8 +10,9 @@
 // The physical limit measured in the same run: a message to an idle worker thread and its
 // reply, which any hand-off to a waiting thread costs. Cold creates against their floor, in
 // rounds with them: a bare worker thread's start to its first message, one started as a vCPU
-// thread is (the pool's options: heap limits, captured stdio, workerData) on an empty ES
-// module, and one on the guest runtime (dist/guest.mjs) until it says it is ready.
+// thread is (the pool's options: heap limits, captured stdio, workerData) on an empty
+// CommonJS file (a vCPU thread's entry, dist/guest.cjs, is one), and one on the guest runtime
+// until it says it is ready.
 //
 // Then Jitsu's summoning: a DNS query that boots its guest from a parked shell (summon.ts).
 // Last, a storm: --storm creates at once from 10 clients of the command API (each succeeds or
@@ -133,15 +134,15 @@ async function handoffRoundTrip(n: number): Promise<number[]> {
 
 /**
  * Cold creates against their floor, in rounds: each round starts a bare worker thread, one
- * with a vCPU thread's options on an empty ES module and one on the guest runtime (each until
+ * with a vCPU thread's options on an empty CommonJS file and one on the guest runtime (each until
  * its first message, then terminated), and makes one cold create, in an order reversed every
  * other round, so that the machine's drift falls on all alike. The ratios are the median of
  * the rounds' own.
  */
 async function coldAgainstFloor(host: Host, n: number) {
   const api = new ToolstackApi(host, { log: new HostLog() });
-  const empty = join(dir, 'empty.mjs');
-  await writeFile(empty, "import { parentPort } from 'node:worker_threads';\nparentPort.postMessage({ type: 'ready' });\n");
+  const empty = join(dir, 'empty.cjs');
+  await writeFile(empty, "require('node:worker_threads').parentPort.postMessage({ type: 'ready' });\n");
   const heap = { heapMb: memorySplit(32).heapMb };
   const thread = (image: URL) => async () => {
     const { worker, ready } = new VcpuPool({ size: 0, image }).take(heap);
@@ -154,7 +155,7 @@ async function coldAgainstFloor(host: Host, n: number) {
       await new Promise((r) => worker.once('message', r));
       return () => worker.terminate();
     },
-    vcpu_options_empty_module: thread(pathToFileURL(empty)),
+    vcpu_options_empty_script: thread(pathToFileURL(empty)),
     runtime_ready: thread(GUEST_IMAGE),
   };
   const names = [...Object.keys(kinds), 'cold'] as (keyof typeof kinds | 'cold')[];
@@ -180,7 +181,7 @@ async function coldAgainstFloor(host: Host, n: number) {
     cold,
     floor: Object.fromEntries(Object.keys(kinds).map((k) => [k, stats(ms[k as keyof typeof kinds])])),
     cold_over_runtime_ready: ratio('runtime_ready'),
-    cold_over_vcpu_options: ratio('vcpu_options_empty_module'),
+    cold_over_vcpu_options: ratio('vcpu_options_empty_script'),
   };
 }
 

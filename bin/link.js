@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Links two programs out of dist/ into single modules, because one module loads far faster
 // than dozens (see docs/PERFORMANCE.md):
-// - the library OS (dist/src/guest/bootstrap.js and its imports) into dist/guest.mjs, which a
-//   vCPU thread starts from and guest kernels import as 'xenode';
+// - the library OS (dist/src/guest/bootstrap.js and its imports) into dist/guest.runtime.cjs,
+//   which a vCPU thread runs (its entry dist/guest.cjs compiles it from V8's code cache), and
+//   dist/guest.mjs, which guest kernels import as 'xenode' (that same instance);
 // - the xenode command: dist/src/cli/main.js (`xenode list`) into dist/src/cli/xenode.cjs
 //   (CommonJS: Node's ES module loader costs a start more than `list`'s own code), and
 //   commander with every subcommand into xenode-program.mjs beside it, with what only some
@@ -13,6 +14,7 @@
 //   examples/), so those paths resolve alike. esbuild and better-sqlite3 stay packages: each
 //   finds its native binary relative to itself.
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +34,7 @@ await build({
   chunkNames: 'guest-[hash]',
 });
 await mergeStaticChunks();
+await runtimeAsScript();
 
 /**
  * The chunks guest.mjs imports statically (code it shares with the lazy ones) merged into it: a
@@ -81,6 +84,49 @@ async function mergeStaticChunks() {
     writeFileSync(`${dist}${f}`, code);
   }
 }
+/**
+ * The merged runtime as a CommonJS script, dist/guest.runtime.cjs, which a vCPU thread's entry
+ * (dist/guest.cjs) compiles from V8's code cache: Node 20 caches no ES module's compile, and
+ * its ES module loader costs a fresh thread about 7 ms of CPU on its own (docs/PERFORMANCE.md,
+ * issue 17). dist/guest.mjs becomes the module kernels and the lazy chunks import: it exports
+ * the script's instance, so every module stays linked once in a thread. The script's import()
+ * calls (the lazy chunks, a module kernel) go through the entry's __xenodeImport: a script
+ * compiled by node:vm has no loader of its own. The code cache, made by the threads themselves,
+ * is named by the script's digest, so a rebuilt runtime never meets an older cache.
+ */
+async function runtimeAsScript() {
+  for (const f of readdirSync(dist)) if (/^guest\.runtime(-[0-9a-f]+)?\.(cjs|cache)$/.test(f)) rmSync(`${dist}${f}`);
+  const lazyExternal = {
+    name: 'lazy-chunks',
+    setup(b) {
+      b.onResolve({ filter: /^\.\/guest-[A-Z0-9]+\.mjs$/ }, (a) => ({ path: a.path, external: true }));
+    },
+  };
+  const names = await build({ ...common, entryPoints: [`${dist}guest.mjs`], write: false, metafile: true, outfile: `${dist}names.tmp.mjs`, plugins: [lazyExternal] });
+  const exports = Object.values(names.metafile.outputs)[0].exports;
+  const script = await build({
+    ...common,
+    format: 'cjs',
+    entryPoints: [`${dist}guest.mjs`],
+    write: false,
+    outfile: `${dist}guest.runtime.cjs`,
+    define: { 'import.meta.url': '__xenodeImageUrl' },
+    plugins: [lazyExternal],
+  });
+  const code = script.outputFiles[0].text.replace(/\bimport\(/g, '__xenodeImport(');
+  writeFileSync(`${dist}guest.runtime.cjs`, code);
+  const digest = createHash('sha256').update(code).digest('hex').slice(0, 16);
+  writeFileSync(`${dist}guest.mjs`, [
+    '// The library OS as a guest kernel and the lazily loaded chunks import it: the instance this',
+    '// vCPU thread runs (guest.runtime.cjs, started by guest.cjs; bin/link.js made this file).',
+    "const library = globalThis[Symbol.for('xenode.library')];",
+    "if (library === undefined) throw new Error('the xenode library OS is imported from a guest kernel on its vCPU thread only');",
+    `export const { ${exports.join(', ')} } = library;`,
+    '',
+  ].join('\n'));
+  writeFileSync(`${dist}guest.cjs`, readFileSync(fileURLToPath(new URL('./vcpu-thread.cjs', import.meta.url)), 'utf8').replace('@DIGEST@', digest));
+}
+
 // The library OS once more, as a script for the realms of shared pCPUs (src/guest/pcpu.ts): one
 // function of the host functions a realm may call (src/guest/realm/host.ts) that returns the
 // realm's boot. Node's modules are not linked: the few the library OS needs come in realm copies,

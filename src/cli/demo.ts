@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { styleText } from 'node:util';
 import type { ConsoleSession, HostEvent, Toolstack } from '../toolstack/contract.js';
 import { say } from './common.js';
+import { keepHeapFlagsToDom0 } from './heap-flags.js';
 import { top } from './top.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
@@ -123,6 +124,7 @@ async function visitWww(ts: Toolstack, g: Guest, domid: number, port: number): P
 
 export async function demo(opts: { port?: number } = {}): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'xenode-demo-'));
+  keepHeapFlagsToDom0();
   const { startLocalHost } = await import('../toolstack/local.js');
   const local = await startLocalHost({ stateDir: join(dir, 'state'), poolSize: 2 });
   try {

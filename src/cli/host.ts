@@ -5,6 +5,7 @@ import { Option, type Command } from 'commander';
 import { displayPath, hostPaths, resolveStateDir } from '../toolstack/paths.js';
 import { say, withHost, withStateDir, type StateDirOpts } from './common.js';
 import { dmesgLine } from './format.js';
+import { keepHeapFlagsToDom0 } from './heap-flags.js';
 
 interface DaemonOpts extends StateDirOpts {
   readonly pool: string;
@@ -36,7 +37,8 @@ const DAEMON_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' } as const;
  * 16 MiB a semi-space as the allocation rate rises, and a host creating and destroying guests
  * allocates fast: 1,000 cycles added ~29 MiB of V8 pages to its RSS (1.41x after 10 cycles);
  * with 1 MiB semi-spaces 1.06x at the same speed (docs/PERFORMANCE.md, "Memory after churn").
- * A flag the user gave (node's own arguments or NODE_OPTIONS) wins.
+ * A flag the user gave (node's own arguments or NODE_OPTIONS) wins. Both size dom0's isolate
+ * only (heap-flags.ts).
  */
 const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1'] as const;
 
@@ -87,6 +89,7 @@ function numbers(o: DaemonOpts): { poolSize: number; shells: number; shellVifs: 
 }
 
 async function runDaemon(o: DaemonOpts): Promise<void> {
+  keepHeapFlagsToDom0();
   const { HostDaemon } = await import('../toolstack/daemon.js');
   const stateDir = resolveStateDir(o.stateDir);
   // Started by `host start`: report over IPC, then live without a terminal.

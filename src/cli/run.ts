@@ -5,6 +5,7 @@ import { HostNotRunning, RemoteToolstack } from '../toolstack/client.js';
 import { displayPath, resolveStateDir } from '../toolstack/paths.js';
 import { say } from './common.js';
 import { createDomain, type CreateOptions } from './follow.js';
+import { keepHeapFlagsToDom0 } from './heap-flags.js';
 
 export interface RunOptions {
   readonly stateDir?: string;
@@ -26,6 +27,7 @@ export async function run(file: string, opts: RunOptions): Promise<number> {
       remote.close();
     }
   }
+  keepHeapFlagsToDom0();
   const { startLocalHost } = await import('../toolstack/local.js');
   const local = await startLocalHost({ stateDir, echo: (e) => void (e.type === 'message' && say(`xenode: ${e.text}`)) });
   try {

@@ -124,9 +124,12 @@ function boot(msg: BootMessage): void {
   });
 }
 
-// Only a thread that will wait in the pool: one started for a domain boots now. This top-level
-// await must not reach a lazily loaded chunk: those import guest.mjs (bin/link.js), which is
-// still evaluating here, and the two would wait for each other.
-if ((workerData as VcpuThreadData | null)?.warmUp === true) await warmUp();
-parent.once('message', (msg: BootMessage) => boot(msg));
-status({ type: 'ready', tid: currentThreadId() });
+function ready(): void {
+  parent.once('message', (msg: BootMessage) => boot(msg));
+  status({ type: 'ready', tid: currentThreadId() });
+}
+
+// Only a thread that will wait in the pool warms up: one started for a domain boots now. (No
+// top-level await: the runtime is a script, bin/link.js.)
+if ((workerData as VcpuThreadData | null)?.warmUp === true) void warmUp().then(ready);
+else ready();

@@ -128,16 +128,18 @@ interface Spawned {
   readonly ended: () => string | undefined;
 }
 
+/** A vCPU thread's V8 heap: its part of memory=, a quarter of it (at most 8 MiB) young. */
+export function vcpuResourceLimits(heapMb: number): ResourceLimits {
+  return { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: Math.max(1, Math.min(8, Math.floor(heapMb / 4))) };
+}
+
 /**
  * A thread of the runtime `image`. `idle`: it waits in the pool, and runs a boot's code once on
  * scratch memory meanwhile (guest/warmup.ts); a thread started for a domain now boots at once,
  * which compiles the same code, and skips it.
  */
 function spawn(image: URL, opts: VcpuOptions, idle: boolean): Spawned {
-  const resourceLimits: ResourceLimits = {
-    maxOldGenerationSizeMb: opts.heapMb,
-    maxYoungGenerationSizeMb: Math.max(1, Math.min(8, Math.floor(opts.heapMb / 4))),
-  };
+  const resourceLimits = vcpuResourceLimits(opts.heapMb);
   // stdout/stderr are captured so nothing a guest does reaches the host's terminal except
   // through its PV console.
   const worker = new Worker(image, { resourceLimits, stdout: true, stderr: true, workerData: { warmUp: idle } satisfies VcpuThreadData });

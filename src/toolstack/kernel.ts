@@ -14,7 +14,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import type { BuildResult, Plugin } from 'esbuild';
-import { GUEST_IMAGE, wrapKernelScript } from '../guest/image.js';
+import { LIBRARY_IMAGE, wrapKernelScript } from '../guest/image.js';
 import type { KernelScript } from '../hypervisor/vcpu.js';
 import { readNamed } from '../storage/named.js';
 
@@ -26,7 +26,7 @@ export class KernelError extends Error {
   }
 }
 
-const LIBRARY_ENTRY = fileURLToPath(GUEST_IMAGE);
+const LIBRARY_ENTRY = fileURLToPath(LIBRARY_IMAGE);
 const IMAGE_DIR = join(tmpdir(), `xenode-kernels-${process.getuid?.() ?? 'user'}`);
 /** Where esbuild is told the image goes: source map paths come out relative to its directory. */
 const OUT_FILE = join(IMAGE_DIR, 'kernel.mjs');

@@ -2,10 +2,14 @@
 // output and exit statuses.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { vcpuResourceLimits } from '../../src/hypervisor/vcpu.js';
+import { memorySplit } from '../../src/toolstack/builder.js';
 import type { HostEvent } from '../../src/toolstack/contract.js';
 import { FIXTURES, ROOT, XENODE, xenode as run, type Result, type RunOptions } from '../support/cli.js';
 
@@ -189,4 +193,30 @@ test('host start daemonizes (over a stale lock) and prints its socket; host stop
   const stop = await xenode(['host', 'stop']);
   assert.equal(stop.code, 0, stop.stderr);
   assert.equal(existsSync(join(stateDir, 'host.pid')), false);
+});
+
+test("a daemonized host's guest gets the heap its memory= gives it, not the daemon's heap flags", T, async () => {
+  const state = join(dir, 'heap-state');
+  // `host start` gives the daemon 1 MiB semi-spaces; the user's NODE_OPTIONS a large old space.
+  const start = await xenode(['host', 'start', '--state-dir', state, '--pool', '0', '--xapi-port', 'off'], { state, env: { NODE_OPTIONS: '--max-old-space-size=512' } });
+  assert.equal(start.code, 0, start.stderr);
+  try {
+    const created = await xenode(['create', cfg('heap', 'heap.ts')], { state });
+    assert.equal(created.code, 0, created.stderr);
+    // The guest's line reaches the console log after its main() began: read until it is there.
+    let said: RegExpExecArray | null = null;
+    for (let i = 0; i < 200 && !said; i++) said = /heap_size_limit (\d+)/.exec((await xenode(['console', '--log', 'heap'], { state })).stdout);
+    assert.ok(said, 'the guest never reported its heap');
+    // The same thread's heap in this process (run without heap flags): what memory=32 gives.
+    const limits = vcpuResourceLimits(memorySplit(32).heapMb);
+    const own = new Worker("require('node:worker_threads').parentPort.postMessage(require('node:v8').getHeapStatistics().heap_size_limit)",
+      { eval: true, resourceLimits: limits });
+    const [expected] = (await once(own, 'message')) as [number];
+    await own.terminate();
+    assert.ok(limits.maxYoungGenerationSizeMb! > 3, 'memory=32 must give more young generation than 1 MiB semi-spaces do');
+    assert.equal(Number(said[1]), expected);
+  } finally {
+    const stop = await xenode(['host', 'stop'], { state });
+    assert.equal(stop.code, 0, stop.stderr);
+  }
 });

@@ -13,6 +13,8 @@ export interface Result { code: number | null; stdout: string; stderr: string }
 export interface RunOptions {
   /** XENODE_STATE_DIR of the command. */
   readonly state: string;
+  /** More environment variables for the command. */
+  readonly env?: Readonly<Record<string, string>>;
   /** Typed into its stdin. */
   readonly input?: string;
   /** Sees the output so far, and may signal or type into the child. */
@@ -23,7 +25,7 @@ export interface RunOptions {
  * child, not a timing check; a loaded CI machine runs a migrate or a second host slowly). */
 export function xenode(args: string[], opts: RunOptions): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [XENODE, ...args], { cwd: ROOT, env: { ...process.env, XENODE_STATE_DIR: opts.state } });
+    const child = spawn(process.execPath, [XENODE, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env, XENODE_STATE_DIR: opts.state } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => {

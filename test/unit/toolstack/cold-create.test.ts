@@ -4,12 +4,15 @@
 // message would hold its memory and keep the host's process alive. Its kernel comes with the
 // boot as a script where it can be one (compiled from V8's code cache), else as its module.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { isXenError } from '../../../src/errors.js';
+import { GUEST_IMAGE } from '../../../src/guest/image.js';
 import { ToolstackApi } from '../../../src/toolstack/api.js';
 import { Host } from '../../../src/toolstack/host.js';
 import { HostLog } from '../../../src/toolstack/hostlog.js';
@@ -69,4 +72,23 @@ test('a cold create runs its kernel as a script where it can, as its module wher
   await writeFile(early, "function f() { throw new Error('dead on arrival'); }\nf();\nexport default async function main() {}\n");
   await assert.rejects(api.call('create', { file: early, text: `name = "early"\nkernel = "${early}"\nmemory = 32\n` }),
     (e) => isXenError(e, 'ENOEXEC') && /guest crashed: Error: dead on arrival \|\s+at f \(\/\S+early\.js:1:\d+\)/.test(e.message));
+});
+
+test("a vCPU thread starts whatever its runtime's code cache holds (garbage, a cut one) and makes a whole one", { timeout: 120_000 }, async (t) => {
+  const { host, api } = await coldHost(t);
+  // The entry names the cache by the runtime's digest (bin/vcpu-thread.cjs).
+  const entry = fileURLToPath(GUEST_IMAGE);
+  const cache = join(dirname(entry), /guest\.runtime-[0-9a-f]+\.cache/.exec(readFileSync(entry, 'utf8'))![0]);
+  const read = () => readFileSync(cache, { flag: 'r' });
+  const cut = async (bad: Buffer, name: string) => {
+    writeFileSync(cache, bad);
+    const { domid } = await api.call('create', { file: KERNEL, text: `name = "${name}"\nkernel = "${KERNEL}"\nmemory = 32\n` });
+    // V8 refused it, the thread compiled the runtime, and a second after its start wrote a cache of its own.
+    assert.ok(await waitFor(() => !read().equals(bad), 30_000), `${name}: the cache was not made anew`);
+    await host.destroy(domid);
+  };
+  await cut(randomBytes(4096), 'garbage');
+  const whole = read();
+  await cut(whole.subarray(0, whole.length >> 1), 'cut');
+  assert.ok(read().length > whole.length >> 1);
 });
