@@ -98,11 +98,18 @@ export interface NetDeviceOptions {
    * (one hot-plugged since is read afresh).
    */
   readonly ids?: readonly number[];
+  /**
+   * A claimed shell's: told each vif whose address to read ahead (`ids`, where given, else the
+   * early ones), with its backend directory where its netfront, connected while parked, knows
+   * it: the address's nodes then go in the flight of its MAC's read, not after a read of the
+   * frontend's `backend` node.
+   */
+  readonly readAhead?: (devid: number, backend?: string) => void;
 }
 
 /** The domain's vifs as os.net opens them (Mirage's NETWORK devices), with what the runtime connected ahead (opts). */
 export function netDevices(ctx: DriverContext, domid: number, opts: NetDeviceOptions = {}): OpenNet {
-  const { track, early, remac = true, held = [], ids } = opts;
+  const { track, early, remac = true, held = [], ids, readAhead } = opts;
   const known = ids ?? [];
   const open = new Map<number, Promise<NetFront>>();
   const waiting = new Map(held.map((f) => [f.devid, f]));
@@ -113,9 +120,19 @@ export function netDevices(ctx: DriverContext, domid: number, opts: NetDeviceOpt
   };
   // Now, not at the first open: the MAC is read while the kernel links, and the vif list with it
   // (one flight) where it was not told, for the first open.
+  const ahead = (id: number) => !ids || ids.includes(id);
   const adopted = early?.then((m) => {
-    for (const [id, f] of m) adopt(id, remac ? f.then(async (nf) => (await nf.readMac(), nf)) : f);
-  }, () => {});
+    for (const [id, f] of m) {
+      const reads = readAhead && ahead(id);
+      adopt(id, remac || reads ? f.then(async (nf) => {
+        if (reads) readAhead(id, nf.backendDir);
+        if (remac) await nf.readMac();
+        return nf;
+      }) : f);
+    }
+    ids?.filter((id) => !m.has(id)).forEach((id) => readAhead?.(id));
+  }, () => ids?.forEach((id) => readAhead?.(id)));
+  if (!early) ids?.forEach((id) => readAhead?.(id));
   let listed = ids === undefined ? early?.then(() => vifIds(ctx, domid)) : undefined;
   listed?.catch(() => {});
 

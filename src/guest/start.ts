@@ -283,14 +283,15 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       let mainReached!: () => void;
       const reached = new Promise<void>((r) => (mainReached = r));
       const { io, addresses, stacks, sus, block } = record ? runtime(record) : (ahead ?? runtime(undefined));
-      // A claimed shell's vifs: their addresses are read now, while the kernel links.
-      if (claim?.vifs) claim.vifs.forEach((id) => addresses.ahead(id));
-      else if (claim) void early?.then((m) => m.forEach((_, id) => addresses.ahead(id)), () => {});
       suspender = sus;
       if (suspendAsked) void sus.suspend();
       // A restore's early vifs kept their MACs; a shell's were written by its create.
       const ids = vifs ?? claim?.vifs;
-      net = netDevices(ctx, view.domid, { track: (p) => sus.trackDevice(p), early, remac: record === undefined, held, ...(ids && { ids }) });
+      net = netDevices(ctx, view.domid, {
+        track: (p) => sus.trackDevice(p), early, remac: record === undefined, held, ...(ids && { ids }),
+        // A claimed shell's vifs: their addresses are read now, while the kernel links.
+        ...(claim && !record && { readAhead: (id: number, backend?: string) => addresses.ahead(id, backend) }),
+      });
       if (record) {
         // Every vif reconnects and every saved stack carries on at once, not when the program
         // asks: its connections' peers are waiting.

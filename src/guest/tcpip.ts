@@ -19,24 +19,27 @@ export interface TcpipOptions extends Omit<StackOptions, 'clock'> {
 
 export type OpenTcpip = (opts?: TcpipOptions) => Promise<TcpipStack>;
 
-/** Reads a vif's static address as its config gave it; undefined when it gave none. */
-export type VifAddress = (devid: number) => Promise<StaticConfigInput | undefined>;
+/**
+ * Reads a vif's static address as its config gave it; undefined when it gave none. `backend`:
+ * the vif's backend directory, when its netfront knows it already (no read of it first).
+ */
+export type VifAddress = (devid: number, backend?: string) => Promise<StaticConfigInput | undefined>;
 
 /** A VifAddress whose answer for a vif can be read ahead of the ask (`ahead`); the next ask takes it. */
 export interface VifAddressAhead extends VifAddress {
-  ahead(devid: number): void;
+  ahead(devid: number, backend?: string): void;
 }
 
 /** `read`, with reads ahead: a claimed shell's vifs are read at the claim, while its kernel links. */
 export function readAhead(read: VifAddress): VifAddressAhead {
   const fetched = new Map<number, ReturnType<VifAddress>>();
-  return Object.assign((devid: number) => {
+  return Object.assign((devid: number, backend?: string) => {
     const p = fetched.get(devid);
     fetched.delete(devid);
-    return p ?? read(devid);
+    return p ?? read(devid, backend);
   }, {
-    ahead(devid: number) {
-      const p = read(devid);
+    ahead(devid: number, backend?: string) {
+      const p = read(devid, backend);
       p.catch(() => {}); // the ask sees it
       fetched.set(devid, p);
     },
@@ -55,8 +58,8 @@ interface XsReader {
  * the /prefix form is the portable way to give a netmask).
  */
 export function vifAddress(xs: XsReader, domid: number): VifAddress {
-  return async (devid) => {
-    const be = await xs.readOptional(`/local/domain/${domid}/device/vif/${devid}/backend`);
+  return async (devid, backend) => {
+    const be = backend ?? await xs.readOptional(`/local/domain/${domid}/device/vif/${devid}/backend`);
     if (!be) return undefined;
     const [list, netmask, gateway] = await Promise.all(['ip', 'netmask', 'gateway'].map((k) => xs.readOptional(`${be}/${k}`)));
     const ip = list?.split(' ').find((a) => /^[0-9.]+(\/[0-9]+)?$/.test(a));

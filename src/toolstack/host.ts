@@ -100,9 +100,12 @@ export interface HostEvents {
   restartFailed: [domid: number, name: string, error: string];
 }
 
-/** A create's shell is replaced once this settles (a summoned guest's first answer: SummonHost.boot), not at once. */
-interface RefillAfter {
+/** What a summon (SummonHost.boot) asks of a create. */
+interface SummonHooks {
+  /** Its shell is replaced once this settles (the guest's first answer), not at once. */
   readonly refillAfter?: Promise<unknown>;
+  /** Called once the domain is built and its kernel handed over, before the create waits for main() and writes the VM record. */
+  readonly built?: () => void;
 }
 
 /** A domain the toolstack manages: its VM's record, and a cache of the configuration stored there. */
@@ -179,8 +182,9 @@ export class Host extends EventEmitter<HostEvents> {
     this.vifShells = new ShellPool(() => this.#ctx, { count: vifs, memory: shells.memory, vif: true }, this.#log);
     const summoning: SummonHost = {
       running: (name) => this.liveDomainNamed(name) !== undefined,
-      boot: async (config, vm, served) => {
-        await (await (vm === undefined ? this.create(config, { refillAfter: served }) : this.start(vm, { refillAfter: served }))).vcpu.mainCalled;
+      boot: async (config, vm, served, built) => {
+        const hooks = { refillAfter: served, built };
+        await (await (vm === undefined ? this.create(config, hooks) : this.start(vm, hooks))).vcpu.mainCalled;
       },
       log: this.#log,
     };
@@ -277,7 +281,7 @@ export class Host extends EventEmitter<HostEvents> {
    * save image (migration/restore.ts), into a shell when one fits (its parked runtime has
    * touched no RAM), except an incoming migration's parked build.
    */
-  async create(config: DomainConfig, opts: { paused?: boolean; vm?: Ref<'VM'>; restore?: RestoreSpec } & RefillAfter = {}): Promise<BuiltDomain> {
+  async create(config: DomainConfig, opts: { paused?: boolean; vm?: Ref<'VM'>; restore?: RestoreSpec } & SummonHooks = {}): Promise<BuiltDomain> {
     if (this.#closed || this.#stopping) throw new XenError('EINVAL', 'the host is shutting down');
     if (this.#creating.size >= this.#maxCreates) {
       throw new XenError('EAGAIN', `${this.#creating.size} creates are in progress on this host: try again when one has finished`);
@@ -297,6 +301,7 @@ export class Host extends EventEmitter<HostEvents> {
         ? await claimShell(this.#ctx, (k) => shells.take(k, opts.refillAfter), config, opts.restore)
         : undefined;
       const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
+      opts.built?.();
       const { domid, uuid } = built.domain;
       // The domain keeps its uuid when it restarts, as libxl's does.
       config = { ...config, uuid };
@@ -351,7 +356,7 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   /** Boot a halted persistent VM (XAPI's VM.start) with the configuration its record holds. */
-  async start(vm: string, opts: { paused?: boolean } & RefillAfter = {}): Promise<BuiltDomain> {
+  async start(vm: string, opts: { paused?: boolean } & SummonHooks = {}): Promise<BuiltDomain> {
     const { ref, config } = await this.storedConfig(vm);
     return this.create(config, { ...opts, vm: ref });
   }

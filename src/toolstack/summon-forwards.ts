@@ -55,7 +55,7 @@ export class SummonedForwards {
     const target = route.target(gw);
     const guest = new SummonedGuest(this.host, c, vm);
     const fwd = await gw.forward(spec, target, {
-      ready: () => guest.summon().catch((e: Error) => {
+      ready: (built) => guest.summon(built).catch((e: Error) => {
         this.host.log(`summon: booting ${c.name} for a connection to ${spec.hostAddress}:${spec.hostPort} failed: ${e.message}`);
         throw e;
       }),

@@ -32,8 +32,9 @@ export interface SummonHost {
    * Create the domain (start the halted VM `vm`, when given) and resolve once its main() has been
    * called; `served` settles once it has answered the request that summoned it (a shell taken for
    * it is replaced after that, so that the replacement's build does not compete with its boot).
+   * `built` is called once the domain is built and its kernel handed over, before the create's end.
    */
-  boot(config: DomainConfig, vm: string | undefined, served: Promise<void>): Promise<void>;
+  boot(config: DomainConfig, vm: string | undefined, served: Promise<void>, built: () => void): Promise<void>;
   log(line: string): void;
 }
 
@@ -61,6 +62,8 @@ interface Entry {
 /** A guest booted on demand: at most one boot at a time, however many ask meanwhile. */
 export class SummonedGuest {
   #booting: Promise<void> | undefined;
+  /** Settles once the current boot's domain is built (SummonHost.boot's `built`). */
+  #built: Promise<void> = Promise.resolve();
   /** Settles the current boot's `served` (SummonHost.boot). */
   #served: (() => void) | undefined;
   /** Guests booted so far. */
@@ -69,14 +72,20 @@ export class SummonedGuest {
   /** `vm`: a halted persistent VM that `config` is the configuration of (it starts, rather than a new domain). */
   constructor(private readonly host: SummonHost, readonly config: DomainConfig, readonly vm?: string) {}
 
-  /** Running already (false), or booted for this or a call that came first (true). */
-  async summon(): Promise<boolean> {
+  /**
+   * Running already (false), or booted for this or a call that came first (true). `built` is
+   * called once the booting guest's domain is built (SummonHost.boot), if it is.
+   */
+  async summon(built?: () => void): Promise<boolean> {
     if (this.host.running(this.config.name)) return false;
     if (!this.#booting) {
       this.served();
       const served = new Promise<void>((r) => (this.#served = r));
-      this.#booting = this.host.boot(this.config, this.vm, served).then(() => void this.boots++).finally(() => (this.#booting = undefined));
+      let done!: () => void;
+      this.#built = new Promise<void>((r) => (done = r));
+      this.#booting = this.host.boot(this.config, this.vm, served, done).then(() => void this.boots++).finally(() => (this.#booting = undefined));
     }
+    if (built) void this.#built.then(built);
     await this.#booting;
     return true;
   }

@@ -33,8 +33,12 @@ export interface ForwardCounters {
 
 /** How a forward holds each connection while its guest comes up. */
 export interface ForwardHold {
-  /** Resolves once the guest runs, true if it was booted for this (rejects when it cannot be). */
-  readonly ready: () => Promise<boolean>;
+  /**
+   * Resolves once the guest runs, true if it was booted for this (rejects when it cannot be).
+   * A boot calls `built` as soon as the guest's domain is built (its vif on the bridge, its
+   * kernel handed over): its port is tried from then on, while the boot finishes.
+   */
+  readonly ready: (built: () => void) => Promise<boolean>;
   /** A connection the guest has not answered within this long is reset. */
   readonly holdMs: number;
   /** Told once a held connection is joined to its guest (true) or given up (false). */
@@ -114,13 +118,26 @@ export class TcpForward extends HostForward {
     });
   }
 
+  /**
+   * A held connection: the guest's port is tried from the moment its domain is built (or once
+   * it runs, if it ran already), while its boot finishes; the two are joined only once the boot
+   * is done, so a boot that fails after its guest answered still resets both sides.
+   */
   async #held(s: Socket, hold: ForwardHold): Promise<void> {
     const until = performance.now() + hold.holdMs;
+    let failed = false;
+    let built!: () => void;
+    const started = new Promise<boolean>((r) => (built = () => r(true)));
+    const ready = hold.ready(built);
+    ready.catch(() => (failed = true));
+    const reach = Promise.race([started, ready]).then((booted) => this.#reach(booted, until, () => s.destroyed || failed), () => undefined);
     let g: TcpSocket | undefined;
     try {
-      g = await this.#reach(await hold.ready(), until, () => s.destroyed);
+      await ready;
+      g = await reach;
     } catch {
-      // The guest could not be booted: refused like a forward to nobody.
+      // The guest could not be booted: refused like a forward to nobody (and what reached it meanwhile is reset).
+      void reach.then((late) => late?.reset());
     }
     if (!g || s.destroyed) {
       g?.reset();

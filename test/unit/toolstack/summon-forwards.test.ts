@@ -2,14 +2,15 @@
 // guest (from a Pool-0 shell here), is held until the guest's web server listens, and is
 // answered by it; connections during the boot share it; once the guest is gone the next
 // connection boots it again; a halted VM is started rather than a new domain made; a removed
-// forward listens no more.
+// forward listens no more; a guest that fails after its domain was built (the gateway tries its
+// port from then on) resets the connection and leaves nothing behind.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseForwardSpec } from '../../../src/network/gateway/forwardspec.js';
 import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import { Host } from '../../../src/toolstack/host.js';
-import { ROOT } from '../../support/cli.js';
+import { FIXTURES, ROOT } from '../../support/cli.js';
 import { httpGet } from '../../support/http-get.js';
 import { freePort } from '../../support/ports.js';
 
@@ -64,4 +65,22 @@ test('a summoning forward may name a halted VM: its connection starts that VM', 
   assert.ok(d, 'the VM runs');
   assert.equal(host.vmOf(d.domid), ref, 'as the VM it was, not a new one');
   assert.deepEqual(host.summonedForwards.list().map((f) => [f.vm, f.boots]), [['site', 1]]);
+});
+
+test('a summoned guest that fails after its domain was built: the connection is reset, nothing is left, the next summon is served', { timeout: 120_000 }, async (t) => {
+  const host = await Host.start({ shells: { count: 0, memory: 64, vifs: 1 } });
+  t.after(() => host.close());
+  const port = await freePort();
+  const NOMAIN = join(FIXTURES, 'nomain.ts');
+  const bad = parseDomainConfig(`name = "nomain"\nkernel = "${NOMAIN}"\nmemory = 64\nvif = [ 'bridge=xenbr0,ip=10.0.2.52' ]\n`, NOMAIN).config;
+  await host.summonedForwards.add(bad, parseForwardSpec(`tcp:${port}:80`));
+  await assert.rejects(httpGet(port), (e: NodeJS.ErrnoException) => e.code === 'ECONNRESET');
+  assert.equal(host.summonedForwards.list()[0]!.refused, 1);
+  const end = Date.now() + 30_000;
+  while (host.hv.domains().some((d) => d.name === 'nomain') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(host.hv.domains().some((d) => d.name === 'nomain'), false, 'the failed guest is gone');
+  host.summonedForwards.remove(parseForwardSpec(`tcp:${port}:80`));
+  // The host still summons: a good guest on the same port answers.
+  await host.summonedForwards.add(config('www', '10.0.2.53'), parseForwardSpec(`tcp:${port}:80`));
+  assert.equal((await httpGet(port)).status, 200);
 });

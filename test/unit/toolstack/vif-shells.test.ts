@@ -77,6 +77,25 @@ test("a vif shell created with another MAC and bridge has them: xenstore, the sw
   assert.equal(host.switch.findBridge(SHELL_BRIDGE)?.ports.size ?? 0, 0, 'no claimed vif is left on the shells\' bridge');
 });
 
+test("a claimed vif shell reads its address in the flight of its MAC: its netfront names the backend, no read of the frontend's backend node", T, async (t) => {
+  const lines: string[] = [];
+  const host = await Host.start({ shells: { count: 0, memory: 64, vifs: 1 }, log: (l) => lines.push(l) });
+  t.after(() => host.close());
+  await until('the vif shell is ready', () => host.vifShells.ready === 1);
+  const shell = shellsOf(host)[0]!.domid;
+  await host.xs.control('log', 'on');
+  const from = lines.length;
+  const port = await freePort();
+  const www = await host.create(config('www', WWW, `vif = [ 'bridge=xenbr0,ip=10.0.2.71' ]\nforward = [ 'tcp:${port}:80' ]\n`));
+  assert.equal(www.domain.domid, shell);
+  assert.equal((JSON.parse((await httpGet(port)).body) as { address: string }).address, '10.0.2.71', 'configured from the ip= its claim wrote');
+  await host.xs.control('log', 'off');
+  const reads = lines.slice(from).filter((l) => l.startsWith(`IN d${shell}#`) && l.includes(' READ '));
+  const be = `/local/domain/0/backend/vif/${shell}/0`;
+  assert.ok(reads.some((l) => l.includes(`(${be}/ip `)), `the guest read its ip= from ${be}:\n${reads.join('\n')}`);
+  assert.deepEqual(reads.filter((l) => l.includes('device/vif/0/backend ')), [], "no read of the frontend's backend node after the claim");
+});
+
 test('a configuration a vif shell cannot become is not given one', T, async (t) => {
   const host = await started(t, 1);
   const shell = shellsOf(host)[0]!.domid;

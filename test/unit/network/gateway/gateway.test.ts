@@ -324,6 +324,50 @@ test('gateway: a holding forward keeps a connection until its guest comes up and
   await assert.rejects(rig.gw.forward({ ...parseForwardSpec('udp:1:53'), hostPort: 0 }, target, { ready: () => ready, holdMs: 1 }), /only a TCP forward can hold/);
 });
 
+test('gateway: a held connection reaches its guest as soon as the guest is built and is joined once the boot is done; a boot that fails after the guest answered resets both sides', async (t) => {
+  const rig = gatewayRig();
+  t.after(() => rig.close());
+  const g = guest(rig, 8);
+  g.stack.configure({ ip: '10.0.2.78/24', gateway: '10.0.2.2' });
+  const seen: { closed: boolean }[] = [];
+  g.stack.tcp.listen(80, (s) => {
+    const conn = { closed: false };
+    seen.push(conn);
+    s.on('error', () => {});
+    s.once('close', () => (conn.closed = true));
+    s.once('data', (d: Buffer) => s.end(`guest saw ${d.toString()}`));
+  });
+  // Each connection's boot: built at once, done (or failed) when the test says.
+  const boots: { done: (booted: boolean) => void; fail: (e: Error) => void }[] = [];
+  const hold = {
+    ready: (built: () => void) => new Promise<boolean>((done, fail) => {
+      boots.push({ done, fail });
+      built();
+    }),
+    holdMs: 30_000,
+  };
+  const fwd = await rig.gw.forward({ ...parseForwardSpec('tcp:1:80'), hostPort: 0 }, () => parseIpv4('10.0.2.78'), hold);
+  const c = connect(fwd.boundPort, '127.0.0.1');
+  c.write('GET');
+  const answer = collect(c);
+  assert.ok(await waitFor(() => seen.length === 1, 5000), 'the guest took the connection while its boot went on');
+  assert.equal(fwd.counters.accepted, 0, 'not joined before the boot is done');
+  boots[0]!.done(true);
+  assert.equal(await answer, 'guest saw GET');
+  assert.equal(fwd.counters.accepted, 1);
+
+  // The boot fails after the guest took the connection: the client is reset, and so is the guest's end.
+  const c2 = connect(fwd.boundPort, '127.0.0.1');
+  c2.write('GET');
+  const refused = collect(c2);
+  assert.ok(await waitFor(() => seen.length === 2, 5000));
+  boots[1]!.fail(new Error('the record could not be written'));
+  await assert.rejects(refused, /ECONNRESET/);
+  assert.ok(await waitFor(() => seen[1]!.closed, 5000), "the guest's end of the connection was reset");
+  assert.equal(fwd.counters.refused, 1);
+  assert.equal(fwd.counters.accepted, 1);
+});
+
 test('gateway: restrict=on refuses guest NAT (TCP with a RST, UDP dropped) and the DNS relay; DHCP, ping and host forwards still work', async (t) => {
   const server = createServer((s) => s.end('host'));
   const port = await listen(server);
