@@ -40,7 +40,9 @@ for (const [what, source] of [
 test('a thread that dies after it is ready, before its domain starts: no uncaught error in dom0, and startVcpu rejects with VcpuExited', T, async (t) => {
   const source = "import { parentPort } from 'node:worker_threads';\n" +
     "parentPort.postMessage({ type: 'ready' });\n" +
-    "setTimeout(() => { throw new Error('died after ready'); }, 10);\n";
+    // Told to die once dom0 has its ready: a timer could fire first under load, and the error
+    // (Node's internal port) be read before the ready (the thread's own port).
+    "parentPort.once('message', () => { throw new Error('died after ready'); });\n";
   const hv = new Hypervisor();
   const pool = new VcpuPool({ size: 0, image: image(t, source) });
   t.after(() => pool.close());
@@ -48,7 +50,9 @@ test('a thread that dies after it is ready, before its domain starts: no uncaugh
   // Taken ahead, as a cold create takes it while the domain is built.
   const taken = pool.take({ heapMb: 16 });
   await taken.ready;
-  await new Promise((r) => taken.worker.once('exit', r)); // not events.once: it rejects on the 'error'
+  const exited = new Promise((r) => taken.worker.once('exit', r)); // not events.once: it rejects on the 'error'
+  taken.worker.postMessage('die');
+  await exited;
   await assert.rejects(startVcpu(hv, d, 'unused', { heapMb: 16, pool, taken }), (e: unknown) => {
     assert.ok(e instanceof VcpuExited, String(e));
     assert.match(e.message, /died after ready/);
