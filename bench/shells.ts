@@ -18,7 +18,11 @@
 // Last, a storm: --storm creates at once from 10 clients of the command API (each succeeds or
 // is refused with EAGAIN/ENOMEM), while an eleventh client times `list` (goal: within 100 ms).
 //
-//   npm run bench -- shells [--samples=30] [--gap=200] [--shells=4] [--storm=200]
+// --running=N: then N idle guests are booted into the shared pool of parked shells (memory=16,
+// so built, not claimed; stopped at --fill-seconds) and the shells' creates are timed again with
+// them running (issue 18: under 1 ms at 0, 1,000 and 10,000 running).
+//
+//   npm run bench -- shells [--samples=30] [--gap=200] [--shells=4] [--storm=200] [--running=0] [--fill-seconds=900]
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +39,7 @@ import { Host } from '../src/toolstack/host.js';
 import { HostLog } from '../src/toolstack/hostlog.js';
 import { emit, numberOptions, summarize } from './support/harness.js';
 
-const opts = numberOptions({ samples: 30, gap: 200, shells: 4, storm: 200 });
+const opts = numberOptions({ samples: 30, gap: 200, shells: 4, storm: 200, running: 0, 'fill-seconds': 900 }, ['running']);
 const KERNEL = fileURLToPath(new URL('../../bench/guests/idle.ts', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-shells-'));
 const disk = join(dir, 'disk.img');
@@ -245,6 +249,23 @@ async function summon(host: Host): Promise<{ first_query_ms: { p50: number; p99:
   return { first_query_ms: stats(first), running_query_ms: stats(again) };
 }
 
+/**
+ * `n` idle guests booted into the pool of parked shells (memory=16: no shell fits them, so each is
+ * built; at most --fill-seconds), then the shells' series again, with them running.
+ */
+async function withRunning(host: Host, n: number): Promise<{ running: number; fillS: number; samples: Sample[] }> {
+  const t0 = performance.now();
+  let running = 0;
+  while (running < n && performance.now() - t0 < opts['fill-seconds'] * 1000) {
+    const config = parseDomainConfig(`name = "idle-${running}"\nkernel = "${KERNEL}"\nmemory = 16\npool = "parked"\n`, KERNEL).config;
+    await (await host.create(config)).vcpu.mainCalled;
+    if (++running % 500 === 0) console.error(`${running} guests running, ${Math.round((performance.now() - t0) / 1000)} s`);
+  }
+  const fillS = (performance.now() - t0) / 1000;
+  await sleep(2000); // the pool's shells refilled, its spare realms made
+  return { running, fillS, samples: await series(host, false, opts.gap, 'parked') };
+}
+
 try {
   const shelled = await Host.start({ poolSize: 2, shells: { count: opts.shells, memory: 32 } });
   await sleep(2000);
@@ -261,6 +282,7 @@ try {
   const sharedShellsDisk = await series(shelled, true, opts.gap, 'parked');
   const shared = await series(shelled, false, opts.gap, 'dense');
   const summoned = await summon(shelled);
+  const running = opts.running > 0 ? await withRunning(shelled, opts.running) : undefined;
   await shelled.close();
 
   const pooled = await Host.start({ poolSize: 2 });
@@ -284,6 +306,10 @@ try {
     shared_pool_shells_ms: report(sharedShells),
     shared_pool_shells_disk_ms: report(sharedShellsDisk),
     shared_pool_ms: report(shared),
+    ...(running && {
+      shared_pool_shells_running_ms: { running: running.running, fill_s: running.fillS, ...report(running.samples) },
+      running_over_0_p50: stats(running.samples.map((x) => x.total)).p50 / stats(sharedShells.map((x) => x.total)).p50,
+    }),
     summon: summoned,
     thread_pool_ms: report(threadPool),
     cold_ms: report(coldRounds.cold),
