@@ -278,6 +278,14 @@ export class Tcp implements TcpHost {
 
   timeWait(c: Connection): void {
     this.#timeWait.add(c);
+    // The stream needs nothing more from a TIME-WAIT connection once this turn is over (the FIN
+    // reached it; bytes still unread it takes from the connection it holds): let it go with the
+    // program's last reference, as young garbage, not with the connection 2 MSL later.
+    queueMicrotask(() => {
+      if (c.state !== 'TIME-WAIT') return;
+      this.#sockets.delete(c);
+      c.events = undefined;
+    });
     if (this.#timeWait.size > this.config.maxTimeWait) {
       const oldest = this.#timeWait.values().next().value as Connection;
       this.counters.timeWaitRecycled++;

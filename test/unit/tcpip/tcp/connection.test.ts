@@ -543,3 +543,20 @@ test('GSO: in fast recovery a tail is not held for more bytes (Linux\'s tcp_tso_
   assert.ok(await runUntil(clock, () => got.bytes().length === (1 << 20) + 4000 + tail));
   assert.ok(got.bytes().subarray((1 << 20) + 4000).equals(Buffer.alloc(tail, 0xee)));
 });
+
+test('TIME-WAIT lets the stream go (no reference from the connection), and a reader that had paused still gets the last bytes and the end', async () => {
+  const { clock, a, client, server } = await connected();
+  client.pause();
+  server.on('data', () => {});
+  server.on('end', () => server.end('last words'));
+  client.end();
+  assert.ok(await runUntil(clock, () => a.tcpLayer.timeWaitCount === 1, 1000));
+  await runUntil(clock, () => false, 1);
+  const tw = only(a.tcpLayer.connections());
+  assert.equal(tw.state, 'TIME-WAIT');
+  assert.equal(tw.events, undefined);
+  const got = collect(client);
+  client.resume();
+  assert.ok(await runUntil(clock, () => got.ended(), 1000));
+  assert.equal(got.bytes().toString(), 'last words');
+});
