@@ -15,7 +15,7 @@
 // (the two threads spinning on separate cores, or sleeping and waking each other) by chance.
 //
 // The chart is written only by a full run (--max-guests=32), so quick runs leave it alone.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { lineChart } from './support/chart.js';
 import { emit, numberOptions } from './support/harness.js';
+import { threadCpuNs } from './support/threads.js';
 
 const opts = numberOptions({ runtime: 1, 'max-guests': 32, qd: 32, 'disk-mb': 8, 'seq-disk-mb': 256, 'seq-qd': 8, repeat: 3, pools: 0 });
 const BLKBENCH = fileURLToPath(new URL('../../examples/blkbench/blkbench.ts', import.meta.url));
@@ -49,20 +50,11 @@ interface Point {
 }
 
 /** Microseconds of CPU a thread of this process has run (its schedstat); NaN off Linux. */
-function threadCpuUs(tid: string | number): number {
+function threadCpuUs(tid: number): number {
   try {
     return Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
   } catch {
     return NaN;
-  }
-}
-
-/** This process's threads (Linux; none elsewhere). */
-function threadIds(): string[] {
-  try {
-    return readdirSync('/proc/self/task');
-  } catch {
-    return [];
   }
 }
 
@@ -74,7 +66,7 @@ function threadIds(): string[] {
 class CpuSampler {
   readonly #samples: { t: number; all: number; dom0: number; pcpus: number }[] = [];
   readonly #timer: NodeJS.Timeout;
-  constructor(readonly pcpus: readonly string[]) {
+  constructor(readonly pcpus: readonly number[]) {
     this.#take();
     this.#timer = setInterval(() => this.#take(), 50);
   }
@@ -103,7 +95,7 @@ class CpuSampler {
 }
 
 /** A shared pool's pCPU threads, by thread id (the threads that its creation started). */
-const poolThreads = new Map<string, string[]>();
+const poolThreads = new Map<string, number[]>();
 
 // ---------------- the physical limit: the same I/O on a RAM disk, one thread ----------------
 
@@ -227,9 +219,9 @@ if (opts.pools) {
   // Shared cpupools (issue 18): the guests' vCPUs multiplexed on 1 and 2 pCPU threads, next to
   // Pool-0's thread per vCPU in the same run; dom0 backend, persistent grants, I/O pages.
   for (const [name, cpus] of [['blk1', 1], ['blk2', 2]] as const) {
-    const before = new Set(threadIds());
+    const before = threadCpuNs();
     await host.createCpupool(name, cpus);
-    poolThreads.set(name, threadIds().filter((t) => !before.has(t)));
+    poolThreads.set(name, [...threadCpuNs().keys()].filter((t) => !before.has(t)));
   }
   const load = `rw=randread bs=4096 qd=${opts.qd} persistent=1 iomem=1`;
   await run(host, 1, load, undefined, DISK_BYTES, 32, 'blk1'); // warm the realm kernel image and JIT
