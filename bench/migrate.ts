@@ -152,6 +152,11 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
   // The resumed runtime reports once its vifs and stacks are back (and main(os) ran).
   const resumed = await b<RuntimeMarks | undefined>({ op: 'marks', name });
   await new Promise((res) => setTimeout(res, 300));
+  // The stretch the downtime must overlap (below): the prober reports what it timed there.
+  const suspendAt = reportAt - r.downtimeMs;
+  const g = r.timeline.guest ?? {};
+  const frozenAt = g.frozen ?? suspendAt;
+  await a.xs.write(`${probe}/window`, `${frozenAt} ${reportAt}`);
   await a.xs.write(`${probe}/stop`, name);
   if (captures.length > 0) {
     a.switch.stopCapture(resolve(opts.capture, `${name}-a.pcap`));
@@ -164,7 +169,6 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
   };
   await b({ op: 'destroy', name });
   // Every mark in ms from the sender's suspend request, to place the client's gap among them.
-  const suspendAt = reportAt - r.downtimeMs;
   const p = r.downtimePartsMs;
   const at = (t: number) => Math.round((t - suspendAt) * 10) / 10;
   const { gaps, waits, ...probes } = result;
@@ -177,8 +181,6 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
   // read late split that in two, and the longer half was taken (26 ms reported where the bridges
   // saw 52 ms without an answer, mig10); the first request it left unanswered waited throughout.
   // Where nothing splits, the two differ by the round trip less the 1 ms between requests.
-  const g = r.timeline.guest ?? {};
-  const frozenAt = g.frozen ?? suspendAt;
   const around = (list: [number, number][]) => list.filter(([t, ms]) => t <= reportAt && t + ms >= frozenAt).sort((x, y) => y[1] - x[1])[0] ?? [reportAt, 0];
   const [waitAt, downtime] = around(waits);
   const [, gap] = around(gaps);

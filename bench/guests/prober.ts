@@ -4,38 +4,37 @@
 // `rto=` ms (2) without backing off (for up to 10 s): it is a measuring instrument, so that the time without an
 // answer is the server's downtime and not the client's backoff. A run starts when dom0 writes
 // data/probe/run = N: the prober writes data/probe/ready = N once answers come, and when dom0
-// writes data/probe/stop = N it writes data/probe/result = 'N {"sent", "answered",
-// "reconnects", "max_gap_ms", "gaps", "waits"}', max_gap_ms being the longest time without an
-// answer during the run, gaps every time without an answer longer than 10 ms as [began (epoch
-// ms), ms], and waits every request that waited longer than 10 ms for its answer as [written
-// (epoch ms), ms], the longest of those that overlap (the last 40 of each: a loaded host's
-// pre-copy makes many, and the migration's comes last), to place them among the hosts' marks. A gap begins when an answer is
-// read, so an answer the source sent before it froze but read late splits the time without an
-// answer in two; the wait of the first request it did not answer spans all of it.
+// writes data/probe/stop = N (after data/probe/window = 'FROM TO', epoch ms) it writes
+// data/probe/result = 'N {"sent", "answered", "reconnects", "max_gap_ms", "gaps", "waits"}',
+// max_gap_ms being the longest time without an answer during the run, gaps the times without
+// an answer longer than 10 ms as [began (epoch ms), ms], and waits the requests that waited
+// longer than 10 ms for their answers as [written (epoch ms), ms], of each those that overlap
+// the window (the longest 40: the result is one xenstore value), to place them among the hosts'
+// marks. A gap begins when an answer is read, so an answer the source sent before it froze but
+// read late splits the time without an answer in two; the wait of the first request it did not
+// answer spans all of it.
 import type { OS } from 'xenode';
 
 /** Requests sent and not yet answered, at most. */
 const MAX_OUTSTANDING = 256;
 /** Times kept of requests written: more than can be outstanding. */
 const WRITTEN_RING = 512;
-/** Gaps and waits longer than this are kept, the last KEPT of each (the result fits a xenstore value). */
+/** Gaps and waits longer than this are kept (the last KEPT of each), and at most REPORTED of each reported. */
 const KEEP_OVER_MS = 10;
-const KEPT = 40;
+const KEPT = 10_000;
+const REPORTED = 40;
 
-/**
- * [at (epoch ms), ms], rounded. Of overlapping ones only the longest is kept: the requests
- * written during an outage all wait for it, the first longest.
- */
+/** [at (epoch ms), ms], rounded. */
 function keep(list: [number, number][], at: number, ms: number): void {
   if (ms <= KEEP_OVER_MS) return;
-  const entry: [number, number] = [Math.round((performance.timeOrigin + at) * 10) / 10, Math.round(ms * 100) / 100];
-  const last = list.at(-1);
-  if (last && entry[0] < last[0] + last[1]) {
-    if (entry[1] > last[1]) list[list.length - 1] = entry;
-    return;
-  }
   if (list.length === KEPT) list.shift();
-  list.push(entry);
+  list.push([Math.round((performance.timeOrigin + at) * 10) / 10, Math.round(ms * 100) / 100]);
+}
+
+/** The longest of `list` that overlap [from, to], in the order they began. */
+function within(list: [number, number][], from: number, to: number): [number, number][] {
+  const hits = list.filter(([at, ms]) => at <= to && at + ms >= from);
+  return hits.sort((x, y) => y[1] - x[1]).slice(0, REPORTED).sort((x, y) => x[0] - y[0]);
 }
 
 export default async function main(os: OS): Promise<void> {
@@ -106,6 +105,8 @@ export default async function main(os: OS): Promise<void> {
       }
       conn.destroy();
     }
-    await os.xenstore.write('data/probe/result', `${run} ${JSON.stringify({ sent, answered, reconnects, max_gap_ms: maxGap, gaps, waits })}`);
+    const [from, to] = ((await os.xenstore.readOptional('data/probe/window')) ?? '').split(' ').map(Number);
+    const [f, t] = Number.isFinite(from) && Number.isFinite(to) ? [from!, to!] : [-Infinity, Infinity];
+    await os.xenstore.write('data/probe/result', `${run} ${JSON.stringify({ sent, answered, reconnects, max_gap_ms: maxGap, gaps: within(gaps, f, t), waits: within(waits, f, t) })}`);
   }
 }
