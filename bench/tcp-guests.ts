@@ -6,6 +6,9 @@
 // - host to guest: a host program (node:net, in a worker thread) pumps into the sink guest
 //   through a host port forward: loopback -> dom0's gateway (its TCP/IP stack splices the
 //   host socket to a guest connection) -> netback -> netfront -> sink stack;
+// - guest to host (`g2h`, only when `--sides` names it): the source guest pumps into Node's sink
+//   on the host through the gateway's NAT (10.0.2.2:PORT is the host's 127.0.0.1:PORT):
+//   source stack -> netfront -> netback -> dom0 gateway tcpip -> loopback -> node:net (worker);
 // - the peers: Node `net` over loopback (the same pump code, client and sink each in a worker
 //   thread of this process, as the two guests are, and at their priority) and, when installed, iperf3 over loopback
 //   (Debian's iperf3).
@@ -29,6 +32,7 @@
 // guest, with its JS heap before and after (no forced GC: an upper bound per connection).
 //
 //   npm run bench -- tcp-guests [--mib=128] [--rounds=5] [--warmup=3] [--iperf=3 (0: none)] [--cps=2000] [--idle=10000]
+//                               [--sides=guests,node,host (any of them and g2h; node is always run, the ratios' reference)]
 //
 // A guest that shuts down meanwhile ends the bench at once with its console's last lines.
 //
@@ -42,8 +46,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { GUEST_NICE } from '../src/hypervisor/sched.js';
+import { formatIpv4 } from '../src/tcpip/addr.js';
 import { startLocalHost } from '../src/toolstack/local.js';
-import { emit, numberOptions } from './support/harness.js';
+import { benchOptions, emit } from './support/harness.js';
 import { GuestGuard } from './support/guest-guard.js';
 import { freePort } from './support/ports.js';
 import { CPS_PARALLEL, type PumpResult } from './support/tcp-pump.js';
@@ -141,7 +146,7 @@ function side(streams: readonly Stream[]): { gbps: number; all_gbps: number[]; c
 }
 
 async function main(): Promise<void> {
-  const opts = numberOptions({ mib: 128, rounds: 5, warmup: 3, iperf: 3, cps: 2000, idle: 10000 }, ['iperf', 'warmup']);
+  const opts = benchOptions({ mib: 128, rounds: 5, warmup: 3, iperf: 3, cps: 2000, idle: 10000 }, { sides: 'guests,node,host' }, ['iperf', 'warmup']);
   const bytes = Math.round(opts.mib * (1 << 20));
   const load0 = loadavg();
   const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-tcp-guests-'));
@@ -188,28 +193,37 @@ async function main(): Promise<void> {
       return v ? JSON.parse(v) as SinkTcp : undefined;
     };
     let asked = 0;
+    let g2gStreams = 0;
     const g2gSinks: (SinkTcp | undefined)[] = [];
-    const guests = () => counted(guestThreads, async () => {
+    // A stream from the source guest, to the sink guest or to `to` (ADDRESS:PORT).
+    const fromSource = (threads: Readonly<Record<string, number | undefined>>, to?: string) => counted(threads, async () => {
       const n = ++asked;
-      await host.xs.write(node('go'), String(n));
+      await host.xs.write(node('go'), to === undefined ? String(n) : `${n} ${to}`);
       const r = JSON.parse((await wait(node('result'), (v) => !!v && (JSON.parse(v) as { round: number }).round === n, opts.mib * 1000 + 60_000))!) as PumpResult & { round?: number };
       delete r.round;
-      g2gSinks.push(await sinkCounters(sourcePeer, n));
+      if (to === undefined) g2gSinks.push(await sinkCounters(sourcePeer, ++g2gStreams));
       return r;
     });
+    const guests = () => fromSource(guestThreads);
     const nodeNet = () => counted(nodeThreads, () => ask<PumpResult>(nodeClient.worker, { port: nodeSink.port!, bytes }));
     const hostToGuest = () => counted({ client: hostClient.tid, sink: guestThreads.sink, dom0: process.pid }, () => guard.race(ask<PumpResult>(hostClient.worker, { port: forwardPort, bytes })));
+    const gatewayAddress = formatIpv4(host.gateway('xenbr0').address);
+    const guestToHost = () => fromSource({ source: guestThreads.source, sink: nodeSink.tid, dom0: process.pid }, `${gatewayAddress}:${nodeSink.port!}`);
 
     // Paired rounds, the order reversed every other round, so that the machine's drift falls on every side alike.
-    const sides = { guests, node: nodeNet, host: hostToGuest };
-    const rounds: Record<keyof typeof sides, Stream[]> = { guests: [], node: [], host: [] };
-    const names = Object.keys(sides) as (keyof typeof sides)[];
+    const sides = { guests, node: nodeNet, host: hostToGuest, g2h: guestToHost };
+    const chosen = new Set(['node', ...opts.sides.split(',')]);
+    const known = Object.keys(sides);
+    const unknown = [...chosen].filter((k) => !known.includes(k));
+    if (unknown.length > 0) throw new Error(`--sides: no side ${unknown.join(', ')} (known: ${known.join(', ')})`);
+    const names = (Object.keys(sides) as (keyof typeof sides)[]).filter((k) => chosen.has(k));
+    const rounds: Record<keyof typeof sides, Stream[]> = { guests: [], node: [], host: [], g2h: [] };
     for (let r = 0; r < opts.warmup + opts.rounds; r++) {
       const got: Partial<Record<keyof typeof sides, Stream>> = {};
       for (const k of r % 2 === 0 ? names : [...names].reverse()) got[k] = await sides[k]();
       const isCounted = r >= opts.warmup;
       if (isCounted) for (const k of names) rounds[k].push(got[k]!);
-      else g2gSinks.pop();
+      else if (got.guests) g2gSinks.pop();
       process.stderr.write(`${isCounted ? `round ${r - opts.warmup + 1}/${opts.rounds}` : 'warm-up'}: ` +
         names.map((k) => `${k} ${got[k]!.result.gbps.toFixed(2)} Gb/s cpu/GiB ${JSON.stringify(got[k]!.cpu)}`).join(', ') + `, load ${round2(loadavg()[0]!)}\n`);
     }
@@ -225,8 +239,15 @@ async function main(): Promise<void> {
     const iperf = await iperf3(opts.iperf);
 
     const gbps = (k: keyof typeof sides) => rounds[k].map((s) => s.result.gbps);
-    const g2gRatio = roundRatio(gbps('node'), gbps('guests'));
-    const h2gRatio = roundRatio(gbps('node'), gbps('host'));
+    // A side left out by --sides reports null.
+    const figures = (k: keyof typeof sides) => {
+      if (rounds[k].length === 0) return null;
+      const r = roundRatio(gbps('node'), gbps(k));
+      return { ...side(rounds[k]), ratio: round2(r.ratio), ratio_of_sums: round2(r.ratio_of_sums), round_ratios: r.round_ratios.map(round2) };
+    };
+    const g2g = figures('guests');
+    const h2g = figures('host');
+    const g2h = figures('g2h');
     // The gateway's retransmissions: of its connections released so far and of those still open (in TIME-WAIT, say).
     const gwTcp = host.gateway('xenbr0').main.stack.tcpLayer;
     const gw = { retransmits: gwTcp.counters.retransmits, timeouts: gwTcp.counters.timeouts };
@@ -237,17 +258,17 @@ async function main(): Promise<void> {
     const offloads = async (domid: number) => JSON.parse((await host.xs.read(`/local/domain/${domid}/data/tcppump/offloads`)) ?? 'null') as unknown;
     emit({
       bench: 'tcp-guests', mib: opts.mib, rounds: opts.rounds, warmup: opts.warmup,
-      guest_to_guest: { ...side(rounds.guests), path: 'source guest tcpip -> netfront -> netback -> xenbr0 -> netback -> netfront -> sink guest tcpip',
-        ratio: round2(g2gRatio.ratio), ratio_of_sums: round2(g2gRatio.ratio_of_sums), round_ratios: g2gRatio.round_ratios.map(round2),
+      guest_to_guest: g2g && { ...g2g, path: 'source guest tcpip -> netfront -> netback -> xenbr0 -> netback -> netfront -> sink guest tcpip',
         streams: rounds.guests.map((s, i) => ({ gbps: round2(s.result.gbps), source: s.result.tcp, sink: g2gSinks[i] })) },
-      host_to_guest: { ...side(rounds.host), path: 'node:net (worker) -> loopback -> forward -> dom0 gateway tcpip -> netback -> netfront -> sink guest tcpip',
-        ratio: round2(h2gRatio.ratio), ratio_of_sums: round2(h2gRatio.ratio_of_sums), round_ratios: h2gRatio.round_ratios.map(round2), last_sink: hostSink },
+      host_to_guest: h2g && { ...h2g, path: 'node:net (worker) -> loopback -> forward -> dom0 gateway tcpip -> netback -> netfront -> sink guest tcpip', last_sink: hostSink },
+      guest_to_host: g2h && { ...g2h, path: 'source guest tcpip -> netfront -> netback -> dom0 gateway tcpip (NAT) -> loopback -> node:net (worker)',
+        streams: rounds.g2h.map((s) => ({ gbps: round2(s.result.gbps), source: s.result.tcp })) },
       node_net_loopback: side(rounds.node),
       iperf3_loopback_gbps: iperf ?? null,
       offloads: { source: await offloads(source.domid), sink: await offloads(sink.domid) },
       connections_per_s: { guest_to_guest: g2gCps, node_net_loopback: nodeCps, ratio: g2gCps / nodeCps, parallel: CPS_PARALLEL },
       idle_connections: { opened: idleOpen, ...idleHeld, guest_memory_mib: 64, kib_per_conn: ((idleHeld.heap_mib - idleHeld.heap_before_mib) * 1024) / idleHeld.conns },
-      ratio_to_iperf3: iperf ? { guest_to_guest: side(rounds.guests).gbps / iperf, host_to_guest: side(rounds.host).gbps / iperf } : null,
+      ratio_to_iperf3: iperf ? { guest_to_guest: g2g && g2g.gbps / iperf, host_to_guest: h2g && h2g.gbps / iperf } : null,
       gateway_tcp: gw,
       thread_ids: { guests: guestThreads, node: nodeThreads, host_client: hostClient.tid },
       sink_tcp_error: (await host.xs.readOptional(`/local/domain/${sink.domid}/data/tcppump/sink-tcp-error`)) ?? null,

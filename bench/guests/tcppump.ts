@@ -7,7 +7,7 @@
 //   those not 0) go to data/tcppump/sink-tcp/PEER (the address with dashes), with `n`, the
 //   count of that peer's streams so far.
 // - `role=source`: each time dom0 writes a round's number N to data/tcppump/go, pumps `mib=` MiB
-//   to `target=ADDRESS:PORT` on a new connection (its result, with N and the connection's
+//   to `target=ADDRESS:PORT` (or to the one after N: "N ADDRESS:PORT") on a new connection (its result, with N and the connection's
 //   counters, to data/tcppump/result); once dom0 writes `rest`, runs `cps=` exchanges, 16 at a
 //   time, against port+1 (data/tcppump/cps); then opens `idle=` connections to port+2 and keeps
 //   them (data/tcppump/idle-open).
@@ -69,10 +69,12 @@ export default async function main(os: OS): Promise<void> {
     const bytes = Number(word('mib') ?? 128) * MiB;
     await os.xenstore.write('data/tcppump/ready', stack.address?.address ?? '');
     for (let done = 0; ;) {
-      const go = await os.xenstore.wait('data/tcppump/go', (v) => v === 'rest' || Number(v) > done);
+      const go = await os.xenstore.wait('data/tcppump/go', (v) => v === 'rest' || Number(v?.split(' ')[0]) > done);
       if (go === 'rest') break;
-      done = Number(go);
-      const s = await stack.tcp.connect(address, port);
+      const [n, to] = go!.split(' ');
+      done = Number(n);
+      const [toAddress, toPort] = to === undefined ? [address, port] : [to.split(':')[0]!, Number(to.split(':')[1])];
+      const s = await stack.tcp.connect(toAddress, toPort);
       const result: PumpResult & { round: number } = { round: done, ...(await pumpBytes(s, bytes, now)), tcp: movedCounters(s.stats) };
       await os.xenstore.write('data/tcppump/result', JSON.stringify(result));
     }
