@@ -363,7 +363,7 @@ export class Connection {
 
   // ---- Application calls ----
 
-  /** Queue bytes to send; returns how many fit in the send buffer (all of them when `unbounded`: a suspend takes what the program wrote). */
+  /** Queue bytes to send; returns how many fit in the send buffer (all of them when `unbounded`: a suspend takes what the program wrote, TcpSocket.writeNow a reused buffer's read). */
   write(data: Uint8Array, unbounded = false): number {
     const n = unbounded && this.#finSeq === -1 && this.#synchronizedOrOpening() ? data.length : Math.min(data.length, this.sendSpace);
     if (n === 0) return 0;

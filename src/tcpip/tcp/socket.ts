@@ -9,6 +9,8 @@ import type { Connection, ConnectionSnapshot, ConnectionStats, TcpState } from '
 export class TcpSocket extends Duplex {
   #conn: Connection;
   #pending: { chunk: Uint8Array; cb: (err?: Error | null) => void } | undefined;
+  /** writeNow()'s caller, waiting for room in the send buffer. */
+  #whenRoom: (() => void) | undefined;
   #wantRead = false;
   #ended = false;
   /** Chunks pushed to the stream and maybe not yet consumed (the newest `readableLength` bytes of them). */
@@ -26,7 +28,7 @@ export class TcpSocket extends Duplex {
     conn.events = {
       onEstablished: () => this.emit('connect'),
       onReadable: () => this.#pump(),
-      onWritable: () => this.#flush(),
+      onWritable: () => this.#writable(),
       onClosed: (err) => this.#onClosed(err),
     };
   }
@@ -83,6 +85,32 @@ export class TcpSocket extends Duplex {
   reset(): void {
     this.#conn.reset();
     this.destroy();
+  }
+
+  /**
+   * Write past the stream's queue, for a writer that reuses its buffer as soon as this returns
+   * (a host socket reading into one buffer: the gateway's splice): `bytes` are copied into the
+   * send buffer now, all of them, even past its bound by this one write (the caller stops at
+   * false, as a socket's send buffer in Linux takes a whole write once it has any room). Answers
+   * whether there is room for more; after false, `room` runs once there is. Not while a write()
+   * is pending (its bytes would be passed); bytes after the connection stopped sending are
+   * dropped (its 'error' or 'close' says why).
+   */
+  writeNow(bytes: Uint8Array, room: () => void): boolean {
+    if (this.#pending || this.writableLength > 0) throw new Error('TcpSocket.writeNow while a write() is pending');
+    this.#conn.write(bytes, true);
+    if (this.#conn.sendSpace > 0) return true;
+    this.#whenRoom = room;
+    return false;
+  }
+
+  #writable(): void {
+    this.#flush();
+    const room = this.#whenRoom;
+    if (room && this.#conn.sendSpace > 0) {
+      this.#whenRoom = undefined;
+      room();
+    }
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
