@@ -7,9 +7,14 @@
 // bytes go straight into the guest connection's send buffer: no Buffer per read. Through the
 // stream's 'data' events, each 64 KiB read was a fresh Buffer whose external memory made dom0's
 // heap collect in full every few hundred reads of a host stream (docs/PERFORMANCE.md, issue 13).
+// Guest to host likewise: the guest connection hands over views of its received frames
+// (TcpSocket.onBytes), copied into pooled blocks that the host socket gives back once written,
+// where the stream made a fresh copy of each segment.
 import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
+import { copyBytes } from '../../hypervisor/copy.js';
 import { readingInto } from '../../readinto.js';
+import { BufferPool } from '../../tcpip/bufferpool.js';
 import type { TcpSocket } from '../../tcpip/index.js';
 
 /**
@@ -17,6 +22,9 @@ import type { TcpSocket } from '../../tcpip/index.js';
  * connection before the callback returns, so the next read, of any connection, may reuse it.
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** Blocks of guest bytes on their way into host sockets, back once the kernel took them. */
+const WRITE_BLOCKS = new BufferPool();
 
 /**
  * Splice `accepted` (paused since its creation, with its handle) and `guest`; `onClosed` runs
@@ -53,6 +61,14 @@ export function splice(accepted: Socket, guest: TcpSocket, onClosed: () => void)
   }
   // The host's FIN after its last bytes, which writeNow has already queued.
   host.on('end', () => guest.end());
-  guest.pipe(host);
+  // The guest's bytes stop coming (its window closes) while the kernel refuses some of ours.
+  guest.onBytes((bytes) => {
+    const block = WRITE_BLOCKS.take(bytes.length);
+    copyBytes(block, bytes);
+    host.write(block, () => WRITE_BLOCKS.give(block));
+    return host.writableLength < host.writableHighWaterMark;
+  });
+  host.on('drain', () => guest.resumeBytes());
+  guest.on('end', () => host.end());
   return host;
 }

@@ -241,7 +241,8 @@ export class Connection {
   /**
    * A reader that takes bytes as they arrive, each a view valid during the call (TcpSocket's
    * onBytes): in-order bytes go to it straight from the received frame, with no copy, while
-   * nothing waits before them in the receive queue.
+   * nothing waits before them in the receive queue. Unset, they are queued (onBytes' reader
+   * stopped).
    */
   reader: ((bytes: Uint8Array) => void) | undefined;
   readonly stats: Required<ConnectionStats> = NEW_STATS();

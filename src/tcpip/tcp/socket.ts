@@ -9,6 +9,8 @@ import type { Connection, ConnectionSnapshot, ConnectionStats, TcpState } from '
 export class TcpSocket extends Duplex {
   #conn: Connection;
   #pending: { chunk: Uint8Array; cb: (err?: Error | null) => void } | undefined;
+  /** onBytes' reader: the stream carries no bytes then. */
+  #onBytes: ((bytes: Uint8Array) => boolean | void) | undefined;
   /** writeNow()'s caller, waiting for room in the send buffer. */
   #whenRoom: (() => void) | undefined;
   #wantRead = false;
@@ -72,14 +74,29 @@ export class TcpSocket extends Duplex {
    * page, or of the stack's buffer for bytes that waited), and 'data' is no longer emitted. Bytes
    * that arrived before are handed over at once. The window stays open as far as `fn` keeps up;
    * 'end' and the other events come as before. Take it before reading through the stream.
+   * `fn` answering false stops the handing over after those bytes: later ones wait in the
+   * receive queue (copied, and the window closes as it fills) until resumeBytes().
    */
-  onBytes(fn: (bytes: Uint8Array) => void): this {
-    for (let b = this.#conn.read(); b; b = this.#conn.read()) fn(b);
-    this.#conn.reader = fn;
+  onBytes(fn: (bytes: Uint8Array) => boolean | void): this {
+    this.#onBytes = fn;
     // The stream carries only the end now: let it flow so that 'end' is emitted.
     this.resume();
+    this.resumeBytes();
     return this;
   }
+
+  /** Hand over what waited since onBytes' reader answered false, then each run as it arrives. */
+  resumeBytes(): void {
+    const fn = this.#onBytes;
+    if (!fn || this.#conn.reader) return;
+    for (let b = this.#conn.read(); b; b = this.#conn.read()) if (fn(b) === false) return;
+    this.#conn.reader = this.#handBytes;
+    this.#pump(); // the end, if it waited behind those bytes
+  }
+
+  readonly #handBytes = (b: Uint8Array): void => {
+    if (this.#onBytes!(b) === false) this.#conn.reader = undefined;
+  };
 
   /** Abort with RST. */
   reset(): void {
@@ -139,7 +156,7 @@ export class TcpSocket extends Duplex {
   }
 
   #pump(): void {
-    while (this.#wantRead) {
+    while (this.#wantRead && !this.#onBytes) {
       const b = this.#conn.read();
       if (!b) break;
       this.#pushed.push(b);

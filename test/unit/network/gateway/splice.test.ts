@@ -1,11 +1,12 @@
 // The gateway's splice of host sockets to guest connections, read into one buffer (net's
 // `onread`): many MiB through a forward and through the NAT with the guest stopping and starting
-// its reads (the host side must stop and go on without losing or reordering a byte), a host
+// its reads (the host side must stop and go on without losing or reordering a byte), the same
+// the other way with the host not reading (the gateway's window to the guest closes), a host
 // client that half-closes and then hears the guest's answer, one that resets mid-stream, and
 // the forward's bound on its connections, which the server no longer counts once spliced.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { test } from 'node:test';
 import { parseForwardSpec } from '../../../../src/network/gateway/forwardspec.js';
 import { gatewayRig, guest, waitFor } from '../../../support/gateway.js';
@@ -37,7 +38,7 @@ function checkPattern(s: NodeJS.ReadableStream): Promise<number> {
 }
 
 /** Write `total` bytes of the pattern into `w` with backpressure; `stalled` runs the first time the writer has to wait. */
-async function writePattern(w: Socket, total: number, stalled: () => void): Promise<void> {
+async function writePattern(w: NodeJS.WritableStream, total: number, stalled: () => void = () => {}): Promise<void> {
   const chunk = 48 * 1024 + 13; // not a multiple of anything the path uses
   let waited = false;
   for (let at = 0; at < total; at += chunk) {
@@ -180,4 +181,26 @@ test('splice: 16 MiB from a host server to a guest through the NAT, the guest st
   assert.equal(stalls, 1, 'the host server waited while the guest did not read');
   c.end();
   assert.ok(await waitFor(() => rig.gw.tcpNat.flows === 0), `${rig.gw.tcpNat.flows} flows left`);
+});
+
+test('splice: 16 MiB from a guest to a host client through a forward, the client not reading until the gateway\'s window to the guest closed', async (t) => {
+  const rig = gatewayRig();
+  t.after(() => rig.close());
+  const g = guest(rig, 1);
+  const lease = await g.stack.dhcp(5000);
+  const total = 16 * MiB + 7;
+  g.stack.tcp.listen(80, (s) => {
+    s.on('error', () => {});
+    void writePattern(s, total).then(() => s.end());
+  });
+  const fwd = await rig.gw.forward({ ...parseForwardSpec('tcp:1:80'), hostPort: 0 }, () => lease.address);
+  const c = connect(fwd.boundPort, '127.0.0.1');
+  c.on('error', () => {});
+  await once(c, 'connect');
+  // The gateway's connection to the guest: its window closes once the host socket backs up.
+  const closed = () => [...rig.gw.main.stack.tcpLayer.connections()].some((x) => x.localPort !== 80 && x.stats.zeroWindowsOut > 0);
+  assert.ok(await waitFor(closed, 20_000), 'the gateway stopped taking the guest\'s bytes');
+  assert.equal(await checkPattern(c), total);
+  c.end();
+  assert.ok(await waitFor(() => (fwd as unknown as { connections: number }).connections === 0), 'the forward counts the connection closed');
 });
