@@ -9,9 +9,16 @@ import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
 import { test } from 'node:test';
 import { parseForwardSpec } from '../../../../src/network/gateway/forwardspec.js';
-import { gatewayRig, guest, waitFor } from '../../../support/gateway.js';
+import { TcpForward, type HostForward } from '../../../../src/network/gateway/forward.js';
+import { rigWithGuest, waitFor } from '../../../support/gateway.js';
 
 const MiB = 1 << 20;
+
+/** A TCP forward's connections from accept until both sides closed. */
+function connections(f: HostForward): number {
+  assert.ok(f instanceof TcpForward);
+  return f.connections;
+}
 
 /** Byte i of a stream: a pattern that a lost, doubled or reordered chunk breaks. */
 const patternAt = (i: number) => (i * 7 + (i >> 13)) & 0xff;
@@ -51,10 +58,7 @@ async function writePattern(w: NodeJS.WritableStream, total: number, stalled: ()
 }
 
 test('splice: 24 MiB from a host client through a forward, the guest stopping its reads; the client half-closes and reads the guest\'s answer', async (t) => {
-  const rig = gatewayRig();
-  t.after(() => rig.close());
-  const g = guest(rig, 1);
-  const lease = await g.stack.dhcp(5000);
+  const { rig, g, lease } = await rigWithGuest(t);
   let stalled!: () => void;
   const hostWaited = new Promise<void>((r) => (stalled = r));
   let counted: Promise<number> | undefined;
@@ -80,15 +84,12 @@ test('splice: 24 MiB from a host client through a forward, the guest stopping it
   assert.equal(Buffer.concat(answer).toString(), `got ${total}`);
   assert.equal(await counted, total);
   assert.equal(stalls, 1, 'the host writer waited while the guest did not read');
-  assert.ok(await waitFor(() => (fwd as unknown as { connections: number }).connections === 0), 'the forward counts the connection closed');
+  assert.ok(await waitFor(() => connections(fwd) === 0), 'the forward counts the connection closed');
   c.destroy();
 });
 
 test('splice: a host client that resets mid-stream resets the guest\'s connection and frees the forward\'s slot', async (t) => {
-  const rig = gatewayRig();
-  t.after(() => rig.close());
-  const g = guest(rig, 1);
-  const lease = await g.stack.dhcp(5000);
+  const { rig, g, lease } = await rigWithGuest(t);
   let got = 0;
   let guestError: Error | undefined;
   let guestClosed = false;
@@ -110,7 +111,7 @@ test('splice: a host client that resets mid-stream resets the guest\'s connectio
   c.resetAndDestroy();
   assert.ok(await waitFor(() => guestClosed), 'the guest\'s connection closed');
   assert.ok(guestError, 'by a reset, not a FIN');
-  assert.ok(await waitFor(() => (fwd as unknown as { connections: number }).connections === 0), 'the forward counts the connection closed');
+  assert.ok(await waitFor(() => connections(fwd) === 0), 'the forward counts the connection closed');
   // The forward still serves.
   g.stack.tcp.listen(81, (s) => {
     s.on('error', () => {});
@@ -124,10 +125,7 @@ test('splice: a host client that resets mid-stream resets the guest\'s connectio
 });
 
 test('splice: a forward bounds its connections itself (maxConnections); a slot frees when a connection closes', async (t) => {
-  const rig = gatewayRig({ limits: { forward: { maxConnections: 2, maxUdpFlows: 8, udpIdleMs: 60_000 } } });
-  t.after(() => rig.close());
-  const g = guest(rig, 1);
-  const lease = await g.stack.dhcp(5000);
+  const { rig, g, lease } = await rigWithGuest(t, { limits: { forward: { maxConnections: 2, maxUdpFlows: 8, udpIdleMs: 60_000 } } });
   g.stack.tcp.listen(80, (s) => {
     s.on('error', () => {});
     s.on('end', () => s.end());
@@ -148,7 +146,7 @@ test('splice: a forward bounds its connections itself (maxConnections); a slot f
   await assert.rejects(once(third, 'data'), /ECONNRESET/);
   assert.equal(fwd.counters.refused, 1);
   first.destroy();
-  assert.ok(await waitFor(() => (fwd as unknown as { connections: number }).connections === 1));
+  assert.ok(await waitFor(() => connections(fwd) === 1));
   (await open()).destroy();
 });
 
@@ -166,13 +164,8 @@ test('splice: 16 MiB from a host server to a guest through the NAT, the guest st
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const rig = gatewayRig();
-  t.after(() => {
-    rig.close();
-    server.close();
-  });
-  const g = guest(rig, 1);
-  await g.stack.dhcp(5000);
+  t.after(() => server.close());
+  const { rig, g } = await rigWithGuest(t);
   const c = await g.stack.tcp.connect('10.0.2.2', (server.address() as { port: number }).port);
   c.on('error', () => {});
   // Reads nothing until the host server has had to wait.
@@ -184,10 +177,7 @@ test('splice: 16 MiB from a host server to a guest through the NAT, the guest st
 });
 
 test('splice: 16 MiB from a guest to a host client through a forward, the client not reading until the gateway\'s window to the guest closed', async (t) => {
-  const rig = gatewayRig();
-  t.after(() => rig.close());
-  const g = guest(rig, 1);
-  const lease = await g.stack.dhcp(5000);
+  const { rig, g, lease } = await rigWithGuest(t);
   const total = 16 * MiB + 7;
   g.stack.tcp.listen(80, (s) => {
     s.on('error', () => {});
@@ -202,5 +192,5 @@ test('splice: 16 MiB from a guest to a host client through a forward, the client
   assert.ok(await waitFor(closed, 20_000), 'the gateway stopped taking the guest\'s bytes');
   assert.equal(await checkPattern(c), total);
   c.end();
-  assert.ok(await waitFor(() => (fwd as unknown as { connections: number }).connections === 0), 'the forward counts the connection closed');
+  assert.ok(await waitFor(() => connections(fwd) === 0), 'the forward counts the connection closed');
 });
