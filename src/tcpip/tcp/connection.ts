@@ -977,6 +977,7 @@ export class Connection {
     }
     const wndField = seg.window << this.#sndWscale;
     if (this.#sackOk && seg.opts.sack) this.#takeSack(seg.opts.sack);
+    let writable = false;
     if (seqGt(ack, this.sndUna)) {
       const flightBefore = seqDiff(this.sndMax, this.sndUna);
       const acked = seqDiff(ack, this.sndUna);
@@ -998,8 +999,7 @@ export class Connection {
           !seqGt(this.#rtxHigh, this.sndUna)) this.#retransmitFirst();
       if (this.sndUna === this.sndMax) this.#rtx.cancel();
       else this.#armRtx();
-      if (this.sendSpace > 0) this.events?.onWritable();
-      if (this.state === 'CLOSED') return false;
+      writable = this.sendSpace > 0;
     } else if (ack === this.sndUna && seg.payload.length === 0 && (seg.flags & (SYN | FIN)) === 0 &&
                wndField === this.sndWnd && this.sndUna !== this.sndMax) {
       this.stats.dupAcksIn++;
@@ -1017,6 +1017,13 @@ export class Connection {
       this.#sndWl1 = seg.seq;
       this.#sndWl2 = ack;
       if (opened && this.#persisting) this.#rtx.cancel();
+    }
+    // The writer hears of the room only now: what it writes is sent at once (output()), within
+    // this ACK's window. Told before the update, it was sent within the last window measured
+    // from this ACK, past the right edge the peer gave by the bytes this ACK acknowledged.
+    if (writable) {
+      this.events?.onWritable();
+      if (this.state === 'CLOSED') return false;
     }
     if (this.sndWnd === 0 && ack === this.sndUna && this.#isSynchronized()) {
       // The peer is alive and its window is shut: stop retransmitting into it and probe

@@ -3,7 +3,7 @@
 // for reading), destroy() without end() resets. Errors are the stack's typed errors.
 import { Duplex } from 'node:stream';
 import { formatIpv4 } from '../addr.js';
-import type { TcpipError } from '../errors.js';
+import { TcpipError } from '../errors.js';
 import type { Connection, ConnectionSnapshot, ConnectionStats, TcpState } from './connection.js';
 
 export class TcpSocket extends Duplex {
@@ -114,7 +114,7 @@ export class TcpSocket extends Duplex {
    * dropped (its 'error' or 'close' says why).
    */
   writeNow(bytes: Uint8Array, room: () => void): boolean {
-    if (this.#pending || this.writableLength > 0) throw new Error('TcpSocket.writeNow while a write() is pending');
+    if (this.#pending || this.writableLength > 0) throw new TcpipError('EINVAL', 'TcpSocket.writeNow while a write() is pending');
     this.#conn.write(bytes, true);
     if (this.#conn.sendSpace > 0) return true;
     this.#whenRoom = room;
