@@ -6,6 +6,9 @@
 // - host to guest: a host program (node:net, in a worker thread) pumps into the sink guest
 //   through a host port forward: loopback -> dom0's gateway (its TCP/IP stack splices the
 //   host socket to a guest connection) -> netback -> netfront -> sink stack;
+// - guest to host (`g2h`, only when `--sides` names it): the source guest pumps into Node's sink
+//   on the host through the gateway's NAT (10.0.2.2:PORT is the host's 127.0.0.1:PORT):
+//   source stack -> netfront -> netback -> dom0 gateway tcpip -> loopback -> node:net (worker);
 // - the peers: Node `net` over loopback (the same pump code, client and sink each in a worker
 //   thread of this process, as the two guests are, and at their priority) and, when installed, iperf3 over loopback
 //   (Debian's iperf3).
@@ -30,10 +33,12 @@
 // source and held by the sink, a 64 MiB guest, with its JS heap before and after (no forced GC:
 // an upper bound per connection).
 //
-// `--peers=0` runs the guests alone (no Node `net`, host-to-guest or iperf3 figures), for quick
-// A/B runs of the guest path.
+// `--sides` picks the streams: any of guests, node, host and g2h (default guests,node,host). The
+// ratios are to `node`, so a run without it has none; `--sides=guests --iperf=0` runs the guests
+// alone, for quick A/B runs of the guest path.
 //
-//   npm run bench -- tcp-guests [--mib=128] [--rounds=5] [--warmup=3] [--iperf=3 (0: none)] [--cps=2000] [--idle=10000] [--peers=1]
+//   npm run bench -- tcp-guests [--mib=128] [--rounds=5] [--warmup=3] [--iperf=3 (0: none)] [--cps=2000] [--idle=10000]
+//                               [--sides=guests,node,host]
 //
 // A guest that shuts down meanwhile ends the bench at once with its console's last lines.
 //
@@ -47,8 +52,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { GUEST_NICE } from '../src/hypervisor/sched.js';
+import { formatIpv4 } from '../src/tcpip/addr.js';
 import { startLocalHost } from '../src/toolstack/local.js';
-import { emit, numberOptions } from './support/harness.js';
+import { benchOptions, emit } from './support/harness.js';
 import { GuestGuard } from './support/guest-guard.js';
 import { freePort } from './support/ports.js';
 import { CPS_PARALLEL, type PumpResult } from './support/tcp-pump.js';
@@ -157,8 +163,12 @@ function side(streams: readonly Stream[]): { gbps: number; all_gbps: number[]; c
 }
 
 async function main(): Promise<void> {
-  const opts = numberOptions({ mib: 128, rounds: 5, warmup: 3, iperf: 3, cps: 2000, idle: 10000, peers: 1 }, ['iperf', 'warmup', 'peers']);
-  const peers = opts.peers !== 0;
+  const opts = benchOptions({ mib: 128, rounds: 5, warmup: 3, iperf: 3, cps: 2000, idle: 10000 }, { sides: 'guests,node,host' }, ['iperf', 'warmup']);
+  const SIDES = ['guests', 'node', 'host', 'g2h'] as const;
+  const chosen = new Set(opts.sides.split(','));
+  const unknown = [...chosen].filter((k) => !(SIDES as readonly string[]).includes(k));
+  if (unknown.length > 0) throw new Error(`--sides: no side ${unknown.join(', ')} (known: ${SIDES.join(', ')})`);
+  const names = SIDES.filter((k) => chosen.has(k));
   const bytes = Math.round(opts.mib * (1 << 20));
   const load0 = loadavg();
   const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-tcp-guests-'));
@@ -188,9 +198,13 @@ async function main(): Promise<void> {
     const tid = async (domid: number) => Number(await host.xs.read(`/local/domain/${domid}/data/tcppump/tid`)) || undefined;
     const guestThreads = { source: await tid(source.domid), sink: await tid(sink.domid), dom0: process.pid };
 
-    const started = peers ? await Promise.all([startWorker('sink'), startWorker('client'), startWorker('client')]) : undefined;
-    workers.push(...(started ?? []).map((w) => w.worker));
-    const [nodeSink, nodeClient, hostClient] = started ?? [];
+    // Node's sink takes the node and g2h streams; a client each pumps the node and host streams.
+    const [nodeSink, nodeClient, hostClient] = await Promise.all([
+      chosen.has('node') || chosen.has('g2h') ? startWorker('sink') : undefined,
+      chosen.has('node') ? startWorker('client') : undefined,
+      chosen.has('host') ? startWorker('client') : undefined,
+    ]);
+    for (const w of [nodeSink, nodeClient, hostClient]) if (w) workers.push(w.worker);
     const nodeThreads = { client: nodeClient?.tid, sink: nodeSink?.tid, dom0: process.pid };
 
     const node = (k: string) => `/local/domain/${source.domid}/data/tcppump/${k}`;
@@ -204,18 +218,23 @@ async function main(): Promise<void> {
       return v ? JSON.parse(v) as SinkTcp : undefined;
     };
     let asked = 0;
+    let g2gStreams = 0;
     const g2gSinks: (SinkTcp | undefined)[] = [];
-    const guests = () => counted(guestThreads, perGiB, async () => {
+    // A stream from the source guest, to the sink guest or to `to` (ADDRESS:PORT).
+    const fromSource = (threads: Readonly<Record<string, number | undefined>>, to?: string) => counted(threads, perGiB, async () => {
       const n = ++asked;
-      await host.xs.write(node('go'), String(n));
+      await host.xs.write(node('go'), to === undefined ? String(n) : `${n} ${to}`);
       const r = JSON.parse((await wait(node('result'), (v) => !!v && (JSON.parse(v) as { round: number }).round === n, opts.mib * 1000 + 60_000))!) as PumpResult & { round?: number };
       delete r.round;
-      g2gSinks.push(await sinkCounters(sourcePeer, n));
+      if (to === undefined) g2gSinks.push(await sinkCounters(sourcePeer, ++g2gStreams));
       return r;
     });
+    const guests = () => fromSource(guestThreads);
     const nodeNet = () => counted(nodeThreads, perGiB, () => ask<PumpResult>(nodeClient!.worker, { port: nodeSink!.port!, bytes }));
     const hostToGuest = () => counted({ client: hostClient!.tid, sink: guestThreads.sink, dom0: process.pid }, perGiB,
       () => guard.race(ask<PumpResult>(hostClient!.worker, { port: forwardPort, bytes })));
+    const gatewayAddress = formatIpv4(host.gateway('xenbr0').address);
+    const guestToHost = () => fromSource({ source: guestThreads.source, sink: nodeSink?.tid, dom0: process.pid }, `${gatewayAddress}:${nodeSink!.port!}`);
     // Connections per second, CPU in microseconds per connection.
     let cpsSource: Record<string, number> = {};
     const perConn = () => opts.cps / 1e6;
@@ -248,16 +267,18 @@ async function main(): Promise<void> {
       return rounds;
     }
 
-    const rounds = await inRounds(peers ? { guests, node: nodeNet, host: hostToGuest } : { guests }, (r) => `${r.gbps.toFixed(2)} Gb/s`, () => g2gSinks.pop());
+    const streams = { guests, node: nodeNet, host: hostToGuest, g2h: guestToHost };
+    const rounds = await inRounds(Object.fromEntries(names.map((k) => [k, streams[k]])), (r) => `${r.gbps.toFixed(2)} Gb/s`,
+      () => { if (chosen.has('guests')) g2gSinks.pop(); });
     const gatewayPeer = (await host.xs.directory(sinkTcpDir).catch(() => [])).find((p) => p !== sourcePeer);
-    const hostSink = peers ? await sinkCounters(gatewayPeer, 0) : undefined;
-    const cpsRounds = await inRounds(peers ? { guests: guestsCps, node: nodeCps } : { guests: guestsCps }, (r) => `${Math.round(r)} conn/s`);
+    const hostSink = chosen.has('host') ? await sinkCounters(gatewayPeer, 0) : undefined;
+    const cpsRounds = await inRounds(chosen.has('node') ? { guests: guestsCps, node: nodeCps } : { guests: guestsCps }, (r) => `${Math.round(r)} conn/s`);
 
     await host.xs.write(node('go'), 'rest');
     const idleOpen = Number(await wait(node('idle-open'), (v) => !!v, opts.idle * 20 + 60_000));
     const idleHeld = JSON.parse((await wait(`/local/domain/${sink.domid}/data/tcppump/idle`, (v) => !!v, 60_000))!) as
       { conns: number; heap_before_mib: number; heap_mib: number; heap_limit_mib: number };
-    const iperf = peers ? await iperf3(opts.iperf) : undefined;
+    const iperf = await iperf3(opts.iperf);
 
     const gbps = (k: string) => rounds[k]?.map((s) => s.result.gbps);
     const withRatio = (ref: readonly number[] | undefined, ours: readonly number[] | undefined) => {
@@ -274,15 +295,19 @@ async function main(): Promise<void> {
       gw.timeouts += c.stats.timeouts;
     }
     const offloads = async (domid: number) => JSON.parse((await host.xs.read(`/local/domain/${domid}/data/tcppump/offloads`)) ?? 'null') as unknown;
-    const sideOf = (k: string) => (rounds[k] ? side(rounds[k]) : null);
+    // A side left out by --sides reports null; without `node`, no side has a ratio.
+    const figures = (k: string) => (rounds[k] ? { ...side(rounds[k]), ...withRatio(gbps('node'), gbps(k)) } : null);
+    const g2g = figures('guests');
+    const h2g = figures('host');
+    const g2h = figures('g2h');
     emit({
-      bench: 'tcp-guests', mib: opts.mib, rounds: opts.rounds, warmup: opts.warmup, peers: opts.peers,
-      guest_to_guest: { ...side(rounds['guests']!), path: 'source guest tcpip -> netfront -> netback -> xenbr0 -> netback -> netfront -> sink guest tcpip',
-        ...withRatio(gbps('node'), gbps('guests')),
+      bench: 'tcp-guests', mib: opts.mib, rounds: opts.rounds, warmup: opts.warmup, sides: names,
+      guest_to_guest: g2g && { ...g2g, path: 'source guest tcpip -> netfront -> netback -> xenbr0 -> netback -> netfront -> sink guest tcpip',
         streams: rounds['guests']!.map((s, i) => ({ gbps: round2(s.result.gbps), source: s.result.tcp, sink: g2gSinks[i] })) },
-      host_to_guest: rounds['host'] ? { ...side(rounds['host']), path: 'node:net (worker) -> loopback -> forward -> dom0 gateway tcpip -> netback -> netfront -> sink guest tcpip',
-        ...withRatio(gbps('node'), gbps('host')), last_sink: hostSink } : null,
-      node_net_loopback: sideOf('node'),
+      host_to_guest: h2g && { ...h2g, path: 'node:net (worker) -> loopback -> forward -> dom0 gateway tcpip -> netback -> netfront -> sink guest tcpip', last_sink: hostSink },
+      guest_to_host: g2h && { ...g2h, path: 'source guest tcpip -> netfront -> netback -> dom0 gateway tcpip (NAT) -> loopback -> node:net (worker)',
+        streams: rounds['g2h']!.map((s) => ({ gbps: round2(s.result.gbps), source: s.result.tcp })) },
+      node_net_loopback: rounds['node'] ? side(rounds['node']) : null,
       iperf3_loopback_gbps: iperf ?? null,
       offloads: { source: await offloads(source.domid), sink: await offloads(sink.domid) },
       connections_per_s: { connections: opts.cps, parallel: CPS_PARALLEL,
@@ -291,7 +316,7 @@ async function main(): Promise<void> {
         ...(cpsRounds['node'] ? { node_net_loopback: Math.round(median(cpsOf('node'))), all_node_net_loopback: cpsOf('node').map(Math.round),
           node_cpu_us_per_conn: medianCpu(cpsRounds['node']), ...withRatio(cpsOf('node'), cpsOf('guests')) } : {}) },
       idle_connections: { opened: idleOpen, ...idleHeld, guest_memory_mib: 64, kib_per_conn: ((idleHeld.heap_mib - idleHeld.heap_before_mib) * 1024) / idleHeld.conns },
-      ratio_to_iperf3: iperf ? { guest_to_guest: side(rounds['guests']!).gbps / iperf, host_to_guest: side(rounds['host']!).gbps / iperf } : null,
+      ratio_to_iperf3: iperf ? { guest_to_guest: g2g && g2g.gbps / iperf, host_to_guest: h2g && h2g.gbps / iperf } : null,
       gateway_tcp: gw,
       thread_ids: { guests: guestThreads, node: nodeThreads, host_client: hostClient?.tid },
       sink_tcp_error: (await host.xs.readOptional(`/local/domain/${sink.domid}/data/tcppump/sink-tcp-error`)) ?? null,

@@ -7,8 +7,8 @@
 //   those not 0) go to data/tcppump/sink-tcp/PEER (the address with dashes), with `n`, the
 //   count of that peer's streams so far.
 // - `role=source`: each time dom0 writes a round's number N to data/tcppump/go, pumps `mib=` MiB
-//   to `target=ADDRESS:PORT` on a new connection (its result, with N and the connection's
-//   counters, to data/tcppump/result); for `N:cps`, runs `cps=` exchanges, 16 at a time, against
+//   to `target=ADDRESS:PORT` (or to the one after N: "N ADDRESS:PORT") on a new connection (its
+//   result, with N and the connection's counters, to data/tcppump/result); for `N:cps`, runs `cps=` exchanges, 16 at a time, against
 //   port+1 (`{ round: N, rate, tcp }` to data/tcppump/cps, `tcp` the stack's counters so far: SYNs
 //   dropped, TIME-WAITs recycled, ...); once dom0 writes `rest`, opens `idle=`
 //   connections to port+2 and keeps them (data/tcppump/idle-open).
@@ -79,7 +79,8 @@ export default async function main(os: OS): Promise<void> {
         await os.xenstore.write('data/tcppump/cps', JSON.stringify({ round: done, rate, tcp: movedCounters({ ...stack.tcpLayer.counters, timeWait: stack.tcpLayer.timeWaitCount }) }));
         continue;
       }
-      const s = await stack.tcp.connect(address, port);
+      const to = go!.split(' ')[1];
+      const s = await stack.tcp.connect(to === undefined ? address : to.split(':')[0]!, to === undefined ? port : Number(to.split(':')[1]));
       const result: PumpResult & { round: number } = { round: done, ...(await pumpBytes(s, bytes, now)), tcp: movedCounters(s.stats) };
       await os.xenstore.write('data/tcppump/result', JSON.stringify(result));
     }

@@ -6,7 +6,7 @@
 // until killed.
 import { Buffer } from 'node:buffer';
 import { createServer } from 'node:net';
-import { readingInto } from '../../src/xenstore/server/socket.js';
+import { readingInto } from '../../src/readinto.js';
 
 const buffer = Buffer.allocUnsafe(64 * 1024);
 const server = createServer({ pauseOnConnect: true }, (accepted) => {

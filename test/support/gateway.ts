@@ -52,6 +52,14 @@ export function guest(rig: Rig, n: number): Guest {
   return { stack, port, send: (f) => port.send(f, NET_FRAME_PLAIN) };
 }
 
+/** A rig with guest 1 holding its DHCP lease; the rig closes after the test. */
+export async function rigWithGuest(t: { after(fn: () => void): void }, opts: GatewayOptions = {}): Promise<{ rig: Rig; g: Guest; lease: Awaited<ReturnType<TcpipStack['dhcp']>> }> {
+  const rig = gatewayRig(opts);
+  t.after(() => rig.close());
+  const g = guest(rig, 1);
+  return { rig, g, lease: await g.stack.dhcp(5000) };
+}
+
 /** The answer to DNS query `q`: its question, and one A record `answer`; undefined for a runt. */
 function dnsAnswer(q: Buffer, answer: string): Buffer | undefined {
   if (q.length < 12) return undefined;

@@ -73,12 +73,17 @@ function bindError(spec: ForwardSpec, e: NodeJS.ErrnoException): XenError {
 
 export class TcpForward extends HostForward {
   #server: Server | undefined;
+  /**
+   * Connections from their accept until both sides closed. Counted here, not by the server's
+   * maxConnections: a spliced connection's socket is no longer the server's (src/readinto.ts).
+   */
+  #live = 0;
   /** Set: connections are held until the guest answers (summoning). */
   hold: ForwardHold | undefined;
 
   open(): Promise<void> {
+    // Paused from the start: a connection's reads begin in splice(), into its one read buffer.
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (s) => this.#accept(s));
-    server.maxConnections = this.limits.maxConnections;
     this.#server = server;
     return new Promise((resolve, reject) => {
       server.once('error', (e) => reject(bindError(this.spec, e)));
@@ -95,27 +100,41 @@ export class TcpForward extends HostForward {
     return a && typeof a === 'object' ? a.port : this.spec.hostPort;
   }
 
+  get connections(): number {
+    return this.#live;
+  }
+
   #accept(s: Socket): void {
     s.on('error', () => {});
-    s.setNoDelay(true);
-    if (this.hold) return void this.#held(s, this.hold);
-    const ip = this.target();
-    if (ip === undefined) {
+    if (this.#live >= this.limits.maxConnections) {
       this.counters.refused++;
       s.resetAndDestroy();
       return;
     }
+    this.#live++;
+    s.setNoDelay(true);
+    if (this.hold) return void this.#held(s, this.hold);
+    const ip = this.target();
+    if (ip === undefined) return this.#refuse(s);
     this.stack.tcp.connect(formatIpv4(ip), this.spec.guestPort, { noDelay: true }).then((g) => {
       if (s.destroyed) {
         g.reset();
+        this.#live--;
         return;
       }
-      this.counters.accepted++;
-      splice(s, g, () => {});
-    }, () => {
-      this.counters.refused++;
-      s.resetAndDestroy();
-    });
+      this.#join(s, g);
+    }, () => this.#refuse(s));
+  }
+
+  #refuse(s: Socket): void {
+    this.counters.refused++;
+    this.#live--;
+    s.resetAndDestroy();
+  }
+
+  #join(s: Socket, g: TcpSocket): void {
+    this.counters.accepted++;
+    splice(s, g, () => this.#live--);
   }
 
   /**
@@ -141,13 +160,11 @@ export class TcpForward extends HostForward {
     }
     if (!g || s.destroyed) {
       g?.reset();
-      this.counters.refused++;
-      s.resetAndDestroy();
+      this.#refuse(s);
       hold.settled?.(false);
       return;
     }
-    this.counters.accepted++;
-    splice(s, g, () => {});
+    this.#join(s, g);
     hold.settled?.(true);
   }
 

@@ -49,7 +49,8 @@ export interface Syn {
 interface Flow {
   state: 'connecting' | 'admitted' | 'open';
   readonly persona: Persona;
-  readonly host: Socket;
+  /** The host connection; once spliced, the socket splice() made of its handle. */
+  host: Socket;
   readonly timer: NodeJS.Timeout;
 }
 
@@ -146,7 +147,7 @@ export class TcpNat {
     flow.state = 'open';
     clearTimeout(flow.timer);
     this.counters.connected++;
-    splice(flow.host, sock, () => this.#remove(key, flow));
+    flow.host = splice(flow.host, sock, () => this.#remove(key, flow));
   }
 
   #remove(key: string, flow: Flow): void {

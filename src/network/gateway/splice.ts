@@ -2,11 +2,40 @@
 // backpressure (a side that does not read stops the other side's reads, so buffers stay at the
 // streams' high-water marks), FIN carried each way on its own (half-close), and a reset or
 // error on either side resets the other.
+//
+// Host to guest, the host socket reads into one buffer (net's `onread`, src/readinto.ts) whose
+// bytes go straight into the guest connection's send buffer: no Buffer per read. Through the
+// stream's 'data' events, each 64 KiB read was a fresh Buffer whose external memory made dom0's
+// heap collect in full every few hundred reads of a host stream (docs/PERFORMANCE.md, issue 13).
+// Guest to host likewise: the guest connection hands over views of its received frames
+// (TcpSocket.onBytes), copied into pooled blocks that the host socket gives back once written,
+// where the stream made a fresh copy of each segment.
+import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
+import { copyBytes } from '../../hypervisor/copy.js';
+import { readingInto } from '../../readinto.js';
+import { BufferPool } from '../../tcpip/bufferpool.js';
 import type { TcpSocket } from '../../tcpip/index.js';
 
-/** Splice `host` and `guest`; `onClosed` runs once, when both are closed. */
-export function splice(host: Socket, guest: TcpSocket, onClosed: () => void): void {
+/**
+ * What every spliced host socket of this thread reads into: a read is copied into its guest
+ * connection before the callback returns, so the next read, of any connection, may reuse it.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** Blocks of guest bytes on their way into host sockets, back once the kernel took them. */
+const WRITE_BLOCKS = new BufferPool();
+
+/**
+ * Splice `accepted` (paused since its creation, with its handle) and `guest`; `onClosed` runs
+ * once, when both are closed. Answers the host socket that now carries the connection
+ * (`accepted` gives its handle to it).
+ */
+export function splice(accepted: Socket, guest: TcpSocket, onClosed: () => void): Socket {
+  const resume = () => {
+    if (!host.destroyed) host.resume();
+  };
+  const host = readingInto(accepted, READ_BUFFER, (n, buf) => guest.writeNow(buf.subarray(0, n), resume), { allowHalfOpen: true });
   let open = 2;
   const closed = () => {
     if (--open === 0) onClosed();
@@ -30,7 +59,16 @@ export function splice(host: Socket, guest: TcpSocket, onClosed: () => void): vo
     s.on('end', ended);
     s.on('finish', ended);
   }
-  host.pipe(guest);
-  guest.pipe(host);
-  host.resume();
+  // The host's FIN after its last bytes, which writeNow has already queued.
+  host.on('end', () => guest.end());
+  // The guest's bytes stop coming (its window closes) while the kernel refuses some of ours.
+  guest.onBytes((bytes) => {
+    const block = WRITE_BLOCKS.take(bytes.length);
+    copyBytes(block, bytes);
+    host.write(block, () => WRITE_BLOCKS.give(block));
+    return host.writableLength < host.writableHighWaterMark;
+  });
+  host.on('drain', () => guest.resumeBytes());
+  guest.on('end', () => host.end());
+  return host;
 }

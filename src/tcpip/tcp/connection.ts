@@ -242,7 +242,8 @@ export class Connection {
   /**
    * A reader that takes bytes as they arrive, each a view valid during the call (TcpSocket's
    * onBytes): in-order bytes go to it straight from the received frame, with no copy, while
-   * nothing waits before them in the receive queue.
+   * nothing waits before them in the receive queue. Unset, they are queued (onBytes' reader
+   * stopped).
    */
   reader: ((bytes: Uint8Array) => void) | undefined;
   readonly stats: Required<ConnectionStats> = NEW_STATS();
@@ -364,7 +365,7 @@ export class Connection {
 
   // ---- Application calls ----
 
-  /** Queue bytes to send; returns how many fit in the send buffer (all of them when `unbounded`: a suspend takes what the program wrote). */
+  /** Queue bytes to send; returns how many fit in the send buffer (all of them when `unbounded`: a suspend takes what the program wrote, TcpSocket.writeNow a reused buffer's read). */
   write(data: Uint8Array, unbounded = false): number {
     const n = unbounded && this.#finSeq === -1 && this.#synchronizedOrOpening() ? data.length : Math.min(data.length, this.sendSpace);
     if (n === 0) return 0;
@@ -990,6 +991,7 @@ export class Connection {
     }
     const wndField = seg.window << this.#sndWscale;
     if (this.#sackOk && seg.opts.sack) this.#takeSack(seg.opts.sack);
+    let writable = false;
     if (seqGt(ack, this.sndUna)) {
       const flightBefore = seqDiff(this.sndMax, this.sndUna);
       const acked = seqDiff(ack, this.sndUna);
@@ -1011,8 +1013,7 @@ export class Connection {
           !seqGt(this.#rtxHigh, this.sndUna)) this.#retransmitFirst();
       if (this.sndUna === this.sndMax) this.#rtx.cancel();
       else this.#armRtx();
-      if (this.sendSpace > 0) this.events?.onWritable();
-      if (this.state === 'CLOSED') return false;
+      writable = this.sendSpace > 0;
     } else if (ack === this.sndUna && seg.payload.length === 0 && (seg.flags & (SYN | FIN)) === 0 &&
                wndField === this.sndWnd && this.sndUna !== this.sndMax) {
       this.stats.dupAcksIn++;
@@ -1030,6 +1031,13 @@ export class Connection {
       this.#sndWl1 = seg.seq;
       this.#sndWl2 = ack;
       if (opened && this.#persisting) this.#rtx.cancel();
+    }
+    // The writer hears of the room only now: what it writes is sent at once (output()), within
+    // this ACK's window. Told before the update, it was sent within the last window measured
+    // from this ACK, past the right edge the peer gave by the bytes this ACK acknowledged.
+    if (writable) {
+      this.events?.onWritable();
+      if (this.state === 'CLOSED') return false;
     }
     if (this.sndWnd === 0 && ack === this.sndUna && this.#isSynchronized()) {
       // The peer is alive and its window is shut: stop retransmitting into it and probe

@@ -3,12 +3,16 @@
 // for reading), destroy() without end() resets. Errors are the stack's typed errors.
 import { Duplex } from 'node:stream';
 import { formatIpv4 } from '../addr.js';
-import type { TcpipError } from '../errors.js';
+import { TcpipError } from '../errors.js';
 import type { Connection, ConnectionSnapshot, ConnectionStats, TcpState } from './connection.js';
 
 export class TcpSocket extends Duplex {
   #conn: Connection;
   #pending: { chunk: Uint8Array; cb: (err?: Error | null) => void } | undefined;
+  /** onBytes' reader: the stream carries no bytes then. */
+  #onBytes: ((bytes: Uint8Array) => boolean | void) | undefined;
+  /** writeNow()'s caller, waiting for room in the send buffer. */
+  #whenRoom: (() => void) | undefined;
   #wantRead = false;
   #ended = false;
   /** Chunks pushed to the stream and maybe not yet consumed (the newest `readableLength` bytes of them). */
@@ -26,7 +30,7 @@ export class TcpSocket extends Duplex {
     conn.events = {
       onEstablished: () => this.emit('connect'),
       onReadable: () => this.#pump(),
-      onWritable: () => this.#flush(),
+      onWritable: () => this.#writable(),
       onClosed: (err) => this.#onClosed(err),
     };
   }
@@ -70,19 +74,60 @@ export class TcpSocket extends Duplex {
    * page, or of the stack's buffer for bytes that waited), and 'data' is no longer emitted. Bytes
    * that arrived before are handed over at once. The window stays open as far as `fn` keeps up;
    * 'end' and the other events come as before. Take it before reading through the stream.
+   * `fn` answering false stops the handing over after those bytes: later ones wait in the
+   * receive queue (copied, and the window closes as it fills) until resumeBytes().
    */
-  onBytes(fn: (bytes: Uint8Array) => void): this {
-    for (let b = this.#conn.read(); b; b = this.#conn.read()) fn(b);
-    this.#conn.reader = fn;
+  onBytes(fn: (bytes: Uint8Array) => boolean | void): this {
+    this.#onBytes = fn;
     // The stream carries only the end now: let it flow so that 'end' is emitted.
     this.resume();
+    this.resumeBytes();
     return this;
   }
+
+  /** Hand over what waited since onBytes' reader answered false, then each run as it arrives. */
+  resumeBytes(): void {
+    const fn = this.#onBytes;
+    if (!fn || this.#conn.reader) return;
+    for (let b = this.#conn.read(); b; b = this.#conn.read()) if (fn(b) === false) return;
+    this.#conn.reader = this.#handBytes;
+    this.#pump(); // the end, if it waited behind those bytes
+  }
+
+  readonly #handBytes = (b: Uint8Array): void => {
+    if (this.#onBytes!(b) === false) this.#conn.reader = undefined;
+  };
 
   /** Abort with RST. */
   reset(): void {
     this.#conn.reset();
     this.destroy();
+  }
+
+  /**
+   * Write past the stream's queue, for a writer that reuses its buffer as soon as this returns
+   * (a host socket reading into one buffer: the gateway's splice): `bytes` are copied into the
+   * send buffer now, all of them, even past its bound by this one write (the caller stops at
+   * false, as a socket's send buffer in Linux takes a whole write once it has any room). Answers
+   * whether there is room for more; after false, `room` runs once there is. Not while a write()
+   * is pending (its bytes would be passed); bytes after the connection stopped sending are
+   * dropped (its 'error' or 'close' says why).
+   */
+  writeNow(bytes: Uint8Array, room: () => void): boolean {
+    if (this.#pending || this.writableLength > 0) throw new TcpipError('EINVAL', 'TcpSocket.writeNow while a write() is pending');
+    this.#conn.write(bytes, true);
+    if (this.#conn.sendSpace > 0) return true;
+    this.#whenRoom = room;
+    return false;
+  }
+
+  #writable(): void {
+    this.#flush();
+    const room = this.#whenRoom;
+    if (room && this.#conn.sendSpace > 0) {
+      this.#whenRoom = undefined;
+      room();
+    }
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -111,7 +156,7 @@ export class TcpSocket extends Duplex {
   }
 
   #pump(): void {
-    while (this.#wantRead) {
+    while (this.#wantRead && !this.#onBytes) {
       const b = this.#conn.read();
       if (!b) break;
       this.#pushed.push(b);

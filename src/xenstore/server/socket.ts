@@ -11,32 +11,14 @@
 // are a large part of the daemon's own CPU per request (docs/PERFORMANCE.md, xenstored).
 import { Buffer } from 'node:buffer';
 import { chmod, lstat, unlink } from 'node:fs/promises';
-import { type Server, Socket, type SocketConstructorOpts, createServer } from 'node:net';
+import { type Server, type Socket, createServer } from 'node:net';
+import { readingInto } from '../../readinto.js';
 import type { CloseReason, ConnectionSink, SendBytes } from './transport.js';
 
 /** Small messages held for a peer that does not read are merged this many at a time. */
 const MERGE_BATCH = 256;
 /** The one read buffer: a read's bytes are handled, or copied, before the next read. */
 const READ_BUFFER_BYTES = 64 * 1024;
-
-/**
- * The accepted connection's handle in a Socket that reads into `buffer`. Node's `onread` (an
- * option of net.Socket's constructor) needs a handle or a file descriptor, and a server's
- * accepted sockets expose neither (Node 20: net.Server takes no `onread`, a Socket shows no fd),
- * so the accepted Socket (paused since its creation: pauseOnConnect) gives up its private
- * `_handle` (and closes) to a Socket made with the undocumented `handle` option. It stays
- * private API because the supported way, 'data' events on the accepted socket, cost the daemon
- * 5-19% more CPU per request (a Buffer, a stream push and a nextTick per read; paired rounds
- * against this, docs/PERFORMANCE.md, issue 17, cli8). A Node without `_handle` here gives dead
- * connections, which the socket tests catch; 'data' events are then the replacement.
- */
-export function readingInto(accepted: Socket, buffer: Buffer, callback: (n: number, buf: Buffer) => boolean): Socket {
-  const a = accepted as unknown as { _handle: unknown };
-  const handle = a._handle;
-  a._handle = null;
-  accepted.destroy();
-  return new Socket({ handle, onread: { buffer, callback } } as SocketConstructorOpts);
-}
 
 export type AcceptConnection = (send: SendBytes, onDrop: (reason: CloseReason) => void) => ConnectionSink;
 

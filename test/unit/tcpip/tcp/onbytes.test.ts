@@ -49,7 +49,7 @@ test('onBytes taken after bytes arrived: those come first, then the rest', async
   const conn = () => [...b.tcpLayer.connections()].find((c) => c.localPort === 80)!;
   assert.ok(await runUntil(clock, () => conn().rcvQueue.length === 30_000), 'the first part waits, unread');
   const parts: Buffer[] = [];
-  server!.onBytes((v) => parts.push(Buffer.from(v)));
+  server!.onBytes((v) => { parts.push(Buffer.from(v)); });
   assert.equal(Buffer.concat(parts).length, 30_000, 'handed over at once');
   let ended = false;
   server!.on('end', () => { ended = true; });
