@@ -57,11 +57,17 @@ export async function reconnectVifs(ctx: DriverContext, domid: number, open: Ope
 /** Vifs connected before the domain had a name: a parked shell's (preconnectVifs), or a parked restore's (connectHeld). */
 export type EarlyVifs = Promise<ReadonlyMap<number, Promise<NetFront>>>;
 
+/**
+ * Early vifs whose connect has completed, by their connect's promise: a claim that finds its vif
+ * here sends its reads at once, ahead of the kernel's main() (a promise's value is two hops away).
+ */
+const connectedEarly = new WeakMap<Promise<NetFront>, NetFront>();
+
 /** Held vifs (holdVifs) connected now, with the default options: an open() hands each out. */
 export function connectHeld(held: readonly NetFront[]): ReadonlyMap<number, Promise<NetFront>> {
   return new Map(held.map((f) => {
     const p = f.proceed();
-    p.catch(() => {}); // its open() sees the error, and connects again
+    p.then((nf) => connectedEarly.set(p, nf), () => {}); // on error, its open() sees it and connects again
     return [f.devid, p];
   }));
 }
@@ -124,11 +130,13 @@ export function netDevices(ctx: DriverContext, domid: number, opts: NetDeviceOpt
   const adopted = early?.then((m) => {
     for (const [id, f] of m) {
       const reads = readAhead && ahead(id);
-      adopt(id, remac || reads ? f.then(async (nf) => {
+      const kick = async (nf: NetFront) => {
         if (reads) readAhead(id, nf.backendDir);
         if (remac) await nf.readMac();
         return nf;
-      }) : f);
+      };
+      const connected = connectedEarly.get(f);
+      adopt(id, !remac && !reads ? f : connected ? kick(connected) : f.then(kick));
     }
     ids?.filter((id) => !m.has(id)).forEach((id) => readAhead?.(id));
   }, () => ids?.forEach((id) => readAhead?.(id)));

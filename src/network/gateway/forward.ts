@@ -5,9 +5,10 @@
 // forward). Bounded: connections per forward, UDP flows per forward with idle timeouts.
 //
 // A TCP forward may hold its connections (ForwardHold: summoning, toolstack/summon-forwards.ts):
-// each waits until its guest runs, then the gateway tries the guest's port until the guest's
-// stack answers the handshake (a RST or silence while the guest comes up is retried), and only
-// then joins the two; Jitsu's synjitsu holds SYNs for a booting unikernel the same way.
+// from the moment its guest's domain is built (or once it runs), the gateway tries the guest's
+// port until the guest's stack answers the handshake (a RST or silence while the guest comes up
+// is retried), and joins the two once the boot is done too; Jitsu's synjitsu holds SYNs for a
+// booting unikernel the same way.
 import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { XenError } from '../../errors.js';

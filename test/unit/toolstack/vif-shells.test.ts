@@ -19,6 +19,7 @@ import { freePort } from '../../support/ports.js';
 const T = { timeout: 120_000 };
 const WWW = join(ROOT, 'examples/www/www.ts');
 const WHOAMI = join(FIXTURES, 'whoami.ts');
+const MAINMARK = join(FIXTURES, 'mainmark.ts');
 const config = (name: string, kernel: string, extra: string) =>
   parseDomainConfig(`name = "${name}"\nkernel = "${kernel}"\nmemory = 64\nextra = "port=80"\n${extra}`, kernel).config;
 const shellsOf = (host: Host) => host.hv.domains().filter((d) => isShellName(d.name));
@@ -94,6 +95,22 @@ test("a claimed vif shell reads its address in the flight of its MAC: its netfro
   const be = `/local/domain/0/backend/vif/${shell}/0`;
   assert.ok(reads.some((l) => l.includes(`(${be}/ip `)), `the guest read its ip= from ${be}:\n${reads.join('\n')}`);
   assert.deepEqual(reads.filter((l) => l.includes('device/vif/0/backend ')), [], "no read of the frontend's backend node after the claim");
+
+  // Sent at the claim, before the kernel's main() runs: a kernel that marks its main()'s start.
+  await until('a vif shell is ready again', () => host.vifShells.ready === 1);
+  const next = shellsOf(host)[0]!.domid;
+  await host.xs.control('log', 'on');
+  const at = lines.length;
+  const marked = await host.create(config('marked', MAINMARK, "vif = [ 'bridge=xenbr0,ip=10.0.2.72' ]\n"));
+  assert.equal(marked.domain.domid, next);
+  await until('main() has marked its start', async () => (await host.xs.readOptional(`/local/domain/${next}/data/main`)) === '1');
+  await host.xs.control('log', 'off');
+  const mine = lines.slice(at).filter((l) => l.startsWith(`IN d${next}#`));
+  const first = (what: string) => mine.findIndex((l) => l.includes(what));
+  const main = first(`(/local/domain/${next}/data/main `);
+  for (const node of [`/local/domain/${next}/device/vif/0/mac`, `/local/domain/0/backend/vif/${next}/0/ip`]) {
+    assert.ok(first(`(${node} `) >= 0 && first(`(${node} `) < main, `${node} was read before main() began:\n${mine.join('\n')}`);
+  }
 });
 
 test('a configuration a vif shell cannot become is not given one', T, async (t) => {
