@@ -2,14 +2,26 @@
 // dist/guest.runtime.cjs, compiled from V8's code cache and run as a CommonJS module body. It
 // then becomes what dist/guest.mjs exports to kernels and the lazily loaded chunks.
 'use strict';
-const { readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { accessSync, constants, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { pathToFileURL } = require('node:url');
 const vm = require('node:vm');
 const { threadId } = require('node:worker_threads');
 
 const RUNTIME = `${__dirname}/guest.runtime.cjs`;
-// Named by the runtime's digest: V8 checks a cache against its source's length only.
-const CACHE = `${__dirname}/guest.runtime-@DIGEST@.cache`;
+/** FNV-1a, 32 bits, in hex: a short name for the flags below. */
+function fnv1a(text) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16);
+}
+// Named by the runtime's digest, as V8 checks a cache against its source's length only, and by
+// the process's node flags: V8 refuses a cache made under other flags (a bench with --expose-gc
+// beside a daemon), and two kinds of process would each rewrite the other's at every start.
+const FLAGS = `${process.execArgv.filter((a) => a.startsWith('--')).join(' ')}|${process.env.NODE_OPTIONS ?? ''}`;
+// In dist/ beside the runtime, or where $XENODE_CODE_CACHE_DIR says (a read-only install's
+// writable place; a test's own directory).
+const CACHE_DIR = process.env.XENODE_CODE_CACHE_DIR || __dirname;
+const CACHE = `${CACHE_DIR}/guest.runtime-@DIGEST@-${fnv1a(FLAGS)}.cache`;
 // Made this long after a thread's start, when its boot (or a pool thread's warm-up) has compiled
 // the functions a boot calls, so that the cache holds those too, not the top level only.
 const CACHE_AFTER_MS = 1000;
@@ -32,10 +44,12 @@ if (cachedData === undefined || script.cachedDataRejected) {
   setTimeout(() => {
     const tmp = `${CACHE}.${process.pid}-${threadId}`;
     try {
+      // A read-only install compiles the runtime at each start; it need not serialize it too.
+      accessSync(CACHE_DIR, constants.W_OK);
       writeFileSync(tmp, script.createCachedData());
       renameSync(tmp, CACHE); // whole, for threads starting meanwhile
     } catch {
-      rmSync(tmp, { force: true }); // a read-only install compiles the runtime at each start
+      rmSync(tmp, { force: true });
     }
   }, CACHE_AFTER_MS).unref();
 }

@@ -22,6 +22,8 @@ import { Socket, type SocketConstructorOpts } from 'node:net';
 export function readingInto(sock: Socket, buffer: Buffer, callback: (n: number, buf: Buffer) => boolean, options: { allowHalfOpen?: boolean } = {}): Socket {
   const a = sock as unknown as { _handle: unknown };
   const handle = a._handle;
+  // A destroyed socket has none; a Socket without one would never emit 'close'.
+  if (!handle) throw new Error('readingInto: the socket has no handle (destroyed)');
   a._handle = null;
   sock.destroy();
   return new Socket({ handle, onread: { buffer, callback }, ...options } as SocketConstructorOpts);

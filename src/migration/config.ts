@@ -156,6 +156,19 @@ function forwardOf(v: unknown, i: number): ForwardSpec {
   return { proto: f.oneOf('proto', ['tcp', 'udp']), hostAddress, hostPort: f.int('hostPort', PORT), guestPort: f.int('guestPort', PORT) };
 }
 
+/** The forwards, each host address and port once, as domconfig.ts checks a config's. */
+function forwardsOf(items: readonly unknown[]): ForwardSpec[] {
+  const seen = new Map<string, number>();
+  return items.map((v, i) => {
+    const f = forwardOf(v, i);
+    const k = `${f.proto}:${f.hostAddress}:${f.hostPort}`;
+    const other = seen.get(k);
+    if (other !== undefined) throw bad(`forwards[${i}]: ${f.proto} ${f.hostAddress}:${f.hostPort} is already forwarded by forwards[${other}]`);
+    seen.set(k, i);
+    return f;
+  });
+}
+
 export function configFromJson(text: string): DomainConfig {
   let raw: unknown;
   try {
@@ -195,7 +208,7 @@ export function configFromJson(text: string): DomainConfig {
     maxEventChannels: f.optInt('maxEventChannels', lim.maxEventChannels),
     disks: list(f.o.disks, 'disks').map(diskOf),
     vifs: list(f.o.vifs, 'vifs').map(vifOf),
-    forwards: f.o.forwards === undefined ? undefined : list(f.o.forwards, 'forwards').map(forwardOf),
+    forwards: f.o.forwards === undefined ? undefined : forwardsOf(list(f.o.forwards, 'forwards')),
   });
   // The RAM must be addressable as the domain's geometry says.
   if (geometryOf(c).end * PAGE_SIZE > 2 ** 32) throw bad('memory is too large for one domain');

@@ -27,6 +27,14 @@ const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 const WRITE_BLOCKS = new BufferPool();
 
 /**
+ * The most a splice holds in blocks not yet written to its host socket, by the blocks' own size:
+ * a block is 2 KiB or 64 KiB whatever the segment it carries, so a guest sending 1-byte
+ * segments to a host peer that does not read would hold 2,048 times what the socket's
+ * high-water mark counts.
+ */
+const HELD_LIMIT = 256 * 1024;
+
+/**
  * Splice `accepted` (paused since its creation, with its handle) and `guest`; `onClosed` runs
  * once, when both are closed. Answers the host socket that now carries the connection
  * (`accepted` gives its handle to it).
@@ -61,14 +69,27 @@ export function splice(accepted: Socket, guest: TcpSocket, onClosed: () => void)
   }
   // The host's FIN after its last bytes, which writeNow has already queued.
   host.on('end', () => guest.end());
-  // The guest's bytes stop coming (its window closes) while the kernel refuses some of ours.
+  // The guest's bytes stop coming (its window closes) while the kernel refuses some of ours or
+  // the blocks they wait in pass HELD_LIMIT; each write's completion may start them again.
+  let held = 0;
+  let paused = false;
+  const room = () => held < HELD_LIMIT && host.writableLength < host.writableHighWaterMark;
   guest.onBytes((bytes) => {
     const block = WRITE_BLOCKS.take(bytes.length);
+    const size = block.buffer.byteLength;
     copyBytes(block, bytes);
-    host.write(block, () => WRITE_BLOCKS.give(block));
-    return host.writableLength < host.writableHighWaterMark;
+    held += size;
+    host.write(block, () => {
+      held -= size;
+      WRITE_BLOCKS.give(block);
+      if (paused && room() && !guest.destroyed) {
+        paused = false;
+        guest.resumeBytes();
+      }
+    });
+    paused = !room();
+    return !paused;
   });
-  host.on('drain', () => guest.resumeBytes());
   guest.on('end', () => host.end());
   return host;
 }

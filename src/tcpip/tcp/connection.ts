@@ -871,7 +871,7 @@ export class Connection {
   /**
    * A SYN for this TIME-WAIT connection's 4-tuple may open a new one (RFC 6191): its timestamp
    * is newer than the last we saw, or, equal or without timestamps, its sequence number is beyond
-   * ours.
+   * the last the peer sent here (rcvNxt).
    */
   supersededBy(seg: Segment): boolean {
     const ts = seg.opts.ts;

@@ -90,7 +90,8 @@ export class TcpSocket extends Duplex {
     const fn = this.#onBytes;
     if (!fn || this.#conn.reader) return;
     for (let b = this.#conn.read(); b; b = this.#conn.read()) if (fn(b) === false) return;
-    this.#conn.reader = this.#handBytes;
+    // After the peer's FIN no byte comes: no reader to keep (nor the closures it holds).
+    if (!this.#conn.finReceived) this.#conn.reader = this.#handBytes;
     this.#pump(); // the end, if it waited behind those bytes
   }
 

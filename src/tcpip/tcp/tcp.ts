@@ -285,6 +285,7 @@ export class Tcp implements TcpHost {
       if (c.state !== 'TIME-WAIT') return;
       this.#sockets.delete(c);
       c.events = undefined;
+      c.reader = undefined; // an onBytes reader holds its socket and what it splices to
     });
     if (this.#timeWait.size > this.config.maxTimeWait) {
       const oldest = this.#timeWait.values().next().value as Connection;

@@ -90,6 +90,8 @@ test('the configuration in the header is checked as a configuration file would b
     [{ forwards: [{ proto: 'sctp', hostAddress: '127.0.0.1', hostPort: 8080, guestPort: 80 }] }, /forwards\[0\]\.proto is not one of tcp, udp/],
     [{ forwards: [{ proto: 'tcp', hostAddress: 'example.org', hostPort: 8080, guestPort: 80 }] }, /forwards\[0\]\.hostAddress is not an IPv4 address/],
     [{ forwards: 'all' }, /forwards is not a list/],
+    [{ forwards: [{ proto: 'tcp', hostAddress: '127.0.0.1', hostPort: 8080, guestPort: 80 }, { proto: 'tcp', hostAddress: '127.0.0.1', hostPort: 8080, guestPort: 81 }] },
+      /forwards\[1\]: tcp 127\.0\.0\.1:8080 is already forwarded by forwards\[0\]/],
   ];
   for (const [patch, message] of bad) {
     const p = imageParts({ config: { ...CONFIG, ...patch } as typeof CONFIG });

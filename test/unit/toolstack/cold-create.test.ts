@@ -8,11 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { isXenError } from '../../../src/errors.js';
-import { GUEST_IMAGE } from '../../../src/guest/image.js';
 import { ToolstackApi } from '../../../src/toolstack/api.js';
 import { Host } from '../../../src/toolstack/host.js';
 import { HostLog } from '../../../src/toolstack/hostlog.js';
@@ -75,10 +73,22 @@ test('a cold create runs its kernel as a script where it can, as its module wher
 });
 
 test("a vCPU thread starts whatever its runtime's code cache holds (garbage, a cut one) and makes a whole one", { timeout: 120_000 }, async (t) => {
+  // A cache directory of this test's own: no other test process's threads write there.
+  const cacheDir = await mkdtemp(join(tmpdir(), 'xenode-code-cache-'));
+  const was = process.env['XENODE_CODE_CACHE_DIR'];
+  process.env['XENODE_CODE_CACHE_DIR'] = cacheDir;
+  t.after(async () => {
+    if (was === undefined) delete process.env['XENODE_CODE_CACHE_DIR'];
+    else process.env['XENODE_CODE_CACHE_DIR'] = was;
+    await rm(cacheDir, { recursive: true, force: true });
+  });
   const { host, api } = await coldHost(t);
-  // The entry names the cache by the runtime's digest (bin/vcpu-thread.cjs).
-  const entry = fileURLToPath(GUEST_IMAGE);
-  const cache = join(dirname(entry), /guest\.runtime-[0-9a-f]+\.cache/.exec(readFileSync(entry, 'utf8'))![0]);
+  // The first thread finds none and makes it (named by the runtime's digest and node's flags).
+  const first = await api.call('create', { file: KERNEL, text: `name = "first"\nkernel = "${KERNEL}"\nmemory = 32\n` });
+  const made = () => readdirSync(cacheDir).filter((f) => /^guest\.runtime-[0-9a-f]+-[0-9a-f]+\.cache$/.test(f));
+  assert.ok(await waitFor(() => made().length === 1, 30_000), `no cache made in ${cacheDir}: ${readdirSync(cacheDir).join(', ')}`);
+  await host.destroy(first.domid);
+  const cache = join(cacheDir, made()[0]!);
   const read = () => readFileSync(cache, { flag: 'r' });
   const cut = async (bad: Buffer, name: string) => {
     writeFileSync(cache, bad);

@@ -249,7 +249,8 @@ export class BackQueue {
 
   /**
    * Copy the segment list out of the indirect pages into #segs, where #rw reads it: one memcpy a
-   * page (copyBytes); what the frontend writes meanwhile changes nothing already copied.
+   * page (copyBytes). A frontend writing the pages meanwhile can tear the copy; that harms only
+   * itself, as #rw checks every segment it reads from #segs, never from the shared page.
    */
   #copyIndirectSegments(grefs: readonly number[], n: number): void {
     const pages = blkifIndirectPages(n);

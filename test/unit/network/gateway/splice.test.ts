@@ -74,16 +74,12 @@ test('splice: 24 MiB from a host client through a forward, the guest stopping it
   const answer: Buffer[] = [];
   c.on('data', (d: Buffer) => answer.push(d));
   const total = 24 * MiB + 5;
-  let stalls = 0;
-  await writePattern(c, total, () => {
-    stalls++;
-    stalled();
-  });
+  // The guest reads only once the writer has waited: that it ends at all is the backpressure.
+  await writePattern(c, total, stalled);
   c.end();
   await once(c, 'end');
   assert.equal(Buffer.concat(answer).toString(), `got ${total}`);
   assert.equal(await counted, total);
-  assert.equal(stalls, 1, 'the host writer waited while the guest did not read');
   assert.ok(await waitFor(() => connections(fwd) === 0), 'the forward counts the connection closed');
   c.destroy();
 });
@@ -112,15 +108,12 @@ test('splice: a host client that resets mid-stream resets the guest\'s connectio
   assert.ok(await waitFor(() => guestClosed), 'the guest\'s connection closed');
   assert.ok(guestError, 'by a reset, not a FIN');
   assert.ok(await waitFor(() => connections(fwd) === 0), 'the forward counts the connection closed');
-  // The forward still serves.
-  g.stack.tcp.listen(81, (s) => {
-    s.on('error', () => {});
-    s.end('still here');
-  });
-  const fwd81 = await rig.gw.forward({ ...parseForwardSpec('tcp:1:81'), hostPort: 0 }, () => lease.address);
-  const d = connect(fwd81.boundPort, '127.0.0.1');
-  const [hello] = (await once(d, 'data')) as [Buffer];
-  assert.equal(hello.toString(), 'still here');
+  // The forward still serves, through the slot the reset freed.
+  const before = got;
+  const d = connect(fwd.boundPort, '127.0.0.1');
+  d.on('error', () => {});
+  d.write('after the reset');
+  assert.ok(await waitFor(() => got === before + 'after the reset'.length), 'the guest reads a new connection through the same forward');
   d.destroy();
 });
 
@@ -151,16 +144,12 @@ test('splice: a forward bounds its connections itself (maxConnections); a slot f
 });
 
 test('splice: 16 MiB from a host server to a guest through the NAT, the guest stopping its reads, then the server\'s FIN', async (t) => {
-  let stalls = 0;
   let stalled!: () => void;
   const serverWaited = new Promise<void>((r) => (stalled = r));
   const total = 16 * MiB + 3;
   const server = createServer({ allowHalfOpen: true }, (s) => {
     s.on('error', () => {});
-    void writePattern(s, total, () => {
-      stalls++;
-      stalled();
-    }).then(() => s.end());
+    void writePattern(s, total, stalled).then(() => s.end());
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -171,7 +160,6 @@ test('splice: 16 MiB from a host server to a guest through the NAT, the guest st
   // Reads nothing until the host server has had to wait.
   await serverWaited;
   assert.equal(await checkPattern(c), total);
-  assert.equal(stalls, 1, 'the host server waited while the guest did not read');
   c.end();
   assert.ok(await waitFor(() => rig.gw.tcpNat.flows === 0), `${rig.gw.tcpNat.flows} flows left`);
 });
