@@ -653,42 +653,16 @@ process.on('unhandledRejection', (reason, promise) => {
 });
 process.on('uncaughtException', (e) => status({ type: 'log', line: `pCPU ${data.name}: ${e.stack ?? String(e)}` }));
 
-/**
- * How long a nudged, idle thread polls its port for the claim (dom0's part of a create from its
- * nudge to the claim's post is 0.2-0.4 ms on a quiet host). A sleeping thread is woken through
- * its event loop, on a core that has gone idle: the nudge pays that wake while dom0 works.
- */
-const CLAIM_POLL_US = 1000;
-/**
- * Nudged (dom0 saw free cores, sched.ts coresWereFree): poll for the claim unless the thread has
- * work (then it is awake anyway) or a domain's event rings.
- */
-function nudged(): void {
-  if (scheduled || hasRunnableWork()) return;
-  const end = performance.now() + CLAIM_POLL_US / 1000;
-  do {
-    const got = receiveMessageOnPort(parent);
-    if (got) {
-      const m = got.message as PcpuMessage;
-      if (m.type !== 'nudge') dispatch(m);
-      if (m.type === 'claim' || scheduled) return; // the thread has work now
-    }
-    if (Atomics.load(doorbell, DB_PENDING) !== 0) return kick();
-  } while (performance.now() < end);
-}
-
-function dispatch(m: PcpuMessage): void {
+parent.on('message', (m: PcpuMessage) => {
   if (m.type === 'place') place(m);
   else if (m.type === 'evict') evict(m.domid);
   else if (m.type === 'claim') claim(m);
   else if (m.type === 'prepare') prepare(m.kernel);
-  else if (m.type === 'nudge') nudged();
   else if (m.type === 'sched') {
     const d = residents.get(m.domid);
     if (d) sched.set(d, m.weight, m.cap);
   }
-}
-parent.on('message', dispatch);
+});
 try {
   setPriority(GUEST_NICE); // as a guest's own vCPU thread: dom0's backends come first
 } catch {

@@ -10,7 +10,7 @@ import { serveControlPort, type PeerGrant } from './control.js';
 import { DOORBELL_SLOTS, doorbellBytes, PcpuStats, type DoorbellSlot } from './doorbell.js';
 import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
 import type { DomainBuffers } from './memory.js';
-import { CREDIT_DEFAULT_WEIGHT, sampleCores } from './sched.js';
+import { CREDIT_DEFAULT_WEIGHT } from './sched.js';
 import { ThreadState } from './thread.js';
 import type { BootMarks, KernelScript, ShellVcpu } from './vcpu.js';
 
@@ -47,11 +47,6 @@ export type PcpuMessage =
   }
   /** Compile a kernel image ahead of the claims that will run it (the thread keeps it). */
   | { readonly type: 'prepare'; readonly kernel: string }
-  /**
-   * A create that will claim a shell of this thread has begun: the thread, if idle, polls its
-   * port for the claim a short while instead of sleeping (guest/pcpu.ts), as a halt-polling vCPU.
-   */
-  | { readonly type: 'nudge' }
   | { readonly type: 'sched'; readonly domid: number; readonly weight: number; readonly cap: number };
 
 /** What a pCPU thread sends dom0. */
@@ -364,15 +359,9 @@ export class Cpupool {
           type: 'claim', domid: domain.domid, kernel: typeof image === 'string' ? image : image.url, identity: { name: domain.name, uuid: domain.uuid },
           weight: sched?.weight ?? CREDIT_DEFAULT_WEIGHT, cap: sched?.cap ?? 0,
         } satisfies PcpuMessage);
-        // For the next create's nudge, once this one's post is behind it (this thread and the
-        // woken pCPU running count as the two a quiet host has).
-        queueMicrotask(sampleCores);
       },
       prepare(script: KernelScript) {
         if (!hasKernel) pcpu.prepare(script.url);
-      },
-      nudge() {
-        if (!hasKernel) pcpu.worker.postMessage({ type: 'nudge' } satisfies PcpuMessage);
       },
       async terminate() {
         terminated = true;

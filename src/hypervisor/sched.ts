@@ -8,8 +8,6 @@
 // at dom0's own priority cut aggregate block IOPS by half or more; docs/PERFORMANCE.md).
 // Linux gives each nice step about 1.25 times the weight of the next, so doubling cpu_weight
 // is about three steps.
-import { openSync, readSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 
 export const CREDIT_DEFAULT_WEIGHT = 256;
 export const CREDIT_MIN_WEIGHT = 1;
@@ -23,34 +21,4 @@ const NICE_MAX = 19;
 export function niceForWeight(weight: number): number {
   const steps = Math.round(Math.log(weight / CREDIT_DEFAULT_WEIGHT) / Math.log(1.25));
   return Math.min(NICE_MAX, Math.max(NICE_MIN, GUEST_NICE - steps));
-}
-
-const cores = availableParallelism();
-let loadavg: number | undefined;
-const loadavgBytes = Buffer.alloc(128);
-let free = false;
-
-/**
- * Whether the host had a core for one more thread to spin on at the last sampleCores(): its
- * runnable threads, the sampler's included, no more than its cores. KVM polls a halted vCPU only
- * while it is alone on its CPU (single_task_running): a thread spinning on a loaded host uses up
- * its slice and is off its core when its event comes (docs/PERFORMANCE.md, issue 18, twelfth
- * pass). False until a sample, and where /proc/loadavg cannot be read.
- */
-export function coresWereFree(): boolean {
-  return free;
-}
-
-/**
- * Sample /proc/loadavg's "running/total" for coresWereFree(), through a kept descriptor (a
- * fresh read cost 0.4 ms cold under load; this 10-90 us), off any path that waits.
- */
-export function sampleCores(): void {
-  try {
-    loadavg ??= openSync('/proc/loadavg', 'r');
-    const n = readSync(loadavg, loadavgBytes, 0, loadavgBytes.length, 0);
-    free = Number(/ (\d+)\//.exec(loadavgBytes.toString('latin1', 0, n))?.[1]) <= cores;
-  } catch {
-    free = false;
-  }
 }

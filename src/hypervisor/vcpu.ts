@@ -262,12 +262,6 @@ export interface ShellVcpu extends BootedVcpu {
   loadKernel(kernel: string | KernelScript, sched?: { readonly weight?: number; readonly cap?: number }, devices?: KernelDevices): void;
   /** Let a parked shell compile a script ahead of its claim (once per script). */
   prepare(script: KernelScript): void;
-  /**
-   * A create that will claim this shell has begun: its thread, if idle, polls for the claim a
-   * short while instead of sleeping. A realm's only (a pCPU thread, cpupool.ts): a Pool-0
-   * shell's thread spinning alone lost its core under load (docs/PERFORMANCE.md, boot10).
-   */
-  nudge?(): void;
 }
 
 export interface StartedVcpu extends ShellVcpu {

@@ -16,7 +16,6 @@ import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
 import { GUEST_IMAGE, PCPU_IMAGE, REALM_IMAGE } from '../guest/image.js';
 import { within } from '../guest/within.js';
 import { Cpupool, POOL0, type CpupoolOptions, type CpupoolSched } from '../hypervisor/cpupool.js';
-import { coresWereFree } from '../hypervisor/sched.js';
 import { VcpuPool } from '../hypervisor/vcpu.js';
 import { Switch } from '../network/switch.js';
 import { Gateway } from '../network/gateway/gateway.js';
@@ -298,11 +297,7 @@ export class Host extends EventEmitter<HostEvents> {
         : pool0 ? this.shells : this.#poolShells.get(config.pool!);
       // A restore goes into Pool-0's shells only (a shared cpupool's realms restore through buildDomain).
       const restoreFits = !opts.restore || (!opts.restore.parked && shells === this.shells);
-      const claims = !opts.paused && restoreFits && shells?.fits(config) === true;
-      // The pCPU thread of a realm it claims is woken now, to poll for the claim while dom0 does
-      // its part, when the host had cores to spare at the last claim (sched.ts coresWereFree).
-      if (claims && coresWereFree()) shells!.nudge();
-      const fromShell = claims
+      const fromShell = !opts.paused && restoreFits && shells?.fits(config)
         ? await claimShell(this.#ctx, (k) => shells.take(k, opts.refillAfter), config, opts.restore)
         : undefined;
       const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));

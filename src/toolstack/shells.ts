@@ -114,14 +114,6 @@ export class ShellPool {
     return shell;
   }
 
-  /**
-   * A create this pool will serve has begun: the thread of the shell it would take polls for
-   * the claim while the create does its part (ShellVcpu.nudge; realms only).
-   */
-  nudge(): void {
-    this.#ready[0]?.vcpu.nudge?.();
-  }
-
   #remember(script: KernelScript): void {
     const fresh = this.#recent[0]?.url !== script.url;
     this.#recent = [script, ...this.#recent.filter((s) => s.url !== script.url)].slice(0, RECENT_KERNELS);

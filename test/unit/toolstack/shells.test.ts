@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { isXenError } from '../../../src/errors.js';
-import { VcpuPool, type ShellVcpu, type StartedVcpu } from '../../../src/hypervisor/vcpu.js';
+import { VcpuPool, type StartedVcpu } from '../../../src/hypervisor/vcpu.js';
 import { ToolstackApi } from '../../../src/toolstack/api.js';
 import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import { Host } from '../../../src/toolstack/host.js';
@@ -240,32 +240,6 @@ test("a create with pool= claims a realm parked in that cpupool: the guest sees 
   await host.destroyCpupool('dense');
   assert.deepEqual(shellsOf(host), [], 'its parked shells went with it');
   assert.deepEqual(host.hv.domains().map((d) => d.name), ['Domain-0', 'plain']);
-});
-
-test("nudges of a pCPU with no claim behind them leave its pool mate running and its shells claimable; a claim after a nudge runs its kernel", T, async (t) => {
-  const host = await Host.start();
-  t.after(() => host.close());
-  const pool = await host.createCpupool('dense', 1, 'credit', { shells: { count: 2, memory: 32 } });
-  await until('2 shells are parked in the pool', () => shellsOf(host).length === 2 && pool.domains === 2);
-  const ticker = await host.create(parseDomainConfig(`name = "mate"\nkernel = "${join(FIXTURES, 'ticker.ts')}"\nmemory = 16\npool = "dense"\n`, KERNEL).config);
-  await ticker.vcpu.mainCalled;
-  const ticks = () => consoleText(host, ticker.domain.domid).split('tick ').length;
-  // Each nudge makes the thread poll its port a while (guest/pcpu.ts) with nothing coming.
-  const [shell] = shellsOf(host);
-  const vcpu = shell!.vcpu as ShellVcpu;
-  assert.equal(typeof vcpu.nudge, 'function', 'a realm parked on a pCPU can be nudged');
-  for (let i = 0; i < 20; i++) vcpu.nudge!();
-  const before = ticks();
-  await until('the pool mate ticks on after the nudges', () => ticks() >= before + 3);
-  // A nudge followed at once by its claim (as a create does it): the poll takes the claim.
-  for (const name of ['after-nudges', 'nudged-claim']) {
-    const next = shellsOf(host)[0]!;
-    (next.vcpu as ShellVcpu).nudge!();
-    const built = await host.create(config(name, 'pool = "dense"\n'));
-    assert.equal(built.domain.domid, next.domid);
-    assert.notEqual((await built.vcpu.mainCalled)?.handed, undefined, 'its kernel was handed to the parked realm');
-    await until(`${name} has printed`, () => consoleText(host, built.domain.domid).includes(`whoami ${name}`));
-  }
 });
 
 test('a storm of 100 creates into a cpupool with parked shells: each succeeds or fails cleanly, no shell serves two', T, async (t) => {
