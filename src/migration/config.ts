@@ -8,7 +8,7 @@ import { isIPv4 } from 'node:net';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError } from '../errors.js';
 import { DEFAULT_MAX_GRANT_FRAMES, PFN_GRANT_TABLE } from '../hypervisor/layout.js';
-import type { ForwardSpec } from '../network/gateway/forwardspec.js';
+import { forwardClashes, type ForwardSpec } from '../network/gateway/forwardspec.js';
 import { memorySplit } from '../toolstack/builder.js';
 import type { DiskSpec } from '../toolstack/diskspec.js';
 import { SHUTDOWN_ACTIONS, domainNameProblem, poolNameProblem, type DomainConfig, type DomainVif } from '../toolstack/domconfig.js';
@@ -158,13 +158,11 @@ function forwardOf(v: unknown, i: number): ForwardSpec {
 
 /** The forwards, each host address and port once, as domconfig.ts checks a config's. */
 function forwardsOf(items: readonly unknown[]): ForwardSpec[] {
-  const seen = new Map<string, number>();
+  const clash = forwardClashes();
   return items.map((v, i) => {
     const f = forwardOf(v, i);
-    const k = `${f.proto}:${f.hostAddress}:${f.hostPort}`;
-    const other = seen.get(k);
+    const other = clash(f, i);
     if (other !== undefined) throw bad(`forwards[${i}]: ${f.proto} ${f.hostAddress}:${f.hostPort} is already forwarded by forwards[${other}]`);
-    seen.set(k, i);
     return f;
   });
 }

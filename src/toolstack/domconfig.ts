@@ -15,7 +15,7 @@ import { DiskSpecError, parseDiskSpec, type DiskSpec } from './diskspec.js';
 import { resolveConfigTarget } from './images.js';
 import { MAX_NAME_BYTES, hostLimits, type Bounds, type HostLimits } from './limits.js';
 import { VifSpecError, parseVifSpec, type VifSpec } from './vifspec.js';
-import { ForwardSpecError, parseForwardSpec, type ForwardSpec } from '../network/gateway/forwardspec.js';
+import { ForwardSpecError, forwardClashes, parseForwardSpec, type ForwardSpec } from '../network/gateway/forwardspec.js';
 import {
   ConfigError, parseCInteger, parseXlCfg, type CfgPosition, type CfgSetting, type CfgValue, type XlConfig,
 } from './xlcfg.js';
@@ -297,7 +297,7 @@ function readPool(r: Reader): string | undefined {
 function readForwards(r: Reader): ForwardSpec[] | undefined {
   const list = r.stringList('forward');
   if (list === undefined) return undefined;
-  const seen = new Map<string, number>();
+  const clash = forwardClashes();
   return list.items.map(([spec, pos], i) => {
     let f: ForwardSpec;
     try {
@@ -306,10 +306,8 @@ function readForwards(r: Reader): ForwardSpec[] | undefined {
       if (e instanceof ForwardSpecError) throw r.fail(list.setting, `entry ${i}: ${e.detail}`, pos);
       throw e;
     }
-    const k = `${f.proto}:${f.hostAddress}:${f.hostPort}`;
-    const other = seen.get(k);
+    const other = clash(f, i);
     if (other !== undefined) throw r.fail(list.setting, `entry ${i}: ${f.proto} ${f.hostAddress}:${f.hostPort} is already forwarded by entry ${other}`, pos);
-    seen.set(k, i);
     return f;
   });
 }

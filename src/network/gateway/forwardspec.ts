@@ -38,6 +38,20 @@ export function parseForwardSpec(spec: string): ForwardSpec {
   return { proto, hostAddress, hostPort: port(spec, parts.at(-2)!, 'the host port'), guestPort: port(spec, parts.at(-1)!, 'the guest port') };
 }
 
+/**
+ * For forwards taken in order: the index of an earlier one on the same protocol, host address
+ * and port (a second bind of it would fail), else undefined; each call records its own.
+ */
+export function forwardClashes(): (f: ForwardSpec, i: number) => number | undefined {
+  const seen = new Map<string, number>();
+  return (f, i) => {
+    const k = `${f.proto}:${f.hostAddress}:${f.hostPort}`;
+    const other = seen.get(k);
+    if (other === undefined) seen.set(k, i);
+    return other;
+  };
+}
+
 export function formatForwardSpec(f: ForwardSpec): string {
   return `${f.proto}:${f.hostAddress === FORWARD_DEFAULT_ADDRESS ? '' : `${f.hostAddress}:`}${f.hostPort}:${f.guestPort}`;
 }
