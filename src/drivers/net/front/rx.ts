@@ -255,7 +255,12 @@ export class RxQueue {
     if (first.offset + first.status !== PAGE_SIZE || pfn[first.id]! * PAGE_SIZE !== chain - PAGE_SIZE) {
       if (extras === 0 || pfn[(cons + extras) & this.#mask]! * PAGE_SIZE !== chain - PAGE_SIZE) return undefined;
       const from = pfn[first.id]! * PAGE_SIZE + first.offset;
-      this.#ram.copyWithin(start, from, from + first.status);
+      const end = from + first.status;
+      // One memcpy (copyWithin on guest RAM copies byte by byte when the two are not equally
+      // aligned, and the headers' offset never is); copyWithin only for ranges that overlap,
+      // which only a backend answering two slots with one buffer's id could make.
+      if (end <= start || from >= chain) copyBytes(this.#ram, this.#ram.subarray(from, end), start);
+      else this.#ram.copyWithin(start, from, end);
     }
     return this.#ram.subarray(start, start + len);
   }
