@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 const CHILD = fileURLToPath(new URL('../../../support/net-counters-child.js', import.meta.url));
 
-test('netback\'s and netfront\'s byte counters are double fields from the start, reading 0: 2 GiB changes no hidden class', () => {
+test('netback\'s, netfront\'s and a switch port\'s byte counters are double fields from the start, reading 0: 2 GiB changes no hidden class', () => {
   const r = spawnSync(process.execPath, ['--allow-natives-syntax', CHILD], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, `the child failed: ${r.stderr.slice(-2000)}`);
-  assert.deepEqual(JSON.parse(r.stdout), { 'netback.rxBytes': true, 'netback.txBytes': true, 'netfront.rxBytes': true, 'netfront.txBytes': true });
+  assert.deepEqual(JSON.parse(r.stdout), { 'netback.rxBytes': true, 'netback.txBytes': true, 'netfront.rxBytes': true, 'netfront.txBytes': true, 'bridge port.bytesIn': true, 'bridge port.bytesOut': true });
 });
