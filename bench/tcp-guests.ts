@@ -20,7 +20,9 @@
 // Each stream also gives the CPU seconds per GiB of each thread that moved it, from Linux's
 // per-thread counters (bench/support/threads.ts): the source and sink (the guests' vCPU
 // threads, or Node's workers, or the host's client), dom0's main thread (netback, the bridge,
-// the gateway), and the rest of the process (V8's helper threads). The offloads the guests'
+// the gateway), and the rest of the process (V8's helper threads); and, per GiB, how many times
+// each named thread got a CPU (`sched_per_gib`: `_slices`, its wake-ups and its returns after a
+// preemption) and the ms it waited for one while runnable (`_wait_ms`). The offloads the guests'
 // vifs negotiated are reported (checksums left blank, GSO super-frames). Each guest-to-guest
 // stream's TCP counters are listed with it (`streams`: the source guest's retransmissions,
 // timeouts, duplicate ACKs, ..., and the sink guest's out-of-order arrivals, ACKs and zero
@@ -60,7 +62,7 @@ import { freePort } from './support/ports.js';
 import { CPS_PARALLEL, type PumpResult } from './support/tcp-pump.js';
 import type { ClientRequest, PumpJob, WorkerReady } from './support/tcp-pump-worker.js';
 import { roundRatio } from './support/rounds.js';
-import { threadCpuNs, threadCpuSince } from './support/threads.js';
+import { threadCpuNs, threadCpuSince, threadSlices } from './support/threads.js';
 
 /** The guest program, run as a kernel (not imported). */
 const PUMP = fileURLToPath(new URL('../../bench/guests/tcppump.ts', import.meta.url));
@@ -120,8 +122,12 @@ const median = (xs: readonly number[]) => {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
-/** A side's run of a round: its result and the CPU each named thread (and the rest) used meanwhile, per unit of work. */
-interface Counted<T> { readonly result: T; readonly cpu: Record<string, number> }
+/**
+ * A side's run of a round: its result and the CPU each named thread (and the rest) used meanwhile,
+ * per unit of work; and each named thread's times on a CPU (wake-ups and returns from preemption)
+ * and ms runnable but waiting, per the same unit.
+ */
+interface Counted<T> { readonly result: T; readonly cpu: Record<string, number>; readonly sched: Record<string, number> }
 /** A stream's CPU is in seconds per GiB moved. */
 type Stream = Counted<PumpResult>;
 
@@ -130,10 +136,21 @@ type Stream = Counted<PumpResult>;
  * seconds over `units` of its result (GiB moved, or millionths of the connections made).
  */
 async function counted<T>(threads: Readonly<Record<string, number | undefined>>, units: (r: T) => number, work: () => Promise<T>): Promise<Counted<T>> {
+  const tids = Object.values(threads).filter((t): t is number => t !== undefined);
+  const s0 = threadSlices(tids);
   const t0 = threadCpuNs();
   const result = await work();
   const used = threadCpuSince(t0);
+  const s1 = threadSlices(tids);
   const per = units(result);
+  const sched: Record<string, number> = {};
+  for (const [name, tid] of Object.entries(threads)) {
+    const a = tid === undefined ? undefined : s0.get(tid);
+    const b = tid === undefined ? undefined : s1.get(tid);
+    if (!a || !b) continue;
+    sched[`${name}_slices`] = Math.round((b.slices - a.slices) / per);
+    sched[`${name}_wait_ms`] = Math.round((b.waitNs - a.waitNs) / 1e6 / per);
+  }
   const cpu: Record<string, number> = {};
   let named = 0;
   for (const [name, tid] of Object.entries(threads)) {
@@ -144,21 +161,22 @@ async function counted<T>(threads: Readonly<Record<string, number | undefined>>,
   const all = [...used.values()].reduce((a, b) => a + b, 0);
   cpu['other'] = round2((all - named) / per);
   cpu['all'] = round2(all / per);
-  return { result, cpu };
+  return { result, cpu, sched };
 }
 
 const perGiB = (r: PumpResult) => r.bytes / 2 ** 30;
 
 /** The median of each thread's CPU over a side's rounds. */
-const medianCpu = (runs: readonly Counted<unknown>[]) =>
-  Object.fromEntries(Object.keys(runs[0]!.cpu).map((k) => [k, round2(median(runs.map((s) => s.cpu[k]!)))]));
+const medianCpu = (runs: readonly Counted<unknown>[], of: 'cpu' | 'sched' = 'cpu') =>
+  Object.fromEntries(Object.keys(runs[0]![of]).map((k) => [k, round2(median(runs.map((s) => s[of][k]!)))]));
 
 /** A side's figures over its counted streams: median and spread of Gb/s, median CPU per GiB of each thread. */
-function side(streams: readonly Stream[]): { gbps: number; all_gbps: number[]; cpu_s_per_gib: Record<string, number> } {
+function side(streams: readonly Stream[]): { gbps: number; all_gbps: number[]; cpu_s_per_gib: Record<string, number>; sched_per_gib: Record<string, number> } {
   return {
     gbps: round2(median(streams.map((s) => s.result.gbps))),
     all_gbps: streams.map((s) => round2(s.result.gbps)),
     cpu_s_per_gib: medianCpu(streams),
+    sched_per_gib: medianCpu(streams, 'sched'),
   };
 }
 
@@ -262,7 +280,7 @@ async function main(): Promise<void> {
         if (isCounted) for (const k of names) rounds[k]!.push(got[k]!);
         else dropped();
         process.stderr.write(`${isCounted ? `round ${r - opts.warmup + 1}/${opts.rounds}` : 'warm-up'}: ` +
-          names.map((k) => `${k} ${show(got[k]!.result)} cpu ${JSON.stringify(got[k]!.cpu)}`).join(', ') + `, load ${round2(loadavg()[0]!)}\n`);
+          names.map((k) => `${k} ${show(got[k]!.result)} cpu ${JSON.stringify(got[k]!.cpu)} sched ${JSON.stringify(got[k]!.sched)}`).join(', ') + `, load ${round2(loadavg()[0]!)}\n`);
       }
       return rounds;
     }

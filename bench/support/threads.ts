@@ -24,3 +24,15 @@ export function threadCpuSince(before: ReadonlyMap<number, number>, after: Reado
   for (const [tid, ns] of after) out.set(tid, (ns - (before.get(tid) ?? 0)) / 1e9);
   return out;
 }
+
+/** Each named thread's times on a CPU (Linux's timeslices: every wake-up, and every return after a preemption) and its ns runnable but waiting for one. */
+export function threadSlices(tids: Iterable<number>): Map<number, { slices: number; waitNs: number }> {
+  const out = new Map<number, { slices: number; waitNs: number }>();
+  for (const tid of tids) {
+    try {
+      const f = readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1').split(' ');
+      out.set(tid, { slices: Number(f[2]), waitNs: Number(f[1]) });
+    } catch { /* the thread ended, or no /proc */ }
+  }
+  return out;
+}
