@@ -9,14 +9,14 @@
 // from plain shells (the vif attached by the create), each on a host of its own.
 //
 // The guest is examples/www (run as a kernel, not imported) with a static ip=. The breakdown,
-// from dom0's clock: the create (until the kernel is handed to the shell), main() called, and the
-// guest's own work from main() until it says it listens (bringing up its vif and stack);
+// from dom0's clock: the create (until Host.create returns: main() heard, the VM record written),
+// main() heard, and the guest's own work from main() until it says it listens (bringing up its vif and stack);
 // `summon_overhead_ms` is the first byte less that own work, what the issue's 10 ms is about.
 //
 // curl is run by a shell started before the host, not forked from this process for each request:
 // a fork write-protects every private page this process has (dom0's heap, every guest's memory
 // and heap) for the copy, so every thread of the host takes a page fault at its first write to
-// each page afterwards, while the summon runs (6-7 ms more to the first byte, measured; the host
+// each page afterwards, while the summon runs (6-9 ms more to the first byte, measured; the host
 // daemon forks nothing per connection, and a user's curl is a process of its own).
 //
 //   npm run bench -- summon [--samples=10] [--gap=300] [--shells=2]
