@@ -40,6 +40,17 @@ async function started(t: { after(fn: () => Promise<void>): void }, vifs: number
   return host;
 }
 
+/** A host with one vif shell, ready, and xenstored logging its requests from `from` in `lines`. */
+async function loggingOneShell(t: { after(fn: () => Promise<void>): void }): Promise<{ host: Host; lines: string[]; shell: number; from: number }> {
+  const lines: string[] = [];
+  const host = await Host.start({ shells: { count: 0, memory: 64, vifs: 1 }, log: (l) => lines.push(l) });
+  t.after(() => host.close());
+  await until('the vif shell is ready', () => host.vifShells.ready === 1);
+  const shell = shellsOf(host)[0]!.domid;
+  await host.xs.control('log', 'on');
+  return { host, lines, shell, from: lines.length };
+}
+
 test("a vif shell created with another MAC and bridge has them: xenstore, the switch's port, the guest's frames", T, async (t) => {
   const host = await started(t, 2);
   const [a, b] = shellsOf(host).map((d) => d.domid);
@@ -80,13 +91,7 @@ test("a vif shell created with another MAC and bridge has them: xenstore, the sw
 });
 
 test("a claimed vif shell reads its address in the flight of its MAC: its netfront names the backend, no read of the frontend's backend node", T, async (t) => {
-  const lines: string[] = [];
-  const host = await Host.start({ shells: { count: 0, memory: 64, vifs: 1 }, log: (l) => lines.push(l) });
-  t.after(() => host.close());
-  await until('the vif shell is ready', () => host.vifShells.ready === 1);
-  const shell = shellsOf(host)[0]!.domid;
-  await host.xs.control('log', 'on');
-  const from = lines.length;
+  const { host, lines, shell, from } = await loggingOneShell(t);
   const port = await freePort();
   const www = await host.create(config('www', WWW, `vif = [ 'bridge=xenbr0,ip=10.0.2.71' ]\nforward = [ 'tcp:${port}:80' ]\n`));
   assert.equal(www.domain.domid, shell);
@@ -115,13 +120,7 @@ test("a claimed vif shell reads its address in the flight of its MAC: its netfro
 });
 
 test("a claimed vif shell's MAC and address reads reach xenstored while its kernel is evaluated, not after main() began", T, async (t) => {
-  const lines: string[] = [];
-  const host = await Host.start({ shells: { count: 0, memory: 64, vifs: 1 }, log: (l) => lines.push(l) });
-  t.after(() => host.close());
-  await until('the vif shell is ready', () => host.vifShells.ready === 1);
-  const shell = shellsOf(host)[0]!.domid;
-  await host.xs.control('log', 'on');
-  const from = lines.length;
+  const { host, lines, shell, from } = await loggingOneShell(t);
   // Its kernel's top level sleeps 3 s before main() exists: requests its claim sent before
   // that reach xenstored meanwhile; ones whose notification waited for main() come with it.
   const built = await host.create(config('slow', SLOWLINK, "vif = [ 'bridge=xenbr0,ip=10.0.2.73' ]\n"));
