@@ -9,16 +9,22 @@
 // from plain shells (the vif attached by the create), each on a host of its own.
 //
 // The guest is examples/www (run as a kernel, not imported) with a static ip=. The breakdown,
-// from dom0's clock: the create (until the kernel is handed to the shell), main() called, and the
-// guest's own work from main() until it says it listens (bringing up its vif and stack);
+// from dom0's clock: the create (until Host.create returns: main() heard, the VM record written),
+// main() heard, and the guest's own work from main() until it says it listens (bringing up its vif and stack);
 // `summon_overhead_ms` is the first byte less that own work, what the issue's 10 ms is about.
 //
+// curl is run by a shell started before the host, not forked from this process for each request:
+// a fork write-protects every private page this process has (dom0's heap, every guest's memory
+// and heap) for the copy, so every thread of the host takes a page fault at its first write to
+// each page afterwards, while the summon runs (6-9 ms more to the first byte, measured; the host
+// daemon forks nothing per connection, and a user's curl is a process of its own).
+//
 //   npm run bench -- summon [--samples=10] [--gap=300] [--shells=2]
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { parseForwardSpec } from '../src/network/gateway/forwardspec.js';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
@@ -27,7 +33,6 @@ import { emit, numberOptions, summarize } from './support/harness.js';
 const opts = numberOptions({ samples: 10, gap: 300, shells: 2, port: 18_080 });
 const CURL = '/usr/bin/curl';
 const WWW = fileURLToPath(new URL('../../examples/www/www.ts', import.meta.url));
-const run = promisify(execFile);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface Times {
@@ -35,12 +40,29 @@ interface Times {
   firstByte: number;
 }
 
-/** curl's own clock: TCP connected, and the first byte of the answer (time_starttransfer), in ms. */
-async function curl(url: string): Promise<Times> {
-  const { stdout } = await run(CURL, ['-sS', '-o', '/dev/null', '--max-time', '30', '-w', '%{http_code} %{time_connect} %{time_starttransfer}', url]);
-  const [code, connect, start] = stdout.trim().split(' ');
-  if (code !== '200') throw new Error(`curl ${url}: HTTP ${code}`);
-  return { connect: Number(connect) * 1000, firstByte: Number(start) * 1000 };
+/**
+ * curl's own clock for one URL: TCP connected, and the first byte of the answer
+ * (time_starttransfer), in ms. Each request is a fresh curl process, started by the shell.
+ */
+type Curl = (url: string) => Promise<Times>;
+
+/** A shell that runs curl for each URL written to it, one at a time (started before the host). */
+function curlShell(): { curl: Curl; close(): void } {
+  const sh = spawn('/bin/sh', ['-c', `while IFS= read -r url; do ${CURL} -sS -o /dev/null --max-time 30 -w '%{http_code} %{time_connect} %{time_starttransfer}\\n' "$url"; done`],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+  // curl writes its line (HTTP code 000 when it failed) whatever happened.
+  const waiting: ((line: string | undefined) => void)[] = [];
+  createInterface({ input: sh.stdout }).on('line', (line) => waiting.shift()?.(line));
+  sh.on('exit', () => waiting.splice(0).forEach((w) => w(undefined)));
+  const curl: Curl = (url) => new Promise<Times>((resolve, reject) => {
+    waiting.push((line) => {
+      const [code, connect, start] = (line ?? 'exited').trim().split(' ');
+      if (code !== '200') reject(new Error(`curl ${url}: ${code === 'exited' ? 'the shell running curl exited' : `HTTP ${code}`}`));
+      else resolve({ connect: Number(connect) * 1000, firstByte: Number(start) * 1000 });
+    });
+    sh.stdin.write(`${url}\n`);
+  });
+  return { curl, close: () => sh.stdin.end() };
 }
 
 function stats(xs: number[]): { p50: number; p99: number; min: number } {
@@ -49,7 +71,7 @@ function stats(xs: number[]): { p50: number; p99: number; min: number } {
 }
 
 /** One host, one summoning forward; `vifs`: its shells have their vif connected while they wait. */
-async function measure(vifs: boolean, port: number) {
+async function measure(curl: Curl, vifs: boolean, port: number) {
   const host = await Host.start({ shells: { count: vifs ? 0 : opts.shells, memory: 64, vifs: vifs ? opts.shells : 0 } });
   try {
     const config = parseDomainConfig(`name = "www"\nkernel = "${WWW}"\nmemory = 64\nvif = [ 'bridge=xenbr0,ip=10.0.2.40' ]\nextra = "port=80"\n`, WWW).config;
@@ -112,8 +134,10 @@ if (!existsSync(CURL)) throw new Error(`${CURL} is not installed (apt-get instal
 const load = [loadavg()[0]!];
 // Shells whose vif is connected while they wait (what summoning is for), then plain shells, which
 // attach the vif at the create: the same run's reference.
-const vifShells = await measure(true, opts.port);
-const plainShells = await measure(false, opts.port + 1);
+const client = curlShell();
+const vifShells = await measure(client.curl, true, opts.port);
+const plainShells = await measure(client.curl, false, opts.port + 1);
+client.close();
 load.push(loadavg()[0]!);
 emit({
   bench: 'summon',

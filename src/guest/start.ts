@@ -298,9 +298,12 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         const connected = reconnectVifs(ctx, view.domid, net, vifs).then(() => void (resumeMarks.vifs = now()));
         const restored = stacks.resumeSaved().then(() => void (resumeMarks.stacks = now()));
         void Promise.all([connected, restored, reached]).then(() => p.report?.('resume', resumeMarks));
-        // The vifs' handshakes send their writes before the kernel's evaluation takes the thread.
-        if (claim) await new Promise<void>((r) => setImmediate(r));
       }
+      // What the claim started (a resume's vif handshakes, a shell's MAC and address reads) is
+      // sent before the kernel's evaluation takes the thread: the ring's notification waits for a
+      // microtask, which otherwise ran only after main()'s own start, and dom0 answers the reads
+      // while the kernel links.
+      if (claim && (record || (ids?.length ?? 0) > 0)) await new Promise<void>((r) => setImmediate(r));
       if (claim) {
         // The runtime's own work so far (a resume's record, vifs and stacks: the downtime, which
         // at a guest's weight on a loaded host waited 15-470 ms for a core) ran at the host's

@@ -20,6 +20,7 @@ const T = { timeout: 120_000 };
 const WWW = join(ROOT, 'examples/www/www.ts');
 const WHOAMI = join(FIXTURES, 'whoami.ts');
 const MAINMARK = join(FIXTURES, 'mainmark.ts');
+const SLOWLINK = join(FIXTURES, 'slowlink.ts');
 const config = (name: string, kernel: string, extra: string) =>
   parseDomainConfig(`name = "${name}"\nkernel = "${kernel}"\nmemory = 64\nextra = "port=80"\n${extra}`, kernel).config;
 const shellsOf = (host: Host) => host.hv.domains().filter((d) => isShellName(d.name));
@@ -37,6 +38,17 @@ async function started(t: { after(fn: () => Promise<void>): void }, vifs: number
   t.after(() => host.close());
   await until(`${vifs} vif shells are ready`, () => host.vifShells.ready === vifs);
   return host;
+}
+
+/** A host with one vif shell, ready, and xenstored logging its requests from `from` in `lines`. */
+async function loggingOneShell(t: { after(fn: () => Promise<void>): void }): Promise<{ host: Host; lines: string[]; shell: number; from: number }> {
+  const lines: string[] = [];
+  const host = await Host.start({ shells: { count: 0, memory: 64, vifs: 1 }, log: (l) => lines.push(l) });
+  t.after(() => host.close());
+  await until('the vif shell is ready', () => host.vifShells.ready === 1);
+  const shell = shellsOf(host)[0]!.domid;
+  await host.xs.control('log', 'on');
+  return { host, lines, shell, from: lines.length };
 }
 
 test("a vif shell created with another MAC and bridge has them: xenstore, the switch's port, the guest's frames", T, async (t) => {
@@ -79,13 +91,7 @@ test("a vif shell created with another MAC and bridge has them: xenstore, the sw
 });
 
 test("a claimed vif shell reads its address in the flight of its MAC: its netfront names the backend, no read of the frontend's backend node", T, async (t) => {
-  const lines: string[] = [];
-  const host = await Host.start({ shells: { count: 0, memory: 64, vifs: 1 }, log: (l) => lines.push(l) });
-  t.after(() => host.close());
-  await until('the vif shell is ready', () => host.vifShells.ready === 1);
-  const shell = shellsOf(host)[0]!.domid;
-  await host.xs.control('log', 'on');
-  const from = lines.length;
+  const { host, lines, shell, from } = await loggingOneShell(t);
   const port = await freePort();
   const www = await host.create(config('www', WWW, `vif = [ 'bridge=xenbr0,ip=10.0.2.71' ]\nforward = [ 'tcp:${port}:80' ]\n`));
   assert.equal(www.domain.domid, shell);
@@ -111,6 +117,22 @@ test("a claimed vif shell reads its address in the flight of its MAC: its netfro
   for (const node of [`/local/domain/${next}/device/vif/0/mac`, `/local/domain/0/backend/vif/${next}/0/ip`]) {
     assert.ok(first(`(${node} `) >= 0 && first(`(${node} `) < main, `${node} was read before main() began:\n${mine.join('\n')}`);
   }
+});
+
+test("a claimed vif shell's MAC and address reads reach xenstored while its kernel is evaluated, not after main() began", T, async (t) => {
+  const { host, lines, shell, from } = await loggingOneShell(t);
+  // Its kernel's top level sleeps 3 s before main() exists: requests its claim sent before
+  // that reach xenstored meanwhile; ones whose notification waited for main() come with it.
+  const built = await host.create(config('slow', SLOWLINK, "vif = [ 'bridge=xenbr0,ip=10.0.2.73' ]\n"));
+  assert.equal(built.domain.domid, shell);
+  let mainHeard = false;
+  void built.vcpu.mainCalled.then(() => (mainHeard = true));
+  const at = (node: string) => lines.findIndex((l, i) => i >= from && l.startsWith(`IN d${shell}#`) && l.includes(`(${node} `));
+  const nodes = [`/local/domain/${shell}/device/vif/0/mac`, `/local/domain/0/backend/vif/${shell}/0/ip`];
+  await until('the MAC and ip reads reach xenstored', () => nodes.every((n) => at(n) >= 0));
+  assert.equal(mainHeard, false, `the reads came with main(), not during the kernel's evaluation:\n${lines.slice(from).join('\n')}`);
+  await until('main() has marked its start', async () => (await host.xs.readOptional(`/local/domain/${shell}/data/main`)) === '1');
+  await host.xs.control('log', 'off');
 });
 
 test('a configuration a vif shell cannot become is not given one', T, async (t) => {
