@@ -15,14 +15,14 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** `xenode run crash.cfg` from `cwd`, with no daemon (an embedded host); its console output. */
 async function crashFrom(cwd: string): Promise<string> {
   const r = await promisify(execFile)(process.execPath, [XENODE, 'run', join(FIXTURES, 'crash.cfg')], {
-    cwd, env: { ...process.env, XENODE_STATE_DIR: join(dir, 'state') }, timeout: 25_000,
+    cwd, env: { ...process.env, XENODE_STATE_DIR: join(dir, 'state') }, timeout: 90_000,
   }).catch((e: { code: number; stdout: string; stderr: string }) => e);
   assert.equal((r as { code?: number }).code, 2, r.stderr);
   return r.stdout;
 }
 
 for (const [where, cwd] of [['the repository', ROOT], ['another directory', dir]] as const) {
-  test(`run from ${where}: the crash stack names the guest's source file`, { timeout: 30_000 }, async () => {
+  test(`run from ${where}: the crash stack names the guest's source file`, { timeout: 100_000 }, async () => {
     const out = await crashFrom(cwd);
     assert.match(out, /guest crashed: Error: boom from the guest/);
     const frame = /\n +at [^\n]*?\(?((?:file:\/\/)?\/[^\s()]*crash\.ts):6:\d+\)?/.exec(out);
