@@ -20,6 +20,8 @@ import { startVcpu, type BootedVcpu, type KernelScript, type ParkReport, type Sh
 import type { ConsoleDaemon } from '../drivers/console/daemon.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsNodeOps, XsPerm } from '../xenstore/client/client.js';
+import type { Xenstored } from '../xenstore/server/daemon.js';
+import { within } from '../guest/within.js';
 import { addDiskNodes, removeDomainDisks, type DevicePlug } from './devices.js';
 import type { DomainConfig, DomainVif } from './domconfig.js';
 import { cachedKernelScript, kernelImage, kernelScript } from './kernel.js';
@@ -49,6 +51,8 @@ export function memorySplit(memoryMb: number): { ramFrames: number; heapMb: numb
 export interface BuildContext {
   readonly hv: Hypervisor;
   readonly xs: XenstoreClient;
+  /** xenstored itself: a claimed realm's requests are held until it is named (claimShell). */
+  readonly xenstored: Pick<Xenstored, 'holdDomain'>;
   readonly consoled: ConsoleDaemon;
   readonly pool: VcpuPool;
   readonly onLog?: (line: string) => void;
@@ -90,6 +94,9 @@ function deviceHost(ctx: BuildContext): VifHost {
  * by create, but not forever: a kernel may run its top level as long as it likes.
  */
 export const MAIN_WAIT_MS = 5000;
+
+/** A claimed realm is named once its main() is reported, or this long after its kernel was posted (claimShell). */
+const NAMES_WAIT_MS = 5;
 
 /** create's warning when main() was not reached within MAIN_WAIT_MS. */
 export function mainLate(d: Domain): string {
@@ -541,7 +548,12 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
     // xenstored handles them in the same turn of dom0's thread (or queues them first), so before
     // any request of the guest's. A vif shell's nodes must be there before its replug. Writes are
     // sent at once, pipelined: xenstored takes them in order.
+    // A realm's are written later still, once its main() is reported: its pCPU thread runs at the
+    // guests' nice from the start (a Pool-0 shell's parks at the host's), so on a busy host the
+    // claim's wake waited on dom0's core until those writes were done (0.3 ms, issue 18 in
+    // docs/PERFORMANCE.md). Its requests are held meanwhile, so that it never sees itself unnamed.
     const late = d.uuid === built;
+    const shared = sharedPoolOf(ctx, spec) !== undefined;
     if (!late) await ctx.xs.transaction((t) => Promise.all([t.rm(`/vm/${built}`), t.mkdir(vm), t.setPerms(vm, readOnly(d)), ...names(t), ...retarget(t)])).catch(undo);
     else if (shell.vif) await Promise.all(retarget(ctx.xs)).catch(undo);
     // Its vif is plugged where the configuration says before the guest can send a frame.
@@ -554,12 +566,15 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
     const wanted = shell.vif ? { disks: spec.disks, vifs: [] } : spec;
     const devices = wanted.disks.length > 0 || wanted.vifs.length > 0 ? await writeDevices(ctx, d.domid, wanted) : undefined;
     if (restore) await devices?.plugged;
+    const release = late && shared ? ctx.xenstored.holdDomain(d.domid) : undefined;
     const t2 = performance.now();
     vcpu.loadKernel(image, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) },
       { vifs: spec.vifs.map((v) => v.devid) });
     const t3 = performance.now();
     if (restore) ctx.hv.unpause(d.domid);
-    const named = late ? Promise.all(names(ctx.xs)).catch(undo) : undefined;
+    const writeNames = () => Promise.all(names(ctx.xs));
+    const named = !late ? undefined
+      : (release ? within(vcpu.mainCalled.catch(() => {}), NAMES_WAIT_MS).then(writeNames).finally(release) : writeNames()).catch(undo);
     named?.catch(() => {}); // awaited below; the disks' outcomes first, so a teardown finds no backend starting
     await devices?.plugged;
     await named;

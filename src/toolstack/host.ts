@@ -271,7 +271,7 @@ export class Host extends EventEmitter<HostEvents> {
   #buildCtx: BuildContext | undefined;
   /** What the builder needs of this host: made once, as every part of it is fixed when the host is made. */
   get #ctx(): BuildContext {
-    return (this.#buildCtx ??= { hv: this.hv, xs: this.xs, consoled: this.consoled, pool: this.pool, onLog: this.#log, loop: this.loop, cpupools: this.#cpupools,
+    return (this.#buildCtx ??= { hv: this.hv, xs: this.xs, xenstored: this.xenstored, consoled: this.consoled, pool: this.pool, onLog: this.#log, loop: this.loop, cpupools: this.#cpupools,
       ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback });
   }
 

@@ -65,6 +65,8 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
   #unread = 0;
   /** Requests wait while an earlier one of this connection completes asynchronously. */
   #stalled = false;
+  /** Holds from outside (hold()): requests wait while any is on. */
+  #holds = 0;
   #closed = false;
   readonly #frames = new XsFrameReader(
     (h, payload, packet) => this.#packet(h, payload, packet),
@@ -121,7 +123,7 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
 
   /** A complete request waits and may be handled now. */
   get runnable(): boolean {
-    return !this.#closed && !this.#stalled && this.#unread <= OUTPUT_THROTTLE && this.#frames.ready;
+    return !this.#closed && !this.#stalled && this.#holds === 0 && this.#unread <= OUTPUT_THROTTLE && this.#frames.ready;
   }
 
   /** Handle up to `max` requests (the scheduler's turn); returns how many were handled. */
@@ -150,6 +152,18 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
     this.#stalled = false;
     this.#frames.release();
     this.owner.wake(this);
+  }
+
+  /** Requests wait (input is still taken, up to INPUT_HOLD) until the returned function is called; calling it again does nothing. */
+  hold(): () => void {
+    this.#holds++;
+    let on = true;
+    return () => {
+      if (!on) return;
+      on = false;
+      this.#holds--;
+      this.owner.wake(this);
+    };
   }
 
   nextTransactionId(): number {

@@ -253,6 +253,11 @@ export class XenstoreCore implements ConnectionOwner {
     for (const c of tx.commit()) this.fire(c);
   }
 
+  /** The domain's ring connection, if it was introduced with one. */
+  ring(domid: number): Connection | undefined {
+    return this.#rings.get(domid);
+  }
+
   /** Register a domain (with its ring, if it has one) and tell @introduceDomain watchers. */
   introduce(domid: number, ring: DomainRing | undefined): Connection | undefined {
     const d = this.domain(domid);

@@ -82,6 +82,15 @@ export class Xenstored {
     this.#core.release(domid);
   }
 
+  /**
+   * Hold the domain's ring connection: its requests wait until the returned function is called
+   * (a claimed shell is named after it has its kernel, and must not see itself unnamed). A
+   * domain without a ring has nothing to hold.
+   */
+  holdDomain(domid: number): () => void {
+    return this.#core.ring(domid)?.hold() ?? (() => {});
+  }
+
   isIntroduced(domid: number): boolean {
     return this.#core.isIntroduced(domid);
   }

@@ -56,7 +56,7 @@ test('a create claims a shell: the guest and xenstore see its name, uuid and com
   assert.equal(await host.xs.read(`/vm/${uuid}/name`), 'claimed');
   assert.deepEqual(await host.xs.getPerms(`/vm/${uuid}`), [{ domid: 0, perm: 'n' }, { domid: id, perm: 'r' }]);
   await until('the guest has printed', () => consoleText(host, id).includes('whoami'));
-  assert.match(consoleText(host, id), new RegExp(`whoami claimed ${uuid} \\[a b=c\\]`));
+  assert.match(consoleText(host, id), new RegExp(`whoami claimed ${uuid} \\[a b=c\\] xenstore-name=claimed`));
   assert.deepEqual(host.domains().map((d) => d.name), ['Domain-0', 'claimed']);
   // Refilled in the background.
   await until('the pool is full again', () => host.shells.ready === 2);
@@ -157,7 +157,7 @@ test('a refill whose vCPU fails to start leaves no domain and no xenstore nodes 
   const before = { domains: await list('/local/domain'), vms: await list('/vm') };
   const broken = new VcpuPool({ size: 0, image: pathToFileURL(join(dir, 'broken.mjs')) });
   const lines: string[] = [];
-  const shells = new ShellPool(() => ({ hv: host.hv, xs: host.xs, consoled: host.consoled, pool: broken }), { count: 2, memory: 32 }, (l) => lines.push(l));
+  const shells = new ShellPool(() => ({ hv: host.hv, xs: host.xs, xenstored: host.xenstored, consoled: host.consoled, pool: broken }), { count: 2, memory: 32 }, (l) => lines.push(l));
   shells.fill();
   await until('the refill gave up', () => lines.length >= 3);
   await shells.close();
@@ -211,7 +211,7 @@ test('a storm of 200 creates from 10 clients: each succeeds or fails with EAGAIN
   assert.deepEqual(rows.map((r) => r.domid).sort((a, b) => a - b), [0, ...ids].sort((a, b) => a - b));
 });
 
-test("a create with pool= claims a realm parked in that cpupool: the guest sees its name and command line; shells stay out of list and cpupool-list", T, async (t) => {
+test("a create with pool= claims a realm parked in that cpupool: the guest sees its name (in xenstore too, from main()) and command line; shells stay out of list and cpupool-list", T, async (t) => {
   const host = await Host.start();
   t.after(() => host.close());
   const pool = await host.createCpupool('dense', 1, 'credit', { shells: { count: 2, memory: 32 } });
@@ -227,7 +227,7 @@ test("a create with pool= claims a realm parked in that cpupool: the guest sees 
   assert.equal(host.poolOf(id), 'dense');
   assert.equal(await host.xs.read(`/local/domain/${id}/name`), 'parked');
   await until('the guest has printed', () => consoleText(host, id).includes('whoami'));
-  assert.match(consoleText(host, id), new RegExp(`whoami parked ${built.domain.uuid} \\[x y\\]`));
+  assert.match(consoleText(host, id), new RegExp(`whoami parked ${built.domain.uuid} \\[x y\\] xenstore-name=parked`), 'named in xenstore before its own first request');
   // Pool-0's shells (none here) do not serve it, nor its shells a Pool-0 create.
   const plain = await host.create(config('plain'));
   await plain.vcpu.mainCalled;

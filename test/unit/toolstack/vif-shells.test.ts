@@ -172,7 +172,7 @@ test('a vif shell whose vif cannot be attached (no netback) is torn down whole: 
   const before = { domains: await list('/local/domain'), vms: await list('/vm'), backends: await list('/local/domain/0/backend') };
   const lines: string[] = [];
   // The host's build context without its netback: attaching the vif fails with ENODEV.
-  const shells = new ShellPool(() => ({ hv: host.hv, xs: host.xs, consoled: host.consoled, pool: host.pool, loop: host.loop }),
+  const shells = new ShellPool(() => ({ hv: host.hv, xs: host.xs, xenstored: host.xenstored, consoled: host.consoled, pool: host.pool, loop: host.loop }),
     { count: 1, memory: 32, vif: true }, (l) => lines.push(l));
   shells.fill();
   await until('the refill gave up', () => lines.length >= 3);

@@ -10,6 +10,7 @@ import {
 import { PAGE_SIZE } from '../../../../src/abi/xen.js';
 import { Xenstored, type XenstoredOptions } from '../../../../src/xenstore/server/daemon.js';
 import { XenstoreRingClient } from '../../../../src/xenstore/client/ring.js';
+import { W_REQ_CONS, W_REQ_PROD } from '../../../../src/xenstore/common/ring.js';
 import type { DomainRing } from '../../../../src/xenstore/common/ring.js';
 import { Framer, Peer, packet, show, portPair } from '../../../support/xenstore.js';
 
@@ -198,6 +199,38 @@ test('introduceDomain with a ring: the guest talks to xenstored through its page
   assert.equal(d0.req(XS_GET_PERMS, '/local/domain/3/data/hello\0'), '3 n3\0');
   xs.releaseDomain(3);
   assert.equal(conn.closed, true);
+  ring.close();
+});
+
+test("holdDomain: the domain's requests wait, taken off its ring, until released; then they see what dom0 wrote meanwhile", async () => {
+  const xs = new Xenstored();
+  const d0 = new Peer(xs, 0);
+  const { server, client } = guestRing();
+  xs.introduceDomain(3, server);
+  d0.req(XS_MKDIR, '/local/domain/3\0');
+  d0.req(XS_SET_PERMS, '/local/domain/3\0n0\0r3\0');
+  const release = xs.holdDomain(3);
+  const again = xs.holdDomain(3);
+  const framer = new Framer();
+  const ring = new XenstoreRingClient(client);
+  ring.start((b) => framer.push(b), () => undefined);
+  ring.send(packet(XS_READ, 'name\0', 0, 9));
+  // Taken off the page (its consumer index caught up with the producer), and not answered.
+  const words = new Uint32Array(client.page.buffer, 0, PAGE_SIZE / 4);
+  for (let i = 0; i < 1000 && Atomics.load(words, W_REQ_CONS) !== Atomics.load(words, W_REQ_PROD); i++) await tick();
+  assert.equal(Atomics.load(words, W_REQ_CONS), Atomics.load(words, W_REQ_PROD));
+  assert.deepEqual(framer.msgs, []);
+  release();
+  release(); // a second call does nothing: the other hold is still on
+  await tick();
+  assert.deepEqual(framer.msgs, [], 'one hold still on');
+  assert.equal(d0.req(XS_WRITE, '/local/domain/3/name\0web'), '11 OK\0');
+  again();
+  for (let i = 0; i < 1000 && framer.msgs.length === 0; i++) await tick();
+  assert.deepEqual(framer.msgs.map(show), ['2 web']);
+  assert.equal(await ringRequest(ring, framer, XS_READ, 'name\0'), '2 web', 'served at once once released');
+  xs.holdDomain(4)(); // no such domain: nothing held, nothing thrown
+  xs.releaseDomain(3);
   ring.close();
 });
 
