@@ -7,7 +7,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { connect, isIPv6 } from 'node:net';
 import type { TcpipStack, TcpServer, TcpSocket } from '../../tcpip/index.js';
-import { splice } from './splice.js';
+import { splice, type SpliceHolds } from './splice.js';
 
 export const DNS_PORT = 53;
 const MIN_MESSAGE = 12;
@@ -55,7 +55,8 @@ export class DnsRelay {
   #socket: Socket | undefined;
   #nextId: number;
 
-  constructor(private readonly stack: TcpipStack, readonly upstream: DnsUpstream, private readonly limits: DnsRelayLimits = DNS_RELAY_DEFAULTS) {
+  constructor(private readonly stack: TcpipStack, readonly upstream: DnsUpstream, private readonly holds: SpliceHolds,
+    private readonly limits: DnsRelayLimits = DNS_RELAY_DEFAULTS) {
     this.#nextId = Math.floor(Math.random() * 0x10000);
     stack.udpLayer.bindRaw(DNS_PORT, (msg, src, srcPort) => this.#query(msg, src, srcPort));
     this.#listener = stack.tcp.listen(DNS_PORT, (s) => this.#relayTcp(s));
@@ -87,7 +88,7 @@ export class DnsRelay {
       host.off('error', refused);
       if (guest.destroyed) return void host.destroy();
       this.counters.tcpRelayed++;
-      splice(host, guest, () => {});
+      splice(host, guest, this.holds, () => {});
     });
   }
 

@@ -16,7 +16,7 @@ import { formatIpv4, type Ipv4 } from '../../tcpip/addr.js';
 import type { TcpSocket, TcpipStack } from '../../tcpip/index.js';
 import type { ForwardSpec } from './forwardspec.js';
 import { FlowTable } from './flowtable.js';
-import { splice } from './splice.js';
+import { splice, type SpliceHolds } from './splice.js';
 
 export interface ForwardLimits {
   readonly maxConnections: number;
@@ -82,6 +82,11 @@ export class TcpForward extends HostForward {
   /** Set: connections are held until the guest answers (summoning). */
   hold: ForwardHold | undefined;
 
+  constructor(spec: ForwardSpec, stack: TcpipStack, target: () => Ipv4 | undefined, limits: ForwardLimits, localUdp: Set<number>,
+    private readonly holds: SpliceHolds) {
+    super(spec, stack, target, limits, localUdp);
+  }
+
   open(): Promise<void> {
     // Paused from the start: a connection's reads begin in splice(), into its one read buffer.
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (s) => this.#accept(s));
@@ -135,7 +140,7 @@ export class TcpForward extends HostForward {
 
   #join(s: Socket, g: TcpSocket): void {
     this.counters.accepted++;
-    splice(s, g, () => this.#live--);
+    splice(s, g, this.holds, () => this.#live--);
   }
 
   /**
@@ -252,6 +257,8 @@ export class UdpForward extends HostForward {
   }
 }
 
-export function hostForward(spec: ForwardSpec, stack: TcpipStack, target: () => Ipv4 | undefined, limits: ForwardLimits, localUdp: Set<number>): HostForward {
-  return spec.proto === 'tcp' ? new TcpForward(spec, stack, target, limits, localUdp) : new UdpForward(spec, stack, target, limits, localUdp);
+/** `holds`: the gateway's count of what its TCP splices hold. */
+export function hostForward(spec: ForwardSpec, stack: TcpipStack, target: () => Ipv4 | undefined, limits: ForwardLimits, localUdp: Set<number>,
+  holds: SpliceHolds): HostForward {
+  return spec.proto === 'tcp' ? new TcpForward(spec, stack, target, limits, localUdp, holds) : new UdpForward(spec, stack, target, limits, localUdp);
 }

@@ -29,6 +29,7 @@ import { TCP_NAT_DEFAULTS, TcpNat, type TcpNatLimits } from './nat-tcp.js';
 import { UDP_NAT_DEFAULTS, UdpNat, type UdpNatLimits } from './nat-udp.js';
 import { Persona, unrefClock } from './persona.js';
 import { GatewayPort } from './port.js';
+import { SpliceHolds } from './splice.js';
 
 const PROTO_ICMP = 1;
 const PROTO_TCP = 6;
@@ -90,6 +91,9 @@ export interface GatewayInfo {
   /** Frames dropped for claiming another MAC's address; NAT flows refused by policy. */
   readonly dropSpoof: number;
   readonly denied: number;
+  /** Bytes its splices hold for host sockets now, and the most one connection held (splice.ts). */
+  readonly spliceHeld: number;
+  readonly spliceHeldPeak: number;
 }
 
 export interface GatewayOptions {
@@ -143,6 +147,8 @@ export class Gateway {
   /** Frames the demultiplexer dropped (not for the gateway, malformed, bad checksum, spoofed, denied). */
   dropped = 0;
   readonly counters: GatewayCounters = { dropSpoof: 0, denied: 0 };
+  /** What the splices of its NAT, forwards and DNS relay hold for their host sockets. */
+  readonly holds = new SpliceHolds();
 
   private constructor(readonly bridge: string, opts: GatewayOptions) {
     const [net, len] = (opts.subnet ?? GATEWAY_DEFAULT_SUBNET).split('/');
@@ -168,12 +174,13 @@ export class Gateway {
       server: this.address, netmask: this.#netmask, dns: this.dnsAddress, first: this.#network + FIRST_LEASE, size: LEASES,
       leaseS: opts.leaseSeconds ?? 3600,
     }, () => this.#clock.now(), (ip, mac) => this.main.learn(ip, mac));
-    this.dns = new DnsRelay(this.dnsPersona.stack, opts.dnsUpstream ?? hostResolver(), this.limits.dns);
+    this.dns = new DnsRelay(this.dnsPersona.stack, opts.dnsUpstream ?? hostResolver(), this.holds, this.limits.dns);
     const hostAddress = (dst: Ipv4) => this.#nat.get(dst) ?? formatIpv4(dst);
     this.tcpNat = new TcpNat({
       persona: (dst) => this.#persona(dst),
       idle: (p) => this.#idle(p),
       hostAddress,
+      holds: this.holds,
     }, this.limits.tcp);
     this.udpNat = new UdpNat(this.main.stack, hostAddress, this.limits.udp);
   }
@@ -214,6 +221,7 @@ export class Gateway {
     return {
       bridge: this.bridge, address: formatIpv4(this.address), dns: formatIpv4(this.dnsAddress), restrict: this.restrict,
       deniedHostPorts: this.deniedHostPorts, leases: this.dhcp.leases().length, ...this.counters,
+      spliceHeld: this.holds.held, spliceHeldPeak: this.holds.peak,
     };
   }
 
@@ -266,7 +274,7 @@ export class Gateway {
    */
   async forward(spec: ForwardSpec, target: () => Ipv4 | undefined, hold?: ForwardHold): Promise<HostForward> {
     if (this.#closed) throw new XenError('ENODEV', `the gateway of ${this.bridge} is closed`);
-    const f = hostForward(spec, this.main.stack, target, this.limits.forward, this.#localUdp);
+    const f = hostForward(spec, this.main.stack, target, this.limits.forward, this.#localUdp, this.holds);
     if (hold) {
       if (!(f instanceof TcpForward)) throw new XenError('EINVAL', `only a TCP forward can hold connections, not ${spec.proto}`);
       f.hold = hold;

@@ -10,7 +10,7 @@ import { parseIpv4, type Ipv4 } from '../../tcpip/addr.js';
 import { fillL4Checksum } from '../../tcpip/checksum.js';
 import type { TcpSocket } from '../../tcpip/index.js';
 import type { Persona } from './persona.js';
-import { splice } from './splice.js';
+import { splice, type SpliceHolds } from './splice.js';
 
 const PROTO_TCP = 6;
 const TCP_RST = 0x04;
@@ -61,6 +61,8 @@ export interface TcpNatHost {
   idle(p: Persona): void;
   /** Where a connection to `dst` goes on the host. */
   hostAddress(dst: Ipv4): string;
+  /** The gateway's count of what its splices hold. */
+  readonly holds: SpliceHolds;
 }
 
 export class TcpNat {
@@ -147,7 +149,7 @@ export class TcpNat {
     flow.state = 'open';
     clearTimeout(flow.timer);
     this.counters.connected++;
-    flow.host = splice(flow.host, sock, () => this.#remove(key, flow));
+    flow.host = splice(flow.host, sock, this.host.holds, () => this.#remove(key, flow));
   }
 
   #remove(key: string, flow: Flow): void {

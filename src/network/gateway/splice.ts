@@ -32,14 +32,25 @@ const WRITE_BLOCKS = new BufferPool();
  * segments to a host peer that does not read would hold 2,048 times what the socket's
  * high-water mark counts.
  */
-const HELD_LIMIT = 256 * 1024;
+export const SPLICE_HELD_LIMIT = 256 * 1024;
 
 /**
- * Splice `accepted` (paused since its creation, with its handle) and `guest`; `onClosed` runs
- * once, when both are closed. Answers the host socket that now carries the connection
- * (`accepted` gives its handle to it).
+ * What a gateway's splices hold in blocks for their host sockets (`xenode network-gateway`):
+ * one splice stays within SPLICE_HELD_LIMIT plus the last run of bytes it was handed.
  */
-export function splice(accepted: Socket, guest: TcpSocket, onClosed: () => void): Socket {
+export class SpliceHolds {
+  /** Bytes held now, by all of them. */
+  held = 0;
+  /** The most one splice has held at once. */
+  peak = 0;
+}
+
+/**
+ * Splice `accepted` (paused since its creation, with its handle) and `guest`, counting the blocks
+ * held in `holds`; `onClosed` runs once, when both are closed. Answers the host socket that now
+ * carries the connection (`accepted` gives its handle to it).
+ */
+export function splice(accepted: Socket, guest: TcpSocket, holds: SpliceHolds, onClosed: () => void): Socket {
   const resume = () => {
     if (!host.destroyed) host.resume();
   };
@@ -70,17 +81,20 @@ export function splice(accepted: Socket, guest: TcpSocket, onClosed: () => void)
   // The host's FIN after its last bytes, which writeNow has already queued.
   host.on('end', () => guest.end());
   // The guest's bytes stop coming (its window closes) while the kernel refuses some of ours or
-  // the blocks they wait in pass HELD_LIMIT; each write's completion may start them again.
+  // the blocks they wait in pass SPLICE_HELD_LIMIT; each write's completion may start them again.
   let held = 0;
   let paused = false;
-  const room = () => held < HELD_LIMIT && host.writableLength < host.writableHighWaterMark;
+  const room = () => held < SPLICE_HELD_LIMIT && host.writableLength < host.writableHighWaterMark;
   guest.onBytes((bytes) => {
     const block = WRITE_BLOCKS.take(bytes.length);
     const size = block.buffer.byteLength;
     copyBytes(block, bytes);
     held += size;
+    holds.held += size;
+    if (held > holds.peak) holds.peak = held;
     host.write(block, () => {
       held -= size;
+      holds.held -= size;
       WRITE_BLOCKS.give(block);
       if (paused && room() && !guest.destroyed) {
         paused = false;

@@ -10,15 +10,26 @@
 /** RFC 6528's M: the clock's ticks per millisecond (a 4 us timer). */
 const TICKS_PER_MS = 250;
 
+/** The secrets as 32-bit words (the ISN's key, then the timestamps'), as a suspend record carries them. */
+export type SecretWords = readonly [number, number, number, number];
+
 export class SequenceSecrets {
   readonly #seqKey: readonly [number, number];
   readonly #tsKey: readonly [number, number];
 
-  /** `random`: uniform in [0, 1), drawn four times. */
-  constructor(random: () => number) {
-    const word = () => Math.floor(random() * 0x100000000) >>> 0;
-    this.#seqKey = [word(), word()];
-    this.#tsKey = [word(), word()];
+  /** `source`: a uniform random in [0, 1), drawn four times, or the words of a stack carried on (`words`). */
+  constructor(source: (() => number) | SecretWords) {
+    let w: SecretWords;
+    if (typeof source === 'function') {
+      const word = () => Math.floor(source() * 0x100000000) >>> 0;
+      w = [word(), word(), word(), word()];
+    } else w = source;
+    this.#seqKey = [w[0], w[1]];
+    this.#tsKey = [w[2], w[3]];
+  }
+
+  get words(): SecretWords {
+    return [this.#seqKey[0], this.#seqKey[1], this.#tsKey[0], this.#tsKey[1]];
   }
 
   /** The ISN of a connection from localAddr:localPort to remoteAddr:remotePort opened at `nowMs`. */

@@ -4,11 +4,18 @@
 // file is outside input: checkTcpSnapshot refuses any that is not well-formed.
 import { TcpipError } from '../errors.js';
 import type { ConnectionSnapshot } from './connection.js';
+import type { SecretWords } from './isn.js';
 
 export interface TcpSnapshot {
   readonly connections: readonly ConnectionSnapshot[];
   /** Ports that were listening, with their backlog. */
   readonly listeners: readonly { readonly port: number; readonly backlog: number }[];
+  /**
+   * RFC 6528's secrets and the sequence clock (ms) at the snapshot (isn.ts), so that ISNs and
+   * timestamps go on growing after a restore; absent in a record made before they were carried
+   * (the restored stack draws new ones, as it did then).
+   */
+  readonly sequence?: { readonly secrets: SecretWords; readonly clockMs: number };
 }
 
 const STATES: ReadonlySet<string> = new Set(['SYN-RECEIVED', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT', 'CLOSING', 'LAST-ACK', 'TIME-WAIT']);
@@ -26,6 +33,8 @@ function bad(what: string): never {
 export const isU32 = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
 export const isNonNeg = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const isPort = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
+/** A sequence clock reads less (4,000 years): its ticks (250 a ms) then stay exact integers. */
+const MAX_CLOCK_MS = 2 ** 47;
 
 function checkConnection(c: Record<string, unknown>): void {
   if (typeof c !== 'object' || c === null) bad('a connection is not an object');
@@ -55,5 +64,10 @@ export function checkTcpSnapshot(v: unknown): TcpSnapshot {
   if (typeof s !== 'object' || s === null || !Array.isArray(s.connections) || !Array.isArray(s.listeners)) bad('not a TCP snapshot');
   for (const c of s.connections) checkConnection(c as unknown as Record<string, unknown>);
   for (const l of s.listeners) if (!isPort(l?.port) || !Number.isInteger(l.backlog) || l.backlog < 1) bad('a listener');
+  if (s.sequence !== undefined) {
+    const q = s.sequence as { secrets?: unknown; clockMs?: unknown } | null;
+    if (typeof q !== 'object' || q === null || !Array.isArray(q.secrets) || q.secrets.length !== 4 || !q.secrets.every(isU32) ||
+        !isNonNeg(q.clockMs) || (q.clockMs as number) > MAX_CLOCK_MS) bad('the sequence secrets');
+  }
   return s as TcpSnapshot;
 }

@@ -73,7 +73,14 @@ export class Tcp implements TcpHost {
   #sockets = new Map<Connection, TcpSocket>();
   /** Connections carried over a resume that no listener took and the program has not asked for. */
   #resumed: TcpSocket[] = [];
-  readonly #secrets: SequenceSecrets;
+  /** RFC 6528's secrets: drawn here, or a suspended stack's, carried on by restore(). */
+  #secrets: SequenceSecrets;
+  /**
+   * What the sequence clock (ISNs' and new connections' timestamps) adds to `clock`: after a
+   * restore on a host whose clock reads less than the suspended stack's did, enough that both
+   * go on from where they were rather than fall back.
+   */
+  #seqClockSkew = 0;
 
   constructor(
     private readonly ip: Ipv4Layer,
@@ -188,7 +195,11 @@ export class Tcp implements TcpHost {
   }
 
   #isn(localPort: number, remoteAddr: Ipv4, remotePort: number): number {
-    return this.#secrets.isn(this.ip.config.address, localPort, remoteAddr, remotePort, this.clock.now());
+    return this.#secrets.isn(this.ip.config.address, localPort, remoteAddr, remotePort, this.#seqClock());
+  }
+
+  #seqClock(): number {
+    return this.clock.now() + this.#seqClockSkew;
   }
 
   #ephemeral(remote: Ipv4, port: number): number {
@@ -202,7 +213,7 @@ export class Tcp implements TcpHost {
   // ---- TcpHost ----
 
   tsOffset(remoteAddr: Ipv4): number {
-    return this.#secrets.tsOffset(this.ip.config.address, remoteAddr);
+    return (this.#secrets.tsOffset(this.ip.config.address, remoteAddr) + this.#seqClockSkew) >>> 0;
   }
 
   emit(c: Connection, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined,
@@ -376,7 +387,10 @@ export class Tcp implements TcpHost {
       if (c.state === 'SYN-SENT' || c.state === 'CLOSED') continue;
       connections.push(this.#sockets.get(c)?.snapshot() ?? c.snapshot(new Uint8Array(0)));
     }
-    return { connections, listeners: [...this.#listeners.values()].map((l) => ({ port: l.port, backlog: l.backlog })) };
+    return {
+      connections, listeners: [...this.#listeners.values()].map((l) => ({ port: l.port, backlog: l.backlog })),
+      sequence: { secrets: this.#secrets.words, clockMs: this.#seqClock() },
+    };
   }
 
   /**
@@ -386,6 +400,12 @@ export class Tcp implements TcpHost {
    * no listener takes wait for resumed().
    */
   restore(s: TcpSnapshot): void {
+    // The same secrets and a clock that does not fall back: a 4-tuple reused after the restore
+    // gets an ISN and timestamps beyond its last connection's, as it would have on the old host.
+    if (s.sequence) {
+      this.#secrets = new SequenceSecrets(s.sequence.secrets);
+      this.#seqClockSkew = Math.max(0, Math.ceil(s.sequence.clockMs - this.clock.now()));
+    }
     for (const { port, backlog } of s.listeners) {
       if (this.#listeners.has(port)) continue;
       const l: Listener = { port, onConn: undefined, backlog, halfOpen: new Set(), waiting: [] };

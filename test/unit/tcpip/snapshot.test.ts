@@ -2,20 +2,23 @@
 // the TCP layer's snapshot): a fresh stack on a new link end (the domain on another host) takes
 // over the address, ARP cache, listening port and connections from the structured-clone copy of
 // the old one's state; the peer's connections go on without reconnecting, frames lost in the
-// gap are retransmitted, and a malformed snapshot is refused.
+// gap are retransmitted, a 4-tuple used again after the restore starts beyond its old connection
+// (RFC 6528's secrets and clock carried), and a malformed snapshot is refused.
 import assert from 'node:assert/strict';
 import { deserialize, serialize } from 'node:v8';
 import { test } from 'node:test';
 import { checkStackSnapshot, type StackSnapshot } from '../../../src/tcpip/snapshot.js';
 import { createStack, type TcpipStack } from '../../../src/tcpip/stack.js';
+import type { Clock } from '../../../src/tcpip/clock.js';
+import { seqGt } from '../../../src/tcpip/tcp/seq.js';
 import type { TcpSocket } from '../../../src/tcpip/tcp/socket.js';
 import { TcpipError } from '../../../src/tcpip/errors.js';
 import { RTO_DEFAULTS } from '../../../src/tcpip/tcp/rto.js';
-import { collect, LinkEnd, runUntil, stackPair, type Link, type ManualClock } from '../../support/tcpip-link.js';
+import { collect, LinkEnd, runUntil, stackPair, type Link } from '../../support/tcpip-link.js';
 import { rng } from '../../support/random.js';
 
 /** Move b's side of the link to a new end (the old one's frames go nowhere) and restore a stack there from `snap`. */
-function moveB(link: Link, snap: StackSnapshot, clock: ManualClock): TcpipStack {
+function moveB(link: Link, snap: StackSnapshot, clock: Clock): TcpipStack {
   const old = link.b;
   const nowhere = new LinkEnd(link, old.mac, old.mtu, old.offloads);
   old.peer = nowhere;
@@ -127,13 +130,56 @@ test('what the program had not read yet, and what it wrote beyond the send buffe
   assert.ok(await runUntil(clock, () => got.bytes().length === big.length && req === 'unread request', 30_000), `${got.bytes().length} ${req}`);
 });
 
+test('a 4-tuple used again after a restore on a host whose clock reads less gets an ISN and timestamps beyond its old connection\'s, and the peer\'s TIME-WAIT takes the SYN', async () => {
+  const { clock, link, a, b } = stackPair({ seed: 6 });
+  clock.advanceTo(3_600_000); // b's host has been up for an hour
+  // a closes first, so a holds the 4-tuple in TIME-WAIT.
+  let accepted = 0;
+  a.tcp.listen(9, (s) => {
+    accepted++;
+    s.resume();
+    s.end('bye');
+  });
+  let first: TcpSocket | undefined;
+  void b.tcp.connect('10.0.0.1', 9, { localPort: 40000 }).then((s) => (first = s));
+  assert.ok(await runUntil(clock, () => first !== undefined));
+  first!.resume();
+  first!.on('end', () => first!.end());
+  first!.write('hello');
+  const timeWait = () => [...a.tcpLayer.connections()].find((c) => c.state === 'TIME-WAIT');
+  assert.ok(await runUntil(clock, () => timeWait() !== undefined && [...b.tcpLayer.connections()].length === 0, 30_000));
+  // What a's TIME-WAIT knows of b: the next sequence number and b's last timestamp.
+  const old = timeWait()!.snapshot(new Uint8Array(0));
+  assert.ok(old.tsOk);
+
+  // b moves to a host whose clock reads 50 minutes less (it booted later).
+  const behind: Clock = { now: () => clock.now() - 3_000_000, setTimer: (ms, fn) => clock.setTimer(ms, fn) };
+  const b2 = moveB(link, b.freeze(), behind);
+  let again: TcpSocket | undefined;
+  const started = clock.now();
+  void b2.tcp.connect('10.0.0.1', 9, { localPort: 40000 }).then((s) => (again = s));
+  const syn = [...b2.tcpLayer.connections()].find((c) => c.localPort === 40000)!.snapshot(new Uint8Array(0));
+  assert.ok(seqGt(syn.iss, old.rcvNxt), `ISN ${syn.iss} beyond the old connection's ${old.rcvNxt}`);
+  assert.ok(seqGt(syn.tsVal, old.tsRecent), `timestamp ${syn.tsVal} beyond the old connection's ${old.tsRecent}`);
+  // a takes the new connection on the old one's 4-tuple at once: no challenge ACK, no SYN resent.
+  assert.ok(await runUntil(clock, () => again !== undefined && accepted === 2, 30_000));
+  assert.ok(clock.now() - started < RTO_DEFAULTS.minRtoMs, `open after ${clock.now() - started} ms: the SYN was taken, not retransmitted`);
+});
+
 test('a malformed stack snapshot is refused', () => {
   const { a } = stackPair();
   const good = a.freeze();
   assert.doesNotThrow(() => checkStackSnapshot(deserialize(serialize(good))));
+  assert.equal(good.tcp.sequence?.secrets.length, 4);
+  // A record from before the secrets were carried has none: still taken.
+  assert.doesNotThrow(() => checkStackSnapshot({ ...good, tcp: { ...good.tcp, sequence: undefined } }));
   const conn = { state: 'ESTABLISHED' };
+  const sequence = (q: unknown) => ({ ...good, tcp: { ...good.tcp, sequence: q } });
   for (const v of [null, 7, { ...good, address: -1 }, { ...good, arp: [[1, new Uint8Array(5), 0]] }, { ...good, tcp: { connections: [conn], listeners: [] } },
-    { ...good, tcp: { connections: [], listeners: [{ port: 0, backlog: 1 }] } }, { ...good, lease: { lease: {}, ageMs: 0 } }]) {
+    { ...good, tcp: { connections: [], listeners: [{ port: 0, backlog: 1 }] } }, { ...good, lease: { lease: {}, ageMs: 0 } },
+    sequence(null), sequence({ secrets: [1, 2, 3], clockMs: 0 }), sequence({ secrets: [1, 2, 3, 2 ** 32], clockMs: 0 }),
+    sequence({ secrets: [1, 2, 3, 4.5], clockMs: 0 }), sequence({ secrets: [1, 2, 3, 4], clockMs: -1 }), sequence({ secrets: [1, 2, 3, 4], clockMs: 2 ** 60 }),
+    sequence({ secrets: [1, 2, 3, 4] })]) {
     assert.throws(() => checkStackSnapshot(v), (e: Error) => e instanceof TcpipError && e.code === 'EINVAL', JSON.stringify(v));
   }
 });

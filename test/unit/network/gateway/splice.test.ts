@@ -3,14 +3,23 @@
 // its reads (the host side must stop and go on without losing or reordering a byte), the same
 // the other way with the host not reading (the gateway's window to the guest closes), a host
 // client that half-closes and then hears the guest's answer, one that resets mid-stream, and
-// the forward's bound on its connections, which the server no longer counts once spliced.
+// the forward's bound on its connections, which the server no longer counts once spliced; and a
+// hostile guest whose tiny segments would make dom0 hold a pooled block for each byte.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
+import { NET_FRAME_PLAIN } from '../../../../src/abi/netif.js';
 import { parseForwardSpec } from '../../../../src/network/gateway/forwardspec.js';
 import { TcpForward, type HostForward } from '../../../../src/network/gateway/forward.js';
-import { rigWithGuest, waitFor } from '../../../support/gateway.js';
+import { GatewayPort } from '../../../../src/network/gateway/port.js';
+import { SPLICE_HELD_LIMIT } from '../../../../src/network/gateway/splice.js';
+import type { Switch } from '../../../../src/network/switch.js';
+import { ETHERTYPE_IPV4, parseEthernet } from '../../../../src/tcpip/ethernet.js';
+import { seqDiff, seqGt } from '../../../../src/tcpip/tcp/seq.js';
+import { ACK, FIN, PSH, RST, SYN, parseSegment } from '../../../../src/tcpip/tcp/wire.js';
+import { gatewayRig, rigWithGuest, waitFor } from '../../../support/gateway.js';
+import { tcpFrame } from '../../../support/tcpip-link.js';
 
 const MiB = 1 << 20;
 
@@ -181,4 +190,203 @@ test('splice: 16 MiB from a guest to a host client through a forward, the client
   assert.equal(await checkPattern(c), total);
   c.end();
   assert.ok(await waitFor(() => connections(fwd) === 0), 'the forward counts the connection closed');
+});
+
+/**
+ * A guest that speaks TCP by hand, so that it picks every segment's size: one connection from
+ * 10.0.2.15 to the gateway's NAT carrying the bytes of `patternAt`, sent in bursts that begin
+ * with BURST_TINY one-byte segments (each one a pooled block of its own if the splice takes it
+ * straight from the frame) and go on with full ones up to the window.
+ */
+class HandTcp {
+  static readonly MAC = '00:16:3e:00:00:01';
+  static readonly ADDRESS = '10.0.2.15';
+  static readonly GATEWAY_MAC = '52:55:0a:00:02:02';
+  static readonly BURST = 2048; // below the port's queue of 4,096 frames
+  static readonly BURST_TINY = 1024;
+  readonly #port: GatewayPort;
+  readonly #srcPort = 40001;
+  readonly #iss = 1000; // no wrap within the test's bytes: offsets are plain differences
+  sndUna = this.#iss;
+  sndNxt = this.#iss;
+  /** SND.UNA + SND.WND as the last ACK put it. */
+  edge = this.#iss;
+  #rcvNxt = 0;
+  #wscale = 0;
+  synAcked = false;
+  peerFin = false;
+  /**
+   * Segments from the gateway with RST; ACKs that moved the window's right edge back; answers to
+   * a window probe that still said 0 (a burst that fills the window in one go closes it until
+   * the splice's writes complete: a probe waits for quiet, so only a window that stays shut
+   * counts).
+   */
+  resets = 0;
+  shrinks = 0;
+  closed = 0;
+  #probed = false;
+  #wake: (() => void) | undefined;
+
+  constructor(sw: Switch, readonly dst: string, readonly dstPort: number) {
+    this.#port = new GatewayPort('vif1.0', HandTcp.MAC, 1500, (f) => this.#input(f));
+    this.#port.switchPort = sw.plug(this.#port, { bridge: 'xenbr0', mac: HandTcp.MAC });
+  }
+
+  /** Bytes of the stream the gateway has acknowledged, and sent. */
+  get acked(): number {
+    return Math.max(0, this.sndUna - this.#iss - 1);
+  }
+
+  get sent(): number {
+    return Math.max(0, this.sndNxt - this.#iss - 1);
+  }
+
+  #send(flags: number, seq: number, payload?: Uint8Array, options?: Uint8Array): void {
+    const f = tcpFrame({ src: HandTcp.ADDRESS, dst: this.dst, srcPort: this.#srcPort, dstPort: this.dstPort, seq, ack: this.#rcvNxt, flags, window: 0xffff, options, payload },
+      HandTcp.GATEWAY_MAC, HandTcp.MAC);
+    this.#port.send(f, NET_FRAME_PLAIN);
+  }
+
+  #input(f: Uint8Array): void {
+    const h = parseEthernet(f);
+    if (!h || h.ethertype !== ETHERTYPE_IPV4) return;
+    const ip = h.payloadOffset;
+    if (f[ip + 9] !== 6) return;
+    const seg = parseSegment(f.subarray(ip + (f[ip]! & 15) * 4, ip + ((f[ip + 2]! << 8) | f[ip + 3]!)));
+    if (!seg || seg.dstPort !== this.#srcPort) return;
+    if (seg.flags & RST) this.resets++;
+    if (seg.flags & SYN) {
+      this.#rcvNxt = (seg.seq + 1) >>> 0;
+      this.#wscale = seg.opts.wscale ?? 0;
+      this.synAcked = true;
+    }
+    if (seg.flags & ACK && this.synAcked) {
+      if (seqGt(seg.ack, this.sndUna)) this.sndUna = seg.ack;
+      // A SYN's window is never scaled (RFC 7323 §2.2).
+      const wnd = seg.flags & SYN ? seg.window : seg.window * 2 ** this.#wscale;
+      const edge = seg.ack + wnd;
+      if (edge < this.edge) this.shrinks++;
+      this.edge = Math.max(this.edge, edge);
+      if (wnd > 0) this.#probed = false;
+      else if (this.#probed) this.closed++;
+    }
+    if (seg.flags & FIN) {
+      if (!this.peerFin && seg.seq === this.#rcvNxt) {
+        this.peerFin = true;
+        this.#rcvNxt = (this.#rcvNxt + 1) >>> 0;
+      }
+      if (this.peerFin) this.#send(ACK, this.sndNxt); // a FIN sent again is answered again
+    }
+    this.#wake?.();
+  }
+
+  /** Until the next segment from the gateway or `ms`, whichever is first. */
+  #next(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(), ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  async connect(): Promise<void> {
+    // MSS 1460 and window scaling (our shift 0), so that the gateway may open its whole buffer.
+    this.#send(SYN, this.#iss, undefined, Uint8Array.of(2, 4, 0x05, 0xb4, 1, 3, 3, 0));
+    assert.ok(await waitFor(() => this.synAcked || this.resets > 0, 20_000), 'the gateway answers the SYN');
+    assert.equal(this.resets, 0, 'the host connect succeeded');
+    this.sndUna = this.sndNxt = this.#iss + 1;
+    this.#send(ACK, this.sndNxt);
+  }
+
+  /**
+   * Send the stream's bytes up to `end` in bursts as far as the window lets them, until `stop()`
+   * or all of them are acknowledged. When nothing moves for a while (a closed window), an
+   * ACK-eliciting probe one below SND.NXT asks for the window (RFC 9293 §3.8.6.1), and at last
+   * the bytes not acknowledged go again.
+   */
+  async pump(end: number, stop: () => boolean = () => false): Promise<void> {
+    const last = this.#iss + 1 + end;
+    let quiet = 0;
+    while (!stop() && this.sndUna < last) {
+      assert.equal(this.resets, 0, 'the gateway never resets the connection');
+      let frames = 0;
+      while (frames < HandTcp.BURST && this.sndNxt < last && this.sndNxt < this.edge) {
+        const n = Math.min(frames < HandTcp.BURST_TINY ? 1 : 1460, this.edge - this.sndNxt, last - this.sndNxt);
+        const at = this.sndNxt - this.#iss - 1;
+        this.#send(ACK | PSH, this.sndNxt, pattern(at, n));
+        this.sndNxt += n;
+        frames++;
+      }
+      const [una, edge] = [this.sndUna, this.edge];
+      await this.#next(50);
+      if (frames > 0 || this.sndUna !== una || this.edge !== edge) quiet = 0;
+      else if (++quiet % 4 === 0) {
+        this.#probed = true;
+        this.#send(ACK, this.sndNxt - 1);
+      }
+      if (quiet >= 40) {
+        this.sndNxt = this.sndUna;
+        quiet = 0;
+      }
+    }
+  }
+
+  /** FIN after the stream's bytes; resolves once the gateway acknowledged it. */
+  async finish(): Promise<void> {
+    const fin = this.sndNxt;
+    this.#send(FIN | ACK, fin);
+    this.sndNxt = fin + 1;
+    while (seqDiff(this.sndUna, fin) <= 0) {
+      await this.#next(200);
+      if (seqDiff(this.sndUna, fin) <= 0) this.#send(FIN | ACK, fin);
+    }
+  }
+}
+
+test('splice: a guest sending 1-byte segments to a host peer that does not read: dom0 holds at most the bound per flow, the guest\'s window closes without a reset, and every byte arrives once the peer reads', async (t) => {
+  let accepted!: (s: Socket) => void;
+  const peerSocket = new Promise<Socket>((r) => (accepted = r));
+  // The host peer reads nothing until told: its socket is paused from the accept.
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => accepted(s));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const rig = gatewayRig();
+  t.after(() => rig.close());
+  const g = new HandTcp(rig.sw, '10.0.2.2', (server.address() as { port: number }).port);
+  await g.connect();
+  const peer = await peerSocket;
+  peer.on('error', () => {});
+  // A splice's blocks stay within the bound plus the last run of bytes it was handed: one
+  // segment here (a 2 KiB block), or a run of the stack's receive queue (at most a 128 KiB slab,
+  // src/tcpip/slab.ts). Without the bound each burst's 1,024 one-byte segments would hold 2 MiB.
+  // The stack's receive queue itself (1 MiB, copied compactly) is the stack's own bound.
+  const bound = SPLICE_HELD_LIMIT + 128 * 1024;
+  // Until the gateway's window to the guest closes: the host socket's kernel buffers (about
+  // 4 MiB with Linux's default tcp_wmem; whatever they are, at most `most`), the splice's blocks
+  // and the gateway stack's receive queue full.
+  const most = 256 * MiB;
+  await g.pump(most, () => g.closed > 0);
+  assert.ok(g.closed > 0, `the window closed (${g.acked} bytes acknowledged, ${g.sent} sent)`);
+  assert.equal(g.resets, 0, 'no reset');
+  assert.equal(g.shrinks, 0, 'the window\'s right edge never moved back');
+  assert.ok(rig.gw.holds.peak <= bound, `the splice held ${rig.gw.holds.peak} bytes at most, above ${bound}`);
+  assert.ok(rig.gw.info().spliceHeld <= bound, `${rig.gw.info().spliceHeld} bytes held`);
+  // The peer reads: the splice resumes, the window opens again, the rest goes through.
+  const total = g.sent + MiB + 5;
+  const counted = checkPattern(peer);
+  peer.resume(); // paused on accept: a 'data' listener alone does not start it
+  await g.pump(total);
+  await g.finish();
+  assert.equal(await counted, total, 'every byte, in order');
+  assert.equal(g.resets, 0, 'no reset');
+  assert.ok(rig.gw.holds.peak <= bound, `the splice held ${rig.gw.holds.peak} bytes at most, above ${bound}`);
+  // The peer's FIN reaches the guest; the flow ends and gives back every block.
+  peer.end();
+  assert.ok(await waitFor(() => g.peerFin, 20_000), 'the peer\'s FIN reaches the guest');
+  assert.ok(await waitFor(() => rig.gw.tcpNat.flows === 0, 20_000), `${rig.gw.tcpNat.flows} flows left`);
+  assert.equal(rig.gw.holds.held, 0, 'no block held once the flow ended');
 });
