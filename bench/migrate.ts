@@ -11,7 +11,9 @@
 // quiesced, the domain suspended, the last round and the suspend record sent, acknowledged,
 // renamed and permission given, the target unpaused, the runtime handed its kernel, its suspend
 // record read, its vifs connected, its stacks restored (their gratuitous ARP goes first), the
-// client's first answer).
+// client's first answer). Beside it, the longest a request waited during the pre-copy
+// (`precopy_max_wait_ms`: the guest runs at the source then, but the source host's work can keep
+// its answers back).
 //
 //   npm run bench -- migrate [--rate=200] [--sizes=2 (1: the 64 MiB guest only)] [--repeat=1 (client runs per rate)]
 //                            [--processes=2 (1: both hosts in this process, on one event loop)]
@@ -165,13 +167,13 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
   }
   const line = await a.xs.wait(`${probe}/result`, (v) => v?.startsWith(`${name} `) === true, { timeout: 30_000 });
   const result = JSON.parse(line!.slice(name.length + 1)) as {
-    sent: number; answered: number; reconnects: number; max_gap_ms: number; gaps: [number, number][]; waits: [number, number][];
+    sent: number; answered: number; reconnects: number; max_gap_ms: number; gaps: [number, number][]; waits: [number, number][]; before: [number, number];
   };
   await b({ op: 'destroy', name });
   // Every mark in ms from the sender's suspend request, to place the client's gap among them.
   const p = r.downtimePartsMs;
   const at = (t: number) => Math.round((t - suspendAt) * 10) / 10;
-  const { gaps, waits, ...probes } = result;
+  const { gaps, waits, before, ...probes } = result;
   // The downtime is the wait the switch falls in: from the source guest's freeze (its stack takes
   // no frame after it) to the sender's hearing that the copy runs, the guest answered nowhere at
   // some point; the longest wait of a request that overlaps that stretch (a longer one may come
@@ -201,6 +203,8 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
   }
   clients.push({
     memory_mib: 64, io_filled_mib: 12, dirty_pages_per_10ms: rate, client_downtime_ms: Math.round(downtime * 10) / 10, client_gap_ms: Math.round(gap * 10) / 10, client: 'HTTP/1.1 keep-alive, pipelined, a request every 1 ms, RTO 2 ms', probes,
+    // Not downtime (the guest runs at the source), but time a request went unanswered all the same: the pre-copy's on the source host.
+    precopy_max_wait_ms: Math.round(before[1] * 10) / 10,
     sender_downtime_ms: r.downtimeMs, downtime_parts_ms: { ...p, to_main: mainAt - reportAt, devices_and_stack: servingAt - mainAt },
     phases_ms: phases, frozen_to_answer_ms: g.frozen === undefined ? null : Math.round((waitAt + downtime - g.frozen) * 10) / 10,
     main_after_handed_ms: resumed?.main === undefined || resumed.handed === undefined ? null : Math.round((resumed.main - resumed.handed) * 10) / 10,
