@@ -9,7 +9,10 @@
 // There is no dirty bit for guest frames in a SharedArrayBuffer, so changed frames are found by
 // comparing each populated frame with the copy sent last (memcmp of every frame per round, and
 // one copy of the populated RAM held on the sender for the length of the migration, carved from
-// slabs). A pre-copy round compares, encodes and writes a slice of frames at a time and lets
+// slabs). What is sent of a frame is that copy, not the frame as it is when the stream gets to
+// it (the guest runs on meanwhile): so the receiver holds exactly what the next comparison is
+// made against, and a frame changed and changed back between two rounds cannot leave it with
+// bytes the guest no longer has. A pre-copy round compares, encodes and writes a slice of frames at a time and lets
 // dom0's loop run between slices: that loop is also every other domain's netback, switch and
 // xenstored, and a whole round at once held it for 100-650 ms under load (the bench's first
 // round, 13 MiB), during which the guest's own clients went unanswered. The stop-and-copy goes
@@ -28,7 +31,7 @@ import { XenError, isXenError } from '../errors.js';
 import type { MigrateResult } from '../toolstack/contract.js';
 import type { Host } from '../toolstack/host.js';
 import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MIGRATE_XENODE_SYNCED } from './format.js';
-import { encodeHeaders, encodePages, encodeSync } from './image.js';
+import { encodeFrames, encodeHeaders, encodeSync } from './image.js';
 import { populatedPfns, trailerOf } from './save.js';
 import { DiskMigration } from './disks.js';
 import { ByteSource } from './source.js';
@@ -126,6 +129,11 @@ class SentFrames {
       out.push(pfn);
     }
     return out;
+  }
+
+  /** The copy of `pfn` last compared, which is what is sent of it. */
+  frame(pfn: number): Uint8Array {
+    return this.#copies.get(pfn)!;
   }
 
   /** Unsent again (they go with the stop-and-copy). */
@@ -232,10 +240,13 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
           return false;
         }
         rounds.push(pfns.length);
-        // A frame written again since it was compared goes as it is now, and again next round
-        // (its copy is the older one).
+        // The copies as compared (a frame written since goes next round). A copy is changed
+        // only by a later comparison that finds its frame changed, which sends it again (or
+        // leaves it to the stop-and-copy): if the socket had not taken all of it yet, what it
+        // took next is mended later in the stream.
+        const frame = (pfn: number) => sent.frame(pfn);
         for (let i = 0; i < pfns.length; i += PRECOPY_SLICE_FRAMES) {
-          await out(encodePages(mem, pfns.slice(i, i + PRECOPY_SLICE_FRAMES)).chunks);
+          await out(encodeFrames(frame, pfns.slice(i, i + PRECOPY_SLICE_FRAMES), { copy: false }).chunks);
           await yieldToLoop();
         }
         return true;
@@ -259,7 +270,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       tDisksDone = performance.now();
       const last = sent.changed(mem, populatedPfns(d));
       rounds.push(last.length);
-      await out([...encodePages(mem, last).chunks, ...(await trailerOf(host, d))]);
+      await out([...encodeFrames((pfn) => sent.frame(pfn), last, { copy: false }).chunks, ...(await trailerOf(host, d))]);
       tSent = performance.now();
       await readFixed(src, MIGRATE_RECEIVER_READY, 'ready message');
       opts.signal?.removeEventListener('abort', cancel);
