@@ -18,6 +18,7 @@
 //   npm run bench -- migrate [--rate=200] [--sizes=2 (1: the 64 MiB guest only)] [--repeat=1 (client runs per rate)]
 //                            [--processes=2 (1: both hosts in this process, on one event loop)]
 //                            [--capture=DIR (each client run's frames on both hosts' bridges: DIR/NAME-{a,b}.pcap)]
+//                            [--client-mib=64 (the client runs' guest: 256 for the issue's larger one)]
 import { fork } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { resolve } from 'node:path';
@@ -30,7 +31,10 @@ import { Host } from '../src/toolstack/host.js';
 import { benchOptions, emit } from './support/harness.js';
 import { startMigrateHost, type MigrateHostMessage, type MigrateHostRequest } from './support/migrate-host.js';
 
-const opts = benchOptions({ rate: 200, sizes: 2, repeat: 1, processes: 2 }, { capture: '' });
+const opts = benchOptions({ rate: 200, sizes: 2, repeat: 1, processes: 2, 'client-mib': 64 }, { capture: '' });
+/** The client runs' guest: its memory, and its I/O memory filled as the 64 MiB guest's 12 MiB (three sixteenths). */
+const CLIENT_MIB = opts['client-mib'];
+const CLIENT_FILLED_MIB = (CLIENT_MIB * 3) / 16;
 const SIZES = [64, 256].slice(0, opts.sizes);
 const KERNEL = fileURLToPath(new URL('../../bench/guests/dirty.ts', import.meta.url));
 const a = await Host.start({ poolSize: 1 });
@@ -132,9 +136,9 @@ const probe = `/local/domain/${prober.domain.domid}/data/probe`;
 const clients = [];
 for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill(r))) {
   const name = `echo-${seq++}`;
-  await b({ op: 'warm', heapMb: memorySplit(64).heapMb });
-  const echo = await a.create(parseDomainConfig(`name = "${name}"\nkernel = "${KERNEL}"\nmemory = 64\n`
-    + `vif = [ 'mac=00:16:3e:77:00:02,bridge=${BRIDGE},ip=10.77.0.2/24' ]\nextra = "mb=12 rate=${rate} http"\n`, KERNEL).config);
+  await b({ op: 'warm', heapMb: memorySplit(CLIENT_MIB).heapMb });
+  const echo = await a.create(parseDomainConfig(`name = "${name}"\nkernel = "${KERNEL}"\nmemory = ${CLIENT_MIB}\n`
+    + `vif = [ 'mac=00:16:3e:77:00:02,bridge=${BRIDGE},ip=10.77.0.2/24' ]\nextra = "mb=${CLIENT_FILLED_MIB} rate=${rate} http"\n`, KERNEL).config);
   await a.xs.wait(`/local/domain/${echo.domain.domid}/data/dirty`, (v) => v === 'filled', { timeout: 60_000 });
   await a.xs.write(`${probe}/run`, name);
   await a.xs.wait(`${probe}/ready`, (v) => v === name, { timeout: 60_000 });
@@ -202,7 +206,7 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
     if (t !== undefined) prev = t;
   }
   clients.push({
-    memory_mib: 64, io_filled_mib: 12, dirty_pages_per_10ms: rate, client_downtime_ms: Math.round(downtime * 10) / 10, client_gap_ms: Math.round(gap * 10) / 10, client: 'HTTP/1.1 keep-alive, pipelined, a request every 1 ms, RTO 2 ms', probes,
+    memory_mib: CLIENT_MIB, io_filled_mib: CLIENT_FILLED_MIB, dirty_pages_per_10ms: rate, client_downtime_ms: Math.round(downtime * 10) / 10, client_gap_ms: Math.round(gap * 10) / 10, client: 'HTTP/1.1 keep-alive, pipelined, a request every 1 ms, RTO 2 ms', probes,
     // Not downtime (the guest runs at the source), but time a request went unanswered all the same: the pre-copy's on the source host.
     precopy_max_wait_ms: Math.round(before[1] * 10) / 10,
     sender_downtime_ms: r.downtimeMs, downtime_parts_ms: { ...p, to_main: mainAt - reportAt, devices_and_stack: servingAt - mainAt },
