@@ -5,12 +5,13 @@
 // answer is the server's downtime and not the client's backoff. A run starts when dom0 writes
 // data/probe/run = N: the prober writes data/probe/ready = N once answers come, and when dom0
 // writes data/probe/stop = N (after data/probe/window = 'FROM TO', epoch ms) it writes
-// data/probe/result = 'N {"sent", "answered", "reconnects", "max_gap_ms", "gaps", "waits"}',
+// data/probe/result = 'N {"sent", "answered", "reconnects", "max_gap_ms", "gaps", "waits", "before"}',
 // max_gap_ms being the longest time without an answer during the run, gaps the times without
 // an answer longer than 10 ms as [began (epoch ms), ms], and waits the requests that waited
 // longer than 10 ms for their answers as [written (epoch ms), ms], of each those that overlap
 // the window (the longest 40: the result is one xenstore value), to place them among the hosts'
-// marks. A gap begins when an answer is read, so an answer the source sent before it froze but
+// marks; before the longest wait answered before the window began ([written, ms], [0, 0] if
+// none: for the migration bench, the pre-copy's, which starts at the run's first answer). A gap begins when an answer is read, so an answer the source sent before it froze but
 // read late splits the time without an answer in two; the wait of the first request it did not
 // answer spans all of it.
 import type { OS } from 'xenode';
@@ -29,6 +30,11 @@ function keep(list: [number, number][], at: number, ms: number): void {
   if (ms <= KEEP_OVER_MS) return;
   if (list.length === KEPT) list.shift();
   list.push([Math.round((performance.timeOrigin + at) * 10) / 10, Math.round(ms * 100) / 100]);
+}
+
+/** The longest of `list` that ended before `from` ([0, 0] if none). */
+function longestBefore(list: [number, number][], from: number): [number, number] {
+  return list.filter(([at, ms]) => at + ms < from).reduce((a, b) => (b[1] > a[1] ? b : a), [0, 0]);
 }
 
 /** The longest of `list` that overlap [from, to], in the order they began. */
@@ -107,6 +113,6 @@ export default async function main(os: OS): Promise<void> {
     }
     const [from, to] = ((await os.xenstore.readOptional('data/probe/window')) ?? '').split(' ').map(Number);
     const [f, t] = Number.isFinite(from) && Number.isFinite(to) ? [from!, to!] : [-Infinity, Infinity];
-    await os.xenstore.write('data/probe/result', `${run} ${JSON.stringify({ sent, answered, reconnects, max_gap_ms: maxGap, gaps: within(gaps, f, t), waits: within(waits, f, t) })}`);
+    await os.xenstore.write('data/probe/result', `${run} ${JSON.stringify({ sent, answered, reconnects, max_gap_ms: maxGap, gaps: within(gaps, f, t), waits: within(waits, f, t), before: longestBefore(waits, f) })}`);
   }
 }

@@ -93,6 +93,15 @@ function isZero(page: Uint8Array): boolean {
  * stream is written); a suspended domain's frames are written from its memory as they are.
  */
 export function encodePages(memory: SharedArrayBuffer, pfns: readonly number[], opts: { copy?: boolean } = {}): { chunks: Buffer[]; bytes: number } {
+  return encodeFrames((pfn) => new Uint8Array(memory, pfn * PAGE_SIZE, PAGE_SIZE), pfns, opts);
+}
+
+/**
+ * encodePages with each frame's bytes from `frameOf` (a page-sized view): a live migration's
+ * copies of the frames, so that what is sent is what the sender compares with next. Frames whose
+ * views lie end to end in one buffer go as one chunk.
+ */
+export function encodeFrames(frameOf: (pfn: number) => Uint8Array, pfns: readonly number[], opts: { copy?: boolean } = {}): { chunks: Buffer[]; bytes: number } {
   const copy = opts.copy ?? true;
   const chunks: Buffer[] = [];
   let bytes = 0;
@@ -101,26 +110,28 @@ export function encodePages(memory: SharedArrayBuffer, pfns: readonly number[], 
     const head = Buffer.alloc(8 + 8 * batch.length);
     head.writeUInt32LE(batch.length, 0);
     const data: Buffer[] = [];
-    let run = -1;
-    let runPages = 0;
+    let run: Uint8Array | undefined;
+    let runBytes = 0;
     const endRun = () => {
-      if (runPages) {
-        const view = Buffer.from(memory, run * PAGE_SIZE, runPages * PAGE_SIZE);
+      if (run && runBytes) {
+        const view = Buffer.from(run.buffer, run.byteOffset, runBytes);
         data.push(copy ? Buffer.from(view) : view);
       }
-      runPages = 0;
+      run = undefined;
+      runBytes = 0;
     };
     batch.forEach((pfn, j) => {
-      const zero = isZero(new Uint8Array(memory, pfn * PAGE_SIZE, PAGE_SIZE));
+      const frame = frameOf(pfn);
+      const zero = isZero(frame);
       // The type in the top four bits, the pfn (below 2^52) in the rest.
       head.writeUInt32LE(pfn >>> 0, 8 + 8 * j);
       head.writeUInt32LE(((zero ? PFINFO_XALLOC : PFINFO_NOTAB) << 28 | Math.floor(pfn / 2 ** 32)) >>> 0, 12 + 8 * j);
       if (zero) return endRun();
-      if (runPages && pfn === run + runPages) runPages++;
+      if (run && frame.buffer === run.buffer && frame.byteOffset === run.byteOffset + runBytes) runBytes += PAGE_SIZE;
       else {
         endRun();
-        run = pfn;
-        runPages = 1;
+        run = frame;
+        runBytes = PAGE_SIZE;
       }
     });
     endRun();

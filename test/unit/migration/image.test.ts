@@ -11,7 +11,7 @@ import { isXenError } from '../../../src/errors.js';
 import {
   MAX_BATCH_PAGES, MAX_SYNC_RECORDS, PFINFO_NOTAB, REC_END, REC_PAGE_DATA, REC_SHARED_INFO, REC_VERIFY, REC_XENODE_SYNC, XL_MAGIC, record,
 } from '../../../src/migration/format.js';
-import { encodePages, encodeSync, readImage } from '../../../src/migration/image.js';
+import { encodeFrames, encodePages, encodeSync, readImage } from '../../../src/migration/image.js';
 import { ByteSource } from '../../../src/migration/source.js';
 import { rng } from '../../support/random.js';
 import { CONFIG, GEO, TRAILER_XC_END, imageParts, parse, whole } from '../../support/save-image.js';
@@ -50,6 +50,36 @@ test('an image reads back as it was written: configuration, frames, zero frames,
   assert.deepEqual(img.xenstore, [['data/kv/ready', '1']]);
   // 1501 frames: two PAGE_DATA records, the first of libxc's maximum batch.
   assert.equal(p.pages.readUInt32LE(8), MAX_BATCH_PAGES);
+});
+
+test('frames encoded from copies (a live migration\'s) read back as the copies, whatever the memory holds by then', async () => {
+  const p = imageParts({ populated: 300 });
+  const mem = new Uint8Array(p.memory);
+  const pfns: number[] = [];
+  for (let pfn = GEO.first; pfn <= p.recordPfn; pfn++) pfns.push(pfn);
+  // The copies: the first 200 end to end in one slab (one chunk a run), the rest each in a buffer of its own.
+  const slab = new Uint8Array(200 * PAGE_SIZE);
+  const copies = new Map<number, Uint8Array>();
+  pfns.forEach((pfn, i) => {
+    const c = i < 200 ? slab.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE) : new Uint8Array(PAGE_SIZE);
+    c.set(mem.subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE));
+    copies.set(pfn, c);
+  });
+  const sent = encodeFrames((pfn) => copies.get(pfn)!, pfns, { copy: false });
+  // The guest runs on: every frame changes after its copy was taken, one zero frame among them.
+  const zeroed = pfns.find((pfn) => copies.get(pfn)!.every((b) => b === 0))!;
+  for (const pfn of pfns) mem.fill(0xee, pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE);
+  const img = await parse(cat(p.head, ...sent.chunks, p.trailer));
+  for (const pfn of pfns) {
+    const want = copies.get(pfn)!;
+    const got = img.pages.get(pfn);
+    if (want.every((b) => b === 0)) assert.equal(got, undefined, `zero frame ${pfn} travels as XALLOC`);
+    else assert.ok(got && Buffer.from(got).equals(want), `frame ${pfn} is its copy`);
+  }
+  assert.equal(img.pages.get(zeroed), undefined);
+  // As encodePages of the memory as it was: the same bytes.
+  pfns.forEach((pfn) => mem.set(copies.get(pfn)!, pfn * PAGE_SIZE));
+  assert.ok(Buffer.concat(sent.chunks).equals(Buffer.concat(encodePages(p.memory, pfns).chunks)));
 });
 
 test("xl's header: the magic, byte order, flags and optional data are checked", async () => {
