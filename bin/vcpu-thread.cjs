@@ -2,7 +2,7 @@
 // dist/guest.runtime.cjs, compiled from V8's code cache and run as a CommonJS module body. It
 // then becomes what dist/guest.mjs exports to kernels and the lazily loaded chunks.
 'use strict';
-const { accessSync, constants, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { accessSync, constants, existsSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { pathToFileURL } = require('node:url');
 const vm = require('node:vm');
 const { threadId } = require('node:worker_threads');
@@ -77,6 +77,7 @@ const CLAIMED = Symbol.for('xenode.claimed');
 if (refused || !fromClaim) {
   globalThis[CLAIMED] = () => {
     delete globalThis[CLAIMED];
-    writeCache(CLAIM_CACHE);
+    // The shells parked before the first claim's cache was made need not each make one.
+    if (!existsSync(CLAIM_CACHE)) writeCache(CLAIM_CACHE);
   };
 }
