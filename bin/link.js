@@ -95,7 +95,7 @@ async function mergeStaticChunks() {
  * is named by the script's digest, so a rebuilt runtime never meets an older cache.
  */
 async function runtimeAsScript() {
-  for (const f of readdirSync(dist)) if (/^guest\.runtime(-[0-9a-f]+)*\.(cjs|cache)(\.\d+-\d+)?$/.test(f)) rmSync(`${dist}${f}`);
+  for (const f of readdirSync(dist)) if (/^guest\.runtime(-[0-9a-f]+)*(\.claim)?\.(cjs|cache)(\.\d+-\d+)?$/.test(f)) rmSync(`${dist}${f}`);
   const lazyExternal = {
     name: 'lazy-chunks',
     setup(b) {

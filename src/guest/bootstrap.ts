@@ -21,6 +21,7 @@ process.setSourceMapsEnabled(true);
 export * from './index.js';
 
 const parent = parentPort!;
+const CLAIMED = Symbol.for('xenode.claimed');
 const status = (m: VcpuStatus) => parent.postMessage(m);
 
 function setNice(nice: number): void {
@@ -114,7 +115,12 @@ function boot(msg: BootMessage): void {
       };
     },
     mapStack: (text) => claimed?.mapStack(text) ?? text,
-    mainCalled: (marks) => status({ type: 'main', marks }),
+    mainCalled: (marks) => {
+      // A claim's path is compiled now: the entry (bin/vcpu-thread.cjs) makes a code cache that
+      // holds it, unless this thread started from one.
+      if (marks.handed !== undefined) (globalThis as { [CLAIMED]?: () => void })[CLAIMED]?.();
+      status({ type: 'main', marks });
+    },
     report: (kind, marks) => status({ type: 'marks', kind, marks }),
     onUncaught: (crash) => {
       process.on('uncaughtException', crash);

@@ -1,7 +1,7 @@
 // Byte transports under the xenstore client library. The client speaks the xsd_sockmsg wire
 // format over any of them: xenstored's Unix socket (dom0 tools), a guest's ring page (ring.ts),
 // or an in-process connection to a Xenstored in the same thread (dom0 code in the host).
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { XENSTORE_ERROR_NONE } from '../../abi/xs_wire.js';
 import { XenError } from '../../errors.js';
 import { ringErrorName } from '../common/ring.js';
@@ -40,10 +40,15 @@ export interface LocalConnection {
   close(): void;
 }
 
-/** Connect to xenstored's Unix socket (XENSTORED_PATH for Xen's own tools). */
-export function connectSocket(path: string): Promise<XsClientTransport> {
+/**
+ * Connect to xenstored's Unix socket (XENSTORED_PATH for Xen's own tools). node:net is loaded
+ * here, not with this module: every guest's runtime has this client and never opens a socket,
+ * and net costs a fresh vCPU thread 0.6-1.3 ms of its start (docs/PERFORMANCE.md, issue 17).
+ */
+export async function connectSocket(path: string): Promise<XsClientTransport> {
+  const { connect } = await import('node:net');
   return new Promise((resolve, reject) => {
-    const sock = netConnect({ path });
+    const sock = connect({ path });
     const refused = (e: NodeJS.ErrnoException): void => {
       reject(new XenError('ECONNREFUSED', `no xenstored at ${path} (${e.code ?? e.message})`));
     };

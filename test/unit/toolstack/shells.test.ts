@@ -3,7 +3,8 @@
 // a failed refill leaves nothing behind; a shell that dies while parked is replaced; a storm
 // of creates succeeds or fails each one cleanly while `list` keeps answering.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -89,6 +90,38 @@ test("a shell runs its kernel compiled ahead from the host's code cache; a crash
   const meta = await host.create(parseDomainConfig(`name = "meta"\nkernel = "${join(dir, 'meta.ts')}"\nmemory = 32\n`, KERNEL).config);
   assert.notEqual((await meta.vcpu.mainCalled)?.handed, undefined, 'from a shell too');
   await until('the module kernel has printed', () => consoleText(host, meta.domain.domid).includes('meta true'));
+});
+
+test("a claimed shell makes the runtime's code cache that holds a claim's path; one V8 refuses (garbage) is made anew, and shells start all the same", T, async (t) => {
+  // A cache directory of this test's own: no other test process's threads write there.
+  const cacheDir = mkdtempSync(join(tmpdir(), 'xenode-claim-cache-'));
+  const was = process.env['XENODE_CODE_CACHE_DIR'];
+  process.env['XENODE_CODE_CACHE_DIR'] = cacheDir;
+  t.after(() => {
+    if (was === undefined) delete process.env['XENODE_CODE_CACHE_DIR'];
+    else process.env['XENODE_CODE_CACHE_DIR'] = was;
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+  const claimCache = () => readdirSync(cacheDir).filter((f) => /^guest\.runtime-[0-9a-f]+-[0-9a-f]+\.claim\.cache$/.test(f));
+  const claimOnce = async (host: Host, name: string) => {
+    const built = await host.create(config(name));
+    assert.notEqual((await built.vcpu.mainCalled)?.handed, undefined, `${name}: a shell was claimed`);
+    await until(`${name} has printed`, () => consoleText(host, built.domain.domid).includes(`whoami ${name}`));
+    await host.destroy(built.domain.domid);
+  };
+  let host = await started(t, 1);
+  assert.deepEqual(claimCache(), [], 'no claim has run yet');
+  // Written before the guest reports main(): there once the create has seen it.
+  await claimOnce(host, 'first');
+  assert.equal(claimCache().length, 1, `files: ${readdirSync(cacheDir).join(', ')}`);
+  const file = join(cacheDir, claimCache()[0]!);
+  await host.close();
+  const bad = randomBytes(4096);
+  writeFileSync(file, bad);
+  // Every thread of a new host starts from the refused cache; a claim then writes a whole one.
+  host = await started(t, 1);
+  await claimOnce(host, 'second');
+  assert.ok(existsSync(file) && !readFileSync(file).equals(bad), 'the refused cache was made anew by the claim');
 });
 
 test('a configuration no shell fits is built as before', T, async (t) => {
