@@ -33,8 +33,16 @@ function bad(what: string): never {
 export const isU32 = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
 export const isNonNeg = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const isPort = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
-/** A sequence clock reads less (4,000 years): its ticks (250 a ms) then stay exact integers. */
-const MAX_CLOCK_MS = 2 ** 47;
+/**
+ * A sequence clock reads less (1,100 years): its ticks (250 a ms) then stay exact integers below
+ * 2^53 with decades of the new host's running added on top.
+ */
+const MAX_CLOCK_MS = 2 ** 45;
+/** Every index of `a` passes (Array.every skips holes, and a v8-deserialized array may have them). */
+function all<T>(a: readonly T[], ok: (v: T) => boolean): boolean {
+  for (let i = 0; i < a.length; i++) if (!ok(a[i]!)) return false;
+  return true;
+}
 
 function checkConnection(c: Record<string, unknown>): void {
   if (typeof c !== 'object' || c === null) bad('a connection is not an object');
@@ -50,8 +58,8 @@ function checkConnection(c: Record<string, unknown>): void {
   if (!Number.isInteger(c.sendMss) || (c.sendMss as number) < 64 || (c.sendMss as number) > 65535) bad('sendMss');
   if (!(c.sndBuf instanceof Uint8Array) || !(c.rcvQueue instanceof Uint8Array) || c.sndBuf.length + c.rcvQueue.length > MAX_BUFFERED) bad('the buffers');
   if (!Array.isArray(c.ooo) || c.ooo.length > 64 ||
-      !c.ooo.every((o: { seq?: unknown; data?: unknown; fin?: unknown }) => isU32(o?.seq) && o.data instanceof Uint8Array && o.data.length <= 0xffff && typeof o.fin === 'boolean')) bad('ooo');
-  if (!Array.isArray(c.sacked) || c.sacked.length > 64 || !c.sacked.every((r: { start?: unknown; end?: unknown }) => isU32(r?.start) && isU32(r?.end))) bad('sacked');
+      !all(c.ooo, (o: { seq?: unknown; data?: unknown; fin?: unknown }) => isU32(o?.seq) && o.data instanceof Uint8Array && o.data.length <= 0xffff && typeof o.fin === 'boolean')) bad('ooo');
+  if (!Array.isArray(c.sacked) || c.sacked.length > 64 || !all(c.sacked, (r: { start?: unknown; end?: unknown }) => isU32(r?.start) && isU32(r?.end))) bad('sacked');
   const st = c.stats as Record<string, unknown> | undefined;
   if (typeof st !== 'object' || st === null || !['retransmits', 'timeouts', 'fastRetransmits', 'sackRetransmits'].every((k) => isNonNeg(st[k]))) bad('stats');
   const ka = c.keepalive as Record<string, unknown> | undefined;
@@ -66,7 +74,7 @@ export function checkTcpSnapshot(v: unknown): TcpSnapshot {
   for (const l of s.listeners) if (!isPort(l?.port) || !Number.isInteger(l.backlog) || l.backlog < 1) bad('a listener');
   if (s.sequence !== undefined) {
     const q = s.sequence as { secrets?: unknown; clockMs?: unknown } | null;
-    if (typeof q !== 'object' || q === null || !Array.isArray(q.secrets) || q.secrets.length !== 4 || !q.secrets.every(isU32) ||
+    if (typeof q !== 'object' || q === null || !Array.isArray(q.secrets) || q.secrets.length !== 4 || !all(q.secrets, isU32) ||
         !isNonNeg(q.clockMs) || (q.clockMs as number) > MAX_CLOCK_MS) bad('the sequence secrets');
   }
   return s as TcpSnapshot;

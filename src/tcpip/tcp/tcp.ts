@@ -404,7 +404,8 @@ export class Tcp implements TcpHost {
     // gets an ISN and timestamps beyond its last connection's, as it would have on the old host.
     if (s.sequence) {
       this.#secrets = new SequenceSecrets(s.sequence.secrets);
-      this.#seqClockSkew = Math.max(0, Math.ceil(s.sequence.clockMs - this.clock.now()));
+      // Negative too: a clock jumping ahead by more than 2^31 ticks (2.4 h) would wrap the ISN behind.
+      this.#seqClockSkew = Math.ceil(s.sequence.clockMs - this.clock.now());
     }
     for (const { port, backlog } of s.listeners) {
       if (this.#listeners.has(port)) continue;

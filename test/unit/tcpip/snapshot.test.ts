@@ -130,7 +130,10 @@ test('what the program had not read yet, and what it wrote beyond the send buffe
   assert.ok(await runUntil(clock, () => got.bytes().length === big.length && req === 'unread request', 30_000), `${got.bytes().length} ${req}`);
 });
 
-test('a 4-tuple used again after a restore on a host whose clock reads less gets an ISN and timestamps beyond its old connection\'s, and the peer\'s TIME-WAIT takes the SYN', async () => {
+// Behind: the new host booted later. Ahead by 3 h: more than 2^31 of RFC 6528's 4 us ticks, so
+// a clock taken as it reads would wrap the ISN behind the old connection's.
+for (const [how, shiftMs] of [['less', -3_000_000], ['3 h more', 10_800_000]] as const) {
+test(`a 4-tuple used again after a restore on a host whose clock reads ${how} gets an ISN and timestamps beyond its old connection's, and the peer's TIME-WAIT takes the SYN`, async () => {
   const { clock, link, a, b } = stackPair({ seed: 6 });
   clock.advanceTo(3_600_000); // b's host has been up for an hour
   // a closes first, so a holds the 4-tuple in TIME-WAIT.
@@ -152,9 +155,8 @@ test('a 4-tuple used again after a restore on a host whose clock reads less gets
   const old = timeWait()!.snapshot(new Uint8Array(0));
   assert.ok(old.tsOk);
 
-  // b moves to a host whose clock reads 50 minutes less (it booted later).
-  const behind: Clock = { now: () => clock.now() - 3_000_000, setTimer: (ms, fn) => clock.setTimer(ms, fn) };
-  const b2 = moveB(link, b.freeze(), behind);
+  const shifted: Clock = { now: () => clock.now() + shiftMs, setTimer: (ms, fn) => clock.setTimer(ms, fn) };
+  const b2 = moveB(link, b.freeze(), shifted);
   let again: TcpSocket | undefined;
   const started = clock.now();
   void b2.tcp.connect('10.0.0.1', 9, { localPort: 40000 }).then((s) => (again = s));
@@ -165,6 +167,7 @@ test('a 4-tuple used again after a restore on a host whose clock reads less gets
   assert.ok(await runUntil(clock, () => again !== undefined && accepted === 2, 30_000));
   assert.ok(clock.now() - started < RTO_DEFAULTS.minRtoMs, `open after ${clock.now() - started} ms: the SYN was taken, not retransmitted`);
 });
+}
 
 test('a malformed stack snapshot is refused', () => {
   const { a } = stackPair();
@@ -179,6 +182,7 @@ test('a malformed stack snapshot is refused', () => {
     { ...good, tcp: { connections: [], listeners: [{ port: 0, backlog: 1 }] } }, { ...good, lease: { lease: {}, ageMs: 0 } },
     sequence(null), sequence({ secrets: [1, 2, 3], clockMs: 0 }), sequence({ secrets: [1, 2, 3, 2 ** 32], clockMs: 0 }),
     sequence({ secrets: [1, 2, 3, 4.5], clockMs: 0 }), sequence({ secrets: [1, 2, 3, 4], clockMs: -1 }), sequence({ secrets: [1, 2, 3, 4], clockMs: 2 ** 60 }),
+    sequence({ secrets: [1, 2, 3, 4], clockMs: 2 ** 46 }), sequence({ secrets: new Array(4), clockMs: 0 }),
     sequence({ secrets: [1, 2, 3, 4] })]) {
     assert.throws(() => checkStackSnapshot(v), (e: Error) => e instanceof TcpipError && e.code === 'EINVAL', JSON.stringify(v));
   }
