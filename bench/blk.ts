@@ -10,17 +10,23 @@
 //   npm run bench -- blk [--runtime=1] [--max-guests=32] [--qd=32] [--disk-mb=8] [--seq-disk-mb=256] [--seq-qd=8] [--repeat=3]
 //   npm run bench -- blk --pools=1 [--max-guests=32]   (shared cpupools of 1 and 2 pCPUs next to Pool-0 only)
 //
+// The host's log (pCPU threads, blkback, vCPU deaths) goes to a file named on stderr at the
+// start; a guest that writes no result is reported with what it did since `go` (overstay()).
 // Runs of up to 8 guests, and the 1 MiB runs, are repeated --repeat times and the median (by
 // throughput) is reported: with few threads on 2 cores a run lands in a fast or a slow regime
 // (the two threads spinning on separate cores, or sleeping and waking each other) by chance.
 //
 // The chart is written only by a full run (--max-guests=32), so quick runs leave it alone.
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bucketOf, percentileOf } from '../src/guest/histogram.js';
 import { RamDisk } from '../src/storage/ram.js';
+import { SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING } from '../src/abi/event_channel.js';
+import { UPCALL_WORD } from '../src/hypervisor/evtchn.js';
+import { dom0Blkback } from '../src/toolstack/devices.js';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { lineChart } from './support/chart.js';
@@ -136,6 +142,51 @@ function direct(bs: number, random: boolean, write: boolean, disks = 1, diskByte
 
 // ---------------- guests running blkbench ----------------
 
+/** What a guest had done when `go` was written: requests its backend took, its vCPU's CPU time. */
+interface Progress { requests: number; cpuMs: number }
+
+/** dom0's blkback of `domid`'s disk (undefined with a driver domain's, or once it is gone). */
+async function backendOf(host: Host, domid: number) {
+  for (const b of (await dom0Blkback(host)).devices.values()) if (b.frontendId === domid) return b;
+  return undefined;
+}
+
+async function progressOf(host: Host, domid: number): Promise<Progress> {
+  const b = await backendOf(host, domid);
+  return { requests: b?.stats.requests ?? NaN, cpuMs: host.hv.domains().find((x) => x.domid === domid)?.vcpu?.cpuTime() ?? NaN };
+}
+
+/**
+ * Why a guest overstays, from dom0's side (nothing asked of the guest): no request and no CPU
+ * since `go` means it never ran (its turn or its wake-up lost); CPU but no request, that it never
+ * saw `go` (the xenstore watch) or stopped before its first I/O; requests since `go`, that it
+ * stalled in I/O, and the ring's indexes with its port's pending and mask bits say which side
+ * waits for which.
+ */
+async function overstay(host: Host, domid: number, atGo: Progress | undefined): Promise<string> {
+  const now = await progressOf(host, domid);
+  const b = await backendOf(host, domid);
+  const d = host.hv.domains().find((x) => x.domid === domid);
+  const since = atGo && { requests: now.requests - atGo.requests, cpuMs: Number((now.cpuMs - atGo.cpuMs).toFixed(1)) };
+  const verdict = !since ? 'no figures at go'
+    : since.requests > 0 ? 'stalled in I/O'
+    : since.cpuMs > 0 ? 'ran but issued no request since go: never saw go, or stopped before its first I/O'
+    : 'never ran since go';
+  let port: Record<string, number> | undefined;
+  const fport = b && Number(await host.xs.readOptional(`${b.frontendDir}/event-channel`));
+  if (d && fport) {
+    const m = d.view.mem32;
+    const bit = (base: number) => (Atomics.load(m, (base >> 2) + (fport >>> 5)) >>> (fport & 31)) & 1;
+    port = { port: fport, pending: bit(SHINFO_EVTCHN_PENDING), masked: bit(SHINFO_EVTCHN_MASK), upcall: Atomics.load(m, UPCALL_WORD) & 0xff };
+  }
+  return `${verdict}: ${JSON.stringify({ atGo, now, since, frontend: port, rings: b?.rings })}`;
+}
+
+/** The host's log (pCPU threads, blkback, vCPU deaths), in a file named when the bench starts. */
+const HOST_LOG = join(tmpdir(), `xenode-bench-blk-${process.pid}.log`);
+writeFileSync(HOST_LOG, '');
+console.error(`host log: ${HOST_LOG}`);
+
 let seq = 0;
 /** The driver domain's id, once it runs. */
 let ddDomid = -1;
@@ -157,18 +208,21 @@ async function run(host: Host, guests: number, extra: string, backend?: string, 
     const readyMs = 60_000 + guests * 5_000;
     const log = (id: number) => (host.consoled.has(id) ? new TextDecoder().decode(host.consoled.log(id)) : '(no console)');
     // A guest whose node never comes says why: its state, its console, the driver domain's.
-    const failed = (d: number, what: string) => (e: unknown): never => {
+    const failed = (d: number, what: string, diag?: () => Promise<string>) => async (e: unknown): Promise<never> => {
       const be = backend ? `\nbackend ${backend}:\n${log(ddDomid)}` : '';
       const state = host.hv.domains().find((x) => x.domid === d)?.stateString ?? 'gone';
-      throw new Error(`d${d} (${extra}${pool ? `, pool ${pool}` : ''}, ${state}) ${what}: ${(e as Error).message}\n${log(d)}${be}`);
+      const why = diag ? `\n${await diag()}` : '';
+      throw new Error(`d${d} (${extra}${pool ? `, pool ${pool}` : ''}, ${state}) ${what}: ${(e as Error).message}${why}\n${log(d)}${be}\nhost log: ${HOST_LOG}`);
     };
     const ready = (d: number) => host.xs.wait(node(d, 'ready'), (v) => v === '1', { timeout: readyMs }).catch(failed(d, 'did not get ready'));
     await Promise.all(domids.map(ready));
+    const atGo = new Map<number, Progress>();
+    if (!backend) for (const d of domids) atGo.set(d, await progressOf(host, d));
     const cpu = new CpuSampler(pool ? poolThreads.get(pool) ?? [] : []);
     await Promise.all(domids.map((d) => host.xs.write(node(d, 'go'), '1')));
     const results = await Promise.all(domids.map(async (d) => {
       const r = await host.xs.wait(node(d, 'result'), (v) => v !== undefined, { timeout: 60_000 + opts.runtime * 4000 * Math.max(1, guests / 8) })
-        .catch(failed(d, 'wrote no result'));
+        .catch(failed(d, 'wrote no result', () => overstay(host, d, atGo.get(d))));
       return JSON.parse(r!) as { ops: number; bs: number; start_ms: number; end_ms: number; hist: string };
     }));
     const hist = new Array<number>(200).fill(0);
@@ -200,7 +254,7 @@ async function median(guests: number, once: () => Promise<Point>): Promise<Point
   return runs[(runs.length - 1) >> 1]!;
 }
 
-const host = await Host.start({ poolSize: 4 });
+const host = await Host.start({ poolSize: 4, log: (line) => appendFileSync(HOST_LOG, `${new Date().toISOString()} ${line}\n`) });
 const guestCounts = [1, 2, 4, 8, 16, 32].filter((n) => n <= opts['max-guests']);
 const SEQ_DISK_BYTES = opts['seq-disk-mb'] * 2 ** 20;
 const physical = {
