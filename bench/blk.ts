@@ -8,26 +8,34 @@
 // one thread. Writes docs/blk-iops.svg; prints one line of JSON.
 //
 //   npm run bench -- blk [--runtime=1] [--max-guests=32] [--qd=32] [--disk-mb=8] [--seq-disk-mb=256] [--seq-qd=8] [--repeat=3]
-//   npm run bench -- blk --pools=1 [--max-guests=32]   (shared cpupools of 1 and 2 pCPUs next to Pool-0 only)
+//   npm run bench -- blk --pools=1 [--min-guests=1] [--max-guests=32]   (shared cpupools of 1 and 2 pCPUs next to Pool-0 only)
+//   --ramp=S: seconds each guest runs the load before it is measured (default auto: guests/8,
+//   at least 0.5); the ramp's own IOPS are reported beside the measure (ramp_iops)
 //
+// The host's log (pCPU threads, blkback, vCPU deaths) goes to a file named on stderr at the
+// start; a guest that writes no result is reported with what it did since `go` (overstay()).
 // Runs of up to 8 guests, and the 1 MiB runs, are repeated --repeat times and the median (by
 // throughput) is reported: with few threads on 2 cores a run lands in a fast or a slow regime
 // (the two threads spinning on separate cores, or sleeping and waking each other) by chance.
 //
 // The chart is written only by a full run (--max-guests=32), so quick runs leave it alone.
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bucketOf, percentileOf } from '../src/guest/histogram.js';
 import { RamDisk } from '../src/storage/ram.js';
+import { SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING } from '../src/abi/event_channel.js';
+import { UPCALL_WORD } from '../src/hypervisor/evtchn.js';
+import { dom0Blkback } from '../src/toolstack/devices.js';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { lineChart } from './support/chart.js';
-import { emit, numberOptions } from './support/harness.js';
+import { benchOptions, emit } from './support/harness.js';
 import { threadCpuNs } from './support/threads.js';
 
-const opts = numberOptions({ runtime: 1, 'max-guests': 32, qd: 32, 'disk-mb': 8, 'seq-disk-mb': 256, 'seq-qd': 8, repeat: 3, pools: 0 });
+const opts = benchOptions({ runtime: 1, 'min-guests': 1, 'max-guests': 32, qd: 32, 'disk-mb': 8, 'seq-disk-mb': 256, 'seq-qd': 8, repeat: 3, pools: 0 }, { ramp: 'auto' });
 const BLKBENCH = fileURLToPath(new URL('../../examples/blkbench/blkbench.ts', import.meta.url));
 const DRIVER_DOMAIN = fileURLToPath(new URL('../../examples/driver-domain/blkback.ts', import.meta.url));
 const CHART = fileURLToPath(new URL('../../docs/blk-iops.svg', import.meta.url));
@@ -38,7 +46,12 @@ const DISK_BYTES = opts['disk-mb'] * 2 ** 20;
  * 32 of them share 2 cores, so the ramp grows with the guests (with 0.5 s at 32 guests, a tenth
  * of their time in the measured second still went to compiling).
  */
-const rampSeconds = (guests: number): number => Math.max(0.5, guests / 8);
+const rampSeconds = (guests: number): number => {
+  if (opts.ramp === 'auto') return Math.max(0.5, guests / 8);
+  const s = Number(opts.ramp);
+  if (!Number.isFinite(s) || s < 0) throw new Error(`--ramp wants seconds or auto, not ${opts.ramp}`);
+  return s;
+};
 
 interface Point {
   guests: number; iops: number; mbps: number; p50_us: number; p99_us: number;
@@ -47,6 +60,12 @@ interface Point {
    * shared pool, its pCPU threads' (Linux); the rest is V8's helper threads (compiling, GC).
    */
   cpu_us_per_io?: number; dom0_us_per_io?: number; pcpus_us_per_io?: number;
+  /**
+   * The ramp's own figure, which the measure leaves out (fio's ramp_time): the guests' ramp I/Os
+   * over the span from the first one's ramp start to the last one's ramp end (the JIT warming
+   * up, while later guests are still being created); the seconds each guest ramped.
+   */
+  ramp_iops?: number; ramp_s?: number;
 }
 
 /** Microseconds of CPU a thread of this process has run (its schedstat); NaN off Linux. */
@@ -136,6 +155,51 @@ function direct(bs: number, random: boolean, write: boolean, disks = 1, diskByte
 
 // ---------------- guests running blkbench ----------------
 
+/** What a guest had done when `go` was written: requests its backend took, its vCPU's CPU time. */
+interface Progress { requests: number; cpuMs: number }
+
+/** dom0's blkback of `domid`'s disk (undefined with a driver domain's, or once it is gone). */
+async function backendOf(host: Host, domid: number) {
+  for (const b of (await dom0Blkback(host)).devices.values()) if (b.frontendId === domid) return b;
+  return undefined;
+}
+
+async function progressOf(host: Host, domid: number): Promise<Progress> {
+  const b = await backendOf(host, domid);
+  return { requests: b?.stats.requests ?? NaN, cpuMs: host.hv.domains().find((x) => x.domid === domid)?.vcpu?.cpuTime() ?? NaN };
+}
+
+/**
+ * Why a guest overstays, from dom0's side (nothing asked of the guest): no request and no CPU
+ * since `go` means it never ran (its turn or its wake-up lost); CPU but no request, that it never
+ * saw `go` (the xenstore watch) or stopped before its first I/O; requests since `go`, that it
+ * stalled in I/O, and the ring's indexes with its port's pending and mask bits say which side
+ * waits for which.
+ */
+async function overstay(host: Host, domid: number, atGo: Progress | undefined): Promise<string> {
+  const now = await progressOf(host, domid);
+  const b = await backendOf(host, domid);
+  const d = host.hv.domains().find((x) => x.domid === domid);
+  const since = atGo && { requests: now.requests - atGo.requests, cpuMs: Number((now.cpuMs - atGo.cpuMs).toFixed(1)) };
+  const verdict = !since ? 'no figures at go'
+    : since.requests > 0 ? 'stalled in I/O'
+    : since.cpuMs > 0 ? 'ran but issued no request since go: never saw go, or stopped before its first I/O'
+    : 'never ran since go';
+  let port: Record<string, number> | undefined;
+  const fport = b && Number(await host.xs.readOptional(`${b.frontendDir}/event-channel`));
+  if (d && fport) {
+    const m = d.view.mem32;
+    const bit = (base: number) => (Atomics.load(m, (base >> 2) + (fport >>> 5)) >>> (fport & 31)) & 1;
+    port = { port: fport, pending: bit(SHINFO_EVTCHN_PENDING), masked: bit(SHINFO_EVTCHN_MASK), upcall: Atomics.load(m, UPCALL_WORD) & 0xff };
+  }
+  return `${verdict}: ${JSON.stringify({ atGo, now, since, frontend: port, rings: b?.rings })}`;
+}
+
+/** The host's log (pCPU threads, blkback, vCPU deaths), in a file named when the bench starts. */
+const HOST_LOG = join(tmpdir(), `xenode-bench-blk-${process.pid}.log`);
+writeFileSync(HOST_LOG, '');
+console.error(`host log: ${HOST_LOG}`);
+
 let seq = 0;
 /** The driver domain's id, once it runs. */
 let ddDomid = -1;
@@ -157,19 +221,22 @@ async function run(host: Host, guests: number, extra: string, backend?: string, 
     const readyMs = 60_000 + guests * 5_000;
     const log = (id: number) => (host.consoled.has(id) ? new TextDecoder().decode(host.consoled.log(id)) : '(no console)');
     // A guest whose node never comes says why: its state, its console, the driver domain's.
-    const failed = (d: number, what: string) => (e: unknown): never => {
+    const failed = (d: number, what: string, diag?: () => Promise<string>) => async (e: unknown): Promise<never> => {
       const be = backend ? `\nbackend ${backend}:\n${log(ddDomid)}` : '';
       const state = host.hv.domains().find((x) => x.domid === d)?.stateString ?? 'gone';
-      throw new Error(`d${d} (${extra}${pool ? `, pool ${pool}` : ''}, ${state}) ${what}: ${(e as Error).message}\n${log(d)}${be}`);
+      const why = diag ? `\n${await diag()}` : '';
+      throw new Error(`d${d} (${extra}${pool ? `, pool ${pool}` : ''}, ${state}) ${what}: ${(e as Error).message}${why}\n${log(d)}${be}\nhost log: ${HOST_LOG}`);
     };
     const ready = (d: number) => host.xs.wait(node(d, 'ready'), (v) => v === '1', { timeout: readyMs }).catch(failed(d, 'did not get ready'));
     await Promise.all(domids.map(ready));
+    const atGo = new Map<number, Progress>();
+    if (!backend) for (const d of domids) atGo.set(d, await progressOf(host, d));
     const cpu = new CpuSampler(pool ? poolThreads.get(pool) ?? [] : []);
     await Promise.all(domids.map((d) => host.xs.write(node(d, 'go'), '1')));
     const results = await Promise.all(domids.map(async (d) => {
       const r = await host.xs.wait(node(d, 'result'), (v) => v !== undefined, { timeout: 60_000 + opts.runtime * 4000 * Math.max(1, guests / 8) })
-        .catch(failed(d, 'wrote no result'));
-      return JSON.parse(r!) as { ops: number; bs: number; start_ms: number; end_ms: number; hist: string };
+        .catch(failed(d, 'wrote no result', () => overstay(host, d, atGo.get(d))));
+      return JSON.parse(r!) as { ops: number; bs: number; start_ms: number; end_ms: number; hist: string; ramp: { ops: number; start_ms: number; end_ms: number } };
     }));
     const hist = new Array<number>(200).fill(0);
     for (const r of results) r.hist.split(',').forEach((n, b) => (hist[b]! += Number(n)));
@@ -181,11 +248,14 @@ async function run(host: Host, guests: number, extra: string, backend?: string, 
     const ops = results.reduce((a, r) => a + r.ops, 0);
     const used = cpu.between(from, to);
     const bytes = results.reduce((a, r) => a + r.ops * r.bs, 0);
+    const rampOps = results.reduce((a, r) => a + r.ramp.ops, 0);
+    const rampSecs = (Math.max(...results.map((r) => r.ramp.end_ms)) - Math.min(...results.map((r) => r.ramp.start_ms))) / 1000;
     return {
       guests, iops: ops / secs, mbps: bytes / secs / 1e6,
       p50_us: percentileOf(hist, 50), p99_us: percentileOf(hist, 99),
       cpu_us_per_io: used.all / ops, ...(Number.isFinite(used.dom0) && { dom0_us_per_io: used.dom0 / ops }),
       ...(pool && Number.isFinite(used.pcpus) && used.pcpus > 0 && { pcpus_us_per_io: used.pcpus / ops }),
+      ...(rampOps > 0 && { ramp_iops: rampOps / rampSecs, ramp_s: rampSeconds(guests) }),
     };
   } finally {
     for (const d of domids) await host.destroy(d).catch(() => {});
@@ -200,7 +270,7 @@ async function median(guests: number, once: () => Promise<Point>): Promise<Point
   return runs[(runs.length - 1) >> 1]!;
 }
 
-const host = await Host.start({ poolSize: 4 });
+const host = await Host.start({ poolSize: 4, log: (line) => appendFileSync(HOST_LOG, `${new Date().toISOString()} ${line}\n`) });
 const guestCounts = [1, 2, 4, 8, 16, 32].filter((n) => n <= opts['max-guests']);
 const SEQ_DISK_BYTES = opts['seq-disk-mb'] * 2 ** 20;
 const physical = {
@@ -225,7 +295,7 @@ if (opts.pools) {
   }
   const load = `rw=randread bs=4096 qd=${opts.qd} persistent=1 iomem=1`;
   await run(host, 1, load, undefined, DISK_BYTES, 32, 'blk1'); // warm the realm kernel image and JIT
-  const counts = [1, 8, 16, 32].filter((n) => n <= opts['max-guests']);
+  const counts = [1, 8, 16, 32].filter((n) => n >= opts['min-guests'] && n <= opts['max-guests']);
   const rows: Record<string, Point[]> = { 'Pool-0': [], 'shared, 1 pCPU': [], 'shared, 2 pCPUs': [] };
   const pools: Record<string, string | undefined> = { 'Pool-0': undefined, 'shared, 1 pCPU': 'blk1', 'shared, 2 pCPUs': 'blk2' };
   for (const n of counts) {
@@ -233,7 +303,8 @@ if (opts.pools) {
       const p = await median(n, () => run(host, n, load, undefined, DISK_BYTES, 32, pool));
       rows[row]!.push(p);
       const pcpus = p.pcpus_us_per_io === undefined ? '' : `, pCPUs ${p.pcpus_us_per_io.toFixed(2)}`;
-      console.error(`${row}, ${n} guests: ${Math.round(p.iops)} IOPS, p50 ${p.p50_us} us, CPU ${p.cpu_us_per_io?.toFixed(2)} us/IO (dom0 ${p.dom0_us_per_io?.toFixed(2)}${pcpus}), load ${loadavg()[0].toFixed(1)}`);
+      const ramp = p.ramp_iops === undefined ? '' : ` (ramp of ${p.ramp_s} s: ${Math.round(p.ramp_iops)} IOPS)`;
+      console.error(`${row}, ${n} guests: ${Math.round(p.iops)} IOPS${ramp}, p50 ${p.p50_us} us, CPU ${p.cpu_us_per_io?.toFixed(2)} us/IO (dom0 ${p.dom0_us_per_io?.toFixed(2)}${pcpus}), load ${loadavg()[0].toFixed(1)}`);
     }
   }
   await host.close();
@@ -245,7 +316,7 @@ if (opts.pools) {
     last_over_target: points[points.length - 1]!.iops / 600_000,
     ...(counts.includes(8) && { last_over_8_guests: points[points.length - 1]!.iops / points[counts.indexOf(8)]!.iops }),
   }]));
-  emit({ bench: 'blk-cpupools', runtime_s: opts.runtime, qd: opts.qd, guests: counts, physical_randread_4k: physical.randread_4k, randread_4k: rows, ratios, target_iops_32_guests: 600_000 });
+  emit({ bench: 'blk-cpupools', runtime_s: opts.runtime, ramp: opts.ramp, qd: opts.qd, guests: counts, physical_randread_4k: physical.randread_4k, randread_4k: rows, ratios, target_iops_32_guests: 600_000 });
   process.exit(0);
 }
 

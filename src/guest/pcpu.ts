@@ -21,7 +21,7 @@ import { MessageChannel, moveMessagePortToContext, parentPort, receiveMessageOnP
 import type { PcpuData, PcpuMessage, PcpuStatus } from '../hypervisor/cpupool.js';
 import { CreditScheduler } from '../hypervisor/credit.js';
 import { PcpuStats, takeRung, DB_PENDING } from '../hypervisor/doorbell.js';
-import { CB_PAUSE } from '../hypervisor/layout.js';
+import { CB_PAUSE, CB_RUNSTATE, RUNSTATE_blocked, RUNSTATE_runnable, RUNSTATE_running } from '../hypervisor/layout.js';
 import { DomainView, type DomainBuffers } from '../hypervisor/memory.js';
 import { GUEST_NICE } from '../hypervisor/sched.js';
 import { HALT_POLL_MAX_US, HALT_POLL_START_US } from '../hypervisor/upcall.js';
@@ -145,6 +145,11 @@ class Resident {
 
   get paused(): boolean {
     return Atomics.load(this.view.ctl, CB_PAUSE) > 0;
+  }
+
+  /** Its vCPU's runstate word, as a Pool-0 vCPU thread writes its own (xl list's r and b). */
+  set runstate(s: number) {
+    Atomics.store(this.view.ctl, CB_RUNSTATE, s);
   }
 
   /**
@@ -361,6 +366,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       }
       kick();
     });
+    d.runstate = RUNSTATE_running;
     const turns = shell.realm.boot(toRealm(m.buffers, I), kernel, kernel === null ? null : toRealm(m.identity, I));
     d.turns = { timer: turns.timer, reply: turns.reply, push: turns.push, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught,
       expecting: turns.expecting, claim: turns.claim };
@@ -371,7 +377,10 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     if (d) evict(m.domid);
     status({ type: 'failed', domid: m.domid, message: `its realm did not start: ${(e as Error)?.message ?? String(e)}` });
   } finally {
-    if (d) shares.ran(d, performance.now() - t0);
+    if (d) {
+      shares.ran(d, performance.now() - t0);
+      d.runstate = RUNSTATE_blocked; // its first turn is rung
+    }
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
     refill();
   }
@@ -388,6 +397,7 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
   const t0 = performance.now();
   Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
   Atomics.store(stats.words, PcpuStats.RUNNING, m.domid + 1);
+  d.runstate = RUNSTATE_running;
   try {
     sched.set(d, m.weight, m.cap);
     let kernel: RealmKernel;
@@ -403,6 +413,7 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
     kick();
   } finally {
     shares.ran(d, performance.now() - t0);
+    d.runstate = RUNSTATE_blocked;
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
   }
 }
@@ -538,6 +549,7 @@ function kick(): void {
 function turn(d: Resident): void {
   Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
   Atomics.store(stats.words, PcpuStats.RUNNING, d.domid + 1);
+  d.runstate = RUNSTATE_running;
   const t0 = performance.now();
   const inbox = d.inbox;
   d.inbox = [];
@@ -564,6 +576,9 @@ function turn(d: Resident): void {
   sched.charge(d, ms);
   shares.ran(d, ms);
   stats.cpuMs[d.slot] = stats.cpuMs[d.slot]! + ms;
+  // Work it queued for itself (a timer, a setImmediate) keeps it runnable; an event rung in its
+  // turn makes it runnable at the next pass.
+  d.runstate = d.busy && !d.halted ? RUNSTATE_runnable : RUNSTATE_blocked;
   Atomics.store(stats.words, PcpuStats.RUNNING, 0);
   Atomics.add(stats.words, PcpuStats.TURNS, 1);
 }
@@ -581,6 +596,7 @@ function pump(): void {
     if (!d.busy) withWork.delete(d); // its work ran in a turn after it was queued
     else if (!ringing.has(d) && !d.halted && !d.paused) runnable.push(d);
   }
+  for (const d of runnable) d.runstate = RUNSTATE_runnable;
   const now = performance.now();
   const order = sched.pick(runnable, now);
   for (const d of order) {

@@ -200,10 +200,6 @@ class Pcpu {
     this.#freeSlots.push(slot);
   }
 
-  running(): boolean | undefined {
-    return this.#thread?.runnable();
-  }
-
   cpuMs(): number | undefined {
     return this.#thread?.cpuMs();
   }
@@ -372,8 +368,6 @@ export class Cpupool {
         release();
       },
       cpuTime: () => pcpu.stats.cpuMs[slot]!,
-      // Running if its turn is on now; between turns, blocked (even when runnable: it waits for the pCPU).
-      running: () => pcpu.stats.current()?.domid === domain.domid && pcpu.running() !== false,
       push(grant: PeerGrant) {
         port1.postMessage({ push: grant });
       },

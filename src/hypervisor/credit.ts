@@ -5,8 +5,15 @@
 // by the turn, as measured, so a domain that keeps itself busy falls behind those that yield.
 import { CREDIT_DEFAULT_WEIGHT } from './sched.js';
 
-/** Xen's credit accounting period. */
+/** Xen's credit accounting period (and its default timeslice, sched_credit_tslice_ms). */
 export const CREDIT_PERIOD_MS = 30;
+/**
+ * Xen's lower bound on a vCPU's credit (csched_acct: -credits_per_tslice). Without it one long
+ * turn (a collection, or the pCPU thread preempted by a loaded host, all charged to the domain in
+ * its turn) left a debt that 32 pool mates' shares of ~0.9 ms a period took seconds to repay,
+ * while it ran only when none of them was runnable: waits of 4.7 s for a turn were measured.
+ */
+export const CREDIT_MIN_MS = -CREDIT_PERIOD_MS;
 
 interface Account {
   weight: number;
@@ -42,7 +49,7 @@ export class CreditScheduler<K> {
     for (const a of this.#accounts.values()) total += a.weight;
     for (const a of this.#accounts.values()) {
       const share = (CREDIT_PERIOD_MS * a.weight) / total;
-      a.credit = Math.min(share, a.credit + share);
+      a.credit = Math.min(share, Math.max(CREDIT_MIN_MS, a.credit + share));
       a.used = 0;
     }
   }

@@ -16,7 +16,7 @@ import { resetLock } from './lock.js';
 import { Hypercalls } from './hypercalls.js';
 import {
   CB_DYING, CB_EVTCHN_LOCK, CB_MAIN_CALLED, CB_MAX_GRANT_FRAMES, CB_NR_GRANT_FRAMES, CB_PAUSE, CB_RAM_HWM, CB_RUNSTATE, CB_SHUTDOWN, CB_TOT_PAGES,
-  DEFAULT_MAX_EVTCHNS, DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, RUNSTATE_blocked, firstRamPfn,
+  DEFAULT_MAX_EVTCHNS, DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, RUNSTATE_blocked, RUNSTATE_running, firstRamPfn,
 } from './layout.js';
 import { DomHeap } from './domheap.js';
 import type { DoorbellSlot } from './doorbell.js';
@@ -105,11 +105,14 @@ export class Domain {
   get paused(): boolean {
     return this.pauseCount > 0;
   }
-  /** The thread's state when the OS tells it (thread.ts), else the upcall loop's runstate word. */
-  get blocked(): boolean {
+  /**
+   * RUNSTATE_*: the thread's state when the OS tells it (thread.ts), else the runstate word (its
+   * upcall loop's, or in a shared pool its pCPU thread's).
+   */
+  get runstate(): number {
     const running = this.vcpu?.running?.();
-    if (running !== undefined) return !running;
-    return Atomics.load(this.view.ctl, CB_RUNSTATE) === RUNSTATE_blocked;
+    if (running !== undefined) return running ? RUNSTATE_running : RUNSTATE_blocked;
+    return Atomics.load(this.view.ctl, CB_RUNSTATE);
   }
   get totPages(): number {
     return Atomics.load(this.view.ctl, CB_TOT_PAGES);
@@ -121,12 +124,13 @@ export class Domain {
   /** xl list's State column: r b p s, the shutdown reason's letter ("-rscwS" in xl), d. */
   get stateString(): string {
     const s = this.shutdownReason;
-    // Read once: the thread may block or wake between two reads, and xl shows r or b, never both.
+    // Read once: the thread may block or wake between two reads, and xl shows r or b, never both;
+    // a runnable vCPU waiting for its pCPU is neither (Xen's getdomaininfo).
     const live = !this.dying && !s && !this.paused;
-    const blocked = live && this.blocked;
+    const runstate = live ? this.runstate : -1;
     return [
-      live && !blocked ? 'r' : '-',
-      blocked ? 'b' : '-',
+      runstate === RUNSTATE_running ? 'r' : '-',
+      runstate === RUNSTATE_blocked ? 'b' : '-',
       this.paused ? 'p' : '-',
       s ? 's' : '-',
       s ? '-rscwS'[SHUTDOWN_REASONS.indexOf(s)] : '-',

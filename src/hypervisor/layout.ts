@@ -51,7 +51,10 @@ export const CB_EVTCHN_LOCK = 0;
 export const CB_GRANT_LOCK = 1;
 /** Pause count; the vCPU sleeps at its next scheduling point while it is non-zero. */
 export const CB_PAUSE = 2;
-/** Written by the vCPU: RUNSTATE_running or RUNSTATE_blocked. */
+/**
+ * The vCPU's runstate (Xen's RUNSTATE_*): written by its Pool-0 thread (running or blocked), or
+ * in a shared pool by its pCPU thread (running in its turn, runnable while it waits for one).
+ */
 export const CB_RUNSTATE = 3;
 /** -1 while running, else the SHUTDOWN_* code. */
 export const CB_SHUTDOWN = 4;
@@ -87,8 +90,10 @@ export const CB_FIFO_CONTROL = 17;
 export const CB_FIFO_NR_EVTCHNS = 18;
 export const CB_HEADER_WORDS = 19;
 
+/** Xen's values (public/vcpu.h). */
 export const RUNSTATE_running = 0;
-export const RUNSTATE_blocked = 1;
+export const RUNSTATE_runnable = 1;
+export const RUNSTATE_blocked = 2;
 
 /** VIRQ -> port (0 = unbound), one word per VIRQ for vCPU 0. */
 export const CB_VIRQ_BASE = CB_HEADER_WORDS;

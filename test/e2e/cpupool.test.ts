@@ -107,6 +107,27 @@ test('a realm leads nowhere: not to the pCPU thread, not to its pool mates', T, 
   await Promise.all([host.destroy(a.domain.domid), host.destroy(b.domain.domid)]);
 });
 
+test("xl list shows a shared-pool guest's runstate as its pCPU thread writes it: r in its turn, neither r nor b while it waits for one, b when idle", T, async () => {
+  await host.createCpupool('runstate', 1);
+  const pool = 'pool = "runstate"\n';
+  const busy = await Promise.all(['rs-busy-a', 'rs-busy-b'].map((n) => host.create(config(n, join(FIXTURES, 'busy.ts'), pool))));
+  const idle = await host.create(config('rs-idle', join(FIXTURES, 'ticker.ts'), pool));
+  for (const b of busy) await consoleMatch(b.domain.domid, /busy/);
+  await consoleMatch(idle.domain.domid, /tick 1/);
+  const state = (domid: number) => host.hv.domain(domid).stateString;
+  // Two guests that never sleep share one pCPU: each is running or runnable, never blocked.
+  const seen = new Set<string>();
+  const idleSeen = new Set<string>();
+  for (let i = 0; i < 5000 && !(seen.has('r-----') && seen.has('------') && idleSeen.has('-b----')); i++) {
+    for (const b of busy) seen.add(state(b.domain.domid));
+    idleSeen.add(state(idle.domain.domid));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  assert.deepEqual([...seen].sort(), ['------', 'r-----'], [...seen].join(' '));
+  assert.ok(idleSeen.has('-b----'), [...idleSeen].join(' '));
+  await Promise.all([...busy, idle].map((d) => host.destroy(d.domain.domid)));
+});
+
 test('a guest that throws from a timer crashes alone; its pool mate runs on', T, async () => {
   await host.createCpupool('throw', 1);
   const mate = await host.create(config('mate-throw', join(FIXTURES, 'ticker.ts'), 'pool = "throw"\n'));

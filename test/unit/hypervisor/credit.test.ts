@@ -2,7 +2,7 @@
 // for the rest of its period. Time is passed in, so nothing here depends on the clock.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CREDIT_PERIOD_MS, CreditScheduler } from '../../../src/hypervisor/credit.js';
+import { CREDIT_MIN_MS, CREDIT_PERIOD_MS, CreditScheduler } from '../../../src/hypervisor/credit.js';
 
 test('a domain that spent its credit runs only after those that did not', () => {
   const s = new CreditScheduler<string>();
@@ -44,4 +44,17 @@ test('round robin within a class, and forgotten domains are skipped', () => {
   s.delete('b');
   assert.deepEqual(new Set(s.pick(['a', 'b', 'c'], 3)), new Set(['a', 'c']));
   assert.deepEqual(s.params('a'), { weight: 256, cap: 0 });
+});
+
+test("a debt is bounded as Xen bounds it: a domain charged one long turn is UNDER again within a few periods", () => {
+  const s = new CreditScheduler<string>();
+  s.set('late');
+  s.set('mate');
+  s.pick([], 0);
+  s.charge('late', 5000); // a 5 s turn: a full collection, or its thread preempted on a loaded host
+  // Its mate stays runnable and UNDER (it is charged nothing), so 'late' runs only once it is UNDER again.
+  let periods = 0;
+  for (let now = CREDIT_PERIOD_MS; !s.pick(['late', 'mate'], now).includes('late'); now += CREDIT_PERIOD_MS) periods++;
+  // Each period earns half of 30 ms: from the bound of -30 ms, UNDER in the third (not after 333).
+  assert.equal(periods, Math.ceil(-CREDIT_MIN_MS / (CREDIT_PERIOD_MS / 2)) + 1);
 });

@@ -12,7 +12,7 @@ import { BackendLifecycle } from '../../backend.js';
 import type { DriverContext } from '../../evtchn.js';
 import { mapRing, type MappedRing } from '../../ringpages.js';
 import { XEN_IO_PROTO_ABI_NATIVE, readFlag, readUint } from '../../xenbus.js';
-import { BackQueue, emptyBlkbackStats, type BlkbackStats } from './queue.js';
+import { BackQueue, emptyBlkbackStats, type BackQueueSnapshot, type BlkbackStats } from './queue.js';
 import {
   DEFAULT_MAX_INDIRECT_SEGMENTS, DEFAULT_MAX_QUEUES, DEFAULT_MAX_RING_PAGE_ORDER, defaultPersistentLimit,
 } from '../protocol.js';
@@ -97,6 +97,11 @@ export class BlkBack {
 
   get connected(): boolean {
     return this.#conn !== null;
+  }
+
+  /** Each connected ring's indexes and state (BackQueue.snapshot). */
+  get rings(): BackQueueSnapshot[] {
+    return this.#conn?.queues.map((q) => q.snapshot()) ?? [];
   }
 
   /** Persistently mapped grants, per ring. */

@@ -76,6 +76,14 @@ export interface BackQueueOptions {
   readonly log: (line: string) => void;
 }
 
+export interface BackQueueSnapshot {
+  readonly port: number;
+  readonly reqProd: number; readonly reqCons: number; readonly reqEvent: number;
+  readonly rspProdPvt: number; readonly rspProd: number; readonly rspEvent: number;
+  readonly inflight: number;
+  readonly state: 'serving' | 'barrier' | 'paused' | 'stopped' | 'halted';
+}
+
 export class BackQueue {
   readonly #o: BackQueueOptions;
   readonly #ring: BackRing;
@@ -113,6 +121,18 @@ export class BackQueue {
     this.#segs = new Uint8Array(Math.max(1, blkifIndirectPages(o.maxIndirectSegments)) * PAGE_SIZE);
     this.#segsView = new DataView(this.#segs.buffer);
     o.port.onEvent(() => this.service());
+  }
+
+  /**
+   * The ring's indexes and this queue's state, for a harness that reports a stalled guest: which
+   * side stopped (requests not consumed, answers not published, or an event not asked for).
+   */
+  snapshot(): BackQueueSnapshot {
+    const r = this.#ring;
+    return {
+      port: this.#o.port.port, reqProd: r.reqProd, reqCons: r.reqCons, reqEvent: r.reqEvent, rspProdPvt: r.rspProdPvt, rspProd: r.rspProd, rspEvent: r.rspEvent,
+      inflight: this.#inflight, state: this.#halted ? 'halted' : this.#stopped ? 'stopped' : this.#paused ? 'paused' : this.#barrier ? 'barrier' : 'serving',
+    };
   }
 
   /** Consume whatever the frontend published, until the ring is empty and it knows to wake us. */
