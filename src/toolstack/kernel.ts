@@ -12,7 +12,6 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
 import vm from 'node:vm';
 import type { BuildResult, Plugin } from 'esbuild';
 import { LIBRARY_IMAGE, wrapKernelScript } from '../guest/image.js';
@@ -179,35 +178,11 @@ export async function kernelScript(kernelPath: string): Promise<KernelScript | n
   let s = scripts.get(img.url);
   if (!s) {
     const code = await readFile(fileURLToPath(img.url), 'utf8');
-    const cachedData = kernelCodeCache(code, img.url);
+    const cachedData = new vm.Script(wrapKernelScript(code), { filename: img.url }).createCachedData();
     s = { url: img.url, code, cachedData };
     scripts.set(img.url, s);
   }
   return s;
-}
-
-/** Whether this process was started with a say on V8's lazy compiling: it is left as it is then. */
-const LAZY_SET = /--(no-)?(max-)?lazy\b/.test(`${process.execArgv.join(' ')} ${process.env['NODE_OPTIONS'] ?? ''}`);
-
-/**
- * A kernel script's code cache with its functions compiled, not its top level only: V8 compiles
- * a function the first time it runs, and a cache holds what was compiled when it was made, so a
- * claim compiled the kernel's functions (esbuild's helpers, its getters) as its top level ran them
- * (0.05-0.2 ms of a warm create here). V8's --lazy is off while dom0 compiles it (one synchronous
- * compile per image) and back on before the cache is made, whose flag hash is then the one every
- * guest thread has. The flag is the process's: a thread compiling meanwhile compiles eagerly, no
- * more.
- */
-function kernelCodeCache(code: string, url: string): Uint8Array {
-  if (LAZY_SET) return new vm.Script(wrapKernelScript(code), { filename: url }).createCachedData();
-  let script: vm.Script;
-  setFlagsFromString('--no-lazy');
-  try {
-    script = new vm.Script(wrapKernelScript(code), { filename: url });
-  } finally {
-    setFlagsFromString('--lazy');
-  }
-  return script.createCachedData();
 }
 
 /**
