@@ -21,7 +21,7 @@ import type { ConsoleDaemon } from '../drivers/console/daemon.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsNodeOps, XsPerm } from '../xenstore/client/client.js';
 import type { Xenstored } from '../xenstore/server/daemon.js';
-import { within } from '../guest/within.js';
+import { within } from '../within.js';
 import { addDiskNodes, removeDomainDisks, type DevicePlug } from './devices.js';
 import type { DomainConfig, DomainVif } from './domconfig.js';
 import { cachedKernelScript, kernelImage, kernelScript } from './kernel.js';
