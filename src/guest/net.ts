@@ -4,7 +4,7 @@ import type { DriverContext } from '../drivers/evtchn.js';
 import type { Net } from '../drivers/net/front/net.js';
 import type { NetFront, NetfrontOptions } from '../drivers/net/front/netfront.js';
 import { XenError, isXenError } from '../errors.js';
-import { within } from './within.js';
+import { within } from '../within.js';
 
 export type OpenNet = (devid?: number, opts?: NetfrontOptions) => Promise<Net>;
 

@@ -16,7 +16,7 @@ import { CB_RAM_HWM, firstRamPfn } from '../hypervisor/layout.js';
 import type { IoRanges } from './iopages.js';
 import type { SuspendHandler } from './lifecycle.js';
 import type { GuestStacks } from './tcpip.js';
-import { within } from './within.js';
+import { within } from '../within.js';
 
 /** A frontend as a suspend sees it. */
 export interface Quiescable {

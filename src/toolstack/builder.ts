@@ -21,7 +21,7 @@ import type { ConsoleDaemon } from '../drivers/console/daemon.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsNodeOps, XsPerm } from '../xenstore/client/client.js';
 import type { Xenstored } from '../xenstore/server/daemon.js';
-import { within } from '../guest/within.js';
+import { within } from '../within.js';
 import { addDiskNodes, removeDomainDisks, type DevicePlug } from './devices.js';
 import type { DomainConfig, DomainVif } from './domconfig.js';
 import { cachedKernelScript, kernelImage, kernelScript } from './kernel.js';
@@ -520,6 +520,8 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
   const shell = take(script ?? undefined);
   if (!shell) return undefined;
   const { domain: d, vcpu } = shell;
+  let release: (() => void) | undefined;
+  let named: Promise<unknown> | undefined;
   try {
     const t1 = performance.now();
     if (restore) {
@@ -566,20 +568,28 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
     const wanted = shell.vif ? { disks: spec.disks, vifs: [] } : spec;
     const devices = wanted.disks.length > 0 || wanted.vifs.length > 0 ? await writeDevices(ctx, d.domid, wanted) : undefined;
     if (restore) await devices?.plugged;
-    const release = late && shared ? ctx.xenstored.holdDomain(d.domid) : undefined;
+    // Not after its teardown (a refused disk, a destroy meanwhile): dom0's nodes would outlive it.
+    const writeNames = async () => {
+      if (ctx.hv.findDomain(d.domid) === d && !d.dying) await Promise.all(names(ctx.xs));
+    };
+    release = late && shared ? ctx.xenstored.holdDomain(d.domid) : undefined;
+    // A realm with no ring to hold is named before it has its kernel, as a created domain is.
+    const early = late && shared && !release;
+    if (early) await writeNames().catch(undo);
     const t2 = performance.now();
     vcpu.loadKernel(image, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), ...(spec.cpuCap !== undefined && { cap: spec.cpuCap }) },
       { vifs: spec.vifs.map((v) => v.devid) });
     const t3 = performance.now();
     if (restore) ctx.hv.unpause(d.domid);
-    const writeNames = () => Promise.all(names(ctx.xs));
-    const named = !late ? undefined
+    named = !late || early ? undefined
       : (release ? within(vcpu.mainCalled.catch(() => {}), NAMES_WAIT_MS).then(writeNames).finally(release) : writeNames()).catch(undo);
     named?.catch(() => {}); // awaited below; the disks' outcomes first, so a teardown finds no backend starting
     await devices?.plugged;
     await named;
     return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: t3 - t2 }, postedAt: performance.timeOrigin + t3 };
   } catch (e) {
+    await named?.catch(() => {});
+    release?.();
     await teardownDomain(ctx, d.domid);
     throw e;
   }

@@ -14,7 +14,7 @@ import { DomHeap } from '../hypervisor/domheap.js';
 import { ThreadScrubber } from '../hypervisor/scrub.js';
 import { HALT_POLL_MAX_US, UpcallLoop } from '../hypervisor/upcall.js';
 import { GUEST_IMAGE, PCPU_IMAGE, REALM_IMAGE } from '../guest/image.js';
-import { within } from '../guest/within.js';
+import { within } from '../within.js';
 import { Cpupool, POOL0, type CpupoolOptions, type CpupoolSched } from '../hypervisor/cpupool.js';
 import { VcpuPool } from '../hypervisor/vcpu.js';
 import { Switch } from '../network/switch.js';

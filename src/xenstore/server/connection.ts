@@ -63,8 +63,6 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
   #inputHeld = false;
   /** Output handed to the transport and not yet taken by the peer, as last reported. */
   #unread = 0;
-  /** Requests wait while an earlier one of this connection completes asynchronously. */
-  #stalled = false;
   /** Holds from outside (hold()): requests wait while any is on. */
   #holds = 0;
   #closed = false;
@@ -123,7 +121,7 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
 
   /** A complete request waits and may be handled now. */
   get runnable(): boolean {
-    return !this.#closed && !this.#stalled && this.#holds === 0 && this.#unread <= OUTPUT_THROTTLE && this.#frames.ready;
+    return !this.#closed && this.#holds === 0 && this.#unread <= OUTPUT_THROTTLE && this.#frames.ready;
   }
 
   /** Handle up to `max` requests (the scheduler's turn); returns how many were handled. */
@@ -149,7 +147,6 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
   }
 
   resume(): void {
-    this.#stalled = false;
     this.#frames.release();
     this.owner.wake(this);
   }

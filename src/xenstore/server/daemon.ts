@@ -85,10 +85,10 @@ export class Xenstored {
   /**
    * Hold the domain's ring connection: its requests wait until the returned function is called
    * (a claimed shell is named after it has its kernel, and must not see itself unnamed). A
-   * domain without a ring has nothing to hold.
+   * domain without a ring has nothing to hold: undefined.
    */
-  holdDomain(domid: number): () => void {
-    return this.#core.ring(domid)?.hold() ?? (() => {});
+  holdDomain(domid: number): (() => void) | undefined {
+    return this.#core.ring(domid)?.hold();
   }
 
   isIntroduced(domid: number): boolean {

@@ -275,6 +275,26 @@ test("a create with pool= claims a realm parked in that cpupool: the guest sees 
   assert.deepEqual(host.hv.domains().map((d) => d.name), ['Domain-0', 'plain']);
 });
 
+test("a create from a cpupool's parked realm whose disk is refused leaves neither its /local/domain nor its /vm directory: the names written late are not written after its teardown", T, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xenode-shells-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const host = await Host.start();
+  t.after(() => host.close());
+  const pool = await host.createCpupool('dense', 1, 'credit', { shells: { count: 2, memory: 32 } });
+  await until('2 shells are parked in the pool', () => shellsOf(host).length === 2 && pool.domains === 2);
+  const parked = shellsOf(host);
+  const cfg = parseDomainConfig(`name = "refused"\nkernel = "${join(FIXTURES, 'diskio.ts')}"\nmemory = 32\npool = "dense"\ndisk = [ 'vdev=xvda, target=${dir}' ]\n`, KERNEL).config;
+  await assert.rejects(host.create(cfg), (e: Error) => isXenError(e, 'ENODEV'));
+  const claimed = parked.find((d) => host.hv.findDomain(d.domid) !== d);
+  assert.ok(claimed, 'a parked realm was claimed and destroyed');
+  // Its names are written once its main() is reported or 5 ms after its kernel: well before a new realm is parked.
+  await until('the pool is full again', () => shellsOf(host).length === 2 && pool.domains === 2);
+  const gone = (path: string) => host.xs.directory(path).then((children) => children, (e: Error) => isXenError(e, 'ENOENT'));
+  assert.equal(await gone(`/local/domain/${claimed.domid}`), true);
+  assert.equal(await gone(`/vm/${claimed.uuid}`), true);
+  await host.destroyCpupool('dense');
+});
+
 test('a storm of 100 creates into a cpupool with parked shells: each succeeds or fails cleanly, no shell serves two', T, async (t) => {
   const host = await Host.start({ maxCreates: 8 });
   t.after(() => host.close());
