@@ -135,9 +135,14 @@ const load = [loadavg()[0]!];
 // Shells whose vif is connected while they wait (what summoning is for), then plain shells, which
 // attach the vif at the create: the same run's reference.
 const client = curlShell();
-const vifShells = await measure(client.curl, true, opts.port);
-const plainShells = await measure(client.curl, false, opts.port + 1);
-client.close();
+let vifShells: Awaited<ReturnType<typeof measure>>;
+let plainShells: typeof vifShells;
+try {
+  vifShells = await measure(client.curl, true, opts.port);
+  plainShells = await measure(client.curl, false, opts.port + 1);
+} finally {
+  client.close();
+}
 load.push(loadavg()[0]!);
 emit({
   bench: 'summon',

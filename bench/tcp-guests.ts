@@ -166,17 +166,18 @@ async function counted<T>(threads: Readonly<Record<string, number | undefined>>,
 
 const perGiB = (r: PumpResult) => r.bytes / 2 ** 30;
 
-/** The median of each thread's CPU over a side's rounds. */
-const medianCpu = (runs: readonly Counted<unknown>[], of: 'cpu' | 'sched' = 'cpu') =>
-  Object.fromEntries(Object.keys(runs[0]![of]).map((k) => [k, round2(median(runs.map((s) => s[of][k]!)))]));
+/** The median of each thread's figure (`of`: CPU or scheduler counts) over the rounds of a side that have the thread. */
+const medianPerThread = (runs: readonly Counted<unknown>[], of: 'cpu' | 'sched' = 'cpu') =>
+  Object.fromEntries([...new Set(runs.flatMap((s) => Object.keys(s[of])))]
+    .map((k) => [k, round2(median(runs.flatMap((s) => (s[of][k] === undefined ? [] : [s[of][k]]))))]));
 
 /** A side's figures over its counted streams: median and spread of Gb/s, median CPU per GiB of each thread. */
 function side(streams: readonly Stream[]): { gbps: number; all_gbps: number[]; cpu_s_per_gib: Record<string, number>; sched_per_gib: Record<string, number> } {
   return {
     gbps: round2(median(streams.map((s) => s.result.gbps))),
     all_gbps: streams.map((s) => round2(s.result.gbps)),
-    cpu_s_per_gib: medianCpu(streams),
-    sched_per_gib: medianCpu(streams, 'sched'),
+    cpu_s_per_gib: medianPerThread(streams),
+    sched_per_gib: medianPerThread(streams, 'sched'),
   };
 }
 
@@ -330,9 +331,9 @@ async function main(): Promise<void> {
       offloads: { source: await offloads(source.domid), sink: await offloads(sink.domid) },
       connections_per_s: { connections: opts.cps, parallel: CPS_PARALLEL,
         guest_to_guest: Math.round(median(cpsOf('guests'))), all_guest_to_guest: cpsOf('guests').map(Math.round),
-        guest_cpu_us_per_conn: medianCpu(cpsRounds['guests']!), source_tcp: cpsSource,
+        guest_cpu_us_per_conn: medianPerThread(cpsRounds['guests']!), source_tcp: cpsSource,
         ...(cpsRounds['node'] ? { node_net_loopback: Math.round(median(cpsOf('node'))), all_node_net_loopback: cpsOf('node').map(Math.round),
-          node_cpu_us_per_conn: medianCpu(cpsRounds['node']), ...withRatio(cpsOf('node'), cpsOf('guests')) } : {}) },
+          node_cpu_us_per_conn: medianPerThread(cpsRounds['node']), ...withRatio(cpsOf('node'), cpsOf('guests')) } : {}) },
       idle_connections: { opened: idleOpen, ...idleHeld, guest_memory_mib: 64, kib_per_conn: ((idleHeld.heap_mib - idleHeld.heap_before_mib) * 1024) / idleHeld.conns },
       ratio_to_iperf3: iperf ? { guest_to_guest: g2g && g2g.gbps / iperf, host_to_guest: h2g && h2g.gbps / iperf } : null,
       gateway_tcp: gw,

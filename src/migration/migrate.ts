@@ -12,11 +12,13 @@
 // slabs). What is sent of a frame is that copy, not the frame as it is when the stream gets to
 // it (the guest runs on meanwhile): so the receiver holds exactly what the next comparison is
 // made against, and a frame changed and changed back between two rounds cannot leave it with
-// bytes the guest no longer has. A pre-copy round compares, encodes and writes a slice of frames at a time and lets
-// dom0's loop run between slices: that loop is also every other domain's netback, switch and
-// xenstored, and a whole round at once held it for 100-650 ms under load (the bench's first
-// round, 13 MiB), during which the guest's own clients went unanswered. The stop-and-copy goes
-// in one piece: the guest is suspended then.
+// bytes the guest no longer has. A pre-copy round compares all its frames first (the count is
+// what the dirty threshold judges), then encodes and writes them, each pass a slice of frames at a
+// time, letting dom0's loop run between slices: that loop is also every other domain's netback,
+// switch and xenstored, and a whole round at once held it for 100-650 ms under load (the bench's
+// first round, 13 MiB), during which the guest's own clients went unanswered. A cancel or a
+// refusal can arrive between slices: each slice checks the connection first. The stop-and-copy
+// goes in one piece: the guest is suspended then.
 //
 // The invariant: the domain runs in exactly one place. Until the receiver has acknowledged the
 // whole stream, any failure resumes it here; after the permission to go is sent, the sender
@@ -35,7 +37,7 @@ import { encodeFrames, encodeHeaders, encodeSync } from './image.js';
 import { populatedPfns, trailerOf } from './save.js';
 import { DiskMigration } from './disks.js';
 import { ByteSource } from './source.js';
-import { authLine, readBanner, readBuilt, readFixed, send } from './wire.js';
+import { assertOpen, authLine, readBanner, readBuilt, readFixed, send } from './wire.js';
 
 /** xc's defaults: stop and copy once fewer frames than this changed in a round, or after this many rounds. */
 export const DIRTY_THRESHOLD = 50;
@@ -102,13 +104,15 @@ async function refused(host: string, port: number): Promise<boolean> {
   }
 }
 
-/** Frames a pre-copy round compares, encodes and writes before it lets the loop run (1 MiB). */
-export const PRECOPY_SLICE_FRAMES = 256;
+/** Frames a pre-copy round compares, or encodes and writes, before it lets the loop run (1 MiB). */
+const PRECOPY_SLICE_FRAMES = 256;
+/** Frames of sent copies one allocation holds (1 MiB). */
+const SLAB_FRAMES = 256;
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * The copy of each frame as last sent, carved from slabs of PRECOPY_SLICE_FRAMES frames: one
+ * The copy of each frame as last sent, carved from slabs of SLAB_FRAMES frames: one
  * allocation a slab, not one a frame (the bench's 3,362 frames made as many ArrayBuffers, and
  * their external memory set off mark-compacts of dom0's heap).
  */
@@ -143,7 +147,7 @@ class SentFrames {
 
   #copy(frame: Uint8Array): Buffer {
     if (this.#used === this.#slab.length) {
-      this.#slab = Buffer.allocUnsafeSlow(PRECOPY_SLICE_FRAMES * PAGE_SIZE);
+      this.#slab = Buffer.allocUnsafeSlow(SLAB_FRAMES * PAGE_SIZE);
       this.#used = 0;
     }
     const c = this.#slab.subarray(this.#used, this.#used + PAGE_SIZE);
@@ -232,6 +236,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
         const pfns: number[] = [];
         for (let i = 0; i < all.length; i += PRECOPY_SLICE_FRAMES) {
           if (i > 0) await yieldToLoop();
+          assertOpen(sock); // cancelled or refused meanwhile: no more comparing and copying
           for (const p of sent.changed(mem, all.slice(i, i + PRECOPY_SLICE_FRAMES))) pfns.push(p);
         }
         if (!first && pfns.length < threshold) {

@@ -125,10 +125,15 @@ function drained(sock: Socket): Promise<void> {
  * the socket to drain if it asks to.
  */
 export async function send(sock: Socket, chunks: readonly Buffer[]): Promise<void> {
-  if (sock.destroyed) throw new XenError('ENOTCONN', 'the migration connection is closed');
+  assertOpen(sock);
   let full = false;
   for (const c of chunks) full = !sock.write(c);
   if (full) await drained(sock);
+}
+
+/** What the next write would throw once the connection is destroyed (a cancel, a refusal, a break). */
+export function assertOpen(sock: Socket): void {
+  if (sock.destroyed) throw new XenError('ENOTCONN', 'the migration connection is closed');
 }
 
 /** The receiver's banner, or its refusal of our token (which is shorter than the banner). */

@@ -4,7 +4,7 @@
 // Ports carry one untagged VLAN (`native`: the bridge's untagged segment for NAME, TAG for
 // NAME.TAG) and any number of tagged ones (trunks); a VXLAN link carries them all.
 import type { NetFrameInfo } from '../abi/netif.js';
-import { BYTE_COUNTER_INIT } from '../drivers/net/protocol.js';
+import { DOUBLE_ZERO, zeroDoubles } from '../double-fields.js';
 import { NATIVE_VID } from './bridgespec.js';
 import type { Tap } from './capture.js';
 import { Fdb, type FdbLimits, type FdbOwner, type FdbRow } from './fdb.js';
@@ -109,8 +109,8 @@ export function insertTag(frame: Uint8Array, vid: number): Uint8Array {
 }
 
 export class BridgePort implements SwitchPort, FdbOwner {
-  /** Byte counts are double fields from the start (BYTE_COUNTER_INIT): 2 GiB through a port changes no hidden class. */
-  readonly counters: PortCounters = { framesIn: 0, bytesIn: BYTE_COUNTER_INIT, framesOut: 0, bytesOut: BYTE_COUNTER_INIT, dropsIn: 0, dropsOut: 0 };
+  /** Byte counts are double fields from the start (double-fields.ts): 2 GiB through a port changes no hidden class. */
+  readonly counters: PortCounters = zeroDoubles({ framesIn: 0, bytesIn: DOUBLE_ZERO, framesOut: 0, bytesOut: DOUBLE_ZERO, dropsIn: 0, dropsOut: 0 }, 'bytesIn', 'bytesOut');
   /** Captures of this port: frames in as the device sent them, frames out as it took them. */
   readonly taps = new Set<Tap>();
   learned = 0;
@@ -121,7 +121,6 @@ export class BridgePort implements SwitchPort, FdbOwner {
 
   constructor(readonly bridge: Bridge, readonly device: PortDevice, public mode: PortMode, readonly onUnplug: (p: BridgePort) => void, access?: PortAccess) {
     this.#access = access ?? { mac: mode.mac, macSpoof: mode.mac === null };
-    this.counters.bytesIn = this.counters.bytesOut = 0; // still double fields, reading +0
   }
 
   /** The locking mode (undefined: the MAC of the port's access alone, unless it may spoof). */

@@ -6,15 +6,6 @@ import { ringSize } from '../../abi/ring.js';
 import { PAGE_SIZE } from '../../abi/xen.js';
 import { XenError } from '../../errors.js';
 
-/**
- * What a byte counter's field is made with: the double -0, then set to 0. V8 keeps a field first
- * given a small integer as one, and the counter's first value past 2^31 (2 GiB through a vif)
- * would change the stats object's hidden class and throw away every optimized function that saw
- * it, the data path mid-stream, once per vif; a field made a double stays one (as tcpip's
- * SEQ_INIT), and reads +0 once set to 0 (-0 would show in util.inspect and strict comparisons).
- */
-export const BYTE_COUNTER_INIT = -0;
-
 /** One-page rings, as netif.h has them (NET_TX_RING_SIZE, NET_RX_RING_SIZE: 256 each). */
 export const NET_TX_RING_SIZE = ringSize(PAGE_SIZE, NETIF_TX_SLOT_SIZE);
 export const NET_RX_RING_SIZE = ringSize(PAGE_SIZE, NETIF_RX_SLOT_SIZE);

@@ -70,10 +70,11 @@ function reached(pkg: Package): { files: Set<string>; dirs: Set<string>; package
 
 test('npm pack holds every file the runtime loads (the vCPU and pCPU images, the lazy chunks, the linked CLI) and no code cache', (t) => {
   const pack = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', '--offline'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
-  if (pack.error || pack.status !== 0) {
-    t.skip(`npm pack did not run: ${pack.error?.message ?? pack.stderr.trim().split('\n').pop()}`);
+  if ((pack.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    t.skip('npm is not installed: npm pack cannot run');
     return;
   }
+  assert.equal(pack.status, 0, `npm pack failed: ${pack.error?.message ?? pack.stderr.trim().split('\n').pop()}`);
   const [tarball] = JSON.parse(pack.stdout) as [{ files: { path: string }[] }];
   const packed = new Set(tarball.files.map((f) => f.path));
   const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as Package;

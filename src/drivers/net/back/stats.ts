@@ -1,7 +1,7 @@
 // Counters netback keeps per vif, as Linux keeps them on the vifD.N net device (struct
 // rtnl_link_stats64): from dom0's side, so rx is what the guest sent and tx what it was given.
 // xentop swaps them (NETTX is the guest's transmit, the vif's rx); so does guestTraffic.
-import { BYTE_COUNTER_INIT } from '../protocol.js';
+import { DOUBLE_ZERO, zeroDoubles } from '../../../double-fields.js';
 
 export interface NetbackStats {
   /** Frames (and their bytes) the guest sent that went into the switch. */
@@ -23,9 +23,8 @@ export interface NetbackStats {
 }
 
 export function emptyNetbackStats(): NetbackStats {
-  const s = { rxPackets: 0, rxBytes: BYTE_COUNTER_INIT, rxErrors: 0, rxDropped: 0, txPackets: 0, txBytes: BYTE_COUNTER_INIT, txDropped: 0, txErrors: 0, fatal: 0 };
-  s.rxBytes = s.txBytes = 0; // still double fields, reading +0
-  return s;
+  const s = { rxPackets: 0, rxBytes: DOUBLE_ZERO, rxErrors: 0, rxDropped: 0, txPackets: 0, txBytes: DOUBLE_ZERO, txDropped: 0, txErrors: 0, fatal: 0 };
+  return zeroDoubles(s, 'rxBytes', 'txBytes');
 }
 
 /** The guest's view, as xentop shows NETTX/NETRX: what it sent and what it received. */

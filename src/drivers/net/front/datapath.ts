@@ -8,6 +8,7 @@
 import { NETIF_RSP_DROPPED, NETIF_RSP_OKAY, NETIF_TX_SLOT_SIZE, type NetFrameInfo } from '../../../abi/netif.js';
 import { ringSize } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
+import { DOUBLE_ZERO, zeroDoubles } from '../../../double-fields.js';
 import type { BoundPort } from '../../../hypervisor/port.js';
 import type { DriverContext } from '../../evtchn.js';
 import { grantRing, revokeRing, type GrantedRing } from '../../ringpages.js';
@@ -16,7 +17,7 @@ import { TxArena, type TxRun } from './arena.js';
 import { BackendMisbehaved, TxError, type NetError } from './errors.js';
 import type { NetStats } from './net.js';
 import { NetPages } from './pages.js';
-import { BYTE_COUNTER_INIT, NETFRONT_CONNECT_FRAMES } from '../protocol.js';
+import { NETFRONT_CONNECT_FRAMES } from '../protocol.js';
 import { RxQueue } from './rx.js';
 import { TxQueue, type TxFrame } from './tx.js';
 import { SuspendGate } from '../../quiesce.js';
@@ -92,7 +93,7 @@ const REFS_PER_QUEUE = NETFRONT_CONNECT_FRAMES;
 const ARENA_PAGES = 2 * ringSize(PAGE_SIZE, NETIF_TX_SLOT_SIZE);
 
 export class NetDatapath {
-  readonly stats: MutableStats = { rxBytes: BYTE_COUNTER_INIT, rxPackets: 0, txBytes: BYTE_COUNTER_INIT, txPackets: 0, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0 };
+  readonly stats: MutableStats = zeroDoubles({ rxBytes: DOUBLE_ZERO, rxPackets: 0, txBytes: DOUBLE_ZERO, txPackets: 0, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0 }, 'rxBytes', 'txBytes');
   readonly listeners = new Set<(frame: Uint8Array, info: NetFrameInfo) => void>();
   readonly #ctx: DriverContext;
   readonly #name: string;
@@ -114,7 +115,6 @@ export class NetDatapath {
   #logged = 0;
 
   constructor(ctx: DriverContext, name: string, onBroken: (e: NetError) => void) {
-    this.stats.rxBytes = this.stats.txBytes = 0; // still double fields (BYTE_COUNTER_INIT), reading +0
     this.#ctx = ctx;
     this.#name = name;
     this.#onBroken = onBroken;

@@ -1,5 +1,5 @@
-// Byte counters past 2 GiB must not change the stats objects' hidden classes (protocol.ts,
-// BYTE_COUNTER_INIT): the child (test/support/net-counters-child.ts) counts one of two fresh
+// Byte counters past 2 GiB must not change the stats objects' hidden classes (src/double-fields.ts,
+// DOUBLE_ZERO): the child (test/support/net-counters-child.ts) counts one of two fresh
 // stats objects past 2^31 and says whether they still share a map.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

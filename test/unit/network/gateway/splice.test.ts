@@ -204,6 +204,8 @@ class HandTcp {
   static readonly GATEWAY_MAC = '52:55:0a:00:02:02';
   static readonly BURST = 2048; // below the port's queue of 4,096 frames
   static readonly BURST_TINY = 1024;
+  /** Retransmissions in a row (2 s of silence each) with nothing acknowledged before a pump fails, not hangs. */
+  static readonly GO_BACKS = 10;
   readonly #port: GatewayPort;
   readonly #srcPort = 40001;
   readonly #iss = 1000; // no wrap within the test's bytes: offsets are plain differences
@@ -305,11 +307,13 @@ class HandTcp {
    * Send the stream's bytes up to `end` in bursts as far as the window lets them, until `stop()`
    * or all of them are acknowledged. When nothing moves for a while (a closed window), an
    * ACK-eliciting probe one below SND.NXT asks for the window (RFC 9293 §3.8.6.1), and at last
-   * the bytes not acknowledged go again.
+   * the bytes not acknowledged go again, at most GO_BACKS times in a row with nothing acknowledged.
    */
   async pump(end: number, stop: () => boolean = () => false): Promise<void> {
     const last = this.#iss + 1 + end;
     let quiet = 0;
+    let goBacks = 0;
+    let unaAtGoBack = this.sndUna;
     while (!stop() && this.sndUna < last) {
       assert.equal(this.resets, 0, 'the gateway never resets the connection');
       let frames = 0;
@@ -328,6 +332,9 @@ class HandTcp {
         this.#send(ACK, this.sndNxt - 1);
       }
       if (quiet >= 40) {
+        goBacks = this.sndUna === unaAtGoBack ? goBacks + 1 : 1;
+        unaAtGoBack = this.sndUna;
+        assert.ok(goBacks <= HandTcp.GO_BACKS, `nothing acknowledged after ${HandTcp.GO_BACKS} retransmissions (${this.acked} bytes acknowledged, ${this.sent} sent)`);
         this.sndNxt = this.sndUna;
         quiet = 0;
       }
@@ -339,7 +346,8 @@ class HandTcp {
     const fin = this.sndNxt;
     this.#send(FIN | ACK, fin);
     this.sndNxt = fin + 1;
-    while (seqDiff(this.sndUna, fin) <= 0) {
+    for (let tries = 0; seqDiff(this.sndUna, fin) <= 0; tries++) {
+      assert.ok(tries < HandTcp.GO_BACKS * 10, `the FIN was not acknowledged after ${tries} sends`);
       await this.#next(200);
       if (seqDiff(this.sndUna, fin) <= 0) this.#send(FIN | ACK, fin);
     }
