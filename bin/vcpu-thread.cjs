@@ -2,7 +2,7 @@
 // dist/guest.runtime.cjs, compiled from V8's code cache and run as a CommonJS module body. It
 // then becomes what dist/guest.mjs exports to kernels and the lazily loaded chunks.
 'use strict';
-const { accessSync, constants, existsSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { pathToFileURL } = require('node:url');
 const vm = require('node:vm');
 const { threadId } = require('node:worker_threads');
@@ -32,19 +32,48 @@ const CLAIM_CACHE = CACHE.replace(/\.cache$/, '.claim.cache');
 const CACHE_AFTER_MS = 1000;
 const imageUrl = pathToFileURL(`${__dirname}/guest.mjs`).href;
 
-let cachedData;
-let fromClaim = false;
-for (const [file, claim] of [[CLAIM_CACHE, true], [CACHE, false]]) {
+const body = `(function (exports, require, module, __xenodeImageUrl, __xenodeImport) {'use strict';${readFileSync(RUNTIME, 'utf8')}\n})`;
+
+/** A cache file's bytes and the inode they were read from (one open, so the two agree). */
+function readCache(file) {
+  let fd;
   try {
-    cachedData = readFileSync(file);
-    fromClaim = claim;
-    break;
+    fd = openSync(file, 'r');
+    return { data: readFileSync(fd), ino: fstatSync(fd).ino };
   } catch {
-    // The first thread of this runtime makes it (below).
+    return undefined; // The first thread of this runtime makes it (below).
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
-const body = `(function (exports, require, module, __xenodeImageUrl, __xenodeImport) {'use strict';${readFileSync(RUNTIME, 'utf8')}\n})`;
-const script = new vm.Script(body, { filename: RUNTIME, ...(cachedData && { cachedData }) });
+
+function statInode(file) {
+  try {
+    return statSync(file).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+// The claim's cache first, then the start's; a refused one (another Node, garbage) is passed over.
+let script;
+let fromClaim = false;
+let refused = true;
+for (const [file, claim] of [[CLAIM_CACHE, true], [CACHE, false]]) {
+  const cache = readCache(file);
+  if (!cache) continue;
+  script = new vm.Script(body, { filename: RUNTIME, cachedData: cache.data });
+  if (!script.cachedDataRejected) {
+    fromClaim = claim;
+    refused = false;
+    break;
+  }
+  // Removed so that the next claim makes it anew, unless a thread has already (a new inode: a
+  // cache is written by rename).
+  if (claim && statInode(file) === cache.ino) rmSync(file, { force: true });
+}
+script ??= new vm.Script(body, { filename: RUNTIME });
+
 const runtime = { exports: {} };
 // A script compiled by node:vm has no module loader: its import()s (a lazy chunk, a module kernel) are this file's.
 script.runInThisContext()(runtime.exports, require, runtime, imageUrl, (specifier) => import(new URL(specifier, imageUrl).href));
@@ -63,13 +92,8 @@ function writeCache(file) {
   }
 }
 
-const refused = cachedData === undefined || script.cachedDataRejected;
-if (refused) {
-  // A claim's cache V8 refused (another Node, garbage): the next threads read the start's, which
-  // this one makes anew, until a claim makes a claim's again.
-  if (fromClaim) rmSync(CLAIM_CACHE, { force: true });
-  setTimeout(() => writeCache(CACHE), CACHE_AFTER_MS).unref();
-}
+// Neither cache taken: this thread makes the start's anew, and a claim the claim's.
+if (refused) setTimeout(() => writeCache(CACHE), CACHE_AFTER_MS).unref();
 // The runtime calls this once a shell's claim has reached main(), before it tells dom0 so
 // (src/guest/bootstrap.ts): once, and at once, as a guest need not live long after (a bench's
 // are destroyed then), so the first claim of a runtime reports main() a few ms later.
