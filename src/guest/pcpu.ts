@@ -153,6 +153,14 @@ class Resident {
   }
 
   /**
+   * Its runstate once a turn (or its placement, or its claim) ends: work it queued for itself (a
+   * timer, a setImmediate) keeps it runnable; an event rung meanwhile makes it runnable at the next pass.
+   */
+  settle(): void {
+    this.runstate = this.busy && !this.halted ? RUNSTATE_runnable : RUNSTATE_blocked;
+  }
+
+  /**
    * `value` structured-cloned into the realm: built from the realm's own intrinsics by V8, as a
    * message is for the context its port lives in (moveMessagePortToContext).
    */
@@ -379,7 +387,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
   } finally {
     if (d) {
       shares.ran(d, performance.now() - t0);
-      d.runstate = RUNSTATE_blocked; // its first turn is rung
+      d.settle(); // its first turn is rung
     }
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
     refill();
@@ -413,7 +421,7 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
     kick();
   } finally {
     shares.ran(d, performance.now() - t0);
-    d.runstate = RUNSTATE_blocked;
+    d.settle();
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
   }
 }
@@ -576,9 +584,7 @@ function turn(d: Resident): void {
   sched.charge(d, ms);
   shares.ran(d, ms);
   stats.cpuMs[d.slot] = stats.cpuMs[d.slot]! + ms;
-  // Work it queued for itself (a timer, a setImmediate) keeps it runnable; an event rung in its
-  // turn makes it runnable at the next pass.
-  d.runstate = d.busy && !d.halted ? RUNSTATE_runnable : RUNSTATE_blocked;
+  d.settle();
   Atomics.store(stats.words, PcpuStats.RUNNING, 0);
   Atomics.add(stats.words, PcpuStats.TURNS, 1);
 }
