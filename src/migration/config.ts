@@ -10,10 +10,10 @@ import { XenError } from '../errors.js';
 import { DEFAULT_MAX_GRANT_FRAMES, PFN_GRANT_TABLE } from '../hypervisor/layout.js';
 import { forwardClashes, type ForwardSpec } from '../network/gateway/forwardspec.js';
 import { memorySplit } from '../toolstack/builder.js';
-import type { DiskSpec } from '../toolstack/diskspec.js';
+import { DISK_ACCESS, DISK_BACKEND_TYPES, DISK_FORMATS, DISK_SPECIFICATIONS, type DiskSpec } from '../toolstack/diskspec.js';
 import { SHUTDOWN_ACTIONS, domainNameProblem, poolNameProblem, type DomainConfig, type DomainVif } from '../toolstack/domconfig.js';
 import { hostLimits, type Bounds } from '../toolstack/limits.js';
-import { VIF_LOCKING_MODES } from '../toolstack/vifspec.js';
+import { VIF_LOCKING_MODES, VIF_TYPES } from '../toolstack/vifspec.js';
 
 /** Where a domain's RAM frames are: pfns first..end-1. */
 export interface Geometry {
@@ -111,14 +111,14 @@ function diskOf(v: unknown, i: number): DiskSpec {
   if (target !== undefined && !isAbsolute(target) && !target.startsWith('vdi:')) throw bad(`${f.what}.target is not an absolute path or vdi:`);
   return defined<DiskSpec>({
     target,
-    format: f.oneOf('format', ['raw', 'qcow', 'qcow2', 'vhd', 'qed', 'empty']),
+    format: f.oneOf('format', DISK_FORMATS),
     vdev: f.string('vdev', 64),
     devid: f.int('devid', DEVID),
-    access: f.oneOf('access', ['ro', 'rw']),
+    access: f.oneOf('access', DISK_ACCESS),
     cdrom: f.bool('cdrom'),
     backend: f.optString('backend', 256),
-    backendtype: f.optOneOf('backendtype', ['phy', 'qdisk', 'standalone', 'tap']),
-    specification: f.oneOf('specification', ['xen', 'virtio']),
+    backendtype: f.optOneOf('backendtype', DISK_BACKEND_TYPES),
+    specification: f.oneOf('specification', DISK_SPECIFICATIONS),
     script: f.optString('script'),
     directIoSafe: f.bool('directIoSafe'),
     discard: f.bool('discard'),
@@ -139,7 +139,7 @@ function vifOf(v: unknown, i: number): DomainVif {
   const s = (k: string) => f.optString(k, 256);
   return defined<DomainVif>({
     mac, bridge: s('bridge'), backend: s('backend'), vifname: s('vifname'), model: s('model'),
-    type: f.optOneOf('type', ['vif', 'ioemu']),
+    type: f.optOneOf('type', VIF_TYPES),
     ip: s('ip'), rate, mtu: f.optInt('mtu', { min: 68, max: 65535 }), script: s('script'), gatewaydev: s('gatewaydev'),
     devid: f.int('devid', DEVID),
     trusted: f.optBool('trusted'),

@@ -227,6 +227,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       });
       await out(encodeHeaders(config));
       const sent = new SentFrames();
+      const sentFrame = (pfn: number) => sent.frame(pfn);
       const mem = d.view.buffers.memory;
       const maxRounds = opts.maxRounds ?? MAX_ROUNDS;
       const threshold = opts.dirtyThreshold ?? DIRTY_THRESHOLD;
@@ -249,9 +250,8 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
         // only by a later comparison that finds its frame changed, which sends it again (or
         // leaves it to the stop-and-copy): if the socket had not taken all of it yet, what it
         // took next is mended later in the stream.
-        const frame = (pfn: number) => sent.frame(pfn);
         for (let i = 0; i < pfns.length; i += PRECOPY_SLICE_FRAMES) {
-          await out(encodeFrames(frame, pfns.slice(i, i + PRECOPY_SLICE_FRAMES), { copy: false }).chunks);
+          await out(encodeFrames(sentFrame, pfns.slice(i, i + PRECOPY_SLICE_FRAMES), { copy: false }).chunks);
           await yieldToLoop();
         }
         return true;
@@ -275,7 +275,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       tDisksDone = performance.now();
       const last = sent.changed(mem, populatedPfns(d));
       rounds.push(last.length);
-      await out([...encodeFrames((pfn) => sent.frame(pfn), last, { copy: false }).chunks, ...(await trailerOf(host, d))]);
+      await out([...encodeFrames(sentFrame, last, { copy: false }).chunks, ...(await trailerOf(host, d))]);
       tSent = performance.now();
       await readFixed(src, MIGRATE_RECEIVER_READY, 'ready message');
       opts.signal?.removeEventListener('abort', cancel);

@@ -14,10 +14,15 @@
 // value twice is tolerated and a parameter set to the empty string may be set again.
 import { parseCInteger } from './xlcfg.js';
 
-export type DiskFormat = 'raw' | 'qcow' | 'qcow2' | 'vhd' | 'qed' | 'empty';
-export type DiskBackendType = 'phy' | 'qdisk' | 'standalone' | 'tap';
-export type DiskSpecification = 'xen' | 'virtio';
-export type DiskAccess = 'ro' | 'rw';
+/** Each field's values, as the parser gives them (and a save image's configuration is checked against). */
+export const DISK_FORMATS = ['raw', 'qcow', 'qcow2', 'vhd', 'qed', 'empty'] as const;
+export const DISK_BACKEND_TYPES = ['phy', 'qdisk', 'standalone', 'tap'] as const;
+export const DISK_SPECIFICATIONS = ['xen', 'virtio'] as const;
+export const DISK_ACCESS = ['ro', 'rw'] as const;
+export type DiskFormat = (typeof DISK_FORMATS)[number];
+export type DiskBackendType = (typeof DISK_BACKEND_TYPES)[number];
+export type DiskSpecification = (typeof DISK_SPECIFICATIONS)[number];
+export type DiskAccess = (typeof DISK_ACCESS)[number];
 
 export interface DiskSpec {
   /** Image or device path; undefined for an empty cdrom drive. */
@@ -59,8 +64,8 @@ export class DiskSpecError extends Error {
 const FORMATS: Readonly<Record<string, DiskFormat>> = {
   '': 'raw', raw: 'raw', qcow: 'qcow', qcow2: 'qcow2', vhd: 'vhd', qed: 'qed', empty: 'empty',
 };
-const BACKEND_TYPES: ReadonlySet<string> = new Set<DiskBackendType>(['phy', 'qdisk', 'standalone', 'tap']);
-const SPECIFICATIONS: ReadonlySet<string> = new Set<DiskSpecification>(['xen', 'virtio']);
+const BACKEND_TYPES: ReadonlySet<string> = new Set(DISK_BACKEND_TYPES);
+const SPECIFICATIONS: ReadonlySet<string> = new Set(DISK_SPECIFICATIONS);
 const ACCESS: Readonly<Record<string, DiskAccess>> = { '': 'rw', r: 'ro', ro: 'ro', rw: 'rw', w: 'rw' };
 
 /** Deprecated prefixes xl still strips: formats, block scripts, and ones it ignores. */

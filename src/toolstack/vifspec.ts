@@ -10,7 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 
-export type VifType = 'vif' | 'ioemu';
+export const VIF_TYPES = ['vif', 'ioemu'] as const;
+export type VifType = (typeof VIF_TYPES)[number];
 
 /**
  * XenAPI's VIF.locking_mode, as a xenode key (xl has none): `locked` lets the vif send only from
