@@ -186,8 +186,9 @@ export async function kernelScript(kernelPath: string): Promise<KernelScript | n
     const lazy: KernelScript = { url: img.url, code, cachedData };
     s = lazy;
     scripts.set(img.url, s);
-    // The cache with the kernel's functions compiled replaces it when a child has made it: shells
-    // prepared from then on, and claims of the others, compile nothing of the kernel as it runs.
+    // The cache with the kernel's functions compiled replaces it once a child has made it: the
+    // shells prepared with it, and the claims of shells never prepared, then compile none of the
+    // kernel's functions as it runs.
     void eagerCodeCache(wrapped, img.url, EAGER_CACHE_MAX_FACTOR * wrapped.length + cachedData.length).then((eager) => {
       if (eager && scripts.get(img.url) === lazy) scripts.set(img.url, { ...lazy, cachedData: eager });
     }, () => {});
