@@ -9,10 +9,13 @@
 // guests'), and writes the cache; dom0 checks that V8 takes it before it is used.
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
+import { setPriority } from 'node:os';
 import vm from 'node:vm';
 
 /** A child that takes longer is killed (its cache is not needed: the top level's serves). */
 export const EAGER_CACHE_TIMEOUT_MS = 30_000;
+/** The child's nice value: a guest thread's (its work is for guests), below dom0's. */
+const BACKGROUND_NICE = 10;
 
 const CHILD = `
 const v8 = require('node:v8'), vm = require('node:vm');
@@ -24,17 +27,32 @@ process.stdin.on('data', (d) => parts.push(d)).on('end', () => {
   process.stdout.write(script.createCachedData());
 });`;
 
+/** The child at work, and those queued after it: one at a time (a storm of creates of new kernels must not start a Node each). */
+let queue: Promise<unknown> = Promise.resolve();
+
 /**
  * The code cache of `source` (a wrapped kernel script, filename `url`) with its functions
  * compiled; undefined if it could not be made, or V8 in this process refuses it (other flags).
- * `maxBytes` bounds what the child may write.
+ * `maxBytes` bounds what the child may write. Children run one at a time, at a guest's priority.
  */
-export async function eagerCodeCache(source: string, url: string, maxBytes: number): Promise<Uint8Array | undefined> {
+export function eagerCodeCache(source: string, url: string, maxBytes: number): Promise<Uint8Array | undefined> {
+  const made = queue.then(() => make(source, url, maxBytes));
+  queue = made.catch(() => undefined);
+  return made;
+}
+
+async function make(source: string, url: string, maxBytes: number): Promise<Uint8Array | undefined> {
   const child = spawn(process.execPath, [...process.execArgv.filter((a) => !a.startsWith('--test')), '-e', CHILD, url],
     { stdio: ['pipe', 'pipe', 'ignore'] });
   // Nothing waits for it: a host (or a command) that is done need not wait for its cache.
   child.unref();
   (child.stdout as Socket).unref();
+  try {
+    // Background work: dom0's thread comes first.
+    if (child.pid !== undefined) setPriority(child.pid, BACKGROUND_NICE);
+  } catch {
+    // Not allowed here: it runs at the host's priority.
+  }
   const timer = setTimeout(() => child.kill(), EAGER_CACHE_TIMEOUT_MS).unref();
   const out: Buffer[] = [];
   let size = 0;
