@@ -9,8 +9,12 @@
 // from plain shells (the vif attached by the create), each on a host of its own.
 //
 // The guest is examples/www (run as a kernel, not imported) with a static ip=. The breakdown,
-// from dom0's clock: the create (until Host.create returns: main() heard, the VM record written),
-// main() heard, and the guest's own work from main() until it says it listens (bringing up its vif and stack);
+// from dom0's clock, each from the create's start (a few microtasks after the forward's accept):
+// built (the shell claimed, its kernel handed over: the forward starts trying the guest's port),
+// the create (until Host.create returns: main() heard, the VM record written), main() heard, the
+// guest says it listens, the connection joined to the guest; then the join to curl's first byte
+// (curl's first byte less its connect, less the join), and the guest's own work from main()
+// until it says it listens (bringing up its vif and stack);
 // `summon_overhead_ms` is the first byte less that own work, what the issue's 10 ms is about.
 //
 // curl is run by a shell started before the host, not forked from this process for each request:
@@ -84,13 +88,20 @@ async function measure(curl: Curl, vifs: boolean, port: number) {
     await host.destroy(host.domains().find((d) => d.name === 'www')!.domid);
     const summoned: Times[] = [];
     const running: Times[] = [];
-    const parts = { create: [] as number[], main: [] as number[], own: [] as number[], overhead: [] as number[] };
-    let mark: { created?: number; main?: number; listening?: number; domid?: number } = {};
+    const parts = { built: [] as number[], create: [] as number[], main: [] as number[], listening: [] as number[], joined: [] as number[],
+      answer: [] as number[], own: [] as number[], overhead: [] as number[] };
+    let mark: { built?: number; created?: number; main?: number; listening?: number; joined?: number } = {};
     const create = host.create.bind(host);
-    host.create = async (...a: Parameters<Host['create']>) => {
+    host.create = async (config, hooks = {}) => {
+      // The create starts a few microtasks after the forward's accept: its clock's zero.
       const t0 = performance.now();
-      const built = await create(...a);
-      mark = { created: performance.now() - t0, domid: built.domain.domid };
+      mark = {};
+      void hooks.refillAfter?.then(() => (mark.joined = performance.now() - t0));
+      const built = await create(config, { ...hooks, built: () => {
+        mark.built = performance.now() - t0;
+        hooks.built?.();
+      } });
+      mark.created = performance.now() - t0;
       void built.vcpu.mainCalled.then(() => (mark.main = performance.now() - t0));
       const said = (domid: number, data: Uint8Array) => {
         if (domid !== built.domain.domid || !Buffer.from(data).includes('listening')) return;
@@ -104,9 +115,14 @@ async function measure(curl: Curl, vifs: boolean, port: number) {
       await sleep(opts.gap);
       const t = await curl(url);
       summoned.push(t);
-      if (mark.main !== undefined && mark.listening !== undefined) {
+      if (mark.main !== undefined && mark.listening !== undefined && mark.joined !== undefined) {
+        parts.built.push(mark.built!);
         parts.create.push(mark.created!);
         parts.main.push(mark.main);
+        parts.listening.push(mark.listening);
+        parts.joined.push(mark.joined);
+        // curl's connect is the accept, near enough: what follows the join on curl's clock.
+        parts.answer.push(t.firstByte - t.connect - mark.joined);
         parts.own.push(mark.listening - mark.main);
         parts.overhead.push(t.firstByte - (mark.listening - mark.main));
       }
@@ -120,7 +136,10 @@ async function measure(curl: Curl, vifs: boolean, port: number) {
       summoned_first_byte_ms: first,
       summoned_connect_ms: stats(summoned.map((t) => t.connect)),
       running_first_byte_ms: again,
-      breakdown_ms: { create: stats(parts.create), main: stats(parts.main), guest_main_to_listening: stats(parts.own) },
+      breakdown_ms: {
+        built: stats(parts.built), create: stats(parts.create), main: stats(parts.main), listening: stats(parts.listening),
+        joined: stats(parts.joined), joined_to_first_byte: stats(parts.answer), guest_main_to_listening: stats(parts.own),
+      },
       summon_overhead_ms: stats(parts.overhead),
       summon_cost_p50_ms: first.p50 - again.p50,
       summoned_over_running_p50: first.p50 / again.p50,

@@ -31,6 +31,7 @@ import { Storage } from '../storage/sr.js';
 import { Vdis } from '../storage/vdi.js';
 import { buildDomain, claimShell, teardownDomain, type BuildContext, type BuiltDomain, type RestoreSpec } from './builder.js';
 import { isShellName, ShellPool } from './shells.js';
+import { NetworkLockingCache } from './network-locking.js';
 import { SummonedForwards } from './summon-forwards.js';
 import { Summoner, type SummonDns, type SummonHost } from './summon.js';
 import type { DiskDevice, ForwardInfo, NicDevice, ShutdownOutcome } from './contract.js';
@@ -128,6 +129,8 @@ export class Host extends EventEmitter<HostEvents> {
   readonly paths: HostPaths | null;
   /** The host database (in memory for a host without a state dir). */
   readonly db: HostDb;
+  /** What a vif plug reads of its network (default_locking_mode), kept per bridge. */
+  readonly #networkLocking: NetworkLockingCache;
   readonly storage: Storage;
   readonly vdis: Vdis;
   /** Every domain's VM record (vms.ts): written at each change, before the change is told. */
@@ -192,6 +195,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.summonedForwards = new SummonedForwards(summoning, (bridge) => this.gateway(bridge));
     this.paths = opts.stateDir ? hostPaths(opts.stateDir) : null;
     this.db = parts.db;
+    this.#networkLocking = new NetworkLockingCache(this.db);
     this.vms = parts.vms;
     this.storage = new Storage(this.db, this.#imagesDir);
     this.vdis = new Vdis(this.storage, (vdi) => vdiUsers(this.devices, vdi), (vdi) => vdiLiveDisks(this.devices, vdi));
@@ -662,10 +666,7 @@ export class Host extends EventEmitter<HostEvents> {
         this.gateway(DEFAULT_BRIDGE);
         return NetbackDaemon.start(ctx, 0, { switch: this.switch });
       },
-      networkLocking: (bridge) => this.db.read((tx) => {
-        const [net] = tx.network.where('bridge', bridge);
-        return net !== undefined && tx.network.get(net).default_locking_mode === 'disabled' ? 'disabled' : undefined;
-      }),
+      networkLocking: (bridge) => this.#networkLocking.get(bridge),
     };
   }
 
@@ -849,6 +850,7 @@ export class Host extends EventEmitter<HostEvents> {
     this.#switch?.close();
     this.xs.close();
     await this.xenstored.close();
+    this.#networkLocking.close();
     await this.db.close();
     await this.hv.heap.close();
     this.loop.stop();

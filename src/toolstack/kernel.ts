@@ -17,6 +17,7 @@ import type { BuildResult, Plugin } from 'esbuild';
 import { LIBRARY_IMAGE, wrapKernelScript } from '../guest/image.js';
 import type { KernelScript } from '../hypervisor/vcpu.js';
 import { readNamed } from '../storage/named.js';
+import { eagerCodeCache } from './kernel-cache.js';
 
 /** The kernel could not be built into an image. */
 export class KernelError extends Error {
@@ -85,6 +86,8 @@ function upToDate(img: CachedImage): boolean {
 
 /** Scripts by image URL, which names the image's content (its digest). */
 const scripts = new Map<string, KernelScript>();
+/** A kernel's cache with its functions compiled is at most this many times its source (bytecode is smaller). */
+const EAGER_CACHE_MAX_FACTOR = 4;
 
 // A kernel for a realm on a shared pCPU (guest/pcpu.ts) is a CommonJS module body instead: a
 // realm links no ES modules, and its require('xenode') is its own instance of the library OS.
@@ -178,9 +181,17 @@ export async function kernelScript(kernelPath: string): Promise<KernelScript | n
   let s = scripts.get(img.url);
   if (!s) {
     const code = await readFile(fileURLToPath(img.url), 'utf8');
-    const cachedData = new vm.Script(wrapKernelScript(code), { filename: img.url }).createCachedData();
-    s = { url: img.url, code, cachedData };
+    const wrapped = wrapKernelScript(code);
+    const cachedData = new vm.Script(wrapped, { filename: img.url }).createCachedData();
+    const lazy: KernelScript = { url: img.url, code, cachedData };
+    s = lazy;
     scripts.set(img.url, s);
+    // The cache with the kernel's functions compiled replaces it once a child has made it: the
+    // shells prepared with it, and the claims of shells never prepared, then compile none of the
+    // kernel's functions as it runs.
+    void eagerCodeCache(wrapped, img.url, EAGER_CACHE_MAX_FACTOR * wrapped.length + cachedData.length).then((eager) => {
+      if (eager && scripts.get(img.url) === lazy) scripts.set(img.url, { ...lazy, cachedData: eager });
+    }, () => {});
   }
   return s;
 }

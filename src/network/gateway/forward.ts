@@ -16,7 +16,7 @@ import { formatIpv4, type Ipv4 } from '../../tcpip/addr.js';
 import type { TcpSocket, TcpipStack } from '../../tcpip/index.js';
 import type { ForwardSpec } from './forwardspec.js';
 import { FlowTable } from './flowtable.js';
-import { splice, type SpliceHolds } from './splice.js';
+import { ReadAhead, splice, type SpliceHolds } from './splice.js';
 
 export interface ForwardLimits {
   readonly maxConnections: number;
@@ -88,7 +88,7 @@ export class TcpForward extends HostForward {
   }
 
   open(): Promise<void> {
-    // Paused from the start: a connection's reads begin in splice(), into its one read buffer.
+    // Paused from the start: a connection's reads begin in splice() (or, held, in its ReadAhead), into its one read buffer.
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (s) => this.#accept(s));
     this.#server = server;
     return new Promise((resolve, reject) => {
@@ -138,7 +138,7 @@ export class TcpForward extends HostForward {
     s.resetAndDestroy();
   }
 
-  #join(s: Socket, g: TcpSocket): void {
+  #join(s: Socket | ReadAhead, g: TcpSocket): void {
     this.counters.accepted++;
     splice(s, g, this.holds, () => this.#live--);
   }
@@ -148,8 +148,11 @@ export class TcpForward extends HostForward {
    * it runs, if it ran already), while its boot finishes; the two are joined only once the boot
    * is done, so a boot that fails after its guest answered still resets both sides.
    */
-  async #held(s: Socket, hold: ForwardHold): Promise<void> {
+  async #held(accepted: Socket, hold: ForwardHold): Promise<void> {
     const until = performance.now() + hold.holdMs;
+    // The client's request is read while its guest boots, and goes to it with the join.
+    const ahead = new ReadAhead(accepted);
+    const s = ahead.socket;
     let failed = false;
     let built!: () => void;
     const started = new Promise<boolean>((r) => (built = () => r(true)));
@@ -170,7 +173,7 @@ export class TcpForward extends HostForward {
       hold.settled?.(false);
       return;
     }
-    this.#join(s, g);
+    this.#join(ahead, g);
     hold.settled?.(true);
   }
 

@@ -45,16 +45,70 @@ export class SpliceHolds {
   peak = 0;
 }
 
+/** The most a ReadAhead keeps (plus its last read); the rest waits in the kernel's buffers. */
+export const READ_AHEAD_LIMIT = 16 * 1024;
+
+type Reads = (n: number, buf: Buffer) => boolean;
+
 /**
- * Splice `accepted` (paused since its creation, with its handle) and `guest`, counting the blocks
- * held in `holds`; `onClosed` runs once, when both are closed. Answers the host socket that now
- * carries the connection (`accepted` gives its handle to it).
+ * A host connection read while it waits for its guest (a summoning forward's hold), so that its
+ * first bytes (a request) go to the guest the moment the two are spliced: left in the kernel,
+ * they were read a turn of dom0's loop after the join. Reads stop once READ_AHEAD_LIMIT bytes
+ * are kept, until the splice.
  */
-export function splice(accepted: Socket, guest: TcpSocket, holds: SpliceHolds, onClosed: () => void): Socket {
+export class ReadAhead {
+  /** The connection from now on (`accepted` gives its handle to it). */
+  readonly socket: Socket;
+  #kept: Buffer[] = [];
+  #size = 0;
+  #ended = false;
+  #reads: Reads | undefined;
+
+  constructor(accepted: Socket) {
+    this.socket = readingInto(accepted, READ_BUFFER, (n, buf) => (this.#reads ? this.#reads(n, buf) : this.#keep(buf.subarray(0, n))), { allowHalfOpen: true });
+    this.socket.on('error', () => {});
+    this.socket.once('end', () => (this.#ended = true));
+  }
+
+  /** Bytes kept now. */
+  get kept(): number {
+    return this.#size;
+  }
+
+  #keep(bytes: Buffer): boolean {
+    this.#kept.push(Buffer.from(bytes));
+    this.#size += bytes.length;
+    return this.#size < READ_AHEAD_LIMIT;
+  }
+
+  /** Reads go to `reads` from now on; the bytes kept, and whether the host's FIN came after them. */
+  take(reads: Reads): { bytes: Buffer; ended: boolean } {
+    this.#reads = reads;
+    const bytes = Buffer.concat(this.#kept);
+    this.#kept = [];
+    this.#size = 0;
+    return { bytes, ended: this.#ended };
+  }
+}
+
+/**
+ * Splice `accepted` (paused since its creation, with its handle, or read ahead) and `guest`,
+ * counting the blocks held in `holds`; `onClosed` runs once, when both are closed. Answers the
+ * host socket that now carries the connection (`accepted` gives its handle to it).
+ */
+export function splice(accepted: Socket | ReadAhead, guest: TcpSocket, holds: SpliceHolds, onClosed: () => void): Socket {
   const resume = () => {
     if (!host.destroyed) host.resume();
   };
-  const host = readingInto(accepted, READ_BUFFER, (n, buf) => guest.writeNow(buf.subarray(0, n), resume), { allowHalfOpen: true });
+  const toGuest: Reads = (n, buf) => guest.writeNow(buf.subarray(0, n), resume);
+  let early: { bytes: Buffer; ended: boolean } | undefined;
+  let host: Socket;
+  if (accepted instanceof ReadAhead) {
+    host = accepted.socket;
+    early = accepted.take(toGuest);
+  } else {
+    host = readingInto(accepted, READ_BUFFER, toGuest, { allowHalfOpen: true });
+  }
   let open = 2;
   const closed = () => {
     if (--open === 0) onClosed();
@@ -105,5 +159,10 @@ export function splice(accepted: Socket, guest: TcpSocket, holds: SpliceHolds, o
     return !paused;
   });
   guest.on('end', () => host.end());
+  // What was read ahead goes first; reads stopped at the limit go on once the guest has room.
+  if (early) {
+    if (early.bytes.length > 0 && guest.writeNow(early.bytes, resume) && early.bytes.length >= READ_AHEAD_LIMIT) resume();
+    if (early.ended) guest.end();
+  }
   return host;
 }

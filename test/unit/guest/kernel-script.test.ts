@@ -1,13 +1,16 @@
 // A kernel linked as a script: compiled from the host's code cache in another thread (a vCPU's),
 // run with 'xenode' bound to the library OS, and its stack frames mapped back to its sources.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
+import { wrapKernelScript } from '../../../src/guest/image.js';
 import { CompiledKernel } from '../../../src/guest/kernel-script.js';
 import { kernelScript } from '../../../src/toolstack/kernel.js';
+import { eagerCodeCache } from '../../../src/toolstack/kernel-cache.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-kscript-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -61,4 +64,53 @@ test('runs strict, as the ES module it was written as: an assignment to an undec
   const s = (await kernelScript(kernel))!;
   assert.throws(() => new CompiledKernel(s).run({}), ReferenceError);
   assert.equal((globalThis as Record<string, unknown>).undeclaredByTheKernel, undefined);
+});
+
+test("the host's code cache comes to hold the kernel's functions compiled (made by a child process); dom0's own compiles stay lazy", async () => {
+  const kernel = join(dir, 'functions.ts');
+  writeFileSync(kernel, [
+    'const twice = (x: number): number => x * 2;',
+    'function label(n: number): string { return `n=${twice(n)}`; }',
+    'export const shown = label(2);',
+    'export default async function main(): Promise<void> { console.log(label(1)); }',
+    '',
+  ].join('\n'));
+  // Another script with functions of its own, its cache made before and after: V8's lazy compiling is the same.
+  const probe = 'function a() { return [1, 2, 3].map((x) => x + 1); }\nfunction b() { return a().length; }\n';
+  const lazyCache = () => new vm.Script(probe, { filename: `probe-${Math.random()}.js` }).createCachedData().length;
+  const before = lazyCache();
+  const first = (await kernelScript(kernel))!;
+  // Another name: V8's compilation cache would hand back the script compiled above.
+  const topLevelOnly = new vm.Script(wrapKernelScript(first.code), { filename: `${first.url}#lazy` }).createCachedData();
+  let s = first;
+  for (let i = 0; i < 600 && s.cachedData === first.cachedData; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    s = (await kernelScript(kernel))!;
+  }
+  assert.ok(s.cachedData.length > 1.5 * topLevelOnly.length, `a cache of ${s.cachedData.length} bytes against ${topLevelOnly.length} for the top level alone`);
+  assert.deepEqual([s.url, s.code], [first.url, first.code]);
+  assert.equal(lazyCache(), before, "dom0's compiles are lazy");
+  assert.equal(new CompiledKernel(s).cacheRejected, false);
+});
+
+test('a storm of new kernels starts one cache-making child at a time', { skip: !existsSync('/proc/self/task') && 'no /proc' }, async () => {
+  const children = () => readdirSync(`/proc/${process.pid}/task`)
+    .flatMap((tid) => readFileSync(`/proc/${process.pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
+  const before = new Set(children());
+  const sources = Array.from({ length: 4 }, (_, i) => wrapKernelScript(`exports.f${i} = function f() { return ${i}; };\n`));
+  let most = 0;
+  let seen = 0;
+  const made = Promise.all(sources.map((src, i) => eagerCodeCache(src, `file:///storm-${i}.js`, 1 << 20)));
+  let done = false;
+  void made.finally(() => (done = true));
+  while (!done) {
+    const now = children().filter((pid) => !before.has(pid)).length;
+    most = Math.max(most, now);
+    if (now > 0) seen++;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const caches = await made;
+  assert.ok(caches.every((c) => c !== undefined && c.length > 0), 'every cache was made');
+  assert.ok(seen > 0, 'a child was seen at work');
+  assert.equal(most, 1, 'one child at a time');
 });

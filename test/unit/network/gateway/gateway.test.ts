@@ -5,6 +5,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { ConnectionRefused } from '../../../../src/tcpip/index.js';
 import { parseForwardSpec } from '../../../../src/network/gateway/forwardspec.js';
+import { READ_AHEAD_LIMIT, ReadAhead } from '../../../../src/network/gateway/splice.js';
 import { formatIpv4, parseIpv4, parseMac, writeIpv4 } from '../../../../src/tcpip/addr.js';
 import { encodeQuery } from '../../../../src/tcpip/dns.js';
 import { dnsServer, gatewayRig, guest, l4Frame, waitFor } from '../../../support/gateway.js';
@@ -366,6 +367,75 @@ test('gateway: a held connection reaches its guest as soon as the guest is built
   assert.ok(await waitFor(() => seen[1]!.closed, 5000), "the guest's end of the connection was reset");
   assert.equal(fwd.counters.refused, 1);
   assert.equal(fwd.counters.accepted, 1);
+});
+
+test('gateway: a held connection\'s bytes are read while it waits and reach the guest with the join; a client that sends more than is kept, then its FIN, has all of it carried in order', async (t) => {
+  const rig = gatewayRig();
+  t.after(() => rig.close());
+  const g = guest(rig, 9);
+  g.stack.configure({ ip: '10.0.2.79/24', gateway: '10.0.2.2' });
+  const got: Buffer[] = [];
+  const received = () => got.reduce((n, b) => n + b.length, 0);
+  let framesAtAccept = 0;
+  g.stack.tcp.listen(80, (s) => {
+    s.on('error', () => {});
+    framesAtAccept = g.port.counters.rxFrames;
+    got.length = 0;
+    s.on('data', (d: Buffer) => got.push(Buffer.from(d)));
+    s.on('end', () => s.end(`guest saw ${received()} bytes`));
+  });
+  let done!: (booted: boolean) => void;
+  let atJoin = -1;
+  const hold = {
+    ready: (built: () => void) => new Promise<boolean>((r) => {
+      done = r;
+      built();
+    }),
+    holdMs: 30_000,
+    // Frames into the guest since it took the connection, once the port's queue (a microtask
+    // the join's writes started) is flushed: the request's, or none if it waits for a read of
+    // the host socket in a later turn.
+    settled: () => queueMicrotask(() => (atJoin = g.port.counters.rxFrames - framesAtAccept)),
+  };
+  const fwd = await rig.gw.forward({ ...parseForwardSpec('tcp:1:80'), hostPort: 0 }, () => parseIpv4('10.0.2.79'), hold);
+
+  // A request: in the guest as the join is made, not a read of the host socket later.
+  const c = connect(fwd.boundPort, '127.0.0.1');
+  c.write('GET / HTTP/1.1\r\n\r\n');
+  const answer = collect(c);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(received(), 0, 'nothing reaches the guest before the boot is done');
+  done(true);
+  assert.ok(await waitFor(() => atJoin >= 0), 'joined');
+  assert.equal(atJoin, 1, 'the request went to the guest with the join');
+  c.end();
+  assert.equal(await answer, 'guest saw 18 bytes');
+
+  // Far more than the read-ahead keeps, then the client's FIN, all before the boot is done.
+  const big = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+  const c2 = connect(fwd.boundPort, '127.0.0.1');
+  c2.end(big);
+  const answer2 = collect(c2);
+  await new Promise((r) => setTimeout(r, 100));
+  done(true);
+  assert.equal(await answer2, `guest saw ${big.length} bytes`);
+  assert.ok(Buffer.concat(got).equals(big), 'every byte, in order');
+  assert.equal(fwd.counters.accepted, 2);
+});
+
+test('gateway: a read-ahead keeps at most its limit and one read of a client that sends and sends', async (t) => {
+  let ahead: ReadAhead | undefined;
+  const server = createServer({ pauseOnConnect: true }, (s) => (ahead = new ReadAhead(s)));
+  t.after(() => server.close());
+  const c = connect(await listen(server), '127.0.0.1');
+  t.after(() => c.destroy());
+  c.on('error', () => {});
+  c.write(Buffer.alloc(4 * 1024 * 1024));
+  assert.ok(await waitFor(() => (ahead?.kept ?? 0) >= READ_AHEAD_LIMIT));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(ahead!.kept <= READ_AHEAD_LIMIT + 64 * 1024, `${ahead!.kept} bytes kept`);
+  ahead!.socket.destroy();
 });
 
 test('gateway: restrict=on refuses guest NAT (TCP with a RST, UDP dropped) and the DNS relay; DHCP, ping and host forwards still work', async (t) => {
