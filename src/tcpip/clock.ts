@@ -233,8 +233,8 @@ export class TimerSlot {
  * deadline; it is aborted only when that deadline moves earlier or no timer is left, so the
  * stack's many cancelled timers leave nothing behind and cost no sleep each.
  */
-export function clockFromTime(time: { monotonic(): bigint; sleep(ms: number, opts?: { signal?: AbortSignal }): Promise<void> }): Clock {
-  return new DeadlineClock(() => Number(time.monotonic() / 1000n) / 1000, (ms, fn) => {
+export function clockFromTime(time: { monotonicMs(): number; sleep(ms: number, opts?: { signal?: AbortSignal }): Promise<void> }): Clock {
+  return new DeadlineClock(() => time.monotonicMs(), (ms, fn) => {
     const ac = new AbortController();
     // Checked again on waking: a Time may end a sleep without heeding its signal.
     time.sleep(ms, { signal: ac.signal }).then(() => {

@@ -7,7 +7,7 @@ test('clockFromTime: now in ms from the monotonic clock; one sleep for the earli
   let ns = 5_000_000n;
   const sleeps: { ms: number; wake: () => void; signal: AbortSignal | undefined }[] = [];
   const clock = clockFromTime({
-    monotonic: () => ns,
+    monotonicMs: () => Number(ns) / 1e6,
     sleep: (ms, opts) => new Promise((wake) => sleeps.push({ ms, wake, signal: opts?.signal })),
   });
   const tick = () => new Promise((r) => setImmediate(r));
