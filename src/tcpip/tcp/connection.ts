@@ -282,10 +282,6 @@ export class Connection {
     return this.host.config;
   }
 
-  get key(): string {
-    return `${this.remoteAddr}:${this.remotePort}:${this.localPort}`;
-  }
-
   get describe(): string {
     return `${formatIpv4(this.remoteAddr)}:${this.remotePort}`;
   }
