@@ -1102,7 +1102,9 @@ export class Connection {
       if (skip < o.data.length || (skip === o.data.length && o.fin)) this.#accept(o.data.subarray(skip), o.fin, true);
     }
     if (fin || filledHole || this.#finReceived) this.#sendAck();
-    else this.#scheduleAck(data.length);
+    // A reader that took the bytes as they came (onBytes) may have answered already, the ACK
+    // riding on its answer: then no delayed ACK is due, which would only repeat it later.
+    else if (this.#lastAckSent !== this.rcvNxt) this.#scheduleAck(data.length);
     this.events?.onReadable();
   }
 
