@@ -156,7 +156,12 @@ export class RequestParser {
     const method = text.slice(0, sp1 - start);
     const target = text.slice(sp1 + 1 - start, sp2 - start);
     const version = b[lineEnd - 1] === 0x31 ? '1.1' : '1.0';
-    const headers = new Map<string, string>();
+    // The fields the parser acts on are told by their bytes; the map of all fields is made only
+    // when the program asks for it (Request.headers), from the block's text.
+    let host = false;
+    let te = false;
+    let cl: string | undefined;
+    let connection: string | undefined;
     for (let line = lineEnd + 2; line < end + 2;) {
       const eol = indexOfByte(b, CR, line, end, LF);
       if (b[line] === SP || b[line] === HTAB) this.#fail(400, 'obsolete line folding');
@@ -169,16 +174,15 @@ export class RequestParser {
       while (v0 < v1 && (b[v0] === SP || b[v0] === HTAB)) v0++;
       while (v1 > v0 && (b[v1 - 1] === SP || b[v1 - 1] === HTAB)) v1--;
       for (let i = v0; i < v1; i++) if (FIELD_VALUE[b[i]!] === 0) this.#fail(400, 'control characters in a header field');
-      const k = text.slice(line - start, colon - start).toLowerCase();
-      const value = text.slice(v0 - start, v1 - start);
-      const had = headers.get(k);
-      headers.set(k, had === undefined ? value : `${had}, ${value}`);
+      if (isName(b, line, colon, HOST)) host = true;
+      else if (isName(b, line, colon, TRANSFER_ENCODING)) te = true;
+      else if (isName(b, line, colon, CONTENT_LENGTH)) cl = joined(cl, text.slice(v0 - start, v1 - start));
+      else if (isName(b, line, colon, CONNECTION)) connection = joined(connection, text.slice(v0 - start, v1 - start));
       line = eol + 2;
     }
-    if (version === '1.1' && !headers.has('host')) this.#fail(400, 'HTTP/1.1 requests need a Host field');
-    if (headers.has('transfer-encoding')) this.#fail(501, 'Transfer-Encoding is not supported: send Content-Length');
+    if (version === '1.1' && !host) this.#fail(400, 'HTTP/1.1 requests need a Host field');
+    if (te) this.#fail(501, 'Transfer-Encoding is not supported: send Content-Length');
     let length = 0;
-    const cl = headers.get('content-length');
     if (cl !== undefined) {
       const values = new Set(cl.split(',').map((v) => v.trim()));
       const [v] = [...values];
@@ -190,12 +194,64 @@ export class RequestParser {
     if (b.length < bodyStart + length) return undefined;
     const body = length === 0 ? EMPTY : b.slice(bodyStart, bodyStart + length);
     this.#buf = b.subarray(bodyStart + length);
-    const connection = headers.get('connection');
     const conn = connection === undefined ? [] : connection.toLowerCase().split(',').map((s) => s.trim());
     const keepAlive = version === '1.1' ? !conn.includes('close') : conn.includes('keep-alive');
-    return { method, target, version, headers, body, keepAlive };
+    return new Request(method, target, version, body, keepAlive, text);
   }
 }
+
+class Request implements HttpRequest {
+  /** The header block, checked: its field lines are well formed. */
+  readonly #block: string;
+  #headers: Map<string, string> | undefined;
+
+  constructor(
+    readonly method: string,
+    readonly target: string,
+    readonly version: '1.0' | '1.1',
+    readonly body: Uint8Array,
+    readonly keepAlive: boolean,
+    block: string,
+  ) {
+    this.#block = block;
+  }
+
+  get headers(): ReadonlyMap<string, string> {
+    if (!this.#headers) {
+      this.#headers = new Map();
+      for (const line of this.#block.split('\r\n').slice(1)) {
+        const colon = line.indexOf(':');
+        const k = line.slice(0, colon).toLowerCase();
+        const value = line.slice(colon + 1).replace(OWS_AROUND, '');
+        const had = this.#headers.get(k);
+        this.#headers.set(k, had === undefined ? value : `${had}, ${value}`);
+      }
+    }
+    return this.#headers;
+  }
+}
+
+/** SP and HTAB at either end of a field value. */
+const OWS_AROUND = /^[ \t]+|[ \t]+$/g;
+const lower = (name: string) => Uint8Array.from(name, (c) => c.charCodeAt(0));
+const HOST = lower('host');
+const TRANSFER_ENCODING = lower('transfer-encoding');
+const CONTENT_LENGTH = lower('content-length');
+const CONNECTION = lower('connection');
+
+/**
+ * b[from..to), a field name already checked to be tchars, is `name` in any case: a letter and
+ * its capital differ by 0x20, and of the bytes that 0x20 maps to `name`'s (letters and '-'),
+ * only the letters are tchars.
+ */
+function isName(b: Uint8Array, from: number, to: number, name: Uint8Array): boolean {
+  if (to - from !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if ((b[from + i]! | 0x20) !== name[i]) return false;
+  return true;
+}
+
+/** Repeated fields joined with ", " (RFC 9110 §5.3). */
+const joined = (had: string | undefined, value: string): string => (had === undefined ? value : `${had}, ${value}`);
 
 const EMPTY = new Uint8Array(0);
 
