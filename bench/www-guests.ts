@@ -10,7 +10,9 @@
 // falls on both sides of a round alike, and the figure is the median of the rounds' own ratios
 // (bench/support/rounds.ts). Each round also gives every thread's busy share (event-loop
 // utilisation over the measured seconds): dom0 (netback and the bridge), the two vCPUs, Node's
-// server and client, which names the thread a side is bound by.
+// server and client, which names the thread a side is bound by; and for the busiest threads
+// their CPU share and how many times per request each got a CPU (`slices_per_request`: a
+// thread's wake-ups, which is what a request/response exchange costs in hops).
 //
 //   npm run bench -- www-guests [--rounds=7] [--warmup=2] [--seconds=4] [--connections=30] [--ramp=0.5]
 //
@@ -30,7 +32,7 @@ import { emit, numberOptions } from './support/harness.js';
 import type { LoadOptions, LoadResult } from './support/http-load.js';
 import type { HttpLoadJob } from './support/http-load-worker.js';
 import { roundRatio } from './support/rounds.js';
-import { threadCpuNs, threadCpuSince } from './support/threads.js';
+import { threadCpuNs, threadCpuSince, threadSlices } from './support/threads.js';
 
 /** The guest programs, run as kernels (not imported). */
 const WWW = fileURLToPath(new URL('../../examples/www/www.ts', import.meta.url));
@@ -46,9 +48,10 @@ const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[(xs.leng
  * One side's round: its result, each of its threads' busy share (event-loop utilisation: wall
  * time, so it counts a thread that is runnable but preempted as busy), the CPU share of the
  * process's busiest threads (Linux's per-task counters, by CPU, the main thread dom0's first:
- * the CPU each really got), and the process's CPU per request.
+ * the CPU each really got), the times each of those threads got a CPU per request (its
+ * wake-ups, and its returns after a preemption), and the process's CPU per request.
  */
-interface Round { readonly result: LoadResult; readonly busy: Record<string, number>; readonly cpu: number[]; readonly cpuUsPerRequest: number }
+interface Round { readonly result: LoadResult; readonly busy: Record<string, number>; readonly cpu: number[]; readonly slices: number[]; readonly cpuUsPerRequest: number }
 
 /** A thread of Node's side, at the priority the guests' vCPU threads have. */
 function worker(job: Omit<HttpLoadJob, 'nice'>): Worker {
@@ -61,14 +64,20 @@ async function measured(elu: Record<string, () => number>, run: () => Promise<Lo
   const cpu0 = process.cpuUsage();
   const before = Object.fromEntries(Object.entries(elu).map(([k, f]) => [k, f()]));
   const cpu0ns = threadCpuNs();
+  const slices0 = threadSlices(cpu0ns.keys());
   const result = await run();
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  const ticks = [...threadCpuSince(cpu0ns)].map(([tid, s]) => ({ main: tid === process.pid, share: round2(s / (ms / 1000)) }));
-  const threads = [ticks.find((t) => t.main)?.share ?? 0, ...ticks.filter((t) => !t.main).map((t) => t.share).sort((a, b) => b - a).slice(0, 3)];
+  const slices1 = threadSlices(cpu0ns.keys());
+  const ticks = [...threadCpuSince(cpu0ns)].map(([tid, s]) => ({
+    main: tid === process.pid, share: round2(s / (ms / 1000)),
+    slices: round2(((slices1.get(tid)?.slices ?? 0) - (slices0.get(tid)?.slices ?? 0)) / ((result.rps * ms) / 1000)),
+  }));
+  const listed = [ticks.find((t) => t.main) ?? { share: 0, slices: 0 }, ...ticks.filter((t) => !t.main).sort((a, b) => b.share - a.share).slice(0, 3)];
+  const threads = listed.map((t) => t.share);
   // The whole round's CPU (ramp and wind-down too) over its length at the measured rate.
   const cpuUsPerRequest = Math.round(((cpu.user + cpu.system) / ((result.rps * ms) / 1000)) * 10) / 10;
-  return { result, busy: Object.fromEntries(Object.entries(elu).map(([k, f]) => [k, round2((f() - before[k]!) / ms)])), cpu: threads, cpuUsPerRequest };
+  return { result, busy: Object.fromEntries(Object.entries(elu).map(([k, f]) => [k, round2((f() - before[k]!) / ms)])), cpu: threads, slices: listed.map((t) => t.slices), cpuUsPerRequest };
 }
 
 async function main(): Promise<void> {
@@ -147,14 +156,15 @@ async function main(): Promise<void> {
         rounds.guests.push(got.guests!);
         rounds.node.push(got.node!);
       }
-      process.stderr.write(`${counted ? `round ${r - opts.warmup + 1}/${opts.rounds}` : 'warm-up'}: guests ${got.guests!.result.rps.toFixed(0)} req/s ${got.guests!.cpuUsPerRequest} CPU-us/req busy ${JSON.stringify(got.guests!.busy)} cpu ${got.guests!.cpu.join('/')}, ` +
-        `node ${got.node!.result.rps.toFixed(0)} req/s ${got.node!.cpuUsPerRequest} CPU-us/req busy ${JSON.stringify(got.node!.busy)} cpu ${got.node!.cpu.join('/')}, load ${round2(loadavg()[0]!)}\n`);
+      process.stderr.write(`${counted ? `round ${r - opts.warmup + 1}/${opts.rounds}` : 'warm-up'}: guests ${got.guests!.result.rps.toFixed(0)} req/s ${got.guests!.cpuUsPerRequest} CPU-us/req busy ${JSON.stringify(got.guests!.busy)} cpu ${got.guests!.cpu.join('/')} slices/req ${got.guests!.slices.join('/')}, ` +
+        `node ${got.node!.result.rps.toFixed(0)} req/s ${got.node!.cpuUsPerRequest} CPU-us/req busy ${JSON.stringify(got.node!.busy)} cpu ${got.node!.cpu.join('/')} slices/req ${got.node!.slices.join('/')}, load ${round2(loadavg()[0]!)}\n`);
     }
     const side = (rs: readonly Round[]) => ({
       rps: median(rs.map((x) => x.result.rps)), p50_ms: median(rs.map((x) => x.result.p50_ms)), p99_ms: median(rs.map((x) => x.result.p99_ms)),
       errors: rs.reduce((n, x) => n + x.result.errors, 0), cpu_us_per_request: median(rs.map((x) => x.cpuUsPerRequest)),
       busy: Object.fromEntries(Object.keys(rs[0]!.busy).map((k) => [k, median(rs.map((x) => x.busy[k]!))])),
       cpu_main_then_busiest: rs[0]!.cpu.map((_, i) => median(rs.map((x) => x.cpu[i] ?? 0))),
+      slices_per_request_main_then_busiest: rs[0]!.slices.map((_, i) => median(rs.map((x) => x.slices[i] ?? 0))),
     });
     const ratio = roundRatio(rounds.node.map((x) => x.result.rps), rounds.guests.map((x) => x.result.rps));
     emit({

@@ -25,7 +25,7 @@ export default async function main(os: OS): Promise<void> {
       const s = await stack.tcp.connect(address, Number(port));
       s.setNoDelay(true);
       return s;
-    }, load, (ms) => os.time.sleep(ms), () => Number(os.time.monotonic()) / 1e6);
+    }, load, (ms) => os.time.sleep(ms), () => os.time.monotonicMs());
     await os.xenstore.write('data/httpload/result', JSON.stringify({ round, ...result }));
     done = round;
   }

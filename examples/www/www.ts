@@ -22,17 +22,17 @@ interface WwwState {
 
 /**
  * The site's files never change, so each answer (by path, keep-alive and HEAD) is built once and
- * sent again as it is: per request the server only parses and writes.
+ * sent again as it is: per request the server only parses and writes. By path, the four
+ * variants: keep-alive GET, close GET, keep-alive HEAD, close HEAD.
  */
-const answers = new Map<string, Uint8Array>();
+const answers = new Map<string, Uint8Array[]>();
 
 function staticResponse(path: string, keepAlive: boolean, head: boolean): Uint8Array | undefined {
   const file = SITE.get(path);
   if (!file) return undefined;
-  const key = `${keepAlive ? 'k' : 'c'}${head ? 'h' : 'g'}${path}`;
-  let a = answers.get(key);
-  if (!a) answers.set(key, (a = response(200, file.type, encoder.encode(file.body), { keepAlive, head })));
-  return a;
+  let a = answers.get(path);
+  if (!a) answers.set(path, (a = []));
+  return (a[(keepAlive ? 0 : 1) + (head ? 2 : 0)] ??= response(200, file.type, encoder.encode(file.body), { keepAlive, head }));
 }
 
 export default async function main(os: OS): Promise<void> {
@@ -48,18 +48,18 @@ export default async function main(os: OS): Promise<void> {
   const handle = (r: HttpRequest): Uint8Array => {
     requests++;
     const head = r.method === 'HEAD';
-    const opts = { keepAlive: r.keepAlive, head };
-    if (r.method !== 'GET' && !head) return response(405, 'text/plain', encoder.encode('GET or HEAD\n'), { ...opts, extra: 'Allow: GET, HEAD\r\n' });
-    const path = r.target.split('?')[0]!;
+    if (r.method !== 'GET' && !head) return response(405, 'text/plain', encoder.encode('GET or HEAD\n'), { keepAlive: r.keepAlive, head, extra: 'Allow: GET, HEAD\r\n' });
+    const query = r.target.indexOf('?');
+    const path = query < 0 ? r.target : r.target.slice(0, query);
     if (path === '/api/status') {
       const status = {
         server: 'xenode-www', address: stack.address?.address ?? null, requests, connections,
         uptime_s: Math.round(Number(os.time.monotonic() - started) / 1e6) / 1000,
         tcp: { retransmits: stack.tcpLayer.counters.retransmits, timeouts: stack.tcpLayer.counters.timeouts },
       };
-      return response(200, 'application/json', encoder.encode(`${JSON.stringify(status)}\n`), opts);
+      return response(200, 'application/json', encoder.encode(`${JSON.stringify(status)}\n`), { keepAlive: r.keepAlive, head });
     }
-    return staticResponse(path, r.keepAlive, head) ?? response(404, 'text/plain', encoder.encode('not found\n'), opts);
+    return staticResponse(path, r.keepAlive, head) ?? response(404, 'text/plain', encoder.encode('not found\n'), { keepAlive: r.keepAlive, head });
   };
 
   stack.tcp.listen(port, (conn) => {
@@ -68,7 +68,11 @@ export default async function main(os: OS): Promise<void> {
     conn.on('error', () => {});
     const parser = new RequestParser();
     let open = true;
-    conn.on('data', (chunk: Uint8Array) => {
+    const resume = () => conn.resumeBytes();
+    // Read as a unikernel reads, views of the received pages with no stream between
+    // (TcpSocket.onBytes), and write each answer straight into the send buffer (writeNow):
+    // per request the server parses in place and copies its answer once.
+    conn.onBytes((chunk) => {
       if (!open) return;
       let reqs: HttpRequest[];
       try {
@@ -79,19 +83,17 @@ export default async function main(os: OS): Promise<void> {
         conn.end(response(status, 'text/plain', encoder.encode(`${(e as Error).message}\n`), { keepAlive: false }));
         return;
       }
+      let room = true;
       for (const r of reqs) {
-        const more = conn.write(handle(r));
+        room = conn.writeNow(handle(r), resume);
         if (!r.keepAlive) {
           open = false;
           conn.end();
           return;
         }
-        // A client that does not read its answers stops being read.
-        if (!more) {
-          conn.pause();
-          conn.once('drain', () => conn.resume());
-        }
       }
+      // A client that does not read its answers stops being read (until resume()).
+      return room;
     });
     conn.on('end', () => conn.end());
   }, { backlog: 1024 });

@@ -5,6 +5,11 @@ import type { Hypercalls } from '../hypervisor/hypercalls.js';
 export interface Time {
   /** Nanoseconds since an arbitrary start, never going backwards. */
   monotonic(): bigint;
+  /**
+   * The same clock in milliseconds from a start of its own, as a double: for code that reads it
+   * per packet (the TCP/IP stack), where a BigInt each time costs more than the reading.
+   */
+  monotonicMs(): number;
   /** The host's wall clock. */
   wallclock(): Date;
   /**
@@ -26,6 +31,10 @@ export class GuestTime implements Time {
 
   monotonic(): bigint {
     return process.hrtime.bigint();
+  }
+
+  monotonicMs(): number {
+    return performance.now();
   }
 
   wallclock(): Date {

@@ -65,12 +65,15 @@ export class DeadlineHeap {
     return a.at < b.at || (a.at === b.at && a.seq < b.seq);
   }
 
+  // Swaps through a local, not a destructuring: until V8 optimizes it, each of those allocates an array.
   #up(i: number): void {
     const h = this.#h;
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!this.#less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
+      const d = h[i]!;
+      h[i] = h[p]!;
+      h[p] = d;
       i = p;
     }
   }
@@ -84,7 +87,9 @@ export class DeadlineHeap {
       if (l < h.length && this.#less(h[l]!, h[m]!)) m = l;
       if (r < h.length && this.#less(h[r]!, h[m]!)) m = r;
       if (m === i) return;
-      [h[i], h[m]] = [h[m]!, h[i]!];
+      const d = h[i]!;
+      h[i] = h[m]!;
+      h[m] = d;
       i = m;
     }
   }
@@ -172,29 +177,60 @@ export const realClock: Clock = new DeadlineClock(() => performance.now(), (ms, 
   return { cancel: () => clearTimeout(t) };
 }, 1);
 
-/** A timer slot that holds at most one pending timer: arming it again replaces the old one. */
+/**
+ * A timer slot that holds at most one pending timer: arming it again replaces the old one.
+ * Re-arming and clearing it per segment costs no timer of the clock's, as Linux's TCP timers
+ * cost none (inet_csk_clear_xmit_timer only clears the pending flag): the clock's timer moves
+ * only when a deadline comes earlier than it; a later one, or a clear(), leaves it to fire and
+ * then wait on for the live deadline, or find nothing due. cancel() takes the clock's timer
+ * away too, for a slot that is done with for a while (a connection that ends).
+ */
 export class TimerSlot {
   #timer: Timer | undefined;
+  /** When the clock's timer fires. */
+  #timerAt = 0;
+  /** When `#fn` is due. */
+  #at = 0;
+  /** Undefined: not armed. */
+  #fn: (() => void) | undefined;
   constructor(private readonly clock: Clock) {}
   get armed(): boolean {
-    return this.#timer !== undefined;
+    return this.#fn !== undefined;
   }
   arm(ms: number, fn: () => void): void {
-    this.#timer?.cancel();
-    const t = this.clock.setTimer(ms, () => {
-      if (this.#timer === t) this.#timer = undefined;
-      fn();
-    });
-    this.#timer = t;
+    const now = this.clock.now();
+    this.#at = now + Math.max(0, ms);
+    this.#fn = fn;
+    if (this.#timer === undefined || this.#at < this.#timerAt) this.#set(this.#at, now);
   }
   /** Arm only when not already armed (a deadline that must not be pushed back). */
   ensure(ms: number, fn: () => void): void {
-    if (!this.#timer) this.arm(ms, fn);
+    if (!this.#fn) this.arm(ms, fn);
   }
+  /** Disarm; the clock's timer, if any, is left to fire and find nothing due. */
+  clear(): void {
+    this.#fn = undefined;
+  }
+  /** Disarm and take the clock's timer away. */
   cancel(): void {
+    this.#fn = undefined;
     this.#timer?.cancel();
     this.#timer = undefined;
   }
+  #set(at: number, now: number): void {
+    this.#timer?.cancel();
+    this.#timerAt = at;
+    this.#timer = this.clock.setTimer(at - now, this.#fire);
+  }
+  readonly #fire = (): void => {
+    this.#timer = undefined;
+    const fn = this.#fn;
+    if (fn === undefined) return;
+    // Deadlines compare on the clock's own terms: it ran this timer as due at #timerAt.
+    if (this.#at > this.#timerAt) return this.#set(this.#at, this.clock.now());
+    this.#fn = undefined;
+    fn();
+  };
 }
 
 /**
@@ -202,8 +238,8 @@ export class TimerSlot {
  * deadline; it is aborted only when that deadline moves earlier or no timer is left, so the
  * stack's many cancelled timers leave nothing behind and cost no sleep each.
  */
-export function clockFromTime(time: { monotonic(): bigint; sleep(ms: number, opts?: { signal?: AbortSignal }): Promise<void> }): Clock {
-  return new DeadlineClock(() => Number(time.monotonic() / 1000n) / 1000, (ms, fn) => {
+export function clockFromTime(time: { monotonicMs(): number; sleep(ms: number, opts?: { signal?: AbortSignal }): Promise<void> }): Clock {
+  return new DeadlineClock(() => time.monotonicMs(), (ms, fn) => {
     const ac = new AbortController();
     // Checked again on waking: a Time may end a sleep without heeding its signal.
     time.sleep(ms, { signal: ac.signal }).then(() => {

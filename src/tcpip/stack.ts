@@ -36,10 +36,20 @@ export interface AddressInfo {
   readonly dns: readonly string[];
 }
 
+/**
+ * Random words drawn 256 at a time, as Linux batches get_random_u32: a draw per call (an array
+ * and getRandomValues' checks and fill each time) cost an opening connection more than its
+ * ISN's hash.
+ */
+const randomWords = new Uint32Array(256);
+let randomAt = randomWords.length;
+
 function cryptoRandom(): number {
-  const a = new Uint32Array(1);
-  globalThis.crypto.getRandomValues(a);
-  return a[0]! / 0x100000000;
+  if (randomAt === randomWords.length) {
+    globalThis.crypto.getRandomValues(randomWords);
+    randomAt = 0;
+  }
+  return randomWords[randomAt++]! / 0x100000000;
 }
 
 export class TcpipStack {

@@ -229,6 +229,9 @@ export class Connection {
   #resendWhenHeard = false;
   #rtx: TimerSlot;
   #rtxAt = 0;
+  /** The timers' callbacks, made once: the slots are armed again for nearly every segment. */
+  readonly #rtxFired = (): void => this.#onRtxTimer();
+  readonly #delackFired = (): void => this.#sendAck();
   /** The rtx slot runs the persist timer (zero window, nothing in flight). */
   #persisting = false;
   #delack: TimerSlot;
@@ -277,10 +280,6 @@ export class Connection {
 
   get config(): TcpConfig {
     return this.host.config;
-  }
-
-  get key(): string {
-    return `${this.remoteAddr}:${this.remotePort}:${this.localPort}`;
   }
 
   get describe(): string {
@@ -481,7 +480,7 @@ export class Connection {
     this.#rcvAdv = seqAdd(this.rcvNxt, field << this.#rcvWscale);
     this.#lastAckSent = this.rcvNxt;
     this.#unackedSegs = 0;
-    this.#delack.cancel();
+    this.#delack.clear();
   }
 
   #sendAck(): void {
@@ -641,14 +640,14 @@ export class Connection {
     this.#rtxAt = this.host.clock.now() + this.rto.rto;
     if (!this.#rtx.armed || this.#persisting) {
       this.#persisting = false;
-      this.#rtx.arm(this.rto.rto, () => this.#onRtxTimer());
+      this.#rtx.arm(this.rto.rto, this.#rtxFired);
     }
   }
 
   #onRtxTimer(): void {
     const now = this.host.clock.now();
     if (now < this.#rtxAt) {
-      this.#rtx.arm(this.#rtxAt - now, () => this.#onRtxTimer());
+      this.#rtx.arm(this.#rtxAt - now, this.#rtxFired);
       return;
     }
     this.#onTimeout();
@@ -704,7 +703,7 @@ export class Connection {
   #scheduleAck(bytes: number): void {
     this.#unackedSegs += Math.floor(bytes / this.#sendMss);
     if (this.#unackedSegs >= 2) this.#ackAtTurnEnd();
-    else this.#delack.ensure(this.config.delayedAckMs, () => this.#sendAck());
+    else this.#delack.ensure(this.config.delayedAckMs, this.#delackFired);
   }
 
   /**
@@ -960,7 +959,7 @@ export class Connection {
       this.#sndWl2 = seg.ack;
       if (this.#retries > 0) this.rto.handshakeTimedOut();
       this.#retries = 0;
-      this.#rtx.cancel();
+      this.#rtx.clear();
       this.host.established(this);
       this.events?.onEstablished();
       if ((this.state as TcpState) === 'CLOSED') return;
@@ -1011,7 +1010,7 @@ export class Connection {
       // unless this recovery resent it already.
       if (this.cc.onAck(ack, acked, flightBefore) === 'partial' && !this.#retransmitHole() &&
           !seqGt(this.#rtxHigh, this.sndUna)) this.#retransmitFirst();
-      if (this.sndUna === this.sndMax) this.#rtx.cancel();
+      if (this.sndUna === this.sndMax) this.#rtx.clear();
       else this.#armRtx();
       writable = this.sendSpace > 0;
     } else if (ack === this.sndUna && seg.payload.length === 0 && (seg.flags & (SYN | FIN)) === 0 &&
@@ -1103,7 +1102,9 @@ export class Connection {
       if (skip < o.data.length || (skip === o.data.length && o.fin)) this.#accept(o.data.subarray(skip), o.fin, true);
     }
     if (fin || filledHole || this.#finReceived) this.#sendAck();
-    else this.#scheduleAck(data.length);
+    // A reader that took the bytes as they came (onBytes) may have answered already, the ACK
+    // riding on its answer: then no delayed ACK is due, which would only repeat it later.
+    else if (this.#lastAckSent !== this.rcvNxt) this.#scheduleAck(data.length);
     this.events?.onReadable();
   }
 
@@ -1158,7 +1159,7 @@ export class Connection {
       if (this.#retries === 0) this.rto.sample(this.host.clock.now() - this.#rttStart); // Karn
       else this.rto.handshakeTimedOut();
       this.#retries = 0;
-      this.#rtx.cancel();
+      this.#rtx.clear();
       this.#sendAck();
       this.host.established(this);
       this.events?.onEstablished();

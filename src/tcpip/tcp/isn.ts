@@ -46,30 +46,35 @@ export class SequenceSecrets {
 
 const rotl = (x: number, b: number) => (x << b) | (x >>> (32 - b));
 
+/** The hash's state words, v0..v3: one set for the module, not a closure's per call (a connection hashes twice as it opens). */
+const v = new Int32Array(4);
+
+function sipRound(): void {
+  v[0] = v[0]! + v[1]!; v[1] = rotl(v[1]!, 5); v[1] ^= v[0]!; v[0] = rotl(v[0]!, 16);
+  v[2] = v[2]! + v[3]!; v[3] = rotl(v[3]!, 8); v[3] ^= v[2]!;
+  v[0] = v[0]! + v[3]!; v[3] = rotl(v[3]!, 7); v[3] ^= v[0]!;
+  v[2] = v[2]! + v[1]!; v[1] = rotl(v[1]!, 13); v[1] ^= v[2]!; v[2] = rotl(v[2]!, 16);
+}
+
+function absorb(m: number): void {
+  v[3] ^= m;
+  sipRound();
+  sipRound();
+  v[0] ^= m;
+}
+
 /** HalfSipHash-2-4 with a 32-bit result, of the message made of `words` (each little-endian, 4 bytes). */
 export function halfSipHash24(k0: number, k1: number, words: readonly number[]): number {
-  let v0 = k0 | 0;
-  let v1 = k1 | 0;
-  let v2 = (0x6c796765 ^ k0) | 0;
-  let v3 = (0x74656462 ^ k1) | 0;
-  const round = () => {
-    v0 = (v0 + v1) | 0; v1 = rotl(v1, 5); v1 ^= v0; v0 = rotl(v0, 16);
-    v2 = (v2 + v3) | 0; v3 = rotl(v3, 8); v3 ^= v2;
-    v0 = (v0 + v3) | 0; v3 = rotl(v3, 7); v3 ^= v0;
-    v2 = (v2 + v1) | 0; v1 = rotl(v1, 13); v1 ^= v2; v2 = rotl(v2, 16);
-  };
-  const absorb = (m: number) => {
-    v3 ^= m;
-    round();
-    round();
-    v0 ^= m;
-  };
+  v[0] = k0;
+  v[1] = k1;
+  v[2] = 0x6c796765 ^ k0;
+  v[3] = 0x74656462 ^ k1;
   for (const w of words) absorb(w | 0);
   absorb((words.length * 4) << 24); // the length in bytes, in the last byte; no bytes left over
-  v2 ^= 0xff;
-  round();
-  round();
-  round();
-  round();
-  return (v1 ^ v3) >>> 0;
+  v[2] ^= 0xff;
+  sipRound();
+  sipRound();
+  sipRound();
+  sipRound();
+  return (v[1]! ^ v[3]!) >>> 0;
 }

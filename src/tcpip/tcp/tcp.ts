@@ -18,6 +18,7 @@ import type { TcpSnapshot } from './snapshot.js';
 import { TCP_DEFAULTS, type Endpoint, type TcpConfig } from './settings.js';
 import { SEQ_INIT, seqAdd, seqGe, seqLe } from './seq.js';
 import { TcpSocket } from './socket.js';
+import { ConnectionTable } from './table.js';
 import { ACK, FIN, RST, SYN, encodeHeader, optionsLength, parseSegment, TCP_HLEN, type TcpOptions } from './wire.js';
 
 const EPHEMERAL_LOW = 49152;
@@ -66,7 +67,7 @@ export class Tcp implements TcpHost {
   readonly counters: TcpCounters = {
     rxSegments: 0, rxBad: 0, rstSent: 0, synDropped: 0, halfOpenEvicted: 0, timeWaitRecycled: 0, retransmits: 0, timeouts: 0,
   };
-  #conns = new Map<string, Connection>();
+  #conns = new ConnectionTable<Connection>();
   #listeners = new Map<number, Listener>();
   #timeWait = new Set<Connection>();
   /** The stream of each connection that has one (a suspend asks it for what it holds). */
@@ -176,13 +177,13 @@ export class Tcp implements TcpHost {
     try {
       local = opts.localPort ?? this.#ephemeral(remote, port);
       checkPort(local, false);
-      if (this.#conns.has(`${remote}:${port}:${local}`)) throw new TcpipError('EADDRINUSE', `port ${local} to ${addr}:${port} is in use`);
+      if (this.#conns.has(remote, port, local)) throw new TcpipError('EADDRINUSE', `port ${local} to ${addr}:${port} is in use`);
     } catch (e) {
       return Promise.reject(e);
     }
     const c = new Connection(this, local, remote, port, false, this.#isn(local, remote, port));
     c.noDelay = opts.noDelay ?? false;
-    this.#conns.set(c.key, c);
+    this.#conns.set(c);
     const socket = this.#socket(c);
     return new Promise((resolve, reject) => {
       socket.once('connect', () => {
@@ -205,7 +206,7 @@ export class Tcp implements TcpHost {
   #ephemeral(remote: Ipv4, port: number): number {
     for (let i = 0; i < 1000; i++) {
       const p = EPHEMERAL_LOW + Math.floor(this.random() * (65536 - EPHEMERAL_LOW));
-      if (!this.#conns.has(`${remote}:${port}:${p}`) && !this.#listeners.has(p)) return p;
+      if (!this.#conns.has(remote, port, p) && !this.#listeners.has(p)) return p;
     }
     throw new TcpipError('EADDRNOTAVAIL', `no free local port towards ${formatIpv4(remote)}:${port}`);
   }
@@ -306,8 +307,7 @@ export class Tcp implements TcpHost {
   }
 
   release(c: Connection): void {
-    if (this.#conns.get(c.key) === c) {
-      this.#conns.delete(c.key);
+    if (this.#conns.delete(c)) {
       this.counters.retransmits += c.stats.retransmits;
       this.counters.timeouts += c.stats.timeouts;
     }
@@ -334,8 +334,7 @@ export class Tcp implements TcpHost {
       this.counters.rxBad++;
       return;
     }
-    const key = `${p.src}:${seg.srcPort}:${seg.dstPort}`;
-    const c = this.#conns.get(key);
+    const c = this.#conns.get(p.src, seg.srcPort, seg.dstPort);
     const f = seg.flags;
     if (c) {
       // RFC 9293 §3.6.1 / RFC 6191: a new SYN beyond the old connection's timestamps or sequence space may reuse a TIME-WAIT pair.
@@ -363,7 +362,7 @@ export class Tcp implements TcpHost {
       oldest.abandon();
     }
     const nc = new Connection(this, seg.dstPort, p.src, seg.srcPort, true, this.#isn(seg.dstPort, p.src, seg.srcPort));
-    this.#conns.set(nc.key, nc);
+    this.#conns.set(nc);
     l.halfOpen.add(nc);
     nc.acceptSyn(seg);
   }
@@ -372,7 +371,7 @@ export class Tcp implements TcpHost {
     const srcPort = (e.l4[0]! << 8) | e.l4[1]!;
     const dstPort = (e.l4[2]! << 8) | e.l4[3]!;
     const seq = ((e.l4[4]! << 24) | (e.l4[5]! << 16) | (e.l4[6]! << 8) | e.l4[7]!) >>> 0;
-    const c = this.#conns.get(`${e.dst}:${dstPort}:${srcPort}`);
+    const c = this.#conns.get(e.dst, dstPort, srcPort);
     if (!c || !seqGe(seq, c.sndUna) || !seqLe(seq, c.sndMax)) return; // not about anything in flight
     if (e.code === UNREACH_FRAG_NEEDED) c.pathMtuChanged();
     else c.unreachable(e.code === UNREACH_PORT || e.code === UNREACH_PROTOCOL);
@@ -420,8 +419,8 @@ export class Tcp implements TcpHost {
     }
     for (const cs of s.connections) {
       const c = Connection.restore(this, cs);
-      if (this.#conns.has(c.key)) continue;
-      this.#conns.set(c.key, c);
+      if (this.#conns.has(c.remoteAddr, c.remotePort, c.localPort)) continue;
+      this.#conns.set(c);
       const l = c.passive ? this.#listeners.get(c.localPort) : undefined;
       if (c.state === 'TIME-WAIT') this.#timeWait.add(c);
       else if (c.state === 'SYN-RECEIVED') l?.halfOpen.add(c);

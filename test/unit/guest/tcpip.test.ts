@@ -17,6 +17,7 @@ function linkOnVirtualTime(): { clock: ManualClock; link: Link; time: Time } {
   const clock = new ManualClock();
   const time: Time = {
     monotonic: () => BigInt(Math.round(clock.now() * 1e6)),
+    monotonicMs: () => clock.now(),
     wallclock: () => new Date(0),
     sleep: (ms) => new Promise((r) => clock.setTimer(ms, r)),
   };

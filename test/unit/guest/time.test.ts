@@ -109,3 +109,22 @@ test('a sleep with an already aborted signal rejects at once and queues nothing;
   live.abort();
   assert.equal(time.sleepers, 0);
 });
+
+test('GuestTime.monotonicMs runs with the clock monotonic() reads, in ms, and never goes back', () => {
+  const { time } = clock();
+  const ms = (ns: bigint) => Number(ns) / 1e6;
+  let last = -Infinity;
+  for (let i = 0; i < 200; i++) {
+    // Readings of one clock nest: what passes between two inner ones is within what passes between two outer ones.
+    const outer0 = time.monotonic();
+    const a = time.monotonicMs();
+    const inner0 = time.monotonic();
+    for (let spin = 0; spin < 1000 * (i % 5); spin++) Math.sqrt(spin);
+    const inner1 = time.monotonic();
+    const b = time.monotonicMs();
+    const outer1 = time.monotonic();
+    assert.ok(b - a <= ms(outer1 - outer0) + 1e-3 && b - a >= ms(inner1 - inner0) - 1e-3, `${b - a} ms within [${ms(inner1 - inner0)}, ${ms(outer1 - outer0)}]`);
+    assert.ok(a >= last && b >= a);
+    last = b;
+  }
+});

@@ -7,7 +7,7 @@ test('clockFromTime: now in ms from the monotonic clock; one sleep for the earli
   let ns = 5_000_000n;
   const sleeps: { ms: number; wake: () => void; signal: AbortSignal | undefined }[] = [];
   const clock = clockFromTime({
-    monotonic: () => ns,
+    monotonicMs: () => Number(ns) / 1e6,
     sleep: (ms, opts) => new Promise((wake) => sleeps.push({ ms, wake, signal: opts?.signal })),
   });
   const tick = () => new Promise((r) => setImmediate(r));
@@ -35,7 +35,7 @@ test('clockFromTime: now in ms from the monotonic clock; one sleep for the earli
   assert.equal(sleeps.length, 3, 'nothing armed, no sleep');
 });
 
-test('DeadlineClock: re-arming per segment costs no host timer; the last cancel lets the host timer go', async () => {
+test('DeadlineClock and TimerSlot: re-arming and clearing per segment cost no timer; a later deadline waits on the timer there; the last cancel lets the host timer go', async () => {
   const host: { ms: number; cancelled: boolean; fn: () => void }[] = [];
   let now = 0;
   const clock = new DeadlineClock(() => now, (ms, fn) => {
@@ -48,19 +48,36 @@ test('DeadlineClock: re-arming per segment costs no host timer; the last cancel 
   for (let i = 0; i < 10_000; i++) {
     now = i / 100;
     slot.arm(200, () => fired++);
+    if (i % 2 === 0) slot.clear();
   }
   assert.equal(host.length, 1, 'one host timer for 10,000 arms');
-  assert.equal(clock.pending, 1);
+  assert.equal(clock.pending, 1, 'and one clock timer: each later deadline waits on the one there');
   now = 150;
   host[0]!.fn();
-  assert.equal(fired, 0, 'woken before the live deadline: nothing fires');
-  assert.equal(host.length, 2);
-  assert.ok(Math.abs(host[1]!.ms - (99.99 + 200 - 150)) < 1e-6, 'the next host timer is for the live deadline');
-  slot.cancel();
-  assert.equal(host[1]!.cancelled, false, 'not within the turn: TCP cancels and re-arms in one go');
-  await Promise.resolve();
-  assert.equal(host[1]!.cancelled, true, 'idle: no host timer left');
+  assert.equal(fired, 0, 'woken before the deadline: nothing fires');
+  assert.equal(host[1]!.ms, 50, 'the host timer for the clock timer at 200');
+  now = 200;
+  host[1]!.fn();
+  assert.equal(fired, 0, 'the slot\'s deadline moved on meanwhile: nothing fires');
+  assert.ok(Math.abs(host[2]!.ms - 99.99) < 1e-6, 'the clock timer waits on for the live deadline');
+  slot.clear();
+  assert.equal(clock.pending, 1, 'a clear leaves the clock timer to find nothing due');
+  now = 299.99;
+  host[2]!.fn();
+  assert.equal(fired, 0);
   assert.equal(clock.pending, 0);
+  assert.equal(host.length, 3, 'nothing armed, no host timer');
+  slot.arm(10, () => fired++);
+  assert.equal(host.length, 4);
+  slot.cancel();
+  assert.equal(clock.pending, 0, 'a cancel takes the clock timer away');
+  assert.equal(host[3]!.cancelled, false, 'not within the turn: TCP cancels and re-arms in one go');
+  await Promise.resolve();
+  assert.equal(host[3]!.cancelled, true, 'idle: no host timer left');
+  slot.arm(5, () => fired++);
+  now = 305;
+  host[4]!.fn();
+  assert.equal(fired, 1, 'a deadline that came earlier moved the clock timer, and fires');
 });
 
 test('TimerSlot: arming again replaces the pending timer; ensure keeps an earlier deadline', () => {

@@ -57,3 +57,24 @@ test('onBytes taken after bytes arrived: those come first, then the rest', async
   assert.ok(await runUntil(clock, () => ended));
   assert.ok(Buffer.concat(parts).equals(data));
 });
+
+test('onBytes: a reader that answers as it reads sends its ACK on the answer, and no delayed ACK repeats it later', async () => {
+  const { clock, a, b } = stackPair({ seed: 7 });
+  b.tcp.listen(80, (s) => {
+    s.setNoDelay(true);
+    s.onBytes((v) => void s.writeNow(v.slice(), () => {})); // an echo, answered within the call
+  });
+  const client = await runPromise(clock, a.tcp.connect('10.0.0.2', 80, { noDelay: true }));
+  let got = 0;
+  client.on('data', (d: Uint8Array) => { got += d.length; });
+  for (let i = 1; i <= 20; i++) {
+    client.write(pattern(100));
+    assert.ok(await runUntil(clock, () => got === 100 * i));
+    // Idle past the delayed-ACK time: a timer left from the request would send a bare ACK now.
+    assert.equal(await runUntil(clock, () => false, 200), false);
+  }
+  const server = [...b.tcpLayer.connections()].find((c) => c.localPort === 80)!;
+  assert.equal(server.stats.dataSegmentsOut, 20);
+  assert.equal(server.stats.acksOut, 0, 'every ACK rode on an answer');
+  assert.equal([...a.tcpLayer.connections()][0]!.stats.dupAcksIn, 0);
+});
