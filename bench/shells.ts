@@ -329,7 +329,10 @@ try {
   const shared = await series(shelled, false, opts.gap, 'dense');
   const summoned = await summon(shelled);
   const running = runningCounts.length > 0 ? await withRunning(shelled, runningCounts) : undefined;
+  // With the running guests: their destroys, and their pCPU threads' exits (bounded, logged).
+  const closing = performance.now();
   await shelled.close();
+  const closeS = (performance.now() - closing) / 1000;
 
   const pooled = await Host.start({ poolSize: 2 });
   pooled.pool.warm({ heapMb: 24 });
@@ -358,6 +361,7 @@ try {
         ...report(c.samples),
         over_0_p50: stats(c.samples.map((x) => x.total)).p50 / stats(sharedShells.map((x) => x.total)).p50,
       })),
+      host_close_s: closeS,
     }),
     summon: summoned,
     thread_pool_ms: report(threadPool),
