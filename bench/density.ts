@@ -25,8 +25,9 @@ import { EVTCHNSTAT_closed } from '../src/abi/event_channel.js';
 import { maxPorts, portState } from '../src/hypervisor/evtchn.js';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
-import { emit, numberOptions, summarize } from './support/harness.js';
+import { emit, numberOptions, summarize, underDaemonAllocator } from './support/harness.js';
 
+await underDaemonAllocator(import.meta.url);
 const opts = numberOptions(
   { guests: 1000, cpus: 2, memory: 16, state: 1, batch: 100, seconds: 100, floor: 20, pool0: 50 },
   ['cpus', 'state', 'floor', 'pool0'],

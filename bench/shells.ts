@@ -18,11 +18,16 @@
 // Last, a storm: --storm creates at once from 10 clients of the command API (each succeeds or
 // is refused with EAGAIN/ENOMEM), while an eleventh client times `list` (goal: within 100 ms).
 //
-// --running=N: then N idle guests are booted into the shared pool of parked shells (memory=16,
-// so built, not claimed; stopped at --fill-seconds) and the shells' creates are timed again with
-// them running (issue 18: under 1 ms at 0, 1,000 and 10,000 running).
+// --running=N[,M...]: then idle guests are booted into the shared pool of parked shells (memory=16,
+// so built, not claimed; 10 at a time; stopped at --fill-seconds, or when the host's available
+// memory falls under --reserve-mib) up to each count in turn, and at each the shells' creates are
+// timed again with them running, next to the host's RSS per idle guest (issue 18: under 1 ms at 0,
+// 1,000 and 10,000 running). The pool has --parked-cpus pCPU threads: a thread's V8 heap holds
+// about 4 GiB, some 5,000 idle realms, so 10,000 want at least 3.
 //
 //   npm run bench -- shells [--samples=30] [--gap=200] [--shells=4] [--storm=200] [--running=0] [--fill-seconds=900]
+//                           [--parked-cpus=1] [--reserve-mib=3072]
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,9 +42,17 @@ import { ToolstackApi } from '../src/toolstack/api.js';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
 import { HostLog } from '../src/toolstack/hostlog.js';
-import { emit, numberOptions, summarize } from './support/harness.js';
+import { benchOptions, emit, summarize, underDaemonAllocator } from './support/harness.js';
 
-const opts = numberOptions({ samples: 30, gap: 200, shells: 4, storm: 200, running: 0, 'fill-seconds': 900 }, ['running']);
+await underDaemonAllocator(import.meta.url);
+const opts = benchOptions(
+  { samples: 30, gap: 200, shells: 4, storm: 200, 'fill-seconds': 900, 'parked-cpus': 1, 'reserve-mib': 3072 },
+  { running: '0' },
+);
+const runningCounts = opts.running.split(',').map(Number).filter((n) => n > 0);
+if (runningCounts.some((n, i) => !Number.isInteger(n) || n <= (runningCounts[i - 1] ?? 0))) {
+  throw new Error(`--running wants rising counts of guests, not ${opts.running}`);
+}
 const KERNEL = fileURLToPath(new URL('../../bench/guests/idle.ts', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'xenode-bench-shells-'));
 const disk = join(dir, 'disk.img');
@@ -249,25 +262,58 @@ async function summon(host: Host): Promise<{ first_query_ms: { p50: number; p99:
   return { first_query_ms: stats(first), running_query_ms: stats(again) };
 }
 
+/** The host's available memory (MemAvailable), in MiB. */
+const availableMib = () => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1024;
+const rssMib = () => process.memoryUsage().rss / 2 ** 20;
+
+interface Checkpoint {
+  running: number;
+  fillS: number;
+  /** The host's RSS over its RSS before the fill, per idle guest, after the series. */
+  rssMibPerGuest: number;
+  stoppedBy?: string;
+  samples: Sample[];
+}
+
 /**
- * `n` idle guests booted into the pool of parked shells (memory=16: no shell fits them, so each is
- * built; at most --fill-seconds), then the shells' series again, with them running.
+ * Idle guests booted into the pool of parked shells (memory=16: no shell fits them, so each is
+ * built), 10 at a time, up to each of `counts` in turn, the shells' series run at each. Bounded:
+ * it stops at --fill-seconds, at a failed create, or when the host's available memory falls
+ * under --reserve-mib, and runs the series at what it reached.
  */
-async function withRunning(host: Host, n: number): Promise<{ running: number; fillS: number; samples: Sample[] }> {
+async function withRunning(host: Host, counts: number[]): Promise<Checkpoint[]> {
   const t0 = performance.now();
+  const rss0 = rssMib();
+  const out: Checkpoint[] = [];
   let running = 0;
-  while (running < n && performance.now() - t0 < opts['fill-seconds'] * 1000) {
-    const config = parseDomainConfig(`name = "idle-${running}"\nkernel = "${KERNEL}"\nmemory = 16\npool = "parked"\n`, KERNEL).config;
-    await (await host.create(config)).vcpu.mainCalled;
-    if (++running % 500 === 0) console.error(`${running} guests running, ${Math.round((performance.now() - t0) / 1000)} s`);
+  let stoppedBy: string | undefined;
+  for (const n of counts) {
+    while (running < n && !stoppedBy) {
+      if (performance.now() - t0 > opts['fill-seconds'] * 1000) stoppedBy = `--fill-seconds=${opts['fill-seconds']}`;
+      else if (availableMib() < opts['reserve-mib']) stoppedBy = `host memory available under ${opts['reserve-mib']} MiB`;
+      if (stoppedBy) break;
+      const batch = Math.min(10, n - running);
+      const made = await Promise.allSettled(Array.from({ length: batch }, async (_, i) => {
+        const config = parseDomainConfig(`name = "idle-${running + i}"\nkernel = "${KERNEL}"\nmemory = 16\npool = "parked"\n`, KERNEL).config;
+        await (await host.create(config)).vcpu.mainCalled;
+      }));
+      const failed = made.find((m) => m.status === 'rejected');
+      running += made.filter((m) => m.status === 'fulfilled').length;
+      if (failed) stoppedBy = `a create failed: ${String((failed as PromiseRejectedResult).reason?.message ?? failed.reason)}`;
+      if (running % 500 < batch) console.error(`${running} guests running, ${Math.round((performance.now() - t0) / 1000)} s, RSS ${Math.round(rssMib())} MiB`);
+    }
+    const fillS = (performance.now() - t0) / 1000;
+    await sleep(2000); // the pool's shells refilled, its spare realms made
+    const samples = await series(host, false, opts.gap, 'parked');
+    out.push({ running, fillS, rssMibPerGuest: (rssMib() - rss0) / Math.max(1, running), ...(stoppedBy && { stoppedBy }), samples });
+    if (stoppedBy) break;
   }
-  const fillS = (performance.now() - t0) / 1000;
-  await sleep(2000); // the pool's shells refilled, its spare realms made
-  return { running, fillS, samples: await series(host, false, opts.gap, 'parked') };
+  return out;
 }
 
 try {
-  const shelled = await Host.start({ poolSize: 2, shells: { count: opts.shells, memory: 32 } });
+  // The host's log goes to stderr: a pCPU reset or a guest crashed during the fill shows there.
+  const shelled = await Host.start({ poolSize: 2, shells: { count: opts.shells, memory: 32 }, log: (line) => console.error(line) });
   await sleep(2000);
   const warm = await series(shelled, false, opts.gap);
   const disked = await series(shelled, true, opts.gap);
@@ -275,15 +321,18 @@ try {
 
   // A shared cpupool (issue 18): a realm on a pCPU thread; with shells parked there, and without
   // (the pCPU's spare realm, the library OS loaded, the domain built at the create).
-  await shelled.createCpupool('parked', 1, 'credit', { shells: { count: opts.shells, memory: 32 } });
+  await shelled.createCpupool('parked', opts['parked-cpus'], 'credit', { shells: { count: opts.shells, memory: 32 } });
   await shelled.createCpupool('dense', 1);
   await sleep(1000);
   const sharedShells = await series(shelled, false, opts.gap, 'parked');
   const sharedShellsDisk = await series(shelled, true, opts.gap, 'parked');
   const shared = await series(shelled, false, opts.gap, 'dense');
   const summoned = await summon(shelled);
-  const running = opts.running > 0 ? await withRunning(shelled, opts.running) : undefined;
+  const running = runningCounts.length > 0 ? await withRunning(shelled, runningCounts) : undefined;
+  // With the running guests: their destroys, and their pCPU threads' exits (bounded, logged).
+  const closing = performance.now();
   await shelled.close();
+  const closeS = (performance.now() - closing) / 1000;
 
   const pooled = await Host.start({ poolSize: 2 });
   pooled.pool.warm({ heapMb: 24 });
@@ -307,8 +356,12 @@ try {
     shared_pool_shells_disk_ms: report(sharedShellsDisk),
     shared_pool_ms: report(shared),
     ...(running && {
-      shared_pool_shells_running_ms: { running: running.running, fill_s: running.fillS, ...report(running.samples) },
-      running_over_0_p50: stats(running.samples.map((x) => x.total)).p50 / stats(sharedShells.map((x) => x.total)).p50,
+      shared_pool_shells_running_ms: running.map((c) => ({
+        running: c.running, fill_s: c.fillS, rss_mib_per_guest: c.rssMibPerGuest, ...(c.stoppedBy && { stopped_by: c.stoppedBy }),
+        ...report(c.samples),
+        over_0_p50: stats(c.samples.map((x) => x.total)).p50 / stats(sharedShells.map((x) => x.total)).p50,
+      })),
+      host_close_s: closeS,
     }),
     summon: summoned,
     thread_pool_ms: report(threadPool),

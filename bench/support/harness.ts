@@ -1,8 +1,27 @@
 // Shared by the benchmarks: options, statistics, the JSON result line, and worker threads
 // driven by request/reply messages.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker, type TransferListItem } from 'node:worker_threads';
+import { DAEMON_MALLOC_ENV, mallocTuned } from '../../src/cli/malloc-env.js';
+
+/**
+ * A benchmark that measures a host's memory runs it as `xenode host start` does, under the
+ * daemon's allocator setting: without it, a guest's memory was resident from its create in some
+ * runs and not in others (issue 18 in docs/PERFORMANCE.md). Call first, with the benchmark's
+ * import.meta.url: unless set already, the benchmark runs again in a child process with it, and
+ * this process exits with the child's status.
+ */
+export async function underDaemonAllocator(benchmark: string): Promise<void> {
+  if (mallocTuned()) return;
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(benchmark), ...process.argv.slice(2)], {
+    stdio: 'inherit', env: { ...DAEMON_MALLOC_ENV, ...process.env },
+  });
+  const code = await new Promise<number>((resolve) => child.once('close', (c) => resolve(c ?? 1)));
+  process.exit(code);
+}
 
 /** `--name=value` options of a benchmark; every option is a number with a default, positive unless named in `zero`. */
 export function numberOptions<T extends Record<string, number>>(defaults: T, zero: readonly (keyof T)[] = []): T {

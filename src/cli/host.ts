@@ -6,6 +6,7 @@ import { displayPath, hostPaths, resolveStateDir } from '../toolstack/paths.js';
 import { say, withHost, withStateDir, type StateDirOpts } from './common.js';
 import { dmesgLine } from './format.js';
 import { keepHeapFlagsToDom0 } from './heap-flags.js';
+import { DAEMON_MALLOC_ENV, mallocTuned } from './malloc-env.js';
 
 interface DaemonOpts extends StateDirOpts {
   readonly pool: string;
@@ -23,16 +24,6 @@ interface DaemonOpts extends StateDirOpts {
 }
 
 /**
- * The daemon's allocator setting. glibc raises its mmap threshold (up to 32 MiB) each time a
- * large block it had mmapped is freed; from then on blocks of that size come from the main
- * heap, where the allocations that each guest's create and destroy leave behind fragment it:
- * a host that had run 1,000 guests held 750 MB more than after 10 (docs/PERFORMANCE.md,
- * "Memory after churn"). A fixed threshold keeps large blocks in mmap, returned when freed.
- * A value the user set wins; it is read when the process starts, so only a spawn can set it.
- */
-const DAEMON_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' } as const;
-
-/**
  * The daemon's V8 flags. Left to itself V8 grows the main isolate's young generation up to
  * 16 MiB a semi-space as the allocation rate rises, and a host creating and destroying guests
  * allocates fast: 1,000 cycles added ~29 MiB of V8 pages to its RSS (1.41x after 10 cycles);
@@ -47,8 +38,6 @@ export function daemonNodeFlags(execArgv: readonly string[], nodeOptions = ''): 
   const given = [...execArgv, ...nodeOptions.split(/\s+/)].map((a) => a.split('=')[0]);
   return DAEMON_NODE_FLAGS.filter((f) => !given.includes(f.split('=')[0]));
 }
-
-const mallocTuned = () => Object.keys(DAEMON_MALLOC_ENV).every((k) => process.env[k] !== undefined);
 
 /** What a daemonized host tells `host start` over the IPC channel. */
 type StartReport = { ready: string } | { error: string };
