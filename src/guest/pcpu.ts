@@ -613,12 +613,15 @@ function pump(): void {
   for (const d of runnable) d.runstate = RUNSTATE_runnable;
   const now = performance.now();
   const order = sched.pick(runnable, now);
-  for (const d of order) {
-    ringing.delete(d);
-    turn(d);
-    wakes.afterTurn();
+  try {
+    for (const d of order) {
+      ringing.delete(d);
+      turn(d);
+      wakes.afterTurn();
+    }
+  } finally {
+    wakes.end(); // no kept wake outlives its pass
   }
-  wakes.end();
   if (order.length) sampleHeap(now);
   // Halted and gone domains need no turn; paused ones are rung again on unpause.
   for (const d of ringing) if (d.halted || !residents.has(d.domid) || d.paused) ringing.delete(d);
