@@ -30,6 +30,7 @@ import { HeapShares } from './heapshare.js';
 import { wrapKernelScript } from './image.js';
 import type { RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
+import { PassWakes } from './wakes.js';
 
 const data = workerData as PcpuData;
 const parent = parentPort!;
@@ -199,6 +200,8 @@ const sched = new CreditScheduler<Resident>();
 const wallNow = () => performance.timeOrigin + performance.now();
 const isArg = (a: unknown) => a === undefined || typeof a === 'number' || (typeof a === 'string' && a.length <= MAX_ARG_LENGTH);
 const decoders = { lax: new TextDecoder(), fatal: new TextDecoder('utf-8', { fatal: true }) };
+/** The realms' wakes of sleeping vCPU threads, batched per pass (wakes.ts). */
+const wakes = new PassWakes();
 
 function hostFor(r: () => Resident): RealmHost {
   return {
@@ -266,6 +269,9 @@ function hostFor(r: () => Resident): RealmHost {
       const d = r();
       if (!ArrayBuffer.isView(bytes)) throw new TypeError('deserialize needs bytes');
       return d.clone(deserialize(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+    },
+    wake(words, index) {
+      wakes.wake(words, index);
     },
     halt() {
       const d = r();
@@ -390,6 +396,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       d.settle(); // its first turn is rung
     }
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
+    wakes.end();
     refill();
   }
 }
@@ -423,6 +430,7 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
     shares.ran(d, performance.now() - t0);
     d.settle();
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
+    wakes.end();
   }
 }
 
@@ -605,9 +613,14 @@ function pump(): void {
   for (const d of runnable) d.runstate = RUNSTATE_runnable;
   const now = performance.now();
   const order = sched.pick(runnable, now);
-  for (const d of order) {
-    ringing.delete(d);
-    turn(d);
+  try {
+    for (const d of order) {
+      ringing.delete(d);
+      turn(d);
+      wakes.afterTurn();
+    }
+  } finally {
+    wakes.end(); // no kept wake outlives its pass
   }
   if (order.length) sampleHeap(now);
   // Halted and gone domains need no turn; paused ones are rung again on unpause.

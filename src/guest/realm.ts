@@ -8,6 +8,7 @@ import { Buffer } from 'node:buffer';
 import { GrantError } from '../abi/grant_table.js';
 import { XenError, type XenErrnoName } from '../errors.js';
 import type { ControlChannel, PeerGrant } from '../hypervisor/control.js';
+import { unblockThrough } from '../hypervisor/evtchn.js';
 import { onKilledAtGate } from '../hypervisor/gate.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { setLockOwner } from '../hypervisor/lock.js';
@@ -58,6 +59,8 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
   });
   // The locks its hypercalls take are held by the pCPU thread: a waiter judges that thread's death.
   setLockOwner(host.threadId());
+  // Its wakes of sleeping vCPU threads (dom0's backends) are batched by the pCPU per pass (wakes.ts).
+  unblockThrough((words, index) => host.wake(words, index));
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let next = 1;
   const channel: ControlChannel = {

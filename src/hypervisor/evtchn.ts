@@ -171,14 +171,23 @@ function raiseUpcall(d: DomainView): void {
  * before it waits on the word's old value, and the caller set the byte before this load, so
  * either the load sees it blocked or its wait sees the byte set and does not sleep.
  *
- * A shared pCPU wakes at once too, not when its pass is over: deferring the wakes (pool4) made
- * the backend start on a pass's requests only after the whole pass, so the pCPU and dom0 took
- * turns instead of overlapping; the wakes per pass stay one per edge either way
- * (docs/PERFORMANCE.md, cpupools, sixth pass: 1.6-16.7x the IOPS at 1-32 guests).
+ * A shared pCPU makes a pass's first wake of a blocked vCPU thread at once, not when its pass
+ * is over: deferring every wake (pool4) made the backend start on a pass's requests only after
+ * the whole pass, so the pCPU and dom0 took turns instead of overlapping (docs/PERFORMANCE.md,
+ * cpupools, sixth pass). The later wakes of the pass are batched (guest/wakes.ts).
  */
 export function wake(d: DomainView): void {
   if (d.doorbell) ring(d.doorbell, d.doorbellSlot);
-  else if (Atomics.load(d.ctl, CB_RUNSTATE) === RUNSTATE_blocked) Atomics.notify(d.mem32, UPCALL_WORD, 1);
+  else if (Atomics.load(d.ctl, CB_RUNSTATE) === RUNSTATE_blocked) unblock(d.mem32, UPCALL_WORD);
+}
+
+let unblock = (words: Int32Array, index: number): void => void Atomics.notify(words, index, 1);
+/**
+ * On a shared pCPU (realm.ts): the wake of a blocked vCPU thread is handed to the pCPU, which
+ * makes the first of a pass at once and the rest when the pass is over (guest/wakes.ts).
+ */
+export function unblockThrough(fn: (words: Int32Array, index: number) => void): void {
+  unblock = fn;
 }
 
 /** EVTCHNOP_unmask: clear the mask bit and re-raise an event that arrived while masked. */

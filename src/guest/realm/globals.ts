@@ -46,6 +46,7 @@ export const host: RealmHost = {
   mainCalled: wrap(__host.mainCalled, 'mainCalled'),
   parked: wrap(__host.parked, 'parked'),
   halt: wrap(__host.halt, 'halt'),
+  wake: wrap(__host.wake, 'wake'),
   threadId: wrap(__host.threadId, 'threadId'),
   serialize: wrap(__host.serialize, 'serialize'),
   deserialize: wrap(__host.deserialize, 'deserialize'),

@@ -24,6 +24,8 @@ export interface RealmHost {
   mainCalled(): void;
   /** A shell's platform is up: it waits for the kernel its claim brings (RealmTurns.claim). */
   parked(): void;
+  /** Wake a blocked vCPU thread (Atomics.notify of one waiter): now, or when the pCPU's pass is over (wakes.ts). */
+  wake(words: Int32Array, index: number): void;
   /** The domain shut down: its realm is not run again. */
   halt(): void;
   /** node:v8 serialize of a value of the realm: the bytes, in a Uint8Array of the realm. */
