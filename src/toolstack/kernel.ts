@@ -14,7 +14,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import type { BuildResult, Plugin } from 'esbuild';
-import { LIBRARY_IMAGE, wrapKernelScript } from '../guest/image.js';
+import { LIBRARY_IMAGE } from '../guest/image.js';
+import { wrapKernelScript } from '../guest/kernel-wrap.js';
 import type { KernelScript } from '../hypervisor/vcpu.js';
 import { readNamed } from '../storage/named.js';
 
