@@ -1,6 +1,6 @@
 // How a kernel image linked as a script (a CommonJS module body, toolstack/kernel.ts) is made a
-// function to run: the toolstack, a vCPU thread and a pCPU thread all wrap it alike. Apart from
-// image.ts, whose paths resolve from dist/src/guest/ and which the guest runtime does not link.
+// function to run: the toolstack, a vCPU thread and a pCPU thread all wrap it alike. Kept apart
+// from image.ts: its paths resolve from dist/src/guest/, and the guest runtime must not link it.
 
 /**
  * A kernel image linked as a script runs as this function of its module's exports, require and
