@@ -3,8 +3,8 @@
 // same creates without shells (a vCPU thread from the pool: the warm path before shells; a
 // fresh thread: cold) and in a shared cpupool (a realm parked there as a shell, with and without
 // a PV disk, and a realm built at the create), with the breakdown
-// of a shell's create: dom0 (the create call until the kernel is posted to the shell),
-// delivery (until the parked vCPU thread has the message), the guest (its kernel run, main()
+// of a shell's create: dom0 (the create call until the kernel's post to the shell begins),
+// delivery (the post, until the parked vCPU thread has the message), the guest (its kernel run, main()
 // called; the kernel a script compiled ahead from V8's code cache). create-to-main() ends at
 // the guest's own mark; the API's reply comes once dom0 has heard of it.
 // The physical limit measured in the same run: a message to an idle worker thread and its

@@ -27,9 +27,6 @@ const CACHE = `${CACHE_DIR}/guest.runtime-@DIGEST@-${fnv1a(FLAGS)}.cache`;
 // (the kernel message to main(): about 0.35 of a warm create's 2 ms on this VM, compiled in every
 // shell otherwise). Read first where there is one.
 const CLAIM_CACHE = CACHE.replace(/\.cache$/, '.claim.cache');
-// Made this long after a thread's start, when its boot (or a pool thread's warm-up) has compiled
-// the functions a boot calls, so that the cache holds those too, not the top level only.
-const CACHE_AFTER_MS = 1000;
 const imageUrl = pathToFileURL(`${__dirname}/guest.mjs`).href;
 
 const body = `(function (exports, require, module, __xenodeImageUrl, __xenodeImport) {'use strict';${readFileSync(RUNTIME, 'utf8')}\n})`;
@@ -92,16 +89,22 @@ function writeCache(file) {
   }
 }
 
-// Neither cache taken: this thread makes the start's anew, and a claim the claim's.
-if (refused) setTimeout(() => writeCache(CACHE), CACHE_AFTER_MS).unref();
-// The runtime calls this once a shell's claim has reached main(), before it tells dom0 so
-// (src/guest/bootstrap.ts): once, and at once, as a guest need not live long after (a bench's
-// are destroyed then), so the first claim of a runtime reports main() a few ms later.
-const CLAIMED = Symbol.for('xenode.claimed');
+// The runtime calls this once its domain's main() has been called, before it tells dom0 so
+// (src/guest/bootstrap.ts; `claimed`: a shell's claim). Each cache is made once, and at once, as
+// a guest need not live long after (a bench's are destroyed then), so the first boot of a
+// runtime reports main() a few ms later:
+// - the start's, by a thread that took neither cache, at its boot's main(): it then holds a boot's
+//   path whichever thread came first. (Made a second after a thread's start, it held what that
+//   thread had run by then: a pool thread's warm-up, which the daemon's pool makes first, or a
+//   boot; a cold create's thread took 6-12% more CPU from the former, docs/PERFORMANCE.md.)
+// - the claim's, by a shell's claim, unless this thread started from one.
+const MAIN_CALLED = Symbol.for('xenode.mainCalled');
 if (refused || !fromClaim) {
-  globalThis[CLAIMED] = () => {
-    delete globalThis[CLAIMED];
+  globalThis[MAIN_CALLED] = (claimed) => {
+    delete globalThis[MAIN_CALLED];
     // The shells parked before the first claim's cache was made need not each make one.
-    if (!existsSync(CLAIM_CACHE)) writeCache(CLAIM_CACHE);
+    if (claimed) {
+      if (!existsSync(CLAIM_CACHE)) writeCache(CLAIM_CACHE);
+    } else if (refused) writeCache(CACHE);
   };
 }

@@ -21,7 +21,7 @@ process.setSourceMapsEnabled(true);
 export * from './index.js';
 
 const parent = parentPort!;
-const CLAIMED = Symbol.for('xenode.claimed');
+const MAIN_CALLED = Symbol.for('xenode.mainCalled');
 const status = (m: VcpuStatus) => parent.postMessage(m);
 
 function setNice(nice: number): void {
@@ -116,9 +116,9 @@ function boot(msg: BootMessage): void {
     },
     mapStack: (text) => claimed?.mapStack(text) ?? text,
     mainCalled: (marks) => {
-      // A claim's path is compiled now: the entry (bin/vcpu-thread.cjs) makes a code cache that
-      // holds it, unless this thread started from one.
-      if (marks.handed !== undefined) (globalThis as { [CLAIMED]?: () => void })[CLAIMED]?.();
+      // A boot's path (a claim's: handed) is compiled now: the entry (bin/vcpu-thread.cjs) makes
+      // a code cache that holds it, unless this thread started from one.
+      (globalThis as { [MAIN_CALLED]?: (claimed: boolean) => void })[MAIN_CALLED]?.(marks.handed !== undefined);
       status({ type: 'main', marks });
     },
     report: (kind, marks) => status({ type: 'marks', kind, marks }),

@@ -6,7 +6,7 @@ import { createRequire, SourceMap } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import type { KernelScript } from '../hypervisor/vcpu.js';
-import { KERNEL_SCRIPT_PREFIX, wrapKernelScript } from './image.js';
+import { KERNEL_SCRIPT_PREFIX, wrapKernelScript } from './kernel-wrap.js';
 
 type KernelModule = { default?: unknown };
 type ModuleBody = (exports: object, require: (id: string) => unknown, module: object) => void;

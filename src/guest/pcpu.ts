@@ -27,7 +27,7 @@ import { GUEST_NICE } from '../hypervisor/sched.js';
 import { HALT_POLL_MAX_US, HALT_POLL_START_US } from '../hypervisor/upcall.js';
 import { currentThreadId } from '../hypervisor/thread.js';
 import { HeapShares } from './heapshare.js';
-import { wrapKernelScript } from './image.js';
+import { wrapKernelScript } from './kernel-wrap.js';
 import type { RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
 import { PassWakes } from './wakes.js';

@@ -6,7 +6,7 @@ import { PAGE_SIZE } from '../abi/xen.js';
 import { SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, vcpuInfoOffset } from '../abi/event_channel.js';
 import { CB_PAUSE, CB_RUNSTATE, RUNSTATE_blocked, RUNSTATE_running } from './layout.js';
 import type { DomainView } from './memory.js';
-import { keepPending, mask, unmask, UPCALL_WORD } from './evtchn.js';
+import { keepPending, mask, unmask, UPCALL_WORD, wake } from './evtchn.js';
 import type { Hypercalls } from './hypercalls.js';
 import { FifoQueues } from './upcall-fifo.js';
 
@@ -303,8 +303,12 @@ export class UpcallLoop {
     const m = this.#view.mem32;
     Atomics.store(this.#view.mem8, UPCALL_BYTE, 0);
     if (this.#fifo) {
-      // Events left over: the upcall stays raised, so the loop comes back for them.
-      if (!this.#fifo.drain(FIFO_BUDGET, this.#handleOne)) Atomics.store(this.#view.mem8, UPCALL_BYTE, 1);
+      // Events left over: the upcall stays raised, so the loop comes back for them. A driven
+      // loop's pCPU runs its turn only when the doorbell rings, so it is rung for them too.
+      if (!this.#fifo.drain(FIFO_BUDGET, this.#handleOne)) {
+        Atomics.store(this.#view.mem8, UPCALL_BYTE, 1);
+        wake(this.#view);
+      }
       return;
     }
     for (let half = 0; half < 2; half++) {

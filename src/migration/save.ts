@@ -2,7 +2,7 @@
 // state and quiesces), take its image (populated RAM frames, shared_info, the place of its
 // suspend record, its own xenstore data), then destroy it, or with a checkpoint let it run on.
 // A save that fails resumes the guest in place ("Failed to save domain, resuming domain").
-import { open, rm } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError, isXenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
@@ -55,6 +55,22 @@ async function imageOf(host: Host, d: Domain, config: DomainConfig): Promise<{ c
   return { chunks: [...encodeHeaders(config), ...encodePages(d.view.buffers.memory, pfns, { copy: false }).chunks, ...trailer], pages: pfns.length };
 }
 
+/**
+ * A save file holds all of the guest's memory and its runtime's suspend state (its TCP stack's
+ * RFC 6528 secrets among them): its owner's only, whatever the umask (docs/SECURITY.md).
+ */
+const SAVE_FILE_MODE = 0o600;
+
+/**
+ * An existing file keeps its mode when opened for writing: a regular one (a save to the same
+ * path before this mode, say) is made its owner's only before anything is written.
+ * A device or pipe the path names is left as it is.
+ */
+async function keepPrivate(fh: FileHandle): Promise<void> {
+  const st = await fh.stat();
+  if (st.isFile() && st.mode & 0o077) await fh.chmod(SAVE_FILE_MODE);
+}
+
 export interface SaveOptions {
   /** xl save -c: the domain runs on afterwards. */
   readonly checkpoint?: boolean;
@@ -67,8 +83,13 @@ export async function saveDomain(host: Host, domid: number, file: string, opts: 
   const config = host.config(domid);
   if (!config) throw new XenError('EINVAL', `domain ${domid} has no configuration to save (Domain-0, or still being created)`);
   // The file first: a path that cannot be written costs the guest nothing.
-  const fh = await open(file, 'w', 0o644).catch((e: NodeJS.ErrnoException) => {
+  const fh = await open(file, 'w', SAVE_FILE_MODE).catch((e: NodeJS.ErrnoException) => {
     throw new XenError('EACCES', `Failed to open temp file ${file} for writing: ${e.message}`);
+  });
+  await keepPrivate(fh).catch(async (e: unknown) => {
+    await fh.close();
+    await rmQuietly(file);
+    throw new XenError('EACCES', `Failed to make ${file} private: ${(e as Error).message}`);
   });
   const t0 = performance.now();
   let d: Domain;

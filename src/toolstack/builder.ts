@@ -109,7 +109,10 @@ export interface BuiltDomain {
   readonly vcpu: BootedVcpu;
   /** Milliseconds spent in each phase, for the create-latency figures. */
   readonly timings: { readonly kernel: number; readonly setup: number; readonly vcpu: number };
-  /** A shell's: when its kernel was posted to it (performance.timeOrigin + now(), as BootMarks). */
+  /**
+   * A shell's: when its kernel's post to it began (performance.timeOrigin + now(), as BootMarks).
+   * Taken before the post: the parked thread may have the message before postMessage returns.
+   */
   readonly postedAt?: number;
   /** A parked restored domain (RestoreSpec.parked): hand its runtime its kernel, then unpause it. */
   readonly handKernel?: () => void;
@@ -586,7 +589,7 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
     named?.catch(() => {}); // awaited below; the disks' outcomes first, so a teardown finds no backend starting
     await devices?.plugged;
     await named;
-    return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: t3 - t2 }, postedAt: performance.timeOrigin + t3 };
+    return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: t3 - t2 }, postedAt: performance.timeOrigin + t2 };
   } catch (e) {
     await named?.catch(() => {});
     release?.();

@@ -139,6 +139,8 @@ export class Host extends EventEmitter<HostEvents> {
   /** Names of domains being built: a name is taken from the moment its create starts. */
   #creating = new Set<string>();
   #destroying = new Map<number, Promise<void>>();
+  /** Restarts taking their old domain down: a destroy asked for meanwhile calls the restart off. */
+  #restarting = new Map<number, { cancelled: boolean }>();
   #log: (line: string) => void;
   readonly #maxCreates: number;
   #closed = false;
@@ -722,7 +724,13 @@ export class Host extends EventEmitter<HostEvents> {
    */
   destroy(domid: number, keepVm = false): Promise<void> {
     const pending = this.#destroying.get(domid);
-    if (pending) return pending;
+    if (pending) {
+      // A domain destroyed while it reboots is not started again (a guest that reboots at once
+      // came back under a new id after `destroy` returned).
+      const restart = this.#restarting.get(domid);
+      if (restart) restart.cancelled = true;
+      return pending;
+    }
     let d: Domain;
     try {
       d = this.hv.domain(domid);
@@ -785,8 +793,21 @@ export class Host extends EventEmitter<HostEvents> {
       this.hv.domain(domid).name = `${name}-${domid}`;
       await this.#configure(domid, (c) => ({ ...c, name: `${name}-${domid}` }));
       await this.xs.write(`/local/domain/${domid}/name`, `${name}-${domid}`);
+    } else if (restart) {
+      // Its own destroy starts the teardown; only a destroy that joins it cancels.
+      const r = { cancelled: false };
+      this.#restarting.set(domid, r);
+      try {
+        await this.destroy(domid, true);
+      } finally {
+        this.#restarting.delete(domid);
+      }
+      if (r.cancelled) {
+        await this.vms.stopped(m.vm, false).catch(() => {});
+        return undefined;
+      }
     } else {
-      await this.destroy(domid, restart);
+      await this.destroy(domid);
     }
     if (restart || action === 'rename-restart') {
       let built: BuiltDomain;

@@ -8,6 +8,7 @@
 // A shell is not a VM: its placeholder name contains '/', which no user's name may
 // (domconfig.ts domainNameProblem), so `list`, name lookups and events never show it.
 import { XenError } from '../errors.js';
+import { within } from '../within.js';
 import { POOL0, type Cpupool } from '../hypervisor/cpupool.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import type { KernelScript } from '../hypervisor/vcpu.js';
@@ -102,14 +103,9 @@ export class ShellPool {
     let shell: Shell | undefined;
     while ((shell = this.#ready.shift()) && !usable(shell.domain)) void this.#discard(shell);
     this.#failures = 0;
-    if (refillAfter) {
-      const refill = () => {
-        clearTimeout(cap);
-        this.#schedule(REFILL_DELAY_MS);
-      };
-      const cap = setTimeout(refill, REFILL_HOLD_MAX_MS).unref();
-      void refillAfter.then(refill, refill);
-    } else setImmediate(() => this.#schedule(REFILL_DELAY_MS)); // after the create's kernel is posted: a timer costs it tens of us
+    const refill = () => this.#schedule(REFILL_DELAY_MS);
+    if (refillAfter) void within(refillAfter, REFILL_HOLD_MAX_MS, { unref: true }).then(refill, refill);
+    else setImmediate(refill); // after the create's kernel is posted: a timer costs it tens of us
     if (script) this.#remember(script);
     return shell;
   }

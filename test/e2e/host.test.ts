@@ -78,6 +78,37 @@ test('on_reboot=restart starts the guest again as a new domain', async () => {
   await host.destroy(newId);
 });
 
+test('a domain destroyed while its reboot takes it down is not started again', async () => {
+  // The race made certain: a destroy asked for just after the restart's own began (a guest that
+  // reboots at once, destroyed by its owner meanwhile, came back under a new id).
+  const destroy = host.destroy.bind(host);
+  const create = host.create.bind(host);
+  const restarts: string[] = [];
+  host.destroy = (domid: number, keepVm?: boolean) => {
+    const gone = destroy(domid, keepVm);
+    if (keepVm) void destroy(domid);
+    return gone;
+  };
+  host.create = (c, opts) => {
+    if (opts?.vm === undefined) return create(c, opts);
+    restarts.push(c.name); // refused, so that a restart cannot loop
+    return Promise.reject(new Error('no restart expected'));
+  };
+  try {
+    const destroyed = once(host, 'destroyed');
+    const { domain } = await host.create(config('rebooter2', 'reboot.ts', 'on_reboot = "restart"\n'));
+    const [gone] = await destroyed;
+    assert.equal(gone, domain.domid);
+    // The restart goes on (or not) in the promise callbacks that follow the destroy's end.
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(restarts, []);
+    assert.equal(host.hv.domains().some((d) => d.name === 'rebooter2'), false);
+  } finally {
+    host.destroy = destroy;
+    host.create = create;
+  }
+});
+
 test('on_crash=preserve keeps the crashed domain, shown as sc, until destroyed', async () => {
   const shut = once(host, 'shutdown');
   const { domain } = await host.create(config('crasher', 'crash.ts', 'on_crash = "preserve"\n'));

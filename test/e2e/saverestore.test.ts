@@ -3,7 +3,7 @@
 // were; a checkpoint leaves it running; a second restore of one file meets xl's name clash; a
 // guest without a handler starts again from main with its disk as it was.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -99,6 +99,27 @@ test('a guest without an onSuspend handler starts again from main after a restor
   await host.xs.wait(`/local/domain/${r.domain.domid}/control/feature-poweroff`, (v) => v === '1');
   assert.equal(r.domain.shutdownReason, null);
   await host.destroy(r.domain.domid);
+});
+
+test("a save file is its owner's only whatever the umask, also one saved over that others could read", T, async () => {
+  const kernel = join(FIXTURES, 'ticker.ts');
+  const { domain } = await host.create(parseDomainConfig(`name = "private-sr"\nkernel = "${kernel}"\nmemory = 32\n`, kernel).config);
+  await host.xs.wait(`/local/domain/${domain.domid}/control/feature-poweroff`, (v) => v === '1');
+  const fresh = join(dir, 'private.save');
+  const over = join(dir, 'over.save');
+  const umask = process.umask(0);
+  try {
+    await writeFile(over, 'an older save, world-readable', { mode: 0o644 });
+    assert.equal((await stat(over)).mode & 0o777, 0o644);
+    await saveDomain(host, domain.domid, fresh, { checkpoint: true });
+    await saveDomain(host, domain.domid, over, { checkpoint: true });
+  } finally {
+    process.umask(umask);
+  }
+  assert.equal((await stat(fresh)).mode & 0o777, 0o600, 'created 0600');
+  assert.equal((await stat(over)).mode & 0o777, 0o600, 'an existing file made 0600');
+  assert.equal((await readFile(over)).subarray(0, 32).toString('latin1'), 'Xen saved domain, xl format\n \0 \r', 'the save replaced it');
+  await host.destroy(domain.domid);
 });
 
 for (const [fixture, why] of [['stubborn.ts', 'a guest that never yields'], ['unclonable.ts', 'a state that cannot be cloned']] as const) {

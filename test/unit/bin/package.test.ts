@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GUEST_IMAGE, LIBRARY_IMAGE, PCPU_IMAGE, REALM_IMAGE } from '../../../src/guest/image.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -31,8 +31,8 @@ const RELATIVE = [
   /(?:\bfrom|^\s*import)\s*["'](\.{1,2}\/[^"']+)["']/gm,
   /\b(?:import|require|__xenodeImport)\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g,
 ];
-// Only import.meta.url: in the runtime script (guest.runtime.cjs) it is defined as the image's
-// URL, where src/guest/image.ts's constants are linked but unused.
+// Only import.meta.url: the runtime script's (guest.runtime.cjs, where it is the image's URL)
+// are checked on their own below.
 const MODULE_URL = /new URL\(\s*["']([^"']+)["']\s*,\s*import\.meta\.url\s*\)/g;
 const DIRNAME = /\$\{__dirname\}\/([\w.-]+)/g;
 const BARE = [/(?:\bfrom|^\s*import)\s*["']([^."'/][^"']*)["']/gm, /\b(?:import|require)\(\s*["']([^."'/][^"']*)["']\s*\)/g];
@@ -92,4 +92,12 @@ test('npm pack holds every file the runtime loads (the vCPU and pCPU images, the
   for (const [name, from] of packages) assert.ok(pkg.dependencies?.[name], `${name} (imported by ${from}) is a dependency`);
   // Made by the threads that run it, for this machine's V8 and flags (bin/vcpu-thread.cjs).
   assert.deepEqual([...packed].filter((p) => /\.cache(\.|$)|\.tmp\./.test(p)), [], 'no code cache or temporary file');
+});
+
+test("the guest runtime's own URLs name files beside its image: no module whose paths hold from dist/src/ is linked into it", () => {
+  // bin/link.js defines import.meta.url in the runtime script as dist/guest.mjs's URL.
+  const image = pathToFileURL(`${ROOT}dist/guest.mjs`);
+  const code = readFileSync(`${ROOT}dist/guest.runtime.cjs`, 'utf8');
+  const urls = [...code.matchAll(/new URL\(\s*["']([^"']+)["']\s*,\s*__xenodeImageUrl\s*\)/g)].map(([, s]) => s!);
+  assert.deepEqual(urls.filter((s) => !existsSync(fileURLToPath(new URL(s, image)))), []);
 });

@@ -10,12 +10,14 @@ import {
 } from '../../../src/abi/event_channel.js';
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { directChannel } from '../../../src/hypervisor/control.js';
+import { doorbellBytes, takeRung } from '../../../src/hypervisor/doorbell.js';
 import { BUSY, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
 import { DEFERRED_RETRY_MAX_MS, UPCALL_WORD, deferredEvents, deferredRetryMs } from '../../../src/hypervisor/evtchn.js';
 import { CB_FIFO_QUEUE_LOCK } from '../../../src/hypervisor/layout.js';
 import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
 import type { DomainView } from '../../../src/hypervisor/memory.js';
 import { FifoQueues } from '../../../src/hypervisor/upcall-fifo.js';
+import { UpcallLoop } from '../../../src/hypervisor/upcall.js';
 import { harness, xen, type Harness } from '../../support/hypervisor.js';
 
 /**
@@ -328,4 +330,38 @@ test('a queue lock its holder keeps: dom0 tries it ever less often, up to a boun
   assert.equal(deferredRetryMs(d.domain.view), undefined, 'nothing is left to retry');
   assert.equal(d.upcall(), 1);
   assert.deepEqual(d.drain(), [p]);
+});
+
+test("a driven loop that leaves FIFO events over its budget rings its pCPU's doorbell for them", async (t) => {
+  const h = harness(t);
+  await h.dom0Events.loop.useFifo(h.dom0);
+  const buffer = new SharedArrayBuffer(doorbellBytes());
+  const slot = 9;
+  const d = h.hv.createDomain({ name: 'pooled', ramFrames: 16, maxEvtchns: 8192, doorbell: { buffer, slot } });
+  const hc = new Hypercalls(d.view, directChannel(h.hv.controlPlane(d.domid)));
+  const errors: unknown[] = [];
+  const loop = new UpcallLoop(d.view, { onError: (e) => errors.push(e), pausable: false, driven: true });
+  await loop.useFifo(hc);
+  // More events than one pass handles (FIFO_BUDGET, 4,096), each on a port of its own.
+  const n = 4200;
+  const remote: number[] = [];
+  let handled = 0;
+  for (let i = 0; i < n; i++) {
+    const p0 = await h.dom0.evtchnAllocUnbound(d.domid);
+    loop.on(await hc.evtchnBindInterdomain(0, p0), () => handled++);
+    remote.push(p0);
+  }
+  await until('the event array covers every port', () => (loop.fifoPorts ?? 0) > n);
+  loop.start();
+  const db = new Int32Array(buffer);
+  for (const p0 of remote) h.dom0.evtchnSend(p0);
+  assert.deepEqual(takeRung(db, []), [slot], 'the first event rang');
+  assert.ok(loop.runPending());
+  assert.ok(handled > 0 && handled < n, `one pass handled ${handled} of ${n}`);
+  // The pCPU runs a domain's turn only when its bit is rung: the rest must ring it again.
+  assert.deepEqual(takeRung(db, []), [slot], 'the events left over rang');
+  assert.ok(loop.runPending());
+  assert.equal(handled, n);
+  assert.deepEqual(takeRung(db, []), []);
+  assert.deepEqual(errors, []);
 });

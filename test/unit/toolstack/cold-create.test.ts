@@ -12,6 +12,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { isXenError } from '../../../src/errors.js';
 import { ToolstackApi } from '../../../src/toolstack/api.js';
+import { GUEST_IMAGE } from '../../../src/guest/image.js';
+import { VcpuPool } from '../../../src/hypervisor/vcpu.js';
+import { memorySplit } from '../../../src/toolstack/builder.js';
 import { Host } from '../../../src/toolstack/host.js';
 import { HostLog } from '../../../src/toolstack/hostlog.js';
 import { FIXTURES } from '../../support/cli.js';
@@ -72,8 +75,8 @@ test('a cold create runs its kernel as a script where it can, as its module wher
     (e) => isXenError(e, 'ENOEXEC') && /guest crashed: Error: dead on arrival \|\s+at f \(\/\S+early\.js:1:\d+\)/.test(e.message));
 });
 
-test("a vCPU thread starts whatever its runtime's code cache holds (garbage, a cut one) and makes a whole one", { timeout: 120_000 }, async (t) => {
-  // A cache directory of this test's own: no other test process's threads write there.
+/** A code cache directory of the test's own (no other test process's threads write there), and the start caches in it. */
+async function ownCacheDir(t: { after(fn: () => Promise<void>): void }): Promise<{ cacheDir: string; made(): string[] }> {
   const cacheDir = await mkdtemp(join(tmpdir(), 'xenode-code-cache-'));
   const was = process.env['XENODE_CODE_CACHE_DIR'];
   process.env['XENODE_CODE_CACHE_DIR'] = cacheDir;
@@ -82,10 +85,14 @@ test("a vCPU thread starts whatever its runtime's code cache holds (garbage, a c
     else process.env['XENODE_CODE_CACHE_DIR'] = was;
     await rm(cacheDir, { recursive: true, force: true });
   });
+  return { cacheDir, made: () => readdirSync(cacheDir).filter((f) => /^guest\.runtime-[0-9a-f]+-[0-9a-f]+\.cache$/.test(f)) };
+}
+
+test("a vCPU thread starts whatever its runtime's code cache holds (garbage, a cut one) and makes a whole one", { timeout: 120_000 }, async (t) => {
+  const { cacheDir, made } = await ownCacheDir(t);
   const { host, api } = await coldHost(t);
   // The first thread finds none and makes it (named by the runtime's digest and node's flags).
   const first = await api.call('create', { file: KERNEL, text: `name = "first"\nkernel = "${KERNEL}"\nmemory = 32\n` });
-  const made = () => readdirSync(cacheDir).filter((f) => /^guest\.runtime-[0-9a-f]+-[0-9a-f]+\.cache$/.test(f));
   assert.ok(await waitFor(() => made().length === 1, 30_000), `no cache made in ${cacheDir}: ${readdirSync(cacheDir).join(', ')}`);
   await host.destroy(first.domid);
   const cache = join(cacheDir, made()[0]!);
@@ -93,7 +100,7 @@ test("a vCPU thread starts whatever its runtime's code cache holds (garbage, a c
   const cut = async (bad: Buffer, name: string) => {
     writeFileSync(cache, bad);
     const { domid } = await api.call('create', { file: KERNEL, text: `name = "${name}"\nkernel = "${KERNEL}"\nmemory = 32\n` });
-    // V8 refused it, the thread compiled the runtime, and a second after its start wrote a cache of its own.
+    // V8 refused it, the thread compiled the runtime, and at its main() wrote a cache of its own.
     assert.ok(await waitFor(() => !read().equals(bad), 30_000), `${name}: the cache was not made anew`);
     await host.destroy(domid);
   };
@@ -101,4 +108,22 @@ test("a vCPU thread starts whatever its runtime's code cache holds (garbage, a c
   const whole = read();
   await cut(whole.subarray(0, whole.length >> 1), 'cut');
   assert.ok(read().length > whole.length >> 1);
+});
+
+test("the start's code cache is made at a boot's main(), not by a pool thread that only warmed up", { timeout: 120_000 }, async (t) => {
+  const { made } = await ownCacheDir(t);
+  const pool = new VcpuPool({ size: 1, image: GUEST_IMAGE });
+  t.after(() => pool.close());
+  const heap = { heapMb: memorySplit(32).heapMb };
+  pool.warm(heap);
+  const idle = pool.take(heap);
+  t.after(() => idle.worker.terminate());
+  await idle.ready;
+  // Its warm-up is done, and more than a second has passed since its start: it made none.
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.deepEqual(made(), [], 'a thread that booted nothing made no start cache');
+  const { host, api } = await coldHost(t);
+  const { domid } = await api.call('create', { file: KERNEL, text: `name = "booted"\nkernel = "${KERNEL}"\nmemory = 32\n` });
+  assert.ok(await waitFor(() => made().length === 1, 30_000), 'made once its guest booted');
+  await host.destroy(domid);
 });
