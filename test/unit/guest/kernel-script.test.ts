@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
-import { wrapKernelScript } from '../../../src/guest/image.js';
+import { wrapKernelScript } from '../../../src/guest/kernel-wrap.js';
 import { CompiledKernel } from '../../../src/guest/kernel-script.js';
 import { kernelScript } from '../../../src/toolstack/kernel.js';
 import { eagerCodeCache } from '../../../src/toolstack/kernel-cache.js';
