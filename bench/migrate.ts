@@ -195,7 +195,7 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
   const s = r.timeline.sender;
   const steps: [string, number | undefined][] = [
     ['source_frozen', g.frozen], ['source_devices_quiesced', g.quiesced], ['source_suspended', s.suspended],
-    ['last_round_and_record_sent', s.lastRoundSent], ['target_read_and_acked', s.acked], ['renamed_and_go', s.go],
+    ['last_round_compared', s.compared], ['last_round_and_record_sent', s.lastRoundSent], ['target_read_and_acked', s.acked], ['renamed_and_go', s.go],
     ['target_unpaused', recv(/Domain started/)], ['runtime_handed', resumed?.handed], ['record_read', resumed?.record],
     ['vifs_connected', resumed?.vifs], ['stacks_restored', resumed?.stacks], ['client_answered', waitAt + downtime],
   ];
@@ -215,6 +215,7 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
     timeline_ms: {
       suspend_request_epoch: suspendAt.toFixed(3), suspended: at(suspendAt + p.suspend), acked: at(suspendAt + p.suspend + (p.disks ?? 0) + p.lastRound), target_running: at(reportAt), main: at(mainAt),
       serving: at(servingAt), client_wait: [at(waitAt), at(waitAt + downtime)],
+      ...(s.destroyed !== undefined && { source_destroy: [at(s.destroying!), at(s.destroyed)] }),
     },
     rounds: r.rounds,
   });

@@ -4,6 +4,7 @@
 // it burns a core. Linux tells each thread's state in /proc: R is running or runnable, anything
 // else (S, D) is asleep. Elsewhere these return undefined and callers fall back on the word.
 import { closeSync, existsSync, openSync, readSync, readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 
 /** The calling thread's kernel id (Linux), or undefined. */
 export function currentThreadId(): number | undefined {
@@ -13,6 +14,22 @@ export function currentThreadId(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Give thread `tid` of this process the nice value `nice`, `ms` from now (Linux renices one
+ * thread by its id; lowering needs no privilege). Returns what cancels it: call it when the
+ * thread ends, as its id may be another thread's by then.
+ */
+export function reniceLater(tid: number, nice: number, ms: number): () => void {
+  const timer = setTimeout(() => {
+    try {
+      setPriority(tid, nice);
+    } catch {
+      /* gone meanwhile, or no such call here */
+    }
+  }, ms);
+  return () => clearTimeout(timer);
 }
 
 /**
