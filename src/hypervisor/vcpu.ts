@@ -45,7 +45,8 @@ export interface KernelMessage {
   readonly nice: number;
   /**
    * The thread keeps the host's priority after its claim: dom0 lowers it to `nice` once the
-   * boost runs out (sched `boostMs`); the runtime leaves it alone.
+   * boost runs out (sched `boostMs`, counted from the runtime's `program` status); the runtime
+   * leaves it alone.
    */
   readonly boosted?: boolean;
   readonly name: string;
@@ -102,6 +103,8 @@ export type VcpuStatus =
   /** A shell's runtime is up (console, xenstore, timer) and waits for its kernel (ParkReport). */
   | ({ readonly type: 'parked' } & ParkReport)
   | { readonly type: 'main'; readonly marks?: BootMarks }
+  /** A boosted claim's runtime is done with its own work (a resume's): the program's code runs next. */
+  | { readonly type: 'program' }
   /** Where a suspend's or a resume's time went in the runtime. */
   | { readonly type: 'marks'; readonly kind: RuntimeMarksKind; readonly marks: RuntimeMarks }
   | { readonly type: 'log'; readonly line: string };
@@ -263,8 +266,9 @@ export interface ShellVcpu extends BootedVcpu {
   /**
    * Hand a shell its kernel (a module's URL, or a script; a realm's image for a realm), to run
    * at the credit scheduler's `weight` and `cap` (once: a vCPU started with a kernel has one).
-   * `boostMs`: at the host's priority for that long first, where the thread is one of its own
-   * and the OS names it (a realm's pCPU is shared: it runs at its weight).
+   * `boostMs`: the program's code runs at the host's priority for that long first (the runtime's
+   * own work before it does anyway), where the thread is one of its own and the OS names it (a
+   * realm's pCPU is shared: it runs at its weight).
    */
   loadKernel(kernel: string | KernelScript, sched?: { readonly weight?: number; readonly cap?: number; readonly boostMs?: number }, devices?: KernelDevices): void;
   /** Let a parked shell compile a script ahead of its claim (once per script). */
@@ -351,8 +355,14 @@ export async function startVcpu(
         nice, ...(boosted && { boosted }), name: domain.name, uuid: domain.uuid, ...(devices && { vifs: devices.vifs }),
       };
       worker.postMessage(m);
-      // dom0 lowers it, so it holds however the guest's code behaves; not once the thread ended.
-      if (boosted) worker.once('exit', reniceLater(tid!, nice, sched.boostMs!));
+      // dom0 lowers it, so it holds however the program's code behaves; not once the thread ended.
+      if (boosted) {
+        worker.on('message', function onProgram(s: VcpuStatus) {
+          if (s.type !== 'program') return;
+          worker.off('message', onProgram);
+          worker.once('exit', reniceLater(tid!, nice, sched.boostMs!));
+        });
+      }
     },
     prepare(script: KernelScript) {
       if (hasKernel || prepared.has(script.url)) return;
