@@ -8,10 +8,11 @@
 // sees it (below), with the parts after the report: to the guest's main(os), and from there to
 // its devices and TCP/IP stack serving again; and the downtime's phases in order, from the
 // marks of both hosts and both runtimes (`phases_ms`: the source guest frozen, its devices
-// quiesced, the domain suspended, the last round and the suspend record sent, acknowledged,
+// quiesced, the domain suspended, the last round compared, it and the suspend record sent, acknowledged,
 // renamed and permission given, the target unpaused, the runtime handed its kernel, its suspend
 // record read, its vifs connected, its stacks restored (their gratuitous ARP goes first), the
-// client's first answer). Beside it, the longest a request waited during the pre-copy
+// client's first answer; `timeline_ms.source_destroy`: when the source destroyed its old copy).
+// Beside it, the longest a request waited during the pre-copy
 // (`precopy_max_wait_ms`: the guest runs at the source then, but the source host's work can keep
 // its answers back).
 //

@@ -376,6 +376,7 @@ export async function startVcpu(
     },
     cpuTime: () => worker.performance.eventLoopUtilization().active,
     running: () => thread?.runnable(),
+    nice: () => thread?.nice(),
     marks: (kind) => reported.get(kind),
     push(grant: PeerGrant) {
       port1.postMessage({ push: grant });

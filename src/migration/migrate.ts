@@ -4,7 +4,8 @@
 // and parked, and that it has read the pre-copy: a sync record and its answer), stop and copy (suspend, the last changed frames, the suspend
 // record's place), then xl's handshake: the receiver says it has the domain, the sender renames
 // its copy NAME--migratedaway and gives permission to go, the receiver reports, the sender
-// destroys its copy. "Migration successful."
+// destroys its copy (once the target's guest has had its first answers' boost, RESUME_BOOST_MS).
+// "Migration successful."
 //
 // There is no dirty bit for guest frames in a SharedArrayBuffer, so changed frames are found by
 // comparing each populated frame with the copy sent last (memcmp of every frame per round, and
