@@ -8,10 +8,11 @@
 // sees it (below), with the parts after the report: to the guest's main(os), and from there to
 // its devices and TCP/IP stack serving again; and the downtime's phases in order, from the
 // marks of both hosts and both runtimes (`phases_ms`: the source guest frozen, its devices
-// quiesced, the domain suspended, the last round and the suspend record sent, acknowledged,
+// quiesced, the domain suspended, the last round compared, it and the suspend record sent, acknowledged,
 // renamed and permission given, the target unpaused, the runtime handed its kernel, its suspend
 // record read, its vifs connected, its stacks restored (their gratuitous ARP goes first), the
-// client's first answer). Beside it, the longest a request waited during the pre-copy
+// client's first answer; `timeline_ms.source_destroy`: when the source destroyed its old copy).
+// Beside it, the longest a request waited during the pre-copy
 // (`precopy_max_wait_ms`: the guest runs at the source then, but the source host's work can keep
 // its answers back).
 //
@@ -195,7 +196,7 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
   const s = r.timeline.sender;
   const steps: [string, number | undefined][] = [
     ['source_frozen', g.frozen], ['source_devices_quiesced', g.quiesced], ['source_suspended', s.suspended],
-    ['last_round_and_record_sent', s.lastRoundSent], ['target_read_and_acked', s.acked], ['renamed_and_go', s.go],
+    ['last_round_compared', s.compared], ['last_round_and_record_sent', s.lastRoundSent], ['target_read_and_acked', s.acked], ['renamed_and_go', s.go],
     ['target_unpaused', recv(/Domain started/)], ['runtime_handed', resumed?.handed], ['record_read', resumed?.record],
     ['vifs_connected', resumed?.vifs], ['stacks_restored', resumed?.stacks], ['client_answered', waitAt + downtime],
   ];
@@ -215,6 +216,7 @@ for (const rate of [0, opts.rate].flatMap((r) => Array<number>(opts.repeat).fill
     timeline_ms: {
       suspend_request_epoch: suspendAt.toFixed(3), suspended: at(suspendAt + p.suspend), acked: at(suspendAt + p.suspend + (p.disks ?? 0) + p.lastRound), target_running: at(reportAt), main: at(mainAt),
       serving: at(servingAt), client_wait: [at(waitAt), at(waitAt + downtime)],
+      ...(s.destroyed !== undefined && { source_destroy: [at(s.destroying!), at(s.destroyed)] }),
     },
     rounds: r.rounds,
   });

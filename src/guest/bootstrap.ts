@@ -111,7 +111,7 @@ function boot(msg: BootMessage): void {
       const k = await kernelMessage();
       parent.off('message', prepare);
       return {
-        name: k.name, uuid: k.uuid, ...(k.vifs && { vifs: k.vifs }), load: () => (k.script ? runScript(k.kernel, k.source) : link(k.kernel)), ownPriority: () => setNice(k.nice),
+        name: k.name, uuid: k.uuid, ...(k.vifs && { vifs: k.vifs }), load: () => (k.script ? runScript(k.kernel, k.source) : link(k.kernel)), ownPriority: () => (k.boosted ? status({ type: 'program' }) : setNice(k.nice)),
       };
     },
     mapStack: (text) => claimed?.mapStack(text) ?? text,

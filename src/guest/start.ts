@@ -307,7 +307,8 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       if (claim) {
         // The runtime's own work so far (a resume's record, vifs and stacks: the downtime, which
         // at a guest's weight on a loaded host waited 15-470 ms for a core) ran at the host's
-        // priority, as the parked runtime did; the program's code (its kernel, main) never does.
+        // priority, as the parked runtime did; the program's code (its kernel, main) does only
+        // in an incoming migration's boosted claim, whose thread dom0 lowers (RESUME_BOOST_MS).
         claim.ownPriority?.();
         kernelLoaded = claim.load();
         kernelLoaded.catch(() => {});

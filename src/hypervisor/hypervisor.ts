@@ -36,6 +36,8 @@ export interface VcpuHandle {
   push(grant: PeerGrant): void;
   /** Whether its thread is on a CPU or waiting for one (thread.ts); undefined if unknown. */
   running?(): boolean | undefined;
+  /** Its thread's nice value (thread.ts), where it has a thread of its own the OS names. */
+  nice?(): number | undefined;
   /** The runtime's last reported timeline of a suspend or a resume (RuntimeMarks), where it reports one. */
   marks?(kind: RuntimeMarksKind): RuntimeMarks | undefined;
 }

@@ -4,6 +4,7 @@
 // it burns a core. Linux tells each thread's state in /proc: R is running or runnable, anything
 // else (S, D) is asleep. Elsewhere these return undefined and callers fall back on the word.
 import { closeSync, existsSync, openSync, readSync, readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 
 /** The calling thread's kernel id (Linux), or undefined. */
 export function currentThreadId(): number | undefined {
@@ -13,6 +14,22 @@ export function currentThreadId(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Give thread `tid` of this process the nice value `nice`, `ms` from now (Linux renices one
+ * thread by its id; lowering needs no privilege). Returns what cancels it: call it when the
+ * thread ends, as its id may be another thread's by then.
+ */
+export function reniceLater(tid: number, nice: number, ms: number): () => void {
+  const timer = setTimeout(() => {
+    try {
+      setPriority(tid, nice);
+    } catch {
+      /* gone meanwhile, or no such call here */
+    }
+  }, ms);
+  return () => clearTimeout(timer);
 }
 
 /**
@@ -61,13 +78,24 @@ export class ThreadState {
 
   /** CPU time the thread has used (utime + stime, in ms), or undefined once it is gone. */
   cpuMs(): number | undefined {
+    // After "(comm) ": state is field 3, utime 14 and stime 15, in USER_HZ (100) ticks.
+    const f = this.#fields();
+    return f && (Number(f[11]) + Number(f[12])) * 10;
+  }
+
+  /** The thread's nice value (field 19), or undefined once it is gone. */
+  nice(): number | undefined {
+    const f = this.#fields();
+    return f && Number(f[16]);
+  }
+
+  /** The stat line's fields from the state on (field 3 first). */
+  #fields(): string[] | undefined {
     if (this.#fd === null) return undefined;
     try {
       const n = readSync(this.#fd, this.#buf, 0, this.#buf.length, 0);
       const text = this.#buf.toString('latin1', 0, n);
-      // After "(comm) ": state is field 3, utime 14 and stime 15, in USER_HZ (100) ticks.
-      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      return (Number(f[11]) + Number(f[12])) * 10;
+      return text.slice(text.lastIndexOf(')') + 2).split(' ');
     } catch {
       return undefined;
     }

@@ -7,7 +7,7 @@ import type { PeerGrant } from './control.js';
 import { serveControlPort } from './control.js';
 import type { Domain, Hypervisor, RuntimeMarks, RuntimeMarksKind, VcpuHandle } from './hypervisor.js';
 import { CREDIT_DEFAULT_WEIGHT, niceForWeight } from './sched.js';
-import { ThreadState } from './thread.js';
+import { ThreadState, reniceLater } from './thread.js';
 
 const REFILL_DELAY_MS = 100;
 
@@ -43,6 +43,12 @@ export interface KernelMessage {
   /** A script the shell was not prepared with. */
   readonly source?: Pick<KernelScript, 'code' | 'cachedData'>;
   readonly nice: number;
+  /**
+   * The thread keeps the host's priority after its claim: dom0 lowers it to `nice` once the
+   * boost runs out (sched `boostMs`, counted from the runtime's `program` status); the runtime
+   * leaves it alone.
+   */
+  readonly boosted?: boolean;
   readonly name: string;
   readonly uuid: string;
   /**
@@ -97,6 +103,8 @@ export type VcpuStatus =
   /** A shell's runtime is up (console, xenstore, timer) and waits for its kernel (ParkReport). */
   | ({ readonly type: 'parked' } & ParkReport)
   | { readonly type: 'main'; readonly marks?: BootMarks }
+  /** A boosted claim's runtime is done with its own work (a resume's): the program's code runs next. */
+  | { readonly type: 'program' }
   /** Where a suspend's or a resume's time went in the runtime. */
   | { readonly type: 'marks'; readonly kind: RuntimeMarksKind; readonly marks: RuntimeMarks }
   | { readonly type: 'log'; readonly line: string };
@@ -258,8 +266,11 @@ export interface ShellVcpu extends BootedVcpu {
   /**
    * Hand a shell its kernel (a module's URL, or a script; a realm's image for a realm), to run
    * at the credit scheduler's `weight` and `cap` (once: a vCPU started with a kernel has one).
+   * `boostMs`: the program's code runs at the host's priority for that long first (the runtime's
+   * own work before it does anyway), where the thread is one of its own and the OS names it (a
+   * realm's pCPU is shared: it runs at its weight).
    */
-  loadKernel(kernel: string | KernelScript, sched?: { readonly weight?: number; readonly cap?: number }, devices?: KernelDevices): void;
+  loadKernel(kernel: string | KernelScript, sched?: { readonly weight?: number; readonly cap?: number; readonly boostMs?: number }, devices?: KernelDevices): void;
   /** Let a parked shell compile a script ahead of its claim (once per script). */
   prepare(script: KernelScript): void;
 }
@@ -332,16 +343,26 @@ export async function startVcpu(
     warm,
     mainCalled,
     parked,
-    loadKernel(image: string | KernelScript, sched?: { weight?: number }, devices?: KernelDevices) {
+    loadKernel(image: string | KernelScript, sched?: { weight?: number; boostMs?: number }, devices?: KernelDevices) {
       if (hasKernel) throw new XenError('EBUSY', `d${domain.domid}: its vCPU has a kernel already`);
       hasKernel = true;
       const script = typeof image === 'string' ? undefined : image;
+      const nice = niceForWeight(sched?.weight ?? CREDIT_DEFAULT_WEIGHT);
+      const boosted = sched?.boostMs !== undefined && tid !== undefined && thread !== undefined;
       const m: KernelMessage = {
         type: 'kernel', kernel: script?.url ?? (image as string), script: script !== undefined,
         ...(script && !prepared.has(script.url) && { source: { code: script.code, cachedData: script.cachedData } }),
-        nice: niceForWeight(sched?.weight ?? CREDIT_DEFAULT_WEIGHT), name: domain.name, uuid: domain.uuid, ...(devices && { vifs: devices.vifs }),
+        nice, ...(boosted && { boosted }), name: domain.name, uuid: domain.uuid, ...(devices && { vifs: devices.vifs }),
       };
       worker.postMessage(m);
+      // dom0 lowers it, so it holds however the program's code behaves; not once the thread ended.
+      if (boosted) {
+        worker.on('message', function onProgram(s: VcpuStatus) {
+          if (s.type !== 'program') return;
+          worker.off('message', onProgram);
+          worker.once('exit', reniceLater(tid!, nice, sched.boostMs!));
+        });
+      }
     },
     prepare(script: KernelScript) {
       if (hasKernel || prepared.has(script.url)) return;
@@ -355,6 +376,7 @@ export async function startVcpu(
     },
     cpuTime: () => worker.performance.eventLoopUtilization().active,
     running: () => thread?.runnable(),
+    nice: () => thread?.nice(),
     marks: (kind) => reported.get(kind),
     push(grant: PeerGrant) {
       port1.postMessage({ push: grant });

@@ -41,6 +41,8 @@ export interface FrameSink {
   delete(pfn: number): unknown;
   /** Frames may go in once this resolves: until then the rest of the stream waits unread (TCP's backpressure). */
   ready?(): Promise<unknown>;
+  /** Where `pfn`'s data is written in place (a domain's RAM), instead of set() with a buffer of its own. */
+  frame?(pfn: number): Uint8Array | undefined;
 }
 
 /** Bounds on what a restore accepts beyond what the configuration implies. */
@@ -184,14 +186,24 @@ interface Rec {
   readonly body: Buffer;
 }
 
-async function readRecord(src: ByteSource, layer: string, maxBody: (type: number) => number): Promise<Rec> {
+/** A record's type and length, checked against `maxBody`; its body is next in `src`. */
+async function readRecordHeader(src: ByteSource, layer: string, maxBody: (type: number) => number): Promise<{ type: number; length: number }> {
   const h = await src.read(8, `a ${layer} record header`);
   const type = h.readUInt32LE(0);
   const length = h.readUInt32LE(4);
   const max = maxBody(type);
   if (length > max) throw bad(`${layer} record type 0x${type.toString(16)} at offset ${src.offset - 8} claims ${length} octets (at most ${max})`);
+  return { type, length };
+}
+
+async function readBody(src: ByteSource, layer: string, type: number, length: number): Promise<Buffer> {
   const body = await src.read(padded(length), `${layer} record 0x${type.toString(16)}`);
-  return { type, body: body.subarray(0, length) };
+  return body.subarray(0, length);
+}
+
+async function readRecord(src: ByteSource, layer: string, maxBody: (type: number) => number): Promise<Rec> {
+  const { type, length } = await readRecordHeader(src, layer, maxBody);
+  return { type, body: await readBody(src, layer, type, length) };
 }
 
 /** A sync record (REC_XENODE_SYNC), between the pre-copy's records. */
@@ -265,8 +277,13 @@ async function readLibxc(src: ByteSource, geo: Geometry, pages: FrameSink, onSyn
   const maxPageData = 8 + MAX_BATCH_PAGES * (8 + PAGE_SIZE);
   for (;;) {
     await pages.ready?.();
-    const r = await readRecord(src, 'libxc', (t) => (t === REC_PAGE_DATA ? maxPageData : t === REC_SHARED_INFO ? PAGE_SIZE
+    const { type, length } = await readRecordHeader(src, 'libxc', (t) => (t === REC_PAGE_DATA ? maxPageData : t === REC_SHARED_INFO ? PAGE_SIZE
       : t === REC_XENODE_SUSPEND_RECORD ? 16 : t === REC_XENODE_SYNC ? 0 : t & REC_OPTIONAL ? MAX_OPTIONAL_RECORD_BYTES : 0));
+    if (type === REC_PAGE_DATA) {
+      hwm = Math.max(hwm, await readPageData(src, length, geo, pages, verifying));
+      continue;
+    }
+    const r = { type, body: await readBody(src, 'libxc', type, length) };
     switch (r.type) {
       case REC_END:
         if (!sharedInfo) throw bad('no SHARED_INFO record');
@@ -276,9 +293,6 @@ async function readLibxc(src: ByteSource, geo: Geometry, pages: FrameSink, onSyn
       case REC_STATIC_DATA_END:
         if (staticEnd) throw bad('two STATIC_DATA_END records');
         staticEnd = true;
-        break;
-      case REC_PAGE_DATA:
-        hwm = Math.max(hwm, readPageData(r.body, geo, pages, verifying));
         break;
       case REC_SHARED_INFO:
         if (sharedInfo) throw bad('two SHARED_INFO records');
@@ -307,19 +321,26 @@ async function readLibxc(src: ByteSource, geo: Geometry, pages: FrameSink, onSyn
   }
 }
 
-/** One PAGE_DATA record into `pages`; returns one past its highest pfn. After VERIFY, pages are compared instead. */
-function readPageData(body: Buffer, geo: Geometry, pages: FrameSink, verifying: boolean): number {
-  if (body.length < 8) throw bad('PAGE_DATA without a count');
-  const count = body.readUInt32LE(0);
+/**
+ * One PAGE_DATA record of `length` octets into `pages`; returns one past its highest pfn. Its
+ * header is checked whole first (count, types, pfns, duplicates, the length its pages make); then
+ * the body waits in the source and each frame's data goes from the received chunks straight
+ * where the sink says (a domain's RAM: no buffer of the record's own, and no second copy). After
+ * VERIFY, pages are compared instead.
+ */
+async function readPageData(src: ByteSource, length: number, geo: Geometry, pages: FrameSink, verifying: boolean): Promise<number> {
+  if (length < 8) throw bad('PAGE_DATA without a count');
+  const count = (await src.read(8, 'PAGE_DATA count')).readUInt32LE(0);
   if (count < 1 || count > MAX_BATCH_PAGES) throw bad(`PAGE_DATA of ${count} pages (1..${MAX_BATCH_PAGES})`);
-  if (body.length < 8 + 8 * count) throw bad(`PAGE_DATA of ${count} pages has only ${body.length} octets`);
+  if (length < 8 + 8 * count) throw bad(`PAGE_DATA of ${count} pages has only ${length} octets`);
+  const pfnInfo = await src.read(8 * count, 'PAGE_DATA pfns');
   const seen = new Set<number>();
   const entries: [number, number][] = [];
   let withData = 0;
   for (let i = 0; i < count; i++) {
-    const hi = body.readUInt32LE(12 + 8 * i);
+    const hi = pfnInfo.readUInt32LE(4 + 8 * i);
     const type = hi >>> 28;
-    const pfn = (hi & 0x0fff_ffff) * 2 ** 32 + body.readUInt32LE(8 + 8 * i);
+    const pfn = (hi & 0x0fff_ffff) * 2 ** 32 + pfnInfo.readUInt32LE(8 * i);
     if (type !== PFINFO_NOTAB && type !== PFINFO_XALLOC && type !== PFINFO_XTAB) throw bad(`page type 0x${type.toString(16)} of pfn ${pfn}`);
     if (pfn < geo.first || pfn >= geo.end) throw bad(`pfn ${pfn} is outside the domain's RAM (${geo.first}..${geo.end - 1})`);
     if (seen.has(pfn)) throw bad(`pfn ${pfn} twice in one PAGE_DATA record`);
@@ -327,24 +348,31 @@ function readPageData(body: Buffer, geo: Geometry, pages: FrameSink, verifying: 
     entries.push([pfn, type]);
     if (type === PFINFO_NOTAB) withData++;
   }
-  if (body.length !== 8 + 8 * count + withData * PAGE_SIZE) {
-    throw bad(`PAGE_DATA of ${count} pages (${withData} with data) is ${body.length} octets, not ${8 + 8 * count + withData * PAGE_SIZE}`);
+  if (length !== 8 + 8 * count + withData * PAGE_SIZE) {
+    throw bad(`PAGE_DATA of ${count} pages (${withData} with data) is ${length} octets, not ${8 + 8 * count + withData * PAGE_SIZE}`);
   }
-  let at = 8 + 8 * count;
+  const rest = padded(length) - 8 - 8 * count;
+  await src.need(rest, 'PAGE_DATA frames');
   let top = geo.first;
   for (const [pfn, type] of entries) {
     if (type === PFINFO_XTAB) continue;
-    const data = type === PFINFO_NOTAB ? body.subarray(at, (at += PAGE_SIZE)) : undefined;
     if (verifying) {
+      const data = type === PFINFO_NOTAB ? src.take(PAGE_SIZE) : undefined;
       const have = pages.get(pfn);
       const same = data ? have !== undefined && Buffer.from(have).equals(data) : have === undefined || isZero(have);
       if (!same) throw new XenError('EIO', `VERIFY: pfn ${pfn} differs from what was sent before`);
       continue;
     }
-    if (data) pages.set(pfn, data);
-    else pages.delete(pfn);
+    if (type === PFINFO_NOTAB) {
+      const into = pages.frame?.(pfn);
+      if (into) src.takeInto(into);
+      else pages.set(pfn, src.take(PAGE_SIZE));
+    } else {
+      pages.delete(pfn);
+    }
     top = Math.max(top, pfn + 1);
   }
+  if (rest > withData * PAGE_SIZE) src.take(rest - withData * PAGE_SIZE); // the record's padding
   return top;
 }
 

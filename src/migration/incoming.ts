@@ -93,6 +93,11 @@ export class IncomingDomain implements FrameSink {
     return this.#ram().subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE);
   }
 
+  /** The stream's frames go straight into RAM; those kept for the vifs are set aside (set). */
+  frame(pfn: number): Uint8Array | undefined {
+    return pfn < this.#kept ? this.#ram().subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE) : undefined;
+  }
+
   set(pfn: number, data: Uint8Array): void {
     if (pfn >= this.#kept) this.#aside.set(pfn, data.slice());
     else this.#ram().set(data, pfn * PAGE_SIZE);

@@ -4,7 +4,8 @@
 // and parked, and that it has read the pre-copy: a sync record and its answer), stop and copy (suspend, the last changed frames, the suspend
 // record's place), then xl's handshake: the receiver says it has the domain, the sender renames
 // its copy NAME--migratedaway and gives permission to go, the receiver reports, the sender
-// destroys its copy. "Migration successful."
+// destroys its copy (once the target's guest has had its first answers' boost, RESUME_BOOST_MS).
+// "Migration successful."
 //
 // There is no dirty bit for guest frames in a SharedArrayBuffer, so changed frames are found by
 // comparing each populated frame with the copy sent last (memcmp of every frame per round, and
@@ -28,7 +29,7 @@
 // may live, unreachable) the copy here stays suspended as NAME--migratedaway and the error says
 // to check both ends, as xl's does.
 import { connect, type Socket } from 'node:net';
-import { PAGE_SIZE } from '../abi/xen.js';
+import { RESUME_BOOST_MS } from '../hypervisor/sched.js';
 import { XenError, isXenError } from '../errors.js';
 import type { MigrateResult } from '../toolstack/contract.js';
 import type { Host } from '../toolstack/host.js';
@@ -36,6 +37,7 @@ import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_REA
 import { encodeFrames, encodeHeaders, encodeSync } from './image.js';
 import { populatedPfns, trailerOf } from './save.js';
 import { DiskMigration } from './disks.js';
+import { SentFrames } from './sentframes.js';
 import { ByteSource } from './source.js';
 import { assertOpen, authLine, readBanner, readBuilt, readFixed, send } from './wire.js';
 
@@ -106,56 +108,7 @@ async function refused(host: string, port: number): Promise<boolean> {
 
 /** Frames a pre-copy round compares, or encodes and writes, before it lets the loop run (1 MiB). */
 const PRECOPY_SLICE_FRAMES = 256;
-/** Frames of sent copies one allocation holds (1 MiB). */
-const SLAB_FRAMES = 256;
-
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/**
- * The copy of each frame as last sent, carved from slabs of SLAB_FRAMES frames: one
- * allocation a slab, not one a frame (the bench's 3,362 frames made as many ArrayBuffers, and
- * their external memory set off mark-compacts of dom0's heap).
- */
-class SentFrames {
-  readonly #copies = new Map<number, Buffer>();
-  #slab = Buffer.alloc(0);
-  #used = 0;
-
-  /** Frames of `pfns` that differ from the copy last sent (or were never sent); their copies are brought up to date. */
-  changed(mem: SharedArrayBuffer, pfns: readonly number[]): number[] {
-    const out: number[] = [];
-    for (const pfn of pfns) {
-      const frame = new Uint8Array(mem, pfn * PAGE_SIZE, PAGE_SIZE);
-      const last = this.#copies.get(pfn);
-      if (last && last.equals(frame)) continue;
-      if (last) last.set(frame);
-      else this.#copies.set(pfn, this.#copy(frame));
-      out.push(pfn);
-    }
-    return out;
-  }
-
-  /** The copy of `pfn` last compared, which is what is sent of it. */
-  frame(pfn: number): Uint8Array {
-    return this.#copies.get(pfn)!;
-  }
-
-  /** Unsent again (they go with the stop-and-copy). */
-  forget(pfns: readonly number[]): void {
-    for (const p of pfns) this.#copies.delete(p);
-  }
-
-  #copy(frame: Uint8Array): Buffer {
-    if (this.#used === this.#slab.length) {
-      this.#slab = Buffer.allocUnsafeSlow(SLAB_FRAMES * PAGE_SIZE);
-      this.#used = 0;
-    }
-    const c = this.#slab.subarray(this.#used, this.#used + PAGE_SIZE);
-    this.#used += PAGE_SIZE;
-    c.set(frame);
-    return c;
-  }
-}
 
 export async function migrateDomain(host: Host, domid: number, target: string, opts: MigrateOptions): Promise<MigrateResult> {
   const t0 = performance.now();
@@ -204,6 +157,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
   let tSuspend = 0;
   let tSuspended = 0;
   let tDisksDone = 0;
+  let tCompared = 0;
   let tSent = 0;
   let tAcked = 0;
   let tRenamed = 0;
@@ -274,6 +228,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       await disks?.done();
       tDisksDone = performance.now();
       const last = sent.changed(mem, populatedPfns(d));
+      tCompared = performance.now();
       rounds.push(last.length);
       await out([...encodeFrames(sentFrame, last, { copy: false }).chunks, ...(await trailerOf(host, d))]);
       tSent = performance.now();
@@ -350,16 +305,24 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       suspend: tSuspended - tSuspend, ...(disks && { disks: tDisksDone - tSuspended }), lastRound: tAcked - tDisksDone, handshake: tReport - tAcked,
     };
     const epoch = (t: number) => performance.timeOrigin + t;
-    const sender = {
-      suspend: epoch(tSuspend), suspended: epoch(tSuspended), ...(disks && { disks: epoch(tDisksDone) }), lastRoundSent: epoch(tSent),
-      acked: epoch(tAcked), renamed: epoch(tRenamed), go: epoch(tGo), report: epoch(tReport),
+    const sender: Record<string, number> = {
+      suspend: epoch(tSuspend), suspended: epoch(tSuspended), ...(disks && { disks: epoch(tDisksDone) }), compared: epoch(tCompared),
+      lastRoundSent: epoch(tSent), acked: epoch(tAcked), renamed: epoch(tRenamed), go: epoch(tGo), report: epoch(tReport),
     };
     const reported = d.vcpu?.marks?.('suspend');
     const guest = reported && (reported.asked ?? 0) >= sender.suspend ? reported : undefined; // not an earlier suspend's
     const timeline = { sender, ...(guest && { guest }) };
     say('migration sender: Target reports successful startup.');
     const moved = await disks?.commit();
+    // The old copy stays suspended (it never runs again) while the target's guest resumes and
+    // gives its first answers at the host's priority: its teardown (vifs, xenstore, the vCPU
+    // thread's end: 5-17 ms of this host's loop, which carries the guest's clients here, and a
+    // thread's teardown on the same cores) ran right then, and the client's answer came as it
+    // ended in most runs traced.
+    await new Promise((r) => setTimeout(r, RESUME_BOOST_MS));
+    sender.destroying = epoch(performance.now());
     await host.destroy(domid);
+    sender.destroyed = epoch(performance.now());
     for (const uuid of moved ?? []) {
       await host.vdis.destroy(uuid).catch((e: unknown) => say(`migration sender: source VDI ${uuid} kept: ${(e as Error).message}`));
     }

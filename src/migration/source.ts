@@ -38,6 +38,15 @@ export class ByteSource {
 
   /** Exactly `n` octets; `what` names them in errors. */
   async read(n: number, what: string): Promise<Buffer> {
+    await this.need(n, what);
+    return this.take(n);
+  }
+
+  /**
+   * Wait until `n` octets are here (at most the high-water mark's worth), to be taken without a
+   * wait (take, takeInto): a record's parts, read without a promise each.
+   */
+  async need(n: number, what: string): Promise<void> {
     while (this.#buffered < n) {
       if (this.#error) throw new XenError('EIO', `reading ${what} at offset ${this.offset}: ${this.#error.message}`);
       if (this.#ended) throw new XenError('EINVAL', `the stream is truncated: ${what} at offset ${this.offset} needs ${n} octets, ${this.#buffered} are left`);
@@ -51,33 +60,47 @@ export class ByteSource {
       this.#wake = null;
       if (stalled) throw new XenError('ETIMEDOUT', `the stream stalled: nothing came for ${this.#stallMs} ms while reading ${what} at offset ${this.offset}`);
     }
-    const out = this.#take(n);
-    this.offset += n;
-    if (this.#buffered <= HIGH_WATER) this.#stream.resume();
-    return out;
   }
 
-  #take(n: number): Buffer {
+  /** `n` octets that need() waited for: a view of what came where they came in one piece, else a copy. */
+  take(n: number): Buffer {
     const first = this.#chunks[0];
     if (first && first.length >= n) {
       const out = first.subarray(0, n);
-      if (first.length === n) this.#chunks.shift();
-      else this.#chunks[0] = first.subarray(n);
-      this.#buffered -= n;
+      this.#consume(n);
+      this.#resumeBelowHighWater();
       return out;
     }
     const out = Buffer.allocUnsafe(n);
-    let at = 0;
-    while (at < n) {
-      const c = this.#chunks[0]!;
-      const k = Math.min(c.length, n - at);
-      c.copy(out, at, 0, k);
-      at += k;
-      if (k === c.length) this.#chunks.shift();
-      else this.#chunks[0] = c.subarray(k);
-    }
-    this.#buffered -= n;
+    this.takeInto(out);
     return out;
+  }
+
+  /** `dst.length` octets that need() waited for, copied into `dst` (a domain's frame: no buffer of their own). */
+  takeInto(dst: Uint8Array): void {
+    if (this.#buffered < dst.length) throw new RangeError(`takeInto: ${dst.length} octets asked, ${this.#buffered} here`);
+    let at = 0;
+    while (at < dst.length) {
+      const c = this.#chunks[0]!;
+      const k = Math.min(c.length, dst.length - at);
+      dst.set(k === c.length ? c : c.subarray(0, k), at);
+      at += k;
+      this.#consume(k);
+    }
+    this.#resumeBelowHighWater();
+  }
+
+  /** The first `n` octets of the first chunk are handed out. */
+  #consume(n: number): void {
+    const first = this.#chunks[0]!;
+    if (first.length === n) this.#chunks.shift();
+    else this.#chunks[0] = first.subarray(n);
+    this.#buffered -= n;
+    this.offset += n;
+  }
+
+  #resumeBelowHighWater(): void {
+    if (this.#buffered <= HIGH_WATER && this.#stream.isPaused()) this.#stream.resume();
   }
 
   /** Stop reading (the rest is not ours). */

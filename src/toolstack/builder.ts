@@ -17,6 +17,7 @@ import {
 } from '../hypervisor/layout.js';
 import { POOL0, type Cpupool, type Placement } from '../hypervisor/cpupool.js';
 import { startVcpu, type BootedVcpu, type KernelScript, type ParkReport, type ShellVcpu, type VcpuPool, type VcpuThread } from '../hypervisor/vcpu.js';
+import { RESUME_BOOST_MS } from '../hypervisor/sched.js';
 import type { ConsoleDaemon } from '../drivers/console/daemon.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsNodeOps, XsPerm } from '../xenstore/client/client.js';
@@ -360,7 +361,8 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
       if (waiting && late.length > 0) throw new XenError('ETIMEDOUT', `d${d.domid}: vif ${late.join(', ')} did not connect while the restored domain was parked`);
       const kernel = await linking!;
       if (typeof kernel !== 'string') vcpu.prepare(kernel);
-      const handKernel = () => vcpu.loadKernel(kernel, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }) });
+      // An incoming migration's: its resume and first answers end the downtime (RESUME_BOOST_MS).
+      const handKernel = () => vcpu.loadKernel(kernel, { ...(spec.cpuWeight !== undefined && { weight: spec.cpuWeight }), boostMs: RESUME_BOOST_MS });
       const timings = { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 };
       if (!waiting) return { domain: d, vcpu, timings, handKernel };
       const had = await Promise.all(waiting.map((v) => vifNodes(deviceHost(ctx), d.domid, 0, { ...v, mac: v.mac ?? '' })));

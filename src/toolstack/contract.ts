@@ -274,8 +274,9 @@ export interface MigrateResult {
   readonly downtimePartsMs: { readonly suspend: number; readonly disks?: number; readonly lastRound: number; readonly handshake: number };
   /**
    * When each step of the stop-and-copy happened here (epoch ms: performance.timeOrigin +
-   * now()): `sender` the toolstack's (suspend asked, suspended, disks flushed, last round sent,
-   * acknowledged, renamed, permission sent, target's report), `guest` its runtime's suspend as it
+   * now()): `sender` the toolstack's (suspend asked, suspended, disks flushed, last round compared
+   * and sent, acknowledged, renamed, permission sent, target's report, the old copy's destroy
+   * begun and done), `guest` its runtime's suspend as it
    * reported it (asked, handler, frozen, quiesced, flushed), where it did.
    */
   readonly timeline: { readonly sender: Readonly<Record<string, number>>; readonly guest?: Readonly<Record<string, number>> };

@@ -15,6 +15,7 @@ import {
   MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MIGRATE_XENODE_BUILT, MIGRATE_XENODE_SYNCED,
 } from '../../src/migration/format.js';
 import { migrateDomain } from '../../src/migration/migrate.js';
+import { GUEST_NICE, RESUME_BOOST_MS } from '../../src/hypervisor/sched.js';
 import { PAGE_SIZE } from '../../src/abi/xen.js';
 import { geometryOf } from '../../src/migration/config.js';
 import { encodeHeaders, encodePages, readImage } from '../../src/migration/image.js';
@@ -76,7 +77,9 @@ test('a live migration moves the guest with its state, disk and MAC; xl\'s messa
     const at = keys.map((k) => marks?.[k]);
     assert.ok(at.every((t, i) => t !== undefined && (i === 0 || t >= at[i - 1]!)), `${keys.join(' <= ')}: ${JSON.stringify(marks)}`);
   };
-  inOrder(r.timeline.sender, ['suspend', 'suspended', 'lastRoundSent', 'acked', 'renamed', 'go', 'report']);
+  inOrder(r.timeline.sender, ['suspend', 'suspended', 'compared', 'lastRoundSent', 'acked', 'renamed', 'go', 'report', 'destroying', 'destroyed']);
+  // The old copy's teardown waits out the target guest's boost (its first answers at the host's priority).
+  assert.ok(r.timeline.sender.destroying! - r.timeline.sender.report! >= RESUME_BOOST_MS - 1, JSON.stringify(r.timeline.sender));
   inOrder(r.timeline.guest, ['asked', 'handler', 'frozen', 'quiesced', 'flushed']);
   assert.deepEqual(whereIs('kv-mig'), ['b:kv-mig:running']);
   const there = hostOf(b).hv.domains().find((d) => d.name === 'kv-mig')!;
@@ -85,6 +88,8 @@ test('a live migration moves the guest with its state, disk and MAC; xl\'s messa
   // The resumed runtime's own steps, reported once main(os) runs and its vifs and stacks are back.
   assert.ok(await until(() => there.vcpu?.marks?.('resume') !== undefined, 10_000));
   inOrder(there.vcpu?.marks?.('resume'), ['handed', 'record', 'main']);
+  // Boosted for its resume, then dom0 lowers its thread to its weight's (the guest never does).
+  if (there.vcpu?.nice?.() !== undefined) assert.ok(await until(() => there.vcpu?.nice?.() === GUEST_NICE, 10_000), `nice ${there.vcpu?.nice?.()}`);
   const [vif] = await listVifs(hostOf(b).devices, there.domid);
   assert.equal(vif?.mac, MAC);
   await hostOf(b).destroy(there.domid);

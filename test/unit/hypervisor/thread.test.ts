@@ -1,8 +1,10 @@
-// A thread's state as the OS sees it: running (or runnable) versus asleep.
+// A thread's state as the OS sees it: running (or runnable) versus asleep; a thread reniced
+// from outside however its code behaves (a migrated guest's boost, sched.ts RESUME_BOOST_MS).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { ThreadState, currentThreadId } from '../../../src/hypervisor/thread.js';
+import { ThreadState, currentThreadId, reniceLater } from '../../../src/hypervisor/thread.js';
 
 const linux = currentThreadId() !== undefined;
 
@@ -50,5 +52,40 @@ test('a thread asleep is not runnable; one that spins is; a closed reader tells 
     state.close();
   } finally {
     await w.terminate();
+  }
+});
+
+/** Thread `tid`'s nice value (field 19 of its stat). */
+function niceOf(tid: number): number {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
+test('a thread that spins is reniced from outside once the time is up; a cancelled renice never comes', { skip: !linux && 'needs /proc (Linux)', timeout: 20_000 }, async () => {
+  const spinners = [0, 1].map(() => new Worker(CODE, { eval: true }));
+  try {
+    const tids = await Promise.all(spinners.map((w) => new Promise<number>((resolve) => {
+      w.once('message', resolve);
+      const word = new Int32Array(new SharedArrayBuffer(4));
+      w.postMessage(word);
+      Atomics.store(word, 0, 1); // it spins from the start: only another thread can lower it
+      Atomics.notify(word, 0);
+    })));
+    const [lowered, kept] = tids as [number, number];
+    const before = niceOf(lowered);
+    assert.equal(niceOf(kept), before);
+    const goal = Math.min(19, before + 7);
+    reniceLater(lowered, goal, 30);
+    reniceLater(kept, goal, 30)();
+    let seen = niceOf(lowered);
+    for (let i = 0; i < 400 && seen !== goal; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      seen = niceOf(lowered);
+    }
+    assert.equal(seen, goal, 'the spinning thread was not reniced');
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(niceOf(kept), before, 'a cancelled renice came');
+  } finally {
+    await Promise.all(spinners.map((w) => w.terminate()));
   }
 });

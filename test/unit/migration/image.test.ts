@@ -11,7 +11,7 @@ import { isXenError } from '../../../src/errors.js';
 import {
   MAX_BATCH_PAGES, MAX_SYNC_RECORDS, PFINFO_NOTAB, REC_END, REC_PAGE_DATA, REC_SHARED_INFO, REC_VERIFY, REC_XENODE_SYNC, XL_MAGIC, record,
 } from '../../../src/migration/format.js';
-import { encodeFrames, encodePages, encodeSync, readImage } from '../../../src/migration/image.js';
+import { encodeFrames, encodePages, encodeSync, readImage, type FrameSink } from '../../../src/migration/image.js';
 import { ByteSource } from '../../../src/migration/source.js';
 import { rng } from '../../support/random.js';
 import { CONFIG, GEO, TRAILER_XC_END, imageParts, parse, whole } from '../../support/save-image.js';
@@ -50,6 +50,46 @@ test('an image reads back as it was written: configuration, frames, zero frames,
   assert.deepEqual(img.xenstore, [['data/kv/ready', '1']]);
   // 1501 frames: two PAGE_DATA records, the first of libxc's maximum batch.
   assert.equal(p.pages.readUInt32LE(8), MAX_BATCH_PAGES);
+});
+
+/** A sink that takes frames in place, as a domain being built does (IncomingDomain). */
+function inPlaceSink(): { sink: FrameSink; mem: Uint8Array; set: number } {
+  const mem = new Uint8Array(GEO.end * PAGE_SIZE);
+  const out = { mem, set: 0, sink: undefined as unknown as FrameSink };
+  out.sink = {
+    frame: (pfn) => mem.subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE),
+    get: (pfn) => mem.subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE),
+    set: () => void out.set++,
+    delete: (pfn) => void mem.fill(0, pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE),
+  };
+  return out;
+}
+
+/** `bytes` in pieces of these sizes in turn, so that frames and headers straddle them. */
+function pieces(bytes: Buffer, sizes: readonly number[]): Readable {
+  const out: Buffer[] = [];
+  for (let at = 0, i = 0; at < bytes.length; i++) out.push(bytes.subarray(at, (at += sizes[i % sizes.length]!)));
+  return Readable.from(out);
+}
+
+test('frames go where the sink says, from pieces of any size; a record cut short writes none of its frames', async () => {
+  const p = imageParts({ populated: 1500 });
+  const into = inPlaceSink();
+  const { mem } = into;
+  await readImage(new ByteSource(pieces(whole(p), [4093, 1, 8, 65536, 3]), { stallMs: 2000 }), () => into.sink);
+  assert.equal(into.set, 0, 'no frame was handed over in a buffer of its own');
+  const want = new Uint8Array(p.memory);
+  for (let pfn = GEO.first; pfn <= p.recordPfn; pfn++) {
+    assert.ok(Buffer.from(mem.subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE)).equals(want.subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE)), `frame ${pfn}`);
+  }
+  // Cut inside the second PAGE_DATA record's frames: the first record's are in, none of the second's.
+  const second = p.head.length + 8 + p.pages.readUInt32LE(4) + 8; // its body
+  const frames = second + 8 + 8 * whole(p).readUInt32LE(second);
+  const cut = inPlaceSink();
+  await assert.rejects(readImage(new ByteSource(pieces(whole(p).subarray(0, frames + 100 * PAGE_SIZE), [5000]), { stallMs: 2000 }), () => cut.sink),
+    refused('EINVAL', /truncated: PAGE_DATA frames/));
+  assert.ok(cut.mem.subarray((GEO.first + 1) * PAGE_SIZE, (GEO.first + 2) * PAGE_SIZE).some((b) => b !== 0), 'the first record is in');
+  assert.ok(cut.mem.subarray((GEO.first + MAX_BATCH_PAGES) * PAGE_SIZE).every((b) => b === 0), 'a frame of the record cut short was written');
 });
 
 test('frames encoded from copies (a live migration\'s) read back as the copies, whatever the memory holds by then', async () => {
