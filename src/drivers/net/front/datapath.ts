@@ -106,6 +106,8 @@ export class NetDatapath {
   /** Event channels allocated ahead (reserve), which the next connect takes first. */
   #spare: BoundPort[] = [];
   #waiting: Pending[] = [];
+  /** Frames in flight whose write waits for their answer (not those built in place). */
+  #awaited = 0;
   #open = false;
   /** The one way into the pump: once per turn of the event loop, whoever asks. */
   readonly #kick = oncePerTurn(() => this.#pump());
@@ -225,6 +227,7 @@ export class NetDatapath {
 
   /** A frame's slots are all answered: give back its pages, count it and tell its write. */
   settled(f: TxFrame, batch: TxBatch | undefined): void {
+    if (batch) this.#awaited--;
     if (f.run) this.#tx?.arena.free(f.run);
     f.run = undefined;
     if (f.status === NETIF_RSP_OKAY) {
@@ -243,6 +246,13 @@ export class NetDatapath {
     for (const q of this.#queues) {
       q.txPort.close();
       if (q.rxPort !== q.txPort) q.rxPort.close();
+      // Answers published but not yet taken (tx events are lazy) settle their frames, which
+      // would otherwise go again. A backend that broke the ring's rules gets its frames sent again.
+      try {
+        q.tx.poll();
+      } catch {
+        // The frames in flight stay in flight, to go again or fail below.
+      }
       again.push(...(q.tx.takeInFlight() as Pending[]));
       this.#release(q.rings, q.pages);
     }
@@ -250,6 +260,7 @@ export class NetDatapath {
     if (this.#tx) this.#release([], [this.#tx.pages]);
     this.#tx = undefined;
     this.#queues = [];
+    this.#awaited = 0;
     this.#open = false;
     if (!err) this.#waiting.unshift(...again);
     else for (const p of again) p.fail(err);
@@ -293,7 +304,11 @@ export class NetDatapath {
   drain(err: NetError): Promise<void> {
     for (const p of this.#waiting.splice(0)) p.fail(err);
     if (this.inFlight === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => (this.#onDrained = resolve));
+    return new Promise<void>((resolve) => {
+      this.#onDrained = resolve;
+      // The answers must now wake us (#lazy).
+      this.#kick();
+    });
   }
 
   /** The device is gone for good. */
@@ -309,22 +324,38 @@ export class NetDatapath {
     if (!this.#open || this.#gate.held) return;
     const queues = this.#queues;
     let n = 0;
-    while (n < this.#waiting.length && queues[flowQueue(this.#waiting[n]!.data, queues.length)]!.tx.post(this.#waiting[n]!)) n++;
+    while (n < this.#waiting.length && queues[flowQueue(this.#waiting[n]!.data, queues.length)]!.tx.post(this.#waiting[n]!)) {
+      if (this.#waiting[n]!.batch) this.#awaited++;
+      n++;
+    }
     this.#waiting.splice(0, n);
+    const lazy = this.#lazy();
     for (const q of queues) {
       if (q.tx.flush()) q.txPort.notify();
-      q.txPort.expectEvents(q.tx.inFlight > 0);
+      // A poll may have armed the ring lazily before a write that waits was posted.
+      if (!lazy && q.tx.inFlight > 0 && q.tx.wantResponses()) queueMicrotask(() => this.#onTx(q));
+      q.txPort.expectEvents(!lazy && q.tx.inFlight > 0);
     }
+  }
+
+  /**
+   * Whether tx answers may wait for the next rx event (TxQueue.poll's `lazy`): nothing waits for
+   * ring room, no write waits for its answer, and neither a drain nor a suspend waits for the
+   * ring to empty. Frames built in place wait only for their pages.
+   */
+  #lazy(): boolean {
+    return this.#waiting.length === 0 && this.#awaited === 0 && !this.#onDrained && !this.#gate.held;
   }
 
   #onTx(q: Queue): void {
     if (!this.#queues.includes(q)) return;
+    const lazy = this.#lazy();
     try {
-      q.tx.poll();
+      q.tx.poll(lazy);
     } catch (e) {
       return this.#broken(e);
     }
-    q.txPort.expectEvents(q.tx.inFlight > 0);
+    q.txPort.expectEvents(!lazy && q.tx.inFlight > 0);
     this.#kick();
     if (this.#onDrained && this.inFlight === 0) this.#onDrained();
     this.#gate.settled(this.inFlight);
@@ -347,6 +378,9 @@ export class NetDatapath {
 
   #onRx(q: Queue): void {
     if (!this.#open || this.listeners.size === 0 || !this.#queues.includes(q)) return;
+    // The tx answers that came without an event, first: the pages of frames the ACKs here
+    // acknowledge are then free for what the stacks send in reply. (A shared channel has run #onTx already.)
+    if (q.rxPort !== q.txPort) this.#onTx(q);
     try {
       // A batch at a time, each followed by what it made the stacks send (their ACKs and
       // answers) and its buffers posted again: a backend that keeps delivering (a peer's

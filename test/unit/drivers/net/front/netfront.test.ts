@@ -648,6 +648,35 @@ test('frames built in place keep their order behind write()s, and are refused (f
   await until(() => f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(7)), 'room again');
 });
 
+test('answers to frames built in place ask for no event (the next rx event takes them); a write that waits for its answer asks for one again', async (t) => {
+  const { back, f } = await connected(t);
+  const answer = (gso: boolean) => {
+    for (const r of takeFrame(back, gso).reqs) back.respondTx(r.id, NETIF_RSP_OKAY);
+  };
+  // The first answer wakes the frontend (the ring starts with rsp_event 1); it then polls lazily.
+  assert.equal(f.writeInPlace(9000, GSO_INFO, (frame) => frame.set(testFrame(9000, 1))), true);
+  await back.txPublished(4);
+  answer(true);
+  back.respondTx(0xffff, NETIF_RSP_NULL);
+  back.pushTx();
+  await until(() => f.stats().txPackets === 1, 'the first frame answered');
+  assert.equal(f.writeInPlace(1400, NET_FRAME_PLAIN, (frame) => frame.set(testFrame(1400, 2))), true);
+  await back.txPublished(1);
+  answer(false);
+  assert.equal(back.tx.pushResponsesAndCheckNotify(), false, 'the answer to a frame built in place asks for no event');
+  // An rx event (an ACK, say) takes the answers that came without one.
+  back.sendFrame(testFrame(64, 3));
+  back.pushRx();
+  await until(() => f.stats().txPackets === 2, 'the answer taken with the rx event');
+  // A write waits for its answer: that one asks for an event.
+  const w = f.write(testFrame(200, 4));
+  await back.txPublished(1);
+  answer(false);
+  assert.equal(back.tx.pushResponsesAndCheckNotify(), true, 'a waiting write\'s answer asks for an event');
+  back.txPort.notify();
+  await within(w, 'the write');
+});
+
 test('a backend restart: a frame built in place and in flight is sent again, intact, on the new rings', async (t) => {
   const { rig, g, back, f } = await connected(t);
   const want = testFrame(1400, 9);
