@@ -206,9 +206,10 @@ export class NetDatapath {
     const tx = this.#tx;
     if (!this.#open || !tx || this.#gate.held || this.#waiting.length > 0) return false;
     const queues = this.#queues;
-    // Its queue is known once it is written (flowQueue): every queue must have room first.
-    for (const q of queues) if (!q.tx.fits(len, info.gso !== undefined)) return false;
-    const run = tx.arena.allocContiguous(len);
+    // Short of room, the answers that came without an event (#lazy) first give back theirs,
+    // as Linux's xennet_start_xmit collects tx responses before it stops the queue.
+    let run = this.#room(len, info) ? tx.arena.allocContiguous(len) : undefined;
+    if (!run && this.#reap()) run = this.#room(len, info) ? tx.arena.allocContiguous(len) : undefined;
     if (!run) return false;
     try {
       fill(run.bytes!);
@@ -223,6 +224,29 @@ export class NetDatapath {
     q.tx.publish();
     this.#kick();
     return true;
+  }
+
+  /** Whether every queue has ring room for a frame of `len` bytes: its queue is known once it is written (flowQueue). */
+  #room(len: number, info: NetFrameInfo): boolean {
+    for (const q of this.#queues) if (!q.tx.fits(len, info.gso !== undefined)) return false;
+    return true;
+  }
+
+  /** Take the tx answers waiting on every queue; false if there were none. */
+  #reap(): boolean {
+    let any = false;
+    const lazy = this.#lazy();
+    for (const q of this.#queues) {
+      if (q.tx.ring.hasUnconsumedResponses() === 0) continue;
+      any = true;
+      try {
+        q.tx.poll(lazy);
+      } catch (e) {
+        this.#broken(e);
+        return false;
+      }
+    }
+    return any;
   }
 
   /** A frame's slots are all answered: give back its pages, count it and tell its write. */

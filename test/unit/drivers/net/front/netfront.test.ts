@@ -677,6 +677,22 @@ test('answers to frames built in place ask for no event (the next rx event takes
   await within(w, 'the write');
 });
 
+test('a frame built in place with the ring full of frames answered without an event: the answers are taken and it goes in place', async (t) => {
+  const { back, f } = await connected(t);
+  let placed = 0;
+  while (f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(placed)) && placed < 100) placed++;
+  assert.equal(placed, Math.floor(256 / 17));
+  await back.txPublished(placed * 17);
+  for (let i = 0; i < placed; i++) for (const r of takeFrame(back, true).reqs) back.respondTx(r.id, NETIF_RSP_OKAY);
+  back.respondTx(0xffff, NETIF_RSP_NULL);
+  // Published with no event, as netback publishes answers the frontend did not ask to be woken for.
+  back.tx.pushResponses();
+  assert.equal(f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(0xee)), true, 'room taken back from the answers');
+  assert.equal(f.stats().txPackets, placed);
+  await back.txPublished(17);
+  assert.equal(takeFrame(back, true).data[64_999], 0xee);
+});
+
 test('a backend restart: a frame built in place and in flight is sent again, intact, on the new rings', async (t) => {
   const { rig, g, back, f } = await connected(t);
   const want = testFrame(1400, 9);
