@@ -135,8 +135,9 @@ export class TxQueue {
    * woken by the next response, or, `lazy`, only by one that leaves the ring full of answers:
    * frames built in place wait for nothing but their pages, and the ACKs that wake the sender
    * anyway (whose handler polls first) give them back, so a wake-up per backend pass (one per
-   * burst, each a sleep and a wake of the sender's thread) buys nothing. Linux's netfront
-   * avoids the same wake-ups by freeing its tx slots from the rx interrupt and its xmit path.
+   * burst, each a sleep and a wake of the sender's thread) buys nothing. Linux's netfront also
+   * takes tx responses in its transmit path (xennet_start_xmit's xennet_tx_buf_gc), and its older
+   * versions asked for the tx event only half-way through what was outstanding.
    */
   poll(lazy = false): void {
     const ring = this.ring;
