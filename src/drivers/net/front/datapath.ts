@@ -72,6 +72,8 @@ class Pending implements TxFrame {
   }
 
   fail(e: NetError): void {
+    if (this.run) this.dp.freeRun(this.run);
+    this.run = undefined;
     this.batch?.done(e);
   }
 
@@ -199,17 +201,17 @@ export class NetDatapath {
 
   /**
    * Build a frame of `len` bytes in place in the arena (`fill` writes all of it) and post it at
-   * once; false, with `fill` not called, when it cannot go now: frames wait before it, the
-   * ring or the arena has no room, or the device is not connected (then the caller write()s it).
+   * once, or, when frames wait before it or its ring has no room, let it wait behind them in its
+   * pages, to be posted as it is (a qdisc's queue, not a copy). False, with `fill` not called,
+   * when the arena has no room or the device is not connected (then the caller write()s it).
    */
   writeInPlace(len: number, info: NetFrameInfo, fill: (frame: Uint8Array) => void): boolean {
     const tx = this.#tx;
-    if (!this.#open || !tx || this.#gate.held || this.#waiting.length > 0) return false;
-    const queues = this.#queues;
+    if (!this.#open || !tx || this.#gate.held) return false;
     // Short of room, the answers that came without an event (#lazy) first give back theirs,
     // as Linux's xennet_start_xmit collects tx responses before it stops the queue.
-    let run = this.#room(len, info) ? tx.arena.allocContiguous(len) : undefined;
-    if (!run && this.#reap()) run = this.#room(len, info) ? tx.arena.allocContiguous(len) : undefined;
+    let run = tx.arena.allocContiguous(len);
+    if (!run && this.#reap()) run = tx.arena.allocContiguous(len);
     if (!run) return false;
     try {
       fill(run.bytes!);
@@ -219,16 +221,11 @@ export class NetDatapath {
     }
     const p = new Pending(run.bytes!, info, undefined, this);
     p.run = run;
+    const queues = this.#queues;
     const q = queues[flowQueue(p.data, queues.length)]!;
-    q.tx.post(p);
-    q.tx.publish();
+    if (this.#waiting.length === 0 && (q.tx.post(p) || (this.#reap() && q.tx.post(p)))) q.tx.publish();
+    else this.#waiting.push(p);
     this.#kick();
-    return true;
-  }
-
-  /** Whether every queue has ring room for a frame of `len` bytes: its queue is known once it is written (flowQueue). */
-  #room(len: number, info: NetFrameInfo): boolean {
-    for (const q of this.#queues) if (!q.tx.fits(len, info.gso !== undefined)) return false;
     return true;
   }
 
@@ -247,6 +244,11 @@ export class NetDatapath {
       }
     }
     return any;
+  }
+
+  /** A frame that will not go gives back the arena pages it was built in. */
+  freeRun(run: TxRun): void {
+    this.#tx?.arena.free(run);
   }
 
   /** A frame's slots are all answered: give back its pages, count it and tell its write. */
@@ -280,7 +282,9 @@ export class NetDatapath {
       again.push(...(q.tx.takeInFlight() as Pending[]));
       this.#release(q.rings, q.pages);
     }
+    // Frames built in place that waited for ring room lose their pages with the arena too.
     for (const p of again) p.detach();
+    for (const p of this.#waiting) p.detach();
     if (this.#tx) this.#release([], [this.#tx.pages]);
     this.#tx = undefined;
     this.#queues = [];
