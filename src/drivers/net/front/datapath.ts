@@ -223,8 +223,9 @@ export class NetDatapath {
     p.run = run;
     const queues = this.#queues;
     const q = queues[flowQueue(p.data, queues.length)]!;
-    if (this.#waiting.length === 0 && (q.tx.post(p) || (this.#reap() && q.tx.post(p)))) q.tx.publish();
-    else this.#waiting.push(p);
+    if (this.#waiting.length === 0 && (q.tx.post(p) || (this.#reap() && this.#open && q.tx.post(p)))) q.tx.publish();
+    // Unless the answers just taken broke the ring (the device is closed, and the frame lost with it).
+    else if (this.#open) this.#waiting.push(p);
     this.#kick();
     return true;
   }
