@@ -513,6 +513,20 @@ test('hostile tx responses: an id not in flight, a status out of range, rsp_prod
   });
 });
 
+test('hostile tx responses published without an event: a frame built in place that takes them closes the device, and is not queued on it', async (t) => {
+  const { back, f } = await connected(t);
+  const onRing = Math.floor(256 / 17);
+  for (let i = 0; i < onRing; i++) assert.equal(f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(i)), true);
+  await back.txPublished(onRing * 17);
+  back.respondTx(4000, NETIF_RSP_OKAY);
+  back.tx.pushResponses();
+  // The ring is full: the frame takes the answers first, and finds the backend broken.
+  assert.equal(f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(0xee)), true);
+  assert.equal(f.status, 'closed');
+  await assertBroken(f);
+  assert.equal(f.writeInPlace(1400, NET_FRAME_PLAIN, () => assert.fail('filled on a closed device')), false);
+});
+
 /** The backend goes (Closed) and comes back (InitWait) with new rings: the frontend reconnects to the fresh one. */
 async function restartBackend(rig: NetRig, g: ReturnType<NetRig['guest']>, back: RawNetback, f: NetFront): Promise<RawNetback> {
   back.detach();
