@@ -72,6 +72,8 @@ class Pending implements TxFrame {
   }
 
   fail(e: NetError): void {
+    if (this.run) this.dp.freeRun(this.run);
+    this.run = undefined;
     this.batch?.done(e);
   }
 
@@ -106,6 +108,8 @@ export class NetDatapath {
   /** Event channels allocated ahead (reserve), which the next connect takes first. */
   #spare: BoundPort[] = [];
   #waiting: Pending[] = [];
+  /** Frames in flight whose write waits for their answer (not those built in place). */
+  #awaited = 0;
   #open = false;
   /** The one way into the pump: once per turn of the event loop, whoever asks. */
   readonly #kick = oncePerTurn(() => this.#pump());
@@ -197,16 +201,17 @@ export class NetDatapath {
 
   /**
    * Build a frame of `len` bytes in place in the arena (`fill` writes all of it) and post it at
-   * once; false, with `fill` not called, when it cannot go now: frames wait before it, the
-   * ring or the arena has no room, or the device is not connected (then the caller write()s it).
+   * once, or, when frames wait before it or its ring has no room, let it wait behind them in its
+   * pages, to be posted as it is (a qdisc's queue, not a copy). False, with `fill` not called,
+   * when the arena has no room or the device is not connected (then the caller write()s it).
    */
   writeInPlace(len: number, info: NetFrameInfo, fill: (frame: Uint8Array) => void): boolean {
     const tx = this.#tx;
-    if (!this.#open || !tx || this.#gate.held || this.#waiting.length > 0) return false;
-    const queues = this.#queues;
-    // Its queue is known once it is written (flowQueue): every queue must have room first.
-    for (const q of queues) if (!q.tx.fits(len, info.gso !== undefined)) return false;
-    const run = tx.arena.allocContiguous(len);
+    if (!this.#open || !tx || this.#gate.held) return false;
+    // Short of room, the answers that came without an event (#lazy) first give back theirs,
+    // as Linux's xennet_start_xmit collects tx responses before it stops the queue.
+    let run = tx.arena.allocContiguous(len);
+    if (!run && this.#reap()) run = tx.arena.allocContiguous(len);
     if (!run) return false;
     try {
       fill(run.bytes!);
@@ -216,15 +221,40 @@ export class NetDatapath {
     }
     const p = new Pending(run.bytes!, info, undefined, this);
     p.run = run;
+    const queues = this.#queues;
     const q = queues[flowQueue(p.data, queues.length)]!;
-    q.tx.post(p);
-    q.tx.publish();
+    if (this.#waiting.length === 0 && (q.tx.post(p) || (this.#reap() && this.#open && q.tx.post(p)))) q.tx.publish();
+    // Unless the answers just taken broke the ring (the device is closed, and the frame lost with it).
+    else if (this.#open) this.#waiting.push(p);
     this.#kick();
     return true;
   }
 
+  /** Take the tx answers waiting on every queue; false if there were none. */
+  #reap(): boolean {
+    let any = false;
+    const lazy = this.#lazy();
+    for (const q of this.#queues) {
+      if (q.tx.ring.hasUnconsumedResponses() === 0) continue;
+      any = true;
+      try {
+        q.tx.poll(lazy);
+      } catch (e) {
+        this.#broken(e);
+        return false;
+      }
+    }
+    return any;
+  }
+
+  /** A frame that will not go gives back the arena pages it was built in. */
+  freeRun(run: TxRun): void {
+    this.#tx?.arena.free(run);
+  }
+
   /** A frame's slots are all answered: give back its pages, count it and tell its write. */
   settled(f: TxFrame, batch: TxBatch | undefined): void {
+    if (batch) this.#awaited--;
     if (f.run) this.#tx?.arena.free(f.run);
     f.run = undefined;
     if (f.status === NETIF_RSP_OKAY) {
@@ -243,13 +273,23 @@ export class NetDatapath {
     for (const q of this.#queues) {
       q.txPort.close();
       if (q.rxPort !== q.txPort) q.rxPort.close();
+      // Answers published but not yet taken (tx events are lazy) settle their frames, which
+      // would otherwise go again. A backend that broke the ring's rules gets its frames sent again.
+      try {
+        q.tx.poll();
+      } catch {
+        // The frames in flight stay in flight, to go again or fail below.
+      }
       again.push(...(q.tx.takeInFlight() as Pending[]));
       this.#release(q.rings, q.pages);
     }
+    // Frames built in place that waited for ring room lose their pages with the arena too.
     for (const p of again) p.detach();
+    for (const p of this.#waiting) p.detach();
     if (this.#tx) this.#release([], [this.#tx.pages]);
     this.#tx = undefined;
     this.#queues = [];
+    this.#awaited = 0;
     this.#open = false;
     if (!err) this.#waiting.unshift(...again);
     else for (const p of again) p.fail(err);
@@ -293,7 +333,11 @@ export class NetDatapath {
   drain(err: NetError): Promise<void> {
     for (const p of this.#waiting.splice(0)) p.fail(err);
     if (this.inFlight === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => (this.#onDrained = resolve));
+    return new Promise<void>((resolve) => {
+      this.#onDrained = resolve;
+      // The answers must now wake us (#lazy).
+      this.#kick();
+    });
   }
 
   /** The device is gone for good. */
@@ -309,22 +353,38 @@ export class NetDatapath {
     if (!this.#open || this.#gate.held) return;
     const queues = this.#queues;
     let n = 0;
-    while (n < this.#waiting.length && queues[flowQueue(this.#waiting[n]!.data, queues.length)]!.tx.post(this.#waiting[n]!)) n++;
+    while (n < this.#waiting.length && queues[flowQueue(this.#waiting[n]!.data, queues.length)]!.tx.post(this.#waiting[n]!)) {
+      if (this.#waiting[n]!.batch) this.#awaited++;
+      n++;
+    }
     this.#waiting.splice(0, n);
+    const lazy = this.#lazy();
     for (const q of queues) {
       if (q.tx.flush()) q.txPort.notify();
-      q.txPort.expectEvents(q.tx.inFlight > 0);
+      // A poll may have armed the ring lazily before a write that waits was posted.
+      if (!lazy && q.tx.inFlight > 0 && q.tx.wantResponses()) queueMicrotask(() => this.#onTx(q));
+      q.txPort.expectEvents(!lazy && q.tx.inFlight > 0);
     }
+  }
+
+  /**
+   * Whether tx answers may wait for the next rx event (TxQueue.poll's `lazy`): nothing waits for
+   * ring room, no write waits for its answer, and neither a drain nor a suspend waits for the
+   * ring to empty. Frames built in place wait only for their pages.
+   */
+  #lazy(): boolean {
+    return this.#waiting.length === 0 && this.#awaited === 0 && !this.#onDrained && !this.#gate.held;
   }
 
   #onTx(q: Queue): void {
     if (!this.#queues.includes(q)) return;
+    const lazy = this.#lazy();
     try {
-      q.tx.poll();
+      q.tx.poll(lazy);
     } catch (e) {
       return this.#broken(e);
     }
-    q.txPort.expectEvents(q.tx.inFlight > 0);
+    q.txPort.expectEvents(!lazy && q.tx.inFlight > 0);
     this.#kick();
     if (this.#onDrained && this.inFlight === 0) this.#onDrained();
     this.#gate.settled(this.inFlight);
@@ -347,6 +407,9 @@ export class NetDatapath {
 
   #onRx(q: Queue): void {
     if (!this.#open || this.listeners.size === 0 || !this.#queues.includes(q)) return;
+    // The tx answers that came without an event, first: the pages of frames the ACKs here
+    // acknowledge are then free for what the stacks send in reply. (A shared channel has run #onTx already.)
+    if (q.rxPort !== q.txPort) this.#onTx(q);
     try {
       // A batch at a time, each followed by what it made the stacks send (their ACKs and
       // answers) and its buffers posted again: a backend that keeps delivering (a peer's

@@ -35,9 +35,10 @@ export interface Net {
   /**
    * Zero-copy send, where the device has memory it shares with its backend (netfront's granted
    * pages): `fill` writes the whole `len`-byte frame there, at once, and it goes out after the
-   * frames written before it. False, with `fill` not called, when it cannot be done now (no
-   * room, frames waiting, not connected, or a frame write() would refuse): the caller builds
-   * the frame and write()s it. Errors the backend answers are counted in stats(), not reported.
+   * frames written before it (waiting there, with no copy, while the ring is full). False, with
+   * `fill` not called, when it cannot be done now (no room in that memory, not connected, or a
+   * frame write() would refuse): the caller builds the frame and write()s it. Errors the backend
+   * answers are counted in stats(), not reported.
    */
   writeInPlace?(len: number, info: NetFrameInfo, fill: (frame: Uint8Array) => void): boolean;
   /** Receive frames; the Uint8Array is valid only during the call. Returns a function that stops listening. */

@@ -130,8 +130,16 @@ export class TxQueue {
     return due;
   }
 
-  /** Take the responses; `settle` of each frame whose slots are all answered runs. */
-  poll(): void {
+  /**
+   * Take the responses; `settle` of each frame whose slots are all answered runs. Then ask to be
+   * woken by the next response, or, `lazy`, only by one that leaves the ring full of answers:
+   * frames built in place wait for nothing but their pages, and the ACKs that wake the sender
+   * anyway (whose handler polls first) give them back, so a wake-up per backend pass (one per
+   * burst, each a sleep and a wake of the sender's thread) buys nothing. Linux's netfront also
+   * takes tx responses in its transmit path (xennet_start_xmit's xennet_tx_buf_gc), and its older
+   * versions asked for the tx event only half-way through what was outstanding.
+   */
+  poll(lazy = false): void {
     const ring = this.ring;
     do {
       const prod = ring.rspProd;
@@ -150,7 +158,12 @@ export class TxQueue {
         if (status !== NETIF_RSP_OKAY && f.status === NETIF_RSP_OKAY) f.status = status;
         if (--f.left === 0) f.settle(f);
       }
-    } while (ring.finalCheckForResponses());
+    } while (ring.finalCheckForResponses(lazy ? ring.nrEnts : 1));
+  }
+
+  /** Be woken by the next response from now on; true when responses already wait (poll them). */
+  wantResponses(): boolean {
+    return this.ring.finalCheckForResponses(1);
   }
 
   /** The connection went: the frames in flight, once each (to send again or to fail). */

@@ -513,6 +513,20 @@ test('hostile tx responses: an id not in flight, a status out of range, rsp_prod
   });
 });
 
+test('hostile tx responses published without an event: a frame built in place that takes them closes the device, and is not queued on it', async (t) => {
+  const { back, f } = await connected(t);
+  const onRing = Math.floor(256 / 17);
+  for (let i = 0; i < onRing; i++) assert.equal(f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(i)), true);
+  await back.txPublished(onRing * 17);
+  back.respondTx(4000, NETIF_RSP_OKAY);
+  back.tx.pushResponses();
+  // The ring is full: the frame takes the answers first, and finds the backend broken.
+  assert.equal(f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(0xee)), true);
+  assert.equal(f.status, 'closed');
+  await assertBroken(f);
+  assert.equal(f.writeInPlace(1400, NET_FRAME_PLAIN, () => assert.fail('filled on a closed device')), false);
+});
+
 /** The backend goes (Closed) and comes back (InitWait) with new rings: the frontend reconnects to the fresh one. */
 async function restartBackend(rig: NetRig, g: ReturnType<NetRig['guest']>, back: RawNetback, f: NetFront): Promise<RawNetback> {
   back.detach();
@@ -615,13 +629,11 @@ test('a frame built in place is published at once, not at the end of the turn, s
   await until(() => f.stats().txPackets === 1, 'the frame answered');
 });
 
-test('frames built in place keep their order behind write()s, and are refused (fill not called) when the ring has no room or the frame is bad', async (t) => {
+test('frames built in place keep their order behind write()s and wait in their pages while the ring has no room; refused (fill not called) when the arena has none or the frame is bad', async (t) => {
   const { back, f } = await connected(t);
   const first = testFrame(200, 1);
   const w = f.write(first);
-  // The write waits for this turn's pump: a frame built now would overtake it.
-  assert.equal(f.writeInPlace(300, NET_FRAME_PLAIN, () => assert.fail('filled ahead of a waiting write')), false);
-  await back.txPublished(1);
+  // The write waits for this turn's pump: a frame built now waits behind it.
   const second = testFrame(300, 2);
   assert.equal(f.writeInPlace(300, NET_FRAME_PLAIN, (frame) => frame.set(second)), true);
   await back.txPublished(2);
@@ -631,21 +643,80 @@ test('frames built in place keep their order behind write()s, and are refused (f
   // Bad frames are left to write(), which says why.
   assert.equal(f.writeInPlace(10, NET_FRAME_PLAIN, () => assert.fail('filled a runt')), false);
   assert.equal(f.writeInPlace(70_000, GSO_INFO, () => assert.fail('filled a giant')), false);
-  // 64 KiB frames nobody answers: they stop once the ring is full (17 slots each), and go on once it drains.
+  // 64 KiB frames nobody answers: past a ring's worth (17 slots each) they wait in the arena's
+  // pages, until it has no room; then they are refused.
   let placed = 0;
   while (f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(placed)) && placed < 100) placed++;
-  assert.equal(placed, Math.floor((256 - 2) / 17));
-  await back.txPublished(placed * 17);
+  const onRing = Math.floor((256 - 2) / 17);
+  assert.ok(placed > onRing && placed <= 512 / 16, `${placed} frames placed`);
+  await back.txPublished(onRing * 17);
   const ids = [a.reqs[0]!.id, b.reqs[0]!.id];
-  for (let i = 0; i < placed; i++) {
-    const { data, reqs } = takeFrame(back, true);
-    assert.equal(data[64_999], i);
-    ids.push(...reqs.map((r) => r.id));
-  }
-  for (const id of ids) back.respondTx(id, NETIF_RSP_OKAY);
-  back.pushTx();
+  const answer = (n: number, from: number) => {
+    for (let i = from; i < from + n; i++) {
+      const { data, reqs } = takeFrame(back, true);
+      assert.equal(data[64_999], i, `frame ${i} in order, its bytes as built`);
+      ids.push(...reqs.map((r) => r.id));
+    }
+    for (const id of ids.splice(0)) back.respondTx(id, NETIF_RSP_OKAY);
+    back.pushTx();
+  };
+  answer(onRing, 0);
   await within(w, 'the write');
+  // The answers made room: the frames that waited go, in order.
+  for (let done = onRing; done < placed;) {
+    const n = Math.min(onRing, placed - done);
+    await back.txPublished(n * 17);
+    answer(n, done);
+    done += n;
+  }
+  await until(() => f.stats().txPackets === placed + 2, 'every frame answered');
   await until(() => f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(7)), 'room again');
+});
+
+test('answers to frames built in place ask for no event (the next rx event takes them); a write that waits for its answer asks for one again', async (t) => {
+  const { back, f } = await connected(t);
+  const answer = (gso: boolean) => {
+    for (const r of takeFrame(back, gso).reqs) back.respondTx(r.id, NETIF_RSP_OKAY);
+  };
+  // The first answer wakes the frontend (the ring starts with rsp_event 1); it then polls lazily.
+  assert.equal(f.writeInPlace(9000, GSO_INFO, (frame) => frame.set(testFrame(9000, 1))), true);
+  await back.txPublished(4);
+  answer(true);
+  back.respondTx(0xffff, NETIF_RSP_NULL);
+  back.pushTx();
+  await until(() => f.stats().txPackets === 1, 'the first frame answered');
+  assert.equal(f.writeInPlace(1400, NET_FRAME_PLAIN, (frame) => frame.set(testFrame(1400, 2))), true);
+  await back.txPublished(1);
+  answer(false);
+  assert.equal(back.tx.pushResponsesAndCheckNotify(), false, 'the answer to a frame built in place asks for no event');
+  // An rx event (an ACK, say) takes the answers that came without one.
+  back.sendFrame(testFrame(64, 3));
+  back.pushRx();
+  await until(() => f.stats().txPackets === 2, 'the answer taken with the rx event');
+  // A write waits for its answer: that one asks for an event.
+  const w = f.write(testFrame(200, 4));
+  await back.txPublished(1);
+  answer(false);
+  assert.equal(back.tx.pushResponsesAndCheckNotify(), true, 'a waiting write\'s answer asks for an event');
+  back.txPort.notify();
+  await within(w, 'the write');
+});
+
+test('a frame built in place with the ring full of frames answered without an event: the answers are taken and it goes in place', async (t) => {
+  const { back, f } = await connected(t);
+  const placed = Math.floor(256 / 17);
+  for (let i = 0; i < placed; i++) assert.equal(f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(i)), true);
+  await back.txPublished(placed * 17);
+  for (let i = 0; i < placed; i++) for (const r of takeFrame(back, true).reqs) back.respondTx(r.id, NETIF_RSP_OKAY);
+  back.respondTx(0xffff, NETIF_RSP_NULL);
+  // Published with no event, as netback publishes answers the frontend did not ask to be woken for.
+  back.tx.pushResponses();
+  const before = back.tx.reqProd;
+  assert.equal(f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(0xee)), true);
+  assert.equal((back.tx.reqProd - before) >>> 0, 17, 'room taken back from the answers: on the ring at once, not waiting');
+  assert.equal(f.stats().txPackets, placed);
+  await back.txPublished(17);
+  assert.equal(takeFrame(back, true).data[64_999], 0xee);
 });
 
 test('a backend restart: a frame built in place and in flight is sent again, intact, on the new rings', async (t) => {
@@ -660,6 +731,24 @@ test('a backend restart: a frame built in place and in flight is sent again, int
   for (const r of reqs) fresh.respondTx(r.id, NETIF_RSP_OKAY);
   fresh.pushTx();
   await until(() => f.stats().txPackets === 1, 'the frame answered');
+});
+
+test('a backend restart: frames built in place, on the ring and waiting behind it for room, are sent again, intact and in order, on the new rings', async (t) => {
+  const { rig, g, back, f } = await connected(t);
+  const n = Math.floor(256 / 17) + 2;
+  for (let i = 0; i < n; i++) assert.equal(f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(i)), true);
+  await back.txPublished(Math.floor(256 / 17) * 17);
+  const fresh = await restartBackend(rig, g, back, f);
+  for (let i = 0; i < n; i++) {
+    await fresh.txPublished(17);
+    const { data, reqs } = takeFrame(fresh, true);
+    assert.equal(data.length, 65_000);
+    assert.ok(data.every((x) => x === i), `frame ${i} intact, in order`);
+    for (const r of reqs) fresh.respondTx(r.id, NETIF_RSP_OKAY);
+    fresh.respondTx(0xffff, NETIF_RSP_NULL);
+    fresh.pushTx();
+  }
+  await until(() => f.stats().txPackets === n, 'every frame answered');
 });
 
 test('a backend that keeps delivering does not hold back the frames sent in answer: each batch received is followed by what it made go out', async (t) => {
