@@ -151,7 +151,7 @@ export class TcpForward extends HostForward {
   async #held(accepted: Socket, hold: ForwardHold): Promise<void> {
     const until = performance.now() + hold.holdMs;
     // The client's request is read while its guest boots, and goes to it with the join.
-    const ahead = new ReadAhead(accepted);
+    const ahead = new ReadAhead(accepted, this.holds);
     const s = ahead.socket;
     let failed = false;
     let built!: () => void;

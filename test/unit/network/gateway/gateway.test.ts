@@ -5,7 +5,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { ConnectionRefused } from '../../../../src/tcpip/index.js';
 import { parseForwardSpec } from '../../../../src/network/gateway/forwardspec.js';
-import { READ_AHEAD_LIMIT, ReadAhead } from '../../../../src/network/gateway/splice.js';
+import { READ_AHEAD_LIMIT, ReadAhead, SpliceHolds } from '../../../../src/network/gateway/splice.js';
 import { formatIpv4, parseIpv4, parseMac, writeIpv4 } from '../../../../src/tcpip/addr.js';
 import { encodeQuery } from '../../../../src/tcpip/dns.js';
 import { dnsServer, gatewayRig, guest, l4Frame, waitFor } from '../../../support/gateway.js';
@@ -23,6 +23,16 @@ function collectBytes(s: NodeJS.ReadableStream): Promise<Uint8Array> {
     s.on('end', () => resolve(Buffer.concat(chunks)));
     s.on('error', reject);
   });
+}
+
+/** Whether `cond` holds within `ms`, looked at every turn of the loop (a step too quick for waitFor's 10 ms). */
+async function soon(cond: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setImmediate(r));
+  }
+  return true;
 }
 
 function collect(s: NodeJS.ReadableStream): Promise<string> {
@@ -426,7 +436,7 @@ test('gateway: a held connection\'s bytes are read while it waits and reach the 
 
 test('gateway: a read-ahead keeps at most its limit and one read of a client that sends and sends', async (t) => {
   let ahead: ReadAhead | undefined;
-  const server = createServer({ pauseOnConnect: true }, (s) => (ahead = new ReadAhead(s)));
+  const server = createServer({ pauseOnConnect: true }, (s) => (ahead = new ReadAhead(s, new SpliceHolds())));
   t.after(() => server.close());
   const c = connect(await listen(server), '127.0.0.1');
   t.after(() => c.destroy());
@@ -436,6 +446,42 @@ test('gateway: a read-ahead keeps at most its limit and one read of a client tha
   await new Promise((r) => setTimeout(r, 100));
   assert.ok(ahead!.kept <= READ_AHEAD_LIMIT + 64 * 1024, `${ahead!.kept} bytes kept`);
   ahead!.socket.destroy();
+});
+
+test('gateway: a read-ahead fed 1-byte segments keeps them in one buffer grown by doubling, and the splice gets every byte in order', async (t) => {
+  const holds = new SpliceHolds();
+  let ahead: ReadAhead | undefined;
+  const server = createServer({ pauseOnConnect: true }, (s) => (ahead = new ReadAhead(s, holds)));
+  t.after(() => server.close());
+  const c = connect(await listen(server), '127.0.0.1');
+  t.after(() => c.destroy());
+  c.on('error', () => {});
+  c.setNoDelay(true);
+  const sent = Buffer.alloc(READ_AHEAD_LIMIT + 8 * 1024);
+  for (let i = 0; i < sent.length; i++) sent[i] = (i * 13) & 0xff;
+  assert.ok(await waitFor(() => ahead !== undefined), 'accepted');
+  // Each byte is sent once the last was read: one read each.
+  const singles = 1000;
+  for (let i = 0; i < singles; i++) {
+    c.write(sent.subarray(i, i + 1));
+    assert.ok(await soon(() => ahead!.kept === i + 1), `byte ${i} read on its own (${ahead!.kept} kept)`);
+  }
+  assert.equal(holds.readAhead, singles);
+  // The rest, past the limit, and the client's FIN.
+  c.end(sent.subarray(singles));
+  assert.ok(await waitFor(() => ahead!.kept >= READ_AHEAD_LIMIT), `${ahead!.kept} bytes kept`);
+  assert.ok(ahead!.allocations <= Math.log2(READ_AHEAD_LIMIT) + 2, `${ahead!.allocations} buffers allocated for ${singles} reads and more`);
+  // The join: what was kept, then the reads that stopped at the limit.
+  const got: Buffer[] = [];
+  const early = ahead!.take((n, buf) => {
+    got.push(Buffer.from(buf.subarray(0, n)));
+    return true;
+  });
+  got.unshift(Buffer.from(early.bytes));
+  assert.equal(holds.readAhead, 0, 'nothing counted once the splice took it');
+  ahead!.socket.resume();
+  await once(ahead!.socket, 'end');
+  assert.ok(Buffer.concat(got).equals(sent), 'every byte, in order');
 });
 
 test('gateway: restrict=on refuses guest NAT (TCP with a RST, UDP dropped) and the DNS relay; DHCP, ping and host forwards still work', async (t) => {
