@@ -394,11 +394,12 @@ test('gateway: a held connection\'s bytes are read while it waits and reach the 
     s.on('data', (d: Buffer) => got.push(Buffer.from(d)));
     s.on('end', () => s.end(`guest saw ${received()} bytes`));
   });
-  let done!: (booted: boolean) => void;
+  // Each held connection's boot, done when the test says.
+  const boots: ((booted: boolean) => void)[] = [];
   let atJoin = -1;
   const hold = {
     ready: (built: () => void) => new Promise<boolean>((r) => {
-      done = r;
+      boots.push(r);
       built();
     }),
     holdMs: 30_000,
@@ -413,9 +414,9 @@ test('gateway: a held connection\'s bytes are read while it waits and reach the 
   const c = connect(fwd.boundPort, '127.0.0.1');
   c.write('GET / HTTP/1.1\r\n\r\n');
   const answer = collect(c);
-  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(await waitFor(() => boots.length === 1 && rig.gw.holds.readAhead === 18), `held, ${rig.gw.holds.readAhead} bytes read ahead`);
   assert.equal(received(), 0, 'nothing reaches the guest before the boot is done');
-  done(true);
+  boots[0]!(true);
   assert.ok(await waitFor(() => atJoin >= 0), 'joined');
   assert.equal(atJoin, 1, 'the request went to the guest with the join');
   c.end();
@@ -427,8 +428,8 @@ test('gateway: a held connection\'s bytes are read while it waits and reach the 
   const c2 = connect(fwd.boundPort, '127.0.0.1');
   c2.end(big);
   const answer2 = collect(c2);
-  await new Promise((r) => setTimeout(r, 100));
-  done(true);
+  assert.ok(await waitFor(() => boots.length === 2 && rig.gw.holds.readAhead >= READ_AHEAD_LIMIT), `held, ${rig.gw.holds.readAhead} bytes read ahead`);
+  boots[1]!(true);
   assert.equal(await answer2, `guest saw ${big.length} bytes`);
   assert.ok(Buffer.concat(got).equals(big), 'every byte, in order');
   assert.equal(fwd.counters.accepted, 2);
@@ -443,8 +444,18 @@ test('gateway: a read-ahead keeps at most its limit and one read of a client tha
   c.on('error', () => {});
   c.write(Buffer.alloc(4 * 1024 * 1024));
   assert.ok(await waitFor(() => (ahead?.kept ?? 0) >= READ_AHEAD_LIMIT));
-  await new Promise((r) => setTimeout(r, 100));
-  assert.ok(ahead!.kept <= READ_AHEAD_LIMIT + 64 * 1024, `${ahead!.kept} bytes kept`);
+  const first = ahead!;
+  const kept = first.kept;
+  assert.ok(kept <= READ_AHEAD_LIMIT + 64 * 1024, `${kept} bytes kept`);
+  // Reads stopped: a second connection's byte is read in a turn of the loop that would also
+  // have read the first's (the kernel holds megabytes of it, so its socket stays readable).
+  const marker = connect((server.address() as { port: number }).port, '127.0.0.1');
+  t.after(() => marker.destroy());
+  marker.on('error', () => {});
+  marker.write('x');
+  assert.ok(await waitFor(() => ahead !== first && ahead!.kept === 1), 'the second connection was read');
+  assert.equal(first.kept, kept, 'no read past the limit');
+  first.socket.destroy();
   ahead!.socket.destroy();
 });
 
