@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { ConnectionRefused } from '../../../../src/tcpip/index.js';
+import { TcpForward } from '../../../../src/network/gateway/forward.js';
 import { parseForwardSpec } from '../../../../src/network/gateway/forwardspec.js';
 import { READ_AHEAD_LIMIT, ReadAhead, SpliceHolds } from '../../../../src/network/gateway/splice.js';
 import { formatIpv4, parseIpv4, parseMac, writeIpv4 } from '../../../../src/tcpip/addr.js';
@@ -433,6 +434,44 @@ test('gateway: a held connection\'s bytes are read while it waits and reach the 
   assert.equal(await answer2, `guest saw ${big.length} bytes`);
   assert.ok(Buffer.concat(got).equals(big), 'every byte, in order');
   assert.equal(fwd.counters.accepted, 2);
+});
+
+test('gateway: a held connection whose guest end closes before the boot is done is refused, and the forward no longer counts it', async (t) => {
+  const rig = gatewayRig();
+  t.after(() => rig.close());
+  const g = guest(rig, 10);
+  g.stack.configure({ ip: '10.0.2.80/24', gateway: '10.0.2.2' });
+  let resets = 0;
+  g.stack.tcp.listen(80, (s) => {
+    s.on('error', () => {});
+    s.reset();
+    resets++;
+  });
+  const boots: ((booted: boolean) => void)[] = [];
+  let settled: boolean | undefined;
+  const hold = {
+    ready: (built: () => void) => new Promise<boolean>((r) => {
+      boots.push(r);
+      built();
+    }),
+    holdMs: 30_000,
+    settled: (joined: boolean) => (settled = joined),
+  };
+  const fwd = await rig.gw.forward({ ...parseForwardSpec('tcp:1:80'), hostPort: 0 }, () => parseIpv4('10.0.2.80'), hold);
+  assert.ok(fwd instanceof TcpForward);
+  const c = connect(fwd.boundPort, '127.0.0.1');
+  t.after(() => c.destroy());
+  const refused = assert.rejects(collect(c), /ECONNRESET/);
+  assert.ok(await waitFor(() => boots.length === 1 && resets === 1), 'the guest took the connection and reset it while its boot went on');
+  // The guest's RST reached the gateway's end (it went through the bridge): its connection is gone.
+  assert.ok(await waitFor(() => Object.keys(rig.gw.main.stack.tcpLayer.states()).length === 0), `the gateway's connections: ${JSON.stringify(rig.gw.main.stack.tcpLayer.states())}`);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(fwd.connections, 1, 'still held');
+  boots[0]!(true);
+  assert.ok(await waitFor(() => fwd.connections === 0), `the forward still counts ${fwd.connections} connection(s)`);
+  assert.equal(settled, false, 'given up, not joined');
+  assert.equal(fwd.counters.refused, 1);
+  await refused;
 });
 
 test('gateway: a read-ahead keeps at most its limit and one read of a client that sends and sends', async (t) => {
