@@ -131,7 +131,7 @@ function describeGateway(g: GatewayInfo): string {
     `restrict: ${g.restrict ? 'on (no NAT to the host, no DNS relay)' : 'off'}`,
     `host ports refused to guests: tcp ${ports(g.deniedHostPorts.tcp)}, udp ${ports(g.deniedHostPorts.udp)}`,
     `dropped: ${g.dropSpoof} spoofed frame(s); refused: ${g.denied} NAT flow(s)`,
-    `held for host sockets: ${Math.ceil(g.spliceHeld / 1024)} KiB now, at most ${Math.ceil(g.spliceHeldPeak / 1024)} KiB by one connection`,
+    `held for host sockets: ${Math.ceil(g.spliceHeld / 1024)} KiB now, at most ${Math.ceil(g.spliceHeldPeak / 1024)} KiB by one connection, ${Math.ceil(g.readAheadHeld / 1024)} KiB read ahead for held connections`,
   ].join('\n');
 }
 

@@ -151,7 +151,7 @@ export class TcpForward extends HostForward {
   async #held(accepted: Socket, hold: ForwardHold): Promise<void> {
     const until = performance.now() + hold.holdMs;
     // The client's request is read while its guest boots, and goes to it with the join.
-    const ahead = new ReadAhead(accepted);
+    const ahead = new ReadAhead(accepted, this.holds);
     const s = ahead.socket;
     let failed = false;
     let built!: () => void;
@@ -167,7 +167,9 @@ export class TcpForward extends HostForward {
       // The guest could not be booted: refused like a forward to nobody (and what reached it meanwhile is reset).
       void reach.then((late) => late?.reset());
     }
-    if (!g || s.destroyed) {
+    // Either side may have gone while the boot finished: splice() would wait for a 'close'
+    // that came already, and the connection would count against maxConnections for ever.
+    if (!g || s.destroyed || g.destroyed) {
       g?.reset();
       this.#refuse(s);
       hold.settled?.(false);
@@ -192,7 +194,12 @@ export class TcpForward extends HostForward {
         if (forget) this.stack.arp.forget(ip);
         forget = false;
         const g = await this.stack.tcp.connect(formatIpv4(ip), this.spec.guestPort, { noDelay: true }).catch(() => undefined);
-        if (g) return g;
+        if (g) {
+          // Until the join, a reset from the guest only destroys it (#held looks), rather than
+          // being an error nobody listens to (the host's uncaught-error log).
+          g.on('error', () => {});
+          return g;
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }

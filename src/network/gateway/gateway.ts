@@ -94,6 +94,8 @@ export interface GatewayInfo {
   /** Bytes its splices hold for host sockets now, and the most one connection held (splice.ts). */
   readonly spliceHeld: number;
   readonly spliceHeldPeak: number;
+  /** Bytes held connections of its summoning forwards have been read ahead of their splice, now (splice.ts). */
+  readonly readAheadHeld: number;
 }
 
 export interface GatewayOptions {
@@ -221,7 +223,7 @@ export class Gateway {
     return {
       bridge: this.bridge, address: formatIpv4(this.address), dns: formatIpv4(this.dnsAddress), restrict: this.restrict,
       deniedHostPorts: this.deniedHostPorts, leases: this.dhcp.leases().length, ...this.counters,
-      spliceHeld: this.holds.held, spliceHeldPeak: this.holds.peak,
+      spliceHeld: this.holds.held, spliceHeldPeak: this.holds.peak, readAheadHeld: this.holds.readAhead,
     };
   }
 

@@ -43,6 +43,8 @@ export class SpliceHolds {
   held = 0;
   /** The most one splice has held at once. */
   peak = 0;
+  /** Bytes held connections have been read ahead of their splice, now (ReadAhead's buffers are under twice that). */
+  readAhead = 0;
 }
 
 /** The most a ReadAhead keeps (plus its last read); the rest waits in the kernel's buffers. */
@@ -50,24 +52,33 @@ export const READ_AHEAD_LIMIT = 16 * 1024;
 
 type Reads = (n: number, buf: Buffer) => boolean;
 
+const NOTHING = Buffer.alloc(0);
+
 /**
  * A host connection read while it waits for its guest (a summoning forward's hold), so that its
  * first bytes (a request) go to the guest the moment the two are spliced: left in the kernel,
  * they were read a turn of dom0's loop after the join. Reads stop once READ_AHEAD_LIMIT bytes
  * are kept, until the splice.
+ *
+ * The bytes are copied into one buffer, grown by doubling (up to READ_AHEAD_LIMIT, or the last
+ * read's end past it): a copy per read (a Buffer each) let a client sending 1-byte segments make
+ * 16,384 objects per held connection, 2.4 MB of dom0's memory for 16 KiB of bytes.
  */
 export class ReadAhead {
   /** The connection from now on (`accepted` gives its handle to it). */
   readonly socket: Socket;
-  #kept: Buffer[] = [];
+  #store = NOTHING;
   #size = 0;
+  #allocations = 0;
   #ended = false;
   #reads: Reads | undefined;
 
-  constructor(accepted: Socket) {
-    this.socket = readingInto(accepted, READ_BUFFER, (n, buf) => (this.#reads ? this.#reads(n, buf) : this.#keep(buf.subarray(0, n))), { allowHalfOpen: true });
+  /** `holds.readAhead` counts what it keeps until the splice takes it or the connection closes. */
+  constructor(accepted: Socket, private readonly holds: SpliceHolds) {
+    this.socket = readingInto(accepted, READ_BUFFER, (n, buf) => (this.#reads ? this.#reads(n, buf) : this.#keep(buf, n)), { allowHalfOpen: true });
     this.socket.on('error', () => {});
     this.socket.once('end', () => (this.#ended = true));
+    this.socket.once('close', () => this.#release());
   }
 
   /** Bytes kept now. */
@@ -75,18 +86,36 @@ export class ReadAhead {
     return this.#size;
   }
 
-  #keep(bytes: Buffer): boolean {
-    this.#kept.push(Buffer.from(bytes));
-    this.#size += bytes.length;
-    return this.#size < READ_AHEAD_LIMIT;
+  /** Buffers allocated to keep them: at most log2(READ_AHEAD_LIMIT) + 2, whatever the reads' sizes. */
+  get allocations(): number {
+    return this.#allocations;
+  }
+
+  #keep(buf: Buffer, n: number): boolean {
+    const size = this.#size + n;
+    if (size > this.#store.byteLength) {
+      const grown = Buffer.allocUnsafe(Math.max(size, Math.min(2 * this.#store.byteLength, READ_AHEAD_LIMIT)));
+      grown.set(this.#store.subarray(0, this.#size));
+      this.#store = grown;
+      this.#allocations++;
+    }
+    this.#store.set(buf.subarray(0, n), this.#size);
+    this.#size = size;
+    this.holds.readAhead += n;
+    return size < READ_AHEAD_LIMIT;
+  }
+
+  #release(): void {
+    this.holds.readAhead -= this.#size;
+    this.#store = NOTHING;
+    this.#size = 0;
   }
 
   /** Reads go to `reads` from now on; the bytes kept, and whether the host's FIN came after them. */
   take(reads: Reads): { bytes: Buffer; ended: boolean } {
     this.#reads = reads;
-    const bytes = Buffer.concat(this.#kept);
-    this.#kept = [];
-    this.#size = 0;
+    const bytes = this.#store.subarray(0, this.#size);
+    this.#release();
     return { bytes, ended: this.#ended };
   }
 }

@@ -4,8 +4,9 @@ import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { ConnectionRefused } from '../../../../src/tcpip/index.js';
+import { TcpForward } from '../../../../src/network/gateway/forward.js';
 import { parseForwardSpec } from '../../../../src/network/gateway/forwardspec.js';
-import { READ_AHEAD_LIMIT, ReadAhead } from '../../../../src/network/gateway/splice.js';
+import { READ_AHEAD_LIMIT, ReadAhead, SpliceHolds } from '../../../../src/network/gateway/splice.js';
 import { formatIpv4, parseIpv4, parseMac, writeIpv4 } from '../../../../src/tcpip/addr.js';
 import { encodeQuery } from '../../../../src/tcpip/dns.js';
 import { dnsServer, gatewayRig, guest, l4Frame, waitFor } from '../../../support/gateway.js';
@@ -23,6 +24,16 @@ function collectBytes(s: NodeJS.ReadableStream): Promise<Uint8Array> {
     s.on('end', () => resolve(Buffer.concat(chunks)));
     s.on('error', reject);
   });
+}
+
+/** Whether `cond` holds within `ms`, looked at every turn of the loop (a step too quick for waitFor's 10 ms). */
+async function soon(cond: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setImmediate(r));
+  }
+  return true;
 }
 
 function collect(s: NodeJS.ReadableStream): Promise<string> {
@@ -384,11 +395,12 @@ test('gateway: a held connection\'s bytes are read while it waits and reach the 
     s.on('data', (d: Buffer) => got.push(Buffer.from(d)));
     s.on('end', () => s.end(`guest saw ${received()} bytes`));
   });
-  let done!: (booted: boolean) => void;
+  // Each held connection's boot, done when the test says.
+  const boots: ((booted: boolean) => void)[] = [];
   let atJoin = -1;
   const hold = {
     ready: (built: () => void) => new Promise<boolean>((r) => {
-      done = r;
+      boots.push(r);
       built();
     }),
     holdMs: 30_000,
@@ -403,9 +415,9 @@ test('gateway: a held connection\'s bytes are read while it waits and reach the 
   const c = connect(fwd.boundPort, '127.0.0.1');
   c.write('GET / HTTP/1.1\r\n\r\n');
   const answer = collect(c);
-  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(await waitFor(() => boots.length === 1 && rig.gw.holds.readAhead === 18), `held, ${rig.gw.holds.readAhead} bytes read ahead`);
   assert.equal(received(), 0, 'nothing reaches the guest before the boot is done');
-  done(true);
+  boots[0]!(true);
   assert.ok(await waitFor(() => atJoin >= 0), 'joined');
   assert.equal(atJoin, 1, 'the request went to the guest with the join');
   c.end();
@@ -417,25 +429,109 @@ test('gateway: a held connection\'s bytes are read while it waits and reach the 
   const c2 = connect(fwd.boundPort, '127.0.0.1');
   c2.end(big);
   const answer2 = collect(c2);
-  await new Promise((r) => setTimeout(r, 100));
-  done(true);
+  assert.ok(await waitFor(() => boots.length === 2 && rig.gw.holds.readAhead >= READ_AHEAD_LIMIT), `held, ${rig.gw.holds.readAhead} bytes read ahead`);
+  boots[1]!(true);
   assert.equal(await answer2, `guest saw ${big.length} bytes`);
   assert.ok(Buffer.concat(got).equals(big), 'every byte, in order');
   assert.equal(fwd.counters.accepted, 2);
 });
 
+test('gateway: a held connection whose guest end closes before the boot is done is refused, and the forward no longer counts it', async (t) => {
+  const rig = gatewayRig();
+  t.after(() => rig.close());
+  const g = guest(rig, 10);
+  g.stack.configure({ ip: '10.0.2.80/24', gateway: '10.0.2.2' });
+  let resets = 0;
+  g.stack.tcp.listen(80, (s) => {
+    s.on('error', () => {});
+    s.reset();
+    resets++;
+  });
+  const boots: ((booted: boolean) => void)[] = [];
+  let settled: boolean | undefined;
+  const hold = {
+    ready: (built: () => void) => new Promise<boolean>((r) => {
+      boots.push(r);
+      built();
+    }),
+    holdMs: 30_000,
+    settled: (joined: boolean) => (settled = joined),
+  };
+  const fwd = await rig.gw.forward({ ...parseForwardSpec('tcp:1:80'), hostPort: 0 }, () => parseIpv4('10.0.2.80'), hold);
+  assert.ok(fwd instanceof TcpForward);
+  const c = connect(fwd.boundPort, '127.0.0.1');
+  t.after(() => c.destroy());
+  const refused = assert.rejects(collect(c), /ECONNRESET/);
+  assert.ok(await waitFor(() => boots.length === 1 && resets === 1), 'the guest took the connection and reset it while its boot went on');
+  // The guest's RST reached the gateway's end (it went through the bridge): its connection is gone.
+  assert.ok(await waitFor(() => Object.keys(rig.gw.main.stack.tcpLayer.states()).length === 0), `the gateway's connections: ${JSON.stringify(rig.gw.main.stack.tcpLayer.states())}`);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(fwd.connections, 1, 'still held');
+  boots[0]!(true);
+  assert.ok(await waitFor(() => fwd.connections === 0), `the forward still counts ${fwd.connections} connection(s)`);
+  assert.equal(settled, false, 'given up, not joined');
+  assert.equal(fwd.counters.refused, 1);
+  await refused;
+});
+
 test('gateway: a read-ahead keeps at most its limit and one read of a client that sends and sends', async (t) => {
   let ahead: ReadAhead | undefined;
-  const server = createServer({ pauseOnConnect: true }, (s) => (ahead = new ReadAhead(s)));
+  const server = createServer({ pauseOnConnect: true }, (s) => (ahead = new ReadAhead(s, new SpliceHolds())));
   t.after(() => server.close());
   const c = connect(await listen(server), '127.0.0.1');
   t.after(() => c.destroy());
   c.on('error', () => {});
   c.write(Buffer.alloc(4 * 1024 * 1024));
   assert.ok(await waitFor(() => (ahead?.kept ?? 0) >= READ_AHEAD_LIMIT));
-  await new Promise((r) => setTimeout(r, 100));
-  assert.ok(ahead!.kept <= READ_AHEAD_LIMIT + 64 * 1024, `${ahead!.kept} bytes kept`);
+  const first = ahead!;
+  const kept = first.kept;
+  assert.ok(kept <= READ_AHEAD_LIMIT + 64 * 1024, `${kept} bytes kept`);
+  // Reads stopped: a second connection's byte is read in a turn of the loop that would also
+  // have read the first's (the kernel holds megabytes of it, so its socket stays readable).
+  const marker = connect((server.address() as { port: number }).port, '127.0.0.1');
+  t.after(() => marker.destroy());
+  marker.on('error', () => {});
+  marker.write('x');
+  assert.ok(await waitFor(() => ahead !== first && ahead!.kept === 1), 'the second connection was read');
+  assert.equal(first.kept, kept, 'no read past the limit');
+  first.socket.destroy();
   ahead!.socket.destroy();
+});
+
+test('gateway: a read-ahead fed 1-byte segments keeps them in one buffer grown by doubling, and the splice gets every byte in order', async (t) => {
+  const holds = new SpliceHolds();
+  let ahead: ReadAhead | undefined;
+  const server = createServer({ pauseOnConnect: true }, (s) => (ahead = new ReadAhead(s, holds)));
+  t.after(() => server.close());
+  const c = connect(await listen(server), '127.0.0.1');
+  t.after(() => c.destroy());
+  c.on('error', () => {});
+  c.setNoDelay(true);
+  const sent = Buffer.alloc(READ_AHEAD_LIMIT + 8 * 1024);
+  for (let i = 0; i < sent.length; i++) sent[i] = (i * 13) & 0xff;
+  assert.ok(await waitFor(() => ahead !== undefined), 'accepted');
+  // Each byte is sent once the last was read: one read each.
+  const singles = 1000;
+  for (let i = 0; i < singles; i++) {
+    c.write(sent.subarray(i, i + 1));
+    assert.ok(await soon(() => ahead!.kept === i + 1), `byte ${i} read on its own (${ahead!.kept} kept)`);
+  }
+  assert.equal(holds.readAhead, singles);
+  // The rest, past the limit, and the client's FIN.
+  c.end(sent.subarray(singles));
+  assert.ok(await waitFor(() => ahead!.kept >= READ_AHEAD_LIMIT), `${ahead!.kept} bytes kept`);
+  assert.ok(ahead!.allocations <= Math.log2(READ_AHEAD_LIMIT) + 2, `${ahead!.allocations} buffers allocated for ${singles} reads and more`);
+  // The join: what was kept, then the reads that stopped at the limit.
+  const got: Buffer[] = [];
+  const early = ahead!.take((n, buf) => {
+    got.push(Buffer.from(buf.subarray(0, n)));
+    return true;
+  });
+  got.unshift(Buffer.from(early.bytes));
+  assert.equal(holds.readAhead, 0, 'nothing counted once the splice took it');
+  ahead!.socket.resume();
+  await once(ahead!.socket, 'end');
+  assert.ok(Buffer.concat(got).equals(sent), 'every byte, in order');
 });
 
 test('gateway: restrict=on refuses guest NAT (TCP with a RST, UDP dropped) and the DNS relay; DHCP, ping and host forwards still work', async (t) => {
