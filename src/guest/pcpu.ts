@@ -102,6 +102,8 @@ class Resident {
   immediates = false;
   halted = false;
   turns!: RealmTurns;
+  /** How long its last turn ran (ms): unknown before its first, so taken as long (wakes.ts beforeTurn). */
+  lastTurnMs = Infinity;
   readonly timers = new Map<number, NodeJS.Timeout>();
   /** Its realm's JS heap may not outgrow the domain's share of memory= (as a Pool-0 thread's heap cap). */
   readonly maxHeapBytes: number;
@@ -589,6 +591,7 @@ function turn(d: Resident): void {
   if (!d.halted && t.expecting()) expecting.add(d);
   else expecting.delete(d);
   const ms = performance.now() - t0;
+  d.lastTurnMs = ms;
   sched.charge(d, ms);
   shares.ran(d, ms);
   stats.cpuMs[d.slot] = stats.cpuMs[d.slot]! + ms;
@@ -616,6 +619,7 @@ function pump(): void {
   try {
     for (const d of order) {
       ringing.delete(d);
+      wakes.beforeTurn(d.lastTurnMs); // no kept wake waits through a turn that may be long
       turn(d);
       wakes.afterTurn();
     }

@@ -171,10 +171,11 @@ function raiseUpcall(d: DomainView): void {
  * before it waits on the word's old value, and the caller set the byte before this load, so
  * either the load sees it blocked or its wait sees the byte set and does not sleep.
  *
- * A shared pCPU makes a pass's first wake of a blocked vCPU thread at once, not when its pass
+ * A shared pCPU makes a pass's first wake of each blocked vCPU thread at once, not when its pass
  * is over: deferring every wake (pool4) made the backend start on a pass's requests only after
  * the whole pass, so the pCPU and dom0 took turns instead of overlapping (docs/PERFORMANCE.md,
- * cpupools, sixth pass). The later wakes of the pass are batched (guest/wakes.ts).
+ * cpupools, sixth pass). A thread's later wakes in the pass are kept, one per thread, and made
+ * after WAKE_BATCH_MS, before a turn that may be long, or when the pass is over (guest/wakes.ts).
  */
 export function wake(d: DomainView): void {
   if (d.doorbell) ring(d.doorbell, d.doorbellSlot);
@@ -184,7 +185,7 @@ export function wake(d: DomainView): void {
 let unblock = (words: Int32Array, index: number): void => void Atomics.notify(words, index, 1);
 /**
  * On a shared pCPU (realm.ts): the wake of a blocked vCPU thread is handed to the pCPU, which
- * makes the first of a pass at once and the rest when the pass is over (guest/wakes.ts).
+ * makes each thread's first of a pass at once and batches its later ones (guest/wakes.ts).
  */
 export function unblockThrough(fn: (words: Int32Array, index: number) => void): void {
   unblock = fn;

@@ -2,6 +2,7 @@
 // state and quiesces), take its image (populated RAM frames, shared_info, the place of its
 // suspend record, its own xenstore data), then destroy it, or with a checkpoint let it run on.
 // A save that fails resumes the guest in place ("Failed to save domain, resuming domain").
+import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError, isXenError } from '../errors.js';
@@ -62,13 +63,23 @@ async function imageOf(host: Host, d: Domain, config: DomainConfig): Promise<{ c
 const SAVE_FILE_MODE = 0o600;
 
 /**
- * An existing file keeps its mode when opened for writing: a regular one (a save to the same
- * path before this mode, say) is made its owner's only before anything is written.
- * A device or pipe the path names is left as it is.
+ * The file is opened without truncating it: an existing one is checked first. One another user
+ * owns (pre-created in /tmp, say) is refused, left as it is: a chmod would not take it from its
+ * owner, who could read the guest's memory. One of ours keeps its mode when opened (a save to the
+ * same path before this mode, say): it is made our own only, then emptied, before anything is
+ * written. A device or pipe the path names is left as it is.
  */
-async function keepPrivate(fh: FileHandle): Promise<void> {
+const SAVE_FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT;
+
+/** The path names another user's file: refused, and not removed. */
+class ForeignFile extends XenError {}
+
+async function keepPrivate(fh: FileHandle, file: string): Promise<void> {
   const st = await fh.stat();
-  if (st.isFile() && st.mode & 0o077) await fh.chmod(SAVE_FILE_MODE);
+  if (!st.isFile()) return;
+  if (st.uid !== process.geteuid?.()) throw new ForeignFile('EACCES', `Failed to open temp file ${file} for writing: it is owned by another user (uid ${st.uid})`);
+  if (st.mode & 0o077) await fh.chmod(SAVE_FILE_MODE);
+  await fh.truncate(0);
 }
 
 export interface SaveOptions {
@@ -83,11 +94,12 @@ export async function saveDomain(host: Host, domid: number, file: string, opts: 
   const config = host.config(domid);
   if (!config) throw new XenError('EINVAL', `domain ${domid} has no configuration to save (Domain-0, or still being created)`);
   // The file first: a path that cannot be written costs the guest nothing.
-  const fh = await open(file, 'w', SAVE_FILE_MODE).catch((e: NodeJS.ErrnoException) => {
+  const fh = await open(file, SAVE_FILE_FLAGS, SAVE_FILE_MODE).catch((e: NodeJS.ErrnoException) => {
     throw new XenError('EACCES', `Failed to open temp file ${file} for writing: ${e.message}`);
   });
-  await keepPrivate(fh).catch(async (e: unknown) => {
+  await keepPrivate(fh, file).catch(async (e: unknown) => {
     await fh.close();
+    if (e instanceof ForeignFile) throw e;
     await rmQuietly(file);
     throw new XenError('EACCES', `Failed to make ${file} private: ${(e as Error).message}`);
   });

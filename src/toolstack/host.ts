@@ -109,6 +109,16 @@ interface SummonHooks {
   readonly built?: () => void;
 }
 
+/**
+ * An on_reboot=restart under way (Host #restart): `begun` once its own destroy of the old domain
+ * started; a destroy of the old id after that sets `cancelled`; `settled` when it is over.
+ */
+interface Restart {
+  begun: boolean;
+  cancelled: boolean;
+  readonly settled: Promise<void>;
+}
+
 /** A domain the toolstack manages: its VM's record, and a cache of the configuration stored there. */
 interface Managed {
   config: DomainConfig;
@@ -139,8 +149,8 @@ export class Host extends EventEmitter<HostEvents> {
   /** Names of domains being built: a name is taken from the moment its create starts. */
   #creating = new Set<string>();
   #destroying = new Map<number, Promise<void>>();
-  /** Restarts taking their old domain down: a destroy asked for meanwhile calls the restart off. */
-  #restarting = new Map<number, { cancelled: boolean }>();
+  /** Restarts, by old domid, from their teardown until the new domain is built (#restart). */
+  #restarting = new Map<number, Restart>();
   #log: (line: string) => void;
   readonly #maxCreates: number;
   #closed = false;
@@ -724,13 +734,15 @@ export class Host extends EventEmitter<HostEvents> {
    */
   destroy(domid: number, keepVm = false): Promise<void> {
     const pending = this.#destroying.get(domid);
-    if (pending) {
-      // A domain destroyed while it reboots is not started again (a guest that reboots at once
-      // came back under a new id after `destroy` returned).
-      const restart = this.#restarting.get(domid);
-      if (restart) restart.cancelled = true;
-      return pending;
+    // A domain destroyed while it reboots is not started again (#restart): during its teardown
+    // the destroy joins it; once that is over it waits for the new domain to be built and torn down.
+    const restart = this.#restarting.get(domid);
+    if (restart?.begun) {
+      restart.cancelled = true;
+      return pending ?? restart.settled;
     }
+    if (restart) restart.begun = true; // the restart's own destroy
+    else if (pending) return pending;
     let d: Domain;
     try {
       d = this.hv.domain(domid);
@@ -784,44 +796,63 @@ export class Host extends EventEmitter<HostEvents> {
     // Someone is destroying it already: that wins over the configured action.
     if (this.#destroying.has(domid)) return undefined;
     if (action === 'preserve') return undefined;
-    const restart = action === 'restart';
-    let config = m.config;
-    if (action === 'rename-restart') {
-      // The renamed domain keeps its VM and uuid; the new one is a new VM.
-      const { uuid: _, ...rest } = config;
-      config = rest;
-      this.hv.domain(domid).name = `${name}-${domid}`;
-      await this.#configure(domid, (c) => ({ ...c, name: `${name}-${domid}` }));
-      await this.xs.write(`/local/domain/${domid}/name`, `${name}-${domid}`);
-    } else if (restart) {
-      // Its own destroy starts the teardown; only a destroy that joins it cancels.
-      const r = { cancelled: false };
-      this.#restarting.set(domid, r);
-      try {
-        await this.destroy(domid, true);
-      } finally {
-        this.#restarting.delete(domid);
-      }
+    if (action === 'restart') return this.#restart(domid, name, m);
+    if (action !== 'rename-restart') {
+      await this.destroy(domid);
+      return undefined;
+    }
+    // The renamed domain keeps its VM and uuid; the new one is a new VM.
+    const { uuid: _, ...config } = m.config;
+    this.hv.domain(domid).name = `${name}-${domid}`;
+    await this.#configure(domid, (c) => ({ ...c, name: `${name}-${domid}` }));
+    await this.xs.write(`/local/domain/${domid}/name`, `${name}-${domid}`);
+    let built: BuiltDomain;
+    try {
+      built = await this.create(config);
+    } catch (e) {
+      this.emit('restartFailed', domid, name, (e as Error).message);
+      throw e;
+    }
+    this.emit('restarted', domid, built.domain.domid, name);
+    return built;
+  }
+
+  /**
+   * on_reboot=restart: the domain is torn down and built again under its VM. Its own destroy
+   * starts the teardown; a destroy of the old id from then until the new domain is built calls
+   * the restart off (a guest that reboots at once, destroyed by its owner meanwhile, came back
+   * under a new id): during the teardown it joins it; during the create it waits for the new
+   * domain, which is destroyed as soon as it is built, and the VM is left halted.
+   */
+  async #restart(domid: number, name: string, m: Managed): Promise<BuiltDomain | undefined> {
+    let settle!: () => void;
+    const r: Restart = { begun: false, cancelled: false, settled: new Promise<void>((s) => (settle = s)) };
+    this.#restarting.set(domid, r);
+    try {
+      await this.destroy(domid, true);
       if (r.cancelled) {
         await this.vms.stopped(m.vm, false).catch(() => {});
         return undefined;
       }
-    } else {
-      await this.destroy(domid);
-    }
-    if (restart || action === 'rename-restart') {
       let built: BuiltDomain;
       try {
-        built = await this.create(config, restart ? { vm: m.vm } : {});
+        built = await this.create(m.config, { vm: m.vm });
       } catch (e) {
-        if (restart) await this.vms.stopped(m.vm, false).catch(() => {});
+        await this.vms.stopped(m.vm, false).catch(() => {});
         this.emit('restartFailed', domid, name, (e as Error).message);
         throw e;
       }
+      if (r.cancelled) {
+        const newId = built.domain.domid;
+        await this.destroy(newId).catch((e: Error) => this.#log(`d${newId}: destroyed while it restarted, it could not be torn down: ${e.message}`));
+        return undefined;
+      }
       this.emit('restarted', domid, built.domain.domid, name);
       return built;
+    } finally {
+      this.#restarting.delete(domid);
+      settle();
     }
-    return undefined;
   }
 
   /**

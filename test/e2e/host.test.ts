@@ -109,6 +109,50 @@ test('a domain destroyed while its reboot takes it down is not started again', a
   }
 });
 
+test('a domain destroyed after its reboot took it down, while the new one is built, is not left running', async () => {
+  // The window made certain: the old domain's destroy asked for from inside the restart's create
+  // (it got ESRCH and the guest came back under a new id).
+  const create = host.create.bind(host);
+  const uuid = '6f1c1d0e-2b7a-4c55-9f3e-0d5a7c1e9b42';
+  let oldId = -1;
+  let joined: Promise<void> | undefined;
+  let rebuilt = -1;
+  host.create = async (c, opts) => {
+    if (opts?.vm === undefined) return create(c, opts);
+    if (joined) throw new Error('a second restart: the first was not called off'); // no restart loop
+    joined = host.destroy(oldId);
+    joined.catch(() => {}); // awaited below
+    const built = await create(c, opts);
+    rebuilt = built.domain.domid;
+    return built;
+  };
+  const restarted: number[] = [];
+  const onRestarted = (_old: number, n: number) => void restarted.push(n);
+  host.on('restarted', onRestarted);
+  try {
+    const destroyed = once(host, 'destroyed');
+    const { domain } = await host.create(config('rebooter3', 'reboot.ts', `on_reboot = "restart"\nuuid = "${uuid}"\n`));
+    oldId = domain.domid;
+    const [gone] = await destroyed;
+    assert.equal(gone, oldId);
+    for (let i = 0; i < 500 && joined === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(joined, 'the restart built the domain again');
+    await joined; // resolves once the new domain is gone, not ESRCH
+    assert.notEqual(rebuilt, -1);
+    assert.deepEqual(restarted, []);
+    assert.equal(host.hv.findDomain(rebuilt), undefined);
+    assert.equal(host.hv.domains().some((d) => d.name === 'rebooter3'), false);
+    const vm = await host.db.read((tx) => {
+      const ref = tx.VM.where('uuid', uuid)[0];
+      return ref === undefined ? undefined : tx.VM.get(ref);
+    });
+    assert.ok(vm === undefined || (vm.power_state === 'Halted' && vm.domid === -1), `the VM record is ${vm?.power_state}`);
+  } finally {
+    host.create = create;
+    host.off('restarted', onRestarted);
+  }
+});
+
 test('on_crash=preserve keeps the crashed domain, shown as sc, until destroyed', async () => {
   const shut = once(host, 'shutdown');
   const { domain } = await host.create(config('crasher', 'crash.ts', 'on_crash = "preserve"\n'));

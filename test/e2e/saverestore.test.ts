@@ -3,7 +3,7 @@
 // were; a checkpoint leaves it running; a second restore of one file meets xl's name clash; a
 // guest without a handler starts again from main with its disk as it was.
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { chown, readFile, stat, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -119,6 +119,26 @@ test("a save file is its owner's only whatever the umask, also one saved over th
   assert.equal((await stat(fresh)).mode & 0o777, 0o600, 'created 0600');
   assert.equal((await stat(over)).mode & 0o777, 0o600, 'an existing file made 0600');
   assert.equal((await readFile(over)).subarray(0, 32).toString('latin1'), 'Xen saved domain, xl format\n \0 \r', 'the save replaced it');
+  await host.destroy(domain.domid);
+});
+
+test("a save to a file another user owns is refused, and that file is left as it was", T, async (t) => {
+  if (process.geteuid?.() !== 0) {
+    t.skip('needs root: only root can give a file to another user');
+    console.log('# skipped: not root, so no file of another user can be made');
+    return;
+  }
+  const kernel = join(FIXTURES, 'ticker.ts');
+  const { domain } = await host.create(parseDomainConfig(`name = "foreign-sr"\nkernel = "${kernel}"\nmemory = 32\n`, kernel).config);
+  const planted = join(dir, 'planted.save');
+  await writeFile(planted, 'planted by another user', { mode: 0o644 });
+  await chown(planted, 65534, 65534);
+  await assert.rejects(saveDomain(host, domain.domid, planted, { checkpoint: true }), (e: Error) => isXenError(e, 'EACCES') && /owned by another user/.test(e.message));
+  assert.equal(await readFile(planted, 'utf8'), 'planted by another user', 'not truncated');
+  const st = await stat(planted);
+  assert.equal(st.uid, 65534);
+  assert.equal(st.mode & 0o777, 0o644, 'not chmodded');
+  assert.equal(host.hv.domain(domain.domid).paused, false);
   await host.destroy(domain.domid);
 });
 

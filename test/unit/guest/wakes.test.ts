@@ -16,52 +16,89 @@ function recorded() {
   return { w, made, clock };
 }
 
-test("a pass's first wake is made at once; the later ones when the pass is over", () => {
+test("a target's first wake of a pass is made at once; its later ones when the pass is over", () => {
   const { w, made } = recorded();
   const a = new Int32Array(new SharedArrayBuffer(8));
-  const b = new Int32Array(new SharedArrayBuffer(8));
   w.wake(a, 0);
   assert.deepEqual(made, [[a, 0]]);
-  w.wake(b, 1);
+  w.wake(a, 0);
   w.wake(a, 0);
   w.afterTurn();
   assert.equal(made.length, 1, 'kept while the pass runs');
   w.end();
-  assert.deepEqual(made, [[a, 0], [b, 1], [a, 0]]);
+  assert.deepEqual(made, [[a, 0], [a, 0]], 'one kept wake per target: a second notify would wake nobody more');
   // The next pass starts afresh: its first wake is at once again.
-  w.wake(b, 1);
-  assert.equal(made.length, 4);
-  w.end();
-  assert.equal(made.length, 4, 'nothing was kept');
-});
-
-test('a kept wake waits WAKE_BATCH_MS at most, counted from the oldest', () => {
-  const { w, made, clock } = recorded();
-  const a = new Int32Array(new SharedArrayBuffer(8));
-  w.wake(a, 0);
-  clock.t = 1;
-  w.wake(a, 0);
-  clock.t = 1 + WAKE_BATCH_MS / 2;
-  w.wake(a, 0);
-  w.afterTurn();
-  assert.equal(made.length, 1);
-  clock.t = 1 + WAKE_BATCH_MS * 1.01;
-  w.afterTurn();
-  assert.equal(made.length, 3, 'both kept wakes made once the oldest is due');
-  // Still the same pass: the next one is kept again, not made at once.
   w.wake(a, 0);
   assert.equal(made.length, 3);
   w.end();
-  assert.equal(made.length, 4);
+  assert.equal(made.length, 3, 'nothing was kept');
 });
 
-test('a realm that asks for endless wakes gets them made in batches, never an unbounded list', () => {
+test("a first wake of one target does not keep another target's first wake", () => {
+  const { w, made } = recorded();
+  const dom0 = new Int32Array(new SharedArrayBuffer(8));
+  const other = new Int32Array(new SharedArrayBuffer(8));
+  w.wake(dom0, 0);
+  w.wake(other, 0);
+  w.wake(dom0, 1); // the same view, another word: another target
+  assert.deepEqual(made, [[dom0, 0], [other, 0], [dom0, 1]]);
+  w.wake(other, 0);
+  assert.equal(made.length, 3, "the target's second wake is kept");
+  w.end();
+  assert.deepEqual(made.at(-1), [other, 0]);
+});
+
+test('a kept wake waits WAKE_BATCH_MS at most after short turns, counted from the oldest', () => {
+  const { w, made, clock } = recorded();
+  const a = new Int32Array(new SharedArrayBuffer(8));
+  const b = new Int32Array(new SharedArrayBuffer(8));
+  w.wake(a, 0);
+  w.wake(b, 0);
+  clock.t = 1;
+  w.wake(a, 0);
+  clock.t = 1 + WAKE_BATCH_MS / 2;
+  w.wake(b, 0);
+  w.afterTurn();
+  assert.equal(made.length, 2);
+  clock.t = 1 + WAKE_BATCH_MS * 1.01;
+  w.afterTurn();
+  assert.equal(made.length, 4, 'both kept wakes made once the oldest is due');
+  // Still the same pass: the next one is kept again, not made at once.
+  w.wake(a, 0);
+  assert.equal(made.length, 4);
+  w.end();
+  assert.equal(made.length, 5);
+});
+
+test('a kept wake is made before a turn that may be long, not after it', () => {
   const { w, made } = recorded();
   const a = new Int32Array(new SharedArrayBuffer(8));
-  for (let i = 0; i < MAX_BATCHED_WAKES * 3 + 1; i++) w.wake(a, 0);
-  assert.ok(made.length >= MAX_BATCHED_WAKES * 2, `${made.length} made before the pass ended`);
+  w.wake(a, 0);
+  w.wake(a, 0);
+  w.beforeTurn(WAKE_BATCH_MS / 4); // a domain whose last turn was short: the wake may wait for it
+  assert.equal(made.length, 1);
+  w.beforeTurn(30); // one whose last turn took 30 ms: dom0 must not sleep through this one
+  assert.equal(made.length, 2);
+  w.wake(a, 0);
+  w.beforeTurn(Infinity); // a domain's first turn: its length is unknown
+  assert.equal(made.length, 3);
+  w.beforeTurn(Infinity);
+  assert.equal(made.length, 3, 'nothing kept, nothing made');
   w.end();
-  assert.equal(made.length, MAX_BATCHED_WAKES * 3 + 1);
+  assert.equal(made.length, 3);
+});
+
+test('a realm that names endless targets gets them woken at once, never an unbounded list', () => {
+  const { w, made } = recorded();
+  const a = new Int32Array(new SharedArrayBuffer(8));
+  for (let i = 0; i < MAX_BATCHED_WAKES * 3; i++) w.wake(a, i);
+  assert.equal(made.length, MAX_BATCHED_WAKES * 3, 'every first wake at once');
+  for (let i = 0; i < MAX_BATCHED_WAKES * 3; i++) w.wake(a, i);
+  // Targets past the tracked ones are woken at once again; the tracked ones are kept, once each.
+  assert.equal(made.length, MAX_BATCHED_WAKES * 5);
+  for (let i = 0; i < MAX_BATCHED_WAKES; i++) w.wake(a, i);
+  w.end();
+  assert.equal(made.length, MAX_BATCHED_WAKES * 6);
 });
 
 test('hostile arguments: no index is refused, a bad view wakes nothing and breaks nothing', () => {
