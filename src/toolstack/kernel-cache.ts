@@ -41,9 +41,25 @@ export function eagerCodeCache(source: string, url: string, maxBytes: number): P
   return made;
 }
 
+/**
+ * The host's flags that can change how V8 compiles, and so the flag hash a code cache carries:
+ * the heap sizes, the stack, the tiers, language switches. Nothing else passes to the child:
+ * not an inspector (its port is the host's; --inspect-brk would wait for a debugger), a profiler
+ * (a file per child), a preload (--require, --import) or a test runner's option, nor a value
+ * given as a separate word. A flag the list misses costs only the cache: V8 then refuses it
+ * (the check in `make`) and the top level's cache serves.
+ */
+const COMPILE_FLAG = /^--(?:no-)?(?:max-semi-space-size|min-semi-space-size|max-old-space-size|max-heap-size|initial-heap-size|initial-old-space-size|stack-size|jitless|opt|sparkplug|maglev|turbofan|lazy|expose-gc|harmony[\w-]*|js-[\w-]+)(?:=\S*)?$/;
+
+/** The compile-relevant flags of a flag list (process.execArgv, or NODE_OPTIONS's words). */
+export function compileFlags(flags: readonly string[]): string[] {
+  return flags.filter((f) => COMPILE_FLAG.test(f.replaceAll('_', '-')));
+}
+
 async function make(source: string, url: string, maxBytes: number): Promise<Uint8Array | undefined> {
-  const child = spawn(process.execPath, [...process.execArgv.filter((a) => !a.startsWith('--test')), '-e', CHILD, url],
-    { stdio: ['pipe', 'pipe', 'ignore'] });
+  const env = { ...process.env, NODE_OPTIONS: compileFlags((process.env.NODE_OPTIONS ?? '').split(/\s+/)).join(' ') };
+  const child = spawn(process.execPath, [...compileFlags(process.execArgv), '-e', CHILD, url],
+    { stdio: ['pipe', 'pipe', 'ignore'], env });
   // Nothing waits for it: a host (or a command) that is done need not wait for its cache.
   child.unref();
   (child.stdout as Socket).unref();

@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { wrapKernelScript } from '../../../src/guest/kernel-wrap.js';
 import { CompiledKernel } from '../../../src/guest/kernel-script.js';
 import { kernelScript } from '../../../src/toolstack/kernel.js';
-import { eagerCodeCache } from '../../../src/toolstack/kernel-cache.js';
+import { compileFlags, eagerCodeCache } from '../../../src/toolstack/kernel-cache.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-kscript-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -117,4 +117,12 @@ test('a storm of new kernels starts one cache-making child at a time', { skip: n
   assert.ok(caches.every((c) => c !== undefined && c.length > 0), 'every cache was made');
   assert.ok(seen > 0, 'a child was seen at work');
   assert.equal(most, 1, 'one child at a time');
+});
+
+test("the cache-making child gets only the host's compile flags: no inspector, profiler, preload, test option or loose value", () => {
+  const host = ['--inspect-brk=0', '--cpu-prof', '--heap-prof', '--prof', '--require', 'preload.js', '--import=tsx',
+    '--experimental-loader=hook.mjs', '--test-name-pattern', 'storm', '--max-semi-space-size=1', '--stack-size=2000',
+    '--no-opt', '--max_old_space_size=512', '--watch'];
+  assert.deepEqual(compileFlags(host), ['--max-semi-space-size=1', '--stack-size=2000', '--no-opt', '--max_old_space_size=512']);
+  assert.deepEqual(compileFlags(''.split(/\s+/)), []);
 });
