@@ -65,7 +65,7 @@ test('a thread that spins is reniced from outside once the time is up; a cancell
   const runner = niceOf(currentThreadId()!);
   if (runner >= 19) {
     const why = `this runner's nice is ${runner}: no higher value to renice to`;
-    console.log(`# skipped: ${why}`);
+    t.diagnostic(why);
     return t.skip(why);
   }
   const spinners = [0, 1, 2].map(() => new Worker(CODE, { eval: true }));
@@ -82,8 +82,10 @@ test('a thread that spins is reniced from outside once the time is up; a cancell
     assert.equal(niceOf(kept), before);
     assert.equal(niceOf(ended), before);
     const goal = Math.min(19, before + 7);
-    ThreadState.open(lowered)!.reniceLater(goal, 30);
-    ThreadState.open(kept)!.reniceLater(goal, 30)();
+    const readers = [ThreadState.open(lowered)!, ThreadState.open(kept)!];
+    t.after(() => readers.forEach((r) => r.close()));
+    readers[0]!.reniceLater(goal, 30);
+    readers[1]!.reniceLater(goal, 30)();
     // Its reader reads nothing, as once a thread has ended (its id may be another's by then).
     const closed = ThreadState.open(ended)!;
     closed.reniceLater(goal, 30);
