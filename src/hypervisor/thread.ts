@@ -17,22 +17,6 @@ export function currentThreadId(): number | undefined {
 }
 
 /**
- * Give thread `tid` of this process the nice value `nice`, `ms` from now (Linux renices one
- * thread by its id; lowering needs no privilege). Returns what cancels it: call it when the
- * thread ends, as its id may be another thread's by then.
- */
-export function reniceLater(tid: number, nice: number, ms: number): () => void {
-  const timer = setTimeout(() => {
-    try {
-      setPriority(tid, nice);
-    } catch {
-      /* gone meanwhile, or no such call here */
-    }
-  }, ms);
-  return () => clearTimeout(timer);
-}
-
-/**
  * Whether a thread of this process has ended: true once the kernel no longer lists it, undefined
  * where /proc does not tell (then nobody may judge it dead).
  */
@@ -50,14 +34,14 @@ export class ThreadState {
   #fd: number | null;
   readonly #buf = Buffer.alloc(512);
 
-  private constructor(fd: number) {
+  private constructor(readonly tid: number, fd: number) {
     this.#fd = fd;
   }
 
   /** A reader for a thread of this process, or undefined where /proc does not tell. */
   static open(tid: number): ThreadState | undefined {
     try {
-      return new ThreadState(openSync(`/proc/self/task/${tid}/stat`, 'r'));
+      return new ThreadState(tid, openSync(`/proc/self/task/${tid}/stat`, 'r'));
     } catch {
       return undefined;
     }
@@ -87,6 +71,25 @@ export class ThreadState {
   nice(): number | undefined {
     const f = this.#fields();
     return f && Number(f[16]);
+  }
+
+  /**
+   * Give the thread the nice value `nice`, `ms` from now (Linux renices one thread by its id;
+   * lowering needs no privilege). Returns what cancels it, for when the thread ends. The timer
+   * may fire before that (an 'exit' event comes after the thread's end), when the id may be
+   * another thread's already: the stat file held open then reads nothing (it is the old
+   * thread's), and nothing is reniced.
+   */
+  reniceLater(nice: number, ms: number): () => void {
+    const timer = setTimeout(() => {
+      if (this.#fields() === undefined) return;
+      try {
+        setPriority(this.tid, nice);
+      } catch {
+        /* gone meanwhile, or no such call here */
+      }
+    }, ms);
+    return () => clearTimeout(timer);
   }
 
   /** The stat line's fields from the state on (field 3 first). */

@@ -7,7 +7,7 @@ import type { PeerGrant } from './control.js';
 import { serveControlPort } from './control.js';
 import type { Domain, Hypervisor, RuntimeMarks, RuntimeMarksKind, VcpuHandle } from './hypervisor.js';
 import { CREDIT_DEFAULT_WEIGHT, niceForWeight } from './sched.js';
-import { ThreadState, reniceLater } from './thread.js';
+import { ThreadState } from './thread.js';
 
 const REFILL_DELAY_MS = 100;
 
@@ -360,7 +360,7 @@ export async function startVcpu(
         worker.on('message', function onProgram(s: VcpuStatus) {
           if (s.type !== 'program') return;
           worker.off('message', onProgram);
-          worker.once('exit', reniceLater(tid!, nice, sched.boostMs!));
+          worker.once('exit', thread!.reniceLater(nice, sched.boostMs!));
         });
       }
     },

@@ -351,7 +351,8 @@ async function readPageData(src: ByteSource, length: number, geo: Geometry, page
   if (length !== 8 + 8 * count + withData * PAGE_SIZE) {
     throw bad(`PAGE_DATA of ${count} pages (${withData} with data) is ${length} octets, not ${8 + 8 * count + withData * PAGE_SIZE}`);
   }
-  const rest = padded(length) - 8 - 8 * count;
+  // The length just checked is a multiple of 8: the record has no padding after its frames.
+  const rest = withData * PAGE_SIZE;
   await src.need(rest, 'PAGE_DATA frames');
   let top = geo.first;
   for (const [pfn, type] of entries) {
@@ -372,7 +373,6 @@ async function readPageData(src: ByteSource, length: number, geo: Geometry, page
     }
     top = Math.max(top, pfn + 1);
   }
-  if (rest > withData * PAGE_SIZE) src.take(rest - withData * PAGE_SIZE); // the record's padding
   return top;
 }
 

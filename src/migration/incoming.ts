@@ -50,6 +50,11 @@ export class IncomingDomain implements FrameSink {
   /** Disks attached only once their copy is done (disks.ts). */
   readonly #deferred: DiskSpec[];
   #mem: Uint8Array | undefined;
+  /**
+   * Why the first build failed, once it did: its domain is torn down and its RAM back in the
+   * heap (to be scrubbed and handed to another domain), so no frame of the stream goes there.
+   */
+  #failed: { readonly error: unknown } | undefined;
   /** The domain, as built first (parked), or again (#rebuild). */
   built: Promise<BuiltDomain>;
   readonly #ramReady: Promise<unknown>;
@@ -79,13 +84,17 @@ export class IncomingDomain implements FrameSink {
         ramBuilt();
       }, parked: true, preconnect: this.#kept < end },
     });
-    this.built.catch(() => {}); // awaited by ready, finish or abort
+    // Also awaited by ready, finish or abort.
+    this.built.catch((error: unknown) => {
+      this.#failed = { error };
+      this.#mem = undefined;
+    });
     this.#ramReady = Promise.race([ram, this.built]);
   }
 
   /** Its RAM exists: frames may go in while its runtime still boots. */
   ready(): Promise<unknown> {
-    return this.#ramReady;
+    return this.#failed ? Promise.reject(this.#failed.error) : this.#ramReady;
   }
 
   get(pfn: number): Uint8Array | undefined {
@@ -95,10 +104,12 @@ export class IncomingDomain implements FrameSink {
 
   /** The stream's frames go straight into RAM; those kept for the vifs are set aside (set). */
   frame(pfn: number): Uint8Array | undefined {
+    this.#check();
     return pfn < this.#kept ? this.#ram().subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE) : undefined;
   }
 
   set(pfn: number, data: Uint8Array): void {
+    this.#check();
     if (pfn >= this.#kept) this.#aside.set(pfn, data.slice());
     else this.#ram().set(data, pfn * PAGE_SIZE);
   }
@@ -108,7 +119,13 @@ export class IncomingDomain implements FrameSink {
     else this.#ram().fill(0, pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE);
   }
 
+  /** The build failed: the stream stops (readImage's sink throws). */
+  #check(): void {
+    if (this.#failed) throw this.#failed.error;
+  }
+
   #ram(): Uint8Array {
+    this.#check();
     if (!this.#mem) throw new Error('IncomingDomain: a frame before the domain was built (readImage awaits ready())');
     return this.#mem;
   }

@@ -319,9 +319,16 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
     // thread's end: 5-17 ms of this host's loop, which carries the guest's clients here, and a
     // thread's teardown on the same cores) ran right then, and the client's answer came as it
     // ended in most runs traced.
-    await new Promise((r) => setTimeout(r, RESUME_BOOST_MS));
+    // A host that is stopping destroys its domains itself: no boost is worth delaying that.
+    if (!host.stopping) await new Promise((r) => setTimeout(r, RESUME_BOOST_MS));
     sender.destroying = epoch(performance.now());
-    await host.destroy(domid);
+    // The old copy may be gone already (the host closed meanwhile, destroying every domain, or
+    // an operator destroyed it): the guest runs at the target all the same, and its source
+    // VDIs, moved there, still go.
+    await host.destroy(domid).catch((e: unknown) => {
+      if (!isXenError(e, 'ESRCH')) throw e;
+      say(`migration sender: '${away}' was destroyed already (${(e as Error).message}).`);
+    });
     sender.destroyed = epoch(performance.now());
     for (const uuid of moved ?? []) {
       await host.vdis.destroy(uuid).catch((e: unknown) => say(`migration sender: source VDI ${uuid} kept: ${(e as Error).message}`));

@@ -881,6 +881,11 @@ export class Host extends EventEmitter<HostEvents> {
     await this.close();
   }
 
+  /** Whether the host is shutting its guests down or closing (it destroys every domain). */
+  get stopping(): boolean {
+    return this.#stopping || this.#closed;
+  }
+
   /** Destroy every domain and stop the host's services. */
   async close(): Promise<void> {
     if (this.#closed) return;

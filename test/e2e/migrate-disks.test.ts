@@ -100,6 +100,32 @@ test(`--with-disks, a ${format} VDI: it moves with the running guest into a ${fo
 });
 }
 
+test('the old copy destroyed by someone else after the target reported (an operator, or the host closing): the migration still succeeds and the source VDI goes', T, async () => {
+  const name = 'kv-gone';
+  const { domid, vdi } = await kvGuest(a, name);
+  const h = hostOf(a);
+  const destroy = h.destroy;
+  // The operator's destroy of NAME--migratedaway ends just before the sender's own.
+  h.destroy = async (id: number, keepVm?: boolean) => {
+    if (id === domid) await destroy.call(h, id, keepVm);
+    return destroy.call(h, id, keepVm);
+  };
+  let r;
+  try {
+    r = await a.ts.call('migrate', { domain: name, target, token, withDisks: true });
+  } finally {
+    h.destroy = destroy;
+  }
+  assert.equal(r.messages.at(-1), 'Migration successful.');
+  assert.ok(r.messages.some((m) => /was destroyed already/.test(m)), 'the sender says why it destroyed nothing');
+  assert.ok(!(await vdiUuids(a)).includes(vdi), 'the source VDI is gone');
+  const there = hostOf(b).hv.domains().find((d) => d.name === name)!;
+  assert.ok(there, 'it runs at the destination');
+  const destVdi = hostOf(b).config(there.domid)!.disks[0]!.target!.replace(/^vdi:/, '');
+  await b.ts.call('destroy', { domain: there.domid });
+  await b.ts.call('vdiDestroy', { vdi: destVdi });
+});
+
 /** Wait (bounded) until `cond` holds. */
 async function until(cond: () => Promise<boolean>, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (await cond()) return true;

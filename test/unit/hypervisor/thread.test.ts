@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { ThreadState, currentThreadId, reniceLater } from '../../../src/hypervisor/thread.js';
+import { ThreadState, currentThreadId } from '../../../src/hypervisor/thread.js';
 
 const linux = currentThreadId() !== undefined;
 
@@ -61,8 +61,14 @@ function niceOf(tid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
 }
 
-test('a thread that spins is reniced from outside once the time is up; a cancelled renice never comes', { skip: !linux && 'needs /proc (Linux)', timeout: 20_000 }, async () => {
-  const spinners = [0, 1].map(() => new Worker(CODE, { eval: true }));
+test('a thread that spins is reniced from outside once the time is up; a cancelled renice never comes, nor one whose reader closed (its thread ended)', { skip: !linux && 'needs /proc (Linux)', timeout: 20_000 }, async (t) => {
+  const runner = niceOf(currentThreadId()!);
+  if (runner >= 19) {
+    const why = `this runner's nice is ${runner}: no higher value to renice to`;
+    t.diagnostic(why);
+    return t.skip(why);
+  }
+  const spinners = [0, 1, 2].map(() => new Worker(CODE, { eval: true }));
   try {
     const tids = await Promise.all(spinners.map((w) => new Promise<number>((resolve) => {
       w.once('message', resolve);
@@ -71,12 +77,19 @@ test('a thread that spins is reniced from outside once the time is up; a cancell
       Atomics.store(word, 0, 1); // it spins from the start: only another thread can lower it
       Atomics.notify(word, 0);
     })));
-    const [lowered, kept] = tids as [number, number];
+    const [lowered, kept, ended] = tids as [number, number, number];
     const before = niceOf(lowered);
     assert.equal(niceOf(kept), before);
+    assert.equal(niceOf(ended), before);
     const goal = Math.min(19, before + 7);
-    reniceLater(lowered, goal, 30);
-    reniceLater(kept, goal, 30)();
+    const readers = [ThreadState.open(lowered)!, ThreadState.open(kept)!];
+    t.after(() => readers.forEach((r) => r.close()));
+    readers[0]!.reniceLater(goal, 30);
+    readers[1]!.reniceLater(goal, 30)();
+    // Its reader reads nothing, as once a thread has ended (its id may be another's by then).
+    const closed = ThreadState.open(ended)!;
+    closed.reniceLater(goal, 30);
+    closed.close();
     let seen = niceOf(lowered);
     for (let i = 0; i < 400 && seen !== goal; i++) {
       await new Promise((r) => setTimeout(r, 5));
@@ -85,6 +98,7 @@ test('a thread that spins is reniced from outside once the time is up; a cancell
     assert.equal(seen, goal, 'the spinning thread was not reniced');
     await new Promise((r) => setTimeout(r, 60));
     assert.equal(niceOf(kept), before, 'a cancelled renice came');
+    assert.equal(niceOf(ended), before, 'a thread whose reader reads nothing was reniced');
   } finally {
     await Promise.all(spinners.map((w) => w.terminate()));
   }

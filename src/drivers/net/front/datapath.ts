@@ -108,6 +108,13 @@ export class NetDatapath {
   /** Event channels allocated ahead (reserve), which the next connect takes first. */
   #spare: BoundPort[] = [];
   #waiting: Pending[] = [];
+  /**
+   * Waiting frames with no arena pages (a write's, or one built in place whose arena went): they
+   * take theirs only when posted. While any waits, nothing is built in place (writeInPlace):
+   * frames queued behind it would hold the pages it needs, and with nothing in flight no answer
+   * would ever give one back.
+   */
+  #unbacked = 0;
   /** Frames in flight whose write waits for their answer (not those built in place). */
   #awaited = 0;
   #open = false;
@@ -195,6 +202,7 @@ export class NetDatapath {
     return new Promise<void>((resolve, reject) => {
       const batch = new TxBatch(frames.length, resolve, reject);
       for (const data of frames) this.#waiting.push(new Pending(data, info, batch, this));
+      this.#unbacked += frames.length;
       this.#kick();
     });
   }
@@ -203,11 +211,12 @@ export class NetDatapath {
    * Build a frame of `len` bytes in place in the arena (`fill` writes all of it) and post it at
    * once, or, when frames wait before it or its ring has no room, let it wait behind them in its
    * pages, to be posted as it is (a qdisc's queue, not a copy). False, with `fill` not called,
-   * when the arena has no room or the device is not connected (then the caller write()s it).
+   * when the arena has no room, the device is not connected or a frame with no pages waits
+   * (#unbacked): then the caller write()s it.
    */
   writeInPlace(len: number, info: NetFrameInfo, fill: (frame: Uint8Array) => void): boolean {
     const tx = this.#tx;
-    if (!this.#open || !tx || this.#gate.held) return false;
+    if (!this.#open || !tx || this.#gate.held || this.#unbacked > 0) return false;
     // Short of room, the answers that came without an event (#lazy) first give back theirs,
     // as Linux's xennet_start_xmit collects tx responses before it stops the queue.
     let run = tx.arena.allocContiguous(len);
@@ -267,7 +276,7 @@ export class NetDatapath {
     batch?.done(new TxError(`${this.#name}: the backend answered status ${f.status} to a ${f.data.length}-byte frame`, f.status));
   }
 
-  /** Stop listening and revoke; frames in flight wait to be sent again, or fail with `err`. */
+  /** Stop listening and revoke; frames in flight and waiting wait to be sent again, or fail with `err`. */
   teardown(err: NetError | null): void {
     const again: Pending[] = [];
     for (const q of this.#queues) {
@@ -283,16 +292,23 @@ export class NetDatapath {
       again.push(...(q.tx.takeInFlight() as Pending[]));
       this.#release(q.rings, q.pages);
     }
-    // Frames built in place that waited for ring room lose their pages with the arena too.
-    for (const p of again) p.detach();
-    for (const p of this.#waiting) p.detach();
     if (this.#tx) this.#release([], [this.#tx.pages]);
     this.#tx = undefined;
     this.#queues = [];
     this.#awaited = 0;
     this.#open = false;
-    if (!err) this.#waiting.unshift(...again);
-    else for (const p of again) p.fail(err);
+    if (err) {
+      for (const p of again) p.fail(err);
+      for (const p of this.#waiting.splice(0)) p.fail(err);
+      this.#unbacked = 0;
+    } else {
+      // To go again on the next arena: frames built in place, in flight or waiting for ring
+      // room, keep their bytes in memory of their own.
+      for (const p of again) p.detach();
+      for (const p of this.#waiting) p.detach();
+      this.#waiting.unshift(...again);
+      this.#unbacked = this.#waiting.length;
+    }
     this.#onDrained?.();
   }
 
@@ -332,6 +348,7 @@ export class NetDatapath {
   /** Fail what waits with `err`; resolves once nothing is in flight. */
   drain(err: NetError): Promise<void> {
     for (const p of this.#waiting.splice(0)) p.fail(err);
+    this.#unbacked = 0;
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.#onDrained = resolve;
@@ -344,7 +361,6 @@ export class NetDatapath {
   close(err: NetError): void {
     this.teardown(err);
     for (const p of this.#spare.splice(0)) p.close();
-    for (const p of this.#waiting.splice(0)) p.fail(err);
     this.listeners.clear();
   }
 
@@ -353,9 +369,11 @@ export class NetDatapath {
     if (!this.#open || this.#gate.held) return;
     const queues = this.#queues;
     let n = 0;
-    while (n < this.#waiting.length && queues[flowQueue(this.#waiting[n]!.data, queues.length)]!.tx.post(this.#waiting[n]!)) {
-      if (this.#waiting[n]!.batch) this.#awaited++;
-      n++;
+    for (let p = this.#waiting[0]; p !== undefined; p = this.#waiting[++n]) {
+      const unbacked = p.run === undefined;
+      if (!queues[flowQueue(p.data, queues.length)]!.tx.post(p)) break;
+      if (unbacked) this.#unbacked--;
+      if (p.batch) this.#awaited++;
     }
     this.#waiting.splice(0, n);
     const lazy = this.#lazy();
@@ -369,8 +387,10 @@ export class NetDatapath {
 
   /**
    * Whether tx answers may wait for the next rx event (TxQueue.poll's `lazy`): nothing waits for
-   * ring room, no write waits for its answer, and neither a drain nor a suspend waits for the
-   * ring to empty. Frames built in place wait only for their pages.
+   * ring room, no write waits for its answer, no drain waits for the ring to empty, and no
+   * suspend holds the gate. Frames built in place wait only for their pages. A suspend waits for
+   * no answer (quiesce), and nothing asks for the event when it starts: answers that come
+   * while it holds the gate are taken at once only if an event was asked for already.
    */
   #lazy(): boolean {
     return this.#waiting.length === 0 && this.#awaited === 0 && !this.#onDrained && !this.#gate.held;

@@ -629,13 +629,15 @@ test('a frame built in place is published at once, not at the end of the turn, s
   await until(() => f.stats().txPackets === 1, 'the frame answered');
 });
 
-test('frames built in place keep their order behind write()s and wait in their pages while the ring has no room; refused (fill not called) when the arena has none or the frame is bad', async (t) => {
+test('frames built in place wait in their pages while the ring has no room; refused (fill not called) behind a write() not yet posted, when the arena has none or the frame is bad', async (t) => {
   const { back, f } = await connected(t);
   const first = testFrame(200, 1);
   const w = f.write(first);
-  // The write waits for this turn's pump: a frame built now waits behind it.
+  // The write waits for this turn's pump with no pages yet: nothing is built behind it (it
+  // would hold pages the write needs); the caller write()s it, in order.
   const second = testFrame(300, 2);
-  assert.equal(f.writeInPlace(300, NET_FRAME_PLAIN, (frame) => frame.set(second)), true);
+  assert.equal(f.writeInPlace(300, NET_FRAME_PLAIN, () => assert.fail('built behind a write')), false);
+  const w2 = f.write(second);
   await back.txPublished(2);
   const a = takeFrame(back, false);
   const b = takeFrame(back, false);
@@ -661,7 +663,7 @@ test('frames built in place keep their order behind write()s and wait in their p
     back.pushTx();
   };
   answer(onRing, 0);
-  await within(w, 'the write');
+  await within(Promise.all([w, w2]), 'the writes');
   // The answers made room: the frames that waited go, in order.
   for (let done = onRing; done < placed;) {
     const n = Math.min(onRing, placed - done);
@@ -671,6 +673,27 @@ test('frames built in place keep their order behind write()s and wait in their p
   }
   await until(() => f.stats().txPackets === placed + 2, 'every frame answered');
   await until(() => f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(7)), 'room again');
+});
+
+test('a write() waiting with no pages, then as many frames as the arena holds in the same turn: none is built in place behind it, and every frame goes once the backend answers (no stall)', async (t) => {
+  const { back, f } = await connected(t);
+  // A copy frame of 16 pages (ARP, a broadcast, or transmitWith's fallback): its pages are
+  // taken when it is posted. Frames built in place behind it would have filled the arena first.
+  const writes = [f.write(new Uint8Array(65_000), GSO_INFO)];
+  const n = 40;
+  for (let i = 1; i <= n; i++) {
+    if (!f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(i))) writes.push(f.write(new Uint8Array(65_000).fill(i), GSO_INFO));
+  }
+  for (let i = 0; i <= n; i++) {
+    await back.txPublished(17);
+    const { data, reqs } = takeFrame(back, true);
+    assert.equal(data[64_999], i, `frame ${i} in order`);
+    for (const r of reqs) back.respondTx(r.id, NETIF_RSP_OKAY);
+    back.respondTx(0xffff, NETIF_RSP_NULL);
+    back.pushTx();
+  }
+  await within(Promise.all(writes), 'every write');
+  assert.equal(f.stats().txPackets, n + 1);
 });
 
 test('answers to frames built in place ask for no event (the next rx event takes them); a write that waits for its answer asks for one again', async (t) => {
