@@ -4,6 +4,11 @@
 // a transaction kept (concurrent transactions each add to the parent version they first read).
 import { Buffer } from 'node:buffer';
 
+/**
+ * Lists up to this long are a plain array, copied per change (most nodes have a few children, and
+ * two tries cost far more memory than an array of a few names); longer ones are tries.
+ */
+const SMALL = 16;
 /** Bits of key per trie level (32-way nodes). */
 const BITS = 5;
 const MASK = (1 << BITS) - 1;
@@ -96,11 +101,15 @@ function namesSet(node: Names | undefined, shift: number, hash: number, name: st
  * commit; see docs/XENSTORE.md).
  */
 export class Children {
-  static readonly EMPTY = new Children(undefined, 0, undefined, 0, 0, 0);
+  static readonly EMPTY = new Children([], undefined, 0, undefined, 0, 0, 0);
+  /** A long list's tries before its first name. */
+  private static readonly TRIES = new Children(undefined, undefined, 0, undefined, 0, 0, 0);
   #names: readonly string[] | undefined;
   #blob: Buffer | undefined;
 
   private constructor(
+    /** The names of a short list (then the tries are unused). */
+    private readonly small: readonly string[] | undefined,
     private readonly order: Order | undefined,
     private readonly shift: number,
     private readonly byName: Names | undefined,
@@ -113,6 +122,7 @@ export class Children {
 
   /** The names, in order (computed once per version). */
   get names(): readonly string[] {
+    if (this.small !== undefined) return this.small;
     if (this.#names === undefined) {
       const out: string[] = [];
       orderNames(this.order, this.shift, out);
@@ -122,6 +132,7 @@ export class Children {
   }
 
   has(name: string): boolean {
+    if (this.small !== undefined) return this.small.includes(name);
     return namesGet(this.byName, hashName(name), name) !== undefined;
   }
 
@@ -135,6 +146,13 @@ export class Children {
 
   /** `name` added at the end even if listed already (cxenstored add_child). */
   appended(name: string): Children {
+    const small = this.small;
+    if (small !== undefined) {
+      if (small.length < SMALL) return new Children([...small, name], undefined, 0, undefined, 0, this.size + 1, this.bytes + name.length + 1);
+      let long = Children.TRIES;
+      for (const n of small) long = long.appended(n);
+      return long.appended(name);
+    }
     let shift = this.shift;
     let order = this.order;
     // Grow the order trie by a level when the sequence number outruns it.
@@ -145,6 +163,7 @@ export class Children {
     const hash = hashName(name);
     const seqs = namesGet(this.byName, hash, name) ?? [];
     return new Children(
+      undefined,
       orderSet(order, shift, this.next, name),
       shift,
       namesSet(this.byName, 0, hash, name, [...seqs, this.next]),
@@ -156,10 +175,17 @@ export class Children {
 
   /** Without the first entry `name` (cxenstored delete_child). */
   without(name: string): Children {
+    const small = this.small;
+    if (small !== undefined) {
+      const i = small.indexOf(name);
+      if (i < 0) return this;
+      return new Children(small.filter((_, j) => j !== i), undefined, 0, undefined, 0, this.size - 1, this.bytes - name.length - 1);
+    }
     const hash = hashName(name);
     const seqs = namesGet(this.byName, hash, name);
     if (seqs === undefined) return this;
     return new Children(
+      undefined,
       orderSet(this.order, this.shift, seqs[0]!, undefined),
       this.shift,
       namesSet(this.byName, 0, hash, name, seqs.length > 1 ? seqs.slice(1) : undefined),
