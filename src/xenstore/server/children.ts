@@ -46,7 +46,7 @@ function orderNames(node: Order | undefined, shift: number, out: string[]): void
 
 // The name trie (a hash array mapped trie): name -> its sequence numbers in increasing order
 // (more than one only where `appended` listed a name twice). Leaves hold every name with one
-// full 32-bit hash; two different hashes part by bit 31, so shifts stay below 32.
+// full 32-bit hash; two different hashes part at bit 31 at the latest, so shifts stay below 32.
 type Leaf = { readonly hash: number; readonly items: readonly (readonly [string, readonly number[]])[] };
 interface Names extends Slots<Names | Leaf> {}
 
