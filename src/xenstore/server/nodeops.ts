@@ -11,7 +11,8 @@ import { atoi } from './cnum.js';
 import { baseName, childPath, parentPath } from '../common/path.js';
 import { type Accessor, type Perms, XS_PERM_OWNER, XS_PERM_READ, XS_PERM_WRITE, permFor } from './perms.js';
 import type { Quotas } from './quota.js';
-import { Children, Node } from './store.js';
+import { Children } from './children.js';
+import { Node } from './store.js';
 import type { View } from './view.js';
 
 function allowed(who: Accessor, perms: Perms, want: number): boolean {

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isXenError } from '../../../../src/errors.js';
 import { Perms } from '../../../../src/xenstore/server/perms.js';
-import { Children, Node, Store } from '../../../../src/xenstore/server/store.js';
+import { Children } from '../../../../src/xenstore/server/children.js';
+import { Node, Store } from '../../../../src/xenstore/server/store.js';
 import { Transaction } from '../../../../src/xenstore/server/view.js';
 
 const P0 = Perms.owned(0);
