@@ -31,7 +31,7 @@ export class Persona {
     private readonly onConnection: (p: Persona, s: TcpSocket) => void) {
     this.net = port.net();
     // Many connections may open towards one guest while its MAC is being resolved.
-    this.stack = createStack(this.net, { clock, arp: { maxQueuedPerAddress: 256 } });
+    this.stack = createStack(this.net, { clock, arp: { maxQueuedBytesPerAddress: 1024 * 1024 } });
     this.stack.configure({ address, netmask, gateway: undefined, dns: [] });
     this.#mac = this.stack.eth.mac;
   }

@@ -47,15 +47,30 @@ test('the cache is bounded, entries expire, unsolicited replies from strangers a
   assert.equal(b.arp.lookup(parseIpv4('10.0.0.9')), undefined);
 });
 
-test('frames for an address nobody answers wait in a bounded queue and are dropped after the retries', async () => {
+test('frames for an address nobody answers wait in a queue bounded in bytes and are dropped after the retries', async () => {
   const { clock, a } = stackPair();
   const sock = a.udp.bind(0, () => {});
-  for (let i = 0; i < 100; i++) sock.send(new Uint8Array(10), '10.0.0.77', 9);
+  // 1,000-byte datagrams: 1,042-byte frames; as many as fit in the bound wait, the rest are dropped.
+  const n = 2 * Math.ceil(a.arp.opts.maxQueuedBytesPerAddress / 1000);
+  for (let i = 0; i < n; i++) sock.send(new Uint8Array(1000), '10.0.0.77', 9);
   assert.equal(a.arp.pendingCount, 1);
-  assert.ok(a.arp.dropped >= 100 - a.arp.opts.maxQueuedPerAddress);
+  const kept = Math.floor(a.arp.opts.maxQueuedBytesPerAddress / 1042);
+  assert.equal(a.arp.dropped, n - kept, 'the queue holds the bound in bytes, no more');
   await runUntil(clock, () => a.arp.pendingCount === 0, 10_000);
-  assert.equal(a.arp.dropped, 100);
+  assert.equal(a.arp.dropped, n);
   await runPromise(clock, a.icmp.ping('10.0.0.2'));
+});
+
+test('thirty small frames sent at once to an address being resolved all wait for its answer (a client opening 30 connections)', async () => {
+  const { clock, a, b } = stackPair();
+  const got: number[] = [];
+  b.udp.bind(9, (msg) => got.push(msg[0]!));
+  const sock = a.udp.bind(0, () => {});
+  for (let i = 0; i < 30; i++) sock.send(new Uint8Array([i]), '10.0.0.2', 9);
+  assert.equal(a.arp.pendingCount, 1, 'b is being resolved: the frames wait in its queue');
+  await runUntil(clock, () => got.length === 30, 5_000);
+  assert.deepEqual(got, Array.from({ length: 30 }, (_, i) => i));
+  assert.equal(a.arp.dropped, 0);
 });
 
 test('an announcement answers a request waiting for that address, and its queued frames go at once; forget() asks anew', async () => {
