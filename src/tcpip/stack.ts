@@ -200,7 +200,7 @@ export class TcpipStack {
   /** Stop: reset every connection and stop listening to the device. */
   stop(): void {
     this.#dhcp?.stop();
-    this.tcpLayer.abortAll('the stack stopped');
+    this.tcpLayer.stop('the stack stopped');
     this.arp.flush();
     this.ip.reassembly.clear();
     this.#stopListening();

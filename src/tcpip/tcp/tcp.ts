@@ -5,7 +5,7 @@
 import { NET_FRAME_PLAIN, XEN_NETIF_GSO_TYPE_TCPV4, type NetFrameInfo } from '../../abi/netif.js';
 import { formatIpv4, isUnusableUnicast, parseIpv4, type Ipv4 } from '../addr.js';
 import { fillL4Checksum, pseudoHeaderSum, verify } from '../checksum.js';
-import type { Clock } from '../clock.js';
+import type { Clock, Timer } from '../clock.js';
 import { BufferPool } from '../bufferpool.js';
 import { Slab } from '../slab.js';
 import { NoRoute, TcpipError } from '../errors.js';
@@ -32,6 +32,8 @@ interface Listener {
   readonly halfOpen: Set<Connection>;
   /** Connections accepted while it waits for the program (at most `backlog`). */
   readonly waiting: TcpSocket[];
+  /** A listener carried over a resume: its wait for the program (RESUMED_LISTENER_MS). */
+  expiry?: Timer;
 }
 
 /** How long a listener carried over a resume waits for the program to listen on its port again. */
@@ -410,7 +412,7 @@ export class Tcp implements TcpHost {
       if (this.#listeners.has(port)) continue;
       const l: Listener = { port, onConn: undefined, backlog, halfOpen: new Set(), waiting: [] };
       this.#listeners.set(port, l);
-      this.clock.setTimer(RESUMED_LISTENER_MS, () => {
+      l.expiry = this.clock.setTimer(RESUMED_LISTENER_MS, () => {
         if (this.#listeners.get(port) !== l || l.onConn) return;
         this.#listeners.delete(port);
         for (const c of [...l.halfOpen]) c.abandon();
@@ -441,6 +443,16 @@ export class Tcp implements TcpHost {
   /** Fail every connection (the interface went away or the address changed). */
   abortAll(reason: string): void {
     for (const c of [...this.#conns.values()]) c.reset(new NoRoute(reason));
+  }
+
+  /**
+   * The stack stops: every connection fails, and a listener carried over a resume stops waiting
+   * for the program (its timer would hold the stack for RESUMED_LISTENER_MS: a warm-up's scratch
+   * stacks, say).
+   */
+  stop(reason: string): void {
+    this.abortAll(reason);
+    for (const l of this.#listeners.values()) l.expiry?.cancel();
   }
 }
 

@@ -14,6 +14,7 @@ import { seqGt } from '../../../src/tcpip/tcp/seq.js';
 import type { TcpSocket } from '../../../src/tcpip/tcp/socket.js';
 import { TcpipError } from '../../../src/tcpip/errors.js';
 import { RTO_DEFAULTS } from '../../../src/tcpip/tcp/rto.js';
+import { RESUMED_LISTENER_MS } from '../../../src/tcpip/tcp/tcp.js';
 import { collect, LinkEnd, runUntil, stackPair, type Link } from '../../support/tcpip-link.js';
 import { rng } from '../../support/random.js';
 
@@ -185,5 +186,20 @@ test('a malformed stack snapshot is refused', () => {
     sequence({ secrets: [1, 2, 3, 4], clockMs: 2 ** 46 }), sequence({ secrets: new Array(4), clockMs: 0 }),
     sequence({ secrets: [1, 2, 3, 4] })]) {
     assert.throws(() => checkStackSnapshot(v), (e: Error) => e instanceof TcpipError && e.code === 'EINVAL', JSON.stringify(v));
+  }
+});
+
+test('a stopped stack leaves no timer behind for a listener carried over a resume (it would hold the stack for RESUMED_LISTENER_MS)', () => {
+  const { clock, link, a, b } = stackPair({ seed: 5 });
+  b.tcp.listen(7, () => {});
+  const snap = b.freeze();
+  a.stop();
+  b.stop();
+  const b2 = moveB(link, snap, clock);
+  // Every timer left once the stack has stopped is due well before the listener's would be.
+  b2.stop();
+  for (let i = 0, left = clock.next(); left !== undefined && i < 1000; i++, left = clock.next()) {
+    assert.ok(left < clock.now() + RESUMED_LISTENER_MS / 2, `a timer ${left - clock.now()} ms ahead outlives the stopped stack`);
+    clock.advanceTo(left);
   }
 });
