@@ -1,5 +1,6 @@
 // The node heap flags a host process was given size dom0 only, not its guests' threads.
 import { setFlagsFromString } from 'node:v8';
+import { HEAP_SIZE_FLAGS } from '../node-flags.js';
 
 /**
  * V8 reads its heap-size flags whenever it makes an isolate, and they win over a Worker's own
@@ -9,7 +10,6 @@ import { setFlagsFromString } from 'node:v8';
  * cleared before the first thread starts, each vCPU and pCPU thread gets the heap its memory=
  * gives it (a test: test/e2e/daemon.test.ts).
  */
-const HEAP_SIZE_FLAGS = ['max-semi-space-size', 'min-semi-space-size', 'max-old-space-size', 'max-heap-size', 'initial-heap-size', 'initial-old-space-size'] as const;
 
 export function keepHeapFlagsToDom0(): void {
   for (const f of HEAP_SIZE_FLAGS) setFlagsFromString(`--${f}=0`);

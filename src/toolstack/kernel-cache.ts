@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { setPriority } from 'node:os';
 import vm from 'node:vm';
+import { HEAP_SIZE_FLAGS } from '../node-flags.js';
 
 /** A child that takes longer is killed (its cache is not needed: the top level's serves). */
 export const EAGER_CACHE_TIMEOUT_MS = 30_000;
@@ -49,7 +50,7 @@ export function eagerCodeCache(source: string, url: string, maxBytes: number): P
  * given as a separate word. A flag the list misses costs only the cache: V8 then refuses it
  * (the check in `make`) and the top level's cache serves.
  */
-const COMPILE_FLAG = /^--(?:no-)?(?:max-semi-space-size|min-semi-space-size|max-old-space-size|max-heap-size|initial-heap-size|initial-old-space-size|stack-size|jitless|opt|sparkplug|maglev|turbofan|lazy|expose-gc|harmony[\w-]*|js-[\w-]+)(?:=\S*)?$/;
+const COMPILE_FLAG = new RegExp(`^--(?:no-)?(?:${[...HEAP_SIZE_FLAGS, 'stack-size', 'jitless', 'opt', 'sparkplug', 'maglev', 'turbofan', 'lazy', 'expose-gc', 'harmony[\\w-]*', 'js-[\\w-]+'].join('|')})(?:=\\S*)?$`);
 
 /** The compile-relevant flags of a flag list (process.execArgv, or NODE_OPTIONS's words). */
 export function compileFlags(flags: readonly string[]): string[] {
