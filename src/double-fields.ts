@@ -4,7 +4,7 @@
  * What a counter field is given in its object literal: the double -0. V8 keeps a field first
  * given a small integer as one, and the counter's first value past 2^31 (2 GiB through a vif or a
  * switch port) would change the object's hidden class and throw away every optimized function
- * that saw it, the data path mid-stream; a field made a double stays one (as tcpip's SEQ_INIT).
+ * that saw it, the data path mid-stream; a field made a double stays one (tcpip's SEQ_INIT too).
  */
 export const DOUBLE_ZERO = -0;
 

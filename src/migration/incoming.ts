@@ -104,14 +104,15 @@ export class IncomingDomain implements FrameSink {
 
   /** The stream's frames go straight into RAM; those kept for the vifs are set aside (set). */
   frame(pfn: number): Uint8Array | undefined {
-    this.#check();
+    // #ram() checks for a failed build; a frame set aside goes through set(), which checks.
     return pfn < this.#kept ? this.#ram().subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE) : undefined;
   }
 
   set(pfn: number, data: Uint8Array): void {
-    this.#check();
-    if (pfn >= this.#kept) this.#aside.set(pfn, data.slice());
-    else this.#ram().set(data, pfn * PAGE_SIZE);
+    if (pfn >= this.#kept) {
+      this.#check();
+      this.#aside.set(pfn, data.slice());
+    } else this.#ram().set(data, pfn * PAGE_SIZE);
   }
 
   delete(pfn: number): void {

@@ -1,13 +1,12 @@
 // Sequence-number arithmetic modulo 2^32 (RFC 9293 §3.4): comparisons by signed difference.
+import { DOUBLE_ZERO } from '../../double-fields.js';
 
 /**
  * What a field (or an object literal's property) that will hold sequence numbers or timestamps
- * starts as: 0, as the double -0. V8 stores a field first given a small integer as one, and the
- * first value past 2^31 (half of all sequence numbers, so a connection's first such ISS) changes
- * the object's hidden class: every optimized function that saw the old one is thrown away and
- * compiled again, the whole TCP path mid-stream. A field that starts as a double stays one.
+ * starts as: a double 0 (double-fields.ts), since half of all sequence numbers, so a
+ * connection's first such ISS, are past 2^31.
  */
-export const SEQ_INIT = -0;
+export const SEQ_INIT = DOUBLE_ZERO;
 
 /** A range [start, end) of sequence numbers (a SACK block), its fields doubles from the first (see SEQ_INIT). */
 export function seqRange(start: number, end: number): { start: number; end: number } {

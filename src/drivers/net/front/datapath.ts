@@ -264,7 +264,7 @@ export class NetDatapath {
   /** A frame's slots are all answered: give back its pages, count it and tell its write. */
   settled(f: TxFrame, batch: TxBatch | undefined): void {
     if (batch) this.#awaited--;
-    if (f.run) this.#tx?.arena.free(f.run);
+    if (f.run) this.freeRun(f.run);
     f.run = undefined;
     if (f.status === NETIF_RSP_OKAY) {
       this.stats.txPackets++;
