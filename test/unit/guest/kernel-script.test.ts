@@ -77,7 +77,9 @@ test("the host's code cache comes to hold the kernel's functions compiled (made 
   ].join('\n'));
   // Another script with functions of its own, its cache made before and after: V8's lazy compiling is the same.
   const probe = 'function a() { return [1, 2, 3].map((x) => x + 1); }\nfunction b() { return a().length; }\n';
-  const lazyCache = () => new vm.Script(probe, { filename: `probe-${Math.random()}.js` }).createCachedData().length;
+  // A new name each time (V8's compilation cache keys on it), of one length: the name is in the cache.
+  let probes = 0;
+  const lazyCache = () => new vm.Script(probe, { filename: `probe-${String(++probes).padStart(6, '0')}.js` }).createCachedData().length;
   const before = lazyCache();
   const first = (await kernelScript(kernel))!;
   // Another name: V8's compilation cache would hand back the script compiled above.
