@@ -203,9 +203,14 @@ test("a guest that allocates without bound takes down its pCPU's heap, not the h
 test('a guest whose realm outgrows its memory= is crashed alone, measured per realm; its pool mate runs on', { timeout: 180_000 }, async () => {
   const pool = await host.createCpupool('heap', 1);
   const mate = await host.create(config('mate-heap', join(FIXTURES, 'ticker.ts'), 'pool = "heap"\n'));
-  const shut = once(host, 'shutdown');
+  // The hog's own shutdown: a domain of an earlier test may still be going down.
+  const shutdowns: [number, unknown][] = [];
+  const onShutdown = (d: number, _name: unknown, why: unknown) => shutdowns.push([d, why]);
+  host.on('shutdown', onShutdown);
   const hog = await host.create(config('heap-hog', join(FIXTURES, 'hog.ts'), 'pool = "heap"\non_crash = "preserve"\n'));
-  const [domid, , reason] = await shut;
+  while (!shutdowns.some(([d]) => d === hog.domain.domid)) await new Promise((r) => setTimeout(r, 20));
+  host.off('shutdown', onShutdown);
+  const [domid, reason] = shutdowns.find(([d]) => d === hog.domain.domid)!;
   assert.deepEqual([domid, reason], [hog.domain.domid, 'crash']);
   assert.ok(logs.some((l) => l.includes(`d${hog.domain.domid}`) && /held [\d.]+ MiB of JS heap, over its memory= share of 12\.0 MiB/.test(l)), logs.join('\n'));
   // The mate's own figure, if a measurement has attributed one yet (0 before), is its few hundred KiB.
