@@ -22,7 +22,9 @@
 // threads, or Node's workers, or the host's client), dom0's main thread (netback, the bridge,
 // the gateway), and the rest of the process (V8's helper threads); and, per GiB, how many times
 // each named thread got a CPU (`sched_per_gib`: `_slices`, its wake-ups and its returns after a
-// preemption) and the ms it waited for one while runnable (`_wait_ms`). The offloads the guests'
+// preemption; `_sleeps` and `_preempted` count the two kinds of leaving a CPU apart, Linux's
+// voluntary and involuntary context switches) and the ms it waited for one while runnable
+// (`_wait_ms`). The offloads the guests'
 // vifs negotiated are reported (checksums left blank, GSO super-frames). Each guest-to-guest
 // stream's TCP counters are listed with it (`streams`: the source guest's retransmissions,
 // timeouts, duplicate ACKs, ..., and the sink guest's out-of-order arrivals, ACKs and zero
@@ -150,6 +152,8 @@ async function counted<T>(threads: Readonly<Record<string, number | undefined>>,
     if (!a || !b) continue;
     sched[`${name}_slices`] = Math.round((b.slices - a.slices) / per);
     sched[`${name}_wait_ms`] = Math.round((b.waitNs - a.waitNs) / 1e6 / per);
+    sched[`${name}_sleeps`] = Math.round((b.sleeps - a.sleeps) / per);
+    sched[`${name}_preempted`] = Math.round((b.preempted - a.preempted) / per);
   }
   const cpu: Record<string, number> = {};
   let named = 0;

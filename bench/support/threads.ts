@@ -25,13 +25,26 @@ export function threadCpuSince(before: ReadonlyMap<number, number>, after: Reado
   return out;
 }
 
-/** Each named thread's times on a CPU (Linux's timeslices: every wake-up, and every return after a preemption) and its ns runnable but waiting for one. */
-export function threadSlices(tids: Iterable<number>): Map<number, { slices: number; waitNs: number }> {
-  const out = new Map<number, { slices: number; waitNs: number }>();
+const VOLUNTARY = /^voluntary_ctxt_switches:\s+(\d+)/m;
+const INVOLUNTARY = /^nonvoluntary_ctxt_switches:\s+(\d+)/m;
+
+function switches(status: string, line: RegExp): number {
+  return Number(line.exec(status)?.[1] ?? NaN);
+}
+
+/**
+ * Each named thread's times on a CPU (Linux's timeslices: every wake-up, and every return after a
+ * preemption), its ns runnable but waiting for one, and the two kinds of leaving the CPU apart:
+ * `sleeps` (voluntary context switches: it blocked, so a wake-up followed) and `preempted`
+ * (involuntary ones).
+ */
+export function threadSlices(tids: Iterable<number>): Map<number, { slices: number; waitNs: number; sleeps: number; preempted: number }> {
+  const out = new Map<number, { slices: number; waitNs: number; sleeps: number; preempted: number }>();
   for (const tid of tids) {
     try {
       const f = readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1').split(' ');
-      out.set(tid, { slices: Number(f[2]), waitNs: Number(f[1]) });
+      const status = readFileSync(`/proc/self/task/${tid}/status`, 'latin1');
+      out.set(tid, { slices: Number(f[2]), waitNs: Number(f[1]), sleeps: switches(status, VOLUNTARY), preempted: switches(status, INVOLUNTARY) });
     } catch { /* the thread ended, or no /proc */ }
   }
   return out;
