@@ -53,3 +53,11 @@ test('main throwing crashes the domain, with the stack on its console', async ()
   assert.match(text, /about to fail/);
   assert.match(text, /\[crash\] guest crashed: Error: boom from the guest\n\s+at .*crash\.ts:\d+/);
 });
+
+test("a vCPU thread's start does not load node:v8: only a suspend record needs it", async () => {
+  const { text, reason } = await runToShutdown('builtins', 'builtins.ts');
+  assert.equal(reason, 'poweroff');
+  const loaded = JSON.parse(/builtins (\[.*\])/.exec(text)![1]!) as string[];
+  assert.ok(loaded.includes('vm'), `the list is the thread's own (${loaded.length} modules)`);
+  assert.ok(!loaded.includes('v8'), 'node:v8 is loaded at its first use');
+});
