@@ -32,6 +32,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Resolver } from 'node:dns/promises';
 import { Worker } from 'node:worker_threads';
 import { GUEST_IMAGE } from '../src/guest/image.js';
@@ -84,6 +85,7 @@ async function one(host: Host, api: ToolstackApi, withDisk: boolean, pool?: stri
   const take = host.create.bind(host);
   // The built domain's marks and when its kernel was posted: the API returns its domid only.
   host.create = async (...a: Parameters<Host['create']>) => (built = await take(...a));
+  loopDelay.reset();
   const t0 = wall();
   try {
     await api.call('create', { file: KERNEL, text: configText(withDisk, pool) });
@@ -113,6 +115,9 @@ async function one(host: Host, api: ToolstackApi, withDisk: boolean, pool?: stri
 
 const SLOW_MS = 1000;
 let slowCreates = 0;
+/** dom0's event loop, sampled every 20 ms: a slow create's longest block of dom0's thread. */
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
 
 function slow(host: Host, built: BuiltDomain, pool: string | undefined, withDisk: boolean, t: { t0: number; t3: number; t4: number; marks: BootMarks | undefined }): void {
   slowCreates++;
@@ -120,7 +125,7 @@ function slow(host: Host, built: BuiltDomain, pool: string | undefined, withDisk
   console.error(`slow create: ${JSON.stringify({
     at: new Date().toISOString(), domid: built.domain.domid, pool: pool ?? 'Pool-0', disk: withDisk, load: loadavg(),
     timings: built.timings, posted: at(built.postedAt), booted: at(t.marks?.booted), handed: at(t.marks?.handed), main: at(t.marks?.linked),
-    reply: at(t.t3), destroy_ms: Math.round(wall() - t.t4),
+    reply: at(t.t3), destroy_ms: Math.round(wall() - t.t4), dom0_loop_blocked_max_ms: Math.round(loopDelay.max / 1e6),
     pcpu_turns: pool === undefined ? undefined : host.cpupools.get(pool)?.turns(),
   })}`);
 }
