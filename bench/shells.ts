@@ -29,13 +29,15 @@
 //                           [--parked-cpus=1] [--reserve-mib=3072]
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Resolver } from 'node:dns/promises';
 import { Worker } from 'node:worker_threads';
 import { GUEST_IMAGE } from '../src/guest/image.js';
 import { VcpuPool } from '../src/hypervisor/vcpu.js';
+import type { BootMarks } from '../src/hypervisor/vcpu.js';
 import { memorySplit } from '../src/toolstack/builder.js';
 import type { BuiltDomain } from '../src/toolstack/builder.js';
 import { ToolstackApi } from '../src/toolstack/api.js';
@@ -83,6 +85,7 @@ async function one(host: Host, api: ToolstackApi, withDisk: boolean, pool?: stri
   const take = host.create.bind(host);
   // The built domain's marks and when its kernel was posted: the API returns its domid only.
   host.create = async (...a: Parameters<Host['create']>) => (built = await take(...a));
+  loopDelay.reset();
   const t0 = wall();
   try {
     await api.call('create', { file: KERNEL, text: configText(withDisk, pool) });
@@ -91,9 +94,13 @@ async function one(host: Host, api: ToolstackApi, withDisk: boolean, pool?: stri
   }
   const t3 = wall();
   const marks = await built!.vcpu.mainCalled;
+  const t4 = wall();
   await host.destroy(built!.domain.domid);
   const handed = marks?.handed;
   const posted = built!.postedAt;
+  // A create or destroy over a second (one of 30beb81's took 129 s, cause unknown): what it was
+  // waiting for, beside the host's log on stderr.
+  if (t3 - t0 > SLOW_MS || wall() - t4 > SLOW_MS) slow(host, built!, pool, withDisk, { t0, t3, t4, marks });
   return {
     total: marks?.linked !== undefined ? marks.linked - t0 : t3 - t0,
     api: t3 - t0,
@@ -104,6 +111,23 @@ async function one(host: Host, api: ToolstackApi, withDisk: boolean, pool?: stri
     linked: handed === undefined ? NaN : marks!.linked! - handed,
     fromShell: handed !== undefined,
   };
+}
+
+const SLOW_MS = 1000;
+let slowCreates = 0;
+/** dom0's event loop, sampled every 20 ms: a slow create's longest block of dom0's thread. */
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
+
+function slow(host: Host, built: BuiltDomain, pool: string | undefined, withDisk: boolean, t: { t0: number; t3: number; t4: number; marks: BootMarks | undefined }): void {
+  slowCreates++;
+  const at = (x: number | undefined) => (x === undefined ? undefined : Math.round((x - t.t0) * 100) / 100);
+  console.error(`slow create: ${JSON.stringify({
+    at: new Date().toISOString(), domid: built.domain.domid, pool: pool ?? 'Pool-0', disk: withDisk, load: loadavg(),
+    timings: built.timings, posted: at(built.postedAt), booted: at(t.marks?.booted), handed: at(t.marks?.handed), main: at(t.marks?.linked),
+    reply: at(t.t3), destroy_ms: Math.round(wall() - t.t4), dom0_loop_blocked_max_ms: Math.round(loopDelay.max / 1e6),
+    pcpu_turns: pool === undefined ? undefined : host.cpupools.get(pool)?.turns(),
+  })}`);
 }
 
 async function series(host: Host, withDisk: boolean, gapMs: number, pool?: string): Promise<Sample[]> {
@@ -334,13 +358,13 @@ try {
   await shelled.close();
   const closeS = (performance.now() - closing) / 1000;
 
-  const pooled = await Host.start({ poolSize: 2 });
+  const pooled = await Host.start({ poolSize: 2, log: (line) => console.error(line) });
   pooled.pool.warm({ heapMb: 24 });
   await sleep(1000);
   const threadPool = await series(pooled, false, opts.gap);
   await pooled.close();
 
-  const cold = await Host.start({ poolSize: 0 });
+  const cold = await Host.start({ poolSize: 0, log: (line) => console.error(line) });
   const coldRounds = await coldAgainstFloor(cold, opts.samples);
   await cold.close();
 
@@ -372,6 +396,7 @@ try {
     limit_handoff_roundtrip_ms: limit,
     warm_over_limit_p50: w.p50 / limit.p50,
     storm: { creates: opts.storm, clients: 10, ...stormed },
+    slow_creates: slowCreates,
     targets: { warm_p50_ms: 2, warm_disk_p50_ms: 3, cold_p50_ms: 40, shared_pool_p50_ms: 1, storm_list_max_ms: 100 },
   });
 } finally {

@@ -102,6 +102,13 @@ async function runtimeAsScript() {
       b.onResolve({ filter: /^\.\/guest-[A-Z0-9]+\.mjs$/ }, (a) => ({ path: a.path, external: true }));
     },
   };
+  // node:v8 loaded at its first use (src/guest/lazy-v8.ts): a suspend's or a restore's only.
+  const lazyV8 = {
+    name: 'lazy-v8',
+    setup(b) {
+      b.onResolve({ filter: /^node:v8$/ }, () => ({ path: `${dist}src/guest/lazy-v8.js` }));
+    },
+  };
   const names = await build({ ...common, entryPoints: [`${dist}guest.mjs`], write: false, metafile: true, outfile: `${dist}names.tmp.mjs`, plugins: [lazyExternal] });
   const exports = Object.values(names.metafile.outputs)[0].exports;
   const script = await build({
@@ -111,7 +118,7 @@ async function runtimeAsScript() {
     write: false,
     outfile: `${dist}guest.runtime.cjs`,
     define: { 'import.meta.url': '__xenodeImageUrl' },
-    plugins: [lazyExternal],
+    plugins: [lazyExternal, lazyV8],
   });
   const code = script.outputFiles[0].text.replace(/\bimport\(/g, '__xenodeImport(');
   writeFileSync(`${dist}guest.runtime.cjs`, code);

@@ -2,7 +2,7 @@
 // compiled from V8's code cache the host made once per image, by a parked shell before its
 // claim where it can be (bootstrap.ts), so that a claim only runs it. An ES module cannot be
 // compiled without running its top level, nor from a code cache, on Node 20 without flags.
-import { createRequire, SourceMap } from 'node:module';
+import type { SourceMap } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import type { KernelScript } from '../hypervisor/vcpu.js';
@@ -12,6 +12,10 @@ type KernelModule = { default?: unknown };
 type ModuleBody = (exports: object, require: (id: string) => unknown, module: object) => void;
 const INLINE_MAP = /\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)\s*$/;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+// node:module (createRequire, SourceMap) when a kernel requires a file or a package, or crashes:
+// not at every thread's start, where it brought Node's ES module loader and source maps with it.
+// Node's own modules, all most kernels require, come from process.getBuiltinModule.
+const nodeModule = () => process.getBuiltinModule('node:module');
 
 export class CompiledKernel {
   readonly url: string;
@@ -19,11 +23,11 @@ export class CompiledKernel {
   readonly #script: vm.Script;
   /**
    * The module body as a function, evaluated with the script (which only makes the function:
-   * no kernel code runs), and its `require`: both by a parked shell ahead of its claim, which
-   * then only calls it (0.03-0.4 ms each it need not wait for).
+   * no kernel code runs), by a parked shell ahead of its claim, which then only calls it.
    */
   readonly #body: ModuleBody;
-  readonly #require: NodeJS.Require;
+  /** The kernel's `require` of what is not one of Node's modules (made at its first use: rare). */
+  #require: NodeJS.Require | undefined;
   #map: SourceMap | null | undefined;
 
   constructor(src: KernelScript) {
@@ -31,7 +35,6 @@ export class CompiledKernel {
     this.#code = src.code;
     this.#script = new vm.Script(wrapKernelScript(src.code), { filename: src.url, cachedData: src.cachedData });
     this.#body = this.#script.runInThisContext() as ModuleBody;
-    this.#require = createRequire(src.url);
   }
 
   /** V8 refused the code cache (another V8 or other flags) and compiled the source instead. */
@@ -41,8 +44,8 @@ export class CompiledKernel {
 
   /** Run the module body: its top level runs now; the module's exports come back. */
   run(library: object): KernelModule {
-    const nodeRequire = this.#require;
-    const require = (id: string): unknown => (id === 'xenode' ? library : nodeRequire(id));
+    const require = (id: string): unknown =>
+      id === 'xenode' ? library : (process.getBuiltinModule(id) ?? (this.#require ??= nodeModule().createRequire(this.url))(id));
     const module = { exports: {} as KernelModule };
     const body = this.#body; // called bare: a crash's frame of the top level is the module's, not this class's
     body(module.exports, require, module);
@@ -57,7 +60,7 @@ export class CompiledKernel {
     if (this.#map === undefined) {
       const m = INLINE_MAP.exec(this.#code);
       try {
-        this.#map = m ? new SourceMap(JSON.parse(Buffer.from(m[1]!, 'base64').toString('utf8'))) : null;
+        this.#map = m ? new (nodeModule().SourceMap)(JSON.parse(Buffer.from(m[1]!, 'base64').toString('utf8'))) : null;
       } catch {
         this.#map = null;
       }

@@ -53,3 +53,12 @@ test('main throwing crashes the domain, with the stack on its console', async ()
   assert.match(text, /about to fail/);
   assert.match(text, /\[crash\] guest crashed: Error: boom from the guest\n\s+at .*crash\.ts:\d+/);
 });
+
+test("a vCPU thread's start loads neither node:v8 (a suspend record's) nor node:module (a kernel's require of a file, a crash's source map)", async () => {
+  const { text, reason } = await runToShutdown('builtins', 'builtins.ts');
+  assert.equal(reason, 'poweroff');
+  const loaded = JSON.parse(/builtins (\[.*\])/.exec(text)![1]!) as string[];
+  assert.ok(loaded.includes('vm'), `the list is the thread's own (${loaded.length} modules)`);
+  assert.ok(!loaded.includes('v8'), 'node:v8 is loaded at its first use');
+  assert.ok(!loaded.includes('module'), 'node:module is loaded at its first use');
+});

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
@@ -38,6 +39,18 @@ test('runs with xenode bound to the library given, and maps its stack frames to 
   }
   assert.match(stack, new RegExp(s.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'V8 names the image');
   assert.match(k.mapStack(stack), /thrower\.ts:3:\d+/, 'mapped: the source file and line');
+});
+
+test("its require: Node's modules (with or without node:), then files beside the image; unknown modules throw", () => {
+  writeFileSync(join(dir, 'data.json'), '{ "x": 42 }');
+  const code = "module.exports = { sep: require('node:path').sep, cpus: typeof require('os').cpus, x: require('./data.json').x, library: require('xenode') };\n";
+  const k = new CompiledKernel({ url: pathToFileURL(join(dir, 'requirer.js')).href, code, cachedData: new Uint8Array() });
+  const library = {};
+  assert.deepEqual(k.run(library), { sep: '/', cpus: 'function', x: 42, library });
+  const missing = new CompiledKernel({ url: pathToFileURL(join(dir, 'missing.js')).href, code: "require('node:no-such-module');\n", cachedData: new Uint8Array() });
+  assert.throws(() => missing.run(library), { code: 'ERR_UNKNOWN_BUILTIN_MODULE' });
+  const absent = new CompiledKernel({ url: pathToFileURL(join(dir, 'absent.js')).href, code: "require('./absent.json');\n", cachedData: new Uint8Array() });
+  assert.throws(() => absent.run(library), { code: 'MODULE_NOT_FOUND' });
 });
 
 test("another thread compiles it from the host's code cache without rejecting it", async () => {
