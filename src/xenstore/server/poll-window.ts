@@ -1,0 +1,73 @@
+// Halt-polling for xenstored's sockets, as the hypervisor's UpcallLoop does it for event channels
+// (and KVM for vCPUs): after the daemon has answered, its event loop keeps polling its sockets
+// without sleeping for a short window, because a client with one request in flight sends the
+// next a few tens of microseconds after its reply, and a sleeping daemon's wake-up costs about
+// as much on this VM (docs/PERFORMANCE.md, xenstored). The loop polls without sleeping while a
+// setImmediate is pending (libuv then waits with a timeout of 0), so I/O, timers and every other
+// connection are served as usual meanwhile. The window adapts: it grows while requests arrive
+// soon after the daemon went idle and shrinks to nothing while they do not, so an idle daemon
+// never spins, and one whose clients are slow (a loaded machine) stops trying.
+
+/** The longest window: a client's turnaround on a quiet machine, with room. */
+export const SOCKET_POLL_MAX_US = 60;
+/** The first window after none. */
+export const SOCKET_POLL_START_US = 10;
+
+export class PollWindow {
+  #windowUs = 0;
+  /** While polling: when the window ends (ms). */
+  #until = 0;
+  #polling = false;
+  /** When the daemon last answered and went idle (ms), or -1 if a read has come since. */
+  #idleAt = -1;
+
+  constructor(
+    private readonly maxUs = SOCKET_POLL_MAX_US,
+    /** Milliseconds, as performance.now() (tests pass their own clock). */
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** The current window in µs (0: the daemon sleeps as soon as it is idle). */
+  get windowUs(): number {
+    return this.#windowUs;
+  }
+
+  get polling(): boolean {
+    return this.#polling;
+  }
+
+  /**
+   * A read came. If the daemon had stopped polling and slept, adapt the window to how long it
+   * was idle (polling included, as KVM counts it): a wait the longest window would have covered
+   * grows it, a longer one shrinks it. A read that came while polling changes nothing.
+   */
+  input(): void {
+    if (this.#polling || this.#idleAt < 0) return;
+    const idleUs = (this.now() - this.#idleAt) * 1000;
+    this.#idleAt = -1;
+    if (idleUs <= this.maxUs) {
+      this.#windowUs = Math.min(this.maxUs, this.#windowUs === 0 ? SOCKET_POLL_START_US : this.#windowUs * 2);
+    } else {
+      this.#windowUs = this.#windowUs <= SOCKET_POLL_START_US ? 0 : this.#windowUs / 2;
+    }
+  }
+
+  /** The daemon answered and has nothing left to do: poll for the window, then sleep. */
+  answered(): void {
+    const now = this.now();
+    this.#idleAt = now;
+    if (this.#windowUs === 0) return;
+    this.#until = now + this.#windowUs / 1000;
+    if (this.#polling) return;
+    this.#polling = true;
+    setImmediate(this.#spin);
+  }
+
+  readonly #spin = (): void => {
+    if (this.now() < this.#until) {
+      setImmediate(this.#spin);
+      return;
+    }
+    this.#polling = false;
+  };
+}
