@@ -12,6 +12,18 @@
 export const SOCKET_POLL_MAX_US = 60;
 /** The first window after none. */
 export const SOCKET_POLL_START_US = 10;
+/**
+ * A pass of the polling loop normally takes a few µs; one this long means the thread was
+ * preempted (or busy with other work, when there is no need to poll). On a loaded machine a
+ * spinning daemon only takes CPU from its clients, and loses the wake-up priority a sleeper
+ * gets, so polling stops for a while, as KVM stops when other tasks want the CPU.
+ */
+export const SOCKET_POLL_PREEMPTED_US = 200;
+/**
+ * How long polling stays off after a preempted pass. Short: a VM's vCPU is also preempted now and
+ * then on an idle host (20 ms kept polling off for most of a depth-1 run).
+ */
+export const SOCKET_POLL_BACKOFF_MS = 2;
 
 export class PollWindow {
   #windowUs = 0;
@@ -20,6 +32,10 @@ export class PollWindow {
   #polling = false;
   /** When the daemon last answered and went idle (ms), or -1 if a read has come since. */
   #idleAt = -1;
+  /** The last pass of the polling loop (ms). */
+  #spunAt = 0;
+  /** No polling before this time (ms): a pass was preempted. */
+  #offUntil = 0;
 
   constructor(
     private readonly maxUs = SOCKET_POLL_MAX_US,
@@ -43,8 +59,10 @@ export class PollWindow {
    */
   input(): void {
     if (this.#polling || this.#idleAt < 0) return;
-    const idleUs = (this.now() - this.#idleAt) * 1000;
+    const now = this.now();
+    const idleUs = (now - this.#idleAt) * 1000;
     this.#idleAt = -1;
+    if (now < this.#offUntil) return;
     if (idleUs <= this.maxUs) {
       this.#windowUs = Math.min(this.maxUs, this.#windowUs === 0 ? SOCKET_POLL_START_US : this.#windowUs * 2);
     } else {
@@ -60,11 +78,17 @@ export class PollWindow {
     this.#until = now + this.#windowUs / 1000;
     if (this.#polling) return;
     this.#polling = true;
+    this.#spunAt = now;
     setImmediate(this.#spin);
   }
 
   readonly #spin = (): void => {
-    if (this.now() < this.#until) {
+    const now = this.now();
+    if ((now - this.#spunAt) * 1000 >= SOCKET_POLL_PREEMPTED_US) {
+      this.#windowUs = 0;
+      this.#offUntil = now + SOCKET_POLL_BACKOFF_MS;
+    } else if (now < this.#until) {
+      this.#spunAt = now;
       setImmediate(this.#spin);
       return;
     }

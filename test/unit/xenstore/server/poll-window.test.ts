@@ -3,7 +3,9 @@
 // spins. The clock is the test's own, so nothing here depends on how fast the machine is.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PollWindow, SOCKET_POLL_MAX_US, SOCKET_POLL_START_US } from '../../../../src/xenstore/server/poll-window.js';
+import {
+  PollWindow, SOCKET_POLL_BACKOFF_MS, SOCKET_POLL_MAX_US, SOCKET_POLL_PREEMPTED_US, SOCKET_POLL_START_US,
+} from '../../../../src/xenstore/server/poll-window.js';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -24,17 +26,19 @@ test('a daemon whose clients answer late never polls', async () => {
   }
 });
 
-/** Answers each followed by a read as the window ends (after polling stopped); the windows seen. */
-async function readsAtWindowEnd(w: PollWindow, advanceUs: (us: number) => void, n: number): Promise<number[]> {
+/**
+ * Answers each followed by a read `afterUs` after polling ended with its window (the read came
+ * while the daemon slept); the windows seen after each read.
+ */
+async function readsAfterWindow(w: PollWindow, advanceUs: (us: number) => void, n: number, afterUs: number): Promise<number[]> {
   const seen: number[] = [];
   for (let i = 0; i < n; i++) {
     w.answered();
-    // Past the window (the longest window's end at most): polling stops at the next turn, and
-    // the read comes while the daemon sleeps.
-    advanceUs(Math.min(w.windowUs + 1, SOCKET_POLL_MAX_US));
+    advanceUs(w.windowUs);
     await turn();
     await turn();
     assert.equal(w.polling, false, `answer ${i}: polling ended with its window`);
+    advanceUs(afterUs);
     w.input();
     seen.push(w.windowUs);
   }
@@ -43,7 +47,7 @@ async function readsAtWindowEnd(w: PollWindow, advanceUs: (us: number) => void, 
 
 test('requests that follow answers soon grow the window up to its bound; polling ends with the window', async () => {
   const { w, advanceUs } = windowOnClock();
-  const seen = await readsAtWindowEnd(w, advanceUs, 8);
+  const seen = await readsAfterWindow(w, advanceUs, 8, 0);
   assert.equal(seen[0], SOCKET_POLL_START_US);
   assert.ok(seen.every((us, i) => i === 0 || us >= seen[i - 1]!), `never shrinks: ${seen}`);
   assert.equal(seen.at(-1), SOCKET_POLL_MAX_US, `bounded: ${seen}`);
@@ -51,21 +55,37 @@ test('requests that follow answers soon grow the window up to its bound; polling
 
 test('a read during the window keeps it; late reads shrink it to nothing', async () => {
   const { w, advanceUs } = windowOnClock();
-  await readsAtWindowEnd(w, advanceUs, 8);
+  await readsAfterWindow(w, advanceUs, 8, 0);
   assert.equal(w.windowUs, SOCKET_POLL_MAX_US);
   w.answered();
   assert.equal(w.polling, true, 'polls after an answer');
   advanceUs(5);
   w.input();
   assert.equal(w.windowUs, SOCKET_POLL_MAX_US, 'a read while polling changes nothing');
-  for (let i = 0; i < 8 && w.windowUs > 0; i++) {
-    w.answered();
-    advanceUs(10 * SOCKET_POLL_MAX_US);
-    await turn();
-    assert.equal(w.polling, false);
-    w.input();
-  }
+  const seen = await readsAfterWindow(w, advanceUs, 8, 10 * SOCKET_POLL_MAX_US);
+  assert.ok(seen.every((us, i) => us < (i === 0 ? SOCKET_POLL_MAX_US : seen[i - 1]!) || us === 0), `shrinks: ${seen}`);
   assert.equal(w.windowUs, 0, 'shrunk to nothing');
   w.answered();
   assert.equal(w.polling, false, 'and the daemon sleeps at once');
+});
+
+test('a preempted pass of the polling loop stops polling for a while', async () => {
+  const { w, advanceUs } = windowOnClock();
+  await readsAfterWindow(w, advanceUs, 8, 0);
+  assert.equal(w.windowUs, SOCKET_POLL_MAX_US);
+  w.answered();
+  assert.equal(w.polling, true);
+  // The thread lost its CPU in the middle of the window.
+  advanceUs(SOCKET_POLL_PREEMPTED_US);
+  await turn();
+  assert.equal(w.polling, false, 'polling stopped');
+  assert.equal(w.windowUs, 0);
+  // Reads that come soon do not bring it back during the back-off...
+  const during = await readsAfterWindow(w, advanceUs, 5, 1);
+  assert.deepEqual(during, [0, 0, 0, 0, 0]);
+  // ...but do after it.
+  advanceUs(SOCKET_POLL_BACKOFF_MS * 1000);
+  const after = await readsAfterWindow(w, advanceUs, 3, 1);
+  assert.equal(after[0], SOCKET_POLL_START_US);
+  assert.ok(after[2]! > after[0]!, `grows again: ${after}`);
 });
