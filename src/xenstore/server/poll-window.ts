@@ -6,7 +6,12 @@
 // setImmediate is pending (libuv then waits with a timeout of 0), so I/O, timers and every other
 // connection are served as usual meanwhile. The window adapts: it grows while requests arrive
 // soon after the daemon went idle and shrinks to nothing while they do not, so an idle daemon
-// never spins, and one whose clients are slow (a loaded machine) stops trying.
+// never spins, and one whose clients are slow stops trying. Nor does it poll while the machine
+// has more runnable tasks than CPUs (Linux's /proc/loadavg, looked at every few ms): spinning
+// there only takes CPU from the clients, as KVM polls only while no other task wants the CPU.
+import { Buffer } from 'node:buffer';
+import { openSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 /** The longest window: a client's turnaround on a quiet machine, with room. */
 export const SOCKET_POLL_MAX_US = 60;
@@ -25,6 +30,41 @@ export const SOCKET_POLL_PREEMPTED_US = 200;
  */
 export const SOCKET_POLL_BACKOFF_MS = 2;
 
+/** How long a look at the run queue holds (ms). */
+const RUNNABLE_LOOK_MS = 5;
+const CPUS = availableParallelism();
+
+/** Tasks runnable now, from /proc/loadavg's text ("0.5 0.4 0.3 RUNNING/THREADS LASTPID"); NaN if absent. */
+export function runnableTasks(loadavg: string): number {
+  const m = /^\S+ \S+ \S+ (\d+)\//.exec(loadavg);
+  return m ? Number(m[1]) : NaN;
+}
+
+let runQueue: { fd: number; buf: Buffer; lookedAt: number; busy: boolean } | null | undefined;
+
+/**
+ * Whether more tasks are runnable than there are CPUs (the caller included), looked at every
+ * RUNNABLE_LOOK_MS through one descriptor the process keeps open. Without /proc/loadavg (not
+ * Linux), as if busy: no polling, as before polling existed.
+ */
+export function cpusBusy(): boolean {
+  if (runQueue === undefined) {
+    try {
+      runQueue = { fd: openSync('/proc/loadavg', 'r'), buf: Buffer.alloc(128), lookedAt: -Infinity, busy: true };
+    } catch {
+      runQueue = null;
+    }
+  }
+  if (runQueue === null) return true;
+  const now = performance.now();
+  if (now - runQueue.lookedAt >= RUNNABLE_LOOK_MS) {
+    runQueue.lookedAt = now;
+    const n = readSync(runQueue.fd, runQueue.buf, 0, runQueue.buf.length, 0);
+    runQueue.busy = !(runnableTasks(runQueue.buf.toString('latin1', 0, n)) <= CPUS);
+  }
+  return runQueue.busy;
+}
+
 export class PollWindow {
   #windowUs = 0;
   /** While polling: when the window ends (ms). */
@@ -41,6 +81,8 @@ export class PollWindow {
     private readonly maxUs = SOCKET_POLL_MAX_US,
     /** Milliseconds, as performance.now() (tests pass their own clock). */
     private readonly now: () => number = () => performance.now(),
+    /** Whether other tasks want the CPUs now (then the daemon sleeps at once). */
+    private readonly busy: () => boolean = cpusBusy,
   ) {}
 
   /** The current window in µs (0: the daemon sleeps as soon as it is idle). */
@@ -74,7 +116,7 @@ export class PollWindow {
   answered(): void {
     const now = this.now();
     this.#idleAt = now;
-    if (this.#windowUs === 0) return;
+    if (this.#windowUs === 0 || (!this.#polling && this.busy())) return;
     this.#until = now + this.#windowUs / 1000;
     if (this.#polling) return;
     this.#polling = true;

@@ -4,15 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  PollWindow, SOCKET_POLL_BACKOFF_MS, SOCKET_POLL_MAX_US, SOCKET_POLL_PREEMPTED_US, SOCKET_POLL_START_US,
+  PollWindow, cpusBusy, runnableTasks, SOCKET_POLL_BACKOFF_MS, SOCKET_POLL_MAX_US, SOCKET_POLL_PREEMPTED_US, SOCKET_POLL_START_US,
 } from '../../../../src/xenstore/server/poll-window.js';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** A window on a clock the test moves (ms). */
-function windowOnClock(): { w: PollWindow; advanceUs: (us: number) => void } {
+function windowOnClock(busy = (): boolean => false): { w: PollWindow; advanceUs: (us: number) => void } {
   let t = 1000;
-  return { w: new PollWindow(SOCKET_POLL_MAX_US, () => t), advanceUs: (us) => { t += us / 1000; } };
+  return { w: new PollWindow(SOCKET_POLL_MAX_US, () => t, busy), advanceUs: (us) => { t += us / 1000; } };
 }
 
 test('a daemon whose clients answer late never polls', async () => {
@@ -88,4 +88,32 @@ test('a preempted pass of the polling loop stops polling for a while', async () 
   const after = await readsAfterWindow(w, advanceUs, 3, 1);
   assert.equal(after[0], SOCKET_POLL_START_US);
   assert.ok(after[2]! > after[0]!, `grows again: ${after}`);
+});
+
+test('no polling while other tasks want the CPUs; the window still follows the client', async () => {
+  let busy = false;
+  const { w, advanceUs } = windowOnClock(() => busy);
+  await readsAfterWindow(w, advanceUs, 8, 0);
+  busy = true;
+  for (let i = 0; i < 4; i++) {
+    w.answered();
+    assert.equal(w.polling, false, 'sleeps at once');
+    advanceUs(1);
+    w.input();
+  }
+  assert.equal(w.windowUs, SOCKET_POLL_MAX_US, 'kept: the client still answers soon');
+  busy = false;
+  w.answered();
+  assert.equal(w.polling, true, 'polls again once the CPUs are free');
+  advanceUs(SOCKET_POLL_MAX_US);
+  await turn();
+  assert.equal(w.polling, false);
+});
+
+test("the run queue is read from /proc/loadavg's fourth field", () => {
+  assert.equal(runnableTasks('22.58 19.46 19.01 12/436 22256\n'), 12);
+  assert.equal(runnableTasks('0.00 0.01 0.05 1/80 7'), 1);
+  assert.ok(Number.isNaN(runnableTasks('')));
+  assert.ok(Number.isNaN(runnableTasks('garbage 1/2')));
+  assert.equal(typeof cpusBusy(), 'boolean');
 });
