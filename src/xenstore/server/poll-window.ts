@@ -1,8 +1,8 @@
 // Halt-polling for xenstored's sockets, as the hypervisor's UpcallLoop does it for event channels
 // (and KVM for vCPUs): after the daemon has answered, its event loop keeps polling its sockets
 // without sleeping for a short window, because a client with one request in flight sends the
-// next a few tens of microseconds after its reply, and a sleeping daemon's wake-up costs about
-// as much on this VM (docs/PERFORMANCE.md, xenstored). The loop polls without sleeping while a
+// next a few tens of microseconds after its reply, and waking a sleeping daemon costs about as
+// much on a virtual machine (docs/PERFORMANCE.md, xenstored). The loop polls without sleeping while a
 // setImmediate is pending (libuv then waits with a timeout of 0), so I/O, timers and every other
 // connection are served as usual meanwhile. The window adapts: it grows while requests arrive
 // soon after the daemon went idle and shrinks to nothing while they do not, so an idle daemon
