@@ -141,7 +141,10 @@ export class Children {
   }
 
   with(name: string): Children {
-    return this.has(name) ? this : this.appended(name);
+    if (this.small !== undefined) return this.small.includes(name) ? this : this.appended(name);
+    // One hash and one search of a long list: the name is either there or added with no earlier entry.
+    const hash = hashName(name);
+    return namesGet(this.byName, hash, name) !== undefined ? this : this.appendedLong(name, hash, []);
   }
 
   /** `name` added at the end even if listed already (cxenstored add_child). */
@@ -153,6 +156,12 @@ export class Children {
       for (const n of small) long = long.appended(n);
       return long.appended(name);
     }
+    const hash = hashName(name);
+    return this.appendedLong(name, hash, namesGet(this.byName, hash, name) ?? []);
+  }
+
+  /** A long list with `name` (of hash `hash`, listed at `seqs` already) added at the end. */
+  private appendedLong(name: string, hash: number, seqs: readonly number[]): Children {
     let shift = this.shift;
     let order = this.order;
     // Grow the order trie by a level when the sequence number outruns it.
@@ -160,8 +169,6 @@ export class Children {
       if (order !== undefined) order = replaced<Order | string>(undefined, 0, order) as Order;
       shift += BITS;
     }
-    const hash = hashName(name);
-    const seqs = namesGet(this.byName, hash, name) ?? [];
     return new Children(
       undefined,
       orderSet(order, shift, this.next, name),

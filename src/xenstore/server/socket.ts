@@ -8,11 +8,14 @@
 //
 // Every connection reads into one buffer (net's `onread`) instead of through the stream's
 // 'data' events: no Buffer, stream push and nextTick per read, which at one request in flight
-// are a large part of the daemon's own CPU per request (docs/PERFORMANCE.md, xenstored).
+// are a large part of the daemon's own CPU per request (docs/PERFORMANCE.md, xenstored). After
+// answering, the listener polls its sockets for a short adaptive window (poll-window.ts), so a
+// client that sends its next request soon is read without waking a sleeping daemon.
 import { Buffer } from 'node:buffer';
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { type Server, type Socket, createServer } from 'node:net';
 import { readingInto } from '../../readinto.js';
+import { PollWindow } from './poll-window.js';
 import type { CloseReason, ConnectionSink, SendBytes } from './transport.js';
 
 /** Small messages held for a peer that does not read are merged this many at a time. */
@@ -67,11 +70,14 @@ export class UnixSocketListener {
   }
 
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  /** Halt-polling after answers (poll-window.ts): a client with one request in flight is read without a wake-up. */
+  readonly #poll = new PollWindow();
 
   #attach(accepted: Socket, accept: AcceptConnection): void {
     // Assigned below, before the socket's first read (a later turn) calls back.
     let conn!: ConnectionSink;
     const sock = readingInto(accepted, this.#readBuffer, (n, buf) => {
+      this.#poll.input();
       this.#reading = true;
       try {
         conn.receive(buf.subarray(0, n));
@@ -79,6 +85,7 @@ export class UnixSocketListener {
         this.#reading = false;
       }
       if (this.#dirty.length > 0) this.#flushAll();
+      this.#poll.answered();
       // false stops reading (net's onread): held input or unread output.
       return !throttled && conn.wantsInput !== false;
     });

@@ -100,3 +100,18 @@ test('random operations on many versions match an array model', () => {
   }
   pool.forEach(({ c, m }, i) => check(c, m, alphabet, `version ${i} at the end`));
 });
+
+test('with() on a long list: a listed name gives the same version, a hash twin is added', () => {
+  const [x, y] = ['n512789', 'n749192'] as const; // one FNV-1a hash (see above)
+  let c = Children.EMPTY;
+  for (let i = 0; i < 40; i++) c = c.with(`d${i}`);
+  c = c.with(x);
+  assert.equal(c.with(x), c, 'a listed name changes nothing');
+  assert.equal(c.with('d0'), c, 'nor does an early one');
+  const names = [...Array.from({ length: 40 }, (_, i) => `d${i}`), x];
+  const both = c.with(y);
+  check(both, [...names, y], [x, y, 'd0'], 'the twin is added');
+  assert.equal(both.with(y), both, 'the twin is listed');
+  assert.equal(both.with(x), both, 'and so is the first');
+  check(c.appended(x).with(x), [...names, x], [x], 'a name listed twice is not added again');
+});

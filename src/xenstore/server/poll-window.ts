@@ -1,0 +1,139 @@
+// Halt-polling for xenstored's sockets, as the hypervisor's UpcallLoop does it for event channels
+// (and KVM for vCPUs): after the daemon has answered, its event loop keeps polling its sockets
+// without sleeping for a short window, because a client with one request in flight sends the
+// next a few tens of microseconds after its reply, and waking a sleeping daemon costs about as
+// much on a virtual machine (docs/PERFORMANCE.md, xenstored). The loop polls without sleeping while a
+// setImmediate is pending (libuv then waits with a timeout of 0), so I/O, timers and every other
+// connection are served as usual meanwhile. The window adapts: it grows while requests arrive
+// soon after the daemon went idle and shrinks to nothing while they do not, so an idle daemon
+// never spins, and one whose clients are slow stops trying. Nor does it poll while the machine
+// has more runnable tasks than CPUs (Linux's /proc/loadavg, looked at every few ms): spinning
+// there only takes CPU from the clients, as KVM polls only while no other task wants the CPU.
+import { Buffer } from 'node:buffer';
+import { openSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+/** The longest window: a client's turnaround on a quiet machine, with room. */
+export const SOCKET_POLL_MAX_US = 60;
+/** The first window after none. */
+export const SOCKET_POLL_START_US = 10;
+/**
+ * A pass of the polling loop normally takes a few µs; one this long means the thread was
+ * preempted (or busy with other work, when there is no need to poll). On a loaded machine a
+ * spinning daemon only takes CPU from its clients, and loses the wake-up priority a sleeper
+ * gets, so polling stops for a while, as KVM stops when other tasks want the CPU.
+ */
+export const SOCKET_POLL_PREEMPTED_US = 200;
+/**
+ * How long polling stays off after a preempted pass. Short: a VM's vCPU is also preempted now and
+ * then on an idle host (20 ms kept polling off for most of a depth-1 run).
+ */
+export const SOCKET_POLL_BACKOFF_MS = 2;
+
+/** How long a look at the run queue holds (ms). */
+const RUNNABLE_LOOK_MS = 5;
+const CPUS = availableParallelism();
+
+/** Tasks runnable now, from /proc/loadavg's text ("0.5 0.4 0.3 RUNNING/THREADS LASTPID"); NaN if absent. */
+export function runnableTasks(loadavg: string): number {
+  const m = /^\S+ \S+ \S+ (\d+)\//.exec(loadavg);
+  return m ? Number(m[1]) : NaN;
+}
+
+let runQueue: { fd: number; buf: Buffer; lookedAt: number; busy: boolean } | null | undefined;
+
+/**
+ * Whether more tasks are runnable than there are CPUs (the caller included), looked at every
+ * RUNNABLE_LOOK_MS through one descriptor the process keeps open. Without /proc/loadavg (not
+ * Linux), as if busy: no polling, as before polling existed.
+ */
+export function cpusBusy(): boolean {
+  if (runQueue === undefined) {
+    try {
+      runQueue = { fd: openSync('/proc/loadavg', 'r'), buf: Buffer.alloc(128), lookedAt: -Infinity, busy: true };
+    } catch {
+      runQueue = null;
+    }
+  }
+  if (runQueue === null) return true;
+  const now = performance.now();
+  if (now - runQueue.lookedAt >= RUNNABLE_LOOK_MS) {
+    runQueue.lookedAt = now;
+    const n = readSync(runQueue.fd, runQueue.buf, 0, runQueue.buf.length, 0);
+    runQueue.busy = !(runnableTasks(runQueue.buf.toString('latin1', 0, n)) <= CPUS);
+  }
+  return runQueue.busy;
+}
+
+export class PollWindow {
+  #windowUs = 0;
+  /** While polling: when the window ends (ms). */
+  #until = 0;
+  #polling = false;
+  /** When the daemon last answered and went idle (ms), or -1 if a read has come since. */
+  #idleAt = -1;
+  /** The last pass of the polling loop (ms). */
+  #spunAt = 0;
+  /** No polling before this time (ms): a pass was preempted. */
+  #offUntil = 0;
+
+  constructor(
+    private readonly maxUs = SOCKET_POLL_MAX_US,
+    /** Milliseconds, as performance.now() (tests pass their own clock). */
+    private readonly now: () => number = () => performance.now(),
+    /** Whether other tasks want the CPUs now (then the daemon sleeps at once). */
+    private readonly busy: () => boolean = cpusBusy,
+  ) {}
+
+  /** The current window in µs (0: the daemon sleeps as soon as it is idle). */
+  get windowUs(): number {
+    return this.#windowUs;
+  }
+
+  get polling(): boolean {
+    return this.#polling;
+  }
+
+  /**
+   * A read came. If the daemon had stopped polling and slept, adapt the window to how long it
+   * was idle (polling included, as KVM counts it): a wait the longest window would have covered
+   * grows it, a longer one shrinks it. A read that came while polling changes nothing.
+   */
+  input(): void {
+    if (this.#polling || this.#idleAt < 0) return;
+    const now = this.now();
+    const idleUs = (now - this.#idleAt) * 1000;
+    this.#idleAt = -1;
+    if (now < this.#offUntil) return;
+    if (idleUs <= this.maxUs) {
+      this.#windowUs = Math.min(this.maxUs, this.#windowUs === 0 ? SOCKET_POLL_START_US : this.#windowUs * 2);
+    } else {
+      this.#windowUs = this.#windowUs <= SOCKET_POLL_START_US ? 0 : this.#windowUs / 2;
+    }
+  }
+
+  /** The daemon answered and has nothing left to do: poll for the window, then sleep. */
+  answered(): void {
+    const now = this.now();
+    this.#idleAt = now;
+    if (this.#windowUs === 0 || (!this.#polling && this.busy())) return;
+    this.#until = now + this.#windowUs / 1000;
+    if (this.#polling) return;
+    this.#polling = true;
+    this.#spunAt = now;
+    setImmediate(this.#spin);
+  }
+
+  readonly #spin = (): void => {
+    const now = this.now();
+    if ((now - this.#spunAt) * 1000 >= SOCKET_POLL_PREEMPTED_US) {
+      this.#windowUs = 0;
+      this.#offUntil = now + SOCKET_POLL_BACKOFF_MS;
+    } else if (now < this.#until) {
+      this.#spunAt = now;
+      setImmediate(this.#spin);
+      return;
+    }
+    this.#polling = false;
+  };
+}
