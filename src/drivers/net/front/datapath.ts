@@ -86,6 +86,17 @@ class Pending implements TxFrame {
 
 type MutableStats = { -readonly [K in keyof NetStats]: NetStats[K] };
 
+/**
+ * Frames handed up from an rx ring before what they made the stacks send is pushed out. A
+ * sleeping backend hears of a turn's transmits once, at the end of the turn (a wake-up per
+ * frame costs more than it gains), so a batch of 30 HTTP requests was answered in full before
+ * dom0 heard of the first answer, and the client, dom0 and the server took turns: one thread
+ * ran at a time (their CPU shares added up to one core). Pushing every few frames lets the next
+ * hop start on the first answers while the rest are made. Linux's netfront notifies at every
+ * transmit that finds the backend asleep, and hands up at most NAPI's 64 frames per poll.
+ */
+export const RX_PUSH_BUDGET = 8;
+
 /** Grant references one queue takes: two ring pages and the rx buffers. */
 const REFS_PER_QUEUE = NETFRONT_CONNECT_FRAMES;
 /**
@@ -487,8 +498,9 @@ export class NetDatapath {
     try {
       // A batch at a time, each followed by what it made the stacks send (their ACKs and
       // answers) and its buffers posted again: a backend that keeps delivering (a peer's
-      // retransmissions after a migration) must not hold them back until it pauses.
-      while (q.rx.poll()) {
+      // retransmissions after a migration) must not hold them back until it pauses, and the
+      // first answers of a long batch go before the rest are made (RX_PUSH_BUDGET).
+      while (q.rx.poll(RX_PUSH_BUDGET)) {
         this.#pump();
         if (q.rx.refill()) q.rxPort.notify();
       }

@@ -95,11 +95,12 @@ export class RxQueue {
   }
 
   /**
-   * Take the complete frames the backend has answered so far; buffers are posted again by
-   * refill(). True when more came meanwhile (else the backend will send an event for the next,
-   * or for the next slot of a chain published in part).
+   * Take the complete frames the backend has answered so far, at most `budget` of them; buffers
+   * are posted again by refill(). True when more are there (past the budget) or came meanwhile
+   * (else the backend will send an event for the next, or for the next slot of a chain
+   * published in part).
    */
-  poll(): boolean {
+  poll(budget = Infinity): boolean {
     const ring = this.ring;
     const prod = ring.rspProd;
     const avail = (prod - ring.rspCons) >>> 0;
@@ -107,6 +108,7 @@ export class RxQueue {
       throw new BackendMisbehaved(`rx rsp_prod ${prod} answers buffers never posted (rsp_cons ${ring.rspCons}, req_prod ${ring.reqProdPvt})`);
     }
     while (ring.rspCons !== prod) {
+      if (budget-- === 0) return true;
       const used = this.#frame(ring.rspCons, prod);
       // A chain not wholly published yet: woken by its next slot, not by what is there already.
       if (used === 0) return ring.finalCheckForResponsesAfter(prod);

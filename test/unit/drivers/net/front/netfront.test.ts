@@ -13,6 +13,7 @@ import {
 import { XenbusState } from '../../../../../src/abi/xenbus.js';
 import { BackendMisbehaved, Disconnected, InvalidLength, TxError, Unimplemented } from '../../../../../src/drivers/net/front/errors.js';
 import { NetFront } from '../../../../../src/drivers/net/front/netfront.js';
+import { RX_PUSH_BUDGET } from '../../../../../src/drivers/net/front/datapath.js';
 import { CB_TOT_PAGES } from '../../../../../src/hypervisor/layout.js';
 import { switchState } from '../../../../../src/drivers/xenbus.js';
 import { TxArena } from '../../../../../src/drivers/net/front/arena.js';
@@ -795,6 +796,35 @@ test('a backend that keeps delivering does not hold back the frames sent in answ
   await until(() => k === FRAMES, 'every frame');
   assert.deepEqual(published, Array.from({ length: FRAMES }, (_, i) => i), 'the answers to the frames before each were published');
   await back.txPublished(FRAMES);
+});
+
+test('a long rx batch: what its first frames made the stack send goes out, and a backend asleep is told, before the rest are handed up (RX_PUSH_BUDGET)', async (t) => {
+  const { back, f, g, rig } = await connected(t);
+  const FRAMES = 3 * RX_PUSH_BUDGET;
+  const txPort = Number(await rig.xs0.read(`${back.fe}/${NETIF_XS.eventChannelTx}`));
+  // Per notify of the tx channel: the frames handed up by then.
+  const notified: number[] = [];
+  let handed = 0;
+  const send = g.hc.evtchnSend.bind(g.hc);
+  g.hc.evtchnSend = (port: number) => {
+    if (port === txPort) notified.push(handed);
+    send(port);
+  };
+  t.after(() => {
+    g.hc.evtchnSend = send;
+  });
+  f.listen(() => {
+    // A backend that keeps up and then sleeps: it takes what was published and asks to be woken by the next.
+    back.tx.reqCons = back.tx.reqProd;
+    assert.equal(back.tx.finalCheckForRequests(), false);
+    handed++;
+    assert.equal(f.writeInPlace(60, NET_FRAME_PLAIN, (b) => b.set(testFrame(60, handed))), true);
+  });
+  for (let k = 0; k < FRAMES; k++) back.sendFrame(testFrame(64, k));
+  back.pushRx();
+  await until(() => handed === FRAMES, 'every frame');
+  // Each came right after a budget's frames; without the budget, one came after all of them.
+  assert.deepEqual(notified, [1, 2, 3].map((n) => n * RX_PUSH_BUDGET));
 });
 
 test('frames delivered while nothing listens wait in the ring and reach the first listener, in order, none dropped (a migrated guest\'s vif is delivered to before its stack listens)', async (t) => {
