@@ -79,8 +79,6 @@ export class LinkEnd implements Net {
   peer!: LinkEnd;
   rx = 0;
   tx = 0;
-  /** Net.txRoom, when a test gives it one (a device whose ring fills); unset, there is always room. */
-  txRoom: ((len: number, wake: () => void) => boolean) | undefined;
   /** Every frame this end sends, as the link sees it (before loss). */
   onTransmit: ((frame: Uint8Array, info: NetFrameInfo) => void) | undefined;
 

@@ -36,12 +36,6 @@ export interface TcpHost {
    */
   emit(c: Connection, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined,
     len: number, bufOffset: number): void;
-  /**
-   * Whether a segment of `len` payload bytes would leave the device at once. False when its
-   * ring is full: `c` holds its data, and its output() runs again once there is room (Linux's
-   * queue stop and wake, so that a stream keeps no more in the device than its ring holds).
-   */
-  txRoom(c: Connection, len: number): boolean;
   /** The handshake completed. */
   established(c: Connection): void;
   /** The connection entered TIME-WAIT. */
@@ -612,7 +606,6 @@ export class Connection {
       // than send a runt; half the congestion window is enough in slow start.
       if (len < unsent && inFlight > 0 && !fin && len < Math.min(maxSeg, this.#maxSndWnd / 2, this.cc.cwnd / 2)) break;
       if (len === 0 && !fin) break;
-      if (len > 0 && !this.host.txRoom(this, len)) break;
       this.#sendSegment(this.sndNxt, (fin ? FIN : 0) | (len > 0 && len === unsent ? PSH : 0), len);
       if (this.#rttSeq === -1 && len > 0 && !seqLt(this.sndNxt, this.sndMax)) {
         this.#rttSeq = seqAdd(this.sndNxt, len);

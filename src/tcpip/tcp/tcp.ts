@@ -61,9 +61,6 @@ export interface ConnectOptions {
   noDelay?: boolean;
 }
 
-/** The most a segment's headers add to its payload: Ethernet with 802.1Q, IPv4 and TCP with options. */
-const SEGMENT_HEADROOM = 18 + 20 + 60;
-
 /** A segment's info with its checksum left to the peer on this host. */
 const CSUM_BLANK: NetFrameInfo = Object.freeze({ csumBlank: true, dataValidated: false });
 
@@ -227,21 +224,6 @@ export class Tcp implements TcpHost {
     this.#send(c, seq, ack, flags, window, opts, len, len > c.mss ? c.mss : 0, len > 0 ? c.sndBuf : undefined, bufOffset);
   }
 
-  txRoom(c: Connection, len: number): boolean {
-    const net = this.ip.eth.net;
-    if (!net.txRoom || net.txRoom(SEGMENT_HEADROOM + len, this.#txWake)) return true;
-    this.#txStopped.add(c);
-    return false;
-  }
-
-  /** Connections the device stopped (txRoom), and what it calls when room comes back. */
-  readonly #txStopped = new Set<Connection>();
-  readonly #txWake = (): void => {
-    const stopped = [...this.#txStopped];
-    this.#txStopped.clear();
-    for (const c of stopped) c.output();
-  };
-
   /**
    * One segment: its header, then `len` bytes of `payload` from `bufOffset`, built where the
    * device sends it from when it can (the send buffer copied once, straight into netfront's
@@ -332,7 +314,6 @@ export class Tcp implements TcpHost {
       this.counters.timeouts += c.stats.timeouts;
     }
     this.#timeWait.delete(c);
-    this.#txStopped.delete(c);
     this.#sockets.delete(c);
     if (c.passive) this.#listeners.get(c.localPort)?.halfOpen.delete(c);
   }

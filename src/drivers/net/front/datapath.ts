@@ -19,7 +19,7 @@ import type { NetStats } from './net.js';
 import { NetPages } from './pages.js';
 import { NETFRONT_CONNECT_FRAMES } from '../protocol.js';
 import { RxQueue } from './rx.js';
-import { TxQueue, type TxFrame, type TxWake } from './tx.js';
+import { TxQueue, type TxFrame } from './tx.js';
 import { SuspendGate } from '../../quiesce.js';
 
 /** What the lifecycle writes to xenstore for one queue. */
@@ -128,12 +128,6 @@ export class NetDatapath {
   #unbacked = 0;
   /** Frames in flight whose write waits for their answer (not those built in place). */
   #awaited = 0;
-  /**
-   * Senders txRoom() stopped (Linux's netif_stop_queue), each woken once when a frame of
-   * #stoppedLen bytes fits again (netif_wake_queue), and the largest frame one of them asked for.
-   */
-  readonly #stopped = new Set<() => void>();
-  #stoppedLen = 0;
   #open = false;
   /** The one way into the pump: once per turn of the event loop, whoever asks. */
   readonly #kick = oncePerTurn(() => this.#pump());
@@ -256,58 +250,15 @@ export class NetDatapath {
     return true;
   }
 
-  /**
-   * Whether a frame of `len` bytes built in place now would go on its ring at once. When it
-   * would not only for want of ring room, the sender is stopped (netif_stop_queue): `wake` is
-   * called once, in a later turn, when such a frame fits again (netif_wake_queue), and the
-   * answers ask for an event half-way through what is outstanding. So a stack sends no more than
-   * the ring holds, instead of building frames that wait in their pages (each wait made the
-   * answers ask for an event per backend pass). True whenever anything else decides
-   * (writeInPlace's other refusals, frames that wait): the caller's frame then takes that path.
-   */
-  txRoom(len: number, wake: () => void): boolean {
-    if (!this.#open || !this.#tx || this.#gate.held || this.#unbacked > 0 || this.#waiting.length > 0) return true;
-    if (this.#fits(len) || (this.#reap() && this.#fits(len))) return true;
-    if (!this.#open) return true;
-    this.#stopped.add(wake);
-    if (len > this.#stoppedLen) this.#stoppedLen = len;
-    // Re-arm the answers' event (#wake) for the stopped sender.
-    this.#kick();
-    return false;
-  }
-
-  /** Room on every queue's ring for a frame of `len` bytes, with a GSO slot (the queue is the frame's flow's). */
-  #fits(len: number): boolean {
-    for (const q of this.#queues) if (!q.tx.fits(len, true)) return false;
-    return true;
-  }
-
-  /** Wake the senders txRoom() stopped once their frames fit: each may send at once, so after this turn's ring work. */
-  #wakeStopped(): void {
-    if (this.#stopped.size === 0 || !this.#fits(this.#stoppedLen)) return;
-    const woken = [...this.#stopped];
-    this.#stopped.clear();
-    this.#stoppedLen = 0;
-    queueMicrotask(() => {
-      for (const wake of woken) {
-        try {
-          wake();
-        } catch (e) {
-          this.#log(`a stopped sender threw when woken: ${(e as Error).message}`);
-        }
-      }
-    });
-  }
-
   /** Take the tx answers waiting on every queue; false if there were none. */
   #reap(): boolean {
     let any = false;
-    const wake = this.#wake();
+    const lazy = this.#lazy();
     for (const q of this.#queues) {
       if (q.tx.ring.hasUnconsumedResponses() === 0) continue;
       any = true;
       try {
-        q.tx.poll(wake);
+        q.tx.poll(lazy);
       } catch (e) {
         this.#broken(e);
         return false;
@@ -420,7 +371,6 @@ export class NetDatapath {
   /** The device is gone for good. */
   close(err: NetError): void {
     this.teardown(err);
-    this.#stopped.clear();
     for (const p of this.#spare.splice(0)) p.close();
     this.listeners.clear();
   }
@@ -437,39 +387,35 @@ export class NetDatapath {
       if (p.batch) this.#awaited++;
     }
     this.#waiting.splice(0, n);
-    this.#wakeStopped();
-    const wake = this.#wake();
+    const lazy = this.#lazy();
     for (const q of queues) {
       if (q.tx.flush()) q.txPort.notify();
-      // A poll may have armed the ring lazily before a write that waits (or a stopped sender) came.
-      if (wake !== 'ring' && q.tx.inFlight > 0 && (wake === 'next' ? q.tx.wantResponses() : q.tx.wantHalf())) queueMicrotask(() => this.#onTx(q));
-      q.txPort.expectEvents(wake === 'next' && q.tx.inFlight > 0);
+      // A poll may have armed the ring lazily before a write that waits was posted.
+      if (!lazy && q.tx.inFlight > 0 && q.tx.wantResponses()) queueMicrotask(() => this.#onTx(q));
+      q.txPort.expectEvents(!lazy && q.tx.inFlight > 0);
     }
   }
 
   /**
-   * When tx answers wake us (TxQueue.poll). They may wait for the next rx event (`ring`) while
-   * nothing waits for ring room, no write waits for its answer, no drain waits for the ring to
-   * empty, and no suspend holds the gate: frames built in place wait only for their pages. A
-   * sender stopped by a full ring (txRoom) is woken half-way through what is outstanding, in
-   * case no ACK comes first (`half`). A suspend waits for no answer (quiesce), and nothing asks
-   * for the event when it starts: answers that come while it holds the gate are taken at once
-   * only if an event was asked for already.
+   * Whether tx answers may wait for the next rx event (TxQueue.poll's `lazy`): nothing waits for
+   * ring room, no write waits for its answer, no drain waits for the ring to empty, and no
+   * suspend holds the gate. Frames built in place wait only for their pages. A suspend waits for
+   * no answer (quiesce), and nothing asks for the event when it starts: answers that come
+   * while it holds the gate are taken at once only if an event was asked for already.
    */
-  #wake(): TxWake {
-    if (this.#waiting.length > 0 || this.#awaited > 0 || this.#onDrained || this.#gate.held) return 'next';
-    return this.#stopped.size > 0 ? 'half' : 'ring';
+  #lazy(): boolean {
+    return this.#waiting.length === 0 && this.#awaited === 0 && !this.#onDrained && !this.#gate.held;
   }
 
   #onTx(q: Queue): void {
     if (!this.#queues.includes(q)) return;
-    const wake = this.#wake();
+    const lazy = this.#lazy();
     try {
-      q.tx.poll(wake);
+      q.tx.poll(lazy);
     } catch (e) {
       return this.#broken(e);
     }
-    q.txPort.expectEvents(wake === 'next' && q.tx.inFlight > 0);
+    q.txPort.expectEvents(!lazy && q.tx.inFlight > 0);
     this.#kick();
     if (this.#onDrained && this.inFlight === 0) this.#onDrained();
     this.#gate.settled(this.inFlight);

@@ -41,13 +41,6 @@ export interface Net {
    * answers are counted in stats(), not reported.
    */
   writeInPlace?(len: number, info: NetFrameInfo, fill: (frame: Uint8Array) => void): boolean;
-  /**
-   * Whether a frame of `len` bytes written in place now would go out at once. False when the
-   * device's ring is full (Linux's netif_stop_queue): the sender should hold its frames, and
-   * `wake` is called once, in a later turn, when room comes back (netif_wake_queue). A sender
-   * that sends anyway is not refused: its frames wait or take write()'s way.
-   */
-  txRoom?(len: number, wake: () => void): boolean;
   /** Receive frames; the Uint8Array is valid only during the call. Returns a function that stops listening. */
   listen(handler: (frame: Uint8Array, info: NetFrameInfo) => void): () => void;
   stats(): NetStats;

@@ -200,10 +200,6 @@ export class NetFront implements Net {
     return this.#data.submit(list, info);
   }
 
-  txRoom(len: number, wake: () => void): boolean {
-    return this.#life.refusing || this.#data.txRoom(len, wake);
-  }
-
   writeInPlace(len: number, info: NetFrameInfo, fill: (frame: Uint8Array) => void): boolean {
     if (this.#life.refusing || this.#checkInfo(info) || this.#checkLength(len, info)) return false;
     return this.#data.writeInPlace(len, info, fill);

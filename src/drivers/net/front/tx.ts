@@ -30,9 +30,6 @@ export interface TxFrame {
   settle(f: TxFrame): void;
 }
 
-/** When poll() asks to be woken by the backend's answers (see there). */
-export type TxWake = 'next' | 'half' | 'ring';
-
 /** Data slots a frame of `len` bytes takes (a page each). */
 export function txSlots(len: number): number {
   return Math.ceil(len / PAGE_SIZE);
@@ -135,15 +132,14 @@ export class TxQueue {
 
   /**
    * Take the responses; `settle` of each frame whose slots are all answered runs. Then ask to be
-   * woken (`wake`) by the next response; or, `half`, once half of what is outstanding is
-   * answered (a sender stopped by a full ring: Linux's netfront asked for its tx event half-way
-   * through what was outstanding); or, `ring`, only by one that leaves the ring full of answers:
+   * woken by the next response, or, `lazy`, only by one that leaves the ring full of answers:
    * frames built in place wait for nothing but their pages, and the ACKs that wake the sender
    * anyway (whose handler polls first) give them back, so a wake-up per backend pass (one per
    * burst, each a sleep and a wake of the sender's thread) buys nothing. Linux's netfront also
-   * takes tx responses in its transmit path (xennet_start_xmit's xennet_tx_buf_gc).
+   * takes tx responses in its transmit path (xennet_start_xmit's xennet_tx_buf_gc), and its older
+   * versions asked for the tx event only half-way through what was outstanding.
    */
-  poll(wake: TxWake = 'next'): void {
+  poll(lazy = false): void {
     const ring = this.ring;
     do {
       const prod = ring.rspProd;
@@ -162,21 +158,12 @@ export class TxQueue {
         if (status !== NETIF_RSP_OKAY && f.status === NETIF_RSP_OKAY) f.status = status;
         if (--f.left === 0) f.settle(f);
       }
-    } while (ring.finalCheckForResponses(wake === 'next' ? 1 : wake === 'ring' ? ring.nrEnts : this.#halfOutstanding()));
+    } while (ring.finalCheckForResponses(lazy ? ring.nrEnts : 1));
   }
 
   /** Be woken by the next response from now on; true when responses already wait (poll them). */
   wantResponses(): boolean {
     return this.ring.finalCheckForResponses(1);
-  }
-
-  /** As wantResponses(), by the response that answers half of what is outstanding (poll's `half`). */
-  wantHalf(): boolean {
-    return this.ring.finalCheckForResponses(this.#halfOutstanding());
-  }
-
-  #halfOutstanding(): number {
-    return Math.max(1, (this.ring.nrEnts - this.ring.freeRequests()) >>> 1);
   }
 
   /** The connection went: the frames in flight, once each (to send again or to fail). */

@@ -847,35 +847,3 @@ test('frames delivered while nothing listens wait in the ring and reach the firs
   await until(() => back.rxPosted() === 256, 'their buffers posted again');
   assert.deepEqual([f.stats().rxPackets, f.stats().rxDropped], [3, 0]);
 });
-
-test('a sender stopped by a full ring (txRoom false) is woken once room comes back, by an event asked for half-way through what is outstanding', async (t) => {
-  const { back, f } = await connected(t);
-  let woken = 0;
-  const wake = () => woken++;
-  // A 64 KiB super-frame takes 16 data slots and its GSO slot: 15 fill the 256-slot ring.
-  let placed = 0;
-  while (f.txRoom(65_000, wake)) {
-    assert.equal(f.writeInPlace(65_000, GSO_INFO, (frame) => frame.fill(placed)), true);
-    assert.ok(++placed <= 15, 'stopped before the ring overflows into waiting frames');
-  }
-  assert.equal(placed, 15);
-  await back.txPublished(placed * 17);
-  const answer = (n: number) => {
-    for (let i = 0; i < n; i++) {
-      for (const r of takeFrame(back, true).reqs) back.respondTx(r.id, NETIF_RSP_OKAY);
-      back.respondTx(0xffff, NETIF_RSP_NULL);
-    }
-  };
-  // Answers short of half of the 255 slots outstanding ask for no event.
-  answer(2);
-  assert.equal(back.tx.pushResponsesAndCheckNotify(), false, 'two frames answered: no event yet');
-  answer(6);
-  assert.equal(back.tx.pushResponsesAndCheckNotify(), true, 'half of what was outstanding answered: the stopped sender asked for this event');
-  assert.equal(woken, 0, 'not woken before the frontend took the answers');
-  back.txPort.notify();
-  await until(() => woken === 1, 'the stopped sender woken');
-  assert.equal(f.stats().txPackets, 8);
-  assert.equal(f.txRoom(65_000, wake), true, 'room again');
-  await new Promise((r) => setTimeout(r, 5));
-  assert.equal(woken, 1, 'woken once');
-});
