@@ -285,10 +285,12 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   #buildCtx: BuildContext | undefined;
+  /** Aborted by close(): its builds' background work stops (BuildContext.closing). */
+  readonly #closing = new AbortController();
   /** What the builder needs of this host: made once, as every part of it is fixed when the host is made. */
   get #ctx(): BuildContext {
     return (this.#buildCtx ??= { hv: this.hv, xs: this.xs, xenstored: this.xenstored, consoled: this.consoled, pool: this.pool, onLog: this.#log, loop: this.loop, cpupools: this.#cpupools,
-      ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback });
+      ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback, closing: this.#closing.signal });
   }
 
   /**
@@ -890,6 +892,7 @@ export class Host extends EventEmitter<HostEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closing.abort();
     this.summoner.close();
     this.summonedForwards.close();
     await this.shells.close();
