@@ -149,7 +149,7 @@ export class Host extends EventEmitter<HostEvents> {
   /** Names of domains being built: a name is taken from the moment its create starts. */
   #creating = new Set<string>();
   /** Creates under way: close() lets them end before it destroys every domain (theirs among them). */
-  readonly #creates = new Set<Promise<BuiltDomain>>();
+  readonly #creates = new Set<Promise<void>>();
   #destroying = new Map<number, Promise<void>>();
   /** Restarts, by old domid, from their teardown until the new domain is built (#restart). */
   #restarting = new Map<number, Restart>();
@@ -308,52 +308,55 @@ export class Host extends EventEmitter<HostEvents> {
     }
     this.#checkNameFree(config.name);
     this.#creating.add(config.name);
-    const made = this.#create(config, opts).finally(() => this.#creating.delete(config.name));
-    const gone = () => void this.#creates.delete(made);
-    this.#creates.add(made);
-    made.then(gone, gone);
-    return made;
-  }
-
-  async #create(config: DomainConfig, opts: { paused?: boolean; vm?: Ref<'VM'>; restore?: RestoreSpec } & SummonHooks): Promise<BuiltDomain> {
-    if (config.vifs.some((v) => v.mac === undefined)) config = { ...config, vifs: settleVifMacs(config.vifs) };
-    // Pool-0's shells have a thread each; a shared cpupool's are realms parked on its pCPUs.
-    // A configuration with one vif takes a shell whose vif is connected when one is ready.
-    const pool0 = config.pool === undefined || config.pool === POOL0;
-    const shells = pool0 && !opts.restore && this.vifShells.ready > 0 && this.vifShells.fits(config) ? this.vifShells
-      : pool0 ? this.shells : this.#poolShells.get(config.pool!);
-    // A restore goes into Pool-0's shells only (a shared cpupool's realms restore through buildDomain).
-    const restoreFits = !opts.restore || (!opts.restore.parked && shells === this.shells);
-    const fromShell = !opts.paused && restoreFits && shells?.fits(config)
-      ? await claimShell(this.#ctx, (k) => shells.take(k, opts.refillAfter), config, opts.restore)
-      : undefined;
-    const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
-    opts.built?.();
-    const { domid, uuid } = built.domain;
-    // The domain keeps its uuid when it restarts, as libxl's does.
-    config = { ...config, uuid };
-    let vm: Ref<'VM'>;
+    // Known to close() without a promise around create's own: its caller sees it settle on the
+    // same turn as before (the API's boot waiter must be set before a crash's event comes).
+    let ended!: () => void;
+    const ending = new Promise<void>((resolve) => (ended = resolve));
+    this.#creates.add(ending);
     try {
-      // A crash of the host before the commit leaves what its restart makes anyway: no
-      // record of a transient VM, a persistent one halted (VmTable.rebuild).
-      if (!opts.paused && !opts.restore) await within(built.vcpu.mainCalled.catch(() => {}), COMMIT_AFTER_MAIN_MS);
-      vm = await this.vms.started(opts.vm, built.domain, config, opts.paused === true, { resume: opts.restore !== undefined });
-    } catch (e) {
-      await teardownDomain(this.#ctx, domid);
-      throw e;
+      if (config.vifs.some((v) => v.mac === undefined)) config = { ...config, vifs: settleVifMacs(config.vifs) };
+      // Pool-0's shells have a thread each; a shared cpupool's are realms parked on its pCPUs.
+      // A configuration with one vif takes a shell whose vif is connected when one is ready.
+      const pool0 = config.pool === undefined || config.pool === POOL0;
+      const shells = pool0 && !opts.restore && this.vifShells.ready > 0 && this.vifShells.fits(config) ? this.vifShells
+        : pool0 ? this.shells : this.#poolShells.get(config.pool!);
+      // A restore goes into Pool-0's shells only (a shared cpupool's realms restore through buildDomain).
+      const restoreFits = !opts.restore || (!opts.restore.parked && shells === this.shells);
+      const fromShell = !opts.paused && restoreFits && shells?.fits(config)
+        ? await claimShell(this.#ctx, (k) => shells.take(k, opts.refillAfter), config, opts.restore)
+        : undefined;
+      const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
+      opts.built?.();
+      const { domid, uuid } = built.domain;
+      // The domain keeps its uuid when it restarts, as libxl's does.
+      config = { ...config, uuid };
+      let vm: Ref<'VM'>;
+      try {
+        // A crash of the host before the commit leaves what its restart makes anyway: no
+        // record of a transient VM, a persistent one halted (VmTable.rebuild).
+        if (!opts.paused && !opts.restore) await within(built.vcpu.mainCalled.catch(() => {}), COMMIT_AFTER_MAIN_MS);
+        vm = await this.vms.started(opts.vm, built.domain, config, opts.paused === true, { resume: opts.restore !== undefined });
+      } catch (e) {
+        await teardownDomain(this.#ctx, domid);
+        throw e;
+      }
+      this.#managed.set(domid, { config, handled: false, vm });
+      for (const v of config.vifs) this.#vifAddresses.add(domid, v);
+      try {
+        for (const f of config.forwards ?? []) await this.forwards.add(domid, config.vifs, f);
+      } catch (e) {
+        await this.destroy(domid).catch(() => {});
+        throw e;
+      }
+      this.emit('created', domid, config.name);
+      // A crash during the build was signalled before the domain was ours to handle.
+      if (built.domain.shutdownReason) void this.#onDomainException();
+      return built;
+    } finally {
+      this.#creating.delete(config.name);
+      this.#creates.delete(ending);
+      ended();
     }
-    this.#managed.set(domid, { config, handled: false, vm });
-    for (const v of config.vifs) this.#vifAddresses.add(domid, v);
-    try {
-      for (const f of config.forwards ?? []) await this.forwards.add(domid, config.vifs, f);
-    } catch (e) {
-      await this.destroy(domid).catch(() => {});
-      throw e;
-    }
-    this.emit('created', domid, config.name);
-    // A crash during the build was signalled before the domain was ours to handle.
-    if (built.domain.shutdownReason) void this.#onDomainException();
-    return built;
   }
 
   #checkNameFree(name: string): void {
@@ -904,7 +907,7 @@ export class Host extends EventEmitter<HostEvents> {
     // Otherwise a create's last steps (its VM record, its forwards' host ports) run on a domain
     // destroyed under it: it failed (ESRCH) and left its vCPU thread's message ports open, which
     // kept the process alive.
-    await Promise.all([...this.#creates].map((p) => p.catch(() => {})));
+    await Promise.all(this.#creates);
     await this.shells.close();
     await this.vifShells.close();
     await Promise.all([...this.#poolShells.values()].map((s) => s.close()));
