@@ -192,7 +192,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
         for (let i = 0; i < all.length; i += PRECOPY_SLICE_FRAMES) {
           if (i > 0) await yieldToLoop();
           assertOpen(sock); // cancelled or refused meanwhile: no more comparing and copying
-          for (const p of sent.changed(mem, all.slice(i, i + PRECOPY_SLICE_FRAMES))) pfns.push(p);
+          sent.changed(mem, all, i, Math.min(i + PRECOPY_SLICE_FRAMES, all.length), pfns);
         }
         if (!first && pfns.length < threshold) {
           // Few enough: they go with the stop-and-copy, which must see them as unsent.

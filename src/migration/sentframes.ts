@@ -19,12 +19,15 @@ export class SentFrames {
   /** 1 where the copy of a pfn is what was last sent of it. */
   #sent = new Uint8Array(0);
 
-  /** Frames of `pfns` that differ from the copy last sent (or were never sent); their copies are brought up to date. */
-  changed(mem: SharedArrayBuffer, pfns: readonly number[]): number[] {
+  /**
+   * Frames of `pfns[from..to)` that differ from the copy last sent (or were never sent), pushed
+   * to `out`; their copies are brought up to date. A range, not a slice: pre-copy compares a
+   * guest's pfns a slice at a time, and copied each slice to do it.
+   */
+  changed(mem: SharedArrayBuffer, pfns: readonly number[], from = 0, to = pfns.length, out: number[] = []): number[] {
     const ram = Buffer.from(mem);
-    const out: number[] = [];
-    for (let i = 0; i < pfns.length;) {
-      const n = this.#run(pfns, i);
+    for (let i = from; i < to;) {
+      const n = this.#run(pfns, i, to);
       if (n > 1) {
         const pfn = pfns[i]!;
         const at = (pfn % SLAB_FRAMES) * PAGE_SIZE;
@@ -49,12 +52,12 @@ export class SentFrames {
 
   /**
    * How many frames from `pfns[i]` (at most COMPARE_RUN_FRAMES) were sent, have consecutive
-   * pfns and share a slab: one comparison covers them. 0 if its frame was not sent.
+   * pfns and share a slab, before `to`: one comparison covers them. 0 if its frame was not sent.
    */
-  #run(pfns: readonly number[], i: number): number {
+  #run(pfns: readonly number[], i: number, to: number): number {
     const first = pfns[i]!;
     if (this.#sent[first] !== 1) return 0;
-    const limit = Math.min(COMPARE_RUN_FRAMES, SLAB_FRAMES - (first % SLAB_FRAMES), pfns.length - i);
+    const limit = Math.min(COMPARE_RUN_FRAMES, SLAB_FRAMES - (first % SLAB_FRAMES), to - i);
     let n = 1;
     while (n < limit && pfns[i + n] === first + n && this.#sent[first + n] === 1) n++;
     return n;

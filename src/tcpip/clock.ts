@@ -197,6 +197,10 @@ export class TimerSlot {
   get armed(): boolean {
     return this.#fn !== undefined;
   }
+  /** When the armed function is due, on the clock's terms (meaningful while armed). */
+  get due(): number {
+    return this.#at;
+  }
   arm(ms: number, fn: () => void): void {
     const now = this.clock.now();
     this.#at = now + Math.max(0, ms);

@@ -69,6 +69,8 @@ export interface BuildContext {
   readonly networkLocking?: VifHost['networkLocking'];
   /** The shared cpupools by name (Pool-0 is `pool`, and not listed here). */
   readonly cpupools?: ReadonlyMap<string, Cpupool>;
+  /** Aborts when the host closes: background work for its builds stops (a kernel's eager code cache). */
+  readonly closing?: AbortSignal;
 }
 
 /** The shared pool a spec asks for, or undefined for Pool-0. */
@@ -308,9 +310,9 @@ async function writeDevices(ctx: BuildContext, domid: number, spec: Pick<BuildSp
  * boot), else its module. The module is linked all the same: its link reports what is wrong
  * with the kernel (no main, say) as the toolstack words it.
  */
-async function scriptOrModule(kernel: string): Promise<string | KernelScript> {
+async function scriptOrModule(kernel: string, closing: AbortSignal | undefined): Promise<string | KernelScript> {
   // A script that cannot be made is no error of the kernel's: its module runs.
-  const [module, script] = await Promise.all([kernelImage(kernel, 'module'), kernelScript(kernel).catch(() => null)]);
+  const [module, script] = await Promise.all([kernelImage(kernel, 'module'), kernelScript(kernel, closing).catch(() => null)]);
   return script ?? module;
 }
 
@@ -323,11 +325,11 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
   // A parked runtime boots while its kernel is linked, and compiles a script kernel while it
   // waits (as a shell does before its claim).
   const linking = parked
-    ? kernelScript(spec.kernel).then((script): Promise<string | KernelScript> => (script ? Promise.resolve(script) : kernelImage(spec.kernel)))
+    ? kernelScript(spec.kernel, ctx.closing).then((script): Promise<string | KernelScript> => (script ? Promise.resolve(script) : kernelImage(spec.kernel)))
     : undefined;
   linking?.catch(() => {}); // awaited below, unless the build fails first
   const realmImage = linking || !shared ? undefined : await kernelImage(spec.kernel, 'realm');
-  const image = linking || shared ? undefined : await scriptOrModule(spec.kernel);
+  const image = linking || shared ? undefined : await scriptOrModule(spec.kernel, ctx.closing);
   const t1 = performance.now();
   const placement = shared?.place();
   // A vCPU thread of its own is taken once the domain exists: a fresh one (a cold create)
@@ -520,7 +522,7 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
   const t0 = performance.now();
   // A script is compiled from V8's code cache, by the shell before its claim where it can be;
   // a realm runs the same script (compiled once by its pCPU thread).
-  const script = cachedKernelScript(spec.kernel) ?? (await kernelScript(spec.kernel));
+  const script = cachedKernelScript(spec.kernel) ?? (await kernelScript(spec.kernel, ctx.closing));
   const image = script ?? (await kernelImage(spec.kernel, sharedPoolOf(ctx, spec) ? 'realm' : 'module'));
   const shell = take(script ?? undefined);
   if (!shell) return undefined;

@@ -148,6 +148,8 @@ export class Host extends EventEmitter<HostEvents> {
   #managed = new Map<number, Managed>();
   /** Names of domains being built: a name is taken from the moment its create starts. */
   #creating = new Set<string>();
+  /** Creates under way: close() lets them end before it destroys every domain (theirs among them). */
+  readonly #creates = new Set<Promise<void>>();
   #destroying = new Map<number, Promise<void>>();
   /** Restarts, by old domid, from their teardown until the new domain is built (#restart). */
   #restarting = new Map<number, Restart>();
@@ -285,10 +287,12 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   #buildCtx: BuildContext | undefined;
+  /** Aborted by close(): its builds' background work stops (BuildContext.closing). */
+  readonly #closing = new AbortController();
   /** What the builder needs of this host: made once, as every part of it is fixed when the host is made. */
   get #ctx(): BuildContext {
     return (this.#buildCtx ??= { hv: this.hv, xs: this.xs, xenstored: this.xenstored, consoled: this.consoled, pool: this.pool, onLog: this.#log, loop: this.loop, cpupools: this.#cpupools,
-      ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback });
+      ...(this.paths && { imagesDir: `${this.paths.stateDir}/images` }), vdis: this.vdis, ...this.#netback, closing: this.#closing.signal });
   }
 
   /**
@@ -304,6 +308,11 @@ export class Host extends EventEmitter<HostEvents> {
     }
     this.#checkNameFree(config.name);
     this.#creating.add(config.name);
+    // Known to close() without a promise around create's own: its caller sees it settle on the
+    // same turn as before (the API's boot waiter must be set before a crash's event comes).
+    let ended!: () => void;
+    const ending = new Promise<void>((resolve) => (ended = resolve));
+    this.#creates.add(ending);
     try {
       if (config.vifs.some((v) => v.mac === undefined)) config = { ...config, vifs: settleVifMacs(config.vifs) };
       // Pool-0's shells have a thread each; a shared cpupool's are realms parked on its pCPUs.
@@ -345,6 +354,8 @@ export class Host extends EventEmitter<HostEvents> {
       return built;
     } finally {
       this.#creating.delete(config.name);
+      this.#creates.delete(ending);
+      ended();
     }
   }
 
@@ -890,8 +901,13 @@ export class Host extends EventEmitter<HostEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closing.abort();
     this.summoner.close();
     this.summonedForwards.close();
+    // Otherwise a create's last steps (its VM record, its forwards' host ports) run on a domain
+    // destroyed under it: it failed (ESRCH) and left its vCPU thread's message ports open, which
+    // kept the process alive.
+    await Promise.all(this.#creates);
     await this.shells.close();
     await this.vifShells.close();
     await Promise.all([...this.#poolShells.values()].map((s) => s.close()));

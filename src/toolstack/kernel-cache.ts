@@ -35,9 +35,11 @@ let queue: Promise<unknown> = Promise.resolve();
  * The code cache of `source` (a wrapped kernel script, filename `url`) with its functions
  * compiled; undefined if it could not be made, or V8 in this process refuses it (other flags).
  * `maxBytes` bounds what the child may write. Children run one at a time, at a guest's priority.
+ * Once `signal` aborts (its host closes), its child is killed and its queued work never starts:
+ * the answer is then undefined.
  */
-export function eagerCodeCache(source: string, url: string, maxBytes: number): Promise<Uint8Array | undefined> {
-  const made = queue.then(() => make(source, url, maxBytes));
+export function eagerCodeCache(source: string, url: string, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+  const made = queue.then(() => (signal?.aborted ? undefined : make(source, url, maxBytes, signal)));
   queue = made.catch(() => undefined);
   return made;
 }
@@ -57,7 +59,7 @@ export function compileFlags(flags: readonly string[]): string[] {
   return flags.filter((f) => COMPILE_FLAG.test(f.replaceAll('_', '-')));
 }
 
-async function make(source: string, url: string, maxBytes: number): Promise<Uint8Array | undefined> {
+async function make(source: string, url: string, maxBytes: number, signal: AbortSignal | undefined): Promise<Uint8Array | undefined> {
   const env = { ...process.env, NODE_OPTIONS: compileFlags((process.env.NODE_OPTIONS ?? '').split(/\s+/)).join(' ') };
   const child = spawn(process.execPath, [...compileFlags(process.execArgv), '-e', CHILD, url],
     { stdio: ['pipe', 'pipe', 'ignore'], env });
@@ -71,6 +73,8 @@ async function make(source: string, url: string, maxBytes: number): Promise<Uint
     // Not allowed here: it runs at the host's priority.
   }
   const timer = setTimeout(() => child.kill(), EAGER_CACHE_TIMEOUT_MS).unref();
+  const abort = () => child.kill();
+  signal?.addEventListener('abort', abort, { once: true });
   const out: Buffer[] = [];
   let size = 0;
   child.stdout.on('data', (d: Buffer) => {
@@ -85,7 +89,8 @@ async function make(source: string, url: string, maxBytes: number): Promise<Uint
     child.once('close', (code) => resolve(code === 0 && size <= maxBytes));
   });
   clearTimeout(timer);
-  if (!ok || size === 0) return undefined;
+  signal?.removeEventListener('abort', abort);
+  if (!ok || size === 0 || signal?.aborted) return undefined;
   const cache = Buffer.concat(out);
   // Another name than dom0's own compile of it: V8's compilation cache would answer with that
   // script and not look at the cache at all.

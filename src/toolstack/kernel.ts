@@ -166,9 +166,10 @@ export async function kernelImage(kernelPath: string, target: KernelTarget = 'mo
  * made once per image: a vCPU thread compiles it from the cache without parsing it again, and
  * a parked shell compiles it before its claim (guest/kernel-script.ts). Null when the kernel
  * is no script: top-level await, or import.meta (which a script has not); it then runs as an
- * ES module (kernelImage).
+ * ES module (kernelImage). `signal`: the asking host's close, which stops the making of the
+ * eager cache (kernel-cache.ts).
  */
-export async function kernelScript(kernelPath: string): Promise<KernelScript | null> {
+export async function kernelScript(kernelPath: string, signal?: AbortSignal): Promise<KernelScript | null> {
   const hit = cachedKernelScript(kernelPath);
   if (hit) return hit;
   let img: CachedImage;
@@ -190,8 +191,11 @@ export async function kernelScript(kernelPath: string): Promise<KernelScript | n
     // The cache with the kernel's functions compiled replaces it once a child has made it: the
     // shells prepared with it, and the claims of shells never prepared, then compile none of the
     // kernel's functions as it runs.
-    void eagerCodeCache(wrapped, img.url, EAGER_CACHE_MAX_FACTOR * wrapped.length + cachedData.length).then((eager) => {
-      if (eager && scripts.get(img.url) === lazy) scripts.set(img.url, { ...lazy, cachedData: eager });
+    void eagerCodeCache(wrapped, img.url, EAGER_CACHE_MAX_FACTOR * wrapped.length + cachedData.length, signal).then((eager) => {
+      if (scripts.get(img.url) !== lazy) return;
+      if (eager) scripts.set(img.url, { ...lazy, cachedData: eager });
+      // Stopped by a closing host: the next ask (another host's) starts it again.
+      else if (signal?.aborted) scripts.delete(img.url);
     }, () => {});
   }
   return s;

@@ -69,7 +69,6 @@ export class ReadAhead {
   readonly socket: Socket;
   #store = NOTHING;
   #size = 0;
-  #allocations = 0;
   #ended = false;
   #reads: Reads | undefined;
 
@@ -86,18 +85,12 @@ export class ReadAhead {
     return this.#size;
   }
 
-  /** Buffers allocated to keep them: at most log2(READ_AHEAD_LIMIT) + 2, whatever the reads' sizes. */
-  get allocations(): number {
-    return this.#allocations;
-  }
-
   #keep(buf: Buffer, n: number): boolean {
     const size = this.#size + n;
     if (size > this.#store.byteLength) {
       const grown = Buffer.allocUnsafe(Math.max(size, Math.min(2 * this.#store.byteLength, READ_AHEAD_LIMIT)));
       grown.set(this.#store.subarray(0, this.#size));
       this.#store = grown;
-      this.#allocations++;
     }
     this.#store.set(buf.subarray(0, n), this.#size);
     this.#size = size;

@@ -228,9 +228,8 @@ export class Connection {
    */
   #resendWhenHeard = false;
   #rtx: TimerSlot;
-  #rtxAt = 0;
   /** The timers' callbacks, made once: the slots are armed again for nearly every segment. */
-  readonly #rtxFired = (): void => this.#onRtxTimer();
+  readonly #rtxFired = (): void => this.#onTimeout();
   readonly #delackFired = (): void => this.#sendAck();
   /** The rtx slot runs the persist timer (zero window, nothing in flight). */
   #persisting = false;
@@ -635,22 +634,10 @@ export class Connection {
 
   // ---- Timers ----
 
-  /** (Re)start the retransmission timer: a deadline, the timer itself re-armed lazily. */
+  /** (Re)start the retransmission timer: a new deadline; the slot moves its clock timer only when that comes earlier. */
   #armRtx(): void {
-    this.#rtxAt = this.host.clock.now() + this.rto.rto;
-    if (!this.#rtx.armed || this.#persisting) {
-      this.#persisting = false;
-      this.#rtx.arm(this.rto.rto, this.#rtxFired);
-    }
-  }
-
-  #onRtxTimer(): void {
-    const now = this.host.clock.now();
-    if (now < this.#rtxAt) {
-      this.#rtx.arm(this.#rtxAt - now, this.#rtxFired);
-      return;
-    }
-    this.#onTimeout();
+    this.#persisting = false;
+    this.#rtx.arm(this.rto.rto, this.#rtxFired);
   }
 
   #onTimeout(): void {
@@ -793,7 +780,7 @@ export class Connection {
       srtt: this.rto.srtt, rttvar: this.rto.rttvar, rto: this.rto.rto,
       cwnd: this.cc.cwnd, ssthresh: this.cc.ssthresh, dupAcks: this.cc.dupAcks, inRecovery: this.cc.inRecovery, recover: this.cc.recover,
       rttSeq: this.#rttSeq, rttAgeMs: now - this.#rttStart, retries: this.#retries,
-      rtxInMs: this.#rtx.armed ? Math.max(0, this.#rtxAt - now) : -1, persisting: this.#persisting,
+      rtxInMs: this.#rtx.armed ? Math.max(0, this.#rtx.due - now) : -1, persisting: this.#persisting,
       delackArmed: this.#delack.armed, otherInMs: closing && this.#other.armed ? Math.max(0, this.#otherAt - now) : -1,
       idleMs: now - this.#lastRecv, noDelay: this.noDelay, stats: { ...this.stats },
       keepalive: this.#keepalive ? { ...this.#keepalive } : undefined,

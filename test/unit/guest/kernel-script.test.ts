@@ -141,3 +141,41 @@ test("the cache-making child gets only the host's compile flags: no inspector, p
   assert.deepEqual(compileFlags(host), ['--max-semi-space-size=1', '--stack-size=2000', '--no-opt', '--max_old_space_size=512']);
   assert.deepEqual(compileFlags(''.split(/\s+/)), []);
 });
+
+test("a closing host's eager caches: the child at work is killed and the queued one never starts", { skip: noChildrenFile }, async () => {
+  const children = () => readdirSync(`/proc/${process.pid}/task`)
+    .flatMap((tid) => readFileSync(`/proc/${process.pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
+  const before = new Set(children());
+  // Large enough that its child is still compiling when it is seen.
+  const big = (n: number) => wrapKernelScript(Array.from({ length: 40_000 }, (_, i) => `exports.f${n}_${i} = function () { return ${i} * ${n}; };\n`).join(''));
+  const closing = new AbortController();
+  const made = [eagerCodeCache(big(1), 'file:///closing-1.js', 1 << 28, closing.signal), eagerCodeCache(big(2), 'file:///closing-2.js', 1 << 28, closing.signal)];
+  const seen = new Set<string>();
+  let settled = false;
+  void Promise.all(made).finally(() => (settled = true));
+  while (!settled) {
+    const now = children().filter((pid) => !before.has(pid));
+    for (const pid of now) seen.add(pid);
+    if (now.length > 0) closing.abort();
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  assert.deepEqual(await Promise.all(made), [undefined, undefined], 'no cache: the host closed');
+  assert.equal(seen.size, 1, 'the queued child never started');
+  // Reaped: its 'close' came.
+  for (const pid of seen) assert.equal(existsSync(`/proc/${pid}`), false, `child ${pid} is gone`);
+});
+
+test('a kernel whose eager cache a closing host stopped gets it from the next host that asks', async () => {
+  const kernel = join(dir, 'closing.ts');
+  writeFileSync(kernel, 'export default function main(): number { return 1; }\n');
+  const closing = new AbortController();
+  const first = (await kernelScript(kernel, closing.signal))!;
+  closing.abort();
+  let next = first;
+  for (let i = 0; i < 100 && next === first; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    next = (await kernelScript(kernel))!;
+  }
+  assert.notEqual(next, first, 'asked again, it is made anew');
+  assert.equal(next.code, first.code);
+});

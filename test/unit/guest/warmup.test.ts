@@ -42,6 +42,26 @@ test("a shell's stack warm-up carries a request and its answer between two stack
   assert.equal(code, 0);
 });
 
+test("a shell's stack warm-up whose thread is held up past its bound while the stack loads still leaves nothing running", async () => {
+  // The thread is busy for longer than the bound (WARM_STACK_MS) right after the warm-up starts,
+  // as under load: the bound's timer is due before the stack's modules are loaded.
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     Promise.all([import(${JSON.stringify(WARMUP)}), import(${JSON.stringify(CLOCK)})]).then(([m, c]) => {
+       const done = m.warmUpStack(new c.DeadlineClock(() => performance.now(), (ms, fn) => {
+         const t = setTimeout(fn, ms);
+         return { cancel: () => clearTimeout(t) };
+       }));
+       for (const end = performance.now() + 1500; performance.now() < end;);
+       return done;
+     }).then((completed) => parentPort.postMessage(completed));`,
+    { eval: true },
+  );
+  await within(once(worker, 'message'), 'the stack warm-up');
+  const [code] = (await within(once(worker, 'exit'), 'the thread to exit by itself (no stack made after the bound left running)')) as [number];
+  assert.equal(code, 0);
+});
+
 test('the stack\'s resume path and the first answers after it run once on scratch stacks (an incoming migration\'s parked runtime), and every scratch socket is quiet', async () => {
   const errors: unknown[] = [];
   const onError = (e: unknown) => errors.push(e);

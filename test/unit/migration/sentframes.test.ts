@@ -84,3 +84,16 @@ test('random writes between rounds: the same frames as a plain frame-by-frame mo
     assert.deepEqual(s.changed(mem, pfns), want, `round ${round}`);
   }
 });
+
+test('a range of the pfns is compared as its slice would be, and its changes go after what `out` holds', () => {
+  const { mem, m8 } = memory();
+  const s = new SentFrames();
+  const pfns = range(0, FRAMES);
+  s.changed(mem, pfns);
+  // Changed: one frame inside the range, one on each side of it, and the range's last one.
+  for (const pfn of [99, 100, 150, 299, 300]) m8[pfn * PAGE_SIZE + 5]! ^= 1;
+  const out = [7];
+  assert.equal(s.changed(mem, pfns, 100, 300, out), out);
+  assert.deepEqual(out, [7, 100, 150, 299], 'a run is not compared past the range');
+  assert.deepEqual(s.changed(mem, pfns), [99, 300], 'the frames outside it are still to send');
+});

@@ -91,3 +91,16 @@ test('TimerSlot: arming again replaces the pending timer; ensure keeps an earlie
   assert.deepEqual(fired, [2]);
   assert.equal(slot.armed, false);
 });
+
+test("TimerSlot.due: the live deadline, which a later arm moves on (TCP's snapshot carries it as rtxInMs)", () => {
+  let now = 10;
+  const clock = new DeadlineClock(() => now, () => ({ cancel() {} }));
+  const slot = new TimerSlot(clock);
+  slot.arm(200, () => {});
+  assert.equal(slot.due, 210);
+  now = 50;
+  slot.arm(200, () => {});
+  assert.equal(slot.due, 250, 'moved on, though the clock timer stays at 210');
+  slot.ensure(5, () => {});
+  assert.equal(slot.due, 250, 'ensure() leaves an armed deadline');
+});
