@@ -11,6 +11,7 @@ import { HALT_POLL_MAX_US } from '../hypervisor/upcall.js';
 import type { BootMessage, KernelMessage, PrepareMessage, VcpuStatus, VcpuThreadData } from '../hypervisor/vcpu.js';
 import * as library from './index.js';
 import { CompiledKernel } from './kernel-script.js';
+import { preloadV8 } from './lazy-v8.js';
 import { startGuest } from './start.js';
 import { warmUp } from './warmup.js';
 
@@ -23,6 +24,12 @@ export * from './index.js';
 const parent = parentPort!;
 const MAIN_CALLED = Symbol.for('xenode.mainCalled');
 const status = (m: VcpuStatus) => parent.postMessage(m);
+/**
+ * How long after main() a guest loads node:v8 (lazy-v8.ts) for a suspend: after the create's
+ * reply and the program's first steps (a summoned server joins its first connection 8 ms after
+ * the claim on a quiet host, docs/PERFORMANCE.md), long before a suspend is likely.
+ */
+const V8_AFTER_MAIN_MS = 250;
 
 function setNice(nice: number): void {
   try {
@@ -107,6 +114,8 @@ function boot(msg: BootMessage): void {
       } catch {
         /* only a warm-up */
       }
+      // Not at the claim: a restore's claim reads its record in the downtime.
+      preloadV8();
       status({ type: 'parked', ...report });
       const k = await kernelMessage();
       parent.off('message', prepare);
@@ -120,6 +129,8 @@ function boot(msg: BootMessage): void {
       // a code cache that holds it, unless this thread started from one.
       (globalThis as { [MAIN_CALLED]?: (claimed: boolean) => void })[MAIN_CALLED]?.(marks.handed !== undefined);
       status({ type: 'main', marks });
+      // Unref'd: a timer of the runtime's own never keeps the thread's event loop alive.
+      setTimeout(preloadV8, V8_AFTER_MAIN_MS).unref();
     },
     report: (kind, marks) => status({ type: 'marks', kind, marks }),
     onUncaught: (crash) => {

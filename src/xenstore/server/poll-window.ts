@@ -31,7 +31,7 @@ export const SOCKET_POLL_PREEMPTED_US = 200;
 export const SOCKET_POLL_BACKOFF_MS = 2;
 
 /** How long a look at the run queue holds (ms). */
-const RUNNABLE_LOOK_MS = 5;
+export const RUNNABLE_LOOK_MS = 5;
 const CPUS = availableParallelism();
 
 /** Tasks runnable now, from /proc/loadavg's text ("0.5 0.4 0.3 RUNNING/THREADS LASTPID"); NaN if absent. */
@@ -40,30 +40,42 @@ export function runnableTasks(loadavg: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
-let runQueue: { fd: number; buf: Buffer; lookedAt: number; busy: boolean } | null | undefined;
-
 /**
- * Whether more tasks are runnable than there are CPUs (the caller included), looked at every
- * RUNNABLE_LOOK_MS through one descriptor the process keeps open. Without /proc/loadavg (not
- * Linux), as if busy: no polling, as before polling existed.
+ * Whether more tasks are runnable than there are `cpus` (the caller included), from `read`'s
+ * /proc/loadavg text, looked at every RUNNABLE_LOOK_MS. A read that fails (no /proc/loadavg: not
+ * Linux) means busy from then on, and is not tried again: no polling, as before polling existed,
+ * and no failing system call (or exception in dom0's socket callback) at every answer.
  */
-export function cpusBusy(): boolean {
-  if (runQueue === undefined) {
-    try {
-      runQueue = { fd: openSync('/proc/loadavg', 'r'), buf: Buffer.alloc(128), lookedAt: -Infinity, busy: true };
-    } catch {
-      runQueue = null;
+export function runQueueBusy(read: () => string, cpus: number, now: () => number = () => performance.now()): () => boolean {
+  let lookedAt = -Infinity;
+  let busy = true;
+  return () => {
+    const t = now();
+    if (t - lookedAt >= RUNNABLE_LOOK_MS) {
+      lookedAt = t;
+      try {
+        busy = !(runnableTasks(read()) <= cpus);
+      } catch {
+        busy = true;
+        lookedAt = Infinity; // this look holds for good
+      }
     }
-  }
-  if (runQueue === null) return true;
-  const now = performance.now();
-  if (now - runQueue.lookedAt >= RUNNABLE_LOOK_MS) {
-    runQueue.lookedAt = now;
-    const n = readSync(runQueue.fd, runQueue.buf, 0, runQueue.buf.length, 0);
-    runQueue.busy = !(runnableTasks(runQueue.buf.toString('latin1', 0, n)) <= CPUS);
-  }
-  return runQueue.busy;
+    return busy;
+  };
 }
+
+/** /proc/loadavg's text, through one descriptor the process keeps open (opened at the first read). */
+function procLoadavg(): () => string {
+  let fd: number | undefined;
+  const buf = Buffer.alloc(128);
+  return () => {
+    fd ??= openSync('/proc/loadavg', 'r');
+    return buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0));
+  };
+}
+
+/** Whether this machine's CPUs are busy (runQueueBusy on /proc/loadavg). */
+export const cpusBusy = runQueueBusy(procLoadavg(), CPUS);
 
 export class PollWindow {
   #windowUs = 0;

@@ -15,8 +15,9 @@ before(async () => {
 });
 after(() => host.close());
 
-/** Run `kernel` until it shuts down; its whole console output and its shutdown reason. */
-async function runToShutdown(name: string, kernel: string, extra = ''): Promise<{ text: string; reason: ShutdownReason }> {
+/** Run `kernel` on `host` until it shuts down; its whole console output and its shutdown reason. */
+async function runToShutdown(name: string, kernel: string, extra = '', on = host): Promise<{ text: string; reason: ShutdownReason }> {
+  const host = on;
   const out = new Map<number, Buffer[]>();
   const onOutput = (domid: number, data: Uint8Array) => void (out.get(domid) ?? out.set(domid, []).get(domid)!).push(Buffer.from(data));
   host.consoled.on('output', onOutput);
@@ -61,4 +62,25 @@ test("a vCPU thread's start loads neither node:v8 (a suspend record's) nor node:
   assert.ok(loaded.includes('vm'), `the list is the thread's own (${loaded.length} modules)`);
   assert.ok(!loaded.includes('v8'), 'node:v8 is loaded at its first use');
   assert.ok(!loaded.includes('module'), 'node:module is loaded at its first use');
+});
+
+const builtinsAtMain = (text: string) => JSON.parse(/builtins (\[.*\])/.exec(text)![1]!) as string[];
+
+test('a running guest loads node:v8 in the background a while after main(), so that its suspend (a live migration\'s downtime) does not', async () => {
+  const { text, reason } = await runToShutdown('later', 'builtins.ts', 'later');
+  assert.equal(reason, 'poweroff');
+  assert.ok(!builtinsAtMain(text).includes('v8'), 'not before main()');
+  assert.match(text, /later v8=true/);
+});
+
+test('a parked shell loads node:v8 before it parks, so that a restore into it does not after its claim', async (t) => {
+  const shelled = await Host.start({ poolSize: 0, shells: { count: 1, memory: 32 } });
+  t.after(() => shelled.close());
+  for (const end = Date.now() + 30_000; shelled.shells.ready < 1;) {
+    if (Date.now() > end) throw new Error('timed out waiting for the shell to park');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const { text, reason } = await runToShutdown('shelled', 'builtins.ts', '', shelled);
+  assert.equal(reason, 'poweroff');
+  assert.ok(builtinsAtMain(text).includes('v8'), 'loaded by the shell before its claim');
 });

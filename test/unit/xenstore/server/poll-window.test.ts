@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  PollWindow, cpusBusy, runnableTasks, SOCKET_POLL_BACKOFF_MS, SOCKET_POLL_MAX_US, SOCKET_POLL_PREEMPTED_US, SOCKET_POLL_START_US,
+  PollWindow, RUNNABLE_LOOK_MS, runQueueBusy, runnableTasks, SOCKET_POLL_BACKOFF_MS, SOCKET_POLL_MAX_US, SOCKET_POLL_PREEMPTED_US, SOCKET_POLL_START_US,
 } from '../../../../src/xenstore/server/poll-window.js';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -115,5 +115,32 @@ test("the run queue is read from /proc/loadavg's fourth field", () => {
   assert.equal(runnableTasks('0.00 0.01 0.05 1/80 7'), 1);
   assert.ok(Number.isNaN(runnableTasks('')));
   assert.ok(Number.isNaN(runnableTasks('garbage 1/2')));
-  assert.equal(typeof cpusBusy(), 'boolean');
+});
+
+test('the CPUs are busy while more tasks are runnable than there are CPUs; the run queue is read once per look', () => {
+  let t = 0;
+  let text = '1.00 1.00 1.00 3/100 1';
+  let reads = 0;
+  const busy = runQueueBusy(() => (reads++, text), 2, () => t);
+  assert.equal(busy(), true, '3 runnable on 2 CPUs');
+  text = '1.00 1.00 1.00 2/100 1';
+  assert.equal(busy(), true, 'the last look holds...');
+  assert.equal(reads, 1);
+  t += RUNNABLE_LOOK_MS;
+  assert.equal(busy(), false, '...until the next: 2 runnable on 2 CPUs');
+  assert.equal(reads, 2);
+  text = 'garbage';
+  t += RUNNABLE_LOOK_MS;
+  assert.equal(busy(), true, 'a text without a run queue: busy');
+});
+
+test('a run queue that cannot be read means busy, without an exception and without trying again at every look', () => {
+  let t = 0;
+  let reads = 0;
+  const busy = runQueueBusy(() => {
+    reads++;
+    throw Object.assign(new Error('EBADF: bad file descriptor, read'), { code: 'EBADF' });
+  }, 64, () => t);
+  for (let i = 0; i < 10; i++, t += RUNNABLE_LOOK_MS) assert.equal(busy(), true);
+  assert.equal(reads, 1, 'read once');
 });
