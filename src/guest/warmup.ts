@@ -114,13 +114,21 @@ class LoopNet implements Net {
   }
 }
 
-/** How long a stack warm-up may take before it is given up (it never holds a boot or resume back). */
+/**
+ * How long a stack warm-up may run before it is given up, a shell's import of the stack's
+ * modules included (a restored runtime's warm-up is handed them loaded). Its stacks are then
+ * stopped, and one made later is stopped as it is made. It runs before the runtime parks: it
+ * holds the park back this long at most, never the claimed guest's boot or its resume.
+ */
 const WARM_STACK_MS = 1000;
 
 type StackModule = typeof import('../tcpip/stack.js');
 
-/** Two stacks on a link in memory (nothing reaches a vif), 192.0.2.1 and .2; `stacks` collects them for the stop. */
-function scratchPair({ createStack }: StackModule, stacks: TcpipStack[], clock?: Clock, clientTcp?: StackOptions['tcp']): [TcpipStack, TcpipStack, LoopNet, LoopNet] {
+/** Hands a scratch stack to its bound (bounded), which stops it. */
+type Track = (s: TcpipStack) => void;
+
+/** Two stacks on a link in memory (nothing reaches a vif), 192.0.2.1 and .2, each tracked for the stop. */
+function scratchPair({ createStack }: StackModule, track: Track, clock?: Clock, clientTcp?: StackOptions['tcp']): [TcpipStack, TcpipStack, LoopNet, LoopNet] {
   const a = new LoopNet('02:00:00:00:00:01');
   const b = new LoopNet('02:00:00:00:00:02');
   a.peer = b;
@@ -128,7 +136,8 @@ function scratchPair({ createStack }: StackModule, stacks: TcpipStack[], clock?:
   const opts = clock ? { clock } : {};
   const client = createStack(a, { ...opts, ...(clientTcp && { tcp: clientTcp }) });
   const server = createStack(b, opts);
-  stacks.push(client, server);
+  track(client);
+  track(server);
   client.configure({ ip: '192.0.2.1/24' });
   server.configure({ ip: '192.0.2.2/24' });
   return [client, server, a, b];
@@ -137,15 +146,22 @@ function scratchPair({ createStack }: StackModule, stacks: TcpipStack[], clock?:
 /** Every scratch socket ends in an error when its stack stops: expected here. */
 const quiet = (s: TcpSocket) => void s.on('error', () => {});
 
-/** `steps` within WARM_STACK_MS; never fails, and stops every stack it made. True if every step ran. */
-async function bounded(steps: (stacks: TcpipStack[]) => Promise<boolean>): Promise<boolean> {
+/**
+ * `steps` within WARM_STACK_MS; never fails, and stops every stack they track. True if every
+ * step ran. Steps still running at the bound (a thread held up past it) go on making stacks:
+ * those are stopped as they are made, or a TIME-WAIT would hold the thread 2 MSL (60 s).
+ */
+async function bounded(steps: (track: Track) => Promise<boolean>): Promise<boolean> {
   const stacks: TcpipStack[] = [];
+  let over = false;
+  const track: Track = (s) => (over ? s.stop() : void stacks.push(s));
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([steps(stacks), new Promise<false>((r) => (timer = setTimeout(r, WARM_STACK_MS, false)))]);
+    return await Promise.race([steps(track), new Promise<false>((r) => (timer = setTimeout(r, WARM_STACK_MS, false)))]);
   } catch {
     return false; // an optimisation only
   } finally {
+    over = true;
     clearTimeout(timer);
     for (const s of stacks) s.stop();
   }
@@ -157,18 +173,9 @@ async function bounded(steps: (stacks: TcpipStack[]) => Promise<boolean>): Promi
  * connection then finds that code compiled (in a fresh isolate it costs some 10-15 ms of CPU
  * the first time, 1 ms after). True if it ran.
  */
-export async function warmUpStack(clock: Clock): Promise<boolean> {
-  // The stack's modules before the bound starts: a fresh thread's import of them took longer
-  // than the bound under load, and the stacks then made, after the bound had stopped the none
-  // there were, ran on unstopped: a TIME-WAIT held the thread 2 MSL (60 s) before it could exit.
-  let mod: StackModule;
-  try {
-    [mod] = await loadStack();
-  } catch {
-    return false; // an optimisation only
-  }
-  return bounded(async (stacks) => {
-    const [client, server] = scratchPair(mod, stacks, clock);
+export function warmUpStack(clock: Clock): Promise<boolean> {
+  return bounded(async (track) => {
+    const [client, server] = scratchPair((await loadStack())[0], track, clock);
     return new Promise<boolean>((resolve) => {
       server.tcp.listen(80, (conn) => {
         conn.setNoDelay(true);
@@ -222,8 +229,8 @@ function counter(): { add(n: number): void; reached(n: number): Promise<void> } 
  * frame is touched. `clock` is the one the guest's stacks use. True if every step ran.
  */
 export function warmStackResume(mod: StackModule, clock?: Clock): Promise<boolean> {
-  return bounded(async (stacks) => {
-    const [client, server, clientNet, serverNet] = scratchPair(mod, stacks, clock, SCRATCH_RTO);
+  return bounded(async (track) => {
+    const [client, server, clientNet, serverNet] = scratchPair(mod, track, clock, SCRATCH_RTO);
     const served = counter();
     const serve = (s: TcpSocket): void => {
       quiet(s);
@@ -251,7 +258,7 @@ export function warmStackResume(mod: StackModule, clock?: Clock): Promise<boolea
     const state = server.freeze();
     server.stop();
     const again = mod.createStack(serverNet, clock ? { clock } : {});
-    stacks.push(again);
+    track(again);
     serverNet.cut = false;
     clientNet.cut = false;
     again.restore(state);

@@ -40,9 +40,9 @@ export class SentFrames {
         const pfn = pfns[i]!;
         const slab = this.#slab(pfn);
         const at = (pfn % SLAB_FRAMES) * PAGE_SIZE;
-        const from = pfn * PAGE_SIZE;
-        if (this.#sent[pfn] === 1 && ram.compare(slab, at, at + PAGE_SIZE, from, from + PAGE_SIZE) === 0) continue;
-        ram.copy(slab, at, from, from + PAGE_SIZE);
+        const inRam = pfn * PAGE_SIZE;
+        if (this.#sent[pfn] === 1 && ram.compare(slab, at, at + PAGE_SIZE, inRam, inRam + PAGE_SIZE) === 0) continue;
+        ram.copy(slab, at, inRam, inRam + PAGE_SIZE);
         this.#sent[pfn] = 1;
         out.push(pfn);
       }

@@ -61,6 +61,12 @@ const DOM0_STORM_LIMIT = 20_000;
  * thread gets the core. A guest slower to main() than this is committed while it boots.
  */
 const COMMIT_AFTER_MAIN_MS = 5;
+/**
+ * How long close() lets creates under way end before it destroys every domain: a create stuck
+ * (a vCPU thread that never reports ready, a parked build's wait of up to 30 s) must not hold
+ * the close, whose destroys and pool close are what unstick it.
+ */
+const CLOSE_CREATES_MS = 3_000;
 
 export interface HostOptions {
   /** Where xenstored listens for Xen's tools; no socket when absent. */
@@ -105,8 +111,11 @@ export interface HostEvents {
 interface SummonHooks {
   /** Its shell is replaced once this settles (the guest's first answer), not at once. */
   readonly refillAfter?: Promise<unknown>;
-  /** Called once the domain is built and its kernel handed over, before the create waits for main() and writes the VM record. */
-  readonly built?: () => void;
+  /**
+   * Called once the domain is built and its kernel handed over, before the create waits for
+   * main() and writes the VM record. A promise it returns is waited for (a test holds a create there).
+   */
+  readonly built?: () => void | Promise<unknown>;
 }
 
 /**
@@ -326,8 +335,15 @@ export class Host extends EventEmitter<HostEvents> {
         ? await claimShell(this.#ctx, (k) => shells.take(k, opts.refillAfter), config, opts.restore)
         : undefined;
       const built = fromShell ?? (await buildDomain(this.#ctx, config, opts));
-      opts.built?.();
+      const holding = opts.built?.();
+      if (holding) await holding;
       const { domid, uuid } = built.domain;
+      // close() waits only so long for a create: one that outlived the wait tears its domain
+      // down itself, as no VM record, forward or teardown of a closed host would come for it.
+      if (this.#closed) {
+        await teardownDomain(this.#ctx, domid).catch(() => {});
+        throw new XenError('EINVAL', `d${domid}: the host closed while the domain was built`);
+      }
       // The domain keeps its uuid when it restarts, as libxl's does.
       config = { ...config, uuid };
       let vm: Ref<'VM'>;
@@ -906,8 +922,8 @@ export class Host extends EventEmitter<HostEvents> {
     this.summonedForwards.close();
     // Otherwise a create's last steps (its VM record, its forwards' host ports) run on a domain
     // destroyed under it: it failed (ESRCH) and left its vCPU thread's message ports open, which
-    // kept the process alive.
-    await Promise.all(this.#creates);
+    // kept the process alive. Bounded (CLOSE_CREATES_MS).
+    await within(Promise.all(this.#creates), CLOSE_CREATES_MS);
     await this.shells.close();
     await this.vifShells.close();
     await Promise.all([...this.#poolShells.values()].map((s) => s.close()));

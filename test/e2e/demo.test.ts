@@ -57,7 +57,9 @@ test('the demo on a terminal keeps www serving until Enter: the user can curl it
     // The demo's own fetch was one request; ours is answered by the same guest.
     // On failure, the demo's output so far (its top view, what its own fetch gave) goes with the error.
     const res = await fetch(`${url}api/status`, { signal: AbortSignal.timeout(15_000) }).catch((e: Error) => {
-      throw new Error(`${e.message} (${String((e.cause as Error | undefined)?.message ?? e.cause)}); the demo said:\n${out}`, { cause: e });
+      // A timeout's error has no cause: its own message says what happened.
+      const why = e.cause == null ? '' : ` (${String((e.cause as Error).message ?? e.cause)})`;
+      throw new Error(`${e.message}${why}; the demo said:\n${out}`, { cause: e });
     });
     const status = (await res.json()) as { server: string; requests: number };
     assert.equal(status.server, 'xenode-www');

@@ -235,8 +235,6 @@ export class Connection {
   #persisting = false;
   #delack: TimerSlot;
   #other: TimerSlot;
-  /** When the #other slot fires (TIME-WAIT and FIN-WAIT-2 carry it across a suspend). */
-  #otherAt = 0;
   #lastRecv: number;
   #challengeTokens = CHALLENGE_ACKS_PER_SECOND;
   #challengeRefill = 0;
@@ -713,7 +711,7 @@ export class Connection {
     if (!ka || this.state === 'TIME-WAIT' || this.state === 'CLOSED') return;
     const idle = this.host.clock.now() - this.#lastRecv;
     const wait = ka.sent === 0 ? Math.max(0, ka.idleMs - idle) : ka.intervalMs;
-    this.#armOther(wait, () => {
+    this.#other.arm(wait, () => {
       const idleNow = this.host.clock.now() - this.#lastRecv;
       if (ka.sent === 0 && idleNow < ka.idleMs) return this.#armKeepalive();
       if (ka.sent >= ka.count) {
@@ -729,19 +727,14 @@ export class Connection {
 
   /** Bounded: a peer that goes silent without its FIN does not keep us forever. */
   #armFinWait2(): void {
-    this.#armOther(this.config.finWait2Ms, () => this.#closed(undefined));
-  }
-
-  #armOther(ms: number, fn: () => void): void {
-    this.#otherAt = this.host.clock.now() + ms;
-    this.#other.arm(ms, fn);
+    this.#other.arm(this.config.finWait2Ms, () => this.#closed(undefined));
   }
 
   #enterTimeWait(): void {
     this.state = 'TIME-WAIT';
     this.#rtx.cancel();
     this.#delack.cancel();
-    this.#armOther(2 * this.config.mslMs, () => this.#closed(undefined));
+    this.#other.arm(2 * this.config.mslMs, () => this.#closed(undefined));
     this.host.timeWait(this);
   }
 
@@ -781,7 +774,7 @@ export class Connection {
       cwnd: this.cc.cwnd, ssthresh: this.cc.ssthresh, dupAcks: this.cc.dupAcks, inRecovery: this.cc.inRecovery, recover: this.cc.recover,
       rttSeq: this.#rttSeq, rttAgeMs: now - this.#rttStart, retries: this.#retries,
       rtxInMs: this.#rtx.armed ? Math.max(0, this.#rtx.due - now) : -1, persisting: this.#persisting,
-      delackArmed: this.#delack.armed, otherInMs: closing && this.#other.armed ? Math.max(0, this.#otherAt - now) : -1,
+      delackArmed: this.#delack.armed, otherInMs: closing && this.#other.armed ? Math.max(0, this.#other.due - now) : -1,
       idleMs: now - this.#lastRecv, noDelay: this.noDelay, stats: { ...this.stats },
       keepalive: this.#keepalive ? { ...this.#keepalive } : undefined,
     };
@@ -849,7 +842,7 @@ export class Connection {
       }
     }
     if (s.delackArmed) c.#delack.arm(0, () => c.#sendAck());
-    if (s.state === 'TIME-WAIT' || s.state === 'FIN-WAIT-2') c.#armOther(Math.max(0, s.otherInMs), () => c.#closed(undefined));
+    if (s.state === 'TIME-WAIT' || s.state === 'FIN-WAIT-2') c.#other.arm(Math.max(0, s.otherInMs), () => c.#closed(undefined));
     else if (c.#keepalive) c.#armKeepalive();
     return c;
   }
@@ -1054,7 +1047,7 @@ export class Connection {
       case 'TIME-WAIT':
         if (seg.flags & FIN) {
           this.#sendAck();
-          this.#armOther(2 * this.config.mslMs, () => this.#closed(undefined));
+          this.#other.arm(2 * this.config.mslMs, () => this.#closed(undefined));
         }
         return false;
       default:

@@ -10,7 +10,7 @@ import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { wrapKernelScript } from '../../../src/guest/kernel-wrap.js';
 import { CompiledKernel } from '../../../src/guest/kernel-script.js';
-import { kernelScript } from '../../../src/toolstack/kernel.js';
+import { cachedKernelScript, kernelScript } from '../../../src/toolstack/kernel.js';
 import { compileFlags, eagerCodeCache } from '../../../src/toolstack/kernel-cache.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-kscript-'));
@@ -143,9 +143,18 @@ test("the cache-making child gets only the host's compile flags: no inspector, p
 });
 
 test("a closing host's eager caches: the child at work is killed and the queued one never starts", { skip: noChildrenFile }, async () => {
+  // This test's children only (the URL is the child's last argument): not another test's
+  // child still at work, nor anything else this process starts.
+  const ours = (pid: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('file:///closing-');
+    } catch {
+      return false; // gone already
+    }
+  };
   const children = () => readdirSync(`/proc/${process.pid}/task`)
-    .flatMap((tid) => readFileSync(`/proc/${process.pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
-  const before = new Set(children());
+    .flatMap((tid) => readFileSync(`/proc/${process.pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean))
+    .filter(ours);
   // Large enough that its child is still compiling when it is seen.
   const big = (n: number) => wrapKernelScript(Array.from({ length: 40_000 }, (_, i) => `exports.f${n}_${i} = function () { return ${i} * ${n}; };\n`).join(''));
   const closing = new AbortController();
@@ -154,7 +163,7 @@ test("a closing host's eager caches: the child at work is killed and the queued 
   let settled = false;
   void Promise.all(made).finally(() => (settled = true));
   while (!settled) {
-    const now = children().filter((pid) => !before.has(pid));
+    const now = children();
     for (const pid of now) seen.add(pid);
     if (now.length > 0) closing.abort();
     await new Promise((r) => setTimeout(r, 2));
@@ -171,11 +180,10 @@ test('a kernel whose eager cache a closing host stopped gets it from the next ho
   const closing = new AbortController();
   const first = (await kernelScript(kernel, closing.signal))!;
   closing.abort();
-  let next = first;
-  for (let i = 0; i < 100 && next === first; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    next = (await kernelScript(kernel))!;
-  }
+  // The child's end: the cache then holds the eager script (had the child run on) or nothing.
+  for (let i = 0; i < 600 && cachedKernelScript(kernel) === first; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(cachedKernelScript(kernel), undefined, 'the stopped script left the cache, with no eager cache put in its place');
+  const next = (await kernelScript(kernel))!;
   assert.notEqual(next, first, 'asked again, it is made anew');
   assert.equal(next.code, first.code);
 });

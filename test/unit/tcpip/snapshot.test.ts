@@ -15,6 +15,7 @@ import type { TcpSocket } from '../../../src/tcpip/tcp/socket.js';
 import { TcpipError } from '../../../src/tcpip/errors.js';
 import { RTO_DEFAULTS } from '../../../src/tcpip/tcp/rto.js';
 import { RESUMED_LISTENER_MS } from '../../../src/tcpip/tcp/tcp.js';
+import { TCP_DEFAULTS } from '../../../src/tcpip/tcp/settings.js';
 import { collect, LinkEnd, runUntil, stackPair, type Link } from '../../support/tcpip-link.js';
 import { rng } from '../../support/random.js';
 
@@ -155,6 +156,8 @@ test(`a 4-tuple used again after a restore on a host whose clock reads ${how} ge
   // What a's TIME-WAIT knows of b: the next sequence number and b's last timestamp.
   const old = timeWait()!.snapshot(new Uint8Array(0));
   assert.ok(old.tsOk);
+  // Its TIME-WAIT timer goes with it: what is left of 2 MSL.
+  assert.ok(old.otherInMs > 0 && old.otherInMs <= 2 * TCP_DEFAULTS.mslMs, `TIME-WAIT left ${old.otherInMs} ms`);
 
   const shifted: Clock = { now: () => clock.now() + shiftMs, setTimer: (ms, fn) => clock.setTimer(ms, fn) };
   const b2 = moveB(link, b.freeze(), shifted);

@@ -39,3 +39,25 @@ test('a create under way when the host closes leaves no forward listening and no
   assert.deepEqual(left, [], 'nothing of the host keeps the process alive');
   assert.equal(await free(port), true, `host port ${port} is free`);
 });
+
+// A create that does not end (here held by its `built` hook; in life a vCPU thread that never
+// reports ready, or a parked build's long wait) holds the close no longer than its bound: the
+// close then destroys every domain, and the create, let go later, fails and leaves nothing.
+// Before, the close waited for it with no limit: this test timed out.
+test('a create that never ends does not hold the host close', { timeout: 60_000 }, async () => {
+  const host = await Host.start({ poolSize: 0 });
+  const { config } = parseDomainConfig(`name = "stuck"\nkernel = "${WHOAMI}"\nmemory = 32\n`, WHOAMI);
+  let letGo!: () => void;
+  const held = new Promise<void>((resolve) => (letGo = resolve));
+  let reached!: () => void;
+  const atHook = new Promise<void>((resolve) => (reached = resolve));
+  const create = host.create(config, { built: () => (reached(), held) });
+  create.catch(() => {});
+  await atHook;
+  await host.close();
+  assert.equal(host.hv.domains().some((d) => d.name === 'stuck' && !d.dying), false, 'the close destroyed the stuck create\'s domain');
+  letGo();
+  await assert.rejects(create, /the host closed/);
+  const left = process.getActiveResourcesInfo().filter((r) => /MessagePort|Worker|TCPServerWrap|UDPWrap/.test(r));
+  assert.deepEqual(left, [], 'nothing of the host keeps the process alive');
+});
