@@ -164,7 +164,6 @@ export class Host extends EventEmitter<HostEvents> {
   #restarting = new Map<number, Restart>();
   #log: (line: string) => void;
   readonly #maxCreates: number;
-  #closed = false;
   /** Set while the host shuts its guests down: their shutdown actions no longer restart them. */
   #stopping = false;
   #switch: Switch | undefined;
@@ -298,6 +297,10 @@ export class Host extends EventEmitter<HostEvents> {
   #buildCtx: BuildContext | undefined;
   /** Aborted by close(): its builds' background work stops (BuildContext.closing). */
   readonly #closing = new AbortController();
+  /** close() has begun (the one record of it: the abort above). */
+  get #closed(): boolean {
+    return this.#closing.signal.aborted;
+  }
   /** What the builder needs of this host: made once, as every part of it is fixed when the host is made. */
   get #ctx(): BuildContext {
     return (this.#buildCtx ??= { hv: this.hv, xs: this.xs, xenstored: this.xenstored, consoled: this.consoled, pool: this.pool, onLog: this.#log, loop: this.loop, cpupools: this.#cpupools,
@@ -916,7 +919,6 @@ export class Host extends EventEmitter<HostEvents> {
   /** Destroy every domain and stop the host's services. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#closed = true;
     this.#closing.abort();
     this.summoner.close();
     this.summonedForwards.close();
