@@ -50,9 +50,6 @@ interface PortEntry {
   windowStart: number;
 }
 
-/** What Atomics.waitAsync answers for a word that already changed, without its lock. */
-const NOT_EQUAL = { async: false, value: 'not-equal' } as const;
-
 const yieldToTasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /**
  * How long the loop handles rounds of events back to back before it lets the thread's tasks
@@ -231,12 +228,7 @@ export class UpcallLoop {
       }
       Atomics.store(ctl, CB_RUNSTATE, RUNSTATE_blocked);
       const t0 = performance.now();
-      // SCHEDOP_block's order: marked blocked, look at the word once more, then wait. An event
-      // raised since `word` was read (a waker that saw the vCPU running set the byte and made no
-      // notify) is seen here without Atomics.waitAsync, which takes V8's one process-wide futex
-      // lock even when it only finds the value changed. One raised after this load either sees
-      // the vCPU blocked and notifies, or changes the word before waitAsync compares it.
-      const w = Atomics.load(m, UPCALL_WORD) === word ? Atomics.waitAsync(m, UPCALL_WORD, word) : NOT_EQUAL;
+      const w = Atomics.waitAsync(m, UPCALL_WORD, word);
       if (w.async) await w.value;
       Atomics.store(ctl, CB_RUNSTATE, RUNSTATE_running);
       const t1 = performance.now();

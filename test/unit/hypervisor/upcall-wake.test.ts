@@ -1,8 +1,9 @@
 // No wake-up is lost between a vCPU loop that goes to sleep and another thread that raises its
-// upcall: the waker notifies only a vCPU marked blocked (evtchn.ts wake), so the loop must mark
-// itself blocked, look at the word again, then wait. Another thread raises an event as soon as the
-// loop has handled the last one, after a spin of random length, so the raises land in every phase
-// of the loop's way to sleep; a lost wake leaves the raiser waiting for its acknowledgement.
+// upcall: the waker notifies only a vCPU marked blocked (evtchn.ts wake), so the loop marks itself
+// blocked first and then waits on the value it read before (the word a raise changes). Another
+// thread raises an event as soon as the loop has handled the last one, after a spin of random
+// length, so the raises land in every phase of the loop's way to sleep; a lost wake leaves the
+// raiser waiting for its acknowledgement.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
