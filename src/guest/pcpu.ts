@@ -24,12 +24,15 @@ import { PcpuStats, takeRung, DB_PENDING } from '../hypervisor/doorbell.js';
 import { CB_PAUSE, CB_RUNSTATE, RUNSTATE_blocked, RUNSTATE_runnable, RUNSTATE_running } from '../hypervisor/layout.js';
 import { DomainView, type DomainBuffers } from '../hypervisor/memory.js';
 import { GUEST_NICE } from '../hypervisor/sched.js';
+import { unblockThrough } from '../hypervisor/evtchn.js';
+import { onKilledAtGate } from '../hypervisor/gate.js';
 import { HALT_POLL_MAX_US, HALT_POLL_START_US } from '../hypervisor/upcall.js';
 import { currentThreadId } from '../hypervisor/thread.js';
 import { HeapShares } from './heapshare.js';
 import { wrapKernelScript } from './kernel-wrap.js';
 import type { RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
+import { grantIn, isGrant, PcpuHypercalls } from './pcpu-hypercalls.js';
 import { PassWakes } from './wakes.js';
 
 const data = workerData as PcpuData;
@@ -98,6 +101,10 @@ const withWork = new Set<Resident>();
 
 class Resident {
   readonly view: DomainView;
+  /** Its data-path hypercalls, run in this thread's context (pcpu-hypercalls.ts). */
+  readonly hypercalls: PcpuHypercalls;
+  /** Its control calls whose answer carries a peer's buffers (peer, bindInterdomain), by id: their op. */
+  readonly peerCalls = new Map<number, string>();
   inbox: Inbox[] = [];
   immediates = false;
   halted = false;
@@ -128,6 +135,7 @@ class Resident {
     heapMb: number | undefined,
   ) {
     this.view = new DomainView(buffers);
+    this.hypercalls = new PcpuHypercalls(this.view);
     this.maxHeapBytes = heapMb === undefined ? Infinity : heapMb * 2 ** 20;
   }
 
@@ -199,11 +207,21 @@ const sched = new CreditScheduler<Resident>();
 
 // ---------------- the host functions a realm holds (realm/host.ts) ----------------
 
+class DomainDying extends Error {
+  override name = 'DomainDying';
+}
+
 const wallNow = () => performance.timeOrigin + performance.now();
 const isArg = (a: unknown) => a === undefined || typeof a === 'number' || (typeof a === 'string' && a.length <= MAX_ARG_LENGTH);
 const decoders = { lax: new TextDecoder(), fatal: new TextDecoder('utf-8', { fatal: true }) };
 /** The realms' wakes of sleeping vCPU threads, batched per pass (wakes.ts). */
 const wakes = new PassWakes();
+// The sends this thread runs for its realms (pcpu-hypercalls.ts) wake blocked vCPU threads the
+// same way, and never block at a domain's gate: its pool mates run on this thread.
+unblockThrough((words, index) => wakes.wake(words, index));
+onKilledAtGate(() => {
+  throw new DomainDying();
+});
 
 function hostFor(r: () => Resident): RealmHost {
   return {
@@ -237,6 +255,7 @@ function hostFor(r: () => Resident): RealmHost {
         throw new TypeError('malformed control operation');
       }
       if (d.halted) return;
+      if (op === 'peer' || op === 'bindInterdomain') d.peerCalls.set(id, op);
       const args = [a0, a1, a2, a3];
       while (args.length && args[args.length - 1] === undefined) args.pop();
       d.port.postMessage({ id, op, args });
@@ -274,6 +293,10 @@ function hostFor(r: () => Resident): RealmHost {
     },
     wake(words, index) {
       wakes.wake(words, index);
+    },
+    evtchnSend(port) {
+      const d = r();
+      return typeof port === 'number' && !d.halted && d.hypercalls.evtchnSend(port);
     },
     halt() {
       const d = r();
@@ -374,8 +397,16 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     sched.set(d, m.weight, m.cap);
     d.port.on('message', (msg: { id?: number; ok?: boolean; value?: unknown; kind?: string; errno?: string; status?: number; message?: string; push?: unknown }) => {
       if (self.halted) return;
-      if ('push' in msg) self.post({ kind: 'push', grant: msg.push });
-      else if (typeof msg.id === 'number') {
+      if ('push' in msg) {
+        if (isGrant(msg.push)) self.hypercalls.adopt(msg.push);
+        self.post({ kind: 'push', grant: msg.push });
+      } else if (typeof msg.id === 'number') {
+        const op = self.peerCalls.get(msg.id);
+        if (op !== undefined) {
+          self.peerCalls.delete(msg.id);
+          const grant = msg.ok ? grantIn(op, msg.value) : undefined;
+          if (grant) self.hypercalls.adopt(grant);
+        }
         self.post(msg.ok
           ? { kind: 'reply', id: msg.id, ok: true, value: msg.value }
           : { kind: 'reply', id: msg.id, ok: false, errKind: msg.kind ?? 'xen', code: msg.kind === 'grant' ? msg.status! : msg.errno!, message: msg.message ?? '' });

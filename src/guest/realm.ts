@@ -72,7 +72,8 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
       });
     },
   };
-  const hc = new Hypercalls(buffers, channel);
+  // Its sends run in the pCPU's one copy of the hypercall, for all the pool's domains.
+  const hc = new Hypercalls(buffers, channel, { sendHere: host.evtchnSend });
   const requireOf = (id: string): unknown => {
     const builtin = REALM_BUILTINS[id.replace(/^node:/, '')];
     if (id === 'xenode') return xenode;

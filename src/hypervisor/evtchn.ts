@@ -266,6 +266,20 @@ export function sendTarget(d: DomainView, port: number): [number, number] | null
   }
 }
 
+/**
+ * EVTCHNOP_send's delivery, inside the sender's hypercall gate (the caller's): null once done
+ * (delivered, or dropped on an unbound port), or the [domid, port] target when `peerOf` gives
+ * no live view of that domain on this thread (its buffers reach the caller off the data path).
+ */
+export function send(d: DomainView, port: number, peerOf: (domid: number) => DomainView | undefined): [number, number] | null {
+  const target = sendTarget(d, port);
+  if (!target) return null;
+  const peer = peerOf(target[0]);
+  if (!peer || peer.dying) return target;
+  setPending(peer, target[1]);
+  return null;
+}
+
 export function status(d: DomainView, port: number): EvtchnStatus {
   checkPort(d, port);
   const c = d.ctl;

@@ -35,12 +35,20 @@ export class Hypercalls {
   #nextRef = GNTTAB_NR_RESERVED_ENTRIES;
   #freePfns = new Set<number>();
   #timer: NodeJS.Timeout | undefined;
+  #peerOf = (domid: number): DomainView | undefined => this.#peer(domid);
+  #sendHere: ((port: number) => boolean) | null;
 
   constructor(
     self: DomainBuffers | DomainView,
     control: ControlChannel,
-    opts: { registry?: (domid: number) => DomainView | undefined; maptrack?: SharedArrayBuffer } = {},
+    opts: {
+      registry?: (domid: number) => DomainView | undefined;
+      maptrack?: SharedArrayBuffer;
+      /** A shared pCPU's send for this domain (guest/pcpu-hypercalls.ts): true if it delivered. */
+      sendHere?: (port: number) => boolean;
+    } = {},
   ) {
+    this.#sendHere = opts.sendHere ?? null;
     this.#self = self instanceof DomainView ? self : new DomainView(self);
     this.domid = this.#self.domid;
     this.#control = control;
@@ -96,16 +104,14 @@ export class Hypercalls {
    * is taken there, and a vCPU is never killed holding it.
    */
   evtchnSend(port: number): void {
+    // On a shared pCPU the pCPU thread's one copy of this send runs first (realm.ts); it leaves
+    // to this one whatever it cannot finish: a target it has no view of, a kill, an error.
+    if (this.#sendHere?.(port)) return;
     this.#enter();
     try {
-      const target = evtchn.sendTarget(this.#self, port);
-      if (!target) return;
-      const [domid, rport] = target;
-      const peer = this.#peer(domid);
-      if (peer && !peer.dying) {
-        evtchn.setPending(peer, rport);
-        return;
-      }
+      const missing = evtchn.send(this.#self, port, this.#peerOf);
+      if (!missing) return;
+      const [domid, rport] = missing;
       // The other end bound to us; its buffers reach us once, off the data path.
       void this.connect(domid).then(() => this.#deliver(domid, rport), () => {});
     } finally {

@@ -107,6 +107,19 @@ test('a realm leads nowhere: not to the pCPU thread, not to its pool mates', T, 
   await Promise.all([host.destroy(a.domain.domid), host.destroy(b.domain.domid)]);
 });
 
+test("EVTCHNOP_send with hostile ports: a shared-pool guest, whose sends run in its pCPU's one copy of the hypercall, gets what a Pool-0 guest gets", T, async () => {
+  await host.createCpupool('sends', 1);
+  const shared = await host.create(config('send-shared', join(FIXTURES, 'send-probe.ts'), 'pool = "sends"\n'));
+  const own = await host.create(config('send-own', join(FIXTURES, 'send-probe.ts')));
+  const [inPool, inPool0] = await Promise.all([shared, own].map(async (d) => JSON.parse((await consoleMatch(d.domain.domid, /SEND (\{.*\})/))[1]!) as Record<string, string>));
+  assert.deepEqual(inPool, inPool0);
+  for (const [name, outcome] of Object.entries(inPool!)) assert.doesNotMatch(outcome, /foreign/, name);
+  assert.equal(inPool!.valueOf, 'XenError EINVAL realm');
+  assert.equal(inPool!.huge, 'XenError EINVAL realm');
+  assert.match(inPool!.sweep!, /^(ok,)+.*EINVAL/, 'its bound ports send, the others are EINVAL');
+  await Promise.all([host.destroy(shared.domain.domid), host.destroy(own.domain.domid)]);
+});
+
 test("xl list shows a shared-pool guest's runstate as its pCPU thread writes it: r in its turn, neither r nor b while it waits for one, b when idle", T, async () => {
   await host.createCpupool('runstate', 1);
   const pool = 'pool = "runstate"\n';

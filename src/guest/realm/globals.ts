@@ -47,6 +47,7 @@ export const host: RealmHost = {
   parked: wrap(__host.parked, 'parked'),
   halt: wrap(__host.halt, 'halt'),
   wake: wrap(__host.wake, 'wake'),
+  evtchnSend: wrap(__host.evtchnSend, 'evtchnSend'),
   threadId: wrap(__host.threadId, 'threadId'),
   serialize: wrap(__host.serialize, 'serialize'),
   deserialize: wrap(__host.deserialize, 'deserialize'),

@@ -26,6 +26,11 @@ export interface RealmHost {
   parked(): void;
   /** Wake a blocked vCPU thread (Atomics.notify of one waiter): now, or when the pCPU's pass is over (wakes.ts). */
   wake(words: Int32Array, index: number): void;
+  /**
+   * EVTCHNOP_send on a port of the domain, in this thread's one copy of the hypercall
+   * (pcpu-hypercalls.ts): true if done, false if the realm's own Hypercalls must do it.
+   */
+  evtchnSend(port: number): boolean;
   /** The domain shut down: its realm is not run again. */
   halt(): void;
   /** node:v8 serialize of a value of the realm: the bytes, in a Uint8Array of the realm. */
