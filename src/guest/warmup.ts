@@ -134,9 +134,10 @@ function scratchPair({ createStack }: StackModule, track: Track, clock?: Clock, 
   a.peer = b;
   b.peer = a;
   const opts = clock ? { clock } : {};
+  // Each tracked as it is made: past the bound, the first track throws and no second stack is made.
   const client = createStack(a, { ...opts, ...(clientTcp && { tcp: clientTcp }) });
-  const server = createStack(b, opts);
   track(client);
+  const server = createStack(b, opts);
   track(server);
   client.configure({ ip: '192.0.2.1/24' });
   server.configure({ ip: '192.0.2.2/24' });
@@ -148,13 +149,19 @@ const quiet = (s: TcpSocket) => void s.on('error', () => {});
 
 /**
  * `steps` within `ms`; never fails, and stops every stack they track. True if every step ran.
- * Steps still running at the bound (a thread held up past it) go on making stacks: those are
- * stopped as they are made, or a TIME-WAIT would hold the thread 2 MSL (60 s).
+ * Steps still running at the bound (a thread held up past it) go no further once they make a
+ * stack: it is stopped as it is made (a TIME-WAIT would hold the thread 2 MSL, 60 s), and its
+ * track throws, so nothing is asked of it (a stopped stack's connect still sent ARP requests,
+ * whose retries held the thread some 3 s more).
  */
 async function bounded(steps: (track: Track) => Promise<boolean>, ms = WARM_STACK_MS): Promise<boolean> {
   const stacks: TcpipStack[] = [];
   let over = false;
-  const track: Track = (s) => (over ? s.stop() : void stacks.push(s));
+  const track: Track = (s) => {
+    if (!over) return void stacks.push(s);
+    s.stop();
+    throw new Error('the warm-up is over'); // the race is settled: nobody waits for the steps
+  };
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([steps(track), new Promise<false>((r) => (timer = setTimeout(r, ms, false)))]);

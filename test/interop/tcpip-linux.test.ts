@@ -56,6 +56,16 @@ test('Linux talks TCP, ICMP and ARP with our stack through a TAP device', { time
   const dir = mkdtempSync(join(tmpdir(), 'xntcp-'));
   const procs: ChildProcess[] = [];
   const inNs = (cmd: string, args: string[]) => execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { timeout: 60_000 });
+  // Why a fetch stalled (UDP drops at the relay's sockets, TCP's retransmissions and timeouts), for its message.
+  const linuxCounters = () => {
+    try {
+      return inNs('nstat', ['-asz']).toString().split('\n')
+        .filter((l) => /^(Udp(RcvbufErrors|SndbufErrors|InErrors)|Tcp(RetransSegs|ExtTCPTimeouts|ExtTCPLossProbes|ExtTCPSackRecovery)) /.test(l))
+        .map((l) => l.split(/\s+/).slice(0, 2).join('=')).join(' ');
+    } catch (e) {
+      return `unavailable (${(e as Error).message})`;
+    }
+  };
   execFileSync('ip', ['netns', 'add', ns]);
   try {
     inNs('ip', ['link', 'set', 'lo', 'up']);
@@ -99,7 +109,7 @@ test('Linux talks TCP, ICMP and ARP with our stack through a TAP device', { time
       if (fetched.includes('refused')) fetched = '';
     }
     const n = Number(/^fetched (\d+)/.exec(fetched)?.[1]);
-    assert.ok(n > 3 << 20, `fetched: ${fetched} (last: ${last})`);
+    assert.ok(n > 3 << 20, `fetched: ${fetched} (last: ${last}); Linux's counters in the namespace: ${linuxCounters()}`);
   } finally {
     for (const p of procs) p.kill();
     try { execFileSync('ip', ['netns', 'del', ns]); } catch { /* already gone */ }

@@ -11,6 +11,8 @@ import { within } from '../../support/hypervisor.js';
 
 const WARMUP = new URL('../../../src/guest/warmup.js', import.meta.url).href;
 const CLOCK = new URL('../../../src/tcpip/clock.js', import.meta.url).href;
+const STACK = new URL('../../../src/tcpip/stack.js', import.meta.url).href;
+const ADDR = new URL('../../../src/tcpip/addr.js', import.meta.url).href;
 
 test('a warm-up runs every step of the boot path, and leaves no handle that keeps its thread alive', async () => {
   // In a thread of its own, as in the vCPU pool: the thread ends by itself only if the warm-up
@@ -44,20 +46,28 @@ test("a shell's stack warm-up carries a request and its answer between two stack
 
 test("a shell's stack warm-up whose thread is held up past its bound while the stack loads still leaves nothing running", async () => {
   // The thread is busy for longer than the bound (WARM_STACK_MS) right after the warm-up starts,
-  // as under load: the bound's timer is due before the stack's modules are loaded.
+  // as under load: the bound's timer is due before the stack's modules are loaded. Once they
+  // are (the same modules, imported here too) and the steps had their turn, no timer of theirs
+  // is armed: the stacks made after the bound did nothing (a connect's ARP retries held the
+  // thread some 3 s more before).
   const worker = new Worker(
     `const { parentPort } = require('node:worker_threads');
-     Promise.all([import(${JSON.stringify(WARMUP)}), import(${JSON.stringify(CLOCK)})]).then(([m, c]) => {
-       const done = m.warmUpStack(new c.DeadlineClock(() => performance.now(), (ms, fn) => {
+     Promise.all([import(${JSON.stringify(WARMUP)}), import(${JSON.stringify(CLOCK)})]).then(async ([m, c]) => {
+       const clock = new c.DeadlineClock(() => performance.now(), (ms, fn) => {
          const t = setTimeout(fn, ms);
          return { cancel: () => clearTimeout(t) };
-       }));
+       });
+       const done = m.warmUpStack(clock);
        for (const end = performance.now() + 1500; performance.now() < end;);
-       return done;
-     }).then((completed) => parentPort.postMessage(completed));`,
+       const completed = await done;
+       await Promise.all([import(${JSON.stringify(STACK)}), import(${JSON.stringify(ADDR)})]);
+       for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+       parentPort.postMessage({ completed, pending: clock.pending });
+     });`,
     { eval: true },
   );
-  await within(once(worker, 'message'), 'the stack warm-up');
+  const [late] = (await within(once(worker, 'message'), 'the stack warm-up')) as [{ completed: boolean; pending: number }];
+  assert.deepEqual(late, { completed: false, pending: 0 }, 'the bound ran out first, and nothing the steps did after it is waiting on the clock');
   const [code] = (await within(once(worker, 'exit'), 'the thread to exit by itself (no stack made after the bound left running)')) as [number];
   assert.equal(code, 0);
 });
