@@ -14,23 +14,47 @@ const CLOCK = new URL('../../../src/tcpip/clock.js', import.meta.url).href;
 const STACK = new URL('../../../src/tcpip/stack.js', import.meta.url).href;
 const ADDR = new URL('../../../src/tcpip/addr.js', import.meta.url).href;
 
+/** First in each thread's code: what its loop holds, every 5 s (unref'd: the reports keep nothing alive). */
+const REPORTER = `setInterval(() => require('node:worker_threads').parentPort.postMessage({ held: process.getActiveResourcesInfo() }), 5_000).unref();`;
+const isReport = (m: unknown) => typeof m === 'object' && m !== null && 'held' in m;
+
+/** The thread's first message that is not a report. */
+async function result<T>(worker: Worker, what: string): Promise<T> {
+  return within(new Promise<T>((resolve) => worker.on('message', (m: T) => void (isReport(m) || resolve(m)))), what);
+}
+
+/**
+ * The thread's exit code once it ends by itself; if it does not (under load, once in a few runs,
+ * cause unknown), the error says what its loop still held at its last report.
+ */
+async function exitOf(worker: Worker, what: string): Promise<number> {
+  let held: unknown = 'no report yet';
+  worker.on('message', (m: { held?: unknown }) => void (isReport(m) && (held = m.held)));
+  try {
+    return ((await within(once(worker, 'exit'), what)) as [number])[0];
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; its loop held ${JSON.stringify(held)}`);
+  }
+}
+
 test('a warm-up runs every step of the boot path, and leaves no handle that keeps its thread alive', async () => {
   // In a thread of its own, as in the vCPU pool: the thread ends by itself only if the warm-up
   // left no timer or other handle behind.
   const worker = new Worker(
-    `const { parentPort } = require('node:worker_threads');
+    `${REPORTER}
+     const { parentPort } = require('node:worker_threads');
      import(${JSON.stringify(WARMUP)}).then(async (m) => parentPort.postMessage(await m.warmUp()));`,
     { eval: true },
   );
-  const [completed] = (await within(once(worker, 'message'), 'the warm-up')) as [boolean];
+  const completed = await result<boolean>(worker, 'the warm-up');
   assert.equal(completed, true, 'the scratch xenstore reply was read: the warm-up went through');
-  const [code] = (await within(once(worker, 'exit'), 'the warmed-up thread to exit by itself')) as [number];
-  assert.equal(code, 0);
+  assert.equal(await exitOf(worker, 'the warmed-up thread to exit by itself'), 0);
 });
 
 test("a shell's stack warm-up carries a request and its answer between two stacks in memory, and leaves nothing running", async () => {
   const worker = new Worker(
-    `const { parentPort } = require('node:worker_threads');
+    `${REPORTER}
+     const { parentPort } = require('node:worker_threads');
      Promise.all([import(${JSON.stringify(WARMUP)}), import(${JSON.stringify(CLOCK)})])
        .then(async ([m, c]) => parentPort.postMessage(await m.warmUpStack(new c.DeadlineClock(() => performance.now(), (ms, fn) => {
          const t = setTimeout(fn, ms);
@@ -38,10 +62,9 @@ test("a shell's stack warm-up carries a request and its answer between two stack
        }))));`,
     { eval: true },
   );
-  const [completed] = (await within(once(worker, 'message'), 'the stack warm-up')) as [boolean];
+  const completed = await result<boolean>(worker, 'the stack warm-up');
   assert.equal(completed, true, 'the client read the answer and the close: every step ran');
-  const [code] = (await within(once(worker, 'exit'), 'the thread to exit by itself (no timer of the stacks left)')) as [number];
-  assert.equal(code, 0);
+  assert.equal(await exitOf(worker, 'the thread to exit by itself (no timer of the stacks left)'), 0);
 });
 
 test("a shell's stack warm-up whose thread is held up past its bound while the stack loads still leaves nothing running", async () => {
@@ -51,7 +74,8 @@ test("a shell's stack warm-up whose thread is held up past its bound while the s
   // is armed: the stacks made after the bound did nothing (a connect's ARP retries held the
   // thread some 3 s more before).
   const worker = new Worker(
-    `const { parentPort } = require('node:worker_threads');
+    `${REPORTER}
+     const { parentPort } = require('node:worker_threads');
      Promise.all([import(${JSON.stringify(WARMUP)}), import(${JSON.stringify(CLOCK)})]).then(async ([m, c]) => {
        const clock = new c.DeadlineClock(() => performance.now(), (ms, fn) => {
          const t = setTimeout(fn, ms);
@@ -66,10 +90,9 @@ test("a shell's stack warm-up whose thread is held up past its bound while the s
      });`,
     { eval: true },
   );
-  const [late] = (await within(once(worker, 'message'), 'the stack warm-up')) as [{ completed: boolean; pending: number }];
+  const late = await result<{ completed: boolean; pending: number }>(worker, 'the stack warm-up');
   assert.deepEqual(late, { completed: false, pending: 0 }, 'the bound ran out first, and nothing the steps did after it is waiting on the clock');
-  const [code] = (await within(once(worker, 'exit'), 'the thread to exit by itself (no stack made after the bound left running)')) as [number];
-  assert.equal(code, 0);
+  assert.equal(await exitOf(worker, 'the thread to exit by itself (no stack made after the bound left running)'), 0);
 });
 
 test('the stack\'s resume path and the first answers after it run once on scratch stacks (an incoming migration\'s parked runtime), and every scratch socket is quiet', async () => {
