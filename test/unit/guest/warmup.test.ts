@@ -30,8 +30,8 @@ async function result<T>(worker: Worker, what: string): Promise<T> {
 /**
  * The thread's exit code once it ends by itself; if it has not within 20 s, the error says what
  * its loop held at its last report, 'ended' if its loop ended, or 'no report' if the loop never
- * ran again after the warm-up's answer (seen under load 4-13 in about 1 run of the file in 4:
- * the thread waiting on a futex, no timer firing, no exit; cause not found).
+ * ran again after the warm-up's answer. Seen under load 6-13 in about 1 run of the file in 8, as
+ * often with the tests before fix16: 'no report', the thread in a futex wait; cause not found.
  */
 async function exitOf(worker: Worker, what: string): Promise<number> {
   let held: unknown = 'no report';
