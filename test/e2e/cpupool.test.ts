@@ -18,6 +18,7 @@ import { HostLog } from '../../src/toolstack/hostlog.js';
 import { FIXTURES } from '../support/cli.js';
 import { killIfAliveAfter } from '../support/exit-guard.js';
 import { askKv } from '../support/kv.js';
+import { cancelOnceTaken } from '../support/suspend-cancel.js';
 
 /** A bound on each test: a hung pool recovery fails the test that hung instead of holding the suite. */
 const T = { timeout: 120_000 };
@@ -239,7 +240,12 @@ test('a save of a shared-pool guest whose state cannot be cloned times out; the 
   await host.createCpupool('unclonable', 1);
   const built = await host.create(config('unclonable-pool', join(FIXTURES, 'unclonable.ts'), 'pool = "unclonable"\n'));
   await host.xs.wait(`/local/domain/${built.domain.domid}/data/ready`, (v) => v === '1');
-  await assert.rejects(saveDomain(host, built.domain.domid, join(dir, 'unclonable-pool.save'), { timeoutMs: 500 }), /guest did not suspend/);
+  const release = cancelOnceTaken(host, built.domain.domid);
+  try {
+    await assert.rejects(saveDomain(host, built.domain.domid, join(dir, 'unclonable-pool.save'), { timeoutMs: 500 }), /guest did not suspend/);
+  } finally {
+    release();
+  }
   assert.equal(host.hv.domain(built.domain.domid).shutdownReason, null);
   await consoleMatch(built.domain.domid, /suspend refused: .*could not be cloned/);
   await host.destroy(built.domain.domid);

@@ -17,6 +17,7 @@ import { Host } from '../../src/toolstack/host.js';
 import { listVifs } from '../../src/toolstack/vifs.js';
 import { askKv } from '../support/kv.js';
 import { freePort } from '../support/ports.js';
+import { cancelOnceTaken } from '../support/suspend-cancel.js';
 import { hostForTests } from '../support/local-host.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
@@ -40,6 +41,12 @@ const ask = (domid: number, req: string): Promise<string> => askKv(host, domid, 
 
 function consoleText(domid: number): string {
   return Buffer.from(host.consoled.log(domid)).toString();
+}
+
+/** Wait (bounded) until d`domid`'s console matches `re`: the console daemon reads what the guest wrote a little later. */
+async function consoleMatch(domid: number, re: RegExp): Promise<void> {
+  for (const end = Date.now() + 20_000; !re.test(consoleText(domid)) && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+  assert.match(consoleText(domid), re);
 }
 
 test('kv-store keeps its state across save and restore; its disk and vif are as they were', T, async () => {
@@ -149,11 +156,17 @@ for (const [fixture, why] of [['stubborn.ts', 'a guest that never yields'], ['un
     await built.vcpu.mainCalled;
     if (fixture === 'unclonable.ts') await host.xs.wait(`/local/domain/${built.domain.domid}/data/ready`, (v) => v === '1');
     const file = join(dir, `${fixture}.save`);
-    await assert.rejects(saveDomain(host, built.domain.domid, file, { timeoutMs: 500 }),
-      (e: Error) => isXenError(e, 'ETIMEDOUT') && /guest did not suspend/.test(e.message));
+    // The stubborn guest never takes the request: its cancel is not held.
+    const release = fixture === 'unclonable.ts' ? cancelOnceTaken(host, built.domain.domid) : () => {};
+    try {
+      await assert.rejects(saveDomain(host, built.domain.domid, file, { timeoutMs: 500 }),
+        (e: Error) => isXenError(e, 'ETIMEDOUT') && /guest did not suspend/.test(e.message));
+    } finally {
+      release();
+    }
     assert.equal(built.domain.shutdownReason, null);
     await assert.rejects(readFile(file), { code: 'ENOENT' });
-    if (fixture === 'unclonable.ts') assert.match(consoleText(built.domain.domid), /suspend refused: .*could not be cloned/);
+    if (fixture === 'unclonable.ts') await consoleMatch(built.domain.domid, /suspend refused: .*could not be cloned/);
     await host.destroy(built.domain.domid);
   });
 }

@@ -14,26 +14,38 @@ import { netnsUnavailable } from '../support/netns.js';
 
 const missing = (): string | undefined => netnsUnavailable(['ip', 'socat', 'curl', 'python3']);
 
-/** Lines of a child's stdout; each call takes (and consumes) the next line matching `want`. */
-function lines(p: ChildProcess): (want: RegExp, ms: number) => Promise<string> {
+/**
+ * Lines of a child's stdout; each call takes (and consumes) the next line matching `want`. It
+ * fails once the child has exited without one, or after `ms` if given.
+ */
+function lines(p: ChildProcess): (want: RegExp, ms?: number) => Promise<string> {
   const unread: string[] = [];
   const all: string[] = [];
   let wake = () => {};
+  let exited: string | undefined;
   createInterface({ input: p.stdout! }).on('line', (l) => {
     unread.push(l);
     all.push(l);
     wake();
+  }).on('close', () => {
+    exited = 'its output ended (it exited)';
+    wake();
   });
   return (want, ms) => new Promise((resolve, reject) => {
+    let t: NodeJS.Timeout | undefined;
+    const settle = (f: () => void) => {
+      clearTimeout(t);
+      wake = () => {}; // a call that gave up consumes no later line
+      f();
+    };
     const look = () => {
       const i = unread.findIndex((l) => want.test(l));
-      if (i < 0) return false;
-      resolve(unread.splice(i, 1)[0]!);
-      return true;
+      if (i >= 0) settle(() => resolve(unread.splice(i, 1)[0]!));
+      else if (exited) settle(() => reject(new Error(`no line matching ${want}: ${exited}; saw ${JSON.stringify(all)}`)));
     };
-    if (look()) return;
-    const t = setTimeout(() => reject(new Error(`no line matching ${want} in ${ms} ms; saw ${JSON.stringify(all)}`)), ms);
-    wake = () => { if (look()) clearTimeout(t); };
+    wake = look;
+    if (ms !== undefined) t = setTimeout(() => settle(() => reject(new Error(`no line matching ${want} in ${ms} ms; saw ${JSON.stringify(all)}`))), ms);
+    look();
   });
 }
 
@@ -44,6 +56,16 @@ test('Linux talks TCP, ICMP and ARP with our stack through a TAP device', { time
   const dir = mkdtempSync(join(tmpdir(), 'xntcp-'));
   const procs: ChildProcess[] = [];
   const inNs = (cmd: string, args: string[]) => execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { timeout: 60_000 });
+  // Why a fetch stalled (UDP drops at the relay's sockets, TCP's retransmissions and timeouts), for its message.
+  const linuxCounters = () => {
+    try {
+      return inNs('nstat', ['-asz']).toString().split('\n')
+        .filter((l) => /^(Udp(RcvbufErrors|SndbufErrors|InErrors)|Tcp(RetransSegs|ExtTCPTimeouts|ExtTCPLossProbes|ExtTCPSackRecovery)) /.test(l))
+        .map((l) => l.split(/\s+/).slice(0, 2).join('=')).join(' ');
+    } catch (e) {
+      return `unavailable (${(e as Error).message})`;
+    }
+  };
   execFileSync('ip', ['netns', 'add', ns]);
   try {
     inNs('ip', ['link', 'set', 'lo', 'up']);
@@ -54,7 +76,9 @@ test('Linux talks TCP, ICMP and ARP with our stack through a TAP device', { time
     const peer = spawn('ip', ['netns', 'exec', ns, process.execPath, peerJs, String(ours), String(socatPort)], { stdio: ['pipe', 'pipe', 'inherit'] });
     procs.push(peer);
     const next = lines(peer);
-    await next(/^ready$/, 10_000);
+    // Node's start and the stack's modules: seconds on a loaded machine (10 s once ran out at load
+    // 10-30). No time of its own: the peer either says it is ready or exits (the test's timeout bounds it).
+    await next(/^ready$/);
     const socat = spawn('ip', ['netns', 'exec', ns, 'socat', '-b', '65536',
       `TUN:10.99.0.1/24,tun-type=tap,iff-no-pi,iff-up,tun-name=xntap0`, `UDP:127.0.0.1:${ours},bind=127.0.0.1:${socatPort}`], { stdio: 'ignore' });
     procs.push(socat);
@@ -85,7 +109,7 @@ test('Linux talks TCP, ICMP and ARP with our stack through a TAP device', { time
       if (fetched.includes('refused')) fetched = '';
     }
     const n = Number(/^fetched (\d+)/.exec(fetched)?.[1]);
-    assert.ok(n > 3 << 20, `fetched: ${fetched} (last: ${last})`);
+    assert.ok(n > 3 << 20, `fetched: ${fetched} (last: ${last}); Linux's counters in the namespace: ${linuxCounters()}`);
   } finally {
     for (const p of procs) p.kill();
     try { execFileSync('ip', ['netns', 'del', ns]); } catch { /* already gone */ }

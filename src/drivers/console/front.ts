@@ -15,7 +15,11 @@ export class ConsoleFront {
   #in: ByteRing;
   #port: ConsolePort;
   #queue: Uint8Array[] = [];
-  #flushed: (() => void)[] = [];
+  /** Bytes written, and bytes put into the ring (the daemon's progress), since the start. */
+  #queued = 0;
+  #moved = 0;
+  /** Flushes waiting until #moved reaches their mark, in order. */
+  #flushed: { readonly upTo: number; readonly resolve: () => void }[] = [];
   #input = new Set<(data: Uint8Array) => void>();
   #broken = false;
 
@@ -31,14 +35,36 @@ export class ConsoleFront {
 
   write(data: string | Uint8Array): void {
     if (this.#broken) return;
-    this.#queue.push(typeof data === 'string' ? encoder.encode(data) : data.slice());
+    const bytes = typeof data === 'string' ? encoder.encode(data) : data.slice();
+    this.#queued += bytes.length;
+    this.#queue.push(bytes);
     this.#pump();
   }
 
-  /** Resolves once everything written so far is in the ring, where the daemon will find it. */
-  flush(): Promise<void> {
-    if (this.#queue.length === 0 || this.#broken) return Promise.resolve();
-    return new Promise((resolve) => this.#flushed.push(resolve));
+  /**
+   * Resolves once everything written so far is in the ring, where the daemon will find it. With
+   * `stallMs`, also once the daemon has made no room for that long: a daemon that is gone must
+   * not hold the guest, while a slow one (a loaded dom0) still gets everything, however long
+   * that takes, and output written after the flush does not hold it.
+   */
+  flush(stallMs?: number): Promise<void> {
+    if (this.#moved >= this.#queued || this.#broken) return Promise.resolve();
+    const upTo = this.#queued;
+    const all = new Promise<void>((resolve) => this.#flushed.push({ upTo, resolve }));
+    if (stallMs === undefined) return all;
+    return new Promise<void>((resolve) => {
+      let seen = this.#moved;
+      const check = () => {
+        if (this.#moved === seen) return resolve();
+        seen = this.#moved;
+        timer = setTimeout(check, stallMs);
+      };
+      let timer = setTimeout(check, stallMs);
+      void all.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   onInput(handler: (data: Uint8Array) => void): () => void {
@@ -52,6 +78,7 @@ export class ConsoleFront {
       while (this.#queue.length) {
         const head = this.#queue[0]!;
         const n = this.#out.write(head);
+        this.#moved += n;
         if (n > 0) wrote = true;
         if (n < head.length) {
           this.#queue[0] = head.subarray(n);
@@ -65,7 +92,8 @@ export class ConsoleFront {
       this.#queue = [];
     }
     if (wrote) this.#port.notify();
-    if (this.#queue.length === 0) for (const f of this.#flushed.splice(0)) f();
+    // In the order they came (their marks only grow); once broken, nothing more moves.
+    while (this.#flushed.length > 0 && (this.#broken || this.#flushed[0]!.upTo <= this.#moved)) this.#flushed.shift()!.resolve();
   }
 
   #readInput(): void {

@@ -4,7 +4,9 @@
 // the create, which then failed (ESRCH) and left its vCPU thread's message ports open: the
 // process never exited.
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
@@ -60,4 +62,78 @@ test('a create that never ends does not hold the host close', { timeout: 60_000 
   await assert.rejects(create, /the host closed/);
   const left = process.getActiveResourcesInfo().filter((r) => /MessagePort|Worker|TCPServerWrap|UDPWrap/.test(r));
   assert.deepEqual(left, [], 'nothing of the host keeps the process alive');
+});
+
+/** This process's children whose command line has `mark`, or null without CONFIG_PROC_CHILDREN. */
+function childrenWith(mark: string): string[] | null {
+  if (!existsSync(`/proc/self/task/${process.pid}/children`)) return null;
+  return readdirSync(`/proc/${process.pid}/task`)
+    .flatMap((tid) => readFileSync(`/proc/${process.pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(mark);
+      } catch {
+        return false; // gone already
+      }
+    });
+}
+
+/** The signals pending for process `pid` (its shared and its thread's sets), or null once it is gone or a zombie. */
+function pendingSignals(pid: string): bigint | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    if (/^State:\s+Z/m.test(status)) return null;
+    const mask = (name: string) => BigInt(`0x${new RegExp(`^${name}:\\s+([0-9a-f]+)`, 'm').exec(status)![1]}`);
+    return mask('ShdPnd') | mask('SigPnd');
+  } catch {
+    return null;
+  }
+}
+
+const signalBit = (signo: number) => 1n << BigInt(signo - 1);
+
+// The kernel cache's child (kernel-cache.ts) compiles a new kernel's script with every function
+// for seconds; a closing host kills it (BuildContext.closing). The child is stopped (SIGSTOP) as
+// soon as it is seen, so it cannot end by itself whatever the machine's speed: the close's kill
+// is then pending on it, and it dies once continued. Without the kill the close leaves it
+// pending nothing (and, continued, it would run on to the end of its compile).
+test('a host that closes while a kernel cache child compiles kills the child', { timeout: 120_000, skip: childrenWith('') === null && 'no /proc/<pid>/task/<tid>/children' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xenode-close-cache-'));
+  const kernel = join(dir, 'big.ts');
+  // Large enough that its child still compiles when it is seen (each function is kept: main uses the table).
+  writeFileSync(kernel, `const table = [\n${Array.from({ length: 40_000 }, (_, i) => `  function () { return ${i} * 3; },\n`).join('')}];\n`
+    + 'export default async function main(os: { console: { write(s: string): void } }): Promise<void> {\n  os.console.write(`${table.length}\\n`);\n  await new Promise(() => {});\n}\n');
+  const host = await Host.start({ poolSize: 0 });
+  let child: string | undefined;
+  try {
+    const { config } = parseDomainConfig(`name = "big"\nkernel = "${kernel}"\nmemory = 32\n`, kernel);
+    let created = false;
+    const create = host.create(config).finally(() => (created = true));
+    create.catch(() => {});
+    // The child's command line is the cache maker's script (kernel-cache.ts), which names V8's createCachedData.
+    for (const end = Date.now() + 90_000; child === undefined && Date.now() < end;) {
+      child = childrenWith('createCachedData')![0];
+      if (child === undefined) await new Promise((r) => setTimeout(r, created ? 5 : 1));
+    }
+    assert.ok(child !== undefined, 'a cache-making child was seen');
+    process.kill(Number(child), 'SIGSTOP');
+    assert.notEqual(pendingSignals(child), null, 'the child was stopped while it compiled (it had not ended yet)');
+    await create.catch(() => {});
+    await host.close();
+    const pending = pendingSignals(child);
+    assert.ok(pending === null || (pending & (signalBit(15) | signalBit(9))) !== 0n, `the close killed the child (pending signals ${pending?.toString(16)})`);
+  } finally {
+    await host.close();
+    if (child !== undefined) {
+      // Continued, it dies of the pending kill; the process reaps it.
+      try {
+        process.kill(Number(child), 'SIGCONT');
+      } catch {
+        // gone
+      }
+      for (const end = Date.now() + 30_000; pendingSignals(child) !== null && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(pendingSignals(child!), null, `child ${child} is gone`);
 });

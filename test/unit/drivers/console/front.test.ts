@@ -94,3 +94,44 @@ test('corrupt out indices silence the console: writes are dropped, flush resolve
   front.write('also lost');
   assert.equal(port.notified, 0);
 });
+
+/** Settle what the last events and timers started. */
+const settle = () => new Promise((r) => setImmediate(r));
+
+test('a flush bounded by stalls waits for a slow daemon for as long as it makes room, and ignores output written after it', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { port, front, out } = setup();
+  // Thirty rings' worth, the daemon taking one ring every 900 ms (27 s in all, under the 1 s stall bound each time).
+  const big = 'y'.repeat(30 * XENCONS_OUT_SIZE);
+  front.write(big);
+  let flushed = false;
+  const f = front.flush(1000).then(() => (flushed = true));
+  let got = out.read().length;
+  front.write('after the flush');
+  for (let i = 0; i < 29; i++) {
+    t.mock.timers.tick(900);
+    await settle();
+    assert.equal(flushed, false, `still waiting after ${i + 1} slow rounds`);
+    port.fire();
+    got += out.read().length;
+  }
+  await f;
+  assert.equal(got, big.length, 'every byte written before the flush reached the daemon');
+});
+
+test('a flush bounded by stalls gives up once the daemon takes nothing for that long; a plain one waits on', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { front } = setup();
+  front.write('z'.repeat(2 * XENCONS_OUT_SIZE));
+  let bounded = false;
+  let plain = false;
+  void front.flush(1000).then(() => (bounded = true));
+  void front.flush().then(() => (plain = true));
+  t.mock.timers.tick(999);
+  await settle();
+  assert.equal(bounded, false);
+  t.mock.timers.tick(1);
+  await settle();
+  assert.equal(bounded, true, 'given up after 1 s without room');
+  assert.equal(plain, false);
+});
