@@ -1,10 +1,12 @@
 // xenstored's Unix-domain socket, for dom0 tools and Xen's own clients (XENSTORED_PATH). Every
 // client is dom0, as in Xen, so the socket is mode 0600. What one read's requests produce leaves
-// in one write per connection as soon as they are served (no microtask per reply: Node makes an
-// async resource for each), in the order the connections were first sent to; output produced
-// elsewhere (watch events of a scheduled turn) leaves at the end of its turn. A client that does not read its replies, or whose connection holds as much
-// unprocessed input as it takes, stops being read (the kernel then blocks its writes), and one
-// that lets watch events pile up is dropped by the connection's bound.
+// as soon as they are served (no microtask per reply: Node makes an async resource for each): the
+// read's first replies in a write each (EARLY_WRITES), the rest in one write per connection at
+// the read's end, in the order the connections were first sent to; output produced elsewhere
+// (watch events of a scheduled turn) leaves at the end of its turn. A client that does not read
+// its replies, or whose connection holds as much unprocessed input as it takes, stops being read
+// (the kernel then blocks its writes), and one that lets watch events pile up is dropped by the
+// connection's bound.
 //
 // Every connection reads into one buffer (net's `onread`) instead of through the stream's
 // 'data' events: no Buffer, stream push and nextTick per read, which at one request in flight
