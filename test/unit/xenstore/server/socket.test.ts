@@ -12,9 +12,9 @@ import { XsFrameReader, encodeRequest } from '../../../../src/xenstore/common/fr
 import { XenstoreClient } from '../../../../src/xenstore/client/client.js';
 import { Xenstored } from '../../../../src/xenstore/server/daemon.js';
 
-async function withSocket(fn: (socket: string) => Promise<void>): Promise<void> {
+async function withSocket(fn: (socket: string) => Promise<void>, cpusBusy?: () => boolean): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'xenode-xs-socket-'));
-  const xenstored = new Xenstored();
+  const xenstored = new Xenstored({ cpusBusy });
   const socket = join(dir, 'xenstored.sock');
   await xenstored.listen(socket);
   try {
@@ -64,7 +64,9 @@ test('requests pipelined in one chunk are all answered, in order, on their conne
   });
 });
 
-test("a read's first four replies leave at once, one write each, and the rest in one write", async () => {
+/** The daemon's writes (counted on its side of the socket, in this process) for eight requests sent in one write. */
+async function daemonWritesForEight(cpusBusy: () => boolean): Promise<number> {
+  let daemonWrites = -1;
   await withSocket(async (socket) => {
     const client = connect({ path: socket });
     await new Promise<void>((resolve, reject) => client.once('connect', resolve).once('error', reject));
@@ -84,9 +86,8 @@ test("a read's first four replies leave at once, one write each, and the rest in
     });
     client.write(encodeRequest(XS_WRITE, 100, 0, ['/e/k', 'v'], true));
     await waitFor(1);
-    // The daemon's writes, counted on its side of the socket (the same process).
     const write = Socket.prototype.write;
-    let daemonWrites = 0;
+    daemonWrites = 0;
     Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
       if (this !== client) daemonWrites++;
       return (write as (...a: unknown[]) => boolean).apply(this, args);
@@ -99,7 +100,15 @@ test("a read's first four replies leave at once, one write each, and the rest in
       Socket.prototype.write = write;
     }
     assert.deepEqual(replies.slice(1), Array.from({ length: 8 }, (_, i) => `${i + 1}:${XS_READ}:v`));
-    assert.equal(daemonWrites, 5);
     client.destroy();
-  });
+  }, cpusBusy);
+  return daemonWrites;
+}
+
+test("with CPUs to spare, a read's first four replies leave at once, one write each, and the rest in one write", async () => {
+  assert.equal(await daemonWritesForEight(() => false), 5);
+});
+
+test("on busy CPUs a read's replies leave in one write (the client would preempt the daemon at each)", async () => {
+  assert.equal(await daemonWritesForEight(() => true), 1);
 });
