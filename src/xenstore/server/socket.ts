@@ -31,7 +31,7 @@ const READ_BUFFER_BYTES = 64 * 1024;
  * makes the rest, instead of waiting for all of them, as cxenstored's one request per poll pass
  * lets it. Only while the CPUs are not busy (the poll window's gate): on a busy machine the
  * client is woken on the daemon's CPU, preempts it at every such write, and one write per read
- * is twice as fast (docs/PERFORMANCE.md, xenstored, xs16). Deeper pipelines still get most
+ * was 1.8x as fast (docs/PERFORMANCE.md, xenstored, xs16). Deeper pipelines still get most
  * replies in one write.
  */
 const EARLY_WRITES = 4;
