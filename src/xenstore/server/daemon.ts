@@ -34,6 +34,11 @@ export interface XenstoredOptions {
   maxOutputBytes?: number;
   /** Unread output bytes of all connections together (default 64 MiB): a connection adding past it is dropped. */
   maxTotalOutputBytes?: number;
+  /**
+   * Whether other tasks want the CPUs now (default: the run queue in /proc/loadavg). The Unix
+   * socket polls after answers, and writes a read's first replies at once, only while not.
+   */
+  cpusBusy?: () => boolean;
 }
 
 export interface ConnectOptions {
@@ -46,8 +51,10 @@ export interface ConnectOptions {
 export class Xenstored {
   readonly #core: XenstoreCore;
   readonly #listeners = new Set<UnixSocketListener>();
+  readonly #cpusBusy: (() => boolean) | undefined;
 
   constructor(opts: XenstoredOptions = {}) {
+    this.#cpusBusy = opts.cpusBusy;
     this.#core = new XenstoreCore({
       quotas: resolveQuotas(opts.quotas),
       maxOutputBytes: opts.maxOutputBytes ?? 2 * 1024 * 1024,
@@ -98,7 +105,7 @@ export class Xenstored {
   /** Serve a Unix socket (mode 0600); every client of it is dom0, as in Xen. */
   async listen(socketPath: string): Promise<void> {
     const core = this.#core;
-    const l = await UnixSocketListener.listen(socketPath, (send, onDrop) => core.connect(0, send, true, onDrop), core.log);
+    const l = await UnixSocketListener.listen(socketPath, (send, onDrop) => core.connect(0, send, true, onDrop), core.log, this.#cpusBusy);
     this.#listeners.add(l);
   }
 

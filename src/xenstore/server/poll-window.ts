@@ -106,6 +106,11 @@ export class PollWindow {
     return this.#polling;
   }
 
+  /** Whether the CPUs have room beside the daemon (the gate polling uses). */
+  get cpusFree(): boolean {
+    return !this.busy();
+  }
+
   /**
    * A read came. If the daemon had stopped polling and slept, adapt the window to how long it
    * was idle (polling included, as KVM counts it): a wait the longest window would have covered
