@@ -117,7 +117,7 @@ async function runtimeAsScript() {
     entryPoints: [`${dist}guest.mjs`],
     write: false,
     outfile: `${dist}guest.runtime.cjs`,
-    define: { 'import.meta.url': '__xenodeImageUrl' },
+    define: { 'import.meta.url': '__xenodeImage.url' },
     plugins: [lazyExternal, lazyV8],
   });
   const code = script.outputFiles[0].text.replace(/\bimport\(/g, '__xenodeImport(');
