@@ -7,6 +7,7 @@ import { portChannel, type PeerGrant } from '../hypervisor/control.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { DomainView } from '../hypervisor/memory.js';
 import { currentThreadId } from '../hypervisor/thread.js';
+import { monotonicMs } from '../hypervisor/monotonic.js';
 import { HALT_POLL_MAX_US } from '../hypervisor/upcall.js';
 import type { BootMessage, KernelMessage, PrepareMessage, VcpuStatus, VcpuThreadData } from '../hypervisor/vcpu.js';
 import * as library from './index.js';
@@ -104,6 +105,7 @@ function boot(msg: BootMessage): void {
     loop: { pausable: true, haltPollUs: HALT_POLL_MAX_US, pollOnlyWhenExpected: true },
     loadKernel: () => (msg.kernel === null ? null : loadBooted(msg)),
     ...(msg.identity && { identity: msg.identity }),
+    wallNow: () => monotonicMs() + msg.wall,
     preloadWhileParked: true,
     park: async (report) => {
       parent.on('message', prepare);

@@ -35,8 +35,8 @@ import { warmStackResume, warmUpStack } from './warmup.js';
 import { clockFromTime } from '../tcpip/clock.js';
 import { GuestTime } from './time.js';
 
-/** Wall-clock ms, comparable across threads (for the boot's breakdown). */
-const now = () => performance.timeOrigin + performance.now();
+/** Wall-clock ms, comparable across threads (for the boot's breakdown), where the platform has no clock of its own. */
+const performanceNow = () => performance.timeOrigin + performance.now();
 
 interface StartInfo {
   storePfn: number;
@@ -115,6 +115,12 @@ export interface GuestPlatform {
    * boot (as a shell's claim hands them), so that the boot needs no xenstore round trip for them.
    */
   readonly identity?: Identity;
+  /**
+   * The boot's marks' clock (performance.timeOrigin + now(), as BootMarks are compared across
+   * threads), where the platform reads it without `performance` (a vCPU thread of its own: its
+   * first use loads perf_hooks, which nothing before main() needs otherwise).
+   */
+  readonly wallNow?: () => number;
   /** A shell's platform is up: wait until the toolstack claims it (`report`: what it could not do while parked). */
   park?(report?: ParkReport): Promise<Claim>;
   /**
@@ -136,6 +142,7 @@ export interface GuestPlatform {
 
 /** Boot the guest; returns its upcall loop (a driven loop's turn runs it) once the boot started. */
 export function startGuest(p: GuestPlatform): UpcallLoop {
+  const now = p.wallNow ?? performanceNow;
   const marks: BootMarks = { booted: now() };
   const { hc } = p;
   const view = hc.memory;

@@ -6,6 +6,7 @@ import { XenError } from '../errors.js';
 import type { PeerGrant } from './control.js';
 import { serveControlPort } from './control.js';
 import type { Domain, Hypervisor, RuntimeMarks, RuntimeMarksKind, VcpuHandle } from './hypervisor.js';
+import { monotonicToWall } from './monotonic.js';
 import { CREDIT_DEFAULT_WEIGHT, niceForWeight } from './sched.js';
 import { ThreadState } from './thread.js';
 
@@ -28,6 +29,8 @@ export interface BootMessage {
   readonly nice: number;
   /** The domain's name and uuid as xenstore has them; a shell's come with its kernel. */
   readonly identity?: { readonly name: string; readonly uuid: string };
+  /** monotonic.ts's monotonicToWall() in dom0: the thread's boot marks are taken on dom0's clock. */
+  readonly wall: number;
 }
 
 /**
@@ -331,6 +334,7 @@ export async function startVcpu(
     type: 'boot', buffers: domain.view.buffers, control: port2, kernel: typeof kernel === 'string' || kernel === null ? kernel : kernel.url,
     ...(kernel !== null && typeof kernel !== 'string' && { source: { code: kernel.code, cachedData: kernel.cachedData } }),
     nice: niceForWeight(opts.weight ?? CREDIT_DEFAULT_WEIGHT), ...(kernel !== null && { identity: { name: domain.name, uuid: domain.uuid } }),
+    wall: monotonicToWall(),
   };
   worker.postMessage(boot, [port2]);
   let tid: number | undefined;

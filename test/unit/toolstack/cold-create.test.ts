@@ -15,6 +15,7 @@ import { ToolstackApi } from '../../../src/toolstack/api.js';
 import { GUEST_IMAGE } from '../../../src/guest/image.js';
 import { VcpuPool } from '../../../src/hypervisor/vcpu.js';
 import { memorySplit } from '../../../src/toolstack/builder.js';
+import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import { Host } from '../../../src/toolstack/host.js';
 import { HostLog } from '../../../src/toolstack/hostlog.js';
 import { FIXTURES } from '../../support/cli.js';
@@ -126,4 +127,25 @@ test("the start's code cache is made at a boot's main(), not by a pool thread th
   const { domid } = await api.call('create', { file: KERNEL, text: `name = "booted"\nkernel = "${KERNEL}"\nmemory = 32\n` });
   assert.ok(await waitFor(() => made().length === 1, 30_000), 'made once its guest booted');
   await host.destroy(domid);
+});
+
+test("a cold create's thread loads neither perf_hooks nor node:url before main(), and its boot's marks are on dom0's clock", { timeout: 120_000 }, async (t) => {
+  const { host } = await coldHost(t);
+  const kernel = join(FIXTURES, 'builtins.ts');
+  let text = '';
+  host.consoled.on('output', (_domid: number, data: Uint8Array) => void (text += Buffer.from(data).toString()));
+  const wall = () => performance.timeOrigin + performance.now();
+  const before = wall();
+  const built = await host.create(parseDomainConfig(`name = "builtins"\nkernel = "${kernel}"\nmemory = 32\n`, kernel).config);
+  const marks = await built.vcpu.mainCalled;
+  const after = wall();
+  // The thread's marks against dom0's reads around them: in order, and within them.
+  assert.ok(marks?.linked !== undefined && marks.named !== undefined, 'a boot reports its marks');
+  assert.ok(before <= marks.booted && marks.booted <= marks.named && marks.named <= marks.linked && marks.linked <= after,
+    `marks ${JSON.stringify(marks)} between ${before} and ${after}`);
+  assert.ok(await waitFor(() => /builtins \[/.test(text), 30_000), 'the guest printed its modules');
+  const loaded = JSON.parse(/builtins (\[.*\])/.exec(text)![1]!) as string[];
+  assert.ok(loaded.includes('vm'), `the list is the thread's own (${loaded.length} modules)`);
+  assert.ok(!loaded.includes('perf_hooks'), 'perf_hooks is loaded at the first use of `performance`');
+  assert.ok(!loaded.includes('url'), 'node:url is loaded at its first use');
 });
