@@ -36,7 +36,8 @@ const image = {
   },
 };
 
-const body = `(function (exports, require, module, __xenodeImage, __xenodeImport) {'use strict';${readFileSync(RUNTIME, 'utf8')}\n})`;
+// The function bin/link.js wrote: (exports, require, module, __xenodeImage, __xenodeImport) => void.
+const body = readFileSync(RUNTIME, 'utf8');
 
 /** A cache file's bytes and the inode they were read from (one open, so the two agree). */
 function readCache(file) {
