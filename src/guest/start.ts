@@ -124,6 +124,11 @@ export interface GuestPlatform {
   /** A shell's platform is up: wait until the toolstack claims it (`report`: what it could not do while parked). */
   park?(report?: ParkReport): Promise<Claim>;
   /**
+   * A vCPU booted with its kernel has its platform up (console, xenstore, the timer) and runs the
+   * program's code next, as a claimed shell's ownPriority says.
+   */
+  platformUp?(): void;
+  /**
    * A parked shell loads netfront and the TCP/IP stack while it waits: a Pool-0 shell's thread
    * (a few of them); not a shared pool's realm (thousands park there, most never use a vif).
    */
@@ -179,7 +184,8 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
 
   const run = async (): Promise<void> => {
     try {
-      // Link the kernel while the platform comes up: nothing below depends on it.
+      // Link the kernel while the platform comes up: nothing below depends on it (a script booted
+      // with its vCPU is compiled; its top level waits for platformUp).
       let kernelLoaded = p.loadKernel() ?? undefined;
       kernelLoaded?.catch(() => {});
       // Runs until the first event wait; blocks right here while the domain is still paused.
@@ -319,7 +325,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         claim.ownPriority?.();
         kernelLoaded = claim.load();
         kernelLoaded.catch(() => {});
-      }
+      } else p.platformUp?.();
       const os: OS = {
         domid: view.domid,
         name,

@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isXenError } from '../../../src/errors.js';
 import { ToolstackApi } from '../../../src/toolstack/api.js';
 import { GUEST_IMAGE } from '../../../src/guest/image.js';
+import { GUEST_NICE } from '../../../src/hypervisor/sched.js';
 import { VcpuPool } from '../../../src/hypervisor/vcpu.js';
 import { memorySplit } from '../../../src/toolstack/builder.js';
 import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
@@ -148,4 +149,18 @@ test("a cold create's thread loads neither perf_hooks nor node:url before main()
   assert.ok(loaded.includes('vm'), `the list is the thread's own (${loaded.length} modules)`);
   assert.ok(!loaded.includes('perf_hooks'), 'perf_hooks is loaded at the first use of `performance`');
   assert.ok(!loaded.includes('url'), 'node:url is loaded at its first use');
+});
+
+test("a cold create's kernel runs at its weight's priority from its top level on", { timeout: 120_000 }, async (t) => {
+  if (getPriority() >= GUEST_NICE) {
+    t.skip(`this runner's nice is ${getPriority()}: a guest's could not be told from it`);
+    return;
+  }
+  const { host } = await coldHost(t);
+  const kernel = join(FIXTURES, 'priority.ts');
+  let text = '';
+  host.consoled.on('output', (_domid: number, data: Uint8Array) => void (text += Buffer.from(data).toString()));
+  await host.create(parseDomainConfig(`name = "priority"\nkernel = "${kernel}"\nmemory = 32\n`, kernel).config);
+  assert.ok(await waitFor(() => /priority top=/.test(text), 30_000), 'the guest printed its priorities');
+  assert.match(text, new RegExp(`priority top=${GUEST_NICE} main=${GUEST_NICE}\\b`));
 });
