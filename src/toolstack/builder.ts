@@ -325,7 +325,7 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
   // A vCPU thread of its own is taken once the domain exists: a fresh one (a cold create)
   // loads the runtime on its own thread while dom0 builds the domain, instead of after. For a
   // kernel that linked before as a script and has not changed since, it is taken at once, ahead
-  // of the kernel's lookups and the domain's memory (0.3 ms of a cold create's critical path,
+  // of the kernel's lookups and the domain's memory (about 0.2 ms of a cold create's critical path,
   // docs/PERFORMANCE.md, issue 17, cold16); any other kernel must link first, so that a bad one
   // starts no thread.
   let taken: VcpuThread | undefined;
