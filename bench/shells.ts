@@ -26,7 +26,9 @@
 // about 4 GiB, some 5,000 idle realms, so 10,000 want at least 3.
 //
 //   npm run bench -- shells [--samples=30] [--gap=200] [--shells=4] [--storm=200] [--running=0] [--fill-seconds=900]
-//                           [--parked-cpus=1] [--reserve-mib=3072]
+//                           [--parked-cpus=1] [--reserve-mib=3072] [--only=cold]
+//
+// --only=cold: the cold rounds alone (a few seconds: for paired runs of two trees).
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -49,8 +51,9 @@ import { benchOptions, emit, summarize, underDaemonAllocator } from './support/h
 await underDaemonAllocator(import.meta.url);
 const opts = benchOptions(
   { samples: 30, gap: 200, shells: 4, storm: 200, 'fill-seconds': 900, 'parked-cpus': 1, 'reserve-mib': 3072 },
-  { running: '0' },
+  { running: '0', only: '' },
 );
+if (opts.only !== '' && opts.only !== 'cold') throw new Error(`--only wants cold, not ${opts.only}`);
 const runningCounts = opts.running.split(',').map(Number).filter((n) => n > 0);
 if (runningCounts.some((n, i) => !Number.isInteger(n) || n <= (runningCounts[i - 1] ?? 0))) {
   throw new Error(`--running wants rising counts of guests, not ${opts.running}`);
@@ -222,6 +225,8 @@ async function coldAgainstFloor(host: Host, n: number) {
   return {
     cold,
     floor: Object.fromEntries(Object.keys(kinds).map((k) => [k, stats(ms[k as keyof typeof kinds])])),
+    cold_over_bare: ratio('bare'),
+    cold_minus_bare: summarize(ms.cold.map((c, i) => c - ms.bare[i]!)).median,
     cold_over_runtime_ready: ratio('runtime_ready'),
     cold_over_vcpu_options: ratio('vcpu_options_empty_script'),
   };
@@ -336,7 +341,23 @@ async function withRunning(host: Host, counts: number[]): Promise<Checkpoint[]> 
   return out;
 }
 
-try {
+/** The cold rounds and their floor, as the whole run reports them. */
+async function coldReport() {
+  const cold = await Host.start({ poolSize: 0, log: (line) => console.error(line) });
+  const rounds = await coldAgainstFloor(cold, opts.samples);
+  await cold.close();
+  return {
+    cold_ms: report(rounds.cold),
+    worker_floor_ms: rounds.floor,
+    cold_over_bare: rounds.cold_over_bare,
+    cold_minus_bare_ms: rounds.cold_minus_bare,
+    cold_over_runtime_ready: rounds.cold_over_runtime_ready,
+    cold_over_vcpu_options: rounds.cold_over_vcpu_options,
+  };
+}
+
+/** Every series of the bench, then its one line. */
+async function everyFigure() {
   // The host's log goes to stderr: a pCPU reset or a guest crashed during the fill shows there.
   const shelled = await Host.start({ poolSize: 2, shells: { count: opts.shells, memory: 32 }, log: (line) => console.error(line) });
   await sleep(2000);
@@ -365,9 +386,7 @@ try {
   const threadPool = await series(pooled, false, opts.gap);
   await pooled.close();
 
-  const cold = await Host.start({ poolSize: 0, log: (line) => console.error(line) });
-  const coldRounds = await coldAgainstFloor(cold, opts.samples);
-  await cold.close();
+  const cold = await coldReport();
 
   const limit = stats(await handoffRoundTrip(opts.samples));
   const w = report(warm);
@@ -390,16 +409,18 @@ try {
     }),
     summon: summoned,
     thread_pool_ms: report(threadPool),
-    cold_ms: report(coldRounds.cold),
-    worker_floor_ms: coldRounds.floor,
-    cold_over_runtime_ready: coldRounds.cold_over_runtime_ready,
-    cold_over_vcpu_options: coldRounds.cold_over_vcpu_options,
+    ...cold,
     limit_handoff_roundtrip_ms: limit,
     warm_over_limit_p50: w.p50 / limit.p50,
     storm: { creates: opts.storm, clients: 10, ...stormed },
     slow_creates: slowCreates,
     targets: { warm_p50_ms: 2, warm_disk_p50_ms: 3, cold_p50_ms: 40, shared_pool_p50_ms: 1, storm_list_max_ms: 100 },
   });
+}
+
+try {
+  if (opts.only === 'cold') emit({ bench: 'shells', only: 'cold', samples: opts.samples, ...(await coldReport()), slow_creates: slowCreates, targets: { cold_p50_ms: 40 } });
+  else await everyFigure();
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

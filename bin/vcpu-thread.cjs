@@ -3,7 +3,6 @@
 // then becomes what dist/guest.mjs exports to kernels and the lazily loaded chunks.
 'use strict';
 const { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
-const { pathToFileURL } = require('node:url');
 const vm = require('node:vm');
 const { threadId } = require('node:worker_threads');
 
@@ -27,9 +26,18 @@ const CACHE = `${CACHE_DIR}/guest.runtime-@DIGEST@-${fnv1a(FLAGS)}.cache`;
 // (the kernel message to main(): about 0.35 of a warm create's 2 ms on this VM, compiled in every
 // shell otherwise). Read first where there is one.
 const CLAIM_CACHE = CACHE.replace(/\.cache$/, '.claim.cache');
-const imageUrl = pathToFileURL(`${__dirname}/guest.mjs`).href;
+// dist/guest.mjs's URL, made when first asked (an import(): a lazy chunk, a module kernel): a
+// fresh thread's load of node:url for it cost 0.24 ms of its start (issue 17, cold16).
+const image = {
+  get url() {
+    const url = process.getBuiltinModule('node:url').pathToFileURL(`${__dirname}/guest.mjs`).href;
+    Object.defineProperty(this, 'url', { value: url });
+    return url;
+  },
+};
 
-const body = `(function (exports, require, module, __xenodeImageUrl, __xenodeImport) {'use strict';${readFileSync(RUNTIME, 'utf8')}\n})`;
+// The function bin/link.js wrote: (exports, require, module, __xenodeImage, __xenodeImport) => void.
+const body = readFileSync(RUNTIME, 'utf8');
 
 /** A cache file's bytes and the inode they were read from (one open, so the two agree). */
 function readCache(file) {
@@ -73,7 +81,7 @@ script ??= new vm.Script(body, { filename: RUNTIME });
 
 const runtime = { exports: {} };
 // A script compiled by node:vm has no module loader: its import()s (a lazy chunk, a module kernel) are this file's.
-script.runInThisContext()(runtime.exports, require, runtime, imageUrl, (specifier) => import(new URL(specifier, imageUrl).href));
+script.runInThisContext()(runtime.exports, require, runtime, image, (specifier) => import(new URL(specifier, image.url).href));
 globalThis[Symbol.for('xenode.library')] = runtime.exports;
 
 /** Write this thread's code cache to `file` (whole: threads starting meanwhile read it). */

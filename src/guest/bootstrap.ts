@@ -7,6 +7,7 @@ import { portChannel, type PeerGrant } from '../hypervisor/control.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { DomainView } from '../hypervisor/memory.js';
 import { currentThreadId } from '../hypervisor/thread.js';
+import { monotonicMs } from '../hypervisor/monotonic.js';
 import { HALT_POLL_MAX_US } from '../hypervisor/upcall.js';
 import type { BootMessage, KernelMessage, PrepareMessage, VcpuStatus, VcpuThreadData } from '../hypervisor/vcpu.js';
 import * as library from './index.js';
@@ -80,14 +81,24 @@ async function runScript(url: string, source: KernelMessage['source']): Promise<
 }
 
 /**
- * A kernel handed with the boot. A script is compiled now and its top level runs from a
- * microtask, as an imported module's would: after the platform's first steps, with one frame
- * of the runtime's under a crash's stack (create's error quotes the console's last lines).
+ * A kernel handed with the boot. A script is compiled now and its top level runs once the
+ * platform is up (`up`), from a microtask, as an imported module's would, with one frame of the
+ * runtime's under a crash's stack (create's error quotes the console's last lines), and at the
+ * guest's priority, taken just before: the runtime's early boot runs at the host's, as a shell's
+ * does, so that on a busy host each of its round trips with dom0 does not wait for a core at
+ * nice 10 (docs/PERFORMANCE.md, issue 17, cold16). A module's import runs its top level as it
+ * links: the thread takes its priority first.
  */
-function loadBooted(msg: BootMessage): Promise<{ default?: unknown }> {
-  if (!msg.source) return link(msg.kernel!);
-  claimed = new CompiledKernel({ url: msg.kernel!, ...msg.source });
-  return Promise.resolve(library).then(claimed.run.bind(claimed));
+function loadBooted(msg: BootMessage, up: Promise<void>): Promise<{ default?: unknown }> {
+  if (!msg.source) {
+    setNice(msg.nice);
+    return link(msg.kernel!);
+  }
+  const kernel = (claimed = new CompiledKernel({ url: msg.kernel!, ...msg.source }));
+  return up.then(() => {
+    setNice(msg.nice);
+    return kernel.run(library);
+  });
 }
 
 function boot(msg: BootMessage): void {
@@ -95,15 +106,19 @@ function boot(msg: BootMessage): void {
   const channel = portChannel(msg.control);
   const hc = new Hypercalls(view, channel);
   channel.onPush((g) => hc.adoptPeer(g as PeerGrant));
-  // A shell parks at the host's priority, so that its claim wakes it as fast as a thread of
-  // dom0's (a thread cannot raise its priority again unprivileged); it takes its own before its
-  // kernel runs (start.ts: a restored one after its resume's vifs and stacks).
-  if (msg.kernel !== null) setNice(msg.nice);
+  // The runtime boots at the host's priority, so that a shell's claim wakes it as fast as a
+  // thread of dom0's (a thread cannot raise its priority again unprivileged) and a booted
+  // kernel's platform comes up as fast; each takes its own before its kernel runs (loadBooted;
+  // start.ts: a restored shell after its resume's vifs and stacks).
+  let platformUp!: () => void;
+  const up = new Promise<void>((resolve) => (platformUp = resolve));
   startGuest({
     hc,
     loop: { pausable: true, haltPollUs: HALT_POLL_MAX_US, pollOnlyWhenExpected: true },
-    loadKernel: () => (msg.kernel === null ? null : loadBooted(msg)),
+    loadKernel: () => (msg.kernel === null ? null : loadBooted(msg, up)),
+    platformUp,
     ...(msg.identity && { identity: msg.identity }),
+    wallNow: () => monotonicMs() + msg.wall,
     preloadWhileParked: true,
     park: async (report) => {
       parent.on('message', prepare);

@@ -3,7 +3,6 @@
 // claim where it can be (bootstrap.ts), so that a claim only runs it. An ES module cannot be
 // compiled without running its top level, nor from a code cache, on Node 20 without flags.
 import type { SourceMap } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import type { KernelScript } from '../hypervisor/vcpu.js';
 import { KERNEL_SCRIPT_PREFIX, wrapKernelScript } from './kernel-wrap.js';
@@ -16,6 +15,8 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 // not at every thread's start, where it brought Node's ES module loader and source maps with it.
 // Node's own modules, all most kernels require, come from process.getBuiltinModule.
 const nodeModule = () => process.getBuiltinModule('node:module');
+// node:url at a crash too: a fresh thread's load of it cost 0.24 ms (issue 17, cold16).
+const fileURLToPath = (url: string) => process.getBuiltinModule('node:url').fileURLToPath(url);
 
 export class CompiledKernel {
   readonly url: string;

@@ -35,8 +35,8 @@ import { warmStackResume, warmUpStack } from './warmup.js';
 import { clockFromTime } from '../tcpip/clock.js';
 import { GuestTime } from './time.js';
 
-/** Wall-clock ms, comparable across threads (for the boot's breakdown). */
-const now = () => performance.timeOrigin + performance.now();
+/** Wall-clock ms, comparable across threads (for the boot's breakdown), where the platform has no clock of its own. */
+const performanceNow = () => performance.timeOrigin + performance.now();
 
 interface StartInfo {
   storePfn: number;
@@ -115,8 +115,19 @@ export interface GuestPlatform {
    * boot (as a shell's claim hands them), so that the boot needs no xenstore round trip for them.
    */
   readonly identity?: Identity;
+  /**
+   * The boot's marks' clock (performance.timeOrigin + now(), as BootMarks are compared across
+   * threads), where the platform reads it without `performance` (a vCPU thread of its own: its
+   * first use loads perf_hooks, which nothing before main() needs otherwise).
+   */
+  readonly wallNow?: () => number;
   /** A shell's platform is up: wait until the toolstack claims it (`report`: what it could not do while parked). */
   park?(report?: ParkReport): Promise<Claim>;
+  /**
+   * A vCPU booted with its kernel has its platform up (console, xenstore, the timer) and runs the
+   * program's code next, as a claimed shell's ownPriority says.
+   */
+  platformUp?(): void;
   /**
    * A parked shell loads netfront and the TCP/IP stack while it waits: a Pool-0 shell's thread
    * (a few of them); not a shared pool's realm (thousands park there, most never use a vif).
@@ -136,6 +147,7 @@ export interface GuestPlatform {
 
 /** Boot the guest; returns its upcall loop (a driven loop's turn runs it) once the boot started. */
 export function startGuest(p: GuestPlatform): UpcallLoop {
+  const now = p.wallNow ?? performanceNow;
   const marks: BootMarks = { booted: now() };
   const { hc } = p;
   const view = hc.memory;
@@ -173,7 +185,8 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
 
   const run = async (): Promise<void> => {
     try {
-      // Link the kernel while the platform comes up: nothing below depends on it.
+      // Link the kernel while the platform comes up: nothing below depends on it (a script booted
+      // with its vCPU is compiled; its top level waits for platformUp).
       let kernelLoaded = p.loadKernel() ?? undefined;
       kernelLoaded?.catch(() => {});
       // Runs until the first event wait; blocks right here while the domain is still paused.
@@ -313,7 +326,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         claim.ownPriority?.();
         kernelLoaded = claim.load();
         kernelLoaded.catch(() => {});
-      }
+      } else p.platformUp?.();
       const os: OS = {
         domid: view.domid,
         name,

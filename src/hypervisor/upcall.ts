@@ -6,6 +6,7 @@ import { PAGE_SIZE } from '../abi/xen.js';
 import { SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, vcpuInfoOffset } from '../abi/event_channel.js';
 import { CB_PAUSE, CB_RUNSTATE, RUNSTATE_blocked, RUNSTATE_running } from './layout.js';
 import type { DomainView } from './memory.js';
+import { monotonicMs } from './monotonic.js';
 import { keepPending, mask, unmask, UPCALL_WORD, wake } from './evtchn.js';
 import type { Hypercalls } from './hypercalls.js';
 import { FifoQueues } from './upcall-fifo.js';
@@ -206,10 +207,10 @@ export class UpcallLoop {
         // and without this they starved (a microtask queued by the first of 20,000 events
         // back to back ran after the last), as Linux runs softirqs on the way out of each
         // interrupt and bounds their time.
-        const now = performance.now();
+        const now = monotonicMs();
         if (now - this.#tasksRanAt >= TASKS_AFTER_MS) {
           await yieldToTasks();
-          this.#tasksRanAt = performance.now();
+          this.#tasksRanAt = monotonicMs();
         } else {
           await undefined;
         }
@@ -227,11 +228,11 @@ export class UpcallLoop {
         if (this.#poll()) continue;
       }
       Atomics.store(ctl, CB_RUNSTATE, RUNSTATE_blocked);
-      const t0 = performance.now();
+      const t0 = monotonicMs();
       const w = Atomics.waitAsync(m, UPCALL_WORD, word);
       if (w.async) await w.value;
       Atomics.store(ctl, CB_RUNSTATE, RUNSTATE_running);
-      const t1 = performance.now();
+      const t1 = monotonicMs();
       // A sleep let the tasks run; a look that found the word changed did not.
       if (w.async) this.#tasksRanAt = t1;
       this.#adapt((t1 - t0) * 1000);
@@ -242,10 +243,10 @@ export class UpcallLoop {
   #poll(): boolean {
     if (this.#pollUs === 0) return false;
     const m = this.#view.mem32;
-    const end = performance.now() + this.#pollUs / 1000;
+    const end = monotonicMs() + this.#pollUs / 1000;
     do {
       if (Atomics.load(m, UPCALL_WORD) & 0xff) return true;
-    } while (performance.now() < end);
+    } while (monotonicMs() < end);
     return false;
   }
 

@@ -6,6 +6,7 @@ import { XenError } from '../errors.js';
 import type { PeerGrant } from './control.js';
 import { serveControlPort } from './control.js';
 import type { Domain, Hypervisor, RuntimeMarks, RuntimeMarksKind, VcpuHandle } from './hypervisor.js';
+import { monotonicToWall } from './monotonic.js';
 import { CREDIT_DEFAULT_WEIGHT, niceForWeight } from './sched.js';
 import { ThreadState } from './thread.js';
 
@@ -28,6 +29,8 @@ export interface BootMessage {
   readonly nice: number;
   /** The domain's name and uuid as xenstore has them; a shell's come with its kernel. */
   readonly identity?: { readonly name: string; readonly uuid: string };
+  /** monotonic.ts's monotonicToWall() in dom0: the thread's boot marks are taken on dom0's clock. */
+  readonly wall: number;
 }
 
 /**
@@ -323,6 +326,17 @@ export async function startVcpu(
     mainReject(new Error(why));
     if (!domain.dying && !domain.shutdownReason) hv.shutdownDomain(domain.domid, 'crash');
   };
+  // Posted before the thread is ready: a fresh thread (a cold create) finds it queued once its
+  // runtime has loaded and starts its boot while dom0 hears of its `ready`, instead of going
+  // idle until dom0 has heard and posted. Its upcall loop waits while the domain is paused (the
+  // builder unpauses it once this returns), and a thread that ends first fails this as before.
+  const boot: BootMessage = {
+    type: 'boot', buffers: domain.view.buffers, control: port2, kernel: typeof kernel === 'string' || kernel === null ? kernel : kernel.url,
+    ...(kernel !== null && typeof kernel !== 'string' && { source: { code: kernel.code, cachedData: kernel.cachedData } }),
+    nice: niceForWeight(opts.weight ?? CREDIT_DEFAULT_WEIGHT), ...(kernel !== null && { identity: { name: domain.name, uuid: domain.uuid } }),
+    wall: monotonicToWall(),
+  };
+  worker.postMessage(boot, [port2]);
   let tid: number | undefined;
   try {
     tid = await ready;
@@ -383,12 +397,5 @@ export async function startVcpu(
     },
   };
   hv.attachVcpu(domain.domid, handle);
-  const nice = niceForWeight(opts.weight ?? CREDIT_DEFAULT_WEIGHT);
-  const boot: BootMessage = {
-    type: 'boot', buffers: domain.view.buffers, control: port2, kernel: typeof kernel === 'string' || kernel === null ? kernel : kernel.url,
-    ...(kernel !== null && typeof kernel !== 'string' && { source: { code: kernel.code, cachedData: kernel.cachedData } }),
-    nice, ...(kernel !== null && { identity: { name: domain.name, uuid: domain.uuid } }),
-  };
-  worker.postMessage(boot, [port2]);
   return handle;
 }

@@ -322,20 +322,32 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
   const shared = sharedPoolOf(ctx, spec);
   const parked = opts.restore?.parked === true && !shared;
   const t0 = performance.now();
+  // A vCPU thread of its own is taken once the domain exists: a fresh one (a cold create)
+  // loads the runtime on its own thread while dom0 builds the domain, instead of after. For a
+  // kernel that linked before as a script and has not changed since, it is taken at once, ahead
+  // of the kernel's lookups and the domain's memory (about 0.2 ms of a cold create's critical path,
+  // docs/PERFORMANCE.md, issue 17, cold16); any other kernel must link first, so that a bad one
+  // starts no thread.
+  let taken: VcpuThread | undefined;
+  const takeThread = !parked && !shared ? () => void (taken ??= ctx.pool.take({ heapMb })) : undefined;
+  if (takeThread && cachedKernelScript(spec.kernel)) takeThread();
   // A parked runtime boots while its kernel is linked, and compiles a script kernel while it
   // waits (as a shell does before its claim).
   const linking = parked
     ? kernelScript(spec.kernel, ctx.closing).then((script): Promise<string | KernelScript> => (script ? Promise.resolve(script) : kernelImage(spec.kernel)))
     : undefined;
   linking?.catch(() => {}); // awaited below, unless the build fails first
-  const realmImage = linking || !shared ? undefined : await kernelImage(spec.kernel, 'realm');
-  const image = linking || shared ? undefined : await scriptOrModule(spec.kernel, ctx.closing);
+  let realmImage: string | undefined;
+  let image: string | KernelScript | undefined;
+  try {
+    realmImage = linking || !shared ? undefined : await kernelImage(spec.kernel, 'realm');
+    image = linking || shared ? undefined : await scriptOrModule(spec.kernel, ctx.closing);
+  } catch (e) {
+    void taken?.worker.terminate();
+    throw e;
+  }
   const t1 = performance.now();
   const placement = shared?.place();
-  // A vCPU thread of its own is taken once the domain exists: a fresh one (a cold create)
-  // loads the runtime on its own thread while dom0 builds the domain, instead of after.
-  let taken: VcpuThread | undefined;
-  const takeThread = !parked && !shared ? () => void (taken = ctx.pool.take({ heapMb })) : undefined;
   let d: Domain;
   try {
     d = await prepareDomain(ctx, spec, spec.name, { name: spec.name }, placement, takeThread);

@@ -98,6 +98,6 @@ test("the guest runtime's own URLs name files beside its image: no module whose 
   // bin/link.js defines import.meta.url in the runtime script as dist/guest.mjs's URL.
   const image = pathToFileURL(`${ROOT}dist/guest.mjs`);
   const code = readFileSync(`${ROOT}dist/guest.runtime.cjs`, 'utf8');
-  const urls = [...code.matchAll(/new URL\(\s*["']([^"']+)["']\s*,\s*__xenodeImageUrl\s*\)/g)].map(([, s]) => s!);
+  const urls = [...code.matchAll(/new URL\(\s*["']([^"']+)["']\s*,\s*__xenodeImage\.url\s*\)/g)].map(([, s]) => s!);
   assert.deepEqual(urls.filter((s) => !existsSync(fileURLToPath(new URL(s, image)))), []);
 });

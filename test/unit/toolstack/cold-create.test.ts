@@ -7,14 +7,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isXenError } from '../../../src/errors.js';
 import { ToolstackApi } from '../../../src/toolstack/api.js';
 import { GUEST_IMAGE } from '../../../src/guest/image.js';
+import { GUEST_NICE } from '../../../src/hypervisor/sched.js';
 import { VcpuPool } from '../../../src/hypervisor/vcpu.js';
 import { memorySplit } from '../../../src/toolstack/builder.js';
+import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import { Host } from '../../../src/toolstack/host.js';
 import { HostLog } from '../../../src/toolstack/hostlog.js';
 import { FIXTURES } from '../../support/cli.js';
@@ -126,4 +128,41 @@ test("the start's code cache is made at a boot's main(), not by a pool thread th
   const { domid } = await api.call('create', { file: KERNEL, text: `name = "booted"\nkernel = "${KERNEL}"\nmemory = 32\n` });
   assert.ok(await waitFor(() => made().length === 1, 30_000), 'made once its guest booted');
   await host.destroy(domid);
+});
+
+test("a cold create's thread loads neither perf_hooks nor node:url before main(), and its boot's marks are on dom0's clock", { timeout: 120_000 }, async (t) => {
+  const { host } = await coldHost(t);
+  const kernel = join(FIXTURES, 'builtins.ts');
+  let text = '';
+  host.consoled.on('output', (_domid: number, data: Uint8Array) => void (text += Buffer.from(data).toString()));
+  const wall = () => performance.timeOrigin + performance.now();
+  const before = wall();
+  const built = await host.create(parseDomainConfig(`name = "builtins"\nkernel = "${kernel}"\nmemory = 32\n`, kernel).config);
+  const marks = await built.vcpu.mainCalled;
+  const after = wall();
+  // The thread's marks against dom0's reads around them: in order, and within them.
+  assert.ok(marks?.linked !== undefined && marks.named !== undefined, 'a boot reports its marks');
+  assert.ok(before <= marks.booted && marks.booted <= marks.named && marks.named <= marks.linked && marks.linked <= after,
+    `marks ${JSON.stringify(marks)} between ${before} and ${after}`);
+  // Its whole line: the console's output comes in pieces.
+  const line = /builtins (\[.*\])\n/;
+  assert.ok(await waitFor(() => line.test(text), 30_000), 'the guest printed its modules');
+  const loaded = JSON.parse(line.exec(text)![1]!) as string[];
+  assert.ok(loaded.includes('vm'), `the list is the thread's own (${loaded.length} modules)`);
+  assert.ok(!loaded.includes('perf_hooks'), 'perf_hooks is loaded at the first use of `performance`');
+  assert.ok(!loaded.includes('url'), 'node:url is loaded at its first use');
+});
+
+test("a cold create's kernel runs at its weight's priority from its top level on", { timeout: 120_000 }, async (t) => {
+  if (getPriority() >= GUEST_NICE) {
+    t.skip(`this runner's nice is ${getPriority()}: a guest's could not be told from it`);
+    return;
+  }
+  const { host } = await coldHost(t);
+  const kernel = join(FIXTURES, 'priority.ts');
+  let text = '';
+  host.consoled.on('output', (_domid: number, data: Uint8Array) => void (text += Buffer.from(data).toString()));
+  await host.create(parseDomainConfig(`name = "priority"\nkernel = "${kernel}"\nmemory = 32\n`, kernel).config);
+  assert.ok(await waitFor(() => /priority top=.*\n/.test(text), 30_000), 'the guest printed its priorities');
+  assert.match(text, new RegExp(`priority top=${GUEST_NICE} main=${GUEST_NICE}\n`));
 });
