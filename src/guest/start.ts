@@ -166,7 +166,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       // The console daemon drains the ring before the domain goes; make sure it is all there.
       // Output larger than the ring moves only as the daemon's events come in, so the upcall
       // loop stops after the flush, not before. Given up only once the daemon takes nothing for
-      // 1 s: a whole-flush bound of 1 s lost output under load (45 of 500 lines reached it).
+      // 1 s: a whole-flush bound of 1 s lost output under load (268 of 500 lines reached it).
       await front.flush(1000);
       loop.stop();
       await hc.shutdown(reason).catch(() => {});

@@ -242,6 +242,9 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
   }
 
   #noteUnread(bytes: number): void {
+    // close() took this connection's bytes out of the total; a report that arrives after it (a
+    // transport reporting from inside send, which then returns) must not put them back for good.
+    if (this.#closed) return;
     const grew = bytes > this.#unread;
     const total = this.owner.addUnread(bytes - this.#unread);
     this.#unread = bytes;

@@ -117,18 +117,23 @@ export class UnixSocketListener {
     let throttled = false;
     /** Replies of this connection's current read that may still leave at once (EARLY_WRITES). */
     let early = 0;
-    const flush = (): void => {
-      flushQueued = false;
+    /** Writes what waits; true when the kernel refused some of it and reading stopped. */
+    const write = (): boolean => {
       const out = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
       pending = [];
       pendingBytes = 0;
       merged = 0;
-      if (sock.destroyed || out.length === 0) return;
-      if (!sock.write(out) && !throttled) {
-        throttled = true;
-        sock.pause();
-        conn.outputPending?.(sock.writableLength);
-      }
+      if (sock.destroyed || out.length === 0 || sock.write(out) || throttled) return false;
+      throttled = true;
+      sock.pause();
+      return true;
+    };
+    // A batch at the end of a read or a turn: no send is running, so the backlog is reported here.
+    // An early write inside send and the write at 'drain' leave that to send's return and to the
+    // 'drain' handler, so the connection hears of each backlog once, never from inside its send.
+    const flush = (): void => {
+      flushQueued = false;
+      if (write()) conn.outputPending?.(sock.writableLength);
     };
     const send: SendBytes = (bytes) => {
       if (sock.destroyed) return 0;
@@ -143,7 +148,7 @@ export class UnixSocketListener {
       if (!flushQueued && !throttled) {
         if (early > 0 && this.#dirty.length === 0) {
           early--;
-          flush();
+          write();
         } else {
           flushQueued = true;
           this.#markDirty(flush);
@@ -161,7 +166,7 @@ export class UnixSocketListener {
     sock.on('drain', () => {
       if (!throttled) return;
       throttled = false;
-      if (pendingBytes > 0) flush();
+      if (pendingBytes > 0) write();
       conn.outputPending?.(sock.writableLength + pendingBytes);
       reading();
     });

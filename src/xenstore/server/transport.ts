@@ -30,7 +30,7 @@ export interface ConnectionSink {
   readonly wantsInput?: boolean;
   /** Set by the transport: called when the connection takes input again. */
   onInputSpace?: (() => void) | undefined;
-  /** The transport reports the output bytes the peer has not taken yet (it read some, or fell behind). */
+  /** The transport reports the output bytes the peer has not taken yet (it read some, or fell behind); inside `send`, its return reports them instead. */
   outputPending?(bytes: number): void;
 }
 

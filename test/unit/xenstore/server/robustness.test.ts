@@ -174,6 +174,19 @@ test('in-process: unread output beyond the connection bound or the total drops t
   assert.equal(d.dropped(), undefined);
 });
 
+test('in-process: a connection dropped by a report from inside its send leaves nothing in the total', () => {
+  const xs = new Xenstored({ maxTotalOutputBytes: 4000, log: () => undefined });
+  // A transport reports its backlog from inside send (socket.ts's early write once did), and that
+  // report drops the connection before send returns the same backlog.
+  let aDropped: number | undefined;
+  const a: XsConnection = xs.connect(0, () => { a.outputPending!(5000); return 5000; }, { onClose: (r) => { aDropped = r; } });
+  a.receive(packet(XS_READ, '/tool\0'));
+  assert.equal(aDropped, XENSTORE_ERROR_COMM);
+  const c = reporting(xs, { bytes: 100 });
+  c.conn.receive(packet(XS_READ, '/tool\0'));
+  assert.equal(c.dropped(), undefined, '100 bytes unread is far within the total');
+});
+
 test('in-process: a change that fires thousands of watches is delivered over several turns, in order', async () => {
   const xs = new Xenstored();
   const many = new Peer(xs, 0);
