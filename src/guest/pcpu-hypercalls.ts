@@ -5,15 +5,21 @@
 // baseline tier and was compiled 32 times (docs/PERFORMANCE.md, issue 18, blk15 and blk16).
 //
 // A realm reaches this only through a host function of primitives (realm/host.ts evtchnSend: a
-// port in, a boolean out). The views are the pCPU's own, made once per domain: the domain's own
-// from the buffers dom0 placed it with, its peers' from the grants dom0 answered its control
-// calls with (never from the realm). What this copy cannot finish (a target it has no view of,
-// a domain being killed, a bad port or a lock error) it leaves to the realm's own Hypercalls,
-// which then does the hypercall as before and throws the same typed error.
+// port in, a number or a short code out). The views are the pCPU's own, made once per domain: the
+// domain's own from the buffers dom0 placed it with, its peers' from the grants dom0 answered its
+// control calls with (never from the realm). A send this copy does not start (a target it has no
+// view of, a domain being killed) is left to the realm's own Hypercalls, which does it as before.
+// One it started and that failed is not tried again there: a second try would wait for a held
+// lock a second time, or find a lock the first try poisoned; the realm throws the error it was
+// (hypervisor/error-code.ts). The thread never waits for a FIFO queue lock (pcpu.ts defers, as
+// dom0's thread does): it runs the sender's pool mates.
 import type { PeerGrant } from '../hypervisor/control.js';
+import { errorCode } from '../hypervisor/error-code.js';
 import { send } from '../hypervisor/evtchn.js';
 import { enterGate, leaveGate } from '../hypervisor/gate.js';
-import { DomainView } from '../hypervisor/memory.js';
+import { adoptPeerView } from '../hypervisor/hypercalls.js';
+import type { DomainView } from '../hypervisor/memory.js';
+import { SEND_DONE, SEND_NOT_HERE } from './realm/host.js';
 
 /** The pCPU's side of one resident domain's data-path hypercalls. */
 export class PcpuHypercalls {
@@ -27,27 +33,27 @@ export class PcpuHypercalls {
 
   /** A peer's buffers, as dom0 handed them to the domain (a reply to peer or bindInterdomain, or a push). */
   adopt(grant: PeerGrant): void {
-    const buffers = grant.peer;
-    const cur = this.#peers.get(buffers.domid);
-    // A domid can come back as a new domain once the old one is dying (as Hypercalls' #adopt).
-    if (!cur || (cur.buffers.memory !== buffers.memory && cur.dying)) this.#peers.set(buffers.domid, new DomainView(buffers));
+    adoptPeerView(this.#peers, grant);
   }
 
   /**
-   * EVTCHNOP_send on `port`: true if done here, false to leave it to the realm's own Hypercalls.
-   * The thread never blocks at a gate (pcpu.ts makes a kill throw there): a kill ends this try.
+   * EVTCHNOP_send on `port`: SEND_DONE, SEND_NOT_HERE (nothing done: no view of the target, or
+   * the domain is being killed: pcpu.ts makes a kill throw at the gate), or the error's code.
    */
-  evtchnSend(port: number): boolean {
+  evtchnSend(port: number): number | string {
     const ctl = this.#self.ctl;
     try {
       enterGate(ctl);
     } catch {
-      return false;
+      return SEND_NOT_HERE;
     }
     try {
-      return send(this.#self, port, this.#peerOf) === null;
-    } catch {
-      return false;
+      return send(this.#self, port, this.#peerOf) === null ? SEND_DONE : SEND_NOT_HERE;
+    } catch (e) {
+      // Any other error is a bug of this copy: it reaches the realm as its host function's refusal.
+      const code = errorCode(e);
+      if (code === undefined) throw e;
+      return code;
     } finally {
       leaveGate(ctl);
     }

@@ -24,13 +24,13 @@ import { PcpuStats, takeRung, DB_PENDING } from '../hypervisor/doorbell.js';
 import { CB_PAUSE, CB_RUNSTATE, RUNSTATE_blocked, RUNSTATE_runnable, RUNSTATE_running } from '../hypervisor/layout.js';
 import { DomainView, type DomainBuffers } from '../hypervisor/memory.js';
 import { GUEST_NICE } from '../hypervisor/sched.js';
-import { unblockThrough } from '../hypervisor/evtchn.js';
+import { deferLockedEvents, unblockThrough } from '../hypervisor/evtchn.js';
 import { onKilledAtGate } from '../hypervisor/gate.js';
 import { HALT_POLL_MAX_US, HALT_POLL_START_US } from '../hypervisor/upcall.js';
 import { currentThreadId } from '../hypervisor/thread.js';
 import { HeapShares } from './heapshare.js';
 import { wrapKernelScript } from './kernel-wrap.js';
-import type { RealmHost } from './realm/host.js';
+import { SEND_DONE, SEND_NOT_HERE, type RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
 import { grantIn, isGrant, PcpuHypercalls } from './pcpu-hypercalls.js';
 import { PassWakes } from './wakes.js';
@@ -217,8 +217,14 @@ const decoders = { lax: new TextDecoder(), fatal: new TextDecoder('utf-8', { fat
 /** The realms' wakes of sleeping vCPU threads, batched per pass (wakes.ts). */
 const wakes = new PassWakes();
 // The sends this thread runs for its realms (pcpu-hypercalls.ts) wake blocked vCPU threads the
-// same way, and never block at a domain's gate: its pool mates run on this thread.
-unblockThrough((words, index) => wakes.wake(words, index));
+// same way in a turn; an event linked after a held queue lock was let go is linked from a timer,
+// outside any pass, and its wake is made at once. They never block at a domain's gate, nor wait
+// for a FIFO queue lock (deferred as on dom0's thread, evtchn.ts): the pool mates run on this thread.
+unblockThrough((words, index) => {
+  if (Atomics.load(stats.words, PcpuStats.RUNNING) !== 0) wakes.wake(words, index);
+  else Atomics.notify(words, index, 1);
+});
+deferLockedEvents();
 onKilledAtGate(() => {
   throw new DomainDying();
 });
@@ -296,7 +302,11 @@ function hostFor(r: () => Resident): RealmHost {
     },
     evtchnSend(port) {
       const d = r();
-      return typeof port === 'number' && !d.halted && d.hypercalls.evtchnSend(port);
+      // Not a number: the realm's own checks refuse it, without this thread running its code.
+      if (typeof port !== 'number' || d.halted) return SEND_NOT_HERE;
+      const result = d.hypercalls.evtchnSend(port);
+      if (result === SEND_DONE) Atomics.add(stats.words, PcpuStats.SENDS, 1);
+      return result;
     },
     halt() {
       const d = r();

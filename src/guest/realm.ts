@@ -14,6 +14,7 @@ import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { setLockOwner } from '../hypervisor/lock.js';
 import type { DomainBuffers } from '../hypervisor/memory.js';
 import * as xenode from './library.js';
+import { sendHereThrough } from './realm/host.js';
 import { RealmUnsupported } from './realm/refused.js';
 import { startGuest, type Claim, type Identity } from './start.js';
 
@@ -73,7 +74,7 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
     },
   };
   // Its sends run in the pCPU's one copy of the hypercall, for all the pool's domains.
-  const hc = new Hypercalls(buffers, channel, { sendHere: host.evtchnSend });
+  const hc = new Hypercalls(buffers, channel, { sendHere: sendHereThrough(host.evtchnSend, buffers.domid) });
   const requireOf = (id: string): unknown => {
     const builtin = REALM_BUILTINS[id.replace(/^node:/, '')];
     if (id === 'xenode') return xenode;

@@ -258,6 +258,11 @@ export class Cpupool {
     return this.#pcpus.reduce((n, p) => n + Atomics.load(p.stats.words, PcpuStats.TURNS), 0);
   }
 
+  /** Sends its domains made that the pCPUs did in their one copy of the hypercall (not left to the realms). */
+  sends(): number {
+    return this.#pcpus.reduce((n, p) => n + Atomics.load(p.stats.words, PcpuStats.SENDS), 0);
+  }
+
   /** Resolves once every pCPU thread is up. */
   async ready(): Promise<void> {
     await Promise.all(this.#pcpus.map((p) => p.ready));

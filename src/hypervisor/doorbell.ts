@@ -57,6 +57,7 @@ export class PcpuStats {
   static readonly RUNNING = 0; // domid + 1 of the domain in its turn, 0 between turns
   static readonly TURN_START = 1; // whole ms since `epoch` when that turn started
   static readonly TURNS = 2;
+  static readonly SENDS = 3; // EVTCHNOP_sends the thread did in its one copy of the hypercall (guest/pcpu-hypercalls.ts)
   static readonly HEADER_WORDS = 4;
   readonly words: Int32Array;
   /** Milliseconds of CPU each slot's domain has used. */

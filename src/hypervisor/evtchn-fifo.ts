@@ -48,14 +48,20 @@ export function eventWord(d: DomainView, port: number): number {
   return pfn * EVENT_WORDS_PER_PAGE + (port % EVENT_WORDS_PER_PAGE);
 }
 
-/** Both queues' locks (false, holding neither, if `wait` is false and one is held by another thread). */
+/** Both queues' locks (false, holding neither, if `wait` is false and one is held by another thread; a LockError holding neither). */
 function lockQueues(c: Int32Array, a: number, b: number, wait: boolean): boolean {
   // Lower queue first, as Xen orders its queue locks by address.
   const lo = CB_FIFO_QUEUE_LOCK + Math.min(a, b);
   const hi = CB_FIFO_QUEUE_LOCK + Math.max(a, b);
   if (wait) {
     lock(c, lo);
-    if (a !== b) lock(c, hi);
+    if (a === b) return true;
+    try {
+      lock(c, hi);
+    } catch (e) {
+      unlock(c, lo); // a dead owner's or timed-out lock: the caller fails, holding neither
+      throw e;
+    }
     return true;
   }
   if (!tryLock(c, lo)) return false;

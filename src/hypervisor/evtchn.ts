@@ -76,6 +76,8 @@ export function setPending(target: DomainView, port: number): void {
  * preempt it there for as long as a loaded host keeps a nice-10 thread off a core (tens of ms),
  * which would stall every backend. The event is linked from dom0's loop once the lock is free,
  * so a preempted or hostile guest delays its own events (and those of the queue it held) only.
+ * A shared pCPU's thread does the same for the sends it runs (guest/pcpu.ts): waiting would stall
+ * the sender's pool mates, and a lock held past the pool's watchdog would cost them their lives.
  * While a domain's lock stays held, dom0 tries it less and less often (DEFERRED_RETRY_MAX_MS):
  * a hostile holder that never lets go costs dom0 a few wakes a second, not one a millisecond.
  */
@@ -87,10 +89,10 @@ interface Deferred {
   dueAt: number;
 }
 const deferred = new Map<DomainView, Deferred>();
-/** Whether this thread defers (a property, read on every send): dom0's, where the Hypervisor is made. */
+/** Whether this thread defers (a property, read on every send): dom0's, where the Hypervisor is made, and a shared pCPU's. */
 const defers = { on: false };
 
-/** The thread that holds the hypervisor's authority (dom0's) never waits for a FIFO queue lock. */
+/** This thread never waits for a FIFO queue lock: dom0's (the hypervisor's authority) and a shared pCPU's. */
 export function deferLockedEvents(): void {
   defers.on = true;
 }

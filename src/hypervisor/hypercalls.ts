@@ -20,6 +20,16 @@ import {
 } from './layout.js';
 import { DomainView, type DomainBuffers } from './memory.js';
 
+/**
+ * Keep a view of the peer `grant` gives in `peers` (a domain's views of its peers, by domid). A
+ * domid can come back as a new domain once the old one is dying: the new one's view replaces the
+ * old one then, unless `oldInUse` says the old view is still needed.
+ */
+export function adoptPeerView(peers: Map<number, DomainView>, grant: PeerGrant, oldInUse: (domid: number) => boolean = () => false): void {
+  const id = grant.peer.domid;
+  const cur = peers.get(id);
+  if (!cur || (cur.buffers.memory !== grant.peer.memory && cur.dying && !oldInUse(id))) peers.set(id, new DomainView(grant.peer));
+}
 
 export class Hypercalls {
   readonly domid: number;
@@ -44,7 +54,10 @@ export class Hypercalls {
     opts: {
       registry?: (domid: number) => DomainView | undefined;
       maptrack?: SharedArrayBuffer;
-      /** A shared pCPU's send for this domain (guest/pcpu-hypercalls.ts): true if it delivered. */
+      /**
+       * A shared pCPU's send for this domain (guest/pcpu-hypercalls.ts): true if it did the send,
+       * false if it did nothing and left it to this copy; it throws the send's error if it failed.
+       */
       sendHere?: (port: number) => boolean;
     } = {},
   ) {
@@ -68,13 +81,8 @@ export class Hypercalls {
   }
 
   #adopt(grant: PeerGrant): void {
-    const id = grant.peer.domid;
-    const cur = this.#peers.get(id);
-    // A domid can come back as a new domain once the old one is gone; its view replaces the
-    // old one unless we still map pages of the old (its handles unmap through that view).
-    if (!cur || (cur.buffers.memory !== grant.peer.memory && cur.dying && !this.#mapsOf(id))) {
-      this.#peers.set(id, new DomainView(grant.peer));
-    }
+    // Not while we still map pages of the old domain: its handles unmap through that view.
+    adoptPeerView(this.#peers, grant, (domid) => this.#mapsOf(domid));
     if (grant.maptrack && !this.#maptrack) this.#maptrack = new Maptrack(grant.maptrack);
   }
 
@@ -105,7 +113,7 @@ export class Hypercalls {
    */
   evtchnSend(port: number): void {
     // On a shared pCPU the pCPU thread's one copy of this send runs first (realm.ts); it leaves
-    // to this one whatever it cannot finish: a target it has no view of, a kill, an error.
+    // to this one only what it did not start: a target it has no view of, a kill.
     if (this.#sendHere?.(port)) return;
     this.#enter();
     try {

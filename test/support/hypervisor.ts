@@ -236,3 +236,37 @@ export function revokedRef(hc: Hypercalls, pfn: number, readonly: boolean): numb
 /** assert.throws / rejects matchers. */
 export const xen = (errno: XenError['errno']) => ({ name: 'XenError', errno });
 export const gntst = (status: number) => ({ name: 'GrantError', status });
+
+/**
+ * Another thread takes lock `index` of `words` (a domain's control block), as a thread the OS
+ * preempted inside it would; `release` lets go; `die` ends that thread still holding it.
+ */
+export async function holdLock(t: TestContext, words: Int32Array, index: number): Promise<{ release(): Promise<unknown>; die(): Promise<unknown> }> {
+  const lockUrl = new URL('../../src/hypervisor/lock.js', import.meta.url).href;
+  const holder = new Worker(`
+    const { workerData, parentPort } = require('node:worker_threads');
+    import(${JSON.stringify(lockUrl)}).then(({ lock, unlock }) => {
+      const c = new Int32Array(workerData);
+      lock(c, ${index});
+      parentPort.postMessage('held');
+      parentPort.once('message', (m) => {
+        if (m === 'die') process.exit(0);
+        unlock(c, ${index});
+        parentPort.postMessage('free');
+      });
+    });`, { eval: true, workerData: words.buffer });
+  t.after(() => holder.terminate());
+  const reply = () => new Promise((resolve) => holder.once('message', resolve));
+  await reply();
+  return {
+    release: () => {
+      holder.postMessage('go');
+      return reply();
+    },
+    die: () => {
+      const gone = new Promise((resolve) => holder.once('exit', resolve));
+      holder.postMessage('die');
+      return gone;
+    },
+  };
+}

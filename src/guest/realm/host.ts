@@ -2,6 +2,8 @@
 // the only host functions a realm holds, and only inside closures of its globals (globals.ts):
 // every argument and every result is a primitive or an object of the realm's own, so nothing
 // reachable from guest code leads back to the thread's own realm (its Function, its process).
+import { errorOf } from '../../hypervisor/error-code.js';
+
 export interface RealmHost {
   /** performance.now() of the thread. */
   now(): number;
@@ -28,9 +30,10 @@ export interface RealmHost {
   wake(words: Int32Array, index: number): void;
   /**
    * EVTCHNOP_send on a port of the domain, in this thread's one copy of the hypercall
-   * (pcpu-hypercalls.ts): true if done, false if the realm's own Hypercalls must do it.
+   * (pcpu-hypercalls.ts): SEND_DONE; SEND_NOT_HERE if the realm's own Hypercalls must do it
+   * (nothing was done here); or the failed hypercall's error code (hypervisor/error-code.ts).
    */
-  evtchnSend(port: number): boolean;
+  evtchnSend(port: number): number | string;
   /** The domain shut down: its realm is not run again. */
   halt(): void;
   /** node:v8 serialize of a value of the realm: the bytes, in a Uint8Array of the realm. */
@@ -39,4 +42,24 @@ export interface RealmHost {
   deserialize(bytes: Uint8Array): unknown;
   /** The pCPU thread's kernel id: the owner its hypercalls write in the locks they take (lock.ts). */
   threadId(): number | undefined;
+}
+
+/** host.evtchnSend: the send was done (delivered, or dropped on an unbound port). */
+export const SEND_DONE = 0;
+/** host.evtchnSend: nothing was done, and the realm's own Hypercalls does the send (no view of the target, a kill). */
+export const SEND_NOT_HERE = 1;
+
+/**
+ * The realm's side of host.evtchnSend, as its Hypercalls' sendHere: true if done, false if left
+ * to the realm. A send that failed in the pCPU's copy is not tried again in the realm (it would
+ * wait for a held lock again, or find one the first try poisoned): its error is thrown here, of
+ * the type, errno and lock state the hypercall would have thrown.
+ */
+export function sendHereThrough(evtchnSend: RealmHost['evtchnSend'], domid: number): (port: number) => boolean {
+  return (port) => {
+    const r = evtchnSend(port);
+    if (r === SEND_DONE) return true;
+    if (r === SEND_NOT_HERE) return false;
+    throw errorOf(String(r), `d${domid}: EVTCHNOP_send on port ${port} failed in the pCPU's copy of the hypercall`);
+  };
 }

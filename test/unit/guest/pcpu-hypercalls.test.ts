@@ -1,16 +1,25 @@
 // A shared pCPU's one copy of the data-path hypercalls (guest/pcpu-hypercalls.ts): it delivers
 // only through views it made itself, from the domain's own buffers and the peer grants dom0
-// answered with; anything it cannot finish (no view of the target, a bad port, a kill) is left
-// to the realm's own Hypercalls, which fails it as the hypercall always did.
+// answered with. What it does not start (no view of the target, a kill) is left to the realm's
+// own Hypercalls; what fails there (a bad port, a lock error) the realm throws as the hypercall
+// would, without a second try; a peer's held FIFO queue lock is not waited for.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SHINFO_EVTCHN_PENDING } from '../../../src/abi/event_channel.js';
+import { EVTCHN_FIFO_PRIORITY_DEFAULT, SHINFO_EVTCHN_PENDING } from '../../../src/abi/event_channel.js';
+import { DOMID_SELF } from '../../../src/abi/xen.js';
 import { XenError } from '../../../src/errors.js';
+import { directChannel } from '../../../src/hypervisor/control.js';
+import { errorCode } from '../../../src/hypervisor/error-code.js';
+import { eventWord, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
 import { onKilledAtGate } from '../../../src/hypervisor/gate.js';
-import { CB_IN_HYPERCALL, CB_KILL } from '../../../src/hypervisor/layout.js';
+import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
+import { CB_EVTCHN_LOCK, CB_FIFO_QUEUE_LOCK, CB_IN_HYPERCALL, CB_KILL } from '../../../src/hypervisor/layout.js';
+import { LOCK_MAX_WAIT_MS, LockError, resetLock } from '../../../src/hypervisor/lock.js';
 import { DomainView } from '../../../src/hypervisor/memory.js';
+import { currentThreadId } from '../../../src/hypervisor/thread.js';
 import { grantIn, isGrant, PcpuHypercalls } from '../../../src/guest/pcpu-hypercalls.js';
-import { harness, type Harness, type LocalDomain } from '../../support/hypervisor.js';
+import { SEND_DONE, SEND_NOT_HERE, sendHereThrough } from '../../../src/guest/realm/host.js';
+import { harness, holdLock, xen, type Harness, type LocalDomain } from '../../support/hypervisor.js';
 
 // As on a pCPU thread (pcpu.ts): a kill throws at the gate instead of blocking the thread.
 onKilledAtGate(() => {
@@ -39,29 +48,83 @@ test('a send is done on the pCPU only with a view of the target that dom0 grante
   const d = h.local();
   const [p0, pd] = await bound(h, d);
   const hc = pcpuSide(d);
-  assert.equal(hc.evtchnSend(pd), false, 'no view of dom0 yet: left to the realm');
+  assert.equal(hc.evtchnSend(pd), SEND_NOT_HERE, 'no view of dom0 yet: left to the realm');
   assert.equal(pending(h.hv.dom0.view, p0), false);
   hc.adopt({ peer: h.hv.dom0.view.buffers });
-  assert.equal(hc.evtchnSend(pd), true);
+  assert.equal(hc.evtchnSend(pd), SEND_DONE);
   assert.equal(pending(h.hv.dom0.view, p0), true);
-  // An IPI-like send to itself needs no peer; an unbound port is dropped silently, as in Xen.
+  // An unbound port is dropped silently, as in Xen.
   const unbound = await d.hc.evtchnAllocUnbound(0);
-  assert.equal(hc.evtchnSend(unbound), true);
+  assert.equal(hc.evtchnSend(unbound), SEND_DONE);
 });
 
-test('hostile ports: out of range, not integers, or bound only in a pool mate\'s table, are left to the realm, which fails them with EINVAL', async (t) => {
+test('a send to itself (a loopback channel) needs no peer view: done on the pCPU, through its own view', async (t) => {
+  const h = harness(t);
+  const d = h.local();
+  const a = await d.hc.evtchnAllocUnbound(DOMID_SELF);
+  const b = await d.hc.evtchnBindInterdomain(DOMID_SELF, a);
+  const hc = pcpuSide(d);
+  assert.equal(pending(d.domain.view, a), false);
+  assert.equal(hc.evtchnSend(b), SEND_DONE, 'no grant adopted: its own view is enough');
+  assert.equal(pending(d.domain.view, a), true);
+});
+
+test("hostile ports: out of range, not integers, or bound only in a pool mate's table fail on the pCPU with the hypercall's EINVAL, and the realm throws it without trying again", async (t) => {
   const h = harness(t);
   const a = h.local();
   const b = h.local();
   const [p0, pa] = await bound(h, a);
   const bSide = pcpuSide(b);
   bSide.adopt({ peer: h.hv.dom0.view.buffers });
+  let tries = 0;
+  const bRealm = new Hypercalls(b.domain.view, directChannel(h.hv.controlPlane(b.domid)), {
+    sendHere: sendHereThrough((port) => (tries++, bSide.evtchnSend(port)), b.domid),
+  });
   for (const port of [pa, 0, -1, 1.5, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 40, 4096, 2 ** 17]) {
-    assert.equal(bSide.evtchnSend(port), false, `port ${port}`);
-    assert.throws(() => b.hc.evtchnSend(port), (e: unknown) => e instanceof XenError && e.errno === 'EINVAL', `port ${port}`);
+    assert.equal(bSide.evtchnSend(port), 'EINVAL', `port ${port}`);
+    assert.throws(() => b.hc.evtchnSend(port), xen('EINVAL'), `port ${port}: the Pool-0 hypercall's error`);
+    assert.throws(() => bRealm.evtchnSend(port), xen('EINVAL'), `port ${port}: the realm's`);
   }
+  assert.equal(tries, 11, 'one try on the pCPU per send');
   assert.equal(pending(h.hv.dom0.view, p0), false, "b's sends never reached a's channel");
   assert.equal(Atomics.load(b.domain.view.ctl, CB_IN_HYPERCALL), 0, 'every try left the gate');
+});
+
+test("its own event-channel lock's owner died: the realm throws the pCPU's owner-dead, not the not-recoverable a second try would find", { skip: currentThreadId() === undefined && 'no /proc thread ids here' }, async (t) => {
+  const h = harness(t);
+  const d = h.local();
+  const [, pd] = await bound(h, d);
+  const hc = pcpuSide(d);
+  hc.adopt({ peer: h.hv.dom0.view.buffers });
+  const realm = new Hypercalls(d.domain.view, directChannel(h.hv.controlPlane(d.domid)), { sendHere: sendHereThrough((port) => hc.evtchnSend(port), d.domid) });
+  await (await holdLock(t, d.domain.view.ctl, CB_EVTCHN_LOCK)).die();
+  assert.throws(() => realm.evtchnSend(pd), { name: 'LockError', errno: 'EDEADLK', state: 'owner-dead' });
+  assert.equal(Atomics.load(d.domain.view.ctl, CB_IN_HYPERCALL), 0);
+  assert.throws(() => realm.evtchnSend(pd), { name: 'LockError', state: 'not-recoverable' }, 'poisoned by the first, as a waiter of any thread');
+  resetLock(d.domain.view.ctl, CB_EVTCHN_LOCK);
+});
+
+test("a peer's FIFO queue lock held by another thread: the pCPU does not wait for it (it runs pool mates); the event is linked once the lock is free", async (t) => {
+  const h = harness(t);
+  await h.dom0Events.loop.useFifo(h.dom0);
+  const d = h.local();
+  const p0 = await h.dom0.evtchnAllocUnbound(d.domid);
+  const pd = await d.hc.evtchnBindInterdomain(0, p0);
+  const hc = pcpuSide(d);
+  hc.adopt({ peer: h.hv.dom0.view.buffers });
+  h.dom0Events.listen(p0);
+  const first = h.dom0Events.next(p0);
+  assert.equal(hc.evtchnSend(pd), SEND_DONE);
+  await first;
+  const held = await holdLock(t, h.hv.dom0.view.ctl, CB_FIFO_QUEUE_LOCK + EVTCHN_FIFO_PRIORITY_DEFAULT);
+  const next = h.dom0Events.next(p0);
+  const t0 = performance.now();
+  assert.equal(hc.evtchnSend(pd), SEND_DONE, 'done: the event waits in the hypervisor, not the sender');
+  assert.ok(performance.now() - t0 < LOCK_MAX_WAIT_MS, 'it did not wait out the lock');
+  const dom0 = h.hv.dom0.view;
+  assert.equal(dom0.mem32[eventWord(dom0, p0)]! & PENDING, 0, 'not linked while the lock is held: deferred');
+  await held.release();
+  await next;
 });
 
 test('a domain being killed: the pCPU does not send and leaves its gate; the realm\'s own path stops there as before', async (t) => {
@@ -71,10 +134,24 @@ test('a domain being killed: the pCPU does not send and leaves its gate; the rea
   const hc = pcpuSide(d);
   hc.adopt({ peer: h.hv.dom0.view.buffers });
   Atomics.store(d.domain.view.ctl, CB_KILL, 1);
-  assert.equal(hc.evtchnSend(pd), false);
+  assert.equal(hc.evtchnSend(pd), SEND_NOT_HERE);
   assert.equal(Atomics.load(d.domain.view.ctl, CB_IN_HYPERCALL), 0);
   assert.equal(pending(h.hv.dom0.view, p0), false);
   Atomics.store(d.domain.view.ctl, CB_KILL, 0);
+});
+
+test("the realm's side of the answer: done, left to the realm, or each error's type, errno and lock state", () => {
+  const at = (r: number | string) => sendHereThrough(() => r, 7);
+  assert.equal(at(SEND_DONE)(3), true);
+  assert.equal(at(SEND_NOT_HERE)(3), false);
+  assert.throws(() => at('EINVAL')(3), (e: unknown) => e instanceof XenError && !(e instanceof LockError) && e.errno === 'EINVAL' && /d7: EVTCHNOP_send on port 3/.test(e.message));
+  for (const state of ['owner-dead', 'not-recoverable', 'timed-out'] as const) {
+    assert.throws(() => at(state)(3), (e: unknown) => e instanceof LockError && e.state === state && e.errno === (state === 'timed-out' ? 'ETIMEDOUT' : 'EDEADLK'));
+  }
+  assert.throws(() => at('nonsense')(3), TypeError);
+  assert.equal(errorCode(new LockError('owner-dead', 'x')), 'owner-dead');
+  assert.equal(errorCode(new XenError('EINVAL', 'x')), 'EINVAL');
+  assert.equal(errorCode(new RangeError('x')), undefined, 'a bug is not a hypercall error');
 });
 
 test('only a well-formed grant in the answer to peer or bindInterdomain (or a push) is adopted', () => {

@@ -3,7 +3,6 @@
 // masking, events before their array page, busy ports, and dom0 past the 2-level ABI's 4,095.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { Worker } from 'node:worker_threads';
 import {
   EVTCHN_FIFO_CB_HEAD, EVTCHN_FIFO_CB_READY, EVTCHN_FIFO_LINK_MASK, EVTCHN_FIFO_PRIORITY_DEFAULT,
   SHINFO_EVTCHN_PENDING,
@@ -11,14 +10,15 @@ import {
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { directChannel } from '../../../src/hypervisor/control.js';
 import { doorbellBytes, takeRung } from '../../../src/hypervisor/doorbell.js';
-import { BUSY, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
+import { BUSY, fifoSetPending, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
 import { DEFERRED_RETRY_MAX_MS, UPCALL_WORD, deferredEvents, deferredRetryMs } from '../../../src/hypervisor/evtchn.js';
-import { CB_FIFO_QUEUE_LOCK } from '../../../src/hypervisor/layout.js';
+import { CB_FIFO_QUEUE_LOCK, EV_FIFO, portBase } from '../../../src/hypervisor/layout.js';
+import { POISONED, resetLock } from '../../../src/hypervisor/lock.js';
 import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
 import type { DomainView } from '../../../src/hypervisor/memory.js';
 import { FifoQueues } from '../../../src/hypervisor/upcall-fifo.js';
 import { UpcallLoop } from '../../../src/hypervisor/upcall.js';
-import { harness, xen, type Harness } from '../../support/hypervisor.js';
+import { harness, holdLock, xen, type Harness } from '../../support/hypervisor.js';
 
 /**
  * A domain driven by hand from the test's thread, with no upcall loop: the test reads the
@@ -265,23 +265,8 @@ test('dom0 on the FIFO ABI holds more than 4,095 ports and gets their events', a
 
 /** Another thread takes the domain's default queue lock, as a guest's send or unmask the OS preempted inside it would; `release` lets go. */
 async function holdQueueLock(t: TestContext, view: DomainView): Promise<{ index: number; release(): Promise<unknown> }> {
-  const lockUrl = new URL('../../../src/hypervisor/lock.js', import.meta.url).href;
   const index = CB_FIFO_QUEUE_LOCK + EVTCHN_FIFO_PRIORITY_DEFAULT;
-  const holder = new Worker(`
-    const { workerData, parentPort } = require('node:worker_threads');
-    import(${JSON.stringify(lockUrl)}).then(({ lock, unlock }) => {
-      const c = new Int32Array(workerData);
-      lock(c, ${index});
-      parentPort.postMessage('held');
-      parentPort.once('message', () => { unlock(c, ${index}); parentPort.postMessage('free'); });
-    });`, { eval: true, workerData: view.ctl.buffer });
-  t.after(() => holder.terminate());
-  const reply = () => new Promise((resolve) => holder.once('message', resolve));
-  await reply();
-  return { index, release: () => {
-    holder.postMessage('go');
-    return reply();
-  } };
+  return { index, ...(await holdLock(t, view.ctl, index)) };
 }
 
 /** Until `cond` holds (checked every millisecond, for up to about 20 s on a loaded host). */
@@ -364,4 +349,17 @@ test("a driven loop that leaves FIFO events over its budget rings its pCPU's doo
   assert.equal(handled, n);
   assert.deepEqual(takeRung(db, []), []);
   assert.deepEqual(errors, []);
+});
+
+test("a send that locks two queues and finds the second's lock poisoned fails holding neither", async (t) => {
+  const h = harness(t);
+  const d = await fifoDomain(h);
+  const [, p] = await d.port();
+  const c = d.domain.view.ctl;
+  // Priority 3 now, last linked on queue 7: the send locks queue 3, then queue 7.
+  Atomics.store(c, portBase(d.domain.view, p) + EV_FIFO, 3 | (7 << 8));
+  Atomics.store(c, CB_FIFO_QUEUE_LOCK + 7, POISONED); // its owner died inside a send
+  assert.throws(() => fifoSetPending(d.domain.view, p, true), { name: 'LockError', state: 'not-recoverable' });
+  assert.equal(Atomics.load(c, CB_FIFO_QUEUE_LOCK + 3), 0, "queue 3's lock was let go");
+  resetLock(c, CB_FIFO_QUEUE_LOCK + 7);
 });
