@@ -2,12 +2,12 @@
 // a xenstore request and its reply) on scratch memory; a vif shell's, its TCP/IP stack's; an
 // incoming migration's, its stack's resume path. None leaves anything running behind it.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { warmStackResume } from '../../../src/guest/warmup.js';
 import * as stackModule from '../../../src/tcpip/stack.js';
 import { within } from '../../support/hypervisor.js';
+import { exitCode } from '../../support/thread-end.js';
 
 const WARMUP = new URL('../../../src/guest/warmup.js', import.meta.url).href;
 const CLOCK = new URL('../../../src/tcpip/clock.js', import.meta.url).href;
@@ -28,19 +28,26 @@ async function result<T>(worker: Worker, what: string): Promise<T> {
 }
 
 /**
- * The thread's exit code once it ends by itself; if it has not within 20 s, the error says what
- * its loop held at its last report, 'ended' if its loop ended, or 'no report' if the loop never
- * ran again after the warm-up's answer. Seen under load 6-13 in about 1 run of the file in 8, as
- * often with the tests before fix16: 'no report', the thread in a futex wait; cause not found.
+ * Watches the thread from its start (call it as the thread is made): exited() is its exit code
+ * once it ends by itself. If it has not within 20 s, the error says what its loop held at its
+ * last report, 'ended' if its loop ended, or 'no report' if it never reported. Both are listened
+ * for before the warm-up's answer is awaited (exitCode says why): listened for after it, the end
+ * of a thread that answered and ended before this thread read the answer was missed, 'no
+ * report' after 20 s (1 run of the file in 8 at load 6-11, 16 in 40 at load 6-7 with 4 busy loops).
  */
-async function exitOf(worker: Worker, what: string): Promise<number> {
+function watch(worker: Worker): { exited(what: string): Promise<number> } {
   let held: unknown = 'no report';
   worker.on('message', (m: { held?: unknown }) => void (isReport(m) && (held = m.held)));
-  try {
-    return ((await within(once(worker, 'exit'), what)) as [number])[0];
-  } catch (e) {
-    throw new Error(`${(e as Error).message}; its loop held ${JSON.stringify(held)}`);
-  }
+  const code = exitCode(worker);
+  return {
+    async exited(what) {
+      try {
+        return await within(code, what);
+      } catch (e) {
+        throw new Error(`${(e as Error).message}; its loop held ${JSON.stringify(held)}`);
+      }
+    },
+  };
 }
 
 test('a warm-up runs every step of the boot path, and leaves no handle that keeps its thread alive', async () => {
@@ -52,9 +59,10 @@ test('a warm-up runs every step of the boot path, and leaves no handle that keep
      import(${JSON.stringify(WARMUP)}).then(async (m) => parentPort.postMessage(await m.warmUp()));`,
     { eval: true },
   );
+  const thread = watch(worker);
   const completed = await result<boolean>(worker, 'the warm-up');
   assert.equal(completed, true, 'the scratch xenstore reply was read: the warm-up went through');
-  assert.equal(await exitOf(worker, 'the warmed-up thread to exit by itself'), 0);
+  assert.equal(await thread.exited('the warmed-up thread to exit by itself'), 0);
 });
 
 test("a shell's stack warm-up carries a request and its answer between two stacks in memory, and leaves nothing running", async () => {
@@ -68,9 +76,10 @@ test("a shell's stack warm-up carries a request and its answer between two stack
        }))));`,
     { eval: true },
   );
+  const thread = watch(worker);
   const completed = await result<boolean>(worker, 'the stack warm-up');
   assert.equal(completed, true, 'the client read the answer and the close: every step ran');
-  assert.equal(await exitOf(worker, 'the thread to exit by itself (no timer of the stacks left)'), 0);
+  assert.equal(await thread.exited('the thread to exit by itself (no timer of the stacks left)'), 0);
 });
 
 test("a shell's stack warm-up whose thread is held up past its bound while the stack loads still leaves nothing running", async () => {
@@ -96,9 +105,10 @@ test("a shell's stack warm-up whose thread is held up past its bound while the s
      });`,
     { eval: true },
   );
+  const thread = watch(worker);
   const late = await result<{ completed: boolean; pending: number }>(worker, 'the stack warm-up');
   assert.deepEqual(late, { completed: false, pending: 0 }, 'the bound ran out first, and nothing the steps did after it is waiting on the clock');
-  assert.equal(await exitOf(worker, 'the thread to exit by itself (no stack made after the bound left running)'), 0);
+  assert.equal(await thread.exited('the thread to exit by itself (no stack made after the bound left running)'), 0);
 });
 
 test('the stack\'s resume path and the first answers after it run once on scratch stacks (an incoming migration\'s parked runtime), and every scratch socket is quiet', async () => {

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { lock, POISONED, resetLock, unlock } from '../../../src/hypervisor/lock.js';
 import { currentThreadId } from '../../../src/hypervisor/thread.js';
+import { exitCode } from '../../support/thread-end.js';
 
 const LOCK_URL = new URL('../../../src/hypervisor/lock.js', import.meta.url).href;
 
@@ -19,7 +20,6 @@ function thread(sab: SharedArrayBuffer, body: string): Worker {
 }
 
 const message = (w: Worker) => new Promise((resolve) => w.once('message', resolve));
-const exit = (w: Worker) => new Promise((resolve) => w.once('exit', resolve));
 
 test('the word holds its owner thread while locked, and nothing once unlocked', { skip: currentThreadId() === undefined && 'no /proc thread ids here' }, () => {
   const w = new Int32Array(new SharedArrayBuffer(8));
@@ -43,12 +43,13 @@ test('a thread that dies holding the lock: the waiter is told the owner died (EO
   const sab = new SharedArrayBuffer(8);
   const w = new Int32Array(sab);
   const t = thread(sab, `lock(w, 0); parentPort.postMessage('held'); setImmediate(() => process.exit(0));`);
+  const exited = exitCode(t); // from its start: it may end before its 'held' is read
   await message(t);
   // Blocks this thread until the owner is seen gone (bounded: 30 s would be ETIMEDOUT).
   assert.throws(() => lock(w, 0, 30_000), { name: 'LockError', state: 'owner-dead', errno: 'EDEADLK' });
   assert.equal(w[0], POISONED);
   assert.throws(() => lock(w, 0), { name: 'LockError', state: 'not-recoverable' });
-  await exit(t);
+  await exited;
   resetLock(w, 0);
   lock(w, 0);
   unlock(w, 0);
