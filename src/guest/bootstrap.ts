@@ -94,6 +94,9 @@ function loadBooted(msg: BootMessage, up: Promise<void>): Promise<{ default?: un
     setNice(msg.nice);
     return link(msg.kernel!);
   }
+  // Compiled at the host's priority, as a parked shell's prepare is: no kernel code runs (only V8
+  // reads its code cache, or parses the image dom0 linked itself), and it fills the wait for the
+  // unpause; after setNice it would wait for a core at nice 10 on the create's path.
   const kernel = (claimed = new CompiledKernel({ url: msg.kernel!, ...msg.source }));
   return up.then(() => {
     setNice(msg.nice);

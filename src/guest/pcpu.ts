@@ -26,6 +26,7 @@ import { DomainView, type DomainBuffers } from '../hypervisor/memory.js';
 import { GUEST_NICE } from '../hypervisor/sched.js';
 import { deferLockedEvents, unblockThrough } from '../hypervisor/evtchn.js';
 import { onKilledAtGate } from '../hypervisor/gate.js';
+import { wallMs } from '../hypervisor/monotonic.js';
 import { HALT_POLL_MAX_US, HALT_POLL_START_US } from '../hypervisor/upcall.js';
 import { currentThreadId } from '../hypervisor/thread.js';
 import { HeapShares } from './heapshare.js';
@@ -211,7 +212,6 @@ class DomainDying extends Error {
   override name = 'DomainDying';
 }
 
-const wallNow = () => performance.timeOrigin + performance.now();
 const isArg = (a: unknown) => a === undefined || typeof a === 'number' || (typeof a === 'string' && a.length <= MAX_ARG_LENGTH);
 const decoders = { lax: new TextDecoder(), fatal: new TextDecoder('utf-8', { fatal: true }) };
 /** The realms' wakes of sleeping vCPU threads, batched per pass (wakes.ts). */
@@ -280,7 +280,7 @@ function hostFor(r: () => Resident): RealmHost {
     },
     mainCalled() {
       const d = r();
-      status({ type: 'main', domid: d.domid, ...(d.handed !== undefined && { marks: { booted: d.handed, handed: d.handed, named: d.handed, linked: wallNow() } }) });
+      status({ type: 'main', domid: d.domid, ...(d.handed !== undefined && { marks: { booted: d.handed, handed: d.handed, named: d.handed, linked: wallMs() } }) });
     },
     parked() {
       status({ type: 'parked', domid: r().domid });
@@ -451,7 +451,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
 function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
   const d = residents.get(m.domid);
   if (!d || d.halted) return;
-  d.handed = wallNow();
+  d.handed = wallMs();
   const t0 = performance.now();
   Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
   Atomics.store(stats.words, PcpuStats.RUNNING, m.domid + 1);

@@ -14,6 +14,7 @@ import { eventChannels } from '../drivers/evtchn.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
 import { CB_MAIN_CALLED, CB_RAM_HWM, PFN_START_INFO, firstRamPfn } from '../hypervisor/layout.js';
 import type { DomainView } from '../hypervisor/memory.js';
+import { wallMs } from '../hypervisor/monotonic.js';
 import { BoundPort } from '../hypervisor/port.js';
 import { UpcallLoop } from '../hypervisor/upcall.js';
 import type { RuntimeMarks, RuntimeMarksKind } from '../hypervisor/hypervisor.js';
@@ -34,9 +35,6 @@ import { Suspender, resumeRecord } from './suspend.js';
 import { warmStackResume, warmUpStack } from './warmup.js';
 import { clockFromTime } from '../tcpip/clock.js';
 import { GuestTime } from './time.js';
-
-/** Wall-clock ms, comparable across threads (for the boot's breakdown), where the platform has no clock of its own. */
-const performanceNow = () => performance.timeOrigin + performance.now();
 
 interface StartInfo {
   storePfn: number;
@@ -147,7 +145,7 @@ export interface GuestPlatform {
 
 /** Boot the guest; returns its upcall loop (a driven loop's turn runs it) once the boot started. */
 export function startGuest(p: GuestPlatform): UpcallLoop {
-  const now = p.wallNow ?? performanceNow;
+  const now = p.wallNow ?? wallMs;
   const marks: BootMarks = { booted: now() };
   const { hc } = p;
   const view = hc.memory;

@@ -13,6 +13,7 @@ import { encodeSuspendRecord, decodeSuspendRecord, type SuspendRecord } from '..
 import { allocContiguous } from '../drivers/ringpages.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
 import { CB_RAM_HWM, firstRamPfn } from '../hypervisor/layout.js';
+import { wallMs } from '../hypervisor/monotonic.js';
 import type { IoRanges } from './iopages.js';
 import type { SuspendHandler } from './lifecycle.js';
 import type { GuestStacks } from './tcpip.js';
@@ -39,8 +40,6 @@ export interface SuspendDeps {
   /** Where the suspend's time went (epoch ms per step), told before the domain stops. */
   report?(marks: Readonly<Record<string, number>>): void;
 }
-
-const now = () => performance.timeOrigin + performance.now();
 
 export class Suspender {
   readonly #deps: SuspendDeps;
@@ -73,23 +72,23 @@ export class Suspender {
     let devices: Quiescable[] = [];
     let frozen = false;
     let resumedHere = false;
-    const marks: Record<string, number> = { asked: now() };
+    const marks: Record<string, number> = { asked: wallMs() };
     try {
       const handler = this.#deps.handler();
       const state = handler ? await handler() : undefined;
-      marks.handler = now();
+      marks.handler = wallMs();
       frozen = true;
       const tcpip = this.#deps.stacks.freeze();
-      marks.frozen = now();
+      marks.frozen = wallMs();
       const record: SuspendRecord = { version: 1, hasState: handler !== undefined, state, io: this.#deps.ioRanges(), tcpip };
       const bytes = encodeSuspendRecord(record);
       pfns = allocContiguous(hc, Math.ceil(bytes.length / PAGE_SIZE));
       new Uint8Array(hc.memory.buffers.memory, pfns[0]! * PAGE_SIZE, bytes.length).set(bytes);
       devices = await this.#settled(this.#devices);
       await within(Promise.all(devices.map((d) => d.quiesce())), QUIESCE_TIMEOUT_MS);
-      marks.quiesced = now();
+      marks.quiesced = wallMs();
       await within(this.#deps.flushConsole(), CONSOLE_FLUSH_MS);
-      marks.flushed = now();
+      marks.flushed = wallMs();
       this.#deps.report?.(marks);
       await hc.shutdown('suspend', { pfn: pfns[0]!, bytes: bytes.length });
       // Resumed in place: the same backends, rings and heap.

@@ -9,10 +9,18 @@ export function monotonicMs(): number {
 }
 
 /**
- * What turns monotonicMs() into this thread's wall clock as BootMarks have it
- * (performance.timeOrigin + performance.now(), epoch ms): dom0 sends it with a boot, so that the
- * vCPU thread's marks are on dom0's clock without perf_hooks.
+ * Epoch ms, as BootMarks and RuntimeMarks have it: comparable across threads (a thread's
+ * performance.timeOrigin is its own start, and now() counts from it). In a realm, `performance`
+ * is the realm's (guest/realm/globals.ts). Its first use on a thread loads perf_hooks.
+ */
+export function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * What turns monotonicMs() into this thread's wall clock as BootMarks have it (wallMs()): dom0
+ * sends it with a boot, so that the vCPU thread's marks are on dom0's clock without perf_hooks.
  */
 export function monotonicToWall(): number {
-  return performance.timeOrigin + performance.now() - monotonicMs();
+  return wallMs() - monotonicMs();
 }

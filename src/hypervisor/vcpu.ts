@@ -229,6 +229,11 @@ export class VcpuPool {
     }
   }
 
+  /** Whether take() would hand out a thread started ahead (one that a failed create would waste). */
+  hasIdle(opts: VcpuOptions): boolean {
+    return (this.#idle.get(opts.heapMb)?.length ?? 0) > 0;
+  }
+
   /** A started thread if one is ready, else a fresh one; refills in the background. */
   take(opts: VcpuOptions): VcpuThread {
     const list = this.#idle.get(opts.heapMb);
@@ -342,6 +347,13 @@ export async function startVcpu(
     tid = await ready;
     const end = ended();
     if (end !== undefined) throw new VcpuExited(`${end} before its domain started`);
+    // Destroyed while the thread booted (xl destroy during the create, a host's close): the
+    // destroy found no vCPU to stop, and none is attached to a dying domain, so the thread ends
+    // here (a booted thread waits for an unpause that never comes, and keeps the process alive).
+    if (domain.dying) {
+      await worker.terminate();
+      throw new XenError('ESRCH', `d${domain.domid} was destroyed while its vCPU thread started`);
+    }
   } catch (e) {
     // Not the domain's crash: it never ran. The builder tears the domain down.
     port1.close();

@@ -324,13 +324,15 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
   const t0 = performance.now();
   // A vCPU thread of its own is taken once the domain exists: a fresh one (a cold create)
   // loads the runtime on its own thread while dom0 builds the domain, instead of after. For a
-  // kernel that linked before as a script and has not changed since, it is taken at once, ahead
-  // of the kernel's lookups and the domain's memory (about 0.2 ms of a cold create's critical path,
-  // docs/PERFORMANCE.md, issue 17, cold16); any other kernel must link first, so that a bad one
-  // starts no thread.
+  // kernel that linked before as a script and has not changed since, a fresh one is started at
+  // once, ahead of the kernel's lookups and the domain's memory (about 0.2 ms of a cold create's
+  // critical path, docs/PERFORMANCE.md, issue 17, cold16); any other kernel must link first, so
+  // that a bad one starts no thread. A pool's idle thread is ready already and gains nothing
+  // from an early take: it is taken after createDomain, so that creates that fail there (a bad
+  // configuration's EINVAL, ENOMEM) do not end the pool's threads one by one.
   let taken: VcpuThread | undefined;
   const takeThread = !parked && !shared ? () => void (taken ??= ctx.pool.take({ heapMb })) : undefined;
-  if (takeThread && cachedKernelScript(spec.kernel)) takeThread();
+  if (takeThread && cachedKernelScript(spec.kernel) && !ctx.pool.hasIdle({ heapMb })) takeThread();
   // A parked runtime boots while its kernel is linked, and compiles a script kernel while it
   // waits (as a shell does before its claim).
   const linking = parked

@@ -10,12 +10,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { GNTTAB_RESERVED_CONSOLE } from '../../../src/hypervisor/layout.js';
 import { isXenError } from '../../../src/errors.js';
 import { ToolstackApi } from '../../../src/toolstack/api.js';
 import { GUEST_IMAGE } from '../../../src/guest/image.js';
 import { GUEST_NICE } from '../../../src/hypervisor/sched.js';
-import { VcpuPool } from '../../../src/hypervisor/vcpu.js';
+import { VcpuPool, type VcpuThread } from '../../../src/hypervisor/vcpu.js';
 import { memorySplit } from '../../../src/toolstack/builder.js';
+import { cachedKernelScript } from '../../../src/toolstack/kernel.js';
 import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import { Host } from '../../../src/toolstack/host.js';
 import { HostLog } from '../../../src/toolstack/hostlog.js';
@@ -54,6 +56,71 @@ test('a cold create whose disk is refused ends the vCPU thread it started; the n
   const { domid } = await api.call('create', { file: KERNEL, text: `name = "ok"\nkernel = "${KERNEL}"\nmemory = 32\n` });
   assert.ok(domid > 0);
   await host.destroy(domid);
+});
+
+test("creates that createDomain refuses end none of the pool's idle threads, for a kernel linked before as a script", { timeout: 120_000 }, async (t) => {
+  const host = await Host.start({ poolSize: 1 });
+  t.after(() => host.close());
+  const config = parseDomainConfig(`name = "first"\nkernel = "${KERNEL}"\nmemory = 32\n`, KERNEL).config;
+  // The first create links the kernel as a script: the next ones would take their thread at once.
+  const first = await host.create(config);
+  await host.destroy(first.domain.domid);
+  assert.ok(cachedKernelScript(KERNEL), 'the kernel is a script, unchanged since its link');
+  const heap = { heapMb: memorySplit(config.memory).heapMb };
+  host.pool.warm(heap);
+  const taken: VcpuThread[] = [];
+  const take = host.pool.take.bind(host.pool);
+  host.pool.take = (opts) => {
+    const thread = take(opts);
+    taken.push(thread);
+    return thread;
+  };
+  // max_grant_frames out of range: createDomain's EINVAL, before any of the domain exists.
+  for (let i = 0; i < 3; i++) {
+    await assert.rejects(host.create({ ...config, name: `bad${i}`, maxGrantFrames: 5000 }), (e) => isXenError(e, 'EINVAL'));
+  }
+  assert.deepEqual(taken.map((th) => th.warm), [], 'no thread was taken for a domain that was never made');
+  assert.ok(host.pool.hasIdle(heap), 'the idle thread is still there');
+});
+
+test("a domain destroyed while its cold create's vCPU thread boots (the boot posted, its ready not yet heard) ends the thread", { timeout: 120_000 }, async (t) => {
+  const { host } = await coldHost(t);
+  const config = parseDomainConfig(`name = "doomed"\nkernel = "${KERNEL}"\nmemory = 32\n`, KERNEL).config;
+  let thread: VcpuThread | undefined;
+  let unmap: (() => void) | undefined;
+  t.after(() => thread?.worker.terminate());
+  const take = host.pool.take.bind(host.pool);
+  // The thread's ready reaches startVcpu only once the domain is destroyed: xl destroy, or a
+  // host's close past its wait, between the boot's post and the thread's ready.
+  host.pool.take = (opts) => {
+    const th = take(opts);
+    let posted!: () => void;
+    const booted = new Promise<void>((resolve) => (posted = resolve));
+    const post = th.worker.postMessage.bind(th.worker);
+    th.worker.postMessage = (m: { type?: string }, transfer?: Parameters<typeof post>[1]) => {
+      post(m, transfer);
+      if (m?.type === 'boot') posted();
+    };
+    const ready = Promise.all([th.ready, booted]).then(async ([tid]) => {
+      const { domid } = host.hv.domains().find((d) => d.name === config.name)!;
+      // A backend that maps one of its pages still: the destroyed domain stays in the table,
+      // dying (unmapped, it is gone, and the vCPU's attach fails on that instead).
+      const mapped = host.hv.dom0Hypercalls.grantMap(domid, GNTTAB_RESERVED_CONSOLE, true);
+      unmap = () => host.hv.dom0Hypercalls.grantUnmap(mapped.handle);
+      await host.destroy(domid);
+      return tid;
+    });
+    thread = { ...th, ready };
+    return thread;
+  };
+  await assert.rejects(host.create(config), (e) => isXenError(e, 'ESRCH'));
+  assert.ok(thread, 'the create took a thread');
+  // threadId is -1 once the thread has stopped (30 s: a bound, not a timing).
+  assert.ok(await waitFor(() => thread!.worker.threadId === -1, 30_000), 'the thread ended');
+  assert.deepEqual(host.domains().filter((d) => !d.dying).map((d) => d.domid), [0]);
+  assert.ok(unmap, 'the domain was destroyed in the window');
+  unmap();
+  assert.deepEqual(host.domains().map((d) => d.domid), [0], 'reaped once unmapped');
 });
 
 test('a cold create runs its kernel as a script where it can, as its module where not (import.meta), and reports a top-level crash with its error', { timeout: 120_000 }, async (t) => {
