@@ -61,11 +61,18 @@ test('a cold create whose disk is refused ends the vCPU thread it started; the n
 test("creates that createDomain refuses end none of the pool's idle threads, for a kernel linked before as a script", { timeout: 120_000 }, async (t) => {
   const host = await Host.start({ poolSize: 1 });
   t.after(() => host.close());
-  const config = parseDomainConfig(`name = "first"\nkernel = "${KERNEL}"\nmemory = 32\n`, KERNEL).config;
+  // A kernel file of its own: the scripts are cached per process, and a host of an earlier test
+  // that closed takes its script out when its eager cache's child ends, which may be after this
+  // test's first create (seen in a full run): the next creates would then link it again.
+  const dir = await mkdtemp(join(tmpdir(), 'xenode-cold-take-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const kernel = join(dir, 'whoami.ts');
+  await writeFile(kernel, readFileSync(KERNEL));
+  const config = parseDomainConfig(`name = "first"\nkernel = "${kernel}"\nmemory = 32\n`, kernel).config;
   // The first create links the kernel as a script: the next ones would take their thread at once.
   const first = await host.create(config);
   await host.destroy(first.domain.domid);
-  assert.ok(cachedKernelScript(KERNEL), 'the kernel is a script, unchanged since its link');
+  assert.ok(cachedKernelScript(kernel), 'the kernel is a script, unchanged since its link');
   const heap = { heapMb: memorySplit(config.memory).heapMb };
   host.pool.warm(heap);
   const taken: VcpuThread[] = [];
