@@ -104,7 +104,10 @@ class CpuSampler {
     const at = (t: number, k: 'all' | 'dom0' | 'pcpus') => {
       const s = this.#samples;
       const i = s.findIndex((x) => x.t >= t);
-      if (i <= 0) return s[Math.max(0, i)]![k];
+      // Past the last sample (a guest's clock a little ahead of dom0's: each thread's wall clock
+      // is its start's, then monotonic): the last sample, not the first, which made spans negative.
+      if (i < 0) return s[s.length - 1]![k];
+      if (i === 0) return s[0]![k];
       const a = s[i - 1]!, b = s[i]!;
       return a[k] + ((b[k] - a[k]) * (t - a.t)) / (b.t - a.t);
     };
