@@ -348,6 +348,21 @@ export class Cpupool {
       release();
       throw err;
     }
+    const evict = async (): Promise<void> => {
+      terminated = true;
+      port1.close();
+      const exited = pcpu.exited;
+      pcpu.worker.postMessage({ type: 'evict', domid: domain.domid } satisfies PcpuMessage);
+      await Promise.race([gone, exited]);
+      release();
+    };
+    // Destroyed while it was placed (xl destroy during the create, a host's close): the destroy
+    // found no vCPU to stop, so the realm is evicted here and its slot freed, as vcpu.ts ends a
+    // thread whose domain died while it started.
+    if (domain.dying) {
+      await evict();
+      throw new XenError('ESRCH', `d${domain.domid} was destroyed while it was placed on its pCPU`);
+    }
     const handle: ShellVcpu = {
       warm: true,
       mainCalled,
@@ -363,14 +378,7 @@ export class Cpupool {
       prepare(script: KernelScript) {
         if (!hasKernel) pcpu.prepare(script.url);
       },
-      async terminate() {
-        terminated = true;
-        port1.close();
-        const exited = pcpu.exited;
-        pcpu.worker.postMessage({ type: 'evict', domid: domain.domid } satisfies PcpuMessage);
-        await Promise.race([gone, exited]);
-        release();
-      },
+      terminate: evict,
       cpuTime: () => pcpu.stats.cpuMs[slot]!,
       push(grant: PeerGrant) {
         port1.postMessage({ push: grant });
