@@ -148,10 +148,9 @@ test('a host that closes while a kernel cache child compiles kills the child', {
     assert.ok(stopped(child), 'the child was stopped while it compiled (it had not ended yet)');
     await create.catch(() => {});
     await host.close();
-    // A fatal signal ends even a stopped process at once (Linux makes it a kill of the group):
-    // the close's kill shows as pending, or the child is dying and then gone. Without it the
-    // child stays stopped with nothing pending. (A single look could fall between the two, seen
-    // once in a full run; 5 s is a bound, not a timing.)
+    // Node catches SIGTERM, so on the stopped child the close's kill stays pending; a SIGKILL
+    // would end it at once (then it is gone). Without the kill the child stays stopped with
+    // nothing pending. The look is repeated for a dying child's moment (5 s is a bound).
     const KILLS = signalBit(15) | signalBit(9);
     let pending = pendingSignals(child);
     for (const end = Date.now() + 5_000; pending !== null && (pending & KILLS) === 0n && Date.now() < end; pending = pendingSignals(child)) {
