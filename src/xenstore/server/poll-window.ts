@@ -77,6 +77,13 @@ function procLoadavg(): () => string {
 /** Whether this machine's CPUs are busy (runQueueBusy on /proc/loadavg). */
 export const cpusBusy = runQueueBusy(procLoadavg(), CPUS);
 
+/**
+ * What this process's windows did since it started: answers, answers the gate kept from polling
+ * (a window was due), windows polled, and preempted passes. The bench reads them through its
+ * daemon's process (bench/support/xenstored-process.ts) to tell whether the gate was open.
+ */
+export const pollCounts = { answers: 0, gated: 0, windows: 0, preempted: 0 };
+
 export class PollWindow {
   #windowUs = 0;
   /** While polling: when the window ends (ms). */
@@ -133,9 +140,15 @@ export class PollWindow {
   answered(): void {
     const now = this.now();
     this.#idleAt = now;
-    if (this.#windowUs === 0 || (!this.#polling && this.busy())) return;
+    pollCounts.answers++;
+    if (this.#windowUs === 0) return;
+    if (!this.#polling && this.busy()) {
+      pollCounts.gated++;
+      return;
+    }
     this.#until = now + this.#windowUs / 1000;
     if (this.#polling) return;
+    pollCounts.windows++;
     this.#polling = true;
     this.#spunAt = now;
     setImmediate(this.#spin);
@@ -144,6 +157,7 @@ export class PollWindow {
   readonly #spin = (): void => {
     const now = this.now();
     if ((now - this.#spunAt) * 1000 >= SOCKET_POLL_PREEMPTED_US) {
+      pollCounts.preempted++;
       this.#windowUs = 0;
       this.#offUntil = now + SOCKET_POLL_BACKOFF_MS;
     } else if (now < this.#until) {
