@@ -155,14 +155,17 @@ interface Latency {
   sleepsPerSample?: number;
   /** The same: how long it waited for a CPU (schedstat's run delay), µs per sample. */
   runDelayUsPerSample?: number;
+  /** The same: its time on a CPU, µs per sample. */
+  cpuUsPerSample?: number;
   /** xenode's: the share of its answers after which the gate kept it from polling a due window. */
   gatedShare?: number;
 }
 
 /** Voluntary switches and run delay (ns) of `pid`'s main thread so far. */
-function schedOf(pid: number): { sleeps: number; runDelayNs: number } {
+function schedOf(pid: number): { sleeps: number; cpuNs: number; runDelayNs: number } {
   const sleeps = Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))![1]);
-  return { sleeps, runDelayNs: Number(readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[1]) };
+  const [cpuNs, runDelayNs] = readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ').map(Number);
+  return { sleeps, cpuNs: cpuNs!, runDelayNs: runDelayNs! };
 }
 
 /** Socket polling counts of xenode's daemon process (poll-window.ts's pollCounts). */
@@ -320,7 +323,7 @@ async function connectPatiently(socket: string): Promise<XsClientTransport> {
 
 /** A watch latency in words, with what the daemon did meanwhile when known. */
 function describeLatency(l: Latency): string {
-  const sched = l.sleepsPerSample === undefined ? '' : ` (daemon slept ${l.sleepsPerSample}x and waited ${l.runDelayUsPerSample} us for a CPU per sample${l.gatedShare === undefined ? '' : `, polling gated after ${l.gatedShare} of answers`})`;
+  const sched = l.sleepsPerSample === undefined ? '' : ` (daemon slept ${l.sleepsPerSample}x and waited ${l.runDelayUsPerSample} us for a CPU and ran ${l.cpuUsPerSample} us per sample${l.gatedShare === undefined ? '' : `, polling gated after ${l.gatedShare} of answers`})`;
   return `watch p50 ${l.p50us} us p99 ${l.p99us} us${sched}`;
 }
 
@@ -406,6 +409,7 @@ class Target {
       const s1 = schedOf(this.pid!);
       lat.sleepsPerSample = Math.round(((s1.sleeps - s0.sleeps) / lat.samples) * 100) / 100;
       lat.runDelayUsPerSample = Math.round((s1.runDelayNs - s0.runDelayNs) / lat.samples / 100) / 10;
+      lat.cpuUsPerSample = Math.round((s1.cpuNs - s0.cpuNs) / lat.samples / 100) / 10;
     }
     if (c0 && c1) lat.gatedShare = Math.round(((c1.gated - c0.gated) / Math.max(1, c1.answers - c0.answers)) * 100) / 100;
     return lat;
