@@ -1,6 +1,8 @@
 // xenstored benchmark: `node dist/bench/xenstore.js [--peer o=SOCKET ...] [--no-cxenstored]
 // [--duration MS] [--rounds N] [--depths 1,4,16,64] [--clients 1,10,100,1000] [--no-ring]`, or
-// `npm run bench -- xenstore ...` [--no-echo].
+// `npm run bench -- xenstore ...` [--no-echo]. `--watch-only` measures the watch latency alone,
+// with how often each daemon this process started slept and waited for a CPU meanwhile, and
+// whether xenode's socket polling gate was open.
 //
 // xenode's xenstored runs in a process of its own, as cxenstored does; the load comes from raw
 // packets written by this process (like xspeer's rawbench), so the client library is not what
@@ -149,6 +151,35 @@ interface Latency {
   p50us: number;
   p99us: number;
   samples: number;
+  /** For daemons this process started: how often the daemon's main thread slept, per sample. */
+  sleepsPerSample?: number;
+  /** The same: how long it waited for a CPU (schedstat's run delay), µs per sample. */
+  runDelayUsPerSample?: number;
+  /** The same: its time on a CPU, µs per sample. */
+  cpuUsPerSample?: number;
+  /** xenode's: the share of its answers after which the gate kept it from polling a due window. */
+  gatedShare?: number;
+}
+
+/** Voluntary switches and run delay (ns) of `pid`'s main thread so far. */
+function schedOf(pid: number): { sleeps: number; cpuNs: number; runDelayNs: number } {
+  const sleeps = Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))![1]);
+  const [cpuNs, runDelayNs] = readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ').map(Number);
+  return { sleeps, cpuNs: cpuNs!, runDelayNs: runDelayNs! };
+}
+
+/** Socket polling counts of xenode's daemon process (poll-window.ts's pollCounts). */
+interface PollCounts {
+  answers: number;
+  gated: number;
+}
+
+/** The counts xenode's daemon process prints on SIGUSR2 (bench/support/xenstored-process.ts). */
+function pollCountsOf(child: ChildProcess): Promise<PollCounts> {
+  return new Promise((resolve) => {
+    child.stdout!.once('data', (b: Buffer) => resolve(JSON.parse(b.toString('latin1')) as PollCounts));
+    child.kill('SIGUSR2');
+  });
 }
 
 /** Time from sending a WRITE on `writer` to the watch event arriving on `watcher`. */
@@ -290,6 +321,12 @@ async function connectPatiently(socket: string): Promise<XsClientTransport> {
   }
 }
 
+/** A watch latency in words, with what the daemon did meanwhile when known. */
+function describeLatency(l: Latency): string {
+  const sched = l.sleepsPerSample === undefined ? '' : ` (daemon slept ${l.sleepsPerSample}x and waited ${l.runDelayUsPerSample} us for a CPU and ran ${l.cpuUsPerSample} us per sample${l.gatedShare === undefined ? '' : `, polling gated after ${l.gatedShare} of answers`})`;
+  return `watch p50 ${l.p50us} us p99 ${l.p99us} us${sched}`;
+}
+
 /** Figures keyed by requests in flight ("1", "4", ...). */
 type ByDepth = Record<string, number>;
 
@@ -326,6 +363,8 @@ class Target {
   /** CPU seconds and requests over the 1-in-flight runs. */
   cpu = 0;
   requests1 = 0;
+  /** xenode's daemon: its socket polling counts. */
+  pollCounts: (() => Promise<PollCounts>) | undefined;
 
   private constructor(
     readonly name: string,
@@ -360,6 +399,22 @@ class Target {
     return rate;
   }
 
+  /** Watch latency, with what the daemon's main thread and its polling gate did meanwhile. */
+  async watch(ms: number): Promise<Latency> {
+    const s0 = this.pid === undefined ? undefined : schedOf(this.pid);
+    const c0 = await this.pollCounts?.();
+    const lat = await watchLatency(this.c, this.other, `${this.prefix}/w`, ms);
+    const c1 = await this.pollCounts?.();
+    if (s0) {
+      const s1 = schedOf(this.pid!);
+      lat.sleepsPerSample = Math.round(((s1.sleeps - s0.sleeps) / lat.samples) * 100) / 100;
+      lat.runDelayUsPerSample = Math.round((s1.runDelayNs - s0.runDelayNs) / lat.samples / 100) / 10;
+      lat.cpuUsPerSample = Math.round((s1.cpuNs - s0.cpuNs) / lat.samples / 100) / 10;
+    }
+    if (c0 && c1) lat.gatedShare = Math.round(((c1.gated - c0.gated) / Math.max(1, c1.answers - c0.answers)) * 100) / 100;
+    return lat;
+  }
+
   get cpuUsPerRequest(): number | undefined {
     return this.pid === undefined || this.requests1 === 0 ? undefined : Math.round((this.cpu * 1e6 * 10) / this.requests1) / 10;
   }
@@ -392,12 +447,15 @@ const each = (key: string, echo: boolean, run: (t: Target, ms: number) => Promis
   },
 });
 
-function measures(depths: number[], clients: number[]): Measure[] {
+const watch = each('watchLatency', false, (t, ms) => t.watch(ms));
+
+function measures(depths: number[], clients: number[], watchOnly: boolean): Measure[] {
+  if (watchOnly) return [watch];
   return [
     ...depths.map((d) => each(`writesPerSec.${d}`, true, (t, ms) => t.rate(t.writes, d, ms))),
     ...depths.map((d) => each(`readsPerSec.${d}`, true, (t, ms) => t.rate(t.reads, d, ms))),
     each('txPerSec', false, (t, ms) => transactions(t.c, t.prefix, ms)),
-    each('watchLatency', false, (t, ms) => watchLatency(t.c, t.other, `${t.prefix}/w`, ms)),
+    watch,
     ...clients.map((n): Measure => ({ key: `clients.${n}`, echo: true, run: (targets, ms) => manyClients(targets, n, ms) })),
   ];
 }
@@ -517,13 +575,28 @@ function describe(name: string, f: Partial<SocketFigures> & Pick<Figures, 'write
     ? `; clients ${Object.entries(f.clients).map(([n, v]) => `${n}:${round(v.opsPerSec)} (slowest ${round(v.slowestOpsPerSec)}${v.cpuUsPerRequest === undefined ? '' : `, ${v.cpuUsPerRequest} us CPU each`})`).join(' ')} ops/s`
     : '';
   return `${name}: write ${byDepth(f.writesPerSec)} ops/s, read ${byDepth(f.readsPerSec)} ops/s (${Object.keys(f.writesPerSec).join('/')} in flight)`
-    + (f.watchLatency === undefined ? '' : `; ${round(f.txPerSec!)} tx/s; watch p50 ${f.watchLatency.p50us} us p99 ${f.watchLatency.p99us} us`)
+    + (f.watchLatency === undefined ? '' : `; ${round(f.txPerSec!)} tx/s; ${describeLatency(f.watchLatency)}`)
     + clients
     + (f.cpuUsPerRequest === undefined ? '' : `; daemon CPU ${f.cpuUsPerRequest} us/request`);
 }
 
+/** `--watch-only`: each daemon's watch latency, and xenode's p50 over each peer's round by round. */
+function printWatchOnly(ms: number, rounds: number, figures: Map<string, SocketFigures>, runs: Map<string, SocketFigures[]>): void {
+  for (const [name, f] of figures) console.log(`${name}: ${describeLatency(f.watchLatency)}`);
+  const xenodeRuns = runs.get('xenode')!;
+  const p50 = Object.fromEntries([...figures.keys()].filter((n) => n !== 'xenode').map((n) => [n, {
+    median: ratio(figures.get('xenode')!.watchLatency.p50us, figures.get(n)!.watchLatency.p50us),
+    rounds: runs.get(n)!.map((r, i) => ratio(xenodeRuns[i]!.watchLatency.p50us, r.watchLatency.p50us)),
+  }]));
+  console.log(`xenode's watch p50 ÷ each peer's (<1: xenode faster): ${JSON.stringify(p50)}`);
+  console.log(JSON.stringify({
+    bench: 'xenstore', figure: 'watchLatency', durationMs: ms, rounds, statistic: 'median of rounds', node: process.version, loadavg: loadavg(),
+    watchLatency: Object.fromEntries([...figures].map(([n, f]) => [n, f.watchLatency])), p50OverPeer: p50,
+  }));
+}
+
 async function main(): Promise<void> {
-  const usage = 'usage: xenstore.js [--peer NAME=SOCKET ...] [--no-cxenstored] [--no-echo] [--duration MS] [--rounds N] [--depths N,N,...] [--clients N,N,...] [--no-ring]';
+  const usage = 'usage: xenstore.js [--peer NAME=SOCKET ...] [--no-cxenstored] [--no-echo] [--duration MS] [--rounds N] [--depths N,N,...] [--clients N,N,...] [--no-ring] [--watch-only]';
   const { values } = parseArgs({
     options: {
       peer: { type: 'string', multiple: true, default: [] },
@@ -534,10 +607,12 @@ async function main(): Promise<void> {
       'no-ring': { type: 'boolean', default: false },
       'no-cxenstored': { type: 'boolean', default: false },
       'no-echo': { type: 'boolean', default: false },
+      'watch-only': { type: 'boolean', default: false },
     },
   });
   const ms = Number(values.duration);
   const rounds = Number(values.rounds);
+  const watchOnly = values['watch-only'];
   const clients = values.clients.split(',').map(Number);
   const depths = values.depths.split(',').map(Number);
   if (!(ms > 0) || !(Number.isInteger(rounds) && rounds > 0) || [...clients, ...depths].some((n) => !(Number.isInteger(n) && n > 0))) throw new Error(usage);
@@ -552,7 +627,7 @@ async function main(): Promise<void> {
   const xenstored = await startServer('xenstored-process.js', socket);
   process.on('exit', () => xenstored.kill('SIGKILL'));
   const echoSocket = join(dir, 'echo.sock');
-  const echo = values['no-echo'] ? undefined : await startServer('echo-process.js', echoSocket);
+  const echo = values['no-echo'] || watchOnly ? undefined : await startServer('echo-process.js', echoSocket);
   process.on('exit', () => echo?.kill('SIGKILL'));
   // Debian's cxenstored, started here (as the differential fuzz does) unless told otherwise.
   let cxenstored: Cxenstored | undefined;
@@ -577,9 +652,10 @@ async function main(): Promise<void> {
     // that the machine's noise falls on all of them alike; each figure is the median of its rounds.
     const targets: Target[] = [];
     for (const t of [{ name: 'xenode', socket, pid: xenstored.pid }, ...peers]) targets.push(await Target.open(t.name, t.socket, t.pid));
+    targets[0]!.pollCounts = () => pollCountsOf(xenstored);
     if (echo) targets.push(await Target.open(ECHO, echoSocket, echo.pid, true));
     const runs = new Map<string, SocketFigures[]>(targets.map((t) => [t.name, Array.from({ length: rounds }, () => ({}) as SocketFigures)]));
-    for (const m of measures(depths, clients)) {
+    for (const m of measures(depths, clients, watchOnly)) {
       for (let r = 0; r < rounds; r++) {
         const taking = targets.filter((t) => m.echo || !t.echo);
         const values = await m.run(taking, ms);
@@ -593,6 +669,10 @@ async function main(): Promise<void> {
     }
     const figures = new Map([...runs].map(([name, list]) => [name, medianOf(list)]));
     const xenode = figures.get('xenode')!;
+    if (watchOnly) {
+      printWatchOnly(ms, rounds, figures, runs);
+      return;
+    }
     console.log(describe('xenode socket', xenode));
     let ring: Figures | undefined;
     if (!values['no-ring']) {
