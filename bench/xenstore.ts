@@ -39,6 +39,7 @@ import {
 } from '../src/abi/xs_wire.js';
 import { XsFrameReader, encodeRequest } from '../src/xenstore/common/frames.js';
 import { connectSocket, type XsClientTransport } from '../src/xenstore/client/transport.js';
+import { LightConn } from './support/light-conn.js';
 import { poolLatencyBench } from './support/pingpong.js';
 import { type Cxenstored, cxenstoredUnavailable, startCxenstored } from './xsdiff/cxenstored.js';
 
@@ -211,6 +212,11 @@ interface ClientsFigure {
   slowestOpsPerSec: number;
   /** The daemon's CPU time per request meanwhile, for daemons this process started. */
   cpuUsPerRequest?: number;
+  /**
+   * This process's (the clients') CPU time per request meanwhile: with it and the daemon's, which
+   * of the two sets the rate (the one whose CPU time per request times ops/s is near 1 s/s).
+   */
+  clientCpuUsPerRequest: number;
 }
 
 /** Many-clients turns last this long: shorter than the swings of a loaded host's scheduler. */
@@ -223,8 +229,9 @@ class ClientSet {
   errors = 0;
   secs = 0;
   cpu = 0;
+  clientCpu = 0;
 
-  private constructor(readonly t: Target, readonly conns: RawConn[], readonly packets: Buffer[][]) {
+  private constructor(readonly t: Target, readonly conns: LightConn[], readonly packets: Buffer[][]) {
     this.each = new Array<number>(conns.length).fill(0);
   }
 
@@ -234,11 +241,15 @@ class ClientSet {
    * count as starved by the daemon's service when it is only not yet accepted.
    */
   static async open(t: Target, n: number): Promise<ClientSet> {
-    const conns: RawConn[] = [];
+    const conns: LightConn[] = [];
     try {
-      while (conns.length < n) conns.push(new RawConn(await connectPatiently(t.socket)));
+      while (conns.length < n) conns.push(await LightConn.open(t.socket));
       const prefix = `${t.prefix}-clients`;
-      await Promise.all(conns.map((c, i) => c.call(XS_WRITE, 0, [`${prefix}/c${i}`, 'x'], true)));
+      await Promise.all(conns.map((c, i) => new Promise<void>((resolve, reject) => {
+        c.onClose = reject;
+        c.onReply = (type) => (type === XS_ERROR ? reject(new Error(`the first WRITE of client ${i} of ${t.name} got an ERROR reply`)) : resolve());
+        c.send(encodeRequest(XS_WRITE, 0, 0, [`${prefix}/c${i}`, 'x'], true));
+      })));
       const packets = conns.map((_, i) => [
         encodeRequest(XS_WRITE, 1, 0, [`${prefix}/c${i}`, 'x'], true),
         encodeRequest(XS_READ, 2, 0, [`${prefix}/c${i}`]),
@@ -253,6 +264,7 @@ class ClientSet {
   /** Every connection alternates WRITE and READ of its own node, 1 in flight, for `ms`; then the last replies come in. */
   async turn(ms: number): Promise<void> {
     const cpu0 = cpuSeconds(this.t.pid);
+    const own0 = process.cpuUsage();
     const t0 = performance.now();
     const end = t0 + ms;
     await Promise.all(this.conns.map((c, i) => new Promise<void>((resolve, reject) => {
@@ -273,6 +285,8 @@ class ClientSet {
     })));
     this.secs += (performance.now() - t0) / 1000;
     this.cpu += cpuSeconds(this.t.pid) - cpu0;
+    const own = process.cpuUsage(own0);
+    this.clientCpu += (own.user + own.system) / 1e6;
   }
 
   figure(): ClientsFigure {
@@ -281,6 +295,7 @@ class ClientSet {
       opsPerSec: Math.round(this.total / this.secs),
       slowestOpsPerSec: Math.round(Math.min(...this.each) / this.secs),
       ...(this.t.pid !== undefined && { cpuUsPerRequest: Math.round((this.cpu * 1e7) / this.total) / 10 }),
+      clientCpuUsPerRequest: Math.round((this.clientCpu * 1e7) / this.total) / 10,
     };
   }
 
@@ -306,18 +321,6 @@ async function manyClients(targets: Target[], n: number, ms: number): Promise<Cl
     return sets.map((s) => s.figure());
   } finally {
     for (const s of sets) s.close();
-  }
-}
-
-/** cxenstored listens with a backlog of 1: a burst of connects gets EAGAIN until it accepts. */
-async function connectPatiently(socket: string): Promise<XsClientTransport> {
-  for (let tries = 0; ; tries++) {
-    try {
-      return await connectSocket(socket);
-    } catch (e) {
-      if (tries >= 1000 || !/EAGAIN/.test((e as Error).message)) throw e;
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
   }
 }
 
@@ -572,7 +575,7 @@ const byDepth = (f: ByDepth): string => Object.values(f).map(round).join('/');
 
 function describe(name: string, f: Partial<SocketFigures> & Pick<Figures, 'writesPerSec' | 'readsPerSec'>): string {
   const clients = f.clients
-    ? `; clients ${Object.entries(f.clients).map(([n, v]) => `${n}:${round(v.opsPerSec)} (slowest ${round(v.slowestOpsPerSec)}${v.cpuUsPerRequest === undefined ? '' : `, ${v.cpuUsPerRequest} us CPU each`})`).join(' ')} ops/s`
+    ? `; clients ${Object.entries(f.clients).map(([n, v]) => `${n}:${round(v.opsPerSec)} (slowest ${round(v.slowestOpsPerSec)}${v.cpuUsPerRequest === undefined ? '' : `, ${v.cpuUsPerRequest} us CPU each`}, client ${v.clientCpuUsPerRequest} us)`).join(' ')} ops/s`
     : '';
   return `${name}: write ${byDepth(f.writesPerSec)} ops/s, read ${byDepth(f.readsPerSec)} ops/s (${Object.keys(f.writesPerSec).join('/')} in flight)`
     + (f.watchLatency === undefined ? '' : `; ${round(f.txPerSec!)} tx/s; ${describeLatency(f.watchLatency)}`)
