@@ -20,19 +20,33 @@ export interface EthernetHeader {
   readonly payloadOffset: number;
 }
 
+/** A header's fields but its MACs (those are the frame's first 12 bytes). */
+interface EthernetFields {
+  vlan: number | undefined;
+  ethertype: number;
+  payloadOffset: number;
+}
+
+/** Read the header into `h`; false for a frame too short to hold one. */
+function readEthernet(frame: Uint8Array, h: EthernetFields): boolean {
+  if (frame.length < 14) return false;
+  h.ethertype = (frame[12]! << 8) | frame[13]!;
+  h.vlan = undefined;
+  h.payloadOffset = 14;
+  if (h.ethertype === ETHERTYPE_VLAN) {
+    if (frame.length < 18) return false;
+    h.vlan = ((frame[14]! << 8) | frame[15]!) & 0xfff;
+    h.ethertype = (frame[16]! << 8) | frame[17]!;
+    h.payloadOffset = 18;
+  }
+  return true;
+}
+
 /** Decode the header; undefined for a frame too short to hold one. */
 export function parseEthernet(frame: Uint8Array): EthernetHeader | undefined {
-  if (frame.length < 14) return undefined;
-  let ethertype = (frame[12]! << 8) | frame[13]!;
-  let vlan: number | undefined;
-  let off = 14;
-  if (ethertype === ETHERTYPE_VLAN) {
-    if (frame.length < 18) return undefined;
-    vlan = ((frame[14]! << 8) | frame[15]!) & 0xfff;
-    ethertype = (frame[16]! << 8) | frame[17]!;
-    off = 18;
-  }
-  return { dst: frame.subarray(0, 6), src: frame.subarray(6, 12), vlan, ethertype, payloadOffset: off };
+  const h: EthernetFields = { vlan: undefined, ethertype: 0, payloadOffset: 0 };
+  if (!readEthernet(frame, h)) return undefined;
+  return { dst: frame.subarray(0, 6), src: frame.subarray(6, 12), vlan: h.vlan, ethertype: h.ethertype, payloadOffset: h.payloadOffset };
 }
 
 export function isBroadcastOrMulticast(mac: Uint8Array): boolean {
@@ -67,14 +81,15 @@ export class Ethernet {
   readonly hlen: number;
   readonly counters: EthernetCounters = { rxFrames: 0, rxDropped: 0, txFrames: 0, txErrors: 0 };
   readonly #pool = new BufferPool();
-  #handlers = new Map<number, (frame: Uint8Array, off: number, src: Uint8Array, info: NetFrameInfo) => void>();
+  readonly #rx: EthernetFields = { vlan: undefined, ethertype: 0, payloadOffset: 0 };
+  #handlers = new Map<number, (frame: Uint8Array, off: number, info: NetFrameInfo) => void>();
 
   constructor(readonly net: Net, readonly vlan?: number) {
     this.mac = parseMac(net.mac);
     this.hlen = vlan === undefined ? 14 : 18;
   }
 
-  on(ethertype: number, fn: (frame: Uint8Array, off: number, src: Uint8Array, info: NetFrameInfo) => void): void {
+  on(ethertype: number, fn: (frame: Uint8Array, off: number, info: NetFrameInfo) => void): void {
     this.#handlers.set(ethertype, fn);
   }
 
@@ -132,18 +147,16 @@ export class Ethernet {
     frame[off] = ethertype >> 8; frame[off + 1] = ethertype & 255;
   }
 
+  /** A received frame, its header read into one object this layer reuses (no header object or MAC views per frame). */
   input(frame: Uint8Array, info: NetFrameInfo): void {
-    const h = parseEthernet(frame);
-    if (!h || h.vlan !== this.vlan || (!isBroadcastOrMulticast(h.dst) && !sameMac(h.dst, this.mac))) {
-      this.counters.rxDropped++;
-      return;
-    }
-    const fn = this.#handlers.get(h.ethertype);
+    const h = this.#rx;
+    // The destination MAC is the frame's first 6 bytes.
+    const fn = !readEthernet(frame, h) || h.vlan !== this.vlan || (!isBroadcastOrMulticast(frame) && !sameMac(frame, this.mac)) ? undefined : this.#handlers.get(h.ethertype);
     if (!fn) {
       this.counters.rxDropped++;
       return;
     }
     this.counters.rxFrames++;
-    fn(frame, h.payloadOffset, h.src, info);
+    fn(frame, h.payloadOffset, info);
   }
 }

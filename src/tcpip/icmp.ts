@@ -5,7 +5,7 @@ import { IPV4_BROADCAST, formatIpv4, isMulticast, readIpv4, type Ipv4 } from './
 import { finish, sumBytes, verify } from './checksum.js';
 import type { Clock } from './clock.js';
 import { Timeout } from './errors.js';
-import { PROTO_ICMP, type Ipv4Layer, type Ipv4Packet } from './ipv4.js';
+import { PROTO_ICMP, quoteOf, type Ipv4Layer, type Ipv4Packet } from './ipv4.js';
 
 export const ICMP_ECHO_REPLY = 0;
 export const ICMP_UNREACHABLE = 3;
@@ -94,8 +94,9 @@ export class Icmp {
       return;
     }
     this.#tokens--;
-    const body = new Uint8Array(4 + p.quote.length);
-    body.set(p.quote, 4);
+    const quote = quoteOf(p);
+    const body = new Uint8Array(4 + quote.length);
+    body.set(quote, 4);
     this.#send(p.src, ICMP_UNREACHABLE, code, body);
   }
 

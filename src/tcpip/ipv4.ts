@@ -33,10 +33,20 @@ export interface Ipv4Packet {
   readonly dst: Ipv4;
   readonly proto: number;
   readonly ttl: number;
-  /** The IP header and at least the first 8 payload bytes, as ICMP errors quote them. */
-  readonly quote: Uint8Array;
+  /**
+   * frame[headerAt, quoteEnd): the IP header and at least the first 8 payload bytes, as ICMP
+   * errors quote them (the view is made only for an error: quoteOf).
+   */
+  readonly frame: Uint8Array;
+  readonly headerAt: number;
+  readonly quoteEnd: number;
   readonly payload: Uint8Array;
   readonly info: NetFrameInfo;
+}
+
+/** What an ICMP error about `p` quotes of it. */
+export function quoteOf(p: Ipv4Packet): Uint8Array {
+  return p.frame.subarray(p.headerAt, p.quoteEnd);
 }
 
 export interface Ipv4Counters {
@@ -70,7 +80,7 @@ export class Ipv4Layer {
 
   constructor(readonly eth: Ethernet, readonly arp: Arp, clock: Clock, reassembly: Partial<ReassemblyOptions> = {}) {
     this.reassembly = new Reassembly(clock, reassembly);
-    eth.on(ETHERTYPE_IPV4, (frame, off, _src, info) => this.input(frame, off, info));
+    eth.on(ETHERTYPE_IPV4, (frame, off, info) => this.input(frame, off, info));
   }
 
   get mtu(): number {
@@ -238,7 +248,6 @@ export class Ipv4Layer {
     const proto = frame[o + 9]!;
     const fragField = (frame[o + 6]! << 8) | frame[o + 7]!;
     let payload = frame.subarray(o + ihl, end);
-    const quote = frame.subarray(o, Math.min(end, o + ihl + 8));
     if (fragField & (FLAG_MF | 0x1fff)) {
       const whole = this.reassembly.add(`${src}:${dst}:${proto}:${(frame[o + 4]! << 8) | frame[o + 5]!}`,
         (fragField & 0x1fff) * 8, (fragField & FLAG_MF) !== 0, payload);
@@ -246,7 +255,7 @@ export class Ipv4Layer {
       payload = whole;
     }
     this.counters.rxPackets++;
-    const p: Ipv4Packet = { src, dst, proto, ttl: frame[o + 8]!, quote, payload, info };
+    const p: Ipv4Packet = { src, dst, proto, ttl: frame[o + 8]!, frame, headerAt: o, quoteEnd: Math.min(end, o + ihl + 8), payload, info };
     const fn = this.#handlers.get(proto);
     if (fn) fn(p);
     else {

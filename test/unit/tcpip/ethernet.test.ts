@@ -1,7 +1,10 @@
 // 802.1Q: a stack on a VLAN tags every frame it sends and hears only frames of its own VLAN.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ETHERTYPE_VLAN, parseEthernet } from '../../../src/tcpip/ethernet.js';
+import { NET_FRAME_PLAIN } from '../../../src/abi/netif.js';
+import type { Net } from '../../../src/drivers/net/front/net.js';
+import { parseMac } from '../../../src/tcpip/addr.js';
+import { ETHERTYPE_IPV4, ETHERTYPE_VLAN, Ethernet, parseEthernet } from '../../../src/tcpip/ethernet.js';
 import { createStack } from '../../../src/tcpip/stack.js';
 import { Timeout } from '../../../src/tcpip/errors.js';
 import { Link, ManualClock, runPromise } from '../../support/tcpip-link.js';
@@ -31,4 +34,24 @@ test('802.1Q: stacks on one VLAN tag their frames and talk; a stack on another V
     assert.ok(other.b.eth.counters.rxDropped > 0, 'b dropped the frames of the other VLAN');
     assert.equal(other.b.eth.counters.rxFrames, 0);
   }
+});
+
+test('Ethernet input: our MAC and broadcast go up with their payload offset; another MAC, short frames, a short tag and unknown ethertypes are dropped', () => {
+  const eth = new Ethernet({ mac: '00:16:3e:00:00:01' } as Net);
+  const offsets: number[] = [];
+  eth.on(ETHERTYPE_IPV4, (_f, off) => offsets.push(off));
+  const frame = (dst: string, type: number, len = 60) => {
+    const f = new Uint8Array(len);
+    f.set(parseMac(dst));
+    f[12] = type >> 8;
+    f[13] = type & 0xff;
+    return f;
+  };
+  const ours = '00:16:3e:00:00:01';
+  for (const f of [
+    frame(ours, ETHERTYPE_IPV4), frame('ff:ff:ff:ff:ff:ff', ETHERTYPE_IPV4), // up
+    frame('00:16:3e:00:00:02', ETHERTYPE_IPV4), frame(ours, ETHERTYPE_IPV4, 13), frame(ours, ETHERTYPE_VLAN, 17), frame(ours, 0x86dd), // dropped
+  ]) eth.input(f, NET_FRAME_PLAIN);
+  assert.deepEqual(offsets, [14, 14]);
+  assert.deepEqual([eth.counters.rxFrames, eth.counters.rxDropped], [2, 4]);
 });

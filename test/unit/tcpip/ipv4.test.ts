@@ -87,11 +87,15 @@ test('ICMP: echo answered, port unreachable sent for closed UDP ports at a bound
   assert.ok(unreach >= 1 && unreach <= 101, `${unreach} unreachables`);
   // An unknown protocol: protocol unreachable (code 2).
   let proto = 0;
-  link.b.onTransmit = (f) => { if (f[23] === PROTO_ICMP && f[34] === 3 && f[35] === 2) proto++; };
+  let quoted: Uint8Array | undefined;
+  link.b.onTransmit = (f) => { if (f[23] === PROTO_ICMP && f[34] === 3 && f[35] === 2) { proto++; quoted = f.slice(42); } };
   await runUntil(clock, () => false, 2000);
-  link.b.deliver(ipv4Frame('10.0.0.1', '10.0.0.2', 99, new Uint8Array(8)));
+  const sent = ipv4Frame('10.0.0.1', '10.0.0.2', 99, Uint8Array.from({ length: 12 }, (_, i) => i + 1));
+  link.b.deliver(sent);
   await runUntil(clock, () => false, 10);
   assert.equal(proto, 1);
+  // It quotes the datagram's header and its first 8 payload bytes (RFC 792).
+  assert.deepEqual(quoted, sent.slice(14, 14 + 20 + 8));
   // An echo request with a bad checksum is dropped.
   const echo = new Uint8Array(16);
   echo[0] = 8;
