@@ -71,32 +71,10 @@ function headerEnd(b: Uint8Array, from: number, to: number): number {
   return -1;
 }
 
-/** What a header block parsed to: all that the block's bytes decide. */
-interface Parsed {
-  /** A copy of the block (request line to the last field's CRLF, without the empty line). */
-  readonly block: Uint8Array;
-  readonly method: string;
-  readonly target: string;
-  readonly version: '1.0' | '1.1';
-  readonly length: number;
-  readonly keepAlive: boolean;
-  readonly text: string;
-}
-
-/** Header blocks longer than this are not remembered (a client's repeated request is a few hundred bytes). */
-const REMEMBER_MAX = 1024;
-
 export class RequestParser {
   #buf: Uint8Array = new Uint8Array(0);
   /** Set once an error was thrown: the connection is done for. */
   #failed = false;
-  /**
-   * The last header block parsed whole. A keep-alive client sends the same block again and
-   * again (wrk, a load balancer's health check, a browser's repeated fetch); a block byte for
-   * byte equal to it passed every check then and parses to the same fields, so it is compared,
-   * not parsed: one pass over its bytes instead of a decode and seven.
-   */
-  #last: Parsed | undefined;
 
   constructor(private readonly limits: HttpLimits = HTTP_LIMITS) {}
 
@@ -154,17 +132,6 @@ export class RequestParser {
       if (b.length - start >= this.limits.maxHeaderBytes) this.#fail(431, 'the request header block is too large');
       return undefined;
     }
-    const last = this.#last;
-    const p = last !== undefined && sameBytes(b, start, end, last.block) ? last : this.#parse(b, start, end);
-    const bodyStart = end + 4;
-    if (b.length < bodyStart + p.length) return undefined;
-    const body = p.length === 0 ? EMPTY : b.slice(bodyStart, bodyStart + p.length);
-    this.#buf = b.subarray(bodyStart + p.length);
-    return new Request(p.method, p.target, p.version, body, p.keepAlive, p.text);
-  }
-
-  /** The header block b[start..end), checked (HttpError if it breaks a rule); remembered if short. */
-  #parse(b: Uint8Array, start: number, end: number): Parsed {
     // The lines, each ended by CRLF: a LF without its CR is a bare one (RFC 9112 §2.2).
     let fields = 0;
     for (let i = start; i < end; i++) {
@@ -223,13 +190,13 @@ export class RequestParser {
       length = Number(v);
       if (length > this.limits.maxBody) this.#fail(413, 'the body is too large');
     }
+    const bodyStart = end + 4;
+    if (b.length < bodyStart + length) return undefined;
+    const body = length === 0 ? EMPTY : b.slice(bodyStart, bodyStart + length);
+    this.#buf = b.subarray(bodyStart + length);
     const conn = connection === undefined ? [] : connection.toLowerCase().split(',').map((s) => s.trim());
     const keepAlive = version === '1.1' ? !conn.includes('close') : conn.includes('keep-alive');
-    // A copy (Buffer's slice would be a view): the block's bytes live only during push().
-    const block = end - start > REMEMBER_MAX ? EMPTY : new Uint8Array(b.subarray(start, end));
-    const p: Parsed = { block, method, target, version, length, keepAlive, text };
-    if (block !== EMPTY) this.#last = p;
-    return p;
+    return new Request(method, target, version, body, keepAlive, text);
   }
 }
 
@@ -287,13 +254,6 @@ function isName(b: Uint8Array, from: number, to: number, name: Uint8Array): bool
 const joined = (had: string | undefined, value: string): string => (had === undefined ? value : `${had}, ${value}`);
 
 const EMPTY = new Uint8Array(0);
-
-/** b[from..to) is `block`, byte for byte (an empty block is never remembered). */
-function sameBytes(b: Uint8Array, from: number, to: number, block: Uint8Array): boolean {
-  if (to - from !== block.length || block.length === 0) return false;
-  for (let i = 0; i < block.length; i++) if (b[from + i] !== block[i]) return false;
-  return true;
-}
 
 /** b[from..to) as a string, a byte a character. */
 function latin1(b: Uint8Array, from: number, to: number): string {
