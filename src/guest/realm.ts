@@ -8,7 +8,7 @@ import { Buffer } from 'node:buffer';
 import { GrantError } from '../abi/grant_table.js';
 import { XenError, type XenErrnoName } from '../errors.js';
 import type { ControlChannel, PeerGrant } from '../hypervisor/control.js';
-import { unblockThrough } from '../hypervisor/evtchn.js';
+import { deferLockedEvents, unblockThrough } from '../hypervisor/evtchn.js';
 import { onKilledAtGate } from '../hypervisor/gate.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { setLockOwner } from '../hypervisor/lock.js';
@@ -62,6 +62,11 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
   setLockOwner(host.threadId());
   // Its wakes of sleeping vCPU threads (dom0's backends) are batched by the pCPU per pass (wakes.ts).
   unblockThrough((words, index) => host.wake(words, index));
+  // Its own copy of the event path (the sends the pCPU leaves to it, its unmasks) runs on the pCPU
+  // thread too: it must not wait for a FIFO queue lock another thread holds, or the pool mates
+  // wait with it (a lock held 2 s crashed the domain, ETIMEDOUT). The event is linked from a timer
+  // of the realm's once the lock is free (evtchn.ts), as the pCPU's own copy does.
+  deferLockedEvents();
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let next = 1;
   const channel: ControlChannel = {

@@ -76,8 +76,9 @@ export function setPending(target: DomainView, port: number): void {
  * preempt it there for as long as a loaded host keeps a nice-10 thread off a core (tens of ms),
  * which would stall every backend. The event is linked from dom0's loop once the lock is free,
  * so a preempted or hostile guest delays its own events (and those of the queue it held) only.
- * A shared pCPU's thread does the same for the sends it runs (guest/pcpu.ts): waiting would stall
- * the sender's pool mates, and a lock held past the pool's watchdog would cost them their lives.
+ * A shared pCPU's thread does the same for the sends it runs (guest/pcpu.ts), and so does each
+ * realm's own copy on it (guest/realm.ts): waiting would stall the sender's pool mates, and a lock
+ * held past the pool's watchdog would cost them their lives.
  * While a domain's lock stays held, dom0 tries it less and less often (DEFERRED_RETRY_MAX_MS):
  * a hostile holder that never lets go costs dom0 a few wakes a second, not one a millisecond.
  */
@@ -89,10 +90,10 @@ interface Deferred {
   dueAt: number;
 }
 const deferred = new Map<DomainView, Deferred>();
-/** Whether this thread defers (a property, read on every send): dom0's, where the Hypervisor is made, and a shared pCPU's. */
+/** Whether this copy defers (a property, read on every send): dom0's, where the Hypervisor is made, a shared pCPU's and its realms'. */
 const defers = { on: false };
 
-/** This thread never waits for a FIFO queue lock: dom0's (the hypervisor's authority) and a shared pCPU's. */
+/** This copy never waits for a FIFO queue lock: dom0's (the hypervisor's authority), a shared pCPU's and its realms'. */
 export function deferLockedEvents(): void {
   defers.on = true;
 }

@@ -30,7 +30,9 @@ after(async () => {
   await rig.close();
 });
 
-const T = { timeout: 30_000 };
+// Bounds against a hang (a FIFO that blocks libuv's threads never lets go), not timings: at
+// load 18 two of these tests took over 30 s.
+const T = { timeout: 120_000 };
 let seq = 0;
 
 function guestCfg(extra: string, kernel = join(FIXTURES, 'diskio.ts')): string {
@@ -50,7 +52,7 @@ async function refused(p: Promise<unknown>, errno: string | undefined, message: 
     return true;
   });
   assert.deepEqual((await rig.ts.call('list', {})).filter((d) => d.domid !== 0).map((d) => d.name), []);
-  assert.ok(performance.now() - t0 < 20_000);
+  assert.ok(performance.now() - t0 < 60_000);
 }
 
 test('a configuration file that is not a regular file, or too big, is refused at once', T, async () => {
@@ -77,7 +79,7 @@ test('disk targets: a regular file or a block device only; the others fail at on
   // Read-only FIFOs blocked one libuv thread each until opened; four stopped every disk.
   const fifos = Promise.allSettled(Array.from({ length: 6 }, () => rig.ts.call('create', { file: guestCfg(`disk = [ 'vdev=xvda, access=ro, target=${fifo}' ]\n`) })));
   const good = await rig.ts.call('create', { file: guestCfg(`disk = [ 'vdev=xvda, target=${image}' ]\n`) });
-  await rig.daemon.local.host.xs.wait(`/local/domain/${good.domid}/data/diskio`, (v) => v === 'done', { timeout: 15_000 });
+  await rig.daemon.local.host.xs.wait(`/local/domain/${good.domid}/data/diskio`, (v) => v === 'done', { timeout: 60_000 });
   for (const r of await fifos) {
     assert.equal(r.status, 'rejected');
     assert.match((r as PromiseRejectedResult).reason.message, /xvda: .*disk image \S+fifo is a FIFO \(named pipe\); it must be a regular file or a block device/);

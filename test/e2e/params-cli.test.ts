@@ -16,7 +16,9 @@ before(async () => {
 });
 after(() => rig.close());
 
-const T = { timeout: 120_000 };
+// A bound against a hang, not a timing: each test runs a dozen or more xenode commands, each a
+// Node process (7 s at load 6; the same kind of test took 15 times longer at load 22).
+const T = { timeout: 240_000 };
 const run = (...args: string[]) => xenode(args, { state: rig.stateDir });
 async function ok(...args: string[]): Promise<string> {
   const r = await run(...args);

@@ -15,7 +15,9 @@ before(async () => {
 });
 after(() => rig.close());
 
-const T = { timeout: 60_000 };
+// A bound against a hang, not a timing: the first test runs 12 xenode commands, each a Node
+// process (5 s in all at load 6, over 60 s at load 22).
+const T = { timeout: 240_000 };
 
 test('the storage subcommands: xe records, uuids on stdout, errors on stderr', T, async () => {
   const run = (...args: string[]) => xenode(args, { state: rig.stateDir });

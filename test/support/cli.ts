@@ -19,10 +19,12 @@ export interface RunOptions {
   readonly input?: string;
   /** Sees the output so far, and may signal or type into the child. */
   readonly onStdout?: (text: string, child: ChildProcessWithoutNullStreams) => void;
+  /** When a hung child is killed (default 60 s): a command that boots several guests needs more under load. */
+  readonly killMs?: number;
 }
 
-/** Run `xenode ARGS` from the repository root to the end (killed after 60 s: a bound against a hung
- * child, not a timing check; a loaded CI machine runs a migrate or a second host slowly). */
+/** Run `xenode ARGS` from the repository root to the end (killed after `killMs`: a bound against a
+ * hung child, not a timing check; a loaded CI machine runs a migrate or a second host slowly). */
 export function xenode(args: string[], opts: RunOptions): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [XENODE, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env, XENODE_STATE_DIR: opts.state } });
@@ -34,7 +36,7 @@ export function xenode(args: string[], opts: RunOptions): Promise<Result> {
     });
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     if (opts.input !== undefined) child.stdin.write(opts.input);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.killMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

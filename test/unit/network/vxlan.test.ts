@@ -12,9 +12,9 @@ const B = '00:16:3e:00:00:0b';
 const BCAST = 'ff:ff:ff:ff:ff:ff';
 const LOOP = { address: '127.0.0.1', port: 0 };
 
-/** Wait until `cond` holds, polling the event loop (bounded). */
+/** Wait until `cond` holds, polling the event loop (bounded: 20 s, for a loaded machine). */
 async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 2));
+  for (const end = Date.now() + 20_000; !cond() && Date.now() < end;) await new Promise((r) => setTimeout(r, 2));
   assert.ok(cond(), `timed out waiting for ${what}`);
 }
 

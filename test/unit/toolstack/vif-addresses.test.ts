@@ -30,11 +30,11 @@ test('VifAddresses: ip= is bound to the vif\'s MAC at the gateway of its bridge 
   const attacker = guest(rig, 2);
   const claim = (src: string) => attacker.send(l4Frame({ srcMac: OTHER, src, dst: '10.0.2.2', proto: 17, srcPort: 4000, dstPort: 9, payload: new Uint8Array(4) }));
   claim('10.0.2.50');
-  assert.ok(await waitFor(() => rig.gw.counters.dropSpoof === 1, 2000), `dropSpoof ${rig.gw.counters.dropSpoof}`);
+  assert.ok(await waitFor(() => rig.gw.counters.dropSpoof === 1, 20_000), `dropSpoof ${rig.gw.counters.dropSpoof}`);
   // Hot-plugged vif: bound at once; detached: free again.
   addrs.add(7, { devid: 2, bridge: 'xenbr0', mac: OWNER, ip: '10.0.2.52' });
   claim('10.0.2.52');
-  assert.ok(await waitFor(() => rig.gw.counters.dropSpoof === 2, 2000), `dropSpoof ${rig.gw.counters.dropSpoof}`);
+  assert.ok(await waitFor(() => rig.gw.counters.dropSpoof === 2, 20_000), `dropSpoof ${rig.gw.counters.dropSpoof}`);
   addrs.remove(7, 2);
   claim('10.0.2.52');
   // The domain goes: its addresses are free again (the first to use one claims it).

@@ -78,7 +78,7 @@ test('gateway: malformed DHCP requests cost only their sender; a good one still 
   for (const payload of bad) {
     g.send(l4Frame({ srcMac: '00:16:3e:00:00:01', dstMac: 'ff:ff:ff:ff:ff:ff', src: '0.0.0.0', dst: '255.255.255.255', proto: 17, srcPort: 68, dstPort: 67, payload }));
   }
-  assert.ok(await waitFor(() => rig.gw.dhcp.rejected === bad.length, 2000), `rejected ${rig.gw.dhcp.rejected}`);
+  assert.ok(await waitFor(() => rig.gw.dhcp.rejected === bad.length, 20_000), `rejected ${rig.gw.dhcp.rejected}`);
   assert.deepEqual(rig.gw.dhcp.leases(), []);
   assert.equal((await g.stack.dhcp(5000)).address, 0x0a00020f);
 });
@@ -636,7 +636,7 @@ test('gateway: a guest that claims another\'s leased address (IP, ARP, DHCP for 
   release.set([0x63, 0x82, 0x53, 0x63], 236);
   release.set([53, 1, 7, 255], 240);
   attacker.send(l4Frame({ srcMac: '00:16:3e:00:00:02', dstMac: 'ff:ff:ff:ff:ff:ff', src: '0.0.0.0', dst: '255.255.255.255', proto: 17, srcPort: 68, dstPort: 67, payload: release }));
-  assert.ok(await waitFor(() => rig.gw.counters.dropSpoof >= 4, 2000), `dropSpoof ${rig.gw.counters.dropSpoof}`);
+  assert.ok(await waitFor(() => rig.gw.counters.dropSpoof >= 4, 20_000), `dropSpoof ${rig.gw.counters.dropSpoof}`);
   assert.equal(rig.gw.leaseFor('00:16:3e:00:00:01'), lease.address, 'the lease stays the victim\'s');
   const fwd = await rig.gw.forward({ ...parseForwardSpec('tcp:1:80'), hostPort: 0 }, () => rig.gw.leaseFor('00:16:3e:00:00:01'));
   for (let i = 0; i < 3; i++) assert.equal(await collect(connect(fwd.boundPort, '127.0.0.1')), 'victim');
