@@ -5,22 +5,20 @@
 // would, without a second try; a peer's held FIFO queue lock is not waited for.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EVTCHN_FIFO_PRIORITY_DEFAULT, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, VCPUINFO_UPCALL_PENDING, vcpuInfoOffset } from '../../../src/abi/event_channel.js';
+import { EVTCHN_FIFO_PRIORITY_DEFAULT, SHINFO_EVTCHN_PENDING } from '../../../src/abi/event_channel.js';
 import { DOMID_SELF } from '../../../src/abi/xen.js';
 import { XenError } from '../../../src/errors.js';
 import { directChannel } from '../../../src/hypervisor/control.js';
 import { errorCode } from '../../../src/hypervisor/error-code.js';
-import { unblockThrough } from '../../../src/hypervisor/evtchn.js';
 import { eventWord, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
 import { onKilledAtGate } from '../../../src/hypervisor/gate.js';
 import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
-import { CB_EVTCHN_LOCK, CB_FIFO_QUEUE_LOCK, CB_IN_HYPERCALL, CB_KILL, CB_RUNSTATE, RUNSTATE_blocked } from '../../../src/hypervisor/layout.js';
+import { CB_EVTCHN_LOCK, CB_FIFO_QUEUE_LOCK, CB_IN_HYPERCALL, CB_KILL } from '../../../src/hypervisor/layout.js';
 import { LOCK_MAX_WAIT_MS, LockError, resetLock } from '../../../src/hypervisor/lock.js';
 import { DomainView } from '../../../src/hypervisor/memory.js';
 import { currentThreadId } from '../../../src/hypervisor/thread.js';
 import { grantIn, isGrant, PcpuHypercalls } from '../../../src/guest/pcpu-hypercalls.js';
 import { SEND_DONE, SEND_NOT_HERE, sendHereThrough } from '../../../src/guest/realm/host.js';
-import { PassWakes } from '../../../src/guest/wakes.js';
 import { harness, holdLock, xen, type Harness, type LocalDomain } from '../../support/hypervisor.js';
 
 // As on a pCPU thread (pcpu.ts): a kill throws at the gate instead of blocking the thread.
@@ -166,41 +164,4 @@ test('only a well-formed grant in the answer to peer or bindInterdomain (or a pu
   assert.equal(grantIn('peer', { peer: { ...peer, memory: new ArrayBuffer(8) } }), undefined);
   assert.equal(grantIn('peer', { peer: { ...peer, domid: '0' } }), undefined);
   assert.equal(isGrant({ peer: { ...peer, control: undefined } }), false);
-});
-
-// wakes.ts keeps a pass's later wakes of one sleeping thread, one per target; it knows a target
-// by its view's identity. Each resident's PcpuHypercalls makes its own view of a peer from its own
-// grant, so the same thread (dom0's) is a different target through each resident.
-test("wakes of one sleeping thread (dom0's) by two residents' sends in one pass: one at once and one kept, not one at once per resident", {
-  todo: 'each resident has its own view of dom0, so each one\'s first wake of a pass is made at once (4 notifies here, not 2); left for a bench (fix17)',
-}, async (t) => {
-  const h = harness(t);
-  const a = h.local();
-  const b = h.local();
-  const [pa0, pa] = await bound(h, a);
-  const [pb0, pb] = await bound(h, b);
-  const sides = [pcpuSide(a), pcpuSide(b)];
-  for (const side of sides) side.adopt({ peer: h.hv.dom0.view.buffers });
-  let notifies = 0;
-  const wakes = new PassWakes(() => notifies++);
-  unblockThrough((words, index) => wakes.wake(words, index));
-  const dom0 = h.hv.dom0.view;
-  const runstate = Atomics.load(dom0.ctl, CB_RUNSTATE);
-  t.after(() => {
-    unblockThrough((words, index) => void Atomics.notify(words, index, 1));
-    Atomics.store(dom0.ctl, CB_RUNSTATE, runstate);
-  });
-  // dom0 took the last event and went back to sleep: its next one wakes it again.
-  const asleep = () => {
-    for (const p of [pa0, pb0]) Atomics.and(dom0.mem32, (SHINFO_EVTCHN_PENDING >> 2) + (p >>> 5), ~(1 << (p & 31)));
-    Atomics.store(dom0.mem32, (vcpuInfoOffset(0) + VCPUINFO_PENDING_SEL) >> 2, 0);
-    Atomics.store(dom0.mem8, vcpuInfoOffset(0) + VCPUINFO_UPCALL_PENDING, 0);
-    Atomics.store(dom0.ctl, CB_RUNSTATE, RUNSTATE_blocked);
-  };
-  for (const [side, port] of [[0, pa], [1, pb], [0, pa], [1, pb]] as const) {
-    asleep();
-    assert.equal(sides[side]!.evtchnSend(port), SEND_DONE);
-  }
-  wakes.end();
-  assert.equal(notifies, 2, 'the first wake of the pass at once, the later ones kept as one');
 });
