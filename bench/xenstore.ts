@@ -160,6 +160,10 @@ interface Latency {
   cpuUsPerSample?: number;
   /** xenode's: the share of its answers after which the gate kept it from polling a due window. */
   gatedShare?: number;
+  /** xenode's: the share of its answers after which it polled a window (the gate open and a window due). */
+  polledShare?: number;
+  /** xenode's: polling passes cut short because the daemon was preempted (each turns polling off for a while). */
+  pollPreempted?: number;
 }
 
 /** Voluntary switches and run delay (ns) of `pid`'s main thread so far. */
@@ -173,6 +177,8 @@ function schedOf(pid: number): { sleeps: number; cpuNs: number; runDelayNs: numb
 interface PollCounts {
   answers: number;
   gated: number;
+  windows: number;
+  preempted: number;
 }
 
 /** The counts xenode's daemon process prints on SIGUSR2 (bench/support/xenstored-process.ts). */
@@ -326,7 +332,7 @@ async function manyClients(targets: Target[], n: number, ms: number): Promise<Cl
 
 /** A watch latency in words, with what the daemon did meanwhile when known. */
 function describeLatency(l: Latency): string {
-  const sched = l.sleepsPerSample === undefined ? '' : ` (daemon slept ${l.sleepsPerSample}x and waited ${l.runDelayUsPerSample} us for a CPU and ran ${l.cpuUsPerSample} us per sample${l.gatedShare === undefined ? '' : `, polling gated after ${l.gatedShare} of answers`})`;
+  const sched = l.sleepsPerSample === undefined ? '' : ` (daemon slept ${l.sleepsPerSample}x and waited ${l.runDelayUsPerSample} us for a CPU and ran ${l.cpuUsPerSample} us per sample${l.gatedShare === undefined ? '' : `, polling gated after ${l.gatedShare} and polled after ${l.polledShare} of answers, ${l.pollPreempted} preempted`})`;
   return `watch p50 ${l.p50us} us p99 ${l.p99us} us${sched}`;
 }
 
@@ -414,7 +420,12 @@ class Target {
       lat.runDelayUsPerSample = Math.round((s1.runDelayNs - s0.runDelayNs) / lat.samples / 100) / 10;
       lat.cpuUsPerSample = Math.round((s1.cpuNs - s0.cpuNs) / lat.samples / 100) / 10;
     }
-    if (c0 && c1) lat.gatedShare = Math.round(((c1.gated - c0.gated) / Math.max(1, c1.answers - c0.answers)) * 100) / 100;
+    if (c0 && c1) {
+      const share = (n: number) => Math.round((n / Math.max(1, c1.answers - c0.answers)) * 100) / 100;
+      lat.gatedShare = share(c1.gated - c0.gated);
+      lat.polledShare = share(c1.windows - c0.windows);
+      lat.pollPreempted = c1.preempted - c0.preempted;
+    }
     return lat;
   }
 

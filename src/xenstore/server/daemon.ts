@@ -35,7 +35,7 @@ export interface XenstoredOptions {
   /** Unread output bytes of all connections together (default 64 MiB): a connection adding past it is dropped. */
   maxTotalOutputBytes?: number;
   /**
-   * Whether other tasks want the CPUs now (default: how long the daemon waits for a CPU). The Unix
+   * Whether other tasks want the CPUs now (default: the run queue in /proc/loadavg). The Unix
    * socket polls after answers, and writes a read's first replies at once, only while not.
    */
   cpusBusy?: () => boolean;

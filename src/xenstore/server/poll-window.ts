@@ -6,12 +6,12 @@
 // setImmediate is pending (libuv then waits with a timeout of 0), so I/O, timers and every other
 // connection are served as usual meanwhile. The window adapts: it grows while requests arrive
 // soon after the daemon went idle and shrinks to nothing while they do not, so an idle daemon
-// never spins, and one whose clients are slow stops trying. Nor does it poll while other tasks
-// want its CPU (runDelayBusy: how long the thread waits for a CPU, from Linux's schedstat):
-// spinning there only takes CPU from the clients, as KVM polls only while no other task wants
-// the CPU.
+// never spins, and one whose clients are slow stops trying. Nor does it poll while the machine
+// has more runnable tasks than CPUs (Linux's /proc/loadavg, looked at every few ms): spinning
+// there only takes CPU from the clients, as KVM polls only while no other task wants the CPU.
 import { Buffer } from 'node:buffer';
 import { openSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 /** The longest window: a client's turnaround on a quiet machine, with room. */
 export const SOCKET_POLL_MAX_US = 60;
@@ -30,82 +30,52 @@ export const SOCKET_POLL_PREEMPTED_US = 200;
  */
 export const SOCKET_POLL_BACKOFF_MS = 2;
 
-/** How long a look at the thread's waits holds (ms). */
-export const GATE_LOOK_MS = 5;
+/** How long a look at the run queue holds (ms). */
+export const RUNNABLE_LOOK_MS = 5;
+const CPUS = availableParallelism();
 
-/** A /proc file's text, through one descriptor the process keeps open (opened at the first read). */
-function procFile(path: string): () => string {
-  let fd: number | undefined;
-  const buf = Buffer.alloc(128);
-  return () => {
-    fd ??= openSync(path, 'r');
-    return buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0));
-  };
+/** Tasks runnable now, from /proc/loadavg's text ("0.5 0.4 0.3 RUNNING/THREADS LASTPID"); NaN if absent. */
+export function runnableTasks(loadavg: string): number {
+  const m = /^\S+ \S+ \S+ (\d+)\//.exec(loadavg);
+  return m ? Number(m[1]) : NaN;
 }
-
-/** A thread's time on a CPU and time runnable but waiting for one (ns), from schedstat's text ("CPU_NS DELAY_NS SLICES"); NaNs if absent. */
-export function schedTimes(schedstat: string): { onCpuNs: number; waitNs: number } {
-  const m = /^(\d+) (\d+) \d+/.exec(schedstat);
-  return m ? { onCpuNs: Number(m[1]), waitNs: Number(m[2]) } : { onCpuNs: NaN, waitNs: NaN };
-}
-
-/** Of the time the thread wanted a CPU, the share it waits for one beyond which other tasks want its CPU. */
-export const WAIT_SHARE_BUSY = 0.1;
-/** How fast the gate forgets: the weight of what it saw halves every this many ms. */
-export const WAIT_HALF_LIFE_MS = 50;
 
 /**
- * Whether other tasks want this thread's CPU, from `read`'s schedstat text (the thread's time on
- * a CPU and its run delay, the time it was runnable but waited), looked at every GATE_LOOK_MS:
- * busy while, of the time the thread wanted a CPU lately, it waited more than WAIT_SHARE_BUSY.
- * The waits are the scheduler's own verdict, so tasks that merely exist do not count. The
- * runnable count in /proc/loadavg, the gate before this one, counted the daemon itself, the
- * client it serves on the other CPU and tasks of lower priority alike, and closed the gate for
- * whole runs on a quiet machine (docs/PERFORMANCE.md, xenstored, xsw17). While the daemon
- * polls, a task that wants its CPU makes it wait (the scheduler shares the CPU), so polling
- * stops; while it sleeps, the waits after its wake-ups say the same. Recent looks weigh most
- * (WAIT_HALF_LIFE_MS), so one preemption does not flip the gate. A read that fails (no
- * schedstat: not Linux) means busy from then on, and is not tried again: no polling, as before
- * polling existed, and no failing system call (or exception in dom0's socket callback) at every
- * answer.
+ * Whether more tasks are runnable than there are `cpus` (the caller included), from `read`'s
+ * /proc/loadavg text, looked at every RUNNABLE_LOOK_MS. A read that fails (no /proc/loadavg: not
+ * Linux) means busy from then on, and is not tried again: no polling, as before polling existed,
+ * and no failing system call (or exception in dom0's socket callback) at every answer.
  */
-export function runDelayBusy(read: () => string, now: () => number = () => performance.now()): () => boolean {
+export function runQueueBusy(read: () => string, cpus: number, now: () => number = () => performance.now()): () => boolean {
   let lookedAt = -Infinity;
-  let last: { onCpuNs: number; waitNs: number } | undefined;
-  let waited = 0;
-  let wanted = 0;
-  let busy = false;
+  let busy = true;
   return () => {
     const t = now();
-    if (t - lookedAt < GATE_LOOK_MS) return busy;
-    let times;
-    try {
-      times = schedTimes(read());
-    } catch {
-      times = { onCpuNs: NaN, waitNs: NaN };
+    if (t - lookedAt >= RUNNABLE_LOOK_MS) {
+      lookedAt = t;
+      try {
+        busy = !(runnableTasks(read()) <= cpus);
+      } catch {
+        busy = true;
+        lookedAt = Infinity; // this look holds for good
+      }
     }
-    if (Number.isNaN(times.waitNs)) {
-      lookedAt = Infinity; // this look holds for good
-      return (busy = true);
-    }
-    if (last) {
-      const keep = 0.5 ** ((t - lookedAt) / WAIT_HALF_LIFE_MS);
-      const waitNs = times.waitNs - last.waitNs;
-      waited = waited * keep + waitNs;
-      wanted = wanted * keep + waitNs + times.onCpuNs - last.onCpuNs;
-      busy = waited > WAIT_SHARE_BUSY * wanted;
-    }
-    last = times;
-    lookedAt = t;
     return busy;
   };
 }
 
-/**
- * Whether other tasks want the CPU of the thread that asks first (runDelayBusy on its schedstat):
- * the daemon's event loop, the thread that polls.
- */
-export const cpusBusy = runDelayBusy(procFile('/proc/thread-self/schedstat'));
+/** /proc/loadavg's text, through one descriptor the process keeps open (opened at the first read). */
+function procLoadavg(): () => string {
+  let fd: number | undefined;
+  const buf = Buffer.alloc(128);
+  return () => {
+    fd ??= openSync('/proc/loadavg', 'r');
+    return buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0));
+  };
+}
+
+/** Whether this machine's CPUs are busy (runQueueBusy on /proc/loadavg). */
+export const cpusBusy = runQueueBusy(procLoadavg(), CPUS);
 
 /**
  * What this process's windows did since it started: answers, answers the gate kept from polling

@@ -67,7 +67,7 @@ export class UnixSocketListener {
     private readonly poll: PollWindow,
   ) {}
 
-  /** `cpusBusy`: whether other tasks want the CPUs (default: poll-window.ts's look at the daemon's waits for a CPU). */
+  /** `cpusBusy`: whether other tasks want the CPUs (default: poll-window.ts's look at the run queue). */
   static async listen(path: string, accept: AcceptConnection, log: (line: string) => void, cpusBusy?: () => boolean): Promise<UnixSocketListener> {
     // A socket left by a daemon that died would make bind fail; anything else at the path stays.
     const st = await lstat(path).catch(() => undefined);

@@ -54,4 +54,20 @@ test('Ethernet input: our MAC and broadcast go up with their payload offset; ano
   ]) eth.input(f, NET_FRAME_PLAIN);
   assert.deepEqual(offsets, [14, 14]);
   assert.deepEqual([eth.counters.rxFrames, eth.counters.rxDropped], [2, 4]);
+  // On a VLAN: a frame of our tag whose tag is cut short (17 bytes: no inner ethertype's second
+  // byte) is dropped, not sent up past its end; a whole one goes up after the tag.
+  const tagged = new Ethernet({ mac: ours } as Net, 5);
+  const up: number[] = [];
+  tagged.on(ETHERTYPE_IPV4, (_f, off) => up.push(off));
+  const withTag = (len: number) => {
+    const f = frame(ours, ETHERTYPE_VLAN, len);
+    f[15] = 5;
+    f[16] = ETHERTYPE_IPV4 >> 8;
+    if (len > 17) f[17] = ETHERTYPE_IPV4 & 0xff;
+    return f;
+  };
+  tagged.input(withTag(17), NET_FRAME_PLAIN);
+  tagged.input(withTag(60), NET_FRAME_PLAIN);
+  assert.deepEqual(up, [18]);
+  assert.deepEqual([tagged.counters.rxFrames, tagged.counters.rxDropped], [1, 1]);
 });

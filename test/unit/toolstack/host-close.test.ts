@@ -140,8 +140,10 @@ test('a host that closes while a kernel cache child compiles kills the child', {
     assert.ok(child !== undefined, 'a cache-making child was seen');
     process.kill(Number(child), 'SIGSTOP');
     // A stop is taken when the child next runs. A kill sent before that is taken first (the lower
-    // signal number): its handler then stops, with nothing pending, as if no kill came (CI's
-    // failure). So the close waits until every thread of the child has stopped.
+    // signal number): the child then stops at the entry of Node's SIGTERM handler (which re-raises
+    // it once continued) with nothing pending, as if no kill came (CI's failure; its status then
+    // shows SIGTERM no longer caught and every signal blocked). So the close waits until every
+    // thread of the child has stopped.
     for (const end = Date.now() + 30_000; !stopped(child) && pendingSignals(child) !== null && Date.now() < end;) {
       await new Promise((r) => setTimeout(r, 5));
     }

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  PollWindow, GATE_LOOK_MS, runDelayBusy, schedTimes, SOCKET_POLL_BACKOFF_MS, SOCKET_POLL_MAX_US, SOCKET_POLL_PREEMPTED_US, SOCKET_POLL_START_US, WAIT_SHARE_BUSY,
+  PollWindow, RUNNABLE_LOOK_MS, runQueueBusy, runnableTasks, SOCKET_POLL_BACKOFF_MS, SOCKET_POLL_MAX_US, SOCKET_POLL_PREEMPTED_US, SOCKET_POLL_START_US,
 } from '../../../../src/xenstore/server/poll-window.js';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -110,90 +110,37 @@ test('no polling while other tasks want the CPUs; the window still follows the c
   assert.equal(w.polling, false);
 });
 
-test("a thread's time on a CPU and its waits are read from schedstat's first two fields", () => {
-  assert.deepEqual(schedTimes('109804 3865 2\n'), { onCpuNs: 109804, waitNs: 3865 });
-  assert.ok(Number.isNaN(schedTimes('').waitNs));
-  assert.ok(Number.isNaN(schedTimes('garbage 1 2').waitNs));
+test("the run queue is read from /proc/loadavg's fourth field", () => {
+  assert.equal(runnableTasks('22.58 19.46 19.01 12/436 22256\n'), 12);
+  assert.equal(runnableTasks('0.00 0.01 0.05 1/80 7'), 1);
+  assert.ok(Number.isNaN(runnableTasks('')));
+  assert.ok(Number.isNaN(runnableTasks('garbage 1/2')));
 });
 
-/** A schedstat the test moves: `step(onCpuUs, waitUs)` adds to the thread's times and advances the clock one look. */
-function schedOnClock(): { read: () => string; now: () => number; step: (onCpuUs: number, waitUs: number) => void; reads: () => number } {
+test('the CPUs are busy while more tasks are runnable than there are CPUs; the run queue is read once per look', () => {
   let t = 0;
-  let onCpuNs = 5_000_000;
-  let waitNs = 70_000;
+  let text = '1.00 1.00 1.00 3/100 1';
   let reads = 0;
-  return {
-    read: () => (reads++, `${onCpuNs} ${waitNs} 1234\n`),
-    now: () => t,
-    step: (onCpuUs, waitUs) => {
-      onCpuNs += onCpuUs * 1000;
-      waitNs += waitUs * 1000;
-      t += GATE_LOOK_MS;
-    },
-    reads: () => reads,
-  };
-}
-
-test('the CPU is free while the thread seldom waits for it, busy while it waits for a good share of the time it wants it', () => {
-  const s = schedOnClock();
-  const busy = runDelayBusy(s.read, s.now);
-  assert.equal(busy(), false, 'no evidence yet: free');
-  for (let i = 0; i < 40; i++) {
-    s.step(2000, 2000 * WAIT_SHARE_BUSY * 0.5);
-    assert.equal(busy(), false, `look ${i}: waits of half the bound`);
-  }
-  let looks = 0;
-  while (!busy()) {
-    s.step(2000, 2000);
-    assert.ok(++looks < 10, 'waiting half the time turns the gate soon');
-  }
-  for (let i = 0; i < 10; i++) {
-    s.step(3000, 3000);
-    assert.equal(busy(), true, `look ${i}: still waiting half the time`);
-  }
-  looks = 0;
-  while (busy()) {
-    s.step(3000, 0);
-    assert.ok(++looks < 100, 'no more waits: free again within a few half-lives');
-  }
+  const busy = runQueueBusy(() => (reads++, text), 2, () => t);
+  assert.equal(busy(), true, '3 runnable on 2 CPUs');
+  text = '1.00 1.00 1.00 2/100 1';
+  assert.equal(busy(), true, 'the last look holds...');
+  assert.equal(reads, 1);
+  t += RUNNABLE_LOOK_MS;
+  assert.equal(busy(), false, '...until the next: 2 runnable on 2 CPUs');
+  assert.equal(reads, 2);
+  text = 'garbage';
+  t += RUNNABLE_LOOK_MS;
+  assert.equal(busy(), true, 'a text without a run queue: busy');
 });
 
-test('one preemption among quiet looks does not close the gate; a thread that mostly sleeps is judged by its waits over its own CPU time', () => {
-  const s = schedOnClock();
-  const busy = runDelayBusy(s.read, s.now);
-  busy();
-  for (let i = 0; i < 40; i++) {
-    s.step(2000, 20);
-    busy();
-  }
-  s.step(2000, 1000);
-  assert.equal(busy(), false, 'a 1 ms wait after 200 ms of 1% waits');
-  // A daemon that sleeps between rare requests: little CPU time, but it waits as long as it runs.
-  for (let i = 0; i < 40; i++) s.step(20, 20);
-  s.step(20, 20);
-  assert.equal(busy(), true, 'busy by the share, whatever the wall time');
-});
-
-test('the schedstat is read once per look', () => {
-  const s = schedOnClock();
-  const busy = runDelayBusy(s.read, s.now);
-  for (let i = 0; i < 5; i++) busy();
-  assert.equal(s.reads(), 1);
-  s.step(0, 0);
-  busy();
-  busy();
-  assert.equal(s.reads(), 2);
-});
-
-test('a schedstat that cannot be read, or makes no sense, means busy for good, read once, without an exception', () => {
-  for (const read of [
-    () => { throw Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' }); },
-    () => 'garbage',
-  ]) {
-    let t = 0;
-    let reads = 0;
-    const busy = runDelayBusy(() => (reads++, read()), () => t);
-    for (let i = 0; i < 10; i++, t += GATE_LOOK_MS) assert.equal(busy(), true);
-    assert.equal(reads, 1, 'read once');
-  }
+test('a run queue that cannot be read means busy, without an exception and without trying again at every look', () => {
+  let t = 0;
+  let reads = 0;
+  const busy = runQueueBusy(() => {
+    reads++;
+    throw Object.assign(new Error('EBADF: bad file descriptor, read'), { code: 'EBADF' });
+  }, 64, () => t);
+  for (let i = 0; i < 10; i++, t += RUNNABLE_LOOK_MS) assert.equal(busy(), true);
+  assert.equal(reads, 1, 'read once');
 });
