@@ -125,8 +125,6 @@ export class PollWindow {
   #spunAt = 0;
   /** No polling before this time (ms): a pass was preempted. */
   #offUntil = 0;
-  /** Passes of the polling loop so far: one per turn of the event loop while polling. */
-  #passes = 0;
 
   constructor(
     private readonly maxUs = SOCKET_POLL_MAX_US,
@@ -143,15 +141,6 @@ export class PollWindow {
 
   get polling(): boolean {
     return this.#polling;
-  }
-
-  /**
-   * Passes of the polling loop so far, one per turn of the event loop while it polls (it runs
-   * after that turn's reads): two or more since a read mean a turn with no read between, the
-   * polling daemon's way of waiting for input.
-   */
-  get passes(): number {
-    return this.#passes;
   }
 
   /** Whether the CPUs have room beside the daemon (the gate polling uses). */
@@ -196,7 +185,6 @@ export class PollWindow {
   }
 
   readonly #spin = (): void => {
-    this.#passes++;
     const now = this.now();
     if ((now - this.#spunAt) * 1000 >= SOCKET_POLL_PREEMPTED_US) {
       pollCounts.preempted++;

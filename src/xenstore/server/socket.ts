@@ -60,8 +60,6 @@ export class UnixSocketListener {
   #passOpen = false;
   /** The event loop's idle time (libuv's: time waited for input) at the last read, to see whether it waited since. */
   #idleMs = -1;
-  /** The polling loop's passes at the last read (PollWindow.passes). */
-  #passes = 0;
 
   readonly #closePass = (): void => {
     this.#passOpen = false;
@@ -117,14 +115,11 @@ export class UnixSocketListener {
     let conn!: ConnectionSink;
     const sock = readingInto(accepted, this.#readBuffer, (n, buf) => {
       this.poll.input();
-      // After a wait for input this read answers at once; while the daemon has been busy since
-      // the last read, at the pass's end. A polling daemon does not wait in epoll: a turn of
-      // the polling loop with no read in it is its wait (passes: two since the last read).
+      // After a wait for input (or while polling for it, which does not wait) this read answers
+      // at once; while the daemon has been busy since the last read, at the pass's end.
       const idleMs = performance.eventLoopUtilization().idle;
-      const passes = this.poll.passes;
-      const first = idleMs !== this.#idleMs || passes - this.#passes >= 2;
+      const first = idleMs !== this.#idleMs || this.poll.polling;
       this.#idleMs = idleMs;
-      this.#passes = passes;
       if (!first && !this.#passOpen) {
         this.#passOpen = true;
         setImmediate(this.#closePass);
