@@ -3,9 +3,7 @@
 // as soon as they are served (no microtask per reply: Node makes an async resource for each): the
 // read's first replies in a write each (EARLY_WRITES), the rest in one write per connection at
 // the read's end, in the order the connections were first sent to; output produced elsewhere
-// (watch events of a scheduled turn) leaves at the end of its turn. That holds for a read that
-// comes after the daemon waited for input; reads while it has been busy since the last one (many
-// clients) leave their output for the end of the loop's pass (#passOpen). A client that does not read
+// (watch events of a scheduled turn) leaves at the end of its turn. A client that does not read
 // its replies, or whose connection holds as much unprocessed input as it takes, stops being read
 // (the kernel then blocks its writes), and one that lets watch events pile up is dropped by the
 // connection's bound.
@@ -47,24 +45,6 @@ export class UnixSocketListener {
   #flushQueued = false;
   /** Inside a connection's 'data' handler: its end flushes, no microtask needed. */
   #reading = false;
-  /**
-   * Output of reads that came while the daemon was busy waits for the end of this pass of the
-   * event loop (a setImmediate). Why: a reply written while the daemon still has reads to do
-   * wakes a client that has just gone to sleep, one wake-up per reply, and on this VM the write
-   * that wakes a sleeping peer cost the daemon a quarter of its CPU at 1,000 clients (the IPI is
-   * taken with interrupts off). Written together at the pass's end, the first reply wakes the
-   * client and the rest find it awake: more requests per second and less CPU per request on both
-   * sides (docs/PERFORMANCE.md, xenstored, xsc17). A read after the daemon waited for input (a
-   * lone client, one request in flight) is still answered at once, with no setImmediate.
-   */
-  #passOpen = false;
-  /** The event loop's idle time (libuv's: time waited for input) at the last read, to see whether it waited since. */
-  #idleMs = -1;
-
-  readonly #closePass = (): void => {
-    this.#passOpen = false;
-    if (this.#dirty.length > 0) this.#flushAll();
-  };
 
   #markDirty(flush: () => void): void {
     this.#dirty.push(flush);
@@ -115,24 +95,15 @@ export class UnixSocketListener {
     let conn!: ConnectionSink;
     const sock = readingInto(accepted, this.#readBuffer, (n, buf) => {
       this.poll.input();
-      // After a wait for input (or while polling for it, which does not wait) this read answers
-      // at once; while the daemon has been busy since the last read, at the pass's end.
-      const idleMs = performance.eventLoopUtilization().idle;
-      const first = idleMs !== this.#idleMs || this.poll.polling;
-      this.#idleMs = idleMs;
-      if (!first && !this.#passOpen) {
-        this.#passOpen = true;
-        setImmediate(this.#closePass);
-      }
       this.#reading = true;
-      early = first && this.poll.cpusFree ? EARLY_WRITES : 0;
+      early = this.poll.cpusFree ? EARLY_WRITES : 0;
       try {
         conn.receive(buf.subarray(0, n));
       } finally {
         this.#reading = false;
         early = 0;
       }
-      if (first && this.#dirty.length > 0) this.#flushAll();
+      if (this.#dirty.length > 0) this.#flushAll();
       this.poll.answered();
       // false stops reading (net's onread): held input or unread output.
       return !throttled && conn.wantsInput !== false;

@@ -1,7 +1,6 @@
 // xenstored's Unix socket: a read's replies leave at the end of its handler (its first few at
 // once, one write each), and output that request makes for other connections (watch events)
-// leaves with them, not on a later turn; reads that come while the daemon has been busy since the
-// last one leave their replies at the end of the event loop's pass.
+// leaves with them, not on a later turn.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -87,9 +86,6 @@ async function daemonWritesForEight(cpusBusy: () => boolean): Promise<number> {
     });
     client.write(encodeRequest(XS_WRITE, 100, 0, ['/e/k', 'v'], true));
     await waitFor(1);
-    // The daemon (in this process) waits for input meanwhile: the eight come after a wait, as a
-    // client's next batch does (reads while it stays busy leave their output at the pass's end).
-    await new Promise((resolve) => setTimeout(resolve, 20));
     const write = Socket.prototype.write;
     daemonWrites = 0;
     Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
@@ -115,51 +111,4 @@ test("with CPUs to spare, a read's first four replies leave at once, one write e
 
 test("on busy CPUs a read's replies leave in one write (the client would preempt the daemon at each)", async () => {
   assert.equal(await daemonWritesForEight(() => true), 1);
-});
-
-test("reads in one pass of the loop: the first, after a wait, is answered at once; the others' replies leave at the pass's end", async () => {
-  await withSocket(async (socket) => {
-    const clients: Socket[] = [];
-    const replies: string[] = [];
-    for (let i = 0; i < 4; i++) {
-      const c = connect({ path: socket });
-      await new Promise<void>((resolve, reject) => c.once('connect', resolve).once('error', reject));
-      const frames = new XsFrameReader((h, payload) => replies.push(`${i}:${h.reqId}:${payload.toString('latin1')}`));
-      c.on('data', (b: Buffer) => frames.push(b));
-      clients.push(c);
-    }
-    const waitFor = async (n: number): Promise<void> => {
-      for (let t = 0; replies.length < n; t++) {
-        assert.ok(t < 500, `${replies.length} of ${n} replies`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    };
-    clients.forEach((c, i) => c.write(encodeRequest(XS_WRITE, 100, 0, [`/pass/k${i}`, `v${i}`], true)));
-    await waitFor(4);
-    // The daemon is in this process: the loop now waits in epoll for a while (idle), so the
-    // burst's first read comes after a wait.
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const write = Socket.prototype.write;
-    let daemonWrites = 0;
-    let beforeMark = -1;
-    Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
-      if (!clients.includes(this)) daemonWrites++;
-      return (write as (...a: unknown[]) => boolean).apply(this, args);
-    } as typeof write;
-    try {
-      // Four requests on four connections before the loop polls again: one epoll batch. This
-      // immediate is queued before any the daemon queues in that pass, so it runs first.
-      clients.forEach((c, i) => c.write(encodeRequest(XS_READ, i + 1, 0, [`/pass/k${i}`])));
-      setImmediate(() => {
-        beforeMark = daemonWrites;
-      });
-      await waitFor(8);
-    } finally {
-      Socket.prototype.write = write;
-    }
-    assert.equal(beforeMark, 1, 'replies written inside the pass (only the first read\'s belongs there)');
-    assert.equal(daemonWrites, 4);
-    assert.deepEqual(replies.slice(4).sort(), [0, 1, 2, 3].map((i) => `${i}:${i + 1}:v${i}`));
-    for (const c of clients) c.destroy();
-  }, () => true);
 });
