@@ -41,6 +41,7 @@ import { XsFrameReader, encodeRequest } from '../src/xenstore/common/frames.js';
 import { connectSocket, type XsClientTransport } from '../src/xenstore/client/transport.js';
 import { LightConn } from './support/light-conn.js';
 import { poolLatencyBench } from './support/pingpong.js';
+import { threadSlices, type ThreadSlices } from './support/threads.js';
 import { type Cxenstored, cxenstoredUnavailable, startCxenstored } from './xsdiff/cxenstored.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -166,11 +167,11 @@ interface Latency {
   pollPreempted?: number;
 }
 
-/** Voluntary switches and run delay (ns) of `pid`'s main thread so far. */
-function schedOf(pid: number): { sleeps: number; cpuNs: number; runDelayNs: number } {
-  const sleeps = Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))![1]);
-  const [cpuNs, runDelayNs] = readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ').map(Number);
-  return { sleeps, cpuNs: cpuNs!, runDelayNs: runDelayNs! };
+/** Voluntary switches, CPU and run delay (ns) of `pid`'s main thread so far. */
+function schedOf(pid: number): ThreadSlices {
+  const s = threadSlices([pid], pid).get(pid);
+  if (!s) throw new Error(`no scheduler figures for process ${pid} (it ended, or no /proc)`);
+  return s;
 }
 
 /** Socket polling counts of xenode's daemon process (poll-window.ts's pollCounts). */
@@ -181,10 +182,35 @@ interface PollCounts {
   preempted: number;
 }
 
-/** The counts xenode's daemon process prints on SIGUSR2 (bench/support/xenstored-process.ts). */
+/** How long the daemon's process may take to print its counts. */
+const POLL_COUNTS_WAIT_MS = 5_000;
+
+/** The counts xenode's daemon process prints on SIGUSR2 (bench/support/xenstored-process.ts), as one line. */
 function pollCountsOf(child: ChildProcess): Promise<PollCounts> {
-  return new Promise((resolve) => {
-    child.stdout!.once('data', (b: Buffer) => resolve(JSON.parse(b.toString('latin1')) as PollCounts));
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const done = (): void => {
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      child.off('exit', onExit);
+    };
+    const onData = (b: Buffer): void => {
+      text += b.toString('latin1');
+      const nl = text.indexOf('\n');
+      if (nl < 0) return;
+      done();
+      resolve(JSON.parse(text.slice(0, nl)) as PollCounts);
+    };
+    const onExit = (): void => {
+      done();
+      reject(new Error('the xenstored process exited before it printed its polling counts'));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`the xenstored process printed no polling counts in ${POLL_COUNTS_WAIT_MS} ms`));
+    }, POLL_COUNTS_WAIT_MS);
+    child.stdout!.on('data', onData);
+    child.once('exit', onExit);
     child.kill('SIGUSR2');
   });
 }
@@ -417,7 +443,7 @@ class Target {
     if (s0) {
       const s1 = schedOf(this.pid!);
       lat.sleepsPerSample = Math.round(((s1.sleeps - s0.sleeps) / lat.samples) * 100) / 100;
-      lat.runDelayUsPerSample = Math.round((s1.runDelayNs - s0.runDelayNs) / lat.samples / 100) / 10;
+      lat.runDelayUsPerSample = Math.round((s1.waitNs - s0.waitNs) / lat.samples / 100) / 10;
       lat.cpuUsPerSample = Math.round((s1.cpuNs - s0.cpuNs) / lat.samples / 100) / 10;
     }
     if (c0 && c1) {

@@ -23,6 +23,8 @@ export class LightConn {
   onClose: ((e: Error) => void) | undefined;
   #closing = false;
   #lastError: Error | undefined;
+  /** Why the daemon's side is gone: a send after it fails at once (the waiter set up after the close would wait forever). */
+  #closed: Error | undefined;
   readonly #sock: Socket;
 
   private constructor(connected: Socket, path: string) {
@@ -35,7 +37,9 @@ export class LightConn {
       this.#lastError = e;
     });
     this.#sock.on('close', () => {
-      if (!this.#closing) this.onClose?.(new Error(`connection to ${path} closed${this.#lastError ? `: ${this.#lastError.message}` : ''}`));
+      if (this.#closing) return;
+      this.#closed = new Error(`connection to ${path} closed${this.#lastError ? `: ${this.#lastError.message}` : ''}`);
+      this.onClose?.(this.#closed);
     });
   }
 
@@ -51,6 +55,7 @@ export class LightConn {
   }
 
   send(packet: Uint8Array): void {
+    if (this.#closed) throw this.#closed;
     this.#sock.write(packet);
   }
 

@@ -32,19 +32,28 @@ function switches(status: string, line: RegExp): number {
   return Number(line.exec(status)?.[1] ?? NaN);
 }
 
+/** What threadSlices tells of a thread. */
+export interface ThreadSlices {
+  slices: number;
+  cpuNs: number;
+  waitNs: number;
+  sleeps: number;
+  preempted: number;
+}
+
 /**
  * Each named thread's times on a CPU (Linux's timeslices: every wake-up, and every return after a
- * preemption), its ns runnable but waiting for one, and the two kinds of leaving the CPU apart:
- * `sleeps` (voluntary context switches: it blocked, so a wake-up followed) and `preempted`
- * (involuntary ones).
+ * preemption), its ns on a CPU and runnable but waiting for one, and the two kinds of leaving the
+ * CPU apart: `sleeps` (voluntary context switches: it blocked, so a wake-up followed) and
+ * `preempted` (involuntary ones). The threads are this process's, or process `pid`'s.
  */
-export function threadSlices(tids: Iterable<number>): Map<number, { slices: number; waitNs: number; sleeps: number; preempted: number }> {
-  const out = new Map<number, { slices: number; waitNs: number; sleeps: number; preempted: number }>();
+export function threadSlices(tids: Iterable<number>, pid: number | 'self' = 'self'): Map<number, ThreadSlices> {
+  const out = new Map<number, ThreadSlices>();
   for (const tid of tids) {
     try {
-      const f = readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1').split(' ');
-      const status = readFileSync(`/proc/self/task/${tid}/status`, 'latin1');
-      out.set(tid, { slices: Number(f[2]), waitNs: Number(f[1]), sleeps: switches(status, VOLUNTARY), preempted: switches(status, INVOLUNTARY) });
+      const f = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ');
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'latin1');
+      out.set(tid, { slices: Number(f[2]), cpuNs: Number(f[0]), waitNs: Number(f[1]), sleeps: switches(status, VOLUNTARY), preempted: switches(status, INVOLUNTARY) });
     } catch { /* the thread ended, or no /proc */ }
   }
   return out;
