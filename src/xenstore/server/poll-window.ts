@@ -13,8 +13,14 @@ import { Buffer } from 'node:buffer';
 import { openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
-/** The longest window: a client's turnaround on a quiet machine, with room. */
-export const SOCKET_POLL_MAX_US = 60;
+/**
+ * The longest window: a client's turnaround with room for a slow minute. At 60 µs a minute in
+ * which this VM ran slower (cxenstored's own watch latency 64-79 µs instead of 59-60) pushed the
+ * turnaround past the window: the daemon slept after 32-47% of its answers in 4 of 7 runs, saw
+ * each next read a wake-up late, and the window shrank. At 120 it slept after 5-9% in all 7, for
+ * about 3% more CPU per request at depth 1 (docs/PERFORMANCE.md, the seventeenth quiet re-run).
+ */
+export const SOCKET_POLL_MAX_US = 120;
 /** The first window after none. */
 export const SOCKET_POLL_START_US = 10;
 /**
@@ -126,7 +132,7 @@ export class PollWindow {
   input(): void {
     if (this.#polling || this.#idleAt < 0) return;
     const now = this.now();
-    const idleUs = (now - this.#idleAt) * 1000;
+    const idleUs = Math.round((now - this.#idleAt) * 1000); // whole µs: a float clock adds noise at the bound
     this.#idleAt = -1;
     if (now < this.#offUntil) return;
     if (idleUs <= this.maxUs) {
