@@ -11,6 +11,12 @@ import { SummonedGuest, Summoner, summonAddress, type SummonHost } from '../../.
 import { FIXTURES } from '../../support/cli.js';
 
 const KERNEL = join(FIXTURES, 'whoami.ts');
+/**
+ * A resolver that waits about 30 s for a boot. c-ares (Node's resolver) waits at most 5 s per try
+ * whatever `timeout` says, and longer on each retry: three tries, not one long one (one try of
+ * "20 s" timed out a cold first boot at 5 s). A retried query shares the boot and is answered too.
+ */
+const patientResolver = () => new Resolver({ timeout: 5_000, tries: 3 });
 const config = (name: string, extra: string) => parseDomainConfig(`name = "${name}"\nkernel = "${KERNEL}"\nmemory = 32\n${extra}`, KERNEL).config;
 
 test('the first query of a summoned name boots its guest and answers with its address; others are refused', { timeout: 60_000 }, async (t) => {
@@ -21,7 +27,7 @@ test('the first query of a summoned name boots its guest and answers with its ad
   assert.deepEqual(summoned, { name: 'www.example.test', address: '10.0.0.80', domain: 'www', boots: 0 });
   assert.throws(() => host.summoner.add('www.example.test', config('www2', "vif = [ 'ip=10.0.0.81' ]\n")), /summoned already/);
   const { address, port } = await host.summoner.listen();
-  const resolver = new Resolver({ timeout: 20_000, tries: 1 });
+  const resolver = patientResolver();
   resolver.setServers([`${address}:${port}`]);
   assert.equal(host.domains().some((d) => d.name === 'www'), false, 'nothing runs before the first query');
   // Three at once: one boot answers them all.
@@ -73,7 +79,7 @@ test("a summoned guest's boot learns when it has answered: its shell is replaced
   t.after(() => dns.close());
   dns.add('w.example.test', config('w', "vif = [ 'ip=10.0.0.82' ]\n"));
   const { address, port } = await dns.listen();
-  const resolver = new Resolver({ timeout: 30_000, tries: 1 });
+  const resolver = patientResolver();
   resolver.setServers([`${address}:${port}`]);
   assert.deepEqual(await resolver.resolve4('w.example.test'), ['10.0.0.82']);
   assert.equal(boots.length, 3);
