@@ -103,12 +103,14 @@ test('a client that floods requests and reads nothing delays no one, and holds o
     // not fail them while the unbounded server (2 answers in 3 s) still does.
     // (Seen at load 30+: other processes' bursts alone move a p99 tenfold, so the bounds are wide;
     // the unbounded server misses each of them by an order of magnitude.)
-    const fairAgainst = (base: number[]) => probes.length >= 20 && rate > base.length / 1_000 / 16 &&
+    // The answer floor is absolute: 10 in 3 s, five times the unbounded server's 2 (18 were seen at
+    // load 14 with a median of 4 ms: a few stalls of the machine's, not of the host's).
+    const fairAgainst = (base: number[]) => probes.length >= 10 && rate > base.length / 1_000 / 16 &&
       percentile(probes, 50) < Math.max(150, 6 * percentile(base, 50)) && p99 < Math.max(1_000, 10 * percentile(base, 99));
     let what = `a polite client's median / p99 were ${summary(probes)} calls in 3 s; alone ${summary(alone)} in 1 s`;
     if (!fairAgainst(alone)) {
       // The machine's load may have risen since the first baseline (seen at load 25): measure the
-      // client alone again, the flood gone, and judge against that. The 20-answer floor is absolute.
+      // client alone again, the flood gone, and judge against that. The answer floor stays.
       writing = false;
       flooder.destroy();
       for (const deadline = Date.now() + 5_000; server.stats().connections > 1 && Date.now() < deadline;) await sleep(10);
