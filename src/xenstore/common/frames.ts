@@ -37,6 +37,14 @@ export function encodeRequest(type: number, reqId: number, txId: number, parts: 
 }
 
 /**
+ * The whole packet (header and payload) of a payload XsFrameReader delivered: its header lies
+ * just before it in the same memory.
+ */
+export function packetOf(payload: Buffer): Buffer {
+  return Buffer.from(payload.buffer, payload.byteOffset - XSD_SOCKMSG_SIZE, XSD_SOCKMSG_SIZE + payload.length);
+}
+
+/**
  * Cuts an xsd_sockmsg byte stream (any chunking) into packets: the one framer of xenode's
  * xenstore, used by xenstored's connections for requests and by the client for replies and
  * watch events.
@@ -48,14 +56,19 @@ export class XsFrameReader {
   /** Bumped by clear(), so a cut in progress stops when its consumer resets the stream. */
   #epoch = 0;
 
+  /** The header passed to onPacket: one object, refilled for every packet (xenstored's hot path makes no object per packet). */
+  readonly #h: XsdSockmsg = { type: 0, reqId: 0, txId: 0, len: 0 };
+
   /**
-   * `onPacket` gets each packet's header, its payload and the whole packet, as views into the
-   * chunk; nothing here writes to it afterwards. `onOversize` is called for a header whose
-   * payload exceeds XENSTORE_PAYLOAD_MAX: the stream cannot be trusted after that, so the rest
-   * is discarded. By default (a client reading xenstored's replies) it throws EIO out of push().
+   * `onPacket` gets each packet's header and its payload, a view into the chunk (packetOf gives
+   * the whole packet); nothing here writes to it afterwards. The header object is valid during
+   * the call only: the next packet's header is written into it. `onOversize` is called for a
+   * header whose payload exceeds XENSTORE_PAYLOAD_MAX: the stream cannot be trusted after that,
+   * so the rest is discarded. By default (a client reading xenstored's replies) it throws EIO out
+   * of push().
    */
   constructor(
-    private readonly onPacket: (h: XsdSockmsg, payload: Buffer, packet: Buffer) => void,
+    private readonly onPacket: (h: XsdSockmsg, payload: Buffer) => void,
     private readonly onOversize: (len: number) => void = oversize,
   ) {}
 
@@ -139,16 +152,15 @@ export class XsFrameReader {
       const end = at + XSD_SOCKMSG_SIZE + len;
       if (end > data.length) break;
       // Read with Buffer's accessors, not readSockmsg's DataView: this is xenstored's hot path.
-      const h: XsdSockmsg = {
-        type: data.readUInt32LE(at + XSD_SOCKMSG_TYPE),
-        reqId: data.readUInt32LE(at + XSD_SOCKMSG_REQ_ID),
-        txId: data.readUInt32LE(at + XSD_SOCKMSG_TX_ID),
-        len,
-      };
-      const packet = data.subarray(at, end);
+      const h = this.#h;
+      h.type = data.readUInt32LE(at + XSD_SOCKMSG_TYPE);
+      h.reqId = data.readUInt32LE(at + XSD_SOCKMSG_REQ_ID);
+      h.txId = data.readUInt32LE(at + XSD_SOCKMSG_TX_ID);
+      h.len = len;
+      const payload = data.subarray(at + XSD_SOCKMSG_SIZE, end);
       at = end;
       n++;
-      this.onPacket(h, packet.subarray(XSD_SOCKMSG_SIZE), packet);
+      this.onPacket(h, payload);
       if (epoch !== this.#epoch) return n;
     }
     if (at < data.length) {

@@ -11,7 +11,7 @@ import {
   XSD_ERRORS, XSD_SOCKMSG_SIZE, type XsdSockmsg,
 } from '../../abi/xs_wire.js';
 import type { XenErrnoName } from '../../errors.js';
-import { XsFrameReader } from '../common/frames.js';
+import { XsFrameReader, packetOf } from '../common/frames.js';
 import type { Domain } from './domain.js';
 import type { Accessor } from './perms.js';
 import type { CloseReason, ConnectionSink, SendBytes } from './transport.js';
@@ -44,12 +44,35 @@ export const INPUT_HOLD = 16 * 1024;
 /** Unread output beyond which a connection's requests wait until the peer reads. */
 export const OUTPUT_THROTTLE = 64 * 1024;
 
+// A reply is made for every request: its header and short strings are stored byte by byte, which
+// costs a fraction of Buffer's writeUInt32LE and write(), with their argument checks (a few tens
+// of ns each, at 1,000 clients part of the daemon's CPU per request: docs/PERFORMANCE.md, xsc18).
+
+function putU32(b: Buffer, at: number, v: number): void {
+  b[at] = v;
+  b[at + 1] = v >>> 8;
+  b[at + 2] = v >>> 16;
+  b[at + 3] = v >>> 24;
+}
+
+/** Strings up to this long are stored a char at a time; longer ones through Buffer's write. */
+const SHORT_STRING = 32;
+
+/** `s` (one byte per char) into `b` at `at`. */
+function putLatin1(b: Buffer, at: number, s: string): void {
+  if (s.length > SHORT_STRING) {
+    b.write(s, at, 'latin1');
+    return;
+  }
+  for (let i = 0; i < s.length; i++) b[at + i] = s.charCodeAt(i);
+}
+
 function header(type: number, reqId: number, txId: number, len: number): Buffer {
   const b = Buffer.allocUnsafe(XSD_SOCKMSG_SIZE + len);
-  b.writeUInt32LE(type, 0);
-  b.writeUInt32LE(reqId, 4);
-  b.writeUInt32LE(txId, 8);
-  b.writeUInt32LE(len, 12);
+  putU32(b, 0, type);
+  putU32(b, 4, reqId);
+  putU32(b, 8, txId);
+  putU32(b, 12, len);
   return b;
 }
 
@@ -67,7 +90,7 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
   #holds = 0;
   #closed = false;
   readonly #frames = new XsFrameReader(
-    (h, payload, packet) => this.#packet(h, payload, packet),
+    (h, payload) => this.#packet(h, payload),
     (len) => this.drop(XENSTORE_ERROR_PROTO, `packet payload of ${len} bytes exceeds ${XENSTORE_PAYLOAD_MAX}`),
   );
   // Output the transport has not delivered yet: message end offsets in the byte stream.
@@ -136,8 +159,8 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
     return n;
   }
 
-  #packet(h: XsdSockmsg, payload: Buffer, packet: Buffer): void {
-    if (this.owner.tracing) this.owner.trace(this, 'IN', packet);
+  #packet(h: XsdSockmsg, payload: Buffer): void {
+    if (this.owner.tracing) this.owner.trace(this, 'IN', packetOf(payload));
     this.owner.dispatch(this, h.type, h.reqId, h.txId, payload);
   }
 
@@ -180,7 +203,7 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
       return;
     }
     const msg = header(type, reqId, txId, len);
-    if (isString) msg.write(payload, XSD_SOCKMSG_SIZE, 'latin1');
+    if (isString) putLatin1(msg, XSD_SOCKMSG_SIZE, payload);
     else msg.set(payload, XSD_SOCKMSG_SIZE);
     this.#send(msg);
   }
@@ -197,7 +220,7 @@ export class Connection implements XsConnection, Accessor, WatchOwner {
     const len = path.length + token.length + 2;
     if (len > XENSTORE_PAYLOAD_MAX) return;
     const msg = header(XS_WATCH_EVENT, 0, 0, len);
-    msg.write(path, XSD_SOCKMSG_SIZE, 'latin1');
+    putLatin1(msg, XSD_SOCKMSG_SIZE, path);
     msg[XSD_SOCKMSG_SIZE + path.length] = 0;
     token.copy(msg, XSD_SOCKMSG_SIZE + path.length + 1);
     msg[msg.length - 1] = 0;

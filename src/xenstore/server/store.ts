@@ -69,9 +69,12 @@ export class Store {
   set(path: string, node: Node): void {
     const old = this.#nodes.get(path);
     node.gen = ++this.generation;
-    this.#count(node.perms.owner, 1);
-    if (old?.perms !== node.perms) this.#reindex(path, old?.perms, node.perms);
-    if (old !== undefined) this.#count(old.perms.owner, -1);
+    // A new value under the same permissions (most writes) changes no count or index.
+    if (old?.perms !== node.perms) {
+      this.#count(node.perms.owner, 1);
+      this.#reindex(path, old?.perms, node.perms);
+      if (old !== undefined) this.#count(old.perms.owner, -1);
+    }
     this.#nodes.set(path, node);
   }
 

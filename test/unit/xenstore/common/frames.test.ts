@@ -4,14 +4,14 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { XENSTORE_PAYLOAD_MAX, XSD_SOCKMSG_SIZE, XS_READ, XS_WRITE } from '../../../../src/abi/xs_wire.js';
 import { isXenError } from '../../../../src/errors.js';
-import { XsFrameReader, encodeRequest } from '../../../../src/xenstore/common/frames.js';
+import { XsFrameReader, encodeRequest, packetOf } from '../../../../src/xenstore/common/frames.js';
 
 interface Seen { type: number; reqId: number; txId: number; body: string; whole: number }
 
 function reader(onOversize?: (len: number) => void): { r: XsFrameReader; seen: Seen[] } {
   const seen: Seen[] = [];
-  const r = new XsFrameReader((h, payload, packet) => {
-    seen.push({ type: h.type, reqId: h.reqId, txId: h.txId, body: payload.toString('latin1'), whole: packet.length });
+  const r = new XsFrameReader((h, payload) => {
+    seen.push({ type: h.type, reqId: h.reqId, txId: h.txId, body: payload.toString('latin1'), whole: packetOf(payload).length });
   }, onOversize);
   return { r, seen };
 }
