@@ -10,8 +10,9 @@
 //   on the host through the gateway's NAT (10.0.2.2:PORT is the host's 127.0.0.1:PORT):
 //   source stack -> netfront -> netback -> dom0 gateway tcpip -> loopback -> node:net (worker);
 // - the peers: Node `net` over loopback (the same pump code, client and sink each in a worker
-//   thread of this process, as the two guests are, and at their priority) and, when installed, iperf3 over loopback
-//   (Debian's iperf3).
+//   thread of this process, as the two guests are, and at their priority; its sink reads into
+//   one buffer, as the sink guest reads views of its pages: bench/support/tcp-pump-worker.ts)
+//   and, when installed, iperf3 over loopback (Debian's iperf3).
 // Each stream is `--mib` MiB on one connection, timed from the first write to the sink's
 // count of every byte (bench/support/tcp-pump.ts). The three kinds run in paired rounds, one
 // stream of each a round, the order reversed every other round (`--warmup` rounds first, not

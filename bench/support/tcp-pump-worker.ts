@@ -1,11 +1,15 @@
 // The host's programs of `bench tcp-guests`, each run in a worker thread from this module: it
-// imports only node:net, tcp-pump.ts and thread.ts (node:fs), since a worker that loads the host's modules too moves
+// imports only node:net, tcp-pump.ts, readinto.ts and thread.ts (node:fs), since a worker that loads the host's modules too moves
 // Node `net` loopback streams several times slower (measured: 0.2-0.5 against 1-13 Gb/s), which
 // would flatter every ratio against it. Each thread takes the `nice` it is given (the guests'
 // vCPU threads' GUEST_NICE): at the bench's own priority Node's threads got about three times
 // the guests' share of a loaded machine's CPU.
 // - role 'sink': the byte sink on a port and the request/answer exchange on the next; posts
-//   its port and serves until terminated;
+//   its port and serves until terminated. The byte sink reads into one 64 KiB buffer (net's
+//   `onread`, src/readinto.ts), as the sink guest reads views of its received pages
+//   (TcpSocket.onBytes): through 'data' events Node paid a fresh Buffer per read that the guest
+//   does not (its sink thread took 0.45-0.51 CPU-s per GiB, against 0.31-0.33 reading into one
+//   buffer: docs/PERFORMANCE.md, tcp18);
 // - role 'client': posts its thread id, then for each message `{ port, bytes }` pumps one stream
 //   of `bytes` into 127.0.0.1:port and posts its result, and for `{ port, cps }` runs that many
 //   exchanges against port+1, 16 at a time, and posts the rate; until terminated.
@@ -14,6 +18,7 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { currentThreadId } from '../../src/hypervisor/thread.js';
+import { readingInto } from '../../src/readinto.js';
 import { answerExchange, connectionRate, CPS_PARALLEL, pumpBytes, sinkConnection, type PumpResult } from './tcp-pump.js';
 
 export interface PumpJob { readonly role: 'sink' | 'client'; readonly nice: number }
@@ -28,9 +33,24 @@ async function netConnect(port: number): Promise<Socket> {
   return s;
 }
 
+/** Where the byte sink reads: each read is counted during its callback, so one buffer serves every connection. */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** A byte-sink connection, re-wrapped to read into READ_BUFFER (paused since its accept). */
+function sinkReadingInto(accepted: Socket): void {
+  let count: (c: Uint8Array) => void = () => {};
+  const s = readingInto(accepted, READ_BUFFER, (n, buf) => {
+    count(buf.subarray(0, n));
+    return true;
+  }, { allowHalfOpen: true });
+  sinkConnection(s, (onChunk) => {
+    count = onChunk;
+  });
+}
+
 async function sink(): Promise<number> {
   for (;;) {
-    const bytes = createServer(sinkConnection);
+    const bytes = createServer({ pauseOnConnect: true }, sinkReadingInto);
     await new Promise<void>((r) => bytes.listen(0, '127.0.0.1', r));
     const port = (bytes.address() as AddressInfo).port;
     const answer = createServer(answerExchange);
