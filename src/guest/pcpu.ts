@@ -306,6 +306,7 @@ function hostFor(r: () => Resident): RealmHost {
       if (typeof port !== 'number' || d.halted) return SEND_NOT_HERE;
       const result = d.hypercalls.evtchnSend(port);
       if (result === SEND_DONE) Atomics.add(stats.words, PcpuStats.SENDS, 1);
+      else if (result === SEND_NOT_HERE) Atomics.add(stats.words, PcpuStats.LEFT, 1);
       return result;
     },
     halt() {
