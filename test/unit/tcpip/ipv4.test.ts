@@ -126,6 +126,18 @@ test("ICMP port unreachable about a reassembled datagram quotes the datagram as 
   }
 });
 
+test('fragments whose datagram, with its first header, would pass 65,535 bytes are dropped', () => {
+  const { b } = stackPair();
+  const r = b.ip.reassembly;
+  const dropped = r.counters.dropped;
+  const options = new Uint8Array(60); // a first fragment with 40 bytes of options
+  options[0] = 0x4f;
+  assert.equal(r.add('k', 0, true, new Uint8Array(65_504), options), undefined);
+  assert.equal(r.add('k', 65_504, false, new Uint8Array(11), options.subarray(0, 20)), undefined, '60 + 65,515 bytes');
+  assert.equal(r.counters.dropped, dropped + 1);
+  assert.equal(r.datagrams, 0);
+});
+
 test('ICMP fragmentation-needed about an open connection lowers its MSS (RFC 1191)', async () => {
   const { clock, link, a, b } = stackPair();
   b.tcp.listen(80, () => {});
