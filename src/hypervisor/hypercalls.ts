@@ -138,7 +138,7 @@ export class Hypercalls {
     try {
       if (this.#sendHere?.(port)) return;
     } catch {
-      // The port changed meanwhile (closed by the domain): delivered as the send found it.
+      // It failed there (the port was closed meanwhile, say): delivered as the send found it.
     }
     this.#deliver(domid, rport);
   }
