@@ -8,7 +8,9 @@
 // port in, a number or a short code out). The views are the pCPU's own, made once per domain: the
 // domain's own from the buffers dom0 placed it with, its peers' from the grants dom0 answered its
 // control calls with (never from the realm). A send this copy does not start (a target it has no
-// view of, a domain being killed) is left to the realm's own Hypercalls, which does it as before.
+// view of, a domain being killed) is left to the realm's own Hypercalls, which connects the
+// target and has this copy do the send once the view came (an event deferred here outlives the
+// domain; one deferred in the realm would not: hypercalls.ts deliverConnected).
 // One it started and that failed is not tried again there: a second try would wait for a held
 // lock a second time, or find a lock the first try poisoned; the realm throws the error it was
 // (hypervisor/error-code.ts). The thread never waits for a FIFO queue lock (pcpu.ts defers, as

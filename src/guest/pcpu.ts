@@ -238,12 +238,13 @@ function hostFor(r: () => Resident): RealmHost {
       if (typeof id !== 'number' || typeof ms !== 'number' || d.halted) throw new TypeError('bad timer');
       const old = d.timers.get(id);
       if (old) clearTimeout(old);
-      else if (d.timers.size >= MAX_TIMERS) throw new RangeError('too many timers');
+      else if (d.timers.size >= MAX_TIMERS) return false; // the realm's own error (ENOMEM), not a throw of this thread's
       d.timers.set(id, setTimeout(() => {
         d.timers.delete(id);
         d.post({ kind: 'timer', id });
         kick();
       }, Math.max(1, Math.min(ms, 2 ** 31 - 1))));
+      return true;
     },
     timerClear(id) {
       const d = r();
@@ -306,6 +307,7 @@ function hostFor(r: () => Resident): RealmHost {
       if (typeof port !== 'number' || d.halted) return SEND_NOT_HERE;
       const result = d.hypercalls.evtchnSend(port);
       if (result === SEND_DONE) Atomics.add(stats.words, PcpuStats.SENDS, 1);
+      else if (result === SEND_NOT_HERE) Atomics.add(stats.words, PcpuStats.LEFT, 1);
       return result;
     },
     halt() {

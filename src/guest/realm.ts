@@ -62,10 +62,12 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
   setLockOwner(host.threadId());
   // Its wakes of sleeping vCPU threads (dom0's backends) are batched by the pCPU per pass (wakes.ts).
   unblockThrough((words, index) => host.wake(words, index));
-  // Its own copy of the event path (the sends the pCPU leaves to it, its unmasks) runs on the pCPU
-  // thread too: it must not wait for a FIFO queue lock another thread holds, or the pool mates
-  // wait with it (a lock held 2 s crashed the domain, ETIMEDOUT). The event is linked from a timer
-  // of the realm's once the lock is free (evtchn.ts), as the pCPU's own copy does.
+  // Its own copy of the event path (its unmasks, and the sends the pCPU's copy could not do once
+  // the realm connected their target: hypercalls.ts deliverConnected) runs on the pCPU thread too:
+  // it must not wait for a FIFO queue lock another thread holds, or the pool mates wait with it (a
+  // lock held 2 s crashed the domain, ETIMEDOUT). The event is linked from a timer of the realm's
+  // once the lock is free (evtchn.ts); those end with the domain, so sends are the pCPU's wherever
+  // it has the target's view.
   deferLockedEvents();
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let next = 1;

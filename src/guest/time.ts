@@ -87,7 +87,8 @@ export class GuestTime implements Time {
   #arm(): void {
     const first = this.#sleepers[0]?.at ?? 0;
     if (first === this.#armed) return;
-    this.#armed = first;
+    // Armed once set_timer_op succeeded: one that failed (ENOMEM in a shared pool) is tried again by the next sleep.
     this.#hc.setTimer(first);
+    this.#armed = first;
   }
 }

@@ -255,12 +255,21 @@ export class Cpupool {
 
   /** Turns the pool's pCPUs have run (each runs one domain's work). */
   turns(): number {
-    return this.#pcpus.reduce((n, p) => n + Atomics.load(p.stats.words, PcpuStats.TURNS), 0);
+    return this.#total(PcpuStats.TURNS);
   }
 
   /** Sends its domains made that the pCPUs did in their one copy of the hypercall (not left to the realms). */
   sends(): number {
-    return this.#pcpus.reduce((n, p) => n + Atomics.load(p.stats.words, PcpuStats.SENDS), 0);
+    return this.#total(PcpuStats.SENDS);
+  }
+
+  /** Sends the pCPUs left to the realms' own copies: they had no view of the target yet (Hypercalls connects it). */
+  sendsLeft(): number {
+    return this.#total(PcpuStats.LEFT);
+  }
+
+  #total(word: number): number {
+    return this.#pcpus.reduce((n, p) => n + Atomics.load(p.stats.words, word), 0);
   }
 
   /** Resolves once every pCPU thread is up. */

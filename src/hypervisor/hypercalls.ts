@@ -121,10 +121,26 @@ export class Hypercalls {
       if (!missing) return;
       const [domid, rport] = missing;
       // The other end bound to us; its buffers reach us once, off the data path.
-      void this.connect(domid).then(() => this.#deliver(domid, rport), () => {});
+      void this.connect(domid).then(() => this.#deliverConnected(port, domid, rport), () => {});
     } finally {
       this.#exit();
     }
+  }
+
+  /**
+   * A send whose target this copy had no view of, once connect() brought one. On a shared pCPU
+   * the pCPU's copy got that view first (dom0's answer passes through its thread) and does the
+   * send: an event it must defer (a held FIFO queue lock) is retried from the pCPU thread's own
+   * timer, where this realm's timers end with the domain, and the target is live and must get
+   * it (Xen delivered it when it was sent). What the pCPU's copy did not do is delivered here.
+   */
+  #deliverConnected(port: number, domid: number, rport: number): void {
+    try {
+      if (this.#sendHere?.(port)) return;
+    } catch {
+      // It failed there (the port was closed meanwhile, say): delivered as the send found it.
+    }
+    this.#deliver(domid, rport);
   }
 
   #deliver(domid: number, port: number): void {

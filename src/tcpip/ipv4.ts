@@ -44,6 +44,21 @@ export interface Ipv4Packet {
   readonly info: NetFrameInfo;
 }
 
+/**
+ * A reassembled datagram's header made the one its sender wrote before it fragmented it, as
+ * Linux's ip_frag_reasm does: the first fragment's, with the whole length and no fragment
+ * fields. An ICMP error about the datagram quotes it, with the first 8 bytes of its payload
+ * (RFC 792), where the sender finds the ports to match it with.
+ */
+function wholeHeader(d: Uint8Array): void {
+  const ihl = (d[0]! & 15) * 4;
+  d[2] = d.length >> 8; d[3] = d.length;
+  d[6] = 0; d[7] = 0;
+  d[10] = 0; d[11] = 0;
+  const c = finish(sumBytes(d, 0, ihl));
+  d[10] = c >> 8; d[11] = c;
+}
+
 /** What an ICMP error about `p` quotes of it. */
 export function quoteOf(p: Ipv4Packet): Uint8Array {
   return p.frame.subarray(p.headerAt, p.quoteEnd);
@@ -234,11 +249,11 @@ export class Ipv4Layer {
   input(frame: Uint8Array, o: number, info: NetFrameInfo): void {
     const avail = frame.length - o;
     if (avail < IPV4_HLEN || frame[o]! >> 4 !== 4) return void this.counters.rxBadHeader++;
-    const ihl = (frame[o]! & 15) * 4;
+    let ihl = (frame[o]! & 15) * 4;
     const total = (frame[o + 2]! << 8) | frame[o + 3]!;
     if (ihl < IPV4_HLEN || ihl > avail || total < ihl || total > avail) return void this.counters.rxBadHeader++;
     if (!verify(frame, o, ihl)) return void this.counters.rxBadHeader++;
-    const end = o + total; // Ethernet padding after the datagram is not payload
+    let end = o + total; // Ethernet padding after the datagram is not payload
     const src = readIpv4(frame, o + 12);
     const dst = readIpv4(frame, o + 16);
     const { address } = this.config;
@@ -250,9 +265,14 @@ export class Ipv4Layer {
     let payload = frame.subarray(o + ihl, end);
     if (fragField & (FLAG_MF | 0x1fff)) {
       const whole = this.reassembly.add(`${src}:${dst}:${proto}:${(frame[o + 4]! << 8) | frame[o + 5]!}`,
-        (fragField & 0x1fff) * 8, (fragField & FLAG_MF) !== 0, payload);
+        (fragField & 0x1fff) * 8, (fragField & FLAG_MF) !== 0, payload, frame.subarray(o, o + ihl));
       if (!whole) return;
-      payload = whole;
+      wholeHeader(whole);
+      frame = whole;
+      o = 0;
+      end = whole.length;
+      ihl = (whole[0]! & 15) * 4; // the first fragment's: options not copied to the others are in it only
+      payload = whole.subarray(ihl);
     }
     this.counters.rxPackets++;
     const p: Ipv4Packet = { src, dst, proto, ttl: frame[o + 8]!, frame, headerAt: o, quoteEnd: Math.min(end, o + ihl + 8), payload, info };

@@ -17,6 +17,8 @@ export const REASSEMBLY_DEFAULTS: ReassemblyOptions = {
 
 interface Datagram {
   frags: { start: number; data: Uint8Array }[];
+  /** The first fragment's IP header, once it came. */
+  header?: Uint8Array;
   bytes: number;
   /** Payload length once the last fragment (MF clear) arrived, else -1. */
   total: number;
@@ -47,10 +49,10 @@ export class Reassembly {
   }
 
   /**
-   * Add one fragment (`offset` in bytes, `more` = MF). Returns the whole payload when this
-   * fragment completes its datagram.
+   * Add one fragment (`offset` in bytes, `more` = MF, `header` its IP header). Returns the whole
+   * datagram when this fragment completes it: the first fragment's header, then the payload.
    */
-  add(key: string, offset: number, more: boolean, data: Uint8Array): Uint8Array | undefined {
+  add(key: string, offset: number, more: boolean, data: Uint8Array, header: Uint8Array): Uint8Array | undefined {
     const end = offset + data.length;
     if (end > 65535 - 20 || (more && (data.length === 0 || data.length % 8 !== 0))) {
       this.#drop(key);
@@ -84,12 +86,16 @@ export class Reassembly {
       return this.#reject(key);
     }
     p.frags.push({ start: offset, data: data.slice() });
+    if (offset === 0) p.header = header.slice();
     p.bytes += data.length;
     this.#bytes += data.length;
     if (p.total === -1 || p.bytes !== p.total) return undefined;
-    // No overlaps and the byte count equals the total: the fragments tile the datagram.
-    const out = new Uint8Array(p.total);
-    for (const f of p.frags) out.set(f.data, f.start);
+    // No overlaps and the byte count equals the total: the fragments tile the datagram, the first among them.
+    const head = p.header!;
+    if (head.length + p.total > 65535) return this.#reject(key); // its length would not fit its header
+    const out = new Uint8Array(head.length + p.total);
+    out.set(head);
+    for (const f of p.frags) out.set(f.data, head.length + f.start);
     this.#drop(key);
     this.counters.completed++;
     return out;

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { EVTCHN_FIFO_PRIORITY_DEFAULT } from '../../src/abi/event_channel.js';
-import { CB_FIFO_QUEUE_LOCK } from '../../src/hypervisor/layout.js';
+import { PAGE_SIZE } from '../../src/abi/xen.js';
+import { XS_INTF_REQ_CONS, XS_INTF_REQ_PROD } from '../../src/abi/xs_wire.js';
+import { CB_FIFO_QUEUE_LOCK, PFN_XENSTORE } from '../../src/hypervisor/layout.js';
 import { restoreFile } from '../../src/migration/restore.js';
 import { saveDomain } from '../../src/migration/save.js';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
@@ -129,11 +131,11 @@ test("EVTCHNOP_send with hostile ports: a shared-pool guest, whose sends run in 
 
 // dom0's event queue lock held by another thread (a preempted or hostile sender): a pCPU thread
 // must not wait for it, or the pool mates wait too, and a lock held past LOCK_MAX_WAIT_MS crashed
-// the sender (ETIMEDOUT). Held from before the boot, it meets both copies of the send on the
-// pCPU thread: the guest's first send to dom0 is left to its realm (the pCPU has no view of dom0
-// yet), which delivers it once dom0's view came; its later ones are the pCPU's. Without
-// deferLockedEvents() in realm.ts the guest crashed in that first delivery; without it in
-// pcpu.ts the pCPU's sends failed the same way and none was counted.
+// the sender (ETIMEDOUT). Held from before the boot: the guest's first send to dom0 is left to
+// its realm (the pCPU has no view of dom0 yet; counted, so that the test fails if that path is
+// no longer taken), which connects and has the pCPU's copy do it once dom0's view came; its later
+// ones are the pCPU's. Without deferLockedEvents() in pcpu.ts the pCPU's sends failed and none
+// was counted.
 test("dom0's FIFO queue lock held while a shared-pool guest boots and runs: no copy of the send on the pCPU waits for it; the events are linked once it is free", T, async (t) => {
   const pool = await host.createCpupool('held', 1);
   const shutdowns: [number, unknown][] = [];
@@ -144,6 +146,7 @@ test("dom0's FIFO queue lock held while a shared-pool guest boots and runs: no c
   const create = host.create(config('held-tick', join(FIXTURES, 'ticker.ts'), 'pool = "held"\n'));
   create.catch(() => {});
   const sends = pool.sends();
+  const left = pool.sendsLeft();
   let domid: number | undefined;
   for (const end = Date.now() + 60_000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
     domid ??= host.hv.domains().find((d) => d.name === 'held-tick')?.domid;
@@ -153,8 +156,32 @@ test("dom0's FIFO queue lock held while a shared-pool guest boots and runs: no c
   const { domain } = await create;
   assert.deepEqual(shutdowns.filter(([d]) => d === domain.domid), [], consoleText(domain.domid));
   assert.ok(pool.sends() >= sends + 10, `the pCPU did ${pool.sends() - sends} of its sends while the lock was held`);
+  assert.ok(pool.sendsLeft() > left, 'no send was left to the realm: the pCPU had a view of dom0 from the boot');
   const ticks = (consoleText(domain.domid).match(/tick/g) ?? []).length;
   await consoleMatch(domain.domid, new RegExp(`tick ${ticks + 2}`));
+  await host.destroy(domain.domid);
+});
+
+// A send made before the pCPU had a view of its target waits for its realm's connect; once the
+// view came, it must be linked even if the sender halts first: its target (dom0, here) is live,
+// and in Xen the send was done when it was made. Created paused, the guest's boot sends its
+// xenstore watch to dom0 (left to its realm: the pCPU has no view of dom0 yet) and the delivery
+// waits for its first turn; dom0's queue lock is held from then until the guest has shut down.
+test("a shared-pool guest that halts while dom0's queue lock is held: its boot's events still reach dom0", T, async (t) => {
+  await host.createCpupool('halting', 1);
+  const { domain } = await host.create(config('quick-off', join(FIXTURES, 'quick-off.ts'), 'pool = "halting"\non_poweroff = "preserve"\n'), { paused: true });
+  const ring = new Int32Array(domain.view.buffers.memory, PFN_XENSTORE * PAGE_SIZE, PAGE_SIZE >> 2);
+  const held = await holdLock(t, host.hv.dom0.view.ctl, CB_FIFO_QUEUE_LOCK + EVTCHN_FIFO_PRIORITY_DEFAULT);
+  await host.unpause(domain.domid);
+  for (const end = Date.now() + 30_000; domain.shutdownReason === null && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(domain.shutdownReason, 'poweroff');
+  assert.notEqual(Atomics.load(ring, XS_INTF_REQ_PROD >> 2), Atomics.load(ring, XS_INTF_REQ_CONS >> 2), 'its watch is not read while dom0 has no event');
+  await held.release();
+  // xenstored reads the ring when dom0 gets the event: the linking is retried at most 128 ms apart.
+  for (const end = Date.now() + 10_000; Atomics.load(ring, XS_INTF_REQ_CONS >> 2) !== Atomics.load(ring, XS_INTF_REQ_PROD >> 2) && Date.now() < end;) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(Atomics.load(ring, XS_INTF_REQ_CONS >> 2), Atomics.load(ring, XS_INTF_REQ_PROD >> 2), 'xenstored never read the watch its boot sent');
   await host.destroy(domain.domid);
 });
 
@@ -204,6 +231,24 @@ test('an unhandled rejection is the crash of the domain whose promise it was', T
   assert.match(consoleText(bad.domain.domid), /TypeError: nobody catches this/);
   assert.equal(host.hv.domain(mate.domain.domid).shutdownReason, null);
   await host.destroy(mate.domain.domid);
+});
+
+test('a guest that arms more timers than its pCPU allows gets ENOMEM of its own realm, runs on, and so does its pool mate', T, async () => {
+  await host.createCpupool('timer-hog', 1);
+  const mate = await host.create(config('mate-timers', join(FIXTURES, 'ticker.ts'), 'pool = "timer-hog"\n'));
+  // Its 65,536 timers hold about 37 MiB of the thread's heap: a memory= share that fits them.
+  const hog = await host.create(config('timer-hog', join(FIXTURES, 'timer-hog.ts'), 'pool = "timer-hog"\nmemory = 128\n'));
+  const found = JSON.parse((await consoleMatch(hog.domain.domid, /TIMERS (\{.*\})/, 60_000))[1]!) as Record<string, unknown>;
+  assert.equal(found.armed, 65536);
+  assert.equal(found.refused, 'XenError ENOMEM realm');
+  // Its sleep's set_timer_op needs a timer of its own too: refused the same way, unless the
+  // runtime's one was armed already (set_timer_op re-arms it). Its next sleep works either way.
+  assert.ok(found.full === 'slept' || found.full === 'XenError ENOMEM realm', String(found.full));
+  assert.equal(found.after, 'slept');
+  assert.equal(host.hv.domain(hog.domain.domid).shutdownReason, null);
+  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
+  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+  await Promise.all([host.destroy(hog.domain.domid), host.destroy(mate.domain.domid)]);
 });
 
 test("a destroyed domain's timers never run again", T, async () => {

@@ -2,6 +2,7 @@
 // coding, AbortController, crypto.getRandomValues), built inside the realm on the few host
 // functions of host.ts. This module runs first in the realm's image (realm.ts imports it
 // first), before any guest code: the host functions are kept in closures here and nowhere else.
+import { XenError } from '../../errors.js';
 import type { RealmHost } from './host.js';
 
 /** The wrapper bin/link.js puts around the realm's image passes the host functions in. */
@@ -96,7 +97,7 @@ class Timeout {
   }
   refresh(): this {
     const t = timers.get(this[TIMER_ID]);
-    if (t) host.timerSet(this[TIMER_ID], t.ms);
+    if (t) arm(this[TIMER_ID], t.ms);
     return this;
   }
   close(): void {
@@ -112,12 +113,21 @@ function timerMs(ms: unknown): number {
   return Number.isFinite(n) && n >= 1 ? Math.min(n, 2 ** 31 - 1) : 1;
 }
 
+/**
+ * Arm timer `id` on the pCPU. A domain may have only so many armed there (each is a host timer of
+ * the thread): past that, whatever armed it (its own setTimeout, or a hypercall of its library OS
+ * such as set_timer_op) fails with ENOMEM, as a Xen hypercall out of memory for the domain does.
+ */
+function arm(id: number, ms: number): void {
+  if (!host.timerSet(id, ms)) throw new XenError('ENOMEM', 'the domain has as many timers armed as its shared pCPU allows');
+}
+
 function addTimer(fn: unknown, ms: unknown, args: unknown[], repeat: boolean): Timeout {
   if (typeof fn !== 'function') throw new TypeError('the callback must be a function');
   const id = nextTimer++;
   const t: Timer = { fn: fn as Timer['fn'], args, ms: timerMs(ms), repeat };
+  arm(id, t.ms);
   timers.set(id, t);
-  host.timerSet(id, t.ms);
   return new Timeout(id);
 }
 
@@ -131,7 +141,7 @@ function clearTimer(t: unknown): void {
 export function fireTimer(id: number): void {
   const t = timers.get(id);
   if (!t) return;
-  if (t.repeat) host.timerSet(id, t.ms);
+  if (t.repeat) arm(id, t.ms);
   else timers.delete(id);
   guarded(t.fn, t.args);
 }

@@ -9,8 +9,11 @@ export interface RealmHost {
   now(): number;
   /** process.hrtime.bigint(). */
   hrtime(): bigint;
-  /** Fire timer `id` in a turn after `ms` milliseconds (again, until cleared, if `repeat`). */
-  timerSet(id: number, ms: number): void;
+  /**
+   * Fire timer `id` in a turn after `ms` milliseconds; true if armed, false (nothing armed) when
+   * the domain has as many armed as a domain may (each costs the thread a host timer).
+   */
+  timerSet(id: number, ms: number): boolean;
   timerClear(id: number): void;
   /** Run a turn soon: setImmediate callbacks are waiting. */
   immediate(): void;

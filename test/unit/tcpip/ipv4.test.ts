@@ -106,6 +106,38 @@ test('ICMP: echo answered, port unreachable sent for closed UDP ports at a bound
   assert.equal(b.icmpLayer.rxBad, bad + 1);
 });
 
+test("ICMP port unreachable about a reassembled datagram quotes the datagram as its sender made it: the first fragment's header, whole, and the UDP header", async () => {
+  const { clock, link } = stackPair();
+  const udp = udpPayload(40);
+  const first = ipv4Frame('10.0.0.1', '10.0.0.2', PROTO_UDP, udp.subarray(0, 24), 0x1234, 0x2000);
+  const last = ipv4Frame('10.0.0.1', '10.0.0.2', PROTO_UDP, udp.subarray(24), 0x1234, 3);
+  // The original header: the first fragment's, with the whole length and no fragment fields.
+  const header = first.slice(14, 34);
+  header[2] = 0; header[3] = 60; header[6] = 0; header[7] = 0; header[10] = 0; header[11] = 0;
+  const c = finish(sumBytes(header, 0, 20));
+  header[10] = c >> 8; header[11] = c & 255;
+  for (const order of [[first, last], [last, first]]) {
+    let quoted: Uint8Array | undefined;
+    link.b.onTransmit = (f) => { if (f[23] === PROTO_ICMP && f[34] === 3 && f[35] === 3) quoted = f.slice(42); };
+    await runUntil(clock, () => false, 2000); // a fresh token for the error
+    for (const f of order) link.b.deliver(f);
+    await runUntil(clock, () => quoted !== undefined, 10);
+    assert.deepEqual(quoted, Uint8Array.from([...header, ...udp.subarray(0, 8)]));
+  }
+});
+
+test('fragments whose datagram, with its first header, would pass 65,535 bytes are dropped', () => {
+  const { b } = stackPair();
+  const r = b.ip.reassembly;
+  const dropped = r.counters.dropped;
+  const options = new Uint8Array(60); // a first fragment with 40 bytes of options
+  options[0] = 0x4f;
+  assert.equal(r.add('k', 0, true, new Uint8Array(65_504), options), undefined);
+  assert.equal(r.add('k', 65_504, false, new Uint8Array(11), options.subarray(0, 20)), undefined, '60 + 65,515 bytes');
+  assert.equal(r.counters.dropped, dropped + 1);
+  assert.equal(r.datagrams, 0);
+});
+
 test('ICMP fragmentation-needed about an open connection lowers its MSS (RFC 1191)', async () => {
   const { clock, link, a, b } = stackPair();
   b.tcp.listen(80, () => {});
