@@ -10,7 +10,8 @@
 //
 // It registers os.lifecycle.onSuspend: after `xenode save` + `xenode restore` (or a migration)
 // main(os) runs again with os.resumed holding the store's map and log position, so it carries
-// on without replaying the log and without counting a boot.
+// on without replaying the log and without counting a boot. Puts that come after it handed its
+// state over wait (os.lifecycle.onResume lets them go on if the domain runs on here).
 import type { Block, OS } from 'xenode';
 import { SECTOR, decodeRecord, encodeRecord, isFormatted, superblock, type Record } from './kvlog.js';
 
@@ -83,18 +84,39 @@ class KvStore {
 
   /** Puts run one after another; a suspend's state waits for the one in flight. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Set while a suspend holds the state: puts wait here (resume() opens it). */
+  #held: { gate: Promise<void>; open(): void } | undefined;
 
   /** Append, flush, then apply: acknowledged means durable. */
   put(key: string, value: string | undefined): Promise<void> {
-    const p = this.#queue.then(() => this.#append(key, value));
+    // The hold as the put comes: one queued before a suspend's state is part of it.
+    const held = this.#held;
+    const p = this.#queue.then(() => held?.gate).then(() => this.#append(key, value));
     this.#queue = p.catch(() => {});
     return p;
   }
 
-  /** The state once no put is in flight: one acknowledged after it would be missing from it. */
+  /**
+   * The state once the puts before it are done. Later puts wait until resume(): one acknowledged
+   * after the state was taken would be missing from it where the domain resumes. If it does
+   * resume elsewhere they are never acknowledged here, and its client asks the new copy.
+   */
   async settledState(): Promise<KvState> {
-    await this.#queue;
+    const before = this.#queue;
+    if (!this.#held) {
+      let open = (): void => {};
+      const gate = new Promise<void>((r) => (open = r));
+      this.#held = { gate, open };
+    }
+    await before;
     return this.state();
+  }
+
+  /** The suspend ended with the domain here: the held puts go on. */
+  resume(): void {
+    const held = this.#held;
+    this.#held = undefined;
+    held?.open();
   }
 
   async #append(key: string, value: string | undefined): Promise<void> {
@@ -145,6 +167,7 @@ export default async function main(os: OS): Promise<void> {
   const disk = await os.block();
   const kv = new KvStore(disk);
   os.lifecycle.onSuspend(() => kv.settledState());
+  os.lifecycle.onResume(() => kv.resume());
   const resumed = os.resumed as KvState | undefined;
   if (resumed) {
     kv.adopt(resumed);

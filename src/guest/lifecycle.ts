@@ -26,6 +26,14 @@ export interface Lifecycle {
    * function that removes it.
    */
   onSuspend(handler: SuspendHandler): () => void;
+  /**
+   * Called when a suspend that asked the onSuspend handler ends with the domain running on here
+   * (resumed in place: a checkpoint, a failed or refused save or migration), as Mirage's resume
+   * hooks. A program that stopped acknowledging work once it handed over its state (work
+   * acknowledged after that would be missing from os.resumed elsewhere) carries on from here.
+   * One handler; a new one replaces it. Returns a function that removes it.
+   */
+  onResume(handler: () => void): () => void;
 }
 
 const REQUESTS: Record<string, ShutdownRequest> = { poweroff: 'poweroff', halt: 'poweroff', reboot: 'reboot', suspend: 'suspend' };
@@ -36,6 +44,7 @@ export class GuestLifecycle implements Lifecycle {
   #checks: Promise<void> = Promise.resolve();
 
   #suspendHandler: SuspendHandler | undefined;
+  #resumeHandler: (() => void) | undefined;
 
   constructor(
     private readonly xs: XenstoreClient,
@@ -52,9 +61,22 @@ export class GuestLifecycle implements Lifecycle {
     };
   }
 
+  onResume(handler: () => void): () => void {
+    if (typeof handler !== 'function') throw new TypeError('onResume: the handler must be a function');
+    this.#resumeHandler = handler;
+    return () => {
+      if (this.#resumeHandler === handler) this.#resumeHandler = undefined;
+    };
+  }
+
   /** The program's handler, if it set one. */
   get suspendHandler(): SuspendHandler | undefined {
     return this.#suspendHandler;
+  }
+
+  /** The program's resume handler, if it set one. */
+  get resumeHandler(): (() => void) | undefined {
+    return this.#resumeHandler;
   }
 
   async start(): Promise<void> {

@@ -226,7 +226,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         const addresses = readAhead(vifAddress(xs, view.domid));
         const stacks = new GuestStacks((devid) => net(devid), time, addresses, record?.tcpip, log);
         const sus = new Suspender({
-          hc, handler: () => lifecycle.suspendHandler, ioRanges: () => io.ranges(), flushConsole: () => front.flush(), log, stacks,
+          hc, handler: () => lifecycle.suspendHandler, resumeHandler: () => lifecycle.resumeHandler, ioRanges: () => io.ranges(), flushConsole: () => front.flush(), log, stacks,
           report: (m) => p.report?.('suspend', m),
         });
         return { io, addresses, stacks, sus, block: blockDevices(ctx, view.domid, (f) => sus.trackDevice(f)) };

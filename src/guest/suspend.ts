@@ -33,6 +33,8 @@ const CONSOLE_FLUSH_MS = 1000;
 export interface SuspendDeps {
   readonly hc: Hypercalls;
   handler(): SuspendHandler | undefined;
+  /** The program's resume handler: told when a suspend that asked its handler ends with the domain here. */
+  resumeHandler(): (() => void) | undefined;
   ioRanges(): IoRanges;
   readonly stacks: Pick<GuestStacks, 'freeze' | 'thaw'>;
   flushConsole(): Promise<void>;
@@ -72,9 +74,11 @@ export class Suspender {
     let devices: Quiescable[] = [];
     let frozen = false;
     let resumedHere = false;
+    let asked = false;
     const marks: Record<string, number> = { asked: wallMs() };
     try {
       const handler = this.#deps.handler();
+      asked = handler !== undefined;
       const state = handler ? await handler() : undefined;
       marks.handler = wallMs();
       frozen = true;
@@ -100,6 +104,13 @@ export class Suspender {
       for (const d of devices) d.release();
       if (frozen) this.#deps.stacks.thaw(resumedHere);
       this.#busy = false;
+      if (asked) {
+        try {
+          this.#deps.resumeHandler()?.();
+        } catch (e) {
+          log(`resume handler: ${(e as Error)?.message ?? String(e)}`);
+        }
+      }
     }
   }
 }

@@ -92,11 +92,10 @@ test(`--with-disks, a ${format} VDI: it moves with the running guest into a ${fo
   const { params } = await hostOf(b).vdis.diskParams(destVdi, 'ro');
   assert.equal(params.slice(0, params.indexOf(':')), format, 'the destination VDI has the source\'s format');
   assert.ok(!(await vdiUuids(a)).includes(vdi), 'the source VDI is gone');
-  // No write here before the replay: a put in flight at the suspend is acknowledged at the source
-  // but not in kv-store's handed-over tail, so a put here would overwrite it (kv-store's race, not the disk's).
   assert.equal(await ask(hostOf(b), there.domid, 'get pre3'), 'ok v3');
   // The last writes acknowledged before the suspend are in the state the guest resumed with
-  // (a get is no write): if one is missing only from the replay below, the disk lost it.
+  // (kv-store holds the puts that come after it handed its state over, unacknowledged): if one
+  // is missing only from the replay below, the disk lost it.
   for (const k of during.slice(-5)) assert.equal(await ask(hostOf(b), there.domid, `get ${k}`), `ok v${k.slice('during'.length)}`, `key ${k} in the resumed guest's state`);
   await b.ts.call('destroy', { domain: there.domid });
   if (format !== 'raw') assert.ok([0, null].includes(imageCheck(params.slice(params.indexOf(':') + 1), format)), `Debian's tools read the ${format} image as sound`);

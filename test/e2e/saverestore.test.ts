@@ -85,6 +85,9 @@ test('kv-store keeps its state across save and restore; its disk and vif are as 
   await saveDomain(host, r.domain.domid, cp, { checkpoint: true });
   assert.equal(r.domain.shutdownReason, null);
   assert.equal(await ask(r.domain.domid, 'get shape'), 'ok round');
+  // Puts wait while a suspend holds the store's state; resumed in place (onResume) they go on.
+  assert.equal(await ask(r.domain.domid, 'set size small'), 'ok');
+  assert.equal(await ask(r.domain.domid, 'get size'), 'ok small');
   await host.destroy(r.domain.domid);
 
   // The checkpoint restores once the name is free again, as another new domain.
