@@ -128,8 +128,6 @@ export class NetDatapath {
   #unbacked = 0;
   /** Frames in flight whose write waits for their answer (not those built in place). */
   #awaited = 0;
-  /** Queues whose rx batch goes on in a microtask (#rxBatch). */
-  readonly #rxLater = new Set<Queue>();
   #open = false;
   /** The one way into the pump: once per turn of the event loop, whoever asks. */
   readonly #kick = oncePerTurn(() => this.#pump());
@@ -443,32 +441,14 @@ export class NetDatapath {
     // The tx answers that came without an event, first: the pages of frames the ACKs here
     // acknowledge are then free for what the stacks send in reply. (A shared channel has run #onTx already.)
     if (q.rxPort !== q.txPort) this.#onTx(q);
-    // A batch's rest is on its way (#rxBatch): it takes the ring to its end, this event's frames too.
-    if (!this.#rxLater.has(q)) this.#rxBatch(q);
-  }
-
-  /**
-   * A batch at a time, each followed by what it made the stacks send (their ACKs and answers)
-   * and its buffers posted again: a backend that keeps delivering (a peer's retransmissions
-   * after a migration) must not hold them back until it pauses, and the first answers of a
-   * long batch go before the rest are made (RX_PUSH_BUDGET). The next batch is taken in a
-   * microtask queued after the frames' own: a program that answers in a promise's continuation
-   * (an `await` on a read, a 'data' listener that resolves one) has answered by then, as one
-   * that answers in the listener has, so its answers go out with the batch's too, as on Linux,
-   * where the reader runs on its own while NAPI polls the next frames.
-   */
-  #rxBatch(q: Queue): void {
     try {
-      if (q.rx.poll(RX_PUSH_BUDGET)) {
-        this.#rxLater.add(q);
-        queueMicrotask(() => {
-          this.#rxLater.delete(q);
-          if (!this.#open || !this.#queues.includes(q)) return;
-          this.#pump();
-          if (q.rx.refill()) q.rxPort.notify();
-          if (this.listeners.size !== 0) this.#rxBatch(q);
-        });
-        return;
+      // A batch at a time, each followed by what it made the stacks send (their ACKs and
+      // answers) and its buffers posted again: a backend that keeps delivering (a peer's
+      // retransmissions after a migration) must not hold them back until it pauses, and the
+      // first answers of a long batch go before the rest are made (RX_PUSH_BUDGET).
+      while (q.rx.poll(RX_PUSH_BUDGET)) {
+        this.#pump();
+        if (q.rx.refill()) q.rxPort.notify();
       }
     } catch (e) {
       return this.#broken(e);
