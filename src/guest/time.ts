@@ -47,11 +47,17 @@ export class GuestTime implements Time {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const at = performance.now() + ms;
     return new Promise((resolve, reject) => {
-      const abort = (): void => {
+      const remove = (): void => {
         const i = this.#sleepers.indexOf(sleeper);
         if (i >= 0) this.#sleepers.splice(i, 1);
-        this.#arm();
-        reject(signal!.reason);
+      };
+      const abort = (): void => {
+        remove();
+        try {
+          this.#arm();
+        } finally {
+          reject(signal!.reason);
+        }
       };
       const sleeper = {
         at,
@@ -64,7 +70,14 @@ export class GuestTime implements Time {
       while (i > 0 && this.#sleepers[i - 1]!.at > at) i--;
       this.#sleepers.splice(i, 0, sleeper);
       signal?.addEventListener('abort', abort, { once: true });
-      this.#arm();
+      try {
+        this.#arm();
+      } catch (e) {
+        // Refused (ENOMEM in a shared pool): this sleep fails and leaves nothing behind.
+        remove();
+        signal?.removeEventListener('abort', abort);
+        throw e;
+      }
     });
   }
 
@@ -80,8 +93,11 @@ export class GuestTime implements Time {
     while (n < this.#sleepers.length && this.#sleepers[n]!.at <= now) n++;
     const due = this.#sleepers.splice(0, n);
     this.#armed = 0;
-    this.#arm();
-    for (const s of due) s.wake();
+    try {
+      this.#arm();
+    } finally {
+      for (const s of due) s.wake();
+    }
   }
 
   #arm(): void {

@@ -263,7 +263,7 @@ export class Cpupool {
     return this.#total(PcpuStats.SENDS);
   }
 
-  /** Sends the pCPUs left to the realms' own copies: they had no view of the target yet (Hypercalls connects it). */
+  /** Sends the pCPUs left to the realms' own copies: no view of the target yet (Hypercalls connects it), or a domain being killed. */
   sendsLeft(): number {
     return this.#total(PcpuStats.LEFT);
   }

@@ -58,7 +58,7 @@ export class PcpuStats {
   static readonly TURN_START = 1; // whole ms since `epoch` when that turn started
   static readonly TURNS = 2;
   static readonly SENDS = 3; // EVTCHNOP_sends the thread did in its one copy of the hypercall (guest/pcpu-hypercalls.ts)
-  static readonly LEFT = 4; // sends it left to the realm's own copy: it had no view of the target yet (a boot's first sends to dom0)
+  static readonly LEFT = 4; // sends it left to the realm's own copy: no view of the target yet (a boot's first sends to dom0), or the domain being killed
   static readonly HEADER_WORDS = 6; // even: the Float64Arrays after the header start 8-byte aligned
   readonly words: Int32Array;
   /** Milliseconds of CPU each slot's domain has used. */

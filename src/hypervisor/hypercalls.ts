@@ -6,7 +6,7 @@
 import { VIRQ_TIMER } from '../abi/event_channel.js';
 import { GNTST_bad_domain, GNTST_general_error, GNTST_okay, GRANT_ENTRIES_PER_FRAME, GrantError } from '../abi/grant_table.js';
 import { DOMID_SELF, type ShutdownReason } from '../abi/xen.js';
-import { XenError } from '../errors.js';
+import { XenError, isXenError } from '../errors.js';
 import type { ControlChannel, PeerGrant } from './control.js';
 import * as evtchn from './evtchn.js';
 import { enterGate, leaveGate } from './gate.js';
@@ -137,8 +137,10 @@ export class Hypercalls {
   #deliverConnected(port: number, domid: number, rport: number): void {
     try {
       if (this.#sendHere?.(port)) return;
-    } catch {
-      // It failed there (the port was closed meanwhile, say): delivered as the send found it.
+    } catch (e) {
+      // The port was closed meanwhile: delivered as the send found it. Any other failure there
+      // (a poisoned lock) is not tried again here, as for the pCPU's own sends.
+      if (!isXenError(e, 'EINVAL')) throw e;
     }
     this.#deliver(domid, rport);
   }

@@ -79,6 +79,9 @@ export class Reassembly {
     }
     if (!more) {
       if (p.total !== -1 && p.total !== end) return this.#reject(key);
+      // A fragment stored before the end was known may lie past it: the bytes could then add up
+      // to the total with a hole at the start.
+      if (p.total === -1 && p.frags.some((f) => f.start + f.data.length > end)) return this.#reject(key);
       p.total = end;
     }
     if ((p.total !== -1 && end > p.total) || p.frags.length >= this.opts.maxFragments ||
@@ -90,7 +93,8 @@ export class Reassembly {
     p.bytes += data.length;
     this.#bytes += data.length;
     if (p.total === -1 || p.bytes !== p.total) return undefined;
-    // No overlaps and the byte count equals the total: the fragments tile the datagram, the first among them.
+    // No overlaps, none past the end, and the byte count equals the total: the fragments tile the
+    // datagram, the first (offset 0, which brought the header) among them.
     const head = p.header!;
     if (head.length + p.total > 65535) return this.#reject(key); // its length would not fit its header
     const out = new Uint8Array(head.length + p.total);

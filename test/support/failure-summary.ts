@@ -20,8 +20,9 @@ export default async function* failureSummary(source: AsyncIterable<TestEvent>):
     if (isFail(event)) failed.push(event.data);
   }
   if (failed.length === 0) return;
-  // A failed subtest also fails its suite; the subtest's own failure says why.
-  const innermost = failed.filter((f) => (f.details.error as { failureType?: string } | undefined)?.failureType !== 'subtestsFailed');
+  // A failed subtest also fails its suite, and a failed or timed-out test cancels its subtests:
+  // the failure that says why is the test's own.
+  const innermost = failed.filter((f) => !['subtestsFailed', 'cancelledByParent'].includes((f.details.error as { failureType?: string } | undefined)?.failureType ?? ''));
   yield `\n# failed tests (${innermost.length}):\n`;
   for (const f of innermost) {
     const error = inspect(f.details.error, { depth: 4 }).split('\n').map((line) => `#   ${line}`).join('\n');

@@ -168,8 +168,7 @@ export class UnixSocketListener {
     /**
      * The socket closed, or xenstored dropped it: output goes nowhere. Kept here rather than read
      * from the socket's `destroyed` getter at every write (about 1% of the daemon's CPU at 1,000
-     * clients); a socket Node destroys itself (a read error) emits 'close' next, and a write
-     * before that fails silently ('error' is ignored below).
+     * clients). A socket Node destroys itself (a read error) emits 'error' first: it is gone from then.
      */
     let gone = false;
     let flushQueued = false;
@@ -224,7 +223,9 @@ export class UnixSocketListener {
       reading();
     });
     // 'close' follows every error (EPIPE, ECONNRESET): nothing to do here.
-    sock.on('error', () => undefined);
+    sock.on('error', () => {
+      gone = true;
+    });
     sock.on('close', () => {
       gone = true;
       this.#sockets.delete(sock);

@@ -158,3 +158,19 @@ test('ICMP fragmentation-needed about an open connection lowers its MSS (RFC 119
   assert.ok(conn.mss < mss && conn.mss <= 1000 - 40, `mss ${mss} -> ${conn.mss}`);
   c.destroy();
 });
+
+test('fragments whose bytes add up to the total with a hole at the start are dropped, in either order', () => {
+  const header = new Uint8Array(20);
+  header[0] = 0x45;
+  for (const order of [['mid', 'last'], ['last', 'mid']]) {
+    const { b } = stackPair();
+    const r = b.ip.reassembly;
+    const dropped = r.counters.dropped;
+    // 8 bytes at 16 (MF), then the last 8 at 8: 16 bytes, a total of 16, and nothing at offset 0.
+    const put = (which: string) => (which === 'mid' ? r.add('k', 16, true, new Uint8Array(8), header) : r.add('k', 8, false, new Uint8Array(8), header));
+    for (const which of order) assert.equal(put(which!), undefined, `${order.join(' then ')}: ${which}`);
+    assert.equal(r.counters.dropped, dropped + 1, order.join(' then '));
+    assert.equal(r.datagrams, 0);
+    assert.equal(r.bytes, 0);
+  }
+});

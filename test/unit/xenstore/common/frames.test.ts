@@ -6,12 +6,13 @@ import { XENSTORE_PAYLOAD_MAX, XSD_SOCKMSG_SIZE, XS_READ, XS_WRITE } from '../..
 import { isXenError } from '../../../../src/errors.js';
 import { XsFrameReader, encodeRequest, packetOf } from '../../../../src/xenstore/common/frames.js';
 
-interface Seen { type: number; reqId: number; txId: number; body: string; whole: number }
+/** `whole`: the bytes packetOf gives, in hex (the packet as it came, header and all). */
+interface Seen { type: number; reqId: number; txId: number; body: string; whole: string }
 
 function reader(onOversize?: (len: number) => void): { r: XsFrameReader; seen: Seen[] } {
   const seen: Seen[] = [];
   const r = new XsFrameReader((h, payload) => {
-    seen.push({ type: h.type, reqId: h.reqId, txId: h.txId, body: payload.toString('latin1'), whole: packetOf(payload).length });
+    seen.push({ type: h.type, reqId: h.reqId, txId: h.txId, body: payload.toString('latin1'), whole: packetOf(payload).toString('hex') });
   }, onOversize);
   return { r, seen };
 }
@@ -20,9 +21,9 @@ const a = encodeRequest(XS_READ, 1, 0, ['/local/domain/1/name']);
 const b = encodeRequest(XS_WRITE, 2, 7, ['/tool/x', 'value'], true);
 const c = encodeRequest(XS_READ, 3, 0, []);
 const expected: Seen[] = [
-  { type: XS_READ, reqId: 1, txId: 0, body: '/local/domain/1/name\0', whole: a.length },
-  { type: XS_WRITE, reqId: 2, txId: 7, body: '/tool/x\0value', whole: b.length },
-  { type: XS_READ, reqId: 3, txId: 0, body: '', whole: XSD_SOCKMSG_SIZE },
+  { type: XS_READ, reqId: 1, txId: 0, body: '/local/domain/1/name\0', whole: a.toString('hex') },
+  { type: XS_WRITE, reqId: 2, txId: 7, body: '/tool/x\0value', whole: b.toString('hex') },
+  { type: XS_READ, reqId: 3, txId: 0, body: '', whole: c.toString('hex') },
 ];
 
 test('packets split across chunks at every byte are cut whole', () => {
