@@ -22,3 +22,14 @@ test('GatewayNet.write resolves once its frames went into the bridge, and reject
   assert.equal(into.length, 2, 'both frames were in the bridge when the write resolved');
   assert.equal(port.counters.txFrames, 2);
 });
+
+test("a frame the gateway's stacks throw on is dropped and counted there: the throw never reaches the bridge or the sender", () => {
+  let calls = 0;
+  const port = new GatewayPort('gw.test', '52:55:0a:00:02:02', 1500, (f) => {
+    calls++;
+    if (f[0] === 0xee) throw new Error('a bug of the stack');
+  });
+  assert.equal(port.deliver(new Uint8Array(60).fill(0xee), NET_FRAME_PLAIN), false, 'the bridge counts it dropped');
+  assert.equal(port.deliver(new Uint8Array(60), NET_FRAME_PLAIN), true, 'the next frame is taken as ever');
+  assert.deepEqual([calls, port.counters.rxFrames, port.counters.rxFailed], [2, 2, 1]);
+});
