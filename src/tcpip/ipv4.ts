@@ -54,9 +54,14 @@ function wholeHeader(d: Uint8Array): void {
   const ihl = (d[0]! & 15) * 4;
   d[2] = d.length >> 8; d[3] = d.length;
   d[6] = 0; d[7] = 0;
-  d[10] = 0; d[11] = 0;
-  const c = finish(sumBytes(d, 0, ihl));
-  d[10] = c >> 8; d[11] = c;
+  fillHeaderChecksum(d, 0, ihl);
+}
+
+/** Fill the checksum of the IP header at b[o, o + ihl). */
+function fillHeaderChecksum(b: Uint8Array, o: number, ihl: number): void {
+  b[o + 10] = 0; b[o + 11] = 0;
+  const c = finish(sumBytes(b, o, ihl));
+  b[o + 10] = c >> 8; b[o + 11] = c;
 }
 
 /** What an ICMP error about `p` quotes of it. */
@@ -239,11 +244,9 @@ export class Ipv4Layer {
     b[o + 6] = frag >> 8; b[o + 7] = frag;
     b[o + 8] = ttl;
     b[o + 9] = proto;
-    b[o + 10] = 0; b[o + 11] = 0;
     writeIpv4(b, o + 12, src);
     writeIpv4(b, o + 16, dst);
-    const c = finish(sumBytes(b, o, IPV4_HLEN));
-    b[o + 10] = c >> 8; b[o + 11] = c;
+    fillHeaderChecksum(b, o, IPV4_HLEN);
   }
 
   input(frame: Uint8Array, o: number, info: NetFrameInfo): void {

@@ -24,6 +24,7 @@ import { killIfAliveAfter } from '../support/exit-guard.js';
 import { holdLock } from '../support/hypervisor.js';
 import { askKv } from '../support/kv.js';
 import { cancelOnceTaken } from '../support/suspend-cancel.js';
+import { waitFor } from '../support/wait.js';
 
 /** A bound on each test: a hung pool recovery fails the test that hung instead of holding the suite. */
 const T = { timeout: 120_000 };
@@ -173,7 +174,7 @@ test("a shared-pool guest that halts while dom0's queue lock is held: its boot's
   const ring = new Int32Array(domain.view.buffers.memory, PFN_XENSTORE * PAGE_SIZE, PAGE_SIZE >> 2);
   const held = await holdLock(t, host.hv.dom0.view.ctl, CB_FIFO_QUEUE_LOCK + EVTCHN_FIFO_PRIORITY_DEFAULT);
   await host.unpause(domain.domid);
-  for (const end = Date.now() + 30_000; domain.shutdownReason === null && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+  await waitFor(() => domain.shutdownReason !== null, 30_000, 20);
   assert.equal(domain.shutdownReason, 'poweroff');
   assert.notEqual(Atomics.load(ring, XS_INTF_REQ_PROD >> 2), Atomics.load(ring, XS_INTF_REQ_CONS >> 2), 'its watch is not read while dom0 has no event');
   await held.release();

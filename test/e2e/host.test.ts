@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { Host } from '../../src/toolstack/host.js';
 import { FIXTURES } from '../support/cli.js';
+import { waitFor } from '../support/wait.js';
 
 let host: Host;
 before(async () => {
@@ -135,7 +136,7 @@ test('a domain destroyed after its reboot took it down, while the new one is bui
     oldId = domain.domid;
     const [gone] = await destroyed;
     assert.equal(gone, oldId);
-    for (const end = Date.now() + 60_000; joined === undefined && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => joined !== undefined, 60_000);
     assert.ok(joined, 'the restart built the domain again');
     await joined; // resolves once the new domain is gone, not ESRCH
     assert.notEqual(rebuilt, -1);

@@ -19,6 +19,7 @@ import { askKv } from '../support/kv.js';
 import { freePort } from '../support/ports.js';
 import { cancelOnceTaken } from '../support/suspend-cancel.js';
 import { hostForTests } from '../support/local-host.js';
+import { waitFor } from '../support/wait.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
@@ -45,7 +46,7 @@ function consoleText(domid: number): string {
 
 /** Wait (bounded) until d`domid`'s console matches `re`: the console daemon reads what the guest wrote a little later. */
 async function consoleMatch(domid: number, re: RegExp): Promise<void> {
-  for (const end = Date.now() + 20_000; !re.test(consoleText(domid)) && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+  await waitFor(() => re.test(consoleText(domid)), 20_000, 20);
   assert.match(consoleText(domid), re);
 }
 

@@ -153,12 +153,4 @@ export function l4Frame(o: {
   return f;
 }
 
-/** Poll `done` every 10 ms until it holds or `ms` pass; returns whether it held. */
-export async function waitFor(done: () => boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (done()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return done();
-}
+export { waitFor } from './wait.js';

@@ -222,7 +222,7 @@ export class UnixSocketListener {
       conn.outputPending?.(sock.writableLength + outbox.bytes);
       reading();
     });
-    // 'close' follows every error (EPIPE, ECONNRESET): nothing to do here.
+    // 'close' follows every error (EPIPE, ECONNRESET) and does the rest; output stops here.
     sock.on('error', () => {
       gone = true;
     });

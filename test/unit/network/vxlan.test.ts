@@ -6,6 +6,7 @@ import { Switch } from '../../../src/network/switch.js';
 import { VXLAN_DEFAULT_VNI, parseEndpoint, vxlanDecap, vxlanEncap } from '../../../src/network/vxlan.js';
 import { isXenError } from '../../../src/errors.js';
 import { Sink, ethFrame, ipPacket, plain, referenceL4Checksum, vidOf } from '../../support/switch.js';
+import { waitFor } from '../../support/wait.js';
 
 const A = '00:16:3e:00:00:0a';
 const B = '00:16:3e:00:00:0b';
@@ -14,8 +15,7 @@ const LOOP = { address: '127.0.0.1', port: 0 };
 
 /** Wait until `cond` holds, polling the event loop (bounded: 20 s, for a loaded machine). */
 async function until(cond: () => boolean, what: string): Promise<void> {
-  for (const end = Date.now() + 20_000; !cond() && Date.now() < end;) await new Promise((r) => setTimeout(r, 2));
-  assert.ok(cond(), `timed out waiting for ${what}`);
+  assert.ok(await waitFor(cond, 20_000, 2), `timed out waiting for ${what}`);
 }
 
 async function twoHosts(t: { after(fn: () => void): void }, opts: { vniA?: number; vniB?: number } = {}) {

@@ -13,6 +13,7 @@ import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import { Host } from '../../../src/toolstack/host.js';
 import { FIXTURES } from '../../support/cli.js';
 import { freePort } from '../../support/ports.js';
+import { waitFor } from '../../support/wait.js';
 
 const WHOAMI = join(FIXTURES, 'whoami.ts');
 
@@ -23,7 +24,7 @@ const WHOAMI = join(FIXTURES, 'whoami.ts');
  */
 async function hostHandles(): Promise<string[]> {
   const open = () => process.getActiveResourcesInfo().filter((r) => /MessagePort|Worker|TCPServerWrap|UDPWrap/.test(r));
-  for (const end = Date.now() + 1_000; open().length > 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 1));
+  await waitFor(() => open().length === 0, 1_000, 1);
   return open();
 }
 
@@ -168,7 +169,7 @@ test('a host that closes while a kernel cache child compiles kills the child', {
       } catch {
         // gone
       }
-      for (const end = Date.now() + 30_000; pendingSignals(child) !== null && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => pendingSignals(child!) === null, 30_000, 20);
     }
     rmSync(dir, { recursive: true, force: true });
   }

@@ -11,6 +11,7 @@ import {
 import { XenbusState } from '../../../../../src/abi/xenbus.js';
 import { switchState } from '../../../../../src/drivers/xenbus.js';
 import { RawNetFront, frameOf, netRig, within } from '../../../../support/net-back.js';
+import { waitFor } from '../../../../support/wait.js';
 
 test('the backend offers what Linux netback offers and goes InitWait', async (t) => {
   const rig = netRig(t);
@@ -200,7 +201,7 @@ test('the toolstack removing the nodes takes the netback away (surprise removal)
   await rig.xs0.rm(be.dir);
   await rig.xs0.rm(`/local/domain/${g.domid}/device/vif/0`);
   const d = await rig.daemon();
-  for (const end = Date.now() + 20_000; d.device(g.domid, 0) && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
+  await waitFor(() => !d.device(g.domid, 0), 20_000);
   assert.equal(d.device(g.domid, 0), undefined);
   assert.equal(rig.hub.ports.size, 0);
 });

@@ -12,6 +12,7 @@ import { Switch } from '../../../../../src/network/switch.js';
 import type { RxQueueLimits } from '../../../../../src/drivers/net/back/rx.js';
 import { XenbusState } from '../../../../../src/abi/xenbus.js';
 import { RawNetFront, frameOf, netRig, within } from '../../../../support/net-back.js';
+import { waitFor } from '../../../../support/wait.js';
 
 async function pair(t: import('node:test').TestContext, macSpoof: boolean, aNodes: Record<string, string> = {}) {
   const sw = new Switch();
@@ -262,8 +263,7 @@ test('locking modes: locked passes only allowed IPv4 sources, disabled nothing e
   assert.equal(br.counters.dropLocked, 2);
   const port = sw.findPort(`vif${a.g.domid}.0`)!;
   const settle = async (cond: () => boolean, what: string) => {
-    for (const end = Date.now() + 20_000; !cond() && Date.now() < end;) await new Promise((r) => setTimeout(r, 5));
-    assert.ok(cond(), what);
+    assert.ok(await waitFor(cond, 20_000, 5), what);
   };
   await rig.xs0.write(`${a.be}/locking-mode`, 'disabled');
   await settle(() => port.disabled, 'the port is disabled');
