@@ -9,7 +9,6 @@ import { XenError } from '../errors.js';
 import { serveControlPort, type PeerGrant } from './control.js';
 import { DOORBELL_SLOTS, doorbellBytes, PcpuStats, type DoorbellSlot } from './doorbell.js';
 import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
-import { markHeapsOnTheirOwnThreads } from './marking.js';
 import type { DomainBuffers } from './memory.js';
 import { CREDIT_DEFAULT_WEIGHT } from './sched.js';
 import { ThreadState } from './thread.js';
@@ -238,7 +237,6 @@ export class Cpupool {
     this.heapMb = opts.heapMb;
     this.#onLog = opts.onLog ?? (() => {});
     this.#watchdogMs = opts.watchdogMs ?? WATCHDOG_MS;
-    markHeapsOnTheirOwnThreads();
     const epoch = performance.timeOrigin + performance.now();
     for (let i = 0; i < opts.cpus; i++) this.#pcpus.push(new Pcpu(this, i, epoch));
     this.#watchdog = setInterval(() => this.#check(), Math.min(WATCHDOG_CHECK_MS, this.#watchdogMs / 4)).unref();

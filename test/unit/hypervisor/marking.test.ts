@@ -1,8 +1,8 @@
-// Once a shared pool exists, V8 marks heaps on their own threads (hypervisor/marking.ts): a pCPU
-// thread at GUEST_NICE no longer waits behind helper threads at dom0's priority marking its heap.
-// Each child (test/support/marking-child.ts) grows dom0's heap until V8 steps incremental markings, under
+// A host's process marks each heap on its own thread (hypervisor/marking.ts): a pCPU thread at
+// GUEST_NICE no longer waits behind helper threads at dom0's priority marking its heap. Each child
+// (test/support/marking-child.ts) grows its heap until V8 steps incremental markings, under
 // --trace-incremental-marking; V8 prints what its helper threads marked only while concurrent
-// marking is on. Without a pool (the control) it is.
+// marking is on. A process that never loads the hypervisor (the control) has it on.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 const CHILD = fileURLToPath(new URL('../../support/marking-child.js', import.meta.url));
 const MARKER = 'xenode-marking-test-grow';
 
-function markingLines(withPool: boolean): string[] {
-  const r = spawnSync(process.execPath, ['--trace-incremental-marking', CHILD, withPool ? 'pool' : 'none', MARKER],
+function markingLines(withHost: boolean): string[] {
+  const r = spawnSync(process.execPath, ['--trace-incremental-marking', CHILD, withHost ? 'host' : 'none', MARKER],
     { encoding: 'utf8', maxBuffer: 256 << 20, timeout: 120_000 });
   assert.equal(r.status, 0, `the child failed: ${r.stderr.slice(-2000)}`);
   const lines = r.stdout.split('\n');
@@ -21,10 +21,10 @@ function markingLines(withPool: boolean): string[] {
   return lines.slice(at + 1).filter((l) => l.includes('[IncrementalMarking]'));
 }
 
-test('with a shared pool, dom0 steps its markings and no helper thread marks; without one, helpers do', { timeout: 240_000 }, () => {
-  const pooled = markingLines(true);
-  assert.ok(pooled.some((l) => l.includes('[IncrementalMarking] Step')), 'dom0 stepped an incremental marking');
-  assert.deepEqual(pooled.filter((l) => l.includes('on background threads')), []);
+test('a host steps its markings and no helper thread marks; a process without the hypervisor has helpers mark', { timeout: 240_000 }, () => {
+  const hosted = markingLines(true);
+  assert.ok(hosted.some((l) => l.includes('[IncrementalMarking] Step')), 'dom0 stepped an incremental marking');
+  assert.deepEqual(hosted.filter((l) => l.includes('on background threads')), []);
   const control = markingLines(false);
-  assert.ok(control.some((l) => l.includes('on background threads')), 'without a pool, V8 marks on its helper threads');
+  assert.ok(control.some((l) => l.includes('on background threads')), 'without the hypervisor, V8 marks on its helper threads');
 });
