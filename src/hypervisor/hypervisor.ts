@@ -1,6 +1,7 @@
 // The hypervisor authority: the domain table and the control plane. It lives on dom0's
 // thread (the host's main thread) and is the only holder of every domain's buffers. Domains
 // reach it through their ControlPlane; dom0's toolstack calls the domctl methods directly.
+import './marking.js'; // V8's marking flags, set before any heap starts a marking
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
