@@ -57,8 +57,15 @@ class Fatal {
   constructor(readonly why: string) {}
 }
 
-/** Packets gathered in one pass over the ring at most before their copy runs (the tx ring's size). */
-const PASS_PACKETS = 256;
+/**
+ * Packets gathered in one pass over the ring at most before their copy runs and they go out.
+ * Not the ring's 256: a guest that answers a batch at once (a client writing after an await)
+ * puts 30 requests on its ring, and the receiver got none of them until the pass had copied
+ * and forwarded all 30. In passes of 8 the receiver is woken for the first 8 while netback
+ * copies the rest, as netfront pushes every 8 rx frames (RX_PUSH_BUDGET); Linux's netback
+ * hands each packet up its stack as it goes. A frame with a tail is a pass of its own anyway.
+ */
+const PASS_PACKETS = 8;
 /** Copy ops, and slots, of one pass at most. */
 const PASS_SLOTS = 256 + FATAL_SKB_SLOTS;
 

@@ -224,6 +224,38 @@ test('one ring pass of good and bad packets: each answered in ring order, the go
   assert.deepEqual(b.received().map((r) => r.frame), frames);
 });
 
+// A guest that answers a batch at once puts many small frames on its ring in one go; the
+// receiver must not wait for netback to copy and forward all of them: a pass ends (its frames'
+// copies made, the receivers' rings published) every 8 packets.
+test('a ring of 24 small frames goes out in passes of 8: a receiver has the first 8 before netback copies the rest', async (t) => {
+  const { sw, a, macA } = await pair(t, false);
+  const spyMac = '00:16:3e:77:77:77';
+  let delivered = 0;
+  let ending = false;
+  const passEnds: number[] = [];
+  const spy: PortDevice = {
+    name: 'spy0',
+    features: { csumOffload: true, gsoTcpv4: true, gsoTcpv6: true },
+    deliver(_frame, _info, pass) {
+      delivered++;
+      if (pass && !ending) {
+        ending = true;
+        pass.defer(() => {
+          ending = false;
+          passEnds.push(delivered);
+        });
+      }
+      return true;
+    },
+  };
+  sw.plugInternal('xenbr0', spy).input(frameOf(60, spyMac), NET_FRAME_PLAIN);
+  for (let i = 0; i < 24; i++) a.putSlots(a.frameSlots(frameOf(100, macA, spyMac, i), { id: i }));
+  a.pushTx();
+  await a.until(() => a.txResponses.length === 24, 'tx responses');
+  assert.equal(delivered, 24);
+  assert.deepEqual(passEnds, [8, 16, 24]);
+});
+
 test('a pass staged for one rx batch: a buffer the receiver may not write fails its frame alone', async (t) => {
   const { rig, a, b, macA, macB } = await pair(t, false);
   b.send(frameOf(60, macB), { id: 1 });
@@ -323,21 +355,21 @@ test('back-pressure: a stream to a guest short of rx buffers waits on the sender
   const [a, b] = fronts as [RawNetFront, RawNetFront];
   const bBe = bes[1]!;
   b.postRx(2);
-  burst(a, macs[0]!, macs[1]!, 10, 0);
+  burst(a, macs[0]!, macs[1]!, 8, 0);
   await b.until(() => got(b, 0).length === 2, 'the two frames b had room for');
-  // The ten were copied into netback's pass at once and answered; the third is held, which
-  // pauses a: the seven after it wait in the pass, and what a puts on its ring now stays there.
-  await a.until(() => a.txResponses.length === 1 + 10, "a's responses to the pass");
+  // The eight (one pass) were copied at once and answered; the third is held, which pauses a:
+  // the five after it wait in the pass, and what a puts on its ring now stays there.
+  await a.until(() => a.txResponses.length === 1 + 8, "a's responses to the pass");
   assert.equal(bBe.rxHeld.frames, 1);
-  burst(a, macs[0]!, macs[1]!, 5, 10);
+  burst(a, macs[0]!, macs[1]!, 5, 8);
   b.postRx(4);
   await b.until(() => got(b, 0).length === 6, 'the held frame and three more');
   assert.equal(bBe.rxHeld.frames, 1, 'the next frame of the pass is held: a is paused again');
-  assert.equal(a.txResponses.length, 1 + 10, 'the five on its ring are not taken while it is paused');
+  assert.equal(a.txResponses.length, 1 + 8, 'the five on its ring are not taken while it is paused');
   b.postRx(16);
-  await b.until(() => got(b, 0).length === 15, 'the rest of the pass, then the ring');
-  await a.until(() => a.txResponses.length === 1 + 15, 'every tx response');
-  assert.deepEqual(got(b, 0), Array.from({ length: 15 }, (_, i) => i));
+  await b.until(() => got(b, 0).length === 13, 'the rest of the pass, then the ring');
+  await a.until(() => a.txResponses.length === 1 + 13, 'every tx response');
+  assert.deepEqual(got(b, 0), Array.from({ length: 13 }, (_, i) => i));
   assert.ok(a.txResponses.every((r) => r.status === NETIF_RSP_OKAY));
   assert.equal(bBe.stats.txDropped, 0);
   assert.deepEqual(bBe.rxHeld, { frames: 0, bytes: 0 });
