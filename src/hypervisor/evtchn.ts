@@ -100,6 +100,8 @@ export function deferLockedEvents(): void {
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 /** When the armed retry fires (performance.now()). */
 let retryAt = Infinity;
+/** The retry asked for at this copy's next turn instead, because no timer could be armed (armRetry). */
+let retrySoon: unknown;
 /** How soon dom0 first tries a deferred event's queue again (a held lock is a few stores long). */
 const DEFERRED_RETRY_MS = 1;
 /**
@@ -119,17 +121,32 @@ function fifoDelivered(d: DomainView, port: number, linked: boolean | undefined)
   }
 }
 
-/** One timer for every domain's retries, at the earliest one due. */
+/**
+ * One timer for every domain's retries, at the earliest one due. A realm's copy may be refused a
+ * timer (ENOMEM: the domain is at its pCPU's timer bound): the events it deferred were sent, and
+ * their targets must get them, so the retry runs at the realm's next turn instead (setImmediate,
+ * which has no bound), and again at each turn until a timer can be armed. Those turns are the
+ * domain's own, charged to its credit. The old handle is dropped before the new one is asked
+ * for: a handle kept from a cleared timer made every later arm return early, and no deferred
+ * event of that copy was tried again.
+ */
 function armRetry(at: number): void {
-  if (retryTimer && retryAt <= at) return;
+  if (retrySoon !== undefined || (retryTimer && retryAt <= at)) return;
   clearTimeout(retryTimer);
-  retryAt = at;
-  retryTimer = setTimeout(retryDeferred, Math.max(0, at - performance.now())).unref();
+  retryTimer = undefined;
+  retryAt = Infinity;
+  try {
+    retryTimer = setTimeout(retryDeferred, Math.max(0, at - performance.now())).unref();
+    retryAt = at;
+  } catch {
+    retrySoon = setImmediate(retryDeferred);
+  }
 }
 
 function retryDeferred(): void {
   retryTimer = undefined;
   retryAt = Infinity;
+  retrySoon = undefined;
   const now = performance.now();
   let next = Infinity;
   for (const [d, q] of deferred) {
