@@ -252,6 +252,19 @@ test('a guest that arms more timers than its pCPU allows gets ENOMEM of its own 
   await Promise.all([host.destroy(hog.domain.domid), host.destroy(mate.domain.domid)]);
 });
 
+// A fired interval is re-armed in its domain's turn. Before, the pCPU freed its place under the
+// bound as it fired, so a callback earlier in the same turn could take it, and the re-arm threw
+// ENOMEM from the realm's timer turn: the domain crashed.
+test('an interval at its domain\'s timer bound ticks on: its re-arm is not refused, a new timer is (ENOMEM)', T, async () => {
+  await host.createCpupool('interval-hog', 1);
+  const hog = await host.create(config('interval-hog', join(FIXTURES, 'interval-hog.ts'), 'pool = "interval-hog"\nmemory = 128\non_crash = "preserve"\n'));
+  const found = JSON.parse((await consoleMatch(hog.domain.domid, /INTERVAL (\{.*\})/, 60_000))[1]!) as Record<string, unknown>;
+  assert.equal(found.ticks, 15, 'five rounds of three ticks');
+  assert.deepEqual(found.seconds, Array(5).fill('XenError ENOMEM realm'), 'each one-shot\'s second arm came when every place was held');
+  assert.equal(host.hv.domain(hog.domain.domid).shutdownReason, null, consoleText(hog.domain.domid));
+  await host.destroy(hog.domain.domid);
+});
+
 test("a destroyed domain's timers never run again", T, async () => {
   const pool = await host.createCpupool('timers', 1);
   const { domain } = await host.create(config('tick-gone', join(FIXTURES, 'ticker.ts'), 'pool = "timers"\n'));
