@@ -8,6 +8,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { XenError } from '../errors.js';
 import { serveControlPort, type PeerGrant } from './control.js';
 import { DOORBELL_SLOTS, doorbellBytes, PcpuStats, type DoorbellSlot } from './doorbell.js';
+import { resendToPeers } from './evtchn.js';
 import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
 import type { DomainBuffers } from './memory.js';
 import { CREDIT_DEFAULT_WEIGHT } from './sched.js';
@@ -93,6 +94,8 @@ interface Resident {
   readonly onParked: () => void;
   readonly onPlaced: (err?: Error) => void;
   readonly onEvicted: () => void;
+  /** Its pCPU thread is gone (reset, or lost): the events that thread kept for its peers are sent again. */
+  readonly resend: () => void;
 }
 
 class Pcpu {
@@ -332,6 +335,7 @@ export class Cpupool {
       onParked: parkedResolve,
       onPlaced: placedResolve,
       onEvicted: evicted,
+      resend: () => resendToPeers(domain.view, (domid) => hv.findDomain(domid)?.view),
       onExit: (why) => {
         if (terminated) return;
         opts.onLog?.(`d${domain.domid}: vCPU died: ${why}`);
@@ -454,6 +458,7 @@ export class Cpupool {
     const old = p.worker;
     Atomics.store(p.stats.words, PcpuStats.RUNNING, 0);
     const victims = [...p.residents.values()];
+    this.#resend(victims);
     // The culprit first, so its crash is the one logged as the cause.
     victims.sort((a, b) => (a.domain.domid === culprit ? -1 : b.domain.domid === culprit ? 1 : 0));
     for (const r of victims) {
@@ -466,13 +471,30 @@ export class Cpupool {
   /** The thread of a pCPU ended (out of heap, or a host bug): its domains crash; a new thread takes its place. */
   lost(p: Pcpu, why: string): void {
     const cur = p.stats.current();
-    for (const r of [...p.residents.values()]) {
+    const victims = [...p.residents.values()];
+    this.#resend(victims);
+    for (const r of victims) {
       const detail = cur?.domid === r.domain.domid ? `pCPU thread lost during its turn (${why})` : `pCPU thread lost (${why})`;
       r.onExit(detail);
     }
     if (!this.#closed) {
       this.log(`cpupool ${this.name}: pCPU ${p.index} ${why}${cur ? ` during d${cur.domid}'s turn` : ''}; restarting it`);
       p.start();
+    }
+  }
+
+  /**
+   * Before the domains of a pCPU thread that is gone crash (and their channels close): what the
+   * thread had deferred of their sends is sent again (evtchn.ts resendToPeers). A domain whose
+   * event-channel lock the thread died holding cannot be read: logged, and the others go on.
+   */
+  #resend(victims: Resident[]): void {
+    for (const r of victims) {
+      try {
+        r.resend();
+      } catch (e) {
+        this.log(`cpupool ${this.name}: d${r.domain.domid}'s events to its peers could not be sent again: ${(e as Error)?.message ?? String(e)}`);
+      }
     }
   }
 

@@ -300,6 +300,19 @@ export function send(d: DomainView, port: number, peerOf: (domid: number) => Dom
   return null;
 }
 
+/**
+ * A send on each of `d`'s interdomain ports whose other end is live, for a domain whose shared
+ * pCPU thread was reset or lost: that thread may have deferred events of its sends (a held FIFO
+ * queue lock) on a timer that died with it, and those events were sent: their targets (dom0's
+ * backends, xenstored) must get them. Which they were is known only to the dead thread, so every
+ * channel gets one event. A spurious event is allowed in Xen (a frontend or backend reads its
+ * ring's indexes on each event), a lost one is not. Called from dom0's thread, which defers in
+ * turn if a target's queue lock is held.
+ */
+export function resendToPeers(d: DomainView, peerOf: (domid: number) => DomainView | undefined): void {
+  for (let p = 1; p <= maxPorts(d); p++) if (portState(d, p) === EVTCHNSTAT_interdomain) send(d, p, peerOf);
+}
+
 export function status(d: DomainView, port: number): EvtchnStatus {
   checkPort(d, port);
   const c = d.ctl;
