@@ -33,7 +33,7 @@ import { HeapShares } from './heapshare.js';
 import { wrapKernelScript } from './kernel-wrap.js';
 import { SEND_DONE, SEND_NOT_HERE, type RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
-import { grantIn, isGrant, PcpuHypercalls } from './pcpu-hypercalls.js';
+import { grantIn, isGrant, PcpuHypercalls, PeerViews } from './pcpu-hypercalls.js';
 import { PassWakes } from './wakes.js';
 
 const data = workerData as PcpuData;
@@ -99,6 +99,8 @@ type Inbox =
 
 /** Residents with host-side work queued, so a pass never walks every domain of the pCPU. */
 const withWork = new Set<Resident>();
+/** The thread's one view of each peer its residents were granted (pcpu-hypercalls.ts). */
+const peerViews = new PeerViews();
 
 class Resident {
   readonly view: DomainView;
@@ -142,7 +144,7 @@ class Resident {
     heapMb: number | undefined,
   ) {
     this.view = new DomainView(buffers);
-    this.hypercalls = new PcpuHypercalls(this.view);
+    this.hypercalls = new PcpuHypercalls(this.view, peerViews);
     this.maxHeapBytes = heapMb === undefined ? Infinity : heapMb * 2 ** 20;
   }
 

@@ -23,12 +23,18 @@ import { DomainView, type DomainBuffers } from './memory.js';
 /**
  * Keep a view of the peer `grant` gives in `peers` (a domain's views of its peers, by domid). A
  * domid can come back as a new domain once the old one is dying: the new one's view replaces the
- * old one then, unless `oldInUse` says the old view is still needed.
+ * old one then, unless `oldInUse` says the old view is still needed. `viewOf` makes the view (a
+ * shared pCPU's residents share one per peer: guest/pcpu-hypercalls.ts).
  */
-export function adoptPeerView(peers: Map<number, DomainView>, grant: PeerGrant, oldInUse: (domid: number) => boolean = () => false): void {
+export function adoptPeerView(
+  peers: Map<number, DomainView>,
+  grant: PeerGrant,
+  oldInUse: (domid: number) => boolean = () => false,
+  viewOf: (grant: PeerGrant) => DomainView = (g) => new DomainView(g.peer),
+): void {
   const id = grant.peer.domid;
   const cur = peers.get(id);
-  if (!cur || (cur.buffers.memory !== grant.peer.memory && cur.dying && !oldInUse(id))) peers.set(id, new DomainView(grant.peer));
+  if (!cur || (cur.buffers.memory !== grant.peer.memory && cur.dying && !oldInUse(id))) peers.set(id, viewOf(grant));
 }
 
 export class Hypercalls {
