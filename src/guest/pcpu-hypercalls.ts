@@ -5,10 +5,11 @@
 // baseline tier and was compiled 32 times (docs/PERFORMANCE.md, issue 18, blk15 and blk16).
 //
 // A realm reaches this only through a host function of primitives (realm/host.ts evtchnSend: a
-// port in, a number or a short code out). The views are the pCPU's own, made once per domain: the
-// domain's own from the buffers dom0 placed it with, its peers' from the grants dom0 answered its
-// control calls with (never from the realm). A send this copy does not start (a target it has no
-// view of, a domain being killed) is left to the realm's own Hypercalls, which connects the
+// port in, a number or a short code out). The views are the pCPU's own: the domain's own, made
+// once from the buffers dom0 placed it with, and its peers', from the grants dom0 answered its
+// control calls with (never from the realm), one per peer for all the thread's domains. A send
+// this copy does not start (a target it has no view of, a domain being killed) is left to the
+// realm's own Hypercalls, which connects the
 // target and has this copy do the send once the view came (an event deferred here outlives the
 // domain; one deferred in the realm would not: hypercalls.ts deliverConnected).
 // One it started and that failed is not tried again there: a second try would wait for a held
