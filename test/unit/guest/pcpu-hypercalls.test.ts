@@ -14,7 +14,7 @@ import { eventWord, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
 import { unblockThrough, UPCALL_WORD } from '../../../src/hypervisor/evtchn.js';
 import { onKilledAtGate } from '../../../src/hypervisor/gate.js';
 import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
-import { CB_EVTCHN_LOCK, CB_FIFO_QUEUE_LOCK, CB_IN_HYPERCALL, CB_KILL, CB_RUNSTATE, RUNSTATE_blocked } from '../../../src/hypervisor/layout.js';
+import { CB_DYING, CB_EVTCHN_LOCK, CB_FIFO_QUEUE_LOCK, CB_IN_HYPERCALL, CB_KILL, CB_RUNSTATE, RUNSTATE_blocked } from '../../../src/hypervisor/layout.js';
 import { LOCK_MAX_WAIT_MS, LockError, resetLock } from '../../../src/hypervisor/lock.js';
 import { DomainView } from '../../../src/hypervisor/memory.js';
 import { currentThreadId } from '../../../src/hypervisor/thread.js';
@@ -107,6 +107,24 @@ test("two residents of one pCPU thread that each notify dom0 twice in a pass wak
   }
   wakes.end();
   assert.equal(notifies, 2, 'the pass\'s first wake of dom0 at once, and one kept for its end');
+});
+
+test("the thread's view of a peer is replaced only once that domain is dying and another comes with its domid", async (t) => {
+  const h = harness(t);
+  const old = h.local();
+  const next = h.local();
+  const peers = new PeerViews();
+  const first = peers.of({ peer: old.domain.view.buffers });
+  assert.equal(peers.of({ peer: structuredClone(old.domain.view.buffers) }), first, 'the same domain: the same view');
+  // Another domain's buffers under the old one's domid (a domid comes back once its domain is dying).
+  const again = { peer: { ...next.domain.view.buffers, domid: old.domid } };
+  assert.equal(peers.of(again), first, 'not while the domain with that domid is live');
+  Atomics.store(old.domain.view.ctl, CB_DYING, 1);
+  t.after(() => Atomics.store(old.domain.view.ctl, CB_DYING, 0));
+  const fresh = peers.of(again);
+  assert.notEqual(fresh, first, 'its domain is dying: the new one gets a view of its own');
+  assert.equal(fresh.buffers.memory, next.domain.view.buffers.memory);
+  assert.equal(peers.of({ peer: { ...structuredClone(next.domain.view.buffers), domid: old.domid } }), fresh, 'and keeps it');
 });
 
 test("hostile ports: out of range, not integers, or bound only in a pool mate's table fail on the pCPU with the hypercall's EINVAL, and the realm throws it without trying again", async (t) => {
