@@ -282,7 +282,7 @@ test('an interval at its domain\'s timer bound ticks on: its re-arm is not refus
   const hog = await host.create(config('interval-hog', join(FIXTURES, 'interval-hog.ts'), 'pool = "interval-hog"\nmemory = 128\non_crash = "preserve"\n'));
   const found = JSON.parse((await consoleMatch(hog.domain.domid, /INTERVAL (\{.*\})/, 60_000))[1]!) as Record<string, unknown>;
   assert.equal(found.ticks, 15, 'five rounds of three ticks');
-  assert.deepEqual(found.seconds, Array(5).fill('XenError ENOMEM realm'), 'each one-shot\'s second arm came when every place was held');
+  assert.deepEqual(found.seconds, Array(5).fill('XenError ENOMEM realm'), 'each one-shot took every free place, and was refused the next with its realm\'s ENOMEM');
   assert.equal(host.hv.domain(hog.domain.domid).shutdownReason, null, consoleText(hog.domain.domid));
   await host.destroy(hog.domain.domid);
 });

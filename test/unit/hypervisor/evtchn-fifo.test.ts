@@ -330,22 +330,34 @@ test('a retry timer that cannot be armed: the deferred events are still tried ag
   y.upcall();
   const yHeld = await holdQueueLock(t, y.domain.view);
   x.h.dom0.evtchnSend(x.p0);
-  // The first queue's retries back off, so its next one is due well after the second queue's first.
-  await until('the retries backed off to their bound', () => deferredRetryMs(x.d.domain.view) === DEFERRED_RETRY_MAX_MS);
+  // The first queue's retries back off, so its next one is due well after the second queue's
+  // first. The send is made right after one of those retries armed the next, in a microtask of
+  // its timer's turn: on a loaded host an overdue retry would be earlier than the send's.
   const real = globalThis.setTimeout;
   let refused = 0;
-  globalThis.setTimeout = ((...a: Parameters<typeof setTimeout>) => {
-    if (a[0]?.name === 'retryDeferred' && refused++ === 0) throw new Error('ENOMEM: the domain has as many timers armed as its shared pCPU allows');
-    return real(...a);
-  }) as typeof setTimeout;
+  let refusing = false;
   let failed: unknown;
-  try {
-    x.h.dom0.evtchnSend(y0);
-  } catch (e) {
-    failed = e;
-  } finally {
-    globalThis.setTimeout = real;
-  }
+  await new Promise<void>((sent) => {
+    globalThis.setTimeout = ((...a: Parameters<typeof setTimeout>) => {
+      if (a[0]?.name === 'retryDeferred') {
+        if (refusing && refused++ === 0) throw new Error('ENOMEM: the domain has as many timers armed as its shared pCPU allows');
+        if (!refusing && deferredRetryMs(x.d.domain.view) === DEFERRED_RETRY_MAX_MS) {
+          refusing = true;
+          queueMicrotask(() => {
+            try {
+              x.h.dom0.evtchnSend(y0);
+            } catch (e) {
+              failed = e;
+            } finally {
+              globalThis.setTimeout = real;
+              sent();
+            }
+          });
+        }
+      }
+      return real(...a);
+    }) as typeof setTimeout;
+  });
   assert.equal(refused, 1, 'the retry was re-armed earlier, and that arm was refused');
   assert.equal(deferredEvents(y.domain.view), 1);
   await Promise.all([x.held.release(), yHeld.release()]);
