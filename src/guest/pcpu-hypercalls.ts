@@ -34,11 +34,15 @@ import { SEND_DONE, SEND_NOT_HERE } from './realm/host.js';
 export class PeerViews {
   readonly #views = new Map<number, WeakRef<DomainView>>();
 
-  /** The thread's view of the peer `grant` gives: the one it has, unless that one's domain is dying and `grant` is another's. */
+  /**
+   * The thread's view of the peer `grant` gives: the one it has of that domid, unless that one's
+   * domain is dying (then the domid may be another domain's). Buffers are not compared: each grant
+   * comes in a message of its own, whose SharedArrayBuffer is another object even for the same memory.
+   */
   of(grant: PeerGrant): DomainView {
     const id = grant.peer.domid;
     const cur = this.#views.get(id)?.deref();
-    if (cur && (cur.buffers.memory === grant.peer.memory || !cur.dying)) return cur;
+    if (cur && !cur.dying) return cur;
     const view = new DomainView(grant.peer);
     this.#views.set(id, new WeakRef(view));
     return view;

@@ -109,7 +109,7 @@ test("two residents of one pCPU thread that each notify dom0 twice in a pass wak
   assert.equal(notifies, 2, 'the pass\'s first wake of dom0 at once, and one kept for its end');
 });
 
-test("the thread's view of a peer is replaced only once that domain is dying and another comes with its domid", async (t) => {
+test("the thread's view of a peer is kept while that domain is live, and replaced once it is dying (its domid may come back as another)", async (t) => {
   const h = harness(t);
   const old = h.local();
   const next = h.local();
