@@ -101,7 +101,8 @@ export class GuestTime implements Time {
       this.#arm();
     } catch (e) {
       // Re-arming was refused (ENOMEM: a shared-pool domain at its pCPU's timer bound; the fired
-      // timer gave its place back). The sleepers left fail as a sleep refused at its own arm
+      // timer gave its place back, and a timer callback earlier in the same turn took it:
+      // set_timer_op arms a new timer each time, realm/globals.ts fireTimer). The sleepers left fail as a sleep refused at its own arm
       // does, with the error, instead of waiting for a timer that is not armed; the error is
       // not thrown from this handler, where it would crash the domain.
       for (const s of this.#sleepers.splice(0)) s.fail(e);
