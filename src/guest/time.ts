@@ -100,11 +100,13 @@ export class GuestTime implements Time {
     try {
       this.#arm();
     } catch (e) {
-      // Re-arming was refused (ENOMEM: a shared-pool domain at its pCPU's timer bound; the fired
-      // timer gave its place back, and a timer callback earlier in the same turn took it:
-      // set_timer_op arms a new timer each time, realm/globals.ts fireTimer). The sleepers left fail as a sleep refused at its own arm
-      // does, with the error, instead of waiting for a timer that is not armed; the error is
-      // not thrown from this handler, where it would crash the domain.
+      // Re-arming was refused (ENOMEM: a shared-pool domain at its pCPU's timer bound). The
+      // timer set_timer_op holds is re-armed in its place (hypercalls.ts setTimer), so this
+      // happens only if the guest's own code cancelled it through os.xen while sleepers waited
+      // (and a VIRQ_TIMER came all the same).
+      // They fail as a sleep refused at its own arm does, with the error, instead of waiting for
+      // a timer that is not armed; the error is not thrown from this handler, where it would
+      // crash the domain.
       for (const s of this.#sleepers.splice(0)) s.fail(e);
     }
     for (const s of due) s.wake();

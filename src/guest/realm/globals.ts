@@ -145,9 +145,8 @@ function clearTimer(t: unknown): void {
  * memory. The bound counts the timers a domain holds; a new one is refused at it (to the caller
  * of setTimeout or of the sleep), a re-arm of one it holds is not. refresh() re-arms the same
  * way. A one-shot gives its place back before its callback runs, so that the callback may arm
- * the next one in it. Our set_timer_op (Hypercalls.setTimer) is not yet a held timer: it arms a
- * new one-shot for each deadline, so its re-arm after VIRQ_TIMER can find its place taken by a
- * callback earlier in the same turn and be refused (GuestTime fails its sleepers then).
+ * the next one in it. set_timer_op (Hypercalls.setTimer) holds an interval, moved to each new
+ * deadline and parked once fired, so its re-arm in the VIRQ_TIMER handler is not refused either.
  */
 export function fireTimer(id: number): void {
   const t = timers.get(id);

@@ -151,6 +151,49 @@ test('VIRQ_TIMER: bind_virq, then set_timer_op raises it', async (t) => {
   assert.equal(await d.hc.evtchnBindVirq(VIRQ_TIMER), port, 'a closed VIRQ can be bound again');
 });
 
+// On a shared pCPU a domain holds only so many timers (realm/globals.ts): a fired one-shot gives
+// its place back before its callback runs, an interval keeps it. Here the bound is one timer, and
+// the turn runs set_timer_op's callback, then another callback that wants a timer, then the
+// VIRQ_TIMER handler's re-arm. Before, set_timer_op's timer was a one-shot armed anew each time:
+// the other callback took its place and the re-arm threw ENOMEM.
+test('set_timer_op at the timer bound: its re-arm after VIRQ_TIMER keeps the place it holds and is not refused', async (t) => {
+  const h = harness(t);
+  const d = h.local();
+  const port = await d.hc.evtchnBindVirq(VIRQ_TIMER);
+  d.events.listen(port);
+  const fired = d.events.next(port);
+  const held = new Map<number, { fn: () => void; repeat: boolean }>();
+  let nextId = 1;
+  const take = (fn: () => void, repeat: boolean) => {
+    if (held.size >= 1) throw new Error('ENOMEM: the domain has as many timers armed as its shared pCPU allows');
+    const id = nextId++;
+    held.set(id, { fn, repeat });
+    return { id, unref() { return this; } };
+  };
+  const clear = (timer?: { id: number }): void => void (timer && held.delete(timer.id));
+  const real = { setTimeout, setInterval, clearTimeout, clearInterval };
+  let other = 'not asked';
+  Object.assign(globalThis, { setTimeout: (fn: () => void) => take(fn, false), setInterval: (fn: () => void) => take(fn, true), clearTimeout: clear, clearInterval: clear });
+  try {
+    d.hc.setTimer(performance.now() + 1);
+    const [id, timer] = [...held][0]!;
+    if (!timer.repeat) held.delete(id);
+    timer.fn();
+    try {
+      take(() => {}, false);
+      other = 'armed';
+    } catch {
+      other = 'refused';
+    }
+    d.hc.setTimer(performance.now() + 10);
+  } finally {
+    Object.assign(globalThis, real);
+  }
+  assert.equal(other, 'refused', 'set_timer_op kept its place after it fired');
+  assert.equal(held.size, 1);
+  await fired;
+});
+
 test('VIRQ_DOM_EXC reaches dom0 when a domain shuts down or is destroyed', async (t) => {
   const h = harness(t);
   const port = await h.dom0.evtchnBindVirq(VIRQ_DOM_EXC);
