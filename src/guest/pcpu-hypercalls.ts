@@ -5,10 +5,11 @@
 // baseline tier and was compiled 32 times (docs/PERFORMANCE.md, issue 18, blk15 and blk16).
 //
 // A realm reaches this only through a host function of primitives (realm/host.ts evtchnSend: a
-// port in, a number or a short code out). The views are the pCPU's own, made once per domain: the
-// domain's own from the buffers dom0 placed it with, its peers' from the grants dom0 answered its
-// control calls with (never from the realm). A send this copy does not start (a target it has no
-// view of, a domain being killed) is left to the realm's own Hypercalls, which connects the
+// port in, a number or a short code out). The views are the pCPU's own: the domain's own, made
+// once from the buffers dom0 placed it with, and its peers', from the grants dom0 answered its
+// control calls with (never from the realm), one per peer for all the thread's domains. A send
+// this copy does not start (a target it has no view of, a domain being killed) is left to the
+// realm's own Hypercalls, which connects the
 // target and has this copy do the send once the view came (an event deferred here outlives the
 // domain; one deferred in the realm would not: hypercalls.ts deliverConnected).
 // One it started and that failed is not tried again there: a second try would wait for a held
@@ -20,22 +21,50 @@ import { errorCode } from '../hypervisor/error-code.js';
 import { send } from '../hypervisor/evtchn.js';
 import { enterGate, leaveGate } from '../hypervisor/gate.js';
 import { adoptPeerView } from '../hypervisor/hypercalls.js';
-import type { DomainView } from '../hypervisor/memory.js';
+import { DomainView } from '../hypervisor/memory.js';
 import { SEND_DONE, SEND_NOT_HERE } from './realm/host.js';
+
+/**
+ * The views of the peers a pCPU thread's residents were granted: one per peer domain for all of
+ * them. A wake is made once per pass per target, and a target is known by its view's identity
+ * (wakes.ts): with a view of dom0 per resident, two residents that each notified dom0 twice in a
+ * pass made four wakes of it where two were meant. Held weakly: a view lives as long as a
+ * resident holds it, and a destroyed peer's memory is not kept by the thread.
+ */
+export class PeerViews {
+  readonly #views = new Map<number, WeakRef<DomainView>>();
+
+  /**
+   * The thread's view of the peer `grant` gives: the one it has of that domid, unless that one's
+   * domain is dying (then the domid may be another domain's). Buffers are not compared: each grant
+   * comes in a message of its own, whose SharedArrayBuffer is another object even for the same memory.
+   */
+  of(grant: PeerGrant): DomainView {
+    const id = grant.peer.domid;
+    const cur = this.#views.get(id)?.deref();
+    if (cur && !cur.dying) return cur;
+    const view = new DomainView(grant.peer);
+    this.#views.set(id, new WeakRef(view));
+    return view;
+  }
+}
 
 /** The pCPU's side of one resident domain's data-path hypercalls. */
 export class PcpuHypercalls {
   readonly #self: DomainView;
+  readonly #shared: PeerViews;
+  /** The peers this domain was granted, each the thread's one view of it. */
   readonly #peers = new Map<number, DomainView>();
   readonly #peerOf = (domid: number): DomainView | undefined => (domid === this.#self.domid ? this.#self : this.#peers.get(domid));
 
-  constructor(self: DomainView) {
+  constructor(self: DomainView, shared: PeerViews) {
     this.#self = self;
+    this.#shared = shared;
   }
 
   /** A peer's buffers, as dom0 handed them to the domain (a reply to peer or bindInterdomain, or a push). */
   adopt(grant: PeerGrant): void {
-    adoptPeerView(this.#peers, grant);
+    adoptPeerView(this.#peers, grant, undefined, (g) => this.#shared.of(g));
   }
 
   /**

@@ -33,7 +33,7 @@ import { HeapShares } from './heapshare.js';
 import { wrapKernelScript } from './kernel-wrap.js';
 import { SEND_DONE, SEND_NOT_HERE, type RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
-import { grantIn, isGrant, PcpuHypercalls } from './pcpu-hypercalls.js';
+import { grantIn, isGrant, PcpuHypercalls, PeerViews } from './pcpu-hypercalls.js';
 import { PassWakes } from './wakes.js';
 
 const data = workerData as PcpuData;
@@ -99,6 +99,8 @@ type Inbox =
 
 /** Residents with host-side work queued, so a pass never walks every domain of the pCPU. */
 const withWork = new Set<Resident>();
+/** The thread's one view of each peer its residents were granted (pcpu-hypercalls.ts). */
+const peerViews = new PeerViews();
 
 class Resident {
   readonly view: DomainView;
@@ -112,7 +114,13 @@ class Resident {
   turns!: RealmTurns;
   /** How long its last turn ran (ms): unknown before its first, so taken as long (wakes.ts beforeTurn). */
   lastTurnMs = Infinity;
-  readonly timers = new Map<number, NodeJS.Timeout>();
+  /**
+   * Its realm's timers on this thread, by id; null for one that fired and whose callback has not
+   * run yet. A fired timer keeps its place under MAX_TIMERS until then: an interval re-armed
+   * there, or a timer refreshed before its turn, re-arms the host timer it holds and is never
+   * refused for want of a new one (globals.ts fireTimer says why).
+   */
+  readonly timers = new Map<number, NodeJS.Timeout | null>();
   /** Its realm's JS heap may not outgrow the domain's share of memory= (as a Pool-0 thread's heap cap). */
   readonly maxHeapBytes: number;
   /** A shell's: when its claim reached this thread (performance.timeOrigin + now(), as BootMarks). */
@@ -136,7 +144,7 @@ class Resident {
     heapMb: number | undefined,
   ) {
     this.view = new DomainView(buffers);
-    this.hypercalls = new PcpuHypercalls(this.view);
+    this.hypercalls = new PcpuHypercalls(this.view, peerViews);
     this.maxHeapBytes = heapMb === undefined ? Infinity : heapMb * 2 ** 20;
   }
 
@@ -193,7 +201,7 @@ class Resident {
       this.#cloner = undefined;
     }
     this.halted = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) if (t) clearTimeout(t);
     this.timers.clear();
     this.inbox = [];
     withWork.delete(this);
@@ -238,9 +246,9 @@ function hostFor(r: () => Resident): RealmHost {
       if (typeof id !== 'number' || typeof ms !== 'number' || d.halted) throw new TypeError('bad timer');
       const old = d.timers.get(id);
       if (old) clearTimeout(old);
-      else if (d.timers.size >= MAX_TIMERS) return false; // the realm's own error (ENOMEM), not a throw of this thread's
+      else if (old === undefined && d.timers.size >= MAX_TIMERS) return false; // the realm's own error (ENOMEM), not a throw of this thread's
       d.timers.set(id, setTimeout(() => {
-        d.timers.delete(id);
+        d.timers.set(id, null);
         d.post({ kind: 'timer', id });
         kick();
       }, Math.max(1, Math.min(ms, 2 ** 31 - 1))));
@@ -313,7 +321,7 @@ function hostFor(r: () => Resident): RealmHost {
     halt() {
       const d = r();
       d.halted = true;
-      for (const t of d.timers.values()) clearTimeout(t);
+      for (const t of d.timers.values()) if (t) clearTimeout(t);
       d.timers.clear();
     },
   };
@@ -619,7 +627,11 @@ function turn(d: Resident): void {
   for (const e of inbox) {
     if (d.halted) break;
     switch (e.kind) {
-      case 'timer': t.timer(e.id); break;
+      case 'timer':
+        t.timer(e.id);
+        // Its realm re-armed it (an interval) or let it go (a one-shot); if it did neither, its place is freed here.
+        if (d.timers.get(e.id) === null) d.timers.delete(e.id);
+        break;
       case 'reply': t.reply(e.id, e.ok, toRealm(e.value, d.I), e.errKind, e.code, e.message); break;
       case 'push': t.push(toRealm(e.grant, d.I) as never); break;
       case 'uncaught': t.uncaught(e.reason); break;

@@ -22,7 +22,7 @@ export interface Time {
 export class GuestTime implements Time {
   #hc: Hypercalls;
   // Deadlines in performance.now() ms, kept sorted; a guest has few sleepers at a time.
-  #sleepers: { at: number; wake: () => void }[] = [];
+  #sleepers: { at: number; wake: () => void; fail: (e: unknown) => void }[] = [];
   #armed = 0;
 
   constructor(hc: Hypercalls) {
@@ -65,6 +65,10 @@ export class GuestTime implements Time {
           signal?.removeEventListener('abort', abort);
           resolve();
         },
+        fail: (e: unknown) => {
+          signal?.removeEventListener('abort', abort);
+          reject(e);
+        },
       };
       let i = this.#sleepers.length;
       while (i > 0 && this.#sleepers[i - 1]!.at > at) i--;
@@ -95,9 +99,17 @@ export class GuestTime implements Time {
     this.#armed = 0;
     try {
       this.#arm();
-    } finally {
-      for (const s of due) s.wake();
+    } catch (e) {
+      // Re-arming was refused (ENOMEM: a shared-pool domain at its pCPU's timer bound). The
+      // timer set_timer_op holds is re-armed in its place (hypercalls.ts setTimer), so this
+      // happens only if the guest's own code cancelled it through os.xen while sleepers waited
+      // (and a VIRQ_TIMER came all the same).
+      // They fail as a sleep refused at its own arm does, with the error, instead of waiting for
+      // a timer that is not armed; the error is not thrown from this handler, where it would
+      // crash the domain.
+      for (const s of this.#sleepers.splice(0)) s.fail(e);
     }
+    for (const s of due) s.wake();
   }
 
   #arm(): void {

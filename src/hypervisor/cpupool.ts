@@ -8,6 +8,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { XenError } from '../errors.js';
 import { serveControlPort, type PeerGrant } from './control.js';
 import { DOORBELL_SLOTS, doorbellBytes, PcpuStats, type DoorbellSlot } from './doorbell.js';
+import { resendToPeers } from './evtchn.js';
 import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
 import type { DomainBuffers } from './memory.js';
 import { CREDIT_DEFAULT_WEIGHT } from './sched.js';
@@ -93,6 +94,16 @@ interface Resident {
   readonly onParked: () => void;
   readonly onPlaced: (err?: Error) => void;
   readonly onEvicted: () => void;
+  /** Its pCPU thread is gone (reset, or lost): the events that thread kept for its peers are sent again. */
+  readonly resend: () => void;
+}
+
+/** Terminate `w` and wait for it to end, bounded: false (and `late` called) if it is still there after `ms`. */
+async function ended(w: Worker, ms: number, late: () => void): Promise<boolean> {
+  const timer = new Promise<boolean>((r) => setTimeout(r, ms, false).unref());
+  if (await Promise.race([w.terminate().then(() => true), timer])) return true;
+  late();
+  return false;
 }
 
 class Pcpu {
@@ -154,12 +165,9 @@ class Pcpu {
   stopping = false;
 
   /** End the thread for good, bounded: false if it is still there after `ms` (logged). */
-  async stop(ms: number): Promise<boolean> {
+  stop(ms: number): Promise<boolean> {
     this.stopping = true;
-    const timer = new Promise<boolean>((r) => setTimeout(r, ms, false).unref());
-    if (await Promise.race([this.worker.terminate().then(() => true), timer])) return true;
-    this.pool.log(`cpupool ${this.pool.name}: pCPU ${this.index}'s thread did not end within ${ms} ms of being terminated`);
-    return false;
+    return ended(this.worker, ms, () => this.pool.log(`cpupool ${this.pool.name}: pCPU ${this.index}'s thread did not end within ${ms} ms of being terminated`));
   }
 
   #status(m: PcpuStatus): void {
@@ -332,6 +340,7 @@ export class Cpupool {
       onParked: parkedResolve,
       onPlaced: placedResolve,
       onEvicted: evicted,
+      resend: () => resendToPeers(domain.view, (domid) => hv.findDomain(domid)?.view),
       onExit: (why) => {
         if (terminated) return;
         opts.onLog?.(`d${domain.domid}: vCPU died: ${why}`);
@@ -450,23 +459,32 @@ export class Cpupool {
     }
   }
 
+  /**
+   * The old thread has ended (or is past PCPU_EXIT_MS, logged) before its domains' peers are sent
+   * their events again and its domains crash: the resend must not race the thread's own last
+   * sends, nor read a table the thread still writes. The new thread starts first, so the old
+   * one's exit is not taken for a loss (Pcpu.start).
+   */
   async #reset(p: Pcpu, culprit: number): Promise<void> {
     const old = p.worker;
     Atomics.store(p.stats.words, PcpuStats.RUNNING, 0);
     const victims = [...p.residents.values()];
+    if (!this.#closed) p.start();
+    await ended(old, PCPU_EXIT_MS, () => this.log(`cpupool ${this.name}: pCPU ${p.index}'s reset thread did not end within ${PCPU_EXIT_MS} ms`));
+    for (const r of victims) r.resend();
     // The culprit first, so its crash is the one logged as the cause.
     victims.sort((a, b) => (a.domain.domid === culprit ? -1 : b.domain.domid === culprit ? 1 : 0));
     for (const r of victims) {
       r.onExit(r.domain.domid === culprit ? `did not yield for ${this.#watchdogMs} ms (watchdog)` : `its pCPU was reset: d${culprit} did not yield`);
     }
-    if (!this.#closed) p.start();
-    await old.terminate();
   }
 
-  /** The thread of a pCPU ended (out of heap, or a host bug): its domains crash; a new thread takes its place. */
+  /** The thread of a pCPU ended (out of heap, or a host bug): its domains' peers get their events again, its domains crash, a new thread takes its place. */
   lost(p: Pcpu, why: string): void {
     const cur = p.stats.current();
-    for (const r of [...p.residents.values()]) {
+    const victims = [...p.residents.values()];
+    for (const r of victims) r.resend();
+    for (const r of victims) {
       const detail = cur?.domid === r.domain.domid ? `pCPU thread lost during its turn (${why})` : `pCPU thread lost (${why})`;
       r.onExit(detail);
     }

@@ -39,9 +39,13 @@ export function maxPorts(d: DomainView): number {
 
 /** Throws EINVAL for a port number outside the domain's table, as Xen's port_is_valid check. */
 export function checkPort(d: DomainView, port: number): void {
-  if (!Number.isInteger(port) || port <= 0 || port > maxPorts(d)) {
+  if (!validPort(d, port)) {
     throw new XenError('EINVAL', `d${d.domid}: event channel port ${port} is out of range`);
   }
+}
+
+function validPort(d: DomainView, port: number): boolean {
+  return Number.isInteger(port) && port > 0 && port <= maxPorts(d);
 }
 
 export function portState(d: DomainView, port: number): number {
@@ -100,6 +104,8 @@ export function deferLockedEvents(): void {
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 /** When the armed retry fires (performance.now()). */
 let retryAt = Infinity;
+/** The retry asked for at this copy's next turn instead, because no timer could be armed (armRetry). */
+let retrySoon: unknown;
 /** How soon dom0 first tries a deferred event's queue again (a held lock is a few stores long). */
 const DEFERRED_RETRY_MS = 1;
 /**
@@ -119,17 +125,32 @@ function fifoDelivered(d: DomainView, port: number, linked: boolean | undefined)
   }
 }
 
-/** One timer for every domain's retries, at the earliest one due. */
+/**
+ * One timer for every domain's retries, at the earliest one due. A realm's copy may be refused a
+ * timer (ENOMEM: the domain is at its pCPU's timer bound): the events it deferred were sent, and
+ * their targets must get them, so the retry runs at the realm's next turn instead (setImmediate,
+ * which has no bound), and again at each turn until a timer can be armed. Those turns are the
+ * domain's own, charged to its credit. The old handle is dropped before the new one is asked
+ * for: a handle kept from a cleared timer made every later arm return early, and no deferred
+ * event of that copy was tried again.
+ */
 function armRetry(at: number): void {
-  if (retryTimer && retryAt <= at) return;
+  if (retrySoon !== undefined || (retryTimer && retryAt <= at)) return;
   clearTimeout(retryTimer);
-  retryAt = at;
-  retryTimer = setTimeout(retryDeferred, Math.max(0, at - performance.now())).unref();
+  retryTimer = undefined;
+  retryAt = Infinity;
+  try {
+    retryTimer = setTimeout(retryDeferred, Math.max(0, at - performance.now())).unref();
+    retryAt = at;
+  } catch {
+    retrySoon = setImmediate(retryDeferred);
+  }
 }
 
 function retryDeferred(): void {
   retryTimer = undefined;
   retryAt = Infinity;
+  retrySoon = undefined;
   const now = performance.now();
   let next = Infinity;
   for (const [d, q] of deferred) {
@@ -281,6 +302,46 @@ export function send(d: DomainView, port: number, peerOf: (domid: number) => Dom
   if (!peer || peer.dying) return target;
   setPending(peer, target[1]);
   return null;
+}
+
+/**
+ * An event on each of `d`'s interdomain channels, for a domain whose shared pCPU thread was reset
+ * or lost (and has ended): that thread may have deferred events of its sends (a held FIFO queue
+ * lock) on a timer that died with it, and those events were sent: their targets (dom0's
+ * backends, xenstored) must get them. Which they were is known only to the dead thread, so every
+ * channel gets one event. A spurious event is allowed in Xen (a frontend or backend reads its
+ * ring's indexes on each event), a lost one is not. Called from dom0's thread, which defers in
+ * turn if a target's queue lock is held.
+ *
+ * `d`'s table is guest memory and its guest may have rewritten it, so an entry is only a claim:
+ * the event goes to a port in the peer's range whose own entry is an interdomain channel back to
+ * this domain and port, as #closePort checks (hypervisor.ts). Without that check, a guest that
+ * pointed its entries anywhere and then spun had dom0 set bits in other domains' memory. The
+ * table is read without `d`'s event-channel lock: the thread that held it may have died in its
+ * critical section, or a guest may have written a live thread's id into the word, and dom0's
+ * thread never waits for a guest's lock. A torn entry fails the back check, or names a channel
+ * the domain has.
+ */
+export function resendToPeers(d: DomainView, peerOf: (domid: number) => DomainView | undefined): void {
+  const max = maxPorts(d);
+  for (let p = 1; p <= max; p++) {
+    try {
+      const base = portBase(d, p);
+      if (Atomics.load(d.ctl, base + EV_STATE) !== EVTCHNSTAT_interdomain) continue;
+      const peer = peerOf(Atomics.load(d.ctl, base + EV_REMOTE_DOM));
+      const rport = Atomics.load(d.ctl, base + EV_REMOTE_PORT);
+      if (!peer || peer.dying || !validPort(peer, rport)) continue;
+      const rbase = portBase(peer, rport);
+      if (
+        Atomics.load(peer.ctl, rbase + EV_STATE) === EVTCHNSTAT_interdomain &&
+        Atomics.load(peer.ctl, rbase + EV_REMOTE_DOM) === d.domid &&
+        Atomics.load(peer.ctl, rbase + EV_REMOTE_PORT) === p
+      ) setPending(peer, rport);
+    } catch {
+      // A word outside the buffers (a RangeError: a port limit or FIFO array frame its guest
+      // rewrote): that port is skipped, the others go on.
+    }
+  }
 }
 
 export function status(d: DomainView, port: number): EvtchnStatus {

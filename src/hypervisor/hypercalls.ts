@@ -23,13 +23,22 @@ import { DomainView, type DomainBuffers } from './memory.js';
 /**
  * Keep a view of the peer `grant` gives in `peers` (a domain's views of its peers, by domid). A
  * domid can come back as a new domain once the old one is dying: the new one's view replaces the
- * old one then, unless `oldInUse` says the old view is still needed.
+ * old one then, unless `oldInUse` says the old view is still needed. `viewOf` makes the view (a
+ * shared pCPU's residents share one per peer: guest/pcpu-hypercalls.ts).
  */
-export function adoptPeerView(peers: Map<number, DomainView>, grant: PeerGrant, oldInUse: (domid: number) => boolean = () => false): void {
+export function adoptPeerView(
+  peers: Map<number, DomainView>,
+  grant: PeerGrant,
+  oldInUse: (domid: number) => boolean = () => false,
+  viewOf: (grant: PeerGrant) => DomainView = (g) => new DomainView(g.peer),
+): void {
   const id = grant.peer.domid;
   const cur = peers.get(id);
-  if (!cur || (cur.buffers.memory !== grant.peer.memory && cur.dying && !oldInUse(id))) peers.set(id, new DomainView(grant.peer));
+  if (!cur || (cur.buffers.memory !== grant.peer.memory && cur.dying && !oldInUse(id))) peers.set(id, viewOf(grant));
 }
+
+/** A fired set_timer_op timer waits this long (the longest delay a timer takes), held but idle. */
+const TIMER_PARKED_MS = 2 ** 31 - 1;
 
 export class Hypercalls {
   readonly domid: number;
@@ -444,16 +453,27 @@ export class Hypercalls {
 
   // ---------------- scheduling and time ----------------
 
-  /** set_timer_op: VIRQ_TIMER fires at `deadline` (performance.now() milliseconds); 0 cancels. */
+  /**
+   * set_timer_op: VIRQ_TIMER fires at `deadline` (performance.now() milliseconds); 0 cancels.
+   * The domain holds its one timer from an arm to a cancel, as Xen's vCPU holds its singleshot
+   * timer: an interval, moved to a new deadline by a clear and a set in one go, and parked at the
+   * longest delay once it fired. On a shared pCPU a domain may hold only so many timers, and a
+   * fired one-shot gave its place back at once, which a timer callback earlier in the same turn
+   * could take before the VIRQ_TIMER handler re-armed (ENOMEM). Now only an arm with no timer
+   * held can be refused.
+   */
   setTimer(deadline: number): void {
-    clearTimeout(this.#timer);
+    clearInterval(this.#timer);
     this.#timer = undefined;
     if (deadline === 0) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#raiseVirq(VIRQ_TIMER);
-    }, Math.max(0, deadline - performance.now()));
+    this.#timer = setInterval(this.#fired, Math.max(1, deadline - performance.now()));
   }
+
+  readonly #fired = (): void => {
+    clearInterval(this.#timer);
+    this.#timer = setInterval(this.#fired, TIMER_PARKED_MS).unref();
+    this.#raiseVirq(VIRQ_TIMER);
+  };
 
   /**
    * SCHEDOP_shutdown. A suspend names the frames of the guest's suspend record and resolves

@@ -186,6 +186,28 @@ test("a shared-pool guest that halts while dom0's queue lock is held: its boot's
   await host.destroy(domain.domid);
 });
 
+// A guest's send to dom0, deferred by its pCPU thread for dom0's held queue lock, when the
+// watchdog resets that thread: the thread's retry timer dies with it. The domain crashes, but
+// the send was made, and xenstored must still read its request. Before, it never did. The
+// request is main's (its boot's watch may have been read before the lock was taken).
+test("a pCPU reset by the watchdog while dom0's queue lock is held: the events its thread had deferred for dom0 still reach dom0", T, async (t) => {
+  await host.createCpupool('reset-held', 1, 'credit', { watchdogMs: 500 });
+  const { domain } = await host.create(config('late-spin', join(FIXTURES, 'late-spin.ts'), 'pool = "reset-held"\non_crash = "preserve"\n'), { paused: true });
+  const ring = new Int32Array(domain.view.buffers.memory, PFN_XENSTORE * PAGE_SIZE, PAGE_SIZE >> 2);
+  const held = await holdLock(t, host.hv.dom0.view.ctl, CB_FIFO_QUEUE_LOCK + EVTCHN_FIFO_PRIORITY_DEFAULT);
+  await host.unpause(domain.domid);
+  await waitFor(() => domain.shutdownReason !== null, 30_000, 20);
+  assert.equal(domain.shutdownReason, 'crash');
+  assert.ok(logs.some((l) => l.includes(`d${domain.domid} ran`) && l.includes('without yielding')), logs.join('\n'));
+  assert.notEqual(Atomics.load(ring, XS_INTF_REQ_PROD >> 2), Atomics.load(ring, XS_INTF_REQ_CONS >> 2), 'its request is not read while dom0 has no event');
+  await held.release();
+  for (const end = Date.now() + 10_000; Atomics.load(ring, XS_INTF_REQ_CONS >> 2) !== Atomics.load(ring, XS_INTF_REQ_PROD >> 2) && Date.now() < end;) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(Atomics.load(ring, XS_INTF_REQ_CONS >> 2), Atomics.load(ring, XS_INTF_REQ_PROD >> 2), 'xenstored never read the request it sent before its pCPU was reset');
+  await host.destroy(domain.domid);
+});
+
 test("xl list shows a shared-pool guest's runstate as its pCPU thread writes it: r in its turn, neither r nor b while it waits for one, b when idle", T, async () => {
   await host.createCpupool('runstate', 1);
   const pool = 'pool = "runstate"\n';
@@ -250,6 +272,19 @@ test('a guest that arms more timers than its pCPU allows gets ENOMEM of its own 
   const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
   await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
   await Promise.all([host.destroy(hog.domain.domid), host.destroy(mate.domain.domid)]);
+});
+
+// A fired interval is re-armed in its domain's turn. Before, the pCPU freed its place under the
+// bound as it fired, so a callback earlier in the same turn could take it, and the re-arm threw
+// ENOMEM from the realm's timer turn: the domain crashed.
+test('an interval at its domain\'s timer bound ticks on: its re-arm is not refused, a new timer is (ENOMEM)', T, async () => {
+  await host.createCpupool('interval-hog', 1);
+  const hog = await host.create(config('interval-hog', join(FIXTURES, 'interval-hog.ts'), 'pool = "interval-hog"\nmemory = 128\non_crash = "preserve"\n'));
+  const found = JSON.parse((await consoleMatch(hog.domain.domid, /INTERVAL (\{.*\})/, 60_000))[1]!) as Record<string, unknown>;
+  assert.equal(found.ticks, 15, 'five rounds of three ticks');
+  assert.deepEqual(found.seconds, Array(5).fill('XenError ENOMEM realm'), 'each one-shot took every free place, and was refused the next with its realm\'s ENOMEM');
+  assert.equal(host.hv.domain(hog.domain.domid).shutdownReason, null, consoleText(hog.domain.domid));
+  await host.destroy(hog.domain.domid);
 });
 
 test("a destroyed domain's timers never run again", T, async () => {

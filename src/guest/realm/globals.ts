@@ -137,12 +137,25 @@ function clearTimer(t: unknown): void {
   host.timerClear(id);
 }
 
-/** The pCPU's turn: timer `id` is due. */
+/**
+ * The pCPU's turn: timer `id` is due. The pCPU keeps a fired timer's place under the domain's
+ * bound until this ran (pcpu.ts). An interval is re-armed in that place, so it is never refused
+ * (ENOMEM) once armed: Xen re-arms a vCPU's periodic timer, and a singleshot one set again, in
+ * the timer the vCPU has, and set_timer_op and VCPUOP_set_periodic_timer never fail for want of
+ * memory. The bound counts the timers a domain holds; a new one is refused at it (to the caller
+ * of setTimeout or of the sleep), a re-arm of one it holds is not. refresh() re-arms the same
+ * way. A one-shot gives its place back before its callback runs, so that the callback may arm
+ * the next one in it. set_timer_op (Hypercalls.setTimer) holds an interval, moved to each new
+ * deadline and parked once fired, so its re-arm in the VIRQ_TIMER handler is not refused either.
+ */
 export function fireTimer(id: number): void {
   const t = timers.get(id);
   if (!t) return;
   if (t.repeat) arm(id, t.ms);
-  else timers.delete(id);
+  else {
+    timers.delete(id);
+    host.timerClear(id);
+  }
   guarded(t.fn, t.args);
 }
 

@@ -5,20 +5,22 @@
 // would, without a second try; a peer's held FIFO queue lock is not waited for.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EVTCHN_FIFO_PRIORITY_DEFAULT, SHINFO_EVTCHN_PENDING } from '../../../src/abi/event_channel.js';
+import { EVTCHN_FIFO_PRIORITY_DEFAULT, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, vcpuInfoOffset } from '../../../src/abi/event_channel.js';
 import { DOMID_SELF } from '../../../src/abi/xen.js';
 import { XenError } from '../../../src/errors.js';
 import { directChannel } from '../../../src/hypervisor/control.js';
 import { errorCode } from '../../../src/hypervisor/error-code.js';
 import { eventWord, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
+import { unblockThrough, UPCALL_WORD } from '../../../src/hypervisor/evtchn.js';
 import { onKilledAtGate } from '../../../src/hypervisor/gate.js';
 import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
-import { CB_EVTCHN_LOCK, CB_FIFO_QUEUE_LOCK, CB_IN_HYPERCALL, CB_KILL } from '../../../src/hypervisor/layout.js';
+import { CB_DYING, CB_EVTCHN_LOCK, CB_FIFO_QUEUE_LOCK, CB_IN_HYPERCALL, CB_KILL, CB_RUNSTATE, RUNSTATE_blocked } from '../../../src/hypervisor/layout.js';
 import { LOCK_MAX_WAIT_MS, LockError, resetLock } from '../../../src/hypervisor/lock.js';
 import { DomainView } from '../../../src/hypervisor/memory.js';
 import { currentThreadId } from '../../../src/hypervisor/thread.js';
-import { grantIn, isGrant, PcpuHypercalls } from '../../../src/guest/pcpu-hypercalls.js';
+import { grantIn, isGrant, PcpuHypercalls, PeerViews } from '../../../src/guest/pcpu-hypercalls.js';
 import { SEND_DONE, SEND_NOT_HERE, sendHereThrough } from '../../../src/guest/realm/host.js';
+import { PassWakes } from '../../../src/guest/wakes.js';
 import { harness, holdLock, xen, type Harness, type LocalDomain } from '../../support/hypervisor.js';
 
 // As on a pCPU thread (pcpu.ts): a kill throws at the gate instead of blocking the thread.
@@ -38,9 +40,9 @@ async function bound(h: Harness, d: LocalDomain): Promise<[number, number]> {
   return [p0, pd];
 }
 
-/** The pCPU's side of d, with its own views (as a Resident makes them from the placed buffers). */
-function pcpuSide(d: LocalDomain): PcpuHypercalls {
-  return new PcpuHypercalls(new DomainView(d.domain.view.buffers));
+/** The pCPU's side of d, with its own view (as a Resident makes it from the placed buffers) and the thread's views of its peers. */
+function pcpuSide(d: LocalDomain, peers = new PeerViews()): PcpuHypercalls {
+  return new PcpuHypercalls(new DomainView(d.domain.view.buffers), peers);
 }
 
 test('a send is done on the pCPU only with a view of the target that dom0 granted; then it delivers as the hypercall does', async (t) => {
@@ -67,6 +69,62 @@ test('a send to itself (a loopback channel) needs no peer view: done on the pCPU
   assert.equal(pending(d.domain.view, a), false);
   assert.equal(hc.evtchnSend(b), SEND_DONE, 'no grant adopted: its own view is enough');
   assert.equal(pending(d.domain.view, a), true);
+});
+
+// fix18 counted 4 wakes of dom0 where 2 were meant: each resident had a view of dom0 of its own,
+// and the pass's wakes (wakes.ts) know a target by its view. Now the thread has one per peer.
+test("two residents of one pCPU thread that each notify dom0 twice in a pass wake it twice, not four times: they share the thread's view of it", async (t) => {
+  const h = harness(t);
+  const a = h.local();
+  const b = h.local();
+  const [pa0, pa] = await bound(h, a);
+  const [pb0, pb] = await bound(h, b);
+  const peers = new PeerViews();
+  const aSide = pcpuSide(a, peers);
+  const bSide = pcpuSide(b, peers);
+  // Each resident's grant came in a message of its own: the same memory, another SharedArrayBuffer object.
+  aSide.adopt({ peer: structuredClone(h.hv.dom0.view.buffers) });
+  bSide.adopt({ peer: structuredClone(h.hv.dom0.view.buffers) });
+  let notifies = 0;
+  const wakes = new PassWakes(() => void notifies++);
+  unblockThrough((words, index) => wakes.wake(words, index));
+  t.after(() => unblockThrough((words, index) => void Atomics.notify(words, index, 1)));
+  const dom0 = h.hv.dom0.view;
+  const runstate = Atomics.load(dom0.ctl, CB_RUNSTATE);
+  t.after(() => Atomics.store(dom0.ctl, CB_RUNSTATE, runstate));
+  // dom0 handles each event and sleeps again before the next send, as a backend that ran dry.
+  const consumed = () => {
+    for (const p of [pa0, pb0]) Atomics.and(dom0.mem32, (SHINFO_EVTCHN_PENDING >> 2) + (p >>> 5), ~(1 << (p & 31)));
+    Atomics.store(dom0.mem32, (vcpuInfoOffset(0) + VCPUINFO_PENDING_SEL) >> 2, 0);
+    Atomics.store(dom0.mem32, ((vcpuInfoOffset(0) + VCPUINFO_PENDING_SEL) >> 2) + 1, 0);
+    Atomics.and(dom0.mem32, UPCALL_WORD, ~0xff);
+    Atomics.store(dom0.ctl, CB_RUNSTATE, RUNSTATE_blocked);
+  };
+  consumed();
+  for (const [side, port] of [[aSide, pa], [bSide, pb], [aSide, pa], [bSide, pb]] as const) {
+    assert.equal(side.evtchnSend(port), SEND_DONE);
+    consumed();
+  }
+  wakes.end();
+  assert.equal(notifies, 2, 'the pass\'s first wake of dom0 at once, and one kept for its end');
+});
+
+test("the thread's view of a peer is kept while that domain is live, and replaced once it is dying (its domid may come back as another)", async (t) => {
+  const h = harness(t);
+  const old = h.local();
+  const next = h.local();
+  const peers = new PeerViews();
+  const first = peers.of({ peer: old.domain.view.buffers });
+  assert.equal(peers.of({ peer: structuredClone(old.domain.view.buffers) }), first, 'the same domain: the same view');
+  // Another domain's buffers under the old one's domid (a domid comes back once its domain is dying).
+  const again = { peer: { ...next.domain.view.buffers, domid: old.domid } };
+  assert.equal(peers.of(again), first, 'not while the domain with that domid is live');
+  Atomics.store(old.domain.view.ctl, CB_DYING, 1);
+  t.after(() => Atomics.store(old.domain.view.ctl, CB_DYING, 0));
+  const fresh = peers.of(again);
+  assert.notEqual(fresh, first, 'its domain is dying: the new one gets a view of its own');
+  assert.equal(fresh.buffers.memory, next.domain.view.buffers.memory);
+  assert.equal(peers.of({ peer: { ...structuredClone(next.domain.view.buffers), domid: old.domid } }), fresh, 'and keeps it');
 });
 
 test("hostile ports: out of range, not integers, or bound only in a pool mate's table fail on the pCPU with the hypercall's EINVAL, and the realm throws it without trying again", async (t) => {

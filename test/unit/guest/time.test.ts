@@ -110,6 +110,38 @@ test('a sleep with an already aborted signal rejects at once and queues nothing;
   assert.equal(time.sleepers, 0);
 });
 
+// In a shared pool, the VIRQ_TIMER handler's re-arm needs a timer of the domain's pCPU, which a
+// domain at its bound is refused (ENOMEM). Before, that error was thrown from the handler (the
+// domain crashed) and the sleepers left waited for a timer never armed.
+test('a re-arm refused in the timer interrupt: due sleepers wake, the others fail with its error, and the handler does not throw', async () => {
+  let refuse = false;
+  const hc = {
+    setTimer: () => {
+      if (refuse) throw Object.assign(new Error('the domain has as many timers armed as its shared pCPU allows'), { errno: 'ENOMEM' });
+    },
+  } as unknown as Hypercalls;
+  const time = new GuestTime(hc);
+  const due = time.sleep(0);
+  const ac = new AbortController();
+  const later = time.sleep(60_000, { signal: ac.signal });
+  const latest = time.sleep(120_000);
+  const t = performance.now() + 1;
+  while (performance.now() < t) await new Promise((r) => setImmediate(r));
+  refuse = true;
+  assert.doesNotThrow(() => time.onTimer());
+  await due;
+  await assert.rejects(later, { errno: 'ENOMEM' });
+  await assert.rejects(latest, { errno: 'ENOMEM' });
+  assert.equal(time.sleepers, 0, 'nobody waits for a timer that is not armed');
+  ac.abort(new Error('too late'));
+  refuse = false;
+  const next = time.sleep(0);
+  const t2 = performance.now() + 1;
+  while (performance.now() < t2) await new Promise((r) => setImmediate(r));
+  time.onTimer();
+  await next;
+});
+
 test('GuestTime.monotonicMs runs with the clock monotonic() reads, in ms, and never goes back', () => {
   const { time } = clock();
   const ms = (ns: bigint) => Number(ns) / 1e6;

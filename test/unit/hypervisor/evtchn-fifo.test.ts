@@ -317,6 +317,55 @@ test('a queue lock its holder keeps: dom0 tries it ever less often, up to a boun
   assert.deepEqual(d.drain(), [p]);
 });
 
+// A realm's copy of evtchn.ts arms its retries with the realm's setTimeout, which throws ENOMEM at
+// the domain's timer bound. Here dom0's copy is refused one timer, at the moment a second held
+// queue's event moves the retry earlier: the first queue's timer is cleared by then. Before,
+// the cleared timer's handle was kept, so every later arm returned early and neither event
+// was ever linked.
+test('a retry timer that cannot be armed: the deferred events are still tried again, and linked once their locks are free', async (t) => {
+  const x = await heldQueue(t);
+  const y = await fifoDomain(x.h);
+  const [y0, yp] = await y.port();
+  y.drain();
+  y.upcall();
+  const yHeld = await holdQueueLock(t, y.domain.view);
+  x.h.dom0.evtchnSend(x.p0);
+  // The first queue's retries back off, so its next one is due well after the second queue's
+  // first. The send is made right after one of those retries armed the next, in a microtask of
+  // its timer's turn: on a loaded host an overdue retry would be earlier than the send's.
+  const real = globalThis.setTimeout;
+  let refused = 0;
+  let refusing = false;
+  let failed: unknown;
+  await new Promise<void>((sent) => {
+    globalThis.setTimeout = ((...a: Parameters<typeof setTimeout>) => {
+      if (a[0]?.name === 'retryDeferred') {
+        if (refusing && refused++ === 0) throw new Error('ENOMEM: the domain has as many timers armed as its shared pCPU allows');
+        if (!refusing && deferredRetryMs(x.d.domain.view) === DEFERRED_RETRY_MAX_MS) {
+          refusing = true;
+          queueMicrotask(() => {
+            try {
+              x.h.dom0.evtchnSend(y0);
+            } catch (e) {
+              failed = e;
+            } finally {
+              globalThis.setTimeout = real;
+              sent();
+            }
+          });
+        }
+      }
+      return real(...a);
+    }) as typeof setTimeout;
+  });
+  assert.equal(refused, 1, 'the retry was re-armed earlier, and that arm was refused');
+  assert.equal(deferredEvents(y.domain.view), 1);
+  await Promise.all([x.held.release(), yHeld.release()]);
+  await until('both deferred events were linked', () => deferredEvents(x.d.domain.view) === 0 && deferredEvents(y.domain.view) === 0);
+  assert.deepEqual([x.d.drain(), y.drain()], [[x.p], [yp]]);
+  assert.equal(failed, undefined, 'the send was done (its event deferred): it does not fail');
+});
+
 test("a driven loop that leaves FIFO events over its budget rings its pCPU's doorbell for them", async (t) => {
   const h = harness(t);
   await h.dom0Events.loop.useFifo(h.dom0);

@@ -7,9 +7,10 @@ import {
   VIRQ_DEBUG, VIRQ_DOM_EXC, VIRQ_TIMER,
 } from '../../../src/abi/event_channel.js';
 import { DOMID_SELF } from '../../../src/abi/xen.js';
-import { UPCALL_WORD } from '../../../src/hypervisor/evtchn.js';
+import { UPCALL_WORD, resendToPeers, setPort } from '../../../src/hypervisor/evtchn.js';
+import { CB_EVTCHN_LOCK } from '../../../src/hypervisor/layout.js';
 import type { DomainView } from '../../../src/hypervisor/memory.js';
-import { harness, xen, type Harness, type LocalDomain } from '../../support/hypervisor.js';
+import { harness, holdLock, xen, type Harness, type LocalDomain } from '../../support/hypervisor.js';
 
 function pendingBit(view: DomainView, port: number): boolean {
   return (Atomics.load(view.mem32, (SHINFO_EVTCHN_PENDING >> 2) + (port >>> 5)) & (1 << (port & 31))) !== 0;
@@ -150,6 +151,49 @@ test('VIRQ_TIMER: bind_virq, then set_timer_op raises it', async (t) => {
   assert.equal(await d.hc.evtchnBindVirq(VIRQ_TIMER), port, 'a closed VIRQ can be bound again');
 });
 
+// On a shared pCPU a domain holds only so many timers (realm/globals.ts): a fired one-shot gives
+// its place back before its callback runs, an interval keeps it. Here the bound is one timer, and
+// the turn runs set_timer_op's callback, then another callback that wants a timer, then the
+// VIRQ_TIMER handler's re-arm. Before, set_timer_op's timer was a one-shot armed anew each time:
+// the other callback took its place and the re-arm threw ENOMEM.
+test('set_timer_op at the timer bound: its re-arm after VIRQ_TIMER keeps the place it holds and is not refused', async (t) => {
+  const h = harness(t);
+  const d = h.local();
+  const port = await d.hc.evtchnBindVirq(VIRQ_TIMER);
+  d.events.listen(port);
+  const fired = d.events.next(port);
+  const held = new Map<number, { fn: () => void; repeat: boolean }>();
+  let nextId = 1;
+  const take = (fn: () => void, repeat: boolean) => {
+    if (held.size >= 1) throw new Error('ENOMEM: the domain has as many timers armed as its shared pCPU allows');
+    const id = nextId++;
+    held.set(id, { fn, repeat });
+    return { id, unref() { return this; } };
+  };
+  const clear = (timer?: { id: number }): void => void (timer && held.delete(timer.id));
+  const real = { setTimeout, setInterval, clearTimeout, clearInterval };
+  let other = 'not asked';
+  Object.assign(globalThis, { setTimeout: (fn: () => void) => take(fn, false), setInterval: (fn: () => void) => take(fn, true), clearTimeout: clear, clearInterval: clear });
+  try {
+    d.hc.setTimer(performance.now() + 1);
+    const [id, timer] = [...held][0]!;
+    if (!timer.repeat) held.delete(id);
+    timer.fn();
+    try {
+      take(() => {}, false);
+      other = 'armed';
+    } catch {
+      other = 'refused';
+    }
+    d.hc.setTimer(performance.now() + 10);
+  } finally {
+    Object.assign(globalThis, real);
+  }
+  assert.equal(other, 'refused', 'set_timer_op kept its place after it fired');
+  assert.equal(held.size, 1);
+  await fired;
+});
+
 test('VIRQ_DOM_EXC reaches dom0 when a domain shuts down or is destroyed', async (t) => {
   const h = harness(t);
   const port = await h.dom0.evtchnBindVirq(VIRQ_DOM_EXC);
@@ -220,4 +264,44 @@ test('ENOSPC once max_event_channels ports are in use; a closed port is reused f
   await d.hc.evtchnClose(2);
   assert.equal(await d.hc.evtchnBindInterdomain(0, offered), 2);
   assert.throws(() => d.hc.evtchnSend(5), xen('EINVAL'), 'a port beyond max_event_channels');
+});
+
+// The resend after a pCPU thread's reset (cpupool.ts) reads the victim's port table, which its
+// guest may have rewritten before it spun. Before, each entry was believed: dom0 set the bit of
+// whatever domain and port it named (any live domain, any port: a word up to ~256 MiB into that
+// domain's memory under the 2-level ABI).
+test("a reset domain's resend: only ports whose other end points back get an event; a rewritten entry writes nothing", { timeout: 60_000 }, async (t) => {
+  const h = harness(t);
+  const victim = h.local();
+  const bystander = h.local();
+  const [p0, pv] = await connectToDom0(h, victim);
+  const [, pb] = await connectToDom0(h, bystander);
+  h.dom0Events.listen(p0);
+  await h.dom0Events.until(p0, 0);
+  const v = victim.domain.view;
+  // A closed port of the bystander's, one bound to dom0 (not to the victim), one out of its range.
+  setPort(v, pv + 1, EVTCHNSTAT_interdomain, bystander.domid, pb + 1);
+  setPort(v, pv + 2, EVTCHNSTAT_interdomain, bystander.domid, pb);
+  setPort(v, pv + 3, EVTCHNSTAT_interdomain, bystander.domid, 100_000);
+  setPort(v, pv + 4, EVTCHNSTAT_interdomain, bystander.domid, 2 ** 31 - 1);
+  const before = bystander.domain.view.mem32.slice();
+  const toDom0 = h.dom0Events.next(p0);
+  resendToPeers(v, (domid) => h.hv.findDomain(domid)?.view);
+  assert.deepEqual(bystander.domain.view.mem32, before, "nothing was written in the bystander's memory");
+  await toDom0;
+});
+
+// The thread that held the victim's event-channel lock may have died inside its critical section,
+// or its guest wrote a live thread's id into the word: before, dom0's thread waited 2 s on it and
+// then gave up (LockError), and the victim's peers got nothing.
+test("a reset domain's resend does not wait for its event-channel lock, held by another thread", { timeout: 60_000 }, async (t) => {
+  const h = harness(t);
+  const victim = h.local();
+  const [p0] = await connectToDom0(h, victim);
+  h.dom0Events.listen(p0);
+  const held = await holdLock(t, victim.domain.view.ctl, CB_EVTCHN_LOCK);
+  const toDom0 = h.dom0Events.next(p0);
+  resendToPeers(victim.domain.view, (domid) => h.hv.findDomain(domid)?.view);
+  await toDom0;
+  await held.release();
 });
