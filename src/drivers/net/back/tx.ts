@@ -66,6 +66,13 @@ class Fatal {
  * hands each packet up its stack as it goes. A frame with a tail is a pass of its own anyway.
  */
 const PASS_PACKETS = 8;
+/**
+ * Packets one service() call takes at most before it gives dom0's thread back (Linux's NAPI
+ * weight). Responses go out every pass, so a frontend that refills its ring as fast as they come
+ * would otherwise keep the call going for ever, and with it every other vif, xenstored and the
+ * toolstack waiting; past this many, the rest is taken in a later turn of dom0's event loop.
+ */
+const SERVICE_PACKETS = 64;
 /** Copy ops, and slots, of one pass at most. */
 const PASS_SLOTS = 256 + FATAL_SKB_SLOTS;
 
@@ -148,6 +155,8 @@ export class TxPath {
   readonly #rsp: NetifTxResponse = { id: 0, status: 0 };
   #stopped = false;
   #servicing = false;
+  /** A later service() is queued: the last one used its SERVICE_PACKETS. */
+  #continued = false;
   #creditTimer: NodeJS.Timeout | undefined;
   #logged = 0;
   /** Paused by a receiver short of room (back-pressure): nothing more is taken off the ring until it resumes us. */
@@ -187,6 +196,7 @@ export class TxPath {
     this.#servicing = true;
     const ring = this.#ring;
     const p = this.#pass;
+    let budget = SERVICE_PACKETS;
     try {
       // The rest of a pass a receiver paused goes first.
       this.#flush(true);
@@ -202,7 +212,14 @@ export class TxPath {
           }
           // A full pass goes out before the next packet is taken, so a pause can leave it whole on the ring.
           if (!p.fits(FATAL_SKB_SLOTS, TX_TAIL_MIN)) this.#flush(true);
-          else this.#packet(rp);
+          else if (budget === 0) {
+            this.#flush(true);
+            this.#push();
+            return this.#continue();
+          } else {
+            this.#packet(rp);
+            budget--;
+          }
         }
         this.#flush(true);
         this.#push();
@@ -220,6 +237,16 @@ export class TxPath {
     } finally {
       this.#servicing = false;
     }
+  }
+
+  /** The ring still has requests, and this call took its share: take them in a later turn. */
+  #continue(): void {
+    if (this.#continued) return;
+    this.#continued = true;
+    setImmediate(() => {
+      this.#continued = false;
+      this.service();
+    });
   }
 
   /** rate=: true (and a timer set) when the next packet must wait for credit. */

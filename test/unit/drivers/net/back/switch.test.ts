@@ -256,6 +256,51 @@ test('a ring of 24 small frames goes out in passes of 8: a receiver has the firs
   assert.deepEqual(passEnds, [8, 16, 24]);
 });
 
+// Responses go out every pass, so a frontend can refill its ring while netback still serves it.
+// One that refills as fast as it is answered must not hold dom0's thread: a service call takes
+// a bounded share, and the rest comes in later turns of the event loop.
+test('a frontend refilling its ring as fast as it is answered gets a bounded share of dom0 per turn', async (t) => {
+  const { sw, a, macA } = await pair(t, false);
+  const spyMac = '00:16:3e:77:77:78';
+  const TOTAL = 2_000;
+  // 32 frames' slots, each used again once answered (24 are in flight at most).
+  const slots = Array.from({ length: 32 }, (_, i) => a.frameSlots(frameOf(100, macA, spyMac, i), { id: i }));
+  let sent = 24;
+  let delivered = 0;
+  const spy: PortDevice = {
+    name: 'spy1',
+    features: { csumOffload: true, gsoTcpv4: true, gsoTcpv6: true },
+    deliver() {
+      delivered++;
+      // Its slot was answered before the frame came here: put one more in its place.
+      if (sent < TOTAL) {
+        a.putSlots(slots[sent++ % slots.length]!);
+        a.pushTx();
+      }
+      return true;
+    },
+  };
+  sw.plugInternal('xenbr0', spy).input(frameOf(60, spyMac), NET_FRAME_PLAIN);
+  // A turn of the event loop counts what came in it.
+  let turns = 0;
+  let most = 0;
+  let seen = 0;
+  let ticking = true;
+  const tick = (): void => {
+    most = Math.max(most, delivered - seen);
+    seen = delivered;
+    turns++;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  t.after(() => (ticking = false));
+  for (let i = 0; i < 24; i++) a.putSlots(slots[i]!);
+  a.pushTx();
+  await a.until(() => delivered === TOTAL, 'every frame delivered');
+  ticking = false;
+  assert.ok(most <= 64 + 8, `at most a service call's share in a turn (${most} in one, ${turns} turns)`);
+});
+
 test('a pass staged for one rx batch: a buffer the receiver may not write fails its frame alone', async (t) => {
   const { rig, a, b, macA, macB } = await pair(t, false);
   b.send(frameOf(60, macB), { id: 1 });
