@@ -10,7 +10,7 @@ import {
 import { XenError } from '../errors.js';
 import * as fifo from './evtchn-fifo.js';
 import {
-  CB_EVTCHN_LOCK, CB_MAX_EVTCHNS, CB_RUNSTATE, CB_VIRQ_BASE, EV_REMOTE_DOM, EV_REMOTE_PORT, EV_STATE, EV_VCPU, RUNSTATE_blocked, portBase,
+  CB_EVTCHN_LOCK, CB_MAX_EVTCHNS, CB_RUNSTATE, CB_VIRQ_BASE, EV_REMOTE_DOM, EV_REMOTE_PORT, EV_STATE, EV_VCPU, EVTCHN_WORDS, RUNSTATE_blocked, portBase,
 } from './layout.js';
 import { ring } from './doorbell.js';
 import { lock, unlock } from './lock.js';
@@ -323,7 +323,8 @@ export function send(d: DomainView, port: number, peerOf: (domid: number) => Dom
  * the domain has.
  */
 export function resendToPeers(d: DomainView, peerOf: (domid: number) => DomainView | undefined): void {
-  const max = maxPorts(d);
+  // The limits in the control block are the guest's to rewrite too: no further than the table dom0 allocated.
+  const max = Math.min(maxPorts(d), (d.ctl.length - d.evtchnBase) / EVTCHN_WORDS - 1);
   for (let p = 1; p <= max; p++) {
     try {
       const base = portBase(d, p);
