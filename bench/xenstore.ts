@@ -27,6 +27,7 @@
 // last line is JSON.
 // `--pool`: instead, real guests in a shared cpupool next to Pool-0 (bench/support/pingpong.ts):
 // a guest's read of its own node, and a ping-pong between two guests by write and watch.
+import '../src/hypervisor/marking.js'; // V8's marking flags at the start: ringFigures loads the host later
 import { Buffer } from 'node:buffer';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -2,6 +2,7 @@
 // Subcommands and their output follow xl (DESIGN.md §6); those that manage domains talk to the
 // host daemon of a state dir through the command API. Modules that only a few subcommands need
 // (the host itself, esbuild) load when those run.
+import '../hypervisor/marking.js'; // V8's marking flags at the start: the host may load later (hypervisor/marking.ts)
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { registerBridgeCommands } from './bridge.js';

@@ -1,6 +1,7 @@
 // Who marks and sweeps a heap in V8's major GC in a host's process: the thread whose heap it is,
-// not the process's helper threads. Imported for its effect by hypervisor.ts, so it runs when
-// the host's modules load, at the process's start.
+// not the process's helper threads. Imported for its effect by hypervisor.ts, and first by the
+// entry points that load the host later (the CLI's program.ts, bench/xenstore.ts), so that it
+// runs at the process's start.
 import { setFlagsFromString } from 'node:v8';
 import { isMainThread } from 'node:worker_threads';
 
