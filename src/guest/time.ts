@@ -102,8 +102,7 @@ export class GuestTime implements Time {
     } catch (e) {
       // Re-arming was refused (ENOMEM: a shared-pool domain at its pCPU's timer bound). The
       // timer set_timer_op holds is re-armed in its place (hypercalls.ts setTimer), so this
-      // happens only if the guest's own code cancelled it through os.xen while sleepers waited
-      // (and a VIRQ_TIMER came all the same).
+      // happens only before any arm of it succeeded (a VIRQ_TIMER that timer did not raise).
       // They fail as a sleep refused at its own arm does, with the error, instead of waiting for
       // a timer that is not armed; the error is not thrown from this handler, where it would
       // crash the domain.

@@ -37,8 +37,13 @@ export function adoptPeerView(
   if (!cur || (cur.buffers.memory !== grant.peer.memory && cur.dying && !oldInUse(id))) peers.set(id, viewOf(grant));
 }
 
-/** A fired set_timer_op timer waits this long (the longest delay a timer takes), held but idle. */
+/** A set_timer_op timer between deadlines waits this long (the longest delay a timer takes), held but idle. */
 const TIMER_PARKED_MS = 2 ** 31 - 1;
+
+/** The held set_timer_op timer between deadlines: it keeps its place, raises nothing, and keeps no process alive. */
+function parkedTimer(): NodeJS.Timeout {
+  return setInterval(() => {}, TIMER_PARKED_MS).unref();
+}
 
 export class Hypercalls {
   readonly domid: number;
@@ -455,23 +460,23 @@ export class Hypercalls {
 
   /**
    * set_timer_op: VIRQ_TIMER fires at `deadline` (performance.now() milliseconds); 0 cancels.
-   * The domain holds its one timer from an arm to a cancel, as Xen's vCPU holds its singleshot
-   * timer: an interval, moved to a new deadline by a clear and a set in one go, and parked at the
-   * longest delay once it fired. On a shared pCPU a domain may hold only so many timers, and a
-   * fired one-shot gave its place back at once, which a timer callback earlier in the same turn
-   * could take before the VIRQ_TIMER handler re-armed (ENOMEM). Now only an arm with no timer
-   * held can be refused.
+   * The domain holds its one timer from its first arm on, as Xen's vCPU holds its singleshot
+   * timer: an interval, moved to a new deadline by a clear and a set in one go, and parked (a
+   * timer that raises nothing) once it fired or was cancelled. On a shared pCPU a domain may
+   * hold only so many timers, and a fired or cancelled one-shot gave its place back at once,
+   * which a timer callback earlier in the same turn could take before the VIRQ_TIMER handler
+   * re-armed (ENOMEM). Now only the first arm can be refused.
    */
   setTimer(deadline: number): void {
+    if (deadline === 0 && this.#timer === undefined) return;
     clearInterval(this.#timer);
     this.#timer = undefined;
-    if (deadline === 0) return;
-    this.#timer = setInterval(this.#fired, Math.max(1, deadline - performance.now()));
+    this.#timer = deadline === 0 ? parkedTimer() : setInterval(this.#fired, Math.max(1, deadline - performance.now()));
   }
 
   readonly #fired = (): void => {
     clearInterval(this.#timer);
-    this.#timer = setInterval(this.#fired, TIMER_PARKED_MS).unref();
+    this.#timer = parkedTimer();
     this.#raiseVirq(VIRQ_TIMER);
   };
 

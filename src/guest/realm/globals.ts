@@ -146,7 +146,7 @@ function clearTimer(t: unknown): void {
  * of setTimeout or of the sleep), a re-arm of one it holds is not. refresh() re-arms the same
  * way. A one-shot gives its place back before its callback runs, so that the callback may arm
  * the next one in it. set_timer_op (Hypercalls.setTimer) holds an interval, moved to each new
- * deadline and parked once fired, so its re-arm in the VIRQ_TIMER handler is not refused either.
+ * deadline and parked once fired or cancelled, so its re-arm in the VIRQ_TIMER handler is not refused either.
  */
 export function fireTimer(id: number): void {
   const t = timers.get(id);

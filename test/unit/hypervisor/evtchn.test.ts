@@ -173,6 +173,7 @@ test('set_timer_op at the timer bound: its re-arm after VIRQ_TIMER keeps the pla
   const clear = (timer?: { id: number }): void => void (timer && held.delete(timer.id));
   const real = { setTimeout, setInterval, clearTimeout, clearInterval };
   let other = 'not asked';
+  let cancelled = 'not asked';
   Object.assign(globalThis, { setTimeout: (fn: () => void) => take(fn, false), setInterval: (fn: () => void) => take(fn, true), clearTimeout: clear, clearInterval: clear });
   try {
     d.hc.setTimer(performance.now() + 1);
@@ -186,10 +187,20 @@ test('set_timer_op at the timer bound: its re-arm after VIRQ_TIMER keeps the pla
       other = 'refused';
     }
     d.hc.setTimer(performance.now() + 10);
+    // A cancel parks it too (GuestTime cancels when its last sleeper is aborted): the place stays.
+    d.hc.setTimer(0);
+    try {
+      take(() => {}, false);
+      cancelled = 'armed';
+    } catch {
+      cancelled = 'refused';
+    }
+    d.hc.setTimer(performance.now() + 10);
   } finally {
     Object.assign(globalThis, real);
   }
   assert.equal(other, 'refused', 'set_timer_op kept its place after it fired');
+  assert.equal(cancelled, 'refused', 'set_timer_op kept its place after a cancel');
   assert.equal(held.size, 1);
   await fired;
 });
