@@ -163,6 +163,30 @@ test("dom0's FIFO queue lock held while a shared-pool guest boots and runs: no c
   await host.destroy(domain.domid);
 });
 
+/**
+ * Runs `name` (a fixture, created paused in `pool`) while dom0's default FIFO queue lock is held,
+ * until it shuts down for `reason`; then checks that xenstored had not read its ring while the
+ * lock was held (`unread`), and reads it all once the lock is let go (`read`).
+ */
+async function queueHeldThenReleased(
+  t: import('node:test').TestContext, name: string, pool: string, onShutdown: string, reason: string, check: (domid: number) => void, unread: string, read: string,
+): Promise<void> {
+  const { domain } = await host.create(config(name, join(FIXTURES, `${name}.ts`), `pool = "${pool}"\n${onShutdown}\n`), { paused: true });
+  const ring = new Int32Array(domain.view.buffers.memory, PFN_XENSTORE * PAGE_SIZE, PAGE_SIZE >> 2);
+  const held = await holdLock(t, host.hv.dom0.view.ctl, CB_FIFO_QUEUE_LOCK + EVTCHN_FIFO_PRIORITY_DEFAULT);
+  await host.unpause(domain.domid);
+  await waitFor(() => domain.shutdownReason !== null, 30_000, 20);
+  assert.equal(domain.shutdownReason, reason);
+  check(domain.domid);
+  const prod = () => Atomics.load(ring, XS_INTF_REQ_PROD >> 2);
+  const cons = () => Atomics.load(ring, XS_INTF_REQ_CONS >> 2);
+  assert.notEqual(prod(), cons(), unread);
+  await held.release();
+  await waitFor(() => cons() === prod(), 10_000, 20);
+  assert.equal(cons(), prod(), read);
+  await host.destroy(domain.domid);
+}
+
 // A send made before the pCPU had a view of its target waits for its realm's connect; once the
 // view came, it must be linked even if the sender halts first: its target (dom0, here) is live,
 // and in Xen the send was done when it was made. Created paused, the guest's boot sends its
@@ -170,20 +194,9 @@ test("dom0's FIFO queue lock held while a shared-pool guest boots and runs: no c
 // waits for its first turn; dom0's queue lock is held from then until the guest has shut down.
 test("a shared-pool guest that halts while dom0's queue lock is held: its boot's events still reach dom0", T, async (t) => {
   await host.createCpupool('halting', 1);
-  const { domain } = await host.create(config('quick-off', join(FIXTURES, 'quick-off.ts'), 'pool = "halting"\non_poweroff = "preserve"\n'), { paused: true });
-  const ring = new Int32Array(domain.view.buffers.memory, PFN_XENSTORE * PAGE_SIZE, PAGE_SIZE >> 2);
-  const held = await holdLock(t, host.hv.dom0.view.ctl, CB_FIFO_QUEUE_LOCK + EVTCHN_FIFO_PRIORITY_DEFAULT);
-  await host.unpause(domain.domid);
-  await waitFor(() => domain.shutdownReason !== null, 30_000, 20);
-  assert.equal(domain.shutdownReason, 'poweroff');
-  assert.notEqual(Atomics.load(ring, XS_INTF_REQ_PROD >> 2), Atomics.load(ring, XS_INTF_REQ_CONS >> 2), 'its watch is not read while dom0 has no event');
-  await held.release();
   // xenstored reads the ring when dom0 gets the event: the linking is retried at most 128 ms apart.
-  for (const end = Date.now() + 10_000; Atomics.load(ring, XS_INTF_REQ_CONS >> 2) !== Atomics.load(ring, XS_INTF_REQ_PROD >> 2) && Date.now() < end;) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.equal(Atomics.load(ring, XS_INTF_REQ_CONS >> 2), Atomics.load(ring, XS_INTF_REQ_PROD >> 2), 'xenstored never read the watch its boot sent');
-  await host.destroy(domain.domid);
+  await queueHeldThenReleased(t, 'quick-off', 'halting', 'on_poweroff = "preserve"', 'poweroff', () => {},
+    'its watch is not read while dom0 has no event', 'xenstored never read the watch its boot sent');
 });
 
 // A guest's send to dom0, deferred by its pCPU thread for dom0's held queue lock, when the
@@ -192,20 +205,9 @@ test("a shared-pool guest that halts while dom0's queue lock is held: its boot's
 // request is main's (its boot's watch may have been read before the lock was taken).
 test("a pCPU reset by the watchdog while dom0's queue lock is held: the events its thread had deferred for dom0 still reach dom0", T, async (t) => {
   await host.createCpupool('reset-held', 1, 'credit', { watchdogMs: 500 });
-  const { domain } = await host.create(config('late-spin', join(FIXTURES, 'late-spin.ts'), 'pool = "reset-held"\non_crash = "preserve"\n'), { paused: true });
-  const ring = new Int32Array(domain.view.buffers.memory, PFN_XENSTORE * PAGE_SIZE, PAGE_SIZE >> 2);
-  const held = await holdLock(t, host.hv.dom0.view.ctl, CB_FIFO_QUEUE_LOCK + EVTCHN_FIFO_PRIORITY_DEFAULT);
-  await host.unpause(domain.domid);
-  await waitFor(() => domain.shutdownReason !== null, 30_000, 20);
-  assert.equal(domain.shutdownReason, 'crash');
-  assert.ok(logs.some((l) => l.includes(`d${domain.domid} ran`) && l.includes('without yielding')), logs.join('\n'));
-  assert.notEqual(Atomics.load(ring, XS_INTF_REQ_PROD >> 2), Atomics.load(ring, XS_INTF_REQ_CONS >> 2), 'its request is not read while dom0 has no event');
-  await held.release();
-  for (const end = Date.now() + 10_000; Atomics.load(ring, XS_INTF_REQ_CONS >> 2) !== Atomics.load(ring, XS_INTF_REQ_PROD >> 2) && Date.now() < end;) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.equal(Atomics.load(ring, XS_INTF_REQ_CONS >> 2), Atomics.load(ring, XS_INTF_REQ_PROD >> 2), 'xenstored never read the request it sent before its pCPU was reset');
-  await host.destroy(domain.domid);
+  await queueHeldThenReleased(t, 'late-spin', 'reset-held', 'on_crash = "preserve"', 'crash',
+    (domid) => assert.ok(logs.some((l) => l.includes(`d${domid} ran`) && l.includes('without yielding')), logs.join('\n')),
+    'its request is not read while dom0 has no event', 'xenstored never read the request it sent before its pCPU was reset');
 });
 
 test("xl list shows a shared-pool guest's runstate as its pCPU thread writes it: r in its turn, neither r nor b while it waits for one, b when idle", T, async () => {

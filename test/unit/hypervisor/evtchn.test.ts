@@ -171,6 +171,15 @@ test('set_timer_op at the timer bound: its re-arm after VIRQ_TIMER keeps the pla
     return { id, unref() { return this; } };
   };
   const clear = (timer?: { id: number }): void => void (timer && held.delete(timer.id));
+  /** Another callback in the turn asks for a timer. */
+  const ask = (): string => {
+    try {
+      take(() => {}, false);
+      return 'armed';
+    } catch {
+      return 'refused';
+    }
+  };
   const real = { setTimeout, setInterval, clearTimeout, clearInterval };
   let other = 'not asked';
   let cancelled = 'not asked';
@@ -180,21 +189,11 @@ test('set_timer_op at the timer bound: its re-arm after VIRQ_TIMER keeps the pla
     const [id, timer] = [...held][0]!;
     if (!timer.repeat) held.delete(id);
     timer.fn();
-    try {
-      take(() => {}, false);
-      other = 'armed';
-    } catch {
-      other = 'refused';
-    }
+    other = ask();
     d.hc.setTimer(performance.now() + 10);
     // A cancel parks it too (GuestTime cancels when its last sleeper is aborted): the place stays.
     d.hc.setTimer(0);
-    try {
-      take(() => {}, false);
-      cancelled = 'armed';
-    } catch {
-      cancelled = 'refused';
-    }
+    cancelled = ask();
     d.hc.setTimer(performance.now() + 10);
   } finally {
     Object.assign(globalThis, real);
