@@ -326,21 +326,17 @@ export function resendToPeers(d: DomainView, peerOf: (domid: number) => DomainVi
   // The limits in the control block are the guest's to rewrite too: no further than the table dom0 allocated.
   const max = Math.min(maxPorts(d), (d.ctl.length - d.evtchnBase) / EVTCHN_WORDS - 1);
   for (let p = 1; p <= max; p++) {
+    const mine = readPort(d, p);
+    if (mine.state !== EVTCHNSTAT_interdomain) continue;
+    const peer = peerOf(mine.a);
+    if (!peer || peer.dying || !validPort(peer, mine.b)) continue;
+    // A port past the table its guest claims reads as undefined, and fails this check too.
+    const theirs = readPort(peer, mine.b);
+    if (theirs.state !== EVTCHNSTAT_interdomain || theirs.a !== d.domid || theirs.b !== p) continue;
     try {
-      const base = portBase(d, p);
-      if (Atomics.load(d.ctl, base + EV_STATE) !== EVTCHNSTAT_interdomain) continue;
-      const peer = peerOf(Atomics.load(d.ctl, base + EV_REMOTE_DOM));
-      const rport = Atomics.load(d.ctl, base + EV_REMOTE_PORT);
-      if (!peer || peer.dying || !validPort(peer, rport)) continue;
-      const rbase = portBase(peer, rport);
-      if (
-        Atomics.load(peer.ctl, rbase + EV_STATE) === EVTCHNSTAT_interdomain &&
-        Atomics.load(peer.ctl, rbase + EV_REMOTE_DOM) === d.domid &&
-        Atomics.load(peer.ctl, rbase + EV_REMOTE_PORT) === p
-      ) setPending(peer, rport);
+      setPending(peer, mine.b);
     } catch {
-      // A word outside the buffers (a RangeError: a port limit or FIFO array frame its guest
-      // rewrote): that port is skipped, the others go on.
+      // A FIFO array frame its guest rewrote (a RangeError): that port is skipped, the others go on.
     }
   }
 }

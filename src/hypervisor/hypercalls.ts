@@ -475,8 +475,7 @@ export class Hypercalls {
   }
 
   readonly #fired = (): void => {
-    clearInterval(this.#timer);
-    this.#timer = parkedTimer();
+    this.setTimer(0);
     this.#raiseVirq(VIRQ_TIMER);
   };
 
