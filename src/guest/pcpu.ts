@@ -628,6 +628,8 @@ function turn(d: Resident): void {
     if (d.halted) break;
     switch (e.kind) {
       case 'timer':
+        // Armed again since it fired (its realm refreshed it): it fires at its new time, as Node's refresh() reschedules.
+        if (d.timers.get(e.id)) break;
         t.timer(e.id);
         // Its realm re-armed it (an interval) or let it go (a one-shot); if it did neither, its place is freed here.
         if (d.timers.get(e.id) === null) d.timers.delete(e.id);

@@ -289,6 +289,17 @@ test('an interval at its domain\'s timer bound ticks on: its re-arm is not refus
   await host.destroy(hog.domain.domid);
 });
 
+test("refresh() as Node's: a timer refreshed after it fired but before its turn fires at its new time; one whose callback ran fires again; a cleared one does not", T, async () => {
+  await host.createCpupool('refresh', 1);
+  const { domain } = await host.create(config('refresh', join(FIXTURES, 'refresh.ts'), 'pool = "refresh"\non_crash = "preserve"\n'));
+  const found = JSON.parse((await consoleMatch(domain.domid, /REFRESH (\{.*\})/))[1]!) as { runs: number[]; clearedRan: boolean };
+  // A timer never fires early: 50 ms from its refresh at the least (give or take the clock's rounding).
+  assert.equal(found.runs.length, 2, consoleText(domain.domid));
+  assert.ok(found.runs.every((ms) => ms >= 49), `it ran ${found.runs.join(', ')} ms after its refreshes`);
+  assert.equal(found.clearedRan, false);
+  // main() returned: the domain powers off by itself.
+});
+
 test("a destroyed domain's timers never run again", T, async () => {
   const pool = await host.createCpupool('timers', 1);
   const { domain } = await host.create(config('tick-gone', join(FIXTURES, 'ticker.ts'), 'pool = "timers"\n'));

@@ -76,15 +76,20 @@ interface Timer {
   args: unknown[];
   ms: number;
   repeat: boolean;
+  /** Cleared: a refresh() does not bring it back (one that only ran, a one-shot, comes back). */
+  cleared: boolean;
 }
 const timers = new Map<number, Timer>();
 let nextTimer = 1;
 const TIMER_ID = Symbol('timer id');
+const TIMER = Symbol('timer');
 
 class Timeout {
   readonly [TIMER_ID]: number;
-  constructor(id: number) {
+  readonly [TIMER]: Timer;
+  constructor(id: number, t: Timer) {
     this[TIMER_ID] = id;
+    this[TIMER] = t;
   }
   ref(): this {
     return this;
@@ -95,9 +100,18 @@ class Timeout {
   hasRef(): boolean {
     return true;
   }
+  /**
+   * As Node's: the timer fires `ms` from now. One that fired and whose turn has not come yet is
+   * re-armed in its place, and the pCPU drops that turn (pcpu.ts); a one-shot whose callback ran
+   * is armed again, in a new place (refused at the bound, as a new timer is); a cleared one stays
+   * cleared.
+   */
   refresh(): this {
-    const t = timers.get(this[TIMER_ID]);
-    if (t) arm(this[TIMER_ID], t.ms);
+    const id = this[TIMER_ID];
+    const t = this[TIMER];
+    if (t.cleared) return this;
+    arm(id, t.ms);
+    timers.set(id, t);
     return this;
   }
   close(): void {
@@ -125,15 +139,18 @@ function arm(id: number, ms: number): void {
 function addTimer(fn: unknown, ms: unknown, args: unknown[], repeat: boolean): Timeout {
   if (typeof fn !== 'function') throw new TypeError('the callback must be a function');
   const id = nextTimer++;
-  const t: Timer = { fn: fn as Timer['fn'], args, ms: timerMs(ms), repeat };
+  const t: Timer = { fn: fn as Timer['fn'], args, ms: timerMs(ms), repeat, cleared: false };
   arm(id, t.ms);
   timers.set(id, t);
-  return new Timeout(id);
+  return new Timeout(id, t);
 }
 
-function clearTimer(t: unknown): void {
-  const id = t instanceof Timeout ? t[TIMER_ID] : typeof t === 'number' ? t : undefined;
-  if (id === undefined || !timers.delete(id)) return;
+function clearTimer(x: unknown): void {
+  const id = x instanceof Timeout ? x[TIMER_ID] : typeof x === 'number' ? x : undefined;
+  if (id === undefined) return;
+  const t = x instanceof Timeout ? x[TIMER] : timers.get(id);
+  if (t) t.cleared = true;
+  if (!timers.delete(id)) return;
   host.timerClear(id);
 }
 
@@ -144,7 +161,7 @@ function clearTimer(t: unknown): void {
  * the timer the vCPU has, and set_timer_op and VCPUOP_set_periodic_timer never fail for want of
  * memory. The bound counts the timers a domain holds; a new one is refused at it (to the caller
  * of setTimeout or of the sleep), a re-arm of one it holds is not. refresh() re-arms the same
- * way. A one-shot gives its place back before its callback runs, so that the callback may arm
+ * way (and a turn of a timer refreshed after it fired is dropped: it fires at its new time). A one-shot gives its place back before its callback runs, so that the callback may arm
  * the next one in it. set_timer_op (Hypercalls.setTimer) holds an interval, moved to each new
  * deadline and parked once fired or cancelled, so its re-arm in the VIRQ_TIMER handler is not refused either.
  */
