@@ -78,6 +78,8 @@ interface Timer {
   repeat: boolean;
   /** Cleared: a refresh() does not bring it back (one that only ran, a one-shot, comes back). */
   cleared: boolean;
+  /** The vCPU's one timer (set_timer_op: setVcpuTimer), which the domain's bound does not count. */
+  vcpu: boolean;
 }
 const timers = new Map<number, Timer>();
 let nextTimer = 1;
@@ -110,7 +112,7 @@ class Timeout {
     const id = this[TIMER_ID];
     const t = this[TIMER];
     if (t.cleared) return this;
-    arm(id, t.ms);
+    arm(id, t);
     timers.set(id, t);
     return this;
   }
@@ -129,18 +131,19 @@ function timerMs(ms: unknown): number {
 
 /**
  * Arm timer `id` on the pCPU. A domain may have only so many armed there (each is a host timer of
- * the thread): past that, whatever armed it (its own setTimeout, or a hypercall of its library OS
- * such as set_timer_op) fails with ENOMEM, as a Xen hypercall out of memory for the domain does.
+ * the thread): past that, whatever armed it (its own setTimeout, or its library OS's) fails with
+ * ENOMEM, as a Xen hypercall out of memory for the domain does. The vCPU's timer (set_timer_op,
+ * setVcpuTimer) is not counted, so is never refused.
  */
-function arm(id: number, ms: number): void {
-  if (!host.timerSet(id, ms)) throw new XenError('ENOMEM', 'the domain has as many timers armed as its shared pCPU allows');
+function arm(id: number, t: Timer): void {
+  if (!host.timerSet(id, t.ms, t.vcpu)) throw new XenError('ENOMEM', 'the domain has as many timers armed as its shared pCPU allows');
 }
 
-function addTimer(fn: unknown, ms: unknown, args: unknown[], repeat: boolean): Timeout {
+function addTimer(fn: unknown, ms: unknown, args: unknown[], repeat: boolean, vcpu = false): Timeout {
   if (typeof fn !== 'function') throw new TypeError('the callback must be a function');
   const id = nextTimer++;
-  const t: Timer = { fn: fn as Timer['fn'], args, ms: timerMs(ms), repeat, cleared: false };
-  arm(id, t.ms);
+  const t: Timer = { fn: fn as Timer['fn'], args, ms: timerMs(ms), repeat, cleared: false, vcpu };
+  arm(id, t);
   timers.set(id, t);
   return new Timeout(id, t);
 }
@@ -161,14 +164,14 @@ function clearTimer(x: unknown): void {
  * the timer the vCPU has, and set_timer_op and VCPUOP_set_periodic_timer never fail for want of
  * memory. The bound counts the timers a domain holds; a new one is refused at it (to the caller
  * of setTimeout or of the sleep), a re-arm of one it holds is not. refresh() re-arms the same
- * way (and a turn of a timer refreshed after it fired is dropped: it fires at its new time). A one-shot gives its place back before its callback runs, so that the callback may arm
- * the next one in it. set_timer_op (Hypercalls.setTimer) holds an interval, moved to each new
- * deadline and parked once fired or cancelled, so its re-arm in the VIRQ_TIMER handler is not refused either.
+ * way (and a turn of a timer refreshed after it fired is dropped: it fires at its new time). A
+ * one-shot gives its place back before its callback runs, so that the callback may arm the next
+ * one in it. set_timer_op's timer is the vCPU's, outside the bound (setVcpuTimer).
  */
 export function fireTimer(id: number): void {
   const t = timers.get(id);
   if (t) {
-    if (t.repeat) arm(id, t.ms);
+    if (t.repeat) arm(id, t);
     else {
       timers.delete(id);
       host.timerClear(id);
@@ -179,6 +182,15 @@ export function fireTimer(id: number): void {
   const batch = [...afterTimer];
   afterTimer.clear();
   for (const fn of batch) guarded(fn, []);
+}
+
+/**
+ * set_timer_op's timer (hypercalls.ts vcpuTimerThrough): a one-shot the pCPU keeps outside the
+ * domain's timer bound, one per domain (a new one replaces the last), as Xen's vCPU has its
+ * singleshot timer without allocating one. Not a global: only the library OS arms it.
+ */
+export function setVcpuTimer(fn: () => void, ms: number): Timeout {
+  return addTimer(fn, ms, [], false, true);
 }
 
 /** What waits for the realm's next timer turn (afterTimerTurn). */
