@@ -33,8 +33,8 @@ export interface VcpuHandle {
   terminate(): Promise<void>;
   /**
    * After terminate: the end of a thread that may still run the vCPU (a reset pCPU thread past its
-   * bound, cpupool.ts), undefined if none. The domain's memory, and what it borrowed, stay out of
-   * the domheap until then.
+   * bound, cpupool.ts), undefined if none. The domain's memory is then left to the garbage
+   * collector, not the domheap, and what it borrowed stays out of the domheap until that end.
    */
   lingering?(): Promise<void> | undefined;
   /** Milliseconds the vCPU has spent running. */
