@@ -3,7 +3,7 @@
 // memory to new domains while that thread may still run guest code on them.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,18 +26,19 @@ test("a reset pCPU thread past its bound: its domains' destroys return, their sl
     watchdogMs: 100, exitMs: 100, onLog: (l) => logs.push(l),
   });
   let released = false;
-  /** The stuck thread's read returns. Without a reader (it never got stuck) there is nothing to end: no open that blocks. */
+  /**
+   * The stuck thread's read returns: a writer's open lets its open return, and the writer's close
+   * ends what it reads (whichever the terminated thread gets to). Without a reader (it never got
+   * stuck) the open fails at once (ENXIO), as there is nothing to end.
+   */
   const release = () => {
     if (released) return;
     released = true;
-    let fd: number;
     try {
-      fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
     } catch {
-      return;
+      /* no reader */
     }
-    writeSync(fd, 'end');
-    closeSync(fd);
   };
   t.after(async () => {
     release();
