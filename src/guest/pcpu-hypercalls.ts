@@ -29,10 +29,20 @@ import { SEND_DONE, SEND_NOT_HERE } from './realm/host.js';
  * them. A wake is made once per pass per target, and a target is known by its view's identity
  * (wakes.ts): with a view of dom0 per resident, two residents that each notified dom0 twice in a
  * pass made four wakes of it where two were meant. Held weakly: a view lives as long as a
- * resident holds it, and a destroyed peer's memory is not kept by the thread.
+ * resident holds it, and a destroyed peer's memory is not kept by the thread. A collected view's
+ * entry goes with it: domids are not reused soon, so an entry would otherwise stay until its domid
+ * came back (up to one per domid a resident ever talked to).
  */
 export class PeerViews {
   readonly #views = new Map<number, WeakRef<DomainView>>();
+  readonly #collected = new FinalizationRegistry<{ readonly id: number; readonly ref: WeakRef<DomainView> }>(({ id, ref }) => {
+    if (this.#views.get(id) === ref) this.#views.delete(id);
+  });
+
+  /** Peers it has an entry for (a view, or one collected whose entry has not gone yet). */
+  get size(): number {
+    return this.#views.size;
+  }
 
   /**
    * The thread's view of the peer `grant` gives: the one it has of that domid, unless that one's
@@ -44,7 +54,9 @@ export class PeerViews {
     const cur = this.#views.get(id)?.deref();
     if (cur && !cur.dying) return cur;
     const view = new DomainView(grant.peer);
-    this.#views.set(id, new WeakRef(view));
+    const ref = new WeakRef(view);
+    this.#views.set(id, ref);
+    this.#collected.register(view, { id, ref });
     return view;
   }
 }

@@ -121,6 +121,8 @@ class Resident {
    * refused for want of a new one (globals.ts fireTimer says why).
    */
   readonly timers = new Map<number, NodeJS.Timeout | null>();
+  /** Which of `timers` is the vCPU's (set_timer_op): not counted under MAX_TIMERS. */
+  vcpuTimer: number | undefined;
   /** Its realm's JS heap may not outgrow the domain's share of memory= (as a Pool-0 thread's heap cap). */
   readonly maxHeapBytes: number;
   /** A shell's: when its claim reached this thread (performance.timeOrigin + now(), as BootMarks). */
@@ -237,16 +239,32 @@ onKilledAtGate(() => {
   throw new DomainDying();
 });
 
+function clearHostTimer(d: Resident, id: number): void {
+  const t = d.timers.get(id);
+  if (t) clearTimeout(t);
+  d.timers.delete(id);
+  if (id === d.vcpuTimer) d.vcpuTimer = undefined;
+}
+
 function hostFor(r: () => Resident): RealmHost {
   return {
     now: () => performance.now(),
     hrtime: () => process.hrtime.bigint(),
-    timerSet(id, ms) {
+    timerSet(id, ms, vcpu) {
       const d = r();
-      if (typeof id !== 'number' || typeof ms !== 'number' || d.halted) throw new TypeError('bad timer');
+      if (typeof id !== 'number' || typeof ms !== 'number' || typeof vcpu !== 'boolean' || d.halted) throw new TypeError('bad timer');
       const old = d.timers.get(id);
       if (old) clearTimeout(old);
-      else if (old === undefined && d.timers.size >= MAX_TIMERS) return false; // the realm's own error (ENOMEM), not a throw of this thread's
+      else if (old === undefined) {
+        // The vCPU's timer (set_timer_op) is one per domain, never refused and not counted, as Xen's
+        // vCPU has its singleshot timer: a new one replaces the last.
+        if (vcpu) {
+          if (d.vcpuTimer !== undefined && d.vcpuTimer !== id) clearHostTimer(d, d.vcpuTimer);
+          d.vcpuTimer = id;
+        } else if (d.timers.size - (d.vcpuTimer !== undefined && d.timers.has(d.vcpuTimer) ? 1 : 0) >= MAX_TIMERS) {
+          return false; // the realm's own error (ENOMEM), not a throw of this thread's
+        }
+      }
       d.timers.set(id, setTimeout(() => {
         d.timers.set(id, null);
         d.post({ kind: 'timer', id });
@@ -255,10 +273,7 @@ function hostFor(r: () => Resident): RealmHost {
       return true;
     },
     timerClear(id) {
-      const d = r();
-      const t = d.timers.get(id);
-      if (t) clearTimeout(t);
-      d.timers.delete(id);
+      clearHostTimer(r(), id);
     },
     immediate() {
       r().wantImmediates();
@@ -628,6 +643,8 @@ function turn(d: Resident): void {
     if (d.halted) break;
     switch (e.kind) {
       case 'timer':
+        // Armed again since it fired (its realm refreshed it): it fires at its new time, as Node's refresh() reschedules.
+        if (d.timers.get(e.id)) break;
         t.timer(e.id);
         // Its realm re-armed it (an interval) or let it go (a one-shot); if it did neither, its place is freed here.
         if (d.timers.get(e.id) === null) d.timers.delete(e.id);

@@ -100,10 +100,9 @@ export class GuestTime implements Time {
     try {
       this.#arm();
     } catch (e) {
-      // Re-arming was refused (ENOMEM: a shared-pool domain at its pCPU's timer bound). The
-      // timer set_timer_op holds is re-armed in its place (hypercalls.ts setTimer), so this
-      // happens only before any arm of it succeeded (a VIRQ_TIMER that timer did not raise).
-      // They fail as a sleep refused at its own arm does, with the error, instead of waiting for
+      // Re-arming was refused. set_timer_op's timer is the vCPU's, which a shared pCPU keeps
+      // outside the domain's timer bound (hypercalls.ts setTimer), so no copy here refuses it;
+      // a sleep must not hang on a timer that is not armed all the same. They fail as a sleep refused at its own arm does, with the error, instead of waiting for
       // a timer that is not armed; the error is not thrown from this handler, where it would
       // crash the domain.
       for (const s of this.#sleepers.splice(0)) s.fail(e);
@@ -114,7 +113,7 @@ export class GuestTime implements Time {
   #arm(): void {
     const first = this.#sleepers[0]?.at ?? 0;
     if (first === this.#armed) return;
-    // Armed once set_timer_op succeeded: one that failed (ENOMEM in a shared pool) is tried again by the next sleep.
+    // Armed once set_timer_op succeeded: one that failed is tried again by the next sleep.
     this.#hc.setTimer(first);
     this.#armed = first;
   }

@@ -84,6 +84,8 @@ export interface CpupoolOptions {
   readonly watchdogMs?: number;
   /** A pCPU thread's JS heap cap, in MiB: every domain on it shares it. */
   readonly heapMb?: number;
+  /** How long a reset pCPU thread may take to end (PCPU_EXIT_MS by default). */
+  readonly exitMs?: number;
 }
 
 interface Resident {
@@ -117,6 +119,12 @@ class Pcpu {
   ready!: Promise<void>;
   /** Resolves when the current thread has ended. */
   exited!: Promise<void>;
+  /**
+   * Threads of this pCPU that were reset and have not ended yet: whether each ended within the
+   * bound (PCPU_EXIT_MS), and its end whenever it comes. Their domains' slots and memory are not
+   * reused before that end: such a thread may still run guest code on them.
+   */
+  readonly resets = new Map<Worker, { readonly inTime: Promise<boolean>; readonly exited: Promise<void> }>();
 
   constructor(readonly pool: Cpupool, readonly index: number, readonly epoch: number) {
     this.stats = new PcpuStats(PcpuStats.allocate(), epoch);
@@ -231,6 +239,7 @@ export class Cpupool {
   #pcpus: Pcpu[] = [];
   #onLog: (line: string) => void;
   #watchdogMs: number;
+  #exitMs: number;
   #watchdog: NodeJS.Timeout;
   #closed = false;
 
@@ -245,6 +254,7 @@ export class Cpupool {
     this.heapMb = opts.heapMb;
     this.#onLog = opts.onLog ?? (() => {});
     this.#watchdogMs = opts.watchdogMs ?? WATCHDOG_MS;
+    this.#exitMs = opts.exitMs ?? PCPU_EXIT_MS;
     const epoch = performance.timeOrigin + performance.now();
     for (let i = 0; i < opts.cpus; i++) this.#pcpus.push(new Pcpu(this, i, epoch));
     this.#watchdog = setInterval(() => this.#check(), Math.min(WATCHDOG_CHECK_MS, this.#watchdogMs / 4)).unref();
@@ -355,24 +365,37 @@ export class Cpupool {
       type: 'place', domid: domain.domid, slot, buffers: domain.view.buffers, control: port2, kernel, identity: { name: domain.name, uuid: domain.uuid },
       weight: opts.weight ?? CREDIT_DEFAULT_WEIGHT, cap: opts.cap ?? 0, ...(opts.heapMb !== undefined && { heapMb: opts.heapMb }),
     };
-    pcpu.worker.postMessage(msg, [port2]);
+    const host = pcpu.worker;
+    host.postMessage(msg, [port2]);
     const err = await placed;
-    const release = () => {
+    /** Set when its slot and memory wait for a reset thread that did not end in time. */
+    let lingering: Promise<void> | undefined;
+    const release = async () => {
       if (pcpu.residents.get(domain.domid) === resident) pcpu.residents.delete(domain.domid);
-      pcpu.freeSlot(slot);
+      // The thread that hosted it was reset (or lost): the new thread does not host it, and a
+      // reset one that overran its bound may still run its realm. Then its slot goes back only
+      // once that thread has ended, and its memory stays out of the domheap (`lingering`).
+      const reset = host === pcpu.worker ? undefined : pcpu.resets.get(host);
+      if (reset && !(await reset.inTime)) {
+        this.log(`cpupool ${this.name}: d${domain.domid}'s slot and memory are kept out of reuse until pCPU ${pcpu.index}'s reset thread ends`);
+        lingering = reset.exited;
+        void reset.exited.then(() => pcpu.freeSlot(slot));
+      } else pcpu.freeSlot(slot);
     };
     if (err) {
       port1.close();
-      release();
+      await release();
       throw err;
     }
     const evict = async (): Promise<void> => {
       terminated = true;
       port1.close();
-      const exited = pcpu.exited;
-      pcpu.worker.postMessage({ type: 'evict', domid: domain.domid } satisfies PcpuMessage);
-      await Promise.race([gone, exited]);
-      release();
+      if (host === pcpu.worker) {
+        const exited = pcpu.exited;
+        host.postMessage({ type: 'evict', domid: domain.domid } satisfies PcpuMessage);
+        await Promise.race([gone, exited]);
+      }
+      await release();
     };
     // Destroyed while it was placed (xl destroy during the create, a host's close): the destroy
     // found no vCPU to stop, so the realm is evicted here and its slot freed, as vcpu.ts ends a
@@ -397,6 +420,7 @@ export class Cpupool {
         if (!hasKernel) pcpu.prepare(script.url);
       },
       terminate: evict,
+      lingering: () => lingering,
       cpuTime: () => pcpu.stats.cpuMs[slot]!,
       push(grant: PeerGrant) {
         port1.postMessage({ push: grant });
@@ -467,10 +491,14 @@ export class Cpupool {
    */
   async #reset(p: Pcpu, culprit: number): Promise<void> {
     const old = p.worker;
+    const exited = p.exited;
     Atomics.store(p.stats.words, PcpuStats.RUNNING, 0);
     const victims = [...p.residents.values()];
     if (!this.#closed) p.start();
-    await ended(old, PCPU_EXIT_MS, () => this.log(`cpupool ${this.name}: pCPU ${p.index}'s reset thread did not end within ${PCPU_EXIT_MS} ms`));
+    const inTime = ended(old, this.#exitMs, () => this.log(`cpupool ${this.name}: pCPU ${p.index}'s reset thread did not end within ${this.#exitMs} ms`));
+    p.resets.set(old, { inTime, exited });
+    void exited.then(() => p.resets.delete(old));
+    await inTime;
     for (const r of victims) r.resend();
     // The culprit first, so its crash is the one logged as the cause.
     victims.sort((a, b) => (a.domain.domid === culprit ? -1 : b.domain.domid === culprit ? 1 : 0));

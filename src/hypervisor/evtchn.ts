@@ -104,8 +104,20 @@ export function deferLockedEvents(): void {
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 /** When the armed retry fires (performance.now()). */
 let retryAt = Infinity;
-/** The retry asked for at this copy's next turn instead, because no timer could be armed (armRetry). */
-let retrySoon: unknown;
+/** A retry waits for `retryRefused`'s turn, because no timer could be armed (armRetry). */
+let retryWaits = false;
+/**
+ * Where a retry that was refused a timer waits. A realm's copy waits for the realm's next timer
+ * turn (realm.ts): a domain refused a timer holds as many as it may, one of them fires, and a
+ * fired one-shot gives its place back. Node's own setTimeout refuses nothing, so elsewhere only a
+ * test's refusal reaches this: the retry runs at this thread's next turn.
+ */
+let retryRefused: (retry: () => void) => void = (retry) => void setImmediate(retry);
+
+/** This copy's refused retries wait for `wait`'s callback instead (a realm's: its next timer turn). */
+export function retryRefusedThrough(wait: (retry: () => void) => void): void {
+  retryRefused = wait;
+}
 /** How soon dom0 first tries a deferred event's queue again (a held lock is a few stores long). */
 const DEFERRED_RETRY_MS = 1;
 /**
@@ -126,16 +138,18 @@ function fifoDelivered(d: DomainView, port: number, linked: boolean | undefined)
 }
 
 /**
- * One timer for every domain's retries, at the earliest one due. A realm's copy may be refused a
- * timer (ENOMEM: the domain is at its pCPU's timer bound): the events it deferred were sent, and
- * their targets must get them, so the retry runs at the realm's next turn instead (setImmediate,
- * which has no bound), and again at each turn until a timer can be armed. Those turns are the
- * domain's own, charged to its credit. The old handle is dropped before the new one is asked
- * for: a handle kept from a cleared timer made every later arm return early, and no deferred
- * event of that copy was tried again.
+ * One timer for every domain's retries, at the earliest one due, moved by a clear and a set in one
+ * go: on a shared pCPU that set takes the place the clear gave back, and a fired one-shot gives its
+ * place back just before its callback, which re-arms in it. So only an arm while no retry timer is
+ * held can be refused (ENOMEM: the domain is at its pCPU's timer bound). The events it deferred
+ * were sent, and their targets must get them: the retry then waits for `retryRefused` (the realm's
+ * next timer turn), tries what is due, and arms again. It used to run at the realm's next turn
+ * (setImmediate), which kept a domain at its bound runnable every pass until a place came free.
+ * The old handle is dropped before the new one is asked for: a handle kept from a cleared timer
+ * made every later arm return early, and no deferred event of that copy was tried again.
  */
 function armRetry(at: number): void {
-  if (retrySoon !== undefined || (retryTimer && retryAt <= at)) return;
+  if (retryWaits || (retryTimer && retryAt <= at)) return;
   clearTimeout(retryTimer);
   retryTimer = undefined;
   retryAt = Infinity;
@@ -143,14 +157,15 @@ function armRetry(at: number): void {
     retryTimer = setTimeout(retryDeferred, Math.max(0, at - performance.now())).unref();
     retryAt = at;
   } catch {
-    retrySoon = setImmediate(retryDeferred);
+    retryWaits = true;
+    retryRefused(retryDeferred);
   }
 }
 
 function retryDeferred(): void {
   retryTimer = undefined;
   retryAt = Infinity;
-  retrySoon = undefined;
+  retryWaits = false;
   const now = performance.now();
   let next = Infinity;
   for (const [d, q] of deferred) {

@@ -37,12 +37,16 @@ export function adoptPeerView(
   if (!cur || (cur.buffers.memory !== grant.peer.memory && cur.dying && !oldInUse(id))) peers.set(id, viewOf(grant));
 }
 
-/** A set_timer_op timer between deadlines waits this long (the longest delay a timer takes), held but idle. */
-const TIMER_PARKED_MS = 2 ** 31 - 1;
+/**
+ * How set_timer_op arms the vCPU's timer: Node's setTimeout, or in a realm its own (realm.ts),
+ * which a shared pCPU keeps outside the domain's timer bound (one per domain, as Xen's vCPU has
+ * its singleshot timer without allocating one): no arm of it is refused (ENOMEM).
+ */
+let armVcpuTimer: (fn: () => void, ms: number) => NodeJS.Timeout = (fn, ms) => setTimeout(fn, ms);
 
-/** The held set_timer_op timer between deadlines: it keeps its place, raises nothing, and keeps no process alive. */
-function parkedTimer(): NodeJS.Timeout {
-  return setInterval(() => {}, TIMER_PARKED_MS).unref();
+/** This copy's set_timer_op arms the vCPU's timer through `arm` (a realm's: globals.ts setVcpuTimer). */
+export function vcpuTimerThrough(arm: (fn: () => void, ms: number) => NodeJS.Timeout): void {
+  armVcpuTimer = arm;
 }
 
 export class Hypercalls {
@@ -459,23 +463,20 @@ export class Hypercalls {
   // ---------------- scheduling and time ----------------
 
   /**
-   * set_timer_op: VIRQ_TIMER fires at `deadline` (performance.now() milliseconds); 0 cancels.
-   * The domain holds its one timer from its first arm on, as Xen's vCPU holds its singleshot
-   * timer: an interval, moved to a new deadline by a clear and a set in one go, and parked (a
-   * timer that raises nothing) once it fired or was cancelled. On a shared pCPU a domain may
-   * hold only so many timers, and a fired or cancelled one-shot gave its place back at once,
-   * which a timer callback earlier in the same turn could take before the VIRQ_TIMER handler
-   * re-armed (ENOMEM). Now only the first arm can be refused.
+   * set_timer_op: VIRQ_TIMER fires at `deadline` (performance.now() milliseconds); 0 cancels. A
+   * new deadline replaces the old one: the vCPU has one singleshot timer, as in Xen. On a shared
+   * pCPU that timer is not one of the domain's bounded places (vcpuTimerThrough), so neither an
+   * arm nor a re-arm in the VIRQ_TIMER handler is refused, and a domain that cancelled it holds
+   * no timer for it. (It used to be an interval counted under the bound and parked between
+   * deadlines, so that its re-arm kept its place: a place held for the domain's life.)
    */
   setTimer(deadline: number): void {
-    if (deadline === 0 && this.#timer === undefined) return;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    this.#timer = deadline === 0 ? parkedTimer() : setInterval(this.#fired, Math.max(1, deadline - performance.now()));
+    clearTimeout(this.#timer);
+    this.#timer = deadline === 0 ? undefined : armVcpuTimer(this.#fired, Math.max(1, deadline - performance.now()));
   }
 
   readonly #fired = (): void => {
-    this.setTimer(0);
+    this.#timer = undefined;
     this.#raiseVirq(VIRQ_TIMER);
   };
 

@@ -29,8 +29,14 @@ import { UPCALL_WORD } from './evtchn.js';
 
 /** The thread that runs a domain's vCPU, as the authority sees it. */
 export interface VcpuHandle {
-  /** Stop the thread for good; resolves once it no longer runs. */
+  /** Stop the thread for good; resolves once it no longer runs (but see `lingering`). */
   terminate(): Promise<void>;
+  /**
+   * After terminate: the end of a thread that may still run the vCPU (a reset pCPU thread past its
+   * bound, cpupool.ts), undefined if none. The domain's memory is then left to the garbage
+   * collector, not the domheap, and what it borrowed stays out of the domheap until that end.
+   */
+  lingering?(): Promise<void> | undefined;
   /** Milliseconds the vCPU has spent running. */
   cpuTime(): number;
   /** Hand a peer's buffers to the vCPU's hypercall layer (after the other end bound to it). */
@@ -161,6 +167,8 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   #links = new Map<number, Set<number>>();
   /** Domains whose threads were handed a domain's buffers (PeerGrant), by lender. */
   #borrowers = new Map<number, Set<number>>();
+  /** Destroyed domains whose vCPU's thread may still run (VcpuHandle.lingering): what they hold is not reused. */
+  #lingering = new Set<number>();
   #nextDomid = 1;
   /** Guest memory of reaped domains, for the next domains of the same size. */
   readonly heap: DomHeap;
@@ -375,6 +383,11 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
       // are broken below.
       const gate = await closeGate(d.view.ctl, this.#killWaitMs);
       await vcpu.terminate();
+      const lingers = vcpu.lingering?.();
+      if (lingers) {
+        this.#lingering.add(domid);
+        void lingers.then(() => this.#lingering.delete(domid));
+      }
       resetLock(d.view.ctl, CB_EVTCHN_LOCK);
       // Outside every hypercall, its thread can hold only locks in memory it was given: its own
       // domain's and its links'. Only a vCPU killed inside one makes every domain's locks worth a
@@ -434,12 +447,14 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   /**
    * A reaped domain's memory goes back to the heap unless a thread that may still hold it
    * lives on: its own vCPU was terminated before it could be reaped, and nobody maps its
-   * pages any more, but a peer that was handed the buffer keeps it while it runs.
+   * pages any more, but a peer that was handed the buffer keeps it while it runs, or a reset
+   * pCPU thread that overran its bound may still run it or a borrower (`#lingering`).
    */
   #freeMemory(d: Domain): void {
     const borrowers = this.#borrowers.get(d.domid);
     this.#borrowers.delete(d.domid);
-    for (const b of borrowers ?? []) if (this.#domains.has(b)) return;
+    if (this.#lingering.has(d.domid)) return;
+    for (const b of borrowers ?? []) if (this.#domains.has(b) || this.#lingering.has(b)) return;
     this.heap.free(d.view.buffers.memory);
   }
 

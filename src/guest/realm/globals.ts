@@ -76,15 +76,22 @@ interface Timer {
   args: unknown[];
   ms: number;
   repeat: boolean;
+  /** Cleared: a refresh() does not bring it back (one that only ran, a one-shot, comes back). */
+  cleared: boolean;
+  /** The vCPU's one timer (set_timer_op: setVcpuTimer), which the domain's bound does not count. */
+  vcpu: boolean;
 }
 const timers = new Map<number, Timer>();
 let nextTimer = 1;
 const TIMER_ID = Symbol('timer id');
+const TIMER = Symbol('timer');
 
 class Timeout {
   readonly [TIMER_ID]: number;
-  constructor(id: number) {
+  readonly [TIMER]: Timer;
+  constructor(id: number, t: Timer) {
     this[TIMER_ID] = id;
+    this[TIMER] = t;
   }
   ref(): this {
     return this;
@@ -95,9 +102,18 @@ class Timeout {
   hasRef(): boolean {
     return true;
   }
+  /**
+   * As Node's: the timer fires `ms` from now. One that fired and whose turn has not come yet is
+   * re-armed in its place, and the pCPU drops that turn (pcpu.ts); a one-shot whose callback ran
+   * is armed again, in a new place (refused at the bound, as a new timer is); a cleared one stays
+   * cleared.
+   */
   refresh(): this {
-    const t = timers.get(this[TIMER_ID]);
-    if (t) arm(this[TIMER_ID], t.ms);
+    const id = this[TIMER_ID];
+    const t = this[TIMER];
+    if (t.cleared) return this;
+    arm(id, t);
+    timers.set(id, t);
     return this;
   }
   close(): void {
@@ -115,25 +131,29 @@ function timerMs(ms: unknown): number {
 
 /**
  * Arm timer `id` on the pCPU. A domain may have only so many armed there (each is a host timer of
- * the thread): past that, whatever armed it (its own setTimeout, or a hypercall of its library OS
- * such as set_timer_op) fails with ENOMEM, as a Xen hypercall out of memory for the domain does.
+ * the thread): past that, whatever armed it (its own setTimeout, or its library OS's) fails with
+ * ENOMEM, as a Xen hypercall out of memory for the domain does. The vCPU's timer (set_timer_op,
+ * setVcpuTimer) is not counted, so is never refused.
  */
-function arm(id: number, ms: number): void {
-  if (!host.timerSet(id, ms)) throw new XenError('ENOMEM', 'the domain has as many timers armed as its shared pCPU allows');
+function arm(id: number, t: Timer): void {
+  if (!host.timerSet(id, t.ms, t.vcpu)) throw new XenError('ENOMEM', 'the domain has as many timers armed as its shared pCPU allows');
 }
 
-function addTimer(fn: unknown, ms: unknown, args: unknown[], repeat: boolean): Timeout {
+function addTimer(fn: unknown, ms: unknown, args: unknown[], repeat: boolean, vcpu = false): Timeout {
   if (typeof fn !== 'function') throw new TypeError('the callback must be a function');
   const id = nextTimer++;
-  const t: Timer = { fn: fn as Timer['fn'], args, ms: timerMs(ms), repeat };
-  arm(id, t.ms);
+  const t: Timer = { fn: fn as Timer['fn'], args, ms: timerMs(ms), repeat, cleared: false, vcpu };
+  arm(id, t);
   timers.set(id, t);
-  return new Timeout(id);
+  return new Timeout(id, t);
 }
 
-function clearTimer(t: unknown): void {
-  const id = t instanceof Timeout ? t[TIMER_ID] : typeof t === 'number' ? t : undefined;
-  if (id === undefined || !timers.delete(id)) return;
+function clearTimer(x: unknown): void {
+  const id = x instanceof Timeout ? x[TIMER_ID] : typeof x === 'number' ? x : undefined;
+  if (id === undefined) return;
+  const t = x instanceof Timeout ? x[TIMER] : timers.get(id);
+  if (t) t.cleared = true;
+  if (!timers.delete(id)) return;
   host.timerClear(id);
 }
 
@@ -144,19 +164,45 @@ function clearTimer(t: unknown): void {
  * the timer the vCPU has, and set_timer_op and VCPUOP_set_periodic_timer never fail for want of
  * memory. The bound counts the timers a domain holds; a new one is refused at it (to the caller
  * of setTimeout or of the sleep), a re-arm of one it holds is not. refresh() re-arms the same
- * way. A one-shot gives its place back before its callback runs, so that the callback may arm
- * the next one in it. set_timer_op (Hypercalls.setTimer) holds an interval, moved to each new
- * deadline and parked once fired or cancelled, so its re-arm in the VIRQ_TIMER handler is not refused either.
+ * way (and a turn of a timer refreshed after it fired is dropped: it fires at its new time). A
+ * one-shot gives its place back before its callback runs, so that the callback may arm the next
+ * one in it. set_timer_op's timer is the vCPU's, outside the bound (setVcpuTimer).
  */
 export function fireTimer(id: number): void {
   const t = timers.get(id);
-  if (!t) return;
-  if (t.repeat) arm(id, t.ms);
-  else {
-    timers.delete(id);
-    host.timerClear(id);
+  if (t) {
+    if (t.repeat) arm(id, t);
+    else {
+      timers.delete(id);
+      host.timerClear(id);
+    }
+    guarded(t.fn, t.args);
   }
-  guarded(t.fn, t.args);
+  if (afterTimer.size === 0) return;
+  const batch = [...afterTimer];
+  afterTimer.clear();
+  for (const fn of batch) guarded(fn, []);
+}
+
+/**
+ * set_timer_op's timer (hypercalls.ts vcpuTimerThrough): a one-shot the pCPU keeps outside the
+ * domain's timer bound, one per domain (a new one replaces the last), as Xen's vCPU has its
+ * singleshot timer without allocating one. Not a global: only the library OS arms it.
+ */
+export function setVcpuTimer(fn: () => void, ms: number): Timeout {
+  return addTimer(fn, ms, [], false, true);
+}
+
+/** What waits for the realm's next timer turn (afterTimerTurn). */
+const afterTimer = new Set<() => void>();
+
+/**
+ * Run `fn` once, after the callback of the realm's next timer turn, without asking for a turn
+ * (evtchn.ts: a retry refused a timer at the domain's bound). A domain at its bound holds timers,
+ * so one fires; a one-shot gave its place back by then, unless its callback took it again.
+ */
+export function afterTimerTurn(fn: () => void): void {
+  afterTimer.add(fn);
 }
 
 interface Immediate {

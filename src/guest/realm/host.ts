@@ -11,9 +11,10 @@ export interface RealmHost {
   hrtime(): bigint;
   /**
    * Fire timer `id` in a turn after `ms` milliseconds; true if armed, false (nothing armed) when
-   * the domain has as many armed as a domain may (each costs the thread a host timer).
+   * the domain has as many armed as a domain may (each costs the thread a host timer). `vcpu`:
+   * the vCPU's one timer (set_timer_op), never refused and not counted; it replaces the last.
    */
-  timerSet(id: number, ms: number): boolean;
+  timerSet(id: number, ms: number, vcpu: boolean): boolean;
   timerClear(id: number): void;
   /** Run a turn soon: setImmediate callbacks are waiting. */
   immediate(): void;

@@ -5,6 +5,8 @@
 // would, without a second try; a peer's held FIFO queue lock is not waited for.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { EVTCHN_FIFO_PRIORITY_DEFAULT, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, vcpuInfoOffset } from '../../../src/abi/event_channel.js';
 import { DOMID_SELF } from '../../../src/abi/xen.js';
 import { XenError } from '../../../src/errors.js';
@@ -125,6 +127,25 @@ test("the thread's view of a peer is kept while that domain is live, and replace
   assert.notEqual(fresh, first, 'its domain is dying: the new one gets a view of its own');
   assert.equal(fresh.buffers.memory, next.domain.view.buffers.memory);
   assert.equal(peers.of({ peer: { ...structuredClone(next.domain.view.buffers), domid: old.domid } }), fresh, 'and keeps it');
+});
+
+test("the thread's entry for a peer goes once no resident holds its view and the view is collected; a held one stays", async (t) => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const h = harness(t);
+  const gone = h.local();
+  const kept = h.local();
+  const peers = new PeerViews();
+  const held = peers.of({ peer: kept.domain.view.buffers });
+  peers.of({ peer: gone.domain.view.buffers });
+  assert.equal(peers.size, 2);
+  // The collection, and the registry's callback after it, come in later tasks.
+  for (let i = 0; i < 100 && peers.size > 1; i++) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+  }
+  assert.equal(peers.size, 1, 'the unheld view was collected, and its entry went with it');
+  assert.equal(peers.of({ peer: structuredClone(kept.domain.view.buffers) }), held, 'the held view is still the one');
 });
 
 test("hostile ports: out of range, not integers, or bound only in a pool mate's table fail on the pCPU with the hypercall's EINVAL, and the realm throws it without trying again", async (t) => {

@@ -11,7 +11,7 @@ import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { directChannel } from '../../../src/hypervisor/control.js';
 import { doorbellBytes, takeRung } from '../../../src/hypervisor/doorbell.js';
 import { BUSY, fifoSetPending, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
-import { DEFERRED_RETRY_MAX_MS, UPCALL_WORD, deferredEvents, deferredRetryMs } from '../../../src/hypervisor/evtchn.js';
+import { DEFERRED_RETRY_MAX_MS, UPCALL_WORD, deferredEvents, deferredRetryMs, retryRefusedThrough } from '../../../src/hypervisor/evtchn.js';
 import { CB_FIFO_QUEUE_LOCK, EV_FIFO, portBase } from '../../../src/hypervisor/layout.js';
 import { POISONED, resetLock } from '../../../src/hypervisor/lock.js';
 import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
@@ -364,6 +364,49 @@ test('a retry timer that cannot be armed: the deferred events are still tried ag
   await until('both deferred events were linked', () => deferredEvents(x.d.domain.view) === 0 && deferredEvents(y.domain.view) === 0);
   assert.deepEqual([x.d.drain(), y.drain()], [[x.p], [yp]]);
   assert.equal(failed, undefined, 'the send was done (its event deferred): it does not fail');
+});
+
+// A realm's copy at its domain's timer bound has every arm of its retry refused (ENOMEM) until a
+// place comes free. The retry then waits for the realm's next timer turn (realm.ts hands
+// afterTimerTurn to retryRefusedThrough); here that turn is called by hand. Before, it asked for a
+// turn of its own (setImmediate), every pass, for as long as the domain stayed at its bound.
+test('a retry refused a timer waits for the next timer turn, asks for no turn of its own, and links the event once the lock is free', async (t) => {
+  const { h, d, p0, p, held } = await heldQueue(t);
+  const real = { setTimeout: globalThis.setTimeout, setImmediate: globalThis.setImmediate };
+  let turn: (() => void) | undefined;
+  let waits = 0;
+  let immediates = 0;
+  retryRefusedThrough((retry) => {
+    waits++;
+    turn = retry;
+  });
+  globalThis.setTimeout = ((...a: Parameters<typeof setTimeout>) => {
+    if (a[0]?.name === 'retryDeferred') throw new Error('ENOMEM: the domain has as many timers armed as its shared pCPU allows');
+    return real.setTimeout(...a);
+  }) as typeof setTimeout;
+  globalThis.setImmediate = ((...a: Parameters<typeof setImmediate>) => {
+    if (a[0]?.name === 'retryDeferred') immediates++;
+    return real.setImmediate(...a);
+  }) as typeof setImmediate;
+  t.after(() => {
+    Object.assign(globalThis, real);
+    retryRefusedThrough((retry) => void setImmediate(retry));
+  });
+  h.dom0.evtchnSend(p0);
+  h.dom0.evtchnSend(p0);
+  assert.equal(deferredEvents(d.domain.view), 1);
+  assert.deepEqual({ waits, immediates }, { waits: 1, immediates: 0 }, 'one retry waits for the timer turn; none asks for a turn');
+  await new Promise((r) => real.setTimeout(r, 2));
+  turn!();
+  assert.equal(deferredEvents(d.domain.view), 1, 'the lock is still held');
+  assert.deepEqual({ waits, immediates }, { waits: 2, immediates: 0 }, 'refused again, it waits for the next timer turn again');
+  await held.release();
+  await new Promise((r) => real.setTimeout(r, 2 * DEFERRED_RETRY_MAX_MS));
+  turn!();
+  assert.equal(deferredEvents(d.domain.view), 0, 'linked at the timer turn after the lock was freed');
+  assert.equal(d.upcall(), 1);
+  assert.deepEqual(d.drain(), [p]);
+  assert.deepEqual({ waits, immediates }, { waits: 2, immediates: 0 }, 'nothing left to retry');
 });
 
 test("a driven loop that leaves FIFO events over its budget rings its pCPU's doorbell for them", async (t) => {

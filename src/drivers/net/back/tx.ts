@@ -73,8 +73,13 @@ const PASS_PACKETS = 8;
  * toolstack waiting; past this many, the rest is taken in a later turn of dom0's event loop.
  */
 const SERVICE_PACKETS = 64;
-/** Copy ops, and slots, of one pass at most. */
-const PASS_SLOTS = 256 + FATAL_SKB_SLOTS;
+/**
+ * Slots of one pass at most, and copy ops (a slot's bytes are in one page: one op at most):
+ * PASS_PACKETS packets of the longest chain a frontend may send (FATAL_SKB_SLOTS; a longer one
+ * takes the vif down). So a pass is bounded by its packets and its bytes, never by its slots.
+ * (It was 256 + FATAL_SKB_SLOTS, for a pass of the whole ring.)
+ */
+const PASS_SLOTS = PASS_PACKETS * FATAL_SKB_SLOTS;
 
 /**
  * The packets of one pass over the ring (xenvif_tx_build_gops' batch): their first bytes are
@@ -109,9 +114,9 @@ class TxPass implements FramePass {
 
   constructor(readonly memory: Uint8Array) {}
 
-  /** Room for a packet of `slots` slots and `bytes` bytes copied? */
-  fits(slots: number, bytes: number): boolean {
-    return this.count < PASS_PACKETS && this.slots + slots <= PASS_SLOTS && this.used + bytes <= this.memory.length;
+  /** Room for a packet of `bytes` bytes copied? Its slots have room if the packet has (PASS_SLOTS). */
+  fits(bytes: number): boolean {
+    return this.count < PASS_PACKETS && this.used + bytes <= this.memory.length;
   }
 
   defer(finish: () => void): void {
@@ -211,7 +216,7 @@ export class TxPath {
             return this.#push();
           }
           // A full pass goes out before the next packet is taken, so a pause can leave it whole on the ring.
-          if (!p.fits(FATAL_SKB_SLOTS, TX_TAIL_MIN)) this.#flush(true);
+          if (!p.fits(TX_TAIL_MIN)) this.#flush(true);
           else if (budget === 0) {
             this.#flush(true);
             this.#push();
@@ -371,7 +376,7 @@ export class TxPath {
     const tail = refuse === null && size > TX_TAIL_MIN;
     const head = refuse !== null ? 0 : tail ? TX_COPY_LEN : size;
     const p = this.#pass;
-    if (tail || !p.fits(reqs.length, head)) this.#flush();
+    if (tail || !p.fits(head)) this.#flush();
     const k = p.count;
     const base = p.used;
     p.slot0[k] = p.slots;

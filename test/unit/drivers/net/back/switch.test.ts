@@ -256,6 +256,44 @@ test('a ring of 24 small frames goes out in passes of 8: a receiver has the firs
   assert.deepEqual(passEnds, [8, 16, 24]);
 });
 
+// A pass holds the slots of 8 packets of the longest chains (PASS_SLOTS, sized from the pass's
+// packets): packets of 18 slots each (the most netback takes; 20 would take the vif down) still
+// go out 8 to a pass, not fewer (12 of them fill 216 of the ring's 256 slots).
+test('frames of 18 slots each go out in passes of 8 too: a pass has room for the slots of its packets', async (t) => {
+  const { sw, a, macA } = await pair(t, false);
+  const spyMac = '00:16:3e:77:77:78';
+  let delivered = 0;
+  let ending = false;
+  const passEnds: number[] = [];
+  const spy: PortDevice = {
+    name: 'spy0',
+    features: { csumOffload: true, gsoTcpv4: true, gsoTcpv6: true },
+    deliver(_frame, _info, pass) {
+      delivered++;
+      if (pass && !ending) {
+        ending = true;
+        pass.defer(() => {
+          ending = false;
+          passEnds.push(delivered);
+        });
+      }
+      return true;
+    },
+  };
+  sw.plugInternal('xenbr0', spy).input(frameOf(60, spyMac), NET_FRAME_PLAIN);
+  for (let i = 0; i < 12; i++) {
+    const slots = a.frameSlots(frameOf(18 * 60, macA, spyMac, i), { id: i * 18, chunk: 60 });
+    assert.equal(slots.length, 18);
+    a.putSlots(slots);
+  }
+  a.pushTx();
+  await a.until(() => a.txResponses.length === 12 * 18, 'tx responses');
+  assert.ok(a.txResponses.every((r) => r.status === NETIF_RSP_OKAY));
+  assert.deepEqual(a.txResponses.map((r) => r.id), [...Array(12 * 18).keys()], 'every slot answered once, in ring order');
+  assert.equal(delivered, 12);
+  assert.deepEqual(passEnds, [8, 12]);
+});
+
 // Responses go out every pass, so a frontend can refill its ring while netback still serves it.
 // One that refills as fast as it is answered must not hold dom0's thread: a service call takes
 // a bounded share, and the rest comes in later turns of the event loop.
