@@ -124,36 +124,66 @@ const poolThreads = new Map<string, number[]>();
 /**
  * `disks` RAM disks of `diskBytes` (one per guest of the run it stands next to), used in turn.
  * The buffer is ordinary memory, or with `shared` a SharedArrayBuffer, as all memory a guest
- * can grant is.
+ * can grant is. `buffers` > 1 copies into that many buffers in turn, as blkback copies into
+ * every guest's qd I/O pages: with a disk and qd buffers per guest, the same memory footprint as
+ * the guests' run. `run` may be called several times (slices of several references
+ * interleaved); `point` sums them.
  */
-function direct(bs: number, random: boolean, write: boolean, disks = 1, diskBytes = DISK_BYTES, shared = false): Point {
-  const buf = shared ? new Uint8Array(new SharedArrayBuffer(bs)) : new Uint8Array(bs);
-  const span = diskBytes / bs;
-  const all = Array.from({ length: disks }, () => {
-    // Written first, as the guests' disks are (fill=1): never-written memory reads from one zero page.
-    const d = new RamDisk(diskBytes);
-    buf.fill(0xa5);
-    for (let b = 0; b < span; b++) d.write((b * bs) / 512, [buf]);
-    return d;
-  });
-  const hist = new Array<number>(200).fill(0);
-  let ops = 0;
-  const t0 = performance.now();
-  const end = t0 + opts.runtime * 1000;
-  for (let now = t0; now < end;) {
-    for (let i = 0; i < 64; i++) {
-      const disk = all[ops % disks]!;
-      const block = random ? Math.floor(Math.random() * span) : ops % span;
-      if (write) disk.write((block * bs) / 512, [buf]);
-      else disk.read((block * bs) / 512, [buf]);
-      ops++;
-    }
-    const t = performance.now();
-    hist[bucketOf(((t - now) * 1000) / 64)]! += 64;
-    now = t;
+class DirectIo {
+  readonly #bufs: Uint8Array[];
+  readonly #disks: RamDisk[];
+  readonly #span: number;
+  readonly #hist = new Array<number>(200).fill(0);
+  #ops = 0;
+  #secs = 0;
+
+  constructor(readonly bs: number, readonly random: boolean, readonly write: boolean, disks = 1, diskBytes = DISK_BYTES, shared = false, buffers = 1) {
+    const mem = shared ? new SharedArrayBuffer(bs * buffers) : new ArrayBuffer(bs * buffers);
+    this.#bufs = Array.from({ length: buffers }, (_, i) => new Uint8Array(mem, i * bs, bs));
+    const buf = this.#bufs[0]!;
+    this.#span = diskBytes / bs;
+    this.#disks = Array.from({ length: disks }, () => {
+      // Written first, as the guests' disks are (fill=1): never-written memory reads from one zero page.
+      const d = new RamDisk(diskBytes);
+      buf.fill(0xa5);
+      for (let b = 0; b < this.#span; b++) d.write((b * bs) / 512, [buf]);
+      return d;
+    });
   }
-  const secs = (performance.now() - t0) / 1000;
-  return { guests: 1, iops: ops / secs, mbps: (ops * bs) / secs / 1e6, p50_us: percentileOf(hist, 50), p99_us: percentileOf(hist, 99) };
+
+  run(ms: number): void {
+    const { bs, random, write } = this;
+    const disks = this.#disks, bufs = this.#bufs, span = this.#span, hist = this.#hist;
+    let ops = this.#ops;
+    const t0 = performance.now();
+    const end = t0 + ms;
+    for (let now = t0; now < end;) {
+      for (let i = 0; i < 64; i++) {
+        const disk = disks[ops % disks.length]!;
+        const block = random ? Math.floor(Math.random() * span) : ops % span;
+        const b = bufs[ops % bufs.length]!;
+        if (write) disk.write((block * bs) / 512, [b]);
+        else disk.read((block * bs) / 512, [b]);
+        ops++;
+      }
+      const t = performance.now();
+      hist[bucketOf(((t - now) * 1000) / 64)]! += 64;
+      now = t;
+    }
+    this.#secs += (performance.now() - t0) / 1000;
+    this.#ops = ops;
+  }
+
+  point(guests = 1): Point {
+    const ops = this.#ops, secs = this.#secs;
+    return { guests, iops: ops / secs, mbps: (ops * this.bs) / secs / 1e6, p50_us: percentileOf(this.#hist, 50), p99_us: percentileOf(this.#hist, 99) };
+  }
+}
+
+function direct(bs: number, random: boolean, write: boolean, disks = 1, diskBytes = DISK_BYTES, shared = false): Point {
+  const d = new DirectIo(bs, random, write, disks, diskBytes, shared);
+  d.run(opts.runtime * 1000);
+  return d.point();
 }
 
 // ---------------- guests running blkbench ----------------
@@ -301,6 +331,19 @@ if (opts.pools) {
   const counts = [1, 8, 16, 32].filter((n) => n >= opts['min-guests'] && n <= opts['max-guests']);
   const rows: Record<string, Point[]> = { 'Pool-0': [], 'shared, 1 pCPU': [], 'shared, 2 pCPUs': [] };
   const pools: Record<string, string | undefined> = { 'Pool-0': undefined, 'shared, 1 pCPU': 'blk1', 'shared, 2 pCPUs': 'blk2' };
+  /**
+   * The physical reference at each count: one thread copies 4 KiB at random from n disks of the
+   * guests' size into n×qd shared buffers, the guests' memory footprint (blkback's copy is a
+   * third of a shared-pool I/O's CPU, and it slows as the disks outgrow the caches). The counts
+   * take turns in ten slices, so that their ratios come from the same seconds; the decline from
+   * 8 to 32 guests that is the memory hierarchy's can then be read apart from ours
+   * (docs/PERFORMANCE.md, blk20).
+   */
+  const refs = counts.map((n) => new DirectIo(4096, true, false, n, DISK_BYTES, true, n * opts.qd));
+  for (let slice = 0; slice < 10; slice++) for (const r of refs) r.run(opts.runtime * 100);
+  const physicalByGuests = refs.map((r, i) => r.point(counts[i]));
+  refs.length = 0; // the disks go before the guests' own are made
+  console.error(`physical by guests (disks, ${opts.qd} buffers each): ${physicalByGuests.map((p) => `${p.guests}: ${Math.round(p.iops)} IOPS`).join(', ')}, load ${loadavg()[0].toFixed(1)}`);
   for (const n of counts) {
     for (const [row, pool] of Object.entries(pools)) {
       const p = await median(n, () => run(host, n, load, undefined, DISK_BYTES, 32, pool));
@@ -313,13 +356,22 @@ if (opts.pools) {
   await host.close();
   // Same-run ratios: each pool against Pool-0 at each count, the largest count against the
   // issue's goal (600k at 32 guests) and against 8 guests (the goal: no decline from 8 to 32).
+  // Each count's IOPS over the physical reference of that count's footprint, and the decline from 8
+  // guests divided by the reference's own: under 1, the part of the decline that is ours.
+  const lastOver8 = (points: readonly Point[]) => points[points.length - 1]!.iops / points[counts.indexOf(8)]!.iops;
+  const physicalLastOver8 = counts.includes(8) ? lastOver8(physicalByGuests) : undefined;
   const ratios = Object.fromEntries(Object.entries(rows).map(([row, points]) => [row, {
     over_pool0: points.map((p, i) => p.iops / rows['Pool-0']![i]!.iops),
     over_direct: points.map((p) => p.iops / physical.randread_4k.iops),
+    over_physical_by_guests: points.map((p, i) => p.iops / physicalByGuests[i]!.iops),
     last_over_target: points[points.length - 1]!.iops / 600_000,
-    ...(counts.includes(8) && { last_over_8_guests: points[points.length - 1]!.iops / points[counts.indexOf(8)]!.iops }),
+    ...(physicalLastOver8 !== undefined && { last_over_8_guests: lastOver8(points), last_over_8_guests_over_physical: lastOver8(points) / physicalLastOver8 }),
   }]));
-  emit({ bench: 'blk-cpupools', runtime_s: opts.runtime, ramp: opts.ramp, qd: opts.qd, guests: counts, physical_randread_4k: physical.randread_4k, randread_4k: rows, ratios, target_iops_32_guests: 600_000 });
+  emit({
+    bench: 'blk-cpupools', runtime_s: opts.runtime, ramp: opts.ramp, qd: opts.qd, guests: counts, physical_randread_4k: physical.randread_4k,
+    physical_randread_4k_by_guests: physicalByGuests, ...(physicalLastOver8 !== undefined && { physical_last_over_8_guests: physicalLastOver8 }),
+    randread_4k: rows, ratios, target_iops_32_guests: 600_000,
+  });
   process.exit(0);
 }
 
