@@ -656,7 +656,7 @@ function turn(d: Resident): void {
         if (d.timers.get(e.id)) break;
         t.timer(e.id);
         // Its realm re-armed it (an interval) or let it go (a one-shot); if it did neither, its place is freed here.
-        if (d.timers.get(e.id) === null) d.timers.delete(e.id);
+        if (d.timers.get(e.id) === null) clearHostTimer(d, e.id);
         break;
       case 'reply': t.reply(e.id, e.ok, toRealm(e.value, d.I), e.errKind, e.code, e.message); break;
       case 'push': t.push(toRealm(e.grant, d.I) as never); break;
