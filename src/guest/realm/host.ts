@@ -49,7 +49,6 @@ export interface RealmHost {
   threadId(): number | undefined;
 }
 
-/** host.evtchnSend: the send was done (delivered, or dropped on an unbound port). */
 /**
  * The library OS's own timers in a realm, one of each kind per domain, outside the domain's timer
  * bound, as Xen's vCPU has its timers and Xen its own without allocating for the domain: the
@@ -58,6 +57,7 @@ export interface RealmHost {
 export type OwnTimer = 'vcpu' | 'evtchn-retry';
 export const OWN_TIMERS: readonly OwnTimer[] = ['vcpu', 'evtchn-retry'];
 
+/** host.evtchnSend: the send was done (delivered, or dropped on an unbound port). */
 export const SEND_DONE = 0;
 /** host.evtchnSend: nothing was done, and the realm's own Hypercalls does the send (no view of the target, a kill). */
 export const SEND_NOT_HERE = 1;
