@@ -31,7 +31,7 @@ import { HALT_POLL_MAX_US, HALT_POLL_START_US } from '../hypervisor/upcall.js';
 import { currentThreadId } from '../hypervisor/thread.js';
 import { HeapShares } from './heapshare.js';
 import { wrapKernelScript } from './kernel-wrap.js';
-import { SEND_DONE, SEND_NOT_HERE, type RealmHost } from './realm/host.js';
+import { OWN_TIMERS, SEND_DONE, SEND_NOT_HERE, type OwnTimer, type RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
 import { grantIn, isGrant, PcpuHypercalls, PeerViews } from './pcpu-hypercalls.js';
 import { PassWakes } from './wakes.js';
@@ -121,8 +121,8 @@ class Resident {
    * refused for want of a new one (globals.ts fireTimer says why).
    */
   readonly timers = new Map<number, NodeJS.Timeout | null>();
-  /** Which of `timers` is the vCPU's (set_timer_op): not counted under MAX_TIMERS. */
-  vcpuTimer: number | undefined;
+  /** Which of `timers` are its library OS's own (RealmHost.timerSet), by kind: not counted under MAX_TIMERS. */
+  readonly ownTimers = new Map<OwnTimer, number>();
   /** Its realm's JS heap may not outgrow the domain's share of memory= (as a Pool-0 thread's heap cap). */
   readonly maxHeapBytes: number;
   /** A shell's: when its claim reached this thread (performance.timeOrigin + now(), as BootMarks). */
@@ -243,25 +243,34 @@ function clearHostTimer(d: Resident, id: number): void {
   const t = d.timers.get(id);
   if (t) clearTimeout(t);
   d.timers.delete(id);
-  if (id === d.vcpuTimer) d.vcpuTimer = undefined;
+  for (const [kind, own] of d.ownTimers) if (own === id) d.ownTimers.delete(kind);
+}
+
+/** Its timers that count under MAX_TIMERS. */
+function boundedTimers(d: Resident): number {
+  let n = d.timers.size;
+  for (const id of d.ownTimers.values()) if (d.timers.has(id)) n--;
+  return n;
 }
 
 function hostFor(r: () => Resident): RealmHost {
   return {
     now: () => performance.now(),
     hrtime: () => process.hrtime.bigint(),
-    timerSet(id, ms, vcpu) {
+    timerSet(id, ms, own) {
       const d = r();
-      if (typeof id !== 'number' || typeof ms !== 'number' || typeof vcpu !== 'boolean' || d.halted) throw new TypeError('bad timer');
+      if (typeof id !== 'number' || typeof ms !== 'number' || (own !== null && !OWN_TIMERS.includes(own)) || d.halted) throw new TypeError('bad timer');
       const old = d.timers.get(id);
       if (old) clearTimeout(old);
       else if (old === undefined) {
-        // The vCPU's timer (set_timer_op) is one per domain, never refused and not counted, as Xen's
-        // vCPU has its singleshot timer: a new one replaces the last.
-        if (vcpu) {
-          if (d.vcpuTimer !== undefined && d.vcpuTimer !== id) clearHostTimer(d, d.vcpuTimer);
-          d.vcpuTimer = id;
-        } else if (d.timers.size - (d.vcpuTimer !== undefined && d.timers.has(d.vcpuTimer) ? 1 : 0) >= MAX_TIMERS) {
+        // The library OS's own timers (set_timer_op's, the event-channel retry's) are one of each
+        // kind per domain, never refused and not counted, as Xen's vCPU has its singleshot timer:
+        // a new one replaces the last.
+        if (own !== null) {
+          const last = d.ownTimers.get(own);
+          if (last !== undefined && last !== id) clearHostTimer(d, last);
+          d.ownTimers.set(own, id);
+        } else if (boundedTimers(d) >= MAX_TIMERS) {
           return false; // the realm's own error (ENOMEM), not a throw of this thread's
         }
       }
@@ -647,7 +656,7 @@ function turn(d: Resident): void {
         if (d.timers.get(e.id)) break;
         t.timer(e.id);
         // Its realm re-armed it (an interval) or let it go (a one-shot); if it did neither, its place is freed here.
-        if (d.timers.get(e.id) === null) d.timers.delete(e.id);
+        if (d.timers.get(e.id) === null) clearHostTimer(d, e.id);
         break;
       case 'reply': t.reply(e.id, e.ok, toRealm(e.value, d.I), e.errKind, e.code, e.message); break;
       case 'push': t.push(toRealm(e.grant, d.I) as never); break;

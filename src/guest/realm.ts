@@ -3,12 +3,12 @@
 // calls boot(). From there the boot is a PV kernel's as on a thread of its own (start.ts); what
 // differs is that the realm waits for nothing itself: the pCPU runs its timers, control-plane
 // replies and event upcalls in the domain's turns (the functions boot returns).
-import { afterTimerTurn, fireTimer, host, onUncaught, runImmediates, setVcpuTimer } from './realm/globals.js';
+import { fireTimer, host, onUncaught, runImmediates, setRetryTimer, setVcpuTimer } from './realm/globals.js';
 import { Buffer } from 'node:buffer';
 import { GrantError } from '../abi/grant_table.js';
 import { XenError, type XenErrnoName } from '../errors.js';
 import type { ControlChannel, PeerGrant } from '../hypervisor/control.js';
-import { deferLockedEvents, retryRefusedThrough, unblockThrough } from '../hypervisor/evtchn.js';
+import { deferLockedEvents, retryTimerThrough, unblockThrough } from '../hypervisor/evtchn.js';
 import { onKilledAtGate } from '../hypervisor/gate.js';
 import { Hypercalls, vcpuTimerThrough } from '../hypervisor/hypercalls.js';
 import { setLockOwner } from '../hypervisor/lock.js';
@@ -69,8 +69,8 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
   // once the lock is free (evtchn.ts); those end with the domain, so sends are the pCPU's wherever
   // it has the target's view.
   deferLockedEvents();
-  // A retry refused a timer (the domain at its bound) waits for its next timer turn, not for a turn of its own every pass.
-  retryRefusedThrough(afterTimerTurn);
+  // Its retries of those events arm a timer of its library OS's own, outside the domain's timer bound (globals.ts).
+  retryTimerThrough(setRetryTimer as unknown as (fn: () => void, ms: number) => NodeJS.Timeout);
   // set_timer_op's timer is the vCPU's, outside the domain's timer bound (globals.ts).
   vcpuTimerThrough(setVcpuTimer as unknown as (fn: () => void, ms: number) => NodeJS.Timeout);
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();

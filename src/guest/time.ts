@@ -77,7 +77,8 @@ export class GuestTime implements Time {
       try {
         this.#arm();
       } catch (e) {
-        // Refused (ENOMEM in a shared pool): this sleep fails and leaves nothing behind.
+        // set_timer_op threw (a realm's pCPU refuses any timer of a domain it halted): this sleep
+        // fails and leaves nothing behind.
         remove();
         signal?.removeEventListener('abort', abort);
         throw e;
@@ -100,11 +101,11 @@ export class GuestTime implements Time {
     try {
       this.#arm();
     } catch (e) {
-      // Re-arming was refused. set_timer_op's timer is the vCPU's, which a shared pCPU keeps
-      // outside the domain's timer bound (hypercalls.ts setTimer), so no copy here refuses it;
-      // a sleep must not hang on a timer that is not armed all the same. They fail as a sleep refused at its own arm does, with the error, instead of waiting for
-      // a timer that is not armed; the error is not thrown from this handler, where it would
-      // crash the domain.
+      // Re-arming threw. set_timer_op's timer is the vCPU's, which a shared pCPU keeps outside
+      // the domain's timer bound (hypercalls.ts setTimer), so it is not refused for want of a
+      // place; should it throw all the same, the sleepers fail as a sleep whose own arm threw
+      // does, with the error, instead of waiting for a timer that is not armed; the error is not
+      // thrown from this handler, where it would crash the domain.
       for (const s of this.#sleepers.splice(0)) s.fail(e);
     }
     for (const s of due) s.wake();

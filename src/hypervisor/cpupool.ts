@@ -223,6 +223,9 @@ class Pcpu {
   watched: { key: string; cpu: number | undefined; wall: number } | null = null;
 }
 
+/** A realm's scheduling (xl sched-credit), its heap share, and where its vCPU's log lines go. */
+type PlaceOptions = { weight?: number; cap?: number; heapMb?: number; onLog?: (line: string) => void };
+
 /** Where a domain will run: its pCPU and slot, chosen before the domain's buffers exist. */
 export interface Placement {
   readonly pool: Cpupool;
@@ -317,12 +320,25 @@ export class Cpupool {
    * watchdog, or its thread lost) is a crash. Without a kernel, the realm is a shell's: it boots
    * its library OS, parks, and waits for `loadKernel`.
    */
-  async startVcpu(
+  startVcpu(
     hv: Hypervisor,
     domain: Domain,
     placement: Placement,
     kernel: string | null,
-    opts: { weight?: number; cap?: number; heapMb?: number; onLog?: (line: string) => void } = {},
+    opts: PlaceOptions = {},
+  ): Promise<ShellVcpu> {
+    const started = this.#place(hv, domain, placement, kernel, opts);
+    // Until it is attached, a destroy finds no vCPU to stop while the realm may run on the memory.
+    hv.linger(domain.domid, started);
+    return started;
+  }
+
+  async #place(
+    hv: Hypervisor,
+    domain: Domain,
+    placement: Placement,
+    kernel: string | null,
+    opts: PlaceOptions,
   ): Promise<ShellVcpu> {
     const pcpu = this.#pcpus[placement.pcpu]!;
     await pcpu.ready;
@@ -368,17 +384,16 @@ export class Cpupool {
     const host = pcpu.worker;
     host.postMessage(msg, [port2]);
     const err = await placed;
-    /** Set when its slot and memory wait for a reset thread that did not end in time. */
-    let lingering: Promise<void> | undefined;
     const release = async () => {
       if (pcpu.residents.get(domain.domid) === resident) pcpu.residents.delete(domain.domid);
       // The thread that hosted it was reset (or lost): the new thread does not host it, and a
       // reset one that overran its bound may still run its realm. Then its slot goes back only
-      // once that thread has ended, and its memory stays out of the domheap (`lingering`).
+      // once that thread has ended, and its memory stays out of the domheap until then (linger:
+      // whichever path destroys it, placed or not).
       const reset = host === pcpu.worker ? undefined : pcpu.resets.get(host);
       if (reset && !(await reset.inTime)) {
         this.log(`cpupool ${this.name}: d${domain.domid}'s slot and memory are kept out of reuse until pCPU ${pcpu.index}'s reset thread ends`);
-        lingering = reset.exited;
+        hv.linger(domain.domid, reset.exited);
         void reset.exited.then(() => pcpu.freeSlot(slot));
       } else pcpu.freeSlot(slot);
     };
@@ -420,7 +435,6 @@ export class Cpupool {
         if (!hasKernel) pcpu.prepare(script.url);
       },
       terminate: evict,
-      lingering: () => lingering,
       cpuTime: () => pcpu.stats.cpuMs[slot]!,
       push(grant: PeerGrant) {
         port1.postMessage({ push: grant });

@@ -104,19 +104,17 @@ export function deferLockedEvents(): void {
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 /** When the armed retry fires (performance.now()). */
 let retryAt = Infinity;
-/** A retry waits for `retryRefused`'s turn, because no timer could be armed (armRetry). */
-let retryWaits = false;
 /**
- * Where a retry that was refused a timer waits. A realm's copy waits for the realm's next timer
- * turn (realm.ts): a domain refused a timer holds as many as it may, one of them fires, and a
- * fired one-shot gives its place back. Node's own setTimeout refuses nothing, so elsewhere only a
- * test's refusal reaches this: the retry runs at this thread's next turn.
+ * How the retry's timer is armed: Node's setTimeout, or in a realm its library OS's own timer
+ * (realm.ts, globals.ts setRetryTimer), which a shared pCPU keeps outside the domain's timer
+ * bound: the realm's setTimeout would be refused (ENOMEM) at that bound, and a domain holding
+ * long timers there would leave its sends' events unlinked until the soonest one fired.
  */
-let retryRefused: (retry: () => void) => void = (retry) => void setImmediate(retry);
+let armRetryTimer: (fn: () => void, ms: number) => NodeJS.Timeout = (fn, ms) => setTimeout(fn, ms).unref();
 
-/** This copy's refused retries wait for `wait`'s callback instead (a realm's: its next timer turn). */
-export function retryRefusedThrough(wait: (retry: () => void) => void): void {
-  retryRefused = wait;
+/** This copy's retries arm their timer through `arm` (a realm's: globals.ts setRetryTimer). */
+export function retryTimerThrough(arm: (fn: () => void, ms: number) => NodeJS.Timeout): void {
+  armRetryTimer = arm;
 }
 /** How soon dom0 first tries a deferred event's queue again (a held lock is a few stores long). */
 const DEFERRED_RETRY_MS = 1;
@@ -137,35 +135,17 @@ function fifoDelivered(d: DomainView, port: number, linked: boolean | undefined)
   }
 }
 
-/**
- * One timer for every domain's retries, at the earliest one due, moved by a clear and a set in one
- * go: on a shared pCPU that set takes the place the clear gave back, and a fired one-shot gives its
- * place back just before its callback, which re-arms in it. So only an arm while no retry timer is
- * held can be refused (ENOMEM: the domain is at its pCPU's timer bound). The events it deferred
- * were sent, and their targets must get them: the retry then waits for `retryRefused` (the realm's
- * next timer turn), tries what is due, and arms again. It used to run at the realm's next turn
- * (setImmediate), which kept a domain at its bound runnable every pass until a place came free.
- * The old handle is dropped before the new one is asked for: a handle kept from a cleared timer
- * made every later arm return early, and no deferred event of that copy was tried again.
- */
+/** One timer for every domain's retries, at the earliest one due, moved by a clear and a set (never refused: armRetryTimer). */
 function armRetry(at: number): void {
-  if (retryWaits || (retryTimer && retryAt <= at)) return;
+  if (retryTimer && retryAt <= at) return;
   clearTimeout(retryTimer);
-  retryTimer = undefined;
-  retryAt = Infinity;
-  try {
-    retryTimer = setTimeout(retryDeferred, Math.max(0, at - performance.now())).unref();
-    retryAt = at;
-  } catch {
-    retryWaits = true;
-    retryRefused(retryDeferred);
-  }
+  retryTimer = armRetryTimer(retryDeferred, Math.max(0, at - performance.now()));
+  retryAt = at;
 }
 
 function retryDeferred(): void {
   retryTimer = undefined;
   retryAt = Infinity;
-  retryWaits = false;
   const now = performance.now();
   let next = Infinity;
   for (const [d, q] of deferred) {

@@ -29,14 +29,8 @@ import { UPCALL_WORD } from './evtchn.js';
 
 /** The thread that runs a domain's vCPU, as the authority sees it. */
 export interface VcpuHandle {
-  /** Stop the thread for good; resolves once it no longer runs (but see `lingering`). */
+  /** Stop the thread for good; resolves once it no longer runs (a reset pCPU thread past its bound may: Hypervisor.linger). */
   terminate(): Promise<void>;
-  /**
-   * After terminate: the end of a thread that may still run the vCPU (a reset pCPU thread past its
-   * bound, cpupool.ts), undefined if none. The domain's memory is then left to the garbage
-   * collector, not the domheap, and what it borrowed stays out of the domheap until that end.
-   */
-  lingering?(): Promise<void> | undefined;
   /** Milliseconds the vCPU has spent running. */
   cpuTime(): number;
   /** Hand a peer's buffers to the vCPU's hypercall layer (after the other end bound to it). */
@@ -167,8 +161,8 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   #links = new Map<number, Set<number>>();
   /** Domains whose threads were handed a domain's buffers (PeerGrant), by lender. */
   #borrowers = new Map<number, Set<number>>();
-  /** Destroyed domains whose vCPU's thread may still run (VcpuHandle.lingering): what they hold is not reused. */
-  #lingering = new Set<number>();
+  /** Domains a thread may still run with no vCPU attached to stop (linger), each with when the last such thread ends. */
+  #lingering = new Map<number, Promise<void>>();
   #nextDomid = 1;
   /** Guest memory of reaped domains, for the next domains of the same size. */
   readonly heap: DomHeap;
@@ -294,6 +288,21 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     this.domain(domid).vcpu = vcpu;
   }
 
+  /**
+   * A thread may run the domain's vCPU, or its realm, until `until` settles, and a destroy cannot
+   * stop it: a vCPU being started (not attached yet), or a reset pCPU thread that overran its
+   * bound (cpupool.ts). The domain's memory goes back to the domheap only once every such thread
+   * has ended, and what it borrowed, if its lender is reaped before then, never does (#freeMemory).
+   */
+  linger(domid: number, until: Promise<unknown>): void {
+    const before = this.#lingering.get(domid);
+    const settled = until.then(() => {}, () => {});
+    const end: Promise<void> = (before ? Promise.all([before, settled]) : settled).then(() => {
+      if (this.#lingering.get(domid) === end) this.#lingering.delete(domid);
+    });
+    this.#lingering.set(domid, end);
+  }
+
   /** XEN_DOMCTL_pausedomain: the toolstack's pause, counted (xl list shows p). */
   pause(domid: number): void {
     const d = this.#live(domid);
@@ -383,11 +392,6 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
       // are broken below.
       const gate = await closeGate(d.view.ctl, this.#killWaitMs);
       await vcpu.terminate();
-      const lingers = vcpu.lingering?.();
-      if (lingers) {
-        this.#lingering.add(domid);
-        void lingers.then(() => this.#lingering.delete(domid));
-      }
       resetLock(d.view.ctl, CB_EVTCHN_LOCK);
       // Outside every hypercall, its thread can hold only locks in memory it was given: its own
       // domain's and its links'. Only a vCPU killed inside one makes every domain's locks worth a
@@ -445,17 +449,24 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   }
 
   /**
-   * A reaped domain's memory goes back to the heap unless a thread that may still hold it
-   * lives on: its own vCPU was terminated before it could be reaped, and nobody maps its
-   * pages any more, but a peer that was handed the buffer keeps it while it runs, or a reset
-   * pCPU thread that overran its bound may still run it or a borrower (`#lingering`).
+   * A reaped domain's memory goes back to the heap once no thread may still hold it: its own
+   * vCPU was terminated before it could be reaped, and nobody maps its pages any more, but a
+   * peer that was handed the buffer keeps it while it runs, or while a thread that may run that
+   * peer lingers (then it is left to the garbage collector); and a thread that may still run the
+   * domain itself (linger) is waited for.
    */
   #freeMemory(d: Domain): void {
     const borrowers = this.#borrowers.get(d.domid);
     this.#borrowers.delete(d.domid);
-    if (this.#lingering.has(d.domid)) return;
     for (const b of borrowers ?? []) if (this.#domains.has(b) || this.#lingering.has(b)) return;
-    this.heap.free(d.view.buffers.memory);
+    const memory = d.view.buffers.memory;
+    // Looked up again once it ends: a start that failed may have left a reset thread lingering.
+    const free = (): void => {
+      const own = this.#lingering.get(d.domid);
+      if (own) void own.then(free);
+      else this.heap.free(memory);
+    };
+    free();
   }
 
   #live(domid: number): Domain {

@@ -287,17 +287,31 @@ export interface StartedVcpu extends ShellVcpu {
   readonly worker: Worker;
 }
 
+/** `taken`: a thread the caller took ahead (a fresh one starts while the domain is built). */
+type StartOptions = VcpuOptions & { pool: VcpuPool; onLog?: (line: string) => void; weight?: number; taken?: VcpuThread };
+
 /**
  * Give a domain its vCPU: a thread from the pool gets the boot message and a private
  * control port served by the hypervisor. The vCPU's death without a shutdown is a crash.
  */
-export async function startVcpu(
+export function startVcpu(
   hv: Hypervisor,
   domain: Domain,
   kernel: string | KernelScript | null,
-  opts: VcpuOptions & { pool: VcpuPool; onLog?: (line: string) => void; weight?: number; taken?: VcpuThread },
+  opts: StartOptions,
 ): Promise<StartedVcpu> {
-  // `taken`: the caller took it ahead (a fresh one starts while the domain is built).
+  const started = boot(hv, domain, kernel, opts);
+  // Until it is attached, a destroy finds no vCPU to stop while the thread may boot on the memory.
+  hv.linger(domain.domid, started);
+  return started;
+}
+
+async function boot(
+  hv: Hypervisor,
+  domain: Domain,
+  kernel: string | KernelScript | null,
+  opts: StartOptions,
+): Promise<StartedVcpu> {
   const { worker, ready, ended, warm } = opts.taken ?? opts.pool.take(opts);
   const { port1, port2 } = new MessageChannel();
   serveControlPort(port1, hv.controlPlane(domain.domid), () => {

@@ -3,7 +3,7 @@
 // functions of host.ts. This module runs first in the realm's image (realm.ts imports it
 // first), before any guest code: the host functions are kept in closures here and nowhere else.
 import { XenError } from '../../errors.js';
-import type { RealmHost } from './host.js';
+import type { OwnTimer, RealmHost } from './host.js';
 
 /** The wrapper bin/link.js puts around the realm's image passes the host functions in. */
 declare const __host: RealmHost;
@@ -78,8 +78,8 @@ interface Timer {
   repeat: boolean;
   /** Cleared: a refresh() does not bring it back (one that only ran, a one-shot, comes back). */
   cleared: boolean;
-  /** The vCPU's one timer (set_timer_op: setVcpuTimer), which the domain's bound does not count. */
-  vcpu: boolean;
+  /** One of the library OS's own timers (setVcpuTimer, setRetryTimer), which the domain's bound does not count. */
+  own: OwnTimer | null;
 }
 const timers = new Map<number, Timer>();
 let nextTimer = 1;
@@ -132,17 +132,17 @@ function timerMs(ms: unknown): number {
 /**
  * Arm timer `id` on the pCPU. A domain may have only so many armed there (each is a host timer of
  * the thread): past that, whatever armed it (its own setTimeout, or its library OS's) fails with
- * ENOMEM, as a Xen hypercall out of memory for the domain does. The vCPU's timer (set_timer_op,
- * setVcpuTimer) is not counted, so is never refused.
+ * ENOMEM, as a Xen hypercall out of memory for the domain does. The library OS's own timers
+ * (setVcpuTimer, setRetryTimer) are not counted, so are never refused.
  */
 function arm(id: number, t: Timer): void {
-  if (!host.timerSet(id, t.ms, t.vcpu)) throw new XenError('ENOMEM', 'the domain has as many timers armed as its shared pCPU allows');
+  if (!host.timerSet(id, t.ms, t.own)) throw new XenError('ENOMEM', 'the domain has as many timers armed as its shared pCPU allows');
 }
 
-function addTimer(fn: unknown, ms: unknown, args: unknown[], repeat: boolean, vcpu = false): Timeout {
+function addTimer(fn: unknown, ms: unknown, args: unknown[], repeat: boolean, own: OwnTimer | null = null): Timeout {
   if (typeof fn !== 'function') throw new TypeError('the callback must be a function');
   const id = nextTimer++;
-  const t: Timer = { fn: fn as Timer['fn'], args, ms: timerMs(ms), repeat, cleared: false, vcpu };
+  const t: Timer = { fn: fn as Timer['fn'], args, ms: timerMs(ms), repeat, cleared: false, own };
   arm(id, t);
   timers.set(id, t);
   return new Timeout(id, t);
@@ -166,7 +166,8 @@ function clearTimer(x: unknown): void {
  * of setTimeout or of the sleep), a re-arm of one it holds is not. refresh() re-arms the same
  * way (and a turn of a timer refreshed after it fired is dropped: it fires at its new time). A
  * one-shot gives its place back before its callback runs, so that the callback may arm the next
- * one in it. set_timer_op's timer is the vCPU's, outside the bound (setVcpuTimer).
+ * one in it. set_timer_op's timer is the vCPU's, outside the bound (setVcpuTimer), and so is the
+ * event-channel retry's (setRetryTimer).
  */
 export function fireTimer(id: number): void {
   const t = timers.get(id);
@@ -178,10 +179,6 @@ export function fireTimer(id: number): void {
     }
     guarded(t.fn, t.args);
   }
-  if (afterTimer.size === 0) return;
-  const batch = [...afterTimer];
-  afterTimer.clear();
-  for (const fn of batch) guarded(fn, []);
 }
 
 /**
@@ -190,19 +187,16 @@ export function fireTimer(id: number): void {
  * singleshot timer without allocating one. Not a global: only the library OS arms it.
  */
 export function setVcpuTimer(fn: () => void, ms: number): Timeout {
-  return addTimer(fn, ms, [], false, true);
+  return addTimer(fn, ms, [], false, 'vcpu');
 }
 
-/** What waits for the realm's next timer turn (afterTimerTurn). */
-const afterTimer = new Set<() => void>();
-
 /**
- * Run `fn` once, after the callback of the realm's next timer turn, without asking for a turn
- * (evtchn.ts: a retry refused a timer at the domain's bound). A domain at its bound holds timers,
- * so one fires; a one-shot gave its place back by then, unless its callback took it again.
+ * evtchn.ts's retry of the events this realm's sends deferred (a target's queue lock held): a
+ * one-shot the pCPU keeps outside the domain's timer bound, one per domain, as Xen's own timers
+ * are not the domain's: a domain at its bound still has its sends' events linked in time.
  */
-export function afterTimerTurn(fn: () => void): void {
-  afterTimer.add(fn);
+export function setRetryTimer(fn: () => void, ms: number): Timeout {
+  return addTimer(fn, ms, [], false, 'evtchn-retry');
 }
 
 interface Immediate {

@@ -11,10 +11,11 @@ export interface RealmHost {
   hrtime(): bigint;
   /**
    * Fire timer `id` in a turn after `ms` milliseconds; true if armed, false (nothing armed) when
-   * the domain has as many armed as a domain may (each costs the thread a host timer). `vcpu`:
-   * the vCPU's one timer (set_timer_op), never refused and not counted; it replaces the last.
+   * the domain has as many armed as a domain may (each costs the thread a host timer). `own`: one
+   * of the library OS's own timers (OwnTimer), never refused and not counted; it replaces the
+   * last of its kind.
    */
-  timerSet(id: number, ms: number, vcpu: boolean): boolean;
+  timerSet(id: number, ms: number, own: OwnTimer | null): boolean;
   timerClear(id: number): void;
   /** Run a turn soon: setImmediate callbacks are waiting. */
   immediate(): void;
@@ -47,6 +48,14 @@ export interface RealmHost {
   /** The pCPU thread's kernel id: the owner its hypercalls write in the locks they take (lock.ts). */
   threadId(): number | undefined;
 }
+
+/**
+ * The library OS's own timers in a realm, one of each kind per domain, outside the domain's timer
+ * bound, as Xen's vCPU has its timers and Xen its own without allocating for the domain: the
+ * vCPU's (set_timer_op), and the event-channel retry's (evtchn.ts: events its sends deferred).
+ */
+export type OwnTimer = 'vcpu' | 'evtchn-retry';
+export const OWN_TIMERS: readonly OwnTimer[] = ['vcpu', 'evtchn-retry'];
 
 /** host.evtchnSend: the send was done (delivered, or dropped on an unbound port). */
 export const SEND_DONE = 0;

@@ -1,20 +1,30 @@
 // A watchdog reset whose old pCPU thread does not end within its bound (cpupool.ts #reset): the
 // destroy of its domains does not wait for it, and does not hand their doorbell slots or their
-// memory to new domains while that thread may still run guest code on them.
+// memory to new domains while that thread may still run guest code on them, whether they were
+// placed or still being placed when it got stuck.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { REALM_IMAGE } from '../../../src/guest/image.js';
 import { Cpupool } from '../../../src/hypervisor/cpupool.js';
 import { Hypervisor } from '../../../src/hypervisor/hypervisor.js';
 import { within } from '../../support/hypervisor.js';
 import { waitFor } from '../../support/wait.js';
 
-test("a reset pCPU thread past its bound: its domains' destroys return, their slots and memory are not reused until it has ended", { timeout: 60_000 }, async (t) => {
+/**
+ * Far above what placing a domain takes on a loaded host: the stub gives no thread id, so the
+ * bound is in wall time, and only the stuck thread must reach it.
+ */
+const WATCHDOG_MS = 2000;
+const EXIT_MS = 500;
+const FRAMES = 256;
+
+/** A one-pCPU pool of pcpu-stuck.ts threads, and the FIFO its stuck thread reads. */
+async function stuckPool(t: TestContext) {
   const dir = await mkdtemp(join(tmpdir(), 'xenode-stuck-'));
   const fifo = join(dir, 'fifo');
   execFileSync('mkfifo', [fifo]);
@@ -23,7 +33,7 @@ test("a reset pCPU thread past its bound: its domains' destroys return, their sl
   const hv = new Hypervisor();
   const pool = new Cpupool({
     name: 'stuck', cpus: 1, image: new URL('../../support/pcpu-stuck.js', import.meta.url), realmImage: REALM_IMAGE,
-    watchdogMs: 100, exitMs: 100, onLog: (l) => logs.push(l),
+    watchdogMs: WATCHDOG_MS, exitMs: EXIT_MS, onLog: (l) => logs.push(l),
   });
   let released = false;
   /**
@@ -46,29 +56,64 @@ test("a reset pCPU thread past its bound: its domains' destroys return, their sl
     await rm(dir, { recursive: true, force: true });
   });
   await pool.ready();
-  const start = async (name: string) => {
+  const create = (name: string, ramFrames = FRAMES) => {
     const placement = pool.place();
-    const d = hv.createDomain({ name, ramFrames: 256, doorbell: placement.doorbell });
-    await pool.startVcpu(hv, d, placement, null);
-    return { d, slot: placement.doorbell.slot };
+    const d = hv.createDomain({ name, ramFrames, doorbell: placement.doorbell });
+    return { d, placement, slot: placement.doorbell.slot, bytes: d.view.buffers.memory.byteLength };
   };
-  const mate = await start('mate');
-  const stuck = await start('stuck') // the name pcpu-stuck.ts blocks on;
-  assert.ok(await waitFor(() => logs.some((l) => l.includes('did not end within 100 ms')), 20_000), logs.join('\n'));
-  assert.equal(stuck.d.shutdownReason, 'crash');
-  assert.equal(mate.d.shutdownReason, 'crash');
-
-  await within(Promise.all([hv.destroyDomain(mate.d.domid), hv.destroyDomain(stuck.d.domid)]), 'the destroys, the old thread still running');
-  const victims = [mate.slot, stuck.slot];
+  const start = async (name: string) => {
+    const c = create(name);
+    await pool.startVcpu(hv, c.d, c.placement, null);
+    return c;
+  };
   const nextSlot = () => {
     const p = pool.place();
     pool.unplace(p);
     return p.doorbell.slot;
   };
+  const overran = () => waitFor(() => logs.some((l) => l.includes(`did not end within ${EXIT_MS} ms`)), 20_000);
+  return { hv, pool, logs, release, create, start, nextSlot, overran };
+}
+
+test("a reset pCPU thread past its bound: its domains' destroys return, their slots and memory (and memory lent to them) are not reused until it has ended", { timeout: 60_000 }, async (t) => {
+  const { hv, logs, release, create, start, nextSlot, overran } = await stuckPool(t);
+  const mate = await start('mate');
+  // A domain with no vCPU that lends its memory to mate (an interdomain channel between them).
+  const lender = create('lender', FRAMES / 2).d;
+  const offered = hv.controlPlane(lender.domid).allocUnbound(lender.domid, mate.d.domid);
+  assert.ok(hv.controlPlane(mate.d.domid).bindInterdomain(lender.domid, offered).peer, 'mate was handed the lender\'s buffers');
+  const stuck = await start('stuck'); // the name pcpu-stuck.ts blocks on, once placed
+  assert.ok(await overran(), logs.join('\n'));
+  assert.equal(stuck.d.shutdownReason, 'crash');
+  assert.equal(mate.d.shutdownReason, 'crash');
+
+  await within(Promise.all([hv.destroyDomain(mate.d.domid), hv.destroyDomain(stuck.d.domid)]), 'the destroys, the old thread still running');
+  await hv.destroyDomain(lender.domid);
+  assert.equal(hv.findDomain(lender.domid), undefined, 'the lender was reaped');
+  const victims = [mate.slot, stuck.slot];
   assert.ok(!victims.includes(nextSlot()), 'a new domain gets neither victim\'s slot');
-  assert.equal(hv.heap.stats().freeBytes, 0, "neither victim's memory is in the domheap");
+  assert.equal(hv.heap.stats().freeBytes, 0, "neither victim's memory nor the lender's is in the domheap");
   assert.ok(logs.some((l) => l.includes(`d${stuck.d.domid}'s slot and memory are kept out of reuse`)), logs.join('\n'));
 
   release();
   assert.ok(await waitFor(() => victims.includes(nextSlot()), 20_000), "the victims' slots come back once the old thread has ended");
+  assert.ok(await waitFor(() => hv.heap.stats().freeBytes === mate.bytes + stuck.bytes, 20_000), "the victims' memory goes back to the domheap then");
+  // The lender was reaped while a thread that may run its borrower lingered: left to the garbage collector.
+  assert.equal(hv.heap.stats().freeBytes, mate.bytes + stuck.bytes, "the lender's memory never does");
+});
+
+test('a pCPU thread stuck while it places a domain (its top level), reset and past its bound: the failed start and the destroy keep its slot and memory out of reuse until the thread has ended', { timeout: 60_000 }, async (t) => {
+  const { hv, logs, release, create, pool, nextSlot, overran } = await stuckPool(t);
+  const { d, placement, slot, bytes } = create('stuck-placing'); // the name pcpu-stuck.ts blocks on before `placed`
+  await assert.rejects(within(pool.startVcpu(hv, d, placement, null), 'the start'), /did not yield/);
+  assert.ok(await overran(), logs.join('\n'));
+  assert.ok(logs.some((l) => l.includes(`d${d.domid}'s slot and memory are kept out of reuse`)), logs.join('\n'));
+  // As the builder's teardown does: no vCPU was attached, so the destroy has none to stop.
+  await hv.destroyDomain(d.domid);
+  assert.equal(hv.findDomain(d.domid), undefined, 'reaped');
+  assert.equal(hv.heap.stats().freeBytes, 0, 'its memory is not in the domheap while the old thread may run its realm');
+  assert.notEqual(nextSlot(), slot, 'nor is its slot given to a new domain');
+  release();
+  assert.ok(await waitFor(() => hv.heap.stats().freeBytes === bytes, 20_000), 'its memory goes back once the old thread has ended');
+  assert.ok(await waitFor(() => nextSlot() === slot, 20_000), 'and its slot');
 });

@@ -11,7 +11,7 @@ import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { directChannel } from '../../../src/hypervisor/control.js';
 import { doorbellBytes, takeRung } from '../../../src/hypervisor/doorbell.js';
 import { BUSY, fifoSetPending, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
-import { DEFERRED_RETRY_MAX_MS, UPCALL_WORD, deferredEvents, deferredRetryMs, retryRefusedThrough } from '../../../src/hypervisor/evtchn.js';
+import { DEFERRED_RETRY_MAX_MS, UPCALL_WORD, deferredEvents, deferredRetryMs, retryTimerThrough } from '../../../src/hypervisor/evtchn.js';
 import { CB_FIFO_QUEUE_LOCK, EV_FIFO, portBase } from '../../../src/hypervisor/layout.js';
 import { POISONED, resetLock } from '../../../src/hypervisor/lock.js';
 import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
@@ -317,96 +317,55 @@ test('a queue lock its holder keeps: dom0 tries it ever less often, up to a boun
   assert.deepEqual(d.drain(), [p]);
 });
 
-// A realm's copy of evtchn.ts arms its retries with the realm's setTimeout, which throws ENOMEM at
-// the domain's timer bound. Here dom0's copy is refused one timer, at the moment a second held
-// queue's event moves the retry earlier: the first queue's timer is cleared by then. Before,
-// the cleared timer's handle was kept, so every later arm returned early and neither event
-// was ever linked.
-test('a retry timer that cannot be armed: the deferred events are still tried again, and linked once their locks are free', async (t) => {
-  const x = await heldQueue(t);
-  const y = await fifoDomain(x.h);
-  const [y0, yp] = await y.port();
-  y.drain();
-  y.upcall();
-  const yHeld = await holdQueueLock(t, y.domain.view);
-  x.h.dom0.evtchnSend(x.p0);
-  // The first queue's retries back off, so its next one is due well after the second queue's
-  // first. The send is made right after one of those retries armed the next, in a microtask of
-  // its timer's turn: on a loaded host an overdue retry would be earlier than the send's.
-  const real = globalThis.setTimeout;
-  let refused = 0;
-  let refusing = false;
-  let failed: unknown;
-  await new Promise<void>((sent) => {
-    globalThis.setTimeout = ((...a: Parameters<typeof setTimeout>) => {
-      if (a[0]?.name === 'retryDeferred') {
-        if (refusing && refused++ === 0) throw new Error('ENOMEM: the domain has as many timers armed as its shared pCPU allows');
-        if (!refusing && deferredRetryMs(x.d.domain.view) === DEFERRED_RETRY_MAX_MS) {
-          refusing = true;
-          queueMicrotask(() => {
-            try {
-              x.h.dom0.evtchnSend(y0);
-            } catch (e) {
-              failed = e;
-            } finally {
-              globalThis.setTimeout = real;
-              sent();
-            }
-          });
-        }
-      }
-      return real(...a);
-    }) as typeof setTimeout;
-  });
-  assert.equal(refused, 1, 'the retry was re-armed earlier, and that arm was refused');
-  assert.equal(deferredEvents(y.domain.view), 1);
-  await Promise.all([x.held.release(), yHeld.release()]);
-  await until('both deferred events were linked', () => deferredEvents(x.d.domain.view) === 0 && deferredEvents(y.domain.view) === 0);
-  assert.deepEqual([x.d.drain(), y.drain()], [[x.p], [yp]]);
-  assert.equal(failed, undefined, 'the send was done (its event deferred): it does not fail');
-});
-
-// A realm's copy at its domain's timer bound has every arm of its retry refused (ENOMEM) until a
-// place comes free. The retry then waits for the realm's next timer turn (realm.ts hands
-// afterTimerTurn to retryRefusedThrough); here that turn is called by hand. Before, it asked for a
-// turn of its own (setImmediate), every pass, for as long as the domain stayed at its bound.
-test('a retry refused a timer waits for the next timer turn, asks for no turn of its own, and links the event once the lock is free', async (t) => {
+// A realm's copy of evtchn.ts arms its retries through its library OS's own timer (realm.ts hands
+// globals.ts setRetryTimer to retryTimerThrough), which the pCPU keeps outside the domain's timer
+// bound, one per domain (pcpu.ts, as set_timer_op's). Here a stand-in holds what it arms, and the
+// bounded setTimeout refuses the retry (ENOMEM, as the realm's at its bound). Before, a refused
+// retry waited for the realm's next timer turn: with all its timers long, for the soonest of them,
+// and after a clearTimeout brought it below its bound, for whichever came next.
+test('the retry arms the timer it is given, never the bounded setTimeout: one held at a time, and the event is linked when it fires once the lock is free', async (t) => {
   const { h, d, p0, p, held } = await heldQueue(t);
-  const real = { setTimeout: globalThis.setTimeout, setImmediate: globalThis.setImmediate };
-  let turn: (() => void) | undefined;
-  let waits = 0;
-  let immediates = 0;
-  retryRefusedThrough((retry) => {
-    waits++;
-    turn = retry;
+  const armed = new Map<number, () => void>();
+  let nextId = 1;
+  retryTimerThrough((fn) => {
+    const id = nextId++;
+    armed.set(id, fn);
+    return { id } as unknown as NodeJS.Timeout;
   });
+  const real = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout };
   globalThis.setTimeout = ((...a: Parameters<typeof setTimeout>) => {
     if (a[0]?.name === 'retryDeferred') throw new Error('ENOMEM: the domain has as many timers armed as its shared pCPU allows');
     return real.setTimeout(...a);
   }) as typeof setTimeout;
-  globalThis.setImmediate = ((...a: Parameters<typeof setImmediate>) => {
-    if (a[0]?.name === 'retryDeferred') immediates++;
-    return real.setImmediate(...a);
-  }) as typeof setImmediate;
+  globalThis.clearTimeout = ((timer?: { id?: number }) => {
+    if (typeof timer?.id === 'number') armed.delete(timer.id);
+    else real.clearTimeout(timer as NodeJS.Timeout);
+  }) as typeof clearTimeout;
   t.after(() => {
     Object.assign(globalThis, real);
-    retryRefusedThrough((retry) => void setImmediate(retry));
+    retryTimerThrough((fn, ms) => setTimeout(fn, ms).unref());
   });
+  /** The held retry fires: the realm gave its place back first. */
+  const fire = () => {
+    assert.equal(armed.size, 1, 'one retry timer is held');
+    const [[id, fn]] = [...armed];
+    armed.delete(id);
+    fn();
+  };
   h.dom0.evtchnSend(p0);
   h.dom0.evtchnSend(p0);
   assert.equal(deferredEvents(d.domain.view), 1);
-  assert.deepEqual({ waits, immediates }, { waits: 1, immediates: 0 }, 'one retry waits for the timer turn; none asks for a turn');
   await new Promise((r) => real.setTimeout(r, 2));
-  turn!();
+  fire();
   assert.equal(deferredEvents(d.domain.view), 1, 'the lock is still held');
-  assert.deepEqual({ waits, immediates }, { waits: 2, immediates: 0 }, 'refused again, it waits for the next timer turn again');
+  assert.equal(armed.size, 1, 'armed again');
   await held.release();
   await new Promise((r) => real.setTimeout(r, 2 * DEFERRED_RETRY_MAX_MS));
-  turn!();
-  assert.equal(deferredEvents(d.domain.view), 0, 'linked at the timer turn after the lock was freed');
+  fire();
+  assert.equal(deferredEvents(d.domain.view), 0, 'linked when it fired after the lock was freed');
   assert.equal(d.upcall(), 1);
   assert.deepEqual(d.drain(), [p]);
-  assert.deepEqual({ waits, immediates }, { waits: 2, immediates: 0 }, 'nothing left to retry');
+  assert.equal(armed.size, 0, 'nothing left to retry');
 });
 
 test("a driven loop that leaves FIFO events over its budget rings its pCPU's doorbell for them", async (t) => {

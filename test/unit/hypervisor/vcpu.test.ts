@@ -1,13 +1,19 @@
 // vCPU threads that end before they are ready: the domain's start fails with a typed error
 // instead of waiting for ever; one that dies once ready, before its domain starts, the same.
+// A domain destroyed while its vCPU starts (a thread, or a realm on a shared pCPU): its memory
+// is not handed to another domain while the start may still run on it.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { PCPU_IMAGE, REALM_IMAGE } from '../../../src/guest/image.js';
+import { Cpupool } from '../../../src/hypervisor/cpupool.js';
 import { Hypervisor } from '../../../src/hypervisor/hypervisor.js';
 import { startVcpu, VcpuExited, VcpuPool } from '../../../src/hypervisor/vcpu.js';
+import { xen } from '../../support/hypervisor.js';
+import { waitFor } from '../../support/wait.js';
 
 const T = { timeout: 30_000 };
 
@@ -59,4 +65,45 @@ test('a thread that dies after it is ready, before its domain starts: no uncaugh
     return true;
   });
   await hv.destroyDomain(d.domid);
+});
+
+test("a domain destroyed while its vCPU starts (no vCPU attached to stop): its memory goes back to the domheap only once the start has ended", T, async (t) => {
+  const source = "import { parentPort } from 'node:worker_threads';\n" +
+    "parentPort.postMessage({ type: 'ready' });\n" +
+    "parentPort.on('message', () => {});\n"; // it boots on the domain's memory until it is ended
+  const hv = new Hypervisor();
+  const pool = new VcpuPool({ size: 0, image: image(t, source) });
+  t.after(() => pool.close());
+  const d = hv.createDomain({ name: 'doomed', ramFrames: 16 });
+  const bytes = d.view.buffers.memory.byteLength;
+  // Its ready is held: the boot is posted, and startVcpu waits for the thread.
+  const th = pool.take({ heapMb: 16 });
+  t.after(() => th.worker.terminate());
+  let open!: () => void;
+  const held = new Promise<void>((resolve) => (open = resolve));
+  const started = startVcpu(hv, d, 'unused', { heapMb: 16, pool, taken: { ...th, ready: held.then(() => th.ready) } });
+  await hv.destroyDomain(d.domid);
+  assert.equal(hv.findDomain(d.domid), undefined, 'reaped: nothing maps it');
+  assert.equal(hv.heap.stats().freeBytes, 0, 'its memory is not in the domheap while the thread may boot on it');
+  open();
+  await assert.rejects(started, xen('ESRCH'));
+  assert.equal(th.worker.threadId, -1, 'the thread has ended');
+  assert.ok(await waitFor(() => hv.heap.stats().freeBytes === bytes), 'its memory goes back once the start has ended');
+});
+
+test("a domain destroyed while its realm is placed on a shared pCPU: its memory goes back to the domheap only once the start has ended", T, async (t) => {
+  const hv = new Hypervisor();
+  const pool = new Cpupool({ name: 'dense', cpus: 1, image: PCPU_IMAGE, realmImage: REALM_IMAGE });
+  t.after(() => pool.close());
+  const placement = pool.place();
+  const d = hv.createDomain({ name: 'doomed', ramFrames: 16, doorbell: placement.doorbell });
+  const bytes = d.view.buffers.memory.byteLength;
+  // startVcpu waits for the pCPU thread to be up first: the destroy lands while the start is under way.
+  const started = pool.startVcpu(hv, d, placement, null);
+  await hv.destroyDomain(d.domid);
+  assert.equal(hv.findDomain(d.domid), undefined, 'reaped: nothing maps it');
+  assert.equal(hv.heap.stats().freeBytes, 0, 'its memory is not in the domheap while its realm may be placed on it');
+  await assert.rejects(started, xen('ESRCH'));
+  assert.equal(pool.hosts(d.domid), false, 'its realm left the pCPU');
+  assert.ok(await waitFor(() => hv.heap.stats().freeBytes === bytes), 'its memory goes back once the start has ended');
 });

@@ -257,8 +257,9 @@ test('a ring of 24 small frames goes out in passes of 8: a receiver has the firs
 });
 
 // A pass holds the slots of 8 packets of the longest chains (PASS_SLOTS, sized from the pass's
-// packets): packets of 18 slots each (the most netback takes; 20 would take the vif down) still
-// go out 8 to a pass, not fewer (12 of them fill 216 of the ring's 256 slots).
+// packets): packets of 18 slots each (the most netback takes: 19 or 20 are answered
+// NETIF_RSP_ERROR, and only a 21st slot takes the vif down) still go out 8 to a pass, not fewer
+// (12 of them fill 216 of the ring's 256 slots).
 test('frames of 18 slots each go out in passes of 8 too: a pass has room for the slots of its packets', async (t) => {
   const { sw, a, macA } = await pair(t, false);
   const spyMac = '00:16:3e:77:77:78';
