@@ -2,6 +2,8 @@
 // background: prints the control socket once it answers) and `xenode host stop`.
 import { spawn } from 'node:child_process';
 import { Option, type Command } from 'commander';
+import { XenError } from '../errors.js';
+import { lockReleased, readPid } from '../toolstack/lock.js';
 import { displayPath, hostPaths, resolveStateDir } from '../toolstack/paths.js';
 import { say, withHost, withStateDir, type StateDirOpts } from './common.js';
 import { dmesgLine } from './format.js';
@@ -44,6 +46,8 @@ type StartReport = { ready: string } | { error: string };
 
 /** More shells than this would hold a host's memory for guests nobody asked for. */
 const MAX_SHELLS = 256;
+/** How long `host stop` waits, after the host hung up, for it to close and release its state dir. */
+const HOST_EXIT_MS = 60_000;
 
 /** XenAPI's HTTPS port unless --xapi-port says otherwise. */
 const DEFAULT_XAPI_PORT = 8443;
@@ -174,6 +178,8 @@ export function registerHostCommands(program: Command): void {
   withStateDir(host.command('stop'))
     .description('stop the host daemon: guests are asked to power off, then destroyed if they linger')
     .action(async (o: StateDirOpts) => {
+      const { lockFile } = hostPaths(resolveStateDir(o.stateDir));
+      const pid = readPid(lockFile);
       await withHost(o, async (ts) => {
         let gone!: () => void;
         const stopped = new Promise<void>((resolve) => (gone = resolve));
@@ -186,5 +192,8 @@ export function registerHostCommands(program: Command): void {
         await stopped;
         sub.close();
       });
+      if (pid !== undefined && !(await lockReleased(lockFile, pid, HOST_EXIT_MS))) {
+        throw new XenError('ETIMEDOUT', `the host (pid ${pid}) hung up but did not release ${displayPath(lockFile)} within ${HOST_EXIT_MS / 1000} s`);
+      }
     });
 }

@@ -2,10 +2,12 @@
 // content in one step (written aside, then hard-linked into place, which fails if it exists),
 // so nobody reads a half-written lock. A lock whose pid is gone is stale and taken over.
 import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { XenError } from '../errors.js';
 import { displayPath } from './paths.js';
 
-function readPid(path: string): number | undefined {
+/** The pid a lock file names, if it names one. */
+export function readPid(path: string): number | undefined {
   try {
     const pid = Number(readFileSync(path, 'utf8').trim());
     return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
@@ -80,4 +82,18 @@ export class HostLock {
   release(): void {
     if (readPid(this.path) === process.pid) ignoreMissing(() => unlinkSync(this.path));
   }
+}
+
+/**
+ * Wait until the host `pid` no longer holds the lock at `path` (it released it, or died). A host
+ * hangs up on its clients before it has closed and released its state dir, so `xenode host stop`
+ * waits here: a `host start` right after it then finds the state dir free. False past `ms`.
+ */
+export async function lockReleased(path: string, pid: number, ms: number): Promise<boolean> {
+  const end = performance.now() + ms;
+  while (readPid(path) === pid && alive(pid)) {
+    if (performance.now() > end) return false;
+    await sleep(20);
+  }
+  return true;
 }
