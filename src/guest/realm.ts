@@ -3,7 +3,7 @@
 // calls boot(). From there the boot is a PV kernel's as on a thread of its own (start.ts); what
 // differs is that the realm waits for nothing itself: the pCPU runs its timers, control-plane
 // replies and event upcalls in the domain's turns (the functions boot returns).
-import { fireTimer, host, onUncaught, runImmediates, setRetryTimer, setVcpuTimer } from './realm/globals.js';
+import { fireTimer, host, onUncaught, runImmediates, setOwnTimer } from './realm/globals.js';
 import { Buffer } from 'node:buffer';
 import { GrantError } from '../abi/grant_table.js';
 import { XenError, type XenErrnoName } from '../errors.js';
@@ -70,9 +70,9 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
   // it has the target's view.
   deferLockedEvents();
   // Its retries of those events arm a timer of its library OS's own, outside the domain's timer bound (globals.ts).
-  retryTimerThrough(setRetryTimer as unknown as (fn: () => void, ms: number) => NodeJS.Timeout);
+  retryTimerThrough((fn, ms) => setOwnTimer('evtchn-retry', fn, ms) as unknown as NodeJS.Timeout);
   // set_timer_op's timer is the vCPU's, outside the domain's timer bound (globals.ts).
-  vcpuTimerThrough(setVcpuTimer as unknown as (fn: () => void, ms: number) => NodeJS.Timeout);
+  vcpuTimerThrough((fn, ms) => setOwnTimer('vcpu', fn, ms) as unknown as NodeJS.Timeout);
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let next = 1;
   const channel: ControlChannel = {

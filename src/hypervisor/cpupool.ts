@@ -151,6 +151,8 @@ class Pcpu {
     let thread: ThreadState | undefined;
     this.ready = new Promise((resolve, reject) => {
       w.once('error', reject);
+      // An exit without an error before 'ready': lost() starts a successor with its own ready.
+      w.once('exit', () => reject(new XenError('ENODEV', `pCPU ${this.pool.name}/${this.index}'s thread ended before it was ready`)));
       w.on('message', (m: PcpuStatus) => {
         if (m.type === 'ready') {
           thread = m.tid === undefined ? undefined : ThreadState.open(m.tid);
@@ -341,8 +343,14 @@ export class Cpupool {
     opts: PlaceOptions,
   ): Promise<ShellVcpu> {
     const pcpu = this.#pcpus[placement.pcpu]!;
-    await pcpu.ready;
     const slot = placement.doorbell.slot;
+    try {
+      await pcpu.ready;
+    } catch (e) {
+      // From here the vCPU owns the placement (builder.ts): nobody else gives the slot back.
+      pcpu.freeSlot(slot);
+      throw e;
+    }
     const { port1, port2 } = new MessageChannel();
     serveControlPort(port1, hv.controlPlane(domain.domid), () => {
       opts.onLog?.(`d${domain.domid}: flooded the control plane; crashing it`);
@@ -368,11 +376,12 @@ export class Cpupool {
       onEvicted: evicted,
       resend: () => resendToPeers(domain.view, (domid) => hv.findDomain(domid)?.view),
       onExit: (why) => {
+        // First: an evict already posted to a thread that was then reset or lost gets no answer.
+        evicted();
         if (terminated) return;
         opts.onLog?.(`d${domain.domid}: vCPU died: ${why}`);
         mainReject(new Error(why));
         placedResolve(new Error(why));
-        evicted();
         if (!domain.dying && !domain.shutdownReason) hv.shutdownDomain(domain.domid, 'crash');
       },
     };
@@ -390,12 +399,16 @@ export class Cpupool {
       // reset one that overran its bound may still run its realm. Then its slot goes back only
       // once that thread has ended, and its memory stays out of the domheap until then (linger:
       // whichever path destroys it, placed or not).
-      const reset = host === pcpu.worker ? undefined : pcpu.resets.get(host);
+      const reset = pcpu.resets.get(host);
       if (reset && !(await reset.inTime)) {
         this.log(`cpupool ${this.name}: d${domain.domid}'s slot and memory are kept out of reuse until pCPU ${pcpu.index}'s reset thread ends`);
         hv.linger(domain.domid, reset.exited);
         void reset.exited.then(() => pcpu.freeSlot(slot));
-      } else pcpu.freeSlot(slot);
+        return;
+      }
+      // A closing pool ends its threads (close()) while their domains are released.
+      if (this.#closed && host === pcpu.worker) hv.linger(domain.domid, pcpu.exited);
+      pcpu.freeSlot(slot);
     };
     if (err) {
       port1.close();

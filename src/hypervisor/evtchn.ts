@@ -106,13 +106,13 @@ let retryTimer: ReturnType<typeof setTimeout> | undefined;
 let retryAt = Infinity;
 /**
  * How the retry's timer is armed: Node's setTimeout, or in a realm its library OS's own timer
- * (realm.ts, globals.ts setRetryTimer), which a shared pCPU keeps outside the domain's timer
+ * (realm.ts, globals.ts setOwnTimer), which a shared pCPU keeps outside the domain's timer
  * bound: the realm's setTimeout would be refused (ENOMEM) at that bound, and a domain holding
  * long timers there would leave its sends' events unlinked until the soonest one fired.
  */
 let armRetryTimer: (fn: () => void, ms: number) => NodeJS.Timeout = (fn, ms) => setTimeout(fn, ms).unref();
 
-/** This copy's retries arm their timer through `arm` (a realm's: globals.ts setRetryTimer). */
+/** This copy's retries arm their timer through `arm` (a realm's: globals.ts setOwnTimer). */
 export function retryTimerThrough(arm: (fn: () => void, ms: number) => NodeJS.Timeout): void {
   armRetryTimer = arm;
 }
@@ -139,6 +139,9 @@ function fifoDelivered(d: DomainView, port: number, linked: boolean | undefined)
 function armRetry(at: number): void {
   if (retryTimer && retryAt <= at) return;
   clearTimeout(retryTimer);
+  // Forgotten before the arm: if it throws (a halted realm), the next deferral arms again.
+  retryTimer = undefined;
+  retryAt = Infinity;
   retryTimer = armRetryTimer(retryDeferred, Math.max(0, at - performance.now()));
   retryAt = at;
 }

@@ -44,7 +44,7 @@ export function adoptPeerView(
  */
 let armVcpuTimer: (fn: () => void, ms: number) => NodeJS.Timeout = (fn, ms) => setTimeout(fn, ms);
 
-/** This copy's set_timer_op arms the vCPU's timer through `arm` (a realm's: globals.ts setVcpuTimer). */
+/** This copy's set_timer_op arms the vCPU's timer through `arm` (a realm's: globals.ts setOwnTimer). */
 export function vcpuTimerThrough(arm: (fn: () => void, ms: number) => NodeJS.Timeout): void {
   armVcpuTimer = arm;
 }

@@ -250,7 +250,8 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     for (let i = 0; i < DOMID_FIRST_RESERVED; i++) {
       const id = this.#nextDomid;
       this.#nextDomid = id + 1 >= DOMID_FIRST_RESERVED ? 1 : id + 1;
-      if (!this.#domains.has(id)) return id;
+      // Not a domid a thread may still run as (linger): its end would be taken for the new domain's.
+      if (!this.#domains.has(id) && !this.#lingering.has(id)) return id;
     }
     throw new XenError('ENOSPC', 'no free domain id');
   }

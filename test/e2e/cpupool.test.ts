@@ -276,6 +276,13 @@ test('a guest that arms more timers than its pCPU allows gets ENOMEM of its own 
   await Promise.all([host.destroy(hog.domain.domid), host.destroy(mate.domain.domid)]);
 });
 
+test("a guest's clearTimeout of every number it can guess leaves its library OS's own timers alone: its sleep ends", T, async () => {
+  await host.createCpupool('timer-guess', 1);
+  const g = await host.create(config('timer-guess', join(FIXTURES, 'timer-guess.ts'), 'pool = "timer-guess"\n'));
+  await consoleMatch(g.domain.domid, /GUESSED slept/, 30_000);
+  await host.destroy(g.domain.domid);
+});
+
 // A fired interval is re-armed in its domain's turn. Before, the pCPU freed its place under the
 // bound as it fired, so a callback earlier in the same turn could take it, and the re-arm threw
 // ENOMEM from the realm's timer turn: the domain crashed.

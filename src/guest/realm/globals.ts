@@ -78,7 +78,7 @@ interface Timer {
   repeat: boolean;
   /** Cleared: a refresh() does not bring it back (one that only ran, a one-shot, comes back). */
   cleared: boolean;
-  /** One of the library OS's own timers (setVcpuTimer, setRetryTimer), which the domain's bound does not count. */
+  /** One of the library OS's own timers (setOwnTimer), which the domain's bound does not count. */
   own: OwnTimer | null;
 }
 const timers = new Map<number, Timer>();
@@ -133,7 +133,7 @@ function timerMs(ms: unknown): number {
  * Arm timer `id` on the pCPU. A domain may have only so many armed there (each is a host timer of
  * the thread): past that, whatever armed it (its own setTimeout, or its library OS's) fails with
  * ENOMEM, as a Xen hypercall out of memory for the domain does. The library OS's own timers
- * (setVcpuTimer, setRetryTimer) are not counted, so are never refused.
+ * (setOwnTimer) are not counted, so are never refused.
  */
 function arm(id: number, t: Timer): void {
   if (!host.timerSet(id, t.ms, t.own)) throw new XenError('ENOMEM', 'the domain has as many timers armed as its shared pCPU allows');
@@ -152,6 +152,9 @@ function clearTimer(x: unknown): void {
   const id = x instanceof Timeout ? x[TIMER_ID] : typeof x === 'number' ? x : undefined;
   if (id === undefined) return;
   const t = x instanceof Timeout ? x[TIMER] : timers.get(id);
+  // The library OS's own timers go only through their Timeout: a guest's clearTimeout(n) of a
+  // guessed number would stop its sleeps or its sends' retries for good.
+  if (t?.own && !(x instanceof Timeout)) return;
   if (t) t.cleared = true;
   if (!timers.delete(id)) return;
   host.timerClear(id);
@@ -166,8 +169,8 @@ function clearTimer(x: unknown): void {
  * of setTimeout or of the sleep), a re-arm of one it holds is not. refresh() re-arms the same
  * way (and a turn of a timer refreshed after it fired is dropped: it fires at its new time). A
  * one-shot gives its place back before its callback runs, so that the callback may arm the next
- * one in it. set_timer_op's timer is the vCPU's, outside the bound (setVcpuTimer), and so is the
- * event-channel retry's (setRetryTimer).
+ * one in it. set_timer_op's timer is the vCPU's, outside the bound (setOwnTimer), and so is the
+ * event-channel retry's.
  */
 export function fireTimer(id: number): void {
   const t = timers.get(id);
@@ -182,21 +185,15 @@ export function fireTimer(id: number): void {
 }
 
 /**
- * set_timer_op's timer (hypercalls.ts vcpuTimerThrough): a one-shot the pCPU keeps outside the
- * domain's timer bound, one per domain (a new one replaces the last), as Xen's vCPU has its
- * singleshot timer without allocating one. Not a global: only the library OS arms it.
+ * One of the library OS's own timers, which the pCPU keeps outside the domain's timer bound, one
+ * of each kind per domain (a new one replaces the last), as Xen's own timers are not the
+ * domain's: set_timer_op's ('vcpu', hypercalls.ts vcpuTimerThrough: Xen's vCPU has its singleshot
+ * timer without allocating one) and the retry of the events this realm's sends deferred
+ * ('evtchn-retry', evtchn.ts retryTimerThrough: a domain at its bound still has them linked in
+ * time). Not a global: only the library OS arms them.
  */
-export function setVcpuTimer(fn: () => void, ms: number): Timeout {
-  return addTimer(fn, ms, [], false, 'vcpu');
-}
-
-/**
- * evtchn.ts's retry of the events this realm's sends deferred (a target's queue lock held): a
- * one-shot the pCPU keeps outside the domain's timer bound, one per domain, as Xen's own timers
- * are not the domain's: a domain at its bound still has its sends' events linked in time.
- */
-export function setRetryTimer(fn: () => void, ms: number): Timeout {
-  return addTimer(fn, ms, [], false, 'evtchn-retry');
+export function setOwnTimer(own: OwnTimer, fn: () => void, ms: number): Timeout {
+  return addTimer(fn, ms, [], false, own);
 }
 
 interface Immediate {

@@ -117,3 +117,18 @@ test('a pCPU thread stuck while it places a domain (its top level), reset and pa
   assert.ok(await waitFor(() => hv.heap.stats().freeBytes === bytes, 20_000), 'its memory goes back once the old thread has ended');
   assert.ok(await waitFor(() => nextSlot() === slot, 20_000), 'and its slot');
 });
+
+test('a destroy whose evict went to a pCPU thread that then got stuck returns once the watchdog has reset it, before that thread ends', { timeout: 60_000 }, async (t) => {
+  const { hv, logs, release, start, overran } = await stuckPool(t);
+  const mate = await start('mate');
+  const stuck = await start('stuck');
+  // The stuck domain's turn (a timer after its place) comes long before this: the evict below
+  // goes to a thread that never reads it.
+  await new Promise((r) => setTimeout(r, 300));
+  const destroyed = hv.destroyDomain(mate.d.domid);
+  assert.ok(await overran(), logs.join('\n'));
+  await within(destroyed, "mate's destroy, the old thread still stuck", 10_000);
+  assert.equal(hv.heap.stats().freeBytes, 0, "mate's memory is not in the domheap while the old thread may run its realm");
+  release();
+  await within(hv.destroyDomain(stuck.d.domid), "stuck's destroy");
+});

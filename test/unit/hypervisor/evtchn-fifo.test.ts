@@ -318,7 +318,7 @@ test('a queue lock its holder keeps: dom0 tries it ever less often, up to a boun
 });
 
 // A realm's copy of evtchn.ts arms its retries through its library OS's own timer (realm.ts hands
-// globals.ts setRetryTimer to retryTimerThrough), which the pCPU keeps outside the domain's timer
+// globals.ts setOwnTimer to retryTimerThrough), which the pCPU keeps outside the domain's timer
 // bound, one per domain (pcpu.ts, as set_timer_op's). Here a stand-in holds what it arms, and the
 // bounded setTimeout refuses the retry (ENOMEM, as the realm's at its bound). Before, a refused
 // retry waited for the realm's next timer turn: with all its timers long, for the soonest of them,

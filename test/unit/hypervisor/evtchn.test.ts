@@ -153,7 +153,7 @@ test('VIRQ_TIMER: bind_virq, then set_timer_op raises it', async (t) => {
 });
 
 // On a shared pCPU a domain holds only so many timers (realm/globals.ts). set_timer_op's timer is
-// the vCPU's (realm.ts hands globals.ts setVcpuTimer to vcpuTimerThrough), which the pCPU keeps
+// the vCPU's (realm.ts hands globals.ts setOwnTimer to vcpuTimerThrough), which the pCPU keeps
 // outside that bound (pcpu.ts; test/e2e/cpupool.test.ts' timer-hog). Here: set_timer_op arms
 // through it, one timer at a time, and holds none once it fired or was cancelled. Before, it held
 // an interval counted under the bound, parked between deadlines, for the domain's life.
