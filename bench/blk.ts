@@ -27,7 +27,9 @@ import { fileURLToPath } from 'node:url';
 import { bucketOf, percentileOf } from '../src/guest/histogram.js';
 import { RamDisk } from '../src/storage/ram.js';
 import { SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING } from '../src/abi/event_channel.js';
-import { UPCALL_WORD } from '../src/hypervisor/evtchn.js';
+import { deferredEvents, UPCALL_WORD } from '../src/hypervisor/evtchn.js';
+import { eventWord, fifoActive } from '../src/hypervisor/evtchn-fifo.js';
+import type { DomainView } from '../src/hypervisor/memory.js';
 import { dom0Blkback } from '../src/toolstack/devices.js';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
@@ -218,14 +220,21 @@ async function overstay(host: Host, domid: number, atGo: Progress | undefined): 
     : since.requests > 0 ? 'stalled in I/O'
     : since.cpuMs > 0 ? 'ran but issued no request since go: never saw go, or stopped before its first I/O'
     : 'never ran since go';
-  let port: Record<string, number> | undefined;
+  // A port's pending and mask bits and its domain's upcall byte: a lost notify shows as a ring
+  // waiting for one with no bit set at the other end (the send never arrived), a lost wake as a
+  // bit set that the domain was not woken for.
+  // With FIFO event channels the port's event word (P, M, L bits: evtchn_fifo.h) says it.
+  const bits = (v: DomainView, p: number) => {
+    const m = v.mem32;
+    const bit = (base: number) => (Atomics.load(m, (base >> 2) + (p >>> 5)) >>> (p & 31)) & 1;
+    const word = fifoActive(v) && eventWord(v, p) >= 0 ? `0x${(Atomics.load(m, eventWord(v, p)) >>> 0).toString(16)}` : undefined;
+    return { port: p, pending: bit(SHINFO_EVTCHN_PENDING), masked: bit(SHINFO_EVTCHN_MASK), ...(word && { fifoWord: word }), upcall: Atomics.load(m, UPCALL_WORD) & 0xff };
+  };
   const fport = b && Number(await host.xs.readOptional(`${b.frontendDir}/event-channel`));
-  if (d && fport) {
-    const m = d.view.mem32;
-    const bit = (base: number) => (Atomics.load(m, (base >> 2) + (fport >>> 5)) >>> (fport & 31)) & 1;
-    port = { port: fport, pending: bit(SHINFO_EVTCHN_PENDING), masked: bit(SHINFO_EVTCHN_MASK), upcall: Atomics.load(m, UPCALL_WORD) & 0xff };
-  }
-  return `${verdict}: ${JSON.stringify({ atGo, now, since, frontend: port, rings: b?.rings })}`;
+  const frontend = d && fport ? bits(d.view, fport) : undefined;
+  const dom0 = host.hv.domains().find((x) => x.domid === 0);
+  const backend = dom0 && b?.rings.map((r) => ({ ...bits(dom0.view, r.port), deferredInDom0: deferredEvents(dom0.view) }));
+  return `${verdict}: ${JSON.stringify({ atGo, now, since, frontend, backend, rings: b?.rings })}`;
 }
 
 /** The host's log (pCPU threads, blkback, vCPU deaths), in a file named when the bench starts. */
