@@ -224,12 +224,11 @@ test('one ring pass of good and bad packets: each answered in ring order, the go
   assert.deepEqual(b.received().map((r) => r.frame), frames);
 });
 
-// A guest that answers a batch at once puts many small frames on its ring in one go; the
-// receiver must not wait for netback to copy and forward all of them: a pass ends (its frames'
-// copies made, the receivers' rings published) every 8 packets.
-test('a ring of 24 small frames goes out in passes of 8: a receiver has the first 8 before netback copies the rest', async (t) => {
-  const { sw, a, macA } = await pair(t, false);
-  const spyMac = '00:16:3e:77:77:77';
+/**
+ * A port on xenbr0 with MAC `mac` that counts the frames delivered to it and, at the end of each
+ * of netback's passes that delivered some, how many it had then.
+ */
+function passSpy(sw: Switch, mac: string) {
   let delivered = 0;
   let ending = false;
   const passEnds: number[] = [];
@@ -248,12 +247,22 @@ test('a ring of 24 small frames goes out in passes of 8: a receiver has the firs
       return true;
     },
   };
-  sw.plugInternal('xenbr0', spy).input(frameOf(60, spyMac), NET_FRAME_PLAIN);
+  sw.plugInternal('xenbr0', spy).input(frameOf(60, mac), NET_FRAME_PLAIN);
+  return { passEnds, delivered: () => delivered };
+}
+
+// A guest that answers a batch at once puts many small frames on its ring in one go; the
+// receiver must not wait for netback to copy and forward all of them: a pass ends (its frames'
+// copies made, the receivers' rings published) every 8 packets.
+test('a ring of 24 small frames goes out in passes of 8: a receiver has the first 8 before netback copies the rest', async (t) => {
+  const { sw, a, macA } = await pair(t, false);
+  const spyMac = '00:16:3e:77:77:77';
+  const spy = passSpy(sw, spyMac);
   for (let i = 0; i < 24; i++) a.putSlots(a.frameSlots(frameOf(100, macA, spyMac, i), { id: i }));
   a.pushTx();
   await a.until(() => a.txResponses.length === 24, 'tx responses');
-  assert.equal(delivered, 24);
-  assert.deepEqual(passEnds, [8, 16, 24]);
+  assert.equal(spy.delivered(), 24);
+  assert.deepEqual(spy.passEnds, [8, 16, 24]);
 });
 
 // A pass holds the slots of 8 packets of the longest chains (PASS_SLOTS, sized from the pass's
@@ -263,25 +272,7 @@ test('a ring of 24 small frames goes out in passes of 8: a receiver has the firs
 test('frames of 18 slots each go out in passes of 8 too: a pass has room for the slots of its packets', async (t) => {
   const { sw, a, macA } = await pair(t, false);
   const spyMac = '00:16:3e:77:77:78';
-  let delivered = 0;
-  let ending = false;
-  const passEnds: number[] = [];
-  const spy: PortDevice = {
-    name: 'spy0',
-    features: { csumOffload: true, gsoTcpv4: true, gsoTcpv6: true },
-    deliver(_frame, _info, pass) {
-      delivered++;
-      if (pass && !ending) {
-        ending = true;
-        pass.defer(() => {
-          ending = false;
-          passEnds.push(delivered);
-        });
-      }
-      return true;
-    },
-  };
-  sw.plugInternal('xenbr0', spy).input(frameOf(60, spyMac), NET_FRAME_PLAIN);
+  const spy = passSpy(sw, spyMac);
   for (let i = 0; i < 12; i++) {
     const slots = a.frameSlots(frameOf(18 * 60, macA, spyMac, i), { id: i * 18, chunk: 60 });
     assert.equal(slots.length, 18);
@@ -291,8 +282,8 @@ test('frames of 18 slots each go out in passes of 8 too: a pass has room for the
   await a.until(() => a.txResponses.length === 12 * 18, 'tx responses');
   assert.ok(a.txResponses.every((r) => r.status === NETIF_RSP_OKAY));
   assert.deepEqual(a.txResponses.map((r) => r.id), [...Array(12 * 18).keys()], 'every slot answered once, in ring order');
-  assert.equal(delivered, 12);
-  assert.deepEqual(passEnds, [8, 12]);
+  assert.equal(spy.delivered(), 12);
+  assert.deepEqual(spy.passEnds, [8, 12]);
 });
 
 // Responses go out every pass, so a frontend can refill its ring while netback still serves it.
