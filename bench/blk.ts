@@ -233,8 +233,9 @@ async function overstay(host: Host, domid: number, atGo: Progress | undefined): 
   const fport = b && Number(await host.xs.readOptional(`${b.frontendDir}/event-channel`));
   const frontend = d && fport ? bits(d.view, fport) : undefined;
   const dom0 = host.hv.domains().find((x) => x.domid === 0);
-  const backend = dom0 && b?.rings.map((r) => ({ ...bits(dom0.view, r.port), deferredInDom0: deferredEvents(dom0.view) }));
-  return `${verdict}: ${JSON.stringify({ atGo, now, since, frontend, backend, rings: b?.rings })}`;
+  const backend = dom0 && b?.rings.map((r) => bits(dom0.view, r.port));
+  const deferredInDom0 = dom0 && deferredEvents(dom0.view);
+  return `${verdict}: ${JSON.stringify({ atGo, now, since, frontend, backend, deferredInDom0, rings: b?.rings })}`;
 }
 
 /** The host's log (pCPU threads, blkback, vCPU deaths), in a file named when the bench starts. */

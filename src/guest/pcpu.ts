@@ -197,14 +197,20 @@ class Resident {
     return got.message;
   }
 
+  /** Its realm runs no more: its timers on this thread go (a halted resident arms none). */
+  halt(): void {
+    this.halted = true;
+    for (const t of this.timers.values()) if (t) clearTimeout(t);
+    this.timers.clear();
+    this.ownTimers.clear();
+  }
+
   clear(): void {
     if (this.#cloner) {
       this.#cloner.near.close();
       this.#cloner = undefined;
     }
-    this.halted = true;
-    for (const t of this.timers.values()) if (t) clearTimeout(t);
-    this.timers.clear();
+    this.halt();
     this.inbox = [];
     withWork.delete(this);
     this.port.close();
@@ -343,10 +349,7 @@ function hostFor(r: () => Resident): RealmHost {
       return result;
     },
     halt() {
-      const d = r();
-      d.halted = true;
-      for (const t of d.timers.values()) if (t) clearTimeout(t);
-      d.timers.clear();
+      r().halt();
     },
   };
 }
