@@ -293,7 +293,8 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
    * A thread may run the domain's vCPU, or its realm, until `until` settles, and a destroy cannot
    * stop it: a vCPU being started (not attached yet), or a reset pCPU thread that overran its
    * bound (cpupool.ts). The domain's memory goes back to the domheap only once every such thread
-   * has ended, and so does what it borrowed, if its lender was reaped before then (#freeMemory).
+   * has ended, and so does what it borrowed from a lender reaped before then, unless another
+   * borrower still runs (#freeMemory).
    */
   linger(domid: number, until: Promise<unknown>): void {
     const before = this.#lingering.get(domid);
