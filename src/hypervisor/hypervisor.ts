@@ -462,7 +462,9 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     this.#borrowers.delete(d.domid);
     const memory = d.view.buffers.memory;
     // Looked up again each time one ends: a start that failed may have left a reset thread
-    // lingering, and a borrower's domid is not handed out while it lingers (#allocDomid).
+    // lingering. Borrowers are known by domid, which is not handed out while it lingers
+    // (#allocDomid); one reused since is taken for the borrower, so the memory waits for it or
+    // goes to the garbage collector, never back early.
     const free = (): void => {
       if (borrowers.some((b) => this.#domains.has(b))) return;
       const until = [d.domid, ...borrowers].map((id) => this.#lingering.get(id)).find((p) => p !== undefined);

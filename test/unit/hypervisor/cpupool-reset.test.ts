@@ -5,7 +5,7 @@
 // is stuck.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +29,9 @@ async function stuckPool(t: TestContext, watchdogMs = WATCHDOG_MS) {
   const dir = await mkdtemp(join(tmpdir(), 'xenode-stuck-'));
   const fifo = join(dir, 'fifo');
   execFileSync('mkfifo', [fifo]);
+  const marker = join(dir, 'entered');
   process.env.XENODE_STUCK_FIFO = fifo;
+  process.env.XENODE_STUCK_MARKER = marker;
   const logs: string[] = [];
   const hv = new Hypervisor();
   const pool = new Cpupool({
@@ -37,18 +39,11 @@ async function stuckPool(t: TestContext, watchdogMs = WATCHDOG_MS) {
     watchdogMs, exitMs: EXIT_MS, onLog: (l) => logs.push(l),
   });
   /**
-   * Until the stuck thread waits in its read's open of the FIFO for a writer, where terminate()
-   * cannot reach it: Linux says where a sleeping thread waits (wchan), and a FIFO's open waits
-   * for its writer in wait_for_partner (fifo_open if inlined). Nothing else here opens a FIFO.
-   * A writer's open would let the read go on, so this does not look by opening one.
+   * Until the stuck thread has entered its read of the FIFO (its marker): from then on it runs no
+   * JavaScript that could read a message, and its read's open waits for a writer, where
+   * terminate() cannot reach it. Looking by opening a writer would let the read go on.
    */
-  const blocked = () => waitFor(() => readdirSync('/proc/self/task').some((tid) => {
-    try {
-      return /^(wait_for_partner|fifo_open)$/.test(readFileSync(`/proc/self/task/${tid}/wchan`, 'utf8'));
-    } catch {
-      return false; // that thread has ended
-    }
-  }), 20_000);
+  const blocked = () => waitFor(() => existsSync(marker), 20_000);
   let released = false;
   /**
    * The stuck thread's read returns: a writer's open lets its open return, and the writer's close
