@@ -293,7 +293,8 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
    * A thread may run the domain's vCPU, or its realm, until `until` settles, and a destroy cannot
    * stop it: a vCPU being started (not attached yet), or a reset pCPU thread that overran its
    * bound (cpupool.ts). The domain's memory goes back to the domheap only once every such thread
-   * has ended, and what it borrowed, if its lender is reaped before then, never does (#freeMemory).
+   * has ended, and so does what it borrowed from a lender reaped before then, unless another
+   * borrower still runs (#freeMemory).
    */
   linger(domid: number, until: Promise<unknown>): void {
     const before = this.#lingering.get(domid);
@@ -452,19 +453,22 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   /**
    * A reaped domain's memory goes back to the heap once no thread may still hold it: its own
    * vCPU was terminated before it could be reaped, and nobody maps its pages any more, but a
-   * peer that was handed the buffer keeps it while it runs, or while a thread that may run that
-   * peer lingers (then it is left to the garbage collector); and a thread that may still run the
-   * domain itself (linger) is waited for.
+   * peer that was handed the buffer keeps it while it runs (then it is left to the garbage
+   * collector); and a thread that may still run the domain, or a reaped peer (linger), is waited
+   * for, as Xen frees a page when its last reference goes.
    */
   #freeMemory(d: Domain): void {
-    const borrowers = this.#borrowers.get(d.domid);
+    const borrowers = [...(this.#borrowers.get(d.domid) ?? [])];
     this.#borrowers.delete(d.domid);
-    for (const b of borrowers ?? []) if (this.#domains.has(b) || this.#lingering.has(b)) return;
     const memory = d.view.buffers.memory;
-    // Looked up again once it ends: a start that failed may have left a reset thread lingering.
+    // Looked up again each time one ends: a start that failed may have left a reset thread
+    // lingering. Borrowers are known by domid, which is not handed out while it lingers
+    // (#allocDomid); one reused since is taken for the borrower, so the memory waits for it or
+    // goes to the garbage collector, never back early.
     const free = (): void => {
-      const own = this.#lingering.get(d.domid);
-      if (own) void own.then(free);
+      if (borrowers.some((b) => this.#domains.has(b))) return;
+      const until = [d.domid, ...borrowers].map((id) => this.#lingering.get(id)).find((p) => p !== undefined);
+      if (until) void until.then(free);
       else this.heap.free(memory);
     };
     free();

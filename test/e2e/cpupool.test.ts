@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { EVTCHN_FIFO_PRIORITY_DEFAULT } from '../../src/abi/event_channel.js';
+import { EVTCHN_FIFO_PRIORITY_DEFAULT, VIRQ_TIMER } from '../../src/abi/event_channel.js';
 import { PAGE_SIZE } from '../../src/abi/xen.js';
 import { XS_INTF_REQ_CONS, XS_INTF_REQ_PROD } from '../../src/abi/xs_wire.js';
+import { virqPort } from '../../src/hypervisor/evtchn.js';
+import { eventWord, LINKED } from '../../src/hypervisor/evtchn-fifo.js';
 import { CB_FIFO_QUEUE_LOCK, PFN_XENSTORE } from '../../src/hypervisor/layout.js';
 import { restoreFile } from '../../src/migration/restore.js';
 import { saveDomain } from '../../src/migration/save.js';
@@ -281,6 +283,36 @@ test("a guest's clearTimeout of every number it can guess leaves its library OS'
   const g = await host.create(config('timer-guess', join(FIXTURES, 'timer-guess.ts'), 'pool = "timer-guess"\n'));
   await consoleMatch(g.domain.domid, /GUESSED slept/, 30_000);
   await host.destroy(g.domain.domid);
+});
+
+// A guest's sends are linked by its pCPU thread's copy of the event path, which retries a
+// deferred one from the thread's own timers; its realm's copy links what the guest raises itself
+// (set_timer_op's VIRQ_TIMER, hypercalls.ts #raiseVirq) and the sends the pCPU's could not do. On
+// the FIFO ABI (this guest switches to it by hand; the test holds its queue's lock) such an event
+// is linked later, from a retry timer of its library OS's own, which the pCPU keeps outside the
+// domain's timer bound. This guest has used up that bound: armed through the guest's setTimeout,
+// the retry is refused (ENOMEM) in the timer's turn and the domain crashes, its event not linked.
+test("a guest at its timer bound whose own event found its queue's lock held: the retry is armed all the same, and links it once the lock is free", T, async (t) => {
+  const pool = await host.createCpupool('retry-bound', 1);
+  const { domain } = await host.create(config('retry-bound', join(FIXTURES, 'retry-bound.ts'), 'pool = "retry-bound"\nmemory = 128\non_crash = "preserve"\n'));
+  const { domid, view } = domain;
+  assert.equal((await consoleMatch(domid, /FULL (\d+)/, 60_000))[1], '65536');
+  const held = await holdLock(t, view.ctl, CB_FIFO_QUEUE_LOCK + EVTCHN_FIFO_PRIORITY_DEFAULT);
+  await host.xs.write(`/local/domain/${domid}/data/go`, '1');
+  await consoleMatch(domid, /FIFO/);
+  const port = virqPort(view, VIRQ_TIMER);
+  const linked = () => (Atomics.load(view.mem32, eventWord(view, port)) & LINKED) !== 0;
+  const turns = pool.turns();
+  // The pool's one domain, idle but for its sleep: each retry, at most 128 ms apart while the lock
+  // is held, is a turn of its realm.
+  // A crash (the retry refused) ends the wait at once.
+  assert.ok(await waitFor(() => domain.shutdownReason !== null || pool.turns() >= turns + 5, 20_000) && domain.shutdownReason === null,
+    `its realm retried: ${pool.turns() - turns} turns; shut down: ${domain.shutdownReason}; ${consoleText(domid).slice(-300)}`);
+  assert.equal(linked(), false, 'not linked while the lock is held');
+  await held.release();
+  assert.ok(await waitFor(linked, 10_000), 'linked by a retry once the lock is free');
+  assert.equal(domain.shutdownReason, null, consoleText(domid));
+  await host.destroy(domid);
 });
 
 // A fired interval is re-armed in its domain's turn. Before, the pCPU freed its place under the

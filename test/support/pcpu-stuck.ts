@@ -3,8 +3,9 @@
 // heartbeat shows it, once it is placed; or, for one named `stuck-placing`, before its place
 // has run (as a kernel's top level that does not return: the thread never says `placed`). The
 // watchdog then resets the pCPU, and the old thread ends only once the test opens the FIFO for
-// writing: a reset thread that overruns its bound, on demand.
-import { readFileSync } from 'node:fs';
+// writing: a reset thread that overruns its bound, on demand. Just before the read it creates
+// the file XENODE_STUCK_MARKER: from there on it runs no JavaScript that could read a message.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
 import type { PcpuData, PcpuMessage, PcpuStatus } from '../../src/hypervisor/cpupool.js';
 import { PcpuStats } from '../../src/hypervisor/doorbell.js';
@@ -20,6 +21,7 @@ const stick = (domid: number) => {
   const stats = new PcpuStats(data.stats, data.epoch);
   Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
   Atomics.store(stats.words, PcpuStats.RUNNING, domid + 1);
+  writeFileSync(process.env.XENODE_STUCK_MARKER!, '');
   readFileSync(process.env.XENODE_STUCK_FIFO!);
 };
 // Registered before guest/pcpu.js's own listener, so this one runs first.

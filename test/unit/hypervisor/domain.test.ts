@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EVTCHNSTAT_closed, EVTCHNSTAT_unbound, VIRQ_TIMER } from '../../../src/abi/event_channel.js';
 import { GNTST_bad_domain, GTF_permit_access } from '../../../src/abi/grant_table.js';
-import { SHUTDOWN_REASONS } from '../../../src/abi/xen.js';
+import { DOMID_FIRST_RESERVED, SHUTDOWN_REASONS } from '../../../src/abi/xen.js';
+import { Hypervisor } from '../../../src/hypervisor/hypervisor.js';
 import { firstRamPfn, PFN_SHARED_INFO } from '../../../src/hypervisor/layout.js';
 import { grantFlags, gntst, harness, ramPage, xen } from '../../support/hypervisor.js';
 
@@ -223,4 +224,32 @@ test('liveDomainNamed follows creates, renames and destroys, and tells apart dom
   assert.equal(h.hv.liveDomainNamed('delta'), c.domain);
   await h.hv.destroyDomain(c.domid);
   assert.equal(h.hv.liveDomainNamed('delta'), undefined);
+});
+
+// A thread may still run as a domain after it was reaped (Hypervisor.linger: its vCPU's start in
+// flight, or a reset pCPU thread past its bound). Its domid is not handed out until that thread
+// has ended: what lingers is known by domid, so a new domain of that id would have its memory
+// wait for the old thread, and the old domain's for the new one's threads.
+test('a domid is not handed out again while a thread may still run as it; it is once that thread has ended', async () => {
+  const hv = new Hypervisor();
+  const tiny = { ramFrames: 1, maxEvtchns: 1, maxGrantFrames: 1 };
+  const { domid } = hv.createDomain({ name: 'lingering', ...tiny });
+  let end!: () => void;
+  hv.linger(domid, new Promise<void>((resolve) => (end = resolve)));
+  await hv.destroyDomain(domid);
+  assert.equal(hv.findDomain(domid), undefined, 'reaped');
+  /** The domids handed out over a whole turn of the id space, each domain destroyed at once. */
+  const turn = async () => {
+    const ids = new Set<number>();
+    for (let i = 1; i < DOMID_FIRST_RESERVED; i++) {
+      const d = hv.createDomain({ name: 'turn', ...tiny });
+      ids.add(d.domid);
+      await hv.destroyDomain(d.domid);
+    }
+    return ids;
+  };
+  assert.equal((await turn()).has(domid), false, 'skipped while the thread may run');
+  end();
+  await new Promise((r) => setImmediate(r));
+  assert.equal((await turn()).has(domid), true, 'handed out once it has ended');
 });

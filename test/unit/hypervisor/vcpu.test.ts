@@ -1,5 +1,6 @@
 // vCPU threads that end before they are ready: the domain's start fails with a typed error
-// instead of waiting for ever; one that dies once ready, before its domain starts, the same.
+// instead of waiting for ever; one that dies once ready, before its domain starts, the same; and
+// so do the starts waiting for a shared pool's pCPU thread that ends before it is ready.
 // A domain destroyed while its vCPU starts (a thread, or a realm on a shared pCPU): its memory
 // is not handed to another domain while the start may still run on it.
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { PCPU_IMAGE, REALM_IMAGE } from '../../../src/guest/image.js';
 import { Cpupool } from '../../../src/hypervisor/cpupool.js';
 import { Hypervisor } from '../../../src/hypervisor/hypervisor.js';
 import { startVcpu, VcpuExited, VcpuPool } from '../../../src/hypervisor/vcpu.js';
-import { xen } from '../../support/hypervisor.js';
+import { within, xen } from '../../support/hypervisor.js';
 import { waitFor } from '../../support/wait.js';
 
 const T = { timeout: 30_000 };
@@ -106,4 +107,34 @@ test("a domain destroyed while its realm is placed on a shared pCPU: its memory 
   await assert.rejects(started, xen('ESRCH'));
   assert.equal(pool.hosts(d.domid), false, 'its realm left the pCPU');
   assert.ok(await waitFor(() => hv.heap.stats().freeBytes === bytes), 'its memory goes back once the start has ended');
+});
+
+// A shared pool's pCPU thread that ends before it is ready (its image failed, say): the starts
+// waiting for it fail, and give back the doorbell slots they were placed in. Before, they waited
+// for ever, and held their slots. The pool starts a successor (cpupool.ts lost()), which runs
+// the next domain in one of those slots.
+test("a pCPU thread that ends before it is ready: the starts waiting for it fail (ENODEV), their slots go back, and its successor runs the next domain", T, async (t) => {
+  // The first thread ends before it is ready (nothing keeps it); the next ones are pCPUs.
+  const source = "import { existsSync, writeFileSync } from 'node:fs';\n" +
+    "const first = new URL('./first-ended', import.meta.url);\n" +
+    `if (!existsSync(first)) writeFileSync(first, '');\nelse await import(${JSON.stringify(PCPU_IMAGE.href)});\n`;
+  const hv = new Hypervisor();
+  const pool = new Cpupool({ name: 'unready', cpus: 1, image: image(t, source), realmImage: REALM_IMAGE });
+  t.after(() => pool.close());
+  const create = (name: string) => {
+    const placement = pool.place();
+    return { placement, d: hv.createDomain({ name, ramFrames: 16, doorbell: placement.doorbell }) };
+  };
+  const early = [create('early-a'), create('early-b')];
+  const starts = early.map(({ d, placement }) => pool.startVcpu(hv, d, placement, null));
+  for (const [i, { d }] of early.entries()) {
+    await assert.rejects(within(starts[i]!, `d${d.domid}'s start`, 10_000), xen('ENODEV'));
+    await hv.destroyDomain(d.domid);
+  }
+  await pool.ready();
+  const next = create('next');
+  assert.ok(early.some((e) => e.placement.doorbell.slot === next.placement.doorbell.slot), 'placed in a slot they gave back');
+  await within(pool.startVcpu(hv, next.d, next.placement, null), 'the start on the successor');
+  assert.equal(pool.hosts(next.d.domid), true);
+  await hv.destroyDomain(next.d.domid);
 });
