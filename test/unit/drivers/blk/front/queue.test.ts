@@ -97,3 +97,17 @@ test('fuzz: random response slots and rsp_prod give EIO or answers, never anothe
     assert.equal(new Set(shadows).size, shadows.length, `round ${round}: a shadow was handed out twice`);
   }
 });
+
+test("each slot's shadow is made once: an answered slot's shadow is the next one posted, and taking what is in flight frees the slots", async (t) => {
+  const { ids, respond, poll, q } = await setup(t, 3);
+  const answered: { name: string }[] = [];
+  respond(ids[1]!);
+  q.poll((s) => answered.push(s));
+  assert.equal(q.next, answered[0], 'the slot just freed is taken first, with the same shadow');
+  const taken = q.takeInFlight().map((s) => s.name);
+  assert.deepEqual(taken.sort(), ['req0', 'req2']);
+  assert.equal(q.inFlight, 0);
+  assert.deepEqual(q.takeInFlight(), [], 'nothing is taken twice');
+  respond(ids[0]!);
+  assert.throws(poll, eio(/not in flight/), 'a slot taken out of flight cannot be answered');
+});
