@@ -4,12 +4,14 @@
 /** A function that runs `fn` once, in a microtask, however often it is called before then. */
 export function oncePerTurn(fn: () => void): () => void {
   let queued = false;
+  // Made once: a turn's first call queues it without allocating.
+  const run = (): void => {
+    queued = false;
+    fn();
+  };
   return () => {
     if (queued) return;
     queued = true;
-    queueMicrotask(() => {
-      queued = false;
-      fn();
-    });
+    queueMicrotask(run);
   };
 }

@@ -57,15 +57,15 @@ export class Rig extends DriverRig {
   /**
    * Replace the backend of `g`'s xvda under its frontend, as a reload of blkback would: the old
    * one stops (once `gated` lets its requests finish), unmaps and says Closed; a fresh one
-   * starts on the same directory and disk.
+   * starts on the same directory and disk, with `opts`.
    */
-  async restartBackend(g: GuestSide, gated: GatedDisk): Promise<BlkBack> {
+  async restartBackend(g: GuestSide, gated: GatedDisk, opts: BlkbackOptions = {}): Promise<BlkBack> {
     const old = (await this.daemon()).device(g.domid, 51712)!;
     const closing = old.close();
     gated.open();
     await closing;
     await switchState(this.xs0, old.dir, XenbusState.Closed);
-    return BlkBack.start(this.dom0, old.dir, gated);
+    return BlkBack.start(this.dom0, old.dir, gated, opts);
   }
 
   override async close(): Promise<void> {

@@ -4,6 +4,11 @@
 // them back when the connection goes; everything that can issue requests (new I/O, responses
 // that free room, a grown grant table, a connection) asks for it through one entry, #kick, so
 // all that is ready in one turn of the event loop goes out in one push.
+//
+// In a shared cpupool every guest's copy of this code and its garbage share one pCPU thread, so
+// an I/O allocates little here: the Promise the guest awaits and its resolvers, and one Io,
+// which waits in the queue as its own first chunk. The ring slot's shadow and its page lists are
+// made once per slot and reused; an I/O larger than a request is cut as it is issued.
 import {
   BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_OP_DISCARD, BLKIF_OP_INDIRECT, BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_RSP_EOPNOTSUPP,
   BLKIF_RSP_OKAY, BLKIF_SEGMENT_SIZE, BLKIF_SEGS_PER_INDIRECT_FRAME, blkifIndirectPages, encodeBlkifSegment,
@@ -17,37 +22,60 @@ import { defaultPersistentLimit } from '../protocol.js';
 import { Disconnected, IoError, type BlockError } from './errors.js';
 import { FrontPages, type IoPage } from './pages.js';
 import { FrontQueue } from './queue.js';
-import { copySg, inPagesOf, lastSect, pageAddresses, sectorAt, segmentCount, spans, type Span } from './requests.js';
+import { copySg, inPagesOf, lastSect, pageAddresses, sectorAt, segmentCount } from './requests.js';
 import { SuspendGate } from '../../quiesce.js';
 
-/** One guest I/O; it completes when all its chunks are answered. */
-interface Io {
-  readonly op: number;
-  readonly sector: number;
-  readonly bufs: readonly Uint8Array[];
-  /** Every buffer is whole pages of the guest's RAM (bar the last one's tail): grant them, copy nothing. */
-  readonly direct: boolean;
-  /** Discard: sectors; secure flag. */
-  readonly count: number;
-  readonly secure: boolean;
-  chunksLeft: number;
-  error: BlockError | null;
-  readonly resolve: () => void;
-  readonly reject: (e: BlockError) => void;
-}
-
-/** The part of an I/O one ring request carries. */
-interface Chunk extends Span {
+/** Bytes of an I/O waiting to be issued: `len` of them from byte `offset` of the I/O. */
+interface Chunk {
   readonly io: Io;
+  offset: number;
+  len: number;
 }
 
-interface Shadow {
-  readonly chunk: Chunk;
-  readonly operation: number;
+/**
+ * One guest I/O. It waits in the queue as its own first chunk (most I/Os are one request, and
+ * then nothing else is made for them); it completes when no part of it waits or is in flight.
+ */
+class Io implements Chunk {
+  readonly io: Io = this;
+  offset = 0;
+  len: number;
+  /** Parts waiting in the queue or in flight: one at first, one more each time a request is cut off it. */
+  parts = 1;
+  error: BlockError | null = null;
+
+  constructor(
+    readonly op: number,
+    readonly sector: number,
+    readonly bufs: readonly Uint8Array[],
+    /** Every buffer is whole pages of the guest's RAM (bar the last one's tail): grant them, copy nothing. */
+    readonly direct: boolean,
+    bytes: number,
+    /** Discard: sectors; secure flag. */
+    readonly count: number,
+    readonly secure: boolean,
+    readonly resolve: () => void,
+    readonly reject: (e: BlockError) => void,
+  ) {
+    this.len = bytes;
+  }
+}
+
+/** A ring slot's record of the request in it, filled in again by each request the slot carries. */
+class Shadow {
+  /** The I/O the request is part of; null while the slot is free. */
+  io: Io | null = null;
+  /** The part it carries: `len` bytes from byte `offset` of the I/O. */
+  offset = 0;
+  len = 0;
+  operation = 0;
   /** The guest's own frames (nothing to copy back), or bounce pages. */
-  readonly direct: boolean;
-  readonly pages: IoPage[];
-  readonly indirect: IoPage[];
+  direct = false;
+  /** pages[0..npages) and indirect[0..nindirect) are this request's; the arrays only grow. */
+  readonly pages: IoPage[] = [];
+  npages = 0;
+  readonly indirect: IoPage[] = [];
+  nindirect = 0;
 }
 
 /** A ring as the lifecycle writes it to xenstore. */
@@ -56,7 +84,7 @@ export interface QueueRefs {
   readonly port: number;
 }
 
-const NO_PAGES: IoPage[] = Object.freeze([]) as unknown as IoPage[];
+const noResolver = (): void => {};
 
 export class FrontDatapath {
   readonly #ctx: DriverContext;
@@ -91,6 +119,18 @@ export class FrontDatapath {
   readonly #segs: BlkifSegment[][] = Array.from({ length: BLKIF_MAX_SEGMENTS_PER_REQUEST + 1 }, (_, n) =>
     Array.from({ length: n }, () => ({ gref: 0, firstSect: 0, lastSect: 0 })));
   readonly #done = (s: Shadow, operation: number, status: number): void => this.#complete(s, operation, status);
+  /** The guest frames under the request #issue is making (pageAddresses), reused. */
+  readonly #addrs: number[] = [];
+  /**
+   * The resolvers of the Promise submit() is making, which #capture (its executor) leaves here:
+   * one executor for every I/O instead of a closure per I/O (Node 20 has no Promise.withResolvers).
+   */
+  #resolve: () => void = noResolver;
+  #reject: (e: BlockError) => void = noResolver;
+  readonly #capture = (resolve: () => void, reject: (e: BlockError) => void): void => {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  };
 
   constructor(ctx: DriverContext, vdev: string, devid: number, onBroken: (e: BlockError) => void) {
     this.#ctx = ctx;
@@ -116,7 +156,7 @@ export class FrontDatapath {
     const { hc, evtchn } = this.#ctx;
     this.#pages.connect(backendId, persistent);
     for (let i = 0; i < nq; i++) {
-      const q = await FrontQueue.create<Shadow>(hc, (d) => evtchn.allocUnbound(d), backendId, order);
+      const q = await FrontQueue.create(hc, (d) => evtchn.allocUnbound(d), backendId, order, () => new Shadow());
       q.port.onEvent(() => this.#onEvent(q));
       this.#queues.push(q);
     }
@@ -134,14 +174,11 @@ export class FrontDatapath {
 
   /** Queue an I/O the lifecycle has checked (requests.ts checkIo); it is issued once a ring has room. */
   submit(op: number, sector: number, bufs: readonly Uint8Array[], bytes: number, count: number, secure: boolean): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const rw = op === BLKIF_OP_READ || op === BLKIF_OP_WRITE;
-      const parts = rw ? spans(0, bytes, this.#maxBytes) : [{ offset: 0, len: bytes }];
-      const direct = rw && inPagesOf(this.#ctx.hc.memory.buffers.memory, bufs);
-      const io: Io = { op, sector, bufs, direct, count, secure, chunksLeft: parts.length, error: null, resolve, reject };
-      for (const p of parts) this.#work.push({ io, offset: p.offset, len: p.len });
-      this.#kick();
-    });
+    const promise = new Promise<void>(this.#capture);
+    const direct = (op === BLKIF_OP_READ || op === BLKIF_OP_WRITE) && inPagesOf(this.#ctx.hc.memory.buffers.memory, bufs);
+    this.#work.push(new Io(op, sector, bufs, direct, bytes, count, secure, this.#resolve, this.#reject));
+    this.#kick();
+    return promise;
   }
 
   /**
@@ -154,9 +191,10 @@ export class FrontDatapath {
     for (const q of this.#queues) {
       q.port.close();
       for (const s of q.takeInFlight()) {
-        for (const p of s.pages) this.#pages.abandon(p);
-        for (const p of s.indirect) this.#pages.abandon(p);
-        again.push(s.chunk);
+        for (let i = 0; i < s.npages; i++) this.#pages.abandon(s.pages[i]!);
+        for (let i = 0; i < s.nindirect; i++) this.#pages.abandon(s.indirect[i]!);
+        again.push({ io: s.io!, offset: s.offset, len: s.len });
+        s.io = null;
       }
       if (!revokeRing(hc, q.granted)) this.#deadRings.push(q.granted);
     }
@@ -164,7 +202,7 @@ export class FrontDatapath {
     this.#open = false;
     this.#pages.revokeAll();
     if (recover) this.#work.unshift(...again);
-    else for (const c of again) this.#chunkDone(c, new Disconnected(`${this.#vdev}: the backend disconnected`));
+    else for (const c of again) this.#partDone(c.io, new Disconnected(`${this.#vdev}: the backend disconnected`));
     this.#onDrained?.();
   }
 
@@ -187,7 +225,7 @@ export class FrontDatapath {
 
   /** Fail what waits for a ring with `err`; resolves once nothing is in flight. */
   drain(err: BlockError): Promise<void> {
-    for (const c of this.#work.splice(0)) this.#chunkDone(c, err);
+    for (const c of this.#work.splice(0)) this.#partDone(c.io, err);
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise<void>((resolve) => (this.#onDrained = resolve));
   }
@@ -196,10 +234,14 @@ export class FrontDatapath {
   close(err: BlockError): void {
     this.teardown(false);
     this.#closed = true;
-    for (const c of this.#work.splice(0)) this.#chunkDone(c, err);
+    for (const c of this.#work.splice(0)) this.#partDone(c.io, err);
   }
 
-  /** Issue waiting chunks while a ring has room and pages can be had; publish them. */
+  /**
+   * Issue waiting chunks while a ring has room and pages can be had; publish them. A read or
+   * write goes out in requests of at most #maxBytes (what this connection negotiated), cut off
+   * the front of its chunk as they are issued.
+   */
   #pump(): void {
     if (!this.#open || this.#gate.held) return;
     const queues = this.#queues;
@@ -212,21 +254,21 @@ export class FrontDatapath {
       if (!q) break;
       this.#rr = (this.#rr + 1) % queues.length;
       const chunk = this.#work[0]!;
-      if (chunk.len > this.#maxBytes) {
-        // Issued again after a reconnection that negotiated smaller requests.
-        const parts = spans(chunk.offset, chunk.len, this.#maxBytes);
-        this.#work.splice(0, 1, ...parts.map((p) => ({ io: chunk.io, offset: p.offset, len: p.len })));
-        chunk.io.chunksLeft += parts.length - 1;
-        continue;
-      }
-      if (!this.#issue(q, chunk)) {
+      const len = Math.min(chunk.len, this.#maxBytes);
+      if (!this.#issue(q, chunk, len)) {
         if (this.#pages.tableFull && this.#growTable()) break; // kicked again once it has grown
         if (this.inFlight > 0) break; // pages come back with the responses
         this.#work.shift();
-        this.#chunkDone(chunk, new IoError(`${this.#vdev}: out of I/O memory for a ${chunk.len}-byte request (raise memory=)`));
+        this.#partDone(chunk.io, new IoError(`${this.#vdev}: out of I/O memory for a ${len}-byte request (raise memory=)`));
         continue;
       }
-      this.#work.shift();
+      if (len === chunk.len) {
+        this.#work.shift();
+      } else {
+        chunk.offset += len;
+        chunk.len -= len;
+        chunk.io.parts++;
+      }
     }
     for (const c of queues) if (c.flush()) queueMicrotask(() => this.#onEvent(c));
   }
@@ -256,42 +298,51 @@ export class FrontDatapath {
     return true;
   }
 
-  /** Put one chunk on `q`; false if pages ran out. */
-  #issue(q: FrontQueue<Shadow>, chunk: Chunk): boolean {
+  /** Put the first `len` bytes of `chunk` on `q` (all of a flush or discard); false if pages ran out. */
+  #issue(q: FrontQueue<Shadow>, chunk: Chunk, len: number): boolean {
     const io = chunk.io;
     const handle = this.#handle;
+    const s = q.next;
+    s.offset = chunk.offset;
+    s.len = len;
     if (io.op !== BLKIF_OP_READ && io.op !== BLKIF_OP_WRITE) {
-      const shadow: Shadow = { chunk, operation: io.op, direct: false, pages: NO_PAGES, indirect: NO_PAGES };
+      s.io = io;
+      s.operation = io.op;
+      s.direct = false;
+      s.npages = s.nindirect = 0;
       if (io.op === BLKIF_OP_DISCARD) {
-        q.post({ kind: 'discard', operation: BLKIF_OP_DISCARD, flag: io.secure ? 1 : 0, handle, id: 0n, sectorNumber: io.sector, nrSectors: io.count }, shadow);
+        q.post({ kind: 'discard', operation: BLKIF_OP_DISCARD, flag: io.secure ? 1 : 0, handle, id: 0n, sectorNumber: io.sector, nrSectors: io.count });
       } else {
-        q.post({ kind: 'segments', operation: io.op, nrSegments: 0, handle, id: 0n, sectorNumber: 0, seg: [] }, shadow);
+        q.post({ kind: 'segments', operation: io.op, nrSegments: 0, handle, id: 0n, sectorNumber: 0, seg: [] });
       }
       return true;
     }
-    const nseg = segmentCount(chunk.len);
+    const nseg = segmentCount(len);
     const indirect = nseg > BLKIF_MAX_SEGMENTS_PER_REQUEST;
     const reading = io.op === BLKIF_OP_READ;
-    const ownPages = io.direct ? this.#guestPages(chunk, nseg, reading) : null;
-    const direct = ownPages !== null;
-    const pages = ownPages ?? this.#take(nseg, reading);
-    if (!pages) return false;
-    const ind = indirect ? this.#take(blkifIndirectPages(nseg), false) : NO_PAGES;
-    if (!ind) {
-      for (const p of pages) this.#pages.put(p);
+    const pages = s.pages;
+    const direct = io.direct && this.#guestPages(pages, io.bufs, chunk.offset, nseg, reading);
+    if (!direct && !this.#take(pages, nseg, reading)) return false;
+    const nind = indirect ? blkifIndirectPages(nseg) : 0;
+    if (nind > 0 && !this.#take(s.indirect, nind, false)) {
+      for (let i = 0; i < nseg; i++) this.#pages.put(pages[i]!);
       return false;
     }
-    if (!direct && !reading) copySg(io.bufs, chunk.offset, pages, chunk.len, true);
+    s.io = io;
+    s.operation = indirect ? BLKIF_OP_INDIRECT : io.op;
+    s.direct = direct;
+    s.npages = nseg;
+    s.nindirect = nind;
+    if (!direct && !reading) copySg(io.bufs, chunk.offset, pages, len, true);
     const sectorNumber = sectorAt(io.sector, chunk.offset);
-    const shadow: Shadow = { chunk, operation: indirect ? BLKIF_OP_INDIRECT : io.op, direct, pages, indirect: ind };
     // Direct segments go into the reused request; indirect ones, one at a time, into their pages.
     const segs = indirect ? null : this.#segs[nseg]!;
     const seg: BlkifSegment | null = segs ? null : { gref: 0, firstSect: 0, lastSect: 0 };
     for (let i = 0; i < nseg; i++) {
-      const s = segs ? segs[i]! : seg!;
-      s.gref = pages[i]!.ref;
-      s.lastSect = lastSect(chunk.len, i);
-      if (!segs) encodeBlkifSegment(ind[Math.floor(i / BLKIF_SEGS_PER_INDIRECT_FRAME)]!.view, (i % BLKIF_SEGS_PER_INDIRECT_FRAME) * BLKIF_SEGMENT_SIZE, s);
+      const g = segs ? segs[i]! : seg!;
+      g.gref = pages[i]!.ref;
+      g.lastSect = lastSect(len, i);
+      if (!segs) encodeBlkifSegment(s.indirect[Math.floor(i / BLKIF_SEGS_PER_INDIRECT_FRAME)]!.view, (i % BLKIF_SEGS_PER_INDIRECT_FRAME) * BLKIF_SEGMENT_SIZE, g);
     }
     if (segs) {
       const req = this.#req;
@@ -300,20 +351,23 @@ export class FrontDatapath {
       req.handle = handle;
       req.sectorNumber = sectorNumber;
       req.seg = segs;
-      q.post(req, shadow);
+      q.post(req);
       return true;
     }
     q.post({
       kind: 'indirect', operation: BLKIF_OP_INDIRECT, indirectOp: io.op, nrSegments: nseg, handle, id: 0n, sectorNumber,
-      indirectGrefs: ind.map((p) => p.ref),
-    }, shadow);
+      indirectGrefs: Array.from({ length: nind }, (_, i) => s.indirect[i]!.ref),
+    });
     return true;
   }
 
-  /** The guest frames under `chunk`, granted; null to use bounce pages instead (see FrontPages.direct). */
-  #guestPages(chunk: Chunk, nseg: number, backendWrites: boolean): IoPage[] | null {
-    const addrs = pageAddresses(chunk.io.bufs, chunk.offset, nseg);
-    const out = new Array<IoPage>(nseg);
+  /**
+   * Grant the guest frames under `nseg` pages from byte `offset` of `bufs` into `out[0..nseg)`;
+   * false to use bounce pages instead (see FrontPages.direct).
+   */
+  #guestPages(out: IoPage[], bufs: readonly Uint8Array[], offset: number, nseg: number, backendWrites: boolean): boolean {
+    const addrs = this.#addrs;
+    pageAddresses(bufs, offset, nseg, addrs);
     for (let i = 0; i < nseg; i++) {
       let p: IoPage | null;
       try {
@@ -323,24 +377,24 @@ export class FrontDatapath {
       }
       if (!p) {
         for (let j = 0; j < i; j++) this.#pages.put(out[j]!);
-        return null;
+        return false;
       }
       out[i] = p;
     }
-    return out;
+    return true;
   }
 
-  #take(n: number, backendWrites: boolean): IoPage[] | null {
-    const out: IoPage[] = [];
+  /** Take `n` bounce pages into `out[0..n)`; false (and none taken) if they ran out. */
+  #take(out: IoPage[], n: number, backendWrites: boolean): boolean {
     for (let i = 0; i < n; i++) {
       const p = this.#pages.take(backendWrites);
       if (!p) {
-        for (const q of out) this.#pages.put(q);
-        return null;
+        for (let j = 0; j < i; j++) this.#pages.put(out[j]!);
+        return false;
       }
-      out.push(p);
+      out[i] = p;
     }
-    return out;
+    return true;
   }
 
   #onEvent(q: FrontQueue<Shadow>): void {
@@ -358,26 +412,26 @@ export class FrontDatapath {
   }
 
   #complete(s: Shadow, operation: number, status: number): void {
-    const { chunk } = s;
-    const io = chunk.io;
+    const io = s.io!;
     let err: BlockError | null = null;
     if (operation !== s.operation) {
       err = new IoError(`${this.#vdev}: backend answered operation ${operation} to a request of operation ${s.operation}`);
     } else if (status === BLKIF_RSP_OKAY) {
-      if (io.op === BLKIF_OP_READ && !s.direct) copySg(io.bufs, chunk.offset, s.pages, chunk.len, false);
+      if (io.op === BLKIF_OP_READ && !s.direct) copySg(io.bufs, s.offset, s.pages, s.len, false);
     } else {
       const unsupported = status === BLKIF_RSP_EOPNOTSUPP;
       err = new IoError(`${this.#vdev}: operation ${io.op} at sector ${io.sector} failed: ${unsupported ? 'BLKIF_RSP_EOPNOTSUPP' : 'BLKIF_RSP_ERROR'}`, unsupported);
     }
-    for (let i = 0; i < s.pages.length; i++) this.#pages.put(s.pages[i]!);
-    for (let i = 0; i < s.indirect.length; i++) this.#pages.put(s.indirect[i]!);
-    this.#chunkDone(chunk, err);
+    for (let i = 0; i < s.npages; i++) this.#pages.put(s.pages[i]!);
+    for (let i = 0; i < s.nindirect; i++) this.#pages.put(s.indirect[i]!);
+    s.io = null;
+    this.#partDone(io, err);
   }
 
-  #chunkDone(c: Chunk, err: BlockError | null): void {
-    const io = c.io;
+  /** A part of `io` was answered, or failed with `err` (the first error is the I/O's). */
+  #partDone(io: Io, err: BlockError | null): void {
     if (err) io.error ??= err;
-    if (--io.chunksLeft > 0) return;
+    if (--io.parts > 0) return;
     if (io.error) io.reject(io.error);
     else io.resolve();
   }

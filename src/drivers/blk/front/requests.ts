@@ -1,6 +1,6 @@
 // The pure arithmetic of blkfront's data path, apart from rings and grants so it can be tested
-// alone: checking a guest I/O against the device, cutting it into spans one ring request can
-// carry, where each segment ends, and the scatter-gather copy between the guest's buffer list
+// alone: checking a guest I/O against the device, the segments of the span one ring request
+// carries and where each ends, and the scatter-gather copy between the guest's buffer list
 // and a request's pages.
 import { BLKIF_OP_DISCARD, BLKIF_OP_READ, BLKIF_OP_WRITE } from '../../../abi/blkif.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
@@ -13,12 +13,6 @@ export interface DeviceLimits {
   readonly readWrite: boolean;
   readonly sizeSectors: number;
   readonly discard: boolean;
-}
-
-/** `len` bytes of an I/O from byte `offset`: what one ring request carries. */
-export interface Span {
-  readonly offset: number;
-  readonly len: number;
 }
 
 /** A page of a request: only its bytes matter here. */
@@ -57,14 +51,6 @@ export function isEmptyIo(op: number, bytes: number, count: number): boolean {
   return (op === BLKIF_OP_READ || op === BLKIF_OP_WRITE) && bytes === 0;
 }
 
-/** Cut `len` bytes from `offset` into spans of at most `maxBytes`, in order. */
-export function spans(offset: number, len: number, maxBytes: number): Span[] {
-  if (len <= maxBytes) return [{ offset, len }];
-  const out: Span[] = [];
-  for (let off = 0; off < len; off += maxBytes) out.push({ offset: offset + off, len: Math.min(maxBytes, len - off) });
-  return out;
-}
-
 /** Segments (pages) a span of `len` bytes takes. */
 export function segmentCount(len: number): number {
   return Math.ceil(len / PAGE_SIZE);
@@ -92,13 +78,14 @@ export function inPagesOf(ram: SharedArrayBuffer, bufs: readonly Uint8Array[]): 
 
 /**
  * The byte address, within its buffer's ArrayBuffer, of each page-sized step of `nseg` pages
- * from byte `offset` of `bufs` (bufs as inPagesOf accepts them): the guest frames under a span.
+ * from byte `offset` of `bufs` (bufs as inPagesOf accepts them): the guest frames under a span,
+ * written to `out[0..nseg)`. The caller's array is reused from one request to the next, so that
+ * a request allocates none.
  */
-export function pageAddresses(bufs: readonly Uint8Array[], offset: number, nseg: number): number[] {
+export function pageAddresses(bufs: readonly Uint8Array[], offset: number, nseg: number, out: number[]): void {
   let bi = 0;
   let bo = offset;
   while (bo >= bufs[bi]!.byteLength) bo -= bufs[bi++]!.byteLength;
-  const out = new Array<number>(nseg);
   for (let i = 0; i < nseg; i++) {
     out[i] = bufs[bi]!.byteOffset + bo;
     bo += PAGE_SIZE;
@@ -108,7 +95,6 @@ export function pageAddresses(bufs: readonly Uint8Array[], offset: number, nseg:
       bo = 0;
     }
   }
-  return out;
 }
 
 /**

@@ -50,6 +50,33 @@ test('a backend restart: requests in flight are issued again and complete', asyn
   assert.ok(fresh.stats.requests >= 16);
 });
 
+test('a backend restart that offers smaller requests: an I/O in flight is cut again to fit them', async (t) => {
+  const rig = new Rig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  const gated = new GatedDisk(new RamDisk(4 * MiB));
+  await rig.attach(g, 'vdev=xvda, target=/test/a', gated);
+  const f = await within(rig.front(g), 'connect');
+  assert.equal(f.negotiated?.maxSegments, 256);
+  gated.shut();
+  // Two requests of the first connection (1 MiB, then 4 KiB), and a read waiting behind them.
+  const data = pattern(8, 2056, 4);
+  const write = f.write(8, data);
+  while (gated.started < 2) await new Promise((r) => setTimeout(r, 1));
+  const after = new Uint8Array(4096);
+  const read = f.read(8 + 2048, after);
+  const fresh = await rig.restartBackend(g, gated, { maxIndirectSegments: 32 });
+  t.after(() => fresh.close());
+  await within(write, 'the write, issued again');
+  await within(read, 'the read behind it');
+  assert.equal(f.negotiated?.maxSegments, 32);
+  assert.equal(fresh.stats.requests, 256 / 32 + 1 + 1, 'the 1 MiB part went as 8 requests, the 4 KiB part and the read as one each');
+  assert.deepEqual(after, data.subarray(2048 * 512));
+  const back = new Uint8Array(data.length);
+  await f.read(8, back);
+  assert.deepEqual(back, data);
+});
+
 test('block-detach: the guest is asked to close, and the nodes go', async (t) => {
   const rig = new Rig();
   t.after(() => rig.close());

@@ -14,11 +14,12 @@ import { harness } from '../../../../support/hypervisor.js';
 async function setup(t: import('node:test').TestContext, n: number) {
   const h = harness(t);
   const g = h.local({ ramFrames: 32 });
-  const q = await FrontQueue.create<string>(g.hc, (d) => eventChannels(g.hc, g.events.loop).allocUnbound(d), 0, 0);
+  const q = await FrontQueue.create(g.hc, (d) => eventChannels(g.hc, g.events.loop).allocUnbound(d), 0, 0, () => ({ name: '' }));
   const back = new BackRing(q.granted.bytes, BLKIF_SLOT_SIZE);
   const ids: bigint[] = [];
   for (let i = 0; i < n; i++) {
-    q.post({ kind: 'segments', operation: BLKIF_OP_FLUSH_DISKCACHE, nrSegments: 0, handle: 0, id: 0n, sectorNumber: 0, seg: [] }, `req${i}`);
+    q.next.name = `req${i}`;
+    q.post({ kind: 'segments', operation: BLKIF_OP_FLUSH_DISKCACHE, nrSegments: 0, handle: 0, id: 0n, sectorNumber: 0, seg: [] });
   }
   q.flush();
   for (let i = 0; i < n; i++) ids.push(decodeBlkifRequest(back.view, back.slotOffset(i)).id);
@@ -29,7 +30,7 @@ async function setup(t: import('node:test').TestContext, n: number) {
     back.pushResponses();
   };
   const answered: [string, number, number][] = [];
-  const poll = () => q.poll((s, op, status) => answered.push([s, op, status]));
+  const poll = () => q.poll((s, op, status) => answered.push([s.name, op, status]));
   return { q, back, ids, respond, answered, poll };
 }
 
@@ -95,4 +96,18 @@ test('fuzz: random response slots and rsp_prod give EIO or answers, never anothe
     const shadows = answered.map(([s]) => s);
     assert.equal(new Set(shadows).size, shadows.length, `round ${round}: a shadow was handed out twice`);
   }
+});
+
+test("each slot's shadow is made once: an answered slot's shadow is the next one posted, and taking what is in flight frees the slots", async (t) => {
+  const { ids, respond, poll, q } = await setup(t, 3);
+  const answered: { name: string }[] = [];
+  respond(ids[1]!);
+  q.poll((s) => answered.push(s));
+  assert.equal(q.next, answered[0], 'the slot just freed is taken first, with the same shadow');
+  const taken = q.takeInFlight().map((s) => s.name);
+  assert.deepEqual(taken.sort(), ['req0', 'req2']);
+  assert.equal(q.inFlight, 0);
+  assert.deepEqual(q.takeInFlight(), [], 'nothing is taken twice');
+  respond(ids[0]!);
+  assert.throws(poll, eio(/not in flight/), 'a slot taken out of flight cannot be answered');
 });

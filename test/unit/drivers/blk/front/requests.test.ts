@@ -6,7 +6,7 @@ import { BLKIF_OP_DISCARD, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_READ, BLKIF_OP_WRI
 import { PAGE_SIZE } from '../../../../../src/abi/xen.js';
 import { IoError, OutOfRange, ReadOnly, Unaligned } from '../../../../../src/drivers/blk/front/errors.js';
 import {
-  asList, byteLength, checkIo, copySg, inPagesOf, isEmptyIo, lastSect, pageAddresses, sectorAt, segmentCount, spans,
+  asList, byteLength, checkIo, copySg, inPagesOf, isEmptyIo, lastSect, pageAddresses, sectorAt, segmentCount,
 } from '../../../../../src/drivers/blk/front/requests.js';
 
 const dev = { readWrite: true, sizeSectors: 1000, discard: true };
@@ -47,19 +47,6 @@ test('reads, writes and discards of nothing never reach the ring; a flush always
   assert.equal(isEmptyIo(BLKIF_OP_FLUSH_DISKCACHE, 0, 0), false);
 });
 
-test('spans cut an I/O into requests of at most maxBytes, in order, covering it exactly', () => {
-  assert.deepEqual(spans(0, 4096, 45056), [{ offset: 0, len: 4096 }]);
-  assert.deepEqual(spans(0, 45056, 45056), [{ offset: 0, len: 45056 }]);
-  assert.deepEqual(spans(0, 100_000, 45056), [{ offset: 0, len: 45056 }, { offset: 45056, len: 45056 }, { offset: 90112, len: 9888 }]);
-  // A span cut again (a reconnection negotiated smaller requests) keeps its place in the I/O.
-  assert.deepEqual(spans(8192, 12288, 8192), [{ offset: 8192, len: 8192 }, { offset: 16384, len: 4096 }]);
-  for (const [len, max] of [[512, 4096], [1 << 20, 45056], [7 * 4096 + 512, 8192]] as const) {
-    const s = spans(0, len, max);
-    assert.equal(s.reduce((n, x) => n + x.len, 0), len);
-    assert.ok(s.every((x, i) => x.len <= max && x.offset === (i === 0 ? 0 : s[i - 1]!.offset + s[i - 1]!.len)));
-  }
-});
-
 test('segments: one per page, the last one ending at the span\'s last sector', () => {
   assert.equal(segmentCount(512), 1);
   assert.equal(segmentCount(4096), 1);
@@ -94,9 +81,16 @@ test('pageAddresses: the frame under each page of a span, across buffers, skippi
   const ram = new SharedArrayBuffer(16 * PAGE_SIZE);
   const at = (page: number, len: number) => new Uint8Array(ram, page * PAGE_SIZE, len);
   const bufs = [at(3, 2 * PAGE_SIZE), at(9, 0), at(7, PAGE_SIZE), at(1, 1024)];
-  assert.deepEqual(pageAddresses(bufs, 0, 4).map((a) => a / PAGE_SIZE), [3, 4, 7, 1]);
-  assert.deepEqual(pageAddresses(bufs, PAGE_SIZE, 2).map((a) => a / PAGE_SIZE), [4, 7]);
-  assert.deepEqual(pageAddresses(bufs, 3 * PAGE_SIZE, 1).map((a) => a / PAGE_SIZE), [1]);
+  // One array reused from call to call, as blkfront does: only out[0..nseg) is written.
+  const out: number[] = [];
+  const frames = (offset: number, nseg: number) => {
+    pageAddresses(bufs, offset, nseg, out);
+    return out.slice(0, nseg).map((a) => a / PAGE_SIZE);
+  };
+  assert.deepEqual(frames(0, 4), [3, 4, 7, 1]);
+  assert.deepEqual(frames(PAGE_SIZE, 2), [4, 7]);
+  assert.deepEqual(frames(3 * PAGE_SIZE, 1), [1]);
+  assert.deepEqual(out.map((a) => a / PAGE_SIZE), [1, 7, 7, 1], 'the earlier calls\' tails are left as they were');
 });
 
 test('copySg moves bytes between uneven buffers and pages both ways, from any offset', () => {
