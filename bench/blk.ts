@@ -246,13 +246,14 @@ console.error(`host log: ${HOST_LOG}`);
 let seq = 0;
 /** The driver domain's id, once it runs. */
 let ddDomid = -1;
-async function run(host: Host, guests: number, extra: string, backend?: string, diskBytes = DISK_BYTES, memory = 32, pool?: string): Promise<Point> {
+async function run(host: Host, guests: number, extra: string, backend?: string, diskBytes = DISK_BYTES, memory = 32, pool?: string, disks = 1): Promise<Point> {
   const domids: number[] = [];
   try {
     for (let i = 0; i < guests; i++) {
       const be = backend ? `, backend=${backend}` : '';
+      const specs = Array.from({ length: disks }, (_, k) => `'vdev=xvd${String.fromCharCode(97 + k)}${be}, target=ram:${diskBytes}'`);
       const cfg = `name = "blkbench-${seq++}"\nkernel = "${BLKBENCH}"\nmemory = ${memory}\n${pool ? `pool = "${pool}"\n` : ''}` +
-        `disk = [ 'vdev=xvda${be}, target=ram:${diskBytes}' ]\nextra = "${extra} runtime=${opts.runtime} ramp=${rampSeconds(guests)} fill=1 sync=1"\n`;
+        `disk = [ ${specs.join(', ')} ]\nextra = "${extra} disks=${disks} runtime=${opts.runtime} ramp=${rampSeconds(guests * disks)} fill=1 sync=1"\n`;
       const built = await host.create(parseDomainConfig(cfg, BLKBENCH).config);
       domids.push(built.domain.domid);
     }
@@ -261,7 +262,7 @@ async function run(host: Host, guests: number, extra: string, backend?: string, 
     // Each guest fills its disk and ramps up before it is ready, and on a shared pCPU they all
     // do it on one thread: the bound grows with the guests (32 on one pCPU at load 29 did not
     // make a flat 60 s).
-    const readyMs = 60_000 + guests * 5_000;
+    const readyMs = 60_000 + guests * disks * 5_000;
     const log = (id: number) => (host.consoled.has(id) ? new TextDecoder().decode(host.consoled.log(id)) : '(no console)');
     // A guest whose node never comes says why: its state, its console, the driver domain's.
     const failed = (d: number, what: string, diag?: () => Promise<string>) => async (e: unknown): Promise<never> => {
@@ -277,7 +278,7 @@ async function run(host: Host, guests: number, extra: string, backend?: string, 
     const cpu = new CpuSampler(pool ? poolThreads.get(pool) ?? [] : []);
     await Promise.all(domids.map((d) => host.xs.write(node(d, 'go'), '1')));
     const results = await Promise.all(domids.map(async (d) => {
-      const r = await host.xs.wait(node(d, 'result'), (v) => v !== undefined, { timeout: 60_000 + opts.runtime * 4000 * Math.max(1, guests / 8) })
+      const r = await host.xs.wait(node(d, 'result'), (v) => v !== undefined, { timeout: 60_000 + opts.runtime * 4000 * Math.max(1, (guests * disks) / 8) })
         .catch(failed(d, 'wrote no result', () => overstay(host, d, atGo.get(d))));
       return JSON.parse(r!) as { ops: number; bs: number; start_ms: number; end_ms: number; hist: string; ramp: { ops: number; start_ms: number; end_ms: number } };
     }));
@@ -298,7 +299,7 @@ async function run(host: Host, guests: number, extra: string, backend?: string, 
       p50_us: percentileOf(hist, 50), p99_us: percentileOf(hist, 99),
       cpu_us_per_io: used.all / ops, ...(Number.isFinite(used.dom0) && { dom0_us_per_io: used.dom0 / ops }),
       ...(pool && Number.isFinite(used.pcpus) && used.pcpus > 0 && { pcpus_us_per_io: used.pcpus / ops }),
-      ...(rampOps > 0 && { ramp_iops: rampOps / rampSecs, ramp_s: rampSeconds(guests) }),
+      ...(rampOps > 0 && { ramp_iops: rampOps / rampSecs, ramp_s: rampSeconds(guests * disks) }),
     };
   } finally {
     for (const d of domids) await host.destroy(d).catch(() => {});
@@ -363,6 +364,21 @@ if (opts.pools) {
       console.error(`${row}, ${n} guests: ${Math.round(p.iops)} IOPS${ramp}, p50 ${p.p50_us} us, CPU ${p.cpu_us_per_io?.toFixed(2)} us/IO (dom0 ${p.dom0_us_per_io?.toFixed(2)}${pcpus}), load ${loadavg()[0].toFixed(1)}`);
     }
   }
+  /**
+   * 8 guests of 4 disks each in each shared pool: the 32 rings, 32 RAM disks and 1,024 I/Os in
+   * flight of 32 guests, but 8 domains, so 8 realms on the pCPU threads (docs/PERFORMANCE.md,
+   * lead21). 32 guests over this cell is the part of the decline from 8 guests that comes with
+   * the number of domains; this cell over 8 guests, the part that comes with the rings and disks.
+   */
+  const byDomains: Record<string, Point> = {};
+  if (counts.includes(8) && counts.includes(32)) {
+    for (const [row, pool] of Object.entries(pools)) {
+      if (!pool) continue;
+      const p = await run(host, 8, load, undefined, DISK_BYTES, 32, pool, 4);
+      byDomains[row] = p;
+      console.error(`${row}, 8 guests of 4 disks: ${Math.round(p.iops)} IOPS, CPU ${p.cpu_us_per_io?.toFixed(2)} us/IO (dom0 ${p.dom0_us_per_io?.toFixed(2)}, pCPUs ${p.pcpus_us_per_io?.toFixed(2)}), load ${loadavg()[0].toFixed(1)}`);
+    }
+  }
   await host.close();
   // Same-run ratios: each pool against Pool-0 at each count, the largest count against the
   // issue's goal (600k at 32 guests) and against 8 guests (the goal: no decline from 8 to 32).
@@ -376,11 +392,15 @@ if (opts.pools) {
     over_physical_by_guests: points.map((p, i) => p.iops / physicalByGuests[i]!.iops),
     last_over_target: points[points.length - 1]!.iops / 600_000,
     ...(physicalLastOver8 !== undefined && { last_over_8_guests: lastOver8(points), last_over_8_guests_over_physical: lastOver8(points) / physicalLastOver8 }),
+    ...(byDomains[row] && {
+      guests_8_disks_4_over_8_guests: byDomains[row].iops / points[counts.indexOf(8)]!.iops,
+      last_over_guests_8_disks_4: points[points.length - 1]!.iops / byDomains[row].iops,
+    }),
   }]));
   emit({
     bench: 'blk-cpupools', runtime_s: opts.runtime, ramp: opts.ramp, qd: opts.qd, guests: counts, physical_randread_4k: physical.randread_4k,
     physical_randread_4k_by_guests: physicalByGuests, ...(physicalLastOver8 !== undefined && { physical_last_over_8_guests: physicalLastOver8 }),
-    randread_4k: rows, ratios, target_iops_32_guests: 600_000,
+    randread_4k: rows, randread_4k_8_guests_4_disks: byDomains, ratios, target_iops_32_guests: 600_000,
   });
   process.exit(0);
 }

@@ -1,10 +1,12 @@
 // blkbench: a fio-like load generator guest. It keeps `qd` requests of `bs` bytes in flight on
-// its first disk for `runtime` seconds and prints one line of JSON: operations, IOPS, MB/s,
-// latency percentiles and a latency histogram (so a harness can merge several guests).
+// each of its `disks` disks for `runtime` seconds and prints one line of JSON: operations, IOPS,
+// MB/s, latency percentiles and a latency histogram (so a harness can merge several guests).
 //
 // extra= takes key=value words:
 //   rw=randread|randwrite|read|write|randrw   mix=50 (percent reads for randrw)
-//   bs=4096  qd=32  runtime=2 (seconds)  size=0 (bytes of the disk to use; 0: all of it)
+//   bs=4096  qd=32  runtime=2 (seconds)  size=0 (bytes of each disk to use; 0: all of it)
+//   disks=1: how many disks it loads, each with qd requests in flight: its first disk, or
+//           xvda, xvdb, ... for more than one
 //   persistent=1  indirect=256  ring=0 (ring page order)  queues=1   (blkfront options)
 //   iomem=1: buffers are I/O pages (os.io), which blkfront grants without copying; 0: ordinary
 //           Uint8Arrays, copied through blkfront's bounce pages
@@ -36,13 +38,15 @@ export default async function main(os: OS): Promise<void> {
   const iomem = num('iomem', 1) === 1;
   const rampMs = num('ramp', 0.2) * 1000;
   const fill = num('fill', 0) === 1;
-  const disk = await os.block(undefined, {
+  const nDisks = num('disks', 1);
+  if (!Number.isInteger(nDisks) || nDisks < 1 || nDisks > 26) throw new Error(`disks=${o['disks']}: want 1 to 26`);
+  const disks = await Promise.all(Array.from({ length: nDisks }, (_, i) => os.block(nDisks === 1 ? undefined : `xvd${String.fromCharCode(97 + i)}`, {
     persistent: num('persistent', 1) === 1,
     maxIndirectSegments: num('indirect', 256),
     ringPageOrder: num('ring', 0),
     queues: num('queues', 1),
-  });
-  const sectors = disk.info().sizeSectors;
+  })));
+  const sectors = Math.min(...disks.map((d) => d.info().sizeSectors));
   const span = Math.floor((num('size', 0) || sectors * 512) / bs);
   if (bs % 512 !== 0 || span < 1) throw new Error(`bs=${bs} does not fit the disk`);
   const hist = new Array<number>(HISTOGRAM_BUCKETS).fill(0);
@@ -51,12 +55,14 @@ export default async function main(os: OS): Promise<void> {
   let cursor = 0;
   let end = 0;
   const random = rw.startsWith('rand');
-  const buffers = Array.from({ length: qd }, () => (iomem ? os.io.alloc(bs).subarray(0, bs) : new Uint8Array(bs)));
+  // qd buffers per disk: buffers[i] works on disks[i % nDisks].
+  const buffers = Array.from({ length: qd * nDisks }, () => (iomem ? os.io.alloc(bs).subarray(0, bs) : new Uint8Array(bs)));
   // One clock read per I/O, as fio takes one per completion: an I/O's completion time is its
   // latency's end, the end-of-run check and the next I/O's start (in a shared pool each read
   // crosses from the realm to its pCPU thread: at 8 guests, 7.6% of the pCPU threads' samples
   // were clock reads, most of them three per I/O here).
-  const worker = async (buf: Uint8Array): Promise<void> => {
+  const worker = async (buf: Uint8Array, i: number): Promise<void> => {
+    const disk = disks[i % nDisks]!;
     let now = performance.now();
     while (now < end) {
       const block = random ? Math.floor(Math.random() * span) : cursor++ % span;
@@ -73,12 +79,13 @@ export default async function main(os: OS): Promise<void> {
   if (fill) {
     // qd writes in flight, as the load will have: one at a time, 32 guests sharing a pCPU
     // spent their whole ready timeout on a 8 MiB fill at load 29.
-    let next = 0;
-    await Promise.all(buffers.map(async (b) => {
+    const next = disks.map(() => 0);
+    await Promise.all(buffers.map(async (b, i) => {
+      const d = i % nDisks;
       b.fill(0xa5);
-      while (next < span) {
-        const block = next++;
-        await disk.write((block * bs) / 512, b);
+      while (next[d]! < span) {
+        const block = next[d]!++;
+        await disks[d]!.write((block * bs) / 512, b);
       }
     }));
   }
@@ -100,7 +107,7 @@ export default async function main(os: OS): Promise<void> {
   end = t0 + runtimeMs;
   await Promise.all(buffers.map(worker));
   const secs = (performance.now() - t0) / 1000;
-  const n = disk as { negotiated?: { persistent: boolean; maxSegments: number } };
+  const n = disks[0] as { negotiated?: { persistent: boolean; maxSegments: number } };
   const result = {
     guest: os.name, rw, bs, qd, iomem, seconds: Number(secs.toFixed(3)), ops, reads,
     // Wall-clock start and end (ms since the epoch), so a harness can add up guests over the
@@ -113,5 +120,5 @@ export default async function main(os: OS): Promise<void> {
   };
   console.log(JSON.stringify(result));
   if (sync) await os.xenstore.write('data/blkbench/result', JSON.stringify(result));
-  await disk.disconnect();
+  for (const d of disks) await d.disconnect();
 }
