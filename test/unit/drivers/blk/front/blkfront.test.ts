@@ -59,7 +59,7 @@ test('a backend restart that offers smaller requests: an I/O in flight is cut ag
   const f = await within(rig.front(g), 'connect');
   assert.equal(f.negotiated?.maxSegments, 256);
   gated.shut();
-  // Two requests of the first connection (1 MiB, then 4 KiB), and a read waiting behind them.
+  // Two requests of the first connection (1 MiB, then 4 KiB), and a read in flight behind them.
   const data = pattern(8, 2056, 4);
   const write = f.write(8, data);
   while (gated.started < 2) await new Promise((r) => setTimeout(r, 1));
