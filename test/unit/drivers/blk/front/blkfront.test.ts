@@ -77,6 +77,26 @@ test('a backend restart that offers smaller requests: an I/O in flight is cut ag
   assert.deepEqual(back, data);
 });
 
+test('a backend restarted without indirect requests takes back its predecessor\'s offer of them', async (t) => {
+  const rig = new Rig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  const gated = new GatedDisk(new RamDisk(MiB));
+  await rig.attach(g, 'vdev=xvda, target=/test/a', gated);
+  const f = await within(rig.front(g), 'connect');
+  assert.equal(f.negotiated?.maxSegments, 256);
+  const fresh = await rig.restartBackend(g, gated, { maxIndirectSegments: 0 });
+  t.after(() => fresh.close());
+  const be = `/local/domain/0/backend/vbd/${g.domid}/51712`;
+  assert.equal(await rig.xs0.exists(`${be}/feature-max-indirect-segments`), false);
+  const data = pattern(0, 2048, 7);
+  await within(f.write(0, data), 'a 1 MiB write, in requests of 11 pages');
+  assert.equal(f.negotiated?.maxSegments, 11);
+  const back = new Uint8Array(data.length);
+  await f.read(0, back);
+  assert.deepEqual(back, data);
+});
+
 test('block-detach: the guest is asked to close, and the nodes go', async (t) => {
   const rig = new Rig();
   t.after(() => rig.close());
