@@ -12,4 +12,6 @@ if (!name || !names.includes(name)) {
   process.exit(2);
 }
 process.argv.splice(2, 1);
+// V8's marking flags before the bench's modules load (hypervisor/marking.ts says why).
+await import(new URL('../dist/src/hypervisor/marking.js', import.meta.url).href);
 await import(pathToFileURL(dir + name + '.js').href);

@@ -115,12 +115,17 @@ export class BlkBack {
     // One transaction, its writes sent at once (xenstored takes them in order).
     await this.#ctx.xs.transaction(async (t) => {
       const w = (k: string, v: string | number | boolean) => t.write(`${this.dir}/${k}`, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+      // A key of a feature not offered goes: a backend started again on the directory (a restart,
+      // other options) must not leave its predecessor's offer for the frontend to take.
+      const rm = (k: string) => t.rm(`${this.dir}/${k}`);
       const discard = d.features.discard && (await t.readOptional(`${this.dir}/${BLKIF_XS.discardEnable}`)) !== '0';
       await Promise.all([
         w(BLKIF_XS.featureFlushCache, d.features.flush), w(BLKIF_XS.featureBarrier, d.features.flush), w(BLKIF_XS.featureDiscard, discard),
-        ...(discard ? [w(BLKIF_XS.discardGranularity, SECTOR_SIZE), w(BLKIF_XS.discardAlignment, 0), w(BLKIF_XS.discardSecure, d.features.secureDiscard)] : []),
+        ...(discard
+          ? [w(BLKIF_XS.discardGranularity, SECTOR_SIZE), w(BLKIF_XS.discardAlignment, 0), w(BLKIF_XS.discardSecure, d.features.secureDiscard)]
+          : [rm(BLKIF_XS.discardGranularity), rm(BLKIF_XS.discardAlignment), rm(BLKIF_XS.discardSecure)]),
         w(BLKIF_XS.featurePersistent, o.persistent),
-        ...(o.maxIndirectSegments > 0 ? [w(BLKIF_XS.featureMaxIndirectSegments, o.maxIndirectSegments)] : []),
+        o.maxIndirectSegments > 0 ? w(BLKIF_XS.featureMaxIndirectSegments, o.maxIndirectSegments) : rm(BLKIF_XS.featureMaxIndirectSegments),
         w(BLKIF_XS.maxRingPageOrder, o.maxRingPageOrder), w(BLKIF_XS.multiQueueMaxQueues, o.maxQueues),
       ]);
     });

@@ -38,6 +38,7 @@ interface Chunk {
  */
 class Io implements Chunk {
   readonly io: Io = this;
+  /** What still waits to be issued (the I/O's own extent at first): `len` bytes from byte `offset`. */
   offset = 0;
   len: number;
   /** Parts waiting in the queue or in flight: one at first, one more each time a request is cut off it. */
@@ -177,6 +178,7 @@ export class FrontDatapath {
     const promise = new Promise<void>(this.#capture);
     const direct = (op === BLKIF_OP_READ || op === BLKIF_OP_WRITE) && inPagesOf(this.#ctx.hc.memory.buffers.memory, bufs);
     this.#work.push(new Io(op, sector, bufs, direct, bytes, count, secure, this.#resolve, this.#reject));
+    this.#resolve = this.#reject = noResolver; // the I/O holds them; nothing else should keep it alive
     this.#kick();
     return promise;
   }
@@ -254,7 +256,9 @@ export class FrontDatapath {
       if (!q) break;
       this.#rr = (this.#rr + 1) % queues.length;
       const chunk = this.#work[0]!;
-      const len = Math.min(chunk.len, this.#maxBytes);
+      // A flush or discard goes out whole (it carries no pages).
+      const rw = chunk.io.op === BLKIF_OP_READ || chunk.io.op === BLKIF_OP_WRITE;
+      const len = rw ? Math.min(chunk.len, this.#maxBytes) : chunk.len;
       if (!this.#issue(q, chunk, len)) {
         if (this.#pages.tableFull && this.#growTable()) break; // kicked again once it has grown
         if (this.inFlight > 0) break; // pages come back with the responses

@@ -130,8 +130,11 @@ export class FrontQueue<S> {
           throw new XenError('EIO', `backend answered request id ${BigInt(hi) * 2n ** 32n + BigInt(lo)}, which is not in flight`);
         }
         this.#busy[lo] = 0;
-        done(this.#shadow[lo]!, v.getUint8(off + BLKIF_RESPONSE_OPERATION), v.getInt16(off + BLKIF_RESPONSE_STATUS, true));
-        this.#freeIds.push(lo);
+        try {
+          done(this.#shadow[lo]!, v.getUint8(off + BLKIF_RESPONSE_OPERATION), v.getInt16(off + BLKIF_RESPONSE_STATUS, true));
+        } finally {
+          this.#freeIds.push(lo); // after done: the slot's shadow is not handed out while done reads it
+        }
       }
       // Only published requests count: the backend cannot answer the others yet.
       if (!this.#arm()) {

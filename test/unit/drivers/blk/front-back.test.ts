@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { XenbusState } from '../../../../src/abi/xenbus.js';
 import { RamDisk } from '../../../../src/storage/ram.js';
-import { OutOfRange, ReadOnly, Unaligned } from '../../../../src/drivers/blk/front/errors.js';
-import { Rig, connected, pattern, within } from '../../../support/blk.js';
+import { IoError, OutOfRange, ReadOnly, Unaligned } from '../../../../src/drivers/blk/front/errors.js';
+import { GatedDisk, Rig, connected, pattern, within } from '../../../support/blk.js';
+import { waitFor } from '../../../support/wait.js';
 import { removeDomainDevices, removeDomainDisks } from '../../../../src/toolstack/devices.js';
 
 const MiB = 1 << 20;
@@ -126,6 +127,69 @@ test('indirect descriptors carry 1 MiB in one request; without them it takes 24'
   const back = new Uint8Array(MiB);
   await direct.read(0, back);
   assert.deepEqual(back, data);
+});
+
+/** A disk that holds the write starting at `holdAt` until released, and fails the one at `failAt`. */
+class PartsDisk extends GatedDisk {
+  holdAt = -1;
+  failAt = -1;
+  /** First sectors of the writes answered so far (done or failed). */
+  readonly answered: number[] = [];
+  #release: (() => void) | null = null;
+  get holding(): boolean {
+    return this.#release !== null;
+  }
+  release(): void {
+    this.#release?.();
+  }
+  override async write(sector: number, bufs: readonly Uint8Array[]): Promise<void> {
+    if (sector === this.holdAt) await new Promise<void>((r) => (this.#release = r));
+    try {
+      if (sector === this.failAt) throw new Error('injected write error');
+      await super.write(sector, bufs);
+    } finally {
+      this.answered.push(sector);
+    }
+  }
+}
+
+// An I/O larger than a request (11 pages without indirect descriptors) goes out as several; it
+// settles only once every one of them is answered, and fails once if one fails.
+test('an I/O cut into several requests settles once all of them are answered, and fails once with the part that failed', async (t) => {
+  const rig = new Rig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  const disk = new PartsDisk(new RamDisk(MiB));
+  await rig.attach(g, 'vdev=xvda, target=/test/a', disk);
+  const f = await within(rig.front(g, 51712, { maxIndirectSegments: 0 }), 'connect');
+  assert.equal(f.negotiated?.maxSegments, 11);
+  const second = 11 * 8; // the second request's first sector
+  // A read after an answered part has been answered itself: the frontend has seen the part's answer.
+  const roundTrip = () => within(f.read(1024, new Uint8Array(4096)), 'a read behind it');
+  const data = pattern(0, 128, 5);
+  let settled = false;
+  const write = f.write(0, data).finally(() => (settled = true));
+  disk.holdAt = second;
+  assert.ok(await waitFor(() => disk.holding && disk.answered.includes(0)), 'the first part answered, the second held');
+  await roundTrip();
+  assert.equal(settled, false, 'not settled while its second part is in flight');
+  disk.release();
+  await within(write, 'the write');
+  const back = new Uint8Array(data.length);
+  await f.read(0, back);
+  assert.deepEqual(back, data);
+
+  // The second part fails while the first is held: the I/O waits for the first, then fails with the second's error.
+  settled = false;
+  disk.holdAt = 0;
+  disk.failAt = second;
+  disk.answered.length = 0;
+  const failing = f.write(0, pattern(0, 128, 6)).finally(() => (settled = true));
+  assert.ok(await waitFor(() => disk.holding && disk.answered.includes(second)), 'the second part failed, the first held');
+  await roundTrip();
+  assert.equal(settled, false, 'not settled while its first part is in flight');
+  disk.release();
+  await assert.rejects(within(failing, 'the failing write'), IoError);
 });
 
 test('a read-only disk says so and refuses writes', async (t) => {

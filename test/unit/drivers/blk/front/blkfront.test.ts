@@ -59,7 +59,7 @@ test('a backend restart that offers smaller requests: an I/O in flight is cut ag
   const f = await within(rig.front(g), 'connect');
   assert.equal(f.negotiated?.maxSegments, 256);
   gated.shut();
-  // Two requests of the first connection (1 MiB, then 4 KiB), and a read waiting behind them.
+  // Two requests of the first connection (1 MiB, then 4 KiB), and a read in flight behind them.
   const data = pattern(8, 2056, 4);
   const write = f.write(8, data);
   while (gated.started < 2) await new Promise((r) => setTimeout(r, 1));
@@ -74,6 +74,26 @@ test('a backend restart that offers smaller requests: an I/O in flight is cut ag
   assert.deepEqual(after, data.subarray(2048 * 512));
   const back = new Uint8Array(data.length);
   await f.read(8, back);
+  assert.deepEqual(back, data);
+});
+
+test('a backend restarted without indirect requests takes back its predecessor\'s offer of them', async (t) => {
+  const rig = new Rig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  const gated = new GatedDisk(new RamDisk(MiB));
+  await rig.attach(g, 'vdev=xvda, target=/test/a', gated);
+  const f = await within(rig.front(g), 'connect');
+  assert.equal(f.negotiated?.maxSegments, 256);
+  const fresh = await rig.restartBackend(g, gated, { maxIndirectSegments: 0 });
+  t.after(() => fresh.close());
+  const be = `/local/domain/0/backend/vbd/${g.domid}/51712`;
+  assert.equal(await rig.xs0.exists(`${be}/feature-max-indirect-segments`), false);
+  const data = pattern(0, 2048, 7);
+  await within(f.write(0, data), 'a 1 MiB write, in requests of 11 pages');
+  assert.equal(f.negotiated?.maxSegments, 11);
+  const back = new Uint8Array(data.length);
+  await f.read(0, back);
   assert.deepEqual(back, data);
 });
 
