@@ -44,9 +44,10 @@ const CHART = fileURLToPath(new URL('../../docs/blk-iops.svg', import.meta.url))
 const DISK_BYTES = opts['disk-mb'] * 2 ** 20;
 /**
  * Seconds of load each guest runs before it is measured (blkbench's ramp=, fio's ramp_time):
- * the JIT warms up. Every guest is its own V8 isolate that compiles the driver for itself, and
- * 32 of them share 2 cores, so the ramp grows with the guests (with 0.5 s at 32 guests, a tenth
- * of their time in the measured second still went to compiling).
+ * the JIT warms up. Every guest is its own V8 isolate or realm that compiles the driver for
+ * itself, and 32 of them share 2 cores, so the ramp grows with the rings they load (guests
+ * times disks; with 0.5 s at 32 guests, a tenth of their time in the measured second still went
+ * to compiling).
  */
 const rampSeconds = (guests: number): number => {
   if (opts.ramp === 'auto') return Math.max(0.5, guests / 8);
@@ -269,7 +270,7 @@ async function run(host: Host, guests: number, extra: string, backend?: string, 
       const be = backend ? `\nbackend ${backend}:\n${log(ddDomid)}` : '';
       const state = host.hv.domains().find((x) => x.domid === d)?.stateString ?? 'gone';
       const why = diag ? `\n${await diag()}` : '';
-      throw new Error(`d${d} (${extra}${pool ? `, pool ${pool}` : ''}, ${state}) ${what}: ${(e as Error).message}${why}\n${log(d)}${be}\nhost log: ${HOST_LOG}`);
+      throw new Error(`d${d} (${extra}${disks > 1 ? `, ${disks} disks` : ''}${pool ? `, pool ${pool}` : ''}, ${state}) ${what}: ${(e as Error).message}${why}\n${log(d)}${be}\nhost log: ${HOST_LOG}`);
     };
     const ready = (d: number) => host.xs.wait(node(d, 'ready'), (v) => v === '1', { timeout: readyMs }).catch(failed(d, 'did not get ready'));
     await Promise.all(domids.map(ready));
@@ -374,7 +375,7 @@ if (opts.pools) {
   if (counts.includes(8) && counts.includes(32)) {
     for (const [row, pool] of Object.entries(pools)) {
       if (!pool) continue;
-      const p = await run(host, 8, load, undefined, DISK_BYTES, 32, pool, 4);
+      const p = await median(8, () => run(host, 8, load, undefined, DISK_BYTES, 32, pool, 4));
       byDomains[row] = p;
       console.error(`${row}, 8 guests of 4 disks: ${Math.round(p.iops)} IOPS, CPU ${p.cpu_us_per_io?.toFixed(2)} us/IO (dom0 ${p.dom0_us_per_io?.toFixed(2)}, pCPUs ${p.pcpus_us_per_io?.toFixed(2)}), load ${loadavg()[0].toFixed(1)}`);
     }

@@ -14,6 +14,7 @@
 // --state=0 keeps the database in memory. --pool0=0 and --floor=0 skip the references.
 //
 // Bounded: it stops booting at --seconds and reports what it reached.
+import '../src/hypervisor/marking.js'; // V8's marking flags at the start: underDaemonAllocator runs this file again in a process of its own
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';

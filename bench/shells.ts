@@ -29,6 +29,7 @@
 //                           [--parked-cpus=1] [--reserve-mib=3072] [--only=cold]
 //
 // --only=cold: the cold rounds alone (a few seconds: for paired runs of two trees).
+import '../src/hypervisor/marking.js'; // V8's marking flags at the start: underDaemonAllocator runs this file again in a process of its own
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';

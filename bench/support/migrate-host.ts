@@ -6,6 +6,7 @@
 // receiver's log lines with the time they came (epoch ms); it exits when its parent goes.
 // bench/migrate.ts --processes=1 runs it in its own process instead, as earlier figures were
 // taken (both hosts on one event loop).
+import '../../src/hypervisor/marking.js'; // V8's marking flags at the start of this forked host's process
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -52,7 +52,7 @@ export default async function main(os: OS): Promise<void> {
   const hist = new Array<number>(HISTOGRAM_BUCKETS).fill(0);
   let ops = 0;
   let reads = 0;
-  let cursor = 0;
+  const cursors = disks.map(() => 0); // sequential loads: one position per disk
   let end = 0;
   const random = rw.startsWith('rand');
   // qd buffers per disk: buffers[i] works on disks[i % nDisks].
@@ -62,10 +62,11 @@ export default async function main(os: OS): Promise<void> {
   // crosses from the realm to its pCPU thread: at 8 guests, 7.6% of the pCPU threads' samples
   // were clock reads, most of them three per I/O here).
   const worker = async (buf: Uint8Array, i: number): Promise<void> => {
-    const disk = disks[i % nDisks]!;
+    const d = i % nDisks;
+    const disk = disks[d]!;
     let now = performance.now();
     while (now < end) {
-      const block = random ? Math.floor(Math.random() * span) : cursor++ % span;
+      const block = random ? Math.floor(Math.random() * span) : cursors[d]!++ % span;
       const read = rw === 'randread' || rw === 'read' || (rw === 'randrw' && Math.random() < mix);
       const s = now;
       if (read) await disk.read((block * bs) / 512, buf);
@@ -109,7 +110,7 @@ export default async function main(os: OS): Promise<void> {
   const secs = (performance.now() - t0) / 1000;
   const n = disks[0] as { negotiated?: { persistent: boolean; maxSegments: number } };
   const result = {
-    guest: os.name, rw, bs, qd, iomem, seconds: Number(secs.toFixed(3)), ops, reads,
+    guest: os.name, rw, bs, qd, disks: nDisks, iomem, seconds: Number(secs.toFixed(3)), ops, reads,
     // Wall-clock start and end (ms since the epoch), so a harness can add up guests over the
     // time they all ran rather than trusting each one's own rate.
     start_ms: performance.timeOrigin + t0, end_ms: performance.timeOrigin + t0 + secs * 1000,

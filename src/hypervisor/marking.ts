@@ -1,10 +1,11 @@
 // Who marks and sweeps a heap in V8's major GC in a host's process: the thread whose heap it is,
 // not the process's helper threads. Imported for its effect by hypervisor.ts, and first by the
-// entry points that load the host later (the CLI's program.ts, bench/xenstore.ts, bin/bench.js),
-// so that it runs at the process's start. `npm test` gives its test processes MARKING_FLAGS on
-// the command line (a preload would run in every vCPU thread too): one that loaded this module
-// with the host, after its other modules, once died in V8's concurrent marker (Check failed:
-// marking_state_.GreyToBlack), the hazard described below.
+// entry points that load the host later (the CLI's program.ts, bin/bench.js, and the benches
+// that run in a process of their own: xenstore, density, shells, support/migrate-host), so that
+// it runs at the process's start. `npm test` gives its test processes MARKING_FLAGS on the
+// command line, in package.json (a preload would run in every vCPU thread too): one that loaded
+// this module with the host, after its other modules, once died in V8's concurrent marker
+// (Check failed: marking_state_.GreyToBlack), the hazard described below.
 import { setFlagsFromString } from 'node:v8';
 import { isMainThread } from 'node:worker_threads';
 

@@ -256,9 +256,7 @@ export class FrontDatapath {
       if (!q) break;
       this.#rr = (this.#rr + 1) % queues.length;
       const chunk = this.#work[0]!;
-      // A flush or discard goes out whole (it carries no pages).
-      const rw = chunk.io.op === BLKIF_OP_READ || chunk.io.op === BLKIF_OP_WRITE;
-      const len = rw ? Math.min(chunk.len, this.#maxBytes) : chunk.len;
+      const len = Math.min(chunk.len, this.#maxBytes); // 0 for a flush or a discard, which go out whole
       if (!this.#issue(q, chunk, len)) {
         if (this.#pages.tableFull && this.#growTable()) break; // kicked again once it has grown
         if (this.inFlight > 0) break; // pages come back with the responses
@@ -421,7 +419,12 @@ export class FrontDatapath {
     if (operation !== s.operation) {
       err = new IoError(`${this.#vdev}: backend answered operation ${operation} to a request of operation ${s.operation}`);
     } else if (status === BLKIF_RSP_OKAY) {
-      if (io.op === BLKIF_OP_READ && !s.direct) copySg(io.bufs, s.offset, s.pages, s.len, false);
+      try {
+        if (io.op === BLKIF_OP_READ && !s.direct) copySg(io.bufs, s.offset, s.pages, s.len, false);
+      } catch (e) {
+        // The guest detached its buffer meanwhile: its I/O fails, the ring goes on.
+        err = new IoError(`${this.#vdev}: the read's data could not be copied to its buffer: ${(e as Error).message}`);
+      }
     } else {
       const unsupported = status === BLKIF_RSP_EOPNOTSUPP;
       err = new IoError(`${this.#vdev}: operation ${io.op} at sector ${io.sector} failed: ${unsupported ? 'BLKIF_RSP_EOPNOTSUPP' : 'BLKIF_RSP_ERROR'}`, unsupported);

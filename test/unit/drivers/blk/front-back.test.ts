@@ -140,7 +140,9 @@ class PartsDisk extends GatedDisk {
     return this.#release !== null;
   }
   release(): void {
-    this.#release?.();
+    const r = this.#release;
+    this.#release = null;
+    r?.();
   }
   override async write(sector: number, bufs: readonly Uint8Array[]): Promise<void> {
     if (sector === this.holdAt) await new Promise<void>((r) => (this.#release = r));
@@ -190,6 +192,22 @@ test('an I/O cut into several requests settles once all of them are answered, an
   assert.equal(settled, false, 'not settled while its first part is in flight');
   disk.release();
   await assert.rejects(within(failing, 'the failing write'), IoError);
+});
+
+test('a read whose buffer the guest detached while it was in flight fails alone; the ring goes on', async (t) => {
+  const gated = new GatedDisk(new RamDisk(MiB));
+  const { f } = await connected(t, gated);
+  await f.write(0, pattern(0, 8, 2));
+  gated.shut();
+  const buf = new Uint8Array(4096); // ordinary memory: answered through a bounce page, then copied
+  const read = f.read(0, buf);
+  while (gated.started < 2) await new Promise((r) => setTimeout(r, 1));
+  structuredClone(buf.buffer, { transfer: [buf.buffer] });
+  gated.open();
+  await assert.rejects(within(read, 'the read'), IoError);
+  const again = new Uint8Array(4096);
+  await within(f.read(0, again), 'the next read');
+  assert.deepEqual(again, pattern(0, 8, 2));
 });
 
 test('a read-only disk says so and refuses writes', async (t) => {
