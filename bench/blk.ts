@@ -28,6 +28,7 @@ import { bucketOf, percentileOf } from '../src/guest/histogram.js';
 import { RamDisk } from '../src/storage/ram.js';
 import { SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING } from '../src/abi/event_channel.js';
 import { deferredEvents, UPCALL_WORD } from '../src/hypervisor/evtchn.js';
+import { fifoPortState } from '../src/hypervisor/evtchn-fifo-dump.js';
 import { eventWord, fifoActive } from '../src/hypervisor/evtchn-fifo.js';
 import type { DomainView } from '../src/hypervisor/memory.js';
 import { dom0Blkback } from '../src/toolstack/devices.js';
@@ -236,7 +237,10 @@ async function overstay(host: Host, domid: number, atGo: Progress | undefined): 
   const dom0 = host.hv.domains().find((x) => x.domid === 0);
   const backend = dom0 && b?.rings.map((r) => bits(dom0.view, r.port));
   const deferredInDom0 = dom0 && deferredEvents(dom0.view);
-  return `${verdict}: ${JSON.stringify({ atGo, now, since, frontend, backend, deferredInDom0, rings: b?.rings })}`;
+  // dom0's FIFO queue of each backend port: READY, HEAD, the hypervisor's tail and lock, its
+  // loop's walk, and the chains from there and from the port, so a lost event says which side lost it.
+  const dom0Fifo = dom0 && fifoActive(dom0.view) ? b?.rings.map((r) => fifoPortState(dom0.view, r.port, (q) => host.loop.fifoWalkAt(q))) : undefined;
+  return `${verdict}: ${JSON.stringify({ atGo, now, since, frontend, backend, deferredInDom0, rings: b?.rings, dom0Fifo })}`;
 }
 
 /** The host's log (pCPU threads, blkback, vCPU deaths), in a file named when the bench starts. */

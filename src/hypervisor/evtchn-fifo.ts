@@ -164,6 +164,12 @@ export function fifoSetPending(d: DomainView, port: number, wait = true): boolea
   return (Atomics.or(m, controlWord(d) + (EVTCHN_FIFO_CB_READY >> 2), bit) & bit) === 0;
 }
 
+/** The queue a port's next event goes to (its priority) and the one it was last linked on. */
+export function fifoPortQueues(d: DomainView, port: number): { priority: number; lastQueue: number } {
+  const f = Atomics.load(d.ctl, portBase(d, port) + EV_FIFO);
+  return { priority: f & PRIO_MASK, lastQueue: (f >> LASTQ_SHIFT) & PRIO_MASK };
+}
+
 function setLastQueue(c: Int32Array, ev: number, q: number): void {
   for (;;) {
     const f = Atomics.load(c, ev);

@@ -42,6 +42,11 @@ export class FifoQueues {
     this.#pages.pop();
   }
 
+  /** Where queue `q`'s walk is (0: at its tail, the next event starts at the control block's head): for a stall's diagnosis. */
+  walkAt(q: number): number {
+    return this.#head[q] ?? 0;
+  }
+
   #word(port: number): number {
     if (port <= 0 || port >= this.covered) return -1;
     return this.#pages[Math.floor(port / EVENT_WORDS_PER_PAGE)]! * EVENT_WORDS_PER_PAGE + (port % EVENT_WORDS_PER_PAGE);

@@ -150,6 +150,11 @@ export class UpcallLoop {
     return this.#fifo?.covered ?? null;
   }
 
+  /** Under the FIFO ABI, where the walk of priority `q`'s queue is (FifoQueues.walkAt); null under the 2-level ABI. */
+  fifoWalkAt(q: number): number | null {
+    return this.#fifo?.walkAt(q) ?? null;
+  }
+
   #expandTo(port: number): Promise<void> {
     const fifo = this.#fifo!;
     const hc = this.#hc!;

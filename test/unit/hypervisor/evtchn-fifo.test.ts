@@ -10,6 +10,7 @@ import {
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { directChannel } from '../../../src/hypervisor/control.js';
 import { doorbellBytes, takeRung } from '../../../src/hypervisor/doorbell.js';
+import { fifoChain, fifoPortState } from '../../../src/hypervisor/evtchn-fifo-dump.js';
 import { BUSY, fifoSetPending, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
 import { DEFERRED_RETRY_MAX_MS, UPCALL_WORD, deferredEvents, deferredRetryMs, retryTimerThrough } from '../../../src/hypervisor/evtchn.js';
 import { CB_FIFO_QUEUE_LOCK, EV_FIFO, portBase } from '../../../src/hypervisor/layout.js';
@@ -417,4 +418,39 @@ test("a send that locks two queues and finds the second's lock poisoned fails ho
   assert.throws(() => fifoSetPending(d.domain.view, p, true), { name: 'LockError', state: 'not-recoverable' });
   assert.equal(Atomics.load(c, CB_FIFO_QUEUE_LOCK + 3), 0, "queue 3's lock was let go");
   resetLock(c, CB_FIFO_QUEUE_LOCK + 7);
+});
+
+test("a stalled event's dump: its queue's READY, HEAD, tail and lock, the consumer's walk, and whether the walk reaches the port", async (t) => {
+  const h = harness(t);
+  const d = await fifoDomain(h);
+  const ports = [await d.port(), await d.port(), await d.port()];
+  d.drain();
+  d.upcall();
+  const [a, b, c] = ports.map(([, p]) => p) as [number, number, number];
+  const view = d.domain.view;
+  const walkAt = (q: number): number => d.queues.walkAt(q);
+  h.dom0.evtchnSend(ports[0]![0]);
+  h.dom0.evtchnSend(ports[1]![0]);
+  const q = EVTCHN_FIFO_PRIORITY_DEFAULT;
+  let s = fifoPortState(view, b, walkAt);
+  assert.deepEqual([s.priority, s.lastQueue, s.word], [q, q, `0x${((PENDING | LINKED) >>> 0).toString(16)}`]);
+  assert.equal(s.queues.length, 1);
+  assert.deepEqual({ ...s.queues[0]!, chain: s.queues[0]!.chain.map((l) => l.port) }, {
+    q, ready: true, head: a, tail: b, lock: 0, walk: 0, chain: [a, b], reachesPort: true, reachesTail: true,
+  });
+  // A drain stopped by its budget after one event: the walk is at b, and starts there.
+  assert.deepEqual(d.queues.drain(1, () => {}) ? 'all' : 'left', 'left');
+  s = fifoPortState(view, b, walkAt);
+  assert.deepEqual([s.queues[0]!.walk, s.queues[0]!.chain.map((l) => l.port)], [b, [b]]);
+  // A LINKED word nothing links to (a lost link): neither the walk nor the head reaches it.
+  d.setWord(c, PENDING | LINKED | a);
+  s = fifoPortState(view, c);
+  assert.equal(s.queues[0]!.walk, null, 'no consumer on this thread');
+  assert.equal(s.queues[0]!.reachesPort, false);
+  assert.deepEqual(s.fromPort.map((l) => l.port), [c, a], 'the chain from the port follows its LINK');
+  // A chain that loops is followed once round, a port outside the array ends it.
+  d.setWord(a, LINKED | c);
+  assert.deepEqual(fifoChain(view, c).map((l) => l.port), [c, a]);
+  d.setWord(a, LINKED | 5000);
+  assert.deepEqual(fifoChain(view, a).at(-1), { port: 5000, word: 'no page' });
 });
