@@ -76,12 +76,12 @@ export class Rig extends DriverRig {
 }
 
 /** A rig whose one guest has connected blkfront to `disk` under `spec`; the rig closes after the test. */
-export async function connected(t: TestContext, disk: Disk, spec = 'vdev=xvda, target=/test/a') {
+export async function connected(t: TestContext, disk: Disk, spec = 'vdev=xvda, target=/test/a', opts: BlkfrontOptions = {}) {
   const rig = new Rig();
   t.after(() => rig.close());
   const g = rig.guest();
   await rig.attach(g, spec, disk);
-  const f = await within(rig.front(g), 'connect');
+  const f = await within(rig.front(g, 51712, opts), 'connect');
   return { rig, g, f };
 }
 

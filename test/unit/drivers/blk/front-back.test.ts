@@ -158,12 +158,8 @@ class PartsDisk extends GatedDisk {
 // An I/O larger than a request (11 pages without indirect descriptors) goes out as several; it
 // settles only once every one of them is answered, and fails once if one fails.
 test('an I/O cut into several requests settles once all of them are answered, and fails once with the part that failed', async (t) => {
-  const rig = new Rig();
-  t.after(() => rig.close());
-  const g = rig.guest();
   const disk = new PartsDisk(new RamDisk(MiB));
-  await rig.attach(g, 'vdev=xvda, target=/test/a', disk);
-  const f = await within(rig.front(g, 51712, { maxIndirectSegments: 0 }), 'connect');
+  const { f } = await connected(t, disk, undefined, { maxIndirectSegments: 0 });
   assert.equal(f.negotiated?.maxSegments, 11);
   const second = 11 * 8; // the second request's first sector
   // A read after an answered part has been answered itself: the frontend has seen the part's answer.

@@ -78,12 +78,8 @@ test('a backend restart that offers smaller requests: an I/O in flight is cut ag
 });
 
 test('a backend restarted without indirect requests takes back its predecessor\'s offer of them', async (t) => {
-  const rig = new Rig();
-  t.after(() => rig.close());
-  const g = rig.guest();
   const gated = new GatedDisk(new RamDisk(MiB));
-  await rig.attach(g, 'vdev=xvda, target=/test/a', gated);
-  const f = await within(rig.front(g), 'connect');
+  const { rig, g, f } = await connected(t, gated);
   assert.equal(f.negotiated?.maxSegments, 256);
   const fresh = await rig.restartBackend(g, gated, { maxIndirectSegments: 0 });
   t.after(() => fresh.close());
