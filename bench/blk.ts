@@ -65,6 +65,12 @@ interface Point {
    */
   cpu_us_per_io?: number; dom0_us_per_io?: number; pcpus_us_per_io?: number;
   /**
+   * Per 1,000 I/Os: dom0's and the pCPUs' times on a CPU (schedstat's slices: each wake-up, each
+   * return after a preemption), and the turns the pCPUs gave domains. Fewer I/Os per turn or
+   * per wake-up means the fixed cost of each is spread over fewer I/Os.
+   */
+  dom0_slices_per_kio?: number; pcpus_slices_per_kio?: number; pcpus_turns_per_kio?: number;
+  /**
    * The ramp's own figure, which the measure leaves out (fio's ramp_time): the guests' ramp I/Os
    * over the span from the first one's ramp start to the last one's ramp end (the JIT warming
    * up, while later guests are still being created); the seconds each guest ramped.
@@ -72,40 +78,48 @@ interface Point {
   ramp_iops?: number; ramp_s?: number;
 }
 
-/** Microseconds of CPU a thread of this process has run (its schedstat); NaN off Linux. */
-function threadCpuUs(tid: number): number {
+/** Microseconds of CPU a thread of this process has run, and its times on a CPU (its schedstat); NaN off Linux. */
+function threadSched(tid: number): { us: number; slices: number } {
   try {
-    return Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+    const f = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ');
+    return { us: Number(f[0]) / 1000, slices: Number(f[2]) };
   } catch {
-    return NaN;
+    return { us: NaN, slices: NaN };
   }
 }
 
+type Counter = 'all' | 'dom0' | 'pcpus' | 'dom0Slices' | 'pcpusSlices' | 'turns';
+
 /**
- * The process's CPU time, dom0's thread's and that of `pcpus` (a shared pool's threads), sampled
- * every 50 ms while guests run, so the CPU of the span the guests measured can be read off
- * afterwards.
+ * The process's CPU time, dom0's thread's and that of `pcpus` (a shared pool's threads), their
+ * times on a CPU and the pool's turns, sampled every 50 ms while guests run, so the figures of
+ * the span the guests measured can be read off afterwards.
  */
 class CpuSampler {
-  readonly #samples: { t: number; all: number; dom0: number; pcpus: number }[] = [];
+  readonly #samples: ({ t: number } & Record<Counter, number>)[] = [];
   readonly #timer: NodeJS.Timeout;
-  constructor(readonly pcpus: readonly number[]) {
+  constructor(readonly pcpus: readonly number[], readonly turns: () => number = () => NaN) {
     this.#take();
     this.#timer = setInterval(() => this.#take(), 50);
   }
 
   #take(): void {
     const u = process.cpuUsage();
-    let pcpus = 0;
-    for (const tid of this.pcpus) pcpus += threadCpuUs(tid);
-    this.#samples.push({ t: performance.timeOrigin + performance.now(), all: u.user + u.system, dom0: threadCpuUs(process.pid), pcpus });
+    let pcpus = 0, pcpusSlices = 0;
+    for (const tid of this.pcpus) {
+      const s = threadSched(tid);
+      pcpus += s.us;
+      pcpusSlices += s.slices;
+    }
+    const dom0 = threadSched(process.pid);
+    this.#samples.push({ t: performance.timeOrigin + performance.now(), all: u.user + u.system, dom0: dom0.us, pcpus, dom0Slices: dom0.slices, pcpusSlices, turns: this.turns() });
   }
 
-  /** Microseconds of CPU between wall-clock ms `from` and `to` (interpolated between samples). */
-  between(from: number, to: number): { all: number; dom0: number; pcpus: number } {
+  /** Each counter's growth between wall-clock ms `from` and `to` (interpolated between samples). */
+  between(from: number, to: number): Record<Counter, number> {
     clearInterval(this.#timer);
     this.#take();
-    const at = (t: number, k: 'all' | 'dom0' | 'pcpus') => {
+    const at = (t: number, k: Counter) => {
       const s = this.#samples;
       const i = s.findIndex((x) => x.t >= t);
       // Past the last sample (a guest's clock a little ahead of dom0's: each thread's wall clock
@@ -115,9 +129,16 @@ class CpuSampler {
       const a = s[i - 1]!, b = s[i]!;
       return a[k] + ((b[k] - a[k]) * (t - a.t)) / (b.t - a.t);
     };
-    const span = (k: 'all' | 'dom0' | 'pcpus') => at(to, k) - at(from, k);
-    return { all: span('all'), dom0: span('dom0'), pcpus: span('pcpus') };
+    const span = (k: Counter) => at(to, k) - at(from, k);
+    return { all: span('all'), dom0: span('dom0'), pcpus: span('pcpus'), dom0Slices: span('dom0Slices'), pcpusSlices: span('pcpusSlices'), turns: span('turns') };
   }
+}
+
+/** A point's slices and turns per 1,000 I/Os, for the progress lines. */
+function perKio(p: Point): string {
+  const f = (label: string, v: number | undefined) => (v === undefined ? '' : `, ${label} ${v.toFixed(1)}`);
+  const s = f('dom0 slices', p.dom0_slices_per_kio) + f('pCPU slices', p.pcpus_slices_per_kio) + f('turns', p.pcpus_turns_per_kio);
+  return s && ` (per 1,000 I/Os${s.slice(1)})`;
 }
 
 /** A shared pool's pCPU threads, by thread id (the threads that its creation started). */
@@ -280,7 +301,8 @@ async function run(host: Host, guests: number, extra: string, backend?: string, 
     await Promise.all(domids.map(ready));
     const atGo = new Map<number, Progress>();
     if (!backend) for (const d of domids) atGo.set(d, await progressOf(host, d));
-    const cpu = new CpuSampler(pool ? poolThreads.get(pool) ?? [] : []);
+    const cpupool = pool === undefined ? undefined : host.cpupools.get(pool);
+    const cpu = new CpuSampler(pool ? poolThreads.get(pool) ?? [] : [], cpupool && (() => cpupool.turns()));
     await Promise.all(domids.map((d) => host.xs.write(node(d, 'go'), '1')));
     const results = await Promise.all(domids.map(async (d) => {
       const r = await host.xs.wait(node(d, 'result'), (v) => v !== undefined, { timeout: 60_000 + opts.runtime * 4000 * Math.max(1, (guests * disks) / 8) })
@@ -304,6 +326,9 @@ async function run(host: Host, guests: number, extra: string, backend?: string, 
       p50_us: percentileOf(hist, 50), p99_us: percentileOf(hist, 99),
       cpu_us_per_io: used.all / ops, ...(Number.isFinite(used.dom0) && { dom0_us_per_io: used.dom0 / ops }),
       ...(pool && Number.isFinite(used.pcpus) && used.pcpus > 0 && { pcpus_us_per_io: used.pcpus / ops }),
+      ...(Number.isFinite(used.dom0Slices) && { dom0_slices_per_kio: (used.dom0Slices * 1000) / ops }),
+      ...(pool && Number.isFinite(used.pcpusSlices) && used.pcpusSlices > 0 && { pcpus_slices_per_kio: (used.pcpusSlices * 1000) / ops }),
+      ...(Number.isFinite(used.turns) && { pcpus_turns_per_kio: (used.turns * 1000) / ops }),
       ...(rampOps > 0 && { ramp_iops: rampOps / rampSecs, ramp_s: rampSeconds(guests * disks) }),
     };
   } finally {
@@ -366,7 +391,7 @@ if (opts.pools) {
       rows[row]!.push(p);
       const pcpus = p.pcpus_us_per_io === undefined ? '' : `, pCPUs ${p.pcpus_us_per_io.toFixed(2)}`;
       const ramp = p.ramp_iops === undefined ? '' : ` (ramp of ${p.ramp_s} s: ${Math.round(p.ramp_iops)} IOPS)`;
-      console.error(`${row}, ${n} guests: ${Math.round(p.iops)} IOPS${ramp}, p50 ${p.p50_us} us, CPU ${p.cpu_us_per_io?.toFixed(2)} us/IO (dom0 ${p.dom0_us_per_io?.toFixed(2)}${pcpus}), load ${loadavg()[0].toFixed(1)}`);
+      console.error(`${row}, ${n} guests: ${Math.round(p.iops)} IOPS${ramp}, p50 ${p.p50_us} us, CPU ${p.cpu_us_per_io?.toFixed(2)} us/IO (dom0 ${p.dom0_us_per_io?.toFixed(2)}${pcpus})${perKio(p)}, load ${loadavg()[0].toFixed(1)}`);
     }
   }
   /**
@@ -381,7 +406,7 @@ if (opts.pools) {
       if (!pool) continue;
       const p = await median(8, () => run(host, 8, load, undefined, DISK_BYTES, 32, pool, 4));
       byDomains[row] = p;
-      console.error(`${row}, 8 guests of 4 disks: ${Math.round(p.iops)} IOPS, CPU ${p.cpu_us_per_io?.toFixed(2)} us/IO (dom0 ${p.dom0_us_per_io?.toFixed(2)}, pCPUs ${p.pcpus_us_per_io?.toFixed(2)}), load ${loadavg()[0].toFixed(1)}`);
+      console.error(`${row}, 8 guests of 4 disks: ${Math.round(p.iops)} IOPS, CPU ${p.cpu_us_per_io?.toFixed(2)} us/IO (dom0 ${p.dom0_us_per_io?.toFixed(2)}, pCPUs ${p.pcpus_us_per_io?.toFixed(2)})${perKio(p)}, load ${loadavg()[0].toFixed(1)}`);
     }
   }
   await host.close();
@@ -399,7 +424,7 @@ if (opts.pools) {
     ...(physicalLastOver8 !== undefined && { last_over_8_guests: lastOver8(points), last_over_8_guests_over_physical: lastOver8(points) / physicalLastOver8 }),
     ...(byDomains[row] && {
       guests_8_disks_4_over_8_guests: byDomains[row].iops / points[counts.indexOf(8)]!.iops,
-      last_over_guests_8_disks_4: points[points.length - 1]!.iops / byDomains[row].iops,
+      guests_32_over_guests_8_disks_4: points[counts.indexOf(32)]!.iops / byDomains[row].iops,
     }),
   }]));
   emit({
