@@ -18,6 +18,12 @@ import { waitFor } from '../../support/wait.js';
 
 const T = { timeout: 30_000 };
 
+/** A domain placed in a slot of `pool`'s doorbell, as the builder makes one for a shared pool. */
+function placed(hv: Hypervisor, pool: Cpupool, name: string) {
+  const placement = pool.place();
+  return { placement, d: hv.createDomain({ name, ramFrames: 16, doorbell: placement.doorbell }) };
+}
+
 function image(t: { after(fn: () => void): void }, source: string): URL {
   const dir = mkdtempSync(join(tmpdir(), 'xenode-vcpu-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -96,8 +102,7 @@ test("a domain destroyed while its realm is placed on a shared pCPU: its memory 
   const hv = new Hypervisor();
   const pool = new Cpupool({ name: 'dense', cpus: 1, image: PCPU_IMAGE, realmImage: REALM_IMAGE });
   t.after(() => pool.close());
-  const placement = pool.place();
-  const d = hv.createDomain({ name: 'doomed', ramFrames: 16, doorbell: placement.doorbell });
+  const { placement, d } = placed(hv, pool, 'doomed');
   const bytes = d.view.buffers.memory.byteLength;
   // startVcpu waits for the pCPU thread to be up first: the destroy lands while the start is under way.
   const started = pool.startVcpu(hv, d, placement, null);
@@ -121,10 +126,7 @@ test("a pCPU thread that ends before it is ready: the starts waiting for it fail
   const hv = new Hypervisor();
   const pool = new Cpupool({ name: 'unready', cpus: 1, image: image(t, source), realmImage: REALM_IMAGE });
   t.after(() => pool.close());
-  const create = (name: string) => {
-    const placement = pool.place();
-    return { placement, d: hv.createDomain({ name, ramFrames: 16, doorbell: placement.doorbell }) };
-  };
+  const create = (name: string) => placed(hv, pool, name);
   const early = [create('early-a'), create('early-b')];
   const starts = early.map(({ d, placement }) => pool.startVcpu(hv, d, placement, null));
   for (const [i, { d }] of early.entries()) {
