@@ -142,6 +142,25 @@ export class Domain {
   }
 }
 
+/**
+ * A domain's memory handed to its peers' threads (PeerGrant), and who may still hold it. As Xen
+ * frees a page when its last reference goes, it goes back to the domheap once the lender is
+ * reaped and no holder is left (Hypervisor.#settle).
+ */
+interface Loan {
+  /** Borrowers not reaped yet (a domid is not handed out while its domain is in the table). */
+  readonly borrowers: Set<number>;
+  /**
+   * Reaped domains, the lender among them once it is, whose threads may still run (linger); each
+   * is dropped once it is seen not to, as its domid may then go to a new, unrelated domain.
+   */
+  readonly reaped: Set<number>;
+  /** The lender's memory, from its reap until it is freed. */
+  memory: SharedArrayBuffer | null;
+  /** Reaped holders whose linger's end is awaited: each end settles the loan again. */
+  readonly waiting: Set<number>;
+}
+
 export interface HypervisorEvents {
   /** A domain shut down (any reason) or was destroyed; VIRQ_DOM_EXC is raised too. */
   domainException: [domid: number];
@@ -159,8 +178,10 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   #tornDown = new Set<Domain>();
   /** Pairs of domains that may reach each other's memory, both ways round (a destroy drops its own). */
   #links = new Map<number, Set<number>>();
-  /** Domains whose threads were handed a domain's buffers (PeerGrant), by lender. */
-  #borrowers = new Map<number, Set<number>>();
+  /** Memory lent to peers (PeerGrant), by live lender. */
+  #loans = new Map<number, Loan>();
+  /** The loans each borrower not reaped yet holds, of live lenders and of reaped ones alike. */
+  #held = new Map<number, Set<Loan>>();
   /** Domains a thread may still run with no vCPU attached to stop (linger), each with when the last such thread ends. */
   #lingering = new Map<number, Promise<void>>();
   #nextDomid = 1;
@@ -293,8 +314,7 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
    * A thread may run the domain's vCPU, or its realm, until `until` settles, and a destroy cannot
    * stop it: a vCPU being started (not attached yet), or a reset pCPU thread that overran its
    * bound (cpupool.ts). The domain's memory goes back to the domheap only once every such thread
-   * has ended, and so does what it borrowed from a lender reaped before then, unless another
-   * borrower still runs (#freeMemory).
+   * has ended, and so does memory lent to it, once its lender is reaped too (#settle).
    */
   linger(domid: number, until: Promise<unknown>): void {
     const before = this.#lingering.get(domid);
@@ -453,25 +473,59 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   /**
    * A reaped domain's memory goes back to the heap once no thread may still hold it: its own
    * vCPU was terminated before it could be reaped, and nobody maps its pages any more, but a
-   * peer that was handed the buffer keeps it while it runs (then it is left to the garbage
-   * collector); and a thread that may still run the domain, or a reaped peer (linger), is waited
-   * for, as Xen frees a page when its last reference goes.
+   * peer that was handed the buffer holds it until that peer is reaped too (a driver domain may
+   * outlive its frontend), and a thread that may still run either (linger) until it has ended.
+   * A reaped borrower leaves each loan's borrowers for its reaped holders, which keep it only
+   * while it lingers: its domid may go to a new, unrelated domain after that.
    */
   #freeMemory(d: Domain): void {
-    const borrowers = [...(this.#borrowers.get(d.domid) ?? [])];
-    this.#borrowers.delete(d.domid);
-    const memory = d.view.buffers.memory;
-    // Looked up again each time one ends: a start that failed may have left a reset thread
-    // lingering. Borrowers are known by domid, which is not handed out while it lingers
-    // (#allocDomid); one reused since is taken for the borrower, so the memory waits for it or
-    // goes to the garbage collector, never back early.
-    const free = (): void => {
-      if (borrowers.some((b) => this.#domains.has(b))) return;
-      const until = [d.domid, ...borrowers].map((id) => this.#lingering.get(id)).find((p) => p !== undefined);
-      if (until) void until.then(free);
-      else this.heap.free(memory);
-    };
-    free();
+    for (const loan of this.#held.get(d.domid) ?? []) {
+      loan.borrowers.delete(d.domid);
+      loan.reaped.add(d.domid);
+      this.#settle(loan);
+    }
+    this.#held.delete(d.domid);
+    const loan = this.#loanOf(d.domid);
+    this.#loans.delete(d.domid);
+    loan.reaped.add(d.domid);
+    loan.memory = d.view.buffers.memory;
+    this.#settle(loan);
+  }
+
+  /**
+   * Drop the loan's reaped holders that no longer linger, wait for each that does, and free the
+   * memory once the lender is reaped and no holder is left; a borrower's reap settles it again.
+   * A linger is looked up again when it ends: a start that failed may have left a reset thread
+   * lingering. A reaped domain's domid is not handed out while it lingers (#allocDomid), so until
+   * it is dropped here, as soon as its linger ends, it stands for that domain alone.
+   */
+  #settle(loan: Loan): void {
+    let lingers = false;
+    for (const id of loan.reaped) {
+      const end = this.#lingering.get(id);
+      if (!end) {
+        loan.reaped.delete(id);
+        continue;
+      }
+      lingers = true;
+      if (loan.waiting.has(id)) continue;
+      loan.waiting.add(id);
+      void end.then(() => {
+        loan.waiting.delete(id);
+        this.#settle(loan);
+      });
+    }
+    if (!lingers && loan.memory && loan.borrowers.size === 0) {
+      this.heap.free(loan.memory);
+      loan.memory = null;
+    }
+  }
+
+  /** A live lender's loan, made on its first. */
+  #loanOf(lender: number): Loan {
+    let loan = this.#loans.get(lender);
+    if (!loan) this.#loans.set(lender, (loan = { borrowers: new Set(), reaped: new Set(), memory: null, waiting: new Set() }));
+    return loan;
   }
 
   #live(domid: number): Domain {
@@ -553,9 +607,11 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     const grantPeer = (me: Domain, peer: Domain): PeerGrant => {
       // dom0 runs here and reaches peers through the domain table, never by a kept buffer.
       if (me.domid !== 0) {
-        let set = this.#borrowers.get(peer.domid);
-        if (!set) this.#borrowers.set(peer.domid, (set = new Set()));
-        set.add(me.domid);
+        const loan = this.#loanOf(peer.domid);
+        loan.borrowers.add(me.domid);
+        let held = this.#held.get(me.domid);
+        if (!held) this.#held.set(me.domid, (held = new Set()));
+        held.add(loan);
       }
       let maptrack: SharedArrayBuffer | undefined;
       if (!me.maptrack) {

@@ -1,11 +1,12 @@
 // Domains: creation, pause, shutdown, destruction (and the dying state while a backend still
-// maps the domain's pages), xl's state letters, and the memory quota.
+// maps the domain's pages), xl's state letters, the memory quota, and when memory lent to peers
+// goes back to the domheap.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EVTCHNSTAT_closed, EVTCHNSTAT_unbound, VIRQ_TIMER } from '../../../src/abi/event_channel.js';
 import { GNTST_bad_domain, GTF_permit_access } from '../../../src/abi/grant_table.js';
 import { DOMID_FIRST_RESERVED, SHUTDOWN_REASONS } from '../../../src/abi/xen.js';
-import { Hypervisor } from '../../../src/hypervisor/hypervisor.js';
+import { Hypervisor, type Domain } from '../../../src/hypervisor/hypervisor.js';
 import { firstRamPfn, PFN_SHARED_INFO } from '../../../src/hypervisor/layout.js';
 import { grantFlags, gntst, harness, ramPage, xen } from '../../support/hypervisor.js';
 
@@ -252,4 +253,84 @@ test('a domid is not handed out again while a thread may still run as it; it is 
   end();
   await new Promise((r) => setImmediate(r));
   assert.equal((await turn()).has(domid), true, 'handed out once it has ended');
+});
+
+// Memory a domain lent to a peer (its buffers handed to the peer's thread, PeerGrant) goes back to
+// the domheap once nothing holds it any more, as Xen frees a page when its last reference goes:
+// the lender reaped, and each borrower reaped with no thread left that may still run it (linger).
+const tinyPeer = { maxEvtchns: 1, maxGrantFrames: 1 };
+
+/** A lender (2 frames) whose buffers each of its borrowers (1 frame) was handed by binding to it. */
+function lent(nBorrowers = 1) {
+  const hv = new Hypervisor();
+  const lender = hv.createDomain({ name: 'lender', ramFrames: 2, ...tinyPeer, maxEvtchns: nBorrowers });
+  const borrowers = Array.from({ length: nBorrowers }, () => {
+    const b = hv.createDomain({ name: 'borrower', ramFrames: 1, ...tinyPeer });
+    const offered = hv.controlPlane(lender.domid).allocUnbound(lender.domid, b.domid);
+    assert.ok(hv.controlPlane(b.domid).bindInterdomain(lender.domid, offered).peer, "the borrower was handed the lender's buffers");
+    return b;
+  });
+  const bytes = (d: Domain) => d.view.buffers.memory.byteLength;
+  return { hv, lender, borrower: borrowers[0]!, borrowers, bytes, freeBytes: () => hv.heap.stats().freeBytes };
+}
+
+/** A new domain given a reaped domain's domid: it comes round again within a turn of the id space. */
+async function reuse(hv: Hypervisor, domid: number): Promise<Domain> {
+  for (let i = 1; i < DOMID_FIRST_RESERVED; i++) {
+    const d = hv.createDomain({ name: 'unrelated', ramFrames: 1, ...tinyPeer });
+    if (d.domid === domid) return d;
+    await hv.destroyDomain(d.domid);
+  }
+  assert.fail(`d${domid} was not handed out again`);
+}
+
+/** A thread that may run the domain until the returned function is called (Hypervisor.linger). */
+function lingering(hv: Hypervisor, d: Domain): () => void {
+  let end!: () => void;
+  hv.linger(d.domid, new Promise<void>((resolve) => (end = resolve)));
+  return end;
+}
+
+test("a lender reaped while its borrower lives (a driver domain outliving its frontend): its memory goes back to the domheap once the borrower is reaped", async () => {
+  const { hv, lender, borrower, bytes, freeBytes } = lent();
+  await hv.destroyDomain(lender.domid);
+  assert.equal(hv.findDomain(lender.domid), undefined, 'the lender was reaped');
+  assert.equal(freeBytes(), 0, "the lender's memory is not in the domheap while the borrower lives");
+  await hv.destroyDomain(borrower.domid);
+  assert.equal(freeBytes(), bytes(lender) + bytes(borrower), "the lender's memory is once the borrower is reaped, as is the borrower's");
+});
+
+test("a lender reaped while its borrower lives, and a thread may still run the borrower after its reap: the lender's memory goes back once that thread has ended", async () => {
+  const { hv, lender, borrower, bytes, freeBytes } = lent();
+  const end = lingering(hv, borrower);
+  await hv.destroyDomain(lender.domid);
+  await hv.destroyDomain(borrower.domid);
+  assert.equal(hv.findDomain(borrower.domid), undefined, 'the borrower was reaped');
+  assert.equal(freeBytes(), 0, 'neither memory is in the domheap while a thread may still run the borrower');
+  end();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(freeBytes(), bytes(lender) + bytes(borrower), 'both are once it has ended');
+});
+
+test("a borrower reaped no longer holds its lender's memory: a new domain given its domid does not keep the lender's from the domheap", async () => {
+  const { hv, lender, borrower, bytes, freeBytes } = lent();
+  await hv.destroyDomain(borrower.domid);
+  await reuse(hv, borrower.domid); // and it lives on
+  const before = freeBytes();
+  await hv.destroyDomain(lender.domid);
+  assert.equal(freeBytes(), before + bytes(lender), "the lender's memory goes back to the domheap at its reap");
+});
+
+test("a reaped borrower holds its lender's memory only until the thread that may still run it has ended, even while another's runs: a new domain given its domid does not keep the memory", async () => {
+  const { hv, lender, borrowers: [first, second], bytes, freeBytes } = lent(2);
+  const [endFirst, endSecond] = [lingering(hv, first!), lingering(hv, second!)];
+  for (const d of [lender, first!, second!]) await hv.destroyDomain(d.domid);
+  endSecond();
+  await new Promise((r) => setImmediate(r));
+  // The new domain is being started: a thread may run as it (a linger under the second's domid).
+  lingering(hv, await reuse(hv, second!.domid));
+  const before = freeBytes();
+  endFirst();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(freeBytes(), before + bytes(lender) + bytes(first!), "the lender's memory goes back with the first borrower's once its thread has ended");
 });
