@@ -145,19 +145,19 @@ export class Domain {
 /**
  * A domain's memory handed to its peers' threads (PeerGrant), and who may still hold it. As Xen
  * frees a page when its last reference goes, it goes back to the domheap once the lender is
- * reaped and no holder is left (Hypervisor.#settle).
+ * reaped and no holder is left (Hypervisor.#putLoan, after Xen's put_page).
  */
 interface Loan {
   /** Borrowers not reaped yet (a domid is not handed out while its domain is in the table). */
   readonly borrowers: Set<number>;
   /**
-   * Reaped domains, the lender among them once it is, whose threads may still run (linger); each
+   * Reaped holders, the lender among them once it is, whose threads may still run (linger); each
    * is dropped once it is seen not to, as its domid may then go to a new, unrelated domain.
    */
-  readonly reaped: Set<number>;
+  readonly lingering: Set<number>;
   /** The lender's memory, from its reap until it is freed. */
   memory: SharedArrayBuffer | null;
-  /** Reaped holders whose linger's end is awaited: each end settles the loan again. */
+  /** Reaped holders whose linger's end is awaited: each end puts the loan again. */
   readonly waiting: Set<number>;
 }
 
@@ -314,7 +314,7 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
    * A thread may run the domain's vCPU, or its realm, until `until` settles, and a destroy cannot
    * stop it: a vCPU being started (not attached yet), or a reset pCPU thread that overran its
    * bound (cpupool.ts). The domain's memory goes back to the domheap only once every such thread
-   * has ended, and so does memory lent to it, once its lender is reaped too (#settle).
+   * has ended, and so does memory lent to it, once its lender is reaped too (#putLoan).
    */
   linger(domid: number, until: Promise<unknown>): void {
     const before = this.#lingering.get(domid);
@@ -475,36 +475,36 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
    * vCPU was terminated before it could be reaped, and nobody maps its pages any more, but a
    * peer that was handed the buffer holds it until that peer is reaped too (a driver domain may
    * outlive its frontend), and a thread that may still run either (linger) until it has ended.
-   * A reaped borrower leaves each loan's borrowers for its reaped holders, which keep it only
+   * A reaped borrower leaves each loan's borrowers for its lingering holders, which keep it only
    * while it lingers: its domid may go to a new, unrelated domain after that.
    */
   #freeMemory(d: Domain): void {
     for (const loan of this.#held.get(d.domid) ?? []) {
       loan.borrowers.delete(d.domid);
-      loan.reaped.add(d.domid);
-      this.#settle(loan);
+      loan.lingering.add(d.domid);
+      this.#putLoan(loan);
     }
     this.#held.delete(d.domid);
     const loan = this.#loanOf(d.domid);
     this.#loans.delete(d.domid);
-    loan.reaped.add(d.domid);
+    loan.lingering.add(d.domid);
     loan.memory = d.view.buffers.memory;
-    this.#settle(loan);
+    this.#putLoan(loan);
   }
 
   /**
    * Drop the loan's reaped holders that no longer linger, wait for each that does, and free the
-   * memory once the lender is reaped and no holder is left; a borrower's reap settles it again.
+   * memory once the lender is reaped and no holder is left; a borrower's reap puts it again.
    * A linger is looked up again when it ends: a start that failed may have left a reset thread
    * lingering. A reaped domain's domid is not handed out while it lingers (#allocDomid), so until
    * it is dropped here, as soon as its linger ends, it stands for that domain alone.
    */
-  #settle(loan: Loan): void {
+  #putLoan(loan: Loan): void {
     let lingers = false;
-    for (const id of loan.reaped) {
+    for (const id of loan.lingering) {
       const end = this.#lingering.get(id);
       if (!end) {
-        loan.reaped.delete(id);
+        loan.lingering.delete(id);
         continue;
       }
       lingers = true;
@@ -512,7 +512,7 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
       loan.waiting.add(id);
       void end.then(() => {
         loan.waiting.delete(id);
-        this.#settle(loan);
+        this.#putLoan(loan);
       });
     }
     if (!lingers && loan.memory && loan.borrowers.size === 0) {
@@ -524,7 +524,7 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   /** A live lender's loan, made on its first. */
   #loanOf(lender: number): Loan {
     let loan = this.#loans.get(lender);
-    if (!loan) this.#loans.set(lender, (loan = { borrowers: new Set(), reaped: new Set(), memory: null, waiting: new Set() }));
+    if (!loan) this.#loans.set(lender, (loan = { borrowers: new Set(), lingering: new Set(), memory: null, waiting: new Set() }));
     return loan;
   }
 
