@@ -161,6 +161,10 @@ interface Loan {
   readonly waiting: Set<number>;
 }
 
+function newLoan(): Loan {
+  return { borrowers: new Set(), lingering: new Set(), memory: null, waiting: new Set() };
+}
+
 export interface HypervisorEvents {
   /** A domain shut down (any reason) or was destroyed; VIRQ_DOM_EXC is raised too. */
   domainException: [domid: number];
@@ -485,10 +489,17 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
       this.#putLoan(loan);
     }
     this.#held.delete(d.domid);
-    const loan = this.#loanOf(d.domid);
+    const memory = d.view.buffers.memory;
+    const lent = this.#loans.get(d.domid);
     this.#loans.delete(d.domid);
+    // Lent to nobody and run by no thread: no loan to keep (most domains).
+    if (!lent && !this.#lingering.has(d.domid)) {
+      this.heap.free(memory);
+      return;
+    }
+    const loan = lent ?? newLoan();
     loan.lingering.add(d.domid);
-    loan.memory = d.view.buffers.memory;
+    loan.memory = memory;
     this.#putLoan(loan);
   }
 
@@ -524,7 +535,7 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   /** A live lender's loan, made on its first. */
   #loanOf(lender: number): Loan {
     let loan = this.#loans.get(lender);
-    if (!loan) this.#loans.set(lender, (loan = { borrowers: new Set(), lingering: new Set(), memory: null, waiting: new Set() }));
+    if (!loan) this.#loans.set(lender, (loan = newLoan()));
     return loan;
   }
 
