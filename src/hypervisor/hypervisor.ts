@@ -157,12 +157,10 @@ interface Loan {
   readonly lingering: Set<number>;
   /** The lender's memory, from its reap until it is freed. */
   memory: SharedArrayBuffer | null;
-  /** Reaped holders whose linger's end is awaited: each end puts the loan again. */
-  readonly waiting: Set<number>;
 }
 
 function newLoan(): Loan {
-  return { borrowers: new Set(), lingering: new Set(), memory: null, waiting: new Set() };
+  return { borrowers: new Set(), lingering: new Set(), memory: null };
 }
 
 export interface HypervisorEvents {
@@ -188,6 +186,8 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   #held = new Map<number, Set<Loan>>();
   /** Domains a thread may still run with no vCPU attached to stop (linger), each with when the last such thread ends. */
   #lingering = new Map<number, Promise<void>>();
+  /** The loans each lingering reaped holder keeps, by its domid: put again once its linger ends (#lingerEnded). */
+  #awaiting = new Map<number, Set<Loan>>();
   #nextDomid = 1;
   /** Guest memory of reaped domains, for the next domains of the same size. */
   readonly heap: DomHeap;
@@ -324,7 +324,9 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     const before = this.#lingering.get(domid);
     const settled = until.then(() => {}, () => {});
     const end: Promise<void> = (before ? Promise.all([before, settled]) : settled).then(() => {
-      if (this.#lingering.get(domid) === end) this.#lingering.delete(domid);
+      if (this.#lingering.get(domid) !== end) return;
+      this.#lingering.delete(domid);
+      this.#lingerEnded(domid);
     });
     this.#lingering.set(domid, end);
   }
@@ -506,30 +508,33 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   /**
    * Drop the loan's reaped holders that no longer linger, wait for each that does, and free the
    * memory once the lender is reaped and no holder is left; a borrower's reap puts it again.
-   * A linger is looked up again when it ends: a start that failed may have left a reset thread
-   * lingering. A reaped domain's domid is not handed out while it lingers (#allocDomid), so until
-   * it is dropped here, as soon as its linger ends, it stands for that domain alone.
+   * A reaped domain's domid is not handed out while it lingers (#allocDomid), and its linger's end
+   * puts the loan at once (#lingerEnded), before that domid can go to a new, unrelated domain: so
+   * until it is dropped here it stands for that domain alone.
    */
   #putLoan(loan: Loan): void {
     let lingers = false;
     for (const id of loan.lingering) {
-      const end = this.#lingering.get(id);
-      if (!end) {
+      if (!this.#lingering.has(id)) {
         loan.lingering.delete(id);
         continue;
       }
       lingers = true;
-      if (loan.waiting.has(id)) continue;
-      loan.waiting.add(id);
-      void end.then(() => {
-        loan.waiting.delete(id);
-        this.#putLoan(loan);
-      });
+      let loans = this.#awaiting.get(id);
+      if (!loans) this.#awaiting.set(id, (loans = new Set()));
+      loans.add(loan);
     }
     if (!lingers && loan.memory && loan.borrowers.size === 0) {
       this.heap.free(loan.memory);
       loan.memory = null;
     }
+  }
+
+  /** The last thread that may run as `domid` has ended (linger): put the loans it kept. */
+  #lingerEnded(domid: number): void {
+    const loans = this.#awaiting.get(domid);
+    this.#awaiting.delete(domid);
+    for (const loan of loans ?? []) this.#putLoan(loan);
   }
 
   /** A live lender's loan, made on its first. */

@@ -334,3 +334,22 @@ test("a reaped borrower holds its lender's memory only until the thread that may
   await new Promise((r) => setImmediate(r));
   assert.equal(freeBytes(), before + bytes(lender) + bytes(first!), "the lender's memory goes back with the first borrower's once its thread has ended");
 });
+
+test("a reaped holder's linger's end is seen at once: a new domain given its domid in the same turn, lingering at its start, does not keep the lender's memory", async () => {
+  const { hv, lender, borrower, bytes, freeBytes } = lent();
+  const end = lingering(hv, borrower);
+  for (const d of [lender, borrower]) await hv.destroyDomain(d.domid);
+  // The borrower's domid is the next handed out once its thread has ended.
+  await hv.destroyDomain((await reuse(hv, borrower.domid - 1)).domid);
+  const before = freeBytes();
+  end();
+  // The window between the linger's end (its domid free again) and what awaited that end.
+  await null;
+  await null;
+  const unrelated = hv.createDomain({ name: 'unrelated', ramFrames: 1, ...tinyPeer });
+  assert.equal(unrelated.domid, borrower.domid, 'the new domain was given its domid in that window');
+  const endUnrelated = lingering(hv, unrelated); // being started
+  await new Promise((r) => setImmediate(r));
+  assert.equal(freeBytes(), before + bytes(lender) + bytes(borrower) - bytes(unrelated), "the lender's memory went back with the borrower's");
+  endUnrelated();
+});
