@@ -145,7 +145,10 @@ export class Domain {
 /**
  * A domain's memory handed to its peers' threads (PeerGrant), and who may still hold it. As Xen
  * frees a page when its last reference goes, it goes back to the domheap once the lender is
- * reaped and no holder is left (Hypervisor.#putLoan, after Xen's put_page).
+ * reaped and no holder is left (Hypervisor.#putLoan, after Xen's put_page). A live borrower is a
+ * holder until its reap, not until its thread drops its view: code there may keep a mapped
+ * frame's array after the unmap, which nothing revokes. So a borrower that outlives many lenders
+ * (a driver domain) holds each one's memory until it is reaped, without bound (docs/SECURITY.md).
  */
 interface Loan {
   /** Borrowers not reaped yet (a domid is not handed out while its domain is in the table). */
