@@ -329,6 +329,12 @@ export class Cpupool {
     kernel: string | null,
     opts: PlaceOptions = {},
   ): Promise<ShellVcpu> {
+    // As vcpu.ts startVcpu: no realm is placed on a reaped domain's memory. The placement is the
+    // vCPU's from here (builder.ts), so it goes back here.
+    if (domain.dying) {
+      this.unplace(placement);
+      return Promise.reject(new XenError('ESRCH', `d${domain.domid} was destroyed before its vCPU started`));
+    }
     const started = this.#place(hv, domain, placement, kernel, opts);
     // Until it is attached, a destroy finds no vCPU to stop while the realm may run on the memory.
     hv.linger(domain.domid, started);

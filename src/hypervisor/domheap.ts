@@ -6,9 +6,8 @@
 // buffers of a size for the next domain of that size, up to a bounded total.
 //
 // A buffer is reused only if no other domain's thread can still hold it: one lent to a peer
-// (a driver domain mapping it, a frontend bound to it) goes back only once those borrowers
-// are gone from the domain table (and a thread that may still run one has ended), else it is
-// left to the garbage collector.
+// (a driver domain mapping it, a frontend bound to it) goes back only once the last of those
+// borrowers is reaped too (and a thread that may still run one has ended).
 //
 // A buffer is wiped before it is pooled: at once on the caller's thread, or by a Scrubber (a host's
 // runs on a thread of its own, scrub.ts), pooled only once it says so.

@@ -142,6 +142,30 @@ export class Domain {
   }
 }
 
+/**
+ * A domain's memory handed to its peers' threads (PeerGrant), and who may still hold it. As Xen
+ * frees a page when its last reference goes, it goes back to the domheap once the lender is
+ * reaped and no holder is left (Hypervisor.#putLoan, after Xen's put_page). A live borrower is a
+ * holder until its reap, not until its thread drops its view: code there may keep a mapped
+ * frame's array after the unmap, which nothing revokes. So a borrower that outlives many lenders
+ * (a driver domain) holds each one's memory until it is reaped, without bound (docs/SECURITY.md).
+ */
+interface Loan {
+  /** Borrowers not reaped yet (a domid is not handed out while its domain is in the table). */
+  readonly borrowers: Set<number>;
+  /**
+   * Reaped holders, the lender among them once it is, whose threads may still run (linger); each
+   * is dropped once it is seen not to, as its domid may then go to a new, unrelated domain.
+   */
+  readonly lingering: Set<number>;
+  /** The lender's memory, from its reap until it is freed. */
+  memory: SharedArrayBuffer | null;
+}
+
+function newLoan(): Loan {
+  return { borrowers: new Set(), lingering: new Set(), memory: null };
+}
+
 export interface HypervisorEvents {
   /** A domain shut down (any reason) or was destroyed; VIRQ_DOM_EXC is raised too. */
   domainException: [domid: number];
@@ -159,10 +183,14 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   #tornDown = new Set<Domain>();
   /** Pairs of domains that may reach each other's memory, both ways round (a destroy drops its own). */
   #links = new Map<number, Set<number>>();
-  /** Domains whose threads were handed a domain's buffers (PeerGrant), by lender. */
-  #borrowers = new Map<number, Set<number>>();
+  /** Memory lent to peers (PeerGrant), by live lender. */
+  #loans = new Map<number, Loan>();
+  /** The loans each borrower not reaped yet holds, of live lenders and of reaped ones alike. */
+  #held = new Map<number, Set<Loan>>();
   /** Domains a thread may still run with no vCPU attached to stop (linger), each with when the last such thread ends. */
   #lingering = new Map<number, Promise<void>>();
+  /** The loans each lingering reaped holder keeps, by its domid: put again once its linger ends (#lingerEnded). */
+  #awaiting = new Map<number, Set<Loan>>();
   #nextDomid = 1;
   /** Guest memory of reaped domains, for the next domains of the same size. */
   readonly heap: DomHeap;
@@ -293,14 +321,15 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
    * A thread may run the domain's vCPU, or its realm, until `until` settles, and a destroy cannot
    * stop it: a vCPU being started (not attached yet), or a reset pCPU thread that overran its
    * bound (cpupool.ts). The domain's memory goes back to the domheap only once every such thread
-   * has ended, and so does what it borrowed from a lender reaped before then, unless another
-   * borrower still runs (#freeMemory).
+   * has ended, and so does memory lent to it, once its lender is reaped too (#putLoan).
    */
   linger(domid: number, until: Promise<unknown>): void {
     const before = this.#lingering.get(domid);
     const settled = until.then(() => {}, () => {});
     const end: Promise<void> = (before ? Promise.all([before, settled]) : settled).then(() => {
-      if (this.#lingering.get(domid) === end) this.#lingering.delete(domid);
+      if (this.#lingering.get(domid) !== end) return;
+      this.#lingering.delete(domid);
+      this.#lingerEnded(domid);
     });
     this.#lingering.set(domid, end);
   }
@@ -453,25 +482,69 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   /**
    * A reaped domain's memory goes back to the heap once no thread may still hold it: its own
    * vCPU was terminated before it could be reaped, and nobody maps its pages any more, but a
-   * peer that was handed the buffer keeps it while it runs (then it is left to the garbage
-   * collector); and a thread that may still run the domain, or a reaped peer (linger), is waited
-   * for, as Xen frees a page when its last reference goes.
+   * peer that was handed the buffer holds it until that peer is reaped too (a driver domain may
+   * outlive its frontend), and a thread that may still run either (linger) until it has ended.
+   * A reaped borrower leaves each loan's borrowers for its lingering holders, which keep it only
+   * while it lingers: its domid may go to a new, unrelated domain after that.
    */
   #freeMemory(d: Domain): void {
-    const borrowers = [...(this.#borrowers.get(d.domid) ?? [])];
-    this.#borrowers.delete(d.domid);
+    for (const loan of this.#held.get(d.domid) ?? []) {
+      loan.borrowers.delete(d.domid);
+      loan.lingering.add(d.domid);
+      this.#putLoan(loan);
+    }
+    this.#held.delete(d.domid);
     const memory = d.view.buffers.memory;
-    // Looked up again each time one ends: a start that failed may have left a reset thread
-    // lingering. Borrowers are known by domid, which is not handed out while it lingers
-    // (#allocDomid); one reused since is taken for the borrower, so the memory waits for it or
-    // goes to the garbage collector, never back early.
-    const free = (): void => {
-      if (borrowers.some((b) => this.#domains.has(b))) return;
-      const until = [d.domid, ...borrowers].map((id) => this.#lingering.get(id)).find((p) => p !== undefined);
-      if (until) void until.then(free);
-      else this.heap.free(memory);
-    };
-    free();
+    const lent = this.#loans.get(d.domid);
+    this.#loans.delete(d.domid);
+    // Lent to nobody and run by no thread: no loan to keep (most domains).
+    if (!lent && !this.#lingering.has(d.domid)) {
+      this.heap.free(memory);
+      return;
+    }
+    const loan = lent ?? newLoan();
+    loan.lingering.add(d.domid);
+    loan.memory = memory;
+    this.#putLoan(loan);
+  }
+
+  /**
+   * Drop the loan's reaped holders that no longer linger, wait for each that does, and free the
+   * memory once the lender is reaped and no holder is left; a borrower's reap puts it again.
+   * A reaped domain's domid is not handed out while it lingers (#allocDomid), and its linger's end
+   * puts the loan at once (#lingerEnded), before that domid can go to a new, unrelated domain: so
+   * until it is dropped here it stands for that domain alone.
+   */
+  #putLoan(loan: Loan): void {
+    let lingers = false;
+    for (const id of loan.lingering) {
+      if (!this.#lingering.has(id)) {
+        loan.lingering.delete(id);
+        continue;
+      }
+      lingers = true;
+      let loans = this.#awaiting.get(id);
+      if (!loans) this.#awaiting.set(id, (loans = new Set()));
+      loans.add(loan);
+    }
+    if (!lingers && loan.memory && loan.borrowers.size === 0) {
+      this.heap.free(loan.memory);
+      loan.memory = null;
+    }
+  }
+
+  /** The last thread that may run as `domid` has ended (linger): put the loans it kept. */
+  #lingerEnded(domid: number): void {
+    const loans = this.#awaiting.get(domid);
+    this.#awaiting.delete(domid);
+    for (const loan of loans ?? []) this.#putLoan(loan);
+  }
+
+  /** A live lender's loan, made on its first. */
+  #loanOf(lender: number): Loan {
+    let loan = this.#loans.get(lender);
+    if (!loan) this.#loans.set(lender, (loan = newLoan()));
+    return loan;
   }
 
   #live(domid: number): Domain {
@@ -553,9 +626,11 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     const grantPeer = (me: Domain, peer: Domain): PeerGrant => {
       // dom0 runs here and reaches peers through the domain table, never by a kept buffer.
       if (me.domid !== 0) {
-        let set = this.#borrowers.get(peer.domid);
-        if (!set) this.#borrowers.set(peer.domid, (set = new Set()));
-        set.add(me.domid);
+        const loan = this.#loanOf(peer.domid);
+        loan.borrowers.add(me.domid);
+        let held = this.#held.get(me.domid);
+        if (!held) this.#held.set(me.domid, (held = new Set()));
+        held.add(loan);
       }
       let maptrack: SharedArrayBuffer | undefined;
       if (!me.maptrack) {

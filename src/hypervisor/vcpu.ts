@@ -300,6 +300,9 @@ export function startVcpu(
   kernel: string | KernelScript | null,
   opts: StartOptions,
 ): Promise<StartedVcpu> {
+  // Destroyed before its start (during the build's device attach): reaped, its memory may be
+  // another domain's already, so no thread is handed it.
+  if (domain.dying) return Promise.reject(new XenError('ESRCH', `d${domain.domid} was destroyed before its vCPU started`));
   const started = boot(hv, domain, kernel, opts);
   // Until it is attached, a destroy finds no vCPU to stop while the thread may boot on the memory.
   hv.linger(domain.domid, started);

@@ -1,11 +1,12 @@
 // Domains: creation, pause, shutdown, destruction (and the dying state while a backend still
-// maps the domain's pages), xl's state letters, and the memory quota.
+// maps the domain's pages), xl's state letters, the memory quota, and when memory lent to peers
+// goes back to the domheap.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EVTCHNSTAT_closed, EVTCHNSTAT_unbound, VIRQ_TIMER } from '../../../src/abi/event_channel.js';
 import { GNTST_bad_domain, GTF_permit_access } from '../../../src/abi/grant_table.js';
 import { DOMID_FIRST_RESERVED, SHUTDOWN_REASONS } from '../../../src/abi/xen.js';
-import { Hypervisor } from '../../../src/hypervisor/hypervisor.js';
+import { Hypervisor, type Domain } from '../../../src/hypervisor/hypervisor.js';
 import { firstRamPfn, PFN_SHARED_INFO } from '../../../src/hypervisor/layout.js';
 import { grantFlags, gntst, harness, ramPage, xen } from '../../support/hypervisor.js';
 
@@ -226,30 +227,143 @@ test('liveDomainNamed follows creates, renames and destroys, and tells apart dom
   assert.equal(h.hv.liveDomainNamed('delta'), undefined);
 });
 
+/** A domain these tests make many of: one frame, one event channel, one grant frame. */
+const tiny = { ramFrames: 1, maxEvtchns: 1, maxGrantFrames: 1 };
+
+/** A thread that may run as the domain until the returned function is called (Hypervisor.linger). */
+function lingering(hv: Hypervisor, domid: number): () => void {
+  let end!: () => void;
+  hv.linger(domid, new Promise<void>((resolve) => (end = resolve)));
+  return end;
+}
+
+/**
+ * Domains made one at a time over a turn of the id space, each destroyed at once, until `keep`
+ * picks one by its domid (that one lives on): the domids handed out, and the domain kept.
+ */
+async function turn(hv: Hypervisor, keep: (domid: number) => boolean = () => false): Promise<{ ids: Set<number>; kept?: Domain }> {
+  const ids = new Set<number>();
+  for (let i = 1; i < DOMID_FIRST_RESERVED; i++) {
+    const d = hv.createDomain({ name: 'turn', ...tiny });
+    ids.add(d.domid);
+    if (keep(d.domid)) return { ids, kept: d };
+    await hv.destroyDomain(d.domid);
+  }
+  return { ids };
+}
+
+/** A new domain given a reaped domain's domid: it comes round again within a turn of the id space. */
+async function reuse(hv: Hypervisor, domid: number): Promise<Domain> {
+  return (await turn(hv, (id) => id === domid)).kept ?? assert.fail(`d${domid} was not handed out again`);
+}
+
 // A thread may still run as a domain after it was reaped (Hypervisor.linger: its vCPU's start in
 // flight, or a reset pCPU thread past its bound). Its domid is not handed out until that thread
 // has ended: what lingers is known by domid, so a new domain of that id would have its memory
 // wait for the old thread, and the old domain's for the new one's threads.
 test('a domid is not handed out again while a thread may still run as it; it is once that thread has ended', async () => {
   const hv = new Hypervisor();
-  const tiny = { ramFrames: 1, maxEvtchns: 1, maxGrantFrames: 1 };
   const { domid } = hv.createDomain({ name: 'lingering', ...tiny });
-  let end!: () => void;
-  hv.linger(domid, new Promise<void>((resolve) => (end = resolve)));
+  const end = lingering(hv, domid);
   await hv.destroyDomain(domid);
   assert.equal(hv.findDomain(domid), undefined, 'reaped');
-  /** The domids handed out over a whole turn of the id space, each domain destroyed at once. */
-  const turn = async () => {
-    const ids = new Set<number>();
-    for (let i = 1; i < DOMID_FIRST_RESERVED; i++) {
-      const d = hv.createDomain({ name: 'turn', ...tiny });
-      ids.add(d.domid);
-      await hv.destroyDomain(d.domid);
-    }
-    return ids;
-  };
-  assert.equal((await turn()).has(domid), false, 'skipped while the thread may run');
+  assert.equal((await turn(hv)).ids.has(domid), false, 'skipped while the thread may run');
   end();
   await new Promise((r) => setImmediate(r));
-  assert.equal((await turn()).has(domid), true, 'handed out once it has ended');
+  assert.equal((await turn(hv)).ids.has(domid), true, 'handed out once it has ended');
+});
+
+// Memory a domain lent to a peer (its buffers handed to the peer's thread, PeerGrant) goes back to
+// the domheap once nothing holds it any more, as Xen frees a page when its last reference goes:
+// the lender reaped, and each borrower reaped with no thread left that may still run it (linger).
+/** A lender (2 frames) whose buffers each of its borrowers (1 frame) was handed by binding to it. */
+function lent(nBorrowers = 1) {
+  const hv = new Hypervisor();
+  const lender = hv.createDomain({ name: 'lender', ...tiny, ramFrames: 2, maxEvtchns: nBorrowers });
+  const borrowers = Array.from({ length: nBorrowers }, () => {
+    const b = hv.createDomain({ name: 'borrower', ...tiny });
+    const offered = hv.controlPlane(lender.domid).allocUnbound(lender.domid, b.domid);
+    assert.ok(hv.controlPlane(b.domid).bindInterdomain(lender.domid, offered).peer, "the borrower was handed the lender's buffers");
+    return b;
+  });
+  const bytes = (d: Domain) => d.view.buffers.memory.byteLength;
+  return { hv, lender, borrower: borrowers[0]!, borrowers, bytes, freeBytes: () => hv.heap.stats().freeBytes };
+}
+
+test("a lender reaped while its borrower lives (a driver domain outliving its frontend): its memory goes back to the domheap once the borrower is reaped", async () => {
+  const { hv, lender, borrower, bytes, freeBytes } = lent();
+  await hv.destroyDomain(lender.domid);
+  assert.equal(hv.findDomain(lender.domid), undefined, 'the lender was reaped');
+  assert.equal(freeBytes(), 0, "the lender's memory is not in the domheap while the borrower lives");
+  await hv.destroyDomain(borrower.domid);
+  assert.equal(freeBytes(), bytes(lender) + bytes(borrower), "the lender's memory is once the borrower is reaped, as is the borrower's");
+});
+
+test("a lender reaped while its borrower lives, and a thread may still run the borrower after its reap: the lender's memory goes back once that thread has ended", async () => {
+  const { hv, lender, borrower, bytes, freeBytes } = lent();
+  const end = lingering(hv, borrower.domid);
+  await hv.destroyDomain(lender.domid);
+  await hv.destroyDomain(borrower.domid);
+  assert.equal(hv.findDomain(borrower.domid), undefined, 'the borrower was reaped');
+  assert.equal(freeBytes(), 0, 'neither memory is in the domheap while a thread may still run the borrower');
+  end();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(freeBytes(), bytes(lender) + bytes(borrower), 'both are once it has ended');
+});
+
+test("a borrower reaped no longer holds its lender's memory: a new domain given its domid does not keep the lender's from the domheap", async () => {
+  const { hv, lender, borrower, bytes, freeBytes } = lent();
+  await hv.destroyDomain(borrower.domid);
+  await reuse(hv, borrower.domid); // and it lives on
+  const before = freeBytes();
+  await hv.destroyDomain(lender.domid);
+  assert.equal(freeBytes(), before + bytes(lender), "the lender's memory goes back to the domheap at its reap");
+});
+
+test("a reaped borrower holds its lender's memory only until the thread that may still run it has ended, even while another's runs: a new domain given its domid does not keep the memory", async () => {
+  const { hv, lender, borrowers: [first, second], bytes, freeBytes } = lent(2);
+  const [endFirst, endSecond] = [lingering(hv, first!.domid), lingering(hv, second!.domid)];
+  for (const d of [lender, first!, second!]) await hv.destroyDomain(d.domid);
+  endSecond();
+  await new Promise((r) => setImmediate(r));
+  // The new domain is being started: a thread may run as it (a linger under the second's domid).
+  const endUnrelated = lingering(hv, (await reuse(hv, second!.domid)).domid);
+  const before = freeBytes();
+  endFirst();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(freeBytes(), before + bytes(lender) + bytes(first!), "the lender's memory goes back with the first borrower's once its thread has ended");
+  endUnrelated();
+});
+
+test("a reaped holder's linger's end is seen at once: a new domain given its domid in the same turn, lingering at its start, does not keep the lender's memory", async () => {
+  const { hv, lender, borrower, bytes, freeBytes } = lent();
+  const end = lingering(hv, borrower.domid);
+  for (const d of [lender, borrower]) await hv.destroyDomain(d.domid);
+  // The borrower's domid is the next handed out once its thread has ended.
+  await hv.destroyDomain((await reuse(hv, borrower.domid - 1)).domid);
+  const before = freeBytes();
+  end();
+  // The window between the linger's end (its domid free again) and what awaited that end.
+  await null;
+  await null;
+  const unrelated = hv.createDomain({ name: 'unrelated', ...tiny });
+  assert.equal(unrelated.domid, borrower.domid, 'the new domain was given its domid in that window');
+  const endUnrelated = lingering(hv, unrelated.domid); // being started
+  await new Promise((r) => setImmediate(r));
+  assert.equal(freeBytes(), before + bytes(lender) + bytes(borrower) - bytes(unrelated), "the lender's memory went back with the borrower's");
+  endUnrelated();
+});
+
+test("a domain that both lends and borrows (a driver domain that also maps its frontend): each memory goes back to the domheap once the other is reaped too, whichever goes first", async () => {
+  for (const first of ['lender', 'borrower'] as const) {
+    const { hv, lender, borrower, bytes, freeBytes } = lent();
+    // The lender maps its borrower's grants too: it was handed the borrower's buffers.
+    assert.ok(hv.controlPlane(lender.domid).peer(borrower.domid).peer, "the lender was handed the borrower's buffers");
+    const [a, b] = first === 'lender' ? [lender, borrower] : [borrower, lender];
+    await hv.destroyDomain(a.domid);
+    assert.equal(hv.findDomain(a.domid), undefined, `the ${first} was reaped`);
+    assert.equal(freeBytes(), 0, `the ${first}'s memory is not in the domheap while the other lives`);
+    await hv.destroyDomain(b.domid);
+    assert.equal(freeBytes(), bytes(lender) + bytes(borrower), `both are once the other is reaped too (${first} first)`);
+  }
 });

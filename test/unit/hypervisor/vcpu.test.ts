@@ -2,7 +2,8 @@
 // instead of waiting for ever; one that dies once ready, before its domain starts, the same; and
 // so do the starts waiting for a shared pool's pCPU thread that ends before it is ready.
 // A domain destroyed while its vCPU starts (a thread, or a realm on a shared pCPU): its memory
-// is not handed to another domain while the start may still run on it.
+// is not handed to another domain while the start may still run on it; one destroyed (and
+// reaped) before its start is never handed to a thread.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,6 +113,57 @@ test("a domain destroyed while its realm is placed on a shared pCPU: its memory 
   await assert.rejects(started, xen('ESRCH'));
   assert.equal(pool.hosts(d.domid), false, 'its realm left the pCPU');
   assert.ok(await waitFor(() => hv.heap.stats().freeBytes === bytes), 'its memory goes back once the start has ended');
+});
+
+// A destroy that lands before the start (during the build's device attach, builder.ts) reaps the
+// domain at once, nothing mapping it: its memory goes back to the domheap then, and may be
+// another domain's by the time the start would hand it to a thread.
+test("a domain destroyed before its vCPU starts (reaped): startVcpu fails (ESRCH) and hands no thread its memory, which went back to the domheap", T, async (t) => {
+  const source = "import { parentPort } from 'node:worker_threads';\n" +
+    "parentPort.postMessage({ type: 'ready' });\n" +
+    "parentPort.on('message', () => {});\n";
+  const hv = new Hypervisor();
+  const pool = new VcpuPool({ size: 0, image: image(t, source) });
+  t.after(() => pool.close());
+  const d = hv.createDomain({ name: 'doomed', ramFrames: 16 });
+  const bytes = d.view.buffers.memory.byteLength;
+  // Taken ahead, as a cold create takes it while the domain is built.
+  const th = pool.take({ heapMb: 16 });
+  t.after(() => th.worker.terminate());
+  const posted: unknown[] = [];
+  const post = th.worker.postMessage.bind(th.worker);
+  th.worker.postMessage = (m: unknown, transfer?: Parameters<typeof post>[1]) => (posted.push(m), post(m, transfer));
+  await hv.destroyDomain(d.domid);
+  assert.equal(hv.findDomain(d.domid), undefined, 'reaped: nothing maps it');
+  assert.equal(hv.heap.stats().freeBytes, bytes, 'its memory went back to the domheap');
+  await assert.rejects(startVcpu(hv, d, 'unused', { heapMb: 16, pool, taken: th }), xen('ESRCH'));
+  assert.deepEqual(posted, [], 'no thread was handed its memory');
+  assert.equal(hv.heap.stats().freeBytes, bytes, 'its memory went back once');
+});
+
+test("a domain destroyed before its realm is placed on a shared pCPU (reaped): startVcpu fails (ESRCH), no realm runs on its memory, and its slot goes back", T, async (t) => {
+  const hv = new Hypervisor();
+  const pool = new Cpupool({ name: 'dense', cpus: 1, image: PCPU_IMAGE, realmImage: REALM_IMAGE });
+  t.after(() => pool.close());
+  await pool.ready(); // the start goes straight to the placement
+  const placement = pool.place();
+  const d = hv.createDomain({ name: 'doomed', ramFrames: 16, doorbell: placement.doorbell });
+  const bytes = d.view.buffers.memory.byteLength;
+  await hv.destroyDomain(d.domid);
+  assert.equal(hv.heap.stats().freeBytes, bytes, 'reaped: its memory went back to the domheap');
+  let settled = false;
+  const started = pool.startVcpu(hv, d, placement, null).finally(() => (settled = true));
+  started.catch(() => {});
+  // A placed realm stays a resident until its placement's reply and its evict (thread round trips).
+  let hosted = false;
+  for (let i = 0; i < 1_000_000 && !settled; i++) {
+    hosted ||= pool.hosts(d.domid);
+    await new Promise((r) => setImmediate(r));
+  }
+  await assert.rejects(started, xen('ESRCH'));
+  assert.equal(hosted, false, 'no realm was placed on its memory');
+  assert.equal(pool.place().doorbell.slot, placement.doorbell.slot, 'its slot went back');
+  assert.equal(hv.heap.stats().freeBytes, bytes, 'its memory went back once');
 });
 
 // A shared pool's pCPU thread that ends before it is ready (its image failed, say): the starts
