@@ -13,7 +13,7 @@ import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
 import type { DomainBuffers } from './memory.js';
 import { CREDIT_DEFAULT_WEIGHT } from './sched.js';
 import { ThreadState } from './thread.js';
-import type { BootMarks, KernelScript, ShellVcpu } from './vcpu.js';
+import { destroyedBeforeStart, type BootMarks, type KernelScript, type ShellVcpu } from './vcpu.js';
 
 /** Xen's only scheduler here. */
 export type CpupoolSched = 'credit';
@@ -329,11 +329,10 @@ export class Cpupool {
     kernel: string | null,
     opts: PlaceOptions = {},
   ): Promise<ShellVcpu> {
-    // As vcpu.ts startVcpu: no realm is placed on a reaped domain's memory. The placement is the
-    // vCPU's from here (builder.ts), so it goes back here.
+    // The placement is the vCPU's from here (builder.ts), so it goes back here.
     if (domain.dying) {
       this.unplace(placement);
-      return Promise.reject(new XenError('ESRCH', `d${domain.domid} was destroyed before its vCPU started`));
+      return Promise.reject(destroyedBeforeStart(domain));
     }
     const started = this.#place(hv, domain, placement, kernel, opts);
     // Until it is attached, a destroy finds no vCPU to stop while the realm may run on the memory.

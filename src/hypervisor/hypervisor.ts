@@ -510,7 +510,8 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
 
   /**
    * Drop the loan's reaped holders that no longer linger, wait for each that does, and free the
-   * memory once the lender is reaped and no holder is left; a borrower's reap puts it again.
+   * memory once the lender is reaped and no holder is left; the lender's reap, a borrower's and a
+   * holder's linger's end (#lingerEnded) put it again.
    * A reaped domain's domid is not handed out while it lingers (#allocDomid), and its linger's end
    * puts the loan at once (#lingerEnded), before that domid can go to a new, unrelated domain: so
    * until it is dropped here it stands for that domain alone.

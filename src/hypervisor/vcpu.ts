@@ -287,8 +287,17 @@ export interface StartedVcpu extends ShellVcpu {
   readonly worker: Worker;
 }
 
-/** `taken`: a thread the caller took ahead (a fresh one starts while the domain is built). */
+/** `taken`: a thread the caller took ahead (a fresh one starts while the domain is built); if the start is refused, the caller ends it. */
 type StartOptions = VcpuOptions & { pool: VcpuPool; onLog?: (line: string) => void; weight?: number; taken?: VcpuThread };
+
+/**
+ * A domain destroyed before its vCPU started (during the build's device attach): dying, and
+ * reaped at once unless a backend still maps it, so its memory may be another domain's already
+ * and no thread or realm is handed it (both startVcpu, here and cpupool.ts).
+ */
+export function destroyedBeforeStart(domain: Domain): XenError {
+  return new XenError('ESRCH', `d${domain.domid} was destroyed before its vCPU started`);
+}
 
 /**
  * Give a domain its vCPU: a thread from the pool gets the boot message and a private
@@ -300,9 +309,7 @@ export function startVcpu(
   kernel: string | KernelScript | null,
   opts: StartOptions,
 ): Promise<StartedVcpu> {
-  // Destroyed before its start (during the build's device attach): reaped, its memory may be
-  // another domain's already, so no thread is handed it.
-  if (domain.dying) return Promise.reject(new XenError('ESRCH', `d${domain.domid} was destroyed before its vCPU started`));
+  if (domain.dying) return Promise.reject(destroyedBeforeStart(domain));
   const started = boot(hv, domain, kernel, opts);
   // Until it is attached, a destroy finds no vCPU to stop while the thread may boot on the memory.
   hv.linger(domain.domid, started);

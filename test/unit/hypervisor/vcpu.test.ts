@@ -146,8 +146,7 @@ test("a domain destroyed before its realm is placed on a shared pCPU (reaped): s
   const pool = new Cpupool({ name: 'dense', cpus: 1, image: PCPU_IMAGE, realmImage: REALM_IMAGE });
   t.after(() => pool.close());
   await pool.ready(); // the start goes straight to the placement
-  const placement = pool.place();
-  const d = hv.createDomain({ name: 'doomed', ramFrames: 16, doorbell: placement.doorbell });
+  const { placement, d } = placed(hv, pool, 'doomed');
   const bytes = d.view.buffers.memory.byteLength;
   await hv.destroyDomain(d.domid);
   assert.equal(hv.heap.stats().freeBytes, bytes, 'reaped: its memory went back to the domheap');
