@@ -35,7 +35,7 @@ import type { MigrateResult } from '../toolstack/contract.js';
 import type { Host } from '../toolstack/host.js';
 import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MIGRATE_XENODE_SYNCED } from './format.js';
 import { encodeFrames, encodeHeaders, encodeSync } from './image.js';
-import { populatedPfns, trailerOf } from './save.js';
+import { destroyedUnder, guestMemory, populatedPfns, trailerOf } from './save.js';
 import { DiskMigration } from './disks.js';
 import { SentFrames } from './sentframes.js';
 import { ByteSource } from './source.js';
@@ -182,7 +182,6 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       await out(encodeHeaders(config));
       const sent = new SentFrames();
       const sentFrame = (pfn: number) => sent.frame(pfn);
-      const mem = d.view.buffers.memory;
       const maxRounds = opts.maxRounds ?? MAX_ROUNDS;
       const threshold = opts.dirtyThreshold ?? DIRTY_THRESHOLD;
       /** One pre-copy round, a slice at a time; false when few enough frames changed to leave them to the stop-and-copy. */
@@ -192,7 +191,8 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
         for (let i = 0; i < all.length; i += PRECOPY_SLICE_FRAMES) {
           if (i > 0) await yieldToLoop();
           assertOpen(sock); // cancelled or refused meanwhile: no more comparing and copying
-          sent.changed(mem, all, i, Math.min(i + PRECOPY_SLICE_FRAMES, all.length), pfns);
+          // Its memory as it is now: a destroy meanwhile stops the migration (guestMemory).
+          sent.changed(guestMemory(host, d), all, i, Math.min(i + PRECOPY_SLICE_FRAMES, all.length), pfns);
         }
         if (!first && pfns.length < threshold) {
           // Few enough: they go with the stop-and-copy, which must see them as unsent.
@@ -227,7 +227,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       tSuspended = performance.now();
       await disks?.done();
       tDisksDone = performance.now();
-      const last = sent.changed(mem, populatedPfns(d));
+      const last = sent.changed(guestMemory(host, d), populatedPfns(d));
       tCompared = performance.now();
       rounds.push(last.length);
       await out([...encodeFrames(sentFrame, last, { copy: false }).chunks, ...(await trailerOf(host, d))]);
@@ -237,6 +237,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       tAcked = performance.now();
     } catch (e) {
       opts.signal?.removeEventListener('abort', cancel);
+      if (destroyedUnder(host, d)) throw failed(e, 'Migration failed: the domain was destroyed at the sender meanwhile.');
       if (!suspended) {
         if (refusal !== undefined) throw failed(refusal, 'Migration failed; the domain runs on at the sender.');
         throw failed(e, isXenError(e, 'ETIMEDOUT') && tSuspend ? 'Migration failed, failed to suspend at sender.' : 'Migration failed; the domain runs on at the sender.');

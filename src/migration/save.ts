@@ -40,20 +40,45 @@ export function populatedPfns(d: Domain): number[] {
   return pfns;
 }
 
+/** A destroy of the domain has begun: once it is reaped, its memory may be back in the domheap. */
+export function destroyedUnder(host: Host, d: Domain): boolean {
+  return d.dying || host.isDestroying(d.domid);
+}
+
+/**
+ * The domain's memory, for a read that starts now. Refused (ESRCH) once a destroy has begun: a
+ * reaped domain's memory goes back to the domheap, to be wiped and handed to the next domain of
+ * its size, so a save or a migration that read it then would carry zeros or that domain's data.
+ * A read that outlives the caller's turn (a write from it) keeps it out of the domheap until it
+ * settles (Hypervisor.linger).
+ */
+export function guestMemory(host: Host, d: Domain): SharedArrayBuffer {
+  if (destroyedUnder(host, d)) throw new XenError('ESRCH', `domain ${d.domid} is being destroyed`);
+  return d.view.buffers.memory;
+}
+
 /** What follows the memory of a suspended domain: shared_info, its suspend record's place, its xenstore data. */
 export async function trailerOf(host: Host, d: Domain): Promise<Buffer[]> {
   const record = d.suspendRecord;
   if (!record) throw new XenError('EINVAL', `domain ${d.domid} is not suspended by its runtime (no suspend record)`);
-  const sharedInfo = new Uint8Array(d.view.buffers.memory, PFN_SHARED_INFO * PAGE_SIZE, PAGE_SIZE).slice();
+  const sharedInfo = new Uint8Array(guestMemory(host, d), PFN_SHARED_INFO * PAGE_SIZE, PAGE_SIZE).slice();
   return encodeTrailer({ sharedInfo, suspendRecord: record, xenstore: await guestData(host.xs, d.domid) });
 }
 
-/** The image of a suspended domain, as the chunks of a save file. */
-async function imageOf(host: Host, d: Domain, config: DomainConfig): Promise<{ chunks: Buffer[]; pages: number }> {
-  const pfns = populatedPfns(d);
+/**
+ * Write the image of a suspended domain. Its frames are written from its memory as they are (it
+ * stays suspended until the file is written), read by a libuv thread until the write settles: a
+ * destroy meanwhile reaps the domain, but its memory stays out of the domheap until then, as Xen
+ * frees a page only once libxc's mapping of it goes too.
+ */
+async function writeImage(host: Host, d: Domain, config: DomainConfig, fh: FileHandle): Promise<{ chunks: Buffer[]; pages: number }> {
   const trailer = await trailerOf(host, d);
-  // Its frames are written as they are: it stays suspended until the file is written.
-  return { chunks: [...encodeHeaders(config), ...encodePages(d.view.buffers.memory, pfns, { copy: false }).chunks, ...trailer], pages: pfns.length };
+  const pfns = populatedPfns(d);
+  const chunks = [...encodeHeaders(config), ...encodePages(guestMemory(host, d), pfns, { copy: false }).chunks, ...trailer];
+  const written = fh.writev(chunks);
+  host.hv.linger(d.domid, written);
+  await written;
+  return { chunks, pages: pfns.length };
 }
 
 /**
@@ -116,16 +141,18 @@ export async function saveDomain(host: Host, domid: number, file: string, opts: 
   let written: { chunks: Buffer[]; pages: number };
   let t2: number;
   try {
-    written = await imageOf(host, d, config);
-    await fh.writev(written.chunks);
+    written = await writeImage(host, d, config, fh);
     t2 = performance.now();
     // On stable storage before the domain goes: a crash after the save reports success must
     // not lose the only copy of the guest (xl closes the file without a sync).
     await fh.datasync();
     await fh.close();
+    if (destroyedUnder(host, d)) throw new XenError('ESRCH', `domain ${domid} is being destroyed`);
   } catch (e) {
     await fh.close().catch(() => {});
     await rmQuietly(file);
+    // Destroyed under the save (xl destroy meanwhile): nothing to resume, and no image kept of it.
+    if (destroyedUnder(host, d)) throw new XenError('ESRCH', `Failed to save domain ${domid}: it was destroyed while it was being saved`);
     host.resume(domid);
     throw new XenError(isXenError(e) ? e.errno : 'EIO', `Failed to save domain, resuming domain: ${(e as Error).message}`);
   }

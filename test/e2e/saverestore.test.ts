@@ -1,16 +1,23 @@
 // xl save / xl restore end to end on an in-process host: the kv-store unikernel hands over its
 // state (onSuspend) and answers from it after a restore, with its disk and vif (MAC) as they
 // were; a checkpoint leaves it running; a second restore of one file meets xl's name clash; a
-// guest without a handler starts again from main with its disk as it was.
+// guest without a handler starts again from main with its disk as it was; a destroy during the
+// save's write leaves no frame but the guest's own in what was written.
 import assert from 'node:assert/strict';
-import { chown, readFile, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chown, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isXenError } from '../../src/errors.js';
+import { PAGE_SIZE } from '../../src/abi/xen.js';
+import { CB_RAM_HWM, firstRamPfn } from '../../src/hypervisor/layout.js';
+import { readImage } from '../../src/migration/image.js';
 import { restoreFile } from '../../src/migration/restore.js';
 import { saveDomain } from '../../src/migration/save.js';
+import { ByteSource } from '../../src/migration/source.js';
 import { listDisks } from '../../src/toolstack/devices.js';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { Host } from '../../src/toolstack/host.js';
@@ -151,6 +158,64 @@ test("a save to a file another user owns is refused, and that file is left as it
   assert.equal(st.mode & 0o777, 0o644, 'not chmodded');
   assert.equal(host.hv.domain(domain.domid).paused, false);
   await host.destroy(domain.domid);
+});
+
+test("a destroy during a save's write: the image holds the guest's own frames, never those of the next domain given its memory", T, async () => {
+  // 4 MiB of its RAM filled with a pattern: far more than a pipe holds.
+  const kernel = join(FIXTURES, 'filler.ts');
+  const { domain } = await host.create(parseDomainConfig(`name = "race-sr"\nkernel = "${kernel}"\nmemory = 32\nextra = "mb=4"\n`, kernel).config);
+  const { domid } = domain;
+  await host.xs.wait(`/local/domain/${domid}/data/filler`, (v) => v === 'filled');
+  // A FIFO read only when the test says: the save's write stays in flight, a libuv thread
+  // reading the guest's frames as the test takes them, past the pipe's 64 KiB.
+  const fifo = join(dir, 'race.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const opening = open(fifo, 'r');
+  const saving = saveDomain(host, domid, fifo);
+  saving.catch(() => {}); // awaited below
+  const rd = await opening;
+  try {
+    const { bytesRead, buffer: head } = await rd.read(Buffer.alloc(64), 0, 64);
+    assert.ok(bytesRead > 0, 'the write began');
+    const first = firstRamPfn(domain.view.geometry);
+    const hwm = Atomics.load(domain.view.ctl, CB_RAM_HWM);
+    assert.ok((hwm - first) * PAGE_SIZE >= 4 << 20, `${hwm - first} frames populated`);
+    // Suspended: its memory stays as it is now.
+    const own = new Uint8Array(domain.view.buffers.memory).slice();
+
+    // Destroyed and reaped while the write reads it; a domain of its size comes next and writes its RAM.
+    await host.destroy(domid);
+    assert.equal(host.hv.findDomain(domid), undefined, 'reaped');
+    assert.ok(await waitFor(() => host.hv.heap.stats().scrubbingBytes === 0, 20_000), 'the scrubber is done');
+    const { ramFrames, maxGrantFrames } = domain.view.geometry;
+    const next = host.hv.createDomain({ name: 'race-next', ramFrames, maxGrantFrames });
+    try {
+      new Uint8Array(next.view.buffers.memory, first * PAGE_SIZE).fill(0xa5);
+
+      const rest: Buffer[] = [head.subarray(0, bytesRead)];
+      for (;;) {
+        const { bytesRead, buffer } = await rd.read(Buffer.alloc(1 << 20), 0, 1 << 20);
+        if (bytesRead === 0) break;
+        rest.push(buffer.subarray(0, bytesRead));
+      }
+      const pages = new Map<number, Uint8Array>();
+      const read = await readImage(new ByteSource(Readable.from([Buffer.concat(rest)]), { stallMs: 5000 }), () => pages)
+        .then((img) => `hwm ${img.hwm}`, (e: Error) => e.message);
+      let differ = 0;
+      for (let pfn = first; pfn < hwm; pfn++) {
+        const got = pages.get(pfn) ?? new Uint8Array(PAGE_SIZE);
+        if (!Buffer.from(got).equals(own.subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE))) differ++;
+      }
+      assert.equal(differ, 0, `of ${hwm - first} frames written, none but the saved guest's own (not wiped, not the next domain's)`);
+      assert.equal(read, `hwm ${hwm}`, 'a whole, valid image');
+    } finally {
+      await host.hv.destroyDomain(next.domid);
+    }
+    await assert.rejects(saving, (e: Error) => isXenError(e, 'ESRCH') && /destroyed while it was being saved/.test(e.message));
+    await assert.rejects(stat(fifo), { code: 'ENOENT' }, 'no image is kept of a domain destroyed under its save');
+  } finally {
+    await rd.close();
+  }
 });
 
 for (const [fixture, why] of [['stubborn.ts', 'a guest that never yields'], ['unclonable.ts', 'a state that cannot be cloned']] as const) {
