@@ -35,7 +35,7 @@ import type { MigrateResult } from '../toolstack/contract.js';
 import type { Host } from '../toolstack/host.js';
 import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MIGRATE_XENODE_SYNCED } from './format.js';
 import { encodeFrames, encodeHeaders, encodeSync } from './image.js';
-import { destroyedUnder, guestMemory, populatedPfns, trailerOf } from './save.js';
+import { populatedPfns, trailerOf } from './save.js';
 import { DiskMigration } from './disks.js';
 import { SentFrames } from './sentframes.js';
 import { ByteSource } from './source.js';
@@ -192,7 +192,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
           if (i > 0) await yieldToLoop();
           assertOpen(sock); // cancelled or refused meanwhile: no more comparing and copying
           // Its memory as it is now: a destroy meanwhile stops the migration (guestMemory).
-          sent.changed(guestMemory(host, d), all, i, Math.min(i + PRECOPY_SLICE_FRAMES, all.length), pfns);
+          sent.changed(host.guestMemory(d), all, i, Math.min(i + PRECOPY_SLICE_FRAMES, all.length), pfns);
         }
         if (!first && pfns.length < threshold) {
           // Few enough: they go with the stop-and-copy, which must see them as unsent.
@@ -227,7 +227,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       tSuspended = performance.now();
       await disks?.done();
       tDisksDone = performance.now();
-      const last = sent.changed(guestMemory(host, d), populatedPfns(d));
+      const last = sent.changed(host.guestMemory(d), populatedPfns(d));
       tCompared = performance.now();
       rounds.push(last.length);
       await out([...encodeFrames(sentFrame, last, { copy: false }).chunks, ...(await trailerOf(host, d))]);
@@ -237,7 +237,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       tAcked = performance.now();
     } catch (e) {
       opts.signal?.removeEventListener('abort', cancel);
-      if (destroyedUnder(host, d)) throw failed(e, 'Migration failed: the domain was destroyed at the sender meanwhile.');
+      if (host.isBeingDestroyed(d)) throw destroyedAtSender(e);
       if (!suspended) {
         if (refusal !== undefined) throw failed(refusal, 'Migration failed; the domain runs on at the sender.');
         throw failed(e, isXenError(e, 'ETIMEDOUT') && tSuspend ? 'Migration failed, failed to suspend at sender.' : 'Migration failed; the domain runs on at the sender.');
@@ -255,6 +255,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
     try {
       renamed = host.beginRename(domid, away);
     } catch (e) {
+      if (host.isBeingDestroyed(d)) throw destroyedAtSender(e);
       host.resume(domid);
       throw failed(e, 'Migration failed, resuming at sender.');
     }
@@ -345,4 +346,9 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
 function failed(e: unknown, what: string): XenError {
   const errno = isXenError(e) ? e.errno : 'EIO';
   return new XenError(errno, `${what} (${(e as Error).message})`);
+}
+
+/** A destroy at the sender meanwhile, whatever it broke on the way (a wait timed out, a disk's copy): ESRCH. */
+function destroyedAtSender(e: unknown): XenError {
+  return new XenError('ESRCH', `Migration failed: the domain was destroyed at the sender meanwhile. (${(e as Error).message})`);
 }
