@@ -318,10 +318,11 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   }
 
   /**
-   * A thread may run the domain's vCPU, or its realm, until `until` settles, and a destroy cannot
-   * stop it: a vCPU being started (not attached yet), or a reset pCPU thread that overran its
-   * bound (cpupool.ts). The domain's memory goes back to the domheap only once every such thread
-   * has ended, and so does memory lent to it, once its lender is reaped too (#putLoan).
+   * A thread may run the domain's vCPU, or its realm, or read its memory, until `until` settles,
+   * and a destroy cannot stop it: a vCPU being started (not attached yet), a reset pCPU thread
+   * that overran its bound (cpupool.ts), a save's write from its frames (migration/save.ts). The
+   * domain's memory goes back to the domheap only once every such thread has ended, and so does
+   * memory lent to it, once its lender is reaped too (#putLoan).
    */
   linger(domid: number, until: Promise<unknown>): void {
     const before = this.#lingering.get(domid);

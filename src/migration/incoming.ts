@@ -49,7 +49,8 @@ export class IncomingDomain implements FrameSink {
   readonly #config: DomainConfig;
   /** Disks attached only once their copy is done (disks.ts). */
   readonly #deferred: DiskSpec[];
-  #mem: Uint8Array | undefined;
+  /** Its RAM's owner, once built (#ram). */
+  #domain: Domain | undefined;
   /**
    * Why the first build failed, once it did: its domain is torn down and its RAM back in the
    * heap (to be scrubbed and handed to another domain), so no frame of the stream goes there.
@@ -80,14 +81,14 @@ export class IncomingDomain implements FrameSink {
     this.built = host.create(this.#config, {
       paused: true,
       restore: { hwm: this.#kept, record: NO_RECORD, fill: (d) => {
-        this.#mem = d.view.mem8;
+        this.#domain = d;
         ramBuilt();
       }, parked: true, preconnect: this.#kept < end },
     });
     // Also awaited by ready, finish or abort.
     this.built.catch((error: unknown) => {
       this.#failed = { error };
-      this.#mem = undefined;
+      this.#domain = undefined;
     });
     this.#ramReady = Promise.race([ram, this.built]);
   }
@@ -125,10 +126,17 @@ export class IncomingDomain implements FrameSink {
     if (this.#failed) throw this.#failed.error;
   }
 
+  /**
+   * Its RAM, for a read or write that starts now. Refused (ESRCH) once a destroy of the domain has
+   * begun (`xenode destroy` of NAME--incoming, or a host that stops): reaped, its RAM goes back to
+   * the heap, to be scrubbed and handed to the next domain of its size.
+   */
   #ram(): Uint8Array {
     this.#check();
-    if (!this.#mem) throw new Error('IncomingDomain: a frame before the domain was built (readImage awaits ready())');
-    return this.#mem;
+    const d = this.#domain;
+    if (!d) throw new Error('IncomingDomain: a frame before the domain was built (readImage awaits ready())');
+    if (this.#host.isBeingDestroyed(d)) throw new XenError('ESRCH', `domain ${d.domid} (${this.#config.name}) was destroyed while the stream came in`);
+    return d.view.mem8;
   }
 
   /** The whole stream has been read and checked: the domain, ready to be unpaused. */

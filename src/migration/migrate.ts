@@ -182,7 +182,6 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       await out(encodeHeaders(config));
       const sent = new SentFrames();
       const sentFrame = (pfn: number) => sent.frame(pfn);
-      const mem = d.view.buffers.memory;
       const maxRounds = opts.maxRounds ?? MAX_ROUNDS;
       const threshold = opts.dirtyThreshold ?? DIRTY_THRESHOLD;
       /** One pre-copy round, a slice at a time; false when few enough frames changed to leave them to the stop-and-copy. */
@@ -192,7 +191,8 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
         for (let i = 0; i < all.length; i += PRECOPY_SLICE_FRAMES) {
           if (i > 0) await yieldToLoop();
           assertOpen(sock); // cancelled or refused meanwhile: no more comparing and copying
-          sent.changed(mem, all, i, Math.min(i + PRECOPY_SLICE_FRAMES, all.length), pfns);
+          // Its memory as it is now: a destroy meanwhile stops the migration (guestMemory).
+          sent.changed(host.guestMemory(d), all, i, Math.min(i + PRECOPY_SLICE_FRAMES, all.length), pfns);
         }
         if (!first && pfns.length < threshold) {
           // Few enough: they go with the stop-and-copy, which must see them as unsent.
@@ -227,7 +227,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       tSuspended = performance.now();
       await disks?.done();
       tDisksDone = performance.now();
-      const last = sent.changed(mem, populatedPfns(d));
+      const last = sent.changed(host.guestMemory(d), populatedPfns(d));
       tCompared = performance.now();
       rounds.push(last.length);
       await out([...encodeFrames(sentFrame, last, { copy: false }).chunks, ...(await trailerOf(host, d))]);
@@ -237,6 +237,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       tAcked = performance.now();
     } catch (e) {
       opts.signal?.removeEventListener('abort', cancel);
+      if (host.isBeingDestroyed(d)) throw destroyedAtSender(e);
       if (!suspended) {
         if (refusal !== undefined) throw failed(refusal, 'Migration failed; the domain runs on at the sender.');
         throw failed(e, isXenError(e, 'ETIMEDOUT') && tSuspend ? 'Migration failed, failed to suspend at sender.' : 'Migration failed; the domain runs on at the sender.');
@@ -254,6 +255,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
     try {
       renamed = host.beginRename(domid, away);
     } catch (e) {
+      if (host.isBeingDestroyed(d)) throw destroyedAtSender(e);
       host.resume(domid);
       throw failed(e, 'Migration failed, resuming at sender.');
     }
@@ -344,4 +346,9 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
 function failed(e: unknown, what: string): XenError {
   const errno = isXenError(e) ? e.errno : 'EIO';
   return new XenError(errno, `${what} (${(e as Error).message})`);
+}
+
+/** A destroy at the sender meanwhile, whatever it broke on the way (a wait timed out, a disk's copy): ESRCH. */
+function destroyedAtSender(e: unknown): XenError {
+  return new XenError('ESRCH', `Migration failed: the domain was destroyed at the sender meanwhile. (${(e as Error).message})`);
 }

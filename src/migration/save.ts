@@ -44,16 +44,27 @@ export function populatedPfns(d: Domain): number[] {
 export async function trailerOf(host: Host, d: Domain): Promise<Buffer[]> {
   const record = d.suspendRecord;
   if (!record) throw new XenError('EINVAL', `domain ${d.domid} is not suspended by its runtime (no suspend record)`);
-  const sharedInfo = new Uint8Array(d.view.buffers.memory, PFN_SHARED_INFO * PAGE_SIZE, PAGE_SIZE).slice();
+  const sharedInfo = new Uint8Array(host.guestMemory(d), PFN_SHARED_INFO * PAGE_SIZE, PAGE_SIZE).slice();
   return encodeTrailer({ sharedInfo, suspendRecord: record, xenstore: await guestData(host.xs, d.domid) });
 }
 
-/** The image of a suspended domain, as the chunks of a save file. */
-async function imageOf(host: Host, d: Domain, config: DomainConfig): Promise<{ chunks: Buffer[]; pages: number }> {
-  const pfns = populatedPfns(d);
+/**
+ * Write the image of a suspended domain. Its frames are written from its memory as they are (it
+ * stays suspended until the file is written), read by a libuv thread until the write settles: a
+ * destroy meanwhile reaps the domain, but its memory stays out of the domheap until then, as Xen
+ * frees a page only once libxc's mapping of it goes too. A write that never ends (a pipe's reader
+ * that stops reading) holds the memory, and the domid, as long (docs/SECURITY.md).
+ */
+async function writeImage(host: Host, d: Domain, config: DomainConfig, fh: FileHandle): Promise<Pick<SaveResult, 'info' | 'bytes' | 'pages'>> {
   const trailer = await trailerOf(host, d);
-  // Its frames are written as they are: it stays suspended until the file is written.
-  return { chunks: [...encodeHeaders(config), ...encodePages(d.view.buffers.memory, pfns, { copy: false }).chunks, ...trailer], pages: pfns.length };
+  const pfns = populatedPfns(d);
+  const headers = encodeHeaders(config);
+  const chunks = [...headers, ...encodePages(host.guestMemory(d), pfns, { copy: false }).chunks, ...trailer];
+  const written = fh.writev(chunks);
+  host.hv.linger(d.domid, written);
+  await written;
+  const xl = headers[0]!;
+  return { info: [xl.readUInt32LE(36), 0, xl.readUInt32LE(44)], bytes: chunks.reduce((n, c) => n + c.length, 0), pages: pfns.length };
 }
 
 /**
@@ -74,12 +85,14 @@ const SAVE_FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT;
 /** The path names another user's file: refused, and not removed. */
 class ForeignFile extends XenError {}
 
-async function keepPrivate(fh: FileHandle, file: string): Promise<void> {
+/** Whether the path names a regular file (a save to a pipe or a device writes there, no more). */
+async function keepPrivate(fh: FileHandle, file: string): Promise<boolean> {
   const st = await fh.stat();
-  if (!st.isFile()) return;
+  if (!st.isFile()) return false;
   if (st.uid !== process.geteuid?.()) throw new ForeignFile('EACCES', `Failed to open temp file ${file} for writing: it is owned by another user (uid ${st.uid})`);
   if (st.mode & 0o077) await fh.chmod(SAVE_FILE_MODE);
   await fh.truncate(0);
+  return true;
 }
 
 export interface SaveOptions {
@@ -97,35 +110,40 @@ export async function saveDomain(host: Host, domid: number, file: string, opts: 
   const fh = await open(file, SAVE_FILE_FLAGS, SAVE_FILE_MODE).catch((e: NodeJS.ErrnoException) => {
     throw new XenError('EACCES', `Failed to open temp file ${file} for writing: ${e.message}`);
   });
-  await keepPrivate(fh, file).catch(async (e: unknown) => {
+  const regular = await keepPrivate(fh, file).catch(async (e: unknown) => {
     await fh.close();
     if (e instanceof ForeignFile) throw e;
     await rmQuietly(file);
     throw new XenError('EACCES', `Failed to make ${file} private: ${(e as Error).message}`);
   });
+  // Only a file the save wrote goes when it fails: a pipe or a device the path names stays.
+  const discard = () => (regular ? rmQuietly(file) : Promise.resolve());
   const t0 = performance.now();
   let d: Domain;
   try {
     d = await host.suspend(domid, opts.timeoutMs);
   } catch (e) {
     await fh.close();
-    await rmQuietly(file);
+    await discard();
     throw e;
   }
   const t1 = performance.now();
-  let written: { chunks: Buffer[]; pages: number };
+  let written: Pick<SaveResult, 'info' | 'bytes' | 'pages'>;
   let t2: number;
   try {
-    written = await imageOf(host, d, config);
-    await fh.writev(written.chunks);
+    written = await writeImage(host, d, config, fh);
     t2 = performance.now();
     // On stable storage before the domain goes: a crash after the save reports success must
-    // not lose the only copy of the guest (xl closes the file without a sync).
-    await fh.datasync();
+    // not lose the only copy of the guest (xl closes the file without a sync). A pipe or a
+    // device has none to reach (fdatasync fails EINVAL).
+    if (regular) await fh.datasync();
     await fh.close();
+    if (host.isBeingDestroyed(d)) throw new XenError('ESRCH', 'after its image was written');
   } catch (e) {
     await fh.close().catch(() => {});
-    await rmQuietly(file);
+    await discard();
+    // Destroyed under the save (xl destroy meanwhile): nothing to resume, and no file kept of it.
+    if (host.isBeingDestroyed(d)) throw new XenError('ESRCH', `Failed to save domain ${domid}: it was destroyed while it was being saved (${(e as Error).message})`);
     host.resume(domid);
     throw new XenError(isXenError(e) ? e.errno : 'EIO', `Failed to save domain, resuming domain: ${(e as Error).message}`);
   }
@@ -136,11 +154,8 @@ export async function saveDomain(host: Host, domid: number, file: string, opts: 
   } else {
     await host.destroy(domid);
   }
-  const optLen = written.chunks[0]!.readUInt32LE(44);
   return {
-    info: [written.chunks[0]!.readUInt32LE(36), 0, optLen],
-    bytes: written.chunks.reduce((n, c) => n + c.length, 0),
-    pages: written.pages,
+    ...written,
     ms: { suspend: t1 - t0, image: t2 - t1, sync: t3 - t2 },
   };
 }

@@ -650,7 +650,7 @@ export class ToolstackApi implements Toolstack {
     const d = this.#resolve(ref);
     if (d.domid === 0) throw new XenError('EPERM', 'Domain-0 cannot be destroyed');
     // Two destroys of one domain: the first does it, the second is told.
-    if (d.dying || this.#host.isDestroying(d.domid)) throw new XenError('ESRCH', `domain ${d.domid} ('${d.name}') is already being destroyed`);
+    if (this.#host.isBeingDestroyed(d)) throw new XenError('ESRCH', `domain ${d.domid} ('${d.name}') is already being destroyed`);
     await this.#host.destroy(d.domid);
     return id(d);
   }

@@ -441,7 +441,7 @@ export class Host extends EventEmitter<HostEvents> {
   #guest(domid: number, what: string): Domain {
     const d = this.hv.domain(domid);
     if (domid === 0) throw new XenError('EPERM', `Domain-0 cannot be ${what}`);
-    if (d.dying || this.#destroying.has(domid)) throw new XenError('ESRCH', `domain ${domid} is being destroyed`);
+    if (this.isBeingDestroyed(d)) throw new XenError('ESRCH', `domain ${domid} is being destroyed`);
     if (!this.#managed.has(domid)) throw new XenError('EBUSY', `domain ${domid} is still being created: try again when its create returns`);
     return d;
   }
@@ -752,9 +752,24 @@ export class Host extends EventEmitter<HostEvents> {
     await this.#configure(domid, (c) => ({ ...c, disks: c.disks.filter((x) => x.devid !== devid) }));
   }
 
-  /** True from the moment a destroy of the domain starts until it is done. */
-  isDestroying(domid: number): boolean {
-    return this.#destroying.has(domid);
+  /**
+   * A destroy of the domain has begun (here, or by the hypervisor: dying): once it is reaped, its
+   * memory may be back in the domheap.
+   */
+  isBeingDestroyed(d: Domain): boolean {
+    return d.dying || this.#destroying.has(d.domid);
+  }
+
+  /**
+   * The domain's memory, for a read or a write that starts now. Refused (ESRCH) once a destroy has
+   * begun: a reaped domain's memory goes back to the domheap, to be wiped and handed to the next
+   * domain of its size, so a save or a migration that read it then would carry zeros or that
+   * domain's data, and one that wrote it would write into that domain. Access that outlives the
+   * caller's turn (a write from it) keeps it out of the domheap until it settles (Hypervisor.linger).
+   */
+  guestMemory(d: Domain): SharedArrayBuffer {
+    if (this.isBeingDestroyed(d)) throw new XenError('ESRCH', `domain ${d.domid} is being destroyed`);
+    return d.view.buffers.memory;
   }
 
   /**

@@ -64,7 +64,8 @@ export async function suspendVm(host: Host, vm: Ref<'VM'>): Promise<SaveResult &
     // The domain is left paused, not destroyed: it goes only once the image is known complete.
     saved = await saveDomain(host, r.domid, path, { paused: true });
   } catch (e) {
-    // The domain runs on (save resumes it): the VM is not suspended, and the image goes.
+    // The domain runs on (save resumes it), unless it was destroyed meanwhile: either way the
+    // VM is not suspended, and the image goes.
     await undo();
     throw e;
   }

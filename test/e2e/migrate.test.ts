@@ -3,11 +3,12 @@
 // shared SR) and its vif's MAC; xl's sender messages; and the invariant at each failure point
 // we can reach in one process: a wrong token, no receiver, a name clash at the target, a target
 // that reports failure, a target that vanishes after the permission to go. The domain runs in
-// exactly one place afterwards, every time.
+// exactly one place afterwards, every time. A destroy during the pre-copy sends no frame of the
+// next domain given its memory.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { getPriority } from 'node:os';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ import {
   MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MIGRATE_XENODE_BUILT, MIGRATE_XENODE_SYNCED,
 } from '../../src/migration/format.js';
 import { migrateDomain } from '../../src/migration/migrate.js';
+import { populatedPfns } from '../../src/migration/save.js';
 import { CREDIT_DEFAULT_WEIGHT, GUEST_NICE, RESUME_BOOST_MS, niceForWeight } from '../../src/hypervisor/sched.js';
 import { PAGE_SIZE } from '../../src/abi/xen.js';
 import { geometryOf } from '../../src/migration/config.js';
@@ -28,7 +30,7 @@ import { parseMac } from '../../src/network/mac.js';
 import { SHELL_BRIDGE, preconnectFrames } from '../../src/toolstack/builder.js';
 import { backendPath, frontendPath } from '../../src/drivers/xenbus.js';
 import { XenbusState } from '../../src/abi/xenbus.js';
-import { CB_RAM_HWM } from '../../src/hypervisor/layout.js';
+import { CB_RAM_HWM, firstRamPfn } from '../../src/hypervisor/layout.js';
 import { xenode } from '../support/cli.js';
 import type { DaemonRig } from '../support/host-daemon.js';
 import { askKv } from '../support/kv.js';
@@ -188,6 +190,98 @@ test('a target that never says its copy is built, or that it has read the pre-co
     assert.equal(await ask(hostOf(a), domid, `set ${silent} yes`), 'ok', 'never suspended: it answers');
     fake.server.close();
     await a.ts.call('destroy', { domain: domid });
+  }
+});
+
+/** A target that takes the stream, each frame as last sent, and says its copy is built only when the test does. */
+async function heldTarget(): Promise<{ server: Server; frames: Map<number, Uint8Array>; received: () => number; sayBuilt: () => void }> {
+  const frames = new Map<number, Uint8Array>();
+  let received = 0;
+  const sink = {
+    get: (pfn: number) => frames.get(pfn),
+    set: (pfn: number, data: Uint8Array) => void (received++, frames.set(pfn, Uint8Array.from(data))),
+    delete: (pfn: number) => void (received++, frames.delete(pfn)),
+  };
+  let sayBuilt!: () => void;
+  const built = new Promise<void>((r) => (sayBuilt = r));
+  const server = createServer((sock) => {
+    sock.on('error', () => {});
+    const src = new ByteSource(sock, { stallMs: 20_000 });
+    void (async () => {
+      await src.read(AUTH_BYTES, 'auth');
+      sock.write(MIGRATE_RECEIVER_BANNER);
+      void built.then(() => sock.write(MIGRATE_XENODE_BUILT));
+      await readImage(src, () => sink);
+    })().catch(() => sock.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, frames, received: () => received, sayBuilt };
+}
+
+test("a destroy during the pre-copy: the stream carries none of the frames of the next domain given its memory, and the migration fails", T, async () => {
+  // 4 MiB of its RAM filled with a pattern.
+  const filler = fileURLToPath(new URL('../../../test/fixtures/guests/filler.ts', import.meta.url));
+  const host = hostOf(a);
+  const { domid } = await a.ts.call('create', { file: a.cfgFile('mig-gone', `name = "mig-gone"\nkernel = "${filler}"\nmemory = 32\nextra = "mb=4"\n`) });
+  await host.xs.wait(`/local/domain/${domid}/data/filler`, (v) => v === 'filled', { timeout: 60_000 });
+  const { geometry } = host.hv.domain(domid).view;
+  const first = firstRamPfn(geometry);
+  const populated = Atomics.load(host.hv.domain(domid).view.ctl, CB_RAM_HWM) - first;
+  const { server, frames, received, sayBuilt } = await heldTarget();
+  try {
+    // The test says when the target's copy is built: the sender waits for it (one round, then
+    // that wait) as long as the test needs, however loaded the machine.
+    const migrating = migrateDomain(host, domid, `127.0.0.1:${(server.address() as AddressInfo).port}`, { token, stallMs: 60_000, maxRounds: 1 })
+      .then(() => undefined, (e: Error) => e);
+    let settled = false;
+    void migrating.then(() => (settled = true));
+    assert.ok(await until(() => received() >= populated, 20_000), `the first round is in: ${received()} of ${populated} frames`);
+    // Destroyed and reaped while the sender waits for the target; a domain of its size comes next and writes its RAM.
+    await host.destroy(domid);
+    assert.equal(host.hv.findDomain(domid), undefined, 'reaped');
+    assert.ok(await until(() => host.hv.heap.stats().scrubbingBytes === 0, 20_000), 'the scrubber is done');
+    const next = host.hv.createDomain({ name: 'mig-gone-next', ramFrames: geometry.ramFrames, maxGrantFrames: geometry.maxGrantFrames });
+    try {
+      new Uint8Array(next.view.buffers.memory, first * PAGE_SIZE).fill(0xa5);
+      assert.equal(settled, false, 'the sender still waits for the built message: its next round comes after the destroy');
+      sayBuilt();
+      const e = await migrating;
+      const theirs = Buffer.alloc(PAGE_SIZE, 0xa5);
+      let foreign = 0;
+      for (const f of frames.values()) if (theirs.equals(f)) foreign++;
+      assert.equal(foreign, 0, `of ${frames.size} frames at the target, none is the next domain's`);
+      assert.ok(e && isXenError(e, 'ESRCH') && /the domain was destroyed at the sender/.test(e.message), `the migration fails: ${e?.message}`);
+    } finally {
+      await host.hv.destroyDomain(next.domid);
+    }
+  } finally {
+    server.close();
+    const left = host.hv.liveDomainNamed('mig-gone');
+    if (left) await host.destroy(left.domid).catch(() => {});
+  }
+});
+
+test('a destroy while the sender waits for a target that never says its copy is built: the migration fails ESRCH, not with the wait\'s timeout', T, async () => {
+  const { domid } = await kvGuest('kv-gone-wait');
+  const host = hostOf(a);
+  const populated = populatedPfns(host.hv.domain(domid)).length;
+  const { server, received } = await heldTarget();
+  try {
+    // One round, then the wait for the built message, which times out 5 s after the banner: the
+    // destroy begins well before (a kv guest's round takes milliseconds).
+    const migrating = migrateDomain(host, domid, `127.0.0.1:${(server.address() as AddressInfo).port}`, { token, stallMs: 5000, maxRounds: 1 });
+    migrating.catch(() => {}); // awaited below
+    assert.ok(await until(() => received() >= populated, 5000), `the first round is in: ${received()} of ${populated} frames`);
+    await host.destroy(domid);
+    await assert.rejects(migrating, (e: Error) => {
+      assert.ok(isXenError(e, 'ESRCH'), e.message);
+      assert.match(e.message, /^ESRCH: Migration failed: the domain was destroyed at the sender meanwhile\. \(ETIMEDOUT: .*built message/);
+      return true;
+    });
+  } finally {
+    server.close();
+    const left = host.hv.liveDomainNamed('kv-gone-wait');
+    if (left) await host.destroy(left.domid).catch(() => {});
   }
 });
 

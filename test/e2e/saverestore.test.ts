@@ -1,16 +1,24 @@
 // xl save / xl restore end to end on an in-process host: the kv-store unikernel hands over its
 // state (onSuspend) and answers from it after a restore, with its disk and vif (MAC) as they
 // were; a checkpoint leaves it running; a second restore of one file meets xl's name clash; a
-// guest without a handler starts again from main with its disk as it was.
+// guest without a handler starts again from main with its disk as it was; a destroy during the
+// save's write leaves no frame but the guest's own in what was written; a save to a FIFO restores, the FIFO left in place.
 import assert from 'node:assert/strict';
-import { chown, readFile, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { constants } from 'node:fs';
+import { chown, open, readFile, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { get } from 'node:http';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isXenError } from '../../src/errors.js';
+import { PAGE_SIZE } from '../../src/abi/xen.js';
+import { CB_RAM_HWM, firstRamPfn } from '../../src/hypervisor/layout.js';
+import { readImage } from '../../src/migration/image.js';
 import { restoreFile } from '../../src/migration/restore.js';
 import { saveDomain } from '../../src/migration/save.js';
+import { ByteSource } from '../../src/migration/source.js';
 import { listDisks } from '../../src/toolstack/devices.js';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { Host } from '../../src/toolstack/host.js';
@@ -151,6 +159,129 @@ test("a save to a file another user owns is refused, and that file is left as it
   assert.equal(st.mode & 0o777, 0o644, 'not chmodded');
   assert.equal(host.hv.domain(domain.domid).paused, false);
   await host.destroy(domain.domid);
+});
+
+/**
+ * The read end of `fifo`, once the save has opened its write end. A save that fails before that
+ * is the error; the read end's open, which would hold a libuv thread until a writer came, is let
+ * through by one that writes nothing.
+ */
+async function readEnd(fifo: string, saving: Promise<unknown>): Promise<FileHandle> {
+  const opening = open(fifo, 'r');
+  try {
+    return await Promise.race([opening, saving.then(() => assert.fail('the save ended before its FIFO was opened'))]);
+  } catch (e) {
+    await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then((w) => w.close(), () => {});
+    await opening.then((rd) => rd.close(), () => {});
+    throw e;
+  }
+}
+
+/** What is left to read from `rd`, to its end. */
+async function readToEnd(rd: FileHandle): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (;;) {
+    const { bytesRead, buffer } = await rd.read(Buffer.alloc(1 << 20), 0, 1 << 20);
+    if (bytesRead === 0) return Buffer.concat(parts);
+    parts.push(buffer.subarray(0, bytesRead));
+  }
+}
+
+/** The domain of that name, if one is left: a test that failed half-way leaves no domain to the next. */
+async function destroyNamed(name: string): Promise<void> {
+  const d = host.hv.liveDomainNamed(name);
+  if (d) await host.destroy(d.domid).catch(() => {});
+}
+
+test('a save to a FIFO: the image is read from it, restores, and the FIFO is left as it was', T, async () => {
+  const kernel = join(FIXTURES, 'ticker.ts');
+  const { domain } = await host.create(parseDomainConfig(`name = "fifo-sr"
+kernel = "${kernel}"
+memory = 32
+`, kernel).config);
+  const fifo = join(dir, 'save.fifo');
+  execFileSync('mkfifo', [fifo]);
+  try {
+    await host.xs.wait(`/local/domain/${domain.domid}/control/feature-poweroff`, (v) => v === '1');
+    const saving = saveDomain(host, domain.domid, fifo);
+    saving.catch(() => {}); // awaited below
+    const rd = await readEnd(fifo, saving);
+    const bytes = await readToEnd(rd).finally(() => rd.close());
+    const saved = await saving;
+    assert.equal(saved.bytes, bytes.length);
+    assert.ok((await stat(fifo)).isFIFO(), 'the FIFO is left in place');
+    const file = join(dir, 'from-fifo.save');
+    await writeFile(file, bytes);
+    const r = await restoreFile(host, file);
+    await host.xs.wait(`/local/domain/${r.domain.domid}/control/feature-poweroff`, (v) => v === '1');
+    await host.destroy(r.domain.domid);
+  } finally {
+    await destroyNamed('fifo-sr');
+  }
+});
+
+test("a destroy during a save's write: the image holds the guest's own frames, never those of the next domain given its memory", T, async () => {
+  // 4 MiB of its RAM filled with a pattern: far more than a pipe holds.
+  const kernel = join(FIXTURES, 'filler.ts');
+  const { domain } = await host.create(parseDomainConfig(`name = "race-sr"\nkernel = "${kernel}"\nmemory = 32\nextra = "mb=4"\n`, kernel).config);
+  const { domid } = domain;
+  const fifo = join(dir, 'race.fifo');
+  execFileSync('mkfifo', [fifo]);
+  try {
+    await host.xs.wait(`/local/domain/${domid}/data/filler`, (v) => v === 'filled');
+    // A FIFO read only when the test says: the save's write stays in flight, a libuv thread
+    // reading the guest's frames as the test takes them, past the pipe's 64 KiB.
+    const saving = saveDomain(host, domid, fifo);
+    saving.catch(() => {}); // awaited below
+    const rd = await readEnd(fifo, saving);
+    try {
+      const { bytesRead, buffer: head } = await rd.read(Buffer.alloc(64), 0, 64);
+      assert.ok(bytesRead > 0, 'the write began');
+      const first = firstRamPfn(domain.view.geometry);
+      const hwm = Atomics.load(domain.view.ctl, CB_RAM_HWM);
+      assert.ok((hwm - first) * PAGE_SIZE >= 4 << 20, `${hwm - first} frames populated`);
+      // Suspended: its memory stays as it is now.
+      const own = new Uint8Array(domain.view.buffers.memory).slice();
+
+      // Destroyed and reaped while the write reads it; a domain of its size comes next and writes its RAM.
+      await host.destroy(domid);
+      assert.equal(host.hv.findDomain(domid), undefined, 'reaped');
+      assert.ok(await waitFor(() => host.hv.heap.stats().scrubbingBytes === 0, 20_000), 'the scrubber is done');
+      const { ramFrames, maxGrantFrames } = domain.view.geometry;
+      const next = host.hv.createDomain({ name: 'race-next', ramFrames, maxGrantFrames });
+      try {
+        new Uint8Array(next.view.buffers.memory, first * PAGE_SIZE).fill(0xa5);
+        const inHeap = () => { const { freeBytes, scrubbingBytes } = host.hv.heap.stats(); return freeBytes + scrubbingBytes; };
+        const before = inHeap();
+
+        const bytes = Buffer.concat([head.subarray(0, bytesRead), await readToEnd(rd)]);
+        const pages = new Map<number, Uint8Array>();
+        const read = await readImage(new ByteSource(Readable.from([bytes]), { stallMs: 5000 }), () => pages)
+          .then((img) => `hwm ${img.hwm}`, (e: Error) => e.message);
+        let differ = 0;
+        for (let pfn = first; pfn < hwm; pfn++) {
+          const got = pages.get(pfn) ?? new Uint8Array(PAGE_SIZE);
+          if (!Buffer.from(got).equals(own.subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE))) differ++;
+        }
+        assert.equal(differ, 0, `of ${hwm - first} frames written, none but the saved guest's own (not wiped, not the next domain's)`);
+        assert.equal(read, `hwm ${hwm}`, 'a whole, valid image');
+        // Its write over, the destroy's check after it fails the save (a FIFO has nothing to sync).
+        await assert.rejects(saving, (e: Error) => {
+          assert.ok(isXenError(e, 'ESRCH'), e.message);
+          assert.match(e.message, /destroyed while it was being saved \(ESRCH: after its image was written\)/);
+          return true;
+        });
+        assert.equal(inHeap() - before, domain.view.buffers.memory.byteLength, 'its memory went back to the domheap once the write ended');
+      } finally {
+        await host.hv.destroyDomain(next.domid);
+      }
+      assert.ok((await stat(fifo)).isFIFO(), 'the FIFO is left in place');
+    } finally {
+      await rd.close();
+    }
+  } finally {
+    await destroyNamed('race-sr');
+  }
 });
 
 for (const [fixture, why] of [['stubborn.ts', 'a guest that never yields'], ['unclonable.ts', 'a state that cannot be cloned']] as const) {
