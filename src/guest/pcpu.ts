@@ -16,6 +16,7 @@ import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { deserialize, getHeapSpaceStatistics, serialize } from 'node:v8';
 import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { types } from 'node:util';
 import vm from 'node:vm';
 import { MessageChannel, moveMessagePortToContext, parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { PcpuData, PcpuMessage, PcpuStatus } from '../hypervisor/cpupool.js';
@@ -500,7 +501,9 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
       kernel = d.bodies?.get(m.kernel) ?? (kernelScript(m.kernel).runInContext(d.ctx) as RealmKernel);
       d.bodies = undefined;
     } catch (e) {
-      d.turns.uncaught(e); // a kernel that does not compile crashes its domain, not the pool
+      // A kernel that does not compile crashes its domain, not the pool; the error is this
+      // thread's, so only its text crosses into the realm.
+      d.turns.uncaught(`its kernel did not compile: ${describe(e)}`);
       return;
     }
     d.turns.claim(kernel, m.identity.name, m.identity.uuid);
@@ -763,18 +766,61 @@ function sleep(): void {
   });
 }
 
+// ---------------- errors that reach the thread ----------------
+
+/** How far up a prototype chain the handlers below look (a guest can make one as long as it likes). */
+const MAX_CHAIN = 32;
+
+/**
+ * What `hit` finds first on `v`'s prototype chain, walked without running code of a realm's: a
+ * proxy (whose traps would run) ends the walk, as does a chain longer than MAX_CHAIN.
+ */
+function onChain<T>(v: object, hit: (o: object) => T | undefined): T | undefined {
+  let o: object | null = v;
+  for (let i = 0; i < MAX_CHAIN && o !== null && !types.isProxy(o); i++) {
+    const found = hit(o);
+    if (found !== undefined) return found;
+    o = Object.getPrototypeOf(o) as object | null;
+  }
+  return undefined;
+}
+
+/**
+ * A thrown or rejected value described without running any of its code: one of a realm's may
+ * have getters, a toString that never returns or throws, and reading its stack would format it
+ * with this thread's call sites. So only the name and message its chain holds as plain strings.
+ */
+function describe(v: unknown): string {
+  if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return String(v);
+  const text = (key: string) => onChain(v, (o) => {
+    const p = Object.getOwnPropertyDescriptor(o, key);
+    return p && (typeof p.value === 'string' ? p.value.slice(0, 200) : '');
+  }) || undefined;
+  const name = text('name') ?? (types.isNativeError(v) ? 'Error' : typeof v);
+  const message = text('message');
+  return message === undefined ? name : `${name}: ${message}`;
+}
+
+/** One of this thread's own errors (a realm cannot reach this thread's Error.prototype), whose stack it may read. */
+function ownError(v: unknown): v is Error {
+  return types.isNativeError(v) && onChain(v, (o) => o === Error.prototype || undefined) === true;
+}
+
 // An error that escaped a realm's own guards (a rejected promise nobody handled) is the
-// domain's whose realm made the promise; anything else is this thread's, and it is logged.
+// domain's whose realm made the promise: its chain leads to that realm's Promise.prototype (a
+// subclass's too). Anything else is this thread's, or a realm's that cut its promise's chain,
+// and is logged. Neither handler runs a realm's code: outside a turn, no watchdog would see it
+// spin, and what it threw would end here again.
 process.on('unhandledRejection', (reason, promise) => {
-  const d = byPromiseProto.get(Object.getPrototypeOf(promise) as object);
+  const d = onChain(promise, (o) => byPromiseProto.get(o));
   if (d && !d.halted) {
     d.post({ kind: 'uncaught', reason });
     kick();
     return;
   }
-  if (!d) status({ type: 'log', line: `pCPU ${data.name}: unhandled rejection outside any domain: ${String(reason)}` });
+  if (!d) status({ type: 'log', line: `pCPU ${data.name}: unhandled rejection outside any domain: ${describe(reason)}` });
 });
-process.on('uncaughtException', (e) => status({ type: 'log', line: `pCPU ${data.name}: ${e.stack ?? String(e)}` }));
+process.on('uncaughtException', (e) => status({ type: 'log', line: `pCPU ${data.name}: ${ownError(e) ? (e.stack ?? describe(e)) : describe(e)}` }));
 
 parent.on('message', (m: PcpuMessage) => {
   if (m.type === 'place') place(m);

@@ -260,6 +260,46 @@ test('an unhandled rejection is the crash of the domain whose promise it was', T
   await host.destroy(mate.domain.domid);
 });
 
+test("a guest's Error.prepareStackTrace never sees call sites of the pCPU's: not when the pCPU serializes its errors in a checkpoint", T, async () => {
+  await host.createCpupool('stack', 1);
+  const { domain } = await host.create(config('stack-escape', join(FIXTURES, 'stack-escape.ts'), 'pool = "stack"\n'));
+  await host.xs.wait(`/local/domain/${domain.domid}/data/ready`, (v) => v === '1');
+  await saveDomain(host, domain.domid, join(dir, 'stack-escape.save'), { checkpoint: true, timeoutMs: 5000 }).catch((e) => assert.fail(`${e}: ${consoleText(domain.domid)}`));
+  const m = await consoleMatch(domain.domid, /REACHED (\{.*\})/);
+  // Both doors shut before its code ran: the hook is never called, so it reached nothing.
+  assert.deepEqual(JSON.parse(m[1]!), { doors: ['hook refused: TypeError', 'Error refused: TypeError'], reached: [] });
+  await host.destroy(domain.domid);
+});
+
+test("a guest's FinalizationRegistry cleanup, which would run outside its turns, is not there: the spin it would start freezes no pool mate", T, async () => {
+  await host.createCpupool('finalize', 1);
+  const mate = await host.create(config('mate-finalize', join(FIXTURES, 'ticker.ts'), 'pool = "finalize"\n'));
+  const bad = await host.create(config('finalize-spin', join(FIXTURES, 'finalization-spin.ts'), 'pool = "finalize"\n'));
+  await consoleMatch(bad.domain.domid, /churn 100 /).catch((e) => assert.fail(`${e}\n${logs.slice(-5).join('\n')}`));
+  assert.match(consoleText(bad.domain.domid), /FinalizationRegistry: RealmUnsupported/);
+  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
+  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+  await Promise.all([host.destroy(mate.domain.domid), host.destroy(bad.domain.domid)]);
+});
+
+test("unhandled rejections that attack the pCPU's handler: one of a Promise subclass whose reason throws null crashes its domain alone; one whose chain was cut, with a reason that never stringifies, is logged and stops nobody", T, async () => {
+  await host.createCpupool('reject-hostile', 1);
+  const mate = await host.create(config('mate-reject-hostile', join(FIXTURES, 'ticker.ts'), 'pool = "reject-hostile"\n'));
+  const cut = await host.create(config('reject-cut', join(FIXTURES, 'reject-hostile.ts'), 'pool = "reject-hostile"\nextra = "cut"\n'));
+  await consoleMatch(cut.domain.domid, /alive 2\b/);
+  assert.ok(logs.some((l) => l.includes('unhandled rejection outside any domain: object')), logs.join('\n'));
+  const shut = once(host, 'shutdown');
+  const sub = await host.create(config('reject-subclass', join(FIXTURES, 'reject-hostile.ts'), 'pool = "reject-hostile"\nextra = "subclass"\n'));
+  const [domid, , reason] = await shut;
+  assert.deepEqual([domid, reason], [sub.domain.domid, 'crash']);
+  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
+  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+  const alive = (consoleText(cut.domain.domid).match(/alive/g) ?? []).length;
+  await consoleMatch(cut.domain.domid, new RegExp(`alive ${alive + 1}\\b`));
+  for (const d of [mate, cut]) assert.equal(host.hv.domain(d.domain.domid).shutdownReason, null);
+  await Promise.all([mate, cut].map((b) => host.destroy(b.domain.domid)));
+});
+
 test('a guest that arms more timers than its pCPU allows gets ENOMEM of its own realm, runs on, and so does its pool mate; its set_timer_op timer is not one of them', T, async () => {
   await host.createCpupool('timer-hog', 1);
   const mate = await host.create(config('mate-timers', join(FIXTURES, 'ticker.ts'), 'pool = "timer-hog"\n'));

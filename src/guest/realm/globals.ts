@@ -4,6 +4,7 @@
 // first), before any guest code: the host functions are kept in closures here and nowhere else.
 import { XenError } from '../../errors.js';
 import type { OwnTimer, RealmHost } from './host.js';
+import { RealmUnsupported } from './refused.js';
 
 /** The wrapper bin/link.js puts around the realm's image passes the host functions in. */
 declare const __host: RealmHost;
@@ -359,3 +360,24 @@ class RealmAbortController {
 }
 defineGlobal('AbortSignal', RealmAbortSignal);
 defineGlobal('AbortController', RealmAbortController);
+
+// ---------------- what V8 and Node would run with the pCPU's objects, or outside a turn ----------------
+
+// Node formats an error's stack, whoever reads it first, by calling Error.prepareStackTrace of
+// the realm that made the error with call sites V8 built in the *reader's* context: read by the
+// pCPU thread (v8.serialize of a suspend record reads an error's stack), their constructors were
+// the pCPU's, whose Function compiled `return process` there. So, before any guest code, the
+// realm's Error global and its prepareStackTrace are fixed for good, and that is undefined: Node
+// then formats the stack itself (its own code, reading the error's name and message).
+Object.defineProperty(Error, 'prepareStackTrace', { value: undefined, writable: false, enumerable: false, configurable: false });
+Object.defineProperty(globalThis, 'Error', { value: Error, writable: false, enumerable: false, configurable: false });
+// A FinalizationRegistry's callbacks are tasks V8 runs on the pCPU thread outside any turn: the
+// watchdog does not see one that spins, what one throws reaches the thread's own handler, and one
+// can run after its domain was evicted. The library OS uses none; a guest gets a stand-in that
+// refuses (a global there still, as Node's own scripts for the realm, run when a suspend record
+// first crosses into it, copy every standard global: pcpu.ts clone).
+defineGlobal('FinalizationRegistry', class FinalizationRegistry {
+  constructor() {
+    throw new RealmUnsupported('FinalizationRegistry');
+  }
+});
