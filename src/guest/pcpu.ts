@@ -9,6 +9,8 @@
 // gets from this thread only primitives, its own SharedArrayBuffers (re-parented to its own
 // SharedArrayBuffer.prototype) and objects built from its own intrinsics, captured before any of
 // its code ran. So nothing it can reach leads to this thread's realm or to another domain's.
+// Nor is any of its objects handed to a Node API: what it passes in is read with this thread's
+// own accessors, which run none of its code (ownBytes).
 import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -16,6 +18,7 @@ import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { deserialize, getHeapSpaceStatistics, serialize } from 'node:v8';
 import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { types } from 'node:util';
 import vm from 'node:vm';
 import { MessageChannel, moveMessagePortToContext, parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { PcpuData, PcpuMessage, PcpuStatus } from '../hypervisor/cpupool.js';
@@ -212,7 +215,9 @@ class Resident {
     }
     this.halt();
     this.inbox = [];
+    // Nor does the thread run or poll for it (a domain over its memory= is cleared before its evict).
     withWork.delete(this);
+    expecting.delete(this);
     this.port.close();
   }
 }
@@ -229,6 +234,28 @@ class DomainDying extends Error {
 }
 
 const isArg = (a: unknown) => a === undefined || typeof a === 'number' || (typeof a === 'string' && a.length <= MAX_ARG_LENGTH);
+
+/** This thread's own accessors of a view's extent, taken before any realm exists. */
+function extentOf(proto: object): { buffer(): ArrayBufferLike; byteOffset(): number; byteLength(): number } {
+  const get = <T>(name: string) => Reflect.getOwnPropertyDescriptor(proto, name)!.get as () => T;
+  return { buffer: get('buffer'), byteOffset: get('byteOffset'), byteLength: get('byteLength') };
+}
+const typedArrayExtent = extentOf(Object.getPrototypeOf(Uint8Array.prototype) as object);
+const dataViewExtent = extentOf(DataView.prototype);
+
+/**
+ * The bytes of a realm's view, as a view of this thread's own over the same memory: no Node API
+ * is handed a realm's object. A realm's view answers `byteLength` and the rest from its realm's
+ * prototypes, which its guest may redefine to say one thing to a check and another to the API
+ * after it (a randomFillSync told a length past its buffer aborts the process, docs/SECURITY.md).
+ * The accessors here read the view's own slots and run none of its code; a proxy is no view.
+ */
+function ownBytes(v: unknown, what: string): Uint8Array {
+  const extent = types.isTypedArray(v) ? typedArrayExtent : types.isDataView(v) ? dataViewExtent : undefined;
+  if (!extent) throw new TypeError(`${what} needs bytes`);
+  return new Uint8Array(Reflect.apply(extent.buffer, v, []), Reflect.apply(extent.byteOffset, v, []), Reflect.apply(extent.byteLength, v, []));
+}
+
 const decoders = { lax: new TextDecoder(), fatal: new TextDecoder('utf-8', { fatal: true }) };
 /** The realms' wakes of sleeping vCPU threads, batched per pass (wakes.ts). */
 const wakes = new PassWakes();
@@ -291,7 +318,9 @@ function hostFor(r: () => Resident): RealmHost {
       clearHostTimer(r(), id);
     },
     immediate() {
-      r().wantImmediates();
+      const d = r();
+      if (d.halted) return; // its realm runs no more turns: nothing would take it off withWork
+      d.wantImmediates();
       kick();
     },
     control(id, op, a0, a1, a2, a3) {
@@ -306,16 +335,16 @@ function hostFor(r: () => Resident): RealmHost {
       d.port.postMessage({ id, op, args });
     },
     decode(bytes, fatal) {
-      if (!ArrayBuffer.isView(bytes)) throw new TypeError('decode needs bytes');
-      return (fatal === true ? decoders.fatal : decoders.lax).decode(bytes);
+      return (fatal === true ? decoders.fatal : decoders.lax).decode(ownBytes(bytes, 'decode'));
     },
     crc32(bytes, value) {
-      if (!ArrayBuffer.isView(bytes) || typeof value !== 'number') throw new TypeError('crc32 needs bytes and a number');
-      return crc32(bytes, value);
+      if (typeof value !== 'number') throw new TypeError('crc32 needs bytes and a number');
+      return crc32(ownBytes(bytes, 'crc32'), value);
     },
     random(into) {
-      if (!ArrayBuffer.isView(into) || into.byteLength > 65536) throw new TypeError('random needs at most 64 KiB of bytes');
-      randomFillSync(into);
+      const own = ownBytes(into, 'random');
+      if (own.byteLength > 65536) throw new TypeError('random needs at most 64 KiB of bytes');
+      randomFillSync(own);
     },
     mainCalled() {
       const d = r();
@@ -333,8 +362,7 @@ function hostFor(r: () => Resident): RealmHost {
     },
     deserialize(bytes) {
       const d = r();
-      if (!ArrayBuffer.isView(bytes)) throw new TypeError('deserialize needs bytes');
-      return d.clone(deserialize(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+      return d.clone(deserialize(ownBytes(bytes, 'deserialize')));
     },
     wake(words, index) {
       wakes.wake(words, index);
@@ -433,9 +461,11 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     const self = d;
     shell.bind(d);
     shares.add(d, shell.bytes);
-    const kernel = m.kernel === null ? null : (kernelScript(m.kernel).runInContext(ctx) as RealmKernel);
+    // A resident before anything can throw (a kernel that does not compile): the catch's evict
+    // then releases its realm and its share, which a slot's next domain would otherwise inherit.
     residents.set(m.domid, d);
     bySlot.set(m.slot, d);
+    const kernel = m.kernel === null ? null : (kernelScript(m.kernel).runInContext(ctx) as RealmKernel);
     if (kernel === null) {
       d.bodies = new Map();
       for (const url of recentKernels) prepareBody(d, url);
@@ -553,7 +583,6 @@ function evict(domid: number): void {
     d.clear();
     residents.delete(domid);
     bySlot.delete(d.slot);
-    expecting.delete(d);
     shares.remove(d);
     byPromiseProto.delete(d.I.promiseProto);
     sched.delete(d);
