@@ -9,13 +9,15 @@
 // gets from this thread only primitives, its own SharedArrayBuffers (re-parented to its own
 // SharedArrayBuffer.prototype) and objects built from its own intrinsics, captured before any of
 // its code ran. So nothing it can reach leads to this thread's realm or to another domain's.
-// Nor is any of its objects handed to a Node API: what it passes in is read with this thread's
-// own accessors, which run none of its code (ownBytes).
+// Nor does any of its objects reach Node's JavaScript, which reads an object through its getters
+// and builds its errors with util.inspect, which hands the value's custom-inspect method this
+// thread's inspect: what a realm passes in is checked and read with this thread's own accessors,
+// which run none of its code (ownBytes, RealmSerializer; docs/SECURITY.md).
 import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
-import { deserialize, getHeapSpaceStatistics, serialize } from 'node:v8';
+import { DefaultSerializer, deserialize, getHeapSpaceStatistics } from 'node:v8';
 import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { types } from 'node:util';
@@ -233,6 +235,20 @@ class DomainDying extends Error {
   override name = 'DomainDying';
 }
 
+/**
+ * `: message` of an error, or nothing. What place() catches may be the realm's (its kernel's top
+ * level can throw anything): its message may be a getter, and String() of an object runs its
+ * code, which may throw, and then dom0 would never hear that the placement failed.
+ */
+function messageOf(e: unknown): string {
+  try {
+    const m = (e as { message?: unknown } | null)?.message;
+    return typeof m === 'string' ? `: ${m}` : '';
+  } catch {
+    return '';
+  }
+}
+
 const isArg = (a: unknown) => a === undefined || typeof a === 'number' || (typeof a === 'string' && a.length <= MAX_ARG_LENGTH);
 
 /** This thread's own accessors of a view's extent, taken before any realm exists. */
@@ -254,6 +270,37 @@ function ownBytes(v: unknown, what: string): Uint8Array {
   const extent = types.isTypedArray(v) ? typedArrayExtent : types.isDataView(v) ? dataViewExtent : undefined;
   if (!extent) throw new TypeError(`${what} needs bytes`);
   return new Uint8Array(Reflect.apply(extent.buffer, v, []), Reflect.apply(extent.byteOffset, v, []), Reflect.apply(extent.byteLength, v, []));
+}
+
+/** A typed array's kind, read from its slot (%TypedArray%.prototype's own getter), not its realm's tag. */
+const typedArrayKind = Reflect.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, Symbol.toStringTag)!.get as () => string;
+/** Node's indexes of a view's kind in its serialized form (lib/v8.js; 10 is its Buffer, which no realm has). */
+const VIEW_INDEX = new Map<string, number>([
+  ['Int8Array', 0], ['Uint8Array', 1], ['Uint8ClampedArray', 2], ['Int16Array', 3], ['Uint16Array', 4], ['Int32Array', 5],
+  ['Uint32Array', 6], ['Float32Array', 7], ['Float64Array', 8], ['BigInt64Array', 11], ['BigUint64Array', 12],
+]);
+const DATA_VIEW_INDEX = 9;
+
+/**
+ * Node's serializer with the two hooks that ran a realm's code replaced: Node's _writeHostObject
+ * read a view's constructor, extent and tag through the realm's getters and, for a tag it did not
+ * know, built its error with util.inspect, which calls the value's custom-inspect method with this
+ * thread's inspect function (whose constructor compiles code where `process` is). Here a view's
+ * kind and bytes come from its slots (the bytes are Pool-0's), and no error is built by inspect.
+ */
+class RealmSerializer extends DefaultSerializer {
+  _writeHostObject(view: NodeJS.TypedArray | DataView): void {
+    const index = types.isDataView(view) ? DATA_VIEW_INDEX : VIEW_INDEX.get(Reflect.apply(typedArrayKind, view, []) as string);
+    if (index === undefined) throw new TypeError('serialize: a view of a kind Node does not serialize');
+    const bytes = ownBytes(view, 'serialize');
+    this.writeUint32(index);
+    this.writeUint32(bytes.byteLength);
+    this.writeRawBytes(bytes);
+  }
+  /** V8's error for a value it cannot clone, with V8's message (built without running the value's code). */
+  _getDataCloneError(message: unknown): Error {
+    return new TypeError(typeof message === 'string' ? message : 'serialize: a value that cannot be cloned');
+  }
 }
 
 const decoders = { lax: new TextDecoder(), fatal: new TextDecoder('utf-8', { fatal: true }) };
@@ -355,10 +402,14 @@ function hostFor(r: () => Resident): RealmHost {
     },
     threadId: () => tid,
     // A suspend record (abi/suspend.ts) is V8's structured-clone data, as in Pool-0. V8 runs
-    // the realm's getters while it writes one: they run in its turn, as any of its code.
+    // the realm's getters while it writes one: they run in its turn, as any of its code. Its
+    // views go through RealmSerializer, not Node's JavaScript.
     serialize(value) {
       const d = r();
-      return d.clone(new Uint8Array(serialize(value))) as Uint8Array;
+      const ser = new RealmSerializer();
+      ser.writeHeader();
+      ser.writeValue(value);
+      return d.clone(new Uint8Array(ser.releaseBuffer())) as Uint8Array;
     },
     deserialize(bytes) {
       const d = r();
@@ -499,7 +550,8 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     kick();
   } catch (e) {
     if (d) evict(m.domid);
-    status({ type: 'failed', domid: m.domid, message: `its realm did not start: ${(e as Error)?.message ?? String(e)}` });
+    else m.control.close(); // no resident took it: nothing else closes it
+    status({ type: 'failed', domid: m.domid, message: `its realm did not start${messageOf(e)}` });
   } finally {
     if (d) {
       shares.ran(d, performance.now() - t0);

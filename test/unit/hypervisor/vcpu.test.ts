@@ -217,3 +217,22 @@ test("kernels that do not compile, placed again and again on a shared pCPU: each
   assert.equal(pool.hosts(next.d.domid), true);
   await hv.destroyDomain(next.d.domid);
 });
+
+// A kernel's top level can close the function it is wrapped in and throw anything before it runs
+// as one: an object whose message getter throws made the placement's own error report throw, so
+// dom0 never heard that it failed and the start waited for good.
+test("a kernel that throws, before its function, an object whose message getter throws: the start fails; the pCPU runs the next domain", T, async (t) => {
+  const hv = new Hypervisor();
+  const logs: string[] = [];
+  const pool = new Cpupool({ name: 'thrower', cpus: 1, image: PCPU_IMAGE, realmImage: REALM_IMAGE, onLog: (l) => logs.push(l) });
+  t.after(() => pool.close());
+  const kernel = image(t, "}); throw { get message() { throw new Error('no message'); } }; (function () {\n").href;
+  const { placement, d } = placed(hv, pool, 'thrower');
+  await assert.rejects(within(pool.startVcpu(hv, d, placement, kernel), 'the failed start', 10_000), /its realm did not start$/);
+  await hv.destroyDomain(d.domid);
+  assert.deepEqual(logs, []);
+  const next = placed(hv, pool, 'next');
+  await within(pool.startVcpu(hv, next.d, next.placement, null), 'the next start');
+  assert.equal(pool.hosts(next.d.domid), true);
+  await hv.destroyDomain(next.d.domid);
+});
