@@ -9,11 +9,15 @@
 // gets from this thread only primitives, its own SharedArrayBuffers (re-parented to its own
 // SharedArrayBuffer.prototype) and objects built from its own intrinsics, captured before any of
 // its code ran. So nothing it can reach leads to this thread's realm or to another domain's.
+// Nor does any of its objects reach Node's JavaScript, which reads an object through its getters
+// and builds its errors with util.inspect, which hands the value's custom-inspect method this
+// thread's inspect: what a realm passes in is checked and read with this thread's own accessors,
+// which run none of its code (ownBytes, RealmSerializer; docs/SECURITY.md).
 import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
-import { deserialize, getHeapSpaceStatistics, serialize } from 'node:v8';
+import { DefaultSerializer, deserialize, getHeapSpaceStatistics } from 'node:v8';
 import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { types } from 'node:util';
@@ -213,7 +217,9 @@ class Resident {
     }
     this.halt();
     this.inbox = [];
+    // Nor does the thread run or poll for it (a domain over its memory= is cleared before its evict).
     withWork.delete(this);
+    expecting.delete(this);
     this.port.close();
   }
 }
@@ -229,7 +235,74 @@ class DomainDying extends Error {
   override name = 'DomainDying';
 }
 
+/**
+ * `: message` of an error, or nothing. What place() catches may be the realm's (its kernel's top
+ * level can throw anything): its message may be a getter, and String() of an object runs its
+ * code, which may throw, and then dom0 would never hear that the placement failed.
+ */
+function messageOf(e: unknown): string {
+  try {
+    const m = (e as { message?: unknown } | null)?.message;
+    return typeof m === 'string' ? `: ${m}` : '';
+  } catch {
+    return '';
+  }
+}
+
 const isArg = (a: unknown) => a === undefined || typeof a === 'number' || (typeof a === 'string' && a.length <= MAX_ARG_LENGTH);
+
+/** This thread's own accessors of a view's extent, taken before any realm exists. */
+function extentOf(proto: object): { buffer(): ArrayBufferLike; byteOffset(): number; byteLength(): number } {
+  const get = <T>(name: string) => Reflect.getOwnPropertyDescriptor(proto, name)!.get as () => T;
+  return { buffer: get('buffer'), byteOffset: get('byteOffset'), byteLength: get('byteLength') };
+}
+const typedArrayExtent = extentOf(Object.getPrototypeOf(Uint8Array.prototype) as object);
+const dataViewExtent = extentOf(DataView.prototype);
+
+/**
+ * The bytes of a realm's view, as a view of this thread's own over the same memory: no Node API
+ * is handed a realm's object. A realm's view answers `byteLength` and the rest from its realm's
+ * prototypes, which its guest may redefine to say one thing to a check and another to the API
+ * after it (a randomFillSync told a length past its buffer aborts the process, docs/SECURITY.md).
+ * The accessors here read the view's own slots and run none of its code; a proxy is no view.
+ */
+function ownBytes(v: unknown, what: string): Uint8Array {
+  const extent = types.isTypedArray(v) ? typedArrayExtent : types.isDataView(v) ? dataViewExtent : undefined;
+  if (!extent) throw new TypeError(`${what} needs bytes`);
+  return new Uint8Array(Reflect.apply(extent.buffer, v, []), Reflect.apply(extent.byteOffset, v, []), Reflect.apply(extent.byteLength, v, []));
+}
+
+/** A typed array's kind, read from its slot (%TypedArray%.prototype's own getter), not its realm's tag. */
+const typedArrayKind = Reflect.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, Symbol.toStringTag)!.get as () => string;
+/** Node's indexes of a view's kind in its serialized form (lib/v8.js; 10 is its Buffer, which no realm has). */
+const VIEW_INDEX = new Map<string, number>([
+  ['Int8Array', 0], ['Uint8Array', 1], ['Uint8ClampedArray', 2], ['Int16Array', 3], ['Uint16Array', 4], ['Int32Array', 5],
+  ['Uint32Array', 6], ['Float32Array', 7], ['Float64Array', 8], ['BigInt64Array', 11], ['BigUint64Array', 12],
+]);
+const DATA_VIEW_INDEX = 9;
+
+/**
+ * Node's serializer with the two hooks that ran a realm's code replaced: Node's _writeHostObject
+ * read a view's constructor, extent and tag through the realm's getters and, for a tag it did not
+ * know, built its error with util.inspect, which calls the value's custom-inspect method with this
+ * thread's inspect function (whose constructor compiles code where `process` is). Here a view's
+ * kind and bytes come from its slots (the bytes are Pool-0's), and no error is built by inspect.
+ */
+class RealmSerializer extends DefaultSerializer {
+  _writeHostObject(view: NodeJS.TypedArray | DataView): void {
+    const index = types.isDataView(view) ? DATA_VIEW_INDEX : VIEW_INDEX.get(Reflect.apply(typedArrayKind, view, []) as string);
+    if (index === undefined) throw new TypeError('serialize: a view of a kind Node does not serialize');
+    const bytes = ownBytes(view, 'serialize');
+    this.writeUint32(index);
+    this.writeUint32(bytes.byteLength);
+    this.writeRawBytes(bytes);
+  }
+  /** V8's error for a value it cannot clone, with V8's message (built without running the value's code). */
+  _getDataCloneError(message: unknown): Error {
+    return new TypeError(typeof message === 'string' ? message : 'serialize: a value that cannot be cloned');
+  }
+}
+
 const decoders = { lax: new TextDecoder(), fatal: new TextDecoder('utf-8', { fatal: true }) };
 /** The realms' wakes of sleeping vCPU threads, batched per pass (wakes.ts). */
 const wakes = new PassWakes();
@@ -292,7 +365,9 @@ function hostFor(r: () => Resident): RealmHost {
       clearHostTimer(r(), id);
     },
     immediate() {
-      r().wantImmediates();
+      const d = r();
+      if (d.halted) return; // its realm runs no more turns: nothing would take it off withWork
+      d.wantImmediates();
       kick();
     },
     control(id, op, a0, a1, a2, a3) {
@@ -307,16 +382,16 @@ function hostFor(r: () => Resident): RealmHost {
       d.port.postMessage({ id, op, args });
     },
     decode(bytes, fatal) {
-      if (!ArrayBuffer.isView(bytes)) throw new TypeError('decode needs bytes');
-      return (fatal === true ? decoders.fatal : decoders.lax).decode(bytes);
+      return (fatal === true ? decoders.fatal : decoders.lax).decode(ownBytes(bytes, 'decode'));
     },
     crc32(bytes, value) {
-      if (!ArrayBuffer.isView(bytes) || typeof value !== 'number') throw new TypeError('crc32 needs bytes and a number');
-      return crc32(bytes, value);
+      if (typeof value !== 'number') throw new TypeError('crc32 needs bytes and a number');
+      return crc32(ownBytes(bytes, 'crc32'), value);
     },
     random(into) {
-      if (!ArrayBuffer.isView(into) || into.byteLength > 65536) throw new TypeError('random needs at most 64 KiB of bytes');
-      randomFillSync(into);
+      const own = ownBytes(into, 'random');
+      if (own.byteLength > 65536) throw new TypeError('random needs at most 64 KiB of bytes');
+      randomFillSync(own);
     },
     mainCalled() {
       const d = r();
@@ -327,15 +402,18 @@ function hostFor(r: () => Resident): RealmHost {
     },
     threadId: () => tid,
     // A suspend record (abi/suspend.ts) is V8's structured-clone data, as in Pool-0. V8 runs
-    // the realm's getters while it writes one: they run in its turn, as any of its code.
+    // the realm's getters while it writes one: they run in its turn, as any of its code. Its
+    // views go through RealmSerializer, not Node's JavaScript.
     serialize(value) {
       const d = r();
-      return d.clone(new Uint8Array(serialize(value))) as Uint8Array;
+      const ser = new RealmSerializer();
+      ser.writeHeader();
+      ser.writeValue(value);
+      return d.clone(new Uint8Array(ser.releaseBuffer())) as Uint8Array;
     },
     deserialize(bytes) {
       const d = r();
-      if (!ArrayBuffer.isView(bytes)) throw new TypeError('deserialize needs bytes');
-      return d.clone(deserialize(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+      return d.clone(deserialize(ownBytes(bytes, 'deserialize')));
     },
     wake(words, index) {
       wakes.wake(words, index);
@@ -434,9 +512,11 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     const self = d;
     shell.bind(d);
     shares.add(d, shell.bytes);
-    const kernel = m.kernel === null ? null : (kernelScript(m.kernel).runInContext(ctx) as RealmKernel);
+    // A resident before anything can throw (a kernel that does not compile): the catch's evict
+    // then releases its realm and its share, which a slot's next domain would otherwise inherit.
     residents.set(m.domid, d);
     bySlot.set(m.slot, d);
+    const kernel = m.kernel === null ? null : (kernelScript(m.kernel).runInContext(ctx) as RealmKernel);
     if (kernel === null) {
       d.bodies = new Map();
       for (const url of recentKernels) prepareBody(d, url);
@@ -470,7 +550,8 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     kick();
   } catch (e) {
     if (d) evict(m.domid);
-    status({ type: 'failed', domid: m.domid, message: `its realm did not start: ${(e as Error)?.message ?? String(e)}` });
+    else m.control.close(); // no resident took it: nothing else closes it
+    status({ type: 'failed', domid: m.domid, message: `its realm did not start${messageOf(e)}` });
   } finally {
     if (d) {
       shares.ran(d, performance.now() - t0);
@@ -556,7 +637,6 @@ function evict(domid: number): void {
     d.clear();
     residents.delete(domid);
     bySlot.delete(d.slot);
-    expecting.delete(d);
     shares.remove(d);
     byPromiseProto.delete(d.I.promiseProto);
     sched.delete(d);

@@ -3,6 +3,7 @@
 // without bound, throws from a timer). Guests of the guest-facing suites (console, xenstore,
 // block) run here in a shared pool too.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -114,6 +115,41 @@ test('a realm leads nowhere: not to the pCPU thread, not to its pool mates', T, 
     });
   }
   await Promise.all([host.destroy(a.domain.domid), host.destroy(b.domain.domid)]);
+});
+
+test("a guest that lies about its typed arrays' lengths to its pCPU's host functions gets random bytes in its views' true bytes or a refusal; the host and its pool mate run on", T, async (t) => {
+  // In a child: without the boundary, randomFillSync was told a length past the view's buffer and aborted the process.
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../support/byte-liar-child.js', import.meta.url))],
+    { stdio: ['ignore', 'pipe', 'pipe'], timeout: 90_000, killSignal: 'SIGKILL' });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const [code, signal] = (await once(child, 'close')) as [number | null, string | null];
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, out.slice(-2000));
+  const random = JSON.parse(/RANDOM (\[.*\])/.exec(out)?.[1] ?? 'null') as string[] | null;
+  assert.equal(random?.length, 6, out);
+  assert.ok(random.every((r) => r === 'filled' || r === 'refused'), out);
+  assert.equal(random.at(-1), 'filled', 'told the truth by its own reads, it gets its bytes');
+  assert.match(out, /ENDED dliar poweroff/);
+  assert.match(out, /MATE null ticks on/);
+});
+
+test("a suspend state holding a view that names itself what Node does not serialize, with a custom inspect: saved with its true bytes in a shared pool, never handed the pCPU's inspect", T, async () => {
+  // Node's own serializer built its error with util.inspect, which called the view's method with
+  // the pCPU's inspect function: its constructor compiled `return process` in the pCPU's realm.
+  await host.createCpupool('inspect', 1);
+  const { domain } = await host.create(config('inspect-escape', join(FIXTURES, 'inspect-escape.ts'), 'pool = "inspect"\n'));
+  await host.xs.wait(`/local/domain/${domain.domid}/data/ready`, (v) => v === '1');
+  const file = join(dir, 'inspect-escape.save');
+  const saved = await saveDomain(host, domain.domid, file, { timeoutMs: 10_000 }).then(() => 'saved', (e: Error) => e.message);
+  assert.doesNotMatch(consoleText(domain.domid), /INSPECTED/);
+  assert.equal(saved, 'saved');
+  const shut = once(host, 'shutdown');
+  const r = await restoreFile(host, file);
+  const [domid, , reason] = (await shut) as [number, unknown, string];
+  assert.deepEqual({ domid, reason }, { domid: r.domain.domid, reason: 'poweroff' }, consoleText(r.domain.domid));
+  assert.match(consoleText(r.domain.domid), /RESUMED \[object Uint8Array\] \[1,2,3\]/);
 });
 
 test("EVTCHNOP_send with hostile ports: a shared-pool guest, whose sends run in its pCPU's one copy of the hypercall, gets what a Pool-0 guest gets", T, async () => {
