@@ -375,7 +375,9 @@ test('a guest that spins is caught by the watchdog: it crashes, its pCPU mates w
 });
 
 // A turn asleep uses no CPU time, and the watchdog counted only CPU time where /proc gives it:
-// an Atomics.wait that nobody notifies froze the pCPU thread for good, with its pool mates.
+// an Atomics.wait that nobody notifies froze the pCPU thread for good, with its pool mates. Once
+// it is reset, dom0 must service the consoles of other pCPUs' domains again: the wake of dom0
+// that the sleeper's console write kept for after its turn died with the thread.
 test('a guest whose turn sleeps in Atomics.wait is caught by the watchdog: it crashes, the pool\'s other pCPU runs on', T, async () => {
   const pool = await host.createCpupool('sleep', 2, 'credit', { watchdogMs: 500 });
   const mate = await host.create(config('mate-sleep', join(FIXTURES, 'ticker.ts'), 'pool = "sleep"\non_crash = "preserve"\n'));
