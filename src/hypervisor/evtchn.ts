@@ -13,7 +13,7 @@ import {
   CB_EVTCHN_LOCK, CB_MAX_EVTCHNS, CB_RUNSTATE, CB_VIRQ_BASE, EV_REMOTE_DOM, EV_REMOTE_PORT, EV_STATE, EV_VCPU, EVTCHN_WORDS, RUNSTATE_blocked, portBase,
 } from './layout.js';
 import { ring } from './doorbell.js';
-import { LOCK_MAX_WAIT_MS, lock, unlock } from './lock.js';
+import { lock, unlock } from './lock.js';
 import type { DomainView } from './memory.js';
 
 const PENDING_WORD = SHINFO_EVTCHN_PENDING >> 2;
@@ -96,16 +96,8 @@ interface Deferred {
 const deferred = new Map<DomainView, Deferred>();
 /** Whether this copy defers (a property, read on every send): dom0's, where the Hypervisor is made, a shared pCPU's and its realms'. */
 const defers = { on: false };
-/**
- * How long such a copy waits for a sender's event-channel lock before its send fails (ETIMEDOUT).
- * The word is in the sender's control block, which its guest can write: one that wrote a holder
- * never judged dead there (its pCPU's thread id, or an unknown one) made each of its sends on a
- * shared pCPU sleep LOCK_MAX_WAIT_MS, and its pool mates' turns with it. Only the sender's own
- * sends fail; an honest holder (dom0, binding or closing one of its ports) holds it a few stores.
- */
-const SENDER_LOCK_WAIT_MS = 5;
 
-/** This copy never waits for a FIFO queue lock, nor long for a sender's lock: dom0's (the hypervisor's authority), a shared pCPU's and its realms'. */
+/** This copy never waits for a FIFO queue lock: dom0's (the hypervisor's authority), a shared pCPU's and its realms'. */
 export function deferLockedEvents(): void {
   defers.on = true;
 }
@@ -279,7 +271,7 @@ export function setPriority(d: DomainView, port: number, priority: number): void
 export function sendTarget(d: DomainView, port: number): [number, number] | null {
   checkPort(d, port);
   const base = portBase(d, port);
-  lock(d.ctl, CB_EVTCHN_LOCK, defers.on ? SENDER_LOCK_WAIT_MS : LOCK_MAX_WAIT_MS);
+  lock(d.ctl, CB_EVTCHN_LOCK);
   const state = d.ctl[base + EV_STATE]!;
   const rdom = d.ctl[base + EV_REMOTE_DOM]!;
   const rport = d.ctl[base + EV_REMOTE_PORT]!;
