@@ -221,8 +221,13 @@ class Pcpu {
     return this.#thread?.cpuMs();
   }
 
-  /** The turn the watchdog watches, and the thread's CPU time when it first saw it. */
-  watched: { key: string; cpu: number | undefined; wall: number } | null = null;
+  /** Whether the thread is on a core or waiting for one (false: asleep), or undefined where /proc does not tell. */
+  runnable(): boolean | undefined {
+    return this.#thread?.runnable();
+  }
+
+  /** The turn the watchdog watches: the thread's CPU time and the wall time at its last look, and the time counted against the turn since it first saw it. */
+  watched: { key: string; cpu: number | undefined; wall: number; spent: number } | null = null;
 }
 
 /** A realm's scheduling (xl sched-credit), its heap share, and where its vCPU's log lines go. */
@@ -484,9 +489,10 @@ export class Cpupool {
 
   /**
    * The watchdog: a turn that has run for longer than the bound is a guest that does not yield
-   * (a loop, an Atomics.wait). A thread cannot be interrupted inside one realm without a cost on
-   * every turn (docs/ARCHITECTURE.md), so the pCPU thread is reset: the culprit crashes, and its
-   * pool mates on that pCPU crash with it (their on_crash applies); the other pCPUs run on.
+   * (a loop, an Atomics.wait, a send on a lock word it forged). A thread cannot be interrupted
+   * inside one realm without a cost on every turn (docs/ARCHITECTURE.md), so the pCPU thread is
+   * reset: the culprit crashes, and its pool mates on that pCPU crash with it (their on_crash
+   * applies); the other pCPUs run on.
    */
   #check(): void {
     for (const p of this.#pcpus) {
@@ -495,22 +501,28 @@ export class Cpupool {
         p.watched = null;
         continue;
       }
-      // The bound is in the thread's CPU time where the OS tells it: on a loaded host a turn
-      // may wait for a core for longer than it runs.
       const key = `${Atomics.load(p.stats.words, PcpuStats.TURNS)}:${cur.domid}:${Atomics.load(p.stats.words, PcpuStats.TURN_START)}`;
       const cpu = p.cpuMs();
       const now = performance.now();
-      if (p.watched?.key !== key) {
-        p.watched = { key, cpu, wall: now };
+      const w = p.watched;
+      if (w?.key !== key) {
+        p.watched = { key, cpu, wall: now, spent: 0 };
         continue;
       }
       // CPU time decides wherever the OS tells it. Wall time would also count a thread that a
       // loaded host left without a core: at load 40 a turn of 290 ms of CPU took 10 s of wall
       // time, and a wall bound reset its pCPU, crashing 31 guests that had done nothing wrong.
-      const spent = cpu !== undefined && p.watched.cpu !== undefined ? cpu - p.watched.cpu : now - p.watched.wall;
-      if (spent < this.#watchdogMs) continue;
+      // But a turn asleep (an Atomics.wait, a lock held by a holder never judged dead) uses no
+      // CPU at all and froze the pCPU for good: the time since the last look at a thread found
+      // asleep counts in wall time. Between turns (RUNNING 0) it sleeps on its doorbell, unseen.
+      const wall = now - w.wall;
+      const ran = cpu !== undefined && w.cpu !== undefined ? cpu - w.cpu : wall;
+      w.spent += p.runnable() === false ? Math.max(ran, wall) : ran;
+      w.cpu = cpu;
+      w.wall = now;
+      if (w.spent < this.#watchdogMs) continue;
       p.watched = null;
-      this.log(`cpupool ${this.name}: d${cur.domid} ran ${Math.round(spent)} ms on pCPU ${p.index} without yielding; resetting that pCPU`);
+      this.log(`cpupool ${this.name}: d${cur.domid} ran ${Math.round(w.spent)} ms on pCPU ${p.index} without yielding; resetting that pCPU`);
       void this.#reset(p, cur.domid);
     }
   }

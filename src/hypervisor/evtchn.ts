@@ -336,6 +336,10 @@ export function resendToPeers(d: DomainView, peerOf: (domid: number) => DomainVi
     } catch {
       // A FIFO array frame its guest rewrote (a RangeError): that port is skipped, the others go on.
     }
+    // The thread may have raised the peer's upcall and kept its wake for after the turn
+    // (guest/wakes.ts), a turn that never ended: the byte stays set, no later raise wakes the
+    // peer, and dom0's consoles of every domain stopped. A wake of a peer awake is none.
+    wake(peer);
   }
 }
 

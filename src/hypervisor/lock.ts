@@ -76,7 +76,7 @@ function lockSlow(words: Int32Array, index: number, me: number, maxWaitMs: numbe
       if (Atomics.compareExchange(words, index, c, c | WAITERS) !== c) continue;
       c |= WAITERS;
     }
-    if (Atomics.wait(words, index, c, SLICE_MS) !== 'timed-out') continue;
+    if (Atomics.wait(words, index, c, Math.min(SLICE_MS, maxWaitMs)) !== 'timed-out') continue;
     const owner = c & TAG_MASK;
     if (owner !== me && owner !== UNKNOWN_OWNER && threadGone(owner) === true) {
       if (Atomics.compareExchange(words, index, c, POISONED) !== c) continue;
