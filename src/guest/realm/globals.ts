@@ -368,7 +368,8 @@ defineGlobal('AbortController', RealmAbortController);
 // pCPU thread (v8.serialize of a suspend record reads an error's stack), their constructors were
 // the pCPU's, whose Function compiled `return process` there. So, before any guest code, the
 // realm's Error global and its prepareStackTrace are fixed for good, and that is undefined: Node
-// then formats the stack itself (its own code, reading the error's name and message).
+// then formats the stack itself, with its own code, which reads the error's name and message as
+// any code does (a guest's getters run, in that guest's own turn: host.serialize is called from it).
 Object.defineProperty(Error, 'prepareStackTrace', { value: undefined, writable: false, enumerable: false, configurable: false });
 Object.defineProperty(globalThis, 'Error', { value: Error, writable: false, enumerable: false, configurable: false });
 // A FinalizationRegistry's callbacks are tasks V8 runs on the pCPU thread outside any turn: the
