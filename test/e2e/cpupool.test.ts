@@ -289,12 +289,18 @@ test("a guest's FinalizationRegistry is inert: made and registered into as featu
   await Promise.all([host.destroy(mate.domain.domid), host.destroy(bad.domain.domid)]);
 });
 
-test("unhandled rejections that attack the pCPU's handler: one of a Promise subclass whose reason throws null crashes its domain alone; one whose chain was cut, with a reason that never stringifies, is logged and stops nobody", T, async () => {
+test("unhandled rejections that attack the pCPU's handler: one of a Promise subclass whose reason throws null crashes its domain alone; one whose chain was cut, with a reason that never stringifies, is logged and stops nobody; more cut ones forge no line of dom0's log and are folded past one a second", T, async () => {
   await host.createCpupool('reject-hostile', 1);
   const mate = await host.create(config('mate-reject-hostile', join(FIXTURES, 'ticker.ts'), 'pool = "reject-hostile"\n'));
   const cut = await host.create(config('reject-cut', join(FIXTURES, 'reject-hostile.ts'), 'pool = "reject-hostile"\nextra = "cut"\n'));
   // The log line and the console come on different channels: wait for the line, bounded.
   assert.ok(await waitFor(() => logs.some((l) => l.includes('unhandled rejection outside any domain: object')), 20_000), logs.join('\n'));
+  // Its 50 more, a second later: the first is logged on one line (no forged line), the rest,
+  // within that second, are folded into a count.
+  assert.ok(await waitFor(() => logs.some((l) => l.includes('outside any domain: Forged: 0 pCPU p0: forged line')), 20_000), logs.join('\n'));
+  await consoleMatch(cut.domain.domid, /alive 30\b/);
+  assert.equal(logs.filter((l) => l.includes('outside any domain')).length, 2, logs.join('\n'));
+  assert.ok(!logs.some((l) => l.includes('\npCPU p0: forged line')), logs.join('\n'));
   const shut = once(host, 'shutdown');
   const sub = await host.create(config('reject-subclass', join(FIXTURES, 'reject-hostile.ts'), 'pool = "reject-hostile"\nextra = "subclass"\n'));
   const [domid, , reason] = await shut;
