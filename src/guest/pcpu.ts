@@ -492,7 +492,7 @@ function refill(): void {
     try {
       spares.push(makeShell());
     } catch (e) {
-      status({ type: 'log', line: `pCPU ${data.name}: could not make a spare realm: ${(e as Error)?.message ?? String(e)}` });
+      status({ type: 'log', line: `pCPU ${data.name}: could not make a spare realm: ${told(e)}` });
       return;
     }
     refill();
@@ -583,8 +583,8 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
       d.bodies = undefined;
     } catch (e) {
       // A kernel that does not compile crashes its domain, not the pool; the error is this
-      // thread's, so only its text crosses into the realm.
-      d.turns.uncaught(`its kernel did not compile: ${describe(e)}`);
+      // thread's (its stack told) or the kernel's own, so only text crosses into the realm.
+      d.turns.uncaught(`its kernel did not compile: ${told(e)}`);
       return;
     }
     d.turns.claim(kernel, m.identity.name, m.identity.uuid);
@@ -866,25 +866,47 @@ function onChain<T>(v: object, hit: (o: object) => T | undefined): T | undefined
 }
 
 /**
+ * `s` as one line of at most `max` code units for dom0's log: control characters (a guest's
+ * newline would forge a line of its own) become spaces, and a cut never splits a surrogate pair.
+ */
+function logText(s: string, max: number): string {
+  const end = s.length > max && /[\ud800-\udbff]/.test(s[max - 1]!) ? max - 1 : max;
+  return s.slice(0, end).replace(/[\x00-\x1f\x7f]/g, ' ');
+}
+
+/**
  * A thrown or rejected value described without running any of its code: one of a realm's may
  * have getters, a toString that never returns or throws, and reading its stack would format it
  * with this thread's call sites. So only the name and message its chain holds as plain strings.
  */
 function describe(v: unknown): string {
-  if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return String(v);
+  if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return logText(String(v), 200);
   const text = (key: string) => onChain(v, (o) => {
     const p = Object.getOwnPropertyDescriptor(o, key);
-    return p && (typeof p.value === 'string' ? p.value.slice(0, 200) : '');
+    return p && (typeof p.value === 'string' ? logText(p.value, 200) : '');
   }) || undefined;
   const name = text('name') ?? (types.isNativeError(v) ? 'Error' : typeof v);
   const message = text('message');
   return message === undefined ? name : `${name}: ${message}`;
 }
 
-/** One of this thread's own errors (a realm cannot reach this thread's Error.prototype), whose stack it may read. */
+/**
+ * One of this thread's own errors, whose stack it may read: its chain reaches this thread's
+ * Error.prototype, which no realm can without an object of this thread's (so a DOMException a
+ * clone threw is one, though not a native error).
+ */
 function ownError(v: unknown): v is Error {
-  return types.isNativeError(v) && onChain(v, (o) => o === Error.prototype || undefined) === true;
+  return typeof v === 'object' && v !== null && onChain(v, (o) => o === Error.prototype || undefined) === true;
 }
+
+/** An error as dom0's log shows it: this thread's own with its stack (about 1 kB of it), a realm's by describe(). */
+function told(e: unknown): string {
+  return ownError(e) && typeof e.stack === 'string' ? logText(e.stack, 1024) : describe(e);
+}
+
+/** Rejections outside any domain are logged at most once a second; the rest are counted into the next line. */
+let outsideLogged = -Infinity;
+let outsideFolded = 0;
 
 // An error that escaped a realm's own guards (a rejected promise nobody handled) is the
 // domain's whose realm made the promise: its chain leads to that realm's Promise.prototype (a
@@ -898,9 +920,16 @@ process.on('unhandledRejection', (reason, promise) => {
     kick();
     return;
   }
-  if (!d) status({ type: 'log', line: `pCPU ${data.name}: unhandled rejection outside any domain: ${describe(reason)}` });
+  if (d) return;
+  // A guest that cuts its promises' chains could otherwise fill dom0's log as fast as it rejects.
+  const now = performance.now();
+  if (now - outsideLogged < 1000) return void outsideFolded++;
+  const folded = outsideFolded === 0 ? '' : ` (${outsideFolded} more since the last such line, not shown)`;
+  status({ type: 'log', line: `pCPU ${data.name}: unhandled rejection outside any domain: ${told(reason)}${folded}` });
+  outsideLogged = now;
+  outsideFolded = 0;
 });
-process.on('uncaughtException', (e) => status({ type: 'log', line: `pCPU ${data.name}: ${ownError(e) ? (e.stack ?? describe(e)) : describe(e)}` }));
+process.on('uncaughtException', (e) => status({ type: 'log', line: `pCPU ${data.name}: ${told(e)}` }));
 
 parent.on('message', (m: PcpuMessage) => {
   if (m.type === 'place') place(m);

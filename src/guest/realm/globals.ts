@@ -368,16 +368,50 @@ defineGlobal('AbortController', RealmAbortController);
 // pCPU thread (v8.serialize of a suspend record reads an error's stack), their constructors were
 // the pCPU's, whose Function compiled `return process` there. So, before any guest code, the
 // realm's Error global and its prepareStackTrace are fixed for good, and that is undefined: Node
-// then formats the stack itself (its own code, reading the error's name and message).
+// then formats the stack itself, with its own code, which reads the error's name and message as
+// any code does (a guest's getters run, in that guest's own turn: host.serialize is called from it).
 Object.defineProperty(Error, 'prepareStackTrace', { value: undefined, writable: false, enumerable: false, configurable: false });
 Object.defineProperty(globalThis, 'Error', { value: Error, writable: false, enumerable: false, configurable: false });
 // A FinalizationRegistry's callbacks are tasks V8 runs on the pCPU thread outside any turn: the
 // watchdog does not see one that spins, what one throws reaches the thread's own handler, and one
-// can run after its domain was evicted. The library OS uses none; a guest gets a stand-in that
-// refuses (a global there still, as Node's own scripts for the realm, run when a suspend record
-// first crosses into it, copy every standard global: pcpu.ts clone).
-defineGlobal('FinalizationRegistry', class FinalizationRegistry {
-  constructor() {
-    throw new RealmUnsupported('FinalizationRegistry');
+// can run after its domain was evicted. The library OS uses none; a guest gets an inert registry,
+// as the language allows (a registry need never call its cleanups): it checks its arguments as a
+// real one does and holds nothing, so code that detects the feature and registers runs on. (A
+// global there still, as Node's own scripts for the realm, run when a suspend record first
+// crosses into it, copy every standard global: pcpu.ts clone.)
+/** Whether `v` could be held weakly: an object, or a symbol that is not registered (Symbol.for). */
+const weaklyHeld = (v: unknown): boolean =>
+  (typeof v === 'object' && v !== null) || typeof v === 'function' || (typeof v === 'symbol' && Symbol.keyFor(v) === undefined);
+class FinalizationRegistry {
+  constructor(cleanup: unknown) {
+    if (typeof cleanup !== 'function') throw new TypeError('FinalizationRegistry: cleanup must be callable');
   }
-});
+  register(target: unknown, held: unknown, token?: unknown): undefined {
+    if (!weaklyHeld(target)) throw new TypeError('FinalizationRegistry.prototype.register: invalid target');
+    if (Object.is(target, held)) throw new TypeError('FinalizationRegistry.prototype.register: target and holdings must not be same');
+    if (token !== undefined && !weaklyHeld(token)) throw new TypeError('FinalizationRegistry.prototype.register: invalid unregister token');
+    return undefined;
+  }
+  unregister(token: unknown): boolean {
+    if (!weaklyHeld(token)) throw new TypeError('FinalizationRegistry.prototype.unregister: invalid unregister token');
+    return false;
+  }
+}
+Object.defineProperty(FinalizationRegistry.prototype, Symbol.toStringTag, { value: 'FinalizationRegistry', configurable: true });
+defineGlobal('FinalizationRegistry', FinalizationRegistry);
+// WebAssembly.compileStreaming and instantiateStreaming call the wasm streaming callback Node
+// sets for the whole isolate, so every context has them: that callback is the pCPU's own code,
+// which rejects a source that is not a Response with the pCPU's TypeError (whose
+// constructor.constructor compiled `return process` there), and runs guest code outside a turn
+// (instanceof and `constructor` reads on the source). A realm gets functions of its own that
+// refuse; WebAssembly.compile and instantiate, which take bytes, stay.
+// (The realm's image is typed without WebAssembly's declarations.)
+const wasm = (globalThis as unknown as { WebAssembly: object }).WebAssembly;
+for (const name of ['compileStreaming', 'instantiateStreaming']) {
+  Object.defineProperty(wasm, name, {
+    value: () => Promise.reject(new RealmUnsupported(`WebAssembly.${name}`)),
+    writable: true,
+    configurable: true,
+    enumerable: true,
+  });
+}
