@@ -36,7 +36,7 @@ import { HALT_POLL_MAX_US, HALT_POLL_START_US } from '../hypervisor/upcall.js';
 import { currentThreadId } from '../hypervisor/thread.js';
 import { HeapShares } from './heapshare.js';
 import { wrapKernelScript } from './kernel-wrap.js';
-import { OWN_TIMERS, SEND_DONE, SEND_NOT_HERE, type OwnTimer, type RealmHost } from './realm/host.js';
+import { messageOf, OWN_TIMERS, SEND_DONE, SEND_NOT_HERE, type OwnTimer, type RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
 import { grantIn, isGrant, PcpuHypercalls, PeerViews } from './pcpu-hypercalls.js';
 import { PassWakes } from './wakes.js';
@@ -233,20 +233,6 @@ const sched = new CreditScheduler<Resident>();
 
 class DomainDying extends Error {
   override name = 'DomainDying';
-}
-
-/**
- * `: message` of an error, or nothing. What place() catches may be the realm's (its kernel's top
- * level can throw anything): its message may be a getter, and String() of an object runs its
- * code, which may throw, and then dom0 would never hear that the placement failed.
- */
-function messageOf(e: unknown): string {
-  try {
-    const m = (e as { message?: unknown } | null)?.message;
-    return typeof m === 'string' ? `: ${m}` : '';
-  } catch {
-    return '';
-  }
 }
 
 const isArg = (a: unknown) => a === undefined || typeof a === 'number' || (typeof a === 'string' && a.length <= MAX_ARG_LENGTH);

@@ -3,7 +3,7 @@
 // functions of host.ts. This module runs first in the realm's image (realm.ts imports it
 // first), before any guest code: the host functions are kept in closures here and nowhere else.
 import { XenError } from '../../errors.js';
-import type { OwnTimer, RealmHost } from './host.js';
+import { messageOf, type OwnTimer, type RealmHost } from './host.js';
 import { RealmUnsupported } from './refused.js';
 
 /** The wrapper bin/link.js puts around the realm's image passes the host functions in. */
@@ -13,16 +13,6 @@ const apply = Reflect.apply;
 const defineGlobal = (name: string, value: unknown): void => {
   Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
 };
-
-/** A host error's message, as a string of the realm (the error itself never crosses). */
-function messageOf(e: unknown): string {
-  try {
-    const m = (e as { message?: unknown } | null)?.message;
-    return typeof m === 'string' ? `: ${m}` : '';
-  } catch {
-    return '';
-  }
-}
 
 /** A host function, callable from the realm; a host error never reaches realm code, only this. */
 function wrap<A extends unknown[], R>(fn: (...a: A) => R, name: string): (...a: A) => R {

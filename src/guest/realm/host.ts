@@ -57,6 +57,22 @@ export interface RealmHost {
 export type OwnTimer = 'vcpu' | 'evtchn-retry';
 export const OWN_TIMERS: readonly OwnTimer[] = ['vcpu', 'evtchn-retry'];
 
+/**
+ * `: message` of an error, or nothing, running no code of its: a host error's message crossing
+ * into a realm as a string of its own (the error itself never crosses), or what the pCPU's
+ * place() catches, which may be the realm's (a kernel's top level can throw anything; its
+ * message a getter, String() of it the realm's code, which may throw, and dom0 would never hear
+ * that the placement failed). A getter's value is taken if it is a string.
+ */
+export function messageOf(e: unknown): string {
+  try {
+    const m = (e as { message?: unknown } | null)?.message;
+    return typeof m === 'string' ? `: ${m}` : '';
+  } catch {
+    return '';
+  }
+}
+
 /** host.evtchnSend: the send was done (delivered, or dropped on an unbound port). */
 export const SEND_DONE = 0;
 /** host.evtchnSend: nothing was done, and the realm's own Hypercalls does the send (no view of the target, a kill). */
