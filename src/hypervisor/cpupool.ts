@@ -226,8 +226,11 @@ class Pcpu {
     return this.#thread?.runnable();
   }
 
-  /** The turn the watchdog watches: the thread's CPU time and the wall time at its last look, and the time counted against the turn since it first saw it. */
-  watched: { key: string; cpu: number | undefined; wall: number; spent: number } | null = null;
+  /**
+   * The turn the watchdog watches: the thread's CPU time and the wall time at its last look,
+   * whether that look found it asleep, and the time counted against the turn since it first saw it.
+   */
+  watched: { key: string; cpu: number | undefined; wall: number; asleep: boolean; spent: number } | null = null;
 }
 
 /** A realm's scheduling (xl sched-credit), its heap share, and where its vCPU's log lines go. */
@@ -239,6 +242,9 @@ export interface Placement {
   readonly doorbell: DoorbellSlot;
   /** @internal */ readonly pcpu: number;
 }
+
+/** CPU a watched turn's thread may use between two looks that found it asleep for that time to count as asleep (a lock waiter wakes every 10 ms for microseconds). */
+const ASLEEP_CPU_MS = 10;
 
 export class Cpupool {
   readonly name: string;
@@ -506,18 +512,23 @@ export class Cpupool {
       const now = performance.now();
       const w = p.watched;
       if (w?.key !== key) {
-        p.watched = { key, cpu, wall: now, spent: 0 };
+        p.watched = { key, cpu, wall: now, asleep: p.runnable() === false, spent: 0 };
         continue;
       }
       // CPU time decides wherever the OS tells it. Wall time would also count a thread that a
       // loaded host left without a core: at load 40 a turn of 290 ms of CPU took 10 s of wall
       // time, and a wall bound reset its pCPU, crashing 31 guests that had done nothing wrong.
       // But a turn asleep (an Atomics.wait, a lock held by a holder never judged dead) uses no
-      // CPU at all and froze the pCPU for good: the time since the last look at a thread found
-      // asleep counts in wall time. Between turns (RUNNING 0) it sleeps on its doorbell, unseen.
+      // CPU at all and froze the pCPU for good: the time between two looks that both found its
+      // thread asleep, with hardly any CPU run between them, counts in wall time. One look alone
+      // would count a whole interval for an instant's sleep (a page fault, a GC helper awaited),
+      // and a long honest turn on a loaded host would add those up to the bound. Between turns
+      // (RUNNING 0) it sleeps on its doorbell, unseen.
       const wall = now - w.wall;
       const ran = cpu !== undefined && w.cpu !== undefined ? cpu - w.cpu : wall;
-      w.spent += p.runnable() === false ? Math.max(ran, wall) : ran;
+      const asleep = p.runnable() === false;
+      w.spent += asleep && w.asleep && ran <= ASLEEP_CPU_MS ? wall : ran;
+      w.asleep = asleep;
       w.cpu = cpu;
       w.wall = now;
       if (w.spent < this.#watchdogMs) continue;
