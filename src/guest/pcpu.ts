@@ -17,7 +17,7 @@ import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
-import { DefaultSerializer, deserialize, getHeapSpaceStatistics } from 'node:v8';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { types } from 'node:util';
@@ -39,6 +39,7 @@ import { wrapKernelScript } from './kernel-wrap.js';
 import { messageOf, OWN_TIMERS, SEND_DONE, SEND_NOT_HERE, type OwnTimer, type RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
 import { grantIn, isGrant, PcpuHypercalls, PeerViews } from './pcpu-hypercalls.js';
+import { deserializeOwn, ownBytes, RealmSerializer } from './realm-bytes.js';
 import { PassWakes } from './wakes.js';
 
 const data = workerData as PcpuData;
@@ -237,58 +238,6 @@ class DomainDying extends Error {
 
 const isArg = (a: unknown) => a === undefined || typeof a === 'number' || (typeof a === 'string' && a.length <= MAX_ARG_LENGTH);
 
-/** This thread's own accessors of a view's extent, taken before any realm exists. */
-function extentOf(proto: object): { buffer(): ArrayBufferLike; byteOffset(): number; byteLength(): number } {
-  const get = <T>(name: string) => Reflect.getOwnPropertyDescriptor(proto, name)!.get as () => T;
-  return { buffer: get('buffer'), byteOffset: get('byteOffset'), byteLength: get('byteLength') };
-}
-const typedArrayExtent = extentOf(Object.getPrototypeOf(Uint8Array.prototype) as object);
-const dataViewExtent = extentOf(DataView.prototype);
-
-/**
- * The bytes of a realm's view, as a view of this thread's own over the same memory: no Node API
- * is handed a realm's object. A realm's view answers `byteLength` and the rest from its realm's
- * prototypes, which its guest may redefine to say one thing to a check and another to the API
- * after it (a randomFillSync told a length past its buffer aborts the process, docs/SECURITY.md).
- * The accessors here read the view's own slots and run none of its code; a proxy is no view.
- */
-function ownBytes(v: unknown, what: string): Uint8Array {
-  const extent = types.isTypedArray(v) ? typedArrayExtent : types.isDataView(v) ? dataViewExtent : undefined;
-  if (!extent) throw new TypeError(`${what} needs bytes`);
-  return new Uint8Array(Reflect.apply(extent.buffer, v, []), Reflect.apply(extent.byteOffset, v, []), Reflect.apply(extent.byteLength, v, []));
-}
-
-/** A typed array's kind, read from its slot (%TypedArray%.prototype's own getter), not its realm's tag. */
-const typedArrayKind = Reflect.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, Symbol.toStringTag)!.get as () => string;
-/** Node's indexes of a view's kind in its serialized form (lib/v8.js; 10 is its Buffer, which no realm has). */
-const VIEW_INDEX = new Map<string, number>([
-  ['Int8Array', 0], ['Uint8Array', 1], ['Uint8ClampedArray', 2], ['Int16Array', 3], ['Uint16Array', 4], ['Int32Array', 5],
-  ['Uint32Array', 6], ['Float32Array', 7], ['Float64Array', 8], ['BigInt64Array', 11], ['BigUint64Array', 12],
-]);
-const DATA_VIEW_INDEX = 9;
-
-/**
- * Node's serializer with the two hooks that ran a realm's code replaced: Node's _writeHostObject
- * read a view's constructor, extent and tag through the realm's getters and, for a tag it did not
- * know, built its error with util.inspect, which calls the value's custom-inspect method with this
- * thread's inspect function (whose constructor compiles code where `process` is). Here a view's
- * kind and bytes come from its slots (the bytes are Pool-0's), and no error is built by inspect.
- */
-class RealmSerializer extends DefaultSerializer {
-  _writeHostObject(view: NodeJS.TypedArray | DataView): void {
-    const index = types.isDataView(view) ? DATA_VIEW_INDEX : VIEW_INDEX.get(Reflect.apply(typedArrayKind, view, []) as string);
-    if (index === undefined) throw new TypeError('serialize: a view of a kind Node does not serialize');
-    const bytes = ownBytes(view, 'serialize');
-    this.writeUint32(index);
-    this.writeUint32(bytes.byteLength);
-    this.writeRawBytes(bytes);
-  }
-  /** V8's error for a value it cannot clone, with V8's message (built without running the value's code). */
-  _getDataCloneError(message: unknown): Error {
-    return new TypeError(typeof message === 'string' ? message : 'serialize: a value that cannot be cloned');
-  }
-}
-
 const decoders = { lax: new TextDecoder(), fatal: new TextDecoder('utf-8', { fatal: true }) };
 /** The realms' wakes of sleeping vCPU threads, batched per pass (wakes.ts). */
 const wakes = new PassWakes();
@@ -399,7 +348,7 @@ function hostFor(r: () => Resident): RealmHost {
     },
     deserialize(bytes) {
       const d = r();
-      return d.clone(deserialize(ownBytes(bytes, 'deserialize')));
+      return d.clone(deserializeOwn(ownBytes(bytes, 'deserialize')));
     },
     wake(words, index) {
       wakes.wake(words, index);
@@ -537,7 +486,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
   } catch (e) {
     if (d) evict(m.domid);
     else m.control.close(); // no resident took it: nothing else closes it
-    status({ type: 'failed', domid: m.domid, message: `its realm did not start${messageOf(e)}` });
+    status({ type: 'failed', domid: m.domid, message: `its realm did not start${logText(messageOf(e), 400)}` });
   } finally {
     if (d) {
       shares.ran(d, performance.now() - t0);
@@ -570,7 +519,7 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
     } catch (e) {
       // A kernel that does not compile crashes its domain, not the pool; the error is this
       // thread's (its stack told) or the kernel's own, so only text crosses into the realm.
-      d.turns.uncaught(`its kernel did not compile: ${told(e)}`);
+      d.turns.uncaught(`its kernel did not compile: ${describe(e)}`); // no host paths of this thread's stack
       return;
     }
     d.turns.claim(kernel, m.identity.name, m.identity.uuid);
@@ -857,7 +806,8 @@ function onChain<T>(v: object, hit: (o: object) => T | undefined): T | undefined
  */
 function logText(s: string, max: number): string {
   const end = s.length > max && /[\ud800-\udbff]/.test(s[max - 1]!) ? max - 1 : max;
-  return s.slice(0, end).replace(/[\x00-\x1f\x7f]/g, ' ');
+  // C0 and C1 controls, line and paragraph separators, bidi overrides: none may reshape dom0's log.
+  return s.slice(0, end).replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, ' ');
 }
 
 /**

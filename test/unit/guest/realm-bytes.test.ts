@@ -1,0 +1,55 @@
+// A shared pCPU's serializer and deserializer of its realms' values (realm-bytes.ts): Node's
+// format, byte for byte, and views that never share a buffer with anything but their own bytes.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { deserialize, serialize } from 'node:v8';
+import { deserializeOwn, ownBytes, RealmSerializer } from '../../../src/guest/realm-bytes.js';
+
+const views = () => ({
+  i8: new Int8Array([-1, 2]), u8: new Uint8Array([1, 2, 3]), c8: new Uint8ClampedArray([255]), i16: new Int16Array([-300]),
+  u16: new Uint16Array([60000]), i32: new Int32Array([-7]), u32: new Uint32Array([7]), f32: new Float32Array([0.5]),
+  f64: new Float64Array([1.5, -2]), dv: new DataView(new Uint8Array([9, 8, 7]).buffer), b64: new BigInt64Array([-1n]), bu64: new BigUint64Array([1n]),
+  sub: new Uint16Array(new Uint8Array([0, 1, 2, 3, 4, 5]).buffer, 2, 2),
+});
+
+function realmSerialize(value: unknown): Uint8Array {
+  const ser = new RealmSerializer();
+  ser.writeHeader();
+  ser.writeValue(value);
+  return new Uint8Array(ser.releaseBuffer());
+}
+
+test("RealmSerializer writes every kind of view as Node's serialize does, byte for byte", () => {
+  assert.deepEqual(Buffer.from(realmSerialize(views())), serialize(views()));
+});
+
+test('deserializeOwn reads what Node wrote, every kind of view, with its values', () => {
+  assert.deepEqual(deserializeOwn(ownBytes(serialize(views()), 'test')), views());
+});
+
+test("a view whose bytes lie unaligned in the record gets a buffer of its own bytes, not a slice of Node's pool", () => {
+  // Node copies such a view into Buffer.allocUnsafe, a slice of its 8 KiB pool: the view's buffer
+  // is the whole pool slab, which a clone into a realm copies whole. Find a prefix that misaligns it.
+  let found = false;
+  for (let pad = 0; pad < 8; pad++) {
+    const bytes = serialize(['x'.repeat(pad), new Float64Array([1.5, 2.5])]);
+    const node = deserialize(bytes) as [string, Float64Array];
+    const mine = deserializeOwn(ownBytes(bytes, 'test')) as [string, Float64Array];
+    assert.deepEqual([...mine[1]], [1.5, 2.5]);
+    assert.equal(mine[1].buffer.byteLength, 16, `pad ${pad}: the view's buffer holds its own 16 bytes`);
+    assert.notEqual(mine[1].buffer, bytes.buffer, 'never the record');
+    if (node[1].buffer.byteLength > 16 && node[1].buffer !== bytes.buffer) found = true;
+  }
+  assert.ok(found, "one of the prefixes misaligned the view, and Node's own deserialize handed out a larger buffer");
+});
+
+test('a record naming a view of an unknown kind, or of bytes not whole elements, is refused', () => {
+  const bytes = Buffer.from(serialize(new Float64Array([1])));
+  const kind = bytes.indexOf(8, 2); // Float64Array's index, after the header and the host-object tag
+  const unknown = Buffer.from(bytes);
+  unknown[kind] = 13;
+  assert.throws(() => deserializeOwn(ownBytes(unknown, 'test')), /a view of kind 13/);
+  const ragged = Buffer.from(serialize(new Uint8Array(3)));
+  ragged[ragged.indexOf(1, 2)] = 8; // the same 3 bytes called a Float64Array
+  assert.throws(() => deserializeOwn(ownBytes(ragged, 'test')), /not whole elements of 8/);
+});
