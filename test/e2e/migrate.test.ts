@@ -35,6 +35,7 @@ import { xenode } from '../support/cli.js';
 import type { DaemonRig } from '../support/host-daemon.js';
 import { askKv } from '../support/kv.js';
 import { hostOf, hostPairForTests } from '../support/migration-hosts.js';
+import type { Host } from '../../src/toolstack/host.js';
 
 const KV = fileURLToPath(new URL('../../../examples/kv-store/kv.ts', import.meta.url));
 const MAC = '00:16:3e:3c:00:01';
@@ -194,6 +195,13 @@ test('a target that never says its copy is built, or that it has read the pre-co
 });
 
 /** A target that takes the stream, each frame as last sent, and says its copy is built only when the test does. */
+/** After a held-target test: the target closed, and the guest destroyed if the test left it running. */
+async function closeHeld(host: Host, server: Server, name: string): Promise<void> {
+  server.close();
+  const left = host.hv.liveDomainNamed(name);
+  if (left) await host.destroy(left.domid).catch(() => {});
+}
+
 async function heldTarget(): Promise<{ server: Server; frames: Map<number, Uint8Array>; received: () => number; sayBuilt: () => void }> {
   const frames = new Map<number, Uint8Array>();
   let received = 0;
@@ -255,9 +263,7 @@ test("a destroy during the pre-copy: the stream carries none of the frames of th
       await host.hv.destroyDomain(next.domid);
     }
   } finally {
-    server.close();
-    const left = host.hv.liveDomainNamed('mig-gone');
-    if (left) await host.destroy(left.domid).catch(() => {});
+    await closeHeld(host, server, 'mig-gone');
   }
 });
 
@@ -279,9 +285,7 @@ test('a destroy while the sender waits for a target that never says its copy is 
       return true;
     });
   } finally {
-    server.close();
-    const left = host.hv.liveDomainNamed('kv-gone-wait');
-    if (left) await host.destroy(left.domid).catch(() => {});
+    await closeHeld(host, server, 'kv-gone-wait');
   }
 });
 
