@@ -463,25 +463,35 @@ test('a guest that spins is caught by the watchdog: it crashes, its pCPU mates w
   await Promise.all([spinner, mate, other, again].map((b) => host.destroy(b.domain.domid)));
 });
 
+/**
+ * A guest that blocks in a turn (`fixture`), in pool `name` of 2 pCPUs beside a ticking mate: the
+ * watchdog crashes it as one that does not yield; the mate, placed on the other pCPU, ticks on.
+ * Returns the blocker and the mate, still to be destroyed.
+ */
+async function caughtBlocking(name: string, fixture: string) {
+  const pool = await host.createCpupool(name, 2, 'credit', { watchdogMs: 500 });
+  const mate = await host.create(config(`mate-${name}`, join(FIXTURES, 'ticker.ts'), `pool = "${name}"\non_crash = "preserve"\n`));
+  const blocker = await host.create(config(`blocker-${name}`, join(FIXTURES, fixture), `pool = "${name}"\non_crash = "preserve"\n`));
+  assert.ok(pool.hosts(mate.domain.domid) && pool.hosts(blocker.domain.domid));
+  await waitFor(() => blocker.domain.shutdownReason !== null, 30_000, 20);
+  assert.equal(blocker.domain.shutdownReason, 'crash', logs.join('\n'));
+  assert.ok(logs.some((l) => l.includes(`d${blocker.domain.domid} ran`) && l.includes('without yielding')), logs.join('\n'));
+  // The least loaded pCPU took the blocker: the mate's pCPU was not reset.
+  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
+  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+  assert.equal(mate.domain.shutdownReason, null);
+  return { blocker, mate };
+}
+
 // A turn asleep uses no CPU time, and the watchdog counted only CPU time where /proc gives it:
 // an Atomics.wait that nobody notifies froze the pCPU thread for good, with its pool mates. Once
 // it is reset, dom0 must service the consoles of other pCPUs' domains again: the wake of dom0
 // that the sleeper's console write kept for after its turn died with the thread.
 test('a guest whose turn sleeps in Atomics.wait is caught by the watchdog: it crashes, the pool\'s other pCPU runs on', T, async () => {
-  const pool = await host.createCpupool('sleep', 2, 'credit', { watchdogMs: 500 });
-  const mate = await host.create(config('mate-sleep', join(FIXTURES, 'ticker.ts'), 'pool = "sleep"\non_crash = "preserve"\n'));
-  const sleeper = await host.create(config('sleeper', join(FIXTURES, 'sleeper.ts'), 'pool = "sleep"\non_crash = "preserve"\n'));
-  assert.ok(pool.hosts(mate.domain.domid) && pool.hosts(sleeper.domain.domid));
-  await waitFor(() => sleeper.domain.shutdownReason !== null, 30_000, 20);
-  assert.equal(sleeper.domain.shutdownReason, 'crash', logs.join('\n'));
-  assert.ok(logs.some((l) => l.includes(`d${sleeper.domain.domid} ran`) && l.includes('without yielding')), logs.join('\n'));
-  // The least loaded pCPU took the sleeper: the mate's pCPU was not reset.
-  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
-  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
-  assert.equal(mate.domain.shutdownReason, null);
+  const { blocker, mate } = await caughtBlocking('sleep', 'sleeper.ts');
   const again = await host.create(config('after-sleep', join(FIXTURES, 'ticker.ts'), 'pool = "sleep"\n'));
   await consoleMatch(again.domain.domid, /tick 1/);
-  await Promise.all([sleeper, mate, again].map((b) => host.destroy(b.domain.domid)));
+  await Promise.all([blocker, mate, again].map((b) => host.destroy(b.domain.domid)));
 });
 
 // A guest can write its own event-channel lock word (its control block is memory it can write):
@@ -490,18 +500,8 @@ test('a guest whose turn sleeps in Atomics.wait is caught by the watchdog: it cr
 // mates on that pCPU did not run again. It is now a guest that does not yield: crashed, its
 // pCPU reset, the pool's other pCPU running on.
 test("a guest that forges its own event-channel lock word and sends: caught by the watchdog as one that does not yield; the pool's other pCPU runs on", T, async () => {
-  const pool = await host.createCpupool('forged', 2, 'credit', { watchdogMs: 500 });
-  const mate = await host.create(config('mate-forged', join(FIXTURES, 'ticker.ts'), 'pool = "forged"\non_crash = "preserve"\n'));
-  const forger = await host.create(config('forger', join(FIXTURES, 'lock-forger.ts'), 'pool = "forged"\non_crash = "preserve"\n'));
-  assert.ok(pool.hosts(mate.domain.domid) && pool.hosts(forger.domain.domid));
-  await waitFor(() => forger.domain.shutdownReason !== null, 30_000, 20);
-  assert.equal(forger.domain.shutdownReason, 'crash', logs.join('\n'));
-  assert.ok(logs.some((l) => l.includes(`d${forger.domain.domid} ran`) && l.includes('without yielding')), logs.join('\n'));
-  // The least loaded pCPU took the forger: the mate's pCPU was not reset.
-  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
-  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
-  assert.equal(mate.domain.shutdownReason, null);
-  await Promise.all([forger, mate].map((b) => host.destroy(b.domain.domid)));
+  const { blocker, mate } = await caughtBlocking('forged', 'lock-forger.ts');
+  await Promise.all([blocker, mate].map((b) => host.destroy(b.domain.domid)));
 });
 
 test("a guest that allocates without bound takes down its pCPU's heap, not the host; the pool recovers", T, async () => {

@@ -149,21 +149,29 @@ test('a name clash at the target: it creates nothing, and the guest runs on at t
   await a.ts.call('destroy', { domain: domid });
 });
 
-/** A receiver that reads the whole stream as a real one would (saying it built the domain at once and answering sync records, unless `silent` about one), then plays `after`. */
-async function fakeReceiver(after: (sock: Socket, src: ByteSource) => Promise<void>, silent?: 'built' | 'synced'): Promise<{ server: Server; target: string }> {
+/** A listening target that takes the sender's auth and answers its banner, then plays `serve`. */
+async function fakeTarget(serve: (sock: Socket, src: ByteSource) => Promise<void>): Promise<Server> {
   const server = createServer((sock) => {
     sock.on('error', () => {});
     const src = new ByteSource(sock, { stallMs: 20_000 });
     void (async () => {
       await src.read(AUTH_BYTES, 'auth');
       sock.write(MIGRATE_RECEIVER_BANNER);
-      if (silent !== 'built') sock.write(MIGRATE_XENODE_BUILT);
-      await readImage(src, undefined, () => void (silent === undefined && sock.write(MIGRATE_XENODE_SYNCED)));
-      sock.write(MIGRATE_RECEIVER_READY);
-      await after(sock, src);
+      await serve(sock, src);
     })().catch(() => sock.destroy());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return server;
+}
+
+/** A receiver that reads the whole stream as a real one would (saying it built the domain at once and answering sync records, unless `silent` about one), then plays `after`. */
+async function fakeReceiver(after: (sock: Socket, src: ByteSource) => Promise<void>, silent?: 'built' | 'synced'): Promise<{ server: Server; target: string }> {
+  const server = await fakeTarget(async (sock, src) => {
+    if (silent !== 'built') sock.write(MIGRATE_XENODE_BUILT);
+    await readImage(src, undefined, () => void (silent === undefined && sock.write(MIGRATE_XENODE_SYNCED)));
+    sock.write(MIGRATE_RECEIVER_READY);
+    await after(sock, src);
+  });
   const addr = server.address() as { port: number };
   return { server, target: `127.0.0.1:${addr.port}` };
 }
@@ -194,7 +202,6 @@ test('a target that never says its copy is built, or that it has read the pre-co
   }
 });
 
-/** A target that takes the stream, each frame as last sent, and says its copy is built only when the test does. */
 /** After a held-target test: the target closed, and the guest destroyed if the test left it running. */
 async function closeHeld(host: Host, server: Server, name: string): Promise<void> {
   server.close();
@@ -202,6 +209,7 @@ async function closeHeld(host: Host, server: Server, name: string): Promise<void
   if (left) await host.destroy(left.domid).catch(() => {});
 }
 
+/** A target that takes the stream, each frame as last sent, and says its copy is built only when the test does. */
 async function heldTarget(): Promise<{ server: Server; frames: Map<number, Uint8Array>; received: () => number; sayBuilt: () => void }> {
   const frames = new Map<number, Uint8Array>();
   let received = 0;
@@ -212,17 +220,10 @@ async function heldTarget(): Promise<{ server: Server; frames: Map<number, Uint8
   };
   let sayBuilt!: () => void;
   const built = new Promise<void>((r) => (sayBuilt = r));
-  const server = createServer((sock) => {
-    sock.on('error', () => {});
-    const src = new ByteSource(sock, { stallMs: 20_000 });
-    void (async () => {
-      await src.read(AUTH_BYTES, 'auth');
-      sock.write(MIGRATE_RECEIVER_BANNER);
-      void built.then(() => sock.write(MIGRATE_XENODE_BUILT));
-      await readImage(src, () => sink);
-    })().catch(() => sock.destroy());
+  const server = await fakeTarget(async (sock, src) => {
+    void built.then(() => sock.write(MIGRATE_XENODE_BUILT));
+    await readImage(src, () => sink);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, frames, received: () => received, sayBuilt };
 }
 

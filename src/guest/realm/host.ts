@@ -58,11 +58,12 @@ export type OwnTimer = 'vcpu' | 'evtchn-retry';
 export const OWN_TIMERS: readonly OwnTimer[] = ['vcpu', 'evtchn-retry'];
 
 /**
- * `: message` of an error, or nothing, running no code of its: a host error's message crossing
- * into a realm as a string of its own (the error itself never crosses), or what the pCPU's
- * place() catches, which may be the realm's (a kernel's top level can throw anything; its
- * message a getter, String() of it the realm's code, which may throw, and dom0 would never hear
- * that the placement failed). A getter's value is taken if it is a string.
+ * `: message` of an error, or nothing: a host error's message crossing into a realm as a string
+ * of its own (the error itself never crosses), or what the pCPU's place() catches, which may be
+ * the realm's (a kernel's top level can throw anything). Its message may be a getter, which runs
+ * (within that turn) and counts only if it gives a string; what it throws is caught; the value is
+ * never String()ed, which would run its code outside the try, and then dom0 would never hear
+ * that the placement failed.
  */
 export function messageOf(e: unknown): string {
   try {

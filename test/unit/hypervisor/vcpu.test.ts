@@ -51,18 +51,25 @@ for (const [what, source] of [
   });
 }
 
+/**
+ * A thread pool whose runtime is `source`, a domain of 16 frames, and a thread taken for it ahead,
+ * as a cold create takes one while the domain is built.
+ */
+function takenAhead(t: TestContext, source: string, name: string) {
+  const hv = new Hypervisor();
+  const pool = new VcpuPool({ size: 0, image: image(t, source) });
+  t.after(() => pool.close());
+  const d = hv.createDomain({ name, ramFrames: 16 });
+  return { hv, pool, d, taken: pool.take({ heapMb: 16 }) };
+}
+
 test('a thread that dies after it is ready, before its domain starts: no uncaught error in dom0, and startVcpu rejects with VcpuExited', T, async (t) => {
   const source = "import { parentPort } from 'node:worker_threads';\n" +
     "parentPort.postMessage({ type: 'ready' });\n" +
     // Told to die once dom0 has its ready: a timer could fire first under load, and the error
     // (Node's internal port) be read before the ready (the thread's own port).
     "parentPort.once('message', () => { throw new Error('died after ready'); });\n";
-  const hv = new Hypervisor();
-  const pool = new VcpuPool({ size: 0, image: image(t, source) });
-  t.after(() => pool.close());
-  const d = hv.createDomain({ name: 'late', ramFrames: 16 });
-  // Taken ahead, as a cold create takes it while the domain is built.
-  const taken = pool.take({ heapMb: 16 });
+  const { hv, pool, d, taken } = takenAhead(t, source, 'late');
   await taken.ready;
   const exited = new Promise((r) => taken.worker.once('exit', r)); // not events.once: it rejects on the 'error'
   taken.worker.postMessage('die');
@@ -122,13 +129,8 @@ test("a domain destroyed before its vCPU starts (reaped): startVcpu fails (ESRCH
   const source = "import { parentPort } from 'node:worker_threads';\n" +
     "parentPort.postMessage({ type: 'ready' });\n" +
     "parentPort.on('message', () => {});\n";
-  const hv = new Hypervisor();
-  const pool = new VcpuPool({ size: 0, image: image(t, source) });
-  t.after(() => pool.close());
-  const d = hv.createDomain({ name: 'doomed', ramFrames: 16 });
+  const { hv, pool, d, taken: th } = takenAhead(t, source, 'doomed');
   const bytes = d.view.buffers.memory.byteLength;
-  // Taken ahead, as a cold create takes it while the domain is built.
-  const th = pool.take({ heapMb: 16 });
   t.after(() => th.worker.terminate());
   const posted: unknown[] = [];
   const post = th.worker.postMessage.bind(th.worker);
