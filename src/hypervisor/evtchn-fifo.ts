@@ -4,10 +4,12 @@
 // priority whose head and ready bits live in its evtchn_fifo_control_block; 2^17 ports.
 //
 // The event words and the control block are guest memory: the guest may write anything there.
-// What the queues' integrity rests on stays in the hypervisor-private control block (each
-// queue's tail and lock, the array's frames, each port's priority and last queue), and every
-// read-modify-write of a guest word is a bounded compare-and-swap: garbage costs the guest its
-// own events, never the sender's thread a spin (evtchn_fifo_set_link's four tries).
+// What the queues rest on (each queue's tail and lock, the array's frames, the control block's
+// place, each port's priority and last queue) is in the domain's control block (layout.ts),
+// which its guest can write too: so every index read there is checked before a sender uses it
+// (a frame of the domain's RAM, a port the array covers), and every read-modify-write of a guest
+// word is a bounded compare-and-swap: garbage costs the guest its own events, never the sender's
+// thread a spin (evtchn_fifo_set_link's four tries) or an exception (an index past its memory).
 import {
   EVTCHN_FIFO_BUSY, EVTCHN_FIFO_CB_HEAD, EVTCHN_FIFO_CB_READY, EVTCHN_FIFO_CONTROL_BLOCK_SIZE, EVTCHN_FIFO_LINK_BITS,
   EVTCHN_FIFO_LINK_MASK, EVTCHN_FIFO_LINKED, EVTCHN_FIFO_MASKED, EVTCHN_FIFO_NR_CHANNELS, EVTCHN_FIFO_PENDING,
@@ -16,7 +18,7 @@ import {
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError } from '../errors.js';
 import {
-  CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_NR_EVTCHNS, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL, CB_RAM_HWM, EVENT_WORDS_PER_PAGE,
+  CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_NR_EVTCHNS, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL, EVENT_WORDS_PER_PAGE,
   EV_FIFO, EV_STATE, FIFO_MAX_ARRAY_PAGES, firstRamPfn, portBase,
 } from './layout.js';
 import { lock, lockAbandoned, resetLock, tryLock, unlock } from './lock.js';
@@ -40,11 +42,14 @@ export function fifoActive(d: DomainView): boolean {
 /**
  * The index in mem32 of the port's event word, or -1 if no array page covers it yet
  * (evtchn_fifo_word_from_port). Pages are published before the count (expandArray), so a
- * count read here covers pages whose frame is already written.
+ * count read here covers pages whose frame is already written. A port or frame its guest wrote
+ * into the control block (a queue's tail, a page of the array) that is out of range reads as
+ * not covered: a guest word outside its RAM is never touched.
  */
 export function eventWord(d: DomainView, port: number): number {
-  if (port >= Atomics.load(d.ctl, CB_FIFO_NR_EVTCHNS)) return -1;
+  if (!(port >= 0 && port < Atomics.load(d.ctl, CB_FIFO_NR_EVTCHNS) && port < EVTCHN_FIFO_NR_CHANNELS)) return -1;
   const pfn = d.ctl[CB_FIFO_ARRAY + Math.floor(port / EVENT_WORDS_PER_PAGE)]!;
+  if (!(pfn >= firstRamPfn(d.geometry) && pfn < d.nrFrames)) return -1;
   return pfn * EVENT_WORDS_PER_PAGE + (port % EVENT_WORDS_PER_PAGE);
 }
 
@@ -141,6 +146,7 @@ export function fifoSetPending(d: DomainView, port: number, wait = true): boolea
   Atomics.or(m, w, PENDING);
   if (tries === 3) return false; // lost: too many queue changes, as in Xen
   let linked = true;
+  let cb = -1;
   try {
     if (!(Atomics.load(m, w) & MASKED) && !(Atomics.or(m, w, LINKED) & LINKED)) {
       // This event was the old queue's tail: that queue is empty now.
@@ -152,16 +158,18 @@ export function fifoSetPending(d: DomainView, port: number, wait = true): boolea
       }
       linked = false;
       const tail = c[CB_FIFO_QUEUE_TAIL + q]!;
-      if (tail) linked = setLink(m, eventWord(d, tail), port);
-      if (!linked) Atomics.store(m, controlWord(d) + (EVTCHN_FIFO_CB_HEAD >> 2) + q, port);
+      const tailWord = tail ? eventWord(d, tail) : -1;
+      if (tailWord >= 0) linked = setLink(m, tailWord, port);
+      cb = controlWord(d);
+      if (!linked && cb >= 0) Atomics.store(m, cb + (EVTCHN_FIFO_CB_HEAD >> 2) + q, port);
       c[CB_FIFO_QUEUE_TAIL + q] = port;
     }
   } finally {
     unlockQueues(c, q, oldQ);
   }
-  if (linked) return false;
+  if (linked || cb < 0) return false;
   const bit = 1 << q;
-  return (Atomics.or(m, controlWord(d) + (EVTCHN_FIFO_CB_READY >> 2), bit) & bit) === 0;
+  return (Atomics.or(m, cb + (EVTCHN_FIFO_CB_READY >> 2), bit) & bit) === 0;
 }
 
 /** The queue a port's next event goes to (its priority) and the one it was last linked on. */
@@ -178,8 +186,14 @@ function setLastQueue(c: Int32Array, ev: number, q: number): void {
   }
 }
 
+/**
+ * The index in mem32 of the domain's evtchn_fifo_control_block, or -1 if the word its guest may
+ * have rewritten does not place a whole one in its RAM (initControl's checks).
+ */
 function controlWord(d: DomainView): number {
-  return Atomics.load(d.ctl, CB_FIFO_CONTROL) >> 2;
+  const at = Atomics.load(d.ctl, CB_FIFO_CONTROL);
+  const ok = (at & 7) === 0 && at >= firstRamPfn(d.geometry) * PAGE_SIZE && at + EVTCHN_FIFO_CONTROL_BLOCK_SIZE <= d.nrFrames * PAGE_SIZE;
+  return ok ? at >> 2 : -1;
 }
 
 /** evtchn_fifo_unmask: clear MASKED and relink if pending; true if the upcall must be raised (`wait`: as fifoSetPending). */
@@ -226,7 +240,7 @@ export function fifoInitPort(d: DomainView, port: number): void {
 /** A guest frame the hypervisor may use for FIFO state: RAM the domain has populated (map_guest_page). */
 function guestFrame(d: DomainView, pfn: number, what: string): number {
   const first = firstRamPfn(d.geometry);
-  if (!Number.isInteger(pfn) || pfn < first || pfn >= Atomics.load(d.ctl, CB_RAM_HWM)) {
+  if (!Number.isInteger(pfn) || pfn < first || pfn >= d.ramHwm) {
     throw new XenError('EINVAL', `d${d.domid}: ${what} frame ${pfn} is not populated RAM`);
   }
   return pfn;

@@ -1,8 +1,11 @@
 // Event channels: the port tables, and delivery under the 2-level ABI (the FIFO ABI's is
 // evtchn-fifo.ts; a domain switches with EVTCHNOP_init_control). The port tables live in each
 // domain's control block so that send and unmask run on the calling thread; binding and closing
-// are done by the hypervisor authority on dom0's thread, under the domains' event-channel locks
-// (lower domid first).
+// are done by the hypervisor authority, on dom0's one thread, the only writer of every table.
+// So a table has no lock: Xen's event lock serializes binds and closes, which dom0's thread
+// does by running one at a time, and a reader on another thread (a send) checks what it read
+// instead of excluding the writer. A lock word in the control block was one its guest could
+// forge: dom0's binds and closes of that guest's ports waited up to 2 s each on it.
 import {
   EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_ipi, EVTCHNSTAT_unbound, EVTCHNSTAT_virq,
   SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, VCPUINFO_UPCALL_PENDING, vcpuInfoOffset,
@@ -10,10 +13,9 @@ import {
 import { XenError } from '../errors.js';
 import * as fifo from './evtchn-fifo.js';
 import {
-  CB_EVTCHN_LOCK, CB_MAX_EVTCHNS, CB_RUNSTATE, CB_VIRQ_BASE, EV_REMOTE_DOM, EV_REMOTE_PORT, EV_STATE, EV_VCPU, EVTCHN_WORDS, RUNSTATE_blocked, portBase,
+  CB_RUNSTATE, CB_VIRQ_BASE, EV_REMOTE_DOM, EV_REMOTE_PORT, EV_STATE, EV_VCPU, RUNSTATE_blocked, portBase,
 } from './layout.js';
 import { ring } from './doorbell.js';
-import { lock, unlock } from './lock.js';
 import type { DomainView } from './memory.js';
 
 const PENDING_WORD = SHINFO_EVTCHN_PENDING >> 2;
@@ -34,7 +36,7 @@ export interface EvtchnStatus {
 
 /** The last port the domain may use: its max_event_channels, within the ABI it uses (4,095 or 2^17 - 1). */
 export function maxPorts(d: DomainView): number {
-  return Math.min(Atomics.load(d.ctl, CB_MAX_EVTCHNS), fifo.abiMaxPort(d, EVTCHN_2L_NR_CHANNELS - 1));
+  return Math.min(d.maxEvtchns, fifo.abiMaxPort(d, EVTCHN_2L_NR_CHANNELS - 1));
 }
 
 /** Throws EINVAL for a port number outside the domain's table, as Xen's port_is_valid check. */
@@ -245,14 +247,14 @@ export function keepPending(d: DomainView, port: number): void {
 
 /**
  * EVTCHNOP_init_control: switch the domain to the FIFO ABI. Ports bound under the 2-level ABI
- * keep their pending events (raised once an array page covers them). Caller holds the lock.
+ * keep their pending events (raised once an array page covers them). The authority's.
  */
 export function initControl(d: DomainView, gfn: number, offset: number, vcpu: number): number {
-  const max2l = Math.min(Atomics.load(d.ctl, CB_MAX_EVTCHNS), EVTCHN_2L_NR_CHANNELS - 1);
+  const max2l = Math.min(d.maxEvtchns, EVTCHN_2L_NR_CHANNELS - 1);
   return fifo.initControl(d, gfn, offset, vcpu, max2l, (port) => (Atomics.load(d.mem32, PENDING_WORD + (port >>> 5)) & (1 << (port & 31))) !== 0);
 }
 
-/** EVTCHNOP_expand_array. Caller holds the lock. */
+/** EVTCHNOP_expand_array. The authority's. */
 export function expandArray(d: DomainView, gfn: number): void {
   fifo.expandArray(d, gfn, maxPorts(d), (port) => setPending(d, port));
 }
@@ -266,19 +268,16 @@ export function setPriority(d: DomainView, port: number, priority: number): void
 /**
  * Where a send on `port` goes: [remote domid, remote port] for an interdomain channel,
  * [own domid, port] for an IPI, null for an unbound one (Xen drops those silently). A VIRQ
- * port is raised only by the hypervisor: sending on it is EINVAL, as in evtchn_send.
+ * port is raised only by the hypervisor: sending on it is EINVAL, as in evtchn_send. Read
+ * without a lock (the table's only writer is dom0's thread), so it is a claim: the entry may be
+ * torn by a close or bind of this port meanwhile, or rewritten by its guest. deliver() checks it.
  */
 export function sendTarget(d: DomainView, port: number): [number, number] | null {
   checkPort(d, port);
   const base = portBase(d, port);
-  lock(d.ctl, CB_EVTCHN_LOCK);
-  const state = d.ctl[base + EV_STATE]!;
-  const rdom = d.ctl[base + EV_REMOTE_DOM]!;
-  const rport = d.ctl[base + EV_REMOTE_PORT]!;
-  unlock(d.ctl, CB_EVTCHN_LOCK);
-  switch (state) {
+  switch (Atomics.load(d.ctl, base + EV_STATE)) {
     case EVTCHNSTAT_interdomain:
-      return [rdom, rport];
+      return [Atomics.load(d.ctl, base + EV_REMOTE_DOM), Atomics.load(d.ctl, base + EV_REMOTE_PORT)];
     case EVTCHNSTAT_ipi:
       return [d.domid, port];
     case EVTCHNSTAT_unbound:
@@ -286,6 +285,28 @@ export function sendTarget(d: DomainView, port: number): [number, number] | null
     default:
       throw new XenError('EINVAL', `d${d.domid}: event channel port ${port} is not bound`);
   }
+}
+
+/**
+ * Whether `port` of `peer` is the other end of `from`'s `fromPort`: an interdomain channel in
+ * the peer's own table that points back. A sender's table is its guest's memory, so its entry
+ * alone does not say where an event may go: without this, a guest that pointed its entry at any
+ * port of a peer it is connected to (dom0's VIRQ_DOM_EXC, another guest's backend) raised it.
+ */
+function pointsBack(peer: DomainView, port: number, from: number, fromPort: number): boolean {
+  if (!validPort(peer, port)) return false;
+  const base = portBase(peer, port);
+  return Atomics.load(peer.ctl, base + EV_STATE) === EVTCHNSTAT_interdomain
+    && Atomics.load(peer.ctl, base + EV_REMOTE_DOM) === from && Atomics.load(peer.ctl, base + EV_REMOTE_PORT) === fromPort;
+}
+
+/**
+ * The event of `d`'s send on `port`, to `port` of `peer` (what sendTarget named): set pending if
+ * it is the channel's other end or `d`'s own port (an IPI, a loop-back), else dropped, as a send
+ * on a port closed meanwhile is.
+ */
+export function deliver(d: DomainView, port: number, peer: DomainView, peerPort: number): void {
+  if (peer === d ? validPort(d, peerPort) : pointsBack(peer, peerPort, d.domid, port)) setPending(peer, peerPort);
 }
 
 /**
@@ -298,7 +319,7 @@ export function send(d: DomainView, port: number, peerOf: (domid: number) => Dom
   if (!target) return null;
   const peer = peerOf(target[0]);
   if (!peer || peer.dying) return target;
-  setPending(peer, target[1]);
+  deliver(d, port, peer, target[1]);
   return null;
 }
 
@@ -313,24 +334,16 @@ export function send(d: DomainView, port: number, peerOf: (domid: number) => Dom
  *
  * `d`'s table is guest memory and its guest may have rewritten it, so an entry is only a claim:
  * the event goes to a port in the peer's range whose own entry is an interdomain channel back to
- * this domain and port, as #closePort checks (hypervisor.ts). Without that check, a guest that
- * pointed its entries anywhere and then spun had dom0 set bits in other domains' memory. The
- * table is read without `d`'s event-channel lock: the thread that held it may have died in its
- * critical section, or a guest may have written a live thread's id into the word, and dom0's
- * thread never waits for a guest's lock. A torn entry fails the back check, or names a channel
- * the domain has.
+ * this domain and port (pointsBack), as #closePort checks (hypervisor.ts). Without that check, a
+ * guest that pointed its entries anywhere and then spun had dom0 set bits in other domains' memory.
  */
 export function resendToPeers(d: DomainView, peerOf: (domid: number) => DomainView | undefined): void {
-  // The limits in the control block are the guest's to rewrite too: no further than the table dom0 allocated.
-  const max = Math.min(maxPorts(d), (d.ctl.length - d.evtchnBase) / EVTCHN_WORDS - 1);
+  const max = maxPorts(d);
   for (let p = 1; p <= max; p++) {
     const mine = readPort(d, p);
     if (mine.state !== EVTCHNSTAT_interdomain) continue;
     const peer = peerOf(mine.a);
-    if (!peer || peer.dying || !validPort(peer, mine.b)) continue;
-    // A port past the table its guest claims reads as undefined, and fails this check too.
-    const theirs = readPort(peer, mine.b);
-    if (theirs.state !== EVTCHNSTAT_interdomain || theirs.a !== d.domid || theirs.b !== p) continue;
+    if (!peer || peer.dying || !pointsBack(peer, mine.b, d.domid, p)) continue;
     try {
       setPending(peer, mine.b);
     } catch {
@@ -347,46 +360,25 @@ export function status(d: DomainView, port: number): EvtchnStatus {
   checkPort(d, port);
   const c = d.ctl;
   const base = portBase(d, port);
-  lock(c, CB_EVTCHN_LOCK);
-  try {
-    const st = c[base + EV_STATE]!;
-    const vcpu = c[base + EV_VCPU]!;
-    switch (st) {
-      case EVTCHNSTAT_unbound:
-        return { status: st, vcpu, remoteDomid: c[base + EV_REMOTE_DOM]! };
-      case EVTCHNSTAT_interdomain:
-        return { status: st, vcpu, remoteDomid: c[base + EV_REMOTE_DOM]!, remotePort: c[base + EV_REMOTE_PORT]! };
-      case EVTCHNSTAT_virq:
-        return { status: st, vcpu, virq: c[base + EV_REMOTE_DOM]! };
-      default:
-        return { status: st, vcpu };
-    }
-  } finally {
-    unlock(c, CB_EVTCHN_LOCK);
+  const st = Atomics.load(c, base + EV_STATE);
+  const vcpu = c[base + EV_VCPU]!;
+  switch (st) {
+    case EVTCHNSTAT_unbound:
+      return { status: st, vcpu, remoteDomid: c[base + EV_REMOTE_DOM]! };
+    case EVTCHNSTAT_interdomain:
+      return { status: st, vcpu, remoteDomid: c[base + EV_REMOTE_DOM]!, remotePort: c[base + EV_REMOTE_PORT]! };
+    case EVTCHNSTAT_virq:
+      return { status: st, vcpu, virq: c[base + EV_REMOTE_DOM]! };
+    default:
+      return { status: st, vcpu };
   }
 }
 
-// ---- table updates, called by the hypervisor authority with the lock(s) held ----
-
-export function withEvtchnLocks<T>(a: DomainView, b: DomainView | null, fn: () => T): T {
-  const first = b && b.domid < a.domid ? b : a;
-  const second = b && b !== a ? (first === a ? b : a) : null;
-  lock(first.ctl, CB_EVTCHN_LOCK);
-  try {
-    if (second) lock(second.ctl, CB_EVTCHN_LOCK);
-    try {
-      return fn();
-    } finally {
-      if (second) unlock(second.ctl, CB_EVTCHN_LOCK);
-    }
-  } finally {
-    unlock(first.ctl, CB_EVTCHN_LOCK);
-  }
-}
+// ---- table updates: the authority's, on dom0's thread ----
 
 /**
  * get_free_port: the lowest closed port, never 0; under the FIFO ABI not one still linked on a
- * queue (evtchn_is_busy), and with the default priority (evtchn_port_init). Caller holds the lock.
+ * queue (evtchn_is_busy), and with the default priority (evtchn_port_init).
  */
 export function allocPort(d: DomainView): number {
   const max = maxPorts(d);

@@ -107,8 +107,9 @@ export function writeGrantEntry(g: DomainView, ref: number, domid: number, pfn: 
   Atomics.store(g.mem32, w, (domid << 16) | GTF_permit_access | (readonly ? GTF_readonly : 0));
 }
 
+/** The entries of the table the domain set up, never past the frames its geometry reserves (its guest may raise the word). */
 export function nrGrantEntries(g: DomainView): number {
-  return Atomics.load(g.ctl, CB_NR_GRANT_FRAMES) * GRANT_ENTRIES_PER_FRAME;
+  return Math.min(Atomics.load(g.ctl, CB_NR_GRANT_FRAMES), g.geometry.maxGrantFrames) * GRANT_ENTRIES_PER_FRAME;
 }
 
 function entryWord(ref: number): number {
@@ -155,10 +156,12 @@ function clearStatus(g: DomainView, ref: number, bits: number): void {
 
 function frameOf(g: DomainView, ref: number): number {
   const frame = Atomics.load(g.mem32, entryWord(ref) + 1) >>> 0;
-  // The domain's RAM and its two ring pages can be granted; shared_info, start_info and the
-  // grant table itself cannot.
-  if (frame === PFN_XENSTORE || frame === PFN_CONSOLE) return frame;
-  return frame >= firstRamPfn(g.geometry) && frame < g.nrFrames ? frame : -1;
+  return grantable(g, frame) ? frame : -1;
+}
+
+/** The domain's RAM and its two ring pages can be granted; shared_info, start_info and the grant table itself cannot. */
+function grantable(g: DomainView, frame: number): boolean {
+  return frame === PFN_XENSTORE || frame === PFN_CONSOLE || (frame >= firstRamPfn(g.geometry) && frame < g.nrFrames);
 }
 
 /**
@@ -199,6 +202,12 @@ function pinLocked(g: DomainView, ref: number, mapper: number, readonly: boolean
   if (pins !== 0 && c[a + ACT_DOMID] !== mapper) {
     throw new GrantError(GNTST_general_error, `d${g.domid} ref ${ref} is pinned by d${c[a + ACT_DOMID]}`);
   }
+  // The active entry is in the control block, which its guest can rewrite: read once, and a
+  // frame it may not grant would have the mapper index past its memory (a RangeError on dom0's thread).
+  let frame = c[a + ACT_FRAME]!;
+  if (pins !== 0 && !grantable(g, frame)) {
+    throw new GrantError(GNTST_bad_page, `d${g.domid} ref ${ref}: its active entry names frame ${frame}, not one it may grant`);
+  }
   const readers = pins & READ_PINS;
   const writers = pins >>> 16;
   if ((readonly ? readers : writers) >= PIN_MAX) {
@@ -207,7 +216,7 @@ function pinLocked(g: DomainView, ref: number, mapper: number, readonly: boolean
   if (pins === 0 || (!readonly && writers === 0)) {
     setStatus(g, ref, mapper, readonly);
     if (pins === 0) {
-      const frame = frameOf(g, ref);
+      frame = frameOf(g, ref);
       if (frame < 0) {
         clearStatus(g, ref, GTF_reading | GTF_writing);
         throw new GrantError(GNTST_bad_page, `d${g.domid} ref ${ref}: granted frame is not the domain's RAM`);
@@ -217,7 +226,7 @@ function pinLocked(g: DomainView, ref: number, mapper: number, readonly: boolean
     }
   }
   c[a + ACT_PIN] = pins + (readonly ? PIN_READ : PIN_WRITE);
-  return c[a + ACT_FRAME]!;
+  return frame;
 }
 
 /** unpin()'s work on the active entry, under g's grant lock. */

@@ -156,19 +156,19 @@ export class Hypercalls {
     try {
       if (this.#sendHere?.(port)) return;
     } catch (e) {
-      // The port was closed meanwhile: delivered as the send found it. Any other failure there
-      // (a poisoned lock) is not tried again here, as for the pCPU's own sends.
+      // The port was closed meanwhile: delivered as the send found it (if the other end still
+      // points back). Any other failure there is not tried again here, as for the pCPU's own sends.
       if (!isXenError(e, 'EINVAL')) throw e;
     }
-    this.#deliver(domid, rport);
+    const peer = this.#peer(domid);
+    if (peer) this.#deliver(port, peer, rport);
   }
 
-  #deliver(domid: number, port: number): void {
-    const peer = this.#peer(domid);
-    if (!peer) return;
+  /** Our send on `port` to `peerPort` of `peer`, if that is the channel's other end (evtchn.deliver). */
+  #deliver(port: number, peer: DomainView, peerPort: number): void {
     this.#enter();
     try {
-      evtchn.setPending(peer, port);
+      evtchn.deliver(this.#self, port, peer, peerPort);
     } finally {
       this.#exit();
     }
@@ -185,7 +185,7 @@ export class Hypercalls {
   /** Raise a port of our own (a VIRQ or IPI we own), e.g. the timer. */
   #raiseVirq(virq: number): void {
     const port = evtchn.virqPort(this.#self, virq);
-    if (port) this.#deliver(this.domid, port);
+    if (port) this.#deliver(port, this.#self, port);
   }
 
   evtchnAllocUnbound(remoteDom: number, dom: number = DOMID_SELF): Promise<number> {

@@ -4,9 +4,12 @@
 // domain builder sets up in Xen (shared_info, start_info, the xenstore and console rings,
 // the grant-table frames); the frames after them are the domain's own RAM for I/O.
 //
-// The control block is a second, hypervisor-private SharedArrayBuffer per domain: event
-// channel table, VIRQ bindings, active grant entries (pin counts) and the counters that
-// several threads read. Guest code never gets a reference to it.
+// The control block is a second SharedArrayBuffer per domain: event channel table, VIRQ
+// bindings, active grant entries (pin counts) and the counters that several threads read. It is
+// not private: the domain's own hypercall layer runs on its thread (in a shared pool, in its
+// realm) and writes it, and its guest reaches it (`os.xen.memory.buffers.control`). So every
+// word is guest-writable, and what another thread (dom0, a peer, a pCPU) reads here is a claim
+// it checks, never an index it trusts or a lock it waits on (docs/SECURITY.md).
 import { PAGE_SIZE } from '../abi/xen.js';
 import { EVTCHN_FIFO_MAX_QUEUES, EVTCHN_FIFO_NR_CHANNELS, NR_VIRQS } from '../abi/event_channel.js';
 import { GRANT_ENTRIES_PER_FRAME } from '../abi/grant_table.js';
@@ -47,48 +50,46 @@ export function frameOffset(pfn: number): number {
 }
 
 // ---- control block, in 32-bit words ----
-export const CB_EVTCHN_LOCK = 0;
-export const CB_GRANT_LOCK = 1;
+export const CB_GRANT_LOCK = 0;
 /** Pause count; the vCPU sleeps at its next scheduling point while it is non-zero. */
-export const CB_PAUSE = 2;
+export const CB_PAUSE = 1;
 /**
  * The vCPU's runstate (Xen's RUNSTATE_*): written by its Pool-0 thread (running or blocked), or
  * in a shared pool by its pCPU thread (running in its turn, runnable while it waits for one).
  */
-export const CB_RUNSTATE = 3;
+export const CB_RUNSTATE = 2;
 /** -1 while running, else the SHUTDOWN_* code. */
-export const CB_SHUTDOWN = 4;
-export const CB_NR_GRANT_FRAMES = 5;
-export const CB_MAX_GRANT_FRAMES = 6;
+export const CB_SHUTDOWN = 3;
+export const CB_NR_GRANT_FRAMES = 4;
+export const CB_MAX_GRANT_FRAMES = 5;
 /** Populated RAM frames and the limit (Xen's tot_pages / max_pages). */
-export const CB_TOT_PAGES = 7;
-export const CB_MAX_PAGES = 8;
+export const CB_TOT_PAGES = 6;
+export const CB_MAX_PAGES = 7;
 /** Pins other domains hold on this domain's grants; a dying domain is reaped at zero. */
-export const CB_FOREIGN_PINS = 9;
-export const CB_MAX_EVTCHNS = 10;
+export const CB_FOREIGN_PINS = 8;
 /** Set once the domain is dying: event delivery and new maps are refused. */
-export const CB_DYING = 11;
+export const CB_DYING = 9;
 /** Next RAM frame never handed out (the allocator's high-water mark). */
-export const CB_RAM_HWM = 12;
+export const CB_RAM_HWM = 10;
 /** 1 while the vCPU runs a data-path hypercall (which may hold locks of other domains). */
-export const CB_IN_HYPERCALL = 13;
+export const CB_IN_HYPERCALL = 11;
 /** Set by the authority before it kills the vCPU: no new hypercall may start. */
-export const CB_KILL = 14;
+export const CB_KILL = 12;
 /** domid + 1 of whoever holds CB_GRANT_LOCK, so a vCPU that died holding it can be cleaned up. */
-export const CB_GRANT_LOCK_OWNER = 15;
+export const CB_GRANT_LOCK_OWNER = 13;
 /**
  * Set by the guest's runtime just before it calls main(). Its 'main' status travels on another
  * port than its hypercalls, so dom0 may see a crash in main() before that status: this word says
  * which came first. Guest-written: it decides only how the guest's own create is reported.
  */
-export const CB_MAIN_CALLED = 16;
+export const CB_MAIN_CALLED = 14;
 /**
  * FIFO ABI (evtchn-fifo.ts): byte offset in guest memory of vCPU 0's evtchn_fifo_control_block,
  * 0 while the domain uses the 2-level ABI; and the ports its event array covers (num_evtchns).
  */
-export const CB_FIFO_CONTROL = 17;
-export const CB_FIFO_NR_EVTCHNS = 18;
-export const CB_HEADER_WORDS = 19;
+export const CB_FIFO_CONTROL = 15;
+export const CB_FIFO_NR_EVTCHNS = 16;
+export const CB_HEADER_WORDS = 17;
 
 /** Xen's values (public/vcpu.h). */
 export const RUNSTATE_running = 0;

@@ -1,8 +1,8 @@
 // A domain's memory and control block as typed views, shared by every thread that holds them.
 import { PAGE_SIZE } from '../abi/xen.js';
 import {
-  CB_DYING, CB_FOREIGN_PINS, CB_MAX_EVTCHNS, CB_MAX_GRANT_FRAMES, CB_MAX_PAGES, CB_NR_GRANT_FRAMES,
-  CB_RAM_HWM, CB_SHUTDOWN, MAPTRACK_PER_FRAME, MT_WORDS, controlBlockBytes, evtchnTableBase, firstRamPfn, totalFrames,
+  CB_DYING, CB_FOREIGN_PINS, CB_MAX_GRANT_FRAMES, CB_MAX_PAGES, CB_NR_GRANT_FRAMES,
+  CB_RAM_HWM, CB_SHUTDOWN, EVTCHN_WORDS, MAPTRACK_PER_FRAME, MT_WORDS, controlBlockBytes, evtchnTableBase, firstRamPfn, totalFrames,
   type MemoryGeometry,
 } from './layout.js';
 import type { DoorbellSlot } from './doorbell.js';
@@ -38,7 +38,6 @@ export function allocateDomainBuffers(
   ctl[CB_NR_GRANT_FRAMES] = limits.initialGrantFrames;
   ctl[CB_MAX_GRANT_FRAMES] = geometry.maxGrantFrames;
   ctl[CB_MAX_PAGES] = geometry.ramFrames;
-  ctl[CB_MAX_EVTCHNS] = limits.maxEvtchns;
   ctl[CB_RAM_HWM] = firstRamPfn(geometry);
   return limits.doorbell ? { domid, geometry, memory, control, doorbell: limits.doorbell } : { domid, geometry, memory, control };
 }
@@ -57,6 +56,11 @@ export class DomainView {
   readonly doorbellSlot: number;
   /** Word of the control block where the event channel table starts. */
   readonly evtchnBase: number;
+  /**
+   * The domain's max_event_channels: the ports its table holds, from the buffer's size (a word
+   * in the control block would be its guest's to rewrite, and other threads index the table by it).
+   */
+  readonly maxEvtchns: number;
 
   constructor(buffers: DomainBuffers) {
     this.buffers = buffers;
@@ -69,6 +73,7 @@ export class DomainView {
     this.doorbell = buffers.doorbell ? new Int32Array(buffers.doorbell.buffer) : null;
     this.doorbellSlot = buffers.doorbell?.slot ?? 0;
     this.evtchnBase = evtchnTableBase(buffers.geometry.maxGrantFrames);
+    this.maxEvtchns = (this.ctl.length - this.evtchnBase) / EVTCHN_WORDS - 1;
   }
 
   frame(pfn: number): Uint8Array {
@@ -77,6 +82,15 @@ export class DomainView {
 
   get dying(): boolean {
     return Atomics.load(this.ctl, CB_DYING) !== 0;
+  }
+
+  /**
+   * The RAM high-water mark (CB_RAM_HWM), within the RAM its geometry gives: its guest may have
+   * rewritten the word, and dom0 walks the frames below it (a save, a migration).
+   */
+  get ramHwm(): number {
+    const first = firstRamPfn(this.geometry);
+    return Math.min(Math.max(Atomics.load(this.ctl, CB_RAM_HWM), first), first + this.geometry.ramFrames);
   }
 
   get foreignPins(): number {

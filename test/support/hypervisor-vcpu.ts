@@ -92,6 +92,10 @@ function start(parent: MessagePort, { buffers, control }: GuestBoot): void {
     /** Own memory, at a byte address. */
     write: (addr: number, bytes: Uint8Array) => mem8.set(bytes, addr),
     read: (addr: number, len: number) => mem8.slice(addr, addr + len),
+    /** A word of its own control block (a guest reaches it: os.xen.memory.buffers.control). */
+    ctlStore: (index: number, value: number) => Atomics.store(hc.memory.ctl, index, value),
+    /** Every word of its own control block. */
+    ctlFill: (value: number) => hc.memory.ctl.fill(value),
     /** Random bytes over [addr, addr + len) of the guest's own memory. */
     scribble: (addr: number, len: number, seed: number) => {
       const next = rng(seed);

@@ -4,16 +4,19 @@
 // dom0 and a second guest must still do real work.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, NR_VIRQS, VIRQ_DOM_EXC } from '../../../src/abi/event_channel.js';
+import { EVTCHN_FIFO_PRIORITY_DEFAULT, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, NR_VIRQS, VIRQ_DOM_EXC } from '../../../src/abi/event_channel.js';
 import {
-  GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_eagain, GNTST_general_error, GNTST_no_space, GTF_permit_access,
-  GTF_readonly, GTF_reading, GTF_writing, GrantError,
+  GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_eagain, GNTST_general_error, GNTST_no_space, GRANT_ENTRIES_PER_FRAME,
+  GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing, GrantError,
 } from '../../../src/abi/grant_table.js';
 import { DOMID_SELF, PAGE_SIZE } from '../../../src/abi/xen.js';
 import { XenError } from '../../../src/errors.js';
 import {
-  CB_EVTCHN_LOCK, CB_GRANT_LOCK, GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_XENSTORE,
+  CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_QUEUE_TAIL, CB_GRANT_LOCK, CB_NR_GRANT_FRAMES, CB_RAM_HWM, GNTTAB_RESERVED_CONSOLE,
+  GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_XENSTORE, firstRamPfn,
 } from '../../../src/hypervisor/layout.js';
+import { LOCK_MAX_WAIT_MS } from '../../../src/hypervisor/lock.js';
+import { populatedPfns } from '../../../src/migration/save.js';
 import { FLOOD_ID_BASE, rng } from '../../support/hypervisor-vcpu.js';
 import { grantEntryAddr, gntst, harness, pingPong, ramPage, xen, type Harness } from '../../support/hypervisor.js';
 
@@ -322,16 +325,66 @@ test('destroyed while its vCPU is inside event-channel hypercalls: dom0 never wa
   await w.check();
 });
 
-test('a guest thread that dies holding its event-channel lock: dom0 waits only until it sees the owner gone, and the table is not trusted again', async (t) => {
+/** lock.ts's tag of a holder whose thread is unknown: never judged dead, so a waiter waits its whole bound. */
+const LIVE_HOLDER = (1 << 30) - 1;
+
+// Its control block is memory it can write (layout.ts). Before, dom0's binds and closes took the
+// guest's event-channel lock there, on dom0's thread: a holder written into it made each wait
+// 2 s (every other domain's backends and xenstored stalled) and fail with ETIMEDOUT, and a
+// destroy walked the port count it claimed, past its table, and threw a RangeError.
+test('writes a live holder into every word of its control block: what dom0 does with it returns at once, and it can be torn down', async (t) => {
   const { h, w, bad, p0 } = await setup(t);
-  await bad.call('holdLock', CB_EVTCHN_LOCK, 'exit');
-  // dom0's close takes the guest's lock on dom0's own thread: it must come back, not block for good.
-  await assert.rejects(h.dom0.evtchnClose(p0), { name: 'LockError', state: 'owner-dead' });
-  await assert.rejects(h.dom0.evtchnClose(p0), { name: 'LockError', state: 'not-recoverable' });
-  await bad.exited;
-  assert.equal(bad.domain.shutdownReason, 'crash');
+  const offered = await bad.hc<number>('evtchnAllocUnbound', 0);
+  const [gpfn] = await bad.hc<number[]>('populatePhysmap', 1);
+  const gref = await bad.hc<number>('grantAccess', 0, gpfn, true);
+  await bad.call('ctlFill', LIVE_HOLDER);
+  const t0 = performance.now();
+  assert.equal(await outcome(() => h.dom0.evtchnBindInterdomain(bad.domid, offered)), 'EINVAL', 'its entry is not an unbound port for dom0 any more');
+  assert.equal(await outcome(() => h.dom0.evtchnSend(p0)), 'ok', 'dropped: its end does not point back');
+  assert.equal(await outcome(() => h.dom0.evtchnClose(p0)), 'ok');
+  assert.match(await outcome(mapAndUnmap(h, bad.domid, gref, true)), /^(ok|GNTST_\w+)$/);
+  assert.ok(performance.now() - t0 < LOCK_MAX_WAIT_MS, 'no wait for a lock bound');
+  await w.check();
   await h.hv.destroyDomain(bad.domid);
-  assert.deepEqual(await h.dom0.evtchnStatus(p0), { status: EVTCHNSTAT_unbound, vcpu: 0, remoteDomid: bad.domid });
+  await w.check();
+});
+
+// What dom0 reads of the FIFO queues (the array's frames, the control block's place, each
+// queue's tail) is in that control block too. Before, a frame or port out of range there had
+// dom0's send index past the guest's memory: a RangeError out of dom0's evtchnSend.
+test('FIFO ABI: it points its array pages, control block and queue tails outside its memory: dom0 sends on, only its events suffer', async (t) => {
+  const { h, w, bad, p0 } = await setup(t);
+  const [cb, arr] = await bad.hc<number[]>('populatePhysmap', 2);
+  await bad.hc('evtchnInitControl', cb, 0, 0);
+  await bad.hc('evtchnExpandArray', arr);
+  const frames = bad.domain.view.nrFrames;
+  for (const [index, value] of [
+    [CB_FIFO_ARRAY, frames], [CB_FIFO_QUEUE_TAIL + EVTCHN_FIFO_PRIORITY_DEFAULT, 0x7fff_ffff], [CB_FIFO_CONTROL, frames * PAGE_SIZE],
+    [CB_FIFO_ARRAY, -1], [CB_FIFO_CONTROL, -8],
+  ] as const) {
+    await bad.call('ctlStore', index, value);
+    for (let i = 0; i < 3; i++) assert.equal(await outcome(() => h.dom0.evtchnSend(p0)), 'ok', `word ${index} = ${value}`);
+  }
+  await w.check();
+  await h.hv.destroyDomain(bad.domid);
+  await w.check();
+});
+
+// The grant table's size and the RAM's high-water mark are words of that control block: dom0
+// bounds them by the domain's geometry. Before, a raised table size had dom0's map read past the
+// guest's memory (a RangeError), and a raised high-water mark had a save walk frames it does not have.
+test('raises its grant table size and its RAM high-water mark: dom0 stays within its geometry', async (t) => {
+  const { h, w, bad } = await setup(t);
+  const geometry = bad.domain.view.geometry;
+  await bad.call('ctlStore', CB_NR_GRANT_FRAMES, 0x7fff_ffff);
+  const past = geometry.maxGrantFrames * GRANT_ENTRIES_PER_FRAME;
+  for (const ref of [past, past + 1_000_000, 0x7fff_0000]) {
+    assert.equal(await outcome(mapAndUnmap(h, bad.domid, ref, true)), 'GNTST_bad_gntref', `ref ${ref}`);
+  }
+  await bad.call('ctlStore', CB_RAM_HWM, firstRamPfn(geometry) + geometry.ramFrames + 16);
+  const pfns = populatedPfns(bad.domain);
+  assert.equal(pfns.length, geometry.ramFrames, 'no more frames than it has');
+  assert.ok(pfns.every((p) => p < bad.domain.view.nrFrames));
   await w.check();
 });
 
