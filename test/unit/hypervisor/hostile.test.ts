@@ -12,13 +12,13 @@ import {
 import { DOMID_SELF, PAGE_SIZE } from '../../../src/abi/xen.js';
 import { XenError } from '../../../src/errors.js';
 import {
-  CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_QUEUE_TAIL, CB_GRANT_LOCK, CB_NR_GRANT_FRAMES, CB_RAM_HWM, GNTTAB_RESERVED_CONSOLE,
+  CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_QUEUE_TAIL, CB_NR_GRANT_FRAMES, CB_RAM_HWM, GNTTAB_RESERVED_CONSOLE, GT_LOCK,
   GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_XENSTORE, firstRamPfn,
 } from '../../../src/hypervisor/layout.js';
 import { LOCK_MAX_WAIT_MS } from '../../../src/hypervisor/lock.js';
 import { populatedPfns } from '../../../src/migration/save.js';
 import { FLOOD_ID_BASE, rng } from '../../support/hypervisor-vcpu.js';
-import { grantEntryAddr, gntst, harness, pingPong, ramPage, xen, type Harness } from '../../support/hypervisor.js';
+import { FORGEABLE, grantEntryAddr, gntst, harness, pingPong, ramPage, xen, type Harness } from '../../support/hypervisor.js';
 
 /**
  * A well-behaved guest connected to dom0 by an event channel (it echoes) and a grant each way,
@@ -388,27 +388,42 @@ test('raises its grant table size and its RAM high-water mark: dom0 stays within
   await w.check();
 });
 
-test('a guest thread stuck holding its grant lock: dom0 gets GNTST_eagain after a bound, and the destroy frees the lock', async (t) => {
+// Its grant table's lock, the count of pins others hold on it and its active entries were words of
+// its control block. Before, a holder written into the lock made each of dom0's maps and copies of
+// its grants (its backends') wait 2 s on dom0's thread and fail (GNTST_eagain), and a pin count it
+// wrote decided when it was reaped: never, or while dom0 still mapped its memory. They are in a
+// buffer its own thread is never given.
+test('writes a live holder into every word of its control block it can and still run: dom0 maps its grants at once, and it is reaped once dom0 unmaps', async (t) => {
   const { h, w, bad } = await setup(t);
+  assert.deepEqual((await bad.call<string[]>('ownBuffers')).includes('grants'), false, "its grant table's hypervisor side is not its own thread's");
   const [gpfn] = await bad.hc<number[]>('populatePhysmap', 1);
   const gref = await bad.hc<number>('grantAccess', 0, gpfn, true);
-  await bad.call('holdLock', CB_GRANT_LOCK, 'spin');
-  assert.throws(() => h.dom0.grantMap(bad.domid, gref, true), gntst(GNTST_eagain));
+  for (const i of FORGEABLE) await bad.call('ctlStore', i, LIVE_HOLDER);
+  const m = h.dom0.grantMap(bad.domid, gref, true);
+  await w.check();
+  const reaped = new Promise<number>((resolve) => h.hv.on('domainReaped', resolve));
   await h.hv.destroyDomain(bad.domid);
-  assert.equal(Atomics.load(bad.domain.view.ctl, CB_GRANT_LOCK), 0);
+  assert.equal(h.hv.findDomain(bad.domid)?.dying, true, 'not reaped while dom0 maps its page');
+  h.dom0.grantUnmap(m.handle);
+  h.hv.domains(); // a reap
+  assert.equal(await reaped, bad.domid);
   await w.check();
 });
 
-test("a guest holding a linked peer's grant lock outside any hypercall: its destroy frees the lock and crashes that peer", async (t) => {
+test("a mapper stuck holding a linked peer's grant lock: dom0's map of that peer's grant gets GNTST_eagain after a bound; the mapper's destroy frees the lock and crashes that peer", async (t) => {
   const { h, w, bad } = await setup(t);
   const mate = await h.guest();
   // The mate binds to the hostile guest's port: the hostile guest is handed the mate's buffers.
   const offered = await bad.hc<number>('evtchnAllocUnbound', mate.domid);
   await mate.hc('evtchnBindInterdomain', bad.domid, offered);
-  await bad.call('holdLock', CB_GRANT_LOCK, 'spin', mate.domid);
-  assert.notEqual(Atomics.load(mate.domain.view.ctl, CB_GRANT_LOCK), 0);
+  const [mpfn] = await mate.hc<number[]>('populatePhysmap', 1);
+  const mref = await mate.hc<number>('grantAccess', 0, mpfn, true);
+  await bad.call('holdLock', GT_LOCK, 'spin', mate.domid, 'grants');
+  const grants = mate.domain.view.grants!;
+  assert.notEqual(Atomics.load(grants, GT_LOCK), 0);
+  assert.throws(() => h.dom0.grantMap(mate.domid, mref, true), gntst(GNTST_eagain));
   await h.hv.destroyDomain(bad.domid);
-  assert.equal(Atomics.load(mate.domain.view.ctl, CB_GRANT_LOCK), 0);
+  assert.equal(Atomics.load(grants, GT_LOCK), 0);
   assert.equal(mate.domain.shutdownReason, 'crash', 'a table the dead vCPU may have been updating is not trusted again');
   await w.check();
 });
