@@ -21,7 +21,7 @@ import {
   CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_NR_EVTCHNS, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL, EVENT_WORDS_PER_PAGE,
   EV_FIFO, EV_STATE, FIFO_MAX_ARRAY_PAGES, firstRamPfn, portBase,
 } from './layout.js';
-import { lock, lockAbandoned, resetLock, tryLock, unlock } from './lock.js';
+import { lockAbandoned, resetLock, tryLock, unlock } from './lock.js';
 import type { DomainView } from './memory.js';
 
 export const PENDING = 1 << EVTCHN_FIFO_PENDING;
@@ -53,22 +53,11 @@ export function eventWord(d: DomainView, port: number): number {
   return pfn * EVENT_WORDS_PER_PAGE + (port % EVENT_WORDS_PER_PAGE);
 }
 
-/** Both queues' locks (false, holding neither, if `wait` is false and one is held by another thread; a LockError holding neither). */
-function lockQueues(c: Int32Array, a: number, b: number, wait: boolean): boolean {
+/** Both queues' locks, or false, holding neither, if one is held by another thread (never waited for: evtchn.ts). */
+function lockQueues(c: Int32Array, a: number, b: number): boolean {
   // Lower queue first, as Xen orders its queue locks by address.
   const lo = CB_FIFO_QUEUE_LOCK + Math.min(a, b);
   const hi = CB_FIFO_QUEUE_LOCK + Math.max(a, b);
-  if (wait) {
-    lock(c, lo);
-    if (a === b) return true;
-    try {
-      lock(c, hi);
-    } catch (e) {
-      unlock(c, lo); // a dead owner's or timed-out lock: the caller fails, holding neither
-      throw e;
-    }
-    return true;
-  }
   if (!tryLock(c, lo)) return false;
   if (a === b || tryLock(c, hi)) return true;
   unlock(c, lo);
@@ -120,7 +109,7 @@ function trySetLink(m: Int32Array, w: number, cur: number, link: number): boolea
  * was clear. With `wait` false, a queue lock another thread holds is not waited for: nothing
  * is done and undefined returned, for the caller to try again later (dom0, evtchn.ts).
  */
-export function fifoSetPending(d: DomainView, port: number, wait = true): boolean | undefined {
+export function fifoSetPending(d: DomainView, port: number): boolean | undefined {
   const c = d.ctl;
   const m = d.mem32;
   const ev = portBase(d, port) + EV_FIFO;
@@ -138,7 +127,7 @@ export function fifoSetPending(d: DomainView, port: number, wait = true): boolea
     let f = Atomics.load(c, ev);
     q = f & PRIO_MASK;
     oldQ = (f >> LASTQ_SHIFT) & PRIO_MASK;
-    if (!lockQueues(c, q, oldQ, wait)) return undefined;
+    if (!lockQueues(c, q, oldQ)) return undefined;
     f = Atomics.load(c, ev);
     if ((f & PRIO_MASK) === q && ((f >> LASTQ_SHIFT) & PRIO_MASK) === oldQ) break;
     unlockQueues(c, q, oldQ);
@@ -197,11 +186,11 @@ function controlWord(d: DomainView): number {
 }
 
 /** evtchn_fifo_unmask: clear MASKED and relink if pending; true if the upcall must be raised (`wait`: as fifoSetPending). */
-export function fifoUnmask(d: DomainView, port: number, wait = true): boolean | undefined {
+export function fifoUnmask(d: DomainView, port: number): boolean | undefined {
   const w = eventWord(d, port);
   if (w < 0) return false;
   Atomics.and(d.mem32, w, ~MASKED);
-  return (Atomics.load(d.mem32, w) & PENDING) !== 0 && fifoSetPending(d, port, wait);
+  return (Atomics.load(d.mem32, w) & PENDING) !== 0 && fifoSetPending(d, port);
 }
 
 /** Set MASKED (the guest does this in its own word; xenode's guests ask the hypervisor). */

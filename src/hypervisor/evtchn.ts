@@ -62,7 +62,7 @@ export function portState(d: DomainView, port: number): number {
  */
 export function setPending(target: DomainView, port: number): void {
   if (fifo.fifoActive(target)) {
-    fifoDelivered(target, port, fifo.fifoSetPending(target, port, !defers.on));
+    fifoDelivered(target, port, fifo.fifoSetPending(target, port));
     return;
   }
   const m = target.mem32;
@@ -77,16 +77,17 @@ export function setPending(target: DomainView, port: number): void {
 }
 
 /**
- * A FIFO queue lock is held by another thread, and dom0's thread never waits for one: a guest's
- * thread holds its own queue's lock in an unmask and a sender's in a send, and the OS may
- * preempt it there for as long as a loaded host keeps a nice-10 thread off a core (tens of ms),
- * which would stall every backend. The event is linked from dom0's loop once the lock is free,
- * so a preempted or hostile guest delays its own events (and those of the queue it held) only.
- * A shared pCPU's thread does the same for the sends it runs (guest/pcpu.ts), and so does each
- * realm's own copy on it (guest/realm.ts): waiting would stall the sender's pool mates, and a lock
- * held past the pool's watchdog would cost them their lives.
- * While a domain's lock stays held, dom0 tries it less and less often (DEFERRED_RETRY_MAX_MS):
- * a hostile holder that never lets go costs dom0 a few wakes a second, not one a millisecond.
+ * A FIFO queue lock is held by another thread, and no thread waits for one: a guest's thread
+ * holds its own queue's lock in an unmask and a sender's in a send, and the OS may preempt it
+ * there for as long as a loaded host keeps a nice-10 thread off a core (tens of ms), which would
+ * stall every backend; and the lock is a word of the guest's control block, which it can write
+ * (layout.ts): a holder it wrote there that is never judged dead made every Pool-0 sender to it
+ * (a driver domain's backends) wait 2 s per send and fail (ETIMEDOUT). The event is linked from
+ * the sender's loop once the lock is free, so a preempted or hostile guest delays its own events
+ * (and those of the queue it held) only. On a shared pCPU the thread and each realm on it defer
+ * as well (guest/pcpu.ts, guest/realm.ts): waiting would stall the sender's pool mates.
+ * While a domain's lock stays held, a sender tries it less and less often (DEFERRED_RETRY_MAX_MS):
+ * a hostile holder that never lets go costs it a few wakes a second, not one a millisecond.
  */
 interface Deferred {
   readonly ports: Set<number>;
@@ -96,13 +97,6 @@ interface Deferred {
   dueAt: number;
 }
 const deferred = new Map<DomainView, Deferred>();
-/** Whether this copy defers (a property, read on every send): dom0's, where the Hypervisor is made, a shared pCPU's and its realms'. */
-const defers = { on: false };
-
-/** This copy never waits for a FIFO queue lock: dom0's (the hypervisor's authority), a shared pCPU's and its realms'. */
-export function deferLockedEvents(): void {
-  defers.on = true;
-}
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 /** When the armed retry fires (performance.now()). */
 let retryAt = Infinity;
@@ -158,7 +152,7 @@ function retryDeferred(): void {
     if (d.dying) q.ports.clear();
     else if (q.dueAt <= now) {
       for (const port of q.ports) {
-        const linked = portState(d, port) === EVTCHNSTAT_closed ? false : fifo.fifoSetPending(d, port, false);
+        const linked = portState(d, port) === EVTCHNSTAT_closed ? false : fifo.fifoSetPending(d, port);
         if (linked === undefined) continue;
         q.ports.delete(port);
         if (linked) raiseUpcall(d);
@@ -219,7 +213,7 @@ export function unblockThrough(fn: (words: Int32Array, index: number) => void): 
 export function unmask(d: DomainView, port: number): void {
   checkPort(d, port);
   if (fifo.fifoActive(d)) {
-    fifoDelivered(d, port, fifo.fifoUnmask(d, port, !defers.on));
+    fifoDelivered(d, port, fifo.fifoUnmask(d, port));
     return;
   }
   const m = d.mem32;

@@ -202,7 +202,6 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   /** dom0Uuid: the host database's, so that dom0 keeps its uuid across host restarts. */
   constructor(opts: { dom0RamFrames?: number; heap?: DomHeap; killWaitMs?: number; dom0Uuid?: string } = {}) {
     super();
-    ev.deferLockedEvents();
     this.#killWaitMs = opts.killWaitMs ?? KILL_WAIT_MS;
     this.heap = opts.heap ?? new DomHeap();
     // max_event_channels does not apply to dom0 (it holds two or three ports per guest): it has

@@ -4,7 +4,7 @@
 // dom0 and a second guest must still do real work.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { EVTCHN_FIFO_PRIORITY_DEFAULT, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, NR_VIRQS, VIRQ_DOM_EXC } from '../../../src/abi/event_channel.js';
+import { EVTCHN_FIFO_PRIORITY_DEFAULT, EVTCHN_FIFO_PRIORITY_MIN, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, NR_VIRQS, VIRQ_DOM_EXC } from '../../../src/abi/event_channel.js';
 import {
   GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_eagain, GNTST_general_error, GNTST_no_space, GRANT_ENTRIES_PER_FRAME,
   GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing, GrantError,
@@ -12,12 +12,14 @@ import {
 import { DOMID_SELF, PAGE_SIZE } from '../../../src/abi/xen.js';
 import { XenError } from '../../../src/errors.js';
 import {
-  CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_QUEUE_TAIL, CB_NR_GRANT_FRAMES, CB_RAM_HWM, GNTTAB_RESERVED_CONSOLE, GT_LOCK,
+  CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL, CB_NR_GRANT_FRAMES, CB_RAM_HWM, GNTTAB_RESERVED_CONSOLE, GT_LOCK,
   GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_XENSTORE, firstRamPfn,
 } from '../../../src/hypervisor/layout.js';
+import { eventWord, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
 import { LOCK_MAX_WAIT_MS } from '../../../src/hypervisor/lock.js';
 import { populatedPfns } from '../../../src/migration/save.js';
 import { FLOOD_ID_BASE, rng } from '../../support/hypervisor-vcpu.js';
+import { waitFor } from '../../support/wait.js';
 import { FORGEABLE, grantEntryAddr, gntst, harness, pingPong, ramPage, xen, type Harness } from '../../support/hypervisor.js';
 
 /**
@@ -425,6 +427,27 @@ test("a mapper stuck holding a linked peer's grant lock: dom0's map of that peer
   await h.hv.destroyDomain(bad.domid);
   assert.equal(Atomics.load(grants, GT_LOCK), 0);
   assert.equal(mate.domain.shutdownReason, 'crash', 'a table the dead vCPU may have been updating is not trusted again');
+  await w.check();
+});
+
+// Its FIFO queue locks are words of its control block too, and its own unmask takes them. Before,
+// a Pool-0 thread sending to it (a peer guest, a driver domain's backend) waited for a held one:
+// a holder it wrote there made each such send wait 2 s and fail (ETIMEDOUT). Every sender defers now.
+test("FIFO ABI: it writes a live holder into its queue locks: a peer thread's sends to it return at once, and are linked once it lets go", async (t) => {
+  const { h, w, bad } = await setup(t);
+  const [cb, arr] = await bad.hc<number[]>('populatePhysmap', 2);
+  await bad.hc('evtchnInitControl', cb, 0, 0);
+  await bad.hc('evtchnExpandArray', arr);
+  const mate = await h.guest();
+  const offered = await bad.hc<number>('evtchnAllocUnbound', mate.domid);
+  const mp = await mate.hc<number>('evtchnBindInterdomain', bad.domid, offered);
+  for (let q = 0; q <= EVTCHN_FIFO_PRIORITY_MIN; q++) await bad.call('ctlStore', CB_FIFO_QUEUE_LOCK + q, LIVE_HOLDER);
+  const word = eventWord(bad.domain.view, offered);
+  Atomics.and(bad.domain.view.mem32, word, ~PENDING);
+  assert.equal(await outcome(() => mate.hc('evtchnSend', mp)), 'ok');
+  assert.equal(Atomics.load(bad.domain.view.mem32, word) & PENDING, 0, 'not linked while the lock is held');
+  for (let q = 0; q <= EVTCHN_FIFO_PRIORITY_MIN; q++) await bad.call('ctlStore', CB_FIFO_QUEUE_LOCK + q, 0);
+  assert.ok(await waitFor(() => (Atomics.load(bad.domain.view.mem32, word) & PENDING) !== 0, 10_000, 5), "linked once the lock was let go");
   await w.check();
 });
 
