@@ -595,7 +595,9 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     const { state, a, b } = ev.readPort(d.view, port);
     const remote = state === EVTCHNSTAT_interdomain ? this.#domains.get(a) : undefined;
     if (state === EVTCHNSTAT_closed) throw new XenError('EINVAL', `d${d.domid}: port ${port} is not in use`);
-    if (state === EVTCHNSTAT_virq) ev.setVirqPort(d.view, a, 0);
+    // The entry is the guest's to rewrite (layout.ts): a VIRQ it names is unbound only if it is
+    // one and bound to this port, else a destroy's close of a made-up one threw (a RangeError).
+    if (state === EVTCHNSTAT_virq && a >= 0 && a < NR_VIRQS && ev.virqPort(d.view, a) === port) ev.setVirqPort(d.view, a, 0);
     if (remote) {
       const r = ev.readPort(remote.view, b);
       // The other end goes back to unbound, still reserved for us, as evtchn_close does.

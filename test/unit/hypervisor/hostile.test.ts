@@ -4,7 +4,9 @@
 // dom0 and a second guest must still do real work.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { EVTCHN_FIFO_PRIORITY_DEFAULT, EVTCHN_FIFO_PRIORITY_MIN, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, NR_VIRQS, VIRQ_DOM_EXC } from '../../../src/abi/event_channel.js';
+import {
+  EVTCHN_FIFO_PRIORITY_DEFAULT, EVTCHN_FIFO_PRIORITY_MIN, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, EVTCHNSTAT_virq, NR_VIRQS, VIRQ_DOM_EXC,
+} from '../../../src/abi/event_channel.js';
 import {
   GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_eagain, GNTST_general_error, GNTST_no_space, GRANT_ENTRIES_PER_FRAME,
   GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing, GrantError,
@@ -12,7 +14,7 @@ import {
 import { DOMID_SELF, PAGE_SIZE } from '../../../src/abi/xen.js';
 import { XenError } from '../../../src/errors.js';
 import {
-  CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL, CB_NR_GRANT_FRAMES, CB_RAM_HWM, GNTTAB_RESERVED_CONSOLE, GT_LOCK,
+  CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL, EV_REMOTE_DOM, EV_STATE, EVTCHN_WORDS, CB_NR_GRANT_FRAMES, CB_RAM_HWM, GNTTAB_RESERVED_CONSOLE, GT_LOCK,
   GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_XENSTORE, firstRamPfn,
 } from '../../../src/hypervisor/layout.js';
 import { eventWord, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
@@ -348,6 +350,25 @@ test('writes a live holder into every word of its control block: what dom0 does 
   assert.ok(performance.now() - t0 < LOCK_MAX_WAIT_MS, 'no wait for a lock bound');
   await w.check();
   await h.hv.destroyDomain(bad.domid);
+  await w.check();
+});
+
+// A port's entry is in that control block: a destroy closes every port it claims. Before, an entry
+// that claimed a VIRQ past the VIRQ table had the close index past the control block: the destroy
+// threw (a RangeError) halfway, and the mappings it held were never dropped.
+test('rewrites its ports as VIRQs it cannot have: its destroy closes them and drops its mappings', async (t) => {
+  const { h, w, bad, pb } = await setup(t);
+  const page = ramPage(h.dom0, 1);
+  const ref = h.dom0.grantAccess(bad.domid, page.pfn, false);
+  await bad.call('map', 0, ref, false);
+  const ports = [pb, await bad.hc<number>('evtchnAllocUnbound', 0), await bad.hc<number>('evtchnAllocUnbound', 0)];
+  for (const [i, virq] of [NR_VIRQS, 0x7fff_ffff, -1].entries()) {
+    const base = bad.domain.view.evtchnBase + ports[i]! * EVTCHN_WORDS;
+    await bad.call('ctlStore', base + EV_REMOTE_DOM, virq);
+    await bad.call('ctlStore', base + EV_STATE, EVTCHNSTAT_virq);
+  }
+  await h.hv.destroyDomain(bad.domid);
+  assert.equal(h.dom0.endAccess(ref), true, 'its mapping of the page dom0 granted was dropped');
   await w.check();
 });
 
