@@ -239,7 +239,7 @@ function guestFrame(d: DomainView, pfn: number, what: string): number {
  * EVTCHNOP_init_control for vCPU 0 (xenode domains have one vCPU). Switches the domain to the
  * FIFO ABI with an empty event array; bound ports keep a 2-level pending bit as a saved pending
  * event (setup_ports) and get the default priority. `maxPort2l`: the last port of the 2-level
- * table; `pending2l`: its pending bit. The caller holds the event-channel lock. Returns link_bits.
+ * table; `pending2l`: its pending bit. The authority's (dom0's thread, every table's only writer). Returns link_bits.
  */
 export function initControl(
   d: DomainView, gfn: number, offset: number, vcpu: number, maxPort2l: number, pending2l: (port: number) => boolean,
@@ -266,8 +266,8 @@ export function initControl(
 /**
  * EVTCHNOP_expand_array: one more page of event words (add_page_to_event_array); events that
  * arrived for its ports while it was missing are raised now. `raise` sets one pending and
- * raises the upcall; `maxPort` is the last port the domain may have. The caller holds the
- * event-channel lock.
+ * raises the upcall; `maxPort` is the last port the domain may have. The authority's (dom0's
+ * thread, every table's only writer).
  */
 export function expandArray(d: DomainView, gfn: number, maxPort: number, raise: (port: number) => void): void {
   if (!fifoActive(d)) throw new XenError('EOPNOTSUPP', `d${d.domid} does not use the FIFO ABI (no EVTCHNOP_init_control)`);

@@ -1,6 +1,7 @@
 // The hypercall surface of one domain, on the thread that runs it (its vCPU worker, or dom0's
-// main thread). Its authority (its own control block, the buffers of peers it was connected
-// to, its maptrack) is held in #private fields that guest and driver code cannot reach.
+// main thread). The buffers of peers it was connected to and its maptrack are held in #private
+// fields that guest and driver code cannot reach; its own control block its guest can reach
+// (`memory`), and nothing another thread trusts is left there (layout.ts).
 // Data-path calls are synchronous and touch only shared memory; control-path calls go to the
 // hypervisor authority through a ControlChannel.
 import { VIRQ_TIMER } from '../abi/event_channel.js';

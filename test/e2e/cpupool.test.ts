@@ -173,8 +173,8 @@ test("EVTCHNOP_send with hostile ports: a shared-pool guest, whose sends run in 
 // the sender (ETIMEDOUT). Held from before the boot: the guest's first send to dom0 is left to
 // its realm (the pCPU has no view of dom0 yet; counted, so that the test fails if that path is
 // no longer taken), which connects and has the pCPU's copy do it once dom0's view came; its later
-// ones are the pCPU's. Without deferLockedEvents() in pcpu.ts the pCPU's sends failed and none
-// was counted.
+// ones are the pCPU's. When the pCPU's copy waited for the lock, its sends failed and none was
+// counted.
 test("dom0's FIFO queue lock held while a shared-pool guest boots and runs: no copy of the send on the pCPU waits for it; the events are linked once it is free", T, async (t) => {
   const pool = await host.createCpupool('held', 1);
   const shutdowns: [number, unknown][] = [];
