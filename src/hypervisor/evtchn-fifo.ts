@@ -106,8 +106,8 @@ function trySetLink(m: Int32Array, w: number, cur: number, link: number): boolea
  * evtchn_fifo_set_pending: set PENDING and, if the event is unmasked and not yet on a queue,
  * link it at the tail of its priority's queue (or make it the head of an empty one). Returns
  * true when the caller must raise the vCPU's upcall: the queue was empty and its ready bit
- * was clear. With `wait` false, a queue lock another thread holds is not waited for: nothing
- * is done and undefined returned, for the caller to try again later (dom0, evtchn.ts).
+ * was clear. A queue lock another thread holds is not waited for: nothing is done and
+ * undefined returned, for the caller to try again later (evtchn.ts).
  */
 export function fifoSetPending(d: DomainView, port: number): boolean | undefined {
   const c = d.ctl;
@@ -185,7 +185,7 @@ function controlWord(d: DomainView): number {
   return ok ? at >> 2 : -1;
 }
 
-/** evtchn_fifo_unmask: clear MASKED and relink if pending; true if the upcall must be raised (`wait`: as fifoSetPending). */
+/** evtchn_fifo_unmask: clear MASKED and relink if pending; true if the upcall must be raised, undefined as fifoSetPending. */
 export function fifoUnmask(d: DomainView, port: number): boolean | undefined {
   const w = eventWord(d, port);
   if (w < 0) return false;
