@@ -44,12 +44,12 @@ export function fifoActive(d: DomainView): boolean {
  * (evtchn_fifo_word_from_port). Pages are published before the count (expandArray), so a
  * count read here covers pages whose frame is already written. A port or frame its guest wrote
  * into the control block (a queue's tail, a page of the array) that is out of range reads as
- * not covered: a guest word outside its RAM is never touched.
+ * not covered: a word outside its memory is never touched.
  */
 export function eventWord(d: DomainView, port: number): number {
-  if (!(port >= 0 && port < Atomics.load(d.ctl, CB_FIFO_NR_EVTCHNS) && port < EVTCHN_FIFO_NR_CHANNELS)) return -1;
+  if (port >>> 0 >= Atomics.load(d.ctl, CB_FIFO_NR_EVTCHNS) || port >= EVTCHN_FIFO_NR_CHANNELS) return -1;
   const pfn = d.ctl[CB_FIFO_ARRAY + Math.floor(port / EVENT_WORDS_PER_PAGE)]!;
-  if (!(pfn >= firstRamPfn(d.geometry) && pfn < d.nrFrames)) return -1;
+  if (pfn >>> 0 >= d.nrFrames) return -1;
   return pfn * EVENT_WORDS_PER_PAGE + (port % EVENT_WORDS_PER_PAGE);
 }
 

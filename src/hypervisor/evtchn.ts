@@ -269,9 +269,9 @@ export function setPriority(d: DomainView, port: number, priority: number): void
 export function sendTarget(d: DomainView, port: number): [number, number] | null {
   checkPort(d, port);
   const base = portBase(d, port);
-  switch (Atomics.load(d.ctl, base + EV_STATE)) {
+  switch (d.ctl[base + EV_STATE]) {
     case EVTCHNSTAT_interdomain:
-      return [Atomics.load(d.ctl, base + EV_REMOTE_DOM), Atomics.load(d.ctl, base + EV_REMOTE_PORT)];
+      return [d.ctl[base + EV_REMOTE_DOM]!, d.ctl[base + EV_REMOTE_PORT]!];
     case EVTCHNSTAT_ipi:
       return [d.domid, port];
     case EVTCHNSTAT_unbound:
@@ -288,10 +288,11 @@ export function sendTarget(d: DomainView, port: number): [number, number] | null
  * port of a peer it is connected to (dom0's VIRQ_DOM_EXC, another guest's backend) raised it.
  */
 function pointsBack(peer: DomainView, port: number, from: number, fromPort: number): boolean {
-  if (!validPort(peer, port)) return false;
+  // Within its table is enough: only its own entry can point back from a port past its ABI's.
+  if (!(port > 0 && port <= peer.maxEvtchns)) return false;
+  const c = peer.ctl;
   const base = portBase(peer, port);
-  return Atomics.load(peer.ctl, base + EV_STATE) === EVTCHNSTAT_interdomain
-    && Atomics.load(peer.ctl, base + EV_REMOTE_DOM) === from && Atomics.load(peer.ctl, base + EV_REMOTE_PORT) === fromPort;
+  return c[base + EV_STATE] === EVTCHNSTAT_interdomain && c[base + EV_REMOTE_DOM] === from && c[base + EV_REMOTE_PORT] === fromPort;
 }
 
 /**
