@@ -71,9 +71,9 @@ export class Maptrack {
     w[MTH_FREE] = handle;
     w[MTH_USED]!--;
   }
-  /** Live handles, for releasing a dead domain's mappings. */
+  /** Live handles, for releasing a dead domain's mappings (within the table: its words are the mapper's thread's). */
   *live(): Generator<[number, number, number, number]> {
-    const hwm = this.words[MTH_HWM]!;
+    const hwm = Math.min(this.words[MTH_HWM]!, this.capacity);
     for (let h = 0; h < hwm; h++) {
       const e = this.get(h);
       if (e) yield [h, ...e];
@@ -184,6 +184,12 @@ export function unpin(g: DomainView, ref: number, readonly: boolean, mapper: num
   const c = activeOf(g);
   grantLock(c, mapper);
   try {
+    // What names the pin (a maptrack handle) is in memory the mapper's thread holds, where its
+    // guest may reach it: a pin that is not the mapper's (another domain's, or none) stays, as
+    // Xen's unmap finds its active entry through its own maptrack.
+    if (!pinnedBy(g, c, ref, readonly, mapper)) {
+      throw new GrantError(GNTST_bad_handle, `d${g.domid} ref ${ref} holds no ${readonly ? 'read' : 'write'} pin of d${mapper}`);
+    }
     unpinLocked(g, ref, readonly);
     Atomics.sub(c, GT_FOREIGN_PINS, 1);
   } finally {
@@ -218,6 +224,13 @@ function pinLocked(g: DomainView, ref: number, mapper: number, readonly: boolean
   }
   c[a + ACT_PIN] = pins + (readonly ? PIN_READ : PIN_WRITE);
   return c[a + ACT_FRAME]!;
+}
+
+function pinnedBy(g: DomainView, c: Int32Array, ref: number, readonly: boolean, mapper: number): boolean {
+  if (!(ref >>> 0 < g.geometry.maxGrantFrames * GRANT_ENTRIES_PER_FRAME)) return false;
+  const a = ACT_BASE + ref * ACT_WORDS;
+  const pins = c[a + ACT_PIN]!;
+  return c[a + ACT_DOMID] === mapper && (readonly ? pins & READ_PINS : pins >>> 16) > 0;
 }
 
 /** unpin()'s work on the active entry, under g's grant lock. */

@@ -441,7 +441,12 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
       for (const [handle, ref, flags, granter] of d.maptrack.live()) {
         d.maptrack.free(handle);
         const g = this.#domains.get(granter);
-        if (g) unpin(g.view, ref, (flags & GNTMAP_readonly) !== 0, domid);
+        try {
+          if (g) unpin(g.view, ref, (flags & GNTMAP_readonly) !== 0, domid);
+        } catch (e) {
+          // A handle its guest forged (GNTST_bad_handle) releases nothing; the others go on.
+          if (!(e instanceof GrantError)) throw e;
+        }
       }
     }
     for (const peer of this.#links.get(domid) ?? []) this.#links.get(peer)?.delete(domid);

@@ -8,7 +8,7 @@ import {
   EVTCHN_FIFO_PRIORITY_DEFAULT, EVTCHN_FIFO_PRIORITY_MIN, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, EVTCHNSTAT_virq, NR_VIRQS, VIRQ_DOM_EXC,
 } from '../../../src/abi/event_channel.js';
 import {
-  GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_eagain, GNTST_general_error, GNTST_no_space, GRANT_ENTRIES_PER_FRAME,
+  GNTMAP_host_map, GNTMAP_readonly, GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_eagain, GNTST_general_error, GNTST_no_space, GRANT_ENTRIES_PER_FRAME,
   GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing, GrantError,
 } from '../../../src/abi/grant_table.js';
 import { DOMID_SELF, PAGE_SIZE } from '../../../src/abi/xen.js';
@@ -430,6 +430,29 @@ test('writes a live holder into every word of its control block it can and still
   h.dom0.grantUnmap(m.handle);
   h.hv.domains(); // a reap
   assert.equal(await reaped, bad.domid);
+  await w.check();
+});
+
+// A mapper's maptrack (what names each pin it holds) is memory its thread holds, where its guest
+// may reach it (SECURITY.md, the known hole). Before, dom0's destroy released whatever pin a
+// handle there named: a forged one took another mapper's pin away, so the granter could be
+// reaped, and its memory handed on, while dom0 still mapped its page.
+test("its maptrack names a pin dom0 holds on another guest's grant: its destroy releases none of that guest's pins", async (t) => {
+  const { h, w, bad } = await setup(t);
+  const mate = await h.guest();
+  const [mpfn] = await mate.hc<number[]>('populatePhysmap', 1);
+  const mref = await mate.hc<number>('grantAccess', 0, mpfn, true);
+  const m = h.dom0.grantMap(mate.domid, mref, true);
+  const page = ramPage(h.dom0, 1);
+  await bad.call('map', 0, h.dom0.grantAccess(bad.domid, page.pfn, false), false);
+  const mt = bad.domain.maptrack!;
+  const [[handle]] = [...mt.live()];
+  mt.free(handle!);
+  mt.alloc(mref, GNTMAP_host_map | GNTMAP_readonly, mate.domid);
+  await h.hv.destroyDomain(bad.domid);
+  assert.equal(mate.domain.view.foreignPins, 1, "dom0's pin stays");
+  h.dom0.grantUnmap(m.handle);
+  assert.equal(mate.domain.view.foreignPins, 0);
   await w.check();
 });
 
