@@ -29,7 +29,7 @@ import { PcpuStats, takeRung, DB_PENDING } from '../hypervisor/doorbell.js';
 import { CB_PAUSE, CB_RUNSTATE, RUNSTATE_blocked, RUNSTATE_runnable, RUNSTATE_running } from '../hypervisor/layout.js';
 import { DomainView, type DomainBuffers } from '../hypervisor/memory.js';
 import { GUEST_NICE } from '../hypervisor/sched.js';
-import { deferLockedEvents, unblockThrough } from '../hypervisor/evtchn.js';
+import { unblockThrough } from '../hypervisor/evtchn.js';
 import { onKilledAtGate } from '../hypervisor/gate.js';
 import { wallMs } from '../hypervisor/monotonic.js';
 import { HALT_POLL_MAX_US, HALT_POLL_START_US } from '../hypervisor/upcall.js';
@@ -249,7 +249,6 @@ unblockThrough((words, index) => {
   if (Atomics.load(stats.words, PcpuStats.RUNNING) !== 0) wakes.wake(words, index);
   else Atomics.notify(words, index, 1);
 });
-deferLockedEvents();
 onKilledAtGate(() => {
   throw new DomainDying();
 });

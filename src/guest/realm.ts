@@ -8,7 +8,7 @@ import { Buffer } from 'node:buffer';
 import { GrantError } from '../abi/grant_table.js';
 import { XenError, type XenErrnoName } from '../errors.js';
 import type { ControlChannel, PeerGrant } from '../hypervisor/control.js';
-import { deferLockedEvents, retryTimerThrough, unblockThrough } from '../hypervisor/evtchn.js';
+import { retryTimerThrough, unblockThrough } from '../hypervisor/evtchn.js';
 import { onKilledAtGate } from '../hypervisor/gate.js';
 import { Hypercalls, vcpuTimerThrough } from '../hypervisor/hypercalls.js';
 import { setLockOwner } from '../hypervisor/lock.js';
@@ -63,13 +63,11 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
   // Its wakes of sleeping vCPU threads (dom0's backends) are batched by the pCPU per pass (wakes.ts).
   unblockThrough((words, index) => host.wake(words, index));
   // Its own copy of the event path (its unmasks, and the sends the pCPU's copy could not do once
-  // the realm connected their target: hypercalls.ts deliverConnected) runs on the pCPU thread too:
-  // it must not wait for a FIFO queue lock another thread holds, or the pool mates wait with it (a
-  // lock held 2 s crashed the domain, ETIMEDOUT). The event is linked from a timer of the realm's
-  // once the lock is free (evtchn.ts); those end with the domain, so sends are the pCPU's wherever
-  // it has the target's view.
-  deferLockedEvents();
-  // Its retries of those events arm a timer of its library OS's own, outside the domain's timer bound (globals.ts).
+  // the realm connected their target: hypercalls.ts deliverConnected) runs on the pCPU thread too,
+  // and defers an event whose FIFO queue lock another thread holds, as every copy does (evtchn.ts):
+  // it is linked from a timer of the realm's once the lock is free. Those end with the domain, so
+  // sends are the pCPU's wherever it has the target's view. They arm a timer of its library OS's
+  // own, outside the domain's timer bound (globals.ts).
   retryTimerThrough((fn, ms) => setOwnTimer('evtchn-retry', fn, ms) as unknown as NodeJS.Timeout);
   // set_timer_op's timer is the vCPU's, outside the domain's timer bound (globals.ts).
   vcpuTimerThrough((fn, ms) => setOwnTimer('vcpu', fn, ms) as unknown as NodeJS.Timeout);

@@ -10,7 +10,7 @@ import { serveControlPort, type PeerGrant } from './control.js';
 import { DOORBELL_SLOTS, doorbellBytes, PcpuStats, type DoorbellSlot } from './doorbell.js';
 import { resendToPeers } from './evtchn.js';
 import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
-import type { DomainBuffers } from './memory.js';
+import { guestBuffers, type DomainBuffers } from './memory.js';
 import { CREDIT_DEFAULT_WEIGHT } from './sched.js';
 import { ThreadState } from './thread.js';
 import { destroyedBeforeStart, type BootMarks, type KernelScript, type ShellVcpu } from './vcpu.js';
@@ -403,7 +403,7 @@ export class Cpupool {
     };
     pcpu.residents.set(domain.domid, resident);
     const msg: PcpuMessage = {
-      type: 'place', domid: domain.domid, slot, buffers: domain.view.buffers, control: port2, kernel, identity: { name: domain.name, uuid: domain.uuid },
+      type: 'place', domid: domain.domid, slot, buffers: guestBuffers(domain.view.buffers), control: port2, kernel, identity: { name: domain.name, uuid: domain.uuid },
       weight: opts.weight ?? CREDIT_DEFAULT_WEIGHT, cap: opts.cap ?? 0, ...(opts.heapMb !== undefined && { heapMb: opts.heapMb }),
     };
     const host = pcpu.worker;

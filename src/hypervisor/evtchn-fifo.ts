@@ -4,10 +4,12 @@
 // priority whose head and ready bits live in its evtchn_fifo_control_block; 2^17 ports.
 //
 // The event words and the control block are guest memory: the guest may write anything there.
-// What the queues' integrity rests on stays in the hypervisor-private control block (each
-// queue's tail and lock, the array's frames, each port's priority and last queue), and every
-// read-modify-write of a guest word is a bounded compare-and-swap: garbage costs the guest its
-// own events, never the sender's thread a spin (evtchn_fifo_set_link's four tries).
+// What the queues rest on (each queue's tail and lock, the array's frames, the control block's
+// place, each port's priority and last queue) is in the domain's control block (layout.ts),
+// which its guest can write too: so every index read there is checked before a sender uses it
+// (a frame of the domain's RAM, a port the array covers), and every read-modify-write of a guest
+// word is a bounded compare-and-swap: garbage costs the guest its own events, never the sender's
+// thread a spin (evtchn_fifo_set_link's four tries) or an exception (an index past its memory).
 import {
   EVTCHN_FIFO_BUSY, EVTCHN_FIFO_CB_HEAD, EVTCHN_FIFO_CB_READY, EVTCHN_FIFO_CONTROL_BLOCK_SIZE, EVTCHN_FIFO_LINK_BITS,
   EVTCHN_FIFO_LINK_MASK, EVTCHN_FIFO_LINKED, EVTCHN_FIFO_MASKED, EVTCHN_FIFO_NR_CHANNELS, EVTCHN_FIFO_PENDING,
@@ -16,10 +18,10 @@ import {
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError } from '../errors.js';
 import {
-  CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_NR_EVTCHNS, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL, CB_RAM_HWM, EVENT_WORDS_PER_PAGE,
+  CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_NR_EVTCHNS, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL, EVENT_WORDS_PER_PAGE,
   EV_FIFO, EV_STATE, FIFO_MAX_ARRAY_PAGES, firstRamPfn, portBase,
 } from './layout.js';
-import { lock, lockAbandoned, resetLock, tryLock, unlock } from './lock.js';
+import { lockAbandoned, resetLock, tryLock, unlock } from './lock.js';
 import type { DomainView } from './memory.js';
 
 export const PENDING = 1 << EVTCHN_FIFO_PENDING;
@@ -40,30 +42,22 @@ export function fifoActive(d: DomainView): boolean {
 /**
  * The index in mem32 of the port's event word, or -1 if no array page covers it yet
  * (evtchn_fifo_word_from_port). Pages are published before the count (expandArray), so a
- * count read here covers pages whose frame is already written.
+ * count read here covers pages whose frame is already written. A port or frame its guest wrote
+ * into the control block (a queue's tail, a page of the array) that is out of range reads as
+ * not covered: a word outside its memory is never touched.
  */
 export function eventWord(d: DomainView, port: number): number {
-  if (port >= Atomics.load(d.ctl, CB_FIFO_NR_EVTCHNS)) return -1;
+  if (port >>> 0 >= Atomics.load(d.ctl, CB_FIFO_NR_EVTCHNS) || port >= EVTCHN_FIFO_NR_CHANNELS) return -1;
   const pfn = d.ctl[CB_FIFO_ARRAY + Math.floor(port / EVENT_WORDS_PER_PAGE)]!;
+  if (pfn >>> 0 >= d.nrFrames) return -1;
   return pfn * EVENT_WORDS_PER_PAGE + (port % EVENT_WORDS_PER_PAGE);
 }
 
-/** Both queues' locks (false, holding neither, if `wait` is false and one is held by another thread; a LockError holding neither). */
-function lockQueues(c: Int32Array, a: number, b: number, wait: boolean): boolean {
+/** Both queues' locks, or false, holding neither, if one is held by another thread (never waited for: evtchn.ts). */
+function lockQueues(c: Int32Array, a: number, b: number): boolean {
   // Lower queue first, as Xen orders its queue locks by address.
   const lo = CB_FIFO_QUEUE_LOCK + Math.min(a, b);
   const hi = CB_FIFO_QUEUE_LOCK + Math.max(a, b);
-  if (wait) {
-    lock(c, lo);
-    if (a === b) return true;
-    try {
-      lock(c, hi);
-    } catch (e) {
-      unlock(c, lo); // a dead owner's or timed-out lock: the caller fails, holding neither
-      throw e;
-    }
-    return true;
-  }
   if (!tryLock(c, lo)) return false;
   if (a === b || tryLock(c, hi)) return true;
   unlock(c, lo);
@@ -112,10 +106,10 @@ function trySetLink(m: Int32Array, w: number, cur: number, link: number): boolea
  * evtchn_fifo_set_pending: set PENDING and, if the event is unmasked and not yet on a queue,
  * link it at the tail of its priority's queue (or make it the head of an empty one). Returns
  * true when the caller must raise the vCPU's upcall: the queue was empty and its ready bit
- * was clear. With `wait` false, a queue lock another thread holds is not waited for: nothing
- * is done and undefined returned, for the caller to try again later (dom0, evtchn.ts).
+ * was clear. A queue lock another thread holds is not waited for: nothing is done and
+ * undefined returned, for the caller to try again later (evtchn.ts).
  */
-export function fifoSetPending(d: DomainView, port: number, wait = true): boolean | undefined {
+export function fifoSetPending(d: DomainView, port: number): boolean | undefined {
   const c = d.ctl;
   const m = d.mem32;
   const ev = portBase(d, port) + EV_FIFO;
@@ -133,7 +127,7 @@ export function fifoSetPending(d: DomainView, port: number, wait = true): boolea
     let f = Atomics.load(c, ev);
     q = f & PRIO_MASK;
     oldQ = (f >> LASTQ_SHIFT) & PRIO_MASK;
-    if (!lockQueues(c, q, oldQ, wait)) return undefined;
+    if (!lockQueues(c, q, oldQ)) return undefined;
     f = Atomics.load(c, ev);
     if ((f & PRIO_MASK) === q && ((f >> LASTQ_SHIFT) & PRIO_MASK) === oldQ) break;
     unlockQueues(c, q, oldQ);
@@ -141,6 +135,7 @@ export function fifoSetPending(d: DomainView, port: number, wait = true): boolea
   Atomics.or(m, w, PENDING);
   if (tries === 3) return false; // lost: too many queue changes, as in Xen
   let linked = true;
+  let cb = -1;
   try {
     if (!(Atomics.load(m, w) & MASKED) && !(Atomics.or(m, w, LINKED) & LINKED)) {
       // This event was the old queue's tail: that queue is empty now.
@@ -152,16 +147,18 @@ export function fifoSetPending(d: DomainView, port: number, wait = true): boolea
       }
       linked = false;
       const tail = c[CB_FIFO_QUEUE_TAIL + q]!;
-      if (tail) linked = setLink(m, eventWord(d, tail), port);
-      if (!linked) Atomics.store(m, controlWord(d) + (EVTCHN_FIFO_CB_HEAD >> 2) + q, port);
+      const tailWord = tail ? eventWord(d, tail) : -1;
+      if (tailWord >= 0) linked = setLink(m, tailWord, port);
+      cb = controlWord(d);
+      if (!linked && cb >= 0) Atomics.store(m, cb + (EVTCHN_FIFO_CB_HEAD >> 2) + q, port);
       c[CB_FIFO_QUEUE_TAIL + q] = port;
     }
   } finally {
     unlockQueues(c, q, oldQ);
   }
-  if (linked) return false;
+  if (linked || cb < 0) return false;
   const bit = 1 << q;
-  return (Atomics.or(m, controlWord(d) + (EVTCHN_FIFO_CB_READY >> 2), bit) & bit) === 0;
+  return (Atomics.or(m, cb + (EVTCHN_FIFO_CB_READY >> 2), bit) & bit) === 0;
 }
 
 /** The queue a port's next event goes to (its priority) and the one it was last linked on. */
@@ -178,16 +175,22 @@ function setLastQueue(c: Int32Array, ev: number, q: number): void {
   }
 }
 
+/**
+ * The index in mem32 of the domain's evtchn_fifo_control_block, or -1 if the word its guest may
+ * have rewritten does not place a whole one in its RAM (initControl's checks).
+ */
 function controlWord(d: DomainView): number {
-  return Atomics.load(d.ctl, CB_FIFO_CONTROL) >> 2;
+  const at = Atomics.load(d.ctl, CB_FIFO_CONTROL);
+  const ok = (at & 7) === 0 && at >= firstRamPfn(d.geometry) * PAGE_SIZE && at + EVTCHN_FIFO_CONTROL_BLOCK_SIZE <= d.nrFrames * PAGE_SIZE;
+  return ok ? at >> 2 : -1;
 }
 
-/** evtchn_fifo_unmask: clear MASKED and relink if pending; true if the upcall must be raised (`wait`: as fifoSetPending). */
-export function fifoUnmask(d: DomainView, port: number, wait = true): boolean | undefined {
+/** evtchn_fifo_unmask: clear MASKED and relink if pending; true if the upcall must be raised, undefined as fifoSetPending. */
+export function fifoUnmask(d: DomainView, port: number): boolean | undefined {
   const w = eventWord(d, port);
   if (w < 0) return false;
   Atomics.and(d.mem32, w, ~MASKED);
-  return (Atomics.load(d.mem32, w) & PENDING) !== 0 && fifoSetPending(d, port, wait);
+  return (Atomics.load(d.mem32, w) & PENDING) !== 0 && fifoSetPending(d, port);
 }
 
 /** Set MASKED (the guest does this in its own word; xenode's guests ask the hypervisor). */
@@ -226,7 +229,7 @@ export function fifoInitPort(d: DomainView, port: number): void {
 /** A guest frame the hypervisor may use for FIFO state: RAM the domain has populated (map_guest_page). */
 function guestFrame(d: DomainView, pfn: number, what: string): number {
   const first = firstRamPfn(d.geometry);
-  if (!Number.isInteger(pfn) || pfn < first || pfn >= Atomics.load(d.ctl, CB_RAM_HWM)) {
+  if (!Number.isInteger(pfn) || pfn < first || pfn >= d.ramHwm) {
     throw new XenError('EINVAL', `d${d.domid}: ${what} frame ${pfn} is not populated RAM`);
   }
   return pfn;
@@ -236,7 +239,7 @@ function guestFrame(d: DomainView, pfn: number, what: string): number {
  * EVTCHNOP_init_control for vCPU 0 (xenode domains have one vCPU). Switches the domain to the
  * FIFO ABI with an empty event array; bound ports keep a 2-level pending bit as a saved pending
  * event (setup_ports) and get the default priority. `maxPort2l`: the last port of the 2-level
- * table; `pending2l`: its pending bit. The caller holds the event-channel lock. Returns link_bits.
+ * table; `pending2l`: its pending bit. The authority's (dom0's thread, every table's only writer). Returns link_bits.
  */
 export function initControl(
   d: DomainView, gfn: number, offset: number, vcpu: number, maxPort2l: number, pending2l: (port: number) => boolean,
@@ -263,8 +266,8 @@ export function initControl(
 /**
  * EVTCHNOP_expand_array: one more page of event words (add_page_to_event_array); events that
  * arrived for its ports while it was missing are raised now. `raise` sets one pending and
- * raises the upcall; `maxPort` is the last port the domain may have. The caller holds the
- * event-channel lock.
+ * raises the upcall; `maxPort` is the last port the domain may have. The authority's (dom0's
+ * thread, every table's only writer).
  */
 export function expandArray(d: DomainView, gfn: number, maxPort: number, raise: (port: number) => void): void {
   if (!fifoActive(d)) throw new XenError('EOPNOTSUPP', `d${d.domid} does not use the FIFO ABI (no EVTCHNOP_init_control)`);

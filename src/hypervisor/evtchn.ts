@@ -1,8 +1,11 @@
 // Event channels: the port tables, and delivery under the 2-level ABI (the FIFO ABI's is
 // evtchn-fifo.ts; a domain switches with EVTCHNOP_init_control). The port tables live in each
 // domain's control block so that send and unmask run on the calling thread; binding and closing
-// are done by the hypervisor authority on dom0's thread, under the domains' event-channel locks
-// (lower domid first).
+// are done by the hypervisor authority, on dom0's one thread, the only writer of every table.
+// So a table has no lock: Xen's event lock serializes binds and closes, which dom0's thread
+// does by running one at a time, and a reader on another thread (a send) checks what it read
+// instead of excluding the writer. A lock word in the control block was one its guest could
+// forge: dom0's binds and closes of that guest's ports waited up to 2 s each on it.
 import {
   EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_ipi, EVTCHNSTAT_unbound, EVTCHNSTAT_virq,
   SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, VCPUINFO_UPCALL_PENDING, vcpuInfoOffset,
@@ -10,10 +13,9 @@ import {
 import { XenError } from '../errors.js';
 import * as fifo from './evtchn-fifo.js';
 import {
-  CB_EVTCHN_LOCK, CB_MAX_EVTCHNS, CB_RUNSTATE, CB_VIRQ_BASE, EV_REMOTE_DOM, EV_REMOTE_PORT, EV_STATE, EV_VCPU, EVTCHN_WORDS, RUNSTATE_blocked, portBase,
+  CB_RUNSTATE, CB_VIRQ_BASE, EV_REMOTE_DOM, EV_REMOTE_PORT, EV_STATE, EV_VCPU, RUNSTATE_blocked, portBase,
 } from './layout.js';
 import { ring } from './doorbell.js';
-import { lock, unlock } from './lock.js';
 import type { DomainView } from './memory.js';
 
 const PENDING_WORD = SHINFO_EVTCHN_PENDING >> 2;
@@ -34,7 +36,7 @@ export interface EvtchnStatus {
 
 /** The last port the domain may use: its max_event_channels, within the ABI it uses (4,095 or 2^17 - 1). */
 export function maxPorts(d: DomainView): number {
-  return Math.min(Atomics.load(d.ctl, CB_MAX_EVTCHNS), fifo.abiMaxPort(d, EVTCHN_2L_NR_CHANNELS - 1));
+  return Math.min(d.maxEvtchns, fifo.abiMaxPort(d, EVTCHN_2L_NR_CHANNELS - 1));
 }
 
 /** Throws EINVAL for a port number outside the domain's table, as Xen's port_is_valid check. */
@@ -60,7 +62,7 @@ export function portState(d: DomainView, port: number): number {
  */
 export function setPending(target: DomainView, port: number): void {
   if (fifo.fifoActive(target)) {
-    fifoDelivered(target, port, fifo.fifoSetPending(target, port, !defers.on));
+    fifoDelivered(target, port, fifo.fifoSetPending(target, port));
     return;
   }
   const m = target.mem32;
@@ -75,16 +77,17 @@ export function setPending(target: DomainView, port: number): void {
 }
 
 /**
- * A FIFO queue lock is held by another thread, and dom0's thread never waits for one: a guest's
- * thread holds its own queue's lock in an unmask and a sender's in a send, and the OS may
- * preempt it there for as long as a loaded host keeps a nice-10 thread off a core (tens of ms),
- * which would stall every backend. The event is linked from dom0's loop once the lock is free,
- * so a preempted or hostile guest delays its own events (and those of the queue it held) only.
- * A shared pCPU's thread does the same for the sends it runs (guest/pcpu.ts), and so does each
- * realm's own copy on it (guest/realm.ts): waiting would stall the sender's pool mates, and a lock
- * held past the pool's watchdog would cost them their lives.
- * While a domain's lock stays held, dom0 tries it less and less often (DEFERRED_RETRY_MAX_MS):
- * a hostile holder that never lets go costs dom0 a few wakes a second, not one a millisecond.
+ * A FIFO queue lock is held by another thread, and no thread waits for one: a guest's thread
+ * holds its own queue's lock in an unmask and a sender's in a send, and the OS may preempt it
+ * there for as long as a loaded host keeps a nice-10 thread off a core (tens of ms), which would
+ * stall every backend; and the lock is a word of the guest's control block, which it can write
+ * (layout.ts): a holder it wrote there that is never judged dead made every Pool-0 sender to it
+ * (a driver domain's backends) wait 2 s per send and fail (ETIMEDOUT). The event is linked from
+ * the sender's loop once the lock is free, so a preempted or hostile guest delays its own events
+ * (and those of the queue it held) only. On a shared pCPU the thread and each realm on it defer
+ * as well (guest/pcpu.ts, guest/realm.ts): waiting would stall the sender's pool mates.
+ * While a domain's lock stays held, a sender tries it less and less often (DEFERRED_RETRY_MAX_MS):
+ * a hostile holder that never lets go costs it a few wakes a second, not one a millisecond.
  */
 interface Deferred {
   readonly ports: Set<number>;
@@ -94,13 +97,6 @@ interface Deferred {
   dueAt: number;
 }
 const deferred = new Map<DomainView, Deferred>();
-/** Whether this copy defers (a property, read on every send): dom0's, where the Hypervisor is made, a shared pCPU's and its realms'. */
-const defers = { on: false };
-
-/** This copy never waits for a FIFO queue lock: dom0's (the hypervisor's authority), a shared pCPU's and its realms'. */
-export function deferLockedEvents(): void {
-  defers.on = true;
-}
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 /** When the armed retry fires (performance.now()). */
 let retryAt = Infinity;
@@ -156,7 +152,7 @@ function retryDeferred(): void {
     if (d.dying) q.ports.clear();
     else if (q.dueAt <= now) {
       for (const port of q.ports) {
-        const linked = portState(d, port) === EVTCHNSTAT_closed ? false : fifo.fifoSetPending(d, port, false);
+        const linked = portState(d, port) === EVTCHNSTAT_closed ? false : fifo.fifoSetPending(d, port);
         if (linked === undefined) continue;
         q.ports.delete(port);
         if (linked) raiseUpcall(d);
@@ -217,7 +213,7 @@ export function unblockThrough(fn: (words: Int32Array, index: number) => void): 
 export function unmask(d: DomainView, port: number): void {
   checkPort(d, port);
   if (fifo.fifoActive(d)) {
-    fifoDelivered(d, port, fifo.fifoUnmask(d, port, !defers.on));
+    fifoDelivered(d, port, fifo.fifoUnmask(d, port));
     return;
   }
   const m = d.mem32;
@@ -245,14 +241,14 @@ export function keepPending(d: DomainView, port: number): void {
 
 /**
  * EVTCHNOP_init_control: switch the domain to the FIFO ABI. Ports bound under the 2-level ABI
- * keep their pending events (raised once an array page covers them). Caller holds the lock.
+ * keep their pending events (raised once an array page covers them). The authority's.
  */
 export function initControl(d: DomainView, gfn: number, offset: number, vcpu: number): number {
-  const max2l = Math.min(Atomics.load(d.ctl, CB_MAX_EVTCHNS), EVTCHN_2L_NR_CHANNELS - 1);
+  const max2l = Math.min(d.maxEvtchns, EVTCHN_2L_NR_CHANNELS - 1);
   return fifo.initControl(d, gfn, offset, vcpu, max2l, (port) => (Atomics.load(d.mem32, PENDING_WORD + (port >>> 5)) & (1 << (port & 31))) !== 0);
 }
 
-/** EVTCHNOP_expand_array. Caller holds the lock. */
+/** EVTCHNOP_expand_array. The authority's. */
 export function expandArray(d: DomainView, gfn: number): void {
   fifo.expandArray(d, gfn, maxPorts(d), (port) => setPending(d, port));
 }
@@ -266,19 +262,16 @@ export function setPriority(d: DomainView, port: number, priority: number): void
 /**
  * Where a send on `port` goes: [remote domid, remote port] for an interdomain channel,
  * [own domid, port] for an IPI, null for an unbound one (Xen drops those silently). A VIRQ
- * port is raised only by the hypervisor: sending on it is EINVAL, as in evtchn_send.
+ * port is raised only by the hypervisor: sending on it is EINVAL, as in evtchn_send. Read
+ * without a lock (the table's only writer is dom0's thread), so it is a claim: the entry may be
+ * torn by a close or bind of this port meanwhile, or rewritten by its guest. deliver() checks it.
  */
 export function sendTarget(d: DomainView, port: number): [number, number] | null {
   checkPort(d, port);
   const base = portBase(d, port);
-  lock(d.ctl, CB_EVTCHN_LOCK);
-  const state = d.ctl[base + EV_STATE]!;
-  const rdom = d.ctl[base + EV_REMOTE_DOM]!;
-  const rport = d.ctl[base + EV_REMOTE_PORT]!;
-  unlock(d.ctl, CB_EVTCHN_LOCK);
-  switch (state) {
+  switch (d.ctl[base + EV_STATE]) {
     case EVTCHNSTAT_interdomain:
-      return [rdom, rport];
+      return [d.ctl[base + EV_REMOTE_DOM]!, d.ctl[base + EV_REMOTE_PORT]!];
     case EVTCHNSTAT_ipi:
       return [d.domid, port];
     case EVTCHNSTAT_unbound:
@@ -286,6 +279,29 @@ export function sendTarget(d: DomainView, port: number): [number, number] | null
     default:
       throw new XenError('EINVAL', `d${d.domid}: event channel port ${port} is not bound`);
   }
+}
+
+/**
+ * Whether `port` of `peer` is the other end of `from`'s `fromPort`: an interdomain channel in
+ * the peer's own table that points back. A sender's table is its guest's memory, so its entry
+ * alone does not say where an event may go: without this, a guest that pointed its entry at any
+ * port of a peer it is connected to (dom0's VIRQ_DOM_EXC, another guest's backend) raised it.
+ */
+function pointsBack(peer: DomainView, port: number, from: number, fromPort: number): boolean {
+  // Within its table is enough: only its own entry can point back from a port past its ABI's.
+  if (!(port > 0 && port <= peer.maxEvtchns)) return false;
+  const c = peer.ctl;
+  const base = portBase(peer, port);
+  return c[base + EV_STATE] === EVTCHNSTAT_interdomain && c[base + EV_REMOTE_DOM] === from && c[base + EV_REMOTE_PORT] === fromPort;
+}
+
+/**
+ * The event of `d`'s send on `port`, to `port` of `peer` (what sendTarget named): set pending if
+ * it is the channel's other end or `d`'s own port (an IPI, a loop-back), else dropped, as a send
+ * on a port closed meanwhile is.
+ */
+export function deliver(d: DomainView, port: number, peer: DomainView, peerPort: number): void {
+  if (peer === d ? validPort(d, peerPort) : pointsBack(peer, peerPort, d.domid, port)) setPending(peer, peerPort);
 }
 
 /**
@@ -298,7 +314,7 @@ export function send(d: DomainView, port: number, peerOf: (domid: number) => Dom
   if (!target) return null;
   const peer = peerOf(target[0]);
   if (!peer || peer.dying) return target;
-  setPending(peer, target[1]);
+  deliver(d, port, peer, target[1]);
   return null;
 }
 
@@ -313,24 +329,16 @@ export function send(d: DomainView, port: number, peerOf: (domid: number) => Dom
  *
  * `d`'s table is guest memory and its guest may have rewritten it, so an entry is only a claim:
  * the event goes to a port in the peer's range whose own entry is an interdomain channel back to
- * this domain and port, as #closePort checks (hypervisor.ts). Without that check, a guest that
- * pointed its entries anywhere and then spun had dom0 set bits in other domains' memory. The
- * table is read without `d`'s event-channel lock: the thread that held it may have died in its
- * critical section, or a guest may have written a live thread's id into the word, and dom0's
- * thread never waits for a guest's lock. A torn entry fails the back check, or names a channel
- * the domain has.
+ * this domain and port (pointsBack), as #closePort checks (hypervisor.ts). Without that check, a
+ * guest that pointed its entries anywhere and then spun had dom0 set bits in other domains' memory.
  */
 export function resendToPeers(d: DomainView, peerOf: (domid: number) => DomainView | undefined): void {
-  // The limits in the control block are the guest's to rewrite too: no further than the table dom0 allocated.
-  const max = Math.min(maxPorts(d), (d.ctl.length - d.evtchnBase) / EVTCHN_WORDS - 1);
+  const max = maxPorts(d);
   for (let p = 1; p <= max; p++) {
     const mine = readPort(d, p);
     if (mine.state !== EVTCHNSTAT_interdomain) continue;
     const peer = peerOf(mine.a);
-    if (!peer || peer.dying || !validPort(peer, mine.b)) continue;
-    // A port past the table its guest claims reads as undefined, and fails this check too.
-    const theirs = readPort(peer, mine.b);
-    if (theirs.state !== EVTCHNSTAT_interdomain || theirs.a !== d.domid || theirs.b !== p) continue;
+    if (!peer || peer.dying || !pointsBack(peer, mine.b, d.domid, p)) continue;
     try {
       setPending(peer, mine.b);
     } catch {
@@ -347,46 +355,25 @@ export function status(d: DomainView, port: number): EvtchnStatus {
   checkPort(d, port);
   const c = d.ctl;
   const base = portBase(d, port);
-  lock(c, CB_EVTCHN_LOCK);
-  try {
-    const st = c[base + EV_STATE]!;
-    const vcpu = c[base + EV_VCPU]!;
-    switch (st) {
-      case EVTCHNSTAT_unbound:
-        return { status: st, vcpu, remoteDomid: c[base + EV_REMOTE_DOM]! };
-      case EVTCHNSTAT_interdomain:
-        return { status: st, vcpu, remoteDomid: c[base + EV_REMOTE_DOM]!, remotePort: c[base + EV_REMOTE_PORT]! };
-      case EVTCHNSTAT_virq:
-        return { status: st, vcpu, virq: c[base + EV_REMOTE_DOM]! };
-      default:
-        return { status: st, vcpu };
-    }
-  } finally {
-    unlock(c, CB_EVTCHN_LOCK);
+  const st = Atomics.load(c, base + EV_STATE);
+  const vcpu = c[base + EV_VCPU]!;
+  switch (st) {
+    case EVTCHNSTAT_unbound:
+      return { status: st, vcpu, remoteDomid: c[base + EV_REMOTE_DOM]! };
+    case EVTCHNSTAT_interdomain:
+      return { status: st, vcpu, remoteDomid: c[base + EV_REMOTE_DOM]!, remotePort: c[base + EV_REMOTE_PORT]! };
+    case EVTCHNSTAT_virq:
+      return { status: st, vcpu, virq: c[base + EV_REMOTE_DOM]! };
+    default:
+      return { status: st, vcpu };
   }
 }
 
-// ---- table updates, called by the hypervisor authority with the lock(s) held ----
-
-export function withEvtchnLocks<T>(a: DomainView, b: DomainView | null, fn: () => T): T {
-  const first = b && b.domid < a.domid ? b : a;
-  const second = b && b !== a ? (first === a ? b : a) : null;
-  lock(first.ctl, CB_EVTCHN_LOCK);
-  try {
-    if (second) lock(second.ctl, CB_EVTCHN_LOCK);
-    try {
-      return fn();
-    } finally {
-      if (second) unlock(second.ctl, CB_EVTCHN_LOCK);
-    }
-  } finally {
-    unlock(first.ctl, CB_EVTCHN_LOCK);
-  }
-}
+// ---- table updates: the authority's, on dom0's thread ----
 
 /**
  * get_free_port: the lowest closed port, never 0; under the FIFO ABI not one still linked on a
- * queue (evtchn_is_busy), and with the default priority (evtchn_port_init). Caller holds the lock.
+ * queue (evtchn_is_busy), and with the default priority (evtchn_port_init).
  */
 export function allocPort(d: DomainView): number {
   const max = maxPorts(d);

@@ -1,7 +1,8 @@
 // Grant tables v1: map, unmap and copy of another domain's granted frames, as Xen's
 // common/grant_table.c does them. The granting domain writes its entries directly in its own
-// memory; the active entries (pin counts) live in its control block, the mapping domain's
-// handles in its maptrack. Every failure is a GrantError with Xen's GNTST_* status.
+// memory; the active entries (pin counts) and the table's lock live in its grant table's
+// hypervisor side (layout.ts GT_*), which its mappers and dom0 hold and its own thread does not,
+// the mapping domain's handles in its maptrack. Every failure is a GrantError with Xen's GNTST_* status.
 import {
   GNTMAP_host_map, GNTMAP_readonly, GNTST_bad_copy_arg, GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_eagain,
   GNTST_bad_page, GNTST_general_error, GNTST_no_device_space, GNTST_no_space, GNTST_okay, GRANT_ENTRIES_PER_FRAME,
@@ -9,15 +10,13 @@ import {
 } from '../abi/grant_table.js';
 import { PAGE_SIZE } from '../abi/xen.js';
 import {
-  ACT_DOMID, ACT_FRAME, ACT_PIN, ACT_WORDS, CB_FOREIGN_PINS, CB_GRANT_LOCK, CB_GRANT_LOCK_OWNER, CB_NR_GRANT_FRAMES, MT_FLAGS_DOM,
-  MT_REF, MT_WORDS, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_XENSTORE, PIN_MAX, PIN_READ, PIN_WRITE, activeBase,
-  firstRamPfn,
+  ACT_BASE, ACT_DOMID, ACT_FRAME, ACT_PIN, ACT_WORDS, CB_NR_GRANT_FRAMES, GT_FOREIGN_PINS, GT_LOCK, GT_LOCK_OWNER, MT_FLAGS_DOM,
+  MT_REF, MT_WORDS, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_XENSTORE, PIN_MAX, PIN_READ, PIN_WRITE, firstRamPfn,
 } from './layout.js';
 import { lock, lockAbandoned, LockError, resetLock, unlock } from './lock.js';
 import { copyBytes } from './copy.js';
 import type { DomainView } from './memory.js';
 
-const ACTIVE_BASE = activeBase();
 const GT_BASE_WORD = (PFN_GRANT_TABLE * PAGE_SIZE) >> 2;
 const WRITE_PINS = 0xffff0000 | 0;
 const READ_PINS = 0xffff;
@@ -72,9 +71,9 @@ export class Maptrack {
     w[MTH_FREE] = handle;
     w[MTH_USED]!--;
   }
-  /** Live handles, for releasing a dead domain's mappings. */
+  /** Live handles, for releasing a dead domain's mappings (within the table: its words are the mapper's thread's). */
   *live(): Generator<[number, number, number, number]> {
-    const hwm = this.words[MTH_HWM]!;
+    const hwm = Math.min(this.words[MTH_HWM]!, this.capacity);
     for (let h = 0; h < hwm; h++) {
       const e = this.get(h);
       if (e) yield [h, ...e];
@@ -107,8 +106,9 @@ export function writeGrantEntry(g: DomainView, ref: number, domid: number, pfn: 
   Atomics.store(g.mem32, w, (domid << 16) | GTF_permit_access | (readonly ? GTF_readonly : 0));
 }
 
+/** The entries of the table the domain set up, never past the frames its geometry reserves (its guest may raise the word). */
 export function nrGrantEntries(g: DomainView): number {
-  return Atomics.load(g.ctl, CB_NR_GRANT_FRAMES) * GRANT_ENTRIES_PER_FRAME;
+  return Math.min(Atomics.load(g.ctl, CB_NR_GRANT_FRAMES), g.geometry.maxGrantFrames) * GRANT_ENTRIES_PER_FRAME;
 }
 
 function entryWord(ref: number): number {
@@ -169,11 +169,11 @@ function frameOf(g: DomainView, ref: number): number {
 export function pin(g: DomainView, ref: number, mapper: number, readonly: boolean): number {
   if (g.dying) throw new GrantError(GNTST_bad_domain, `d${g.domid} is dying`);
   checkRef(g, ref);
-  const c = g.ctl;
+  const c = activeOf(g);
   grantLock(c, mapper);
   try {
     const frame = pinLocked(g, ref, mapper, readonly);
-    Atomics.add(c, CB_FOREIGN_PINS, 1);
+    Atomics.add(c, GT_FOREIGN_PINS, 1);
     return frame;
   } finally {
     grantUnlock(c);
@@ -181,11 +181,17 @@ export function pin(g: DomainView, ref: number, mapper: number, readonly: boolea
 }
 
 export function unpin(g: DomainView, ref: number, readonly: boolean, mapper: number): void {
-  const c = g.ctl;
+  const c = activeOf(g);
   grantLock(c, mapper);
   try {
+    // What names the pin (a maptrack handle) is in memory the mapper's thread holds, where its
+    // guest may reach it: a pin that is not the mapper's (another domain's, or none) stays, as
+    // Xen's unmap finds its active entry through its own maptrack.
+    if (!pinnedBy(g, c, ref, readonly, mapper)) {
+      throw new GrantError(GNTST_bad_handle, `d${g.domid} ref ${ref} holds no ${readonly ? 'read' : 'write'} pin of d${mapper}`);
+    }
     unpinLocked(g, ref, readonly);
-    Atomics.sub(c, CB_FOREIGN_PINS, 1);
+    Atomics.sub(c, GT_FOREIGN_PINS, 1);
   } finally {
     grantUnlock(c);
   }
@@ -193,8 +199,8 @@ export function unpin(g: DomainView, ref: number, readonly: boolean, mapper: num
 
 /** pin()'s work on the active entry of a ref already range-checked, under g's grant lock. */
 function pinLocked(g: DomainView, ref: number, mapper: number, readonly: boolean): number {
-  const c = g.ctl;
-  const a = ACTIVE_BASE + ref * ACT_WORDS;
+  const c = activeOf(g);
+  const a = ACT_BASE + ref * ACT_WORDS;
   const pins = c[a + ACT_PIN]!;
   if (pins !== 0 && c[a + ACT_DOMID] !== mapper) {
     throw new GrantError(GNTST_general_error, `d${g.domid} ref ${ref} is pinned by d${c[a + ACT_DOMID]}`);
@@ -220,30 +226,46 @@ function pinLocked(g: DomainView, ref: number, mapper: number, readonly: boolean
   return c[a + ACT_FRAME]!;
 }
 
+function pinnedBy(g: DomainView, c: Int32Array, ref: number, readonly: boolean, mapper: number): boolean {
+  if (!(ref >>> 0 < g.geometry.maxGrantFrames * GRANT_ENTRIES_PER_FRAME)) return false;
+  const a = ACT_BASE + ref * ACT_WORDS;
+  const pins = c[a + ACT_PIN]!;
+  return c[a + ACT_DOMID] === mapper && (readonly ? pins & READ_PINS : pins >>> 16) > 0;
+}
+
 /** unpin()'s work on the active entry, under g's grant lock. */
 function unpinLocked(g: DomainView, ref: number, readonly: boolean): void {
-  const c = g.ctl;
-  const a = ACTIVE_BASE + ref * ACT_WORDS;
+  const c = activeOf(g);
+  const a = ACT_BASE + ref * ACT_WORDS;
   const pins = c[a + ACT_PIN]! - (readonly ? PIN_READ : PIN_WRITE);
   c[a + ACT_PIN] = pins;
   const bits = (!readonly && (pins & WRITE_PINS) === 0 ? GTF_writing : 0) | (pins === 0 ? GTF_reading : 0);
   if (bits !== 0) clearStatus(g, ref, bits);
 }
 
+/**
+ * The granting domain's active entries and grant lock: on the threads of its mappers and dom0.
+ * Its own thread has none (memory.ts guestBuffers): a domain does not pin its own grants here.
+ */
+function activeOf(g: DomainView): Int32Array {
+  if (!g.grants) throw new GrantError(GNTST_bad_domain, `d${g.domid}: its own grants are not pinned on its own thread`);
+  return g.grants;
+}
+
 function grantLock(c: Int32Array, holder: number): void {
   try {
-    lock(c, CB_GRANT_LOCK);
+    lock(c, GT_LOCK);
   } catch (e) {
     // A table whose lock died with its holder is not trusted again: as a dying domain's.
     if (!(e instanceof LockError)) throw e;
     throw new GrantError(e.state === 'timed-out' ? GNTST_eagain : GNTST_bad_domain, e.detail);
   }
-  c[CB_GRANT_LOCK_OWNER] = holder + 1;
+  c[GT_LOCK_OWNER] = holder + 1;
 }
 
 function grantUnlock(c: Int32Array): void {
-  c[CB_GRANT_LOCK_OWNER] = 0;
-  unlock(c, CB_GRANT_LOCK);
+  c[GT_LOCK_OWNER] = 0;
+  unlock(c, GT_LOCK);
 }
 
 /**
@@ -252,11 +274,11 @@ function grantUnlock(c: Int32Array): void {
  * caller does not trust that domain any more.
  */
 export function breakGrantLock(g: DomainView, deadDomid: number): boolean {
-  const c = g.ctl;
-  const heldByDead = Atomics.load(c, CB_GRANT_LOCK_OWNER) === deadDomid + 1;
-  if (!heldByDead && (Atomics.load(c, CB_GRANT_LOCK) === 0 || !lockAbandoned(c, CB_GRANT_LOCK))) return false;
-  c[CB_GRANT_LOCK_OWNER] = 0;
-  resetLock(c, CB_GRANT_LOCK);
+  const c = activeOf(g);
+  const heldByDead = Atomics.load(c, GT_LOCK_OWNER) === deadDomid + 1;
+  if (!heldByDead && (Atomics.load(c, GT_LOCK) === 0 || !lockAbandoned(c, GT_LOCK))) return false;
+  c[GT_LOCK_OWNER] = 0;
+  resetLock(c, GT_LOCK);
   return true;
 }
 
@@ -526,11 +548,11 @@ export class GrantCopyBatch {
    * Holds one foreign pin on `src` until releaseSources().
    */
   acquireSources(src: DomainView, mapper: number): void {
-    const c = src.ctl;
+    const c = activeOf(src);
     const n = this.count;
     const status = this.status;
     grantLock(c, mapper);
-    Atomics.add(c, CB_FOREIGN_PINS, 1);
+    Atomics.add(c, GT_FOREIGN_PINS, 1);
     try {
       const dying = src.dying;
       const nr = nrGrantEntries(src);
@@ -567,13 +589,13 @@ export class GrantCopyBatch {
 
   /** Undo acquireSources(). */
   releaseSources(src: DomainView, mapper: number): void {
-    const c = src.ctl;
+    const c = activeOf(src);
     grantLock(c, mapper);
     try {
       this.#srcHeld.fill(0, 0, this.count);
       for (let i = 0; i < this.count; i++) if (this.#srcPinned[i]) unpinLocked(src, this.srcRef[i]!, true);
     } finally {
-      Atomics.sub(c, CB_FOREIGN_PINS, 1);
+      Atomics.sub(c, GT_FOREIGN_PINS, 1);
       grantUnlock(c);
     }
   }
@@ -670,7 +692,7 @@ let unpinScratch = new Int32Array(256);
 
 function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: DomainView | undefined): number {
   const n = b.count;
-  const c = g.ctl;
+  const c = activeOf(g);
   const mem = g.mem8;
   const local = b.local;
   const toGrant = b.toGrant;
@@ -684,7 +706,7 @@ function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: Domai
   let base = 0;
   grantLock(c, mapper);
   // The pin first, then the check: a domain seen alive here is not reaped before the pin goes.
-  Atomics.add(c, CB_FOREIGN_PINS, 1);
+  Atomics.add(c, GT_FOREIGN_PINS, 1);
   try {
     if (g.dying) return b.fail(GNTST_bad_domain);
     const nr = nrGrantEntries(g);
@@ -730,7 +752,7 @@ function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: Domai
     gather.clear();
     for (let k = 0; k < waiting; k++) unpinLocked(g, unpins[k]!, readonly);
     if (held >= 0) unpinLocked(g, held, readonly);
-    Atomics.sub(c, CB_FOREIGN_PINS, 1);
+    Atomics.sub(c, GT_FOREIGN_PINS, 1);
     grantUnlock(c);
   }
   return failed;

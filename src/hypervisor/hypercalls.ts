@@ -1,6 +1,7 @@
 // The hypercall surface of one domain, on the thread that runs it (its vCPU worker, or dom0's
-// main thread). Its authority (its own control block, the buffers of peers it was connected
-// to, its maptrack) is held in #private fields that guest and driver code cannot reach.
+// main thread). The buffers of peers it was connected to and its maptrack are held in #private
+// fields that guest and driver code cannot reach; its own control block its guest can reach
+// (`memory`), and nothing another thread trusts is left there (layout.ts).
 // Data-path calls are synchronous and touch only shared memory; control-path calls go to the
 // hypervisor authority through a ControlChannel.
 import { VIRQ_TIMER } from '../abi/event_channel.js';
@@ -156,19 +157,19 @@ export class Hypercalls {
     try {
       if (this.#sendHere?.(port)) return;
     } catch (e) {
-      // The port was closed meanwhile: delivered as the send found it. Any other failure there
-      // (a poisoned lock) is not tried again here, as for the pCPU's own sends.
+      // The port was closed meanwhile: delivered as the send found it (if the other end still
+      // points back). Any other failure there is not tried again here, as for the pCPU's own sends.
       if (!isXenError(e, 'EINVAL')) throw e;
     }
-    this.#deliver(domid, rport);
+    const peer = this.#peer(domid);
+    if (peer) this.#deliver(port, peer, rport);
   }
 
-  #deliver(domid: number, port: number): void {
-    const peer = this.#peer(domid);
-    if (!peer) return;
+  /** Our send on `port` to `peerPort` of `peer`, if that is the channel's other end (evtchn.deliver). */
+  #deliver(port: number, peer: DomainView, peerPort: number): void {
     this.#enter();
     try {
-      evtchn.setPending(peer, port);
+      evtchn.deliver(this.#self, port, peer, peerPort);
     } finally {
       this.#exit();
     }
@@ -185,7 +186,7 @@ export class Hypercalls {
   /** Raise a port of our own (a VIRQ or IPI we own), e.g. the timer. */
   #raiseVirq(virq: number): void {
     const port = evtchn.virqPort(this.#self, virq);
-    if (port) this.#deliver(this.domid, port);
+    if (port) this.#deliver(port, this.#self, port);
   }
 
   evtchnAllocUnbound(remoteDom: number, dom: number = DOMID_SELF): Promise<number> {

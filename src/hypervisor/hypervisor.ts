@@ -13,10 +13,9 @@ import { XenError } from '../errors.js';
 import { directChannel, type ControlPlane, type PeerGrant } from './control.js';
 import * as ev from './evtchn.js';
 import { breakGrantLock, Maptrack, unpin } from './grant.js';
-import { resetLock } from './lock.js';
 import { Hypercalls } from './hypercalls.js';
 import {
-  CB_DYING, CB_EVTCHN_LOCK, CB_MAIN_CALLED, CB_MAX_GRANT_FRAMES, CB_NR_GRANT_FRAMES, CB_PAUSE, CB_RAM_HWM, CB_RUNSTATE, CB_SHUTDOWN, CB_TOT_PAGES,
+  CB_DYING, CB_MAIN_CALLED, CB_MAX_GRANT_FRAMES, CB_NR_GRANT_FRAMES, CB_PAUSE, CB_RAM_HWM, CB_RUNSTATE, CB_SHUTDOWN, CB_TOT_PAGES,
   DEFAULT_MAX_EVTCHNS, DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, RUNSTATE_blocked, RUNSTATE_running, firstRamPfn,
 } from './layout.js';
 import { DomHeap } from './domheap.js';
@@ -203,7 +202,6 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   /** dom0Uuid: the host database's, so that dom0 keeps its uuid across host restarts. */
   constructor(opts: { dom0RamFrames?: number; heap?: DomHeap; killWaitMs?: number; dom0Uuid?: string } = {}) {
     super();
-    ev.deferLockedEvents();
     this.#killWaitMs = opts.killWaitMs ?? KILL_WAIT_MS;
     this.heap = opts.heap ?? new DomHeap();
     // max_event_channels does not apply to dom0 (it holds two or three ports per guest): it has
@@ -424,7 +422,6 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
       // are broken below.
       const gate = await closeGate(d.view.ctl, this.#killWaitMs);
       await vcpu.terminate();
-      resetLock(d.view.ctl, CB_EVTCHN_LOCK);
       // Outside every hypercall, its thread can hold only locks in memory it was given: its own
       // domain's and its links'. Only a vCPU killed inside one makes every domain's locks worth a
       // look (a walk of the whole table: 10,000 domains per destroy on a dense host).
@@ -444,7 +441,12 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
       for (const [handle, ref, flags, granter] of d.maptrack.live()) {
         d.maptrack.free(handle);
         const g = this.#domains.get(granter);
-        if (g) unpin(g.view, ref, (flags & GNTMAP_readonly) !== 0, domid);
+        try {
+          if (g) unpin(g.view, ref, (flags & GNTMAP_readonly) !== 0, domid);
+        } catch (e) {
+          // A handle its guest forged (GNTST_bad_handle) releases nothing; the others go on.
+          if (!(e instanceof GrantError)) throw e;
+        }
       }
     }
     for (const peer of this.#links.get(domid) ?? []) this.#links.get(peer)?.delete(domid);
@@ -597,20 +599,19 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   #closePort(d: Domain, port: number): void {
     const { state, a, b } = ev.readPort(d.view, port);
     const remote = state === EVTCHNSTAT_interdomain ? this.#domains.get(a) : undefined;
-    ev.withEvtchnLocks(d.view, remote?.view ?? null, () => {
-      const cur = ev.readPort(d.view, port);
-      if (cur.state === EVTCHNSTAT_closed) throw new XenError('EINVAL', `d${d.domid}: port ${port} is not in use`);
-      if (cur.state === EVTCHNSTAT_virq) ev.setVirqPort(d.view, cur.a, 0);
-      if (remote && cur.state === EVTCHNSTAT_interdomain) {
-        const r = ev.readPort(remote.view, b);
-        // The other end goes back to unbound, still reserved for us, as evtchn_close does.
-        if (r.state === EVTCHNSTAT_interdomain && r.a === d.domid && r.b === port) {
-          ev.setPort(remote.view, b, EVTCHNSTAT_unbound, d.domid, 0);
-        }
+    if (state === EVTCHNSTAT_closed) throw new XenError('EINVAL', `d${d.domid}: port ${port} is not in use`);
+    // The entry is the guest's to rewrite (layout.ts): a VIRQ it names is unbound only if it is
+    // one and bound to this port, else a destroy's close of a made-up one threw (a RangeError).
+    if (state === EVTCHNSTAT_virq && a >= 0 && a < NR_VIRQS && ev.virqPort(d.view, a) === port) ev.setVirqPort(d.view, a, 0);
+    if (remote) {
+      const r = ev.readPort(remote.view, b);
+      // The other end goes back to unbound, still reserved for us, as evtchn_close does.
+      if (r.state === EVTCHNSTAT_interdomain && r.a === d.domid && r.b === port) {
+        ev.setPort(remote.view, b, EVTCHNSTAT_unbound, d.domid, 0);
       }
-      ev.setPort(d.view, port, EVTCHNSTAT_closed, 0, 0);
-      ev.clearPending(d.view, port);
-    });
+    }
+    ev.setPort(d.view, port, EVTCHNSTAT_closed, 0, 0);
+    ev.clearPending(d.view, port);
   }
 
   // ---------------- the control plane a domain sees ----------------
@@ -646,11 +647,9 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
         const d = target(dom);
         const rd = remoteDom === DOMID_SELF ? caller : remoteDom;
         if (!isValidDomid(rd)) throw new XenError('EINVAL', `bad remote domain id ${remoteDom}`);
-        return ev.withEvtchnLocks(d.view, null, () => {
-          const port = ev.allocPort(d.view);
-          ev.setPort(d.view, port, EVTCHNSTAT_unbound, rd, 0);
-          return port;
-        });
+        const port = ev.allocPort(d.view);
+        ev.setPort(d.view, port, EVTCHNSTAT_unbound, rd, 0);
+        return port;
       },
       bindInterdomain: (remoteDom, remotePort) => {
         const me = self();
@@ -658,16 +657,13 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
         const r = this.#domains.get(rid);
         if (!r || r.dying) throw new XenError('ESRCH', `no domain with id ${remoteDom}`);
         ev.checkPort(r.view, remotePort);
-        const port = ev.withEvtchnLocks(me.view, r.view, () => {
-          const rp = ev.readPort(r.view, remotePort);
-          if (rp.state !== EVTCHNSTAT_unbound || rp.a !== caller) {
-            throw new XenError('EINVAL', `d${rid} port ${remotePort} is not an unbound port offered to d${caller}`);
-          }
-          const lp = ev.allocPort(me.view);
-          ev.setPort(me.view, lp, EVTCHNSTAT_interdomain, rid, remotePort);
-          ev.setPort(r.view, remotePort, EVTCHNSTAT_interdomain, caller, lp);
-          return lp;
-        });
+        const rp = ev.readPort(r.view, remotePort);
+        if (rp.state !== EVTCHNSTAT_unbound || rp.a !== caller) {
+          throw new XenError('EINVAL', `d${rid} port ${remotePort} is not an unbound port offered to d${caller}`);
+        }
+        const port = ev.allocPort(me.view);
+        ev.setPort(me.view, port, EVTCHNSTAT_interdomain, rid, remotePort);
+        ev.setPort(r.view, remotePort, EVTCHNSTAT_interdomain, caller, port);
         // Notifications sent to the unbound port were lost: raise one, as Xen does.
         ev.setPending(me.view, port);
         if (rid === caller) return { port };
@@ -680,13 +676,11 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
         if (!Number.isInteger(virq) || virq < 0 || virq >= NR_VIRQS) throw new XenError('EINVAL', `bad VIRQ ${virq}`);
         if (vcpu !== 0) throw new XenError('ENOENT', `d${caller} has no vCPU ${vcpu}`);
         if (GLOBAL_VIRQS.has(virq) && !me.privileged) throw new XenError('EPERM', `VIRQ ${virq} is global: only dom0 binds it`);
-        return ev.withEvtchnLocks(me.view, null, () => {
-          if (ev.virqPort(me.view, virq)) throw new XenError('EEXIST', `VIRQ ${virq} is already bound`);
-          const port = ev.allocPort(me.view);
-          ev.setPort(me.view, port, EVTCHNSTAT_virq, virq, 0, vcpu);
-          ev.setVirqPort(me.view, virq, port);
-          return port;
-        });
+        if (ev.virqPort(me.view, virq)) throw new XenError('EEXIST', `VIRQ ${virq} is already bound`);
+        const port = ev.allocPort(me.view);
+        ev.setPort(me.view, port, EVTCHNSTAT_virq, virq, 0, vcpu);
+        ev.setVirqPort(me.view, virq, port);
+        return port;
       },
       close: (port) => {
         const me = self();
@@ -694,21 +688,13 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
         this.#closePort(me, port);
       },
       status: (dom, port) => ev.status(target(dom).view, port),
-      initControl: (gfn, offset, vcpu) => {
-        const me = self();
-        return ev.withEvtchnLocks(me.view, null, () => ev.initControl(me.view, gfn, offset, vcpu));
-      },
-      expandArray: (gfn) => {
-        const me = self();
-        ev.withEvtchnLocks(me.view, null, () => ev.expandArray(me.view, gfn));
-      },
-      setPriority: (port, priority) => {
-        const me = self();
-        ev.withEvtchnLocks(me.view, null, () => ev.setPriority(me.view, port, priority));
-      },
+      initControl: (gfn, offset, vcpu) => ev.initControl(self().view, gfn, offset, vcpu),
+      expandArray: (gfn) => ev.expandArray(self().view, gfn),
+      setPriority: (port, priority) => ev.setPriority(self().view, port, priority),
       setupTable: (nrFrames) => {
         const me = self();
-        const max = Atomics.load(me.view.ctl, CB_MAX_GRANT_FRAMES);
+        // The geometry's, not the control block's word, which its guest may have raised.
+        const max = me.view.geometry.maxGrantFrames;
         if (!Number.isInteger(nrFrames) || nrFrames < 1 || nrFrames > max) {
           // gnttab_setup_table reports this in the op's status, not as an errno.
           throw new GrantError(GNTST_general_error, `d${caller}: grant table size ${nrFrames} frames is outside 1..${max} (max_grant_frames)`);
@@ -745,7 +731,7 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
 /** A suspend record must lie in frames the guest has populated. */
 function checkRecord(view: DomainView, pfn: unknown, bytes: unknown): { pfn: number; bytes: number } {
   const first = firstRamPfn(view.geometry);
-  const hwm = Atomics.load(view.ctl, CB_RAM_HWM);
+  const hwm = view.ramHwm;
   if (!Number.isInteger(pfn) || !Number.isInteger(bytes) || (bytes as number) < 1 || (pfn as number) < first
     || (pfn as number) + Math.ceil((bytes as number) / PAGE_SIZE) > hwm) {
     throw new XenError('EINVAL', `d${view.domid}: the suspend record (pfn ${String(pfn)}, ${String(bytes)} bytes) is not in populated RAM`);

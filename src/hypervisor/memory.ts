@@ -1,8 +1,8 @@
 // A domain's memory and control block as typed views, shared by every thread that holds them.
 import { PAGE_SIZE } from '../abi/xen.js';
 import {
-  CB_DYING, CB_FOREIGN_PINS, CB_MAX_EVTCHNS, CB_MAX_GRANT_FRAMES, CB_MAX_PAGES, CB_NR_GRANT_FRAMES,
-  CB_RAM_HWM, CB_SHUTDOWN, MAPTRACK_PER_FRAME, MT_WORDS, controlBlockBytes, evtchnTableBase, firstRamPfn, totalFrames,
+  CB_DYING, CB_MAX_GRANT_FRAMES, CB_MAX_PAGES, CB_NR_GRANT_FRAMES, CB_RAM_HWM, CB_SHUTDOWN, EVTCHN_TABLE_BASE, EVTCHN_WORDS,
+  GT_FOREIGN_PINS, MAPTRACK_PER_FRAME, MT_WORDS, controlBlockBytes, firstRamPfn, grantActiveBytes, totalFrames,
   type MemoryGeometry,
 } from './layout.js';
 import type { DoorbellSlot } from './doorbell.js';
@@ -13,6 +13,11 @@ export interface DomainBuffers {
   readonly geometry: MemoryGeometry;
   readonly memory: SharedArrayBuffer;
   readonly control: SharedArrayBuffer;
+  /**
+   * The grant table's hypervisor side (layout.ts GT_*, the active entries): dom0's and its
+   * mappers'. Absent from what the domain's own thread or realm gets (guestBuffers).
+   */
+  readonly grants?: SharedArrayBuffer;
   /** Set for a domain on a shared pCPU (cpupool.ts): its upcalls ring the pCPU's doorbell too. */
   readonly doorbell?: DoorbellSlot;
 }
@@ -32,15 +37,25 @@ export function allocateDomainBuffers(
 ): DomainBuffers {
   const geometry = { maxGrantFrames: limits.maxGrantFrames, ramFrames: limits.ramFrames };
   const memory = alloc(totalFrames(geometry) * PAGE_SIZE);
-  const control = new SharedArrayBuffer(controlBlockBytes(geometry.maxGrantFrames, limits.maxEvtchns));
+  const control = new SharedArrayBuffer(controlBlockBytes(limits.maxEvtchns));
+  const grants = new SharedArrayBuffer(grantActiveBytes(geometry.maxGrantFrames));
   const ctl = new Int32Array(control);
   ctl[CB_SHUTDOWN] = -1;
   ctl[CB_NR_GRANT_FRAMES] = limits.initialGrantFrames;
   ctl[CB_MAX_GRANT_FRAMES] = geometry.maxGrantFrames;
   ctl[CB_MAX_PAGES] = geometry.ramFrames;
-  ctl[CB_MAX_EVTCHNS] = limits.maxEvtchns;
   ctl[CB_RAM_HWM] = firstRamPfn(geometry);
-  return limits.doorbell ? { domid, geometry, memory, control, doorbell: limits.doorbell } : { domid, geometry, memory, control };
+  return limits.doorbell ? { domid, geometry, memory, control, grants, doorbell: limits.doorbell } : { domid, geometry, memory, control, grants };
+}
+
+/**
+ * What the domain's own thread or realm is given of its buffers: all but its grant table's
+ * hypervisor side. Its guest can write whatever that thread holds (layout.ts), and a lock or a
+ * pin count there is one its mappers would wait on, and its reap would trust.
+ */
+export function guestBuffers(b: DomainBuffers): DomainBuffers {
+  const { grants: _, ...own } = b;
+  return own;
 }
 
 /** Typed views over a domain's buffers; built once per thread per domain. */
@@ -51,12 +66,19 @@ export class DomainView {
   readonly mem8: Uint8Array;
   readonly mem32: Int32Array;
   readonly ctl: Int32Array;
+  /** The grant table's hypervisor side (GT_*, the active entries); null on the domain's own thread. */
+  readonly grants: Int32Array | null;
   readonly nrFrames: number;
   /** The shared pCPU's doorbell words and this domain's bit there; null on a thread of its own. */
   readonly doorbell: Int32Array | null;
   readonly doorbellSlot: number;
   /** Word of the control block where the event channel table starts. */
   readonly evtchnBase: number;
+  /**
+   * The domain's max_event_channels: the ports its table holds, from the buffer's size (a word
+   * in the control block would be its guest's to rewrite, and other threads index the table by it).
+   */
+  readonly maxEvtchns: number;
 
   constructor(buffers: DomainBuffers) {
     this.buffers = buffers;
@@ -65,10 +87,12 @@ export class DomainView {
     this.mem8 = new Uint8Array(buffers.memory);
     this.mem32 = new Int32Array(buffers.memory);
     this.ctl = new Int32Array(buffers.control);
+    this.grants = buffers.grants ? new Int32Array(buffers.grants) : null;
     this.nrFrames = buffers.memory.byteLength / PAGE_SIZE;
     this.doorbell = buffers.doorbell ? new Int32Array(buffers.doorbell.buffer) : null;
     this.doorbellSlot = buffers.doorbell?.slot ?? 0;
-    this.evtchnBase = evtchnTableBase(buffers.geometry.maxGrantFrames);
+    this.evtchnBase = EVTCHN_TABLE_BASE;
+    this.maxEvtchns = (this.ctl.length - this.evtchnBase) / EVTCHN_WORDS - 1;
   }
 
   frame(pfn: number): Uint8Array {
@@ -79,8 +103,18 @@ export class DomainView {
     return Atomics.load(this.ctl, CB_DYING) !== 0;
   }
 
+  /**
+   * The RAM high-water mark (CB_RAM_HWM), within the RAM its geometry gives: its guest may have
+   * rewritten the word, and dom0 walks the frames below it (a save, a migration).
+   */
+  get ramHwm(): number {
+    const first = firstRamPfn(this.geometry);
+    return Math.min(Math.max(Atomics.load(this.ctl, CB_RAM_HWM), first), first + this.geometry.ramFrames);
+  }
+
+  /** Pins other domains hold on its grants (0 on its own thread, which has no view of them). */
   get foreignPins(): number {
-    return Atomics.load(this.ctl, CB_FOREIGN_PINS);
+    return this.grants ? Atomics.load(this.grants, GT_FOREIGN_PINS) : 0;
   }
 }
 

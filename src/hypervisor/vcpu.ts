@@ -6,6 +6,7 @@ import { XenError } from '../errors.js';
 import type { PeerGrant } from './control.js';
 import { serveControlPort } from './control.js';
 import type { Domain, Hypervisor, RuntimeMarks, RuntimeMarksKind, VcpuHandle } from './hypervisor.js';
+import { guestBuffers } from './memory.js';
 import { monotonicToWall } from './monotonic.js';
 import { CREDIT_DEFAULT_WEIGHT, niceForWeight } from './sched.js';
 import { ThreadState } from './thread.js';
@@ -360,7 +361,7 @@ async function boot(
   // idle until dom0 has heard and posted. Its upcall loop waits while the domain is paused (the
   // builder unpauses it once this returns), and a thread that ends first fails this as before.
   const boot: BootMessage = {
-    type: 'boot', buffers: domain.view.buffers, control: port2, kernel: typeof kernel === 'string' || kernel === null ? kernel : kernel.url,
+    type: 'boot', buffers: guestBuffers(domain.view.buffers), control: port2, kernel: typeof kernel === 'string' || kernel === null ? kernel : kernel.url,
     ...(kernel !== null && typeof kernel !== 'string' && { source: { code: kernel.code, cachedData: kernel.cachedData } }),
     nice: niceForWeight(opts.weight ?? CREDIT_DEFAULT_WEIGHT), ...(kernel !== null && { identity: { name: domain.name, uuid: domain.uuid } }),
     wall: monotonicToWall(),

@@ -7,7 +7,7 @@ import { open, rm, type FileHandle } from 'node:fs/promises';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError, isXenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
-import { CB_RAM_HWM, PFN_SHARED_INFO, firstRamPfn } from '../hypervisor/layout.js';
+import { PFN_SHARED_INFO, firstRamPfn } from '../hypervisor/layout.js';
 import type { DomainConfig } from '../toolstack/domconfig.js';
 import type { SaveResult } from '../toolstack/contract.js';
 import type { Host } from '../toolstack/host.js';
@@ -34,7 +34,7 @@ export async function guestData(xs: XenstoreClient, domid: number): Promise<[str
 /** The domain's populated RAM frames (every pfn below its high-water mark). */
 export function populatedPfns(d: Domain): number[] {
   const first = firstRamPfn(d.view.geometry);
-  const hwm = Atomics.load(d.view.ctl, CB_RAM_HWM);
+  const hwm = d.view.ramHwm;
   const pfns: number[] = [];
   for (let p = first; p < hwm; p++) pfns.push(p);
   return pfns;

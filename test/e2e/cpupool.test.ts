@@ -24,7 +24,7 @@ import { ToolstackApi } from '../../src/toolstack/api.js';
 import { HostLog } from '../../src/toolstack/hostlog.js';
 import { FIXTURES } from '../support/cli.js';
 import { killIfAliveAfter } from '../support/exit-guard.js';
-import { holdLock } from '../support/hypervisor.js';
+import { FORGEABLE, holdLock } from '../support/hypervisor.js';
 import { askKv } from '../support/kv.js';
 import { cancelOnceTaken } from '../support/suspend-cancel.js';
 import { waitFor } from '../support/wait.js';
@@ -173,8 +173,8 @@ test("EVTCHNOP_send with hostile ports: a shared-pool guest, whose sends run in 
 // the sender (ETIMEDOUT). Held from before the boot: the guest's first send to dom0 is left to
 // its realm (the pCPU has no view of dom0 yet; counted, so that the test fails if that path is
 // no longer taken), which connects and has the pCPU's copy do it once dom0's view came; its later
-// ones are the pCPU's. Without deferLockedEvents() in pcpu.ts the pCPU's sends failed and none
-// was counted.
+// ones are the pCPU's. When the pCPU's copy waited for the lock, its sends failed and none was
+// counted.
 test("dom0's FIFO queue lock held while a shared-pool guest boots and runs: no copy of the send on the pCPU waits for it; the events are linked once it is free", T, async (t) => {
   const pool = await host.createCpupool('held', 1);
   const shutdowns: [number, unknown][] = [];
@@ -494,14 +494,20 @@ test('a guest whose turn sleeps in Atomics.wait is caught by the watchdog: it cr
   await Promise.all([blocker, mate, again].map((b) => host.destroy(b.domain.domid)));
 });
 
-// A guest can write its own event-channel lock word (its control block is memory it can write):
-// with a holder there that is never judged dead, each of its sends sleeps on the pCPU thread for
-// the lock's bound, in its own turn, which used no CPU: the watchdog did not see it, and its pool
-// mates on that pCPU did not run again. It is now a guest that does not yield: crashed, its
-// pCPU reset, the pool's other pCPU running on.
-test("a guest that forges its own event-channel lock word and sends: caught by the watchdog as one that does not yield; the pool's other pCPU runs on", T, async () => {
-  const { blocker, mate } = await caughtBlocking('forged', 'lock-forger.ts');
-  await Promise.all([blocker, mate].map((b) => host.destroy(b.domain.domid)));
+// A guest can write its own control block. Before, each of its sends took its event-channel lock
+// there, on the pCPU thread: with a holder written into it that is never judged dead, each send
+// slept for the lock's bound in its turn, the watchdog crashed it as a guest that does not yield,
+// and the pool mates on its pCPU with it. No send takes a lock of the sender's control block now.
+test("a guest that writes a live holder into its control block's lock words and sends: it runs on, and so does its pool mate on the same pCPU", T, async () => {
+  await host.createCpupool('forged', 1, 'credit', { watchdogMs: 500 });
+  const mate = await host.create(config('mate-forged', join(FIXTURES, 'ticker.ts'), 'pool = "forged"\non_crash = "preserve"\n'));
+  const forger = await host.create(config('forger', join(FIXTURES, 'lock-forger.ts'), `pool = "forged"\non_crash = "preserve"\nextra = "${FORGEABLE.join(',')}"\n`));
+  await consoleMatch(forger.domain.domid, /round 400/);
+  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
+  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+  assert.equal(forger.domain.shutdownReason, null, logs.join('\n'));
+  assert.equal(mate.domain.shutdownReason, null);
+  await Promise.all([forger, mate].map((b) => host.destroy(b.domain.domid)));
 });
 
 test("a guest that allocates without bound takes down its pCPU's heap, not the host; the pool recovers", T, async () => {

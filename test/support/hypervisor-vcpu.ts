@@ -92,6 +92,12 @@ function start(parent: MessagePort, { buffers, control }: GuestBoot): void {
     /** Own memory, at a byte address. */
     write: (addr: number, bytes: Uint8Array) => mem8.set(bytes, addr),
     read: (addr: number, len: number) => mem8.slice(addr, addr + len),
+    /** A word of its own control block (a guest reaches it: os.xen.memory.buffers.control). */
+    ctlStore: (index: number, value: number) => Atomics.store(hc.memory.ctl, index, value),
+    /** Every word of its own control block. */
+    ctlFill: (value: number) => hc.memory.ctl.fill(value),
+    /** The buffers of its own it was given. */
+    ownBuffers: () => Object.keys(buffers),
     /** Random bytes over [addr, addr + len) of the guest's own memory. */
     scribble: (addr: number, len: number, seed: number) => {
       const next = rng(seed);
@@ -148,15 +154,15 @@ function start(parent: MessagePort, { buffers, control }: GuestBoot): void {
       });
     },
     /**
-     * Take one of its own control block's locks (or a pushed peer's) as a hypercall would, reply, then die holding it
-     * ('exit': the thread ends, as out of heap) or keep it ('spin': a thread stuck inside).
+     * Take one of its own control block's locks (or a pushed peer's, or a peer's grant lock: `grants`) as a hypercall
+     * would, reply, then die holding it ('exit': the thread ends, as out of heap) or keep it ('spin': a thread stuck inside).
      */
-    holdLock: async (index: number, then: 'exit' | 'spin', peer?: number) => {
+    holdLock: async (index: number, then: 'exit' | 'spin', peer?: number, which: 'control' | 'grants' = 'control') => {
       // A peer's buffers come on the control port, which need not be ahead of this request.
       for (let i = 0; i < 500 && peer !== undefined && !peers.has(peer); i++) await new Promise((r) => setTimeout(r, 10));
-      const control = peer === undefined ? buffers.control : peers.get(peer)?.control;
-      if (!control) throw new Error(`no buffers of d${peer}`);
-      lock(new Int32Array(control), index);
+      const words = (peer === undefined ? buffers : peers.get(peer))?.[which];
+      if (!words) throw new Error(`no ${which} of d${peer ?? 'self'}`);
+      lock(new Int32Array(words), index);
       setImmediate(() => {
         if (then === 'exit') process.exit(0);
         for (;;);

@@ -8,8 +8,10 @@ import { XenError } from '../../src/errors.js';
 import { directChannel, serveControlPort } from '../../src/hypervisor/control.js';
 import { Hypercalls } from '../../src/hypervisor/hypercalls.js';
 import { Hypervisor, type Domain, type DomainCreateOptions } from '../../src/hypervisor/hypervisor.js';
-import { PFN_GRANT_TABLE } from '../../src/hypervisor/layout.js';
-import type { DomainView } from '../../src/hypervisor/memory.js';
+import {
+  CB_DYING, CB_FIFO_CONTROL, CB_FIFO_NR_EVTCHNS, CB_HEADER_WORDS, CB_IN_HYPERCALL, CB_KILL, CB_PAUSE, CB_SHUTDOWN, PFN_GRANT_TABLE,
+} from '../../src/hypervisor/layout.js';
+import { guestBuffers, type DomainView } from '../../src/hypervisor/memory.js';
 import { UpcallLoop } from '../../src/hypervisor/upcall.js';
 import type { EncodedError, GuestBoot, GuestMessage, GuestRequest } from './hypervisor-vcpu.js';
 
@@ -180,7 +182,7 @@ export class Harness {
     worker.on('exit', crashed);
     const guest = new Guest(domain, worker);
     const ready = new Promise<void>((resolve) => worker.once('message', () => resolve()));
-    worker.postMessage({ buffers: domain.view.buffers, control: port2 } satisfies GuestBoot, [port2]);
+    worker.postMessage({ buffers: guestBuffers(domain.view.buffers), control: port2 } satisfies GuestBoot, [port2]);
     await within(ready, `guest d${domain.domid} to boot`);
     hv.unpause(domain.domid);
     return guest;
@@ -241,6 +243,14 @@ export const gntst = (status: number) => ({ name: 'GrantError', status });
  * Another thread takes lock `index` of `words` (a domain's control block), as a thread the OS
  * preempted inside it would; `release` lets go; `die` ends that thread still holding it.
  */
+/**
+ * The words of a control block's header a hostile guest can write a lock holder into and still
+ * run: all but pause, kill, dying, shutdown, the hypercall gate's and the FIFO ABI's switch.
+ */
+export const FORGEABLE: readonly number[] = [...Array(CB_HEADER_WORDS).keys()].filter((i) => ![
+  CB_PAUSE, CB_KILL, CB_DYING, CB_SHUTDOWN, CB_IN_HYPERCALL, CB_FIFO_CONTROL, CB_FIFO_NR_EVTCHNS,
+].includes(i));
+
 export async function holdLock(t: TestContext, words: Int32Array, index: number): Promise<{ release(): Promise<unknown>; die(): Promise<unknown> }> {
   const lockUrl = new URL('../../src/hypervisor/lock.js', import.meta.url).href;
   const holder = new Worker(`

@@ -16,10 +16,9 @@ import { eventWord, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
 import { unblockThrough, UPCALL_WORD } from '../../../src/hypervisor/evtchn.js';
 import { onKilledAtGate } from '../../../src/hypervisor/gate.js';
 import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
-import { CB_DYING, CB_EVTCHN_LOCK, CB_FIFO_QUEUE_LOCK, CB_IN_HYPERCALL, CB_KILL, CB_RUNSTATE, RUNSTATE_blocked } from '../../../src/hypervisor/layout.js';
-import { LOCK_MAX_WAIT_MS, LockError, resetLock } from '../../../src/hypervisor/lock.js';
+import { CB_DYING, CB_FIFO_QUEUE_LOCK, CB_IN_HYPERCALL, CB_KILL, CB_RUNSTATE, RUNSTATE_blocked } from '../../../src/hypervisor/layout.js';
+import { LOCK_MAX_WAIT_MS, LockError } from '../../../src/hypervisor/lock.js';
 import { DomainView } from '../../../src/hypervisor/memory.js';
-import { currentThreadId } from '../../../src/hypervisor/thread.js';
 import { grantIn, isGrant, PcpuHypercalls, PeerViews } from '../../../src/guest/pcpu-hypercalls.js';
 import { SEND_DONE, SEND_NOT_HERE, sendHereThrough } from '../../../src/guest/realm/host.js';
 import { PassWakes } from '../../../src/guest/wakes.js';
@@ -167,20 +166,6 @@ test("hostile ports: out of range, not integers, or bound only in a pool mate's 
   assert.equal(tries, 11, 'one try on the pCPU per send');
   assert.equal(pending(h.hv.dom0.view, p0), false, "b's sends never reached a's channel");
   assert.equal(Atomics.load(b.domain.view.ctl, CB_IN_HYPERCALL), 0, 'every try left the gate');
-});
-
-test("its own event-channel lock's owner died: the realm throws the pCPU's owner-dead, not the not-recoverable a second try would find", { skip: currentThreadId() === undefined && 'no /proc thread ids here' }, async (t) => {
-  const h = harness(t);
-  const d = h.local();
-  const [, pd] = await bound(h, d);
-  const hc = pcpuSide(d);
-  hc.adopt({ peer: h.hv.dom0.view.buffers });
-  const realm = new Hypercalls(d.domain.view, directChannel(h.hv.controlPlane(d.domid)), { sendHere: sendHereThrough((port) => hc.evtchnSend(port), d.domid) });
-  await (await holdLock(t, d.domain.view.ctl, CB_EVTCHN_LOCK)).die();
-  assert.throws(() => realm.evtchnSend(pd), { name: 'LockError', errno: 'EDEADLK', state: 'owner-dead' });
-  assert.equal(Atomics.load(d.domain.view.ctl, CB_IN_HYPERCALL), 0);
-  assert.throws(() => realm.evtchnSend(pd), { name: 'LockError', state: 'not-recoverable' }, 'poisoned by the first, as a waiter of any thread');
-  resetLock(d.domain.view.ctl, CB_EVTCHN_LOCK);
 });
 
 test("a peer's FIFO queue lock held by another thread: the pCPU does not wait for it (it runs pool mates); the event is linked once the lock is free", async (t) => {

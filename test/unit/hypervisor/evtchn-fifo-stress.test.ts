@@ -1,5 +1,5 @@
-// The FIFO event queues under real concurrency: sender threads (some waiting for a held queue
-// lock as a Pool-0 vCPU does, some deferring as a shared pCPU does) link events of many ports
+// The FIFO event queues under real concurrency: sender threads (each deferring the events whose
+// queue lock another thread holds, as every sender does) link events of many ports
 // into one domain's queues while this thread consumes them with FifoQueues, in budget-limited
 // drains ordered against the upcall byte as UpcallLoop does, and sends to itself as dom0 does.
 // Every event must be delivered: the last send on each port is seen by a handler that ran after
@@ -26,14 +26,13 @@ const PORTS = 48;
 
 /**
  * A sender thread: sends on random ports of `ports` for SEND_MS, counting each send in `sent`
- * before it makes it. A deferring one (a shared pCPU's way) waits at the end until its deferred
+ * before it makes it. It waits at the end until its deferred
  * events were linked.
  */
-function sender(buffers: unknown, sent: SharedArrayBuffer, ports: number[], seed: number, defer: boolean): Promise<number> {
+function sender(buffers: unknown, sent: SharedArrayBuffer, ports: number[], seed: number): Promise<number> {
   const w = new Worker(`
-    const { workerData: { buffers, sent, ports, seed, defer, ms }, parentPort } = require('node:worker_threads');
+    const { workerData: { buffers, sent, ports, seed, ms }, parentPort } = require('node:worker_threads');
     Promise.all([import(${JSON.stringify(MEMORY_URL)}), import(${JSON.stringify(EVTCHN_URL)})]).then(async ([{ DomainView }, ev]) => {
-      if (defer) ev.deferLockedEvents();
       const view = new DomainView(buffers);
       const counts = new Int32Array(sent);
       let x = seed, n = 0;
@@ -51,7 +50,7 @@ function sender(buffers: unknown, sent: SharedArrayBuffer, ports: number[], seed
       }
       for (let i = 0; i < 1000 && ev.deferredEvents(view) > 0; i++) await new Promise((r) => setTimeout(r, 2));
       parentPort.postMessage({ n, deferred: ev.deferredEvents(view) });
-    });`, { eval: true, workerData: { buffers, sent, ports, seed, defer, ms: SEND_MS } });
+    });`, { eval: true, workerData: { buffers, sent, ports, seed, ms: SEND_MS } });
   return new Promise((resolve, reject) => {
     w.once('error', reject);
     w.once('message', (r: { n: number; deferred: number }) => {
@@ -62,7 +61,7 @@ function sender(buffers: unknown, sent: SharedArrayBuffer, ports: number[], seed
   });
 }
 
-/** `senders` threads (every second one deferring, or the only one) send to a domain that drains as they do; every event must be delivered. */
+/** `senders` threads send to a domain that drains as they do; every event must be delivered. */
 async function stress(t: TestContext, senders: number): Promise<void> {
   const h = harness(t);
   const domain = h.hv.createDomain({ name: 'fifo-stress', ramFrames: 16 });
@@ -107,7 +106,7 @@ async function stress(t: TestContext, senders: number): Promise<void> {
   Atomics.store(m8, UPCALL_BYTE, 0);
 
   let sending = true;
-  const done = Promise.all(Array.from({ length: senders }, (_, i) => sender(domain.view.buffers, sentBuf, ports, 1 + i * 7919, senders === 1 || i % 2 === 1)))
+  const done = Promise.all(Array.from({ length: senders }, (_, i) => sender(domain.view.buffers, sentBuf, ports, 1 + i * 7919)))
     .finally(() => { sending = false; });
   // The consumer: handle while the upcall is raised, let timers run (its own deferred retries) otherwise.
   const consume = async (): Promise<void> => {
@@ -145,5 +144,5 @@ async function stress(t: TestContext, senders: number): Promise<void> {
 
 test('events sent from several threads while the domain drains its FIFO queues are all delivered', { timeout: 60_000 }, (t) => stress(t, 3));
 
-// A shared pool of one pCPU: one thread (deferring) sends every event the domain gets, as dom0 gets its guests'.
-test('events sent from one deferring thread while the domain drains its FIFO queues are all delivered', { timeout: 60_000 }, (t) => stress(t, 1));
+// A shared pool of one pCPU: one thread sends every event the domain gets, as dom0 gets its guests'.
+test('events sent from one thread while the domain drains its FIFO queues are all delivered', { timeout: 60_000 }, (t) => stress(t, 1));

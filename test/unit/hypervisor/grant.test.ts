@@ -8,7 +8,7 @@ import {
 } from '../../../src/abi/grant_table.js';
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { GrantCopyBatch } from '../../../src/hypervisor/grant.js';
-import { ACT_PIN, ACT_WORDS, activeBase, CB_GRANT_LOCK, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE } from '../../../src/hypervisor/layout.js';
+import { ACT_BASE, ACT_PIN, ACT_WORDS, GT_LOCK, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE } from '../../../src/hypervisor/layout.js';
 import { grantFlags, gntst, harness, ramPage, revokedRef, xen } from '../../support/hypervisor.js';
 
 const RO = GTF_permit_access | GTF_readonly;
@@ -260,7 +260,7 @@ test('local copy (a backend\'s buffer): both ways, one status per op, a ref used
   assert.equal(grantFlags(f.domain.view, src), RO, 'pinned only for the copy');
   assert.equal(grantFlags(f.domain.view, dst), RW);
   assert.equal(f.domain.view.foreignPins, 0);
-  assert.equal(f.domain.view.ctl[CB_GRANT_LOCK], 0, 'the grant lock is free');
+  assert.equal(f.domain.view.grants![GT_LOCK], 0, 'the grant lock is free');
   assert.equal(h.dom0.maptrackUsed, 0, 'no maptrack handle');
 });
 
@@ -306,7 +306,7 @@ test('local copy refuses what a map refuses, op by op, and undoes its pins; the 
   }
   other.hc.grantUnmap(om.handle);
   assert.equal(f.domain.view.foreignPins, 0);
-  assert.equal(f.domain.view.ctl[CB_GRANT_LOCK], 0);
+  assert.equal(f.domain.view.grants![GT_LOCK], 0);
   // Values a typed array would silently wrap into something else are refused when added.
   for (const [ref, offset, len, at] of [[-1, 0, 1, 0], [2 ** 32, 0, 1, 0], [1.5, 0, 1, 0], [rw, 65536, 1, 0], [rw, 0, 65536, 0], [rw, 0, 1, -1], [rw, 0, NaN, 0]]) {
     assert.throws(() => batch.add(ref!, offset!, len!, at!), gntst(GNTST_bad_copy_arg), `${ref} ${offset} ${len} ${at}`);
@@ -356,7 +356,7 @@ test('grant to grant (GNTCOPY_source_gref with GNTCOPY_dest_gref): straight from
   }
   for (const d of [a, b]) {
     assert.equal(d.domain.view.foreignPins, 0);
-    assert.equal(d.domain.view.ctl[CB_GRANT_LOCK], 0);
+    assert.equal(d.domain.view.grants![GT_LOCK], 0);
   }
   // A source named nowhere, or gone, fails the grant-to-grant ops only.
   batch.reset(local, true);
@@ -402,7 +402,7 @@ test('ops whose bytes follow one another in both memories are copied as one, eac
   for (const [d, refs] of [[a, src], [b, dst]] as const) {
     for (const ref of refs) assert.equal(grantFlags(d.domain.view, ref) & (GTF_reading | GTF_writing), 0, `d${d.domid} ref ${ref} left unpinned`);
     assert.equal(d.domain.view.foreignPins, 0);
-    assert.equal(d.domain.view.ctl[CB_GRANT_LOCK], 0);
+    assert.equal(d.domain.view.grants![GT_LOCK], 0);
   }
   // Sources that adjoin into buffers that do not: two copies, each into its own page only.
   batch.reset(local, true);
@@ -429,7 +429,7 @@ test('pinned for a turn (a frame crossing the switch): the granting guest cannot
   assert.equal(grantFlags(a.domain.view, ref), RO | GTF_reading);
   assert.equal(a.hc.endAccess(ref, false), false, 'in use: the guest cannot take it back');
   assert.equal(a.domain.view.foreignPins, 1, 'the domain is not reaped under the pin');
-  assert.equal(a.domain.view.ctl[CB_GRANT_LOCK], 0, 'no lock is held between pin and unpin');
+  assert.equal(a.domain.view.grants![GT_LOCK], 0, 'no lock is held between pin and unpin');
   h.dom0.grantUnpinLocal(a.domid, batch);
   assert.equal(grantFlags(a.domain.view, ref), RO);
   assert.equal(a.domain.view.foreignPins, 0);
@@ -473,7 +473,7 @@ test('copy from pins the caller holds (a frame crossing the switch into a receiv
     [0, 4000, 62, 97], // past the page
   ]), [GNTST_okay, GNTST_okay, GNTST_bad_domain, GNTST_bad_domain, GNTST_bad_copy_arg]);
   assert.deepEqual([pb.page[0], pb.page[9], pb.page[10], pb.page[59], pb.page[60], pb.page[61], pb.page[62]], [0x5a, 0x5a, 0x3c, 0x3c, 0, 0, 0]);
-  assert.equal(a.domain.view.ctl[activeBase() + src * ACT_WORDS + ACT_PIN]! & 0xffff, 2, 'pinned by the batch alone (ops 0 and 2), not again by the copy');
+  assert.equal(a.domain.view.grants![ACT_BASE + src * ACT_WORDS + ACT_PIN]! & 0xffff, 2, 'pinned by the batch alone (ops 0 and 2), not again by the copy');
   // Pinned in another domain than the one the copy names: refused.
   assert.deepEqual(run(c.domid, [[0, 0, 100, 1]]), [GNTST_bad_domain]);
   assert.equal(pb.page[100], 0);
@@ -511,7 +511,7 @@ test('copy into the caller\'s memory from pins it holds (a held frame\'s tail br
   pins.add(src, 0, 100, 0);
   pins.add(src, 2000, 100, 0);
   const local = new Uint8Array(300);
-  const pinCount = () => a.domain.view.ctl[activeBase() + src * ACT_WORDS + ACT_PIN]! & 0xffff;
+  const pinCount = () => a.domain.view.grants![ACT_BASE + src * ACT_WORDS + ACT_PIN]! & 0xffff;
   // Not pinned (yet): nothing copied.
   assert.equal(h.dom0.grantCopyFromPins(a.domid, pins, local, 10), false);
   assert.equal(local[10], 0);

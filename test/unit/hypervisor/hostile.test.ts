@@ -4,18 +4,24 @@
 // dom0 and a second guest must still do real work.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, NR_VIRQS, VIRQ_DOM_EXC } from '../../../src/abi/event_channel.js';
 import {
-  GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_eagain, GNTST_general_error, GNTST_no_space, GTF_permit_access,
-  GTF_readonly, GTF_reading, GTF_writing, GrantError,
+  EVTCHN_FIFO_PRIORITY_DEFAULT, EVTCHN_FIFO_PRIORITY_MIN, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, EVTCHNSTAT_virq, NR_VIRQS, VIRQ_DOM_EXC,
+} from '../../../src/abi/event_channel.js';
+import {
+  GNTMAP_host_map, GNTMAP_readonly, GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_eagain, GNTST_general_error, GNTST_no_space, GRANT_ENTRIES_PER_FRAME,
+  GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing, GrantError,
 } from '../../../src/abi/grant_table.js';
 import { DOMID_SELF, PAGE_SIZE } from '../../../src/abi/xen.js';
 import { XenError } from '../../../src/errors.js';
 import {
-  CB_EVTCHN_LOCK, CB_GRANT_LOCK, GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_XENSTORE,
+  CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL, EV_REMOTE_DOM, EV_STATE, EVTCHN_WORDS, CB_NR_GRANT_FRAMES, CB_RAM_HWM, GNTTAB_RESERVED_CONSOLE, GT_LOCK,
+  GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_XENSTORE, firstRamPfn,
 } from '../../../src/hypervisor/layout.js';
+import { eventWord, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
+import { populatedPfns } from '../../../src/migration/save.js';
 import { FLOOD_ID_BASE, rng } from '../../support/hypervisor-vcpu.js';
-import { grantEntryAddr, gntst, harness, pingPong, ramPage, xen, type Harness } from '../../support/hypervisor.js';
+import { waitFor } from '../../support/wait.js';
+import { FORGEABLE, grantEntryAddr, gntst, harness, pingPong, ramPage, xen, type Harness } from '../../support/hypervisor.js';
 
 /**
  * A well-behaved guest connected to dom0 by an event channel (it echoes) and a grant each way,
@@ -322,41 +328,167 @@ test('destroyed while its vCPU is inside event-channel hypercalls: dom0 never wa
   await w.check();
 });
 
-test('a guest thread that dies holding its event-channel lock: dom0 waits only until it sees the owner gone, and the table is not trusted again', async (t) => {
-  const { h, w, bad, p0 } = await setup(t);
-  await bad.call('holdLock', CB_EVTCHN_LOCK, 'exit');
-  // dom0's close takes the guest's lock on dom0's own thread: it must come back, not block for good.
-  await assert.rejects(h.dom0.evtchnClose(p0), { name: 'LockError', state: 'owner-dead' });
-  await assert.rejects(h.dom0.evtchnClose(p0), { name: 'LockError', state: 'not-recoverable' });
-  await bad.exited;
-  assert.equal(bad.domain.shutdownReason, 'crash');
-  await h.hv.destroyDomain(bad.domid);
-  assert.deepEqual(await h.dom0.evtchnStatus(p0), { status: EVTCHNSTAT_unbound, vcpu: 0, remoteDomid: bad.domid });
-  await w.check();
-});
+/** lock.ts's tag of a holder whose thread is unknown: never judged dead, so a waiter waits its whole bound. */
+const LIVE_HOLDER = (1 << 30) - 1;
 
-test('a guest thread stuck holding its grant lock: dom0 gets GNTST_eagain after a bound, and the destroy frees the lock', async (t) => {
-  const { h, w, bad } = await setup(t);
+// Its control block is memory it can write (layout.ts). Before, dom0's binds and closes took the
+// guest's event-channel lock there, on dom0's thread: a holder written into it made each wait
+// 2 s (every other domain's backends and xenstored stalled) and fail with ETIMEDOUT, and a
+// destroy walked the port count it claimed, past its table, and threw a RangeError.
+test('writes a live holder into every word of its control block: what dom0 does with it returns at once, and it can be torn down', async (t) => {
+  const { h, w, bad, p0 } = await setup(t);
+  const offered = await bad.hc<number>('evtchnAllocUnbound', 0);
   const [gpfn] = await bad.hc<number[]>('populatePhysmap', 1);
   const gref = await bad.hc<number>('grantAccess', 0, gpfn, true);
-  await bad.call('holdLock', CB_GRANT_LOCK, 'spin');
-  assert.throws(() => h.dom0.grantMap(bad.domid, gref, true), gntst(GNTST_eagain));
+  await bad.call('ctlFill', LIVE_HOLDER);
+  assert.equal(await outcome(() => h.dom0.evtchnBindInterdomain(bad.domid, offered)), 'EINVAL', 'its entry is not an unbound port for dom0 any more');
+  assert.equal(await outcome(() => h.dom0.evtchnSend(p0)), 'ok', 'dropped: its end does not point back');
+  assert.equal(await outcome(() => h.dom0.evtchnClose(p0)), 'ok');
+  assert.match(await outcome(mapAndUnmap(h, bad.domid, gref, true)), /^(ok|GNTST_\w+)$/);
+  await w.check();
   await h.hv.destroyDomain(bad.domid);
-  assert.equal(Atomics.load(bad.domain.view.ctl, CB_GRANT_LOCK), 0);
   await w.check();
 });
 
-test("a guest holding a linked peer's grant lock outside any hypercall: its destroy frees the lock and crashes that peer", async (t) => {
+// A port's entry is in that control block: a destroy closes every port it claims. Before, an entry
+// that claimed a VIRQ past the VIRQ table had the close index past the control block: the destroy
+// threw (a RangeError) halfway, and the mappings it held were never dropped.
+test('rewrites its ports as VIRQs it cannot have: its destroy closes them and drops its mappings', async (t) => {
+  const { h, w, bad, pb } = await setup(t);
+  const page = ramPage(h.dom0, 1);
+  const ref = h.dom0.grantAccess(bad.domid, page.pfn, false);
+  await bad.call('map', 0, ref, false);
+  const ports = [pb, await bad.hc<number>('evtchnAllocUnbound', 0), await bad.hc<number>('evtchnAllocUnbound', 0)];
+  for (const [i, virq] of [NR_VIRQS, 0x7fff_ffff, -1].entries()) {
+    const base = bad.domain.view.evtchnBase + ports[i]! * EVTCHN_WORDS;
+    await bad.call('ctlStore', base + EV_REMOTE_DOM, virq);
+    await bad.call('ctlStore', base + EV_STATE, EVTCHNSTAT_virq);
+  }
+  await h.hv.destroyDomain(bad.domid);
+  assert.equal(h.dom0.endAccess(ref), true, 'its mapping of the page dom0 granted was dropped');
+  await w.check();
+});
+
+// What dom0 reads of the FIFO queues (the array's frames, the control block's place, each
+// queue's tail) is in that control block too. Before, a frame or port out of range there had
+// dom0's send index past the guest's memory: a RangeError out of dom0's evtchnSend.
+test('FIFO ABI: it points its array pages, control block and queue tails outside its memory: dom0 sends on, only its events suffer', async (t) => {
+  const { h, w, bad, p0 } = await setup(t);
+  const [cb, arr] = await bad.hc<number[]>('populatePhysmap', 2);
+  await bad.hc('evtchnInitControl', cb, 0, 0);
+  await bad.hc('evtchnExpandArray', arr);
+  const frames = bad.domain.view.nrFrames;
+  for (const [index, value] of [
+    [CB_FIFO_ARRAY, frames], [CB_FIFO_QUEUE_TAIL + EVTCHN_FIFO_PRIORITY_DEFAULT, 0x7fff_ffff], [CB_FIFO_CONTROL, frames * PAGE_SIZE],
+    [CB_FIFO_ARRAY, -1], [CB_FIFO_CONTROL, -8],
+  ] as const) {
+    await bad.call('ctlStore', index, value);
+    for (let i = 0; i < 3; i++) assert.equal(await outcome(() => h.dom0.evtchnSend(p0)), 'ok', `word ${index} = ${value}`);
+  }
+  await w.check();
+  await h.hv.destroyDomain(bad.domid);
+  await w.check();
+});
+
+// The grant table's size and the RAM's high-water mark are words of that control block: dom0
+// bounds them by the domain's geometry. Before, a raised table size had dom0's map read past the
+// guest's memory (a RangeError), and a raised high-water mark had a save walk frames it does not have.
+test('raises its grant table size and its RAM high-water mark: dom0 stays within its geometry', async (t) => {
+  const { h, w, bad } = await setup(t);
+  const geometry = bad.domain.view.geometry;
+  await bad.call('ctlStore', CB_NR_GRANT_FRAMES, 0x7fff_ffff);
+  const past = geometry.maxGrantFrames * GRANT_ENTRIES_PER_FRAME;
+  for (const ref of [past, past + 1_000_000, 0x7fff_0000]) {
+    assert.equal(await outcome(mapAndUnmap(h, bad.domid, ref, true)), 'GNTST_bad_gntref', `ref ${ref}`);
+  }
+  await bad.call('ctlStore', CB_RAM_HWM, firstRamPfn(geometry) + geometry.ramFrames + 16);
+  const pfns = populatedPfns(bad.domain);
+  assert.equal(pfns.length, geometry.ramFrames, 'no more frames than it has');
+  assert.ok(pfns.every((p) => p < bad.domain.view.nrFrames));
+  await w.check();
+});
+
+// Its grant table's lock, the count of pins others hold on it and its active entries were words of
+// its control block. Before, a holder written into the lock made each of dom0's maps and copies of
+// its grants (its backends') wait 2 s on dom0's thread and fail (GNTST_eagain), and a pin count it
+// wrote decided when it was reaped: never, or while dom0 still mapped its memory. They are in a
+// buffer its own thread is never given.
+test('writes a live holder into every word of its control block it can and still run: dom0 maps its grants at once, and it is reaped once dom0 unmaps', async (t) => {
+  const { h, w, bad } = await setup(t);
+  assert.deepEqual((await bad.call<string[]>('ownBuffers')).includes('grants'), false, "its grant table's hypervisor side is not its own thread's");
+  const [gpfn] = await bad.hc<number[]>('populatePhysmap', 1);
+  const gref = await bad.hc<number>('grantAccess', 0, gpfn, true);
+  for (const i of FORGEABLE) await bad.call('ctlStore', i, LIVE_HOLDER);
+  const m = h.dom0.grantMap(bad.domid, gref, true);
+  await w.check();
+  const reaped = new Promise<number>((resolve) => h.hv.on('domainReaped', resolve));
+  await h.hv.destroyDomain(bad.domid);
+  assert.equal(h.hv.findDomain(bad.domid)?.dying, true, 'not reaped while dom0 maps its page');
+  h.dom0.grantUnmap(m.handle);
+  h.hv.domains(); // a reap
+  assert.equal(await reaped, bad.domid);
+  await w.check();
+});
+
+// A mapper's maptrack (what names each pin it holds) is memory its thread holds, where its guest
+// may reach it (SECURITY.md, the known hole). Before, dom0's destroy released whatever pin a
+// handle there named: a forged one took another mapper's pin away, so the granter could be
+// reaped, and its memory handed on, while dom0 still mapped its page.
+test("its maptrack names a pin dom0 holds on another guest's grant: its destroy releases none of that guest's pins", async (t) => {
+  const { h, w, bad } = await setup(t);
+  const mate = await h.guest();
+  const [mpfn] = await mate.hc<number[]>('populatePhysmap', 1);
+  const mref = await mate.hc<number>('grantAccess', 0, mpfn, true);
+  const m = h.dom0.grantMap(mate.domid, mref, true);
+  const page = ramPage(h.dom0, 1);
+  await bad.call('map', 0, h.dom0.grantAccess(bad.domid, page.pfn, false), false);
+  const mt = bad.domain.maptrack!;
+  const [[handle]] = [...mt.live()];
+  mt.free(handle!);
+  mt.alloc(mref, GNTMAP_host_map | GNTMAP_readonly, mate.domid);
+  await h.hv.destroyDomain(bad.domid);
+  assert.equal(mate.domain.view.foreignPins, 1, "dom0's pin stays");
+  h.dom0.grantUnmap(m.handle);
+  assert.equal(mate.domain.view.foreignPins, 0);
+  await w.check();
+});
+
+test("a mapper stuck holding a linked peer's grant lock: dom0's map of that peer's grant gets GNTST_eagain after a bound; the mapper's destroy frees the lock and crashes that peer", async (t) => {
   const { h, w, bad } = await setup(t);
   const mate = await h.guest();
   // The mate binds to the hostile guest's port: the hostile guest is handed the mate's buffers.
   const offered = await bad.hc<number>('evtchnAllocUnbound', mate.domid);
   await mate.hc('evtchnBindInterdomain', bad.domid, offered);
-  await bad.call('holdLock', CB_GRANT_LOCK, 'spin', mate.domid);
-  assert.notEqual(Atomics.load(mate.domain.view.ctl, CB_GRANT_LOCK), 0);
+  const [mpfn] = await mate.hc<number[]>('populatePhysmap', 1);
+  const mref = await mate.hc<number>('grantAccess', 0, mpfn, true);
+  await bad.call('holdLock', GT_LOCK, 'spin', mate.domid, 'grants');
+  const grants = mate.domain.view.grants!;
+  assert.notEqual(Atomics.load(grants, GT_LOCK), 0);
+  assert.throws(() => h.dom0.grantMap(mate.domid, mref, true), gntst(GNTST_eagain));
   await h.hv.destroyDomain(bad.domid);
-  assert.equal(Atomics.load(mate.domain.view.ctl, CB_GRANT_LOCK), 0);
+  assert.equal(Atomics.load(grants, GT_LOCK), 0);
   assert.equal(mate.domain.shutdownReason, 'crash', 'a table the dead vCPU may have been updating is not trusted again');
+  await w.check();
+});
+
+// Its FIFO queue locks are words of its control block too, and its own unmask takes them. Before,
+// a Pool-0 thread sending to it (a peer guest, a driver domain's backend) waited for a held one:
+// a holder it wrote there made each such send wait 2 s and fail (ETIMEDOUT). Every sender defers now.
+test("FIFO ABI: it writes a live holder into its queue locks: a peer thread's sends to it return at once, and are linked once it lets go", async (t) => {
+  const { h, w, bad } = await setup(t);
+  const [cb, arr] = await bad.hc<number[]>('populatePhysmap', 2);
+  await bad.hc('evtchnInitControl', cb, 0, 0);
+  await bad.hc('evtchnExpandArray', arr);
+  const mate = await h.guest();
+  const offered = await bad.hc<number>('evtchnAllocUnbound', mate.domid);
+  const mp = await mate.hc<number>('evtchnBindInterdomain', bad.domid, offered);
+  for (let q = 0; q <= EVTCHN_FIFO_PRIORITY_MIN; q++) await bad.call('ctlStore', CB_FIFO_QUEUE_LOCK + q, LIVE_HOLDER);
+  const word = eventWord(bad.domain.view, offered);
+  Atomics.and(bad.domain.view.mem32, word, ~PENDING);
+  assert.equal(await outcome(() => mate.hc('evtchnSend', mp)), 'ok');
+  assert.equal(Atomics.load(bad.domain.view.mem32, word) & PENDING, 0, 'not linked while the lock is held');
+  for (let q = 0; q <= EVTCHN_FIFO_PRIORITY_MIN; q++) await bad.call('ctlStore', CB_FIFO_QUEUE_LOCK + q, 0);
+  assert.ok(await waitFor(() => (Atomics.load(bad.domain.view.mem32, word) & PENDING) !== 0, 10_000, 5), "linked once the lock was let go");
   await w.check();
 });
 
