@@ -1,10 +1,14 @@
-// The hypercall surface of one domain, on the thread that runs it (its vCPU worker, or dom0's
-// main thread). Its authority (its own control block, the buffers of peers it was connected
-// to, its maptrack) is held in #private fields that guest and driver code cannot reach.
+// The hypercall surface of one domain, on the thread that runs it (its vCPU worker, dom0's main
+// thread, or its realm on a shared pCPU). Its authority (its own control block, the buffers of
+// peers it was connected to, its maptrack) is held in #private fields that guest and driver code
+// cannot reach by name. In a realm that is not enough: the guest's code shares the realm's
+// intrinsics with this copy, and a wrapped Map.prototype.get or Atomics.load is handed what this
+// code passes them. So a realm's copy holds no peer's buffers (peersElsewhere): its pCPU thread's
+// one copy does (guest/pcpu-hypercalls.ts), and refuses it grant maps and copies of other domains.
 // Data-path calls are synchronous and touch only shared memory; control-path calls go to the
 // hypervisor authority through a ControlChannel.
 import { VIRQ_TIMER } from '../abi/event_channel.js';
-import { GNTST_bad_domain, GNTST_general_error, GNTST_okay, GRANT_ENTRIES_PER_FRAME, GrantError } from '../abi/grant_table.js';
+import { GNTST_bad_domain, GNTST_general_error, GNTST_okay, GNTST_permission_denied, GRANT_ENTRIES_PER_FRAME, GrantError } from '../abi/grant_table.js';
 import { DOMID_SELF, type ShutdownReason } from '../abi/xen.js';
 import { XenError, isXenError } from '../errors.js';
 import type { ControlChannel, PeerGrant } from './control.js';
@@ -65,6 +69,7 @@ export class Hypercalls {
   #timer: NodeJS.Timeout | undefined;
   #peerOf = (domid: number): DomainView | undefined => this.#peer(domid);
   #sendHere: ((port: number) => boolean) | null;
+  #peersElsewhere: ((domid: number) => boolean) | null;
 
   constructor(
     self: DomainBuffers | DomainView,
@@ -77,9 +82,15 @@ export class Hypercalls {
        * false if it did nothing and left it to this copy; it throws the send's error if it failed.
        */
       sendHere?: (port: number) => boolean;
+      /**
+       * Set in a realm (guest/realm.ts): its peers' buffers stay on the pCPU thread, and this
+       * says whether that thread holds a view of `domid`'s live domain (connect has nothing to do).
+       */
+      peersElsewhere?: (domid: number) => boolean;
     } = {},
   ) {
     this.#sendHere = opts.sendHere ?? null;
+    this.#peersElsewhere = opts.peersElsewhere ?? null;
     this.#self = self instanceof DomainView ? self : new DomainView(self);
     this.domid = this.#self.domid;
     this.#control = control;
@@ -99,6 +110,8 @@ export class Hypercalls {
   }
 
   #adopt(grant: PeerGrant): void {
+    // A realm is answered without the grant (guest/pcpu.ts): its pCPU thread adopted it.
+    if (this.#peersElsewhere) return;
     // Not while we still map pages of the old domain: its handles unmap through that view.
     adoptPeerView(this.#peers, grant, (domid) => this.#mapsOf(domid));
     if (grant.maptrack && !this.#maptrack) this.#maptrack = new Maptrack(grant.maptrack);
@@ -295,7 +308,8 @@ export class Hypercalls {
    * when a device or event channel connects the two). Needed once before mapping its grants.
    */
   connect(domid: number): Promise<void> {
-    if (this.#peer(domid)?.dying === false) return Promise.resolve();
+    const here = this.#peer(domid);
+    if (here ? !here.dying : this.#peersElsewhere?.(domid) === true) return Promise.resolve();
     let p = this.#connecting.get(domid);
     if (!p) {
       p = this.#control.call('peer', domid).then((g) => this.#adopt(g));
@@ -310,10 +324,30 @@ export class Hypercalls {
     return this.#maptrack;
   }
 
+  /**
+   * The view a grant operation on `domid`'s grants works on, or why there is none. A realm has
+   * no other domain's: a mapping's page is a view of the granter's whole memory, and so are a
+   * copy's and a pin's views. Only backends map, copy and pin others' grants, and they run in
+   * Pool-0 (a driver domain is refused a shared pool).
+   */
+  #granter(domid: number): DomainView | GrantError {
+    const g = this.#peer(domid);
+    if (g) return g;
+    return this.#peersElsewhere
+      ? new GrantError(GNTST_permission_denied, `d${this.domid} is in a shared cpupool: it maps, copies and pins no grant of d${domid} (backends run in Pool-0)`)
+      : new GrantError(GNTST_bad_domain, `d${domid} is not connected to d${this.domid}`);
+  }
+
+  #granterOf = (domid: number): DomainView => {
+    const g = this.#granter(domid);
+    if (g instanceof GrantError) throw g;
+    return g;
+  };
+
   /** GNTTABOP_map_grant_ref */
   grantMap(domid: number, ref: number, readonly: boolean): GrantMapping {
-    const g = this.#peer(domid);
-    if (!g || domid === this.domid) throw new GrantError(GNTST_bad_domain, `d${domid} is not connected to d${this.domid}`);
+    if (domid === this.domid) throw new GrantError(GNTST_bad_domain, `d${domid} is not connected to d${this.domid}`);
+    const g = this.#granterOf(domid);
     const mt = this.#mt();
     this.#enter();
     try {
@@ -340,7 +374,7 @@ export class Hypercalls {
     try {
       return ops.map((op) => {
         try {
-          copyGrant(this.#self, op, (d) => this.#peer(d));
+          copyGrant(this.#self, op, this.#granterOf);
           return GNTST_okay;
         } catch (e) {
           if (e instanceof GrantError) return e.status;
@@ -359,8 +393,8 @@ export class Hypercalls {
    * failed; each op's GNTST_* is in batch.status.
    */
   grantCopyLocal(domid: number, batch: GrantCopyBatch, srcDomid?: number): number {
-    const g = this.#peer(domid);
-    if (!g) return batch.fail(GNTST_bad_domain);
+    const g = this.#granter(domid);
+    if (g instanceof GrantError) return batch.fail(g.status);
     const src = srcDomid === undefined ? undefined : this.#peer(srcDomid);
     this.#enter();
     try {
@@ -376,8 +410,8 @@ export class Hypercalls {
    * many failed; each op's GNTST_* is in batch.status.
    */
   grantPinLocal(domid: number, batch: GrantCopyBatch): number {
-    const g = this.#peer(domid);
-    if (!g) return batch.fail(GNTST_bad_domain);
+    const g = this.#granter(domid);
+    if (g instanceof GrantError) return batch.fail(g.status);
     this.#enter();
     try {
       return pinBatch(g, this.domid, batch);
