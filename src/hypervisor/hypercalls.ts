@@ -163,7 +163,10 @@ export class Hypercalls {
    * the pCPU's copy got that view first (dom0's answer passes through its thread) and does the
    * send: an event it must defer (a held FIFO queue lock) is retried from the pCPU thread's own
    * timer, where this realm's timers end with the domain, and the target is live and must get
-   * it (Xen delivered it when it was sent). What the pCPU's copy did not do is delivered here.
+   * it (Xen delivered it when it was sent). What the pCPU's copy did not do a realm's copy does
+   * not do either, having no peer's view (peersElsewhere): the peer is gone, the domain is being
+   * killed, or the port was closed meanwhile (dom0's close unbinds the other end first, so the
+   * fallback below would find it not pointing back and drop the event).
    */
   #deliverConnected(port: number, domid: number, rport: number): void {
     try {
