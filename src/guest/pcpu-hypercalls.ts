@@ -9,9 +9,12 @@
 // once from the buffers dom0 placed it with, and its peers', from the grants dom0 answered its
 // control calls with (never from the realm), one per peer for all the thread's domains. A send
 // this copy does not start (a target it has no view of, a domain being killed) is left to the
-// realm's own Hypercalls, which connects the
-// target and has this copy do the send once the view came (an event deferred here outlives the
-// domain; one deferred in the realm would not: hypercalls.ts deliverConnected).
+// realm's own Hypercalls, which connects the target and has this copy do the send once the view
+// came (an event deferred here outlives the domain; one deferred in the realm would not:
+// hypercalls.ts deliverConnected). The realm never holds a peer's buffers: its library OS's code
+// runs on the realm's intrinsics, which its guest can wrap to be handed what that code holds
+// (pcpu.ts gives it the answers to its connects and binds without the grant; maps and copies of
+// other domains' grants are refused it, hypercalls.ts granter).
 // One it started and that failed is not tried again there: a second try would wait for a held
 // lock a second time, or find a lock the first try poisoned; the realm throws the error it was
 // (hypervisor/error-code.ts). The thread never waits for a FIFO queue lock (pcpu.ts defers, as
@@ -77,6 +80,23 @@ export class PcpuHypercalls {
   /** A peer's buffers, as dom0 handed them to the domain (a reply to peer or bindInterdomain, or a push). */
   adopt(grant: PeerGrant): void {
     adoptPeerView(this.#peers, grant, undefined, (g) => this.#shared.of(g));
+  }
+
+  /**
+   * dom0's answer to the domain's control call `op`, as its realm gets it: a peer grant in it (an
+   * answer to peer or bindInterdomain) is adopted here and left out; the realm's connect() asks
+   * `connected` instead.
+   */
+  answered(op: string, value: unknown): unknown {
+    const grant = grantIn(op, value);
+    if (!grant) return value;
+    this.adopt(grant);
+    return op === 'bindInterdomain' ? { port: (value as { port: unknown }).port } : null;
+  }
+
+  /** Whether it holds a view of `domid`'s live domain (the realm's connect then has nothing to do). */
+  connected(domid: number): boolean {
+    return this.#peerOf(domid)?.dying === false;
   }
 
   /**

@@ -8,7 +8,10 @@
 // The boundary: a realm holds the host functions of realm/host.ts, inside closures only, and
 // gets from this thread only primitives, its own SharedArrayBuffers (re-parented to its own
 // SharedArrayBuffer.prototype) and objects built from its own intrinsics, captured before any of
-// its code ran. So nothing it can reach leads to this thread's realm or to another domain's.
+// its code ran. So nothing it can reach leads to this thread's realm or to another domain's. Its
+// peers' buffers, which dom0's answers to its connects and binds carry, stay on this thread
+// (pcpu-hypercalls.ts): its library OS's code shares the realm's intrinsics with its guest, which
+// can wrap them (Map.prototype.get, Atomics.load) to be handed whatever that code holds.
 // Nor does any of its objects reach Node's JavaScript, which reads an object through its getters
 // and builds its errors with util.inspect, which hands the value's custom-inspect method this
 // thread's inspect: what a realm passes in is checked and read with this thread's own accessors,
@@ -38,8 +41,8 @@ import { HeapShares } from './heapshare.js';
 import { wrapKernelScript } from './kernel-wrap.js';
 import { messageOf, OWN_TIMERS, SEND_DONE, SEND_NOT_HERE, type OwnTimer, type RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
-import { grantIn, isGrant, PcpuHypercalls, PeerViews } from './pcpu-hypercalls.js';
-import { deserializeOwn, ownBytes, RealmSerializer } from './realm-bytes.js';
+import { isGrant, PcpuHypercalls, PeerViews } from './pcpu-hypercalls.js';
+import { decodeOwn, deserializeOwn, ownBytes, RealmSerializer } from './realm-bytes.js';
 import { PassWakes } from './wakes.js';
 
 const data = workerData as PcpuData;
@@ -81,18 +84,22 @@ function kernelScript(url: string): vm.Script {
   return s;
 }
 
-/** A host value made into the realm's own: plain data and SharedArrayBuffers only. */
-function toRealm(v: unknown, I: Intrinsics): unknown {
+/**
+ * A host value made into the realm's own: plain data, and SharedArrayBuffers only where `own`
+ * says the value is the domain's own buffers (its boot's); any other is left out.
+ */
+function toRealm(v: unknown, I: Intrinsics, own = false): unknown {
   if (v === null || typeof v !== 'object') return typeof v === 'function' ? undefined : v;
   if (v instanceof SharedArrayBuffer) {
-    const own = structuredClone(v); // the same memory, a new object for the realm to hold
-    Object.setPrototypeOf(own, I.sabProto);
-    return own;
+    if (!own) return undefined;
+    const mine = structuredClone(v); // the same memory, a new object for the realm to hold
+    Object.setPrototypeOf(mine, I.sabProto);
+    return mine;
   }
-  if (Array.isArray(v)) return I.arrayOf(...v.map((x) => toRealm(x, I)));
+  if (Array.isArray(v)) return I.arrayOf(...v.map((x) => toRealm(x, I, own)));
   const o = I.create(I.objectProto);
   for (const k of Object.keys(v)) {
-    Reflect.defineProperty(o, k, { value: toRealm((v as Record<string, unknown>)[k], I), writable: true, enumerable: true, configurable: true });
+    Reflect.defineProperty(o, k, { value: toRealm((v as Record<string, unknown>)[k], I, own), writable: true, enumerable: true, configurable: true });
   }
   return o;
 }
@@ -100,7 +107,6 @@ function toRealm(v: unknown, I: Intrinsics): unknown {
 type Inbox =
   | { kind: 'timer'; id: number }
   | { kind: 'reply'; id: number; ok: boolean; value?: unknown; errKind?: string; code?: number | string; message?: string }
-  | { kind: 'push'; grant: unknown }
   | { kind: 'uncaught'; reason: unknown };
 
 /** Residents with host-side work queued, so a pass never walks every domain of the pCPU. */
@@ -238,7 +244,6 @@ class DomainDying extends Error {
 
 const isArg = (a: unknown) => a === undefined || typeof a === 'number' || (typeof a === 'string' && a.length <= MAX_ARG_LENGTH);
 
-const decoders = { lax: new TextDecoder(), fatal: new TextDecoder('utf-8', { fatal: true }) };
 /** The realms' wakes of sleeping vCPU threads, batched per pass (wakes.ts). */
 const wakes = new PassWakes();
 // The sends this thread runs for its realms (pcpu-hypercalls.ts) wake blocked vCPU threads the
@@ -316,7 +321,7 @@ function hostFor(r: () => Resident): RealmHost {
       d.port.postMessage({ id, op, args });
     },
     decode(bytes, fatal) {
-      return (fatal === true ? decoders.fatal : decoders.lax).decode(ownBytes(bytes, 'decode'));
+      return decodeOwn(bytes, fatal === true);
     },
     crc32(bytes, value) {
       if (typeof value !== 'number') throw new TypeError('crc32 needs bytes and a number');
@@ -347,10 +352,13 @@ function hostFor(r: () => Resident): RealmHost {
     },
     deserialize(bytes) {
       const d = r();
-      return d.clone(deserializeOwn(ownBytes(bytes, 'deserialize')));
+      return d.clone(deserializeOwn(bytes));
     },
     wake(words, index) {
       wakes.wake(words, index);
+    },
+    connected(domid) {
+      return typeof domid === 'number' && r().hypercalls.connected(domid);
     },
     evtchnSend(port) {
       const d = r();
@@ -459,25 +467,23 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     sched.set(d, m.weight, m.cap);
     d.port.on('message', (msg: { id?: number; ok?: boolean; value?: unknown; kind?: string; errno?: string; status?: number; message?: string; push?: unknown }) => {
       if (self.halted) return;
+      // A peer's buffers are adopted here, and the realm is told no more than the reply's other
+      // fields (its Hypercalls asks this thread whether a peer is connected: host.connected).
       if ('push' in msg) {
         if (isGrant(msg.push)) self.hypercalls.adopt(msg.push);
-        self.post({ kind: 'push', grant: msg.push });
       } else if (typeof msg.id === 'number') {
         const op = self.peerCalls.get(msg.id);
-        if (op !== undefined) {
-          self.peerCalls.delete(msg.id);
-          const grant = msg.ok ? grantIn(op, msg.value) : undefined;
-          if (grant) self.hypercalls.adopt(grant);
-        }
+        if (op !== undefined) self.peerCalls.delete(msg.id);
+        const value = op !== undefined && msg.ok ? self.hypercalls.answered(op, msg.value) : msg.value;
         self.post(msg.ok
-          ? { kind: 'reply', id: msg.id, ok: true, value: msg.value }
+          ? { kind: 'reply', id: msg.id, ok: true, value }
           : { kind: 'reply', id: msg.id, ok: false, errKind: msg.kind ?? 'xen', code: msg.kind === 'grant' ? msg.status! : msg.errno!, message: msg.message ?? '' });
       }
       kick();
     });
     d.runstate = RUNSTATE_running;
-    const turns = shell.realm.boot(toRealm(m.buffers, I), kernel, kernel === null ? null : toRealm(m.identity, I));
-    d.turns = { timer: turns.timer, reply: turns.reply, push: turns.push, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught,
+    const turns = shell.realm.boot(toRealm(m.buffers, I, true), kernel, kernel === null ? null : toRealm(m.identity, I));
+    d.turns = { timer: turns.timer, reply: turns.reply, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught,
       expecting: turns.expecting, claim: turns.claim };
     status({ type: 'placed', domid: m.domid });
     drainScript.runInContext(ctx);
@@ -679,7 +685,6 @@ function turn(d: Resident): void {
         if (d.timers.get(e.id) === null) clearHostTimer(d, e.id);
         break;
       case 'reply': t.reply(e.id, e.ok, toRealm(e.value, d.I), e.errKind, e.code, e.message); break;
-      case 'push': t.push(toRealm(e.grant, d.I) as never); break;
       case 'uncaught': t.uncaught(e.reason); break;
     }
   }

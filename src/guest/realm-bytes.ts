@@ -26,6 +26,25 @@ export function ownBytes(v: unknown, what: string): Uint8Array {
   return new Uint8Array(Reflect.apply(extent.buffer, v, []), Reflect.apply(extent.byteOffset, v, []), Reflect.apply(extent.byteLength, v, []));
 }
 
+/**
+ * ownBytes for a Node or V8 API that reads them more than once: copied first if they are shared
+ * memory. V8 decodes UTF-8 in two passes (the string's length, then its characters) and writes
+ * past the string it made if another thread changed the bytes between them (a SIGSEGV of the
+ * whole host), and other threads write a guest's pages while it runs (dom0's blkback and grant
+ * copies). What is read of the copy is a mix of old and new bytes, as any racy read.
+ */
+export function unsharedBytes(v: unknown, what: string): Uint8Array {
+  const bytes = ownBytes(v, what);
+  return types.isSharedArrayBuffer(bytes.buffer) ? bytes.slice() : bytes;
+}
+
+const decoders = { lax: new TextDecoder(), fatal: new TextDecoder('utf-8', { fatal: true }) };
+
+/** TextDecoder.decode (UTF-8) of a realm's view, from bytes no other thread changes meanwhile. */
+export function decodeOwn(v: unknown, fatal: boolean): string {
+  return (fatal ? decoders.fatal : decoders.lax).decode(unsharedBytes(v, 'decode'));
+}
+
 /** A typed array's kind, read from its slot (%TypedArray%.prototype's own getter), not its realm's tag. */
 const typedArrayKind = Reflect.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, Symbol.toStringTag)!.get as () => string;
 /** Node's indexes of a view's kind in its serialized form (lib/v8.js; 10 is its Buffer, which no realm has). */
@@ -84,9 +103,12 @@ class RealmDeserializer extends DefaultDeserializer {
   }
 }
 
-/** node:v8's deserialize of `bytes` (this thread's own view), with views of buffers of their own. */
-export function deserializeOwn(bytes: Uint8Array): unknown {
-  const des = new RealmDeserializer(bytes);
+/**
+ * node:v8's deserialize of a realm's view, with views of buffers of their own. V8 decodes the
+ * record's UTF-8 strings in two passes too (unsharedBytes).
+ */
+export function deserializeOwn(v: unknown): unknown {
+  const des = new RealmDeserializer(unsharedBytes(v, 'deserialize'));
   des.readHeader();
   return des.readValue();
 }

@@ -7,7 +7,7 @@ import { fireTimer, host, onUncaught, runImmediates, setOwnTimer } from './realm
 import { Buffer } from 'node:buffer';
 import { GrantError } from '../abi/grant_table.js';
 import { XenError, type XenErrnoName } from '../errors.js';
-import type { ControlChannel, PeerGrant } from '../hypervisor/control.js';
+import type { ControlChannel } from '../hypervisor/control.js';
 import { retryTimerThrough, unblockThrough } from '../hypervisor/evtchn.js';
 import { onKilledAtGate } from '../hypervisor/gate.js';
 import { Hypercalls, vcpuTimerThrough } from '../hypervisor/hypercalls.js';
@@ -26,7 +26,6 @@ export interface RealmTurns {
   timer(id: number): void;
   /** A control-plane reply: the value, or an error as control.ts encodes it. */
   reply(id: number, ok: boolean, value: unknown, kind?: string, code?: number | string, message?: string): void;
-  push(grant: PeerGrant): void;
   immediates(): void;
   /** Run the handlers of pending events; false if none were pending. */
   upcall(): boolean;
@@ -82,8 +81,12 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
       });
     },
   };
-  // Its sends run in the pCPU's one copy of the hypercall, for all the pool's domains.
-  const hc = new Hypercalls(buffers, channel, { sendHere: sendHereThrough(host.evtchnSend, buffers.domid) });
+  // Its sends run in the pCPU's one copy of the hypercall, for all the pool's domains, which
+  // alone holds its peers' buffers: the realm's guest can wrap the intrinsics this copy runs on.
+  const hc = new Hypercalls(buffers, channel, {
+    sendHere: sendHereThrough(host.evtchnSend, buffers.domid),
+    peersElsewhere: (domid) => host.connected(domid),
+  });
   const requireOf = (id: string): unknown => {
     const builtin = REALM_BUILTINS[id.replace(/^node:/, '')];
     if (id === 'xenode') return xenode;
@@ -136,7 +139,6 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
       else if (kind === 'grant') p.reject(new GrantError(Number(code), String(message)));
       else p.reject(new XenError(String(code) as XenErrnoName, String(message)));
     }, undefined),
-    push: guard((grant: PeerGrant) => hc.adoptPeer(grant), undefined),
     immediates: guard(runImmediates, undefined),
     upcall: guard(() => loop.runPending(), false),
     expecting: guard(() => loop.expecting === true, false),

@@ -1,11 +1,16 @@
-// The hypercall surface of one domain, on the thread that runs it (its vCPU worker, or dom0's
-// main thread). The buffers of peers it was connected to and its maptrack are held in #private
-// fields that guest and driver code cannot reach; its own control block its guest can reach
-// (`memory`), and nothing another thread trusts is left there (layout.ts).
+// The hypercall surface of one domain, on the thread that runs it (its vCPU worker, dom0's main
+// thread, or its realm on a shared pCPU). The buffers of peers it was connected to and its
+// maptrack are held in #private fields that guest and driver code cannot reach by name; its own
+// control block its guest can reach (`memory`), and nothing another thread trusts is left there
+// (layout.ts). In a realm #private is not enough: the guest's code shares the realm's intrinsics
+// with this copy, and a wrapped Map.prototype.get or Atomics.load is handed what this code passes
+// them. So a realm's copy holds no peer's buffers (peersElsewhere): its pCPU thread's one copy
+// does (guest/pcpu-hypercalls.ts), and this copy refuses maps, copies and pins of other domains'
+// grants (#granter).
 // Data-path calls are synchronous and touch only shared memory; control-path calls go to the
 // hypervisor authority through a ControlChannel.
 import { VIRQ_TIMER } from '../abi/event_channel.js';
-import { GNTST_bad_domain, GNTST_general_error, GNTST_okay, GRANT_ENTRIES_PER_FRAME, GrantError } from '../abi/grant_table.js';
+import { GNTST_bad_domain, GNTST_general_error, GNTST_okay, GNTST_permission_denied, GRANT_ENTRIES_PER_FRAME, GrantError } from '../abi/grant_table.js';
 import { DOMID_SELF, type ShutdownReason } from '../abi/xen.js';
 import { XenError, isXenError } from '../errors.js';
 import type { ControlChannel, PeerGrant } from './control.js';
@@ -66,6 +71,7 @@ export class Hypercalls {
   #timer: NodeJS.Timeout | undefined;
   #peerOf = (domid: number): DomainView | undefined => this.#peer(domid);
   #sendHere: ((port: number) => boolean) | null;
+  #peersElsewhere: ((domid: number) => boolean) | null;
 
   constructor(
     self: DomainBuffers | DomainView,
@@ -78,9 +84,15 @@ export class Hypercalls {
        * false if it did nothing and left it to this copy; it throws the send's error if it failed.
        */
       sendHere?: (port: number) => boolean;
+      /**
+       * Set in a realm (guest/realm.ts): its peers' buffers stay on the pCPU thread, and this
+       * says whether that thread holds a view of `domid`'s live domain (connect has nothing to do).
+       */
+      peersElsewhere?: (domid: number) => boolean;
     } = {},
   ) {
     this.#sendHere = opts.sendHere ?? null;
+    this.#peersElsewhere = opts.peersElsewhere ?? null;
     this.#self = self instanceof DomainView ? self : new DomainView(self);
     this.domid = this.#self.domid;
     this.#control = control;
@@ -100,6 +112,8 @@ export class Hypercalls {
   }
 
   #adopt(grant: PeerGrant): void {
+    // A realm is answered without the grant (guest/pcpu.ts): its pCPU thread adopted it.
+    if (this.#peersElsewhere) return;
     // Not while we still map pages of the old domain: its handles unmap through that view.
     adoptPeerView(this.#peers, grant, (domid) => this.#mapsOf(domid));
     if (grant.maptrack && !this.#maptrack) this.#maptrack = new Maptrack(grant.maptrack);
@@ -151,7 +165,10 @@ export class Hypercalls {
    * the pCPU's copy got that view first (dom0's answer passes through its thread) and does the
    * send: an event it must defer (a held FIFO queue lock) is retried from the pCPU thread's own
    * timer, where this realm's timers end with the domain, and the target is live and must get
-   * it (Xen delivered it when it was sent). What the pCPU's copy did not do is delivered here.
+   * it (Xen delivered it when it was sent). What the pCPU's copy did not do a realm's copy does
+   * not do either, having no peer's view (peersElsewhere): the peer is gone, the domain is being
+   * killed, or the port was closed meanwhile (dom0's close unbinds the other end first, so the
+   * fallback below would find it not pointing back and drop the event).
    */
   #deliverConnected(port: number, domid: number, rport: number): void {
     try {
@@ -296,7 +313,8 @@ export class Hypercalls {
    * when a device or event channel connects the two). Needed once before mapping its grants.
    */
   connect(domid: number): Promise<void> {
-    if (this.#peer(domid)?.dying === false) return Promise.resolve();
+    const here = this.#peer(domid);
+    if (here ? !here.dying : this.#peersElsewhere?.(domid) === true) return Promise.resolve();
     let p = this.#connecting.get(domid);
     if (!p) {
       p = this.#control.call('peer', domid).then((g) => this.#adopt(g));
@@ -311,10 +329,30 @@ export class Hypercalls {
     return this.#maptrack;
   }
 
+  /**
+   * The view a grant operation on `domid`'s grants works on, or why there is none. A realm has
+   * no other domain's: a mapping's page is a view of the granter's whole memory, and so are a
+   * copy's and a pin's views. Only backends map, copy and pin others' grants, and they run in
+   * Pool-0 (a driver domain is refused a shared pool).
+   */
+  #granter(domid: number): DomainView | GrantError {
+    const g = this.#peer(domid);
+    if (g) return g;
+    return this.#peersElsewhere
+      ? new GrantError(GNTST_permission_denied, `d${this.domid} is in a shared cpupool: it maps, copies and pins no grant of d${domid} (backends run in Pool-0)`)
+      : new GrantError(GNTST_bad_domain, `d${domid} is not connected to d${this.domid}`);
+  }
+
+  #granterOf = (domid: number): DomainView => {
+    const g = this.#granter(domid);
+    if (g instanceof GrantError) throw g;
+    return g;
+  };
+
   /** GNTTABOP_map_grant_ref */
   grantMap(domid: number, ref: number, readonly: boolean): GrantMapping {
-    const g = this.#peer(domid);
-    if (!g || domid === this.domid) throw new GrantError(GNTST_bad_domain, `d${domid} is not connected to d${this.domid}`);
+    if (domid === this.domid) throw new GrantError(GNTST_bad_domain, `d${domid} is not connected to d${this.domid}`);
+    const g = this.#granterOf(domid);
     const mt = this.#mt();
     this.#enter();
     try {
@@ -341,7 +379,7 @@ export class Hypercalls {
     try {
       return ops.map((op) => {
         try {
-          copyGrant(this.#self, op, (d) => this.#peer(d));
+          copyGrant(this.#self, op, this.#granterOf);
           return GNTST_okay;
         } catch (e) {
           if (e instanceof GrantError) return e.status;
@@ -360,8 +398,8 @@ export class Hypercalls {
    * failed; each op's GNTST_* is in batch.status.
    */
   grantCopyLocal(domid: number, batch: GrantCopyBatch, srcDomid?: number): number {
-    const g = this.#peer(domid);
-    if (!g) return batch.fail(GNTST_bad_domain);
+    const g = this.#granter(domid);
+    if (g instanceof GrantError) return batch.fail(g.status);
     const src = srcDomid === undefined ? undefined : this.#peer(srcDomid);
     this.#enter();
     try {
@@ -377,8 +415,8 @@ export class Hypercalls {
    * many failed; each op's GNTST_* is in batch.status.
    */
   grantPinLocal(domid: number, batch: GrantCopyBatch): number {
-    const g = this.#peer(domid);
-    if (!g) return batch.fail(GNTST_bad_domain);
+    const g = this.#granter(domid);
+    if (g instanceof GrantError) return batch.fail(g.status);
     this.#enter();
     try {
       return pinBatch(g, this.domid, batch);

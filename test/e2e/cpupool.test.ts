@@ -135,6 +135,26 @@ test("a guest that lies about its typed arrays' lengths to its pCPU's host funct
   assert.match(out, /MATE null ticks on/);
 });
 
+test("a guest that wraps its realm's Map and WeakMap accessors, Atomics and typed-array constructors, then connects to dom0 and does its I/O, is handed no buffer but its own; what it writes into them harms nobody", T, async (t) => {
+  // In a child: before, its library OS's hypercalls held dom0's memory, control block and grant
+  // table side, which the wrapped intrinsics handed it; filled with -1, dom0 threw and the host ended.
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../support/peer-thief-child.js', import.meta.url))],
+    { stdio: ['ignore', 'pipe', 'pipe'], timeout: 110_000, killSignal: 'SIGKILL' });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const [code, signal] = (await once(child, 'close')) as [number | null, string | null];
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, out.slice(-2000));
+  const seen = JSON.parse(/SEEN (\{.*\})/.exec(out)?.[1] ?? 'null') as { all: number; foreign: number[] } | null;
+  assert.deepEqual(seen?.foreign, [], out.slice(-2000));
+  assert.ok(seen.all > 0, 'its wrappers saw its own buffers: they were called');
+  assert.match(out, /RAN ON/);
+  assert.match(out, /THIEF null/);
+  assert.match(out, /POOL0 ran/);
+  assert.match(out, /MATE null ticks on/);
+});
+
 test("a suspend state holding a view that names itself what Node does not serialize, with a custom inspect: saved with its true bytes in a shared pool, never handed the pCPU's inspect", T, async () => {
   // Node's own serializer built its error with util.inspect, which called the view's method with
   // the pCPU's inspect function: its constructor compiled `return process` in the pCPU's realm.

@@ -40,6 +40,7 @@ export const host: RealmHost = {
   halt: wrap(__host.halt, 'halt'),
   wake: wrap(__host.wake, 'wake'),
   evtchnSend: wrap(__host.evtchnSend, 'evtchnSend'),
+  connected: wrap(__host.connected, 'connected'),
   threadId: wrap(__host.threadId, 'threadId'),
   serialize: wrap(__host.serialize, 'serialize'),
   deserialize: wrap(__host.deserialize, 'deserialize'),

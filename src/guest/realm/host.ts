@@ -39,6 +39,11 @@ export interface RealmHost {
    * (nothing was done here); or the failed hypercall's error code (hypervisor/error-code.ts).
    */
   evtchnSend(port: number): number | string;
+  /**
+   * Whether the pCPU's copy of the hypercalls holds a view of `domid`'s live domain: the realm's
+   * own holds no other domain's buffers (pcpu-hypercalls.ts), so its connect() asks here.
+   */
+  connected(domid: number): boolean;
   /** The domain shut down: its realm is not run again. */
   halt(): void;
   /** node:v8 serialize of a value of the realm: the bytes, in a Uint8Array of the realm. */

@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { GNTST_permission_denied, GrantError } from '../../../src/abi/grant_table.js';
 import { EVTCHN_FIFO_PRIORITY_DEFAULT, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, vcpuInfoOffset } from '../../../src/abi/event_channel.js';
 import { DOMID_SELF } from '../../../src/abi/xen.js';
 import { XenError } from '../../../src/errors.js';
-import { directChannel } from '../../../src/hypervisor/control.js';
+import { directChannel, type ControlChannel } from '../../../src/hypervisor/control.js';
 import { errorCode } from '../../../src/hypervisor/error-code.js';
 import { eventWord, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
 import { unblockThrough, UPCALL_WORD } from '../../../src/hypervisor/evtchn.js';
@@ -18,11 +19,12 @@ import { onKilledAtGate } from '../../../src/hypervisor/gate.js';
 import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
 import { CB_DYING, CB_FIFO_QUEUE_LOCK, CB_IN_HYPERCALL, CB_KILL, CB_RUNSTATE, RUNSTATE_blocked } from '../../../src/hypervisor/layout.js';
 import { LOCK_MAX_WAIT_MS, LockError } from '../../../src/hypervisor/lock.js';
-import { DomainView } from '../../../src/hypervisor/memory.js';
+import { GrantCopyBatch } from '../../../src/hypervisor/grant.js';
+import { DomainView, guestBuffers } from '../../../src/hypervisor/memory.js';
 import { grantIn, isGrant, PcpuHypercalls, PeerViews } from '../../../src/guest/pcpu-hypercalls.js';
 import { SEND_DONE, SEND_NOT_HERE, sendHereThrough } from '../../../src/guest/realm/host.js';
 import { PassWakes } from '../../../src/guest/wakes.js';
-import { harness, holdLock, xen, type Harness, type LocalDomain } from '../../support/hypervisor.js';
+import { harness, holdLock, ramPage, xen, type Harness, type LocalDomain } from '../../support/hypervisor.js';
 
 // As on a pCPU thread (pcpu.ts): a kill throws at the gate instead of blocking the thread.
 onKilledAtGate(() => {
@@ -228,4 +230,72 @@ test('only a well-formed grant in the answer to peer or bindInterdomain (or a pu
   assert.equal(grantIn('peer', { peer: { ...peer, memory: new ArrayBuffer(8) } }), undefined);
   assert.equal(grantIn('peer', { peer: { ...peer, domid: '0' } }), undefined);
   assert.equal(isGrant({ peer: { ...peer, control: undefined } }), false);
+});
+
+/** Every SharedArrayBuffer in `v` (a control-plane answer as a realm gets it). */
+function buffersIn(v: unknown, out: SharedArrayBuffer[] = []): SharedArrayBuffer[] {
+  if (v instanceof SharedArrayBuffer) out.push(v);
+  else if (v !== null && typeof v === 'object') for (const x of Object.values(v)) buffersIn(x, out);
+  return out;
+}
+
+/**
+ * d's library OS as in its realm (realm.ts): its Hypercalls over its own buffers, its control
+ * calls answered as the pCPU passes dom0's answers on (pcpu.ts), its sends and connect() asking
+ * the pCPU's copy. `answers`: what the realm was handed.
+ */
+function realmSide(h: Harness, d: LocalDomain) {
+  const pcpu = pcpuSide(d);
+  const direct = directChannel(h.hv.controlPlane(d.domid));
+  const answers: unknown[] = [];
+  const channel = {
+    async call(op: string, ...args: unknown[]) {
+      const value = pcpu.answered(op, await (direct.call as (op: string, ...a: unknown[]) => Promise<unknown>)(op, ...args));
+      answers.push(value);
+      return value;
+    },
+  } as ControlChannel;
+  const hc = new Hypercalls(guestBuffers(d.domain.view.buffers), channel, {
+    sendHere: sendHereThrough((port) => pcpu.evtchnSend(port), d.domid),
+    peersElsewhere: (domid) => pcpu.connected(domid),
+  });
+  return { hc, pcpu, answers };
+}
+
+test("a realm's library OS is handed no peer's buffers: dom0's answers to its bind and connect reach it without the grant, which the pCPU's copy adopted; its sends reach dom0 through that copy", async (t) => {
+  const h = harness(t);
+  const d = h.local();
+  const r = realmSide(h, d);
+  const p0 = await h.dom0.evtchnAllocUnbound(d.domid);
+  const pd = await r.hc.evtchnBindInterdomain(0, p0);
+  assert.equal(r.pcpu.connected(0), true);
+  await r.hc.connect(0);
+  assert.deepEqual(r.answers, [{ port: pd }], 'connected by the bind: connect asks dom0 nothing');
+  assert.equal(await r.hc.connect(d.domid).then(() => r.answers.length), 1, 'nor for itself');
+  // A second domain bound to d: d connects to it, and dom0's answer carries no grant either.
+  const e = h.local();
+  const pe = await e.hc.evtchnAllocUnbound(d.domid);
+  await r.hc.evtchnBindInterdomain(e.domid, pe);
+  const f = h.local();
+  await assert.rejects(r.hc.connect(f.domid), /not connected/);
+  assert.deepEqual(buffersIn(r.answers), []);
+  r.hc.evtchnSend(pd);
+  assert.equal(pending(h.hv.dom0.view, p0), true);
+});
+
+test("a realm's library OS, connected to a peer, maps, copies and pins none of its grants: GNTST_permission_denied", async (t) => {
+  const h = harness(t);
+  const d = h.local();
+  const r = realmSide(h, d);
+  await r.hc.evtchnBindInterdomain(0, await h.dom0.evtchnAllocUnbound(d.domid));
+  const { pfn } = ramPage(h.dom0, 1);
+  const ref = h.dom0.grantAccess(d.domid, pfn, false);
+  assert.throws(() => r.hc.grantMap(0, ref, false), (e: unknown) => e instanceof GrantError && e.status === GNTST_permission_denied && /shared cpupool/.test(e.message));
+  const [own] = r.hc.populatePhysmap(1);
+  assert.deepEqual(r.hc.grantCopy([{ source: { domid: 0, ref, offset: 0 }, dest: { pfn: own!, offset: 0 }, len: 8 }]), [GNTST_permission_denied]);
+  const batch = new GrantCopyBatch(1);
+  batch.reset(new Uint8Array(8), false);
+  batch.add(ref, 0, 8, 0);
+  assert.equal(r.hc.grantCopyLocal(0, batch), 1);
+  assert.equal(batch.status[0], GNTST_permission_denied);
 });

@@ -2,8 +2,9 @@
 // format, byte for byte, and views that never share a buffer with anything but their own bytes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deserialize, serialize } from 'node:v8';
-import { deserializeOwn, ownBytes, RealmSerializer } from '../../../src/guest/realm-bytes.js';
+import { types } from 'node:util';
+import { deserialize, Deserializer, serialize } from 'node:v8';
+import { decodeOwn, deserializeOwn, ownBytes, RealmSerializer, unsharedBytes } from '../../../src/guest/realm-bytes.js';
 
 const views = () => ({
   i8: new Int8Array([-1, 2]), u8: new Uint8Array([1, 2, 3]), c8: new Uint8ClampedArray([255]), i16: new Int16Array([-300]),
@@ -52,4 +53,45 @@ test('a record naming a view of an unknown kind, or of bytes not whole elements,
   const ragged = Buffer.from(serialize(new Uint8Array(3)));
   ragged[ragged.indexOf(1, 2)] = 8; // the same 3 bytes called a Float64Array
   assert.throws(() => deserializeOwn(ownBytes(ragged, 'test')), /not whole elements of 8/);
+});
+
+// V8 decodes UTF-8 in two passes and writes past the string it made if another thread changes the
+// bytes between them (a SIGSEGV of the process): what a realm hands decode or deserialize from
+// shared memory (a page dom0 writes) is copied before Node or V8 reads it.
+test('unsharedBytes copies a view of shared memory, and only that', () => {
+  const shared = new Uint8Array(new SharedArrayBuffer(8));
+  shared.set([104, 105, 33, 0, 1, 2, 3, 4]);
+  const view = shared.subarray(1, 4);
+  const copy = unsharedBytes(view, 'test');
+  assert.equal(types.isSharedArrayBuffer(copy.buffer), false);
+  assert.deepEqual([...copy], [105, 33, 0]);
+  shared[1] = 0;
+  assert.equal(copy[0], 105, 'a copy: a later write to the shared page does not reach it');
+  const plain = new Uint8Array([1, 2, 3]);
+  assert.equal(unsharedBytes(plain, 'test').buffer, plain.buffer, 'bytes of no other thread are read in place');
+});
+
+test("decodeOwn and deserializeOwn hand Node and V8 a copy of a realm's bytes in shared memory", (t) => {
+  const shared = (bytes: Uint8Array) => {
+    const s = new Uint8Array(new SharedArrayBuffer(bytes.length));
+    s.set(bytes);
+    return s;
+  };
+  const decoded: boolean[] = [];
+  const decode = TextDecoder.prototype.decode;
+  t.mock.method(TextDecoder.prototype, 'decode', function (this: InstanceType<typeof TextDecoder>, input: Uint8Array) {
+    decoded.push(types.isSharedArrayBuffer(input.buffer));
+    return Reflect.apply(decode, this, [input]);
+  });
+  assert.equal(decodeOwn(shared(new TextEncoder().encode('héllo')), false), 'héllo');
+  assert.equal(decodeOwn(shared(new TextEncoder().encode('ok')), true), 'ok');
+  assert.deepEqual(decoded, [false, false]);
+  const read: boolean[] = [];
+  const readHeader = Deserializer.prototype.readHeader;
+  t.mock.method(Deserializer.prototype, 'readHeader', function (this: Deserializer & { buffer: Uint8Array }) {
+    read.push(types.isSharedArrayBuffer(this.buffer.buffer));
+    return Reflect.apply(readHeader, this, []);
+  });
+  assert.deepEqual(deserializeOwn(shared(serialize({ s: 'héllo' }))), { s: 'héllo' });
+  assert.deepEqual(read, [false]);
 });
