@@ -67,6 +67,11 @@ interface Intrinsics {
 const INTRINSICS = `({ create: Object.create, objectProto: Object.prototype, arrayOf: Array.of,
   sabProto: SharedArrayBuffer.prototype, promiseProto: Promise.prototype })`;
 
+const processTicks = ((f: unknown) => {
+  if (typeof f !== 'function') throw new Error(`shared cpupools need Node's process._tickCallback (rejectionsInTurn); this is ${process.version}`);
+  return f as () => void;
+})((process as unknown as { _tickCallback?: unknown })._tickCallback);
+
 const realmImage = new vm.Script(readFileSync(fileURLToPath(data.realmImage), 'utf8'), { filename: data.realmImage });
 const drainScript = new vm.Script('undefined', { filename: 'xenode:turn' });
 const kernels = new Map<string, vm.Script>();
@@ -482,6 +487,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       expecting: turns.expecting, claim: turns.claim };
     status({ type: 'placed', domid: m.domid });
     drainScript.runInContext(ctx);
+    rejectionsInTurn(d);
     kick();
   } catch (e) {
     if (d) evict(m.domid);
@@ -524,6 +530,7 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
     }
     d.turns.claim(kernel, m.identity.name, m.identity.uuid);
     drainScript.runInContext(d.ctx);
+    rejectionsInTurn(d);
     kick();
   } finally {
     shares.ran(d, performance.now() - t0);
@@ -660,6 +667,25 @@ function kick(): void {
   setImmediate(pump);
 }
 
+/**
+ * Node's processing of unhandled rejections (and of this thread's own ticks), run now, at the end
+ * of the turn that made them, not after the pass: it reads each such promise's async ids through
+ * its prototype chain, where a proxy's trap is guest code that the watchdog sees only in a turn.
+ * A throw from there (a trap's) is the turn's domain's. (`_tickCallback` is Node's runNextTicks,
+ * which Node runs between two setImmediate callbacks the same way.)
+ */
+function rejectionsInTurn(d: Resident): void {
+  try {
+    processTicks();
+  } catch (e) {
+    if (ownError(e)) status({ type: 'log', line: `pCPU ${data.name}: ${told(e)}` });
+    else if (!d.halted) {
+      d.post({ kind: 'uncaught', reason: e });
+      kick();
+    }
+  }
+}
+
 function turn(d: Resident): void {
   Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
   Atomics.store(stats.words, PcpuStats.RUNNING, d.domid + 1);
@@ -690,6 +716,7 @@ function turn(d: Resident): void {
   }
   if (!d.halted) t.upcall();
   drainScript.runInContext(d.ctx);
+  rejectionsInTurn(d);
   if (!d.halted && t.expecting()) expecting.add(d);
   else expecting.delete(d);
   const ms = performance.now() - t0;

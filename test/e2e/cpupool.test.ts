@@ -468,10 +468,10 @@ test('a guest that spins is caught by the watchdog: it crashes, its pCPU mates w
  * watchdog crashes it as one that does not yield; the mate, placed on the other pCPU, ticks on.
  * Returns the blocker and the mate, still to be destroyed.
  */
-async function caughtBlocking(name: string, fixture: string) {
+async function caughtBlocking(name: string, fixture: string, extra = '') {
   const pool = await host.createCpupool(name, 2, 'credit', { watchdogMs: 500 });
   const mate = await host.create(config(`mate-${name}`, join(FIXTURES, 'ticker.ts'), `pool = "${name}"\non_crash = "preserve"\n`));
-  const blocker = await host.create(config(`blocker-${name}`, join(FIXTURES, fixture), `pool = "${name}"\non_crash = "preserve"\n`));
+  const blocker = await host.create(config(`blocker-${name}`, join(FIXTURES, fixture), `pool = "${name}"\non_crash = "preserve"\n${extra}`));
   assert.ok(pool.hosts(mate.domain.domid) && pool.hosts(blocker.domain.domid));
   await waitFor(() => blocker.domain.shutdownReason !== null, 30_000, 20);
   assert.equal(blocker.domain.shutdownReason, 'crash', logs.join('\n'));
@@ -501,6 +501,25 @@ test('a guest whose turn sleeps in Atomics.wait is caught by the watchdog: it cr
 // pCPU reset, the pool's other pCPU running on.
 test("a guest that forges its own event-channel lock word and sends: caught by the watchdog as one that does not yield; the pool's other pCPU runs on", T, async () => {
   const { blocker, mate } = await caughtBlocking('forged', 'lock-forger.ts');
+  await Promise.all([blocker, mate].map((b) => host.destroy(b.domain.domid)));
+});
+
+// WebAssembly's asynchronous compile and instantiate finished in V8 tasks outside any turn: the
+// guest code they run there (a `then` getter that resolving the promise reads, an instance's start
+// function) froze the pCPU and its pool mates for good, unseen by the watchdog. A realm's do their
+// work in the turn that calls them.
+for (const how of ['then', 'start']) {
+  test(`a guest whose WebAssembly.${how === 'then' ? "compile resolves into a spinning then getter" : "instantiate runs a spinning start function"}: it spins in its own turn, caught by the watchdog; the pool's other pCPU runs on`, T, async () => {
+    const { blocker, mate } = await caughtBlocking(`wasm-${how}`, 'wasm-spin.ts', `extra = "${how}"\n`);
+    await Promise.all([blocker, mate].map((b) => host.destroy(b.domain.domid)));
+  });
+}
+
+// Node reads a promise's async ids, through its prototype chain, as it processes the rejections
+// nobody handled: a proxy's trap on that chain ran there, outside any turn, and one that spun froze
+// the pCPU for good. The pCPU has Node process them at the end of the turn that made them.
+test("a guest that leaves a rejection unhandled with a spinning proxy on its promise's chain: it spins in its own turn, caught by the watchdog; the pool's other pCPU runs on", T, async () => {
+  const { blocker, mate } = await caughtBlocking('reject-proxy', 'reject-proxy.ts');
   await Promise.all([blocker, mate].map((b) => host.destroy(b.domain.domid)));
 });
 
