@@ -135,6 +135,24 @@ test("a guest that lies about its typed arrays' lengths to its pCPU's host funct
   assert.match(out, /MATE null ticks on/);
 });
 
+test("a guest that gives its realm's objects an emitMessage before its code runs is saved and restored; the host and its pool mate run on", T, async (t) => {
+  // In a child: Node set up a realm's context at its first structured clone, after guest code,
+  // read the function it had just stored back through the realm's Object.prototype, and aborted
+  // the process when that was not a function.
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../support/clone-poison-child.js', import.meta.url))],
+    { stdio: ['ignore', 'pipe', 'pipe'], timeout: 90_000, killSignal: 'SIGKILL' });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const [code, signal] = (await once(child, 'close')) as [number | null, string | null];
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, out.slice(-2000));
+  assert.match(out, /SAVE saved/);
+  assert.match(out, /RESUMED 42/);
+  assert.match(out, /ENDED drestored poweroff/);
+  assert.match(out, /MATE null ticks on/);
+});
+
 test("a suspend state holding a view that names itself what Node does not serialize, with a custom inspect: saved with its true bytes in a shared pool, never handed the pCPU's inspect", T, async () => {
   // Node's own serializer built its error with util.inspect, which called the view's method with
   // the pCPU's inspect function: its constructor compiled `return process` in the pCPU's realm.
