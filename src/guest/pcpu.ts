@@ -27,7 +27,7 @@ import { resumeFrom } from '../abi/suspend.js';
 import { PAGE_SIZE } from '../abi/xen.js';
 import type { PcpuData, PcpuMessage, PcpuStatus } from '../hypervisor/cpupool.js';
 import { CreditScheduler } from '../hypervisor/credit.js';
-import { PcpuStats, takeRung, DB_PENDING } from '../hypervisor/doorbell.js';
+import { PCPU_BEAT_MS, PcpuStats, takeRung, DB_PENDING } from '../hypervisor/doorbell.js';
 import { CB_PAUSE, CB_RUNSTATE, PFN_START_INFO, RUNSTATE_blocked, RUNSTATE_runnable, RUNSTATE_running } from '../hypervisor/layout.js';
 import { DomainView, type DomainBuffers } from '../hypervisor/memory.js';
 import { GUEST_NICE } from '../hypervisor/sched.js';
@@ -935,6 +935,9 @@ try {
 } catch {
   /* the thread runs at the host process's priority */
 }
+// The liveness watchdog's beat (cpupool.ts #check): it stops while anything holds the thread
+// outside a turn, which the turn watchdog does not watch.
+setInterval(() => Atomics.add(stats.words, PcpuStats.BEAT, 1), PCPU_BEAT_MS).unref();
 sleep();
 refill();
 status({ type: 'ready', tid });
