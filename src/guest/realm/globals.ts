@@ -367,8 +367,8 @@ Object.defineProperty(globalThis, 'Error', { value: Error, writable: false, enum
 // can run after its domain was evicted. The library OS uses none; a guest gets an inert registry,
 // as the language allows (a registry need never call its cleanups): it checks its arguments as a
 // real one does and holds nothing, so code that detects the feature and registers runs on. (A
-// global there still, as Node's own scripts for the realm, run when a suspend record first
-// crosses into it, copy every standard global: pcpu.ts clone.)
+// global there still, as Node's own scripts for the realm, run when a restore's record is to
+// cross into it, copy every standard global: pcpu.ts makeCloner.)
 /** Whether `v` could be held weakly: an object, or a symbol that is not registered (Symbol.for). */
 const weaklyHeld = (v: unknown): boolean =>
   (typeof v === 'object' && v !== null) || typeof v === 'function' || (typeof v === 'symbol' && Symbol.keyFor(v) === undefined);
