@@ -541,6 +541,21 @@ test("a guest that leaves a rejection unhandled with a spinning proxy on its pro
   await Promise.all([blocker, mate].map((b) => host.destroy(b.domain.domid)));
 });
 
+// Where the trap throws instead, Node's processing threw that after the pass, to the pCPU's
+// handler, which logged it: the guest ran on with a rejection nobody handled, which crashes a
+// Pool-0 guest. It is now its turn's, and crashes it alone.
+test("a guest whose unhandled rejection's proxy trap throws while Node processes it crashes alone; its pool mate runs on", T, async () => {
+  await host.createCpupool('reject-trap', 1);
+  const mate = await host.create(config('mate-reject-trap', join(FIXTURES, 'ticker.ts'), 'pool = "reject-trap"\n'));
+  const bad = await host.create(config('reject-trap', join(FIXTURES, 'reject-proxy.ts'), 'pool = "reject-trap"\non_crash = "preserve"\nextra = "throw"\n'));
+  assert.ok(await waitFor(() => bad.domain.shutdownReason !== null, 20_000), `${consoleText(bad.domain.domid).slice(-300)}\n${logs.slice(-5).join('\n')}`);
+  assert.equal(bad.domain.shutdownReason, 'crash');
+  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
+  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+  assert.equal(mate.domain.shutdownReason, null);
+  await Promise.all([host.destroy(mate.domain.domid), host.destroy(bad.domain.domid)]);
+});
+
 test("a guest that allocates without bound takes down its pCPU's heap, not the host; the pool recovers", T, async () => {
   await host.createCpupool('hog', 1, 'credit', { heapMb: 96 });
   const shut = once(host, 'shutdown');
