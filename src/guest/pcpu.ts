@@ -506,7 +506,8 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       kick();
     });
     d.runstate = RUNSTATE_running;
-    if (kernel !== null) d.makeCloner();
+    // A shell's too, if its restore wrote start_info already: the cost is then out of the claim's downtime.
+    d.makeCloner();
     const turns = shell.realm.boot(toRealm(m.buffers, I), kernel, kernel === null ? null : toRealm(m.identity, I));
     d.turns = { timer: turns.timer, reply: turns.reply, push: turns.push, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught,
       expecting: turns.expecting, claim: turns.claim };
