@@ -513,7 +513,6 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       expecting: turns.expecting, claim: turns.claim };
     status({ type: 'placed', domid: m.domid });
     drainScript.runInContext(ctx);
-    rejectionsInTurn(d);
     kick();
   } catch (e) {
     if (d) evict(m.domid);
@@ -521,6 +520,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     status({ type: 'failed', domid: m.domid, message: `its realm did not start${logText(messageOf(e), 400)}` });
   } finally {
     if (d) {
+      rejectionsInTurn(d); // a failed start's too, while the watchdog still watches its boot
       shares.ran(d, performance.now() - t0);
       d.settle(); // its first turn is rung
     }
@@ -557,9 +557,9 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
     d.makeCloner();
     d.turns.claim(kernel, m.identity.name, m.identity.uuid);
     drainScript.runInContext(d.ctx);
-    rejectionsInTurn(d);
     kick();
   } finally {
+    rejectionsInTurn(d);
     shares.ran(d, performance.now() - t0);
     d.settle();
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
