@@ -12,11 +12,18 @@
 // state of the guest's TCP/IP stacks, so that its connections go on.
 import { deserialize, serialize } from 'node:v8';
 import { XenError } from '../errors.js';
+import { SI_FLAGS, SI_MOD_LEN, SI_MOD_START } from './xen.js';
 
 /** start_info flags (xen.h): mod_start is a pfn, not a virtual address. */
 export const SIF_MOD_START_PFN = 1 << 3;
 /** xenode's: the domain resumes from the suspend record at mod_start/mod_len. */
 export const SIF_XENODE_RESUMED = 1 << 30;
+
+/** Where a restored domain's record is, from its start_info page (`si`); undefined if it does not resume from one. */
+export function resumeFrom(si: DataView): { pfn: number; bytes: number } | undefined {
+  if ((si.getUint32(SI_FLAGS, true) & SIF_XENODE_RESUMED) === 0) return undefined;
+  return { pfn: Number(si.getBigUint64(SI_MOD_START, true)), bytes: Number(si.getBigUint64(SI_MOD_LEN, true)) };
+}
 
 export const SUSPEND_RECORD_VERSION = 1;
 /** A state larger than this is refused at suspend (and in a save image). */

@@ -26,10 +26,12 @@ import { fileURLToPath } from 'node:url';
 import { types } from 'node:util';
 import vm from 'node:vm';
 import { MessageChannel, moveMessagePortToContext, parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { resumeFrom } from '../abi/suspend.js';
+import { PAGE_SIZE } from '../abi/xen.js';
 import type { PcpuData, PcpuMessage, PcpuStatus } from '../hypervisor/cpupool.js';
 import { CreditScheduler } from '../hypervisor/credit.js';
-import { PcpuStats, takeRung, DB_PENDING } from '../hypervisor/doorbell.js';
-import { CB_PAUSE, CB_RUNSTATE, RUNSTATE_blocked, RUNSTATE_runnable, RUNSTATE_running } from '../hypervisor/layout.js';
+import { PCPU_BEAT_MS, PcpuStats, takeRung, DB_PENDING } from '../hypervisor/doorbell.js';
+import { CB_PAUSE, CB_RUNSTATE, PFN_START_INFO, RUNSTATE_blocked, RUNSTATE_runnable, RUNSTATE_running } from '../hypervisor/layout.js';
 import { DomainView, type DomainBuffers } from '../hypervisor/memory.js';
 import { GUEST_NICE } from '../hypervisor/sched.js';
 import { unblockThrough } from '../hypervisor/evtchn.js';
@@ -66,9 +68,17 @@ interface Intrinsics {
   readonly arrayOf: (...items: unknown[]) => unknown[];
   readonly sabProto: object;
   readonly promiseProto: object;
+  readonly Uint8Array: new (length: number) => Uint8Array;
 }
 const INTRINSICS = `({ create: Object.create, objectProto: Object.prototype, arrayOf: Array.of,
-  sabProto: SharedArrayBuffer.prototype, promiseProto: Promise.prototype })`;
+  sabProto: SharedArrayBuffer.prototype, promiseProto: Promise.prototype, Uint8Array })`;
+/** %TypedArray%.prototype.set of this thread: copies into a realm's view by its slots, running none of its code. */
+const setBytes = Uint8Array.prototype.set;
+
+const processTicks = ((f: unknown) => {
+  if (typeof f !== 'function') throw new Error(`shared cpupools need Node's process._tickCallback (rejectionsInTurn); this is ${process.version}`);
+  return f as () => void;
+})((process as unknown as { _tickCallback?: unknown })._tickCallback);
 
 const realmImage = new vm.Script(readFileSync(fileURLToPath(data.realmImage), 'utf8'), { filename: data.realmImage });
 const drainScript = new vm.Script('undefined', { filename: 'xenode:turn' });
@@ -145,7 +155,10 @@ class Resident {
    * only calls one. Undefined once it has a kernel.
    */
   bodies?: Map<string, RealmKernel>;
-  /** A channel whose far end lives in the realm's context: what crosses it is rebuilt there (clone). */
+  /**
+   * A channel whose far end lives in the realm's context: what crosses it is rebuilt there
+   * (clone). Made only before any of its guest's code runs (makeCloner).
+   */
   #cloner?: { readonly near: MessagePort; readonly far: MessagePort };
 
   constructor(
@@ -199,14 +212,26 @@ class Resident {
    * message is for the context its port lives in (moveMessagePortToContext).
    */
   clone(value: unknown): unknown {
-    if (!this.#cloner) {
-      const { port1, port2 } = new MessageChannel();
-      this.#cloner = { near: port1, far: moveMessagePortToContext(port2, this.ctx) as unknown as MessagePort };
-    }
+    if (!this.#cloner) throw new TypeError('this realm reads no structured clone: it did not resume from a suspend record');
     this.#cloner.near.postMessage(value);
     const got = receiveMessageOnPort(this.#cloner.far);
     if (!got) throw new Error('the clone did not arrive');
     return got.message;
+  }
+
+  /**
+   * The port into its realm, for a domain that resumes from a suspend record: made before any of
+   * its guest's code runs. The first port into a context runs Node's setup scripts there, which
+   * read the realm's globals and store a function on an object of the realm and read it back
+   * through its Object.prototype: after guest code, an `emitMessage` there that was not a function
+   * failed Node's check, which aborts the process (dom0 and every domain), and a replaced global
+   * ran the guest's code inside Node's setup. Before, they see the realm as the library OS left
+   * it. Not made for every realm: it costs about 4 ms of CPU and 140 KiB of heap.
+   */
+  makeCloner(): void {
+    if (this.#cloner || resumeFrom(new DataView(this.view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE)) === undefined) return;
+    const { port1, port2 } = new MessageChannel();
+    this.#cloner = { near: port1, far: moveMessagePortToContext(port2, this.ctx) as unknown as MessagePort };
   }
 
   /** Its realm runs no more: its timers on this thread go (a halted resident arms none). */
@@ -348,7 +373,11 @@ function hostFor(r: () => Resident): RealmHost {
       const ser = new RealmSerializer();
       ser.writeHeader();
       ser.writeValue(value);
-      return d.clone(new Uint8Array(ser.releaseBuffer())) as Uint8Array;
+      const bytes = ser.releaseBuffer();
+      // The realm's own Uint8Array, filled by this thread's set: no clone (makeCloner).
+      const own = new d.I.Uint8Array(bytes.length);
+      Reflect.apply(setBytes, own, [bytes]);
+      return own;
     },
     deserialize(bytes) {
       const d = r();
@@ -482,6 +511,8 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       kick();
     });
     d.runstate = RUNSTATE_running;
+    // A shell's too, if its restore wrote start_info already: the cost is then out of the claim's downtime.
+    d.makeCloner();
     const turns = shell.realm.boot(toRealm(m.buffers, I, true), kernel, kernel === null ? null : toRealm(m.identity, I));
     d.turns = { timer: turns.timer, reply: turns.reply, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught,
       expecting: turns.expecting, claim: turns.claim };
@@ -494,6 +525,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     status({ type: 'failed', domid: m.domid, message: `its realm did not start${logText(messageOf(e), 400)}` });
   } finally {
     if (d) {
+      rejectionsInTurn(d); // a failed start's too, while the watchdog still watches its boot
       shares.ran(d, performance.now() - t0);
       d.settle(); // its first turn is rung
     }
@@ -527,10 +559,12 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
       d.turns.uncaught(`its kernel did not compile: ${describe(e)}`); // no host paths of this thread's stack
       return;
     }
+    d.makeCloner();
     d.turns.claim(kernel, m.identity.name, m.identity.uuid);
     drainScript.runInContext(d.ctx);
     kick();
   } finally {
+    rejectionsInTurn(d);
     shares.ran(d, performance.now() - t0);
     d.settle();
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
@@ -665,6 +699,25 @@ function kick(): void {
   setImmediate(pump);
 }
 
+/**
+ * Node's processing of unhandled rejections (and of this thread's own ticks), run now, at the end
+ * of the turn that made them, not after the pass: it reads each such promise's async ids through
+ * its prototype chain, where a proxy's trap is guest code that the watchdog sees only in a turn.
+ * A throw from there (a trap's) is the turn's domain's. (`_tickCallback` is Node's runNextTicks,
+ * which Node runs between two setImmediate callbacks the same way.)
+ */
+function rejectionsInTurn(d: Resident): void {
+  try {
+    processTicks();
+  } catch (e) {
+    if (ownError(e)) status({ type: 'log', line: `pCPU ${data.name}: ${told(e)}` });
+    else if (!d.halted) {
+      d.post({ kind: 'uncaught', reason: e });
+      kick();
+    }
+  }
+}
+
 function turn(d: Resident): void {
   Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
   Atomics.store(stats.words, PcpuStats.RUNNING, d.domid + 1);
@@ -694,6 +747,7 @@ function turn(d: Resident): void {
   }
   if (!d.halted) t.upcall();
   drainScript.runInContext(d.ctx);
+  rejectionsInTurn(d);
   if (!d.halted && t.expecting()) expecting.add(d);
   else expecting.delete(d);
   const ms = performance.now() - t0;
@@ -886,6 +940,9 @@ try {
 } catch {
   /* the thread runs at the host process's priority */
 }
+// The liveness watchdog's beat (cpupool.ts #check): it stops while anything holds the thread
+// outside a turn, which the turn watchdog does not watch.
+setInterval(() => Atomics.add(stats.words, PcpuStats.BEAT, 1), PCPU_BEAT_MS).unref();
 sleep();
 refill();
 status({ type: 'ready', tid });

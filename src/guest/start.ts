@@ -4,11 +4,11 @@
 // its platform is up, until the toolstack hands it its kernel.
 import { VIRQ_TIMER } from '../abi/event_channel.js';
 import {
-  MAX_GUEST_CMDLINE, PAGE_SIZE, SI_CMD_LINE, SI_CONSOLE_EVTCHN, SI_CONSOLE_MFN, SI_FLAGS, SI_MOD_LEN, SI_MOD_START, SI_STORE_EVTCHN,
+  MAX_GUEST_CMDLINE, PAGE_SIZE, SI_CMD_LINE, SI_CONSOLE_EVTCHN, SI_CONSOLE_MFN, SI_STORE_EVTCHN,
   SI_STORE_MFN,
   type ShutdownReason,
 } from '../abi/xen.js';
-import { SIF_XENODE_RESUMED, type SuspendRecord } from '../abi/suspend.js';
+import { resumeFrom, type SuspendRecord } from '../abi/suspend.js';
 import { ConsoleFront } from '../drivers/console/front.js';
 import { eventChannels } from '../drivers/evtchn.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
@@ -64,9 +64,7 @@ function readCmdline(view: DomainView): string {
 
 /** A restored domain's suspend record (abi/suspend.ts), from start_info; read once the kernel is known. */
 function readResume(view: DomainView): { pfn: number; bytes: number } | undefined {
-  const si = new DataView(view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE);
-  if ((si.getUint32(SI_FLAGS, true) & SIF_XENODE_RESUMED) === 0) return undefined;
-  return { pfn: Number(si.getBigUint64(SI_MOD_START, true)), bytes: Number(si.getBigUint64(SI_MOD_LEN, true)) };
+  return resumeFrom(new DataView(view.buffers.memory, PFN_START_INFO * PAGE_SIZE, PAGE_SIZE));
 }
 
 /** RAM frames not populated yet: what a parked runtime may take without touching a restore's. */

@@ -133,6 +133,7 @@ class Pcpu {
 
   start(): void {
     this.#prepared.clear();
+    this.beating = false;
     const data: PcpuData = {
       doorbell: this.doorbell, stats: this.stats.buffer, epoch: this.epoch, realmImage: this.pool.realmImage.href,
       name: `${this.pool.name}/${this.index}`,
@@ -156,7 +157,10 @@ class Pcpu {
       w.on('message', (m: PcpuStatus) => {
         if (m.type === 'ready') {
           thread = m.tid === undefined ? undefined : ThreadState.open(m.tid);
-          if (w === this.worker) this.#thread = thread;
+          if (w === this.worker) {
+            this.#thread = thread;
+            this.beating = true;
+          }
           resolve();
         } else this.#status(m);
       });
@@ -170,6 +174,9 @@ class Pcpu {
       if (w === this.worker && !this.stopping) this.pool.lost(this, 'its thread ended');
     });
   }
+
+  /** The current thread is ready, so its timer counts the beat (the liveness watchdog waits for that: a thread may take long to start on a loaded host). */
+  beating = false;
 
   /** Set once the thread is asked to end for good (the pool is closing): its exit is no loss. */
   stopping = false;
@@ -227,8 +234,9 @@ class Pcpu {
   }
 
   /**
-   * The turn the watchdog watches: the thread's CPU time and the wall time at its last look,
-   * whether that look found it asleep, and the time counted against the turn since it first saw it.
+   * What the watchdog watches: a turn, or, between turns, the thread's loop (its turns and its
+   * beat, either of which moving is progress); the thread's CPU time and the wall time at its
+   * last look, whether that look found it asleep, and the time counted against it since it first saw it.
    */
   watched: { key: string; cpu: number | undefined; wall: number; asleep: boolean; spent: number } | null = null;
 }
@@ -498,16 +506,22 @@ export class Cpupool {
    * (a loop, an Atomics.wait, a send on a lock word it forged). A thread cannot be interrupted
    * inside one realm without a cost on every turn (docs/ARCHITECTURE.md), so the pCPU thread is
    * reset: the culprit crashes, and its pool mates on that pCPU crash with it (their on_crash
-   * applies); the other pCPUs run on.
+   * applies); the other pCPUs run on. Between turns it watches the thread's loop the same way
+   * (the liveness watchdog): a timer of the thread counts a beat (PCPU_BEAT_MS), so a thread that
+   * neither ends a turn nor beats for the bound is held outside any turn (guest code that V8 or
+   * Node ran there, which the realms are built to leave none of: docs/SECURITY.md), and every
+   * domain on it has stopped; with no culprit to name, they all crash.
    */
   #check(): void {
     for (const p of this.#pcpus) {
       const cur = p.stats.current();
-      if (!cur) {
+      if (!cur && !p.beating) {
         p.watched = null;
         continue;
       }
-      const key = `${Atomics.load(p.stats.words, PcpuStats.TURNS)}:${cur.domid}:${Atomics.load(p.stats.words, PcpuStats.TURN_START)}`;
+      // Any turn (or place, or claim) begun since the last look is progress, as is a beat.
+      const turn = `${Atomics.load(p.stats.words, PcpuStats.TURNS)}:${Atomics.load(p.stats.words, PcpuStats.TURN_START)}`;
+      const key = cur ? `turn ${turn}:${cur.domid}` : `loop ${turn}:${Atomics.load(p.stats.words, PcpuStats.BEAT)}`;
       const cpu = p.cpuMs();
       const now = performance.now();
       const w = p.watched;
@@ -522,8 +536,8 @@ export class Cpupool {
       // CPU at all and froze the pCPU for good: the time between two looks that both found its
       // thread asleep, with hardly any CPU run between them, counts in wall time. One look alone
       // would count a whole interval for an instant's sleep (a page fault, a GC helper awaited),
-      // and a long honest turn on a loaded host would add those up to the bound. Between turns
-      // (RUNNING 0) it sleeps on its doorbell, unseen.
+      // and a long honest turn on a loaded host would add those up to the bound. Between turns an
+      // idle thread sleeps on its doorbell, but its beat moves: only a loop held counts.
       const wall = now - w.wall;
       const ran = cpu !== undefined && w.cpu !== undefined ? cpu - w.cpu : wall;
       const asleep = p.runnable() === false;
@@ -533,8 +547,10 @@ export class Cpupool {
       w.wall = now;
       if (w.spent < this.#watchdogMs) continue;
       p.watched = null;
-      this.log(`cpupool ${this.name}: d${cur.domid} ran ${Math.round(w.spent)} ms on pCPU ${p.index} without yielding; resetting that pCPU`);
-      void this.#reset(p, cur.domid);
+      const spent = Math.round(w.spent);
+      if (cur) this.log(`cpupool ${this.name}: d${cur.domid} ran ${spent} ms on pCPU ${p.index} without yielding; resetting that pCPU`);
+      else this.log(`cpupool ${this.name}: pCPU ${p.index}'s thread was held ${spent} ms outside any turn, its loop stopped (liveness watchdog); resetting that pCPU`);
+      void this.#reset(p, cur?.domid ?? null);
     }
   }
 
@@ -544,7 +560,7 @@ export class Cpupool {
    * sends, nor read a table the thread still writes. The new thread starts first, so the old
    * one's exit is not taken for a loss (Pcpu.start).
    */
-  async #reset(p: Pcpu, culprit: number): Promise<void> {
+  async #reset(p: Pcpu, culprit: number | null): Promise<void> {
     const old = p.worker;
     const exited = p.exited;
     Atomics.store(p.stats.words, PcpuStats.RUNNING, 0);
@@ -558,7 +574,9 @@ export class Cpupool {
     // The culprit first, so its crash is the one logged as the cause.
     victims.sort((a, b) => (a.domain.domid === culprit ? -1 : b.domain.domid === culprit ? 1 : 0));
     for (const r of victims) {
-      r.onExit(r.domain.domid === culprit ? `did not yield for ${this.#watchdogMs} ms (watchdog)` : `its pCPU was reset: d${culprit} did not yield`);
+      r.onExit(r.domain.domid === culprit ? `did not yield for ${this.#watchdogMs} ms (watchdog)`
+        : culprit === null ? `its pCPU was reset: its thread was held outside any turn for ${this.#watchdogMs} ms (liveness watchdog)`
+        : `its pCPU was reset: d${culprit} did not yield`);
     }
   }
 

@@ -49,9 +49,12 @@ export function takeRung(db: Int32Array, out: number[]): number[] {
   return out;
 }
 
+/** How often a pCPU thread's timer counts PcpuStats.BEAT: well within the watchdog's look (cpupool.ts). */
+export const PCPU_BEAT_MS = 100;
+
 /**
  * A pCPU's own figures, shared with dom0 only: which domain's turn runs and since when (the
- * watchdog), turns run, and each slot's CPU time and JS heap (its realm's, as V8 measured it).
+ * watchdog), turns run, the beat of its event loop, and each slot's CPU time and JS heap (its realm's, as V8 measured it).
  */
 export class PcpuStats {
   static readonly RUNNING = 0; // domid + 1 of the domain in its turn, 0 between turns
@@ -59,6 +62,7 @@ export class PcpuStats {
   static readonly TURNS = 2;
   static readonly SENDS = 3; // EVTCHNOP_sends the thread did in its one copy of the hypercall (guest/pcpu-hypercalls.ts)
   static readonly LEFT = 4; // sends it left to the realm's own copy: no view of the target yet (a boot's first sends to dom0), or the domain being killed
+  static readonly BEAT = 5; // counted up by a timer of the thread every PCPU_BEAT_MS: its event loop comes round (the liveness watchdog)
   static readonly HEADER_WORDS = 6; // even: the Float64Arrays after the header start 8-byte aligned
   readonly words: Int32Array;
   /** Milliseconds of CPU each slot's domain has used. */

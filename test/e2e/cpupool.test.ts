@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { EVTCHN_FIFO_PRIORITY_DEFAULT, VIRQ_TIMER } from '../../src/abi/event_channel.js';
 import { PAGE_SIZE } from '../../src/abi/xen.js';
@@ -57,6 +57,22 @@ function config(name: string, kernel: string, extra = '') {
 
 function consoleText(domid: number): string {
   return output.get(domid) ?? '';
+}
+
+/**
+ * Runs test/support/NAME-child.js, a host of its own, for a guest whose failure mode is the
+ * whole process (an abort or an uncaught throw on dom0): what it printed, once it exited 0.
+ */
+async function childRun(t: TestContext, name: string, timeout: number): Promise<string> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL(`../support/${name}-child.js`, import.meta.url))],
+    { stdio: ['ignore', 'pipe', 'pipe'], timeout, killSignal: 'SIGKILL' });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const [code, signal] = (await once(child, 'close')) as [number | null, string | null];
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, out.slice(-2000));
+  return out;
 }
 
 async function consoleMatch(domid: number, re: RegExp, ms = 20_000): Promise<RegExpExecArray> {
@@ -119,14 +135,7 @@ test('a realm leads nowhere: not to the pCPU thread, not to its pool mates', T, 
 
 test("a guest that lies about its typed arrays' lengths to its pCPU's host functions gets random bytes in its views' true bytes or a refusal; the host and its pool mate run on", T, async (t) => {
   // In a child: without the boundary, randomFillSync was told a length past the view's buffer and aborted the process.
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../support/byte-liar-child.js', import.meta.url))],
-    { stdio: ['ignore', 'pipe', 'pipe'], timeout: 90_000, killSignal: 'SIGKILL' });
-  t.after(() => child.kill('SIGKILL'));
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  const [code, signal] = (await once(child, 'close')) as [number | null, string | null];
-  assert.deepEqual({ code, signal }, { code: 0, signal: null }, out.slice(-2000));
+  const out = await childRun(t, 'byte-liar', 90_000);
   const random = JSON.parse(/RANDOM (\[.*\])/.exec(out)?.[1] ?? 'null') as string[] | null;
   assert.equal(random?.length, 6, out);
   assert.ok(random.every((r) => r === 'filled' || r === 'refused'), out);
@@ -138,20 +147,24 @@ test("a guest that lies about its typed arrays' lengths to its pCPU's host funct
 test("a guest that wraps its realm's Map and WeakMap accessors, Atomics and typed-array constructors, then connects to dom0 and does its I/O, is handed no buffer but its own; what it writes into them harms nobody", T, async (t) => {
   // In a child: before, its library OS's hypercalls held dom0's memory, control block and grant
   // table side, which the wrapped intrinsics handed it; filled with -1, dom0 threw and the host ended.
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../support/peer-thief-child.js', import.meta.url))],
-    { stdio: ['ignore', 'pipe', 'pipe'], timeout: 110_000, killSignal: 'SIGKILL' });
-  t.after(() => child.kill('SIGKILL'));
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  const [code, signal] = (await once(child, 'close')) as [number | null, string | null];
-  assert.deepEqual({ code, signal }, { code: 0, signal: null }, out.slice(-2000));
+  const out = await childRun(t, 'peer-thief', 110_000);
   const seen = JSON.parse(/SEEN (\{.*\})/.exec(out)?.[1] ?? 'null') as { all: number; foreign: number[] } | null;
   assert.deepEqual(seen?.foreign, [], out.slice(-2000));
   assert.ok(seen.all > 0, 'its wrappers saw its own buffers: they were called');
   assert.match(out, /RAN ON/);
   assert.match(out, /THIEF null/);
   assert.match(out, /POOL0 ran/);
+  assert.match(out, /MATE null ticks on/);
+});
+
+test("a guest that gives its realm's objects an emitMessage before its code runs is saved and restored; the host and its pool mate run on", T, async (t) => {
+  // In a child: Node set up a realm's context at its first structured clone, after guest code,
+  // read the function it had just stored back through the realm's Object.prototype, and aborted
+  // the process when that was not a function.
+  const out = await childRun(t, 'clone-poison', 90_000);
+  assert.match(out, /SAVE saved/);
+  assert.match(out, /RESUMED 42/);
+  assert.match(out, /ENDED drestored poweroff/);
   assert.match(out, /MATE null ticks on/);
 });
 
@@ -488,10 +501,10 @@ test('a guest that spins is caught by the watchdog: it crashes, its pCPU mates w
  * watchdog crashes it as one that does not yield; the mate, placed on the other pCPU, ticks on.
  * Returns the blocker and the mate, still to be destroyed.
  */
-async function caughtBlocking(name: string, fixture: string) {
+async function caughtBlocking(name: string, fixture: string, extra = '') {
   const pool = await host.createCpupool(name, 2, 'credit', { watchdogMs: 500 });
   const mate = await host.create(config(`mate-${name}`, join(FIXTURES, 'ticker.ts'), `pool = "${name}"\non_crash = "preserve"\n`));
-  const blocker = await host.create(config(`blocker-${name}`, join(FIXTURES, fixture), `pool = "${name}"\non_crash = "preserve"\n`));
+  const blocker = await host.create(config(`blocker-${name}`, join(FIXTURES, fixture), `pool = "${name}"\non_crash = "preserve"\n${extra}`));
   assert.ok(pool.hosts(mate.domain.domid) && pool.hosts(blocker.domain.domid));
   await waitFor(() => blocker.domain.shutdownReason !== null, 30_000, 20);
   assert.equal(blocker.domain.shutdownReason, 'crash', logs.join('\n'));
@@ -528,6 +541,40 @@ test("a guest that writes a live holder into its control block's lock words and 
   assert.equal(forger.domain.shutdownReason, null, logs.join('\n'));
   assert.equal(mate.domain.shutdownReason, null);
   await Promise.all([forger, mate].map((b) => host.destroy(b.domain.domid)));
+});
+
+// WebAssembly's asynchronous compile and instantiate finished in V8 tasks outside any turn: the
+// guest code they run there (a `then` getter that resolving the promise reads, an instance's start
+// function) froze the pCPU and its pool mates for good, unseen by the watchdog. A realm's do their
+// work in the turn that calls them.
+for (const how of ['then', 'start']) {
+  test(`a guest whose WebAssembly.${how === 'then' ? "compile resolves into a spinning then getter" : "instantiate runs a spinning start function"}: it spins in its own turn, caught by the watchdog; the pool's other pCPU runs on`, T, async () => {
+    const { blocker, mate } = await caughtBlocking(`wasm-${how}`, 'wasm-spin.ts', `extra = "${how}"\n`);
+    await Promise.all([blocker, mate].map((b) => host.destroy(b.domain.domid)));
+  });
+}
+
+// Node reads a promise's async ids, through its prototype chain, as it processes the rejections
+// nobody handled: a proxy's trap on that chain ran there, outside any turn, and one that spun froze
+// the pCPU for good. The pCPU has Node process them at the end of the turn that made them.
+test("a guest that leaves a rejection unhandled with a spinning proxy on its promise's chain: it spins in its own turn, caught by the watchdog; the pool's other pCPU runs on", T, async () => {
+  const { blocker, mate } = await caughtBlocking('reject-proxy', 'reject-proxy.ts');
+  await Promise.all([blocker, mate].map((b) => host.destroy(b.domain.domid)));
+});
+
+// Where the trap throws instead, Node's processing threw that after the pass, to the pCPU's
+// handler, which logged it: the guest ran on with a rejection nobody handled, which crashes a
+// Pool-0 guest. It is now its turn's, and crashes it alone.
+test("a guest whose unhandled rejection's proxy trap throws while Node processes it crashes alone; its pool mate runs on", T, async () => {
+  await host.createCpupool('reject-trap', 1);
+  const mate = await host.create(config('mate-reject-trap', join(FIXTURES, 'ticker.ts'), 'pool = "reject-trap"\n'));
+  const bad = await host.create(config('reject-trap', join(FIXTURES, 'reject-proxy.ts'), 'pool = "reject-trap"\non_crash = "preserve"\nextra = "throw"\n'));
+  assert.ok(await waitFor(() => bad.domain.shutdownReason !== null, 20_000), `${consoleText(bad.domain.domid).slice(-300)}\n${logs.slice(-5).join('\n')}`);
+  assert.equal(bad.domain.shutdownReason, 'crash');
+  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
+  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+  assert.equal(mate.domain.shutdownReason, null);
+  await Promise.all([host.destroy(mate.domain.domid), host.destroy(bad.domain.domid)]);
 });
 
 test("a guest that allocates without bound takes down its pCPU's heap, not the host; the pool recovers", T, async () => {

@@ -368,8 +368,8 @@ Object.defineProperty(globalThis, 'Error', { value: Error, writable: false, enum
 // can run after its domain was evicted. The library OS uses none; a guest gets an inert registry,
 // as the language allows (a registry need never call its cleanups): it checks its arguments as a
 // real one does and holds nothing, so code that detects the feature and registers runs on. (A
-// global there still, as Node's own scripts for the realm, run when a suspend record first
-// crosses into it, copy every standard global: pcpu.ts clone.)
+// global there still, as Node's own scripts for the realm, run when a restore's record is to
+// cross into it, copy every standard global: pcpu.ts makeCloner.)
 /** Whether `v` could be held weakly: an object, or a symbol that is not registered (Symbol.for). */
 const weaklyHeld = (v: unknown): boolean =>
   (typeof v === 'object' && v !== null) || typeof v === 'function' || (typeof v === 'symbol' && Symbol.keyFor(v) === undefined);
@@ -395,14 +395,46 @@ defineGlobal('FinalizationRegistry', FinalizationRegistry);
 // which rejects a source that is not a Response with the pCPU's TypeError (whose
 // constructor.constructor compiled `return process` there), and runs guest code outside a turn
 // (instanceof and `constructor` reads on the source). A realm gets functions of its own that
-// refuse; WebAssembly.compile and instantiate, which take bytes, stay.
+// refuse.
+// WebAssembly.compile and instantiate, which take bytes, finish in V8 tasks outside any turn,
+// where the watchdog does not look: resolving their promise reads `then` on the result (a
+// guest's getter runs there), and instantiate from bytes reads the imports and runs the start
+// function there. A realm's do the same work in the turn that calls them (WebAssembly.Module and
+// Instance, as V8's own asynchronous path does once compiled) and settle their promise from a
+// microtask of the realm, which the pCPU runs in that turn: what the guest's code sees is the
+// same, and reactions still run after the caller's synchronous code.
 // (The realm's image is typed without WebAssembly's declarations.)
-const wasm = (globalThis as unknown as { WebAssembly: object }).WebAssembly;
-for (const name of ['compileStreaming', 'instantiateStreaming']) {
-  Object.defineProperty(wasm, name, {
-    value: () => Promise.reject(new RealmUnsupported(`WebAssembly.${name}`)),
-    writable: true,
-    configurable: true,
-    enumerable: true,
-  });
+const wasm = (globalThis as unknown as { WebAssembly: { Module: new (bytes: unknown) => object; Instance: new (module: object, imports: unknown) => object } })
+  .WebAssembly;
+const { Module: WasmModule, Instance: WasmInstance } = wasm;
+const RealmPromise = Promise;
+const promiseThen = Promise.prototype.then;
+const fulfilled = Promise.resolve();
+/** `work` done now; its value or error settles the promise from a microtask (captured intrinsics: no guest global in the way). */
+function settleLater<T>(work: () => T): Promise<T> {
+  let ok = true;
+  let outcome: unknown;
+  try {
+    outcome = work();
+  } catch (e) {
+    ok = false;
+    outcome = e;
+  }
+  return new RealmPromise<T>((resolve, reject) => void apply(promiseThen, fulfilled, [() => (ok ? resolve(outcome as T) : reject(outcome))]));
 }
+const wasmAsync = {
+  compile(bytes: unknown) {
+    return settleLater(() => new WasmModule(bytes));
+  },
+  // The imports as a rest parameter: instantiate's length is 1, as V8's.
+  instantiate(source: unknown, ...imports: unknown[]) {
+    return settleLater(() => {
+      if (source instanceof WasmModule) return new WasmInstance(source, imports[0]);
+      const module = new WasmModule(source);
+      return { module, instance: new WasmInstance(module, imports[0]) };
+    });
+  },
+  compileStreaming: () => Promise.reject(new RealmUnsupported('WebAssembly.compileStreaming')),
+  instantiateStreaming: () => Promise.reject(new RealmUnsupported('WebAssembly.instantiateStreaming')),
+};
+for (const [name, value] of Object.entries(wasmAsync)) Object.defineProperty(wasm, name, { value, writable: true, configurable: true, enumerable: true });
