@@ -507,8 +507,8 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
         self.post(msg.ok
           ? { kind: 'reply', id: msg.id, ok: true, value }
           : { kind: 'reply', id: msg.id, ok: false, errKind: msg.kind ?? 'xen', code: msg.kind === 'grant' ? msg.status! : msg.errno!, message: msg.message ?? '' });
+        kick(); // a push leaves the realm nothing to run
       }
-      kick();
     });
     d.runstate = RUNSTATE_running;
     // A shell's too, if its restore wrote start_info already: the cost is then out of the claim's downtime.

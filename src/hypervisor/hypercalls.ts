@@ -171,12 +171,15 @@ export class Hypercalls {
    * fallback below would find it not pointing back and drop the event).
    */
   #deliverConnected(port: number, domid: number, rport: number): void {
-    try {
-      if (this.#sendHere?.(port)) return;
-    } catch (e) {
-      // The port was closed meanwhile: delivered as the send found it (if the other end still
-      // points back). Any other failure there is not tried again here, as for the pCPU's own sends.
-      if (!isXenError(e, 'EINVAL')) throw e;
+    if (this.#sendHere) {
+      try {
+        this.#sendHere(port);
+      } catch (e) {
+        // The port was closed meanwhile: the event goes with it. Any other failure there is not
+        // tried again here, as for the pCPU's own sends.
+        if (!isXenError(e, 'EINVAL')) throw e;
+      }
+      return;
     }
     const peer = this.#peer(domid);
     if (peer) this.#deliver(port, peer, rport);
@@ -338,7 +341,8 @@ export class Hypercalls {
   #granter(domid: number): DomainView | GrantError {
     const g = this.#peer(domid);
     if (g) return g;
-    return this.#peersElsewhere
+    // Xen looks the domain up first (GNTST_bad_domain), then asks XSM (GNTST_permission_denied).
+    return this.#peersElsewhere?.(domid) === true
       ? new GrantError(GNTST_permission_denied, `d${this.domid} is in a shared cpupool: it maps, copies and pins no grant of d${domid} (backends run in Pool-0)`)
       : new GrantError(GNTST_bad_domain, `d${domid} is not connected to d${this.domid}`);
   }
