@@ -81,6 +81,18 @@ function kernelScript(url: string): vm.Script {
   return s;
 }
 
+/**
+ * A kernel image's script, or why it did not compile, described: the error is this thread's (a
+ * SyntaxError, a read's) and its stack names host paths, which must not cross into a realm.
+ */
+function compiledKernel(url: string): vm.Script | string {
+  try {
+    return kernelScript(url);
+  } catch (e) {
+    return describe(e);
+  }
+}
+
 /** A host value made into the realm's own: plain data and SharedArrayBuffers only. */
 function toRealm(v: unknown, I: Intrinsics): unknown {
   if (v === null || typeof v !== 'object') return typeof v === 'function' ? undefined : v;
@@ -436,11 +448,15 @@ function refill(): void {
 
 function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
   let d: Resident | undefined;
-  const t0 = performance.now();
-  // The boot runs the kernel's top level: the watchdog watches it as a turn.
-  Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
-  Atomics.store(stats.words, PcpuStats.RUNNING, m.domid + 1);
+  let t0 = 0;
   try {
+    // Read and compiled before the turn: a cold file system's wait is not the guest's time, and
+    // compiling runs none of its code.
+    const script = m.kernel === null ? null : kernelScript(m.kernel);
+    t0 = performance.now();
+    // The boot runs the kernel's top level: the watchdog watches it as a turn.
+    Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
+    Atomics.store(stats.words, PcpuStats.RUNNING, m.domid + 1);
     const shell = spares.shift() ?? makeShell();
     const { ctx, I } = shell;
     d = new Resident(m.domid, m.slot, ctx, I, m.control, m.buffers, m.heapMb);
@@ -451,7 +467,8 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     // then releases its realm and its share, which a slot's next domain would otherwise inherit.
     residents.set(m.domid, d);
     bySlot.set(m.slot, d);
-    const kernel = m.kernel === null ? null : (kernelScript(m.kernel).runInContext(ctx) as RealmKernel);
+    // Makes the module body's function: its top level runs at the boot's first await.
+    const kernel = script === null ? null : (script.runInContext(ctx) as RealmKernel);
     if (kernel === null) {
       d.bodies = new Map();
       for (const url of recentKernels) prepareBody(d, url);
@@ -506,25 +523,23 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
   const d = residents.get(m.domid);
   if (!d || d.halted) return;
   d.handed = wallMs();
+  // Compiled before its turn, as a placed domain's kernel is (place).
+  const found = d.bodies?.get(m.kernel) ?? compiledKernel(m.kernel);
   const t0 = performance.now();
   Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
   Atomics.store(stats.words, PcpuStats.RUNNING, m.domid + 1);
   d.runstate = RUNSTATE_running;
   try {
     sched.set(d, m.weight, m.cap);
-    let kernel: RealmKernel;
-    try {
-      kernel = d.bodies?.get(m.kernel) ?? (kernelScript(m.kernel).runInContext(d.ctx) as RealmKernel);
-      d.bodies = undefined;
-    } catch (e) {
-      // A kernel that does not compile crashes its domain, not the pool; the error is this
-      // thread's (its stack told) or the kernel's own, so only text crosses into the realm.
-      d.turns.uncaught(`its kernel did not compile: ${describe(e)}`); // no host paths of this thread's stack
-      return;
-    }
+    // A kernel that does not compile crashes its domain, not the pool: only text crosses into the realm.
+    if (typeof found === 'string') return void d.turns.uncaught(`its kernel did not compile: ${found}`);
+    const kernel = typeof found === 'function' ? found : (found.runInContext(d.ctx) as RealmKernel);
+    d.bodies = undefined;
     d.turns.claim(kernel, m.identity.name, m.identity.uuid);
     drainScript.runInContext(d.ctx);
     kick();
+  } catch (e) {
+    crashAlone(d, `its claim threw: ${told(e)}`); // as a turn's throw (turn)
   } finally {
     shares.ran(d, performance.now() - t0);
     d.settle();
@@ -539,12 +554,7 @@ function prepare(url: string): void {
   recentKernels = [url, ...before.filter((u) => u !== url)].slice(0, RECENT_KERNELS);
   // A parked shell keeps the bodies of the recent kernels only, not of every kernel ever linked.
   const gone = before.filter((u) => !recentKernels.includes(u));
-  let compiled = true;
-  try {
-    kernelScript(url);
-  } catch {
-    compiled = false; // reported to the domain that claims it
-  }
+  const compiled = typeof compiledKernel(url) !== 'string'; // an error is reported to the domain that claims it
   for (const d of residents.values()) {
     if (!d.bodies) continue;
     for (const u of gone) d.bodies.delete(u);
@@ -605,11 +615,17 @@ function heapReading(): number {
 }
 const shares = new HeapShares<Resident>(heapReading());
 
-/** The domain's realm outgrew its memory=: it never runs again, and dom0 crashes the domain. */
-function overMemory(d: Resident, bytes: number): void {
+/** The domain's realm runs no more, and dom0 crashes the domain (`why` goes to dom0's log). */
+function crashAlone(d: Resident, why: string): void {
   d.clear();
   shares.remove(d);
-  status({ type: 'over-memory', domid: d.domid, bytes, limit: d.maxHeapBytes });
+  status({ type: 'crashed', domid: d.domid, why });
+}
+
+/** The domain's realm outgrew its memory=. */
+function overMemory(d: Resident, bytes: number): void {
+  const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+  crashAlone(d, `its realm held ${mib(bytes)} MiB of JS heap, over its memory= share of ${mib(d.maxHeapBytes)} MiB`);
 }
 
 let heapSampledAt = 0;
@@ -665,41 +681,48 @@ function turn(d: Resident): void {
   Atomics.store(stats.words, PcpuStats.RUNNING, d.domid + 1);
   d.runstate = RUNSTATE_running;
   const t0 = performance.now();
-  const inbox = d.inbox;
-  d.inbox = [];
-  withWork.delete(d);
-  const t = d.turns;
-  for (const e of inbox) {
-    if (d.halted) break;
-    switch (e.kind) {
-      case 'timer':
-        // Armed again since it fired (its realm refreshed it): it fires at its new time, as Node's refresh() reschedules.
-        if (d.timers.get(e.id)) break;
-        t.timer(e.id);
-        // Its realm re-armed it (an interval) or let it go (a one-shot); if it did neither, its place is freed here.
-        if (d.timers.get(e.id) === null) clearHostTimer(d, e.id);
-        break;
-      case 'reply': t.reply(e.id, e.ok, toRealm(e.value, d.I), e.errKind, e.code, e.message); break;
-      case 'push': t.push(toRealm(e.grant, d.I) as never); break;
-      case 'uncaught': t.uncaught(e.reason); break;
+  try {
+    const inbox = d.inbox;
+    d.inbox = [];
+    withWork.delete(d);
+    const t = d.turns;
+    for (const e of inbox) {
+      if (d.halted) break;
+      switch (e.kind) {
+        case 'timer':
+          // Armed again since it fired (its realm refreshed it): it fires at its new time, as Node's refresh() reschedules.
+          if (d.timers.get(e.id)) break;
+          t.timer(e.id);
+          // Its realm re-armed it (an interval) or let it go (a one-shot); if it did neither, its place is freed here.
+          if (d.timers.get(e.id) === null) clearHostTimer(d, e.id);
+          break;
+        case 'reply': t.reply(e.id, e.ok, toRealm(e.value, d.I), e.errKind, e.code, e.message); break;
+        case 'push': t.push(toRealm(e.grant, d.I) as never); break;
+        case 'uncaught': t.uncaught(e.reason); break;
+      }
     }
+    if (d.immediates && !d.halted) {
+      d.immediates = false;
+      t.immediates();
+    }
+    if (!d.halted) t.upcall();
+    drainScript.runInContext(d.ctx);
+    if (!d.halted && t.expecting()) expecting.add(d);
+    else expecting.delete(d);
+  } catch (e) {
+    // Past the realm's guards (its library OS's, or this thread's code in the turn): left to the
+    // thread, the turn would stay marked running and the watchdog reset the pCPU, pool mates and all.
+    crashAlone(d, `its turn threw: ${told(e)}`);
+  } finally {
+    const ms = performance.now() - t0;
+    d.lastTurnMs = ms;
+    sched.charge(d, ms);
+    shares.ran(d, ms);
+    stats.cpuMs[d.slot] = stats.cpuMs[d.slot]! + ms;
+    d.settle();
+    Atomics.store(stats.words, PcpuStats.RUNNING, 0);
+    Atomics.add(stats.words, PcpuStats.TURNS, 1);
   }
-  if (d.immediates && !d.halted) {
-    d.immediates = false;
-    t.immediates();
-  }
-  if (!d.halted) t.upcall();
-  drainScript.runInContext(d.ctx);
-  if (!d.halted && t.expecting()) expecting.add(d);
-  else expecting.delete(d);
-  const ms = performance.now() - t0;
-  d.lastTurnMs = ms;
-  sched.charge(d, ms);
-  shares.ran(d, ms);
-  stats.cpuMs[d.slot] = stats.cpuMs[d.slot]! + ms;
-  d.settle();
-  Atomics.store(stats.words, PcpuStats.RUNNING, 0);
-  Atomics.add(stats.words, PcpuStats.TURNS, 1);
 }
 
 function pump(): void {
