@@ -682,33 +682,7 @@ function turn(d: Resident): void {
   d.runstate = RUNSTATE_running;
   const t0 = performance.now();
   try {
-    const inbox = d.inbox;
-    d.inbox = [];
-    withWork.delete(d);
-    const t = d.turns;
-    for (const e of inbox) {
-      if (d.halted) break;
-      switch (e.kind) {
-        case 'timer':
-          // Armed again since it fired (its realm refreshed it): it fires at its new time, as Node's refresh() reschedules.
-          if (d.timers.get(e.id)) break;
-          t.timer(e.id);
-          // Its realm re-armed it (an interval) or let it go (a one-shot); if it did neither, its place is freed here.
-          if (d.timers.get(e.id) === null) clearHostTimer(d, e.id);
-          break;
-        case 'reply': t.reply(e.id, e.ok, toRealm(e.value, d.I), e.errKind, e.code, e.message); break;
-        case 'push': t.push(toRealm(e.grant, d.I) as never); break;
-        case 'uncaught': t.uncaught(e.reason); break;
-      }
-    }
-    if (d.immediates && !d.halted) {
-      d.immediates = false;
-      t.immediates();
-    }
-    if (!d.halted) t.upcall();
-    drainScript.runInContext(d.ctx);
-    if (!d.halted && t.expecting()) expecting.add(d);
-    else expecting.delete(d);
+    runTurn(d);
   } catch (e) {
     // Past the realm's guards (its library OS's, or this thread's code in the turn): left to the
     // thread, the turn would stay marked running and the watchdog reset the pCPU, pool mates and all.
@@ -723,6 +697,37 @@ function turn(d: Resident): void {
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
     Atomics.add(stats.words, PcpuStats.TURNS, 1);
   }
+}
+
+/** What a turn runs: the work that came for the domain, its upcalls, then its microtasks. */
+function runTurn(d: Resident): void {
+  const inbox = d.inbox;
+  d.inbox = [];
+  withWork.delete(d);
+  const t = d.turns;
+  for (const e of inbox) {
+    if (d.halted) break;
+    switch (e.kind) {
+      case 'timer':
+        // Armed again since it fired (its realm refreshed it): it fires at its new time, as Node's refresh() reschedules.
+        if (d.timers.get(e.id)) break;
+        t.timer(e.id);
+        // Its realm re-armed it (an interval) or let it go (a one-shot); if it did neither, its place is freed here.
+        if (d.timers.get(e.id) === null) clearHostTimer(d, e.id);
+        break;
+      case 'reply': t.reply(e.id, e.ok, toRealm(e.value, d.I), e.errKind, e.code, e.message); break;
+      case 'push': t.push(toRealm(e.grant, d.I) as never); break;
+      case 'uncaught': t.uncaught(e.reason); break;
+    }
+  }
+  if (d.immediates && !d.halted) {
+    d.immediates = false;
+    t.immediates();
+  }
+  if (!d.halted) t.upcall();
+  drainScript.runInContext(d.ctx);
+  if (!d.halted && t.expecting()) expecting.add(d);
+  else expecting.delete(d);
 }
 
 function pump(): void {
