@@ -635,7 +635,7 @@ export async function teardownDomain(ctx: BuildContext, domain: Domain): Promise
   await removeDomainVifs(ctx.hv, ctx.xs, domid).catch(() => {});
   if (!ours()) return;
   await ctx.xs.release(domid).catch(() => {});
-  if (ctx.hv.findDomain(domid) !== domain) return;
+  if (!ours()) return;
   await ctx.xs.rm(`/local/domain/${domid}`).catch(() => {});
   await ctx.xs.rm(`/vm/${domain.uuid}`).catch(() => {});
   if (ctx.hv.findDomain(domid) === domain) await ctx.hv.destroyDomain(domid);
