@@ -557,7 +557,14 @@ export class Host extends EventEmitter<HostEvents> {
   async #recordRename(d: Domain, name: string, old: string): Promise<void> {
     const domid = d.domid;
     await this.#configure(domid, (c) => ({ ...c, name }));
+    // A destroy meanwhile removed (or is removing) the domain's paths: a persistent VM's record
+    // outlives it, so the rename gets here; it must not write them back. A teardown's rm that
+    // commits during the transaction makes it conflict and run again, to find them gone.
+    const gone = () => new XenError('ESRCH', `domain ${domid} was destroyed during its rename to ${name}`);
+    if (this.isBeingDestroyed(d)) throw gone();
     await this.xs.transaction(async (t) => {
+      // Its own /vm link, not the domid's: that domid may name a new domain by now.
+      if (await t.readOptional(`/local/domain/${domid}/vm`) !== `/vm/${d.uuid}`) throw gone();
       await t.write(`/local/domain/${domid}/name`, name);
       await t.write(`/vm/${d.uuid}/name`, name);
     });

@@ -10,6 +10,7 @@ import { isXenError } from '../../../src/errors.js';
 import type { Domain } from '../../../src/hypervisor/hypervisor.js';
 import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import { Host } from '../../../src/toolstack/host.js';
+import type { XsTransaction, XsTransactionOptions } from '../../../src/xenstore/client/client.js';
 import { FIXTURES } from '../../support/cli.js';
 
 const WHOAMI = join(FIXTURES, 'whoami.ts');
@@ -65,9 +66,47 @@ test('a rename into a name being created is refused at once, and the create goes
 
 test("a destroy inside the window: the domain's xenstore paths are not written back after its teardown", { timeout: 60_000 }, async () => {
   const d = await guest('win-destroy');
-  const away = host.beginRename(d.domid, 'win-destroy--migratedaway');
+  const away = host.beginRename(d.domid, 'win-destroy--migratedaway').catch(() => {});
   await host.destroy(d.domid);
-  await away.catch(() => {});
+  await away;
+  assert.equal(await host.xs.exists(`/local/domain/${d.domid}`), false);
+  assert.equal(await host.xs.exists(`/vm/${d.uuid}`), false);
+});
+
+/** A persistent VM's domain: its VM record outlives a destroy, so a rename's record can be written after it. */
+async function persistent(name: string): Promise<Domain> {
+  const c = config(name);
+  const { ref, uuid } = await host.vms.create(c);
+  return (await host.create({ ...c, uuid }, { vm: ref })).domain;
+}
+
+test("a destroy inside the window of a persistent VM, the rename's VM record written after the teardown: the paths are not written back", { timeout: 60_000 }, async () => {
+  const d = await persistent('win-destroy-vm');
+  const configured = host.vms.configured;
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  host.vms.configured = async (...args) => {
+    host.vms.configured = configured;
+    await held;
+    return configured.apply(host.vms, args);
+  };
+  const away = assert.rejects(host.beginRename(d.domid, 'win-destroy-vm--migratedaway'), (e: Error) => isXenError(e, 'ESRCH'));
+  await host.destroy(d.domid);
+  release();
+  await away;
+  assert.equal(await host.xs.exists(`/local/domain/${d.domid}`), false);
+  assert.equal(await host.xs.exists(`/vm/${d.uuid}`), false);
+});
+
+test("a destroy that begins as the rename's xenstore transaction does: the paths are not written back", { timeout: 60_000 }, async () => {
+  const d = await persistent('win-destroy-late');
+  const transaction = host.xs.transaction;
+  host.xs.transaction = async <T>(fn: (tx: XsTransaction) => Promise<T>, opts?: XsTransactionOptions): Promise<T> => {
+    host.xs.transaction = transaction;
+    await host.destroy(d.domid);
+    return transaction.call(host.xs, fn, opts) as Promise<T>;
+  };
+  await assert.rejects(host.beginRename(d.domid, 'win-destroy-late--migratedaway'), (e: Error) => isXenError(e, 'ESRCH'));
   assert.equal(await host.xs.exists(`/local/domain/${d.domid}`), false);
   assert.equal(await host.xs.exists(`/vm/${d.uuid}`), false);
 });
