@@ -60,9 +60,10 @@ const SAVE_PIECE_PAGES = MAX_BATCH_PAGES;
  * once libxc's mapping of it goes too (a copy made a 6 MiB image's write take 12 ms, not 5). To a
  * pipe, a FIFO or a device, whose reader may stop reading and leave a write in flight for ever, a
  * piece is a copy, and a destroy fails the save (ESRCH) without waiting for that write, which
- * holds the file, not the domain's memory or its domid (docs/SECURITY.md).
+ * holds the file, not the domain's memory or its domid (docs/SECURITY.md). Exported for its
+ * unit test, which holds a write.
  */
-async function writeImage(host: Host, d: Domain, config: DomainConfig, fh: FileHandle, regular: boolean): Promise<Pick<SaveResult, 'info' | 'bytes' | 'pages'>> {
+export async function writeImage(host: Host, d: Domain, config: DomainConfig, fh: FileHandle, regular: boolean): Promise<Pick<SaveResult, 'info' | 'bytes' | 'pages'>> {
   const trailer = await trailerOf(host, d);
   const pfns = populatedPfns(d);
   const headers = encodeHeaders(config);
