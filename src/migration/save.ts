@@ -64,15 +64,8 @@ const SAVE_PIECE_PAGES = MAX_BATCH_PAGES;
  * unit test, which holds a write.
  */
 export async function writeImage(host: Host, d: Domain, config: DomainConfig, fh: FileHandle, regular: boolean): Promise<Pick<SaveResult, 'info' | 'bytes' | 'pages'>> {
-  const trailer = await trailerOf(host, d);
-  const pfns = populatedPfns(d);
-  const headers = encodeHeaders(config);
-  let stopWatching = () => {};
-  const destroyed = regular ? undefined : new Promise<never>((_, reject) => {
-    const onDestroyed = (domid: number) => domid === d.domid && reject(new XenError('ESRCH', 'during its write'));
-    host.on('destroyed', onDestroyed);
-    stopWatching = () => host.off('destroyed', onDestroyed);
-  });
+  // Watched from the start: a destroy that ends during the trailer's reads is not missed.
+  const { destroyed, stopWatching } = regular ? { destroyed: undefined, stopWatching: () => {} } : destroyOf(host, d);
   destroyed?.catch(() => {});
   let bytes = 0;
   const write = async (chunks: Buffer[], fromMemory: boolean) => {
@@ -82,16 +75,47 @@ export async function writeImage(host: Host, d: Domain, config: DomainConfig, fh
     await (destroyed ? Promise.race([written, destroyed]) : written);
   };
   try {
+    const trailer = await trailerOf(host, d);
+    const pfns = populatedPfns(d);
+    const headers = encodeHeaders(config);
     await write(headers, false);
     for (let i = 0; i < pfns.length; i += SAVE_PIECE_PAGES) {
       await write(encodePages(host.guestMemory(d), pfns.slice(i, i + SAVE_PIECE_PAGES), { copy: !regular }).chunks, regular);
     }
     await write(trailer, false);
+    const xl = headers[0]!;
+    return { info: [xl.readUInt32LE(36), 0, xl.readUInt32LE(44)], bytes, pages: pfns.length };
   } finally {
     stopWatching();
   }
-  const xl = headers[0]!;
-  return { info: [xl.readUInt32LE(36), 0, xl.readUInt32LE(44)], bytes, pages: pfns.length };
+}
+
+/**
+ * Saves of each host watching for their domain's destroy, by domid: one 'destroyed' listener a
+ * host, however many saves are in flight (one a save passed EventEmitter's warning bound at 11).
+ */
+const watching = new WeakMap<Host, Map<number, Set<() => void>>>();
+
+/** Rejects (ESRCH) once `d` is destroyed, at once if a destroy of it has begun. */
+function destroyOf(host: Host, d: Domain): { destroyed: Promise<never>; stopWatching: () => void } {
+  let byDomid = watching.get(host);
+  if (!byDomid) {
+    const m = new Map<number, Set<() => void>>();
+    host.on('destroyed', (domid) => m.get(domid)?.forEach((fail) => fail()));
+    watching.set(host, (byDomid = m));
+  }
+  let fail!: () => void;
+  const destroyed = new Promise<never>((_, reject) => (fail = () => reject(new XenError('ESRCH', 'during its write'))));
+  if (host.isBeingDestroyed(d)) fail();
+  const saves = byDomid.get(d.domid) ?? new Set();
+  byDomid.set(d.domid, saves.add(fail));
+  return {
+    destroyed,
+    stopWatching: () => {
+      saves.delete(fail);
+      if (saves.size === 0 && byDomid.get(d.domid) === saves) byDomid.delete(d.domid);
+    },
+  };
 }
 
 /**

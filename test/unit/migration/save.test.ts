@@ -22,10 +22,44 @@ after(async () => {
   await host.close();
 });
 
-test("a destroy during a save's write to a regular file: the domain is reaped, its memory back in the domheap only once the write ends", { timeout: 60_000 }, async () => {
-  const config = parseDomainConfig(`name = "save-held"\nkernel = "${WHOAMI}"\nmemory = 16\n`, WHOAMI).config;
+/** A suspended guest, as a save writes it. */
+async function suspended(name: string) {
+  const config = parseDomainConfig(`name = "${name}"\nkernel = "${WHOAMI}"\nmemory = 16\n`, WHOAMI).config;
   const d = (await host.create(config)).domain;
   await host.suspend(d.domid);
+  return { d, config };
+}
+
+/** Writes begun to the stalled pipes. */
+let stalledWrites = 0;
+/** A pipe whose reader stopped reading: no write to it ever ends. */
+const stalledPipe = () => ({ writev: () => (stalledWrites++, new Promise(() => {})) }) as unknown as FileHandle;
+
+test("a destroy that ends while a save to a pipe reads the guest's xenstore data: the save fails (ESRCH), not left waiting on its stalled write", { timeout: 60_000 }, async () => {
+  const { d, config } = await suspended('save-early');
+  const readOptional = host.xs.readOptional;
+  host.xs.readOptional = async (path) => {
+    host.xs.readOptional = readOptional;
+    await host.destroy(d.domid);
+    return readOptional.call(host.xs, path);
+  };
+  await assert.rejects(writeImage(host, d, config, stalledPipe(), false), (e: Error) => isXenError(e, 'ESRCH'));
+});
+
+test('saves to stalled pipes of one domain, more than EventEmitter warns of: one listener for its destroy, which fails them all (ESRCH)', { timeout: 60_000 }, async () => {
+  const { d, config } = await suspended('save-many');
+  const listeners = host.listenerCount('destroyed');
+  const begun = stalledWrites;
+  const saves = Array.from({ length: 11 }, () => writeImage(host, d, config, stalledPipe(), false));
+  for (const s of saves) s.catch(() => {}); // awaited below
+  assert.ok(await waitFor(() => stalledWrites - begun === saves.length), 'every save is writing');
+  assert.ok(host.listenerCount('destroyed') <= listeners + 1, `${host.listenerCount('destroyed') - listeners} listeners added`);
+  await host.destroy(d.domid);
+  for (const s of saves) await assert.rejects(s, (e: Error) => isXenError(e, 'ESRCH'));
+});
+
+test("a destroy during a save's write to a regular file: the domain is reaped, its memory back in the domheap only once the write ends", { timeout: 60_000 }, async () => {
+  const { d, config } = await suspended('save-held');
   // A regular file whose writes of the guest's frames (the second writev on: the first is the
   // headers) are held until the test ends them.
   let end!: () => void;
