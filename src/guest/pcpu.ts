@@ -14,7 +14,7 @@
 // thread's inspect: what a realm passes in is checked and read with this thread's own accessors,
 // which run none of its code (ownBytes, RealmSerializer; docs/SECURITY.md).
 import { randomFillSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
@@ -71,10 +71,35 @@ const realmImage = new vm.Script(readFileSync(fileURLToPath(data.realmImage), 'u
 const drainScript = new vm.Script('undefined', { filename: 'xenode:turn' });
 const kernels = new Map<string, vm.Script>();
 
+/** A kernel image this thread could not or would not read. Its message names no host path: it reaches the realm (claim). */
+class KernelImageError extends Error {
+  override name = 'KernelImageError';
+}
+
+/**
+ * A kernel image's text. Opened without waiting and read only if a regular file: this thread
+ * reads it outside any turn, unwatched, and a FIFO or a device at its path would hold it, and
+ * every domain of its pool, for ever.
+ */
+function readImage(url: string): string {
+  let fd: number;
+  try {
+    fd = openSync(fileURLToPath(url), fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (e) {
+    throw new KernelImageError(`its image could not be opened (${(e as NodeJS.ErrnoException).code})`);
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new KernelImageError('its image is not a regular file');
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function kernelScript(url: string): vm.Script {
   let s = kernels.get(url);
   if (!s) {
-    const code = readFileSync(fileURLToPath(url), 'utf8');
+    const code = readImage(url);
     s = new vm.Script(wrapKernelScript(code), { filename: url });
     kernels.set(url, s);
   }
@@ -83,7 +108,8 @@ function kernelScript(url: string): vm.Script {
 
 /**
  * A kernel image's script, or why it did not compile, described: the error is this thread's (a
- * SyntaxError, a read's) and its stack names host paths, which must not cross into a realm.
+ * SyntaxError, a KernelImageError), its name and message only: its stack names host paths, which
+ * must not cross into a realm.
  */
 function compiledKernel(url: string): vm.Script | string {
   try {
