@@ -549,8 +549,10 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
   const d = residents.get(m.domid);
   if (!d || d.halted) return;
   d.handed = wallMs();
-  // Compiled before its turn, as a placed domain's kernel is (place).
-  const found = d.bodies?.get(m.kernel) ?? compiledKernel(m.kernel);
+  // Compiled before its turn, as a placed domain's kernel is (place). A body is the realm's
+  // (made in it while parked), a script this thread's: told apart by where they came from.
+  const body = d.bodies?.get(m.kernel);
+  const compiled = body === undefined ? compiledKernel(m.kernel) : undefined;
   const t0 = performance.now();
   Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
   Atomics.store(stats.words, PcpuStats.RUNNING, m.domid + 1);
@@ -558,8 +560,8 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
   try {
     sched.set(d, m.weight, m.cap);
     // A kernel that does not compile crashes its domain, not the pool: only text crosses into the realm.
-    if (typeof found === 'string') return void d.turns.uncaught(`its kernel did not compile: ${found}`);
-    const kernel = typeof found === 'function' ? found : (found.runInContext(d.ctx) as RealmKernel);
+    if (typeof compiled === 'string') return void d.turns.uncaught(`its kernel did not compile: ${compiled}`);
+    const kernel = body ?? (compiled!.runInContext(d.ctx) as RealmKernel);
     d.bodies = undefined;
     d.turns.claim(kernel, m.identity.name, m.identity.uuid);
     drainScript.runInContext(d.ctx);
