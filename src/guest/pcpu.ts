@@ -489,8 +489,9 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     const self = d;
     shell.bind(d);
     shares.add(d, shell.bytes);
-    // A resident before anything can throw (a kernel that does not compile): the catch's evict
-    // then releases its realm and its share, which a slot's next domain would otherwise inherit.
+    // A resident before anything else can throw (its realm's boot, say; its kernel compiled
+    // above): the catch's evict then releases its realm and its share, which a slot's next
+    // domain would otherwise inherit.
     residents.set(m.domid, d);
     bySlot.set(m.slot, d);
     // Makes the module body's function: its top level runs at the boot's first await.

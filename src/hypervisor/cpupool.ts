@@ -60,7 +60,7 @@ export type PcpuStatus =
   | { readonly type: 'parked'; readonly domid: number }
   | { readonly type: 'evicted'; readonly domid: number }
   | { readonly type: 'log'; readonly line: string }
-  /** The pCPU runs the domain's realm no more (it outgrew its memory=, or a turn threw past its guards): dom0 crashes it. */
+  /** The pCPU runs the domain's realm no more (it outgrew its memory=, or a turn or a claim threw past its guards): dom0 crashes it. */
   | { readonly type: 'crashed'; readonly domid: number; readonly why: string };
 
 /** What a pCPU thread starts with. */
