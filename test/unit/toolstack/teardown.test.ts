@@ -29,3 +29,21 @@ test("a teardown whose domain's domid now names another domain leaves that domai
   assert.equal(hv.findDomain(now.domid), now);
   assert.equal(now.dying, false);
 });
+
+test("a teardown whose domain was reaped elsewhere, its domid free: its xenstore paths are removed all the same", async () => {
+  const hv = new Hypervisor();
+  const reaped = hv.createDomain({ name: 'reaped', ramFrames: 1 });
+  await hv.destroyDomain(reaped.domid);
+  assert.equal(hv.findDomain(reaped.domid), undefined, 'reaped');
+  const removed: string[] = [];
+  const ctx = {
+    hv,
+    consoled: { drain: () => {}, detach: () => {} },
+    xs: new Proxy({}, { get: (_, op) => (path: unknown) => {
+      if (op === 'rm') removed.push(String(path));
+      return Promise.resolve();
+    } }),
+  } as unknown as BuildContext;
+  await teardownDomain(ctx, reaped);
+  assert.deepEqual(removed, [`/local/domain/${reaped.domid}`, `/vm/${reaped.uuid}`]);
+});
