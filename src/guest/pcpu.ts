@@ -17,7 +17,7 @@
 // thread's inspect: what a realm passes in is checked and read with this thread's own accessors,
 // which run none of its code (ownBytes, RealmSerializer; docs/SECURITY.md).
 import { randomFillSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
@@ -84,14 +84,52 @@ const realmImage = new vm.Script(readFileSync(fileURLToPath(data.realmImage), 'u
 const drainScript = new vm.Script('undefined', { filename: 'xenode:turn' });
 const kernels = new Map<string, vm.Script>();
 
+/** A kernel image this thread could not or would not read. Its message names no host path: it reaches the realm (claim). */
+class KernelImageError extends Error {
+  override name = 'KernelImageError';
+}
+
+/**
+ * A kernel image's text. Opened without waiting and read only if a regular file: this thread
+ * reads it outside any turn, unwatched, and a FIFO or a device at its path would hold it, and
+ * every domain of its pool, for ever.
+ */
+function readImage(url: string): string {
+  let fd: number;
+  try {
+    fd = openSync(fileURLToPath(url), fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (e) {
+    throw new KernelImageError(`its image could not be opened (${(e as NodeJS.ErrnoException).code})`);
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new KernelImageError('its image is not a regular file');
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function kernelScript(url: string): vm.Script {
   let s = kernels.get(url);
   if (!s) {
-    const code = readFileSync(fileURLToPath(url), 'utf8');
+    const code = readImage(url);
     s = new vm.Script(wrapKernelScript(code), { filename: url });
     kernels.set(url, s);
   }
   return s;
+}
+
+/**
+ * A kernel image's script, or why it did not compile, described: the error is this thread's (a
+ * SyntaxError, a KernelImageError), its name and message only: its stack names host paths, which
+ * must not cross into a realm.
+ */
+function compiledKernel(url: string): vm.Script | string {
+  try {
+    return kernelScript(url);
+  } catch (e) {
+    return describe(e);
+  }
 }
 
 /**
@@ -472,22 +510,28 @@ function refill(): void {
 
 function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
   let d: Resident | undefined;
-  const t0 = performance.now();
-  // The boot runs the kernel's top level: the watchdog watches it as a turn.
-  Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
-  Atomics.store(stats.words, PcpuStats.RUNNING, m.domid + 1);
+  let t0 = 0;
   try {
+    // Read and compiled before the turn: a cold file system's wait is not the guest's time, and
+    // compiling runs none of its code.
+    const script = m.kernel === null ? null : kernelScript(m.kernel);
+    t0 = performance.now();
+    // The boot runs the kernel's top level: the watchdog watches it as a turn.
+    Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
+    Atomics.store(stats.words, PcpuStats.RUNNING, m.domid + 1);
     const shell = spares.shift() ?? makeShell();
     const { ctx, I } = shell;
     d = new Resident(m.domid, m.slot, ctx, I, m.control, m.buffers, m.heapMb);
     const self = d;
     shell.bind(d);
     shares.add(d, shell.bytes);
-    // A resident before anything can throw (a kernel that does not compile): the catch's evict
-    // then releases its realm and its share, which a slot's next domain would otherwise inherit.
+    // A resident before anything else can throw (its realm's boot, say; its kernel compiled
+    // above): the catch's evict then releases its realm and its share, which a slot's next
+    // domain would otherwise inherit.
     residents.set(m.domid, d);
     bySlot.set(m.slot, d);
-    const kernel = m.kernel === null ? null : (kernelScript(m.kernel).runInContext(ctx) as RealmKernel);
+    // Makes the module body's function: its top level runs at the boot's first await.
+    const kernel = script === null ? null : (script.runInContext(ctx) as RealmKernel);
     if (kernel === null) {
       d.bodies = new Map();
       for (const url of recentKernels) prepareBody(d, url);
@@ -543,26 +587,26 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
   const d = residents.get(m.domid);
   if (!d || d.halted) return;
   d.handed = wallMs();
+  // Compiled before its turn, as a placed domain's kernel is (place). A body is the realm's
+  // (made in it while parked), a script this thread's: told apart by where they came from.
+  const body = d.bodies?.get(m.kernel);
+  const compiled = body === undefined ? compiledKernel(m.kernel) : undefined;
   const t0 = performance.now();
   Atomics.store(stats.words, PcpuStats.TURN_START, stats.now());
   Atomics.store(stats.words, PcpuStats.RUNNING, m.domid + 1);
   d.runstate = RUNSTATE_running;
   try {
     sched.set(d, m.weight, m.cap);
-    let kernel: RealmKernel;
-    try {
-      kernel = d.bodies?.get(m.kernel) ?? (kernelScript(m.kernel).runInContext(d.ctx) as RealmKernel);
-      d.bodies = undefined;
-    } catch (e) {
-      // A kernel that does not compile crashes its domain, not the pool; the error is this
-      // thread's (its stack told) or the kernel's own, so only text crosses into the realm.
-      d.turns.uncaught(`its kernel did not compile: ${describe(e)}`); // no host paths of this thread's stack
-      return;
-    }
+    // A kernel that does not compile crashes its domain, not the pool: only text crosses into the realm.
+    if (typeof compiled === 'string') return void d.turns.uncaught(`its kernel did not compile: ${compiled}`);
+    const kernel = body ?? (compiled!.runInContext(d.ctx) as RealmKernel);
+    d.bodies = undefined;
     d.makeCloner();
     d.turns.claim(kernel, m.identity.name, m.identity.uuid);
     drainScript.runInContext(d.ctx);
     kick();
+  } catch (e) {
+    crashAlone(d, `its claim threw: ${told(e)}`); // as a turn's throw (turn)
   } finally {
     rejectionsInTurn(d);
     shares.ran(d, performance.now() - t0);
@@ -578,12 +622,7 @@ function prepare(url: string): void {
   recentKernels = [url, ...before.filter((u) => u !== url)].slice(0, RECENT_KERNELS);
   // A parked shell keeps the bodies of the recent kernels only, not of every kernel ever linked.
   const gone = before.filter((u) => !recentKernels.includes(u));
-  let compiled = true;
-  try {
-    kernelScript(url);
-  } catch {
-    compiled = false; // reported to the domain that claims it
-  }
+  const compiled = typeof compiledKernel(url) !== 'string'; // an error is reported to the domain that claims it
   for (const d of residents.values()) {
     if (!d.bodies) continue;
     for (const u of gone) d.bodies.delete(u);
@@ -644,11 +683,17 @@ function heapReading(): number {
 }
 const shares = new HeapShares<Resident>(heapReading());
 
-/** The domain's realm outgrew its memory=: it never runs again, and dom0 crashes the domain. */
-function overMemory(d: Resident, bytes: number): void {
+/** The domain's realm runs no more, and dom0 crashes the domain (`why` goes to dom0's log). */
+function crashAlone(d: Resident, why: string): void {
   d.clear();
   shares.remove(d);
-  status({ type: 'over-memory', domid: d.domid, bytes, limit: d.maxHeapBytes });
+  status({ type: 'crashed', domid: d.domid, why });
+}
+
+/** The domain's realm outgrew its memory=. */
+function overMemory(d: Resident, bytes: number): void {
+  const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+  crashAlone(d, `its realm held ${mib(bytes)} MiB of JS heap, over its memory= share of ${mib(d.maxHeapBytes)} MiB`);
 }
 
 let heapSampledAt = 0;
@@ -723,6 +768,26 @@ function turn(d: Resident): void {
   Atomics.store(stats.words, PcpuStats.RUNNING, d.domid + 1);
   d.runstate = RUNSTATE_running;
   const t0 = performance.now();
+  try {
+    runTurn(d);
+  } catch (e) {
+    // Past the realm's guards (its library OS's, or this thread's code in the turn): left to the
+    // thread, the turn would stay marked running and the watchdog reset the pCPU, pool mates and all.
+    crashAlone(d, `its turn threw: ${told(e)}`);
+  } finally {
+    const ms = performance.now() - t0;
+    d.lastTurnMs = ms;
+    sched.charge(d, ms);
+    shares.ran(d, ms);
+    stats.cpuMs[d.slot] = stats.cpuMs[d.slot]! + ms;
+    d.settle();
+    Atomics.store(stats.words, PcpuStats.RUNNING, 0);
+    Atomics.add(stats.words, PcpuStats.TURNS, 1);
+  }
+}
+
+/** What a turn runs: the work that came for the domain, its upcalls, then its microtasks. */
+function runTurn(d: Resident): void {
   const inbox = d.inbox;
   d.inbox = [];
   withWork.delete(d);
@@ -750,14 +815,6 @@ function turn(d: Resident): void {
   rejectionsInTurn(d);
   if (!d.halted && t.expecting()) expecting.add(d);
   else expecting.delete(d);
-  const ms = performance.now() - t0;
-  d.lastTurnMs = ms;
-  sched.charge(d, ms);
-  shares.ran(d, ms);
-  stats.cpuMs[d.slot] = stats.cpuMs[d.slot]! + ms;
-  d.settle();
-  Atomics.store(stats.words, PcpuStats.RUNNING, 0);
-  Atomics.add(stats.words, PcpuStats.TURNS, 1);
 }
 
 function pump(): void {

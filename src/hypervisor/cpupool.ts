@@ -60,8 +60,8 @@ export type PcpuStatus =
   | { readonly type: 'parked'; readonly domid: number }
   | { readonly type: 'evicted'; readonly domid: number }
   | { readonly type: 'log'; readonly line: string }
-  /** The domain's realm held more JS heap than its memory=: the pCPU runs it no more. */
-  | { readonly type: 'over-memory'; readonly domid: number; readonly bytes: number; readonly limit: number };
+  /** The pCPU runs the domain's realm no more (it outgrew its memory=, or a turn or a claim threw past its guards): dom0 crashes it. */
+  | { readonly type: 'crashed'; readonly domid: number; readonly why: string };
 
 /** What a pCPU thread starts with. */
 export interface PcpuData {
@@ -197,10 +197,7 @@ class Pcpu {
     else if (m.type === 'placed') r.onPlaced();
     else if (m.type === 'failed') r.onPlaced(new Error(m.message));
     else if (m.type === 'evicted') r.onEvicted();
-    else if (m.type === 'over-memory') {
-      const mib = (b: number) => (b / 2 ** 20).toFixed(1);
-      r.onExit(`its realm held ${mib(m.bytes)} MiB of JS heap, over its memory= share of ${mib(m.limit)} MiB`);
-    }
+    else if (m.type === 'crashed') r.onExit(m.why);
   }
 
   /** Kernel images this thread was asked to compile ahead (it keeps them). */

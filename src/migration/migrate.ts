@@ -261,16 +261,17 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
     }
     renamed.catch(() => {}); // awaited below
     // As xl: the guest resumes here even if its old name cannot be had back (taken meanwhile);
-    // the rename away's records are written first, so the two renames do not interleave.
-    const renameBackAndResume = async () => {
+    // the rename away's records are written first, so the two renames do not interleave. One
+    // destroyed meanwhile has nothing to resume, and its domid may name another domain by then.
+    const renameBackAndResume = async (why: string) => {
       await renamed.catch(() => {});
       try {
-        await host.rename(domid, name);
+        if (!host.isBeingDestroyed(d)) await host.rename(domid, name);
       } catch (e) {
         say(`migration sender: Failed to rename domain back to '${name}': ${(e as Error).message}`);
-      } finally {
-        host.resume(domid);
       }
+      if (host.isBeingDestroyed(d)) throw destroyedAtSender(new Error(why));
+      host.resume(domid);
     };
     tRenamed = performance.now();
     say('migration sender: Giving target permission to start.');
@@ -284,7 +285,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
       // A target whose host process died took its domains with it, and nothing listens at its
       // address any more: then, and only then, ours is the only copy and runs on here.
       if (await refused(addr, port)) {
-        await renameBackAndResume();
+        await renameBackAndResume('the target died during the final handshake');
         throw failed(e, `Migration failed: the target died during the final handshake (nothing listens at ${target} any more); resumed at sender.`);
       }
       throw failed(e, '** Migration failed during final handshake **\nDomain state is now undefined !\n'
@@ -296,7 +297,7 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
         throw failed(e, `** Migration failed during final handshake **\nthe target did not hand the domain back: '${name}--migratedaway' stays suspended here`);
       });
       say('migration sender: Trying to resume at our end.');
-      await renameBackAndResume();
+      await renameBackAndResume(`the target reported a failed start (status code ${status})`);
       say('migration sender: Resumed OK.');
       throw new XenError('EIO', 'Migration failed due to problems at target.');
     }

@@ -274,7 +274,7 @@ async function prepareDomain(
     await consoled.attach(d.domid, GNTTAB_RESERVED_CONSOLE, ports.console);
     return d;
   } catch (e) {
-    await teardownDomain(ctx, d.domid);
+    await teardownDomain(ctx, d);
     throw e;
   }
 }
@@ -398,7 +398,7 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
   } catch (e) {
     if (placement && !started) shared!.unplace(placement);
     void taken?.worker.terminate();
-    await teardownDomain(ctx, d.domid);
+    await teardownDomain(ctx, d);
     throw e;
   }
 }
@@ -492,7 +492,7 @@ export async function buildShell(ctx: BuildContext, spec: ShellSpec, placeholder
     if (vif) await ctx.xs.wait(`${backendPath(0, 'vif', d.domid, 0)}/state`, (v) => v === String(XenbusState.Connected), { timeout: SHELL_VIF_MS });
     return { domain: d, vcpu, ...(vif && { vif }) };
   } catch (e) {
-    await teardownDomain(ctx, d.domid);
+    await teardownDomain(ctx, d);
     throw e;
   }
 }
@@ -611,22 +611,32 @@ export async function claimShell(ctx: BuildContext, take: (script?: KernelScript
   } catch (e) {
     await named?.catch(() => {});
     release?.();
-    await teardownDomain(ctx, d.domid);
+    await teardownDomain(ctx, d);
     throw e;
   }
 }
 
-/** Undo what the builder did and destroy the domain: console, xenstore, hypervisor. */
-export async function teardownDomain(ctx: BuildContext, domid: number): Promise<void> {
-  const d = ctx.hv.findDomain(domid);
+/**
+ * Undo what the builder did and destroy the domain: console, xenstore, hypervisor. Only while
+ * its domid is still `domain`'s (or free): once reaped elsewhere (xl destroy, on_crash), the
+ * domid may have gone to a new domain, which must not lose its devices, its paths or its life.
+ */
+export async function teardownDomain(ctx: BuildContext, domain: Domain): Promise<void> {
+  const { domid } = domain;
+  const ours = () => {
+    const now = ctx.hv.findDomain(domid);
+    return now === undefined || now === domain;
+  };
+  if (!ours()) return;
   ctx.consoled.drain(domid);
   ctx.consoled.detach(domid);
   await removeDomainDisks(ctx.hv, ctx.xs, domid).catch(() => {});
+  if (!ours()) return;
   await removeDomainVifs(ctx.hv, ctx.xs, domid).catch(() => {});
+  if (!ours()) return;
   await ctx.xs.release(domid).catch(() => {});
-  if (d) {
-    await ctx.xs.rm(`/local/domain/${domid}`).catch(() => {});
-    await ctx.xs.rm(`/vm/${d.uuid}`).catch(() => {});
-    await ctx.hv.destroyDomain(domid);
-  }
+  if (!ours()) return;
+  await ctx.xs.rm(`/local/domain/${domid}`).catch(() => {});
+  await ctx.xs.rm(`/vm/${domain.uuid}`).catch(() => {});
+  if (ctx.hv.findDomain(domid) === domain) await ctx.hv.destroyDomain(domid);
 }

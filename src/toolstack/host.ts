@@ -344,7 +344,7 @@ export class Host extends EventEmitter<HostEvents> {
       // close() waits only so long for a create: one that outlived the wait tears its domain
       // down itself, as no VM record, forward or teardown of a closed host would come for it.
       if (this.#closed) {
-        await teardownDomain(this.#ctx, domid).catch(() => {});
+        await teardownDomain(this.#ctx, built.domain).catch(() => {});
         throw new XenError('EINVAL', `d${domid}: the host closed while the domain was built`);
       }
       // The domain keeps its uuid when it restarts, as libxl's does.
@@ -356,7 +356,7 @@ export class Host extends EventEmitter<HostEvents> {
         if (!opts.paused && !opts.restore) await within(built.vcpu.mainCalled.catch(() => {}), COMMIT_AFTER_MAIN_MS);
         vm = await this.vms.started(opts.vm, built.domain, config, opts.paused === true, { resume: opts.restore !== undefined });
       } catch (e) {
-        await teardownDomain(this.#ctx, domid);
+        await teardownDomain(this.#ctx, built.domain);
         throw e;
       }
       this.#managed.set(domid, { config, handled: false, vm });
@@ -557,7 +557,14 @@ export class Host extends EventEmitter<HostEvents> {
   async #recordRename(d: Domain, name: string, old: string): Promise<void> {
     const domid = d.domid;
     await this.#configure(domid, (c) => ({ ...c, name }));
+    // A destroy meanwhile removed (or is removing) the domain's paths: a persistent VM's record
+    // outlives it, so the rename gets here; it must not write them back. A teardown's rm that
+    // commits during the transaction makes it conflict and run again, to find them gone.
+    const gone = () => new XenError('ESRCH', `domain ${domid} was destroyed during its rename to ${name}`);
+    if (this.isBeingDestroyed(d)) throw gone();
     await this.xs.transaction(async (t) => {
+      // Its own /vm link, not the domid's: that domid may name a new domain by now.
+      if (await t.readOptional(`/local/domain/${domid}/vm`) !== `/vm/${d.uuid}`) throw gone();
       await t.write(`/local/domain/${domid}/name`, name);
       await t.write(`/vm/${d.uuid}/name`, name);
     });
@@ -801,7 +808,7 @@ export class Host extends EventEmitter<HostEvents> {
       this.#managed.delete(domid);
       this.forwards.removeDomain(domid);
       this.#vifAddresses.removeDomain(domid);
-      await teardownDomain(this.#ctx, domid);
+      await teardownDomain(this.#ctx, d);
       if (vm) await this.vms.stopped(vm, keepVm).catch((e: Error) => this.#log(`d${domid}: its VM record could not be updated: ${e.message}`));
       this.emit('destroyed', domid, d.name);
     })().finally(() => this.#destroying.delete(domid));

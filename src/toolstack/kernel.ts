@@ -8,12 +8,13 @@
 // imports would otherwise hang the build or fill memory); and a build is bounded in time.
 import { createHash, randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import type { BuildResult, Plugin } from 'esbuild';
+import { XenError } from '../errors.js';
 import { LIBRARY_IMAGE } from '../guest/image.js';
 import { wrapKernelScript } from '../guest/kernel-wrap.js';
 import type { KernelScript } from '../hypervisor/vcpu.js';
@@ -156,6 +157,26 @@ function withSourceMap(result: BuildResult<{ write: false }>): Uint8Array {
   return Buffer.concat([js.contents, Buffer.from(inline)]);
 }
 
+/**
+ * Make the directory images are written to (mode 0700), or check the one there: in a shared
+ * temporary directory another user may have made it first, and whoever can write in it plants
+ * the code guests run as this user (a Pool-0 guest has Node's whole standard library). Refused
+ * unless a directory (not a link to one), this user's, and writable by no one else; one of ours
+ * that others may only read (made before this check, with the umask's mode) is made ours alone.
+ */
+export async function privateDir(dir: string): Promise<void> {
+  await mkdir(dir, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
+  const st = await lstat(dir);
+  const problem = st.isSymbolicLink() ? 'is a symbolic link'
+    : !st.isDirectory() ? 'is not a directory'
+      : st.uid !== process.geteuid?.() ? `is owned by another user (uid ${st.uid})`
+        : st.mode & 0o022 ? `is writable by other users (mode ${(st.mode & 0o7777).toString(8)})` : undefined;
+  if (problem) throw new XenError('EACCES', `kernel image directory ${dir} ${problem}: refused, as anyone who can write in it could plant images; remove it`);
+  if (st.mode & 0o077) await chmod(dir, 0o700);
+}
+
 /** Build (or reuse) the image of `kernelPath`; returns its file URL. */
 export async function kernelImage(kernelPath: string, target: KernelTarget = 'module'): Promise<string> {
   return (await image(kernelPath, target)).url;
@@ -242,7 +263,7 @@ async function image(kernelPath: string, target: KernelTarget): Promise<CachedIm
   }
   const code = withSourceMap(result);
   const digest = createHash('sha256').update(code).digest('hex').slice(0, 16);
-  await mkdir(IMAGE_DIR, { recursive: true });
+  await privateDir(IMAGE_DIR);
   const file = join(IMAGE_DIR, `${digest}${target === 'module' ? '.mjs' : '.cjs'}`);
   // Another build (this process or another) may be loading this very image: it appears whole or not at all.
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;

@@ -172,7 +172,7 @@ export class ShellPool {
   }
 
   async #discard(shell: Shell): Promise<void> {
-    await teardownDomain(this.#ctx(), shell.domain.domid).catch((e: Error) => this.#log(`shells: tearing down d${shell.domain.domid}: ${e.message}`));
+    await teardownDomain(this.#ctx(), shell.domain).catch((e: Error) => this.#log(`shells: tearing down d${shell.domain.domid}: ${e.message}`));
   }
 }
 

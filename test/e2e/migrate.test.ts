@@ -2,7 +2,8 @@
 // does it: the kv-store guest moves with its state, its disk (a file both hosts see, as a
 // shared SR) and its vif's MAC; xl's sender messages; and the invariant at each failure point
 // we can reach in one process: a wrong token, no receiver, a name clash at the target, a target
-// that reports failure, a target that vanishes after the permission to go. The domain runs in
+// that reports failure (also after a create of the guest's name, or its destroy, at the source in
+// the sender's rename window), a target that vanishes after the permission to go. The domain runs in
 // exactly one place afterwards, every time. A destroy during the pre-copy sends no frame of the
 // next domain given its memory.
 import assert from 'node:assert/strict';
@@ -187,6 +188,48 @@ test('the target reports a failed start and hands the domain back: the sender re
   assert.equal(await ask(hostOf(a), domid, 'set back yes'), 'ok');
   fake.server.close();
   await a.ts.call('destroy', { domain: domid });
+});
+
+// Between the sender's rename away (Host.beginRename, migrate.ts) and the target's report, the
+// domain's name is free at the source and the domain is still the source's: a create of that
+// name, or a destroy of the domain, may come then. With the target failing, the sender hands
+// back what is left, as xl: the guest under the name away, or the destroy's ESRCH.
+test("inside the sender's rename window a create takes the name at the source, and the target fails: the sender resumes its guest under the name away", T, async () => {
+  const { domid } = await kvGuest('kv-taken');
+  const ticker = a.cfgFile('kv-taken-squat', `name = "kv-taken"\nkernel = "${fileURLToPath(new URL('../../../test/fixtures/guests/ticker.ts', import.meta.url))}"\nmemory = 32\n`);
+  let squatter: number | undefined;
+  const fake = await fakeReceiver(async (sock, src) => {
+    await src.read(MIGRATE_PERMISSION_TO_GO.length, 'go');
+    squatter = (await a.ts.call('create', { file: ticker })).domid;
+    sock.write(Buffer.concat([MIGRATE_REPORT, Buffer.from([1]), MIGRATE_PERMISSION_TO_GO]));
+  });
+  try {
+    await assert.rejects(a.ts.call('migrate', { domain: domid, target: fake.target, token }), /Migration failed due to problems at target/);
+    assert.deepEqual(whereIs('kv-taken').sort(), ['a:kv-taken--migratedaway:running', 'a:kv-taken:running']);
+    assert.equal(await ask(hostOf(a), domid, 'set taken yes'), 'ok', 'the resumed guest answers');
+  } finally {
+    fake.server.close();
+    await a.ts.call('destroy', { domain: domid }).catch(() => {});
+    if (squatter !== undefined) await a.ts.call('destroy', { domain: squatter }).catch(() => {});
+  }
+});
+
+test("inside the sender's rename window the domain is destroyed, and the target fails: the migration fails ESRCH, saying so", T, async () => {
+  const { domid } = await kvGuest('kv-gone-window');
+  const fake = await fakeReceiver(async (sock, src) => {
+    await src.read(MIGRATE_PERMISSION_TO_GO.length, 'go');
+    await a.ts.call('destroy', { domain: domid });
+    sock.write(Buffer.concat([MIGRATE_REPORT, Buffer.from([1]), MIGRATE_PERMISSION_TO_GO]));
+  });
+  try {
+    await assert.rejects(a.ts.call('migrate', { domain: domid, target: fake.target, token }), (e: Error) => {
+      assert.match(e.message, /ESRCH: Migration failed: the domain was destroyed at the sender meanwhile/);
+      return true;
+    });
+    assert.deepEqual(whereIs('kv-gone-window'), []);
+  } finally {
+    fake.server.close();
+  }
 });
 
 test('a target that never says its copy is built, or that it has read the pre-copy: the guest is never stopped, the migration fails and it runs on', T, async () => {

@@ -1,12 +1,13 @@
 // Linking a kernel image: every source is read as a named file within its limit, the image is
 // written whole (temp and rename), and its source map names the sources by their real paths.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { KernelError, MAX_SOURCE_BYTES, cachedKernelScript, kernelImage, kernelScript } from '../../../src/toolstack/kernel.js';
+import { isXenError } from '../../../src/errors.js';
+import { KernelError, MAX_SOURCE_BYTES, cachedKernelScript, kernelImage, kernelScript, privateDir } from '../../../src/toolstack/kernel.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-kernel-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,4 +73,36 @@ test("a linked script is found without an await until one of its sources changes
   assert.equal(cachedKernelScript(kernel), second);
   rmSync(helper);
   assert.equal(cachedKernelScript(kernel), undefined, 'a removed source is noticed');
+});
+
+// Images are written to a directory in the shared temporary directory: another user who made it
+// first, or can write in it, could plant the code guests run as this user.
+test('the image directory is made ours alone; one that is a link, not a directory, another user\'s or writable by others is refused, naming it', async () => {
+  const made = join(dir, 'images');
+  await privateDir(made);
+  assert.equal(statSync(made).mode & 0o777, 0o700);
+  const readable = join(dir, 'readable');
+  mkdirSync(readable, { mode: 0o755 });
+  chmodSync(readable, 0o755);
+  await privateDir(readable);
+  assert.equal(statSync(readable).mode & 0o777, 0o700, 'one of ours others could only read is made ours alone');
+  const link = join(dir, 'link');
+  symlinkSync(made, link);
+  const file = join(dir, 'file');
+  writeFileSync(file, '');
+  const writable = join(dir, 'writable');
+  mkdirSync(writable);
+  chmodSync(writable, 0o777);
+  const refused = [[link, 'is a symbolic link'], [file, 'is not a directory'], [writable, 'is writable by other users']];
+  // Only root can give a directory to another user.
+  if (process.geteuid?.() === 0) {
+    const foreign = join(dir, 'foreign');
+    mkdirSync(foreign, { mode: 0o700 });
+    chownSync(foreign, 65534, 65534);
+    refused.push([foreign, 'is owned by another user']);
+  }
+  for (const [path, why] of refused) {
+    await assert.rejects(privateDir(path!), (e: unknown) => isXenError(e, 'EACCES') && e.message.includes(`kernel image directory ${path} ${why}`));
+  }
+  assert.equal(statSync(writable).mode & 0o777, 0o777, 'a refused directory is left as it is');
 });
