@@ -287,7 +287,7 @@ export function sendTarget(d: DomainView, port: number): [number, number] | null
  * alone does not say where an event may go: without this, a guest that pointed its entry at any
  * port of a peer it is connected to (dom0's VIRQ_DOM_EXC, another guest's backend) raised it.
  */
-function pointsBack(peer: DomainView, port: number, from: number, fromPort: number): boolean {
+export function pointsBack(peer: DomainView, port: number, from: number, fromPort: number): boolean {
   // Within its table is enough: only its own entry can point back from a port past its ABI's.
   if (!(port > 0 && port <= peer.maxEvtchns)) return false;
   const c = peer.ctl;
@@ -329,7 +329,7 @@ export function send(d: DomainView, port: number, peerOf: (domid: number) => Dom
  *
  * `d`'s table is guest memory and its guest may have rewritten it, so an entry is only a claim:
  * the event goes to a port in the peer's range whose own entry is an interdomain channel back to
- * this domain and port (pointsBack), as #closePort checks (hypervisor.ts). Without that check, a
+ * this domain and port (pointsBack), as dom0's close checks (hypervisor.ts #closePort). Without that check, a
  * guest that pointed its entries anywhere and then spun had dom0 set bits in other domains' memory.
  */
 export function resendToPeers(d: DomainView, peerOf: (domid: number) => DomainView | undefined): void {

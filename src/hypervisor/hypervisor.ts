@@ -603,13 +603,10 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     // The entry is the guest's to rewrite (layout.ts): a VIRQ it names is unbound only if it is
     // one and bound to this port, else a destroy's close of a made-up one threw (a RangeError).
     if (state === EVTCHNSTAT_virq && a >= 0 && a < NR_VIRQS && ev.virqPort(d.view, a) === port) ev.setVirqPort(d.view, a, 0);
-    if (remote) {
-      const r = ev.readPort(remote.view, b);
-      // The other end goes back to unbound, still reserved for us, as evtchn_close does.
-      if (r.state === EVTCHNSTAT_interdomain && r.a === d.domid && r.b === port) {
-        ev.setPort(remote.view, b, EVTCHNSTAT_unbound, d.domid, 0);
-      }
-    }
+    // The other end goes back to unbound, still reserved for us, as evtchn_close does; the
+    // remote domain and port are the guest's to rewrite too, so only a port within that domain's
+    // table that points back is touched (a port below it named another domain's header words).
+    if (remote && ev.pointsBack(remote.view, b, d.domid, port)) ev.setPort(remote.view, b, EVTCHNSTAT_unbound, d.domid, 0);
     ev.setPort(d.view, port, EVTCHNSTAT_closed, 0, 0);
     ev.clearPending(d.view, port);
   }
