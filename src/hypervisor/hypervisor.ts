@@ -23,7 +23,7 @@ import type { DoorbellSlot } from './doorbell.js';
 import { closeGate } from './gate.js';
 import { breakQueueLocks } from './evtchn-fifo.js';
 import { allocateDomainBuffers, allocateMaptrack, DomainView } from './memory.js';
-import { GNTMAP_readonly, GNTST_general_error, GrantError } from '../abi/grant_table.js';
+import { GNTMAP_readonly, GNTST_bad_handle, GNTST_general_error, GrantError } from '../abi/grant_table.js';
 import { UPCALL_WORD } from './evtchn.js';
 
 /** The thread that runs a domain's vCPU, as the authority sees it. */
@@ -437,6 +437,7 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     for (let p = 1; p <= ev.maxPorts(d.view); p++) {
       if (ev.portState(d.view, p) !== EVTCHNSTAT_closed) this.#closePort(d, p);
     }
+    let stuck: GrantError | undefined;
     if (d.maptrack) {
       for (const [handle, ref, flags, granter] of d.maptrack.live()) {
         d.maptrack.free(handle);
@@ -444,8 +445,9 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
         try {
           if (g) unpin(g.view, ref, (flags & GNTMAP_readonly) !== 0, domid);
         } catch (e) {
-          // A handle its guest forged (GNTST_bad_handle) releases nothing; the others go on.
+          // A handle its guest forged (GNTST_bad_handle) names no pin of its own: nothing to release.
           if (!(e instanceof GrantError)) throw e;
+          if (e.status !== GNTST_bad_handle) stuck ??= new GrantError(e.status, `d${domid}: its pin of d${granter} ref ${ref} stays: ${e.detail}`);
         }
       }
     }
@@ -454,6 +456,10 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     this.#tornDown.add(d); // its vCPU stopped and its ports closed: it may be reaped
     this.#domainException(domid);
     this.#reap();
+    // A pin it held that could not be released (its granter's grant lock held past its bound, or
+    // left by a thread that died) keeps that granter from being reaped: the destroy is done, and
+    // says so rather than leak the granter unseen.
+    if (stuck) throw stuck;
   }
 
   #reaper: NodeJS.Timeout | undefined;

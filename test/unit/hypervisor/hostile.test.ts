@@ -23,7 +23,7 @@ import { eventWord, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
 import { populatedPfns } from '../../../src/migration/save.js';
 import { FLOOD_ID_BASE, rng } from '../../support/hypervisor-vcpu.js';
 import { waitFor } from '../../support/wait.js';
-import { FORGEABLE, grantEntryAddr, gntst, harness, pingPong, ramPage, xen, type Harness } from '../../support/hypervisor.js';
+import { FORGEABLE, grantEntryAddr, gntst, harness, holdLock, pingPong, ramPage, xen, type Harness } from '../../support/hypervisor.js';
 
 /**
  * A well-behaved guest connected to dom0 by an event channel (it echoes) and a grant each way,
@@ -499,6 +499,24 @@ test("a mapper stuck holding a linked peer's grant lock: dom0's map of that peer
   assert.equal(Atomics.load(grants, GT_LOCK), 0);
   assert.equal(mate.domain.shutdownReason, 'crash', 'a table the dead vCPU may have been updating is not trusted again');
   await w.check();
+});
+
+// A destroy releases every pin the domain's maptrack names and skips the handles its guest forged
+// (GNTST_bad_handle). Before, it skipped every failure: a pin it could not release (the granter's
+// grant lock held past its bound) stayed, and its granter was never reaped, with nothing said.
+test("a destroy that cannot release a pin (the granter's grant lock held past its bound) completes and says so", async (t) => {
+  const h = harness(t);
+  const granter = await h.guest();
+  const mapper = await h.guest();
+  h.hv.link(mapper.domid, granter.domid);
+  await mapper.hc('connect', granter.domid);
+  const [pfn] = await granter.hc<number[]>('populatePhysmap', 1);
+  await mapper.call('map', granter.domid, await granter.hc<number>('grantAccess', mapper.domid, pfn, true), true);
+  const held = await holdLock(t, granter.domain.view.grants!, GT_LOCK);
+  await assert.rejects(h.hv.destroyDomain(mapper.domid), gntst(GNTST_eagain));
+  assert.equal(h.hv.findDomain(mapper.domid), undefined, 'the mapper was torn down and reaped all the same');
+  assert.equal(granter.domain.view.foreignPins, 1, "the pin stays: the granter is not reaped under it");
+  await held.release();
 });
 
 // Its FIFO queue locks are words of its control block too, and its own unmask takes them. Before,
