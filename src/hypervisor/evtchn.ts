@@ -166,6 +166,17 @@ function retryDeferred(): void {
   if (next < Infinity) armRetry(next);
 }
 
+/**
+ * Try the deferred events due now, as the retry timer does: for a thread about to block on
+ * something else (a paused vCPU: upcall.ts), whose timers do not run meanwhile. Returns the ms
+ * until the next try, Infinity when none is left.
+ */
+export function retryDeferredEvents(): number {
+  clearTimeout(retryTimer);
+  retryDeferred();
+  return Math.max(0, retryAt - performance.now());
+}
+
 /** The domain's events dom0 has not linked yet because their queue's lock was held. */
 export function deferredEvents(d: DomainView): number {
   return deferred.get(d)?.ports.size ?? 0;

@@ -433,6 +433,10 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
         // An event queue it was linking onto: freed, and read as empty by the next event.
         breakQueueLocks(g.view);
       }
+      // A Pool-0 thread retried the events its sends deferred (a peer's FIFO queue lock held) from
+      // a timer of its own, gone with it: each channel gets one, as after a pCPU reset (a spurious
+      // event is allowed, a lost one is not). A shared pCPU's retries outlive its domains.
+      if (!d.view.doorbell) ev.resendToPeers(d.view, (id) => this.#domains.get(id)?.view);
     }
     for (let p = 1; p <= ev.maxPorts(d.view); p++) {
       if (ev.portState(d.view, p) !== EVTCHNSTAT_closed) this.#closePort(d, p);

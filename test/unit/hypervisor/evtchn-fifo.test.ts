@@ -11,7 +11,7 @@ import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { directChannel } from '../../../src/hypervisor/control.js';
 import { doorbellBytes, takeRung } from '../../../src/hypervisor/doorbell.js';
 import { fifoChain, fifoPortState } from '../../../src/hypervisor/evtchn-fifo-dump.js';
-import { BUSY, fifoSetPending, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
+import { BUSY, eventWord, fifoSetPending, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
 import { DEFERRED_RETRY_MAX_MS, UPCALL_WORD, deferredEvents, deferredRetryMs, retryTimerThrough } from '../../../src/hypervisor/evtchn.js';
 import { CB_FIFO_QUEUE_LOCK, EV_FIFO, portBase } from '../../../src/hypervisor/layout.js';
 import { POISONED, resetLock } from '../../../src/hypervisor/lock.js';
@@ -453,4 +453,41 @@ test("a stalled event's dump: its queue's READY, HEAD, tail and lock, the consum
   assert.deepEqual(fifoChain(view, c).map((l) => l.port), [c, a]);
   d.setWord(a, LINKED | 5000);
   assert.deepEqual(fifoChain(view, a).at(-1), { port: 5000, word: 'no page' });
+});
+
+/** A Pool-0 guest bound to dom0's FIFO port `p0`, whose send on `pg` found dom0's queue lock held and was deferred on its thread. */
+async function guestDeferred(t: TestContext) {
+  const h = harness(t);
+  await h.dom0Events.loop.useFifo(h.dom0);
+  const g = await h.guest();
+  const p0 = await h.dom0.evtchnAllocUnbound(g.domid);
+  h.dom0Events.listen(p0);
+  const pg = await g.hc<number>('evtchnBindInterdomain', 0, p0);
+  const held = await holdQueueLock(t, h.hv.dom0.view);
+  const event = h.dom0Events.next(p0);
+  await g.hc('evtchnSend', pg);
+  assert.equal(Atomics.load(h.hv.dom0.view.mem32, eventWord(h.hv.dom0.view, p0)) & LINKED, 0, 'deferred: not linked while the lock is held');
+  return { h, g, p0, held, event };
+}
+
+// Its thread retries the event from a timer of its own. Before, a pause put the thread in a
+// blocking wait where no timer runs: the event waited for the unpause.
+test("a Pool-0 guest paused with a send deferred: the event is linked once the lock is free, while it stays paused", async (t) => {
+  const { h, g, p0, held, event } = await guestDeferred(t);
+  h.hv.pause(g.domid);
+  // An event has its loop go round to the pause, where it blocks (a pause met while it polled was
+  // seen only at its next event), and the lock is let go once it has had time to get there.
+  h.dom0.evtchnSend(p0);
+  await new Promise((r) => setTimeout(r, 50));
+  await held.release();
+  await event;
+  assert.equal(g.domain.paused, true);
+});
+
+// Before, the event went with the thread: dom0's backend of that channel never got it.
+test('a Pool-0 guest destroyed with a send deferred: the channel gets an event all the same', async (t) => {
+  const { h, g, held, event } = await guestDeferred(t);
+  await h.hv.destroyDomain(g.domid);
+  await held.release();
+  await event;
 });
