@@ -331,17 +331,18 @@ export function send(d: DomainView, port: number, peerOf: (domid: number) => Dom
 
 /**
  * An event on each of `d`'s interdomain channels, for a domain whose shared pCPU thread was reset
- * or lost (and has ended): that thread may have deferred events of its sends (a held FIFO queue
- * lock) on a timer that died with it, and those events were sent: their targets (dom0's
- * backends, xenstored) must get them. Which they were is known only to the dead thread, so every
- * channel gets one event. A spurious event is allowed in Xen (a frontend or backend reads its
+ * or lost (and has ended), or a Pool-0 domain destroyed (its thread ended): that thread may have
+ * deferred events of its sends (a held FIFO queue lock) on a timer that died with it, and those
+ * events were sent: their targets (dom0's backends, xenstored) must get them. Which they were is
+ * known only to the dead thread, so every channel gets one event. A spurious event is allowed in Xen (a frontend or backend reads its
  * ring's indexes on each event), a lost one is not. Called from dom0's thread, which defers in
  * turn if a target's queue lock is held.
  *
  * `d`'s table is guest memory and its guest may have rewritten it, so an entry is only a claim:
  * the event goes to a port in the peer's range whose own entry is an interdomain channel back to
- * this domain and port (pointsBack), as dom0's close checks (hypervisor.ts #closePort). Without that check, a
- * guest that pointed its entries anywhere and then spun had dom0 set bits in other domains' memory.
+ * this domain and port (pointsBack), as dom0's close checks (hypervisor.ts #closePort). Without
+ * that check, a guest that pointed its entries anywhere and then spun had dom0 set bits in other
+ * domains' memory.
  */
 export function resendToPeers(d: DomainView, peerOf: (domid: number) => DomainView | undefined): void {
   const max = maxPorts(d);
