@@ -1,8 +1,9 @@
 // Grant tables v1: map, unmap and copy of another domain's granted frames, as Xen's
 // common/grant_table.c does them. The granting domain writes its entries directly in its own
 // memory; the active entries (pin counts) and the table's lock live in its grant table's
-// hypervisor side (layout.ts GT_*), which its mappers and dom0 hold and its own thread does not,
-// the mapping domain's handles in its maptrack. Every failure is a GrantError with Xen's GNTST_* status.
+// hypervisor side (layout.ts GT_*), which dom0 and the domains linked to it (its mappers among
+// them) hold and its own thread does not, the mapping domain's handles in its maptrack. Every
+// failure is a GrantError with Xen's GNTST_* status.
 import {
   GNTMAP_host_map, GNTMAP_readonly, GNTST_bad_copy_arg, GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_eagain,
   GNTST_bad_page, GNTST_general_error, GNTST_no_device_space, GNTST_no_space, GNTST_okay, GRANT_ENTRIES_PER_FRAME,
@@ -255,7 +256,7 @@ function unpinLocked(g: DomainView, ref: number, readonly: boolean): void {
 }
 
 /**
- * The granting domain's active entries and grant lock: on the threads of its mappers and dom0.
+ * The granting domain's active entries and grant lock: on dom0's thread and those of the domains linked to it.
  * Its own thread has none (memory.ts guestBuffers): a domain does not pin its own grants here.
  */
 function activeOf(g: DomainView): Int32Array {
