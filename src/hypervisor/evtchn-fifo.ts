@@ -180,9 +180,10 @@ function setLastQueue(c: Int32Array, ev: number, q: number): void {
  * have rewritten does not place a whole one in its RAM (initControl's checks).
  */
 function controlWord(d: DomainView): number {
-  const at = Atomics.load(d.ctl, CB_FIFO_CONTROL);
+  // Unsigned: a domain's memory reaches 4 GiB, and a control block past 2 GiB read as negative.
+  const at = Atomics.load(d.ctl, CB_FIFO_CONTROL) >>> 0;
   const ok = (at & 7) === 0 && at >= firstRamPfn(d.geometry) * PAGE_SIZE && at + EVTCHN_FIFO_CONTROL_BLOCK_SIZE <= d.nrFrames * PAGE_SIZE;
-  return ok ? at >> 2 : -1;
+  return ok ? at >>> 2 : -1;
 }
 
 /** evtchn_fifo_unmask: clear MASKED and relink if pending; true if the upcall must be raised, undefined as fifoSetPending. */
@@ -259,7 +260,7 @@ export function initControl(
     const saved = c[portBase(d, port) + EV_STATE] !== EVTCHNSTAT_closed && pending2l(port);
     Atomics.store(c, ev, EVTCHN_FIFO_PRIORITY_DEFAULT | (saved ? SAVED_PENDING : 0));
   }
-  Atomics.store(c, CB_FIFO_CONTROL, pfn * PAGE_SIZE + offset);
+  Atomics.store(c, CB_FIFO_CONTROL, pfn * PAGE_SIZE + offset); // stored as int32, read back unsigned (controlWord)
   return EVTCHN_FIFO_LINK_BITS;
 }
 

@@ -13,7 +13,7 @@ import { doorbellBytes, takeRung } from '../../../src/hypervisor/doorbell.js';
 import { fifoChain, fifoPortState } from '../../../src/hypervisor/evtchn-fifo-dump.js';
 import { BUSY, eventWord, fifoSetPending, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
 import { DEFERRED_RETRY_MAX_MS, UPCALL_WORD, deferredEvents, deferredRetryMs, retryTimerThrough } from '../../../src/hypervisor/evtchn.js';
-import { CB_FIFO_QUEUE_LOCK, EV_FIFO, portBase } from '../../../src/hypervisor/layout.js';
+import { CB_FIFO_QUEUE_LOCK, EV_FIFO, firstRamPfn, portBase } from '../../../src/hypervisor/layout.js';
 import { POISONED, resetLock } from '../../../src/hypervisor/lock.js';
 import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
 import type { DomainView } from '../../../src/hypervisor/memory.js';
@@ -490,4 +490,30 @@ test('a Pool-0 guest destroyed with a send deferred: the channel gets an event a
   await h.hv.destroyDomain(g.domid);
   await held.release();
   await event;
+});
+
+// Its place is kept as a byte offset in an int32 word: past 2 GiB it read back negative, as no
+// control block in the domain's RAM, and none of its events raised its upcall.
+test('a control block past 2 GiB of the domain\'s memory gets its events', async (t) => {
+  const h = harness(t);
+  const frames = (2 ** 31) / PAGE_SIZE + 16;
+  const domain = h.hv.createDomain({ name: 'big', ramFrames: frames });
+  const first = firstRamPfn(domain.view.geometry);
+  h.hv.restorePhysmap(domain.domid, first + frames);
+  const hc = new Hypercalls(domain.view, directChannel(h.hv.controlPlane(domain.domid)));
+  const cbPfn = first + frames - 1;
+  assert.ok(cbPfn * PAGE_SIZE > 2 ** 31);
+  await hc.evtchnInitControl(cbPfn, 0, 0);
+  await hc.evtchnExpandArray(first);
+  const queues = new FifoQueues(domain.view.mem32, cbPfn * PAGE_SIZE);
+  queues.addPage(first);
+  const p0 = await h.dom0.evtchnAllocUnbound(domain.domid);
+  const p = await hc.evtchnBindInterdomain(0, p0);
+  const seen: number[] = [];
+  queues.drain(1 << 10, (port) => seen.push(port));
+  Atomics.store(domain.view.mem32, UPCALL_WORD, 0);
+  h.dom0.evtchnSend(p0);
+  assert.equal(Atomics.load(domain.view.mem32, UPCALL_WORD) & 0xff, 1, 'its upcall is raised');
+  queues.drain(1 << 10, (port) => seen.push(port));
+  assert.deepEqual(seen, [p, p], 'the bind\'s event and the send\'s, each from its queue');
 });
