@@ -274,6 +274,10 @@ export function expandArray(d: DomainView, gfn: number, maxPort: number, raise: 
   if (!fifoActive(d)) throw new XenError('EOPNOTSUPP', `d${d.domid} does not use the FIFO ABI (no EVTCHNOP_init_control)`);
   const c = d.ctl;
   const first = Atomics.load(c, CB_FIFO_NR_EVTCHNS);
+  // A count its guest rewrote to no whole number of pages names no slot of the array.
+  if (!(first >= 0 && first % EVENT_WORDS_PER_PAGE === 0)) {
+    throw new XenError('EINVAL', `d${d.domid}: its event array's port count (${first}) is not a whole number of pages`);
+  }
   const slot = first / EVENT_WORDS_PER_PAGE;
   if (slot >= FIFO_MAX_ARRAY_PAGES) throw new XenError('ENOSPC', `d${d.domid}: the event array has its ${FIFO_MAX_ARRAY_PAGES} pages`);
   c[CB_FIFO_ARRAY + slot] = guestFrame(d, gfn, 'event array');

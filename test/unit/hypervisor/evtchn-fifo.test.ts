@@ -13,7 +13,9 @@ import { doorbellBytes, takeRung } from '../../../src/hypervisor/doorbell.js';
 import { fifoChain, fifoPortState } from '../../../src/hypervisor/evtchn-fifo-dump.js';
 import { BUSY, eventWord, fifoSetPending, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
 import { DEFERRED_RETRY_MAX_MS, UPCALL_WORD, deferredEvents, deferredRetryMs, retryTimerThrough } from '../../../src/hypervisor/evtchn.js';
-import { CB_FIFO_QUEUE_LOCK, EV_FIFO, firstRamPfn, portBase } from '../../../src/hypervisor/layout.js';
+import {
+  CB_FIFO_ARRAY, CB_FIFO_NR_EVTCHNS, CB_FIFO_QUEUE_LOCK, EV_FIFO, EVENT_WORDS_PER_PAGE, firstRamPfn, portBase,
+} from '../../../src/hypervisor/layout.js';
 import { POISONED, resetLock } from '../../../src/hypervisor/lock.js';
 import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
 import type { DomainView } from '../../../src/hypervisor/memory.js';
@@ -84,6 +86,17 @@ test('init_control, expand_array and set_priority refuse what Xen refuses', asyn
   await assert.rejects(hc.evtchnSetPriority(pd, 16), xen('EINVAL'));
   await assert.rejects(hc.evtchnSetPriority(9999, 1), xen('EINVAL'));
   await hc.evtchnSetPriority(pd, 0);
+  // The port count is a word of its control block, which its guest may rewrite (layout.ts).
+  // Before, a count of no whole number of pages was taken as it was: -1024 wrote the frame over
+  // its lowest queue's tail word, 512 wrote it nowhere (a fractional index) and counted it.
+  const tail = Atomics.load(d.view.ctl, CB_FIFO_ARRAY - 1);
+  for (const count of [-EVENT_WORDS_PER_PAGE, EVENT_WORDS_PER_PAGE / 2]) {
+    Atomics.store(d.view.ctl, CB_FIFO_NR_EVTCHNS, count);
+    await assert.rejects(hc.evtchnExpandArray(pfn!), xen('EINVAL'), `port count ${count}`);
+    assert.equal(Atomics.load(d.view.ctl, CB_FIFO_NR_EVTCHNS), count);
+  }
+  assert.equal(Atomics.load(d.view.ctl, CB_FIFO_ARRAY - 1), tail);
+  Atomics.store(d.view.ctl, CB_FIFO_NR_EVTCHNS, 0);
   const frames = hc.populatePhysmap(129);
   for (let i = 0; i < 128; i++) await hc.evtchnExpandArray(frames[i]!);
   await assert.rejects(hc.evtchnExpandArray(frames[128]!), xen('ENOSPC'));
