@@ -141,7 +141,8 @@ export function fifoSetPending(d: DomainView, port: number): boolean | undefined
       // This event was the old queue's tail: that queue is empty now.
       if (c[CB_FIFO_QUEUE_TAIL + oldQ] === port) c[CB_FIFO_QUEUE_TAIL + oldQ] = 0;
       if (oldQ !== q) {
-        setLastQueue(c, ev, q);
+        // Given up if its guest keeps rewriting the word: the next event locks the stale queue too.
+        updateFifoWord(c, ev, PRIO_MASK << LASTQ_SHIFT, q << LASTQ_SHIFT);
         unlock(c, CB_FIFO_QUEUE_LOCK + oldQ);
         oldQ = q;
       }
@@ -167,12 +168,20 @@ export function fifoPortQueues(d: DomainView, port: number): { priority: number;
   return { priority: f & PRIO_MASK, lastQueue: (f >> LASTQ_SHIFT) & PRIO_MASK };
 }
 
-function setLastQueue(c: Int32Array, ev: number, q: number): void {
-  for (;;) {
+/**
+ * Tries of a compare-and-swap on a port's EV_FIFO word, which its guest can rewrite from another
+ * thread: honest writers (dom0's set_priority, a sender's last-queue update) each succeed within
+ * a few, so a word that keeps changing past these is its guest's doing.
+ */
+const FIFO_WORD_TRIES = 64;
+
+/** Set the bits `mask` of the port's EV_FIFO word `ev` to `bits`; false if it kept changing under the tries. */
+function updateFifoWord(c: Int32Array, ev: number, mask: number, bits: number): boolean {
+  for (let i = 0; i < FIFO_WORD_TRIES; i++) {
     const f = Atomics.load(c, ev);
-    const next = (f & ~(PRIO_MASK << LASTQ_SHIFT)) | (q << LASTQ_SHIFT);
-    if (Atomics.compareExchange(c, ev, f, next) === f) return;
+    if (Atomics.compareExchange(c, ev, f, (f & ~mask) | bits) === f) return true;
   }
+  return false;
 }
 
 /**
@@ -295,10 +304,8 @@ export function setPriority(d: DomainView, port: number, priority: number): void
   if (!Number.isInteger(priority) || priority < 0 || priority > EVTCHN_FIFO_PRIORITY_MIN) {
     throw new XenError('EINVAL', `bad event priority ${priority}`);
   }
-  const ev = portBase(d, port) + EV_FIFO;
-  for (;;) {
-    const f = Atomics.load(d.ctl, ev);
-    if (Atomics.compareExchange(d.ctl, ev, f, (f & ~PRIO_MASK) | priority) === f) return;
+  if (!updateFifoWord(d.ctl, portBase(d, port) + EV_FIFO, PRIO_MASK, priority)) {
+    throw new XenError('EAGAIN', `d${d.domid}: port ${port}'s FIFO state kept changing (${FIFO_WORD_TRIES} tries)`);
   }
 }
 
