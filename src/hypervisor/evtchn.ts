@@ -7,7 +7,7 @@
 // instead of excluding the writer. A lock word in the control block was one its guest could
 // forge: dom0's binds and closes of that guest's ports waited up to 2 s each on it.
 import {
-  EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_ipi, EVTCHNSTAT_unbound, EVTCHNSTAT_virq,
+  EVTCHN_2L_NR_CHANNELS, EVTCHN_FIFO_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_ipi, EVTCHNSTAT_unbound, EVTCHNSTAT_virq,
   SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, VCPUINFO_UPCALL_PENDING, vcpuInfoOffset,
 } from '../abi/event_channel.js';
 import { XenError } from '../errors.js';
@@ -58,11 +58,12 @@ export function portState(d: DomainView, port: number): number {
  * evtchn_2l_set_pending: mark the port pending in the target's shared_info and, unless it is
  * masked or its selector bit is already set, raise the vCPU's upcall and wake it. The wake is
  * the expensive part, so it happens only on the 0 -> 1 edge of evtchn_upcall_pending. A FIFO
- * domain's event is queued instead (evtchn_fifo_set_pending).
+ * domain's event is queued instead (evtchn_fifo_set_pending). `from`: another domain's send
+ * (sender()), which an event held for a locked queue must still come from when it is linked.
  */
-export function setPending(target: DomainView, port: number): void {
+export function setPending(target: DomainView, port: number, from = OWN): void {
   if (fifo.fifoActive(target)) {
-    fifoDelivered(target, port, fifo.fifoSetPending(target, port));
+    fifoDelivered(target, port, fifo.fifoSetPending(target, port), from);
     return;
   }
   const m = target.mem32;
@@ -90,7 +91,8 @@ export function setPending(target: DomainView, port: number): void {
  * a hostile holder that never lets go costs it a few wakes a second, not one a millisecond.
  */
 interface Deferred {
-  readonly ports: Set<number>;
+  /** Each held event's port, and who sent it (sender()), checked again when it is tried. */
+  readonly ports: Map<number, number>;
   /** Between this domain's tries now; doubled after each try that found the lock still held. */
   intervalMs: number;
   /** performance.now() of its next try. */
@@ -121,12 +123,36 @@ const DEFERRED_RETRY_MS = 1;
  */
 export const DEFERRED_RETRY_MAX_MS = 128;
 
-function fifoDelivered(d: DomainView, port: number, linked: boolean | undefined): void {
+/** An event the domain raised on its own port (an unmask, a VIRQ, an IPI), as a held event's sender. */
+const OWN = -1;
+
+/** The held event of a send from `fromPort` of domain `from`, as a held event's sender (a domid has 15 bits, a port 17). */
+function sender(from: number, fromPort: number): number {
+  return from * EVTCHN_FIFO_NR_CHANNELS + fromPort;
+}
+
+/**
+ * Whether a held event is still to be linked (up to DEFERRED_RETRY_MAX_MS after its send): its
+ * port not closed and, if another domain sent it, still that sender's channel's other end, or
+ * left unbound for the sender's domain by a close of the sender's end (Xen leaves that end's
+ * event pending; a destroy's resend is such an event). A port closed and bound again meanwhile,
+ * to another domain, does not get the old channel's event.
+ */
+function stillSent(d: DomainView, port: number, from: number): boolean {
+  if (from === OWN) return portState(d, port) !== EVTCHNSTAT_closed;
+  const domid = Math.floor(from / EVTCHN_FIFO_NR_CHANNELS);
+  if (pointsBack(d, port, domid, from % EVTCHN_FIFO_NR_CHANNELS)) return true;
+  const { state, a } = readPort(d, port);
+  return state === EVTCHNSTAT_unbound && a === domid;
+}
+
+function fifoDelivered(d: DomainView, port: number, linked: boolean | undefined, from = OWN): void {
   if (linked) raiseUpcall(d);
   else if (linked === undefined) {
     let q = deferred.get(d);
-    if (!q) deferred.set(d, (q = { ports: new Set(), intervalMs: DEFERRED_RETRY_MS, dueAt: performance.now() + DEFERRED_RETRY_MS }));
-    q.ports.add(port);
+    if (!q) deferred.set(d, (q = { ports: new Map(), intervalMs: DEFERRED_RETRY_MS, dueAt: performance.now() + DEFERRED_RETRY_MS }));
+    // One event per port: the domain's own is kept if it is held too (its check is the weaker).
+    if (q.ports.get(port) !== OWN) q.ports.set(port, from);
     armRetry(q.dueAt);
   }
 }
@@ -151,8 +177,8 @@ function retryDeferred(): void {
     // A domain destroyed meanwhile takes its events with it (its control block is never reused).
     if (d.dying) q.ports.clear();
     else if (q.dueAt <= now) {
-      for (const port of q.ports) {
-        const linked = portState(d, port) === EVTCHNSTAT_closed ? false : fifo.fifoSetPending(d, port);
+      for (const [port, from] of q.ports) {
+        const linked = stillSent(d, port, from) ? fifo.fifoSetPending(d, port) : false;
         if (linked === undefined) continue;
         q.ports.delete(port);
         if (linked) raiseUpcall(d);
@@ -312,7 +338,11 @@ export function pointsBack(peer: DomainView, port: number, from: number, fromPor
  * on a port closed meanwhile is.
  */
 export function deliver(d: DomainView, port: number, peer: DomainView, peerPort: number): void {
-  if (peer === d ? validPort(d, peerPort) : pointsBack(peer, peerPort, d.domid, port)) setPending(peer, peerPort);
+  if (peer === d) {
+    if (validPort(d, peerPort)) setPending(d, peerPort);
+  } else if (pointsBack(peer, peerPort, d.domid, port)) {
+    setPending(peer, peerPort, sender(d.domid, port));
+  }
 }
 
 /**
@@ -352,7 +382,7 @@ export function resendToPeers(d: DomainView, peerOf: (domid: number) => DomainVi
     const peer = peerOf(mine.a);
     if (!peer || peer.dying || !pointsBack(peer, mine.b, d.domid, p)) continue;
     try {
-      setPending(peer, mine.b);
+      setPending(peer, mine.b, sender(d.domid, p));
     } catch {
       // A FIFO array frame its guest rewrote (a RangeError): that port is skipped, the others go on.
     }

@@ -530,3 +530,19 @@ test('a control block past 2 GiB of the domain\'s memory gets its events', async
   queues.drain(1 << 10, (port) => seen.push(port));
   assert.deepEqual(seen, [p, p], 'the bind\'s event and the send\'s, each from its queue');
 });
+
+// A held event is tried for up to DEFERRED_RETRY_MAX_MS after its send. Before, the try checked
+// only that its port was not closed: one closed and offered to another domain meanwhile got the
+// old channel's event, though nothing points it back at that sender any more.
+test('a held event whose port was closed and offered to another domain before its lock was free is dropped', async (t) => {
+  const { h, d, p0, p, held } = await heldQueue(t);
+  const other = h.local();
+  h.dom0.evtchnSend(p0);
+  assert.equal(deferredEvents(d.domain.view), 1);
+  await d.hc.evtchnClose(p);
+  assert.equal(await d.hc.evtchnAllocUnbound(other.domid), p, 'the same port, unbound for another domain now');
+  await held.release();
+  await until('the held event was tried', () => deferredEvents(d.domain.view) === 0);
+  assert.equal(d.word(p) & (PENDING | LINKED), 0);
+  assert.equal(d.upcall(), 0);
+});
