@@ -12,10 +12,9 @@
 // realm's own Hypercalls, which connects the
 // target and has this copy do the send once the view came (an event deferred here outlives the
 // domain; one deferred in the realm would not: hypercalls.ts deliverConnected).
-// One it started and that failed is not tried again there: a second try would wait for a held
-// lock a second time, or find a lock the first try poisoned; the realm throws the error it was
-// (hypervisor/error-code.ts). The thread never waits for a FIFO queue lock (pcpu.ts defers, as
-// dom0's thread does): it runs the sender's pool mates.
+// One it started and that failed (a bad port: EINVAL) is not tried again there: the realm throws
+// the error it was (hypervisor/error-code.ts). No copy waits for a FIFO queue lock (evtchn.ts
+// defers the event, as every sender does): this thread runs the sender's pool mates.
 import type { PeerGrant } from '../hypervisor/control.js';
 import { errorCode } from '../hypervisor/error-code.js';
 import { send } from '../hypervisor/evtchn.js';

@@ -114,12 +114,12 @@ let armRetryTimer: (fn: () => void, ms: number) => NodeJS.Timeout = (fn, ms) => 
 export function retryTimerThrough(arm: (fn: () => void, ms: number) => NodeJS.Timeout): void {
   armRetryTimer = arm;
 }
-/** How soon dom0 first tries a deferred event's queue again (a held lock is a few stores long). */
+/** How soon a sender's thread first tries a deferred event's queue again (a held lock is a few stores long). */
 const DEFERRED_RETRY_MS = 1;
 /**
  * The longest between two tries of a queue whose lock stays held. A guest preempted inside its
  * critical section lets go within tens of ms, and its events are linked at most about as late
- * again; a hostile one never does, and costs dom0 this many tries a second at most.
+ * again; a hostile one never does, and costs each sender's thread this many tries a second at most.
  */
 export const DEFERRED_RETRY_MAX_MS = 128;
 
@@ -203,12 +203,12 @@ export function retryDeferredEvents(): number {
   return Math.max(0, retryAt - performance.now());
 }
 
-/** The domain's events dom0 has not linked yet because their queue's lock was held. */
+/** The domain's events this thread has not linked yet because their queue's lock was held. */
 export function deferredEvents(d: DomainView): number {
   return deferred.get(d)?.ports.size ?? 0;
 }
 
-/** How long dom0 waits between tries of the domain's deferred events now (undefined: none deferred). */
+/** How long this thread waits between tries of the domain's deferred events now (undefined: none deferred). */
 export function deferredRetryMs(d: DomainView): number | undefined {
   return deferred.get(d)?.intervalMs;
 }

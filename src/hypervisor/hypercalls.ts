@@ -157,8 +157,8 @@ export class Hypercalls {
     try {
       if (this.#sendHere?.(port)) return;
     } catch (e) {
-      // The port was closed meanwhile: delivered as the send found it (if the other end still
-      // points back). Any other failure there is not tried again here, as for the pCPU's own sends.
+      // The port was closed meanwhile (EINVAL, a send's one error): delivered as the send found it,
+      // if the other end still points back. Anything else is a bug, not a send's failure.
       if (!isXenError(e, 'EINVAL')) throw e;
     }
     const peer = this.#peer(domid);
