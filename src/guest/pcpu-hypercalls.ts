@@ -15,10 +15,9 @@
 // runs on the realm's intrinsics, which its guest can wrap to be handed what that code holds
 // (pcpu.ts gives it the answers to its connects and binds without the grant; maps and copies of
 // other domains' grants are refused it, hypercalls.ts granter).
-// One it started and that failed is not tried again there: a second try would wait for a held
-// lock a second time, or find a lock the first try poisoned; the realm throws the error it was
-// (hypervisor/error-code.ts). The thread never waits for a FIFO queue lock (pcpu.ts defers, as
-// dom0's thread does): it runs the sender's pool mates.
+// One it started and that failed (a bad port: EINVAL) is not tried again there: the realm throws
+// the error it was (hypervisor/error-code.ts). No copy waits for a FIFO queue lock (evtchn.ts
+// defers the event, as every sender does): this thread runs the sender's pool mates.
 import type { PeerGrant } from '../hypervisor/control.js';
 import { errorCode } from '../hypervisor/error-code.js';
 import { send } from '../hypervisor/evtchn.js';

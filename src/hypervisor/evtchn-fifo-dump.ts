@@ -71,11 +71,11 @@ export function fifoChain(d: DomainView, from: number): FifoLink[] {
 /** `port`'s FIFO state and its queues' (the domain must use the FIFO ABI); `walkAt`: the consumer's walk of a queue, if this thread runs it. */
 export function fifoPortState(d: DomainView, port: number, walkAt: (q: number) => number | null = () => null): FifoPortState {
   const m = d.mem32;
-  const cb = Atomics.load(d.ctl, CB_FIFO_CONTROL);
-  const readyWord = Atomics.load(m, (cb + EVTCHN_FIFO_CB_READY) >> 2);
+  const cb = Atomics.load(d.ctl, CB_FIFO_CONTROL) >>> 0;
+  const readyWord = Atomics.load(m, (cb + EVTCHN_FIFO_CB_READY) >>> 2);
   const { priority, lastQueue } = fifoPortQueues(d, port);
   const queue = (q: number): FifoQueueState => {
-    const head = Atomics.load(m, ((cb + EVTCHN_FIFO_CB_HEAD) >> 2) + q);
+    const head = Atomics.load(m, ((cb + EVTCHN_FIFO_CB_HEAD) >>> 2) + q);
     const tail = Atomics.load(d.ctl, CB_FIFO_QUEUE_TAIL + q);
     const walk = walkAt(q);
     const chain = fifoChain(d, walk || head);

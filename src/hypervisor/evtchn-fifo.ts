@@ -141,7 +141,8 @@ export function fifoSetPending(d: DomainView, port: number): boolean | undefined
       // This event was the old queue's tail: that queue is empty now.
       if (c[CB_FIFO_QUEUE_TAIL + oldQ] === port) c[CB_FIFO_QUEUE_TAIL + oldQ] = 0;
       if (oldQ !== q) {
-        setLastQueue(c, ev, q);
+        // Given up if its guest keeps rewriting the word: the next event locks the stale queue too.
+        updateFifoWord(c, ev, PRIO_MASK << LASTQ_SHIFT, q << LASTQ_SHIFT);
         unlock(c, CB_FIFO_QUEUE_LOCK + oldQ);
         oldQ = q;
       }
@@ -167,12 +168,20 @@ export function fifoPortQueues(d: DomainView, port: number): { priority: number;
   return { priority: f & PRIO_MASK, lastQueue: (f >> LASTQ_SHIFT) & PRIO_MASK };
 }
 
-function setLastQueue(c: Int32Array, ev: number, q: number): void {
-  for (;;) {
+/**
+ * Tries of a compare-and-swap on a port's EV_FIFO word, which its guest can rewrite from another
+ * thread: honest writers (dom0's set_priority, a sender's last-queue update) each succeed within
+ * a few, so a word that keeps changing past these is its guest's doing.
+ */
+const FIFO_WORD_TRIES = 64;
+
+/** Set the bits `mask` of the port's EV_FIFO word `ev` to `bits`; false if it kept changing under the tries. */
+function updateFifoWord(c: Int32Array, ev: number, mask: number, bits: number): boolean {
+  for (let i = 0; i < FIFO_WORD_TRIES; i++) {
     const f = Atomics.load(c, ev);
-    const next = (f & ~(PRIO_MASK << LASTQ_SHIFT)) | (q << LASTQ_SHIFT);
-    if (Atomics.compareExchange(c, ev, f, next) === f) return;
+    if (Atomics.compareExchange(c, ev, f, (f & ~mask) | bits) === f) return true;
   }
+  return false;
 }
 
 /**
@@ -180,9 +189,10 @@ function setLastQueue(c: Int32Array, ev: number, q: number): void {
  * have rewritten does not place a whole one in its RAM (initControl's checks).
  */
 function controlWord(d: DomainView): number {
-  const at = Atomics.load(d.ctl, CB_FIFO_CONTROL);
+  // Unsigned: a domain's memory reaches 4 GiB, and a control block past 2 GiB read as negative.
+  const at = Atomics.load(d.ctl, CB_FIFO_CONTROL) >>> 0;
   const ok = (at & 7) === 0 && at >= firstRamPfn(d.geometry) * PAGE_SIZE && at + EVTCHN_FIFO_CONTROL_BLOCK_SIZE <= d.nrFrames * PAGE_SIZE;
-  return ok ? at >> 2 : -1;
+  return ok ? at >>> 2 : -1;
 }
 
 /** evtchn_fifo_unmask: clear MASKED and relink if pending; true if the upcall must be raised, undefined as fifoSetPending. */
@@ -259,7 +269,7 @@ export function initControl(
     const saved = c[portBase(d, port) + EV_STATE] !== EVTCHNSTAT_closed && pending2l(port);
     Atomics.store(c, ev, EVTCHN_FIFO_PRIORITY_DEFAULT | (saved ? SAVED_PENDING : 0));
   }
-  Atomics.store(c, CB_FIFO_CONTROL, pfn * PAGE_SIZE + offset);
+  Atomics.store(c, CB_FIFO_CONTROL, pfn * PAGE_SIZE + offset); // stored as int32, read back unsigned (controlWord)
   return EVTCHN_FIFO_LINK_BITS;
 }
 
@@ -273,6 +283,10 @@ export function expandArray(d: DomainView, gfn: number, maxPort: number, raise: 
   if (!fifoActive(d)) throw new XenError('EOPNOTSUPP', `d${d.domid} does not use the FIFO ABI (no EVTCHNOP_init_control)`);
   const c = d.ctl;
   const first = Atomics.load(c, CB_FIFO_NR_EVTCHNS);
+  // A count its guest rewrote to no whole number of pages names no slot of the array.
+  if (!(first >= 0 && first % EVENT_WORDS_PER_PAGE === 0)) {
+    throw new XenError('EINVAL', `d${d.domid}: its event array's port count (${first}) is not a whole number of pages`);
+  }
   const slot = first / EVENT_WORDS_PER_PAGE;
   if (slot >= FIFO_MAX_ARRAY_PAGES) throw new XenError('ENOSPC', `d${d.domid}: the event array has its ${FIFO_MAX_ARRAY_PAGES} pages`);
   c[CB_FIFO_ARRAY + slot] = guestFrame(d, gfn, 'event array');
@@ -290,10 +304,8 @@ export function setPriority(d: DomainView, port: number, priority: number): void
   if (!Number.isInteger(priority) || priority < 0 || priority > EVTCHN_FIFO_PRIORITY_MIN) {
     throw new XenError('EINVAL', `bad event priority ${priority}`);
   }
-  const ev = portBase(d, port) + EV_FIFO;
-  for (;;) {
-    const f = Atomics.load(d.ctl, ev);
-    if (Atomics.compareExchange(d.ctl, ev, f, (f & ~PRIO_MASK) | priority) === f) return;
+  if (!updateFifoWord(d.ctl, portBase(d, port) + EV_FIFO, PRIO_MASK, priority)) {
+    throw new XenError('EAGAIN', `d${d.domid}: port ${port}'s FIFO state kept changing (${FIFO_WORD_TRIES} tries)`);
   }
 }
 

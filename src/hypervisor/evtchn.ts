@@ -7,7 +7,7 @@
 // instead of excluding the writer. A lock word in the control block was one its guest could
 // forge: dom0's binds and closes of that guest's ports waited up to 2 s each on it.
 import {
-  EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_ipi, EVTCHNSTAT_unbound, EVTCHNSTAT_virq,
+  EVTCHN_2L_NR_CHANNELS, EVTCHN_FIFO_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_ipi, EVTCHNSTAT_unbound, EVTCHNSTAT_virq,
   SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, VCPUINFO_UPCALL_PENDING, vcpuInfoOffset,
 } from '../abi/event_channel.js';
 import { XenError } from '../errors.js';
@@ -58,11 +58,12 @@ export function portState(d: DomainView, port: number): number {
  * evtchn_2l_set_pending: mark the port pending in the target's shared_info and, unless it is
  * masked or its selector bit is already set, raise the vCPU's upcall and wake it. The wake is
  * the expensive part, so it happens only on the 0 -> 1 edge of evtchn_upcall_pending. A FIFO
- * domain's event is queued instead (evtchn_fifo_set_pending).
+ * domain's event is queued instead (evtchn_fifo_set_pending). `from`: another domain's send
+ * (sender()), which an event held for a locked queue must still come from when it is linked.
  */
-export function setPending(target: DomainView, port: number): void {
+export function setPending(target: DomainView, port: number, from = OWN): void {
   if (fifo.fifoActive(target)) {
-    fifoDelivered(target, port, fifo.fifoSetPending(target, port));
+    fifoDelivered(target, port, fifo.fifoSetPending(target, port), from);
     return;
   }
   const m = target.mem32;
@@ -90,7 +91,8 @@ export function setPending(target: DomainView, port: number): void {
  * a hostile holder that never lets go costs it a few wakes a second, not one a millisecond.
  */
 interface Deferred {
-  readonly ports: Set<number>;
+  /** Each held event's port, and who sent it (sender()), checked again when it is tried. */
+  readonly ports: Map<number, number>;
   /** Between this domain's tries now; doubled after each try that found the lock still held. */
   intervalMs: number;
   /** performance.now() of its next try. */
@@ -112,21 +114,45 @@ let armRetryTimer: (fn: () => void, ms: number) => NodeJS.Timeout = (fn, ms) => 
 export function retryTimerThrough(arm: (fn: () => void, ms: number) => NodeJS.Timeout): void {
   armRetryTimer = arm;
 }
-/** How soon dom0 first tries a deferred event's queue again (a held lock is a few stores long). */
+/** How soon a sender's thread first tries a deferred event's queue again (a held lock is a few stores long). */
 const DEFERRED_RETRY_MS = 1;
 /**
  * The longest between two tries of a queue whose lock stays held. A guest preempted inside its
  * critical section lets go within tens of ms, and its events are linked at most about as late
- * again; a hostile one never does, and costs dom0 this many tries a second at most.
+ * again; a hostile one never does, and costs each sender's thread this many tries a second at most.
  */
 export const DEFERRED_RETRY_MAX_MS = 128;
 
-function fifoDelivered(d: DomainView, port: number, linked: boolean | undefined): void {
+/** An event the domain raised on its own port (an unmask, a VIRQ, an IPI), as a held event's sender. */
+const OWN = -1;
+
+/** The held event of a send from `fromPort` of domain `from`, as a held event's sender (a domid has 15 bits, a port 17). */
+function sender(from: number, fromPort: number): number {
+  return from * EVTCHN_FIFO_NR_CHANNELS + fromPort;
+}
+
+/**
+ * Whether a held event is still to be linked (up to DEFERRED_RETRY_MAX_MS after its send): its
+ * port not closed and, if another domain sent it, still that sender's channel's other end, or
+ * left unbound for the sender's domain by a close of the sender's end (Xen leaves that end's
+ * event pending; a destroy's resend is such an event). A port closed and bound again meanwhile,
+ * to another domain, does not get the old channel's event.
+ */
+function stillSent(d: DomainView, port: number, from: number): boolean {
+  if (from === OWN) return portState(d, port) !== EVTCHNSTAT_closed;
+  const domid = Math.floor(from / EVTCHN_FIFO_NR_CHANNELS);
+  if (pointsBack(d, port, domid, from % EVTCHN_FIFO_NR_CHANNELS)) return true;
+  const { state, a } = readPort(d, port);
+  return state === EVTCHNSTAT_unbound && a === domid;
+}
+
+function fifoDelivered(d: DomainView, port: number, linked: boolean | undefined, from = OWN): void {
   if (linked) raiseUpcall(d);
   else if (linked === undefined) {
     let q = deferred.get(d);
-    if (!q) deferred.set(d, (q = { ports: new Set(), intervalMs: DEFERRED_RETRY_MS, dueAt: performance.now() + DEFERRED_RETRY_MS }));
-    q.ports.add(port);
+    if (!q) deferred.set(d, (q = { ports: new Map(), intervalMs: DEFERRED_RETRY_MS, dueAt: performance.now() + DEFERRED_RETRY_MS }));
+    // One event per port: the domain's own is kept if it is held too (its check is the weaker).
+    if (q.ports.get(port) !== OWN) q.ports.set(port, from);
     armRetry(q.dueAt);
   }
 }
@@ -151,8 +177,8 @@ function retryDeferred(): void {
     // A domain destroyed meanwhile takes its events with it (its control block is never reused).
     if (d.dying) q.ports.clear();
     else if (q.dueAt <= now) {
-      for (const port of q.ports) {
-        const linked = portState(d, port) === EVTCHNSTAT_closed ? false : fifo.fifoSetPending(d, port);
+      for (const [port, from] of q.ports) {
+        const linked = stillSent(d, port, from) ? fifo.fifoSetPending(d, port) : false;
         if (linked === undefined) continue;
         q.ports.delete(port);
         if (linked) raiseUpcall(d);
@@ -166,12 +192,23 @@ function retryDeferred(): void {
   if (next < Infinity) armRetry(next);
 }
 
-/** The domain's events dom0 has not linked yet because their queue's lock was held. */
+/**
+ * Try the deferred events due now, as the retry timer does: for a thread about to block on
+ * something else (a paused vCPU: upcall.ts), whose timers do not run meanwhile. Returns the ms
+ * until the next try, Infinity when none is left.
+ */
+export function retryDeferredEvents(): number {
+  clearTimeout(retryTimer);
+  retryDeferred();
+  return Math.max(0, retryAt - performance.now());
+}
+
+/** The domain's events this thread has not linked yet because their queue's lock was held. */
 export function deferredEvents(d: DomainView): number {
   return deferred.get(d)?.ports.size ?? 0;
 }
 
-/** How long dom0 waits between tries of the domain's deferred events now (undefined: none deferred). */
+/** How long this thread waits between tries of the domain's deferred events now (undefined: none deferred). */
 export function deferredRetryMs(d: DomainView): number | undefined {
   return deferred.get(d)?.intervalMs;
 }
@@ -287,7 +324,7 @@ export function sendTarget(d: DomainView, port: number): [number, number] | null
  * alone does not say where an event may go: without this, a guest that pointed its entry at any
  * port of a peer it is connected to (dom0's VIRQ_DOM_EXC, another guest's backend) raised it.
  */
-function pointsBack(peer: DomainView, port: number, from: number, fromPort: number): boolean {
+export function pointsBack(peer: DomainView, port: number, from: number, fromPort: number): boolean {
   // Within its table is enough: only its own entry can point back from a port past its ABI's.
   if (!(port > 0 && port <= peer.maxEvtchns)) return false;
   const c = peer.ctl;
@@ -301,7 +338,11 @@ function pointsBack(peer: DomainView, port: number, from: number, fromPort: numb
  * on a port closed meanwhile is.
  */
 export function deliver(d: DomainView, port: number, peer: DomainView, peerPort: number): void {
-  if (peer === d ? validPort(d, peerPort) : pointsBack(peer, peerPort, d.domid, port)) setPending(peer, peerPort);
+  if (peer === d) {
+    if (validPort(d, peerPort)) setPending(d, peerPort);
+  } else if (pointsBack(peer, peerPort, d.domid, port)) {
+    setPending(peer, peerPort, sender(d.domid, port));
+  }
 }
 
 /**
@@ -320,17 +361,18 @@ export function send(d: DomainView, port: number, peerOf: (domid: number) => Dom
 
 /**
  * An event on each of `d`'s interdomain channels, for a domain whose shared pCPU thread was reset
- * or lost (and has ended): that thread may have deferred events of its sends (a held FIFO queue
- * lock) on a timer that died with it, and those events were sent: their targets (dom0's
- * backends, xenstored) must get them. Which they were is known only to the dead thread, so every
- * channel gets one event. A spurious event is allowed in Xen (a frontend or backend reads its
+ * or lost (and has ended), or a Pool-0 domain destroyed (its thread ended): that thread may have
+ * deferred events of its sends (a held FIFO queue lock) on a timer that died with it, and those
+ * events were sent: their targets (dom0's backends, xenstored) must get them. Which they were is
+ * known only to the dead thread, so every channel gets one event. A spurious event is allowed in Xen (a frontend or backend reads its
  * ring's indexes on each event), a lost one is not. Called from dom0's thread, which defers in
  * turn if a target's queue lock is held.
  *
  * `d`'s table is guest memory and its guest may have rewritten it, so an entry is only a claim:
  * the event goes to a port in the peer's range whose own entry is an interdomain channel back to
- * this domain and port (pointsBack), as #closePort checks (hypervisor.ts). Without that check, a
- * guest that pointed its entries anywhere and then spun had dom0 set bits in other domains' memory.
+ * this domain and port (pointsBack), as dom0's close checks (hypervisor.ts #closePort). Without
+ * that check, a guest that pointed its entries anywhere and then spun had dom0 set bits in other
+ * domains' memory.
  */
 export function resendToPeers(d: DomainView, peerOf: (domid: number) => DomainView | undefined): void {
   const max = maxPorts(d);
@@ -340,7 +382,7 @@ export function resendToPeers(d: DomainView, peerOf: (domid: number) => DomainVi
     const peer = peerOf(mine.a);
     if (!peer || peer.dying || !pointsBack(peer, mine.b, d.domid, p)) continue;
     try {
-      setPending(peer, mine.b);
+      setPending(peer, mine.b, sender(d.domid, p));
     } catch {
       // A FIFO array frame its guest rewrote (a RangeError): that port is skipped, the others go on.
     }

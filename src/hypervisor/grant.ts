@@ -1,8 +1,9 @@
 // Grant tables v1: map, unmap and copy of another domain's granted frames, as Xen's
 // common/grant_table.c does them. The granting domain writes its entries directly in its own
 // memory; the active entries (pin counts) and the table's lock live in its grant table's
-// hypervisor side (layout.ts GT_*), which its mappers and dom0 hold and its own thread does not,
-// the mapping domain's handles in its maptrack. Every failure is a GrantError with Xen's GNTST_* status.
+// hypervisor side (layout.ts GT_*), which dom0 and the domains linked to it (its mappers among
+// them) hold and its own thread does not, the mapping domain's handles in its maptrack. Every
+// failure is a GrantError with Xen's GNTST_* status.
 import {
   GNTMAP_host_map, GNTMAP_readonly, GNTST_bad_copy_arg, GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_eagain,
   GNTST_bad_page, GNTST_general_error, GNTST_no_device_space, GNTST_no_space, GNTST_okay, GRANT_ENTRIES_PER_FRAME,
@@ -136,17 +137,23 @@ function setStatus(g: DomainView, ref: number, mapper: number, readonly: boolean
       throw new GrantError(GNTST_general_error, `d${g.domid} ref ${ref}: shared grant entry is unstable`);
     }
     const cur = Atomics.load(m, w);
-    const flags = cur & 0xffff;
-    const domid = cur >>> 16;
-    if ((flags & GTF_type_mask) !== GTF_permit_access || domid !== mapper) {
-      throw new GrantError(GNTST_general_error, `d${g.domid} ref ${ref}: bad flags (${flags.toString(16)}) or dom (${domid}); expected d${mapper}`);
-    }
-    if (!readonly && flags & GTF_readonly) {
-      throw new GrantError(GNTST_general_error, `d${g.domid} ref ${ref}: attempt to write-pin a read-only grant`);
-    }
+    const flags = checkEntry(g, ref, cur, mapper, readonly);
     const want = flags | GTF_reading | (readonly ? 0 : GTF_writing);
     if (Atomics.compareExchange(m, w, cur, (cur & ~0xffff) | want) === cur) return;
   }
+}
+
+/** The flags of entry word `cur` of `ref`, if it permits `mapper` access in that mode; else GNTST_general_error. */
+function checkEntry(g: DomainView, ref: number, cur: number, mapper: number, readonly: boolean): number {
+  const flags = cur & 0xffff;
+  const domid = cur >>> 16;
+  if ((flags & GTF_type_mask) !== GTF_permit_access || domid !== mapper) {
+    throw new GrantError(GNTST_general_error, `d${g.domid} ref ${ref}: bad flags (${flags.toString(16)}) or dom (${domid}); expected d${mapper}`);
+  }
+  if (!readonly && flags & GTF_readonly) {
+    throw new GrantError(GNTST_general_error, `d${g.domid} ref ${ref}: attempt to write-pin a read-only grant`);
+  }
+  return flags;
 }
 
 function clearStatus(g: DomainView, ref: number, bits: number): void {
@@ -197,9 +204,13 @@ export function unpin(g: DomainView, ref: number, readonly: boolean, mapper: num
   }
 }
 
-/** pin()'s work on the active entry of a ref already range-checked, under g's grant lock. */
+/**
+ * pin()'s work on the active entry of a ref already range-checked, under g's grant lock. A copy
+ * of the caller's own grant on its own thread (no active entries there: ownTable) only checks it.
+ */
 function pinLocked(g: DomainView, ref: number, mapper: number, readonly: boolean): number {
-  const c = activeOf(g);
+  const c = g.grants;
+  if (!c) return ownFrame(g, ref, mapper, readonly);
   const a = ACT_BASE + ref * ACT_WORDS;
   const pins = c[a + ACT_PIN]!;
   if (pins !== 0 && c[a + ACT_DOMID] !== mapper) {
@@ -233,9 +244,10 @@ function pinnedBy(g: DomainView, c: Int32Array, ref: number, readonly: boolean, 
   return c[a + ACT_DOMID] === mapper && (readonly ? pins & READ_PINS : pins >>> 16) > 0;
 }
 
-/** unpin()'s work on the active entry, under g's grant lock. */
+/** unpin()'s work on the active entry, under g's grant lock (none for the caller's own: pinLocked). */
 function unpinLocked(g: DomainView, ref: number, readonly: boolean): void {
-  const c = activeOf(g);
+  const c = g.grants;
+  if (!c) return;
   const a = ACT_BASE + ref * ACT_WORDS;
   const pins = c[a + ACT_PIN]! - (readonly ? PIN_READ : PIN_WRITE);
   c[a + ACT_PIN] = pins;
@@ -244,12 +256,45 @@ function unpinLocked(g: DomainView, ref: number, readonly: boolean): void {
 }
 
 /**
- * The granting domain's active entries and grant lock: on the threads of its mappers and dom0.
+ * The granting domain's active entries and grant lock: on dom0's thread and those of the domains linked to it.
  * Its own thread has none (memory.ts guestBuffers): a domain does not pin its own grants here.
  */
 function activeOf(g: DomainView): Int32Array {
   if (!g.grants) throw new GrantError(GNTST_bad_domain, `d${g.domid}: its own grants are not pinned on its own thread`);
   return g.grants;
+}
+
+/**
+ * The active entries and lock a copy of `g`'s grants by `mapper` takes, or null where `g` is the
+ * mapper itself on its own thread, which has none (guestBuffers): Xen lets a domain copy with its
+ * own grants (GNTTABOP_copy naming its own domid), and its own memory needs no pin against its
+ * own reap. Its entries are checked as for a pin, and their status bits left to its mappers' pins
+ * (its guest may rewrite them under the copy: its own bytes only).
+ */
+function ownTable(g: DomainView, mapper: number): Int32Array | null {
+  return g.grants === null && g.domid === mapper ? null : activeOf(g);
+}
+
+/** A copy's check of the caller's own grant `ref` (ownTable): its frame, validated as a first pin is, not pinned. */
+function ownFrame(g: DomainView, ref: number, mapper: number, readonly: boolean): number {
+  checkEntry(g, ref, Atomics.load(g.mem32, entryWord(ref)), mapper, readonly);
+  const frame = frameOf(g, ref);
+  if (frame < 0) throw new GrantError(GNTST_bad_page, `d${g.domid} ref ${ref}: granted frame is not the domain's RAM`);
+  return frame;
+}
+
+/** Take a copy's grant lock, and a foreign pin so that `g` is not reaped under it; none for the caller's own (ownTable). */
+function lockForCopy(c: Int32Array | null, mapper: number): void {
+  if (!c) return;
+  grantLock(c, mapper);
+  Atomics.add(c, GT_FOREIGN_PINS, 1);
+}
+
+/** Undo lockForCopy. */
+function unlockForCopy(c: Int32Array | null): void {
+  if (!c) return;
+  Atomics.sub(c, GT_FOREIGN_PINS, 1);
+  grantUnlock(c);
 }
 
 function grantLock(c: Int32Array, holder: number): void {
@@ -353,6 +398,10 @@ function acquire(self: DomainView, side: CopySide, readonly: boolean, lookup: (d
   if ('ref' in side) {
     const g = side.domid === self.domid ? self : lookup(side.domid);
     if (!g) throw new GrantError(GNTST_bad_domain, `copy: d${side.domid} is not connected to d${self.domid}`);
+    if (!ownTable(g, self.domid)) {
+      checkRef(g, side.ref);
+      return { mem: g.mem8, at: ownFrame(g, side.ref, self.domid, readonly) * PAGE_SIZE + side.offset, release: NOOP };
+    }
     const frame = pin(g, side.ref, self.domid, readonly);
     return { mem: g.mem8, at: frame * PAGE_SIZE + side.offset, release: () => unpin(g, side.ref, readonly, self.domid) };
   }
@@ -548,11 +597,10 @@ export class GrantCopyBatch {
    * Holds one foreign pin on `src` until releaseSources().
    */
   acquireSources(src: DomainView, mapper: number): void {
-    const c = activeOf(src);
+    const c = ownTable(src, mapper);
     const n = this.count;
     const status = this.status;
-    grantLock(c, mapper);
-    Atomics.add(c, GT_FOREIGN_PINS, 1);
+    lockForCopy(c, mapper);
     try {
       const dying = src.dying;
       const nr = nrGrantEntries(src);
@@ -583,20 +631,19 @@ export class GrantCopyBatch {
         this.#srcHeld[i] = 1;
       }
     } finally {
-      grantUnlock(c);
+      if (c) grantUnlock(c);
     }
   }
 
   /** Undo acquireSources(). */
   releaseSources(src: DomainView, mapper: number): void {
-    const c = activeOf(src);
-    grantLock(c, mapper);
+    const c = ownTable(src, mapper);
+    if (c) grantLock(c, mapper);
     try {
       this.#srcHeld.fill(0, 0, this.count);
       for (let i = 0; i < this.count; i++) if (this.#srcPinned[i]) unpinLocked(src, this.srcRef[i]!, true);
     } finally {
-      Atomics.sub(c, GT_FOREIGN_PINS, 1);
-      grantUnlock(c);
+      unlockForCopy(c);
     }
   }
 
@@ -692,7 +739,7 @@ let unpinScratch = new Int32Array(256);
 
 function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: DomainView | undefined): number {
   const n = b.count;
-  const c = activeOf(g);
+  const c = ownTable(g, mapper);
   const mem = g.mem8;
   const local = b.local;
   const toGrant = b.toGrant;
@@ -704,9 +751,8 @@ function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: Domai
   let failed = 0;
   let held = -1;
   let base = 0;
-  grantLock(c, mapper);
   // The pin first, then the check: a domain seen alive here is not reaped before the pin goes.
-  Atomics.add(c, GT_FOREIGN_PINS, 1);
+  lockForCopy(c, mapper);
   try {
     if (g.dying) return b.fail(GNTST_bad_domain);
     const nr = nrGrantEntries(g);
@@ -752,8 +798,7 @@ function copyPinned(g: DomainView, mapper: number, b: GrantCopyBatch, src: Domai
     gather.clear();
     for (let k = 0; k < waiting; k++) unpinLocked(g, unpins[k]!, readonly);
     if (held >= 0) unpinLocked(g, held, readonly);
-    Atomics.sub(c, GT_FOREIGN_PINS, 1);
-    grantUnlock(c);
+    unlockForCopy(c);
   }
   return failed;
 }

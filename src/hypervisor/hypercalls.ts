@@ -175,8 +175,8 @@ export class Hypercalls {
       try {
         this.#sendHere(port);
       } catch (e) {
-        // The port was closed meanwhile: the event goes with it. Any other failure there is not
-        // tried again here, as for the pCPU's own sends.
+        // The port was closed meanwhile (EINVAL, a send's one error): the event goes with it.
+        // Anything else is a bug, not a send's failure.
         if (!isXenError(e, 'EINVAL')) throw e;
       }
       return;

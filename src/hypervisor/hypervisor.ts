@@ -23,7 +23,7 @@ import type { DoorbellSlot } from './doorbell.js';
 import { closeGate } from './gate.js';
 import { breakQueueLocks } from './evtchn-fifo.js';
 import { allocateDomainBuffers, allocateMaptrack, DomainView } from './memory.js';
-import { GNTMAP_readonly, GNTST_general_error, GrantError } from '../abi/grant_table.js';
+import { GNTMAP_readonly, GNTST_bad_handle, GNTST_general_error, GrantError } from '../abi/grant_table.js';
 import { UPCALL_WORD } from './evtchn.js';
 
 /** The thread that runs a domain's vCPU, as the authority sees it. */
@@ -433,10 +433,15 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
         // An event queue it was linking onto: freed, and read as empty by the next event.
         breakQueueLocks(g.view);
       }
+      // A Pool-0 thread retried the events its sends deferred (a peer's FIFO queue lock held) from
+      // a timer of its own, gone with it: each channel gets one, as after a pCPU reset (a spurious
+      // event is allowed, a lost one is not). A shared pCPU's retries outlive its domains.
+      if (!d.view.doorbell) ev.resendToPeers(d.view, (id) => this.#domains.get(id)?.view);
     }
     for (let p = 1; p <= ev.maxPorts(d.view); p++) {
       if (ev.portState(d.view, p) !== EVTCHNSTAT_closed) this.#closePort(d, p);
     }
+    let stuck: GrantError | undefined;
     if (d.maptrack) {
       for (const [handle, ref, flags, granter] of d.maptrack.live()) {
         d.maptrack.free(handle);
@@ -444,8 +449,9 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
         try {
           if (g) unpin(g.view, ref, (flags & GNTMAP_readonly) !== 0, domid);
         } catch (e) {
-          // A handle its guest forged (GNTST_bad_handle) releases nothing; the others go on.
+          // A handle its guest forged (GNTST_bad_handle) names no pin of its own: nothing to release.
           if (!(e instanceof GrantError)) throw e;
+          if (e.status !== GNTST_bad_handle) stuck ??= new GrantError(e.status, `d${domid}: its pin of d${granter} ref ${ref} stays: ${e.detail}`);
         }
       }
     }
@@ -454,6 +460,10 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     this.#tornDown.add(d); // its vCPU stopped and its ports closed: it may be reaped
     this.#domainException(domid);
     this.#reap();
+    // A pin it held that could not be released (its granter's grant lock held past its bound, or
+    // left by a thread that died) keeps that granter from being reaped: the destroy is done, and
+    // says so rather than leak the granter unseen.
+    if (stuck) throw stuck;
   }
 
   #reaper: NodeJS.Timeout | undefined;
@@ -603,13 +613,10 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     // The entry is the guest's to rewrite (layout.ts): a VIRQ it names is unbound only if it is
     // one and bound to this port, else a destroy's close of a made-up one threw (a RangeError).
     if (state === EVTCHNSTAT_virq && a >= 0 && a < NR_VIRQS && ev.virqPort(d.view, a) === port) ev.setVirqPort(d.view, a, 0);
-    if (remote) {
-      const r = ev.readPort(remote.view, b);
-      // The other end goes back to unbound, still reserved for us, as evtchn_close does.
-      if (r.state === EVTCHNSTAT_interdomain && r.a === d.domid && r.b === port) {
-        ev.setPort(remote.view, b, EVTCHNSTAT_unbound, d.domid, 0);
-      }
-    }
+    // The other end goes back to unbound, still reserved for us, as evtchn_close does; the
+    // remote domain and port are the guest's to rewrite too, so only a port within that domain's
+    // table that points back is touched (a port below it named another domain's header words).
+    if (remote && ev.pointsBack(remote.view, b, d.domid, port)) ev.setPort(remote.view, b, EVTCHNSTAT_unbound, d.domid, 0);
     ev.setPort(d.view, port, EVTCHNSTAT_closed, 0, 0);
     ev.clearPending(d.view, port);
   }

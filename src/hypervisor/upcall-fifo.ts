@@ -22,8 +22,8 @@ export class FifoQueues {
   /** `controlByte`: where the domain placed its evtchn_fifo_control_block in its memory. */
   constructor(mem32: Int32Array, controlByte: number) {
     this.#m = mem32;
-    this.#ready = (controlByte + EVTCHN_FIFO_CB_READY) >> 2;
-    this.#headBase = (controlByte + EVTCHN_FIFO_CB_HEAD) >> 2;
+    this.#ready = (controlByte + EVTCHN_FIFO_CB_READY) >>> 2;
+    this.#headBase = (controlByte + EVTCHN_FIFO_CB_HEAD) >>> 2;
   }
 
   /** Ports the event array covers. */

@@ -7,7 +7,7 @@ import { SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, vcpuIn
 import { CB_PAUSE, CB_RUNSTATE, RUNSTATE_blocked, RUNSTATE_running } from './layout.js';
 import type { DomainView } from './memory.js';
 import { monotonicMs } from './monotonic.js';
-import { keepPending, mask, unmask, UPCALL_WORD, wake } from './evtchn.js';
+import { keepPending, mask, retryDeferredEvents, unmask, UPCALL_WORD, wake } from './evtchn.js';
 import type { Hypercalls } from './hypercalls.js';
 import { FifoQueues } from './upcall-fifo.js';
 
@@ -265,12 +265,16 @@ export class UpcallLoop {
     }
   }
 
-  /** A paused domain's thread sleeps here, timers and all, until the last unpause. */
+  /**
+   * A paused domain's thread sleeps here, timers and all, until the last unpause; but the events
+   * its sends deferred (a peer's FIFO queue lock held) are tried as their timer would, between
+   * waits: Xen delivered them when they were sent, and a pause (a shutdown's too) held them back.
+   */
   #waitWhilePaused(): void {
     const ctl = this.#view.ctl;
     for (let p = Atomics.load(ctl, CB_PAUSE); p > 0; p = Atomics.load(ctl, CB_PAUSE)) {
       Atomics.store(ctl, CB_RUNSTATE, RUNSTATE_blocked);
-      Atomics.wait(ctl, CB_PAUSE, p);
+      Atomics.wait(ctl, CB_PAUSE, p, retryDeferredEvents());
     }
   }
 

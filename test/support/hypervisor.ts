@@ -240,10 +240,6 @@ export const xen = (errno: XenError['errno']) => ({ name: 'XenError', errno });
 export const gntst = (status: number) => ({ name: 'GrantError', status });
 
 /**
- * Another thread takes lock `index` of `words` (a domain's control block), as a thread the OS
- * preempted inside it would; `release` lets go; `die` ends that thread still holding it.
- */
-/**
  * The words of a control block's header a hostile guest can write a lock holder into and still
  * run: all but pause, kill, dying, shutdown, the hypercall gate's and the FIFO ABI's switch.
  */
@@ -251,6 +247,11 @@ export const FORGEABLE: readonly number[] = [...Array(CB_HEADER_WORDS).keys()].f
   CB_PAUSE, CB_KILL, CB_DYING, CB_SHUTDOWN, CB_IN_HYPERCALL, CB_FIFO_CONTROL, CB_FIFO_NR_EVTCHNS,
 ].includes(i));
 
+/**
+ * Another thread takes lock `index` of `words` (a control block, or a grant table's hypervisor
+ * side), as a thread the OS preempted inside it would; `release` lets go; `die` ends that thread
+ * still holding it.
+ */
 export async function holdLock(t: TestContext, words: Int32Array, index: number): Promise<{ release(): Promise<unknown>; die(): Promise<unknown> }> {
   const lockUrl = new URL('../../src/hypervisor/lock.js', import.meta.url).href;
   const holder = new Worker(`

@@ -11,9 +11,11 @@ import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { directChannel } from '../../../src/hypervisor/control.js';
 import { doorbellBytes, takeRung } from '../../../src/hypervisor/doorbell.js';
 import { fifoChain, fifoPortState } from '../../../src/hypervisor/evtchn-fifo-dump.js';
-import { BUSY, fifoSetPending, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
+import { BUSY, eventWord, fifoSetPending, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
 import { DEFERRED_RETRY_MAX_MS, UPCALL_WORD, deferredEvents, deferredRetryMs, retryTimerThrough } from '../../../src/hypervisor/evtchn.js';
-import { CB_FIFO_QUEUE_LOCK, EV_FIFO, portBase } from '../../../src/hypervisor/layout.js';
+import {
+  CB_FIFO_ARRAY, CB_FIFO_NR_EVTCHNS, CB_FIFO_QUEUE_LOCK, EV_FIFO, EVENT_WORDS_PER_PAGE, firstRamPfn, portBase,
+} from '../../../src/hypervisor/layout.js';
 import { POISONED, resetLock } from '../../../src/hypervisor/lock.js';
 import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
 import type { DomainView } from '../../../src/hypervisor/memory.js';
@@ -84,6 +86,17 @@ test('init_control, expand_array and set_priority refuse what Xen refuses', asyn
   await assert.rejects(hc.evtchnSetPriority(pd, 16), xen('EINVAL'));
   await assert.rejects(hc.evtchnSetPriority(9999, 1), xen('EINVAL'));
   await hc.evtchnSetPriority(pd, 0);
+  // The port count is a word of its control block, which its guest may rewrite (layout.ts).
+  // Before, a count of no whole number of pages was taken as it was: -1024 wrote the frame over
+  // its lowest queue's tail word, 512 wrote it nowhere (a fractional index) and counted it.
+  const tail = Atomics.load(d.view.ctl, CB_FIFO_ARRAY - 1);
+  for (const count of [-EVENT_WORDS_PER_PAGE, EVENT_WORDS_PER_PAGE / 2]) {
+    Atomics.store(d.view.ctl, CB_FIFO_NR_EVTCHNS, count);
+    await assert.rejects(hc.evtchnExpandArray(pfn!), xen('EINVAL'), `port count ${count}`);
+    assert.equal(Atomics.load(d.view.ctl, CB_FIFO_NR_EVTCHNS), count);
+  }
+  assert.equal(Atomics.load(d.view.ctl, CB_FIFO_ARRAY - 1), tail);
+  Atomics.store(d.view.ctl, CB_FIFO_NR_EVTCHNS, 0);
   const frames = hc.populatePhysmap(129);
   for (let i = 0; i < 128; i++) await hc.evtchnExpandArray(frames[i]!);
   await assert.rejects(hc.evtchnExpandArray(frames[128]!), xen('ENOSPC'));
@@ -453,4 +466,83 @@ test("a stalled event's dump: its queue's READY, HEAD, tail and lock, the consum
   assert.deepEqual(fifoChain(view, c).map((l) => l.port), [c, a]);
   d.setWord(a, LINKED | 5000);
   assert.deepEqual(fifoChain(view, a).at(-1), { port: 5000, word: 'no page' });
+});
+
+/** A Pool-0 guest bound to dom0's FIFO port `p0`, whose send on `pg` found dom0's queue lock held and was deferred on its thread. */
+async function guestDeferred(t: TestContext) {
+  const h = harness(t);
+  await h.dom0Events.loop.useFifo(h.dom0);
+  const g = await h.guest();
+  const p0 = await h.dom0.evtchnAllocUnbound(g.domid);
+  h.dom0Events.listen(p0);
+  const pg = await g.hc<number>('evtchnBindInterdomain', 0, p0);
+  const held = await holdQueueLock(t, h.hv.dom0.view);
+  const event = h.dom0Events.next(p0);
+  await g.hc('evtchnSend', pg);
+  assert.equal(Atomics.load(h.hv.dom0.view.mem32, eventWord(h.hv.dom0.view, p0)) & LINKED, 0, 'deferred: not linked while the lock is held');
+  return { h, g, p0, held, event };
+}
+
+// Its thread retries the event from a timer of its own. Before, a pause put the thread in a
+// blocking wait where no timer runs: the event waited for the unpause.
+test("a Pool-0 guest paused with a send deferred: the event is linked once the lock is free, while it stays paused", async (t) => {
+  const { h, g, p0, held, event } = await guestDeferred(t);
+  h.hv.pause(g.domid);
+  // An event has its loop go round to the pause, where it blocks (a pause met while it polled was
+  // seen only at its next event), and the lock is let go once it has had time to get there.
+  h.dom0.evtchnSend(p0);
+  await new Promise((r) => setTimeout(r, 50));
+  await held.release();
+  await event;
+  assert.equal(g.domain.paused, true);
+});
+
+// Before, the event went with the thread: dom0's backend of that channel never got it.
+test('a Pool-0 guest destroyed with a send deferred: the channel gets an event all the same', async (t) => {
+  const { h, g, held, event } = await guestDeferred(t);
+  await h.hv.destroyDomain(g.domid);
+  await held.release();
+  await event;
+});
+
+// Its place is kept as a byte offset in an int32 word: past 2 GiB it read back negative, as no
+// control block in the domain's RAM, and none of its events raised its upcall.
+test('a control block past 2 GiB of the domain\'s memory gets its events', async (t) => {
+  const h = harness(t);
+  const frames = (2 ** 31) / PAGE_SIZE + 16;
+  const domain = h.hv.createDomain({ name: 'big', ramFrames: frames });
+  const first = firstRamPfn(domain.view.geometry);
+  h.hv.restorePhysmap(domain.domid, first + frames);
+  const hc = new Hypercalls(domain.view, directChannel(h.hv.controlPlane(domain.domid)));
+  const cbPfn = first + frames - 1;
+  assert.ok(cbPfn * PAGE_SIZE > 2 ** 31);
+  await hc.evtchnInitControl(cbPfn, 0, 0);
+  await hc.evtchnExpandArray(first);
+  const queues = new FifoQueues(domain.view.mem32, cbPfn * PAGE_SIZE);
+  queues.addPage(first);
+  const p0 = await h.dom0.evtchnAllocUnbound(domain.domid);
+  const p = await hc.evtchnBindInterdomain(0, p0);
+  const seen: number[] = [];
+  queues.drain(1 << 10, (port) => seen.push(port));
+  Atomics.store(domain.view.mem32, UPCALL_WORD, 0);
+  h.dom0.evtchnSend(p0);
+  assert.equal(Atomics.load(domain.view.mem32, UPCALL_WORD) & 0xff, 1, 'its upcall is raised');
+  queues.drain(1 << 10, (port) => seen.push(port));
+  assert.deepEqual(seen, [p, p], 'the bind\'s event and the send\'s, each from its queue');
+});
+
+// A held event is tried for up to DEFERRED_RETRY_MAX_MS after its send. Before, the try checked
+// only that its port was not closed: one closed and offered to another domain meanwhile got the
+// old channel's event, though nothing points it back at that sender any more.
+test('a held event whose port was closed and offered to another domain before its lock was free is dropped', async (t) => {
+  const { h, d, p0, p, held } = await heldQueue(t);
+  const other = h.local();
+  h.dom0.evtchnSend(p0);
+  assert.equal(deferredEvents(d.domain.view), 1);
+  await d.hc.evtchnClose(p);
+  assert.equal(await d.hc.evtchnAllocUnbound(other.domid), p, 'the same port, unbound for another domain now');
+  await held.release();
+  await until('the held event was tried', () => deferredEvents(d.domain.view) === 0);
+  assert.equal(d.word(p) & (PENDING | LINKED), 0);
+  assert.equal(d.upcall(), 0);
 });

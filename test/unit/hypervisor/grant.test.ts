@@ -7,8 +7,11 @@ import {
   GNTST_no_space, GNTST_okay, GRANT_ENTRIES_PER_FRAME, GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing,
 } from '../../../src/abi/grant_table.js';
 import { PAGE_SIZE } from '../../../src/abi/xen.js';
+import { directChannel } from '../../../src/hypervisor/control.js';
 import { GrantCopyBatch } from '../../../src/hypervisor/grant.js';
+import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
 import { ACT_BASE, ACT_PIN, ACT_WORDS, GT_LOCK, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_START_INFO, PFN_XENSTORE } from '../../../src/hypervisor/layout.js';
+import { guestBuffers } from '../../../src/hypervisor/memory.js';
 import { grantFlags, gntst, harness, ramPage, revokedRef, xen } from '../../support/hypervisor.js';
 
 const RO = GTF_permit_access | GTF_readonly;
@@ -225,6 +228,41 @@ test('copy between two domains: grant to grant by dom0, grant to own frame by a 
     'a ref granted to dom0, not to g',
   );
   assert.equal(f.domain.view.foreignPins + g.domain.view.foreignPins, 0);
+});
+
+// Xen lets a domain copy with its own grants (GNTTABOP_copy naming its own domid). Its own thread
+// has no active entries of its grants (guestBuffers): before, each such op failed
+// GNTST_bad_domain, and a batch (grantCopyLocal, grantPinLocal) threw out whole.
+test('a domain copies with its own grants on its own thread: checked as a pin is, not pinned, one status per op', async (t) => {
+  const h = harness(t);
+  const f = h.local();
+  const own = new Hypercalls(guestBuffers(f.domain.view.buffers), directChannel(h.hv.controlPlane(f.domid)));
+  assert.equal(own.memory.grants, null, "its own thread's view");
+  const a = ramPage(own, 0x11);
+  const b = ramPage(own, 0);
+  const ro = own.grantAccess(f.domid, a.pfn, true);
+  const rw = own.grantAccess(f.domid, b.pfn, false);
+  const toDom0 = own.grantAccess(0, a.pfn, true);
+  assert.deepEqual(own.grantCopy([
+    { source: { domid: f.domid, ref: ro, offset: 0 }, dest: { domid: f.domid, ref: rw, offset: 8 }, len: 4 },
+    { source: { domid: f.domid, ref: ro, offset: 0 }, dest: { domid: f.domid, ref: ro, offset: 0 }, len: 4 },
+    { source: { domid: f.domid, ref: toDom0, offset: 0 }, dest: { pfn: b.pfn, offset: 0 }, len: 4 },
+  ]), [GNTST_okay, GNTST_general_error, GNTST_general_error]);
+  assert.deepEqual([...b.page.subarray(7, 13)], [0, 0x11, 0x11, 0x11, 0x11, 0]);
+  const local = new Uint8Array(8);
+  const batch = new GrantCopyBatch(2);
+  batch.reset(local, false);
+  batch.add(ro, 0, 4, 0);
+  batch.add(GRANT_ENTRIES_PER_FRAME * 64, 0, 4, 4);
+  assert.equal(own.grantCopyLocal(f.domid, batch), 1);
+  assert.deepEqual([...batch.status.subarray(0, 2)], [GNTST_okay, GNTST_bad_gntref]);
+  assert.deepEqual([...local], [0x11, 0x11, 0x11, 0x11, 0, 0, 0, 0]);
+  batch.reset(local, false);
+  batch.add(ro, 0, 8, 0);
+  assert.equal(own.grantPinLocal(f.domid, batch), 0);
+  assert.equal(own.grantCopyFromPins(f.domid, batch, local, 0), true);
+  own.grantUnpinLocal(f.domid, batch);
+  assert.deepEqual([grantFlags(f.domain.view, ro), grantFlags(f.domain.view, rw), f.domain.view.foreignPins], [RO, RW, 0], 'nothing pinned');
 });
 
 test('local copy (a backend\'s buffer): both ways, one status per op, a ref used twice in a row pinned once', async (t) => {

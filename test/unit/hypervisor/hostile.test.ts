@@ -14,14 +14,16 @@ import {
 import { DOMID_SELF, PAGE_SIZE } from '../../../src/abi/xen.js';
 import { XenError } from '../../../src/errors.js';
 import {
-  CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL, EV_REMOTE_DOM, EV_STATE, EVTCHN_WORDS, CB_NR_GRANT_FRAMES, CB_RAM_HWM, GNTTAB_RESERVED_CONSOLE, GT_LOCK,
+  CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL, CB_HEADER_WORDS, CB_MAX_GRANT_FRAMES, CB_TOT_PAGES, EV_REMOTE_DOM, EV_STATE,
+  EVTCHN_WORDS, CB_NR_GRANT_FRAMES, CB_RAM_HWM, GNTTAB_RESERVED_CONSOLE, GT_LOCK,
   GNTTAB_RESERVED_XENSTORE, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_SHARED_INFO, PFN_XENSTORE, firstRamPfn,
 } from '../../../src/hypervisor/layout.js';
+import { setPort } from '../../../src/hypervisor/evtchn.js';
 import { eventWord, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
 import { populatedPfns } from '../../../src/migration/save.js';
 import { FLOOD_ID_BASE, rng } from '../../support/hypervisor-vcpu.js';
 import { waitFor } from '../../support/wait.js';
-import { FORGEABLE, grantEntryAddr, gntst, harness, pingPong, ramPage, xen, type Harness } from '../../support/hypervisor.js';
+import { FORGEABLE, grantEntryAddr, gntst, harness, holdLock, pingPong, ramPage, xen, type Harness } from '../../support/hypervisor.js';
 
 /**
  * A well-behaved guest connected to dom0 by an event channel (it echoes) and a grant each way,
@@ -369,6 +371,34 @@ test('rewrites its ports as VIRQs it cannot have: its destroy closes them and dr
   await w.check();
 });
 
+// The remote domain and port a close (or a destroy's) puts back to unbound are in that table too.
+// Before, dom0 read and wrote the remote port there unbounded: a port below the remote's table
+// named words of its header, and where they happened to read as an entry pointing back (here
+// nr/max_grant_frames and tot_pages), the close zeroed that honest domain's tot_pages and max_pages.
+test("names another domain's header words as its ports' other end: dom0's close and its destroy leave them alone", async (t) => {
+  const h = harness(t);
+  const honest = h.local({ maxGrantFrames: 2 });
+  const bad = h.local();
+  await honest.hc.grantSetupTable(2);
+  honest.hc.populatePhysmap(5);
+  const hv = honest.domain.view;
+  const header = () => [...hv.ctl.subarray(0, CB_HEADER_WORDS)];
+  const before = header();
+  // Its port numbered as honest's tot_pages, to match the word an entry's remote port would be.
+  let port = 0;
+  while (port < Atomics.load(hv.ctl, CB_TOT_PAGES)) port = await bad.hc.evtchnAllocUnbound(0);
+  const below = (CB_NR_GRANT_FRAMES - hv.evtchnBase) / EVTCHN_WORDS;
+  assert.ok(Number.isInteger(below) && below < 0 && before[CB_NR_GRANT_FRAMES] === EVTCHNSTAT_interdomain && before[CB_MAX_GRANT_FRAMES] === bad.domid);
+  const rewrite = () => setPort(bad.domain.view, port, EVTCHNSTAT_interdomain, honest.domid, below);
+  rewrite();
+  await bad.hc.evtchnClose(port);
+  assert.deepEqual(header(), before, 'its close');
+  rewrite();
+  await h.hv.destroyDomain(bad.domid);
+  assert.deepEqual(header(), before, 'its destroy');
+  honest.hc.populatePhysmap(1);
+});
+
 // What dom0 reads of the FIFO queues (the array's frames, the control block's place, each
 // queue's tail) is in that control block too. Before, a frame or port out of range there had
 // dom0's send index past the guest's memory: a RangeError out of dom0's evtchnSend.
@@ -469,6 +499,24 @@ test("a mapper stuck holding a linked peer's grant lock: dom0's map of that peer
   assert.equal(Atomics.load(grants, GT_LOCK), 0);
   assert.equal(mate.domain.shutdownReason, 'crash', 'a table the dead vCPU may have been updating is not trusted again');
   await w.check();
+});
+
+// A destroy releases every pin the domain's maptrack names and skips the handles its guest forged
+// (GNTST_bad_handle). Before, it skipped every failure: a pin it could not release (the granter's
+// grant lock held past its bound) stayed, and its granter was never reaped, with nothing said.
+test("a destroy that cannot release a pin (the granter's grant lock held past its bound) completes and says so", async (t) => {
+  const h = harness(t);
+  const granter = await h.guest();
+  const mapper = await h.guest();
+  h.hv.link(mapper.domid, granter.domid);
+  await mapper.hc('connect', granter.domid);
+  const [pfn] = await granter.hc<number[]>('populatePhysmap', 1);
+  await mapper.call('map', granter.domid, await granter.hc<number>('grantAccess', mapper.domid, pfn, true), true);
+  const held = await holdLock(t, granter.domain.view.grants!, GT_LOCK);
+  await assert.rejects(h.hv.destroyDomain(mapper.domid), gntst(GNTST_eagain));
+  assert.equal(h.hv.findDomain(mapper.domid), undefined, 'the mapper was torn down and reaped all the same');
+  assert.equal(granter.domain.view.foreignPins, 1, "the pin stays: the granter is not reaped under it");
+  await held.release();
 });
 
 // Its FIFO queue locks are words of its control block too, and its own unmask takes them. Before,
