@@ -577,6 +577,14 @@ test("a guest whose unhandled rejection's proxy trap throws while Node processes
   await Promise.all([host.destroy(mate.domain.domid), host.destroy(bad.domain.domid)]);
 });
 
+test("a guest whose unhandled rejection's async id or trigger id throws as Node stores it crashes alone, in a turn or its placement; the host and its pool mate run on", T, async (t) => {
+  // In a child: the throw left Node's async context stack a frame deep; the pCPU caught it, and
+  // Node aborted the whole process ("async hook stack has become corrupted") as the callback ended.
+  const out = await childRun(t, 'reject-valueof', 90_000);
+  for (const name of ['valueof-async_id', 'valueof-trigger', 'valueof-async_id-boot', 'valueof-trigger-boot']) assert.match(out, new RegExp(`ENDED ${name} crash\n`));
+  assert.match(out, /MATE null ticks on/);
+});
+
 test("a guest that allocates without bound takes down its pCPU's heap, not the host; the pool recovers", T, async () => {
   await host.createCpupool('hog', 1, 'credit', { heapMb: 96 });
   const shut = once(host, 'shutdown');
