@@ -554,6 +554,21 @@ for (const how of ['then', 'start']) {
   });
 }
 
+// A realm's instantiate from bytes read the imports and ran the start function at the call, before
+// the guest's next statement (one that filled its import object got a LinkError), and told a
+// module by its prototype chain. As with V8 (the Pool-0 guest), it does so after the caller's code.
+test("WebAssembly.instantiate in a shared pool reads an import object filled after the call and knows a module without its prototype, as in Pool-0", T, async () => {
+  await host.createCpupool('wasm-order', 1);
+  const got: unknown[] = [];
+  for (const pool of ['wasm-order', 'Pool-0']) {
+    const { domain } = await host.create(config(`wasm-order-${pool}`, join(FIXTURES, 'wasm-order.ts'), `pool = "${pool}"\n`));
+    got.push(JSON.parse((await consoleMatch(domain.domid, /WASM (\[.*\])/))[1]!));
+    await host.destroy(domain.domid);
+  }
+  const expected = ['after the call', 'start ran', 'filled late: instantiated', 'no prototype: Instance'];
+  assert.deepEqual(got, [expected, expected]);
+});
+
 // Node reads a promise's async ids, through its prototype chain, as it processes the rejections
 // nobody handled: a proxy's trap on that chain ran there, outside any turn, and one that spun froze
 // the pCPU for good. The pCPU has Node process them at the end of the turn that made them.
