@@ -574,6 +574,8 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
 
 /** Compile a kernel image before a claim needs it (a syntax error shows at the claim instead). */
 function prepare(url: string): void {
+  // Its read and compile run outside any turn: a prepare is the loop coming round, as a beat is (the liveness watchdog).
+  Atomics.add(stats.words, PcpuStats.BEAT, 1);
   const before = recentKernels;
   recentKernels = [url, ...before.filter((u) => u !== url)].slice(0, RECENT_KERNELS);
   // A parked shell keeps the bodies of the recent kernels only, not of every kernel ever linked.
