@@ -511,8 +511,8 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       }
     });
     d.runstate = RUNSTATE_running;
-    // A shell's too, if its restore wrote start_info already: the cost is then out of the claim's downtime.
-    d.makeCloner();
+    // A shell's is made at its claim: its restore writes start_info after it is taken (builder.ts).
+    if (kernel !== null) d.makeCloner();
     const turns = shell.realm.boot(toRealm(m.buffers, I, true), kernel, kernel === null ? null : toRealm(m.identity, I));
     d.turns = { timer: turns.timer, reply: turns.reply, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught,
       expecting: turns.expecting, claim: turns.claim };
