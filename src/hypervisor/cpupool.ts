@@ -601,6 +601,9 @@ export class Cpupool {
       const detail = cur?.domid === r.domain.domid ? `pCPU thread lost during its turn (${why})` : `pCPU thread lost (${why})`;
       r.onExit(detail);
     }
+    // Its heartbeat says no turn runs, as #reset's does: the successor's would be taken for the lost turn.
+    Atomics.store(p.stats.words, PcpuStats.RUNNING, 0);
+    p.watched = null;
     if (!this.#closed) {
       this.log(`cpupool ${this.name}: pCPU ${p.index} ${why}${cur ? ` during d${cur.domid}'s turn` : ''}; restarting it`);
       p.start();

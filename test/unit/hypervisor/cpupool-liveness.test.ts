@@ -62,3 +62,18 @@ test('a pool whose watchdog bound is shorter than four beats is refused', async 
   await pool?.close();
   assert.ok(refused instanceof XenError && refused.errno === 'EINVAL', String(refused));
 });
+
+// A thread lost in a turn leaves its heartbeat saying that turn runs: its successor, idle and
+// asleep on its doorbell, was taken for that domain's turn asleep, and reset at the bound.
+test("a pCPU thread lost during a turn: its successor is not taken for that turn and reset", { timeout: 60_000 }, async (t) => {
+  const { pool, logs, start } = await heldPool(t);
+  const lost = await start('lost-in-turn');
+  assert.ok(await waitFor(() => lost.shutdownReason !== null, 30_000), logs.join('\n'));
+  assert.ok(logs.some((l) => l.includes('restarting it')), logs.join('\n'));
+  await pool.ready();
+  // Idle for several times the bound: nothing counts against the new thread.
+  await new Promise((r) => setTimeout(r, 4 * WATCHDOG_MS));
+  assert.ok(!logs.some((l) => l.includes('without yielding') || l.includes('resetting')), logs.join('\n'));
+  const after = await start('after');
+  assert.equal(after.shutdownReason, null, logs.join('\n'));
+});
