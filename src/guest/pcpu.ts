@@ -555,8 +555,8 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       }
     });
     d.runstate = RUNSTATE_running;
-    // A shell's too, if its restore wrote start_info already: the cost is then out of the claim's downtime.
-    d.makeCloner();
+    // A shell's is made at its claim: its restore writes start_info after it is taken (builder.ts).
+    if (kernel !== null) d.makeCloner();
     const turns = shell.realm.boot(toRealm(m.buffers, I, true), kernel, kernel === null ? null : toRealm(m.identity, I));
     d.turns = { timer: turns.timer, reply: turns.reply, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught,
       expecting: turns.expecting, claim: turns.claim };
@@ -618,6 +618,8 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
 
 /** Compile a kernel image before a claim needs it (a syntax error shows at the claim instead). */
 function prepare(url: string): void {
+  // Its read and compile run outside any turn: a prepare is the loop coming round, as a beat is (the liveness watchdog).
+  Atomics.add(stats.words, PcpuStats.BEAT, 1);
   const before = recentKernels;
   recentKernels = [url, ...before.filter((u) => u !== url)].slice(0, RECENT_KERNELS);
   // A parked shell keeps the bodies of the recent kernels only, not of every kernel ever linked.
@@ -744,23 +746,46 @@ function kick(): void {
   setImmediate(pump);
 }
 
+/** How many throws of Node's rejection processing one turn's end clears before the thread gives up. */
+const MAX_TICK_THROWS = 16;
+
+class RejectionsThrew extends Error {
+  override name = 'RejectionsThrew';
+}
+
 /**
  * Node's processing of unhandled rejections (and of this thread's own ticks), run now, at the end
  * of the turn that made them, not after the pass: it reads each such promise's async ids through
  * its prototype chain, where a proxy's trap is guest code that the watchdog sees only in a turn.
  * A throw from there (a trap's) is the turn's domain's. (`_tickCallback` is Node's runNextTicks,
  * which Node runs between two setImmediate callbacks the same way.)
+ *
+ * Such a throw can leave Node's async context stack one frame deep it never pops (an async id
+ * whose valueOf throws as Node stores it, after the push), and Node aborts the whole process
+ * when this callback's scope closes over it. Node's path for an uncaught exception clears that
+ * stack: a microtask that throws this thread's RejectionsThrew takes it (Node's queueMicrotask
+ * hands its throw to that path at once), run by the next call, which goes on with what is left.
+ * Each throw is guest code run in the turn; past MAX_TICK_THROWS the thread ends instead (the
+ * pool's recovery), as the stack is then left as the last throw made it.
  */
 function rejectionsInTurn(d: Resident): void {
-  try {
-    processTicks();
-  } catch (e) {
-    if (ownError(e)) status({ type: 'log', line: `pCPU ${data.name}: ${told(e)}` });
-    else if (!d.halted) {
-      d.post({ kind: 'uncaught', reason: e });
-      kick();
+  for (let i = 0; i <= MAX_TICK_THROWS; i++) {
+    try {
+      processTicks();
+      return;
+    } catch (e) {
+      if (ownError(e)) status({ type: 'log', line: `pCPU ${data.name}: ${told(e)}` });
+      else if (!d.halted) {
+        d.post({ kind: 'uncaught', reason: e });
+        kick();
+      }
+      queueMicrotask(() => {
+        throw new RejectionsThrew(`Node's processing of rejections threw in d${d.domid}'s turn (its async context cleared by this throw)`);
+      });
     }
   }
+  status({ type: 'log', line: `pCPU ${data.name}: Node's processing of rejections threw ${MAX_TICK_THROWS + 1} times in d${d.domid}'s turn: the thread ends` });
+  process.exit(1);
 }
 
 function turn(d: Resident): void {

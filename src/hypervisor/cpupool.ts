@@ -7,7 +7,7 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { XenError } from '../errors.js';
 import { serveControlPort, type PeerGrant } from './control.js';
-import { DOORBELL_SLOTS, doorbellBytes, PcpuStats, type DoorbellSlot } from './doorbell.js';
+import { DOORBELL_SLOTS, doorbellBytes, PCPU_BEAT_MS, PcpuStats, type DoorbellSlot } from './doorbell.js';
 import { resendToPeers } from './evtchn.js';
 import type { Domain, Hypervisor, VcpuHandle } from './hypervisor.js';
 import { guestBuffers, type DomainBuffers } from './memory.js';
@@ -24,6 +24,8 @@ export const MAX_POOL_CPUS = 64;
 /** A turn that runs longer than this is a guest that does not yield. */
 export const WATCHDOG_MS = 2000;
 const WATCHDOG_CHECK_MS = 250;
+/** The least bound a pool takes: a few beats (PCPU_BEAT_MS), which a loaded host delays, fit in it. */
+export const MIN_WATCHDOG_MS = 4 * PCPU_BEAT_MS;
 /** How long a pCPU thread may take to end once terminated. */
 export const PCPU_EXIT_MS = 10_000;
 
@@ -260,6 +262,12 @@ export class Cpupool {
   #pcpus: Pcpu[] = [];
   #onLog: (line: string) => void;
   #watchdogMs: number;
+  /**
+   * The liveness watchdog's bound, twice a turn's: between turns the thread also runs Node's and
+   * its own work no guest caused (a kernel's read and compile, a GC), and a false reset crashes
+   * every domain on the pCPU.
+   */
+  #loopMs: number;
   #exitMs: number;
   #watchdog: NodeJS.Timeout;
   #closed = false;
@@ -275,6 +283,8 @@ export class Cpupool {
     this.heapMb = opts.heapMb;
     this.#onLog = opts.onLog ?? (() => {});
     this.#watchdogMs = opts.watchdogMs ?? WATCHDOG_MS;
+    if (!(this.#watchdogMs >= MIN_WATCHDOG_MS)) throw new XenError('EINVAL', `watchdogMs=${this.#watchdogMs}: the watchdog's bound is at least ${MIN_WATCHDOG_MS} ms`);
+    this.#loopMs = 2 * this.#watchdogMs;
     this.#exitMs = opts.exitMs ?? PCPU_EXIT_MS;
     const epoch = performance.timeOrigin + performance.now();
     for (let i = 0; i < opts.cpus; i++) this.#pcpus.push(new Pcpu(this, i, epoch));
@@ -505,21 +515,23 @@ export class Cpupool {
    * reset: the culprit crashes, and its pool mates on that pCPU crash with it (their on_crash
    * applies); the other pCPUs run on. Between turns it watches the thread's loop the same way
    * (the liveness watchdog): a timer of the thread counts a beat (PCPU_BEAT_MS), so a thread that
-   * neither ends a turn nor beats for the bound is held outside any turn (guest code that V8 or
-   * Node ran there, which the realms are built to leave none of: docs/SECURITY.md), and every
-   * domain on it has stopped; with no culprit to name, they all crash.
+   * neither ends a turn nor beats for twice the bound is held outside any turn (guest code that
+   * V8 or Node ran there, which the realms are built to leave none of: docs/SECURITY.md), and
+   * every domain on it has stopped; with no culprit to name, they all crash.
    */
   #check(): void {
     for (const p of this.#pcpus) {
       const cur = p.stats.current();
-      if (!cur && !p.beating) {
+      const cpu = p.cpuMs();
+      // Between turns only where /proc tells the thread's CPU time: in wall time alone, a loaded
+      // host that delays the beat would reset idle threads.
+      if (!cur && (!p.beating || cpu === undefined)) {
         p.watched = null;
         continue;
       }
       // Any turn (or place, or claim) begun since the last look is progress, as is a beat.
       const turn = `${Atomics.load(p.stats.words, PcpuStats.TURNS)}:${Atomics.load(p.stats.words, PcpuStats.TURN_START)}`;
       const key = cur ? `turn ${turn}:${cur.domid}` : `loop ${turn}:${Atomics.load(p.stats.words, PcpuStats.BEAT)}`;
-      const cpu = p.cpuMs();
       const now = performance.now();
       const w = p.watched;
       if (w?.key !== key) {
@@ -542,7 +554,7 @@ export class Cpupool {
       w.asleep = asleep;
       w.cpu = cpu;
       w.wall = now;
-      if (w.spent < this.#watchdogMs) continue;
+      if (w.spent < (cur ? this.#watchdogMs : this.#loopMs)) continue;
       p.watched = null;
       const spent = Math.round(w.spent);
       if (cur) this.log(`cpupool ${this.name}: d${cur.domid} ran ${spent} ms on pCPU ${p.index} without yielding; resetting that pCPU`);
@@ -572,7 +584,7 @@ export class Cpupool {
     victims.sort((a, b) => (a.domain.domid === culprit ? -1 : b.domain.domid === culprit ? 1 : 0));
     for (const r of victims) {
       r.onExit(r.domain.domid === culprit ? `did not yield for ${this.#watchdogMs} ms (watchdog)`
-        : culprit === null ? `its pCPU was reset: its thread was held outside any turn for ${this.#watchdogMs} ms (liveness watchdog)`
+        : culprit === null ? `its pCPU was reset: its thread was held outside any turn for ${this.#loopMs} ms (liveness watchdog)`
         : `its pCPU was reset: d${culprit} did not yield`);
     }
   }
@@ -586,6 +598,9 @@ export class Cpupool {
       const detail = cur?.domid === r.domain.domid ? `pCPU thread lost during its turn (${why})` : `pCPU thread lost (${why})`;
       r.onExit(detail);
     }
+    // Its heartbeat says no turn runs, as #reset's does: the successor's would be taken for the lost turn.
+    Atomics.store(p.stats.words, PcpuStats.RUNNING, 0);
+    p.watched = null;
     if (!this.#closed) {
       this.log(`cpupool ${this.name}: pCPU ${p.index} ${why}${cur ? ` during d${cur.domid}'s turn` : ''}; restarting it`);
       p.start();

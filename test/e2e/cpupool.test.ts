@@ -554,6 +554,21 @@ for (const how of ['then', 'start']) {
   });
 }
 
+// A realm's instantiate from bytes read the imports and ran the start function at the call, before
+// the guest's next statement (one that filled its import object got a LinkError), and told a
+// module by its prototype chain. As with V8 (the Pool-0 guest), it does so after the caller's code.
+test("WebAssembly.instantiate in a shared pool reads an import object filled after the call and knows a module without its prototype, as in Pool-0", T, async () => {
+  await host.createCpupool('wasm-order', 1);
+  const got: unknown[] = [];
+  for (const pool of ['wasm-order', 'Pool-0']) {
+    const { domain } = await host.create(config(`wasm-order-${pool}`, join(FIXTURES, 'wasm-order.ts'), `pool = "${pool}"\n`));
+    got.push(JSON.parse((await consoleMatch(domain.domid, /WASM (\[.*\])/))[1]!));
+    await host.destroy(domain.domid);
+  }
+  const expected = ['after the call', 'start ran', 'filled late: instantiated', 'no prototype: Instance'];
+  assert.deepEqual(got, [expected, expected]);
+});
+
 // Node reads a promise's async ids, through its prototype chain, as it processes the rejections
 // nobody handled: a proxy's trap on that chain ran there, outside any turn, and one that spun froze
 // the pCPU for good. The pCPU has Node process them at the end of the turn that made them.
@@ -575,6 +590,15 @@ test("a guest whose unhandled rejection's proxy trap throws while Node processes
   await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
   assert.equal(mate.domain.shutdownReason, null);
   await Promise.all([host.destroy(mate.domain.domid), host.destroy(bad.domain.domid)]);
+});
+
+test("a guest whose unhandled rejection's async id or trigger id throws as Node stores it crashes alone, in a turn or its placement; the host and its pool mate run on", T, async (t) => {
+  // In a child: the throw left Node's async context stack a frame deep; the pCPU caught it, and
+  // Node aborted the whole process ("async hook stack has become corrupted") as the callback ended.
+  const out = await childRun(t, 'reject-valueof', 90_000);
+  for (const name of ['valueof-async_id', 'valueof-trigger', 'valueof-async_id-boot', 'valueof-trigger-boot', 'valueof-async_id-chain']) assert.match(out, new RegExp(`ENDED ${name} crash\n`));
+  assert.match(out, /AFTER CHAIN ticks/, 'a guest that makes a new such rejection at each throw: its pool runs a domain after');
+  assert.match(out, /MATE null ticks on/);
 });
 
 test("a guest that allocates without bound takes down its pCPU's heap, not the host; the pool recovers", T, async () => {

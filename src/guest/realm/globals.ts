@@ -399,40 +399,63 @@ defineGlobal('FinalizationRegistry', FinalizationRegistry);
 // WebAssembly.compile and instantiate, which take bytes, finish in V8 tasks outside any turn,
 // where the watchdog does not look: resolving their promise reads `then` on the result (a
 // guest's getter runs there), and instantiate from bytes reads the imports and runs the start
-// function there. A realm's do the same work in the turn that calls them (WebAssembly.Module and
-// Instance, as V8's own asynchronous path does once compiled) and settle their promise from a
-// microtask of the realm, which the pCPU runs in that turn: what the guest's code sees is the
-// same, and reactions still run after the caller's synchronous code.
+// function there. A realm's do that work in the turn that calls them, with WebAssembly.Module and
+// Instance: the bytes are compiled at the call (the spec copies them then), and an instance of
+// them is made, reading the imports and running the start function, from a microtask of the
+// realm, as is each promise settled; the pCPU drains those in that turn. So, as with V8, the
+// guest's synchronous code after the call runs first (an import object it fills then is the one
+// read), and an instance of a module, not of bytes, is made at the call, as V8 makes it. Unlike
+// V8's task, which runs once the microtasks are drained, that microtask runs before the reactions
+// the guest queues after the call.
 // (The realm's image is typed without WebAssembly's declarations.)
-const wasm = (globalThis as unknown as { WebAssembly: { Module: new (bytes: unknown) => object; Instance: new (module: object, imports: unknown) => object } })
-  .WebAssembly;
+const wasm = (globalThis as unknown as {
+  WebAssembly: { Module: { new (bytes: unknown): object; exports(module: unknown): unknown }; Instance: new (module: object, imports: unknown) => object };
+}).WebAssembly;
 const { Module: WasmModule, Instance: WasmInstance } = wasm;
+const moduleExports = WasmModule.exports;
 const RealmPromise = Promise;
 const promiseThen = Promise.prototype.then;
 const fulfilled = Promise.resolve();
-/** `work` done now; its value or error settles the promise from a microtask (captured intrinsics: no guest global in the way). */
-function settleLater<T>(work: () => T): Promise<T> {
+/** A WebAssembly.Module by its internal slots, as V8's instantiate tells one (its prototype chain may be anything). */
+function isModule(v: unknown): v is object {
+  try {
+    apply(moduleExports, undefined, [v]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+/**
+ * `now` done at the call; from a microtask (captured intrinsics: no guest global in the way),
+ * `then` done on its value, and the promise settled with what that gives, or with either's error.
+ */
+function settleLater<T, U>(now: () => T, then: (value: T) => U): Promise<U> {
   let ok = true;
   let outcome: unknown;
   try {
-    outcome = work();
+    outcome = now();
   } catch (e) {
     ok = false;
     outcome = e;
   }
-  return new RealmPromise<T>((resolve, reject) => void apply(promiseThen, fulfilled, [() => (ok ? resolve(outcome as T) : reject(outcome))]));
+  return new RealmPromise<U>((resolve, reject) => void apply(promiseThen, fulfilled, [() => {
+    if (!ok) return reject(outcome);
+    try {
+      resolve(then(outcome as T));
+    } catch (e) {
+      reject(e);
+    }
+  }]));
 }
+const same = <T>(v: T): T => v;
 const wasmAsync = {
   compile(bytes: unknown) {
-    return settleLater(() => new WasmModule(bytes));
+    return settleLater(() => new WasmModule(bytes), same);
   },
   // The imports as a rest parameter: instantiate's length is 1, as V8's.
   instantiate(source: unknown, ...imports: unknown[]) {
-    return settleLater(() => {
-      if (source instanceof WasmModule) return new WasmInstance(source, imports[0]);
-      const module = new WasmModule(source);
-      return { module, instance: new WasmInstance(module, imports[0]) };
-    });
+    if (isModule(source)) return settleLater(() => new WasmInstance(source, imports[0]), same);
+    return settleLater(() => new WasmModule(source), (module) => ({ module, instance: new WasmInstance(module, imports[0]) }));
   },
   compileStreaming: () => Promise.reject(new RealmUnsupported('WebAssembly.compileStreaming')),
   instantiateStreaming: () => Promise.reject(new RealmUnsupported('WebAssembly.instantiateStreaming')),

@@ -48,7 +48,11 @@ export interface RealmHost {
   halt(): void;
   /** node:v8 serialize of a value of the realm: the bytes, in a Uint8Array of the realm. */
   serialize(value: unknown): Uint8Array;
-  /** node:v8 deserialize of the realm's bytes: the value, built from the realm's own intrinsics. */
+  /**
+   * node:v8 deserialize of the realm's bytes: the value, built from the realm's own intrinsics.
+   * Only for a domain that resumes from a suspend record (its port into the realm is made before
+   * its guest's code runs); any other realm's throws.
+   */
   deserialize(bytes: Uint8Array): unknown;
   /** The pCPU thread's kernel id: the owner its hypercalls write in the locks they take (lock.ts). */
   threadId(): number | undefined;

@@ -1,10 +1,12 @@
 // The liveness watchdog (cpupool.ts #check): a pCPU thread held outside any turn, where the turn
 // watchdog does not look (guest code that V8 or Node ran between turns), is reset with the pool's
-// recovery, whether it spins or sleeps there; an idle one, asleep on its doorbell, is not.
+// recovery, whether it spins or sleeps there; an idle one, asleep on its doorbell, is not. A bound
+// too short for a few beats is refused.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { REALM_IMAGE } from '../../../src/guest/image.js';
-import { Cpupool } from '../../../src/hypervisor/cpupool.js';
+import { XenError } from '../../../src/errors.js';
+import { Cpupool, MIN_WATCHDOG_MS } from '../../../src/hypervisor/cpupool.js';
 import { Hypervisor } from '../../../src/hypervisor/hypervisor.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -47,3 +49,31 @@ for (const held of ['held-spin', 'held-wait']) {
     assert.ok(pool.hosts(again.domid));
   });
 }
+
+// A bound of a beat or two would reset an idle thread whose beat a loaded host delayed.
+test('a pool whose watchdog bound is shorter than four beats is refused', async () => {
+  let pool: Cpupool | undefined;
+  let refused: unknown;
+  try {
+    pool = new Cpupool({ name: 'short', cpus: 1, image: new URL('../../support/pcpu-held.js', import.meta.url), realmImage: REALM_IMAGE, watchdogMs: MIN_WATCHDOG_MS - 1 });
+  } catch (e) {
+    refused = e;
+  }
+  await pool?.close();
+  assert.ok(refused instanceof XenError && refused.errno === 'EINVAL', String(refused));
+});
+
+// A thread lost in a turn leaves its heartbeat saying that turn runs: its successor, idle and
+// asleep on its doorbell, was taken for that domain's turn asleep, and reset at the bound.
+test("a pCPU thread lost during a turn: its successor is not taken for that turn and reset", { timeout: 60_000 }, async (t) => {
+  const { pool, logs, start } = await heldPool(t);
+  const lost = await start('lost-in-turn');
+  assert.ok(await waitFor(() => lost.shutdownReason !== null, 30_000), logs.join('\n'));
+  assert.ok(logs.some((l) => l.includes('restarting it')), logs.join('\n'));
+  await pool.ready();
+  // Idle for several times the bound: nothing counts against the new thread.
+  await new Promise((r) => setTimeout(r, 4 * WATCHDOG_MS));
+  assert.ok(!logs.some((l) => l.includes('without yielding') || l.includes('resetting')), logs.join('\n'));
+  const after = await start('after');
+  assert.equal(after.shutdownReason, null, logs.join('\n'));
+});
