@@ -5,22 +5,18 @@
 import assert from 'node:assert/strict';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { isXenError } from '../../../src/errors.js';
 import { writeImage } from '../../../src/migration/save.js';
 import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
-import { Host } from '../../../src/toolstack/host.js';
+import type { Host } from '../../../src/toolstack/host.js';
 import { FIXTURES } from '../../support/cli.js';
+import { hostForTests } from '../../support/local-host.js';
 import { waitFor } from '../../support/wait.js';
 
 const WHOAMI = join(FIXTURES, 'whoami.ts');
-let host: Host;
-before(async () => {
-  host = await Host.start({ poolSize: 0 });
-});
-after(async () => {
-  await host.close();
-});
+let host!: Host;
+hostForTests('save', (h) => (host = h));
 
 /** A suspended guest, as a save writes it. */
 async function suspended(name: string) {

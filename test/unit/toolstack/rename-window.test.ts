@@ -4,23 +4,19 @@
 // when another operation on the same name or domain comes inside it: the names are as the
 // hypervisor has them, and the records end as the last rename left the name.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { join } from 'node:path';
 import { isXenError } from '../../../src/errors.js';
 import type { Domain } from '../../../src/hypervisor/hypervisor.js';
 import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
-import { Host } from '../../../src/toolstack/host.js';
+import type { Host } from '../../../src/toolstack/host.js';
 import type { XsTransaction, XsTransactionOptions } from '../../../src/xenstore/client/client.js';
 import { FIXTURES } from '../../support/cli.js';
+import { hostForTests } from '../../support/local-host.js';
 
 const WHOAMI = join(FIXTURES, 'whoami.ts');
-let host: Host;
-before(async () => {
-  host = await Host.start({ poolSize: 0 });
-});
-after(async () => {
-  await host.close();
-});
+let host!: Host;
+hostForTests('rename-window', (h) => (host = h));
 
 const config = (name: string) => parseDomainConfig(`name = "${name}"\nkernel = "${WHOAMI}"\nmemory = 16\n`, WHOAMI).config;
 
