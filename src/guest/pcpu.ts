@@ -774,14 +774,24 @@ function rejectionsInTurn(d: Resident): void {
       processTicks();
       return;
     } catch (e) {
-      if (ownError(e)) status({ type: 'log', line: `pCPU ${data.name}: ${told(e)}` });
-      else if (!d.halted) {
+      // Whatever threw is the turn's domain's: its trap's error, or Node's own refusal of an id
+      // its trap gave (a TypeError of this thread's, which must not cross: text only).
+      if (ownError(e)) {
+        if (!d.halted) crashAlone(d, `its unhandled rejection broke Node's processing of rejections: ${told(e)}`);
+      } else if (!d.halted) {
         d.post({ kind: 'uncaught', reason: e });
         kick();
       }
-      queueMicrotask(() => {
-        throw new RejectionsThrew(`Node's processing of rejections threw in d${d.domid}'s turn (its async context cleared by this throw)`);
-      });
+      try {
+        queueMicrotask(() => {
+          throw new RejectionsThrew(`Node's processing of rejections threw in d${d.domid}'s turn (its async context cleared by this throw)`);
+        });
+      } catch {
+        // Node refuses to queue from the context the guest's ids left (ERR_INVALID_ASYNC_ID for a
+        // NaN one): nothing this thread runs next can be trusted to run, so it ends (the pool's recovery).
+        status({ type: 'log', line: `pCPU ${data.name}: d${d.domid}'s unhandled rejection left Node's async context unusable: the thread ends` });
+        process.exit(1);
+      }
     }
   }
   status({ type: 'log', line: `pCPU ${data.name}: Node's processing of rejections threw ${MAX_TICK_THROWS + 1} times in d${d.domid}'s turn: the thread ends` });

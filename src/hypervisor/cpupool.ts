@@ -143,6 +143,11 @@ class Pcpu {
     const heap = this.pool.heapMb;
     this.worker = new Worker(this.pool.image, {
       workerData: data, stdout: true, stderr: true,
+      // Node's checks of its async context stack abort the whole process when they fail, and a
+      // guest's rejection can make them fail (async ids its proxy hands Node: NaN, or a valueOf
+      // that changes): the pCPU uses no async hooks, so it runs without them. (An execArgv given
+      // replaces the inherited one, whose V8 flags a worker refuses; V8's flags are the process's.)
+      execArgv: ['--no-force-async-hooks-checks'],
       ...(heap !== undefined && { resourceLimits: { maxOldGenerationSizeMb: heap } }),
     });
     const drain = (s: NodeJS.ReadableStream) => s.on('data', (b: Buffer) => this.pool.log(b.toString('utf8').trimEnd()));

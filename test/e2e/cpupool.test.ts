@@ -596,7 +596,8 @@ test("a guest whose unhandled rejection's async id or trigger id throws as Node 
   // In a child: the throw left Node's async context stack a frame deep; the pCPU caught it, and
   // Node aborted the whole process ("async hook stack has become corrupted") as the callback ended.
   const out = await childRun(t, 'reject-valueof', 90_000);
-  for (const name of ['valueof-async_id', 'valueof-trigger', 'valueof-async_id-boot', 'valueof-trigger-boot', 'valueof-async_id-chain']) assert.match(out, new RegExp(`ENDED ${name} crash\n`));
+  for (const name of ['valueof-async_id', 'valueof-trigger', 'valueof-async_id-boot', 'valueof-trigger-boot', 'id-symbol', 'valueof-async_id-chain']) assert.match(out, new RegExp(`ENDED ${name} crash\n`));
+  for (const name of ['id-nan', 'id-changing']) assert.match(out, new RegExp(`RAN ${name} alive\n`));
   assert.match(out, /AFTER CHAIN ticks/, 'a guest that makes a new such rejection at each throw: its pool runs a domain after');
   assert.match(out, /MATE null ticks on/);
 });

@@ -18,8 +18,23 @@ await poolChild('valueof', async ({ host, text, config }) => {
     await host.destroy(domain.domid);
   };
   for (const extra of ['valueof async_id', 'valueof trigger', 'valueof async_id boot', 'valueof trigger boot']) await run('valueof', extra);
+  // Ids that make Node's own check of its async context stack fail, with nothing thrown: the
+  // guest runs on, unhurt, as it would in Pool-0 (its rejection is logged), and so does the host.
+  for (const extra of ['id nan', 'id changing']) {
+    const name = extra.replace(/ /g, '-');
+    const { domain } = await host.create(config(name, 'reject-proxy.ts', `pool = "valueof"
+extra = "${extra}"
+`));
+    for (let i = 0; i < 200 && !/alive 5/.test(text(domain.domid)) && domain.shutdownReason === null; i++) await sleep(50);
+    process.stdout.write(`RAN ${name} ${/alive 5/.test(text(domain.domid)) ? 'alive' : String(domain.shutdownReason)}
+`);
+    await host.destroy(domain.domid);
+  }
   // Past the bound of throws at one turn's end, the thread ends: its pool recovers.
   await host.createCpupool('valueof-chain', 1);
+  // A NaN async id stored and a trigger id Node refuses: Node will not queue from that context,
+  // so the thread ends (the pool's recovery), as past the bound of throws.
+  await run('valueof-chain', 'id symbol');
   await run('valueof-chain', 'valueof async_id chain');
   const { domain } = await host.create(config('after-chain', 'ticker.ts', 'pool = "valueof-chain"\n'));
   for (let i = 0; i < 200 && !/tick 1/.test(text(domain.domid)); i++) await sleep(50);
