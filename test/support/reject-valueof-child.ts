@@ -31,10 +31,12 @@ extra = "${extra}"
     await host.destroy(domain.domid);
   }
   // Past the bound of throws at one turn's end, the thread ends: its pool recovers.
-  await host.createCpupool('valueof-chain', 1);
   // A NaN async id stored and a trigger id Node refuses: Node will not queue from that context,
-  // so the thread ends (the pool's recovery), as past the bound of throws.
-  await run('valueof-chain', 'id symbol');
+  // so the thread ends (the pool's recovery), as past the bound of throws. In a pool of its own:
+  // a create placed on that thread as it ends fails ("pCPU thread lost").
+  await host.createCpupool('valueof-symbol', 1);
+  await run('valueof-symbol', 'id symbol');
+  await host.createCpupool('valueof-chain', 1);
   await run('valueof-chain', 'valueof async_id chain');
   const { domain } = await host.create(config('after-chain', 'ticker.ts', 'pool = "valueof-chain"\n'));
   for (let i = 0; i < 200 && !/tick 1/.test(text(domain.domid)); i++) await sleep(50);
