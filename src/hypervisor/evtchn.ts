@@ -17,6 +17,7 @@ import {
 } from './layout.js';
 import { ring } from './doorbell.js';
 import type { DomainView } from './memory.js';
+import { monotonicMs } from './monotonic.js';
 
 const PENDING_WORD = SHINFO_EVTCHN_PENDING >> 2;
 const MASK_WORD = SHINFO_EVTCHN_MASK >> 2;
@@ -95,12 +96,12 @@ interface Deferred {
   readonly ports: Map<number, number>;
   /** Between this domain's tries now; doubled after each try that found the lock still held. */
   intervalMs: number;
-  /** performance.now() of its next try. */
+  /** monotonicMs() of its next try. */
   dueAt: number;
 }
 const deferred = new Map<DomainView, Deferred>();
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
-/** When the armed retry fires (performance.now()). */
+/** When the armed retry fires (monotonicMs()). */
 let retryAt = Infinity;
 /**
  * How the retry's timer is armed: Node's setTimeout, or in a realm its library OS's own timer
@@ -150,7 +151,7 @@ function fifoDelivered(d: DomainView, port: number, linked: boolean | undefined,
   if (linked) raiseUpcall(d);
   else if (linked === undefined) {
     let q = deferred.get(d);
-    if (!q) deferred.set(d, (q = { ports: new Map(), intervalMs: DEFERRED_RETRY_MS, dueAt: performance.now() + DEFERRED_RETRY_MS }));
+    if (!q) deferred.set(d, (q = { ports: new Map(), intervalMs: DEFERRED_RETRY_MS, dueAt: monotonicMs() + DEFERRED_RETRY_MS }));
     // One event per port: the domain's own is kept if it is held too (its check is the weaker).
     if (q.ports.get(port) !== OWN) q.ports.set(port, from);
     armRetry(q.dueAt);
@@ -164,14 +165,14 @@ function armRetry(at: number): void {
   // Forgotten before the arm: if it throws (a halted realm), the next deferral arms again.
   retryTimer = undefined;
   retryAt = Infinity;
-  retryTimer = armRetryTimer(retryDeferred, Math.max(0, at - performance.now()));
+  retryTimer = armRetryTimer(retryDeferred, Math.max(0, at - monotonicMs()));
   retryAt = at;
 }
 
 function retryDeferred(): void {
   retryTimer = undefined;
   retryAt = Infinity;
-  const now = performance.now();
+  const now = monotonicMs();
   let next = Infinity;
   for (const [d, q] of deferred) {
     // A domain destroyed meanwhile takes its events with it (its control block is never reused).
@@ -200,7 +201,7 @@ function retryDeferred(): void {
 export function retryDeferredEvents(): number {
   clearTimeout(retryTimer);
   retryDeferred();
-  return Math.max(0, retryAt - performance.now());
+  return Math.max(0, retryAt - monotonicMs());
 }
 
 /** The domain's events this thread has not linked yet because their queue's lock was held. */
