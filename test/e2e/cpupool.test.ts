@@ -85,6 +85,12 @@ async function consoleMatch(domid: number, re: RegExp, ms = 20_000): Promise<Reg
   }
 }
 
+/** A ticker (fixtures/guests/ticker.ts) ticks twice more from now: it still runs. */
+async function ticksOn(domid: number): Promise<void> {
+  const ticks = (consoleText(domid).match(/tick/g) ?? []).length;
+  await consoleMatch(domid, new RegExp(`tick ${ticks + 2}`));
+}
+
 test('hello runs in a shared pool: console, xenstore, cmdline and a timer, then powers off', T, async () => {
   await host.createCpupool('dense', 2);
   const destroyed = once(host, 'destroyed');
@@ -229,8 +235,7 @@ test("dom0's FIFO queue lock held while a shared-pool guest boots and runs: no c
   assert.deepEqual(shutdowns.filter(([d]) => d === domain.domid), [], consoleText(domain.domid));
   assert.ok(pool.sends() >= sends + 10, `the pCPU did ${pool.sends() - sends} of its sends while the lock was held`);
   assert.ok(pool.sendsLeft() > left, 'no send was left to the realm: the pCPU had a view of dom0 from the boot');
-  const ticks = (consoleText(domain.domid).match(/tick/g) ?? []).length;
-  await consoleMatch(domain.domid, new RegExp(`tick ${ticks + 2}`));
+  await ticksOn(domain.domid);
   await host.destroy(domain.domid);
 });
 
@@ -311,8 +316,7 @@ test('a guest that throws from a timer crashes alone; its pool mate runs on', T,
   assert.equal(domid, bad.domain.domid);
   assert.equal(reason, 'crash');
   assert.match(consoleText(bad.domain.domid), /guest crashed: Error: boom from a timer/);
-  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
-  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+  await ticksOn(mate.domain.domid);
   assert.equal(host.hv.domain(mate.domain.domid).shutdownReason, null);
   await host.destroy(mate.domain.domid);
 });
@@ -352,8 +356,7 @@ test("a guest's FinalizationRegistry is inert: made and registered into as featu
   const bad = await host.create(config('finalize-spin', join(FIXTURES, 'finalization-spin.ts'), 'pool = "finalize"\nmemory = 128\n'));
   await consoleMatch(bad.domain.domid, /churn 100 /).catch((e) => assert.fail(`${e}\n${logs.slice(-5).join('\n')}`));
   assert.match(consoleText(bad.domain.domid), /FinalizationRegistry: made \["TypeError","TypeError","TypeError","TypeError","gave false","\[object FinalizationRegistry\]"\]/);
-  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
-  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+  await ticksOn(mate.domain.domid);
   assert.equal(host.hv.domain(bad.domain.domid).shutdownReason, null);
   await Promise.all([host.destroy(mate.domain.domid), host.destroy(bad.domain.domid)]);
 });
@@ -374,8 +377,7 @@ test("unhandled rejections that attack the pCPU's handler: one of a Promise subc
   const sub = await host.create(config('reject-subclass', join(FIXTURES, 'reject-hostile.ts'), 'pool = "reject-hostile"\nextra = "subclass"\n'));
   const [domid, , reason] = await shut;
   assert.deepEqual([domid, reason], [sub.domain.domid, 'crash']);
-  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
-  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+  await ticksOn(mate.domain.domid);
   const alive = (consoleText(cut.domain.domid).match(/alive/g) ?? []).length;
   await consoleMatch(cut.domain.domid, new RegExp(`alive ${alive + 1}\\b`));
   for (const d of [mate, cut]) assert.equal(host.hv.domain(d.domain.domid).shutdownReason, null);
@@ -395,8 +397,7 @@ test('a guest that arms more timers than its pCPU allows gets ENOMEM of its own 
   assert.equal(found.full, 'slept');
   assert.equal(found.after, 'slept');
   assert.equal(host.hv.domain(hog.domain.domid).shutdownReason, null);
-  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
-  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+  await ticksOn(mate.domain.domid);
   await Promise.all([host.destroy(hog.domain.domid), host.destroy(mate.domain.domid)]);
 });
 
@@ -510,8 +511,7 @@ async function caughtBlocking(name: string, fixture: string, extra = '') {
   assert.equal(blocker.domain.shutdownReason, 'crash', logs.join('\n'));
   assert.ok(logs.some((l) => l.includes(`d${blocker.domain.domid} ran`) && l.includes('without yielding')), logs.join('\n'));
   // The least loaded pCPU took the blocker: the mate's pCPU was not reset.
-  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
-  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+  await ticksOn(mate.domain.domid);
   assert.equal(mate.domain.shutdownReason, null);
   return { blocker, mate };
 }
@@ -536,8 +536,7 @@ test("a guest that writes a live holder into its control block's lock words and 
   const mate = await host.create(config('mate-forged', join(FIXTURES, 'ticker.ts'), 'pool = "forged"\non_crash = "preserve"\n'));
   const forger = await host.create(config('forger', join(FIXTURES, 'lock-forger.ts'), `pool = "forged"\non_crash = "preserve"\nextra = "${FORGEABLE.join(',')}"\n`));
   await consoleMatch(forger.domain.domid, /round 400/);
-  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
-  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+  await ticksOn(mate.domain.domid);
   assert.equal(forger.domain.shutdownReason, null, logs.join('\n'));
   assert.equal(mate.domain.shutdownReason, null);
   await Promise.all([forger, mate].map((b) => host.destroy(b.domain.domid)));
@@ -586,8 +585,7 @@ test("a guest whose unhandled rejection's proxy trap throws while Node processes
   const bad = await host.create(config('reject-trap', join(FIXTURES, 'reject-proxy.ts'), 'pool = "reject-trap"\non_crash = "preserve"\nextra = "throw"\n'));
   assert.ok(await waitFor(() => bad.domain.shutdownReason !== null, 20_000), `${consoleText(bad.domain.domid).slice(-300)}\n${logs.slice(-5).join('\n')}`);
   assert.equal(bad.domain.shutdownReason, 'crash');
-  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
-  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+  await ticksOn(mate.domain.domid);
   assert.equal(mate.domain.shutdownReason, null);
   await Promise.all([host.destroy(mate.domain.domid), host.destroy(bad.domain.domid)]);
 });
@@ -629,8 +627,7 @@ test('a guest whose realm outgrows its memory= is crashed alone, measured per re
   // The mate's own figure, if a measurement has attributed one yet (0 before), is its few hundred KiB.
   const mateHeap = pool.heapBytes(mate.domain.domid)!;
   assert.ok(mateHeap >= 0 && mateHeap < 12 * 2 ** 20, `mate's heap: ${mateHeap}`);
-  const ticks = (consoleText(mate.domain.domid).match(/tick/g) ?? []).length;
-  await consoleMatch(mate.domain.domid, new RegExp(`tick ${ticks + 2}`));
+  await ticksOn(mate.domain.domid);
   assert.equal(host.hv.domain(mate.domain.domid).shutdownReason, null);
   await Promise.all([host.destroy(hog.domain.domid), host.destroy(mate.domain.domid)]);
 });
