@@ -3,6 +3,7 @@
 // masking, events before their array page, busy ports, and dom0 past the 2-level ABI's 4,095.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import {
   EVTCHN_FIFO_CB_HEAD, EVTCHN_FIFO_CB_READY, EVTCHN_FIFO_LINK_MASK, EVTCHN_FIFO_PRIORITY_DEFAULT,
   SHINFO_EVTCHN_PENDING,
@@ -11,10 +12,10 @@ import { PAGE_SIZE } from '../../../src/abi/xen.js';
 import { directChannel } from '../../../src/hypervisor/control.js';
 import { doorbellBytes, takeRung } from '../../../src/hypervisor/doorbell.js';
 import { fifoChain, fifoPortState } from '../../../src/hypervisor/evtchn-fifo-dump.js';
-import { BUSY, eventWord, fifoSetPending, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
+import { breakQueueLocks, BUSY, eventWord, fifoSetPending, LINKED, MASKED, PENDING } from '../../../src/hypervisor/evtchn-fifo.js';
 import { DEFERRED_RETRY_MAX_MS, UPCALL_WORD, deferredEvents, deferredRetryMs, retryTimerThrough } from '../../../src/hypervisor/evtchn.js';
 import {
-  CB_FIFO_ARRAY, CB_FIFO_NR_EVTCHNS, CB_FIFO_QUEUE_LOCK, EV_FIFO, EVENT_WORDS_PER_PAGE, firstRamPfn, portBase,
+  CB_FIFO_ARRAY, CB_FIFO_NR_EVTCHNS, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL, EV_FIFO, EVENT_WORDS_PER_PAGE, firstRamPfn, portBase,
 } from '../../../src/hypervisor/layout.js';
 import { POISONED, resetLock } from '../../../src/hypervisor/lock.js';
 import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
@@ -58,6 +59,7 @@ async function fifoDomain(h: Harness, opts: { arrayPages?: number; ramFrames?: n
   return {
     domain, hc, queues, expand, word, setWord, drain, upcall,
     head: (q: number) => Atomics.load(m, ((cb + EVTCHN_FIFO_CB_HEAD) >> 2) + q),
+    setHead: (q: number, port: number) => Atomics.store(m, ((cb + EVTCHN_FIFO_CB_HEAD) >> 2) + q, port),
     ready: () => Atomics.load(m, (cb + EVTCHN_FIFO_CB_READY) >> 2),
     /** A loopback port of its own that dom0 (or it) can raise: an IPI-like interdomain pair. */
     port: async (): Promise<[number, number]> => {
@@ -278,7 +280,7 @@ test('dom0 on the FIFO ABI holds more than 4,095 ports and gets their events', a
 });
 
 /** Another thread takes the domain's default queue lock, as a guest's send or unmask the OS preempted inside it would; `release` lets go. */
-async function holdQueueLock(t: TestContext, view: DomainView): Promise<{ index: number; release(): Promise<unknown> }> {
+async function holdQueueLock(t: TestContext, view: DomainView): Promise<{ index: number; release(): Promise<unknown>; die(): Promise<unknown> }> {
   const index = CB_FIFO_QUEUE_LOCK + EVTCHN_FIFO_PRIORITY_DEFAULT;
   return { index, ...(await holdLock(t, view.ctl, index)) };
 }
@@ -545,4 +547,104 @@ test('a held event whose port was closed and offered to another domain before it
   await until('the held event was tried', () => deferredEvents(d.domain.view) === 0);
   assert.equal(d.word(p) & (PENDING | LINKED), 0);
   assert.equal(d.upcall(), 0);
+});
+
+/** A FIFO domain whose default queue holds a chain of two events its consumer has not reached, and a third port bound. */
+async function queuedTwo(t: TestContext) {
+  const h = harness(t);
+  const d = await fifoDomain(h);
+  const ports = [await d.port(), await d.port(), await d.port()];
+  d.drain();
+  d.upcall();
+  h.dom0.evtchnSend(ports[0]![0]);
+  h.dom0.evtchnSend(ports[1]![0]);
+  assert.equal(d.upcall(), 1);
+  return { h, d, ports, view: d.domain.view, index: CB_FIFO_QUEUE_LOCK + EVTCHN_FIFO_PRIORITY_DEFAULT };
+}
+
+// The lock of a thread that died inside a send is broken at its domain's destroy. Before, the
+// queue's tail was reset with it: the next event was made the HEAD over the chain the consumer had
+// not reached, and every port on that chain stayed LINKED, so none of them was linked again (the
+// blkbench stall's dump: dom0's backend port PENDING | LINKED in the middle of a chain, no upcall).
+test('a queue lock broken after its holder died keeps the chain: the events queued before are consumed, then the next one', async (t) => {
+  const { h, d, ports, view, index } = await queuedTwo(t);
+  const [a, b, c] = ports.map(([, p]) => p) as [number, number, number];
+  const held = await holdQueueLock(t, view);
+  await held.die();
+  await until('the holder is gone and its lock broken', () => {
+    breakQueueLocks(view);
+    return Atomics.load(view.ctl, index) === 0;
+  });
+  h.dom0.evtchnSend(ports[2]![0]);
+  assert.deepEqual(d.drain(), [a, b, c]);
+  // None of them is left LINKED: each gets its next event.
+  for (const [p0] of ports) h.dom0.evtchnSend(p0);
+  assert.deepEqual(d.drain(), [a, b, c]);
+});
+
+// Its holder died after it made its event the HEAD of an empty queue and recorded it as the tail,
+// before it set READY (done after the unlock, as in Xen): the next event is linked after that tail
+// and announces nothing, so the break announces the queue. Before, the tail's reset made the next
+// event a new HEAD over it: the dead holder's event was lost.
+test("a queue lock broken after its holder died before it announced its event: the queue is announced, the event consumed", async (t) => {
+  const { d, ports, view, index } = await queuedTwo(t);
+  const [a, b, c] = ports.map(([, p]) => p) as [number, number, number];
+  d.drain();
+  const q = EVTCHN_FIFO_PRIORITY_DEFAULT;
+  const held = await holdQueueLock(t, view);
+  // What fifoSetPending had done for c when its thread died: c linked as the HEAD and tail, no READY.
+  d.setWord(c, PENDING | LINKED);
+  d.setHead(q, c);
+  Atomics.store(view.ctl, CB_FIFO_QUEUE_TAIL + q, c);
+  await held.die();
+  let raise = false;
+  await until('the holder is gone and its lock broken', () => {
+    raise ||= breakQueueLocks(view);
+    return Atomics.load(view.ctl, index) === 0;
+  });
+  assert.equal(raise, true, 'the upcall is to be raised');
+  assert.equal(d.ready(), 1 << q);
+  assert.deepEqual(d.drain(), [c]);
+  assert.equal(d.word(a) | d.word(b) | d.word(c), 0);
+});
+
+// The break judged one load of the lock word and reset another: a live holder that let go between
+// the two read as abandoned (a free lock counted as such), and the queue's tail was reset under it.
+// The holder here takes and frees the lock as a busy sender does; the break must never act on it.
+test('a queue lock a live thread keeps taking and freeing is never broken', async (t) => {
+  const { h, d, ports, view, index } = await queuedTwo(t);
+  const [a, b, c] = ports.map(([, p]) => p) as [number, number, number];
+  const lockUrl = new URL('../../../src/hypervisor/lock.js', import.meta.url).href;
+  const flag = new Int32Array(new SharedArrayBuffer(8));
+  // Bounded: at most 3 s or 500 million holds, whichever ends first.
+  const holder = new Worker(`
+    const { workerData } = require('node:worker_threads');
+    import(${JSON.stringify(lockUrl)}).then(({ lock, unlock }) => {
+      const [c, flag] = workerData;
+      const end = Date.now() + 3000;
+      Atomics.store(flag, 1, 1);
+      // Holds and gaps of a few to a few hundred ns, as a send's critical section and the sends' pace.
+      let spin = 0;
+      for (let i = 0; i < 5e8 && Atomics.load(flag, 0) === 0 && (i & 1023 || Date.now() < end); i++) {
+        lock(c, ${index});
+        for (let k = i % 37; k > 0; k--) spin += k;
+        unlock(c, ${index});
+        for (let k = i % 29; k > 0; k--) spin += k;
+      }
+      Atomics.store(flag, 0, spin & 0);
+      Atomics.store(flag, 1, 2);
+    });`, { eval: true, workerData: [view.ctl, flag] });
+  t.after(() => holder.terminate());
+  await until('the holder runs', () => Atomics.load(flag, 1) !== 0);
+  let breaks = 0;
+  // Bounded: 1.5 s or 5 million tries (without the fix, a few hundred of a million broke it).
+  let tries = 0;
+  const end = Date.now() + 1500;
+  for (; tries < 5e6 && Atomics.load(flag, 1) === 1 && (tries & 1023 || Date.now() < end); tries++) if (breakQueueLocks(view)) breaks++;
+  Atomics.store(flag, 0, 1);
+  await until('the holder stopped', () => Atomics.load(flag, 1) === 2);
+  assert.equal(breaks, 0, `broken ${breaks} times in ${tries} tries`);
+  assert.equal(Atomics.load(view.ctl, CB_FIFO_QUEUE_TAIL + EVTCHN_FIFO_PRIORITY_DEFAULT), b, "the queue's tail is kept");
+  h.dom0.evtchnSend(ports[2]![0]);
+  assert.deepEqual(d.drain(), [a, b, c]);
 });
