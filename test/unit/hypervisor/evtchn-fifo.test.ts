@@ -22,6 +22,7 @@ import { Hypercalls } from '../../../src/hypervisor/hypercalls.js';
 import type { DomainView } from '../../../src/hypervisor/memory.js';
 import { FifoQueues } from '../../../src/hypervisor/upcall-fifo.js';
 import { UpcallLoop } from '../../../src/hypervisor/upcall.js';
+import { dumpDomainEvtchn } from '../../../src/toolstack/debug-keys.js';
 import { harness, holdLock, xen, type Harness } from '../../support/hypervisor.js';
 
 /**
@@ -647,4 +648,29 @@ test('a queue lock a live thread keeps taking and freeing is never broken', asyn
   assert.equal(Atomics.load(view.ctl, CB_FIFO_QUEUE_TAIL + EVTCHN_FIFO_PRIORITY_DEFAULT), b, "the queue's tail is kept");
   h.dom0.evtchnSend(ports[2]![0]);
   assert.deepEqual(d.drain(), [a, b, c]);
+});
+
+// What `xenode debug-keys e` shows of a queue whose chain was orphaned, as the tail's reset at a
+// lock's break did: the ports left LINKED on no chain the consumer walks, and the queue's state.
+test("debug key 'e': each port's [p/m/l] and event word, each queue's READY, HEAD, tail, lock and walk, and the LINKED ports no walk reaches", async (t) => {
+  const { h, d, ports, view } = await queuedTwo(t);
+  const [a, b, c] = ports.map(([, p]) => p) as [number, number, number];
+  const q = EVTCHN_FIFO_PRIORITY_DEFAULT;
+  const walkAt = (n: number): number => d.queues.walkAt(n);
+  const line = (lines: string[], port: number): string => lines.find((l) => l.startsWith(`    ${String(port).padStart(4)} `))!;
+  let lines = dumpDomainEvtchn(d.domain, walkAt);
+  assert.match(lines[0]!, new RegExp(`^Event channel information for domain ${d.domain.domid} `));
+  assert.match(lines[1]!, /upcall_pending=0 upcall_mask=0 runstate=\S+ deferred_by_dom0=0 abi=fifo/);
+  assert.ok(lines.includes(`  queue ${q}: READY=1 HEAD=${a} tail=${b} lock=0x0 walk=0 chain=[${a}:0x${((PENDING | LINKED | b) >>> 0).toString(16)} ${b}:0x${((PENDING | LINKED) >>> 0).toString(16)}]`), lines.join('\n'));
+  assert.match(line(lines, a), new RegExp(`^ +${a} \\[1/0/1\\] w=0x[0-9a-f]+ q=${q}/${q}: s=2 \\(interdomain\\) d=0 p=${ports[0]![0]}$`));
+  assert.doesNotMatch(lines.join('\n'), /ORPHANED/);
+  // The tail reset the old break made: c becomes a new HEAD over the chain a -> b.
+  Atomics.store(view.ctl, CB_FIFO_QUEUE_TAIL + q, 0);
+  h.dom0.evtchnSend(ports[2]![0]);
+  lines = dumpDomainEvtchn(d.domain, walkAt);
+  assert.ok(lines.some((l) => l.startsWith(`  queue ${q}: READY=1 HEAD=${c} tail=${c} `)), lines.join('\n'));
+  for (const p of [a, b]) assert.match(line(lines, p), /ORPHANED\?/);
+  assert.doesNotMatch(line(lines, c), /ORPHANED/);
+  // Without the consumer's walk (a guest's, on its own thread) it is only said not to be reached from HEAD.
+  assert.match(line(dumpDomainEvtchn(d.domain, () => null), a), /not reached from HEAD/);
 });
