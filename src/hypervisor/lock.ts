@@ -104,12 +104,18 @@ export function resetLock(words: Int32Array, index: number): void {
  * (free counts as abandoned there), and the reset that followed could free its next hold too.
  */
 export function breakAbandoned(words: Int32Array, index: number): boolean {
-  const c = Atomics.load(words, index);
-  if (c === UNLOCKED) return false;
-  const owner = c & TAG_MASK;
-  if (c !== POISONED && (owner === UNKNOWN_OWNER || threadGone(owner) !== true)) return false;
-  // A dead owner's word changes only by a waiter poisoning it (then it is broken all the same).
-  if (Atomics.compareExchange(words, index, c, UNLOCKED) !== c) return breakAbandoned(words, index);
-  Atomics.notify(words, index);
-  return true;
+  // A dead owner's word changes only by a waiter poisoning it (then it is broken all the same), so
+  // one more try suffices; a word that keeps changing is a guest writing its own (layout.ts), whose
+  // lock left held costs it its own events, never the breaker a loop.
+  for (let tries = 0; tries < 4; tries++) {
+    const c = Atomics.load(words, index);
+    if (c === UNLOCKED) return false;
+    const owner = c & TAG_MASK;
+    if (c !== POISONED && (owner === UNKNOWN_OWNER || threadGone(owner) !== true)) return false;
+    if (Atomics.compareExchange(words, index, c, UNLOCKED) === c) {
+      Atomics.notify(words, index);
+      return true;
+    }
+  }
+  return false;
 }
