@@ -317,7 +317,7 @@ export function abiMaxPort(d: DomainView, max2l: number): number {
 /**
  * A thread that died holding one of the domain's queue locks (a vCPU out of heap inside a
  * send, or killed in a deferred event's retry, which runs outside the hypercall gate): free it
- * for good; true if one was held. The queue's tail is kept, as its chain is: the events linked
+ * for good. The queue's tail is kept, as its chain is: the events linked
  * there and not yet consumed stay reachable from the control block's HEAD or the consumer's walk,
  * and the next event is linked after the tail as ever (or made the HEAD, if the consumer unlinked
  * the tail meanwhile). Only the dead holder's own event can be lost: LINKED in its word but never
