@@ -34,6 +34,7 @@ import type { DomainView } from '../src/hypervisor/memory.js';
 import { dom0Blkback } from '../src/toolstack/devices.js';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
+import { dumpEvtchnInfo } from '../src/toolstack/debug-keys.js';
 import { lineChart } from './support/chart.js';
 import { benchOptions, emit } from './support/harness.js';
 import { threadCpuNs } from './support/threads.js';
@@ -261,7 +262,9 @@ async function overstay(host: Host, domid: number, atGo: Progress | undefined): 
   // dom0's FIFO queue of each backend port: READY, HEAD, the hypervisor's tail and lock, its
   // loop's walk, and the chains from there and from the port, so a lost event says which side lost it.
   const dom0Fifo = dom0 && fifoActive(dom0.view) ? b?.rings.map((r) => fifoPortState(dom0.view, r.port, (q) => host.loop.fifoWalkAt(q))) : undefined;
-  return `${verdict}: ${JSON.stringify({ atGo, now, since, frontend, backend, deferredInDom0, rings: b?.rings, dom0Fifo })}`;
+  // dom0's and the guest's every channel as `xenode debug-keys e` shows them (LINKED ports no walk reaches are marked).
+  const keyE = dumpEvtchnInfo({ domains: [dom0, d].filter((x) => x !== undefined), dom0Loop: host.loop, blkRings: b ? [{ frontendId: domid, dir: b.dir, rings: b.rings }] : [] });
+  return `${verdict}: ${JSON.stringify({ atGo, now, since, frontend, backend, deferredInDom0, rings: b?.rings, dom0Fifo })}\n${keyE.join('\n')}`;
 }
 
 /** The host's log (pCPU threads, blkback, vCPU deaths), in a file named when the bench starts. */

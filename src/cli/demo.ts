@@ -103,10 +103,27 @@ async function letUserCurl(url: string): Promise<void> {
   rl.close();
 }
 
+/**
+ * A guest that did not get on (www not serving, a guest still running at the timeout): the
+ * hypervisor's dump of every event channel and of dom0 blkback's rings (`xenode debug-keys e`),
+ * so that an event lost between a guest and dom0 says which side holds it.
+ */
+async function dumpEvtchns(ts: Toolstack, why: string): Promise<void> {
+  try {
+    await ts.call('debugKeys', { keys: 'e' });
+    const log = (await ts.call('dmesg', {})).map((e) => (e.type === 'message' ? e.text : ''));
+    const from = log.lastIndexOf("'e' pressed -> dumping event-channel info");
+    say(`\n${why}: the event channels (xenode debug-keys e):\n${log.slice(from).join('\n')}`);
+  } catch (e) {
+    say(`\n${why}; no event-channel dump: ${(e as Error).message}`);
+  }
+}
+
 /** Fetch www's page through its host forward as curl would, then ask it to power off. */
 async function visitWww(ts: Toolstack, g: Guest, domid: number, port: number): Promise<void> {
   const until = performance.now() + 20_000;
   while (!g.output.includes('serving ') && performance.now() < until) await new Promise((r) => setTimeout(r, 50));
+  if (!g.output.includes('serving ')) await dumpEvtchns(ts, 'www is not serving after 20 s');
   const url = `http://127.0.0.1:${port}/`;
   try {
     const t0 = performance.now();
@@ -168,7 +185,10 @@ export async function demo(opts: { port?: number } = {}): Promise<void> {
     await top(ts, { delay: 1, iterations: BENCH_SECONDS, batch: !process.stdout.isTTY });
     const www = [...byDomid].find(([, g]) => g.name === 'www');
     if (www) await visitWww(ts, www[1], www[0], wwwPort);
-    const timer = setTimeout(allDone, DEMO_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      const running = list.filter((g) => !g.ended).map((g) => g.name);
+      void dumpEvtchns(ts, `still running after ${DEMO_TIMEOUT_MS / 1000} s: ${running.join(', ')}`).finally(allDone);
+    }, DEMO_TIMEOUT_MS);
     await done;
     clearTimeout(timer);
     sub.close();

@@ -185,4 +185,11 @@ export function registerDomainCommands(program: Command): void {
       const entries = await withHost(o, (ts) => ts.call('dmesg', { clear: o.clear === true }));
       process.stdout.write(entries.map((e) => `${dmesgLine(e)}\n`).join(''));
     });
+
+  withStateDir(program.command('debug-keys'))
+    .description("have the hypervisor dump state into the host's log, as xl debug-keys (read it with dmesg); e: event channels")
+    .argument('<keys>', 'the keys, as one string')
+    .action(async (keys: string, o: StateDirOpts) => {
+      await withHost(o, (ts) => ts.call('debugKeys', { keys }));
+    });
 }

@@ -11,7 +11,7 @@ import { CB_FIFO_CONTROL, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL } from './layou
 import type { DomainView } from './memory.js';
 
 /** How many links a chain is followed for. */
-const CHAIN_MAX = 64;
+export const CHAIN_MAX = 64;
 
 export interface FifoLink {
   readonly port: number;
@@ -68,25 +68,28 @@ export function fifoChain(d: DomainView, from: number): FifoLink[] {
   return out;
 }
 
-/** `port`'s FIFO state and its queues' (the domain must use the FIFO ABI); `walkAt`: the consumer's walk of a queue, if this thread runs it. */
-export function fifoPortState(d: DomainView, port: number, walkAt: (q: number) => number | null = () => null): FifoPortState {
+/** Queue `q`'s state; `port`: the one whose reach is asked (0: none); `walkAt`: the consumer's walk of a queue, if this thread runs it. */
+export function fifoQueueState(d: DomainView, q: number, walkAt: (q: number) => number | null = () => null, port = 0): FifoQueueState {
   const m = d.mem32;
   const cb = Atomics.load(d.ctl, CB_FIFO_CONTROL) >>> 0;
   const readyWord = Atomics.load(m, (cb + EVTCHN_FIFO_CB_READY) >>> 2);
-  const { priority, lastQueue } = fifoPortQueues(d, port);
-  const queue = (q: number): FifoQueueState => {
-    const head = Atomics.load(m, ((cb + EVTCHN_FIFO_CB_HEAD) >>> 2) + q);
-    const tail = Atomics.load(d.ctl, CB_FIFO_QUEUE_TAIL + q);
-    const walk = walkAt(q);
-    const chain = fifoChain(d, walk || head);
-    return {
-      q, ready: (readyWord & (1 << q)) !== 0, head, tail, lock: Atomics.load(d.ctl, CB_FIFO_QUEUE_LOCK + q), walk, chain,
-      reachesPort: chain.some((l) => l.port === port), reachesTail: chain.some((l) => l.port === tail),
-    };
+  const head = Atomics.load(m, ((cb + EVTCHN_FIFO_CB_HEAD) >>> 2) + q);
+  const tail = Atomics.load(d.ctl, CB_FIFO_QUEUE_TAIL + q);
+  const walk = walkAt(q);
+  const chain = fifoChain(d, walk || head);
+  return {
+    q, ready: (readyWord & (1 << q)) !== 0, head, tail, lock: Atomics.load(d.ctl, CB_FIFO_QUEUE_LOCK + q), walk, chain,
+    reachesPort: chain.some((l) => l.port === port), reachesTail: chain.some((l) => l.port === tail),
   };
+}
+
+/** `port`'s FIFO state and its queues' (the domain must use the FIFO ABI); `walkAt`: the consumer's walk of a queue, if this thread runs it. */
+export function fifoPortState(d: DomainView, port: number, walkAt: (q: number) => number | null = () => null): FifoPortState {
+  const { priority, lastQueue } = fifoPortQueues(d, port);
+  const queue = (q: number): FifoQueueState => fifoQueueState(d, q, walkAt, port);
   const w = eventWord(d, port);
   return {
-    port, word: w < 0 ? 'no page' : hex(Atomics.load(m, w)), priority, lastQueue,
+    port, word: w < 0 ? 'no page' : hex(Atomics.load(d.mem32, w)), priority, lastQueue,
     queues: priority === lastQueue ? [queue(priority)] : [queue(priority), queue(lastQueue)],
     fromPort: fifoChain(d, port),
   };

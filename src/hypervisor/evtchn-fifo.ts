@@ -21,7 +21,7 @@ import {
   CB_FIFO_ARRAY, CB_FIFO_CONTROL, CB_FIFO_NR_EVTCHNS, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL, EVENT_WORDS_PER_PAGE,
   EV_FIFO, EV_STATE, FIFO_MAX_ARRAY_PAGES, firstRamPfn, portBase,
 } from './layout.js';
-import { lockAbandoned, resetLock, tryLock, unlock } from './lock.js';
+import { breakAbandoned, tryLock, unlock } from './lock.js';
 import type { DomainView } from './memory.js';
 
 export const PENDING = 1 << EVTCHN_FIFO_PENDING;
@@ -316,17 +316,28 @@ export function abiMaxPort(d: DomainView, max2l: number): number {
 
 /**
  * A thread that died holding one of the domain's queue locks (a vCPU out of heap inside a
- * send): free it for good. The queue's tail is reset (the queue reads as empty to the next
- * event, as after a tail was moved away), so later events are delivered; true if one was held.
+ * send, or killed in a deferred event's retry, which runs outside the hypercall gate): free it
+ * for good. The queue's tail is kept, as its chain is: the events linked
+ * there and not yet consumed stay reachable from the control block's HEAD or the consumer's walk,
+ * and the next event is linked after the tail as ever (or made the HEAD, if the consumer unlinked
+ * the tail meanwhile). Only the dead holder's own event can be lost: LINKED in its word but never
+ * linked to (or linked after a tail it had not yet recorded, and then overwritten), so that port
+ * stays LINKED and gets no event again. That port is one of the dead domain's channels' other
+ * ends, which its destroy closes; a closed port still LINKED is busy (fifoBusy) and not handed
+ * out again. Before, the tail was reset to 0: the next event overwrote HEAD and orphaned the whole
+ * chain the consumer had not reached, every port on it LINKED forever and deaf to later events
+ * (dom0's blkback ports and xenstore's included). A broken queue with a tail gets its READY bit:
+ * the holder may have died after it made its event the HEAD of an empty queue and before it
+ * announced it (READY is set after the unlock), and the next event, linked after that tail, does
+ * not announce the queue. Returns true when the caller must raise the upcall (a READY bit was clear).
  */
 export function breakQueueLocks(d: DomainView): boolean {
-  let broke = false;
+  let raise = false;
   for (let q = 0; q <= EVTCHN_FIFO_PRIORITY_MIN; q++) {
-    const i = CB_FIFO_QUEUE_LOCK + q;
-    if (Atomics.load(d.ctl, i) === 0 || !lockAbandoned(d.ctl, i)) continue;
-    d.ctl[CB_FIFO_QUEUE_TAIL + q] = 0;
-    resetLock(d.ctl, i);
-    broke = true;
+    if (!breakAbandoned(d.ctl, CB_FIFO_QUEUE_LOCK + q) || d.ctl[CB_FIFO_QUEUE_TAIL + q] === 0) continue;
+    const cb = controlWord(d);
+    // A spurious READY costs the consumer a look at a HEAD it already unlinked, as in Linux.
+    if (cb >= 0 && !(Atomics.or(d.mem32, cb + (EVTCHN_FIFO_CB_READY >> 2), 1 << q) & (1 << q))) raise = true;
   }
-  return broke;
+  return raise;
 }

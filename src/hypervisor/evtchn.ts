@@ -215,7 +215,7 @@ export function deferredRetryMs(d: DomainView): number | undefined {
 }
 
 /** vcpu_mark_events_pending: set evtchn_upcall_pending, and wake the vCPU on its 0 -> 1 edge. */
-function raiseUpcall(d: DomainView): void {
+export function raiseUpcall(d: DomainView): void {
   if (Atomics.exchange(d.mem8, UPCALL_BYTE, 1) === 0) wake(d);
 }
 

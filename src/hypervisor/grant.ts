@@ -14,7 +14,7 @@ import {
   ACT_BASE, ACT_DOMID, ACT_FRAME, ACT_PIN, ACT_WORDS, CB_NR_GRANT_FRAMES, GT_FOREIGN_PINS, GT_LOCK, GT_LOCK_OWNER, MT_FLAGS_DOM,
   MT_REF, MT_WORDS, PFN_CONSOLE, PFN_GRANT_TABLE, PFN_XENSTORE, PIN_MAX, PIN_READ, PIN_WRITE, firstRamPfn,
 } from './layout.js';
-import { lock, lockAbandoned, LockError, resetLock, unlock } from './lock.js';
+import { breakAbandoned, lock, LockError, resetLock, unlock } from './lock.js';
 import { copyBytes } from './copy.js';
 import type { DomainView } from './memory.js';
 
@@ -321,9 +321,13 @@ function grantUnlock(c: Int32Array): void {
 export function breakGrantLock(g: DomainView, deadDomid: number): boolean {
   const c = activeOf(g);
   const heldByDead = Atomics.load(c, GT_LOCK_OWNER) === deadDomid + 1;
-  if (!heldByDead && (Atomics.load(c, GT_LOCK) === 0 || !lockAbandoned(c, GT_LOCK))) return false;
+  if (heldByDead) {
+    c[GT_LOCK_OWNER] = 0;
+    resetLock(c, GT_LOCK);
+    return true;
+  }
+  if (!breakAbandoned(c, GT_LOCK)) return false;
   c[GT_LOCK_OWNER] = 0;
-  resetLock(c, GT_LOCK);
   return true;
 }
 

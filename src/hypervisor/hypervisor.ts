@@ -430,8 +430,8 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
         if (breakGrantLock(g.view, domid) && g !== d && g.domid !== 0 && !g.dying && !g.shutdownReason) {
           this.shutdownDomain(g.domid, 'crash');
         }
-        // An event queue it was linking onto: freed, and read as empty by the next event.
-        breakQueueLocks(g.view);
+        // An event queue it was linking onto: freed, its chain kept, and announced again.
+        if (breakQueueLocks(g.view)) ev.raiseUpcall(g.view);
       }
       // A Pool-0 thread retried the events its sends deferred (a peer's FIFO queue lock held) from
       // a timer of its own, gone with it: each channel gets one, as after a pCPU reset (a spurious

@@ -91,14 +91,31 @@ export function unlock(words: Int32Array, index: number): void {
   if (Atomics.exchange(words, index, UNLOCKED) & WAITERS) Atomics.notify(words, index, 1);
 }
 
-/** True if the lock is held by nobody or by a thread that no longer exists (or was poisoned by its death). */
-export function lockAbandoned(words: Int32Array, index: number): boolean {
-  const c = Atomics.load(words, index);
-  const owner = c & TAG_MASK;
-  return c === UNLOCKED || c === POISONED || (owner !== UNKNOWN_OWNER && threadGone(owner) === true);
-}
-
 /** The hypervisor, tearing down the domain whose thread held the lock: free it for good. */
 export function resetLock(words: Int32Array, index: number): void {
   if (Atomics.exchange(words, index, UNLOCKED) !== UNLOCKED) Atomics.notify(words, index);
+}
+
+/**
+ * Free the lock if it is held by a thread that no longer exists, or poisoned by such a death;
+ * true if it was. One load is judged and only that value is swapped out: a lock a live thread
+ * holds, or lets go and takes again meanwhile, is left alone. Before, the word was loaded once to
+ * see it held and again to judge it: a live holder that let go in between read as abandoned
+ * (free counts as abandoned there), and the reset that followed could free its next hold too.
+ */
+export function breakAbandoned(words: Int32Array, index: number): boolean {
+  // A dead owner's word changes only by a waiter poisoning it (then it is broken all the same), so
+  // one more try suffices; a word that keeps changing is a guest writing its own (layout.ts), whose
+  // lock left held costs it its own events, never the breaker a loop.
+  for (let tries = 0; tries < 4; tries++) {
+    const c = Atomics.load(words, index);
+    if (c === UNLOCKED) return false;
+    const owner = c & TAG_MASK;
+    if (c !== POISONED && (owner === UNKNOWN_OWNER || threadGone(owner) !== true)) return false;
+    if (Atomics.compareExchange(words, index, c, UNLOCKED) === c) {
+      Atomics.notify(words, index);
+      return true;
+    }
+  }
+  return false;
 }

@@ -31,6 +31,7 @@ import { bridgeInfos, linkInfo } from '../network/info.js';
 import { parseEndpoint } from '../network/vxlan.js';
 import { parseForwardSpec } from '../network/gateway/forwardspec.js';
 import type { HostLog } from './hostlog.js';
+import { checkDebugKeys, hostEvtchnInfo } from './debug-keys.js';
 import { Tasks, taskControl } from './tasks.js';
 import { saveDomain } from '../migration/save.js';
 import { restoreFile, type RestoreInfo } from '../migration/restore.js';
@@ -184,6 +185,12 @@ export class ToolstackApi implements Toolstack {
       const entries = [...this.#log.entries()];
       if (a.clear) this.#log.clear();
       return entries;
+    },
+    debugKeys: async (a) => {
+      checkDebugKeys(a.keys);
+      // Only 'e' is known (checkDebugKeys): dumped once however often it is given.
+      for (const text of await hostEvtchnInfo(this.#host)) this.#log.record({ type: 'message', text });
+      return {};
     },
     stop: () => {
       const stop = this.#onStop;

@@ -366,6 +366,11 @@ export interface Commands {
   deviceStats: { args: NoArgs; result: DomainDeviceStats[] };
   /** The host log's latest entries; `clear` empties it after reading (xl dmesg -c). */
   dmesg: { args: { clear?: boolean }; result: HostEvent[] };
+  /**
+   * xl debug-keys: each key has the hypervisor dump some state into the host log (dmesg); 'e':
+   * every domain's event channels and dom0 blkback's rings (debug-keys.ts). EINVAL for a key it does not handle.
+   */
+  debugKeys: { args: { keys: string }; result: NoArgs };
   /** Stop the host daemon: guests are shut down, then destroyed if they linger. */
   stop: { args: NoArgs; result: NoArgs };
   /** Add a XenAPI user, or give an existing one a new role and password (their sessions end). */
@@ -797,6 +802,7 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   info: none,
   deviceStats: none,
   dmesg: (f) => f.done({ clear: f.bool('clear') }),
+  debugKeys: (f) => f.done({ keys: f.string('keys') }),
   stop: none,
   userAdd: (f) => {
     const name = f.string('name');

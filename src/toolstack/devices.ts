@@ -49,6 +49,11 @@ const DEVICE_TIMEOUT_MS = 10_000;
 
 const dom0Services = new WeakMap<Hypervisor, Promise<BlkbackDaemon>>();
 
+/** dom0's blkback service if it was started (a dump must not start it). */
+export function runningDom0Blkback(host: DeviceHost): Promise<BlkbackDaemon> | undefined {
+  return dom0Services.get(host.hv);
+}
+
 /**
  * dom0's blkback service (started on first use). `opts` apply only when it starts; tests and
  * benchmarks pass them before attaching anything.

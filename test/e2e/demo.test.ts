@@ -14,13 +14,16 @@ import { ROOT, XENODE, xenode } from '../support/cli.js';
 const T = { timeout: 240_000 };
 const KILL_MS = 200_000;
 
+// On a failure, the demo's whole output: a guest still running at its timeout, or www not
+// serving, has it dump the event channels (xenode debug-keys e), which says which side lost an event.
 function checkSummary(out: string): void {
-  assert.match(out, /\n4 guests:\n/);
-  assert.match(out, /hello.*powered off; Hello from xenode!/);
-  assert.match(out, /kv-store.*found it on its disk/);
-  assert.match(out, /blkbench.*[0-9,]+ IOPS/);
-  assert.match(out, /www.*GET http:\/\/127\.0\.0\.1:\d+\/ -> 200, \d+ bytes/);
-  assert.match(out, /Cleaned up /);
+  const said = `the demo said:\n${out}`;
+  assert.match(out, /\n4 guests:\n/, said);
+  assert.match(out, /hello.*powered off; Hello from xenode!/, said);
+  assert.match(out, /kv-store.*found it on its disk/, said);
+  assert.match(out, /blkbench.*[0-9,]+ IOPS/, said);
+  assert.match(out, /www.*GET http:\/\/127\.0\.0\.1:\d+\/ -> 200, \d+ bytes/, said);
+  assert.match(out, /Cleaned up /, said);
 }
 
 test('the demo without a terminal: four guests, a page from www, everything cleaned up', T, async () => {

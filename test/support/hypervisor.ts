@@ -281,3 +281,46 @@ export async function holdLock(t: TestContext, words: Int32Array, index: number)
     },
   };
 }
+
+/**
+ * Another thread that takes and frees lock `index` of `words` over and over, as a busy sender
+ * does (holds and gaps of a few to a few hundred ns), for up to 3 s or until `stop`. A live
+ * holder: a break of "abandoned" locks must never act on it.
+ */
+export async function busyLock(t: TestContext, words: Int32Array, index: number): Promise<{ running(): boolean; stop(): Promise<void> }> {
+  const lockUrl = new URL('../../src/hypervisor/lock.js', import.meta.url).href;
+  const flag = new Int32Array(new SharedArrayBuffer(8));
+  const holder = new Worker(`
+    const { workerData } = require('node:worker_threads');
+    import(${JSON.stringify(lockUrl)}).then(({ lock, unlock }) => {
+      const [c, flag] = workerData;
+      const end = Date.now() + 3000;
+      Atomics.store(flag, 1, 1);
+      let spin = 0;
+      for (let i = 0; i < 5e8 && Atomics.load(flag, 0) === 0 && (i & 1023 || Date.now() < end); i++) {
+        lock(c, ${index});
+        for (let k = i % 37; k > 0; k--) spin += k;
+        unlock(c, ${index});
+        for (let k = i % 29; k > 0; k--) spin += k;
+      }
+      Atomics.store(flag, 1, 2 + (spin & 0));
+    });`, { eval: true, workerData: [words, flag] });
+  t.after(() => holder.terminate());
+  for (let i = 0; i < 20_000 && Atomics.load(flag, 1) === 0; i++) await new Promise((r) => setTimeout(r, 1));
+  return {
+    running: () => Atomics.load(flag, 1) === 1,
+    stop: async () => {
+      Atomics.store(flag, 0, 1);
+      for (let i = 0; i < 20_000 && Atomics.load(flag, 1) !== 2; i++) await new Promise((r) => setTimeout(r, 1));
+    },
+  };
+}
+
+/** Call `f` for up to 2 s or 20 million times while `busy` runs: how many times it returned true. */
+export function whileBusy(busy: { running(): boolean }, f: () => boolean): { hits: number; tries: number } {
+  let hits = 0;
+  let tries = 0;
+  const end = Date.now() + 2000;
+  for (; tries < 2e7 && busy.running() && (tries & 1023 || Date.now() < end); tries++) if (f()) hits++;
+  return { hits, tries };
+}

@@ -36,3 +36,20 @@ test('listColumns is list cut to xl\'s columns', { timeout: 60_000 }, async (t) 
   assert.deepEqual((await api.call('listColumns', { domains: ['b'] })).name, ['b']);
   await assert.rejects(api.call('listColumns', { domains: ['nosuch'] }), (e) => isXenError(e, 'ESRCH'));
 });
+
+// xl debug-keys: the dump goes to the host log, as Xen's to its console ring (xl dmesg).
+test("debugKeys 'e' dumps every domain's event channels into the host log; a key it does not handle is EINVAL", { timeout: 60_000 }, async (t) => {
+  const host = await Host.start({ poolSize: 0 });
+  t.after(() => host.close());
+  const api = new ToolstackApi(host, { log: new HostLog() });
+  const { domid } = await api.call('create', { file: KERNEL, text: `name = "a"\nkernel = "${KERNEL}"\nmemory = 32\n`, paused: true });
+  await api.call('debugKeys', { keys: 'e' });
+  const text = (await api.call('dmesg', {})).map((e) => (e.type === 'message' ? e.text : '')).join('\n');
+  assert.match(text, /'e' pressed -> dumping event-channel info/);
+  assert.match(text, /Event channel information for domain 0 \(Domain-0, /);
+  assert.match(text, new RegExp(`Event channel information for domain ${domid} \\(a, `));
+  // dom0's end of the guest's xenstore channel, and the guest's end pointing back.
+  assert.match(text, new RegExp(`^ +\\d+ \\[\\d/\\d(/\\d\\] w=0x[0-9a-f]+ q=\\d+/\\d+)?\\]?: s=2 \\(interdomain\\) d=${domid} p=\\d+$`, 'm'));
+  assert.match(text, /^ +\d+ \[\d\/\d(\/\d\] w=0x[0-9a-f]+ q=\d+\/\d+)?\]?: s=2 \(interdomain\) d=0 p=\d+$/m);
+  for (const keys of ['x', '', 'ex']) await assert.rejects(api.call('debugKeys', { keys }), (e) => isXenError(e, 'EINVAL'), keys);
+});

@@ -31,6 +31,7 @@ const GOOD: { readonly [K in Op]: Record<string, unknown> } = {
   consoleLog: { domain: 'g' },
   info: {},
   dmesg: { clear: true },
+  debugKeys: { keys: 'e' },
   stop: {},
   userAdd: { name: 'alice', role: 'vm-admin', password: 'secret' },
   bridgeList: {},
