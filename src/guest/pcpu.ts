@@ -895,7 +895,8 @@ function raisedOutsideTurn(d: Resident): void {
 function sweepUpcalls(): void {
   let found = false;
   for (const d of residents.values()) {
-    if (d.halted || d.paused || d.busy || ringing.has(d) || !upcallPending(d)) continue;
+    // The byte first: one load per resident (paused is another, of its control block).
+    if (d.halted || !upcallPending(d) || d.busy || ringing.has(d) || d.paused) continue;
     ringing.add(d);
     found = true;
   }
