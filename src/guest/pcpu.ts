@@ -1041,21 +1041,9 @@ function told(e: unknown): string {
   return ownError(e) && typeof e.stack === 'string' ? logText(e.stack, 1024) : describe(e);
 }
 
-/**
- * A line for dom0's log about something a realm may cause as often as it likes (a rejection
- * outside any domain, a throw that escaped to the thread): at most one a second, the rest
- * counted into the next one.
- */
-let limitedAt = -Infinity;
-let limitedFolded = 0;
-function logLimited(line: string): void {
-  const now = performance.now();
-  if (now - limitedAt < 1000) return void limitedFolded++;
-  const folded = limitedFolded === 0 ? '' : ` (${limitedFolded} more such lines since the last, not shown)`;
-  status({ type: 'log', line: `pCPU ${data.name}: ${line}${folded}` });
-  limitedAt = now;
-  limitedFolded = 0;
-}
+/** Rejections outside any domain are logged at most once a second; the rest are counted into the next line. */
+let outsideLogged = -Infinity;
+let outsideFolded = 0;
 
 // An error that escaped a realm's own guards (a rejected promise nobody handled) is the
 // domain's whose realm made the promise: its chain leads to that realm's Promise.prototype (a
@@ -1069,12 +1057,16 @@ process.on('unhandledRejection', (reason, promise) => {
     kick();
     return;
   }
+  if (d) return;
   // A guest that cuts its promises' chains could otherwise fill dom0's log as fast as it rejects.
-  if (!d) logLimited(`unhandled rejection outside any domain: ${told(reason)}`);
+  const now = performance.now();
+  if (now - outsideLogged < 1000) return void outsideFolded++;
+  const folded = outsideFolded === 0 ? '' : ` (${outsideFolded} more since the last such line, not shown)`;
+  status({ type: 'log', line: `pCPU ${data.name}: unhandled rejection outside any domain: ${told(reason)}${folded}` });
+  outsideLogged = now;
+  outsideFolded = 0;
 });
-// Among them the RejectionsThrew each throw of a turn's rejection processing queues (up to
-// MAX_TICK_THROWS a turn, for as many turns as its domain runs).
-process.on('uncaughtException', (e) => logLimited(told(e)));
+process.on('uncaughtException', (e) => status({ type: 'log', line: `pCPU ${data.name}: ${told(e)}` }));
 
 parent.on('message', (m: PcpuMessage) => {
   if (m.type === 'place') place(m);
