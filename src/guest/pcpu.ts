@@ -400,8 +400,8 @@ function hostFor(r: () => Resident): RealmHost {
       if (own.byteLength > 65536) throw new TypeError('random needs at most 64 KiB of bytes');
       randomFillSync(own);
     },
-    // Once per realm each: a realm is one domain's, which calls main() once and parks at most
-    // once (a shell, before its claim).
+    // Once per realm each: a realm is one domain's, which calls main() once, and parks once if
+    // it is a shell, before its claim (until then it holds the bodies of the kernels prepared).
     mainCalled() {
       const d = r();
       if (mainTold) return;
@@ -410,7 +410,7 @@ function hostFor(r: () => Resident): RealmHost {
     },
     parked() {
       const d = r();
-      if (parkTold) return;
+      if (parkTold || d.bodies === undefined) return;
       parkTold = true;
       status({ type: 'parked', domid: d.domid });
     },
