@@ -34,7 +34,7 @@ import { PCPU_BEAT_MS, PcpuStats, takeRung, DB_PENDING } from '../hypervisor/doo
 import { CB_PAUSE, CB_RUNSTATE, PFN_START_INFO, RUNSTATE_blocked, RUNSTATE_runnable, RUNSTATE_running } from '../hypervisor/layout.js';
 import { DomainView, type DomainBuffers } from '../hypervisor/memory.js';
 import { GUEST_NICE } from '../hypervisor/sched.js';
-import { unblockThrough } from '../hypervisor/evtchn.js';
+import { unblockThrough, UPCALL_WORD } from '../hypervisor/evtchn.js';
 import { onKilledAtGate } from '../hypervisor/gate.js';
 import { wallMs } from '../hypervisor/monotonic.js';
 import { HALT_POLL_MAX_US, HALT_POLL_START_US } from '../hypervisor/upcall.js';
@@ -336,6 +336,11 @@ function boundedTimers(d: Resident): number {
 }
 
 function hostFor(r: () => Resident): RealmHost {
+  // Each status a realm can make reach dom0's thread is bounded (as control is by dom0's rate
+  // limit): a host function is guest-reachable (docs/SECURITY.md), and one that posted on every
+  // call held dom0's loop 47 s behind and grew the host by 1.8 GiB in 8 s (issue 18).
+  let mainTold = false;
+  let parkTold = false;
   return {
     now: () => performance.now(),
     hrtime: () => process.hrtime.bigint(),
@@ -395,12 +400,19 @@ function hostFor(r: () => Resident): RealmHost {
       if (own.byteLength > 65536) throw new TypeError('random needs at most 64 KiB of bytes');
       randomFillSync(own);
     },
+    // Once per realm each: a realm is one domain's, which calls main() once, and parks once if
+    // it is a shell, before its claim (until then it holds the bodies of the kernels prepared).
     mainCalled() {
       const d = r();
+      if (mainTold) return;
+      mainTold = true;
       status({ type: 'main', domid: d.domid, ...(d.handed !== undefined && { marks: { booted: d.handed, handed: d.handed, named: d.handed, linked: wallMs() } }) });
     },
     parked() {
-      status({ type: 'parked', domid: r().domid });
+      const d = r();
+      if (parkTold || d.bodies === undefined) return;
+      parkTold = true;
+      status({ type: 'parked', domid: d.domid });
     },
     threadId: () => tid,
     // A suspend record (abi/suspend.ts) is V8's structured-clone data, as in Pool-0. V8 runs
@@ -557,7 +569,11 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     d.runstate = RUNSTATE_running;
     // A shell's is made at its claim: its restore writes start_info after it is taken (builder.ts).
     if (kernel !== null) d.makeCloner();
-    const turns = shell.realm.boot(toRealm(m.buffers, I, true), kernel, kernel === null ? null : toRealm(m.identity, I));
+    // Not the pCPU's doorbell: a realm that held it could clear its pool mates' bits, which an
+    // event rings only on the 0 -> 1 edge of their upcall byte, and stop them for good. Its own
+    // upcalls raised in its turns are seen by their byte (runTurn).
+    const { doorbell: _, ...own } = m.buffers;
+    const turns = shell.realm.boot(toRealm(own, I, true), kernel, kernel === null ? null : toRealm(m.identity, I));
     d.turns = { timer: turns.timer, reply: turns.reply, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught,
       expecting: turns.expecting, claim: turns.claim };
     status({ type: 'placed', domid: m.domid });
@@ -572,6 +588,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       rejectionsInTurn(d); // a failed start's too, while the watchdog still watches its boot
       shares.ran(d, performance.now() - t0);
       d.settle(); // its first turn is rung
+      raisedOutsideTurn(d);
     }
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
     wakes.end();
@@ -611,6 +628,7 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
     rejectionsInTurn(d);
     shares.ran(d, performance.now() - t0);
     d.settle();
+    raisedOutsideTurn(d);
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
     wakes.end();
   }
@@ -823,6 +841,7 @@ function turn(d: Resident): void {
 
 /** What a turn runs: the work that came for the domain, its upcalls, then its microtasks. */
 function runTurn(d: Resident): void {
+  const clear = !upcallPending(d);
   const inbox = d.inbox;
   d.inbox = [];
   withWork.delete(d);
@@ -845,11 +864,43 @@ function runTurn(d: Resident): void {
     d.immediates = false;
     t.immediates();
   }
-  if (!d.halted) t.upcall();
+  const dispatched = !d.halted && t.upcall();
   drainScript.runInContext(d.ctx);
   rejectionsInTurn(d);
+  // An upcall its library OS raised for itself (FIFO events left over, an unmask's, a deferred
+  // event linked): it holds no doorbell to ring. Only a byte raised in the turn, or again after
+  // its loop took it: one its loop never takes (stopped, in a shutdown) would run it for ever.
+  if (!d.halted && (clear || dispatched) && upcallPending(d)) ringing.add(d);
   if (!d.halted && t.expecting()) expecting.add(d);
   else expecting.delete(d);
+}
+
+/** The domain's evtchn_upcall_pending (the low byte of its word, as the upcall loop reads it). */
+function upcallPending(d: Resident): boolean {
+  return (Atomics.load(d.view.mem32, UPCALL_WORD) & 0xff) !== 0;
+}
+
+/** After its boot or its claim: an upcall its realm raised for itself there (runTurn) runs in a turn. */
+function raisedOutsideTurn(d: Resident): void {
+  if (d.halted || !upcallPending(d)) return;
+  ringing.add(d);
+  kick();
+}
+
+/**
+ * The beat's look at every resident's upcall byte: one whose bit was cleared before this thread
+ * took it (a Pool-0 peer holds the doorbell too) would otherwise never be rung again, its byte
+ * left set, which the next event's edge needs clear. So a set byte with no turn coming is rung.
+ */
+function sweepUpcalls(): void {
+  let found = false;
+  for (const d of residents.values()) {
+    // The byte first: one load per resident (paused is another, of its control block).
+    if (d.halted || !upcallPending(d) || d.busy || ringing.has(d) || d.paused) continue;
+    ringing.add(d);
+    found = true;
+  }
+  if (found) kick();
 }
 
 function pump(): void {
@@ -1034,7 +1085,10 @@ try {
 }
 // The liveness watchdog's beat (cpupool.ts #check): it stops while anything holds the thread
 // outside a turn, which the turn watchdog does not watch.
-setInterval(() => Atomics.add(stats.words, PcpuStats.BEAT, 1), PCPU_BEAT_MS).unref();
+setInterval(() => {
+  Atomics.add(stats.words, PcpuStats.BEAT, 1);
+  sweepUpcalls();
+}, PCPU_BEAT_MS).unref();
 sleep();
 refill();
 status({ type: 'ready', tid });

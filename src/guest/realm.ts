@@ -13,6 +13,7 @@ import { onKilledAtGate } from '../hypervisor/gate.js';
 import { Hypercalls, vcpuTimerThrough } from '../hypervisor/hypercalls.js';
 import { setLockOwner } from '../hypervisor/lock.js';
 import type { DomainBuffers } from '../hypervisor/memory.js';
+import { bare } from './bare.js';
 import * as xenode from './library.js';
 import { sendHereThrough } from './realm/host.js';
 import { RealmUnsupported } from './realm/refused.js';
@@ -102,7 +103,8 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
     return module.exports as { default?: unknown };
   };
   let claimed: (c: Claim) => void = () => {};
-  const loop = startGuest({
+  // With no prototype (bare.ts): a getter its guest put on Object.prototype is never handed it.
+  const loop = startGuest(bare({
     hc,
     loop: { pausable: false, driven: true },
     ...(identity && { identity }),
@@ -120,7 +122,7 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
       host.halt();
       return new Promise<never>(() => {});
     },
-  });
+  }));
   const guard = <A extends unknown[], R>(fn: (...a: A) => R, none: R) => (...a: A): R => {
     try {
       return fn(...a);
@@ -143,6 +145,6 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
     upcall: guard(() => loop.runPending(), false),
     expecting: guard(() => loop.expecting === true, false),
     uncaught: (reason: unknown) => crash(reason),
-    claim: guard((k: RealmKernel, name: string, uuid: string) => claimed({ name, uuid, load: () => load(k) }), undefined),
+    claim: guard((k: RealmKernel, name: string, uuid: string) => claimed(bare({ name, uuid, load: () => load(k) })), undefined),
   };
 }

@@ -29,6 +29,7 @@ import {
   connectHeld, holdVifs, netDevices, preconnectVifs, preloadNetfront, reconnectVifs, unconnectedWithin, vifIds, type EarlyVifs, type OpenNet,
 } from './net.js';
 import { NETFRONT_CONNECT_FRAMES } from '../drivers/net/protocol.js';
+import { bare, own } from './bare.js';
 import { pvConsole, type OS } from './os.js';
 import { GuestStacks, loadStack, readAhead, vifAddress } from './tcpip.js';
 import { Suspender, resumeRecord } from './suspend.js';
@@ -143,7 +144,16 @@ export interface GuestPlatform {
 
 /** Boot the guest; returns its upcall loop (a driven loop's turn runs it) once the boot started. */
 export function startGuest(p: GuestPlatform): UpcallLoop {
-  const now = p.wallNow ?? wallMs;
+  // Its optional hooks, read now, before any guest code runs, and only from the platform itself:
+  // read later, a hook it lacks would be looked up on Object.prototype, where a realm's guest
+  // could have put a getter that is handed the platform (bare.ts). Called as plain functions.
+  const now = own(p, 'wallNow') ?? wallMs;
+  const report = own(p, 'report');
+  const mapStack = own(p, 'mapStack');
+  const park = own(p, 'park');
+  const platformUp = own(p, 'platformUp');
+  const identity = own(p, 'identity');
+  const preloadWhileParked = own(p, 'preloadWhileParked') === true;
   const marks: BootMarks = { booted: now() };
   const { hc } = p;
   const view = hc.memory;
@@ -173,7 +183,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
   async function crash(err: unknown): Promise<void> {
     if (down) return;
     const stack = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : `uncaught value: ${String(err)}`;
-    const text = p.mapStack ? p.mapStack(stack) : stack;
+    const text = mapStack ? mapStack(stack) : stack;
     front.write(`\n[${label}] guest crashed: ${text}\n`);
     await shutdown('crash');
   }
@@ -207,6 +217,9 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       let ramHwm: number | undefined;
       /** A shell's claim, whose kernel loads once what a resume must do first has started. */
       let claim: Claim | undefined;
+      /** Its optional members, read as it comes (before its kernel's code runs). */
+      let claimVifs: Claim['vifs'];
+      let ownPriority: Claim['ownPriority'];
       let name: string;
       let uuid: string;
       let early: EarlyVifs | undefined;
@@ -223,20 +236,20 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         // netfront's devices are made below (the suspender tracks them); the stacks open them later.
         const addresses = readAhead(vifAddress(xs, view.domid));
         const stacks = new GuestStacks((devid) => net(devid), time, addresses, record?.tcpip, log);
-        const sus = new Suspender({
+        const sus = new Suspender(bare({
           hc, handler: () => lifecycle.suspendHandler, resumeHandler: () => lifecycle.resumeHandler, ioRanges: () => io.ranges(), flushConsole: () => front.flush(), log, stacks,
-          report: (m) => p.report?.('suspend', m),
-        });
+          report: (m) => report?.('suspend', m),
+        }));
         return { io, addresses, stacks, sus, block: blockDevices(ctx, view.domid, (f) => sus.trackDevice(f)) };
       };
       let ahead: ReturnType<typeof runtime> | undefined;
       /** What the park tells the toolstack. */
-      let report: ParkReport | undefined;
+      let parkReport: ParkReport | undefined;
       if (kernelLoaded === undefined) {
         // A shell: the platform is up; what makes it a guest (name, command line, kernel) comes
         // when the toolstack claims it.
         await timerBound;
-        if (!p.park) throw new Error('no kernel, and this platform has no shells');
+        if (!park) throw new Error('no kernel, and this platform has no shells');
         // What a guest's first act is likely to need (a summoned web server's: its vif), a
         // parked shell loads while it waits; a restored domain parked for its state (an incoming
         // migration) does so because its resume will, and before it parks, with its vifs'
@@ -248,7 +261,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         if (restored) ramHwm = Atomics.load(view.ctl, CB_RAM_HWM);
         // A restore's vifs are listed once: whether it has any, and which to hold.
         const listed = restored ? await vifIds(ctx, view.domid).catch(() => []) : undefined;
-        if (listed ? listed.length > 0 : p.preloadWhileParked === true) {
+        if (listed ? listed.length > 0 : preloadWhileParked) {
           const preload = Promise.all([preloadNetfront(), loadStack()]);
           if (listed) {
             [{ held, ids: vifs }] = await Promise.all([holdVifs(ctx, view.domid, listed), preload.then(([, [stack]]) => warmStackResume(stack, clockFromTime(time))).catch(() => {})]);
@@ -259,24 +272,26 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
               held = [];
               early = Promise.resolve(connecting);
               const unconnected = await unconnectedWithin(connecting, PRECONNECT_MS);
-              if (unconnected.length > 0) report = { unconnectedVifs: unconnected };
+              if (unconnected.length > 0) parkReport = { unconnectedVifs: unconnected };
             }
           } else void preload.catch(() => {});
         }
         // A shell built with a vif connects it now (a restored domain's resume reconnects its own),
         // and runs its stack's code once: its guest is one that serves.
-        if (!restored && p.preloadWhileParked === true) {
+        if (!restored && preloadWhileParked) {
           early = preconnectVifs(ctx, view.domid);
           if ((await early).size > 0) await warmUpStack(clockFromTime(time));
         }
         // Its OS's parts are made before the claim everywhere: a realm's are a few objects.
         if (!restored) ahead = runtime(undefined);
-        claim = await p.park(report);
+        claim = await park(parkReport);
         marks.handed = now();
         ({ name, uuid } = claim);
-      } else if (p.identity) {
+        claimVifs = own(claim, 'vifs');
+        ownPriority = own(claim, 'ownPriority');
+      } else if (identity) {
         await timerBound;
-        ({ name, uuid } = p.identity);
+        ({ name, uuid } = identity);
       } else {
         const [n, vm] = await Promise.all([xs.read('name'), xs.readOptional('vm'), timerBound]);
         name = n;
@@ -296,7 +311,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
       suspender = sus;
       if (suspendAsked) void sus.suspend();
       // A restore's early vifs kept their MACs; a shell's were written by its create.
-      const ids = vifs ?? claim?.vifs;
+      const ids = vifs ?? claimVifs;
       net = netDevices(ctx, view.domid, {
         track: (p) => sus.trackDevice(p), early, remac: record === undefined, held, ...(ids && { ids }),
         // A claimed shell's vifs: their addresses are read now, while the kernel links.
@@ -307,7 +322,7 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         // asks: its connections' peers are waiting.
         const connected = reconnectVifs(ctx, view.domid, net, vifs).then(() => void (resumeMarks.vifs = now()));
         const restored = stacks.resumeSaved().then(() => void (resumeMarks.stacks = now()));
-        void Promise.all([connected, restored, reached]).then(() => p.report?.('resume', resumeMarks));
+        void Promise.all([connected, restored, reached]).then(() => report?.('resume', resumeMarks));
       }
       // What the claim started (a resume's vif handshakes, a shell's MAC and address reads) is
       // sent before the kernel's evaluation takes the thread: the ring's notification waits for a
@@ -319,10 +334,10 @@ export function startGuest(p: GuestPlatform): UpcallLoop {
         // at a guest's weight on a loaded host waited 15-470 ms for a core) ran at the host's
         // priority, as the parked runtime did; the program's code (its kernel, main) does only
         // in an incoming migration's boosted claim, whose thread dom0 lowers (RESUME_BOOST_MS).
-        claim.ownPriority?.();
+        ownPriority?.();
         kernelLoaded = claim.load();
         kernelLoaded.catch(() => {});
-      } else p.platformUp?.();
+      } else platformUp?.();
       const os: OS = {
         domid: view.domid,
         name,

@@ -3,9 +3,11 @@
 // sets the domain's bit here and, on the word's own 0 -> 1 edge, wakes the thread: one wake for
 // all the domains that got events meanwhile, where a thread per vCPU costs a wake per domain.
 //
-// Every domain on the pCPU, and every peer it is connected to, holds this buffer (it comes with
-// the domain's buffers), so nothing here is trusted: a bit rung for nothing costs its pCPU a
-// look at that domain. What the watchdog trusts lives in the pCPU's private stats (PcpuStats).
+// Every peer a domain on the pCPU is connected to holds this buffer (it comes with the domain's
+// buffers; a realm is handed them without it), so nothing here is trusted: a bit rung for nothing
+// costs its pCPU a look at that domain, and one cleared before the pCPU took it is found by the
+// pCPU's beat (guest/pcpu.ts sweepUpcalls). What the watchdog trusts lives in the pCPU's private
+// stats (PcpuStats).
 
 /** Word the pCPU thread waits on: non-zero while some domain's bit may be set. */
 export const DB_PENDING = 0;

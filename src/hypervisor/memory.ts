@@ -69,7 +69,7 @@ export class DomainView {
   /** The grant table's hypervisor side (GT_*, the active entries); null on the domain's own thread. */
   readonly grants: Int32Array | null;
   readonly nrFrames: number;
-  /** The shared pCPU's doorbell words and this domain's bit there; null on a thread of its own. */
+  /** The shared pCPU's doorbell words and this domain's bit there; null on a thread of its own, and in its realm (guest/pcpu.ts place). */
   readonly doorbell: Int32Array | null;
   readonly doorbellSlot: number;
   /** Word of the control block where the event channel table starts. */

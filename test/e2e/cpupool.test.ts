@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { EVTCHN_FIFO_PRIORITY_DEFAULT, VIRQ_TIMER } from '../../src/abi/event_channel.js';
 import { PAGE_SIZE } from '../../src/abi/xen.js';
 import { XS_INTF_REQ_CONS, XS_INTF_REQ_PROD } from '../../src/abi/xs_wire.js';
@@ -172,6 +173,47 @@ test("a guest that gives its realm's objects an emitMessage before its code runs
   assert.match(out, /RESUMED 42/);
   assert.match(out, /ENDED drestored poweroff/);
   assert.match(out, /MATE null ticks on/);
+});
+
+test("a guest that hunts for its library OS's platform object with Object.prototype getters and replaced intrinsics is never handed it; dom0 hears its main() once; the host and its pool mate run on", T, async (t) => {
+  // In a child: a getter its own suspend read (the platform's absent report hook) was handed the
+  // platform, and each call of its mainCalled was a status message to dom0's thread; called in
+  // a loop, dom0's timers fired 47 s late and the host grew by 1.8 GiB in 8 s.
+  const out = await childRun(t, 'platform-capture', 90_000);
+  assert.doesNotMatch(out, /SAW /, 'no getter and no replaced intrinsic was handed the platform or the claim');
+  assert.match(out, /BOOTED seen=none/);
+  assert.match(out, /ENDED shutdown suspend/, 'its suspend went through: its report getter never ran');
+  assert.match(out, /STATUS main=1 parked=0/);
+  assert.match(out, /MATE null ticks on/);
+});
+
+test("a Pool-0 peer that clears a shared-pool guest's doorbell bit before its pCPU takes it stops it for a beat at most; its realm holds no doorbell", T, async () => {
+  // The bit is rung only on the 0 -> 1 edge of the guest's upcall byte: one taken before the
+  // pCPU saw it left the byte set and the guest never run again (no later event rang it). A
+  // Pool-0 peer holds the doorbell (its view of the guest comes with it), as a realm did.
+  await host.createCpupool('bell', 1);
+  const image = join(dir, 'bell.img');
+  await writeFile(image, new Uint8Array(1 << 20));
+  const { domain } = await host.create(config('bell-victim', join(FIXTURES, 'bell-victim.ts'), `pool = "bell"\ndisk = [ 'vdev=xvda, target=${image}' ]\n`));
+  await consoleMatch(domain.domid, /reads 50\b/);
+  assert.match(consoleText(domain.domid), /DOORBELL buffers=undefined view=null/);
+  const reads = () => Number([...consoleText(domain.domid).matchAll(/reads (\d+)/g)].at(-1)?.[1] ?? 0);
+  const bell = host.hv.domain(domain.domid).view.buffers.doorbell!;
+  // The thief: a thread that takes the guest's bit whenever it is set, until it took it 5 times
+  // or 10 s passed (on the old code the first theft stopped the guest, so no second came).
+  const thief = new Worker(`
+    const { workerData: { buffer, slot }, parentPort } = require('node:worker_threads');
+    const db = new Int32Array(buffer);
+    const w = 2 + (slot >>> 5), bit = 1 << (slot & 31);
+    const end = Date.now() + 10000;
+    let stolen = 0;
+    while (stolen < 5 && Date.now() < end) if ((Atomics.load(db, w) & bit) !== 0 && (Atomics.and(db, w, ~bit) & bit) !== 0) stolen++;
+    parentPort.postMessage(stolen);`, { eval: true, workerData: bell });
+  const [stolen] = (await once(thief, 'message')) as [number];
+  assert.ok(stolen >= 1, 'the thief took the bit');
+  const after = reads();
+  await consoleMatch(domain.domid, new RegExp(`reads ${after + 100}\\b`));
+  await host.destroy(domain.domid);
 });
 
 test("a suspend state holding a view that names itself what Node does not serialize, with a custom inspect: saved with its true bytes in a shared pool, never handed the pCPU's inspect", T, async () => {

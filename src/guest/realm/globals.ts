@@ -3,6 +3,7 @@
 // functions of host.ts. This module runs first in the realm's image (realm.ts imports it
 // first), before any guest code: the host functions are kept in closures here and nowhere else.
 import { XenError } from '../../errors.js';
+import { bare } from '../bare.js';
 import { messageOf, type OwnTimer, type RealmHost } from './host.js';
 import { RealmUnsupported } from './refused.js';
 
@@ -25,7 +26,8 @@ function wrap<A extends unknown[], R>(fn: (...a: A) => R, name: string): (...a: 
   };
 }
 
-export const host: RealmHost = {
+// No prototype (bare.ts): nothing the library OS looks up on it runs a getter of its guest's.
+export const host: RealmHost = bare({
   now: wrap(__host.now, 'now'),
   hrtime: wrap(__host.hrtime, 'hrtime'),
   timerSet: wrap(__host.timerSet, 'timerSet'),
@@ -44,7 +46,7 @@ export const host: RealmHost = {
   threadId: wrap(__host.threadId, 'threadId'),
   serialize: wrap(__host.serialize, 'serialize'),
   deserialize: wrap(__host.deserialize, 'deserialize'),
-};
+});
 
 // ---------------- uncaught errors ----------------
 
