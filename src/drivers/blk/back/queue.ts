@@ -166,6 +166,7 @@ export class BackQueue {
         let work = 0;
         while (ring.reqCons !== rp && this.#barrier === null && !ring.requestConsOverflow(ring.reqCons)) {
           if (budget === 0) {
+            // req_event is not set, so no event comes for the rest: we come back for it ourselves.
             this.#push();
             return this.#continue();
           }
