@@ -16,6 +16,7 @@ import { copyBytes } from '../../../hypervisor/copy.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
 import type { BoundPort } from '../../../hypervisor/port.js';
 import { SECTOR_SIZE, type Disk } from '../../../storage/disk.js';
+import { inLaterTurn } from '../../turn.js';
 import { SECTORS_PER_PAGE } from '../protocol.js';
 import { mappedPage, type MappedPage, type PersistentGrant, type PersistentGrants } from './pgrants.js';
 
@@ -25,6 +26,15 @@ import { mappedPage, type MappedPage, type PersistentGrant, type PersistentGrant
  */
 const PUSH_AFTER_SEGMENTS = 64;
 const PUSH_AFTER_SMALL = PUSH_AFTER_SEGMENTS / 8;
+/**
+ * Requests one service() call takes at most before it gives dom0's thread back (netback's
+ * SERVICE_PACKETS, Linux's NAPI weight). Responses go out as we go, and a refused request is
+ * answered at once, so a frontend that moves req_prod on as fast as they come (from another
+ * core) would otherwise keep the call going for ever, and with it every other backend,
+ * xenstored and the toolstack; the rest is taken in a later turn of dom0's event loop. Two
+ * rings' worth of a one-page ring, so a frontend that refills while it is served is not cut short.
+ */
+export const SERVICE_REQUESTS = 64;
 
 /**
  * Counters a backend keeps per device: Linux blkback's statistics (its sysfs `statistics/`
@@ -95,6 +105,8 @@ export class BackQueue {
   readonly #rsp: BlkifResponse = { id: 0n, operation: 0, status: 0 };
   #inflight = 0;
   #servicing = false;
+  /** Requests are left and this turn's share is taken (or completions came): service() again later. */
+  readonly #continue = inLaterTurn(() => this.service());
   #stopped = false;
   #halted = false;
   /**
@@ -135,11 +147,15 @@ export class BackQueue {
     };
   }
 
-  /** Consume whatever the frontend published, until the ring is empty and it knows to wake us. */
+  /**
+   * Consume whatever the frontend published, until the ring is empty and it knows to wake us, or
+   * this call took SERVICE_REQUESTS (then the rest in a later turn).
+   */
   service(): void {
     if (this.#servicing || this.#stopped || this.#halted || this.#paused) return;
     this.#servicing = true;
     const ring = this.#ring;
+    let budget = SERVICE_REQUESTS;
     try {
       for (;;) {
         const rp = ring.reqProd;
@@ -149,6 +165,12 @@ export class BackQueue {
         }
         let work = 0;
         while (ring.reqCons !== rp && this.#barrier === null && !ring.requestConsOverflow(ring.reqCons)) {
+          if (budget === 0) {
+            // req_event is not set, so no event comes for the rest: we come back for it ourselves.
+            this.#push();
+            return this.#continue();
+          }
+          budget--;
           ring.copyRequest(ring.reqCons, this.#slot);
           ring.reqCons = ring.reqCons + 1;
           // Segments are read from the slot copy where they are used (#rw), not decoded here.
@@ -423,7 +445,9 @@ export class BackQueue {
         this.#push();
       }
       this.#checkIdle();
-      this.service();
+      // Not service() here: completions that come in microtasks (a disk answering from memory)
+      // would start it again and again without dom0's loop ever getting a turn.
+      this.#continue();
     });
   }
 

@@ -15,6 +15,7 @@ import type { BackRing } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
 import { GrantCopyBatch } from '../../../hypervisor/grant.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
+import { inLaterTurn } from '../../turn.js';
 import { MAX_HASH_KEY_SIZE, MAX_HASH_MAPPING_SIZE } from '../protocol.js';
 
 const ALL_HASH_TYPES = XEN_NETIF_CTRL_HASH_TYPE_IPV4 | XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP | XEN_NETIF_CTRL_HASH_TYPE_IPV6 | XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP;
@@ -106,13 +107,20 @@ export class CtrlRing {
   readonly #page = new Uint8Array(PAGE_SIZE);
   readonly #batch = new GrantCopyBatch(1);
   #stopped = false;
+  readonly #continue = inLaterTurn(() => this.service());
 
   constructor(o: CtrlRingOptions) {
     this.#o = o;
   }
 
+  /**
+   * Answer what the frontend published until the ring is empty and it knows to wake us, or a
+   * ring's worth is answered: one that refills the ring as fast as it is answered (from another
+   * core) would otherwise hold dom0's thread; the rest is taken in a later turn.
+   */
   service(): void {
     const ring = this.#o.ring;
+    let budget = ring.nrEnts;
     while (!this.#stopped) {
       const rp = ring.reqProd;
       if (ring.requestProdOverflow(rp)) {
@@ -121,6 +129,11 @@ export class CtrlRing {
         return;
       }
       while (ring.reqCons !== rp) {
+        if (budget === 0) {
+          this.#push();
+          return this.#continue();
+        }
+        budget--;
         ring.copyRequest(ring.reqCons, this.#slot);
         ring.reqCons = ring.reqCons + 1;
         const req = decodeNetifCtrlRequest(this.#slotView, 0);
@@ -128,9 +141,13 @@ export class CtrlRing {
         encodeNetifCtrlResponse(ring.view, ring.slotOffset(ring.rspProdPvt), { id: req.id, type: req.type, status, data });
         ring.rspProdPvt = ring.rspProdPvt + 1;
       }
-      if (ring.pushResponsesAndCheckNotify()) this.#o.notify();
+      this.#push();
       if (!ring.finalCheckForRequests()) return;
     }
+  }
+
+  #push(): void {
+    if (this.#o.ring.pushResponsesAndCheckNotify()) this.#o.notify();
   }
 
   #handle(req: NetifCtrlRequest): [number, number] {

@@ -22,6 +22,7 @@ import { PAGE_SIZE } from '../../../abi/xen.js';
 import { GrantCopyBatch } from '../../../hypervisor/grant.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
 import type { FramePass, FrameSender, FrameTail } from '../../../network/port.js';
+import { inLaterTurn } from '../../turn.js';
 import { ETH_HLEN, FATAL_SKB_SLOTS, MAX_SKB_SLOTS, plainFrameInfo, type NetRate } from '../protocol.js';
 import type { Credit } from './credit.js';
 import type { McastFilter } from './mcast.js';
@@ -160,8 +161,8 @@ export class TxPath {
   readonly #rsp: NetifTxResponse = { id: 0, status: 0 };
   #stopped = false;
   #servicing = false;
-  /** A later service() is queued: the last one used its SERVICE_PACKETS. */
-  #continued = false;
+  /** The ring still has requests, and this call took its share: take them in a later turn. */
+  readonly #continue = inLaterTurn(() => this.service());
   #creditTimer: NodeJS.Timeout | undefined;
   #logged = 0;
   /** Paused by a receiver short of room (back-pressure): nothing more is taken off the ring until it resumes us. */
@@ -242,16 +243,6 @@ export class TxPath {
     } finally {
       this.#servicing = false;
     }
-  }
-
-  /** The ring still has requests, and this call took its share: take them in a later turn. */
-  #continue(): void {
-    if (this.#continued) return;
-    this.#continued = true;
-    setImmediate(() => {
-      this.#continued = false;
-      this.service();
-    });
   }
 
   /** rate=: true (and a timer set) when the next packet must wait for credit. */

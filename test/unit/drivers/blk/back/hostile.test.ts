@@ -8,15 +8,18 @@ import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import {
   BLKIF_OP_DISCARD, BLKIF_OP_INDIRECT, BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR,
-  BLKIF_RSP_OKAY, BLKIF_SLOT_SIZE, encodeBlkifSegment, type BlkifRequest, type BlkifSegment,
+  BLKIF_RSP_OKAY, BLKIF_SLOT_SIZE, decodeBlkifResponse, encodeBlkifRequest, encodeBlkifSegment, type BlkifRequest, type BlkifSegment,
 } from '../../../../../src/abi/blkif.js';
-import { SRING_RING } from '../../../../../src/abi/ring.js';
+import { BackRing, SRING_RING } from '../../../../../src/abi/ring.js';
 import { PAGE_SIZE } from '../../../../../src/abi/xen.js';
 import { XenbusState } from '../../../../../src/abi/xenbus.js';
+import { SERVICE_REQUESTS } from '../../../../../src/drivers/blk/back/queue.js';
+import type { Disk } from '../../../../../src/storage/disk.js';
 import { RamDisk } from '../../../../../src/storage/ram.js';
 import type { FlipJob } from '../../../../support/blk-flipper.js';
 import { RawFront, rw } from '../../../../support/blk-rawfront.js';
-import { Rig, pattern, within } from '../../../../support/blk.js';
+import { GatedDisk, RecordingDisk, Rig, pattern, within } from '../../../../support/blk.js';
+import { waitFor } from '../../../../support/wait.js';
 
 const MiB = 1 << 20;
 const SECTORS = MiB / 512;
@@ -164,3 +167,70 @@ test('a frontend rewriting its ring slots while the backend reads them hurts onl
   assert.equal(evil.domain.view.foreignPins, 1, 'no mapping leaked (only the ring is mapped)');
   await goodStillWorks();
 });
+
+// hunt24: responses go out as blkback works, so a frontend on another core that moves req_prod
+// on each time rsp_prod moves kept one service() call, and dom0's thread, for ever (1,280,064
+// requests in one call in the hunt's model). Here the frontend's part runs right after blkback
+// publishes, as that core would see it: it takes the answers and refills the freed slots,
+// publishing req_prod without an event. Each turn of dom0's event loop may take one call's
+// budget at most, and the rest must still be answered, each request once. With a disk that
+// answers in microtasks (a thin image's unallocated sectors), a completion must not start
+// service() again in the same turn either.
+for (const [kind, wrap] of [['answers at once', (d: Disk) => d], ['answers in microtasks', (d: Disk) => new GatedDisk(d)]] as const) {
+  test(`a frontend refilling its ring each time blkback publishes gets one service() budget per turn; every request is answered once (a disk that ${kind})`, async (t) => {
+    const rig = new Rig();
+    t.after(() => rig.close());
+    const evil = rig.guest();
+    const disk = new RecordingDisk(wrap(new RamDisk(MiB)));
+    await rig.attach(evil, 'vdev=xvda, target=/test/evil', disk);
+    const raw = await RawFront.connect(rig, evil, true);
+    const data = raw.page(false);
+    const r = raw.ring;
+    const TOTAL = 2000;
+    let sent = 0;
+    const answers: { id: number; status: number }[] = [];
+    const slot = new Uint8Array(BLKIF_SLOT_SIZE);
+    const frontend = (): void => {
+      while (r.rspCons !== r.rspProd) {
+        r.copyResponse(r.rspCons, slot);
+        r.rspCons = r.rspCons + 1;
+        const rsp = decodeBlkifResponse(new DataView(slot.buffer), 0);
+        answers.push({ id: Number(rsp.id), status: rsp.status });
+      }
+      while (sent < TOTAL && r.reqProdPvt - r.rspCons < r.nrEnts) {
+        const req = { ...rw(BLKIF_OP_READ, 0, [{ gref: data.ref, firstSect: 0, lastSect: 7 }]), id: BigInt(sent++) };
+        encodeBlkifRequest(r.view, r.slotOffset(r.reqProdPvt), req);
+        r.reqProdPvt = r.reqProdPvt + 1;
+      }
+      r.pushRequests();
+    };
+    const memory = evil.domain.view.buffers.memory;
+    const push = BackRing.prototype.pushResponsesAndCheckNotify;
+    BackRing.prototype.pushResponsesAndCheckNotify = function (this: BackRing): boolean {
+      const notify = push.call(this);
+      if (this.view.buffer === memory) frontend();
+      return notify;
+    };
+    t.after(() => (BackRing.prototype.pushResponsesAndCheckNotify = push));
+    // The disk's reads in each turn of the event loop.
+    let most = 0;
+    let seen = 0;
+    let ticking = true;
+    const tick = (): void => {
+      most = Math.max(most, disk.calls.length - seen);
+      seen = disk.calls.length;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    t.after(() => (ticking = false));
+    frontend();
+    raw.port.notify();
+    assert.ok(await waitFor(() => answers.length === TOTAL, 20_000), `${answers.length} of ${TOTAL} answered`);
+    ticking = false;
+    tick();
+    assert.ok(most <= SERVICE_REQUESTS, `${most} requests taken in one turn`);
+    assert.deepEqual(answers.map((a) => a.id).sort((a, b) => a - b), [...Array(TOTAL).keys()], 'each request answered once');
+    assert.ok(answers.every((a) => a.status === BLKIF_RSP_OKAY));
+    assert.equal(disk.calls.length, TOTAL, 'each request read once');
+  });
+}

@@ -2,14 +2,21 @@
 // every frame for it whose headers match the chosen hash types carries its hash in an
 // extra-info slot (after the GSO one, if any), as xen-netback's xenvif_rx_next_skb writes it;
 // other frames carry none, and a frame that has not room for its extras is dropped whole.
+// Also here: a frontend that refills the ctrl ring as fast as it is answered gets a ring's worth
+// of dom0's thread per turn.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  NETRXF_extra_info, NET_FRAME_PLAIN, XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, XEN_NETIF_CTRL_HASH_TYPE_IPV4,
+  NETIF_CTRL_SLOT_SIZE, NETRXF_extra_info, NET_FRAME_PLAIN, XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, XEN_NETIF_CTRL_HASH_TYPE_IPV4,
   XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP, XEN_NETIF_CTRL_STATUS_SUCCESS, XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM,
-  XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE_HASH,
-  XEN_NETIF_GSO_TYPE_TCPV4, toeplitzHash,
+  XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE, XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY,
+  XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE_HASH, XEN_NETIF_GSO_TYPE_TCPV4, decodeNetifCtrlResponse,
+  encodeNetifCtrlRequest, toeplitzHash,
 } from '../../../../../src/abi/netif.js';
+import { BackRing, FrontRing } from '../../../../../src/abi/ring.js';
+import { PAGE_SIZE } from '../../../../../src/abi/xen.js';
+import { CtrlRing, QueueSelector } from '../../../../../src/drivers/net/back/ctrl.js';
+import { MAX_HASH_MAPPING_SIZE } from '../../../../../src/drivers/net/protocol.js';
 import { RawNetFront, frameOf, netRig } from '../../../../support/net-back.js';
 
 /** An IPv4/TCP frame 10.0.0.1:1234 -> 10.0.0.2:80 of `len` bytes. */
@@ -77,4 +84,57 @@ test('a frame whose extras find no rx slot is held whole: the ring is untouched 
   await f.until(() => f.received().length === 1, 'the held frame, with its hash');
   assert.ok(f.received()[0]!.hash);
   assert.equal(be.stats.txDropped, 0);
+});
+
+// The ctrl ring is answered a pass at a time, each pass published before the ring is looked at
+// again; a frontend that refills it each time (here: in the notification, as a frontend on
+// another core sees rsp_prod move) kept service() going for ever. Now one call answers a ring's
+// worth and the rest follows a turn of the event loop at a time, every request once, in order.
+test("a frontend refilling its ctrl ring as fast as it is answered gets a ring's worth per service() call; every request is answered", async (t) => {
+  const rig = netRig(t);
+  const bytes = new Uint8Array(PAGE_SIZE);
+  const front = FrontRing.create(bytes, NETIF_CTRL_SLOT_SIZE);
+  const TOTAL = 2000;
+  let sent = 0;
+  const answers: { id: number; status: number; data: number }[] = [];
+  const slot = new Uint8Array(NETIF_CTRL_SLOT_SIZE);
+  const refill = (): void => {
+    while (sent < TOTAL && front.reqProdPvt - front.rspCons < front.nrEnts) {
+      encodeNetifCtrlRequest(front.view, front.slotOffset(front.reqProdPvt), { id: sent++, type: XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE, data: [0, 0, 0] });
+      front.reqProdPvt = front.reqProdPvt + 1;
+    }
+    front.pushRequests();
+  };
+  let fatal: string | null = null;
+  const ctrl = new CtrlRing({
+    ring: new BackRing(bytes, NETIF_CTRL_SLOT_SIZE),
+    hc: rig.dom0.hc,
+    frontendId: 1,
+    selector: new QueueSelector(1),
+    notify: () => {
+      do {
+        while (front.rspCons !== front.rspProd) {
+          front.copyResponse(front.rspCons, slot);
+          front.rspCons = front.rspCons + 1;
+          answers.push(decodeNetifCtrlResponse(new DataView(slot.buffer), 0));
+        }
+      } while (front.finalCheckForResponses());
+      refill();
+    },
+    onFatal: (why) => (fatal = why),
+  });
+  t.after(() => ctrl.stop());
+  refill();
+  ctrl.service();
+  assert.equal(answers.length, front.nrEnts, "the first call answers a ring's worth");
+  let most = 0;
+  for (let turn = 0; answers.length < TOTAL && turn < TOTAL; turn++) {
+    const before = answers.length;
+    await new Promise((resolve) => setImmediate(resolve));
+    most = Math.max(most, answers.length - before);
+  }
+  assert.equal(fatal, null);
+  assert.ok(most <= front.nrEnts, `${most} answered in one turn`);
+  assert.deepEqual(answers.map((a) => a.id), [...Array(TOTAL).keys()], 'each request answered once, in order');
+  assert.ok(answers.every((a) => a.status === XEN_NETIF_CTRL_STATUS_SUCCESS && a.data === MAX_HASH_MAPPING_SIZE));
 });
