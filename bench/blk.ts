@@ -72,6 +72,12 @@ interface Point {
    */
   dom0_slices_per_kio?: number; pcpus_slices_per_kio?: number; pcpus_turns_per_kio?: number;
   /**
+   * The share of the measured span dom0's thread and the pCPU threads (summed: 1 is one
+   * thread's whole span) spent runnable but waiting for a core (schedstat's second field): a
+   * thread that is short of throughput was either idle (waiting for the other) or this.
+   */
+  dom0_runq_share?: number; pcpus_runq_share?: number;
+  /**
    * The ramp's own figure, which the measure leaves out (fio's ramp_time): the guests' ramp I/Os
    * over the span from the first one's ramp start to the last one's ramp end (the JIT warming
    * up, while later guests are still being created); the seconds each guest ramped.
@@ -80,16 +86,16 @@ interface Point {
 }
 
 /** Microseconds of CPU a thread of this process has run, and its times on a CPU (its schedstat); NaN off Linux. */
-function threadSched(tid: number): { us: number; slices: number } {
+function threadSched(tid: number): { us: number; waitUs: number; slices: number } {
   try {
     const f = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ');
-    return { us: Number(f[0]) / 1000, slices: Number(f[2]) };
+    return { us: Number(f[0]) / 1000, waitUs: Number(f[1]) / 1000, slices: Number(f[2]) };
   } catch {
-    return { us: NaN, slices: NaN };
+    return { us: NaN, waitUs: NaN, slices: NaN };
   }
 }
 
-type Counter = 'all' | 'dom0' | 'pcpus' | 'dom0Slices' | 'pcpusSlices' | 'turns';
+type Counter = 'all' | 'dom0' | 'pcpus' | 'dom0Slices' | 'pcpusSlices' | 'turns' | 'dom0Wait' | 'pcpusWait';
 
 /**
  * The process's CPU time, dom0's thread's and that of `pcpus` (a shared pool's threads), their
@@ -106,14 +112,15 @@ class CpuSampler {
 
   #take(): void {
     const u = process.cpuUsage();
-    let pcpus = 0, pcpusSlices = 0;
+    let pcpus = 0, pcpusSlices = 0, pcpusWait = 0;
     for (const tid of this.pcpus) {
       const s = threadSched(tid);
       pcpus += s.us;
       pcpusSlices += s.slices;
+      pcpusWait += s.waitUs;
     }
     const dom0 = threadSched(process.pid);
-    this.#samples.push({ t: performance.timeOrigin + performance.now(), all: u.user + u.system, dom0: dom0.us, pcpus, dom0Slices: dom0.slices, pcpusSlices, turns: this.turns() });
+    this.#samples.push({ t: performance.timeOrigin + performance.now(), all: u.user + u.system, dom0: dom0.us, pcpus, dom0Slices: dom0.slices, pcpusSlices, turns: this.turns(), dom0Wait: dom0.waitUs, pcpusWait });
   }
 
   /** Each counter's growth between wall-clock ms `from` and `to` (interpolated between samples). */
@@ -131,7 +138,8 @@ class CpuSampler {
       return a[k] + ((b[k] - a[k]) * (t - a.t)) / (b.t - a.t);
     };
     const span = (k: Counter) => at(to, k) - at(from, k);
-    return { all: span('all'), dom0: span('dom0'), pcpus: span('pcpus'), dom0Slices: span('dom0Slices'), pcpusSlices: span('pcpusSlices'), turns: span('turns') };
+    const counters: Counter[] = ['all', 'dom0', 'pcpus', 'dom0Slices', 'pcpusSlices', 'turns', 'dom0Wait', 'pcpusWait'];
+    return Object.fromEntries(counters.map((k) => [k, span(k)])) as Record<Counter, number>;
   }
 }
 
@@ -139,7 +147,9 @@ class CpuSampler {
 function perKio(p: Point): string {
   const f = (label: string, v: number | undefined) => (v === undefined ? '' : `, ${label} ${v.toFixed(1)}`);
   const s = f('dom0 slices', p.dom0_slices_per_kio) + f('pCPU slices', p.pcpus_slices_per_kio) + f('turns', p.pcpus_turns_per_kio);
-  return s && ` (per 1,000 I/Os${s.slice(1)})`;
+  const q = (label: string, v: number | undefined) => (v === undefined ? '' : `, ${label} ${(v * 100).toFixed(0)}%`);
+  const w = q('dom0', p.dom0_runq_share) + q('pCPUs', p.pcpus_runq_share);
+  return (s && ` (per 1,000 I/Os${s.slice(1)})`) + (w && ` (waiting for a core:${w.slice(1)})`);
 }
 
 /** A shared pool's pCPU threads, by thread id (the threads that its creation started). */
@@ -332,6 +342,8 @@ async function run(host: Host, guests: number, extra: string, backend?: string, 
       ...(Number.isFinite(used.dom0Slices) && { dom0_slices_per_kio: (used.dom0Slices * 1000) / ops }),
       ...(pool && Number.isFinite(used.pcpusSlices) && used.pcpusSlices > 0 && { pcpus_slices_per_kio: (used.pcpusSlices * 1000) / ops }),
       ...(Number.isFinite(used.turns) && { pcpus_turns_per_kio: (used.turns * 1000) / ops }),
+      ...(Number.isFinite(used.dom0Wait) && { dom0_runq_share: used.dom0Wait / ((to - from) * 1000) }),
+      ...(pool && Number.isFinite(used.pcpusWait) && used.pcpus > 0 && { pcpus_runq_share: used.pcpusWait / ((to - from) * 1000) }),
       ...(rampOps > 0 && { ramp_iops: rampOps / rampSecs, ramp_s: rampSeconds(guests * disks) }),
     };
   } finally {
