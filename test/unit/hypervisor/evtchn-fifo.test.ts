@@ -608,6 +608,29 @@ test("a queue lock broken after its holder died before it announced its event: t
   assert.equal(d.word(a) | d.word(b) | d.word(c), 0);
 });
 
+// Its sender was killed after it unlocked and before it set READY (a deferred retry runs outside
+// the hypercall gate): no lock is left to break, and the next event links after that tail unannounced.
+// Before, only a broken lock's queue was announced: `raise false ready 0`, and every later event on
+// the queue was linked and never announced.
+test('a destroy announces a queue with a tail whose sender died after its unlock, before READY: no lock held', async (t) => {
+  const { h, d, ports, view, index } = await queuedTwo(t);
+  const [a, , c] = ports.map(([, p]) => p) as [number, number, number];
+  d.drain();
+  const q = EVTCHN_FIFO_PRIORITY_DEFAULT;
+  d.setWord(c, PENDING | LINKED);
+  d.setHead(q, c);
+  Atomics.store(view.ctl, CB_FIFO_QUEUE_TAIL + q, c);
+  assert.equal(Atomics.load(view.ctl, index), 0, 'the lock is free');
+  assert.equal(d.ready(), 0);
+  assert.equal(breakQueueLocks(view), true, 'the upcall is to be raised');
+  assert.equal(d.ready(), 1 << q);
+  assert.equal(breakQueueLocks(view), false, 'READY already set: nothing new to raise');
+  h.dom0.evtchnSend(ports[0]![0]);
+  assert.deepEqual(d.drain(), [c, a]);
+  h.dom0.evtchnSend(ports[0]![0]);
+  assert.deepEqual(d.drain(), [a], 'the queue announces its next event again');
+});
+
 // The break judged one load of the lock word and reset another: a live holder that let go between
 // the two read as abandoned (a free lock counted as such), and the queue's tail was reset under it.
 // The holder here takes and frees the lock as a busy sender does; the break must never act on it.
