@@ -10,6 +10,7 @@
 // Read without locks, while events flow: a snapshot, as Xen's own is.
 import { EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_NAMES, EVTCHNSTAT_unbound, EVTCHNSTAT_virq, SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING, EVTCHN_FIFO_PRIORITY_MIN } from '../abi/event_channel.js';
 import { XenError } from '../errors.js';
+import { EVTCHN_DUMP_HEADER } from './contract.js';
 import { deferredEvents, maxPorts, readPort, UPCALL_WORD } from '../hypervisor/evtchn.js';
 import { CHAIN_MAX, fifoChain, fifoQueueState, hex, type FifoLink, type FifoQueueState } from '../hypervisor/evtchn-fifo-dump.js';
 import { controlWord, eventWord, fifoActive, fifoPortQueues, LINKED, MASKED, PENDING } from '../hypervisor/evtchn-fifo.js';
@@ -97,7 +98,7 @@ function queueLine(v: DomainView, s: FifoQueueState): string {
 
 /** Key 'e': every domain's event channels, then dom0 blkback's rings. */
 export function dumpEvtchnInfo(src: EvtchnDumpSource): string[] {
-  const out = ["'e' pressed -> dumping event-channel info"];
+  const out = [EVTCHN_DUMP_HEADER];
   for (const d of src.domains) {
     // Words its guest wrote: whatever it put there, the other domains are dumped.
     try {
