@@ -10,7 +10,6 @@
 // Read without locks, while events flow: a snapshot, as Xen's own is.
 import { EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_NAMES, EVTCHNSTAT_unbound, EVTCHNSTAT_virq, SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING, EVTCHN_FIFO_PRIORITY_MIN } from '../abi/event_channel.js';
 import { XenError } from '../errors.js';
-import { EVTCHN_DUMP_HEADER } from './contract.js';
 import { deferredEvents, maxPorts, readPort, UPCALL_WORD } from '../hypervisor/evtchn.js';
 import { CHAIN_MAX, fifoChain, fifoQueueState, hex, type FifoLink, type FifoQueueState } from '../hypervisor/evtchn-fifo-dump.js';
 import { controlWord, eventWord, fifoActive, fifoPortQueues, LINKED, MASKED, PENDING } from '../hypervisor/evtchn-fifo.js';
@@ -19,6 +18,7 @@ import { CB_RUNSTATE, EV_STATE, portBase } from '../hypervisor/layout.js';
 import type { DomainView } from '../hypervisor/memory.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { BackQueueSnapshot } from '../drivers/blk/back/queue.js';
+import { EVTCHN_DUMP_HEADER } from './contract.js';
 import { runningDom0Blkback, type DeviceHost } from './devices.js';
 
 /** The keys `xenode debug-keys` knows, with what each dumps (Xen's keyhandler descriptions). */
