@@ -22,7 +22,8 @@ const BLKBENCH = fileURLToPath(new URL('../../examples/blkbench/blkbench.ts', im
 const IDLE = fileURLToPath(new URL('../../bench/guests/idle.ts', import.meta.url));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-interface Round { stalled: number | null; destroys: number; seconds: number }
+/** churnError: why the create/destroy churn stopped early (its round's reads still watched). */
+interface Round { stalled: number | null; destroys: number; seconds: number; churnError: string | null }
 
 async function round(): Promise<Round> {
   const host = await Host.start({ poolSize: 0 });
@@ -43,7 +44,11 @@ async function round(): Promise<Round> {
         await api.call('destroy', { domain: domid });
         destroys++;
       }
-    })();
+    })().then(() => null, (e: unknown) => {
+      // Caught at once: awaited only after the watch, it would crash the bench as unhandled.
+      console.error(`churn stopped after ${destroys} destroys: ${(e as Error).message}`);
+      return (e as Error).message;
+    });
     // A guest still running whose read bytes did not move for --stall s, once they had time to start.
     const last = new Map<number, { bytes: number; at: number }>();
     let stalled: number | null = null;
@@ -60,9 +65,9 @@ async function round(): Promise<Round> {
       }
     }
     stop = true;
-    await churn;
+    const churnError = await churn;
     if (stalled !== null) console.error(`d${stalled} did no read for ${opts.stall} s after ${destroys} destroys:\n${(await hostEvtchnInfo(host)).join('\n')}`);
-    return { stalled, destroys, seconds: (Date.now() - t0) / 1000 };
+    return { stalled, destroys, seconds: (Date.now() - t0) / 1000, churnError };
   } finally {
     await host.close();
   }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { styleText } from 'node:util';
-import type { ConsoleSession, HostEvent, Toolstack } from '../toolstack/contract.js';
+import { EVTCHN_DUMP_HEADER, type ConsoleSession, type HostEvent, type Toolstack } from '../toolstack/contract.js';
 import { say } from './common.js';
 import { keepHeapFlagsToDom0 } from './heap-flags.js';
 import { top } from './top.js';
@@ -111,9 +111,8 @@ async function letUserCurl(url: string): Promise<void> {
 async function dumpEvtchns(ts: Toolstack, why: string): Promise<void> {
   try {
     await ts.call('debugKeys', { keys: 'e' });
-    const log = (await ts.call('dmesg', {})).map((e) => (e.type === 'message' ? e.text : ''));
-    const from = log.lastIndexOf("'e' pressed -> dumping event-channel info");
-    say(`\n${why}: the event channels (xenode debug-keys e):\n${log.slice(from).join('\n')}`);
+    const dump = (await ts.call('dmesg', {})).findLast((e) => e.type === 'message' && e.text.startsWith(EVTCHN_DUMP_HEADER));
+    say(dump?.type === 'message' ? `\n${why}: the event channels (xenode debug-keys e):\n${dump.text}` : `\n${why}; the event-channel dump is not in the host log`);
   } catch (e) {
     say(`\n${why}; no event-channel dump: ${(e as Error).message}`);
   }

@@ -250,5 +250,7 @@ function describeEvent(e: HostEventBody): string {
 
 /** Xen's console timestamp format with console_timestamps=datems: [YYYY-MM-DD HH:MM:SS.mmm]. */
 export function dmesgLine(e: HostEvent): string {
-  return `(XEN) [${e.time.slice(0, 10)} ${e.time.slice(11, 23)}] ${describeEvent(e)}`;
+  // Each line of a multi-line entry (a debug key's dump) prefixed, as on Xen's console.
+  const at = `(XEN) [${e.time.slice(0, 10)} ${e.time.slice(11, 23)}] `;
+  return describeEvent(e).split('\n').map((l) => at + l).join('\n');
 }

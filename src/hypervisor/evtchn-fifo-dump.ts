@@ -6,7 +6,8 @@
 // them with READY and the upcall clear, by the consuming side. Read without locks, while events
 // may still flow: a snapshot, which a send or a drain can change under it.
 import { EVTCHN_FIFO_CB_HEAD, EVTCHN_FIFO_CB_READY, EVTCHN_FIFO_LINK_MASK } from '../abi/event_channel.js';
-import { eventWord, fifoPortQueues, LINKED } from './evtchn-fifo.js';
+import { XenError } from '../errors.js';
+import { controlWord, eventWord, fifoPortQueues, LINKED } from './evtchn-fifo.js';
 import { CB_FIFO_CONTROL, CB_FIFO_QUEUE_LOCK, CB_FIFO_QUEUE_TAIL } from './layout.js';
 import type { DomainView } from './memory.js';
 
@@ -47,7 +48,7 @@ export interface FifoPortState {
   readonly fromPort: readonly FifoLink[];
 }
 
-const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
+export const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
 
 /** The ports linked from `from` on (each word's LINK while it is LINKED), at most CHAIN_MAX, no port twice. */
 export function fifoChain(d: DomainView, from: number): FifoLink[] {
@@ -68,12 +69,14 @@ export function fifoChain(d: DomainView, from: number): FifoLink[] {
   return out;
 }
 
-/** Queue `q`'s state; `port`: the one whose reach is asked (0: none); `walkAt`: the consumer's walk of a queue, if this thread runs it. */
+/** Queue `q`'s state (EFAULT for a control block out of range); `port`: the one whose reach is asked (0: none); `walkAt`: the consumer's walk of a queue, if this thread runs it. */
 export function fifoQueueState(d: DomainView, q: number, walkAt: (q: number) => number | null = () => null, port = 0): FifoQueueState {
   const m = d.mem32;
-  const cb = Atomics.load(d.ctl, CB_FIFO_CONTROL) >>> 0;
-  const readyWord = Atomics.load(m, (cb + EVTCHN_FIFO_CB_READY) >>> 2);
-  const head = Atomics.load(m, ((cb + EVTCHN_FIFO_CB_HEAD) >>> 2) + q);
+  // Its guest can rewrite where the control block is: one outside its RAM is not read.
+  const cb = controlWord(d);
+  if (cb < 0) throw new XenError('EFAULT', `d${d.domid}: FIFO control block out of range (${hex(Atomics.load(d.ctl, CB_FIFO_CONTROL))})`);
+  const readyWord = Atomics.load(m, cb + (EVTCHN_FIFO_CB_READY >> 2));
+  const head = Atomics.load(m, cb + (EVTCHN_FIFO_CB_HEAD >> 2) + q);
   const tail = Atomics.load(d.ctl, CB_FIFO_QUEUE_TAIL + q);
   const walk = walkAt(q);
   const chain = fifoChain(d, walk || head);

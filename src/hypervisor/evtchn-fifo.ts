@@ -188,7 +188,7 @@ function updateFifoWord(c: Int32Array, ev: number, mask: number, bits: number): 
  * The index in mem32 of the domain's evtchn_fifo_control_block, or -1 if the word its guest may
  * have rewritten does not place a whole one in its RAM (initControl's checks).
  */
-function controlWord(d: DomainView): number {
+export function controlWord(d: DomainView): number {
   // Unsigned: a domain's memory reaches 4 GiB, and a control block past 2 GiB read as negative.
   const at = Atomics.load(d.ctl, CB_FIFO_CONTROL) >>> 0;
   const ok = (at & 7) === 0 && at >= firstRamPfn(d.geometry) * PAGE_SIZE && at + EVTCHN_FIFO_CONTROL_BLOCK_SIZE <= d.nrFrames * PAGE_SIZE;
@@ -315,29 +315,25 @@ export function abiMaxPort(d: DomainView, max2l: number): number {
 }
 
 /**
- * A thread that died holding one of the domain's queue locks (a vCPU out of heap inside a
- * send, or killed in a deferred event's retry, which runs outside the hypercall gate): free it
- * for good. The queue's tail is kept, as its chain is: the events linked
- * there and not yet consumed stay reachable from the control block's HEAD or the consumer's walk,
- * and the next event is linked after the tail as ever (or made the HEAD, if the consumer unlinked
- * the tail meanwhile). Only the dead holder's own event can be lost: LINKED in its word but never
- * linked to (or linked after a tail it had not yet recorded, and then overwritten), so that port
- * stays LINKED and gets no event again. That port is one of the dead domain's channels' other
- * ends, which its destroy closes; a closed port still LINKED is busy (fifoBusy) and not handed
- * out again. Before, the tail was reset to 0: the next event overwrote HEAD and orphaned the whole
- * chain the consumer had not reached, every port on it LINKED forever and deaf to later events
- * (dom0's blkback ports and xenstore's included). A broken queue with a tail gets its READY bit:
- * the holder may have died after it made its event the HEAD of an empty queue and before it
- * announced it (READY is set after the unlock), and the next event, linked after that tail, does
- * not announce the queue. Returns true when the caller must raise the upcall (a READY bit was clear).
+ * At a destroy: free the domain's queue locks a dead thread held (a vCPU out of heap inside a
+ * send, or killed in a deferred event's retry, outside the hypercall gate), and announce every
+ * queue that holds events. The tail is kept, as its chain is: the next event links after it
+ * (resetting it orphaned the chain, every port on it LINKED and deaf for good). READY is set
+ * after the unlock (as in Xen), so a sender killed between the two, holding no lock, left its
+ * event the HEAD of a queue nobody announced, and later events link after it unannounced: so
+ * READY is set whether or not a lock was broken. A spurious one costs the consumer a look at a
+ * HEAD it already unlinked, as in Linux. Only the dead sender's own event can be lost (LINKED
+ * in its word, never linked to): that port stays LINKED. True when the caller must raise the
+ * upcall (a READY bit was newly set).
  */
 export function breakQueueLocks(d: DomainView): boolean {
+  const cb = controlWord(d);
   let raise = false;
   for (let q = 0; q <= EVTCHN_FIFO_PRIORITY_MIN; q++) {
-    if (!breakAbandoned(d.ctl, CB_FIFO_QUEUE_LOCK + q) || d.ctl[CB_FIFO_QUEUE_TAIL + q] === 0) continue;
-    const cb = controlWord(d);
-    // A spurious READY costs the consumer a look at a HEAD it already unlinked, as in Linux.
-    if (cb >= 0 && !(Atomics.or(d.mem32, cb + (EVTCHN_FIFO_CB_READY >> 2), 1 << q) & (1 << q))) raise = true;
+    breakAbandoned(d.ctl, CB_FIFO_QUEUE_LOCK + q);
+    if (cb < 0) continue;
+    const queued = d.ctl[CB_FIFO_QUEUE_TAIL + q] !== 0 || Atomics.load(d.mem32, cb + (EVTCHN_FIFO_CB_HEAD >> 2) + q) !== 0;
+    if (queued && !(Atomics.or(d.mem32, cb + (EVTCHN_FIFO_CB_READY >> 2), 1 << q) & (1 << q))) raise = true;
   }
   return raise;
 }

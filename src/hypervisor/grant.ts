@@ -326,8 +326,10 @@ export function breakGrantLock(g: DomainView, deadDomid: number): boolean {
     resetLock(c, GT_LOCK);
     return true;
   }
+  // Cleared only if still the dead holder's: a waiter may have taken the lock since the break.
+  const owner = Atomics.load(c, GT_LOCK_OWNER);
   if (!breakAbandoned(c, GT_LOCK)) return false;
-  c[GT_LOCK_OWNER] = 0;
+  Atomics.compareExchange(c, GT_LOCK_OWNER, owner, 0);
   return true;
 }
 

@@ -431,7 +431,7 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
           this.shutdownDomain(g.domid, 'crash');
         }
         // An event queue it was linking onto: freed, its chain kept, and announced again.
-        if (breakQueueLocks(g.view)) ev.raiseUpcall(g.view);
+        if (breakQueueLocks(g.view) && !g.dying) ev.raiseUpcall(g.view);
       }
       // A Pool-0 thread retried the events its sends deferred (a peer's FIFO queue lock held) from
       // a timer of its own, gone with it: each channel gets one, as after a pCPU reset (a spurious

@@ -188,8 +188,8 @@ export class ToolstackApi implements Toolstack {
     },
     debugKeys: async (a) => {
       checkDebugKeys(a.keys);
-      // Only 'e' is known (checkDebugKeys): dumped once however often it is given.
-      for (const text of await hostEvtchnInfo(this.#host)) this.#log.record({ type: 'message', text });
+      // Only 'e' is known (checkDebugKeys): dumped once however often it is given, as one entry.
+      this.#log.record({ type: 'message', text: (await hostEvtchnInfo(this.#host)).join('\n') });
       return {};
     },
     stop: () => {

@@ -367,8 +367,10 @@ export interface Commands {
   /** The host log's latest entries; `clear` empties it after reading (xl dmesg -c). */
   dmesg: { args: { clear?: boolean }; result: HostEvent[] };
   /**
-   * xl debug-keys: each key has the hypervisor dump some state into the host log (dmesg); 'e':
-   * every domain's event channels and dom0 blkback's rings (debug-keys.ts). EINVAL for a key it does not handle.
+   * xl debug-keys: each key has the hypervisor dump some state into the host log (dmesg), one
+   * entry per key (a dump of thousands of ports must not evict itself from the ring); 'e', whose
+   * entry starts with EVTCHN_DUMP_HEADER: every domain's event channels and dom0 blkback's rings
+   * (debug-keys.ts). EINVAL for a key it does not handle.
    */
   debugKeys: { args: { keys: string }; result: NoArgs };
   /** Stop the host daemon: guests are shut down, then destroyed if they linger. */
@@ -566,6 +568,9 @@ export interface GcResult {
   readonly coalesced: { readonly parent: string; readonly child: string; readonly leaf: boolean }[];
   readonly deferred: { readonly uuid: string; readonly why: string }[];
 }
+
+/** The first line of debug key 'e''s host log entry (Xen's own). */
+export const EVTCHN_DUMP_HEADER = "'e' pressed -> dumping event-channel info";
 
 /** Operations that may run as tasks: the long ones, which report progress and can be cancelled. */
 export const TASK_OPS = ['vdiImport', 'vdiExport', 'vdiMigrate', 'srGc', 'vmSuspend', 'vmResume', 'migrate', 'vmCopy', 'vdiCopy'] as const;

@@ -11,25 +11,25 @@
 import { EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_NAMES, EVTCHNSTAT_unbound, EVTCHNSTAT_virq, SHINFO_EVTCHN_MASK, SHINFO_EVTCHN_PENDING, EVTCHN_FIFO_PRIORITY_MIN } from '../abi/event_channel.js';
 import { XenError } from '../errors.js';
 import { deferredEvents, maxPorts, readPort, UPCALL_WORD } from '../hypervisor/evtchn.js';
-import { CHAIN_MAX, fifoChain, fifoQueueState, type FifoLink, type FifoQueueState } from '../hypervisor/evtchn-fifo-dump.js';
-import { eventWord, fifoActive, fifoPortQueues, LINKED, MASKED, PENDING } from '../hypervisor/evtchn-fifo.js';
+import { CHAIN_MAX, fifoChain, fifoQueueState, hex, type FifoLink, type FifoQueueState } from '../hypervisor/evtchn-fifo-dump.js';
+import { controlWord, eventWord, fifoActive, fifoPortQueues, LINKED, MASKED, PENDING } from '../hypervisor/evtchn-fifo.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import { CB_RUNSTATE, EV_STATE, portBase } from '../hypervisor/layout.js';
 import type { DomainView } from '../hypervisor/memory.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { BackQueueSnapshot } from '../drivers/blk/back/queue.js';
+import { EVTCHN_DUMP_HEADER } from './contract.js';
 import { runningDom0Blkback, type DeviceHost } from './devices.js';
 
 /** The keys `xenode debug-keys` knows, with what each dumps (Xen's keyhandler descriptions). */
 export const DEBUG_KEYS: Readonly<Record<string, string>> = { e: 'dump evtchn info' };
 
 const RUNSTATES = ['running', 'runnable', 'blocked', 'offline'];
-const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
 
 /** What a dump reads: the domains, dom0's upcall loop (its FIFO walk), and dom0 blkback's rings by frontend. */
 export interface EvtchnDumpSource {
   readonly domains: readonly Domain[];
-  readonly dom0Loop: UpcallLoop;
+  readonly dom0Loop: Pick<UpcallLoop, 'fifoWalkAt'>;
   /** Each blkback device of dom0: its frontend, its directory, its rings' indexes. */
   readonly blkRings: readonly { readonly frontendId: number; readonly dir: string; readonly rings: readonly BackQueueSnapshot[] }[];
 }
@@ -38,7 +38,7 @@ export interface EvtchnDumpSource {
 export function checkDebugKeys(keys: string): void {
   if (keys === '') throw new XenError('EINVAL', 'no debug key given');
   for (const k of keys) {
-    if (!(k in DEBUG_KEYS)) throw new XenError('EINVAL', `debug key '${k}' is not handled (known: ${Object.entries(DEBUG_KEYS).map(([c, what]) => `'${c}' ${what}`).join(', ')})`);
+    if (!Object.hasOwn(DEBUG_KEYS, k)) throw new XenError('EINVAL', `debug key '${k}' is not handled (known: ${Object.entries(DEBUG_KEYS).map(([c, what]) => `'${c}' ${what}`).join(', ')})`);
   }
 }
 
@@ -70,7 +70,11 @@ export function dumpDomainEvtchn(d: Domain, walkAt: (q: number) => number | null
     `Event channel information for domain ${d.domid} (${d.name}, ${d.stateString}):`,
     `  upcall_pending=${upcall & 0xff} upcall_mask=${(upcall >> 8) & 0xff} runstate=${RUNSTATES[rs] ?? rs} deferred_by_dom0=${deferredEvents(v)} abi=${fifoActive(v) ? 'fifo' : '2-level'}`,
   ];
-  const queues = fifoActive(v) ? Array.from({ length: EVTCHN_FIFO_PRIORITY_MIN + 1 }, (_, q) => fifoQueueState(v, q, walkAt)) : null;
+  const fifo = fifoActive(v);
+  // Where its guest put the control block: one it moved out of its RAM has no queues to show.
+  const cbOk = fifo && controlWord(v) >= 0;
+  if (fifo && !cbOk) out.push('  control block out of range');
+  const queues = fifo ? Array.from({ length: cbOk ? EVTCHN_FIFO_PRIORITY_MIN + 1 : 0 }, (_, q) => fifoQueueState(v, q, walkAt)) : null;
   // Every queue with anything in it, or its lock held.
   for (const s of queues ?? []) if (s.ready || s.head || s.tail || s.lock) out.push(`  ${queueLine(v, s)}`);
   out.push(`    port [p/m${queues ? '/l' : ''}]`);
@@ -94,8 +98,15 @@ function queueLine(v: DomainView, s: FifoQueueState): string {
 
 /** Key 'e': every domain's event channels, then dom0 blkback's rings. */
 export function dumpEvtchnInfo(src: EvtchnDumpSource): string[] {
-  const out = ["'e' pressed -> dumping event-channel info"];
-  for (const d of src.domains) out.push(...dumpDomainEvtchn(d, d.domid === 0 ? (q) => src.dom0Loop.fifoWalkAt(q) : () => null));
+  const out = [EVTCHN_DUMP_HEADER];
+  for (const d of src.domains) {
+    // Words its guest wrote: whatever it put there, the other domains are dumped.
+    try {
+      out.push(...dumpDomainEvtchn(d, d.domid === 0 ? (q) => src.dom0Loop.fifoWalkAt(q) : () => null));
+    } catch (e) {
+      out.push(`Event channel information for domain ${d.domid}: not dumped: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   if (src.blkRings.length) out.push('Block rings of dom0 blkback (req_prod req_cons req_event / rsp_prod_pvt rsp_prod rsp_event, in flight):');
   for (const b of src.blkRings) {
     for (const [i, r] of b.rings.entries()) {

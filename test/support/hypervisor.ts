@@ -285,11 +285,13 @@ export async function holdLock(t: TestContext, words: Int32Array, index: number)
 /**
  * Another thread that takes and frees lock `index` of `words` over and over, as a busy sender
  * does (holds and gaps of a few to a few hundred ns), for up to 3 s or until `stop`. A live
- * holder: a break of "abandoned" locks must never act on it.
+ * holder: a break of "abandoned" locks must never act on it. `stop` tells how many holds it made
+ * and in how many its lock word changed under it (freed or taken by a break).
  */
-export async function busyLock(t: TestContext, words: Int32Array, index: number): Promise<{ running(): boolean; stop(): Promise<void> }> {
+export async function busyLock(t: TestContext, words: Int32Array, index: number): Promise<{ running(): boolean; stop(): Promise<{ holds: number; stolen: number }> }> {
   const lockUrl = new URL('../../src/hypervisor/lock.js', import.meta.url).href;
-  const flag = new Int32Array(new SharedArrayBuffer(8));
+  // [stop asked, state (0 starting, 1 running, 2 done), holds, stolen]
+  const flag = new Int32Array(new SharedArrayBuffer(16));
   const holder = new Worker(`
     const { workerData } = require('node:worker_threads');
     import(${JSON.stringify(lockUrl)}).then(({ lock, unlock }) => {
@@ -297,12 +299,18 @@ export async function busyLock(t: TestContext, words: Int32Array, index: number)
       const end = Date.now() + 3000;
       Atomics.store(flag, 1, 1);
       let spin = 0;
-      for (let i = 0; i < 5e8 && Atomics.load(flag, 0) === 0 && (i & 1023 || Date.now() < end); i++) {
+      let stolen = 0;
+      let i = 0;
+      for (; i < 5e8 && Atomics.load(flag, 0) === 0 && (i & 1023 || Date.now() < end); i++) {
         lock(c, ${index});
+        const mine = Atomics.load(c, ${index});
         for (let k = i % 37; k > 0; k--) spin += k;
+        if (Atomics.load(c, ${index}) !== mine) stolen++;
         unlock(c, ${index});
         for (let k = i % 29; k > 0; k--) spin += k;
       }
+      Atomics.store(flag, 2, i);
+      Atomics.store(flag, 3, stolen);
       Atomics.store(flag, 1, 2 + (spin & 0));
     });`, { eval: true, workerData: [words, flag] });
   t.after(() => holder.terminate());
@@ -312,6 +320,7 @@ export async function busyLock(t: TestContext, words: Int32Array, index: number)
     stop: async () => {
       Atomics.store(flag, 0, 1);
       for (let i = 0; i < 20_000 && Atomics.load(flag, 1) !== 2; i++) await new Promise((r) => setTimeout(r, 1));
+      return { holds: Atomics.load(flag, 2), stolen: Atomics.load(flag, 3) };
     },
   };
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { lock, POISONED, resetLock, unlock } from '../../../src/hypervisor/lock.js';
+import { breakAbandoned, lock, POISONED, resetLock, unlock } from '../../../src/hypervisor/lock.js';
 import { currentThreadId } from '../../../src/hypervisor/thread.js';
 import { exitCode } from '../../support/thread-end.js';
 
@@ -64,4 +64,43 @@ test('an owner that holds the lock past the bound: timed out, and the lock stays
   assert.throws(() => lock(w, 0, 100), { name: 'LockError', state: 'timed-out', errno: 'ETIMEDOUT' });
   assert.equal(w[0] & ~(1 << 30), held);
   await t.terminate();
+});
+
+// A destroy frees the locks a dead thread left (breakAbandoned): only those, judged on one load.
+test("breakAbandoned frees a dead owner's lock (waiters bit or not) and a poisoned one; never a free one, a live owner's or an unknown owner's", { skip: currentThreadId() === undefined && 'no /proc thread ids here' }, async () => {
+  const WAITERS = 1 << 30;
+  const UNKNOWN_OWNER = WAITERS - 1;
+  const w = new Int32Array(new SharedArrayBuffer(8));
+  assert.equal(breakAbandoned(w, 0), false, 'free');
+  assert.equal(w[0], 0);
+  lock(w, 0);
+  const mine = w[0]!;
+  assert.equal(breakAbandoned(w, 0), false, 'held by this live thread');
+  w[0] = mine | WAITERS;
+  assert.equal(breakAbandoned(w, 0), false, 'held by this live thread, with waiters');
+  assert.equal(w[0], mine | WAITERS);
+  for (const v of [UNKNOWN_OWNER, UNKNOWN_OWNER | WAITERS]) {
+    w[0] = v;
+    assert.equal(breakAbandoned(w, 0), false, 'an owner whose thread id is unknown is never judged dead');
+    assert.equal(w[0], v);
+  }
+  w[0] = POISONED;
+  assert.equal(breakAbandoned(w, 0), true, 'poisoned');
+  assert.equal(w[0], 0);
+  // A thread that took it and ended.
+  const t = thread(w.buffer as SharedArrayBuffer, `lock(w, 0); parentPort.postMessage(w[0]); setImmediate(() => process.exit(0));`);
+  const exited = exitCode(t);
+  const dead = (await message(t)) as number;
+  await exited;
+  for (const v of [dead, dead | WAITERS]) {
+    w[0] = v;
+    let broken = false;
+    // Until the kernel has let the thread go (bounded).
+    for (let i = 0; i < 500 && !broken; i++) {
+      broken = breakAbandoned(w, 0);
+      if (!broken) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(broken, true, `dead owner ${v.toString(16)}`);
+    assert.equal(w[0], 0);
+  }
 });
