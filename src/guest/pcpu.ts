@@ -29,6 +29,7 @@ import { MessageChannel, moveMessagePortToContext, parentPort, receiveMessageOnP
 import { resumeFrom } from '../abi/suspend.js';
 import { PAGE_SIZE } from '../abi/xen.js';
 import type { PcpuData, PcpuMessage, PcpuStatus } from '../hypervisor/cpupool.js';
+import { CONTROL_BURST } from '../hypervisor/control.js';
 import { CreditScheduler } from '../hypervisor/credit.js';
 import { PCPU_BEAT_MS, PcpuStats, takeRung, DB_PENDING } from '../hypervisor/doorbell.js';
 import { CB_PAUSE, CB_RUNSTATE, PFN_START_INFO, RUNSTATE_blocked, RUNSTATE_runnable, RUNSTATE_running } from '../hypervisor/layout.js';
@@ -168,6 +169,8 @@ class Resident {
   readonly hypercalls: PcpuHypercalls;
   /** Its control calls whose answer carries a peer's buffers (peer, bindInterdomain), by id: their op. */
   readonly peerCalls = new Map<number, string>();
+  /** Its control calls posted to dom0 and not answered yet (host.control bounds them). */
+  unanswered = 0;
   inbox: Inbox[] = [];
   immediates = false;
   halted = false;
@@ -383,6 +386,12 @@ function hostFor(r: () => Resident): RealmHost {
         throw new TypeError('malformed control operation');
       }
       if (d.halted) return;
+      // dom0's bucket (serveControlPort) counts them only as its thread takes them: a turn's loop
+      // would queue its whole flood in dom0's memory first. No driver has a burst's worth in flight.
+      if (++d.unanswered > CONTROL_BURST) {
+        crashAlone(d, 'flooded its control plane');
+        return;
+      }
       if (op === 'peer' || op === 'bindInterdomain') d.peerCalls.set(id, op);
       const args = [a0, a1, a2, a3];
       while (args.length && args[args.length - 1] === undefined) args.pop();
@@ -557,6 +566,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       if ('push' in msg) {
         if (isGrant(msg.push)) self.hypercalls.adopt(msg.push);
       } else if (typeof msg.id === 'number') {
+        self.unanswered--;
         const op = self.peerCalls.get(msg.id);
         if (op !== undefined) self.peerCalls.delete(msg.id);
         const value = op !== undefined && msg.ok ? self.hypercalls.answered(op, msg.value) : msg.value;

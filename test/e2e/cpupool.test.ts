@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { EVTCHN_FIFO_PRIORITY_DEFAULT, VIRQ_TIMER } from '../../src/abi/event_channel.js';
 import { PAGE_SIZE } from '../../src/abi/xen.js';
 import { XS_INTF_REQ_CONS, XS_INTF_REQ_PROD } from '../../src/abi/xs_wire.js';
+import { CONTROL_BURST } from '../../src/hypervisor/control.js';
 import { virqPort } from '../../src/hypervisor/evtchn.js';
 import { eventWord, LINKED } from '../../src/hypervisor/evtchn-fifo.js';
 import { CB_FIFO_QUEUE_LOCK, PFN_XENSTORE } from '../../src/hypervisor/layout.js';
@@ -184,6 +185,17 @@ test("a guest that hunts for its library OS's platform object with Object.protot
   assert.match(out, /BOOTED seen=none/);
   assert.match(out, /ENDED shutdown suspend/, 'its suspend went through: its report getter never ran');
   assert.match(out, /STATUS main=1 parked=0/);
+  assert.match(out, /MATE null ticks on/);
+});
+
+test("a shared-pool guest that floods its control plane in one turn is crashed by its pCPU before dom0 receives more than a burst of its calls; its pool mate runs on", T, async (t) => {
+  // In a child: dom0's bucket counted the calls only as its thread took them, after the turn had
+  // queued the whole flood in dom0's memory (+133-184 MiB of host RSS for 1.5 s of one turn).
+  const out = await childRun(t, 'control-flood', 90_000);
+  assert.match(out, /FLOODING/);
+  assert.match(out, /ENDED crash/);
+  const received = Number(/RECEIVED (\d+)/.exec(out)?.[1]);
+  assert.ok(received > 0 && received <= CONTROL_BURST, `dom0 received ${received} of its calls, at most ${CONTROL_BURST}`);
   assert.match(out, /MATE null ticks on/);
 });
 
