@@ -877,12 +877,13 @@ function runTurn(d: Resident): void {
   const dispatched = !d.halted && t.upcall();
   drainScript.runInContext(d.ctx);
   rejectionsInTurn(d);
+  if (!d.halted && t.expecting()) expecting.add(d);
+  else expecting.delete(d);
   // An upcall its library OS raised for itself (FIFO events left over, an unmask's, a deferred
   // event linked): it holds no doorbell to ring. Only a byte raised in the turn, or again after
   // its loop took it: one its loop never takes (stopped, in a shutdown) would run it for ever.
+  // After `expecting`, which can run its code (a getter it replaced) that raises one too.
   if (!d.halted && (clear || dispatched) && upcallPending(d)) ringing.add(d);
-  if (!d.halted && t.expecting()) expecting.add(d);
-  else expecting.delete(d);
 }
 
 /** The domain's evtchn_upcall_pending (the low byte of its word, as the upcall loop reads it). */
