@@ -181,7 +181,7 @@ test("a guest that hunts for its library OS's platform object with Object.protot
   // platform, and each call of its mainCalled was a status message to dom0's thread; called in
   // a loop, dom0's timers fired 47 s late and the host grew by 1.8 GiB in 8 s.
   const out = await childRun(t, 'platform-capture', 90_000);
-  assert.doesNotMatch(out, /SAW /, 'no getter and no replaced intrinsic was handed the platform or the claim');
+  assert.doesNotMatch(out, /SAW /, 'no getter was handed the platform or the claim, and no replaced intrinsic was called');
   assert.match(out, /BOOTED seen=none/);
   assert.match(out, /ENDED shutdown suspend/, 'its suspend went through: its report getter never ran');
   assert.match(out, /STATUS main=1 parked=0/);
