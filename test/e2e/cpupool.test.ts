@@ -199,7 +199,7 @@ test("a shared-pool guest that floods its control plane in one turn is crashed b
   assert.match(out, /MATE null ticks on/);
 });
 
-test("a Pool-0 peer that clears a shared-pool guest's doorbell bit before its pCPU takes it stops it for a beat at most; its realm holds no doorbell", T, async () => {
+test("a Pool-0 peer that clears a shared-pool guest's doorbell bit before its pCPU takes it stops it for up to a beat per theft, not for good; its realm holds no doorbell", T, async () => {
   // The bit is rung only on the 0 -> 1 edge of the guest's upcall byte: one taken before the
   // pCPU saw it left the byte set and the guest never run again (no later event rang it). A
   // Pool-0 peer holds the doorbell (its view of the guest comes with it), as a realm did.
