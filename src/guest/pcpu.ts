@@ -40,6 +40,7 @@ import { onKilledAtGate } from '../hypervisor/gate.js';
 import { wallMs } from '../hypervisor/monotonic.js';
 import { HALT_POLL_MAX_US, HALT_POLL_START_US } from '../hypervisor/upcall.js';
 import { currentThreadId } from '../hypervisor/thread.js';
+import { oncePerRealm } from './boot-status.js';
 import { HeapShares } from './heapshare.js';
 import { wrapKernelScript } from './kernel-wrap.js';
 import { messageOf, OWN_TIMERS, SEND_DONE, SEND_NOT_HERE, type OwnTimer, type RealmHost } from './realm/host.js';
@@ -339,11 +340,8 @@ function boundedTimers(d: Resident): number {
 }
 
 function hostFor(r: () => Resident): RealmHost {
-  // Each status a realm can make reach dom0's thread is bounded (as control is by dom0's rate
-  // limit): a host function is guest-reachable (docs/SECURITY.md), and one that posted on every
-  // call held dom0's loop 47 s behind and grew the host by 1.8 GiB in 8 s (issue 18).
-  let mainTold = false;
-  let parkTold = false;
+  // Each status a realm can make reach dom0's thread is bounded, as control is (boot-status.ts).
+  const tell = oncePerRealm(status);
   return {
     now: () => performance.now(),
     hrtime: () => process.hrtime.bigint(),
@@ -413,15 +411,12 @@ function hostFor(r: () => Resident): RealmHost {
     // it is a shell, before its claim (until then it holds the bodies of the kernels prepared).
     mainCalled() {
       const d = r();
-      if (mainTold) return;
-      mainTold = true;
-      status({ type: 'main', domid: d.domid, ...(d.handed !== undefined && { marks: { booted: d.handed, handed: d.handed, named: d.handed, linked: wallMs() } }) });
+      tell('main', () => ({ type: 'main', domid: d.domid, ...(d.handed !== undefined && { marks: { booted: d.handed, handed: d.handed, named: d.handed, linked: wallMs() } }) }));
     },
     parked() {
       const d = r();
-      if (parkTold || d.bodies === undefined) return;
-      parkTold = true;
-      status({ type: 'parked', domid: d.domid });
+      if (d.bodies === undefined) return;
+      tell('parked', () => ({ type: 'parked', domid: d.domid }));
     },
     threadId: () => tid,
     // A suspend record (abi/suspend.ts) is V8's structured-clone data, as in Pool-0. V8 runs
