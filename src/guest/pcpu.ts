@@ -29,6 +29,7 @@ import { MessageChannel, moveMessagePortToContext, parentPort, receiveMessageOnP
 import { resumeFrom } from '../abi/suspend.js';
 import { PAGE_SIZE } from '../abi/xen.js';
 import type { PcpuData, PcpuMessage, PcpuStatus } from '../hypervisor/cpupool.js';
+import { CONTROL_BURST } from '../hypervisor/control.js';
 import { CreditScheduler } from '../hypervisor/credit.js';
 import { PCPU_BEAT_MS, PcpuStats, takeRung, DB_PENDING } from '../hypervisor/doorbell.js';
 import { CB_PAUSE, CB_RUNSTATE, PFN_START_INFO, RUNSTATE_blocked, RUNSTATE_runnable, RUNSTATE_running } from '../hypervisor/layout.js';
@@ -39,6 +40,7 @@ import { onKilledAtGate } from '../hypervisor/gate.js';
 import { wallMs } from '../hypervisor/monotonic.js';
 import { HALT_POLL_MAX_US, HALT_POLL_START_US } from '../hypervisor/upcall.js';
 import { currentThreadId } from '../hypervisor/thread.js';
+import { oncePerRealm } from './boot-status.js';
 import { HeapShares } from './heapshare.js';
 import { wrapKernelScript } from './kernel-wrap.js';
 import { messageOf, OWN_TIMERS, SEND_DONE, SEND_NOT_HERE, type OwnTimer, type RealmHost } from './realm/host.js';
@@ -168,6 +170,8 @@ class Resident {
   readonly hypercalls: PcpuHypercalls;
   /** Its control calls whose answer carries a peer's buffers (peer, bindInterdomain), by id: their op. */
   readonly peerCalls = new Map<number, string>();
+  /** Its control calls posted to dom0 and not answered yet (host.control bounds them). */
+  unanswered = 0;
   inbox: Inbox[] = [];
   immediates = false;
   halted = false;
@@ -336,11 +340,8 @@ function boundedTimers(d: Resident): number {
 }
 
 function hostFor(r: () => Resident): RealmHost {
-  // Each status a realm can make reach dom0's thread is bounded (as control is by dom0's rate
-  // limit): a host function is guest-reachable (docs/SECURITY.md), and one that posted on every
-  // call held dom0's loop 47 s behind and grew the host by 1.8 GiB in 8 s (issue 18).
-  let mainTold = false;
-  let parkTold = false;
+  // Each status a realm can make reach dom0's thread is bounded, as control is (boot-status.ts).
+  const tell = oncePerRealm(status);
   return {
     now: () => performance.now(),
     hrtime: () => process.hrtime.bigint(),
@@ -383,6 +384,12 @@ function hostFor(r: () => Resident): RealmHost {
         throw new TypeError('malformed control operation');
       }
       if (d.halted) return;
+      // dom0's bucket (serveControlPort) counts them only as its thread takes them: a turn's loop
+      // would queue its whole flood in dom0's memory first. No driver has a burst's worth in flight.
+      if (++d.unanswered > CONTROL_BURST) {
+        crashAlone(d, 'flooded its control plane');
+        return;
+      }
       if (op === 'peer' || op === 'bindInterdomain') d.peerCalls.set(id, op);
       const args = [a0, a1, a2, a3];
       while (args.length && args[args.length - 1] === undefined) args.pop();
@@ -404,15 +411,12 @@ function hostFor(r: () => Resident): RealmHost {
     // it is a shell, before its claim (until then it holds the bodies of the kernels prepared).
     mainCalled() {
       const d = r();
-      if (mainTold) return;
-      mainTold = true;
-      status({ type: 'main', domid: d.domid, ...(d.handed !== undefined && { marks: { booted: d.handed, handed: d.handed, named: d.handed, linked: wallMs() } }) });
+      tell('main', () => ({ type: 'main', domid: d.domid, ...(d.handed !== undefined && { marks: { booted: d.handed, handed: d.handed, named: d.handed, linked: wallMs() } }) }));
     },
     parked() {
       const d = r();
-      if (parkTold || d.bodies === undefined) return;
-      parkTold = true;
-      status({ type: 'parked', domid: d.domid });
+      if (d.bodies === undefined) return;
+      tell('parked', () => ({ type: 'parked', domid: d.domid }));
     },
     threadId: () => tid,
     // A suspend record (abi/suspend.ts) is V8's structured-clone data, as in Pool-0. V8 runs
@@ -557,6 +561,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       if ('push' in msg) {
         if (isGrant(msg.push)) self.hypercalls.adopt(msg.push);
       } else if (typeof msg.id === 'number') {
+        self.unanswered--;
         const op = self.peerCalls.get(msg.id);
         if (op !== undefined) self.peerCalls.delete(msg.id);
         const value = op !== undefined && msg.ok ? self.hypercalls.answered(op, msg.value) : msg.value;
@@ -867,12 +872,13 @@ function runTurn(d: Resident): void {
   const dispatched = !d.halted && t.upcall();
   drainScript.runInContext(d.ctx);
   rejectionsInTurn(d);
+  if (!d.halted && t.expecting()) expecting.add(d);
+  else expecting.delete(d);
   // An upcall its library OS raised for itself (FIFO events left over, an unmask's, a deferred
   // event linked): it holds no doorbell to ring. Only a byte raised in the turn, or again after
   // its loop took it: one its loop never takes (stopped, in a shutdown) would run it for ever.
+  // After `expecting`, which can run its code (a getter it replaced) that raises one too.
   if (!d.halted && (clear || dispatched) && upcallPending(d)) ringing.add(d);
-  if (!d.halted && t.expecting()) expecting.add(d);
-  else expecting.delete(d);
 }
 
 /** The domain's evtchn_upcall_pending (the low byte of its word, as the upcall loop reads it). */

@@ -104,6 +104,7 @@ function isScalarArg(a: unknown): boolean {
 /**
  * Control operations a domain may ask per second, and in one burst. Each costs dom0's thread
  * a message and a reply; a domain that asks for more than any driver needs is flooding dom0.
+ * A pCPU also holds each of its domains to the burst unanswered, before it posts (guest/pcpu.ts).
  */
 export const CONTROL_RATE = 20_000;
 export const CONTROL_BURST = 4_000;

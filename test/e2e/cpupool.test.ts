@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { EVTCHN_FIFO_PRIORITY_DEFAULT, VIRQ_TIMER } from '../../src/abi/event_channel.js';
 import { PAGE_SIZE } from '../../src/abi/xen.js';
 import { XS_INTF_REQ_CONS, XS_INTF_REQ_PROD } from '../../src/abi/xs_wire.js';
+import { CONTROL_BURST } from '../../src/hypervisor/control.js';
 import { virqPort } from '../../src/hypervisor/evtchn.js';
 import { eventWord, LINKED } from '../../src/hypervisor/evtchn-fifo.js';
 import { CB_FIFO_QUEUE_LOCK, PFN_XENSTORE } from '../../src/hypervisor/layout.js';
@@ -180,14 +181,25 @@ test("a guest that hunts for its library OS's platform object with Object.protot
   // platform, and each call of its mainCalled was a status message to dom0's thread; called in
   // a loop, dom0's timers fired 47 s late and the host grew by 1.8 GiB in 8 s.
   const out = await childRun(t, 'platform-capture', 90_000);
-  assert.doesNotMatch(out, /SAW /, 'no getter and no replaced intrinsic was handed the platform or the claim');
+  assert.doesNotMatch(out, /SAW /, 'no getter was handed the platform or the claim, and no replaced intrinsic was called');
   assert.match(out, /BOOTED seen=none/);
   assert.match(out, /ENDED shutdown suspend/, 'its suspend went through: its report getter never ran');
   assert.match(out, /STATUS main=1 parked=0/);
   assert.match(out, /MATE null ticks on/);
 });
 
-test("a Pool-0 peer that clears a shared-pool guest's doorbell bit before its pCPU takes it stops it for a beat at most; its realm holds no doorbell", T, async () => {
+test("a shared-pool guest that floods its control plane in one turn is crashed by its pCPU before dom0 receives more than a burst of its calls; its pool mate runs on", T, async (t) => {
+  // In a child: dom0's bucket counted the calls only as its thread took them, after the turn had
+  // queued the whole flood in dom0's memory (+133-184 MiB of host RSS for 1.5 s of one turn).
+  const out = await childRun(t, 'control-flood', 90_000);
+  assert.match(out, /FLOODING/);
+  assert.match(out, /ENDED crash/);
+  const received = Number(/RECEIVED (\d+)/.exec(out)?.[1]);
+  assert.ok(received > 0 && received <= CONTROL_BURST, `dom0 received ${received} of its calls, at most ${CONTROL_BURST}`);
+  assert.match(out, /MATE null ticks on/);
+});
+
+test("a Pool-0 peer that clears a shared-pool guest's doorbell bit before its pCPU takes it stops it for up to a beat per theft, not for good; its realm holds no doorbell", T, async () => {
   // The bit is rung only on the 0 -> 1 edge of the guest's upcall byte: one taken before the
   // pCPU saw it left the byte set and the guest never run again (no later event rang it). A
   // Pool-0 peer holds the doorbell (its view of the guest comes with it), as a realm did.
