@@ -66,11 +66,11 @@ export function dumpDomainEvtchn(d: Domain, walkAt: (q: number) => number | null
   const v = d.view;
   const upcall = Atomics.load(v.mem32, UPCALL_WORD);
   const rs = Atomics.load(v.ctl, CB_RUNSTATE);
+  const fifo = fifoActive(v);
   const out = [
     `Event channel information for domain ${d.domid} (${d.name}, ${d.stateString}):`,
-    `  upcall_pending=${upcall & 0xff} upcall_mask=${(upcall >> 8) & 0xff} runstate=${RUNSTATES[rs] ?? rs} deferred_by_dom0=${deferredEvents(v)} abi=${fifoActive(v) ? 'fifo' : '2-level'}`,
+    `  upcall_pending=${upcall & 0xff} upcall_mask=${(upcall >> 8) & 0xff} runstate=${RUNSTATES[rs] ?? rs} deferred_by_dom0=${deferredEvents(v)} abi=${fifo ? 'fifo' : '2-level'}`,
   ];
-  const fifo = fifoActive(v);
   // Where its guest put the control block: one it moved out of its RAM has no queues to show.
   const cbOk = fifo && controlWord(v) >= 0;
   if (fifo && !cbOk) out.push('  control block out of range');

@@ -311,6 +311,7 @@ export async function busyLock(t: TestContext, words: Int32Array, index: number)
       }
       Atomics.store(flag, 2, i);
       Atomics.store(flag, 3, stolen);
+      // spin read once: the delay loops stay (dead sums could be optimized away); spin & 0 is 0.
       Atomics.store(flag, 1, 2 + (spin & 0));
     });`, { eval: true, workerData: [words, flag] });
   t.after(() => holder.terminate());
