@@ -2,6 +2,10 @@
 // and how messages show such paths.
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The guests shipped with xenode (examples/): `xenode demo` boots some, XenAPI callers may name them as kernels. */
+export const EXAMPLES_DIR = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
 export function resolveStateDir(flag?: string): string {
   return resolve(flag ?? process.env['XENODE_STATE_DIR'] ?? join(homedir(), '.xenode'));

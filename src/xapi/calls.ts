@@ -9,6 +9,7 @@ import type { Args, HostEvent, Result, TaskCall, TaskOp, Toolstack, VmChanges, X
 import type { HostDb } from '../toolstack/db/hostdb.js';
 import { NULL_REF, type VMRecord } from '../toolstack/db/records.js';
 import { vdevOf } from '../toolstack/vms.js';
+import { confineKernel } from './kernels.js';
 import { handleInvalid, operationNotAllowed, toXapiError, vmBadPowerState, XapiError } from './errors.js';
 import { classFilter, formatToken, parseToken, type EventLog, type XapiEvent } from './events.js';
 import {
@@ -36,6 +37,8 @@ export interface CallHost {
   readonly sessions: SessionTable;
   readonly events: EventLog;
   readonly tasks: TaskTable;
+  /** The directories whose kernels VM.create may name. */
+  readonly kernelDirs: readonly string[];
   untilDomain(domid: number, types: readonly HostEvent['type'][], timeoutMs: number, act: () => Promise<unknown>): Promise<void>;
   /** A database record as served (HANDLE_INVALID if there is none), from a cache the database's changes clear. */
   served(cls: DbClass, ref: string): Promise<XRecord>;
@@ -58,6 +61,8 @@ export interface CallContext {
   progress: (fraction: number) => void;
   /** An Async.* call's task can be cancelled by `cancel` from now on; nothing for a plain call. */
   cancellable: (cancel: () => Promise<void>) => void;
+  /** Run a wait for events: it does not count against the calls running at once (the host's and the user's). */
+  parked: <T>(wait: () => Promise<T>) => Promise<T>;
 }
 
 export interface Call {
@@ -592,7 +597,8 @@ export const CALLS: Readonly<Record<string, Call>> = {
     params: [p('args', 'record')], role: 'vm-admin', async: true, writes: true,
     run: async (ctx, [rec]) => {
       const fields = rec as Record<string, XValue>;
-      const text = configOfRecord(fields);
+      if (fields['PV_kernel'] === undefined) throw new XapiError('MAP_DOES_NOT_CONTAIN_KEY', ['PV_kernel']);
+      const text = configOfRecord({ ...fields, PV_kernel: await confineKernel(fields['PV_kernel'], ctx.svc.kernelDirs) });
       const desc = fields['name_description'];
       const vm = await onVm(NULL_REF, () => ctx.svc.ts.call('vmImport', {
         file: '/VM.create', text, ...(typeof desc === 'string' && { description: desc }),
@@ -889,7 +895,7 @@ export const CALLS: Readonly<Record<string, Call>> = {
       return { events: list.map(eventValue), valid_ref_counts: await refCounts(ctx, wanted), token: formatToken(last) };
     }
     const since = parseToken(token as string);
-    const got = await events.wait(since, matches, Math.max(0, (timeout as number) * 1000));
+    const got = await ctx.parked(() => events.wait(since, matches, Math.max(0, (timeout as number) * 1000)));
     return { events: got.events.map(eventValue), valid_ref_counts: await refCounts(ctx, wanted), token: formatToken(got.last) };
   } },
   'event.register': { params: [p('classes', { set: 'string' })], role: 'read-only', run: (ctx, [classes]) => {
@@ -906,7 +912,7 @@ export const CALLS: Readonly<Record<string, Call>> = {
     const reg = ctx.svc.classicEvents(ctx.session.ref);
     if (reg.classes.size === 0) throw new XapiError('SESSION_NOT_REGISTERED', [ctx.session.ref]);
     const { events } = ctx.svc;
-    const got = await events.wait(reg.cursor, classFilter([...reg.classes]), events.limits.maxWaitMs);
+    const got = await ctx.parked(() => events.wait(reg.cursor, classFilter([...reg.classes]), events.limits.maxWaitMs));
     reg.cursor = got.last;
     return got.events.map(eventValue);
   } },

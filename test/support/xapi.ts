@@ -111,7 +111,8 @@ export async function startInProcessXapi(prefix: string, opts: XapiServiceOption
   const tls = await ensureCertificate(join(certDir, 'cert.pem'), join(certDir, 'key.pem'));
   const local = await startLocalHost({});
   const users = new HostDbUsers(local.host.db);
-  const service = await new XapiService(local.api, local.host.db, users, opts).start();
+  // Test guests are the kernels its callers may name, unless told otherwise.
+  const service = await new XapiService(local.api, local.host.db, users, { kernelDirs: [GUESTS], ...opts }).start();
   const server = await XapiServer.listen(service, { unixPath: join(dir, 'xapi.sock'), tcp: { host: '127.0.0.1', port: 0, ...tls } }, opts.http);
   const tcp = { port: server.port };
   return {
