@@ -67,6 +67,11 @@ export class EventLog {
     return this.#last;
   }
 
+  /** Calls waiting for events now. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
   record(cls: string, operation: EventOperation, ref: string, snapshot?: XValue): XapiEvent {
     const e: XapiEvent = { id: ++this.#last, class: cls.toLowerCase(), operation, ref, ...(snapshot !== undefined && { snapshot }), timestamp: `${(Date.now() / 1000).toFixed(6)}` };
     this.#events.push(e);
