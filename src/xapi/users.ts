@@ -39,6 +39,11 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** A hash no password matches, checked for unknown users so that they take as long to refuse. */
 const DECOY = hashPassword(randomBytes(16).toString('hex'));
 
+/** The host is checking as many passwords as it will: this login is refused without a check. */
+export class LoginsBusy extends Error {
+  override name = 'LoginsBusy';
+}
+
 export interface CheckLimits {
   /** Password checks computing at once... */
   readonly concurrent: number;
@@ -53,11 +58,6 @@ export interface CheckLimits {
  * local_auth_max_threads semaphore bounds its password checks.
  */
 export const CHECK_LIMITS: CheckLimits = { concurrent: 2, queued: 32 };
-
-/** The host is checking as many passwords as it will: this login is refused without a check. */
-export class LoginsBusy extends Error {
-  override name = 'LoginsBusy';
-}
 
 /** Password checks in turn: `concurrent` at once, `queued` more waiting (in arrival order). */
 export class CheckQueue {
