@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The guests shipped with xenode (examples/): `xenode demo` boots some, XenAPI callers may name them as kernels. */
+/** The guests shipped with xenode (examples/), which `xenode demo` boots. */
 export const EXAMPLES_DIR = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
 export function resolveStateDir(flag?: string): string {

@@ -9,7 +9,6 @@ import type { HostDb } from '../toolstack/db/hostdb.js';
 import { HostDbSessions } from './sessions.js';
 import { HostDbUsers } from './users.js';
 import { AuditLog } from './audit.js';
-import { EXAMPLES_DIR } from '../toolstack/paths.js';
 
 export interface XapiHostOptions extends XapiServiceOptions {
   readonly stateDir: string;
@@ -24,7 +23,7 @@ export interface XapiHostOptions extends XapiServiceOptions {
   /** The port is a default, not the user's choice: if it is taken, serve on the Unix socket only (and say so). */
   readonly portOptional?: boolean;
   readonly http?: Partial<XapiHttpLimits>;
-  /** More directories of kernels XenAPI callers may name, besides the state dir's guest/ and the shipped examples. */
+  /** More directories of kernels XenAPI callers may name, besides the state dir's guest/. */
   readonly moreKernelDirs?: readonly string[];
 }
 
@@ -45,7 +44,7 @@ export async function startXapi(ts: Toolstack, opts: XapiHostOptions): Promise<X
   const audit = new AuditLog(paths.audit);
   let service: XapiService;
   try {
-    const kernelDirs = [paths.kernels, EXAMPLES_DIR, ...(opts.moreKernelDirs ?? [])];
+    const kernelDirs = [paths.kernels, ...(opts.moreKernelDirs ?? [])];
     service = await new XapiService(ts, opts.db, users, { ...opts, sessionStore, audit, kernelDirs }).start();
   } catch (e) {
     await audit.close();

@@ -8,7 +8,10 @@ export interface XapiPaths {
   readonly key: string;
   /** Every state-changing call and login (audit.ts), rotated as audit.log.1, .2. */
   readonly audit: string;
-  /** Kernels XenAPI callers may name (VM.create's PV_kernel), as XAPI's /var/lib/xcp/guest/. */
+  /**
+   * Kernels XenAPI callers may name (VM.create's PV_kernel), as XAPI's /var/lib/xcp/guest/; it
+   * may be a link to a directory (the shipped examples/), whose files are then the kernels.
+   */
   readonly kernels: string;
 }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { RemoteToolstack } from '../../src/toolstack/client.js';
 import { HostDaemon } from '../../src/toolstack/daemon.js';
 import { killIfAliveAfter } from './exit-guard.js';
+import { EXAMPLES_DIR } from '../../src/toolstack/paths.js';
 import { FIXTURES } from './cli.js';
 
 /** The host runs in the test's own process, so a frozen host freezes the file: watched from outside (exit-guard.ts). */
@@ -54,7 +55,7 @@ export async function startDaemonRig(prefix: string, opts: DaemonRigOptions = {}
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `xenode-${prefix}-`));
   const stateDir = join(dir, 'state');
   const daemon = await HostDaemon.start({ stateDir, poolSize: opts.poolSize ?? 1, shutdownGraceMs: opts.shutdownGraceMs ?? 2000,
-    ...(opts.xapiPort !== undefined && { xapiPort: opts.xapiPort }), xapiKernelDirs: [FIXTURES], ...(opts.migrationListen && { migrationListen: opts.migrationListen }) });
+    ...(opts.xapiPort !== undefined && { xapiPort: opts.xapiPort }), xapiKernelDirs: [FIXTURES, EXAMPLES_DIR], ...(opts.migrationListen && { migrationListen: opts.migrationListen }) });
   const ts = await RemoteToolstack.connect(stateDir);
   const pool = opts.placement?.cpupool;
   if (pool) {

@@ -100,6 +100,9 @@ test('PV_kernel: only kernels in the host kernel directories; a file elsewhere i
   const kdir = join(x.dir, 'kernels');
   mkdirSync(kdir);
   symlinkSync(secret, join(kdir, 'escape.js'));
+  // A kernel directory may be a link to one (the state dir's guest/ to the shipped examples).
+  const linked = join(x.dir, 'linked');
+  symlinkSync(GUESTS, linked);
   const create = (k: string, svc = x.service) => svc.call('VM.create', [s, { name_label: 'k', PV_kernel: k, memory_static_max: String(32 << 20) }], peer('10.5.0.1'));
   const refusal = async (k: string) => {
     try {
@@ -115,7 +118,7 @@ test('PV_kernel: only kernels in the host kernel directories; a file elsewhere i
   assert.match(outside[2]!, /Is not in any of the allowed kernel directories/);
   for (const k of [join(x.dir, 'missing.js'), '/etc/passwd', `${GUESTS}/../../../package.json`, 'ticker.ts']) assert.deepEqual(await refusal(k), outside, k);
   // A kernel directory's link that leads out of it is refused with the same words.
-  const withDir = await startInProcessXapi('xapi-hostile-k', { kernelDirs: [kdir, GUESTS] });
+  const withDir = await startInProcessXapi('xapi-hostile-k', { kernelDirs: [kdir, linked] });
   try {
     const admin = await withDir.login('vm-admin');
     const r = await jsonCall(withDir.tcp, 'VM.create', [admin, { name_label: 'k', PV_kernel: join(kdir, 'escape.js'), memory_static_max: String(32 << 20) }]);
@@ -124,7 +127,7 @@ test('PV_kernel: only kernels in the host kernel directories; a file elsewhere i
     const missing = await jsonCall(withDir.tcp, 'VM.create', [admin, { name_label: 'k', PV_kernel: join(kdir, 'nope.js'), memory_static_max: String(32 << 20) }]);
     assert.deepEqual([missing.error?.data[0], missing.error?.data[2]], ['PV_kernel', 'File does not exist']);
     // One in a kernel directory is taken.
-    const ok = await jsonCall(withDir.tcp, 'VM.create', [admin, { name_label: 'k', PV_kernel: join(GUESTS, 'ticker.ts'), memory_static_max: String(32 << 20) }]);
+    const ok = await jsonCall(withDir.tcp, 'VM.create', [admin, { name_label: 'k', PV_kernel: join(linked, 'ticker.ts'), memory_static_max: String(32 << 20) }]);
     assert.equal(typeof ok.result, 'string', JSON.stringify(ok.error));
   } finally {
     await withDir.close();
