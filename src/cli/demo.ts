@@ -9,13 +9,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { styleText } from 'node:util';
 import { EVTCHN_DUMP_HEADER, type ConsoleSession, type HostEvent, type Toolstack } from '../toolstack/contract.js';
-import { EXAMPLES_DIR } from '../toolstack/paths.js';
 import { say } from './common.js';
 import { keepHeapFlagsToDom0 } from './heap-flags.js';
 import { top } from './top.js';
 
+const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 /** Long enough for the top view to show it at work. */
 const BENCH_SECONDS = 4;
 /** Each disk image (sparse). */
@@ -37,13 +38,13 @@ interface Guest {
 function guests(dir: string, wwwPort: number): Guest[] {
   const g = (name: string, cfg: string): Guest => ({ name, cfg, output: '', restarts: 0 });
   return [
-    g('hello', `name = "hello"\nkernel = "${join(EXAMPLES_DIR, 'hello/hello.ts')}"\nextra = "greeting=demo"\n`),
-    g('kv-store', `name = "kv-store"\nkernel = "${join(EXAMPLES_DIR, 'kv-store/kv.ts')}"\n` +
+    g('hello', `name = "hello"\nkernel = "${join(EXAMPLES, 'hello/hello.ts')}"\nextra = "greeting=demo"\n`),
+    g('kv-store', `name = "kv-store"\nkernel = "${join(EXAMPLES, 'kv-store/kv.ts')}"\n` +
       `disk = [ 'format=raw, vdev=xvda, access=rw, target=${join(dir, 'kv-store.img')}' ]\non_reboot = "restart"\n`),
-    g('blkbench', `name = "blkbench"\nkernel = "${join(EXAMPLES_DIR, 'blkbench/blkbench.ts')}"\n` +
+    g('blkbench', `name = "blkbench"\nkernel = "${join(EXAMPLES, 'blkbench/blkbench.ts')}"\n` +
       `disk = [ 'format=raw, vdev=xvda, access=rw, target=${join(dir, 'bench.img')}' ]\n` +
       `extra = "rw=randread bs=4096 qd=32 runtime=${BENCH_SECONDS}"\n`),
-    g('www', `name = "www"\nkernel = "${join(EXAMPLES_DIR, 'www/www.ts')}"\nmemory = 64\nvif = [ 'bridge=xenbr0' ]\n` +
+    g('www', `name = "www"\nkernel = "${join(EXAMPLES, 'www/www.ts')}"\nmemory = 64\nvif = [ 'bridge=xenbr0' ]\n` +
       `forward = [ 'tcp:${wwwPort}:80' ]\nextra = "port=80 url=http://127.0.0.1:${wwwPort}/"\n`),
   ];
 }

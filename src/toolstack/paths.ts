@@ -2,10 +2,6 @@
 // and how messages show such paths.
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The guests shipped with xenode (examples/), which `xenode demo` boots. */
-export const EXAMPLES_DIR = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
 export function resolveStateDir(flag?: string): string {
   return resolve(flag ?? process.env['XENODE_STATE_DIR'] ?? join(homedir(), '.xenode'));

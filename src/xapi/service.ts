@@ -327,9 +327,9 @@ export class XapiService implements CallHost {
         user = await this.users.authenticate(name!, password!);
       } catch (e) {
         this.throttle.end(peer.source, 'dropped');
-        audit('', 'SESSION_AUTHENTICATION_FAILED');
-        if (e instanceof LoginsBusy) throw new XapiError('SESSION_AUTHENTICATION_FAILED', [name!, 'too many logins at once on this host: try again']);
-        throw e;
+        const x = e instanceof LoginsBusy ? new XapiError('SESSION_AUTHENTICATION_FAILED', [name!, 'too many logins at once on this host: try again']) : toXapiError(e);
+        audit('', x.code);
+        throw x;
       }
       this.throttle.end(peer.source, user ? 'ok' : 'failed');
       if (!user) {
