@@ -209,7 +209,14 @@ export class XapiServer {
       if (this.#inFlight >= this.limits.maxInFlight) throw new HttpError(503, 'too many calls at once: try again');
       this.#inFlight++;
       let held = true;
+      // A client that hangs up before its answer frees what its call holds (a wait for events).
+      const gone = new AbortController();
+      const onClose = () => {
+        if (!res.writableFinished) gone.abort();
+      };
+      res.once('close', onClose);
       const slot: CallSlot = {
+        closed: gone.signal,
         park: () => {
           if (held) this.#inFlight--;
           held = false;

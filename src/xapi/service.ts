@@ -9,9 +9,10 @@ import { NULL_REF } from '../toolstack/db/records.js';
 import { auditArg, type AuditSink } from './audit.js';
 import { CALLS, type Call, type CallContext, type CallHost, type ClassicEvents, type MigrationEndpoint } from './calls.js';
 import { methodUnknown, parameterCountMismatch, toXapiError, XapiError } from './errors.js';
-import { EventLog, type EventLimits } from './events.js';
+import { EVENT_LIMITS, EventLog, type EventLimits } from './events.js';
+import { KernelDirs } from './kernels.js';
 import { isDbClass, poolIdentity, serveRecord, type DbClass, type PoolIdentity, type XRecord } from './model.js';
-import { LoginThrottle, SESSION_LIMITS, SessionTable, type LoginLimits, type SessionLimits, type SessionStore } from './sessions.js';
+import { LOGIN_LIMITS, LoginThrottle, SESSION_LIMITS, SessionTable, type LoginLimits, type SessionLimits, type SessionStore } from './sessions.js';
 import { RrdSampler, type RrdUpdates } from './rrd.js';
 import { shareRecord } from './shared.js';
 import { TaskTable } from './tasks.js';
@@ -34,10 +35,14 @@ export interface Authenticator {
 /**
  * The transport's hold on a call: a call that waits for events (event.from, event.next) parks
  * it, so that long polls (EventLog's maxWaiters bounds them) do not take the places of calls
- * that run; unpark takes it back once the wait is over.
+ * that run; unpark takes it back once the wait is over, even past the transport's bound (and
+ * the user's): a wait that ended must answer. So calls running may pass the bounds by at most
+ * the waits that end at once, maxWaiters.
  */
 export interface CallSlot {
   park(): () => void;
+  /** Aborted when the client's connection closed before its answer: its wait ends. */
+  readonly closed?: AbortSignal;
 }
 
 /** A user has as many calls running as it may: the transport answers 503, as for the host's own bound. */
@@ -59,6 +64,8 @@ export interface XapiServiceOptions {
   readonly migration?: () => MigrationEndpoint | undefined;
   /** The directories whose kernels VM.create may name (kernels.ts); none when absent. */
   readonly kernelDirs?: readonly string[];
+  /** The host's state dir: refusals name it <state>. */
+  readonly stateDir?: string;
 }
 
 const LOGIN = 'session.login_with_password';
@@ -103,7 +110,7 @@ export class XapiService implements CallHost {
   readonly throttle: LoginThrottle;
   readonly events: EventLog;
   readonly tasks: TaskTable;
-  readonly kernelDirs: readonly string[];
+  readonly kernels: KernelDirs;
   readonly #domainWaiters = new Set<DomainWaiter>();
   readonly #classic = new Map<string, ClassicEvents>();
   #sub: Subscription | undefined;
@@ -122,12 +129,12 @@ export class XapiService implements CallHost {
   constructor(readonly ts: Toolstack, readonly db: HostDb, private readonly users: Authenticator, opts: XapiServiceOptions = {}) {
     this.#audit = opts.audit;
     this.#callsPerUser = opts.callsPerUser ?? 128;
-    this.kernelDirs = opts.kernelDirs ?? [];
+    this.kernels = new KernelDirs(opts.kernelDirs ?? [], opts.stateDir);
     this.#migration = opts.migration;
     this.rrd = new RrdSampler(ts, () => this.identity.hostUuid);
     this.sessions = new SessionTable({ ...SESSION_LIMITS, ...opts.sessions }, Date.now, opts.sessionStore);
-    this.throttle = new LoginThrottle({ failures: 5, windowMs: 60_000, maxSources: 4096, ...opts.logins });
-    this.events = new EventLog({ keep: 10_000, maxWaiters: 1024, maxWaitMs: 60_000, ...opts.events });
+    this.throttle = new LoginThrottle({ ...LOGIN_LIMITS, ...opts.logins });
+    this.events = new EventLog({ ...EVENT_LIMITS, ...opts.events });
     this.tasks = new TaskTable(this.events, () => this.identity.hostRef);
     users.onReplaced = (name) => this.sessions.revokeUser(name);
   }
@@ -258,7 +265,7 @@ export class XapiService implements CallHost {
             const unpark = slot?.park();
             this.#dropCall(session.user);
             try {
-              return await wait();
+              return await wait({ owner: session.user, closed: slot?.closed });
             } finally {
               unpark?.();
               this.#userCalls.set(session.user, (this.#userCalls.get(session.user) ?? 0) + 1);
@@ -326,12 +333,12 @@ export class XapiService implements CallHost {
       try {
         user = await this.users.authenticate(name!, password!);
       } catch (e) {
-        this.throttle.end(peer.source, 'dropped');
+        this.throttle.end(peer.source, name!, 'dropped');
         const x = e instanceof LoginsBusy ? new XapiError('SESSION_AUTHENTICATION_FAILED', [name!, 'too many logins at once on this host: try again']) : toXapiError(e);
         audit('', x.code);
         throw x;
       }
-      this.throttle.end(peer.source, user ? 'ok' : 'failed');
+      this.throttle.end(peer.source, name!, user ? 'ok' : 'failed');
       if (!user) {
         audit('', 'SESSION_AUTHENTICATION_FAILED');
         throw new XapiError('SESSION_AUTHENTICATION_FAILED', [name!, 'Authentication failure']);

@@ -144,10 +144,6 @@ export class SessionTable {
   get size(): number {
     return this.#byRef.size;
   }
-
-  all(): Session[] {
-    return [...this.#byRef.values()];
-  }
 }
 
 export interface LoginLimits {
@@ -164,10 +160,12 @@ export const LOGIN_LIMITS: LoginLimits = { failures: 5, windowMs: 60_000, maxSou
 /**
  * Logins per source: a guesser gets `failures` tries per window, then waits. A login counts from
  * before its password is checked (scrypt, 32 MiB on libuv's pool): a burst of attempts from one
- * source gets `failures` checks, not one per attempt.
+ * source gets `failures` checks, not one per attempt. A login that succeeds clears its own user
+ * name's failures only: one account's logins would otherwise reset the guesses at another's.
  */
 export class LoginThrottle {
-  readonly #sources = new Map<string, { since: number; count: number; inFlight: number }>();
+  /** Per source: its failures in the window (in all and per user name) and the logins being checked. */
+  readonly #sources = new Map<string, { since: number; count: number; inFlight: number; failed: Map<string, number> }>();
 
   constructor(readonly limits: LoginLimits = LOGIN_LIMITS, private readonly now: () => number = Date.now) {}
 
@@ -175,7 +173,10 @@ export class LoginThrottle {
   begin(source: string, user: string): void {
     let f = this.#sources.get(source);
     const left = f ? f.since + this.limits.windowMs - this.now() : 0;
-    if (f && f.count > 0 && left <= 0) f.count = 0;
+    if (f && f.count > 0 && left <= 0) {
+      f.count = 0;
+      f.failed.clear();
+    }
     if (f && f.count >= this.limits.failures) {
       throw new XapiError('SESSION_AUTHENTICATION_FAILED', [user, `too many failed logins from ${source}: try again in ${Math.ceil(left / 1000)} s`]);
     }
@@ -184,19 +185,25 @@ export class LoginThrottle {
     }
     if (!f) {
       if (this.#sources.size >= this.limits.maxSources) this.#sources.delete(this.#sources.keys().next().value!);
-      this.#sources.set(source, (f = { since: 0, count: 0, inFlight: 0 }));
+      this.#sources.set(source, (f = { since: 0, count: 0, inFlight: 0, failed: new Map() }));
     }
     f.inFlight++;
   }
 
-  /** A login begun ended: its password was right, wrong, or never checked (`dropped`, the host was busy). */
-  end(source: string, result: 'ok' | 'failed' | 'dropped'): void {
+  /** A login of `user` begun ended: its password was right, wrong, or never checked (`dropped`, the host was busy). */
+  end(source: string, user: string, result: 'ok' | 'failed' | 'dropped'): void {
     const f = this.#sources.get(source);
     // Forgotten meanwhile (a flood of other sources): nothing to count.
     if (!f) return;
     f.inFlight = Math.max(0, f.inFlight - 1);
-    if (result === 'ok') f.count = 0;
-    else if (result === 'failed' && f.count++ === 0) f.since = this.now();
+    if (result === 'ok') {
+      f.count -= f.failed.get(user) ?? 0;
+      f.failed.delete(user);
+    } else if (result === 'failed') {
+      if (f.count++ === 0) f.since = this.now();
+      // At most `failures` names: begin() refuses past that many failures.
+      f.failed.set(user, (f.failed.get(user) ?? 0) + 1);
+    }
     if (f.count === 0 && f.inFlight === 0) this.#sources.delete(source);
   }
 }

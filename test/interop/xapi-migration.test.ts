@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
 import { askKv } from '../support/kv.js';
+import type { XapiRole } from '../../src/toolstack/contract.js';
 import { GUESTS, xenApiClient, type XenApiClient } from '../support/xapi.js';
 
 const MiB = 2 ** 20;
@@ -23,8 +24,8 @@ let b: DaemonRig;
 let xa: XenApiClient;
 let xb: XenApiClient;
 
-async function client(r: DaemonRig): Promise<XenApiClient> {
-  await r.ts.call('userAdd', { name: 'mover', role: 'vm-power-admin', password: 'elsewhere' });
+async function client(r: DaemonRig, role: XapiRole): Promise<XenApiClient> {
+  await r.ts.call('userAdd', { name: 'mover', role, password: 'elsewhere' });
   const x = await xenApiClient(`https://127.0.0.1:${r.daemon.xapi.server.port}`, 'mover', 'elsewhere');
   await x.connect();
   return x;
@@ -33,7 +34,8 @@ async function client(r: DaemonRig): Promise<XenApiClient> {
 before(async () => {
   a = await startDaemonRig('xapi-mig-a', { xapiPort: 0 });
   b = await startDaemonRig('xapi-mig-b', { xapiPort: 0, migrationListen: { address: '127.0.0.1', port: 0 } });
-  [xa, xb] = await Promise.all([client(a), client(b)]);
+  // host.migrate_receive (on b) needs pool-admin: its token lets the sender name a kernel b loads.
+  [xa, xb] = await Promise.all([client(a, 'vm-power-admin'), client(b, 'pool-admin')]);
 });
 after(async () => {
   await Promise.all([xa?.disconnect(), xb?.disconnect()]);

@@ -4,7 +4,8 @@
 // the others; its logins do not end other users' sessions; a vm-admin names kernels in the
 // host's kernel directories only, and learns nothing of files elsewhere.
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { XapiError } from '../../../src/xapi/errors.js';
@@ -93,6 +94,18 @@ test("a read-only user's long polls and calls do not take every place: the other
   assert.ok((await Promise.all(parked)).every((p) => p.result !== undefined));
 });
 
+test('a long poll whose client hangs up ends: its place among the waiters is free again', async () => {
+  const ro = await x.login('read-only');
+  const token = ((await jsonCall(x.tcp, 'event.from', [ro, ['vm'], '', 0])).result as { token: string }).token;
+  const body = JSON.stringify({ jsonrpc: '2.0', method: 'event.from', params: [ro, ['pool'], token, 30], id: 1 });
+  const req = httpsRequest({ host: '127.0.0.1', port: x.tcp.port, method: 'POST', path: '/jsonrpc', rejectUnauthorized: false, headers: { 'Content-Type': 'application/json' } });
+  req.on('error', () => {});
+  req.end(body);
+  assert.ok(await waitFor(() => x.service.events.waiting === 1, 10_000), `${x.service.events.waiting} waiting`);
+  req.destroy();
+  assert.ok(await waitFor(() => x.service.events.waiting === 0, 10_000), `${x.service.events.waiting} still waiting after the hang-up`);
+});
+
 test('PV_kernel: only kernels in the host kernel directories; a file elsewhere is refused alike, whether it exists or not', async () => {
   const s = await x.login('vm-admin');
   const secret = join(x.dir, 'secret.js');
@@ -118,17 +131,29 @@ test('PV_kernel: only kernels in the host kernel directories; a file elsewhere i
   assert.match(outside[2]!, /Is not in any of the allowed kernel directories/);
   for (const k of [join(x.dir, 'missing.js'), '/etc/passwd', `${GUESTS}/../../../package.json`, 'ticker.ts']) assert.deepEqual(await refusal(k), outside, k);
   // A kernel directory's link that leads out of it is refused with the same words.
-  const withDir = await startInProcessXapi('xapi-hostile-k', { kernelDirs: [kdir, linked] });
+  const withDir = await startInProcessXapi('xapi-hostile-k', { kernelDirs: [kdir, linked], stateDir: x.dir });
   try {
     const admin = await withDir.login('vm-admin');
     const r = await jsonCall(withDir.tcp, 'VM.create', [admin, { name_label: 'k', PV_kernel: join(kdir, 'escape.js'), memory_static_max: String(32 << 20) }]);
     assert.deepEqual([r.error?.message, r.error?.data[0]], ['INVALID_VALUE', 'PV_kernel']);
-    assert.match(r.error!.data[2]!, /Is not in any of the allowed kernel directories/);
+    // The directories as the state dir's: where the host's user lives is not the caller's business.
+    assert.equal(r.error!.data[2], 'Is not in any of the allowed kernel directories: [<state>/kernels; <state>/linked]');
     const missing = await jsonCall(withDir.tcp, 'VM.create', [admin, { name_label: 'k', PV_kernel: join(kdir, 'nope.js'), memory_static_max: String(32 << 20) }]);
     assert.deepEqual([missing.error?.data[0], missing.error?.data[2]], ['PV_kernel', 'File does not exist']);
     // One in a kernel directory is taken.
     const ok = await jsonCall(withDir.tcp, 'VM.create', [admin, { name_label: 'k', PV_kernel: join(linked, 'ticker.ts'), memory_static_max: String(32 << 20) }]);
     assert.equal(typeof ok.result, 'string', JSON.stringify(ok.error));
+    // It reads back as it was set, not as the path it leads to.
+    assert.equal((await jsonCall(withDir.tcp, 'VM.get_PV_kernel', [admin, ok.result])).result, join(linked, 'ticker.ts'));
+    // Checked again at VM.start: a kernel whose file became a link out of the directory since VM.create is refused.
+    const swap = join(kdir, 'swap.js');
+    writeFileSync(swap, 'export function main() {}\n');
+    const later = await jsonCall(withDir.tcp, 'VM.create', [admin, { name_label: 'swap', PV_kernel: swap, memory_static_max: String(32 << 20) }]);
+    assert.equal(typeof later.result, 'string', JSON.stringify(later.error));
+    rmSync(swap);
+    symlinkSync(secret, swap);
+    const start = await jsonCall(withDir.tcp, 'VM.start', [admin, later.result, false, false]);
+    assert.deepEqual([start.error?.message, start.error?.data[0]], ['INVALID_VALUE', 'PV_kernel'], JSON.stringify(start));
   } finally {
     await withDir.close();
   }

@@ -66,21 +66,46 @@ test('a source gets `failures` failed logins per window, then waits; others are 
   const refused = (re: RegExp) => (e: unknown) => e instanceof XapiError && e.code === 'SESSION_AUTHENTICATION_FAILED' && re.test(e.params[1]!);
   for (let i = 0; i < 2; i++) {
     th.begin('1.2.3.4', 'u');
-    th.end('1.2.3.4', 'failed');
+    th.end('1.2.3.4', 'u', 'failed');
   }
   assert.throws(() => th.begin('1.2.3.4', 'u'), refused(/too many failed logins .* try again in 1 s/));
   th.begin('5.6.7.8', 'u');
-  th.end('5.6.7.8', 'ok');
+  th.end('5.6.7.8', 'u', 'ok');
   now = 1000;
   th.begin('1.2.3.4', 'u');
-  th.end('1.2.3.4', 'ok');
+  th.end('1.2.3.4', 'u', 'ok');
   // Bounded: a flood of sources forgets the oldest.
   for (const s of ['a', 'b', 'c', 'c']) {
     th.begin(s, 'u');
-    th.end(s, 'failed');
+    th.end(s, 'u', 'failed');
   }
   assert.throws(() => th.begin('c', 'u'));
   th.begin('a', 'u');
+});
+
+test("a login that succeeds clears its own user name's failures from its source, not another's", () => {
+  const th = new LoginThrottle({ failures: 2, windowMs: 60_000, maxSources: 10 }, () => 0);
+  const tooMany = (e: unknown) => e instanceof XapiError && /too many failed logins/.test(e.params[1]!);
+  // A guess at bob's password, then a login of the guesser's own account: bob's guess still counts.
+  th.begin('1.2.3.4', 'bob');
+  th.end('1.2.3.4', 'bob', 'failed');
+  th.begin('1.2.3.4', 'mallory');
+  th.end('1.2.3.4', 'mallory', 'ok');
+  th.begin('1.2.3.4', 'bob');
+  th.end('1.2.3.4', 'bob', 'failed');
+  assert.throws(() => th.begin('1.2.3.4', 'bob'), tooMany);
+  assert.throws(() => th.begin('1.2.3.4', 'mallory'), tooMany, 'the limit is per source');
+  // A user who mistyped, then got it right, is not held to the mistake.
+  const own = new LoginThrottle({ failures: 2, windowMs: 60_000, maxSources: 10 }, () => 0);
+  own.begin('5.6.7.8', 'alice');
+  own.end('5.6.7.8', 'alice', 'failed');
+  own.begin('5.6.7.8', 'alice');
+  own.end('5.6.7.8', 'alice', 'ok');
+  for (let i = 0; i < 2; i++) {
+    own.begin('5.6.7.8', 'alice');
+    own.end('5.6.7.8', 'alice', 'failed');
+  }
+  assert.throws(() => own.begin('5.6.7.8', 'alice'), tooMany);
 });
 
 test('logins being checked count against their source: a burst gets `failures` checks, not one each', () => {
@@ -88,9 +113,9 @@ test('logins being checked count against their source: a burst gets `failures` c
   for (let i = 0; i < 3; i++) th.begin('1.2.3.4', 'u');
   assert.throws(() => th.begin('1.2.3.4', 'u'), (e: unknown) => e instanceof XapiError && /too many logins at once/.test(e.params[1]!));
   // One that was never checked (the host was busy) frees its place without counting as a failure.
-  th.end('1.2.3.4', 'dropped');
+  th.end('1.2.3.4', 'u', 'dropped');
   th.begin('1.2.3.4', 'u');
-  for (let i = 0; i < 3; i++) th.end('1.2.3.4', 'failed');
+  for (let i = 0; i < 3; i++) th.end('1.2.3.4', 'u', 'failed');
   assert.throws(() => th.begin('1.2.3.4', 'u'), (e: unknown) => e instanceof XapiError && /too many failed logins/.test(e.params[1]!));
 });
 
