@@ -57,8 +57,12 @@ test('a wait whose caller is gone ends and frees its place; one gone already doe
   const waiting = log.wait(0, classFilter(['*']), 60_000, { owner: 'u', closed: gone.signal });
   assert.equal(log.waiting, 1);
   gone.abort();
+  // At once: not when its timeout comes.
+  const freed = log.waiting;
+  const again = log.wait(0, classFilter(['*']), 60_000, { owner: 'u', closed: gone.signal });
+  const parkedAgain = log.waiting;
+  log.close();
   assert.deepEqual(await waiting, { events: [], last: 0 });
-  assert.equal(log.waiting, 0);
-  assert.deepEqual(await log.wait(0, classFilter(['*']), 60_000, { owner: 'u', closed: gone.signal }), { events: [], last: 0 });
-  assert.equal(log.waiting, 0);
+  assert.deepEqual(await again, { events: [], last: 0 });
+  assert.deepEqual([freed, parkedAgain], [0, 0]);
 });
