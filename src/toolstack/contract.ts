@@ -812,6 +812,8 @@ export const COMMAND_ARGS: { readonly [K in Op]: Decoder<Args<K>> } = {
   userAdd: (f) => {
     const name = f.string('name');
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/.test(name)) throw new InvalidArgument('userAdd', 'name', `a user name is 1-64 letters, digits, '_', '.', '@' or '-', not '${name.slice(0, 80)}'`);
+    // XAPI's sessions of root are grouped with the host's own (the local socket's), not as a user's.
+    if (name === 'root') throw new InvalidArgument('userAdd', 'name', "'root' is the host's own user (the local socket's): give another name");
     const role = f.string('role');
     if (!isXapiRole(role)) throw new InvalidArgument('userAdd', 'role', `role must be one of ${XAPI_ROLES.join(', ')}`);
     const password = f.string('password');

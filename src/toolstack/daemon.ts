@@ -35,6 +35,8 @@ export interface DaemonOptions {
   readonly summonDns?: { readonly address: string; readonly port: number };
   /** Receive migrations on this TCP address (`--listen ADDRESS:PORT`); none when absent. */
   readonly migrationListen?: { readonly address: string; readonly port: number };
+  /** More directories of kernels XenAPI callers may name (src/xapi/kernels.ts). */
+  readonly xapiKernelDirs?: readonly string[];
 }
 
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
@@ -81,6 +83,7 @@ export class HostDaemon {
         ...(opts.xapiPort !== undefined && { port: opts.xapiPort }),
         ...(opts.xapiAddress !== undefined && { address: opts.xapiAddress }),
         ...(opts.xapiPortOptional && { portOptional: true }),
+        ...(opts.xapiKernelDirs && { moreKernelDirs: opts.xapiKernelDirs }),
         migration: () => {
           const m = daemon?.migration;
           const a = m?.server.address();

@@ -9,8 +9,9 @@ import type { Args, HostEvent, Result, TaskCall, TaskOp, Toolstack, VmChanges, X
 import type { HostDb } from '../toolstack/db/hostdb.js';
 import { NULL_REF, type VMRecord } from '../toolstack/db/records.js';
 import { vdevOf } from '../toolstack/vms.js';
+import type { KernelDirs } from './kernels.js';
 import { handleInvalid, operationNotAllowed, toXapiError, vmBadPowerState, XapiError } from './errors.js';
-import { classFilter, formatToken, parseToken, type EventLog, type XapiEvent } from './events.js';
+import { classFilter, formatToken, parseToken, type EventLog, type WaitBy, type XapiEvent } from './events.js';
 import {
   DB_CLASSES, SERVED_CLASSES, isDbClass, isServedField, servedFields, type DbClass, type PoolIdentity, type PowerState, type ServedClass, type XRecord,
 } from './model.js';
@@ -36,6 +37,8 @@ export interface CallHost {
   readonly sessions: SessionTable;
   readonly events: EventLog;
   readonly tasks: TaskTable;
+  /** The directories whose kernels VM.create may name (and VM.start may start). */
+  readonly kernels: KernelDirs;
   untilDomain(domid: number, types: readonly HostEvent['type'][], timeoutMs: number, act: () => Promise<unknown>): Promise<void>;
   /** A database record as served (HANDLE_INVALID if there is none), from a cache the database's changes clear. */
   served(cls: DbClass, ref: string): Promise<XRecord>;
@@ -58,6 +61,11 @@ export interface CallContext {
   progress: (fraction: number) => void;
   /** An Async.* call's task can be cancelled by `cancel` from now on; nothing for a plain call. */
   cancellable: (cancel: () => Promise<void>) => void;
+  /**
+   * Run a wait for events, given whose it is and what ends it early (the client gone): it does
+   * not count against the calls running at once (the host's and the user's).
+   */
+  parked: <T>(wait: (by: WaitBy) => Promise<T>) => Promise<T>;
 }
 
 export interface Call {
@@ -229,6 +237,9 @@ async function startVm(ctx: CallContext, ref: string, paused: boolean): Promise<
   const r = await vmIn(ctx, ref, ['Halted'], false);
   notSnapshot(r, ref, 'start');
   if (r.xenode_transient) throw operationNotAllowed(`VM ${r.uuid} came from an xl config and ended with its domain`);
+  // Again at start, as XAPI checks when it builds: a link in the directory may have changed since
+  // VM.create, and a VM the local CLI made may name any file (the CLI starts that one).
+  await ctx.svc.kernels.confine(r.PV_kernel);
   await onVm(ref, () => ctx.svc.ts.call('vmStart', { vm: r.uuid, paused }));
   return undefined;
 }
@@ -528,8 +539,10 @@ export const CALLS: Readonly<Record<string, Call>> = {
       return undefined;
     },
   },
+  // pool-admin, not XAPI's vm-power-admin: its token lets the sender name the kernel the target
+  // loads, and a xenode kernel is a host path run as the host's user (host code, kernels.ts).
   'host.migrate_receive': {
-    params: [p('host', { ref: 'host' }), p('network', { ref: 'network' }), p('options', { map: ['string', 'string'] })], role: 'vm-power-admin', writes: true,
+    params: [p('host', { ref: 'host' }), p('network', { ref: 'network' }), p('options', { map: ['string', 'string'] })], role: 'pool-admin', writes: true,
     run: async (ctx, [host, network]) => {
       hostCheck(ctx, host as string);
       await ctx.svc.db.read((tx) => tx.network.get(network as string));
@@ -592,6 +605,8 @@ export const CALLS: Readonly<Record<string, Call>> = {
     params: [p('args', 'record')], role: 'vm-admin', async: true, writes: true,
     run: async (ctx, [rec]) => {
       const fields = rec as Record<string, XValue>;
+      if (fields['PV_kernel'] === undefined) throw new XapiError('MAP_DOES_NOT_CONTAIN_KEY', ['PV_kernel']);
+      await ctx.svc.kernels.confine(fields['PV_kernel']);
       const text = configOfRecord(fields);
       const desc = fields['name_description'];
       const vm = await onVm(NULL_REF, () => ctx.svc.ts.call('vmImport', {
@@ -889,7 +904,7 @@ export const CALLS: Readonly<Record<string, Call>> = {
       return { events: list.map(eventValue), valid_ref_counts: await refCounts(ctx, wanted), token: formatToken(last) };
     }
     const since = parseToken(token as string);
-    const got = await events.wait(since, matches, Math.max(0, (timeout as number) * 1000));
+    const got = await ctx.parked((by) => events.wait(since, matches, Math.max(0, (timeout as number) * 1000), by));
     return { events: got.events.map(eventValue), valid_ref_counts: await refCounts(ctx, wanted), token: formatToken(got.last) };
   } },
   'event.register': { params: [p('classes', { set: 'string' })], role: 'read-only', run: (ctx, [classes]) => {
@@ -906,7 +921,7 @@ export const CALLS: Readonly<Record<string, Call>> = {
     const reg = ctx.svc.classicEvents(ctx.session.ref);
     if (reg.classes.size === 0) throw new XapiError('SESSION_NOT_REGISTERED', [ctx.session.ref]);
     const { events } = ctx.svc;
-    const got = await events.wait(reg.cursor, classFilter([...reg.classes]), events.limits.maxWaitMs);
+    const got = await ctx.parked((by) => events.wait(reg.cursor, classFilter([...reg.classes]), events.limits.maxWaitMs, by));
     reg.cursor = got.last;
     return got.events.map(eventValue);
   } },

@@ -22,15 +22,25 @@ export interface EventLimits {
   readonly keep: number;
   /** event.from calls waiting at once; more are answered at once, with what there is. */
   readonly maxWaiters: number;
+  /** Of those, one user's at once: one user's long polls leave the others room to wait. */
+  readonly perOwner: number;
   /** The longest an event.from waits. */
   readonly maxWaitMs: number;
 }
 
-export const EVENT_LIMITS: EventLimits = { keep: 10_000, maxWaiters: 1024, maxWaitMs: 60_000 };
+export const EVENT_LIMITS: EventLimits = { keep: 10_000, maxWaiters: 1024, perOwner: 128, maxWaitMs: 60_000 };
 
 interface Waiter {
   readonly matches: (e: XapiEvent) => boolean;
   wake(): void;
+}
+
+/** Whose wait it is, and what ends it early. */
+export interface WaitBy {
+  /** The user waiting, against perOwner. */
+  readonly owner: string;
+  /** Aborted when the caller is gone (its connection closed): the wait ends and frees its place. */
+  readonly closed?: AbortSignal | undefined;
 }
 
 /** XAPI writes a token as two 20-digit numbers; the first is ours. */
@@ -59,12 +69,19 @@ export function classFilter(classes: readonly string[]): (e: { class: string; re
 export class EventLog {
   readonly #events: XapiEvent[] = [];
   readonly #waiters = new Set<Waiter>();
+  /** Waiters per owner. */
+  readonly #owners = new Map<string, number>();
   #last = 0;
 
   constructor(readonly limits: EventLimits = EVENT_LIMITS) {}
 
   get last(): number {
     return this.#last;
+  }
+
+  /** Calls waiting for events now. */
+  get waiting(): number {
+    return this.#waiters.size;
   }
 
   record(cls: string, operation: EventOperation, ref: string, snapshot?: XValue): XapiEvent {
@@ -86,22 +103,32 @@ export class EventLog {
 
   /**
    * The events after `since`, waiting up to `timeoutMs` for one when there are none yet, and
-   * the last event looked at (the next token).
+   * the last event looked at (the next token). A caller past maxWaiters, or whose owner is past
+   * perOwner, or already gone, gets what there is at once.
    */
-  async wait(since: number, matches: (e: XapiEvent) => boolean, timeoutMs: number): Promise<{ events: XapiEvent[]; last: number }> {
+  async wait(since: number, matches: (e: XapiEvent) => boolean, timeoutMs: number, by: WaitBy): Promise<{ events: XapiEvent[]; last: number }> {
     const now = this.since(since, matches);
-    if (now.length || timeoutMs <= 0 || this.#waiters.size >= this.limits.maxWaiters) return { events: now, last: Math.max(since, this.#last) };
+    const owned = this.#owners.get(by.owner) ?? 0;
+    if (now.length || timeoutMs <= 0 || by.closed?.aborted || this.#waiters.size >= this.limits.maxWaiters || owned >= this.limits.perOwner) {
+      return { events: now, last: Math.max(since, this.#last) };
+    }
     await new Promise<void>((resolve) => {
       const w: Waiter = {
         matches,
         wake: () => {
+          if (!this.#waiters.delete(w)) return;
           clearTimeout(timer);
-          this.#waiters.delete(w);
+          by.closed?.removeEventListener('abort', w.wake);
+          const n = (this.#owners.get(by.owner) ?? 1) - 1;
+          if (n > 0) this.#owners.set(by.owner, n);
+          else this.#owners.delete(by.owner);
           resolve();
         },
       };
       const timer = setTimeout(w.wake, Math.min(timeoutMs, this.limits.maxWaitMs));
+      by.closed?.addEventListener('abort', w.wake, { once: true });
       this.#waiters.add(w);
+      this.#owners.set(by.owner, owned + 1);
     });
     return { events: this.since(since, matches), last: Math.max(since, this.#last) };
   }

@@ -23,6 +23,8 @@ export interface XapiHostOptions extends XapiServiceOptions {
   /** The port is a default, not the user's choice: if it is taken, serve on the Unix socket only (and say so). */
   readonly portOptional?: boolean;
   readonly http?: Partial<XapiHttpLimits>;
+  /** More directories of kernels XenAPI callers may name, besides the state dir's guest/. */
+  readonly moreKernelDirs?: readonly string[];
 }
 
 export interface XapiHost {
@@ -42,7 +44,8 @@ export async function startXapi(ts: Toolstack, opts: XapiHostOptions): Promise<X
   const audit = new AuditLog(paths.audit);
   let service: XapiService;
   try {
-    service = await new XapiService(ts, opts.db, users, { ...opts, sessionStore, audit }).start();
+    const kernelDirs = [paths.kernels, ...(opts.moreKernelDirs ?? [])];
+    service = await new XapiService(ts, opts.db, users, { ...opts, sessionStore, audit, kernelDirs }).start();
   } catch (e) {
     await audit.close();
     throw e;

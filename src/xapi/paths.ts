@@ -8,6 +8,11 @@ export interface XapiPaths {
   readonly key: string;
   /** Every state-changing call and login (audit.ts), rotated as audit.log.1, .2. */
   readonly audit: string;
+  /**
+   * Kernels XenAPI callers may name (VM.create's PV_kernel), as XAPI's /var/lib/xcp/guest/; it
+   * may be a link to a directory (the shipped examples/), whose files are then the kernels.
+   */
+  readonly kernels: string;
 }
 
 export function xapiPaths(stateDir: string): XapiPaths {
@@ -16,5 +21,6 @@ export function xapiPaths(stateDir: string): XapiPaths {
     cert: join(stateDir, 'xapi-cert.pem'),
     key: join(stateDir, 'xapi-key.pem'),
     audit: join(stateDir, 'audit.log'),
+    kernels: join(stateDir, 'guest'),
   };
 }

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { toXapiError, XapiError } from './errors.js';
 import { encodeJson } from './jsonrpc.js';
-import type { Peer, XapiService } from './service.js';
+import { TooManyCalls, type CallSlot, type Peer, type XapiService } from './service.js';
 import type { XValue } from './types.js';
 import { decodeMethodCall, encodeResponse, XML_LIMITS, XmlRpcParseError } from './xmlrpc.js';
 
@@ -208,11 +208,29 @@ export class XapiServer {
       const body = await this.#body(req);
       if (this.#inFlight >= this.limits.maxInFlight) throw new HttpError(503, 'too many calls at once: try again');
       this.#inFlight++;
+      let held = true;
+      // A client that hangs up before its answer frees what its call holds (a wait for events).
+      const gone = new AbortController();
+      const onClose = () => {
+        if (!res.writableFinished) gone.abort();
+      };
+      res.once('close', onClose);
+      const slot: CallSlot = {
+        closed: gone.signal,
+        park: () => {
+          if (held) this.#inFlight--;
+          held = false;
+          return () => {
+            if (!held) this.#inFlight++;
+            held = true;
+          };
+        },
+      };
       try {
-        if (json) await this.#jsonRpc(body, res, peer);
-        else await this.#xmlRpc(body, res, peer);
+        if (json) await this.#jsonRpc(body, res, peer, slot);
+        else await this.#xmlRpc(body, res, peer, slot);
       } finally {
-        this.#inFlight--;
+        if (held) this.#inFlight--;
       }
     } catch (e) {
       const status = e instanceof HttpError ? e.status : 500;
@@ -264,7 +282,17 @@ export class XapiServer {
     });
   }
 
-  async #xmlRpc(body: string, res: ServerResponse, peer: Peer): Promise<void> {
+  /** The service's answer; a user past its own bound of calls gets 503, as past the host's. */
+  async #call(method: string, params: readonly unknown[], peer: Peer, slot: CallSlot): Promise<XValue> {
+    try {
+      return await this.svc.call(method, params, peer, slot);
+    } catch (e) {
+      if (e instanceof TooManyCalls) throw new HttpError(503, e.message);
+      throw e;
+    }
+  }
+
+  async #xmlRpc(body: string, res: ServerResponse, peer: Peer, slot: CallSlot): Promise<void> {
     let call;
     try {
       call = decodeMethodCall(body);
@@ -274,14 +302,15 @@ export class XapiServer {
     }
     let out: Buffer;
     try {
-      out = encodeResponse({ ok: true, value: await this.svc.call(call.method, call.params, peer) });
+      out = encodeResponse({ ok: true, value: await this.#call(call.method, call.params, peer, slot) });
     } catch (e) {
+      if (e instanceof HttpError) throw e;
       out = encodeResponse({ ok: false, error: e as XapiError });
     }
     answer(res, 'text/xml', out);
   }
 
-  async #jsonRpc(body: string, res: ServerResponse, peer: Peer): Promise<void> {
+  async #jsonRpc(body: string, res: ServerResponse, peer: Peer, slot: CallSlot): Promise<void> {
     const send = (v: unknown) => answer(res, 'application/json', encodeJson(v as XValue));
     let req: unknown;
     try {
@@ -303,8 +332,9 @@ export class XapiServer {
       return;
     }
     try {
-      reply({ result: await this.svc.call(r.method, (r.params ?? []) as unknown[], peer) });
+      reply({ result: await this.#call(r.method, (r.params ?? []) as unknown[], peer, slot) });
     } catch (e) {
+      if (e instanceof HttpError) throw e;
       reply({ error: jsonError(e as XapiError) });
     }
   }

@@ -9,14 +9,15 @@ import { NULL_REF } from '../toolstack/db/records.js';
 import { auditArg, type AuditSink } from './audit.js';
 import { CALLS, type Call, type CallContext, type CallHost, type ClassicEvents, type MigrationEndpoint } from './calls.js';
 import { methodUnknown, parameterCountMismatch, toXapiError, XapiError } from './errors.js';
-import { EventLog, type EventLimits } from './events.js';
+import { EVENT_LIMITS, EventLog, type EventLimits } from './events.js';
+import { KernelDirs } from './kernels.js';
 import { isDbClass, poolIdentity, serveRecord, type DbClass, type PoolIdentity, type XRecord } from './model.js';
-import { LoginThrottle, SessionTable, type LoginLimits, type SessionLimits, type SessionStore } from './sessions.js';
+import { LOGIN_LIMITS, LoginThrottle, SESSION_LIMITS, SessionTable, type LoginLimits, type SessionLimits, type SessionStore } from './sessions.js';
 import { RrdSampler, type RrdUpdates } from './rrd.js';
 import { shareRecord } from './shared.js';
 import { TaskTable } from './tasks.js';
 import { checkParam, type XValue } from './types.js';
-import type { User } from './users.js';
+import { LoginsBusy, type User } from './users.js';
 
 /** Who is calling: a TCP peer's address, or the local Unix socket (whose root needs no password). */
 export interface Peer {
@@ -31,7 +32,27 @@ export interface Authenticator {
   onReplaced: (name: string) => void;
 }
 
+/**
+ * The transport's hold on a call: a call that waits for events (event.from, event.next) parks
+ * it, so that long polls (EventLog's maxWaiters bounds them) do not take the places of calls
+ * that run; unpark takes it back once the wait is over, even past the transport's bound (and
+ * the user's): a wait that ended must answer. So calls running may pass the bounds by at most
+ * the waits that end at once, maxWaiters.
+ */
+export interface CallSlot {
+  park(): () => void;
+  /** Aborted when the client's connection closed before its answer: its wait ends. */
+  readonly closed?: AbortSignal;
+}
+
+/** A user has as many calls running as it may: the transport answers 503, as for the host's own bound. */
+export class TooManyCalls extends Error {
+  override name = 'TooManyCalls';
+}
+
 export interface XapiServiceOptions {
+  /** Calls of one user running at once (waits for events not counted); 128 when absent. */
+  readonly callsPerUser?: number;
   readonly sessions?: Partial<SessionLimits>;
   /** Where sessions outlive the process (the host database); in memory only when absent. */
   readonly sessionStore?: SessionStore;
@@ -41,6 +62,10 @@ export interface XapiServiceOptions {
   readonly audit?: AuditSink;
   /** This host's migration listener, once it listens (host.migrate_receive hands it out). */
   readonly migration?: () => MigrationEndpoint | undefined;
+  /** The directories whose kernels VM.create may name (kernels.ts); none when absent. */
+  readonly kernelDirs?: readonly string[];
+  /** The host's state dir: refusals name it <state>. */
+  readonly stateDir?: string;
 }
 
 const LOGIN = 'session.login_with_password';
@@ -85,6 +110,7 @@ export class XapiService implements CallHost {
   readonly throttle: LoginThrottle;
   readonly events: EventLog;
   readonly tasks: TaskTable;
+  readonly kernels: KernelDirs;
   readonly #domainWaiters = new Set<DomainWaiter>();
   readonly #classic = new Map<string, ClassicEvents>();
   #sub: Subscription | undefined;
@@ -95,15 +121,20 @@ export class XapiService implements CallHost {
   /** Bumped at each clear: a read that straddles one does not fill the cache with what it read before. */
   #servedGeneration = 0;
   readonly #audit: AuditSink | undefined;
+  /** Calls running per user, against callsPerUser. */
+  readonly #userCalls = new Map<string, number>();
+  readonly #callsPerUser: number;
   readonly #migration: (() => MigrationEndpoint | undefined) | undefined;
 
   constructor(readonly ts: Toolstack, readonly db: HostDb, private readonly users: Authenticator, opts: XapiServiceOptions = {}) {
     this.#audit = opts.audit;
+    this.#callsPerUser = opts.callsPerUser ?? 128;
+    this.kernels = new KernelDirs(opts.kernelDirs ?? [], opts.stateDir);
     this.#migration = opts.migration;
     this.rrd = new RrdSampler(ts, () => this.identity.hostUuid);
-    this.sessions = new SessionTable({ idleMs: 24 * 3600_000, maxSessions: 1000, ...opts.sessions }, Date.now, opts.sessionStore);
-    this.throttle = new LoginThrottle({ failures: 5, windowMs: 60_000, maxSources: 4096, ...opts.logins });
-    this.events = new EventLog({ keep: 10_000, maxWaiters: 1024, maxWaitMs: 60_000, ...opts.events });
+    this.sessions = new SessionTable({ ...SESSION_LIMITS, ...opts.sessions }, Date.now, opts.sessionStore);
+    this.throttle = new LoginThrottle({ ...LOGIN_LIMITS, ...opts.logins });
+    this.events = new EventLog({ ...EVENT_LIMITS, ...opts.events });
     this.tasks = new TaskTable(this.events, () => this.identity.hostRef);
     users.onReplaced = (name) => this.sessions.revokeUser(name);
   }
@@ -166,7 +197,8 @@ export class XapiService implements CallHost {
   classicEvents(session: string): ClassicEvents {
     let reg = this.#classic.get(session);
     if (!reg) {
-      if (this.#classic.size >= this.sessions.limits.maxSessions) {
+      // Past one per live session, some are of sessions that ended: drop those.
+      if (this.#classic.size >= this.sessions.size) {
         for (const s of this.#classic.keys()) if (!this.sessions.has(s)) this.#classic.delete(s);
       }
       this.#classic.set(session, (reg = { classes: new Set(), cursor: this.events.last }));
@@ -203,7 +235,9 @@ export class XapiService implements CallHost {
     return [...names, ...Object.entries(CALLS).filter(([, c]) => c.async).map(([n]) => `Async.${n}`)];
   }
 
-  async call(method: string, params: readonly unknown[], peer: Peer): Promise<XValue> {
+  /** A call made; `slot` is the transport's hold on it (parked while the call waits for events). */
+  async call(method: string, params: readonly unknown[], peer: Peer, slot?: CallSlot): Promise<XValue> {
+    let user: string | undefined;
     try {
       if (method === LOGIN) return await this.#login(params, peer);
       if (method === LIST_METHODS) return this.listMethods();
@@ -213,6 +247,9 @@ export class XapiService implements CallHost {
       if (!call || (isAsync && !call.async)) throw methodUnknown(method);
       if (params.length !== call.params.length + 1) throw parameterCountMismatch(method, call.params.length + 1, params.length);
       const session = this.sessions.use(params[0]);
+      // One user's calls take at most callsPerUser of the transport's places (a read-only user's long polls took them all).
+      if (!this.#takeCall(session.user)) throw new TooManyCalls(`${session.user} has ${this.#callsPerUser} calls running: try again`);
+      user = session.user;
       const audit = call.writes && this.#audit ? (result: string) => this.#audit!.record({
         user: session.user, source: session.source, session: session.uuid, call: method,
         args: params.slice(1).map((v) => auditArg(v as XValue)), result,
@@ -222,7 +259,19 @@ export class XapiService implements CallHost {
           throw new XapiError('RBAC_PERMISSION_DENIED', [name.toLowerCase(), `the role ${session.role} may not call ${name}: it needs ${call.role}`]);
         }
         const args = call.params.map((p, i) => checkParam(p.type, params[i + 1], p.name));
-        const ctx: CallContext = { svc: this, session, progress: () => {}, cancellable: () => {} };
+        const ctx: CallContext = {
+          svc: this, session, progress: () => {}, cancellable: () => {},
+          parked: async (wait) => {
+            const unpark = slot?.park();
+            this.#dropCall(session.user);
+            try {
+              return await wait({ owner: session.user, closed: slot?.closed });
+            } finally {
+              unpark?.();
+              this.#userCalls.set(session.user, (this.#userCalls.get(session.user) ?? 0) + 1);
+            }
+          },
+        };
         const run = audit ? async () => {
           try {
             const v = await call.run(ctx, args);
@@ -247,8 +296,24 @@ export class XapiService implements CallHost {
         throw e;
       }
     } catch (e) {
+      if (e instanceof TooManyCalls) throw e;
       throw toXapiError(e);
+    } finally {
+      if (user !== undefined) this.#dropCall(user);
     }
+  }
+
+  #takeCall(user: string): boolean {
+    const n = this.#userCalls.get(user) ?? 0;
+    if (n >= this.#callsPerUser) return false;
+    this.#userCalls.set(user, n + 1);
+    return true;
+  }
+
+  #dropCall(user: string): void {
+    const n = (this.#userCalls.get(user) ?? 1) - 1;
+    if (n > 0) this.#userCalls.set(user, n);
+    else this.#userCalls.delete(user);
   }
 
   async #login(params: readonly unknown[], peer: Peer): Promise<string> {
@@ -260,18 +325,24 @@ export class XapiService implements CallHost {
     if (peer.local && name === 'root') user = { name: 'root', role: 'pool-admin' };
     else {
       try {
-        this.throttle.check(peer.source, name!);
+        this.throttle.begin(peer.source, name!);
       } catch (e) {
         audit('', toXapiError(e).code);
         throw e;
       }
-      user = await this.users.authenticate(name!, password!);
+      try {
+        user = await this.users.authenticate(name!, password!);
+      } catch (e) {
+        this.throttle.end(peer.source, name!, 'dropped');
+        const x = e instanceof LoginsBusy ? new XapiError('SESSION_AUTHENTICATION_FAILED', [name!, 'too many logins at once on this host: try again']) : toXapiError(e);
+        audit('', x.code);
+        throw x;
+      }
+      this.throttle.end(peer.source, name!, user ? 'ok' : 'failed');
       if (!user) {
-        this.throttle.failed(peer.source);
         audit('', 'SESSION_AUTHENTICATION_FAILED');
         throw new XapiError('SESSION_AUTHENTICATION_FAILED', [name!, 'Authentication failure']);
       }
-      this.throttle.succeeded(peer.source);
     }
     const s = this.sessions.create(user.name, user.role, peer.source, originator ?? '');
     audit(s.uuid, 'ok');

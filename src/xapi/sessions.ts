@@ -1,6 +1,9 @@
 // XenAPI sessions: a ref handed out at login, checked on every call. A session ends at logout,
-// when it has been idle too long, when its user is replaced, or when the table is full (the
-// least recently used goes, as XAPI drops its oldest past 500 per user). Refs are 128 random
+// when it has been idle too long, when its user is replaced, or when its group is full: the
+// group's least recently used goes, as XAPI's session GC (db_gc_util.ml) drops the oldest past
+// 500 per user name, 500 per originator of root's, 400 for root's without one. Grouping keeps
+// one user's logins from ending another's sessions (a read-only user could log out every
+// admin when one table of 1,000 was shared). Refs are 128 random
 // bits: a forged one is SESSION_INVALID, as is an expired or revoked one. Checks run on the
 // table in memory; a SessionStore (the host database) keeps the sessions for the next start,
 // written when they begin and end, and their last use at most once a minute.
@@ -38,15 +41,27 @@ const STORE_ACTIVE_MS = 60_000;
 export interface SessionLimits {
   /** A session idle this long ends. */
   readonly idleMs: number;
-  /** Sessions at once; the least recently used goes past it. */
-  readonly maxSessions: number;
+  /** Sessions of one user (other than root) at once; the user's least recently used goes past it. */
+  readonly perUser: number;
+  /** root's sessions with one originator at once. */
+  readonly perOriginator: number;
+  /** root's sessions with no originator at once. */
+  readonly anonymous: number;
 }
 
-export const SESSION_LIMITS: SessionLimits = { idleMs: 24 * 3600_000, maxSessions: 1000 };
+/** XAPI's max_sessions_per_user_name, max_sessions_per_originator and max_sessions (Xapi_globs). */
+export const SESSION_LIMITS: SessionLimits = { idleMs: 24 * 3600_000, perUser: 500, perOriginator: 500, anonymous: 400 };
+
+/** A session's group, as XAPI's GC groups them: by user name, except root's (by originator, if any). */
+function groupOf(s: Pick<Session, 'user' | 'originator'>): string {
+  if (s.user !== 'root' && s.user !== '') return `username:${s.user}`;
+  return s.originator === '' ? 'external' : `originator:${s.originator}`;
+}
 
 export class SessionTable {
-  /** In order of last use: the first is the least recently used. */
   readonly #byRef = new Map<string, Session>();
+  /** Each group's sessions in order of last use: the first is the least recently used. */
+  readonly #groups = new Map<string, Map<string, Session>>();
 
   constructor(readonly limits: SessionLimits = SESSION_LIMITS, private readonly now: () => number = Date.now, private readonly store?: SessionStore) {}
 
@@ -70,8 +85,17 @@ export class SessionTable {
     return s;
   }
 
+  #limit(group: string): number {
+    if (group === 'external') return this.limits.anonymous;
+    return group.startsWith('username:') ? this.limits.perUser : this.limits.perOriginator;
+  }
+
   #add(s: Session): void {
-    while (this.#byRef.size >= this.limits.maxSessions) this.revoke(this.#byRef.keys().next().value!);
+    const key = groupOf(s);
+    let group = this.#groups.get(key);
+    if (!group) this.#groups.set(key, (group = new Map()));
+    while (group.size >= this.#limit(key)) this.revoke(group.keys().next().value!);
+    group.set(s.ref, s);
     this.#byRef.set(s.ref, s);
   }
 
@@ -86,8 +110,9 @@ export class SessionTable {
       throw sessionInvalid(r);
     }
     s.lastActive = now;
-    this.#byRef.delete(r);
-    this.#byRef.set(r, s);
+    const group = this.#groups.get(groupOf(s))!;
+    group.delete(r);
+    group.set(r, s);
     if (now - s.stored > STORE_ACTIVE_MS) {
       s.stored = now;
       this.store?.save(s);
@@ -96,7 +121,13 @@ export class SessionTable {
   }
 
   revoke(ref: string): boolean {
-    if (!this.#byRef.delete(ref)) return false;
+    const s = this.#byRef.get(ref);
+    if (!s) return false;
+    this.#byRef.delete(ref);
+    const key = groupOf(s);
+    const group = this.#groups.get(key)!;
+    group.delete(ref);
+    if (group.size === 0) this.#groups.delete(key);
     this.store?.remove(ref);
     return true;
   }
@@ -113,14 +144,10 @@ export class SessionTable {
   get size(): number {
     return this.#byRef.size;
   }
-
-  all(): Session[] {
-    return [...this.#byRef.values()];
-  }
 }
 
 export interface LoginLimits {
-  /** Failed logins from one source within the window before its logins are refused... */
+  /** Failed logins, and logins still being checked, from one source before its logins are refused... */
   readonly failures: number;
   /** ...until the window since its first failure is over. */
   readonly windowMs: number;
@@ -130,34 +157,54 @@ export interface LoginLimits {
 
 export const LOGIN_LIMITS: LoginLimits = { failures: 5, windowMs: 60_000, maxSources: 4096 };
 
-/** Failed logins per source: a guesser gets `failures` tries per window, then waits. */
+/**
+ * Logins per source: a guesser gets `failures` tries per window, then waits. A login counts from
+ * before its password is checked (scrypt, 32 MiB on libuv's pool): a burst of attempts from one
+ * source gets `failures` checks, not one per attempt. A login that succeeds clears its own user
+ * name's failures only: one account's logins would otherwise reset the guesses at another's.
+ */
 export class LoginThrottle {
-  readonly #failed = new Map<string, { since: number; count: number }>();
+  /** Per source: its failures in the window (in all and per user name) and the logins being checked. */
+  readonly #sources = new Map<string, { since: number; count: number; inFlight: number; failed: Map<string, number> }>();
 
   constructor(readonly limits: LoginLimits = LOGIN_LIMITS, private readonly now: () => number = Date.now) {}
 
-  /** SESSION_AUTHENTICATION_FAILED if `source` has failed too often lately. */
-  check(source: string, user: string): void {
-    const f = this.#failed.get(source);
-    if (!f) return;
-    const left = f.since + this.limits.windowMs - this.now();
-    if (left <= 0) this.#failed.delete(source);
-    else if (f.count >= this.limits.failures) {
+  /** A login from `source` begins (end() says how it ended); SESSION_AUTHENTICATION_FAILED if it has failed too often lately, or has too many logins being checked. */
+  begin(source: string, user: string): void {
+    let f = this.#sources.get(source);
+    const left = f ? f.since + this.limits.windowMs - this.now() : 0;
+    if (f && f.count > 0 && left <= 0) {
+      f.count = 0;
+      f.failed.clear();
+    }
+    if (f && f.count >= this.limits.failures) {
       throw new XapiError('SESSION_AUTHENTICATION_FAILED', [user, `too many failed logins from ${source}: try again in ${Math.ceil(left / 1000)} s`]);
     }
-  }
-
-  failed(source: string): void {
-    const f = this.#failed.get(source);
-    if (f) f.count++;
-    else {
-      if (this.#failed.size >= this.limits.maxSources) this.#failed.delete(this.#failed.keys().next().value!);
-      this.#failed.set(source, { since: this.now(), count: 1 });
+    if (f && f.count + f.inFlight >= this.limits.failures) {
+      throw new XapiError('SESSION_AUTHENTICATION_FAILED', [user, `too many logins at once from ${source}: try again`]);
     }
+    if (!f) {
+      if (this.#sources.size >= this.limits.maxSources) this.#sources.delete(this.#sources.keys().next().value!);
+      this.#sources.set(source, (f = { since: 0, count: 0, inFlight: 0, failed: new Map() }));
+    }
+    f.inFlight++;
   }
 
-  succeeded(source: string): void {
-    this.#failed.delete(source);
+  /** A login of `user` begun ended: its password was right, wrong, or never checked (`dropped`, the host was busy). */
+  end(source: string, user: string, result: 'ok' | 'failed' | 'dropped'): void {
+    const f = this.#sources.get(source);
+    // Forgotten meanwhile (a flood of other sources): nothing to count.
+    if (!f) return;
+    f.inFlight = Math.max(0, f.inFlight - 1);
+    if (result === 'ok') {
+      f.count -= f.failed.get(user) ?? 0;
+      f.failed.delete(user);
+    } else if (result === 'failed') {
+      if (f.count++ === 0) f.since = this.now();
+      // At most `failures` names: begin() refuses past that many failures.
+      f.failed.set(user, (f.failed.get(user) ?? 0) + 1);
+    }
+    if (f.count === 0 && f.inFlight === 0) this.#sources.delete(source);
   }
 }
 

@@ -39,12 +39,68 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** A hash no password matches, checked for unknown users so that they take as long to refuse. */
 const DECOY = hashPassword(randomBytes(16).toString('hex'));
 
+/** The host is checking as many passwords as it will: this login is refused without a check. */
+export class LoginsBusy extends Error {
+  override name = 'LoginsBusy';
+}
+
+export interface CheckLimits {
+  /** Password checks computing at once... */
+  readonly concurrent: number;
+  /** ...and waiting for their turn; more are refused (LoginsBusy). */
+  readonly queued: number;
+}
+
+/**
+ * scrypt runs on libuv's thread pool (4 threads), which guests' file-backed disks use for their
+ * reads and writes: unbounded, a flood of logins (even of unknown users) stalled every disk for
+ * seconds. Two checks at once leave the pool's other threads to the disks, as XAPI's
+ * local_auth_max_threads semaphore bounds its password checks.
+ */
+export const CHECK_LIMITS: CheckLimits = { concurrent: 2, queued: 32 };
+
+/** Password checks in turn: `concurrent` at once, `queued` more waiting (in arrival order). */
+export class CheckQueue {
+  #running = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(readonly limits: CheckLimits) {}
+
+  get running(): number {
+    return this.#running;
+  }
+
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  async run<T>(check: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.limits.concurrent) {
+      if (this.#waiting.length >= this.limits.queued) throw new LoginsBusy(`${this.#running} password checks running and ${this.#waiting.length} waiting`);
+      // The one that ends hands its turn over: #running stays as it is.
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else this.#running++;
+    try {
+      return await check();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#running--;
+    }
+  }
+}
+
 /** XenAPI's users in the host database's user class: short_name, role, password_hash. */
 export class HostDbUsers implements UserDirectory {
   /** Told when a user is replaced (the service ends their sessions). */
   onReplaced: (name: string) => void = () => {};
 
-  constructor(private readonly db: HostDb) {}
+  /** Password checks of this host's logins, in turn. */
+  readonly checks: CheckQueue;
+
+  constructor(private readonly db: HostDb, limits: CheckLimits = CHECK_LIMITS) {
+    this.checks = new CheckQueue(limits);
+  }
 
   async add(name: string, role: XapiRole, password: string): Promise<boolean> {
     const hash = await hashPassword(password);
@@ -58,13 +114,18 @@ export class HostDbUsers implements UserDirectory {
     return replaced;
   }
 
-  /** The user if the password is theirs; undefined otherwise (in about the same time). */
+  /**
+   * The user if the password is theirs; undefined otherwise (in about the same time, and in the
+   * same queue). LoginsBusy, before anything is looked up, when the queue is full.
+   */
   async authenticate(name: string, password: string): Promise<User | undefined> {
-    const u = await this.db.read((tx) => {
-      const [ref] = tx.user.where('short_name', name);
-      return ref === undefined ? undefined : tx.user.get(ref);
+    return this.checks.run(async () => {
+      const u = await this.db.read((tx) => {
+        const [ref] = tx.user.where('short_name', name);
+        return ref === undefined ? undefined : tx.user.get(ref);
+      });
+      const ok = await verifyPassword(password, u?.password_hash ?? (await DECOY));
+      return u && ok && isXapiRole(u.role) ? { name: u.short_name, role: u.role } : undefined;
     });
-    const ok = await verifyPassword(password, u?.password_hash ?? (await DECOY));
-    return u && ok && isXapiRole(u.role) ? { name: u.short_name, role: u.role } : undefined;
   }
 }

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { startDaemonRig, type DaemonRig } from '../support/host-daemon.js';
 import { askKv } from '../support/kv.js';
+import type { XapiRole } from '../../src/toolstack/contract.js';
 import { GUESTS, xenApiClient, type XenApiClient } from '../support/xapi.js';
 
 const MiB = 2 ** 20;
@@ -23,8 +24,8 @@ let b: DaemonRig;
 let xa: XenApiClient;
 let xb: XenApiClient;
 
-async function client(r: DaemonRig): Promise<XenApiClient> {
-  await r.ts.call('userAdd', { name: 'mover', role: 'vm-power-admin', password: 'elsewhere' });
+async function client(r: DaemonRig, role: XapiRole): Promise<XenApiClient> {
+  await r.ts.call('userAdd', { name: 'mover', role, password: 'elsewhere' });
   const x = await xenApiClient(`https://127.0.0.1:${r.daemon.xapi.server.port}`, 'mover', 'elsewhere');
   await x.connect();
   return x;
@@ -33,7 +34,8 @@ async function client(r: DaemonRig): Promise<XenApiClient> {
 before(async () => {
   a = await startDaemonRig('xapi-mig-a', { xapiPort: 0 });
   b = await startDaemonRig('xapi-mig-b', { xapiPort: 0, migrationListen: { address: '127.0.0.1', port: 0 } });
-  [xa, xb] = await Promise.all([client(a), client(b)]);
+  // host.migrate_receive (on b) needs pool-admin: its token lets the sender name a kernel b loads.
+  [xa, xb] = await Promise.all([client(a, 'vm-power-admin'), client(b, 'pool-admin')]);
 });
 after(async () => {
   await Promise.all([xa?.disconnect(), xb?.disconnect()]);
@@ -128,10 +130,11 @@ test('host.migrate_receive and VM.migrate_send move a running VM to a second hos
   await xa.call('VM.start', vm, false, false);
   const [hostB] = await xb.call('host.get_all') as string[];
   const netB = await xb.call('network.get_by_uuid', (await b.ts.call('networkCreate', { name: 'mig-net', bridge: 'xenbr0' })).uuid) as string;
-  // A host that does not listen for migrations has no way in.
+  // A vm-power-admin gets no token (it would name a kernel the host loads); a host that does not
+  // listen has none to give anyway (calls.test.ts: OPERATION_NOT_ALLOWED for a pool-admin).
   const [hostA] = await xa.call('host.get_all') as string[];
   const netA = await xa.call('network.get_by_uuid', (await a.ts.call('networkCreate', { name: 'mig-net', bridge: 'xenbr0' })).uuid) as string;
-  await assert.rejects(xa.call('host.migrate_receive', hostA, netA, {}), fails('OPERATION_NOT_ALLOWED'));
+  await assert.rejects(xa.call('host.migrate_receive', hostA, netA, {}), fails('RBAC_PERMISSION_DENIED'));
   const dest = await xb.call('host.migrate_receive', hostB, netB, {}) as Record<string, string>;
   assert.equal(dest['host'], hostB);
   assert.match(dest['token']!, /^[0-9a-f]{64}$/);

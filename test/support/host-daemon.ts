@@ -6,9 +6,12 @@ import { join } from 'node:path';
 import { RemoteToolstack } from '../../src/toolstack/client.js';
 import { HostDaemon } from '../../src/toolstack/daemon.js';
 import { killIfAliveAfter } from './exit-guard.js';
+import { FIXTURES, ROOT } from './cli.js';
 
 /** The host runs in the test's own process, so a frozen host freezes the file: watched from outside (exit-guard.ts). */
 const FILE_BOUND_MS = 15 * 60_000;
+/** Kernels the rigs' XenAPI callers name: the test guests and the one shipped guest they use (not examples/ whole: many.ts there is a host script). */
+const KERNEL_DIRS = [FIXTURES, join(ROOT, 'examples', 'kv-store')];
 let guarded = false;
 
 /**
@@ -53,7 +56,7 @@ export async function startDaemonRig(prefix: string, opts: DaemonRigOptions = {}
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `xenode-${prefix}-`));
   const stateDir = join(dir, 'state');
   const daemon = await HostDaemon.start({ stateDir, poolSize: opts.poolSize ?? 1, shutdownGraceMs: opts.shutdownGraceMs ?? 2000,
-    ...(opts.xapiPort !== undefined && { xapiPort: opts.xapiPort }), ...(opts.migrationListen && { migrationListen: opts.migrationListen }) });
+    ...(opts.xapiPort !== undefined && { xapiPort: opts.xapiPort }), xapiKernelDirs: KERNEL_DIRS, ...(opts.migrationListen && { migrationListen: opts.migrationListen }) });
   const ts = await RemoteToolstack.connect(stateDir);
   const pool = opts.placement?.cpupool;
   if (pool) {

@@ -11,7 +11,7 @@ import { startLocalHost, type LocalHost } from '../../src/toolstack/local.js';
 import { ensureCertificate } from '../../src/xapi/cert.js';
 import { XapiServer, type XapiHttpLimits } from '../../src/xapi/server.js';
 import { XapiService, type XapiServiceOptions } from '../../src/xapi/service.js';
-import { HostDbUsers } from '../../src/xapi/users.js';
+import { HostDbUsers, type CheckLimits } from '../../src/xapi/users.js';
 import { startDaemonRig, type DaemonRig } from './host-daemon.js';
 
 export const GUESTS = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
@@ -105,13 +105,14 @@ export interface InProcessXapi {
 
 let certDir: string | undefined;
 
-export async function startInProcessXapi(prefix: string, opts: XapiServiceOptions & { http?: Partial<XapiHttpLimits> } = {}): Promise<InProcessXapi> {
+export async function startInProcessXapi(prefix: string, opts: XapiServiceOptions & { http?: Partial<XapiHttpLimits>; checks?: CheckLimits } = {}): Promise<InProcessXapi> {
   const dir = mkdtempSync(join(tmpdir(), `xenode-${prefix}-`));
   certDir ??= mkdtempSync(join(tmpdir(), 'xenode-xapi-cert-'));
   const tls = await ensureCertificate(join(certDir, 'cert.pem'), join(certDir, 'key.pem'));
   const local = await startLocalHost({});
-  const users = new HostDbUsers(local.host.db);
-  const service = await new XapiService(local.api, local.host.db, users, opts).start();
+  const users = new HostDbUsers(local.host.db, opts.checks);
+  // Test guests are the kernels its callers may name, unless told otherwise.
+  const service = await new XapiService(local.api, local.host.db, users, { kernelDirs: [GUESTS], ...opts }).start();
   const server = await XapiServer.listen(service, { unixPath: join(dir, 'xapi.sock'), tcp: { host: '127.0.0.1', port: 0, ...tls } }, opts.http);
   const tcp = { port: server.port };
   return {

@@ -143,6 +143,14 @@ test('each field of each operation: a wrong value is refused, naming the field',
   assert.ok(checked > 100, `only ${checked} refusals`);
 });
 
+test("userAdd refuses root and the empty name: XenAPI's sessions group them with the host's own root", () => {
+  for (const name of ['root', '']) {
+    const e = invalid('userAdd', { name, role: 'read-only', password: 'pw' });
+    assert.equal(e.field, 'name', e.message);
+  }
+  assert.match(invalid('userAdd', { name: 'root', role: 'pool-admin', password: 'pw' }).message, /'root' is the host's own user/);
+});
+
 test('required fields, unknown keys, non-objects, unknown operations', () => {
   for (const [op, args] of Object.entries(ALL)) {
     for (const field of Object.keys(args)) {

@@ -1,0 +1,160 @@
+// XenAPI against callers who try to hurt others (docs/SECURITY.md, "XenAPI"): a login flood
+// from one source or many gets a bounded number of password checks (scrypt shares libuv's pool
+// with guests' disks); a read-only user's long polls and calls do not take every place from
+// the others; its logins do not end other users' sessions; a vm-admin names kernels in the
+// host's kernel directories only, and learns nothing of files elsewhere.
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { XapiError } from '../../../src/xapi/errors.js';
+import { TooManyCalls, type Peer } from '../../../src/xapi/service.js';
+import { GUESTS, jsonCall, post, startInProcessXapi, type InProcessXapi } from '../../support/xapi.js';
+import { waitFor } from '../../support/wait.js';
+
+const LOGIN = 'session.login_with_password';
+const peer = (source: string): Peer => ({ source, local: false });
+
+async function outcome(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    if (e instanceof TooManyCalls) return e.name;
+    assert.ok(e instanceof XapiError, String(e));
+    return e.params[1] ?? e.code;
+  }
+}
+
+let x: InProcessXapi;
+
+before(async () => {
+  x = await startInProcessXapi('xapi-hostile', {
+    sessions: { idleMs: 3600_000, perUser: 3 }, checks: { concurrent: 2, queued: 4 }, callsPerUser: 4, http: { maxInFlight: 8 }, events: { maxWaitMs: 30_000 },
+  });
+});
+after(() => x.close());
+
+test('a burst of logins from one source gets `failures` password checks, not one per attempt', async () => {
+  const got = await Promise.all(Array.from({ length: 40 }, () => outcome(x.service.call(LOGIN, ['nosuchuser', 'guess'], peer('10.1.0.1')))));
+  const checked = got.filter((r) => r === 'Authentication failure').length;
+  assert.equal(checked, 5, JSON.stringify([...new Set(got)]));
+  assert.equal(got.filter((r) => /too many logins at once from 10\.1\.0\.1/.test(r)).length, 35);
+  // Then the source waits out its window, the right password included; another source does not.
+  await x.users.add('alice', 'read-only', 'pw');
+  assert.match(await outcome(x.service.call(LOGIN, ['alice', 'pw'], peer('10.1.0.1'))), /too many failed logins/);
+  assert.equal(await outcome(x.service.call(LOGIN, ['alice', 'pw'], peer('10.1.0.2'))), 'ok');
+});
+
+test('logins from many sources: a bounded number of password checks at once host-wide and a bounded queue, the rest refused unchecked', async () => {
+  const { checks } = x.users;
+  const { concurrent, queued } = checks.limits;
+  const n = concurrent + queued + 6;
+  await x.users.add('bob', 'read-only', 'pw');
+  const flood = Array.from({ length: n }, (_, i) => outcome(x.service.call(LOGIN, ['nosuchuser', 'guess'], peer(`10.2.0.${i}`))));
+  // A known user with the right password is refused alike while the queue is full.
+  const bob = outcome(x.service.call(LOGIN, ['bob', 'pw'], peer('10.3.0.1')));
+  assert.equal(checks.running, concurrent);
+  assert.equal(checks.waiting, queued);
+  assert.match(await bob, /too many logins at once on this host/);
+  const got = await Promise.all(flood);
+  assert.equal(got.filter((r) => r === 'Authentication failure').length, concurrent + queued);
+  assert.equal(got.filter((r) => /too many logins at once on this host/.test(r)).length, 6);
+  // Refused unchecked is not a failed guess: the source may log in at once.
+  assert.equal(await outcome(x.service.call(LOGIN, ['bob', 'pw'], peer(`10.2.0.${n - 1}`))), 'ok');
+  assert.equal(checks.running + checks.waiting, 0);
+});
+
+test("a read-only user's logins end only its own oldest sessions", async () => {
+  const admin = await x.login('pool-admin');
+  const ro = await x.login('read-only');
+  const more = [];
+  for (let i = 0; i < 5; i++) more.push(await jsonCall(x.tcp, LOGIN, ['u-read-only', 'read-only']));
+  assert.equal(x.service.sessions.has(admin), true);
+  assert.equal(x.service.sessions.has(ro), false);
+  assert.deepEqual(more.map((r) => x.service.sessions.has(r.result as string)), [false, false, true, true, true]);
+  assert.ok(Array.isArray((await jsonCall(x.tcp, 'VM.get_all', [admin])).result));
+});
+
+test("a read-only user's long polls and calls do not take every place: the others' calls are served", async () => {
+  const admin = await x.login('pool-admin');
+  const ro = await x.login('read-only');
+  const token = ((await jsonCall(x.tcp, 'event.from', [ro, ['vm'], '', 0])).result as { token: string }).token;
+  // As many event.from long polls as the host runs calls at once (maxInFlight), all waiting.
+  const parked = Array.from({ length: 8 }, () => jsonCall(x.tcp, 'event.from', [ro, ['pool'], token, 30]));
+  assert.ok(await waitFor(() => x.service.events.waiting === 8, 10_000), `${x.service.events.waiting} waiting`);
+  const r = await post(x.tcp, '/jsonrpc', JSON.stringify({ jsonrpc: '2.0', method: 'VM.get_all', params: [admin], id: 1 }), 'application/json');
+  assert.equal(r.status, 200, r.body);
+  // Calls that run: 4 at once per user (callsPerUser), the rest of a burst refused; another user is not.
+  const burst = await Promise.all(Array.from({ length: 10 }, () => outcome(x.service.call('VM.get_all_records', [ro], peer('10.4.0.1')))));
+  assert.deepEqual([burst.filter((o) => o === 'ok').length, burst.filter((o) => o === 'TooManyCalls').length], [4, 6], JSON.stringify(burst));
+  assert.equal((await Promise.all(Array.from({ length: 4 }, () => outcome(x.service.call('VM.get_all_records', [admin], peer('10.4.0.2')))))).filter((o) => o === 'ok').length, 4);
+  x.service.events.close();
+  assert.ok((await Promise.all(parked)).every((p) => p.result !== undefined));
+});
+
+test('a long poll whose client hangs up ends: its place among the waiters is free again', async () => {
+  const ro = await x.login('read-only');
+  const token = ((await jsonCall(x.tcp, 'event.from', [ro, ['vm'], '', 0])).result as { token: string }).token;
+  const body = JSON.stringify({ jsonrpc: '2.0', method: 'event.from', params: [ro, ['pool'], token, 30], id: 1 });
+  const req = httpsRequest({ host: '127.0.0.1', port: x.tcp.port, method: 'POST', path: '/jsonrpc', rejectUnauthorized: false, headers: { 'Content-Type': 'application/json' } });
+  req.on('error', () => {});
+  req.end(body);
+  assert.ok(await waitFor(() => x.service.events.waiting === 1, 10_000), `${x.service.events.waiting} waiting`);
+  req.destroy();
+  assert.ok(await waitFor(() => x.service.events.waiting === 0, 10_000), `${x.service.events.waiting} still waiting after the hang-up`);
+});
+
+test('PV_kernel: only kernels in the host kernel directories; a file elsewhere is refused alike, whether it exists or not', async () => {
+  const s = await x.login('vm-admin');
+  const secret = join(x.dir, 'secret.js');
+  writeFileSync(secret, 'export function main() {}\n');
+  const kdir = join(x.dir, 'kernels');
+  mkdirSync(kdir);
+  symlinkSync(secret, join(kdir, 'escape.js'));
+  // A kernel directory may be a link to one (the state dir's guest/ to the shipped examples).
+  const linked = join(x.dir, 'linked');
+  symlinkSync(GUESTS, linked);
+  const create = (k: string, svc = x.service) => svc.call('VM.create', [s, { name_label: 'k', PV_kernel: k, memory_static_max: String(32 << 20) }], peer('10.5.0.1'));
+  const refusal = async (k: string) => {
+    try {
+      await create(k);
+    } catch (e) {
+      assert.ok(e instanceof XapiError);
+      return [e.code, e.params[0], e.params[2]];
+    }
+    assert.fail(`${k} was taken`);
+  };
+  const outside = await refusal(secret);
+  assert.deepEqual(outside.slice(0, 2), ['INVALID_VALUE', 'PV_kernel']);
+  assert.match(outside[2]!, /Is not in any of the allowed kernel directories/);
+  for (const k of [join(x.dir, 'missing.js'), '/etc/passwd', `${GUESTS}/../../../package.json`, 'ticker.ts']) assert.deepEqual(await refusal(k), outside, k);
+  // A kernel directory's link that leads out of it is refused with the same words.
+  const withDir = await startInProcessXapi('xapi-hostile-k', { kernelDirs: [kdir, linked], stateDir: x.dir });
+  try {
+    const admin = await withDir.login('vm-admin');
+    const r = await jsonCall(withDir.tcp, 'VM.create', [admin, { name_label: 'k', PV_kernel: join(kdir, 'escape.js'), memory_static_max: String(32 << 20) }]);
+    assert.deepEqual([r.error?.message, r.error?.data[0]], ['INVALID_VALUE', 'PV_kernel']);
+    // The directories as the state dir's: where the host's user lives is not the caller's business.
+    assert.equal(r.error!.data[2], 'Is not in any of the allowed kernel directories: [<state>/kernels; <state>/linked]');
+    const missing = await jsonCall(withDir.tcp, 'VM.create', [admin, { name_label: 'k', PV_kernel: join(kdir, 'nope.js'), memory_static_max: String(32 << 20) }]);
+    assert.deepEqual([missing.error?.data[0], missing.error?.data[2]], ['PV_kernel', 'File does not exist']);
+    // One in a kernel directory is taken.
+    const ok = await jsonCall(withDir.tcp, 'VM.create', [admin, { name_label: 'k', PV_kernel: join(linked, 'ticker.ts'), memory_static_max: String(32 << 20) }]);
+    assert.equal(typeof ok.result, 'string', JSON.stringify(ok.error));
+    // It reads back as it was set, not as the path it leads to.
+    assert.equal((await jsonCall(withDir.tcp, 'VM.get_PV_kernel', [admin, ok.result])).result, join(linked, 'ticker.ts'));
+    // Checked again at VM.start: a kernel whose file became a link out of the directory since VM.create is refused.
+    const swap = join(kdir, 'swap.js');
+    writeFileSync(swap, 'export function main() {}\n');
+    const later = await jsonCall(withDir.tcp, 'VM.create', [admin, { name_label: 'swap', PV_kernel: swap, memory_static_max: String(32 << 20) }]);
+    assert.equal(typeof later.result, 'string', JSON.stringify(later.error));
+    rmSync(swap);
+    symlinkSync(secret, swap);
+    const start = await jsonCall(withDir.tcp, 'VM.start', [admin, later.result, false, false]);
+    assert.deepEqual([start.error?.message, start.error?.data[0]], ['INVALID_VALUE', 'PV_kernel'], JSON.stringify(start));
+  } finally {
+    await withDir.close();
+  }
+});
