@@ -46,7 +46,8 @@ import { wrapKernelScript } from './kernel-wrap.js';
 import { messageOf, OWN_TIMERS, SEND_DONE, SEND_NOT_HERE, type OwnTimer, type RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
 import { isGrant, PcpuHypercalls, PeerViews } from './pcpu-hypercalls.js';
-import { decodeOwn, deserializeOwn, ownBytes, RealmSerializer } from './realm-bytes.js';
+import { RING_BAD } from '../drivers/blk/front/ring-io.js';
+import { decodeOwn, deserializeOwn, ownBytes, ownFloat64s, ownInt32s, RealmSerializer } from './realm-bytes.js';
 import { PassWakes } from './wakes.js';
 
 const data = workerData as PcpuData;
@@ -451,6 +452,16 @@ function hostFor(r: () => Resident): RealmHost {
       if (result === SEND_DONE) Atomics.add(stats.words, PcpuStats.SENDS, 1);
       else if (result === SEND_NOT_HERE) Atomics.add(stats.words, PcpuStats.LEFT, 1);
       return result;
+    },
+    blkPush(ringOff, nrEnts, port, staged, n, reqProdPvt, rspCons) {
+      const d = r();
+      if (d.halted || ![ringOff, nrEnts, port, n, reqProdPvt, rspCons].every((x) => typeof x === 'number')) return RING_BAD;
+      return d.hypercalls.blkPush(ringOff, nrEnts, port, ownFloat64s(staged, 'blkPush'), n, reqProdPvt, rspCons);
+    },
+    blkPoll(ringOff, nrEnts, rspCons, out) {
+      const d = r();
+      if (d.halted || ![ringOff, nrEnts, rspCons].every((x) => typeof x === 'number')) return RING_BAD;
+      return d.hypercalls.blkPoll(ringOff, nrEnts, rspCons, ownInt32s(out, 'blkPoll'));
     },
     halt() {
       r().halt();

@@ -27,6 +27,19 @@ export function ownBytes(v: unknown, what: string): Uint8Array {
 }
 
 /**
+ * A realm's Float64Array or Int32Array (its kind read from its slot), as this thread's own view of
+ * the same memory; anything else throws. What this thread writes there the realm could write itself.
+ */
+export function ownFloat64s(v: unknown, what: string): Float64Array {
+  if (!types.isFloat64Array(v)) throw new TypeError(`${what} needs a Float64Array`);
+  return new Float64Array(Reflect.apply(typedArrayExtent.buffer, v, []) as ArrayBuffer, Reflect.apply(typedArrayExtent.byteOffset, v, []) as number, (Reflect.apply(typedArrayExtent.byteLength, v, []) as number) / 8);
+}
+export function ownInt32s(v: unknown, what: string): Int32Array {
+  if (!types.isInt32Array(v)) throw new TypeError(`${what} needs an Int32Array`);
+  return new Int32Array(Reflect.apply(typedArrayExtent.buffer, v, []) as ArrayBuffer, Reflect.apply(typedArrayExtent.byteOffset, v, []) as number, (Reflect.apply(typedArrayExtent.byteLength, v, []) as number) / 4);
+}
+
+/**
  * ownBytes for a Node or V8 API that reads them more than once: copied first if they are shared
  * memory. V8 decodes UTF-8 in two passes (the string's length, then its characters) and writes
  * past the string it made if another thread changed the bytes between them (a SIGSEGV of the

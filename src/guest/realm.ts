@@ -14,6 +14,7 @@ import { Hypercalls, vcpuTimerThrough } from '../hypervisor/hypercalls.js';
 import { setLockOwner } from '../hypervisor/lock.js';
 import type { DomainBuffers } from '../hypervisor/memory.js';
 import { bare } from './bare.js';
+import { ringIoThrough } from '../drivers/blk/front/ring-io.js';
 import * as xenode from './library.js';
 import { sendHereThrough } from './realm/host.js';
 import { RealmUnsupported } from './realm/refused.js';
@@ -69,6 +70,8 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
   // sends are the pCPU's wherever it has the target's view. They arm a timer of its library OS's
   // own, outside the domain's timer bound (globals.ts).
   retryTimerThrough((fn, ms) => setOwnTimer('evtchn-retry', fn, ms) as unknown as NodeJS.Timeout);
+  // Its blkfront's ring work runs in the pCPU thread's one copy (ring-io.ts).
+  ringIoThrough({ push: (...a) => host.blkPush(...a), poll: (...a) => host.blkPoll(...a) });
   // set_timer_op's timer is the vCPU's, outside the domain's timer bound (globals.ts).
   vcpuTimerThrough((fn, ms) => setOwnTimer('vcpu', fn, ms) as unknown as NodeJS.Timeout);
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();

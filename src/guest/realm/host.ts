@@ -44,6 +44,10 @@ export interface RealmHost {
    * own holds no other domain's buffers (pcpu-hypercalls.ts), so its connect() asks here.
    */
   connected(domid: number): boolean;
+  /** blkfront's ring work in the pCPU's copy (drivers/blk/front/ring-io.ts RingIo.push). */
+  blkPush(ringOff: number, nrEnts: number, port: number, staged: Float64Array, n: number, reqProdPvt: number, rspCons: number): number;
+  /** RingIo.poll in the pCPU's copy. */
+  blkPoll(ringOff: number, nrEnts: number, rspCons: number, out: Int32Array): number;
   /** The domain shut down: its realm is not run again. */
   halt(): void;
   /** node:v8 serialize of a value of the realm: the bytes, in a Uint8Array of the realm. */
