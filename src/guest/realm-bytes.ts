@@ -27,16 +27,23 @@ export function ownBytes(v: unknown, what: string): Uint8Array {
 }
 
 /**
- * A realm's Float64Array or Int32Array (its kind read from its slot), as this thread's own view of
- * the same memory; anything else throws. What this thread writes there the realm could write itself.
+ * A realm's array of one kind (its kind read from its slot), as this thread's own view of the same
+ * memory; anything else throws. What this thread writes there the realm could write itself.
  */
-export function ownFloat64s(v: unknown, what: string): Float64Array {
-  if (!types.isFloat64Array(v)) throw new TypeError(`${what} needs a Float64Array`);
-  return new Float64Array(Reflect.apply(typedArrayExtent.buffer, v, []) as ArrayBuffer, Reflect.apply(typedArrayExtent.byteOffset, v, []) as number, (Reflect.apply(typedArrayExtent.byteLength, v, []) as number) / 8);
+function ownArray<T>(v: unknown, is: (v: unknown) => boolean, View: new (b: ArrayBuffer, offset: number, length: number) => T, size: number, what: string): T {
+  if (!is(v)) throw new TypeError(what);
+  const [buffer, offset, bytes] = [typedArrayExtent.buffer, typedArrayExtent.byteOffset, typedArrayExtent.byteLength].map((get) => Reflect.apply(get, v, []));
+  return new View(buffer as ArrayBuffer, offset as number, (bytes as number) / size);
 }
+
+/** blkfront's staged requests (host.blkPush). */
+export function ownFloat64s(v: unknown, what: string): Float64Array {
+  return ownArray(v, types.isFloat64Array, Float64Array, 8, `${what} needs a Float64Array`);
+}
+
+/** Where blkfront's poll writes its responses (host.blkPoll). */
 export function ownInt32s(v: unknown, what: string): Int32Array {
-  if (!types.isInt32Array(v)) throw new TypeError(`${what} needs an Int32Array`);
-  return new Int32Array(Reflect.apply(typedArrayExtent.buffer, v, []) as ArrayBuffer, Reflect.apply(typedArrayExtent.byteOffset, v, []) as number, (Reflect.apply(typedArrayExtent.byteLength, v, []) as number) / 4);
+  return ownArray(v, types.isInt32Array, Int32Array, 4, `${what} needs an Int32Array`);
 }
 
 /**

@@ -70,8 +70,8 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
   // sends are the pCPU's wherever it has the target's view. They arm a timer of its library OS's
   // own, outside the domain's timer bound (globals.ts).
   retryTimerThrough((fn, ms) => setOwnTimer('evtchn-retry', fn, ms) as unknown as NodeJS.Timeout);
-  // Its blkfront's ring work runs in the pCPU thread's one copy (ring-io.ts).
-  ringIoThrough({ push: (...a) => host.blkPush(...a), poll: (...a) => host.blkPoll(...a) });
+  // Its blkfront's ring work runs in the pCPU thread's one copy, warm for all the pool's domains (ring-io.ts).
+  ringIoThrough({ push: host.blkPush, poll: host.blkPoll });
   // set_timer_op's timer is the vCPU's, outside the domain's timer bound (globals.ts).
   vcpuTimerThrough((fn, ms) => setOwnTimer('vcpu', fn, ms) as unknown as NodeJS.Timeout);
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();

@@ -44,9 +44,14 @@ export interface RealmHost {
    * own holds no other domain's buffers (pcpu-hypercalls.ts), so its connect() asks here.
    */
   connected(domid: number): boolean;
-  /** blkfront's ring work in the pCPU's copy (drivers/blk/front/ring-io.ts RingIo.push). */
+  /**
+   * blkfront's push (drivers/blk/front/ring-io.ts pushStaged) on a ring of the domain's memory, in
+   * this thread's one copy: the reads and writes staged in the realm's Float64Array encoded into
+   * the ring, published, and the event sent on `port` when due (as evtchnSend; PUSH_NOTIFY in
+   * the result if it was not done there). Numbers only besides `staged`, else it throws.
+   */
   blkPush(ringOff: number, nrEnts: number, port: number, staged: Float64Array, n: number, reqProdPvt: number, rspCons: number): number;
-  /** RingIo.poll in the pCPU's copy. */
+  /** blkfront's poll (ring-io.ts pollResponses) into the realm's Int32Array, in this thread's one copy. */
   blkPoll(ringOff: number, nrEnts: number, rspCons: number, out: Int32Array): number;
   /** The domain shut down: its realm is not run again. */
   halt(): void;

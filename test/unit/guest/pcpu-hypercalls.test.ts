@@ -9,7 +9,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { GNTST_permission_denied, GrantError } from '../../../src/abi/grant_table.js';
 import { EVTCHN_FIFO_PRIORITY_DEFAULT, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, vcpuInfoOffset } from '../../../src/abi/event_channel.js';
-import { DOMID_SELF } from '../../../src/abi/xen.js';
+import { BLKIF_OP_READ, BLKIF_SLOT_SIZE, decodeBlkifRequest, encodeBlkifResponse } from '../../../src/abi/blkif.js';
+import { BackRing, FrontRing } from '../../../src/abi/ring.js';
+import { DOMID_SELF, PAGE_SIZE } from '../../../src/abi/xen.js';
+import { POLL_RECORD, PUSH_NOTIFY, RING_BAD, STAGE_INDEX, STAGE_RECORD } from '../../../src/drivers/blk/front/ring-io.js';
 import { XenError } from '../../../src/errors.js';
 import { directChannel, type ControlChannel } from '../../../src/hypervisor/control.js';
 import { errorCode } from '../../../src/hypervisor/error-code.js';
@@ -294,4 +297,34 @@ test("a realm's library OS, connected to a peer, maps, copies and pins none of i
   batch.add(ref, 0, 8, 0);
   assert.equal(r.hc.grantCopyLocal(0, batch), 1);
   assert.equal(batch.status[0], GNTST_permission_denied);
+});
+
+test("blkfront's push and poll in the pCPU's copy read and write only the calling domain's own memory: a ring placed past it is RING_BAD, one in it is encoded where its backend reads it", (t) => {
+  const h = harness(t);
+  const d = h.local({ ramFrames: 16 });
+  const hc = pcpuSide(d);
+  const past = d.domain.view.buffers.memory.byteLength;
+  const peer = h.local({ ramFrames: 2 * (past / PAGE_SIZE) });
+  assert.ok(peer.domain.view.buffers.memory.byteLength > past + PAGE_SIZE);
+  const staged = new Float64Array(STAGE_RECORD);
+  staged.set([0, 5, BLKIF_OP_READ, 0, 8, 1, 77, 7], STAGE_INDEX);
+  const out = new Int32Array(POLL_RECORD * 32);
+  const peerBefore = peer.domain.view.mem8.slice();
+  // Within the peer's memory, past d's: d's copy has no view of the peer's memory to write.
+  assert.equal(hc.blkPush(past, 32, staged, 1, 1, 0), RING_BAD);
+  assert.equal(hc.blkPoll(past, 32, 0, out), RING_BAD);
+  assert.deepEqual(peer.domain.view.mem8, peerBefore);
+  const ringOff = 8 * PAGE_SIZE;
+  const bytes = d.domain.view.mem8.subarray(ringOff, ringOff + PAGE_SIZE);
+  FrontRing.create(bytes, BLKIF_SLOT_SIZE);
+  assert.equal(hc.blkPush(ringOff, 32, staged, 1, 1, 0), PUSH_NOTIFY);
+  const back = new BackRing(bytes, BLKIF_SLOT_SIZE);
+  assert.deepEqual(decodeBlkifRequest(back.view, back.slotOffset(0)), {
+    kind: 'segments', operation: BLKIF_OP_READ, nrSegments: 1, handle: 0, id: 5n, sectorNumber: 8, seg: [{ gref: 77, firstSect: 0, lastSect: 7 }],
+  });
+  encodeBlkifResponse(back.view, back.slotOffset(0), { id: 5n, operation: BLKIF_OP_READ, status: 0 });
+  back.rspProdPvt = 1;
+  back.pushResponses();
+  assert.equal(hc.blkPoll(ringOff, 32, 0, out), 1);
+  assert.deepEqual([...out.subarray(0, 3)], [5, BLKIF_OP_READ, 0]);
 });

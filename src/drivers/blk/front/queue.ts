@@ -3,7 +3,8 @@
 // the ring, and filled in again by every request the slot carries: a request in flight costs
 // the guest no object of its own. Responses are checked before they are believed: an id the
 // frontend did not issue, or an rsp_prod beyond what the ring can hold, means the backend is
-// broken.
+// broken. The ring's bytes are read and written where its RingIo runs (ring-io.ts): a shared
+// pCPU's domains have it done in the pCPU's one copy of that code.
 import { BLKIF_SLOT_SIZE, encodeBlkifRequest, type BlkifRequest } from '../../../abi/blkif.js';
 import { FrontRing } from '../../../abi/ring.js';
 import { XenError } from '../../../errors.js';
@@ -11,8 +12,8 @@ import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
 import type { BoundPort } from '../../../hypervisor/port.js';
 import { grantRing, revokeRing, type GrantedRing } from '../../ringpages.js';
 import {
-  POLL_BAD_ID, POLL_MORE, POLL_OVERFLOW, PUSH_NOTIFY, PUSH_RESPONSES, ringIoOf, STAGE_HANDLE, STAGE_ID, STAGE_INDEX, STAGE_NSEG, STAGE_OP,
-  STAGE_RECORD, STAGE_SECTOR, STAGE_SEGS, type RingIo,
+  POLL_BAD_ID, POLL_COUNT, POLL_MORE, POLL_OVERFLOW, POLL_RECORD, PUSH_NOTIFY, PUSH_RESPONSES, ringIoOf, STAGE_HANDLE, STAGE_ID, STAGE_INDEX,
+  STAGE_NSEG, STAGE_OP, STAGE_RECORD, STAGE_SECTOR, STAGE_SEGS, type RingIo,
 } from './ring-io.js';
 
 export class FrontQueue<S> {
@@ -26,11 +27,14 @@ export class FrontQueue<S> {
   /** Every id of the ring as a bigint, made once, so posting a request allocates none. */
   readonly #ids: bigint[] = [];
   #dirty = false;
+  /** Where its ring work runs (ring-io.ts): on the domain's own views, or in its pCPU thread's copy. */
   readonly #io: RingIo;
-  /** Reads and writes staged for the next flush (ring-io.ts), and where poll's responses land. */
+  /** The reads and writes staged for the next flush(), STAGE_RECORD numbers each. */
   readonly #staged: Float64Array;
   #nstaged = 0;
+  /** Where seg() writes: the segments of the last request staged. */
   #segBase = 0;
+  /** Where poll()'s responses land, POLL_RECORD numbers each. */
   readonly #out: Int32Array;
 
   private constructor(granted: GrantedRing, port: BoundPort, newShadow: () => S, io: RingIo) {
@@ -40,7 +44,7 @@ export class FrontQueue<S> {
     this.#io = io;
     const n = this.ring.nrEnts;
     this.#staged = new Float64Array(n * STAGE_RECORD);
-    this.#out = new Int32Array(3 * n);
+    this.#out = new Int32Array(POLL_RECORD * n);
     this.#shadow = Array.from({ length: n }, newShadow);
     this.#busy = new Uint8Array(n);
     for (let i = n - 1; i >= 0; i--) {
@@ -58,9 +62,7 @@ export class FrontQueue<S> {
   ): Promise<FrontQueue<S>> {
     const granted = grantRing(hc, backend, 1 << order);
     try {
-      const mem = hc.memory;
-      const io = ringIoOf({ view: new DataView(mem.buffers.memory), words: mem.mem32 });
-      return new FrontQueue<S>(granted, await allocUnbound(backend), newShadow, io);
+      return new FrontQueue<S>(granted, await allocUnbound(backend), newShadow, ringIoOf(hc.memory.buffers.memory));
     } catch (e) {
       revokeRing(hc, granted);
       throw e;
@@ -152,19 +154,22 @@ export class FrontQueue<S> {
     const out = this.#out;
     for (;;) {
       const r = this.#io.poll(ring.bytes.byteOffset, ring.nrEnts, ring.rspCons, out);
-      if (r === POLL_OVERFLOW) throw new XenError('EIO', `backend published rsp_prod ${ring.rspProd}, beyond the ring`);
-      if (r === POLL_BAD_ID) throw new XenError('EIO', 'backend answered a request id that is not a slot of the ring');
+      if (r === POLL_OVERFLOW) throw new XenError('EIO', `backend published rsp_prod ${out[0]! >>> 0}, beyond the ring`);
+      if (r === POLL_BAD_ID) {
+        throw new XenError('EIO', `backend answered request id ${BigInt(out[1]! >>> 0) * 2n ** 32n + BigInt(out[0]! >>> 0)}, which is not in flight`);
+      }
       if (r < 0) throw new XenError('EIO', 'blkfront ring is not in the domain\'s memory');
-      const n = r & 0xffff;
+      const n = r & POLL_COUNT;
       for (let k = 0; k < n; k++) {
-        const lo = out[3 * k]!;
+        // Our ids are slot numbers; one past the ring is not busy either.
+        const id = out[POLL_RECORD * k]! >>> 0;
         ring.rspCons = ring.rspCons + 1;
-        if (this.#busy[lo] !== 1) throw new XenError('EIO', `backend answered request id ${lo}, which is not in flight`);
-        this.#busy[lo] = 0;
+        if (this.#busy[id] !== 1) throw new XenError('EIO', `backend answered request id ${id}, which is not in flight`);
+        this.#busy[id] = 0;
         try {
-          done(this.#shadow[lo]!, out[3 * k + 1]!, out[3 * k + 2]!);
+          done(this.#shadow[id]!, out[POLL_RECORD * k + 1]!, out[POLL_RECORD * k + 2]!);
         } finally {
-          this.#freeIds.push(lo); // after done: the slot's shadow is not handed out while done reads it
+          this.#freeIds.push(id); // after done: the slot's shadow is not handed out while done reads it
         }
       }
       if ((r & POLL_MORE) === 0) {
