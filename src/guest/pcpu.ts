@@ -340,8 +340,6 @@ function boundedTimers(d: Resident): number {
   return n;
 }
 
-const isNumber = (a: unknown): a is number => typeof a === 'number';
-
 /** EVTCHNOP_send for a resident in this thread's copy (pcpu-hypercalls.ts), counted. */
 function send(d: Resident, port: number): number | string {
   const result = d.hypercalls.evtchnSend(port);
@@ -465,7 +463,8 @@ function hostFor(r: () => Resident): RealmHost {
     // is refused, and a ring outside the domain's memory is RING_BAD.
     blkPush(ringOff, nrEnts, port, staged, n, reqProdPvt, rspCons) {
       const d = r();
-      if (![ringOff, nrEnts, port, n, reqProdPvt, rspCons].every(isNumber)) throw new TypeError('blkPush needs numbers');
+      if (typeof ringOff !== 'number' || typeof nrEnts !== 'number' || typeof port !== 'number' || typeof n !== 'number' ||
+        typeof reqProdPvt !== 'number' || typeof rspCons !== 'number') throw new TypeError('blkPush needs numbers');
       const own = ownFloat64s(staged, 'blkPush');
       if (d.halted) return RING_BAD;
       const flags = d.hypercalls.blkPush(ringOff, nrEnts, own, n, reqProdPvt, rspCons);
@@ -474,7 +473,7 @@ function hostFor(r: () => Resident): RealmHost {
     },
     blkPoll(ringOff, nrEnts, rspCons, out) {
       const d = r();
-      if (![ringOff, nrEnts, rspCons].every(isNumber)) throw new TypeError('blkPoll needs numbers');
+      if (typeof ringOff !== 'number' || typeof nrEnts !== 'number' || typeof rspCons !== 'number') throw new TypeError('blkPoll needs numbers');
       const own = ownInt32s(out, 'blkPoll');
       if (d.halted) return RING_BAD;
       return d.hypercalls.blkPoll(ringOff, nrEnts, rspCons, own);

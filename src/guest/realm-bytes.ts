@@ -32,8 +32,8 @@ export function ownBytes(v: unknown, what: string): Uint8Array {
  */
 function ownArray<T>(v: unknown, is: (v: unknown) => boolean, View: new (b: ArrayBuffer, offset: number, length: number) => T, size: number, what: string): T {
   if (!is(v)) throw new TypeError(what);
-  const [buffer, offset, bytes] = [typedArrayExtent.buffer, typedArrayExtent.byteOffset, typedArrayExtent.byteLength].map((get) => Reflect.apply(get, v, []));
-  return new View(buffer as ArrayBuffer, offset as number, (bytes as number) / size);
+  const bytes = Reflect.apply(typedArrayExtent.byteLength, v, []) as number;
+  return new View(Reflect.apply(typedArrayExtent.buffer, v, []) as ArrayBuffer, Reflect.apply(typedArrayExtent.byteOffset, v, []) as number, bytes / size);
 }
 
 /** blkfront's staged requests (host.blkPush). */
