@@ -98,11 +98,15 @@ export function frontPushAt(w: Int32Array, base: number, reqProdPvt: number): bo
   return pushAndCheckNotify(w, base + W_REQ_PROD, base + W_REQ_EVENT, reqProdPvt);
 }
 
-/** RING_FINAL_CHECK_FOR_RESPONSES as frontPushAt does it: `wakeAfter` is the caller's to bound. */
-export function frontFinalCheckAt(w: Int32Array, base: number, rspCons: number, wakeAfter: number): boolean {
-  if (Atomics.load(w, base + W_RSP_PROD) !== (rspCons | 0)) return true;
+/**
+ * RING_FINAL_CHECK_FOR_RESPONSES as frontPushAt does it: `wakeAfter` is the caller's to bound.
+ * Returns the rsp_prod it read last (uint32): responses wait if it is not rspCons.
+ */
+export function frontFinalCheckAt(w: Int32Array, base: number, rspCons: number, wakeAfter: number): number {
+  const rp = rspProdAt(w, base);
+  if (rp !== rspCons >>> 0) return rp;
   Atomics.store(w, base + W_RSP_EVENT, (rspCons + wakeAfter) | 0);
-  return Atomics.load(w, base + W_RSP_PROD) !== (rspCons | 0);
+  return rspProdAt(w, base);
 }
 
 /** req_prod and rsp_prod of a ring whose header is at word `base` of `w` (uint32). */
@@ -264,7 +268,7 @@ export class FrontRing extends RingHalf {
    */
   finalCheckForResponses(wakeAfter = 1): boolean {
     if (wakeAfter !== 1) this.checkWakeAfter(wakeAfter);
-    return frontFinalCheckAt(this.words, 0, this.#rspCons, wakeAfter);
+    return frontFinalCheckAt(this.words, 0, this.#rspCons, wakeAfter) !== this.#rspCons >>> 0;
   }
 
   /**

@@ -468,8 +468,11 @@ function hostFor(r: () => Resident): RealmHost {
       const own = ownFloat64s(staged, 'blkPush');
       if (d.halted) return RING_BAD;
       const flags = d.hypercalls.blkPush(ringOff, nrEnts, own, n, reqProdPvt, rspCons);
-      // The event is sent here as host.evtchnSend sends it; left to the realm if it was not done.
-      return flags > 0 && (flags & PUSH_NOTIFY) !== 0 && send(d, port) === SEND_DONE ? flags & ~PUSH_NOTIFY : flags;
+      if (flags < 0 || (flags & PUSH_NOTIFY) === 0) return flags;
+      // The event is sent here as host.evtchnSend sends it, once: PUSH_NOTIFY stays if it was
+      // left to the realm, a failure is its error code (realm/host.ts blkPushThrough).
+      const sent = send(d, port);
+      return sent === SEND_DONE ? flags & ~PUSH_NOTIFY : sent === SEND_NOT_HERE ? flags : sent;
     },
     blkPoll(ringOff, nrEnts, rspCons, out) {
       const d = r();

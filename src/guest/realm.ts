@@ -16,7 +16,7 @@ import type { DomainBuffers } from '../hypervisor/memory.js';
 import { bare } from './bare.js';
 import { ringIoThrough } from '../drivers/blk/front/ring-io.js';
 import * as xenode from './library.js';
-import { sendHereThrough } from './realm/host.js';
+import { blkPushThrough, sendHereThrough } from './realm/host.js';
 import { RealmUnsupported } from './realm/refused.js';
 import { startGuest, type Claim, type Identity } from './start.js';
 
@@ -70,8 +70,6 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
   // sends are the pCPU's wherever it has the target's view. They arm a timer of its library OS's
   // own, outside the domain's timer bound (globals.ts).
   retryTimerThrough((fn, ms) => setOwnTimer('evtchn-retry', fn, ms) as unknown as NodeJS.Timeout);
-  // Its blkfront's ring work runs in the pCPU thread's one copy, warm for all the pool's domains (ring-io.ts).
-  ringIoThrough({ push: host.blkPush, poll: host.blkPoll });
   // set_timer_op's timer is the vCPU's, outside the domain's timer bound (globals.ts).
   vcpuTimerThrough((fn, ms) => setOwnTimer('vcpu', fn, ms) as unknown as NodeJS.Timeout);
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
@@ -91,6 +89,8 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
     sendHere: sendHereThrough(host.evtchnSend, buffers.domid),
     peersElsewhere: (domid) => host.connected(domid),
   });
+  // Its blkfront's ring work runs in the pCPU thread's one copy, warm for all the pool's domains (ring-io.ts).
+  ringIoThrough({ push: blkPushThrough(host.blkPush, buffers.domid, (port) => hc.evtchnSendOwn(port)), poll: host.blkPoll });
   const requireOf = (id: string): unknown => {
     const builtin = REALM_BUILTINS[id.replace(/^node:/, '')];
     if (id === 'xenode') return xenode;

@@ -12,7 +12,7 @@ import { EVTCHN_FIFO_PRIORITY_DEFAULT, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_S
 import { BLKIF_OP_READ, BLKIF_SLOT_SIZE, decodeBlkifRequest, encodeBlkifResponse } from '../../../src/abi/blkif.js';
 import { BackRing, FrontRing } from '../../../src/abi/ring.js';
 import { DOMID_SELF, PAGE_SIZE } from '../../../src/abi/xen.js';
-import { POLL_RECORD, PUSH_NOTIFY, RING_BAD, STAGE_INDEX, STAGE_RECORD } from '../../../src/drivers/blk/front/ring-io.js';
+import { POLL_RECORD, PUSH_NOTIFY, PUSH_RESPONSES, RING_BAD, STAGE_INDEX, STAGE_RECORD } from '../../../src/drivers/blk/front/ring-io.js';
 import { XenError } from '../../../src/errors.js';
 import { directChannel, type ControlChannel } from '../../../src/hypervisor/control.js';
 import { errorCode } from '../../../src/hypervisor/error-code.js';
@@ -25,7 +25,7 @@ import { LOCK_MAX_WAIT_MS } from '../../../src/hypervisor/lock.js';
 import { GrantCopyBatch } from '../../../src/hypervisor/grant.js';
 import { DomainView, guestBuffers } from '../../../src/hypervisor/memory.js';
 import { grantIn, isGrant, PcpuHypercalls, PeerViews } from '../../../src/guest/pcpu-hypercalls.js';
-import { SEND_DONE, SEND_NOT_HERE, sendHereThrough } from '../../../src/guest/realm/host.js';
+import { blkPushThrough, SEND_DONE, SEND_NOT_HERE, sendHereThrough } from '../../../src/guest/realm/host.js';
 import { PassWakes } from '../../../src/guest/wakes.js';
 import { harness, holdLock, ramPage, xen, type Harness, type LocalDomain } from '../../support/hypervisor.js';
 
@@ -217,6 +217,36 @@ test("the realm's side of the answer: done, left to the realm, or each error's t
   assert.throws(() => at('nonsense')(3), TypeError);
   assert.equal(errorCode(new XenError('EINVAL', 'x')), 'EINVAL');
   assert.equal(errorCode(new RangeError('x')), undefined, 'a bug is not a hypercall error');
+});
+
+test("blkfront's push in a realm: an event the pCPU's copy did not send is not asked of it again (a failure thrown, a send left to the realm done by its own copy)", () => {
+  const own: number[] = [];
+  const staged = new Float64Array(STAGE_RECORD);
+  const push = (r: number | string) => blkPushThrough(() => r, 7, (port) => own.push(port))(0, 32, 3, staged, 1, 1, 0);
+  assert.equal(push(0), 0);
+  assert.equal(push(PUSH_RESPONSES), PUSH_RESPONSES, 'sent on the pCPU, or not due');
+  assert.equal(push(RING_BAD), RING_BAD);
+  assert.deepEqual(own, []);
+  assert.equal(push(PUSH_NOTIFY | PUSH_RESPONSES), PUSH_RESPONSES, 'left to the realm (SEND_NOT_HERE): sent by its own copy, not by its caller');
+  assert.deepEqual(own, [3]);
+  assert.throws(() => push('EINVAL'), (e: unknown) => e instanceof XenError && e.errno === 'EINVAL' && /d7: EVTCHNOP_send on port 3/.test(e.message));
+  assert.throws(() => push('nonsense'), TypeError);
+  assert.deepEqual(own, [3], 'a failed send is not tried again');
+});
+
+test("the realm's own send (evtchnSendOwn) does not ask the pCPU's copy", async (t) => {
+  const h = harness(t);
+  const d = h.local();
+  const [p0, pd] = await bound(h, d);
+  let tries = 0;
+  const realm = new Hypercalls(d.domain.view, directChannel(h.hv.controlPlane(d.domid)), {
+    sendHere: () => (tries++, false),
+  });
+  await realm.connect(0);
+  realm.evtchnSendOwn(pd);
+  assert.equal(tries, 0);
+  assert.equal(pending(h.hv.dom0.view, p0), true, 'delivered by the realm\'s copy');
+  assert.equal(Atomics.load(d.domain.view.ctl, CB_IN_HYPERCALL), 0);
 });
 
 test('only a well-formed grant in the answer to peer or bindInterdomain (or a push) is adopted', () => {

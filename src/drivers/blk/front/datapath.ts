@@ -265,7 +265,17 @@ export class FrontDatapath {
         chunk.io.parts++;
       }
     }
-    for (const c of queues) if (c.flush()) queueMicrotask(() => this.#onEvent(c));
+    for (const c of queues) {
+      let waiting: boolean;
+      try {
+        waiting = c.flush();
+      } catch (e) {
+        // A ring its RingIo refused, or an event its send failed: the connection fails (SECURITY.md).
+        this.#broken(e);
+        return;
+      }
+      if (waiting) queueMicrotask(() => this.#onEvent(c));
+    }
   }
 
   /**
@@ -390,13 +400,18 @@ export class FrontDatapath {
     try {
       q.poll(this.#done);
     } catch (e) {
-      this.#ctx.log?.(`blkfront ${this.#vdev}: ${(e as Error).message}`);
-      this.#onBroken(new IoError(`${this.#vdev}: ${(e as Error).message}`));
+      this.#broken(e);
       return;
     }
     this.#kick();
     if (this.#onDrained && this.inFlight === 0) this.#onDrained();
     this.#gate.settled(this.inFlight);
+  }
+
+  /** The ring or its backend misbehaved (`e` says how): every I/O fails with EIO, the connection goes. */
+  #broken(e: unknown): void {
+    this.#ctx.log?.(`blkfront ${this.#vdev}: ${(e as Error).message}`);
+    this.#onBroken(new IoError(`${this.#vdev}: ${(e as Error).message}`));
   }
 
   #complete(s: Shadow, operation: number, status: number): void {

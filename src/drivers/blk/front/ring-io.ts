@@ -11,9 +11,8 @@
 // masked into the ring, counts are bounded by the ring's size, each field is read once. What is
 // written goes only into that ring, which is the domain's own memory.
 import {
-  BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_REQ_HANDLE, BLKIF_REQ_ID, BLKIF_REQ_NR_SEGMENTS, BLKIF_REQ_OPERATION, BLKIF_REQ_SECTOR_NUMBER,
-  BLKIF_REQ_SEG, BLKIF_RESPONSE_ID, BLKIF_RESPONSE_OPERATION, BLKIF_RESPONSE_STATUS, BLKIF_SEG_FIRST_SECT, BLKIF_SEG_GREF,
-  BLKIF_SEG_LAST_SECT, BLKIF_SEGMENT_SIZE, BLKIF_SLOT_SIZE,
+  BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_REQ_SEG, BLKIF_RESPONSE_ID, BLKIF_RESPONSE_OPERATION, BLKIF_RESPONSE_STATUS, BLKIF_SEGMENT_SIZE,
+  BLKIF_SLOT_SIZE, encodeBlkifSegmentAt, encodeBlkifSegmentsAt,
 } from '../../../abi/blkif.js';
 import { frontFinalCheckAt, frontPushAt, reqProdAt, rspProdAt, SRING_RING } from '../../../abi/ring.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
@@ -81,33 +80,35 @@ export function pushStaged(mem: RingMemory, ringOff: number, nrEnts: number, sta
   const mask = nrEnts - 1;
   for (let r = 0; r < n; r++) {
     const b = r * STAGE_RECORD;
-    // DataView's setters convert any number (NaN, fractions, negatives) to the field's width.
     const off = ringOff + SRING_RING + ((staged[b + STAGE_INDEX]! >>> 0) & mask) * BLKIF_SLOT_SIZE;
     const nseg = Math.min(BLKIF_MAX_SEGMENTS_PER_REQUEST, staged[b + STAGE_NSEG]! >>> 0);
-    const sector = staged[b + STAGE_SECTOR]!;
-    v.setUint8(off + BLKIF_REQ_OPERATION, staged[b + STAGE_OP]!);
-    v.setUint8(off + BLKIF_REQ_NR_SEGMENTS, nseg);
-    v.setUint16(off + BLKIF_REQ_HANDLE, staged[b + STAGE_HANDLE]!, true);
-    v.setUint32(off + BLKIF_REQ_ID, staged[b + STAGE_ID]!, true);
-    v.setUint32(off + BLKIF_REQ_ID + 4, 0, true);
-    v.setUint32(off + BLKIF_REQ_SECTOR_NUMBER, sector % 2 ** 32, true);
-    v.setUint32(off + BLKIF_REQ_SECTOR_NUMBER + 4, sector / 2 ** 32, true);
+    // The ABI's one encoder; its DataView setters cut any number (NaN, fractions, negatives) to the field's width.
+    encodeBlkifSegmentsAt(v, off, staged[b + STAGE_OP]!, nseg, staged[b + STAGE_HANDLE]!, staged[b + STAGE_ID]!, 0, staged[b + STAGE_SECTOR]!);
     for (let i = 0; i < nseg; i++) {
-      const s = off + BLKIF_REQ_SEG + i * BLKIF_SEGMENT_SIZE;
-      v.setUint32(s + BLKIF_SEG_GREF, staged[b + STAGE_SEGS + 2 * i]!, true);
-      v.setUint8(s + BLKIF_SEG_FIRST_SECT, 0);
-      v.setUint8(s + BLKIF_SEG_LAST_SECT, staged[b + STAGE_SEGS + 2 * i + 1]!);
+      encodeBlkifSegmentAt(v, off + BLKIF_REQ_SEG + i * BLKIF_SEGMENT_SIZE, staged[b + STAGE_SEGS + 2 * i]!, 0, staged[b + STAGE_SEGS + 2 * i + 1]!);
     }
   }
   const w = mem.words;
-  const base = ringOff >> 2;
+  const base = ringWord(ringOff);
   const next = reqProdPvt >>> 0;
   const notify = frontPushAt(w, base, next);
-  return (notify ? PUSH_NOTIFY : 0) | (arm(w, base, nrEnts, next, rspCons >>> 0) ? PUSH_RESPONSES : 0);
+  const cons = rspCons >>> 0;
+  return (notify ? PUSH_NOTIFY : 0) | (arm(w, base, nrEnts, next, cons) !== cons ? PUSH_RESPONSES : 0);
 }
 
-/** Ask to be woken when half of what is outstanding (at most the ring) is answered; true if responses are already waiting. */
-function arm(w: Int32Array, base: number, nrEnts: number, reqProd: number, rspCons: number): boolean {
+/**
+ * The word index of the ring's header: exact, as ringFits checked the offset page-aligned. Not
+ * `>> 2`, which makes an offset of 2^31 or more (a domain's memory may be up to 2^32 bytes) negative.
+ */
+function ringWord(ringOff: number): number {
+  return ringOff / 4;
+}
+
+/**
+ * Ask to be woken when half of what is outstanding (at most the ring) is answered; the rsp_prod
+ * last read, which is not rspCons if responses are already waiting.
+ */
+function arm(w: Int32Array, base: number, nrEnts: number, reqProd: number, rspCons: number): number {
   const outstanding = Math.min(nrEnts, (reqProd - rspCons) >>> 0);
   return frontFinalCheckAt(w, base, rspCons, Math.max(1, outstanding >> 1));
 }
@@ -122,14 +123,16 @@ export function pollResponses(mem: RingMemory, ringOff: number, nrEnts: number, 
   if (!ringFits(mem, ringOff, nrEnts)) return RING_BAD;
   const v = mem.view;
   const w = mem.words;
-  const base = ringOff >> 2;
+  const base = ringWord(ringOff);
   const mask = nrEnts - 1;
   const max = Math.min(nrEnts, Math.floor(out.length / POLL_RECORD));
   let cons = rspCons >>> 0;
   let n = 0;
-  // A pass that reads nothing (a backend that takes rsp_prod back) still counts: bounded either way.
-  for (let pass = 0; pass <= max; pass++) {
-    const rp = rspProdAt(w, base);
+  let rp = rspProdAt(w, base);
+  // Bounded without a count of passes: a pass after the first starts from the rsp_prod arm() saw
+  // differ from cons, so it reads at least one response (or returns), and n stops at max. A
+  // backend that takes rsp_prod back and forth cannot make a pass that reads nothing.
+  for (;;) {
     if (((rp - cons) >>> 0) > nrEnts) {
       if (n > 0) return n | POLL_MORE;
       if (out.length > 0) out[0] = rp;
@@ -153,10 +156,10 @@ export function pollResponses(mem: RingMemory, ringOff: number, nrEnts: number, 
     }
     if (cons !== rp) return n | POLL_MORE;
     // Only published requests count: the backend cannot answer the others yet.
-    if (!arm(w, base, nrEnts, reqProdAt(w, base), cons)) return n;
-    if (n === max) break;
+    rp = arm(w, base, nrEnts, reqProdAt(w, base), cons);
+    if (rp === cons) return n;
+    if (n === max) return n | POLL_MORE;
   }
-  return n | POLL_MORE;
 }
 
 /** Where a domain's blkfront runs the functions above: on its own views, or in its pCPU's copy. */
@@ -176,8 +179,8 @@ export function localRingIo(mem: RingMemory): RingIo {
 }
 
 let through: RingIo | null = null;
-/** In a realm (guest/realm.ts): its blkfront's ring work runs in its pCPU thread's copy. */
-export function ringIoThrough(io: RingIo): void {
+/** In a realm (guest/realm.ts): its blkfront's ring work runs in its pCPU thread's copy (null: on its own views again). */
+export function ringIoThrough(io: RingIo | null): void {
   through = io;
 }
 

@@ -178,3 +178,27 @@ test('a backend that keeps publishing, or takes rsp_prod back, and a caller that
   }
   assert.equal(touchedOutside(bytes, ringOff, ringEnd), 0);
 });
+
+test('a ring at byte 2^31 or beyond (a domain\'s memory may be up to 2^32 bytes) is pushed and polled where it is', () => {
+  // The pages of a SharedArrayBuffer are only touched where written: 2 GiB of address space, 3 pages of memory.
+  const sab = new SharedArrayBuffer(2 ** 31 + 3 * PAGE_SIZE);
+  for (const ringOff of [2 ** 31, 2 ** 31 + 2 * PAGE_SIZE]) {
+    const bytes = new Uint8Array(sab, ringOff, PAGE_SIZE);
+    const front = FrontRing.create(bytes, BLKIF_SLOT_SIZE);
+    const back = new BackRing(bytes, BLKIF_SLOT_SIZE);
+    const mem = ringMemory(sab);
+    const staged = new Float64Array(STAGE_RECORD);
+    stage(staged, 0, 0, 5, BLKIF_OP_WRITE, 8, [[77, 7]]);
+    assert.equal(pushStaged(mem, ringOff, front.nrEnts, staged, 1, 1, 0), PUSH_NOTIFY);
+    assert.equal(back.reqProd, 1, 'req_prod published in this ring, not below 2^31');
+    assert.equal(back.rspEvent, 1);
+    const req = decodeBlkifRequest(back.view, back.slotOffset(0));
+    assert.equal(req.kind === 'segments' && req.seg[0]!.gref, 77);
+    encodeBlkifResponse(back.view, back.slotOffset(0), { id: 5n, operation: BLKIF_OP_WRITE, status: 0 });
+    back.rspProdPvt = 1;
+    back.pushResponses();
+    const out = new Int32Array(POLL_RECORD * front.nrEnts);
+    assert.equal(pollResponses(mem, ringOff, front.nrEnts, 0, out), 1);
+    assert.deepEqual([...out.subarray(0, POLL_RECORD)], [5, BLKIF_OP_WRITE, 0]);
+  }
+});
