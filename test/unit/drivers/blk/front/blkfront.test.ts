@@ -145,7 +145,7 @@ test('the backend announcing Connected again (a resize) leaves the persistent gr
   assert.equal(g.hc.freeGrantRefs, free, 'no grant was ended or added');
 });
 
-test('a push its RingIo refuses (a ring not in the domain\'s memory) fails the connection with EIO, not the guest's thread with an uncaught error', async (t) => {
+test('a push its RingIo refuses (a ring not in the domain\'s memory) fails the connection with EIO, not the guest\'s thread with an uncaught error', async (t) => {
   let refuse = false;
   // As a realm's pCPU would answer (ring-io.ts): this guest's own ring work until told to refuse.
   ringIoThrough({
