@@ -6,7 +6,7 @@
 // decodes straight from a ring slot (or an indirect page) never looks at shared memory twice;
 // the object is what it validates and acts on.
 import { XenError } from '../errors.js';
-import { LE, checkInt16, checkUint, readU64, writeBigU64, writeU64 } from './fields.js';
+import { LE, checkBigU64, checkInt16, checkU64, checkUint, readU64, writeBigU64, writeU64 } from './fields.js';
 import { PAGE_SIZE } from './xen.js';
 
 export const BLKIF_OP_READ = 0;
@@ -190,9 +190,35 @@ export function decodeBlkifSegment(view: DataView, off: number): BlkifSegment {
 
 /** Writes gref, first_sect and last_sect; the two padding bytes are left as they are. */
 export function encodeBlkifSegment(view: DataView, off: number, seg: BlkifSegment): void {
-  view.setUint32(off + BLKIF_SEG_GREF, checkUint('blkif gref', seg.gref, 32), LE);
-  view.setUint8(off + BLKIF_SEG_FIRST_SECT, checkUint('blkif first_sect', seg.firstSect, 8));
-  view.setUint8(off + BLKIF_SEG_LAST_SECT, checkUint('blkif last_sect', seg.lastSect, 8));
+  encodeBlkifSegmentAt(
+    view, off, checkUint('blkif gref', seg.gref, 32), checkUint('blkif first_sect', seg.firstSect, 8), checkUint('blkif last_sect', seg.lastSect, 8),
+  );
+}
+
+/**
+ * The one encoder of a request of segments (a read, a write, a flush) at `off`, in numbers, `id`
+ * as its low and high words: encodeBlkifRequest's, and blkfront's for each read and write it
+ * stages (drivers/blk/front/ring-io.ts), which makes no request object. DataView's setters cut
+ * each number to its field's width: the callers check (encodeBlkifRequest) or bound what they
+ * pass. Segments are encodeBlkifSegmentAt's.
+ */
+export function encodeBlkifSegmentsAt(
+  view: DataView, off: number, operation: number, nrSegments: number, handle: number, idLo: number, idHi: number, sectorNumber: number,
+): void {
+  view.setUint8(off + BLKIF_REQ_OPERATION, operation);
+  view.setUint8(off + BLKIF_REQ_NR_SEGMENTS, nrSegments);
+  view.setUint16(off + BLKIF_REQ_HANDLE, handle, LE);
+  view.setUint32(off + BLKIF_REQ_ID, idLo, LE);
+  view.setUint32(off + BLKIF_REQ_ID + 4, idHi, LE);
+  view.setUint32(off + BLKIF_REQ_SECTOR_NUMBER, sectorNumber % 2 ** 32, LE);
+  view.setUint32(off + BLKIF_REQ_SECTOR_NUMBER + 4, sectorNumber / 2 ** 32, LE);
+}
+
+/** Segment `i` of the request of segments at `off`, in numbers (see encodeBlkifSegmentsAt). */
+export function encodeBlkifSegmentAt(view: DataView, off: number, gref: number, firstSect: number, lastSect: number): void {
+  view.setUint32(off + BLKIF_SEG_GREF, gref, LE);
+  view.setUint8(off + BLKIF_SEG_FIRST_SECT, firstSect);
+  view.setUint8(off + BLKIF_SEG_LAST_SECT, lastSect);
 }
 
 const NO_SEGMENTS: BlkifSegment[] = Object.freeze([]) as unknown as BlkifSegment[];
@@ -245,7 +271,20 @@ export function decodeBlkifRequest(view: DataView, off: number, segments = true)
  * beyond `seg.length`). nrSegments is written as given, so tests can build hostile requests.
  */
 export function encodeBlkifRequest(view: DataView, off: number, req: BlkifRequest): void {
-  view.setUint8(off + BLKIF_REQ_OPERATION, checkUint('blkif operation', req.operation, 8));
+  const operation = checkUint('blkif operation', req.operation, 8);
+  if (req.kind === 'segments') {
+    if (req.seg.length > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+      throw new XenError('EINVAL', `blkif request has ${req.seg.length} segments, at most ${BLKIF_MAX_SEGMENTS_PER_REQUEST} fit`);
+    }
+    const id = checkBigU64('blkif id', req.id);
+    encodeBlkifSegmentsAt(
+      view, off, operation, checkUint('blkif nr_segments', req.nrSegments, 8), checkUint('blkif handle', req.handle, 16),
+      Number(id & 0xffffffffn), Number(id >> 32n), checkU64('blkif sector_number', req.sectorNumber),
+    );
+    for (let i = 0; i < req.seg.length; i++) encodeBlkifSegment(view, off + BLKIF_REQ_SEG + i * BLKIF_SEGMENT_SIZE, req.seg[i]!);
+    return;
+  }
+  view.setUint8(off + BLKIF_REQ_OPERATION, operation);
   writeBigU64(view, off + BLKIF_REQ_ID, 'blkif id', req.id);
   writeU64(view, off + BLKIF_REQ_SECTOR_NUMBER, 'blkif sector_number', req.sectorNumber);
   switch (req.kind) {
@@ -264,14 +303,6 @@ export function encodeBlkifRequest(view: DataView, off: number, req: BlkifReques
       for (let i = 0; i < req.indirectGrefs.length; i++) {
         view.setUint32(off + BLKIF_INDIRECT_GREFS + 4 * i, checkUint('blkif indirect gref', req.indirectGrefs[i]!, 32), LE);
       }
-      return;
-    case 'segments':
-      if (req.seg.length > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
-        throw new XenError('EINVAL', `blkif request has ${req.seg.length} segments, at most ${BLKIF_MAX_SEGMENTS_PER_REQUEST} fit`);
-      }
-      view.setUint8(off + BLKIF_REQ_NR_SEGMENTS, checkUint('blkif nr_segments', req.nrSegments, 8));
-      view.setUint16(off + BLKIF_REQ_HANDLE, checkUint('blkif handle', req.handle, 16), LE);
-      for (let i = 0; i < req.seg.length; i++) encodeBlkifSegment(view, off + BLKIF_REQ_SEG + i * BLKIF_SEGMENT_SIZE, req.seg[i]!);
       return;
   }
 }

@@ -28,18 +28,27 @@ export function readU64(view: DataView, off: number): number {
   return view.getUint32(off + 4, LE) * 2 ** 32 + view.getUint32(off, LE);
 }
 
-export function writeU64(view: DataView, off: number, what: string, v: number): void {
+export function checkU64(what: string, v: number): number {
   if (!Number.isSafeInteger(v) || v < 0) {
     throw new XenError('EINVAL', `${what} must be a non-negative safe integer, got ${v}`);
   }
+  return v;
+}
+
+export function writeU64(view: DataView, off: number, what: string, v: number): void {
+  checkU64(what, v);
   view.setUint32(off, v % 2 ** 32, LE);
   view.setUint32(off + 4, Math.floor(v / 2 ** 32), LE);
 }
 
 const UINT64_MAX = (1n << 64n) - 1n;
 
+export function checkBigU64(what: string, v: bigint): bigint {
+  if (v < 0n || v > UINT64_MAX) throw new XenError('EINVAL', `${what} must be a uint64, got ${v}`);
+  return v;
+}
+
 /** For opaque 64-bit values that must round-trip exactly (request ids). */
 export function writeBigU64(view: DataView, off: number, what: string, v: bigint): void {
-  if (v < 0n || v > UINT64_MAX) throw new XenError('EINVAL', `${what} must be a uint64, got ${v}`);
-  view.setBigUint64(off, v, LE);
+  view.setBigUint64(off, checkBigU64(what, v), LE);
 }

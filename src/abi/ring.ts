@@ -89,6 +89,34 @@ function pushAndCheckNotify(w: Int32Array, prodWord: number, eventWord: number, 
   return ((next - event) >>> 0) < ((next - old) >>> 0);
 }
 
+/**
+ * RING_PUSH_REQUESTS_AND_CHECK_NOTIFY on a ring whose header is at word `base` of `w`, with
+ * req_prod_pvt passed in: for code that holds no FrontRing (drivers/blk/front/ring-io.ts runs a
+ * realm's ring in its pCPU thread's copy). FrontRing's own is this at word 0.
+ */
+export function frontPushAt(w: Int32Array, base: number, reqProdPvt: number): boolean {
+  return pushAndCheckNotify(w, base + W_REQ_PROD, base + W_REQ_EVENT, reqProdPvt);
+}
+
+/**
+ * RING_FINAL_CHECK_FOR_RESPONSES as frontPushAt does it: `wakeAfter` is the caller's to bound.
+ * Returns the rsp_prod it read last (uint32): responses wait if it is not rspCons.
+ */
+export function frontFinalCheckAt(w: Int32Array, base: number, rspCons: number, wakeAfter: number): number {
+  const rp = rspProdAt(w, base);
+  if (rp !== rspCons >>> 0) return rp;
+  Atomics.store(w, base + W_RSP_EVENT, (rspCons + wakeAfter) | 0);
+  return rspProdAt(w, base);
+}
+
+/** req_prod and rsp_prod of a ring whose header is at word `base` of `w` (uint32). */
+export function reqProdAt(w: Int32Array, base: number): number {
+  return Atomics.load(w, base + W_REQ_PROD) >>> 0;
+}
+export function rspProdAt(w: Int32Array, base: number): number {
+  return Atomics.load(w, base + W_RSP_PROD) >>> 0;
+}
+
 /** What the front and back halves share: the ring memory, its geometry and the header. */
 abstract class RingHalf {
   /** The ring memory (header and slots), as given. */
@@ -132,7 +160,7 @@ abstract class RingHalf {
   }
 
   get reqProd(): number {
-    return Atomics.load(this.words, W_REQ_PROD) >>> 0;
+    return reqProdAt(this.words, 0);
   }
 
   get reqEvent(): number {
@@ -140,7 +168,7 @@ abstract class RingHalf {
   }
 
   get rspProd(): number {
-    return Atomics.load(this.words, W_RSP_PROD) >>> 0;
+    return rspProdAt(this.words, 0);
   }
 
   get rspEvent(): number {
@@ -229,7 +257,7 @@ export class FrontRing extends RingHalf {
 
   /** RING_PUSH_REQUESTS_AND_CHECK_NOTIFY: true when the backend must be sent an event. */
   pushRequestsAndCheckNotify(): boolean {
-    return pushAndCheckNotify(this.words, W_REQ_PROD, W_REQ_EVENT, this.#reqProdPvt);
+    return frontPushAt(this.words, 0, this.#reqProdPvt);
   }
 
   /**
@@ -240,9 +268,7 @@ export class FrontRing extends RingHalf {
    */
   finalCheckForResponses(wakeAfter = 1): boolean {
     if (wakeAfter !== 1) this.checkWakeAfter(wakeAfter);
-    if (this.hasUnconsumedResponses() !== 0) return true;
-    Atomics.store(this.words, W_RSP_EVENT, (this.#rspCons + wakeAfter) | 0);
-    return this.hasUnconsumedResponses() !== 0;
+    return frontFinalCheckAt(this.words, 0, this.#rspCons, wakeAfter) !== this.#rspCons >>> 0;
   }
 
   /**

@@ -25,6 +25,7 @@ import { enterGate, leaveGate } from '../hypervisor/gate.js';
 import { adoptPeerView } from '../hypervisor/hypercalls.js';
 import { DomainView } from '../hypervisor/memory.js';
 import { SEND_DONE, SEND_NOT_HERE } from './realm/host.js';
+import { pollResponses, pushStaged, ringMemory, type RingMemory } from '../drivers/blk/front/ring-io.js';
 
 /**
  * The views of the peers a pCPU thread's residents were granted: one per peer domain for all of
@@ -71,9 +72,26 @@ export class PcpuHypercalls {
   readonly #peers = new Map<number, DomainView>();
   readonly #peerOf = (domid: number): DomainView | undefined => (domid === this.#self.domid ? this.#self : this.#peers.get(domid));
 
+  /** The domain's own memory, for its blkfront's rings (ring-io.ts). */
+  readonly #rings: RingMemory;
+
   constructor(self: DomainView, shared: PeerViews) {
     this.#self = self;
     this.#shared = shared;
+    this.#rings = ringMemory(self.buffers.memory);
+  }
+
+  /**
+   * blkfront's push on a ring of the domain's memory (ring-io.ts pushStaged): only that ring is
+   * written, and only the domain's memory read. The event, if due, is the caller's to send.
+   */
+  blkPush(ringOff: number, nrEnts: number, staged: Float64Array, n: number, reqProdPvt: number, rspCons: number): number {
+    return pushStaged(this.#rings, ringOff, nrEnts, staged, n, reqProdPvt, rspCons);
+  }
+
+  /** blkfront's poll of a ring of the domain's memory (ring-io.ts pollResponses): only `out` is written. */
+  blkPoll(ringOff: number, nrEnts: number, rspCons: number, out: Int32Array): number {
+    return pollResponses(this.#rings, ringOff, nrEnts, rspCons, out);
   }
 
   /** A peer's buffers, as dom0 handed them to the domain (a reply to peer or bindInterdomain, or a push). */

@@ -46,7 +46,8 @@ import { wrapKernelScript } from './kernel-wrap.js';
 import { messageOf, OWN_TIMERS, SEND_DONE, SEND_NOT_HERE, type OwnTimer, type RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
 import { isGrant, PcpuHypercalls, PeerViews } from './pcpu-hypercalls.js';
-import { decodeOwn, deserializeOwn, ownBytes, RealmSerializer } from './realm-bytes.js';
+import { PUSH_NOTIFY, RING_BAD } from '../drivers/blk/front/ring-io.js';
+import { decodeOwn, deserializeOwn, ownBytes, ownFloat64s, ownInt32s, RealmSerializer } from './realm-bytes.js';
 import { PassWakes } from './wakes.js';
 
 const data = workerData as PcpuData;
@@ -339,6 +340,14 @@ function boundedTimers(d: Resident): number {
   return n;
 }
 
+/** EVTCHNOP_send for a resident in this thread's copy (pcpu-hypercalls.ts), counted. */
+function send(d: Resident, port: number): number | string {
+  const result = d.hypercalls.evtchnSend(port);
+  if (result === SEND_DONE) Atomics.add(stats.words, PcpuStats.SENDS, 1);
+  else if (result === SEND_NOT_HERE) Atomics.add(stats.words, PcpuStats.LEFT, 1);
+  return result;
+}
+
 function hostFor(r: () => Resident): RealmHost {
   // Each status a realm can make reach dom0's thread is bounded, as control is (boot-status.ts).
   const tell = oncePerRealm(status);
@@ -447,10 +456,30 @@ function hostFor(r: () => Resident): RealmHost {
       const d = r();
       // Not a number: the realm's own checks refuse it, without this thread running its code.
       if (typeof port !== 'number' || d.halted) return SEND_NOT_HERE;
-      const result = d.hypercalls.evtchnSend(port);
-      if (result === SEND_DONE) Atomics.add(stats.words, PcpuStats.SENDS, 1);
-      else if (result === SEND_NOT_HERE) Atomics.add(stats.words, PcpuStats.LEFT, 1);
-      return result;
+      return send(d, port);
+    },
+    // blkfront's ring work (drivers/blk/front/ring-io.ts) in this thread's one copy. Numbers only,
+    // and the realm's arrays read through this thread's accessors (realm-bytes.ts); anything else
+    // is refused, and a ring outside the domain's memory is RING_BAD.
+    blkPush(ringOff, nrEnts, port, staged, n, reqProdPvt, rspCons) {
+      const d = r();
+      if (typeof ringOff !== 'number' || typeof nrEnts !== 'number' || typeof port !== 'number' || typeof n !== 'number' ||
+        typeof reqProdPvt !== 'number' || typeof rspCons !== 'number') throw new TypeError('blkPush needs numbers');
+      const own = ownFloat64s(staged, 'blkPush');
+      if (d.halted) return RING_BAD;
+      const flags = d.hypercalls.blkPush(ringOff, nrEnts, own, n, reqProdPvt, rspCons);
+      if (flags < 0 || (flags & PUSH_NOTIFY) === 0) return flags;
+      // The event is sent here as host.evtchnSend sends it, once: PUSH_NOTIFY stays if it was
+      // left to the realm, a failure is its error code (realm/host.ts blkPushThrough).
+      const sent = send(d, port);
+      return sent === SEND_DONE ? flags & ~PUSH_NOTIFY : sent === SEND_NOT_HERE ? flags : sent;
+    },
+    blkPoll(ringOff, nrEnts, rspCons, out) {
+      const d = r();
+      if (typeof ringOff !== 'number' || typeof nrEnts !== 'number' || typeof rspCons !== 'number') throw new TypeError('blkPoll needs numbers');
+      const own = ownInt32s(out, 'blkPoll');
+      if (d.halted) return RING_BAD;
+      return d.hypercalls.blkPoll(ringOff, nrEnts, rspCons, own);
     },
     halt() {
       r().halt();

@@ -27,6 +27,26 @@ export function ownBytes(v: unknown, what: string): Uint8Array {
 }
 
 /**
+ * A realm's array of one kind (its kind read from its slot), as this thread's own view of the same
+ * memory; anything else throws. What this thread writes there the realm could write itself.
+ */
+function ownArray<T>(v: unknown, is: (v: unknown) => boolean, View: new (b: ArrayBuffer, offset: number, length: number) => T, size: number, what: string): T {
+  if (!is(v)) throw new TypeError(what);
+  const bytes = Reflect.apply(typedArrayExtent.byteLength, v, []) as number;
+  return new View(Reflect.apply(typedArrayExtent.buffer, v, []) as ArrayBuffer, Reflect.apply(typedArrayExtent.byteOffset, v, []) as number, bytes / size);
+}
+
+/** blkfront's staged requests (host.blkPush). */
+export function ownFloat64s(v: unknown, what: string): Float64Array {
+  return ownArray(v, types.isFloat64Array, Float64Array, 8, `${what} needs a Float64Array`);
+}
+
+/** Where blkfront's poll writes its responses (host.blkPoll). */
+export function ownInt32s(v: unknown, what: string): Int32Array {
+  return ownArray(v, types.isInt32Array, Int32Array, 4, `${what} needs an Int32Array`);
+}
+
+/**
  * ownBytes for a Node or V8 API that reads them more than once: copied first if they are shared
  * memory. V8 decodes UTF-8 in two passes (the string's length, then its characters) and writes
  * past the string it made if another thread changed the bytes between them (a SIGSEGV of the

@@ -14,8 +14,9 @@ import { Hypercalls, vcpuTimerThrough } from '../hypervisor/hypercalls.js';
 import { setLockOwner } from '../hypervisor/lock.js';
 import type { DomainBuffers } from '../hypervisor/memory.js';
 import { bare } from './bare.js';
+import { ringIoThrough } from '../drivers/blk/front/ring-io.js';
 import * as xenode from './library.js';
-import { sendHereThrough } from './realm/host.js';
+import { blkPushThrough, sendHereThrough } from './realm/host.js';
 import { RealmUnsupported } from './realm/refused.js';
 import { startGuest, type Claim, type Identity } from './start.js';
 
@@ -88,6 +89,8 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
     sendHere: sendHereThrough(host.evtchnSend, buffers.domid),
     peersElsewhere: (domid) => host.connected(domid),
   });
+  // Its blkfront's ring work runs in the pCPU thread's one copy, warm for all the pool's domains (ring-io.ts).
+  ringIoThrough({ push: blkPushThrough(host.blkPush, buffers.domid, (port) => hc.evtchnSendOwn(port)), poll: host.blkPoll });
   const requireOf = (id: string): unknown => {
     const builtin = REALM_BUILTINS[id.replace(/^node:/, '')];
     if (id === 'xenode') return xenode;

@@ -148,6 +148,14 @@ export class Hypercalls {
     // On a shared pCPU the pCPU thread's one copy of this send runs first (realm.ts); it leaves
     // to this one only what it did not start: a target it has no view of, a kill.
     if (this.#sendHere?.(port)) return;
+    this.evtchnSendOwn(port);
+  }
+
+  /**
+   * EVTCHNOP_send in this copy, without asking a shared pCPU's copy first: for a send that copy
+   * already left to this one (realm/host.ts blkPushThrough), which is not asked twice.
+   */
+  evtchnSendOwn(port: number): void {
     this.#enter();
     try {
       const missing = evtchn.send(this.#self, port, this.#peerOf);

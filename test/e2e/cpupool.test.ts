@@ -718,6 +718,19 @@ test('kv-store on a block device runs in a shared pool, across a reboot', T, asy
   await host.destroy(newId);
 });
 
+test("a guest that lies about the extent of its blkfront's arrays to the host functions that run its ring work in its pCPU's copy: the pCPU reads their true extent and runs none of its getters; its I/O is right; its pool mate runs on", T, async () => {
+  await host.createCpupool('blkliar', 1);
+  const mate = await host.create(config('blkliar-mate', join(FIXTURES, 'ticker.ts'), 'pool = "blkliar"\n'));
+  const shut = once(host, 'shutdown');
+  const liar = await host.create(config('blkliar', join(FIXTURES, 'blk-liar.ts'), `pool = "blkliar"\ndisk = [ 'vdev=xvda, target=ram:1M' ]\non_crash = "preserve"\n`));
+  assert.equal(host.poolOf(liar.domain.domid), 'blkliar');
+  const [domid, , reason] = (await shut) as [number, unknown, string];
+  assert.deepEqual([domid, reason], [liar.domain.domid, 'poweroff'], consoleText(liar.domain.domid));
+  assert.deepEqual(JSON.parse(/BLK (\{.*\})/.exec(consoleText(liar.domain.domid))?.[1] ?? 'null'), { io: 'ok', lied: 0 });
+  await ticksOn(mate.domain.domid);
+  await host.destroy(mate.domain.domid);
+});
+
 test('xl save, checkpoint and restore of a domain in a shared pool: its state handed over as in Pool-0, restored into its pool', T, async () => {
   await host.createCpupool('save', 1);
   const image = join(dir, 'kv-save.img');

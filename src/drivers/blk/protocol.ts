@@ -11,6 +11,8 @@ export const SECTORS_PER_PAGE = PAGE_SIZE >> SECTOR_SHIFT;
 export const DEFAULT_MAX_RING_PAGE_ORDER = 4;
 export const DEFAULT_MAX_INDIRECT_SEGMENTS = 256;
 export const DEFAULT_MAX_QUEUES = 4;
+/** The largest ring blkfront makes, whatever the backend offers: 2^order pages. */
+export const FRONT_MAX_RING_PAGE_ORDER = 4;
 
 /** Slots of a blkif ring of 2^order pages. */
 export function blkRingSlots(order: number): number {

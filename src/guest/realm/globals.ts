@@ -43,6 +43,8 @@ export const host: RealmHost = bare({
   wake: wrap(__host.wake, 'wake'),
   evtchnSend: wrap(__host.evtchnSend, 'evtchnSend'),
   connected: wrap(__host.connected, 'connected'),
+  blkPush: wrap(__host.blkPush, 'blkPush'),
+  blkPoll: wrap(__host.blkPoll, 'blkPoll'),
   threadId: wrap(__host.threadId, 'threadId'),
   serialize: wrap(__host.serialize, 'serialize'),
   deserialize: wrap(__host.deserialize, 'deserialize'),

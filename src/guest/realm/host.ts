@@ -2,6 +2,7 @@
 // the only host functions a realm holds, and only inside closures of its globals (globals.ts):
 // every argument and every result is a primitive or an object of the realm's own, so nothing
 // reachable from guest code leads back to the thread's own realm (its Function, its process).
+import { PUSH_NOTIFY, type RingIo } from '../../drivers/blk/front/ring-io.js';
 import { errorOf } from '../../hypervisor/error-code.js';
 
 export interface RealmHost {
@@ -44,6 +45,17 @@ export interface RealmHost {
    * own holds no other domain's buffers (pcpu-hypercalls.ts), so its connect() asks here.
    */
   connected(domid: number): boolean;
+  /**
+   * blkfront's push (drivers/blk/front/ring-io.ts pushStaged) on a ring of the domain's memory, in
+   * this thread's one copy: the reads and writes staged in the realm's Float64Array encoded into
+   * the ring, published, and the event sent on `port` when due (as evtchnSend): the PUSH_* flags,
+   * PUSH_NOTIFY among them if the send was left to the realm's own Hypercalls (SEND_NOT_HERE);
+   * or the failed send's error code (the ring work was done). Numbers only besides `staged`, else
+   * it throws.
+   */
+  blkPush(ringOff: number, nrEnts: number, port: number, staged: Float64Array, n: number, reqProdPvt: number, rspCons: number): number | string;
+  /** blkfront's poll (ring-io.ts pollResponses) into the realm's Int32Array, in this thread's one copy. */
+  blkPoll(ringOff: number, nrEnts: number, rspCons: number, out: Int32Array): number;
   /** The domain shut down: its realm is not run again. */
   halt(): void;
   /** node:v8 serialize of a value of the realm: the bytes, in a Uint8Array of the realm. */
@@ -95,10 +107,27 @@ export const SEND_NOT_HERE = 1;
  * the type, errno and lock state the hypercall would have thrown.
  */
 export function sendHereThrough(evtchnSend: RealmHost['evtchnSend'], domid: number): (port: number) => boolean {
-  return (port) => {
-    const r = evtchnSend(port);
-    if (r === SEND_DONE) return true;
-    if (r === SEND_NOT_HERE) return false;
-    throw errorOf(String(r), `d${domid}: EVTCHNOP_send on port ${port} failed in the pCPU's copy of the hypercall`);
+  return (port) => sentHere(evtchnSend(port), domid, port);
+}
+
+/** What the pCPU's copy did with a send on `port` (SEND_DONE, SEND_NOT_HERE or an error code), as sendHereThrough judges it. */
+function sentHere(r: number | string, domid: number, port: number): boolean {
+  if (r === SEND_DONE) return true;
+  if (r === SEND_NOT_HERE) return false;
+  throw errorOf(String(r), `d${domid}: EVTCHNOP_send on port ${port} failed in the pCPU's copy of the hypercall`);
+}
+
+/**
+ * The realm's side of host.blkPush, its blkfront's RingIo push (ring-io.ts): the event the pCPU's
+ * copy did not send is judged as sendHereThrough judges it, so not asked of the pCPU again: a
+ * failure is thrown (blkfront fails the connection with EIO), and a send left to the realm is
+ * `sendOwn`'s, the realm's own Hypercalls without its sendHere. PUSH_NOTIFY is never returned.
+ */
+export function blkPushThrough(blkPush: RealmHost['blkPush'], domid: number, sendOwn: (port: number) => void): RingIo['push'] {
+  return (ringOff, nrEnts, port, staged, n, reqProdPvt, rspCons) => {
+    const r = blkPush(ringOff, nrEnts, port, staged, n, reqProdPvt, rspCons);
+    if (typeof r === 'number' && (r < 0 || (r & PUSH_NOTIFY) === 0)) return r;
+    if (!sentHere(typeof r === 'number' ? SEND_NOT_HERE : r, domid, port)) sendOwn(port);
+    return (r as number) & ~PUSH_NOTIFY;
   };
 }

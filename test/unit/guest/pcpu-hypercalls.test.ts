@@ -9,7 +9,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { GNTST_permission_denied, GrantError } from '../../../src/abi/grant_table.js';
 import { EVTCHN_FIFO_PRIORITY_DEFAULT, SHINFO_EVTCHN_PENDING, VCPUINFO_PENDING_SEL, vcpuInfoOffset } from '../../../src/abi/event_channel.js';
-import { DOMID_SELF } from '../../../src/abi/xen.js';
+import { BLKIF_OP_READ, BLKIF_SLOT_SIZE, decodeBlkifRequest, encodeBlkifResponse } from '../../../src/abi/blkif.js';
+import { BackRing, FrontRing } from '../../../src/abi/ring.js';
+import { DOMID_SELF, PAGE_SIZE } from '../../../src/abi/xen.js';
+import { POLL_RECORD, PUSH_NOTIFY, PUSH_RESPONSES, RING_BAD, STAGE_INDEX, STAGE_RECORD } from '../../../src/drivers/blk/front/ring-io.js';
 import { XenError } from '../../../src/errors.js';
 import { directChannel, type ControlChannel } from '../../../src/hypervisor/control.js';
 import { errorCode } from '../../../src/hypervisor/error-code.js';
@@ -22,7 +25,7 @@ import { LOCK_MAX_WAIT_MS } from '../../../src/hypervisor/lock.js';
 import { GrantCopyBatch } from '../../../src/hypervisor/grant.js';
 import { DomainView, guestBuffers } from '../../../src/hypervisor/memory.js';
 import { grantIn, isGrant, PcpuHypercalls, PeerViews } from '../../../src/guest/pcpu-hypercalls.js';
-import { SEND_DONE, SEND_NOT_HERE, sendHereThrough } from '../../../src/guest/realm/host.js';
+import { blkPushThrough, SEND_DONE, SEND_NOT_HERE, sendHereThrough } from '../../../src/guest/realm/host.js';
 import { PassWakes } from '../../../src/guest/wakes.js';
 import { harness, holdLock, ramPage, xen, type Harness, type LocalDomain } from '../../support/hypervisor.js';
 
@@ -216,6 +219,36 @@ test("the realm's side of the answer: done, left to the realm, or each error's t
   assert.equal(errorCode(new RangeError('x')), undefined, 'a bug is not a hypercall error');
 });
 
+test("blkfront's push in a realm: an event the pCPU's copy did not send is not asked of it again (a failure thrown, a send left to the realm done by its own copy)", () => {
+  const own: number[] = [];
+  const staged = new Float64Array(STAGE_RECORD);
+  const push = (r: number | string) => blkPushThrough(() => r, 7, (port) => own.push(port))(0, 32, 3, staged, 1, 1, 0);
+  assert.equal(push(0), 0);
+  assert.equal(push(PUSH_RESPONSES), PUSH_RESPONSES, 'sent on the pCPU, or not due');
+  assert.equal(push(RING_BAD), RING_BAD);
+  assert.deepEqual(own, []);
+  assert.equal(push(PUSH_NOTIFY | PUSH_RESPONSES), PUSH_RESPONSES, 'left to the realm (SEND_NOT_HERE): sent by its own copy, not by its caller');
+  assert.deepEqual(own, [3]);
+  assert.throws(() => push('EINVAL'), (e: unknown) => e instanceof XenError && e.errno === 'EINVAL' && /d7: EVTCHNOP_send on port 3/.test(e.message));
+  assert.throws(() => push('nonsense'), TypeError);
+  assert.deepEqual(own, [3], 'a failed send is not tried again');
+});
+
+test("the realm's own send (evtchnSendOwn) does not ask the pCPU's copy", async (t) => {
+  const h = harness(t);
+  const d = h.local();
+  const [p0, pd] = await bound(h, d);
+  let tries = 0;
+  const realm = new Hypercalls(d.domain.view, directChannel(h.hv.controlPlane(d.domid)), {
+    sendHere: () => (tries++, false),
+  });
+  await realm.connect(0);
+  realm.evtchnSendOwn(pd);
+  assert.equal(tries, 0);
+  assert.equal(pending(h.hv.dom0.view, p0), true, 'delivered by the realm\'s copy');
+  assert.equal(Atomics.load(d.domain.view.ctl, CB_IN_HYPERCALL), 0);
+});
+
 test('only a well-formed grant in the answer to peer or bindInterdomain (or a push) is adopted', () => {
   const peer = { domid: 0, memory: new SharedArrayBuffer(8), control: new SharedArrayBuffer(8) };
   assert.deepEqual(grantIn('peer', { peer }), { peer });
@@ -294,4 +327,34 @@ test("a realm's library OS, connected to a peer, maps, copies and pins none of i
   batch.add(ref, 0, 8, 0);
   assert.equal(r.hc.grantCopyLocal(0, batch), 1);
   assert.equal(batch.status[0], GNTST_permission_denied);
+});
+
+test("blkfront's push and poll in the pCPU's copy read and write only the calling domain's own memory: a ring placed past it is RING_BAD, one in it is encoded where its backend reads it", (t) => {
+  const h = harness(t);
+  const d = h.local({ ramFrames: 16 });
+  const hc = pcpuSide(d);
+  const past = d.domain.view.buffers.memory.byteLength;
+  const peer = h.local({ ramFrames: 2 * (past / PAGE_SIZE) });
+  assert.ok(peer.domain.view.buffers.memory.byteLength > past + PAGE_SIZE);
+  const staged = new Float64Array(STAGE_RECORD);
+  staged.set([0, 5, BLKIF_OP_READ, 0, 8, 1, 77, 7], STAGE_INDEX);
+  const out = new Int32Array(POLL_RECORD * 32);
+  const peerBefore = peer.domain.view.mem8.slice();
+  // Within the peer's memory, past d's: d's copy has no view of the peer's memory to write.
+  assert.equal(hc.blkPush(past, 32, staged, 1, 1, 0), RING_BAD);
+  assert.equal(hc.blkPoll(past, 32, 0, out), RING_BAD);
+  assert.deepEqual(peer.domain.view.mem8, peerBefore);
+  const ringOff = 8 * PAGE_SIZE;
+  const bytes = d.domain.view.mem8.subarray(ringOff, ringOff + PAGE_SIZE);
+  FrontRing.create(bytes, BLKIF_SLOT_SIZE);
+  assert.equal(hc.blkPush(ringOff, 32, staged, 1, 1, 0), PUSH_NOTIFY);
+  const back = new BackRing(bytes, BLKIF_SLOT_SIZE);
+  assert.deepEqual(decodeBlkifRequest(back.view, back.slotOffset(0)), {
+    kind: 'segments', operation: BLKIF_OP_READ, nrSegments: 1, handle: 0, id: 5n, sectorNumber: 8, seg: [{ gref: 77, firstSect: 0, lastSect: 7 }],
+  });
+  encodeBlkifResponse(back.view, back.slotOffset(0), { id: 5n, operation: BLKIF_OP_READ, status: 0 });
+  back.rspProdPvt = 1;
+  back.pushResponses();
+  assert.equal(hc.blkPoll(ringOff, 32, 0, out), 1);
+  assert.deepEqual([...out.subarray(0, 3)], [5, BLKIF_OP_READ, 0]);
 });

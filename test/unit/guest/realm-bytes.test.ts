@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { types } from 'node:util';
 import { deserialize, Deserializer, serialize } from 'node:v8';
-import { decodeOwn, deserializeOwn, ownBytes, RealmSerializer, unsharedBytes } from '../../../src/guest/realm-bytes.js';
+import { runInNewContext } from 'node:vm';
+import { decodeOwn, deserializeOwn, ownBytes, ownFloat64s, ownInt32s, RealmSerializer, unsharedBytes } from '../../../src/guest/realm-bytes.js';
 
 const views = () => ({
   i8: new Int8Array([-1, 2]), u8: new Uint8Array([1, 2, 3]), c8: new Uint8ClampedArray([255]), i16: new Int16Array([-300]),
@@ -94,4 +95,30 @@ test("decodeOwn and deserializeOwn hand Node and V8 a copy of a realm's bytes in
   });
   assert.deepEqual(deserializeOwn(shared(serialize({ s: 'héllo' }))), { s: 'héllo' });
   assert.deepEqual(read, [false]);
+});
+
+test("ownFloat64s and ownInt32s: a realm's array of that kind, seen with its true extent whatever its realm's getters say; any other kind, a proxy or a plain object refused", () => {
+  // blkfront's staged requests and its poll's responses (host.blkPush, host.blkPoll): a lying
+  // length read through the realm's getters would run its code on the pCPU and bound its loops.
+  const realm = runInNewContext(`
+    const f = new Float64Array(new ArrayBuffer(64), 8, 4);
+    const i = new Int32Array(12);
+    let ran = 0;
+    for (const p of [Object.getPrototypeOf(Int8Array.prototype), Float64Array.prototype, Int32Array.prototype]) {
+      for (const k of ['length', 'byteLength', 'byteOffset', 'buffer']) Object.defineProperty(p, k, { get() { ran++; return 1e9; }, configurable: true });
+    }
+    ({ f, i, ran: () => ran });
+  `) as { f: Float64Array; i: Int32Array; ran(): number };
+  const f = ownFloat64s(realm.f, 'test');
+  assert.deepEqual([f.length, f.byteOffset, f.buffer.byteLength], [4, 8, 64]);
+  f[0] = 2.5;
+  assert.equal(new Float64Array(f.buffer)[1], 2.5, 'the same memory');
+  assert.equal(ownInt32s(realm.i, 'test').length, 12);
+  assert.equal(realm.ran(), 0, 'none of the realm\'s getters ran');
+  for (const bad of [new Int32Array(2), new Uint8Array(8), new DataView(new ArrayBuffer(8)), new Proxy(new Float64Array(2), {}), { length: 2 }, [1, 2], null, 3]) {
+    assert.throws(() => ownFloat64s(bad, 'blkPush'), /blkPush needs a Float64Array/);
+  }
+  for (const bad of [new Float64Array(2), new Uint32Array(2), new Proxy(new Int32Array(2), {}), null]) {
+    assert.throws(() => ownInt32s(bad, 'blkPoll'), /blkPoll needs an Int32Array/);
+  }
 });

@@ -16,7 +16,7 @@ import { SECTOR_SIZE } from '../../../storage/disk.js';
 import type { DriverContext } from '../../evtchn.js';
 import { FrontendLifecycle, type FrontendStatus } from '../../frontend.js';
 import { XEN_IO_PROTO_ABI_NATIVE, frontendPath, readFlag, readUint } from '../../xenbus.js';
-import { DEFAULT_MAX_INDIRECT_SEGMENTS } from '../protocol.js';
+import { DEFAULT_MAX_INDIRECT_SEGMENTS, FRONT_MAX_RING_PAGE_ORDER } from '../protocol.js';
 import type { Block, BlockInfo } from './block.js';
 import { FrontDatapath } from './datapath.js';
 import { Disconnected, IoError, type BlockError } from './errors.js';
@@ -50,7 +50,6 @@ export interface BlkfrontInfo extends BlockInfo {
 
 export type BlkfrontStatus = FrontendStatus;
 
-const MAX_RING_PAGE_ORDER = 4;
 const MAX_QUEUES = 64;
 /** Segments that fit the indirect pages of one request. */
 const MAX_INDIRECT = BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * BLKIF_SEGS_PER_INDIRECT_FRAME;
@@ -150,7 +149,7 @@ export class BlkFront implements Block {
     const maxOrder = await readUint(xs, `${be}/${BLKIF_XS.maxRingPageOrder}`, 31, 0);
     const maxQueues = Math.max(1, await readUint(xs, `${be}/${BLKIF_XS.multiQueueMaxQueues}`, 0xffff, 1));
     const persistent = (this.#o.persistent ?? true) && (await readFlag(xs, `${be}/${BLKIF_XS.featurePersistent}`));
-    const order = Math.min(this.#o.ringPageOrder ?? 0, maxOrder, MAX_RING_PAGE_ORDER);
+    const order = Math.min(this.#o.ringPageOrder ?? 0, maxOrder, FRONT_MAX_RING_PAGE_ORDER);
     const nq = Math.min(Math.max(1, this.#o.queues ?? 1), maxQueues, MAX_QUEUES);
     this.#persistent = persistent;
     this.#order = order;

@@ -12,7 +12,7 @@
 import {
   BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_OP_DISCARD, BLKIF_OP_INDIRECT, BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_RSP_EOPNOTSUPP,
   BLKIF_RSP_OKAY, BLKIF_SEGMENT_SIZE, BLKIF_SEGS_PER_INDIRECT_FRAME, blkifIndirectPages, encodeBlkifSegment,
-  type BlkifRequestSegments, type BlkifSegment,
+  type BlkifSegment,
 } from '../../../abi/blkif.js';
 import { PAGE_SIZE } from '../../../abi/xen.js';
 import type { DriverContext } from '../../evtchn.js';
@@ -112,13 +112,6 @@ export class FrontDatapath {
   #onDrained: (() => void) | null = null;
   /** Held for a suspend: nothing new is issued; resolved once nothing is in flight. */
   readonly #gate = new SuspendGate();
-  /**
-   * The request and segments #issue fills in for a read or write (segs[n] holds n segments):
-   * post() encodes them into the slot at once, so nothing is allocated for them per I/O.
-   */
-  readonly #req: BlkifRequestSegments = { kind: 'segments', operation: 0, nrSegments: 0, handle: 0, id: 0n, sectorNumber: 0, seg: [] };
-  readonly #segs: BlkifSegment[][] = Array.from({ length: BLKIF_MAX_SEGMENTS_PER_REQUEST + 1 }, (_, n) =>
-    Array.from({ length: n }, () => ({ gref: 0, firstSect: 0, lastSect: 0 })));
   readonly #done = (s: Shadow, operation: number, status: number): void => this.#complete(s, operation, status);
   /** The guest frames under the request #issue is making (pageAddresses), reused. */
   readonly #addrs: number[] = [];
@@ -272,7 +265,17 @@ export class FrontDatapath {
         chunk.io.parts++;
       }
     }
-    for (const c of queues) if (c.flush()) queueMicrotask(() => this.#onEvent(c));
+    for (const c of queues) {
+      let waiting: boolean;
+      try {
+        waiting = c.flush();
+      } catch (e) {
+        // A ring its RingIo refused, or an event its send failed: the connection fails (SECURITY.md).
+        this.#broken(e);
+        return;
+      }
+      if (waiting) queueMicrotask(() => this.#onEvent(c));
+    }
   }
 
   /**
@@ -337,24 +340,17 @@ export class FrontDatapath {
     s.nindirect = nind;
     if (!direct && !reading) copySg(io.bufs, chunk.offset, pages, len, true);
     const sectorNumber = sectorAt(io.sector, chunk.offset);
-    // Direct segments go into the reused request; indirect ones, one at a time, into their pages.
-    const segs = indirect ? null : this.#segs[nseg]!;
-    const seg: BlkifSegment | null = segs ? null : { gref: 0, firstSect: 0, lastSect: 0 };
-    for (let i = 0; i < nseg; i++) {
-      const g = segs ? segs[i]! : seg!;
-      g.gref = pages[i]!.ref;
-      g.lastSect = lastSect(len, i);
-      if (!segs) encodeBlkifSegment(s.indirect[Math.floor(i / BLKIF_SEGS_PER_INDIRECT_FRAME)]!.view, (i % BLKIF_SEGS_PER_INDIRECT_FRAME) * BLKIF_SEGMENT_SIZE, g);
-    }
-    if (segs) {
-      const req = this.#req;
-      req.operation = io.op;
-      req.nrSegments = nseg;
-      req.handle = handle;
-      req.sectorNumber = sectorNumber;
-      req.seg = segs;
-      q.post(req);
+    if (!indirect) {
+      q.stageSegments(io.op, handle, sectorNumber, nseg);
+      for (let i = 0; i < nseg; i++) q.seg(i, pages[i]!.ref, lastSect(len, i));
       return true;
+    }
+    // Indirect segments go, one at a time, into their pages.
+    const seg: BlkifSegment = { gref: 0, firstSect: 0, lastSect: 0 };
+    for (let i = 0; i < nseg; i++) {
+      seg.gref = pages[i]!.ref;
+      seg.lastSect = lastSect(len, i);
+      encodeBlkifSegment(s.indirect[Math.floor(i / BLKIF_SEGS_PER_INDIRECT_FRAME)]!.view, (i % BLKIF_SEGS_PER_INDIRECT_FRAME) * BLKIF_SEGMENT_SIZE, seg);
     }
     q.post({
       kind: 'indirect', operation: BLKIF_OP_INDIRECT, indirectOp: io.op, nrSegments: nseg, handle, id: 0n, sectorNumber,
@@ -404,13 +400,18 @@ export class FrontDatapath {
     try {
       q.poll(this.#done);
     } catch (e) {
-      this.#ctx.log?.(`blkfront ${this.#vdev}: ${(e as Error).message}`);
-      this.#onBroken(new IoError(`${this.#vdev}: ${(e as Error).message}`));
+      this.#broken(e);
       return;
     }
     this.#kick();
     if (this.#onDrained && this.inFlight === 0) this.#onDrained();
     this.#gate.settled(this.inFlight);
+  }
+
+  /** The ring or its backend misbehaved (`e` says how): every I/O fails with EIO, the connection goes. */
+  #broken(e: unknown): void {
+    this.#ctx.log?.(`blkfront ${this.#vdev}: ${(e as Error).message}`);
+    this.#onBroken(new IoError(`${this.#vdev}: ${(e as Error).message}`));
   }
 
   #complete(s: Shadow, operation: number, status: number): void {

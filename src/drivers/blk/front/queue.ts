@@ -3,15 +3,18 @@
 // the ring, and filled in again by every request the slot carries: a request in flight costs
 // the guest no object of its own. Responses are checked before they are believed: an id the
 // frontend did not issue, or an rsp_prod beyond what the ring can hold, means the backend is
-// broken.
-import {
-  BLKIF_RESPONSE_ID, BLKIF_RESPONSE_OPERATION, BLKIF_RESPONSE_STATUS, BLKIF_SLOT_SIZE, encodeBlkifRequest, type BlkifRequest,
-} from '../../../abi/blkif.js';
+// broken. The ring's bytes are read and written where its RingIo runs (ring-io.ts): a shared
+// pCPU's domains have it done in the pCPU's one copy of that code.
+import { BLKIF_SLOT_SIZE, encodeBlkifRequest, type BlkifRequest } from '../../../abi/blkif.js';
 import { FrontRing } from '../../../abi/ring.js';
 import { XenError } from '../../../errors.js';
 import type { Hypercalls } from '../../../hypervisor/hypercalls.js';
 import type { BoundPort } from '../../../hypervisor/port.js';
 import { grantRing, revokeRing, type GrantedRing } from '../../ringpages.js';
+import {
+  POLL_BAD_ID, POLL_COUNT, POLL_MORE, POLL_OVERFLOW, POLL_RECORD, PUSH_NOTIFY, PUSH_RESPONSES, ringIoOf, STAGE_HANDLE, STAGE_ID, STAGE_INDEX,
+  STAGE_NSEG, STAGE_OP, STAGE_RECORD, STAGE_SECTOR, STAGE_SEGS, type RingIo,
+} from './ring-io.js';
 
 export class FrontQueue<S> {
   readonly ring: FrontRing;
@@ -24,12 +27,24 @@ export class FrontQueue<S> {
   /** Every id of the ring as a bigint, made once, so posting a request allocates none. */
   readonly #ids: bigint[] = [];
   #dirty = false;
+  /** Where its ring work runs (ring-io.ts): on the domain's own views, or in its pCPU thread's copy. */
+  readonly #io: RingIo;
+  /** The reads and writes staged for the next flush(), STAGE_RECORD numbers each. */
+  readonly #staged: Float64Array;
+  #nstaged = 0;
+  /** Where seg() writes: the segments of the last request staged. */
+  #segBase = 0;
+  /** Where poll()'s responses land, POLL_RECORD numbers each. */
+  readonly #out: Int32Array;
 
-  private constructor(granted: GrantedRing, port: BoundPort, newShadow: () => S) {
+  private constructor(granted: GrantedRing, port: BoundPort, newShadow: () => S, io: RingIo) {
     this.granted = granted;
     this.ring = FrontRing.create(granted.bytes, BLKIF_SLOT_SIZE);
     this.port = port;
+    this.#io = io;
     const n = this.ring.nrEnts;
+    this.#staged = new Float64Array(n * STAGE_RECORD);
+    this.#out = new Int32Array(POLL_RECORD * n);
     this.#shadow = Array.from({ length: n }, newShadow);
     this.#busy = new Uint8Array(n);
     for (let i = n - 1; i >= 0; i--) {
@@ -47,7 +62,7 @@ export class FrontQueue<S> {
   ): Promise<FrontQueue<S>> {
     const granted = grantRing(hc, backend, 1 << order);
     try {
-      return new FrontQueue<S>(granted, await allocUnbound(backend), newShadow);
+      return new FrontQueue<S>(granted, await allocUnbound(backend), newShadow, ringIoOf(hc.memory.buffers.memory));
     } catch (e) {
       revokeRing(hc, granted);
       throw e;
@@ -85,25 +100,47 @@ export class FrontQueue<S> {
     this.#dirty = true;
   }
 
+  /** A read or write of `nseg` segments in the slot of `next`, each filled in by seg(); published by flush(). */
+  stageSegments(operation: number, handle: number, sector: number, nseg: number): void {
+    const id = this.#freeIds.pop();
+    if (id === undefined) throw new XenError('EAGAIN', 'blkfront ring is full');
+    this.#busy[id] = 1;
+    const st = this.#staged;
+    const b = this.#nstaged++ * STAGE_RECORD;
+    st[b + STAGE_INDEX] = this.ring.reqProdPvt;
+    st[b + STAGE_ID] = id;
+    st[b + STAGE_OP] = operation;
+    st[b + STAGE_HANDLE] = handle;
+    st[b + STAGE_SECTOR] = sector;
+    st[b + STAGE_NSEG] = nseg;
+    this.#segBase = b + STAGE_SEGS;
+    this.ring.reqProdPvt = this.ring.reqProdPvt + 1;
+    this.#dirty = true;
+  }
+
+  /** Segment `i` of the request stageSegments() just staged. */
+  seg(i: number, gref: number, lastSect: number): void {
+    this.#staged[this.#segBase + 2 * i] = gref;
+    this.#staged[this.#segBase + 2 * i + 1] = lastSect;
+  }
+
   /**
-   * RING_PUSH_REQUESTS_AND_CHECK_NOTIFY for everything posted since the last flush; true if
-   * responses are waiting to be polled.
+   * RING_PUSH_REQUESTS_AND_CHECK_NOTIFY for everything posted since the last flush (ring-io.ts
+   * encodes what was staged); true if responses are waiting to be polled.
    */
   flush(): boolean {
     if (!this.#dirty) return false;
     this.#dirty = false;
     this.port.expectEvents(true);
-    if (this.ring.pushRequestsAndCheckNotify()) this.port.notify();
-    // poll() armed rsp_event before these requests existed (often for the very next response):
-    // re-arm it for half of what is now outstanding, so one wake-up still covers a batch.
-    return this.#arm();
-  }
-
-  /** Ask to be woken when half of what is outstanding is answered; true if responses are already waiting. */
-  #arm(): boolean {
     const ring = this.ring;
-    const outstanding = (ring.reqProd - ring.rspCons) >>> 0;
-    return ring.finalCheckForResponses(Math.max(1, outstanding >> 1));
+    const n = this.#nstaged;
+    this.#nstaged = 0;
+    // Also re-arms rsp_event for half of what is now outstanding (poll() armed it before these
+    // requests existed), so one wake-up still covers a batch.
+    const r = this.#io.push(ring.bytes.byteOffset, ring.nrEnts, this.port.port, this.#staged, n, ring.reqProdPvt, ring.rspCons);
+    if (r < 0) throw new XenError('EIO', 'blkfront ring is not in the domain\'s memory');
+    if (r & PUSH_NOTIFY) this.port.notify();
+    return (r & PUSH_RESPONSES) !== 0;
   }
 
   /**
@@ -114,30 +151,28 @@ export class FrontQueue<S> {
    */
   poll(done: (shadow: S, operation: number, status: number) => void): void {
     const ring = this.ring;
-    const v = ring.view;
+    const out = this.#out;
     for (;;) {
-      const rp = ring.rspProd;
-      if (ring.responseProdOverflow(rp)) throw new XenError('EIO', `backend published rsp_prod ${rp}, beyond the ring`);
-      while (ring.rspCons !== rp) {
-        // Each field is read from the slot once (no double fetch), so the slot need not be
-        // copied first. The ids we issue are slot numbers: the high word is 0 (two words, no
-        // bigint per response).
-        const off = ring.slotOffset(ring.rspCons);
+      const r = this.#io.poll(ring.bytes.byteOffset, ring.nrEnts, ring.rspCons, out);
+      if (r === POLL_OVERFLOW) throw new XenError('EIO', `backend published rsp_prod ${out[0]! >>> 0}, beyond the ring`);
+      if (r === POLL_BAD_ID) {
+        throw new XenError('EIO', `backend answered request id ${BigInt(out[1]! >>> 0) * 2n ** 32n + BigInt(out[0]! >>> 0)}, which is not in flight`);
+      }
+      if (r < 0) throw new XenError('EIO', 'blkfront ring is not in the domain\'s memory');
+      const n = r & POLL_COUNT;
+      for (let k = 0; k < n; k++) {
+        // Our ids are slot numbers; one past the ring is not busy either.
+        const id = out[POLL_RECORD * k]! >>> 0;
         ring.rspCons = ring.rspCons + 1;
-        const lo = v.getUint32(off + BLKIF_RESPONSE_ID, true);
-        const hi = v.getUint32(off + BLKIF_RESPONSE_ID + 4, true);
-        if (hi !== 0 || lo >= ring.nrEnts || this.#busy[lo] === 0) {
-          throw new XenError('EIO', `backend answered request id ${BigInt(hi) * 2n ** 32n + BigInt(lo)}, which is not in flight`);
-        }
-        this.#busy[lo] = 0;
+        if (this.#busy[id] !== 1) throw new XenError('EIO', `backend answered request id ${id}, which is not in flight`);
+        this.#busy[id] = 0;
         try {
-          done(this.#shadow[lo]!, v.getUint8(off + BLKIF_RESPONSE_OPERATION), v.getInt16(off + BLKIF_RESPONSE_STATUS, true));
+          done(this.#shadow[id]!, out[POLL_RECORD * k + 1]!, out[POLL_RECORD * k + 2]!);
         } finally {
-          this.#freeIds.push(lo); // after done: the slot's shadow is not handed out while done reads it
+          this.#freeIds.push(id); // after done: the slot's shadow is not handed out while done reads it
         }
       }
-      // Only published requests count: the backend cannot answer the others yet.
-      if (!this.#arm()) {
+      if ((r & POLL_MORE) === 0) {
         this.port.expectEvents(this.inFlight > 0);
         return;
       }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { XenbusState } from '../../../../../src/abi/xenbus.js';
 import { Disconnected } from '../../../../../src/drivers/blk/front/errors.js';
+import { localRingIo, RING_BAD, ringIoThrough, ringMemory, type RingIo } from '../../../../../src/drivers/blk/front/ring-io.js';
 import { switchState } from '../../../../../src/drivers/xenbus.js';
 import { RamDisk } from '../../../../../src/storage/ram.js';
 import { detachDisk, listDisks } from '../../../../../src/toolstack/devices.js';
@@ -142,4 +143,26 @@ test('the backend announcing Connected again (a resize) leaves the persistent gr
   assert.deepEqual(b, pattern(0, 64, 3));
   assert.equal(f.persistentGrants, persistent, 'no page had to be granted again');
   assert.equal(g.hc.freeGrantRefs, free, 'no grant was ended or added');
+});
+
+test('a push its RingIo refuses (a ring not in the domain\'s memory) fails the connection with EIO, not the guest\'s thread with an uncaught error', async (t) => {
+  let refuse = false;
+  // As a realm's pCPU would answer (ring-io.ts): this guest's own ring work until told to refuse.
+  ringIoThrough({
+    push: (...a) => (refuse ? RING_BAD : local!.push(...a)),
+    poll: (...a) => local!.poll(...a),
+  });
+  t.after(() => ringIoThrough(null));
+  let local: RingIo | null = null;
+  const rig = new Rig();
+  t.after(() => rig.close());
+  const g = rig.guest();
+  local = localRingIo(ringMemory(g.hc.memory.buffers.memory));
+  await rig.attach(g, 'vdev=xvda, target=/test/a', new RamDisk(MiB));
+  const f = await within(rig.front(g, 51712), 'connect');
+  await f.write(0, pattern(0, 8, 1));
+  refuse = true;
+  // The read was in flight when the connection failed: it fails as every request in flight does.
+  await assert.rejects(within(f.read(0, new Uint8Array(4096)), 'the read'), Disconnected);
+  assert.equal(f.status, 'closed', 'the connection failed (the EIO is logged), the device closed');
 });
