@@ -5,10 +5,11 @@
 // the SR. sr-scan skips dot files, so a journal or a step's temporary file is never introduced
 // as an image.
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XenError } from '../errors.js';
 import { fsError } from './disk.js';
+import { readNamed } from './named.js';
 
 export const JOURNAL_DIR = '.journal';
 /** Journals larger than this are not ours. */
@@ -69,8 +70,8 @@ export async function journalEntries(srDir: string): Promise<{ id: string; entry
   for (const name of names.sort()) {
     const m = /^([0-9a-f-]{36})\.json$/.exec(name);
     if (!m || active.has(m[1]!)) continue;
-    const text = await readFile(join(dir, name), 'utf8');
-    if (text.length > MAX_JOURNAL_BYTES) throw new XenError('EINVAL', `${join(dir, name)}: not a journal (too large)`);
+    // Read within its bound and without blocking: a FIFO or a device planted as a journal is refused by kind.
+    const text = new TextDecoder().decode(await readNamed(join(dir, name), { what: 'journal', limit: MAX_JOURNAL_BYTES }));
     let entry: unknown;
     try {
       entry = JSON.parse(text);
