@@ -2,9 +2,11 @@
 // and VDI records in the host database (toolstack/db, a leaf module every layer may use). The
 // SR's directory is in its PBD's device_config `location`, as XAPI has it. The host's default
 // SR, `default`, is the state dir's images directory (where bare-name disk targets live), made
-// on first use. sr-scan reconciles records with files: it introduces images it finds, marks
-// records whose file is gone `missing`, and deletes nothing.
-import { lstat, mkdir, readdir, realpath, statfs } from 'node:fs/promises';
+// on first use. sr-scan reconciles records with files: it introduces images it finds (only
+// files named `<uuid>.<ext>`, as FileSR picks up `<uuid>.vhd` and `<uuid>.raw` only), marks
+// records whose file is gone `missing`, and deletes nothing. An SR is made in a new or empty
+// directory (FileSR's create: SRExists otherwise), so no file of the host becomes a VDI.
+import { lstat, mkdir, opendir, readdir, realpath, statfs } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { XenError } from '../errors.js';
 import type { HostDb, Tx } from '../toolstack/db/hostdb.js';
@@ -35,6 +37,22 @@ export function checkName(what: string, name: string): string {
             : name !== name.trim() ? 'starts or ends with a space' : undefined;
   if (problem) throw new XenError('EINVAL', `${what} name '${name.slice(0, 80)}' ${problem}`);
   return name;
+}
+
+/** sr-create over a directory that holds files already: FileSR's SRExists (sm error 42). */
+export class SrExists extends XenError {
+  override name = 'SrExists';
+  constructor(readonly path: string) {
+    super('EEXIST', `path=${path} is not empty: an SR's directory must be new or empty, so that no file of the host becomes a VDI`);
+  }
+}
+
+/** The image file name sr-scan introduces: `<uuid>.<ext>` of a known format, as VDIs are named; its uuid and format. */
+function imageName(file: string): { uuid: string; format: string } | undefined {
+  const dot = file.lastIndexOf('.');
+  const uuid = file.slice(0, dot);
+  const format = formatOfExtension(file.slice(dot + 1));
+  return dot > 0 && isUuid(uuid) && format !== undefined ? { uuid, format } : undefined;
 }
 
 /** An SR as sr-list shows it. */
@@ -95,7 +113,7 @@ export class Storage {
     });
   }
 
-  /** sr-create: a directory SR (made if absent) or a RAM SR. */
+  /** sr-create: a directory SR (made if absent; an existing one must be empty) or a RAM SR. */
   async create(args: { name: string; type: SrType; path?: string; description?: string }): Promise<SrView> {
     checkName('SR', args.name);
     await this.defaultSr();
@@ -110,6 +128,7 @@ export class Storage {
       const st = await lstat(path).catch(() => null);
       if (st === null) await mkdir(path, { recursive: true, mode: 0o700 });
       else if (!st.isDirectory()) throw new XenError('EINVAL', `path=${path} is not a directory`);
+      else if (!(await isEmpty(path))) throw new SrExists(path);
       path = await realpath(path);
       physical_size = await capacity(path);
     } else if (args.path !== undefined) {
@@ -153,16 +172,24 @@ export class Storage {
     });
   }
 
-  /** sr-scan: reconcile the SR's VDI records with its directory. Deletes nothing. */
+  /**
+   * sr-scan: reconcile the SR's VDI records with its directory. Deletes nothing. A file no
+   * record names is introduced only if named `<uuid>.<ext>` (the VDI takes that uuid, as
+   * FileSR's do): any other file is skipped, whoever put it there.
+   */
   async scan(sr: Ref<'SR'>): Promise<ScanReport> {
-    const { path, record } = await this.db.read((tx) => ({ path: srPath(tx, sr), record: tx.SR.get(sr) }));
+    const { path, record, known } = await this.db.read((tx) => ({
+      path: srPath(tx, sr), record: tx.SR.get(sr),
+      known: new Map(tx.VDI.where('SR', sr).map((r) => [tx.VDI.get(r).location, tx.VDI.get(r).sm_config['format'] ?? 'raw'])),
+    }));
     const report: ScanReport = { sr: record.uuid, introduced: [], missing: [], found: [], skipped: [] };
     if (path === null) return report;
-    const files = new Map<string, { format: string; virtualSize: number; physicalUtilisation: number }>();
+    const files = new Map<string, { format: string; uuid?: string; virtualSize: number; physicalUtilisation: number }>();
     for (const file of (await readdir(path)).sort()) {
       if (file.startsWith('.')) continue;
-      if (!LOCATION_RE.test(file)) {
-        report.skipped.push({ file, why: 'not a name an image may have' });
+      const named = known.has(file) ? undefined : imageName(file);
+      if (!known.has(file) && named === undefined) {
+        report.skipped.push({ file, why: "not an image's name (<uuid>.<ext> of a known format)" });
         continue;
       }
       const st = await lstat(join(path, file));
@@ -170,11 +197,9 @@ export class Storage {
         report.skipped.push({ file, why: st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
         continue;
       }
-      // <name>.<ext> of a known format; any other file of the directory is a raw image (a bare-name disk target).
-      const ext = /\.([a-z0-9]+)$/.exec(file)?.[1];
-      const format = (ext !== undefined && formatOfExtension(ext)) || 'raw';
+      const format = known.get(file) ?? named!.format;
       try {
-        files.set(file, { format, ...(await imageFormat(format).info(join(path, file))) });
+        files.set(file, { format, ...(named && { uuid: named.uuid }), ...(await imageFormat(format).info(join(path, file))) });
       } catch (e) {
         report.skipped.push({ file, why: (e as Error).message });
       }
@@ -195,10 +220,15 @@ export class Storage {
         tx.VDI.update(ref, { missing: false, virtual_size: f.virtualSize, physical_utilisation: f.physicalUtilisation });
       }
       for (const [file, f] of files) {
-        if (known.has(file)) continue;
-        const ref = tx.VDI.create({ name_label: file, SR: sr, location: file, virtual_size: f.virtualSize, physical_utilisation: f.physicalUtilisation,
+        if (known.has(file) || f.uuid === undefined) continue;
+        // A copy of another VDI's image, say: two records cannot share a uuid.
+        if (tx.VDI.where('uuid', f.uuid).length) {
+          report.skipped.push({ file, why: `VDI ${f.uuid} exists already` });
+          continue;
+        }
+        tx.VDI.create({ uuid: f.uuid, name_label: file, SR: sr, location: file, virtual_size: f.virtualSize, physical_utilisation: f.physicalUtilisation,
           sm_config: { format: f.format } });
-        report.introduced.push(tx.VDI.get(ref).uuid);
+        report.introduced.push(f.uuid);
       }
       tx.SR.update(sr, { physical_size });
       refreshSr(tx, sr);
@@ -227,6 +257,15 @@ export function refreshSr(tx: Tx, sr: Ref<'SR'>): void {
     virtual += v.virtual_size;
   }
   tx.SR.update(sr, { physical_utilisation: physical, virtual_allocation: virtual });
+}
+
+async function isEmpty(dir: string): Promise<boolean> {
+  const d = await opendir(dir);
+  try {
+    return (await d.read()) === null;
+  } finally {
+    await d.close();
+  }
 }
 
 /** The size of the file system a directory is on. */
