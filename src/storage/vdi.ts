@@ -380,9 +380,10 @@ export class Vdis {
   }
 }
 
-/** A VDI's image (its chain read through), opened read-only, its path confined to its SR's directory. */
+/** A VDI's image (its chain read through), opened read-only, its path and its parents' confined to its SR's directory. */
 async function openReadOnly(vdi: VDIRecord, path: string): Promise<Disk> {
-  return imageFormat(vdi.sm_config['format'] ?? 'raw').open(await confined(path, path.slice(0, path.lastIndexOf('/'))), { readOnly: true });
+  const dir = path.slice(0, path.lastIndexOf('/'));
+  return imageFormat(vdi.sm_config['format'] ?? 'raw').open(await confined(path, dir), { readOnly: true, confine: dir });
 }
 
 /** A host path from a user: absolute, without NULs. */
