@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { JOURNAL_DIR, journalDone, journalEntries, journalWrite } from '../../../src/storage/journal.js';
-import { NamedFileError } from '../../../src/storage/named.js';
+import { refusedNamed } from '../../support/named.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-journal-'));
 const fifos: string[] = [];
@@ -28,15 +28,6 @@ function sr(): string {
   return d;
 }
 
-async function refused(p: Promise<unknown>, errno: string, message: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof NamedFileError, String(e));
-    assert.equal(e.errno, errno, e.message);
-    assert.match(e.message, message);
-    return true;
-  });
-}
-
 test('journals written are read back; one past the bound is refused by its size, before it is read', async () => {
   const d = sr();
   // One of this process's own operations, still running: not a crash's leftover, so not listed.
@@ -47,7 +38,7 @@ test('journals written are read back; one past the bound is refused by its size,
   await journalDone(d, id);
   // A sparse 4 GiB file: refused by its size (before, it was read as a whole first).
   truncateSync(join(d, JOURNAL_DIR, name), 2 ** 32);
-  await refused(journalEntries(d), 'E2BIG', /^E2BIG: journal \S+\/00000000-0000-4000-8000-000000000000\.json is 4294967296 bytes; the limit is 65536$/);
+  await refusedNamed(journalEntries(d), 'E2BIG', /^E2BIG: journal \S+\/00000000-0000-4000-8000-000000000000\.json is 4294967296 bytes; the limit is 65536$/);
 });
 
 test('a FIFO named as a journal is refused without waiting for a writer', { timeout: 20_000 }, async () => {
@@ -55,5 +46,5 @@ test('a FIFO named as a journal is refused without waiting for a writer', { time
   const fifo = join(d, JOURNAL_DIR, '11111111-1111-4111-8111-111111111111.json');
   execFileSync('mkfifo', [fifo]);
   fifos.push(fifo);
-  await refused(journalEntries(d), 'EINVAL', /journal \S+\.json is a FIFO \(named pipe\); it must be a regular file$/);
+  await refusedNamed(journalEntries(d), 'EINVAL', /journal \S+\.json is a FIFO \(named pipe\); it must be a regular file$/);
 });
