@@ -178,17 +178,17 @@ export class Storage {
    * FileSR's do): any other file is skipped, whoever put it there.
    */
   async scan(sr: Ref<'SR'>): Promise<ScanReport> {
-    const { path, record, known } = await this.db.read((tx) => ({
+    const { path, record, recorded } = await this.db.read((tx) => ({
       path: srPath(tx, sr), record: tx.SR.get(sr),
-      known: new Map(tx.VDI.where('SR', sr).map((r) => [tx.VDI.get(r).location, tx.VDI.get(r).sm_config['format'] ?? 'raw'])),
+      recorded: new Map(tx.VDI.where('SR', sr).map((r) => [tx.VDI.get(r).location, tx.VDI.get(r).sm_config['format'] ?? 'raw'])),
     }));
     const report: ScanReport = { sr: record.uuid, introduced: [], missing: [], found: [], skipped: [] };
     if (path === null) return report;
     const files = new Map<string, { format: string; uuid?: string; virtualSize: number; physicalUtilisation: number }>();
     for (const file of (await readdir(path)).sort()) {
       if (file.startsWith('.')) continue;
-      const named = known.has(file) ? undefined : imageName(file);
-      if (!known.has(file) && named === undefined) {
+      const named = recorded.has(file) ? undefined : imageName(file);
+      if (!recorded.has(file) && named === undefined) {
         report.skipped.push({ file, why: "not an image's name (<uuid>.<ext> of a known format)" });
         continue;
       }
@@ -197,7 +197,7 @@ export class Storage {
         report.skipped.push({ file, why: st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
         continue;
       }
-      const format = known.get(file) ?? named!.format;
+      const format = recorded.get(file) ?? named!.format;
       try {
         files.set(file, { format, ...(named && { uuid: named.uuid }), ...(await imageFormat(format).info(join(path, file))) });
       } catch (e) {
