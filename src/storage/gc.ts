@@ -156,8 +156,7 @@ export async function collectGarbage(db: HostDb, sr: Ref<'SR'>, dir: string, opt
 export async function recover(db: HostDb, sr: Ref<'SR'>, dir: string, opts: GcOptions = {}): Promise<void> {
   await recoverSnapshots(db, sr, dir);
   await recoverMigrations(db, sr, dir);
-  for (const { id, entry } of await journalEntries(dir)) {
-    if (entry['op'] !== 'coalesce') continue;
+  for (const { id, entry } of await journalEntries(dir, 'coalesce')) {
     // A busy VDI leaves the job undone but the chain consistent: the journal goes, a later run starts afresh.
     await coalesce(db, sr, dir, entry as unknown as CoalesceJournal, opts);
     await journalDone(dir, id);

@@ -215,6 +215,11 @@ export function imageFormat(name: string): ImageFormat {
   return f;
 }
 
+/** The format of that name, if there is one (what a file, not the user, names: no error). */
+export function knownFormat(name: string): ImageFormat | undefined {
+  return FORMATS.get(name);
+}
+
 /** The format whose images have that extension, if any. */
 export function formatOfExtension(extension: string): string | undefined {
   for (const [name, f] of FORMATS) if (f.extension === extension) return name;

@@ -23,6 +23,11 @@ const MAX_NAME = 255;
 /** File names an SR's images may have: no separators, no leading dot. */
 const LOCATION_RE = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,254}$/;
 
+/** Whether `name` is a file name an SR's image may have (what records and journals name). */
+export function isLocation(name: string): boolean {
+  return LOCATION_RE.test(name);
+}
+
 /**
  * A user's name for an SR or VDI: what the CLI and a config's vdi: target can name again. A
  * name shaped like a uuid would shadow one, so it is refused, as are control characters,
@@ -86,7 +91,7 @@ export function srPath(tx: Tx, sr: Ref<'SR'>): string | null {
 
 /** Where a VDI's image is: inside its SR's directory, checked (records come from a file anyone with the state dir could edit). */
 export function imagePath(dir: string, vdi: VDIRecord): string {
-  if (!LOCATION_RE.test(vdi.location)) throw new XenError('EINVAL', `VDI ${vdi.uuid} has location '${vdi.location.slice(0, 80)}', not a file name in its SR`);
+  if (!isLocation(vdi.location)) throw new XenError('EINVAL', `VDI ${vdi.uuid} has location '${vdi.location.slice(0, 80)}', not a file name in its SR`);
   return join(dir, vdi.location);
 }
 
