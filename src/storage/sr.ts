@@ -6,8 +6,9 @@
 // files named `<uuid>.<ext>`, as FileSR picks up `<uuid>.vhd` and `<uuid>.raw` only), marks
 // records whose file is gone `missing`, and deletes nothing. An SR is made in a new or empty
 // directory (FileSR's create: SRExists otherwise), so no file of the host becomes a VDI.
+import type { Stats } from 'node:fs';
 import { lstat, mkdir, opendir, readdir, realpath, statfs } from 'node:fs/promises';
-import { isAbsolute, join, normalize, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { XenError } from '../errors.js';
 import type { HostDb, Tx } from '../toolstack/db/hostdb.js';
 import { NULL_REF, isUuid, type Ref, type SRRecord, type SrType, type VDIRecord } from '../toolstack/db/records.js';
@@ -126,15 +127,33 @@ export class Storage {
     await this.db.read((tx) => this.#nameFree(tx, args.name));
     let path: string | null = null;
     let physical_size = 0;
+    const reals = new Map<string, string>();
     if (args.type === 'file') {
       if (args.path === undefined) throw new XenError('EINVAL', 'sr-create type=file needs path=<directory>');
       if (!isAbsolute(args.path) || args.path.includes('\0')) throw new XenError('EINVAL', `path=${args.path}: the SR's directory must be an absolute path`);
-      path = normalize(args.path);
-      const st = await lstat(path).catch(() => null);
-      if (st === null) await mkdir(path, { recursive: true, mode: 0o700 });
-      else if (!st.isDirectory()) throw new XenError('EINVAL', `path=${path} is not a directory`);
-      else if (!(await isEmpty(path))) throw new SrExists(path);
-      path = await realpath(path);
+      const given = normalize(args.path);
+      const st = await lstat(given).catch(() => null);
+      if (st === null) {
+        // Only the last component is made: a tree of directories at any path is not sr-create's to make.
+        const parent = await realpath(dirname(given)).catch(() => {
+          throw new XenError('ENOENT', `path=${given}: its parent directory ${dirname(given)} does not exist`);
+        });
+        path = join(parent, basename(given));
+      } else {
+        if (!st.isDirectory()) throw new XenError('EINVAL', `path=${given} is not a directory`);
+        checkPrivate(given, st);
+        if (!(await isEmpty(given))) throw new SrExists(given);
+        path = await realpath(given);
+      }
+      // Every SR's directory resolved (a state dir reached through a symbolic link, say), before anything is made.
+      for (const p of await this.db.read((tx) => tx.SR.getAll().map((sr) => srPath(tx, sr)))) if (p !== null) reals.set(p, await realpath(p).catch(() => p));
+      const target = path;
+      await this.db.read((tx) => overlapFree(tx, target, reals));
+      if (st === null) {
+        await mkdir(path, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+          throw e.code === 'EEXIST' ? new SrExists(given) : new XenError(e.code === 'EACCES' || e.code === 'EPERM' ? 'EACCES' : 'EIO', `path=${given}: ${e.message}`);
+        });
+      }
       physical_size = await capacity(path);
     } else if (args.path !== undefined) {
       throw new XenError('EINVAL', 'a RAM SR has no path');
@@ -142,14 +161,7 @@ export class Storage {
     const dir = path;
     const ref = await this.db.transaction((tx) => {
       this.#nameFree(tx, args.name);
-      if (dir !== null) {
-        for (const sr of tx.SR.getAll()) {
-          const other = srPath(tx, sr);
-          if (other !== null && (other === dir || other.startsWith(dir + sep) || dir.startsWith(other + sep))) {
-            throw new XenError('EEXIST', `path=${dir} overlaps the directory of SR '${tx.SR.get(sr).name_label}' (${other})`);
-          }
-        }
-      }
+      if (dir !== null) overlapFree(tx, dir, reals);
       return createSr(tx, { name_label: args.name, name_description: args.description ?? '', type: args.type, physical_size }, dir);
     });
     return this.db.read((tx) => ({ ref, record: tx.SR.get(ref), path: dir }));
@@ -239,6 +251,30 @@ export class Storage {
       refreshSr(tx, sr);
     });
     return report;
+  }
+}
+
+/** No SR's directory (by its real path in `reals`, if known) is `dir`, inside it, or around it. */
+function overlapFree(tx: Tx, dir: string, reals: ReadonlyMap<string, string>): void {
+  for (const sr of tx.SR.getAll()) {
+    const path = srPath(tx, sr);
+    const other = path === null ? null : reals.get(path) ?? path;
+    if (other !== null && (other === dir || other.startsWith(dir + sep) || dir.startsWith(other + sep))) {
+      throw new XenError('EEXIST', `path=${dir} overlaps the directory of SR '${tx.SR.get(sr).name_label}' (${other})`);
+    }
+  }
+}
+
+/**
+ * An existing directory becomes an SR only if nobody else can put files in it: owned by this
+ * process's user, no write for group or others. Anyone else who could write there could plant
+ * an image (a qcow2 backed by a host file) or a journal between sr-create and sr-scan.
+ */
+function checkPrivate(path: string, st: Stats): void {
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) throw new XenError('EACCES', `path=${path} is owned by uid ${st.uid}, not by xenode's (uid ${uid}): an SR's directory must be xenode's own`);
+  if ((st.mode & 0o022) !== 0) {
+    throw new XenError('EACCES', `path=${path} has mode ${(st.mode & 0o7777).toString(8)}: its group or others can write in it; an SR's directory must be writable by xenode only`);
   }
 }
 

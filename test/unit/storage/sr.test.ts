@@ -2,7 +2,7 @@
 // created, listed, resized and destroyed with their images, sr-scan reconciling records with
 // files without deleting any, and user input (names, paths, sizes, formats) validated.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -82,6 +82,49 @@ test('sr-create: a directory SR (made if absent) and a RAM SR; clashes and bad i
   rmSync(join(home, '.profile'));
   assert.equal((await r.storage.create({ name: 'home', type: 'file', path: home })).path, home);
   await fails(r.storage.resolve('nothing'), 'ENOENT', /no SR named 'nothing'/);
+  await r.db.close();
+});
+
+test('sr-create over an existing directory others can write in, or not xenode\'s, is refused; a new one is made 0700', async () => {
+  const r = rig();
+  const shared = join(r.state, 'shm');
+  mkdirSync(shared);
+  chmodSync(shared, 0o1777);
+  await fails(r.storage.create({ name: 'shm', type: 'file', path: shared }), 'EACCES', /shm has mode 1777: its group or others can write in it/);
+  chmodSync(shared, 0o775);
+  await fails(r.storage.create({ name: 'shm', type: 'file', path: shared }), 'EACCES', /has mode 775/);
+  chmodSync(shared, 0o755);
+  if (process.getuid?.() === 0) {
+    // Another user's empty directory (their home, say): whatever they put there later is not theirs to give xenode.
+    chownSync(shared, 65534, 65534);
+    await fails(r.storage.create({ name: 'shm', type: 'file', path: shared }), 'EACCES', /is owned by uid 65534, not by xenode's \(uid 0\)/);
+    chownSync(shared, 0, 0);
+  }
+  assert.equal((await r.storage.create({ name: 'shm', type: 'file', path: shared })).path, shared);
+  await r.storage.create({ name: 'new', type: 'file', path: join(r.state, 'new') });
+  assert.equal(statSync(join(r.state, 'new')).mode & 0o777, 0o700);
+  await r.db.close();
+});
+
+test('sr-create makes only the last directory, after the overlap check; overlaps are found through symbolic links', async () => {
+  const r = rig();
+  await r.storage.create({ name: 'fast', type: 'file', path: join(r.state, 'fast') });
+  // Refused: nothing is left behind.
+  await fails(r.storage.create({ name: 'in', type: 'file', path: join(r.state, 'fast', 'sub') }), 'EEXIST', /overlaps the directory of SR 'fast'/);
+  assert.equal(existsSync(join(r.state, 'fast', 'sub')), false);
+  // No tree of directories: the parent must exist.
+  await fails(r.storage.create({ name: 'deep', type: 'file', path: join(r.state, 'a', 'b') }), 'ENOENT', /its parent directory \S+\/a does not exist/);
+  assert.equal(existsSync(join(r.state, 'a')), false);
+  // The default SR of a state dir reached through a symbolic link: an SR inside it is found by its real path.
+  const real = join(dir, `real${n++}`);
+  mkdirSync(real);
+  symlinkSync(real, `${real}-link`);
+  const db = SqliteHostDb.open(join(real, 'host.db'));
+  const storage = new Storage(db, join(`${real}-link`, 'images'));
+  await storage.defaultSr();
+  await fails(storage.create({ name: 'nested', type: 'file', path: join(real, 'images', 'sub') }), 'EEXIST', /overlaps the directory of SR 'default'/);
+  assert.equal(existsSync(join(real, 'images', 'sub')), false);
+  await db.close();
   await r.db.close();
 });
 
