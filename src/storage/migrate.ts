@@ -108,7 +108,8 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
         // Opened once the base is final (a qcow2 write may copy from it); mirrored writes wait for that.
         // Once open, writes go to it straight (no step of their own: every guest write is mirrored).
         let opened: Disk | undefined;
-        opening = final.then(() => f.open(destLeaf, { readOnly: false })).then((d) => (opened = d));
+        // Over the source's base: the chain below it stays in the source SR, as wherever xenode opens the VDI.
+        opening = final.then(() => f.open(destLeaf, { readOnly: false, confine: srcDir })).then((d) => (opened = d));
         opening.catch(() => {});
         const later: MirrorTarget = {
           write: (sector, bufs) => (opened ? opened.write(sector, bufs) : opening!.then((d) => d.write(sector, bufs))),
@@ -122,7 +123,7 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
     snapUuid = await db.read((tx) => tx.VDI.get(snap.ref).uuid);
     await opts.onStep?.('mirroring');
     // 3. The base chain, flattened into one image.
-    const base = await f.open(srcBase, { readOnly: true });
+    const base = await f.open(srcBase, { readOnly: true, confine: srcDir });
     const t0 = performance.now();
     try {
       await writeImage(base, destBase, format, opts);
@@ -173,7 +174,7 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
       maxPausedMs = Math.max(maxPausedMs, await backend.switchDisk(async () => {
         await m.flush();
         if (m.broken) throw new XenError('EIO', `the destination failed while mirroring: ${m.broken.message}`);
-        return f.open(destLeaf, { readOnly: false });
+        return f.open(destLeaf, { readOnly: false, confine: destDir });
       }));
       switched = true;
       await m.close().catch(() => {});

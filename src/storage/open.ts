@@ -159,7 +159,7 @@ const VHD: ImageFormat = {
     },
     async composeOver(top, parentPath) {
       if (!(top instanceof VhdDisk)) return undefined;
-      const below = await VhdDisk.open(parentPath, { readOnly: true });
+      const below = await VhdDisk.open(parentPath, { readOnly: true, confine: dirname(parentPath) });
       try {
         const { disk, release } = VhdDisk.rebase(top, below);
         return { disk, drop: release };
