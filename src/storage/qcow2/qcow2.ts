@@ -569,8 +569,9 @@ async function openBacking(path: string, h: Qcow2Header, chain: string[], confin
   if (chain.includes(real)) fail('EINVAL', 'the backing chain loops back to an image above it');
   const format = h.backingFormat ?? await probeFormat(real);
   try {
-    if (format === 'raw') return await RawFile.open(where, { readOnly: true });
-    if (format === 'qcow2') return await Qcow2Disk.open(where, { readOnly: true, chain, confine });
+    // The path checked, not the one named: a symbolic link swapped in between cannot lead out.
+    if (format === 'raw') return await RawFile.open(real, { readOnly: true });
+    if (format === 'qcow2') return await Qcow2Disk.open(real, { readOnly: true, chain, confine });
   } catch (e) {
     if (e instanceof Qcow2Error) throw e;
     fail(isXenError(e) ? e.errno : 'EIO', (e as Error).message);

@@ -82,7 +82,8 @@ export class VhdDisk implements LayeredDisk {
         }
         if (seen.has(real)) throw new VhdError(image.path, 'parent locator', `leads back to ${parentPath}, already in the chain`);
         seen.add(real);
-        const parent = await VhdImage.open(parentPath, { readOnly: true, blockSize: image.blockSize });
+        // The path checked, not the one named: a symbolic link swapped in between cannot lead out.
+        const parent = await VhdImage.open(real, { readOnly: true, blockSize: image.blockSize });
         images.push(parent);
         const want = uuidString(image.header!.parentUuid);
         if (uuidString(parent.uuid) !== want) {

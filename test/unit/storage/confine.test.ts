@@ -2,9 +2,12 @@
 // (or anyone put in the SR's directory) may name any file as its VHD parent or qcow2 backing
 // file, and a raw backing file is any host file read as a disk. Where xenode opens an SR's
 // image (a guest's vdi: disk through blkback, vdi-export and vdi-copy, the collector), a
-// parent outside the SR's directory is refused before it is read.
+// parent outside the SR's directory is refused before it is read, and the parent opened is the
+// one checked.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import fsp from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -83,4 +86,53 @@ test('a guest cannot attach such a VDI: blkback confines a vdi: disk\'s chain to
   const leaf = join(r.images, '7c3d4e5f-6a7b-4c8d-8e9f-1a2b3c4d5e6f.qcow2');
   await createQcow2(leaf, { size: MiB, backing: { file: base.record.location, format: 'qcow2' } });
   await (await openDisk(`qcow2:${leaf}`, { readOnly: true, vdi: true })).close();
+});
+
+test('a parent is opened at the path that was checked: a symbolic link swapped after the check does not lead out', async () => {
+  const images = mkdtempSync(join(dir, 'swap'));
+  const outsideDir = mkdtempSync(join(dir, 'host'));
+  const A = Buffer.alloc(512, 0xa1);
+  const B = Buffer.alloc(512, 0xb2);
+  // VHD: the parent and a copy of it (same uuid) outside the SR, holding other data.
+  await createVhd(join(images, 'inside.vhd'), { type: 'dynamic', size: MiB });
+  copyFileSync(join(images, 'inside.vhd'), join(outsideDir, 'outside.vhd'));
+  for (const [file, data] of [[join(images, 'inside.vhd'), A], [join(outsideDir, 'outside.vhd'), B]] as const) {
+    const d = await imageFormat('vhd').open(file, { readOnly: false });
+    await d.write(0, [data]);
+    await d.close();
+  }
+  writeFileSync(join(images, 'inside.raw'), Buffer.concat([A, Buffer.alloc(MiB - 512)]));
+  writeFileSync(join(outsideDir, 'outside.raw'), Buffer.concat([B, Buffer.alloc(MiB - 512)]));
+  const links = { vhd: ['inside.vhd', join(outsideDir, 'outside.vhd')], raw: ['inside.raw', join(outsideDir, 'outside.raw')] } as const;
+  for (const [ext, [inside]] of Object.entries(links)) symlinkSync(inside, join(images, `link.${ext}`));
+  await createDifferencing(join(images, 'child.vhd'), join(images, 'link.vhd'));
+  await createQcow2(join(images, 'child.qcow2'), { size: MiB, backing: { file: join(images, 'link.raw'), format: 'raw' } });
+  // Whoever can write in the SR swaps the link the moment its target has been checked.
+  const realpath = fsp.realpath;
+  fsp.realpath = (async (p: string, o?: unknown) => {
+    const real = await realpath(p, o as never);
+    const ext = /\/link\.(vhd|raw)$/.exec(String(p))?.[1] as keyof typeof links | undefined;
+    if (ext) {
+      rmSync(join(images, `link.${ext}`));
+      symlinkSync(links[ext][1], join(images, `link.${ext}`));
+    }
+    return real;
+  }) as typeof fsp.realpath;
+  syncBuiltinESMExports();
+  try {
+    for (const format of ['vhd', 'qcow2']) {
+      for (const [ext, [inside]] of Object.entries(links)) {
+        rmSync(join(images, `link.${ext}`));
+        symlinkSync(inside, join(images, `link.${ext}`));
+      }
+      const d = await imageFormat(format).open(join(images, `child.${format}`), { readOnly: true, confine: images });
+      const got = new Uint8Array(512);
+      await d.read(0, [got]);
+      await d.close();
+      assert.deepEqual(Buffer.from(got), A, `${format}: the data of the parent inside the SR`);
+    }
+  } finally {
+    fsp.realpath = realpath;
+    syncBuiltinESMExports();
+  }
 });
