@@ -214,6 +214,11 @@ export class Storage {
         report.skipped.push({ file, why: st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
         continue;
       }
+      // A second name of an image (another SR's, or a snapshot's base being made): two VDIs over one file.
+      if (named && st.nlink > 1) {
+        report.skipped.push({ file, why: `has ${st.nlink} hard links: another name of an image` });
+        continue;
+      }
       const format = recorded.get(file) ?? named!.format;
       try {
         files.set(file, { format, ...(named && { uuid: named.uuid }), ...(await imageFormat(format).info(join(path, file))) });

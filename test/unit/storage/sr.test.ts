@@ -2,9 +2,9 @@
 // created, listed, resized and destroyed with their images, sr-scan reconciling records with
 // files without deleting any, and user input (names, paths, sizes, formats) validated.
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import { isXenError } from '../../../src/errors.js';
 import { SrExists, Storage, checkName } from '../../../src/storage/sr.js';
@@ -275,6 +275,11 @@ test('sr-scan introduces only files named <uuid>.<ext> of a known format, never 
   const legacy = await r.db.transaction((tx) => tx.VDI.get(tx.VDI.create({ name_label: 'legacy', SR: sr, location: 'legacy.img', sm_config: { format: 'raw' } })).uuid);
   const again = await r.storage.scan(sr);
   assert.deepEqual([again.introduced, again.missing], [[], []]);
+  // A hard link to another SR's image (or the VDI's own) under a new uuid: not a second VDI over one file.
+  const linked = join(r.images, '7d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a.vhd');
+  linkSync(join(r.images, made.record.location), linked);
+  const third = await r.storage.scan(sr);
+  assert.deepEqual([third.introduced, third.skipped.filter((s) => s.file === basename(linked))], [[], [{ file: basename(linked), why: 'has 2 hard links: another name of an image' }]]);
   assert.equal((await r.vdis.list()).find((v) => v.record.uuid === legacy)!.record.virtual_size, 4096);
   await r.db.close();
 });
