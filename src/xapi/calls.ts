@@ -7,7 +7,6 @@ import { isIP } from 'node:net';
 import { XenError, isXenError, type XenErrnoName } from '../errors.js';
 import type { Args, HostEvent, Result, TaskCall, TaskOp, Toolstack, VmChanges, XapiRole } from '../toolstack/contract.js';
 import type { HostDb } from '../toolstack/db/hostdb.js';
-import { SrExists } from '../storage/sr.js';
 import { NULL_REF, type VMRecord } from '../toolstack/db/records.js';
 import { vdevOf } from '../toolstack/vms.js';
 import { handleInvalid, operationNotAllowed, toXapiError, vmBadPowerState, XapiError } from './errors.js';
@@ -710,9 +709,6 @@ export const CALLS: Readonly<Record<string, Call>> = {
       if (type === 'file' && !location) throw new XapiError('MAP_DOES_NOT_CONTAIN_KEY', ['location']);
       const sr = await onVm(NULL_REF, () => ctx.svc.ts.call('srCreate', {
         name: name as string, type, ...(type === 'file' && { path: location! }), ...(desc !== '' && { description: desc as string }),
-      }).catch((e: unknown) => {
-        // FileSR refuses a directory that holds files (SRExists), which XAPI reports as its backend's failure.
-        throw e instanceof SrExists ? new XapiError('SR_BACKEND_FAILURE_42', ['', `The SR already exists [opterr=${e.detail}]`, '']) : e;
       }));
       return ctx.svc.db.read((tx) => tx.SR.getByUuid(sr.uuid));
     },
