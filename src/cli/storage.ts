@@ -113,7 +113,7 @@ export function registerStorageCommands(program: Command): void {
     });
 
   withStateDir(program.command('sr-create'))
-    .description('make a storage repository: type=file path=/dir (a directory, made if absent), or type=ram; prints its uuid')
+    .description('make a storage repository: type=file path=/dir (a new or empty directory, made if absent), or type=ram; prints its uuid')
     .argument(...PARAMS)
     .action(async (words: string[], o: StateDirOpts) => {
       const p = xeParams(words, {
@@ -128,7 +128,7 @@ export function registerStorageCommands(program: Command): void {
     });
 
   withStateDir(program.command('sr-scan'))
-    .description('reconcile an SR with its files: images found become VDIs, VDIs whose image is gone are marked missing; nothing is deleted')
+    .description('reconcile an SR with its files: images found (named <uuid>.<ext>) become VDIs, VDIs whose image is gone are marked missing; nothing is deleted')
     .argument(...PARAMS)
     .action(async (words: string[], o: StateDirOpts) => {
       const p = xeParams(words, { uuid: 'sr', sr: 'sr' }, 'sr');

@@ -3,6 +3,7 @@
 // may complete synchronously (returns undefined), which lets a backend answer a RAM disk's
 // request in the same pass that read it, or return a promise (file I/O, later VHD).
 import { fdatasync, ftruncate } from 'node:fs';
+import { isAbsolute, relative } from 'node:path';
 import { XenError } from '../errors.js';
 
 /** The sector unit of blkif (sector_number, first_sect/last_sect, `sectors`) and of every disk: 512 bytes. */
@@ -82,6 +83,12 @@ export function datasync(fd: number, file: string): Promise<void> {
 /** ftruncate of a storage file, failing as fsError says. */
 export function truncate(fd: number, file: string, bytes: number): Promise<void> {
   return new Promise((resolve, reject) => ftruncate(fd, bytes, (e) => (e ? reject(fsError('ftruncate', file, e)) : resolve())));
+}
+
+/** Whether `path` lies inside `dir` (both real paths): how a chain's parents are confined to an SR. */
+export function isInside(path: string, dir: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 export function checkWritable(disk: Disk): void {

@@ -15,7 +15,7 @@
 // that reads the same, and the next run finishes the job. The copy is throttled: it works at
 // most `duty` of the time, sleeping in between, so a guest keeps its disk's throughput.
 import { rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isXenError } from '../errors.js';
 import type { HostDb } from '../toolstack/db/hostdb.js';
 import type { Ref, VDIRecord } from '../toolstack/db/records.js';
@@ -156,8 +156,7 @@ export async function collectGarbage(db: HostDb, sr: Ref<'SR'>, dir: string, opt
 export async function recover(db: HostDb, sr: Ref<'SR'>, dir: string, opts: GcOptions = {}): Promise<void> {
   await recoverSnapshots(db, sr, dir);
   await recoverMigrations(db, sr, dir);
-  for (const { id, entry } of await journalEntries(dir)) {
-    if (entry['op'] !== 'coalesce') continue;
+  for (const { id, entry } of await journalEntries(dir, 'coalesce')) {
     // A busy VDI leaves the job undone but the chain consistent: the journal goes, a later run starts afresh.
     await coalesce(db, sr, dir, entry as unknown as CoalesceJournal, opts);
     await journalDone(dir, id);
@@ -256,9 +255,10 @@ const GAP_FILL_SECTORS = 128;
  */
 async function copyDown(f: ReturnType<typeof imageFormat>, childPath: string, parentPath: string, opts: GcOptions): Promise<void> {
   const duty = opts.duty ?? GC_DUTY;
-  const child = (await f.open(childPath, { readOnly: true })) as LayeredDisk;
+  const confine = dirname(childPath);
+  const child = (await f.open(childPath, { readOnly: true, confine })) as LayeredDisk;
   try {
-    const parent = await f.open(parentPath, { readOnly: false });
+    const parent = await f.open(parentPath, { readOnly: false, confine });
     try {
       const runs: [number, number][] = [];
       for await (const [s, n] of child.leafExtents()) {

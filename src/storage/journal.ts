@@ -5,10 +5,14 @@
 // the SR. sr-scan skips dot files, so a journal or a step's temporary file is never introduced
 // as an image.
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XenError } from '../errors.js';
 import { fsError } from './disk.js';
+import { isUuid } from '../toolstack/db/records.js';
+import { NamedFileError, readNamed } from './named.js';
+import { knownFormat } from './open.js';
+import { isLocation } from './sr.js';
 
 export const JOURNAL_DIR = '.journal';
 /** Journals larger than this are not ours. */
@@ -61,26 +65,100 @@ export async function journalDone(srDir: string, id: string): Promise<void> {
   await rm(join(srDir, JOURNAL_DIR, `${id}.json`), { force: true });
 }
 
-/** The journals left in an SR by operations that did not finish, oldest first by name; a file that is not one is an error naming it. */
-export async function journalEntries(srDir: string): Promise<{ id: string; entry: Record<string, unknown> }[]> {
+/** A journal that is read but not acted on: it cannot be read, or names something outside the rules below. */
+export class BadJournal extends XenError {
+  override name = 'BadJournal';
+  constructor(readonly path: string, readonly why: string) {
+    super('EINVAL', `journal ${path} ${why}: it is left alone`);
+  }
+}
+
+/** What is wrong with a journal's value (undefined: nothing). */
+type Check = (v: unknown) => string | undefined;
+
+const str = (ok: (s: string) => boolean, what: string): Check => (v) => (typeof v === 'string' && ok(v) ? undefined : `is not ${what}`);
+// Every name is a file name in the SR (imagePath's rule): a journal anyone who can write in the
+// SR's directory could have planted must not have recovery rename or delete a file elsewhere.
+const location = str(isLocation, "a file name in the SR");
+const tmpName = str((s) => s.startsWith('.') && isLocation(s.slice(1)), "a hidden file name in the SR");
+const uuid = str(isUuid, 'a uuid');
+const layered = str((s) => knownFormat(s)?.layers !== undefined, 'a format with differencing images');
+const text = str(() => true, 'a string');
+const bool: Check = (v) => (typeof v === 'boolean' ? undefined : 'is not a boolean');
+const optional = (c: Check): Check => (v) => (v === undefined ? undefined : c(v));
+const list = (c: Check, max: number): Check => (v) => {
+  if (!Array.isArray(v) || v.length > max) return `is not a list of at most ${max}`;
+  for (const [i, x] of v.entries()) {
+    const why = c(x);
+    if (why) return `[${i}] ${why}`;
+  }
+  return undefined;
+};
+const obj = (fields: Record<string, Check>): Check => (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'is not an object';
+  for (const [k, c] of Object.entries(fields)) {
+    const why = c((v as Record<string, unknown>)[k]);
+    if (why) return `${k} ${why}`;
+  }
+  return undefined;
+};
+
+/** The journals there are (snapshot.ts, gc.ts, migrate.ts write them), and what each must hold. */
+const SHAPES = {
+  snapshot: obj({
+    vdi: uuid, format: layered, leaf: location, tmp: tmpName, base: obj({ uuid, location }),
+    child: obj({ uuid, location, name: text, description: text, clone: bool, time: text }),
+  }),
+  coalesce: obj({ format: layered, leaf: bool, parent: obj({ uuid, location }), child: obj({ uuid, location }) }),
+  migrate: obj({ vdi: uuid, files: list(location, 2), src: optional(obj({ sr: uuid, location })) }),
+} as const;
+export type JournalOp = keyof typeof SHAPES;
+
+/**
+ * The journals left in an SR by operations that did not finish, oldest first by name; `bad`,
+ * those that are not acted on (unreadable, or failing their op's shape), each a BadJournal.
+ */
+async function readJournals(srDir: string): Promise<{ entries: { id: string; entry: Record<string, unknown> }[]; bad: BadJournal[] }> {
   const dir = join(srDir, JOURNAL_DIR);
   const names = await readdir(dir).catch(() => [] as string[]);
-  const out: { id: string; entry: Record<string, unknown> }[] = [];
+  const entries: { id: string; entry: Record<string, unknown> }[] = [];
+  const bad: BadJournal[] = [];
   for (const name of names.sort()) {
     const m = /^([0-9a-f-]{36})\.json$/.exec(name);
     if (!m || active.has(m[1]!)) continue;
-    const text = await readFile(join(dir, name), 'utf8');
-    if (text.length > MAX_JOURNAL_BYTES) throw new XenError('EINVAL', `${join(dir, name)}: not a journal (too large)`);
+    const path = join(dir, name);
+    let text: string;
+    try {
+      // Read within its bound and without blocking: a FIFO or a device planted as a journal is refused by kind.
+      text = new TextDecoder().decode(await readNamed(path, { what: 'journal', limit: MAX_JOURNAL_BYTES }));
+    } catch (e) {
+      if (!(e instanceof NamedFileError)) throw e;
+      bad.push(new BadJournal(path, e.why));
+      continue;
+    }
     let entry: unknown;
     try {
       entry = JSON.parse(text);
     } catch {
       // Written and synced before the operation began: an unparsable one means it never began.
-      await rm(join(dir, name), { force: true });
+      await rm(path, { force: true });
       continue;
     }
-    if (typeof entry !== 'object' || entry === null) throw new XenError('EINVAL', `${join(dir, name)}: not a journal`);
-    out.push({ id: m[1]!, entry: entry as Record<string, unknown> });
+    const op = (entry as { op?: unknown } | null)?.op;
+    const shape = typeof op === 'string' && Object.hasOwn(SHAPES, op) ? SHAPES[op as JournalOp] : undefined;
+    const why = shape ? shape(entry) : 'is not a journal of a known operation';
+    if (why) bad.push(new BadJournal(path, why));
+    else entries.push({ id: m[1]!, entry: entry as Record<string, unknown> });
   }
-  return out;
+  return { entries, bad };
+}
+
+/** The journals of operation `op` left in an SR, checked against its shape (oldest first). */
+export async function journalEntries(srDir: string, op: JournalOp): Promise<{ id: string; entry: Record<string, unknown> }[]> {
+  return (await readJournals(srDir)).entries.filter((e) => e.entry['op'] === op);
+}
+
+/** The journals in an SR that recovery leaves alone, and why (sr-scan reports them). */
+export async function badJournals(srDir: string): Promise<BadJournal[]> {
+  return (await readJournals(srDir)).bad;
 }

@@ -32,7 +32,7 @@ import { journalDone, journalEntries, journalWrite } from './journal.js';
 import { MirrorDisk, type MirrorTarget } from './mirror.js';
 import { imageFormat } from './open.js';
 import { BASE_NAME, PARENT_KEY, snapshotVdi, type LiveDisk, type LiveDisks } from './snapshot.js';
-import { CREATED_KEY, refreshSr, srPath } from './sr.js';
+import { CREATED_KEY, isLocation, refreshSr, srPath } from './sr.js';
 
 export interface MigrateOptions extends CopyControl {
   /** Called after each step ('mirroring', 'copied', 'composed', 'switched'): tests fail or kill there. */
@@ -108,7 +108,8 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
         // Opened once the base is final (a qcow2 write may copy from it); mirrored writes wait for that.
         // Once open, writes go to it straight (no step of their own: every guest write is mirrored).
         let opened: Disk | undefined;
-        opening = final.then(() => f.open(destLeaf, { readOnly: false })).then((d) => (opened = d));
+        // Over the source's base: the chain below it stays in the source SR, as wherever xenode opens the VDI.
+        opening = final.then(() => f.open(destLeaf, { readOnly: false, confine: srcDir })).then((d) => (opened = d));
         opening.catch(() => {});
         const later: MirrorTarget = {
           write: (sector, bufs) => (opened ? opened.write(sector, bufs) : opening!.then((d) => d.write(sector, bufs))),
@@ -122,7 +123,7 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
     snapUuid = await db.read((tx) => tx.VDI.get(snap.ref).uuid);
     await opts.onStep?.('mirroring');
     // 3. The base chain, flattened into one image.
-    const base = await f.open(srcBase, { readOnly: true });
+    const base = await f.open(srcBase, { readOnly: true, confine: srcDir });
     const t0 = performance.now();
     try {
       await writeImage(base, destBase, format, opts);
@@ -173,7 +174,7 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
       maxPausedMs = Math.max(maxPausedMs, await backend.switchDisk(async () => {
         await m.flush();
         if (m.broken) throw new XenError('EIO', `the destination failed while mirroring: ${m.broken.message}`);
-        return f.open(destLeaf, { readOnly: false });
+        return f.open(destLeaf, { readOnly: false, confine: destDir });
       }));
       switched = true;
       await m.close().catch(() => {});
@@ -220,8 +221,7 @@ export const migrationSnapshotName = (vdi: string) => `migrate-${vdi}`;
  * source's garbage collector does the rest.
  */
 export async function recoverMigrations(db: HostDb, sr: Ref<'SR'>, dir: string): Promise<void> {
-  for (const { id, entry } of await journalEntries(dir)) {
-    if (entry['op'] !== 'migrate') continue;
+  for (const { id, entry } of await journalEntries(dir, 'migrate')) {
     const j = entry as unknown as MigrateJournal;
     const state = await db.read((tx) => {
       const used = new Set(tx.VDI.where('SR', sr).map((r) => tx.VDI.get(r).location));
@@ -231,8 +231,9 @@ export async function recoverMigrations(db: HostDb, sr: Ref<'SR'>, dir: string):
       const srcUsed = srcRef === undefined ? true : tx.VDI.where('SR', srcRef).some((r) => tx.VDI.get(r).location === j.src!.location);
       return { used, movedHere: v?.SR === sr, srcDir, srcUsed };
     });
-    for (const file of j.files) if (!state.used.has(file) && !file.includes('/')) await rm(join(dir, file), { force: true });
-    if (state.movedHere && j.src && state.srcDir !== null && !state.srcUsed && !j.src.location.includes('/')) {
+    // Its names are checked file names of an SR (journalEntries).
+    for (const file of j.files) if (!state.used.has(file)) await rm(join(dir, file), { force: true });
+    if (state.movedHere && j.src && state.srcDir !== null && !state.srcUsed) {
       await rm(join(state.srcDir, j.src.location), { force: true });
     }
     await dropSnapshot(db, j.vdi);
@@ -251,7 +252,7 @@ async function dropSnapshot(db: HostDb, vdi: string): Promise<void> {
   });
   if (!found) return;
   const { v, dir, parentOfOthers } = found;
-  if (!parentOfOthers && dir !== null && v.other_config[CREATED_KEY] === 'true' && !v.location.includes('/')) await rm(join(dir, v.location), { force: true });
+  if (!parentOfOthers && dir !== null && v.other_config[CREATED_KEY] === 'true' && isLocation(v.location)) await rm(join(dir, v.location), { force: true });
   await db.transaction((tx) => {
     const r = tx.VDI.getByUuid(v.uuid);
     if (parentOfOthers) tx.VDI.update(r, { managed: false, read_only: true, name_label: BASE_NAME, is_a_snapshot: false });

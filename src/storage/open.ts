@@ -37,15 +37,22 @@ export function parseParams(params: string): { format: string; target: string } 
   return { format: params.slice(0, colon), target: params.slice(colon + 1) };
 }
 
+export interface OpenOptions {
+  readonly readOnly: boolean;
+  /**
+   * The disk is a copy's destination, written once in aligned buffers (direct.ts): its data
+   * may go around the page cache (VHD does; raw and qcow2 ignore it).
+   */
+  readonly directWrites?: boolean;
+  /** Every parent (VHD) or backing file (qcow2) must lie in this directory: an SR's, for its images. */
+  readonly confine?: string;
+}
+
 /** An image format as backends and storage repositories use it. */
 export interface ImageFormat {
   /** The file name extension of its images in an SR (`<uuid>.<extension>`, as XCP's FileSR names them). */
   readonly extension: string;
-  /**
-   * `directWrites`: the disk is a copy's destination, written once in aligned buffers
-   * (direct.ts): its data may go around the page cache (VHD does; raw and qcow2 ignore it).
-   */
-  open(path: string, opts: { readOnly: boolean; directWrites?: boolean }): Promise<Disk>;
+  open(path: string, opts: OpenOptions): Promise<Disk>;
   /** A new, empty image of `virtualSize` bytes (a multiple of 512); the file must not exist. */
   create(path: string, virtualSize: number): Promise<void>;
   /** The size the guest sees and the bytes the image takes on its file system. */
@@ -84,7 +91,7 @@ export interface ImageLayers {
 export interface LiveLayers {
   /** The file of the top image of `disk` if it is a disk of this format (opened by path), else undefined. */
   topPath(disk: Disk): string | undefined;
-  /** Open the image at `path` (the parent) writable; its first flush waits for `settle` (the rename made durable). */
+  /** Open the image at `path` (the parent, its own parents confined to its SR) writable; its first flush waits for `settle` (the rename made durable). */
   openParent(path: string, settle: () => Promise<void>): Promise<Disk>;
   /** `disk`'s top image, at `from`, is now named `to` (renamed over the leaf). */
   renamed(disk: Disk, from: string, to: string): void;
@@ -152,7 +159,7 @@ const VHD: ImageFormat = {
     },
     async composeOver(top, parentPath) {
       if (!(top instanceof VhdDisk)) return undefined;
-      const below = await VhdDisk.open(parentPath, { readOnly: true });
+      const below = await VhdDisk.open(parentPath, { readOnly: true, confine: dirname(parentPath) });
       try {
         const { disk, release } = VhdDisk.rebase(top, below);
         return { disk, drop: release };
@@ -163,7 +170,7 @@ const VHD: ImageFormat = {
     },
     live: {
       topPath: (disk) => (disk instanceof VhdDisk ? disk.images[0]!.path : undefined),
-      openParent: (path, settle) => VhdDisk.open(path, { readOnly: false, settle }),
+      openParent: (path, settle) => VhdDisk.open(path, { readOnly: false, settle, confine: dirname(path) }),
       renamed(disk, from, to) {
         for (const i of (disk as VhdDisk).images) if (i.path === from) i.moved(to);
       },
@@ -190,7 +197,7 @@ const QCOW2: ImageFormat = {
     },
     live: {
       topPath: (disk) => (disk instanceof Qcow2Disk ? disk.path : undefined),
-      openParent: (path, settle) => Qcow2Disk.open(path, { readOnly: false, settle }),
+      openParent: (path, settle) => Qcow2Disk.open(path, { readOnly: false, settle, confine: dirname(path) }),
       renamed(disk, _from, to) {
         (disk as Qcow2Disk).moved(to);
       },
@@ -208,13 +215,25 @@ export function imageFormat(name: string): ImageFormat {
   return f;
 }
 
+/** The format of that name, if there is one (what a file, not the user, names: no error). */
+export function knownFormat(name: string): ImageFormat | undefined {
+  return FORMATS.get(name);
+}
+
 /** The format whose images have that extension, if any. */
 export function formatOfExtension(extension: string): string | undefined {
   for (const [name, f] of FORMATS) if (f.extension === extension) return name;
   return undefined;
 }
 
-export async function openDisk(params: string, opts: { readOnly: boolean }): Promise<Disk> {
+/**
+ * The backend key xenode adds to a disk made from a VDI: which one it is. blkback then
+ * confines the image's parents to its SR's directory.
+ */
+export const VDI_UUID_KEY = 'vdi-uuid';
+
+/** `vdi`: the target is a VDI's image, whose parents must lie in its own directory (its SR's). */
+export async function openDisk(params: string, opts: { readOnly: boolean; vdi?: boolean }): Promise<Disk> {
   const { format, target } = parseParams(params);
   const f = imageFormat(format);
   let disk: Disk;
@@ -224,7 +243,7 @@ export async function openDisk(params: string, opts: { readOnly: boolean }): Pro
     if (bytes === undefined) throw new XenError('EINVAL', `RAM disk size '${target}' is not <bytes>[K|M|G]`);
     disk = new RamDisk(bytes);
   } else {
-    disk = await f.open(target, opts);
+    disk = await f.open(target, { readOnly: opts.readOnly, ...(opts.vdi && { confine: dirname(target) }) });
   }
   return opts.readOnly && !disk.readOnly ? new ReadOnlyDisk(disk) : disk;
 }

@@ -288,8 +288,7 @@ async function sizes(dir: string, j: SnapshotJournal): Promise<{ base: number; l
 
 /** Finish or undo the snapshots a crash interrupted in the SR at `dir`. */
 export async function recoverSnapshots(db: HostDb, sr: Ref<'SR'>, dir: string): Promise<void> {
-  for (const { id, entry } of await journalEntries(dir)) {
-    if (entry['op'] !== 'snapshot') continue;
+  for (const { id, entry } of await journalEntries(dir, 'snapshot')) {
     const j = entry as unknown as SnapshotJournal;
     const [l, b] = await Promise.all([stat(join(dir, j.leaf)).catch(() => null), stat(join(dir, j.base.location)).catch(() => null)]);
     const renamed = b !== null && l !== null && l.ino !== b.ino && (await stat(join(dir, j.tmp)).catch(() => null)) === null;

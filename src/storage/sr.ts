@@ -2,10 +2,13 @@
 // and VDI records in the host database (toolstack/db, a leaf module every layer may use). The
 // SR's directory is in its PBD's device_config `location`, as XAPI has it. The host's default
 // SR, `default`, is the state dir's images directory (where bare-name disk targets live), made
-// on first use. sr-scan reconciles records with files: it introduces images it finds, marks
-// records whose file is gone `missing`, and deletes nothing.
-import { lstat, mkdir, readdir, realpath, statfs } from 'node:fs/promises';
-import { isAbsolute, join, normalize, sep } from 'node:path';
+// on first use. sr-scan reconciles records with files: it introduces images it finds (only
+// files named `<uuid>.<ext>`, as FileSR picks up `<uuid>.vhd` and `<uuid>.raw` only), marks
+// records whose file is gone `missing`, and deletes nothing. An SR is made in a new or empty
+// directory (FileSR's create: SRExists otherwise), so no file of the host becomes a VDI.
+import type { Stats } from 'node:fs';
+import { lstat, mkdir, opendir, readdir, realpath, statfs } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { XenError } from '../errors.js';
 import type { HostDb, Tx } from '../toolstack/db/hostdb.js';
 import { NULL_REF, isUuid, type Ref, type SRRecord, type SrType, type VDIRecord } from '../toolstack/db/records.js';
@@ -21,6 +24,11 @@ const MAX_NAME = 255;
 /** File names an SR's images may have: no separators, no leading dot. */
 const LOCATION_RE = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,254}$/;
 
+/** Whether `name` is a file name an SR's image may have (what records and journals name). */
+export function isLocation(name: string): boolean {
+  return LOCATION_RE.test(name);
+}
+
 /**
  * A user's name for an SR or VDI: what the CLI and a config's vdi: target can name again. A
  * name shaped like a uuid would shadow one, so it is refused, as are control characters,
@@ -35,6 +43,22 @@ export function checkName(what: string, name: string): string {
             : name !== name.trim() ? 'starts or ends with a space' : undefined;
   if (problem) throw new XenError('EINVAL', `${what} name '${name.slice(0, 80)}' ${problem}`);
   return name;
+}
+
+/** sr-create over a directory that holds files already: FileSR's SRExists (sm error 42). */
+export class SrExists extends XenError {
+  override name = 'SrExists';
+  constructor(readonly path: string) {
+    super('EEXIST', `path=${path} is not empty: an SR's directory must be new or empty, so that no file of the host becomes a VDI`);
+  }
+}
+
+/** The image file name sr-scan introduces: `<uuid>.<ext>` of a known format, as VDIs are named; its uuid and format. */
+function imageName(file: string): { uuid: string; format: string } | undefined {
+  const dot = file.lastIndexOf('.');
+  const uuid = file.slice(0, dot);
+  const format = formatOfExtension(file.slice(dot + 1));
+  return dot > 0 && isUuid(uuid) && format !== undefined ? { uuid, format } : undefined;
 }
 
 /** An SR as sr-list shows it. */
@@ -68,7 +92,7 @@ export function srPath(tx: Tx, sr: Ref<'SR'>): string | null {
 
 /** Where a VDI's image is: inside its SR's directory, checked (records come from a file anyone with the state dir could edit). */
 export function imagePath(dir: string, vdi: VDIRecord): string {
-  if (!LOCATION_RE.test(vdi.location)) throw new XenError('EINVAL', `VDI ${vdi.uuid} has location '${vdi.location.slice(0, 80)}', not a file name in its SR`);
+  if (!isLocation(vdi.location)) throw new XenError('EINVAL', `VDI ${vdi.uuid} has location '${vdi.location.slice(0, 80)}', not a file name in its SR`);
   return join(dir, vdi.location);
 }
 
@@ -95,7 +119,7 @@ export class Storage {
     });
   }
 
-  /** sr-create: a directory SR (made if absent) or a RAM SR. */
+  /** sr-create: a directory SR (made if absent; an existing one must be empty) or a RAM SR. */
   async create(args: { name: string; type: SrType; path?: string; description?: string }): Promise<SrView> {
     checkName('SR', args.name);
     await this.defaultSr();
@@ -103,14 +127,33 @@ export class Storage {
     await this.db.read((tx) => this.#nameFree(tx, args.name));
     let path: string | null = null;
     let physical_size = 0;
+    const reals = new Map<string, string>();
     if (args.type === 'file') {
       if (args.path === undefined) throw new XenError('EINVAL', 'sr-create type=file needs path=<directory>');
       if (!isAbsolute(args.path) || args.path.includes('\0')) throw new XenError('EINVAL', `path=${args.path}: the SR's directory must be an absolute path`);
-      path = normalize(args.path);
-      const st = await lstat(path).catch(() => null);
-      if (st === null) await mkdir(path, { recursive: true, mode: 0o700 });
-      else if (!st.isDirectory()) throw new XenError('EINVAL', `path=${path} is not a directory`);
-      path = await realpath(path);
+      const given = normalize(args.path);
+      const st = await lstat(given).catch(() => null);
+      if (st === null) {
+        // Only the last component is made: a tree of directories at any path is not sr-create's to make.
+        const parent = await realpath(dirname(given)).catch(() => {
+          throw new XenError('ENOENT', `path=${given}: its parent directory ${dirname(given)} does not exist`);
+        });
+        path = join(parent, basename(given));
+      } else {
+        if (!st.isDirectory()) throw new XenError('EINVAL', `path=${given} is not a directory`);
+        checkPrivate(given, st);
+        if (!(await isEmpty(given))) throw new SrExists(given);
+        path = await realpath(given);
+      }
+      // Every SR's directory resolved (a state dir reached through a symbolic link, say), before anything is made.
+      for (const p of await this.db.read((tx) => tx.SR.getAll().map((sr) => srPath(tx, sr)))) if (p !== null) reals.set(p, await realpath(p).catch(() => p));
+      const target = path;
+      await this.db.read((tx) => overlapFree(tx, target, reals));
+      if (st === null) {
+        await mkdir(path, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+          throw e.code === 'EEXIST' ? new SrExists(given) : new XenError(e.code === 'EACCES' || e.code === 'EPERM' ? 'EACCES' : 'EIO', `path=${given}: ${e.message}`);
+        });
+      }
       physical_size = await capacity(path);
     } else if (args.path !== undefined) {
       throw new XenError('EINVAL', 'a RAM SR has no path');
@@ -118,14 +161,7 @@ export class Storage {
     const dir = path;
     const ref = await this.db.transaction((tx) => {
       this.#nameFree(tx, args.name);
-      if (dir !== null) {
-        for (const sr of tx.SR.getAll()) {
-          const other = srPath(tx, sr);
-          if (other !== null && (other === dir || other.startsWith(dir + sep) || dir.startsWith(other + sep))) {
-            throw new XenError('EEXIST', `path=${dir} overlaps the directory of SR '${tx.SR.get(sr).name_label}' (${other})`);
-          }
-        }
-      }
+      if (dir !== null) overlapFree(tx, dir, reals);
       return createSr(tx, { name_label: args.name, name_description: args.description ?? '', type: args.type, physical_size }, dir);
     });
     return this.db.read((tx) => ({ ref, record: tx.SR.get(ref), path: dir }));
@@ -153,16 +189,24 @@ export class Storage {
     });
   }
 
-  /** sr-scan: reconcile the SR's VDI records with its directory. Deletes nothing. */
+  /**
+   * sr-scan: reconcile the SR's VDI records with its directory. Deletes nothing. A file no
+   * record names is introduced only if named `<uuid>.<ext>` (the VDI takes that uuid, as
+   * FileSR's do): any other file is skipped, whoever put it there.
+   */
   async scan(sr: Ref<'SR'>): Promise<ScanReport> {
-    const { path, record } = await this.db.read((tx) => ({ path: srPath(tx, sr), record: tx.SR.get(sr) }));
+    const { path, record, recorded } = await this.db.read((tx) => ({
+      path: srPath(tx, sr), record: tx.SR.get(sr),
+      recorded: new Map(tx.VDI.where('SR', sr).map((r) => [tx.VDI.get(r).location, tx.VDI.get(r).sm_config['format'] ?? 'raw'])),
+    }));
     const report: ScanReport = { sr: record.uuid, introduced: [], missing: [], found: [], skipped: [] };
     if (path === null) return report;
-    const files = new Map<string, { format: string; virtualSize: number; physicalUtilisation: number }>();
+    const files = new Map<string, { format: string; uuid?: string; virtualSize: number; physicalUtilisation: number }>();
     for (const file of (await readdir(path)).sort()) {
       if (file.startsWith('.')) continue;
-      if (!LOCATION_RE.test(file)) {
-        report.skipped.push({ file, why: 'not a name an image may have' });
+      const named = recorded.has(file) ? undefined : imageName(file);
+      if (!recorded.has(file) && named === undefined) {
+        report.skipped.push({ file, why: "not an image's name (<uuid>.<ext> of a known format)" });
         continue;
       }
       const st = await lstat(join(path, file));
@@ -170,11 +214,14 @@ export class Storage {
         report.skipped.push({ file, why: st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
         continue;
       }
-      // <name>.<ext> of a known format; any other file of the directory is a raw image (a bare-name disk target).
-      const ext = /\.([a-z0-9]+)$/.exec(file)?.[1];
-      const format = (ext !== undefined && formatOfExtension(ext)) || 'raw';
+      // A second name of an image (another SR's, or a snapshot's base being made): two VDIs over one file.
+      if (named && st.nlink > 1) {
+        report.skipped.push({ file, why: `has ${st.nlink} hard links: another name of an image` });
+        continue;
+      }
+      const format = recorded.get(file) ?? named!.format;
       try {
-        files.set(file, { format, ...(await imageFormat(format).info(join(path, file))) });
+        files.set(file, { format, ...(named && { uuid: named.uuid }), ...(await imageFormat(format).info(join(path, file))) });
       } catch (e) {
         report.skipped.push({ file, why: (e as Error).message });
       }
@@ -195,15 +242,44 @@ export class Storage {
         tx.VDI.update(ref, { missing: false, virtual_size: f.virtualSize, physical_utilisation: f.physicalUtilisation });
       }
       for (const [file, f] of files) {
-        if (known.has(file)) continue;
-        const ref = tx.VDI.create({ name_label: file, SR: sr, location: file, virtual_size: f.virtualSize, physical_utilisation: f.physicalUtilisation,
+        if (known.has(file) || f.uuid === undefined) continue;
+        // A copy of another VDI's image, say: two records cannot share a uuid.
+        if (tx.VDI.where('uuid', f.uuid).length) {
+          report.skipped.push({ file, why: `VDI ${f.uuid} exists already` });
+          continue;
+        }
+        tx.VDI.create({ uuid: f.uuid, name_label: file, SR: sr, location: file, virtual_size: f.virtualSize, physical_utilisation: f.physicalUtilisation,
           sm_config: { format: f.format } });
-        report.introduced.push(tx.VDI.get(ref).uuid);
+        report.introduced.push(f.uuid);
       }
       tx.SR.update(sr, { physical_size });
       refreshSr(tx, sr);
     });
     return report;
+  }
+}
+
+/** No SR's directory (by its real path in `reals`, if known) is `dir`, inside it, or around it. */
+function overlapFree(tx: Tx, dir: string, reals: ReadonlyMap<string, string>): void {
+  for (const sr of tx.SR.getAll()) {
+    const path = srPath(tx, sr);
+    const other = path === null ? null : reals.get(path) ?? path;
+    if (other !== null && (other === dir || other.startsWith(dir + sep) || dir.startsWith(other + sep))) {
+      throw new XenError('EEXIST', `path=${dir} overlaps the directory of SR '${tx.SR.get(sr).name_label}' (${other})`);
+    }
+  }
+}
+
+/**
+ * An existing directory becomes an SR only if nobody else can put files in it: owned by this
+ * process's user, no write for group or others. Anyone else who could write there could plant
+ * an image (a qcow2 backed by a host file) or a journal between sr-create and sr-scan.
+ */
+function checkPrivate(path: string, st: Stats): void {
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) throw new XenError('EACCES', `path=${path} is owned by uid ${st.uid}, not by xenode's (uid ${uid}): an SR's directory must be xenode's own`);
+  if ((st.mode & 0o022) !== 0) {
+    throw new XenError('EACCES', `path=${path} has mode ${(st.mode & 0o7777).toString(8)}: its group or others can write in it; an SR's directory must be writable by xenode only`);
   }
 }
 
@@ -227,6 +303,15 @@ export function refreshSr(tx: Tx, sr: Ref<'SR'>): void {
     virtual += v.virtual_size;
   }
   tx.SR.update(sr, { physical_utilisation: physical, virtual_allocation: virtual });
+}
+
+async function isEmpty(dir: string): Promise<boolean> {
+  const d = await opendir(dir);
+  try {
+    return (await d.read()) === null;
+  } finally {
+    await d.close();
+  }
 }
 
 /** The size of the file system a directory is on. */

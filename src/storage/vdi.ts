@@ -5,7 +5,7 @@
 // toolstack reads that from the backends in xenstore).
 import { randomUUID } from 'node:crypto';
 import { lstat, realpath, rm, statfs } from 'node:fs/promises';
-import { basename, isAbsolute } from 'node:path';
+import { basename, isAbsolute, relative } from 'node:path';
 import { XenError, isXenError } from '../errors.js';
 import type { Tx } from '../toolstack/db/hostdb.js';
 import { isUuid, type Ref, type VDIRecord } from '../toolstack/db/records.js';
@@ -16,6 +16,7 @@ import { CREATED_KEY, checkName, confined, imagePath, refreshSr, srPath, type Sc
 import { collectGarbage, recover, type GcOptions, type GcReport } from './gc.js';
 import { BASE_NAME, PARENT_KEY, snapshotVdi, type LiveDisks, type SnapshotArgs } from './snapshot.js';
 import { migrateVdi, recoverMigrations, type MigrateOptions, type MigrateResult } from './migrate.js';
+import { badJournals } from './journal.js';
 
 /** What a VDI (its image's real path) is used by: one line per user, e.g. "domain 3 ('web') as xvda"; empty when unused. */
 export type VdiUsers = (vdi: { readonly uuid: string; readonly path: string | null }) => Promise<string[]>;
@@ -126,7 +127,9 @@ export class Vdis {
     });
     const report = await this.storage.scan(sr);
     this.kickGarbageCollector(sr);
-    return report;
+    // Journals recovery left alone (bad names, unreadable): reported, for the administrator to remove.
+    const bad = dir === null ? [] : await badJournals(dir);
+    return { ...report, skipped: [...report.skipped, ...bad.map((b) => ({ file: relative(dir!, b.path), why: b.why }))] };
   }
 
   /**
@@ -380,9 +383,10 @@ export class Vdis {
   }
 }
 
-/** A VDI's image (its chain read through), opened read-only, its path confined to its SR's directory. */
+/** A VDI's image (its chain read through), opened read-only, its path and its parents' confined to its SR's directory. */
 async function openReadOnly(vdi: VDIRecord, path: string): Promise<Disk> {
-  return imageFormat(vdi.sm_config['format'] ?? 'raw').open(await confined(path, path.slice(0, path.lastIndexOf('/'))), { readOnly: true });
+  const dir = path.slice(0, path.lastIndexOf('/'));
+  return imageFormat(vdi.sm_config['format'] ?? 'raw').open(await confined(path, dir), { readOnly: true, confine: dir });
 }
 
 /** A host path from a user: absolute, without NULs. */

@@ -396,7 +396,7 @@ export interface Commands {
   bridgeTap: { args: { bridge: string; tap: string; address?: string; remove?: boolean }; result: TapInfo };
   /** xe sr-list: every SR (the default one is made on first use). */
   srList: { args: NoArgs; result: SrInfo[] };
-  /** xe sr-create: a directory SR at `path` (made if absent), or a RAM SR. */
+  /** xe sr-create: a directory SR at `path` (new or empty, made if absent), or a RAM SR. */
   srCreate: { args: { name: string; type: SrType; path?: string; description?: string }; result: SrInfo };
   /** xe sr-scan: an SR (by name or uuid) reconciled with its files. */
   srScan: { args: { sr: string }; result: SrScanResult };

@@ -19,7 +19,7 @@ import { XenError, isXenError } from '../errors.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { UpcallLoop } from '../hypervisor/upcall.js';
 import type { XenstoreClient, XsPerm } from '../xenstore/client/client.js';
-import { imageFormat } from '../storage/open.js';
+import { VDI_UUID_KEY, imageFormat } from '../storage/open.js';
 import type { Vdis } from '../storage/vdi.js';
 import type { DiskDevice } from './contract.js';
 import { vdevToDevid, type DiskSpec } from './diskspec.js';
@@ -40,9 +40,6 @@ export interface DeviceHost {
 
 /** A disk target that names a VDI of the host database. */
 export const VDI_TARGET_PREFIX = 'vdi:';
-
-/** The backend key xenode adds to a disk made from a VDI: which one it is (blkback ignores it). */
-const VDI_UUID_KEY = 'vdi-uuid';
 
 /** libxl's LIBXL_DESTROY_TIMEOUT and hotplug timeout. */
 const DEVICE_TIMEOUT_MS = 10_000;

@@ -3,6 +3,7 @@
 // so clients that branch on them (the xen-api client retries on SESSION_INVALID, restarts its
 // event loop on EVENTS_LOST) work unchanged.
 import { XenError } from '../errors.js';
+import { SrExists } from '../storage/sr.js';
 import { InvalidArgument } from '../toolstack/contract.js';
 import { HandleInvalid, UuidInvalid } from '../toolstack/db/hostdb.js';
 
@@ -45,6 +46,8 @@ export function toXapiError(e: unknown, handle?: { cls: string; ref: string }): 
   if (e instanceof HandleInvalid) return handleInvalid(e.cls, e.ref);
   if (e instanceof UuidInvalid) return new XapiError('UUID_INVALID', [e.cls, e.uuid]);
   if (e instanceof InvalidArgument) return new XapiError('INVALID_VALUE', [e.field ?? '', e.message]);
+  // FileSR refuses a directory that holds files (SRExists), which XAPI reports as its backend's failure.
+  if (e instanceof SrExists) return new XapiError('SR_BACKEND_FAILURE_42', ['', `The SR already exists [opterr=${e.detail}]`, '']);
   if (e instanceof XenError) {
     if (e.errno === 'ESRCH' && handle) return handleInvalid(handle.cls, handle.ref);
     const full = e.errno === 'ENOSPC' ? srFull(e.detail) : undefined;

@@ -220,7 +220,7 @@ test('hostile VM.snapshot/clone/copy/revert: forged and wrong-class refs, the co
   await xapi.call('VM.hard_shutdown', vm);
   const tiny = join(rig.stateDir, 'sr-tiny');
   mkdirSync(tiny);
-  const mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'xenode-test', tiny]).then(() => true, (e: Error) => {
+  const mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=4k,mode=0700', 'xenode-test', tiny]).then(() => true, (e: Error) => {
     console.log(`# SR_FULL half skipped: mount -t tmpfs failed: ${e.message}`);
     return false;
   });

@@ -18,7 +18,7 @@
 import { realpath } from 'node:fs/promises';
 import { inflateRawSync, constants as zc } from 'node:zlib';
 import { XenError, isXenError } from '../../errors.js';
-import { SECTOR_SIZE, checkRange, checkWritable, sgBytes, type Disk, type LayeredDisk } from '../disk.js';
+import { SECTOR_SIZE, checkRange, checkWritable, isInside, sgBytes, type Disk, type LayeredDisk } from '../disk.js';
 import { RawFile } from '../raw.js';
 import { MAX_CHAIN_DEPTH, backingPath, probeFormat } from './backing.js';
 import { Qcow2Error } from './errors.js';
@@ -50,6 +50,11 @@ export interface Qcow2OpenOptions {
    * copy a sector an earlier write is still changing there.
    */
   backingQuiet?: Promise<void>;
+  /**
+   * Every backing file must lie in this directory (an SR's): an image brought in from outside
+   * cannot name another SR's image, or any file of the host (read as raw), as its backing file.
+   */
+  confine?: string;
 }
 
 export class Qcow2Disk implements LayeredDisk {
@@ -113,7 +118,7 @@ export class Qcow2Disk implements LayeredDisk {
         await writable(file, h);
         file.growAhead(Math.max(GROW_AHEAD_BYTES, 16 * 2 ** h.clusterBits));
       }
-      if (h.backingFile !== undefined) backing = opts.backing ?? await openBacking(path, h, [...chain, await realpath(path)]);
+      if (h.backingFile !== undefined) backing = opts.backing ?? await openBacking(path, h, [...chain, await realpath(path)], opts.confine);
       const [map, refcounts] = await Promise.all([ClusterMap.load(file, h), Refcounts.load(file, h, !opts.readOnly)]);
       const disk = new Qcow2Disk(path, file, h, map, refcounts, backing, opts.readOnly);
       disk.#settle = opts.settle;
@@ -552,18 +557,21 @@ async function writable(file: ImageFile, h: Qcow2Header): Promise<void> {
   }
 }
 
-async function openBacking(path: string, h: Qcow2Header, chain: string[]): Promise<Disk> {
+async function openBacking(path: string, h: Qcow2Header, chain: string[], confine: string | undefined): Promise<Disk> {
   const where = backingPath(path, h.backingFile!);
   const fail = (errno: XenError['errno'], what: string): never => {
     throw new Qcow2Error(errno, path, 'backing_file', `${where}: ${what}`);
   };
   if (chain.length > MAX_CHAIN_DEPTH) fail('EMLINK', `the backing chain is deeper than ${MAX_CHAIN_DEPTH} images`);
   const real = await realpath(where).catch((e: NodeJS.ErrnoException) => fail(e.code === 'ENOENT' ? 'ENOENT' : 'EIO', e.code === 'ENOENT' ? 'no such file' : String(e.code)));
+  // Before the file is read at all (its format is probed from its first bytes).
+  if (confine !== undefined && !isInside(real, await realpath(confine))) fail('EACCES', `outside ${confine}`);
   if (chain.includes(real)) fail('EINVAL', 'the backing chain loops back to an image above it');
   const format = h.backingFormat ?? await probeFormat(real);
   try {
-    if (format === 'raw') return await RawFile.open(where, { readOnly: true });
-    if (format === 'qcow2') return await Qcow2Disk.open(where, { readOnly: true, chain });
+    // The path checked, not the one named: a symbolic link swapped in between cannot lead out.
+    if (format === 'raw') return await RawFile.open(real, { readOnly: true });
+    if (format === 'qcow2') return await Qcow2Disk.open(real, { readOnly: true, chain, confine });
   } catch (e) {
     if (e instanceof Qcow2Error) throw e;
     fail(isXenError(e) ? e.errno : 'EIO', (e as Error).message);

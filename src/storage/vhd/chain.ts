@@ -4,9 +4,8 @@
 // data however deep the chain (unallocated levels are never visited). Writes go to the leaf,
 // allocating blocks there (image.ts says in which order, for crash safety).
 import { realpath, stat } from 'node:fs/promises';
-import { isAbsolute, relative } from 'node:path';
 import { XenError } from '../../errors.js';
-import { SECTOR_SIZE, checkRange, checkWritable, sgBytes, type LayeredDisk } from '../disk.js';
+import { SECTOR_SIZE, checkRange, checkWritable, isInside, sgBytes, type LayeredDisk } from '../disk.js';
 import { testBit } from './bitmap.js';
 import { VHD_MAX_CHAIN, VhdError, uuidString } from './format.js';
 import { VhdImage } from './image.js';
@@ -83,7 +82,8 @@ export class VhdDisk implements LayeredDisk {
         }
         if (seen.has(real)) throw new VhdError(image.path, 'parent locator', `leads back to ${parentPath}, already in the chain`);
         seen.add(real);
-        const parent = await VhdImage.open(parentPath, { readOnly: true, blockSize: image.blockSize });
+        // The path checked, not the one named: a symbolic link swapped in between cannot lead out.
+        const parent = await VhdImage.open(real, { readOnly: true, blockSize: image.blockSize });
         images.push(parent);
         const want = uuidString(image.header!.parentUuid);
         if (uuidString(parent.uuid) !== want) {
@@ -314,11 +314,6 @@ async function findParent(image: VhdImage): Promise<string> {
     if (await stat(p).then((st) => st.isFile() || st.isBlockDevice(), () => false)) return p;
   }
   throw new VhdError(image.path, 'parent locator', `no parent at ${[...new Set(paths)].join(' or ')}`, 'ENOENT');
-}
-
-function isInside(path: string, dir: string): boolean {
-  const rel = relative(dir, path);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 function shift(own: readonly number[]): readonly number[] {

@@ -32,7 +32,7 @@ async function inFullNamespace(op: 'snapshot' | 'migrate', format: string, mb: n
   const state = await mkdtemp(join(tmpdir(), `xenode-full-${op}-`));
   try {
     const full = join(state, op === 'snapshot' ? 'images' : 'fast');
-    const script = `mkdir -p "$1" && mount -t tmpfs -o size=${mb}m none "$1" && exec "${process.execPath}" "${CHILD}" "$0" "$1" ${op} ${format}`;
+    const script = `mkdir -p "$1" && mount -t tmpfs -o size=${mb}m,mode=0700 none "$1" && exec "${process.execPath}" "${CHILD}" "$0" "$1" ${op} ${format}`;
     const { stdout } = await run('/usr/bin/unshare', ['-rm', 'sh', '-c', script, state, full], { timeout: 120_000, maxBuffer: 1 << 24 });
     return JSON.parse(stdout.trim().split('\n').pop()!) as Outcome;
   } finally {

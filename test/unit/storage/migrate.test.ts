@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { isXenError } from '../../../src/errors.js';
 import { MirrorDisk } from '../../../src/storage/mirror.js';
 import { imageFormat } from '../../../src/storage/open.js';
 import { RamDisk } from '../../../src/storage/ram.js';
@@ -59,6 +60,29 @@ for (const format of ['vhd', 'qcow2']) {
     assert.deepEqual(files(r.images), []);
     assert.equal(files(fast).length, 2, 'the leaf and its base');
     assert.deepEqual((await r.vdis.list()).filter((x) => x.record.managed).map((x) => x.record.name_label), ['root']);
+    await r.db.close();
+  });
+}
+
+for (const format of ['vhd', 'qcow2']) {
+  test(`${format}: vdi-migrate of an image sr-scan found whose parent is outside its SR is refused; nothing of that file is copied`, async () => {
+    const r = storageRig(join(dir, `${format}-out-${Math.random().toString(36).slice(2)}`));
+    const f = imageFormat(format);
+    const fast = (await r.storage.create({ name: 'fast', type: 'file', path: join(r.state, 'fast') })).path!;
+    await r.storage.defaultSr();
+    // A host file (here an image of the format, outside any SR) as the parent of an image put in the SR.
+    const outside = join(r.state, `secret.${f.extension}`);
+    await f.create(outside, 2 ** 20);
+    const secret = await f.open(outside, { readOnly: false });
+    await secret.write(0, [fill(0, 8, 7)]);
+    await secret.close();
+    const uuid = '5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+    await f.layers!.createChild(join(r.images, `${uuid}.${f.extension}`), outside);
+    assert.deepEqual((await r.vdis.scan('default')).introduced, [uuid]);
+    await assert.rejects(r.vdis.migrate(uuid, 'fast'), (e: Error) => isXenError(e, 'EACCES') && /outside/.test(e.message));
+    assert.deepEqual(files(fast), []);
+    const v = (await r.vdis.list()).find((x) => x.record.uuid === uuid)!;
+    assert.equal(v.srName, 'default');
     await r.db.close();
   });
 }

@@ -7,42 +7,34 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { NamedFileError, openNamed, readNamed } from '../../../src/storage/named.js';
+import { openNamed, readNamed } from '../../../src/storage/named.js';
+import { refusedNamed } from '../../support/named.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-named-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-async function refused(p: Promise<unknown>, errno: string, message: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof NamedFileError, String(e));
-    assert.equal(e.errno, errno, e.message);
-    assert.match(e.message, message);
-    return true;
-  });
-}
 
 test('only a regular file is read, within its limit', async () => {
   const file = join(dir, 'f');
   writeFileSync(file, 'hello');
   assert.equal(Buffer.from(await readNamed(file, { what: 'thing', limit: 5 })).toString(), 'hello');
-  await refused(readNamed(file, { what: 'thing', limit: 4 }), 'E2BIG', /^E2BIG: thing \S+\/f is 5 bytes; the limit is 4$/);
-  await refused(readNamed('/dev/zero', { what: 'thing', limit: 4 }), 'EINVAL', /thing \/dev\/zero is a character device; it must be a regular file$/);
-  await refused(readNamed(dir, { what: 'thing', limit: 4 }), 'EISDIR', /is a directory/);
-  await refused(readNamed(join(dir, 'none'), { what: 'thing', limit: 4 }), 'ENOENT', /thing \S+none does not exist$/);
+  await refusedNamed(readNamed(file, { what: 'thing', limit: 4 }), 'E2BIG', /^E2BIG: thing \S+\/f is 5 bytes; the limit is 4$/);
+  await refusedNamed(readNamed('/dev/zero', { what: 'thing', limit: 4 }), 'EINVAL', /thing \/dev\/zero is a character device; it must be a regular file$/);
+  await refusedNamed(readNamed(dir, { what: 'thing', limit: 4 }), 'EISDIR', /is a directory/);
+  await refusedNamed(readNamed(join(dir, 'none'), { what: 'thing', limit: 4 }), 'ENOENT', /thing \S+none does not exist$/);
   // A file whose size says 0 but that has more to read.
-  await refused(readNamed('/proc/self/status', { what: 'thing', limit: 16 }), 'E2BIG', /is more than 16 bytes/);
+  await refusedNamed(readNamed('/proc/self/status', { what: 'thing', limit: 16 }), 'E2BIG', /is more than 16 bytes/);
 });
 
 test('a FIFO and a socket are refused without blocking', async () => {
   const fifo = join(dir, 'fifo');
   execFileSync('mkfifo', [fifo]);
-  await refused(readNamed(fifo, { what: 'thing', limit: 4 }), 'EINVAL', /is a FIFO \(named pipe\)/);
-  await refused(openNamed(fifo, { what: 'disk', kind: 'disk' }), 'EINVAL', /is a FIFO \(named pipe\); it must be a regular file or a block device/);
+  await refusedNamed(readNamed(fifo, { what: 'thing', limit: 4 }), 'EINVAL', /is a FIFO \(named pipe\)/);
+  await refusedNamed(openNamed(fifo, { what: 'disk', kind: 'disk' }), 'EINVAL', /is a FIFO \(named pipe\); it must be a regular file or a block device/);
   const sock = join(dir, 'sock');
   const server = createServer();
   await new Promise<void>((r) => server.listen(sock, r));
   try {
-    await refused(openNamed(sock, { what: 'disk', kind: 'disk', write: true }), 'EINVAL', /is a socket/);
+    await refusedNamed(openNamed(sock, { what: 'disk', kind: 'disk', write: true }), 'EINVAL', /is a socket/);
   } finally {
     server.close();
   }

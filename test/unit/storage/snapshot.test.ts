@@ -184,12 +184,13 @@ test('a snapshot under a guest writing through blkfront: no acknowledged write l
 
 test('a VDI sr-scan found, snapshotted: its new leaf is xenode\'s, so the collector coalesces the chain; the found image keeps being the user\'s', async () => {
   const r = rig();
+  const hand = '3e7a9c41-2b5d-4f68-9a1c-0d2e4f6a8b10.vhd'; // sr-scan introduces images named <uuid>.<ext>
   await mkdir(r.images, { recursive: true });
-  await createVhd(join(r.images, 'by-hand.vhd'), { type: 'dynamic', size: 16 * 2 ** 20 });
+  await createVhd(join(r.images, hand), { type: 'dynamic', size: 16 * 2 ** 20 });
   const sr = await r.storage.resolve('default');
   await r.vdis.scan('default');
   await r.vdis.collectGarbage(sr, { duty: 1 });
-  const found = await view(r, 'by-hand.vhd');
+  const found = await view(r, hand);
   assert.notEqual(found.record.other_config[CREATED_KEY], 'true');
   await io(r, found, (d) => Promise.resolve(d.write(0, [fill(0, 16, 1)])));
   const snap = await r.vdis.snapshot(found.record.uuid, { name: 's', clone: false });
@@ -203,9 +204,9 @@ test('a VDI sr-scan found, snapshotted: its new leaf is xenode\'s, so the collec
   assert.deepEqual(all.map((v) => v.record.uuid), [found.record.uuid], `coalesced: ${JSON.stringify(report)}`);
   assert.equal(all[0]!.record.sm_config[PARENT_KEY], undefined);
   assert.notEqual(all[0]!.record.other_config[CREATED_KEY], 'true', 'coalesced into the found image: the user\'s again');
-  assert.deepEqual(readdirSync(r.images).filter((f) => !f.startsWith('.')), ['by-hand.vhd']);
+  assert.deepEqual(readdirSync(r.images).filter((f) => !f.startsWith('.')), [hand]);
   await reads(r, all[0]!, 0, Buffer.concat([fill(0, 8, 1), fill(8, 16, 2)]), 'the VDI after the coalesce');
-  assert.equal((await r.vdis.destroy(found.record.uuid)).kept, join(r.images, 'by-hand.vhd'), 'vdi-destroy keeps the found image');
+  assert.equal((await r.vdis.destroy(found.record.uuid)).kept, join(r.images, hand), 'vdi-destroy keeps the found image');
   await r.db.close();
 });
 

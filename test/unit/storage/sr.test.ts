@@ -2,12 +2,12 @@
 // created, listed, resized and destroyed with their images, sr-scan reconciling records with
 // files without deleting any, and user input (names, paths, sizes, formats) validated.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import { isXenError } from '../../../src/errors.js';
-import { Storage, checkName } from '../../../src/storage/sr.js';
+import { SrExists, Storage, checkName } from '../../../src/storage/sr.js';
 import { Vdis, parseVirtualSize } from '../../../src/storage/vdi.js';
 import { SqliteHostDb } from '../../../src/toolstack/db/sqlite.js';
 
@@ -61,13 +61,70 @@ test('sr-create: a directory SR (made if absent) and a RAM SR; clashes and bad i
   await fails(r.storage.create({ name: 'fast', type: 'file', path: join(r.state, 'fast-again') }), 'EEXIST', /exists already/);
   assert.equal(existsSync(join(r.state, 'fast-again')), false);
   await fails(r.storage.create({ name: 'inside', type: 'file', path: join(r.state, 'fast', 'sub') }), 'EEXIST', /overlaps the directory of SR 'fast'/);
-  await fails(r.storage.create({ name: 'outside', type: 'file', path: r.state }), 'EEXIST', /overlaps/);
+  await fails(r.storage.create({ name: 'outside', type: 'file', path: r.state }), 'EEXIST', /is not empty/);
+  // A directory that once held an SR's (gone since) is empty: the overlap check refuses it.
+  rmSync(join(r.state, 'fast'), { recursive: true });
+  await fails(r.storage.create({ name: 'again', type: 'file', path: join(r.state, 'fast') }), 'EEXIST', /overlaps the directory of SR 'fast'/);
   await fails(r.storage.create({ name: 'rel', type: 'file', path: 'fast2' }), 'EINVAL', /must be an absolute path/);
   await fails(r.storage.create({ name: 'nopath', type: 'file' }), 'EINVAL', /needs path=/);
   await fails(r.storage.create({ name: 'rampath', type: 'ram', path: '/x' }), 'EINVAL', /a RAM SR has no path/);
   writeFileSync(join(r.state, 'plain'), '');
   await fails(r.storage.create({ name: 'file', type: 'file', path: join(r.state, 'plain') }), 'EINVAL', /plain is not a directory/);
+  // An existing directory must be empty (FileSR's SRExists): not even a dot file, and nothing is recorded.
+  const home = join(r.state, 'home');
+  mkdirSync(home);
+  writeFileSync(join(home, 'authorized_keys'), 'ssh-ed25519 AAAA admin@host\n');
+  await assert.rejects(r.storage.create({ name: 'home', type: 'file', path: home }), (e: Error) => e instanceof SrExists && /home is not empty/.test(e.message));
+  rmSync(join(home, 'authorized_keys'));
+  writeFileSync(join(home, '.profile'), '');
+  await fails(r.storage.create({ name: 'home', type: 'file', path: home }), 'EEXIST', /is not empty: an SR's directory must be new or empty/);
+  assert.deepEqual((await r.storage.list()).map((s) => s.record.name_label), ['default', 'fast', 'mem']);
+  rmSync(join(home, '.profile'));
+  assert.equal((await r.storage.create({ name: 'home', type: 'file', path: home })).path, home);
   await fails(r.storage.resolve('nothing'), 'ENOENT', /no SR named 'nothing'/);
+  await r.db.close();
+});
+
+test('sr-create over an existing directory others can write in, or not xenode\'s, is refused; a new one is made 0700', async () => {
+  const r = rig();
+  const shared = join(r.state, 'shm');
+  mkdirSync(shared);
+  chmodSync(shared, 0o1777);
+  await fails(r.storage.create({ name: 'shm', type: 'file', path: shared }), 'EACCES', /shm has mode 1777: its group or others can write in it/);
+  chmodSync(shared, 0o775);
+  await fails(r.storage.create({ name: 'shm', type: 'file', path: shared }), 'EACCES', /has mode 775/);
+  chmodSync(shared, 0o755);
+  if (process.getuid?.() === 0) {
+    // Another user's empty directory (their home, say): whatever they put there later is not theirs to give xenode.
+    chownSync(shared, 65534, 65534);
+    await fails(r.storage.create({ name: 'shm', type: 'file', path: shared }), 'EACCES', /is owned by uid 65534, not by xenode's \(uid 0\)/);
+    chownSync(shared, 0, 0);
+  }
+  assert.equal((await r.storage.create({ name: 'shm', type: 'file', path: shared })).path, shared);
+  await r.storage.create({ name: 'new', type: 'file', path: join(r.state, 'new') });
+  assert.equal(statSync(join(r.state, 'new')).mode & 0o777, 0o700);
+  await r.db.close();
+});
+
+test('sr-create makes only the last directory, after the overlap check; overlaps are found through symbolic links', async () => {
+  const r = rig();
+  await r.storage.create({ name: 'fast', type: 'file', path: join(r.state, 'fast') });
+  // Refused: nothing is left behind.
+  await fails(r.storage.create({ name: 'in', type: 'file', path: join(r.state, 'fast', 'sub') }), 'EEXIST', /overlaps the directory of SR 'fast'/);
+  assert.equal(existsSync(join(r.state, 'fast', 'sub')), false);
+  // No tree of directories: the parent must exist.
+  await fails(r.storage.create({ name: 'deep', type: 'file', path: join(r.state, 'a', 'b') }), 'ENOENT', /its parent directory \S+\/a does not exist/);
+  assert.equal(existsSync(join(r.state, 'a')), false);
+  // The default SR of a state dir reached through a symbolic link: an SR inside it is found by its real path.
+  const real = join(dir, `real${n++}`);
+  mkdirSync(real);
+  symlinkSync(real, `${real}-link`);
+  const db = SqliteHostDb.open(join(real, 'host.db'));
+  const storage = new Storage(db, join(`${real}-link`, 'images'));
+  await storage.defaultSr();
+  await fails(storage.create({ name: 'nested', type: 'file', path: join(real, 'images', 'sub') }), 'EEXIST', /overlaps the directory of SR 'default'/);
+  assert.equal(existsSync(join(real, 'images', 'sub')), false);
+  await db.close();
   await r.db.close();
 });
 
@@ -158,17 +215,20 @@ test('an SR never leads out of its directory: a tampered location or a symbolic 
 test('sr-scan introduces images it finds, marks vanished ones missing, and deletes nothing', async () => {
   const r = rig();
   const made = await r.vdis.create({ sr: 'default', name: 'made', size: '1M' });
-  writeFileSync(join(r.images, 'by-hand.img'), Buffer.alloc(2 ** 20));
+  const found = '6f1c0a52-3c7e-4d5b-9a0e-2b7d8c9e1f00';
+  writeFileSync(join(r.images, `${found}.raw`), Buffer.alloc(2 ** 20));
   writeFileSync(join(r.images, '.hidden'), '');
   writeFileSync(join(r.state, 'elsewhere'), '');
-  symlinkSync(join(r.state, 'elsewhere'), join(r.images, 'link.raw'));
-  mkdirSync(join(r.images, 'subdir'));
+  symlinkSync(join(r.state, 'elsewhere'), join(r.images, '7a2d1b63-4d8f-4e6c-8b1f-3c8e9d0f2a11.raw'));
+  mkdirSync(join(r.images, '8b3e2c74-5e9a-4f7d-9c2a-4d9f0e1a3b22.vhd'));
   const sr = await r.storage.resolve('default');
   const first = await r.storage.scan(sr);
-  assert.equal(first.introduced.length, 1);
+  assert.deepEqual(first.introduced, [found]);
   assert.deepEqual(first.missing, []);
-  assert.deepEqual(first.skipped.map((s) => [s.file, s.why]), [['link.raw', 'a symbolic link'], ['subdir', 'not a regular file']]);
-  const byHand = (await r.vdis.list()).find((v) => v.record.name_label === 'by-hand.img')!;
+  assert.deepEqual(first.skipped.map((s) => [s.file, s.why]), [['7a2d1b63-4d8f-4e6c-8b1f-3c8e9d0f2a11.raw', 'a symbolic link'],
+    ['8b3e2c74-5e9a-4f7d-9c2a-4d9f0e1a3b22.vhd', 'not a regular file']]);
+  const byHand = (await r.vdis.list()).find((v) => v.record.uuid === found)!;
+  assert.equal(byHand.record.name_label, `${found}.raw`);
   assert.equal(byHand.record.virtual_size, 2 ** 20);
   assert.equal(byHand.record.sm_config['format'], 'raw');
   // A second scan changes nothing.
@@ -177,8 +237,6 @@ test('sr-scan introduces images it finds, marks vanished ones missing, and delet
 
   // The made image vanishes: its record stays, marked missing, and a disk of it is refused.
   const madeFile = join(r.images, made.record.location);
-  const saved = join(r.state, 'saved');
-  writeFileSync(saved, Buffer.alloc(2 ** 20));
   rmSync(madeFile);
   const gone = await r.storage.scan(sr);
   assert.deepEqual(gone.missing, [made.record.uuid]);
@@ -188,11 +246,41 @@ test('sr-scan introduces images it finds, marks vanished ones missing, and delet
   assert.deepEqual((await r.storage.scan(sr)).found, [made.record.uuid]);
 
   // Destroying a VDI that scan found forgets it but keeps the image: xenode did not make it.
-  const res = await r.vdis.destroy('by-hand.img');
-  assert.equal(res.kept, join(r.images, 'by-hand.img'));
-  assert.ok(existsSync(join(r.images, 'by-hand.img')));
+  const res = await r.vdis.destroy(found);
+  assert.equal(res.kept, join(r.images, `${found}.raw`));
+  assert.ok(existsSync(join(r.images, `${found}.raw`)));
   assert.ok(existsSync(join(r.images, '.hidden')));
   assert.ok(existsSync(join(r.state, 'elsewhere')));
+  await r.db.close();
+});
+
+test('sr-scan introduces only files named <uuid>.<ext> of a known format, never a host file put in the SR', async () => {
+  const r = rig();
+  const made = await r.vdis.create({ sr: 'default', name: 'made', size: '1M', format: 'vhd' });
+  const foreign = ['authorized_keys', 'by-hand.img', 'disk.raw', 'NOTES', `${made.record.uuid}.txt`, '9c4f3d85-6fab-4a8e-8d3b-5eaf1f2b4c33.qed'];
+  for (const f of foreign) writeFileSync(join(r.images, f), 'ssh-ed25519 AAAA admin@host\n');
+  // A copy of a VDI's image under that VDI's uuid (in another name): it cannot be a second record.
+  writeFileSync(join(r.images, `${made.record.uuid}.raw`), Buffer.alloc(512));
+  const sr = await r.storage.resolve('default');
+  const report = await r.storage.scan(sr);
+  assert.deepEqual(report.introduced, []);
+  assert.deepEqual(report.skipped.map((s) => s.file).sort(), [...foreign, `${made.record.uuid}.raw`].sort());
+  for (const s of report.skipped) {
+    assert.match(s.why, s.file === `${made.record.uuid}.raw` ? /^VDI \S+ exists already$/ : /^not an image's name \(<uuid>\.<ext> of a known format\)$/, s.file);
+  }
+  assert.deepEqual((await r.vdis.list()).map((v) => v.record.uuid), [made.record.uuid]);
+  // A record made before this rule, whose image is not named so, is still its file's.
+  const old = join(r.images, 'legacy.img');
+  writeFileSync(old, Buffer.alloc(4096));
+  const legacy = await r.db.transaction((tx) => tx.VDI.get(tx.VDI.create({ name_label: 'legacy', SR: sr, location: 'legacy.img', sm_config: { format: 'raw' } })).uuid);
+  const again = await r.storage.scan(sr);
+  assert.deepEqual([again.introduced, again.missing], [[], []]);
+  // A hard link to another SR's image (or the VDI's own) under a new uuid: not a second VDI over one file.
+  const linked = join(r.images, '7d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a.vhd');
+  linkSync(join(r.images, made.record.location), linked);
+  const third = await r.storage.scan(sr);
+  assert.deepEqual([third.introduced, third.skipped.filter((s) => s.file === basename(linked))], [[], [{ file: basename(linked), why: 'has 2 hard links: another name of an image' }]]);
+  assert.equal((await r.vdis.list()).find((v) => v.record.uuid === legacy)!.record.virtual_size, 4096);
   await r.db.close();
 });
 
