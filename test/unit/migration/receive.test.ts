@@ -1,0 +1,102 @@
+// The migration listener before a sender shows the token: such a connection holds no slot of a
+// migration, has a bounded time in all to show it (not per octet), and past a bounded number of
+// them a connection is dropped at once (no fd kept for a client that never closes).
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { MIGRATE_RECEIVER_BANNER } from '../../../src/migration/format.js';
+import { MigrationReceiver } from '../../../src/migration/receive.js';
+import { AUTH_BYTES, authLine } from '../../../src/migration/wire.js';
+import type { Host } from '../../../src/toolstack/host.js';
+import { hostForTests } from '../../support/local-host.js';
+
+let host: Host;
+let dir: string;
+hostForTests('receive', (h, d) => ((host = h), (dir = d)));
+
+/** A receiver, and the client sockets a test opens to it (destroyed before it closes, which waits for them). */
+async function listen(t: { after(fn: () => unknown): void }, authMs: number): Promise<{ rx: MigrationReceiver; all: Socket[] }> {
+  const all: Socket[] = [];
+  const rx = await MigrationReceiver.listen(host, { address: '127.0.0.1', port: 0, tokenFile: join(dir, `token-${authMs}`), log: () => {}, authMs });
+  t.after(() => {
+    all.forEach((s) => s.destroy());
+    return rx.close();
+  });
+  return { rx, all };
+}
+
+/** A client connection that keeps its side open after the receiver half-closes (a hostile one's way). */
+function open(rx: MigrationReceiver, all: Socket[]): Promise<Socket> {
+  return new Promise((resolve) => {
+    const s = connect({ port: rx.port, host: '127.0.0.1', allowHalfOpen: true }, () => resolve(s));
+    s.on('error', () => {});
+    all.push(s);
+  });
+}
+
+/** Whether the receiver ends its side of `s` within `ms` (a bound on the wait, not on the speed). */
+function endedWithin(s: Socket, ms: number): Promise<boolean> {
+  if (s.readableEnded || s.closed) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    s.once('end', done);
+    s.once('close', done);
+    s.resume();
+  });
+}
+
+/** What the receiver answers `line` with, up to the banner's length or the close. */
+function answer(rx: MigrationReceiver, line: Buffer, all: Socket[]): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect(rx.port, '127.0.0.1', () => s.write(line));
+    all.push(s);
+    let got = '';
+    s.on('error', () => {});
+    s.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      if (got.length >= MIGRATE_RECEIVER_BANNER.length) resolve(got);
+    });
+    s.on('close', () => resolve(got));
+  });
+}
+
+/** Waits (bounded) until the receiver holds `n` connections; false if it never does. */
+async function connections(rx: MigrationReceiver, n: number): Promise<boolean> {
+  for (let i = 0; i < 1000; i++) {
+    const have = await new Promise<number>((resolve) => rx.server.getConnections((_, c) => resolve(c)));
+    if (have === n) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
+}
+
+test('clients without the token hold no migration slot: the sender with it is answered while four of them trickle', async (t) => {
+  const { rx, all } = await listen(t, 60_000);
+  for (let i = 0; i < 4; i++) (await open(rx, all)).write('x');
+  assert.ok(await connections(rx, 4));
+  assert.equal((await answer(rx, authLine(rx.token), all)).slice(0, MIGRATE_RECEIVER_BANNER.length), MIGRATE_RECEIVER_BANNER.toString('latin1'));
+});
+
+test('a client without the token is dropped once its time to show it is up, however it trickles', async (t) => {
+  const { rx, all } = await listen(t, 300);
+  const s = await open(rx, all);
+  // An octet every 100 ms, never the whole preamble: a stall timer restarted by each would not fire.
+  let sent = 0;
+  const trickle = setInterval(() => s.writable && sent < AUTH_BYTES - 1 && s.write('x') && sent++, 100);
+  t.after(() => clearInterval(trickle));
+  assert.ok(await endedWithin(s, 7_000), 'the receiver ended the connection');
+});
+
+test('past the bound on connections yet to show the token, a new one is closed at once (its fd not kept for a client that keeps its side open)', async (t) => {
+  const { rx, all } = await listen(t, 60_000);
+  for (let i = 0; i < 64; i++) await open(rx, all);
+  assert.ok(await connections(rx, 64));
+  assert.ok(await endedWithin(await open(rx, all), 20_000), 'the receiver ended the 65th connection');
+  // Its client never closes its side: the receiver's is gone all the same.
+  assert.ok(await connections(rx, 64), 'the receiver let the 65th connection go');
+});
