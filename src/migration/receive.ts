@@ -80,7 +80,14 @@ export class MigrationReceiver {
     const peer = `${sock.remoteAddress}:${sock.remotePort}`;
     const log = (line: string) => opts.log(`migration from ${peer}: ${line}`);
     let preamble: Buffer;
+    // Counted until it shows the token, or else until it is closed (a refusal lingers).
+    let counted = true;
+    const uncount = () => {
+      if (counted) this.#unauthenticated--;
+      counted = false;
+    };
     this.#unauthenticated++;
+    sock.once('close', uncount);
     const deadline = setTimeout(() => sock.destroy(new XenError('ETIMEDOUT', `no authentication preamble within ${authMs} ms`)), authMs);
     try {
       preamble = await src.read(AUTH_BYTES, 'the authentication preamble');
@@ -91,7 +98,6 @@ export class MigrationReceiver {
       return;
     } finally {
       clearTimeout(deadline);
-      this.#unauthenticated--;
     }
     const disk = authentic(preamble, this.token, DISK_AUTH_PREFIX);
     // Refused or busy: the sender reads why, and the connection goes soon after.
@@ -102,6 +108,7 @@ export class MigrationReceiver {
       lingerAndClose(sock, authMs);
       return;
     }
+    uncount();
     if (this.#active >= MAX_INCOMING) {
       src.close();
       sock.end('xenode migration receiver: busy\n');

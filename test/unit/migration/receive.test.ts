@@ -92,9 +92,17 @@ test('a client without the token is dropped once its time to show it is up, howe
   assert.ok(await endedWithin(s, 7_000), 'the receiver ended the connection');
 });
 
-test('past the bound on connections yet to show the token, a new one is closed at once (its fd not kept for a client that keeps its side open)', async (t) => {
+test('past the bound on connections without the token (silent or refused), a new one is closed at once (its fd not kept for a client that keeps its side open)', async (t) => {
   const { rx, all } = await listen(t, 60_000);
-  for (let i = 0; i < 64; i++) await open(rx, all);
+  // Half of them silent, half refused (a wrong token) and lingering: both count until closed.
+  const wrong = authLine('0'.repeat(64));
+  for (let i = 0; i < 64; i++) {
+    const s = await open(rx, all);
+    if (i % 2) {
+      s.write(wrong);
+      assert.ok(await endedWithin(s, 20_000), 'the wrong token is refused');
+    }
+  }
   assert.ok(await connections(rx, 64));
   assert.ok(await endedWithin(await open(rx, all), 20_000), 'the receiver ended the 65th connection');
   // Its client never closes its side: the receiver's is gone all the same.
