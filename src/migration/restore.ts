@@ -2,10 +2,9 @@
 // a bad one creates nothing), then build the domain from its configuration with its RAM frames
 // filled in and start_info pointing at its suspend record; its runtime resumes from there and
 // calls main(os) with os.resumed. Disks and vifs (MACs included) are the configuration's.
-import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { PAGE_SIZE } from '../abi/xen.js';
-import { XenError } from '../errors.js';
+import { readNamed } from '../storage/named.js';
 import type { BuiltDomain } from '../toolstack/builder.js';
 import type { Ref } from '../toolstack/db/records.js';
 import type { Host } from '../toolstack/host.js';
@@ -51,18 +50,10 @@ export function maxImageBytes(): number {
 
 export async function restoreFile(host: Host, file: string, opts: { paused?: boolean; vm?: Ref<'VM'> } = {}): Promise<BuiltDomain & RestoreInfo> {
   const t0 = performance.now();
-  const fh = await open(file, 'r').catch((e: NodeJS.ErrnoException) => {
-    throw new XenError(e.code === 'ENOENT' ? 'ENOENT' : 'EACCES', `Can't open restore file: ${e.message}`);
-  });
-  let data: Buffer;
-  try {
-    // One read of the whole file: the image is then parsed in place, without copies.
-    const { size } = await fh.stat();
-    if (size > maxImageBytes()) throw new XenError('E2BIG', `${file} is ${size} bytes: larger than any save image of a domain this host can run`);
-    data = await fh.readFile();
-  } finally {
-    await fh.close();
-  }
+  // A regular file only, opened without blocking and read up to the bound (named.ts): a FIFO
+  // would hold a pool thread until a writer came, and /dev/zero (which says size 0) never ends.
+  // One read of the whole file: the image is then parsed in place, without copies.
+  const data = await readNamed(file, { what: 'restore file', limit: maxImageBytes() });
   const pages = new Map<number, Uint8Array>();
   const image = await readImage(new ByteSource(Readable.from([data]), { stallMs: STREAM_STALL_MS }), () => pages);
   const t1 = performance.now();
