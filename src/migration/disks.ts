@@ -35,6 +35,7 @@ import type { DomainConfig } from '../toolstack/domconfig.js';
 import type { DiskSpec } from '../toolstack/diskspec.js';
 import type { Host } from '../toolstack/host.js';
 import { VDI_TARGET_PREFIX } from '../toolstack/devices.js';
+import { SectorMap } from './sectormap.js';
 import { ByteSource } from './source.js';
 import { AUTH_REFUSED, DISK_AUTH_PREFIX, authLine, send } from './wire.js';
 
@@ -298,11 +299,7 @@ export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log
     if (made) await host.vdis.destroy(made.uuid).catch(() => {});
     throw e;
   }
-  log(`migration target: receiving VDI ${vdi} as ${made.uuid}`);
-  if (format !== 'raw') receiving(host).set(made.uuid, 'copying');
-  await sendJson(sock, { vdi: made.uuid });
   const disk = made.disk;
-  const mirrored = new Uint8Array(disk.sectors);
   let open = true;
   let committed = false;
   const ack = (id: number, status: number) => {
@@ -312,7 +309,12 @@ export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log
     return send(sock, [a]);
   };
   const bases = new BaseWrites(sock);
+  // From here on a failure drops the VDI (the finally below).
   try {
+    log(`migration target: receiving VDI ${vdi} as ${made.uuid}`);
+    if (format !== 'raw') receiving(host).set(made.uuid, 'copying');
+    await sendJson(sock, { vdi: made.uuid });
+    const mirrored = new SectorMap();
     while (!committed) {
       const h = await src.read(REC_HEADER, 'a disk record');
       bases.check();
@@ -327,7 +329,7 @@ export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log
         // Marked before it is written, so a base record from now on leaves its sectors alone; a
         // base write already under way there finishes first.
         const end = sector + n / SECTOR_SIZE;
-        mirrored.fill(1, sector, end);
+        mirrored.mark(sector, end);
         await bases.overlapping(sector, end);
         await disk.write(sector, [data]);
       } else if (type === Rec.Base) {
@@ -433,13 +435,13 @@ class BaseWrites {
 }
 
 /** The runs of `data` whose sectors no mirrored write reached. */
-async function writeUnmirrored(disk: Disk, mirrored: Uint8Array, sector: number, data: Buffer): Promise<void> {
+async function writeUnmirrored(disk: Disk, mirrored: SectorMap, sector: number, data: Buffer): Promise<void> {
   const n = data.length / SECTOR_SIZE;
   let i = 0;
   while (i < n) {
-    while (i < n && mirrored[sector + i]) i++;
+    while (i < n && mirrored.has(sector + i)) i++;
     const from = i;
-    while (i < n && !mirrored[sector + i]) i++;
+    while (i < n && !mirrored.has(sector + i)) i++;
     if (i > from) await disk.write(sector + from, [data.subarray(from * SECTOR_SIZE, i * SECTOR_SIZE)]);
   }
 }

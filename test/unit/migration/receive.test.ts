@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { MIGRATE_RECEIVER_BANNER } from '../../../src/migration/format.js';
 import { MigrationReceiver } from '../../../src/migration/receive.js';
-import { AUTH_BYTES, authLine } from '../../../src/migration/wire.js';
+import { AUTH_BYTES, DISK_AUTH_PREFIX, authLine } from '../../../src/migration/wire.js';
 import type { Host } from '../../../src/toolstack/host.js';
-import { hostForTests } from '../../support/local-host.js';
+import { localHostForTests } from '../../support/local-host.js';
 
 let host: Host;
 let dir: string;
-hostForTests('receive', (h, d) => ((host = h), (dir = d)));
+// A state dir of its own: the VDI a disk offer makes goes there.
+localHostForTests('receive', (local, d) => ((host = local.host), (dir = d)));
 
 /** A receiver, and the client sockets a test opens to it (destroyed before it closes, which waits for them). */
 async function listen(t: { after(fn: () => unknown): void }, authMs: number): Promise<{ rx: MigrationReceiver; all: Socket[] }> {
@@ -107,4 +108,33 @@ test('past the bound on connections without the token (silent or refused), a new
   assert.ok(await endedWithin(await open(rx, all), 20_000), 'the receiver ended the 65th connection');
   // Its client never closes its side: the receiver's is gone all the same.
   assert.ok(await connections(rx, 64), 'the receiver let the 65th connection go');
+});
+
+test('a disk offer past 2 TiB is received (no byte a sector to allocate), and a connection that ends without a commit leaves no VDI', async (t) => {
+  const { rx, all } = await listen(t, 60_000);
+  const before = (await host.vdis.list()).length;
+  const offer = Buffer.from(JSON.stringify({ vdi: 'x', name: 'big-offer', sr: null, size: 8 * 2 ** 40, format: 'raw' }));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(offer.length);
+  const answer = await new Promise<string>((resolve) => {
+    const s = connect(rx.port, '127.0.0.1', () => s.write(Buffer.concat([authLine(rx.token, DISK_AUTH_PREFIX), len, offer])));
+    all.push(s);
+    let got = Buffer.alloc(0);
+    s.on('error', () => {});
+    s.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      if (got.length >= 4 && got.length >= 4 + got.readUInt32LE(0)) {
+        s.destroy();
+        resolve(got.subarray(4, 4 + got.readUInt32LE(0)).toString());
+      }
+    });
+    s.on('close', () => resolve(got.toString()));
+  });
+  assert.match(answer, /^\{"vdi":"[0-9a-f-]{36}"\}$/, 'the receiver made the VDI');
+  let after = -1;
+  for (let i = 0; i < 500 && after !== before; i++) {
+    if (i) await new Promise((r) => setTimeout(r, 20));
+    after = (await host.vdis.list()).length;
+  }
+  assert.equal(after, before, 'the VDI is dropped once the connection ends uncommitted');
 });
