@@ -53,11 +53,14 @@ export function encodeSuspendRecord(r: SuspendRecord): Uint8Array {
   return bytes;
 }
 
+/** A domain has at most this many devices of a kind (migration/config.ts reads no more from a save image). */
+export const MAX_DEVICES_OF_A_KIND = 256;
+
 /**
- * A record has at most one TCP/IP stack per vif, and a domain at most this many devices of a
- * kind (migration/config.ts reads no more from a save image).
+ * A record has at most one TCP/IP stack per vif, and one more: os.net() without a devid keys
+ * the first vif's as undefined, apart from devid 0's.
  */
-export const MAX_SUSPEND_STACKS = 256;
+export const MAX_SUSPEND_STACKS = MAX_DEVICES_OF_A_KIND + 1;
 
 function badShape(what: string): XenError {
   return new XenError('EINVAL', `the suspend record's ${what}`);
@@ -94,13 +97,18 @@ export function decodeSuspendRecord(bytes: Uint8Array, first: number, hwm: numbe
     throw new XenError('EINVAL', `the suspend record is not a version ${SUSPEND_RECORD_VERSION} xenode record`);
   }
   // Ranges of at least one frame each, and no two a real record's: at most one per RAM frame.
+  // In order and disjoint (the guest sorts them), so that a lookup is a binary search
+  // (ioRangesHold): a walk of every range for each frame dom0 asks about is quadratic.
   const io = denseArray(r.io, Math.max(0, hwm - first), 'I/O pages');
+  let next = first;
   for (let i = 0; i < io.length; i++) {
     const range = denseArray(io[i], 2, `I/O range ${i}`);
     const [start, count] = range;
     if (range.length !== 2 || !Number.isInteger(start) || !Number.isInteger(count) || (count as number) < 1 || (start as number) < first || (start as number) + (count as number) > hwm) {
       throw new XenError('EINVAL', `the suspend record names I/O pages outside RAM frames ${first}..${hwm}`);
     }
+    if ((start as number) < next) throw badShape(`I/O range ${i} begins at ${start as number}, before the end of the one before it (${next}): ranges must be in order and disjoint`);
+    next = (start as number) + (count as number);
   }
   if (r.tcpip !== undefined) {
     const stacks = denseArray(r.tcpip, MAX_SUSPEND_STACKS, 'TCP/IP stacks');
@@ -112,4 +120,18 @@ export function decodeSuspendRecord(bytes: Uint8Array, first: number, hwm: numbe
     }
   }
   return r as SuspendRecord;
+}
+
+/** Whether one of a checked record's I/O ranges (in order and disjoint) holds frame `pfn`. */
+export function ioRangesHold(io: SuspendRecord['io'], pfn: number): boolean {
+  let lo = 0;
+  let hi = io.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const [start, count] = io[mid]!;
+    if (pfn < start) hi = mid;
+    else if (pfn >= start + count) lo = mid + 1;
+    else return true;
+  }
+  return false;
 }

@@ -2,13 +2,14 @@
 // a bad one creates nothing), then build the domain from its configuration with its RAM frames
 // filled in and start_info pointing at its suspend record; its runtime resumes from there and
 // calls main(os) with os.resumed. Disks and vifs (MACs included) are the configuration's.
+import { constants } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { readNamed } from '../storage/named.js';
 import type { BuiltDomain } from '../toolstack/builder.js';
 import type { Ref } from '../toolstack/db/records.js';
 import type { Host } from '../toolstack/host.js';
-import { hostLimits } from '../toolstack/limits.js';
+import { hostLimits, MIB } from '../toolstack/limits.js';
 import { readImage, type DomainImage } from './image.js';
 import { checkNameFree, writeGuestData } from './incoming.js';
 import { ByteSource } from './source.js';
@@ -43,9 +44,14 @@ async function restoreImage(host: Host, image: DomainImage, pages: ReadonlyMap<n
   return built;
 }
 
-/** A save file larger than this is refused unread: more than any domain this host can run carries. */
+/**
+ * A save file larger than this is refused unread: more than any domain this host can run
+ * carries. In doubles (memory= passes 2047 MiB, past 32-bit shifts), and below the largest
+ * Buffer, which readNamed allocates one octet more than.
+ */
 export function maxImageBytes(): number {
-  return Math.ceil((hostLimits().memoryMiB.max << 20) / 4 / PAGE_SIZE) * (PAGE_SIZE + 8) + (64 << 20);
+  const image = Math.ceil((hostLimits().memoryMiB.max * MIB) / 4 / PAGE_SIZE) * (PAGE_SIZE + 8) + 64 * MIB;
+  return Math.min(image, constants.MAX_LENGTH - 1);
 }
 
 export async function restoreFile(host: Host, file: string, opts: { paused?: boolean; vm?: Ref<'VM'> } = {}): Promise<BuiltDomain & RestoreInfo> {
