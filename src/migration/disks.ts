@@ -295,8 +295,9 @@ export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log
     made = { uuid: v.record.uuid, disk: undefined as unknown as Disk };
     made.disk = await openDisk((await host.vdis.diskParams(v.record.uuid, 'rw')).params, { readOnly: false });
   } catch (e) {
-    await sendJson(sock, { error: (e as Error).message });
+    // Dropped before the answer: a peer that is gone fails the send.
     if (made) await host.vdis.destroy(made.uuid).catch(() => {});
+    await sendJson(sock, { error: (e as Error).message }).catch(() => {});
     throw e;
   }
   const disk = made.disk;
@@ -354,7 +355,7 @@ export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log
       }
       await ack(id, 0);
     }
-    log(`migration target: VDI ${made.uuid} committed`);
+    log(`migration target: VDI ${made.uuid} committed (${mirrored.bytes} bytes of bits for its mirrored sectors)`);
   } finally {
     await bases.all().catch(() => {});
     receiving(host).delete(made.uuid);

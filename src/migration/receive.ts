@@ -16,17 +16,19 @@ import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_REA
 import { receiveDisk } from './disks.js';
 import { readImage } from './image.js';
 import { IncomingDomain, checkNameFree } from './incoming.js';
+import { PendingConnections } from './pending.js';
 import { ByteSource } from './source.js';
 import { AUTH_BYTES, AUTH_REFUSED, DISK_AUTH_PREFIX, authentic, lingerAndClose, readFixed, refuse, send } from './wire.js';
 
 /** Migrations (and disks of one) received at once, by senders with the token. */
 const MAX_INCOMING = 4;
 /**
- * Connections yet to show the token: past these a connection is dropped at once, and each must
- * show it within AUTH_MS in all (not per octet), so that a client without the token holds no
- * slot of a migration, and a host fd only for so long.
+ * Connections yet to show the token, in all and from one address: past these the oldest is
+ * dropped (pending.ts), and each must show it within AUTH_MS in all (not per octet), so that a
+ * client without the token holds no slot of a migration, and a host fd only for so long.
  */
 const MAX_UNAUTHENTICATED = 64;
+const MAX_UNAUTHENTICATED_PER_ADDRESS = 8;
 const AUTH_MS = 5_000;
 const STALL_MS = 30_000;
 
@@ -43,7 +45,7 @@ export interface ReceiverOptions {
 
 export class MigrationReceiver {
   #active = 0;
-  #unauthenticated = 0;
+  readonly #unauthenticated = new PendingConnections(MAX_UNAUTHENTICATED, MAX_UNAUTHENTICATED_PER_ADDRESS);
 
   private constructor(readonly server: Server, readonly token: string) {}
 
@@ -70,24 +72,14 @@ export class MigrationReceiver {
 
   async #serve(host: Host, sock: Socket, opts: ReceiverOptions): Promise<void> {
     sock.on('error', () => {});
-    if (this.#unauthenticated >= MAX_UNAUTHENTICATED) {
-      sock.destroy();
-      return;
-    }
+    // Counted until it shows the token, or else until it is closed (a refusal lingers).
+    this.#unauthenticated.admit(sock);
     const stallMs = opts.stallMs ?? STALL_MS;
     const authMs = opts.authMs ?? AUTH_MS;
     const src = new ByteSource(sock, { stallMs });
     const peer = `${sock.remoteAddress}:${sock.remotePort}`;
     const log = (line: string) => opts.log(`migration from ${peer}: ${line}`);
     let preamble: Buffer;
-    // Counted until it shows the token, or else until it is closed (a refusal lingers).
-    let counted = true;
-    const uncount = () => {
-      if (counted) this.#unauthenticated--;
-      counted = false;
-    };
-    this.#unauthenticated++;
-    sock.once('close', uncount);
     const deadline = setTimeout(() => sock.destroy(new XenError('ETIMEDOUT', `no authentication preamble within ${authMs} ms`)), authMs);
     try {
       preamble = await src.read(AUTH_BYTES, 'the authentication preamble');
@@ -108,7 +100,7 @@ export class MigrationReceiver {
       lingerAndClose(sock, authMs);
       return;
     }
-    uncount();
+    this.#unauthenticated.release(sock);
     if (this.#active >= MAX_INCOMING) {
       src.close();
       sock.end('xenode migration receiver: busy\n');

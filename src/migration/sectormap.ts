@@ -3,11 +3,19 @@
 // in the migration, not the disk's size (a byte for each of its sectors was 16 GiB for an 8 TiB
 // disk, past what a typed array may hold).
 
-/** Sectors a piece covers: 32 MiB of disk in 8 KiB of bits. */
-const PIECE_SECTORS = 1 << 16;
+/**
+ * Sectors a piece covers: 2 MiB of disk in 512 bytes of bits, so that a 512-byte write (a
+ * sender's smallest record) costs the receiver about what it carried, not 16 times that.
+ */
+const PIECE_SECTORS = 4096;
 
 export class SectorMap {
   readonly #pieces = new Map<number, Uint8Array>();
+
+  /** Bytes of bits held: what the mirrored writes cost the receiver (its log says). */
+  get bytes(): number {
+    return this.#pieces.size * (PIECE_SECTORS / 8);
+  }
 
   /** Sectors [start, end) are marked. */
   mark(start: number, end: number): void {

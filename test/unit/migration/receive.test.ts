@@ -1,6 +1,7 @@
 // The migration listener before a sender shows the token: such a connection holds no slot of a
 // migration, has a bounded time in all to show it (not per octet), and past a bounded number of
-// them a connection is dropped at once (no fd kept for a client that never closes).
+// them, in all or from one address, the oldest is dropped (no fd kept for a client that never
+// closes, and a sender with the token, which shows it at once, is not kept out).
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -27,10 +28,13 @@ async function listen(t: { after(fn: () => unknown): void }, authMs: number): Pr
   return { rx, all };
 }
 
-/** A client connection that keeps its side open after the receiver half-closes (a hostile one's way). */
-function open(rx: MigrationReceiver, all: Socket[]): Promise<Socket> {
+/**
+ * A client connection that keeps its side open after the receiver half-closes (a hostile one's
+ * way), from `from` (any of 127/8 is this machine's).
+ */
+function open(rx: MigrationReceiver, all: Socket[], from = '127.0.0.1'): Promise<Socket> {
   return new Promise((resolve) => {
-    const s = connect({ port: rx.port, host: '127.0.0.1', allowHalfOpen: true }, () => resolve(s));
+    const s = connect({ port: rx.port, host: '127.0.0.1', localAddress: from, allowHalfOpen: true }, () => resolve(s));
     s.on('error', () => {});
     all.push(s);
   });
@@ -51,7 +55,7 @@ function endedWithin(s: Socket, ms: number): Promise<boolean> {
   });
 }
 
-/** What the receiver answers `line` with, up to the banner's length or the close. */
+/** What the receiver answers `line` with, up to the banner's length (then the client goes) or the close. */
 function answer(rx: MigrationReceiver, line: Buffer, all: Socket[]): Promise<string> {
   return new Promise((resolve) => {
     const s = connect(rx.port, '127.0.0.1', () => s.write(line));
@@ -60,7 +64,9 @@ function answer(rx: MigrationReceiver, line: Buffer, all: Socket[]): Promise<str
     s.on('error', () => {});
     s.on('data', (d: Buffer) => {
       got += d.toString('latin1');
-      if (got.length >= MIGRATE_RECEIVER_BANNER.length) resolve(got);
+      if (got.length < MIGRATE_RECEIVER_BANNER.length) return;
+      s.destroy();
+      resolve(got);
     });
     s.on('close', () => resolve(got));
   });
@@ -93,21 +99,52 @@ test('a client without the token is dropped once its time to show it is up, howe
   assert.ok(await endedWithin(s, 7_000), 'the receiver ended the connection');
 });
 
-test('past the bound on connections without the token (silent or refused), a new one is closed at once (its fd not kept for a client that keeps its side open)', async (t) => {
+test('past the bound on connections without the token (silent or refused), the oldest is closed for a new one (its fd not kept for a client that keeps its side open)', async (t) => {
   const { rx, all } = await listen(t, 60_000);
   // Half of them silent, half refused (a wrong token) and lingering: both count until closed.
+  // From eight addresses, eight each: within the bound per address.
   const wrong = authLine('0'.repeat(64));
+  const held: Socket[] = [];
   for (let i = 0; i < 64; i++) {
-    const s = await open(rx, all);
+    const s = await open(rx, all, `127.0.0.${2 + (i % 8)}`);
+    held.push(s);
     if (i % 2) {
       s.write(wrong);
       assert.ok(await endedWithin(s, 20_000), 'the wrong token is refused');
     }
   }
   assert.ok(await connections(rx, 64));
-  assert.ok(await endedWithin(await open(rx, all), 20_000), 'the receiver ended the 65th connection');
-  // Its client never closes its side: the receiver's is gone all the same.
-  assert.ok(await connections(rx, 64), 'the receiver let the 65th connection go');
+  const newest = await open(rx, all, '127.0.0.10');
+  // The oldest, silent, is ended; its client never closes its side: the receiver's is gone all the same.
+  assert.ok(await endedWithin(held[0]!, 20_000), 'the receiver ended the oldest connection');
+  assert.ok(await connections(rx, 64), 'the receiver let the oldest connection go');
+  assert.ok(!(await endedWithin(newest, 100)), 'the newest is kept');
+});
+
+test('past eight connections without the token from one address, its oldest is closed; those from others stay', async (t) => {
+  const { rx, all } = await listen(t, 60_000);
+  const other = await open(rx, all, '127.0.0.2');
+  const mine: Socket[] = [];
+  for (let i = 0; i < 9; i++) mine.push(await open(rx, all, '127.0.0.3'));
+  assert.ok(await endedWithin(mine[0]!, 20_000), 'the oldest from 127.0.0.3 is ended');
+  assert.ok(await connections(rx, 9), 'eight from 127.0.0.3 and one from 127.0.0.2');
+  assert.ok(!(await endedWithin(other, 100)), 'the one from 127.0.0.2 stays');
+});
+
+test('64 silent clients that reconnect as soon as they are dropped do not keep out the sender with the token', async (t) => {
+  const { rx, all } = await listen(t, 60_000);
+  // Sixteen addresses, four each, so that only the bound on all of them holds them back.
+  let stop = false;
+  let reconnects = 0;
+  t.after(() => (stop = true));
+  const silent = (from: string): void => {
+    void open(rx, all, from).then((s) => s.once('close', () => !stop && reconnects++ < 10_000 && setTimeout(() => silent(from), 10)));
+  };
+  for (let i = 0; i < 64; i++) silent(`127.0.1.${1 + (i % 16)}`);
+  assert.ok(await connections(rx, 64));
+  for (let i = 0; i < 5; i++) {
+    assert.equal((await answer(rx, authLine(rx.token), all)).slice(0, MIGRATE_RECEIVER_BANNER.length), MIGRATE_RECEIVER_BANNER.toString('latin1'), `attempt ${i}`);
+  }
 });
 
 test('a disk offer past 2 TiB is received (no byte a sector to allocate), and a connection that ends without a commit leaves no VDI', async (t) => {
