@@ -116,7 +116,7 @@ for (const memory of SIZES) {
     const limitMs = await socketCopy(r.bytes);
     runs.push({
       memory_mib: memory, io_memory_mib: ioMb, dirty_pages_per_10ms: rate, total_ms: r.totalMs, downtime_ms: r.downtimeMs, downtime_parts_ms: r.downtimePartsMs,
-      rounds: r.rounds, sent_over_io_memory: r.bytes / (ioMb << 20), rate_mb_s: r.bytes / 2 ** 20 / (r.totalMs / 1000),
+      rounds: r.rounds, sent_over_io_memory: r.bytes / (ioMb * 2 ** 20), rate_mb_s: r.bytes / 2 ** 20 / (r.totalMs / 1000),
       limit_socket_copy_mb_s: r.bytes / 2 ** 20 / (limitMs / 1000),
     });
   }

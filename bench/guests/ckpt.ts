@@ -24,7 +24,7 @@ export default async function main(os: OS): Promise<void> {
     await os.xenstore.write('data/ckpt', sumOf(pages) === state.sum ? 'intact' : 'corrupt');
   } else {
     const mb = Number(/mb=(\d+)/.exec(os.cmdline)?.[1] ?? '6');
-    pages = os.io.alloc(mb << 20);
+    pages = os.io.alloc(mb * 2 ** 20);
     const w = new Uint32Array(pages.buffer, pages.byteOffset, pages.byteLength >> 2);
     for (let i = 0; i < w.length; i++) w[i] = (i * 2654435761) >>> 0;
     await os.xenstore.write('data/ckpt', 'filled');

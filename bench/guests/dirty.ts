@@ -13,7 +13,7 @@ export default async function main(os: OS): Promise<void> {
   const mainAt = epoch();
   const state = os.resumed as { offset: number; bytes: number } | undefined;
   const args = (k: string, d: number) => Number(new RegExp(`${k}=(\\d+)`).exec(os.cmdline)?.[1] ?? d);
-  const pages = state ? os.io.reclaim(state.offset, state.bytes) : os.io.alloc(args('mb', 8) << 20);
+  const pages = state ? os.io.reclaim(state.offset, state.bytes) : os.io.alloc(args('mb', 8) * 2 ** 20);
   const w = new Uint32Array(pages.buffer, pages.byteOffset, pages.byteLength >> 2);
   if (!state) for (let i = 0; i < w.length; i++) w[i] = (i * 2654435761) >>> 0;
   os.lifecycle.onSuspend(() => ({ offset: pages.byteOffset, bytes: pages.byteLength }));

@@ -53,9 +53,36 @@ export function encodeSuspendRecord(r: SuspendRecord): Uint8Array {
   return bytes;
 }
 
+/** A domain has at most this many devices of a kind (migration/config.ts reads no more from a save image). */
+export const MAX_DEVICES_OF_A_KIND = 256;
+
+/**
+ * A record has at most one TCP/IP stack per vif, and one more: os.net() without a devid keys
+ * the first vif's as undefined, apart from devid 0's.
+ */
+export const MAX_SUSPEND_STACKS = MAX_DEVICES_OF_A_KIND + 1;
+
+function badShape(what: string): XenError {
+  return new XenError('EINVAL', `the suspend record's ${what}`);
+}
+
+/**
+ * `v` as a dense array of at most `max` elements, else EINVAL. V8's deserializer makes a sparse
+ * array of length 2^32-1 from a few bytes: the length is checked before any walk, and the
+ * holes by index (for-of, every() and spread walk every index, holes included).
+ */
+function denseArray(v: unknown, max: number, what: string): readonly unknown[] {
+  if (!Array.isArray(v) || v.length > max) throw badShape(`${what}: not a list of at most ${max}`);
+  for (let i = 0; i < v.length; i++) if (!(i in v)) throw badShape(`${what}: a hole at index ${i}`);
+  return v;
+}
+
 /**
  * The record in `bytes`, checked: valid structured-clone data of the right shape, I/O pages
- * within RAM frames `first` up to `hwm`. EINVAL names what is wrong.
+ * within RAM frames `first` up to `hwm`. Every list in it is bounded and dense before it is
+ * walked (the bytes are the guest's, read on dom0's thread by every restore and migration); the
+ * program's `state` and each stack's are the guest's own, walked only by its runtime. EINVAL
+ * names what is wrong.
  */
 export function decodeSuspendRecord(bytes: Uint8Array, first: number, hwm: number): SuspendRecord {
   if (bytes.length > MAX_SUSPEND_RECORD_BYTES) throw new XenError('E2BIG', `the suspend record is ${bytes.length} bytes; the limit is ${MAX_SUSPEND_RECORD_BYTES}`);
@@ -66,18 +93,45 @@ export function decodeSuspendRecord(bytes: Uint8Array, first: number, hwm: numbe
     throw new XenError('EINVAL', `the suspend state is not valid structured-clone data: ${(e as Error).message}`);
   }
   const r = v as Partial<SuspendRecord> | null;
-  if (typeof r !== 'object' || r === null || r.version !== SUSPEND_RECORD_VERSION || typeof r.hasState !== 'boolean' || !Array.isArray(r.io)) {
+  if (typeof r !== 'object' || r === null || r.version !== SUSPEND_RECORD_VERSION || typeof r.hasState !== 'boolean') {
     throw new XenError('EINVAL', `the suspend record is not a version ${SUSPEND_RECORD_VERSION} xenode record`);
   }
-  for (const range of r.io) {
-    const [start, count] = Array.isArray(range) ? range as unknown[] : [];
-    if (!Number.isInteger(start) || !Number.isInteger(count) || (count as number) < 1 || (start as number) < first || (start as number) + (count as number) > hwm) {
+  // Ranges of at least one frame each, and no two a real record's: at most one per RAM frame.
+  // In order and disjoint (the guest sorts them), so that a lookup is a binary search
+  // (ioRangesHold): a walk of every range for each frame dom0 asks about is quadratic.
+  const io = denseArray(r.io, Math.max(0, hwm - first), 'I/O pages');
+  let next = first;
+  for (let i = 0; i < io.length; i++) {
+    const range = denseArray(io[i], 2, `I/O range ${i}`);
+    const [start, count] = range;
+    if (range.length !== 2 || !Number.isInteger(start) || !Number.isInteger(count) || (count as number) < 1 || (start as number) < first || (start as number) + (count as number) > hwm) {
       throw new XenError('EINVAL', `the suspend record names I/O pages outside RAM frames ${first}..${hwm}`);
     }
+    if ((start as number) < next) throw badShape(`I/O range ${i} begins at ${start as number}, before the end of the one before it (${next}): ranges must be in order and disjoint`);
+    next = (start as number) + (count as number);
   }
-  if (r.tcpip !== undefined && (!Array.isArray(r.tcpip) ||
-      !r.tcpip.every((t) => typeof t === 'object' && t !== null && (t.devid === undefined || (Number.isInteger(t.devid) && t.devid >= 0))))) {
-    throw new XenError('EINVAL', 'the suspend record\'s TCP/IP stacks are not a list of { devid, state }');
+  if (r.tcpip !== undefined) {
+    const stacks = denseArray(r.tcpip, MAX_SUSPEND_STACKS, 'TCP/IP stacks');
+    for (let i = 0; i < stacks.length; i++) {
+      const t = stacks[i] as { devid?: unknown } | null;
+      if (typeof t !== 'object' || t === null || (t.devid !== undefined && !(Number.isInteger(t.devid) && (t.devid as number) >= 0))) {
+        throw new XenError('EINVAL', 'the suspend record\'s TCP/IP stacks are not a list of { devid, state }');
+      }
+    }
   }
   return r as SuspendRecord;
+}
+
+/** Whether one of a checked record's I/O ranges (in order and disjoint) holds frame `pfn`. */
+export function ioRangesHold(io: SuspendRecord['io'], pfn: number): boolean {
+  let lo = 0;
+  let hi = io.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const [start, count] = io[mid]!;
+    if (pfn < start) hi = mid;
+    else if (pfn >= start + count) lo = mid + 1;
+    else return true;
+  }
+  return false;
 }

@@ -49,6 +49,7 @@ export function ioPages(hc: Hypercalls, before: IoRanges = []): IoPages & { rang
       }
       return view(pfn, n);
     },
-    ranges: () => ranges,
+    // In order of frame, as a suspend record's must be (frames freed and taken again come back out of order).
+    ranges: () => [...ranges].sort((x, y) => x[0] - y[0]),
   };
 }

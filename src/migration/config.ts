@@ -5,6 +5,7 @@
 // carried into the domain unchecked.
 import { isAbsolute } from 'node:path';
 import { isIPv4 } from 'node:net';
+import { MAX_DEVICES_OF_A_KIND } from '../abi/suspend.js';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError } from '../errors.js';
 import { DEFAULT_MAX_GRANT_FRAMES, PFN_GRANT_TABLE } from '../hypervisor/layout.js';
@@ -26,7 +27,6 @@ export function geometryOf(c: Pick<DomainConfig, 'memory' | 'maxGrantFrames'>): 
   return { first, end: first + memorySplit(c.memory).ramFrames };
 }
 
-const MAX_DEVICES = 256;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DEVID: Bounds = { min: 0, max: 0x7fffffff };
@@ -44,7 +44,7 @@ function obj(v: unknown, what: string): Obj {
 }
 
 function list(v: unknown, what: string): unknown[] {
-  if (!Array.isArray(v) || v.length > MAX_DEVICES) throw bad(`${what} is not a list of at most ${MAX_DEVICES}`);
+  if (!Array.isArray(v) || v.length > MAX_DEVICES_OF_A_KIND) throw bad(`${what} is not a list of at most ${MAX_DEVICES_OF_A_KIND}`);
   return v;
 }
 

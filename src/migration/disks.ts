@@ -35,6 +35,7 @@ import type { DomainConfig } from '../toolstack/domconfig.js';
 import type { DiskSpec } from '../toolstack/diskspec.js';
 import type { Host } from '../toolstack/host.js';
 import { VDI_TARGET_PREFIX } from '../toolstack/devices.js';
+import { SectorMap } from './sectormap.js';
 import { ByteSource } from './source.js';
 import { AUTH_REFUSED, DISK_AUTH_PREFIX, authLine, send } from './wire.js';
 
@@ -294,15 +295,12 @@ export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log
     made = { uuid: v.record.uuid, disk: undefined as unknown as Disk };
     made.disk = await openDisk((await host.vdis.diskParams(v.record.uuid, 'rw')).params, { readOnly: false });
   } catch (e) {
-    await sendJson(sock, { error: (e as Error).message });
+    // Dropped before the answer: a peer that is gone fails the send.
     if (made) await host.vdis.destroy(made.uuid).catch(() => {});
+    await sendJson(sock, { error: (e as Error).message }).catch(() => {});
     throw e;
   }
-  log(`migration target: receiving VDI ${vdi} as ${made.uuid}`);
-  if (format !== 'raw') receiving(host).set(made.uuid, 'copying');
-  await sendJson(sock, { vdi: made.uuid });
   const disk = made.disk;
-  const mirrored = new Uint8Array(disk.sectors);
   let open = true;
   let committed = false;
   const ack = (id: number, status: number) => {
@@ -312,7 +310,12 @@ export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log
     return send(sock, [a]);
   };
   const bases = new BaseWrites(sock);
+  // From here on a failure drops the VDI (the finally below).
   try {
+    log(`migration target: receiving VDI ${vdi} as ${made.uuid}`);
+    if (format !== 'raw') receiving(host).set(made.uuid, 'copying');
+    await sendJson(sock, { vdi: made.uuid });
+    const mirrored = new SectorMap();
     while (!committed) {
       const h = await src.read(REC_HEADER, 'a disk record');
       bases.check();
@@ -327,7 +330,7 @@ export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log
         // Marked before it is written, so a base record from now on leaves its sectors alone; a
         // base write already under way there finishes first.
         const end = sector + n / SECTOR_SIZE;
-        mirrored.fill(1, sector, end);
+        mirrored.mark(sector, end);
         await bases.overlapping(sector, end);
         await disk.write(sector, [data]);
       } else if (type === Rec.Base) {
@@ -352,7 +355,7 @@ export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log
       }
       await ack(id, 0);
     }
-    log(`migration target: VDI ${made.uuid} committed`);
+    log(`migration target: VDI ${made.uuid} committed (${mirrored.bytes} bytes of bits for its mirrored sectors)`);
   } finally {
     await bases.all().catch(() => {});
     receiving(host).delete(made.uuid);
@@ -433,13 +436,13 @@ class BaseWrites {
 }
 
 /** The runs of `data` whose sectors no mirrored write reached. */
-async function writeUnmirrored(disk: Disk, mirrored: Uint8Array, sector: number, data: Buffer): Promise<void> {
+async function writeUnmirrored(disk: Disk, mirrored: SectorMap, sector: number, data: Buffer): Promise<void> {
   const n = data.length / SECTOR_SIZE;
   let i = 0;
   while (i < n) {
-    while (i < n && mirrored[sector + i]) i++;
+    while (i < n && mirrored.has(sector + i)) i++;
     const from = i;
-    while (i < n && !mirrored[sector + i]) i++;
+    while (i < n && !mirrored.has(sector + i)) i++;
     if (i > from) await disk.write(sector + from, [data.subarray(from * SECTOR_SIZE, i * SECTOR_SIZE)]);
   }
 }

@@ -18,7 +18,7 @@
 // below), and only when the program's own pages are among them is the domain built again from
 // the RAM received, its runtime booting at the resume, as a file restore's does.
 import { PAGE_SIZE } from '../abi/xen.js';
-import { decodeSuspendRecord } from '../abi/suspend.js';
+import { decodeSuspendRecord, ioRangesHold } from '../abi/suspend.js';
 import { XenError } from '../errors.js';
 import { preconnectFrames, setResumeRecord, type BuiltDomain } from '../toolstack/builder.js';
 import type { DiskSpec } from '../toolstack/diskspec.js';
@@ -173,9 +173,9 @@ export class IncomingDomain implements FrameSink {
     const n = Math.ceil(record.bytes / PAGE_SIZE);
     const bytes = new Uint8Array(n * PAGE_SIZE);
     for (let i = 0; i < n; i++) bytes.set(this.get(record.pfn + i) ?? ZERO_PAGE, i * PAGE_SIZE);
-    // readImage checked it already (checkSuspendRecord).
-    const io = [...decodeSuspendRecord(bytes.subarray(0, record.bytes), first, end).io].sort((x, y) => x[0] - y[0]);
-    if ([...this.#aside.keys()].some((pfn) => io.some(([start, count]) => pfn >= start && pfn < start + count))) return undefined;
+    // readImage checked it already (checkSuspendRecord): its ranges are in order and disjoint.
+    const { io } = decodeSuspendRecord(bytes.subarray(0, record.bytes), first, end);
+    for (const pfn of this.#aside.keys()) if (ioRangesHold(io, pfn)) return undefined;
     if (record.pfn + n <= this.#kept) return record;
     let p = first;
     for (const [start, count] of [...io, [this.#kept, 0] as const]) {

@@ -16,11 +16,20 @@ import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_REA
 import { receiveDisk } from './disks.js';
 import { readImage } from './image.js';
 import { IncomingDomain, checkNameFree } from './incoming.js';
+import { PendingConnections } from './pending.js';
 import { ByteSource } from './source.js';
 import { AUTH_BYTES, AUTH_REFUSED, DISK_AUTH_PREFIX, authentic, lingerAndClose, readFixed, refuse, send } from './wire.js';
 
-/** Migrations received at once; more wait in the kernel's backlog. */
+/** Migrations (and disks of one) received at once, by senders with the token. */
 const MAX_INCOMING = 4;
+/**
+ * Connections yet to show the token, in all and from one address: past these the oldest is
+ * dropped (pending.ts), and each must show it within AUTH_MS in all (not per octet), so that a
+ * client without the token holds no slot of a migration, and a host fd only for so long.
+ */
+const MAX_UNAUTHENTICATED = 64;
+const MAX_UNAUTHENTICATED_PER_ADDRESS = 8;
+const AUTH_MS = 5_000;
 const STALL_MS = 30_000;
 
 export interface ReceiverOptions {
@@ -30,10 +39,13 @@ export interface ReceiverOptions {
   readonly tokenFile: string;
   readonly log: (line: string) => void;
   readonly stallMs?: number;
+  /** How long a connection has to show the token (AUTH_MS). */
+  readonly authMs?: number;
 }
 
 export class MigrationReceiver {
   #active = 0;
+  readonly #unauthenticated = new PendingConnections(MAX_UNAUTHENTICATED, MAX_UNAUTHENTICATED_PER_ADDRESS);
 
   private constructor(readonly server: Server, readonly token: string) {}
 
@@ -60,18 +72,46 @@ export class MigrationReceiver {
 
   async #serve(host: Host, sock: Socket, opts: ReceiverOptions): Promise<void> {
     sock.on('error', () => {});
+    // Counted until it shows the token, or else until it is closed (a refusal lingers).
+    this.#unauthenticated.admit(sock);
+    const stallMs = opts.stallMs ?? STALL_MS;
+    const authMs = opts.authMs ?? AUTH_MS;
+    const src = new ByteSource(sock, { stallMs });
+    const peer = `${sock.remoteAddress}:${sock.remotePort}`;
+    const log = (line: string) => opts.log(`migration from ${peer}: ${line}`);
+    let preamble: Buffer;
+    const deadline = setTimeout(() => sock.destroy(new XenError('ETIMEDOUT', `no authentication preamble within ${authMs} ms`)), authMs);
+    try {
+      preamble = await src.read(AUTH_BYTES, 'the authentication preamble');
+    } catch (e) {
+      log((e as Error).message);
+      src.close();
+      sock.destroy();
+      return;
+    } finally {
+      clearTimeout(deadline);
+    }
+    const disk = authentic(preamble, this.token, DISK_AUTH_PREFIX);
+    // Refused or busy: the sender reads why, and the connection goes soon after.
+    if (!disk && !authentic(preamble, this.token)) {
+      log('refused: authentication failed (nothing was created)');
+      src.close();
+      sock.end(AUTH_REFUSED);
+      lingerAndClose(sock, authMs);
+      return;
+    }
+    this.#unauthenticated.release(sock);
     if (this.#active >= MAX_INCOMING) {
+      src.close();
       sock.end('xenode migration receiver: busy\n');
+      lingerAndClose(sock, authMs);
       return;
     }
     this.#active++;
-    const stallMs = opts.stallMs ?? STALL_MS;
-    const src = new ByteSource(sock, { stallMs });
-    const peer = `${sock.remoteAddress}:${sock.remotePort}`;
     try {
-      await receive(host, sock, src, this.token, (line) => opts.log(`migration from ${peer}: ${line}`));
+      await (disk ? receiveDisk(host, sock, src, log) : receive(host, sock, src, log));
     } catch (e) {
-      opts.log(`migration from ${peer}: ${(e as Error).message}`);
+      log((e as Error).message);
     } finally {
       this.#active--;
       src.close();
@@ -86,13 +126,7 @@ export class MigrationReceiver {
   }
 }
 
-async function receive(host: Host, sock: Socket, src: ByteSource, token: string, log: (line: string) => void): Promise<void> {
-  const preamble = await src.read(AUTH_BYTES, 'the authentication preamble');
-  if (authentic(preamble, token, DISK_AUTH_PREFIX)) return receiveDisk(host, sock, src, log);
-  if (!authentic(preamble, token)) {
-    sock.end(AUTH_REFUSED);
-    throw new XenError('EACCES', 'refused: authentication failed (nothing was created)');
-  }
+async function receive(host: Host, sock: Socket, src: ByteSource, log: (line: string) => void): Promise<void> {
   log('migration target: Ready to receive domain.');
   await send(sock, [MIGRATE_RECEIVER_BANNER]);
   let incoming: IncomingDomain | undefined;

@@ -2,14 +2,14 @@
 // a bad one creates nothing), then build the domain from its configuration with its RAM frames
 // filled in and start_info pointing at its suspend record; its runtime resumes from there and
 // calls main(os) with os.resumed. Disks and vifs (MACs included) are the configuration's.
-import { open } from 'node:fs/promises';
+import { constants } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { PAGE_SIZE } from '../abi/xen.js';
-import { XenError } from '../errors.js';
+import { readNamed } from '../storage/named.js';
 import type { BuiltDomain } from '../toolstack/builder.js';
 import type { Ref } from '../toolstack/db/records.js';
 import type { Host } from '../toolstack/host.js';
-import { hostLimits } from '../toolstack/limits.js';
+import { hostLimits, MIB } from '../toolstack/limits.js';
 import { readImage, type DomainImage } from './image.js';
 import { checkNameFree, writeGuestData } from './incoming.js';
 import { ByteSource } from './source.js';
@@ -44,25 +44,22 @@ async function restoreImage(host: Host, image: DomainImage, pages: ReadonlyMap<n
   return built;
 }
 
-/** A save file larger than this is refused unread: more than any domain this host can run carries. */
+/**
+ * A save file larger than this is refused unread: more than any domain this host can run
+ * carries. In doubles (memory= passes 2047 MiB, past 32-bit shifts), and below the largest
+ * Buffer, which readNamed allocates one octet more than.
+ */
 export function maxImageBytes(): number {
-  return Math.ceil((hostLimits().memoryMiB.max << 20) / 4 / PAGE_SIZE) * (PAGE_SIZE + 8) + (64 << 20);
+  const image = Math.ceil((hostLimits().memoryMiB.max * MIB) / 4 / PAGE_SIZE) * (PAGE_SIZE + 8) + 64 * MIB;
+  return Math.min(image, constants.MAX_LENGTH - 1);
 }
 
 export async function restoreFile(host: Host, file: string, opts: { paused?: boolean; vm?: Ref<'VM'> } = {}): Promise<BuiltDomain & RestoreInfo> {
   const t0 = performance.now();
-  const fh = await open(file, 'r').catch((e: NodeJS.ErrnoException) => {
-    throw new XenError(e.code === 'ENOENT' ? 'ENOENT' : 'EACCES', `Can't open restore file: ${e.message}`);
-  });
-  let data: Buffer;
-  try {
-    // One read of the whole file: the image is then parsed in place, without copies.
-    const { size } = await fh.stat();
-    if (size > maxImageBytes()) throw new XenError('E2BIG', `${file} is ${size} bytes: larger than any save image of a domain this host can run`);
-    data = await fh.readFile();
-  } finally {
-    await fh.close();
-  }
+  // A regular file only, opened without blocking and read up to the bound (named.ts): a FIFO
+  // would hold a pool thread until a writer came, and /dev/zero (which says size 0) never ends.
+  // One read of the whole file: the image is then parsed in place, without copies.
+  const data = await readNamed(file, { what: 'restore file', limit: maxImageBytes() });
   const pages = new Map<number, Uint8Array>();
   const image = await readImage(new ByteSource(Readable.from([data]), { stallMs: STREAM_STALL_MS }), () => pages);
   const t1 = performance.now();

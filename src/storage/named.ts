@@ -81,28 +81,35 @@ export async function openNamed(path: string, opts: NamedOptions): Promise<{ fd:
   }
 }
 
-const CHUNK = 64 * 1024;
+/** The most one read asks for (a big save image is read in pieces of this, each a pool thread's turn). */
+const PIECE = 8 << 20;
 
 /**
  * A regular file's bytes, at most `limit` of them: a larger file (or one that grows while it
- * is read; /proc files say size 0) is an E2BIG naming the limit.
+ * is read; /proc files say size 0) is an E2BIG naming the limit. They go into one buffer of
+ * the size the file says and one octet more (no copy of a big file, a save image's), grown
+ * only for a file that says less than it holds.
  */
-export async function readNamed(path: string, opts: { what: string; limit: number }): Promise<Uint8Array> {
+export async function readNamed(path: string, opts: { what: string; limit: number }): Promise<Buffer> {
   const { fd, stats } = await openNamed(path, { what: opts.what, kind: 'file' });
   const tooBig = (n: number | string) => new NamedFileError('E2BIG', opts.what, path, `is ${n} bytes; the limit is ${opts.limit}`);
   try {
     if (stats.size > opts.limit) throw tooBig(stats.size);
-    const chunks: Buffer[] = [];
+    let buf = Buffer.allocUnsafe(Math.min(Math.max(stats.size + 1, 64 << 10), opts.limit + 1));
     let total = 0;
     for (;;) {
-      const buf = Buffer.allocUnsafe(Math.min(CHUNK, opts.limit + 1 - total));
-      const { bytesRead } = await readP(fd, buf, 0, buf.length, null);
+      if (total === buf.length) {
+        if (total > opts.limit) throw tooBig(`more than ${opts.limit}`);
+        const more = Buffer.allocUnsafe(Math.min(2 * buf.length, opts.limit + 1));
+        buf.copy(more, 0, 0, total);
+        buf = more;
+      }
+      const { bytesRead } = await readP(fd, buf, total, Math.min(PIECE, buf.length - total), null);
       if (bytesRead === 0) break;
-      chunks.push(buf.subarray(0, bytesRead));
       total += bytesRead;
-      if (total > opts.limit) throw tooBig(`more than ${opts.limit}`);
     }
-    return Buffer.concat(chunks, total);
+    if (total > opts.limit) throw tooBig(`more than ${opts.limit}`);
+    return buf.subarray(0, total);
   } finally {
     await closeP(fd).catch(() => {});
   }

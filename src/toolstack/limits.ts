@@ -36,7 +36,7 @@ const MAX_MAPTRACK_FRAMES = 16384;
 const MAX_EVENT_CHANNELS = 4095;
 /** The library OS binds three as it boots (xenstore, console, VIRQ_TIMER); with fewer it crashes before main(). */
 const MIN_EVENT_CHANNELS = 3;
-const MIB = 2 ** 20;
+export const MIB = 2 ** 20;
 /** One typed array over a domain's memory cannot pass 2^32 elements (DESIGN.md §10). */
 const MAX_MEMORY_BUFFER = 2 ** 32;
 /** The longest xenstore path the builder writes a name to: /vm/<uuid>/name. */

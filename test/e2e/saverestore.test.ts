@@ -220,6 +220,22 @@ memory = 32
   }
 });
 
+test('a save image of more than 64 MiB restores, its frames intact (the bound on an image was computed in 32 bits and came out at 59 MiB)', T, async () => {
+  const kernel = join(FIXTURES, 'filler.ts');
+  const { domain } = await host.create(parseDomainConfig(`name = "big-sr"\nkernel = "${kernel}"\nmemory = 512\nextra = "mb=80"\n`, kernel).config);
+  try {
+    await host.xs.wait(`/local/domain/${domain.domid}/data/filler`, (v) => v === 'filled', { timeout: 60_000 });
+    const file = join(dir, 'big.save');
+    await saveDomain(host, domain.domid, file);
+    assert.ok((await stat(file)).size > 80 << 20);
+    const r = await restoreFile(host, file);
+    assert.equal(await host.xs.wait(`/local/domain/${r.domain.domid}/data/filler`, (v) => v === 'resumed' || v === 'corrupt', { timeout: 60_000 }), 'resumed');
+    await host.destroy(r.domain.domid);
+  } finally {
+    await destroyNamed('big-sr');
+  }
+});
+
 test("a destroy during a save's write to a FIFO whose reader stopped reading: it frees the guest's memory at once, the save fails (ESRCH), and what was written holds the guest's own frames, never the next domain's", T, async () => {
   // 4 MiB of its RAM filled with a pattern: far more than a pipe holds.
   const kernel = join(FIXTURES, 'filler.ts');

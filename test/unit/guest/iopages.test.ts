@@ -60,3 +60,15 @@ test('past memory= it is ENOMEM, and a failed allocation keeps no frame', (t) =>
   io.alloc(PAGE_SIZE);
   assert.throws(() => io.alloc(1), xen('ENOMEM'));
 });
+
+test('the ranges a suspend record keeps are in order of frame, however the frames came', (t) => {
+  const { hc } = harness(t).local({ ramFrames: 16 });
+  // Two frames taken and the first given back: the second buffer lands below the first.
+  const pages = [0, 1].map(() => ramPage(hc, 0xee));
+  const io = ioPages(hc);
+  const high = io.alloc(PAGE_SIZE);
+  hc.decreaseReservation([pages[0]!.pfn]);
+  const low = io.alloc(PAGE_SIZE);
+  assert.ok(low.byteOffset < high.byteOffset, 'the later buffer is below the earlier');
+  assert.deepEqual(io.ranges(), [[low.byteOffset / PAGE_SIZE, 1], [high.byteOffset / PAGE_SIZE, 1]]);
+});

@@ -309,6 +309,21 @@ test('the suspend record: inside the populated RAM, valid structured-clone data 
   await assert.rejects(parse(cat(p.head, p.pages, far)), refused('EINVAL', /outside the populated RAM/));
 });
 
+test('a suspend record with a sparse list (a few bytes, a length in the millions) is refused before it is walked', async () => {
+  const { serialize } = await import('node:v8');
+  const tcpip: unknown[] = [];
+  tcpip.length = 2 ** 24;
+  const rec = serialize({ version: 1, hasState: false, io: [], tcpip });
+  const q = imageParts();
+  const mem = new Uint8Array(q.memory);
+  mem.fill(0, q.recordPfn * PAGE_SIZE, (q.recordPfn + 1) * PAGE_SIZE);
+  mem.set(rec, q.recordPfn * PAGE_SIZE);
+  const pfns = Array.from({ length: q.recordPfn + 1 - GEO.first }, (_, i) => GEO.first + i);
+  const trailer = Buffer.from(q.trailer);
+  trailer.writeBigUInt64LE(BigInt(rec.length), 8 + PAGE_SIZE + 8 + 8);
+  await assert.rejects(parse(cat(q.head, Buffer.concat(encodePages(q.memory, pfns).chunks), trailer)), refused('EINVAL', /TCP\/IP stacks: not a list of at most 257/));
+});
+
 test('a stream that stalls is refused after the stall timeout', async () => {
   const p = imageParts();
   const s = new PassThrough();

@@ -23,6 +23,9 @@ test('only a regular file is read, within its limit', async () => {
   await refusedNamed(readNamed(join(dir, 'none'), { what: 'thing', limit: 4 }), 'ENOENT', /thing \S+none does not exist$/);
   // A file whose size says 0 but that has more to read.
   await refusedNamed(readNamed('/proc/self/status', { what: 'thing', limit: 16 }), 'E2BIG', /is more than 16 bytes/);
+  // One that says 0 and holds more than the first buffer (64 KiB): read whole all the same.
+  const maps = Buffer.from(await readNamed('/proc/self/smaps', { what: 'thing', limit: 64 << 20 })).toString();
+  assert.ok(maps.length > 64 << 10 && /^[0-9a-f]+-[0-9a-f]+ /.test(maps) && maps.endsWith('\n'), `${maps.length} octets`);
 });
 
 test('a FIFO and a socket are refused without blocking', async () => {
