@@ -19,6 +19,8 @@ export class HeapShares<K> {
   readonly #ran = new Map<K, number>();
   /** Growth charged to no domain: the thread's own work, and what departed domains left behind. */
   #unowned = 0;
+  /** CPU time in this window of turns whose domain was removed (ran). */
+  #goneMs = 0;
 
   /** `reading`: the thread's figure now (bytes). */
   constructor(reading: number) {
@@ -37,9 +39,13 @@ export class HeapShares<K> {
     this.#ran.delete(key);
   }
 
-  /** The domain's turn took `ms` of the thread. */
+  /**
+   * The domain's turn took `ms` of the thread. One removed in that turn (crashed in it) ran on to
+   * its end: its share of the window's growth is the thread's, not charged to its pool mates.
+   */
   ran(key: K, ms: number): void {
     if (this.#held.has(key)) this.#ran.set(key, (this.#ran.get(key) ?? 0) + ms);
+    else this.#goneMs += ms;
   }
 
   /**
@@ -51,16 +57,18 @@ export class HeapShares<K> {
     this.#last = reading;
     const charged: K[] = [];
     if (delta > 0) {
-      let total = 0;
+      let total = this.#goneMs;
       for (const ms of this.#ran.values()) total += ms;
       if (total > 0) {
         for (const [k, ms] of this.#ran) {
           this.#held.set(k, this.#held.get(k)! + (delta * ms) / total);
           charged.push(k);
         }
+        this.#unowned += (delta * this.#goneMs) / total;
       } else this.#unowned += delta;
     } else if (delta < 0 && this.#free(-delta)) charged.push(...this.#held.keys());
     this.#ran.clear();
+    this.#goneMs = 0;
     return charged;
   }
 

@@ -383,17 +383,18 @@ function hostFor(r: () => Resident): RealmHost {
       if (typeof id !== 'number' || typeof op !== 'string' || op.length > MAX_OP_LENGTH || ![a0, a1, a2, a3].every(isArg)) {
         throw new TypeError('malformed control operation');
       }
-      if (d.halted) return;
+      if (d.halted) return false;
       // dom0's bucket (serveControlPort) counts them only as its thread takes them: a turn's loop
       // would queue its whole flood in dom0's memory first. No driver has a burst's worth in flight.
       if (++d.unanswered > CONTROL_BURST) {
         crashAlone(d, 'flooded its control plane');
-        return;
+        return false;
       }
       if (op === 'peer' || op === 'bindInterdomain') d.peerCalls.set(id, op);
       const args = [a0, a1, a2, a3];
       while (args.length && args[args.length - 1] === undefined) args.pop();
       d.port.postMessage({ id, op, args });
+      return true;
     },
     decode(bytes, fatal) {
       return decodeOwn(bytes, fatal === true);

@@ -77,8 +77,13 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
     call(op, ...args) {
       const id = next++;
       return new Promise((resolve, reject) => {
+        // A halted (crashed) domain's realm runs out its last turn, which may loop: a call that
+        // reaches nothing is refused and not kept, as nothing would ever answer it.
+        if (!host.control(id, op, ...(args as (number | string)[]))) {
+          reject(XenError.quiet('ESRCH', `d${buffers.domid} has halted: its ${op} reaches nothing`));
+          return;
+        }
         pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-        host.control(id, op, ...(args as (number | string)[]));
       });
     },
   };

@@ -188,14 +188,20 @@ test("a guest that hunts for its library OS's platform object with Object.protot
   assert.match(out, /MATE null ticks on/);
 });
 
-test("a shared-pool guest that floods its control plane in one turn is crashed by its pCPU before dom0 receives more than a burst of its calls; its pool mate runs on", T, async (t) => {
+test("a shared-pool guest that floods its control plane in one turn is crashed by its pCPU before dom0 receives more than a burst of its calls; its calls after the crash are refused, not kept; its pool mate runs on", T, async (t) => {
   // In a child: dom0's bucket counted the calls only as its thread took them, after the turn had
   // queued the whole flood in dom0's memory (+133-184 MiB of host RSS for 1.5 s of one turn).
+  // And the crashed guest's turn ran on: each call it made then was kept pending in its realm
+  // for a reply that never came (+100-143 MiB of host RSS).
   const out = await childRun(t, 'control-flood', 90_000);
   assert.match(out, /FLOODING/);
   assert.match(out, /ENDED crash/);
   const received = Number(/RECEIVED (\d+)/.exec(out)?.[1]);
   assert.ok(received > 0 && received <= CONTROL_BURST, `dom0 received ${received} of its calls, at most ${CONTROL_BURST}`);
+  const [, posted, refused, pending] = (/POSTED (\d+) REFUSED (\d+) PENDING (\d+)/.exec(out) ?? []).map(Number);
+  assert.ok(posted! > CONTROL_BURST + 1, `it made ${posted} calls: past the burst, or this test tests nothing\n${out.slice(-2000)}`);
+  assert.ok(pending! <= CONTROL_BURST + 1, `${pending} of its ${posted} calls left pending, at most the ${CONTROL_BURST + 1} made before its crash`);
+  assert.equal(refused, posted! - pending!, 'every call after its crash is refused with ESRCH');
   assert.match(out, /MATE null ticks on/);
 });
 

@@ -46,8 +46,22 @@ test('growth while no domain ran and a spare realm skipped are charged to nobody
   h.skip(20 * MiB);
   assert.deepEqual(h.sample(20 * MiB), []);
   assert.equal(h.bytes('a'), 0);
-  h.ran('gone-before', 5); // a domain that is not on the thread is never charged
   h.ran('a', 1);
   h.sample(21 * MiB);
   assert.equal(h.bytes('a'), 1 * MiB);
+});
+
+test("a domain removed in its turn (crashed there) is charged nothing, and its pool mates only their CPU time's share of the window's growth", () => {
+  const h = new HeapShares<string>(0);
+  h.add('crashed', 1 * MiB);
+  h.add('mate', 1 * MiB);
+  h.remove('crashed');
+  h.ran('crashed', 9); // its turn ran on to its end after its crash
+  h.ran('mate', 1);
+  assert.deepEqual(h.sample(10 * MiB), ['mate']);
+  assert.equal(h.bytes('crashed'), undefined);
+  assert.equal(h.bytes('mate'), 2 * MiB, 'its tenth of the growth, not the crashed turn\'s garbage');
+  // That growth is the thread's: a fall pays it back before it lowers the mate's figure.
+  assert.deepEqual(h.sample(1 * MiB), []);
+  assert.equal(h.bytes('mate'), 2 * MiB);
 });
