@@ -32,7 +32,7 @@ import type { PcpuData, PcpuMessage, PcpuStatus } from '../hypervisor/cpupool.js
 import { CONTROL_BURST } from '../hypervisor/control.js';
 import { CreditScheduler } from '../hypervisor/credit.js';
 import { PCPU_BEAT_MS, PcpuStats, takeRung, DB_PENDING } from '../hypervisor/doorbell.js';
-import { CB_PAUSE, CB_RUNSTATE, PFN_START_INFO, RUNSTATE_blocked, RUNSTATE_runnable, RUNSTATE_running } from '../hypervisor/layout.js';
+import { CB_RUNSTATE, PFN_START_INFO, RUNSTATE_blocked, RUNSTATE_runnable, RUNSTATE_running } from '../hypervisor/layout.js';
 import { DomainView, type DomainBuffers } from '../hypervisor/memory.js';
 import { GUEST_NICE } from '../hypervisor/sched.js';
 import { unblockThrough, UPCALL_WORD } from '../hypervisor/evtchn.js';
@@ -232,8 +232,9 @@ class Resident {
     withWork.add(this);
   }
 
+  /** By the word dom0 keeps for it here (PcpuStats.paused), not its control block's, which its guest writes. */
   get paused(): boolean {
-    return Atomics.load(this.view.ctl, CB_PAUSE) > 0;
+    return Atomics.load(stats.paused, this.slot) > 0;
   }
 
   /** Its vCPU's runstate word, as a Pool-0 vCPU thread writes its own (xl list's r and b). */

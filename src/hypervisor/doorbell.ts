@@ -56,7 +56,8 @@ export const PCPU_BEAT_MS = 100;
 
 /**
  * A pCPU's own figures, shared with dom0 only: which domain's turn runs and since when (the
- * watchdog), turns run, the beat of its event loop, and each slot's CPU time and JS heap (its realm's, as V8 measured it).
+ * watchdog), turns run, the beat of its event loop, and each slot's CPU time and JS heap (its
+ * realm's, as V8 measured it); and each slot's pause count, which dom0 writes.
  */
 export class PcpuStats {
   static readonly RUNNING = 0; // domid + 1 of the domain in its turn, 0 between turns
@@ -71,15 +72,27 @@ export class PcpuStats {
   readonly cpuMs: Float64Array;
   /** Bytes of JS heap each slot's realm held at the pCPU's last measurement (vm.measureMemory). */
   readonly heapBytes: Float64Array;
+  /**
+   * Each slot's domain's pause count, as the hypervisor keeps it (the toolstack's pauses, its
+   * shutdown's, its creation's): the pCPU runs no turn of a domain while it is non-zero. Here, not
+   * only in the domain's control block (CB_PAUSE), which its guest can write.
+   */
+  readonly paused: Int32Array;
 
   constructor(readonly buffer: SharedArrayBuffer, readonly epoch: number) {
     this.words = new Int32Array(buffer, 0, PcpuStats.HEADER_WORDS);
     this.cpuMs = new Float64Array(buffer, PcpuStats.HEADER_WORDS * 4, DOORBELL_SLOTS);
     this.heapBytes = new Float64Array(buffer, PcpuStats.HEADER_WORDS * 4 + DOORBELL_SLOTS * 8, DOORBELL_SLOTS);
+    this.paused = new Int32Array(buffer, PcpuStats.HEADER_WORDS * 4 + DOORBELL_SLOTS * 16, DOORBELL_SLOTS);
   }
 
   static allocate(): SharedArrayBuffer {
-    return new SharedArrayBuffer(PcpuStats.HEADER_WORDS * 4 + DOORBELL_SLOTS * 16);
+    return new SharedArrayBuffer(PcpuStats.HEADER_WORDS * 4 + DOORBELL_SLOTS * 20);
+  }
+
+  /** The slot's pause count alone (Hypervisor's pauseWord for its domain). */
+  pauseWord(slot: number): Int32Array {
+    return this.paused.subarray(slot, slot + 1);
   }
 
   /** Milliseconds since the epoch, kept within an int32. */

@@ -260,7 +260,7 @@ async function prepareDomain(
     ...(spec.maxGrantFrames !== undefined && { maxGrantFrames: spec.maxGrantFrames }),
     ...(spec.maxMaptrackFrames !== undefined && { maxMaptrackFrames: spec.maxMaptrackFrames }),
     ...(spec.maxEventChannels !== undefined && { maxEvtchns: spec.maxEventChannels }),
-    ...(placement && { doorbell: placement.doorbell }),
+    ...(placement && { doorbell: placement.doorbell, pauseWord: placement.pauseWord }),
   });
   try {
     created?.();

@@ -205,6 +205,26 @@ test("a shared-pool guest that floods its control plane in one turn is crashed b
   assert.match(out, /MATE null ticks on/);
 });
 
+test("xl pause holds a shared-pool guest that clears its own pause word: it takes no turn until unpaused, then runs on", T, async () => {
+  // Its pCPU skipped a paused domain by the pause word of its control block, which the guest can
+  // write: one that cleared it in the turn the pause landed in ran on through the pause.
+  await host.createCpupool('lift', 1);
+  const mate = await host.create(config('lift-mate', join(FIXTURES, 'ticker.ts'), 'pool = "lift"\n'));
+  const { domain } = await host.create(config('lifter', join(FIXTURES, 'pause-lifter.ts'), 'pool = "lift"\n'));
+  const steps = () => Number([...consoleText(domain.domid).matchAll(/step (\d+)/g)].at(-1)?.[1] ?? -1);
+  await consoleMatch(domain.domid, /step 2\b/);
+  // It says a step as its turn starts, and watches its word for 200 ms: the pause lands in that turn.
+  await host.pause(domain.domid);
+  // Its pool mate's turns on the one pCPU come after the turn the pause landed in.
+  await ticksOn(mate.domain.domid);
+  const paused = steps();
+  for (let i = 0; i < 5; i++) await ticksOn(mate.domain.domid);
+  assert.equal(steps(), paused, `it ran on while paused (${/lifted in step \d+/.exec(consoleText(domain.domid))?.[0] ?? 'no lift seen'})`);
+  await host.unpause(domain.domid);
+  await consoleMatch(domain.domid, new RegExp(`step ${paused + 2}\\b`));
+  await Promise.all([host.destroy(domain.domid), host.destroy(mate.domain.domid)]);
+});
+
 test("a Pool-0 peer that clears a shared-pool guest's doorbell bit before its pCPU takes it stops it for up to a beat per theft, not for good; its realm holds no doorbell", T, async () => {
   // The bit is rung only on the 0 -> 1 edge of the guest's upcall byte: one taken before the
   // pCPU saw it left the byte set and the guest never run again (no later event rang it). A
