@@ -899,21 +899,52 @@ function raisedOutsideTurn(d: Resident): void {
  * The beat's look at every resident's upcall byte: one whose bit was cleared before this thread
  * took it (a Pool-0 peer holds the doorbell too) would otherwise never be rung again, its byte
  * left set, which the next event's edge needs clear. So a set byte with no turn coming is rung.
+ * Returns how many were.
  */
-function sweepUpcalls(): void {
-  let found = false;
+function sweepUpcalls(): number {
+  let found = 0;
   for (const d of residents.values()) {
-    // The byte first: one load per resident (paused is another, of its control block).
+    // The byte first: one load per resident (paused is another, of the pCPU's stats).
     if (d.halted || !upcallPending(d) || d.busy || ringing.has(d) || d.paused) continue;
     ringing.add(d);
-    found = true;
+    found++;
   }
   if (found) kick();
+  return found;
+}
+
+/**
+ * The thread waited for a ring (asleep, or halt-polling) and one came: the bit it was rung for
+ * was set before the word woke it, so a scan that finds none means a holder of the doorbell took
+ * it first (a Pool-0 peer can, doorbell.ts), and the domain's upcall byte is left set. (Or a pass
+ * kicked meanwhile by a timer or a message took it: that look is for nothing, and bounded.)
+ */
+let rangWhileIdle = false;
+/** When a theft last had every resident's byte looked at, and the look to come: at most one per STOLEN_SWEEP_MS. */
+let stolenSweptAt = -Infinity;
+let stolenSweep: NodeJS.Timeout | undefined;
+const STOLEN_SWEEP_MS = 1;
+
+/** A theft's victim runs within a millisecond or two, not at the next beat (up to 100 ms a theft). */
+function sweepStolen(): void {
+  const wait = stolenSweptAt + STOLEN_SWEEP_MS - performance.now();
+  if (wait <= 0) {
+    stolenSweptAt = performance.now();
+    Atomics.add(stats.words, PcpuStats.STOLEN, sweepUpcalls());
+  } else {
+    stolenSweep ??= setTimeout(() => {
+      stolenSweep = undefined;
+      sweepStolen();
+    }, wait);
+  }
 }
 
 function pump(): void {
   scheduled = false;
-  for (const slot of takeRung(doorbell, rung)) {
+  takeRung(doorbell, rung);
+  if (rangWhileIdle && rung.length === 0) sweepStolen();
+  rangWhileIdle = false;
+  for (const slot of rung) {
     const d = bySlot.get(slot);
     if (d) ringing.add(d);
   }
@@ -951,8 +982,11 @@ function pump(): void {
   // next pass once no UNDER one is runnable; only when every runnable domain is capped does the
   // pCPU wait for the next period.
   if (order.length > 0 && (ringing.size > 0 || hasRunnableWork())) kick();
-  else if (Atomics.load(doorbell, DB_PENDING) !== 0 || poll()) kick();
-  else sleep();
+  else if (Atomics.load(doorbell, DB_PENDING) !== 0) kick();
+  else if (poll()) {
+    rangWhileIdle = true;
+    kick();
+  } else sleep();
 }
 
 /** Spin on the doorbell for the poll window; true if it rang. */
@@ -979,12 +1013,16 @@ function hasRunnableWork(): boolean {
 function sleep(): void {
   if (waiting) return;
   const w = Atomics.waitAsync(doorbell, DB_PENDING, 0);
-  if (!w.async) return kick();
+  if (!w.async) {
+    rangWhileIdle = true; // rung since the pass's last look
+    return kick();
+  }
   waiting = true;
   const polled = expecting.size > 0;
   sleptAt = performance.now();
   void w.value.then(() => {
     waiting = false;
+    rangWhileIdle = true;
     if (polled) adapt((performance.now() - sleptAt) * 1000);
     kick();
   });
@@ -1095,7 +1133,7 @@ try {
 // outside a turn, which the turn watchdog does not watch.
 setInterval(() => {
   Atomics.add(stats.words, PcpuStats.BEAT, 1);
-  sweepUpcalls();
+  Atomics.add(stats.words, PcpuStats.SWEPT, sweepUpcalls());
 }, PCPU_BEAT_MS).unref();
 sleep();
 refill();

@@ -325,6 +325,14 @@ export class Cpupool {
     return this.#total(PcpuStats.LEFT);
   }
 
+  /**
+   * Residents the pCPUs found with events pending and no turn coming (their doorbell bit taken
+   * by another holder): on their beat, and at once after a ring whose bit was gone.
+   */
+  rescued(): { beat: number; stolen: number } {
+    return { beat: this.#total(PcpuStats.SWEPT), stolen: this.#total(PcpuStats.STOLEN) };
+  }
+
   #total(word: number): number {
     return this.#pcpus.reduce((n, p) => n + Atomics.load(p.stats.words, word), 0);
   }

@@ -66,7 +66,9 @@ export class PcpuStats {
   static readonly SENDS = 3; // EVTCHNOP_sends the thread did in its one copy of the hypercall (guest/pcpu-hypercalls.ts)
   static readonly LEFT = 4; // sends it left to the realm's own copy: no view of the target yet (a boot's first sends to dom0), or the domain being killed
   static readonly BEAT = 5; // counted up by a timer of the thread every PCPU_BEAT_MS: its event loop comes round (the liveness watchdog)
-  static readonly HEADER_WORDS = 6; // even: the Float64Arrays after the header start 8-byte aligned
+  static readonly SWEPT = 6; // residents the beat found with their upcall byte set and no turn coming (a bit taken, guest/pcpu.ts sweepUpcalls)
+  static readonly STOLEN = 7; // residents found so by a look after a ring whose bit was gone (guest/pcpu.ts sweepStolen)
+  static readonly HEADER_WORDS = 8; // even: the Float64Arrays after the header start 8-byte aligned
   readonly words: Int32Array;
   /** Milliseconds of CPU each slot's domain has used. */
   readonly cpuMs: Float64Array;
