@@ -10,9 +10,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
+import { doorbellThief } from './support/doorbell-thief.js';
 import { emit, numberOptions } from './support/harness.js';
 
 const opts = numberOptions({ seconds: 3 });
@@ -30,18 +30,7 @@ async function run(name: string, steal: boolean): Promise<Record<string, number>
   const { domain } = await host.create(cfg);
   await host.xs.wait(node(domain.domid, 'ready'), (v) => v !== undefined, { timeout: 60_000 });
   const before = pool.rescued();
-  // The thief spins on the guest's bit until its time is up (a Pool-0 guest's thread can).
-  const thief = steal
-    ? new Worker(`
-      const { workerData: { buffer, slot, ms }, parentPort } = require('node:worker_threads');
-      const db = new Int32Array(buffer);
-      const w = 2 + (slot >>> 5), bit = 1 << (slot & 31);
-      const end = Date.now() + ms;
-      let stolen = 0;
-      while (Date.now() < end) if ((Atomics.load(db, w) & bit) !== 0 && (Atomics.and(db, w, ~bit) & bit) !== 0) stolen++;
-      parentPort.postMessage(stolen);`, { eval: true, workerData: { ...domain.view.buffers.doorbell!, ms: opts.seconds * 1000 } })
-    : null;
-  const thefts = thief ? new Promise<number>((r) => thief.once('message', r)) : Promise.resolve(0);
+  const thefts = steal ? doorbellThief(domain.view.buffers.doorbell!, { thefts: Infinity, ms: opts.seconds * 1000 }) : Promise.resolve(0);
   await new Promise((r) => setTimeout(r, opts.seconds * 1000));
   const stolen = await thefts;
   const after = pool.rescued();

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { EVTCHN_FIFO_PRIORITY_DEFAULT, VIRQ_TIMER } from '../../src/abi/event_channel.js';
 import { PAGE_SIZE } from '../../src/abi/xen.js';
 import { XS_INTF_REQ_CONS, XS_INTF_REQ_PROD } from '../../src/abi/xs_wire.js';
@@ -28,6 +27,7 @@ import { FIXTURES } from '../support/cli.js';
 import { killIfAliveAfter } from '../support/exit-guard.js';
 import { FORGEABLE, holdLock } from '../support/hypervisor.js';
 import { askKv } from '../support/kv.js';
+import { doorbellThief } from '../../bench/support/doorbell-thief.js';
 import { cancelOnceTaken } from '../support/suspend-cancel.js';
 import { waitFor } from '../support/wait.js';
 
@@ -239,20 +239,12 @@ test("a Pool-0 peer that keeps clearing a shared-pool guest's doorbell bit: its 
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const before = pool.rescued();
   // The thief takes the guest's bit whenever it is set, until told to stop or 20 s passed.
-  const thief = new Worker(`
-    const { workerData: { buffer, slot, stop }, parentPort } = require('node:worker_threads');
-    const db = new Int32Array(buffer);
-    const w = 2 + (slot >>> 5), bit = 1 << (slot & 31);
-    const end = Date.now() + 20000;
-    let stolen = 0;
-    while (Atomics.load(stop, 0) === 0 && Date.now() < end) if ((Atomics.load(db, w) & bit) !== 0 && (Atomics.and(db, w, ~bit) & bit) !== 0) stolen++;
-    parentPort.postMessage(stolen);`, { eval: true, workerData: { ...bell, stop } });
-  const stolen = once(thief, 'message');
+  const stolen = doorbellThief(bell, { thefts: Infinity, ms: 20_000, stop });
   // 500 reads under theft (each needs its disk's event answered), or as many as 20 s allowed.
   const start = reads();
   for (let i = 0; i < 400 && reads() < start + 500; i++) await new Promise((r) => setTimeout(r, 50));
   Atomics.store(stop, 0, 1);
-  const [thefts] = (await stolen) as [number];
+  const thefts = await stolen;
   const after = pool.rescued();
   const beat = after.beat - before.beat;
   const atOnce = after.stolen - before.stolen;
@@ -274,17 +266,9 @@ test("a Pool-0 peer that clears a shared-pool guest's doorbell bit before its pC
   assert.match(consoleText(domain.domid), /DOORBELL buffers=undefined view=null/);
   const reads = () => Number([...consoleText(domain.domid).matchAll(/reads (\d+)/g)].at(-1)?.[1] ?? 0);
   const bell = host.hv.domain(domain.domid).view.buffers.doorbell!;
-  // The thief: a thread that takes the guest's bit whenever it is set, until it took it 5 times
-  // or 10 s passed (on the old code the first theft stopped the guest, so no second came).
-  const thief = new Worker(`
-    const { workerData: { buffer, slot }, parentPort } = require('node:worker_threads');
-    const db = new Int32Array(buffer);
-    const w = 2 + (slot >>> 5), bit = 1 << (slot & 31);
-    const end = Date.now() + 10000;
-    let stolen = 0;
-    while (stolen < 5 && Date.now() < end) if ((Atomics.load(db, w) & bit) !== 0 && (Atomics.and(db, w, ~bit) & bit) !== 0) stolen++;
-    parentPort.postMessage(stolen);`, { eval: true, workerData: bell });
-  const [stolen] = (await once(thief, 'message')) as [number];
+  // The thief takes the guest's bit whenever it is set, until it took it 5 times or 10 s passed
+  // (on the old code the first theft stopped the guest, so no second came).
+  const stolen = await doorbellThief(bell, { thefts: 5, ms: 10_000 });
   assert.ok(stolen >= 1, 'the thief took the bit');
   const after = reads();
   await consoleMatch(domain.domid, new RegExp(`reads ${after + 100}\\b`));
