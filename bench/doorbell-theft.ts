@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDomainConfig } from '../src/toolstack/domconfig.js';
 import { Host } from '../src/toolstack/host.js';
-import { doorbellThief } from './support/doorbell-thief.js';
+import { doorbellThief } from '../test/support/doorbell-thief.js';
 import { emit, numberOptions } from './support/harness.js';
 
 const opts = numberOptions({ seconds: 3 });

@@ -19,8 +19,6 @@ export class HeapShares<K> {
   readonly #ran = new Map<K, number>();
   /** Growth charged to no domain: the thread's own work, and what departed domains left behind. */
   #unowned = 0;
-  /** CPU time in this window of turns whose domain was removed (ran). */
-  #goneMs = 0;
 
   /** `reading`: the thread's figure now (bytes). */
   constructor(reading: number) {
@@ -40,12 +38,12 @@ export class HeapShares<K> {
   }
 
   /**
-   * The domain's turn took `ms` of the thread. One removed in that turn (crashed in it) ran on to
-   * its end: its share of the window's growth is the thread's, not charged to its pool mates.
+   * The domain's turn took `ms` of the thread. One removed in that turn (crashed in it) counts
+   * for nothing: its thread samples before the removal and again at the turn's end, so that what
+   * the turn grew after is the thread's, neither its own nor its pool mates' (guest/pcpu.ts crashAlone).
    */
   ran(key: K, ms: number): void {
     if (this.#held.has(key)) this.#ran.set(key, (this.#ran.get(key) ?? 0) + ms);
-    else this.#goneMs += ms;
   }
 
   /**
@@ -57,18 +55,16 @@ export class HeapShares<K> {
     this.#last = reading;
     const charged: K[] = [];
     if (delta > 0) {
-      let total = this.#goneMs;
+      let total = 0;
       for (const ms of this.#ran.values()) total += ms;
       if (total > 0) {
         for (const [k, ms] of this.#ran) {
           this.#held.set(k, this.#held.get(k)! + (delta * ms) / total);
           charged.push(k);
         }
-        this.#unowned += (delta * this.#goneMs) / total;
       } else this.#unowned += delta;
     } else if (delta < 0 && this.#free(-delta)) charged.push(...this.#held.keys());
     this.#ran.clear();
-    this.#goneMs = 0;
     return charged;
   }
 

@@ -174,6 +174,12 @@ class Resident {
   unanswered = 0;
   inbox: Inbox[] = [];
   immediates = false;
+  /**
+   * Placed or claimed while paused (xl create -p, a restore's claim): what its boot or claim
+   * queued in its realm, its kernel's top level included, runs in its first turn, once unpaused,
+   * as a paused vCPU runs nothing.
+   */
+  held = false;
   halted = false;
   turns!: RealmTurns;
   /** How long its last turn ran (ms): unknown before its first, so taken as long (wakes.ts beforeTurn). */
@@ -219,7 +225,7 @@ class Resident {
 
   /** Could run a turn now (the doorbell says nothing of host-side work). */
   get busy(): boolean {
-    return this.inbox.length > 0 || this.immediates;
+    return this.inbox.length > 0 || this.immediates || this.held;
   }
 
   post(e: Inbox): void {
@@ -230,6 +236,14 @@ class Resident {
   wantImmediates(): void {
     this.immediates = true;
     withWork.add(this);
+  }
+
+  /** Its realm's queued work runs now, or in its first turn if it is paused (held). */
+  drainOrHold(): void {
+    if (this.paused) {
+      this.held = true;
+      withWork.add(this);
+    } else drainScript.runInContext(this.ctx);
   }
 
   /** By the word dom0 keeps for it here (PcpuStats.paused), not its control block's, which its guest writes. */
@@ -584,7 +598,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     d.turns = { timer: turns.timer, reply: turns.reply, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught,
       expecting: turns.expecting, claim: turns.claim };
     status({ type: 'placed', domid: m.domid });
-    drainScript.runInContext(ctx);
+    d.drainOrHold();
     kick();
   } catch (e) {
     if (d) evict(m.domid);
@@ -593,7 +607,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
   } finally {
     if (d) {
       rejectionsInTurn(d); // a failed start's too, while the watchdog still watches its boot
-      shares.ran(d, performance.now() - t0);
+      ranFor(d, performance.now() - t0);
       d.settle(); // its first turn is rung
       raisedOutsideTurn(d);
     }
@@ -627,13 +641,13 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
     d.bodies = undefined;
     d.makeCloner();
     d.turns.claim(kernel, m.identity.name, m.identity.uuid);
-    drainScript.runInContext(d.ctx);
+    d.drainOrHold();
     kick();
   } catch (e) {
     crashAlone(d, `its claim threw: ${told(e)}`); // as a turn's throw (turn)
   } finally {
     rejectionsInTurn(d);
-    shares.ran(d, performance.now() - t0);
+    ranFor(d, performance.now() - t0);
     d.settle();
     raisedOutsideTurn(d);
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
@@ -710,9 +724,28 @@ function heapReading(): number {
 }
 const shares = new HeapShares<Resident>(heapReading());
 
+/** Charge the heap's growth since the last reading (heapshare.ts) and publish the figures that changed. */
+function sampleShares(): void {
+  for (const d of shares.sample(heapReading())) stats.heapBytes[d.slot] = shares.bytes(d)!;
+}
+
+/**
+ * Its turn (or boot, or claim) took `ms`. One crashed in it was charged up to its crash
+ * (crashAlone): what the turn grew since is the thread's, charged to nobody.
+ */
+function ranFor(d: Resident, ms: number): void {
+  if (shares.bytes(d) === undefined) sampleShares();
+  else shares.ran(d, ms);
+}
+
 /** The domain's realm runs no more, and dom0 crashes the domain (`why` goes to dom0's log). */
 function crashAlone(d: Resident, why: string): void {
   d.clear();
+  // The window's growth up to now is charged first, to it too if this is its turn (up to its
+  // crash): what its turn grows after is the thread's (ranFor), not diluting its mates' shares.
+  const running = stats.current();
+  if (running?.domid === d.domid) shares.ran(d, running.ms);
+  sampleShares();
   shares.remove(d);
   status({ type: 'crashed', domid: d.domid, why });
 }
@@ -738,7 +771,7 @@ new PerformanceObserver((list) => {
 function sampleHeap(now: number): void {
   if (now - heapSampledAt < HEAP_SAMPLE_MS) return;
   heapSampledAt = now;
-  for (const d of shares.sample(heapReading())) stats.heapBytes[d.slot] = shares.bytes(d)!;
+  sampleShares();
   if (!collected) return;
   collected = false;
   for (const d of residents.values()) {
@@ -838,7 +871,7 @@ function turn(d: Resident): void {
     const ms = performance.now() - t0;
     d.lastTurnMs = ms;
     sched.charge(d, ms);
-    shares.ran(d, ms);
+    ranFor(d, ms);
     stats.cpuMs[d.slot] = stats.cpuMs[d.slot]! + ms;
     d.settle();
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
@@ -851,6 +884,7 @@ function runTurn(d: Resident): void {
   const clear = !upcallPending(d);
   const inbox = d.inbox;
   d.inbox = [];
+  d.held = false; // its drain below runs what its boot or claim queued while it was paused
   withWork.delete(d);
   const t = d.turns;
   for (const e of inbox) {
@@ -914,12 +948,13 @@ function sweepUpcalls(): number {
 }
 
 /**
- * The thread waited for a ring (asleep, or halt-polling) and one came: the bit it was rung for
- * was set before the word woke it, so a scan that finds none means a holder of the doorbell took
- * it first (a Pool-0 peer can, doorbell.ts), and the domain's upcall byte is left set. (Or a pass
- * kicked meanwhile by a timer or a message took it: that look is for nothing, and bounded.)
+ * The thread was rung since its last scan (woken asleep or halt-polling, or the word set when the
+ * next pass begins): the bit it was rung for was set before the word was, so a scan that finds
+ * none means a holder of the doorbell took it first (a Pool-0 peer can, doorbell.ts), and the
+ * domain's upcall byte is left set. (Or a pass kicked meanwhile by a timer or a message, or the
+ * last scan itself, took it: that look is for nothing, and bounded.)
  */
-let rangWhileIdle = false;
+let rangSinceScan = false;
 /** When a theft last had every resident's byte looked at, and the look to come: at most one per STOLEN_SWEEP_MS. */
 let stolenSweptAt = -Infinity;
 let stolenSweep: NodeJS.Timeout | undefined;
@@ -929,8 +964,9 @@ const STOLEN_SWEEP_MS = 1;
 function sweepStolen(): void {
   const wait = stolenSweptAt + STOLEN_SWEEP_MS - performance.now();
   if (wait <= 0) {
-    stolenSweptAt = performance.now();
     Atomics.add(stats.words, PcpuStats.STOLEN, sweepUpcalls());
+    // After the look: the bound is on the thread's time in looks, however long one takes.
+    stolenSweptAt = performance.now();
   } else {
     stolenSweep ??= setTimeout(() => {
       stolenSweep = undefined;
@@ -941,9 +977,12 @@ function sweepStolen(): void {
 
 function pump(): void {
   scheduled = false;
+  // Rung during the last pass or since, the thread awake (a busy pCPU never sleeps): a bit taken
+  // meanwhile is looked for at once too, not at the beat.
+  if (Atomics.load(doorbell, DB_PENDING) !== 0) rangSinceScan = true;
   takeRung(doorbell, rung);
-  if (rangWhileIdle && rung.length === 0) sweepStolen();
-  rangWhileIdle = false;
+  if (rangSinceScan && rung.length === 0) sweepStolen();
+  rangSinceScan = false;
   for (const slot of rung) {
     const d = bySlot.get(slot);
     if (d) ringing.add(d);
@@ -984,7 +1023,7 @@ function pump(): void {
   if (order.length > 0 && (ringing.size > 0 || hasRunnableWork())) kick();
   else if (Atomics.load(doorbell, DB_PENDING) !== 0) kick();
   else if (poll()) {
-    rangWhileIdle = true;
+    rangSinceScan = true;
     kick();
   } else sleep();
 }
@@ -1014,7 +1053,7 @@ function sleep(): void {
   if (waiting) return;
   const w = Atomics.waitAsync(doorbell, DB_PENDING, 0);
   if (!w.async) {
-    rangWhileIdle = true; // rung since the pass's last look
+    rangSinceScan = true; // rung since the pass's last look
     return kick();
   }
   waiting = true;
@@ -1022,7 +1061,7 @@ function sleep(): void {
   sleptAt = performance.now();
   void w.value.then(() => {
     waiting = false;
-    rangWhileIdle = true;
+    rangSinceScan = true;
     if (polled) adapt((performance.now() - sleptAt) * 1000);
     kick();
   });

@@ -5,9 +5,10 @@
 //
 // Every peer a domain on the pCPU is connected to holds this buffer (it comes with the domain's
 // buffers; a realm is handed them without it), so nothing here is trusted: a bit rung for nothing
-// costs its pCPU a look at that domain, and one cleared before the pCPU took it is found by the
-// pCPU's beat (guest/pcpu.ts sweepUpcalls). What the watchdog trusts lives in the pCPU's private
-// stats (PcpuStats).
+// costs its pCPU a look at that domain, and one cleared before the pCPU took it is found by its
+// upcall byte: at once when the ring that woke the pCPU finds no bit set (guest/pcpu.ts
+// sweepStolen, at most once a millisecond), else at the pCPU's beat (sweepUpcalls). What the
+// watchdog trusts lives in the pCPU's private stats (PcpuStats).
 
 /** Word the pCPU thread waits on: non-zero while some domain's bit may be set. */
 export const DB_PENDING = 0;

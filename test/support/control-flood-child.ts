@@ -4,9 +4,7 @@
 // the crashed domain preserved, prints the end of its console's out ring from its memory: what
 // it wrote after its crash, which no event brings to dom0.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PAGE_SIZE } from '../../src/abi/xen.js';
-import { XENCONS_OUT, XENCONS_OUT_SIZE, XenconsInterface } from '../../src/abi/console.js';
-import { PFN_CONSOLE } from '../../src/hypervisor/layout.js';
+import { consoleRing } from './console-ring.js';
 import { poolChild } from './pool-child.js';
 
 const FLOOD_PORT = 1 << 20;
@@ -21,15 +19,6 @@ target[dispatch] = function (this: unknown, ...a: unknown[]) {
   if (a[1] === 'message' && m?.op === 'close' && m.args?.[0] === FLOOD_PORT) received++;
   return original.apply(this, a);
 };
-
-/** The last of what the domain wrote to its console's out ring, read from its memory. */
-function consoleRing(memory: SharedArrayBuffer): string {
-  const page = new Uint8Array(memory, PFN_CONSOLE * PAGE_SIZE, PAGE_SIZE);
-  const prod = new XenconsInterface(page).outProd;
-  const out: number[] = [];
-  for (let i = Math.max(0, prod - XENCONS_OUT_SIZE); i < prod; i++) out.push(page[XENCONS_OUT + (i % XENCONS_OUT_SIZE)]!);
-  return Buffer.from(out).toString('latin1');
-}
 
 await poolChild('flood', async ({ host, text, config }) => {
   let shutdown: string | undefined;
