@@ -239,6 +239,25 @@ test("a shared-pool guest created paused (xl create -p) runs none of its code, i
   await Promise.all([host.destroy(domain.domid), host.destroy(mate.domain.domid)]);
 });
 
+test("a shared-pool create that fails after its placement gives its pCPU slot back only once its domain is destroyed: an unpause of it meanwhile reaches no other domain's pause count", T, async (t) => {
+  // Its slot was given back before its teardown's awaits: a create meanwhile could take the slot,
+  // and an unpause of the failing domid then lowered the new domain's pause count.
+  await host.createCpupool('unplace', 1);
+  const words: { word: Int32Array; count: number }[] = [];
+  const detach = host.consoled.detach.bind(host.consoled);
+  // Its teardown's first step: what its slot's pause count read then.
+  t.mock.method(host.consoled, 'detach', (domid: number) => {
+    const word = host.hv.findDomain(domid)?.pauseWord;
+    if (word) words.push({ word, count: Atomics.load(word, 0) });
+    detach(domid);
+  });
+  const missing = join(dir, 'unplace-missing.img');
+  await assert.rejects(host.create(config('unplace', join(FIXTURES, 'ticker.ts'), `pool = "unplace"\ndisk = [ 'vdev=xvda, target=${missing}' ]\n`)));
+  assert.equal(words.length, 1, 'its teardown ran once');
+  assert.equal(words[0]!.count, 1, 'its slot was free (its pause count cleared) while it still lived');
+  assert.equal(Atomics.load(words[0]!.word, 0), 0, 'its slot was given back');
+});
+
 /**
  * A thief that takes the bit of a disk-reading guest (fixtures/guests/bell-victim.ts) in `pool`
  * whenever it is set, for 500 reads: asserts that its pCPU found more of the thefts at once than
