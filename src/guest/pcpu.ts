@@ -175,11 +175,11 @@ class Resident {
   inbox: Inbox[] = [];
   immediates = false;
   /**
-   * Placed or claimed while paused (xl create -p, a restore's claim): what its boot or claim
-   * queued in its realm, its kernel's top level included, runs in its first turn, once unpaused,
-   * as a paused vCPU runs nothing.
+   * Placed or claimed while paused (xl create -p, a restore's claim): what lets its kernel's code
+   * run (its top level included), called in its first turn, once unpaused, as a paused vCPU runs
+   * nothing (RealmTurns.unpaused).
    */
-  held = false;
+  held: (() => void) | null = null;
   halted = false;
   turns!: RealmTurns;
   /** How long its last turn ran (ms): unknown before its first, so taken as long (wakes.ts beforeTurn). */
@@ -225,7 +225,7 @@ class Resident {
 
   /** Could run a turn now (the doorbell says nothing of host-side work). */
   get busy(): boolean {
-    return this.inbox.length > 0 || this.immediates || this.held;
+    return this.inbox.length > 0 || this.immediates || this.held !== null;
   }
 
   post(e: Inbox): void {
@@ -238,12 +238,12 @@ class Resident {
     withWork.add(this);
   }
 
-  /** Its realm's queued work runs now, or in its first turn if it is paused (held). */
-  drainOrHold(): void {
+  /** `release` lets its kernel's code run: called now, or in its first turn if it is paused (held). */
+  runOrHold(release: () => void): void {
     if (this.paused) {
-      this.held = true;
+      this.held = release;
       withWork.add(this);
-    } else drainScript.runInContext(this.ctx);
+    } else release();
   }
 
   /** By the word dom0 keeps for it here (PcpuStats.paused), not its control block's, which its guest writes. */
@@ -596,9 +596,10 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     const { doorbell: _, ...own } = m.buffers;
     const turns = shell.realm.boot(toRealm(own, I, true), kernel, kernel === null ? null : toRealm(m.identity, I));
     d.turns = { timer: turns.timer, reply: turns.reply, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught,
-      expecting: turns.expecting, claim: turns.claim };
+      expecting: turns.expecting, claim: turns.claim, unpaused: turns.unpaused };
     status({ type: 'placed', domid: m.domid });
-    d.drainOrHold();
+    d.runOrHold(d.turns.unpaused);
+    drainScript.runInContext(ctx);
     kick();
   } catch (e) {
     if (d) evict(m.domid);
@@ -640,8 +641,8 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
     const kernel = body ?? (compiled!.runInContext(d.ctx) as RealmKernel);
     d.bodies = undefined;
     d.makeCloner();
-    d.turns.claim(kernel, m.identity.name, m.identity.uuid);
-    d.drainOrHold();
+    d.runOrHold(() => d.turns.claim(kernel, m.identity.name, m.identity.uuid));
+    drainScript.runInContext(d.ctx);
     kick();
   } catch (e) {
     crashAlone(d, `its claim threw: ${told(e)}`); // as a turn's throw (turn)
@@ -884,7 +885,6 @@ function runTurn(d: Resident): void {
   const clear = !upcallPending(d);
   const inbox = d.inbox;
   d.inbox = [];
-  d.held = false; // its drain below runs what its boot or claim queued while it was paused
   withWork.delete(d);
   const t = d.turns;
   for (const e of inbox) {
@@ -905,6 +905,10 @@ function runTurn(d: Resident): void {
     d.immediates = false;
     t.immediates();
   }
+  // Its first turn since it was placed or claimed paused: its kernel's code runs in the drain below.
+  const held = d.held;
+  d.held = null;
+  if (held && !d.halted) held();
   const dispatched = !d.halted && t.upcall();
   drainScript.runInContext(d.ctx);
   rejectionsInTurn(d);

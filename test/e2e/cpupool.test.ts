@@ -228,10 +228,10 @@ test("xl pause holds a shared-pool guest that clears its own pause word: it take
 
 test("a shared-pool guest created paused (xl create -p) runs none of its code, its kernel's top level included, until unpaused", T, async () => {
   // Its placement drained its realm at once, paused or not: its kernel's top level ran there.
-  await host.createCpupool('held', 1);
-  const { domain } = await host.create(config('held', join(FIXTURES, 'toplevel.ts'), 'pool = "held"\n'), { paused: true });
-  // The one pCPU places and runs its mate after it placed the held domain.
-  const mate = await host.create(config('held-mate', join(FIXTURES, 'ticker.ts'), 'pool = "held"\n'));
+  await host.createCpupool('created-paused', 1);
+  const { domain } = await host.create(config('created-paused', join(FIXTURES, 'toplevel.ts'), 'pool = "created-paused"\n'), { paused: true });
+  // The one pCPU places and runs its mate after it placed the paused domain.
+  const mate = await host.create(config('created-paused-mate', join(FIXTURES, 'ticker.ts'), 'pool = "created-paused"\n'));
   await ticksOn(mate.domain.domid);
   assert.doesNotMatch(consoleRing(domain.view.buffers.memory), /top level ran/, 'its kernel ran while paused');
   await host.unpause(domain.domid);
