@@ -29,7 +29,7 @@ const UNGUARDED_REALM = `(host) => ({
     if (throws) host.immediate();
     const none = () => {};
     return {
-      timer: none, reply: none, push: none, expecting: () => false, upcall: () => false,
+      timer: none, reply: none, push: none, expecting: () => false, upcall: () => false, unpaused: none,
       // The library OS's would crash the domain; this has the pCPU crash it (a claim that throws).
       uncaught(reason) {
         throw new Error(String(reason));
