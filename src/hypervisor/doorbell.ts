@@ -77,8 +77,8 @@ export class PcpuStats {
   readonly heapBytes: Float64Array;
   /**
    * Each slot's domain's pause count, as the hypervisor keeps it (the toolstack's pauses, its
-   * shutdown's, its creation's): the pCPU runs no turn of a domain while it is non-zero, nor the
-   * code its placement or claim queued (its kernel's top level: guest/pcpu.ts Resident.held). Here, not
+   * shutdown's, its creation's): the pCPU runs no turn of a domain while it is non-zero, nor its
+   * kernel's code, its top level included (guest/pcpu.ts Resident.held). Here, not
    * only in the domain's control block (CB_PAUSE), which its guest can write.
    */
   readonly paused: Int32Array;

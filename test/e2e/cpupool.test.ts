@@ -226,7 +226,7 @@ test("xl pause holds a shared-pool guest that clears its own pause word: it take
   await Promise.all([host.destroy(domain.domid), host.destroy(mate.domain.domid)]);
 });
 
-test("a shared-pool guest created paused (xl create -p) runs none of its code, its kernel's top level included, until unpaused", T, async () => {
+test("a shared-pool guest created paused (xl create -p) runs none of its kernel's code, its top level included, until unpaused", T, async () => {
   // Its placement drained its realm at once, paused or not: its kernel's top level ran there.
   await host.createCpupool('created-paused', 1);
   const { domain } = await host.create(config('created-paused', join(FIXTURES, 'toplevel.ts'), 'pool = "created-paused"\n'), { paused: true });
