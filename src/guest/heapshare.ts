@@ -37,7 +37,11 @@ export class HeapShares<K> {
     this.#ran.delete(key);
   }
 
-  /** The domain's turn took `ms` of the thread. */
+  /**
+   * The domain's turn took `ms` of the thread. One removed in that turn (crashed in it) counts
+   * for nothing: its thread samples before the removal and again at the turn's end, so that what
+   * the turn grew after is the thread's, neither its own nor its pool mates' (guest/pcpu.ts crashAlone).
+   */
   ran(key: K, ms: number): void {
     if (this.#held.has(key)) this.#ran.set(key, (this.#ran.get(key) ?? 0) + ms);
   }

@@ -32,7 +32,7 @@ import type { PcpuData, PcpuMessage, PcpuStatus } from '../hypervisor/cpupool.js
 import { CONTROL_BURST } from '../hypervisor/control.js';
 import { CreditScheduler } from '../hypervisor/credit.js';
 import { PCPU_BEAT_MS, PcpuStats, takeRung, DB_PENDING } from '../hypervisor/doorbell.js';
-import { CB_PAUSE, CB_RUNSTATE, PFN_START_INFO, RUNSTATE_blocked, RUNSTATE_runnable, RUNSTATE_running } from '../hypervisor/layout.js';
+import { CB_RUNSTATE, PFN_START_INFO, RUNSTATE_blocked, RUNSTATE_runnable, RUNSTATE_running } from '../hypervisor/layout.js';
 import { DomainView, type DomainBuffers } from '../hypervisor/memory.js';
 import { GUEST_NICE } from '../hypervisor/sched.js';
 import { unblockThrough, UPCALL_WORD } from '../hypervisor/evtchn.js';
@@ -175,6 +175,12 @@ class Resident {
   unanswered = 0;
   inbox: Inbox[] = [];
   immediates = false;
+  /**
+   * Placed or claimed while paused (xl create -p, a restore's claim): what lets its kernel's code
+   * run (its top level included), called in its first turn, once unpaused, as a paused vCPU runs
+   * nothing (RealmTurns.unpaused).
+   */
+  held: (() => void) | null = null;
   halted = false;
   turns!: RealmTurns;
   /** How long its last turn ran (ms): unknown before its first, so taken as long (wakes.ts beforeTurn). */
@@ -220,7 +226,7 @@ class Resident {
 
   /** Could run a turn now (the doorbell says nothing of host-side work). */
   get busy(): boolean {
-    return this.inbox.length > 0 || this.immediates;
+    return this.inbox.length > 0 || this.immediates || this.held !== null;
   }
 
   post(e: Inbox): void {
@@ -233,8 +239,17 @@ class Resident {
     withWork.add(this);
   }
 
+  /** `release` lets its kernel's code run: called now, or in its first turn if it is paused (held). */
+  runOrHold(release: () => void): void {
+    if (this.paused) {
+      this.held = release;
+      withWork.add(this);
+    } else release();
+  }
+
+  /** By the word dom0 keeps for it here (PcpuStats.paused), not its control block's, which its guest writes. */
   get paused(): boolean {
-    return Atomics.load(this.view.ctl, CB_PAUSE) > 0;
+    return Atomics.load(stats.paused, this.slot) > 0;
   }
 
   /** Its vCPU's runstate word, as a Pool-0 vCPU thread writes its own (xl list's r and b). */
@@ -392,17 +407,18 @@ function hostFor(r: () => Resident): RealmHost {
       if (typeof id !== 'number' || typeof op !== 'string' || op.length > MAX_OP_LENGTH || ![a0, a1, a2, a3].every(isArg)) {
         throw new TypeError('malformed control operation');
       }
-      if (d.halted) return;
+      if (d.halted) return false;
       // dom0's bucket (serveControlPort) counts them only as its thread takes them: a turn's loop
       // would queue its whole flood in dom0's memory first. No driver has a burst's worth in flight.
       if (++d.unanswered > CONTROL_BURST) {
         crashAlone(d, 'flooded its control plane');
-        return;
+        return false;
       }
       if (op === 'peer' || op === 'bindInterdomain') d.peerCalls.set(id, op);
       const args = [a0, a1, a2, a3];
       while (args.length && args[args.length - 1] === undefined) args.pop();
       d.port.postMessage({ id, op, args });
+      return true;
     },
     decode(bytes, fatal) {
       return decodeOwn(bytes, fatal === true);
@@ -609,8 +625,9 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     const { doorbell: _, ...own } = m.buffers;
     const turns = shell.realm.boot(toRealm(own, I, true), kernel, kernel === null ? null : toRealm(m.identity, I));
     d.turns = { timer: turns.timer, reply: turns.reply, immediates: turns.immediates, upcall: turns.upcall, uncaught: turns.uncaught,
-      expecting: turns.expecting, claim: turns.claim };
+      expecting: turns.expecting, claim: turns.claim, unpaused: turns.unpaused };
     status({ type: 'placed', domid: m.domid });
+    d.runOrHold(d.turns.unpaused);
     drainScript.runInContext(ctx);
     kick();
   } catch (e) {
@@ -620,7 +637,7 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
   } finally {
     if (d) {
       rejectionsInTurn(d); // a failed start's too, while the watchdog still watches its boot
-      shares.ran(d, performance.now() - t0);
+      ranFor(d, performance.now() - t0);
       d.settle(); // its first turn is rung
       raisedOutsideTurn(d);
     }
@@ -653,14 +670,14 @@ function claim(m: Extract<PcpuMessage, { type: 'claim' }>): void {
     const kernel = body ?? (compiled!.runInContext(d.ctx) as RealmKernel);
     d.bodies = undefined;
     d.makeCloner();
-    d.turns.claim(kernel, m.identity.name, m.identity.uuid);
+    d.runOrHold(() => d.turns.claim(kernel, m.identity.name, m.identity.uuid));
     drainScript.runInContext(d.ctx);
     kick();
   } catch (e) {
     crashAlone(d, `its claim threw: ${told(e)}`); // as a turn's throw (turn)
   } finally {
     rejectionsInTurn(d);
-    shares.ran(d, performance.now() - t0);
+    ranFor(d, performance.now() - t0);
     d.settle();
     raisedOutsideTurn(d);
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
@@ -737,9 +754,28 @@ function heapReading(): number {
 }
 const shares = new HeapShares<Resident>(heapReading());
 
+/** Charge the heap's growth since the last reading (heapshare.ts) and publish the figures that changed. */
+function sampleShares(): void {
+  for (const d of shares.sample(heapReading())) stats.heapBytes[d.slot] = shares.bytes(d)!;
+}
+
+/**
+ * Its turn (or boot, or claim) took `ms`. One crashed in it was charged up to its crash
+ * (crashAlone): what the turn grew since is the thread's, charged to nobody.
+ */
+function ranFor(d: Resident, ms: number): void {
+  if (shares.bytes(d) === undefined) sampleShares();
+  else shares.ran(d, ms);
+}
+
 /** The domain's realm runs no more, and dom0 crashes the domain (`why` goes to dom0's log). */
 function crashAlone(d: Resident, why: string): void {
   d.clear();
+  // The window's growth up to now is charged first, to it too if this is its turn (up to its
+  // crash): what its turn grows after is the thread's (ranFor), not diluting its mates' shares.
+  const running = stats.current();
+  if (running?.domid === d.domid) shares.ran(d, running.ms);
+  sampleShares();
   shares.remove(d);
   status({ type: 'crashed', domid: d.domid, why });
 }
@@ -765,7 +801,7 @@ new PerformanceObserver((list) => {
 function sampleHeap(now: number): void {
   if (now - heapSampledAt < HEAP_SAMPLE_MS) return;
   heapSampledAt = now;
-  for (const d of shares.sample(heapReading())) stats.heapBytes[d.slot] = shares.bytes(d)!;
+  sampleShares();
   if (!collected) return;
   collected = false;
   for (const d of residents.values()) {
@@ -865,7 +901,7 @@ function turn(d: Resident): void {
     const ms = performance.now() - t0;
     d.lastTurnMs = ms;
     sched.charge(d, ms);
-    shares.ran(d, ms);
+    ranFor(d, ms);
     stats.cpuMs[d.slot] = stats.cpuMs[d.slot]! + ms;
     d.settle();
     Atomics.store(stats.words, PcpuStats.RUNNING, 0);
@@ -898,6 +934,10 @@ function runTurn(d: Resident): void {
     d.immediates = false;
     t.immediates();
   }
+  // Its first turn since it was placed or claimed paused: its kernel's code runs in the drain below.
+  const held = d.held;
+  d.held = null;
+  if (held && !d.halted) held();
   const dispatched = !d.halted && t.upcall();
   drainScript.runInContext(d.ctx);
   rejectionsInTurn(d);
@@ -926,21 +966,57 @@ function raisedOutsideTurn(d: Resident): void {
  * The beat's look at every resident's upcall byte: one whose bit was cleared before this thread
  * took it (a Pool-0 peer holds the doorbell too) would otherwise never be rung again, its byte
  * left set, which the next event's edge needs clear. So a set byte with no turn coming is rung.
+ * Returns how many were.
  */
-function sweepUpcalls(): void {
-  let found = false;
+function sweepUpcalls(): number {
+  let found = 0;
   for (const d of residents.values()) {
-    // The byte first: one load per resident (paused is another, of its control block).
+    // The byte first: one load per resident (paused is another, of the pCPU's stats).
     if (d.halted || !upcallPending(d) || d.busy || ringing.has(d) || d.paused) continue;
     ringing.add(d);
-    found = true;
+    found++;
   }
   if (found) kick();
+  return found;
+}
+
+/**
+ * The thread was rung since its last scan (woken asleep or halt-polling, or the word set when the
+ * next pass begins): the bit it was rung for was set before the word was, so a scan that finds
+ * none means a holder of the doorbell took it first (a Pool-0 peer can, doorbell.ts), and the
+ * domain's upcall byte is left set. (Or a pass kicked meanwhile by a timer or a message, or the
+ * last scan itself, took it: that look is for nothing, and bounded.)
+ */
+let rangSinceScan = false;
+/** When a theft last had every resident's byte looked at, and the look to come: at most one per STOLEN_SWEEP_MS. */
+let stolenSweptAt = -Infinity;
+let stolenSweep: NodeJS.Timeout | undefined;
+const STOLEN_SWEEP_MS = 1;
+
+/** A theft's victim runs within a millisecond or two, not at the next beat (up to 100 ms a theft). */
+function sweepStolen(): void {
+  const wait = stolenSweptAt + STOLEN_SWEEP_MS - performance.now();
+  if (wait <= 0) {
+    Atomics.add(stats.words, PcpuStats.STOLEN, sweepUpcalls());
+    // After the look: the bound is on the thread's time in looks, however long one takes.
+    stolenSweptAt = performance.now();
+  } else {
+    stolenSweep ??= setTimeout(() => {
+      stolenSweep = undefined;
+      sweepStolen();
+    }, wait);
+  }
 }
 
 function pump(): void {
   scheduled = false;
-  for (const slot of takeRung(doorbell, rung)) {
+  // Rung during the last pass or since, the thread awake (a busy pCPU never sleeps): a bit taken
+  // meanwhile is looked for at once too, not at the beat.
+  if (Atomics.load(doorbell, DB_PENDING) !== 0) rangSinceScan = true;
+  takeRung(doorbell, rung);
+  if (rangSinceScan && rung.length === 0) sweepStolen();
+  rangSinceScan = false;
+  for (const slot of rung) {
     const d = bySlot.get(slot);
     if (d) ringing.add(d);
   }
@@ -978,8 +1054,11 @@ function pump(): void {
   // next pass once no UNDER one is runnable; only when every runnable domain is capped does the
   // pCPU wait for the next period.
   if (order.length > 0 && (ringing.size > 0 || hasRunnableWork())) kick();
-  else if (Atomics.load(doorbell, DB_PENDING) !== 0 || poll()) kick();
-  else sleep();
+  else if (Atomics.load(doorbell, DB_PENDING) !== 0) kick();
+  else if (poll()) {
+    rangSinceScan = true;
+    kick();
+  } else sleep();
 }
 
 /** Spin on the doorbell for the poll window; true if it rang. */
@@ -1006,12 +1085,16 @@ function hasRunnableWork(): boolean {
 function sleep(): void {
   if (waiting) return;
   const w = Atomics.waitAsync(doorbell, DB_PENDING, 0);
-  if (!w.async) return kick();
+  if (!w.async) {
+    rangSinceScan = true; // rung since the pass's last look
+    return kick();
+  }
   waiting = true;
   const polled = expecting.size > 0;
   sleptAt = performance.now();
   void w.value.then(() => {
     waiting = false;
+    rangSinceScan = true;
     if (polled) adapt((performance.now() - sleptAt) * 1000);
     kick();
   });
@@ -1122,7 +1205,7 @@ try {
 // outside a turn, which the turn watchdog does not watch.
 setInterval(() => {
   Atomics.add(stats.words, PcpuStats.BEAT, 1);
-  sweepUpcalls();
+  Atomics.add(stats.words, PcpuStats.SWEPT, sweepUpcalls());
 }, PCPU_BEAT_MS).unref();
 sleep();
 refill();

@@ -40,6 +40,12 @@ export interface RealmTurns {
    * which cross into the realm as they are: no object of the pCPU's to rebuild there).
    */
   claim(kernel: RealmKernel, name: string, uuid: string): void;
+  /**
+   * Its kernel's code (its top level, then main) may run: at once for a domain placed running, at
+   * its first turn after its unpause for one placed paused (xl create -p), as a paused vCPU runs
+   * nothing. Its library OS boots meanwhile.
+   */
+  unpaused(): void;
 }
 
 /** The few parts of Node's modules a kernel in a realm gets: realm copies, or pure functions of the host's. */
@@ -78,8 +84,13 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
     call(op, ...args) {
       const id = next++;
       return new Promise((resolve, reject) => {
+        // A halted (crashed) domain's realm runs out its last turn, which may loop: a call that
+        // reaches nothing is refused and not kept, as nothing would ever answer it.
+        if (!host.control(id, op, ...(args as (number | string)[]))) {
+          reject(XenError.quiet('ESRCH', `d${buffers.domid} has halted: its ${op} reaches nothing`));
+          return;
+        }
         pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-        host.control(id, op, ...(args as (number | string)[]));
       });
     },
   };
@@ -98,9 +109,12 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
     throw new RealmUnsupported(`Node's ${id}`);
   };
   let crash: (e: unknown) => void = () => {};
+  let unpaused!: () => void;
+  const running = new Promise<void>((resolve) => (unpaused = resolve));
   const load = async (k: RealmKernel) => {
-    // Its top level runs after the pCPU reported the realm placed (or claimed), in a turn the watchdog watches.
-    await null;
+    // Its top level runs after the pCPU reported the realm placed (or claimed), and let its kernel
+    // run (unpaused), in a turn the watchdog watches.
+    await running;
     const module = { exports: {} };
     k(module.exports, requireOf, module);
     return module.exports as { default?: unknown };
@@ -149,5 +163,6 @@ export function boot(buffers: DomainBuffers, kernel: RealmKernel | null, identit
     expecting: guard(() => loop.expecting === true, false),
     uncaught: (reason: unknown) => crash(reason),
     claim: guard((k: RealmKernel, name: string, uuid: string) => claimed(bare({ name, uuid, load: () => load(k) })), undefined),
+    unpaused: () => unpaused(),
   };
 }

@@ -225,6 +225,7 @@ class Pcpu {
   freeSlot(slot: number): void {
     this.stats.cpuMs[slot] = 0;
     this.stats.heapBytes[slot] = 0;
+    Atomics.store(this.stats.paused, slot, 0);
     this.#freeSlots.push(slot);
   }
 
@@ -252,6 +253,8 @@ type PlaceOptions = { weight?: number; cap?: number; heapMb?: number; onLog?: (l
 export interface Placement {
   readonly pool: Cpupool;
   readonly doorbell: DoorbellSlot;
+  /** The word its pCPU reads for its pause count (PcpuStats.paused), which no domain holds. */
+  readonly pauseWord: Int32Array;
   /** @internal */ readonly pcpu: number;
 }
 
@@ -322,6 +325,14 @@ export class Cpupool {
     return this.#total(PcpuStats.LEFT);
   }
 
+  /**
+   * Residents the pCPUs found with events pending and no turn coming (their doorbell bit taken
+   * by another holder): on their beat, and at once after a ring whose bit was gone.
+   */
+  rescued(): { beat: number; stolen: number } {
+    return { beat: this.#total(PcpuStats.SWEPT), stolen: this.#total(PcpuStats.STOLEN) };
+  }
+
   #total(word: number): number {
     return this.#pcpus.reduce((n, p) => n + Atomics.load(p.stats.words, word), 0);
   }
@@ -340,7 +351,8 @@ export class Cpupool {
     if (this.#closed) throw new XenError('EINVAL', `cpupool ${this.name} is being destroyed`);
     let best = this.#pcpus[0]!;
     for (const p of this.#pcpus) if (p.residents.size < best.residents.size) best = p;
-    return { pool: this, pcpu: best.index, doorbell: { buffer: best.doorbell, slot: best.takeSlot() } };
+    const slot = best.takeSlot();
+    return { pool: this, pcpu: best.index, doorbell: { buffer: best.doorbell, slot }, pauseWord: best.stats.pauseWord(slot) };
   }
 
   /** Give back a placement whose domain was never started. */

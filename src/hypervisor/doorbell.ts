@@ -5,9 +5,10 @@
 //
 // Every peer a domain on the pCPU is connected to holds this buffer (it comes with the domain's
 // buffers; a realm is handed them without it), so nothing here is trusted: a bit rung for nothing
-// costs its pCPU a look at that domain, and one cleared before the pCPU took it is found by the
-// pCPU's beat (guest/pcpu.ts sweepUpcalls). What the watchdog trusts lives in the pCPU's private
-// stats (PcpuStats).
+// costs its pCPU a look at that domain, and one cleared before the pCPU took it is found by its
+// upcall byte: at once when the ring that woke the pCPU finds no bit set (guest/pcpu.ts
+// sweepStolen, at most once a millisecond), else at the pCPU's beat (sweepUpcalls). What the
+// watchdog trusts lives in the pCPU's private stats (PcpuStats).
 
 /** Word the pCPU thread waits on: non-zero while some domain's bit may be set. */
 export const DB_PENDING = 0;
@@ -56,7 +57,8 @@ export const PCPU_BEAT_MS = 100;
 
 /**
  * A pCPU's own figures, shared with dom0 only: which domain's turn runs and since when (the
- * watchdog), turns run, the beat of its event loop, and each slot's CPU time and JS heap (its realm's, as V8 measured it).
+ * watchdog), turns run, the beat of its event loop, and each slot's CPU time and JS heap (its
+ * realm's, as V8 measured it); and each slot's pause count, which dom0 writes.
  */
 export class PcpuStats {
   static readonly RUNNING = 0; // domid + 1 of the domain in its turn, 0 between turns
@@ -65,21 +67,36 @@ export class PcpuStats {
   static readonly SENDS = 3; // EVTCHNOP_sends the thread did in its one copy of the hypercall (guest/pcpu-hypercalls.ts)
   static readonly LEFT = 4; // sends it left to the realm's own copy: no view of the target yet (a boot's first sends to dom0), or the domain being killed
   static readonly BEAT = 5; // counted up by a timer of the thread every PCPU_BEAT_MS: its event loop comes round (the liveness watchdog)
-  static readonly HEADER_WORDS = 6; // even: the Float64Arrays after the header start 8-byte aligned
+  static readonly SWEPT = 6; // residents the beat found with their upcall byte set and no turn coming (a bit taken, guest/pcpu.ts sweepUpcalls)
+  static readonly STOLEN = 7; // residents found so by a look after a ring whose bit was gone (guest/pcpu.ts sweepStolen)
+  static readonly HEADER_WORDS = 8; // even: the Float64Arrays after the header start 8-byte aligned
   readonly words: Int32Array;
   /** Milliseconds of CPU each slot's domain has used. */
   readonly cpuMs: Float64Array;
   /** Bytes of JS heap each slot's realm held at the pCPU's last measurement (vm.measureMemory). */
   readonly heapBytes: Float64Array;
+  /**
+   * Each slot's domain's pause count, as the hypervisor keeps it (the toolstack's pauses, its
+   * shutdown's, its creation's): the pCPU runs no turn of a domain while it is non-zero, nor its
+   * kernel's code, its top level included (guest/pcpu.ts Resident.held). Here, not
+   * only in the domain's control block (CB_PAUSE), which its guest can write.
+   */
+  readonly paused: Int32Array;
 
   constructor(readonly buffer: SharedArrayBuffer, readonly epoch: number) {
     this.words = new Int32Array(buffer, 0, PcpuStats.HEADER_WORDS);
     this.cpuMs = new Float64Array(buffer, PcpuStats.HEADER_WORDS * 4, DOORBELL_SLOTS);
     this.heapBytes = new Float64Array(buffer, PcpuStats.HEADER_WORDS * 4 + DOORBELL_SLOTS * 8, DOORBELL_SLOTS);
+    this.paused = new Int32Array(buffer, PcpuStats.HEADER_WORDS * 4 + DOORBELL_SLOTS * 16, DOORBELL_SLOTS);
   }
 
   static allocate(): SharedArrayBuffer {
-    return new SharedArrayBuffer(PcpuStats.HEADER_WORDS * 4 + DOORBELL_SLOTS * 16);
+    return new SharedArrayBuffer(PcpuStats.HEADER_WORDS * 4 + DOORBELL_SLOTS * 20);
+  }
+
+  /** The slot's pause count alone (Hypervisor's pauseWord for its domain). */
+  pauseWord(slot: number): Int32Array {
+    return this.paused.subarray(slot, slot + 1);
   }
 
   /** Milliseconds since the epoch, kept within an int32. */

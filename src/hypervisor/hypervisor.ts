@@ -58,6 +58,8 @@ export interface DomainCreateOptions {
   readonly privileged?: boolean;
   /** The shared pCPU the domain's vCPU will run on (cpupool.ts). */
   readonly doorbell?: DoorbellSlot;
+  /** With a doorbell (required): the word that pCPU reads for the domain's pause count (PcpuStats.paused). */
+  readonly pauseWord?: Int32Array;
 }
 
 export class Domain {
@@ -87,6 +89,12 @@ export class Domain {
     readonly maxMaptrackFrames: number,
     /** Told of every rename: the hypervisor's index of live domains by name. */
     renamed: (d: Domain, old: string) => void,
+    /**
+     * On a shared pCPU: its pause count where its pCPU reads it. The vCPU's word (CB_PAUSE) is in
+     * the control block, which the guest can write: a Pool-0 vCPU's pause is its own scheduling
+     * point anyway, but a pCPU that read that word ran a domain whose guest cleared it.
+     */
+    readonly pauseWord: Int32Array | null = null,
   ) {
     this.#name = name;
     this.#renamed = renamed;
@@ -217,6 +225,8 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
 
   #create(domid: number, o: DomainCreateOptions): Domain {
     if (!Number.isInteger(o.ramFrames) || o.ramFrames < 1) throw new XenError('EINVAL', `bad memory size: ${o.ramFrames} frames`);
+    // Its pCPU would run it while paused: it would read a pause word nobody writes.
+    if (o.doorbell && o.pauseWord?.length !== 1) throw new XenError('EINVAL', 'a domain on a shared pCPU needs the pCPU\'s pause word for it');
     const maxGrantFrames = o.maxGrantFrames ?? DEFAULT_MAX_GRANT_FRAMES;
     const maxEvtchns = o.maxEvtchns ?? DEFAULT_MAX_EVTCHNS;
     if (!Number.isInteger(maxGrantFrames) || maxGrantFrames < 1 || maxGrantFrames > 1024) {
@@ -230,7 +240,7 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
       ...(o.doorbell && { doorbell: o.doorbell }),
     }, (bytes) => this.heap.alloc(bytes));
     const d = new Domain(domid, o.name, o.uuid ?? randomUUID(), new DomainView(buffers), o.privileged ?? false,
-      o.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES, this.#renamed);
+      o.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES, this.#renamed, o.pauseWord ?? null);
     this.#domains.set(domid, d);
     this.#nameLive(d);
     return d;
@@ -268,6 +278,7 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     const d = this.#create(domid, o);
     d.pauseCount = 1;
     Atomics.store(d.view.ctl, CB_PAUSE, 1);
+    if (d.pauseWord) Atomics.store(d.pauseWord, 0, 1);
     Atomics.store(d.view.ctl, CB_RUNSTATE, RUNSTATE_blocked);
     return d;
   }
@@ -345,15 +356,12 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     const d = this.#live(domid);
     if (d.pauseCount <= 0) throw new XenError('EINVAL', `domain ${domid} is not paused`);
     d.pauseCount--;
-    if (Atomics.sub(d.view.ctl, CB_PAUSE, 1) === 1) {
-      Atomics.notify(d.view.ctl, CB_PAUSE);
-      // A shared pCPU skips paused domains; ring so it looks at this one again.
-      if (d.view.doorbell) ev.wake(d.view);
-    }
+    this.#unpauseVcpu(d);
   }
 
   #pauseVcpu(d: Domain): void {
     Atomics.add(d.view.ctl, CB_PAUSE, 1);
+    if (d.pauseWord) Atomics.add(d.pauseWord, 0, 1);
     // Wake the vCPU without raising an event, so it notices the pause at once if idle.
     Atomics.notify(d.view.mem32, UPCALL_WORD);
   }
@@ -399,7 +407,13 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     const answer = d.resumeVcpu;
     d.resumeVcpu = null;
     answer?.(1);
+    this.#unpauseVcpu(d);
+  }
+
+  #unpauseVcpu(d: Domain): void {
     if (Atomics.sub(d.view.ctl, CB_PAUSE, 1) === 1) Atomics.notify(d.view.ctl, CB_PAUSE);
+    // A shared pCPU skips a domain while its own word says paused; ring so it looks at it again.
+    if (d.pauseWord && Atomics.sub(d.pauseWord, 0, 1) === 1) ev.wake(d.view);
   }
 
   /**

@@ -260,7 +260,7 @@ async function prepareDomain(
     ...(spec.maxGrantFrames !== undefined && { maxGrantFrames: spec.maxGrantFrames }),
     ...(spec.maxMaptrackFrames !== undefined && { maxMaptrackFrames: spec.maxMaptrackFrames }),
     ...(spec.maxEventChannels !== undefined && { maxEvtchns: spec.maxEventChannels }),
-    ...(placement && { doorbell: placement.doorbell }),
+    ...(placement && { doorbell: placement.doorbell, pauseWord: placement.pauseWord }),
   });
   try {
     created?.();
@@ -396,9 +396,11 @@ export async function buildDomain(ctx: BuildContext, spec: BuildSpec, opts: { pa
     if (!opts.paused) hv.unpause(d.domid);
     return { domain: d, vcpu, timings: { kernel: t1 - t0, setup: t2 - t1, vcpu: performance.now() - t2 } };
   } catch (e) {
-    if (placement && !started) shared!.unplace(placement);
     void taken?.worker.terminate();
-    await teardownDomain(ctx, d);
+    // The slot after the domain: an unpause of it meanwhile would reach the slot's next domain's pause count.
+    await teardownDomain(ctx, d).finally(() => {
+      if (placement && !started) shared!.unplace(placement);
+    });
     throw e;
   }
 }
@@ -480,11 +482,13 @@ export async function buildShell(ctx: BuildContext, spec: ShellSpec, placeholder
     if (placement) pool!.unplace(placement);
     throw e;
   }
+  let started = false;
   try {
     // The vif is there before the vCPU starts: its runtime connects it while parked.
     const vif = spec.vif ? await attachShellVif(ctx, d.domid) : undefined;
     const log = ctx.onLog && { onLog: ctx.onLog };
     // The vCPU owns the placement from here (it gives it back when it fails or ends).
+    started = true;
     const vcpu = pool ? await pool.startVcpu(hv, d, placement!, null, { heapMb, ...log }) : await startVcpu(hv, d, null, { heapMb, pool: ctx.pool, ...log });
     hv.unpause(d.domid);
     await untilParked(d, vcpu);
@@ -492,7 +496,10 @@ export async function buildShell(ctx: BuildContext, spec: ShellSpec, placeholder
     if (vif) await ctx.xs.wait(`${backendPath(0, 'vif', d.domid, 0)}/state`, (v) => v === String(XenbusState.Connected), { timeout: SHELL_VIF_MS });
     return { domain: d, vcpu, ...(vif && { vif }) };
   } catch (e) {
-    await teardownDomain(ctx, d);
+    // Its slot, if the vCPU never took it, after the domain (buildDomain says why).
+    await teardownDomain(ctx, d).finally(() => {
+      if (placement && !started) pool!.unplace(placement);
+    });
     throw e;
   }
 }

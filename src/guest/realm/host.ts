@@ -20,8 +20,11 @@ export interface RealmHost {
   timerClear(id: number): void;
   /** Run a turn soon: setImmediate callbacks are waiting. */
   immediate(): void;
-  /** A control-plane hypercall (control.ts); the reply comes in a later turn. */
-  control(id: number, op: string, a0?: number | string, a1?: number | string, a2?: number | string, a3?: number | string): void;
+  /**
+   * A control-plane hypercall (control.ts); the reply comes in a later turn. False: not posted,
+   * and no reply comes (the domain has halted or crashed, its realm running out its last turn).
+   */
+  control(id: number, op: string, a0?: number | string, a1?: number | string, a2?: number | string, a3?: number | string): boolean;
   /** TextDecoder.decode (UTF-8) of the bytes of a typed array of the realm. */
   decode(bytes: Uint8Array, fatal: boolean): string;
   /** zlib.crc32 of the bytes of a typed array of the realm. */

@@ -46,8 +46,32 @@ test('growth while no domain ran and a spare realm skipped are charged to nobody
   h.skip(20 * MiB);
   assert.deepEqual(h.sample(20 * MiB), []);
   assert.equal(h.bytes('a'), 0);
-  h.ran('gone-before', 5); // a domain that is not on the thread is never charged
   h.ran('a', 1);
   h.sample(21 * MiB);
   assert.equal(h.bytes('a'), 1 * MiB);
+});
+
+test("a domain crashed in its turn: charged the window up to its crash; what its turn grew after is nobody's, and its time dilutes no pool mate's share", () => {
+  // As its pCPU does (guest/pcpu.ts crashAlone, ranFor): its turn so far is charged and the
+  // window sampled before it is removed, and sampled again when its turn ends.
+  const h = new HeapShares<string>(0);
+  h.add('crashed', 1 * MiB);
+  h.add('mate', 1 * MiB);
+  h.ran('mate', 3);
+  h.ran('crashed', 1);
+  h.sample(4 * MiB);
+  h.remove('crashed');
+  h.ran('crashed', 1900); // its turn runs on to its end after its crash, making garbage
+  assert.deepEqual(h.sample(304 * MiB), [], 'its turn\'s growth after its crash is charged to nobody');
+  assert.equal(h.bytes('crashed'), undefined);
+  assert.equal(h.bytes('mate'), 4 * MiB);
+  // The mate keeps 300 MiB in its next turn: a removed domain's time, told after, counts for
+  // nothing, and the mate is charged all of it.
+  h.ran('crashed', 1900);
+  h.ran('mate', 100);
+  assert.deepEqual(h.sample(604 * MiB), ['mate']);
+  assert.equal(h.bytes('mate'), 304 * MiB, 'a domain gone dilutes no one\'s share of what it kept');
+  // A fall pays back the thread's 300 MiB and the crashed domain's 2 before it lowers the mate's figure.
+  assert.deepEqual(h.sample(302 * MiB), []);
+  assert.equal(h.bytes('mate'), 304 * MiB);
 });

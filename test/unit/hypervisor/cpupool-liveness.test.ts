@@ -24,7 +24,7 @@ async function heldPool(t: TestContext) {
   await pool.ready();
   const start = async (name: string) => {
     const placement = pool.place();
-    const d = hv.createDomain({ name, ramFrames: 256, doorbell: placement.doorbell });
+    const d = hv.createDomain({ name, ramFrames: 256, doorbell: placement.doorbell, pauseWord: placement.pauseWord });
     await pool.startVcpu(hv, d, placement, null);
     return d;
   };

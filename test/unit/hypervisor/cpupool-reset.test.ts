@@ -67,7 +67,7 @@ async function stuckPool(t: TestContext, watchdogMs = WATCHDOG_MS) {
   await pool.ready();
   const create = (name: string, ramFrames = FRAMES) => {
     const placement = pool.place();
-    const d = hv.createDomain({ name, ramFrames, doorbell: placement.doorbell });
+    const d = hv.createDomain({ name, ramFrames, doorbell: placement.doorbell, pauseWord: placement.pauseWord });
     return { d, placement, slot: placement.doorbell.slot, bytes: d.view.buffers.memory.byteLength };
   };
   const start = async (name: string) => {

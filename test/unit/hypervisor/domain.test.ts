@@ -6,11 +6,12 @@ import { test } from 'node:test';
 import { EVTCHNSTAT_closed, EVTCHNSTAT_unbound, VIRQ_TIMER } from '../../../src/abi/event_channel.js';
 import { GNTST_bad_domain, GTF_permit_access } from '../../../src/abi/grant_table.js';
 import { DOMID_FIRST_RESERVED, SHUTDOWN_REASONS } from '../../../src/abi/xen.js';
+import { doorbellBytes } from '../../../src/hypervisor/doorbell.js';
 import { Hypervisor, type Domain } from '../../../src/hypervisor/hypervisor.js';
 import { firstRamPfn, PFN_SHARED_INFO } from '../../../src/hypervisor/layout.js';
 import { grantFlags, gntst, harness, ramPage, xen } from '../../support/hypervisor.js';
 
-test('domains are created paused with fresh ids, names and UUIDs; bad sizes are refused', async (t) => {
+test('domains are created paused with fresh ids, names and UUIDs; bad sizes, and a shared pCPU without its pause word, are refused', async (t) => {
   const h = harness(t);
   const a = h.local({ name: 'alpha', uuid: '5ec0a1e5-0000-4000-8000-000000000001' });
   const b = h.local({ name: 'beta' });
@@ -20,8 +21,11 @@ test('domains are created paused with fresh ids, names and UUIDs; bad sizes are 
   assert.deepEqual(h.hv.domains().map((d) => [d.domid, d.name]), [[0, 'Domain-0'], [1, 'alpha'], [2, 'beta']]);
   assert.equal(a.domain.stateString, '--p---');
   assert.equal(h.hv.dom0.stateString.slice(2), '----');
+  const doorbell = { buffer: new SharedArrayBuffer(doorbellBytes()), slot: 0 };
   for (const bad of [{ ramFrames: 0 }, { ramFrames: 1.5 }, { ramFrames: 4, maxGrantFrames: 0 }, { ramFrames: 4, maxGrantFrames: 1025 },
-    { ramFrames: 4, maxEvtchns: 0 }, { ramFrames: 4, maxEvtchns: 2 ** 17 }]) {
+    { ramFrames: 4, maxEvtchns: 0 }, { ramFrames: 4, maxEvtchns: 2 ** 17 },
+    // On a shared pCPU without the word that pCPU reads for its pause count, or not one word: it would run paused.
+    { ramFrames: 4, doorbell }, { ramFrames: 4, doorbell, pauseWord: new Int32Array(2) }]) {
     assert.throws(() => h.hv.createDomain({ name: 'bad', ...bad }), xen('EINVAL'), JSON.stringify(bad));
   }
   assert.throws(() => h.hv.domain(99), xen('ESRCH'));

@@ -393,7 +393,7 @@ test("a driven loop that leaves FIFO events over its budget rings its pCPU's doo
   await h.dom0Events.loop.useFifo(h.dom0);
   const buffer = new SharedArrayBuffer(doorbellBytes());
   const slot = 9;
-  const d = h.hv.createDomain({ name: 'pooled', ramFrames: 16, maxEvtchns: 8192, doorbell: { buffer, slot } });
+  const d = h.hv.createDomain({ name: 'pooled', ramFrames: 16, maxEvtchns: 8192, doorbell: { buffer, slot }, pauseWord: new Int32Array(1) });
   const hc = new Hypercalls(d.view, directChannel(h.hv.controlPlane(d.domid)));
   const errors: unknown[] = [];
   const loop = new UpcallLoop(d.view, { onError: (e) => errors.push(e), pausable: false, driven: true });

@@ -29,7 +29,7 @@ const UNGUARDED_REALM = `(host) => ({
     if (throws) host.immediate();
     const none = () => {};
     return {
-      timer: none, reply: none, push: none, expecting: () => false, upcall: () => false,
+      timer: none, reply: none, push: none, expecting: () => false, upcall: () => false, unpaused: none,
       // The library OS's would crash the domain; this has the pCPU crash it (a claim that throws).
       uncaught(reason) {
         throw new Error(String(reason));
@@ -62,7 +62,7 @@ async function stubPool(t: TestContext) {
   /** Start domain `name` with `image` for its kernel, or as a shell (null). */
   const start = (name: string, image: string | null = kernel) => {
     const placement = pool.place();
-    const d = hv.createDomain({ name, ramFrames: 64, doorbell: placement.doorbell });
+    const d = hv.createDomain({ name, ramFrames: 64, doorbell: placement.doorbell, pauseWord: placement.pauseWord });
     const vcpu = pool.startVcpu(hv, d, placement, image && pathToFileURL(image).href, { onLog: (l) => logs.push(l) });
     // Created paused, as Xen's domains: the pCPU runs no turn of it before the unpause.
     const started = vcpu.then(() => hv.unpause(d.domid));

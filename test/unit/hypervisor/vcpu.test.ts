@@ -22,7 +22,7 @@ const T = { timeout: 30_000 };
 /** A domain placed in a slot of `pool`'s doorbell, as the builder makes one for a shared pool. */
 function placed(hv: Hypervisor, pool: Cpupool, name: string) {
   const placement = pool.place();
-  return { placement, d: hv.createDomain({ name, ramFrames: 16, doorbell: placement.doorbell }) };
+  return { placement, d: hv.createDomain({ name, ramFrames: 16, doorbell: placement.doorbell, pauseWord: placement.pauseWord }) };
 }
 
 function image(t: { after(fn: () => void): void }, source: string): URL {
