@@ -115,7 +115,7 @@ export function decodeSuspendRecord(bytes: Uint8Array, first: number, hwm: numbe
     for (let i = 0; i < stacks.length; i++) {
       const t = stacks[i] as { devid?: unknown } | null;
       if (typeof t !== 'object' || t === null || (t.devid !== undefined && !(Number.isInteger(t.devid) && (t.devid as number) >= 0))) {
-        throw new XenError('EINVAL', 'the suspend record\'s TCP/IP stacks are not a list of { devid, state }');
+        throw badShape('TCP/IP stacks are not a list of { devid, state }');
       }
     }
   }

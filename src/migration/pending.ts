@@ -21,11 +21,11 @@ export class PendingConnections {
     const address = sock.remoteAddress ?? '';
     let mine = this.#byAddress.get(address);
     if (!mine) this.#byAddress.set(address, (mine = new Set()));
-    const oldest = mine.size >= this.maxPerAddress ? mine.values().next().value
-      : this.#all.size >= this.max ? this.#all.keys().next().value : undefined;
+    const perAddress = mine.size >= this.maxPerAddress;
+    const oldest = perAddress ? mine.values().next().value : this.#all.size >= this.max ? this.#all.keys().next().value : undefined;
     if (oldest) {
       this.release(oldest);
-      oldest.destroy(new XenError('EBUSY', `dropped for a newer connection: the oldest of ${mine.size >= this.maxPerAddress ? `${this.maxPerAddress} from ${address}` : this.max} yet to show the token`));
+      oldest.destroy(new XenError('EBUSY', `dropped for a newer connection: the oldest of ${perAddress ? `${this.maxPerAddress} from ${address}` : this.max} yet to show the token`));
     }
     this.#all.set(sock, address);
     mine.add(sock);

@@ -93,18 +93,19 @@ export class MigrationReceiver {
     }
     const disk = authentic(preamble, this.token, DISK_AUTH_PREFIX);
     // Refused or busy: the sender reads why, and the connection goes soon after.
+    const turnAway = (why: string): void => {
+      src.close();
+      sock.end(why);
+      lingerAndClose(sock, authMs);
+    };
     if (!disk && !authentic(preamble, this.token)) {
       log('refused: authentication failed (nothing was created)');
-      src.close();
-      sock.end(AUTH_REFUSED);
-      lingerAndClose(sock, authMs);
+      turnAway(AUTH_REFUSED);
       return;
     }
     this.#unauthenticated.release(sock);
     if (this.#active >= MAX_INCOMING) {
-      src.close();
-      sock.end('xenode migration receiver: busy\n');
-      lingerAndClose(sock, authMs);
+      turnAway('xenode migration receiver: busy\n');
       return;
     }
     this.#active++;

@@ -130,7 +130,7 @@ async function readJournals(srDir: string): Promise<{ entries: { id: string; ent
     let text: string;
     try {
       // Read within its bound and without blocking: a FIFO or a device planted as a journal is refused by kind.
-      text = new TextDecoder().decode(await readNamed(path, { what: 'journal', limit: MAX_JOURNAL_BYTES }));
+      text = (await readNamed(path, { what: 'journal', limit: MAX_JOURNAL_BYTES })).toString('utf8');
     } catch (e) {
       if (!(e instanceof NamedFileError)) throw e;
       bad.push(new BadJournal(path, e.why));

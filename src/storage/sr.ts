@@ -205,7 +205,7 @@ export class Storage {
     for (const file of (await readdir(path)).sort()) {
       if (file.startsWith('.')) continue;
       const named = recorded.has(file) ? undefined : imageName(file);
-      if (!recorded.has(file) && named === undefined) {
+      if (named === undefined && !recorded.has(file)) {
         report.skipped.push({ file, why: "not an image's name (<uuid>.<ext> of a known format)" });
         continue;
       }

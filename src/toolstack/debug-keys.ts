@@ -22,7 +22,7 @@ import { EVTCHN_DUMP_HEADER } from './contract.js';
 import { runningDom0Blkback, type DeviceHost } from './devices.js';
 
 /** The keys `xenode debug-keys` knows, with what each dumps (Xen's keyhandler descriptions). */
-export const DEBUG_KEYS: Readonly<Record<string, string>> = { e: 'dump evtchn info' };
+const DEBUG_KEYS: Readonly<Record<string, string>> = { e: 'dump evtchn info' };
 
 const RUNSTATES = ['running', 'runnable', 'blocked', 'offline'];
 

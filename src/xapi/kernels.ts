@@ -5,10 +5,11 @@
 // script as a guest. The local CLI (the host's own user) may still name any file.
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, resolve, sep } from 'node:path';
+import { isInside } from '../storage/disk.js';
 import { XapiError } from './errors.js';
 
 function within(path: string, dirs: readonly string[]): boolean {
-  return dirs.some((d) => path.startsWith(d.endsWith(sep) ? d : `${d}${sep}`));
+  return dirs.some((d) => isInside(path, d));
 }
 
 export class KernelDirs {

@@ -268,7 +268,7 @@ export class XapiService implements CallHost {
               return await wait({ owner: session.user, closed: slot?.closed });
             } finally {
               unpark?.();
-              this.#userCalls.set(session.user, (this.#userCalls.get(session.user) ?? 0) + 1);
+              this.#addCall(session.user);
             }
           },
         };
@@ -306,8 +306,12 @@ export class XapiService implements CallHost {
   #takeCall(user: string): boolean {
     const n = this.#userCalls.get(user) ?? 0;
     if (n >= this.#callsPerUser) return false;
-    this.#userCalls.set(user, n + 1);
+    this.#addCall(user);
     return true;
+  }
+
+  #addCall(user: string): void {
+    this.#userCalls.set(user, (this.#userCalls.get(user) ?? 0) + 1);
   }
 
   #dropCall(user: string): void {

@@ -117,6 +117,11 @@ export function sendHereThrough(evtchnSend: RealmHost['evtchnSend'], domid: numb
 function sentHere(r: number | string, domid: number, port: number): boolean {
   if (r === SEND_DONE) return true;
   if (r === SEND_NOT_HERE) return false;
+  return sendFailed(r, domid, port);
+}
+
+/** A send that failed in the pCPU's copy: its error, thrown in the realm as the hypercall would throw it. */
+function sendFailed(r: number | string, domid: number, port: number): never {
   throw errorOf(String(r), `d${domid}: EVTCHNOP_send on port ${port} failed in the pCPU's copy of the hypercall`);
 }
 
@@ -129,8 +134,10 @@ function sentHere(r: number | string, domid: number, port: number): boolean {
 export function blkPushThrough(blkPush: RealmHost['blkPush'], domid: number, sendOwn: (port: number) => void): RingIo['push'] {
   return (ringOff, nrEnts, port, staged, n, reqProdPvt, rspCons) => {
     const r = blkPush(ringOff, nrEnts, port, staged, n, reqProdPvt, rspCons);
-    if (typeof r === 'number' && (r < 0 || (r & PUSH_NOTIFY) === 0)) return r;
-    if (!sentHere(typeof r === 'number' ? SEND_NOT_HERE : r, domid, port)) sendOwn(port);
-    return (r as number) & ~PUSH_NOTIFY;
+    if (typeof r === 'string') return sendFailed(r, domid, port);
+    if (r < 0 || (r & PUSH_NOTIFY) === 0) return r;
+    // PUSH_NOTIFY: the pCPU's copy left the send to the realm (SEND_NOT_HERE).
+    sendOwn(port);
+    return r & ~PUSH_NOTIFY;
   };
 }

@@ -90,9 +90,7 @@ export class FrontQueue<S> {
 
   /** Put a request in the slot of `next`; `req.id` is replaced by the slot's id. Published by flush(). */
   post(req: BlkifRequest): void {
-    const id = this.#freeIds.pop();
-    if (id === undefined) throw new XenError('EAGAIN', 'blkfront ring is full');
-    this.#busy[id] = 1;
+    const id = this.#take();
     req.id = this.#ids[id]!;
     const ring = this.ring;
     encodeBlkifRequest(ring.view, ring.slotOffset(ring.reqProdPvt), req);
@@ -102,9 +100,7 @@ export class FrontQueue<S> {
 
   /** A read or write of `nseg` segments in the slot of `next`, each filled in by seg(); published by flush(). */
   stageSegments(operation: number, handle: number, sector: number, nseg: number): void {
-    const id = this.#freeIds.pop();
-    if (id === undefined) throw new XenError('EAGAIN', 'blkfront ring is full');
-    this.#busy[id] = 1;
+    const id = this.#take();
     const st = this.#staged;
     const b = this.#nstaged++ * STAGE_RECORD;
     st[b + STAGE_INDEX] = this.ring.reqProdPvt;
@@ -116,6 +112,14 @@ export class FrontQueue<S> {
     this.#segBase = b + STAGE_SEGS;
     this.ring.reqProdPvt = this.ring.reqProdPvt + 1;
     this.#dirty = true;
+  }
+
+  /** A free slot's id, marked busy, for the request about to be put in the slot of `next`. */
+  #take(): number {
+    const id = this.#freeIds.pop();
+    if (id === undefined) throw new XenError('EAGAIN', 'blkfront ring is full');
+    this.#busy[id] = 1;
+    return id;
   }
 
   /** Segment `i` of the request stageSegments() just staged. */

@@ -62,7 +62,7 @@ export function ringMemory(memory: SharedArrayBuffer): RingMemory {
 }
 
 /** Whether a blkif ring of `nrEnts` slots (a power of two up to MAX_RING_SLOTS) at page-aligned byte `ringOff` lies wholly in `mem`. */
-export function ringFits(mem: RingMemory, ringOff: number, nrEnts: number): boolean {
+function ringFits(mem: RingMemory, ringOff: number, nrEnts: number): boolean {
   return Number.isSafeInteger(ringOff) && ringOff >= 0 && ringOff % PAGE_SIZE === 0 &&
     Number.isSafeInteger(nrEnts) && nrEnts > 0 && nrEnts <= MAX_RING_SLOTS && (nrEnts & (nrEnts - 1)) === 0 &&
     ringOff + SRING_RING + nrEnts * BLKIF_SLOT_SIZE <= mem.view.byteLength;
@@ -145,7 +145,10 @@ export function pollResponses(mem: RingMemory, ringOff: number, nrEnts: number, 
       if (hi !== 0 || lo >= nrEnts) {
         // The responses before it are handed over first, as they came; the next call fails.
         if (n > 0) return n | POLL_MORE;
-        if (out.length > 1) [out[0], out[1]] = [lo | 0, hi | 0];
+        if (out.length > 1) {
+          out[0] = lo | 0;
+          out[1] = hi | 0;
+        }
         return POLL_BAD_ID;
       }
       out[POLL_RECORD * n] = lo;
