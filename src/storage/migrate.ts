@@ -28,7 +28,7 @@ import type { HostDb } from '../toolstack/db/hostdb.js';
 import type { Ref } from '../toolstack/db/records.js';
 import { writeImage, type CopyControl } from './copy.js';
 import type { Disk } from './disk.js';
-import { journalDone, journalEntries, journalWrite } from './journal.js';
+import { journalDone, journalWrite, type Journals } from './journal.js';
 import { MirrorDisk, type MirrorTarget } from './mirror.js';
 import { imageFormat } from './open.js';
 import { BASE_NAME, PARENT_KEY, snapshotVdi, type LiveDisk, type LiveDisks } from './snapshot.js';
@@ -84,9 +84,8 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
   const destLeaf = join(destDir, `${vdi.uuid}.${f.extension}`);
   const destBase = join(destDir, `${destBaseUuid}.${f.extension}`);
   const srcSr = await db.read((tx) => tx.SR.get(vdi.SR).uuid);
-  const journal = await journalWrite(destDir, {
-    op: 'migrate', vdi: vdi.uuid, files: [destLeaf, destBase].map((p) => p.slice(destDir.length + 1)), src: { sr: srcSr, location: vdi.location },
-  } satisfies MigrateJournal);
+  const files = [destLeaf, destBase].map((p) => p.slice(destDir.length + 1));
+  const journal = await journalWrite(destDir, { op: 'migrate', vdi: vdi.uuid, files, src: { sr: srcSr, location: vdi.location } } satisfies MigrateJournal, files);
   let mirror: MirrorDisk | undefined;
   let target: Disk | undefined;
   let opening: Promise<Disk> | undefined;
@@ -220,8 +219,8 @@ export const migrationSnapshotName = (vdi: string) => `migrate-${vdi}`;
  * migration's snapshot goes (its record, and its file if nothing is made over it), and the
  * source's garbage collector does the rest.
  */
-export async function recoverMigrations(db: HostDb, sr: Ref<'SR'>, dir: string): Promise<void> {
-  for (const { id, entry } of await journalEntries(dir, 'migrate')) {
+export async function recoverMigrations(db: HostDb, sr: Ref<'SR'>, dir: string, journals: Journals): Promise<void> {
+  for (const { id, entry } of journals.of('migrate')) {
     const j = entry as unknown as MigrateJournal;
     const state = await db.read((tx) => {
       const used = new Set(tx.VDI.where('SR', sr).map((r) => tx.VDI.get(r).location));
@@ -231,7 +230,7 @@ export async function recoverMigrations(db: HostDb, sr: Ref<'SR'>, dir: string):
       const srcUsed = srcRef === undefined ? true : tx.VDI.where('SR', srcRef).some((r) => tx.VDI.get(r).location === j.src!.location);
       return { used, movedHere: v?.SR === sr, srcDir, srcUsed };
     });
-    // Its names are checked file names of an SR (journalEntries).
+    // Its names are checked file names of an SR (readJournals).
     for (const file of j.files) if (!state.used.has(file)) await rm(join(dir, file), { force: true });
     if (state.movedHere && j.src && state.srcDir !== null && !state.srcUsed) {
       await rm(join(state.srcDir, j.src.location), { force: true });

@@ -192,9 +192,11 @@ export class Storage {
   /**
    * sr-scan: reconcile the SR's VDI records with its directory. Deletes nothing. A file no
    * record names is introduced only if named `<uuid>.<ext>` (the VDI takes that uuid, as
-   * FileSR's do): any other file is skipped, whoever put it there.
+   * FileSR's do): any other file is skipped, whoever put it there. So is one in `owned`, which
+   * an operation in progress is making (a migration's destination, a snapshot's new image): its
+   * records come when it is done, as sm skips a VDI being created.
    */
-  async scan(sr: Ref<'SR'>): Promise<ScanReport> {
+  async scan(sr: Ref<'SR'>, owned: ReadonlySet<string>): Promise<ScanReport> {
     const { path, record, recorded } = await this.db.read((tx) => ({
       path: srPath(tx, sr), record: tx.SR.get(sr),
       recorded: new Map(tx.VDI.where('SR', sr).map((r) => [tx.VDI.get(r).location, tx.VDI.get(r).sm_config['format'] ?? 'raw'])),
@@ -243,6 +245,11 @@ export class Storage {
       }
       for (const [file, f] of files) {
         if (known.has(file) || f.uuid === undefined) continue;
+        // Read at the commit: an operation that began or failed while the scan read files counts too.
+        if (owned.has(file)) {
+          report.skipped.push({ file, why: 'an operation in progress (a snapshot, coalesce or migration) is making it' });
+          continue;
+        }
         // A copy of another VDI's image, say: two records cannot share a uuid.
         if (tx.VDI.where('uuid', f.uuid).length) {
           report.skipped.push({ file, why: `VDI ${f.uuid} exists already` });

@@ -16,7 +16,7 @@ import { CREATED_KEY, checkName, confined, imagePath, refreshSr, srPath, type Sc
 import { collectGarbage, recover, type GcOptions, type GcReport } from './gc.js';
 import { BASE_NAME, PARENT_KEY, snapshotVdi, type LiveDisks, type SnapshotArgs } from './snapshot.js';
 import { migrateVdi, recoverMigrations, type MigrateOptions, type MigrateResult } from './migrate.js';
-import { badJournals } from './journal.js';
+import { readJournals, watchOwned, type BadJournal } from './journal.js';
 
 /** What a VDI (its image's real path) is used by: one line per user, e.g. "domain 3 ('web') as xvda"; empty when unused. */
 export type VdiUsers = (vdi: { readonly uuid: string; readonly path: string | null }) => Promise<string[]>;
@@ -115,20 +115,33 @@ export class Vdis {
     return () => this.#held.delete(uuid);
   }
 
-  /** sr-scan: finish what a crash interrupted (journals), reconcile records with files, then collect garbage in the background. */
+  /**
+   * sr-scan: finish what a crash interrupted (journals, each SR's read once), reconcile records
+   * with files (none that a running operation of this host is making), then collect garbage in
+   * the background.
+   */
   async scan(name: string): Promise<ScanReport> {
     const sr = await this.storage.resolve(name);
     const dir = await this.storage.db.read((tx) => srPath(tx, sr));
+    let bad: readonly BadJournal[] = [];
     await this.#gc.then(async () => {
-      // A migration's journal sits in its destination and may name a file in this SR: every SR's first.
-      const dirs = await this.storage.db.read((tx) => tx.SR.getAll().map((r) => [r, srPath(tx, r)] as const));
-      for (const [r, d] of dirs) if (d !== null) await recoverMigrations(this.storage.db, r, d);
-      if (dir !== null) await recover(this.storage.db, sr, dir);
+      // A migration's journal sits in its destination and may name a file in this SR: the other SRs' first.
+      const dirs = await this.storage.db.read((tx) => tx.SR.getAll().filter((r) => r !== sr).map((r) => [r, srPath(tx, r)] as const));
+      for (const [r, d] of dirs) if (d !== null) await recoverMigrations(this.storage.db, r, d, await readJournals(d));
+      if (dir === null) return;
+      const journals = await readJournals(dir);
+      await recover(this.storage.db, sr, dir, journals);
+      bad = journals.bad;
     });
-    const report = await this.storage.scan(sr);
+    const owned = dir === null ? undefined : watchOwned(dir);
+    let report: ScanReport;
+    try {
+      report = await this.storage.scan(sr, owned?.names ?? new Set());
+    } finally {
+      owned?.stop();
+    }
     this.kickGarbageCollector(sr);
     // Journals recovery left alone (bad names, unreadable): reported, for the administrator to remove.
-    const bad = dir === null ? [] : await badJournals(dir);
     return { ...report, skipped: [...report.skipped, ...bad.map((b) => ({ file: relative(dir!, b.path), why: b.why }))] };
   }
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import { isXenError } from '../../../src/errors.js';
-import { BadJournal, JOURNAL_DIR, badJournals, journalDone, journalEntries, journalWrite } from '../../../src/storage/journal.js';
+import { BadJournal, JOURNAL_DIR, journalDone, journalWrite, readJournals, type JournalOp } from '../../../src/storage/journal.js';
 import { Storage } from '../../../src/storage/sr.js';
 import { Vdis } from '../../../src/storage/vdi.js';
 import { SqliteHostDb } from '../../../src/toolstack/db/sqlite.js';
@@ -27,6 +27,9 @@ after(() => {
 });
 let n = 0;
 
+/** The checked journals of `op` left in `d`. */
+const journalEntries = async (d: string, op: JournalOp) => (await readJournals(d)).of(op);
+
 function sr(): string {
   const d = join(dir, `sr${n++}`);
   mkdirSync(join(d, JOURNAL_DIR), { recursive: true });
@@ -38,7 +41,7 @@ const coalesceJournal = () => ({ op: 'coalesce', format: 'vhd', leaf: true, pare
 
 /** The journals recovery leaves alone in `d`: file name → why. */
 async function bad(d: string): Promise<Record<string, string>> {
-  return Object.fromEntries((await badJournals(d)).map((b) => {
+  return Object.fromEntries((await readJournals(d)).bad.map((b) => {
     assert.ok(b instanceof BadJournal && isXenError(b, 'EINVAL'), b.message);
     return [basename(b.path), b.why];
   }));
@@ -47,7 +50,7 @@ async function bad(d: string): Promise<Record<string, string>> {
 test('journals written are read back; one past the bound is left alone by its size, before it is read', async () => {
   const d = sr();
   // One of this process's own operations, still running: not a crash's leftover, so not listed.
-  const id = await journalWrite(d, coalesceJournal());
+  const id = await journalWrite(d, coalesceJournal(), []);
   const name = '00000000-0000-4000-8000-000000000000.json';
   const entry = coalesceJournal();
   writeFileSync(join(d, JOURNAL_DIR, name), JSON.stringify(entry));

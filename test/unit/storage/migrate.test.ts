@@ -65,6 +65,35 @@ for (const format of ['vhd', 'qcow2']) {
 }
 
 for (const format of ['vhd', 'qcow2']) {
+  test(`${format}: sr-scan of the destination during a vdi-migrate introduces none of its files; the migration completes, one record each`, async () => {
+    const { r, fast, root } = await setup(format);
+    const scans: { step: string; introduced: string[]; owned: string[] }[] = [];
+    const v = await r.vdis.migrate('root', 'fast', {
+      onStep: async (step) => {
+        if (step === 'moved' || step === 'switched') return;
+        const s = await r.vdis.scan('fast');
+        scans.push({ step, introduced: s.introduced, owned: s.skipped.filter((k) => /operation in progress/.test(k.why)).map((k) => k.file) });
+      },
+    });
+    assert.deepEqual(scans.map((s) => s.step), ['mirroring', 'copied', 'composed']);
+    for (const s of scans) {
+      assert.deepEqual(s.introduced, [], `scan at ${s.step}`);
+      assert.ok(s.owned.includes(`${root.record.uuid}.${imageFormat(format).extension}`), `scan at ${s.step} skips the destination's leaf: ${s.owned}`);
+    }
+    assert.equal(v.srName, 'fast');
+    assert.ok(Buffer.from(await readVdi(fast, v, 64)).equals(fill(0, 64, 1)));
+    // After it, the files are the VDI's and its new base's, each recorded once.
+    const after = await r.vdis.scan('fast');
+    assert.deepEqual(after.introduced, []);
+    const inFast = (await r.vdis.list('fast')).map((x) => x.record);
+    assert.deepEqual(inFast.map((x) => x.location).sort(), files(fast));
+    assert.equal(new Set(inFast.map((x) => x.uuid)).size, inFast.length);
+    assert.deepEqual(inFast.filter((x) => x.managed).map((x) => x.uuid), [root.record.uuid]);
+    await r.db.close();
+  });
+}
+
+for (const format of ['vhd', 'qcow2']) {
   test(`${format}: vdi-migrate of an image sr-scan found whose parent is outside its SR is refused; nothing of that file is copied`, async () => {
     const r = storageRig(join(dir, `${format}-out-${Math.random().toString(36).slice(2)}`));
     const f = imageFormat(format);

@@ -14,7 +14,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { XenError, isXenError } from '../../../src/errors.js';
 import { collectGarbage, recover } from '../../../src/storage/gc.js';
-import { JOURNAL_DIR } from '../../../src/storage/journal.js';
+import { JOURNAL_DIR, readJournals } from '../../../src/storage/journal.js';
 import { imageFormat } from '../../../src/storage/open.js';
 import { BASE_NAME, PARENT_KEY, snapshotVdi, type LiveDisk, type LiveDisks, type SnapshotHooks } from '../../../src/storage/snapshot.js';
 import { CREATED_KEY, srPath } from '../../../src/storage/sr.js';
@@ -229,7 +229,7 @@ test('a power cut that kept a snapshot\'s records but not its rename: recovery p
     child: { uuid: snap.record.uuid, location: snap.record.location, name: 's', description: '', clone: false, time: snap.record.snapshot_time },
   }));
   const sr = await r.storage.resolve('default');
-  await recover(r.db, sr, r.images);
+  await recover(r.db, sr, r.images, await readJournals(r.images));
   const all = await r.vdis.list();
   assert.deepEqual(all.map((v) => v.record.uuid), [root.record.uuid], 'the base and snapshot records are gone');
   assert.equal(all[0]!.record.sm_config[PARENT_KEY], undefined, 'the VDI has no parent again');

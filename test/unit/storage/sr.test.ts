@@ -222,7 +222,7 @@ test('sr-scan introduces images it finds, marks vanished ones missing, and delet
   symlinkSync(join(r.state, 'elsewhere'), join(r.images, '7a2d1b63-4d8f-4e6c-8b1f-3c8e9d0f2a11.raw'));
   mkdirSync(join(r.images, '8b3e2c74-5e9a-4f7d-9c2a-4d9f0e1a3b22.vhd'));
   const sr = await r.storage.resolve('default');
-  const first = await r.storage.scan(sr);
+  const first = await r.storage.scan(sr, new Set());
   assert.deepEqual(first.introduced, [found]);
   assert.deepEqual(first.missing, []);
   assert.deepEqual(first.skipped.map((s) => [s.file, s.why]), [['7a2d1b63-4d8f-4e6c-8b1f-3c8e9d0f2a11.raw', 'a symbolic link'],
@@ -232,18 +232,18 @@ test('sr-scan introduces images it finds, marks vanished ones missing, and delet
   assert.equal(byHand.record.virtual_size, 2 ** 20);
   assert.equal(byHand.record.sm_config['format'], 'raw');
   // A second scan changes nothing.
-  const again = await r.storage.scan(sr);
+  const again = await r.storage.scan(sr, new Set());
   assert.deepEqual([again.introduced, again.missing, again.found], [[], [], []]);
 
   // The made image vanishes: its record stays, marked missing, and a disk of it is refused.
   const madeFile = join(r.images, made.record.location);
   rmSync(madeFile);
-  const gone = await r.storage.scan(sr);
+  const gone = await r.storage.scan(sr, new Set());
   assert.deepEqual(gone.missing, [made.record.uuid]);
   assert.equal((await r.vdis.list()).find((v) => v.record.uuid === made.record.uuid)!.record.missing, true);
   await fails(r.vdis.diskParams('made', 'rw'), 'ENOENT', /is missing/);
   writeFileSync(madeFile, Buffer.alloc(2 ** 20));
-  assert.deepEqual((await r.storage.scan(sr)).found, [made.record.uuid]);
+  assert.deepEqual((await r.storage.scan(sr, new Set())).found, [made.record.uuid]);
 
   // Destroying a VDI that scan found forgets it but keeps the image: xenode did not make it.
   const res = await r.vdis.destroy(found);
@@ -262,7 +262,7 @@ test('sr-scan introduces only files named <uuid>.<ext> of a known format, never 
   // A copy of a VDI's image under that VDI's uuid (in another name): it cannot be a second record.
   writeFileSync(join(r.images, `${made.record.uuid}.raw`), Buffer.alloc(512));
   const sr = await r.storage.resolve('default');
-  const report = await r.storage.scan(sr);
+  const report = await r.storage.scan(sr, new Set());
   assert.deepEqual(report.introduced, []);
   assert.deepEqual(report.skipped.map((s) => s.file).sort(), [...foreign, `${made.record.uuid}.raw`].sort());
   for (const s of report.skipped) {
@@ -273,12 +273,12 @@ test('sr-scan introduces only files named <uuid>.<ext> of a known format, never 
   const old = join(r.images, 'legacy.img');
   writeFileSync(old, Buffer.alloc(4096));
   const legacy = await r.db.transaction((tx) => tx.VDI.get(tx.VDI.create({ name_label: 'legacy', SR: sr, location: 'legacy.img', sm_config: { format: 'raw' } })).uuid);
-  const again = await r.storage.scan(sr);
+  const again = await r.storage.scan(sr, new Set());
   assert.deepEqual([again.introduced, again.missing], [[], []]);
   // A hard link to another SR's image (or the VDI's own) under a new uuid: not a second VDI over one file.
   const linked = join(r.images, '7d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a.vhd');
   linkSync(join(r.images, made.record.location), linked);
-  const third = await r.storage.scan(sr);
+  const third = await r.storage.scan(sr, new Set());
   assert.deepEqual([third.introduced, third.skipped.filter((s) => s.file === basename(linked))], [[], [{ file: basename(linked), why: 'has 2 hard links: another name of an image' }]]);
   assert.equal((await r.vdis.list()).find((v) => v.record.uuid === legacy)!.record.virtual_size, 4096);
   await r.db.close();
