@@ -96,13 +96,6 @@ export function imagePath(dir: string, vdi: VDIRecord): string {
   return join(dir, vdi.location);
 }
 
-/** The real path of `path`, which must lie inside the real `dir` (no symbolic link leads out). */
-export async function confined(path: string, dir: string): Promise<string> {
-  const [real, realDir] = await Promise.all([realpath(path), realpath(dir)]);
-  if (!real.startsWith(realDir + sep)) throw new XenError('EACCES', `${path} leads to ${real}, outside its SR ${dir}`);
-  return real;
-}
-
 /** The SRs of a host and their records. */
 export class Storage {
   constructor(readonly db: HostDb, readonly defaultPath: string) {}

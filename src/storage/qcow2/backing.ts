@@ -4,7 +4,7 @@ import { open } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { QCOW2_MAGIC } from './header.js';
 
-/** Chains deeper than this are refused (a loop is caught before; this bounds honest chains). */
+/** The most backing files below an image (a loop is caught before; this bounds honest chains). */
 export const MAX_CHAIN_DEPTH = 30;
 
 export type BackingFormat = 'raw' | 'qcow2';
