@@ -7,7 +7,7 @@
 // records whose file is gone `missing`, and deletes nothing. An SR is made in a new or empty
 // directory (FileSR's create: SRExists otherwise), so no file of the host becomes a VDI.
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, opendir, readdir, realpath, statfs } from 'node:fs/promises';
+import { lstat, mkdir, opendir, readdir, realpath, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { XenError } from '../errors.js';
 import type { HostDb, Tx } from '../toolstack/db/hostdb.js';
@@ -19,6 +19,8 @@ export const DEFAULT_SR_NAME = 'default';
 /** other_config keys xenode sets: the host's default SR, and images xenode made (the only ones it deletes). */
 export const DEFAULT_SR_KEY = 'xenode-default';
 export const CREATED_KEY = 'xenode-created';
+/** PBD other_config key: why plugSr refused the SR's directory (while its PBD is unplugged). */
+const UNPLUGGED_KEY = 'xenode-unplugged';
 
 const MAX_NAME = 255;
 /** File names an SR's images may have: no separators, no leading dot. */
@@ -81,13 +83,47 @@ export interface ScanReport {
   readonly skipped: { readonly file: string; readonly why: string }[];
 }
 
-/** The SR's directory from its PBD, or null for a RAM SR. */
-export function srPath(tx: Tx, sr: Ref<'SR'>): string | null {
-  if (tx.SR.get(sr).type === 'ram') return null;
+/** The SR's PBD and the directory its device_config names (null for a RAM SR), plugged or not. */
+function srPbd(tx: Tx, sr: Ref<'SR'>): { pbd: Ref<'PBD'> | undefined; location: string | null } {
   const [pbd] = tx.PBD.where('SR', sr);
+  if (tx.SR.get(sr).type === 'ram') return { pbd, location: null };
   const location = pbd === undefined ? undefined : tx.PBD.get(pbd).device_config['location'];
   if (location === undefined) throw new XenError('EIO', `SR ${tx.SR.get(sr).uuid} has no PBD with a location`);
+  return { pbd: pbd!, location };
+}
+
+/** The SR's directory, or null for a RAM SR, whether its PBD is plugged or not (sr-list, overlap checks). */
+export function srLocation(tx: Tx, sr: Ref<'SR'>): string | null {
+  return srPbd(tx, sr).location;
+}
+
+/** Whether the SR can be used: a RAM SR, or a directory SR whose PBD is plugged. */
+export function isPlugged(tx: Tx, sr: Ref<'SR'>): boolean {
+  const { pbd, location } = srPbd(tx, sr);
+  return location === null || tx.PBD.get(pbd!).currently_attached;
+}
+
+/** The SR's directory to use, or null for a RAM SR; SrUnplugged if its PBD is not plugged (plugSr refused it). */
+export function srPath(tx: Tx, sr: Ref<'SR'>): string | null {
+  const { pbd, location } = srPbd(tx, sr);
+  if (!isPlugged(tx, sr)) throw new SrUnplugged(tx.SR.get(sr).name_label, tx.PBD.get(pbd!).other_config[UNPLUGGED_KEY] ?? 'it is not plugged');
   return location;
+}
+
+/** An SR whose directory failed the check at plug (owner, mode): its names the fix. */
+export class SrUnplugged extends XenError {
+  override name = 'SrUnplugged';
+  constructor(readonly sr: string, readonly why: string) {
+    super('EACCES', `SR '${sr}' is unplugged: ${why}; once fixed, \`xenode sr-scan ${sr}\` plugs it again`);
+  }
+}
+
+/** An SR's directory others could write in: what is wrong, and the command that fixes it. */
+export class SrDirUnsafe extends XenError {
+  override name = 'SrDirUnsafe';
+  constructor(readonly path: string, readonly why: string, readonly fix: string) {
+    super('EACCES', `path=${path} ${why} (fix: ${fix})`);
+  }
 }
 
 /** Where a VDI's image is: inside its SR's directory, checked (records come from a file anyone with the state dir could edit). */
@@ -139,7 +175,7 @@ export class Storage {
         path = await realpath(given);
       }
       // Every SR's directory resolved (a state dir reached through a symbolic link, say), before anything is made.
-      for (const p of await this.db.read((tx) => tx.SR.getAll().map((sr) => srPath(tx, sr)))) if (p !== null) reals.set(p, await realpath(p).catch(() => p));
+      for (const p of await this.db.read((tx) => tx.SR.getAll().map((sr) => srLocation(tx, sr)))) if (p !== null) reals.set(p, await realpath(p).catch(() => p));
       const target = path;
       await this.db.read((tx) => overlapFree(tx, target, reals));
       if (st === null) {
@@ -160,13 +196,47 @@ export class Storage {
     return this.db.read((tx) => ({ ref, record: tx.SR.get(ref), path: dir }));
   }
 
+  /**
+   * PBD.plug: an SR's directory is used only while nobody else can put files in it, as sr-create
+   * checks (checkPrivate): an SR made before that rule over a shared directory, or one opened up
+   * since, is refused (SrDirUnsafe, naming the fix) and its PBD left unplugged, so that nothing
+   * uses it (srPath) until a plug passes. A directory that is gone holds nothing to distrust.
+   */
+  async plug(sr: Ref<'SR'>): Promise<void> {
+    const { pbd, location } = await this.db.read((tx) => srPbd(tx, sr));
+    if (location === null || pbd === undefined) return;
+    const st = await stat(location).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return null;
+      throw e;
+    });
+    let refused: SrDirUnsafe | undefined;
+    try {
+      if (st !== null) checkPrivate(location, st);
+    } catch (e) {
+      if (!(e instanceof SrDirUnsafe)) throw e;
+      refused = e;
+    }
+    await this.db.transaction((tx) => {
+      const { [UNPLUGGED_KEY]: _, ...other_config } = tx.PBD.get(pbd).other_config;
+      tx.PBD.update(pbd, { currently_attached: refused === undefined, other_config: refused ? { ...other_config, [UNPLUGGED_KEY]: refused.detail } : other_config });
+    });
+    if (refused) throw refused;
+  }
+
+  /** Plug every SR (when the host starts): one refused stays unplugged, and `log` says why and what fixes it. */
+  async plugAll(log: (line: string) => void): Promise<void> {
+    for (const sr of await this.db.read((tx) => tx.SR.getAll())) {
+      await this.plug(sr).catch(async (e: Error) => log(`SR '${await this.db.read((tx) => tx.SR.get(sr).name_label)}' left unplugged: ${e.message}`));
+    }
+  }
+
   #nameFree(tx: Tx, name: string): void {
     if (tx.SR.getByNameLabel(name).length) throw new XenError('EEXIST', `an SR named '${name}' exists already`);
   }
 
   async list(): Promise<SrView[]> {
     await this.defaultSr();
-    return this.db.read((tx) => tx.SR.getAll().map((ref) => ({ ref, record: tx.SR.get(ref), path: srPath(tx, ref) })));
+    return this.db.read((tx) => tx.SR.getAll().map((ref) => ({ ref, record: tx.SR.get(ref), path: srLocation(tx, ref) })));
   }
 
   /** An SR by name or uuid. */
@@ -262,7 +332,7 @@ export class Storage {
 /** No SR's directory (by its real path in `reals`, if known) is `dir`, inside it, or around it. */
 function overlapFree(tx: Tx, dir: string, reals: ReadonlyMap<string, string>): void {
   for (const sr of tx.SR.getAll()) {
-    const path = srPath(tx, sr);
+    const path = srLocation(tx, sr);
     const other = path === null ? null : reals.get(path) ?? path;
     if (other !== null && (other === dir || other.startsWith(dir + sep) || dir.startsWith(other + sep))) {
       throw new XenError('EEXIST', `path=${dir} overlaps the directory of SR '${tx.SR.get(sr).name_label}' (${other})`);
@@ -277,9 +347,11 @@ function overlapFree(tx: Tx, dir: string, reals: ReadonlyMap<string, string>): v
  */
 function checkPrivate(path: string, st: Stats): void {
   const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) throw new XenError('EACCES', `path=${path} is owned by uid ${st.uid}, not by xenode's (uid ${uid}): an SR's directory must be xenode's own`);
+  if (uid !== undefined && st.uid !== uid) {
+    throw new SrDirUnsafe(path, `is owned by uid ${st.uid}, not by xenode's (uid ${uid}): an SR's directory must be xenode's own`, `chown ${uid} ${path}, or move its files to a new SR`);
+  }
   if ((st.mode & 0o022) !== 0) {
-    throw new XenError('EACCES', `path=${path} has mode ${(st.mode & 0o7777).toString(8)}: its group or others can write in it; an SR's directory must be writable by xenode only`);
+    throw new SrDirUnsafe(path, `has mode ${(st.mode & 0o7777).toString(8)}: its group or others can write in it; an SR's directory must be writable by xenode only`, `chmod go-w ${path}`);
   }
 }
 

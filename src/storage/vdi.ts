@@ -12,7 +12,7 @@ import { isUuid, type Ref, type VDIRecord } from '../toolstack/db/records.js';
 import { RAM_TARGET_PREFIX, imageFormat, parseSize } from './open.js';
 import { openSource, writeImage, type CopyControl } from './copy.js';
 import { SECTOR_SIZE, type Disk } from './disk.js';
-import { CREATED_KEY, checkName, imagePath, refreshSr, srPath, type ScanReport, type Storage } from './sr.js';
+import { CREATED_KEY, checkName, imagePath, isPlugged, refreshSr, srPath, type ScanReport, type Storage } from './sr.js';
 import { confined } from './confine.js';
 import { collectGarbage, recover, type GcOptions, type GcReport } from './gc.js';
 import { BASE_NAME, PARENT_KEY, snapshotVdi, type LiveDisks, type SnapshotArgs } from './snapshot.js';
@@ -123,11 +123,13 @@ export class Vdis {
    */
   async scan(name: string): Promise<ScanReport> {
     const sr = await this.storage.resolve(name);
+    // A scan after its directory was fixed plugs the SR again; one still unsafe is refused, the fix named.
+    await this.storage.plug(sr);
     const dir = await this.storage.db.read((tx) => srPath(tx, sr));
     let bad: readonly BadJournal[] = [];
     await this.#gc.then(async () => {
       // A migration's journal sits in its destination and may name a file in this SR: the other SRs' first.
-      const dirs = await this.storage.db.read((tx) => tx.SR.getAll().filter((r) => r !== sr).map((r) => [r, srPath(tx, r)] as const));
+      const dirs = await this.storage.db.read((tx) => tx.SR.getAll().filter((r) => r !== sr && isPlugged(tx, r)).map((r) => [r, srPath(tx, r)] as const));
       for (const [r, d] of dirs) if (d !== null) await recoverMigrations(this.storage.db, r, d, await readJournals(d));
       if (dir === null) return;
       const journals = await readJournals(dir);

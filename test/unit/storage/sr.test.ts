@@ -10,6 +10,7 @@ import { isXenError } from '../../../src/errors.js';
 import { SrExists, Storage, checkName } from '../../../src/storage/sr.js';
 import { Vdis, parseVirtualSize } from '../../../src/storage/vdi.js';
 import { SqliteHostDb } from '../../../src/toolstack/db/sqlite.js';
+import { Host } from '../../../src/toolstack/host.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-sr-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -104,6 +105,54 @@ test('sr-create over an existing directory others can write in, or not xenode\'s
   await r.storage.create({ name: 'new', type: 'file', path: join(r.state, 'new') });
   assert.equal(statSync(join(r.state, 'new')).mode & 0o777, 0o700);
   await r.db.close();
+});
+
+test('an SR made before the rules over a directory others can write in is refused at plug, and unusable until fixed and plugged again', async () => {
+  const r = rig();
+  const old = await r.storage.create({ name: 'old', type: 'file', path: join(r.state, 'old') });
+  await r.vdis.create({ sr: 'old', name: 'disk', size: '1M' });
+  // What the old sr-create allowed (a shared directory), or a chmod since.
+  chmodSync(old.path!, 0o1777);
+  await fails(r.storage.plug(old.ref), 'EACCES', /old has mode 1777: its group or others can write in it.*\(fix: chmod go-w .*old\)/);
+  const pbd = await r.db.read((tx) => tx.PBD.get(tx.PBD.where('SR', old.ref)[0]!));
+  assert.equal(pbd.currently_attached, false);
+  // Nothing uses it meanwhile: no new image, no scan of what others may have planted, no guest's disk.
+  const unplugged = /SR 'old' is unplugged: path=.*old has mode 1777.*chmod go-w .*`xenode sr-scan old` plugs it again/;
+  await fails(r.vdis.create({ sr: 'old', name: 'more', size: '1M' }), 'EACCES', unplugged);
+  await fails(r.vdis.diskParams('disk', 'rw'), 'EACCES', unplugged);
+  await fails(r.vdis.scan('old'), 'EACCES', /old has mode 1777.*chmod go-w/);
+  // Listed still, and other SRs work (a scan of one does not stop at the unplugged SR).
+  assert.deepEqual((await r.storage.list()).map((v) => v.record.name_label).sort(), ['default', 'old']);
+  assert.deepEqual((await r.vdis.scan('default')).introduced, []);
+  if (process.getuid?.() === 0) {
+    chmodSync(old.path!, 0o700);
+    chownSync(old.path!, 65534, 65534);
+    await fails(r.vdis.scan('old'), 'EACCES', /is owned by uid 65534, not by xenode's \(uid 0\).*\(fix: chown 0 /);
+    chownSync(old.path!, 0, 0);
+  }
+  chmodSync(old.path!, 0o755);
+  await r.vdis.scan('old');
+  assert.equal((await r.db.read((tx) => tx.PBD.get(tx.PBD.where('SR', old.ref)[0]!))).currently_attached, true);
+  assert.match((await r.vdis.diskParams('disk', 'rw')).params, /^raw:.*old\//);
+  await r.db.close();
+});
+
+test('the host plugs every SR when it starts: an unsafe one is logged and left unplugged, the others serve', async () => {
+  const r = rig();
+  const old = await r.storage.create({ name: 'old', type: 'file', path: join(r.state, 'old') });
+  await r.storage.create({ name: 'fine', type: 'file', path: join(r.state, 'fine') });
+  await r.db.close();
+  chmodSync(old.path!, 0o777);
+  const lines: string[] = [];
+  const host = await Host.start({ stateDir: r.state, poolSize: 0, log: (l) => void lines.push(l) });
+  try {
+    assert.deepEqual(lines.filter((l) => /^SR /.test(l)).map((l) => l.replaceAll(r.state, '<state>')),
+      ["SR 'old' left unplugged: EACCES: path=<state>/old has mode 777: its group or others can write in it; an SR's directory must be writable by xenode only (fix: chmod go-w <state>/old)"]);
+    await fails(host.vdis.create({ sr: 'old', name: 'x', size: '1M' }), 'EACCES', /SR 'old' is unplugged/);
+    assert.equal((await host.vdis.create({ sr: 'fine', name: 'y', size: '1M' })).srName, 'fine');
+  } finally {
+    await host.close();
+  }
 });
 
 test('sr-create makes only the last directory, after the overlap check; overlaps are found through symbolic links', async () => {
