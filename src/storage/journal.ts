@@ -59,8 +59,8 @@ export async function journalWrite(srDir: string, entry: object, owns: readonly 
       await fh.close();
     }
   } catch (e) {
-    active.delete(id);
     await rm(join(dir, `${id}.json`), { force: true });
+    active.delete(id);
     throw fsError('write journal', join(dir, `${id}.json`), e);
   }
   return id;
@@ -72,8 +72,9 @@ export async function journalWrite(srDir: string, entry: object, owns: readonly 
  * nothing (each recovery checks the files and records first).
  */
 export async function journalDone(srDir: string, id: string): Promise<void> {
-  active.delete(id);
+  // Ours until its file is gone: a recovery that lists it meanwhile must not replay the operation just finished.
   await rm(join(srDir, JOURNAL_DIR, `${id}.json`), { force: true });
+  active.delete(id);
 }
 
 /**
@@ -177,6 +178,8 @@ export async function readJournals(srDir: string): Promise<Journals> {
       text = (await readNamed(path, { what: 'journal', limit: MAX_JOURNAL_BYTES })).toString('utf8');
     } catch (e) {
       if (!(e instanceof NamedFileError)) throw e;
+      // Listed, then removed: its operation finished meanwhile.
+      if (e.errno === 'ENOENT') continue;
       bad.push(new BadJournal(path, e.why));
       continue;
     }
