@@ -81,6 +81,8 @@ export interface ScanReport {
   readonly found: string[];
   /** Files left alone, and why. */
   readonly skipped: { readonly file: string; readonly why: string }[];
+  /** Journals of interrupted operations left for later (a migration whose other SR is unplugged), and why. */
+  readonly deferred: { readonly journal: string; readonly why: string }[];
 }
 
 /** The SR's PBD and the directory its device_config names (null for a RAM SR), plugged or not. */
@@ -264,7 +266,7 @@ export class Storage {
       path: srPath(tx, sr), record: tx.SR.get(sr),
       recorded: new Map(tx.VDI.where('SR', sr).map((r) => [tx.VDI.get(r).location, tx.VDI.get(r).sm_config['format'] ?? 'raw'])),
     }));
-    const report: ScanReport = { sr: record.uuid, introduced: [], missing: [], found: [], skipped: [] };
+    const report: ScanReport = { sr: record.uuid, introduced: [], missing: [], found: [], skipped: [], deferred: [] };
     if (path === null) return report;
     const files = new Map<string, { format: string; uuid?: string; virtualSize: number; physicalUtilisation: number }>();
     for (const file of (await readdir(path)).sort()) {

@@ -16,7 +16,7 @@ import { CREATED_KEY, checkName, imagePath, isPlugged, refreshSr, srPath, type S
 import { confined } from './confine.js';
 import { collectGarbage, recover, type GcOptions, type GcReport } from './gc.js';
 import { BASE_NAME, PARENT_KEY, snapshotVdi, type LiveDisks, type SnapshotArgs } from './snapshot.js';
-import { migrateVdi, recoverMigrations, type MigrateOptions, type MigrateResult } from './migrate.js';
+import { migrateVdi, recoverMigrations, type DeferredMigration, type MigrateOptions, type MigrateResult } from './migrate.js';
 import { readJournals, watchOwned, type BadJournal } from './journal.js';
 
 /** What a VDI (its image's real path) is used by: one line per user, e.g. "domain 3 ('web') as xvda"; empty when unused. */
@@ -127,25 +127,29 @@ export class Vdis {
     await this.storage.plug(sr);
     const dir = await this.storage.db.read((tx) => srPath(tx, sr));
     let bad: readonly BadJournal[] = [];
+    const deferred: DeferredMigration[] = [];
     await this.#gc.then(async () => {
       // A migration's journal sits in its destination and may name a file in this SR: the other SRs' first.
       const dirs = await this.storage.db.read((tx) => tx.SR.getAll().filter((r) => r !== sr && isPlugged(tx, r)).map((r) => [r, srPath(tx, r)] as const));
-      for (const [r, d] of dirs) if (d !== null) await recoverMigrations(this.storage.db, r, d, await readJournals(d));
+      for (const [r, d] of dirs) if (d !== null) deferred.push(...await recoverMigrations(this.storage.db, r, d, await readJournals(d)));
       if (dir === null) return;
       const journals = await readJournals(dir);
-      await recover(this.storage.db, sr, dir, journals);
+      deferred.push(...await recover(this.storage.db, sr, dir, journals));
       bad = journals.bad;
     });
     const owned = dir === null ? undefined : watchOwned(dir);
     let report: ScanReport;
     try {
-      report = await this.storage.scan(sr, owned?.names ?? new Set());
+      // A deferred migration's files here are left as they are until it is recovered.
+      const left = deferred.filter((m) => m.sr === sr).flatMap((m) => m.files);
+      report = await this.storage.scan(sr, new Set([...owned?.names ?? [], ...left]));
     } finally {
       owned?.stop();
     }
     this.kickGarbageCollector(sr);
     // Journals recovery left alone (bad names, unreadable): reported, for the administrator to remove.
-    return { ...report, skipped: [...report.skipped, ...bad.map((b) => ({ file: relative(dir!, b.path), why: b.why }))] };
+    return { ...report, skipped: [...report.skipped, ...bad.map((b) => ({ file: relative(dir!, b.path), why: b.why }))],
+      deferred: deferred.map((m) => ({ journal: m.journal, why: `VDI ${m.vdi}'s migration: ${m.why}` })) };
   }
 
   /**

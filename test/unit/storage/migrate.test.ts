@@ -3,7 +3,8 @@
 // the guest reads what it wrote on the destination; a failure mid-way leaves the guest on a
 // consistent source and nothing in the destination.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -205,4 +206,32 @@ test('kill -9 of the host at each step of a live vdi-migrate: after sr-scan the 
     }
     await r.db.close();
   }
+});
+
+test("a leftover migration journal whose source SR is unplugged is deferred: other SRs' scans and the destination's collector go on", async () => {
+  const r = storageRig(join(dir, `unplugged-${Math.random().toString(36).slice(2)}`));
+  const old = await r.storage.create({ name: 'old', type: 'file', path: join(r.state, 'old') });
+  const fast = await r.storage.create({ name: 'fast', type: 'file', path: join(r.state, 'fast') });
+  const v = await r.vdis.create({ sr: 'old', name: 'disk', size: '1M' });
+  // A crash mid vdi-migrate old → fast left its journal (and a half-made base) in fast.
+  const base = `${randomUUID()}.raw`;
+  writeFileSync(join(fast.path!, base), Buffer.alloc(512));
+  mkdirSync(join(fast.path!, '.journal'), { mode: 0o700 });
+  const journal = join(fast.path!, '.journal', `${randomUUID()}.json`);
+  writeFileSync(journal, JSON.stringify({ op: 'migrate', vdi: v.record.uuid, files: [v.record.location, base], src: { sr: old.record.uuid, location: v.record.location } }));
+  chmodSync(old.path!, 0o777);
+  await assert.rejects(r.storage.plug(old.ref), { name: 'SrDirUnsafe' });
+  const why = `VDI ${v.record.uuid}'s migration: SR 'old' it names is unplugged: recovered once that SR is plugged again`;
+  assert.deepEqual((await r.vdis.scan('default')).deferred, [{ journal, why }]);
+  const scan = await r.vdis.scan('fast');
+  assert.deepEqual(scan.deferred, [{ journal, why }]);
+  assert.deepEqual(scan.introduced, [], 'the half-made base it names is not introduced');
+  assert.deepEqual((await r.vdis.collectGarbage(fast.ref)).deferred.map((d) => d.uuid), [v.record.uuid]);
+  // Nothing of it was touched meanwhile; once the source is plugged again, it is recovered.
+  assert.ok(existsSync(journal) && existsSync(join(fast.path!, base)));
+  chmodSync(old.path!, 0o700);
+  assert.deepEqual((await r.vdis.scan('old')).deferred, []);
+  assert.ok(!existsSync(journal) && !existsSync(join(fast.path!, base)));
+  assert.ok(existsSync(join(old.path!, v.record.location)));
+  await r.db.close();
 });
