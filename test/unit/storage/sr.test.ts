@@ -11,6 +11,7 @@ import { SrExists, Storage, checkName } from '../../../src/storage/sr.js';
 import { Vdis, parseVirtualSize } from '../../../src/storage/vdi.js';
 import { SqliteHostDb } from '../../../src/toolstack/db/sqlite.js';
 import { Host } from '../../../src/toolstack/host.js';
+import { targetPath } from '../../../src/toolstack/images.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-sr-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -152,6 +153,26 @@ test('the host plugs every SR when it starts: an unsafe one is logged and left u
     assert.equal((await host.vdis.create({ sr: 'fine', name: 'y', size: '1M' })).srName, 'fine');
   } finally {
     await host.close();
+  }
+});
+
+test('under umask 002 the images directory xl create makes for a bare target is 0700, so the next start plugs the default SR', async () => {
+  const r = rig();
+  await r.db.close();
+  const umask = process.umask(0o002);
+  try {
+    await targetPath('root.img', 'raw', r.images);
+    assert.equal(statSync(r.images).mode & 0o777, 0o700);
+    const lines: string[] = [];
+    const host = await Host.start({ stateDir: r.state, poolSize: 0, log: (l) => void lines.push(l) });
+    try {
+      assert.deepEqual(lines.filter((l) => /^SR /.test(l)), []);
+      assert.equal((await host.vdis.create({ sr: 'default', name: 'x', size: '1M' })).srName, 'default');
+    } finally {
+      await host.close();
+    }
+  } finally {
+    process.umask(umask);
   }
 });
 
