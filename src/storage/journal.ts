@@ -3,7 +3,7 @@
 // directory synced) before the first step and removed after the last. After a crash, what a
 // journal names is rolled back or forward (snapshot.ts, gc.ts, migrate.ts) before anything
 // else touches the SR. sr-scan skips dot files, so a journal or a step's temporary file is never
-// introduced as an image, nor a file a running operation's journal names (watchOwned).
+// introduced as an image, nor a file a running operation's journal names or it claimed (watchOwned).
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,8 +47,7 @@ export async function journalWrite(srDir: string, entry: object, owns: readonly 
   const id = randomUUID();
   // Marked ours before the file exists (and before any file it names): a recovery running
   // meanwhile must not take it for a crash's, nor a scan its files for strangers.
-  active.set(id, { dir: srDir, owns });
-  for (const w of watchers) if (w.dir === srDir) for (const n of owns) w.names.add(n);
+  own(id, srDir, owns);
   try {
     const fh = await open(join(dir, `${id}.json`), 'wx', 0o600);
     try {
@@ -64,6 +63,28 @@ export async function journalWrite(srDir: string, entry: object, owns: readonly 
     throw fsError('write journal', join(dir, `${id}.json`), e);
   }
   return id;
+}
+
+/** Files `owns` of the SR at `srDir` are being made by this process (under `id`): scans under way and to come skip them. */
+function own(id: string, srDir: string, owns: readonly string[]): void {
+  active.set(id, { dir: srDir, owns });
+  for (const w of watchers) if (w.dir === srDir) for (const n of owns) w.names.add(n);
+}
+
+/**
+ * Run `make`, which writes the files `names` in the SR at `srDir` and commits the records
+ * naming them (or removes them), with those files owned meanwhile: a one-step operation
+ * (vdi-create, vdi-copy, vdi-import) needs no journal, as a crash leaves a whole or half-made
+ * file that sr-scan may introduce then, but a scan while it runs must not introduce it.
+ */
+export async function claimed<T>(srDir: string, names: readonly string[], make: () => Promise<T>): Promise<T> {
+  const id = randomUUID();
+  own(id, srDir, names);
+  try {
+    return await make();
+  } finally {
+    active.delete(id);
+  }
 }
 
 /**

@@ -312,7 +312,7 @@ export class Storage {
         if (known.has(file) || f.uuid === undefined) continue;
         // Read at the commit: an operation that began or failed while the scan read files counts too.
         if (owned.has(file)) {
-          report.skipped.push({ file, why: 'an operation in progress (a snapshot, coalesce or migration) is making it' });
+          report.skipped.push({ file, why: 'an operation in progress (a vdi-create, -copy or -import, a snapshot, coalesce or migration) is making it' });
           continue;
         }
         // A copy of another VDI's image, say: two records cannot share a uuid.

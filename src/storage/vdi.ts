@@ -17,7 +17,7 @@ import { confined } from './confine.js';
 import { collectGarbage, recover, type GcOptions, type GcReport } from './gc.js';
 import { BASE_NAME, PARENT_KEY, snapshotVdi, type LiveDisks, type SnapshotArgs } from './snapshot.js';
 import { migrateVdi, recoverMigrations, type DeferredMigration, type MigrateOptions, type MigrateResult } from './migrate.js';
-import { readJournals, watchOwned, type BadJournal } from './journal.js';
+import { claimed, readJournals, watchOwned, type BadJournal } from './journal.js';
 
 /** What a VDI (its image's real path) is used by: one line per user, e.g. "domain 3 ('web') as xvda"; empty when unused. */
 export type VdiUsers = (vdi: { readonly uuid: string; readonly path: string | null }) => Promise<string[]>;
@@ -190,13 +190,14 @@ export class Vdis {
     if (dir === null && format !== 'raw') throw new XenError('EINVAL', `a RAM SR holds raw disks, not ${format}`);
     const uuid = randomUUID();
     const location = dir === null ? '' : `${uuid}.${f.extension}`;
-    let physical_utilisation = 0;
-    if (dir !== null) {
+    const record = (physical_utilisation: number) =>
+      this.#record({ uuid, name: args.name, description: args.description, sr, virtual_size, physical_utilisation, location, format, dir });
+    if (dir === null) return record(0);
+    return claimed(dir, [location], async () => {
       const path = `${dir}/${location}`;
       await f.create(path, virtual_size);
-      physical_utilisation = (await f.info(path)).physicalUtilisation;
-    }
-    return this.#record({ uuid, name: args.name, description: args.description, sr, virtual_size, physical_utilisation, location, format, dir });
+      return record((await f.info(path)).physicalUtilisation);
+    });
   }
 
   /** The record of a new image (made by xenode); without one the image is removed. */
@@ -286,16 +287,18 @@ export class Vdis {
     const location = `${uuid}.${imageFormat(format).extension}`;
     const virtual_size = disk.sectors * SECTOR_SIZE;
     const path = `${dir}/${location}`;
-    try {
-      await writeImage(disk, path, format, ctl);
-    } finally {
-      await disk.close();
-    }
-    const { physicalUtilisation } = await imageFormat(format).info(path).catch(async (e: unknown) => {
-      await rm(path, { force: true });
-      throw e;
+    return claimed(dir, [location], async () => {
+      try {
+        await writeImage(disk, path, format, ctl);
+      } finally {
+        await disk.close();
+      }
+      const { physicalUtilisation } = await imageFormat(format).info(path).catch(async (e: unknown) => {
+        await rm(path, { force: true });
+        throw e;
+      });
+      return this.#record({ uuid, name, description: args.description, sr, virtual_size, physical_utilisation: physicalUtilisation, location, format, dir });
     });
-    return this.#record({ uuid, name, description: args.description, sr, virtual_size, physical_utilisation: physicalUtilisation, location, format, dir });
   }
 
   /**
@@ -332,21 +335,23 @@ export class Vdis {
     const location = `${uuid}.${f.extension}`;
     const dest = `${dir}/${location}`;
     const src = await openReadOnly(vdi, path);
-    try {
-      await writeImage(src, dest, format, ctl).catch(async (e: unknown) => {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC' && !isXenError(e, 'ENOSPC')) throw e;
-        const now = await statfs(dir);
-        throw new SrFull(srUuid, chainBytes, now.bavail * now.bsize);
+    return claimed(dir, [location], async () => {
+      try {
+        await writeImage(src, dest, format, ctl).catch(async (e: unknown) => {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOSPC' && !isXenError(e, 'ENOSPC')) throw e;
+          const now = await statfs(dir);
+          throw new SrFull(srUuid, chainBytes, now.bavail * now.bsize);
+        });
+      } finally {
+        await src.close();
+      }
+      const { physicalUtilisation } = await f.info(dest).catch(async (e: unknown) => {
+        await rm(dest, { force: true });
+        throw e;
       });
-    } finally {
-      await src.close();
-    }
-    const { physicalUtilisation } = await f.info(dest).catch(async (e: unknown) => {
-      await rm(dest, { force: true });
-      throw e;
+      return this.#record({ uuid, name: newName, description: args.description ?? vdi.name_description, sr, virtual_size: vdi.virtual_size,
+        physical_utilisation: physicalUtilisation, location, format, dir });
     });
-    return this.#record({ uuid, name: newName, description: args.description ?? vdi.name_description, sr, virtual_size: vdi.virtual_size,
-      physical_utilisation: physicalUtilisation, location, format, dir });
   }
 
   /** vdi-export: a new image of `format` at `file` (absolute, must not exist) with the VDI's contents; refused while a guest uses the VDI. */

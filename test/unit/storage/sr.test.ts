@@ -2,13 +2,13 @@
 // created, listed, resized and destroyed with their images, sr-scan reconciling records with
 // files without deleting any, and user input (names, paths, sizes, formats) validated.
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import { isXenError } from '../../../src/errors.js';
-import { SrExists, Storage, checkName } from '../../../src/storage/sr.js';
-import { Vdis, parseVirtualSize } from '../../../src/storage/vdi.js';
+import { SrExists, Storage, checkName, type ScanReport } from '../../../src/storage/sr.js';
+import { Vdis, parseVirtualSize, type VdiView } from '../../../src/storage/vdi.js';
 import { SqliteHostDb } from '../../../src/toolstack/db/sqlite.js';
 import { Host } from '../../../src/toolstack/host.js';
 import { targetPath } from '../../../src/toolstack/images.js';
@@ -351,6 +351,39 @@ test('sr-scan introduces only files named <uuid>.<ext> of a known format, never 
   const third = await r.storage.scan(sr, new Set());
   assert.deepEqual([third.introduced, third.skipped.filter((s) => s.file === basename(linked))], [[], [{ file: basename(linked), why: 'has 2 hard links: another name of an image' }]]);
   assert.equal((await r.vdis.list()).find((v) => v.record.uuid === legacy)!.record.virtual_size, 4096);
+  await r.db.close();
+});
+
+test('sr-scan while vdi-create, vdi-copy or vdi-import writes its image (before its record) skips it: the image becomes that VDI only', async () => {
+  const r = rig();
+  const src = await r.vdis.create({ sr: 'default', name: 'src', size: '1M' });
+  writeFileSync(join(r.images, src.record.location), Buffer.alloc(1 << 20, 7));
+  writeFileSync(join(r.state, 'outside.raw'), Buffer.alloc(1 << 20, 9));
+  // A scan runs in each operation's last window: its image whole, its record not yet committed.
+  const commit = r.db.transaction.bind(r.db);
+  const images = () => readdirSync(r.images).filter((f) => !f.startsWith('.')).length;
+  let scans: Promise<ScanReport> | undefined;
+  let before = 0;
+  r.db.transaction = (async (body, opts) => {
+    if (scans === undefined && images() > before) {
+      scans = r.vdis.scan('default');
+      await scans;
+    }
+    return commit(body, opts);
+  }) as typeof r.db.transaction;
+  const made: VdiView[] = [];
+  for (const op of [() => r.vdis.create({ sr: 'default', name: 'new', size: '1M' }), () => r.vdis.copy('src', { name: 'copy' }),
+    () => r.vdis.import({ sr: 'default', file: join(r.state, 'outside.raw'), name: 'imported' })]) {
+    scans = undefined;
+    before = images();
+    made.push(await op());
+    const scan = await scans!;
+    assert.deepEqual(scan.introduced, []);
+    assert.deepEqual(scan.skipped, [{ file: made.at(-1)!.record.location, why: 'an operation in progress (a vdi-create, -copy or -import, a snapshot, coalesce or migration) is making it' }]);
+  }
+  r.db.transaction = commit;
+  assert.deepEqual((await r.vdis.list()).map((v) => v.record.name_label).sort(), ['copy', 'imported', 'new', 'src']);
+  for (const v of made) assert.ok(existsSync(join(r.images, v.record.location)), v.record.name_label);
   await r.db.close();
 });
 
