@@ -4,10 +4,12 @@
 // its real path and refused, before it is read, if it leaves the SR's directory (resolved once
 // per chain), leads back into the chain, or makes the chain deeper than its format allows. The
 // format then opens the real path checked, so a symbolic link swapped in between cannot lead out.
-// A VDI's own image, the top, is checked by `confined`.
-import { realpath } from 'node:fs/promises';
+// A link must be a regular file or a block device: a FIFO's probe would wait for a writer (a
+// libuv thread held for good), a directory is no image. A VDI's own image, the top, is checked by `confined`.
+import { realpath, stat } from 'node:fs/promises';
 import { XenError, type XenErrnoName } from '../errors.js';
 import { isInside } from './disk.js';
+import { kindOf } from './named.js';
 
 /** Why a link is refused; the format wraps it in its own typed error (VhdError, Qcow2Error). */
 export type LinkRefusal = (errno: XenErrnoName, why: string, what: 'chain' | 'link') => never;
@@ -42,6 +44,8 @@ export class ChainWalk {
       refuse(e.code === 'ENOENT' ? 'ENOENT' : 'EIO', e.code === 'ENOENT' ? `names ${named}: no such file` : `names ${named}: ${e.code}`, 'link'));
     if (this.realDir !== undefined && !isInside(real, this.realDir)) refuse('EACCES', `names ${named}, outside ${this.confine}`, 'link');
     if (this.#seen.includes(real)) refuse('EINVAL', `leads back to ${named}, already in the chain (it loops)`, 'link');
+    const st = await stat(real).catch((e: NodeJS.ErrnoException) => refuse('EIO', `names ${named}: ${e.code}`, 'link'));
+    if (!st.isFile() && !st.isBlockDevice()) refuse(st.isDirectory() ? 'EISDIR' : 'EINVAL', `names ${named}, ${kindOf(st)}: a parent must be a regular file or a block device`, 'link');
     this.#seen.push(real);
     return real;
   }

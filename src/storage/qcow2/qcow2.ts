@@ -565,7 +565,7 @@ async function openBacking(path: string, h: Qcow2Header, walk: ChainWalk): Promi
   const real = await walk.link(where, (errno, why) => {
     throw new Qcow2Error(errno, path, 'backing_file', why);
   });
-  const format = h.backingFormat ?? await probeFormat(real);
+  const format = h.backingFormat ?? await probeFormat(real, { noFollow: true }).catch((e: unknown) => fail(isXenError(e) ? e.errno : 'EIO', (e as Error).message));
   try {
     if (format === 'raw') return await RawFile.open(real, { readOnly: true });
     if (format === 'qcow2') return await Qcow2Disk.open(real, { readOnly: true, walk });
