@@ -19,7 +19,7 @@ export const DEFAULT_SR_NAME = 'default';
 /** other_config keys xenode sets: the host's default SR, and images xenode made (the only ones it deletes). */
 export const DEFAULT_SR_KEY = 'xenode-default';
 export const CREATED_KEY = 'xenode-created';
-/** PBD other_config key: why plugSr refused the SR's directory (while its PBD is unplugged). */
+/** PBD other_config key: why plug refused the SR's directory (while its PBD is unplugged). */
 const UNPLUGGED_KEY = 'xenode-unplugged';
 
 const MAX_NAME = 255;
@@ -105,18 +105,18 @@ export function isPlugged(tx: Tx, sr: Ref<'SR'>): boolean {
   return location === null || tx.PBD.get(pbd!).currently_attached;
 }
 
-/** The SR's directory to use, or null for a RAM SR; SrUnplugged if its PBD is not plugged (plugSr refused it). */
+/** The SR's directory to use, or null for a RAM SR; SrUnplugged if its PBD is not plugged (plug refused it). */
 export function srPath(tx: Tx, sr: Ref<'SR'>): string | null {
   const { pbd, location } = srPbd(tx, sr);
-  if (!isPlugged(tx, sr)) throw new SrUnplugged(tx.SR.get(sr).name_label, tx.PBD.get(pbd!).other_config[UNPLUGGED_KEY] ?? 'it is not plugged');
+  if (!isPlugged(tx, sr)) throw new SrUnplugged(sr, tx.SR.get(sr).name_label, tx.PBD.get(pbd!).other_config[UNPLUGGED_KEY] ?? 'it is not plugged');
   return location;
 }
 
-/** An SR whose directory failed the check at plug (owner, mode): its names the fix. */
+/** An SR whose directory failed the check at plug (owner, mode): its ref and name, and why (naming the fix). */
 export class SrUnplugged extends XenError {
   override name = 'SrUnplugged';
-  constructor(readonly sr: string, readonly why: string) {
-    super('EACCES', `SR '${sr}' is unplugged: ${why}; once fixed, \`xenode sr-scan ${sr}\` plugs it again`);
+  constructor(readonly ref: Ref<'SR'>, readonly sr: string, readonly why: string) {
+    super('EACCES', `SR '${sr}' is unplugged: ${why}; once fixed, \`xenode sr-scan '${sr}'\` plugs it again`);
   }
 }
 

@@ -118,7 +118,7 @@ test('an SR made before the rules over a directory others can write in is refuse
   const pbd = await r.db.read((tx) => tx.PBD.get(tx.PBD.where('SR', old.ref)[0]!));
   assert.equal(pbd.currently_attached, false);
   // Nothing uses it meanwhile: no new image, no scan of what others may have planted, no guest's disk.
-  const unplugged = /SR 'old' is unplugged: path=.*old has mode 1777.*chmod go-w .*`xenode sr-scan old` plugs it again/;
+  const unplugged = /SR 'old' is unplugged: path=.*old has mode 1777.*chmod go-w .*`xenode sr-scan 'old'` plugs it again/;
   await fails(r.vdis.create({ sr: 'old', name: 'more', size: '1M' }), 'EACCES', unplugged);
   await fails(r.vdis.diskParams('disk', 'rw'), 'EACCES', unplugged);
   await fails(r.vdis.scan('old'), 'EACCES', /old has mode 1777.*chmod go-w/);
