@@ -261,7 +261,7 @@ export class Storage {
    * an operation in progress is making (a migration's destination, a snapshot's new image): its
    * records come when it is done, as sm skips a VDI being created.
    */
-  async scan(sr: Ref<'SR'>, owned: ReadonlySet<string>): Promise<ScanReport> {
+  async scan(sr: Ref<'SR'>, owned: { has(file: string): boolean }): Promise<ScanReport> {
     const { path, record, recorded } = await this.db.read((tx) => ({
       path: srPath(tx, sr), record: tx.SR.get(sr),
       recorded: new Map(tx.VDI.where('SR', sr).map((r) => [tx.VDI.get(r).location, tx.VDI.get(r).sm_config['format'] ?? 'raw'])),
@@ -276,7 +276,12 @@ export class Storage {
         report.skipped.push({ file, why: "not an image's name (<uuid>.<ext> of a known format)" });
         continue;
       }
-      const st = await lstat(join(path, file));
+      // Listed, then removed (an operation failed meanwhile): nothing to introduce, and a record naming it is marked missing.
+      const st = await lstat(join(path, file)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined;
+        throw e;
+      });
+      if (st === undefined) continue;
       if (!st.isFile()) {
         report.skipped.push({ file, why: st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
         continue;

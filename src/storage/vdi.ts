@@ -141,8 +141,9 @@ export class Vdis {
     let report: ScanReport;
     try {
       // A deferred migration's files here are left as they are until it is recovered.
-      const left = deferred.filter((m) => m.sr === sr).flatMap((m) => m.files);
-      report = await this.storage.scan(sr, new Set([...owned?.names ?? [], ...left]));
+      // (Operations' names are read at the commit, the set live: one that began meanwhile counts too.)
+      const left = new Set(deferred.filter((m) => m.sr === sr).flatMap((m) => m.files));
+      report = await this.storage.scan(sr, { has: (file) => left.has(file) || owned?.names.has(file) === true });
     } finally {
       owned?.stop();
     }
