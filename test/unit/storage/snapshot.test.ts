@@ -317,3 +317,18 @@ for (const format of ['vhd', 'qcow2'] as const) {
     await r.db.close();
   });
 }
+
+test('sr-scan during a snapshot or clone introduces nothing it is making: the base (a second name of the leaf) and the new image are skipped', async () => {
+  for (const clone of [false, true]) {
+    const r = rig();
+    const v = await r.vdis.create({ sr: 'default', name: 'root', size: '16M', format: 'vhd' });
+    let scan: Awaited<ReturnType<Vdis['scan']>> | undefined;
+    await snapshotVdi(r.db, v.ref, { name: 's', clone }, async () => ({ live: [], foreign: [] }), {
+      before: async () => { scan = await r.vdis.scan('default'); },
+    });
+    assert.deepEqual(scan!.introduced, [], `clone ${clone}`);
+    assert.deepEqual(scan!.skipped.map((s) => s.why.replace(/^has 2 hard links.*/, 'linked').replace(/^an operation in progress.*/, 'owned')).sort(), ['linked', 'owned'], `clone ${clone}`);
+    assert.deepEqual((await r.vdis.list()).map((x) => `${x.record.name_label}${x.record.missing ? ' (missing)' : ''}`).sort(), ['base copy', 'root', 's'], `clone ${clone}`);
+    await r.db.close();
+  }
+});
