@@ -12,6 +12,7 @@ import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { XenError } from '../errors.js';
 import type { HostDb, Tx } from '../toolstack/db/hostdb.js';
 import { NULL_REF, isUuid, type Ref, type SRRecord, type SrType, type VDIRecord } from '../toolstack/db/records.js';
+import { kindOf } from './named.js';
 import { formatOfExtension, imageFormat } from './open.js';
 
 export const DEFAULT_SR_NAME = 'default';
@@ -120,7 +121,7 @@ export class SrUnplugged extends XenError {
   }
 }
 
-/** An SR's directory others could write in: what is wrong, and the command that fixes it. */
+/** An SR's directory that is not safe to use (others could write in it, or it is no directory): what is wrong, and the command that fixes it. */
 export class SrDirUnsafe extends XenError {
   override name = 'SrDirUnsafe';
   constructor(readonly path: string, readonly why: string, readonly fix: string) {
@@ -207,12 +208,14 @@ export class Storage {
   async plug(sr: Ref<'SR'>): Promise<void> {
     const { pbd, location } = await this.db.read((tx) => srPbd(tx, sr));
     if (location === null || pbd === undefined) return;
-    const st = await stat(location).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return null;
-      throw e;
-    });
     let refused: SrDirUnsafe | undefined;
     try {
+      // Any failure to check it leaves it unplugged too (a parent made a file: ENOTDIR), never plugged unchecked.
+      const st = await stat(location).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return null;
+        throw new SrDirUnsafe(location, `cannot be checked (${e.code ?? e.message})`, `make ${location} a directory of xenode's, mode 0700`);
+      });
+      if (st !== null && !st.isDirectory()) throw new SrDirUnsafe(location, `is ${kindOf(st)}, not a directory`, `move it away and make ${location} a directory of xenode's, mode 0700`);
       if (st !== null) checkPrivate(location, st);
     } catch (e) {
       if (!(e instanceof SrDirUnsafe)) throw e;

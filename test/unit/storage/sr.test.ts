@@ -176,6 +176,27 @@ test('under umask 002 the images directory xl create makes for a bare target is 
   }
 });
 
+test('an SR whose directory cannot be checked at plug (a parent made a file) or is no directory is left unplugged, typed, never plugged unchecked', async () => {
+  const r = rig();
+  mkdirSync(join(r.state, 'p'));
+  const old = await r.storage.create({ name: 'old', type: 'file', path: join(r.state, 'p', 'old') });
+  const other = await r.storage.create({ name: 'other', type: 'file', path: join(r.state, 'other') });
+  rmSync(join(r.state, 'p'), { recursive: true });
+  writeFileSync(join(r.state, 'p'), 'x');
+  rmSync(other.path!, { recursive: true });
+  writeFileSync(other.path!, 'x');
+  const lines: string[] = [];
+  await r.storage.plugAll((l) => void lines.push(l.replaceAll(r.state, '<state>')));
+  assert.deepEqual(lines, [
+    "SR 'old' left unplugged: EACCES: path=<state>/p/old cannot be checked (ENOTDIR) (fix: make <state>/p/old a directory of xenode's, mode 0700)",
+    "SR 'other' left unplugged: EACCES: path=<state>/other is a regular file, not a directory (fix: move it away and make <state>/other a directory of xenode's, mode 0700)"]);
+  for (const sr of [old, other]) {
+    assert.equal((await r.db.read((tx) => tx.PBD.get(tx.PBD.where('SR', sr.ref)[0]!))).currently_attached, false);
+    await assert.rejects(r.vdis.create({ sr: sr.record.name_label, name: 'd', size: '1M' }), { name: 'SrUnplugged' });
+  }
+  await r.db.close();
+});
+
 test('sr-create makes only the last directory, after the overlap check; overlaps are found through symbolic links', async () => {
   const r = rig();
   await r.storage.create({ name: 'fast', type: 'file', path: join(r.state, 'fast') });
