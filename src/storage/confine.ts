@@ -3,7 +3,9 @@
 // (blkback, vdi-export/copy, the collector and coalesce, vdi-migrate). Each link is resolved to
 // its real path and refused, before it is read, if it leaves the SR's directory (resolved once
 // per chain), leads back into the chain, or makes the chain deeper than its format allows. The
-// format then opens the real path checked, so a symbolic link swapped in between cannot lead out.
+// format then opens the real path checked without following a symbolic link (O_NOFOLLOW, and the
+// kind checked again on the descriptor), so a link swapped in for the file cannot lead out; a
+// parent directory swapped for a link can, by whoever may write in the SR's own parents.
 // A link must be a regular file or a block device: a FIFO's probe would wait for a writer (a
 // libuv thread held for good), a directory is no image. A VDI's own image, the top, is checked by `confined`.
 import { realpath, stat } from 'node:fs/promises';

@@ -107,7 +107,8 @@ export class Qcow2Disk implements LayeredDisk {
   }
 
   static async open(path: string, opts: Qcow2OpenOptions): Promise<Qcow2Disk> {
-    const file = await ImageFile.open(path, !opts.readOnly);
+    // A backing file (opened within a walk) is opened at the real path the walk checked: no symbolic link.
+    const file = await ImageFile.open(path, !opts.readOnly, opts.walk !== undefined);
     let backing: Disk | undefined;
     try {
       const first = new Uint8Array(Math.min(file.size, 2 ** MAX_CLUSTER_BITS));
@@ -567,7 +568,7 @@ async function openBacking(path: string, h: Qcow2Header, walk: ChainWalk): Promi
   });
   const format = h.backingFormat ?? await probeFormat(real, { noFollow: true }).catch((e: unknown) => fail(isXenError(e) ? e.errno : 'EIO', (e as Error).message));
   try {
-    if (format === 'raw') return await RawFile.open(real, { readOnly: true });
+    if (format === 'raw') return await RawFile.open(real, { readOnly: true, noFollow: true });
     if (format === 'qcow2') return await Qcow2Disk.open(real, { readOnly: true, walk });
   } catch (e) {
     if (e instanceof Qcow2Error) throw e;

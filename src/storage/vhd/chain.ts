@@ -80,7 +80,7 @@ export class VhdDisk implements LayeredDisk {
         const real = await walk.link(parentPath, (errno, why, what) => {
           throw what === 'chain' ? new VhdError(path, 'chain', why, errno) : new VhdError(child.path, 'parent locator', why, errno);
         });
-        const parent = await VhdImage.open(real, { readOnly: true, blockSize: image.blockSize });
+        const parent = await VhdImage.open(real, { readOnly: true, blockSize: image.blockSize, noFollow: true });
         images.push(parent);
         const want = uuidString(image.header!.parentUuid);
         if (uuidString(parent.uuid) !== want) {

@@ -202,3 +202,41 @@ test('a backing file swapped for a FIFO or a symbolic link after its check is re
     syncBuiltinESMExports();
   }
 });
+
+test('a parent swapped for a symbolic link after its check is refused when opened (O_NOFOLLOW), in VHD and qcow2 chains', async () => {
+  const images = mkdtempSync(join(dir, 'nofollow'));
+  const outside = mkdtempSync(join(dir, 'host'));
+  await createVhd(join(images, 'parent.vhd'), { type: 'dynamic', size: MiB });
+  copyFileSync(join(images, 'parent.vhd'), join(outside, 'parent.vhd'));
+  await createDifferencing(join(images, 'child.vhd'), join(images, 'parent.vhd'));
+  writeFileSync(join(images, 'base.raw'), Buffer.alloc(MiB));
+  writeFileSync(join(outside, 'base.raw'), SECRET);
+  await createQcow2(join(images, 'child.qcow2'), { size: MiB, backing: { file: join(images, 'base.raw'), format: 'raw' } });
+  const parents = { vhd: 'parent.vhd', qcow2: 'base.raw' } as const;
+  // Whoever can write in the SR swaps the parent for a link out the moment it has been checked.
+  const stat = fsp.stat;
+  fsp.stat = (async (p: string, o?: unknown) => {
+    const st = await stat(p, o as never);
+    const name = Object.values(parents).find((f) => String(p) === join(images, f));
+    // The walk's own check (a VHD's parent locator is looked up by a stat of its own before).
+    if (name && new Error().stack?.includes('ChainWalk.link')) {
+      rmSync(join(images, name));
+      symlinkSync(join(outside, name), join(images, name));
+    }
+    return st;
+  }) as typeof fsp.stat;
+  syncBuiltinESMExports();
+  try {
+    for (const [format, parent] of Object.entries(parents)) {
+      await assert.rejects(imageFormat(format).open(join(images, `child.${format}`), { readOnly: true, confine: images }), (e: Error) => {
+        assert.match(e.message, new RegExp(`${parent.replace('.', '\\.')} is a symbolic link; it must be`), `${format}: ${e.name} ${e.message}`);
+        return true;
+      });
+      rmSync(join(images, parent));
+      copyFileSync(join(outside, parent), join(images, parent));
+    }
+  } finally {
+    fsp.stat = stat;
+    syncBuiltinESMExports();
+  }
+});
