@@ -137,6 +137,7 @@ export function registerStorageCommands(program: Command): void {
       for (const u of r.missing) say(`missing: VDI ${u} (its image is gone; the record is kept)`);
       for (const u of r.found) say(`found again: VDI ${u}`);
       for (const s of r.skipped) say(`skipped ${s.file}: ${s.why}`);
+      for (const d of r.deferred) say(`deferred ${d.journal}: ${d.why}`);
     });
 
   withStateDir(program.command('vdi-create'))

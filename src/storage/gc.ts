@@ -20,9 +20,9 @@ import { isXenError } from '../errors.js';
 import type { HostDb } from '../toolstack/db/hostdb.js';
 import type { Ref, VDIRecord } from '../toolstack/db/records.js';
 import type { LayeredDisk } from './disk.js';
-import { journalDone, journalEntries, journalWrite, syncDir } from './journal.js';
+import { journalDone, journalWrite, readJournals, syncDir, type Journals } from './journal.js';
 import { imageFormat } from './open.js';
-import { recoverMigrations } from './migrate.js';
+import { recoverMigrations, type DeferredMigration } from './migrate.js';
 import { coalesceLiveLeaf, copyRuns, servesLeaf, type LiveCoalesceResult } from './livecoalesce.js';
 import { PARENT_KEY, ownedAs, recoverSnapshots, type LiveDisk, type LiveDisks } from './snapshot.js';
 import { CREATED_KEY, refreshSr } from './sr.js';
@@ -68,7 +68,7 @@ const exists = (path: string) => stat(path).then(() => true, () => false);
 /** One pass over the SR at `dir`: finish interrupted operations, then delete and coalesce until nothing is left to do. */
 export async function collectGarbage(db: HostDb, sr: Ref<'SR'>, dir: string, opts: GcOptions = {}): Promise<GcReport> {
   const report: GcReport = { removed: [], coalesced: [], deferred: [] };
-  await recover(db, sr, dir, opts);
+  for (const m of await recover(db, sr, dir, await readJournals(dir), opts)) report.deferred.push({ uuid: m.vdi, why: `its migration's journal ${m.journal} is left: ${m.why}` });
   const deferred = new Set<string>();
   for (let round = 0; ; round++) {
     opts.signal?.throwIfAborted();
@@ -122,7 +122,7 @@ export async function collectGarbage(db: HostDb, sr: Ref<'SR'>, dir: string, opt
         op: 'coalesce', format: hidden.sm_config['format'] ?? 'raw', leaf,
         parent: { uuid: hidden.uuid, location: hidden.location }, child: { uuid: child.uuid, location: child.location },
       };
-      const id = await journalWrite(dir, j);
+      const id = await journalWrite(dir, j, [j.parent.location, j.child.location]);
       const done = await coalesce(db, sr, dir, j, opts, backend).catch(async (e: unknown) => {
         // A live coalesce that failed before its switch left the chain as it was (and the guest on it).
         if (!backend) throw e;
@@ -152,15 +152,19 @@ export async function collectGarbage(db: HostDb, sr: Ref<'SR'>, dir: string, opt
   return report;
 }
 
-/** Finish what a crash interrupted: snapshots, migrations into this SR, then coalesces. */
-export async function recover(db: HostDb, sr: Ref<'SR'>, dir: string, opts: GcOptions = {}): Promise<void> {
-  await recoverSnapshots(db, sr, dir);
-  await recoverMigrations(db, sr, dir);
-  for (const { id, entry } of await journalEntries(dir, 'coalesce')) {
+/**
+ * Finish what a crash interrupted (the SR's journals, read once by the caller): snapshots,
+ * migrations into this SR, then coalesces; the migrations left for later (an SR they name is unplugged).
+ */
+export async function recover(db: HostDb, sr: Ref<'SR'>, dir: string, journals: Journals, opts: GcOptions = {}): Promise<DeferredMigration[]> {
+  await recoverSnapshots(db, sr, dir, journals);
+  const deferred = await recoverMigrations(db, sr, dir, journals);
+  for (const { id, entry } of journals.of('coalesce')) {
     // A busy VDI leaves the job undone but the chain consistent: the journal goes, a later run starts afresh.
     await coalesce(db, sr, dir, entry as unknown as CoalesceJournal, opts);
     await journalDone(dir, id);
   }
+  return deferred;
 }
 
 /**

@@ -1,9 +1,9 @@
 // Journals of multi-step storage operations (snapshot, coalesce), as sm keeps them on the SR:
 // one small JSON file per operation in the SR's `.journal` directory, durable (file and
 // directory synced) before the first step and removed after the last. After a crash, what a
-// journal names is rolled back or forward (snapshot.ts, gc.ts) before anything else touches
-// the SR. sr-scan skips dot files, so a journal or a step's temporary file is never introduced
-// as an image.
+// journal names is rolled back or forward (snapshot.ts, gc.ts, migrate.ts) before anything
+// else touches the SR. sr-scan skips dot files, so a journal or a step's temporary file is never
+// introduced as an image, nor a file a running operation's journal names or it claimed (watchOwned).
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,8 +18,14 @@ export const JOURNAL_DIR = '.journal';
 /** Journals larger than this are not ours. */
 const MAX_JOURNAL_BYTES = 64 * 1024;
 
-/** Journals of operations running in this process (one host per state dir): not a crash's leftovers. */
-const active = new Set<string>();
+/**
+ * Journals of operations running in this process (one host per state dir): not a crash's
+ * leftovers. Each with its SR's directory and the files there the operation makes or renames.
+ */
+const active = new Map<string, { readonly dir: string; readonly owns: readonly string[] }>();
+
+/** Scans under way (watchOwned): the names of files operations own in an SR, since each scan began. */
+const watchers = new Set<{ readonly dir: string; readonly names: Set<string> }>();
 
 /** fsync a directory, so the names made or removed in it are durable. */
 export async function syncDir(dir: string): Promise<void> {
@@ -31,13 +37,17 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** Write a journal entry (durably); its id. */
-export async function journalWrite(srDir: string, entry: object): Promise<string> {
+/**
+ * Write a journal entry (durably); its id. `owns`: the files in the SR the operation makes
+ * (or renames) before its records name them, which sr-scan must not introduce meanwhile.
+ */
+export async function journalWrite(srDir: string, entry: object, owns: readonly string[]): Promise<string> {
   const dir = join(srDir, JOURNAL_DIR);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const id = randomUUID();
-  // Marked ours before the file exists: a recovery running meanwhile must not take it for a crash's.
-  active.add(id);
+  // Marked ours before the file exists (and before any file it names): a recovery running
+  // meanwhile must not take it for a crash's, nor a scan its files for strangers.
+  own(id, srDir, owns);
   try {
     const fh = await open(join(dir, `${id}.json`), 'wx', 0o600);
     try {
@@ -48,11 +58,33 @@ export async function journalWrite(srDir: string, entry: object): Promise<string
       await fh.close();
     }
   } catch (e) {
-    active.delete(id);
     await rm(join(dir, `${id}.json`), { force: true });
+    active.delete(id);
     throw fsError('write journal', join(dir, `${id}.json`), e);
   }
   return id;
+}
+
+/** Files `owns` of the SR at `srDir` are being made by this process (under `id`): scans under way and to come skip them. */
+function own(id: string, srDir: string, owns: readonly string[]): void {
+  active.set(id, { dir: srDir, owns });
+  for (const w of watchers) if (w.dir === srDir) for (const n of owns) w.names.add(n);
+}
+
+/**
+ * Run `make`, which writes the files `names` in the SR at `srDir` and commits the records
+ * naming them (or removes them), with those files owned meanwhile: a one-step operation
+ * (vdi-create, vdi-copy, vdi-import) needs no journal, as a crash leaves a whole or half-made
+ * file that sr-scan may introduce then, but a scan while it runs must not introduce it.
+ */
+export async function claimed<T>(srDir: string, names: readonly string[], make: () => Promise<T>): Promise<T> {
+  const id = randomUUID();
+  own(id, srDir, names);
+  try {
+    return await make();
+  } finally {
+    active.delete(id);
+  }
 }
 
 /**
@@ -61,8 +93,21 @@ export async function journalWrite(srDir: string, entry: object): Promise<string
  * nothing (each recovery checks the files and records first).
  */
 export async function journalDone(srDir: string, id: string): Promise<void> {
-  active.delete(id);
+  // Ours until its file is gone: a recovery that lists it meanwhile must not replay the operation just finished.
   await rm(join(srDir, JOURNAL_DIR, `${id}.json`), { force: true });
+  active.delete(id);
+}
+
+/**
+ * The files operations of this process own in the SR at `srDir` (named by their journals) at
+ * any time from now until `stop()`: a scan that skips them introduces no half-made image,
+ * whether its operation began before the scan, during it, or failed and removed it meanwhile.
+ */
+export function watchOwned(srDir: string): { readonly names: ReadonlySet<string>; stop(): void } {
+  const w = { dir: srDir, names: new Set<string>() };
+  for (const a of active.values()) if (a.dir === srDir) for (const n of a.owns) w.names.add(n);
+  watchers.add(w);
+  return { names: w.names, stop: () => void watchers.delete(w) };
 }
 
 /** A journal that is read but not acted on: it cannot be read, or names something outside the rules below. */
@@ -114,14 +159,35 @@ const SHAPES = {
 } as const;
 export type JournalOp = keyof typeof SHAPES;
 
+/** A journal an operation left, checked against its op's shape. */
+export interface Journal {
+  readonly id: string;
+  readonly entry: Record<string, unknown>;
+}
+
+/** An SR's journals as one read found them: what recovery acts on, and what it leaves alone. */
+export class Journals {
+  constructor(
+    /** Left by operations that did not finish, oldest first by name. */
+    readonly entries: readonly Journal[],
+    /** Not acted on (unreadable, or failing their op's shape), each a BadJournal. */
+    readonly bad: readonly BadJournal[],
+  ) {}
+
+  /** The journals of operation `op`, oldest first. */
+  of(op: JournalOp): Journal[] {
+    return this.entries.filter((e) => e.entry['op'] === op);
+  }
+}
+
 /**
- * The journals left in an SR by operations that did not finish, oldest first by name; `bad`,
- * those that are not acted on (unreadable, or failing their op's shape), each a BadJournal.
+ * Read an SR's journals once (recovery's consumers share the result): those of operations
+ * running in this process are not a crash's leftovers, and are skipped.
  */
-async function readJournals(srDir: string): Promise<{ entries: { id: string; entry: Record<string, unknown> }[]; bad: BadJournal[] }> {
+export async function readJournals(srDir: string): Promise<Journals> {
   const dir = join(srDir, JOURNAL_DIR);
   const names = await readdir(dir).catch(() => [] as string[]);
-  const entries: { id: string; entry: Record<string, unknown> }[] = [];
+  const entries: Journal[] = [];
   const bad: BadJournal[] = [];
   for (const name of names.sort()) {
     const m = /^([0-9a-f-]{36})\.json$/.exec(name);
@@ -133,6 +199,8 @@ async function readJournals(srDir: string): Promise<{ entries: { id: string; ent
       text = (await readNamed(path, { what: 'journal', limit: MAX_JOURNAL_BYTES })).toString('utf8');
     } catch (e) {
       if (!(e instanceof NamedFileError)) throw e;
+      // Listed, then removed: its operation finished meanwhile.
+      if (e.errno === 'ENOENT') continue;
       bad.push(new BadJournal(path, e.why));
       continue;
     }
@@ -150,15 +218,5 @@ async function readJournals(srDir: string): Promise<{ entries: { id: string; ent
     if (why) bad.push(new BadJournal(path, why));
     else entries.push({ id: m[1]!, entry: entry as Record<string, unknown> });
   }
-  return { entries, bad };
-}
-
-/** The journals of operation `op` left in an SR, checked against its shape (oldest first). */
-export async function journalEntries(srDir: string, op: JournalOp): Promise<{ id: string; entry: Record<string, unknown> }[]> {
-  return (await readJournals(srDir)).entries.filter((e) => e.entry['op'] === op);
-}
-
-/** The journals in an SR that recovery leaves alone, and why (sr-scan reports them). */
-export async function badJournals(srDir: string): Promise<BadJournal[]> {
-  return (await readJournals(srDir)).bad;
+  return new Journals(entries, bad);
 }

@@ -24,15 +24,15 @@ import { randomUUID } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XenError } from '../errors.js';
-import type { HostDb } from '../toolstack/db/hostdb.js';
+import type { HostDb, Tx } from '../toolstack/db/hostdb.js';
 import type { Ref } from '../toolstack/db/records.js';
 import { writeImage, type CopyControl } from './copy.js';
 import type { Disk } from './disk.js';
-import { journalDone, journalEntries, journalWrite } from './journal.js';
+import { JOURNAL_DIR, journalDone, journalWrite, type Journals } from './journal.js';
 import { MirrorDisk, type MirrorTarget } from './mirror.js';
 import { imageFormat } from './open.js';
 import { BASE_NAME, PARENT_KEY, snapshotVdi, type LiveDisk, type LiveDisks } from './snapshot.js';
-import { CREATED_KEY, isLocation, refreshSr, srPath } from './sr.js';
+import { CREATED_KEY, isLocation, isPlugged, refreshSr, srPath } from './sr.js';
 
 export interface MigrateOptions extends CopyControl {
   /** Called after each step ('mirroring', 'copied', 'composed', 'switched'): tests fail or kill there. */
@@ -84,9 +84,8 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
   const destLeaf = join(destDir, `${vdi.uuid}.${f.extension}`);
   const destBase = join(destDir, `${destBaseUuid}.${f.extension}`);
   const srcSr = await db.read((tx) => tx.SR.get(vdi.SR).uuid);
-  const journal = await journalWrite(destDir, {
-    op: 'migrate', vdi: vdi.uuid, files: [destLeaf, destBase].map((p) => p.slice(destDir.length + 1)), src: { sr: srcSr, location: vdi.location },
-  } satisfies MigrateJournal);
+  const files = [destLeaf, destBase].map((p) => p.slice(destDir.length + 1));
+  const journal = await journalWrite(destDir, { op: 'migrate', vdi: vdi.uuid, files, src: { sr: srcSr, location: vdi.location } } satisfies MigrateJournal, files);
   let mirror: MirrorDisk | undefined;
   let target: Disk | undefined;
   let opening: Promise<Disk> | undefined;
@@ -214,24 +213,45 @@ export async function migrateVdi(db: HostDb, ref: Ref<'VDI'>, dest: Ref<'SR'>, l
 /** The snapshot a migration of VDI `vdi` made (`migrate-<uuid>`), if any. */
 export const migrationSnapshotName = (vdi: string) => `migrate-${vdi}`;
 
+/** A leftover migration's journal left for later: an SR it names is unplugged. */
+export interface DeferredMigration {
+  /** The journal's path. */
+  readonly journal: string;
+  /** The migrated VDI's uuid. */
+  readonly vdi: string;
+  /** Its SR (the migration's destination), and the files it names there: sr-scan must not introduce them meanwhile. */
+  readonly sr: Ref<'SR'>;
+  readonly files: readonly string[];
+  readonly why: string;
+}
+
 /**
  * After a crash, in the destination SR: if the records name the destination (the commit point
  * was passed), the source's old leaf goes; else the destination's files go. Either way the
  * migration's snapshot goes (its record, and its file if nothing is made over it), and the
- * source's garbage collector does the rest.
+ * source's garbage collector does the rest. A journal whose source or snapshot SR is unplugged
+ * is left for a recovery after that SR is plugged again (returned), never failing this SR's.
  */
-export async function recoverMigrations(db: HostDb, sr: Ref<'SR'>, dir: string): Promise<void> {
-  for (const { id, entry } of await journalEntries(dir, 'migrate')) {
+export async function recoverMigrations(db: HostDb, sr: Ref<'SR'>, dir: string, journals: Journals): Promise<DeferredMigration[]> {
+  const deferred: DeferredMigration[] = [];
+  for (const { id, entry } of journals.of('migrate')) {
     const j = entry as unknown as MigrateJournal;
     const state = await db.read((tx) => {
       const used = new Set(tx.VDI.where('SR', sr).map((r) => tx.VDI.get(r).location));
       const v = tx.VDI.getAll().map((r) => tx.VDI.get(r)).find((x) => x.uuid === j.vdi);
       const srcRef = j.src && tx.SR.getAll().find((r) => tx.SR.get(r).uuid === j.src!.sr);
+      const snap = migrationSnapshot(tx, j.vdi);
+      const unplugged = [srcRef, snap && tx.VDI.get(snap).SR].find((r) => r !== undefined && !isPlugged(tx, r));
+      if (unplugged !== undefined) return { waitsFor: tx.SR.get(unplugged).name_label } as const;
       const srcDir = srcRef === undefined ? null : srPath(tx, srcRef);
       const srcUsed = srcRef === undefined ? true : tx.VDI.where('SR', srcRef).some((r) => tx.VDI.get(r).location === j.src!.location);
       return { used, movedHere: v?.SR === sr, srcDir, srcUsed };
     });
-    // Its names are checked file names of an SR (journalEntries).
+    if ('waitsFor' in state) {
+      deferred.push({ journal: join(dir, JOURNAL_DIR, `${id}.json`), vdi: j.vdi, sr, files: j.files, why: `SR '${state.waitsFor}' it names is unplugged: recovered once that SR is plugged again` });
+      continue;
+    }
+    // Its names are checked file names of an SR (readJournals).
     for (const file of j.files) if (!state.used.has(file)) await rm(join(dir, file), { force: true });
     if (state.movedHere && j.src && state.srcDir !== null && !state.srcUsed) {
       await rm(join(state.srcDir, j.src.location), { force: true });
@@ -239,12 +259,18 @@ export async function recoverMigrations(db: HostDb, sr: Ref<'SR'>, dir: string):
     await dropSnapshot(db, j.vdi);
     await journalDone(dir, id);
   }
+  return deferred;
+}
+
+/** The snapshot a migration of VDI `vdi` made, if its record is there. */
+function migrationSnapshot(tx: Tx, vdi: string): Ref<'VDI'> | undefined {
+  return tx.VDI.getAll().find((x) => tx.VDI.get(x).name_label === migrationSnapshotName(vdi) && tx.VDI.get(x).is_a_snapshot);
 }
 
 /** Forget the migration's snapshot of `vdi`: its file goes unless others are made over it (then it stays as a hidden base). */
 async function dropSnapshot(db: HostDb, vdi: string): Promise<void> {
   const found = await db.read((tx) => {
-    const r = tx.VDI.getAll().find((x) => tx.VDI.get(x).name_label === migrationSnapshotName(vdi) && tx.VDI.get(x).is_a_snapshot);
+    const r = migrationSnapshot(tx, vdi);
     if (r === undefined) return undefined;
     const v = tx.VDI.get(r);
     const parentOfOthers = tx.VDI.where('SR', v.SR).some((x) => tx.VDI.get(x).sm_config[PARENT_KEY] === v.uuid);

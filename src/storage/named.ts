@@ -5,11 +5,12 @@
 // the kind is checked with stat before the open (an open can have side effects on a device),
 // the open is non-blocking, and the kind is checked again on the open descriptor (the path may
 // have been swapped in between).
-import { close, constants, fstat, open, read, stat, type Stats } from 'node:fs';
+import { close, constants, fstat, lstat, open, read, stat, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import { XenError, type XenErrnoName } from '../errors.js';
 
 const statP = promisify(stat);
+const lstatP = promisify(lstat);
 const openP = promisify(open);
 const fstatP = promisify(fstat);
 const closeP = promisify(close);
@@ -32,15 +33,19 @@ export interface NamedOptions {
   readonly kind: NamedKind;
   /** Open for writing too. */
   readonly write?: boolean;
+  /** Refuse a symbolic link (a real path already checked, which must not have been swapped for one). */
+  readonly noFollow?: boolean;
 }
 
-function kindOf(st: Stats): string {
+/** What a path is, in words ("a directory", "a FIFO (named pipe)"). */
+export function kindOf(st: Stats): string {
   if (st.isFile()) return 'a regular file';
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isSocket()) return 'a socket';
   if (st.isCharacterDevice()) return 'a character device';
   if (st.isBlockDevice()) return 'a block device';
+  if (st.isSymbolicLink()) return 'a symbolic link';
   return 'not a file';
 }
 
@@ -66,8 +71,8 @@ function openFailure(path: string, opts: NamedOptions, e: unknown): unknown {
 export async function openNamed(path: string, opts: NamedOptions): Promise<{ fd: number; stats: Stats }> {
   let fd: number;
   try {
-    checkKind(path, await statP(path), opts);
-    fd = await openP(path, (opts.write ? constants.O_RDWR : constants.O_RDONLY) | constants.O_NONBLOCK | constants.O_NOCTTY);
+    checkKind(path, await (opts.noFollow ? lstatP : statP)(path), opts);
+    fd = await openP(path, (opts.write ? constants.O_RDWR : constants.O_RDONLY) | constants.O_NONBLOCK | constants.O_NOCTTY | (opts.noFollow ? constants.O_NOFOLLOW : 0));
   } catch (e) {
     throw openFailure(path, opts, e);
   }

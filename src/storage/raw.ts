@@ -34,8 +34,9 @@ export class RawFile implements Disk {
    * Open an existing image: a regular file or a block device, opened without blocking (named.ts).
    * A size that is not whole sectors is rounded down, as blkback does.
    */
-  static async open(path: string, opts: { readOnly: boolean }): Promise<RawFile> {
-    const { fd, stats: st } = await openNamed(path, { what: 'disk image', kind: 'disk', write: !opts.readOnly });
+  /** `noFollow`: a chain's link, opened at the real path its walk checked (never a symbolic link swapped in since). */
+  static async open(path: string, opts: { readOnly: boolean; noFollow?: boolean }): Promise<RawFile> {
+    const { fd, stats: st } = await openNamed(path, { what: 'disk image', kind: 'disk', write: !opts.readOnly, noFollow: opts.noFollow });
     return new RawFile(path, fd, Math.floor(st.size / SECTOR_SIZE), opts.readOnly, st.isFile() && st.size >= PAGE);
   }
 

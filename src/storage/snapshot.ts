@@ -30,7 +30,7 @@ import { XenError } from '../errors.js';
 import type { HostDb, Tx } from '../toolstack/db/hostdb.js';
 import type { Ref, VDIRecord } from '../toolstack/db/records.js';
 import type { Disk } from './disk.js';
-import { journalDone, journalEntries, journalWrite, syncDir } from './journal.js';
+import { journalDone, journalWrite, syncDir, type Journals } from './journal.js';
 import { imageFormat, type ImageFormat, type ImageLayers, type OverDisk } from './open.js';
 import { CREATED_KEY, checkName, refreshSr, srPath } from './sr.js';
 
@@ -132,7 +132,7 @@ export async function snapshotVdi(db: HostDb, ref: Ref<'VDI'>, args: SnapshotArg
     op: 'snapshot', vdi: vdi.uuid, format, leaf: vdi.location, tmp: `.snapshot-${child.uuid}.${f.extension}`,
     base: { uuid: baseUuid, location: `${baseUuid}.${f.extension}` }, child: { ...child, location: childLocation },
   };
-  const id = await journalWrite(dir, j);
+  const id = await journalWrite(dir, j, [j.leaf, j.tmp, j.base.location, j.child.location]);
   const [base, tmp, other] = [join(dir, j.base.location), join(dir, j.tmp), join(dir, childLocation)];
   let pausedMs = 0;
   let over: OverDisk | undefined;
@@ -286,9 +286,9 @@ async function sizes(dir: string, j: SnapshotJournal): Promise<{ base: number; l
   return { base: await used(j.base.location), leaf: await used(j.leaf), child: await used(j.child.location) };
 }
 
-/** Finish or undo the snapshots a crash interrupted in the SR at `dir`. */
-export async function recoverSnapshots(db: HostDb, sr: Ref<'SR'>, dir: string): Promise<void> {
-  for (const { id, entry } of await journalEntries(dir, 'snapshot')) {
+/** Finish or undo the snapshots a crash interrupted in the SR at `dir` (its journals, as readJournals found them). */
+export async function recoverSnapshots(db: HostDb, sr: Ref<'SR'>, dir: string, journals: Journals): Promise<void> {
+  for (const { id, entry } of journals.of('snapshot')) {
     const j = entry as unknown as SnapshotJournal;
     const [l, b] = await Promise.all([stat(join(dir, j.leaf)).catch(() => null), stat(join(dir, j.base.location)).catch(() => null)]);
     const renamed = b !== null && l !== null && l.ino !== b.ino && (await stat(join(dir, j.tmp)).catch(() => null)) === null;

@@ -7,11 +7,12 @@
 // records whose file is gone `missing`, and deletes nothing. An SR is made in a new or empty
 // directory (FileSR's create: SRExists otherwise), so no file of the host becomes a VDI.
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, opendir, readdir, realpath, statfs } from 'node:fs/promises';
+import { lstat, mkdir, opendir, readdir, realpath, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { XenError } from '../errors.js';
 import type { HostDb, Tx } from '../toolstack/db/hostdb.js';
 import { NULL_REF, isUuid, type Ref, type SRRecord, type SrType, type VDIRecord } from '../toolstack/db/records.js';
+import { kindOf } from './named.js';
 import { formatOfExtension, imageFormat } from './open.js';
 
 export const DEFAULT_SR_NAME = 'default';
@@ -19,6 +20,8 @@ export const DEFAULT_SR_NAME = 'default';
 /** other_config keys xenode sets: the host's default SR, and images xenode made (the only ones it deletes). */
 export const DEFAULT_SR_KEY = 'xenode-default';
 export const CREATED_KEY = 'xenode-created';
+/** PBD other_config key: why plug refused the SR's directory (while its PBD is unplugged). */
+const UNPLUGGED_KEY = 'xenode-unplugged';
 
 const MAX_NAME = 255;
 /** File names an SR's images may have: no separators, no leading dot. */
@@ -79,28 +82,57 @@ export interface ScanReport {
   readonly found: string[];
   /** Files left alone, and why. */
   readonly skipped: { readonly file: string; readonly why: string }[];
+  /** Journals of interrupted operations left for later (a migration whose other SR is unplugged), and why. */
+  readonly deferred: { readonly journal: string; readonly why: string }[];
 }
 
-/** The SR's directory from its PBD, or null for a RAM SR. */
-export function srPath(tx: Tx, sr: Ref<'SR'>): string | null {
-  if (tx.SR.get(sr).type === 'ram') return null;
+/** The SR's PBD and the directory its device_config names (null for a RAM SR), plugged or not. */
+function srPbd(tx: Tx, sr: Ref<'SR'>): { pbd: Ref<'PBD'> | undefined; location: string | null } {
   const [pbd] = tx.PBD.where('SR', sr);
+  if (tx.SR.get(sr).type === 'ram') return { pbd, location: null };
   const location = pbd === undefined ? undefined : tx.PBD.get(pbd).device_config['location'];
   if (location === undefined) throw new XenError('EIO', `SR ${tx.SR.get(sr).uuid} has no PBD with a location`);
+  return { pbd: pbd!, location };
+}
+
+/** The SR's directory, or null for a RAM SR, whether its PBD is plugged or not (sr-list, overlap checks). */
+export function srLocation(tx: Tx, sr: Ref<'SR'>): string | null {
+  return srPbd(tx, sr).location;
+}
+
+/** Whether the SR can be used: a RAM SR, or a directory SR whose PBD is plugged. */
+export function isPlugged(tx: Tx, sr: Ref<'SR'>): boolean {
+  const { pbd, location } = srPbd(tx, sr);
+  return location === null || tx.PBD.get(pbd!).currently_attached;
+}
+
+/** The SR's directory to use, or null for a RAM SR; SrUnplugged if its PBD is not plugged (plug refused it). */
+export function srPath(tx: Tx, sr: Ref<'SR'>): string | null {
+  const { pbd, location } = srPbd(tx, sr);
+  if (!isPlugged(tx, sr)) throw new SrUnplugged(sr, tx.SR.get(sr).name_label, tx.PBD.get(pbd!).other_config[UNPLUGGED_KEY] ?? 'it is not plugged');
   return location;
+}
+
+/** An SR whose directory failed the check at plug (owner, mode): its ref and name, and why (naming the fix). */
+export class SrUnplugged extends XenError {
+  override name = 'SrUnplugged';
+  constructor(readonly ref: Ref<'SR'>, readonly sr: string, readonly why: string) {
+    super('EACCES', `SR '${sr}' is unplugged: ${why}; once fixed, \`xenode sr-scan '${sr}'\` plugs it again`);
+  }
+}
+
+/** An SR's directory that is not safe to use (others could write in it, or it is no directory): what is wrong, and the command that fixes it. */
+export class SrDirUnsafe extends XenError {
+  override name = 'SrDirUnsafe';
+  constructor(readonly path: string, readonly why: string, readonly fix: string) {
+    super('EACCES', `path=${path} ${why} (fix: ${fix})`);
+  }
 }
 
 /** Where a VDI's image is: inside its SR's directory, checked (records come from a file anyone with the state dir could edit). */
 export function imagePath(dir: string, vdi: VDIRecord): string {
   if (!isLocation(vdi.location)) throw new XenError('EINVAL', `VDI ${vdi.uuid} has location '${vdi.location.slice(0, 80)}', not a file name in its SR`);
   return join(dir, vdi.location);
-}
-
-/** The real path of `path`, which must lie inside the real `dir` (no symbolic link leads out). */
-export async function confined(path: string, dir: string): Promise<string> {
-  const [real, realDir] = await Promise.all([realpath(path), realpath(dir)]);
-  if (!real.startsWith(realDir + sep)) throw new XenError('EACCES', `${path} leads to ${real}, outside its SR ${dir}`);
-  return real;
 }
 
 /** The SRs of a host and their records. */
@@ -146,7 +178,7 @@ export class Storage {
         path = await realpath(given);
       }
       // Every SR's directory resolved (a state dir reached through a symbolic link, say), before anything is made.
-      for (const p of await this.db.read((tx) => tx.SR.getAll().map((sr) => srPath(tx, sr)))) if (p !== null) reals.set(p, await realpath(p).catch(() => p));
+      for (const p of await this.db.read((tx) => tx.SR.getAll().map((sr) => srLocation(tx, sr)))) if (p !== null) reals.set(p, await realpath(p).catch(() => p));
       const target = path;
       await this.db.read((tx) => overlapFree(tx, target, reals));
       if (st === null) {
@@ -167,13 +199,49 @@ export class Storage {
     return this.db.read((tx) => ({ ref, record: tx.SR.get(ref), path: dir }));
   }
 
+  /**
+   * PBD.plug: an SR's directory is used only while nobody else can put files in it, as sr-create
+   * checks (checkPrivate): an SR made before that rule over a shared directory, or one opened up
+   * since, is refused (SrDirUnsafe, naming the fix) and its PBD left unplugged, so that nothing
+   * uses it (srPath) until a plug passes. A directory that is gone holds nothing to distrust.
+   */
+  async plug(sr: Ref<'SR'>): Promise<void> {
+    const { pbd, location } = await this.db.read((tx) => srPbd(tx, sr));
+    if (location === null || pbd === undefined) return;
+    let refused: SrDirUnsafe | undefined;
+    try {
+      // Any failure to check it leaves it unplugged too (a parent made a file: ENOTDIR), never plugged unchecked.
+      const st = await stat(location).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return null;
+        throw new SrDirUnsafe(location, `cannot be checked (${e.code ?? e.message})`, `make ${location} a directory of xenode's, mode 0700`);
+      });
+      if (st !== null && !st.isDirectory()) throw new SrDirUnsafe(location, `is ${kindOf(st)}, not a directory`, `move it away and make ${location} a directory of xenode's, mode 0700`);
+      if (st !== null) checkPrivate(location, st);
+    } catch (e) {
+      if (!(e instanceof SrDirUnsafe)) throw e;
+      refused = e;
+    }
+    await this.db.transaction((tx) => {
+      const { [UNPLUGGED_KEY]: _, ...other_config } = tx.PBD.get(pbd).other_config;
+      tx.PBD.update(pbd, { currently_attached: refused === undefined, other_config: refused ? { ...other_config, [UNPLUGGED_KEY]: refused.detail } : other_config });
+    });
+    if (refused) throw refused;
+  }
+
+  /** Plug every SR (when the host starts): one refused stays unplugged, and `log` says why and what fixes it. */
+  async plugAll(log: (line: string) => void): Promise<void> {
+    for (const sr of await this.db.read((tx) => tx.SR.getAll())) {
+      await this.plug(sr).catch(async (e: Error) => log(`SR '${await this.db.read((tx) => tx.SR.get(sr).name_label)}' left unplugged: ${e.message}`));
+    }
+  }
+
   #nameFree(tx: Tx, name: string): void {
     if (tx.SR.getByNameLabel(name).length) throw new XenError('EEXIST', `an SR named '${name}' exists already`);
   }
 
   async list(): Promise<SrView[]> {
     await this.defaultSr();
-    return this.db.read((tx) => tx.SR.getAll().map((ref) => ({ ref, record: tx.SR.get(ref), path: srPath(tx, ref) })));
+    return this.db.read((tx) => tx.SR.getAll().map((ref) => ({ ref, record: tx.SR.get(ref), path: srLocation(tx, ref) })));
   }
 
   /** An SR by name or uuid. */
@@ -192,14 +260,16 @@ export class Storage {
   /**
    * sr-scan: reconcile the SR's VDI records with its directory. Deletes nothing. A file no
    * record names is introduced only if named `<uuid>.<ext>` (the VDI takes that uuid, as
-   * FileSR's do): any other file is skipped, whoever put it there.
+   * FileSR's do): any other file is skipped, whoever put it there. So is one in `owned`, which
+   * an operation in progress is making (a migration's destination, a snapshot's new image): its
+   * records come when it is done, as sm skips a VDI being created.
    */
-  async scan(sr: Ref<'SR'>): Promise<ScanReport> {
+  async scan(sr: Ref<'SR'>, owned: { has(file: string): boolean }): Promise<ScanReport> {
     const { path, record, recorded } = await this.db.read((tx) => ({
       path: srPath(tx, sr), record: tx.SR.get(sr),
       recorded: new Map(tx.VDI.where('SR', sr).map((r) => [tx.VDI.get(r).location, tx.VDI.get(r).sm_config['format'] ?? 'raw'])),
     }));
-    const report: ScanReport = { sr: record.uuid, introduced: [], missing: [], found: [], skipped: [] };
+    const report: ScanReport = { sr: record.uuid, introduced: [], missing: [], found: [], skipped: [], deferred: [] };
     if (path === null) return report;
     const files = new Map<string, { format: string; uuid?: string; virtualSize: number; physicalUtilisation: number }>();
     for (const file of (await readdir(path)).sort()) {
@@ -209,7 +279,12 @@ export class Storage {
         report.skipped.push({ file, why: "not an image's name (<uuid>.<ext> of a known format)" });
         continue;
       }
-      const st = await lstat(join(path, file));
+      // Listed, then removed (an operation failed meanwhile): nothing to introduce, and a record naming it is marked missing.
+      const st = await lstat(join(path, file)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined;
+        throw e;
+      });
+      if (st === undefined) continue;
       if (!st.isFile()) {
         report.skipped.push({ file, why: st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
         continue;
@@ -243,6 +318,11 @@ export class Storage {
       }
       for (const [file, f] of files) {
         if (known.has(file) || f.uuid === undefined) continue;
+        // Read at the commit: an operation that began or failed while the scan read files counts too.
+        if (owned.has(file)) {
+          report.skipped.push({ file, why: 'an operation in progress (a vdi-create, -copy or -import, a snapshot, coalesce or migration) is making it' });
+          continue;
+        }
         // A copy of another VDI's image, say: two records cannot share a uuid.
         if (tx.VDI.where('uuid', f.uuid).length) {
           report.skipped.push({ file, why: `VDI ${f.uuid} exists already` });
@@ -262,7 +342,7 @@ export class Storage {
 /** No SR's directory (by its real path in `reals`, if known) is `dir`, inside it, or around it. */
 function overlapFree(tx: Tx, dir: string, reals: ReadonlyMap<string, string>): void {
   for (const sr of tx.SR.getAll()) {
-    const path = srPath(tx, sr);
+    const path = srLocation(tx, sr);
     const other = path === null ? null : reals.get(path) ?? path;
     if (other !== null && (other === dir || other.startsWith(dir + sep) || dir.startsWith(other + sep))) {
       throw new XenError('EEXIST', `path=${dir} overlaps the directory of SR '${tx.SR.get(sr).name_label}' (${other})`);
@@ -277,9 +357,11 @@ function overlapFree(tx: Tx, dir: string, reals: ReadonlyMap<string, string>): v
  */
 function checkPrivate(path: string, st: Stats): void {
   const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) throw new XenError('EACCES', `path=${path} is owned by uid ${st.uid}, not by xenode's (uid ${uid}): an SR's directory must be xenode's own`);
+  if (uid !== undefined && st.uid !== uid) {
+    throw new SrDirUnsafe(path, `is owned by uid ${st.uid}, not by xenode's (uid ${uid}): an SR's directory must be xenode's own`, `chown ${uid} ${path}, or move its files to a new SR`);
+  }
   if ((st.mode & 0o022) !== 0) {
-    throw new XenError('EACCES', `path=${path} has mode ${(st.mode & 0o7777).toString(8)}: its group or others can write in it; an SR's directory must be writable by xenode only`);
+    throw new SrDirUnsafe(path, `has mode ${(st.mode & 0o7777).toString(8)}: its group or others can write in it; an SR's directory must be writable by xenode only`, `chmod go-w ${path}`);
   }
 }
 

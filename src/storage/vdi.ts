@@ -12,11 +12,12 @@ import { isUuid, type Ref, type VDIRecord } from '../toolstack/db/records.js';
 import { RAM_TARGET_PREFIX, imageFormat, parseSize } from './open.js';
 import { openSource, writeImage, type CopyControl } from './copy.js';
 import { SECTOR_SIZE, type Disk } from './disk.js';
-import { CREATED_KEY, checkName, confined, imagePath, refreshSr, srPath, type ScanReport, type Storage } from './sr.js';
+import { CREATED_KEY, checkName, imagePath, isPlugged, refreshSr, srPath, type ScanReport, type Storage } from './sr.js';
+import { confined } from './confine.js';
 import { collectGarbage, recover, type GcOptions, type GcReport } from './gc.js';
 import { BASE_NAME, PARENT_KEY, snapshotVdi, type LiveDisks, type SnapshotArgs } from './snapshot.js';
-import { migrateVdi, recoverMigrations, type MigrateOptions, type MigrateResult } from './migrate.js';
-import { badJournals } from './journal.js';
+import { migrateVdi, recoverMigrations, type DeferredMigration, type MigrateOptions, type MigrateResult } from './migrate.js';
+import { claimed, readJournals, watchOwned, type BadJournal } from './journal.js';
 
 /** What a VDI (its image's real path) is used by: one line per user, e.g. "domain 3 ('web') as xvda"; empty when unused. */
 export type VdiUsers = (vdi: { readonly uuid: string; readonly path: string | null }) => Promise<string[]>;
@@ -115,21 +116,41 @@ export class Vdis {
     return () => this.#held.delete(uuid);
   }
 
-  /** sr-scan: finish what a crash interrupted (journals), reconcile records with files, then collect garbage in the background. */
+  /**
+   * sr-scan: finish what a crash interrupted (journals, each SR's read once), reconcile records
+   * with files (none that a running operation of this host is making), then collect garbage in
+   * the background.
+   */
   async scan(name: string): Promise<ScanReport> {
     const sr = await this.storage.resolve(name);
+    // A scan after its directory was fixed plugs the SR again; one still unsafe is refused, the fix named.
+    await this.storage.plug(sr);
     const dir = await this.storage.db.read((tx) => srPath(tx, sr));
+    let bad: readonly BadJournal[] = [];
+    const deferred: DeferredMigration[] = [];
     await this.#gc.then(async () => {
-      // A migration's journal sits in its destination and may name a file in this SR: every SR's first.
-      const dirs = await this.storage.db.read((tx) => tx.SR.getAll().map((r) => [r, srPath(tx, r)] as const));
-      for (const [r, d] of dirs) if (d !== null) await recoverMigrations(this.storage.db, r, d);
-      if (dir !== null) await recover(this.storage.db, sr, dir);
+      // A migration's journal sits in its destination and may name a file in this SR: the other SRs' first.
+      const dirs = await this.storage.db.read((tx) => tx.SR.getAll().filter((r) => r !== sr && isPlugged(tx, r)).map((r) => [r, srPath(tx, r)] as const));
+      for (const [r, d] of dirs) if (d !== null) deferred.push(...await recoverMigrations(this.storage.db, r, d, await readJournals(d)));
+      if (dir === null) return;
+      const journals = await readJournals(dir);
+      deferred.push(...await recover(this.storage.db, sr, dir, journals));
+      bad = journals.bad;
     });
-    const report = await this.storage.scan(sr);
+    const owned = dir === null ? undefined : watchOwned(dir);
+    let report: ScanReport;
+    try {
+      // A deferred migration's files here are left as they are until it is recovered.
+      // (Operations' names are read at the commit, the set live: one that began meanwhile counts too.)
+      const left = new Set(deferred.filter((m) => m.sr === sr).flatMap((m) => m.files));
+      report = await this.storage.scan(sr, { has: (file) => left.has(file) || owned?.names.has(file) === true });
+    } finally {
+      owned?.stop();
+    }
     this.kickGarbageCollector(sr);
     // Journals recovery left alone (bad names, unreadable): reported, for the administrator to remove.
-    const bad = dir === null ? [] : await badJournals(dir);
-    return { ...report, skipped: [...report.skipped, ...bad.map((b) => ({ file: relative(dir!, b.path), why: b.why }))] };
+    return { ...report, skipped: [...report.skipped, ...bad.map((b) => ({ file: relative(dir!, b.path), why: b.why }))],
+      deferred: deferred.map((m) => ({ journal: m.journal, why: `VDI ${m.vdi}'s migration: ${m.why}` })) };
   }
 
   /**
@@ -170,13 +191,14 @@ export class Vdis {
     if (dir === null && format !== 'raw') throw new XenError('EINVAL', `a RAM SR holds raw disks, not ${format}`);
     const uuid = randomUUID();
     const location = dir === null ? '' : `${uuid}.${f.extension}`;
-    let physical_utilisation = 0;
-    if (dir !== null) {
+    const record = (physical_utilisation: number) =>
+      this.#record({ uuid, name: args.name, description: args.description, sr, virtual_size, physical_utilisation, location, format, dir });
+    if (dir === null) return record(0);
+    return claimed(dir, [location], async () => {
       const path = `${dir}/${location}`;
       await f.create(path, virtual_size);
-      physical_utilisation = (await f.info(path)).physicalUtilisation;
-    }
-    return this.#record({ uuid, name: args.name, description: args.description, sr, virtual_size, physical_utilisation, location, format, dir });
+      return record((await f.info(path)).physicalUtilisation);
+    });
   }
 
   /** The record of a new image (made by xenode); without one the image is removed. */
@@ -266,16 +288,18 @@ export class Vdis {
     const location = `${uuid}.${imageFormat(format).extension}`;
     const virtual_size = disk.sectors * SECTOR_SIZE;
     const path = `${dir}/${location}`;
-    try {
-      await writeImage(disk, path, format, ctl);
-    } finally {
-      await disk.close();
-    }
-    const { physicalUtilisation } = await imageFormat(format).info(path).catch(async (e: unknown) => {
-      await rm(path, { force: true });
-      throw e;
+    return claimed(dir, [location], async () => {
+      try {
+        await writeImage(disk, path, format, ctl);
+      } finally {
+        await disk.close();
+      }
+      const { physicalUtilisation } = await imageFormat(format).info(path).catch(async (e: unknown) => {
+        await rm(path, { force: true });
+        throw e;
+      });
+      return this.#record({ uuid, name, description: args.description, sr, virtual_size, physical_utilisation: physicalUtilisation, location, format, dir });
     });
-    return this.#record({ uuid, name, description: args.description, sr, virtual_size, physical_utilisation: physicalUtilisation, location, format, dir });
   }
 
   /**
@@ -312,21 +336,23 @@ export class Vdis {
     const location = `${uuid}.${f.extension}`;
     const dest = `${dir}/${location}`;
     const src = await openReadOnly(vdi, path);
-    try {
-      await writeImage(src, dest, format, ctl).catch(async (e: unknown) => {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC' && !isXenError(e, 'ENOSPC')) throw e;
-        const now = await statfs(dir);
-        throw new SrFull(srUuid, chainBytes, now.bavail * now.bsize);
+    return claimed(dir, [location], async () => {
+      try {
+        await writeImage(src, dest, format, ctl).catch(async (e: unknown) => {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOSPC' && !isXenError(e, 'ENOSPC')) throw e;
+          const now = await statfs(dir);
+          throw new SrFull(srUuid, chainBytes, now.bavail * now.bsize);
+        });
+      } finally {
+        await src.close();
+      }
+      const { physicalUtilisation } = await f.info(dest).catch(async (e: unknown) => {
+        await rm(dest, { force: true });
+        throw e;
       });
-    } finally {
-      await src.close();
-    }
-    const { physicalUtilisation } = await f.info(dest).catch(async (e: unknown) => {
-      await rm(dest, { force: true });
-      throw e;
+      return this.#record({ uuid, name: newName, description: args.description ?? vdi.name_description, sr, virtual_size: vdi.virtual_size,
+        physical_utilisation: physicalUtilisation, location, format, dir });
     });
-    return this.#record({ uuid, name: newName, description: args.description ?? vdi.name_description, sr, virtual_size: vdi.virtual_size,
-      physical_utilisation: physicalUtilisation, location, format, dir });
   }
 
   /** vdi-export: a new image of `format` at `file` (absolute, must not exist) with the VDI's contents; refused while a guest uses the VDI. */

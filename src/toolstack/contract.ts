@@ -241,6 +241,8 @@ export interface SrScanResult {
   readonly missing: string[];
   readonly found: string[];
   readonly skipped: { readonly file: string; readonly why: string }[];
+  /** Journals left for later (a migration whose other SR is unplugged). */
+  readonly deferred: { readonly journal: string; readonly why: string }[];
 }
 
 /**

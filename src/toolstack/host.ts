@@ -282,6 +282,8 @@ export class Host extends EventEmitter<HostEvents> {
       throw e;
     }
     const host = new Host(opts, { hv, loop, xenstored, xs, db, vms, scrubber });
+    // PBD.plug of every SR: one whose directory others can write in stays unplugged (logged, the fix named).
+    await host.storage.plugAll(log);
     // Suspend images a killed host left partial: their VMs are halted now, the files go.
     for (const uuid of partialImages) await host.vdis.destroy(uuid).catch((e: Error) => log(`partial suspend image ${uuid}: ${e.message}`));
     if (host.paths) {

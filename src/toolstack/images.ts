@@ -43,7 +43,8 @@ export async function targetPath(target: string, format: string, imagesDir: stri
   if (target === '.' || target === '..' || target === '') {
     throw new XenError('EINVAL', `target=${target}: not an image name`);
   }
-  await mkdir(imagesDir, { recursive: true });
+  // The default SR's directory: writable by xenode only whatever the umask, or the next plug refuses it (SrDirUnsafe).
+  await mkdir(imagesDir, { recursive: true, mode: 0o700 });
   const path = join(imagesDir, target);
   // An image of the disk's own format, so that the backend can open what it finds.
   const created = await imageFormat(format).create(path, DEFAULT_IMAGE_BYTES).then(() => true, (e: unknown) => {

@@ -3,7 +3,7 @@
 // so clients that branch on them (the xen-api client retries on SESSION_INVALID, restarts its
 // event loop on EVENTS_LOST) work unchanged.
 import { XenError } from '../errors.js';
-import { SrExists } from '../storage/sr.js';
+import { SrDirUnsafe, SrExists, SrUnplugged } from '../storage/sr.js';
 import { InvalidArgument } from '../toolstack/contract.js';
 import { HandleInvalid, UuidInvalid } from '../toolstack/db/hostdb.js';
 
@@ -48,6 +48,9 @@ export function toXapiError(e: unknown, handle?: { cls: string; ref: string }): 
   if (e instanceof InvalidArgument) return new XapiError('INVALID_VALUE', [e.field ?? '', e.message]);
   // FileSR refuses a directory that holds files (SRExists), which XAPI reports as its backend's failure.
   if (e instanceof SrExists) return new XapiError('SR_BACKEND_FAILURE_42', ['', `The SR already exists [opterr=${e.detail}]`, '']);
+  // An SR left unplugged is XAPI's SR_NOT_ATTACHED; its directory refused at plug, sm's SRUnavailable (a failed PBD.plug).
+  if (e instanceof SrUnplugged) return new XapiError('SR_NOT_ATTACHED', [e.ref]);
+  if (e instanceof SrDirUnsafe) return new XapiError('SR_BACKEND_FAILURE_47', ['', `The SR is not available [opterr=${e.detail}]`, '']);
   if (e instanceof XenError) {
     if (e.errno === 'ESRCH' && handle) return handleInvalid(handle.cls, handle.ref);
     const full = e.errno === 'ENOSPC' ? srFull(e.detail) : undefined;

@@ -4,6 +4,7 @@
 // writes pool.other_config, works), session.get_all_subject_identifiers; each with XAPI's
 // errors, and a read-only user refused.
 import assert from 'node:assert/strict';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { jsonCall, rootSession, startXapiRig, xenApiClient, type XenApiClient } from '../support/xapi.js';
@@ -73,6 +74,36 @@ test('SR and VDI calls, setters and the client\'s barrier', { timeout: 60_000 },
     assert.deepEqual(await jsonCall({ socket: rig.socket }, 'session.get_all_subject_identifiers', [root]), { jsonrpc: '2.0', result: [], id: 1 });
   } finally {
     await Promise.all([xapi.disconnect(), ro.disconnect()]);
+    await rig.close();
+  }
+});
+
+test("an SR whose directory fails its check at plug: SR.scan is SR_BACKEND_FAILURE_47 (a failed PBD.plug), its use SR_NOT_ATTACHED", { timeout: 60_000 }, async () => {
+  const rig = await startXapiRig('xapi-storage-plug');
+  await rig.ts.call('userAdd', { name: 'storer', role: 'pool-admin', password: 'disks' });
+  const xapi = await xenApiClient(rig.url, 'storer', 'disks');
+  try {
+    await xapi.connect();
+    const [host] = await xapi.call('host.get_all') as string[];
+    const dir = join(rig.stateDir, 'sr-shared');
+    const sr = await xapi.call('SR.create', host, { location: dir }, 0, 'sr-shared', '', 'file', 'user', false, {}) as string;
+    chmodSync(dir, 0o777);
+    await assert.rejects(xapi.callAsync('SR.scan', sr), (e: Error & { code?: string; params?: string[] }) => {
+      assert.equal(e.code, 'SR_BACKEND_FAILURE_47', e.message);
+      assert.match(String(e.params?.[1]), /^The SR is not available \[opterr=path=.*sr-shared has mode 777: .*\(fix: chmod go-w .*sr-shared\)\]$/);
+      return true;
+    });
+    await assert.rejects(xapi.call('VDI.create', { SR: sr, name_label: 'data', virtual_size: String(2 ** 20), type: 'user', sharable: false, read_only: false,
+      other_config: {}, sm_config: {} }), (e: Error & { code?: string; params?: string[] }) => {
+      assert.equal(e.code, 'SR_NOT_ATTACHED', e.message);
+      assert.deepEqual(e.params, [sr]);
+      return true;
+    });
+    chmodSync(dir, 0o700);
+    await xapi.callAsync('SR.scan', sr);
+    await xapi.call('VDI.create', { SR: sr, name_label: 'data', virtual_size: String(2 ** 20), type: 'user', sharable: false, read_only: false, other_config: {}, sm_config: {} });
+  } finally {
+    await xapi.disconnect();
     await rig.close();
   }
 });

@@ -59,8 +59,8 @@ export class ImageFile {
   }
 
   /** A regular file, opened as every named file is (named.ts: no blocking on FIFOs, kinds checked). */
-  static async open(path: string, write: boolean): Promise<ImageFile> {
-    const { fd, stats } = await openNamed(path, { what: 'qcow2 image', kind: 'file', write });
+  static async open(path: string, write: boolean, noFollow = false): Promise<ImageFile> {
+    const { fd, stats } = await openNamed(path, { what: 'qcow2 image', kind: 'file', write, noFollow });
     return new ImageFile(path, fd, stats.size, `${stats.dev}:${stats.ino}`);
   }
 

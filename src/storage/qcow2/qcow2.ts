@@ -15,10 +15,10 @@
 // calls them leaked, not corrupt); data past the last counted cluster is unused space, which
 // appending skips (the file's end). Clusters a write replaced are released by the flush that
 // unmapped them, after its last sync, and synced once more. Lazy refcounts are never used.
-import { realpath } from 'node:fs/promises';
 import { inflateRawSync, constants as zc } from 'node:zlib';
 import { XenError, isXenError } from '../../errors.js';
-import { SECTOR_SIZE, checkRange, checkWritable, isInside, sgBytes, type Disk, type LayeredDisk } from '../disk.js';
+import { ChainWalk } from '../confine.js';
+import { SECTOR_SIZE, checkRange, checkWritable, sgBytes, type Disk, type LayeredDisk } from '../disk.js';
 import { RawFile } from '../raw.js';
 import { MAX_CHAIN_DEPTH, backingPath, probeFormat } from './backing.js';
 import { Qcow2Error } from './errors.js';
@@ -34,8 +34,8 @@ const GROW_AHEAD_BYTES = 16 * 2 ** 20;
 
 export interface Qcow2OpenOptions {
   readOnly: boolean;
-  /** Real paths of the images above this one in a chain (for loops and depth). */
-  chain?: readonly string[];
+  /** The walk of the chain this image is the backing file of (its links so far: loops, depth, confinement). */
+  walk?: ChainWalk;
   /**
    * The backing file as an open disk, instead of opening it again: a snapshot under a running
    * guest puts the new image over the disk the guest was using (its file is now the base). It
@@ -107,8 +107,8 @@ export class Qcow2Disk implements LayeredDisk {
   }
 
   static async open(path: string, opts: Qcow2OpenOptions): Promise<Qcow2Disk> {
-    const chain = opts.chain ?? [];
-    const file = await ImageFile.open(path, !opts.readOnly);
+    // A backing file (opened within a walk) is opened at the real path the walk checked: no symbolic link.
+    const file = await ImageFile.open(path, !opts.readOnly, opts.walk !== undefined);
     let backing: Disk | undefined;
     try {
       const first = new Uint8Array(Math.min(file.size, 2 ** MAX_CLUSTER_BITS));
@@ -118,7 +118,7 @@ export class Qcow2Disk implements LayeredDisk {
         await writable(file, h);
         file.growAhead(Math.max(GROW_AHEAD_BYTES, 16 * 2 ** h.clusterBits));
       }
-      if (h.backingFile !== undefined) backing = opts.backing ?? await openBacking(path, h, [...chain, await realpath(path)], opts.confine);
+      if (h.backingFile !== undefined) backing = opts.backing ?? await openBacking(path, h, opts.walk ?? await ChainWalk.from(path, opts.confine, MAX_CHAIN_DEPTH));
       const [map, refcounts] = await Promise.all([ClusterMap.load(file, h), Refcounts.load(file, h, !opts.readOnly)]);
       const disk = new Qcow2Disk(path, file, h, map, refcounts, backing, opts.readOnly);
       disk.#settle = opts.settle;
@@ -557,21 +557,19 @@ async function writable(file: ImageFile, h: Qcow2Header): Promise<void> {
   }
 }
 
-async function openBacking(path: string, h: Qcow2Header, chain: string[], confine: string | undefined): Promise<Disk> {
+async function openBacking(path: string, h: Qcow2Header, walk: ChainWalk): Promise<Disk> {
   const where = backingPath(path, h.backingFile!);
   const fail = (errno: XenError['errno'], what: string): never => {
     throw new Qcow2Error(errno, path, 'backing_file', `${where}: ${what}`);
   };
-  if (chain.length > MAX_CHAIN_DEPTH) fail('EMLINK', `the backing chain is deeper than ${MAX_CHAIN_DEPTH} images`);
-  const real = await realpath(where).catch((e: NodeJS.ErrnoException) => fail(e.code === 'ENOENT' ? 'ENOENT' : 'EIO', e.code === 'ENOENT' ? 'no such file' : String(e.code)));
   // Before the file is read at all (its format is probed from its first bytes).
-  if (confine !== undefined && !isInside(real, await realpath(confine))) fail('EACCES', `outside ${confine}`);
-  if (chain.includes(real)) fail('EINVAL', 'the backing chain loops back to an image above it');
-  const format = h.backingFormat ?? await probeFormat(real);
+  const real = await walk.link(where, (errno, why) => {
+    throw new Qcow2Error(errno, path, 'backing_file', why);
+  });
+  const format = h.backingFormat ?? await probeFormat(real, { noFollow: true }).catch((e: unknown) => fail(isXenError(e) ? e.errno : 'EIO', (e as Error).message));
   try {
-    // The path checked, not the one named: a symbolic link swapped in between cannot lead out.
-    if (format === 'raw') return await RawFile.open(real, { readOnly: true });
-    if (format === 'qcow2') return await Qcow2Disk.open(real, { readOnly: true, chain, confine });
+    if (format === 'raw') return await RawFile.open(real, { readOnly: true, noFollow: true });
+    if (format === 'qcow2') return await Qcow2Disk.open(real, { readOnly: true, walk });
   } catch (e) {
     if (e instanceof Qcow2Error) throw e;
     fail(isXenError(e) ? e.errno : 'EIO', (e as Error).message);

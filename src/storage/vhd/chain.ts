@@ -3,9 +3,10 @@
 // images that have it allocated, top first, so a read goes straight to the image holding its
 // data however deep the chain (unallocated levels are never visited). Writes go to the leaf,
 // allocating blocks there (image.ts says in which order, for crash safety).
-import { realpath, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { XenError } from '../../errors.js';
-import { SECTOR_SIZE, checkRange, checkWritable, isInside, sgBytes, type LayeredDisk } from '../disk.js';
+import { ChainWalk } from '../confine.js';
+import { SECTOR_SIZE, checkRange, checkWritable, sgBytes, type LayeredDisk } from '../disk.js';
 import { testBit } from './bitmap.js';
 import { VHD_MAX_CHAIN, VhdError, uuidString } from './format.js';
 import { VhdImage } from './image.js';
@@ -65,25 +66,21 @@ export class VhdDisk implements LayeredDisk {
   /**
    * Open `path` and its parents (read-only); every file is checked before any I/O is served.
    * With `confine`, every parent must lie in that directory (an SR's): an image brought in from
-   * outside cannot name another SR's image, or any file of the host, as its parent.
+   * outside cannot name another SR's image, or any file of the host, as its parent (ChainWalk).
    */
   static async open(path: string, opts: { readOnly: boolean; directWrites?: boolean; confine?: string; settle?: () => Promise<void> }): Promise<VhdDisk> {
     const images: VhdImage[] = [];
     try {
       let image = await VhdImage.open(path, { readOnly: opts.readOnly, directWrites: opts.directWrites });
       images.push(image);
-      const seen = new Set([await realpath(path)]);
+      const walk = await ChainWalk.from(path, opts.confine, VHD_MAX_CHAIN - 1);
       while (image.type === 'differencing') {
-        if (images.length >= VHD_MAX_CHAIN) throw new VhdError(path, 'chain', `is deeper than ${VHD_MAX_CHAIN} images`, 'EMLINK');
-        const parentPath = await findParent(image);
-        const real = await realpath(parentPath);
-        if (opts.confine !== undefined && !isInside(real, await realpath(opts.confine))) {
-          throw new VhdError(image.path, 'parent locator', `names ${parentPath}, outside ${opts.confine}`, 'EACCES');
-        }
-        if (seen.has(real)) throw new VhdError(image.path, 'parent locator', `leads back to ${parentPath}, already in the chain`);
-        seen.add(real);
-        // The path checked, not the one named: a symbolic link swapped in between cannot lead out.
-        const parent = await VhdImage.open(real, { readOnly: true, blockSize: image.blockSize });
+        const child = image;
+        const parentPath = await findParent(child);
+        const real = await walk.link(parentPath, (errno, why, what) => {
+          throw what === 'chain' ? new VhdError(path, 'chain', why, errno) : new VhdError(child.path, 'parent locator', why, errno);
+        });
+        const parent = await VhdImage.open(real, { readOnly: true, blockSize: image.blockSize, noFollow: true });
         images.push(parent);
         const want = uuidString(image.header!.parentUuid);
         if (uuidString(parent.uuid) !== want) {

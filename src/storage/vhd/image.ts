@@ -69,6 +69,8 @@ export interface OpenImageOptions {
   readonly blockSize?: number;
   /** Data written in aligned buffers goes around the page cache (direct.ts): a copy's destination. */
   readonly directWrites?: boolean;
+  /** A parent, opened at the real path its chain's walk checked: a symbolic link swapped in since is refused. */
+  readonly noFollow?: boolean;
 }
 
 export class VhdImage {
@@ -153,7 +155,7 @@ export class VhdImage {
   }
 
   static async open(path: string, opts: OpenImageOptions): Promise<VhdImage> {
-    const { fd, stats } = await openNamed(path, { what: 'VHD image', kind: 'file', write: !opts.readOnly });
+    const { fd, stats } = await openNamed(path, { what: 'VHD image', kind: 'file', write: !opts.readOnly, noFollow: opts.noFollow });
     try {
       const image = await VhdImage.#read(path, fd, stats.size, opts);
       if (image.#tailDirty && !opts.readOnly) await image.#restoreTail();

@@ -5,7 +5,8 @@
 // parent outside the SR's directory is refused before it is read, and the parent opened is the
 // one checked.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import fsp from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -133,6 +134,109 @@ test('a parent is opened at the path that was checked: a symbolic link swapped a
     }
   } finally {
     fsp.realpath = realpath;
+    syncBuiltinESMExports();
+  }
+});
+
+test('a parent or backing file that is a FIFO or a directory is refused with a typed error, never opened (a FIFO hung the probe)', { timeout: 60_000 }, async () => {
+  const images = mkdtempSync(join(dir, 'kinds'));
+  writeFileSync(join(images, 'pipe'), Buffer.alloc(MiB));
+  writeFileSync(join(images, 'adir'), Buffer.alloc(MiB));
+  await createQcow2(join(images, 'fifo.qcow2'), { size: MiB, backing: { file: join(images, 'pipe') } });
+  await createQcow2(join(images, 'dir.qcow2'), { size: MiB, backing: { file: join(images, 'adir') } });
+  await createQcow2(join(images, 'dirraw.qcow2'), { size: MiB, backing: { file: join(images, 'adir'), format: 'raw' } });
+  for (const f of ['pipe', 'adir']) rmSync(join(images, f));
+  execFileSync('mkfifo', [join(images, 'pipe')]);
+  mkdirSync(join(images, 'adir'));
+  const cases = [['fifo.qcow2', 'EINVAL', /pipe, a FIFO \(named pipe\): a parent must be a regular file or a block device/],
+    ['dir.qcow2', 'EISDIR', /adir, a directory: a parent must be/], ['dirraw.qcow2', 'EISDIR', /adir, a directory/]] as const;
+  for (const [file, errno, why] of cases) {
+    await assert.rejects(imageFormat('qcow2').open(join(images, file), { readOnly: true, confine: images }), (e: Error) => {
+      assert.ok(isXenError(e, errno) && e.name === 'Qcow2Error', `${file}: ${e.name} ${e.message}`);
+      assert.match(e.message, why);
+      return true;
+    });
+  }
+});
+
+test('a backing file swapped for a FIFO or a symbolic link after its check is refused by the probe, which never blocks nor follows', { timeout: 60_000 }, async () => {
+  const images = mkdtempSync(join(dir, 'probe'));
+  writeFileSync(join(images, 'base'), Buffer.alloc(MiB));
+  writeFileSync(join(images, 'other'), Buffer.alloc(MiB));
+  await createQcow2(join(images, 'top.qcow2'), { size: MiB, backing: { file: join(images, 'base') } });
+  // Without its backing format (as `qemu-img create -b` without -F made them): opening it probes the file.
+  const top = readFileSync(join(images, 'top.qcow2'));
+  const ext = top.indexOf(Buffer.from([0xe2, 0x79, 0x2a, 0xca]));
+  assert.ok(ext > 0);
+  top.fill(0, ext, ext + 4);
+  writeFileSync(join(images, 'top.qcow2'), top);
+  const d = await imageFormat('qcow2').open(join(images, 'top.qcow2'), { readOnly: true, confine: images });
+  await d.close();
+  // Whoever can write in the SR swaps the backing file the moment its kind has been checked.
+  const swaps = [() => execFileSync('mkfifo', [join(images, 'base')]), () => symlinkSync(join(images, 'other'), join(images, 'base'))];
+  const stat = fsp.stat;
+  let swap: (() => void) | undefined;
+  fsp.stat = (async (p: string, o?: unknown) => {
+    const st = await stat(p, o as never);
+    if (swap && String(p) === join(images, 'base')) {
+      rmSync(join(images, 'base'));
+      swap();
+      swap = undefined;
+    }
+    return st;
+  }) as typeof fsp.stat;
+  syncBuiltinESMExports();
+  try {
+    for (const [i, why] of [/backing file \S*base is a FIFO \(named pipe\); it must be a regular file or a block device/, /backing file \S*base is a symbolic link; it must be/].entries()) {
+      rmSync(join(images, 'base'), { force: true });
+      writeFileSync(join(images, 'base'), Buffer.alloc(MiB));
+      swap = swaps[i];
+      await assert.rejects(imageFormat('qcow2').open(join(images, 'top.qcow2'), { readOnly: true, confine: images }), (e: Error) => {
+        assert.ok(isXenError(e, 'EINVAL') && e.name === 'Qcow2Error', `${e.name} ${e.message}`);
+        assert.match(e.message, why);
+        return true;
+      });
+    }
+  } finally {
+    fsp.stat = stat;
+    syncBuiltinESMExports();
+  }
+});
+
+test('a parent swapped for a symbolic link after its check is refused when opened (O_NOFOLLOW), in VHD and qcow2 chains', async () => {
+  const images = mkdtempSync(join(dir, 'nofollow'));
+  const outside = mkdtempSync(join(dir, 'host'));
+  await createVhd(join(images, 'parent.vhd'), { type: 'dynamic', size: MiB });
+  copyFileSync(join(images, 'parent.vhd'), join(outside, 'parent.vhd'));
+  await createDifferencing(join(images, 'child.vhd'), join(images, 'parent.vhd'));
+  writeFileSync(join(images, 'base.raw'), Buffer.alloc(MiB));
+  writeFileSync(join(outside, 'base.raw'), SECRET);
+  await createQcow2(join(images, 'child.qcow2'), { size: MiB, backing: { file: join(images, 'base.raw'), format: 'raw' } });
+  const parents = { vhd: 'parent.vhd', qcow2: 'base.raw' } as const;
+  // Whoever can write in the SR swaps the parent for a link out the moment it has been checked.
+  const stat = fsp.stat;
+  fsp.stat = (async (p: string, o?: unknown) => {
+    const st = await stat(p, o as never);
+    const name = Object.values(parents).find((f) => String(p) === join(images, f));
+    // The walk's own check (a VHD's parent locator is looked up by a stat of its own before).
+    if (name && new Error().stack?.includes('ChainWalk.link')) {
+      rmSync(join(images, name));
+      symlinkSync(join(outside, name), join(images, name));
+    }
+    return st;
+  }) as typeof fsp.stat;
+  syncBuiltinESMExports();
+  try {
+    for (const [format, parent] of Object.entries(parents)) {
+      await assert.rejects(imageFormat(format).open(join(images, `child.${format}`), { readOnly: true, confine: images }), (e: Error) => {
+        assert.match(e.message, new RegExp(`${parent.replace('.', '\\.')} is a symbolic link; it must be`), `${format}: ${e.name} ${e.message}`);
+        return true;
+      });
+      rmSync(join(images, parent));
+      copyFileSync(join(outside, parent), join(images, parent));
+    }
+  } finally {
+    fsp.stat = stat;
     syncBuiltinESMExports();
   }
 });

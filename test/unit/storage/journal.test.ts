@@ -5,11 +5,13 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import fsp from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import { isXenError } from '../../../src/errors.js';
-import { BadJournal, JOURNAL_DIR, badJournals, journalDone, journalEntries, journalWrite } from '../../../src/storage/journal.js';
+import { BadJournal, JOURNAL_DIR, journalDone, journalWrite, readJournals, type JournalOp } from '../../../src/storage/journal.js';
 import { Storage } from '../../../src/storage/sr.js';
 import { Vdis } from '../../../src/storage/vdi.js';
 import { SqliteHostDb } from '../../../src/toolstack/db/sqlite.js';
@@ -27,6 +29,9 @@ after(() => {
 });
 let n = 0;
 
+/** The checked journals of `op` left in `d`. */
+const journalEntries = async (d: string, op: JournalOp) => (await readJournals(d)).of(op);
+
 function sr(): string {
   const d = join(dir, `sr${n++}`);
   mkdirSync(join(d, JOURNAL_DIR), { recursive: true });
@@ -38,7 +43,7 @@ const coalesceJournal = () => ({ op: 'coalesce', format: 'vhd', leaf: true, pare
 
 /** The journals recovery leaves alone in `d`: file name → why. */
 async function bad(d: string): Promise<Record<string, string>> {
-  return Object.fromEntries((await badJournals(d)).map((b) => {
+  return Object.fromEntries((await readJournals(d)).bad.map((b) => {
     assert.ok(b instanceof BadJournal && isXenError(b, 'EINVAL'), b.message);
     return [basename(b.path), b.why];
   }));
@@ -47,7 +52,7 @@ async function bad(d: string): Promise<Record<string, string>> {
 test('journals written are read back; one past the bound is left alone by its size, before it is read', async () => {
   const d = sr();
   // One of this process's own operations, still running: not a crash's leftover, so not listed.
-  const id = await journalWrite(d, coalesceJournal());
+  const id = await journalWrite(d, coalesceJournal(), []);
   const name = '00000000-0000-4000-8000-000000000000.json';
   const entry = coalesceJournal();
   writeFileSync(join(d, JOURNAL_DIR, name), JSON.stringify(entry));
@@ -134,5 +139,86 @@ test('sr-scan with a planted journal: no host file is touched, the scan goes on,
   assert.deepEqual((await vdis.list()).map((v) => [v.record.uuid, v.record.missing]), [[made.record.uuid, false]]);
   // Left where they are, for the administrator: reported again by the next scan.
   assert.equal((await vdis.scan('default')).skipped.length, planted.length);
+  await db.close();
+});
+
+/** Run `body` with `fsp[name]` replaced by `patched` (seen by the modules' named imports too), then put back. */
+async function patchedFs<K extends 'readdir' | 'rm'>(name: K, patched: (orig: (typeof fsp)[K]) => (typeof fsp)[K], body: () => Promise<void>): Promise<void> {
+  const orig = fsp[name];
+  fsp[name] = patched(orig);
+  syncBuiltinESMExports();
+  try {
+    await body();
+  } finally {
+    fsp[name] = orig;
+    syncBuiltinESMExports();
+  }
+}
+
+test('a journal is its operation\'s until its file is gone: a recovery that lists it while journalDone removes it does not replay it', async () => {
+  const d = sr();
+  const id = await journalWrite(d, coalesceJournal(), []);
+  const path = join(d, JOURNAL_DIR, `${id}.json`);
+  let seen: Awaited<ReturnType<typeof readJournals>> | undefined;
+  await patchedFs('rm', (rm) => (async (p: string, o?: unknown) => {
+    // A recovery reads the SR's journals just before the file goes.
+    if (String(p) === path) seen = await readJournals(d);
+    return rm(p, o as never);
+  }) as typeof fsp.rm, () => journalDone(d, id));
+  assert.deepEqual([seen?.entries, seen?.bad], [[], []]);
+});
+
+test('a journal listed, then removed by its operation before it is read, is skipped: neither replayed nor reported', async () => {
+  const d = sr();
+  const id = await journalWrite(d, coalesceJournal(), []);
+  const path = join(d, JOURNAL_DIR, `${id}.json`);
+  // Read as another host process (or after a restart) would: not this process's operation.
+  writeFileSync(join(d, JOURNAL_DIR, `${U()}.json`), JSON.stringify(coalesceJournal()));
+  await journalDone(d, id);
+  writeFileSync(path, JSON.stringify(coalesceJournal()));
+  let listed: string[] = [];
+  await patchedFs('readdir', (readdir) => (async (p: string, o?: unknown) => {
+    const names = await readdir(p, o as never);
+    if (String(p) === join(d, JOURNAL_DIR)) {
+      listed = names.map(String);
+      rmSync(path);
+    }
+    return names;
+  }) as typeof fsp.readdir, async () => {
+    const js = await readJournals(d);
+    assert.equal(listed.length, 2);
+    assert.deepEqual([js.entries.length, js.bad], [1, []]);
+    assert.notEqual(js.entries[0]!.id, id);
+  });
+});
+
+test('an operation that begins while sr-scan reads the SR, or fails and removes its file then, is neither introduced nor fails the scan', async () => {
+  const state = join(dir, `race${n++}`);
+  const images = join(state, 'images');
+  mkdirSync(images, { recursive: true, mode: 0o700 });
+  const db = SqliteHostDb.open(join(state, 'host.db'));
+  const vdis = new Vdis(new Storage(db, images), async () => []);
+  await vdis.create({ sr: 'default', name: 'd', size: '1M' });
+  const begun = `${U()}.raw`;
+  const failed = `${U()}.raw`;
+  writeFileSync(join(images, failed), Buffer.alloc(1 << 20));
+  const failing = await journalWrite(images, coalesceJournal(), [failed]);
+  let journal: string | undefined;
+  await patchedFs('readdir', (readdir) => (async (p: string, o?: unknown) => {
+    const names = await readdir(p, o as never);
+    if (String(p) !== images) return names;
+    // After the scan listed the SR: one operation begins and makes its file, the other fails and removes its own.
+    journal = await journalWrite(images, coalesceJournal(), [begun]);
+    writeFileSync(join(images, begun), Buffer.alloc(1 << 20));
+    rmSync(join(images, failed));
+    await journalDone(images, failing);
+    return [...names.map(String), begun] as never;
+  }) as typeof fsp.readdir, async () => {
+    const report = await vdis.scan('default');
+    assert.deepEqual(report.introduced, []);
+    assert.deepEqual(report.skipped, [{ file: begun, why: 'an operation in progress (a vdi-create, -copy or -import, a snapshot, coalesce or migration) is making it' }]);
+  });
+  await journalDone(images, journal!);
+  assert.deepEqual((await vdis.list()).map((v) => v.record.name_label), ['d']);
   await db.close();
 });

@@ -3,7 +3,8 @@
 // the guest reads what it wrote on the destination; a failure mid-way leaves the guest on a
 // consistent source and nothing in the destination.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -60,6 +61,35 @@ for (const format of ['vhd', 'qcow2']) {
     assert.deepEqual(files(r.images), []);
     assert.equal(files(fast).length, 2, 'the leaf and its base');
     assert.deepEqual((await r.vdis.list()).filter((x) => x.record.managed).map((x) => x.record.name_label), ['root']);
+    await r.db.close();
+  });
+}
+
+for (const format of ['vhd', 'qcow2']) {
+  test(`${format}: sr-scan of the destination during a vdi-migrate introduces none of its files; the migration completes, one record each`, async () => {
+    const { r, fast, root } = await setup(format);
+    const scans: { step: string; introduced: string[]; owned: string[] }[] = [];
+    const v = await r.vdis.migrate('root', 'fast', {
+      onStep: async (step) => {
+        if (step === 'moved' || step === 'switched') return;
+        const s = await r.vdis.scan('fast');
+        scans.push({ step, introduced: s.introduced, owned: s.skipped.filter((k) => /operation in progress/.test(k.why)).map((k) => k.file) });
+      },
+    });
+    assert.deepEqual(scans.map((s) => s.step), ['mirroring', 'copied', 'composed']);
+    for (const s of scans) {
+      assert.deepEqual(s.introduced, [], `scan at ${s.step}`);
+      assert.ok(s.owned.includes(`${root.record.uuid}.${imageFormat(format).extension}`), `scan at ${s.step} skips the destination's leaf: ${s.owned}`);
+    }
+    assert.equal(v.srName, 'fast');
+    assert.ok(Buffer.from(await readVdi(fast, v, 64)).equals(fill(0, 64, 1)));
+    // After it, the files are the VDI's and its new base's, each recorded once.
+    const after = await r.vdis.scan('fast');
+    assert.deepEqual(after.introduced, []);
+    const inFast = (await r.vdis.list('fast')).map((x) => x.record);
+    assert.deepEqual(inFast.map((x) => x.location).sort(), files(fast));
+    assert.equal(new Set(inFast.map((x) => x.uuid)).size, inFast.length);
+    assert.deepEqual(inFast.filter((x) => x.managed).map((x) => x.uuid), [root.record.uuid]);
     await r.db.close();
   });
 }
@@ -176,4 +206,32 @@ test('kill -9 of the host at each step of a live vdi-migrate: after sr-scan the 
     }
     await r.db.close();
   }
+});
+
+test("a leftover migration journal whose source SR is unplugged is deferred: other SRs' scans and the destination's collector go on", async () => {
+  const r = storageRig(join(dir, `unplugged-${Math.random().toString(36).slice(2)}`));
+  const old = await r.storage.create({ name: 'old', type: 'file', path: join(r.state, 'old') });
+  const fast = await r.storage.create({ name: 'fast', type: 'file', path: join(r.state, 'fast') });
+  const v = await r.vdis.create({ sr: 'old', name: 'disk', size: '1M' });
+  // A crash mid vdi-migrate old → fast left its journal (and a half-made base) in fast.
+  const base = `${randomUUID()}.raw`;
+  writeFileSync(join(fast.path!, base), Buffer.alloc(512));
+  mkdirSync(join(fast.path!, '.journal'), { mode: 0o700 });
+  const journal = join(fast.path!, '.journal', `${randomUUID()}.json`);
+  writeFileSync(journal, JSON.stringify({ op: 'migrate', vdi: v.record.uuid, files: [v.record.location, base], src: { sr: old.record.uuid, location: v.record.location } }));
+  chmodSync(old.path!, 0o777);
+  await assert.rejects(r.storage.plug(old.ref), { name: 'SrDirUnsafe' });
+  const why = `VDI ${v.record.uuid}'s migration: SR 'old' it names is unplugged: recovered once that SR is plugged again`;
+  assert.deepEqual((await r.vdis.scan('default')).deferred, [{ journal, why }]);
+  const scan = await r.vdis.scan('fast');
+  assert.deepEqual(scan.deferred, [{ journal, why }]);
+  assert.deepEqual(scan.introduced, [], 'the half-made base it names is not introduced');
+  assert.deepEqual((await r.vdis.collectGarbage(fast.ref)).deferred.map((d) => d.uuid), [v.record.uuid]);
+  // Nothing of it was touched meanwhile; once the source is plugged again, it is recovered.
+  assert.ok(existsSync(journal) && existsSync(join(fast.path!, base)));
+  chmodSync(old.path!, 0o700);
+  assert.deepEqual((await r.vdis.scan('old')).deferred, []);
+  assert.ok(!existsSync(journal) && !existsSync(join(fast.path!, base)));
+  assert.ok(existsSync(join(old.path!, v.record.location)));
+  await r.db.close();
 });

@@ -14,7 +14,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { XenError, isXenError } from '../../../src/errors.js';
 import { collectGarbage, recover } from '../../../src/storage/gc.js';
-import { JOURNAL_DIR } from '../../../src/storage/journal.js';
+import { JOURNAL_DIR, readJournals } from '../../../src/storage/journal.js';
 import { imageFormat } from '../../../src/storage/open.js';
 import { BASE_NAME, PARENT_KEY, snapshotVdi, type LiveDisk, type LiveDisks, type SnapshotHooks } from '../../../src/storage/snapshot.js';
 import { CREATED_KEY, srPath } from '../../../src/storage/sr.js';
@@ -229,7 +229,7 @@ test('a power cut that kept a snapshot\'s records but not its rename: recovery p
     child: { uuid: snap.record.uuid, location: snap.record.location, name: 's', description: '', clone: false, time: snap.record.snapshot_time },
   }));
   const sr = await r.storage.resolve('default');
-  await recover(r.db, sr, r.images);
+  await recover(r.db, sr, r.images, await readJournals(r.images));
   const all = await r.vdis.list();
   assert.deepEqual(all.map((v) => v.record.uuid), [root.record.uuid], 'the base and snapshot records are gone');
   assert.equal(all[0]!.record.sm_config[PARENT_KEY], undefined, 'the VDI has no parent again');
@@ -317,3 +317,18 @@ for (const format of ['vhd', 'qcow2'] as const) {
     await r.db.close();
   });
 }
+
+test('sr-scan during a snapshot or clone introduces nothing it is making: the base (a second name of the leaf) and the new image are skipped', async () => {
+  for (const clone of [false, true]) {
+    const r = rig();
+    const v = await r.vdis.create({ sr: 'default', name: 'root', size: '16M', format: 'vhd' });
+    let scan: Awaited<ReturnType<Vdis['scan']>> | undefined;
+    await snapshotVdi(r.db, v.ref, { name: 's', clone }, async () => ({ live: [], foreign: [] }), {
+      before: async () => { scan = await r.vdis.scan('default'); },
+    });
+    assert.deepEqual(scan!.introduced, [], `clone ${clone}`);
+    assert.deepEqual(scan!.skipped.map((s) => s.why.replace(/^has 2 hard links.*/, 'linked').replace(/^an operation in progress.*/, 'owned')).sort(), ['linked', 'owned'], `clone ${clone}`);
+    assert.deepEqual((await r.vdis.list()).map((x) => `${x.record.name_label}${x.record.missing ? ' (missing)' : ''}`).sort(), ['base copy', 'root', 's'], `clone ${clone}`);
+    await r.db.close();
+  }
+});

@@ -2,14 +2,16 @@
 // created, listed, resized and destroyed with their images, sr-scan reconciling records with
 // files without deleting any, and user input (names, paths, sizes, formats) validated.
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import { isXenError } from '../../../src/errors.js';
-import { SrExists, Storage, checkName } from '../../../src/storage/sr.js';
-import { Vdis, parseVirtualSize } from '../../../src/storage/vdi.js';
+import { SrExists, Storage, checkName, type ScanReport } from '../../../src/storage/sr.js';
+import { Vdis, parseVirtualSize, type VdiView } from '../../../src/storage/vdi.js';
 import { SqliteHostDb } from '../../../src/toolstack/db/sqlite.js';
+import { Host } from '../../../src/toolstack/host.js';
+import { targetPath } from '../../../src/toolstack/images.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xenode-sr-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -103,6 +105,95 @@ test('sr-create over an existing directory others can write in, or not xenode\'s
   assert.equal((await r.storage.create({ name: 'shm', type: 'file', path: shared })).path, shared);
   await r.storage.create({ name: 'new', type: 'file', path: join(r.state, 'new') });
   assert.equal(statSync(join(r.state, 'new')).mode & 0o777, 0o700);
+  await r.db.close();
+});
+
+test('an SR made before the rules over a directory others can write in is refused at plug, and unusable until fixed and plugged again', async () => {
+  const r = rig();
+  const old = await r.storage.create({ name: 'old', type: 'file', path: join(r.state, 'old') });
+  await r.vdis.create({ sr: 'old', name: 'disk', size: '1M' });
+  // What the old sr-create allowed (a shared directory), or a chmod since.
+  chmodSync(old.path!, 0o1777);
+  await fails(r.storage.plug(old.ref), 'EACCES', /old has mode 1777: its group or others can write in it.*\(fix: chmod go-w .*old\)/);
+  const pbd = await r.db.read((tx) => tx.PBD.get(tx.PBD.where('SR', old.ref)[0]!));
+  assert.equal(pbd.currently_attached, false);
+  // Nothing uses it meanwhile: no new image, no scan of what others may have planted, no guest's disk.
+  const unplugged = /SR 'old' is unplugged: path=.*old has mode 1777.*chmod go-w .*`xenode sr-scan 'old'` plugs it again/;
+  await fails(r.vdis.create({ sr: 'old', name: 'more', size: '1M' }), 'EACCES', unplugged);
+  await fails(r.vdis.diskParams('disk', 'rw'), 'EACCES', unplugged);
+  await fails(r.vdis.scan('old'), 'EACCES', /old has mode 1777.*chmod go-w/);
+  // Listed still, and other SRs work (a scan of one does not stop at the unplugged SR).
+  assert.deepEqual((await r.storage.list()).map((v) => v.record.name_label).sort(), ['default', 'old']);
+  assert.deepEqual((await r.vdis.scan('default')).introduced, []);
+  if (process.getuid?.() === 0) {
+    chmodSync(old.path!, 0o700);
+    chownSync(old.path!, 65534, 65534);
+    await fails(r.vdis.scan('old'), 'EACCES', /is owned by uid 65534, not by xenode's \(uid 0\).*\(fix: chown 0 /);
+    chownSync(old.path!, 0, 0);
+  }
+  chmodSync(old.path!, 0o755);
+  await r.vdis.scan('old');
+  assert.equal((await r.db.read((tx) => tx.PBD.get(tx.PBD.where('SR', old.ref)[0]!))).currently_attached, true);
+  assert.match((await r.vdis.diskParams('disk', 'rw')).params, /^raw:.*old\//);
+  await r.db.close();
+});
+
+test('the host plugs every SR when it starts: an unsafe one is logged and left unplugged, the others serve', async () => {
+  const r = rig();
+  const old = await r.storage.create({ name: 'old', type: 'file', path: join(r.state, 'old') });
+  await r.storage.create({ name: 'fine', type: 'file', path: join(r.state, 'fine') });
+  await r.db.close();
+  chmodSync(old.path!, 0o777);
+  const lines: string[] = [];
+  const host = await Host.start({ stateDir: r.state, poolSize: 0, log: (l) => void lines.push(l) });
+  try {
+    assert.deepEqual(lines.filter((l) => /^SR /.test(l)).map((l) => l.replaceAll(r.state, '<state>')),
+      ["SR 'old' left unplugged: EACCES: path=<state>/old has mode 777: its group or others can write in it; an SR's directory must be writable by xenode only (fix: chmod go-w <state>/old)"]);
+    await fails(host.vdis.create({ sr: 'old', name: 'x', size: '1M' }), 'EACCES', /SR 'old' is unplugged/);
+    assert.equal((await host.vdis.create({ sr: 'fine', name: 'y', size: '1M' })).srName, 'fine');
+  } finally {
+    await host.close();
+  }
+});
+
+test('under umask 002 the images directory xl create makes for a bare target is 0700, so the next start plugs the default SR', async () => {
+  const r = rig();
+  await r.db.close();
+  const umask = process.umask(0o002);
+  try {
+    await targetPath('root.img', 'raw', r.images);
+    assert.equal(statSync(r.images).mode & 0o777, 0o700);
+    const lines: string[] = [];
+    const host = await Host.start({ stateDir: r.state, poolSize: 0, log: (l) => void lines.push(l) });
+    try {
+      assert.deepEqual(lines.filter((l) => /^SR /.test(l)), []);
+      assert.equal((await host.vdis.create({ sr: 'default', name: 'x', size: '1M' })).srName, 'default');
+    } finally {
+      await host.close();
+    }
+  } finally {
+    process.umask(umask);
+  }
+});
+
+test('an SR whose directory cannot be checked at plug (a parent made a file) or is no directory is left unplugged, typed, never plugged unchecked', async () => {
+  const r = rig();
+  mkdirSync(join(r.state, 'p'));
+  const old = await r.storage.create({ name: 'old', type: 'file', path: join(r.state, 'p', 'old') });
+  const other = await r.storage.create({ name: 'other', type: 'file', path: join(r.state, 'other') });
+  rmSync(join(r.state, 'p'), { recursive: true });
+  writeFileSync(join(r.state, 'p'), 'x');
+  rmSync(other.path!, { recursive: true });
+  writeFileSync(other.path!, 'x');
+  const lines: string[] = [];
+  await r.storage.plugAll((l) => void lines.push(l.replaceAll(r.state, '<state>')));
+  assert.deepEqual(lines, [
+    "SR 'old' left unplugged: EACCES: path=<state>/p/old cannot be checked (ENOTDIR) (fix: make <state>/p/old a directory of xenode's, mode 0700)",
+    "SR 'other' left unplugged: EACCES: path=<state>/other is a regular file, not a directory (fix: move it away and make <state>/other a directory of xenode's, mode 0700)"]);
+  for (const sr of [old, other]) {
+    assert.equal((await r.db.read((tx) => tx.PBD.get(tx.PBD.where('SR', sr.ref)[0]!))).currently_attached, false);
+    await assert.rejects(r.vdis.create({ sr: sr.record.name_label, name: 'd', size: '1M' }), { name: 'SrUnplugged' });
+  }
   await r.db.close();
 });
 
@@ -222,7 +313,7 @@ test('sr-scan introduces images it finds, marks vanished ones missing, and delet
   symlinkSync(join(r.state, 'elsewhere'), join(r.images, '7a2d1b63-4d8f-4e6c-8b1f-3c8e9d0f2a11.raw'));
   mkdirSync(join(r.images, '8b3e2c74-5e9a-4f7d-9c2a-4d9f0e1a3b22.vhd'));
   const sr = await r.storage.resolve('default');
-  const first = await r.storage.scan(sr);
+  const first = await r.storage.scan(sr, new Set());
   assert.deepEqual(first.introduced, [found]);
   assert.deepEqual(first.missing, []);
   assert.deepEqual(first.skipped.map((s) => [s.file, s.why]), [['7a2d1b63-4d8f-4e6c-8b1f-3c8e9d0f2a11.raw', 'a symbolic link'],
@@ -232,18 +323,18 @@ test('sr-scan introduces images it finds, marks vanished ones missing, and delet
   assert.equal(byHand.record.virtual_size, 2 ** 20);
   assert.equal(byHand.record.sm_config['format'], 'raw');
   // A second scan changes nothing.
-  const again = await r.storage.scan(sr);
+  const again = await r.storage.scan(sr, new Set());
   assert.deepEqual([again.introduced, again.missing, again.found], [[], [], []]);
 
   // The made image vanishes: its record stays, marked missing, and a disk of it is refused.
   const madeFile = join(r.images, made.record.location);
   rmSync(madeFile);
-  const gone = await r.storage.scan(sr);
+  const gone = await r.storage.scan(sr, new Set());
   assert.deepEqual(gone.missing, [made.record.uuid]);
   assert.equal((await r.vdis.list()).find((v) => v.record.uuid === made.record.uuid)!.record.missing, true);
   await fails(r.vdis.diskParams('made', 'rw'), 'ENOENT', /is missing/);
   writeFileSync(madeFile, Buffer.alloc(2 ** 20));
-  assert.deepEqual((await r.storage.scan(sr)).found, [made.record.uuid]);
+  assert.deepEqual((await r.storage.scan(sr, new Set())).found, [made.record.uuid]);
 
   // Destroying a VDI that scan found forgets it but keeps the image: xenode did not make it.
   const res = await r.vdis.destroy(found);
@@ -262,7 +353,7 @@ test('sr-scan introduces only files named <uuid>.<ext> of a known format, never 
   // A copy of a VDI's image under that VDI's uuid (in another name): it cannot be a second record.
   writeFileSync(join(r.images, `${made.record.uuid}.raw`), Buffer.alloc(512));
   const sr = await r.storage.resolve('default');
-  const report = await r.storage.scan(sr);
+  const report = await r.storage.scan(sr, new Set());
   assert.deepEqual(report.introduced, []);
   assert.deepEqual(report.skipped.map((s) => s.file).sort(), [...foreign, `${made.record.uuid}.raw`].sort());
   for (const s of report.skipped) {
@@ -273,14 +364,47 @@ test('sr-scan introduces only files named <uuid>.<ext> of a known format, never 
   const old = join(r.images, 'legacy.img');
   writeFileSync(old, Buffer.alloc(4096));
   const legacy = await r.db.transaction((tx) => tx.VDI.get(tx.VDI.create({ name_label: 'legacy', SR: sr, location: 'legacy.img', sm_config: { format: 'raw' } })).uuid);
-  const again = await r.storage.scan(sr);
+  const again = await r.storage.scan(sr, new Set());
   assert.deepEqual([again.introduced, again.missing], [[], []]);
   // A hard link to another SR's image (or the VDI's own) under a new uuid: not a second VDI over one file.
   const linked = join(r.images, '7d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a.vhd');
   linkSync(join(r.images, made.record.location), linked);
-  const third = await r.storage.scan(sr);
+  const third = await r.storage.scan(sr, new Set());
   assert.deepEqual([third.introduced, third.skipped.filter((s) => s.file === basename(linked))], [[], [{ file: basename(linked), why: 'has 2 hard links: another name of an image' }]]);
   assert.equal((await r.vdis.list()).find((v) => v.record.uuid === legacy)!.record.virtual_size, 4096);
+  await r.db.close();
+});
+
+test('sr-scan while vdi-create, vdi-copy or vdi-import writes its image (before its record) skips it: the image becomes that VDI only', async () => {
+  const r = rig();
+  const src = await r.vdis.create({ sr: 'default', name: 'src', size: '1M' });
+  writeFileSync(join(r.images, src.record.location), Buffer.alloc(1 << 20, 7));
+  writeFileSync(join(r.state, 'outside.raw'), Buffer.alloc(1 << 20, 9));
+  // A scan runs in each operation's last window: its image whole, its record not yet committed.
+  const commit = r.db.transaction.bind(r.db);
+  const images = () => readdirSync(r.images).filter((f) => !f.startsWith('.')).length;
+  let scans: Promise<ScanReport> | undefined;
+  let before = 0;
+  r.db.transaction = (async (body, opts) => {
+    if (scans === undefined && images() > before) {
+      scans = r.vdis.scan('default');
+      await scans;
+    }
+    return commit(body, opts);
+  }) as typeof r.db.transaction;
+  const made: VdiView[] = [];
+  for (const op of [() => r.vdis.create({ sr: 'default', name: 'new', size: '1M' }), () => r.vdis.copy('src', { name: 'copy' }),
+    () => r.vdis.import({ sr: 'default', file: join(r.state, 'outside.raw'), name: 'imported' })]) {
+    scans = undefined;
+    before = images();
+    made.push(await op());
+    const scan = await scans!;
+    assert.deepEqual(scan.introduced, []);
+    assert.deepEqual(scan.skipped, [{ file: made.at(-1)!.record.location, why: 'an operation in progress (a vdi-create, -copy or -import, a snapshot, coalesce or migration) is making it' }]);
+  }
+  r.db.transaction = commit;
+  assert.deepEqual((await r.vdis.list()).map((v) => v.record.name_label).sort(), ['copy', 'imported', 'new', 'src']);
+  for (const v of made) assert.ok(existsSync(join(r.images, v.record.location)), v.record.name_label);
   await r.db.close();
 });
 
