@@ -77,6 +77,9 @@ export class Domain {
   resumeVcpu: ((cancelled: number) => void) | null = null;
   /** Set once destruction started; the domain stays listed while others still map its pages. */
   dying = false;
+  #destroyed!: () => void;
+  /** Resolves once destroyDomain has torn it down: its vCPU stopped, its ports closed, its mappings dropped. */
+  readonly destroyed = new Promise<void>((resolve) => (this.#destroyed = resolve));
   #name: string;
   readonly #renamed: (d: Domain, old: string) => void;
   constructor(
@@ -102,6 +105,11 @@ export class Domain {
 
   get name(): string {
     return this.#name;
+  }
+
+  /** @internal Hypervisor.destroyDomain's: it has been torn down. */
+  tornDown(): void {
+    this.#destroyed();
   }
 
   set name(name: string) {
@@ -472,6 +480,7 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     for (const peer of this.#links.get(domid) ?? []) this.#links.get(peer)?.delete(domid);
     this.#links.delete(domid);
     this.#tornDown.add(d); // its vCPU stopped and its ports closed: it may be reaped
+    d.tornDown();
     this.#domainException(domid);
     this.#reap();
     // A pin it held that could not be released (its granter's grant lock held past its bound, or
