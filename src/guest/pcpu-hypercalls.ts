@@ -8,13 +8,14 @@
 // port in, a number or a short code out). The views are the pCPU's own: the domain's own, made
 // once from the buffers dom0 placed it with, and its peers', from the grants dom0 answered its
 // control calls with (never from the realm), one per peer for all the thread's domains. A send
-// this copy does not start (a target it has no view of, a domain being killed) is left to the
-// realm's own Hypercalls, which connects the target and has this copy do the send once the view
-// came (an event deferred here outlives the domain; one deferred in the realm would not:
-// hypercalls.ts deliverConnected). The realm never holds a peer's buffers: its library OS's code
-// runs on the realm's intrinsics, which its guest can wrap to be handed what that code holds
-// (pcpu.ts gives it the answers to its connects and binds without the grant; maps and copies of
-// other domains' grants are refused it, hypercalls.ts granter).
+// to a target this copy has no view of is held here while the realm's own Hypercalls connects the
+// target, and made here once the view came (adopt): an event deferred here outlives the domain,
+// one deferred in the realm would not, and a domain that halts before the answer came still makes
+// the sends it made before (in Xen a send is done when it is made). One this copy does not start
+// (a domain being killed) is the realm's, which stops at its gate. The realm never holds a peer's
+// buffers: its library OS's code runs on the realm's intrinsics, which its guest can wrap to be
+// handed what that code holds (pcpu.ts gives it the answers to its connects and binds without
+// the grant; maps and copies of other domains' grants are refused it, hypercalls.ts granter).
 // One it started and that failed (a bad port: EINVAL) is not tried again there: the realm throws
 // the error it was (hypervisor/error-code.ts). No copy waits for a FIFO queue lock (evtchn.ts
 // defers the event, as every sender does): this thread runs the sender's pool mates.
@@ -75,6 +76,13 @@ export class PcpuHypercalls {
   /** The domain's own memory, for its blkfront's rings (ring-io.ts). */
   readonly #rings: RingMemory;
 
+  /**
+   * Sends whose target this copy had no view of: port -> that target's domid, one entry per port
+   * (a port's bound by its domain's event-channel limit). Made once a view of the target comes
+   * (adopt), whether or not the domain halted meanwhile; dropped if its connect fails (unheld).
+   */
+  readonly #held = new Map<number, number>();
+
   constructor(self: DomainView, shared: PeerViews) {
     this.#self = self;
     this.#shared = shared;
@@ -94,9 +102,27 @@ export class PcpuHypercalls {
     return pollResponses(this.#rings, ringOff, nrEnts, rspCons, out);
   }
 
-  /** A peer's buffers, as dom0 handed them to the domain (a reply to peer or bindInterdomain, or a push). */
+  /**
+   * A peer's buffers, as dom0 handed them to the domain (a reply to peer or bindInterdomain, or a
+   * push): the sends held for that peer are made now (each as evtchnSend makes it: one whose port
+   * was closed meanwhile is dropped, as Xen drops a send on a closed port).
+   */
   adopt(grant: PeerGrant): void {
     adoptPeerView(this.#peers, grant, undefined, (g) => this.#shared.of(g));
+    for (const port of this.#heldFor(grant.peer.domid)) this.evtchnSend(port);
+  }
+
+  /** The connect to `domid` failed (no such domain): the sends held for it go, as Xen's to a gone domain do. */
+  unheld(domid: number): void {
+    this.#heldFor(domid);
+  }
+
+  /** Sends held for `domid`, taken out of the held ones. */
+  #heldFor(domid: number): number[] {
+    const ports: number[] = [];
+    for (const [port, target] of this.#held) if (target === domid) ports.push(port);
+    for (const port of ports) this.#held.delete(port);
+    return ports;
   }
 
   /**
@@ -117,8 +143,9 @@ export class PcpuHypercalls {
   }
 
   /**
-   * EVTCHNOP_send on `port`: SEND_DONE, SEND_NOT_HERE (nothing done: no view of the target, or
-   * the domain is being killed: pcpu.ts makes a kill throw at the gate), or the error's code.
+   * EVTCHNOP_send on `port`: SEND_DONE, SEND_NOT_HERE (no view of the target: held here until the
+   * realm's connect brings one; or the domain is being killed: pcpu.ts makes a kill throw at the
+   * gate, and nothing was done), or the error's code.
    */
   evtchnSend(port: number): number | string {
     const ctl = this.#self.ctl;
@@ -128,7 +155,10 @@ export class PcpuHypercalls {
       return SEND_NOT_HERE;
     }
     try {
-      return send(this.#self, port, this.#peerOf) === null ? SEND_DONE : SEND_NOT_HERE;
+      const missing = send(this.#self, port, this.#peerOf);
+      if (missing === null) return SEND_DONE;
+      this.#held.set(port, missing[0]);
+      return SEND_NOT_HERE;
     } catch (e) {
       // Any other error is a bug of this copy: it reaches the realm as its host function's refusal.
       const code = errorCode(e);

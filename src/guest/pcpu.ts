@@ -169,8 +169,8 @@ class Resident {
   readonly view: DomainView;
   /** Its data-path hypercalls, run in this thread's context (pcpu-hypercalls.ts). */
   readonly hypercalls: PcpuHypercalls;
-  /** Its control calls whose answer carries a peer's buffers (peer, bindInterdomain), by id: their op. */
-  readonly peerCalls = new Map<number, string>();
+  /** Its control calls whose answer carries a peer's buffers (peer, bindInterdomain), by id: their op and the peer's domid. */
+  readonly peerCalls = new Map<number, { readonly op: string; readonly domid: unknown }>();
   /** Its control calls posted to dom0 and not answered yet (host.control bounds them). */
   unanswered = 0;
   inbox: Inbox[] = [];
@@ -414,7 +414,7 @@ function hostFor(r: () => Resident): RealmHost {
         crashAlone(d, 'flooded its control plane');
         return false;
       }
-      if (op === 'peer' || op === 'bindInterdomain') d.peerCalls.set(id, op);
+      if (op === 'peer' || op === 'bindInterdomain') d.peerCalls.set(id, { op, domid: a0 });
       const args = [a0, a1, a2, a3];
       while (args.length && args[args.length - 1] === undefined) args.pop();
       d.port.postMessage({ id, op, args });
@@ -600,16 +600,19 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     byPromiseProto.set(I.promiseProto, d);
     sched.set(d, m.weight, m.cap);
     d.port.on('message', (msg: { id?: number; ok?: boolean; value?: unknown; kind?: string; errno?: string; status?: number; message?: string; push?: unknown }) => {
-      if (self.halted) return;
       // A peer's buffers are adopted here, and the realm is told no more than the reply's other
       // fields (its Hypercalls asks this thread whether a peer is connected: host.connected).
+      // Adopting makes the sends held for that peer (pcpu-hypercalls.ts), a halted domain's too:
+      // they were made before it halted. Its realm runs no more, so it is told nothing.
       if ('push' in msg) {
         if (isGrant(msg.push)) self.hypercalls.adopt(msg.push);
       } else if (typeof msg.id === 'number') {
         self.unanswered--;
-        const op = self.peerCalls.get(msg.id);
-        if (op !== undefined) self.peerCalls.delete(msg.id);
-        const value = op !== undefined && msg.ok ? self.hypercalls.answered(op, msg.value) : msg.value;
+        const call = self.peerCalls.get(msg.id);
+        if (call !== undefined) self.peerCalls.delete(msg.id);
+        const value = call !== undefined && msg.ok ? self.hypercalls.answered(call.op, msg.value) : msg.value;
+        if (call?.op === 'peer' && !msg.ok && typeof call.domid === 'number') self.hypercalls.unheld(call.domid);
+        if (self.halted) return;
         self.post(msg.ok
           ? { kind: 'reply', id: msg.id, ok: true, value }
           : { kind: 'reply', id: msg.id, ok: false, errKind: msg.kind ?? 'xen', code: msg.kind === 'grant' ? msg.status! : msg.errno!, message: msg.message ?? '' });

@@ -1,7 +1,7 @@
 // A shared pCPU's one copy of the data-path hypercalls (guest/pcpu-hypercalls.ts): it delivers
 // only through views it made itself, from the domain's own buffers and the peer grants dom0
-// answered with. What it does not start (no view of the target, a kill) is left to the realm's
-// own Hypercalls; what fails there (a bad port, a lock error) the realm throws as the hypercall
+// answered with. A send to a target it has no view of is held until that view comes; one it does
+// not start (a kill) is left to the realm's own Hypercalls; what fails there (a bad port, a lock error) the realm throws as the hypercall
 // would, without a second try; a peer's held FIFO queue lock is not waited for.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -27,7 +27,7 @@ import { DomainView, guestBuffers } from '../../../src/hypervisor/memory.js';
 import { grantIn, isGrant, PcpuHypercalls, PeerViews } from '../../../src/guest/pcpu-hypercalls.js';
 import { blkPushThrough, SEND_DONE, SEND_NOT_HERE, sendHereThrough } from '../../../src/guest/realm/host.js';
 import { PassWakes } from '../../../src/guest/wakes.js';
-import { harness, holdLock, ramPage, xen, type Harness, type LocalDomain } from '../../support/hypervisor.js';
+import { harness, holdLock, ramPage, within, xen, type Harness, type LocalDomain } from '../../support/hypervisor.js';
 
 // As on a pCPU thread (pcpu.ts): a kill throws at the gate instead of blocking the thread.
 onKilledAtGate(() => {
@@ -64,6 +64,68 @@ test('a send is done on the pCPU only with a view of the target that dom0 grante
   // An unbound port is dropped silently, as in Xen.
   const unbound = await d.hc.evtchnAllocUnbound(0);
   assert.equal(hc.evtchnSend(unbound), SEND_DONE);
+});
+
+// A send made before the pCPU had a view of its target is held on the pCPU, not in the realm: a
+// domain that halts before dom0's answer to its connect came (its realm runs no more) still makes
+// it once the answer comes, as in Xen the send was done when it was made.
+test('a send to a target the pCPU has no view of is held there and made once the view comes; dropped if its port was closed meanwhile, or its connect failed', async (t) => {
+  const h = harness(t);
+  const d = h.local();
+  const [p0, pd] = await bound(h, d);
+  const hc = pcpuSide(d);
+  assert.equal(hc.evtchnSend(pd), SEND_NOT_HERE);
+  assert.equal(pending(h.hv.dom0.view, p0), false);
+  hc.adopt({ peer: h.hv.dom0.view.buffers });
+  assert.equal(pending(h.hv.dom0.view, p0), true, 'made as the view came');
+  Atomics.and(h.hv.dom0.view.mem32, (SHINFO_EVTCHN_PENDING >> 2) + (p0 >>> 5), ~(1 << (p0 & 31)));
+  hc.adopt({ peer: structuredClone(h.hv.dom0.view.buffers) });
+  assert.equal(pending(h.hv.dom0.view, p0), false, 'made once: nothing is held any more');
+
+  // A connect that failed (dom0's answer to peer an error): its held sends go.
+  const e = h.local();
+  const [q0, qe] = await bound(h, e);
+  const eSide = pcpuSide(e);
+  assert.equal(eSide.evtchnSend(qe), SEND_NOT_HERE);
+  eSide.unheld(0);
+  eSide.adopt({ peer: h.hv.dom0.view.buffers });
+  assert.equal(pending(h.hv.dom0.view, q0), false, 'dropped with its failed connect');
+
+  // Its port closed before the view came: dropped there, as a send on a closed port is.
+  const f = h.local();
+  const [r0, rf] = await bound(h, f);
+  const fSide = pcpuSide(f);
+  assert.equal(fSide.evtchnSend(rf), SEND_NOT_HERE);
+  await f.hc.evtchnClose(rf);
+  fSide.adopt({ peer: h.hv.dom0.view.buffers });
+  assert.equal(pending(h.hv.dom0.view, r0), false);
+});
+
+test("a realm's send before its target was connected reaches the target with dom0's answer, even if the realm never runs again (it halted)", async (t) => {
+  const h = harness(t);
+  const d = h.local();
+  const [p0, pd] = await bound(h, d);
+  const pcpu = pcpuSide(d);
+  const direct = directChannel(h.hv.controlPlane(d.domid));
+  let answered = false;
+  // dom0's answer reaches the pCPU's side; the realm, halted, is never handed it.
+  const channel = {
+    async call(op: string, ...args: unknown[]) {
+      pcpu.answered(op, await (direct.call as (op: string, ...a: unknown[]) => Promise<unknown>)(op, ...args));
+      answered = true;
+      return new Promise(() => {});
+    },
+  } as ControlChannel;
+  const realm = new Hypercalls(guestBuffers(d.domain.view.buffers), channel, {
+    sendHere: sendHereThrough((port) => pcpu.evtchnSend(port), d.domid),
+    peersElsewhere: (domid) => pcpu.connected(domid),
+  });
+  h.dom0Events.listen(p0);
+  const got = h.dom0Events.next(p0);
+  realm.evtchnSend(pd);
+  assert.equal(pending(h.hv.dom0.view, p0), false, 'no view of dom0 yet');
+  await within(got, 'dom0 getting the event', 5000);
+  assert.ok(answered, "dom0 answered the realm's connect");
 });
 
 test('a send to itself (a loopback channel) needs no peer view: done on the pCPU, through its own view', async (t) => {
