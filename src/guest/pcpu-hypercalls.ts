@@ -26,7 +26,7 @@ import { enterGate, leaveGate } from '../hypervisor/gate.js';
 import { adoptPeerView } from '../hypervisor/hypercalls.js';
 import { DomainView } from '../hypervisor/memory.js';
 import { SEND_DONE, SEND_NOT_HERE } from './realm/host.js';
-import { pollResponses, pushStaged, ringMemory, type RingMemory } from '../drivers/blk/front/ring-io.js';
+import { localRingIo, PUSH_NOTIFY, ringMemory, type RingIo } from '../drivers/blk/front/ring-io.js';
 
 /**
  * The views of the peers a pCPU thread's residents were granted: one per peer domain for all of
@@ -73,8 +73,10 @@ export class PcpuHypercalls {
   readonly #peers = new Map<number, DomainView>();
   readonly #peerOf = (domid: number): DomainView | undefined => (domid === this.#self.domid ? this.#self : this.#peers.get(domid));
 
-  /** The domain's own memory, for its blkfront's rings (ring-io.ts). */
-  readonly #rings: RingMemory;
+  /** Its blkfront's ring work on the domain's own memory: the copy a Pool-0 domain runs (ring-io.ts). */
+  readonly #ring: RingIo;
+  /** Told what each send did (pcpu.ts counts them). */
+  readonly #sent: (result: number | string) => void;
 
   /**
    * Sends whose target this copy had no view of: port -> that target's domid, one entry per port
@@ -83,23 +85,30 @@ export class PcpuHypercalls {
    */
   readonly #held = new Map<number, number>();
 
-  constructor(self: DomainView, shared: PeerViews) {
+  constructor(self: DomainView, shared: PeerViews, sent: (result: number | string) => void = () => {}) {
     this.#self = self;
     this.#shared = shared;
-    this.#rings = ringMemory(self.buffers.memory);
+    this.#ring = localRingIo(ringMemory(self.buffers.memory));
+    this.#sent = sent;
   }
 
   /**
    * blkfront's push on a ring of the domain's memory (ring-io.ts pushStaged): only that ring is
-   * written, and only the domain's memory read. The event, if due, is the caller's to send.
+   * written, and only the domain's memory read. The event on `port`, when due, is sent here as
+   * evtchnSend sends it, once: the PUSH_* flags, PUSH_NOTIFY among them only if the send was not
+   * done here (SEND_NOT_HERE: held, or a kill), or the failed send's error code (the ring work was
+   * done); realm/host.ts blkPushThrough judges them.
    */
-  blkPush(ringOff: number, nrEnts: number, staged: Float64Array, n: number, reqProdPvt: number, rspCons: number): number {
-    return pushStaged(this.#rings, ringOff, nrEnts, staged, n, reqProdPvt, rspCons);
+  blkPush(ringOff: number, nrEnts: number, port: number, staged: Float64Array, n: number, reqProdPvt: number, rspCons: number): number | string {
+    const flags = this.#ring.push(ringOff, nrEnts, port, staged, n, reqProdPvt, rspCons);
+    if (flags < 0 || (flags & PUSH_NOTIFY) === 0) return flags;
+    const sent = this.evtchnSend(port);
+    return sent === SEND_DONE ? flags & ~PUSH_NOTIFY : sent === SEND_NOT_HERE ? flags : sent;
   }
 
   /** blkfront's poll of a ring of the domain's memory (ring-io.ts pollResponses): only `out` is written. */
   blkPoll(ringOff: number, nrEnts: number, rspCons: number, out: Int32Array): number {
-    return pollResponses(this.#rings, ringOff, nrEnts, rspCons, out);
+    return this.#ring.poll(ringOff, nrEnts, rspCons, out);
   }
 
   /**
@@ -148,6 +157,12 @@ export class PcpuHypercalls {
    * gate, and nothing was done), or the error's code.
    */
   evtchnSend(port: number): number | string {
+    const result = this.#send(port);
+    this.#sent(result);
+    return result;
+  }
+
+  #send(port: number): number | string {
     const ctl = this.#self.ctl;
     try {
       enterGate(ctl);

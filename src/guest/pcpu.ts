@@ -46,7 +46,7 @@ import { wrapKernelScript } from './kernel-wrap.js';
 import { messageOf, OWN_TIMERS, SEND_DONE, SEND_NOT_HERE, type OwnTimer, type RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
 import { isGrant, PcpuHypercalls, PeerViews } from './pcpu-hypercalls.js';
-import { PUSH_NOTIFY, RING_BAD } from '../drivers/blk/front/ring-io.js';
+import { RING_BAD } from '../drivers/blk/front/ring-io.js';
 import { decodeOwn, deserializeOwn, ownBytes, ownFloat64s, ownInt32s, RealmSerializer } from './realm-bytes.js';
 import { PassWakes } from './wakes.js';
 
@@ -220,7 +220,7 @@ class Resident {
     heapMb: number | undefined,
   ) {
     this.view = new DomainView(buffers);
-    this.hypercalls = new PcpuHypercalls(this.view, peerViews);
+    this.hypercalls = new PcpuHypercalls(this.view, peerViews, counted);
     this.maxHeapBytes = heapMb === undefined ? Infinity : heapMb * 2 ** 20;
   }
 
@@ -355,12 +355,10 @@ function boundedTimers(d: Resident): number {
   return n;
 }
 
-/** EVTCHNOP_send for a resident in this thread's copy (pcpu-hypercalls.ts), counted. */
-function send(d: Resident, port: number): number | string {
-  const result = d.hypercalls.evtchnSend(port);
+/** What a resident's send in this thread's copy (pcpu-hypercalls.ts) did, counted. */
+function counted(result: number | string): void {
   if (result === SEND_DONE) Atomics.add(stats.words, PcpuStats.SENDS, 1);
   else if (result === SEND_NOT_HERE) Atomics.add(stats.words, PcpuStats.LEFT, 1);
-  return result;
 }
 
 function hostFor(r: () => Resident): RealmHost {
@@ -472,7 +470,7 @@ function hostFor(r: () => Resident): RealmHost {
       const d = r();
       // Not a number: the realm's own checks refuse it, without this thread running its code.
       if (typeof port !== 'number' || d.halted) return SEND_NOT_HERE;
-      return send(d, port);
+      return d.hypercalls.evtchnSend(port);
     },
     // blkfront's ring work (drivers/blk/front/ring-io.ts) in this thread's one copy. Numbers only,
     // and the realm's arrays read through this thread's accessors (realm-bytes.ts); anything else
@@ -483,12 +481,7 @@ function hostFor(r: () => Resident): RealmHost {
         typeof reqProdPvt !== 'number' || typeof rspCons !== 'number') throw new TypeError('blkPush needs numbers');
       const own = ownFloat64s(staged, 'blkPush');
       if (d.halted) return RING_BAD;
-      const flags = d.hypercalls.blkPush(ringOff, nrEnts, own, n, reqProdPvt, rspCons);
-      if (flags < 0 || (flags & PUSH_NOTIFY) === 0) return flags;
-      // The event is sent here as host.evtchnSend sends it, once: PUSH_NOTIFY stays if it was
-      // left to the realm, a failure is its error code (realm/host.ts blkPushThrough).
-      const sent = send(d, port);
-      return sent === SEND_DONE ? flags & ~PUSH_NOTIFY : sent === SEND_NOT_HERE ? flags : sent;
+      return d.hypercalls.blkPush(ringOff, nrEnts, port, own, n, reqProdPvt, rspCons);
     },
     blkPoll(ringOff, nrEnts, rspCons, out) {
       const d = r();

@@ -403,13 +403,13 @@ test("blkfront's push and poll in the pCPU's copy read and write only the callin
   const out = new Int32Array(POLL_RECORD * 32);
   const peerBefore = peer.domain.view.mem8.slice();
   // Within the peer's memory, past d's: d's copy has no view of the peer's memory to write.
-  assert.equal(hc.blkPush(past, 32, staged, 1, 1, 0), RING_BAD);
+  assert.equal(hc.blkPush(past, 32, 0, staged, 1, 1, 0), RING_BAD);
   assert.equal(hc.blkPoll(past, 32, 0, out), RING_BAD);
   assert.deepEqual(peer.domain.view.mem8, peerBefore);
   const ringOff = 8 * PAGE_SIZE;
   const bytes = d.domain.view.mem8.subarray(ringOff, ringOff + PAGE_SIZE);
   FrontRing.create(bytes, BLKIF_SLOT_SIZE);
-  assert.equal(hc.blkPush(ringOff, 32, staged, 1, 1, 0), PUSH_NOTIFY);
+  assert.equal(hc.blkPush(ringOff, 32, 0, staged, 1, 1, 0), 'EINVAL', 'port 0 is no channel: the due send failed, after the push');
   const back = new BackRing(bytes, BLKIF_SLOT_SIZE);
   assert.deepEqual(decodeBlkifRequest(back.view, back.slotOffset(0)), {
     kind: 'segments', operation: BLKIF_OP_READ, nrSegments: 1, handle: 0, id: 5n, sectorNumber: 8, seg: [{ gref: 77, firstSect: 0, lastSect: 7 }],
@@ -417,6 +417,62 @@ test("blkfront's push and poll in the pCPU's copy read and write only the callin
   encodeBlkifResponse(back.view, back.slotOffset(0), { id: 5n, operation: BLKIF_OP_READ, status: 0 });
   back.rspProdPvt = 1;
   back.pushResponses();
+  assert.equal(hc.blkPoll(ringOff, 32, 0, out), 1);
+  assert.deepEqual([...out.subarray(0, 3)], [5, BLKIF_OP_READ, 0]);
+});
+
+/** d's blkfront ring at frame 8 of its memory, one read staged: what a push encodes into it. */
+function stagedRing(d: LocalDomain) {
+  const ringOff = 8 * PAGE_SIZE;
+  const bytes = d.domain.view.mem8.subarray(ringOff, ringOff + PAGE_SIZE);
+  FrontRing.create(bytes, BLKIF_SLOT_SIZE);
+  const staged = new Float64Array(STAGE_RECORD);
+  staged.set([0, 5, BLKIF_OP_READ, 0, 8, 1, 77, 7], STAGE_INDEX);
+  return { ringOff, bytes, staged };
+}
+
+// The pCPU's side of host.blkPush (pcpu.ts reads workerData at load, so it is tested here): the
+// push runs in the copy a Pool-0 domain runs (ring-io.ts localRingIo), and the backend's event,
+// when the push says it is due, is sent as evtchnSend sends it, once, counted as each send is.
+test("blkfront's push on the pCPU sends the backend's event when due, as evtchnSend does: done, held until the backend is connected, or the send's error; the ring work is done either way", async (t) => {
+  const h = harness(t);
+  const d = h.local({ ramFrames: 16 });
+  const [p0, pd] = await bound(h, d);
+  const results: (number | string)[] = [];
+  const hc = new PcpuHypercalls(new DomainView(d.domain.view.buffers), new PeerViews(), (r) => results.push(r));
+  const { ringOff, bytes, staged } = stagedRing(d);
+  const back = new BackRing(bytes, BLKIF_SLOT_SIZE);
+  // No view of dom0 yet: the send is held, and PUSH_NOTIFY tells the realm to connect dom0.
+  assert.equal(hc.blkPush(ringOff, 32, pd, staged, 1, 1, 0), PUSH_NOTIFY);
+  assert.equal(back.view.getUint32(0, true), 1, 'the request was published');
+  assert.equal(pending(h.hv.dom0.view, p0), false);
+  hc.adopt({ peer: h.hv.dom0.view.buffers });
+  assert.equal(pending(h.hv.dom0.view, p0), true, 'the held event was sent as dom0 was connected');
+  Atomics.and(h.hv.dom0.view.mem32, (SHINFO_EVTCHN_PENDING >> 2) + (p0 >>> 5), ~(1 << (p0 & 31)));
+  // The backend took the request and asks for an event on the next (req_event = 2).
+  back.reqCons = 1;
+  back.view.setUint32(4, 2, true);
+  staged.set([1, 6], STAGE_INDEX);
+  assert.equal(hc.blkPush(ringOff, 32, pd, staged, 1, 2, 0), 0, 'sent on the pCPU: nothing left to the realm');
+  assert.equal(pending(h.hv.dom0.view, p0), true);
+  // Not due (the backend asked for none before req_prod 10): no send at all.
+  Atomics.and(h.hv.dom0.view.mem32, (SHINFO_EVTCHN_PENDING >> 2) + (p0 >>> 5), ~(1 << (p0 & 31)));
+  back.reqCons = 2;
+  back.view.setUint32(4, 10, true);
+  staged.set([2, 7], STAGE_INDEX);
+  assert.equal(hc.blkPush(ringOff, 32, pd, staged, 1, 3, 0), 0);
+  assert.equal(pending(h.hv.dom0.view, p0), false);
+  // A port that is no channel: the send's error, the ring work done.
+  back.view.setUint32(4, 4, true);
+  staged.set([3, 8], STAGE_INDEX);
+  assert.equal(hc.blkPush(ringOff, 32, 4000, staged, 1, 4, 0), 'EINVAL');
+  assert.equal(back.view.getUint32(0, true), 4, 'published before the send failed');
+  assert.deepEqual(results, [SEND_NOT_HERE, SEND_DONE, SEND_DONE, 'EINVAL'], 'each send counted once: the held one when it was made');
+  // A poll through the same copy reads the backend's response.
+  encodeBlkifResponse(back.view, back.slotOffset(0), { id: 5n, operation: BLKIF_OP_READ, status: 0 });
+  back.rspProdPvt = 1;
+  back.pushResponses();
+  const out = new Int32Array(POLL_RECORD * 32);
   assert.equal(hc.blkPoll(ringOff, 32, 0, out), 1);
   assert.deepEqual([...out.subarray(0, 3)], [5, BLKIF_OP_READ, 0]);
 });
