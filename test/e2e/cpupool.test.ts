@@ -31,6 +31,9 @@ import { doorbellThief } from '../support/doorbell-thief.js';
 import { consoleRing } from '../support/console-ring.js';
 import { cancelOnceTaken } from '../support/suspend-cancel.js';
 import { waitFor } from '../support/wait.js';
+import { scratchStateDir } from '../support/state-dir.js';
+
+scratchStateDir('cpupool-e2e');
 
 /** A bound on each test: a hung pool recovery fails the test that hung instead of holding the suite. */
 const T = { timeout: 120_000 };
