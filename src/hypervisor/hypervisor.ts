@@ -107,15 +107,15 @@ export class Domain {
     return this.#name;
   }
 
-  /** @internal Hypervisor.destroyDomain's: it has been torn down. */
-  tornDown(): void {
-    this.#destroyed();
-  }
-
   set name(name: string) {
     const old = this.#name;
     this.#name = name;
     this.#renamed(this, old);
+  }
+
+  /** @internal Hypervisor.destroyDomain's: it has been torn down. */
+  tornDown(): void {
+    this.#destroyed();
   }
 
   /** Pauses by the toolstack (a shut-down domain is stopped too, but not shown as paused). */
