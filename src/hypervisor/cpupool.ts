@@ -396,7 +396,7 @@ export class Cpupool {
       await pcpu.ready;
     } catch (e) {
       // From here the vCPU owns the placement (builder.ts): nobody else gives the slot back.
-      this.#giveBack(pcpu, slot, [domain.destroyed]);
+      this.#giveBack(pcpu, slot, [], domain);
       throw e;
     }
     const { port1, port2 } = new MessageChannel();
@@ -461,7 +461,7 @@ export class Cpupool {
     if (err) {
       port1.close();
       // Its teardown (the builder's, after this throws) comes before its slot goes back.
-      this.#giveBack(pcpu, slot, [...await leave(), domain.destroyed]);
+      this.#giveBack(pcpu, slot, await leave(), domain);
       throw err;
     }
     const evict = async (): Promise<void> => {
@@ -509,13 +509,16 @@ export class Cpupool {
   }
 
   /**
-   * Give a placed domain's slot back once `until` has settled. A failed start's waits for its
-   * domain's teardown (Domain.destroyed): its domid lives on until then, and an unpause of it (or
-   * any domctl that reaches its slot) would reach the pause count of the slot's next domain.
+   * Give a placed domain's slot back once `until` has settled and, for a failed start, its
+   * domain (`torn`) has been torn down (Domain.whenDestroyed, before its destroy returns): its
+   * domid lives on until then, and an unpause of it (or any domctl that reaches its slot) would
+   * reach the pause count of the slot's next domain.
    */
-  #giveBack(pcpu: Pcpu, slot: number, until: Promise<void>[]): void {
-    if (until.length === 0) pcpu.freeSlot(slot);
-    else void Promise.all(until).then(() => pcpu.freeSlot(slot));
+  #giveBack(pcpu: Pcpu, slot: number, until: Promise<void>[], torn?: Domain): void {
+    const free = () => pcpu.freeSlot(slot);
+    const afterTeardown = torn ? () => torn.whenDestroyed(free) : free;
+    if (until.length === 0) afterTeardown();
+    else void Promise.all(until).then(afterTeardown);
   }
 
   /** xl sched-credit -d: a domain's weight and cap. */

@@ -77,9 +77,8 @@ export class Domain {
   resumeVcpu: ((cancelled: number) => void) | null = null;
   /** Set once destruction started; the domain stays listed while others still map its pages. */
   dying = false;
-  #destroyed!: () => void;
-  /** Resolves once destroyDomain has torn it down: its vCPU stopped, its ports closed, its mappings dropped. */
-  readonly destroyed = new Promise<void>((resolve) => (this.#destroyed = resolve));
+  /** What runs once destroyDomain has torn it down (whenDestroyed); null once it has. */
+  #onDestroyed: (() => void)[] | null = [];
   #name: string;
   readonly #renamed: (d: Domain, old: string) => void;
   constructor(
@@ -113,9 +112,20 @@ export class Domain {
     this.#renamed(this, old);
   }
 
+  /**
+   * `fn` once destroyDomain has torn it down (its vCPU stopped, its ports closed, its mappings
+   * dropped): at once if it has been, else before that destroy returns.
+   */
+  whenDestroyed(fn: () => void): void {
+    if (this.#onDestroyed) this.#onDestroyed.push(fn);
+    else fn();
+  }
+
   /** @internal Hypervisor.destroyDomain's: it has been torn down. */
   tornDown(): void {
-    this.#destroyed();
+    const fns = this.#onDestroyed ?? [];
+    this.#onDestroyed = null;
+    for (const fn of fns) fn();
   }
 
   /** Pauses by the toolstack (a shut-down domain is stopped too, but not shown as paused). */
