@@ -21,7 +21,7 @@
 // defers the event, as every sender does): this thread runs the sender's pool mates.
 import type { PeerGrant } from '../hypervisor/control.js';
 import { errorCode } from '../hypervisor/error-code.js';
-import { send } from '../hypervisor/evtchn.js';
+import { deliver, send } from '../hypervisor/evtchn.js';
 import { enterGate, leaveGate } from '../hypervisor/gate.js';
 import { adoptPeerView } from '../hypervisor/hypercalls.js';
 import { DomainView } from '../hypervisor/memory.js';
@@ -79,13 +79,17 @@ export class PcpuHypercalls {
   readonly #sent: (result: number | string) => void;
 
   /**
-   * Sends whose target this copy had no view of: port -> that target's domid, one entry per port
-   * (a port's bound by its domain's event-channel limit). Made once a view of the target comes
-   * (adopt), whether or not the domain halted meanwhile; dropped if its connect fails (unheld).
+   * Sends whose target this copy had no view of, by that target's domid: port -> the target's port
+   * the send was made toward. Made once a view of the target comes (adopt), whether or not the
+   * domain halted meanwhile, and only on a port still bound to that port (evtchn.ts deliver): one
+   * closed and bound again meanwhile, to another domain or port, does not get the old channel's
+   * send. Dropped if the connect fails (unheld).
    */
-  readonly #held = new Map<number, number>();
+  readonly #held = new Map<number, Map<number, number>>();
+  /** The target's domid of each port in #held: one entry per port, so they are bounded by the domain's event-channel limit. */
+  readonly #heldTo = new Map<number, number>();
 
-  constructor(self: DomainView, shared: PeerViews, sent: (result: number | string) => void = () => {}) {
+  constructor(self: DomainView, shared: PeerViews, sent: (result: number | string) => void) {
     this.#self = self;
     this.#shared = shared;
     this.#ring = localRingIo(ringMemory(self.buffers.memory));
@@ -113,25 +117,52 @@ export class PcpuHypercalls {
 
   /**
    * A peer's buffers, as dom0 handed them to the domain (a reply to peer or bindInterdomain, or a
-   * push): the sends held for that peer are made now (each as evtchnSend makes it: one whose port
-   * was closed meanwhile is dropped, as Xen drops a send on a closed port).
+   * push): the sends held for that peer are made now, inside the domain's gate, each as Pool-0's
+   * Hypercalls makes a send once its connect came (evtchn.ts deliver): on a port no longer bound
+   * to the port it was made toward (closed meanwhile, or bound again) it is dropped, as Xen drops
+   * a send on a closed port. None is made for a domain being killed.
    */
   adopt(grant: PeerGrant): void {
     adoptPeerView(this.#peers, grant, undefined, (g) => this.#shared.of(g));
-    for (const port of this.#heldFor(grant.peer.domid)) this.evtchnSend(port);
+    const domid = grant.peer.domid;
+    const held = this.#take(domid);
+    const peer = this.#peerOf(domid);
+    if (held === undefined || !peer || peer.dying) return;
+    this.#gated(() => {
+      for (const [port, rport] of held) {
+        deliver(this.#self, port, peer, rport);
+        this.#sent(SEND_DONE);
+      }
+      return SEND_DONE;
+    });
   }
 
   /** The connect to `domid` failed (no such domain): the sends held for it go, as Xen's to a gone domain do. */
   unheld(domid: number): void {
-    this.#heldFor(domid);
+    this.#take(domid);
   }
 
-  /** Sends held for `domid`, taken out of the held ones. */
-  #heldFor(domid: number): number[] {
-    const ports: number[] = [];
-    for (const [port, target] of this.#held) if (target === domid) ports.push(port);
-    for (const port of ports) this.#held.delete(port);
-    return ports;
+  /** Hold the send on `port` toward `rport` of `domid` (replacing one held on that port before). */
+  #hold(port: number, domid: number, rport: number): void {
+    const was = this.#heldTo.get(port);
+    if (was !== undefined && was !== domid) {
+      const before = this.#held.get(was)!;
+      before.delete(port);
+      if (before.size === 0) this.#held.delete(was);
+    }
+    this.#heldTo.set(port, domid);
+    let forDomid = this.#held.get(domid);
+    if (!forDomid) this.#held.set(domid, (forDomid = new Map()));
+    forDomid.set(port, rport);
+  }
+
+  /** The sends held for `domid` (port -> its port), taken out of the held ones. */
+  #take(domid: number): Map<number, number> | undefined {
+    const held = this.#held.get(domid);
+    if (held === undefined) return undefined;
+    this.#held.delete(domid);
+    for (const port of held.keys()) this.#heldTo.delete(port);
+    return held;
   }
 
   /**
@@ -163,6 +194,16 @@ export class PcpuHypercalls {
   }
 
   #send(port: number): number | string {
+    return this.#gated(() => {
+      const missing = send(this.#self, port, this.#peerOf);
+      if (missing === null) return SEND_DONE;
+      this.#hold(port, missing[0], missing[1]);
+      return SEND_NOT_HERE;
+    });
+  }
+
+  /** `fn` inside the domain's gate: SEND_NOT_HERE if it is being killed (nothing was done), or a hypercall error's code. */
+  #gated(fn: () => number | string): number | string {
     const ctl = this.#self.ctl;
     try {
       enterGate(ctl);
@@ -170,10 +211,7 @@ export class PcpuHypercalls {
       return SEND_NOT_HERE;
     }
     try {
-      const missing = send(this.#self, port, this.#peerOf);
-      if (missing === null) return SEND_DONE;
-      this.#held.set(port, missing[0]);
-      return SEND_NOT_HERE;
+      return fn();
     } catch (e) {
       // Any other error is a bug of this copy: it reaches the realm as its host function's refusal.
       const code = errorCode(e);

@@ -596,7 +596,9 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
       // A peer's buffers are adopted here, and the realm is told no more than the reply's other
       // fields (its Hypercalls asks this thread whether a peer is connected: host.connected).
       // Adopting makes the sends held for that peer (pcpu-hypercalls.ts), a halted domain's too:
-      // they were made before it halted. Its realm runs no more, so it is told nothing.
+      // they were made before it halted. Its realm runs no more, so it is told nothing. An evicted
+      // resident (its domain destroyed) adopts nothing: its held sends go with it, as its realm does.
+      if (residents.get(self.domid) !== self) return;
       if ('push' in msg) {
         if (isGrant(msg.push)) self.hypercalls.adopt(msg.push);
       } else if (typeof msg.id === 'number') {

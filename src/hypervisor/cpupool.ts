@@ -320,7 +320,7 @@ export class Cpupool {
     return this.#total(PcpuStats.SENDS);
   }
 
-  /** Sends the pCPUs left to the realms' own copies: no view of the target yet (Hypercalls connects it), or a domain being killed. */
+  /** Sends the pCPUs did not do when made: held for a target they had no view of yet (the realm's Hypercalls connects it), or a domain being killed. */
   sendsLeft(): number {
     return this.#total(PcpuStats.LEFT);
   }

@@ -146,7 +146,8 @@ export class Hypercalls {
    */
   evtchnSend(port: number): void {
     // On a shared pCPU the pCPU thread's one copy of this send runs first (realm.ts); it leaves
-    // to this one only what it did not start: a target it has no view of, a kill.
+    // to this one only what it did not do: a target it has no view of (it holds the send, and
+    // this one only connects the target), a kill (this one stops at the gate).
     if (this.#sendHere?.(port)) return;
     this.evtchnSendOwn(port);
   }

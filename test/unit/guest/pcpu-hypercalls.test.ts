@@ -46,18 +46,27 @@ async function bound(h: Harness, d: LocalDomain): Promise<[number, number]> {
   return [p0, pd];
 }
 
-/** The pCPU's side of d, with its own view (as a Resident makes it from the placed buffers) and the thread's views of its peers. */
-function pcpuSide(d: LocalDomain, peers = new PeerViews()): PcpuHypercalls {
-  return new PcpuHypercalls(new DomainView(d.domain.view.buffers), peers);
+/**
+ * The pCPU's side of d, with its own view (as a Resident makes it from the placed buffers) and the
+ * thread's views of its peers; `sent` is told what each send did (pcpu.ts counts them).
+ */
+function pcpuSide(d: LocalDomain, peers = new PeerViews(), sent: (result: number | string) => void = () => {}): PcpuHypercalls {
+  return new PcpuHypercalls(new DomainView(d.domain.view.buffers), peers, sent);
+}
+
+/** d bound to dom0, and its pCPU's side with a send on that port held (it has no view of dom0 yet). */
+async function heldForDom0(h: Harness) {
+  const d = h.local();
+  const [p0, pd] = await bound(h, d);
+  const hc = pcpuSide(d);
+  assert.equal(hc.evtchnSend(pd), SEND_NOT_HERE, 'no view of dom0 yet: held');
+  assert.equal(pending(h.hv.dom0.view, p0), false);
+  return { d, p0, pd, hc };
 }
 
 test('a send is done on the pCPU only with a view of the target that dom0 granted; then it delivers as the hypercall does', async (t) => {
   const h = harness(t);
-  const d = h.local();
-  const [p0, pd] = await bound(h, d);
-  const hc = pcpuSide(d);
-  assert.equal(hc.evtchnSend(pd), SEND_NOT_HERE, 'no view of dom0 yet: left to the realm');
-  assert.equal(pending(h.hv.dom0.view, p0), false);
+  const { d, p0, pd, hc } = await heldForDom0(h);
   hc.adopt({ peer: h.hv.dom0.view.buffers });
   assert.equal(hc.evtchnSend(pd), SEND_DONE);
   assert.equal(pending(h.hv.dom0.view, p0), true);
@@ -71,11 +80,7 @@ test('a send is done on the pCPU only with a view of the target that dom0 grante
 // it once the answer comes, as in Xen the send was done when it was made.
 test('a send to a target the pCPU has no view of is held there and made once the view comes; dropped if its port was closed meanwhile, or its connect failed', async (t) => {
   const h = harness(t);
-  const d = h.local();
-  const [p0, pd] = await bound(h, d);
-  const hc = pcpuSide(d);
-  assert.equal(hc.evtchnSend(pd), SEND_NOT_HERE);
-  assert.equal(pending(h.hv.dom0.view, p0), false);
+  const { p0, hc } = await heldForDom0(h);
   hc.adopt({ peer: h.hv.dom0.view.buffers });
   assert.equal(pending(h.hv.dom0.view, p0), true, 'made as the view came');
   Atomics.and(h.hv.dom0.view.mem32, (SHINFO_EVTCHN_PENDING >> 2) + (p0 >>> 5), ~(1 << (p0 & 31)));
@@ -99,6 +104,54 @@ test('a send to a target the pCPU has no view of is held there and made once the
   await f.hc.evtchnClose(rf);
   fSide.adopt({ peer: h.hv.dom0.view.buffers });
   assert.equal(pending(h.hv.dom0.view, r0), false);
+});
+
+// A held send keeps the port it was made toward, not only the target's domid: the domain's port
+// may be closed and bound again, to another peer, before dom0's answer to the old connect comes.
+// Before, the pCPU made the send on whatever the port was bound to then, reaching the new peer.
+test('a held send on a port closed and bound again to another peer before the view came is dropped, not made to the new peer', async (t) => {
+  const h = harness(t);
+  const { d, p0, pd, hc } = await heldForDom0(h);
+  await d.hc.evtchnClose(pd);
+  const e = h.local();
+  const pe = await e.hc.evtchnAllocUnbound(d.domid);
+  assert.equal(await d.hc.evtchnBindInterdomain(e.domid, pe), pd, 'the lowest closed port: the same one, now bound to e');
+  hc.adopt({ peer: e.domain.view.buffers }); // the answer to the bind to e
+  assert.equal(pending(e.domain.view, pe), false, 'nothing was sent to e');
+  hc.adopt({ peer: h.hv.dom0.view.buffers }); // dom0's answer to the old connect
+  assert.equal(pending(e.domain.view, pe), false, 'the send made toward dom0 did not reach e');
+  assert.equal(pending(h.hv.dom0.view, p0), false, 'nor dom0: its channel was closed');
+  // A send now on the port is e's, made at once (the pCPU has its view).
+  assert.equal(hc.evtchnSend(pd), SEND_DONE);
+  assert.equal(pending(e.domain.view, pe), true);
+});
+
+// Held sends are kept per target: one held again on the same port toward another target replaces
+// the first (one entry per port), and a view of one target makes only the sends held for it.
+test('a port held again toward another target holds only the later send; each view makes only its own target\'s', async (t) => {
+  const h = harness(t);
+  const d = h.local();
+  const e = h.local();
+  const f = h.local();
+  const pe = await e.hc.evtchnAllocUnbound(d.domid);
+  const de = await d.hc.evtchnBindInterdomain(e.domid, pe);
+  const pf = await f.hc.evtchnAllocUnbound(d.domid);
+  const df = await d.hc.evtchnBindInterdomain(f.domid, pf);
+  const hc = pcpuSide(d);
+  assert.equal(hc.evtchnSend(de), SEND_NOT_HERE);
+  assert.equal(hc.evtchnSend(df), SEND_NOT_HERE);
+  hc.adopt({ peer: f.domain.view.buffers });
+  assert.deepEqual([pending(e.domain.view, pe), pending(f.domain.view, pf)], [false, true], "f's view makes f's send only");
+  // de closed and bound again, to dom0, and a send held on it there: e's old one goes.
+  await d.hc.evtchnClose(de);
+  const p0 = await h.dom0.evtchnAllocUnbound(d.domid);
+  assert.equal(await d.hc.evtchnBindInterdomain(0, p0), de);
+  Atomics.and(h.hv.dom0.view.mem32, (SHINFO_EVTCHN_PENDING >> 2) + (p0 >>> 5), ~(1 << (p0 & 31)));
+  assert.equal(hc.evtchnSend(de), SEND_NOT_HERE);
+  hc.adopt({ peer: e.domain.view.buffers });
+  assert.equal(pending(e.domain.view, pe), false, "e's send was replaced by the port's later one");
+  hc.adopt({ peer: h.hv.dom0.view.buffers });
+  assert.equal(pending(h.hv.dom0.view, p0), true, "dom0's is made with its view");
 });
 
 test("a realm's send before its target was connected reaches the target with dom0's answer, even if the realm never runs again (it halted)", async (t) => {
@@ -439,7 +492,7 @@ test("blkfront's push on the pCPU sends the backend's event when due, as evtchnS
   const d = h.local({ ramFrames: 16 });
   const [p0, pd] = await bound(h, d);
   const results: (number | string)[] = [];
-  const hc = new PcpuHypercalls(new DomainView(d.domain.view.buffers), new PeerViews(), (r) => results.push(r));
+  const hc = pcpuSide(d, new PeerViews(), (r) => results.push(r));
   const { ringOff, bytes, staged } = stagedRing(d);
   const back = new BackRing(bytes, BLKIF_SLOT_SIZE);
   // No view of dom0 yet: the send is held, and PUSH_NOTIFY tells the realm to connect dom0.
@@ -467,7 +520,7 @@ test("blkfront's push on the pCPU sends the backend's event when due, as evtchnS
   staged.set([3, 8], STAGE_INDEX);
   assert.equal(hc.blkPush(ringOff, 32, 4000, staged, 1, 4, 0), 'EINVAL');
   assert.equal(back.view.getUint32(0, true), 4, 'published before the send failed');
-  assert.deepEqual(results, [SEND_NOT_HERE, SEND_DONE, SEND_DONE, 'EINVAL'], 'each send counted once: the held one when it was made');
+  assert.deepEqual(results, [SEND_NOT_HERE, SEND_DONE, SEND_DONE, 'EINVAL'], 'each send counted as it went: the held one when held (not done) and again when made, the one not due not at all');
   // A poll through the same copy reads the backend's response.
   encodeBlkifResponse(back.view, back.slotOffset(0), { id: 5n, operation: BLKIF_OP_READ, status: 0 });
   back.rspProdPvt = 1;
