@@ -12,6 +12,10 @@ if (!name || !names.includes(name)) {
   process.exit(2);
 }
 process.argv.splice(2, 1);
+// A bench's bare Hosts put their default SR's images under the state dir: a temporary one of the
+// run's, removed at its exit, never the user's ~/.xenode (test/support/state-dir.ts).
+const { scratchStateDir } = await import(new URL('../dist/test/support/state-dir.js', import.meta.url).href);
+scratchStateDir(`bench-${name}`);
 // V8's marking flags before the bench's modules load (hypervisor/marking.ts says why).
 await import(new URL('../dist/src/hypervisor/marking.js', import.meta.url).href);
 await import(pathToFileURL(dir + name + '.js').href);

@@ -8,24 +8,25 @@
 // port in, a number or a short code out). The views are the pCPU's own: the domain's own, made
 // once from the buffers dom0 placed it with, and its peers', from the grants dom0 answered its
 // control calls with (never from the realm), one per peer for all the thread's domains. A send
-// this copy does not start (a target it has no view of, a domain being killed) is left to the
-// realm's own Hypercalls, which connects the target and has this copy do the send once the view
-// came (an event deferred here outlives the domain; one deferred in the realm would not:
-// hypercalls.ts deliverConnected). The realm never holds a peer's buffers: its library OS's code
-// runs on the realm's intrinsics, which its guest can wrap to be handed what that code holds
-// (pcpu.ts gives it the answers to its connects and binds without the grant; maps and copies of
-// other domains' grants are refused it, hypercalls.ts granter).
+// to a target this copy has no view of is held here while the realm's own Hypercalls connects the
+// target, and made here once the view came (adopt): an event deferred here outlives the domain,
+// one deferred in the realm would not, and a domain that halts before the answer came still makes
+// the sends it made before (in Xen a send is done when it is made). One this copy does not start
+// (a domain being killed) is the realm's, which stops at its gate. The realm never holds a peer's
+// buffers: its library OS's code runs on the realm's intrinsics, which its guest can wrap to be
+// handed what that code holds (pcpu.ts gives it the answers to its connects and binds without
+// the grant; maps and copies of other domains' grants are refused it, hypercalls.ts granter).
 // One it started and that failed (a bad port: EINVAL) is not tried again there: the realm throws
 // the error it was (hypervisor/error-code.ts). No copy waits for a FIFO queue lock (evtchn.ts
 // defers the event, as every sender does): this thread runs the sender's pool mates.
 import type { PeerGrant } from '../hypervisor/control.js';
 import { errorCode } from '../hypervisor/error-code.js';
-import { send } from '../hypervisor/evtchn.js';
+import { deliver, send } from '../hypervisor/evtchn.js';
 import { enterGate, leaveGate } from '../hypervisor/gate.js';
 import { adoptPeerView } from '../hypervisor/hypercalls.js';
 import { DomainView } from '../hypervisor/memory.js';
 import { SEND_DONE, SEND_NOT_HERE } from './realm/host.js';
-import { pollResponses, pushStaged, ringMemory, type RingMemory } from '../drivers/blk/front/ring-io.js';
+import { localRingIo, PUSH_NOTIFY, ringMemory, type RingIo } from '../drivers/blk/front/ring-io.js';
 
 /**
  * The views of the peers a pCPU thread's residents were granted: one per peer domain for all of
@@ -72,31 +73,96 @@ export class PcpuHypercalls {
   readonly #peers = new Map<number, DomainView>();
   readonly #peerOf = (domid: number): DomainView | undefined => (domid === this.#self.domid ? this.#self : this.#peers.get(domid));
 
-  /** The domain's own memory, for its blkfront's rings (ring-io.ts). */
-  readonly #rings: RingMemory;
+  /** Its blkfront's ring work on the domain's own memory: the copy a Pool-0 domain runs (ring-io.ts). */
+  readonly #ring: RingIo;
+  /** Told what each send did (pcpu.ts counts them). */
+  readonly #sent: (result: number | string) => void;
 
-  constructor(self: DomainView, shared: PeerViews) {
+  /**
+   * Sends whose target this copy had no view of, by that target's domid: port -> the target's port
+   * the send was made toward. Made once a view of the target comes (adopt), whether or not the
+   * domain halted meanwhile, and only on a port still bound to that port (evtchn.ts deliver): one
+   * closed and bound again meanwhile, to another domain or port, does not get the old channel's
+   * send. Dropped if the connect fails (unheld).
+   */
+  readonly #held = new Map<number, Map<number, number>>();
+  /** The target's domid of each port in #held: one entry per port, so they are bounded by the domain's event-channel limit. */
+  readonly #heldTo = new Map<number, number>();
+
+  constructor(self: DomainView, shared: PeerViews, sent: (result: number | string) => void) {
     this.#self = self;
     this.#shared = shared;
-    this.#rings = ringMemory(self.buffers.memory);
+    this.#ring = localRingIo(ringMemory(self.buffers.memory));
+    this.#sent = sent;
   }
 
   /**
    * blkfront's push on a ring of the domain's memory (ring-io.ts pushStaged): only that ring is
-   * written, and only the domain's memory read. The event, if due, is the caller's to send.
+   * written, and only the domain's memory read. The event on `port`, when due, is sent here as
+   * evtchnSend sends it, once: the PUSH_* flags, PUSH_NOTIFY among them only if the send was not
+   * done here (SEND_NOT_HERE: held, or a kill), or the failed send's error code (the ring work was
+   * done); realm/host.ts blkPushThrough judges them.
    */
-  blkPush(ringOff: number, nrEnts: number, staged: Float64Array, n: number, reqProdPvt: number, rspCons: number): number {
-    return pushStaged(this.#rings, ringOff, nrEnts, staged, n, reqProdPvt, rspCons);
+  blkPush(ringOff: number, nrEnts: number, port: number, staged: Float64Array, n: number, reqProdPvt: number, rspCons: number): number | string {
+    const flags = this.#ring.push(ringOff, nrEnts, port, staged, n, reqProdPvt, rspCons);
+    if (flags < 0 || (flags & PUSH_NOTIFY) === 0) return flags;
+    const sent = this.evtchnSend(port);
+    return sent === SEND_DONE ? flags & ~PUSH_NOTIFY : sent === SEND_NOT_HERE ? flags : sent;
   }
 
   /** blkfront's poll of a ring of the domain's memory (ring-io.ts pollResponses): only `out` is written. */
   blkPoll(ringOff: number, nrEnts: number, rspCons: number, out: Int32Array): number {
-    return pollResponses(this.#rings, ringOff, nrEnts, rspCons, out);
+    return this.#ring.poll(ringOff, nrEnts, rspCons, out);
   }
 
-  /** A peer's buffers, as dom0 handed them to the domain (a reply to peer or bindInterdomain, or a push). */
+  /**
+   * A peer's buffers, as dom0 handed them to the domain (a reply to peer or bindInterdomain, or a
+   * push): the sends held for that peer are made now, inside the domain's gate, each as Pool-0's
+   * Hypercalls makes a send once its connect came (evtchn.ts deliver): on a port no longer bound
+   * to the port it was made toward (closed meanwhile, or bound again) it is dropped, as Xen drops
+   * a send on a closed port. None is made for a domain being killed.
+   */
   adopt(grant: PeerGrant): void {
     adoptPeerView(this.#peers, grant, undefined, (g) => this.#shared.of(g));
+    const domid = grant.peer.domid;
+    const held = this.#take(domid);
+    const peer = this.#peerOf(domid);
+    if (held === undefined || !peer || peer.dying) return;
+    this.#gated(() => {
+      for (const [port, rport] of held) {
+        deliver(this.#self, port, peer, rport);
+        this.#sent(SEND_DONE);
+      }
+      return SEND_DONE;
+    });
+  }
+
+  /** The connect to `domid` failed (no such domain): the sends held for it go, as Xen's to a gone domain do. */
+  unheld(domid: number): void {
+    this.#take(domid);
+  }
+
+  /** Hold the send on `port` toward `rport` of `domid` (replacing one held on that port before). */
+  #hold(port: number, domid: number, rport: number): void {
+    const was = this.#heldTo.get(port);
+    if (was !== undefined && was !== domid) {
+      const before = this.#held.get(was)!;
+      before.delete(port);
+      if (before.size === 0) this.#held.delete(was);
+    }
+    this.#heldTo.set(port, domid);
+    let forDomid = this.#held.get(domid);
+    if (!forDomid) this.#held.set(domid, (forDomid = new Map()));
+    forDomid.set(port, rport);
+  }
+
+  /** The sends held for `domid` (port -> its port), taken out of the held ones. */
+  #take(domid: number): Map<number, number> | undefined {
+    const held = this.#held.get(domid);
+    if (held === undefined) return undefined;
+    this.#held.delete(domid);
+    for (const port of held.keys()) this.#heldTo.delete(port);
+    return held;
   }
 
   /**
@@ -117,10 +183,27 @@ export class PcpuHypercalls {
   }
 
   /**
-   * EVTCHNOP_send on `port`: SEND_DONE, SEND_NOT_HERE (nothing done: no view of the target, or
-   * the domain is being killed: pcpu.ts makes a kill throw at the gate), or the error's code.
+   * EVTCHNOP_send on `port`: SEND_DONE, SEND_NOT_HERE (no view of the target: held here until the
+   * realm's connect brings one; or the domain is being killed: pcpu.ts makes a kill throw at the
+   * gate, and nothing was done), or the error's code.
    */
   evtchnSend(port: number): number | string {
+    const result = this.#send(port);
+    this.#sent(result);
+    return result;
+  }
+
+  #send(port: number): number | string {
+    return this.#gated(() => {
+      const missing = send(this.#self, port, this.#peerOf);
+      if (missing === null) return SEND_DONE;
+      this.#hold(port, missing[0], missing[1]);
+      return SEND_NOT_HERE;
+    });
+  }
+
+  /** `fn` inside the domain's gate: SEND_NOT_HERE if it is being killed (nothing was done), or a hypercall error's code. */
+  #gated(fn: () => number | string): number | string {
     const ctl = this.#self.ctl;
     try {
       enterGate(ctl);
@@ -128,7 +211,7 @@ export class PcpuHypercalls {
       return SEND_NOT_HERE;
     }
     try {
-      return send(this.#self, port, this.#peerOf) === null ? SEND_DONE : SEND_NOT_HERE;
+      return fn();
     } catch (e) {
       // Any other error is a bug of this copy: it reaches the realm as its host function's refusal.
       const code = errorCode(e);

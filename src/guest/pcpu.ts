@@ -46,7 +46,7 @@ import { wrapKernelScript } from './kernel-wrap.js';
 import { messageOf, OWN_TIMERS, SEND_DONE, SEND_NOT_HERE, type OwnTimer, type RealmHost } from './realm/host.js';
 import type { RealmKernel, RealmTurns } from './realm.js';
 import { isGrant, PcpuHypercalls, PeerViews } from './pcpu-hypercalls.js';
-import { PUSH_NOTIFY, RING_BAD } from '../drivers/blk/front/ring-io.js';
+import { RING_BAD } from '../drivers/blk/front/ring-io.js';
 import { decodeOwn, deserializeOwn, ownBytes, ownFloat64s, ownInt32s, RealmSerializer } from './realm-bytes.js';
 import { PassWakes } from './wakes.js';
 
@@ -169,8 +169,8 @@ class Resident {
   readonly view: DomainView;
   /** Its data-path hypercalls, run in this thread's context (pcpu-hypercalls.ts). */
   readonly hypercalls: PcpuHypercalls;
-  /** Its control calls whose answer carries a peer's buffers (peer, bindInterdomain), by id: their op. */
-  readonly peerCalls = new Map<number, string>();
+  /** Its control calls whose answer carries a peer's buffers (peer, bindInterdomain), by id: their op and the peer's domid. */
+  readonly peerCalls = new Map<number, { readonly op: string; readonly domid: unknown }>();
   /** Its control calls posted to dom0 and not answered yet (host.control bounds them). */
   unanswered = 0;
   inbox: Inbox[] = [];
@@ -220,7 +220,7 @@ class Resident {
     heapMb: number | undefined,
   ) {
     this.view = new DomainView(buffers);
-    this.hypercalls = new PcpuHypercalls(this.view, peerViews);
+    this.hypercalls = new PcpuHypercalls(this.view, peerViews, counted);
     this.maxHeapBytes = heapMb === undefined ? Infinity : heapMb * 2 ** 20;
   }
 
@@ -355,12 +355,10 @@ function boundedTimers(d: Resident): number {
   return n;
 }
 
-/** EVTCHNOP_send for a resident in this thread's copy (pcpu-hypercalls.ts), counted. */
-function send(d: Resident, port: number): number | string {
-  const result = d.hypercalls.evtchnSend(port);
+/** What a resident's send in this thread's copy (pcpu-hypercalls.ts) did, counted. */
+function counted(result: number | string): void {
   if (result === SEND_DONE) Atomics.add(stats.words, PcpuStats.SENDS, 1);
   else if (result === SEND_NOT_HERE) Atomics.add(stats.words, PcpuStats.LEFT, 1);
-  return result;
 }
 
 function hostFor(r: () => Resident): RealmHost {
@@ -414,7 +412,7 @@ function hostFor(r: () => Resident): RealmHost {
         crashAlone(d, 'flooded its control plane');
         return false;
       }
-      if (op === 'peer' || op === 'bindInterdomain') d.peerCalls.set(id, op);
+      if (op === 'peer' || op === 'bindInterdomain') d.peerCalls.set(id, { op, domid: a0 });
       const args = [a0, a1, a2, a3];
       while (args.length && args[args.length - 1] === undefined) args.pop();
       d.port.postMessage({ id, op, args });
@@ -472,7 +470,7 @@ function hostFor(r: () => Resident): RealmHost {
       const d = r();
       // Not a number: the realm's own checks refuse it, without this thread running its code.
       if (typeof port !== 'number' || d.halted) return SEND_NOT_HERE;
-      return send(d, port);
+      return d.hypercalls.evtchnSend(port);
     },
     // blkfront's ring work (drivers/blk/front/ring-io.ts) in this thread's one copy. Numbers only,
     // and the realm's arrays read through this thread's accessors (realm-bytes.ts); anything else
@@ -483,12 +481,7 @@ function hostFor(r: () => Resident): RealmHost {
         typeof reqProdPvt !== 'number' || typeof rspCons !== 'number') throw new TypeError('blkPush needs numbers');
       const own = ownFloat64s(staged, 'blkPush');
       if (d.halted) return RING_BAD;
-      const flags = d.hypercalls.blkPush(ringOff, nrEnts, own, n, reqProdPvt, rspCons);
-      if (flags < 0 || (flags & PUSH_NOTIFY) === 0) return flags;
-      // The event is sent here as host.evtchnSend sends it, once: PUSH_NOTIFY stays if it was
-      // left to the realm, a failure is its error code (realm/host.ts blkPushThrough).
-      const sent = send(d, port);
-      return sent === SEND_DONE ? flags & ~PUSH_NOTIFY : sent === SEND_NOT_HERE ? flags : sent;
+      return d.hypercalls.blkPush(ringOff, nrEnts, port, own, n, reqProdPvt, rspCons);
     },
     blkPoll(ringOff, nrEnts, rspCons, out) {
       const d = r();
@@ -600,16 +593,21 @@ function place(m: Extract<PcpuMessage, { type: 'place' }>): void {
     byPromiseProto.set(I.promiseProto, d);
     sched.set(d, m.weight, m.cap);
     d.port.on('message', (msg: { id?: number; ok?: boolean; value?: unknown; kind?: string; errno?: string; status?: number; message?: string; push?: unknown }) => {
-      if (self.halted) return;
       // A peer's buffers are adopted here, and the realm is told no more than the reply's other
       // fields (its Hypercalls asks this thread whether a peer is connected: host.connected).
+      // Adopting makes the sends held for that peer (pcpu-hypercalls.ts), a halted domain's too:
+      // they were made before it halted. Its realm runs no more, so it is told nothing. An evicted
+      // resident (its domain destroyed) adopts nothing: its held sends go with it, as its realm does.
+      if (residents.get(self.domid) !== self) return;
       if ('push' in msg) {
         if (isGrant(msg.push)) self.hypercalls.adopt(msg.push);
       } else if (typeof msg.id === 'number') {
         self.unanswered--;
-        const op = self.peerCalls.get(msg.id);
-        if (op !== undefined) self.peerCalls.delete(msg.id);
-        const value = op !== undefined && msg.ok ? self.hypercalls.answered(op, msg.value) : msg.value;
+        const call = self.peerCalls.get(msg.id);
+        if (call !== undefined) self.peerCalls.delete(msg.id);
+        const value = call !== undefined && msg.ok ? self.hypercalls.answered(call.op, msg.value) : msg.value;
+        if (call?.op === 'peer' && !msg.ok && typeof call.domid === 'number') self.hypercalls.unheld(call.domid);
+        if (self.halted) return;
         self.post(msg.ok
           ? { kind: 'reply', id: msg.id, ok: true, value }
           : { kind: 'reply', id: msg.id, ok: false, errKind: msg.kind ?? 'xen', code: msg.kind === 'grant' ? msg.status! : msg.errno!, message: msg.message ?? '' });

@@ -320,7 +320,7 @@ export class Cpupool {
     return this.#total(PcpuStats.SENDS);
   }
 
-  /** Sends the pCPUs left to the realms' own copies: no view of the target yet (Hypercalls connects it), or a domain being killed. */
+  /** Sends the pCPUs did not do when made: held for a target they had no view of yet (the realm's Hypercalls connects it), or a domain being killed. */
   sendsLeft(): number {
     return this.#total(PcpuStats.LEFT);
   }
@@ -396,7 +396,7 @@ export class Cpupool {
       await pcpu.ready;
     } catch (e) {
       // From here the vCPU owns the placement (builder.ts): nobody else gives the slot back.
-      pcpu.freeSlot(slot);
+      this.#giveBack(pcpu, slot, [], domain);
       throw e;
     }
     const { port1, port2 } = new MessageChannel();
@@ -441,7 +441,8 @@ export class Cpupool {
     const host = pcpu.worker;
     host.postMessage(msg, [port2]);
     const err = await placed;
-    const release = async () => {
+    /** It leaves the pCPU: resolves with what its slot waits for besides (nothing, or a reset thread's end). */
+    const leave = async (): Promise<Promise<void>[]> => {
       if (pcpu.residents.get(domain.domid) === resident) pcpu.residents.delete(domain.domid);
       // The thread that hosted it was reset (or lost): the new thread does not host it, and a
       // reset one that overran its bound may still run its realm. Then its slot goes back only
@@ -451,16 +452,16 @@ export class Cpupool {
       if (reset && !(await reset.inTime)) {
         this.log(`cpupool ${this.name}: d${domain.domid}'s slot and memory are kept out of reuse until pCPU ${pcpu.index}'s reset thread ends`);
         hv.linger(domain.domid, reset.exited);
-        void reset.exited.then(() => pcpu.freeSlot(slot));
-        return;
+        return [reset.exited];
       }
       // A closing pool ends its threads (close()) while their domains are released.
       if (this.#closed && host === pcpu.worker) hv.linger(domain.domid, pcpu.exited);
-      pcpu.freeSlot(slot);
+      return [];
     };
     if (err) {
       port1.close();
-      await release();
+      // Its teardown (the builder's, after this throws) comes before its slot goes back.
+      this.#giveBack(pcpu, slot, await leave(), domain);
       throw err;
     }
     const evict = async (): Promise<void> => {
@@ -471,7 +472,9 @@ export class Cpupool {
         host.postMessage({ type: 'evict', domid: domain.domid } satisfies PcpuMessage);
         await Promise.race([gone, exited]);
       }
-      await release();
+      // Its destroy, which this is part of (or which came first: the dying branch below), already
+      // refuses its unpause and its other domctls.
+      this.#giveBack(pcpu, slot, await leave());
     };
     // Destroyed while it was placed (xl destroy during the create, a host's close): the destroy
     // found no vCPU to stop, so the realm is evicted here and its slot freed, as vcpu.ts ends a
@@ -503,6 +506,19 @@ export class Cpupool {
     } satisfies VcpuHandle & ShellVcpu;
     hv.attachVcpu(domain.domid, handle);
     return handle;
+  }
+
+  /**
+   * Give a placed domain's slot back once `until` has settled and, for a failed start, its
+   * domain (`torn`) has been torn down (Domain.whenDestroyed, before its destroy returns): its
+   * domid lives on until then, and an unpause of it (or any domctl that reaches its slot) would
+   * reach the pause count of the slot's next domain.
+   */
+  #giveBack(pcpu: Pcpu, slot: number, until: Promise<void>[], torn?: Domain): void {
+    const free = () => pcpu.freeSlot(slot);
+    const afterTeardown = torn ? () => torn.whenDestroyed(free) : free;
+    if (until.length === 0) afterTeardown();
+    else void Promise.all(until).then(afterTeardown);
   }
 
   /** xl sched-credit -d: a domain's weight and cap. */

@@ -65,7 +65,7 @@ export class PcpuStats {
   static readonly TURN_START = 1; // whole ms since `epoch` when that turn started
   static readonly TURNS = 2;
   static readonly SENDS = 3; // EVTCHNOP_sends the thread did in its one copy of the hypercall (guest/pcpu-hypercalls.ts)
-  static readonly LEFT = 4; // sends it left to the realm's own copy: no view of the target yet (a boot's first sends to dom0), or the domain being killed
+  static readonly LEFT = 4; // sends not done when made: held for a target it had no view of yet (a boot's first sends to dom0; counted under SENDS too once made), or the domain being killed
   static readonly BEAT = 5; // counted up by a timer of the thread every PCPU_BEAT_MS: its event loop comes round (the liveness watchdog)
   static readonly SWEPT = 6; // residents the beat found with their upcall byte set and no turn coming (a bit taken, guest/pcpu.ts sweepUpcalls)
   static readonly STOLEN = 7; // residents found so by a look after a ring whose bit was gone (guest/pcpu.ts sweepStolen)

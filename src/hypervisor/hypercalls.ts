@@ -12,7 +12,7 @@
 import { VIRQ_TIMER } from '../abi/event_channel.js';
 import { GNTST_bad_domain, GNTST_general_error, GNTST_okay, GNTST_permission_denied, GRANT_ENTRIES_PER_FRAME, GrantError } from '../abi/grant_table.js';
 import { DOMID_SELF, type ShutdownReason } from '../abi/xen.js';
-import { XenError, isXenError } from '../errors.js';
+import { XenError } from '../errors.js';
 import type { ControlChannel, PeerGrant } from './control.js';
 import * as evtchn from './evtchn.js';
 import { enterGate, leaveGate } from './gate.js';
@@ -146,7 +146,8 @@ export class Hypercalls {
    */
   evtchnSend(port: number): void {
     // On a shared pCPU the pCPU thread's one copy of this send runs first (realm.ts); it leaves
-    // to this one only what it did not start: a target it has no view of, a kill.
+    // to this one only what it did not do: a target it has no view of (it holds the send, and
+    // this one only connects the target), a kill (this one stops at the gate).
     if (this.#sendHere?.(port)) return;
     this.evtchnSendOwn(port);
   }
@@ -161,34 +162,21 @@ export class Hypercalls {
       const missing = evtchn.send(this.#self, port, this.#peerOf);
       if (!missing) return;
       const [domid, rport] = missing;
-      // The other end bound to us; its buffers reach us once, off the data path.
-      void this.connect(domid).then(() => this.#deliverConnected(port, domid, rport), () => {});
+      // The other end bound to us; its buffers reach us once, off the data path. On a shared pCPU
+      // they reach the pCPU's thread, which holds the send meanwhile and makes it once they came
+      // (guest/pcpu-hypercalls.ts): there an event it must defer (a held FIFO queue lock) is
+      // retried from the thread's own timer, where this realm's end with the domain, and a domain
+      // that halts before dom0's answer still makes it (in Xen it was done when it was made).
+      const connected = this.connect(domid);
+      if (this.#sendHere) connected.catch(() => {});
+      else void connected.then(() => this.#deliverConnected(port, domid, rport), () => {});
     } finally {
       this.#exit();
     }
   }
 
-  /**
-   * A send whose target this copy had no view of, once connect() brought one. On a shared pCPU
-   * the pCPU's copy got that view first (dom0's answer passes through its thread) and does the
-   * send: an event it must defer (a held FIFO queue lock) is retried from the pCPU thread's own
-   * timer, where this realm's timers end with the domain, and the target is live and must get
-   * it (Xen delivered it when it was sent). What the pCPU's copy did not do a realm's copy does
-   * not do either, having no peer's view (peersElsewhere): the peer is gone, the domain is being
-   * killed, or the port was closed meanwhile (dom0's close unbinds the other end first, so the
-   * fallback below would find it not pointing back and drop the event).
-   */
+  /** A send whose target this copy had no view of, once connect() brought one. */
   #deliverConnected(port: number, domid: number, rport: number): void {
-    if (this.#sendHere) {
-      try {
-        this.#sendHere(port);
-      } catch (e) {
-        // The port was closed meanwhile (EINVAL, a send's one error): the event goes with it.
-        // Anything else is a bug, not a send's failure.
-        if (!isXenError(e, 'EINVAL')) throw e;
-      }
-      return;
-    }
     const peer = this.#peer(domid);
     if (peer) this.#deliver(port, peer, rport);
   }

@@ -77,6 +77,8 @@ export class Domain {
   resumeVcpu: ((cancelled: number) => void) | null = null;
   /** Set once destruction started; the domain stays listed while others still map its pages. */
   dying = false;
+  /** What runs once destroyDomain has torn it down (whenDestroyed); null once it has. */
+  #onDestroyed: (() => void)[] | null = [];
   #name: string;
   readonly #renamed: (d: Domain, old: string) => void;
   constructor(
@@ -108,6 +110,31 @@ export class Domain {
     const old = this.#name;
     this.#name = name;
     this.#renamed(this, old);
+  }
+
+  /**
+   * `fn` once destroyDomain has torn it down (its vCPU stopped, its ports closed, its mappings
+   * dropped): at once if it has been, else before that destroy returns.
+   */
+  whenDestroyed(fn: () => void): void {
+    if (this.#onDestroyed) this.#onDestroyed.push(fn);
+    else fn();
+  }
+
+  /**
+   * @internal Hypervisor.destroyDomain's: it has been torn down. One callback that throws (logged)
+   * keeps none of the others from running: each gives back something of its own (a pCPU slot).
+   */
+  tornDown(log: (line: string) => void): void {
+    const fns = this.#onDestroyed ?? [];
+    this.#onDestroyed = null;
+    for (const fn of fns) {
+      try {
+        fn();
+      } catch (e) {
+        log(`d${this.domid}: what waited for its destroy threw: ${(e as Error)?.stack ?? e}`);
+      }
+    }
   }
 
   /** Pauses by the toolstack (a shut-down domain is stopped too, but not shown as paused). */
@@ -206,11 +233,14 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
   readonly dom0Hypercalls: Hypercalls;
 
   #killWaitMs: number;
+  /** The host's log: what goes wrong where no caller hears of it (Domain.tornDown). */
+  readonly #log: (line: string) => void;
 
   /** dom0Uuid: the host database's, so that dom0 keeps its uuid across host restarts. */
-  constructor(opts: { dom0RamFrames?: number; heap?: DomHeap; killWaitMs?: number; dom0Uuid?: string } = {}) {
+  constructor(opts: { dom0RamFrames?: number; heap?: DomHeap; killWaitMs?: number; dom0Uuid?: string; log?: (line: string) => void } = {}) {
     super();
     this.#killWaitMs = opts.killWaitMs ?? KILL_WAIT_MS;
+    this.#log = opts.log ?? (() => {});
     this.heap = opts.heap ?? new DomHeap();
     // max_event_channels does not apply to dom0 (it holds two or three ports per guest): it has
     // what its ABI allows, 4,095 ports under the 2-level ABI and 2^17 - 1 under the FIFO ABI.
@@ -428,50 +458,56 @@ export class Hypervisor extends EventEmitter<HypervisorEvents> {
     d.dying = true;
     this.#unname(d, d.name);
     Atomics.store(d.view.ctl, CB_DYING, 1);
-    const vcpu = d.vcpu;
-    d.vcpu = null;
-    if (vcpu) {
-      // Kill the vCPU between hypercalls, never inside one: it may hold locks of other
-      // domains there. One that stays inside this long died there (out of heap); its locks
-      // are broken below.
-      const gate = await closeGate(d.view.ctl, this.#killWaitMs);
-      await vcpu.terminate();
-      // Outside every hypercall, its thread can hold only locks in memory it was given: its own
-      // domain's and its links'. Only a vCPU killed inside one makes every domain's locks worth a
-      // look (a walk of the whole table: 10,000 domains per destroy on a dense host).
-      for (const g of gate === 'timed-out' ? this.#domains.values() : this.#reachableFrom(d)) {
-        // A table the dead vCPU was updating is not trusted again: its domain crashes too.
-        if (breakGrantLock(g.view, domid) && g !== d && g.domid !== 0 && !g.dying && !g.shutdownReason) {
-          this.shutdownDomain(g.domid, 'crash');
-        }
-        // An event queue it was linking onto: freed, its chain kept, and announced again.
-        if (breakQueueLocks(g.view) && !g.dying) ev.raiseUpcall(g.view);
-      }
-      // A Pool-0 thread retried the events its sends deferred (a peer's FIFO queue lock held) from
-      // a timer of its own, gone with it: each channel gets one, as after a pCPU reset (a spurious
-      // event is allowed, a lost one is not). A shared pCPU's retries outlive its domains.
-      if (!d.view.doorbell) ev.resendToPeers(d.view, (id) => this.#domains.get(id)?.view);
-    }
-    for (let p = 1; p <= ev.maxPorts(d.view); p++) {
-      if (ev.portState(d.view, p) !== EVTCHNSTAT_closed) this.#closePort(d, p);
-    }
     let stuck: GrantError | undefined;
-    if (d.maptrack) {
-      for (const [handle, ref, flags, granter] of d.maptrack.live()) {
-        d.maptrack.free(handle);
-        const g = this.#domains.get(granter);
-        try {
-          if (g) unpin(g.view, ref, (flags & GNTMAP_readonly) !== 0, domid);
-        } catch (e) {
-          // A handle its guest forged (GNTST_bad_handle) names no pin of its own: nothing to release.
-          if (!(e instanceof GrantError)) throw e;
-          if (e.status !== GNTST_bad_handle) stuck ??= new GrantError(e.status, `d${domid}: its pin of d${granter} ref ${ref} stays: ${e.detail}`);
+    try {
+      const vcpu = d.vcpu;
+      d.vcpu = null;
+      if (vcpu) {
+        // Kill the vCPU between hypercalls, never inside one: it may hold locks of other
+        // domains there. One that stays inside this long died there (out of heap); its locks
+        // are broken below.
+        const gate = await closeGate(d.view.ctl, this.#killWaitMs);
+        await vcpu.terminate();
+        // Outside every hypercall, its thread can hold only locks in memory it was given: its own
+        // domain's and its links'. Only a vCPU killed inside one makes every domain's locks worth a
+        // look (a walk of the whole table: 10,000 domains per destroy on a dense host).
+        for (const g of gate === 'timed-out' ? this.#domains.values() : this.#reachableFrom(d)) {
+          // A table the dead vCPU was updating is not trusted again: its domain crashes too.
+          if (breakGrantLock(g.view, domid) && g !== d && g.domid !== 0 && !g.dying && !g.shutdownReason) {
+            this.shutdownDomain(g.domid, 'crash');
+          }
+          // An event queue it was linking onto: freed, its chain kept, and announced again.
+          if (breakQueueLocks(g.view) && !g.dying) ev.raiseUpcall(g.view);
+        }
+        // A Pool-0 thread retried the events its sends deferred (a peer's FIFO queue lock held) from
+        // a timer of its own, gone with it: each channel gets one, as after a pCPU reset (a spurious
+        // event is allowed, a lost one is not). A shared pCPU's retries outlive its domains.
+        if (!d.view.doorbell) ev.resendToPeers(d.view, (id) => this.#domains.get(id)?.view);
+      }
+      for (let p = 1; p <= ev.maxPorts(d.view); p++) {
+        if (ev.portState(d.view, p) !== EVTCHNSTAT_closed) this.#closePort(d, p);
+      }
+      if (d.maptrack) {
+        for (const [handle, ref, flags, granter] of d.maptrack.live()) {
+          d.maptrack.free(handle);
+          const g = this.#domains.get(granter);
+          try {
+            if (g) unpin(g.view, ref, (flags & GNTMAP_readonly) !== 0, domid);
+          } catch (e) {
+            // A handle its guest forged (GNTST_bad_handle) names no pin of its own: nothing to release.
+            if (!(e instanceof GrantError)) throw e;
+            if (e.status !== GNTST_bad_handle) stuck ??= new GrantError(e.status, `d${domid}: its pin of d${granter} ref ${ref} stays: ${e.detail}`);
+          }
         }
       }
+      for (const peer of this.#links.get(domid) ?? []) this.#links.get(peer)?.delete(domid);
+      this.#links.delete(domid);
+      this.#tornDown.add(d); // its vCPU stopped and its ports closed: it may be reaped
+    } finally {
+      // Even after a throw part-way: what waits for its teardown (a failed start's slot,
+      // cpupool.ts) is not kept out of use for good.
+      d.tornDown(this.#log);
     }
-    for (const peer of this.#links.get(domid) ?? []) this.#links.get(peer)?.delete(domid);
-    this.#links.delete(domid);
-    this.#tornDown.add(d); // its vCPU stopped and its ports closed: it may be reaped
     this.#domainException(domid);
     this.#reap();
     // A pin it held that could not be released (its granter's grant lock held past its bound, or

@@ -244,8 +244,8 @@ export class Host extends EventEmitter<HostEvents> {
     }
     // A destroyed guest's memory is wiped on a thread of its own, not dom0's (scrub.ts).
     const scrubber = new ThreadScrubber();
-    const hv = new Hypervisor({ ...(dom0Uuid && { dom0Uuid }), heap: new DomHeap({ scrubber }) });
     const log = opts.log ?? (() => {});
+    const hv = new Hypervisor({ ...(dom0Uuid && { dom0Uuid }), heap: new DomHeap({ scrubber }), log });
     const stormed = new Set<number>();
     const loop = new UpcallLoop(hv.dom0.view, {
       pausable: false,

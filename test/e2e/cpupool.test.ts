@@ -31,6 +31,9 @@ import { doorbellThief } from '../support/doorbell-thief.js';
 import { consoleRing } from '../support/console-ring.js';
 import { cancelOnceTaken } from '../support/suspend-cancel.js';
 import { waitFor } from '../support/wait.js';
+import { scratchStateDir } from '../support/state-dir.js';
+
+scratchStateDir('cpupool-e2e');
 
 /** A bound on each test: a hung pool recovery fails the test that hung instead of holding the suite. */
 const T = { timeout: 120_000 };
@@ -423,6 +426,35 @@ test("a shared-pool guest that halts while dom0's queue lock is held: its boot's
   // xenstored reads the ring when dom0 gets the event: the linking is retried at most 128 ms apart.
   await queueHeldThenReleased(t, 'quick-off', 'halting', 'on_poweroff = "preserve"', 'poweroff', () => {},
     'its watch is not read while dom0 has no event', 'xenstored never read the watch its boot sent');
+});
+
+// A send made before the pCPU had a view of its target (dom0, at the boot) is held on the pCPU
+// until dom0's answer to its realm's connect; a guest that halts before that answer came must not
+// lose it (in Xen the send was done when it was made): its pCPU makes it with the answer, though
+// the realm runs no more. Before, the answer to a halted realm was dropped, and the send with it.
+test("a shared-pool guest that halts before dom0's answer to its connect: the sends its pCPU held for dom0 still reach dom0", T, async (t) => {
+  await host.createCpupool('halt-held', 1);
+  let answer!: () => void;
+  const answered = new Promise<void>((r) => (answer = r));
+  let held = 0;
+  const plane = host.hv.controlPlane.bind(host.hv);
+  t.mock.method(host.hv, 'controlPlane', (caller: number) => {
+    const p = plane(caller);
+    if (host.hv.findDomain(caller)?.name !== 'quick-off') return p;
+    return { ...p, peer: (domid: number) => (held++, answered.then(() => p.peer(domid))) };
+  });
+  const { domain } = await host.create(config('quick-off', join(FIXTURES, 'quick-off.ts'), 'pool = "halt-held"\non_poweroff = "preserve"\n'));
+  await waitFor(() => domain.shutdownReason !== null, 30_000, 20);
+  assert.equal(domain.shutdownReason, 'poweroff');
+  assert.ok(held > 0, "dom0's answer to its connect was held until it had halted");
+  const ring = new Int32Array(domain.view.buffers.memory, PFN_XENSTORE * PAGE_SIZE, PAGE_SIZE >> 2);
+  const prod = () => Atomics.load(ring, XS_INTF_REQ_PROD >> 2);
+  const cons = () => Atomics.load(ring, XS_INTF_REQ_CONS >> 2);
+  assert.notEqual(prod(), cons(), 'its watch is not read while dom0 has no event');
+  answer();
+  await waitFor(() => cons() === prod(), 10_000, 20);
+  assert.equal(cons(), prod(), 'xenstored never read the watch its boot sent');
+  await host.destroy(domain.domid);
 });
 
 // A guest's send to dom0, deferred by its pCPU thread for dom0's held queue lock, when the

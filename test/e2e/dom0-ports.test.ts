@@ -12,6 +12,9 @@ import { DOMID_SELF } from '../../src/abi/xen.js';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { Host } from '../../src/toolstack/host.js';
 import { FIXTURES } from '../support/cli.js';
+import { scratchStateDir } from '../support/state-dir.js';
+
+scratchStateDir('dom0-ports');
 
 let host: Host;
 let dir: string;

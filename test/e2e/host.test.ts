@@ -7,6 +7,9 @@ import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { Host } from '../../src/toolstack/host.js';
 import { FIXTURES } from '../support/cli.js';
 import { waitFor } from '../support/wait.js';
+import { scratchStateDir } from '../support/state-dir.js';
+
+scratchStateDir('host-e2e');
 
 let host: Host;
 before(async () => {

@@ -28,6 +28,9 @@ import { freePort } from '../support/ports.js';
 import { cancelOnceTaken } from '../support/suspend-cancel.js';
 import { hostForTests } from '../support/local-host.js';
 import { waitFor } from '../support/wait.js';
+import { scratchStateDir } from '../support/state-dir.js';
+
+scratchStateDir('saverestore');
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));

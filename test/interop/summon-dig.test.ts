@@ -9,6 +9,9 @@ import { promisify } from 'node:util';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { Host } from '../../src/toolstack/host.js';
 import { FIXTURES } from '../support/cli.js';
+import { scratchStateDir } from '../support/state-dir.js';
+
+scratchStateDir('summon-dig');
 
 const DIG = '/usr/bin/dig';
 const run = promisify(execFile);

@@ -7,6 +7,7 @@ import { after, before } from 'node:test';
 import { Host } from '../../src/toolstack/host.js';
 import type { TaskCall, TaskInfo } from '../../src/toolstack/contract.js';
 import { startLocalHost, type LocalHost } from '../../src/toolstack/local.js';
+import { scratchStateDir } from './state-dir.js';
 
 /** Hands the started host and its state dir to `use` before the file's tests run. */
 export function localHostForTests(prefix: string, use: (local: LocalHost, dir: string) => void): void {
@@ -23,8 +24,12 @@ export function localHostForTests(prefix: string, use: (local: LocalHost, dir: s
   });
 }
 
-/** The same for a bare Host (no state dir): `dir` is a scratch directory for the file's images and save files. */
+/**
+ * The same for a bare Host (no state dir option): `dir` is a scratch directory for the file's
+ * images and save files, and its default SR's images go to a state dir of the process's own.
+ */
 export function hostForTests(prefix: string, use: (host: Host, dir: string) => void): void {
+  scratchStateDir(prefix);
   let host: Host | undefined;
   let dir: string | undefined;
   before(async () => {

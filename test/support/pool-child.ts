@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDomainConfig } from '../../src/toolstack/domconfig.js';
 import { Host } from '../../src/toolstack/host.js';
 import { FIXTURES } from './cli.js';
+import { scratchStateDir } from './state-dir.js';
 
 export interface PoolChild {
   readonly host: Host;
@@ -20,6 +21,7 @@ export interface PoolChild {
 }
 
 export async function poolChild(pool: string, body: (c: PoolChild) => Promise<void>): Promise<void> {
+  scratchStateDir(pool);
   const dir = await mkdtemp(join(tmpdir(), `xenode-${pool}-`));
   const host = await Host.start({ log: () => {} });
   const output = new Map<number, string>();

@@ -13,6 +13,7 @@ import { XapiServer, type XapiHttpLimits } from '../../src/xapi/server.js';
 import { XapiService, type XapiServiceOptions } from '../../src/xapi/service.js';
 import { HostDbUsers, type CheckLimits } from '../../src/xapi/users.js';
 import { startDaemonRig, type DaemonRig } from './host-daemon.js';
+import { scratchStateDir } from './state-dir.js';
 
 export const GUESTS = fileURLToPath(new URL('../../../test/fixtures/guests/', import.meta.url));
 
@@ -109,6 +110,7 @@ export async function startInProcessXapi(prefix: string, opts: XapiServiceOption
   const dir = mkdtempSync(join(tmpdir(), `xenode-${prefix}-`));
   certDir ??= mkdtempSync(join(tmpdir(), 'xenode-xapi-cert-'));
   const tls = await ensureCertificate(join(certDir, 'cert.pem'), join(certDir, 'key.pem'));
+  scratchStateDir(prefix);
   const local = await startLocalHost({});
   const users = new HostDbUsers(local.host.db, opts.checks);
   // Test guests are the kernels its callers may name, unless told otherwise.

@@ -39,8 +39,10 @@ export interface RealmHost {
   wake(words: Int32Array, index: number): void;
   /**
    * EVTCHNOP_send on a port of the domain, in this thread's one copy of the hypercall
-   * (pcpu-hypercalls.ts): SEND_DONE; SEND_NOT_HERE if the realm's own Hypercalls must do it
-   * (nothing was done here); or the failed hypercall's error code (hypervisor/error-code.ts).
+   * (pcpu-hypercalls.ts): SEND_DONE; SEND_NOT_HERE if not done yet: no view of the target (the
+   * pCPU holds the send and makes it once the realm's own Hypercalls has connected the target, which
+   * is all the realm does), or the domain is being killed (nothing was done); or the failed
+   * hypercall's error code (hypervisor/error-code.ts).
    */
   evtchnSend(port: number): number | string;
   /**
@@ -100,7 +102,11 @@ export function messageOf(e: unknown): string {
 
 /** host.evtchnSend: the send was done (delivered, or dropped on an unbound port). */
 export const SEND_DONE = 0;
-/** host.evtchnSend: nothing was done, and the realm's own Hypercalls does the send (no view of the target, a kill). */
+/**
+ * host.evtchnSend: not done yet. No view of the target: the pCPU holds the send and makes it with
+ * dom0's answer to the connect the realm's own Hypercalls makes (the realm only connects). A kill:
+ * nothing was done, and the realm stops at its gate.
+ */
 export const SEND_NOT_HERE = 1;
 
 /**

@@ -8,6 +8,9 @@ import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import { Host } from '../../../src/toolstack/host.js';
 import { FIXTURES } from '../../support/cli.js';
 import { within } from '../../support/hypervisor.js';
+import { scratchStateDir } from '../../support/state-dir.js';
+
+scratchStateDir('bootstrap');
 
 let host: Host;
 before(async () => {

@@ -1,7 +1,7 @@
 // A shared pCPU's one copy of the data-path hypercalls (guest/pcpu-hypercalls.ts): it delivers
 // only through views it made itself, from the domain's own buffers and the peer grants dom0
-// answered with. What it does not start (no view of the target, a kill) is left to the realm's
-// own Hypercalls; what fails there (a bad port, a lock error) the realm throws as the hypercall
+// answered with. A send to a target it has no view of is held until that view comes; one it does
+// not start (a kill) is left to the realm's own Hypercalls; what fails there (a bad port, a lock error) the realm throws as the hypercall
 // would, without a second try; a peer's held FIFO queue lock is not waited for.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -27,7 +27,7 @@ import { DomainView, guestBuffers } from '../../../src/hypervisor/memory.js';
 import { grantIn, isGrant, PcpuHypercalls, PeerViews } from '../../../src/guest/pcpu-hypercalls.js';
 import { blkPushThrough, SEND_DONE, SEND_NOT_HERE, sendHereThrough } from '../../../src/guest/realm/host.js';
 import { PassWakes } from '../../../src/guest/wakes.js';
-import { harness, holdLock, ramPage, xen, type Harness, type LocalDomain } from '../../support/hypervisor.js';
+import { harness, holdLock, ramPage, within, xen, type Harness, type LocalDomain } from '../../support/hypervisor.js';
 
 // As on a pCPU thread (pcpu.ts): a kill throws at the gate instead of blocking the thread.
 onKilledAtGate(() => {
@@ -46,24 +46,139 @@ async function bound(h: Harness, d: LocalDomain): Promise<[number, number]> {
   return [p0, pd];
 }
 
-/** The pCPU's side of d, with its own view (as a Resident makes it from the placed buffers) and the thread's views of its peers. */
-function pcpuSide(d: LocalDomain, peers = new PeerViews()): PcpuHypercalls {
-  return new PcpuHypercalls(new DomainView(d.domain.view.buffers), peers);
+/**
+ * The pCPU's side of d, with its own view (as a Resident makes it from the placed buffers) and the
+ * thread's views of its peers; `sent` is told what each send did (pcpu.ts counts them).
+ */
+function pcpuSide(d: LocalDomain, peers = new PeerViews(), sent: (result: number | string) => void = () => {}): PcpuHypercalls {
+  return new PcpuHypercalls(new DomainView(d.domain.view.buffers), peers, sent);
+}
+
+/** d bound to dom0, and its pCPU's side with a send on that port held (it has no view of dom0 yet). */
+async function heldForDom0(h: Harness) {
+  const d = h.local();
+  const [p0, pd] = await bound(h, d);
+  const hc = pcpuSide(d);
+  assert.equal(hc.evtchnSend(pd), SEND_NOT_HERE, 'no view of dom0 yet: held');
+  assert.equal(pending(h.hv.dom0.view, p0), false);
+  return { d, p0, pd, hc };
 }
 
 test('a send is done on the pCPU only with a view of the target that dom0 granted; then it delivers as the hypercall does', async (t) => {
   const h = harness(t);
-  const d = h.local();
-  const [p0, pd] = await bound(h, d);
-  const hc = pcpuSide(d);
-  assert.equal(hc.evtchnSend(pd), SEND_NOT_HERE, 'no view of dom0 yet: left to the realm');
-  assert.equal(pending(h.hv.dom0.view, p0), false);
+  const { d, p0, pd, hc } = await heldForDom0(h);
   hc.adopt({ peer: h.hv.dom0.view.buffers });
   assert.equal(hc.evtchnSend(pd), SEND_DONE);
   assert.equal(pending(h.hv.dom0.view, p0), true);
   // An unbound port is dropped silently, as in Xen.
   const unbound = await d.hc.evtchnAllocUnbound(0);
   assert.equal(hc.evtchnSend(unbound), SEND_DONE);
+});
+
+// A send made before the pCPU had a view of its target is held on the pCPU, not in the realm: a
+// domain that halts before dom0's answer to its connect came (its realm runs no more) still makes
+// it once the answer comes, as in Xen the send was done when it was made.
+test('a send to a target the pCPU has no view of is held there and made once the view comes; dropped if its port was closed meanwhile, or its connect failed', async (t) => {
+  const h = harness(t);
+  const { p0, hc } = await heldForDom0(h);
+  hc.adopt({ peer: h.hv.dom0.view.buffers });
+  assert.equal(pending(h.hv.dom0.view, p0), true, 'made as the view came');
+  Atomics.and(h.hv.dom0.view.mem32, (SHINFO_EVTCHN_PENDING >> 2) + (p0 >>> 5), ~(1 << (p0 & 31)));
+  hc.adopt({ peer: structuredClone(h.hv.dom0.view.buffers) });
+  assert.equal(pending(h.hv.dom0.view, p0), false, 'made once: nothing is held any more');
+
+  // A connect that failed (dom0's answer to peer an error): its held sends go.
+  const e = h.local();
+  const [q0, qe] = await bound(h, e);
+  const eSide = pcpuSide(e);
+  assert.equal(eSide.evtchnSend(qe), SEND_NOT_HERE);
+  eSide.unheld(0);
+  eSide.adopt({ peer: h.hv.dom0.view.buffers });
+  assert.equal(pending(h.hv.dom0.view, q0), false, 'dropped with its failed connect');
+
+  // Its port closed before the view came: dropped there, as a send on a closed port is.
+  const f = h.local();
+  const [r0, rf] = await bound(h, f);
+  const fSide = pcpuSide(f);
+  assert.equal(fSide.evtchnSend(rf), SEND_NOT_HERE);
+  await f.hc.evtchnClose(rf);
+  fSide.adopt({ peer: h.hv.dom0.view.buffers });
+  assert.equal(pending(h.hv.dom0.view, r0), false);
+});
+
+// A held send keeps the port it was made toward, not only the target's domid: the domain's port
+// may be closed and bound again, to another peer, before dom0's answer to the old connect comes.
+// Before, the pCPU made the send on whatever the port was bound to then, reaching the new peer.
+test('a held send on a port closed and bound again to another peer before the view came is dropped, not made to the new peer', async (t) => {
+  const h = harness(t);
+  const { d, p0, pd, hc } = await heldForDom0(h);
+  await d.hc.evtchnClose(pd);
+  const e = h.local();
+  const pe = await e.hc.evtchnAllocUnbound(d.domid);
+  assert.equal(await d.hc.evtchnBindInterdomain(e.domid, pe), pd, 'the lowest closed port: the same one, now bound to e');
+  hc.adopt({ peer: e.domain.view.buffers }); // the answer to the bind to e
+  assert.equal(pending(e.domain.view, pe), false, 'nothing was sent to e');
+  hc.adopt({ peer: h.hv.dom0.view.buffers }); // dom0's answer to the old connect
+  assert.equal(pending(e.domain.view, pe), false, 'the send made toward dom0 did not reach e');
+  assert.equal(pending(h.hv.dom0.view, p0), false, 'nor dom0: its channel was closed');
+  // A send now on the port is e's, made at once (the pCPU has its view).
+  assert.equal(hc.evtchnSend(pd), SEND_DONE);
+  assert.equal(pending(e.domain.view, pe), true);
+});
+
+// Held sends are kept per target: one held again on the same port toward another target replaces
+// the first (one entry per port), and a view of one target makes only the sends held for it.
+test('a port held again toward another target holds only the later send; each view makes only its own target\'s', async (t) => {
+  const h = harness(t);
+  const d = h.local();
+  const e = h.local();
+  const f = h.local();
+  const pe = await e.hc.evtchnAllocUnbound(d.domid);
+  const de = await d.hc.evtchnBindInterdomain(e.domid, pe);
+  const pf = await f.hc.evtchnAllocUnbound(d.domid);
+  const df = await d.hc.evtchnBindInterdomain(f.domid, pf);
+  const hc = pcpuSide(d);
+  assert.equal(hc.evtchnSend(de), SEND_NOT_HERE);
+  assert.equal(hc.evtchnSend(df), SEND_NOT_HERE);
+  hc.adopt({ peer: f.domain.view.buffers });
+  assert.deepEqual([pending(e.domain.view, pe), pending(f.domain.view, pf)], [false, true], "f's view makes f's send only");
+  // de closed and bound again, to dom0, and a send held on it there: e's old one goes.
+  await d.hc.evtchnClose(de);
+  const p0 = await h.dom0.evtchnAllocUnbound(d.domid);
+  assert.equal(await d.hc.evtchnBindInterdomain(0, p0), de);
+  Atomics.and(h.hv.dom0.view.mem32, (SHINFO_EVTCHN_PENDING >> 2) + (p0 >>> 5), ~(1 << (p0 & 31)));
+  assert.equal(hc.evtchnSend(de), SEND_NOT_HERE);
+  hc.adopt({ peer: e.domain.view.buffers });
+  assert.equal(pending(e.domain.view, pe), false, "e's send was replaced by the port's later one");
+  hc.adopt({ peer: h.hv.dom0.view.buffers });
+  assert.equal(pending(h.hv.dom0.view, p0), true, "dom0's is made with its view");
+});
+
+test("a realm's send before its target was connected reaches the target with dom0's answer, even if the realm never runs again (it halted)", async (t) => {
+  const h = harness(t);
+  const d = h.local();
+  const [p0, pd] = await bound(h, d);
+  const pcpu = pcpuSide(d);
+  const direct = directChannel(h.hv.controlPlane(d.domid));
+  let answered = false;
+  // dom0's answer reaches the pCPU's side; the realm, halted, is never handed it.
+  const channel = {
+    async call(op: string, ...args: unknown[]) {
+      pcpu.answered(op, await (direct.call as (op: string, ...a: unknown[]) => Promise<unknown>)(op, ...args));
+      answered = true;
+      return new Promise(() => {});
+    },
+  } as ControlChannel;
+  const realm = new Hypercalls(guestBuffers(d.domain.view.buffers), channel, {
+    sendHere: sendHereThrough((port) => pcpu.evtchnSend(port), d.domid),
+    peersElsewhere: (domid) => pcpu.connected(domid),
+  });
+  h.dom0Events.listen(p0);
+  const got = h.dom0Events.next(p0);
+  realm.evtchnSend(pd);
+  assert.equal(pending(h.hv.dom0.view, p0), false, 'no view of dom0 yet');
+  await within(got, 'dom0 getting the event', 5000);
+  assert.ok(answered, "dom0 answered the realm's connect");
 });
 
 test('a send to itself (a loopback channel) needs no peer view: done on the pCPU, through its own view', async (t) => {
@@ -341,13 +456,13 @@ test("blkfront's push and poll in the pCPU's copy read and write only the callin
   const out = new Int32Array(POLL_RECORD * 32);
   const peerBefore = peer.domain.view.mem8.slice();
   // Within the peer's memory, past d's: d's copy has no view of the peer's memory to write.
-  assert.equal(hc.blkPush(past, 32, staged, 1, 1, 0), RING_BAD);
+  assert.equal(hc.blkPush(past, 32, 0, staged, 1, 1, 0), RING_BAD);
   assert.equal(hc.blkPoll(past, 32, 0, out), RING_BAD);
   assert.deepEqual(peer.domain.view.mem8, peerBefore);
   const ringOff = 8 * PAGE_SIZE;
   const bytes = d.domain.view.mem8.subarray(ringOff, ringOff + PAGE_SIZE);
   FrontRing.create(bytes, BLKIF_SLOT_SIZE);
-  assert.equal(hc.blkPush(ringOff, 32, staged, 1, 1, 0), PUSH_NOTIFY);
+  assert.equal(hc.blkPush(ringOff, 32, 0, staged, 1, 1, 0), 'EINVAL', 'port 0 is no channel: the due send failed, after the push');
   const back = new BackRing(bytes, BLKIF_SLOT_SIZE);
   assert.deepEqual(decodeBlkifRequest(back.view, back.slotOffset(0)), {
     kind: 'segments', operation: BLKIF_OP_READ, nrSegments: 1, handle: 0, id: 5n, sectorNumber: 8, seg: [{ gref: 77, firstSect: 0, lastSect: 7 }],
@@ -355,6 +470,62 @@ test("blkfront's push and poll in the pCPU's copy read and write only the callin
   encodeBlkifResponse(back.view, back.slotOffset(0), { id: 5n, operation: BLKIF_OP_READ, status: 0 });
   back.rspProdPvt = 1;
   back.pushResponses();
+  assert.equal(hc.blkPoll(ringOff, 32, 0, out), 1);
+  assert.deepEqual([...out.subarray(0, 3)], [5, BLKIF_OP_READ, 0]);
+});
+
+/** d's blkfront ring at frame 8 of its memory, one read staged: what a push encodes into it. */
+function stagedRing(d: LocalDomain) {
+  const ringOff = 8 * PAGE_SIZE;
+  const bytes = d.domain.view.mem8.subarray(ringOff, ringOff + PAGE_SIZE);
+  FrontRing.create(bytes, BLKIF_SLOT_SIZE);
+  const staged = new Float64Array(STAGE_RECORD);
+  staged.set([0, 5, BLKIF_OP_READ, 0, 8, 1, 77, 7], STAGE_INDEX);
+  return { ringOff, bytes, staged };
+}
+
+// The pCPU's side of host.blkPush (pcpu.ts reads workerData at load, so it is tested here): the
+// push runs in the copy a Pool-0 domain runs (ring-io.ts localRingIo), and the backend's event,
+// when the push says it is due, is sent as evtchnSend sends it, once, counted as each send is.
+test("blkfront's push on the pCPU sends the backend's event when due, as evtchnSend does: done, held until the backend is connected, or the send's error; the ring work is done either way", async (t) => {
+  const h = harness(t);
+  const d = h.local({ ramFrames: 16 });
+  const [p0, pd] = await bound(h, d);
+  const results: (number | string)[] = [];
+  const hc = pcpuSide(d, new PeerViews(), (r) => results.push(r));
+  const { ringOff, bytes, staged } = stagedRing(d);
+  const back = new BackRing(bytes, BLKIF_SLOT_SIZE);
+  // No view of dom0 yet: the send is held, and PUSH_NOTIFY tells the realm to connect dom0.
+  assert.equal(hc.blkPush(ringOff, 32, pd, staged, 1, 1, 0), PUSH_NOTIFY);
+  assert.equal(back.view.getUint32(0, true), 1, 'the request was published');
+  assert.equal(pending(h.hv.dom0.view, p0), false);
+  hc.adopt({ peer: h.hv.dom0.view.buffers });
+  assert.equal(pending(h.hv.dom0.view, p0), true, 'the held event was sent as dom0 was connected');
+  Atomics.and(h.hv.dom0.view.mem32, (SHINFO_EVTCHN_PENDING >> 2) + (p0 >>> 5), ~(1 << (p0 & 31)));
+  // The backend took the request and asks for an event on the next (req_event = 2).
+  back.reqCons = 1;
+  back.view.setUint32(4, 2, true);
+  staged.set([1, 6], STAGE_INDEX);
+  assert.equal(hc.blkPush(ringOff, 32, pd, staged, 1, 2, 0), 0, 'sent on the pCPU: nothing left to the realm');
+  assert.equal(pending(h.hv.dom0.view, p0), true);
+  // Not due (the backend asked for none before req_prod 10): no send at all.
+  Atomics.and(h.hv.dom0.view.mem32, (SHINFO_EVTCHN_PENDING >> 2) + (p0 >>> 5), ~(1 << (p0 & 31)));
+  back.reqCons = 2;
+  back.view.setUint32(4, 10, true);
+  staged.set([2, 7], STAGE_INDEX);
+  assert.equal(hc.blkPush(ringOff, 32, pd, staged, 1, 3, 0), 0);
+  assert.equal(pending(h.hv.dom0.view, p0), false);
+  // A port that is no channel: the send's error, the ring work done.
+  back.view.setUint32(4, 4, true);
+  staged.set([3, 8], STAGE_INDEX);
+  assert.equal(hc.blkPush(ringOff, 32, 4000, staged, 1, 4, 0), 'EINVAL');
+  assert.equal(back.view.getUint32(0, true), 4, 'published before the send failed');
+  assert.deepEqual(results, [SEND_NOT_HERE, SEND_DONE, SEND_DONE, 'EINVAL'], 'each send counted as it went: the held one when held (not done) and again when made, the one not due not at all');
+  // A poll through the same copy reads the backend's response.
+  encodeBlkifResponse(back.view, back.slotOffset(0), { id: 5n, operation: BLKIF_OP_READ, status: 0 });
+  back.rspProdPvt = 1;
+  back.pushResponses();
+  const out = new Int32Array(POLL_RECORD * 32);
   assert.equal(hc.blkPoll(ringOff, 32, 0, out), 1);
   assert.deepEqual([...out.subarray(0, 3)], [5, BLKIF_OP_READ, 0]);
 });

@@ -12,6 +12,9 @@ import { Host } from '../../../src/toolstack/host.js';
 import { HostLog } from '../../../src/toolstack/hostlog.js';
 import { FIXTURES } from '../../support/cli.js';
 import { columnsOf } from '../../support/columns.js';
+import { scratchStateDir } from '../../support/state-dir.js';
+
+scratchStateDir('api');
 
 const KERNEL = join(FIXTURES, 'whoami.ts');
 

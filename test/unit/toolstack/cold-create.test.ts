@@ -23,6 +23,9 @@ import { Host } from '../../../src/toolstack/host.js';
 import { HostLog } from '../../../src/toolstack/hostlog.js';
 import { FIXTURES } from '../../support/cli.js';
 import { waitFor } from '../../support/gateway.js';
+import { scratchStateDir } from '../../support/state-dir.js';
+
+scratchStateDir('cold-create');
 
 const KERNEL = join(FIXTURES, 'whoami.ts');
 const threads = () => readdirSync('/proc/self/task').length;

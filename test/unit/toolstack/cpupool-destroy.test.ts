@@ -11,6 +11,9 @@ import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import { Host } from '../../../src/toolstack/host.js';
 import { FIXTURES } from '../../support/cli.js';
 import { waitFor } from '../../support/gateway.js';
+import { scratchStateDir } from '../../support/state-dir.js';
+
+scratchStateDir('cpupool-destroy');
 
 const KERNEL = join(FIXTURES, 'whoami.ts');
 

@@ -14,6 +14,9 @@ import { Host } from '../../../src/toolstack/host.js';
 import { FIXTURES } from '../../support/cli.js';
 import { freePort } from '../../support/ports.js';
 import { waitFor } from '../../support/wait.js';
+import { scratchStateDir } from '../../support/state-dir.js';
+
+scratchStateDir('host-close');
 
 const WHOAMI = join(FIXTURES, 'whoami.ts');
 

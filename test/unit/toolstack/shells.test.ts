@@ -17,6 +17,9 @@ import { Host } from '../../../src/toolstack/host.js';
 import { HostLog } from '../../../src/toolstack/hostlog.js';
 import { isShellName, ShellPool } from '../../../src/toolstack/shells.js';
 import { FIXTURES } from '../../support/cli.js';
+import { scratchStateDir } from '../../support/state-dir.js';
+
+scratchStateDir('shells');
 
 const T = { timeout: 60_000 };
 const KERNEL = join(FIXTURES, 'whoami.ts');

@@ -13,6 +13,9 @@ import { Host } from '../../../src/toolstack/host.js';
 import { FIXTURES, ROOT } from '../../support/cli.js';
 import { httpGet } from '../../support/http-get.js';
 import { freePort } from '../../support/ports.js';
+import { scratchStateDir } from '../../support/state-dir.js';
+
+scratchStateDir('summon-forwards');
 
 const WWW = join(ROOT, 'examples/www/www.ts');
 const config = (name: string, ip: string, extra = '') => parseDomainConfig(

@@ -9,6 +9,9 @@ import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import { Host } from '../../../src/toolstack/host.js';
 import { SummonedGuest, Summoner, summonAddress, type SummonHost } from '../../../src/toolstack/summon.js';
 import { FIXTURES } from '../../support/cli.js';
+import { scratchStateDir } from '../../support/state-dir.js';
+
+scratchStateDir('summon');
 
 const KERNEL = join(FIXTURES, 'whoami.ts');
 /**

@@ -15,6 +15,9 @@ import { parseMac } from '../../../src/network/mac.js';
 import { FIXTURES, ROOT } from '../../support/cli.js';
 import { httpGet } from '../../support/http-get.js';
 import { freePort } from '../../support/ports.js';
+import { scratchStateDir } from '../../support/state-dir.js';
+
+scratchStateDir('vif-shells');
 
 const T = { timeout: 120_000 };
 const WWW = join(ROOT, 'examples/www/www.ts');
