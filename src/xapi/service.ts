@@ -43,6 +43,8 @@ export interface CallSlot {
   park(): () => void;
   /** Aborted when the client's connection closed before its answer: its wait ends. */
   readonly closed?: AbortSignal;
+  /** The call carried a live session, or logged in: its connection is a logged-in client's (conns.ts). */
+  authenticated?(): void;
 }
 
 /** A user has as many calls running as it may: the transport answers 503, as for the host's own bound. */
@@ -239,7 +241,11 @@ export class XapiService implements CallHost {
   async call(method: string, params: readonly unknown[], peer: Peer, slot?: CallSlot): Promise<XValue> {
     let user: string | undefined;
     try {
-      if (method === LOGIN) return await this.#login(params, peer);
+      if (method === LOGIN) {
+        const ref = await this.#login(params, peer);
+        slot?.authenticated?.();
+        return ref;
+      }
       if (method === LIST_METHODS) return this.listMethods();
       const isAsync = method.startsWith('Async.');
       const name = isAsync ? method.slice(6) : method;
@@ -247,6 +253,7 @@ export class XapiService implements CallHost {
       if (!call || (isAsync && !call.async)) throw methodUnknown(method);
       if (params.length !== call.params.length + 1) throw parameterCountMismatch(method, call.params.length + 1, params.length);
       const session = this.sessions.use(params[0]);
+      slot?.authenticated?.();
       // One user's calls take at most callsPerUser of the transport's places (a read-only user's long polls took them all).
       if (!this.#takeCall(session.user)) throw new TooManyCalls(`${session.user} has ${this.#callsPerUser} calls running: try again`);
       user = session.user;

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { XapiError } from '../../../src/xapi/errors.js';
@@ -156,5 +157,46 @@ test('PV_kernel: only kernels in the host kernel directories; a file elsewhere i
     assert.deepEqual([start.error?.message, start.error?.data[0]], ['INVALID_VALUE', 'PV_kernel'], JSON.stringify(start));
   } finally {
     await withDir.close();
+  }
+});
+
+test("one source address cannot take the listener's connections: past its share they are closed at once, another source logs in and calls, and its own logged-in long polls go on", async () => {
+  // 12 connections on the listener; 6 per address, 3 of them before a login.
+  const y = await startInProcessXapi('xapi-hostile-conns', { http: { maxConnections: 12, sources: { perSource: 6, unauthenticatedPerSource: 3 } }, events: { maxWaitMs: 30_000 } });
+  const held: Socket[] = [];
+  try {
+    const a = { ...y.tcp, localAddress: '127.0.0.2' };
+    const b = { ...y.tcp, localAddress: '127.0.0.3' };
+    await y.users.add('ann', 'read-only', 'pw');
+    await y.users.add('ben', 'read-only', 'pw');
+    const ann = (await jsonCall(a, LOGIN, ['ann', 'pw'])).result as string;
+    const token = ((await jsonCall(a, 'event.from', [ann, ['vm'], '', 0])).result as { token: string }).token;
+    // The source's logged-in clients wait for events: 4 connections, each counted as logged in once its call came.
+    // (One after another: a connection counts as not logged in until its call arrives.)
+    const polls = [];
+    for (let i = 1; i <= 4; i++) {
+      polls.push(jsonCall(a, 'event.from', [ann, ['pool'], token, 30]));
+      assert.ok(await waitFor(() => y.service.events.waiting === i, 10_000), `${y.service.events.waiting} waiting`);
+    }
+    // Then it opens 20 more and says nothing: 2 fit its share, the other 18 are closed at once.
+    let closed = 0;
+    for (let i = 0; i < 20; i++) {
+      const s = connect({ host: '127.0.0.1', port: y.tcp.port, localAddress: '127.0.0.2' });
+      s.on('error', () => {});
+      s.on('close', () => closed++);
+      held.push(s);
+    }
+    assert.ok(await waitFor(() => closed === 18, 10_000), `${closed} of 20 closed`);
+    assert.deepEqual(y.server.connectionsOf('127.0.0.2'), { total: 6, unauthenticated: 2 });
+    // Another address is served meanwhile.
+    const ben = await jsonCall(b, LOGIN, ['ben', 'pw']);
+    assert.equal(typeof ben.result, 'string', JSON.stringify(ben));
+    assert.ok(Array.isArray((await jsonCall(b, 'VM.get_all', [ben.result])).result));
+    // The long polls answer.
+    y.service.events.close();
+    assert.ok((await Promise.all(polls)).every((p) => p.result !== undefined));
+  } finally {
+    for (const s of held) s.destroy();
+    await y.close();
   }
 });
