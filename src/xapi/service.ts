@@ -26,8 +26,8 @@ export interface Peer {
 }
 
 export interface Authenticator {
-  /** The user if the password is theirs. */
-  authenticate(name: string, password: string): Promise<User | undefined>;
+  /** The user if the password is theirs; checks are taken in turn by `source` (the caller's address). */
+  authenticate(name: string, password: string, source: string): Promise<User | undefined>;
   /** Set by the service: a user was replaced (new role or password), so their sessions end. */
   onReplaced: (name: string) => void;
 }
@@ -342,10 +342,10 @@ export class XapiService implements CallHost {
         throw e;
       }
       try {
-        user = await this.users.authenticate(name!, password!);
+        user = await this.users.authenticate(name!, password!, peer.source);
       } catch (e) {
         this.throttle.end(peer.source, name!, 'dropped');
-        const x = e instanceof LoginsBusy ? new XapiError('SESSION_AUTHENTICATION_FAILED', [name!, 'too many logins at once on this host: try again']) : toXapiError(e);
+        const x = e instanceof LoginsBusy ? new XapiError('SESSION_AUTHENTICATION_FAILED', [name!, `too many logins at once ${e.fromSource ? `from ${peer.source}` : 'on this host'}: try again`]) : toXapiError(e);
         audit('', x.code);
         throw x;
       }

@@ -32,7 +32,7 @@ let x: InProcessXapi;
 
 before(async () => {
   x = await startInProcessXapi('xapi-hostile', {
-    sessions: { idleMs: 3600_000, perUser: 3 }, checks: { concurrent: 2, queued: 4 }, callsPerUser: 4, http: { maxInFlight: 8 }, events: { maxWaitMs: 30_000 },
+    sessions: { idleMs: 3600_000, perUser: 3 }, checks: { concurrent: 2, queued: 4, perSource: 3 }, callsPerUser: 4, http: { maxInFlight: 8 }, events: { maxWaitMs: 30_000 },
   });
 });
 after(() => x.close());
@@ -65,6 +65,22 @@ test('logins from many sources: a bounded number of password checks at once host
   // Refused unchecked is not a failed guess: the source may log in at once.
   assert.equal(await outcome(x.service.call(LOGIN, ['bob', 'pw'], peer(`10.2.0.${n - 1}`))), 'ok');
   assert.equal(checks.running + checks.waiting, 0);
+});
+
+test('logins from many sources take turns by address: a flood from fewer addresses than the queue has places cannot keep an honest one out', async () => {
+  const y = await startInProcessXapi('xapi-hostile-turns', { checks: { concurrent: 2, queued: 8, perSource: 2 } });
+  try {
+    await y.users.add('carol', 'read-only', 'pw');
+    // Six addresses, four guesses each, one address after the other (each within its failures).
+    const flood = Array.from({ length: 24 }, (_, i) => ({ source: `10.6.0.${i >> 2}`, got: outcome(y.service.call(LOGIN, ['nosuchuser', 'guess'], peer(`10.6.0.${i >> 2}`))) }));
+    assert.equal(await outcome(y.service.call(LOGIN, ['carol', 'pw'], peer('10.7.0.1'))), 'ok');
+    const got = await Promise.all(flood.map(async (f) => ({ source: f.source, got: await f.got })));
+    // Every address had at least one guess checked; the rest were refused unchecked.
+    for (let s = 0; s < 6; s++) assert.ok(got.some((g) => g.source === `10.6.0.${s}` && g.got === 'Authentication failure'), `10.6.0.${s} had no check`);
+    assert.ok(got.every((g) => g.got === 'Authentication failure' || /too many logins at once (on this host|from 10\.6\.0\.[0-5]):/.test(g.got)), JSON.stringify([...new Set(got.map((g) => g.got))]));
+  } finally {
+    await y.close();
+  }
 });
 
 test("a read-only user's logins end only its own oldest sessions", async () => {
