@@ -5,6 +5,7 @@
 import { constants } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { PAGE_SIZE } from '../abi/xen.js';
+import { XenError } from '../errors.js';
 import { readNamed } from '../storage/named.js';
 import type { BuiltDomain } from '../toolstack/builder.js';
 import type { Ref } from '../toolstack/db/records.js';
@@ -27,6 +28,13 @@ export interface RestoreInfo {
 /** `vm`: the persistent VM the domain is (XenAPI's VM.resume); a new transient VM when absent. */
 async function restoreImage(host: Host, image: DomainImage, pages: ReadonlyMap<number, Uint8Array>, opts: { paused?: boolean; vm?: Ref<'VM'> }): Promise<BuiltDomain> {
   const { config } = image;
+  // A VM resumes from its own image: its kernel is the record's, which XenAPI checks against the
+  // host's kernel directories before a resume (kernels.ts). An image whose config names another
+  // (written over the suspend VDI) would have the host run that file.
+  if (opts.vm !== undefined) {
+    const kernel = await host.db.read((tx) => tx.VM.get(opts.vm!).PV_kernel);
+    if (config.kernel !== kernel) throw new XenError('EINVAL', `the image's kernel is not its VM's (PV_kernel): it is not the image that VM was suspended into`);
+  }
   checkNameFree(host, config.name);
   const built = await host.create(config, {
     ...(opts.paused !== undefined && { paused: opts.paused }),

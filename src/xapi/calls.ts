@@ -228,6 +228,8 @@ function recordSetters(cls: Args<'recordSet'>['cls'], role: XapiRole): Record<st
 /** VM.resume and resume_on: a suspended VM runs again from its suspend VDI. */
 async function resumeVm(ctx: CallContext, ref: string, paused: boolean): Promise<undefined> {
   const r = await vmIn(ctx, ref, ['Suspended'], false);
+  // Its kernel is loaded again from its path, as at VM.start: checked again (the image's own is the record's, restore.ts).
+  await ctx.svc.kernels.confine(r.PV_kernel);
   await viaTask(ctx, ref, 'vmResume', { vm: r.uuid, ...(paused && { paused }) });
   return undefined;
 }
@@ -531,6 +533,8 @@ export const CALLS: Readonly<Record<string, Call>> = {
     run: async (ctx, [ref, host]) => {
       hostCheck(ctx, host as string);
       const r = await vmIn(ctx, ref as string, ['Running']);
+      // Checked before the suspend: a kernel refused at the resume would leave the VM Suspended.
+      await ctx.svc.kernels.confine(r.PV_kernel);
       // A pool of one host: XAPI migrates a VM to its own host (xenopsd's localhost migration),
       // the same VM in a new domain. Here its state goes through a suspend image: suspend, then
       // resume, each half of the task's progress.

@@ -3,13 +3,14 @@
 // running in the same domain with no suspend VDI; a resume cancelled before its domain is built
 // leaves the VM Suspended on its image, which a later resume still runs from.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TaskInfo, TaskOp, TaskCall } from '../../../src/toolstack/contract.js';
 import type { LocalHost } from '../../../src/toolstack/local.js';
 import { cancelledTask, localHostForTests } from '../../support/local-host.js';
 import { GUESTS } from '../../support/xapi.js';
+import { imagePath, srPath } from '../../../src/storage/sr.js';
 
 let dir: string;
 let local: LocalHost;
@@ -45,4 +46,28 @@ test('a cancelled vm-suspend leaves the VM running; a cancelled vm-resume leaves
   assert.equal((await vm()).powerState, 'Running');
   assert.deepEqual(await suspendVdis(), []);
   await ts.call('destroy', { domain: (await vm()).domid });
+});
+
+test("vm-resume runs only its VM's own image: one whose configuration names another kernel (written over the suspend VDI) is refused, and the VM stays Suspended", async () => {
+  const ts = local.api;
+  // Two kernels whose paths are as long as each other, so that one can be written over the other in the image.
+  for (const k of ['ticker.ts', 'tocker.ts']) copyFileSync(join(GUESTS, 'ticker.ts'), join(dir, k));
+  const file = join(dir, 'forged.cfg');
+  writeFileSync(file, `name = "forged"\nkernel = "${join(dir, 'ticker.ts')}"\nmemory = 32\n`);
+  const { uuid } = await ts.call('vmImport', { file });
+  await ts.call('vmStart', { vm: uuid });
+  await ts.call('vmSuspend', { vm: uuid });
+  const image = await local.host.db.read((tx) => {
+    const vdi = tx.VDI.get(tx.VM.get(tx.VM.getByUuid(uuid)).suspend_VDI);
+    return imagePath(srPath(tx, vdi.SR)!, vdi);
+  });
+  const bytes = readFileSync(image);
+  const at = bytes.indexOf(join(dir, 'ticker.ts'));
+  assert.ok(at > 0, 'the image names its kernel');
+  bytes.write(join(dir, 'tocker.ts'), at);
+  writeFileSync(image, bytes);
+  await assert.rejects(ts.call('vmResume', { vm: uuid }), (e: Error) => /the image's kernel is not its VM's/.test(e.message));
+  const vm = (await ts.call('vmList', {})).find((v) => v.uuid === uuid)!;
+  assert.equal(vm.powerState, 'Suspended');
+  await ts.call('vmResume', { vm: uuid, discard: true });
 });

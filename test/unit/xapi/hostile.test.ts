@@ -4,7 +4,7 @@
 // the others; its logins do not end other users' sessions; a vm-admin names kernels in the
 // host's kernel directories only, and learns nothing of files elsewhere.
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -213,6 +213,47 @@ test("one source address cannot take the listener's connections: past its share 
     assert.ok((await Promise.all(polls)).every((p) => p.result !== undefined));
   } finally {
     for (const s of held) s.destroy();
+    await y.close();
+  }
+});
+
+test('PV_kernel is checked again at VM.resume and VM.pool_migrate: a kernel that became a link out of the directory is refused, and the VM stays as it was', async () => {
+  const kdir = join(x.dir, 'kernels-resume');
+  mkdirSync(kdir);
+  const kernel = join(kdir, 'ticker.ts');
+  const swap = (to: 'outside' | 'back') => {
+    rmSync(kernel);
+    if (to === 'outside') symlinkSync(join(GUESTS, 'ticker.ts'), kernel);
+    else writeFileSync(kernel, readFileSync(join(GUESTS, 'ticker.ts')));
+  };
+  writeFileSync(kernel, readFileSync(join(GUESTS, 'ticker.ts')));
+  const y = await startInProcessXapi('xapi-hostile-resume', { kernelDirs: [kdir], stateDir: x.dir });
+  try {
+    const s = await y.login('vm-admin');
+    const op = await y.login('pool-admin');
+    const call = async (method: string, ...params: unknown[]) => {
+      const r = await jsonCall(y.tcp, method, [op, ...params]);
+      return r.error ? [r.error.message, r.error.data[0]] : r.result;
+    };
+    const vm = (await jsonCall(y.tcp, 'VM.create', [s, { name_label: 'resumed', PV_kernel: kernel, memory_static_max: String(32 << 20) }])).result as string;
+    assert.equal(typeof vm, 'string');
+    assert.equal(await call('VM.start', vm, false, false), '');
+    swap('outside');
+    const host = (await call('host.get_all') as string[])[0];
+    assert.deepEqual(await call('VM.pool_migrate', vm, host, {}), ['INVALID_VALUE', 'PV_kernel']);
+    assert.equal(await call('VM.get_power_state', vm), 'Running');
+    swap('back');
+    assert.equal(await call('VM.suspend', vm), '');
+    swap('outside');
+    assert.deepEqual(await call('VM.resume', vm, false, false), ['INVALID_VALUE', 'PV_kernel']);
+    assert.deepEqual(await call('VM.resume_on', vm, host, false, false), ['INVALID_VALUE', 'PV_kernel']);
+    assert.equal(await call('VM.get_power_state', vm), 'Suspended');
+    // Back in the directory, it resumes.
+    swap('back');
+    assert.equal(await call('VM.resume', vm, false, false), '');
+    assert.equal(await call('VM.get_power_state', vm), 'Running');
+    assert.equal(await call('VM.hard_shutdown', vm), '');
+  } finally {
     await y.close();
   }
 });
