@@ -4,12 +4,13 @@
 // the others; its logins do not end other users' sessions; a vm-admin names kernels in the
 // host's kernel directories only, and learns nothing of files elsewhere.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { XapiError } from '../../../src/xapi/errors.js';
+import { checkKernelDirs } from '../../../src/xapi/kernels.js';
 import { TooManyCalls, type Peer } from '../../../src/xapi/service.js';
 import { GUESTS, jsonCall, post, startInProcessXapi, type InProcessXapi } from '../../support/xapi.js';
 import { waitFor } from '../../support/wait.js';
@@ -253,6 +254,33 @@ test('PV_kernel is checked again at VM.resume and VM.pool_migrate: a kernel that
     assert.equal(await call('VM.resume', vm, false, false), '');
     assert.equal(await call('VM.get_power_state', vm), 'Running');
     assert.equal(await call('VM.hard_shutdown', vm), '');
+  } finally {
+    await y.close();
+  }
+});
+
+test('a kernel directory that others can write in (or that is not ours) is refused, at start for the configured ones and at each use', async () => {
+  const kdir = join(x.dir, 'kernels-shared');
+  mkdirSync(kdir, { mode: 0o700 });
+  writeFileSync(join(kdir, 'k.js'), 'export default function main() {}\n');
+  const y = await startInProcessXapi('xapi-hostile-kdir', { kernelDirs: [kdir], stateDir: x.dir });
+  try {
+    const s = await y.login('vm-admin');
+    const create = () => jsonCall(y.tcp, 'VM.create', [s, { name_label: 'k', PV_kernel: join(kdir, 'k.js'), memory_static_max: String(32 << 20) }]);
+    assert.equal(typeof (await create()).result, 'string');
+    // Made writable by the group (or others) since: whoever could write there would choose what runs.
+    for (const mode of [0o770, 0o707]) {
+      chmodSync(kdir, mode);
+      const r = await create();
+      assert.deepEqual(r.error?.data.slice(0, 1), ['PV_kernel'], JSON.stringify(r));
+      assert.match(r.error!.data[2]!, new RegExp(`^The kernel directory <state>/kernels-shared is writable by other users \\(mode ${mode.toString(8)}\\)`));
+      await assert.rejects(checkKernelDirs([kdir]), /is writable by other users/);
+    }
+    chmodSync(kdir, 0o700);
+    assert.equal(typeof (await create()).result, 'string');
+    await checkKernelDirs([kdir]);
+    await assert.rejects(checkKernelDirs(['kernels-shared']), /give an absolute path/);
+    await assert.rejects(checkKernelDirs([join(x.dir, 'nope')]), /does not exist/);
   } finally {
     await y.close();
   }
