@@ -495,6 +495,18 @@ export const CALLS: Readonly<Record<string, Call>> = {
     const entries = await ctx.svc.ts.call('dmesg', {});
     return entries.map((e) => `${e.time} ${e.type === 'message' ? e.text : JSON.stringify(e)}`).join('\n');
   } },
+  // XAPI's (pool-admin): `xenode debug-keys`, the hypervisor's dump into the host log (host.dmesg reads it).
+  'host.send_debug_keys': { params: [p('host', { ref: 'host' }), p('keys', 'string')], role: 'pool-admin', writes: true, run: async (ctx, [r, keys]) => {
+    hostCheck(ctx, r as string);
+    try {
+      await ctx.svc.ts.call('debugKeys', { keys: keys as string });
+    } catch (e) {
+      // The command refuses a key it does not know (EINVAL) before anything is dumped.
+      if (isXenError(e, 'EINVAL')) throw new XapiError('INVALID_VALUE', ['keys', keys as string, e.detail]);
+      throw e;
+    }
+    return undefined;
+  } },
   'VM.clean_shutdown': vmPower(['Running'], (ctx, r) => ctx.svc.untilDomain(r.domid, ['shutdown', 'destroyed'], CLEAN_SHUTDOWN_MS,
     () => ctx.svc.ts.call('shutdown', { domain: r.domid }))),
   'VM.clean_reboot': vmPower(['Running'], (ctx, r) => ctx.svc.untilDomain(r.domid, ['restarted', 'shutdown', 'destroyed'], CLEAN_SHUTDOWN_MS,
