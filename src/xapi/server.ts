@@ -6,8 +6,9 @@
 //
 // Every client is bounded (docs/SECURITY.md, "XenAPI"): its body by size before anything is
 // parsed (Content-Length, then what actually arrives), its headers and body by time (slowloris),
-// the connections and the calls running at once by count; past a bound it gets an HTTP error
-// and the others go on being served.
+// the connections (per listener and per source address, conns.ts) and the calls running at once
+// by count; past a bound it gets an HTTP error (or its connection is closed) and the others go
+// on being served.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { chmod, lstat, unlink } from 'node:fs/promises';
