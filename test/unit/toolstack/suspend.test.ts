@@ -48,10 +48,24 @@ test('a cancelled vm-suspend leaves the VM running; a cancelled vm-resume leaves
   await ts.call('destroy', { domain: (await vm()).domid });
 });
 
-test("vm-resume runs only its VM's own image: one whose configuration names another kernel (written over the suspend VDI) is refused, and the VM stays Suspended", async () => {
+/** `bytes`, a save image, with its configuration (the xl header's optional data, at 48) changed by `edit`. */
+function withConfig(bytes: Buffer, edit: (c: Record<string, unknown>) => void): Buffer {
+  const optLen = bytes.readUInt32LE(44);
+  const c = JSON.parse(bytes.subarray(52, 48 + optLen - 1).toString()) as Record<string, unknown>;
+  edit(c);
+  const json = Buffer.from(`${JSON.stringify(c)}\0`);
+  const head = Buffer.from(bytes.subarray(0, 48));
+  head.writeUInt32LE(4 + json.length, 44);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(json.length);
+  return Buffer.concat([head, len, json, bytes.subarray(48 + optLen)]);
+}
+
+test("vm-resume builds from its VM's record, not the image's configuration (written over the suspend VDI): a disk the VM has not is refused, another kernel or driver_domain is not taken", async () => {
   const ts = local.api;
-  // Two kernels whose paths are as long as each other, so that one can be written over the other in the image.
   for (const k of ['ticker.ts', 'tocker.ts']) copyFileSync(join(GUESTS, 'ticker.ts'), join(dir, k));
+  const secret = join(dir, 'secret.img');
+  writeFileSync(secret, Buffer.alloc(1 << 20));
   const file = join(dir, 'forged.cfg');
   writeFileSync(file, `name = "forged"\nkernel = "${join(dir, 'ticker.ts')}"\nmemory = 32\n`);
   const { uuid } = await ts.call('vmImport', { file });
@@ -61,13 +75,21 @@ test("vm-resume runs only its VM's own image: one whose configuration names anot
     const vdi = tx.VDI.get(tx.VM.get(tx.VM.getByUuid(uuid)).suspend_VDI);
     return imagePath(srPath(tx, vdi.SR)!, vdi);
   });
-  const bytes = readFileSync(image);
-  const at = bytes.indexOf(join(dir, 'ticker.ts'));
-  assert.ok(at > 0, 'the image names its kernel');
-  bytes.write(join(dir, 'tocker.ts'), at);
-  writeFileSync(image, bytes);
-  await assert.rejects(ts.call('vmResume', { vm: uuid }), (e: Error) => /the image's kernel is not its VM's/.test(e.message));
-  const vm = (await ts.call('vmList', {})).find((v) => v.uuid === uuid)!;
-  assert.equal(vm.powerState, 'Suspended');
-  await ts.call('vmResume', { vm: uuid, discard: true });
+  const saved = readFileSync(image);
+  const record = () => local.host.db.read((tx) => tx.VM.get(tx.VM.getByUuid(uuid)));
+  writeFileSync(image, withConfig(saved, (c) => {
+    (c['disks'] as object[]).push({ target: secret, format: 'raw', vdev: 'xvdb', devid: 51728, access: 'rw', cdrom: false, specification: 'xen', directIoSafe: false, discard: false, trusted: true });
+  }));
+  await assert.rejects(ts.call('vmResume', { vm: uuid }), (e: Error) => /names a disk \(devid 51728\) the VM does not have/.test(e.message));
+  assert.equal((await record()).power_state, 'Suspended');
+  writeFileSync(image, withConfig(saved, (c) => Object.assign(c, { kernel: join(dir, 'tocker.ts'), driverDomain: true, cmdline: 'forged' })));
+  const { domid } = await ts.call('vmResume', { vm: uuid });
+  const r = await record();
+  assert.equal(r.power_state, 'Running');
+  const built = r.xenode_config as { kernel: string; driverDomain?: boolean; cmdline?: string; disks: unknown[] };
+  assert.equal(built.kernel, join(dir, 'ticker.ts'));
+  assert.equal(built.driverDomain, undefined);
+  assert.equal(built.cmdline, undefined);
+  assert.deepEqual(built.disks, []);
+  await ts.call('destroy', { domain: domid });
 });

@@ -242,9 +242,18 @@ test('PV_kernel is checked again at VM.resume and VM.pool_migrate: a kernel that
     swap('outside');
     const host = (await call('host.get_all') as string[])[0];
     assert.deepEqual(await call('VM.pool_migrate', vm, host, {}), ['INVALID_VALUE', 'PV_kernel']);
+    // Nor suspended (its resume would be refused), nor rebooted (the new domain loads it by path).
+    const domid = await call('VM.get_domid', vm);
+    for (const m of ['VM.suspend', 'VM.hard_reboot', 'VM.clean_reboot']) assert.deepEqual(await call(m, vm), ['INVALID_VALUE', 'PV_kernel'], m);
     assert.equal(await call('VM.get_power_state', vm), 'Running');
+    assert.equal(await call('VM.get_domid', vm), domid);
     swap('back');
     assert.equal(await call('VM.suspend', vm), '');
+    // Its suspend image is no disk: no VBD attaches it (a guest that could write it would choose what the VM resumes with).
+    const other = (await jsonCall(y.tcp, 'VM.create', [s, { name_label: 'other', PV_kernel: kernel, memory_static_max: String(32 << 20) }])).result as string;
+    const image = await call('VM.get_suspend_VDI', vm) as string;
+    const vbd = await jsonCall(y.tcp, 'VBD.create', [s, { VM: other, VDI: image, userdevice: '1', mode: 'RW', type: 'Disk' }]);
+    assert.deepEqual(vbd.error && [vbd.error.message, ...vbd.error.data], ['VDI_INCOMPATIBLE_TYPE', image, 'suspend'], JSON.stringify(vbd));
     swap('outside');
     assert.deepEqual(await call('VM.resume', vm, false, false), ['INVALID_VALUE', 'PV_kernel']);
     assert.deepEqual(await call('VM.resume_on', vm, host, false, false), ['INVALID_VALUE', 'PV_kernel']);
