@@ -4,18 +4,44 @@
 // and its errors come back to the caller: any path at all let a vm-admin test whether a host
 // file exists and run a host script as a guest. The local CLI (the host's own user) may still
 // name any file. A kernel directory must be the host's user's and writable by no one else
-// (after its links), or whoever could write in it would choose what runs.
-import { lstat, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, resolve, sep } from 'node:path';
+// (after its links), and so each directory below it down to a kernel's, and the kernel file;
+// the directories above it root's or ours, writable by no one else unless sticky: or whoever
+// could write in one would choose what runs.
+import { lstat, realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { XenError } from '../errors.js';
 import { isInside } from '../storage/disk.js';
-import { notPrivate } from '../toolstack/private.js';
+import { notPrivate, unsafeAncestor } from '../toolstack/private.js';
 import { XapiError } from './errors.js';
 
-/** Why `dir` cannot be a kernel directory (after its links); undefined if it can. */
-async function dirProblem(dir: string): Promise<string | undefined> {
-  const real = await realpath(dir).catch(() => undefined);
-  return real === undefined ? 'does not exist' : notPrivate(await lstat(real));
+/**
+ * Why the real path `real` cannot be a kernel directory; undefined if it can. `named`: the
+ * answer names the directory above that is refused (not to XenAPI callers: where the host
+ * lives is not their business).
+ */
+async function dirProblem(real: string, named: boolean): Promise<string | undefined> {
+  const own = notPrivate(await lstat(real));
+  if (own) return own;
+  const up = await unsafeAncestor(real);
+  return up && (named ? `is inside ${up.dir}, which ${up.why}` : `is inside a directory that ${up.why}`);
+}
+
+/**
+ * Why the kernel `real` in the kernel directory `dir` (both real paths) cannot run, as OpenSSH's
+ * StrictModes judges a key file: each directory from `dir` down to the kernel's, and the kernel
+ * itself, must be ours and writable by no one else; undefined if it can run.
+ */
+async function belowProblem(dir: string, real: string, shown: string): Promise<string | undefined> {
+  let d = dir;
+  for (const part of relative(dir, dirname(real)).split(sep).filter(Boolean)) {
+    d = join(d, part);
+    const problem = notPrivate(await lstat(d));
+    if (problem) return `Its directory ${shown}/${relative(dir, d)} ${problem}: this host runs no kernel from it`;
+  }
+  const st = await lstat(real);
+  if (!st.isFile()) return 'Is not a regular file';
+  const problem = notPrivate(st, 'file');
+  return problem && `The kernel file ${problem}: this host runs no kernel that others could have written`;
 }
 
 /**
@@ -25,7 +51,8 @@ async function dirProblem(dir: string): Promise<string | undefined> {
 export async function checkKernelDirs(dirs: readonly string[]): Promise<void> {
   for (const d of dirs) {
     if (!isAbsolute(d)) throw new XenError('EINVAL', `kernel directory ${d}: give an absolute path`);
-    const problem = await dirProblem(d);
+    const real = await realpath(d).catch(() => undefined);
+    const problem = real === undefined ? 'does not exist' : await dirProblem(real, true);
     if (problem) throw new XenError('EACCES', `kernel directory ${d} ${problem}: a kernel directory must be a directory of this user's that no one else can write in`);
   }
 }
@@ -56,8 +83,9 @@ export class KernelDirs {
     if (real === undefined) throw refuse('File does not exist');
     const at = realDirs.findIndex((d) => d !== undefined && isInside(real, d));
     if (at < 0) throw outside;
-    const problem = notPrivate(await lstat(realDirs[at]!));
+    const problem = await dirProblem(realDirs[at]!, false);
     if (problem) throw refuse(`The kernel directory ${this.#shown[at]} ${problem}: this host runs no kernel from it`);
-    if (!(await stat(real)).isFile()) throw refuse('Is not a regular file');
+    const below = await belowProblem(realDirs[at]!, real, this.#shown[at]!);
+    if (below) throw refuse(below);
   }
 }

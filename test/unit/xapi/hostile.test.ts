@@ -288,6 +288,28 @@ test('a kernel directory that others can write in (or that is not ours) is refus
     chmodSync(kdir, 0o700);
     assert.equal(typeof (await create()).result, 'string');
     await checkKernelDirs([kdir]);
+    // Below it too (OpenSSH's StrictModes): a subdirectory others can write in, a kernel file they can write.
+    const sub = join(kdir, 'sub');
+    mkdirSync(sub, { mode: 0o700 });
+    writeFileSync(join(sub, 'k.js'), 'export default function main() {}\n');
+    const named = async (path: string) => (await jsonCall(y.tcp, 'VM.create', [s, { name_label: 'k', PV_kernel: path, memory_static_max: String(32 << 20) }]));
+    assert.equal(typeof (await named(join(sub, 'k.js'))).result, 'string');
+    chmodSync(sub, 0o777);
+    const r1 = await named(join(sub, 'k.js'));
+    assert.match(r1.error?.data[2] ?? '', /^Its directory <state>\/kernels-shared\/sub is writable by other users \(mode 777\)/, JSON.stringify(r1));
+    chmodSync(sub, 0o700);
+    chmodSync(join(kdir, 'k.js'), 0o666);
+    const r2 = await create();
+    assert.match(r2.error?.data[2] ?? '', /^The kernel file is writable by other users \(mode 666\)/, JSON.stringify(r2));
+    chmodSync(join(kdir, 'k.js'), 0o644);
+    // Above it: a directory others can write in (not sticky) could have it renamed away and another put in its place.
+    const open = join(x.dir, 'open');
+    mkdirSync(join(open, 'kernels'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(open, 'kernels', 'k.js'), 'export default function main() {}\n');
+    chmodSync(open, 0o777);
+    await assert.rejects(checkKernelDirs([join(open, 'kernels')]), new RegExp(`is inside ${open}, which is writable by other users and not sticky`));
+    chmodSync(open, 0o1777);
+    await checkKernelDirs([join(open, 'kernels')]);
     await assert.rejects(checkKernelDirs(['kernels-shared']), /give an absolute path/);
     await assert.rejects(checkKernelDirs([join(x.dir, 'nope')]), /does not exist/);
   } finally {
