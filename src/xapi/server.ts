@@ -14,7 +14,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SourceConnections, type SourceConnection, type SourceLimits } from './conns.js';
+import { sourceKey, SourceConnections, type SourceConnection, type SourceLimits } from './conns.js';
 import { toXapiError, XapiError } from './errors.js';
 import { encodeJson } from './jsonrpc.js';
 import { TooManyCalls, type CallSlot, type Peer, type XapiService } from './service.js';
@@ -120,11 +120,6 @@ export class XapiServer {
     this.#sources = new SourceConnections(limits.sources);
   }
 
-  /** Connections of a source address now on the TCP listener, and of those unauthenticated. */
-  connectionsOf(source: string): { total: number; unauthenticated: number } {
-    return this.#sources.count(source);
-  }
-
   static async listen(svc: XapiService, where: XapiListen, limits: Partial<XapiHttpLimits> = {}): Promise<XapiServer> {
     const s = new XapiServer(svc, { ...XAPI_HTTP_LIMITS, ...limits });
     try {
@@ -206,7 +201,7 @@ export class XapiServer {
     this.#setUp(server, (req) => ({ source: req.socket.remoteAddress ?? 'unknown', local: false }));
     server.on('connection', (sock: Socket) => {
       const key = `${sock.remoteAddress}:${sock.remotePort}`;
-      const held = this.#sources.admit(sock.remoteAddress ?? 'unknown');
+      const held = this.#sources.admit(sourceKey(sock.remoteAddress ?? 'unknown'));
       // Past its address's bound: closed before the handshake, nothing read or written.
       if (!held) {
         sock.destroy();
@@ -215,7 +210,8 @@ export class XapiServer {
       this.#admitted.set(key, held);
       sock.once('close', () => {
         held.close();
-        this.#admitted.delete(key);
+        // A new connection may have the same address and port once this one is closed: its entry stays.
+        if (this.#admitted.get(key) === held) this.#admitted.delete(key);
       });
     });
     await new Promise<void>((resolve, reject) => {

@@ -8,6 +8,7 @@ import type { Change, HostDb, Tx } from '../toolstack/db/hostdb.js';
 import { NULL_REF } from '../toolstack/db/records.js';
 import { auditArg, type AuditSink } from './audit.js';
 import { CALLS, type Call, type CallContext, type CallHost, type ClassicEvents, type MigrationEndpoint } from './calls.js';
+import { sourceKey } from './conns.js';
 import { methodUnknown, parameterCountMismatch, toXapiError, XapiError } from './errors.js';
 import { EVENT_LIMITS, EventLog, type EventLimits } from './events.js';
 import { KernelDirs } from './kernels.js';
@@ -333,23 +334,25 @@ export class XapiService implements CallHost {
     const [name, password, , originator] = params.map((v, i) => checkParam('string', v, ['uname', 'pwd', 'version', 'originator'][i]!) as string);
     let user: User | undefined;
     const audit = (session: string, result: string) => this.#audit?.record({ user: name!, source: peer.source, session, call: LOGIN, args: [], result });
+    // Throttled and queued by source (conns.ts): many addresses of one holder are one.
+    const source = sourceKey(peer.source);
     if (peer.local && name === 'root') user = { name: 'root', role: 'pool-admin' };
     else {
       try {
-        this.throttle.begin(peer.source, name!);
+        this.throttle.begin(source, name!);
       } catch (e) {
         audit('', toXapiError(e).code);
         throw e;
       }
       try {
-        user = await this.users.authenticate(name!, password!, peer.source);
+        user = await this.users.authenticate(name!, password!, source);
       } catch (e) {
-        this.throttle.end(peer.source, name!, 'dropped');
-        const x = e instanceof LoginsBusy ? new XapiError('SESSION_AUTHENTICATION_FAILED', [name!, `too many logins at once ${e.fromSource ? `from ${peer.source}` : 'on this host'}: try again`]) : toXapiError(e);
+        this.throttle.end(source, name!, 'dropped');
+        const x = e instanceof LoginsBusy ? new XapiError('SESSION_AUTHENTICATION_FAILED', [name!, `too many logins at once ${e.fromSource ? `from ${source}` : 'on this host'}: try again`]) : toXapiError(e);
         audit('', x.code);
         throw x;
       }
-      this.throttle.end(peer.source, name!, user ? 'ok' : 'failed');
+      this.throttle.end(source, name!, user ? 'ok' : 'failed');
       if (!user) {
         audit('', 'SESSION_AUTHENTICATION_FAILED');
         throw new XapiError('SESSION_AUTHENTICATION_FAILED', [name!, 'Authentication failure']);

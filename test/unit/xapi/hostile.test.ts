@@ -9,6 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { sourceKey, SourceConnections } from '../../../src/xapi/conns.js';
 import { XapiError } from '../../../src/xapi/errors.js';
 import { checkKernelDirs } from '../../../src/xapi/kernels.js';
 import { TooManyCalls, type Peer } from '../../../src/xapi/service.js';
@@ -177,15 +178,13 @@ test('PV_kernel: only kernels in the host kernel directories; a file elsewhere i
   }
 });
 
-test("one source address cannot take the listener's connections: past its share they are closed at once, another source logs in and calls, and its own logged-in long polls go on", async () => {
-  // 12 connections on the listener; 6 per address, 3 of them before a login.
+test("one source cannot take the listener's connections: past its share they are closed at once, its own logged-in long polls go on; every loopback address is that one source", async () => {
+  // 12 connections on the listener; 6 per source, 3 of them before a login.
   const y = await startInProcessXapi('xapi-hostile-conns', { http: { maxConnections: 12, sources: { perSource: 6, unauthenticatedPerSource: 3 } }, events: { maxWaitMs: 30_000 } });
   const held: Socket[] = [];
   try {
     const a = { ...y.tcp, localAddress: '127.0.0.2' };
-    const b = { ...y.tcp, localAddress: '127.0.0.3' };
     await y.users.add('ann', 'read-only', 'pw');
-    await y.users.add('ben', 'read-only', 'pw');
     const ann = (await jsonCall(a, LOGIN, ['ann', 'pw'])).result as string;
     const token = ((await jsonCall(a, 'event.from', [ann, ['vm'], '', 0])).result as { token: string }).token;
     // The source's logged-in clients wait for events: 4 connections, each counted as logged in once its call came.
@@ -195,25 +194,51 @@ test("one source address cannot take the listener's connections: past its share 
       polls.push(jsonCall(a, 'event.from', [ann, ['pool'], token, 30]));
       assert.ok(await waitFor(() => y.service.events.waiting === i, 10_000), `${y.service.events.waiting} waiting`);
     }
-    // Then it opens 20 more and says nothing: 2 fit its share, the other 18 are closed at once.
+    // Then it opens 20 more from another loopback address (any local user can bind any of them)
+    // and says nothing: 2 fit the one loopback share, the other 18 are closed at once.
     let closed = 0;
     for (let i = 0; i < 20; i++) {
-      const s = connect({ host: '127.0.0.1', port: y.tcp.port, localAddress: '127.0.0.2' });
+      const s = connect({ host: '127.0.0.1', port: y.tcp.port, localAddress: '127.0.0.3' });
       s.on('error', () => {});
       s.on('close', () => closed++);
       held.push(s);
     }
     assert.ok(await waitFor(() => closed === 18, 10_000), `${closed} of 20 closed`);
-    assert.deepEqual(y.server.connectionsOf('127.0.0.2'), { total: 6, unauthenticated: 2 });
-    // Another address is served meanwhile.
-    const ben = await jsonCall(b, LOGIN, ['ben', 'pw']);
-    assert.equal(typeof ben.result, 'string', JSON.stringify(ben));
-    assert.ok(Array.isArray((await jsonCall(b, 'VM.get_all', [ben.result])).result));
+    // Another source is served meanwhile (the same bounds, by source).
+    const other = new SourceConnections({ perSource: 6, unauthenticatedPerSource: 3 });
+    for (let i = 0; i < 3; i++) assert.ok(other.admit(sourceKey(`127.0.0.${i + 2}`)));
+    assert.equal(other.admit(sourceKey('::1')), undefined);
+    assert.ok(other.admit(sourceKey('10.0.0.1')));
     // The long polls answer.
     y.service.events.close();
     assert.ok((await Promise.all(polls)).every((p) => p.result !== undefined));
   } finally {
     for (const s of held) s.destroy();
+    await y.close();
+  }
+});
+
+test('sourceKey: an IPv4-mapped address is its IPv4 one, IPv6 counts by /64, all loopback is one source', () => {
+  assert.equal(sourceKey('::ffff:10.1.2.3'), '10.1.2.3');
+  assert.equal(sourceKey('::FFFF:10.1.2.3'), '10.1.2.3');
+  assert.equal(sourceKey('10.1.2.3'), '10.1.2.3');
+  for (const a of ['127.0.0.1', '127.9.8.7', '::ffff:127.0.0.2', '::1', '0:0:0:0:0:0:0:1']) assert.equal(sourceKey(a), 'loopback', a);
+  for (const a of ['2001:db8:1:2::1', '2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:0db8:0001:0002:0:0:0:9', '2001:db8:1:2::1.2.3.4']) assert.equal(sourceKey(a), '2001:db8:1:2::/64', a);
+  assert.equal(sourceKey('2001:db8:1:3::1'), '2001:db8:1:3::/64');
+  assert.equal(sourceKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  assert.equal(sourceKey('unix'), 'unix');
+});
+
+test('logins are throttled and queued by source: many loopback addresses, or many addresses of one /64, are one', async () => {
+  const y = await startInProcessXapi('xapi-hostile-keys', { checks: { concurrent: 1, queued: 8, perSource: 2 } });
+  try {
+    for (const [kind, many] of [['loopback', (i: number) => `127.0.1.${i}`], ['/64', (i: number) => `2001:db8:5:6::${i + 1}`]] as const) {
+      const got = await Promise.all(Array.from({ length: 6 }, (_, i) => outcome(y.service.call(LOGIN, ['nosuchuser', 'guess'], peer(many(i))))));
+      // One running and two waiting for the one source; the others refused unchecked as that source's.
+      assert.equal(got.filter((r) => r === 'Authentication failure').length, 3, `${kind}: ${JSON.stringify(got)}`);
+      assert.equal(got.filter((r) => /too many logins at once from (loopback|2001:db8:5:6::\/64)/.test(r)).length, 3, `${kind}: ${JSON.stringify(got)}`);
+    }
+  } finally {
     await y.close();
   }
 });
