@@ -513,7 +513,7 @@ export const CALLS: Readonly<Record<string, Call>> = {
       await ctx.svc.ts.call('debugKeys', { keys: keys as string });
     } catch (e) {
       // The command refuses a key it does not know (EINVAL) before anything is dumped.
-      if (isXenError(e, 'EINVAL')) throw new XapiError('INVALID_VALUE', ['keys', keys as string, e.detail]);
+      if (isXenError(e, 'EINVAL')) throw new XapiError('INVALID_VALUE', ['keys', (keys as string).slice(0, 64), e.detail]);
       throw e;
     }
     return undefined;

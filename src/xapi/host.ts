@@ -1,5 +1,6 @@
 // XenAPI for a host daemon: the service over the host's command API, its users, and its
 // listeners (the Unix socket always; HTTPS on TCP when a port is given).
+import { homedir } from 'node:os';
 import type { Toolstack } from '../toolstack/contract.js';
 import { ensureCertificate } from './cert.js';
 import { xapiPaths, type XapiPaths } from './paths.js';
@@ -41,7 +42,7 @@ export interface XapiHost {
 export async function startXapi(ts: Toolstack, opts: XapiHostOptions): Promise<XapiHost> {
   const paths = xapiPaths(opts.stateDir);
   // The state dir's guest/ may come later (a link made by hand): it is checked at each use.
-  await checkKernelDirs(opts.moreKernelDirs ?? []);
+  await checkKernelDirs(opts.moreKernelDirs ?? [], [opts.stateDir, homedir()]);
   const users = new HostDbUsers(opts.db);
   const sessionStore = new HostDbSessions(opts.db, (e) => opts.log(`XenAPI: a session could not be kept in the host database: ${e.message}`));
   const audit = new AuditLog(paths.audit);

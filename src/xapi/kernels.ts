@@ -47,11 +47,16 @@ async function belowProblem(dir: string, real: string, shown: string): Promise<s
 /**
  * The kernel directories a host is started with (`xenode host --kernel-dir`): absolute, there,
  * and private, else EINVAL/EACCES naming the first that is not, and the host does not start.
+ * `keep`: directories none may hold (the state dir, the home directory): every file in one
+ * (the host database, a disk image, a shell's startup script) would be a kernel callers could name.
  */
-export async function checkKernelDirs(dirs: readonly string[]): Promise<void> {
+export async function checkKernelDirs(dirs: readonly string[], keep: readonly string[] = []): Promise<void> {
+  const kept = await Promise.all(keep.map((k) => realpath(k).catch(() => resolve(k))));
   for (const d of dirs) {
     if (!isAbsolute(d)) throw new XenError('EINVAL', `kernel directory ${d}: give an absolute path`);
     const real = await realpath(d).catch(() => undefined);
+    const holds = real === undefined ? -1 : kept.findIndex((k) => k === real || isInside(k, real));
+    if (holds >= 0) throw new XenError('EINVAL', `kernel directory ${d} holds ${keep[holds]}: give a directory of kernels only`);
     const problem = real === undefined ? 'does not exist' : await dirProblem(real, true);
     if (problem) throw new XenError('EACCES', `kernel directory ${d} ${problem}: a kernel directory must be a directory of this user's that no one else can write in`);
   }

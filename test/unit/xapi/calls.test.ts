@@ -377,6 +377,9 @@ test("host.send_debug_keys has the hypervisor dump into the host log, as xenode 
   const r = await call(root, 'host.send_debug_keys', host, 'ez');
   assert.deepEqual([r.error?.message, r.error?.data[0], r.error?.data[1]], ['INVALID_VALUE', 'keys', 'ez'], JSON.stringify(r));
   assert.match(r.error!.data[2]!, /debug key 'z' is not handled/);
+  // The keys are echoed cut short: the answer does not grow with what the caller sent.
+  const long = await call(root, 'host.send_debug_keys', host, 'z'.repeat(10_000));
+  assert.deepEqual([long.error?.message, long.error?.data[1]], ['INVALID_VALUE', 'z'.repeat(64)]);
   assert.equal(await dumps(), before + 1);
   assert.equal(code(await call(root, 'host.send_debug_keys', 'OpaqueRef:00000000-0000-0000-0000-000000000000', 'e')), 'HANDLE_INVALID');
 });

@@ -336,6 +336,10 @@ test('a kernel directory that others can write in (or that is not ours) is refus
     chmodSync(open, 0o1777);
     await checkKernelDirs([join(open, 'kernels')]);
     await assert.rejects(checkKernelDirs(['kernels-shared']), /give an absolute path/);
+    // Nor one that holds the state dir (or the home directory): every file there would be a kernel callers could name.
+    await assert.rejects(checkKernelDirs([x.dir], [x.dir]), new RegExp(`kernel directory ${x.dir} holds ${x.dir}`));
+    await assert.rejects(checkKernelDirs([kdir], [join(kdir, 'state')]), /holds/);
+    await checkKernelDirs([kdir], [x.dir]);
     await assert.rejects(checkKernelDirs([join(x.dir, 'nope')]), /does not exist/);
   } finally {
     await y.close();
