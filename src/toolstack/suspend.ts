@@ -106,7 +106,7 @@ async function suspendImage(host: Host, vm: Ref<'VM'>): Promise<{ r: VMRecord; v
  * others stay the VM's, unplugged). The image is in a VDI its owner could have written: a device
  * it names that the record has not is refused, never attached.
  */
-export function resumeConfig(record: DomainConfig, image: DomainConfig, vmUuid: string): DomainConfig {
+function resumeConfig(record: DomainConfig, image: DomainConfig, vmUuid: string): DomainConfig {
   const pick = <T extends { readonly devid: number }>(what: string, mine: readonly T[], saved: readonly { readonly devid: number }[]): T[] => saved.map(({ devid }) => {
     const d = mine.find((x) => x.devid === devid);
     if (!d) throw new XenError('EINVAL', `VM ${vmUuid}'s suspend image names a ${what} (devid ${devid}) the VM does not have: it is not the image that VM was suspended into`);
