@@ -1,6 +1,7 @@
 // `xenode host` (the host daemon, in the foreground), `xenode host start` (the same, in the
 // background: prints the control socket once it answers) and `xenode host stop`.
 import { spawn } from 'node:child_process';
+import { resolve as resolvePath } from 'node:path';
 import { Option, type Command } from 'commander';
 import { XenError } from '../errors.js';
 import { lockReleased, readPid } from '../toolstack/lock.js';
@@ -23,6 +24,8 @@ interface DaemonOpts extends StateDirOpts {
   readonly listen?: string;
   /** ADDRESS:PORT of the summoning DNS server. */
   readonly summon?: string;
+  /** More directories of kernels XenAPI callers may name (--kernel-dir, repeated). */
+  readonly kernelDir: readonly string[];
 }
 
 /**
@@ -93,6 +96,7 @@ async function runDaemon(o: DaemonOpts): Promise<void> {
       stateDir,
       ...numbers(o),
       ...listenOption(o),
+      ...(o.kernelDir.length && { xapiKernelDirs: o.kernelDir.map((d) => resolvePath(d)) }),
       ...(!report && { echo: (e) => say(dmesgLine(e)) }),
     });
   } catch (e) {
@@ -136,7 +140,8 @@ async function startDetached(o: DaemonOpts): Promise<string> {
     ...daemonNodeFlags(process.execArgv, process.env.NODE_OPTIONS), ...process.execArgv, process.argv[1]!, 'host', '--state-dir', stateDir, '--pool', o.pool, '--shells', o.shells,
     '--shell-vifs', o.shellVifs,
     '--shutdown-timeout', o.shutdownTimeout, ...(o.xapiPort !== undefined ? ['--xapi-port', o.xapiPort] : []), '--xapi-address', o.xapiAddress,
-    ...(o.listen !== undefined ? ['--listen', o.listen] : []), ...(o.summon !== undefined ? ['--summon', o.summon] : []), '--notify-parent',
+    ...(o.listen !== undefined ? ['--listen', o.listen] : []), ...(o.summon !== undefined ? ['--summon', o.summon] : []),
+    ...o.kernelDir.flatMap((d) => ['--kernel-dir', resolvePath(d)]), '--notify-parent',
   ], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...DAEMON_MALLOC_ENV, ...process.env } });
   const report = await new Promise<StartReport>((resolve, reject) => {
     child.once('message', (m) => resolve(m as StartReport));
@@ -160,7 +165,9 @@ export function registerHostCommands(program: Command): void {
       'skipped with a note in the log when another host has it)')
     .option('--xapi-address <address>', "the address XenAPI's HTTPS listens on", '127.0.0.1')
     .option('--listen <address:port>', "receive live migrations here (senders need the state dir's migration-token)")
-    .option('--summon <address:port>', 'where the summoning DNS server listens once a name is summoned (xenode summon; default 127.0.0.1, any free port)');
+    .option('--summon <address:port>', 'where the summoning DNS server listens once a name is summoned (xenode summon; default 127.0.0.1, any free port)')
+    .option('--kernel-dir <dir>', "another directory of kernels XenAPI callers may name in PV_kernel, besides the state dir's guest/ " +
+      "(repeatable; each must be this user's and writable by no one else)", (d: string, dirs: string[]) => [...dirs, d], [] as string[]);
 
   const host = daemonOptions(program.command('host'))
     .description('run the host daemon in the foreground: hypervisor, dom0, xenstored, consoles, control socket (Ctrl-C stops it)')

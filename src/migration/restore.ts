@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { readNamed } from '../storage/named.js';
 import type { BuiltDomain } from '../toolstack/builder.js';
+import type { DomainConfig } from '../toolstack/domconfig.js';
 import type { Ref } from '../toolstack/db/records.js';
 import type { Host } from '../toolstack/host.js';
 import { hostLimits, MIB } from '../toolstack/limits.js';
@@ -17,6 +18,12 @@ import { ByteSource } from './source.js';
 /** How long a reader waits for more of a stream that has stopped coming. */
 export const STREAM_STALL_MS = 10_000;
 
+export interface RestoreOpts {
+  readonly paused?: boolean;
+  readonly vm?: Ref<'VM'>;
+  readonly config?: (image: DomainConfig) => DomainConfig;
+}
+
 /** xl's "Loading new save file ... (new xl fmt info 0x%x/0x%x/%u)". */
 export interface RestoreInfo {
   readonly info: readonly [number, number, number];
@@ -24,9 +31,13 @@ export interface RestoreInfo {
 }
 
 /** Build a domain from a checked image; xl's name clash error if its name is taken. */
-/** `vm`: the persistent VM the domain is (XenAPI's VM.resume); a new transient VM when absent. */
-async function restoreImage(host: Host, image: DomainImage, pages: ReadonlyMap<number, Uint8Array>, opts: { paused?: boolean; vm?: Ref<'VM'> }): Promise<BuiltDomain> {
-  const { config } = image;
+/**
+ * `vm`: the persistent VM the domain is (XenAPI's VM.resume); a new transient VM when absent.
+ * `config`: the configuration to build with, given the image's (a VM's resume takes its
+ * record's: the image is in a VDI its owner could have written).
+ */
+async function restoreImage(host: Host, image: DomainImage, pages: ReadonlyMap<number, Uint8Array>, opts: RestoreOpts): Promise<BuiltDomain> {
+  const config = opts.config ? opts.config(image.config) : image.config;
   checkNameFree(host, config.name);
   const built = await host.create(config, {
     ...(opts.paused !== undefined && { paused: opts.paused }),
@@ -54,7 +65,7 @@ export function maxImageBytes(): number {
   return Math.min(image, constants.MAX_LENGTH - 1);
 }
 
-export async function restoreFile(host: Host, file: string, opts: { paused?: boolean; vm?: Ref<'VM'> } = {}): Promise<BuiltDomain & RestoreInfo> {
+export async function restoreFile(host: Host, file: string, opts: RestoreOpts = {}): Promise<BuiltDomain & RestoreInfo> {
   const t0 = performance.now();
   // A regular file only, opened without blocking and read up to the bound (named.ts): a FIFO
   // would hold a pool thread until a writer came, and /dev/zero (which says size 0) never ends.

@@ -20,6 +20,7 @@ import { wrapKernelScript } from '../guest/kernel-wrap.js';
 import type { KernelScript } from '../hypervisor/vcpu.js';
 import { readNamed } from '../storage/named.js';
 import { eagerCodeCache } from './kernel-cache.js';
+import { notPrivate } from './private.js';
 
 /** The kernel could not be built into an image. */
 export class KernelError extends Error {
@@ -169,10 +170,7 @@ export async function privateDir(dir: string): Promise<void> {
     if (e.code !== 'EEXIST') throw e;
   });
   const st = await lstat(dir);
-  const problem = st.isSymbolicLink() ? 'is a symbolic link'
-    : !st.isDirectory() ? 'is not a directory'
-      : st.uid !== process.geteuid?.() ? `is owned by another user (uid ${st.uid})`
-        : st.mode & 0o022 ? `is writable by other users (mode ${(st.mode & 0o7777).toString(8)})` : undefined;
+  const problem = notPrivate(st);
   if (problem) throw new XenError('EACCES', `kernel image directory ${dir} ${problem}: refused, as anyone who can write in it could plant images; remove it`);
   if (st.mode & 0o077) await chmod(dir, 0o700);
 }

@@ -8,6 +8,7 @@
 // (from an xl config) becomes persistent when it is suspended, or its image would be lost.
 import { XenError } from '../errors.js';
 import type { BuiltDomain } from './builder.js';
+import type { DomainConfig } from './domconfig.js';
 import { NULL_REF, type Ref, type VMRecord } from './db/records.js';
 import type { Host } from './host.js';
 import { imagePath, srPath } from '../storage/sr.js';
@@ -15,6 +16,7 @@ import { saveDomain } from '../migration/save.js';
 import { restoreFile, type RestoreInfo } from '../migration/restore.js';
 import type { SaveResult } from './contract.js';
 import { taskControl } from './tasks.js';
+import { vmConfig } from './vms.js';
 
 const MiB = 2 ** 20;
 
@@ -98,14 +100,31 @@ async function suspendImage(host: Host, vm: Ref<'VM'>): Promise<{ r: VMRecord; v
   });
 }
 
+/**
+ * What a VM resumes with: its record's configuration (kernel, disks' targets, everything the
+ * host acts on), with the image's RAM size and only the devices the guest had at its save (the
+ * others stay the VM's, unplugged). The image is in a VDI its owner could have written: a device
+ * it names that the record has not is refused, never attached.
+ */
+function resumeConfig(record: DomainConfig, image: DomainConfig, vmUuid: string): DomainConfig {
+  const pick = <T extends { readonly devid: number }>(what: string, mine: readonly T[], saved: readonly { readonly devid: number }[]): T[] => saved.map(({ devid }) => {
+    const d = mine.find((x) => x.devid === devid);
+    if (!d) throw new XenError('EINVAL', `VM ${vmUuid}'s suspend image names a ${what} (devid ${devid}) the VM does not have: it is not the image that VM was suspended into`);
+    return d;
+  });
+  return { ...record, memory: image.memory, maxmem: image.maxmem, disks: pick('disk', record.disks, image.disks), vifs: pick('vif', record.vifs, image.vifs) };
+}
+
 /** Resume a suspended VM from its image (a new domain, the same VM); the suspend VDI goes. */
 export async function resumeVm(host: Host, vm: Ref<'VM'>, opts: { paused?: boolean } = {}): Promise<BuiltDomain & RestoreInfo> {
-  const { vdiUuid, path } = await suspendImage(host, vm);
+  const { r, vdiUuid, path } = await suspendImage(host, vm);
+  const record = vmConfig(r);
+  if (!record) throw new XenError('EPERM', 'the control domain cannot be resumed');
   const ctl = taskControl();
   // A task cancelled (task.cancel of Async.VM.resume) stops before the domain is built: the VM stays Suspended.
   ctl?.signal.throwIfAborted();
   ctl?.progress(1, 4);
-  const built = await restoreFile(host, path, { ...opts, vm });
+  const built = await restoreFile(host, path, { ...opts, vm, config: (image) => resumeConfig(record, image, r.uuid) });
   await host.vdis.destroy(vdiUuid).catch(() => {});
   return built;
 }

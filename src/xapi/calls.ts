@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { XenError, isXenError, type XenErrnoName } from '../errors.js';
 import type { Args, HostEvent, Result, TaskCall, TaskOp, Toolstack, VmChanges, XapiRole } from '../toolstack/contract.js';
-import type { HostDb } from '../toolstack/db/hostdb.js';
+import type { HostDb, Tx } from '../toolstack/db/hostdb.js';
 import { NULL_REF, type VMRecord } from '../toolstack/db/records.js';
 import { vdevOf } from '../toolstack/vms.js';
 import type { KernelDirs } from './kernels.js';
@@ -225,9 +225,22 @@ function recordSetters(cls: Args<'recordSet'>['cls'], role: XapiRole): Record<st
   };
 }
 
+/**
+ * A VDI's uuid if a VBD may attach it, else XAPI's VDI_INCOMPATIBLE_TYPE [vdi, type]: a suspend
+ * image (or one being written) is the host's record of a domain, not a disk, and a guest that
+ * could write it would choose what its VM resumes with.
+ */
+function attachableVdi(tx: Tx, vdi: string): string {
+  const v = tx.VDI.get(vdi);
+  if (v.type === 'suspend' || tx.VM.where('suspend_VDI', vdi).length) throw new XapiError('VDI_INCOMPATIBLE_TYPE', [vdi, 'suspend']);
+  return v.uuid;
+}
+
 /** VM.resume and resume_on: a suspended VM runs again from its suspend VDI. */
 async function resumeVm(ctx: CallContext, ref: string, paused: boolean): Promise<undefined> {
   const r = await vmIn(ctx, ref, ['Suspended'], false);
+  // Its kernel is loaded again from its path, as at VM.start: checked again (the image's own is the record's, restore.ts).
+  await ctx.svc.kernels.confine(r.PV_kernel);
   await viaTask(ctx, ref, 'vmResume', { vm: r.uuid, ...(paused && { paused }) });
   return undefined;
 }
@@ -493,10 +506,27 @@ export const CALLS: Readonly<Record<string, Call>> = {
     const entries = await ctx.svc.ts.call('dmesg', {});
     return entries.map((e) => `${e.time} ${e.type === 'message' ? e.text : JSON.stringify(e)}`).join('\n');
   } },
+  // XAPI's (pool-admin): `xenode debug-keys`, the hypervisor's dump into the host log (host.dmesg reads it).
+  'host.send_debug_keys': { params: [p('host', { ref: 'host' }), p('keys', 'string')], role: 'pool-admin', writes: true, run: async (ctx, [r, keys]) => {
+    hostCheck(ctx, r as string);
+    try {
+      await ctx.svc.ts.call('debugKeys', { keys: keys as string });
+    } catch (e) {
+      // The command refuses a key it does not know (EINVAL) before anything is dumped.
+      if (isXenError(e, 'EINVAL')) throw new XapiError('INVALID_VALUE', ['keys', (keys as string).slice(0, 64), e.detail]);
+      throw e;
+    }
+    return undefined;
+  } },
   'VM.clean_shutdown': vmPower(['Running'], (ctx, r) => ctx.svc.untilDomain(r.domid, ['shutdown', 'destroyed'], CLEAN_SHUTDOWN_MS,
     () => ctx.svc.ts.call('shutdown', { domain: r.domid }))),
-  'VM.clean_reboot': vmPower(['Running'], (ctx, r) => ctx.svc.untilDomain(r.domid, ['restarted', 'shutdown', 'destroyed'], CLEAN_SHUTDOWN_MS,
-    () => ctx.svc.ts.call('shutdown', { domain: r.domid, reboot: true }))),
+  // A reboot builds the domain again, its kernel loaded by path: checked as at VM.start, before
+  // the guest is asked (a reboot the guest makes itself is not: SECURITY.md).
+  'VM.clean_reboot': vmPower(['Running'], async (ctx, r) => {
+    await ctx.svc.kernels.confine(r.PV_kernel);
+    return ctx.svc.untilDomain(r.domid, ['restarted', 'shutdown', 'destroyed'], CLEAN_SHUTDOWN_MS,
+      () => ctx.svc.ts.call('shutdown', { domain: r.domid, reboot: true }));
+  }),
   'VM.hard_shutdown': {
     params: [p('vm', VM)], role: 'vm-operator', async: true, writes: true,
     run: async (ctx, [ref]) => {
@@ -511,6 +541,8 @@ export const CALLS: Readonly<Record<string, Call>> = {
     params: [p('vm', VM)], role: 'vm-operator', async: true, writes: true,
     run: async (ctx, [ref]) => {
       const r = await vmIn(ctx, ref as string, ['Running']);
+      // Its resume loads the kernel again: one refused now would leave the VM Suspended on an image it cannot resume.
+      await ctx.svc.kernels.confine(r.PV_kernel);
       await viaTask(ctx, ref as string, 'vmSuspend', { vm: r.uuid });
       return undefined;
     },
@@ -531,6 +563,8 @@ export const CALLS: Readonly<Record<string, Call>> = {
     run: async (ctx, [ref, host]) => {
       hostCheck(ctx, host as string);
       const r = await vmIn(ctx, ref as string, ['Running']);
+      // Checked before the suspend: a kernel refused at the resume would leave the VM Suspended.
+      await ctx.svc.kernels.confine(r.PV_kernel);
       // A pool of one host: XAPI migrates a VM to its own host (xenopsd's localhost migration),
       // the same VM in a new domain. Here its state goes through a suspend image: suspend, then
       // resume, each half of the task's progress.
@@ -587,7 +621,10 @@ export const CALLS: Readonly<Record<string, Call>> = {
       return undefined;
     },
   },
-  'VM.hard_reboot': vmPower(['Running', 'Paused'], (ctx, r) => ctx.svc.ts.call('hardReboot', { domain: r.domid })),
+  'VM.hard_reboot': vmPower(['Running', 'Paused'], async (ctx, r) => {
+    await ctx.svc.kernels.confine(r.PV_kernel);
+    return ctx.svc.ts.call('hardReboot', { domain: r.domid });
+  }),
   'VM.pause': vmPower(['Running'], (ctx, r) => ctx.svc.ts.call('pause', { domain: r.domid })),
   'VM.unpause': vmPower(['Paused'], (ctx, r) => ctx.svc.ts.call('unpause', { domain: r.domid })),
   'VM.start': {
@@ -791,7 +828,7 @@ export const CALLS: Readonly<Record<string, Call>> = {
       const vdev = vdevOf(n);
       const spec = [`vdev=${vdev}`, `access=${field(f, 'mode', 'RW') === 'RO' ? 'ro' : 'rw'}`];
       if (type === 'CD') spec.push('devtype=cdrom');
-      if (vdi !== NULL_REF) spec.push(`target=vdi:${await ctx.svc.db.read((tx) => tx.VDI.get(vdi).uuid)}`);
+      if (vdi !== NULL_REF) spec.push(`target=vdi:${await ctx.svc.db.read((tx) => attachableVdi(tx, vdi))}`);
       else if (type !== 'CD') throw new XapiError('VDI_MISSING', []);
       await vmDevice(ctx, vm, { disk: spec.join(',') });
       return ctx.svc.db.read((tx) => tx.VBD.where('VM', vm).find((b) => tx.VBD.get(b).device === vdev)!);

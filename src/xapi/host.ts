@@ -1,5 +1,6 @@
 // XenAPI for a host daemon: the service over the host's command API, its users, and its
 // listeners (the Unix socket always; HTTPS on TCP when a port is given).
+import { homedir } from 'node:os';
 import type { Toolstack } from '../toolstack/contract.js';
 import { ensureCertificate } from './cert.js';
 import { xapiPaths, type XapiPaths } from './paths.js';
@@ -9,6 +10,7 @@ import type { HostDb } from '../toolstack/db/hostdb.js';
 import { HostDbSessions } from './sessions.js';
 import { HostDbUsers } from './users.js';
 import { AuditLog } from './audit.js';
+import { checkKernelDirs } from './kernels.js';
 
 export interface XapiHostOptions extends XapiServiceOptions {
   readonly stateDir: string;
@@ -23,7 +25,7 @@ export interface XapiHostOptions extends XapiServiceOptions {
   /** The port is a default, not the user's choice: if it is taken, serve on the Unix socket only (and say so). */
   readonly portOptional?: boolean;
   readonly http?: Partial<XapiHttpLimits>;
-  /** More directories of kernels XenAPI callers may name, besides the state dir's guest/. */
+  /** More directories of kernels XenAPI callers may name, besides the state dir's guest/ (`xenode host --kernel-dir`): each absolute, there, and private. */
   readonly moreKernelDirs?: readonly string[];
 }
 
@@ -39,6 +41,8 @@ export interface XapiHost {
 
 export async function startXapi(ts: Toolstack, opts: XapiHostOptions): Promise<XapiHost> {
   const paths = xapiPaths(opts.stateDir);
+  // The state dir's guest/ may come later (a link made by hand): it is checked at each use.
+  await checkKernelDirs(opts.moreKernelDirs ?? [], [opts.stateDir, homedir()]);
   const users = new HostDbUsers(opts.db);
   const sessionStore = new HostDbSessions(opts.db, (e) => opts.log(`XenAPI: a session could not be kept in the host database: ${e.message}`));
   const audit = new AuditLog(paths.audit);

@@ -6,13 +6,15 @@
 //
 // Every client is bounded (docs/SECURITY.md, "XenAPI"): its body by size before anything is
 // parsed (Content-Length, then what actually arrives), its headers and body by time (slowloris),
-// the connections and the calls running at once by count; past a bound it gets an HTTP error
-// and the others go on being served.
+// the connections (per listener and per source address, conns.ts) and the calls running at once
+// by count; past a bound it gets an HTTP error (or its connection is closed) and the others go
+// on being served.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { chmod, lstat, unlink } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { sourceKey, SourceConnections, type SourceConnection, type SourceLimits } from './conns.js';
 import { toXapiError, XapiError } from './errors.js';
 import { encodeJson } from './jsonrpc.js';
 import { TooManyCalls, type CallSlot, type Peer, type XapiService } from './service.js';
@@ -32,6 +34,8 @@ export interface XapiHttpLimits {
   readonly maxConnections: number;
   /** Calls running at once; more are answered 503. */
   readonly maxInFlight: number;
+  /** TCP connections of one source address at once, and of those not yet logged in (conns.ts); more are closed at once. */
+  readonly sources: SourceLimits;
 }
 
 export const XAPI_HTTP_LIMITS: XapiHttpLimits = {
@@ -41,6 +45,8 @@ export const XAPI_HTTP_LIMITS: XapiHttpLimits = {
   keepAliveTimeoutMs: 5_000,
   maxConnections: 1024,
   maxInFlight: 512,
+  // 16 addresses' worth of the listener; one address's long polls up to half of a user's (EVENT_LIMITS.perOwner).
+  sources: { perSource: 64, unauthenticatedPerSource: 8 },
 };
 
 /** JSON values nested deeper than this are refused, as XML's are. */
@@ -106,8 +112,13 @@ export class XapiServer {
   readonly #spared = new WeakSet<object>();
   #inFlight = 0;
   #tcpPort = 0;
+  readonly #sources: SourceConnections;
+  /** TCP connections admitted, by remote address and port (the same on the TLS socket as on the TCP one under it). */
+  readonly #admitted = new Map<string, SourceConnection>();
 
-  private constructor(private readonly svc: XapiService, readonly limits: XapiHttpLimits) {}
+  private constructor(private readonly svc: XapiService, readonly limits: XapiHttpLimits) {
+    this.#sources = new SourceConnections(limits.sources);
+  }
 
   static async listen(svc: XapiService, where: XapiListen, limits: Partial<XapiHttpLimits> = {}): Promise<XapiServer> {
     const s = new XapiServer(svc, { ...XAPI_HTTP_LIMITS, ...limits });
@@ -188,6 +199,21 @@ export class XapiServer {
   async #listenTcp(tcp: NonNullable<XapiListen['tcp']>): Promise<void> {
     const server = createHttpsServer({ ...this.#options(), key: tcp.key, cert: tcp.cert, handshakeTimeout: this.limits.headersTimeoutMs });
     this.#setUp(server, (req) => ({ source: req.socket.remoteAddress ?? 'unknown', local: false }));
+    server.on('connection', (sock: Socket) => {
+      const key = `${sock.remoteAddress}:${sock.remotePort}`;
+      const held = this.#sources.admit(sourceKey(sock.remoteAddress ?? 'unknown'));
+      // Past its address's bound: closed before the handshake, nothing read or written.
+      if (!held) {
+        sock.destroy();
+        return;
+      }
+      this.#admitted.set(key, held);
+      sock.once('close', () => {
+        held.close();
+        // A new connection may have the same address and port once this one is closed: its entry stays.
+        if (this.#admitted.get(key) === held) this.#admitted.delete(key);
+      });
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(tcp.port, tcp.host, () => resolve());
@@ -217,6 +243,7 @@ export class XapiServer {
       res.once('close', onClose);
       const slot: CallSlot = {
         closed: gone.signal,
+        authenticated: () => this.#admitted.get(`${req.socket.remoteAddress}:${req.socket.remotePort}`)?.authenticated(),
         park: () => {
           if (held) this.#inFlight--;
           held = false;

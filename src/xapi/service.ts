@@ -8,6 +8,7 @@ import type { Change, HostDb, Tx } from '../toolstack/db/hostdb.js';
 import { NULL_REF } from '../toolstack/db/records.js';
 import { auditArg, type AuditSink } from './audit.js';
 import { CALLS, type Call, type CallContext, type CallHost, type ClassicEvents, type MigrationEndpoint } from './calls.js';
+import { sourceKey } from './conns.js';
 import { methodUnknown, parameterCountMismatch, toXapiError, XapiError } from './errors.js';
 import { EVENT_LIMITS, EventLog, type EventLimits } from './events.js';
 import { KernelDirs } from './kernels.js';
@@ -26,8 +27,8 @@ export interface Peer {
 }
 
 export interface Authenticator {
-  /** The user if the password is theirs. */
-  authenticate(name: string, password: string): Promise<User | undefined>;
+  /** The user if the password is theirs; checks are taken in turn by `source` (the caller's address). */
+  authenticate(name: string, password: string, source: string): Promise<User | undefined>;
   /** Set by the service: a user was replaced (new role or password), so their sessions end. */
   onReplaced: (name: string) => void;
 }
@@ -43,6 +44,8 @@ export interface CallSlot {
   park(): () => void;
   /** Aborted when the client's connection closed before its answer: its wait ends. */
   readonly closed?: AbortSignal;
+  /** The call carried a live session, or logged in: its connection is a logged-in client's (conns.ts). */
+  authenticated?(): void;
 }
 
 /** A user has as many calls running as it may: the transport answers 503, as for the host's own bound. */
@@ -239,7 +242,11 @@ export class XapiService implements CallHost {
   async call(method: string, params: readonly unknown[], peer: Peer, slot?: CallSlot): Promise<XValue> {
     let user: string | undefined;
     try {
-      if (method === LOGIN) return await this.#login(params, peer);
+      if (method === LOGIN) {
+        const ref = await this.#login(params, peer);
+        slot?.authenticated?.();
+        return ref;
+      }
       if (method === LIST_METHODS) return this.listMethods();
       const isAsync = method.startsWith('Async.');
       const name = isAsync ? method.slice(6) : method;
@@ -247,6 +254,7 @@ export class XapiService implements CallHost {
       if (!call || (isAsync && !call.async)) throw methodUnknown(method);
       if (params.length !== call.params.length + 1) throw parameterCountMismatch(method, call.params.length + 1, params.length);
       const session = this.sessions.use(params[0]);
+      slot?.authenticated?.();
       // One user's calls take at most callsPerUser of the transport's places (a read-only user's long polls took them all).
       if (!this.#takeCall(session.user)) throw new TooManyCalls(`${session.user} has ${this.#callsPerUser} calls running: try again`);
       user = session.user;
@@ -326,23 +334,25 @@ export class XapiService implements CallHost {
     const [name, password, , originator] = params.map((v, i) => checkParam('string', v, ['uname', 'pwd', 'version', 'originator'][i]!) as string);
     let user: User | undefined;
     const audit = (session: string, result: string) => this.#audit?.record({ user: name!, source: peer.source, session, call: LOGIN, args: [], result });
+    // Throttled and queued by source (conns.ts): many addresses of one holder are one.
+    const source = sourceKey(peer.source);
     if (peer.local && name === 'root') user = { name: 'root', role: 'pool-admin' };
     else {
       try {
-        this.throttle.begin(peer.source, name!);
+        this.throttle.begin(source, name!);
       } catch (e) {
         audit('', toXapiError(e).code);
         throw e;
       }
       try {
-        user = await this.users.authenticate(name!, password!);
+        user = await this.users.authenticate(name!, password!, source);
       } catch (e) {
-        this.throttle.end(peer.source, name!, 'dropped');
-        const x = e instanceof LoginsBusy ? new XapiError('SESSION_AUTHENTICATION_FAILED', [name!, 'too many logins at once on this host: try again']) : toXapiError(e);
+        this.throttle.end(source, name!, 'dropped');
+        const x = e instanceof LoginsBusy ? new XapiError('SESSION_AUTHENTICATION_FAILED', [name!, `too many logins at once ${e.fromSource ? `from ${source}` : 'on this host'}: try again`]) : toXapiError(e);
         audit('', x.code);
         throw x;
       }
-      this.throttle.end(peer.source, name!, user ? 'ok' : 'failed');
+      this.throttle.end(source, name!, user ? 'ok' : 'failed');
       if (!user) {
         audit('', 'SESSION_AUTHENTICATION_FAILED');
         throw new XapiError('SESSION_AUTHENTICATION_FAILED', [name!, 'Authentication failure']);

@@ -42,27 +42,49 @@ const DECOY = hashPassword(randomBytes(16).toString('hex'));
 /** The host is checking as many passwords as it will: this login is refused without a check. */
 export class LoginsBusy extends Error {
   override name = 'LoginsBusy';
+
+  /** fromSource: the caller's own address has as many checks waiting as it may, not the host. */
+  constructor(message: string, readonly fromSource = false) {
+    super(message);
+  }
 }
 
 export interface CheckLimits {
   /** Password checks computing at once... */
   readonly concurrent: number;
-  /** ...and waiting for their turn; more are refused (LoginsBusy). */
+  /** ...and waiting for their turn, in all... */
   readonly queued: number;
+  /** ...and of one source address; more from it are refused (LoginsBusy). */
+  readonly perSource: number;
 }
 
 /**
  * scrypt runs on libuv's thread pool (4 threads), which guests' file-backed disks use for their
  * reads and writes: unbounded, a flood of logins (even of unknown users) stalled every disk for
  * seconds. Two checks at once leave the pool's other threads to the disks, as XAPI's
- * local_auth_max_threads semaphore bounds its password checks.
+ * local_auth_max_threads semaphore bounds its password checks. 128 waiting at most, 2 of any
+ * one address: fewer than 128 addresses cannot keep another out.
  */
-export const CHECK_LIMITS: CheckLimits = { concurrent: 2, queued: 32 };
+export const CHECK_LIMITS: CheckLimits = { concurrent: 2, queued: 128, perSource: 2 };
 
-/** Password checks in turn: `concurrent` at once, `queued` more waiting (in arrival order). */
+interface Waiter {
+  go(): void;
+  refuse(e: LoginsBusy): void;
+}
+
+/**
+ * Password checks in turn: `concurrent` at once; those waiting are served one source address at
+ * a time, round robin, so a check waits behind at most one of each other address. In arrival
+ * order, many addresses kept the queue full and an honest one was refused for as long as they
+ * kept on. When the queue is full, an address with fewer waiting takes the place of the newest
+ * check of the address with the most (which is refused): only when every address waiting has
+ * one is a newcomer refused.
+ */
 export class CheckQueue {
   #running = 0;
-  readonly #waiting: (() => void)[] = [];
+  #waiting = 0;
+  /** Each address's waiting checks, oldest first; addresses in turn order (the one served goes to the back). */
+  readonly #bySource = new Map<string, Waiter[]>();
 
   constructor(readonly limits: CheckLimits) {}
 
@@ -71,22 +93,49 @@ export class CheckQueue {
   }
 
   get waiting(): number {
-    return this.#waiting.length;
+    return this.#waiting;
   }
 
-  async run<T>(check: () => Promise<T>): Promise<T> {
-    if (this.#running >= this.limits.concurrent) {
-      if (this.#waiting.length >= this.limits.queued) throw new LoginsBusy(`${this.#running} password checks running and ${this.#waiting.length} waiting`);
-      // The one that ends hands its turn over: #running stays as it is.
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    } else this.#running++;
+  async run<T>(source: string, check: () => Promise<T>): Promise<T> {
+    // The one that ends hands its turn over: #running stays as it is.
+    if (this.#running >= this.limits.concurrent) await this.#wait(source);
+    else this.#running++;
     try {
       return await check();
     } finally {
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#running--;
+      this.#next();
     }
+  }
+
+  #wait(source: string): Promise<void> {
+    const mine = this.#bySource.get(source) ?? [];
+    const busy = (why: string, fromSource = false) => new LoginsBusy(`${this.#running} password checks running and ${this.#waiting} waiting${why}`, fromSource);
+    if (mine.length >= this.limits.perSource) throw busy(`, ${mine.length} of them from ${source}`, true);
+    if (this.#waiting >= this.limits.queued) {
+      let most: Waiter[] = mine;
+      for (const list of this.#bySource.values()) if (list.length >= most.length) most = list;
+      if (most.length <= mine.length + 1) throw busy('');
+      this.#waiting--;
+      most.pop()!.refuse(busy(`: its place went to ${source}, which had fewer waiting`));
+    }
+    return new Promise((resolve, reject) => {
+      mine.push({ go: resolve, refuse: reject });
+      this.#bySource.set(source, mine);
+      this.#waiting++;
+    });
+  }
+
+  #next(): void {
+    const first = this.#bySource.entries().next();
+    if (first.done) {
+      this.#running--;
+      return;
+    }
+    const [source, list] = first.value;
+    this.#bySource.delete(source);
+    if (list.length > 1) this.#bySource.set(source, list);
+    this.#waiting--;
+    list.shift()!.go();
   }
 }
 
@@ -116,10 +165,11 @@ export class HostDbUsers implements UserDirectory {
 
   /**
    * The user if the password is theirs; undefined otherwise (in about the same time, and in the
-   * same queue). LoginsBusy, before anything is looked up, when the queue is full.
+   * same queue, in `source`'s turn). LoginsBusy, before anything is looked up, when the queue has
+   * no place for it.
    */
-  async authenticate(name: string, password: string): Promise<User | undefined> {
-    return this.checks.run(async () => {
+  async authenticate(name: string, password: string, source: string): Promise<User | undefined> {
+    return this.checks.run(source, async () => {
       const u = await this.db.read((tx) => {
         const [ref] = tx.user.where('short_name', name);
         return ref === undefined ? undefined : tx.user.get(ref);

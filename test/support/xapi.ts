@@ -48,7 +48,7 @@ export interface HttpReply {
 }
 
 /** Where to send: the Unix socket (plain HTTP) or the TCP port (HTTPS). */
-export type Target = { readonly socket: string } | { readonly port: number };
+export type Target = { readonly socket: string } | { readonly port: number; /** The source address to connect from (127.0.0.0/8 on loopback). */ readonly localAddress?: string };
 
 const insecure = new Agent({ rejectUnauthorized: false, keepAlive: false });
 
@@ -57,7 +57,7 @@ export function post(target: Target, path: string, body: string | Buffer, conten
     const opts = { method: 'POST', path, headers: { 'Content-Type': contentType, ...headers } };
     const req = 'socket' in target
       ? httpRequest({ ...opts, socketPath: target.socket })
-      : httpsRequest({ ...opts, host: '127.0.0.1', port: target.port, agent: insecure });
+      : httpsRequest({ ...opts, host: '127.0.0.1', port: target.port, agent: insecure, ...(target.localAddress && { localAddress: target.localAddress }) });
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { XAPI_ROLES, type XapiRole } from '../../../src/toolstack/contract.js';
+import { EVTCHN_DUMP_HEADER, XAPI_ROLES, type XapiRole } from '../../../src/toolstack/contract.js';
 import { AuditLog } from '../../../src/xapi/audit.js';
 import { configOfRecord } from '../../../src/xapi/calls.js';
 import { XapiError } from '../../../src/xapi/errors.js';
@@ -136,6 +136,7 @@ test('each role may make the VM calls of its rank, and no more', async () => {
     ['VM.set_memory', [vm, String(32 * MiB)], 'vm-power-admin', undefined],
     ['VM.start_on', [vm, 'OpaqueRef:00000000-0000-0000-0000-000000000000', false, false], 'vm-power-admin', 'HANDLE_INVALID'],
     ['host.dmesg', [(await ok<string[]>(root, 'host.get_all'))[0]], 'pool-operator', undefined],
+    ['host.send_debug_keys', [(await ok<string[]>(root, 'host.get_all'))[0], 'e'], 'pool-admin', undefined],
     // Its token lets the sender name a kernel the host loads (host code): pool-admin, not XAPI's vm-power-admin.
     ['host.migrate_receive', [(await ok<string[]>(root, 'host.get_all'))[0], net, {}], 'pool-admin', 'OPERATION_NOT_ALLOWED'],
   ];
@@ -365,4 +366,20 @@ test("VBD setters change the halted VM's configuration (a restart sees them); VB
   for (const d of [a, b]) await ok(root, 'VBD.destroy', d);
   await ok(root, 'VIF.destroy', vif);
   await ok(root, 'VM.destroy', vm);
+});
+
+test("host.send_debug_keys has the hypervisor dump into the host log, as xenode debug-keys; a key it does not know is INVALID_VALUE and dumps nothing", async () => {
+  const [host] = await ok<string[]>(root, 'host.get_all');
+  const dumps = async () => (await ok<string>(root, 'host.dmesg', host)).split(EVTCHN_DUMP_HEADER).length - 1;
+  const before = await dumps();
+  assert.equal(await ok(root, 'host.send_debug_keys', host, 'e'), '');
+  assert.equal(await dumps(), before + 1);
+  const r = await call(root, 'host.send_debug_keys', host, 'ez');
+  assert.deepEqual([r.error?.message, r.error?.data[0], r.error?.data[1]], ['INVALID_VALUE', 'keys', 'ez'], JSON.stringify(r));
+  assert.match(r.error!.data[2]!, /debug key 'z' is not handled/);
+  // The keys are echoed cut short: the answer does not grow with what the caller sent.
+  const long = await call(root, 'host.send_debug_keys', host, 'z'.repeat(10_000));
+  assert.deepEqual([long.error?.message, long.error?.data[1]], ['INVALID_VALUE', 'z'.repeat(64)]);
+  assert.equal(await dumps(), before + 1);
+  assert.equal(code(await call(root, 'host.send_debug_keys', 'OpaqueRef:00000000-0000-0000-0000-000000000000', 'e')), 'HANDLE_INVALID');
 });

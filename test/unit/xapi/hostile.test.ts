@@ -4,11 +4,14 @@
 // the others; its logins do not end other users' sessions; a vm-admin names kernels in the
 // host's kernel directories only, and learns nothing of files elsewhere.
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { sourceKey, SourceConnections } from '../../../src/xapi/conns.js';
 import { XapiError } from '../../../src/xapi/errors.js';
+import { checkKernelDirs } from '../../../src/xapi/kernels.js';
 import { TooManyCalls, type Peer } from '../../../src/xapi/service.js';
 import { GUESTS, jsonCall, post, startInProcessXapi, type InProcessXapi } from '../../support/xapi.js';
 import { waitFor } from '../../support/wait.js';
@@ -31,7 +34,7 @@ let x: InProcessXapi;
 
 before(async () => {
   x = await startInProcessXapi('xapi-hostile', {
-    sessions: { idleMs: 3600_000, perUser: 3 }, checks: { concurrent: 2, queued: 4 }, callsPerUser: 4, http: { maxInFlight: 8 }, events: { maxWaitMs: 30_000 },
+    sessions: { idleMs: 3600_000, perUser: 3 }, checks: { concurrent: 2, queued: 4, perSource: 3 }, callsPerUser: 4, http: { maxInFlight: 8 }, events: { maxWaitMs: 30_000 },
   });
 });
 after(() => x.close());
@@ -64,6 +67,22 @@ test('logins from many sources: a bounded number of password checks at once host
   // Refused unchecked is not a failed guess: the source may log in at once.
   assert.equal(await outcome(x.service.call(LOGIN, ['bob', 'pw'], peer(`10.2.0.${n - 1}`))), 'ok');
   assert.equal(checks.running + checks.waiting, 0);
+});
+
+test('logins from many sources take turns by address: a flood from fewer addresses than the queue has places cannot keep an honest one out', async () => {
+  const y = await startInProcessXapi('xapi-hostile-turns', { checks: { concurrent: 2, queued: 8, perSource: 2 } });
+  try {
+    await y.users.add('carol', 'read-only', 'pw');
+    // Six addresses, four guesses each, one address after the other (each within its failures).
+    const flood = Array.from({ length: 24 }, (_, i) => ({ source: `10.6.0.${i >> 2}`, got: outcome(y.service.call(LOGIN, ['nosuchuser', 'guess'], peer(`10.6.0.${i >> 2}`))) }));
+    assert.equal(await outcome(y.service.call(LOGIN, ['carol', 'pw'], peer('10.7.0.1'))), 'ok');
+    const got = await Promise.all(flood.map(async (f) => ({ source: f.source, got: await f.got })));
+    // Every address had at least one guess checked; the rest were refused unchecked.
+    for (let s = 0; s < 6; s++) assert.ok(got.some((g) => g.source === `10.6.0.${s}` && g.got === 'Authentication failure'), `10.6.0.${s} had no check`);
+    assert.ok(got.every((g) => g.got === 'Authentication failure' || /too many logins at once (on this host|from 10\.6\.0\.[0-5]):/.test(g.got)), JSON.stringify([...new Set(got.map((g) => g.got))]));
+  } finally {
+    await y.close();
+  }
 });
 
 test("a read-only user's logins end only its own oldest sessions", async () => {
@@ -156,5 +175,173 @@ test('PV_kernel: only kernels in the host kernel directories; a file elsewhere i
     assert.deepEqual([start.error?.message, start.error?.data[0]], ['INVALID_VALUE', 'PV_kernel'], JSON.stringify(start));
   } finally {
     await withDir.close();
+  }
+});
+
+test("one source cannot take the listener's connections: past its share they are closed at once, its own logged-in long polls go on; every loopback address is that one source", async () => {
+  // 12 connections on the listener; 6 per source, 3 of them before a login.
+  const y = await startInProcessXapi('xapi-hostile-conns', { http: { maxConnections: 12, sources: { perSource: 6, unauthenticatedPerSource: 3 } }, events: { maxWaitMs: 30_000 } });
+  const held: Socket[] = [];
+  try {
+    const a = { ...y.tcp, localAddress: '127.0.0.2' };
+    await y.users.add('ann', 'read-only', 'pw');
+    const ann = (await jsonCall(a, LOGIN, ['ann', 'pw'])).result as string;
+    const token = ((await jsonCall(a, 'event.from', [ann, ['vm'], '', 0])).result as { token: string }).token;
+    // The source's logged-in clients wait for events: 4 connections, each counted as logged in once its call came.
+    // (One after another: a connection counts as not logged in until its call arrives.)
+    const polls = [];
+    for (let i = 1; i <= 4; i++) {
+      polls.push(jsonCall(a, 'event.from', [ann, ['pool'], token, 30]));
+      assert.ok(await waitFor(() => y.service.events.waiting === i, 10_000), `${y.service.events.waiting} waiting`);
+    }
+    // Then it opens 20 more from another loopback address (any local user can bind any of them)
+    // and says nothing: 2 fit the one loopback share, the other 18 are closed at once.
+    let closed = 0;
+    for (let i = 0; i < 20; i++) {
+      const s = connect({ host: '127.0.0.1', port: y.tcp.port, localAddress: '127.0.0.3' });
+      s.on('error', () => {});
+      s.on('close', () => closed++);
+      held.push(s);
+    }
+    assert.ok(await waitFor(() => closed === 18, 10_000), `${closed} of 20 closed`);
+    // Another source is served meanwhile (the same bounds, by source).
+    const other = new SourceConnections({ perSource: 6, unauthenticatedPerSource: 3 });
+    for (let i = 0; i < 3; i++) assert.ok(other.admit(sourceKey(`127.0.0.${i + 2}`)));
+    assert.equal(other.admit(sourceKey('::1')), undefined);
+    assert.ok(other.admit(sourceKey('10.0.0.1')));
+    // The long polls answer.
+    y.service.events.close();
+    assert.ok((await Promise.all(polls)).every((p) => p.result !== undefined));
+  } finally {
+    for (const s of held) s.destroy();
+    await y.close();
+  }
+});
+
+test('sourceKey: an IPv4-mapped address is its IPv4 one, IPv6 counts by /64, all loopback is one source', () => {
+  assert.equal(sourceKey('::ffff:10.1.2.3'), '10.1.2.3');
+  assert.equal(sourceKey('::FFFF:10.1.2.3'), '10.1.2.3');
+  assert.equal(sourceKey('10.1.2.3'), '10.1.2.3');
+  for (const a of ['127.0.0.1', '127.9.8.7', '::ffff:127.0.0.2', '::1', '0:0:0:0:0:0:0:1']) assert.equal(sourceKey(a), 'loopback', a);
+  for (const a of ['2001:db8:1:2::1', '2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:0db8:0001:0002:0:0:0:9', '2001:db8:1:2::1.2.3.4']) assert.equal(sourceKey(a), '2001:db8:1:2::/64', a);
+  assert.equal(sourceKey('2001:db8:1:3::1'), '2001:db8:1:3::/64');
+  assert.equal(sourceKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  assert.equal(sourceKey('unix'), 'unix');
+});
+
+test('logins are throttled and queued by source: many loopback addresses, or many addresses of one /64, are one', async () => {
+  const y = await startInProcessXapi('xapi-hostile-keys', { checks: { concurrent: 1, queued: 8, perSource: 2 } });
+  try {
+    for (const [kind, many] of [['loopback', (i: number) => `127.0.1.${i}`], ['/64', (i: number) => `2001:db8:5:6::${i + 1}`]] as const) {
+      const got = await Promise.all(Array.from({ length: 6 }, (_, i) => outcome(y.service.call(LOGIN, ['nosuchuser', 'guess'], peer(many(i))))));
+      // One running and two waiting for the one source; the others refused unchecked as that source's.
+      assert.equal(got.filter((r) => r === 'Authentication failure').length, 3, `${kind}: ${JSON.stringify(got)}`);
+      assert.equal(got.filter((r) => /too many logins at once from (loopback|2001:db8:5:6::\/64)/.test(r)).length, 3, `${kind}: ${JSON.stringify(got)}`);
+    }
+  } finally {
+    await y.close();
+  }
+});
+
+test('PV_kernel is checked again at VM.resume and VM.pool_migrate: a kernel that became a link out of the directory is refused, and the VM stays as it was', async () => {
+  const kdir = join(x.dir, 'kernels-resume');
+  mkdirSync(kdir);
+  const kernel = join(kdir, 'ticker.ts');
+  const swap = (to: 'outside' | 'back') => {
+    rmSync(kernel);
+    if (to === 'outside') symlinkSync(join(GUESTS, 'ticker.ts'), kernel);
+    else writeFileSync(kernel, readFileSync(join(GUESTS, 'ticker.ts')));
+  };
+  writeFileSync(kernel, readFileSync(join(GUESTS, 'ticker.ts')));
+  const y = await startInProcessXapi('xapi-hostile-resume', { kernelDirs: [kdir], stateDir: x.dir });
+  try {
+    const s = await y.login('vm-admin');
+    const op = await y.login('pool-admin');
+    const call = async (method: string, ...params: unknown[]) => {
+      const r = await jsonCall(y.tcp, method, [op, ...params]);
+      return r.error ? [r.error.message, r.error.data[0]] : r.result;
+    };
+    const vm = (await jsonCall(y.tcp, 'VM.create', [s, { name_label: 'resumed', PV_kernel: kernel, memory_static_max: String(32 << 20) }])).result as string;
+    assert.equal(typeof vm, 'string');
+    assert.equal(await call('VM.start', vm, false, false), '');
+    swap('outside');
+    const host = (await call('host.get_all') as string[])[0];
+    assert.deepEqual(await call('VM.pool_migrate', vm, host, {}), ['INVALID_VALUE', 'PV_kernel']);
+    // Nor suspended (its resume would be refused), nor rebooted (the new domain loads it by path).
+    const domid = await call('VM.get_domid', vm);
+    for (const m of ['VM.suspend', 'VM.hard_reboot', 'VM.clean_reboot']) assert.deepEqual(await call(m, vm), ['INVALID_VALUE', 'PV_kernel'], m);
+    assert.equal(await call('VM.get_power_state', vm), 'Running');
+    assert.equal(await call('VM.get_domid', vm), domid);
+    swap('back');
+    assert.equal(await call('VM.suspend', vm), '');
+    // Its suspend image is no disk: no VBD attaches it (a guest that could write it would choose what the VM resumes with).
+    const other = (await jsonCall(y.tcp, 'VM.create', [s, { name_label: 'other', PV_kernel: kernel, memory_static_max: String(32 << 20) }])).result as string;
+    const image = await call('VM.get_suspend_VDI', vm) as string;
+    const vbd = await jsonCall(y.tcp, 'VBD.create', [s, { VM: other, VDI: image, userdevice: '1', mode: 'RW', type: 'Disk' }]);
+    assert.deepEqual(vbd.error && [vbd.error.message, ...vbd.error.data], ['VDI_INCOMPATIBLE_TYPE', image, 'suspend'], JSON.stringify(vbd));
+    swap('outside');
+    assert.deepEqual(await call('VM.resume', vm, false, false), ['INVALID_VALUE', 'PV_kernel']);
+    assert.deepEqual(await call('VM.resume_on', vm, host, false, false), ['INVALID_VALUE', 'PV_kernel']);
+    assert.equal(await call('VM.get_power_state', vm), 'Suspended');
+    // Back in the directory, it resumes.
+    swap('back');
+    assert.equal(await call('VM.resume', vm, false, false), '');
+    assert.equal(await call('VM.get_power_state', vm), 'Running');
+    assert.equal(await call('VM.hard_shutdown', vm), '');
+  } finally {
+    await y.close();
+  }
+});
+
+test('a kernel directory that others can write in (or that is not ours) is refused, at start for the configured ones and at each use', async () => {
+  const kdir = join(x.dir, 'kernels-shared');
+  mkdirSync(kdir, { mode: 0o700 });
+  writeFileSync(join(kdir, 'k.js'), 'export default function main() {}\n');
+  const y = await startInProcessXapi('xapi-hostile-kdir', { kernelDirs: [kdir], stateDir: x.dir });
+  try {
+    const s = await y.login('vm-admin');
+    const create = () => jsonCall(y.tcp, 'VM.create', [s, { name_label: 'k', PV_kernel: join(kdir, 'k.js'), memory_static_max: String(32 << 20) }]);
+    assert.equal(typeof (await create()).result, 'string');
+    // Made writable by the group (or others) since: whoever could write there would choose what runs.
+    for (const mode of [0o770, 0o707]) {
+      chmodSync(kdir, mode);
+      const r = await create();
+      assert.deepEqual(r.error?.data.slice(0, 1), ['PV_kernel'], JSON.stringify(r));
+      assert.match(r.error!.data[2]!, new RegExp(`^The kernel directory <state>/kernels-shared is writable by other users \\(mode ${mode.toString(8)}\\)`));
+      await assert.rejects(checkKernelDirs([kdir]), /is writable by other users/);
+    }
+    chmodSync(kdir, 0o700);
+    assert.equal(typeof (await create()).result, 'string');
+    await checkKernelDirs([kdir]);
+    // Below it too (OpenSSH's StrictModes): a subdirectory others can write in, a kernel file they can write.
+    const sub = join(kdir, 'sub');
+    mkdirSync(sub, { mode: 0o700 });
+    writeFileSync(join(sub, 'k.js'), 'export default function main() {}\n');
+    const named = async (path: string) => (await jsonCall(y.tcp, 'VM.create', [s, { name_label: 'k', PV_kernel: path, memory_static_max: String(32 << 20) }]));
+    assert.equal(typeof (await named(join(sub, 'k.js'))).result, 'string');
+    chmodSync(sub, 0o777);
+    const r1 = await named(join(sub, 'k.js'));
+    assert.match(r1.error?.data[2] ?? '', /^Its directory <state>\/kernels-shared\/sub is writable by other users \(mode 777\)/, JSON.stringify(r1));
+    chmodSync(sub, 0o700);
+    chmodSync(join(kdir, 'k.js'), 0o666);
+    const r2 = await create();
+    assert.match(r2.error?.data[2] ?? '', /^The kernel file is writable by other users \(mode 666\)/, JSON.stringify(r2));
+    chmodSync(join(kdir, 'k.js'), 0o644);
+    // Above it: a directory others can write in (not sticky) could have it renamed away and another put in its place.
+    const open = join(x.dir, 'open');
+    mkdirSync(join(open, 'kernels'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(open, 'kernels', 'k.js'), 'export default function main() {}\n');
+    chmodSync(open, 0o777);
+    await assert.rejects(checkKernelDirs([join(open, 'kernels')]), new RegExp(`is inside ${open}, which is writable by other users and not sticky`));
+    chmodSync(open, 0o1777);
+    await checkKernelDirs([join(open, 'kernels')]);
+    await assert.rejects(checkKernelDirs(['kernels-shared']), /give an absolute path/);
+    // Nor one that holds the state dir (or the home directory): every file there would be a kernel callers could name.
+    await assert.rejects(checkKernelDirs([x.dir], [x.dir]), new RegExp(`kernel directory ${x.dir} holds ${x.dir}`));
+    await assert.rejects(checkKernelDirs([kdir], [join(kdir, 'state')]), /holds/);
+    await checkKernelDirs([kdir], [x.dir]);
+    await assert.rejects(checkKernelDirs([join(x.dir, 'nope')]), /does not exist/);
+  } finally {
+    await y.close();
   }
 });
