@@ -1,6 +1,6 @@
 // Files a client names (a configuration file, a kernel's sources, a disk target) are opened
 // here, so that none of them can block dom0's thread or be read beyond a limit. Opening a FIFO
-// without O_NONBLOCK waits for a writer (and holds one of libuv's four pool threads meanwhile,
+// without O_NONBLOCK waits for a writer (for writing, a reader; and holds one of libuv's four pool threads meanwhile,
 // stalling every other file operation, disk I/O included); reading /dev/zero never ends. So
 // the kind is checked with stat before the open (an open can have side effects on a device),
 // the open is non-blocking, and the kind is checked again on the open descriptor (the path may
@@ -15,8 +15,8 @@ const fstatP = promisify(fstat);
 const closeP = promisify(close);
 const readP = promisify(read);
 
-/** What a caller accepts: a regular file, or (for disk targets) a regular file or a block device. */
-export type NamedKind = 'file' | 'disk';
+/** What a caller accepts: a regular file; for disk targets a block device too; for a save's target a FIFO too. */
+export type NamedKind = 'file' | 'disk' | 'save';
 
 /** A named path that cannot be used: what it was for, its path, and why, in words. */
 export class NamedFileError extends XenError {
@@ -32,6 +32,11 @@ export interface NamedOptions {
   readonly kind: NamedKind;
   /** Open for writing too. */
   readonly write?: boolean;
+  /**
+   * Open for writing only, making a regular file of this mode where the path names nothing. A
+   * FIFO then opens only while it has a reader (ENXIO otherwise), never waiting for one.
+   */
+  readonly create?: number;
 }
 
 function kindOf(st: Stats): string {
@@ -44,9 +49,15 @@ function kindOf(st: Stats): string {
   return 'not a file';
 }
 
+const KINDS: Record<NamedKind, { readonly ok: (st: Stats) => boolean; readonly want: string }> = {
+  file: { ok: (st) => st.isFile(), want: 'a regular file' },
+  disk: { ok: (st) => st.isFile() || st.isBlockDevice(), want: 'a regular file or a block device' },
+  save: { ok: (st) => st.isFile() || st.isFIFO() || st.isBlockDevice(), want: 'a regular file, a FIFO or a block device' },
+};
+
 function checkKind(path: string, st: Stats, opts: NamedOptions): void {
-  if (st.isFile() || (opts.kind === 'disk' && st.isBlockDevice())) return;
-  const want = opts.kind === 'disk' ? 'a regular file or a block device' : 'a regular file';
+  const { ok, want } = KINDS[opts.kind];
+  if (ok(st)) return;
   throw new NamedFileError(st.isDirectory() ? 'EISDIR' : 'EINVAL', opts.what, path, `is ${kindOf(st)}; it must be ${want}`);
 }
 
@@ -57,7 +68,7 @@ function openFailure(path: string, opts: NamedOptions, e: unknown): unknown {
   if (code === 'ENOTDIR') return new NamedFileError('ENOENT', opts.what, path, 'does not exist (a parent is not a directory)');
   if (code === 'ELOOP') return new NamedFileError('EINVAL', opts.what, path, 'is a loop of symbolic links');
   if (code === 'ENAMETOOLONG') return new NamedFileError('ENAMETOOLONG', opts.what, path, 'is too long a path');
-  if (code === 'ENXIO') return new NamedFileError('ENXIO', opts.what, path, 'cannot be opened (no such device or reader)');
+  if (code === 'ENXIO') return new NamedFileError('ENXIO', opts.what, path, 'cannot be opened: no such device, or a FIFO with no reader');
   if (code === 'EROFS') return new NamedFileError('EROFS', opts.what, path, 'is on a read-only file system');
   return e;
 }
@@ -66,8 +77,14 @@ function openFailure(path: string, opts: NamedOptions, e: unknown): unknown {
 export async function openNamed(path: string, opts: NamedOptions): Promise<{ fd: number; stats: Stats }> {
   let fd: number;
   try {
-    checkKind(path, await statP(path), opts);
-    fd = await openP(path, (opts.write ? constants.O_RDWR : constants.O_RDONLY) | constants.O_NONBLOCK | constants.O_NOCTTY);
+    const creating = opts.create !== undefined;
+    const st = await statP(path).catch((e: NodeJS.ErrnoException) => {
+      if (creating && e.code === 'ENOENT') return undefined;
+      throw e;
+    });
+    if (st) checkKind(path, st, opts);
+    const access = creating ? constants.O_WRONLY | constants.O_CREAT : opts.write ? constants.O_RDWR : constants.O_RDONLY;
+    fd = await openP(path, access | constants.O_NONBLOCK | constants.O_NOCTTY, opts.create);
   } catch (e) {
     throw openFailure(path, opts, e);
   }
