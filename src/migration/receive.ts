@@ -5,7 +5,8 @@
 // (incoming.ts), and the sender is told once it is built and parked (MIGRATE_XENODE_BUILT); only the sender's permission to go lets it run, under its own name. A failure
 // before that (a bad or broken stream included) destroys the copy here, before the connection
 // closes, so the sender's stays the only one. A connection whose preamble says it carries a
-// disk (--with-disks) is served by disks.ts.
+// disk (--with-disks) is served by disks.ts; the first disk of a migration opens it (one slot)
+// and is given its token, which the migration's other connections show instead of the host's.
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -20,7 +21,7 @@ import { PendingConnections } from './pending.js';
 import { ByteSource } from './source.js';
 import { AUTH_BYTES, AUTH_REFUSED, DISK_AUTH_PREFIX, authentic, lingerAndClose, readFixed, refuse, send } from './wire.js';
 
-/** Migrations (and disks of one) received at once, by senders with the token. */
+/** Migrations received at once, by senders with the token (a migration's disks are its own). */
 const MAX_INCOMING = 4;
 /**
  * Connections yet to show the token, in all and from one address: past these the oldest is
@@ -43,8 +44,13 @@ export interface ReceiverOptions {
   readonly authMs?: number;
 }
 
+/** A migration opened by its first disk: its token, and the connections it may still open with it. */
+interface Opened { readonly token: string; left: number }
+
 export class MigrationReceiver {
   #active = 0;
+  /** Migrations opened by a first disk, while that disk's connection lasts. */
+  readonly #opened = new Set<Opened>();
   readonly #unauthenticated = new PendingConnections(MAX_UNAUTHENTICATED, MAX_UNAUTHENTICATED_PER_ADDRESS);
 
   private constructor(readonly server: Server, readonly token: string) {}
@@ -91,35 +97,58 @@ export class MigrationReceiver {
     } finally {
       clearTimeout(deadline);
     }
-    const disk = authentic(preamble, this.token, DISK_AUTH_PREFIX);
+    // The host's token: a migration of its own (a slot). An opened migration's: one of its connections.
+    const own = authentic(preamble, this.token, DISK_AUTH_PREFIX) ? 'disk' : authentic(preamble, this.token) ? 'memory' : undefined;
+    const joined = own ? undefined : this.#join(preamble);
     // Refused or busy: the sender reads why, and the connection goes soon after.
     const turnAway = (why: string): void => {
       src.close();
       sock.end(why);
       lingerAndClose(sock, authMs);
     };
-    if (!disk && !authentic(preamble, this.token)) {
+    if (!own && !joined) {
       log('refused: authentication failed (nothing was created)');
       turnAway(AUTH_REFUSED);
       return;
     }
     this.#unauthenticated.release(sock);
-    if (this.#active >= MAX_INCOMING) {
+    if (own && this.#active >= MAX_INCOMING) {
       turnAway('xenode migration receiver: busy\n');
       return;
     }
-    this.#active++;
+    if (own) this.#active++;
     try {
-      await (disk ? receiveDisk(host, sock, src, log) : receive(host, sock, src, log));
+      if ((own ?? joined) === 'memory') await receive(host, sock, src, log);
+      else await receiveDisk(host, sock, src, log, own ? (disks) => this.#open(sock, disks) : undefined);
     } catch (e) {
       log((e as Error).message);
     } finally {
-      this.#active--;
+      if (own) this.#active--;
       src.close();
       // Refused: the sender reads why before the connection goes.
       if (sock.writableEnded && !sock.destroyed) lingerAndClose(sock, stallMs);
       else sock.destroy();
     }
+  }
+
+  /** A migration's first disk announced `disks`: the others and the memory stream may follow with its token while `sock` lasts. */
+  #open(sock: Socket, disks: number): string {
+    const opened: Opened = { token: randomBytes(32).toString('hex'), left: disks };
+    this.#opened.add(opened);
+    sock.once('close', () => this.#opened.delete(opened));
+    return opened.token;
+  }
+
+  /** Which of an opened migration's connections the preamble is, if it carries its token and the migration may open one more. */
+  #join(preamble: Buffer): 'disk' | 'memory' | undefined {
+    for (const opened of this.#opened) {
+      const kind = authentic(preamble, opened.token, DISK_AUTH_PREFIX) ? 'disk' : authentic(preamble, opened.token) ? 'memory' : undefined;
+      if (!kind) continue;
+      if (opened.left === 0) return undefined;
+      opened.left--;
+      return kind;
+    }
+    return undefined;
   }
 
   close(): Promise<void> {

@@ -269,6 +269,56 @@ test('the receiver writes base records at once, and a mirrored write always wins
   assert.ok(await until(async () => !(await vdiUuids(b)).includes(uuid), 10_000), 'the uncommitted VDI is deleted');
 });
 
+test('--with-disks, five VDIs: the disks belong to the migration, not to slots of their own (the receiver takes 4 at once); all five move', T, async () => {
+  const name = 'kv-five';
+  const sr = await defaultSr(a);
+  const vdis: string[] = [];
+  for (let i = 0; i < 5; i++) vdis.push((await a.ts.call('vdiCreate', { sr, name: `${name}-disk${i}`, size: '4M', format: 'raw' })).uuid);
+  const disks = vdis.map((v, i) => `'vdev=xvd${'abcde'[i]}, target=vdi:${v}'`).join(', ');
+  const { domid } = await a.ts.call('create', { file: a.cfgFile(name, `name = "${name}"\nkernel = "${KV}"\nmemory = 32\ndisk = [ ${disks} ]\nextra = "serve"\n`) });
+  for (let i = 0; i < 5; i++) assert.equal(await ask(hostOf(a), domid, `set five${i} v${i}`), 'ok');
+  // Before, the fifth disk's connection was told the receiver was busy.
+  const r = await a.ts.call('migrate', { domain: name, target, token, withDisks: true });
+  assert.equal(r.messages.at(-1), 'Migration successful.');
+  const there = hostOf(b).hv.domains().find((d) => d.name === name)!;
+  assert.ok(there, 'it runs at the destination');
+  const moved = hostOf(b).config(there.domid)!.disks.map((d) => d.target!.replace(/^vdi:/, ''));
+  assert.equal(moved.length, 5);
+  const bVdis = await vdiUuids(b);
+  for (const v of moved) assert.ok(bVdis.includes(v) && !vdis.includes(v), `disk ${v} is a new VDI at the destination`);
+  const aVdis = await vdiUuids(a);
+  assert.ok(vdis.every((v) => !aVdis.includes(v)), 'the source VDIs are gone');
+  for (let i = 0; i < 5; i++) assert.equal(await ask(hostOf(b), there.domid, `get five${i}`), `ok v${i}`);
+  await b.ts.call('destroy', { domain: there.domid });
+  for (const v of moved) await b.ts.call('vdiDestroy', { vdi: v });
+});
+
+test("a migration's token opens as many connections as it announced disks, no more, and none once its first disk's connection is gone", T, async () => {
+  const vdis = await vdiUuids(b);
+  const offer = (i: number) => ({ vdi: `33333333-3333-4333-8333-33333333333${i}`, name: `bound${i}`, sr: null, size: 1 << 20, format: 'raw' });
+  // A joined connection cannot announce a migration of its own.
+  const first = await offerDisk({ ...offer(0), disks: 2 });
+  const mig = first.answer['migration'];
+  assert.ok(typeof mig === 'string' && /^[0-9a-f]{64}$/.test(mig), `the first disk is given the migration's token: ${JSON.stringify(first.answer)}`);
+  const again = await offerDisk({ ...offer(1), disks: 64 }, mig);
+  assert.equal(again.answer['error'], 'a malformed disk offer', 'a connection with the migration token announces nothing');
+  again.sock.destroy();
+  // That refusal used one of the two it announced (a disk and the memory stream); the other is taken here.
+  const second = await offerDisk(offer(2), mig);
+  assert.equal(typeof second.answer['vdi'], 'string');
+  const third = await offerDisk(offer(3), mig);
+  assert.deepEqual(third.answer, { refused: true }, 'past what it announced the token opens nothing');
+  third.sock.destroy();
+  for (const c of [first, second]) c.sock.destroy();
+  assert.ok(await until(async () => (await vdiUuids(b)).join() === vdis.join(), 10_000), 'the VDIs made for them are deleted');
+  // The first disk's connection gone, its migration is: its token opens nothing (another one's first disk announces more).
+  const other = await offerDisk({ ...offer(4), disks: 3 });
+  const late = await offerDisk(offer(5), mig);
+  assert.deepEqual(late.answer, { refused: true });
+  for (const c of [other, late]) c.sock.destroy();
+  assert.ok(await until(async () => (await vdiUuids(b)).join() === vdis.join(), 10_000), 'no VDI is left');
+});
+
 test('the xenode command: --with-disks reaches the migration; a bad --vdi-map is refused', T, async () => {
   const { domid } = await a.ts.call('create', { file: a.cfgFile('tick-cli', `name = "tick-cli"\nkernel = "${TICKER}"\nmemory = 32\n`) });
   const tokenFile = join(b.stateDir, 'migration-token');
