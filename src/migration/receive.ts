@@ -14,6 +14,7 @@ import { XenError } from '../errors.js';
 import type { BuiltDomain } from '../toolstack/builder.js';
 import type { Host } from '../toolstack/host.js';
 import { MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MIGRATE_XENODE_BUILT, MIGRATE_XENODE_SYNCED } from './format.js';
+import { readDeadline } from './deadline.js';
 import { receiveDisk } from './disks.js';
 import { readImage } from './image.js';
 import { IncomingDomain, checkNameFree } from './incoming.js';
@@ -86,7 +87,7 @@ export class MigrationReceiver {
     const peer = `${sock.remoteAddress}:${sock.remotePort}`;
     const log = (line: string) => opts.log(`migration from ${peer}: ${line}`);
     let preamble: Buffer;
-    const deadline = setTimeout(() => sock.destroy(new XenError('ETIMEDOUT', `no authentication preamble within ${authMs} ms`)), authMs);
+    const cancelDeadline = readDeadline(authMs, () => sock.destroy(new XenError('ETIMEDOUT', `no authentication preamble within ${authMs} ms`)));
     try {
       preamble = await src.read(AUTH_BYTES, 'the authentication preamble');
     } catch (e) {
@@ -95,7 +96,7 @@ export class MigrationReceiver {
       sock.destroy();
       return;
     } finally {
-      clearTimeout(deadline);
+      cancelDeadline();
     }
     // The host's token: a migration of its own (a slot). An opened migration's: one of its connections.
     const own = authentic(preamble, this.token, DISK_AUTH_PREFIX) ? 'disk' : authentic(preamble, this.token) ? 'memory' : undefined;

@@ -10,6 +10,7 @@ import { MIGRATE_RECEIVER_BANNER } from '../../../src/migration/format.js';
 import { MigrationReceiver } from '../../../src/migration/receive.js';
 import { AUTH_BYTES, DISK_AUTH_PREFIX, authLine } from '../../../src/migration/wire.js';
 import type { Host } from '../../../src/toolstack/host.js';
+import { blockLoop } from '../../support/block-loop.js';
 import { localHostForTests } from '../../support/local-host.js';
 
 let host: Host;
@@ -97,6 +98,25 @@ test('a client without the token is dropped once its time to show it is up, howe
   const trickle = setInterval(() => s.writable && sent < AUTH_BYTES - 1 && s.write('x') && sent++, 100);
   t.after(() => clearInterval(trickle));
   assert.ok(await endedWithin(s, 7_000), 'the receiver ended the connection');
+});
+
+test("a sender whose preamble came while dom0's thread was blocked past its deadline is answered, not cut", async (t) => {
+  const { rx, all } = await listen(t, 100);
+  const accepted = new Promise((resolve) => rx.server.once('connection', resolve));
+  const s = await open(rx, all);
+  await accepted; // its deadline runs
+  let got = '';
+  const answered = new Promise<void>((resolve) => {
+    s.on('data', (d: Buffer) => (got += d.toString('latin1')).length >= MIGRATE_RECEIVER_BANNER.length && resolve());
+    s.on('close', () => resolve());
+  });
+  s.write(authLine(rx.token)); // into the kernel's buffers at once
+  // Past the deadline: its timer is due before the loop polls the socket again. Before, it fired
+  // first and the sender was cut with its preamble waiting in the socket.
+  blockLoop(1000);
+  // Bounded: a receiver that neither answers nor closes fails the test below.
+  await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  assert.equal(got.slice(0, MIGRATE_RECEIVER_BANNER.length), MIGRATE_RECEIVER_BANNER.toString('latin1'));
 });
 
 test('past the bound on connections without the token (silent or refused), the oldest is closed for a new one (its fd not kept for a client that keeps its side open)', async (t) => {
