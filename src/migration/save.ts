@@ -176,7 +176,12 @@ async function openTarget(file: string): Promise<SaveTarget> {
     const pipe = new Socket({ fd, readable: false, writable: true });
     pipe.on('error', () => {}); // each write's callback has it
     return {
-      sink: { writev: (chunks) => new Promise<void>((resolve, reject) => chunks.forEach((c, i) => pipe.write(c, i < chunks.length - 1 ? undefined : (e) => (e ? reject(e) : resolve())))) },
+      sink: {
+        writev: (chunks) => new Promise<void>((resolve, reject) => {
+          if (chunks.length === 0) resolve();
+          chunks.forEach((c, i) => pipe.write(c, i < chunks.length - 1 ? undefined : (e) => (e ? reject(e) : resolve())));
+        }),
+      },
       regular: false,
       datasync: async () => {},
       close: async () => void pipe.destroy(),

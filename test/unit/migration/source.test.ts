@@ -7,23 +7,28 @@ import { test } from 'node:test';
 import { ByteSource } from '../../../src/migration/source.js';
 import { blockLoop } from '../../support/block-loop.js';
 
-test("bytes that came while dom0's thread was blocked past the stall timeout are read, not a stall", async (t) => {
+/** Both ends of a loopback connection, closed when the test ends: the client, and the accepted socket. */
+async function pair(t: { after(fn: () => unknown): void }): Promise<{ client: Socket; sock: Socket }> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const accepted = once(server, 'connection') as Promise<[Socket]>;
   const client = connect((server.address() as { port: number }).port, '127.0.0.1');
   client.on('error', () => {});
+  const [[sock]] = await Promise.all([accepted, once(client, 'connect')]);
   t.after(() => {
     client.destroy();
+    sock.destroy();
     server.close();
   });
-  const [sock] = await accepted;
-  t.after(() => sock.destroy());
+  return { client, sock };
+}
+
+test("bytes that came while dom0's thread was blocked past the stall timeout are read, not a stall", async (t) => {
+  const { client, sock } = await pair(t);
   const src = new ByteSource(sock, { stallMs: 100 });
   const reading = src.read(4, 'four octets');
   reading.catch(() => {}); // awaited below
-  await once(client, 'connect');
   client.write('abcd'); // into the kernel's buffers at once
   // Past the timeout: its timer is due before the loop polls the socket again. Before, it fired
   // first and the stream was "stalled" with the octets waiting in the socket.
@@ -32,17 +37,6 @@ test("bytes that came while dom0's thread was blocked past the stall timeout are
 });
 
 test('a stream that sends nothing still stalls', async (t) => {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const client = connect((server.address() as { port: number }).port, '127.0.0.1');
-  client.on('error', () => {});
-  t.after(() => {
-    client.destroy();
-    server.close();
-  });
-  const [sock] = await accepted;
-  t.after(() => sock.destroy());
+  const { sock } = await pair(t);
   await assert.rejects(new ByteSource(sock, { stallMs: 100 }).read(4, 'four octets'), /ETIMEDOUT: the stream stalled: nothing came for 100 ms/);
 });
