@@ -45,12 +45,29 @@ export interface ReceiverOptions {
   readonly authMs?: number;
 }
 
-/** A migration opened by its first disk: its token, and the connections it may still open with it. */
-interface Opened { readonly token: string; left: number }
+/**
+ * A migration of its own: one of the MAX_INCOMING slots, held until every connection that is
+ * part of it (its first, and those joined with its token) has ended.
+ */
+interface Slot { refs: number }
+
+/**
+ * A migration opened by its first disk: its token, which only the opener's address may show
+ * (L1), for at most its other disks and exactly one memory stream, while the first disk's
+ * connection lasts; the connections joined with it, cut if the first disk fails.
+ */
+interface Opened {
+  readonly token: string;
+  readonly address: string | undefined;
+  readonly slot: Slot;
+  disks: number;
+  memory: number;
+  readonly joined: Set<Socket>;
+}
 
 export class MigrationReceiver {
   #active = 0;
-  /** Migrations opened by a first disk, while that disk's connection lasts. */
+  /** Migrations opened by a first disk whose connection is being served (at most MAX_INCOMING). */
   readonly #opened = new Set<Opened>();
   readonly #unauthenticated = new PendingConnections(MAX_UNAUTHENTICATED, MAX_UNAUTHENTICATED_PER_ADDRESS);
 
@@ -100,7 +117,7 @@ export class MigrationReceiver {
     }
     // The host's token: a migration of its own (a slot). An opened migration's: one of its connections.
     const own = authentic(preamble, this.token, DISK_AUTH_PREFIX) ? 'disk' : authentic(preamble, this.token) ? 'memory' : undefined;
-    const joined = own ? undefined : this.#join(preamble);
+    const joined = own ? undefined : this.#join(preamble, sock);
     // Refused or busy: the sender reads why, and the connection goes soon after.
     const turnAway = (why: string): void => {
       src.close();
@@ -117,14 +134,23 @@ export class MigrationReceiver {
       turnAway('xenode migration receiver: busy\n');
       return;
     }
-    if (own) this.#active++;
+    const slot = joined?.opened.slot ?? this.#take();
+    let opened: Opened | undefined;
+    let failed = false;
     try {
-      if ((own ?? joined) === 'memory') await receive(host, sock, src, log);
-      else await receiveDisk(host, sock, src, log, own ? (disks) => this.#open(sock, disks) : undefined);
+      if ((own ?? joined!.kind) === 'memory') await receive(host, sock, src, log);
+      else await receiveDisk(host, sock, src, log, own ? (disks) => (opened = this.#open(sock, slot, disks)).token : undefined);
     } catch (e) {
+      failed = true;
       log((e as Error).message);
     } finally {
-      if (own) this.#active--;
+      // A first disk's end ends its migration's joins; a failed one cuts those it let in.
+      if (opened) {
+        this.#opened.delete(opened);
+        if (failed) for (const s of opened.joined) s.destroy();
+      }
+      joined?.opened.joined.delete(sock);
+      this.#leave(slot);
       src.close();
       // Refused: the sender reads why before the connection goes.
       if (sock.writableEnded && !sock.destroyed) lingerAndClose(sock, stallMs);
@@ -132,22 +158,38 @@ export class MigrationReceiver {
     }
   }
 
-  /** A migration's first disk announced `disks`: the others and the memory stream may follow with its token while `sock` lasts. */
-  #open(sock: Socket, disks: number): string {
-    const opened: Opened = { token: randomBytes(32).toString('hex'), left: disks };
-    this.#opened.add(opened);
-    sock.once('close', () => this.#opened.delete(opened));
-    return opened.token;
+  #take(): Slot {
+    this.#active++;
+    return { refs: 1 };
   }
 
-  /** Which of an opened migration's connections the preamble is, if it carries its token and the migration may open one more. */
-  #join(preamble: Buffer): 'disk' | 'memory' | undefined {
+  #leave(slot: Slot): void {
+    if (--slot.refs === 0) this.#active--;
+  }
+
+  /** A migration's first disk announced `disks`: its other disks and its memory stream may follow with the token returned, while `sock` is served. */
+  #open(sock: Socket, slot: Slot, disks: number): Opened {
+    // Gone before its answer, or more than the slots allow (it could not be: each has one).
+    if (sock.destroyed) throw new XenError('ENOTCONN', 'the first disk\'s connection closed before its answer');
+    if (this.#opened.size >= MAX_INCOMING) throw new XenError('EBUSY', 'too many migrations opened');
+    const opened: Opened = { token: randomBytes(32).toString('hex'), address: sock.remoteAddress, slot, disks: disks - 1, memory: 1, joined: new Set() };
+    this.#opened.add(opened);
+    return opened;
+  }
+
+  /** Which of an opened migration's connections `sock` is, if its preamble shows the token, from the opener's address, and the migration may open one more of its kind. */
+  #join(preamble: Buffer, sock: Socket): { opened: Opened; kind: 'disk' | 'memory' } | undefined {
     for (const opened of this.#opened) {
       const kind = authentic(preamble, opened.token, DISK_AUTH_PREFIX) ? 'disk' : authentic(preamble, opened.token) ? 'memory' : undefined;
       if (!kind) continue;
-      if (opened.left === 0) return undefined;
-      opened.left--;
-      return kind;
+      if (sock.remoteAddress !== opened.address) return undefined;
+      const left = kind === 'disk' ? opened.disks : opened.memory;
+      if (left === 0) return undefined;
+      if (kind === 'disk') opened.disks--;
+      else opened.memory--;
+      opened.slot.refs++;
+      opened.joined.add(sock);
+      return { opened, kind };
     }
     return undefined;
   }
