@@ -10,7 +10,7 @@ import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError, isXenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import { PFN_SHARED_INFO, firstRamPfn } from '../hypervisor/layout.js';
-import { openNamed } from '../storage/named.js';
+import { NamedFileError, openNamed } from '../storage/named.js';
 import type { DomainConfig } from '../toolstack/domconfig.js';
 import type { SaveResult } from '../toolstack/contract.js';
 import type { Host } from '../toolstack/host.js';
@@ -131,6 +131,8 @@ function destroyOf(host: Host, d: Domain): { destroyed: Promise<never>; stopWatc
  * RFC 6528 secrets among them): its owner's only, whatever the umask (docs/SECURITY.md).
  */
 const SAVE_FILE_MODE = 0o600;
+/** How long a save to a FIFO waits for its reader (xl save d p & gzip < p), as the suspend's own timeout if one is given. */
+const READER_WAIT_MS = 30_000;
 
 const closeP = promisify(close);
 const writevP = promisify(writev);
@@ -149,19 +151,22 @@ interface SaveTarget {
 }
 
 /**
- * Opened as named.ts opens what a client names, never waiting: a FIFO with no reader is ENXIO
- * at once (before, the open waited for a reader on one of libuv's four I/O threads, for ever if
- * none came), and anything but a regular file, a FIFO or a block device (a character device, a
- * socket) is refused before it is opened. A FIFO is written through the event loop, as a pipe
- * is, so a reader that stops reading holds no I/O thread either. The file is opened without
- * truncating it: one another user owns (a regular file or a FIFO pre-created in /tmp, say) is
- * refused, left as it is: a chmod would not take it from its owner, who could read the guest's
- * memory. A regular file of ours keeps its mode when opened (a save to the same path before this
- * mode, say): it is made our own only, then emptied, before anything is written.
+ * Opened as named.ts opens what a client names, holding no thread: a FIFO with no reader is
+ * tried again until one comes (xl save d p & gzip < p) within `readerWaitMs`, then ENXIO;
+ * anything but a regular file or a FIFO (a device, a socket) is refused before it is opened; a
+ * symbolic link another user made in /tmp is not followed, and a new file is made O_EXCL. A
+ * FIFO is written through the event loop, as a pipe is, so a reader that stops reading holds no
+ * I/O thread either. The file is opened without truncating it: one another user owns (a regular
+ * file or a FIFO pre-created in /tmp, say) is refused, left as it is: a chmod would not take it
+ * from its owner, who could read the guest's memory. A regular file of ours keeps its mode when
+ * opened (a save to the same path before this mode, say): it is made our own only, then
+ * emptied, before anything is written.
  */
-async function openTarget(file: string): Promise<SaveTarget> {
-  const { fd, stats } = await openNamed(file, { what: 'save file', kind: 'save', create: SAVE_FILE_MODE }).catch((e: unknown) => {
-    throw new XenError(isXenError(e) ? e.errno : 'EACCES', `Failed to open temp file ${file} for writing: ${(e as Error).message}`);
+async function openTarget(file: string, readerWaitMs: number): Promise<SaveTarget> {
+  const { fd, stats } = await openNamed(file, { what: 'save file', kind: 'save', create: SAVE_FILE_MODE, readerWaitMs }).catch((e: unknown) => {
+    // Its errno kept (ENOSPC, EDQUOT, EMFILE...): the path is said once.
+    const why = e instanceof NamedFileError ? e.why : (e as Error).message;
+    throw new XenError(isXenError(e) ? e.errno : 'EACCES', `Failed to open temp file ${file} for writing: ${why}`);
   });
   try {
     await keepPrivate(fd, stats, file);
@@ -219,7 +224,7 @@ export async function saveDomain(host: Host, domid: number, file: string, opts: 
   const config = host.config(domid);
   if (!config) throw new XenError('EINVAL', `domain ${domid} has no configuration to save (Domain-0, or still being created)`);
   // The file first: a path that cannot be written costs the guest nothing.
-  const target = await openTarget(file);
+  const target = await openTarget(file, opts.timeoutMs ?? READER_WAIT_MS);
   const { regular } = target;
   // Only a file the save wrote goes when it fails: a FIFO or a device the path names stays.
   const discard = () => (regular ? rmQuietly(file) : Promise.resolve());
