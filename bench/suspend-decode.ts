@@ -4,7 +4,7 @@
 // The record's bytes are made directly (V8's format: a dense array of N empty objects, three
 // bytes each), as a hostile guest would write them, without building the objects first.
 //
-//   npm run bench -- suspend-decode [--rounds=3] [--mb=8,32,60]
+//   npm run bench -- suspend-decode [--rounds=3] [--mb=4,16]
 //
 // One JSON line: per size, the record's bytes, the objects in it, and the median decode in ms:
 // wall time (what dom0's loop loses, which a loaded machine stretches) and the process's CPU time
@@ -13,7 +13,7 @@ import { serialize } from 'node:v8';
 import { decodeSuspendRecord } from '../src/abi/suspend.js';
 import { benchOptions, emit, summarize } from './support/harness.js';
 
-const opts = benchOptions({ rounds: 3 }, { mb: '8,32,60' });
+const opts = benchOptions({ rounds: 3 }, { mb: '4,16' });
 
 /** V8's unsigned varint. */
 function varint(n: number): number[] {

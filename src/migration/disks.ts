@@ -3,7 +3,7 @@
 // with the host's migration token, takes one of the receiver's slots for the whole migration and
 // announces how many disks the migration moves; the receiver answers with a token of this
 // migration's own, which the other disks' connections and the memory stream show instead, each
-// then belonging to this migration (no slot of its own), as many as it announced and no more.
+// then belonging to this migration (no slot of its own): its other disks and one memory stream.
 // The receiver makes a VDI of the same size in the chosen SR (the vdi map's, or its default
 // SR); the guest's backend switches to a MirrorDisk (storage/mirror.ts) whose
 // target is that connection, so every write from then on is acknowledged to the guest only once

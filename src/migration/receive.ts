@@ -6,7 +6,8 @@
 // before that (a bad or broken stream included) destroys the copy here, before the connection
 // closes, so the sender's stays the only one. A connection whose preamble says it carries a
 // disk (--with-disks) is served by disks.ts; the first disk of a migration opens it (one slot)
-// and is given its token, which the migration's other connections show instead of the host's.
+// and is given its token, which the migration's other connections show instead of the host's;
+// the slot is held until they have all ended.
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
