@@ -120,7 +120,7 @@ async function openCreating(path: string, opts: NamedOptions, mode: number): Pro
       if (!st) return await openP(path, WRITE_ONLY | constants.O_CREAT | constants.O_EXCL, mode);
       const real = st.isSymbolicLink() ? await followable(path, st, opts) : path;
       checkKind(path, await statP(real), opts);
-      return await openFifoReady(real, opts);
+      return await openExisting(real, opts);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (attempt === 0 && (code === 'EEXIST' || (st && code === 'ENOENT'))) continue;
@@ -146,7 +146,7 @@ async function followable(path: string, link: Stats, opts: NamedOptions): Promis
 }
 
 /** The open of an existing path for writing; a FIFO with no reader tried again every READER_POLL_MS until readerWaitMs, no thread held meanwhile. */
-async function openFifoReady(path: string, opts: NamedOptions): Promise<number> {
+async function openExisting(path: string, opts: NamedOptions): Promise<number> {
   const end = Date.now() + (opts.readerWaitMs ?? 0);
   for (;;) {
     try {

@@ -198,8 +198,8 @@ test('a disk offer past 2 TiB is received (no byte a sector to allocate), and a 
 });
 
 /** A connection showing `tok` (a memory stream's preamble), kept open; what it reads up to the banner's length or its end. */
-async function memoryStream(rx: MigrationReceiver, all: Socket[], tok: string): Promise<{ s: Socket; got: string }> {
-  const s = await open(rx, all);
+async function memoryStream(rx: MigrationReceiver, all: Socket[], tok: string, from?: string): Promise<{ s: Socket; got: string }> {
+  const s = await open(rx, all, from);
   s.write(authLine(tok));
   let got = '';
   await new Promise<void>((resolve) => {
@@ -239,6 +239,8 @@ test("a --with-disks migration's slot is held until its first disk and every joi
   for (let i = 0; i < 3; i++) assert.equal((await memoryStream(rx, all, rx.token)).got, BANNER);
   const first = await diskOffer(rx, all, rx.token, 3);
   const mig = String(first.ans['migration']);
+  // Before, the token was good from anywhere: only the opener's address may show it.
+  assert.equal((await memoryStream(rx, all, mig, '127.0.0.2')).got, AUTH_REFUSED, 'not from another address');
   const memory = await memoryStream(rx, all, mig);
   assert.equal(memory.got, BANNER);
   // Before, the token opened as many memory streams as the migration announced disks.
