@@ -14,9 +14,10 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ByteSource } from '../../src/migration/source.js';
 import { openDisk } from '../../src/storage/open.js';
-import { AUTH_BYTES, DISK_AUTH_PREFIX, authLine } from '../../src/migration/wire.js';
+import { AUTH_BYTES, authLine } from '../../src/migration/wire.js';
 import type { Host } from '../../src/toolstack/host.js';
 import { xenode } from '../support/cli.js';
+import { offerOn } from '../support/disk-offer.js';
 import type { DaemonRig } from '../support/host-daemon.js';
 import { askKv } from '../support/kv.js';
 import { hostOf, hostPairForTests } from '../support/migration-hosts.js';
@@ -193,14 +194,7 @@ async function offerDisk(offer: unknown, tok = token): Promise<{ sock: Socket; s
   const sock = connect(b.daemon.migration!.port, '127.0.0.1');
   sock.on('error', () => {});
   await new Promise((r) => sock.once('connect', r));
-  const src = new ByteSource(sock, { stallMs: 10_000 });
-  const body = Buffer.from(JSON.stringify(offer));
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(body.length);
-  sock.write(Buffer.concat([authLine(tok, DISK_AUTH_PREFIX), len, body]));
-  const head = await src.read(4, 'answer length');
-  if (head.toString('latin1') === 'xeno') return { sock, src, answer: { refused: true } };
-  return { sock, src, answer: JSON.parse((await src.read(head.readUInt32LE(0), 'answer')).toString()) as Record<string, unknown> };
+  return { sock, ...(await offerOn(sock, tok, offer)) };
 }
 
 test('a disk connection with bad input: refused token, malformed offer, a record past the end; no VDI is left', T, async () => {

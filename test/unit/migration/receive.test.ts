@@ -12,6 +12,7 @@ import { ByteSource } from '../../../src/migration/source.js';
 import { AUTH_BYTES, AUTH_REFUSED, DISK_AUTH_PREFIX, authLine } from '../../../src/migration/wire.js';
 import type { Host } from '../../../src/toolstack/host.js';
 import { blockLoop } from '../../support/block-loop.js';
+import { offerBytes, offerOn } from '../../support/disk-offer.js';
 import { localHostForTests } from '../../support/local-host.js';
 
 let host: Host;
@@ -213,14 +214,8 @@ async function memoryStream(rx: MigrationReceiver, all: Socket[], tok: string, f
 /** A disk connection showing `tok` with a 1 MiB raw offer (announcing `disks` if given); the receiver's answer. */
 async function diskOffer(rx: MigrationReceiver, all: Socket[], tok: string, disks?: number): Promise<{ s: Socket; src: ByteSource; ans: Record<string, unknown> }> {
   const s = await open(rx, all);
-  const src = new ByteSource(s, { stallMs: 10_000 });
-  const body = Buffer.from(JSON.stringify({ vdi: 'x', name: 'slot-disk', sr: null, size: 1 << 20, format: 'raw', ...(disks !== undefined && { disks }) }));
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(body.length);
-  s.write(Buffer.concat([authLine(tok, DISK_AUTH_PREFIX), len, body]));
-  const head = await src.read(4, 'answer length');
-  if (head.toString('latin1') === 'xeno') return { s, src, ans: { refused: true } };
-  return { s, src, ans: JSON.parse((await src.read(head.readUInt32LE(0), 'answer')).toString()) as Record<string, unknown> };
+  const { src, answer } = await offerOn(s, tok, { vdi: 'x', name: 'slot-disk', sr: null, size: 1 << 20, format: 'raw', ...(disks !== undefined && { disks }) });
+  return { s, src, ans: answer };
 }
 
 /** A disk record with no data (Done 0x44, Commit 0x43), and its acknowledgement's status. */
@@ -279,10 +274,7 @@ test('first disks gone before their answer leave no migration open: later ones a
   const { rx, all } = await listen(t, 60_000);
   for (let i = 0; i < 20; i++) {
     const s = await open(rx, all);
-    const body = Buffer.from(JSON.stringify({ vdi: 'x', name: `gone${i}`, sr: null, size: 1 << 20, format: 'raw', disks: 2 }));
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(body.length);
-    s.write(Buffer.concat([authLine(rx.token, DISK_AUTH_PREFIX), len, body]));
+    s.write(offerBytes(rx.token, { vdi: 'x', name: `gone${i}`, sr: null, size: 1 << 20, format: 'raw', disks: 2 }));
     s.destroy();
   }
   // Before, some were left open for ever; their count is now bounded by the slots, so a leak would refuse these.

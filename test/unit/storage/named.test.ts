@@ -45,6 +45,14 @@ test('a FIFO and a socket are refused without blocking', async () => {
 
 const SAVE = { what: 'save file', kind: 'save', create: 0o600 } as const;
 
+/** Whether the test runs as root; if not it is skipped, saying why. */
+function asRoot(t: { skip(why: string): void }, why: string): boolean {
+  if (process.geteuid?.() === 0) return true;
+  t.skip(`needs root ${why}`);
+  console.log(`# skipped: not root, needed ${why}`);
+  return false;
+}
+
 test("a save's FIFO is opened once its reader comes (xl save d p & gzip < p), tried again with no thread held; with none, ENXIO after the wait", async () => {
   const fifo = join(dir, 'late.fifo');
   execFileSync('mkfifo', [fifo]);
@@ -63,11 +71,7 @@ test("a save's FIFO is opened once its reader comes (xl save d p & gzip < p), tr
 });
 
 test('a block device is refused as a save target (restore reads regular files only)', async (t) => {
-  if (process.geteuid?.() !== 0) {
-    t.skip('needs root to make a device node');
-    console.log('# skipped: not root, so no block device node can be made');
-    return;
-  }
+  if (!asRoot(t, 'to make a block device node')) return;
   const dev = join(dir, 'blk');
   execFileSync('mknod', [dev, 'b', '7', '200']);
   // Before, it was opened and written, never synced, and could not be restored from.
@@ -75,11 +79,7 @@ test('a block device is refused as a save target (restore reads regular files on
 });
 
 test("a save does not follow a symbolic link another user made in a sticky shared directory, nor a dangling one; a new file is made O_EXCL", async (t) => {
-  if (process.geteuid?.() !== 0) {
-    t.skip('needs root: only root can make a link of another user');
-    console.log('# skipped: not root, so no link of another user can be made');
-    return;
-  }
+  if (!asRoot(t, 'to make a symbolic link of another user')) return;
   const shared = join(dir, 'shared');
   mkdirSync(shared);
   chmodSync(shared, 0o1777);
