@@ -54,7 +54,7 @@ interface Slot { refs: number }
 
 /**
  * A migration opened by its first disk: its token, which only the opener's address may show
- * (L1), for at most its other disks and exactly one memory stream, while the first disk's
+ * (a token seen on the wire is no use elsewhere), for at most its other disks and exactly one memory stream, while the first disk's
  * connection lasts; the connections joined with it, cut if the first disk fails.
  */
 interface Opened {

@@ -75,7 +75,9 @@ function openFailure(path: string, opts: NamedOptions, e: unknown): unknown {
   if (code === 'ENAMETOOLONG') return new NamedFileError('ENAMETOOLONG', opts.what, path, 'is too long a path');
   if (code === 'ENXIO') return new NamedFileError('ENXIO', opts.what, path, 'cannot be opened: no such device, or a FIFO with no reader');
   if (code === 'EROFS') return new NamedFileError('EROFS', opts.what, path, 'is on a read-only file system');
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new NamedFileError(code, opts.what, path, code === 'ENOSPC' ? 'cannot be made: no space left on the device' : 'cannot be made: disk quota exceeded');
+  if (code === 'ENOSPC') return new NamedFileError('ENOSPC', opts.what, path, 'cannot be made: no space left on the device');
+  // Xen's errno.h has no EDQUOT: the nearest of its own.
+  if (code === 'EDQUOT') return new NamedFileError('ENOSPC', opts.what, path, 'cannot be made: disk quota exceeded (EDQUOT)');
   if (code === 'EMFILE' || code === 'ENFILE') return new NamedFileError(code, opts.what, path, 'cannot be opened: too many open files');
   return e;
 }
