@@ -1,7 +1,11 @@
 // xenode migrate --with-disks (Storage XenMotion across hosts): each writable VDI disk of the
-// domain goes over a second connection to the receiving host, authenticated with the same
-// migration token. The receiver makes a VDI of the same size in the chosen SR (the vdi map's,
-// or its default SR); the guest's backend switches to a MirrorDisk (storage/mirror.ts) whose
+// domain goes over a connection of its own to the receiving host. The first is authenticated
+// with the host's migration token, takes one of the receiver's slots for the whole migration and
+// announces how many disks the migration moves; the receiver answers with a token of this
+// migration's own, which the other disks' connections and the memory stream show instead, each
+// then belonging to this migration (no slot of its own): its other disks and one memory stream.
+// The receiver makes a VDI of the same size in the chosen SR (the vdi map's, or its default
+// SR); the guest's backend switches to a MirrorDisk (storage/mirror.ts) whose
 // target is that connection, so every write from then on is acknowledged to the guest only once
 // the destination has it; meanwhile the disk is read through the very disk the guest uses and
 // copied as "base" records. Order does not matter: the receiver remembers which sectors a
@@ -37,7 +41,7 @@ import type { Host } from '../toolstack/host.js';
 import { VDI_TARGET_PREFIX } from '../toolstack/devices.js';
 import { SectorMap } from './sectormap.js';
 import { ByteSource } from './source.js';
-import { AUTH_REFUSED, DISK_AUTH_PREFIX, authLine, send } from './wire.js';
+import { AUTH_REFUSED, DISK_AUTH_PREFIX, authLine, isToken, send } from './wire.js';
 
 const REC_HEADER = 15;
 const ACK = 5;
@@ -45,11 +49,17 @@ const MAX_JSON = 4096;
 /** Largest record the receiver takes (a base chunk; a guest's write is smaller). */
 const MAX_DATA = 4 << 20;
 const BASE_CHUNK = 1 << 20;
+/** The most disks a migration announces: the connections its token opens beyond its first. */
+export const MAX_MIGRATION_DISKS = 64;
 const enum Rec { Mirror = 0x4d, Base = 0x42, Flush = 0x46, Done = 0x44, Commit = 0x43 }
 /** Image formats whose VDIs move (into a new image of the same format). */
 const MOVABLE_FORMATS: readonly string[] = ['raw', 'vhd', 'qcow2'];
 
-interface Offer { readonly vdi: string; readonly name: string; readonly sr: string | null; readonly size: number; readonly format: string }
+interface Offer {
+  readonly vdi: string; readonly name: string; readonly sr: string | null; readonly size: number; readonly format: string;
+  /** The first disk's offer only: how many disks the migration moves (MAX_MIGRATION_DISKS at most). */
+  readonly disks?: number;
+}
 
 async function sendJson(sock: Socket, v: unknown): Promise<void> {
   const body = Buffer.from(JSON.stringify(v));
@@ -155,6 +165,8 @@ export class DiskMigration {
   config: DomainConfig;
   /** Bytes of the disks' contents copied (zeros skipped). */
   copiedBytes = 0;
+  /** The migration's own token, which the receiver gave the first disk: the memory stream shows it. */
+  token = '';
 
   private constructor(config: DomainConfig, disks: Moving[]) {
     this.config = config;
@@ -172,6 +184,7 @@ export class DiskMigration {
     try {
       const disks = config.disks.filter((s) => s.access === 'rw' && !s.cdrom && s.target?.startsWith(VDI_TARGET_PREFIX));
       if (disks.length === 0) throw new XenError('EINVAL', `--with-disks: domain '${config.name}' has no writable disk with target=vdi:...`);
+      if (disks.length > MAX_MIGRATION_DISKS) throw new XenError('E2BIG', `--with-disks moves at most ${MAX_MIGRATION_DISKS} disks; domain '${config.name}' has ${disks.length}`);
       const targets = new Map<string, string>();
       for (const spec of disks) {
         const { uuid, params } = await host.vdis.diskParams(spec.target!.slice(VDI_TARGET_PREFIX.length), 'rw');
@@ -185,8 +198,9 @@ export class DiskMigration {
         const sock = await dial(addr, port);
         sock.on('error', () => {});
         const src = new ByteSource(sock, { stallMs });
-        await send(sock, [authLine(token, DISK_AUTH_PREFIX)]);
-        await sendJson(sock, { vdi: uuid, name: vdi.name_label, sr: vdiMap[uuid] ?? null, size: vdi.virtual_size, format } satisfies Offer);
+        const first = m.token === '';
+        await send(sock, [authLine(first ? token : m.token, DISK_AUTH_PREFIX)]);
+        await sendJson(sock, { vdi: uuid, name: vdi.name_label, sr: vdiMap[uuid] ?? null, size: vdi.virtual_size, format, ...(first && { disks: disks.length }) } satisfies Offer);
         const answer = await readJson(src, 'the destination\'s disk answer').catch((e: unknown) => {
           sock.destroy();
           throw e;
@@ -195,7 +209,11 @@ export class DiskMigration {
           sock.destroy();
           throw new XenError('EIO', `the destination cannot take VDI ${uuid}: ${answer['error']}`);
         }
-        if (typeof answer['vdi'] !== 'string') throw new XenError('EBADMSG', 'the destination named no VDI');
+        if (typeof answer['vdi'] !== 'string' || (first && !isToken(String(answer['migration'])))) {
+          sock.destroy();
+          throw new XenError('EBADMSG', first ? 'the destination named no VDI or no migration token' : 'the destination named no VDI');
+        }
+        if (first) m.token = answer['migration'] as string;
         const remote = new RemoteDisk(sock, src, answer['vdi']);
         const mv: Moving = { vdi: uuid, remote, backend: live[0]! };
         moving.push(mv);
@@ -280,11 +298,16 @@ async function copyBase(disk: Disk, remote: RemoteDisk): Promise<number> {
   return bytes;
 }
 
-/** The receiving end of one disk's connection (after its authentication preamble). */
-export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log: (line: string) => void): Promise<void> {
+/**
+ * The receiving end of one disk's connection (after its authentication preamble). `announce`,
+ * for a connection with the host's token: its offer's count of disks opens the migration, whose
+ * token (returned) the answer carries.
+ */
+export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log: (line: string) => void, announce?: (disks: number) => string): Promise<void> {
   const o = await readJson(src, 'the disk offer').catch(() => ({}));
-  const { vdi, name, sr, size, format } = o as Partial<Offer>;
-  if (typeof vdi !== 'string' || typeof name !== 'string' || (sr !== null && typeof sr !== 'string') || typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0 || size % SECTOR_SIZE !== 0 || typeof format !== 'string' || !MOVABLE_FORMATS.includes(format)) {
+  const { vdi, name, sr, size, format, disks } = o as Partial<Offer>;
+  const badCount = disks !== undefined && !(announce && Number.isSafeInteger(disks) && disks >= 1 && disks <= MAX_MIGRATION_DISKS);
+  if (typeof vdi !== 'string' || typeof name !== 'string' || (sr !== null && typeof sr !== 'string') || typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0 || size % SECTOR_SIZE !== 0 || typeof format !== 'string' || !MOVABLE_FORMATS.includes(format) || badCount) {
     await sendJson(sock, { error: 'a malformed disk offer' });
     throw new XenError('EINVAL', 'a malformed disk offer');
   }
@@ -314,7 +337,7 @@ export async function receiveDisk(host: Host, sock: Socket, src: ByteSource, log
   try {
     log(`migration target: receiving VDI ${vdi} as ${made.uuid}`);
     if (format !== 'raw') receiving(host).set(made.uuid, 'copying');
-    await sendJson(sock, { vdi: made.uuid });
+    await sendJson(sock, { vdi: made.uuid, ...(disks !== undefined && { migration: announce!(disks) }) });
     const mirrored = new SectorMap();
     while (!committed) {
       const h = await src.read(REC_HEADER, 'a disk record');

@@ -140,7 +140,8 @@ async function migrateMemory(host: Host, domid: number, target: string, addr: st
   disks: DiskMigration | undefined, say: (line: string) => void, t0: number, messages: string[]): Promise<MigrateResult> {
   const d = host.hv.domain(domid);
   const config = disks?.config ?? host.config(domid)!;
-  const auth = authLine(opts.token);
+  // With disks, the stream belongs to the migration their first connection opened (disks.ts).
+  const auth = authLine(disks?.token ?? opts.token);
   const { stallMs } = opts;
   const sock = await dial(addr, port, stallMs);
   sock.on('error', () => {}); // reported through the reads and writes that fail

@@ -2,12 +2,15 @@
 // state and quiesces), take its image (populated RAM frames, shared_info, the place of its
 // suspend record, its own xenstore data), then destroy it, or with a checkpoint let it run on.
 // A save that fails resumes the guest in place ("Failed to save domain, resuming domain").
-import { constants } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { close, fchmod, fdatasync, ftruncate, writev, type Stats } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { Socket } from 'node:net';
+import { promisify } from 'node:util';
 import { PAGE_SIZE } from '../abi/xen.js';
 import { XenError, isXenError } from '../errors.js';
 import type { Domain } from '../hypervisor/hypervisor.js';
 import { PFN_SHARED_INFO, firstRamPfn } from '../hypervisor/layout.js';
+import { NamedFileError, openNamed } from '../storage/named.js';
 import type { DomainConfig } from '../toolstack/domconfig.js';
 import type { SaveResult } from '../toolstack/contract.js';
 import type { Host } from '../toolstack/host.js';
@@ -49,6 +52,11 @@ export async function trailerOf(host: Host, d: Domain): Promise<Buffer[]> {
   return encodeTrailer({ sharedInfo, suspendRecord: record, xenstore: await guestData(host.xs, d.domid) });
 }
 
+/** Where a save's image goes, one piece after the other. */
+export interface ImageSink {
+  writev(chunks: Buffer[]): Promise<unknown>;
+}
+
 /** Frames a save writes in one piece: a destroy waits for one piece's write at most (a regular file's). */
 const SAVE_PIECE_PAGES = MAX_BATCH_PAGES;
 
@@ -58,18 +66,18 @@ const SAVE_PIECE_PAGES = MAX_BATCH_PAGES;
  * from the memory as it is, read by a libuv thread until its write settles: a destroy meanwhile
  * reaps the domain, but its memory stays out of the domheap until then, as Xen frees a page only
  * once libxc's mapping of it goes too (a copy made a 6 MiB image's write take 12 ms, not 5). To a
- * pipe, a FIFO or a device, whose reader may stop reading and leave a write in flight for ever, a
- * piece is a copy, and a destroy fails the save (ESRCH) without waiting for that write, which
- * holds the file, not the domain's memory or its domid (docs/SECURITY.md). Exported for its
+ * FIFO, whose reader may stop reading and leave a write pending for ever, or a device, a piece is
+ * a copy, and a destroy fails the save (ESRCH) without waiting for that write, which holds the
+ * file and the copy, not the domain's memory or its domid (docs/SECURITY.md). Exported for its
  * unit test, which holds a write.
  */
-export async function writeImage(host: Host, d: Domain, config: DomainConfig, fh: FileHandle, regular: boolean): Promise<Pick<SaveResult, 'info' | 'bytes' | 'pages'>> {
+export async function writeImage(host: Host, d: Domain, config: DomainConfig, sink: ImageSink, regular: boolean): Promise<Pick<SaveResult, 'info' | 'bytes' | 'pages'>> {
   // Watched from the start: a destroy that ends during the trailer's reads is not missed.
   const { destroyed, stopWatching } = regular ? { destroyed: undefined, stopWatching: () => {} } : destroyOf(host, d);
   destroyed?.catch(() => {});
   let bytes = 0;
   const write = async (chunks: Buffer[], fromMemory: boolean) => {
-    const written = fh.writev(chunks);
+    const written = sink.writev(chunks);
     if (fromMemory) host.hv.linger(d.domid, written);
     for (const c of chunks) bytes += c.length;
     await (destroyed ? Promise.race([written, destroyed]) : written);
@@ -123,27 +131,85 @@ function destroyOf(host: Host, d: Domain): { destroyed: Promise<never>; stopWatc
  * RFC 6528 secrets among them): its owner's only, whatever the umask (docs/SECURITY.md).
  */
 const SAVE_FILE_MODE = 0o600;
+/** How long a save to a FIFO waits for its reader (xl save d p & gzip < p), as the suspend's own timeout if one is given. */
+const READER_WAIT_MS = 30_000;
 
-/**
- * The file is opened without truncating it: an existing one is checked first. One another user
- * owns (pre-created in /tmp, say) is refused, left as it is: a chmod would not take it from its
- * owner, who could read the guest's memory. One of ours keeps its mode when opened (a save to the
- * same path before this mode, say): it is made our own only, then emptied, before anything is
- * written. A device or pipe the path names is left as it is.
- */
-const SAVE_FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT;
+const closeP = promisify(close);
+const writevP = promisify(writev);
 
 /** The path names another user's file: refused, and not removed. */
 class ForeignFile extends XenError {}
 
-/** Whether the path names a regular file (a save to a pipe or a device writes there, no more). */
-async function keepPrivate(fh: FileHandle, file: string): Promise<boolean> {
-  const st = await fh.stat();
-  if (!st.isFile()) return false;
+/** A save's open target: where its image goes, and how it is synced and closed. */
+interface SaveTarget {
+  readonly sink: ImageSink;
+  /** A regular file: made private and emptied first, synced at the end, removed if the save fails. */
+  readonly regular: boolean;
+  readonly datasync: () => Promise<void>;
+  /** Closes once a write left in flight ends (a FIFO's is dropped at once). */
+  readonly close: () => Promise<void>;
+}
+
+/**
+ * Opened as named.ts opens what a client names, holding no thread: a FIFO with no reader is
+ * tried again until one comes (xl save d p & gzip < p) within `readerWaitMs`, then ENXIO;
+ * anything but a regular file or a FIFO (a device, a socket) is refused before it is opened; a
+ * symbolic link another user made in /tmp is not followed, and a new file is made O_EXCL. A
+ * FIFO is written through the event loop, as a pipe is, so a reader that stops reading holds no
+ * I/O thread either. The file is opened without truncating it: one another user owns (a regular
+ * file or a FIFO pre-created in /tmp, say) is refused, left as it is: a chmod would not take it
+ * from its owner, who could read the guest's memory. A regular file of ours keeps its mode when
+ * opened (a save to the same path before this mode, say): it is made our own only, then
+ * emptied, before anything is written.
+ */
+async function openTarget(file: string, readerWaitMs: number): Promise<SaveTarget> {
+  const { fd, stats } = await openNamed(file, { what: 'save file', kind: 'save', create: SAVE_FILE_MODE, readerWaitMs }).catch((e: unknown) => {
+    // Its errno kept (ENOSPC, EDQUOT, EMFILE...): the path is said once.
+    const why = e instanceof NamedFileError ? e.why : (e as Error).message;
+    throw new XenError(isXenError(e) ? e.errno : 'EACCES', `Failed to open temp file ${file} for writing: ${why}`);
+  });
+  try {
+    await keepPrivate(fd, stats, file);
+  } catch (e) {
+    await closeP(fd).catch(() => {});
+    if (e instanceof ForeignFile) throw e;
+    await rmQuietly(file);
+    throw new XenError('EACCES', `Failed to make ${file} private: ${(e as Error).message}`);
+  }
+  if (stats.isFIFO()) {
+    // libuv writes it as the reader takes it; a write that cannot go on waits on the loop.
+    const pipe = new Socket({ fd, readable: false, writable: true });
+    pipe.on('error', () => {}); // each write's callback has it
+    return {
+      sink: {
+        writev: (chunks) => new Promise<void>((resolve, reject) => {
+          if (chunks.length === 0) resolve();
+          chunks.forEach((c, i) => pipe.write(c, i < chunks.length - 1 ? undefined : (e) => (e ? reject(e) : resolve())));
+        }),
+      },
+      regular: false,
+      datasync: async () => {},
+      close: async () => void pipe.destroy(),
+    };
+  }
+  // The write last begun (writes go one at a time): the descriptor is closed only after it, so
+  // that a write still queued for an I/O thread never reaches another file given its number.
+  let last: Promise<unknown> = Promise.resolve();
+  return {
+    sink: { writev: (chunks) => (last = writevP(fd, chunks)) },
+    regular: stats.isFile(),
+    datasync: () => promisify(fdatasync)(fd),
+    close: () => last.catch(() => {}).then(() => closeP(fd)),
+  };
+}
+
+/** A regular file or a FIFO must be ours; a regular file is then made ours only and emptied. */
+async function keepPrivate(fd: number, st: Stats, file: string): Promise<void> {
+  if (!st.isFile() && !st.isFIFO()) return;
   if (st.uid !== process.geteuid?.()) throw new ForeignFile('EACCES', `Failed to open temp file ${file} for writing: it is owned by another user (uid ${st.uid})`);
-  if (st.mode & 0o077) await fh.chmod(SAVE_FILE_MODE);
-  await fh.truncate(0);
-  return true;
+  if (!st.isFile()) return;
+  if (st.mode & 0o077) await promisify(fchmod)(fd, SAVE_FILE_MODE);
+  await promisify(ftruncate)(fd, 0);
 }
 
 export interface SaveOptions {
@@ -158,23 +224,16 @@ export async function saveDomain(host: Host, domid: number, file: string, opts: 
   const config = host.config(domid);
   if (!config) throw new XenError('EINVAL', `domain ${domid} has no configuration to save (Domain-0, or still being created)`);
   // The file first: a path that cannot be written costs the guest nothing.
-  const fh = await open(file, SAVE_FILE_FLAGS, SAVE_FILE_MODE).catch((e: NodeJS.ErrnoException) => {
-    throw new XenError('EACCES', `Failed to open temp file ${file} for writing: ${e.message}`);
-  });
-  const regular = await keepPrivate(fh, file).catch(async (e: unknown) => {
-    await fh.close();
-    if (e instanceof ForeignFile) throw e;
-    await rmQuietly(file);
-    throw new XenError('EACCES', `Failed to make ${file} private: ${(e as Error).message}`);
-  });
-  // Only a file the save wrote goes when it fails: a pipe or a device the path names stays.
+  const target = await openTarget(file, opts.timeoutMs ?? READER_WAIT_MS);
+  const { regular } = target;
+  // Only a file the save wrote goes when it fails: a FIFO or a device the path names stays.
   const discard = () => (regular ? rmQuietly(file) : Promise.resolve());
   const t0 = performance.now();
   let d: Domain;
   try {
     d = await host.suspend(domid, opts.timeoutMs);
   } catch (e) {
-    await fh.close();
+    await target.close();
     await discard();
     throw e;
   }
@@ -182,18 +241,18 @@ export async function saveDomain(host: Host, domid: number, file: string, opts: 
   let written: Pick<SaveResult, 'info' | 'bytes' | 'pages'>;
   let t2: number;
   try {
-    written = await writeImage(host, d, config, fh, regular);
+    written = await writeImage(host, d, config, target.sink, regular);
     t2 = performance.now();
     // On stable storage before the domain goes: a crash after the save reports success must
     // not lose the only copy of the guest (xl closes the file without a sync). A pipe or a
     // device has none to reach (fdatasync fails EINVAL).
-    if (regular) await fh.datasync();
-    await fh.close();
+    if (regular) await target.datasync();
+    await target.close();
     if (host.isBeingDestroyed(d)) throw new XenError('ESRCH', 'after its image was written');
   } catch (e) {
     // A write left in flight by a destroy (a reader that stopped reading) holds the file until
     // it ends: the close waits for it, the save does not.
-    const closed = fh.close().catch(() => {});
+    const closed = target.close().catch(() => {});
     if (!host.isBeingDestroyed(d)) await closed;
     await discard();
     // Destroyed under the save (xl destroy meanwhile): nothing to resume, and no file kept of it.

@@ -3,6 +3,7 @@
 // the reader allows in all. Backpressure: the stream is paused while enough is buffered.
 import type { Readable } from 'node:stream';
 import { XenError } from '../errors.js';
+import { readDeadline } from './deadline.js';
 
 const HIGH_WATER = 8 << 20;
 
@@ -51,12 +52,13 @@ export class ByteSource {
       if (this.#error) throw new XenError('EIO', `reading ${what} at offset ${this.offset}: ${this.#error.message}`);
       if (this.#ended) throw new XenError('EINVAL', `the stream is truncated: ${what} at offset ${this.offset} needs ${n} octets, ${this.#buffered} are left`);
       this.#stream.resume();
-      let timer: NodeJS.Timeout | undefined;
+      let cancel: (() => void) | undefined;
+      // What came while dom0's thread was blocked past the timeout is read before it is judged.
       const stalled = await new Promise<boolean>((resolve) => {
         this.#wake = () => resolve(false);
-        timer = setTimeout(() => resolve(true), this.#stallMs);
+        cancel = readDeadline(this.#stallMs, () => resolve(true));
       });
-      clearTimeout(timer);
+      cancel?.();
       this.#wake = null;
       if (stalled) throw new XenError('ETIMEDOUT', `the stream stalled: nothing came for ${this.#stallMs} ms while reading ${what} at offset ${this.offset}`);
     }

@@ -14,9 +14,10 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ByteSource } from '../../src/migration/source.js';
 import { openDisk } from '../../src/storage/open.js';
-import { AUTH_BYTES, DISK_AUTH_PREFIX, authLine } from '../../src/migration/wire.js';
+import { AUTH_BYTES, authLine } from '../../src/migration/wire.js';
 import type { Host } from '../../src/toolstack/host.js';
 import { xenode } from '../support/cli.js';
+import { offerOn } from '../support/disk-offer.js';
 import type { DaemonRig } from '../support/host-daemon.js';
 import { askKv } from '../support/kv.js';
 import { hostOf, hostPairForTests } from '../support/migration-hosts.js';
@@ -193,14 +194,7 @@ async function offerDisk(offer: unknown, tok = token): Promise<{ sock: Socket; s
   const sock = connect(b.daemon.migration!.port, '127.0.0.1');
   sock.on('error', () => {});
   await new Promise((r) => sock.once('connect', r));
-  const src = new ByteSource(sock, { stallMs: 10_000 });
-  const body = Buffer.from(JSON.stringify(offer));
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(body.length);
-  sock.write(Buffer.concat([authLine(tok, DISK_AUTH_PREFIX), len, body]));
-  const head = await src.read(4, 'answer length');
-  if (head.toString('latin1') === 'xeno') return { sock, src, answer: { refused: true } };
-  return { sock, src, answer: JSON.parse((await src.read(head.readUInt32LE(0), 'answer')).toString()) as Record<string, unknown> };
+  return { sock, ...(await offerOn(sock, tok, offer)) };
 }
 
 test('a disk connection with bad input: refused token, malformed offer, a record past the end; no VDI is left', T, async () => {
@@ -267,6 +261,65 @@ test('the receiver writes base records at once, and a mirrored write always wins
   }
   r.sock.destroy(); // no commit: the VDI goes
   assert.ok(await until(async () => !(await vdiUuids(b)).includes(uuid), 10_000), 'the uncommitted VDI is deleted');
+});
+
+test('--with-disks, five VDIs: the disks belong to the migration, not to slots of their own (the receiver takes 4 at once); all five move', T, async () => {
+  const name = 'kv-five';
+  const sr = await defaultSr(a);
+  const vdis: string[] = [];
+  for (let i = 0; i < 5; i++) vdis.push((await a.ts.call('vdiCreate', { sr, name: `${name}-disk${i}`, size: '4M', format: 'raw' })).uuid);
+  const disks = vdis.map((v, i) => `'vdev=xvd${'abcde'[i]}, target=vdi:${v}'`).join(', ');
+  const { domid } = await a.ts.call('create', { file: a.cfgFile(name, `name = "${name}"\nkernel = "${KV}"\nmemory = 32\ndisk = [ ${disks} ]\nextra = "serve"\n`) });
+  for (let i = 0; i < 5; i++) assert.equal(await ask(hostOf(a), domid, `set five${i} v${i}`), 'ok');
+  // Before, the fifth disk's connection was told the receiver was busy.
+  const r = await a.ts.call('migrate', { domain: name, target, token, withDisks: true });
+  assert.equal(r.messages.at(-1), 'Migration successful.');
+  const there = hostOf(b).hv.domains().find((d) => d.name === name)!;
+  assert.ok(there, 'it runs at the destination');
+  const moved = hostOf(b).config(there.domid)!.disks.map((d) => d.target!.replace(/^vdi:/, ''));
+  assert.equal(moved.length, 5);
+  const bVdis = await vdiUuids(b);
+  for (const v of moved) assert.ok(bVdis.includes(v) && !vdis.includes(v), `disk ${v} is a new VDI at the destination`);
+  const aVdis = await vdiUuids(a);
+  assert.ok(vdis.every((v) => !aVdis.includes(v)), 'the source VDIs are gone');
+  for (let i = 0; i < 5; i++) assert.equal(await ask(hostOf(b), there.domid, `get five${i}`), `ok v${i}`);
+  await b.ts.call('destroy', { domain: there.domid });
+  for (const v of moved) await b.ts.call('vdiDestroy', { vdi: v });
+});
+
+/** Whether a memory stream showing `tok` is let in (given the receiver's banner) rather than refused; its connection then goes. */
+async function memoryLetIn(tok: string): Promise<boolean> {
+  const sock = connect(b.daemon.migration!.port, '127.0.0.1');
+  sock.on('error', () => {});
+  await new Promise((r) => sock.once('connect', r));
+  sock.write(authLine(tok));
+  const head = await new ByteSource(sock, { stallMs: 10_000 }).read(4, 'banner');
+  sock.destroy();
+  return head.toString('latin1') === 'xl m';
+}
+
+test("a migration's token opens its other disks and one memory stream, no more, and none once its first disk's connection is gone", T, async () => {
+  const vdis = await vdiUuids(b);
+  const offer = (i: number) => ({ vdi: `33333333-3333-4333-8333-33333333333${i}`, name: `bound${i}`, sr: null, size: 1 << 20, format: 'raw' });
+  // Three disks: two more disk connections and a memory stream.
+  const first = await offerDisk({ ...offer(0), disks: 3 });
+  const mig = first.answer['migration'];
+  assert.ok(typeof mig === 'string' && /^[0-9a-f]{64}$/.test(mig), `the first disk is given the migration's token: ${JSON.stringify(first.answer)}`);
+  // A joined connection cannot announce a migration of its own.
+  const again = await offerDisk({ ...offer(1), disks: 64 }, mig);
+  assert.equal(again.answer['error'], 'a malformed disk offer', 'a connection with the migration token announces nothing');
+  again.sock.destroy();
+  // That refusal used one of its two other disks; the other is taken here.
+  const second = await offerDisk(offer(2), mig);
+  assert.equal(typeof second.answer['vdi'], 'string');
+  const third = await offerDisk(offer(3), mig);
+  assert.deepEqual(third.answer, { refused: true }, 'past what it announced the token opens no disk');
+  third.sock.destroy();
+  for (const c of [first, second]) c.sock.destroy();
+  assert.ok(await until(async () => (await vdiUuids(b)).join() === vdis.join(), 10_000), 'the VDIs made for them are deleted');
+  // Its memory stream was never taken: only the first disk's end keeps it out.
+  assert.equal(await memoryLetIn(mig), false, 'the first disk gone, its token opens nothing');
+  assert.ok(await until(async () => (await vdiUuids(b)).join() === vdis.join(), 10_000), 'no VDI is left');
 });
 
 test('the xenode command: --with-disks reaches the migration; a bad --vdi-map is refused', T, async () => {

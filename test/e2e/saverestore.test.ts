@@ -14,6 +14,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isXenError } from '../../src/errors.js';
 import { PAGE_SIZE } from '../../src/abi/xen.js';
+import type { Domain } from '../../src/hypervisor/hypervisor.js';
 import { CB_RAM_HWM, firstRamPfn } from '../../src/hypervisor/layout.js';
 import { readImage } from '../../src/migration/image.js';
 import { restoreFile } from '../../src/migration/restore.js';
@@ -144,7 +145,7 @@ test("a save file is its owner's only whatever the umask, also one saved over th
   await host.destroy(domain.domid);
 });
 
-test("a save to a file another user owns is refused, and that file is left as it was", T, async (t) => {
+test("a save to a file or a FIFO another user owns is refused, and that file is left as it was", T, async (t) => {
   if (process.geteuid?.() !== 0) {
     t.skip('needs root: only root can give a file to another user');
     console.log('# skipped: not root, so no file of another user can be made');
@@ -160,23 +161,40 @@ test("a save to a file another user owns is refused, and that file is left as it
   const st = await stat(planted);
   assert.equal(st.uid, 65534);
   assert.equal(st.mode & 0o777, 0o644, 'not chmodded');
+  // A FIFO of another user's, with a reader (its own, who would read the guest's memory).
+  const fifo = join(dir, 'planted.fifo');
+  execFileSync('mkfifo', [fifo]);
+  await chown(fifo, 65534, 65534);
+  const reader = await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    await assert.rejects(saveDomain(host, domain.domid, fifo, { checkpoint: true }), (e: Error) => isXenError(e, 'EACCES') && /owned by another user \(uid 65534\)/.test(e.message));
+    assert.equal((await reader.read(Buffer.alloc(16), 0, 16)).bytesRead, 0, 'nothing was written to it');
+  } finally {
+    await reader.close();
+  }
   assert.equal(host.hv.domain(domain.domid).paused, false);
   await host.destroy(domain.domid);
 });
 
 /**
- * The read end of `fifo`, once the save has opened its write end. A save that fails before that
- * is the error; the read end's open, which would hold a libuv thread until a writer came, is let
- * through by one that writes nothing.
+ * A save to `fifo` begun while it has a reader (so that its open waits for none), and the read end the test reads from, once the save has opened its write end. A
+ * save that fails before that is the error; the read end's open, which would hold a libuv thread
+ * until a writer came, is let through by one that writes nothing.
  */
-async function readEnd(fifo: string, saving: Promise<unknown>): Promise<FileHandle> {
+async function savingToFifo<T>(fifo: string, save: () => Promise<T>): Promise<{ saving: Promise<T>; rd: FileHandle }> {
+  // A reader that never waits, held until the test's own read end is open.
+  const holder = await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const saving = save();
+  saving.catch(() => {}); // awaited by the caller
   const opening = open(fifo, 'r');
   try {
-    return await Promise.race([opening, saving.then(() => assert.fail('the save ended before its FIFO was opened'))]);
+    return { saving, rd: await Promise.race([opening, saving.then(() => assert.fail('the save ended before its FIFO was opened'))]) };
   } catch (e) {
     await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then((w) => w.close(), () => {});
     await opening.then((rd) => rd.close(), () => {});
     throw e;
+  } finally {
+    await holder.close();
   }
 }
 
@@ -206,9 +224,7 @@ memory = 32
   execFileSync('mkfifo', [fifo]);
   try {
     await host.xs.wait(`/local/domain/${domain.domid}/control/feature-poweroff`, (v) => v === '1');
-    const saving = saveDomain(host, domain.domid, fifo);
-    saving.catch(() => {}); // awaited below
-    const rd = await readEnd(fifo, saving);
+    const { saving, rd } = await savingToFifo(fifo, () => saveDomain(host, domain.domid, fifo));
     const bytes = await readToEnd(rd).finally(() => rd.close());
     const saved = await saving;
     assert.equal(saved.bytes, bytes.length);
@@ -220,6 +236,75 @@ memory = 32
     await host.destroy(r.domain.domid);
   } finally {
     await destroyNamed('fifo-sr');
+  }
+});
+
+/** What `p` settled to within `ms` ('pending' if it had not): a bound on the wait, not on the speed. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | Error | 'pending'> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), ms)));
+  try {
+    return await Promise.race([p.catch((e: Error) => e), bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test('a save to a FIFO with no reader fails (ENXIO) once its wait for one is up, holding no I/O thread, and one to a character device is refused before it is opened (EINVAL); the guest runs on', T, async () => {
+  const kernel = join(FIXTURES, 'ticker.ts');
+  const { domain } = await host.create(parseDomainConfig(`name = "noreader-sr"\nkernel = "${kernel}"\nmemory = 32\n`, kernel).config);
+  const fifo = join(dir, 'noreader.fifo');
+  execFileSync('mkfifo', [fifo]);
+  try {
+    const outcome = await within(saveDomain(host, domain.domid, fifo, { checkpoint: true, timeoutMs: 500 }), 20_000);
+    // Before, the open waited for a reader: one that opens and goes lets it (and the test) end.
+    if (outcome === 'pending') await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK).then((rd) => rd.close());
+    assert.ok(outcome instanceof Error && isXenError(outcome, 'ENXIO') && /a FIFO with no reader/.test(outcome.message), `the save's outcome: ${outcome instanceof Error ? outcome.message : String(outcome)}`);
+    assert.ok((await stat(fifo)).isFIFO(), 'the FIFO is left in place');
+    // Before, /dev/null was written (and a tty or a device whose write blocks would have held an I/O thread).
+    await assert.rejects(saveDomain(host, domain.domid, '/dev/null', { checkpoint: true }), (e: Error) => isXenError(e, 'EINVAL') && /character device; it must be a regular file or a FIFO$/.test(e.message));
+    assert.equal(host.hv.domain(domain.domid).paused, false);
+    assert.equal(domain.shutdownReason, null);
+  } finally {
+    await destroyNamed('noreader-sr');
+  }
+});
+
+test("saves to FIFOs whose readers stopped reading, as many as libuv's I/O threads: the host's file I/O goes on, and a destroy fails each at once (ESRCH)", T, async () => {
+  const kernel = join(FIXTURES, 'filler.ts');
+  // libuv's pool: 4 threads unless the environment says otherwise.
+  const threads = Number(process.env['UV_THREADPOOL_SIZE'] ?? 4);
+  const holders: FileHandle[] = [];
+  const names = Array.from({ length: threads }, (_, i) => `stalled-sr${i}`);
+  try {
+    const saves: { domain: Domain; saving: Promise<unknown> }[] = [];
+    for (const name of names) {
+      // 1 MiB of its RAM filled: far more than a pipe holds.
+      const { domain } = await host.create(parseDomainConfig(`name = "${name}"\nkernel = "${kernel}"\nmemory = 32\nextra = "mb=1"\n`, kernel).config);
+      await host.xs.wait(`/local/domain/${domain.domid}/data/filler`, (v) => v === 'filled');
+      const fifo = join(dir, `${name}.fifo`);
+      execFileSync('mkfifo', [fifo]);
+      // A reader that never reads: the image stalls in its frames.
+      holders.push(await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK));
+      const saving = saveDomain(host, domain.domid, fifo);
+      saving.catch(() => {}); // awaited below
+      saves.push({ domain, saving });
+    }
+    assert.ok(await waitFor(() => saves.every(({ domain }) => domain.suspendRecord !== null), 20_000), 'every guest is suspended');
+    // Time for each save to write its headers and stall in its frames (a pipe takes 64 KiB).
+    await new Promise((r) => setTimeout(r, 1000));
+    // Before, each stalled write held one of libuv's threads: a stat then waited for a reader to read.
+    const statted = await within(stat(dir), 20_000);
+    assert.ok(!(statted === 'pending' || statted instanceof Error), `the host's file I/O: ${String(statted)}`);
+    for (const { domain, saving } of saves) {
+      await host.destroy(domain.domid);
+      const outcome = await within(saving, 20_000);
+      assert.ok(outcome instanceof Error && isXenError(outcome, 'ESRCH'), `the save's outcome: ${outcome instanceof Error ? outcome.message : String(outcome)}`);
+    }
+  } finally {
+    // Before, the stalled writes end only once their readers go (EPIPE).
+    for (const h of holders) await h.close();
+    for (const name of names) await destroyNamed(name);
   }
 });
 
@@ -249,9 +334,7 @@ test("a destroy during a save's write to a FIFO whose reader stopped reading: it
   try {
     await host.xs.wait(`/local/domain/${domid}/data/filler`, (v) => v === 'filled');
     // A FIFO read only when the test says: the save's write stalls past the pipe's 64 KiB.
-    const saving = saveDomain(host, domid, fifo);
-    saving.catch(() => {}); // awaited below
-    const rd = await readEnd(fifo, saving);
+    const { saving, rd } = await savingToFifo(fifo, () => saveDomain(host, domid, fifo));
     try {
       // Past the image's headers, into its frames: the piece then in flight holds frames.
       const head = Buffer.alloc(256 << 10);
@@ -286,7 +369,9 @@ test("a destroy during a save's write to a FIFO whose reader stopped reading: it
         const read = await readImage(new ByteSource(Readable.from([bytes]), { stallMs: 5000 }), () => pages)
           .then((img) => `hwm ${img.hwm}`, (e: Error) => e.message);
         assert.notEqual(read, `hwm ${hwm}`, 'the image stops where the save did');
-        assert.ok(pages.size > 0, 'the piece in flight was written');
+        // The write end closed at the destroy, the piece then pending with it (before, an I/O
+        // thread went on writing that piece, a copy, for as long as the reader took).
+        assert.equal(pages.size, 0, 'no frame went out after the destroy');
         let differ = 0;
         for (const [pfn, got] of pages) if (!Buffer.from(got).equals(own.subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE))) differ++;
         assert.equal(differ, 0, `of ${pages.size} frames written, none but the saved guest's own (not wiped, not the next domain's)`);

@@ -8,8 +8,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { MIGRATE_RECEIVER_BANNER } from '../../../src/migration/format.js';
 import { MigrationReceiver } from '../../../src/migration/receive.js';
-import { AUTH_BYTES, DISK_AUTH_PREFIX, authLine } from '../../../src/migration/wire.js';
+import { ByteSource } from '../../../src/migration/source.js';
+import { AUTH_BYTES, AUTH_REFUSED, DISK_AUTH_PREFIX, authLine } from '../../../src/migration/wire.js';
 import type { Host } from '../../../src/toolstack/host.js';
+import { blockLoop } from '../../support/block-loop.js';
+import { offerBytes, offerOn } from '../../support/disk-offer.js';
 import { localHostForTests } from '../../support/local-host.js';
 
 let host: Host;
@@ -99,6 +102,25 @@ test('a client without the token is dropped once its time to show it is up, howe
   assert.ok(await endedWithin(s, 7_000), 'the receiver ended the connection');
 });
 
+test("a sender whose preamble came while dom0's thread was blocked past its deadline is answered, not cut", async (t) => {
+  const { rx, all } = await listen(t, 100);
+  const accepted = new Promise((resolve) => rx.server.once('connection', resolve));
+  const s = await open(rx, all);
+  await accepted; // its deadline runs
+  let got = '';
+  const answered = new Promise<void>((resolve) => {
+    s.on('data', (d: Buffer) => (got += d.toString('latin1')).length >= MIGRATE_RECEIVER_BANNER.length && resolve());
+    s.on('close', () => resolve());
+  });
+  s.write(authLine(rx.token)); // into the kernel's buffers at once
+  // Past the deadline: its timer is due before the loop polls the socket again. Before, it fired
+  // first and the sender was cut with its preamble waiting in the socket.
+  blockLoop(1000);
+  // Bounded: a receiver that neither answers nor closes fails the test below.
+  await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  assert.equal(got.slice(0, MIGRATE_RECEIVER_BANNER.length), MIGRATE_RECEIVER_BANNER.toString('latin1'));
+});
+
 test('past the bound on connections without the token (silent or refused), the oldest is closed for a new one (its fd not kept for a client that keeps its side open)', async (t) => {
   const { rx, all } = await listen(t, 60_000);
   // Half of them silent, half refused (a wrong token) and lingering: both count until closed.
@@ -174,4 +196,96 @@ test('a disk offer past 2 TiB is received (no byte a sector to allocate), and a 
     after = (await host.vdis.list()).length;
   }
   assert.equal(after, before, 'the VDI is dropped once the connection ends uncommitted');
+});
+
+/** A connection showing `tok` (a memory stream's preamble), kept open; what it reads up to the banner's length or its end. */
+async function memoryStream(rx: MigrationReceiver, all: Socket[], tok: string, from?: string): Promise<{ s: Socket; got: string }> {
+  const s = await open(rx, all, from);
+  s.write(authLine(tok));
+  let got = '';
+  await new Promise<void>((resolve) => {
+    s.on('data', (d: Buffer) => (got += d.toString('latin1')).length >= MIGRATE_RECEIVER_BANNER.length && resolve());
+    s.once('end', resolve);
+    s.once('close', resolve);
+  });
+  return { s, got };
+}
+
+/** A disk connection showing `tok` with a 1 MiB raw offer (announcing `disks` if given); the receiver's answer. */
+async function diskOffer(rx: MigrationReceiver, all: Socket[], tok: string, disks?: number): Promise<{ s: Socket; src: ByteSource; ans: Record<string, unknown> }> {
+  const s = await open(rx, all);
+  const { src, answer } = await offerOn(s, tok, { vdi: 'x', name: 'slot-disk', sr: null, size: 1 << 20, format: 'raw', ...(disks !== undefined && { disks }) });
+  return { s, src, ans: answer };
+}
+
+/** A disk record with no data (Done 0x44, Commit 0x43), and its acknowledgement's status. */
+async function diskRecord(d: { s: Socket; src: ByteSource }, type: number, id: number): Promise<number> {
+  const h = Buffer.alloc(15);
+  h[0] = type;
+  h.writeUInt32LE(id, 1);
+  d.s.write(h);
+  return (await d.src.read(5, 'ack'))[4]!;
+}
+
+const BANNER = MIGRATE_RECEIVER_BANNER.toString('latin1');
+
+test("a --with-disks migration's slot is held until its first disk and every joined connection have ended; its token opens its other disks and one memory stream", async (t) => {
+  const { rx, all } = await listen(t, 60_000);
+  for (let i = 0; i < 3; i++) assert.equal((await memoryStream(rx, all, rx.token)).got, BANNER);
+  const first = await diskOffer(rx, all, rx.token, 3);
+  const mig = String(first.ans['migration']);
+  // Before, the token was good from anywhere: only the opener's address may show it.
+  assert.equal((await memoryStream(rx, all, mig, '127.0.0.2')).got, AUTH_REFUSED, 'not from another address');
+  const memory = await memoryStream(rx, all, mig);
+  assert.equal(memory.got, BANNER);
+  // Before, the token opened as many memory streams as the migration announced disks.
+  assert.equal((await memoryStream(rx, all, mig)).got, AUTH_REFUSED, 'a second memory stream is refused');
+  const disk = await diskOffer(rx, all, mig);
+  assert.equal(typeof disk.ans['vdi'], 'string');
+  // The first disk commits and its connection ends: the migration goes on with the others.
+  assert.equal(await diskRecord(first, 0x44, 1), 0);
+  assert.equal(await diskRecord(first, 0x43, 2), 0);
+  assert.ok(await endedWithin(first.s, 10_000));
+  t.after(() => host.vdis.destroy(String(first.ans['vdi'])));
+  // Before, the slot went with the first disk's connection while the others lived on.
+  assert.equal((await memoryStream(rx, all, rx.token)).got, 'xenode migration receiver: busy\n', 'the fourth slot is still the migration\'s');
+  assert.deepEqual((await diskOffer(rx, all, mig)).ans, { refused: true }, 'no join once the first disk is gone');
+  memory.s.destroy();
+  disk.s.destroy();
+  let got = '';
+  for (let i = 0; i < 200 && got !== BANNER; i++) {
+    if (i) await new Promise((r) => setTimeout(r, 20));
+    got = (await memoryStream(rx, all, rx.token)).got;
+  }
+  assert.equal(got, BANNER, 'the slot is free once they have ended');
+});
+
+test("a first disk that fails cuts the connections its migration's token let in", async (t) => {
+  const { rx, all } = await listen(t, 60_000);
+  const first = await diskOffer(rx, all, rx.token, 2);
+  const memory = await memoryStream(rx, all, String(first.ans['migration']));
+  assert.equal(memory.got, BANNER);
+  first.s.destroy();
+  // Before, the memory stream was served on (a domain built from it) with no disk behind it.
+  assert.ok(await endedWithin(memory.s, 10_000), 'the memory stream is cut');
+});
+
+test('first disks gone before their answer leave no migration open: later ones are still given a token', async (t) => {
+  const { rx, all } = await listen(t, 60_000);
+  for (let i = 0; i < 20; i++) {
+    const s = await open(rx, all);
+    s.write(offerBytes(rx.token, { vdi: 'x', name: `gone${i}`, sr: null, size: 1 << 20, format: 'raw', disks: 2 }));
+    s.destroy();
+  }
+  // Before, some were left open for ever; their count is now bounded by the slots, so a leak would refuse these.
+  for (let i = 0; i < 8; i++) {
+    let ans: Record<string, unknown> = {};
+    for (let j = 0; j < 200 && typeof ans['migration'] !== 'string'; j++) {
+      if (j) await new Promise((r) => setTimeout(r, 20));
+      const d = await diskOffer(rx, all, rx.token, 2);
+      ans = d.ans;
+      d.s.destroy();
+    }
+    assert.equal(typeof ans['migration'], 'string', `first disk ${i}: ${JSON.stringify(ans)}`);
+  }
 });

@@ -3,11 +3,10 @@
 // of the domheap until that write ends (Hypervisor.linger), or the next domain of its size would
 // have its frames written to the save file.
 import assert from 'node:assert/strict';
-import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isXenError } from '../../../src/errors.js';
-import { writeImage } from '../../../src/migration/save.js';
+import { writeImage, type ImageSink } from '../../../src/migration/save.js';
 import { parseDomainConfig } from '../../../src/toolstack/domconfig.js';
 import type { Host } from '../../../src/toolstack/host.js';
 import { FIXTURES } from '../../support/cli.js';
@@ -29,7 +28,7 @@ async function suspended(name: string) {
 /** Writes begun to the stalled pipes. */
 let stalledWrites = 0;
 /** A pipe whose reader stopped reading: no write to it ever ends. */
-const stalledPipe = () => ({ writev: () => (stalledWrites++, new Promise(() => {})) }) as unknown as FileHandle;
+const stalledPipe = (): ImageSink => ({ writev: () => (stalledWrites++, new Promise(() => {})) });
 
 test("a destroy that ends while a save to a pipe reads the guest's xenstore data: the save fails (ESRCH), not left waiting on its stalled write", { timeout: 60_000 }, async () => {
   const { d, config } = await suspended('save-early');
@@ -61,7 +60,7 @@ test("a destroy during a save's write to a regular file: the domain is reaped, i
   let end!: () => void;
   const held = new Promise<void>((resolve) => (end = resolve));
   let writes = 0;
-  const fh = { writev: async () => (++writes > 1 ? held : undefined) } as unknown as FileHandle;
+  const fh: ImageSink = { writev: async () => (++writes > 1 ? held : undefined) };
   const writing = writeImage(host, d, config, fh, true);
   writing.catch(() => {}); // awaited below
   assert.ok(await waitFor(() => writes === 2), 'a piece of its frames is being written');

@@ -2,7 +2,7 @@
 // within a limit; each refusal names the path and says why.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, lchownSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,4 +41,70 @@ test('a FIFO and a socket are refused without blocking', async () => {
   } finally {
     server.close();
   }
+});
+
+const SAVE = { what: 'save file', kind: 'save', create: 0o600 } as const;
+
+/** Whether the test runs as root; if not it is skipped, saying why. */
+function asRoot(t: { skip(why: string): void }, why: string): boolean {
+  if (process.geteuid?.() === 0) return true;
+  t.skip(`needs root ${why}`);
+  console.log(`# skipped: not root, needed ${why}`);
+  return false;
+}
+
+test("a save's FIFO is opened once its reader comes (xl save d p & gzip < p), tried again with no thread held; with none, ENXIO after the wait", async () => {
+  const fifo = join(dir, 'late.fifo');
+  execFileSync('mkfifo', [fifo]);
+  // Before, ENXIO at once: a reader started after the save never got the image.
+  let reader: number | undefined;
+  const late = setTimeout(() => (reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)), 300);
+  try {
+    const { fd, stats } = await openNamed(fifo, { ...SAVE, readerWaitMs: 20_000 });
+    closeSync(fd);
+    assert.ok(stats.isFIFO());
+  } finally {
+    clearTimeout(late);
+    if (reader !== undefined) closeSync(reader);
+  }
+  await refusedNamed(openNamed(fifo, { ...SAVE, readerWaitMs: 300 }), 'ENXIO', /a FIFO with no reader/);
+});
+
+test('a block device is refused as a save target (restore reads regular files only)', async (t) => {
+  if (!asRoot(t, 'to make a block device node')) return;
+  const dev = join(dir, 'blk');
+  execFileSync('mknod', [dev, 'b', '7', '200']);
+  // Before, it was opened and written, never synced, and could not be restored from.
+  await refusedNamed(openNamed(dev, SAVE), 'EINVAL', /is a block device; it must be a regular file or a FIFO$/);
+});
+
+test("a save does not follow a symbolic link another user made in a sticky shared directory, nor a dangling one; a new file is made O_EXCL", async (t) => {
+  if (!asRoot(t, 'to make a symbolic link of another user')) return;
+  const shared = join(dir, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o1777);
+  const victim = join(dir, 'victim');
+  writeFileSync(victim, 'root only', { mode: 0o600 });
+  const planted = join(shared, 'vm.save');
+  symlinkSync(victim, planted);
+  lchownSync(planted, 65534, 65534);
+  // Before, the victim was opened (and a save then emptied and wrote it).
+  await refusedNamed(openNamed(planted, SAVE), 'EACCES', /is a symbolic link another user \(uid 65534\) made in a shared directory: not followed$/);
+  assert.equal(readFileSync(victim, 'utf8'), 'root only');
+  // Before, a dangling link made its target.
+  const dangling = join(shared, 'dangling.save');
+  const target = join(dir, 'made-by-save');
+  symlinkSync(target, dangling);
+  await refusedNamed(openNamed(dangling, SAVE), 'ENOENT', /is a symbolic link to nothing$/);
+  lchownSync(dangling, 65534, 65534);
+  await refusedNamed(openNamed(dangling, SAVE), 'EACCES', /not followed$/);
+  assert.equal(existsSync(target), false, 'no file made through the link');
+  // A link of our own is followed; a new file is made.
+  const mine = join(shared, 'mine.save');
+  symlinkSync(victim, mine);
+  const { fd } = await openNamed(mine, SAVE);
+  closeSync(fd);
+  const made = await openNamed(join(shared, 'new.save'), SAVE);
+  closeSync(made.fd);
+  assert.equal(statSync(join(shared, 'new.save')).mode & 0o777, 0o600);
 });
