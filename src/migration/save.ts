@@ -66,8 +66,7 @@ const SAVE_PIECE_PAGES = MAX_BATCH_PAGES;
  * from the memory as it is, read by a libuv thread until its write settles: a destroy meanwhile
  * reaps the domain, but its memory stays out of the domheap until then, as Xen frees a page only
  * once libxc's mapping of it goes too (a copy made a 6 MiB image's write take 12 ms, not 5). To a
- * FIFO, whose reader may stop reading and leave a write pending for ever, or a device, a piece is
- * a copy, and a destroy fails the save (ESRCH) without waiting for that write, which holds the
+ * FIFO, whose reader may stop reading and leave a write pending for ever, a piece is a copy, and a destroy fails the save (ESRCH) without waiting for that write, which holds the
  * file and the copy, not the domain's memory or its domid (docs/SECURITY.md). Exported for its
  * unit test, which holds a write.
  */
@@ -195,17 +194,18 @@ async function openTarget(file: string, readerWaitMs: number): Promise<SaveTarge
   // The write last begun (writes go one at a time): the descriptor is closed only after it, so
   // that a write still queued for an I/O thread never reaches another file given its number.
   let last: Promise<unknown> = Promise.resolve();
+  // Closed once: a second close(2) could close a file the daemon opened meanwhile under the number.
+  let closing: Promise<void> | undefined;
   return {
     sink: { writev: (chunks) => (last = writevP(fd, chunks)) },
-    regular: stats.isFile(),
+    regular: true,
     datasync: () => promisify(fdatasync)(fd),
-    close: () => last.catch(() => {}).then(() => closeP(fd)),
+    close: () => (closing ??= last.catch(() => {}).then(() => closeP(fd))),
   };
 }
 
 /** A regular file or a FIFO must be ours; a regular file is then made ours only and emptied. */
 async function keepPrivate(fd: number, st: Stats, file: string): Promise<void> {
-  if (!st.isFile() && !st.isFIFO()) return;
   if (st.uid !== process.geteuid?.()) throw new ForeignFile('EACCES', `Failed to open temp file ${file} for writing: it is owned by another user (uid ${st.uid})`);
   if (!st.isFile()) return;
   if (st.mode & 0o077) await promisify(fchmod)(fd, SAVE_FILE_MODE);
@@ -226,7 +226,7 @@ export async function saveDomain(host: Host, domid: number, file: string, opts: 
   // The file first: a path that cannot be written costs the guest nothing.
   const target = await openTarget(file, opts.timeoutMs ?? READER_WAIT_MS);
   const { regular } = target;
-  // Only a file the save wrote goes when it fails: a FIFO or a device the path names stays.
+  // Only a file the save wrote goes when it fails: a FIFO the path names stays.
   const discard = () => (regular ? rmQuietly(file) : Promise.resolve());
   const t0 = performance.now();
   let d: Domain;
@@ -244,8 +244,8 @@ export async function saveDomain(host: Host, domid: number, file: string, opts: 
     written = await writeImage(host, d, config, target.sink, regular);
     t2 = performance.now();
     // On stable storage before the domain goes: a crash after the save reports success must
-    // not lose the only copy of the guest (xl closes the file without a sync). A pipe or a
-    // device has none to reach (fdatasync fails EINVAL).
+    // not lose the only copy of the guest (xl closes the file without a sync). A FIFO has none
+    // to reach (fdatasync fails EINVAL).
     if (regular) await target.datasync();
     await target.close();
     if (host.isBeingDestroyed(d)) throw new XenError('ESRCH', 'after its image was written');

@@ -2,14 +2,14 @@
 // open waits for its other end; /dev/zero never ends): the kind is checked with stat before the
 // open (opening a device can act on it), the open is non-blocking, and the kind is checked
 // again on the descriptor (the path may have been swapped in between).
-import { close, constants, fstat, lstat, open, read, realpath, stat, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { close, constants, fstat, lstat, open, read, readlink, stat, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { XenError, type XenErrnoName } from '../errors.js';
 
 const statP = promisify(stat);
 const lstatP = promisify(lstat);
-const realpathP = promisify(realpath);
+const readlinkP = promisify(readlink);
 const openP = promisify(open);
 const fstatP = promisify(fstat);
 const closeP = promisify(close);
@@ -138,7 +138,9 @@ async function openCreating(path: string, opts: NamedOptions, mode: number): Pro
 /**
  * Where a symbolic link leads, if it may be followed as fs.protected_symlinks allows: in a
  * world-writable sticky directory (/tmp) only a link of ours or of the directory's owner (so
- * another user's link cannot turn a save onto a file of ours). A dangling link makes nothing.
+ * another user's link cannot turn a save onto a file of ours). One link only: a link to a link
+ * is refused, as each would need the same check (the directories on the way are not looked at).
+ * A dangling link makes nothing.
  */
 async function followable(path: string, link: Stats, opts: NamedOptions): Promise<string> {
   const dir = await statP(dirname(path));
@@ -146,9 +148,12 @@ async function followable(path: string, link: Stats, opts: NamedOptions): Promis
   if (shared && link.uid !== process.geteuid?.() && link.uid !== dir.uid) {
     throw new NamedFileError('EACCES', opts.what, path, `is a symbolic link another user (uid ${link.uid}) made in a shared directory: not followed`);
   }
-  return realpathP(path).catch((e: NodeJS.ErrnoException) => {
+  const target = resolve(dirname(path), await readlinkP(path));
+  const st = await lstatP(target).catch((e: NodeJS.ErrnoException) => {
     throw e.code === 'ENOENT' ? new NamedFileError('ENOENT', opts.what, path, 'is a symbolic link to nothing') : e;
   });
+  if (st.isSymbolicLink()) throw new NamedFileError('EINVAL', opts.what, path, `is a symbolic link to another (${target}): not followed`);
+  return target;
 }
 
 /** The open of an existing path for writing; a FIFO with no reader tried again every READER_POLL_MS until readerWaitMs, no thread held meanwhile. */

@@ -7,7 +7,7 @@
 // records whose file is gone `missing`, and deletes nothing. An SR is made in a new or empty
 // directory (FileSR's create: SRExists otherwise), so no file of the host becomes a VDI.
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, opendir, readdir, realpath, stat, statfs } from 'node:fs/promises';
+import { chmod, lstat, mkdir, opendir, readdir, realpath, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { XenError } from '../errors.js';
 import type { HostDb, Tx } from '../toolstack/db/hostdb.js';
@@ -203,20 +203,25 @@ export class Storage {
    * PBD.plug: an SR's directory is used only while nobody else can put files in it, as sr-create
    * checks (checkPrivate): an SR made before that rule over a shared directory, or one opened up
    * since, is refused (SrDirUnsafe, naming the fix) and its PBD left unplugged, so that nothing
-   * uses it (srPath) until a plug passes. A directory that is gone holds nothing to distrust.
+   * uses it (srPath) until a plug passes. The default SR's directory, which xenode makes itself,
+   * is made writable by xenode only if it is xenode's (an older xenode made it under the user's
+   * umask, 0775 under 002), and made again if it is gone (defaultSr); another SR whose directory
+   * is gone stays unplugged, since anyone could make that path again.
    */
   async plug(sr: Ref<'SR'>): Promise<void> {
-    const { pbd, location } = await this.db.read((tx) => srPbd(tx, sr));
+    const { pbd, location, isDefault } = await this.db.read((tx) => ({ ...srPbd(tx, sr), isDefault: tx.SR.get(sr).other_config[DEFAULT_SR_KEY] === 'true' }));
     if (location === null || pbd === undefined) return;
     let refused: SrDirUnsafe | undefined;
     try {
       // Any failure to check it leaves it unplugged too (a parent made a file: ENOTDIR), never plugged unchecked.
       const st = await stat(location).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') return null;
+        if (e.code === 'ENOENT' && isDefault) return null;
+        if (e.code === 'ENOENT') throw new SrDirUnsafe(location, 'is gone', `make ${location} a directory of xenode's, mode 0700, holding the SR's images, then xenode sr-scan it`);
         throw new SrDirUnsafe(location, `cannot be checked (${e.code ?? e.message})`, `make ${location} a directory of xenode's, mode 0700`);
       });
       if (st !== null && !st.isDirectory()) throw new SrDirUnsafe(location, `is ${kindOf(st)}, not a directory`, `move it away and make ${location} a directory of xenode's, mode 0700`);
-      if (st !== null) checkPrivate(location, st);
+      if (st !== null && isDefault && st.uid === process.getuid?.() && (st.mode & 0o022) !== 0) await chmod(location, st.mode & 0o7755);
+      else if (st !== null) checkPrivate(location, st);
     } catch (e) {
       if (!(e instanceof SrDirUnsafe)) throw e;
       refused = e;

@@ -46,7 +46,7 @@ export const XAPI_HTTP_LIMITS: XapiHttpLimits = {
   maxConnections: 1024,
   maxInFlight: 512,
   // 16 addresses' worth of the listener; one address's long polls up to half of a user's (EVENT_LIMITS.perOwner).
-  sources: { perSource: 64, unauthenticatedPerSource: 8 },
+  sources: { perSource: 64, unauthenticatedPerSource: 32 },
 };
 
 /** JSON values nested deeper than this are refused, as XML's are. */

@@ -65,7 +65,7 @@ export interface CheckLimits {
  * local_auth_max_threads semaphore bounds its password checks. 128 waiting at most, 2 of any
  * one address: fewer than 128 addresses cannot keep another out.
  */
-export const CHECK_LIMITS: CheckLimits = { concurrent: 2, queued: 128, perSource: 2 };
+export const CHECK_LIMITS: CheckLimits = { concurrent: 2, queued: 128, perSource: 5 };
 
 interface Waiter {
   go(): void;

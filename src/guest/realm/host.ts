@@ -54,7 +54,7 @@ export interface RealmHost {
    * blkfront's push (drivers/blk/front/ring-io.ts pushStaged) on a ring of the domain's memory, in
    * this thread's one copy: the reads and writes staged in the realm's Float64Array encoded into
    * the ring, published, and the event sent on `port` when due (as evtchnSend): the PUSH_* flags,
-   * PUSH_NOTIFY among them if the send was left to the realm's own Hypercalls (SEND_NOT_HERE);
+   * PUSH_NOTIFY among them if the pCPU holds the send until the realm connects the target (SEND_NOT_HERE);
    * or the failed send's error code (the ring work was done). Numbers only besides `staged`, else
    * it throws.
    */
@@ -134,15 +134,16 @@ function sendFailed(r: number | string, domid: number, port: number): never {
 /**
  * The realm's side of host.blkPush, its blkfront's RingIo push (ring-io.ts): the event the pCPU's
  * copy did not send is judged as sendHereThrough judges it, so not asked of the pCPU again: a
- * failure is thrown (blkfront fails the connection with EIO), and a send left to the realm is
- * `sendOwn`'s, the realm's own Hypercalls without its sendHere. PUSH_NOTIFY is never returned.
+ * failure is thrown (blkfront fails the connection with EIO), and a send the pCPU holds
+ * (SEND_NOT_HERE) has `sendOwn` connect its target, whose answer has the pCPU make it.
+ * PUSH_NOTIFY is never returned.
  */
 export function blkPushThrough(blkPush: RealmHost['blkPush'], domid: number, sendOwn: (port: number) => void): RingIo['push'] {
   return (ringOff, nrEnts, port, staged, n, reqProdPvt, rspCons) => {
     const r = blkPush(ringOff, nrEnts, port, staged, n, reqProdPvt, rspCons);
     if (typeof r === 'string') return sendFailed(r, domid, port);
     if (r < 0 || (r & PUSH_NOTIFY) === 0) return r;
-    // PUSH_NOTIFY: the pCPU's copy left the send to the realm (SEND_NOT_HERE).
+    // PUSH_NOTIFY: the pCPU holds the send until the target is connected (SEND_NOT_HERE).
     sendOwn(port);
     return r & ~PUSH_NOTIFY;
   };

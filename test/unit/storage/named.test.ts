@@ -99,6 +99,11 @@ test("a save does not follow a symbolic link another user made in a sticky share
   lchownSync(dangling, 65534, 65534);
   await refusedNamed(openNamed(dangling, SAVE), 'EACCES', /not followed$/);
   assert.equal(existsSync(target), false, 'no file made through the link');
+  // A link of ours to that planted link: before, realpath followed the planted one unchecked.
+  const chained = join(dir, 'chained.save');
+  symlinkSync(planted, chained);
+  await refusedNamed(openNamed(chained, SAVE), 'EINVAL', /is a symbolic link to another \(.*\): not followed$/);
+  assert.equal(readFileSync(victim, 'utf8'), 'root only');
   // A link of our own is followed; a new file is made.
   const mine = join(shared, 'mine.save');
   symlinkSync(victim, mine);

@@ -176,6 +176,21 @@ test('under umask 002 the images directory xl create makes for a bare target is 
   }
 });
 
+test("the default SR's directory an older xenode made 0775 (umask 002) is made 0755 at plug; another SR whose directory is gone stays unplugged", async () => {
+  const r = rig();
+  const def = await r.storage.defaultSr();
+  chmodSync(r.images, 0o775);
+  await r.storage.plug(def);
+  assert.equal(statSync(r.images).mode & 0o777, 0o755);
+  assert.equal((await r.db.read((tx) => tx.PBD.get(tx.PBD.where('SR', def)[0]!))).currently_attached, true);
+  // Another SR's directory gone: anyone could make that path again, so it is not plugged unchecked.
+  const gone = await r.storage.create({ name: 'gone', type: 'file', path: join(r.state, 'gone') });
+  rmSync(gone.path!, { recursive: true });
+  await fails(r.storage.plug(gone.ref), 'EACCES', /gone is gone/);
+  assert.equal((await r.db.read((tx) => tx.PBD.get(tx.PBD.where('SR', gone.ref)[0]!))).currently_attached, false);
+  await r.db.close();
+});
+
 test('an SR whose directory cannot be checked at plug (a parent made a file) or is no directory is left unplugged, typed, never plugged unchecked', async () => {
   const r = rig();
   mkdirSync(join(r.state, 'p'));
