@@ -62,8 +62,10 @@ export interface CheckLimits {
  * scrypt runs on libuv's thread pool (4 threads), which guests' file-backed disks use for their
  * reads and writes: unbounded, a flood of logins (even of unknown users) stalled every disk for
  * seconds. Two checks at once leave the pool's other threads to the disks, as XAPI's
- * local_auth_max_threads semaphore bounds its password checks. 128 waiting at most, 2 of any
- * one address: fewer than 128 addresses cannot keep another out.
+ * local_auth_max_threads semaphore bounds its password checks. 128 waiting at most, 5 of any
+ * one source (as many as its failed-login throttle lets through; on the default 127.0.0.1
+ * listener every local client is that one source): a full queue gives a newcomer the place of
+ * the source with most waiting, so many addresses cannot keep another out.
  */
 export const CHECK_LIMITS: CheckLimits = { concurrent: 2, queued: 128, perSource: 5 };
 
