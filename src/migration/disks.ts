@@ -50,7 +50,7 @@ const MAX_JSON = 4096;
 const MAX_DATA = 4 << 20;
 const BASE_CHUNK = 1 << 20;
 /** The most disks a migration announces: the connections its token opens beyond its first. */
-export const MAX_MIGRATION_DISKS = 64;
+const MAX_MIGRATION_DISKS = 64;
 const enum Rec { Mirror = 0x4d, Base = 0x42, Flush = 0x46, Done = 0x44, Commit = 0x43 }
 /** Image formats whose VDIs move (into a new image of the same format). */
 const MOVABLE_FORMATS: readonly string[] = ['raw', 'vhd', 'qcow2'];

@@ -135,6 +135,9 @@ const READER_WAIT_MS = 30_000;
 
 const closeP = promisify(close);
 const writevP = promisify(writev);
+const fdatasyncP = promisify(fdatasync);
+const fchmodP = promisify(fchmod);
+const ftruncateP = promisify(ftruncate);
 
 /** The path names another user's file: refused, and not removed. */
 class ForeignFile extends XenError {}
@@ -199,7 +202,7 @@ async function openTarget(file: string, readerWaitMs: number): Promise<SaveTarge
   return {
     sink: { writev: (chunks) => (last = writevP(fd, chunks)) },
     regular: true,
-    datasync: () => promisify(fdatasync)(fd),
+    datasync: () => fdatasyncP(fd),
     close: () => (closing ??= last.catch(() => {}).then(() => closeP(fd))),
   };
 }
@@ -208,8 +211,8 @@ async function openTarget(file: string, readerWaitMs: number): Promise<SaveTarge
 async function keepPrivate(fd: number, st: Stats, file: string): Promise<void> {
   if (st.uid !== process.geteuid?.()) throw new ForeignFile('EACCES', `Failed to open temp file ${file} for writing: it is owned by another user (uid ${st.uid})`);
   if (!st.isFile()) return;
-  if (st.mode & 0o077) await promisify(fchmod)(fd, SAVE_FILE_MODE);
-  await promisify(ftruncate)(fd, 0);
+  if (st.mode & 0o077) await fchmodP(fd, SAVE_FILE_MODE);
+  await ftruncateP(fd, 0);
 }
 
 export interface SaveOptions {

@@ -109,7 +109,7 @@ export function isPlugged(tx: Tx, sr: Ref<'SR'>): boolean {
 /** The SR's directory to use, or null for a RAM SR; SrUnplugged if its PBD is not plugged (plug refused it). */
 export function srPath(tx: Tx, sr: Ref<'SR'>): string | null {
   const { pbd, location } = srPbd(tx, sr);
-  if (!isPlugged(tx, sr)) throw new SrUnplugged(sr, tx.SR.get(sr).name_label, tx.PBD.get(pbd!).other_config[UNPLUGGED_KEY] ?? 'it is not plugged');
+  if (location !== null && !tx.PBD.get(pbd!).currently_attached) throw new SrUnplugged(sr, tx.SR.get(sr).name_label, tx.PBD.get(pbd!).other_config[UNPLUGGED_KEY] ?? 'it is not plugged');
   return location;
 }
 

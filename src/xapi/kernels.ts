@@ -67,7 +67,7 @@ export class KernelDirs {
   readonly #shown: readonly string[];
 
   constructor(readonly dirs: readonly string[], stateDir?: string) {
-    const show = (d: string) => (stateDir !== undefined && (d === stateDir || d.startsWith(`${stateDir}${sep}`)) ? `<state>${d.slice(stateDir.length)}` : d);
+    const show = (d: string) => (stateDir !== undefined && (d === stateDir || isInside(d, stateDir)) ? `<state>${d.slice(stateDir.length)}` : d);
     this.#shown = dirs.map(show);
   }
 

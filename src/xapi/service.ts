@@ -43,9 +43,9 @@ export interface Authenticator {
 export interface CallSlot {
   park(): () => void;
   /** Aborted when the client's connection closed before its answer: its wait ends. */
-  readonly closed?: AbortSignal;
+  readonly closed: AbortSignal;
   /** The call carried a live session, or logged in: its connection is a logged-in client's (conns.ts). */
-  authenticated?(): void;
+  authenticated(): void;
 }
 
 /** A user has as many calls running as it may: the transport answers 503, as for the host's own bound. */
@@ -244,7 +244,7 @@ export class XapiService implements CallHost {
     try {
       if (method === LOGIN) {
         const ref = await this.#login(params, peer);
-        slot?.authenticated?.();
+        slot?.authenticated();
         return ref;
       }
       if (method === LIST_METHODS) return this.listMethods();
@@ -254,7 +254,7 @@ export class XapiService implements CallHost {
       if (!call || (isAsync && !call.async)) throw methodUnknown(method);
       if (params.length !== call.params.length + 1) throw parameterCountMismatch(method, call.params.length + 1, params.length);
       const session = this.sessions.use(params[0]);
-      slot?.authenticated?.();
+      slot?.authenticated();
       // One user's calls take at most callsPerUser of the transport's places (a read-only user's long polls took them all).
       if (!this.#takeCall(session.user)) throw new TooManyCalls(`${session.user} has ${this.#callsPerUser} calls running: try again`);
       user = session.user;

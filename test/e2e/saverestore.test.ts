@@ -2,7 +2,7 @@
 // state (onSuspend) and answers from it after a restore, with its disk and vif (MAC) as they
 // were; a checkpoint leaves it running; a second restore of one file meets xl's name clash; a
 // guest without a handler starts again from main with its disk as it was; a destroy during the
-// save's write leaves no frame but the guest's own in what was written; a save to a FIFO restores, the FIFO left in place.
+// save's write to a FIFO sends no frame after it; a save to a FIFO restores, the FIFO left in place.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { constants } from 'node:fs';
@@ -324,7 +324,7 @@ test('a save image of more than 64 MiB restores, its frames intact (the bound on
   }
 });
 
-test("a destroy during a save's write to a FIFO whose reader stopped reading: it frees the guest's memory at once, the save fails (ESRCH), and what was written holds the guest's own frames, never the next domain's", T, async () => {
+test("a destroy during a save's write to a FIFO whose reader stopped reading: it frees the guest's memory at once, the save fails (ESRCH), and no frame goes out after the destroy, so none of the next domain's", T, async () => {
   // 4 MiB of its RAM filled with a pattern: far more than a pipe holds.
   const kernel = join(FIXTURES, 'filler.ts');
   const { domain } = await host.create(parseDomainConfig(`name = "race-sr"\nkernel = "${kernel}"\nmemory = 32\nextra = "mb=4"\n`, kernel).config);
@@ -344,8 +344,6 @@ test("a destroy during a save's write to a FIFO whose reader stopped reading: it
       const first = firstRamPfn(domain.view.geometry);
       const hwm = Atomics.load(domain.view.ctl, CB_RAM_HWM);
       assert.ok((hwm - first) * PAGE_SIZE >= 4 << 20, `${hwm - first} frames populated`);
-      // Suspended: its memory stays as it is now.
-      const own = new Uint8Array(domain.view.buffers.memory).slice();
       const inHeap = () => { const { freeBytes, scrubbingBytes } = host.hv.heap.stats(); return freeBytes + scrubbingBytes; };
       const before = inHeap();
 
@@ -372,9 +370,6 @@ test("a destroy during a save's write to a FIFO whose reader stopped reading: it
         // The write end closed at the destroy, the piece then pending with it (before, an I/O
         // thread went on writing that piece, a copy, for as long as the reader took).
         assert.equal(pages.size, 0, 'no frame went out after the destroy');
-        let differ = 0;
-        for (const [pfn, got] of pages) if (!Buffer.from(got).equals(own.subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE))) differ++;
-        assert.equal(differ, 0, `of ${pages.size} frames written, none but the saved guest's own (not wiped, not the next domain's)`);
       } finally {
         await host.hv.destroyDomain(next.domid);
       }
